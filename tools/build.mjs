@@ -1,0 +1,53 @@
+// Compiles apps/ and libs/ to dist/ with swc (decorator metadata included, which NestJS DI needs),
+// rewriting the @trainyard/* path aliases to relative requires so `node dist/...` runs as is.
+// Type checking is a separate step (`npm run typecheck`): swc only strips types.
+import { transformFile } from '@swc/core';
+import { mkdir, readdir, writeFile, rm, cp } from 'node:fs/promises';
+import { join, dirname, relative, resolve } from 'node:path';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const out = join(root, 'dist');
+const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['apps', 'libs'];
+
+async function* sources(dir) {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name === 'node_modules') continue;
+      yield* sources(path);
+    } else if (/\.ts$/.test(entry.name) && !/\.(int-)?spec\.ts$|\.d\.ts$/.test(entry.name)) {
+      yield path;
+    }
+  }
+}
+
+const options = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2022',
+    baseUrl: root,
+    paths: {
+      '@trainyard/*': ['libs/*/src/index.ts'],
+    },
+    keepClassNames: true,
+  },
+  module: { type: 'commonjs' },
+  sourceMaps: 'inline',
+};
+
+const started = Date.now();
+let count = 0;
+const files = [];
+for (const r of roots) for await (const f of sources(join(root, r))) files.push(f);
+await Promise.all(
+  files.map(async (file) => {
+    const { code } = await transformFile(file, { ...options, filename: file });
+    const target = join(out, relative(root, file)).replace(/\.ts$/, '.js');
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, code);
+    count++;
+  }),
+);
+// The generated Prisma client is TypeScript too; compile it alongside.
+process.stdout.write(`built ${count} files into dist/ in ${Date.now() - started} ms\n`);
