@@ -1,0 +1,5 @@
+export * from './redis-connection';
+export * from './redis-unavailable.error';
+export * from './redis-eviction-policy.error';
+export * from './redis-checks';
+export * from './training-queue';
