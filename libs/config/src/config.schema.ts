@@ -14,6 +14,11 @@ export const EnvSchema = z.object({
   TRAINYARD_HOME: z.string().min(1).default('.trainyard'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  /** Name of the BullMQ training queue; give each environment (or test suite) sharing a Redis its own. */
+  TRAINYARD_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'letters, digits, "-" and "_" only')
+    .default('trainyard-training'),
   REDIS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(5000),
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   S3_ACCESS_KEY: z.string().default('minioadmin'),
@@ -44,6 +49,7 @@ export interface TrainyardConfig {
   home: string;
   database: { url?: string; embeddedPath: string };
   redis: { url: string; connectTimeoutMs: number };
+  queue: { name: string };
   storage:
     | { driver: 's3'; endpoint: string; accessKey: string; secretKey: string; bucket: string; region: string }
     | { driver: 'local'; root: string };

@@ -24,6 +24,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
     home,
     database: { url: e.DATABASE_URL, embeddedPath: join(home, 'pglite') },
     redis: { url: e.REDIS_URL, connectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS },
+    queue: { name: e.TRAINYARD_QUEUE },
     storage: e.S3_ENDPOINT
       ? {
           driver: 's3',
