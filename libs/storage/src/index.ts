@@ -1,0 +1,12 @@
+export * from './object-store';
+export { assertValidKey, assertValidPrefix } from './object-key';
+export { ObjectNotFoundError } from './object-not-found.error';
+export { InvalidObjectKeyError } from './invalid-object-key.error';
+export { CorruptCheckpointError } from './corrupt-checkpoint.error';
+export { isTransientStorageError, withStorageRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './transient-error';
+export { S3ObjectStore, parseS3Endpoint, type S3ObjectStoreOptions } from './s3-object-store';
+export { LocalObjectStore } from './local-object-store';
+export { createObjectStore } from './create-object-store';
+export { storeIOHandler } from './store-io-handler';
+export { modelArtifactsToFiles, filesToModelArtifacts, MODEL_JSON, WEIGHTS_BIN } from './model-artifacts';
+export { CheckpointStore, CHECKPOINT_MANIFEST, type CheckpointManifest } from './checkpoint-store';

@@ -1,0 +1,9 @@
+export class InvalidObjectKeyError extends Error {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(`Invalid object key ${JSON.stringify(key)}: ${reason}`);
+    this.name = 'InvalidObjectKeyError';
+  }
+}

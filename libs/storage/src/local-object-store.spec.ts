@@ -1,0 +1,83 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidObjectKeyError } from './invalid-object-key.error';
+import { LocalObjectStore } from './local-object-store';
+import { ObjectNotFoundError } from './object-not-found.error';
+import { keyFromUri } from './object-store';
+
+describe('LocalObjectStore', () => {
+  let root: string;
+  let store: LocalObjectStore;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'trainyard-local-store-'));
+    store = new LocalObjectStore(join(root, 'objects'));
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  it('puts, gets, overwrites, lists and deletes', async () => {
+    await store.put('runs/a/checkpoints/1/model.json', Buffer.from('{"v":1}'));
+    await store.put('runs/a/checkpoints/1/weights.bin', Buffer.from([1, 2, 3]));
+    await store.put('runs/b/x', Buffer.from('b'));
+    await store.put('runs/a/checkpoints/1/model.json', Buffer.from('{"v":2}'));
+
+    expect((await store.get('runs/a/checkpoints/1/model.json')).toString()).toBe('{"v":2}');
+    expect(await store.list('runs/a/')).toEqual([
+      { key: 'runs/a/checkpoints/1/model.json', size: 7 },
+      { key: 'runs/a/checkpoints/1/weights.bin', size: 3 },
+    ]);
+    expect((await store.list('runs/')).map((o) => o.key)).toHaveLength(3);
+    expect(await store.list('runs/a/checkpoints/1/w')).toEqual([{ key: 'runs/a/checkpoints/1/weights.bin', size: 3 }]);
+    expect(await store.list('nothing/here/')).toEqual([]);
+
+    await store.delete(['runs/a/checkpoints/1/model.json', 'runs/does-not-exist']);
+    expect((await store.list('')).map((o) => o.key)).toEqual(['runs/a/checkpoints/1/weights.bin', 'runs/b/x']);
+  });
+
+  it('maps a missing object to ObjectNotFoundError naming key and store', async () => {
+    const error = await store.get('runs/missing/model.json').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ObjectNotFoundError);
+    expect((error as Error).message).toContain('runs/missing/model.json');
+    expect((error as Error).message).toContain(store.description);
+  });
+
+  it('round-trips uris', () => {
+    const uri = store.uri('runs/a/checkpoints/2/');
+    expect(uri).toMatch(/^file:\/\/\/.*\/objects\/runs\/a\/checkpoints\/2\/$/);
+    expect(keyFromUri(store, uri)).toBe('runs/a/checkpoints/2/');
+    expect(() => keyFromUri(store, 's3://bucket/runs/a')).toThrow(/does not belong/);
+  });
+
+  it.each(['../escape', 'a/../../escape', '/etc/passwd', 'a//b', './a', 'a\\..\\b', 'a/', '', 'x.partial'])(
+    'rejects the key %j',
+    async (key) => {
+      await expect(store.put(key, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidObjectKeyError);
+      await expect(store.get(key)).rejects.toBeInstanceOf(InvalidObjectKeyError);
+    },
+  );
+
+  it('rejects a list prefix that climbs out of the root', async () => {
+    await expect(store.list('../')).rejects.toBeInstanceOf(InvalidObjectKeyError);
+  });
+
+  it('leaves no temp files behind and never lists a half-written one', async () => {
+    await store.put('a/b.bin', Buffer.alloc(1024, 7));
+    expect(await readdir(join(store.root, 'a'))).toEqual(['b.bin']);
+    // What a crash between write and rename leaves: a temp file next to the target.
+    await writeFile(join(store.root, 'a', 'b.bin.0123456789ab.partial'), 'half');
+    expect(await store.list('a/')).toEqual([{ key: 'a/b.bin', size: 1024 }]);
+    expect((await store.get('a/b.bin')).equals(Buffer.alloc(1024, 7))).toBe(true);
+  });
+
+  it('keeps concurrent writers of one key from interleaving', async () => {
+    const bodies = Array.from({ length: 8 }, (_, i) => Buffer.alloc(64 * 1024, i));
+    await Promise.all(bodies.map((b) => store.put('same/key', b)));
+    const result = await store.get('same/key');
+    expect(bodies.some((b) => b.equals(result))).toBe(true);
+  });
+
+  it('pings, creating the root', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+});

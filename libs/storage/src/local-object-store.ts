@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ObjectStore } from './object-store';
+import { assertValidKey, assertValidPrefix } from './object-key';
+import { InvalidObjectKeyError } from './invalid-object-key.error';
+import { ObjectNotFoundError } from './object-not-found.error';
+
+/** Suffix of in-flight writes; such files are never listed and are not valid key names. */
+const PARTIAL_SUFFIX = '.partial';
+
+function errno(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
+}
+
+/**
+ * Objects as files under one folder: the embedded default (`.trainyard/objects`) so the demo needs
+ * no MinIO. A put writes a temp file in the same folder, fsyncs it and renames it over the target:
+ * rename is atomic on one filesystem, so a crash leaves either the old object or the new one,
+ * never half a file.
+ */
+export class LocalObjectStore implements ObjectStore {
+  readonly root: string;
+  readonly description: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.description = pathToFileURL(this.root).href;
+  }
+
+  uri(key: string): string {
+    return `${this.description}/${key}`;
+  }
+
+  async put(key: string, body: Buffer): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(dirname(target), { recursive: true });
+    const temp = `${target}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(body);
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await handle.close();
+    try {
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const path = this.pathOf(key);
+    try {
+      return await readFile(path);
+    } catch (error) {
+      const code = errno(error);
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
+        throw new ObjectNotFoundError(key, this.description);
+      }
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<{ key: string; size: number }[]> {
+    assertValidPrefix(prefix);
+    // Walk only the deepest folder the prefix names, not the whole store.
+    const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const found: { key: string; size: number }[] = [];
+    await this.walk(join(this.root, folder), found);
+    return found.filter((o) => o.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    const paths = keys.map((k) => this.pathOf(k));
+    for (const path of paths) {
+      try {
+        await unlink(path);
+      } catch (error) {
+        if (errno(error) !== 'ENOENT') throw error;
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await access(this.root, constants.R_OK | constants.W_OK);
+  }
+
+  private pathOf(key: string): string {
+    assertValidKey(key);
+    if (key.endsWith(PARTIAL_SUFFIX)) throw new InvalidObjectKeyError(key, `names ending in ${PARTIAL_SUFFIX} are reserved`);
+    const path = resolve(this.root, key);
+    // assertValidKey already refuses `..`; this guards against anything it did not foresee.
+    const rel = relative(this.root, path);
+    if (rel === '' || rel.startsWith('..') || resolve(this.root, rel) !== path) {
+      throw new InvalidObjectKeyError(key, `it resolves outside ${this.root}`);
+    }
+    return path;
+  }
+
+  private async walk(dir: string, out: { key: string; size: number }[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        await this.walk(path, out);
+      } else if (entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX)) {
+        const info = await stat(path).catch(() => null);
+        if (!info) continue; // deleted while we walked
+        out.push({ key: relative(this.root, path).split(sep).join('/'), size: info.size });
+      }
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// Types only: the API process imports @trainyard/storage and must never load TensorFlow.
+import type { io } from '@tensorflow/tfjs-core';
+
+/** The layout tfjs's own `file://` and `http://` handlers use, so tools like tfjs-converter read it. */
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+
+/** tfjs 4 hands weights over as one ArrayBuffer or as shards; stores keep one file. */
+export function concatWeightData(data: io.WeightData | undefined): Buffer {
+  if (data === undefined) return Buffer.alloc(0);
+  const parts = Array.isArray(data) ? data : [data];
+  return Buffer.concat(parts.map((part) => Buffer.from(part)));
+}
+
+/** A Buffer often views a slice of a larger pooled ArrayBuffer; tfjs wants exactly the bytes. */
+export function toArrayBuffer(buffer: Buffer): ArrayBuffer {
+  const copy = new ArrayBuffer(buffer.byteLength);
+  new Uint8Array(copy).set(buffer);
+  return copy;
+}
+
+/** model.json and weights.bin for a set of artifacts. */
+export function encodeModelArtifacts(artifacts: io.ModelArtifacts): { modelJson: Buffer; weights: Buffer } {
+  if (artifacts.modelTopology instanceof ArrayBuffer) {
+    throw new Error('Binary (GraphDef) model topologies cannot be stored; save a layers model as JSON');
+  }
+  if (artifacts.modelTopology === undefined) {
+    throw new Error('Model artifacts have no modelTopology; nothing to save');
+  }
+  const weights = concatWeightData(artifacts.weightData);
+  const modelJson: io.ModelJSON = {
+    modelTopology: artifacts.modelTopology,
+    format: artifacts.format,
+    generatedBy: artifacts.generatedBy,
+    convertedBy: artifacts.convertedBy,
+    weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],
+  };
+  // Optional fields only when present, so the JSON matches what tfjs writes itself.
+  if (artifacts.trainingConfig !== undefined) modelJson.trainingConfig = artifacts.trainingConfig;
+  if (artifacts.userDefinedMetadata !== undefined) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
+  if (artifacts.signature !== undefined) modelJson.signature = artifacts.signature;
+  if (artifacts.modelInitializer !== undefined) modelJson.modelInitializer = artifacts.modelInitializer;
+  if (artifacts.initializerSignature !== undefined) modelJson.initializerSignature = artifacts.initializerSignature;
+  return { modelJson: Buffer.from(JSON.stringify(modelJson)), weights };
+}
+
+/** Parses model.json; `source` names it in errors. */
+export function parseModelJson(bytes: Buffer, source: string): io.ModelJSON {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new Error(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+  const json = parsed as Partial<io.ModelJSON> | null;
+  if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new Error(`${source} is not a tfjs model.json (modelTopology or weightsManifest missing)`);
+  }
+  return json as io.ModelJSON;
+}
+
+/** Rebuilds ModelArtifacts from model.json and the weight shards it lists, in manifest order. */
+export function decodeModelArtifacts(json: io.ModelJSON, shards: Buffer[]): io.ModelArtifacts {
+  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
+  const artifacts: io.ModelArtifacts = {
+    modelTopology: json.modelTopology,
+    weightSpecs,
+    weightData: toArrayBuffer(Buffer.concat(shards)),
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+  };
+  if (json.trainingConfig !== undefined) artifacts.trainingConfig = json.trainingConfig;
+  if (json.userDefinedMetadata !== undefined) artifacts.userDefinedMetadata = json.userDefinedMetadata;
+  if (json.signature !== undefined) artifacts.signature = json.signature;
+  if (json.modelInitializer !== undefined) artifacts.modelInitializer = json.modelInitializer;
+  if (json.initializerSignature !== undefined) artifacts.initializerSignature = json.initializerSignature;
+  return artifacts;
+}
+
+/** `${name}/model.json` and `${name}/weights.bin`, e.g. to put a model inside a checkpoint. */
+export function modelArtifactsToFiles(name: string, artifacts: io.ModelArtifacts): Record<string, Buffer> {
+  const { modelJson, weights } = encodeModelArtifacts(artifacts);
+  return { [`${name}/${MODEL_JSON}`]: modelJson, [`${name}/${WEIGHTS_BIN}`]: weights };
+}
+
+/** Inverse of modelArtifactsToFiles over the files of a checkpoint. */
+export function filesToModelArtifacts(name: string, files: Record<string, Buffer>): io.ModelArtifacts {
+  const modelJsonPath = `${name}/${MODEL_JSON}`;
+  const bytes = files[modelJsonPath];
+  if (!bytes) throw new Error(`Model ${name}: ${modelJsonPath} is missing (have: ${Object.keys(files).join(', ')})`);
+  const json = parseModelJson(bytes, modelJsonPath);
+  const shards = json.weightsManifest.flatMap((group) =>
+    group.paths.map((path) => {
+      const shard = files[`${name}/${path}`];
+      if (!shard) throw new Error(`Model ${name}: weight file ${name}/${path} listed in ${modelJsonPath} is missing`);
+      return shard;
+    }),
+  );
+  return decodeModelArtifacts(json, shards);
+}

@@ -1,0 +1,142 @@
+import { Client } from 'minio';
+import type { Readable } from 'node:stream';
+import type { ObjectStore } from './object-store';
+import { assertValidKey, assertValidPrefix } from './object-key';
+import { ObjectNotFoundError } from './object-not-found.error';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, withStorageRetry } from './transient-error';
+
+export interface S3ObjectStoreOptions {
+  /** http(s)://host:port of MinIO or any S3-compatible server. */
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  region?: string;
+  retry?: RetryPolicy;
+}
+
+/** minio's client wants the endpoint in pieces; the config carries one URL. */
+export function parseS3Endpoint(endpoint: string): { endPoint: string; port: number; useSSL: boolean } {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new Error(`S3 endpoint ${JSON.stringify(endpoint)} is not a URL (expected e.g. http://127.0.0.1:9000)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`S3 endpoint ${endpoint} must use http or https, not ${url.protocol}`);
+  }
+  if (url.pathname !== '/' && url.pathname !== '') {
+    throw new Error(`S3 endpoint ${endpoint} must not have a path: the bucket is set by S3_BUCKET`);
+  }
+  const useSSL = url.protocol === 'https:';
+  return {
+    // URL keeps the brackets of an IPv6 literal; minio wants the bare address.
+    endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+    useSSL,
+  };
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+export class S3ObjectStore implements ObjectStore {
+  readonly description: string;
+  private readonly client: Client;
+  private readonly bucket: string;
+  private readonly region: string;
+  private readonly retry: RetryPolicy;
+
+  constructor(options: S3ObjectStoreOptions) {
+    this.bucket = options.bucket;
+    this.region = options.region ?? 'us-east-1';
+    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.description = `s3://${options.bucket} (${options.endpoint.replace(/\/$/, '')})`;
+    this.client = new Client({
+      ...parseS3Endpoint(options.endpoint),
+      accessKey: options.accessKey,
+      secretKey: options.secretKey,
+      region: this.region,
+      // MinIO and emulators serve buckets as paths; virtual-host style needs wildcard DNS.
+      pathStyle: true,
+      // Retries are ours (withStorageRetry): minio's loop retries once, logs with console.warn,
+      // and replaces the S3 error with a plain Error that no longer says what went wrong.
+      retryOptions: { disableRetry: true },
+    });
+  }
+
+  /** Creates the bucket if it is missing; retried because MinIO may still be starting. */
+  async ensureBucket(): Promise<void> {
+    await withStorageRetry(async () => {
+      if (await this.client.bucketExists(this.bucket)) return;
+      try {
+        await this.client.makeBucket(this.bucket, this.region);
+      } catch (error) {
+        // Another worker created it between our check and our create.
+        if (errorCode(error) === 'BucketAlreadyOwnedByYou') return;
+        throw error;
+      }
+    }, this.retry);
+  }
+
+  uri(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  async put(key: string, body: Buffer): Promise<void> {
+    assertValidKey(key);
+    await withStorageRetry(async () => {
+      await this.client.putObject(this.bucket, key, body, body.length);
+    }, this.retry);
+  }
+
+  async get(key: string): Promise<Buffer> {
+    assertValidKey(key);
+    try {
+      // The whole read sits inside the retry: a connection reset mid-body is as transient as one
+      // before the headers.
+      return await withStorageRetry(async () => readAll(await this.client.getObject(this.bucket, key)), this.retry);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'NoSuchKey' || code === 'NotFound') throw new ObjectNotFoundError(key, this.description);
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<{ key: string; size: number }[]> {
+    assertValidPrefix(prefix);
+    const items = await withStorageRetry(async () => {
+      const found: { key: string; size: number }[] = [];
+      for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
+        if (item.name !== undefined) found.push({ key: item.name, size: item.size });
+      }
+      return found;
+    }, this.retry);
+    return items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    keys.forEach(assertValidKey);
+    const results = await withStorageRetry(() => this.client.removeObjects(this.bucket, keys), this.retry);
+    // Multi-object delete reports per-key failures in a 200 reply; a missing key is not one.
+    const failures = results.filter((r) => r?.Error && r.Error.Code !== 'NoSuchKey');
+    if (failures.length > 0) {
+      const detail = failures.map((r) => `${r?.Error?.Key}: ${r?.Error?.Code} ${r?.Error?.Message ?? ''}`.trim());
+      throw new Error(`Could not delete ${failures.length} object(s) from ${this.description}: ${detail.join('; ')}`);
+    }
+  }
+
+  async ping(): Promise<void> {
+    const exists = await this.client.bucketExists(this.bucket);
+    if (!exists) throw new Error(`Bucket ${this.bucket} does not exist at ${this.description}`);
+  }
+}

@@ -1,0 +1,52 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+
+export interface S3TestServer {
+  /** http://127.0.0.1:<port> — pass as S3_ENDPOINT. */
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  /** Already created. */
+  bucket: string;
+  /** Closes the server and deletes its files. */
+  stop(): Promise<void>;
+}
+
+/**
+ * An S3 emulator over real HTTP on a free loopback port, its data in a fresh temp folder, for tests
+ * that need the S3 path without MinIO (none can be installed on the project's machines). s3rver
+ * does not check signatures, so any keys work; it lacks some calls (e.g. listing multipart uploads).
+ */
+export async function startS3TestServer(options: { bucket?: string } = {}): Promise<S3TestServer> {
+  const bucket = options.bucket ?? 'trainyard-test';
+  const directory = await mkdtemp(join(tmpdir(), 'trainyard-s3rver-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0, // the OS picks a free port, so parallel suites never collide
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+  });
+  let address;
+  try {
+    address = await server.run();
+  } catch (error) {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+  let stopped = false;
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    accessKey: 'S3RVER',
+    secretKey: 'S3RVER',
+    bucket,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
