@@ -1,0 +1,79 @@
+import type { ClassificationReport } from '@trainyard/contracts';
+
+/** confusion[actual][predicted] counts. Labels outside 0..numClasses-1 are an error, not skipped. */
+export function confusionMatrix(actual: ArrayLike<number>, predicted: ArrayLike<number>, numClasses: number): number[][] {
+  if (actual.length !== predicted.length) {
+    throw new Error(`confusionMatrix: ${actual.length} labels but ${predicted.length} predictions`);
+  }
+  const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const p = predicted[i];
+    if (!(a >= 0 && a < numClasses && p >= 0 && p < numClasses)) {
+      throw new Error(`confusionMatrix: sample ${i} has class ${a} → ${p}, outside 0..${numClasses - 1}`);
+    }
+    m[a][p]++;
+  }
+  return m;
+}
+
+export function accuracy(confusion: number[][]): number {
+  const total = confusion.reduce((n, row) => n + row.reduce((a, b) => a + b, 0), 0);
+  const correct = confusion.reduce((n, row, i) => n + row[i], 0);
+  return total === 0 ? 0 : correct / total;
+}
+
+/** 0 when the denominator is 0 (no predictions of / no samples of a class): sklearn's zero_division=0. */
+function ratio(num: number, den: number): number {
+  return den === 0 ? 0 : num / den;
+}
+
+export interface ClassScores {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+/**
+ * Per class: precision = TP / predicted, recall = TP / actual (support), F1 their harmonic mean.
+ * Any undefined ratio is 0 (a class never predicted has precision 0; F1 is 0 when both are 0).
+ */
+export function perClassScores(confusion: number[][]): ClassScores[] {
+  return confusion.map((row, c) => {
+    const tp = row[c];
+    const support = row.reduce((a, b) => a + b, 0);
+    const predicted = confusion.reduce((n, r) => n + r[c], 0);
+    const precision = ratio(tp, predicted);
+    const recall = ratio(tp, support);
+    return { precision, recall, f1: ratio(2 * precision * recall, precision + recall), support };
+  });
+}
+
+/** The unweighted mean over classes of precision, recall and F1 (every class counts, even with support 0). */
+export function macroAverages(scores: ClassScores[]): { precision: number; recall: number; f1: number } {
+  const mean = (pick: (s: ClassScores) => number) => ratio(scores.reduce((n, s) => n + pick(s), 0), scores.length);
+  return { precision: mean((s) => s.precision), recall: mean((s) => s.recall), f1: mean((s) => s.f1) };
+}
+
+/** Everything a fine-tune run reports on its test split. */
+export function classificationReport(
+  actual: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  classNames: string[],
+): ClassificationReport {
+  const confusion = confusionMatrix(actual, predicted, classNames.length);
+  const scores = perClassScores(confusion);
+  const macro = macroAverages(scores);
+  return {
+    split: 'test',
+    samples: actual.length,
+    classNames: [...classNames],
+    accuracy: accuracy(confusion),
+    macroPrecision: macro.precision,
+    macroRecall: macro.recall,
+    macroF1: macro.f1,
+    perClass: scores.map((s, c) => ({ className: classNames[c], ...s })),
+    confusionMatrix: confusion,
+  };
+}
