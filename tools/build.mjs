@@ -2,7 +2,7 @@
 // rewriting the @trainyard/* path aliases to relative requires so `node dist/...` runs as is.
 // Type checking is a separate step (`npm run typecheck`): swc only strips types.
 import { transformFile } from '@swc/core';
-import { mkdir, readdir, writeFile, rm, cp } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, dirname, relative, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -21,15 +21,16 @@ async function* sources(dir) {
   }
 }
 
+// The aliases come from tsconfig.base.json, the one place they are declared.
+const { paths } = JSON.parse(await readFile(join(root, 'tsconfig.base.json'), 'utf8')).compilerOptions;
+
 const options = {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },
     transform: { legacyDecorator: true, decoratorMetadata: true },
     target: 'es2022',
     baseUrl: root,
-    paths: {
-      '@trainyard/*': ['libs/*/src/index.ts'],
-    },
+    paths,
     keepClassNames: true,
   },
   module: { type: 'commonjs' },
@@ -49,5 +50,4 @@ await Promise.all(
     count++;
   }),
 );
-// The generated Prisma client is TypeScript too; compile it alongside.
 process.stdout.write(`built ${count} files into dist/ in ${Date.now() - started} ms\n`);

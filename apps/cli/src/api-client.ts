@@ -1,0 +1,55 @@
+import type { RunProgress, RunResult, RunSpecInput, RunStatus } from '@trainyard/contracts';
+
+export interface RunView {
+  id: string;
+  kind: 'PRETRAIN' | 'FINETUNE';
+  name: string;
+  status: RunStatus;
+  failureReason: string | null;
+  progress: RunProgress | null;
+  result: RunResult | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  checkpoints: { sequence: number; uri: string; bytes: number; sha256: string; models: string[] }[];
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`HTTP ${status}: ${JSON.stringify(body)}`);
+  }
+}
+
+/** A small typed client of the Trainyard HTTP API (what the demo and, later, the CLI use). */
+export class TrainyardClient {
+  constructor(readonly baseUrl: string) {}
+
+  submit(spec: RunSpecInput): Promise<{ id: string; status: RunStatus }> {
+    return this.request('POST', '/v1/runs', spec);
+  }
+
+  run(id: string): Promise<RunView> {
+    return this.request('GET', `/v1/runs/${id}`);
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      return (await fetch(`${this.baseUrl}/readyz`)).ok;
+    } catch {
+      return false;
+    }
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const payload = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, payload);
+    return payload as T;
+  }
+}

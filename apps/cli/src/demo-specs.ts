@@ -1,0 +1,26 @@
+import type { RunSpecInput } from '@trainyard/contracts';
+
+/**
+ * The demo's experiment, sized to finish in a few minutes on two CPU cores. The same encoder
+ * architecture is used by the pretrain and by the from-scratch fine-tune, so the comparison is fair.
+ */
+export function demoSpecs() {
+  const encoder = { inputShape: [28, 28, 1] as [number, number, 1], filters: [16, 32], latentDim: 64 };
+  const pretrain: RunSpecInput = {
+    kind: 'pretrain',
+    name: 'demo: mnist autoencoder (no labels)',
+    dataset: { name: 'mnist', testPerClass: 100 },
+    model: { type: 'conv-autoencoder', ...encoder },
+    training: { epochs: 2, batchSize: 32, learningRate: 1e-3, validationSplit: 0.05, seed: 7 },
+    checkpoint: { everyEpochs: 1 },
+  };
+  const finetune = (baseRunId: string | null): RunSpecInput => ({
+    kind: 'finetune',
+    name: baseRunId ? 'demo: fine-tune from pretrain (100 labels/class)' : 'demo: from scratch (100 labels/class)',
+    dataset: { name: 'mnist', testPerClass: 100, labelsPerClass: 100 },
+    model: { type: 'classifier', baseRunId, ...encoder, headUnits: 0, dropout: 0.2, freezeBase: false },
+    training: { epochs: 8, batchSize: 32, learningRate: 1e-3, validationSplit: 0.1, seed: 7 },
+    checkpoint: { everyEpochs: 4 },
+  });
+  return { pretrain, finetune };
+}

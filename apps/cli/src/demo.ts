@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isTerminal, type ClassificationReport, type RunSpecInput } from '@trainyard/contracts';
+import { TrainyardClient, type RunView } from './api-client';
+import { formatDuration, formatProgress, formatTable } from './progress-line';
+import { demoSpecs } from './demo-specs';
+
+/**
+ * `npm run demo`: starts the API with one embedded worker (one process, so the embedded PGlite
+ * database works with no configuration), then drives it over HTTP like any client would:
+ * pretrain an autoencoder on unlabeled MNIST digits, fine-tune from it with 100 labels per
+ * class, run the same fine-tune from scratch, and compare.
+ */
+async function main(): Promise<void> {
+  const home = resolve(process.env.TRAINYARD_HOME ?? '.trainyard');
+  mkdirSync(home, { recursive: true });
+  const port = Number(process.env.API_PORT ?? 3000);
+  const logPath = join(home, 'demo-server.log');
+  const server = startServer(port, logPath);
+  const client = new TrainyardClient(`http://127.0.0.1:${port}`);
+  const stop = () => server.kill('SIGTERM');
+  process.once('SIGINT', () => {
+    stop();
+    process.exit(130);
+  });
+
+  try {
+    await waitUntilReady(client, server, logPath);
+    out(`Trainyard API on ${client.baseUrl} (docs at ${client.baseUrl}/docs), server log: ${logPath}\n`);
+    const specs = demoSpecs();
+
+    const pretrain = await runToEnd(client, 'pretrain  ', specs.pretrain);
+    if (pretrain.status !== 'SUCCEEDED') throw new Error(`pretrain ${pretrain.status}: ${pretrain.failureReason}`);
+
+    const finetunes = await Promise.all([
+      client.submit(specs.finetune(pretrain.id)),
+      client.submit(specs.finetune(null)),
+    ]);
+    const [pretrained, scratch] = await followAll(client, [
+      ['pretrained', finetunes[0].id],
+      ['scratch   ', finetunes[1].id],
+    ]);
+    printSummary(pretrain, pretrained, scratch);
+  } finally {
+    stop();
+  }
+}
+
+function startServer(port: number, logPath: string): ChildProcess {
+  const log = createWriteStream(logPath, { flags: 'a' });
+  const child = spawn(process.execPath, [join(__dirname, '../../api/src/main.js')], {
+    env: { ...process.env, API_PORT: String(port), TRAINYARD_EMBEDDED_WORKER: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return child;
+}
+
+async function waitUntilReady(client: TrainyardClient, server: ChildProcess, logPath: string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) {
+      const tail = readFileSync(logPath, 'utf8').trim().split('\n').slice(-15).join('\n');
+      throw new Error(`the Trainyard server exited (code ${server.exitCode}):\n${tail}`);
+    }
+    if (await client.ready()) return;
+    await sleep(300);
+  }
+  throw new Error(`the Trainyard server did not become ready within 90 s; see ${logPath}`);
+}
+
+async function runToEnd(client: TrainyardClient, label: string, spec: RunSpecInput): Promise<RunView> {
+  const { id } = await client.submit(spec);
+  out(`submitted ${spec.kind} run ${id}\n`);
+  const [run] = await followAll(client, [[label, id]]);
+  return run;
+}
+
+/** Polls the runs twice a second, redrawing one progress line per run, until all have ended. */
+async function followAll(client: TrainyardClient, runs: [string, string][]): Promise<RunView[]> {
+  let drawn = 0;
+  for (;;) {
+    const views = await Promise.all(runs.map(([, id]) => client.run(id)));
+    if (drawn) out(`\x1b[${drawn}A`);
+    for (const [i, view] of views.entries()) out(`\x1b[2K${formatProgress(runs[i][0], view.status, view.progress)}\n`);
+    drawn = views.length;
+    if (views.every((v) => isTerminal(v.status))) {
+      for (const v of views) if (v.status !== 'SUCCEEDED') out(`run ${v.id} ${v.status}: ${v.failureReason ?? ''}\n`);
+      return views;
+    }
+    await sleep(500);
+  }
+}
+
+function printSummary(pretrain: RunView, pretrained: RunView, scratch: RunView): void {
+  const wall = (r: RunView) =>
+    r.startedAt && r.endedAt ? formatDuration((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000) : '-';
+  const report = (r: RunView) => (r.result && 'accuracy' in r.result ? (r.result as ClassificationReport) : null);
+  const pct = (v: number | undefined) => (v === undefined ? '-' : `${(v * 100).toFixed(1)}%`);
+  const rows = [
+    ['pretrain (autoencoder)', pretrain.status, '-', '-', wall(pretrain)],
+    ...[pretrained, scratch].map((r, i) => [
+      i === 0 ? 'fine-tune from pretrain' : 'fine-tune from scratch',
+      r.status,
+      pct(report(r)?.accuracy),
+      pct(report(r)?.macroF1),
+      wall(r),
+    ]),
+  ];
+  out(`\n${formatTable(['run', 'status', 'test accuracy', 'macro F1', 'wall time'], rows)}\n\n`);
+  out('checkpoints:\n');
+  for (const r of [pretrain, pretrained, scratch]) {
+    const last = r.checkpoints.at(-1);
+    if (last) out(`  ${r.name}: ${last.uri} (${last.models.join(', ')}, ${(last.bytes / 1024).toFixed(0)} KiB)\n`);
+  }
+}
+
+function out(text: string): void {
+  process.stdout.write(text);
+}
+
+main().catch((err) => {
+  process.stderr.write(`\ndemo failed: ${err instanceof Error ? err.message : err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+import type { RunProgress } from '@trainyard/contracts';
+
+/** One terminal line describing where a run is: epoch, step, loss, throughput and ETA. */
+export function formatProgress(label: string, status: string, p: RunProgress | null): string {
+  if (!p) return `${label}  ${status.toLowerCase()}`;
+  const parts = [
+    `${label}  ${p.phase}`,
+    `epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}`,
+    `step ${p.step}`,
+  ];
+  if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
+  if (p.imagesPerSec !== undefined) parts.push(`${Math.round(p.imagesPerSec)} img/s`);
+  if (p.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
+  return parts.join('  ');
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** Renders rows as an aligned plain-text table. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

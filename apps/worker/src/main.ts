@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { ConsoleLogger } from '@nestjs/common';
+import { ConfigError, loadConfig, logLevelsUpTo } from '@trainyard/config';
+import { assertRedisReachable } from '@trainyard/queue';
+import { createWorker } from './create-worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = new ConsoleLogger('worker', { json: config.log.json, logLevels: logLevelsUpTo(config.log.level) });
+  await assertRedisReachable(config.redis.url, config.redis.connectTimeoutMs);
+  const app = await createWorker(config, { logger });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+}
+
+main().catch((err) => {
+  // Config and Redis errors already say what is wrong and how to fix it: print them plainly.
+  process.stderr.write(`${err instanceof ConfigError ? err.message : err?.stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,14 @@
+/** Nest injection tokens for the worker's non-class providers. */
+export const CONFIG = Symbol('TrainyardConfig');
+export const DATABASE = Symbol('Database');
+export const REDIS = Symbol('Redis');
+export const WORKER_OPTIONS = Symbol('WorkerOptions');
+
+export interface WorkerOptions {
+  /** Queue to consume; tests give each suite its own. */
+  queueName: string;
+  /** A stable id for this process in the `workers` table and on attempts. */
+  workerId: string;
+  /** True when the database belongs to an embedding process (the demo) that closes it itself. */
+  sharedDatabase?: boolean;
+}

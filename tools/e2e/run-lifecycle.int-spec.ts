@@ -1,0 +1,180 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { Queue, QueueEvents } from 'bullmq';
+import { createFreshDatabase } from '@trainyard/db/testing';
+import { startS3TestServer } from '@trainyard/storage/testing';
+import { createObjectStore, keyFromUri, type ObjectStore } from '@trainyard/storage';
+import type { ClassificationReport, RunSpecInput } from '@trainyard/contracts';
+import { freePort, startApp, waitFor, type AppProcess } from './processes';
+
+/**
+ * The whole way a job travels, across real boundaries: the API and a worker as separate
+ * processes, the real Redis and PostgreSQL, and an S3 server over HTTP. The worker runs with a
+ * one-second BullMQ lock, so a training loop that blocked its event loop would stall the job.
+ */
+describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/PostgreSQL', () => {
+  const queueName = `e2e-${randomUUID()}`;
+  let database: { url: string; drop(): Promise<void> };
+  let s3: Awaited<ReturnType<typeof startS3TestServer>>;
+  let api: AppProcess;
+  let worker: AppProcess;
+  let baseUrl: string;
+  let pg: Client;
+  let store: ObjectStore;
+  let queueEvents: QueueEvents;
+  const stalled: string[] = [];
+
+  beforeAll(async () => {
+    database = await createFreshDatabase();
+    s3 = await startS3TestServer();
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
+      S3_BUCKET: s3.bucket,
+      TRAINYARD_QUEUE: queueName,
+      API_PORT: String(port),
+      WORKER_LOCK_DURATION_MS: '1000',
+      WORKER_STALLED_INTERVAL_MS: '300',
+      WORKER_MAX_ATTEMPTS: '1',
+      TRAINYARD_BACKEND: 'wasm',
+    };
+    queueEvents = new QueueEvents(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
+    queueEvents.on('stalled', ({ jobId }) => stalled.push(jobId));
+    await queueEvents.waitUntilReady();
+    api = startApp('api', env);
+    worker = startApp('worker', env);
+    await waitFor('the API to be ready', async () => ((await fetch(`${baseUrl}/readyz`)).ok ? true : undefined), 60_000, () => api.output());
+    pg = new Client({ connectionString: database.url });
+    await pg.connect();
+    store = await createObjectStore({
+      driver: 's3',
+      endpoint: s3.endpoint,
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+      bucket: s3.bucket,
+      region: 'us-east-1',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await queueEvents?.close();
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await pg?.end();
+    await s3?.stop();
+    await database?.drop();
+  });
+
+  const post = async (spec: RunSpecInput) => {
+    const response = await fetch(`${baseUrl}/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(spec),
+    });
+    expect(response.status).toBe(201);
+    return (await response.json()) as { id: string; status: string };
+  };
+  const waitForEnd = (id: string) =>
+    waitFor(
+      `run ${id} to end`,
+      async () => {
+        const run = await (await fetch(`${baseUrl}/v1/runs/${id}`)).json();
+        return ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(run.status) ? run : undefined;
+      },
+      240_000,
+      () => `--- worker ---\n${worker.output().slice(-4000)}\n--- api ---\n${api.output().slice(-2000)}`,
+    );
+
+  const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 120, testPerClass: 25 } as const;
+  const encoder = { inputShape: [16, 16, 1] as [number, number, 1], filters: [8, 16], latentDim: 32 };
+
+  it('runs both to SUCCEEDED and records metrics, verified checkpoints and a real evaluation', async () => {
+    const pretrain = await post({
+      kind: 'pretrain',
+      name: 'e2e pretrain',
+      dataset: shapes,
+      model: { type: 'conv-autoencoder', ...encoder },
+      training: { epochs: 3, batchSize: 32, learningRate: 2e-3, seed: 1 },
+      checkpoint: { everyEpochs: 1 },
+    });
+    expect(pretrain.status).toBe('QUEUED');
+    const pretrainRun = await waitForEnd(pretrain.id);
+    expect(pretrainRun).toMatchObject({ status: 'SUCCEEDED', failureReason: null });
+
+    const finetune = await post({
+      kind: 'finetune',
+      name: 'e2e finetune',
+      dataset: { ...shapes, labelsPerClass: 60 },
+      model: { type: 'classifier', baseRunId: pretrain.id, ...encoder },
+      training: { epochs: 8, batchSize: 16, learningRate: 3e-3, seed: 1 },
+      checkpoint: { everyEpochs: 4 },
+    });
+    const finetuneRun = await waitForEnd(finetune.id);
+    expect(finetuneRun).toMatchObject({ status: 'SUCCEEDED', baseRunId: pretrain.id });
+
+    // The evaluation on the held-out test split is real: four classes, chance is 25 %.
+    const report = finetuneRun.result as ClassificationReport;
+    expect(report.samples).toBe(4 * 25);
+    expect(report.accuracy).toBeGreaterThan(0.6);
+    expect(report.macroF1).toBeGreaterThan(0.5);
+    expect(report.confusionMatrix.flat().reduce((a, b) => a + b, 0)).toBe(100);
+
+    // One metric row per (run, name, step), per-epoch losses for every epoch.
+    for (const [id, epochs, names] of [
+      [pretrain.id, 3, ['loss', 'val_loss']],
+      [finetune.id, 8, ['loss', 'accuracy', 'val_loss', 'val_accuracy']],
+    ] as const) {
+      const { rows } = await pg.query(
+        `SELECT name, count(*)::int AS n, count(DISTINCT step)::int AS steps FROM metric_points
+         WHERE run_id = $1 AND name LIKE 'epoch/%' GROUP BY name`,
+        [id],
+      );
+      for (const name of names) {
+        const row = rows.find((r) => r.name === `epoch/${name}`);
+        expect({ name, n: row?.n, steps: row?.steps }).toEqual({ name, n: epochs, steps: epochs });
+      }
+    }
+
+    // Attempts: one each, never stalled, backend recorded.
+    const attempts = await pg.query(`SELECT run_id, outcome, backend FROM attempts ORDER BY started_at`);
+    expect(attempts.rows).toEqual([
+      { run_id: pretrain.id, outcome: 'SUCCEEDED', backend: 'wasm' },
+      { run_id: finetune.id, outcome: 'SUCCEEDED', backend: 'wasm' },
+    ]);
+    expect(stalled).toEqual([]);
+
+    // Checkpoints: COMPLETE rows whose manifest in S3 hashes to the recorded sha256, and whose
+    // files hash to what the manifest lists.
+    const checkpoints = await pg.query(
+      `SELECT run_id, sequence, uri, sha256, bytes::int AS bytes, models FROM checkpoints WHERE status = 'COMPLETE' ORDER BY run_id, sequence`,
+    );
+    expect(checkpoints.rows.filter((c) => c.run_id === pretrain.id)).toHaveLength(3);
+    expect(checkpoints.rows.filter((c) => c.run_id === finetune.id)).toHaveLength(2);
+    for (const checkpoint of checkpoints.rows) {
+      expect(checkpoint.uri).toBe(`s3://${s3.bucket}/runs/${checkpoint.run_id}/checkpoints/${checkpoint.sequence}/`);
+      const prefix = keyFromUri(store, checkpoint.uri);
+      const manifestBytes = await store.get(`${prefix}manifest.json`);
+      expect(sha256(manifestBytes)).toBe(checkpoint.sha256);
+      const manifest = JSON.parse(manifestBytes.toString('utf8'));
+      let total = 0;
+      for (const [path, file] of Object.entries(manifest.files as Record<string, { sha256: string; bytes: number }>)) {
+        const body = await store.get(`${prefix}${path}`);
+        expect({ path, sha256: sha256(body) }).toEqual({ path, sha256: file.sha256 });
+        total += body.length;
+      }
+      expect(total).toBeGreaterThan(0);
+      expect(checkpoint.models).toEqual(checkpoint.run_id === pretrain.id ? ['autoencoder', 'encoder'] : ['classifier']);
+    }
+  }, 600_000);
+});
+
+function sha256(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
