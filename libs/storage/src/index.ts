@@ -3,6 +3,7 @@ export { assertValidKey, assertValidPrefix } from './object-key';
 export { ObjectNotFoundError } from './object-not-found.error';
 export { InvalidObjectKeyError } from './invalid-object-key.error';
 export { CorruptCheckpointError } from './corrupt-checkpoint.error';
+export { StorageRequestError } from './storage-request.error';
 export { isTransientStorageError, withStorageRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './transient-error';
 export { S3ObjectStore, parseS3Endpoint, type S3ObjectStoreOptions } from './s3-object-store';
 export { LocalObjectStore } from './local-object-store';

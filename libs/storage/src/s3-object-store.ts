@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { ObjectStore } from './object-store';
 import { assertValidKey, assertValidPrefix } from './object-key';
 import { ObjectNotFoundError } from './object-not-found.error';
+import { StorageRequestError } from './storage-request.error';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withStorageRetry } from './transient-error';
 
 export interface S3ObjectStoreOptions {
@@ -67,15 +68,14 @@ export class S3ObjectStore implements ObjectStore {
       region: this.region,
       // MinIO and emulators serve buckets as paths; virtual-host style needs wildcard DNS.
       pathStyle: true,
-      // Retries are ours (withStorageRetry): minio's loop retries once, logs with console.warn,
-      // and replaces the S3 error with a plain Error that no longer says what went wrong.
+      // Retries are ours (withStorageRetry): minio's loop retries once and logs with console.warn.
       retryOptions: { disableRetry: true },
     });
   }
 
   /** Creates the bucket if it is missing; retried because MinIO may still be starting. */
   async ensureBucket(): Promise<void> {
-    await withStorageRetry(async () => {
+    await this.call('create bucket', this.bucket, async () => {
       if (await this.client.bucketExists(this.bucket)) return;
       try {
         await this.client.makeBucket(this.bucket, this.region);
@@ -84,7 +84,7 @@ export class S3ObjectStore implements ObjectStore {
         if (errorCode(error) === 'BucketAlreadyOwnedByYou') return;
         throw error;
       }
-    }, this.retry);
+    });
   }
 
   uri(key: string): string {
@@ -93,40 +93,34 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Buffer): Promise<void> {
     assertValidKey(key);
-    await withStorageRetry(async () => {
+    await this.call('put', key, async () => {
       await this.client.putObject(this.bucket, key, body, body.length);
-    }, this.retry);
+    });
   }
 
   async get(key: string): Promise<Buffer> {
     assertValidKey(key);
-    try {
-      // The whole read sits inside the retry: a connection reset mid-body is as transient as one
-      // before the headers.
-      return await withStorageRetry(async () => readAll(await this.client.getObject(this.bucket, key)), this.retry);
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === 'NoSuchKey' || code === 'NotFound') throw new ObjectNotFoundError(key, this.description);
-      throw error;
-    }
+    // The whole read sits inside the retry: a connection reset mid-body is as transient as one
+    // before the headers.
+    return this.call('get', key, async () => readAll(await this.client.getObject(this.bucket, key)));
   }
 
   async list(prefix: string): Promise<{ key: string; size: number }[]> {
     assertValidPrefix(prefix);
-    const items = await withStorageRetry(async () => {
+    const items = await this.call('list', prefix, async () => {
       const found: { key: string; size: number }[] = [];
       for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
         if (item.name !== undefined) found.push({ key: item.name, size: item.size });
       }
       return found;
-    }, this.retry);
+    });
     return items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async delete(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     keys.forEach(assertValidKey);
-    const results = await withStorageRetry(() => this.client.removeObjects(this.bucket, keys), this.retry);
+    const results = await this.call('delete', keys.length === 1 ? keys[0] : `${keys[0]} (+${keys.length - 1} more)`, () => this.client.removeObjects(this.bucket, keys));
     // Multi-object delete reports per-key failures in a 200 reply; a missing key is not one.
     const failures = results.filter((r) => r?.Error && r.Error.Code !== 'NoSuchKey');
     if (failures.length > 0) {
@@ -136,7 +130,24 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async ping(): Promise<void> {
-    const exists = await this.client.bucketExists(this.bucket);
+    // No retry: a health check should report the store as it is now.
+    const exists = await this.client.bucketExists(this.bucket).catch((error: unknown) => {
+      throw new StorageRequestError('ping', '', this.description, error);
+    });
     if (!exists) throw new Error(`Bucket ${this.bucket} does not exist at ${this.description}`);
+  }
+
+  /** Retries transient failures; maps a missing key; wraps the rest with what we were doing. */
+  private async call<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await withStorageRetry(fn, this.retry);
+    } catch (error) {
+      const code = errorCode(error);
+      // A bodiless 404 (HEAD-style) arrives as NotFound rather than NoSuchKey.
+      if (operation === 'get' && (code === 'NoSuchKey' || code === 'NotFound')) {
+        throw new ObjectNotFoundError(key, this.description);
+      }
+      throw new StorageRequestError(operation, key, this.description, error);
+    }
   }
 }

@@ -15,8 +15,8 @@ const TRANSIENT_NETWORK_CODES = new Set([
 ]);
 
 /**
- * minio's S3Error carries the S3 error code but not the HTTP status, so 5xx are recognised by the
- * codes S3 and MinIO send with them (minio itself maps a bodiless 503 to SlowDown).
+ * minio's S3Error carries the S3 error code but not the HTTP status, so 5xx that reach it are
+ * recognised by the codes S3 and MinIO send with them.
  */
 const TRANSIENT_S3_CODES = new Set([
   'InternalError',
@@ -44,8 +44,9 @@ export function isTransientStorageError(error: unknown): boolean {
     // store) arrives with an empty code; every 4xx minio can see gets a name or an XML body.
     if (e.code === '' || e.code === undefined) return true;
   }
-  // minio's own retry loop (disabled by S3ObjectStore, kept for other callers) reports this way.
-  if (typeof e.message === 'string' && /Retryable HTTP status: 5\d\d/.test(e.message)) return true;
+  // minio answers 408, 429, 499, 5xx and 520 from its own retry loop, even with retries disabled,
+  // as a plain Error whose message alone keeps the status.
+  if (typeof e.message === 'string' && /Retryable HTTP status: (408|429|499|5\d\d)\b/.test(e.message)) return true;
   if (e.cause && e.cause !== error) return isTransientStorageError(e.cause);
   return false;
 }
