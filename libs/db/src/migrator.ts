@@ -1,0 +1,165 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { SqlConnection } from './sql-connection';
+
+/**
+ * Applies prisma/migrations the way `prisma migrate deploy` would, and records them in a
+ * `_prisma_migrations` table laid out exactly like Prisma's, so either tool can take over later.
+ * We need our own because Prisma's schema-engine binary cannot be downloaded on these machines.
+ */
+
+/** Fixed advisory-lock key: every Trainyard process that migrates serialises on it. */
+export const MIGRATION_LOCK_KEY = 72_707_370_001;
+
+export interface MigrationFile {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  alreadyApplied: string[];
+}
+
+export class MigrationError extends Error {
+  constructor(
+    message: string,
+    readonly migrationName: string,
+  ) {
+    super(message);
+    this.name = 'MigrationError';
+  }
+}
+
+const MIGRATIONS_TABLE_SQL = `
+CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+);`;
+
+export function checksumOf(sql: string): string {
+  return createHash('sha256').update(sql, 'utf8').digest('hex');
+}
+
+/** Migration folders in name order (their timestamp prefix makes that the creation order). */
+export function readMigrations(migrationsDir: string): MigrationFile[] {
+  if (!existsSync(migrationsDir)) {
+    throw new Error(`Migrations folder not found: ${migrationsDir}`);
+  }
+  return readdirSync(migrationsDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(migrationsDir, entry.name, 'migration.sql')))
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => {
+      const sql = readFileSync(join(migrationsDir, name, 'migration.sql'), 'utf8');
+      return { name, sql, checksum: checksumOf(sql) };
+    });
+}
+
+/**
+ * Finds prisma/migrations by walking up from the working directory and from this file, so it
+ * works from the repository root, from dist/ and from Jest alike.
+ */
+export function findMigrationsDir(): string {
+  for (const start of [process.cwd(), __dirname]) {
+    let dir = resolve(start);
+    for (;;) {
+      const candidate = join(dir, 'prisma', 'migrations');
+      if (existsSync(join(candidate, 'migration_lock.toml'))) return candidate;
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  throw new Error(`prisma/migrations not found above ${process.cwd()} or ${__dirname}`);
+}
+
+interface AppliedRow {
+  migration_name: string;
+  checksum: string;
+  finished_at: Date | null;
+  rolled_back_at: Date | null;
+}
+
+/**
+ * Applies every pending migration under a session advisory lock, so processes starting together
+ * take turns: the first applies, the others then find nothing pending. Each migration runs in
+ * its own transaction (PostgreSQL DDL is transactional), so a failure leaves nothing half-done.
+ */
+export async function migrate(
+  conn: SqlConnection,
+  migrations: MigrationFile[],
+  log: (line: string) => void = () => undefined,
+): Promise<MigrateResult> {
+  await conn.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  try {
+    await conn.exec(MIGRATIONS_TABLE_SQL);
+    const rows = await conn.query<AppliedRow>(
+      'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at',
+    );
+    const done = new Map<string, AppliedRow>();
+    for (const row of rows) {
+      if (row.rolled_back_at !== null) continue;
+      if (row.finished_at === null) {
+        throw new MigrationError(
+          `Migration ${row.migration_name} is recorded as started but never finished; ` +
+            `inspect the database, then delete or resolve its row in _prisma_migrations`,
+          row.migration_name,
+        );
+      }
+      done.set(row.migration_name, row);
+    }
+    const known = new Set(migrations.map((m) => m.name));
+    for (const name of done.keys()) {
+      if (!known.has(name)) log(`Migration ${name} is applied to the database but missing from the migrations folder`);
+    }
+
+    const result: MigrateResult = { applied: [], alreadyApplied: [] };
+    for (const migration of migrations) {
+      const previous = done.get(migration.name);
+      if (previous) {
+        if (previous.checksum !== migration.checksum) {
+          throw new MigrationError(
+            `Migration ${migration.name} was modified after it was applied ` +
+              `(recorded checksum ${previous.checksum}, file now ${migration.checksum}); ` +
+              `restore the file and add a new migration instead`,
+            migration.name,
+          );
+        }
+        result.alreadyApplied.push(migration.name);
+        continue;
+      }
+      await applyOne(conn, migration);
+      log(`Applied migration ${migration.name}`);
+      result.applied.push(migration.name);
+    }
+    return result;
+  } finally {
+    await conn.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+  }
+}
+
+async function applyOne(conn: SqlConnection, migration: MigrationFile): Promise<void> {
+  await conn.exec('BEGIN');
+  try {
+    await conn.exec(migration.sql);
+    await conn.query(
+      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
+       VALUES ($1, $2, $3, now(), clock_timestamp(), 1)`,
+      [randomUUID(), migration.checksum, migration.name],
+    );
+    await conn.exec('COMMIT');
+  } catch (error) {
+    await conn.exec('ROLLBACK');
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new MigrationError(`Migration ${migration.name} failed and was rolled back: ${reason}`, migration.name);
+  }
+}

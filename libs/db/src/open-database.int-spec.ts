@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { openDatabase, type Database } from './open-database';
+import { MetricsRepository } from './metrics.repository';
+import { RunsRepository } from './runs.repository';
+import { createFreshDatabase, type FreshDatabase } from './testing';
+
+// PGlite's CommonJS build calls import() internally, which Jest's module sandbox refuses without
+// --experimental-vm-modules. Jest's `module` is a subclass of Node's; the parent's createRequire
+// loads PGlite natively, outside the sandbox, where import() works (production needs none of this).
+jest.mock('@electric-sql/pglite', () => {
+  const nodeModule = Object.getPrototypeOf(jest.requireActual('node:module')) as typeof import('node:module');
+  return nodeModule.createRequire(__filename)('@electric-sql/pglite');
+});
+
+const spec = { kind: 'pretrain', name: 'smoke' } as never;
+
+describe('openDatabase', () => {
+  describe('PostgreSQL (url set)', () => {
+    let fresh: FreshDatabase;
+    let db: Database | undefined;
+    beforeAll(async () => {
+      fresh = await createFreshDatabase();
+    });
+    afterAll(async () => {
+      await db?.close();
+      await fresh.drop();
+    });
+
+    it('migrates, pings and round-trips a run', async () => {
+      const lines: string[] = [];
+      db = await openDatabase({ url: fresh.url, embeddedPath: '' }, { log: (l) => lines.push(l) });
+      expect(db.kind).toBe('postgres');
+      await expect(db.ping()).resolves.toBeUndefined();
+      expect(lines).toEqual([expect.stringMatching(/^Applied migration \d{14}_init$/)]);
+      const id = randomUUID();
+      await new RunsRepository(db.prisma).create({ id, kind: 'PRETRAIN', name: 'smoke', spec, baseRunId: null });
+      expect((await new RunsRepository(db.prisma).get(id))?.status).toBe('QUEUED');
+    });
+
+    it('names the server it could not reach, without the password', async () => {
+      await expect(
+        openDatabase({ url: 'postgresql://u:secret@127.0.0.1:1/x', embeddedPath: '' }),
+      ).rejects.toThrow(/Cannot connect to PostgreSQL at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/);
+    });
+  });
+
+  describe('PGlite (no url)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trainyard-pglite-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('creates the data directory, migrates, persists across reopen', async () => {
+      const embeddedPath = join(dir, 'nested', 'db');
+      const runId = randomUUID();
+      const first = await openDatabase({ embeddedPath });
+      try {
+        expect(first.kind).toBe('pglite');
+        await first.ping();
+        await new RunsRepository(first.prisma).create({ id: runId, kind: 'PRETRAIN', name: 'p', spec, baseRunId: null });
+        await new MetricsRepository(first.prisma).write(runId, null, [
+          { name: 'loss', step: 1, epoch: 0, value: 0.5, wallTime: new Date() },
+          { name: 'loss', step: 2, epoch: 0, value: 0.25, wallTime: new Date() },
+        ]);
+      } finally {
+        await first.close();
+      }
+
+      const lines: string[] = [];
+      const second = await openDatabase({ embeddedPath }, { log: (l) => lines.push(l) });
+      try {
+        expect(lines).toEqual([]);
+        const [summary] = await new MetricsRepository(second.prisma).summaries(runId);
+        expect(summary).toMatchObject({ name: 'loss', goal: 'min', count: 2, best: 0.25, bestStep: 2 });
+        const page = await new RunsRepository(second.prisma).list({
+          sort: { by: 'metric', metric: 'loss', stat: 'best' },
+          order: 'asc',
+          limit: 10,
+        });
+        expect(page.items.map((r) => r.id)).toEqual([runId]);
+      } finally {
+        await second.close();
+      }
+    });
+  });
+});

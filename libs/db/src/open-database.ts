@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { Client } from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { TrainyardConfig } from '@trainyard/config';
+import { PrismaClient } from './generated/prisma/client';
+import { findMigrationsDir, migrate, readMigrations, type MigrateResult } from './migrator';
+import { pgConnection, pgliteConnection } from './sql-connection';
+
+export interface Database {
+  prisma: PrismaClient;
+  kind: 'postgres' | 'pglite';
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** Apply pending migrations before returning (default true). */
+  migrate?: boolean;
+  /** Defaults to the nearest prisma/migrations above the working directory or this file. */
+  migrationsDir?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * PostgreSQL when `url` is set, otherwise the embedded PGlite at `embeddedPath` (single process:
+ * PGlite holds its data directory exclusively). Migrations run on a raw connection first, so
+ * the client handed out always sees the current schema.
+ */
+export async function openDatabase(
+  config: TrainyardConfig['database'],
+  opts: OpenDatabaseOptions = {},
+): Promise<Database> {
+  return config.url ? openPostgres(config.url, opts) : openPglite(config.embeddedPath, opts);
+}
+
+async function runMigrations(
+  conn: Parameters<typeof migrate>[0],
+  opts: OpenDatabaseOptions,
+): Promise<MigrateResult | null> {
+  if (opts.migrate === false) return null;
+  const migrations = readMigrations(opts.migrationsDir ?? findMigrationsDir());
+  return migrate(conn, migrations, opts.log);
+}
+
+async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Database> {
+  if (opts.migrate !== false) {
+    const client = new Client({ connectionString: url });
+    try {
+      await client.connect();
+    } catch (error) {
+      throw new Error(`Cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      await runMigrations(pgConnection(client), opts);
+    } finally {
+      await client.end();
+    }
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  return {
+    prisma,
+    kind: 'postgres',
+    ping: () => ping(prisma),
+    close: () => prisma.$disconnect(),
+  };
+}
+
+async function openPglite(embeddedPath: string, opts: OpenDatabaseOptions): Promise<Database> {
+  const dataDir = resolve(embeddedPath);
+  mkdirSync(dataDir, { recursive: true });
+  const pglite = new PGlite(dataDir);
+  try {
+    await pglite.waitReady;
+    await runMigrations(pgliteConnection(pglite), opts);
+  } catch (error) {
+    await pglite.close();
+    throw error;
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    prisma,
+    kind: 'pglite',
+    ping: () => ping(prisma),
+    async close() {
+      await prisma.$disconnect();
+      // The adapter does not own the PGlite instance: closing it flushes the data directory.
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+async function ping(prisma: PrismaClient): Promise<void> {
+  await prisma.$queryRaw`SELECT 1`;
+}
+
+/** Connection strings may carry a password; never put it in an error message. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}

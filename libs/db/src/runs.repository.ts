@@ -1,0 +1,122 @@
+import type { RunKind, RunProgress, RunResult, RunSpec } from '@trainyard/contracts';
+import { Prisma, type PrismaClient } from './generated/prisma/client';
+import { RunNotFoundError, RunStateError } from './errors';
+import { toCheckpoint, type Run, type RunDetail } from './model-types';
+import { listRuns, type RunListPage, type RunListQuery } from './run-list.query';
+
+export type FinishStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'PREEMPTED';
+
+const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+
+/** Runs: the source of truth for a job's state; Redis only carries the run id. */
+export class RunsRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  create(input: { id: string; kind: RunKind; name: string; spec: RunSpec; baseRunId: string | null }): Promise<Run> {
+    return this.prisma.run.create({
+      data: {
+        id: input.id,
+        kind: input.kind,
+        name: input.name,
+        spec: input.spec as unknown as Prisma.InputJsonValue,
+        baseRunId: input.baseRunId,
+      },
+    });
+  }
+
+  get(id: string): Promise<Run | null> {
+    return this.prisma.run.findUnique({ where: { id } });
+  }
+
+  async getDetail(id: string): Promise<RunDetail | null> {
+    const run = await this.prisma.run.findUnique({
+      where: { id },
+      include: {
+        attempts: { orderBy: { number: 'asc' } },
+        metricSummaries: { orderBy: { name: 'asc' } },
+        checkpoints: { where: { status: 'COMPLETE' }, orderBy: { sequence: 'asc' } },
+      },
+    });
+    if (!run) return null;
+    const { metricSummaries, checkpoints, ...rest } = run;
+    return { ...rest, summaries: metricSummaries, checkpoints: checkpoints.map(toCheckpoint) };
+  }
+
+  list(q: RunListQuery): Promise<RunListPage> {
+    return listRuns(this.prisma, q);
+  }
+
+  /**
+   * Status RUNNING and startedAt on the first attempt only (a resumed run keeps its first start).
+   * A terminal run is never revived: a worker that picks up a run cancelled meanwhile gets a
+   * RunStateError and should drop the job.
+   */
+  async markRunning(id: string, backend: string): Promise<void> {
+    const updated = await this.prisma.$executeRaw`
+      UPDATE "runs"
+      SET "status" = 'RUNNING', "backend" = ${backend},
+          "started_at" = COALESCE("started_at", now()), "updated_at" = now()
+      WHERE "id" = ${id}::uuid AND "status" NOT IN ('SUCCEEDED', 'FAILED', 'CANCELLED')`;
+    if (updated === 0) await this.explainMiss(id, 'mark it RUNNING');
+  }
+
+  /** Best effort: a progress snapshot for a run that vanished is not worth failing training over. */
+  async updateProgress(id: string, progress: RunProgress): Promise<void> {
+    await this.prisma.run.updateMany({
+      where: { id },
+      data: { progress: progress as unknown as Prisma.InputJsonValue },
+    });
+  }
+
+  /**
+   * SUCCEEDED/FAILED/CANCELLED are terminal and get endedAt; PREEMPTED goes back to the queue.
+   * A terminal run keeps its outcome: finishing it again with the same status is a no-op (jobs
+   * may run twice), with another status a RunStateError.
+   */
+  async finish(
+    id: string,
+    status: FinishStatus,
+    extra: { failureReason?: string; result?: RunResult } = {},
+  ): Promise<void> {
+    const data: Prisma.RunUpdateManyMutationInput = { status };
+    if ((TERMINAL as readonly string[]).includes(status)) data.endedAt = new Date();
+    if (extra.failureReason !== undefined) data.failureReason = extra.failureReason;
+    if (extra.result !== undefined) data.result = extra.result as unknown as Prisma.InputJsonValue;
+    const { count } = await this.prisma.run.updateMany({
+      where: { id, status: { notIn: [...TERMINAL] } },
+      data,
+    });
+    if (count > 0) return;
+    const run = await this.prisma.run.findUnique({ where: { id }, select: { status: true } });
+    if (!run) throw new RunNotFoundError(id);
+    if (run.status !== status) throw new RunStateError(id, run.status, `finish it as ${status}`);
+  }
+
+  /**
+   * QUEUED/PREEMPTED runs are cancelled at once (no worker holds them); a RUNNING run only gets
+   * the flag, and its worker stops between batches. One UPDATE decides on the status it sees,
+   * so a worker starting the run at the same moment either finds CANCELLED or finds the flag.
+   */
+  async requestCancel(id: string): Promise<Run | null> {
+    await this.prisma.$executeRaw`
+      UPDATE "runs" SET
+        "status" = CASE WHEN "status" IN ('QUEUED', 'PREEMPTED') THEN 'CANCELLED'::"RunStatus" ELSE "status" END,
+        "ended_at" = CASE WHEN "status" IN ('QUEUED', 'PREEMPTED') THEN now() ELSE "ended_at" END,
+        "cancel_requested" = CASE WHEN "status" = 'RUNNING' THEN true ELSE "cancel_requested" END,
+        "updated_at" = now()
+      WHERE "id" = ${id}::uuid AND "status" IN ('QUEUED', 'PREEMPTED', 'RUNNING')`;
+    return this.get(id);
+  }
+
+  /** True when the run's worker should stop: the flag is set, or the run was cancelled outright. */
+  async isCancelRequested(id: string): Promise<boolean> {
+    const run = await this.prisma.run.findUnique({ where: { id }, select: { cancelRequested: true, status: true } });
+    return run !== null && (run.cancelRequested || run.status === 'CANCELLED');
+  }
+
+  private async explainMiss(id: string, action: string): Promise<never> {
+    const run = await this.prisma.run.findUnique({ where: { id }, select: { status: true } });
+    if (!run) throw new RunNotFoundError(id);
+    throw new RunStateError(id, run.status, action);
+  }
+}
