@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ClassificationReport, FinetuneSpec } from '@trainyard/contracts';
+import { type LoadedDataset, splitValidation } from '@trainyard/datasets';
+import { buildClassifier } from './classifier.model';
+import { runEpochLoop } from './epoch-loop';
+import { evaluateClassifier, evaluateLoss } from './evaluate';
+import { checkpointFiles } from './model-files';
+import { createOptimizer } from './optimizer';
+import { assertImageShape, type LoopOptions } from './pretrain';
+import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
+
+/**
+ * Supervised fine-tuning: the base encoder (or a fresh one) plus a softmax head, categorical
+ * cross-entropy, a stratified validation holdout; checkpoints hold 'classifier'. Returns the
+ * classification report of the test split.
+ */
+export async function runFinetune(
+  data: LoadedDataset,
+  spec: FinetuneSpec,
+  encoder: tf.LayersModel | null,
+  hooks: TrainingHooks,
+  opts: LoopOptions = {},
+): Promise<TrainingLoopOutcome<ClassificationReport>> {
+  const classifier = buildClassifier({ encoder, spec: spec.model, numClasses: data.classNames.length });
+  assertImageShape(data, classifier.inputs[0].shape.slice(1) as number[], 'The encoder');
+  classifier.compile({ optimizer: createOptimizer(spec.training), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const numClasses = data.classNames.length;
+  const oneHot = (_x: tf.Tensor4D, labels: Int32Array) => tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses).toFloat();
+  const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
+  const { train, validation } = splitValidation(data.train, {
+    fraction: spec.training.validationSplit,
+    seed: spec.training.seed,
+    stratified: true,
+    pixelsPerImage: pixels,
+  });
+  try {
+    const status = await runEpochLoop({
+      model: classifier,
+      metricNames: ['loss', 'accuracy'],
+      train,
+      imageShape: data.imageShape,
+      epochs: spec.training.epochs,
+      batchSize: spec.training.batchSize,
+      seed: spec.training.seed,
+      targets: (x, labels) => tf.tidy(() => oneHot(x, labels)),
+      validate: async (): Promise<Record<string, number>> => {
+        const [valLoss, valAccuracy] = await evaluateLoss(classifier, validation, data.imageShape, oneHot);
+        return valLoss === undefined ? {} : { val_loss: valLoss, val_accuracy: valAccuracy };
+      },
+      checkpointEveryEpochs: spec.checkpoint.everyEpochs,
+      checkpoint: async (epoch, step) => {
+        const files = await checkpointFiles({ classifier }, { kind: spec.kind, epoch, step, spec });
+        await hooks.onCheckpoint({ epoch, step, files, models: ['classifier'], meta: { kind: spec.kind, epoch, step } });
+      },
+      hooks,
+      ...opts,
+    });
+    if (status === 'cancelled') return { status };
+    return {
+      status: 'completed',
+      result: await evaluateClassifier(classifier, data.test, data.imageShape, data.classNames),
+    };
+  } finally {
+    classifier.optimizer?.dispose();
+    classifier.dispose();
+  }
+}

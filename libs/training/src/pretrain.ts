@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs';
+import type { PretrainSpec, ReconstructionReport } from '@trainyard/contracts';
+import { type LoadedDataset, splitValidation } from '@trainyard/datasets';
+import { buildConvAutoencoder } from './conv-autoencoder.model';
+import { runEpochLoop } from './epoch-loop';
+import { evaluateLoss, evaluateReconstruction } from './evaluate';
+import { checkpointFiles } from './model-files';
+import { createOptimizer } from './optimizer';
+import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
+
+export interface LoopOptions {
+  sampleEverySteps?: number;
+  progressIntervalMs?: number;
+}
+
+const identity = (x: tf.Tensor4D) => x.clone();
+
+/** Checks that the data fits the model before any training starts. */
+export function assertImageShape(data: LoadedDataset, expected: readonly number[], what: string): void {
+  if (data.imageShape.join('x') !== expected.join('x')) {
+    throw new Error(`${what} expects images ${expected.join('x')} but the dataset has ${data.imageShape.join('x')}`);
+  }
+}
+
+/**
+ * Unsupervised pretraining of a conv autoencoder on the dataset's training pool (MSE), with a
+ * seeded validation holdout; checkpoints hold 'autoencoder' and 'encoder'. Returns the test MSE.
+ */
+export async function runPretrain(
+  data: LoadedDataset,
+  spec: PretrainSpec,
+  hooks: TrainingHooks,
+  opts: LoopOptions = {},
+): Promise<TrainingLoopOutcome<ReconstructionReport>> {
+  assertImageShape(data, spec.model.inputShape, 'model.inputShape');
+  const { autoencoder, encoder } = buildConvAutoencoder(spec.model);
+  autoencoder.compile({ optimizer: createOptimizer(spec.training), loss: 'meanSquaredError' });
+  const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
+  const { train, validation } = splitValidation(data.train, {
+    fraction: spec.training.validationSplit,
+    seed: spec.training.seed,
+    stratified: false,
+    pixelsPerImage: pixels,
+  });
+  try {
+    const status = await runEpochLoop({
+      model: autoencoder,
+      metricNames: ['loss'],
+      train,
+      imageShape: data.imageShape,
+      epochs: spec.training.epochs,
+      batchSize: spec.training.batchSize,
+      seed: spec.training.seed,
+      targets: identity,
+      validate: async (): Promise<Record<string, number>> => {
+        const [valLoss] = await evaluateLoss(autoencoder, validation, data.imageShape, identity);
+        return valLoss === undefined ? {} : { val_loss: valLoss };
+      },
+      checkpointEveryEpochs: spec.checkpoint.everyEpochs,
+      checkpoint: async (epoch, step) => {
+        const state = { kind: spec.kind, epoch, step, spec };
+        const files = await checkpointFiles({ autoencoder, encoder }, state);
+        await hooks.onCheckpoint({ epoch, step, files, models: ['autoencoder', 'encoder'], meta: { kind: spec.kind, epoch, step } });
+      },
+      hooks,
+      ...opts,
+    });
+    if (status === 'cancelled') return { status };
+    return { status: 'completed', result: await evaluateReconstruction(autoencoder, data.test, data.imageShape) };
+  } finally {
+    autoencoder.optimizer?.dispose();
+    autoencoder.dispose();
+  }
+}
