@@ -1,0 +1,17 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
+import type { ApiOptions } from './config/api-options';
+import { ConfigModule } from './config/config.module';
+import { HealthModule } from './health/health.module';
+import { InfrastructureModule } from './infrastructure/infrastructure.module';
+import { RunsModule } from './runs/runs.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: TrainyardConfig, options: ApiOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, RunsModule, HealthModule],
+    };
+  }
+}

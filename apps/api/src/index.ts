@@ -1,0 +1,1 @@
+export { createApiApp, type ApiOptions } from './create-api-app';

@@ -1,0 +1,20 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { openApiComponentSchemas } from './openapi-schemas';
+
+/** Swagger UI at /docs, the document at /docs-json. */
+export function setupOpenApi(app: INestApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('Trainyard API')
+    .setDescription('Submit pretrain and fine-tune runs, follow their progress, metrics and checkpoints.')
+    .setVersion('1')
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  // Request bodies are validated by zod, not class-validator DTOs, so Swagger cannot derive
+  // their schemas; put the zod-generated ones into the components the decorators refer to.
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ...openApiComponentSchemas() },
+  };
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}

@@ -1,0 +1,72 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { RUN_KINDS, RUN_STATUSES, type RunSpec } from '@trainyard/contracts';
+import type { RunListQuery } from '@trainyard/db';
+import { schemaRef } from '../openapi/openapi-schemas';
+import { RunSpecValidationPipe } from '../validation/run-spec-validation.pipe';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import { MetricSeriesQuerySchema, RunIdSchema, RunListQuerySchema } from './run-queries';
+import { RunsService } from './runs.service';
+
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+
+@ApiTags('runs')
+@Controller('v1/runs')
+export class RunsController {
+  constructor(private readonly runs: RunsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Submit a pretrain or fine-tune run; it is recorded QUEUED and its job enqueued' })
+  @ApiBody({ schema: schemaRef('RunSpec') })
+  @ApiResponse({ status: 201, description: 'Run recorded and queued', schema: schemaRef('RunCreated') })
+  @ApiBadRequestResponse({ description: 'Invalid run spec', schema: schemaRef('ValidationError') })
+  @ApiResponse({ status: 422, description: 'The fine-tune base run is unusable', schema: schemaRef('ValidationError') })
+  @ApiResponse({ status: 503, description: 'Redis unavailable: the run was marked FAILED' })
+  submit(@Body(RunSpecValidationPipe) spec: RunSpec) {
+    return this.runs.submit(spec);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List runs, newest first by default, with keyset pagination' })
+  @ApiQuery({ name: 'status', required: false, enum: [...RUN_STATUSES] })
+  @ApiQuery({ name: 'kind', required: false, enum: [...RUN_KINDS] })
+  @ApiQuery({ name: 'sort', required: false, description: '`createdAt` or `metric:<name>:<best|last|min|max>`' })
+  @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
+  @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
+  @ApiResponse({ status: 200, schema: schemaRef('RunPage') })
+  list(@Query(new ZodValidationPipe(RunListQuerySchema, 'Invalid query')) query: RunListQuery) {
+    return this.runs.list(query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A run with its spec, attempts, metric summaries, checkpoints, progress and result' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  detail(@Param('id', runIdPipe) id: string) {
+    return this.runs.detail(id);
+  }
+
+  @Get(':id/metrics')
+  @ApiOperation({ summary: 'Metric points of a run, ordered by name and step' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiQuery({ name: 'name', required: false, description: 'Only this metric, e.g. `loss`' })
+  metrics(@Param('id', runIdPipe) id: string, @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: { name?: string }) {
+    return this.runs.metricSeries(id, query.name);
+  }
+
+  @Get(':id/checkpoints')
+  @ApiOperation({ summary: 'Checkpoints of a run, by sequence' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  checkpoints(@Param('id', runIdPipe) id: string) {
+    return this.runs.checkpointList(id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel a run: at once when waiting, between batches when running; no-op when finished' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  cancel(@Param('id', runIdPipe) id: string) {
+    return this.runs.cancel(id);
+  }
+}

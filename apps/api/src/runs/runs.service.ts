@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  ServiceUnavailableException,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
+import type { RunKind, RunSpec, RunStatus } from '@trainyard/contracts';
+import {
+  CheckpointsRepository,
+  InvalidCursorError,
+  MetricsRepository,
+  RunsRepository,
+  type Checkpoint,
+  type MetricPoint,
+  type Run,
+  type RunDetail,
+  type RunListPage,
+  type RunListQuery,
+} from '@trainyard/db';
+import { enqueueRun, type TrainingQueue } from '@trainyard/queue';
+import { withDeadline } from '../common/with-deadline';
+import { TRAINYARD_CONFIG } from '../config/config.tokens';
+import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
+import { validationErrorBody } from '../validation/field-errors';
+
+const KIND_OF_SPEC: Record<RunSpec['kind'], RunKind> = { pretrain: 'PRETRAIN', finetune: 'FINETUNE' };
+
+/** States in which a run's BullMQ job is waiting (or delayed), not held by a worker. */
+const WAITING_STATUSES: readonly RunStatus[] = ['QUEUED', 'PREEMPTED'];
+
+@Injectable()
+export class RunsService {
+  private readonly logger = new Logger(RunsService.name);
+
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly metrics: MetricsRepository,
+    private readonly checkpoints: CheckpointsRepository,
+    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+  ) {}
+
+  /**
+   * Writes the run first and enqueues second: PostgreSQL is the truth, so a run whose job could
+   * not be queued is marked FAILED with the reason rather than left QUEUED forever.
+   */
+  async submit(spec: RunSpec): Promise<{ id: string; status: RunStatus }> {
+    const baseRunId = spec.kind === 'finetune' ? spec.model.baseRunId : null;
+    if (baseRunId) await this.assertUsableBase(baseRunId);
+
+    const id = randomUUID();
+    const kind = KIND_OF_SPEC[spec.kind];
+    const run = await this.runs.create({ id, kind, name: spec.name, spec, baseRunId });
+    try {
+      const deadlineMs = this.config.redis.connectTimeoutMs;
+      await withDeadline(enqueueRun(this.queue, { id, kind }, this.config.worker.maxAttempts), deadlineMs, `Redis did not answer within ${deadlineMs} ms`);
+    } catch (err) {
+      const reason = `Could not enqueue the run: ${(err as Error).message}`;
+      this.logger.error(`Run ${id}: ${reason}`);
+      // A worker skips runs that are already terminal, so a job that lands after the timeout does no harm.
+      await this.runs.finish(id, 'FAILED', { failureReason: reason }).catch((finishErr: Error) => {
+        this.logger.error(`Run ${id}: could not mark it FAILED either: ${finishErr.message}`);
+      });
+      throw new ServiceUnavailableException({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: `Run ${id} was recorded but could not be queued, so it was marked FAILED; submit it again once Redis is back`,
+        runId: id,
+        reason,
+      });
+    }
+    this.logger.log(`Run ${id} (${kind}, "${spec.name}") queued`);
+    return { id, status: run.status as RunStatus };
+  }
+
+  async list(query: RunListQuery): Promise<RunListPage> {
+    try {
+      return await this.runs.list(query);
+    } catch (err) {
+      if (err instanceof InvalidCursorError) {
+        throw new BadRequestException(validationErrorBody('Invalid query', [{ field: 'cursor', message: err.message }]));
+      }
+      throw err;
+    }
+  }
+
+  async detail(id: string): Promise<RunDetail> {
+    const run = await this.runs.getDetail(id);
+    if (!run) throw notFound(id);
+    return run;
+  }
+
+  async metricSeries(id: string, name?: string): Promise<{ runId: string; points: MetricPoint[] }> {
+    await this.mustExist(id);
+    return { runId: id, points: await this.metrics.series(id, name) };
+  }
+
+  async checkpointList(id: string): Promise<{ runId: string; checkpoints: Checkpoint[] }> {
+    await this.mustExist(id);
+    return { runId: id, checkpoints: await this.checkpoints.listByRun(id) };
+  }
+
+  /**
+   * A waiting run is cancelled at once and its job removed from the queue; a running one gets
+   * `cancelRequested` and its worker stops between batches.
+   */
+  async cancel(id: string): Promise<Run> {
+    const before = await this.mustExist(id);
+    const after = await this.runs.requestCancel(id);
+    if (!after) throw notFound(id);
+    if (WAITING_STATUSES.includes(before.status as RunStatus) && after.status === 'CANCELLED') {
+      await this.removeJob(id);
+    }
+    return after;
+  }
+
+  private async removeJob(id: string): Promise<void> {
+    try {
+      // remove() refuses a job a worker holds (it raced us); that worker sees CANCELLED and stops.
+      await this.queue.remove(id);
+    } catch (err) {
+      this.logger.warn(`Run ${id} cancelled, but its job could not be removed: ${(err as Error).message}`);
+    }
+  }
+
+  private async mustExist(id: string): Promise<Run> {
+    const run = await this.runs.get(id);
+    if (!run) throw notFound(id);
+    return run;
+  }
+
+  /** A fine-tune starts from a finished pretrain run's encoder; anything else would fail later on a worker. */
+  private async assertUsableBase(baseRunId: string): Promise<void> {
+    const why = await this.whyBaseUnusable(baseRunId);
+    if (!why) return;
+    throw new UnprocessableEntityException({
+      statusCode: 422,
+      error: 'Unprocessable Entity',
+      message: 'The base run cannot be fine-tuned from',
+      errors: [{ field: 'model.baseRunId', message: why }],
+    });
+  }
+
+  private async whyBaseUnusable(baseRunId: string): Promise<string | null> {
+    const base = await this.runs.get(baseRunId);
+    if (!base) return `No run with id ${baseRunId}`;
+    if (base.kind !== 'PRETRAIN') return `Run ${baseRunId} is a ${base.kind} run; the base must be a PRETRAIN run`;
+    if (base.status !== 'SUCCEEDED') return `Run ${baseRunId} is ${base.status}; the base must have SUCCEEDED`;
+    const checkpoint = await this.checkpoints.latestComplete(baseRunId);
+    if (!checkpoint) return `Run ${baseRunId} has no complete checkpoint`;
+    if (!checkpoint.models.includes('encoder')) {
+      return `The latest complete checkpoint of run ${baseRunId} (#${checkpoint.sequence}) holds no encoder (it has: ${checkpoint.models.join(', ') || 'nothing'})`;
+    }
+    return null;
+  }
+}
+
+function notFound(id: string): NotFoundException {
+  return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No run with id ${id}` });
+}
