@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import type { RunSpec } from '@trainyard/contracts';
+import { AttemptsRepository } from './attempts.repository';
+import { MetricsRepository, type MetricPointInput } from './metrics.repository';
+import { openDatabase, type Database } from './open-database';
+import { RunsRepository } from './runs.repository';
+import { createFreshDatabase, type FreshDatabase } from './testing';
+
+const spec = { kind: 'pretrain', name: 'm' } as unknown as RunSpec;
+const at = new Date('2026-01-01T00:00:00.000Z');
+const point = (name: string, step: number, value: number, epoch = 0): MetricPointInput => ({
+  name, step, epoch, value, wallTime: new Date(at.getTime() + step * 1000),
+});
+
+describe('MetricsRepository', () => {
+  let fresh: FreshDatabase;
+  let db: Database;
+  let metrics: MetricsRepository;
+  let runs: RunsRepository;
+
+  beforeAll(async () => {
+    fresh = await createFreshDatabase();
+    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+    metrics = new MetricsRepository(db.prisma);
+    runs = new RunsRepository(db.prisma);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await fresh?.drop();
+  });
+
+  const newRun = async () => (await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'm', spec, baseRunId: null })).id;
+
+  it('writes a batch and summarises each metric by its goal', async () => {
+    const runId = await newRun();
+    await metrics.write(runId, null, [
+      point('loss', 1, 0.9), point('loss', 2, 0.4), point('loss', 3, 0.4), point('loss', 4, 0.6),
+      point('accuracy', 1, 0.5), point('accuracy', 2, 0.8), point('accuracy', 3, 0.7),
+    ]);
+    const series = await metrics.series(runId);
+    expect(series.map((p) => [p.name, p.step])).toEqual([
+      ['accuracy', 1], ['accuracy', 2], ['accuracy', 3], ['loss', 1], ['loss', 2], ['loss', 3], ['loss', 4],
+    ]);
+    expect(typeof series[0]?.id).toBe('number');
+    expect(series[0]?.wallTime).toEqual(new Date(at.getTime() + 1000));
+    expect((await metrics.series(runId, 'loss')).map((p) => p.value)).toEqual([0.9, 0.4, 0.4, 0.6]);
+
+    const summaries = await metrics.summaries(runId);
+    expect(summaries).toEqual([
+      expect.objectContaining({ name: 'accuracy', goal: 'max', count: 3, last: 0.7, lastStep: 3, min: 0.5, max: 0.8, best: 0.8, bestStep: 2 }),
+      // Ties on the best value go to the earliest step.
+      expect.objectContaining({ name: 'loss', goal: 'min', count: 4, last: 0.6, lastStep: 4, min: 0.4, max: 0.9, best: 0.4, bestStep: 2 }),
+    ]);
+  });
+
+  it('lets a resumed attempt supersede the lost steps instead of duplicating them', async () => {
+    const runId = await newRun();
+    const attempts = new AttemptsRepository(db.prisma);
+    const first = await attempts.open(runId, null, null);
+    await metrics.write(runId, first.id, [point('val_loss', 1, 0.5), point('val_loss', 2, 0.1), point('val_loss', 3, 0.2)]);
+    // Attempt 1 crashed after its checkpoint at step 1; attempt 2 replays steps 2 and 3.
+    const second = await attempts.open(runId, null, null);
+    await metrics.write(runId, second.id, [point('val_loss', 2, 0.3, 1), point('val_loss', 3, 0.25, 1)]);
+
+    const series = await metrics.series(runId, 'val_loss');
+    expect(series.map((p) => [p.step, p.value, p.epoch, p.attemptId])).toEqual([
+      [1, 0.5, 0, first.id],
+      [2, 0.3, 1, second.id],
+      [3, 0.25, 1, second.id],
+    ]);
+    // The summary is rebuilt from the series, so the superseded 0.1 is no longer "best".
+    expect((await metrics.summaries(runId))[0]).toMatchObject({ count: 3, best: 0.25, bestStep: 3, min: 0.25, max: 0.5, last: 0.25 });
+  });
+
+  it('keeps the last of duplicate (name, step) pairs within one batch', async () => {
+    const runId = await newRun();
+    await metrics.write(runId, null, [point('f1', 1, 0.1), point('f1', 1, 0.2)]);
+    expect((await metrics.series(runId)).map((p) => p.value)).toEqual([0.2]);
+  });
+
+  it('stores NaN and infinities without letting them win "best"', async () => {
+    const runId = await newRun();
+    await metrics.write(runId, null, [point('loss', 1, 2), point('loss', 2, NaN), point('accuracy', 1, 0.3), point('accuracy', 2, NaN)]);
+    const [accuracy, loss] = await metrics.summaries(runId);
+    expect(loss).toMatchObject({ best: 2, bestStep: 1, max: 2, count: 2 });
+    expect(loss?.last).toBeNaN();
+    expect(accuracy).toMatchObject({ best: 0.3, bestStep: 1, max: 0.3 });
+    await metrics.write(runId, null, [point('loss', 3, -Infinity)]);
+    expect((await metrics.summaries(runId))[1]).toMatchObject({ best: -Infinity, min: -Infinity, bestStep: 3 });
+  });
+
+  it('keeps summaries right under concurrent writers of one run', async () => {
+    const runId = await newRun();
+    await Promise.all(
+      [0, 1, 2, 3].map((w) => metrics.write(runId, null, Array.from({ length: 25 }, (_, i) => point('loss', w * 25 + i, 100 - (w * 25 + i))))),
+    );
+    expect((await metrics.summaries(runId))[0]).toMatchObject({ count: 100, best: 1, bestStep: 99, lastStep: 99 });
+  });
+
+  it('writes a large batch in one round trip', async () => {
+    const runId = await newRun();
+    const batch = Array.from({ length: 5000 }, (_, i) => point(i % 2 ? 'loss' : 'accuracy', Math.floor(i / 2), Math.random()));
+    const started = Date.now();
+    await metrics.write(runId, null, batch);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await metrics.summaries(runId)).map((s) => s.count)).toEqual([2500, 2500]);
+  });
+
+  it('ignores an empty batch and names the bad point', async () => {
+    const runId = await newRun();
+    await expect(metrics.write(runId, null, [])).resolves.toBeUndefined();
+    await expect(metrics.write(runId, null, [point('loss', 1.5, 1)])).rejects.toThrow(`Invalid step for metric "loss" step 1.5 of run ${runId}`);
+  });
+});

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { RunSpec } from '@trainyard/contracts';
+import { AttemptsRepository } from './attempts.repository';
+import { CheckpointsRepository } from './checkpoints.repository';
+import { RunNotFoundError, RunStateError } from './errors';
+import { MetricsRepository } from './metrics.repository';
+import { openDatabase, type Database } from './open-database';
+import { RunsRepository } from './runs.repository';
+import { createFreshDatabase, type FreshDatabase } from './testing';
+import { WorkersRepository } from './workers.repository';
+
+const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
+
+describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepository', () => {
+  let fresh: FreshDatabase;
+  let db: Database;
+  let runs: RunsRepository;
+  let attempts: AttemptsRepository;
+  let checkpoints: CheckpointsRepository;
+  let workers: WorkersRepository;
+
+  beforeAll(async () => {
+    fresh = await createFreshDatabase();
+    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+    runs = new RunsRepository(db.prisma);
+    attempts = new AttemptsRepository(db.prisma);
+    checkpoints = new CheckpointsRepository(db.prisma);
+    workers = new WorkersRepository(db.prisma);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await fresh?.drop();
+  });
+
+  const newRun = (baseRunId: string | null = null) =>
+    runs.create({ id: randomUUID(), kind: baseRunId ? 'FINETUNE' : 'PRETRAIN', name: 'r', spec, baseRunId });
+
+  it('creates a QUEUED run with its spec and base run', async () => {
+    const base = await newRun();
+    const run = await newRun(base.id);
+    expect(run).toMatchObject({ status: 'QUEUED', kind: 'FINETUNE', baseRunId: base.id, cancelRequested: false, spec });
+    expect(await runs.get(run.id)).toEqual(run);
+    expect(await runs.get(randomUUID())).toBeNull();
+  });
+
+  it('walks a run through attempts, progress, checkpoints and success', async () => {
+    const run = await newRun();
+    await workers.register({ id: 'w-1', hostname: 'gpu-1', pid: 42, backend: 'cpu', gpu: null, concurrency: 2 });
+    const first = await attempts.open(run.id, 'w-1', 'cpu');
+    await runs.markRunning(run.id, 'cpu');
+    const startedAt = (await runs.get(run.id))?.startedAt;
+    expect(startedAt).toBeInstanceOf(Date);
+
+    await runs.updateProgress(run.id, {
+      phase: 'training', epoch: 1, epochs: 3, step: 10, stepsPerEpoch: 10, loss: 0.5, updatedAt: new Date().toISOString(),
+    });
+    expect((await runs.get(run.id))?.progress).toMatchObject({ phase: 'training', step: 10 });
+
+    expect(await checkpoints.nextSequence(run.id)).toBe(1);
+    const writing = await checkpoints.begin({
+      runId: run.id, attemptId: first.id, sequence: 1, epoch: 1, step: 10, uri: 's3://b/runs/x/checkpoints/1/', models: ['autoencoder', 'encoder'],
+    });
+    expect(writing).toMatchObject({ status: 'WRITING', bytes: 0, models: ['autoencoder', 'encoder'] });
+    expect(await checkpoints.latestComplete(run.id)).toBeNull();
+    const done = await checkpoints.complete(writing.id, 5_000_000_000, 'a'.repeat(64));
+    expect(done).toMatchObject({ status: 'COMPLETE', bytes: 5_000_000_000, sha256: 'a'.repeat(64) });
+    expect(typeof done.bytes).toBe('number');
+
+    // The worker crashes; a second attempt resumes and keeps the first start time.
+    await attempts.close(first.id, 'CRASHED', 'lost heartbeat');
+    await runs.finish(run.id, 'PREEMPTED');
+    const second = await attempts.open(run.id, null, 'wasm');
+    expect([first.number, second.number]).toEqual([1, 2]);
+    await runs.markRunning(run.id, 'wasm');
+    expect((await runs.get(run.id))?.startedAt).toEqual(startedAt);
+
+    const broken = await checkpoints.begin({ runId: run.id, attemptId: second.id, sequence: 2, epoch: 2, step: 20, uri: 'u2', models: [] });
+    await checkpoints.markCorrupt(broken.id);
+    expect(await checkpoints.nextSequence(run.id)).toBe(3);
+    expect((await checkpoints.latestComplete(run.id))?.id).toBe(done.id);
+    expect((await checkpoints.listByRun(run.id)).map((c) => c.status)).toEqual(['COMPLETE', 'CORRUPT']);
+
+    await attempts.close(second.id, 'SUCCEEDED');
+    const result = { split: 'test' as const, samples: 10, mse: 0.01 };
+    await runs.finish(run.id, 'SUCCEEDED', { result });
+    await runs.finish(run.id, 'SUCCEEDED'); // a job that runs twice finishes twice
+
+    const detail = await runs.getDetail(run.id);
+    expect(detail).toMatchObject({ status: 'SUCCEEDED', backend: 'wasm', result, summaries: [] });
+    expect(detail?.endedAt).toBeInstanceOf(Date);
+    expect(detail?.attempts.map((a) => [a.number, a.outcome, a.error])).toEqual([
+      [1, 'CRASHED', 'lost heartbeat'],
+      [2, 'SUCCEEDED', null],
+    ]);
+    expect(detail?.attempts[0]?.endedAt).toBeInstanceOf(Date);
+    expect(detail?.checkpoints.map((c) => c.sequence)).toEqual([1]);
+    expect(await runs.getDetail(randomUUID())).toBeNull();
+
+    await expect(runs.markRunning(run.id, 'cpu')).rejects.toThrow(RunStateError);
+    await expect(runs.finish(run.id, 'FAILED')).rejects.toThrow(`Run ${run.id} is SUCCEEDED: cannot finish it as FAILED`);
+  });
+
+  it('numbers concurrent attempts without collisions', async () => {
+    const run = await newRun();
+    const opened = await Promise.all([1, 2, 3, 4].map(() => attempts.open(run.id, null, null)));
+    expect(opened.map((a) => a.number).sort()).toEqual([1, 2, 3, 4]);
+    expect((await attempts.listByRun(run.id)).map((a) => a.number)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('cancels queued runs at once, flags running ones, leaves terminal ones', async () => {
+    const queued = await newRun();
+    const cancelled = await runs.requestCancel(queued.id);
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', cancelRequested: false });
+    expect(cancelled?.endedAt).toBeInstanceOf(Date);
+    expect(await runs.isCancelRequested(queued.id)).toBe(true);
+    await expect(runs.markRunning(queued.id, 'cpu')).rejects.toThrow(`Run ${queued.id} is CANCELLED: cannot mark it RUNNING`);
+
+    const running = await newRun();
+    await runs.markRunning(running.id, 'cpu');
+    expect(await runs.isCancelRequested(running.id)).toBe(false);
+    expect(await runs.requestCancel(running.id)).toMatchObject({ status: 'RUNNING', cancelRequested: true });
+    expect(await runs.isCancelRequested(running.id)).toBe(true);
+    await runs.finish(running.id, 'CANCELLED');
+
+    const failed = await newRun();
+    await runs.finish(failed.id, 'FAILED', { failureReason: 'dataset missing' });
+    expect(await runs.requestCancel(failed.id)).toMatchObject({ status: 'FAILED', failureReason: 'dataset missing', cancelRequested: false });
+
+    expect(await runs.requestCancel(randomUUID())).toBeNull();
+    expect(await runs.isCancelRequested(randomUUID())).toBe(false);
+  });
+
+  it('names the run it cannot find', async () => {
+    const id = randomUUID();
+    await expect(runs.markRunning(id, 'cpu')).rejects.toThrow(new RunNotFoundError(id).message);
+    await expect(runs.finish(id, 'FAILED')).rejects.toThrow(RunNotFoundError);
+    await expect(runs.updateProgress(id, { phase: 'loading', epoch: 0, epochs: 1, step: 0, stepsPerEpoch: 1, updatedAt: '' })).resolves.toBeUndefined();
+  });
+
+  it('re-registers, beats and stops workers', async () => {
+    await workers.register({ id: 'w-2', hostname: 'a', pid: 1, backend: null, gpu: 'A100', concurrency: 1 });
+    await workers.stop('w-2');
+    await workers.register({ id: 'w-2', hostname: 'b', pid: 2, backend: 'tensorflow-gpu', gpu: 'A100', concurrency: 4 });
+    const before = await db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-2' } });
+    expect(before).toMatchObject({ hostname: 'b', pid: 2, concurrency: 4, stoppedAt: null });
+    await new Promise((r) => setTimeout(r, 5));
+    await workers.heartbeat('w-2');
+    const after = await db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-2' } });
+    expect(after.lastHeartbeatAt.getTime()).toBeGreaterThan(before.lastHeartbeatAt.getTime());
+    await workers.stop('w-2');
+    expect((await db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-2' } })).stoppedAt).toBeInstanceOf(Date);
+  });
+
+  it('keeps metric points of a deleted attempt and drops everything with the run', async () => {
+    const run = await newRun();
+    const attempt = await attempts.open(run.id, null, null);
+    await new MetricsRepository(db.prisma).write(run.id, attempt.id, [{ name: 'loss', step: 1, epoch: 0, value: 1, wallTime: new Date() }]);
+    await db.prisma.attempt.delete({ where: { id: attempt.id } });
+    expect((await new MetricsRepository(db.prisma).series(run.id))[0]?.attemptId).toBeNull();
+    await db.prisma.run.delete({ where: { id: run.id } });
+    expect(await db.prisma.metricSummary.count({ where: { runId: run.id } })).toBe(0);
+  });
+});
