@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type { RunSpec } from '@trainyard/contracts';
+import { InvalidCursorError } from './errors';
+import { MetricsRepository } from './metrics.repository';
+import { openDatabase, type Database } from './open-database';
+import type { RunListQuery } from './run-list.query';
+import { RunsRepository } from './runs.repository';
+import { createFreshDatabase, type FreshDatabase } from './testing';
+
+const spec = { kind: 'pretrain', name: 'l' } as unknown as RunSpec;
+
+describe('RunsRepository.list', () => {
+  let fresh: FreshDatabase;
+  let db: Database;
+  let runs: RunsRepository;
+  // name -> id; values chosen to include ties, a NaN and runs without the metric.
+  const ids = new Map<string, string>();
+  const valLoss: Record<string, number | undefined> = { a: 0.5, b: 0.2, c: 0.5, d: undefined, e: 0.9, f: 0.2, g: undefined, h: NaN };
+
+  beforeAll(async () => {
+    fresh = await createFreshDatabase();
+    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+    runs = new RunsRepository(db.prisma);
+    const metrics = new MetricsRepository(db.prisma);
+    let t = Date.parse('2026-01-01T00:00:00Z');
+    for (const [name, value] of Object.entries(valLoss)) {
+      const id = randomUUID();
+      ids.set(name, id);
+      await runs.create({ id, kind: name < 'e' ? 'PRETRAIN' : 'FINETUNE', name, spec, baseRunId: null });
+      // Two runs share a creation time to exercise the id tie-break.
+      if (name !== 'c') t += 1000;
+      await db.prisma.run.update({ where: { id }, data: { createdAt: new Date(t) } });
+      if (value !== undefined) {
+        await metrics.write(id, null, [{ name: 'val_loss', step: 1, epoch: 0, value, wallTime: new Date(t) }]);
+      }
+    }
+    await runs.finish(ids.get('a') ?? '', 'FAILED');
+  });
+  afterAll(async () => {
+    await db?.close();
+    await fresh?.drop();
+  });
+
+  /** Follows nextCursor to the end, returning run names page by page. */
+  async function pages(q: Omit<RunListQuery, 'cursor'>): Promise<string[][]> {
+    const byId = new Map([...ids].map(([name, id]) => [id, name]));
+    const out: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await runs.list({ ...q, cursor });
+      out.push(page.items.map((r) => byId.get(r.id) ?? '?'));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && out.length < 20);
+    return out;
+  }
+
+  const tieOrder = (x: string, y: string, order: 'asc' | 'desc') => {
+    const [first, second] = (ids.get(x) ?? '') < (ids.get(y) ?? '') ? [x, y] : [y, x];
+    return order === 'asc' ? [first, second] : [second, first];
+  };
+
+  it('sorts by creation time with stable pages and an id tie-break', async () => {
+    const desc = (await pages({ sort: { by: 'createdAt' }, order: 'desc', limit: 3 })).flat();
+    expect(desc).toEqual(['h', 'g', 'f', 'e', 'd', ...tieOrder('b', 'c', 'desc'), 'a']);
+    const asc = await pages({ sort: { by: 'createdAt' }, order: 'asc', limit: 3 });
+    expect(asc.flat()).toEqual([...desc].reverse());
+    expect(asc.map((p) => p.length)).toEqual([3, 3, 2]);
+  });
+
+  it('sorts by a metric stat, ties broken by id, runs without it last', async () => {
+    const q = { sort: { by: 'metric', metric: 'val_loss', stat: 'best' } } as const;
+    const asc = (await pages({ ...q, order: 'asc', limit: 2 })).flat();
+    // PostgreSQL orders NaN above every number.
+    expect(asc).toEqual([...tieOrder('b', 'f', 'asc'), ...tieOrder('a', 'c', 'asc'), 'e', 'h', ...tieOrder('d', 'g', 'asc')]);
+    const desc = (await pages({ ...q, order: 'desc', limit: 3 })).flat();
+    expect(desc).toEqual(['h', 'e', ...tieOrder('a', 'c', 'desc'), ...tieOrder('b', 'f', 'desc'), ...tieOrder('d', 'g', 'desc')]);
+  });
+
+  it('pages one row at a time without skipping or repeating', async () => {
+    const all = (await pages({ sort: { by: 'metric', metric: 'val_loss', stat: 'last' }, order: 'asc', limit: 200 })).flat();
+    const oneByOne = await pages({ sort: { by: 'metric', metric: 'val_loss', stat: 'last' }, order: 'asc', limit: 1 });
+    expect(oneByOne.flat()).toEqual(all);
+    expect(all).toHaveLength(8);
+  });
+
+  it('filters by status and kind, and returns summaries without the spec', async () => {
+    const page = await runs.list({ status: 'QUEUED', kind: 'FINETUNE', sort: { by: 'metric', metric: 'val_loss', stat: 'min' }, order: 'asc', limit: 10 });
+    expect(page.items.map((r) => r.name)).toEqual(['f', 'e', 'h', 'g']);
+    expect(page.nextCursor).toBeNull();
+    expect(page.items[0]).not.toHaveProperty('spec');
+    expect(page.items[0]?.summaries).toEqual([expect.objectContaining({ name: 'val_loss', best: 0.2 })]);
+    const failed = await runs.list({ status: 'FAILED', sort: { by: 'createdAt' }, order: 'desc', limit: 10 });
+    expect(failed.items.map((r) => r.name)).toEqual(['a']);
+  });
+
+  it('refuses bad limits and foreign cursors', async () => {
+    await expect(runs.list({ sort: { by: 'createdAt' }, order: 'asc', limit: 0 })).rejects.toThrow(/1\.\.200/);
+    await expect(runs.list({ sort: { by: 'createdAt' }, order: 'asc', limit: 201 })).rejects.toThrow(RangeError);
+    const { nextCursor } = await runs.list({ sort: { by: 'createdAt' }, order: 'asc', limit: 1 });
+    await expect(
+      runs.list({ sort: { by: 'metric', metric: 'val_loss', stat: 'best' }, order: 'asc', limit: 1, cursor: nextCursor ?? '' }),
+    ).rejects.toThrow(InvalidCursorError);
+    await expect(
+      runs.list({ sort: { by: 'metric', metric: 'val_loss', stat: 'drop table' as never }, order: 'asc', limit: 1 }),
+    ).rejects.toThrow(/Unknown metric stat/);
+  });
+});
