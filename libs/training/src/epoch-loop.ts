@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageSplit } from '@trainyard/datasets';
 import { epochOrder, gatherBatch, stepsPerEpoch } from './batches';
 import { DivergedError } from './diverged.error';
+import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { ProgressMeter } from './progress-meter';
 import type { TrainingHooks, TrainingMetricPoint } from './training-hooks';
 
@@ -37,7 +38,7 @@ export interface EpochLoopConfig {
  */
 export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 'cancelled'> {
   const perEpoch = stepsPerEpoch(cfg.train.count, cfg.batchSize);
-  if (perEpoch === 0) throw new Error('The training split is empty: nothing to train on');
+  if (perEpoch === 0) throw new InvalidTrainingInputError('The training split is empty: nothing to train on');
   const sampleEvery = cfg.sampleEverySteps ?? Math.max(1, Math.ceil(perEpoch / 20));
   const meter = new ProgressMeter({ epochs: cfg.epochs, stepsPerEpoch: perEpoch }, cfg.hooks.onProgress, cfg.progressIntervalMs);
   for (let e = 0; e < cfg.epochs; e++) {

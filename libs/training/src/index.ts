@@ -9,3 +9,7 @@ export * from './evaluate';
 export * from './model-files';
 export * from './pretrain';
 export * from './finetune';
+export * from './invalid-training-input.error';
+export * from './training-job.types';
+export * from './run-training-job';
+export { startTrainingThread, trainingThreadFile, type TrainingThreadHandle } from './start-training-thread';

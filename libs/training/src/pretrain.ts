@@ -5,6 +5,7 @@ import { buildConvAutoencoder } from './conv-autoencoder.model';
 import { runEpochLoop } from './epoch-loop';
 import { evaluateLoss, evaluateReconstruction } from './evaluate';
 import { checkpointFiles } from './model-files';
+import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { createOptimizer } from './optimizer';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
 
@@ -18,7 +19,7 @@ const identity = (x: tf.Tensor4D) => x.clone();
 /** Checks that the data fits the model before any training starts. */
 export function assertImageShape(data: LoadedDataset, expected: readonly number[], what: string): void {
   if (data.imageShape.join('x') !== expected.join('x')) {
-    throw new Error(`${what} expects images ${expected.join('x')} but the dataset has ${data.imageShape.join('x')}`);
+    throw new InvalidTrainingInputError(`${what} expects images ${expected.join('x')} but the dataset has ${data.imageShape.join('x')}`);
   }
 }
 

@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { FinetuneSpecSchema, PretrainSpecSchema, type RunProgress } from '@trainyard/contracts';
 import { loadDataset } from '@trainyard/datasets';
+import { initEngine } from '@trainyard/engine';
 import { filesToModelArtifacts } from '@trainyard/storage';
 import { DivergedError } from './diverged.error';
 import { BATCH_LOSS_METRIC } from './epoch-loop';
@@ -9,8 +9,9 @@ import { loadModelFromArtifacts } from './model-files';
 import { runPretrain } from './pretrain';
 import type { TrainingCheckpoint, TrainingHooks, TrainingMetricPoint } from './training-hooks';
 
+// wasm with the engine's backprop kernels: the stock cpu backend is ~100x slower on convolutions.
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initEngine({ backend: 'wasm' });
 });
 
 const dataset = { name: 'synthetic-shapes', imageSize: 16, perClass: 8, testPerClass: 4 } as const;

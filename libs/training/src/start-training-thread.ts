@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { TrainingEvent, TrainingJobInput, TrainingOutcome } from './training-job.types';
+
+export type ThreadMessage = { kind: 'event'; event: TrainingEvent } | { kind: 'outcome'; outcome: TrainingOutcome };
+
+export interface TrainingThreadHandle {
+  /** Settles after the thread has exited and every onEvent call has settled; never rejects. */
+  done: Promise<TrainingOutcome>;
+  /** Asks the thread to stop between two batches; it then ends 'cancelled'. */
+  cancel(): void;
+}
+
+/**
+ * The compiled thread entry. Under Jest this module runs from its TypeScript source, and a
+ * worker cannot load .ts, so the copy built by `node tools/build.mjs libs` into dist/ is used.
+ */
+export function trainingThreadFile(): string {
+  if (!__filename.endsWith('.ts')) return join(__dirname, 'training.thread.js');
+  const built = resolve(__dirname, '../../../dist/libs/training/src/training.thread.js');
+  if (!existsSync(built)) throw new Error(`${built} is missing: run \`node tools/build.mjs libs\` first`);
+  return built;
+}
+
+/**
+ * Trains in a worker_threads Worker so the caller's event loop (BullMQ lock renewal, database
+ * writes) is never blocked. Events reach `onEvent` in order, one at a time; if `onEvent` fails,
+ * training is cancelled and the outcome is a retryable failure naming the event.
+ */
+export function startTrainingThread(
+  input: TrainingJobInput,
+  onEvent: (event: TrainingEvent) => void | Promise<void>,
+): TrainingThreadHandle {
+  const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+  const cancel = () => Atomics.store(cancelFlag, 0, 1);
+  const worker = new Worker(trainingThreadFile(), { workerData: { input, cancelFlag }, name: `training-${input.runId}` });
+
+  let reported: TrainingOutcome | undefined;
+  let threadError: Error | undefined;
+  let eventError: string | undefined;
+  let delivering: Promise<void> = Promise.resolve();
+
+  worker.on('message', (message: ThreadMessage) => {
+    if (message.kind === 'outcome') {
+      reported = message.outcome;
+      // Everything is reported; don't wait for tfjs's handles to let the thread go on its own.
+      void worker.terminate();
+      return;
+    }
+    delivering = delivering.then(async () => {
+      if (eventError) return;
+      try {
+        await onEvent(message.event);
+      } catch (error) {
+        eventError = `handling the '${message.event.type}' event of run ${input.runId} failed: ${(error as Error).message}`;
+        cancel();
+      }
+    });
+  });
+  worker.on('error', (error) => (threadError = error));
+
+  const done = new Promise<number>((resolveExit) => worker.once('exit', resolveExit)).then(async (code) => {
+    await delivering;
+    if (eventError) return { status: 'failed', reason: eventError, retryable: true } as const;
+    if (reported) return reported;
+    const why = threadError ? threadError.message : `exit code ${code}`;
+    return { status: 'failed', reason: `training thread of run ${input.runId} ended unexpectedly (${why})`, retryable: true } as const;
+  });
+  return { done, cancel };
+}
