@@ -9,7 +9,11 @@ import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 
 // Needs the compiled thread: `node tools/build.mjs libs` (the test command builds first).
 const dataset = { name: 'synthetic-shapes', imageSize: 16, perClass: 40, testPerClass: 10 } as const;
-const architecture = { inputShape: [16, 16, 1], filters: [4, 8], latentDim: 16 } as const;
+const architecture: { inputShape: [number, number, 1]; filters: number[]; latentDim: number } = {
+  inputShape: [16, 16, 1],
+  filters: [4, 8],
+  latentDim: 16,
+};
 
 async function train(input: Omit<TrainingJobInput, 'spec'> & { spec: RunSpecInput }) {
   const events: TrainingEvent[] = [];
