@@ -26,6 +26,8 @@ export class InfrastructureShutdown implements OnApplicationShutdown {
     // Each step runs even if an earlier one failed, so one broken connection leaks no others.
     await this.step('queue', () => this.queue.close());
     await this.step('redis', async () => {
+      // disconnect() on an already ended connection arms a 2 s timer that keeps the process alive.
+      if (this.redis.status === 'end') return;
       await this.redis.quit().catch(() => this.redis.disconnect());
     });
     // A database handed in by the caller (the demo shares its embedded one with a worker) is the caller's to close.

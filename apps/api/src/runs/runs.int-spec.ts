@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { loadConfig, type TrainyardConfig } from '@trainyard/config';
+import type { RunSpecInput } from '@trainyard/contracts';
+import { CheckpointsRepository, MetricsRepository, RunsRepository } from '@trainyard/db';
+import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
+import { createApiApp } from '../create-api-app';
+import { REDIS_CONNECTION } from '../infrastructure/infrastructure.tokens';
+
+/**
+ * The API over real HTTP against the real PostgreSQL (a fresh database), the real Redis (a queue
+ * of its own) and a local object store in a temp dir.
+ */
+describe('runs API (PostgreSQL, Redis, HTTP)', () => {
+  const queueName = `test-${randomUUID()}`;
+  let database: FreshDatabase;
+  let home: string;
+  let config: TrainyardConfig;
+  let app: INestApplication;
+  let baseUrl: string;
+  let queue: Queue;
+  let runs: RunsRepository;
+  let checkpoints: CheckpointsRepository;
+  let metrics: MetricsRepository;
+
+  beforeAll(async () => {
+    database = await createFreshDatabase();
+    home = mkdtempSync(join(tmpdir(), 'trainyard-api-'));
+    config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error', REDIS_CONNECT_TIMEOUT_MS: '3000' });
+    app = await createApiApp(config, { queueName, logger: false, shutdownHooks: false });
+    await app.listen(0, '127.0.0.1');
+    baseUrl = await app.getUrl();
+    queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
+    runs = app.get(RunsRepository);
+    checkpoints = app.get(CheckpointsRepository);
+    metrics = app.get(MetricsRepository);
+  });
+
+  afterAll(async () => {
+    await queue?.obliterate({ force: true });
+    await queue?.close();
+    await app?.close();
+    await database?.drop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  const pretrain = (name = 'ae'): RunSpecInput => ({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
+  const finetune = (baseRunId: string | null): RunSpecInput => ({
+    kind: 'finetune',
+    name: 'ft',
+    dataset: { name: 'synthetic-shapes' },
+    model: { type: 'classifier', baseRunId },
+  });
+
+  // Bodies are asserted field by field below; a type per endpoint would only restate the assertions.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type Reply = { status: number; body: any };
+
+  async function http(method: string, path: string, body?: unknown): Promise<Reply> {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  /** A pretrain run in the given state, optionally with a COMPLETE checkpoint holding `models`. */
+  async function seedBase(status: 'RUNNING' | 'SUCCEEDED', models?: string[]): Promise<string> {
+    const id = randomUUID();
+    await runs.create({ id, kind: 'PRETRAIN', name: 'base', spec: { kind: 'pretrain' } as never, baseRunId: null });
+    await runs.markRunning(id, 'cpu');
+    if (models) {
+      const checkpoint = await checkpoints.begin({ runId: id, attemptId: null, sequence: 1, epoch: 1, step: 10, uri: `file:///x/${id}/`, models });
+      await checkpoints.complete(checkpoint.id, 100, 'f'.repeat(64));
+    }
+    if (status === 'SUCCEEDED') await runs.finish(id, 'SUCCEEDED');
+    return id;
+  }
+
+  it('answers 400 with the field names of a bad spec', async () => {
+    const res = await http('POST', '/v1/runs', { kind: 'pretrain', name: '', dataset: { name: 'imagenet' }, training: { lr: 1 } });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: 'Invalid run spec' });
+    expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['dataset.name', 'name', 'training.lr']);
+  });
+
+  it('records a submitted run QUEUED and enqueues a job with id = run id and data exactly { runId }', async () => {
+    const res = await http('POST', '/v1/runs', pretrain());
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ id: expect.any(String), status: 'QUEUED' });
+    const row = await runs.get(res.body.id);
+    expect(row).toMatchObject({ kind: 'PRETRAIN', status: 'QUEUED', name: 'ae' });
+    expect(row!.spec).toMatchObject({ training: { epochs: 5 } });
+    const job = await queue.getJob(res.body.id);
+    expect(job?.id).toBe(res.body.id);
+    expect(job?.name).toBe('pretrain');
+    expect(job?.data).toEqual({ runId: res.body.id });
+    expect(job?.opts.attempts).toBe(config.worker.maxAttempts);
+
+    const detail = await http('GET', `/v1/runs/${res.body.id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ id: res.body.id, status: 'QUEUED', attempts: [], summaries: [], checkpoints: [], progress: null, result: null });
+    expect(detail.body.spec.kind).toBe('pretrain');
+  });
+
+  it('answers 404 for an unknown run and 400 for a malformed id', async () => {
+    for (const path of ['', '/metrics', '/checkpoints']) {
+      const res = await http('GET', `/v1/runs/${randomUUID()}${path}`);
+      expect(res.status).toBe(404);
+    }
+    expect((await http('POST', `/v1/runs/${randomUUID()}/cancel`)).status).toBe(404);
+    const bad = await http('GET', '/v1/runs/12345');
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([{ field: 'id', message: expect.any(String) }]);
+  });
+
+  it('answers 422 naming model.baseRunId for a missing, unfinished or encoder-less base', async () => {
+    const cases: [string, RegExp][] = [
+      [randomUUID(), /No run with id/],
+      [await seedBase('RUNNING', ['autoencoder', 'encoder']), /is RUNNING/],
+      [await seedBase('SUCCEEDED'), /no complete checkpoint/],
+      [await seedBase('SUCCEEDED', ['classifier']), /holds no encoder/],
+    ];
+    for (const [baseRunId, why] of cases) {
+      const res = await http('POST', '/v1/runs', finetune(baseRunId));
+      expect(res.status).toBe(422);
+      expect(res.body.errors).toEqual([{ field: 'model.baseRunId', message: expect.stringMatching(why) }]);
+    }
+    const finetuneRun = (await http('POST', '/v1/runs', finetune(null))).body.id as string;
+    const notPretrain = await http('POST', '/v1/runs', finetune(finetuneRun));
+    expect(notPretrain.body.errors[0].message).toMatch(/FINETUNE run/);
+  });
+
+  it('accepts a fine-tune from a succeeded pretrain run with an encoder checkpoint', async () => {
+    const base = await seedBase('SUCCEEDED', ['autoencoder', 'encoder']);
+    const res = await http('POST', '/v1/runs', finetune(base));
+    expect(res.status).toBe(201);
+    expect(await runs.get(res.body.id)).toMatchObject({ kind: 'FINETUNE', baseRunId: base });
+    expect((await queue.getJob(res.body.id))?.name).toBe('finetune');
+  });
+
+  it('lists runs with filters, sorts and a cursor that walks every page once', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await http('POST', '/v1/runs', pretrain(`list-${i}`))).body.id);
+
+    const all: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Reply = await http('GET', `/v1/runs?kind=pretrain&status=QUEUED&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      for (const item of page.body.items) {
+        expect(item).toMatchObject({ kind: 'PRETRAIN', status: 'QUEUED' });
+        expect(item.spec).toBeUndefined();
+      }
+      all.push(...page.body.items.map((item: { id: string }) => item.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(new Set(all).size).toBe(all.length);
+    expect(all).toEqual(expect.arrayContaining(ids));
+    // Newest first by default: the five just submitted come in reverse order of submission.
+    const positions = ids.map((id) => all.indexOf(id));
+    expect([...positions].sort((a, b) => b - a)).toEqual(positions);
+
+    const asc = await http('GET', '/v1/runs?kind=PRETRAIN&order=asc&limit=200');
+    const ascIds = asc.body.items.map((item: { id: string }) => item.id).filter((id: string) => ids.includes(id));
+    expect(ascIds).toEqual(ids);
+
+    await metrics.write(ids[0]!, null, [{ name: 'val_accuracy', step: 1, epoch: 1, value: 0.4, wallTime: new Date() }]);
+    await metrics.write(ids[1]!, null, [{ name: 'val_accuracy', step: 1, epoch: 1, value: 0.9, wallTime: new Date() }]);
+    const byMetric = await http('GET', '/v1/runs?sort=metric:val_accuracy:best&limit=3');
+    expect(byMetric.status).toBe(200);
+    expect(byMetric.body.items.slice(0, 2).map((item: { id: string }) => item.id)).toEqual([ids[1], ids[0]]);
+    expect(byMetric.body.items[0].summaries).toEqual([expect.objectContaining({ name: 'val_accuracy', best: 0.9 })]);
+
+    const points = await http('GET', `/v1/runs/${ids[0]}/metrics?name=val_accuracy`);
+    expect(points.body).toEqual({ runId: ids[0], points: [expect.objectContaining({ name: 'val_accuracy', step: 1, value: 0.4 })] });
+    expect((await http('GET', `/v1/runs/${ids[0]}/checkpoints`)).body).toEqual({ runId: ids[0], checkpoints: [] });
+  });
+
+  it('answers 400 naming the query parameter that is wrong', async () => {
+    for (const [query, field] of [
+      ['limit=500', 'limit'],
+      ['sort=metric:loss', 'sort'],
+      ['status=DONE', 'status'],
+      ['order=sideways', 'order'],
+      ['cursor=garbage', 'cursor'],
+    ]) {
+      const res = await http('GET', `/v1/runs?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+    }
+  });
+
+  it('cancels a queued run at once and removes its job', async () => {
+    const { id } = (await http('POST', '/v1/runs', pretrain('to-cancel'))).body;
+    expect(await queue.getJob(id)).toBeDefined();
+    const res = await http('POST', `/v1/runs/${id}/cancel`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id, status: 'CANCELLED' });
+    expect((await runs.get(id))!.status).toBe('CANCELLED');
+    expect(await queue.getJob(id)).toBeUndefined();
+    // Cancelling again leaves the finished run as it is.
+    expect((await http('POST', `/v1/runs/${id}/cancel`)).body.status).toBe('CANCELLED');
+  });
+
+  it('only flags a running run for its worker', async () => {
+    const { id } = (await http('POST', '/v1/runs', pretrain('running'))).body;
+    await runs.markRunning(id, 'cpu');
+    const res = await http('POST', `/v1/runs/${id}/cancel`);
+    expect(res.body).toMatchObject({ status: 'RUNNING', cancelRequested: true });
+  });
+
+  it('reports liveness and readiness of Redis, the database and the object store', async () => {
+    expect(await http('GET', '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    const ready = await http('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'ok', checks: { redis: { ok: true }, database: { ok: true }, objectStore: { ok: true } } });
+  });
+
+  it('serves the OpenAPI document with the run spec schemas from zod', async () => {
+    const doc = await http('GET', '/docs-json');
+    expect(doc.status).toBe(200);
+    const schemas = doc.body.components.schemas;
+    expect(schemas.RunSpec.oneOf).toHaveLength(2);
+    expect(schemas.PretrainSpec.properties.dataset).toBeDefined();
+    expect(schemas.FinetuneSpec.properties.model.properties.baseRunId).toBeDefined();
+    expect(doc.body.paths['/v1/runs'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RunSpec' });
+    const ui = await fetch(`${baseUrl}/docs`);
+    expect(ui.status).toBe(200);
+  });
+
+  // Last: it cuts this app's Redis connection for good.
+  it('marks a run FAILED and answers 503 when its job cannot be enqueued; /readyz names Redis', async () => {
+    app.get<Redis>(REDIS_CONNECTION).disconnect();
+    const res = await http('POST', '/v1/runs', pretrain('no-redis'));
+    expect(res.status).toBe(503);
+    expect(res.body.runId).toEqual(expect.any(String));
+    const row = await runs.get(res.body.runId);
+    expect(row).toMatchObject({ status: 'FAILED', failureReason: expect.stringMatching(/Could not enqueue/) });
+
+    const ready = await http('GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.message).toBe('Not ready: redis failed');
+    expect(ready.body.checks).toMatchObject({ redis: { ok: false }, database: { ok: true }, objectStore: { ok: true } });
+  });
+});
