@@ -33,6 +33,11 @@ export class AttemptsRepository {
     });
   }
 
+  /** The backend is known only once the engine has initialised, after the attempt opened. */
+  async setBackend(attemptId: string, backend: string): Promise<void> {
+    await this.prisma.attempt.update({ where: { id: attemptId }, data: { backend } });
+  }
+
   listByRun(runId: string): Promise<Attempt[]> {
     return this.prisma.attempt.findMany({ where: { runId }, orderBy: { number: 'asc' } });
   }

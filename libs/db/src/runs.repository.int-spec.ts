@@ -69,7 +69,8 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     // The worker crashes; a second attempt resumes and keeps the first start time.
     await attempts.close(first.id, 'CRASHED', 'lost heartbeat');
     await runs.finish(run.id, 'PREEMPTED');
-    const second = await attempts.open(run.id, null, 'wasm');
+    const second = await attempts.open(run.id, null, null);
+    await attempts.setBackend(second.id, 'wasm');
     expect([first.number, second.number]).toEqual([1, 2]);
     await runs.markRunning(run.id, 'wasm');
     expect((await runs.get(run.id))?.startedAt).toEqual(startedAt);
@@ -88,9 +89,9 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     const detail = await runs.getDetail(run.id);
     expect(detail).toMatchObject({ status: 'SUCCEEDED', backend: 'wasm', result, summaries: [] });
     expect(detail?.endedAt).toBeInstanceOf(Date);
-    expect(detail?.attempts.map((a) => [a.number, a.outcome, a.error])).toEqual([
-      [1, 'CRASHED', 'lost heartbeat'],
-      [2, 'SUCCEEDED', null],
+    expect(detail?.attempts.map((a) => [a.number, a.outcome, a.error, a.backend])).toEqual([
+      [1, 'CRASHED', 'lost heartbeat', 'cpu'],
+      [2, 'SUCCEEDED', null, 'wasm'],
     ]);
     expect(detail?.attempts[0]?.endedAt).toBeInstanceOf(Date);
     expect(detail?.checkpoints.map((c) => c.sequence)).toEqual([1]);
