@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { RunSpecSchema, type RunSpec } from '@trainyard/contracts';
+import { type RunProgress, RunSpecSchema, type RunSpec } from '@trainyard/contracts';
 import { loadDataset } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import {
@@ -37,8 +37,12 @@ export async function runTrainingJob(
     const data = loadDataset(spec.dataset, { seed: spec.training.seed, labeled: spec.kind === 'finetune' });
 
     let sequence = input.firstCheckpointSequence;
+    let lastProgress: RunProgress | undefined;
     const hooks: TrainingHooks = {
-      onProgress: (progress) => post({ type: 'progress', progress }),
+      onProgress: (progress) => {
+        lastProgress = progress;
+        post({ type: 'progress', progress });
+      },
       onMetrics: (points) => post({ type: 'metrics', points }),
       onCheckpoint: async ({ epoch, step, files, models, meta }) => {
         const seq = sequence++;
@@ -57,7 +61,9 @@ export async function runTrainingJob(
     }
     if (outcome.status === 'cancelled') return { status: 'cancelled' };
     post({ type: 'result', result: outcome.result as Extract<TrainingEvent, { type: 'result' }>['result'] });
-    post({ type: 'progress', progress: { phase: 'done', epoch: epochs, epochs, step: 0, stepsPerEpoch: 0, updatedAt: now() } });
+    // 'done' keeps the last step and rate, so the run's stored progress still reads as a whole.
+    const base = lastProgress ?? { epoch: epochs, epochs, step: 0, stepsPerEpoch: 0 };
+    post({ type: 'progress', progress: { ...base, phase: 'done', etaSeconds: 0, updatedAt: now() } });
     return { status: 'succeeded' };
   } catch (error) {
     return failure(input.runId, error);

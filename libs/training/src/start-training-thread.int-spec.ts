@@ -62,6 +62,10 @@ describe('startTrainingThread', () => {
     expect(Object.keys(stored.files)).toContain('encoder/weights.bin');
     const result = pre.events.find((e) => e.type === 'result');
     expect(result).toMatchObject({ result: { split: 'test', samples: 40, mse: expect.any(Number) } });
+    // 160 images, 16 held out for validation: 144 / 16 = 9 steps per epoch.
+    const progress = pre.events.flatMap((e) => (e.type === 'progress' ? [e.progress] : []));
+    expect(progress[0].phase).toBe('loading');
+    expect(progress.at(-1)).toMatchObject({ phase: 'done', epoch: 3, epochs: 3, step: 26, stepsPerEpoch: 9 });
     const steps = pre.events.flatMap((e) => (e.type === 'metrics' ? e.points.map((p) => p.step) : []));
     expect(steps).toEqual([...steps].sort((a, b) => a - b));
 
@@ -121,5 +125,24 @@ describe('startTrainingThread', () => {
       spec: { kind: 'finetune', name: 'no base', dataset, model: { type: 'classifier', baseRunId: randomUUID() } },
     });
     expect(bad.outcome).toMatchObject({ status: 'failed', retryable: false, reason: expect.stringContaining('nowhere') });
+  });
+
+  it('cancels and fails (retryable) when handling an event fails', async () => {
+    const handle = startTrainingThread(
+      {
+        runId: randomUUID(),
+        storage: { driver: 'local', root },
+        firstCheckpointSequence: 1,
+        spec: RunSpecSchema.parse({ kind: 'pretrain', name: 'db down', dataset, model: { type: 'conv-autoencoder', ...architecture } }),
+      },
+      async (e) => {
+        if (e.type === 'backend') throw new Error('database unreachable');
+      },
+    );
+    expect(await handle.done).toEqual({
+      status: 'failed',
+      retryable: true,
+      reason: expect.stringMatching(/'backend' event .* failed: database unreachable/),
+    });
   });
 });
