@@ -4,6 +4,21 @@ import tseslint from 'typescript-eslint';
 // Architecture rules from DESIGN.md, enforced through Nx project tags:
 // contracts imports nothing of ours; libs never import apps; the API process never loads
 // TensorFlow (no engine, datasets or training, and no @tensorflow/* package).
+const depConstraints = [
+  { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  {
+    sourceTag: 'scope:api',
+    notDependOnLibsWithTags: ['scope:compute'],
+    bannedExternalImports: ['@tensorflow/*'],
+  },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+];
+const boundaries = (allow) => [
+  'error',
+  { allow, enforceBuildableLibDependency: false, depConstraints },
+];
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/generated/**', '.trainyard/**', '.nx/**', 'coverage/**'] },
   ...tseslint.configs.recommended,
@@ -12,23 +27,13 @@ export default tseslint.config(
     plugins: { '@nx': nx },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          allow: [],
-          enforceBuildableLibDependency: false,
-          depConstraints: [
-            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            {
-              sourceTag: 'scope:api',
-              notDependOnLibsWithTags: ['scope:compute'],
-              bannedExternalImports: ['@tensorflow/*'],
-            },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries([]),
     },
+  },
+  {
+    // The demo's one-process server composes the API and the worker (PGlite is single-process);
+    // no other file may import an app.
+    files: ['apps/cli/src/embedded-server.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(['@trainyard/api-app', '@trainyard/worker-app']) },
   },
 );

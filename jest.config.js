@@ -12,11 +12,19 @@ const swc = [
     module: { type: 'commonjs' },
   },
 ];
+// NestJS 12 ships ES modules only; Jest (CommonJS here) loads them once swc turns them into CommonJS.
+const swcJs = [
+  '@swc/jest',
+  { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022', keepClassNames: true }, module: { type: 'commonjs' } },
+];
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': swc, '^.+\\.js$': swcJs },
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleNameMapper: {
     '^@trainyard/([a-z-]+)/testing$': '<rootDir>/libs/$1/src/testing/index.ts',
+    '^@trainyard/api-app$': '<rootDir>/apps/api/src/index.ts',
+    '^@trainyard/worker-app$': '<rootDir>/apps/worker/src/index.ts',
     '^@trainyard/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
   },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],

@@ -9,11 +9,6 @@ async function main(): Promise<void> {
   await app.listen(config.api.port, config.api.host);
   const logger = new Logger('Bootstrap');
   logger.log(`Trainyard API listening on http://${config.api.host}:${config.api.port} (OpenAPI at /docs)`);
-  if (config.worker.embedded) {
-    // The API process never loads TensorFlow, so it cannot host the worker itself; an embedded
-    // worker is started next to createApiApp by whoever owns that process (see createWorker's `database`).
-    logger.warn('TRAINYARD_EMBEDDED_WORKER is set, but this entry point runs the API only; queued runs wait for a worker process');
-  }
 }
 
 main().catch((err: unknown) => {

@@ -50,8 +50,8 @@ async function main(): Promise<void> {
 
 function startServer(port: number, logPath: string): ChildProcess {
   const log = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(process.execPath, [join(__dirname, '../../api/src/main.js')], {
-    env: { ...process.env, API_PORT: String(port), TRAINYARD_EMBEDDED_WORKER: 'true' },
+  const child = spawn(process.execPath, [join(__dirname, 'embedded-server.js')], {
+    env: { ...process.env, API_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);

@@ -38,8 +38,6 @@ export const EnvSchema = z.object({
   TRAINYARD_BACKEND: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_JSON: bool.default(false),
-  /** The demo runs the API and a worker in one process. */
-  TRAINYARD_EMBEDDED_WORKER: bool.default(false),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -60,7 +58,6 @@ export interface TrainyardConfig {
     stalledIntervalMs: number;
     maxAttempts: number;
     shutdownTimeoutMs: number;
-    embedded: boolean;
   };
   engine: { backend?: Env['TRAINYARD_BACKEND'] };
   log: { level: Env['LOG_LEVEL']; json: boolean };

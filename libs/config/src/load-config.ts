@@ -42,7 +42,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       maxAttempts: e.WORKER_MAX_ATTEMPTS,
       shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
-      embedded: e.TRAINYARD_EMBEDDED_WORKER,
     },
     engine: { backend: e.TRAINYARD_BACKEND },
     log: { level: e.LOG_LEVEL, json: e.LOG_JSON },
