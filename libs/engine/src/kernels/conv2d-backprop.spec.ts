@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels } from './register-wasm-kernels';
+import {
+  dilateFilter,
+  ErrorReport,
+  forwardOutShape,
+  randomValues,
+  relativeError,
+  undilateFilter,
+  valuesOn,
+} from './kernel-check.testing';
+
+// Each wasm kernel against tfjs's cpu kernel (the reference), both run in this process by
+// switching backends. tfjs's cpu kernels ignore dilation, so dilated cases are checked against
+// the equivalent undilated conv with a zero-spread filter.
+type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
+interface Case {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  k: [number, number];
+  s: number;
+  pad: Pad;
+  d: number;
+}
+
+const cases: Case[] = [];
+for (const s of [1, 2])
+  for (const pad of ['same', 'valid'] as const)
+    for (const [n, ci, co] of [
+      [1, 1, 3],
+      [3, 3, 8],
+      [3, 8, 1],
+    ])
+      cases.push({ n, h: 7, w: 9, ci, co, k: [3, 3], s, pad, d: 1 });
+cases.push(
+  { n: 1, h: 7, w: 9, ci: 3, co: 8, k: [4, 2], s: 2, pad: 'same', d: 1 }, // even filter: asymmetric 'same' padding
+  { n: 3, h: 9, w: 7, ci: 3, co: 8, k: [5, 3], s: 2, pad: 'valid', d: 1 }, // stride leaves rows unread
+  { n: 3, h: 7, w: 9, ci: 3, co: 8, k: [3, 3], s: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]], d: 1 },
+  { n: 3, h: 7, w: 9, ci: 3, co: 8, k: [3, 3], s: 1, pad: 'same', d: 2 },
+  { n: 1, h: 7, w: 9, ci: 8, co: 3, k: [3, 2], s: 1, pad: 'valid', d: 2 },
+  { n: 3, h: 9, w: 9, ci: 3, co: 4, k: [3, 3], s: 2, pad: 'valid', d: 2 }, // filter grad only: tfjs refuses it forward
+  { n: 1, h: 9, w: 7, ci: 64, co: 64, k: [3, 3], s: 2, pad: 'same', d: 1 },
+);
+
+const label = (c: Case) =>
+  `n${c.n} ${c.h}x${c.w} ${c.ci}->${c.co} k${c.k.join('x')} s${c.s} ${typeof c.pad === 'string' ? c.pad : 'explicit'} d${c.d}`;
+
+function shapes(c: Case) {
+  const x: [number, number, number, number] = [c.n, c.h, c.w, c.ci];
+  const filter: [number, number, number, number] = [c.k[0], c.k[1], c.ci, c.co];
+  const dilated: [number, number, number, number] = [(c.k[0] - 1) * c.d + 1, (c.k[1] - 1) * c.d + 1, c.ci, c.co];
+  return { x, filter, dilated, dy: forwardOutShape(x, filter, c.s, c.pad, c.d, false) };
+}
+
+const report = new ErrorReport();
+
+beforeAll(async () => {
+  registerWasmTrainingKernels();
+  // Makes tfjs's engine fail any kernel that leaves backend data behind.
+  tf.env().set('IS_TEST', true);
+});
+
+afterAll(() => {
+  console.log(`gradient check vs cpu\n${report}`);
+});
+
+describe.each(cases)('conv2d backprop, batch $n', (c) => {
+  const sh = shapes(c);
+  const common = { strides: c.s, pad: c.pad, dataFormat: 'NHWC' };
+
+  it(`Conv2DBackpropFilter matches cpu (${label(c)})`, async () => {
+    const x = randomValues(sh.x, 1);
+    const dy = randomValues(sh.dy, 2);
+    const ref = await valuesOn('cpu', () => {
+      const grad = tf.engine().runKernel(
+        tf.Conv2DBackpropFilter,
+        { x: tf.tensor(x, sh.x), dy: tf.tensor(dy, sh.dy) },
+        { ...common, filterShape: sh.dilated },
+      ) as tf.Tensor4D;
+      return undilateFilter(grad, c.d, c.d);
+    });
+    const got = await valuesOn('wasm', () =>
+      tf.engine().runKernel(
+        tf.Conv2DBackpropFilter,
+        { x: tf.tensor(x, sh.x), dy: tf.tensor(dy, sh.dy) },
+        { ...common, filterShape: sh.filter, dilations: c.d },
+      ) as tf.Tensor,
+    );
+    expect(got.shape).toEqual(sh.filter);
+    const error = relativeError(ref.values, got.values);
+    report.record('Conv2DBackpropFilter', label(c), error);
+    expect(error).toBeLessThan(1e-4);
+  });
+
+  it(`Conv2DBackpropInput matches cpu (${label(c)})`, async () => {
+    const filter = randomValues(sh.filter, 3);
+    const dy = randomValues(sh.dy, 4);
+    const ref = await valuesOn('cpu', () =>
+      tf.engine().runKernel(
+        tf.Conv2DBackpropInput,
+        { dy: tf.tensor(dy, sh.dy), filter: dilateFilter(tf.tensor4d(filter, sh.filter), c.d, c.d) },
+        { ...common, inputShape: sh.x },
+      ) as tf.Tensor,
+    );
+    const got = await valuesOn('wasm', () =>
+      tf.engine().runKernel(
+        tf.Conv2DBackpropInput,
+        { dy: tf.tensor(dy, sh.dy), filter: tf.tensor(filter, sh.filter) },
+        { ...common, inputShape: sh.x, dilations: c.d },
+      ) as tf.Tensor,
+    );
+    expect(got.shape).toEqual(sh.x);
+    const error = relativeError(ref.values, got.values);
+    report.record('Conv2DBackpropInput', label(c), error);
+    expect(error).toBeLessThan(1e-4);
+  });
+});
+
+test('conv2d gradients through tf.grads agree between cpu and wasm (end to end)', async () => {
+  const xs = randomValues([2, 7, 9, 3], 5);
+  const ws = randomValues([3, 3, 3, 4], 6);
+  const run = () => {
+    const loss = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same').square().sum();
+    const [dx, dw] = tf.grads(loss)([tf.tensor(xs, [2, 7, 9, 3]), tf.tensor(ws, [3, 3, 3, 4])]);
+    return tf.concat([dx.flatten(), dw.flatten()]);
+  };
+  const ref = await valuesOn('cpu', run);
+  const got = await valuesOn('wasm', run);
+  expect(relativeError(ref.values, got.values)).toBeLessThan(1e-4);
+});
+
+test('the wasm kernels release every intermediate tensor', async () => {
+  await tf.setBackend('wasm');
+  const x = tf.tensor(randomValues([3, 7, 9, 3], 7), [3, 7, 9, 3]);
+  const dy = tf.tensor(randomValues([3, 4, 5, 8], 8), [3, 4, 5, 8]);
+  const filter = tf.tensor(randomValues([3, 3, 3, 8], 9), [3, 3, 3, 8]);
+  const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC' };
+  const once = () => {
+    tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: [3, 3, 3, 8] });
+    tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { ...attrs, inputShape: [3, 7, 9, 3] });
+  };
+  tf.tidy(once);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) tf.tidy(once);
+  expect(tf.memory().numTensors).toBe(before);
+  tf.dispose([x, dy, filter]);
+});
+
+test('NCHW inputs give the NHWC answer, transposed', async () => {
+  const [xs, dys, ws] = [randomValues([2, 7, 9, 3], 10), randomValues([2, 4, 5, 8], 11), randomValues([3, 3, 3, 8], 12)];
+  const toNCHW = (t: tf.Tensor) => tf.transpose(t, [0, 3, 1, 2]);
+  const attrs = { strides: 2, pad: 'same' };
+  const both = (format: 'NHWC' | 'NCHW') => () => {
+    const layout = (t: tf.Tensor) => (format === 'NCHW' ? toNCHW(t) : t);
+    const x = layout(tf.tensor(xs, [2, 7, 9, 3]));
+    const dy = layout(tf.tensor(dys, [2, 4, 5, 8]));
+    const inputShape = format === 'NCHW' ? [2, 3, 7, 9] : [2, 7, 9, 3];
+    const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, dataFormat: format, filterShape: [3, 3, 3, 8] }) as tf.Tensor;
+    const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: tf.tensor(ws, [3, 3, 3, 8]) }, { ...attrs, dataFormat: format, inputShape }) as tf.Tensor;
+    return tf.concat([dw.flatten(), (format === 'NCHW' ? tf.transpose(dx, [0, 2, 3, 1]) : dx).flatten()]);
+  };
+  const ref = await valuesOn('cpu', both('NHWC'));
+  const got = await valuesOn('wasm', both('NCHW'));
+  expect(relativeError(ref.values, got.values)).toBeLessThan(1e-4);
+});
