@@ -32,6 +32,10 @@ const common = {
 
 module.exports = {
   testTimeout: 120000,
+  // Each test file loads TensorFlow.js (and its wasm heap) afresh; in one process that memory
+  // piles up file after file, so tests run in worker processes that are recycled past 1 GB.
+  maxWorkers: 2,
+  workerIdleMemoryLimit: '1GB',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.int-spec.ts'] },

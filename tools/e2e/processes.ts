@@ -12,7 +12,12 @@ export interface AppProcess {
 
 /** Starts a compiled app (`npm run build` output) as a real child process and keeps its output. */
 export function startApp(app: 'api' | 'worker', env: Record<string, string>): AppProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/apps', app, 'src/main.js')], {
+  return startScript(`dist/apps/${app}/src/main.js`, env);
+}
+
+/** Starts a compiled script, relative to the repository root, as a child process. */
+export function startScript(script: string, env: Record<string, string>): AppProcess {
+  const child = spawn(process.execPath, [join(ROOT, script)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

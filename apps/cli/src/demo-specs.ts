@@ -11,7 +11,7 @@ export function demoSpecs() {
     name: 'demo: mnist autoencoder (no labels)',
     dataset: { name: 'mnist', testPerClass: 100 },
     model: { type: 'conv-autoencoder', ...encoder },
-    training: { epochs: 2, batchSize: 32, learningRate: 1e-3, validationSplit: 0.05, seed: 7 },
+    training: { epochs: 5, batchSize: 32, learningRate: 1e-3, validationSplit: 0.05, seed: 7 },
     checkpoint: { everyEpochs: 1 },
   };
   const finetune = (baseRunId: string | null): RunSpecInput => ({
@@ -19,8 +19,8 @@ export function demoSpecs() {
     name: baseRunId ? 'demo: fine-tune from pretrain (100 labels/class)' : 'demo: from scratch (100 labels/class)',
     dataset: { name: 'mnist', testPerClass: 100, labelsPerClass: 100 },
     model: { type: 'classifier', baseRunId, ...encoder, headUnits: 0, dropout: 0.2, freezeBase: false },
-    training: { epochs: 8, batchSize: 32, learningRate: 1e-3, validationSplit: 0.1, seed: 7 },
-    checkpoint: { everyEpochs: 4 },
+    training: { epochs: 15, batchSize: 32, learningRate: 1e-3, validationSplit: 0.1, seed: 7 },
+    checkpoint: { everyEpochs: 5 },
   });
   return { pretrain, finetune };
 }

@@ -5,7 +5,7 @@ export function formatProgress(label: string, status: string, p: RunProgress | n
   if (!p) return `${label}  ${status.toLowerCase()}`;
   const parts = [
     `${label}  ${p.phase}`,
-    `epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}`,
+    `epoch ${Math.max(1, p.epoch)}/${p.epochs}`,
     `step ${p.step}`,
   ];
   if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);

@@ -11,6 +11,7 @@ export interface TrainingJobData {
 /** What a worker reports through `job.updateProgress` and stores on the run for list views. */
 export interface RunProgress {
   phase: 'loading' | 'training' | 'evaluating' | 'checkpointing' | 'done';
+  /** Current epoch, 1-based (0 while loading, before the first epoch starts). */
   epoch: number;
   epochs: number;
   step: number;
