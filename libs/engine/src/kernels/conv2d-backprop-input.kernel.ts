@@ -40,8 +40,31 @@ function conv2dBackpropInputKernel({ inputs, attrs }: KernelArgs): tf.Tensor {
   });
 }
 
-export const conv2dBackpropInputConfig: tf.KernelConfig = {
-  kernelName: tf.Conv2DBackpropInput,
-  backendName: 'wasm',
-  kernelFunc: conv2dBackpropInputKernel,
-};
+/**
+ * Where the stock loop beats XNNPACK (measured, see README): dx with very few channels, where
+ * the conv's output-channel dimension is too narrow for XNNPACK's micro-kernels, worse when
+ * stride zeros multiply the work. The stock kernel ignores dilation, so never for dilated.
+ */
+export function stockIsFaster(attrs: Conv2DBackpropInputAttrs): boolean {
+  const dilations = attrs.dilations ?? 1;
+  if (dilations !== 1 && !(Array.isArray(dilations) && dilations.every((d) => d === 1))) return false;
+  const inChannels = attrs.dataFormat === 'NCHW' ? attrs.inputShape[1] : attrs.inputShape[3];
+  const strided = attrs.strides !== 1 && !(Array.isArray(attrs.strides) && attrs.strides.every((s) => s === 1));
+  return inChannels <= (strided ? 3 : 1);
+}
+
+/**
+ * Our Conv2DBackpropInput; with `stock` (tfjs's wasm kernel, captured before we replaced it)
+ * it hands the shapes where that is faster to it. The stock setup (binding its wasm
+ * function) must still run when the backend initialises, so we carry its setupFunc.
+ */
+export function conv2dBackpropInputConfig(stock?: tf.KernelConfig): tf.KernelConfig {
+  if (!stock) return { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: conv2dBackpropInputKernel };
+  return {
+    kernelName: tf.Conv2DBackpropInput,
+    backendName: 'wasm',
+    setupFunc: stock.setupFunc,
+    kernelFunc: (args) =>
+      stockIsFaster(args.attrs as unknown as Conv2DBackpropInputAttrs) ? stock.kernelFunc(args) : conv2dBackpropInputKernel(args),
+  };
+}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from './register-wasm-kernels';
+import { registerWasmTrainingKernels, useConv2DBackpropInput } from './register-wasm-kernels';
 import {
   dilateFilter,
   ErrorReport,
@@ -59,7 +59,8 @@ function shapes(c: Case) {
 const report = new ErrorReport();
 
 beforeAll(async () => {
-  registerWasmTrainingKernels();
+  // Always ours here: 'auto' would hand the few-channel cases to the stock kernel.
+  registerWasmTrainingKernels({ backpropInput: 'conv2d' });
   // Makes tfjs's engine fail any kernel that leaves backend data behind.
   tf.env().set('IS_TEST', true);
 });
@@ -166,4 +167,22 @@ test('NCHW inputs give the NHWC answer, transposed', async () => {
   const ref = await valuesOn('cpu', both('NHWC'));
   const got = await valuesOn('wasm', both('NCHW'));
   expect(relativeError(ref.values, got.values)).toBeLessThan(1e-4);
+});
+
+test("'auto' hands few-channel dx to the stock kernel and still agrees with cpu", async () => {
+  const [dys, ws] = [randomValues([3, 4, 5, 8], 13), randomValues([3, 3, 1, 8], 14)];
+  const run = () =>
+    tf.engine().runKernel(
+      tf.Conv2DBackpropInput,
+      { dy: tf.tensor(dys, [3, 4, 5, 8]), filter: tf.tensor(ws, [3, 3, 1, 8]) },
+      { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [3, 7, 9, 1] },
+    ) as tf.Tensor;
+  const ref = await valuesOn('cpu', run);
+  useConv2DBackpropInput('auto');
+  try {
+    const got = await valuesOn('wasm', run);
+    expect(relativeError(ref.values, got.values)).toBeLessThan(1e-4);
+  } finally {
+    useConv2DBackpropInput('conv2d');
+  }
 });
