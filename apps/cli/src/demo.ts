@@ -49,7 +49,7 @@ async function main(): Promise<void> {
 }
 
 function startServer(port: number, logPath: string): ChildProcess {
-  const log = createWriteStream(logPath, { flags: 'a' });
+  const log = createWriteStream(logPath, { flags: 'w' });
   const child = spawn(process.execPath, [join(__dirname, 'embedded-server.js')], {
     env: { ...process.env, API_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
 import { ConfigError, loadConfig, logLevelsUpTo } from '@trainyard/config';
-import { assertRedisReachable } from '@trainyard/queue';
+import { assertRedisReachable, RedisUnavailableError } from '@trainyard/queue';
 import { createWorker } from './create-worker';
 
 async function main(): Promise<void> {
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   // Config and Redis errors already say what is wrong and how to fix it: print them plainly.
-  process.stderr.write(`${err instanceof ConfigError ? err.message : err?.stack ?? err}\n`);
+  const plain = err instanceof ConfigError || err instanceof RedisUnavailableError;
+  process.stderr.write(`${plain ? err.message : (err?.stack ?? err)}\n`);
   process.exit(1);
 });
