@@ -27,13 +27,14 @@ export type CheckpointSpec = z.infer<typeof CheckpointSpecSchema>;
  * Encoder: one `conv(filters[i], 3×3, relu) → maxPool(2)` block per entry of `filters`, then a
  * dense latent layer. The decoder mirrors it with transposed convolutions.
  */
+const encoderArchitecture = {
+  inputShape: z.tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])]).default([28, 28, 1]),
+  filters: z.array(z.int().min(1).max(256)).min(1).max(4).default([16, 32]),
+  latentDim: z.int().min(2).max(1024).default(64),
+};
+
 export const ConvAutoencoderSchema = z
-  .object({
-    type: z.literal('conv-autoencoder'),
-    inputShape: z.tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])]).default([28, 28, 1]),
-    filters: z.array(z.int().min(1).max(256)).min(1).max(4).default([16, 32]),
-    latentDim: z.int().min(2).max(1024).default(64),
-  })
+  .object({ type: z.literal('conv-autoencoder'), ...encoderArchitecture })
   .strict();
 export type ConvAutoencoderSpec = z.infer<typeof ConvAutoencoderSchema>;
 
@@ -43,9 +44,7 @@ export const ClassifierSchema = z
     /** Pretrain run whose encoder is the base; null trains the same encoder from scratch. */
     baseRunId: z.uuid().nullable().default(null),
     /** Encoder architecture when there is no base (ignored with a base: it comes from the checkpoint). */
-    inputShape: z.tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])]).default([28, 28, 1]),
-    filters: z.array(z.int().min(1).max(256)).min(1).max(4).default([16, 32]),
-    latentDim: z.int().min(2).max(1024).default(64),
+    ...encoderArchitecture,
     /** Units of an optional hidden dense layer before the softmax; 0 for none. */
     headUnits: z.int().min(0).max(4096).default(0),
     dropout: z.number().min(0).max(0.9).default(0),
