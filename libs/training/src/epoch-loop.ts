@@ -4,7 +4,8 @@ import { epochOrder, gatherBatch, stepsPerEpoch } from './batches';
 import { DivergedError } from './diverged.error';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { ProgressMeter } from './progress-meter';
-import type { TrainingHooks, TrainingMetricPoint } from './training-hooks';
+import type { CheckpointMetric, TrainingHooks, TrainingMetricPoint } from './training-hooks';
+import type { CheckpointAt, LoopPosition } from './training-state';
 
 /** Per-step samples are named apart from the per-epoch mean `loss`: both would share (name, step). */
 export const BATCH_LOSS_METRIC = 'batch_loss';
@@ -22,10 +23,14 @@ export interface EpochLoopConfig {
   targets(x: tf.Tensor4D, labels: Int32Array): tf.Tensor;
   /** Validation metrics after each epoch, e.g. { val_loss }; {} when there is no validation split. */
   validate(): Promise<Record<string, number>>;
+  /** The validation metric checkpoints carry (e.g. 'val_loss'), when `validate` reports it. */
+  checkpointMetric?: string;
   checkpointEveryEpochs: number;
   /** Serializes and hands over a checkpoint (through hooks.onCheckpoint). */
-  checkpoint(epoch: number, step: number): Promise<void>;
+  checkpoint(at: CheckpointAt): Promise<void>;
   hooks: TrainingHooks;
+  /** Where to start (a resumed checkpoint's position); the beginning by default. */
+  start?: LoopPosition;
   /** A `batch_loss` point every N steps; by default about 20 per epoch. */
   sampleEverySteps?: number;
   progressIntervalMs?: number;
@@ -33,22 +38,49 @@ export interface EpochLoopConfig {
 
 /**
  * The batch loop shared by pretraining and fine-tuning: seeded shuffling per epoch,
- * `trainOnBatch`, divergence and cancellation checks between batches, throttled progress,
- * sampled step metrics, epoch metrics and periodic checkpoints (always one after the last epoch).
+ * `trainOnBatch`, divergence, cancellation and preemption checks between batches, throttled
+ * progress, sampled step metrics, epoch metrics and periodic checkpoints (always one after the
+ * last epoch). Global step `s` is always batch `s % stepsPerEpoch` of the 0-based epoch
+ * `floor(s / stepsPerEpoch)`, and that epoch's order depends on the seed and its index only, so
+ * starting at a checkpoint's position trains exactly the batches an uninterrupted run would have.
  */
-export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 'cancelled'> {
+export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 'cancelled' | 'preempted'> {
   const perEpoch = stepsPerEpoch(cfg.train.count, cfg.batchSize);
   if (perEpoch === 0) throw new InvalidTrainingInputError('The training split is empty: nothing to train on');
+  const start = cfg.start ?? { epoch: 0, nextBatch: 0 };
+  if (start.nextBatch >= perEpoch || start.epoch > cfg.epochs || (start.epoch === cfg.epochs && start.nextBatch > 0)) {
+    throw new InvalidTrainingInputError(
+      `Cannot resume at epoch ${start.epoch}, batch ${start.nextBatch}: the run has ${cfg.epochs} epochs of ${perEpoch} batches`,
+    );
+  }
   const sampleEvery = cfg.sampleEverySteps ?? Math.max(1, Math.ceil(perEpoch / 20));
   const meter = new ProgressMeter({ epochs: cfg.epochs, stepsPerEpoch: perEpoch }, cfg.hooks.onProgress, cfg.progressIntervalMs);
-  for (let e = 0; e < cfg.epochs; e++) {
+  const preempted = () => cfg.hooks.shouldPreempt?.() ?? false;
+  // Batches trained since the last checkpoint (or the one resumed from): a preemption with none
+  // needs no checkpoint, the last one already holds this very position.
+  let unsaved = 0;
+  // The validation metric of the current weights, known only right after an epoch's validation.
+  let metricHere: CheckpointMetric | undefined;
+  let trained = 0;
+
+  for (let e = start.epoch; e < cfg.epochs; e++) {
     const epoch = e + 1;
+    const first = e === start.epoch ? start.nextBatch : 0;
     const order = epochOrder(cfg.train.count, cfg.seed, e);
-    const sums = new Array<number>(cfg.metricNames.length).fill(0);
-    let seen = 0;
-    let step = e * perEpoch;
-    for (let b = 0; b < perEpoch; b++) {
+    const resumedTotals = first > 0 ? start.epochTotals : undefined;
+    const sums = resumedTotals ? [...resumedTotals.sums] : new Array<number>(cfg.metricNames.length).fill(0);
+    let seen = resumedTotals?.seen ?? 0;
+    let step = e * perEpoch + first - 1;
+    for (let b = first; b < perEpoch; b++) {
       if (cfg.hooks.shouldStop()) return 'cancelled';
+      if (preempted()) {
+        if (unsaved > 0) {
+          meter.phase('checkpointing', epoch, step);
+          const epochTotals = b > 0 ? { sums: [...sums], seen } : undefined;
+          await cfg.checkpoint({ epoch: e, step, nextBatch: b, epochTotals, reason: 'preempt', metric: metricHere });
+        }
+        return 'preempted';
+      }
       step = e * perEpoch + b;
       const indices = order.subarray(b * cfg.batchSize, Math.min((b + 1) * cfg.batchSize, cfg.train.count));
       const { x, labels } = gatherBatch(cfg.train, indices, cfg.imageShape);
@@ -64,19 +96,29 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 
       if (!Number.isFinite(loss)) throw new DivergedError(epoch, step, loss);
       values.forEach((v, i) => (sums[i] += v * indices.length));
       seen += indices.length;
+      unsaved++;
+      metricHere = undefined;
       if (step % sampleEvery === 0) {
         cfg.hooks.onMetrics([point(BATCH_LOSS_METRIC, step, epoch, loss)]);
       }
-      meter.step(epoch, step, indices.length, loss, b === 0 && e === 0);
+      meter.step(epoch, step, indices.length, loss, trained++ === 0);
     }
     const validation = await cfg.validate();
     const points = cfg.metricNames.map((name, i) => point(name, step, epoch, sums[i] / seen));
     for (const [name, value] of Object.entries(validation)) points.push(point(name, step, epoch, value));
     cfg.hooks.onMetrics(points);
-    if (epoch % cfg.checkpointEveryEpochs === 0 || epoch === cfg.epochs) {
+    const metricValue = cfg.checkpointMetric === undefined ? undefined : validation[cfg.checkpointMetric];
+    metricHere = metricValue === undefined ? undefined : { name: cfg.checkpointMetric as string, value: metricValue };
+    // Validation may be long: a preemption that arrived meanwhile is served here, at the boundary.
+    const stop = preempted();
+    const due = epoch % cfg.checkpointEveryEpochs === 0 || epoch === cfg.epochs;
+    if (due || stop) {
       meter.phase('checkpointing', epoch, step);
-      await cfg.checkpoint(epoch, step);
+      const reason = epoch === cfg.epochs ? 'final' : due ? 'interval' : 'preempt';
+      await cfg.checkpoint({ epoch, step, nextBatch: 0, reason, metric: metricHere });
+      unsaved = 0;
     }
+    if (stop) return 'preempted';
   }
   return 'completed';
 }

@@ -11,5 +11,7 @@ export * from './pretrain';
 export * from './finetune';
 export * from './invalid-training-input.error';
 export * from './training-job.types';
+export * from './training-state';
+export * from './resume';
 export * from './run-training-job';
 export { startTrainingThread, trainingThreadFile, type TrainingThreadHandle } from './start-training-thread';

@@ -35,3 +35,38 @@ export async function checkpointFiles(
 export function loadModelFromArtifacts(artifacts: tf.io.ModelArtifacts): Promise<tf.LayersModel> {
   return tf.loadLayersModel(tf.io.fromMemory(artifacts));
 }
+
+/** tfjs marks the optimizer's weights (Adam's iteration count and moments…) with this group. */
+const OPTIMIZER_GROUP = 'optimizer';
+
+/** Whether saved artifacts carry optimizer state (`includeOptimizer`: at least the iteration count). */
+export function hasOptimizerState(artifacts: tf.io.ModelArtifacts): boolean {
+  return (artifacts.weightSpecs ?? []).some((spec) => spec.group === OPTIMIZER_GROUP);
+}
+
+/**
+ * Loads a checkpoint's weights AND optimizer state into a compiled model of the same topology.
+ * tfjs's `includeOptimizer` appends `optimizer.getWeights()` (iteration count, then e.g. Adam's
+ * first and second moments in trainable-weight order) to weights.bin; `optimizer.setWeights`
+ * takes them back and rederives Adam's beta powers from the count. Done here rather than by
+ * `loadLayersModel` because that would compile the model with an optimizer of its own.
+ */
+export async function restoreTrainingState(model: tf.LayersModel, artifacts: tf.io.ModelArtifacts): Promise<void> {
+  if (!artifacts.weightData || !artifacts.weightSpecs) throw new Error(`Checkpoint of model ${model.name} has no weights`);
+  if (!model.optimizer) throw new Error(`Model ${model.name} must be compiled before its optimizer state is restored`);
+  const tensors = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
+  try {
+    const weights: tf.NamedTensorMap = {};
+    const optimizer: { name: string; tensor: tf.Tensor }[] = [];
+    for (const spec of artifacts.weightSpecs) {
+      if (spec.group === OPTIMIZER_GROUP) optimizer.push({ name: spec.name, tensor: tensors[spec.name] });
+      else weights[spec.name] = tensors[spec.name];
+    }
+    if (optimizer.length === 0) throw new Error(`Checkpoint of model ${model.name} holds no optimizer state`);
+    model.loadWeights(weights, true);
+    await model.optimizer.setWeights(optimizer);
+  } finally {
+    // setWeights and loadWeights keep copies (variables); the decoded tensors are ours to free.
+    tf.dispose(Object.values(tensors));
+  }
+}

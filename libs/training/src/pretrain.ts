@@ -1,17 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PretrainSpec, ReconstructionReport } from '@trainyard/contracts';
 import { type LoadedDataset, splitValidation } from '@trainyard/datasets';
+import { filesToModelArtifacts } from '@trainyard/storage';
 import { buildConvAutoencoder } from './conv-autoencoder.model';
 import { runEpochLoop } from './epoch-loop';
 import { evaluateLoss, evaluateReconstruction } from './evaluate';
-import { checkpointFiles } from './model-files';
+import { restoreTrainingState } from './model-files';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { createOptimizer } from './optimizer';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
+import { type ResumeFrom, writeCheckpoint } from './training-state';
 
 export interface LoopOptions {
   sampleEverySteps?: number;
   progressIntervalMs?: number;
+  /** Continue from this checkpoint (weights, optimizer state, position) instead of from scratch. */
+  resume?: ResumeFrom;
 }
 
 const identity = (x: tf.Tensor4D) => x.clone();
@@ -25,13 +29,15 @@ export function assertImageShape(data: LoadedDataset, expected: readonly number[
 
 /**
  * Unsupervised pretraining of a conv autoencoder on the dataset's training pool (MSE), with a
- * seeded validation holdout; checkpoints hold 'autoencoder' and 'encoder'. Returns the test MSE.
+ * seeded validation holdout; checkpoints hold 'autoencoder' (with optimizer state) and 'encoder'.
+ * A resume rebuilds the same layers from the spec and loads the checkpoint into them, which keeps
+ * the encoder sharing the autoencoder's weights. Returns the test MSE.
  */
 export async function runPretrain(
   data: LoadedDataset,
   spec: PretrainSpec,
   hooks: TrainingHooks,
-  opts: LoopOptions = {},
+  { resume, ...opts }: LoopOptions = {},
 ): Promise<TrainingLoopOutcome<ReconstructionReport>> {
   assertImageShape(data, spec.model.inputShape, 'model.inputShape');
   const { autoencoder, encoder } = buildConvAutoencoder(spec.model);
@@ -44,6 +50,7 @@ export async function runPretrain(
     pixelsPerImage: pixels,
   });
   try {
+    if (resume) await restoreTrainingState(autoencoder, filesToModelArtifacts('autoencoder', resume.files));
     const status = await runEpochLoop({
       model: autoencoder,
       metricNames: ['loss'],
@@ -57,16 +64,16 @@ export async function runPretrain(
         const [valLoss] = await evaluateLoss(autoencoder, validation, data.imageShape, identity);
         return valLoss === undefined ? {} : { val_loss: valLoss };
       },
+      checkpointMetric: 'val_loss',
       checkpointEveryEpochs: spec.checkpoint.everyEpochs,
-      checkpoint: async (epoch, step) => {
-        const state = { kind: spec.kind, epoch, step, spec };
-        const files = await checkpointFiles({ autoencoder, encoder }, state);
-        await hooks.onCheckpoint({ epoch, step, files, models: ['autoencoder', 'encoder'], meta: { kind: spec.kind, epoch, step } });
-      },
+      checkpoint: (at) => writeCheckpoint(hooks, spec, { autoencoder, encoder }, at),
       hooks,
+      start: resume,
       ...opts,
     });
-    if (status === 'cancelled') return { status };
+    if (status !== 'completed') return { status };
+    // The final checkpoint is stored: a preempted attempt's successor only has to evaluate.
+    if (hooks.shouldPreempt?.()) return { status: 'preempted' };
     return { status: 'completed', result: await evaluateReconstruction(autoencoder, data.test, data.imageShape) };
   } finally {
     autoencoder.optimizer?.dispose();

@@ -14,18 +14,28 @@ import { runFinetune } from './finetune';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { loadModelFromArtifacts } from './model-files';
 import { runPretrain } from './pretrain';
+import { findResumePoint } from './resume';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
 import type { TrainingEvent, TrainingJobInput, TrainingOutcome } from './training-job.types';
 
 /**
- * One training job from input to outcome: engine, object store, dataset, base encoder, training,
- * checkpoints (written here, then announced), result. Runs inside the training thread; `post`
- * carries events to the parent, `shouldStop` is the cancellation flag. Never throws.
+ * One training job from input to outcome: engine, object store, dataset, the checkpoint to resume
+ * from (or the base encoder), training, checkpoints (written here, then announced), result. Runs
+ * inside the training thread; `post` carries events to the parent, `shouldStop` is the
+ * cancellation flag, `shouldPreempt` the preemption flag. Never throws.
+ *
+ * What a resume reproduces exactly: the weights, the optimizer state (Adam's moments and
+ * iteration count), the position (epoch, step, next batch), the per-epoch shuffles (seeded by
+ * spec seed and epoch index), the validation split and the dataset (seeded), step numbering and
+ * checkpoint sequence. What it does not: tfjs draws dropout masks from an unseeded generator, so a
+ * fine-tune with dropout takes a different (equally valid) path after a resume; and
+ * initializers are unseeded too, which only matters for a run that starts from scratch.
  */
 export async function runTrainingJob(
   input: TrainingJobInput,
   post: (event: TrainingEvent) => void,
   shouldStop: () => boolean,
+  shouldPreempt: () => boolean = () => false,
 ): Promise<TrainingOutcome> {
   try {
     const spec = parseSpec(input.spec);
@@ -44,22 +54,31 @@ export async function runTrainingJob(
         post({ type: 'progress', progress });
       },
       onMetrics: (points) => post({ type: 'metrics', points }),
-      onCheckpoint: async ({ epoch, step, files, models, meta }) => {
+      onCheckpoint: async ({ epoch, step, files, models, meta, reason, metric }) => {
         const seq = sequence++;
         const written = await checkpoints.write(input.runId, seq, files, { ...meta, runId: input.runId, sequence: seq, models });
-        post({ type: 'checkpoint', sequence: seq, epoch, step, models, ...written });
+        post({ type: 'checkpoint', sequence: seq, epoch, step, models, ...written, reason, ...(metric ? { metric } : {}) });
       },
       shouldStop,
+      shouldPreempt,
     };
+
+    // Preempted while loading: nothing trained, nothing to save.
+    if (shouldStop()) return { status: 'cancelled' };
+    if (shouldPreempt()) return { status: 'preempted' };
+    const resume = await findResumePoint(input.resumeCandidates ?? [], checkpoints, spec.kind, post);
+    if (resume) post({ type: 'resumed', sequence: resume.sequence, epoch: resume.epoch, step: resume.step });
+    // Without a usable candidate the run starts from scratch; the 'checkpoint-corrupt' events say why.
 
     let outcome: TrainingLoopOutcome<unknown>;
     if (spec.kind === 'pretrain') {
-      outcome = await runPretrain(data, spec, hooks);
+      outcome = await runPretrain(data, spec, hooks, { resume: resume ?? undefined });
     } else {
-      const encoder = await loadBaseEncoder(spec, input.baseCheckpointUri, checkpoints);
-      outcome = await runFinetune(data, spec, encoder, hooks);
+      // A resumed fine-tune restores its own classifier, base layers included: no base checkpoint read.
+      const encoder = resume ? null : await loadBaseEncoder(spec, input.baseCheckpointUri, checkpoints);
+      outcome = await runFinetune(data, spec, encoder, hooks, { resume: resume ?? undefined });
     }
-    if (outcome.status === 'cancelled') return { status: 'cancelled' };
+    if (outcome.status === 'cancelled' || outcome.status === 'preempted') return { status: outcome.status };
     post({ type: 'result', result: outcome.result as Extract<TrainingEvent, { type: 'result' }>['result'] });
     // 'done' keeps the last step and rate, so the run's stored progress still reads as a whole.
     const base = lastProgress ?? { epoch: epochs, epochs, step: 0, stepsPerEpoch: 0 };

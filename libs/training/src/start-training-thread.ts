@@ -10,7 +10,17 @@ export interface TrainingThreadHandle {
   done: Promise<TrainingOutcome>;
   /** Asks the thread to stop between two batches; it then ends 'cancelled'. */
   cancel(): void;
+  /**
+   * Asks the thread to finish the current batch, checkpoint that position (unless nothing was
+   * trained since the last checkpoint) and end 'preempted'. During loading or validation it stops
+   * at the next such point; a cancel() takes precedence.
+   */
+  preempt(): void;
 }
+
+/** Indexes into the Int32Array shared with the thread: set to 1 to request. */
+export const CANCEL_FLAG = 0;
+export const PREEMPT_FLAG = 1;
 
 /**
  * The compiled thread entry. Under Jest this module runs from its TypeScript source, and a
@@ -32,9 +42,10 @@ export function startTrainingThread(
   input: TrainingJobInput,
   onEvent: (event: TrainingEvent) => void | Promise<void>,
 ): TrainingThreadHandle {
-  const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
-  const cancel = () => Atomics.store(cancelFlag, 0, 1);
-  const worker = new Worker(trainingThreadFile(), { workerData: { input, cancelFlag }, name: `training-${input.runId}` });
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  const cancel = () => Atomics.store(flags, CANCEL_FLAG, 1);
+  const preempt = () => Atomics.store(flags, PREEMPT_FLAG, 1);
+  const worker = new Worker(trainingThreadFile(), { workerData: { input, flags }, name: `training-${input.runId}` });
 
   let reported: TrainingOutcome | undefined;
   let threadError: Error | undefined;
@@ -67,5 +78,5 @@ export function startTrainingThread(
     const why = threadError ? threadError.message : `exit code ${code}`;
     return { status: 'failed', reason: `training thread of run ${input.runId} ended unexpectedly (${why})`, retryable: true } as const;
   });
-  return { done, cancel };
+  return { done, cancel, preempt };
 }

@@ -14,9 +14,24 @@ export interface TrainingMetricPoint {
   wallTime: string;
 }
 
+export type CheckpointReason = 'interval' | 'final' | 'preempt';
+
+/** A validation metric of the checkpointed weights, so retention can keep the best checkpoint. */
+export interface CheckpointMetric {
+  name: string;
+  value: number;
+}
+
+/**
+ * A checkpoint's position is where training resumes: `epoch` completed epochs, `step` the last
+ * completed global step, `nextBatch` the next batch of epoch `epoch + 1` (0 at an epoch boundary).
+ */
 export interface TrainingCheckpoint {
   epoch: number;
   step: number;
+  nextBatch: number;
+  reason: CheckpointReason;
+  metric?: CheckpointMetric;
   /** Relative path → bytes: `<model>/model.json`, `<model>/weights.bin`, `state.json`. */
   files: Record<string, Buffer>;
   models: string[];
@@ -30,6 +45,11 @@ export interface TrainingHooks {
   onCheckpoint(checkpoint: TrainingCheckpoint): Promise<void>;
   /** Polled between batches; true stops training, which then ends 'cancelled'. */
   shouldStop(): boolean;
+  /**
+   * Polled between batches and after each epoch's validation; true checkpoints the position
+   * reached (if any batch ran since the last checkpoint) and ends 'preempted'.
+   */
+  shouldPreempt?(): boolean;
 }
 
 /** Hooks that do nothing, for evaluation-only uses and tests. */
@@ -40,4 +60,4 @@ export const NO_HOOKS: TrainingHooks = {
   shouldStop: () => false,
 };
 
-export type TrainingLoopOutcome<R> = { status: 'completed'; result: R } | { status: 'cancelled' };
+export type TrainingLoopOutcome<R> = { status: 'completed'; result: R } | { status: 'cancelled' } | { status: 'preempted' };

@@ -1,7 +1,13 @@
 import type { TrainyardConfig } from '@trainyard/config';
 import type { RunProgress, RunResult, RunSpec } from '@trainyard/contracts';
 import type { BackendName } from '@trainyard/engine';
-import type { TrainingMetricPoint } from './training-hooks';
+import type { CheckpointMetric, CheckpointReason, TrainingMetricPoint } from './training-hooks';
+
+/** A COMPLETE checkpoint of this run that an attempt may resume from. */
+export interface ResumeCandidate {
+  sequence: number;
+  uri: string;
+}
 
 /** Everything a training thread needs; structured-cloneable (it crosses a worker_threads boundary). */
 export interface TrainingJobInput {
@@ -13,8 +19,21 @@ export interface TrainingJobInput {
   baseCheckpointUri?: string;
   /** Sequence of this attempt's first checkpoint; each further one adds 1. */
   firstCheckpointSequence: number;
+  /**
+   * The run's own COMPLETE checkpoints, newest first. The first one that reads back intact
+   * (sha256 verified) and holds a usable training state is resumed from; each one skipped is
+   * reported as 'checkpoint-corrupt'. None usable (or none given): training starts from scratch.
+   * A fine-tune resumed this way restores its 'classifier' and never reads the base checkpoint.
+   */
+  resumeCandidates?: ResumeCandidate[];
 }
 
+/**
+ * Positions: in 'checkpoint' and 'resumed', `epoch` counts COMPLETED epochs and `step` is the last
+ * completed global step (0-based; -1 before any). In metric points and progress, `epoch` is the
+ * 1-based epoch being trained (see training-hooks.ts). A checkpoint at an epoch boundary therefore
+ * carries the same epoch number as that epoch's metric points.
+ */
 export type TrainingEvent =
   | { type: 'backend'; backend: string; detail: string }
   | { type: 'progress'; progress: RunProgress }
@@ -28,10 +47,20 @@ export type TrainingEvent =
       bytes: number;
       sha256: string;
       models: string[];
+      /** 'interval': every N epochs; 'final': after the last epoch; 'preempt': written on preempt(). */
+      reason: CheckpointReason;
+      /** The validation metric of exactly these weights (val_loss for pretrain, val_accuracy for fine-tune), when known. */
+      metric?: CheckpointMetric;
     }
+  /** A resume candidate was skipped: unreadable, failed its sha256 check, or holds no usable state. */
+  | { type: 'checkpoint-corrupt'; sequence: number; reason: string }
+  /** Training continues from checkpoint `sequence`; points with a greater step from earlier attempts are stale. */
+  | { type: 'resumed'; sequence: number; epoch: number; step: number }
   | { type: 'result'; result: RunResult };
 
 export type TrainingOutcome =
   | { status: 'succeeded' }
   | { status: 'cancelled' }
+  /** Stopped by preempt(): the position is in the last 'checkpoint' event (or the checkpoint resumed from). */
+  | { status: 'preempted' }
   | { status: 'failed'; reason: string; retryable: boolean };
