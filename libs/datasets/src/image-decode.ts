@@ -1,0 +1,49 @@
+import sharp from 'sharp';
+
+export type ImageShape = readonly [height: number, width: number, channels: number];
+
+/**
+ * How a picture of another aspect ratio meets the target size: `cover` crops the overflow (centre),
+ * `contain` letterboxes with black, `fill` stretches (what Keras's `target_size` does).
+ */
+export type ResizeFit = 'cover' | 'contain' | 'fill';
+
+/** A decode that failed: the file's bytes are not an image sharp can read (or they are truncated). */
+export class ImageDecodeError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'ImageDecodeError';
+  }
+}
+
+/**
+ * Decodes JPEG/PNG/WebP bytes and resizes them to `[h, w, c]` as row-major uint8 (c = 1: luminance,
+ * c = 3: sRGB). Transparency is composited over black so a transparent background reads the same
+ * whatever colour the encoder left under it. Runs on libuv's pool, not on the calling JS thread.
+ */
+export async function decodeImage(bytes: Buffer, shape: ImageShape, fit: ResizeFit): Promise<Uint8Array> {
+  const [height, width, channels] = shape;
+  if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 or 3, got ${channels}`);
+  if (bytes.length === 0) throw new ImageDecodeError('the file is empty (0 bytes)');
+  let out: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    let pipeline = sharp(bytes)
+      .rotate() // honour EXIF orientation: phone photos are stored sideways
+      .flatten({ background: '#000000' })
+      .resize(width, height, { fit, background: '#000000' });
+    pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
+    out = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw new ImageDecodeError((error as Error).message);
+  }
+  const { info, data } = out;
+  if (info.width !== width || info.height !== height || info.channels !== channels) {
+    throw new ImageDecodeError(`decoded to ${info.height}×${info.width}×${info.channels}, expected ${height}×${width}×${channels}`);
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/** uint8 pixels → [0, 1] floats, written at `offset` of `out`. */
+export function toUnitFloats(pixels: Uint8Array, out: Float32Array, offset: number): void {
+  for (let i = 0; i < pixels.length; i++) out[offset + i] = pixels[i] / 255;
+}

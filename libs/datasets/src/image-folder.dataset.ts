@@ -1,0 +1,130 @@
+import type { ObjectStore } from '@trainyard/storage';
+import { type ImageSplit, type LoadedDataset, pixelsPerImage, selectImages } from './dataset.types';
+import { contentHash, ImageCache } from './image-cache';
+import { decodeImage, ImageDecodeError, type ResizeFit, toUnitFloats } from './image-decode';
+import { type ImageFolderScan, scanImageFolder } from './image-folder-scan';
+import { InvalidImageFolderError } from './invalid-image-folder.error';
+import { type SplitFractions, stratifiedSplit } from './stratified-split';
+
+export interface ImageFolderLoadOptions {
+  /** Target `[height, width, channels]` (channels 1 or 3). */
+  imageShape: [number, number, number];
+  fit?: ResizeFit;
+  /** Decoded-image cache on local disk (e.g. `$TRAINYARD_HOME/cache/images`); none when absent. */
+  cacheDir?: string;
+  seed: number;
+  /** Per-class holdout fractions; default validation 0, test 0.2. */
+  split?: Partial<SplitFractions>;
+  /** Files fetched and decoded at once (sharp decodes on libuv's pool; fetches overlap S3 latency). */
+  concurrency?: number;
+  /** A scan already made (e.g. at registration), to skip listing again. */
+  scan?: ImageFolderScan;
+}
+
+/** A file left out of the dataset, and why: shown on the run so a person can fix the folder. */
+export interface SkippedImage {
+  file: string;
+  reason: string;
+}
+
+export interface ImageFolderDataset extends LoadedDataset {
+  validation: ImageSplit;
+  /** `store.uri(prefix)`. */
+  folder: string;
+  skipped: SkippedImage[];
+  /** `decoded` counts actual sharp decodes; a warm cache makes it 0. */
+  stats: { files: number; decoded: number; cacheHits: number };
+}
+
+/** `via` says what produced the outcome: a sharp decode, the cache, or reading the file alone. */
+type Via = 'decode' | 'cache' | 'read';
+type Outcome = { ok: true; pixels: Uint8Array; via: Via } | { ok: false; reason: string; via: Via };
+
+async function readOne(
+  store: ObjectStore,
+  key: string,
+  shape: [number, number, number],
+  fit: ResizeFit,
+  cache: ImageCache | undefined,
+): Promise<Outcome> {
+  let bytes: Buffer;
+  try {
+    bytes = await store.get(key);
+  } catch (error) {
+    // A file deleted since the scan, or a permission error on one file: skip it, not the run.
+    return { ok: false, reason: `cannot be read: ${(error as Error).message}`, via: 'read' };
+  }
+  if (bytes.length === 0) return { ok: false, reason: 'the file is empty (0 bytes)', via: 'read' };
+  const hash = contentHash(bytes);
+  const hit = await cache?.get(hash, shape, fit);
+  if (hit) return hit.kind === 'pixels' ? { ok: true, pixels: hit.pixels, via: 'cache' } : { ok: false, reason: hit.reason, via: 'cache' };
+  try {
+    const pixels = await decodeImage(bytes, shape, fit);
+    await cache?.put(hash, shape, fit, { kind: 'pixels', pixels });
+    return { ok: true, pixels, via: 'decode' };
+  } catch (error) {
+    if (!(error instanceof ImageDecodeError)) throw error;
+    const reason = `not a readable image: ${error.message}`;
+    await cache?.put(hash, shape, fit, { kind: 'unreadable', reason });
+    return { ok: false, reason, via: 'decode' };
+  }
+}
+
+/** Runs `task` over 0..n-1 with at most `limit` in flight; results by index. */
+async function mapLimited<T>(n: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  const lane = async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, lane));
+  return out;
+}
+
+/**
+ * An image-folder dataset (see scanImageFolder), decoded and resized to `imageShape` with pixels
+ * in [0, 1], split per class into train/validation/test by seed. Unreadable files are skipped and
+ * listed; a class left without a readable image refuses the folder. Deterministic for a seed and
+ * the folder's contents, whatever order the files finish decoding in.
+ */
+export async function loadImageFolder(store: ObjectStore, prefix: string, opts: ImageFolderLoadOptions): Promise<ImageFolderDataset> {
+  const scan = opts.scan ?? (await scanImageFolder(store, prefix));
+  const shape = opts.imageShape;
+  const fit = opts.fit ?? 'cover';
+  const cache = opts.cacheDir ? new ImageCache(opts.cacheDir) : undefined;
+  const pixels = pixelsPerImage(shape);
+  const outcomes = await mapLimited(scan.files.length, opts.concurrency ?? 8, (i) => readOne(store, scan.files[i].key, shape, fit, cache));
+
+  const skipped: SkippedImage[] = [];
+  const kept: number[] = [];
+  outcomes.forEach((o, i) => (o.ok ? kept.push(i) : skipped.push({ file: scan.files[i].key, reason: o.reason })));
+  const all: ImageSplit = { images: new Float32Array(kept.length * pixels), labels: new Int32Array(kept.length), count: kept.length };
+  kept.forEach((fileIndex, i) => {
+    const o = outcomes[fileIndex];
+    if (o.ok) toUnitFloats(o.pixels, all.images, i * pixels);
+    all.labels[i] = scan.files[fileIndex].label;
+  });
+  const readable = scan.classNames.map((_, c) => kept.filter((i) => scan.files[i].label === c).length);
+  const lost = scan.classNames.filter((_, c) => readable[c] === 0);
+  if (lost.length > 0) {
+    const list = lost.map((c) => `'${c}'`).join(', ');
+    const what = lost.length === 1 ? `class ${list} has` : `classes ${list} have`;
+    throw new InvalidImageFolderError(scan.folder, `${what} no readable image (${skipped.length} file(s) skipped)`);
+  }
+
+  const parts = stratifiedSplit(all.labels, { validation: opts.split?.validation ?? 0, test: opts.split?.test ?? 0.2 }, opts.seed);
+  const count = (via: Via) => outcomes.filter((o) => o.via === via).length;
+  return {
+    classNames: scan.classNames,
+    imageShape: [...shape],
+    train: selectImages(all, parts.train, pixels),
+    validation: selectImages(all, parts.validation, pixels),
+    test: selectImages(all, parts.test, pixels),
+    folder: scan.folder,
+    skipped,
+    stats: { files: scan.files.length, decoded: count('decode'), cacheHits: count('cache') },
+  };
+}

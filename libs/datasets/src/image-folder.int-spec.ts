@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3ObjectStore } from '@trainyard/storage';
+import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
+import { fixtureImage } from './image-folder.fixture';
+import { loadImageFolder, scanImageFolder } from './index';
+
+// The same loader over S3 (s3rver over real HTTP): listing a prefix, reading objects, caching locally.
+describe('image folder under an S3 prefix', () => {
+  let server: S3TestServer;
+  let store: S3ObjectStore;
+  let cacheDir: string;
+  const prefix = `datasets/${randomUUID()}/`;
+
+  beforeAll(async () => {
+    server = await startS3TestServer();
+    store = new S3ObjectStore({ ...server, retry: { attempts: 2, initialDelayMs: 10, maxDelayMs: 20 } });
+    cacheDir = await mkdtemp(join(tmpdir(), 'trainyard-image-cache-'));
+    for (let i = 0; i < 4; i++) await store.put(`${prefix}circle/${i}.png`, await fixtureImage('png', i));
+    for (let i = 0; i < 4; i++) await store.put(`${prefix}square/${i}.webp`, await fixtureImage('webp', 10 + i));
+    await store.put(`${prefix}square/corrupt.jpg`, Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01]));
+    await store.put(`${prefix}empty/.keep`, Buffer.alloc(0));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  it('refuses the class that only holds a marker file, naming the s3 folder', async () => {
+    await expect(scanImageFolder(store, prefix)).rejects.toThrow(new RegExp(`s3://${server.bucket}.*${prefix}.*class 'empty' has no images`));
+  });
+
+  it('loads, skips the corrupt object and decodes nothing the second time', async () => {
+    await store.delete([`${prefix}empty/.keep`]);
+    const opts = { imageShape: [12, 12, 3] as [number, number, number], seed: 5, cacheDir, split: { test: 0.25 } };
+    const first = await loadImageFolder(store, prefix, opts);
+    expect(first.classNames).toEqual(['circle', 'square']);
+    expect(first.skipped).toEqual([{ file: `${prefix}square/corrupt.jpg`, reason: expect.stringMatching(/^not a readable image/) }]);
+    expect(first.train.count).toBe(6);
+    expect(first.test.count).toBe(2);
+    expect(first.stats.decoded).toBe(9);
+    const second = await loadImageFolder(store, prefix, opts);
+    expect(second.stats).toEqual({ files: 9, decoded: 0, cacheHits: 9 });
+    expect(second.test.images).toEqual(first.test.images);
+  });
+});
