@@ -4,6 +4,7 @@ import type { ApiOptions } from './config/api-options';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
+import { QueriesModule } from './queries/queries.module';
 import { RunsModule } from './runs/runs.module';
 
 @Module({})
@@ -11,7 +12,7 @@ export class AppModule {
   static forRoot(config: TrainyardConfig, options: ApiOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, RunsModule, HealthModule],
+      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, QueriesModule, RunsModule, HealthModule],
     };
   }
 }

@@ -1,0 +1,68 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
+import { RunIdSchema } from '../runs/run-queries';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import {
+  CompareQuerySchema,
+  DashboardRunListQuerySchema,
+  MetricSeriesQuerySchema,
+  SERIES_DEFAULT_MAX_POINTS,
+  type CompareQuery,
+  type DashboardRunListQuery,
+  type MetricSeriesQuery,
+} from './dashboard-query-params';
+import { DashboardQueriesService } from './dashboard-queries.service';
+
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+
+/**
+ * The read side of `/v1/runs` that dashboards use. QueriesModule is imported before RunsModule,
+ * so these routes are matched first (`/v1/runs/compare` before `/v1/runs/:id`, and this list,
+ * a superset of the older one, before RunsController's).
+ */
+@ApiTags('runs')
+@Controller('v1/runs')
+export class DashboardQueriesController {
+  constructor(private readonly queries: DashboardQueriesService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List runs: filter by status, kind, name and spec fields; sort by creation or any metric summary; keyset pages' })
+  @ApiQuery({ name: 'status', required: false, enum: [...RUN_STATUSES] })
+  @ApiQuery({ name: 'kind', required: false, enum: [...RUN_KINDS] })
+  @ApiQuery({ name: 'q', required: false, description: 'Case-insensitive substring of the name' })
+  @ApiQuery({ name: 'spec.<path>', required: false, description: 'Equality on a spec field, e.g. `spec.training.learningRate=0.001`, `spec.model.type=classifier`' })
+  @ApiQuery({ name: 'sort', required: false, description: '`createdAt` or `metric:<name>:<best|last|min|max>`' })
+  @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
+  @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
+  list(@Query(new ZodValidationPipe(DashboardRunListQuerySchema, 'Invalid query')) query: DashboardRunListQuery) {
+    return this.queries.list(query);
+  }
+
+  @Get('compare')
+  @ApiOperation({ summary: 'Several runs side by side: list rows, summaries and downsampled series' })
+  @ApiQuery({ name: 'ids', required: true, description: 'Comma-separated run ids (up to 20)' })
+  @ApiQuery({ name: 'names', required: false, description: 'Comma-separated metric names (default loss, val_loss, accuracy, val_accuracy)' })
+  @ApiQuery({ name: 'maxPoints', required: false, schema: { type: 'integer', minimum: 10, maximum: 10000, default: 1000 } })
+  compare(@Query(new ZodValidationPipe(CompareQuerySchema, 'Invalid query')) query: CompareQuery) {
+    return this.queries.compare(query);
+  }
+
+  @Get(':id/metrics')
+  @ApiOperation({ summary: 'Metric points by name and step; with maxPoints each series keeps its bucket minima, maxima and last point' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiQuery({ name: 'names', required: false, description: 'Comma-separated metric names (`name` for one is also accepted)' })
+  @ApiQuery({ name: 'maxPoints', required: false, schema: { type: 'integer', minimum: 10, maximum: 10000 } })
+  metrics(@Param('id', runIdPipe) id: string, @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: MetricSeriesQuery) {
+    return this.queries.metricPoints(id, query);
+  }
+
+  @Get(':id/series')
+  @ApiOperation({ summary: 'Like /metrics, grouped per metric with each series\' real point count (what charts use)' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  async series(@Param('id', runIdPipe) id: string, @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: MetricSeriesQuery) {
+    await this.queries.assertExists(id);
+    return this.queries.series(id, query.names, query.maxPoints ?? SERIES_DEFAULT_MAX_POINTS);
+  }
+}

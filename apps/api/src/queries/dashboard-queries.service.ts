@@ -1,0 +1,98 @@
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { InvalidCursorError, type Database, type MetricPoint, type MetricSummary } from '@trainyard/db';
+import { DATABASE } from '../infrastructure/infrastructure.tokens';
+import { validationErrorBody } from '../validation/field-errors';
+import type { CompareQuery, DashboardRunListQuery, MetricSeriesQuery } from './dashboard-query-params';
+import { listDashboardRuns, type DashboardRunListPage } from './dashboard-run-list.sql';
+import { downsampledSeries, fullSeries, seriesExtents } from './metric-series.sql';
+
+/** What a chart needs of one run: its series by name and how many points each really has. */
+export interface RunSeries {
+  runId: string;
+  series: { name: string; total: number; points: MetricPoint[] }[];
+}
+
+/** The curves dashboards compare by default when no names are given. */
+const DEFAULT_COMPARE_NAMES = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
+
+/** Read-only queries behind the dashboard: run lists, downsampled series, comparisons. */
+@Injectable()
+export class DashboardQueriesService {
+  constructor(@Inject(DATABASE) private readonly database: Database) {}
+
+  private get prisma() {
+    return this.database.prisma;
+  }
+
+  async list(query: DashboardRunListQuery): Promise<DashboardRunListPage> {
+    try {
+      return await listDashboardRuns(this.prisma, query);
+    } catch (err) {
+      if (err instanceof InvalidCursorError) {
+        throw new BadRequestException(validationErrorBody('Invalid query', [{ field: 'cursor', message: err.message }]));
+      }
+      throw err;
+    }
+  }
+
+  /** The flat list of points (by name, then step) that `GET /v1/runs/:id/metrics` has always answered. */
+  async metricPoints(runId: string, query: MetricSeriesQuery): Promise<{ runId: string; points: MetricPoint[] }> {
+    await this.assertExists(runId);
+    const { series } = await this.series(runId, query.names, query.maxPoints);
+    return { runId, points: series.flatMap((s) => s.points) };
+  }
+
+  async series(runId: string, names: string[] | undefined, maxPoints: number | undefined): Promise<RunSeries> {
+    const extents = await seriesExtents(this.prisma, runId, names);
+    const series = await Promise.all(
+      extents.map(async (extent) => ({
+        name: extent.name,
+        total: extent.count,
+        points:
+          maxPoints === undefined
+            ? await fullSeries(this.prisma, runId, extent.name)
+            : await downsampledSeries(this.prisma, runId, extent, maxPoints),
+      })),
+    );
+    return { runId, series };
+  }
+
+  /** Several runs side by side: each one's list row (summaries included) and downsampled curves. */
+  async compare(query: CompareQuery) {
+    const found = await this.prisma.run.findMany({
+      where: { id: { in: query.ids } },
+      include: { metricSummaries: { orderBy: { name: 'asc' } } },
+    });
+    const missing = query.ids.filter((id) => !found.some((run) => run.id === id));
+    if (missing.length) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No run with id ${missing.join(', ')}` });
+    const byId = new Map(found.map((run) => [run.id, run]));
+    const names = query.names ?? DEFAULT_COMPARE_NAMES;
+    return {
+      names,
+      maxPoints: query.maxPoints,
+      runs: await Promise.all(
+        query.ids.map(async (id) => {
+          const { metricSummaries, ...run } = byId.get(id)!;
+          const { series } = await this.series(id, names, query.maxPoints);
+          return { run: { ...run, summaries: metricSummaries as MetricSummary[] }, series };
+        }),
+      ),
+    };
+  }
+
+  /** What a live view starts from; 404 for an unknown run. */
+  async runStatus(id: string) {
+    const run = await this.prisma.run.findUnique({ where: { id }, select: { status: true, progress: true, failureReason: true, endedAt: true } });
+    if (!run) throw notFound(id);
+    return run;
+  }
+
+  async assertExists(id: string): Promise<void> {
+    const run = await this.prisma.run.findUnique({ where: { id }, select: { id: true } });
+    if (!run) throw notFound(id);
+  }
+}
+
+function notFound(id: string): NotFoundException {
+  return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No run with id ${id}` });
+}

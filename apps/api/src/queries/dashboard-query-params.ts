@@ -1,0 +1,113 @@
+import { RUN_KINDS, RUN_STATUSES, type RunKind, type RunStatus } from '@trainyard/contracts';
+import type { RunListSort } from '@trainyard/db';
+import { z } from 'zod';
+import { RunIdSchema, RunListSortSchema } from '../runs/run-queries';
+
+export const RUN_LIST_DEFAULT_LIMIT = 50;
+export const RUN_LIST_MAX_LIMIT = 200;
+/** Default and ceiling of `maxPoints`: a chart is ~1,000–2,000 px wide, more points add nothing. */
+export const SERIES_DEFAULT_MAX_POINTS = 1000;
+export const SERIES_MAX_POINTS = 10_000;
+export const COMPARE_MAX_RUNS = 20;
+const MAX_SPEC_FILTERS = 10;
+const SPEC_PATH = /^spec\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+){0,5})$/;
+
+/** A scalar a spec field must equal: `spec.training.learningRate=0.001`, `spec.model.type=classifier`. */
+export type SpecValue = string | number | boolean | null;
+export interface SpecFilter {
+  path: string[];
+  value: SpecValue;
+}
+
+export interface DashboardRunListQuery {
+  status?: RunStatus;
+  kind?: RunKind;
+  /** Case-insensitive substring of the run name. */
+  search?: string;
+  spec: SpecFilter[];
+  sort: RunListSort;
+  order: 'asc' | 'desc';
+  limit: number;
+  cursor?: string;
+}
+
+const BaseListSchema = z.strictObject({
+  // Kinds are lowercase in specs (`pretrain`) and uppercase on runs (`PRETRAIN`); accept both.
+  status: z.preprocess(upper, z.enum(RUN_STATUSES)).optional(),
+  kind: z.preprocess(upper, z.enum(RUN_KINDS)).optional(),
+  q: z.string().trim().min(1).max(200).optional(),
+  sort: RunListSortSchema.default({ by: 'createdAt' }),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  limit: z.coerce.number().int().min(1).max(RUN_LIST_MAX_LIMIT).default(RUN_LIST_DEFAULT_LIMIT),
+  cursor: z.string().min(1).max(2000).optional(),
+});
+
+/**
+ * Query of `GET /v1/runs`: the fixed parameters, plus any number of `spec.<path>=<value>`
+ * equality filters on the run's spec. Anything else is refused, so a typo is not ignored.
+ */
+export const DashboardRunListQuerySchema = z.record(z.string(), z.unknown()).transform((raw, ctx): DashboardRunListQuery => {
+  const fixed: Record<string, unknown> = {};
+  const spec: SpecFilter[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    const match = SPEC_PATH.exec(key);
+    if (!key.startsWith('spec.')) fixed[key] = value;
+    else if (!match) ctx.addIssue({ code: 'custom', path: [key], message: 'Expected spec.<field>[.<field>…] of letters, digits and _' });
+    else if (typeof value !== 'string') ctx.addIssue({ code: 'custom', path: [key], message: 'Give a spec filter once' });
+    else spec.push({ path: match[1]!.split('.'), value: specValue(value) });
+  }
+  if (spec.length > MAX_SPEC_FILTERS) ctx.addIssue({ code: 'custom', path: ['spec'], message: `At most ${MAX_SPEC_FILTERS} spec filters` });
+  const parsed = BaseListSchema.safeParse(fixed);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue } as never);
+    return z.NEVER;
+  }
+  const { q, ...rest } = parsed.data;
+  return { ...rest, search: q, spec };
+});
+
+/**
+ * Numbers, booleans and null are matched as JSON values (0.001 matches 1e-3); anything else as a
+ * string. Double quotes force a string: `spec.dataset.name="10"`.
+ */
+export function specValue(text: string): SpecValue {
+  if (/^".*"$/.test(text)) return text.slice(1, -1);
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (text === 'null') return null;
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) ? n : text;
+}
+
+const NamesSchema = z
+  .string()
+  .max(2000)
+  .transform((s) => [...new Set(s.split(',').map((n) => n.trim()).filter(Boolean))])
+  .pipe(z.array(z.string().max(200)).min(1, 'Give at least one metric name').max(20));
+
+/**
+ * Query of `GET /v1/runs/:id/metrics`. `name` (one metric) is kept for older clients; without
+ * `maxPoints` every point is returned, with it each series is downsampled to at most that many.
+ */
+export const MetricSeriesQuerySchema = z
+  .strictObject({
+    name: z.string().min(1).max(200).optional(),
+    names: NamesSchema.optional(),
+    maxPoints: z.coerce.number().int().min(10).max(SERIES_MAX_POINTS).optional(),
+  })
+  .transform((q) => ({ names: q.names ?? (q.name ? [q.name] : undefined), maxPoints: q.maxPoints }));
+export type MetricSeriesQuery = z.output<typeof MetricSeriesQuerySchema>;
+
+/** Query of `GET /v1/runs/compare`. */
+export const CompareQuerySchema = z.strictObject({
+  ids: z
+    .string()
+    .transform((s) => [...new Set(s.split(',').map((n) => n.trim()).filter(Boolean))])
+    .pipe(z.array(RunIdSchema).min(1, 'Give at least one run id').max(COMPARE_MAX_RUNS)),
+  names: NamesSchema.optional(),
+  maxPoints: z.coerce.number().int().min(10).max(SERIES_MAX_POINTS).default(SERIES_DEFAULT_MAX_POINTS),
+});
+export type CompareQuery = z.output<typeof CompareQuerySchema>;
+
+function upper(value: unknown): unknown {
+  return typeof value === 'string' ? value.toUpperCase() : value;
+}

@@ -1,0 +1,138 @@
+import { Prisma, type PrismaClient, type RunListItem } from '@trainyard/db';
+import { decodeDashboardCursor, encodeDashboardCursor, type DashboardCursor } from './dashboard-cursor';
+import type { DashboardRunListQuery, SpecFilter } from './dashboard-query-params';
+
+export type DashboardRunListItem = RunListItem & { baseRunName: string | null };
+export interface DashboardRunListPage {
+  items: DashboardRunListItem[];
+  nextCursor: string | null;
+}
+
+// Whitelisted column fragments: the stat comes from a query string, so it never reaches SQL as text.
+const STAT_COLUMNS = {
+  best: Prisma.raw('s."best"'),
+  last: Prisma.raw('s."last"'),
+  min: Prisma.raw('s."min"'),
+  max: Prisma.raw('s."max"'),
+} as const;
+
+interface KeyRow {
+  id: string;
+  value: string | null;
+}
+
+/**
+ * Keyset pagination (never OFFSET) over runs, filtered by status, kind, name and spec fields.
+ * A metric sort walks metric_summaries in the (name, best) index order and joins each run by
+ * primary key, stopping after `limit + 1` rows, so a 100,000-run history costs the same as a
+ * small one; runs that never recorded the metric follow, by id, in a second phase.
+ */
+export async function listDashboardRuns(prisma: PrismaClient, q: DashboardRunListQuery): Promise<DashboardRunListPage> {
+  const sortKey = q.sort.by === 'createdAt' ? `createdAt:${q.order}` : `metric:${q.sort.metric}:${q.sort.stat}:${q.order}`;
+  const cursor = q.cursor ? decodeDashboardCursor(q.cursor, sortKey) : null;
+  const filters = runFilters(q);
+  const dir = Prisma.raw(q.order === 'asc' ? 'ASC' : 'DESC');
+  const cmp = Prisma.raw(q.order === 'asc' ? '>' : '<');
+
+  let rows: KeyRow[];
+  if (q.sort.by === 'createdAt') {
+    const after = cursor ? [Prisma.sql`(r."created_at", r."id") ${cmp} (${cursor.value}::timestamptz, ${cursor.id}::uuid)`] : [];
+    rows = await prisma.$queryRaw<KeyRow[]>`
+      SELECT r."id"::text AS id, r."created_at"::text AS value FROM "runs" r
+      ${where([...filters, ...after])}
+      ORDER BY r."created_at" ${dir}, r."id" ${dir} LIMIT ${q.limit + 1}`;
+  } else {
+    rows = await pageByMetric(prisma, q, q.sort, filters, cursor, dir, cmp);
+  }
+
+  const hasMore = rows.length > q.limit;
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return {
+    items: await loadItems(prisma, page.map((row) => row.id)),
+    nextCursor: hasMore && last ? encodeDashboardCursor({ sort: sortKey, value: last.value, id: last.id }) : null,
+  };
+}
+
+async function pageByMetric(
+  prisma: PrismaClient,
+  q: DashboardRunListQuery,
+  sort: { metric: string; stat: keyof typeof STAT_COLUMNS },
+  filters: Prisma.Sql[],
+  cursor: DashboardCursor | null,
+  dir: Prisma.Sql,
+  cmp: Prisma.Sql,
+): Promise<KeyRow[]> {
+  const col = STAT_COLUMNS[sort.stat];
+  const rows: KeyRow[] = [];
+  // Phase 1: runs with the metric, in the order of its value (ties by id).
+  if (!cursor || cursor.value !== null) {
+    const after = cursor ? [Prisma.sql`(${col}, s."run_id") ${cmp} (${cursor.value}::float8, ${cursor.id}::uuid)`] : [];
+    rows.push(
+      ...(await prisma.$queryRaw<KeyRow[]>`
+        SELECT r."id"::text AS id, ${col}::text AS value
+        FROM "metric_summaries" s JOIN "runs" r ON r."id" = s."run_id"
+        ${where([Prisma.sql`s."name" = ${sort.metric}`, ...filters, ...after])}
+        ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${q.limit + 1}`),
+    );
+  }
+  if (rows.length > q.limit) return rows;
+  // Phase 2: runs without it come last, whatever the order.
+  const after = cursor?.value === null ? [Prisma.sql`r."id" ${cmp} ${cursor.id}::uuid`] : [];
+  const missing = Prisma.sql`NOT EXISTS (SELECT 1 FROM "metric_summaries" s WHERE s."run_id" = r."id" AND s."name" = ${sort.metric})`;
+  rows.push(
+    ...(await prisma.$queryRaw<KeyRow[]>`
+      SELECT r."id"::text AS id, NULL::text AS value FROM "runs" r
+      ${where([missing, ...filters, ...after])}
+      ORDER BY r."id" ${dir} LIMIT ${q.limit + 1 - rows.length}`),
+  );
+  return rows;
+}
+
+function runFilters(q: DashboardRunListQuery): Prisma.Sql[] {
+  const conditions: Prisma.Sql[] = [];
+  if (q.status) conditions.push(Prisma.sql`r."status" = ${q.status}::"RunStatus"`);
+  if (q.kind) conditions.push(Prisma.sql`r."kind" = ${q.kind}::"RunKind"`);
+  if (q.search) conditions.push(Prisma.sql`r."name" ILIKE ${`%${escapeLike(q.search)}%`}`);
+  // One containment test for all spec filters: the GIN (jsonb_path_ops) index answers it.
+  if (q.spec.length) conditions.push(Prisma.sql`r."spec" @> ${JSON.stringify(containment(q.spec))}::jsonb`);
+  return conditions;
+}
+
+/** `[{ path: ['training', 'learningRate'], value: 0.001 }]` → `{ training: { learningRate: 0.001 } }`. */
+export function containment(filters: SpecFilter[]): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const { path, value } of filters) {
+    let node = root;
+    path.slice(0, -1).forEach((key) => {
+      const next = node[key];
+      node = (node[key] = typeof next === 'object' && next !== null ? next : {}) as Record<string, unknown>;
+    });
+    node[path[path.length - 1]!] = value;
+  }
+  return root;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function where(conditions: Prisma.Sql[]): Prisma.Sql {
+  return conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
+}
+
+async function loadItems(prisma: PrismaClient, ids: string[]): Promise<DashboardRunListItem[]> {
+  if (ids.length === 0) return [];
+  const runs = await prisma.run.findMany({
+    where: { id: { in: ids } },
+    omit: { spec: true },
+    include: { metricSummaries: { orderBy: { name: 'asc' } }, baseRun: { select: { name: true } } },
+  });
+  const byId = new Map(runs.map((run) => [run.id, run]));
+  return ids.flatMap((id) => {
+    const run = byId.get(id);
+    if (!run) return []; // deleted between the two queries
+    const { metricSummaries, baseRun, ...rest } = run;
+    return [{ ...rest, summaries: metricSummaries, baseRunName: baseRun?.name ?? null }];
+  });
+}

@@ -1,0 +1,47 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Database } from '@trainyard/db';
+import type { TrainingQueue } from '@trainyard/queue';
+import { DATABASE, TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
+
+const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'] as const;
+/** A worker that has not beaten for this long is shown as lost (workers beat every 10 s). */
+export const WORKER_LOST_AFTER_MS = 30_000;
+const ACTIVE_JOBS_SHOWN = 50;
+
+/** Queue depths and the worker fleet, for the dashboard's queues & workers page. */
+@Injectable()
+export class FleetService {
+  constructor(
+    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    @Inject(DATABASE) private readonly database: Database,
+  ) {}
+
+  async queues() {
+    const [counts, active] = await Promise.all([this.queue.getJobCounts(...JOB_STATES), this.queue.getActive(0, ACTIVE_JOBS_SHOWN - 1)]);
+    return {
+      queues: [
+        {
+          name: this.queue.name,
+          counts,
+          active: active.map((job) => ({ id: job.id, name: job.name, runId: job.data?.runId ?? null, progress: job.progress, attemptsMade: job.attemptsMade, processedOn: job.processedOn ?? null })),
+        },
+      ],
+    };
+  }
+
+  async workers() {
+    const rows = await this.database.prisma.worker.findMany({
+      orderBy: [{ stoppedAt: { sort: 'desc', nulls: 'first' } }, { lastHeartbeatAt: 'desc' }],
+      take: 200,
+      include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
+    });
+    const now = Date.now();
+    return {
+      workers: rows.map(({ attempts, ...worker }) => ({
+        ...worker,
+        state: worker.stoppedAt ? 'stopped' : now - worker.lastHeartbeatAt.getTime() > WORKER_LOST_AFTER_MS ? 'lost' : 'alive',
+        running: attempts,
+      })),
+    };
+  }
+}

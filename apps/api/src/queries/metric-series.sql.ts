@@ -1,0 +1,91 @@
+import { Prisma, type MetricPoint, type PrismaClient } from '@trainyard/db';
+
+/** Steps per metric_rollups row (the migration's `step / 256`). */
+export const ROLLUP_BLOCK = 256;
+
+export interface SeriesExtent {
+  name: string;
+  count: number;
+  firstStep: number;
+  lastStep: number;
+}
+
+interface PointRow {
+  id: bigint;
+  runId: string;
+  attemptId: string | null;
+  name: string;
+  step: number;
+  epoch: number;
+  value: number;
+  wallTime: Date;
+}
+
+const POINT_COLUMNS = Prisma.sql`p."id", p."run_id"::text AS "runId", p."attempt_id"::text AS "attemptId", p."name", p."step",
+  p."epoch", p."value", p."wall_time" AS "wallTime"`;
+
+/** Names, sizes and step ranges of a run's series, from the rollups (~4,000 rows per million points). */
+export function seriesExtents(prisma: PrismaClient, runId: string, names?: string[]): Promise<SeriesExtent[]> {
+  const only = names ? Prisma.sql`AND "name" = ANY(${names}::text[])` : Prisma.empty;
+  return prisma.$queryRaw<SeriesExtent[]>`
+    SELECT "name", sum("count")::int4 AS count, min("first_step") AS "firstStep", max("last_step") AS "lastStep"
+    FROM "metric_rollups" WHERE "run_id" = ${runId}::uuid ${only}
+    GROUP BY "name" ORDER BY "name"`;
+}
+
+/** Every point of one series, by step. */
+export async function fullSeries(prisma: PrismaClient, runId: string, name: string): Promise<MetricPoint[]> {
+  const rows = await prisma.$queryRaw<PointRow[]>`
+    SELECT ${POINT_COLUMNS} FROM "metric_points" p
+    WHERE p."run_id" = ${runId}::uuid AND p."name" = ${name} ORDER BY p."step"`;
+  return rows.map(toPoint);
+}
+
+/**
+ * At most `maxPoints` real points of a series: it is cut into ⌊(maxPoints − 2) / 2⌋ buckets of
+ * equal step width, and of each bucket the points holding its minimum and its maximum are kept,
+ * plus the series' first and last points. A single spike is its bucket's max, so it always
+ * survives, unlike averaging or every-nth sampling. Buckets at least one rollup block wide are
+ * computed from metric_rollups (whole blocks per bucket), narrower ones from the points
+ * themselves (then at most ~128,000 of them); either way in PostgreSQL, and only the chosen
+ * points cross the wire.
+ */
+export async function downsampledSeries(
+  prisma: PrismaClient,
+  runId: string,
+  extent: SeriesExtent,
+  maxPoints: number,
+): Promise<MetricPoint[]> {
+  if (extent.count <= maxPoints) return fullSeries(prisma, runId, extent.name);
+  const buckets = Math.max(1, Math.floor((maxPoints - 2) / 2));
+  const span = extent.lastStep - extent.firstStep + 1;
+  const width = Math.ceil(span / buckets);
+
+  let extremes: Prisma.Sql;
+  if (width >= ROLLUP_BLOCK) {
+    const firstBlock = Math.floor(extent.firstStep / ROLLUP_BLOCK);
+    const lastBlock = Math.floor(extent.lastStep / ROLLUP_BLOCK);
+    const blocksPerBucket = Math.ceil((lastBlock - firstBlock + 1) / buckets);
+    extremes = Prisma.sql`
+      SELECT ("block" - ${firstBlock}::int4) / ${blocksPerBucket}::int4 AS bucket,
+        min(ARRAY["min_value", "min_step"::float8]) AS lo, max(ARRAY["max_value", "max_step"::float8]) AS hi
+      FROM "metric_rollups" WHERE "run_id" = ${runId}::uuid AND "name" = ${extent.name} GROUP BY 1`;
+  } else {
+    extremes = Prisma.sql`
+      SELECT ("step" - ${extent.firstStep}::int4) / ${width}::int4 AS bucket,
+        min(ARRAY["value", "step"::float8]) AS lo, max(ARRAY["value", "step"::float8]) AS hi
+      FROM "metric_points" WHERE "run_id" = ${runId}::uuid AND "name" = ${extent.name} GROUP BY 1`;
+  }
+  const rows = await prisma.$queryRaw<PointRow[]>`
+    WITH b AS (${extremes})
+    SELECT ${POINT_COLUMNS} FROM "metric_points" p
+    WHERE p."run_id" = ${runId}::uuid AND p."name" = ${extent.name} AND p."step" IN (
+      SELECT (lo)[2]::int4 FROM b UNION SELECT (hi)[2]::int4 FROM b
+      UNION SELECT ${extent.firstStep}::int4 UNION SELECT ${extent.lastStep}::int4)
+    ORDER BY p."step"`;
+  return rows.map(toPoint);
+}
+
+function toPoint(row: PointRow): MetricPoint {
+  return { ...row, id: Number(row.id), value: Number(row.value) };
+}

@@ -1,0 +1,46 @@
+import type { ServerResponse } from 'node:http';
+import { Controller, Get, Param, Res } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { RunIdSchema } from '../runs/run-queries';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import { DashboardQueriesService } from './dashboard-queries.service';
+import { RunEventsHub, type RunEvent } from './run-events.hub';
+
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+/** Keeps proxies from closing an idle stream, and lets a dead client be noticed. */
+const KEEPALIVE_MS = 15_000;
+
+@ApiTags('runs')
+@Controller('v1/runs')
+export class RunEventsController {
+  constructor(
+    private readonly hub: RunEventsHub,
+    private readonly queries: DashboardQueriesService,
+  ) {}
+
+  /**
+   * `text/event-stream` of a run: `status` first (a snapshot), then `progress` (each BullMQ
+   * progress update), `metrics` (new points) and `status` (start, end) as they happen.
+   */
+  @Get(':id/events')
+  @ApiOperation({ summary: 'Server-sent events of a run: status, progress and new metric points, live' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiProduces('text/event-stream')
+  async events(@Param('id', runIdPipe) id: string, @Res() res: ServerResponse): Promise<void> {
+    const snapshot = await this.queries.runStatus(id); // 404 before any byte of the stream
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const send = (event: RunEvent) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    send({ type: 'status', runId: id, ...snapshot });
+    const unsubscribe = await this.hub.subscribe(id, send);
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    res.on('close', () => {
+      clearInterval(keepalive);
+      unsubscribe();
+    });
+  }
+}

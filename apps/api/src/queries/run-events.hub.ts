@@ -1,0 +1,163 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { QueueEvents } from 'bullmq';
+import type { TrainyardConfig } from '@trainyard/config';
+import type { Database, MetricPoint } from '@trainyard/db';
+import { createRedisConnection, type TrainingQueue } from '@trainyard/queue';
+import type { Redis } from 'ioredis';
+import { TRAINYARD_CONFIG } from '../config/config.tokens';
+import { DATABASE, TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
+
+export type RunEvent =
+  | { type: 'progress'; runId: string; progress: unknown }
+  | { type: 'metrics'; runId: string; points: MetricPoint[] }
+  | { type: 'status'; runId: string; status: string; progress: unknown; failureReason: string | null; endedAt: Date | null };
+
+type Listener = (event: RunEvent) => void;
+
+interface Channel {
+  listeners: Set<Listener>;
+  /** metric_points.id of the newest point already sent; new points have larger ids. */
+  lastPointId: number;
+  reading: boolean;
+  again: boolean;
+  statusWanted: boolean;
+  trailing?: NodeJS.Timeout;
+}
+
+/** Reads of one run are at least this far apart, however fast progress events arrive. */
+const MIN_READ_INTERVAL_MS = 500;
+/** Metrics are written after the epoch's last progress event: one more read this long after the last event. */
+const TRAILING_READ_MS = 1500;
+const MAX_POINTS_PER_READ = 5000;
+
+/**
+ * Live events of runs for server-sent-event clients. One BullMQ QueueEvents (one Redis stream
+ * reader) per API process, whatever the number of viewers; a run's progress, completion or
+ * failure triggers one light read of that run (new metric points by id, status), shared by every
+ * viewer of the run and coalesced to one read per 500 ms. Nothing polls while nobody watches.
+ */
+@Injectable()
+export class RunEventsHub implements OnApplicationShutdown {
+  private readonly logger = new Logger(RunEventsHub.name);
+  private readonly channels = new Map<string, Channel>();
+  private events?: { queueEvents: QueueEvents; connection: Redis };
+
+  constructor(
+    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(DATABASE) private readonly database: Database,
+  ) {}
+
+  /** Starts forwarding the run's events to `listener`; call the returned function to stop. */
+  async subscribe(runId: string, listener: Listener): Promise<() => void> {
+    this.ensureQueueEvents();
+    let channel = this.channels.get(runId);
+    if (!channel) {
+      // Registered before the await, so concurrent first viewers share one channel; it reads
+      // nothing until it knows where the run's points end (reading stays true until then).
+      const fresh: Channel = { listeners: new Set(), lastPointId: 0, reading: true, again: false, statusWanted: false };
+      this.channels.set(runId, fresh);
+      fresh.lastPointId = await this.newestPointId(runId).finally(() => (fresh.reading = false));
+      channel = fresh;
+    }
+    channel.listeners.add(listener);
+    return () => {
+      channel.listeners.delete(listener);
+      if (channel.listeners.size === 0 && this.channels.get(runId) === channel) {
+        clearTimeout(channel.trailing);
+        this.channels.delete(runId);
+      }
+    };
+  }
+
+  get watchedRuns(): number {
+    return this.channels.size;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const channel of this.channels.values()) clearTimeout(channel.trailing);
+    this.channels.clear();
+    if (!this.events) return;
+    const { queueEvents, connection } = this.events;
+    this.events = undefined;
+    await queueEvents.close().catch(() => undefined);
+    if (connection.status !== 'end') await connection.quit().catch(() => connection.disconnect());
+  }
+
+  private ensureQueueEvents(): void {
+    if (this.events) return;
+    // QueueEvents blocks on XREAD, so it gets a connection of its own (never the queue's).
+    const connection = createRedisConnection(this.config.redis.url, { forWorker: true, connectTimeoutMs: this.config.redis.connectTimeoutMs });
+    connection.on('error', (err: Error) => this.logger.warn(`Run events: Redis error: ${err.message}`));
+    const queueEvents = new QueueEvents(this.queue.name, { connection, autorun: true });
+    queueEvents.on('error', (err: Error) => this.logger.warn(`Run events: ${err.message}`));
+    queueEvents.on('progress', ({ jobId, data }) => {
+      this.emit(jobId, { type: 'progress', runId: jobId, progress: data });
+      this.scheduleRead(jobId, false);
+    });
+    for (const event of ['active', 'completed', 'failed', 'removed'] as const) {
+      queueEvents.on(event, ({ jobId }: { jobId: string }) => this.scheduleRead(jobId, true));
+    }
+    this.events = { queueEvents, connection };
+  }
+
+  private emit(runId: string, event: RunEvent): void {
+    for (const listener of this.channels.get(runId)?.listeners ?? []) listener(event);
+  }
+
+  private scheduleRead(runId: string, status: boolean, trailing = false): void {
+    const channel = this.channels.get(runId);
+    if (!channel) return;
+    channel.statusWanted ||= status;
+    if (!trailing) {
+      clearTimeout(channel.trailing);
+      channel.trailing = setTimeout(() => this.scheduleRead(runId, true, true), TRAILING_READ_MS);
+      channel.trailing.unref();
+    }
+    if (channel.reading) {
+      channel.again = true;
+      return;
+    }
+    channel.reading = true;
+    void this.read(runId, channel).finally(() => {
+      setTimeout(() => {
+        channel.reading = false;
+        if (channel.again) {
+          channel.again = false;
+          this.scheduleRead(runId, false, true);
+        }
+      }, MIN_READ_INTERVAL_MS).unref();
+    });
+  }
+
+  private async read(runId: string, channel: Channel): Promise<void> {
+    try {
+      const wantStatus = channel.statusWanted;
+      channel.statusWanted = false;
+      const prisma = this.database.prisma;
+      // The primary key walks only the newest rows, so this stays cheap next to a million-point series.
+      const points = await prisma.metricPoint.findMany({
+        where: { id: { gt: channel.lastPointId }, runId },
+        orderBy: { id: 'asc' },
+        take: MAX_POINTS_PER_READ,
+      });
+      if (points.length) {
+        channel.lastPointId = Number(points[points.length - 1]!.id);
+        this.emit(runId, { type: 'metrics', runId, points: points.map((p) => ({ ...p, id: Number(p.id) })) });
+        if (points.length === MAX_POINTS_PER_READ) channel.again = true;
+      }
+      if (wantStatus) {
+        const run = await prisma.run.findUnique({ where: { id: runId }, select: { status: true, progress: true, failureReason: true, endedAt: true } });
+        if (run) this.emit(runId, { type: 'status', runId, ...run });
+      }
+    } catch (err) {
+      this.logger.warn(`Run events: reading run ${runId} failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async newestPointId(runId: string): Promise<number> {
+    const [row] = await this.database.prisma.$queryRaw<{ id: bigint | null }[]>`
+      SELECT max("id") AS id FROM "metric_points" WHERE "run_id" = ${runId}::uuid`;
+    return Number(row?.id ?? 0);
+  }
+}
