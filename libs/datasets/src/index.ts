@@ -10,3 +10,6 @@ export * from './image-decode';
 export * from './image-cache';
 export * from './stratified-split';
 export * from './image-folder.dataset';
+export * from './augmentation.schema';
+export * from './affine-transform';
+export * from './augmentation';

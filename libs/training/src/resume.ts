@@ -28,7 +28,7 @@ export async function findResumePoint(
   post: (event: TrainingEvent) => void,
 ): Promise<ResumePoint | null> {
   for (const { sequence, uri } of candidates) {
-    const skip = (why: string) => post({ type: 'checkpoint-corrupt', sequence, reason: `checkpoint ${sequence} (${uri}): ${why}` });
+    const skip = (reason: string) => post({ type: 'checkpoint-corrupt', sequence, reason });
     let files: Record<string, Buffer>;
     try {
       ({ files } = await checkpoints.read(uri));
@@ -47,7 +47,7 @@ export async function findResumePoint(
       const { epoch, step, nextBatch, epochTotals } = state;
       return { sequence, epoch, step, nextBatch, epochTotals, files };
     } catch (error) {
-      skip((error as Error).message);
+      skip(`Checkpoint ${uri} cannot be resumed from: ${(error as Error).message}`);
     }
   }
   return null;

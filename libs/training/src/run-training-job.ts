@@ -85,7 +85,7 @@ export async function runTrainingJob(
     post({ type: 'progress', progress: { ...base, phase: 'done', etaSeconds: 0, updatedAt: now() } });
     return { status: 'succeeded' };
   } catch (error) {
-    return failure(input.runId, error);
+    return trainingFailure(input.runId, error);
   } finally {
     tf.disposeVariables();
   }
@@ -118,7 +118,7 @@ async function loadBaseEncoder(
  * Diverged training, bad input and a missing or corrupt base checkpoint fail for good (the same
  * input fails again); anything else (storage outages, a crashed backend) may be retried.
  */
-function failure(runId: string, error: unknown): TrainingOutcome {
+export function trainingFailure(runId: string, error: unknown): TrainingOutcome {
   const message = error instanceof Error ? error.message : String(error);
   const permanent =
     error instanceof DivergedError ||

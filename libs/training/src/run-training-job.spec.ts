@@ -1,0 +1,42 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunSpecSchema } from '@trainyard/contracts';
+import { CorruptCheckpointError } from '@trainyard/storage';
+import { DivergedError } from './diverged.error';
+import { runTrainingJob, trainingFailure } from './run-training-job';
+import type { TrainingEvent } from './training-job.types';
+
+describe('trainingFailure', () => {
+  it('fails a diverged run for good, saying where it diverged', () => {
+    const outcome = trainingFailure('r1', new DivergedError(3, 17, NaN));
+    expect(outcome).toEqual({ status: 'failed', retryable: false, reason: expect.stringContaining('diverged at epoch 3, step 17') });
+  });
+
+  it('retries what may pass next time, not a corrupt base checkpoint', () => {
+    expect(trainingFailure('r1', new Error('socket hang up'))).toMatchObject({ retryable: true });
+    expect(trainingFailure('r1', new CorruptCheckpointError('file:///x/', 'manifest.json', 'missing'))).toMatchObject({ retryable: false });
+  });
+});
+
+describe('runTrainingJob', () => {
+  it('ends preempted without training or a checkpoint when preempted while loading', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'trainyard-preempt-'));
+    try {
+      const events: TrainingEvent[] = [];
+      const spec = RunSpecSchema.parse({
+        kind: 'pretrain',
+        name: 'preempted early',
+        dataset: { name: 'synthetic-shapes', imageSize: 16, perClass: 4, testPerClass: 1 },
+        model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4], latentDim: 4 },
+      });
+      const input = { runId: 'early', spec, storage: { driver: 'local', root } as const, backend: 'wasm' as const, firstCheckpointSequence: 1 };
+      const outcome = await runTrainingJob(input, (e) => events.push(e), () => false, () => true);
+      expect(outcome).toEqual({ status: 'preempted' });
+      expect(events.map((e) => e.type)).toEqual(['progress', 'backend']);
+      expect(await readdir(root)).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
