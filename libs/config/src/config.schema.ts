@@ -35,6 +35,10 @@ export const EnvSchema = z.object({
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(30000),
   WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
+  /** How often a worker makes the database and the queue agree (one worker at a time, under a Redis lock). */
+  WORKER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(500).max(3600000).default(60000),
+  /** Checkpoints kept per run besides the best one and any a fine-tune uses as its base. */
+  CHECKPOINT_KEEP_LAST: z.coerce.number().int().min(1).max(1000).default(3),
   TRAINYARD_BACKEND: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_JSON: bool.default(false),
@@ -58,7 +62,9 @@ export interface TrainyardConfig {
     stalledIntervalMs: number;
     maxAttempts: number;
     shutdownTimeoutMs: number;
+    reconcileIntervalMs: number;
   };
+  checkpoints: { keepLast: number };
   engine: { backend?: Env['TRAINYARD_BACKEND'] };
   log: { level: Env['LOG_LEVEL']; json: boolean };
 }

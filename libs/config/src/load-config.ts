@@ -42,7 +42,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       maxAttempts: e.WORKER_MAX_ATTEMPTS,
       shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
+      reconcileIntervalMs: e.WORKER_RECONCILE_INTERVAL_MS,
     },
+    checkpoints: { keepLast: e.CHECKPOINT_KEEP_LAST },
     engine: { backend: e.TRAINYARD_BACKEND },
     log: { level: e.LOG_LEVEL, json: e.LOG_JSON },
   };

@@ -1,4 +1,6 @@
 import type { PrismaClient } from './generated/prisma/client';
+import { withFence, type Fence } from './attempt-fence';
+import { retentionVictims } from './checkpoint-retention';
 import { CheckpointNotFoundError } from './errors';
 import { toCheckpoint, type Checkpoint } from './model-types';
 
@@ -17,6 +19,18 @@ export interface CheckpointBegin {
  * after the manifest (written last) is in place. Resume reads COMPLETE ones only, so a worker
  * that dies mid-upload leaves a WRITING row that is never trusted.
  */
+export interface CompleteCheckpoint {
+  sequence: number;
+  epoch: number;
+  step: number;
+  uri: string;
+  models: string[];
+  bytes: number;
+  sha256: string;
+  reason?: string;
+  metric?: { name: string; value: number };
+}
+
 export class CheckpointsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -36,9 +50,79 @@ export class CheckpointsRepository {
     return toCheckpoint(await this.prisma.checkpoint.findUniqueOrThrow({ where: { id } }));
   }
 
+  /**
+   * A worker records a checkpoint only after the thread wrote its manifest (the last file), so
+   * the row is born COMPLETE. Retried after a lost connection, the insert may meet its own
+   * earlier commit: ON CONFLICT keeps that one.
+   */
+  async recordComplete(fence: Fence, c: CompleteCheckpoint): Promise<void> {
+    await withFence(this.prisma, fence, `record checkpoint ${c.sequence}`, async (tx) => {
+      await tx.$executeRaw`
+        INSERT INTO "checkpoints" ("id", "run_id", "attempt_id", "sequence", "epoch", "step", "uri", "bytes", "sha256",
+          "status", "models", "reason", "metric_name", "metric_value")
+        VALUES (gen_random_uuid(), ${fence.runId}::uuid, ${fence.attemptId}::uuid, ${c.sequence}, ${c.epoch}, ${c.step},
+          ${c.uri}, ${c.bytes}::int8, ${c.sha256}, 'COMPLETE', ${c.models}::text[], ${c.reason ?? null},
+          ${c.metric?.name ?? null}, ${c.metric === undefined ? null : String(c.metric.value)}::float8)
+        ON CONFLICT ("run_id", "sequence") DO NOTHING`;
+    });
+  }
+
+  /** The thread found this checkpoint's files do not match its manifest; resume never offers it again. */
+  async markCorruptBySequence(fence: Fence, sequence: number): Promise<void> {
+    await withFence(this.prisma, fence, `mark checkpoint ${sequence} CORRUPT`, async (tx) => {
+      await tx.checkpoint.updateMany({ where: { runId: fence.runId, sequence }, data: { status: 'CORRUPT' } });
+    });
+  }
+
+  /** What a resuming attempt may start from: the run's COMPLETE checkpoints, newest first. */
+  async resumeCandidates(runId: string): Promise<{ sequence: number; uri: string }[]> {
+    return this.prisma.checkpoint.findMany({
+      where: { runId, status: 'COMPLETE' },
+      orderBy: { sequence: 'desc' },
+      select: { sequence: true, uri: true },
+    });
+  }
+
+  /**
+   * COMPLETE checkpoints retention may delete: all but the last `keepLast`, the best by their
+   * metric, and any a fine-tune run pinned as its base.
+   */
+  async retentionCandidates(runId: string, keepLast: number): Promise<Checkpoint[]> {
+    const rows = await this.prisma.checkpoint.findMany({
+      where: { runId, status: 'COMPLETE' },
+      include: { pinnedBy: { select: { id: true }, take: 1 } },
+      orderBy: { sequence: 'asc' },
+    });
+    const pinned = new Set(rows.filter((r) => r.pinnedBy.length > 0).map((r) => r.id));
+    const victims = new Set(retentionVictims(rows.map(({ pinnedBy: _p, ...r }) => r), keepLast, pinned).map((r) => r.id));
+    return rows.filter((r) => victims.has(r.id)).map(({ pinnedBy: _p, ...r }) => toCheckpoint(r));
+  }
+
+  /**
+   * Marks checkpoints DELETED before their objects go, so resume never reads a half-deleted one.
+   * Re-checks the pin in the same statement: a fine-tune submitted meanwhile keeps its base.
+   * Returns the ids actually marked (the caller deletes only their objects).
+   */
+  async markDeleted(fence: Fence, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return withFence(this.prisma, fence, `delete ${ids.length} checkpoints`, async (tx) => {
+      const rows = await tx.$queryRaw<{ id: string }[]>`
+        UPDATE "checkpoints" c SET "status" = 'DELETED'
+        WHERE c."id" = ANY(${ids}::uuid[]) AND c."run_id" = ${fence.runId}::uuid AND c."status" = 'COMPLETE'
+          AND NOT EXISTS (SELECT 1 FROM "runs" r WHERE r."base_checkpoint_id" = c."id")
+        RETURNING c."id"::text AS id`;
+      return rows.map((r) => r.id);
+    });
+  }
+
   async markCorrupt(id: string): Promise<void> {
     const { count } = await this.prisma.checkpoint.updateMany({ where: { id }, data: { status: 'CORRUPT' } });
     if (count === 0) throw new CheckpointNotFoundError(id);
+  }
+
+  async get(id: string): Promise<Checkpoint | null> {
+    const row = await this.prisma.checkpoint.findUnique({ where: { id } });
+    return row ? toCheckpoint(row) : null;
   }
 
   async latestComplete(runId: string): Promise<Checkpoint | null> {

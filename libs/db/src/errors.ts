@@ -31,3 +31,22 @@ export class InvalidCursorError extends Error {
     this.name = 'InvalidCursorError';
   }
 }
+
+/**
+ * A worker wrote for a run whose current attempt is no longer its own: another worker took the
+ * job over (this one lost its lock, e.g. it was paused past lockDuration). The write did not
+ * happen; the worker must stop training that run and leave the run alone.
+ */
+export class FencedError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly attemptId: string,
+    action: string,
+    readonly currentAttemptId: string | null,
+  ) {
+    super(
+      `Attempt ${attemptId} of run ${runId} was fenced off (the run's current attempt is ${currentAttemptId ?? 'none'}): cannot ${action}`,
+    );
+    this.name = 'FencedError';
+  }
+}

@@ -14,9 +14,15 @@ export {
 export { pgConnection, pgliteConnection, type SqlConnection } from './sql-connection';
 export { RunsRepository, type FinishStatus } from './runs.repository';
 export { RUN_LIST_MAX_LIMIT, type RunListPage, type RunListQuery, type RunListSort } from './run-list.query';
-export { AttemptsRepository } from './attempts.repository';
+export { AttemptsRepository, FAILED_ATTEMPT_OUTCOMES, type OpenedAttempt } from './attempts.repository';
+export { AttemptWritesRepository, type AttemptConclusion, type AttemptWatch } from './attempt-writes.repository';
+export { withFence, type Fence } from './attempt-fence';
+export { withConnectionRetry, isConnectionError, type ConnectionRetryOptions } from './connection-retry';
+export { ReconciliationRepository, type UnfinishedRun } from './reconciliation.repository';
+export { IdempotencyKeysRepository, type IdempotentRun, type RunCreation } from './idempotency-keys.repository';
+export { retentionVictims, type RetainedCheckpoint } from './checkpoint-retention';
 export { MetricsRepository, type MetricPointInput } from './metrics.repository';
 export { metricGoal, type MetricGoal } from './metric-goal';
-export { CheckpointsRepository, type CheckpointBegin } from './checkpoints.repository';
+export { CheckpointsRepository, type CheckpointBegin, type CompleteCheckpoint } from './checkpoints.repository';
 export { WorkersRepository, type WorkerRegistration } from './workers.repository';
-export { CheckpointNotFoundError, InvalidCursorError, RunNotFoundError, RunStateError } from './errors';
+export { CheckpointNotFoundError, FencedError, InvalidCursorError, RunNotFoundError, RunStateError } from './errors';

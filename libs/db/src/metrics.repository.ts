@@ -1,4 +1,5 @@
 import { Prisma, type PrismaClient } from './generated/prisma/client';
+import { withFence, type Fence } from './attempt-fence';
 import { metricGoal } from './metric-goal';
 import { toMetricPoint, type MetricPoint, type MetricSummary } from './model-types';
 
@@ -19,35 +20,55 @@ export class MetricsRepository {
 
   /**
    * One multi-row upsert for the whole batch, then one recomputation of the touched summaries
-   * from their series. Upserting on (run, name, step) is what lets a resumed attempt overwrite
-   * the points its crashed predecessor wrote after the last checkpoint instead of duplicating.
+   * from their series, in one transaction.
    */
   async write(runId: string, attemptId: string | null, points: MetricPointInput[]): Promise<void> {
-    const batch = dedupe(points);
+    const batch = this.prepare(runId, points);
     if (batch.length === 0) return;
-    for (const point of batch) assertValid(runId, point);
-    const names = [...new Set(batch.map((p) => p.name))];
-
-    // Doubles go over the wire as text so NaN and ±Infinity survive; PostgreSQL parses them.
     await this.prisma.$transaction([
-      // Serialises writers of one run: two concurrent recomputations could otherwise each miss
-      // the other's uncommitted points and leave a stale summary behind.
-      this.prisma.$executeRaw`SELECT pg_advisory_xact_lock(${METRICS_LOCK_NAMESPACE}::int4, hashtext(${runId}))`,
-      this.prisma.$executeRaw`
-        INSERT INTO "metric_points" ("run_id", "attempt_id", "name", "step", "epoch", "value", "wall_time")
-        SELECT ${runId}::uuid, ${attemptId}::uuid, p.name, p.step, p.epoch, p.value::float8, p.wall_time
-        FROM unnest(
-          ${batch.map((p) => p.name)}::text[],
-          ${batch.map((p) => p.step)}::int4[],
-          ${batch.map((p) => p.epoch)}::int4[],
-          ${batch.map((p) => String(p.value))}::text[],
-          ${batch.map((p) => p.wallTime.toISOString())}::timestamptz[]
-        ) AS p(name, step, epoch, value, wall_time)
-        ON CONFLICT ("run_id", "name", "step") DO UPDATE SET
-          "attempt_id" = EXCLUDED."attempt_id", "epoch" = EXCLUDED."epoch",
-          "value" = EXCLUDED."value", "wall_time" = EXCLUDED."wall_time"`,
-      this.prisma.$executeRaw(recomputeSummaries(runId, names)),
+      this.prisma.$executeRaw(lockRun(runId)),
+      this.prisma.$executeRaw(upsertPoints(runId, attemptId, batch)),
+      this.prisma.$executeRaw(recomputeSummaries(runId, namesOf(batch))),
     ]);
+  }
+
+  /** `write` for a worker: nothing lands unless its attempt is still the run's current one. */
+  async writeFenced(fence: Fence, points: MetricPointInput[]): Promise<void> {
+    const batch = this.prepare(fence.runId, points);
+    if (batch.length === 0) return;
+    await withFence(this.prisma, fence, `write ${batch.length} metric points`, async (tx) => {
+      await tx.$executeRaw(lockRun(fence.runId));
+      await tx.$executeRaw(upsertPoints(fence.runId, fence.attemptId, batch));
+      await tx.$executeRaw(recomputeSummaries(fence.runId, namesOf(batch)));
+    });
+  }
+
+  /**
+   * A resumed attempt restarts after the checkpoint at `step`: the points the lost attempt wrote
+   * past it will be written again (or never, if sampling differs), so they go now, and every
+   * summary is rebuilt from what remains. Returns how many points were superseded.
+   */
+  async supersedeAfter(fence: Fence, step: number): Promise<number> {
+    return withFence(this.prisma, fence, `supersede metric points after step ${step}`, async (tx) => {
+      await tx.$executeRaw(lockRun(fence.runId));
+      const removed = await tx.$executeRaw`
+        DELETE FROM "metric_points" WHERE "run_id" = ${fence.runId}::uuid AND "step" > ${step}`;
+      const names = (
+        await tx.$queryRaw<{ name: string }[]>`
+          SELECT "name" FROM "metric_summaries" WHERE "run_id" = ${fence.runId}::uuid`
+      ).map((r) => r.name);
+      await tx.$executeRaw`
+        DELETE FROM "metric_summaries" s WHERE s."run_id" = ${fence.runId}::uuid
+          AND NOT EXISTS (SELECT 1 FROM "metric_points" p WHERE p."run_id" = s."run_id" AND p."name" = s."name")`;
+      if (names.length > 0) await tx.$executeRaw(recomputeSummaries(fence.runId, names));
+      return removed;
+    });
+  }
+
+  private prepare(runId: string, points: MetricPointInput[]): MetricPointInput[] {
+    const batch = dedupe(points);
+    for (const point of batch) assertValid(runId, point);
+    return batch;
   }
 
   async series(runId: string, name?: string): Promise<MetricPoint[]> {
@@ -61,6 +82,37 @@ export class MetricsRepository {
   summaries(runId: string): Promise<MetricSummary[]> {
     return this.prisma.metricSummary.findMany({ where: { runId }, orderBy: { name: 'asc' } });
   }
+}
+
+// Serialises writers of one run: two concurrent recomputations could otherwise each miss the
+// other's uncommitted points and leave a stale summary behind.
+function lockRun(runId: string): Prisma.Sql {
+  return Prisma.sql`SELECT pg_advisory_xact_lock(${METRICS_LOCK_NAMESPACE}::int4, hashtext(${runId}))`;
+}
+
+function namesOf(batch: MetricPointInput[]): string[] {
+  return [...new Set(batch.map((p) => p.name))];
+}
+
+/**
+ * Upserting on (run, name, step) is what lets a resumed attempt overwrite the points its lost
+ * predecessor wrote instead of duplicating them. Doubles go over the wire as text so NaN and
+ * ±Infinity survive; PostgreSQL parses them.
+ */
+function upsertPoints(runId: string, attemptId: string | null, batch: MetricPointInput[]): Prisma.Sql {
+  return Prisma.sql`
+    INSERT INTO "metric_points" ("run_id", "attempt_id", "name", "step", "epoch", "value", "wall_time")
+    SELECT ${runId}::uuid, ${attemptId}::uuid, p.name, p.step, p.epoch, p.value::float8, p.wall_time
+    FROM unnest(
+      ${batch.map((p) => p.name)}::text[],
+      ${batch.map((p) => p.step)}::int4[],
+      ${batch.map((p) => p.epoch)}::int4[],
+      ${batch.map((p) => String(p.value))}::text[],
+      ${batch.map((p) => p.wallTime.toISOString())}::timestamptz[]
+    ) AS p(name, step, epoch, value, wall_time)
+    ON CONFLICT ("run_id", "name", "step") DO UPDATE SET
+      "attempt_id" = EXCLUDED."attempt_id", "epoch" = EXCLUDED."epoch",
+      "value" = EXCLUDED."value", "wall_time" = EXCLUDED."wall_time"`;
 }
 
 /**

@@ -12,7 +12,14 @@ const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export class RunsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  create(input: { id: string; kind: RunKind; name: string; spec: RunSpec; baseRunId: string | null }): Promise<Run> {
+  create(input: {
+    id: string;
+    kind: RunKind;
+    name: string;
+    spec: RunSpec;
+    baseRunId: string | null;
+    baseCheckpointId?: string | null;
+  }): Promise<Run> {
     return this.prisma.run.create({
       data: {
         id: input.id,
@@ -20,6 +27,7 @@ export class RunsRepository {
         name: input.name,
         spec: input.spec as unknown as Prisma.InputJsonValue,
         baseRunId: input.baseRunId,
+        baseCheckpointId: input.baseCheckpointId ?? null,
       },
     });
   }

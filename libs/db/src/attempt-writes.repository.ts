@@ -1,0 +1,87 @@
+import type { AttemptOutcome, RunProgress, RunResult } from '@trainyard/contracts';
+import { Prisma, type PrismaClient } from './generated/prisma/client';
+import { withFence, type Fence } from './attempt-fence';
+import { FencedError, RunNotFoundError, RunStateError } from './errors';
+import type { FinishStatus } from './runs.repository';
+
+const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+export interface AttemptConclusion {
+  attempt: Exclude<AttemptOutcome, 'RUNNING'>;
+  /** Stored on the attempt: why it ended (failure, crash, preemption). */
+  error?: string;
+  run: FinishStatus;
+  failureReason?: string;
+  result?: RunResult;
+}
+
+export interface AttemptWatch {
+  /** The user asked to cancel (or the run was cancelled outright). */
+  cancelRequested: boolean;
+  /** Another attempt is now current: this one must stop and leave the run alone. */
+  fenced: boolean;
+}
+
+/**
+ * What a worker writes about the run it trains, each write conditional on its attempt still
+ * being the run's current one (see withFence). A FencedError means the write did not happen.
+ */
+export class AttemptWritesRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async setBackend(fence: Fence, backend: string): Promise<void> {
+    await withFence(this.prisma, fence, 'record the backend', async (tx) => {
+      await tx.attempt.update({ where: { id: fence.attemptId }, data: { backend } });
+      await tx.run.update({ where: { id: fence.runId }, data: { backend } });
+    });
+  }
+
+  /** One conditional UPDATE: progress is frequent, a transaction per snapshot would be waste. */
+  async updateProgress(fence: Fence, progress: RunProgress): Promise<void> {
+    const updated = await this.prisma.$executeRaw`
+      UPDATE "runs" SET "progress" = ${JSON.stringify(progress)}::jsonb, "updated_at" = now()
+      WHERE "id" = ${fence.runId}::uuid AND "current_attempt_id" = ${fence.attemptId}::uuid`;
+    if (updated === 0) await this.explainFenced(fence, 'update progress');
+  }
+
+  /**
+   * Closes the attempt and sets the run's status in one fenced transaction, so a run never
+   * shows an outcome its attempt does not. A terminal run keeps its outcome; finishing it again
+   * with the same status is a no-op, with another a RunStateError.
+   */
+  async conclude(fence: Fence, c: AttemptConclusion): Promise<void> {
+    await withFence(this.prisma, fence, `finish it as ${c.run}`, async (tx) => {
+      await tx.attempt.update({
+        where: { id: fence.attemptId },
+        data: { outcome: c.attempt, error: c.error ?? null, endedAt: new Date() },
+      });
+      const data: Prisma.RunUpdateManyMutationInput = { status: c.run };
+      if (TERMINAL.includes(c.run)) data.endedAt = new Date();
+      if (c.failureReason !== undefined) data.failureReason = c.failureReason;
+      if (c.result !== undefined) data.result = c.result as unknown as Prisma.InputJsonValue;
+      const { count } = await tx.run.updateMany({ where: { id: fence.runId, status: { notIn: TERMINAL as never } }, data });
+      if (count > 0) return;
+      const run = await tx.run.findUniqueOrThrow({ where: { id: fence.runId }, select: { status: true } });
+      if (run.status !== c.run) throw new RunStateError(fence.runId, run.status, `finish it as ${c.run}`);
+    });
+  }
+
+  /** Polled by the worker while training: one cheap read tells it to cancel or that it was replaced. */
+  async watch(fence: Fence): Promise<AttemptWatch> {
+    const run = await this.prisma.run.findUnique({
+      where: { id: fence.runId },
+      select: { cancelRequested: true, status: true, currentAttemptId: true },
+    });
+    if (!run) return { cancelRequested: true, fenced: true };
+    return {
+      cancelRequested: run.cancelRequested || run.status === 'CANCELLED',
+      fenced: run.currentAttemptId !== fence.attemptId,
+    };
+  }
+
+  private async explainFenced(fence: Fence, action: string): Promise<never> {
+    const run = await this.prisma.run.findUnique({ where: { id: fence.runId }, select: { currentAttemptId: true } });
+    if (!run) throw new RunNotFoundError(fence.runId);
+    throw new FencedError(fence.runId, fence.attemptId, action, run.currentAttemptId);
+  }
+}

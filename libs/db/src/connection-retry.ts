@@ -1,0 +1,60 @@
+/**
+ * Codes and messages of a lost database connection (server restart, `pg_terminate_backend`,
+ * a dropped socket), as pg, Prisma's driver adapter and Prisma itself report them.
+ */
+const CONNECTION_CODES = new Set([
+  '57P01', // admin_shutdown: pg_terminate_backend
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'P1001',
+  'P1017',
+  'P2024',
+]);
+const CONNECTION_MESSAGE =
+  /Connection terminated|terminating connection|server closed the connection|Server has closed the connection|Connection is closed|connection error|Can't reach database server|ECONNRESET|ECONNREFUSED|Client has encountered a connection error/i;
+
+/** True when `error` (or any error in its cause chain) is a lost or refused database connection. */
+export function isConnectionError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
+    const fields = e as { code?: unknown; message?: unknown; cause?: unknown; originalCode?: unknown; kind?: unknown };
+    if (typeof fields.code === 'string' && CONNECTION_CODES.has(fields.code)) return true;
+    if (typeof fields.originalCode === 'string' && CONNECTION_CODES.has(fields.originalCode)) return true;
+    if (typeof fields.message === 'string' && CONNECTION_MESSAGE.test(fields.message)) return true;
+    e = fields.cause;
+  }
+  return false;
+}
+
+export interface ConnectionRetryOptions {
+  attempts?: number;
+  baseDelayMs?: number;
+  onRetry?: (error: unknown, attempt: number) => void;
+}
+
+/**
+ * Retries `fn` when the connection was lost. Only for writes that are safe to repeat (upserts,
+ * fenced conditional updates, inserts that tolerate their own earlier commit): a connection can
+ * drop after the server committed, before the reply arrived.
+ */
+export async function withConnectionRetry<T>(fn: () => Promise<T>, opts: ConnectionRetryOptions = {}): Promise<T> {
+  const attempts = opts.attempts ?? 6;
+  const base = opts.baseDelayMs ?? 100;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= attempts || !isConnectionError(error)) throw error;
+      opts.onRetry?.(error, attempt);
+      await new Promise((r) => setTimeout(r, Math.min(base * 2 ** (attempt - 1), 3000)));
+    }
+  }
+}

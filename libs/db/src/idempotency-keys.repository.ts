@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import type { RunKind, RunSpec } from '@trainyard/contracts';
+import type { PrismaClient } from './generated/prisma/client';
+
+export interface RunCreation {
+  kind: RunKind;
+  name: string;
+  spec: RunSpec;
+  baseRunId: string | null;
+  baseCheckpointId: string | null;
+}
+
+export interface IdempotentRun<R> {
+  /** True for the one request that created the run; false for its duplicates. */
+  created: boolean;
+  runId: string;
+  requestHash: string;
+  response: R;
+}
+
+/** Idempotency-Key → the run it created and the response its first request got. */
+export class IdempotencyKeysRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /**
+   * Creates the run and records the key in ONE statement: of any number of concurrent requests
+   * with one key, the unique key lets exactly one insert through (the others wait for it to
+   * commit, then insert nothing) and no run is created without its key. The losers read the
+   * winner's row. `response` is built from the new run id.
+   */
+  async createRunOnce<R>(key: string, requestHash: string, run: RunCreation, response: (runId: string) => R): Promise<IdempotentRun<R>> {
+    const id = randomUUID();
+    const body = response(id);
+    const inserted = await this.prisma.$queryRaw<{ id: string }[]>`
+      WITH k AS (
+        INSERT INTO "idempotency_keys" ("key", "request_hash", "run_id", "response")
+        VALUES (${key}, ${requestHash}, ${id}::uuid, ${JSON.stringify(body)}::jsonb)
+        ON CONFLICT ("key") DO NOTHING
+        RETURNING "run_id"
+      )
+      INSERT INTO "runs" ("id", "kind", "name", "spec", "base_run_id", "base_checkpoint_id")
+      SELECT k."run_id", ${run.kind}::"RunKind", ${run.name}, ${JSON.stringify(run.spec)}::jsonb,
+        ${run.baseRunId}::uuid, ${run.baseCheckpointId}::uuid
+      FROM k
+      RETURNING "id"::text AS id`;
+    if (inserted.length > 0) return { created: true, runId: id, requestHash, response: body };
+    const existing = await this.prisma.idempotencyKey.findUniqueOrThrow({ where: { key } });
+    return { created: false, runId: existing.runId, requestHash: existing.requestHash, response: existing.response as R };
+  }
+}
