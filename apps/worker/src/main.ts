@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
 import { ConfigError, loadConfig, logLevelsUpTo } from '@trainyard/config';
-import { assertRedisReachable, RedisUnavailableError } from '@trainyard/queue';
+import { assertRedisReachable, RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { createWorker } from './create-worker';
 
 async function main(): Promise<void> {
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   // Config and Redis errors already say what is wrong and how to fix it: print them plainly.
-  const plain = err instanceof ConfigError || err instanceof RedisUnavailableError;
+  const plain = err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof RedisEvictionPolicyError;
   process.stderr.write(`${plain ? err.message : (err?.stack ?? err)}\n`);
   process.exit(1);
 });

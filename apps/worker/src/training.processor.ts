@@ -1,22 +1,37 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { TrainyardConfig } from '@trainyard/config';
-import { isTerminal, type RunResult, type RunSpec, type TrainingJobData } from '@trainyard/contracts';
+import { isTerminal, type RunSpec, type RunStatus, type TrainingJobData } from '@trainyard/contracts';
 import {
   AttemptsRepository,
+  AttemptWritesRepository,
   CheckpointsRepository,
-  MetricsRepository,
+  RunStateError,
   RunsRepository,
+  withConnectionRetry,
+  type OpenedAttempt,
+  type Run,
 } from '@trainyard/db';
-import { startTrainingThread, type TrainingEvent, type TrainingOutcome } from '@trainyard/training';
+import { startTrainingThread, type TrainingOutcome } from '@trainyard/training';
+import { ActiveTrainings } from './active-trainings';
+import { OutcomeConcluder } from './outcome.concluder';
+import { RunEventsApplier } from './run-events.applier';
+import type { TrainingContext } from './training-context';
 import { CONFIG, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
-const CANCEL_POLL_MS = 1000;
+const WATCH_POLL_MS = 500;
+
+/**
+ * Each attempt numbers its checkpoints from its own block. A replaced attempt that still runs
+ * (paused past its lock, then resumed) may upload a folder before it notices it was fenced; in
+ * its own block it can never overwrite a folder the attempt that replaced it recorded.
+ */
+export const CHECKPOINT_SEQUENCE_BLOCK = 1000;
 
 /**
  * Runs one training job. The job carries only the run id: everything else is read from
- * PostgreSQL. Training itself runs in a worker thread, so this event loop stays free to renew the
- * BullMQ lock, write metrics and watch for cancellation while the thread computes.
+ * PostgreSQL. Training runs in a worker thread, so this event loop stays free to renew the
+ * BullMQ lock, write what the thread reports and watch for cancellation and fencing.
  */
 @Injectable()
 export class TrainingProcessor {
@@ -27,47 +42,85 @@ export class TrainingProcessor {
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
     private readonly runs: RunsRepository,
     private readonly attempts: AttemptsRepository,
-    private readonly metrics: MetricsRepository,
+    private readonly writes: AttemptWritesRepository,
     private readonly checkpoints: CheckpointsRepository,
+    private readonly applier: RunEventsApplier,
+    private readonly concluder: OutcomeConcluder,
+    private readonly active: ActiveTrainings,
   ) {}
 
-  async process(job: Job<TrainingJobData>): Promise<{ status: string }> {
+  async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
     const { runId } = job.data;
-    const run = await this.runs.get(runId);
+    const run = await withConnectionRetry(() => this.runs.get(runId));
     if (!run) throw new UnrecoverableError(`run ${runId} does not exist in the database`);
-    if (isTerminal(run.status)) {
+    if (isTerminal(run.status as RunStatus)) {
       this.logger.warn(`run ${runId} is already ${run.status}; nothing to do`);
       return { status: run.status };
     }
     if (run.cancelRequested) {
-      await this.runs.finish(runId, 'CANCELLED');
+      await withConnectionRetry(() => this.runs.finish(runId, 'CANCELLED'));
       return { status: 'CANCELLED' };
     }
 
-    // A previous attempt still RUNNING here means its worker died without closing it.
-    for (const stale of (await this.attempts.listByRun(runId)).filter((a) => a.outcome === 'RUNNING')) {
-      await this.attempts.close(stale.id, 'CRASHED', 'worker stopped without closing the attempt');
+    let opened: OpenedAttempt;
+    try {
+      opened = await withConnectionRetry(() => this.attempts.openCurrent(runId, this.options.workerId));
+    } catch (error) {
+      // Cancelled (or failed by the reconciler) between the read above and now.
+      if (error instanceof RunStateError) return { status: error.status };
+      throw error;
     }
-    const attempt = await this.attempts.open(runId, this.options.workerId, null);
+    for (const crashed of opened.crashed) {
+      this.logger.warn(`run ${runId}: attempt ${crashed.number} (worker ${crashed.workerId}) was left RUNNING; closed as CRASHED`);
+    }
+    const context: TrainingContext = {
+      job,
+      token,
+      fence: { runId, attemptId: opened.attempt.id },
+      fenced: false,
+      preemptRequested: false,
+    };
+    this.active.add(context);
+    try {
+      return await this.train(context, run, opened);
+    } finally {
+      this.active.delete(context);
+    }
+  }
+
+  private async train(context: TrainingContext, run: Run, opened: OpenedAttempt): Promise<{ status: string }> {
+    const { runId } = context.fence;
     const spec = run.spec as unknown as RunSpec;
-    this.logger.log(`run ${runId} (${spec.kind} "${run.name}") attempt ${attempt.number} started`);
+    const maxAttempts = this.config.worker.maxAttempts;
+    if (opened.failures >= maxAttempts) {
+      const last = (await this.attempts.listByRun(runId)).filter((a) => a.outcome === 'CRASHED' || a.outcome === 'FAILED').pop();
+      return this.concluder.fail(
+        context,
+        `gave up after ${opened.failures} failed attempts (WORKER_MAX_ATTEMPTS=${maxAttempts}); the last, attempt ${last?.number}, ${last?.outcome}: ${last?.error ?? 'no reason recorded'}`,
+      );
+    }
 
     let baseCheckpointUri: string | undefined;
     if (spec.kind === 'finetune' && spec.model.baseRunId) {
-      const base = await this.checkpoints.latestComplete(spec.model.baseRunId);
-      if (!base || !base.models.includes('encoder')) {
-        return this.fail(runId, attempt.id, `base run ${spec.model.baseRunId} has no complete checkpoint with an encoder`);
+      const base = run.baseCheckpointId
+        ? await this.checkpoints.get(run.baseCheckpointId)
+        : await this.checkpoints.latestComplete(spec.model.baseRunId);
+      if (!base || base.status !== 'COMPLETE' || !base.models.includes('encoder')) {
+        const which = run.baseCheckpointId ? `its pinned checkpoint ${run.baseCheckpointId} is ${base?.status ?? 'missing'}` : 'it has no complete checkpoint';
+        return this.concluder.fail(context, `base run ${spec.model.baseRunId} cannot be fine-tuned from: ${which} with an encoder`);
       }
       baseCheckpointUri = base.uri;
     }
 
-    let result: RunResult | undefined;
-    // Events are applied strictly in order: a checkpoint row must never precede the metrics before it.
-    let applying: Promise<void> = Promise.resolve();
-    const onEvent = (event: TrainingEvent) => {
-      applying = applying.then(() => this.apply(job, runId, attempt.id, event, (r) => (result = r)));
-      return applying;
-    };
+    const resumeCandidates = await this.checkpoints.resumeCandidates(runId);
+    const firstCheckpointSequence = Math.max(
+      await this.checkpoints.nextSequence(runId),
+      (opened.attempt.number - 1) * CHECKPOINT_SEQUENCE_BLOCK + 1,
+    );
+    this.logger.log(
+      `run ${runId} (${spec.kind} "${run.name}") attempt ${opened.attempt.number} started` +
+        (resumeCandidates.length ? `, may resume from checkpoint ${resumeCandidates[0]!.sequence}` : ''),
+    );
 
     const handle = startTrainingThread(
       {
@@ -76,105 +129,30 @@ export class TrainingProcessor {
         storage: this.config.storage,
         backend: this.config.engine.backend,
         baseCheckpointUri,
-        firstCheckpointSequence: await this.checkpoints.nextSequence(runId),
+        firstCheckpointSequence,
+        resumeCandidates,
       },
-      onEvent,
+      (event) => this.applier.apply(context, event),
     );
-    const cancelWatch = setInterval(() => {
-      this.runs
-        .isCancelRequested(runId)
-        .then((requested) => requested && handle.cancel())
+    context.handle = handle;
+    this.active.started(context);
+
+    const watch = setInterval(() => {
+      this.writes
+        .watch(context.fence)
+        .then((state) => {
+          if (state.fenced) this.applier.fence(context, `attempt ${context.fence.attemptId} is no longer the run's current attempt`);
+          else if (state.cancelRequested) handle.cancel();
+        })
         .catch((err) => this.logger.warn(`cancel check for run ${runId} failed: ${err}`));
-    }, CANCEL_POLL_MS);
+    }, WATCH_POLL_MS);
 
     let outcome: TrainingOutcome;
     try {
       outcome = await handle.done;
-      await applying;
     } finally {
-      clearInterval(cancelWatch);
+      clearInterval(watch);
     }
-    return this.conclude(job, runId, attempt.id, outcome, result);
-  }
-
-  private async apply(
-    job: Job<TrainingJobData>,
-    runId: string,
-    attemptId: string,
-    event: TrainingEvent,
-    setResult: (r: RunResult) => void,
-  ): Promise<void> {
-    switch (event.type) {
-      case 'backend':
-        this.logger.log(`run ${runId} trains on ${event.backend} (${event.detail})`);
-        await this.attempts.setBackend(attemptId, event.backend);
-        await this.runs.markRunning(runId, event.backend);
-        return;
-      case 'progress':
-        await job.updateProgress({ ...event.progress });
-        await this.runs.updateProgress(runId, event.progress);
-        return;
-      case 'metrics':
-        await this.metrics.write(
-          runId,
-          attemptId,
-          event.points.map((p) => ({ ...p, wallTime: new Date(p.wallTime) })),
-        );
-        return;
-      case 'checkpoint': {
-        const row = await this.checkpoints.begin({
-          runId,
-          attemptId,
-          sequence: event.sequence,
-          epoch: event.epoch,
-          step: event.step,
-          uri: event.uri,
-          models: event.models,
-        });
-        // The thread has already written every file and the manifest last: the folder is whole.
-        await this.checkpoints.complete(row.id, event.bytes, event.sha256);
-        return;
-      }
-      case 'result':
-        setResult(event.result);
-        return;
-    }
-  }
-
-  private async conclude(
-    job: Job<TrainingJobData>,
-    runId: string,
-    attemptId: string,
-    outcome: TrainingOutcome,
-    result: RunResult | undefined,
-  ): Promise<{ status: string }> {
-    switch (outcome.status) {
-      case 'succeeded':
-        await this.attempts.close(attemptId, 'SUCCEEDED');
-        await this.runs.finish(runId, 'SUCCEEDED', { result });
-        this.logger.log(`run ${runId} SUCCEEDED`);
-        return { status: 'SUCCEEDED' };
-      case 'cancelled':
-        await this.attempts.close(attemptId, 'CANCELLED');
-        await this.runs.finish(runId, 'CANCELLED');
-        this.logger.log(`run ${runId} CANCELLED`);
-        return { status: 'CANCELLED' };
-      case 'failed': {
-        const maxAttempts = job.opts.attempts ?? 1;
-        const retrying = outcome.retryable && job.attemptsMade + 1 < maxAttempts;
-        if (!retrying) return this.fail(runId, attemptId, outcome.reason);
-        await this.attempts.close(attemptId, 'FAILED', outcome.reason);
-        await this.runs.finish(runId, 'PREEMPTED', { failureReason: `retrying after: ${outcome.reason}` });
-        this.logger.warn(`run ${runId} attempt failed, will retry: ${outcome.reason}`);
-        throw new Error(outcome.reason);
-      }
-    }
-  }
-
-  private async fail(runId: string, attemptId: string, reason: string): Promise<never> {
-    await this.attempts.close(attemptId, 'FAILED', reason);
-    await this.runs.finish(runId, 'FAILED', { failureReason: reason });
-    this.logger.error(`run ${runId} FAILED: ${reason}`);
-    throw new UnrecoverableError(reason);
+    return this.concluder.conclude(context, outcome);
   }
 }

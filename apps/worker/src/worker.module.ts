@@ -2,17 +2,26 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
   AttemptsRepository,
+  AttemptWritesRepository,
   CheckpointsRepository,
   MetricsRepository,
+  ReconciliationRepository,
   RunsRepository,
   WorkersRepository,
   openDatabase,
   type Database,
 } from '@trainyard/db';
-import { createRedisConnection } from '@trainyard/queue';
+import { createRedisConnection, createTrainingQueue } from '@trainyard/queue';
+import { CheckpointStore, createObjectStore } from '@trainyard/storage';
+import type Redis from 'ioredis';
+import { ActiveTrainings } from './active-trainings';
+import { CheckpointRetention } from './checkpoint-retention.service';
+import { OutcomeConcluder } from './outcome.concluder';
+import { Reconciler } from './reconciler.service';
+import { RunEventsApplier } from './run-events.applier';
 import { TrainingProcessor } from './training.processor';
 import { WorkerHost } from './worker-host.service';
-import { CONFIG, DATABASE, REDIS, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
+import { CHECKPOINT_STORE, CONFIG, DATABASE, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
 const repository = <T>(Repo: new (prisma: Database['prisma']) => T) => ({
   provide: Repo,
@@ -39,12 +48,28 @@ export class WorkerModule {
           provide: REDIS,
           useFactory: () => createRedisConnection(config.redis.url, { forWorker: true }),
         },
+        {
+          provide: TRAINING_QUEUE,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => createTrainingQueue(redis, options.queueName),
+        },
+        {
+          provide: CHECKPOINT_STORE,
+          useFactory: async () => new CheckpointStore(await createObjectStore(config.storage)),
+        },
         repository(RunsRepository),
         repository(AttemptsRepository),
+        repository(AttemptWritesRepository),
         repository(MetricsRepository),
         repository(CheckpointsRepository),
         repository(WorkersRepository),
+        repository(ReconciliationRepository),
+        ActiveTrainings,
+        CheckpointRetention,
+        RunEventsApplier,
+        OutcomeConcluder,
         TrainingProcessor,
+        Reconciler,
         WorkerHost,
       ],
     };

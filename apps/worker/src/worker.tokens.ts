@@ -3,6 +3,8 @@ export const CONFIG = Symbol('TrainyardConfig');
 export const DATABASE = Symbol('Database');
 export const REDIS = Symbol('Redis');
 export const WORKER_OPTIONS = Symbol('WorkerOptions');
+export const CHECKPOINT_STORE = Symbol('CheckpointStore');
+export const TRAINING_QUEUE = Symbol('TrainingQueue');
 
 export interface WorkerOptions {
   /** Queue to consume; tests give each suite its own. */

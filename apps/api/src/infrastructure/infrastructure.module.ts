@@ -1,6 +1,13 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { CheckpointsRepository, MetricsRepository, openDatabase, RunsRepository, type Database } from '@trainyard/db';
+import {
+  CheckpointsRepository,
+  IdempotencyKeysRepository,
+  MetricsRepository,
+  openDatabase,
+  RunsRepository,
+  type Database,
+} from '@trainyard/db';
 import { assertNoEviction, createRedisConnection, createTrainingQueue } from '@trainyard/queue';
 import { createObjectStore } from '@trainyard/storage';
 import type { Redis } from 'ioredis';
@@ -47,8 +54,18 @@ import { DATABASE, OBJECT_STORE, REDIS_CONNECTION, TRAINING_QUEUE } from './infr
     { provide: RunsRepository, inject: [DATABASE], useFactory: (db: Database) => new RunsRepository(db.prisma) },
     { provide: MetricsRepository, inject: [DATABASE], useFactory: (db: Database) => new MetricsRepository(db.prisma) },
     { provide: CheckpointsRepository, inject: [DATABASE], useFactory: (db: Database) => new CheckpointsRepository(db.prisma) },
+    { provide: IdempotencyKeysRepository, inject: [DATABASE], useFactory: (db: Database) => new IdempotencyKeysRepository(db.prisma) },
     InfrastructureShutdown,
   ],
-  exports: [DATABASE, REDIS_CONNECTION, TRAINING_QUEUE, OBJECT_STORE, RunsRepository, MetricsRepository, CheckpointsRepository],
+  exports: [
+    DATABASE,
+    REDIS_CONNECTION,
+    TRAINING_QUEUE,
+    OBJECT_STORE,
+    RunsRepository,
+    MetricsRepository,
+    CheckpointsRepository,
+    IdempotencyKeysRepository,
+  ],
 })
 export class InfrastructureModule {}

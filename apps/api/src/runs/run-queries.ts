@@ -50,3 +50,9 @@ export const RunIdSchema = z.guid({ message: 'Expected a run id (a UUID)' });
 function upper(value: unknown): unknown {
   return typeof value === 'string' ? value.toUpperCase() : value;
 }
+
+/** `Idempotency-Key` header of POST /v1/runs: optional, 1–255 visible ASCII characters (a UUID, say). */
+export const IdempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'Expected 1 to 255 visible ASCII characters')
+  .optional();

@@ -1,14 +1,15 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RUN_KINDS, RUN_STATUSES, type RunSpec } from '@trainyard/contracts';
 import type { RunListQuery } from '@trainyard/db';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { RunSpecValidationPipe } from '../validation/run-spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
-import { MetricSeriesQuerySchema, RunIdSchema, RunListQuerySchema } from './run-queries';
+import { IdempotencyKeySchema, MetricSeriesQuerySchema, RunIdSchema, RunListQuerySchema } from './run-queries';
 import { RunsService } from './runs.service';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+const idempotencyKeyPipe = new ZodValidationPipe(IdempotencyKeySchema, 'Invalid header', 'Idempotency-Key');
 
 @ApiTags('runs')
 @Controller('v1/runs')
@@ -21,10 +22,20 @@ export class RunsController {
   @ApiBody({ schema: schemaRef('RunSpec') })
   @ApiResponse({ status: 201, description: 'Run recorded and queued', schema: schemaRef('RunCreated') })
   @ApiBadRequestResponse({ description: 'Invalid run spec', schema: schemaRef('ValidationError') })
-  @ApiResponse({ status: 422, description: 'The fine-tune base run is unusable', schema: schemaRef('ValidationError') })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Any string up to 255 characters: repeating a submit with the same key and body returns the first response and creates nothing',
+  })
+  @ApiResponse({
+    status: 422,
+    description: 'The fine-tune base run is unusable, or the Idempotency-Key was used with another body',
+    schema: schemaRef('ValidationError'),
+  })
   @ApiResponse({ status: 503, description: 'Redis unavailable: the run was marked FAILED' })
-  submit(@Body(RunSpecValidationPipe) spec: RunSpec) {
-    return this.runs.submit(spec);
+  submit(@Body(RunSpecValidationPipe) spec: RunSpec, @Headers('idempotency-key') idempotencyKey?: string) {
+    // @Headers takes no pipes in NestJS; validate the same way, with the same 400 body.
+    return this.runs.submit(spec, idempotencyKeyPipe.transform(idempotencyKey));
   }
 
   @Get()

@@ -12,6 +12,7 @@ import type { TrainyardConfig } from '@trainyard/config';
 import type { RunKind, RunSpec, RunStatus } from '@trainyard/contracts';
 import {
   CheckpointsRepository,
+  IdempotencyKeysRepository,
   InvalidCursorError,
   MetricsRepository,
   RunsRepository,
@@ -27,6 +28,7 @@ import { withDeadline } from '../common/with-deadline';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { validationErrorBody } from '../validation/field-errors';
+import { requestHash } from './request-hash';
 
 const KIND_OF_SPEC: Record<RunSpec['kind'], RunKind> = { pretrain: 'PRETRAIN', finetune: 'FINETUNE' };
 
@@ -41,21 +43,55 @@ export class RunsService {
     private readonly runs: RunsRepository,
     private readonly metrics: MetricsRepository,
     private readonly checkpoints: CheckpointsRepository,
+    private readonly idempotencyKeys: IdempotencyKeysRepository,
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
     @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   /**
    * Writes the run first and enqueues second: PostgreSQL is the truth, so a run whose job could
-   * not be queued is marked FAILED with the reason rather than left QUEUED forever.
+   * not be queued is marked FAILED with the reason rather than left QUEUED forever. A fine-tune
+   * pins the base run's checkpoint it will start from, so retention never deletes it.
+   * With an Idempotency-Key, the run is created at most once per key and every request with the
+   * key and the same body gets the first response; another body with the key is a 422.
    */
-  async submit(spec: RunSpec): Promise<{ id: string; status: RunStatus }> {
+  async submit(spec: RunSpec, idempotencyKey?: string): Promise<{ id: string; status: RunStatus }> {
     const baseRunId = spec.kind === 'finetune' ? spec.model.baseRunId : null;
-    if (baseRunId) await this.assertUsableBase(baseRunId);
-
-    const id = randomUUID();
+    const baseCheckpointId = baseRunId ? await this.assertUsableBase(baseRunId) : null;
     const kind = KIND_OF_SPEC[spec.kind];
-    const run = await this.runs.create({ id, kind, name: spec.name, spec, baseRunId });
+    const creation = { kind, name: spec.name, spec, baseRunId: baseRunId ?? null, baseCheckpointId };
+
+    if (idempotencyKey === undefined) {
+      const id = randomUUID();
+      const run = await this.runs.create({ id, ...creation });
+      await this.enqueue(id, kind);
+      this.logger.log(`Run ${id} (${kind}, "${spec.name}") queued`);
+      return { id, status: run.status as RunStatus };
+    }
+
+    const hash = requestHash(spec);
+    const outcome = await this.idempotencyKeys.createRunOnce(idempotencyKey, hash, creation, (id) => ({ id, status: 'QUEUED' as RunStatus }));
+    if (outcome.requestHash !== hash) {
+      throw new UnprocessableEntityException({
+        statusCode: 422,
+        error: 'Unprocessable Entity',
+        message: 'The Idempotency-Key was already used with a different request body',
+        errors: [{ field: 'Idempotency-Key', message: `Key "${idempotencyKey}" created run ${outcome.runId} from another body; use a new key` }],
+      });
+    }
+    if (outcome.created) {
+      await this.enqueue(outcome.runId, kind);
+      this.logger.log(`Run ${outcome.runId} (${kind}, "${spec.name}") queued under Idempotency-Key "${idempotencyKey}"`);
+    } else {
+      // The first request may have died between its commit and its enqueue: adding the job again
+      // is a no-op when it exists (job id = run id), and the reconciler covers the rest.
+      const run = await this.runs.get(outcome.runId);
+      if (run?.status === 'QUEUED') await enqueueRun(this.queue, { id: run.id, kind }, this.config.worker.maxAttempts).catch(() => undefined);
+    }
+    return outcome.response;
+  }
+
+  private async enqueue(id: string, kind: RunKind): Promise<void> {
     try {
       const deadlineMs = this.config.redis.connectTimeoutMs;
       await withDeadline(enqueueRun(this.queue, { id, kind }, this.config.worker.maxAttempts), deadlineMs, `Redis did not answer within ${deadlineMs} ms`);
@@ -74,8 +110,6 @@ export class RunsService {
         reason,
       });
     }
-    this.logger.log(`Run ${id} (${kind}, "${spec.name}") queued`);
-    return { id, status: run.status as RunStatus };
   }
 
   async list(query: RunListQuery): Promise<RunListPage> {
@@ -134,10 +168,13 @@ export class RunsService {
     return run;
   }
 
-  /** A fine-tune starts from a finished pretrain run's encoder; anything else would fail later on a worker. */
-  private async assertUsableBase(baseRunId: string): Promise<void> {
+  /**
+   * A fine-tune starts from a finished pretrain run's encoder; anything else would fail later on
+   * a worker. Returns the id of the checkpoint to pin.
+   */
+  private async assertUsableBase(baseRunId: string): Promise<string> {
     const why = await this.whyBaseUnusable(baseRunId);
-    if (!why) return;
+    if (typeof why !== 'string') return why.checkpointId;
     throw new UnprocessableEntityException({
       statusCode: 422,
       error: 'Unprocessable Entity',
@@ -146,7 +183,7 @@ export class RunsService {
     });
   }
 
-  private async whyBaseUnusable(baseRunId: string): Promise<string | null> {
+  private async whyBaseUnusable(baseRunId: string): Promise<string | { checkpointId: string }> {
     const base = await this.runs.get(baseRunId);
     if (!base) return `No run with id ${baseRunId}`;
     if (base.kind !== 'PRETRAIN') return `Run ${baseRunId} is a ${base.kind} run; the base must be a PRETRAIN run`;
@@ -156,7 +193,7 @@ export class RunsService {
     if (!checkpoint.models.includes('encoder')) {
       return `The latest complete checkpoint of run ${baseRunId} (#${checkpoint.sequence}) holds no encoder (it has: ${checkpoint.models.join(', ') || 'nothing'})`;
     }
-    return null;
+    return { checkpointId: checkpoint.id };
   }
 }
 

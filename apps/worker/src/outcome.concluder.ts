@@ -1,0 +1,105 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DelayedError, UnrecoverableError } from 'bullmq';
+import type { TrainyardConfig } from '@trainyard/config';
+import {
+  AttemptsRepository,
+  AttemptWritesRepository,
+  FencedError,
+  withConnectionRetry,
+  type AttemptConclusion,
+} from '@trainyard/db';
+import type { TrainingOutcome } from '@trainyard/training';
+import type { TrainingContext } from './training-context';
+import { CONFIG } from './worker.tokens';
+
+/**
+ * Closes an attempt and moves its run on, from the training outcome: SUCCEEDED, CANCELLED,
+ * PREEMPTED (the job goes back to the queue without using up a retry), retried, or FAILED.
+ * A fenced attempt concludes nothing: another worker owns the run, and the job is left as is.
+ */
+@Injectable()
+export class OutcomeConcluder {
+  private readonly logger = new Logger(OutcomeConcluder.name);
+
+  constructor(
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
+    private readonly attempts: AttemptsRepository,
+    private readonly writes: AttemptWritesRepository,
+  ) {}
+
+  async conclude(context: TrainingContext, outcome: TrainingOutcome): Promise<{ status: string }> {
+    const { runId } = context.fence;
+    if (context.fenced) throw this.leaveJob(context);
+    try {
+      switch (outcome.status) {
+        case 'succeeded':
+          await this.write(context, { attempt: 'SUCCEEDED', run: 'SUCCEEDED', result: context.result });
+          this.logger.log(`run ${runId} SUCCEEDED`);
+          return { status: 'SUCCEEDED' };
+        case 'cancelled':
+          await this.write(context, { attempt: 'CANCELLED', run: 'CANCELLED' });
+          this.logger.log(`run ${runId} CANCELLED`);
+          return { status: 'CANCELLED' };
+        case 'preempted':
+          await this.write(context, { attempt: 'PREEMPTED', error: 'preempted: the worker was asked to stop (SIGTERM)', run: 'PREEMPTED' });
+          await this.requeue(context);
+          this.logger.log(`run ${runId} PREEMPTED after a checkpoint; its job is back in the queue`);
+          // DelayedError tells BullMQ the job was moved already: no failure, no retry counted.
+          throw new DelayedError(`run ${runId} preempted`);
+        case 'failed':
+          return await this.failed(context, outcome.reason, outcome.retryable);
+      }
+    } catch (error) {
+      if (error instanceof FencedError) {
+        context.fenced = true;
+        this.logger.warn(`run ${runId}: ${error.message}`);
+        throw this.leaveJob(context);
+      }
+      throw error;
+    }
+  }
+
+  /** Fails the run for good: closes the attempt FAILED, the run FAILED with the reason, and tells BullMQ not to retry. */
+  async fail(context: TrainingContext, reason: string): Promise<never> {
+    await this.write(context, { attempt: 'FAILED', error: reason, run: 'FAILED', failureReason: reason });
+    this.logger.error(`run ${context.fence.runId} FAILED: ${reason}`);
+    throw new UnrecoverableError(reason);
+  }
+
+  /**
+   * WORKER_MAX_ATTEMPTS bounds CRASHED and FAILED attempts together, counted in PostgreSQL, so a
+   * run that keeps killing its worker ends FAILED just like one that keeps throwing.
+   */
+  private async failed(context: TrainingContext, reason: string, retryable: boolean): Promise<never> {
+    const failures = (await this.attempts.countFailures(context.fence.runId)) + 1;
+    const maxAttempts = this.config.worker.maxAttempts;
+    if (!retryable || failures >= maxAttempts) {
+      return this.fail(context, retryable ? `${reason} (gave up after ${failures} failed attempts)` : reason);
+    }
+    await this.write(context, { attempt: 'FAILED', error: reason, run: 'PREEMPTED', failureReason: `retrying after: ${reason}` });
+    this.logger.warn(`run ${context.fence.runId} attempt failed (${failures}/${maxAttempts}), will retry: ${reason}`);
+    throw new Error(reason);
+  }
+
+  private write(context: TrainingContext, conclusion: AttemptConclusion): Promise<void> {
+    return withConnectionRetry(() => this.writes.conclude(context.fence, conclusion));
+  }
+
+  /**
+   * Back to the queue at once, with the lock token; if Redis is unreachable the job stays active,
+   * stalls, and is taken again anyway (the run is PREEMPTED in PostgreSQL either way).
+   */
+  private async requeue(context: TrainingContext): Promise<void> {
+    try {
+      await context.job.moveToDelayed(Date.now(), context.token);
+    } catch (error) {
+      this.logger.warn(`run ${context.fence.runId}: could not put its job back (${(error as Error).message}); it will stall and be taken again`);
+    }
+  }
+
+  /** Throwing DelayedError makes BullMQ neither complete nor fail the job: it is not ours any more. */
+  private leaveJob(context: TrainingContext): DelayedError {
+    this.logger.warn(`run ${context.fence.runId}: attempt ${context.fence.attemptId} was replaced; leaving the run and its job alone`);
+    return new DelayedError(`run ${context.fence.runId}: attempt fenced off`);
+  }
+}

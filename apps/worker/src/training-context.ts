@@ -1,0 +1,18 @@
+import type { Job } from 'bullmq';
+import type { RunResult, TrainingJobData } from '@trainyard/contracts';
+import type { Fence } from '@trainyard/db';
+import type { TrainingThreadHandle } from '@trainyard/training';
+
+/** One training in progress on this worker: its job, its fence, and what its events taught us. */
+export interface TrainingContext {
+  job: Job<TrainingJobData>;
+  /** BullMQ lock token; needed to put the job back in the queue on preemption. */
+  token: string | undefined;
+  fence: Fence;
+  handle?: TrainingThreadHandle;
+  /** Another attempt took the run over: stop training and write nothing more for it. */
+  fenced: boolean;
+  /** SIGTERM asked this training to checkpoint and stop. */
+  preemptRequested: boolean;
+  result?: RunResult;
+}
