@@ -14,10 +14,14 @@ const OURS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseBackpropFi
 // tfjs's own kernel, captured the first time we replace it, and the configs built around it.
 let stock: tf.KernelConfig | undefined;
 let configs: Record<BackpropInputImpl, tf.KernelConfig> | undefined;
+// What was registered under each kernel name before we first replaced it (null: nothing),
+// so that the stock backend can be restored (the benchmark measures it).
+const before = new Map<string, tf.KernelConfig | null>();
 
 function replace(config: tf.KernelConfig): void {
   const current = tf.getKernel(config.kernelName, config.backendName);
   if (current === config) return;
+  if (!before.has(config.kernelName)) before.set(config.kernelName, current ?? null);
   // registerKernel only warns on a duplicate; unregistering first keeps logs quiet.
   if (current) tf.unregisterKernel(config.kernelName, config.backendName);
   tf.registerKernel(config);
@@ -44,4 +48,15 @@ export function useConv2DBackpropInput(impl: BackpropInputImpl): void {
   // A stock kernel registered after the backend initialised has not bound its wasm function
   // yet; tfjs runs setup functions on setBackend, so do what it would.
   if (impl !== 'conv2d' && tf.getBackend() === 'wasm') stock?.setupFunc?.(tf.backend());
+}
+
+/**
+ * Puts back what tfjs-backend-wasm registered itself (the benchmark's "stock wasm"): kernels
+ * it lacks become missing again. `registerWasmTrainingKernels` undoes this.
+ */
+export function unregisterWasmTrainingKernels(): void {
+  for (const [name, config] of before) {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    if (config) tf.registerKernel(config);
+  }
 }
