@@ -13,3 +13,4 @@ export * from './image-folder.dataset';
 export * from './augmentation.schema';
 export * from './affine-transform';
 export * from './augmentation';
+export * from './augmentation-grid';
