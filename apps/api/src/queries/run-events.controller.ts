@@ -35,12 +35,21 @@ export class RunEventsController {
       'x-accel-buffering': 'no',
     });
     const send = (event: RunEvent) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-    send({ type: 'status', runId: id, ...snapshot });
+    // Subscribed before the snapshot goes out, so a client that loads the series after seeing
+    // the snapshot misses no point (it may see one twice, and merges by step).
+    let closed = false;
+    let stop = () => {
+      closed = true;
+    };
+    res.on('close', () => stop());
     const unsubscribe = await this.hub.subscribe(id, send);
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
-    res.on('close', () => {
+    stop = () => {
       clearInterval(keepalive);
       unsubscribe();
-    });
+    };
+    // The client may have gone while we subscribed.
+    if (closed) stop();
+    else send({ type: 'status', runId: id, ...snapshot });
   }
 }

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { Queue, Worker } from 'bullmq';
+import { loadConfig } from '@trainyard/config';
+import { CheckpointsRepository, MetricsRepository, WorkersRepository, type Database } from '@trainyard/db';
+import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
+import type { ObjectStore } from '@trainyard/storage';
+import { createApiApp } from '../create-api-app';
+import { DATABASE, OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
+
+/**
+ * Server-sent events fed by a real BullMQ worker (progress, then metric points, then completion),
+ * queue depths, the workers table and checkpoint downloads, over HTTP.
+ */
+describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, HTTP)', () => {
+  const queueName = `test-${randomUUID()}`;
+  const connection = { host: '127.0.0.1', port: 6379 };
+  let database: FreshDatabase;
+  let home: string;
+  let app: INestApplication;
+  let baseUrl: string;
+  let queue: Queue;
+
+  beforeAll(async () => {
+    database = await createFreshDatabase();
+    home = mkdtempSync(join(tmpdir(), 'trainyard-live-'));
+    const config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error' });
+    app = await createApiApp(config, { queueName, logger: false, shutdownHooks: false, openApi: false });
+    await app.listen(0, '127.0.0.1');
+    baseUrl = await app.getUrl();
+    queue = new Queue(queueName, { connection });
+  });
+
+  afterAll(async () => {
+    await queue?.obliterate({ force: true }).catch(() => undefined);
+    await queue?.close();
+    await app?.close();
+    await database?.drop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  const submit = async (name: string): Promise<string> => {
+    const body = JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
+    const res = await fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return ((await res.json()) as { id: string }).id;
+  };
+
+  // Event payloads are asserted field by field; a type per event would only restate the assertions.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type Frame = { type: string; data: any };
+
+  /** Reads `event:`/`data:` frames until `until` says stop. */
+  async function collectEvents(runId: string, until: (events: Frame[]) => boolean, started: () => void) {
+    const controller = new AbortController();
+    const res = await fetch(`${baseUrl}/v1/runs/${runId}/events`, { signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const events: Frame[] = [];
+    const decoder = new TextDecoder();
+    let buffer = '';
+    const reader = res.body!.getReader();
+    let first = true;
+    while (!until(events)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const type = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (type && data) events.push({ type, data: JSON.parse(data) });
+      }
+      if (first) {
+        first = false;
+        started();
+      }
+    }
+    controller.abort();
+    return events;
+  }
+
+  it('streams status, progress, new metric points and the end of a run as a worker trains it', async () => {
+    const runId = await submit('live');
+    const metrics = app.get(MetricsRepository);
+    let worker: Worker | undefined;
+    const startWorker = () => {
+      worker = new Worker(
+        queueName,
+        async (job) => {
+          for (let epoch = 1; epoch <= 3; epoch++) {
+            await job.updateProgress({ phase: 'training', epoch, epochs: 3, step: epoch * 10, stepsPerEpoch: 10 });
+            await metrics.write(runId, null, [{ name: 'loss', step: epoch * 10, epoch, value: 1 / epoch, wallTime: new Date() }]);
+            await new Promise((r) => setTimeout(r, 700));
+          }
+          return { status: 'SUCCEEDED' };
+        },
+        { connection },
+      );
+    };
+    const events = await collectEvents(runId, (e) => e.some((x) => x.type === 'metrics' && x.data.points.some((p: { step: number }) => p.step === 30)) && e.some((x) => x.type === 'status' && x.data.status === 'QUEUED' && e.indexOf(x) > 0), startWorker);
+    await worker?.close();
+    expect(events[0]).toMatchObject({ type: 'status', data: { runId, status: 'QUEUED' } });
+    expect(events.filter((e) => e.type === 'progress').map((e) => e.data.progress.epoch)).toEqual(expect.arrayContaining([1, 2, 3]));
+    const steps = events.filter((e) => e.type === 'metrics').flatMap((e) => e.data.points.map((p: { step: number }) => p.step));
+    expect(steps).toEqual([10, 20, 30]);
+  }, 30_000);
+
+  it('answers 404 for the events of an unknown run', async () => {
+    expect((await fetch(`${baseUrl}/v1/runs/${randomUUID()}/events`)).status).toBe(404);
+  });
+
+  it('reports queue depths by state and workers with backend, GPU, heartbeat and state', async () => {
+    await submit('waiting');
+    const queues = (await (await fetch(`${baseUrl}/v1/queues`)).json()) as { queues: { name: string; counts: Record<string, number> }[] };
+    expect(queues.queues[0]).toMatchObject({ name: queueName, counts: expect.objectContaining({ waiting: 1, active: 0 }) });
+
+    const workers = new WorkersRepository(app.get<Database>(DATABASE).prisma);
+    await workers.register({ id: 'w-gpu', hostname: 'node-1', pid: 1, backend: 'tensorflow', gpu: 'NVIDIA H200', concurrency: 1 });
+    await workers.register({ id: 'w-old', hostname: 'node-2', pid: 2, backend: 'wasm', gpu: null, concurrency: 1 });
+    await workers.stop('w-old');
+    const body = (await (await fetch(`${baseUrl}/v1/workers`)).json()) as { workers: { id: string; state: string; gpu: string | null }[] };
+    expect(body.workers.map((w) => [w.id, w.state, w.gpu])).toEqual([
+      ['w-gpu', 'alive', 'NVIDIA H200'],
+      ['w-old', 'stopped', null],
+    ]);
+  });
+
+  it('lists and streams the files of a complete checkpoint, and nothing outside it', async () => {
+    const runId = await submit('with-checkpoint');
+    const store = app.get<ObjectStore>(OBJECT_STORE);
+    const prefix = `runs/${runId}/checkpoints/1/`;
+    await store.put(`${prefix}classifier/model.json`, Buffer.from('{"format":"layers-model"}'));
+    await store.put(`${prefix}manifest.json`, Buffer.from('{}'));
+    await store.put(`runs/${runId}/secret.txt`, Buffer.from('no'));
+    const checkpoints = app.get(CheckpointsRepository);
+    const row = await checkpoints.begin({ runId, attemptId: null, sequence: 1, epoch: 1, step: 10, uri: store.uri(prefix), models: ['classifier'] });
+    await checkpoints.complete(row.id, 40, 'f'.repeat(64));
+
+    const files = await (await fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/files`)).json();
+    expect(files).toEqual({ runId, sequence: 1, files: [{ file: 'classifier/model.json', bytes: 25 }, { file: 'manifest.json', bytes: 2 }] });
+    const download = await fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=classifier/model.json`);
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toMatch(/attachment; filename=".*ckpt1-classifier_model.json"/);
+    expect(await download.text()).toBe('{"format":"layers-model"}');
+    expect((await fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=../secret.txt`)).status).toBe(404);
+    expect((await fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/2/files`)).status).toBe(404);
+  });
+});
