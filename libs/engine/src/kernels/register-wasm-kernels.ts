@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.kernel';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.kernel';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.kernel';
+import { maxPoolGradConfig } from './max-pool-grad.kernel';
 
 /**
  * Which Conv2DBackpropInput the wasm backend runs: 'auto' (ours, or tfjs's loop for the few
@@ -9,7 +10,8 @@ import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './d
  */
 export type BackpropInputImpl = 'auto' | 'conv2d' | 'stock';
 
-const OURS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig];
+// MaxPoolGrad replaces a stock kernel that measured ~5.5 ms per call on the MNIST shapes.
+const OURS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig, maxPoolGradConfig];
 
 // tfjs's own kernel, captured the first time we replace it, and the configs built around it.
 let stock: tf.KernelConfig | undefined;
