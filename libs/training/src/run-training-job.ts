@@ -81,7 +81,7 @@ export async function runTrainingJob(
     if (outcome.status === 'cancelled' || outcome.status === 'preempted') return { status: outcome.status };
     post({ type: 'result', result: outcome.result as Extract<TrainingEvent, { type: 'result' }>['result'] });
     // 'done' keeps the last step and rate, so the run's stored progress still reads as a whole.
-    const base = lastProgress ?? { epoch: epochs, epochs, step: 0, stepsPerEpoch: 0 };
+    const base = lastProgress ?? { epoch: epochs, epochs, step: Math.max(0, resume?.step ?? 0), stepsPerEpoch: 0 };
     post({ type: 'progress', progress: { ...base, phase: 'done', etaSeconds: 0, updatedAt: now() } });
     return { status: 'succeeded' };
   } catch (error) {
