@@ -14,3 +14,5 @@ export * from './augmentation.schema';
 export * from './affine-transform';
 export * from './augmentation';
 export * from './augmentation-grid';
+export * from './batch-assembly';
+export * from './batch-pipeline';
