@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Client } from 'pg';
+import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
+import { startS3TestServer } from '@trainyard/storage/testing';
+import { CheckpointStore, createObjectStore, type ObjectStore } from '@trainyard/storage';
+import type { RunSpecInput } from '@trainyard/contracts';
+import { freePort, startApp, waitFor, type AppProcess } from './processes';
+
+export const REDIS = { host: '127.0.0.1', port: 6379 };
+export const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+export type RunBody = { id: string; status: string; failureReason: string | null; result: unknown; [field: string]: unknown };
+
+/**
+ * An API process, any number of worker processes, a fresh PostgreSQL database, an S3 server and
+ * a queue of its own on the real Redis: the fleet the reliability tests kill, stop and restart.
+ * BullMQ timings are short (lock 1 s, stalled check 300 ms) so takeovers happen in seconds.
+ */
+export class Cluster {
+  readonly queueName = `e2e-${randomUUID()}`;
+  readonly workers: AppProcess[] = [];
+  api!: AppProcess;
+  baseUrl = '';
+  pg!: Client;
+  store!: ObjectStore;
+  checkpoints!: CheckpointStore;
+  queue!: Queue;
+  env: Record<string, string> = {};
+  private database?: FreshDatabase;
+  private s3?: Awaited<ReturnType<typeof startS3TestServer>>;
+
+  static async start(env: Record<string, string> = {}): Promise<Cluster> {
+    const cluster = new Cluster();
+    await cluster.init(env);
+    return cluster;
+  }
+
+  private async init(extraEnv: Record<string, string>): Promise<void> {
+    this.database = await createFreshDatabase();
+    this.s3 = await startS3TestServer();
+    const port = await freePort();
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.env = {
+      DATABASE_URL: this.database.url,
+      REDIS_URL: `redis://${REDIS.host}:${REDIS.port}`,
+      S3_ENDPOINT: this.s3.endpoint,
+      S3_ACCESS_KEY: this.s3.accessKey,
+      S3_SECRET_KEY: this.s3.secretKey,
+      S3_BUCKET: this.s3.bucket,
+      TRAINYARD_QUEUE: this.queueName,
+      API_PORT: String(port),
+      WORKER_LOCK_DURATION_MS: '1000',
+      WORKER_STALLED_INTERVAL_MS: '300',
+      WORKER_MAX_ATTEMPTS: '3',
+      WORKER_RECONCILE_INTERVAL_MS: '1000',
+      TRAINYARD_BACKEND: 'wasm',
+      ...extraEnv,
+    };
+    this.queue = new Queue(this.queueName, { connection: REDIS });
+    this.api = startApp('api', this.env);
+    await waitFor('the API to be ready', async () => ((await fetch(`${this.baseUrl}/readyz`)).ok ? true : undefined), 60_000, () => this.api.output());
+    this.pg = new Client({ connectionString: this.database.url });
+    await this.pg.connect();
+    this.store = await createObjectStore({
+      driver: 's3',
+      endpoint: this.s3.endpoint,
+      accessKey: this.s3.accessKey,
+      secretKey: this.s3.secretKey,
+      bucket: this.s3.bucket,
+      region: 'us-east-1',
+    });
+    this.checkpoints = new CheckpointStore(this.store);
+  }
+
+  /** Starts a worker process and waits until it consumes the queue. */
+  async startWorker(env: Record<string, string> = {}): Promise<AppProcess> {
+    const worker = startApp('worker', { ...this.env, ...env });
+    this.workers.push(worker);
+    await waitFor('a worker to consume the queue', async () => (/consuming "/.test(worker.output()) ? true : undefined), 60_000, () => worker.output());
+    return worker;
+  }
+
+  /** The worker process whose id (hostname-pid-…) an attempt row names. */
+  workerOf(workerId: string): AppProcess {
+    const worker = this.workers.find((w) => workerId.includes(`-${w.child.pid}-`));
+    if (!worker) throw new Error(`no worker process for worker id ${workerId}`);
+    return worker;
+  }
+
+  post(spec: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${this.baseUrl}/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(spec),
+    });
+  }
+
+  async submit(spec: RunSpecInput): Promise<string> {
+    const response = await this.post(spec);
+    if (response.status !== 201) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
+    return ((await response.json()) as { id: string }).id;
+  }
+
+  async run(id: string): Promise<RunBody> {
+    return (await (await fetch(`${this.baseUrl}/v1/runs/${id}`)).json()) as RunBody;
+  }
+
+  waitForStatus(id: string, statuses: string[], timeoutMs = 90_000): Promise<RunBody> {
+    return waitFor(`run ${id} to be ${statuses.join(' or ')}`, async () => {
+      const run = await this.run(id);
+      return statuses.includes(run.status) ? run : undefined;
+    }, timeoutMs, () => this.logs());
+  }
+
+  /** Polls a SQL query until its first row's `ok` is true. */
+  waitForSql(what: string, sql: string, params: unknown[], timeoutMs = 60_000): Promise<Record<string, unknown>> {
+    return waitFor(what, async () => {
+      const row = (await this.pg.query(sql, params)).rows[0];
+      return row?.ok ? row : undefined;
+    }, timeoutMs, () => this.logs());
+  }
+
+  async attempts(runId: string): Promise<{ id: string; number: number; outcome: string; worker_id: string; error: string | null }[]> {
+    return (await this.pg.query(`SELECT id, number, outcome, worker_id, error FROM attempts WHERE run_id = $1 ORDER BY number`, [runId])).rows;
+  }
+
+  logs(): string {
+    return [
+      ...this.workers.map((w, i) => `--- worker ${i} (pid ${w.child.pid}) ---\n${w.output().slice(-3000)}`),
+      `--- api ---\n${this.api?.output().slice(-1500) ?? ''}`,
+    ].join('\n');
+  }
+
+  async stopWorkers(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await Promise.all(
+      this.workers.map((w) => {
+        // A stopped (SIGSTOP) process would not act on SIGTERM; wake it first.
+        if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGCONT');
+        return w.stop(signal);
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.stopWorkers().catch(() => undefined);
+    await this.api?.stop();
+    await this.queue?.obliterate({ force: true }).catch(() => undefined);
+    await this.queue?.close().catch(() => undefined);
+    await this.pg?.end().catch(() => undefined);
+    await this.s3?.stop();
+    await this.database?.drop();
+  }
+}
+
+/** A pretrain that takes a few seconds on wasm, with a checkpoint every epoch. */
+export function tinyPretrain(name: string, epochs = 12, perClass = 60): RunSpecInput {
+  return {
+    kind: 'pretrain',
+    name,
+    dataset: { name: 'synthetic-shapes', imageSize: 16, perClass, testPerClass: 5 },
+    model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [8], latentDim: 16 },
+    training: { epochs, batchSize: 16, learningRate: 2e-3, seed: 1 },
+    checkpoint: { everyEpochs: 1 },
+  };
+}

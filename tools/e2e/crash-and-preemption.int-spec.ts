@@ -1,0 +1,108 @@
+import { Cluster, tinyPretrain } from './cluster';
+
+/**
+ * Workers killed for real: `kill -9` mid-training and SIGTERM. The run resumes from its last
+ * COMPLETE checkpoint on another worker and ends SUCCEEDED with its loss curve continuing.
+ */
+describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    cluster = await Cluster.start();
+  }, 120_000);
+  afterEach(async () => {
+    await cluster.stopWorkers();
+    cluster.workers.length = 0;
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  const checkpointsOf = async (runId: string) =>
+    (await cluster.pg.query(`SELECT sequence, epoch, step, status, reason, attempt_id FROM checkpoints WHERE run_id = $1 ORDER BY sequence`, [runId])).rows;
+  const waitForCheckpoints = (runId: string, n: number) =>
+    cluster.waitForSql(`run ${runId} to have ${n} checkpoints`, `SELECT count(*) >= $2 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`, [runId, n]);
+  const epochLosses = async (runId: string) =>
+    (await cluster.pg.query(`SELECT epoch, step, value, attempt_id FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`, [runId])).rows as {
+      epoch: number;
+      step: number;
+      value: number;
+      attempt_id: string;
+    }[];
+
+  /** Every visible series has one point per step, and the summaries agree with the points. */
+  const expectExactlyOnceMetrics = async (runId: string, epochs: number) => {
+    const losses = await epochLosses(runId);
+    expect(losses.map((l) => l.epoch)).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
+    const { rows } = await cluster.pg.query(
+      `SELECT s.name, s.count = p.n AS count_ok, s.last = p.last AS last_ok, s.min = p.min AS min_ok, s.max = p.max AS max_ok
+       FROM metric_summaries s JOIN (
+         SELECT name, count(*)::int AS n, min(value) AS min, max(value) AS max, (array_agg(value ORDER BY step DESC))[1] AS last
+         FROM metric_points WHERE run_id = $1 GROUP BY name) p ON p.name = s.name
+       WHERE s.run_id = $1`,
+      [runId],
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row).toEqual({ name: row.name, count_ok: true, last_ok: true, min_ok: true, max_ok: true });
+  };
+
+  it('kill -9 mid-training: another worker resumes from the last COMPLETE checkpoint, the run SUCCEEDS, loss continues', async () => {
+    await cluster.startWorker();
+    await cluster.startWorker();
+    const epochs = 14;
+    const runId = await cluster.submit(tinyPretrain('crash', epochs, 80));
+    await waitForCheckpoints(runId, 3);
+    const [first] = await cluster.attempts(runId);
+    const victim = cluster.workerOf(first!.worker_id);
+    victim.child.kill('SIGKILL');
+    const atKill = await checkpointsOf(runId);
+
+    const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED']);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', failureReason: null });
+    const attempts = await cluster.attempts(runId);
+    expect(attempts.map((a) => a.outcome)).toEqual(['CRASHED', 'SUCCEEDED']);
+    expect(attempts[1]!.worker_id).not.toBe(first!.worker_id);
+
+    // Resumed, not restarted: the new attempt trained only the epochs after the last checkpoint.
+    const lastBeforeKill = Math.max(...atKill.filter((c) => c.status === 'COMPLETE').map((c) => c.epoch));
+    const losses = await epochLosses(runId);
+    const byNewAttempt = losses.filter((l) => l.attempt_id === attempts[1]!.id);
+    expect(byNewAttempt[0]!.epoch).toBeGreaterThan(lastBeforeKill);
+    expect(losses.filter((l) => l.attempt_id === attempts[0]!.id).every((l) => l.epoch <= byNewAttempt[0]!.epoch)).toBe(true);
+    // No jump back: the first loss after the resume is close to the one before it, far below epoch 1's.
+    const before = losses.find((l) => l.epoch === byNewAttempt[0]!.epoch - 1)!;
+    expect(byNewAttempt[0]!.value).toBeLessThan(before.value * 1.25);
+    expect(byNewAttempt[0]!.value).toBeLessThan(losses[0]!.value);
+    await expectExactlyOnceMetrics(runId, epochs);
+
+    // The new attempt's checkpoints come from its own sequence block; the last is the verified final one.
+    const checkpoints = await checkpointsOf(runId);
+    const final = checkpoints.filter((c) => c.status === 'COMPLETE').pop();
+    expect(final).toMatchObject({ epoch: epochs, reason: 'final', attempt_id: attempts[1]!.id });
+    expect(final.sequence).toBeGreaterThan(1000);
+    expect(cluster.workers.some((w) => /resumed from checkpoint/.test(w.output()))).toBe(true);
+  }, 180_000);
+
+  it('SIGTERM: the worker checkpoints, marks the attempt and run PREEMPTED, requeues without using a retry, exits in time', async () => {
+    const worker = await cluster.startWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '15000' });
+    const runId = await cluster.submit(tinyPretrain('preempt', 20, 80));
+    await waitForCheckpoints(runId, 2);
+    const started = Date.now();
+    await worker.stop('SIGTERM');
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    expect((await cluster.run(runId)).status).toBe('PREEMPTED');
+    expect((await cluster.attempts(runId)).map((a) => a.outcome)).toEqual(['PREEMPTED']);
+    const checkpoints = await checkpointsOf(runId);
+    expect(checkpoints.at(-1)).toMatchObject({ status: 'COMPLETE', reason: 'preempt' });
+    const job = await cluster.queue.getJob(runId);
+    expect(['waiting', 'delayed']).toContain(await job!.getState());
+    expect(job!.attemptsMade).toBe(0);
+
+    await cluster.startWorker();
+    const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('SUCCEEDED');
+    expect((await cluster.attempts(runId)).map((a) => a.outcome)).toEqual(['PREEMPTED', 'SUCCEEDED']);
+    await expectExactlyOnceMetrics(runId, 20);
+  }, 180_000);
+});
