@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { ApiOptions } from './config/api-options';
 import { ConfigModule } from './config/config.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { QueriesModule } from './queries/queries.module';
@@ -12,7 +13,7 @@ export class AppModule {
   static forRoot(config: TrainyardConfig, options: ApiOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, QueriesModule, RunsModule, HealthModule],
+      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, QueriesModule, RunsModule, HealthModule, DashboardModule],
     };
   }
 }

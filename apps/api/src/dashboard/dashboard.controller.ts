@@ -1,0 +1,44 @@
+import type { ServerResponse } from 'node:http';
+import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { loadDashboardAssets, type DashboardAsset } from './dashboard-assets';
+
+/** The web dashboard: index.html at `/`, its modules and styles under `/assets/`. */
+@ApiExcludeController()
+@Controller()
+export class DashboardController {
+  private readonly assets = loadDashboardAssets();
+
+  @Get()
+  index(@Res() res: ServerResponse): void {
+    const page = this.assets?.get('index.html');
+    if (!page) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('The dashboard has not been built: run `npm run build` (it writes dist/dashboard).\n');
+      return;
+    }
+    // The page names its modules without a version, so it must be revalidated every time.
+    send(res, page, 'no-cache');
+  }
+
+  @Get('assets/:file')
+  asset(@Param('file') file: string, @Res() res: ServerResponse): void {
+    this.serve(file, res);
+  }
+
+  @Get('assets/vendor/:file')
+  vendor(@Param('file') file: string, @Res() res: ServerResponse): void {
+    this.serve(`vendor/${file}`, res);
+  }
+
+  private serve(path: string, res: ServerResponse): void {
+    const asset = this.assets?.get(path);
+    if (!asset || path === 'index.html') throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No dashboard asset ${path}` });
+    send(res, asset, 'no-cache');
+  }
+}
+
+function send(res: ServerResponse, asset: DashboardAsset, cacheControl: string): void {
+  res.writeHead(200, { 'content-type': asset.contentType, 'content-length': asset.body.length, 'cache-control': cacheControl });
+  res.end(asset.body);
+}

@@ -1,0 +1,78 @@
+/** JSON over the API the page was served by; errors carry the API's message. */
+export async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${res.status} ${body.message ?? res.statusText}${body.errors ? `: ${body.errors.map((e: { field: string; message: string }) => `${e.field} ${e.message}`).join('; ')}` : ''}`);
+  return body as T;
+}
+
+export interface Summary {
+  name: string;
+  goal: string;
+  count: number;
+  last: number;
+  min: number;
+  max: number;
+  best: number;
+  bestStep: number;
+}
+export interface Progress {
+  phase: string;
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  loss?: number;
+  imagesPerSec?: number;
+  etaSeconds?: number;
+  updatedAt: string;
+}
+export interface RunRow {
+  id: string;
+  kind: 'PRETRAIN' | 'FINETUNE';
+  status: string;
+  name: string;
+  baseRunId: string | null;
+  baseRunName?: string | null;
+  backend: string | null;
+  progress: Progress | null;
+  failureReason: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  summaries: Summary[];
+}
+export interface Point {
+  name: string;
+  step: number;
+  value: number;
+}
+export interface Series {
+  name: string;
+  total: number;
+  points: Point[];
+}
+export interface Attempt {
+  id: string;
+  number: number;
+  workerId: string | null;
+  backend: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  outcome: string;
+  error: string | null;
+}
+export interface Checkpoint {
+  sequence: number;
+  epoch: number;
+  step: number;
+  bytes: number;
+  models: string[];
+  createdAt: string;
+}
+export interface RunDetail extends RunRow {
+  spec: Record<string, unknown>;
+  attempts: Attempt[];
+  checkpoints: Checkpoint[];
+  result: { classNames?: string[]; confusionMatrix?: number[][]; accuracy?: number; macroF1?: number; mse?: number; samples?: number; perClass?: { className: string; precision: number; recall: number; f1: number; support: number }[] } | null;
+}

@@ -1,0 +1,52 @@
+import { getJson } from './api';
+import { clear, h } from './dom';
+import { formatAgo } from './format';
+
+interface Queues {
+  queues: { name: string; counts: Record<string, number>; active: { id: string; runId: string | null; progress: unknown; attemptsMade: number; processedOn: number | null }[] }[];
+}
+interface Workers {
+  workers: { id: string; hostname: string; pid: number; backend: string | null; gpu: string | null; concurrency: number; state: string; startedAt: string; lastHeartbeatAt: string; running: { runId: string; number: number }[] }[];
+}
+
+/** Queue depths by state, the jobs being trained, and every worker's backend, GPU and heartbeat. */
+export function fleetPage(root: HTMLElement): () => void {
+  const load = async () => {
+    try {
+      const [queues, workers] = await Promise.all([getJson<Queues>('/v1/queues'), getJson<Workers>('/v1/workers')]);
+      clear(
+        root,
+        h('h1', {}, 'Queues & workers'),
+        queues.queues.map((q) =>
+          h(
+            'section',
+            { class: 'card' },
+            h('h2', {}, `Queue ${q.name}`),
+            h('div', { class: 'counts' }, Object.entries(q.counts).map(([state, n]) => h('div', { class: 'count' }, h('strong', {}, n), h('span', { class: 'muted' }, state)))),
+            q.active.length
+              ? h('table', { class: 'compact' }, h('thead', {}, h('tr', {}, ...['Active run', 'Epoch', 'Attempts', 'Since'].map((c) => h('th', {}, c)))), h('tbody', {}, q.active.map((job) => {
+                  const p = job.progress as { epoch?: number; epochs?: number } | null;
+                  return h('tr', {}, h('td', {}, h('a', { href: `#/runs/${job.runId}` }, job.runId ?? job.id)), h('td', {}, p?.epoch !== undefined ? `${p.epoch}/${p.epochs}` : '—'), h('td', {}, job.attemptsMade + 1), h('td', {}, job.processedOn ? formatAgo(new Date(job.processedOn).toISOString()) : '—'));
+                })))
+              : h('p', { class: 'muted' }, 'No job is being trained.'),
+          ),
+        ),
+        h(
+          'section',
+          { class: 'card' },
+          h('h2', {}, 'Workers'),
+          workers.workers.length === 0
+            ? h('p', { class: 'muted' }, 'No worker has registered.')
+            : h('table', { class: 'compact', id: 'workers' }, h('thead', {}, h('tr', {}, ...['Worker', 'State', 'Backend', 'GPU', 'Heartbeat', 'Training', 'Host'].map((c) => h('th', {}, c)))), h('tbody', {}, workers.workers.map((w) =>
+                h('tr', {}, h('td', {}, w.id), h('td', {}, h('span', { class: `badge ${w.state}` }, w.state)), h('td', {}, w.backend ?? '—'), h('td', {}, w.gpu ?? 'none'), h('td', {}, formatAgo(w.lastHeartbeatAt)), h('td', {}, w.running.map((r) => h('a', { href: `#/runs/${r.runId}` }, `${r.runId.slice(0, 8)} #${r.number} `))), h('td', { class: 'muted' }, `${w.hostname} pid ${w.pid}`)),
+              ))),
+        ),
+      );
+    } catch (err) {
+      clear(root, h('p', { class: 'error' }, (err as Error).message));
+    }
+  };
+  void load();
+  const timer = window.setInterval(() => document.visibilityState === 'visible' && void load(), 5000);
+  return () => window.clearInterval(timer);
+}

@@ -1,0 +1,66 @@
+/** Display helpers shared by the pages; pure, so they are unit-tested. */
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '—';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  const hours = Math.floor(m / 60);
+  return `${hours}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** Wall time of a run: start to end, or to now while it runs. */
+export function runDuration(run: { startedAt: string | null; endedAt: string | null }, now = Date.now()): number | null {
+  if (!run.startedAt) return null;
+  return (run.endedAt ? Date.parse(run.endedAt) : now) - Date.parse(run.startedAt);
+}
+
+export function formatNumber(value: number | null | undefined, digits = 4): string {
+  if (value === null || value === undefined) return '—';
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? '∞' : '−∞';
+  if (value !== 0 && Math.abs(value) < 1e-3) return value.toExponential(2);
+  return Number(value.toPrecision(digits)).toString();
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+}
+
+export function formatAgo(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '—';
+  return `${formatDuration(now - Date.parse(iso))} ago`;
+}
+
+/** The metric a run is judged by in lists: validation accuracy for fine-tunes, validation loss for pretrains. */
+export function headlineMetric(kind: string): { name: string; label: string } {
+  return kind === 'FINETUNE' ? { name: 'val_accuracy', label: 'val acc' } : { name: 'val_loss', label: 'val loss' };
+}
+
+/** Share of the run done, from its progress snapshot (0..1). */
+export function progressFraction(p: { epoch: number; epochs: number; step: number; stepsPerEpoch: number; phase: string } | null): number {
+  if (!p || !p.epochs) return 0;
+  if (p.phase === 'done') return 1;
+  const perEpoch = p.stepsPerEpoch > 0 ? (p.step % p.stepsPerEpoch) / p.stepsPerEpoch : 0;
+  return Math.min(1, Math.max(0, (Math.max(0, p.epoch - 1) + perEpoch) / p.epochs));
+}
+
+/** Index of the row a key press moves to in a table of `count` rows (arrows and j/k, clamped). */
+export function moveSelection(key: string, current: number, count: number): number | null {
+  if (count === 0) return null;
+  if (key === 'ArrowDown' || key === 'j') return current < 0 ? 0 : Math.min(count - 1, current + 1);
+  if (key === 'ArrowUp' || key === 'k') return current < 0 ? 0 : Math.max(0, current - 1);
+  if (key === 'Home') return 0;
+  if (key === 'End') return count - 1;
+  return null;
+}
+
+/** Merges points into a sorted-by-step series, a later value for the same step replacing the earlier. */
+export function mergeByStep(series: { step: number; value: number }[], incoming: { step: number; value: number }[]): { step: number; value: number }[] {
+  const byStep = new Map(series.map((p) => [p.step, p.value]));
+  for (const p of incoming) byStep.set(p.step, p.value);
+  return [...byStep.entries()].sort((a, b) => a[0] - b[0]).map(([step, value]) => ({ step, value }));
+}

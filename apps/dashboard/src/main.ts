@@ -1,0 +1,43 @@
+import { comparePage } from './compare-page';
+import { fleetPage } from './fleet-page';
+import { runPage } from './run-page';
+import { runsPage } from './runs-page';
+
+/** Hash routes, so the API serves one page at `/` and every view has a shareable address. */
+const root = document.getElementById('app')!;
+let leave: () => void = () => undefined;
+
+function route(): void {
+  leave();
+  const [path = '/', query = ''] = location.hash.replace(/^#/, '').split('?');
+  const params = new URLSearchParams(query);
+  const run = /^\/runs\/([0-9a-f-]{36})$/i.exec(path);
+  for (const link of document.querySelectorAll('nav a')) link.classList.toggle('active', link.getAttribute('data-route') === (run ? 'runs' : path.split('/')[1] || 'runs'));
+  if (run) leave = runPage(root, run[1]!);
+  else if (path === '/compare') leave = comparePage(root, (params.get('ids') ?? '').split(',').filter(Boolean));
+  else if (path === '/fleet') leave = fleetPage(root);
+  else leave = runsPage(root);
+  window.scrollTo(0, 0);
+}
+
+/** Light, dark, or the system's choice (the default), remembered in this browser. */
+function setupTheme(): void {
+  const button = document.getElementById('theme')!;
+  const apply = (theme: string | null) => {
+    if (theme) document.documentElement.dataset['theme'] = theme;
+    else delete document.documentElement.dataset['theme'];
+    button.textContent = theme === 'dark' ? '☾ dark' : theme === 'light' ? '☀ light' : '◐ auto';
+    document.dispatchEvent(new Event('themechange'));
+  };
+  apply(localStorage.getItem('trainyard-theme'));
+  button.addEventListener('click', () => {
+    const next = { auto: 'light', light: 'dark', dark: 'auto' }[localStorage.getItem('trainyard-theme') ?? 'auto'] ?? 'auto';
+    if (next === 'auto') localStorage.removeItem('trainyard-theme');
+    else localStorage.setItem('trainyard-theme', next);
+    apply(next === 'auto' ? null : next);
+  });
+}
+
+setupTheme();
+window.addEventListener('hashchange', route);
+route();

@@ -1,0 +1,192 @@
+import { getJson, type Point, type Progress, type RunDetail, type Series } from './api';
+import { lineChart, type LineChart } from './chart';
+import { clear, h } from './dom';
+import { formatBytes, formatDuration, formatNumber, mergeByStep, progressFraction, runDuration } from './format';
+import { confusionHeatmap } from './heatmap';
+
+const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
+
+/**
+ * One run, live: curves from the downsampled series, then extended by server-sent events
+ * (progress, new points, status) — no polling. Also attempts, checkpoints and the evaluation.
+ */
+export function runPage(root: HTMLElement, id: string): () => void {
+  const series = new Map<string, Point[]>();
+  const charts: { loss?: LineChart; accuracy?: LineChart } = {};
+  let run: RunDetail | null = null;
+  const header = h('div', { class: 'run-header' });
+  const progress = h('div', { class: 'progress-box' });
+  const lossBox = h('div', { class: 'chart', id: 'chart-loss' });
+  const accBox = h('div', { class: 'chart', id: 'chart-accuracy' });
+  const attempts = h('section', { class: 'card' });
+  const checkpoints = h('section', { class: 'card' });
+  const evaluation = h('section', { class: 'card' });
+  const live = h('span', { class: 'live muted', id: 'live-state' }, 'connecting…');
+  clear(root, header, progress, h('div', { class: 'charts' }, lossBox, accBox), h('div', { class: 'grid2' }, attempts, checkpoints), evaluation);
+  charts.loss = lineChart(lossBox, 'Loss');
+  charts.accuracy = lineChart(accBox, 'Accuracy');
+
+  const drawCharts = () => {
+    const lines = [...series.entries()].map(([name, points]) => ({ label: name, points }));
+    charts.loss?.setLines(lines.filter((l) => !isAccuracy(l.label)));
+    const acc = lines.filter((l) => isAccuracy(l.label));
+    accBox.hidden = acc.length === 0;
+    if (acc.length) charts.accuracy?.setLines(acc);
+  };
+
+  const drawProgress = (p: Progress | null, status: string) => {
+    const fraction = status === 'SUCCEEDED' ? 1 : progressFraction(p);
+    clear(
+      progress,
+      h('div', { class: 'bar', role: 'progressbar', 'aria-valuenow': Math.round(fraction * 100), 'aria-valuemin': 0, 'aria-valuemax': 100 }, h('div', { style: `width:${(fraction * 100).toFixed(1)}%` })),
+      h(
+        'div',
+        { class: 'progress-facts' },
+        p ? `${p.phase} · epoch ${p.epoch}/${p.epochs} · step ${p.step}` : status.toLowerCase(),
+        p?.imagesPerSec !== undefined ? ` · ${formatNumber(p.imagesPerSec, 3)} images/s` : '',
+        p?.loss !== undefined ? ` · loss ${formatNumber(p.loss)}` : '',
+        p?.etaSeconds !== undefined && status === 'RUNNING' ? ` · ETA ${formatDuration(p.etaSeconds * 1000)}` : '',
+        ' · ',
+        live,
+      ),
+    );
+  };
+
+  const drawHeader = (r: RunDetail) => {
+    clear(
+      header,
+      h('h1', {}, r.name, ' ', h('span', { class: `badge ${r.status.toLowerCase()}`, id: 'run-status' }, r.status.toLowerCase())),
+      h(
+        'p',
+        { class: 'muted' },
+        `${r.kind === 'FINETUNE' ? 'fine-tune' : 'pretrain'} · ${r.backend ?? 'no backend yet'} · ${formatDuration(runDuration(r))}`,
+        r.baseRunId ? [' · base ', h('a', { href: `#/runs/${r.baseRunId}` }, r.baseRunId.slice(0, 8))] : '',
+        ` · ${r.id}`,
+        r.failureReason ? h('span', { class: 'error' }, ` · ${r.failureReason}`) : '',
+      ),
+    );
+  };
+
+  const drawAttempts = (r: RunDetail) => {
+    const start = Math.min(...r.attempts.map((a) => Date.parse(a.startedAt)));
+    const end = Math.max(...r.attempts.map((a) => (a.endedAt ? Date.parse(a.endedAt) : Date.now())));
+    const span = Math.max(1, end - start);
+    clear(
+      attempts,
+      h('h2', {}, 'Attempts'),
+      r.attempts.length === 0
+        ? h('p', { class: 'muted' }, 'Not started yet.')
+        : h(
+            'ol',
+            { class: 'timeline' },
+            r.attempts.map((a) => {
+              const from = ((Date.parse(a.startedAt) - start) / span) * 100;
+              const to = (((a.endedAt ? Date.parse(a.endedAt) : Date.now()) - start) / span) * 100;
+              return h(
+                'li',
+                {},
+                h('span', { class: 'attempt-label' }, `#${a.number} ${a.outcome.toLowerCase()}`),
+                h('span', { class: 'track' }, h('span', { class: `segment ${a.outcome.toLowerCase()}`, style: `left:${from}%;width:${Math.max(1, to - from)}%` })),
+                h('span', { class: 'muted' }, `${a.backend ?? '—'} · ${a.workerId ?? 'no worker'} · ${formatDuration((a.endedAt ? Date.parse(a.endedAt) : Date.now()) - Date.parse(a.startedAt))}`),
+                a.error ? h('div', { class: 'error' }, a.error) : '',
+              );
+            }),
+          ),
+    );
+  };
+
+  const drawCheckpoints = (r: RunDetail) => {
+    clear(
+      checkpoints,
+      h('h2', {}, 'Checkpoints'),
+      r.checkpoints.length === 0
+        ? h('p', { class: 'muted' }, 'None yet.')
+        : h(
+            'table',
+            { class: 'compact' },
+            h('thead', {}, h('tr', {}, ...['#', 'Epoch', 'Step', 'Size', 'Models', 'Files'].map((c) => h('th', {}, c)))),
+            h(
+              'tbody',
+              {},
+              r.checkpoints.map((c) => {
+                const files = h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => void listFiles(c.sequence, files) }, 'list'));
+                return h('tr', {}, h('td', {}, c.sequence), h('td', {}, c.epoch), h('td', {}, c.step), h('td', {}, formatBytes(c.bytes)), h('td', {}, c.models.join(', ')), files);
+              }),
+            ),
+          ),
+    );
+  };
+
+  const listFiles = async (sequence: number, cell: HTMLElement) => {
+    const { files } = await getJson<{ files: { file: string; bytes: number }[] }>(`/v1/runs/${id}/checkpoints/${sequence}/files`);
+    clear(cell, h('ul', { class: 'files' }, files.map((f) => h('li', {}, h('a', { href: `/v1/runs/${id}/checkpoints/${sequence}/download?file=${encodeURIComponent(f.file)}`, download: '' }, f.file), ` ${formatBytes(f.bytes)}`))));
+  };
+
+  const drawEvaluation = (r: RunDetail) => {
+    const result = r.result;
+    if (!result) {
+      clear(evaluation, h('h2', {}, 'Evaluation'), h('p', { class: 'muted' }, r.status === 'SUCCEEDED' ? 'No evaluation recorded.' : 'After training, on the held-out test split.'));
+      return;
+    }
+    clear(
+      evaluation,
+      h('h2', {}, 'Evaluation (test split)'),
+      result.accuracy !== undefined
+        ? h('p', {}, `accuracy ${formatNumber(result.accuracy)} · macro F1 ${formatNumber(result.macroF1 ?? null)} · ${result.samples} samples`)
+        : h('p', {}, `reconstruction MSE ${formatNumber(result.mse ?? null)} · ${result.samples} samples`),
+      result.confusionMatrix && result.classNames ? confusionHeatmap(result.classNames, result.confusionMatrix) : '',
+      result.perClass
+        ? h(
+            'table',
+            { class: 'compact' },
+            h('thead', {}, h('tr', {}, ...['Class', 'Precision', 'Recall', 'F1', 'Support'].map((c) => h('th', {}, c)))),
+            h('tbody', {}, result.perClass.map((c) => h('tr', {}, h('td', {}, c.className), h('td', { class: 'num' }, formatNumber(c.precision)), h('td', { class: 'num' }, formatNumber(c.recall)), h('td', { class: 'num' }, formatNumber(c.f1)), h('td', { class: 'num' }, c.support)))),
+          )
+        : '',
+    );
+  };
+
+  const refresh = async () => {
+    run = await getJson<RunDetail>(`/v1/runs/${id}`);
+    drawHeader(run);
+    drawProgress(run.progress, run.status);
+    drawAttempts(run);
+    drawCheckpoints(run);
+    drawEvaluation(run);
+  };
+
+  const loadSeries = async () => {
+    const body = await getJson<{ series: Series[] }>(`/v1/runs/${id}/series?maxPoints=1000`);
+    for (const s of body.series) series.set(s.name, mergeByStep(series.get(s.name) ?? [], s.points).map((p) => ({ ...p, name: s.name })));
+    drawCharts();
+  };
+
+  // Subscribe first, then load: points written in between arrive by both ways and merge by step.
+  const events = new EventSource(`/v1/runs/${id}/events`);
+  events.onopen = () => (live.textContent = '● live');
+  events.onerror = () => (live.textContent = 'reconnecting…');
+  events.addEventListener('progress', (e) => {
+    const { progress: p } = JSON.parse((e as MessageEvent).data) as { progress: Progress };
+    if (run) run.progress = p;
+    drawProgress(p, run?.status ?? 'RUNNING');
+  });
+  events.addEventListener('metrics', (e) => {
+    const { points } = JSON.parse((e as MessageEvent).data) as { points: Point[] };
+    const byName = new Map<string, Point[]>();
+    for (const p of points) byName.set(p.name, [...(byName.get(p.name) ?? []), p]);
+    for (const [name, incoming] of byName) series.set(name, mergeByStep(series.get(name) ?? [], incoming).map((p) => ({ ...p, name })));
+    drawCharts();
+  });
+  events.addEventListener('status', (e) => {
+    const { status } = JSON.parse((e as MessageEvent).data) as { status: string };
+    if (run && run.status !== status) void refresh();
+  });
+
+  void refresh().then(loadSeries).catch((err: Error) => clear(root, h('p', { class: 'error' }, err.message)));
+  return () => {
+    events.close();
+    charts.loss?.destroy();
+    charts.accuracy?.destroy();
+  };
+}
+

@@ -1,0 +1,186 @@
+import { getJson, type RunRow } from './api';
+import { clear, h } from './dom';
+import { formatDuration, formatNumber, headlineMetric, moveSelection, runDuration } from './format';
+
+interface Page {
+  items: RunRow[];
+  nextCursor: string | null;
+}
+
+const SORTS: [string, string][] = [
+  ['createdAt', 'Newest'],
+  ['metric:val_accuracy:best', 'Best val accuracy'],
+  ['metric:val_loss:best', 'Best val loss'],
+  ['metric:loss:last', 'Last loss'],
+  ['metric:accuracy:max', 'Max train accuracy'],
+];
+
+/** Filters live in the URL hash, so a filtered view can be shared and survives a reload. */
+function readFilters(): URLSearchParams {
+  const query = location.hash.split('?')[1] ?? '';
+  return new URLSearchParams(query);
+}
+
+/**
+ * Runs table: filters, search, sort by any metric summary, keyset "load more", and keyboard
+ * navigation (↑/↓ or k/j move, Enter opens, x marks for comparison, / searches).
+ */
+export function runsPage(root: HTMLElement): () => void {
+  const params = readFilters();
+  let rows: RunRow[] = [];
+  let selected = -1;
+  const marked = new Set<string>(params.get('marked')?.split(',').filter(Boolean) ?? []);
+  let nextCursor: string | null = null;
+
+  const search = h('input', { type: 'search', placeholder: 'Search names  ( / )', value: params.get('q') ?? '', 'aria-label': 'Search by name', id: 'search' });
+  const status = h('select', { 'aria-label': 'Status' }, h('option', { value: '' }, 'Any status'), ...['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PREEMPTED'].map((s) => h('option', { value: s, selected: params.get('status') === s }, s.toLowerCase())));
+  const kind = h('select', { 'aria-label': 'Kind' }, h('option', { value: '' }, 'Any kind'), h('option', { value: 'PRETRAIN', selected: params.get('kind') === 'PRETRAIN' }, 'pretrain'), h('option', { value: 'FINETUNE', selected: params.get('kind') === 'FINETUNE' }, 'fine-tune'));
+  const sort = h('input', { list: 'sorts', value: params.get('sort') ?? 'createdAt', 'aria-label': 'Sort (createdAt or metric:<name>:<best|last|min|max>)', size: 26 });
+  const sorts = h('datalist', { id: 'sorts' }, ...SORTS.map(([value, label]) => h('option', { value }, label)));
+  const order = h('select', { 'aria-label': 'Order' }, h('option', { value: 'desc', selected: params.get('order') !== 'asc' }, '↓ desc'), h('option', { value: 'asc', selected: params.get('order') === 'asc' }, '↑ asc'));
+  const spec = h('input', { placeholder: 'spec.training.learningRate=0.001', value: params.get('spec') ?? '', 'aria-label': 'Spec filters, space separated', size: 30 });
+  const compare = h('button', { type: 'button', class: 'primary', onclick: () => (location.hash = `#/compare?ids=${[...marked].join(',')}`) }, 'Compare');
+  const message = h('p', { class: 'muted', role: 'status' });
+  const body = h('tbody');
+  const more = h('button', { type: 'button', onclick: () => void load(true) }, 'Load more');
+  const table = h(
+    'table',
+    { class: 'runs', tabindex: 0, 'aria-label': 'Runs', id: 'runs-table' },
+    h('thead', {}, h('tr', {}, ...['', 'Status', 'Kind', 'Name', 'Base', 'Best val', 'Duration', 'Images/s', 'Backend', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
+    body,
+  );
+
+  const query = (): URLSearchParams => {
+    const q = new URLSearchParams();
+    if (search.value.trim()) q.set('q', search.value.trim());
+    if (status.value) q.set('status', status.value);
+    if (kind.value) q.set('kind', kind.value);
+    q.set('sort', sort.value.trim() || 'createdAt');
+    q.set('order', order.value);
+    for (const part of spec.value.trim().split(/\s+/).filter(Boolean)) {
+      const [key, ...rest] = part.split('=');
+      if (key && rest.length) q.set(key.startsWith('spec.') ? key : `spec.${key}`, rest.join('='));
+    }
+    return q;
+  };
+
+  async function load(append = false): Promise<void> {
+    const q = query();
+    q.set('limit', '50');
+    if (append && nextCursor) q.set('cursor', nextCursor);
+    try {
+      const page = await getJson<Page>(`/v1/runs?${q}`);
+      const keep = rows[selected]?.id;
+      rows = append ? [...rows, ...page.items] : page.items;
+      nextCursor = page.nextCursor;
+      selected = keep ? rows.findIndex((r) => r.id === keep) : selected;
+      message.textContent = rows.length ? '' : 'No runs match.';
+      render();
+    } catch (err) {
+      message.textContent = (err as Error).message;
+    }
+  }
+
+  function render(): void {
+    clear(
+      body,
+      rows.map((run, i) => {
+        const metric = headlineMetric(run.kind);
+        const summary = run.summaries.find((s) => s.name === metric.name);
+        return h(
+          'tr',
+          { class: i === selected ? 'selected' : '', 'aria-selected': i === selected, 'data-id': run.id, onclick: () => select(i), ondblclick: () => open(i) },
+          h('td', {}, h('input', { type: 'checkbox', 'aria-label': `Compare ${run.name}`, checked: marked.has(run.id), onchange: (e: Event) => mark(run.id, (e.target as HTMLInputElement).checked) })),
+          h('td', {}, h('span', { class: `badge ${run.status.toLowerCase()}` }, run.status.toLowerCase())),
+          h('td', {}, run.kind === 'FINETUNE' ? 'fine-tune' : 'pretrain'),
+          h('td', {}, h('a', { href: `#/runs/${run.id}` }, run.name)),
+          h('td', {}, run.baseRunId ? h('a', { href: `#/runs/${run.baseRunId}` }, run.baseRunName ?? run.baseRunId.slice(0, 8)) : '—'),
+          h('td', { class: 'num', title: metric.name }, summary ? `${formatNumber(summary.best)} ${metric.label}` : '—'),
+          h('td', { class: 'num' }, formatDuration(runDuration(run))),
+          h('td', { class: 'num' }, formatNumber(run.progress?.imagesPerSec ?? null, 3)),
+          h('td', {}, run.backend ?? '—'),
+          h('td', { class: 'muted' }, new Date(run.createdAt).toLocaleString()),
+        );
+      }),
+    );
+    more.hidden = !nextCursor;
+    compare.textContent = `Compare (${marked.size})`;
+    (compare as HTMLButtonElement).disabled = marked.size < 1;
+  }
+
+  const select = (i: number) => {
+    selected = i;
+    render();
+    body.children[i]?.scrollIntoView({ block: 'nearest' });
+  };
+  const open = (i: number) => {
+    const run = rows[i];
+    if (run) location.hash = `#/runs/${run.id}`;
+  };
+  const mark = (id: string, on: boolean) => {
+    if (on) marked.add(id);
+    else marked.delete(id);
+    render();
+  };
+
+  const onKey = (e: KeyboardEvent) => {
+    const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
+    if (e.key === '/' && !typing) {
+      e.preventDefault();
+      search.focus();
+      return;
+    }
+    if (typing && e.target !== search) return;
+    if (typing && !['ArrowDown', 'ArrowUp', 'Enter', 'Escape'].includes(e.key)) return;
+    if (e.key === 'Escape') {
+      (e.target as HTMLElement).blur?.();
+      table.focus();
+      return;
+    }
+    const next = moveSelection(e.key, selected, rows.length);
+    if (next !== null) {
+      e.preventDefault();
+      if (typing) table.focus();
+      select(next);
+    } else if (e.key === 'Enter' && selected >= 0) {
+      e.preventDefault();
+      open(selected);
+    } else if (e.key === 'x' && selected >= 0) {
+      const run = rows[selected]!;
+      mark(run.id, !marked.has(run.id));
+    }
+  };
+  document.addEventListener('keydown', onKey);
+
+  let debounce: number | undefined;
+  const changed = () => {
+    window.clearTimeout(debounce);
+    debounce = window.setTimeout(() => {
+      selected = -1;
+      const q = query();
+      if (spec.value.trim()) q.set('spec', spec.value.trim());
+      history.replaceState(null, '', `#/?${q}`);
+      void load();
+    }, 250);
+  };
+  for (const el of [search, spec, sort]) el.addEventListener('input', changed);
+  for (const el of [status, kind, order]) el.addEventListener('change', changed);
+
+  clear(
+    root,
+    h('div', { class: 'toolbar' }, search, status, kind, sort, sorts, order, spec, compare),
+    h('p', { class: 'hint muted' }, '↑/↓ or k/j to move · Enter to open · x to mark for comparison · / to search'),
+    message,
+    h('div', { class: 'table-wrap' }, table),
+    more,
+  );
+  void load();
+  // The list is refreshed every 5 s while the page is open (one request, whatever is on it).
+  const timer = window.setInterval(() => {
+    if (!nextCursor && document.visibilityState === 'visible') void load();
+  }, 5000);
+  return () => {
+    window.clearInterval(timer);
+    document.removeEventListener('keydown', onKey);
+  };
+}
