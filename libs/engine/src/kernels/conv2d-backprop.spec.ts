@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { useConv2DBackpropFilter } from './conv2d-backprop-filter.kernel';
 import { registerWasmTrainingKernels, useConv2DBackpropInput } from './register-wasm-kernels';
 import {
   dilateFilter,
@@ -44,6 +45,8 @@ cases.push(
   { n: 1, h: 7, w: 9, ci: 8, co: 3, k: [3, 2], s: 1, pad: 'valid', d: 2 },
   { n: 3, h: 9, w: 9, ci: 3, co: 4, k: [3, 3], s: 2, pad: 'valid', d: 2 }, // filter grad only: tfjs refuses it forward
   { n: 1, h: 9, w: 7, ci: 64, co: 64, k: [3, 3], s: 2, pad: 'same', d: 1 },
+  { n: 3, h: 5, w: 7, ci: 16, co: 8, k: [1, 1], s: 1, pad: 'valid', d: 1 }, // pointwise: dW by matMul
+  { n: 1, h: 21, w: 21, ci: 3, co: 8, k: [3, 3], s: 1, pad: 'same', d: 1 }, // ≥ 400 outputs: 'auto' picks matMul
 );
 
 const label = (c: Case) =>
@@ -66,6 +69,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
+  useConv2DBackpropFilter('auto');
   console.log(`gradient check vs cpu\n${report}`);
 });
 
@@ -73,7 +77,8 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
   const sh = shapes(c);
   const common = { strides: c.s, pad: c.pad, dataFormat: 'NHWC' };
 
-  it(`Conv2DBackpropFilter matches cpu (${label(c)})`, async () => {
+  it.each(['conv', 'matmul'] as const)(`Conv2DBackpropFilter (%s form) matches cpu (${label(c)})`, async (impl) => {
+    useConv2DBackpropFilter(impl);
     const x = randomValues(sh.x, 1);
     const dy = randomValues(sh.dy, 2);
     const ref = await valuesOn('cpu', () => {
@@ -93,7 +98,7 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
     );
     expect(got.shape).toEqual(sh.filter);
     const error = relativeError(ref.values, got.values);
-    report.record('Conv2DBackpropFilter', label(c), error);
+    report.record('Conv2DBackpropFilter', `${label(c)} ${impl}`, error);
     expect(error).toBeLessThan(1e-4);
   });
 
