@@ -29,7 +29,8 @@ export function runsPage(root: HTMLElement): () => void {
   const params = readFilters();
   let rows: RunRow[] = [];
   let selected = -1;
-  const marked = new Set<string>(params.get('marked')?.split(',').filter(Boolean) ?? []);
+  // Marks survive opening a run and coming back (this tab only).
+  const marked = new Set<string>((sessionStorage.getItem('trainyard-marked') ?? '').split(',').filter(Boolean));
   let nextCursor: string | null = null;
 
   const search = h('input', { type: 'search', placeholder: 'Search names  ( / )', value: params.get('q') ?? '', 'aria-label': 'Search by name', id: 'search' });
@@ -120,6 +121,7 @@ export function runsPage(root: HTMLElement): () => void {
   const mark = (id: string, on: boolean) => {
     if (on) marked.add(id);
     else marked.delete(id);
+    sessionStorage.setItem('trainyard-marked', [...marked].join(','));
     render();
   };
 

@@ -1,0 +1,136 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
+import type { RunSpecInput } from '@trainyard/contracts';
+import { freePort, startApp, waitFor, type AppProcess } from '../e2e/processes';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const ARTIFACTS = join(__dirname, '../../test-artifacts/browser');
+// The closed network refuses Chromium's background connections; these flags keep it from trying.
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/**
+ * The dashboard in headless Chromium (Debian's, driven by playwright-core) against a live API
+ * and worker — separate processes, real PostgreSQL and Redis — training tiny synthetic runs.
+ * Screenshots land in test-artifacts/browser/.
+ */
+describe('web dashboard in Chromium against live runs', () => {
+  const queueName = `browser-${randomUUID()}`;
+  let database: FreshDatabase;
+  let home: string;
+  let api: AppProcess;
+  let worker: AppProcess;
+  let baseUrl: string;
+  let browser: Browser;
+  let page: Page;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    database = await createFreshDatabase();
+    home = mkdtempSync(join(tmpdir(), 'trainyard-browser-'));
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    const env = { DATABASE_URL: database.url, TRAINYARD_HOME: home, TRAINYARD_QUEUE: queueName, API_PORT: String(port), TRAINYARD_BACKEND: 'wasm', WORKER_MAX_ATTEMPTS: '1', LOG_LEVEL: 'warn' };
+    api = startApp('api', env);
+    worker = startApp('worker', env);
+    await waitFor('the API to be ready', async () => ((await fetch(`${baseUrl}/readyz`)).ok ? true : undefined), 60_000, () => api.output());
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([api?.stop(), worker?.stop()]);
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await database?.drop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 60, testPerClass: 10 } as const;
+  const encoder = { inputShape: [16, 16, 1] as [number, number, 1], filters: [4, 8], latentDim: 16 };
+  async function submit(spec: RunSpecInput): Promise<string> {
+    const res = await fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  }
+  const status = async (id: string) => ((await (await fetch(`${baseUrl}/v1/runs/${id}`)).json()) as { status: string }).status;
+  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const workerLog = () => `--- worker ---\n${worker.output().slice(-3000)}\n--- api ---\n${api.output().slice(-2000)}`;
+
+  it('lists the runs and moves through them with the keyboard', async () => {
+    ids['pretrain'] = await submit({ kind: 'pretrain', name: 'browser pretrain', dataset: shapes, model: { type: 'conv-autoencoder', ...encoder }, training: { epochs: 2, batchSize: 32, seed: 1 } });
+    ids['finetune'] = await submit({
+      kind: 'finetune',
+      name: 'browser finetune',
+      dataset: { ...shapes, labelsPerClass: 40 },
+      model: { type: 'classifier', baseRunId: null, ...encoder },
+      training: { epochs: 14, batchSize: 16, learningRate: 3e-3, seed: 1 },
+      checkpoint: { everyEpochs: 7 },
+    });
+    await page.goto(`${baseUrl}/`);
+    await page.locator('#runs-table tbody tr').nth(1).waitFor();
+    expect(await page.locator('#runs-table tbody tr td:nth-child(4)').allTextContents()).toEqual(['browser finetune', 'browser pretrain']);
+    await shot('runs-light');
+
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    await page.keyboard.press('k');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.locator('#runs-table tbody tr.selected').getAttribute('data-id')).toBe(ids['pretrain']);
+    await page.keyboard.press('x');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('x');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`**/#/runs/${ids['finetune']}`);
+  }, 60_000);
+
+  it("draws a run's curves and extends them live while it trains", async () => {
+    await waitFor('the fine-tune to start', async () => ((await status(ids['finetune']!)) === 'RUNNING' ? true : undefined), 180_000, workerLog);
+    const points = async () => Number((await page.locator('#chart-loss').getAttribute('data-points')) ?? 0);
+    await page.locator('#chart-loss canvas').waitFor();
+    const first = await waitFor('loss points on the chart', async () => ((await points()) > 0 ? points() : undefined), 120_000, workerLog);
+    await page.locator('#live-state', { hasText: 'live' }).waitFor();
+    // More points arrive over SSE while the page stays open (no reload).
+    await waitFor('the chart to grow', async () => ((await points()) > first ? true : undefined), 120_000, workerLog);
+    await shot('run-live');
+    await waitFor('the fine-tune to succeed', async () => ((await status(ids['finetune']!)) === 'SUCCEEDED' ? true : undefined), 240_000, workerLog);
+    await page.locator('#run-status', { hasText: 'succeeded' }).waitFor({ timeout: 15_000 });
+    await page.locator('table.heatmap').waitFor({ timeout: 15_000 });
+    expect(await page.locator('#chart-accuracy canvas').count()).toBe(1);
+    await shot('run-done');
+  }, 420_000);
+
+  it('overlays the curves of chosen runs on the compare page, and shows queues and workers, light and dark', async () => {
+    // Both runs were marked with x in the first test; the Compare button opens them.
+    await page.goto(`${baseUrl}/`);
+    await page.getByRole('button', { name: 'Compare (2)' }).click();
+    await page.waitForURL(/#\/compare\?ids=/);
+    await page.locator('#compare-loss canvas').waitFor();
+    expect(Number(await page.locator('#compare-loss').getAttribute('data-points'))).toBeGreaterThan(4);
+    expect(await page.locator('table.compact tbody tr').count()).toBe(2);
+    await shot('compare');
+
+    await page.goto(`${baseUrl}/#/fleet`);
+    await page.locator('#workers tbody tr').first().waitFor();
+    expect(await page.locator('#workers tbody tr td:nth-child(3)').first().textContent()).toBe('wasm');
+    await shot('fleet');
+
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${baseUrl}/#/runs/${ids['finetune']}`);
+    await page.locator('table.heatmap').waitFor();
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe('rgb(15, 19, 24)');
+    await shot('run-dark');
+    await page.goto(`${baseUrl}/`);
+    await page.locator('#runs-table tbody tr').nth(1).waitFor();
+    await shot('runs-dark');
+  }, 60_000);
+});
