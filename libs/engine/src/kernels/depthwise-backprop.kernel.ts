@@ -51,15 +51,6 @@ interface DepthwiseBackpropAttrs extends ConvAttrs {
   inputShape: [number, number, number, number];
 }
 
-export const depthwiseBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
-  backendName: 'wasm',
-  kernelFunc: (({ inputs, attrs }: KernelArgs) => {
-    const a = attrs as unknown as DepthwiseBackpropAttrs;
-    return tf.tidy(() => depthwiseBackpropFilterNHWC(asTensor4D(inputs.x, tf.DepthwiseConv2dNativeBackpropFilter, 'x'), asTensor4D(inputs.dy, tf.DepthwiseConv2dNativeBackpropFilter, 'dy'), a.filterShape, a));
-  }),
-};
-
 export const depthwiseBackpropInputConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropInput,
   backendName: 'wasm',

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { useDepthwiseBackpropFilter } from './depthwise-filter-grad.kernel';
 import { registerWasmTrainingKernels } from './register-wasm-kernels';
 import {
   dilateFilter,
@@ -36,6 +37,7 @@ cases.push(
   { n: 3, c: 3, m: 2, k: 3, s: 1, pad: 'same', d: 2 },
   { n: 1, c: 8, m: 1, k: 2, s: 1, pad: 'valid', d: 2 },
   { n: 1, c: 64, m: 1, k: 3, s: 2, pad: 'same', d: 1 },
+  { n: 2, c: 5, m: 3, k: 3, s: 2, pad: 'same', d: 1 },
 );
 
 const label = (c: Case) => `n${c.n} 7x9 c${c.c} m${c.m} k${c.k} s${c.s} ${c.pad} d${c.d}`;
@@ -47,6 +49,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
+  useDepthwiseBackpropFilter('js');
   console.log(`gradient check vs cpu\n${report}`);
 });
 
@@ -58,7 +61,8 @@ describe.each(cases)('depthwise backprop, batch $n', (c) => {
   const dy = forwardOutShape(x, filter, c.s, c.pad, c.d, true);
   const attrs = { strides: c.s, pad: c.pad };
 
-  it(`DepthwiseConv2dNativeBackpropFilter matches cpu (${label(c)})`, async () => {
+  it.each(['js', 'conv'] as const)(`DepthwiseConv2dNativeBackpropFilter (%s form) matches cpu (${label(c)})`, async (impl) => {
+    useDepthwiseBackpropFilter(impl);
     const [xs, dys] = [randomValues(x, 21), randomValues(dy, 22)];
     const ref = await valuesOn('cpu', () => {
       const inputs = { x: tf.tensor(xs, x), dy: tf.tensor(dys, dy) };
@@ -79,7 +83,7 @@ describe.each(cases)('depthwise backprop, batch $n', (c) => {
     });
     expect(got.shape).toEqual(filter);
     const error = relativeError(ref.values, got.values);
-    report.record('DepthwiseConv2dNativeBackpropFilter', label(c), error);
+    report.record('DepthwiseConv2dNativeBackpropFilter', `${label(c)} ${impl}`, error);
     expect(error).toBeLessThan(1e-4);
   });
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.kernel';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.kernel';
-import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.kernel';
+import { depthwiseBackpropInputConfig } from './depthwise-backprop.kernel';
+import { depthwiseFilterGradConfig } from './depthwise-filter-grad.kernel';
 import { maxPoolGradConfig } from './max-pool-grad.kernel';
 
 /**
@@ -11,7 +12,7 @@ import { maxPoolGradConfig } from './max-pool-grad.kernel';
 export type BackpropInputImpl = 'auto' | 'conv2d' | 'stock';
 
 // MaxPoolGrad replaces a stock kernel that measured ~5.5 ms per call on the MNIST shapes.
-const OURS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig, maxPoolGradConfig];
+const OURS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseFilterGradConfig, depthwiseBackpropInputConfig, maxPoolGradConfig];
 
 // tfjs's own kernel, captured the first time we replace it, and the configs built around it.
 let stock: tf.KernelConfig | undefined;
