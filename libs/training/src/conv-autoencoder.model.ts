@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ConvAutoencoderSpec } from '@trainyard/contracts';
+import { seededKernels } from './seeded-initializers';
 
 export interface ConvAutoencoder {
   autoencoder: tf.LayersModel;
@@ -21,24 +22,27 @@ export function encodedSize(size: number, blocks: number): number {
  * `dense(latentDim, relu)` named 'latent'. Returns the symbolic input and latent output so the
  * autoencoder (and a classifier) can be built on the same layers.
  */
-export function buildEncoderGraph(arch: EncoderArchitecture): { input: tf.SymbolicTensor; latent: tf.SymbolicTensor } {
+export function buildEncoderGraph(
+  arch: EncoderArchitecture,
+  kernel = seededKernels(undefined),
+): { input: tf.SymbolicTensor; latent: tf.SymbolicTensor } {
   const input = tf.input({ shape: [...arch.inputShape], name: 'image' });
   let x = input;
   arch.filters.forEach((filters, i) => {
     x = tf.layers
-      .conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', name: `enc_conv${i + 1}` })
+      .conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', name: `enc_conv${i + 1}`, ...kernel() })
       .apply(x) as tf.SymbolicTensor;
     // 'same' pooling keeps odd sizes (7 → 4) so the decoder can crop back instead of padding.
     x = tf.layers.maxPooling2d({ poolSize: 2, padding: 'same', name: `enc_pool${i + 1}` }).apply(x) as tf.SymbolicTensor;
   });
   x = tf.layers.flatten({ name: 'enc_flatten' }).apply(x) as tf.SymbolicTensor;
-  const latent = tf.layers.dense({ units: arch.latentDim, activation: 'relu', name: 'latent' }).apply(x) as tf.SymbolicTensor;
+  const latent = tf.layers.dense({ units: arch.latentDim, activation: 'relu', name: 'latent', ...kernel() }).apply(x) as tf.SymbolicTensor;
   return { input, latent };
 }
 
-/** Builds just the encoder (a classifier trained without a pretrained base). */
-export function buildEncoder(arch: EncoderArchitecture): tf.LayersModel {
-  const { input, latent } = buildEncoderGraph(arch);
+/** Builds just the encoder (a classifier trained without a pretrained base); `seed` fixes its starting weights. */
+export function buildEncoder(arch: EncoderArchitecture, seed?: number): tf.LayersModel {
+  const { input, latent } = buildEncoderGraph(arch, seededKernels(seed));
   return tf.model({ inputs: input, outputs: latent, name: 'encoder' });
 }
 
@@ -47,18 +51,19 @@ export function buildEncoder(arch: EncoderArchitecture): tf.LayersModel {
  * `conv2dTranspose(f, 3, strides 2, same, relu)`, a crop when the input size is not a multiple
  * of 2^blocks, and `conv2d(channels, 3, same, sigmoid)` back to the input shape.
  */
-export function buildConvAutoencoder(spec: EncoderArchitecture): ConvAutoencoder {
-  const { input, latent } = buildEncoderGraph(spec);
+export function buildConvAutoencoder(spec: EncoderArchitecture, seed?: number): ConvAutoencoder {
+  const kernel = seededKernels(seed);
+  const { input, latent } = buildEncoderGraph(spec, kernel);
   const [h, w, channels] = spec.inputShape;
   const blocks = spec.filters.length;
   const eh = encodedSize(h, blocks);
   const ew = encodedSize(w, blocks);
   const last = spec.filters[blocks - 1];
-  let x = tf.layers.dense({ units: eh * ew * last, activation: 'relu', name: 'dec_dense' }).apply(latent) as tf.SymbolicTensor;
+  let x = tf.layers.dense({ units: eh * ew * last, activation: 'relu', name: 'dec_dense', ...kernel() }).apply(latent) as tf.SymbolicTensor;
   x = tf.layers.reshape({ targetShape: [eh, ew, last], name: 'dec_reshape' }).apply(x) as tf.SymbolicTensor;
   [...spec.filters].reverse().forEach((filters, i) => {
     x = tf.layers
-      .conv2dTranspose({ filters, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: `dec_deconv${i + 1}` })
+      .conv2dTranspose({ filters, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: `dec_deconv${i + 1}`, ...kernel() })
       .apply(x) as tf.SymbolicTensor;
   });
   const extraH = eh * 2 ** blocks - h;
@@ -71,7 +76,7 @@ export function buildConvAutoencoder(spec: EncoderArchitecture): ConvAutoencoder
     x = tf.layers.cropping2D({ cropping: crop, name: 'dec_crop' }).apply(x) as tf.SymbolicTensor;
   }
   const output = tf.layers
-    .conv2d({ filters: channels, kernelSize: 3, padding: 'same', activation: 'sigmoid', name: 'reconstruction' })
+    .conv2d({ filters: channels, kernelSize: 3, padding: 'same', activation: 'sigmoid', name: 'reconstruction', ...kernel() })
     .apply(x) as tf.SymbolicTensor;
   return {
     autoencoder: tf.model({ inputs: input, outputs: output, name: 'autoencoder' }),

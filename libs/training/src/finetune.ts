@@ -28,7 +28,7 @@ export async function runFinetune(
   const classifier = saved
     ? // Without its trainingConfig, so that loading does not compile it with an optimizer of its own.
       await loadModelFromArtifacts({ ...saved, trainingConfig: undefined })
-    : buildClassifier({ encoder, spec: spec.model, numClasses: data.classNames.length });
+    : buildClassifier({ encoder, spec: spec.model, numClasses: data.classNames.length, seed: spec.training.seed });
   assertImageShape(data, classifier.inputs[0].shape.slice(1) as number[], 'The encoder');
   classifier.compile({ optimizer: createOptimizer(spec.training), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   if (saved) await restoreTrainingState(classifier, saved);

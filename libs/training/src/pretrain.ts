@@ -40,7 +40,7 @@ export async function runPretrain(
   { resume, ...opts }: LoopOptions = {},
 ): Promise<TrainingLoopOutcome<ReconstructionReport>> {
   assertImageShape(data, spec.model.inputShape, 'model.inputShape');
-  const { autoencoder, encoder } = buildConvAutoencoder(spec.model);
+  const { autoencoder, encoder } = buildConvAutoencoder(spec.model, spec.training.seed);
   autoencoder.compile({ optimizer: createOptimizer(spec.training), loss: 'meanSquaredError' });
   const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
   const { train, validation } = splitValidation(data.train, {
