@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { useConv2DBackpropFilter } from './conv2d-backprop-filter.kernel';
+import { useStridedBackpropInputPhases } from './conv2d-backprop-input.kernel';
 import { registerWasmTrainingKernels, useConv2DBackpropInput } from './register-wasm-kernels';
 import {
   dilateFilter,
@@ -47,6 +48,9 @@ cases.push(
   { n: 1, h: 9, w: 7, ci: 64, co: 64, k: [3, 3], s: 2, pad: 'same', d: 1 },
   { n: 3, h: 5, w: 7, ci: 16, co: 8, k: [1, 1], s: 1, pad: 'valid', d: 1 }, // pointwise: dW by matMul
   { n: 1, h: 21, w: 21, ci: 3, co: 8, k: [3, 3], s: 1, pad: 'same', d: 1 }, // ≥ 400 outputs: 'auto' picks matMul
+  { n: 1, h: 8, w: 7, ci: 3, co: 4, k: [1, 1], s: 2, pad: 'valid', d: 1 }, // phases without any tap
+  { n: 2, h: 10, w: 8, ci: 4, co: 5, k: [4, 3], s: 3, pad: 'same', d: 1 },
+  { n: 2, h: 14, w: 14, ci: 32, co: 16, k: [3, 3], s: 2, pad: 'same', d: 1 }, // a decoder's conv2dTranspose
 );
 
 const label = (c: Case) =>
@@ -69,6 +73,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
+  useStridedBackpropInputPhases(true);
   useConv2DBackpropFilter('auto');
   console.log(`gradient check vs cpu\n${report}`);
 });
@@ -102,7 +107,8 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
     expect(error).toBeLessThan(1e-4);
   });
 
-  it(`Conv2DBackpropInput matches cpu (${label(c)})`, async () => {
+  it.each(['phases', 'zeros'] as const)(`Conv2DBackpropInput (%s form) matches cpu (${label(c)})`, async (form) => {
+    useStridedBackpropInputPhases(form === 'phases');
     const filter = randomValues(sh.filter, 3);
     const dy = randomValues(sh.dy, 4);
     const ref = await valuesOn('cpu', () =>
@@ -121,7 +127,7 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
     );
     expect(got.shape).toEqual(sh.x);
     const error = relativeError(ref.values, got.values);
-    report.record('Conv2DBackpropInput', label(c), error);
+    report.record('Conv2DBackpropInput', `${label(c)} ${form}`, error);
     expect(error).toBeLessThan(1e-4);
   });
 });
