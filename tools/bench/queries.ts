@@ -1,0 +1,116 @@
+// `npm run bench:queries`: the dashboard's queries at scale (100,000 runs, 10,000,000 metric
+// points in a fresh PostgreSQL database), with p50/p95/p99 against the issue's targets, the
+// ingest rate through MetricsRepository.write, and the EXPLAIN plans. A script, not a test.
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
+import { Client } from 'pg';
+import { MetricsRepository, openDatabase, type MetricPointInput } from '@trainyard/db';
+import { createFreshDatabase } from '@trainyard/db/testing';
+import { DashboardQueriesService } from '../../apps/api/src/queries/dashboard-queries.service';
+import { listDashboardRuns } from '../../apps/api/src/queries/dashboard-run-list.sql';
+import { downsampledSeries, seriesExtents } from '../../apps/api/src/queries/metric-series.sql';
+import type { DashboardRunListQuery } from '../../apps/api/src/queries/dashboard-query-params';
+import { BIG_RUN, loadDataset, longRunId } from './queries-dataset';
+import { measure, percentile } from './percentiles';
+
+const ITERATIONS = Number(process.env['BENCH_ITERATIONS'] ?? 200);
+const KEEP = process.env['BENCH_KEEP_DB'] === '1';
+
+const listQuery: DashboardRunListQuery = {
+  status: 'SUCCEEDED',
+  spec: [{ path: ['training', 'learningRate'], value: 0.001 }],
+  sort: { by: 'metric', metric: 'val_accuracy', stat: 'best' },
+  order: 'desc',
+  limit: 50,
+};
+
+async function main(): Promise<void> {
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  log(`bench:queries on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}`);
+  const fresh = await createFreshDatabase();
+  const database = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: true });
+  const pg = new Client({ connectionString: fresh.url });
+  await pg.connect();
+  try {
+    log(`PostgreSQL ${(await pg.query('SHOW server_version')).rows[0].server_version}; loading…`);
+    const loadStarted = Date.now();
+    await loadDataset(pg, log);
+    const counts = (await pg.query(`SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM metric_points)::int AS points, (SELECT count(*) FROM metric_rollups)::int AS rollups`)).rows[0];
+    log(`loaded ${counts.runs.toLocaleString()} runs, ${counts.points.toLocaleString()} points (${counts.rollups.toLocaleString()} rollup rows) in ${((Date.now() - loadStarted) / 1000).toFixed(0)} s\n`);
+
+    const prisma = database.prisma;
+    const service = new DashboardQueriesService(database);
+    const bigExtent = (await seriesExtents(prisma, BIG_RUN, ['loss']))[0]!;
+    const compareIds = Array.from({ length: 10 }, (_, i) => longRunId(i));
+    const cases: { name: string; target: number | null; run: () => Promise<unknown> }[] = [
+      { name: 'runs list: best val_accuracy, status + spec.training.learningRate filter, 50 rows', target: 50, run: () => listDashboardRuns(prisma, listQuery) },
+      { name: 'runs list: same, page 2 (keyset cursor)', target: 50, run: async () => listDashboardRuns(prisma, { ...listQuery, cursor: (await listDashboardRuns(prisma, listQuery)).nextCursor ?? undefined }) },
+      { name: 'one run: 1,000,000-point series → ≤ 1,000 points', target: 150, run: async () => downsampledSeries(prisma, BIG_RUN, (await seriesExtents(prisma, BIG_RUN, ['loss']))[0]!, 1000) },
+      { name: 'compare: 10 runs × loss (100,000 points each) → ≤ 1,000 each', target: null, run: () => service.compare({ ids: compareIds, names: ['loss', 'val_loss'], maxPoints: 1000 }) },
+    ];
+    const sample = await downsampledSeries(prisma, BIG_RUN, bigExtent, 1000);
+    log(`series check: ${sample.length} points of ${bigExtent.count.toLocaleString()}, spike at step 777777 kept: ${sample.some((p) => p.step === 777_777 && p.value > 40)}`);
+
+    log(`\n${'query'.padEnd(84)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'p99'.padStart(8)}  target`);
+    for (const c of cases) {
+      const times = await measure(c.run, ITERATIONS);
+      const p95 = percentile(times, 95);
+      const verdict = c.target === null ? '' : p95 < c.target ? `p95 < ${c.target} ms: met` : `p95 < ${c.target} ms: MISSED`;
+      log(`${c.name.padEnd(84)} ${ms(percentile(times, 50))} ${ms(p95)} ${ms(percentile(times, 99))}  ${verdict}`);
+    }
+
+    log('');
+    for (const [batch, writers] of [[1000, 1], [5000, 1], [1000, 4]] as const) {
+      const rate = await ingestRate(new MetricsRepository(prisma), pg, batch, writers);
+      log(`ingest through MetricsRepository.write, ${batch}-point batches, ${writers} writer(s): ${Math.round(rate).toLocaleString()} points/s  ${rate >= 100_000 ? '(≥ 100,000: met)' : '(≥ 100,000: MISSED)'}`);
+    }
+
+    log('\nEXPLAIN (ANALYZE, BUFFERS) of the list query (phase 1):');
+    log(await explain(pg, `SELECT r."id"::text AS id, s."best"::text AS value FROM "metric_summaries" s JOIN "runs" r ON r."id" = s."run_id"
+      WHERE s."name" = 'val_accuracy' AND r."status" = 'SUCCEEDED'::"RunStatus" AND r."spec" @> '{"training":{"learningRate":0.001}}'::jsonb
+      ORDER BY s."best" DESC, s."run_id" DESC LIMIT 51`));
+    log('\nEXPLAIN (ANALYZE, BUFFERS) of the series query (rollup path, 499 buckets of 8 blocks):');
+    const blocks = Math.ceil((Math.floor(bigExtent.lastStep / 256) - Math.floor(bigExtent.firstStep / 256) + 1) / 499);
+    log(await explain(pg, `WITH b AS (SELECT ("block" - 0) / ${blocks} AS bucket, min(ARRAY["min_value", "min_step"::float8]) AS lo, max(ARRAY["max_value", "max_step"::float8]) AS hi
+      FROM "metric_rollups" WHERE "run_id" = '${BIG_RUN}' AND "name" = 'loss' GROUP BY 1)
+      SELECT p.* FROM "metric_points" p WHERE p."run_id" = '${BIG_RUN}' AND p."name" = 'loss' AND p."step" IN (
+        SELECT (lo)[2]::int4 FROM b UNION SELECT (hi)[2]::int4 FROM b UNION SELECT 0 UNION SELECT ${bigExtent.lastStep}) ORDER BY p."step"`));
+  } finally {
+    await pg.end();
+    await database.close();
+    if (KEEP) log(`\nkept the database: ${fresh.url}`);
+    else await fresh.drop();
+  }
+}
+
+/**
+ * Points per second written through the workers' code path (upsert + summary recomputation +
+ * rollup triggers, one transaction per batch) into fresh runs, 50,000 points per writer.
+ */
+async function ingestRate(metrics: MetricsRepository, pg: Client, batch: number, writers: number): Promise<number> {
+  const perWriter = 50_000;
+  const ids = Array.from({ length: writers }, () => randomUUID());
+  for (const id of ids) await pg.query(`INSERT INTO runs (id, kind, name, spec) VALUES ($1, 'FINETUNE', 'ingest', '{}')`, [id]);
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    ids.map(async (id) => {
+      for (let from = 0; from < perWriter; from += batch) {
+        const points: MetricPointInput[] = Array.from({ length: batch }, (_, i) => ({ name: i % 2 ? 'loss' : 'accuracy', step: from + i, epoch: 0, value: Math.random(), wallTime: new Date() }));
+        await metrics.write(id, null, points);
+      }
+    }),
+  );
+  return (perWriter * writers) / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function explain(pg: Client, sql: string): Promise<string> {
+  const { rows } = await pg.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql}`);
+  return rows.map((r) => `    ${r['QUERY PLAN']}`).join('\n');
+}
+
+const ms = (value: number) => `${value.toFixed(1).padStart(6)}ms`;
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
