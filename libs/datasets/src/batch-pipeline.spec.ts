@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { AugmentationSpecSchema, type Batch, type BatchSource, createBatchPipeline, pipelineEpochOrder } from './index';
 
 // Threads load the compiled dist/libs/datasets/src/batch-pipeline.thread.js: `node tools/build.mjs libs` first.
@@ -78,5 +80,23 @@ describe('createBatchPipeline', () => {
       await pipeline.close();
     }
     await expect(collect(pipeline.batches(0))).rejects.toThrow(/closed/);
+  });
+
+  it('lets a plain Node process finish: close() resolves with several threads, idle threads hold nothing', () => {
+    // In a bare process (no Jest, no server) only the threads keep the event loop alive: awaiting a
+    // batch must hold it, close() must resolve for every thread, and then the process exits by itself.
+    const built = resolve(__dirname, '../../../dist/libs/datasets/src/index.js');
+    const script = `
+      const { createBatchPipeline } = require(${JSON.stringify(built)});
+      const source = { images: new Float32Array(40 * 12), labels: new Int32Array(40), count: 40, imageShape: [2, 2, 3] };
+      (async () => {
+        const p = createBatchPipeline({ dataset: source, batchSize: 8, seed: 1, threads: 2, prefetch: 3 });
+        let n = 0;
+        for await (const b of p.batches(0, 2)) n += b.count;
+        await p.close();
+        console.log('served ' + n + ', closed');
+        createBatchPipeline({ dataset: source, batchSize: 8, seed: 1, threads: 2 }); // never closed, idle
+      })();`;
+    expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 }).trim()).toBe('served 80, closed');
   });
 });

@@ -82,7 +82,9 @@ export function createBatchPipeline(opts: BatchPipelineOptions): BatchPipeline {
     failure ??= error;
     for (const p of pending.values()) p.reject(failure);
     pending.clear();
-    holdProcess(false);
+    // A broken pipeline is of no use: stop every thread. terminate() holds the process until each
+    // has exited (unref'ing here would let it exit with a terminate() still unresolved).
+    return Promise.all(workers.map((w) => w.terminate())).then(() => undefined);
   };
 
   const workers: Worker[] = [];
@@ -108,8 +110,8 @@ export function createBatchPipeline(opts: BatchPipelineOptions): BatchPipeline {
         if ('error' in reply) p.reject(new Error(`batch pipeline thread failed: ${reply.error}`));
         else p.resolve(reply);
       });
-      worker.on('error', (error) => failAll(new Error(`batch pipeline thread ${i} crashed: ${error.message}`)));
-      worker.on('exit', (code) => failAll(new Error(`batch pipeline thread ${i} exited (code ${code})`)));
+      worker.on('error', (error) => void failAll(new Error(`batch pipeline thread ${i} crashed: ${error.message}`)));
+      worker.on('exit', (code) => void failAll(new Error(`batch pipeline thread ${i} exited (code ${code})`)));
       workers.push(worker);
     }
     holdProcess(false);
@@ -175,10 +177,7 @@ export function createBatchPipeline(opts: BatchPipelineOptions): BatchPipeline {
     batches,
     ahead: () => live?.length ?? 0,
     close() {
-      closing ??= (async () => {
-        failAll(new Error('the batch pipeline was closed'));
-        await Promise.all(workers.map((w) => w.terminate()));
-      })();
+      closing ??= failAll(new Error('the batch pipeline was closed'));
       return closing;
     },
   };
