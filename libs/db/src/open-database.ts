@@ -9,6 +9,9 @@ import { PrismaClient } from './generated/prisma/client';
 import { findMigrationsDir, migrate, readMigrations, type MigrateResult } from './migrator';
 import { pgConnection, pgliteConnection } from './sql-connection';
 
+/** How long a session may sit inside a transaction doing nothing before PostgreSQL ends it. */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 5000;
+
 export interface Database {
   prisma: PrismaClient;
   kind: 'postgres' | 'pglite';
@@ -59,7 +62,16 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
       await client.end();
     }
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg({
+      connectionString: url,
+      // A paused or partitioned process (SIGSTOP, a long GC, a VM freeze) must not hold row locks
+      // for ever: a worker's fenced write locks its run row, and the worker taking the run over
+      // waits on that lock. The server ends such a session; the paused process, when it wakes,
+      // retries and finds itself fenced off.
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    }),
+  });
   return {
     prisma,
     kind: 'postgres',
