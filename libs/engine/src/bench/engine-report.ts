@@ -54,12 +54,23 @@ export function formatReport(ctx: BenchContext, results: ModelResult[], threads?
     if (e.innerKernels?.length) {
       out.push('', `Inside composite kernels: ${e.innerKernels.slice(0, 5).map((k) => `${k.name} ${f(k.ms, 2)}`).join('; ')} (ms/step).`);
     }
-    out.push('', `Memory: ${e.tensorsAfterWarmup} → ${e.tensorsAtEnd} tensors, RSS ${f(e.rssAfterWarmupMB, 0)} → ${f(e.rssAtEndMB, 0)} MB over the ${e.steps} timed steps.`, '');
+    const heap = e.wasmHeapMB ? `, wasm heap ${f(e.wasmHeapMB[0], 0)} → ${f(e.wasmHeapMB[1], 0)} MB` : '';
+    out.push('', `Memory over the ${e.steps} timed steps: ${e.tensorsAfterWarmup} → ${e.tensorsAtEnd} tensors, RSS ${f(e.rssAfterWarmupMB, 0)} → ${f(e.rssAtEndMB, 0)} MB${heap}.`, '');
   }
   out.push(...targetLines(results));
   if (threads) out.push('', ...threadLines(threads));
   return out.join('\n');
 }
+
+// What would move each kernel, from the measurements behind the kernels (see libs/engine/README.md).
+const HINTS: Record<string, string> = {
+  Conv2DBackpropFilter: 'XNNPACK GEMMs with K = N·H′·W′ whose "weights" (dy) are new every step, so packed every call; a wasm SIMD dW kernel or a second thread',
+  Conv2DBackpropInput: 'XNNPACK convs per output phase, with a fresh (rotated) filter packed every call',
+  Conv2D: 'the forward convs themselves (XNNPACK near its single-core rate); only more cores move it',
+  MaxPoolGrad: 'a branchy JS loop; a wasm SIMD kernel (or pooling that records argmax in the forward pass)',
+  DepthwiseConv2dNativeBackpropFilter: 'a scalar JS loop; a wasm SIMD kernel',
+  Sum: 'bias gradients reduced over N·H·W in separate passes; fusing them into the dW kernels',
+};
 
 function targetLines(results: ModelResult[]): string[] {
   const out = ['### Targets', ''];
@@ -80,6 +91,8 @@ function targetLines(results: ModelResult[]): string[] {
     if (!ok) {
       const top = (r.engine.topKernels ?? []).slice(0, 3).map((k) => `${k.name} ${f((100 * k.ms) / r.engine.msPerStep, 0)}%`);
       line += `; bound by ${top.join(', ')} of the step (profile above)`;
+      const hint = HINTS[r.engine.topKernels?.[0]?.name ?? ''];
+      if (hint) line += `; what would move it: ${hint}`;
     }
     out.push(line);
   }

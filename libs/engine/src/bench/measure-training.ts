@@ -22,6 +22,8 @@ export interface TrainingMeasurement {
   /** Resident set size (MB) after warm-up and after the timed steps: growth would be a leak. */
   rssAfterWarmupMB: number;
   rssAtEndMB: number;
+  /** The wasm backend's linear memory (MB) after warm-up and at the end: it only grows, so a leak there shows. */
+  wasmHeapMB?: [number, number];
   /** Outermost kernels over the profiled steps (ms per step), when profiled. */
   topKernels?: KernelStat[];
   innerKernels?: KernelStat[];
@@ -39,6 +41,11 @@ export interface MeasureOptions {
 
 function rssMB(): number {
   return process.memoryUsage().rss / 2 ** 20;
+}
+
+function wasmHeapMB(): number | undefined {
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8;
+  return heap ? heap.length / 2 ** 20 : undefined;
 }
 
 function median(xs: number[]): number {
@@ -63,11 +70,13 @@ export async function measureTraining(key: ModelKey, opts: MeasureOptions): Prom
     for (let i = 0; i < opts.warmup; i++) await step();
     const tensorsAfterWarmup = tf.memory().numTensors;
     const rssAfterWarmupMB = rssMB();
+    const heapAfterWarmup = wasmHeapMB();
     const t0 = performance.now();
     for (let i = 0; i < opts.steps; i++) await step();
     const msPerStep = (performance.now() - t0) / opts.steps;
     const tensorsAtEnd = tf.memory().numTensors;
     const rssAtEndMB = rssMB();
+    const heapAtEnd = wasmHeapMB();
 
     const forwards: number[] = [];
     for (let i = 0; i < Math.max(1, Math.min(opts.steps, 5)); i++) {
@@ -93,6 +102,7 @@ export async function measureTraining(key: ModelKey, opts: MeasureOptions): Prom
       tensorsAtEnd,
       rssAfterWarmupMB,
       rssAtEndMB,
+      wasmHeapMB: heapAfterWarmup !== undefined && heapAtEnd !== undefined ? [heapAfterWarmup, heapAtEnd] : undefined,
     };
     if (opts.profileSteps > 0) {
       const timer = new KernelTimer(backend);

@@ -58,8 +58,12 @@ export function useConv2DBackpropInput(impl: BackpropInputImpl): void {
  * it lacks become missing again. `registerWasmTrainingKernels` undoes this.
  */
 export function unregisterWasmTrainingKernels(): void {
+  // A stock kernel replaced before the backend initialised never had its wasm function bound.
+  const backend = tf.findBackend('wasm');
   for (const [name, config] of before) {
     if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
-    if (config) tf.registerKernel(config);
+    if (!config) continue;
+    tf.registerKernel(config);
+    if (backend) config.setupFunc?.(backend);
   }
 }
