@@ -80,7 +80,13 @@ export class RunEventsApplier {
             metric: event.metric,
           }),
         );
-        await this.retention.apply(fence);
+        // Deleting old checkpoints costs storage round trips: done beside training so events
+        // (and a cancel or preemption behind them) are not held up.
+        context.retention = context.retention.then(() =>
+          this.retention.apply(fence).catch((error: Error) => {
+            if (error instanceof FencedError) this.fence(context, error);
+          }),
+        );
         return;
       case 'checkpoint-corrupt':
         this.logger.warn(`run ${fence.runId}: checkpoint ${event.sequence} is unusable (${event.reason}); marked CORRUPT`);

@@ -15,4 +15,6 @@ export interface TrainingContext {
   /** SIGTERM asked this training to checkpoint and stop. */
   preemptRequested: boolean;
   result?: RunResult;
+  /** Checkpoint retention runs beside training, one pass at a time, off the event path. */
+  retention: Promise<void>;
 }

@@ -79,12 +79,14 @@ export class TrainingProcessor {
       fence: { runId, attemptId: opened.attempt.id },
       fenced: false,
       preemptRequested: false,
+      retention: Promise.resolve(),
     };
     this.active.add(context);
     try {
       return await this.train(context, run, opened);
     } finally {
       this.active.delete(context);
+      await context.retention;
     }
   }
 
