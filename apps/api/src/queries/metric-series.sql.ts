@@ -2,6 +2,8 @@ import { Prisma, type MetricPoint, type PrismaClient } from '@trainyard/db';
 
 /** Steps per metric_rollups row (the migration's `step / 256`). */
 export const ROLLUP_BLOCK = 256;
+/** Above this many points a series is never scanned point by point (~10 ms of aggregation). */
+const RAW_SCAN_LIMIT = 50_000;
 
 export interface SeriesExtent {
   name: string;
@@ -45,10 +47,11 @@ export async function fullSeries(prisma: PrismaClient, runId: string, name: stri
  * At most `maxPoints` real points of a series: it is cut into ⌊(maxPoints − 2) / 2⌋ buckets of
  * equal step width, and of each bucket the points holding its minimum and its maximum are kept,
  * plus the series' first and last points. A single spike is its bucket's max, so it always
- * survives, unlike averaging or every-nth sampling. Buckets at least one rollup block wide are
- * computed from metric_rollups (whole blocks per bucket), narrower ones from the points
- * themselves (then at most ~128,000 of them); either way in PostgreSQL, and only the chosen
- * points cross the wire.
+ * survives, unlike averaging or every-nth sampling. Buckets at least one rollup block wide, and
+ * any series over 50,000 points, are computed from metric_rollups (whole blocks per bucket: a
+ * long series asked for slightly narrower buckets gets one block per bucket, so fewer points);
+ * short series from the points themselves. Either way in PostgreSQL, and only the chosen points
+ * cross the wire.
  */
 export async function downsampledSeries(
   prisma: PrismaClient,
@@ -62,7 +65,7 @@ export async function downsampledSeries(
   const width = Math.ceil(span / buckets);
 
   let extremes: Prisma.Sql;
-  if (width >= ROLLUP_BLOCK) {
+  if (width >= ROLLUP_BLOCK || extent.count > RAW_SCAN_LIMIT) {
     const firstBlock = Math.floor(extent.firstStep / ROLLUP_BLOCK);
     const lastBlock = Math.floor(extent.lastStep / ROLLUP_BLOCK);
     const blocksPerBucket = Math.ceil((lastBlock - firstBlock + 1) / buckets);
