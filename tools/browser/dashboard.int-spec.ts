@@ -126,7 +126,8 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${baseUrl}/#/runs/${ids['finetune']}`);
     await page.locator('table.heatmap').waitFor();
-    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    // A string: the test is compiled without the DOM library, the page evaluates it.
+    const background = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(background).toBe('rgb(15, 19, 24)');
     await shot('run-dark');
     await page.goto(`${baseUrl}/`);
