@@ -29,10 +29,38 @@ export const SyntheticShapesDatasetSchema = z
   })
   .strict();
 
-export const DatasetSpecSchema = z.discriminatedUnion('name', [MnistDatasetSchema, SyntheticShapesDatasetSchema]);
+const Fraction = z.number().min(0).max(0.5);
+
+/**
+ * A folder registered through `POST /v1/datasets` (one subfolder per class, local or under an S3
+ * prefix). Its split is its own, seeded by `split.seed` and not by the run's training seed, so a
+ * fine-tune and a later evaluation of it on `test` see the same held-out images. With an image
+ * folder, a fine-tune validates on `split.validation` and ignores `training.validationSplit`.
+ */
+export const ImageFolderDatasetSchema = z
+  .object({
+    name: z.literal('image-folder'),
+    datasetId: z.uuid(),
+    /** Every image is decoded and resized to `[height, width, channels]` (channels 1 = grey, 3 = RGB). */
+    imageShape: z.tuple([z.int().min(8).max(512), z.int().min(8).max(512), z.union([z.literal(1), z.literal(3)])]).default([64, 64, 3]),
+    /** 'cover' crops to the aspect ratio, 'contain' letterboxes in black, 'fill' stretches (as Keras's flow_from_directory). */
+    fit: z.enum(['cover', 'contain', 'fill']).default('cover'),
+    split: z
+      .object({
+        validation: Fraction.default(0.1),
+        test: Fraction.default(0.2),
+        seed: z.int().min(0).max(2 ** 31 - 1).default(0),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export const DatasetSpecSchema = z.discriminatedUnion('name', [MnistDatasetSchema, SyntheticShapesDatasetSchema, ImageFolderDatasetSchema]);
 export type DatasetSpec = z.infer<typeof DatasetSpecSchema>;
 export type MnistDatasetSpec = z.infer<typeof MnistDatasetSchema>;
 export type SyntheticShapesDatasetSpec = z.infer<typeof SyntheticShapesDatasetSchema>;
+export type ImageFolderDatasetSpec = z.infer<typeof ImageFolderDatasetSchema>;
 
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle', 'cross'] as const;
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;

@@ -1,7 +1,7 @@
 /** The one queue that carries training work; payloads carry only the run id (PostgreSQL is the truth). */
 export const TRAINING_QUEUE = 'trainyard-training';
 
-export const JOB_NAMES = { pretrain: 'pretrain', finetune: 'finetune' } as const;
+export const JOB_NAMES = { pretrain: 'pretrain', finetune: 'finetune', evaluate: 'evaluate' } as const;
 export type TrainingJobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
 export interface TrainingJobData {

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { AugmentationSpecSchema } from './augmentation.schema';
+import { FreezingSchema, ImportedModelSchema, RegisteredModelRefSchema } from './classifier-base.schema';
 import { DatasetSpecSchema } from './dataset.schema';
+import { EvaluateSpecSchema } from './evaluate-spec.schema';
 
 const Dimension = z.int().min(8).max(256);
 
@@ -38,19 +41,37 @@ export const ConvAutoencoderSchema = z
   .strict();
 export type ConvAutoencoderSpec = z.infer<typeof ConvAutoencoderSchema>;
 
+/**
+ * Encoder (the base) → optional hidden dense + dropout → `dense(numClasses, softmax)`. The base is
+ * one of: a pretrain run's encoder (`baseRunId`), a registered model version (`baseModel`), an
+ * imported TF.js LayersModel (`importedModel`), or none (a fresh encoder of the architecture
+ * below, which is ignored with a base: the base brings its own).
+ */
 export const ClassifierSchema = z
   .object({
     type: z.literal('classifier'),
     /** Pretrain run whose encoder is the base; null trains the same encoder from scratch. */
     baseRunId: z.uuid().nullable().default(null),
-    /** Encoder architecture when there is no base (ignored with a base: it comes from the checkpoint). */
+    baseModel: RegisteredModelRefSchema.optional(),
+    importedModel: ImportedModelSchema.optional(),
     ...encoderArchitecture,
     /** Units of an optional hidden dense layer before the softmax; 0 for none. */
     headUnits: z.int().min(0).max(4096).default(0),
     dropout: z.number().min(0).max(0.9).default(0),
+    freezing: FreezingSchema.prefault({}),
+    /** Older form of `freezing: { mode: 'base' }`, still accepted. */
     freezeBase: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((model, ctx) => {
+    const bases = (['baseRunId', 'baseModel', 'importedModel'] as const).filter((k) => model[k] !== undefined && model[k] !== null);
+    if (bases.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [bases[1]], message: `A classifier has one base: ${bases.join(' and ')} were both given` });
+    }
+    if (model.freezeBase && model.freezing.mode === 'two-stage') {
+      ctx.addIssue({ code: 'custom', path: ['freezeBase'], message: "freezeBase conflicts with freezing.mode 'two-stage'; drop freezeBase" });
+    }
+  });
 export type ClassifierSpec = z.infer<typeof ClassifierSchema>;
 
 const Name = z.string().trim().min(1).max(120);
@@ -73,16 +94,30 @@ export const FinetuneSpecSchema = z
     name: Name,
     dataset: DatasetSpecSchema,
     model: ClassifierSchema.prefault({ type: 'classifier' }),
+    /** On-the-fly augmentation of training batches (Keras ImageDataGenerator names); none when absent. */
+    augmentation: AugmentationSpecSchema.optional(),
     training: TrainingSpecSchema.prefault({}),
     checkpoint: CheckpointSpecSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((spec, ctx) => {
+    const freezing = spec.model.freezing;
+    if (freezing.mode === 'two-stage' && freezing.unfreezeAfterEpochs >= spec.training.epochs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model', 'freezing', 'unfreezeAfterEpochs'],
+        message: `Must be below training.epochs (${spec.training.epochs}), or the second stage never starts`,
+      });
+    }
+  });
 export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
 
-export const RunSpecSchema = z.discriminatedUnion('kind', [PretrainSpecSchema, FinetuneSpecSchema]);
+export const RunSpecSchema = z.discriminatedUnion('kind', [PretrainSpecSchema, FinetuneSpecSchema, EvaluateSpecSchema]);
 export type RunSpec = z.infer<typeof RunSpecSchema>;
 /** What a client sends: every defaulted field may be left out. */
 export type RunSpecInput = z.input<typeof RunSpecSchema>;
+/** The kinds that train a model (evaluation runs only read one). */
+export type TrainingRunSpec = PretrainSpec | FinetuneSpec;
 
 export interface FieldError {
   /** Dotted path of the offending field, e.g. `training.learningRate`. */

@@ -1,4 +1,4 @@
-export const RUN_KINDS = ['PRETRAIN', 'FINETUNE'] as const;
+export const RUN_KINDS = ['PRETRAIN', 'FINETUNE', 'EVALUATE'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PREEMPTED'] as const;

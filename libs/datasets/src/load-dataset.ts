@@ -1,4 +1,5 @@
 import type { DatasetSpec } from '@trainyard/contracts';
+import { InvalidImageFolderError } from './invalid-image-folder.error';
 import type { LoadedDataset, LoadOptions } from './dataset.types';
 import { loadMnist } from './mnist.dataset';
 import { loadSyntheticShapes } from './synthetic-shapes.dataset';
@@ -10,5 +11,8 @@ export function loadDataset(spec: DatasetSpec, opts: LoadOptions): LoadedDataset
       return loadMnist(spec, opts);
     case 'synthetic-shapes':
       return loadSyntheticShapes(spec, opts);
+    case 'image-folder':
+      // A registered folder needs its location (from the database) and I/O: loadImageFolder.
+      throw new InvalidImageFolderError(`dataset ${spec.datasetId}`, 'image folders load with loadImageFolder, not loadDataset');
   }
 }

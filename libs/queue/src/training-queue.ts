@@ -24,6 +24,7 @@ export function createTrainingQueue(connection: Redis, name: string = TRAINING_Q
 const JOB_NAME_BY_KIND: Record<RunKind, TrainingJobName> = {
   PRETRAIN: JOB_NAMES.pretrain,
   FINETUNE: JOB_NAMES.finetune,
+  EVALUATE: JOB_NAMES.evaluate,
 };
 
 /**

@@ -1,4 +1,4 @@
-import { accuracy, classificationReport, confusionMatrix, macroAverages, perClassScores } from './classification-metrics';
+import { accuracy, classificationReport, confusionMatrix, macroAverages, perClassScores, topKAccuracy, weightedAverages } from './classification-metrics';
 
 describe('classification metrics', () => {
   // actual:    0 0 0 1 1 2
@@ -51,5 +51,20 @@ describe('classification metrics', () => {
   it('rejects mismatched lengths and out-of-range labels', () => {
     expect(() => confusionMatrix([0], [0, 1], 2)).toThrow(/1 labels but 2 predictions/);
     expect(() => confusionMatrix([0, 3], [0, 1], 2)).toThrow(/sample 1/);
+  });
+  it('weights per-class scores by support (sklearn average=weighted)', () => {
+    const w = weightedAverages(perClassScores(confusionMatrix(actual, predicted, 3)));
+    expect(w.precision).toBeCloseTo((3 * 1 + 2 * 0.5 + 1 * 0.5) / 6);
+    expect(w.recall).toBeCloseTo((3 * (2 / 3) + 2 * 0.5 + 1 * 1) / 6);
+    expect(w.f1).toBeCloseTo((3 * 0.8 + 2 * 0.5 + 1 * (2 / 3)) / 6);
+    expect(classificationReport(actual, predicted, ['a', 'b', 'c'], 'validation')).toMatchObject({ split: 'validation', weightedRecall: w.recall });
+  });
+
+  it('counts a top-k hit when fewer than k classes score higher than the true one', () => {
+    // sample 0: true 2 is 2nd best; sample 1: true 0 is 3rd; sample 2: true 1 is best.
+    const scores = [0.5, 0.1, 0.4, 0.2, 0.5, 0.3, 0.1, 0.8, 0.1];
+    expect(topKAccuracy(scores, [2, 0, 1], 3, 1)).toBeCloseTo(1 / 3);
+    expect(topKAccuracy(scores, [2, 0, 1], 3, 2)).toBeCloseTo(2 / 3);
+    expect(topKAccuracy(scores, [2, 0, 1], 3, 3)).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-import type { ClassificationReport } from '@trainyard/contracts';
+import type { ClassificationReport, EvaluationSplit } from '@trainyard/contracts';
 
 /** confusion[actual][predicted] counts. Labels outside 0..numClasses-1 are an error, not skipped. */
 export function confusionMatrix(actual: ArrayLike<number>, predicted: ArrayLike<number>, numClasses: number): number[][] {
@@ -56,24 +56,55 @@ export function macroAverages(scores: ClassScores[]): { precision: number; recal
   return { precision: mean((s) => s.precision), recall: mean((s) => s.recall), f1: mean((s) => s.f1) };
 }
 
-/** Everything a fine-tune run reports on its test split. */
+/** Means over classes weighted by their support (sklearn's average='weighted'); 0 with no samples. */
+export function weightedAverages(scores: ClassScores[]): { precision: number; recall: number; f1: number } {
+  const total = scores.reduce((n, s) => n + s.support, 0);
+  const mean = (pick: (s: ClassScores) => number) => ratio(scores.reduce((n, s) => n + pick(s) * s.support, 0), total);
+  return { precision: mean((s) => s.precision), recall: mean((s) => s.recall), f1: mean((s) => s.f1) };
+}
+
+/** Everything a fine-tune (or evaluation) run reports on a split. */
 export function classificationReport(
   actual: ArrayLike<number>,
   predicted: ArrayLike<number>,
   classNames: string[],
+  split: EvaluationSplit = 'test',
 ): ClassificationReport {
   const confusion = confusionMatrix(actual, predicted, classNames.length);
   const scores = perClassScores(confusion);
   const macro = macroAverages(scores);
+  const weighted = weightedAverages(scores);
   return {
-    split: 'test',
+    split,
     samples: actual.length,
     classNames: [...classNames],
     accuracy: accuracy(confusion),
     macroPrecision: macro.precision,
     macroRecall: macro.recall,
     macroF1: macro.f1,
+    weightedPrecision: weighted.precision,
+    weightedRecall: weighted.recall,
+    weightedF1: weighted.f1,
     perClass: scores.map((s, c) => ({ className: classNames[c], ...s })),
     confusionMatrix: confusion,
   };
+}
+
+/**
+ * Share of samples whose true class is among the k highest scores. `scores` is row-major
+ * `[samples, numClasses]`; ties count in the true class's favour only when strictly fewer than k
+ * classes score higher (as tf.math.in_top_k).
+ */
+export function topKAccuracy(scores: ArrayLike<number>, actual: ArrayLike<number>, numClasses: number, k: number): number {
+  if (scores.length !== actual.length * numClasses) {
+    throw new Error(`topKAccuracy: ${scores.length} scores for ${actual.length} samples of ${numClasses} classes`);
+  }
+  let hits = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const own = scores[i * numClasses + actual[i]];
+    let higher = 0;
+    for (let c = 0; c < numClasses; c++) if (scores[i * numClasses + c] > own) higher++;
+    if (higher < k) hits++;
+  }
+  return actual.length === 0 ? 0 : hits / actual.length;
 }

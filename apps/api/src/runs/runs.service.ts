@@ -30,7 +30,7 @@ import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { validationErrorBody } from '../validation/field-errors';
 import { requestHash } from './request-hash';
 
-const KIND_OF_SPEC: Record<RunSpec['kind'], RunKind> = { pretrain: 'PRETRAIN', finetune: 'FINETUNE' };
+const KIND_OF_SPEC: Record<RunSpec['kind'], RunKind> = { pretrain: 'PRETRAIN', finetune: 'FINETUNE', evaluate: 'EVALUATE' };
 
 /** States in which a run's BullMQ job is waiting (or delayed), not held by a worker. */
 const WAITING_STATUSES: readonly RunStatus[] = ['QUEUED', 'PREEMPTED'];

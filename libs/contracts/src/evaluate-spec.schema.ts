@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { DatasetSpecSchema } from './dataset.schema';
+
+export const EVALUATION_SPLITS = ['test', 'validation', 'train'] as const;
+export type EvaluationSplit = (typeof EVALUATION_SPLITS)[number];
+
+/**
+ * An evaluation run: a classifier checkpoint of a fine-tune run on a dataset split. Without
+ * `checkpoint.sequence`, the run's latest COMPLETE checkpoint (pinned at submit); without
+ * `dataset`, the evaluated run's own dataset (same split, so `test` is its held-out test set).
+ */
+export const EvaluateSpecSchema = z
+  .object({
+    kind: z.literal('evaluate'),
+    name: z.string().trim().min(1).max(120),
+    checkpoint: z
+      .object({
+        runId: z.uuid(),
+        sequence: z.int().min(0).max(2_147_483_647).optional(),
+      })
+      .strict(),
+    dataset: DatasetSpecSchema.optional(),
+    split: z.enum(EVALUATION_SPLITS).default('test'),
+    /** Top-k accuracy's k (capped at the number of classes). */
+    topK: z.int().min(1).max(100).default(5),
+    batchSize: z.int().min(1).max(1024).default(64),
+  })
+  .strict();
+export type EvaluateSpec = z.infer<typeof EvaluateSpecSchema>;

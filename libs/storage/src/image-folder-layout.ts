@@ -1,0 +1,91 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidImageFolderError } from './invalid-image-folder.error';
+import { LocalObjectStore } from './local-object-store';
+import type { ObjectStore } from './object-store';
+
+/** The formats sharp decodes that people keep photos in; other files (README, .DS_Store) are ignored. */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
+
+export interface ImageFile {
+  /** Object key in the store (prefix included). */
+  key: string;
+  /** Index into `classNames`. */
+  label: number;
+  size: number;
+}
+
+export interface ImageFolderScan {
+  /** The normalised prefix ('' or ending in '/'). */
+  prefix: string;
+  /** `store.uri(prefix)`: what errors and reports name. */
+  folder: string;
+  /** Subfolder names, sorted (code-point order, like Keras's sorted(os.listdir)), so labels are stable. */
+  classNames: string[];
+  /** Every image file, class by class, sorted by key within a class. */
+  files: ImageFile[];
+  /** Image files per class, in `classNames` order. */
+  counts: number[];
+}
+
+function isImage(key: string): boolean {
+  const lower = key.toLowerCase();
+  return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
+}
+
+/**
+ * Class folders that hold no object at all. Object stores have no empty folders (a prefix exists
+ * only through its objects), but on disk an empty subfolder is a class the user meant to fill.
+ */
+async function emptyLocalFolders(store: ObjectStore, prefix: string): Promise<string[]> {
+  if (!(store instanceof LocalObjectStore)) return [];
+  const entries = await readdir(join(store.root, prefix), { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+}
+
+/**
+ * Listing only, no decoding: the API checks a folder's layout with it at registration (it never
+ * loads TensorFlow or sharp), and libs/datasets' loader starts from the same scan, so there is one
+ * definition of a valid folder.
+ *
+ * Reads an image folder (one subfolder per class, images possibly nested deeper) through an
+ * ObjectStore: a LocalObjectStore wrapping a local path, or S3 under a prefix. Refuses, naming the
+ * folder and the reason, a folder with no class, a single class, or a class without images.
+ */
+export async function scanImageFolder(store: ObjectStore, prefix: string): Promise<ImageFolderScan> {
+  const normalised = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const folder = store.uri(normalised);
+  const byClass = new Map<string, { key: string; size: number }[]>();
+  for (const name of await emptyLocalFolders(store, normalised)) byClass.set(name, []);
+  for (const object of await store.list(normalised)) {
+    const relative = object.key.slice(normalised.length);
+    const slash = relative.indexOf('/');
+    if (slash <= 0) continue; // a file beside the class folders belongs to no class
+    const className = relative.slice(0, slash);
+    const files = byClass.get(className) ?? [];
+    byClass.set(className, files);
+    // S3 consoles create `class/` marker objects for folders: they make the class exist, empty.
+    if (object.key.endsWith('/') || !isImage(object.key)) continue;
+    files.push(object);
+  }
+  const classNames = [...byClass.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (classNames.length === 0) {
+    throw new InvalidImageFolderError(folder, 'it has no class subfolders (expected one subfolder of images per class)');
+  }
+  if (classNames.length === 1) {
+    throw new InvalidImageFolderError(folder, `it has a single class '${classNames[0]}'; a classifier needs at least two`);
+  }
+  const empty = classNames.filter((c) => (byClass.get(c) ?? []).length === 0);
+  if (empty.length > 0) {
+    const list = empty.map((c) => `'${c}'`).join(', ');
+    const what = empty.length === 1 ? `class ${list} has` : `classes ${list} have`;
+    throw new InvalidImageFolderError(folder, `${what} no images (${IMAGE_EXTENSIONS.join(', ')})`);
+  }
+  const files: ImageFile[] = [];
+  const counts = classNames.map((name, label) => {
+    const objects = (byClass.get(name) ?? []).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const o of objects) files.push({ key: o.key, label, size: o.size });
+    return objects.length;
+  });
+  return { prefix: normalised, folder, classNames, files, counts };
+}
