@@ -1,4 +1,4 @@
-import type { AttemptOutcome, RunProgress, RunResult } from '@trainyard/contracts';
+import type { AttemptOutcome, DataReport, RunProgress, RunResult } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence } from './attempt-fence';
 import { FencedError, RunNotFoundError, RunStateError } from './errors';
@@ -33,6 +33,13 @@ export class AttemptWritesRepository {
     await withFence(this.prisma, fence, 'record the backend', async (tx) => {
       await tx.attempt.update({ where: { id: fence.attemptId }, data: { backend } });
       await tx.run.update({ where: { id: fence.runId }, data: { backend } });
+    });
+  }
+
+  /** What the data load found (skipped files…), shown on the run before training ends. */
+  async setDataReport(fence: Fence, report: DataReport): Promise<void> {
+    await withFence(this.prisma, fence, 'record the data report', async (tx) => {
+      await tx.run.update({ where: { id: fence.runId }, data: { dataReport: report as unknown as Prisma.InputJsonValue } });
     });
   }
 

@@ -90,12 +90,14 @@ export class CheckpointsRepository {
   async retentionCandidates(runId: string, keepLast: number): Promise<Checkpoint[]> {
     const rows = await this.prisma.checkpoint.findMany({
       where: { runId, status: 'COMPLETE' },
-      include: { pinnedBy: { select: { id: true }, take: 1 } },
+      include: { pinnedBy: { select: { id: true }, take: 1 }, modelVersions: { select: { id: true }, take: 1 } },
       orderBy: { sequence: 'asc' },
     });
-    const pinned = new Set(rows.filter((r) => r.pinnedBy.length > 0).map((r) => r.id));
-    const victims = new Set(retentionVictims(rows.map(({ pinnedBy: _p, ...r }) => r), keepLast, pinned).map((r) => r.id));
-    return rows.filter((r) => victims.has(r.id)).map(({ pinnedBy: _p, ...r }) => toCheckpoint(r));
+    // A registered model version pins its checkpoint as a fine-tune's base does.
+    const pinned = new Set(rows.filter((r) => r.pinnedBy.length > 0 || r.modelVersions.length > 0).map((r) => r.id));
+    const plain = rows.map(({ pinnedBy: _p, modelVersions: _m, ...r }) => r);
+    const victims = new Set(retentionVictims(plain, keepLast, pinned).map((r) => r.id));
+    return plain.filter((r) => victims.has(r.id)).map((r) => toCheckpoint(r));
   }
 
   /**
@@ -110,6 +112,7 @@ export class CheckpointsRepository {
         UPDATE "checkpoints" c SET "status" = 'DELETED'
         WHERE c."id" = ANY(${ids}::uuid[]) AND c."run_id" = ${fence.runId}::uuid AND c."status" = 'COMPLETE'
           AND NOT EXISTS (SELECT 1 FROM "runs" r WHERE r."base_checkpoint_id" = c."id")
+          AND NOT EXISTS (SELECT 1 FROM "model_versions" m WHERE m."checkpoint_id" = c."id")
         RETURNING c."id"::text AS id`;
       return rows.map((r) => r.id);
     });
@@ -122,6 +125,11 @@ export class CheckpointsRepository {
 
   async get(id: string): Promise<Checkpoint | null> {
     const row = await this.prisma.checkpoint.findUnique({ where: { id } });
+    return row ? toCheckpoint(row) : null;
+  }
+
+  async bySequence(runId: string, sequence: number): Promise<Checkpoint | null> {
+    const row = await this.prisma.checkpoint.findUnique({ where: { runId_sequence: { runId, sequence } } });
     return row ? toCheckpoint(row) : null;
   }
 

@@ -26,3 +26,5 @@ export { metricGoal, type MetricGoal } from './metric-goal';
 export { CheckpointsRepository, type CheckpointBegin, type CompleteCheckpoint } from './checkpoints.repository';
 export { WorkersRepository, type WorkerRegistration } from './workers.repository';
 export { CheckpointNotFoundError, FencedError, InvalidCursorError, RunNotFoundError, RunStateError } from './errors';
+export { DatasetsRepository, DatasetNameTakenError, type DatasetLocation, type DatasetRecord } from './datasets.repository';
+export { ModelVersionsRepository, type ModelVersionRecord, type ModelVersionWithCheckpoint } from './model-versions.repository';

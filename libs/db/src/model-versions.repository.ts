@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { Prisma, type PrismaClient } from './generated/prisma/client';
+import type { Checkpoint } from './model-types';
+import { toCheckpoint } from './model-types';
+
+export interface ModelVersionRecord {
+  id: string;
+  name: string;
+  version: number;
+  runId: string;
+  checkpointId: string;
+  createdAt: Date;
+}
+
+export type ModelVersionWithCheckpoint = ModelVersionRecord & { checkpoint: Checkpoint };
+
+/** Concurrent registrations of one name may pick the same next version; the loser retries. */
+const VERSION_RACE_RETRIES = 5;
+
+/** The model registry: names → versions → a run's pinned checkpoint. */
+export class ModelVersionsRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /**
+   * The next version of `name` (previous max + 1, from 1). The unique (name, version) index
+   * settles a race between two registrations: the one that loses tries the next number.
+   */
+  async register(input: { name: string; runId: string; checkpointId: string }): Promise<ModelVersionRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const max = await this.prisma.modelVersion.aggregate({ where: { name: input.name }, _max: { version: true } });
+      try {
+        return await this.prisma.modelVersion.create({
+          data: { id: randomUUID(), ...input, version: (max._max.version ?? 0) + 1 },
+        });
+      } catch (error) {
+        const race = error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+        if (!race || attempt >= VERSION_RACE_RETRIES) throw error;
+      }
+    }
+  }
+
+  async versions(name: string): Promise<ModelVersionRecord[]> {
+    return this.prisma.modelVersion.findMany({ where: { name }, orderBy: { version: 'asc' } });
+  }
+
+  async get(name: string, version: number): Promise<ModelVersionWithCheckpoint | null> {
+    const row = await this.prisma.modelVersion.findUnique({ where: { name_version: { name, version } }, include: { checkpoint: true } });
+    return row ? { ...row, checkpoint: toCheckpoint(row.checkpoint) } : null;
+  }
+}
