@@ -3,8 +3,10 @@ import type { TrainyardConfig } from '@trainyard/config';
 import type { ApiOptions } from './config/api-options';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
+import { DatasetsModule } from './datasets/datasets.module';
 import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
+import { ModelsModule } from './models/models.module';
 import { QueriesModule } from './queries/queries.module';
 import { RunsModule } from './runs/runs.module';
 
@@ -13,7 +15,7 @@ export class AppModule {
   static forRoot(config: TrainyardConfig, options: ApiOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, QueriesModule, RunsModule, HealthModule, DashboardModule],
+      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, QueriesModule, RunsModule, DatasetsModule, ModelsModule, HealthModule, DashboardModule],
     };
   }
 }

@@ -13,3 +13,4 @@ export { modelArtifactsToFiles, filesToModelArtifacts, MODEL_JSON, WEIGHTS_BIN }
 export { CheckpointStore, CHECKPOINT_MANIFEST, type CheckpointManifest } from './checkpoint-store';
 export { IMAGE_EXTENSIONS, scanImageFolder, type ImageFile, type ImageFolderScan } from './image-folder-layout';
 export { InvalidImageFolderError } from './invalid-image-folder.error';
+export { augmentationSampleKey } from './run-artifact-keys';

@@ -2,8 +2,10 @@ import { Global, Logger, Module } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
   CheckpointsRepository,
+  DatasetsRepository,
   IdempotencyKeysRepository,
   MetricsRepository,
+  ModelVersionsRepository,
   openDatabase,
   RunsRepository,
   type Database,
@@ -55,6 +57,8 @@ import { DATABASE, OBJECT_STORE, REDIS_CONNECTION, TRAINING_QUEUE } from './infr
     { provide: MetricsRepository, inject: [DATABASE], useFactory: (db: Database) => new MetricsRepository(db.prisma) },
     { provide: CheckpointsRepository, inject: [DATABASE], useFactory: (db: Database) => new CheckpointsRepository(db.prisma) },
     { provide: IdempotencyKeysRepository, inject: [DATABASE], useFactory: (db: Database) => new IdempotencyKeysRepository(db.prisma) },
+    { provide: DatasetsRepository, inject: [DATABASE], useFactory: (db: Database) => new DatasetsRepository(db.prisma) },
+    { provide: ModelVersionsRepository, inject: [DATABASE], useFactory: (db: Database) => new ModelVersionsRepository(db.prisma) },
     InfrastructureShutdown,
   ],
   exports: [
@@ -66,6 +70,8 @@ import { DATABASE, OBJECT_STORE, REDIS_CONNECTION, TRAINING_QUEUE } from './infr
     MetricsRepository,
     CheckpointsRepository,
     IdempotencyKeysRepository,
+    DatasetsRepository,
+    ModelVersionsRepository,
   ],
 })
 export class InfrastructureModule {}

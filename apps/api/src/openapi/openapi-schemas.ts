@@ -1,4 +1,4 @@
-import { FinetuneSpecSchema, PretrainSpecSchema, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
+import { EvaluateSpecSchema, FinetuneSpecSchema, PretrainSpecSchema, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { z } from 'zod';
 
 type JsonSchema = Record<string, unknown>;
@@ -27,11 +27,12 @@ export function openApiComponentSchemas(): Record<string, JsonSchema> {
   return {
     PretrainSpec: spec(PretrainSpecSchema),
     FinetuneSpec: spec(FinetuneSpecSchema),
+    EvaluateSpec: spec(EvaluateSpecSchema),
     RunSpec: {
-      oneOf: [schemaRef('PretrainSpec'), schemaRef('FinetuneSpec')],
+      oneOf: [schemaRef('PretrainSpec'), schemaRef('FinetuneSpec'), schemaRef('EvaluateSpec')],
       discriminator: {
         propertyName: 'kind',
-        mapping: { pretrain: schemaRef('PretrainSpec').$ref, finetune: schemaRef('FinetuneSpec').$ref },
+        mapping: { pretrain: schemaRef('PretrainSpec').$ref, finetune: schemaRef('FinetuneSpec').$ref, evaluate: schemaRef('EvaluateSpec').$ref },
       },
     },
     RunCreated: {

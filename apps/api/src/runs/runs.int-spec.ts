@@ -229,7 +229,7 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     const doc = await http('GET', '/docs-json');
     expect(doc.status).toBe(200);
     const schemas = doc.body.components.schemas;
-    expect(schemas.RunSpec.oneOf).toHaveLength(2);
+    expect(schemas.RunSpec.oneOf).toHaveLength(3);
     expect(schemas.PretrainSpec.properties.dataset).toBeDefined();
     expect(schemas.FinetuneSpec.properties.model.properties.baseRunId).toBeDefined();
     expect(doc.body.paths['/v1/runs'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RunSpec' });

@@ -29,6 +29,7 @@ import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { validationErrorBody } from '../validation/field-errors';
 import { requestHash } from './request-hash';
+import { RunReferencesService } from './run-references.service';
 
 const KIND_OF_SPEC: Record<RunSpec['kind'], RunKind> = { pretrain: 'PRETRAIN', finetune: 'FINETUNE', evaluate: 'EVALUATE' };
 
@@ -46,20 +47,21 @@ export class RunsService {
     private readonly idempotencyKeys: IdempotencyKeysRepository,
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
     @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    private readonly references: RunReferencesService,
   ) {}
 
   /**
    * Writes the run first and enqueues second: PostgreSQL is the truth, so a run whose job could
    * not be queued is marked FAILED with the reason rather than left QUEUED forever. A fine-tune
-   * pins the base run's checkpoint it will start from, so retention never deletes it.
+   * pins the base checkpoint it will start from (an evaluation, the one it evaluates), so
+   * retention never deletes it; see RunReferencesService.
    * With an Idempotency-Key, the run is created at most once per key and every request with the
    * key and the same body gets the first response; another body with the key is a 422.
    */
-  async submit(spec: RunSpec, idempotencyKey?: string): Promise<{ id: string; status: RunStatus }> {
-    const baseRunId = spec.kind === 'finetune' ? spec.model.baseRunId : null;
-    const baseCheckpointId = baseRunId ? await this.assertUsableBase(baseRunId) : null;
+  async submit(submitted: RunSpec, idempotencyKey?: string): Promise<{ id: string; status: RunStatus }> {
+    const { spec, baseRunId, baseCheckpointId } = await this.references.resolve(submitted);
     const kind = KIND_OF_SPEC[spec.kind];
-    const creation = { kind, name: spec.name, spec, baseRunId: baseRunId ?? null, baseCheckpointId };
+    const creation = { kind, name: spec.name, spec, baseRunId, baseCheckpointId };
 
     if (idempotencyKey === undefined) {
       const id = randomUUID();
@@ -69,7 +71,7 @@ export class RunsService {
       return { id, status: run.status as RunStatus };
     }
 
-    const hash = requestHash(spec);
+    const hash = requestHash(submitted);
     const outcome = await this.idempotencyKeys.createRunOnce(idempotencyKey, hash, creation, (id) => ({ id, status: 'QUEUED' as RunStatus }));
     if (outcome.requestHash !== hash) {
       throw new UnprocessableEntityException({
@@ -166,34 +168,6 @@ export class RunsService {
     const run = await this.runs.get(id);
     if (!run) throw notFound(id);
     return run;
-  }
-
-  /**
-   * A fine-tune starts from a finished pretrain run's encoder; anything else would fail later on
-   * a worker. Returns the id of the checkpoint to pin.
-   */
-  private async assertUsableBase(baseRunId: string): Promise<string> {
-    const why = await this.whyBaseUnusable(baseRunId);
-    if (typeof why !== 'string') return why.checkpointId;
-    throw new UnprocessableEntityException({
-      statusCode: 422,
-      error: 'Unprocessable Entity',
-      message: 'The base run cannot be fine-tuned from',
-      errors: [{ field: 'model.baseRunId', message: why }],
-    });
-  }
-
-  private async whyBaseUnusable(baseRunId: string): Promise<string | { checkpointId: string }> {
-    const base = await this.runs.get(baseRunId);
-    if (!base) return `No run with id ${baseRunId}`;
-    if (base.kind !== 'PRETRAIN') return `Run ${baseRunId} is a ${base.kind} run; the base must be a PRETRAIN run`;
-    if (base.status !== 'SUCCEEDED') return `Run ${baseRunId} is ${base.status}; the base must have SUCCEEDED`;
-    const checkpoint = await this.checkpoints.latestComplete(baseRunId);
-    if (!checkpoint) return `Run ${baseRunId} has no complete checkpoint`;
-    if (!checkpoint.models.includes('encoder')) {
-      return `The latest complete checkpoint of run ${baseRunId} (#${checkpoint.sequence}) holds no encoder (it has: ${checkpoint.models.join(', ') || 'nothing'})`;
-    }
-    return { checkpointId: checkpoint.id };
   }
 }
 

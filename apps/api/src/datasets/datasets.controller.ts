@@ -1,0 +1,34 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import { DatasetIdSchema, DatasetRegistrationSchema, type DatasetRegistration } from './dataset-registration.dto';
+import { DatasetsService } from './datasets.service';
+
+@ApiTags('datasets')
+@Controller('v1/datasets')
+export class DatasetsController {
+  constructor(private readonly datasets: DatasetsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Register an image folder (one subfolder per class) on a local path or under an S3 prefix of the store' })
+  @ApiResponse({ status: 201, description: 'Registered: its class names and image counts' })
+  @ApiResponse({ status: 422, description: 'Not a usable folder: no class, a single class, an empty class, or a path that is not a folder' })
+  @ApiResponse({ status: 409, description: 'The name is taken' })
+  register(@Body(new ZodValidationPipe(DatasetRegistrationSchema, 'Invalid dataset')) body: DatasetRegistration) {
+    return this.datasets.register(body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Registered datasets, newest first' })
+  list() {
+    return this.datasets.list();
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A registered dataset' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  get(@Param('id', new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', 'id')) id: string) {
+    return this.datasets.get(id);
+  }
+}

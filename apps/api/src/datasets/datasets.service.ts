@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { ConflictException, Inject, Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { DatasetNameTakenError, DatasetsRepository, type DatasetLocation, type DatasetRecord } from '@trainyard/db';
+import { InvalidImageFolderError, LocalObjectStore, scanImageFolder, type ObjectStore } from '@trainyard/storage';
+import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
+import type { DatasetRegistration } from './dataset-registration.dto';
+
+export type DatasetView = DatasetRecord & { images: number };
+
+function view(record: DatasetRecord): DatasetView {
+  return { ...record, images: record.counts.reduce((a, b) => a + b, 0) };
+}
+
+function refuse(field: string, why: string): UnprocessableEntityException {
+  return new UnprocessableEntityException({
+    statusCode: 422,
+    error: 'Unprocessable Entity',
+    message: 'The folder cannot be registered as a dataset',
+    errors: [{ field, message: why }],
+  });
+}
+
+/**
+ * Registers image folders. The layout (class subfolders, ≥ 2 classes, no empty class) is checked
+ * here by listing only — the API never decodes images; corrupt files are found, skipped and
+ * listed by the run that loads the folder.
+ */
+@Injectable()
+export class DatasetsService {
+  private readonly logger = new Logger(DatasetsService.name);
+
+  constructor(
+    private readonly datasets: DatasetsRepository,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+  ) {}
+
+  async register(body: DatasetRegistration): Promise<DatasetView> {
+    const { store, prefix, location } = await this.open(body.location);
+    let scan;
+    try {
+      scan = await scanImageFolder(store, prefix);
+    } catch (error) {
+      if (error instanceof InvalidImageFolderError) throw refuse('location', `${error.folder}: ${error.reason}`);
+      throw error;
+    }
+    try {
+      const record = await this.datasets.create({
+        id: randomUUID(),
+        name: body.name,
+        location,
+        uri: scan.folder,
+        classNames: scan.classNames,
+        counts: scan.counts,
+      });
+      this.logger.log(`Dataset ${record.id} "${record.name}" registered: ${scan.folder}, ${scan.classNames.length} classes, ${scan.files.length} images`);
+      return view(record);
+    } catch (error) {
+      if (error instanceof DatasetNameTakenError) {
+        throw new ConflictException({ statusCode: 409, error: 'Conflict', message: error.message, errors: [{ field: 'name', message: error.message }] });
+      }
+      throw error;
+    }
+  }
+
+  async list(): Promise<{ items: DatasetView[] }> {
+    return { items: (await this.datasets.list()).map(view) };
+  }
+
+  async get(id: string): Promise<DatasetView> {
+    const record = await this.datasets.get(id);
+    if (!record) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No dataset with id ${id}` });
+    return view(record);
+  }
+
+  /** A local folder is read as a store of its own; an S3 prefix lives in the configured store. */
+  private async open(location: DatasetRegistration['location']): Promise<{ store: ObjectStore; prefix: string; location: DatasetLocation }> {
+    if (location.kind === 's3') {
+      const prefix = location.prefix.endsWith('/') ? location.prefix : `${location.prefix}/`;
+      return { store: this.store, prefix, location: { kind: 's3', prefix } };
+    }
+    const info = await stat(location.path).catch(() => null);
+    if (!info?.isDirectory()) throw refuse('location.path', `${location.path} is not a folder this server can read`);
+    return { store: new LocalObjectStore(location.path), prefix: '', location: { kind: 'local', path: location.path } };
+  }
+}

@@ -1,0 +1,30 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import { ModelsService } from './models.service';
+
+const ModelName = z.string().trim().min(1).max(120);
+const ModelRegistrationSchema = z.strictObject({ name: ModelName, runId: z.uuid() });
+
+@ApiTags('models')
+@Controller('v1/models')
+export class ModelsController {
+  constructor(private readonly models: ModelsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: "Name a SUCCEEDED run's model: the next version of the name, pinned to the run's latest complete checkpoint" })
+  @ApiResponse({ status: 201, description: 'The new version' })
+  @ApiResponse({ status: 422, description: 'The run does not exist, has not SUCCEEDED, or has no complete checkpoint' })
+  register(@Body(new ZodValidationPipe(ModelRegistrationSchema, 'Invalid model registration')) body: z.infer<typeof ModelRegistrationSchema>) {
+    return this.models.register(body.name, body.runId);
+  }
+
+  @Get(':name/versions')
+  @ApiOperation({ summary: 'Versions of a registered model, oldest first' })
+  @ApiParam({ name: 'name' })
+  versions(@Param('name', new ZodValidationPipe(ModelName, 'Invalid model name', 'name')) name: string) {
+    return this.models.versions(name);
+  }
+}

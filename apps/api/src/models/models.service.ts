@@ -1,0 +1,45 @@
+import { Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { CheckpointsRepository, ModelVersionsRepository, RunsRepository, type ModelVersionRecord } from '@trainyard/db';
+
+function refuse(why: string): UnprocessableEntityException {
+  return new UnprocessableEntityException({
+    statusCode: 422,
+    error: 'Unprocessable Entity',
+    message: 'The run cannot be registered as a model',
+    errors: [{ field: 'runId', message: why }],
+  });
+}
+
+/**
+ * The model registry: a name's versions, each a SUCCEEDED run's latest COMPLETE checkpoint at
+ * registration (pinned, so retention keeps it). A fine-tune spec uses one as its base with
+ * `model.baseModel: { name, version }`.
+ */
+@Injectable()
+export class ModelsService {
+  private readonly logger = new Logger(ModelsService.name);
+
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly checkpoints: CheckpointsRepository,
+    private readonly models: ModelVersionsRepository,
+  ) {}
+
+  async register(name: string, runId: string): Promise<ModelVersionRecord & { checkpointSequence: number; models: string[] }> {
+    const run = await this.runs.get(runId);
+    if (!run) throw refuse(`No run with id ${runId}`);
+    if (run.kind === 'EVALUATE') throw refuse(`Run ${runId} is an EVALUATE run; it trained no model`);
+    if (run.status !== 'SUCCEEDED') throw refuse(`Run ${runId} is ${run.status}; only a SUCCEEDED run's model can be registered`);
+    const checkpoint = await this.checkpoints.latestComplete(runId);
+    if (!checkpoint) throw refuse(`Run ${runId} has no complete checkpoint`);
+    const version = await this.models.register({ name, runId, checkpointId: checkpoint.id });
+    this.logger.log(`Model "${name}" v${version.version} = run ${runId} checkpoint #${checkpoint.sequence}`);
+    return { ...version, checkpointSequence: checkpoint.sequence, models: checkpoint.models };
+  }
+
+  async versions(name: string): Promise<{ name: string; versions: ModelVersionRecord[] }> {
+    const versions = await this.models.versions(name);
+    if (versions.length === 0) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No model named "${name}"` });
+    return { name, versions };
+  }
+}

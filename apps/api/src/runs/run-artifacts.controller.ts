@@ -1,0 +1,29 @@
+import type { ServerResponse } from 'node:http';
+import { Controller, Get, Inject, NotFoundException, Param, Res } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { augmentationSampleKey, ObjectNotFoundError, type ObjectStore } from '@trainyard/storage';
+import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import { RunIdSchema } from './run-queries';
+
+/** Files a run saves beside its checkpoints, served through the API (no store credentials needed). */
+@ApiTags('runs')
+@Controller('v1/runs')
+export class RunArtifactsController {
+  constructor(@Inject(OBJECT_STORE) private readonly store: ObjectStore) {}
+
+  @Get(':id/augmentation.png')
+  @ApiOperation({ summary: "A PNG grid of the fine-tune's augmented training samples (original first in each row)" })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  async augmentation(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id')) id: string, @Res() res: ServerResponse): Promise<void> {
+    let body: Buffer;
+    try {
+      body = await this.store.get(augmentationSampleKey(id));
+    } catch (error) {
+      if (!(error instanceof ObjectNotFoundError)) throw error;
+      throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `Run ${id} has no augmentation sample (no augmentation, or not started yet)` });
+    }
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': body.length });
+    res.end(body);
+  }
+}
