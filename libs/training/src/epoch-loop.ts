@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSplit } from '@trainyard/datasets';
+import type { BatchPipeline, ImageSplit } from '@trainyard/datasets';
 import { epochOrder, gatherBatch, stepsPerEpoch } from './batches';
 import { DivergedError } from './diverged.error';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
@@ -31,6 +31,13 @@ export interface EpochLoopConfig {
   hooks: TrainingHooks;
   /** Where to start (a resumed checkpoint's position); the beginning by default. */
   start?: LoopPosition;
+  /**
+   * Serves the training batches (augmented, assembled off this thread) instead of gathering them
+   * here. Its epoch order is `epochOrder`'s, so either source trains the same images per step.
+   */
+  pipeline?: BatchPipeline;
+  /** Called before each epoch's first batch (0-based index), e.g. to switch a two-stage fine-tune. */
+  beforeEpoch?(epochIndex: number): void | Promise<void>;
   /** A `batch_loss` point every N steps; by default about 20 per epoch. */
   sampleEverySteps?: number;
   progressIntervalMs?: number;
@@ -62,11 +69,20 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 
   // The validation metric of the current weights, known only right after an epoch's validation.
   let metricHere: CheckpointMetric | undefined;
   let trained = 0;
+  const served = cfg.pipeline ? pipelineBatches(cfg.pipeline, start.epoch, start.nextBatch, cfg.epochs) : undefined;
+  try {
+    return await loop();
+  } finally {
+    // Drops the pipeline's read-ahead when the loop stops early (cancel, preempt, error).
+    await served?.return(undefined);
+  }
 
+  async function loop(): Promise<'completed' | 'cancelled' | 'preempted'> {
   for (let e = start.epoch; e < cfg.epochs; e++) {
     const epoch = e + 1;
     const first = e === start.epoch ? start.nextBatch : 0;
-    const order = epochOrder(cfg.train.count, cfg.seed, e);
+    await cfg.beforeEpoch?.(e);
+    const order = served ? undefined : epochOrder(cfg.train.count, cfg.seed, e);
     const resumedTotals = first > 0 ? start.epochTotals : undefined;
     const sums = resumedTotals ? [...resumedTotals.sums] : new Array<number>(cfg.metricNames.length).fill(0);
     let seen = resumedTotals?.seen ?? 0;
@@ -82,8 +98,10 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 
         return 'preempted';
       }
       step = e * perEpoch + b;
-      const indices = order.subarray(b * cfg.batchSize, Math.min((b + 1) * cfg.batchSize, cfg.train.count));
-      const { x, labels } = gatherBatch(cfg.train, indices, cfg.imageShape);
+      const size = Math.min(cfg.batchSize, cfg.train.count - b * cfg.batchSize);
+      const { x, labels } = order
+        ? gatherBatch(cfg.train, order.subarray(b * cfg.batchSize, b * cfg.batchSize + size), cfg.imageShape)
+        : await nextServed(served!, e, b, cfg.imageShape);
       const y = cfg.targets(x, labels);
       let out: number | number[];
       try {
@@ -94,14 +112,14 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 
       const values = Array.isArray(out) ? out : [out];
       const loss = values[0];
       if (!Number.isFinite(loss)) throw new DivergedError(epoch, step, loss);
-      values.forEach((v, i) => (sums[i] += v * indices.length));
-      seen += indices.length;
+      values.forEach((v, i) => (sums[i] += v * size));
+      seen += size;
       unsaved++;
       metricHere = undefined;
       if (step % sampleEvery === 0) {
         cfg.hooks.onMetrics([point(BATCH_LOSS_METRIC, step, epoch, loss)]);
       }
-      meter.step(epoch, step, indices.length, loss, trained++ === 0);
+      meter.step(epoch, step, size, loss, trained++ === 0);
     }
     const validation = await cfg.validate();
     const points = cfg.metricNames.map((name, i) => point(name, step, epoch, sums[i] / seen));
@@ -121,6 +139,30 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 
     if (stop) return 'preempted';
   }
   return 'completed';
+  }
+}
+
+/** The pipeline's batches from (epoch, batch) on; a resume skips the batches before its position. */
+async function* pipelineBatches(pipeline: BatchPipeline, epoch: number, nextBatch: number, epochs: number) {
+  if (epoch >= epochs) return;
+  for await (const batch of pipeline.batches(epoch, epochs)) {
+    if (batch.epoch === epoch && batch.step < nextBatch) continue;
+    yield batch;
+  }
+}
+
+async function nextServed(
+  served: AsyncGenerator<{ x: Float32Array; y: Int32Array; count: number; epoch: number; step: number }>,
+  epoch: number,
+  step: number,
+  imageShape: [number, number, number],
+): Promise<{ x: tf.Tensor4D; labels: Int32Array }> {
+  const next = await served.next();
+  if (next.done || next.value.epoch !== epoch || next.value.step !== step) {
+    // The pipeline and the loop count steps the same way; a mismatch would silently break resume exactness.
+    throw new Error(`The batch pipeline served ${next.done ? 'nothing' : `epoch ${next.value.epoch} step ${next.value.step}`} where epoch ${epoch} step ${step} was due`);
+  }
+  return { x: tf.tensor4d(next.value.x, [next.value.count, ...imageShape]), labels: next.value.y };
 }
 
 function point(name: string, step: number, epoch: number, value: number): TrainingMetricPoint {

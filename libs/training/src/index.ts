@@ -15,3 +15,8 @@ export * from './training-state';
 export * from './resume';
 export * from './run-training-job';
 export { startTrainingThread, trainingThreadFile, type TrainingThreadHandle } from './start-training-thread';
+export * from './run-data';
+export * from './base-model';
+export * from './freezing';
+export * from './evaluate-run';
+export * from './augmentation-sample';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type RunProgress, RunSpecSchema, type RunSpec } from '@trainyard/contracts';
-import { loadDataset } from '@trainyard/datasets';
+import { classifierBase, type FinetuneSpec, type RunProgress, RunSpecSchema, type RunSpec } from '@trainyard/contracts';
+import { InvalidImageFolderError } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import {
   CheckpointStore,
@@ -8,13 +8,18 @@ import {
   createObjectStore,
   filesToModelArtifacts,
   ObjectNotFoundError,
+  type ObjectStore,
 } from '@trainyard/storage';
+import { saveAugmentationSample } from './augmentation-sample';
+import { cutModel, loadImportedBase } from './base-model';
 import { DivergedError } from './diverged.error';
+import { runEvaluation } from './evaluate-run';
 import { runFinetune } from './finetune';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { loadModelFromArtifacts } from './model-files';
 import { runPretrain } from './pretrain';
 import { findResumePoint } from './resume';
+import { loadRunData } from './run-data';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
 import type { TrainingEvent, TrainingJobInput, TrainingOutcome } from './training-job.types';
 
@@ -39,12 +44,23 @@ export async function runTrainingJob(
 ): Promise<TrainingOutcome> {
   try {
     const spec = parseSpec(input.spec);
-    const epochs = spec.training.epochs;
+    const epochs = spec.kind === 'evaluate' ? 1 : spec.training.epochs;
     post({ type: 'progress', progress: { phase: 'loading', epoch: 0, epochs, step: 0, stepsPerEpoch: 0, updatedAt: now() } });
     const engine = await initEngine({ backend: input.backend });
     post({ type: 'backend', backend: engine.backend, detail: engine.detail });
-    const checkpoints = new CheckpointStore(await createObjectStore(input.storage));
-    const data = loadDataset(spec.dataset, { seed: spec.training.seed, labeled: spec.kind === 'finetune' });
+    const store = await createObjectStore(input.storage);
+    const checkpoints = new CheckpointStore(store);
+    if (spec.kind === 'evaluate') {
+      if (!input.baseCheckpointUri) throw new InvalidTrainingInputError(`No checkpoint of run ${spec.checkpoint.runId} was resolved to evaluate`);
+      const evaluation = { ...input, checkpointUri: input.baseCheckpointUri, sequence: input.baseCheckpointSequence ?? -1 };
+      const result = await runEvaluation(spec, evaluation, checkpoints, post, shouldStop);
+      if (result === 'cancelled') return { status: 'cancelled' };
+      post({ type: 'result', result });
+      post({ type: 'progress', progress: { phase: 'done', epoch: 1, epochs: 1, step: 0, stepsPerEpoch: 0, etaSeconds: 0, updatedAt: now() } });
+      return { status: 'succeeded' };
+    }
+    const { data, report } = await loadRunData(spec.dataset, input, { seed: spec.training.seed, labeled: spec.kind === 'finetune' });
+    if (report) post({ type: 'data-report', report });
 
     let sequence = input.firstCheckpointSequence;
     let lastProgress: RunProgress | undefined;
@@ -74,8 +90,9 @@ export async function runTrainingJob(
     if (spec.kind === 'pretrain') {
       outcome = await runPretrain(data, spec, hooks, { resume: resume ?? undefined });
     } else {
-      // A resumed fine-tune restores its own classifier, base layers included: no base checkpoint read.
-      const encoder = resume ? null : await loadBaseEncoder(spec, input.baseCheckpointUri, checkpoints);
+      // A resumed fine-tune restores its own classifier, base layers included: no base read.
+      const encoder = resume ? null : await loadBase(spec, input, checkpoints, store);
+      if (spec.augmentation && !resume) await saveAugmentationSample(store, input.runId, data.train, data.imageShape, spec.augmentation, spec.training.seed);
       outcome = await runFinetune(data, spec, encoder, hooks, { resume: resume ?? undefined });
     }
     if (outcome.status === 'cancelled' || outcome.status === 'preempted') return { status: outcome.status };
@@ -100,18 +117,19 @@ function parseSpec(spec: RunSpec): RunSpec {
   return parsed.data;
 }
 
-async function loadBaseEncoder(
-  spec: Extract<RunSpec, { kind: 'finetune' }>,
-  uri: string | undefined,
-  checkpoints: CheckpointStore,
-): Promise<tf.LayersModel | null> {
-  if (!spec.model.baseRunId) return null;
-  if (!uri) throw new InvalidTrainingInputError(`Base run ${spec.model.baseRunId} was given without a checkpoint uri`);
+/** The base of a fresh fine-tune: a checkpoint's encoder, a fine-tuned classifier cut below its head, or an imported model. */
+async function loadBase(spec: FinetuneSpec, input: TrainingJobInput, checkpoints: CheckpointStore, store: ObjectStore): Promise<tf.LayersModel | null> {
+  const base = classifierBase(spec.model);
+  if (base.kind === 'scratch') return null;
+  if (base.kind === 'imported') return loadImportedBase(base.model, store);
+  const what = base.kind === 'run' ? `Base run ${base.runId}` : `Registered model ${base.model.name} v${base.model.version}`;
+  const uri = input.baseCheckpointUri;
+  if (!uri) throw new InvalidTrainingInputError(`${what} was given without a checkpoint uri`);
+  const model = input.baseCheckpointModel ?? 'encoder';
   const { files } = await checkpoints.read(uri);
-  if (!files['encoder/model.json']) {
-    throw new InvalidTrainingInputError(`Checkpoint ${uri} of base run ${spec.model.baseRunId} has no 'encoder' model`);
-  }
-  return loadModelFromArtifacts(filesToModelArtifacts('encoder', files));
+  if (!files[`${model}/model.json`]) throw new InvalidTrainingInputError(`Checkpoint ${uri} of ${what} has no '${model}' model`);
+  const loaded = await loadModelFromArtifacts({ ...filesToModelArtifacts(model, files), trainingConfig: undefined });
+  return model === 'encoder' ? loaded : cutModel(loaded, undefined, `${what} (checkpoint ${uri})`);
 }
 
 /**
@@ -123,6 +141,7 @@ export function trainingFailure(runId: string, error: unknown): TrainingOutcome 
   const permanent =
     error instanceof DivergedError ||
     error instanceof InvalidTrainingInputError ||
+    error instanceof InvalidImageFolderError ||
     error instanceof CorruptCheckpointError ||
     error instanceof ObjectNotFoundError;
   return { status: 'failed', reason: `run ${runId}: ${message}`, retryable: !permanent };

@@ -1,5 +1,5 @@
 import type { TrainyardConfig } from '@trainyard/config';
-import type { RunProgress, RunResult, RunSpec } from '@trainyard/contracts';
+import type { DataReport, RunProgress, RunResult, RunSpec } from '@trainyard/contracts';
 import type { BackendName } from '@trainyard/engine';
 import type { CheckpointMetric, CheckpointReason, TrainingMetricPoint } from './training-hooks';
 
@@ -15,8 +15,19 @@ export interface TrainingJobInput {
   spec: RunSpec;
   storage: TrainyardConfig['storage'];
   backend?: BackendName;
-  /** Fine-tune: a COMPLETE checkpoint of the base pretrain run; its 'encoder' model is the base. */
+  /**
+   * Fine-tune: a COMPLETE checkpoint of the base (a pretrain run's, or a registered model
+   * version's); its `baseCheckpointModel` is the base. Evaluate: the checkpoint evaluated.
+   */
   baseCheckpointUri?: string;
+  /** Which model of `baseCheckpointUri` is the base: 'encoder' (default) or a fine-tune's 'classifier' (its head is cut off). */
+  baseCheckpointModel?: 'encoder' | 'classifier';
+  /** Evaluate: the sequence of the checkpoint evaluated (reported in the result). */
+  baseCheckpointSequence?: number;
+  /** Where the spec's image-folder dataset lives (resolved from its datasetId by the worker). */
+  imageFolder?: ImageFolderLocation;
+  /** Decoded-image cache on local disk (`$TRAINYARD_HOME/cache/images`). */
+  cacheDir?: string;
   /** Sequence of this attempt's first checkpoint; each further one adds 1. */
   firstCheckpointSequence: number;
   /**
@@ -27,6 +38,9 @@ export interface TrainingJobInput {
    */
   resumeCandidates?: ResumeCandidate[];
 }
+
+/** A registered folder: a path the worker can read, or a prefix in the configured object store. */
+export type ImageFolderLocation = { kind: 'local'; path: string } | { kind: 's3'; prefix: string };
 
 /**
  * Positions: in 'checkpoint' and 'resumed', `epoch` counts COMPLETED epochs and `step` is the last
@@ -56,7 +70,9 @@ export type TrainingEvent =
   | { type: 'checkpoint-corrupt'; sequence: number; reason: string }
   /** Training continues from checkpoint `sequence`; points with a greater step from earlier attempts are stale. */
   | { type: 'resumed'; sequence: number; epoch: number; step: number }
-  | { type: 'result'; result: RunResult };
+  | { type: 'result'; result: RunResult }
+  /** What the data load found (skipped files…); written to the run before training starts. */
+  | { type: 'data-report'; report: DataReport };
 
 export type TrainingOutcome =
   | { status: 'succeeded' }
