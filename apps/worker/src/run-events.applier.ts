@@ -102,6 +102,10 @@ export class RunEventsApplier {
       case 'result':
         context.result = event.result;
         return;
+      case 'data-report':
+        if (event.report.skippedCount > 0) this.logger.warn(`run ${fence.runId}: ${event.report.skippedCount} unreadable image(s) skipped in ${event.report.folder}`);
+        await retry('recording the data report', () => this.writes.setDataReport(fence, event.report));
+        return;
     }
   }
 }

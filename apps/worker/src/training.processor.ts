@@ -16,6 +16,7 @@ import { startTrainingThread, type TrainingOutcome } from '@trainyard/training';
 import { ActiveTrainings } from './active-trainings';
 import { OutcomeConcluder } from './outcome.concluder';
 import { RunEventsApplier } from './run-events.applier';
+import { RunInputsResolver } from './run-inputs.resolver';
 import type { TrainingContext } from './training-context';
 import { CONFIG, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
@@ -47,6 +48,7 @@ export class TrainingProcessor {
     private readonly applier: RunEventsApplier,
     private readonly concluder: OutcomeConcluder,
     private readonly active: ActiveTrainings,
+    private readonly inputs: RunInputsResolver,
   ) {}
 
   async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
@@ -102,17 +104,9 @@ export class TrainingProcessor {
       );
     }
 
-    let baseCheckpointUri: string | undefined;
-    if (spec.kind === 'finetune' && spec.model.baseRunId) {
-      const base = run.baseCheckpointId
-        ? await this.checkpoints.get(run.baseCheckpointId)
-        : await this.checkpoints.latestComplete(spec.model.baseRunId);
-      if (!base || base.status !== 'COMPLETE' || !base.models.includes('encoder')) {
-        const which = run.baseCheckpointId ? `its pinned checkpoint ${run.baseCheckpointId} is ${base?.status ?? 'missing'}` : 'it has no complete checkpoint';
-        return this.concluder.fail(context, `base run ${spec.model.baseRunId} cannot be fine-tuned from: ${which} with an encoder`);
-      }
-      baseCheckpointUri = base.uri;
-    }
+    // Base or evaluated checkpoint, registered dataset location: see run-inputs.resolver.ts.
+    const resolved = await this.inputs.resolve(run, spec);
+    if (!resolved.ok) return this.concluder.fail(context, resolved.reason);
 
     const resumeCandidates = await this.checkpoints.resumeCandidates(runId);
     const firstCheckpointSequence = Math.max(
@@ -130,7 +124,7 @@ export class TrainingProcessor {
         spec,
         storage: this.config.storage,
         backend: this.config.engine.backend,
-        baseCheckpointUri,
+        ...resolved.inputs,
         firstCheckpointSequence,
         resumeCandidates,
       },

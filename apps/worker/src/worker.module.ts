@@ -4,6 +4,7 @@ import {
   AttemptsRepository,
   AttemptWritesRepository,
   CheckpointsRepository,
+  DatasetsRepository,
   MetricsRepository,
   ReconciliationRepository,
   RunsRepository,
@@ -19,6 +20,7 @@ import { CheckpointRetention } from './checkpoint-retention.service';
 import { OutcomeConcluder } from './outcome.concluder';
 import { Reconciler } from './reconciler.service';
 import { RunEventsApplier } from './run-events.applier';
+import { RunInputsResolver } from './run-inputs.resolver';
 import { TrainingProcessor } from './training.processor';
 import { WorkerHost } from './worker-host.service';
 import { CHECKPOINT_STORE, CONFIG, DATABASE, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
@@ -64,6 +66,8 @@ export class WorkerModule {
         repository(CheckpointsRepository),
         repository(WorkersRepository),
         repository(ReconciliationRepository),
+        repository(DatasetsRepository),
+        RunInputsResolver,
         ActiveTrainings,
         CheckpointRetention,
         RunEventsApplier,
