@@ -18,7 +18,7 @@ export function demoSpecs() {
     kind: 'finetune',
     name: baseRunId ? 'demo: fine-tune from pretrain (100 labels/class)' : 'demo: from scratch (100 labels/class)',
     dataset: { name: 'mnist', testPerClass: 100, labelsPerClass: 100 },
-    model: { type: 'classifier', baseRunId, ...encoder, headUnits: 0, dropout: 0.2, freezeBase: false },
+    model: { type: 'classifier', baseRunId, ...encoder, headUnits: 0, dropout: 0.2, freezing: { mode: 'none' } },
     training: { epochs: 15, batchSize: 32, learningRate: 1e-3, validationSplit: 0.1, seed: 7 },
     checkpoint: { everyEpochs: 5 },
   });
