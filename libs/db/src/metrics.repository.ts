@@ -1,6 +1,6 @@
 import { Prisma, type PrismaClient } from './generated/prisma/client';
-import { withFence, type Fence } from './attempt-fence';
-import { metricGoal } from './metric-goal';
+import { withFence, type Fence, type Tx } from './attempt-fence';
+import { recomputeSummaries, upsertPointsMergingSummaries } from './metric-summaries.sql';
 import { toMetricPoint, type MetricPoint, type MetricSummary } from './model-types';
 
 export interface MetricPointInput {
@@ -19,28 +19,21 @@ export class MetricsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
-   * One multi-row upsert for the whole batch, then one recomputation of the touched summaries
-   * from their series, in one transaction.
+   * One statement upserts the batch and merges it into the touched summaries (O(batch)); only
+   * names where the batch overwrote existing points are recomputed from their series. One
+   * transaction, so a summary never disagrees with the points.
    */
   async write(runId: string, attemptId: string | null, points: MetricPointInput[]): Promise<void> {
     const batch = this.prepare(runId, points);
     if (batch.length === 0) return;
-    await this.prisma.$transaction([
-      this.prisma.$executeRaw(lockRun(runId)),
-      this.prisma.$executeRaw(upsertPoints(runId, attemptId, batch)),
-      this.prisma.$executeRaw(recomputeSummaries(runId, namesOf(batch))),
-    ]);
+    await this.prisma.$transaction((tx) => writeBatch(tx, runId, attemptId, batch), { maxWait: 10_000, timeout: 30_000 });
   }
 
   /** `write` for a worker: nothing lands unless its attempt is still the run's current one. */
   async writeFenced(fence: Fence, points: MetricPointInput[]): Promise<void> {
     const batch = this.prepare(fence.runId, points);
     if (batch.length === 0) return;
-    await withFence(this.prisma, fence, `write ${batch.length} metric points`, async (tx) => {
-      await tx.$executeRaw(lockRun(fence.runId));
-      await tx.$executeRaw(upsertPoints(fence.runId, fence.attemptId, batch));
-      await tx.$executeRaw(recomputeSummaries(fence.runId, namesOf(batch)));
-    });
+    await withFence(this.prisma, fence, `write ${batch.length} metric points`, (tx) => writeBatch(tx, fence.runId, fence.attemptId, batch));
   }
 
   /**
@@ -53,6 +46,8 @@ export class MetricsRepository {
       await tx.$executeRaw(lockRun(fence.runId));
       const removed = await tx.$executeRaw`
         DELETE FROM "metric_points" WHERE "run_id" = ${fence.runId}::uuid AND "step" > ${step}`;
+      // Nothing past the checkpoint (a preemption saves where it stopped): the summaries still hold.
+      if (removed === 0) return 0;
       const names = (
         await tx.$queryRaw<{ name: string }[]>`
           SELECT "name" FROM "metric_summaries" WHERE "run_id" = ${fence.runId}::uuid`
@@ -84,68 +79,16 @@ export class MetricsRepository {
   }
 }
 
-// Serialises writers of one run: two concurrent recomputations could otherwise each miss the
+// Serialises writers of one run: a recomputation racing another writer could otherwise miss the
 // other's uncommitted points and leave a stale summary behind.
 function lockRun(runId: string): Prisma.Sql {
   return Prisma.sql`SELECT pg_advisory_xact_lock(${METRICS_LOCK_NAMESPACE}::int4, hashtext(${runId}))`;
 }
 
-function namesOf(batch: MetricPointInput[]): string[] {
-  return [...new Set(batch.map((p) => p.name))];
-}
-
-/**
- * Upserting on (run, name, step) is what lets a resumed attempt overwrite the points its lost
- * predecessor wrote instead of duplicating them. Doubles go over the wire as text so NaN and
- * ±Infinity survive; PostgreSQL parses them.
- */
-function upsertPoints(runId: string, attemptId: string | null, batch: MetricPointInput[]): Prisma.Sql {
-  return Prisma.sql`
-    INSERT INTO "metric_points" ("run_id", "attempt_id", "name", "step", "epoch", "value", "wall_time")
-    SELECT ${runId}::uuid, ${attemptId}::uuid, p.name, p.step, p.epoch, p.value::float8, p.wall_time
-    FROM unnest(
-      ${batch.map((p) => p.name)}::text[],
-      ${batch.map((p) => p.step)}::int4[],
-      ${batch.map((p) => p.epoch)}::int4[],
-      ${batch.map((p) => String(p.value))}::text[],
-      ${batch.map((p) => p.wallTime.toISOString())}::timestamptz[]
-    ) AS p(name, step, epoch, value, wall_time)
-    ON CONFLICT ("run_id", "name", "step") DO UPDATE SET
-      "attempt_id" = EXCLUDED."attempt_id", "epoch" = EXCLUDED."epoch",
-      "value" = EXCLUDED."value", "wall_time" = EXCLUDED."wall_time"`;
-}
-
-/**
- * Rebuilds the summaries of `names` from the whole series: cheap with the (run_id, name, step)
- * index, and always right after points were superseded, unlike an incremental update.
- * best/best_step follow the goal; NaN never counts as best (PostgreSQL sorts NaN above every
- * number, so it is pushed last explicitly), and ties go to the earliest step.
- */
-function recomputeSummaries(runId: string, names: string[]): Prisma.Sql {
-  const goals = names.map(metricGoal);
-  return Prisma.sql`
-    INSERT INTO "metric_summaries"
-      ("run_id", "name", "goal", "count", "last", "last_step", "min", "max", "best", "best_step", "updated_at")
-    SELECT p."run_id", p."name", g.goal, count(*)::int4,
-      (array_agg(p."value" ORDER BY p."step" DESC))[1],
-      max(p."step"),
-      min(p."value"),
-      COALESCE(max(p."value") FILTER (WHERE p."value" <> 'NaN'::float8), max(p."value")),
-      CASE WHEN g.goal = 'min'
-        THEN (array_agg(p."value" ORDER BY p."value" = 'NaN'::float8, p."value" ASC, p."step" ASC))[1]
-        ELSE (array_agg(p."value" ORDER BY p."value" = 'NaN'::float8, p."value" DESC, p."step" ASC))[1] END,
-      CASE WHEN g.goal = 'min'
-        THEN (array_agg(p."step" ORDER BY p."value" = 'NaN'::float8, p."value" ASC, p."step" ASC))[1]
-        ELSE (array_agg(p."step" ORDER BY p."value" = 'NaN'::float8, p."value" DESC, p."step" ASC))[1] END,
-      now()
-    FROM "metric_points" p
-    JOIN unnest(${names}::text[], ${goals}::text[]) AS g(name, goal) ON g.name = p."name"
-    WHERE p."run_id" = ${runId}::uuid
-    GROUP BY p."run_id", p."name", g.goal
-    ON CONFLICT ("run_id", "name") DO UPDATE SET
-      "goal" = EXCLUDED."goal", "count" = EXCLUDED."count", "last" = EXCLUDED."last",
-      "last_step" = EXCLUDED."last_step", "min" = EXCLUDED."min", "max" = EXCLUDED."max",
-      "best" = EXCLUDED."best", "best_step" = EXCLUDED."best_step", "updated_at" = EXCLUDED."updated_at"`;
+async function writeBatch(tx: Tx, runId: string, attemptId: string | null, batch: MetricPointInput[]): Promise<void> {
+  await tx.$executeRaw(lockRun(runId));
+  const overwritten = await tx.$queryRaw<{ name: string }[]>(upsertPointsMergingSummaries(runId, attemptId, batch));
+  if (overwritten.length > 0) await tx.$executeRaw(recomputeSummaries(runId, overwritten.map((r) => r.name)));
 }
 
 /** A batch may repeat (name, step); the last one wins, as a later write would. */

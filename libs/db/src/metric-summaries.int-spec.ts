@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { RunSpec } from '@trainyard/contracts';
+import { AttemptsRepository } from './attempts.repository';
+import { metricGoal } from './metric-goal';
+import { MetricsRepository, type MetricPointInput } from './metrics.repository';
+import type { MetricPoint } from './model-types';
+import { openDatabase, type Database } from './open-database';
+import { RunsRepository } from './runs.repository';
+import { createFreshDatabase, type FreshDatabase } from './testing';
+
+const spec = { kind: 'pretrain', name: 'm' } as unknown as RunSpec;
+
+/** The summary a full recomputation must give, computed here from the stored series. */
+function expectedSummary(points: MetricPoint[]) {
+  const numbers = points.filter((p) => !Number.isNaN(p.value));
+  const byStep = [...points].sort((a, b) => a.step - b.step);
+  const goal = metricGoal(points[0]!.name);
+  const ranked = [...numbers].sort((a, b) => (goal === 'min' ? a.value - b.value : b.value - a.value) || a.step - b.step);
+  const best = ranked[0] ?? byStep[0]!;
+  return {
+    count: points.length,
+    last: byStep.at(-1)!.value,
+    lastStep: byStep.at(-1)!.step,
+    min: numbers.length ? Math.min(...numbers.map((p) => p.value)) : NaN,
+    max: numbers.length ? Math.max(...numbers.map((p) => p.value)) : NaN,
+    best: best.value,
+    bestStep: best.step,
+  };
+}
+
+/**
+ * Summaries are merged batch by batch and recomputed only after an overwrite or a supersede:
+ * whatever the order of batches, they must equal what a recomputation from the points gives.
+ */
+describe('metric summaries: incremental merge', () => {
+  let fresh: FreshDatabase;
+  let db: Database;
+  let metrics: MetricsRepository;
+
+  beforeAll(async () => {
+    fresh = await createFreshDatabase();
+    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+    metrics = new MetricsRepository(db.prisma);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await fresh?.drop();
+  });
+
+  const expectAgreement = async (runId: string) => {
+    const series = await metrics.series(runId);
+    const summaries = await metrics.summaries(runId);
+    expect(summaries.map((s) => s.name)).toEqual([...new Set(series.map((p) => p.name))].sort());
+    for (const summary of summaries) {
+      const { count, last, lastStep, min, max, best, bestStep } = summary;
+      expect({ name: summary.name, count, last, lastStep, min, max, best, bestStep }).toEqual({
+        name: summary.name,
+        ...expectedSummary(series.filter((p) => p.name === summary.name)),
+      });
+    }
+  };
+
+  it('interleaved out-of-order batches, ties, NaN and ±Infinity, an overwrite and a supersede agree with a full recompute', async () => {
+    const runs = new RunsRepository(db.prisma);
+    const runId = (await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'm', spec, baseRunId: null })).id;
+    const { attempt } = await new AttemptsRepository(db.prisma).openCurrent(runId, null);
+    const fence = { runId, attemptId: attempt.id };
+    // A seeded generator: the same batches every run, so a failure reproduces.
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const values = [0.5, 0.5, 0.25, 1, NaN, Infinity, -Infinity];
+    const point = (name: string, step: number): MetricPointInput => ({
+      name, step, epoch: Math.floor(step / 10), wallTime: new Date(),
+      value: random() < 0.3 ? values[Math.floor(random() * values.length)]! : Math.round(random() * 100) / 100,
+    });
+    const names = ['loss', 'accuracy', 'val_loss', 'nan_only'];
+    // Steps of each batch drawn from 0..199 in shuffled blocks, so later batches often land below
+    // earlier steps (out of order), and names interleave within a batch.
+    const steps = Array.from({ length: 200 }, (_, i) => i).sort(() => random() - 0.5);
+    for (let from = 0; from < steps.length; from += 25) {
+      const batch = steps.slice(from, from + 25).flatMap((step) => names.filter(() => random() < 0.7).map((name) => point(name, step)));
+      batch.push({ name: 'nan_only', step: 1000 + from, epoch: 0, value: NaN, wallTime: new Date() });
+      await metrics.writeFenced(fence, batch);
+      await expectAgreement(runId);
+    }
+    // An overwrite (a retried write, a replayed step): the replaced values must leave min/max/best.
+    const current = await metrics.series(runId, 'loss');
+    const lowest = [...current].filter((p) => !Number.isNaN(p.value)).sort((a, b) => a.value - b.value)[0]!;
+    await metrics.writeFenced(fence, [{ ...lowest, value: 99, wallTime: new Date() }, { name: 'accuracy', step: 500, epoch: 50, value: 0.75, wallTime: new Date() }]);
+    await expectAgreement(runId);
+    // A resume from step 120: later points go, summaries rebuilt; then the replay is merged again.
+    expect(await metrics.supersedeAfter(fence, 120)).toBeGreaterThan(0);
+    await expectAgreement(runId);
+    expect(await metrics.supersedeAfter(fence, 120)).toBe(0);
+    for (let from = 121; from < 200; from += 20) {
+      await metrics.write(runId, attempt.id, Array.from({ length: 20 }, (_, i) => from + i).filter((s) => s < 200).flatMap((s) => names.slice(0, 3).map((n) => point(n, s))));
+      await expectAgreement(runId);
+    }
+  });
+});
