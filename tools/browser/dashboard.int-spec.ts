@@ -72,6 +72,7 @@ describe('web dashboard in Chromium against live runs', () => {
       name: 'browser finetune',
       dataset: { ...shapes, labelsPerClass: 40 },
       model: { type: 'classifier', baseRunId: null, ...encoder },
+      augmentation: { horizontalFlip: true, rotationRange: 10 },
       training: { epochs: 14, batchSize: 16, learningRate: 3e-3, seed: 1 },
       checkpoint: { everyEpochs: 7 },
     });
@@ -105,6 +106,8 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.locator('#run-status', { hasText: 'succeeded' }).waitFor({ timeout: 15_000 });
     await page.locator('table.heatmap').waitFor({ timeout: 15_000 });
     expect(await page.locator('#chart-accuracy canvas').count()).toBe(1);
+    // The augmented samples the run trained on are shown with it.
+    await page.locator('img.augmentation:not([hidden])').waitFor({ timeout: 15_000 });
     await shot('run-done');
   }, 420_000);
 

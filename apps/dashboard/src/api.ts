@@ -74,5 +74,6 @@ export interface RunDetail extends RunRow {
   spec: Record<string, unknown>;
   attempts: Attempt[];
   checkpoints: Checkpoint[];
-  result: { classNames?: string[]; confusionMatrix?: number[][]; accuracy?: number; macroF1?: number; mse?: number; samples?: number; perClass?: { className: string; precision: number; recall: number; f1: number; support: number }[] } | null;
+  dataReport?: { files: number; skippedCount: number; skipped: { file: string; reason: string }[] } | null;
+  result: { split?: string; topK?: { k: number; accuracy: number }; classNames?: string[]; confusionMatrix?: number[][]; accuracy?: number; macroF1?: number; mse?: number; samples?: number; perClass?: { className: string; precision: number; recall: number; f1: number; support: number }[] } | null;
 }

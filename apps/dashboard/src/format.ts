@@ -35,6 +35,13 @@ export function formatAgo(iso: string | null | undefined, now = Date.now()): str
   return `${formatDuration(now - Date.parse(iso))} ago`;
 }
 
+const KIND_LABELS: Record<string, string> = { PRETRAIN: 'pretrain', FINETUNE: 'fine-tune', EVALUATE: 'evaluation' };
+
+/** How a run kind reads in the UI. */
+export function kindLabel(kind: string): string {
+  return KIND_LABELS[kind] ?? kind.toLowerCase();
+}
+
 /** The metric a run is judged by in lists: validation accuracy for fine-tunes, validation loss for pretrains. */
 export function headlineMetric(kind: string): { name: string; label: string } {
   return kind === 'FINETUNE' ? { name: 'val_accuracy', label: 'val acc' } : { name: 'val_loss', label: 'val loss' };

@@ -1,7 +1,7 @@
 import { getJson, type Point, type Progress, type RunDetail, type Series } from './api';
 import { lineChart, type LineChart } from './chart';
 import { clear, h } from './dom';
-import { formatBytes, formatDuration, formatNumber, mergeByStep, progressFraction, runDuration } from './format';
+import { formatBytes, formatDuration, formatNumber, kindLabel, mergeByStep, progressFraction, runDuration } from './format';
 import { confusionHeatmap } from './heatmap';
 
 const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
@@ -21,8 +21,9 @@ export function runPage(root: HTMLElement, id: string): () => void {
   const attempts = h('section', { class: 'card' });
   const checkpoints = h('section', { class: 'card' });
   const evaluation = h('section', { class: 'card' });
+  const data = h('section', { class: 'card', hidden: true });
   const live = h('span', { class: 'live muted', id: 'live-state' }, 'connecting…');
-  clear(root, header, progress, h('div', { class: 'charts' }, lossBox, accBox), h('div', { class: 'grid2' }, attempts, checkpoints), evaluation);
+  clear(root, header, progress, h('div', { class: 'charts' }, lossBox, accBox), h('div', { class: 'grid2' }, attempts, checkpoints), evaluation, data);
   charts.loss = lineChart(lossBox, 'Loss');
   charts.accuracy = lineChart(accBox, 'Accuracy');
 
@@ -59,7 +60,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
       h(
         'p',
         { class: 'muted' },
-        `${r.kind === 'FINETUNE' ? 'fine-tune' : 'pretrain'} · ${r.backend ?? 'no backend yet'} · ${formatDuration(runDuration(r))}`,
+        `${kindLabel(r.kind)} · ${r.backend ?? 'no backend yet'} · ${formatDuration(runDuration(r))}`,
         r.baseRunId ? [' · base ', h('a', { href: `#/runs/${r.baseRunId}` }, r.baseRunId.slice(0, 8))] : '',
         ` · ${r.id}`,
         r.failureReason ? h('span', { class: 'error' }, ` · ${r.failureReason}`) : '',
@@ -130,7 +131,8 @@ export function runPage(root: HTMLElement, id: string): () => void {
     }
     clear(
       evaluation,
-      h('h2', {}, 'Evaluation (test split)'),
+      h('h2', {}, `Evaluation (${result.split ?? 'test'} split)`),
+      result.topK ? h('p', {}, `top-${result.topK.k} accuracy ${formatNumber(result.topK.accuracy)}`) : '',
       result.accuracy !== undefined
         ? h('p', {}, `accuracy ${formatNumber(result.accuracy)} · macro F1 ${formatNumber(result.macroF1 ?? null)} · ${result.samples} samples`)
         : h('p', {}, `reconstruction MSE ${formatNumber(result.mse ?? null)} · ${result.samples} samples`),
@@ -146,6 +148,24 @@ export function runPage(root: HTMLElement, id: string): () => void {
     );
   };
 
+  /** What the data looked like: files skipped as unreadable, and the augmented samples the run trained on. */
+  const drawData = (r: RunDetail) => {
+    const report = r.dataReport;
+    const grid = h('img', { src: `/v1/runs/${id}/augmentation.png`, alt: 'Augmented training samples', class: 'augmentation', hidden: true });
+    grid.addEventListener('load', () => {
+      grid.hidden = false;
+      data.hidden = false;
+    });
+    clear(
+      data,
+      h('h2', {}, 'Data and augmentation'),
+      report ? h('p', {}, `${report.files} files · ${report.skippedCount} skipped`) : '',
+      report?.skipped.length ? h('ul', { class: 'files' }, report.skipped.slice(0, 20).map((s) => h('li', {}, `${s.file}: ${s.reason}`))) : '',
+      grid,
+    );
+    data.hidden = !report;
+  };
+
   const refresh = async () => {
     run = await getJson<RunDetail>(`/v1/runs/${id}`);
     drawHeader(run);
@@ -153,6 +173,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
     drawAttempts(run);
     drawCheckpoints(run);
     drawEvaluation(run);
+    drawData(run);
   };
 
   const loadSeries = async () => {

@@ -1,6 +1,6 @@
 import { getJson, type RunRow } from './api';
 import { clear, h } from './dom';
-import { formatDuration, formatNumber, headlineMetric, moveSelection, runDuration } from './format';
+import { formatDuration, formatNumber, headlineMetric, kindLabel, moveSelection, runDuration } from './format';
 
 interface Page {
   items: RunRow[];
@@ -35,7 +35,7 @@ export function runsPage(root: HTMLElement): () => void {
 
   const search = h('input', { type: 'search', placeholder: 'Search names  ( / )', value: params.get('q') ?? '', 'aria-label': 'Search by name', id: 'search' });
   const status = h('select', { 'aria-label': 'Status' }, h('option', { value: '' }, 'Any status'), ...['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PREEMPTED'].map((s) => h('option', { value: s, selected: params.get('status') === s }, s.toLowerCase())));
-  const kind = h('select', { 'aria-label': 'Kind' }, h('option', { value: '' }, 'Any kind'), h('option', { value: 'PRETRAIN', selected: params.get('kind') === 'PRETRAIN' }, 'pretrain'), h('option', { value: 'FINETUNE', selected: params.get('kind') === 'FINETUNE' }, 'fine-tune'));
+  const kind = h('select', { 'aria-label': 'Kind' }, h('option', { value: '' }, 'Any kind'), h('option', { value: 'PRETRAIN', selected: params.get('kind') === 'PRETRAIN' }, 'pretrain'), h('option', { value: 'FINETUNE', selected: params.get('kind') === 'FINETUNE' }, 'fine-tune'), h('option', { value: 'EVALUATE', selected: params.get('kind') === 'EVALUATE' }, 'evaluation'));
   const sort = h('input', { list: 'sorts', value: params.get('sort') ?? 'createdAt', 'aria-label': 'Sort (createdAt or metric:<name>:<best|last|min|max>)', size: 26 });
   const sorts = h('datalist', { id: 'sorts' }, ...SORTS.map(([value, label]) => h('option', { value }, label)));
   const order = h('select', { 'aria-label': 'Order' }, h('option', { value: 'desc', selected: params.get('order') !== 'asc' }, '↓ desc'), h('option', { value: 'asc', selected: params.get('order') === 'asc' }, '↑ asc'));
@@ -93,7 +93,7 @@ export function runsPage(root: HTMLElement): () => void {
           { class: i === selected ? 'selected' : '', 'aria-selected': i === selected, 'data-id': run.id, onclick: () => select(i), ondblclick: () => open(i) },
           h('td', {}, h('input', { type: 'checkbox', 'aria-label': `Compare ${run.name}`, checked: marked.has(run.id), onchange: (e: Event) => mark(run.id, (e.target as HTMLInputElement).checked) })),
           h('td', {}, h('span', { class: `badge ${run.status.toLowerCase()}` }, run.status.toLowerCase())),
-          h('td', {}, run.kind === 'FINETUNE' ? 'fine-tune' : 'pretrain'),
+          h('td', {}, kindLabel(run.kind)),
           h('td', {}, h('a', { href: `#/runs/${run.id}` }, run.name)),
           h('td', {}, run.baseRunId ? h('a', { href: `#/runs/${run.baseRunId}` }, run.baseRunName ?? run.baseRunId.slice(0, 8)) : '—'),
           h('td', { class: 'num', title: metric.name }, summary ? `${formatNumber(summary.best)} ${metric.label}` : '—'),
