@@ -2,12 +2,13 @@ import type { RunProgress, RunResult, RunSpecInput, RunStatus } from '@trainyard
 
 export interface RunView {
   id: string;
-  kind: 'PRETRAIN' | 'FINETUNE';
+  kind: 'PRETRAIN' | 'FINETUNE' | 'EVALUATE';
   name: string;
   status: RunStatus;
   failureReason: string | null;
   progress: RunProgress | null;
   result: RunResult | null;
+  backend?: string | null;
   startedAt: string | null;
   endedAt: string | null;
   checkpoints: { sequence: number; uri: string; bytes: number; sha256: string; models: string[] }[];
@@ -32,6 +33,16 @@ export class TrainyardClient {
 
   run(id: string): Promise<RunView> {
     return this.request('GET', `/v1/runs/${id}`);
+  }
+
+  /** One metric's points of a run, e.g. `val_accuracy` per epoch. */
+  metrics(id: string, name: string): Promise<{ runId: string; points: { name: string; step: number; epoch: number; value: number }[] }> {
+    return this.request('GET', `/v1/runs/${id}/metrics?name=${encodeURIComponent(name)}`);
+  }
+
+  /** Any other call of the API, for clients that need one this class does not wrap. */
+  call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    return this.request(method, path, body);
   }
 
   async ready(): Promise<boolean> {
