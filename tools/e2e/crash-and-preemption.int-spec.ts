@@ -46,6 +46,26 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     for (const row of rows) expect(row).toEqual({ name: row.name, count_ok: true, last_ok: true, min_ok: true, max_ok: true });
   };
 
+  /**
+   * The preemption contract, wherever the SIGTERM landed: the newest checkpoint holds the exact
+   * position the attempt stopped at, so no completed batch is lost. Mid-epoch the thread writes a
+   * 'preempt' checkpoint; if the signal came right after an epoch's interval checkpoint (nothing
+   * trained since) that checkpoint is the position, and no second one is written. Either way no
+   * point the attempt wrote (sampled batch losses, epoch metrics) lies past the checkpoint's step.
+   */
+  const expectCheckpointedWhereItStopped = async (runId: string, newest: Record<string, unknown> | undefined) => {
+    const [attempt] = await cluster.attempts(runId);
+    expect(newest).toMatchObject({ status: 'COMPLETE', attempt_id: attempt!.id, reason: expect.stringMatching(/^(preempt|interval)$/) });
+    const written = (await cluster.pg.query(`SELECT max(step)::int AS step, max(epoch)::int AS epoch FROM metric_points WHERE run_id = $1 AND attempt_id = $2`, [runId, attempt!.id])).rows[0];
+    expect(newest!['step']).toBeGreaterThanOrEqual(written.step);
+    if (newest!['reason'] === 'interval') {
+      // At an epoch boundary: the checkpoint is that epoch's end, where its epoch metrics sit.
+      const epochLoss = (await epochLosses(runId)).find((l) => l.epoch === newest!['epoch']);
+      expect(epochLoss?.step).toBe(newest!['step']);
+      expect(written.epoch).toBe(newest!['epoch']);
+    }
+  };
+
   it('kill -9 mid-training: another worker resumes from the last good COMPLETE checkpoint, the run SUCCEEDS, loss continues', async () => {
     await cluster.startWorker();
     const epochs = 14;
@@ -105,9 +125,7 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     expect((await cluster.run(runId)).status).toBe('PREEMPTED');
     expect((await cluster.attempts(runId)).map((a) => a.outcome)).toEqual(['PREEMPTED']);
     const checkpoints = await checkpointsOf(runId);
-    // The thread checkpoints the position it stopped at, unless it stopped right after an
-    // interval checkpoint (nothing trained since): either way the newest one is where it stopped.
-    expect(checkpoints.at(-1)).toMatchObject({ status: 'COMPLETE', reason: expect.stringMatching(/^(preempt|interval)$/) });
+    await expectCheckpointedWhereItStopped(runId, checkpoints.at(-1));
     const job = await cluster.queue.getJob(runId);
     expect(['waiting', 'delayed']).toContain(await job!.getState());
     expect(job!.attemptsMade).toBe(0);
@@ -116,7 +134,8 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED']);
     expect(run.status).toBe('SUCCEEDED');
     expect((await cluster.attempts(runId)).map((a) => a.outcome)).toEqual(['PREEMPTED', 'SUCCEEDED']);
-    expect(next.output()).toContain(`resumed from checkpoint ${checkpoints.at(-1).sequence} `);
+    // Nothing the preempted attempt trained was past its checkpoint, so the resume supersedes nothing.
+    expect(next.output()).toMatch(new RegExp(`resumed from checkpoint ${checkpoints.at(-1).sequence} \\(epoch \\d+, step ${checkpoints.at(-1).step}\\); 0 later metric points superseded`));
     await expectExactlyOnceMetrics(runId, 20);
   }, 180_000);
 });
