@@ -6,3 +6,7 @@ export * from './evaluation.contract';
 export * from './augmentation.schema';
 export * from './classifier-base.schema';
 export * from './evaluate-spec.schema';
+export * from './pipeline-spec.schema';
+export * from './sweep-parameters';
+export * from './sweep-spec.schema';
+export * from './sweep-expansion';

@@ -131,15 +131,17 @@ export type SpecParseResult = { ok: true; spec: RunSpec } | { ok: false; errors:
 export function parseRunSpec(input: unknown): SpecParseResult {
   const result = RunSpecSchema.safeParse(input);
   if (result.success) return { ok: true, spec: result.data };
-  return {
-    ok: false,
-    errors: result.error.issues.flatMap((issue) => {
-      const path = issue.path.map(String);
-      // An unknown key is reported at its parent; name the key itself so the client sees which.
-      if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: 'Unknown field' }));
-      }
-      return [{ field: path.length ? path.join('.') : '(root)', message: issue.message }];
-    }),
-  };
+  return { ok: false, errors: fieldErrorsOf(result.error) };
+}
+
+/** Zod issues as `{ field, message }` with dotted paths, the shape of every 400 of the API. */
+export function fieldErrorsOf(error: z.ZodError): FieldError[] {
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    // An unknown key is reported at its parent; name the key itself so the client sees which.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: 'Unknown field' }));
+    }
+    return [{ field: path.length ? path.join('.') : '(root)', message: issue.message }];
+  });
 }

@@ -1,0 +1,55 @@
+import { PipelineSpecSchema, type PipelineSpecInput } from './pipeline-spec.schema';
+
+const shapes = { name: 'synthetic-shapes' as const, imageSize: 16, perClass: 20 };
+const valid: PipelineSpecInput = {
+  name: 'shapes pipeline',
+  pretrain: { name: 'ae', dataset: shapes, model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4], latentDim: 8 } },
+  finetunes: [
+    { name: 'ft 5', dataset: { ...shapes, labelsPerClass: 5 } },
+    { kind: 'finetune', name: 'ft all', dataset: shapes },
+  ],
+  evaluations: [{ split: 'test' }],
+};
+
+function paths(input: unknown): string[] {
+  const parsed = PipelineSpecSchema.safeParse(input);
+  return parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.'));
+}
+
+describe('PipelineSpecSchema', () => {
+  it('fills in the kinds and every default of the steps', () => {
+    const spec = PipelineSpecSchema.parse(valid);
+    expect(spec.pretrain).toMatchObject({ kind: 'pretrain', training: { epochs: 5 } });
+    expect(spec.finetunes.map((f) => [f.kind, f.model.baseRunId])).toEqual([
+      ['finetune', null],
+      ['finetune', null],
+    ]);
+    expect(spec.evaluations).toEqual([{ split: 'test', topK: 5, batchSize: 64 }]);
+    expect(PipelineSpecSchema.parse({ ...valid, evaluations: undefined }).evaluations).toEqual([]);
+  });
+
+  it('validates every step at submit, naming the step and field', () => {
+    expect(
+      paths({
+        ...valid,
+        pretrain: { ...valid.pretrain, training: { learningRate: 3 } },
+        finetunes: [valid.finetunes[0], { name: 'x', dataset: shapes, training: { epochs: 0 } }],
+        evaluations: [{ split: 'holdout' }],
+      }),
+    ).toEqual(['pretrain.training.learningRate', 'finetunes.1.training.epochs', 'evaluations.0.split']);
+  });
+
+  it("refuses a base on a fine-tune: its base is the pipeline's pretrain", () => {
+    const withBase = { ...valid, finetunes: [{ name: 'x', dataset: shapes, model: { type: 'classifier', baseRunId: '00000000-0000-4000-8000-000000000000' } }] };
+    expect(paths(withBase)).toEqual(['finetunes.0.model.baseRunId']);
+  });
+
+  it("refuses a fine-tune whose images do not fit the pretrain's encoder", () => {
+    expect(paths({ ...valid, finetunes: [{ name: 'mnist', dataset: { name: 'mnist' } }] })).toEqual(['finetunes.0.dataset']);
+  });
+
+  it('refuses an empty pipeline and unknown fields', () => {
+    expect(paths({ ...valid, finetunes: [] })).toEqual(['finetunes']);
+    expect(paths({ ...valid, retries: 3 })).toEqual(['']);
+  });
+});

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { DatasetSpecSchema, type DatasetSpec } from './dataset.schema';
+import { EVALUATION_SPLITS } from './evaluate-spec.schema';
+import { FinetuneSpecSchema, PretrainSpecSchema } from './run-spec.schema';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `kind` is implied by where a spec sits in a pipeline; a client may still write it. */
+const withKind = (kind: string) => (v: unknown) => (isObject(v) ? { kind, ...v } : v);
+
+/**
+ * A fine-tune step: a fine-tune spec without a base, because its base is the pipeline's pretrain
+ * (filled in when the pretrain SUCCEEDS). Validated in full at submit like any fine-tune.
+ */
+const PipelineFinetuneSchema = z.preprocess(withKind('finetune'), FinetuneSpecSchema).superRefine((spec, ctx) => {
+  for (const key of ['baseRunId', 'baseModel', 'importedModel'] as const) {
+    if (spec.model[key] !== undefined && spec.model[key] !== null) {
+      ctx.addIssue({ code: 'custom', path: ['model', key], message: "A pipeline fine-tune starts from the pipeline's pretrain; leave its base out" });
+    }
+  }
+});
+
+/** An evaluation of every fine-tune's final checkpoint (its latest COMPLETE one). */
+export const PipelineEvaluationSchema = z
+  .object({
+    /** Defaults to "<fine-tune name>: <split> evaluation". */
+    name: z.string().trim().min(1).max(120).optional(),
+    /** Without a dataset, each fine-tune's own dataset (so `test` is its held-out test set). */
+    dataset: DatasetSpecSchema.optional(),
+    split: z.enum(EVALUATION_SPLITS).default('test'),
+    topK: z.int().min(1).max(100).default(5),
+    batchSize: z.int().min(1).max(1024).default(64),
+  })
+  .strict();
+export type PipelineEvaluation = z.infer<typeof PipelineEvaluationSchema>;
+
+/** Runs one pipeline may create: 1 pretrain + fine-tunes × (1 + evaluations). */
+export const MAX_PIPELINE_RUNS = 100;
+
+export const PipelineSpecSchema = z
+  .object({
+    name: z.string().trim().min(1).max(120),
+    pretrain: z.preprocess(withKind('pretrain'), PretrainSpecSchema),
+    finetunes: z.array(PipelineFinetuneSchema).min(1).max(20),
+    evaluations: z.array(PipelineEvaluationSchema).max(4).default([]),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const runs = 1 + p.finetunes.length * (1 + p.evaluations.length);
+    if (runs > MAX_PIPELINE_RUNS) {
+      ctx.addIssue({ code: 'custom', path: ['finetunes'], message: `The pipeline would create ${runs} runs; at most ${MAX_PIPELINE_RUNS}` });
+    }
+    // The pretrain's encoder only fits images of the shape it was trained on.
+    const encoderInput = p.pretrain.model.inputShape;
+    p.finetunes.forEach((f, i) => {
+      const shape = datasetImageShape(f.dataset);
+      if (shape && shape.join('x') !== encoderInput.join('x')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['finetunes', i, 'dataset'],
+          message: `Images of ${shape.join('×')} do not fit the pretrain's encoder (pretrain.model.inputShape ${encoderInput.join('×')})`,
+        });
+      }
+    });
+  });
+export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
+export type PipelineSpecInput = z.input<typeof PipelineSpecSchema>;
+
+/** The [height, width, channels] a dataset's images come in, where the spec alone decides it. */
+export function datasetImageShape(dataset: DatasetSpec): [number, number, number] | null {
+  switch (dataset.name) {
+    case 'mnist':
+      return [28, 28, 1];
+    case 'synthetic-shapes':
+      return [dataset.imageSize, dataset.imageSize, dataset.channels];
+    case 'image-folder':
+      return dataset.imageShape;
+  }
+}
+
+export const PIPELINE_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];

@@ -1,0 +1,49 @@
+import type { SweepSpec } from './sweep-spec.schema';
+import { INTEGER_SWEEP_PARAMETERS, type SweepParameter, type SweepValue, type SweepValues } from './sweep-parameters';
+
+type Range = { min: number; max: number; log?: true };
+
+/**
+ * The runs of a sweep, as the values each one takes. Grid: every combination, in the order the
+ * parameters and their values were given (the last parameter varies fastest); more than maxRuns
+ * is refused rather than silently cut. Random: maxRuns independent draws from a PRNG seeded by
+ * `seed`: a list is drawn from uniformly, a range uniformly (or log-uniformly), rounded for
+ * whole-number parameters. Pure and deterministic: the same spec gives the same runs.
+ */
+export function expandSweep(spec: Pick<SweepSpec, 'strategy' | 'parameters' | 'maxRuns' | 'seed'>): { runs: SweepValues[] } | { tooMany: number } {
+  const entries = Object.entries(spec.parameters) as [SweepParameter, SweepValue[] | Range][];
+  if (spec.strategy === 'grid') {
+    const lists = entries.map(([key, values]) => [key, Array.isArray(values) ? values : [values.min, values.max]] as const);
+    const count = lists.reduce((n, [, values]) => n * values.length, 1);
+    if (count > spec.maxRuns) return { tooMany: count };
+    let runs: SweepValues[] = [{}];
+    for (const [key, values] of lists) runs = runs.flatMap((run) => values.map((value) => ({ ...run, [key]: value })));
+    return { runs };
+  }
+  const random = mulberry32(spec.seed);
+  const runs: SweepValues[] = [];
+  for (let i = 0; i < spec.maxRuns; i++) {
+    const run: SweepValues = {};
+    for (const [key, values] of entries) run[key] = Array.isArray(values) ? values[Math.floor(random() * values.length)]! : draw(values, random, INTEGER_SWEEP_PARAMETERS.includes(key));
+    runs.push(run);
+  }
+  return { runs };
+}
+
+function draw(range: Range, random: () => number, integer: boolean): number {
+  const u = random();
+  const value = range.log ? Math.exp(Math.log(range.min) + u * (Math.log(range.max) - Math.log(range.min))) : range.min + u * (range.max - range.min);
+  return integer ? Math.round(value) : value;
+}
+
+/** A small, fast, seedable PRNG (the datasets lib has its own; contracts import nothing of ours). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

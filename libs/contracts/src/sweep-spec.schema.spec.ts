@@ -1,0 +1,103 @@
+import { expandSweep } from './sweep-expansion';
+import { SweepSpecSchema, type SweepSpecInput } from './sweep-spec.schema';
+import { applySweepValues } from './sweep-parameters';
+
+const base = { name: 'shapes', dataset: { name: 'synthetic-shapes' as const, perClass: 20 }, training: { epochs: 4 } };
+
+function issues(input: SweepSpecInput): { path: string; message: string }[] {
+  const parsed = SweepSpecSchema.safeParse(input);
+  if (parsed.success) return [];
+  return parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+}
+
+describe('sweep expansion', () => {
+  it('grid: every combination, the last parameter fastest', () => {
+    const { runs } = expandSweep({
+      strategy: 'grid',
+      parameters: { 'training.learningRate': [0.01, 0.001], 'model.freezing.mode': ['none', 'base', 'two-stage'] },
+      maxRuns: 10,
+      seed: 0,
+    }) as { runs: object[] };
+    expect(runs).toHaveLength(6);
+    expect(runs[0]).toEqual({ 'training.learningRate': 0.01, 'model.freezing.mode': 'none' });
+    expect(runs[1]).toEqual({ 'training.learningRate': 0.01, 'model.freezing.mode': 'base' });
+    expect(runs[5]).toEqual({ 'training.learningRate': 0.001, 'model.freezing.mode': 'two-stage' });
+  });
+
+  it('grid: refuses more combinations than maxRuns instead of cutting', () => {
+    expect(expandSweep({ strategy: 'grid', parameters: { 'model.headUnits': [0, 8, 16], 'training.seed': [1, 2] }, maxRuns: 5, seed: 0 })).toEqual({ tooMany: 6 });
+  });
+
+  it('random: maxRuns seeded draws, in range, log-uniform, integers rounded', () => {
+    const spec = {
+      strategy: 'random' as const,
+      parameters: { 'training.learningRate': { min: 1e-4, max: 1e-1, log: true as const }, 'model.headUnits': { min: 4, max: 64 }, 'model.dropout': [0, 0.5] },
+      maxRuns: 200,
+      seed: 7,
+    };
+    const { runs } = expandSweep(spec) as { runs: Record<string, number>[] };
+    expect(runs).toHaveLength(200);
+    expect(expandSweep(spec)).toEqual({ runs });
+    expect(expandSweep({ ...spec, seed: 8 })).not.toEqual({ runs });
+    for (const run of runs) {
+      expect(run['training.learningRate']).toBeGreaterThanOrEqual(1e-4);
+      expect(run['training.learningRate']).toBeLessThanOrEqual(1e-1);
+      expect(Number.isInteger(run['model.headUnits'])).toBe(true);
+      expect([0, 0.5]).toContain(run['model.dropout']);
+    }
+    // Log-uniform: about a third of the draws in each decade.
+    const below1e3 = runs.filter((r) => r['training.learningRate']! < 1e-3).length;
+    expect(below1e3).toBeGreaterThan(40);
+    expect(below1e3).toBeLessThan(95);
+  });
+
+  it('writes values into a copy of the base, augmentation strength as a scaled augmentation', () => {
+    const parsed = SweepSpecSchema.parse({ name: 's', base, strategy: 'grid', parameters: { 'training.learningRate': [0.01] } });
+    const applied = applySweepValues(parsed.base, { 'training.learningRate': 0.05, 'model.freezing.mode': 'base', 'augmentation.strength': 0.5 });
+    expect(applied).toMatchObject({ training: { learningRate: 0.05, epochs: 4 }, model: { freezing: { mode: 'base' } }, augmentation: { rotationRange: 10, zoomRange: 0.075 } });
+    expect(parsed.base.training.learningRate).toBe(0.001);
+    expect(applySweepValues(parsed.base, { 'augmentation.strength': 0 })['augmentation']).toBeUndefined();
+  });
+});
+
+describe('SweepSpecSchema', () => {
+  it('fills in the defaults', () => {
+    expect(SweepSpecSchema.parse({ name: 's', base, strategy: 'random', parameters: { 'model.headUnits': [0, 8] } })).toMatchObject({
+      maxRuns: 20,
+      seed: 0,
+      metric: 'test/accuracy',
+      goal: 'max',
+      base: { kind: 'finetune', training: { epochs: 4 } },
+    });
+  });
+
+  it('names the bad value of a parameter', () => {
+    expect(issues({ name: 's', base, strategy: 'grid', parameters: { 'training.learningRate': [0.01, 5], 'model.freezing.mode': ['none', 'all'] } })).toEqual([
+      { path: 'parameters.training.learningRate.1', message: expect.stringContaining('training.learningRate') },
+      { path: 'parameters.model.freezing.mode.1', message: expect.stringContaining('"all"') },
+    ]);
+  });
+
+  it('refuses unknown parameters, ranges in a grid, too many runs and clashing combinations', () => {
+    expect(issues({ name: 's', base, strategy: 'grid', parameters: { 'training.momentum': [0.9] } as never })[0]).toEqual({
+      path: 'parameters',
+      message: 'Unrecognized key: "training.momentum"',
+    });
+    expect(issues({ name: 's', base, strategy: 'grid', parameters: { 'training.learningRate': { min: 0.001, max: 0.1 } } })[0]!.path).toBe('parameters.training.learningRate');
+    expect(issues({ name: 's', base, strategy: 'grid', parameters: { 'training.seed': Array.from({ length: 30 }, (_, i) => i) }, maxRuns: 10 })[0]).toEqual({
+      path: 'maxRuns',
+      message: expect.stringContaining('30 combinations'),
+    });
+    expect(issues({ name: 's', base, strategy: 'random', parameters: { 'model.headUnits': [0] }, maxRuns: 201 })[0]!.path).toBe('maxRuns');
+    const clash = issues({ name: 's', base, strategy: 'grid', parameters: { 'model.freezing.mode': ['two-stage'], 'training.epochs': [1, 3] } });
+    expect(clash[0]).toEqual({ path: 'parameters', message: expect.stringMatching(/^Run 1 \(model.freezing.mode=two-stage, training.epochs=1\): model.freezing.unfreezeAfterEpochs/) });
+  });
+
+  it('refuses a parameter the base dataset does not have', () => {
+    const folder = { ...base, dataset: { name: 'image-folder' as const, datasetId: '00000000-0000-4000-8000-000000000000' } };
+    expect(issues({ name: 's', base: folder, strategy: 'grid', parameters: { 'dataset.labelsPerClass': [5] } })[0]).toEqual({
+      path: 'parameters.dataset.labelsPerClass.0',
+      message: '5: dataset.labelsPerClass: Unknown field',
+    });
+  });
+});

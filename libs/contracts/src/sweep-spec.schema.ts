@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { FinetuneSpecSchema } from './run-spec.schema';
+import { expandSweep } from './sweep-expansion';
+import { applySweepValues, MAX_SWEEP_RUNS, SWEEP_PARAMETERS, type SweepParameter, type SweepValue } from './sweep-parameters';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const SweepValueSchema = z.union([z.number(), z.string(), z.boolean()]);
+
+/** A list of values (grid or random choice), or a range to draw from (random only). */
+export const SweepValuesSchema = z.union([
+  z.array(SweepValueSchema).min(1).max(50),
+  z
+    .object({ min: z.number(), max: z.number(), log: z.literal(true).optional() })
+    .strict()
+    .refine((r) => r.min < r.max, { message: 'min must be below max', path: ['max'] })
+    .refine((r) => !r.log || r.min > 0, { message: 'a log range needs min > 0', path: ['min'] }),
+]);
+export type SweepParameterValues = z.infer<typeof SweepValuesSchema>;
+
+export const SweepSpecSchema = z
+  .object({
+    name: z.string().trim().min(1).max(120),
+    /** The fine-tune every run starts from; the parameters override its fields. */
+    base: z.preprocess((v) => (isObject(v) ? { kind: 'finetune', ...v } : v), FinetuneSpecSchema),
+    strategy: z.enum(['grid', 'random']),
+    parameters: z
+      .partialRecord(z.enum(SWEEP_PARAMETERS), SweepValuesSchema)
+      .refine((p) => Object.keys(p).length > 0, { message: `Name at least one of: ${SWEEP_PARAMETERS.join(', ')}` }),
+    /** Random: the number of runs; grid: an upper bound the full grid must fit in. */
+    maxRuns: z.int().min(1).max(MAX_SWEEP_RUNS).default(20),
+    /** Seeds the random draws (the same seed gives the same runs). */
+    seed: z.int().min(0).max(2 ** 31 - 1).default(0),
+    /** `test/<field>` of a run's result (test/accuracy, test/macroF1…), or a metric summary's name (val_accuracy). */
+    metric: z.string().trim().min(1).max(120).default('test/accuracy'),
+    goal: z.enum(['max', 'min']).default('max'),
+  })
+  .strict()
+  .superRefine((sweep, ctx) => {
+    let ok = true;
+    for (const [key, values] of Object.entries(sweep.parameters) as [SweepParameter, SweepParameterValues][]) {
+      if (!Array.isArray(values)) {
+        if (sweep.strategy === 'grid') {
+          ctx.addIssue({ code: 'custom', path: ['parameters', key], message: 'A grid needs a list of values; ranges are for strategy "random"' });
+          ok = false;
+        }
+        continue;
+      }
+      // Each value on its own, so a 400 names the exact bad one.
+      values.forEach((value, i) => {
+        const issue = firstIssue(applySweepValues(sweep.base, { [key]: value }));
+        if (issue) {
+          ctx.addIssue({ code: 'custom', path: ['parameters', key, i], message: `${JSON.stringify(value)}: ${issue}` });
+          ok = false;
+        }
+      });
+    }
+    if (!ok) return;
+    const expanded = expandSweep(sweep);
+    if ('tooMany' in expanded) {
+      ctx.addIssue({ code: 'custom', path: ['maxRuns'], message: `The grid has ${expanded.tooMany} combinations; raise maxRuns (≤ ${MAX_SWEEP_RUNS}) or trim the lists` });
+      return;
+    }
+    // Values valid alone may clash together (two-stage freezing needs more epochs than unfreezeAfterEpochs).
+    for (const [i, values] of expanded.runs.entries()) {
+      const issue = firstIssue(applySweepValues(sweep.base, values));
+      if (issue) {
+        ctx.addIssue({ code: 'custom', path: ['parameters'], message: `Run ${i + 1} (${describeValues(values)}): ${issue}` });
+        return;
+      }
+    }
+  });
+export type SweepSpec = z.infer<typeof SweepSpecSchema>;
+export type SweepSpecInput = z.input<typeof SweepSpecSchema>;
+
+function firstIssue(candidate: unknown): string | null {
+  const parsed = FinetuneSpecSchema.safeParse(candidate);
+  if (parsed.success) return null;
+  const issue = parsed.error.issues[0]!;
+  const keys = issue.code === 'unrecognized_keys' ? `.${issue.keys.join(',')}` : '';
+  return `${issue.path.join('.')}${keys}: ${issue.code === 'unrecognized_keys' ? 'Unknown field' : issue.message}`;
+}
+
+export function describeValues(values: Partial<Record<SweepParameter, SweepValue>>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : v}`)
+    .join(', ');
+}
