@@ -30,6 +30,11 @@ const common = {
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };
 
+// `disruptive` specs restart shared services (Redis): they would break suites running beside them,
+// so Jest includes that project only when it is asked for by name (`--selectProjects disruptive`,
+// run in band after the others by `npm test`) or a disruptive spec is named on the command line.
+const disruptiveAsked = process.argv.some((arg) => arg === 'disruptive' || arg.includes('disruptive-spec'));
+
 module.exports = {
   testTimeout: 120000,
   // Each test file loads TensorFlow.js (and its wasm heap) afresh; in one process that memory
@@ -39,5 +44,6 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.int-spec.ts'] },
+    ...(disruptiveAsked ? [{ ...common, displayName: 'disruptive', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.disruptive-spec.ts'] }] : []),
   ],
 };

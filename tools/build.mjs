@@ -7,7 +7,8 @@ import { join, dirname, relative, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const out = join(root, 'dist');
-const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['apps', 'libs'];
+// tools/e2e and tools/chaos: `npm run chaos` drives the e2e fleet helpers from dist.
+const roots = process.argv.slice(2).length ? process.argv.slice(2) : ['apps', 'libs', 'tools/e2e', 'tools/chaos'];
 
 async function* sources(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -15,7 +16,7 @@ async function* sources(dir) {
     if (entry.isDirectory()) {
       if (entry.name === 'node_modules') continue;
       yield* sources(path);
-    } else if (/\.ts$/.test(entry.name) && !/\.(int-)?spec\.ts$|\.d\.ts$/.test(entry.name)) {
+    } else if (/\.ts$/.test(entry.name) && !/\.(int-|disruptive-)?spec\.ts$|\.d\.ts$/.test(entry.name)) {
       yield path;
     }
   }

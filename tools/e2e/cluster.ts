@@ -7,7 +7,7 @@ import { CheckpointStore, createObjectStore, type ObjectStore } from '@trainyard
 import type { RunSpecInput } from '@trainyard/contracts';
 import { freePort, startApp, waitFor, type AppProcess } from './processes';
 
-export const REDIS = { host: '127.0.0.1', port: 6379 };
+export const REDIS = { host: '127.0.0.1', port: Number(process.env['TRAINYARD_TEST_REDIS_PORT'] ?? 6379) };
 export const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 export type RunBody = { id: string; status: string; failureReason: string | null; result: unknown; [field: string]: unknown };

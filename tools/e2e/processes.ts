@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-const ROOT = join(__dirname, '../..');
+// The repository root, whether this runs from source (tests) or compiled under dist/ (npm run chaos).
+const ROOT = join(__dirname, __dirname.split(/[\\/]/).includes('dist') ? '../../..' : '../..');
 
 export interface AppProcess {
   child: ChildProcess;
