@@ -1,0 +1,49 @@
+/** What `npm run chaos` soaks: how many runs, workers, for how long, with which random faults. */
+export interface ChaosOptions {
+  /** Runs submitted (half tiny pretrains, half fine-tunes of them). */
+  runs: number;
+  /** Worker processes kept alive (restarted after every kill). */
+  workers: number;
+  /** Bound on the whole soak, in seconds: runs not terminal by then count as lost. */
+  durationS: number;
+  /** Seeds the fault schedule (which worker, which signal, when), so a failing soak replays. */
+  seed: number;
+  /** Restart Redis once mid-soak (the shared one: skip it where other suites use it). */
+  redisRestart: boolean;
+  /** Mean pause between two faults, in ms. */
+  faultEveryMs: number;
+}
+
+export const DEFAULTS: ChaosOptions = { runs: 12, workers: 2, durationS: 600, seed: 1, redisRestart: true, faultEveryMs: 4000 };
+
+const USAGE = `npm run chaos -- [--runs N] [--workers K] [--duration SECONDS] [--seed S] [--fault-every MS] [--no-redis-restart]`;
+
+export function parseChaosArgs(argv: string[]): ChaosOptions {
+  const options = { ...DEFAULTS };
+  const numbers: Record<string, keyof ChaosOptions> = {
+    '--runs': 'runs', '--workers': 'workers', '--duration': 'durationS', '--seed': 'seed', '--fault-every': 'faultEveryMs',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--no-redis-restart') options.redisRestart = false;
+    else if (arg === '--help') throw new Error(USAGE);
+    else if (arg in numbers) {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value < (arg === '--seed' ? 0 : 1)) throw new Error(`${arg} needs a positive integer\n${USAGE}`);
+      (options as Record<string, unknown>)[numbers[arg]!] = value;
+    } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  }
+  return options;
+}
+
+/** A small seeded generator (mulberry32): the same seed gives the same fault schedule. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

@@ -1,0 +1,112 @@
+import type { RunSpecInput } from '@trainyard/contracts';
+import { Cluster } from '../e2e/cluster';
+import type { AppProcess } from '../e2e/processes';
+import { restartRedis, startRedis } from '../e2e/redis-restart';
+import { failures, verifyChaos, type ChaosVerdict } from './chaos-checks';
+import { seededRandom, type ChaosOptions } from './chaos-options';
+
+export interface ChaosReport {
+  options: ChaosOptions;
+  runs: number;
+  faults: Record<'kill -9' | 'SIGTERM' | 'redis restart', number>;
+  verdict: ChaosVerdict;
+  failed: string[];
+  wallS: number;
+}
+
+const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const encoder = { inputShape: [16, 16, 1] as [number, number, number], filters: [8], latentDim: 16 };
+const shapes = { name: 'synthetic-shapes' as const, imageSize: 16, perClass: 120, testPerClass: 5 };
+
+const pretrain = (i: number, epochs: number): RunSpecInput => ({
+  kind: 'pretrain', name: `chaos pretrain ${i}`, dataset: shapes,
+  model: { type: 'conv-autoencoder', ...encoder },
+  training: { epochs, batchSize: 16, learningRate: 2e-3, seed: i },
+  checkpoint: { everyEpochs: 2 },
+}) as RunSpecInput;
+
+const finetune = (i: number, epochs: number, baseRunId: string): RunSpecInput => ({
+  kind: 'finetune', name: `chaos finetune ${i}`, dataset: { ...shapes, labelsPerClass: 60 },
+  model: { type: 'classifier', baseRunId, ...encoder },
+  training: { epochs, batchSize: 16, learningRate: 3e-3, seed: i },
+  checkpoint: { everyEpochs: 2 },
+}) as RunSpecInput;
+
+/**
+ * The soak: a fresh fleet (API, K workers, fresh PostgreSQL database, s3rver, its own queue on
+ * the real Redis), N tiny runs — pretrains first, fine-tunes of them once they succeed — and
+ * random kill -9 / SIGTERM of workers (each restarted at once) plus one Redis restart, until every
+ * run is terminal or the time is up; then the checks of chaos-checks.ts.
+ */
+export async function runChaos(options: ChaosOptions, log: (line: string) => void): Promise<ChaosReport> {
+  const started = Date.now();
+  const random = seededRandom(options.seed);
+  const faults: ChaosReport['faults'] = { 'kill -9': 0, SIGTERM: 0, 'redis restart': 0 };
+  // Faults are the point: attempts must not run out before the runs finish.
+  const cluster = await Cluster.start({ WORKER_MAX_ATTEMPTS: '50', WORKER_SHUTDOWN_TIMEOUT_MS: '10000', WORKER_RECONCILE_INTERVAL_MS: '1000' });
+  try {
+    for (let k = 0; k < options.workers; k++) await cluster.startWorker();
+    const submitted: { id: string; epochs: number; kind: string }[] = [];
+    const pretrains = Math.ceil(options.runs / 2);
+    for (let i = 0; i < pretrains; i++) {
+      const epochs = 10 + Math.floor(random() * 6);
+      submitted.push({ id: await cluster.submit(pretrain(i, epochs)), epochs, kind: 'pretrain' });
+    }
+    log(`chaos: ${pretrains} pretrains submitted to ${options.workers} workers (seed ${options.seed})`);
+
+    const deadline = started + options.durationS * 1000;
+    // The Redis restart takes the place of the second or third fault, while runs are in flight.
+    const redisAtFault = 2 + Math.floor(random() * 2);
+    let injected = 0;
+    let nextFault = Date.now() + options.faultEveryMs * (0.5 + random());
+    const statuses = async () => new Map(await Promise.all(submitted.map(async (r) => [r.id, (await cluster.run(r.id)).status] as const)));
+    for (;;) {
+      const now = await statuses();
+      // A fine-tune needs a SUCCEEDED base: submit them as pretrains finish.
+      const bases = submitted.filter((r) => r.kind === 'pretrain' && now.get(r.id) === 'SUCCEEDED');
+      while (submitted.length < options.runs && bases.length > submitted.length - pretrains) {
+        const i = submitted.length;
+        const epochs = 10 + Math.floor(random() * 6);
+        submitted.push({ id: await cluster.submit(finetune(i, epochs, bases[i - pretrains]!.id)), epochs, kind: 'finetune' });
+      }
+      const pending = submitted.filter((r) => !TERMINAL.includes(now.get(r.id) ?? ''));
+      if (submitted.length === options.runs && pending.length === 0) break;
+      if (Date.now() > deadline) {
+        log(`chaos: time is up with ${pending.length} runs not terminal`);
+        break;
+      }
+      if (Date.now() >= nextFault) {
+        injected++;
+        if (options.redisRestart && injected === redisAtFault) {
+          log('chaos: restarting Redis (every job and lock lost)');
+          await restartRedis();
+          faults['redis restart']++;
+        } else {
+          await injectWorkerFault(cluster, random, faults, log);
+        }
+        nextFault = Date.now() + options.faultEveryMs * (0.5 + random());
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const verdict = await verifyChaos(cluster.pg, cluster.checkpoints, submitted);
+    return { options, runs: submitted.length, faults, verdict, failed: failures(verdict), wallS: (Date.now() - started) / 1000 };
+  } finally {
+    if (options.redisRestart) await startRedis();
+    await cluster.stop();
+  }
+}
+
+/** kill -9 or SIGTERM one live worker, then start a new one in its place. */
+async function injectWorkerFault(cluster: Cluster, random: () => number, faults: ChaosReport['faults'], log: (line: string) => void): Promise<void> {
+  const live = cluster.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+  const victim: AppProcess | undefined = live[Math.floor(random() * live.length)];
+  if (!victim) return;
+  const signal = random() < 0.5 ? 'SIGKILL' : 'SIGTERM';
+  const startedAt = Date.now();
+  await victim.stop(signal);
+  faults[signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM']++;
+  log(`chaos: ${signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM'} worker pid ${victim.child.pid} (gone in ${Date.now() - startedAt} ms); starting another`);
+  // Keep the output of the dead out of the fleet list: the cluster stops only live ones at the end.
+  cluster.workers.splice(cluster.workers.indexOf(victim), 1);
+  await cluster.startWorker();
+}
