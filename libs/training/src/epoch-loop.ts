@@ -112,6 +112,8 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 
       const values = Array.isArray(out) ? out : [out];
       const loss = values[0];
       if (!Number.isFinite(loss)) throw new DivergedError(epoch, step, loss);
+      // A clipped loss (categorical cross-entropy) stays finite over NaN weights: look at them too.
+      if ((b + 1) % WEIGHT_CHECK_EVERY_STEPS === 0 || b === perEpoch - 1) assertFiniteWeights(cfg.model, epoch, step, loss);
       values.forEach((v, i) => (sums[i] += v * size));
       seen += size;
       unsaved++;
@@ -163,6 +165,20 @@ async function nextServed(
     throw new Error(`The batch pipeline served ${next.done ? 'nothing' : `epoch ${next.value.epoch} step ${next.value.step}`} where epoch ${epoch} step ${step} was due`);
   }
   return { x: tf.tensor4d(next.value.x, [next.value.count, ...imageShape]), labels: next.value.y };
+}
+
+/** How often (and at every epoch's end) the trainable weights are checked for NaN or ±Infinity. */
+const WEIGHT_CHECK_EVERY_STEPS = 20;
+
+/**
+ * One sum over all trainable weights, read back as one number: any NaN or ±Infinity weight makes
+ * it non-finite. A few kernel launches and one small download per check, cheap beside a batch.
+ */
+function assertFiniteWeights(model: tf.LayersModel, epoch: number, step: number, loss: number): void {
+  const weights = model.trainableWeights;
+  if (weights.length === 0) return;
+  const total = tf.tidy(() => tf.addN(weights.map((w) => tf.sum(w.read()))).dataSync()[0]!);
+  if (!Number.isFinite(total)) throw new DivergedError(epoch, step, loss, 'non-finite weights');
 }
 
 function point(name: string, step: number, epoch: number, value: number): TrainingMetricPoint {
