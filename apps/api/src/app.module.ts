@@ -8,14 +8,16 @@ import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { ModelsModule } from './models/models.module';
 import { QueriesModule } from './queries/queries.module';
+import { PipelinesModule } from './pipelines/pipelines.module';
 import { RunsModule } from './runs/runs.module';
+import { SweepsModule } from './sweeps/sweeps.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: TrainyardConfig, options: ApiOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, QueriesModule, RunsModule, DatasetsModule, ModelsModule, HealthModule, DashboardModule],
+      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, QueriesModule, RunsModule, PipelinesModule, SweepsModule, DatasetsModule, ModelsModule, HealthModule, DashboardModule],
     };
   }
 }

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
-import { ReconciliationRepository, type UnfinishedRun } from '@trainyard/db';
+import { PipelinesRepository, ReconciliationRepository, type UnfinishedRun } from '@trainyard/db';
 import { enqueueRun, type TrainingQueue } from '@trainyard/queue';
+import { PipelineAdvancer } from './pipeline.advancer';
 import { CONFIG, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
 /** Job states in which BullMQ will still hand the job to a worker (or one holds it). */
@@ -38,6 +39,8 @@ export class Reconciler {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
     private readonly reconciliation: ReconciliationRepository,
+    private readonly pipelines: PipelinesRepository,
+    private readonly advancer: PipelineAdvancer,
   ) {}
 
   start(): void {
@@ -71,6 +74,8 @@ export class Reconciler {
       // A run submitted or touched a moment ago may not be enqueued yet: give it one interval.
       const runs = await this.reconciliation.listUnfinished(new Date(now - Math.min(10_000, interval)), new Date(now - OWNER_DEAD_AFTER_MS));
       for (const run of runs) await this.reconcileRun(run, report);
+      // A step that ended while its worker died (or a step cancelled through the API) moves its pipeline on here.
+      for (const pipelineId of await this.pipelines.listRunning()) await this.advancer.advanceQuietly(pipelineId);
     } finally {
       await this.redis.eval(RELEASE_LOCK, 1, lockKey, this.options.workerId).catch(() => undefined);
     }

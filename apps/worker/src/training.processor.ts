@@ -15,6 +15,7 @@ import {
 import { startTrainingThread, type TrainingOutcome } from '@trainyard/training';
 import { ActiveTrainings } from './active-trainings';
 import { OutcomeConcluder } from './outcome.concluder';
+import { PipelineAdvancer } from './pipeline.advancer';
 import { RunEventsApplier } from './run-events.applier';
 import { RunInputsResolver } from './run-inputs.resolver';
 import type { TrainingContext } from './training-context';
@@ -49,12 +50,24 @@ export class TrainingProcessor {
     private readonly concluder: OutcomeConcluder,
     private readonly active: ActiveTrainings,
     private readonly inputs: RunInputsResolver,
+    private readonly pipelines: PipelineAdvancer,
   ) {}
 
   async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
     const { runId } = job.data;
     const run = await withConnectionRetry(() => this.runs.get(runId));
     if (!run) throw new UnrecoverableError(`run ${runId} does not exist in the database`);
+    if (!run.pipelineId) return this.processRun(job, run, token);
+    try {
+      return await this.processRun(job, run, token);
+    } finally {
+      // Whatever the step's outcome (a retry leaves the run unfinished, and then nothing moves).
+      await this.pipelines.advanceQuietly(run.pipelineId);
+    }
+  }
+
+  private async processRun(job: Job<TrainingJobData>, run: Run, token?: string): Promise<{ status: string }> {
+    const runId = run.id;
     if (isTerminal(run.status as RunStatus)) {
       this.logger.warn(`run ${runId} is already ${run.status}; nothing to do`);
       return { status: run.status };

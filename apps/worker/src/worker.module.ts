@@ -7,6 +7,7 @@ import {
   DatasetsRepository,
   MetricsRepository,
   ReconciliationRepository,
+  PipelinesRepository,
   RunsRepository,
   WorkersRepository,
   openDatabase,
@@ -17,6 +18,7 @@ import { CheckpointStore, createObjectStore } from '@trainyard/storage';
 import type Redis from 'ioredis';
 import { ActiveTrainings } from './active-trainings';
 import { CheckpointRetention } from './checkpoint-retention.service';
+import { PipelineAdvancer } from './pipeline.advancer';
 import { OutcomeConcluder } from './outcome.concluder';
 import { Reconciler } from './reconciler.service';
 import { RunEventsApplier } from './run-events.applier';
@@ -67,6 +69,8 @@ export class WorkerModule {
         repository(WorkersRepository),
         repository(ReconciliationRepository),
         repository(DatasetsRepository),
+        repository(PipelinesRepository),
+        PipelineAdvancer,
         RunInputsResolver,
         ActiveTrainings,
         CheckpointRetention,

@@ -32,7 +32,7 @@ describe('PipelineSpecSchema', () => {
     expect(
       paths({
         ...valid,
-        pretrain: { ...valid.pretrain, training: { learningRate: 3 } },
+        pretrain: { ...(valid.pretrain as object), training: { learningRate: 3 } },
         finetunes: [valid.finetunes[0], { name: 'x', dataset: shapes, training: { epochs: 0 } }],
         evaluations: [{ split: 'holdout' }],
       }),

@@ -28,3 +28,5 @@ export { WorkersRepository, type WorkerRegistration } from './workers.repository
 export { CheckpointNotFoundError, FencedError, InvalidCursorError, RunNotFoundError, RunStateError } from './errors';
 export { DatasetsRepository, DatasetNameTakenError, type DatasetLocation, type DatasetRecord } from './datasets.repository';
 export { ModelVersionsRepository, type ModelVersionRecord, type ModelVersionWithCheckpoint } from './model-versions.repository';
+export { PipelinesRepository, type PipelineAdvance, type PipelineRunCreation, type PipelineWithRuns } from './pipelines.repository';
+export { SweepsRepository, type SweepRunCreation, type SweepWithRuns } from './sweeps.repository';

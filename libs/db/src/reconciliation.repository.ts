@@ -17,7 +17,7 @@ export class ReconciliationRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
-   * Runs that should have a live job: QUEUED, RUNNING or PREEMPTED, untouched since
+   * Runs that should have a live job: QUEUED (and not held by a pipeline), RUNNING or PREEMPTED, untouched since
    * `updatedBefore` (a run submitted a moment ago may not be enqueued yet).
    */
   async listUnfinished(updatedBefore: Date, heartbeatAfter: Date): Promise<UnfinishedRun[]> {
@@ -31,7 +31,7 @@ export class ReconciliationRepository {
            FROM "attempts" ca JOIN "workers" w ON w."id" = ca."worker_id"
            WHERE ca."id" = r."current_attempt_id" AND ca."outcome" = 'RUNNING'), false) AS owner_alive
       FROM "runs" r
-      WHERE r."status" IN ('QUEUED', 'RUNNING', 'PREEMPTED') AND r."updated_at" < ${updatedBefore}
+      WHERE r."status" IN ('QUEUED', 'RUNNING', 'PREEMPTED') AND NOT r."held" AND r."updated_at" < ${updatedBefore}
       ORDER BY r."created_at"
       LIMIT 1000`;
     return rows.map((r) => ({ id: r.id, kind: r.kind, status: r.status, failures: r.failures, ownerAlive: r.owner_alive }));

@@ -7,7 +7,9 @@ import {
   MetricsRepository,
   ModelVersionsRepository,
   openDatabase,
+  PipelinesRepository,
   RunsRepository,
+  SweepsRepository,
   type Database,
 } from '@trainyard/db';
 import { assertNoEviction, createRedisConnection, createTrainingQueue } from '@trainyard/queue';
@@ -59,6 +61,8 @@ import { DATABASE, OBJECT_STORE, REDIS_CONNECTION, TRAINING_QUEUE } from './infr
     { provide: IdempotencyKeysRepository, inject: [DATABASE], useFactory: (db: Database) => new IdempotencyKeysRepository(db.prisma) },
     { provide: DatasetsRepository, inject: [DATABASE], useFactory: (db: Database) => new DatasetsRepository(db.prisma) },
     { provide: ModelVersionsRepository, inject: [DATABASE], useFactory: (db: Database) => new ModelVersionsRepository(db.prisma) },
+    { provide: PipelinesRepository, inject: [DATABASE], useFactory: (db: Database) => new PipelinesRepository(db.prisma) },
+    { provide: SweepsRepository, inject: [DATABASE], useFactory: (db: Database) => new SweepsRepository(db.prisma) },
     InfrastructureShutdown,
   ],
   exports: [
@@ -72,6 +76,8 @@ import { DATABASE, OBJECT_STORE, REDIS_CONNECTION, TRAINING_QUEUE } from './infr
     IdempotencyKeysRepository,
     DatasetsRepository,
     ModelVersionsRepository,
+    PipelinesRepository,
+    SweepsRepository,
   ],
 })
 export class InfrastructureModule {}

@@ -7,5 +7,6 @@ import { RunsService } from './runs.service';
 @Module({
   controllers: [RunsController, RunArtifactsController],
   providers: [RunsService, RunReferencesService],
+  exports: [RunsService, RunReferencesService],
 })
 export class RunsModule {}

@@ -93,7 +93,8 @@ export class RunsService {
     return outcome.response;
   }
 
-  private async enqueue(id: string, kind: RunKind): Promise<void> {
+  /** Enqueues a recorded run; on failure marks it FAILED with the reason and answers 503. */
+  async enqueue(id: string, kind: RunKind): Promise<void> {
     try {
       const deadlineMs = this.config.redis.connectTimeoutMs;
       await withDeadline(enqueueRun(this.queue, { id, kind }, this.config.worker.maxAttempts), deadlineMs, `Redis did not answer within ${deadlineMs} ms`);

@@ -1,0 +1,30 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { PipelineSpecSchema, type PipelineSpec } from '@trainyard/contracts';
+import { RunIdSchema } from '../runs/run-queries';
+import { SpecValidationPipe } from '../validation/spec-validation.pipe';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import { PipelinesService } from './pipelines.service';
+
+@ApiTags('pipelines')
+@Controller('v1/pipelines')
+export class PipelinesController {
+  constructor(private readonly pipelines: PipelinesService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Submit pretrain → fine-tunes → evaluations; every step is validated now and recorded as a run of the pipeline' })
+  @ApiResponse({ status: 201, description: 'The pipeline (RUNNING) and its runs; the pretrain is queued, the rest wait for their upstream run' })
+  @ApiBadRequestResponse({ description: 'Invalid pipeline spec, with the path of every bad field (e.g. finetunes.1.training.epochs)' })
+  @ApiResponse({ status: 422, description: 'A step refers to something unknown (an unregistered dataset)' })
+  submit(@Body(new SpecValidationPipe(PipelineSpecSchema, 'Invalid pipeline spec')) spec: PipelineSpec) {
+    return this.pipelines.submit(spec);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A pipeline: status (RUNNING, SUCCEEDED, FAILED with the reason, CANCELLED) and its runs in step order' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  detail(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid pipeline id', 'id')) id: string) {
+    return this.pipelines.detail(id);
+  }
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import type { EvaluateSpec, FinetuneSpec, PipelineSpec } from '@trainyard/contracts';
+import { PipelinesRepository, type PipelineRunCreation, type PipelineWithRuns } from '@trainyard/db';
+import { RunReferencesService } from '../runs/run-references.service';
+import { RunsService } from '../runs/runs.service';
+
+/**
+ * Pipelines are orchestrated from PostgreSQL rather than as a BullMQ flow: a flow is a tree in
+ * which a job has one parent, so "one pretrain, then N fine-tunes built on it" (a child shared
+ * by N parents) cannot be expressed; and the reconciler re-adds lost jobs by run id, which would
+ * silently cut a flow child from its parent. Instead every step is a run row (pipeline_id), the
+ * later steps are `held`, and the worker that ends a step advances the pipeline (see
+ * PipelinesRepository.advance). Payloads stay `{ runId }`.
+ */
+@Injectable()
+export class PipelinesService {
+  private readonly logger = new Logger(PipelinesService.name);
+
+  constructor(
+    private readonly pipelines: PipelinesRepository,
+    private readonly references: RunReferencesService,
+    private readonly runs: RunsService,
+  ) {}
+
+  async submit(spec: PipelineSpec): Promise<PipelineWithRuns> {
+    // Every step's references (registered datasets) are checked now, not when the step is released.
+    await this.references.resolve(spec.pretrain);
+    for (const finetune of spec.finetunes) await this.references.resolve(finetune);
+    // An evaluation's own dataset is checked the way a fine-tune's is (its checkpoint does not exist yet).
+    for (const evaluation of spec.evaluations) if (evaluation.dataset) await this.references.resolve({ ...spec.finetunes[0]!, dataset: evaluation.dataset });
+
+    const id = randomUUID();
+    const pretrainId = randomUUID();
+    const runs: PipelineRunCreation[] = [{ id: pretrainId, kind: 'PRETRAIN', name: spec.pretrain.name, spec: spec.pretrain, baseRunId: null, held: false }];
+    for (const finetune of spec.finetunes) {
+      const finetuneId = randomUUID();
+      runs.push({ id: finetuneId, kind: 'FINETUNE', name: finetune.name, spec: finetune, baseRunId: pretrainId, held: true });
+      for (const evaluation of spec.evaluations) {
+        const evaluate = evaluationSpec(finetuneId, finetune, evaluation);
+        runs.push({ id: randomUUID(), kind: 'EVALUATE', name: evaluate.name, spec: evaluate, baseRunId: finetuneId, held: true });
+      }
+    }
+    await this.pipelines.create({ id, name: spec.name, spec }, runs);
+    this.logger.log(`Pipeline ${id} ("${spec.name}") with ${runs.length} runs recorded; pretrain ${pretrainId} queued`);
+    try {
+      await this.runs.enqueue(pretrainId, 'PRETRAIN');
+    } finally {
+      // A pretrain that could not be queued is FAILED by now: end the pipeline with that reason.
+      await this.pipelines.advance(id);
+    }
+    return (await this.pipelines.get(id))!;
+  }
+
+  async detail(id: string): Promise<PipelineWithRuns> {
+    const pipeline = await this.pipelines.get(id);
+    if (!pipeline) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No pipeline with id ${id}` });
+    return pipeline;
+  }
+}
+
+/** The evaluation of a fine-tune step: its dataset unless another is named, its final checkpoint once released. */
+function evaluationSpec(finetuneId: string, finetune: FinetuneSpec, evaluation: PipelineSpec['evaluations'][number]): EvaluateSpec {
+  return {
+    kind: 'evaluate',
+    name: evaluation.name ?? `${finetune.name}: ${evaluation.split} evaluation`,
+    checkpoint: { runId: finetuneId },
+    dataset: evaluation.dataset ?? finetune.dataset,
+    split: evaluation.split,
+    topK: evaluation.topK,
+    batchSize: evaluation.batchSize,
+  };
+}

@@ -1,0 +1,30 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { SweepSpecSchema, type SweepSpec } from '@trainyard/contracts';
+import { RunIdSchema } from '../runs/run-queries';
+import { SpecValidationPipe } from '../validation/spec-validation.pipe';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import { SweepsService } from './sweeps.service';
+
+@ApiTags('sweeps')
+@Controller('v1/sweeps')
+export class SweepsController {
+  constructor(private readonly sweeps: SweepsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Grid or random search over fine-tune settings: records and queues one fine-tune per combination (≤ 200)' })
+  @ApiResponse({ status: 201, description: '`{ id, runs }`' })
+  @ApiBadRequestResponse({ description: 'Invalid sweep, naming the bad parameter value (parameters.training.learningRate.1) or the clashing run' })
+  @ApiResponse({ status: 422, description: 'The base refers to something unusable (base run, registered model or dataset)' })
+  submit(@Body(new SpecValidationPipe(SweepSpecSchema, 'Invalid sweep spec')) spec: SweepSpec) {
+    return this.sweeps.submit(spec);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: "A sweep's leaderboard by its metric: each run's parameter values, status and value, best first" })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  detail(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid sweep id', 'id')) id: string) {
+    return this.sweeps.detail(id);
+  }
+}

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { applySweepValues, describeValues, expandSweep, FinetuneSpecSchema, type SweepSpec } from '@trainyard/contracts';
+import { SweepsRepository, type SweepRunCreation } from '@trainyard/db';
+import { RunReferencesService } from '../runs/run-references.service';
+import { RunsService } from '../runs/runs.service';
+import { sweepLeaderboard } from './sweep-leaderboard';
+
+@Injectable()
+export class SweepsService {
+  private readonly logger = new Logger(SweepsService.name);
+
+  constructor(
+    private readonly sweeps: SweepsRepository,
+    private readonly references: RunReferencesService,
+    private readonly runs: RunsService,
+  ) {}
+
+  /**
+   * Expands the sweep (the schema already proved every run valid), checks the base's references
+   * once (no parameter changes them), records the sweep and all its runs in one transaction, and
+   * only then enqueues them: PostgreSQL first, as for any run.
+   */
+  async submit(spec: SweepSpec): Promise<{ id: string; runs: number }> {
+    const { baseRunId, baseCheckpointId } = await this.references.resolve(spec.base);
+    const expanded = expandSweep(spec);
+    if ('tooMany' in expanded) throw new Error(`sweep "${spec.name}": ${expanded.tooMany} runs slipped past validation`);
+    const id = randomUUID();
+    const runs: SweepRunCreation[] = expanded.runs.map((params, i) => {
+      const run = FinetuneSpecSchema.parse(applySweepValues(spec.base, params));
+      const name = `${spec.name} #${i + 1} (${describeValues(params)})`.slice(0, 120);
+      return { id: randomUUID(), kind: 'FINETUNE', name, spec: { ...run, name }, baseRunId, baseCheckpointId, params };
+    });
+    await this.sweeps.create({ id, name: spec.name, spec }, runs);
+    for (const run of runs) await this.runs.enqueue(run.id, 'FINETUNE');
+    this.logger.log(`Sweep ${id} ("${spec.name}", ${spec.strategy}) queued ${runs.length} runs`);
+    return { id, runs: runs.length };
+  }
+
+  async detail(id: string) {
+    const sweep = await this.sweeps.get(id);
+    if (!sweep) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No sweep with id ${id}` });
+    const spec = sweep.spec as unknown as SweepSpec;
+    const leaderboard = sweepLeaderboard(sweep, spec);
+    const counts: Record<string, number> = {};
+    for (const run of sweep.runs) counts[run.status] = (counts[run.status] ?? 0) + 1;
+    return { id: sweep.id, name: sweep.name, createdAt: sweep.createdAt, spec, metric: spec.metric, goal: spec.goal, counts, leaderboard };
+  }
+}

@@ -1,0 +1,18 @@
+import { BadRequestException, type PipeTransform } from '@nestjs/common';
+import { fieldErrorsOf } from '@trainyard/contracts';
+import type { z } from 'zod';
+import { validationErrorBody } from './field-errors';
+
+/** A request body validated by a contracts schema: 400 with every bad field's dotted path, or the parsed value with defaults. */
+export class SpecValidationPipe<S extends z.ZodType> implements PipeTransform<unknown, z.output<S>> {
+  constructor(
+    private readonly schema: S,
+    private readonly message: string,
+  ) {}
+
+  transform(value: unknown): z.output<S> {
+    const parsed = this.schema.safeParse(value);
+    if (!parsed.success) throw new BadRequestException(validationErrorBody(this.message, fieldErrorsOf(parsed.error)));
+    return parsed.data;
+  }
+}

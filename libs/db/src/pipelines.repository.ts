@@ -1,0 +1,146 @@
+import type { PipelineStatus, RunKind, RunSpec } from '@trainyard/contracts';
+import type { Pipeline, Prisma, PrismaClient } from './generated/prisma/client';
+import type { Run } from './model-types';
+
+type Tx = Prisma.TransactionClient;
+
+export interface PipelineRunCreation {
+  id: string;
+  kind: RunKind;
+  name: string;
+  spec: RunSpec;
+  /** The upstream run: a fine-tune's pretrain, an evaluation's fine-tune. */
+  baseRunId: string | null;
+  /** Waits for its upstream run; the pretrain is the one step not held. */
+  held: boolean;
+}
+
+export type PipelineWithRuns = Pipeline & { runs: Run[] };
+
+/** What an advance decided; the caller does the queue side (PostgreSQL first, Redis second). */
+export interface PipelineAdvance {
+  status: PipelineStatus;
+  /** Runs released this time: enqueue them. */
+  released: { id: string; kind: RunKind }[];
+  /** Waiting runs cancelled this time: their jobs, if any, can be removed. */
+  cancelled: string[];
+}
+
+const KIND_ORDER: Record<string, number> = { PRETRAIN: 0, FINETUNE: 1, EVALUATE: 2 };
+const byStep = (a: Run, b: Run) => KIND_ORDER[a.kind]! - KIND_ORDER[b.kind]! || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+/** The model a released run reads from its upstream run's checkpoint. */
+const NEEDED_MODEL: Record<string, string> = { FINETUNE: 'encoder', EVALUATE: 'classifier' };
+
+/**
+ * Pipelines are orchestrated from PostgreSQL: every step is a run row linked by pipeline_id, the
+ * steps after the pretrain are created `held` (validated, not enqueued), and `advance` — called
+ * by the worker when a step ends and by the reconciler on every pass — releases a held run once
+ * its upstream run SUCCEEDED (pinning the checkpoint it starts from), or ends the pipeline when a
+ * step failed, cancelling every step that has not started. Idempotent, under a row lock.
+ */
+export class PipelinesRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async create(pipeline: { id: string; name: string; spec: unknown }, runs: PipelineRunCreation[]): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      await tx.pipeline.create({ data: { id: pipeline.id, name: pipeline.name, spec: pipeline.spec as Prisma.InputJsonValue } });
+      // In step order: a run's upstream row must exist before its foreign key points at it.
+      for (const run of runs) {
+        await tx.run.create({
+          data: {
+            id: run.id,
+            kind: run.kind,
+            name: run.name,
+            spec: run.spec as unknown as Prisma.InputJsonValue,
+            baseRunId: run.baseRunId,
+            pipelineId: pipeline.id,
+            held: run.held,
+          },
+        });
+      }
+    });
+  }
+
+  async get(id: string): Promise<PipelineWithRuns | null> {
+    const pipeline = await this.prisma.pipeline.findUnique({ where: { id }, include: { runs: true } });
+    return pipeline && { ...pipeline, runs: [...pipeline.runs].sort(byStep) };
+  }
+
+  /** Pipelines still RUNNING, for the reconciler's pass (oldest first). */
+  async listRunning(limit = 1000): Promise<string[]> {
+    const rows = await this.prisma.pipeline.findMany({ where: { status: 'RUNNING' }, select: { id: true }, orderBy: { createdAt: 'asc' }, take: limit });
+    return rows.map((r) => r.id);
+  }
+
+  advance(id: string): Promise<PipelineAdvance> {
+    return this.prisma.$transaction(async (tx) => {
+      // Two workers finishing two steps at once advance one after the other.
+      const locked = await tx.$queryRaw<{ status: PipelineStatus }[]>`SELECT "status"::text AS status FROM "pipelines" WHERE "id" = ${id}::uuid FOR UPDATE`;
+      const status = locked[0]?.status;
+      if (status === undefined) throw new Error(`No pipeline with id ${id}`);
+      const outcome: PipelineAdvance = { status, released: [], cancelled: [] };
+      if (status !== 'RUNNING') return outcome;
+      const runs = (await tx.run.findMany({ where: { pipelineId: id } })).sort(byStep);
+      const failed = runs.find((r) => r.status === 'FAILED' || r.status === 'CANCELLED') ?? (await this.releaseReady(tx, runs, outcome));
+      if (failed) return this.end(tx, id, failed, runs, outcome);
+      if (runs.every((r) => r.status === 'SUCCEEDED')) {
+        await tx.pipeline.update({ where: { id }, data: { status: 'SUCCEEDED', endedAt: new Date() } });
+        outcome.status = 'SUCCEEDED';
+      }
+      return outcome;
+    });
+  }
+
+  /** Releases held runs whose upstream SUCCEEDED; returns a run it had to fail instead, if any. */
+  private async releaseReady(tx: Tx, runs: Run[], outcome: PipelineAdvance): Promise<Run | undefined> {
+    const byId = new Map(runs.map((r) => [r.id, r]));
+    for (const run of runs) {
+      if (!run.held || run.status !== 'QUEUED') continue;
+      const upstream = run.baseRunId ? byId.get(run.baseRunId) : undefined;
+      if (upstream?.status !== 'SUCCEEDED') continue;
+      const model = NEEDED_MODEL[run.kind]!;
+      const checkpoint = await tx.checkpoint.findFirst({
+        where: { runId: upstream.id, status: 'COMPLETE', models: { has: model } },
+        orderBy: { sequence: 'desc' },
+      });
+      if (!checkpoint) {
+        const reason = `its upstream run ${upstream.id} ("${upstream.name}") SUCCEEDED with no complete checkpoint holding a ${model}`;
+        await tx.run.update({ where: { id: run.id }, data: { status: 'FAILED', held: false, failureReason: reason, endedAt: new Date() } });
+        return { ...run, status: 'FAILED', failureReason: reason };
+      }
+      const spec = run.spec as unknown as RunSpec;
+      // The fine-tune's base is now known: write it into the spec the worker reads.
+      const released = spec.kind === 'finetune' ? { ...spec, model: { ...spec.model, baseRunId: upstream.id } } : spec;
+      await tx.run.update({
+        where: { id: run.id },
+        data: { held: false, baseCheckpointId: checkpoint.id, spec: released as unknown as Prisma.InputJsonValue, updatedAt: new Date() },
+      });
+      outcome.released.push({ id: run.id, kind: run.kind as RunKind });
+    }
+    return undefined;
+  }
+
+  /**
+   * A failed (or cancelled) step ends the pipeline with its reason. Steps not started are
+   * CANCELLED with that reason; running ones are asked to stop between batches. Nothing waits.
+   */
+  private async end(tx: Tx, id: string, failed: Run, runs: Run[], outcome: PipelineAdvance): Promise<PipelineAdvance> {
+    const status: PipelineStatus = failed.status === 'FAILED' ? 'FAILED' : 'CANCELLED';
+    const reason = `${failed.kind} step "${failed.name}" (run ${failed.id}) ${failed.status}${failed.failureReason ? `: ${failed.failureReason}` : ''}`;
+    const downstream = `pipeline ${id} ${status}: ${reason}`;
+    for (const run of runs) {
+      if (run.id === failed.id) continue;
+      if (run.status === 'QUEUED' || run.status === 'PREEMPTED') {
+        const { count } = await tx.run.updateMany({
+          where: { id: run.id, status: { in: ['QUEUED', 'PREEMPTED'] } },
+          data: { status: 'CANCELLED', held: false, failureReason: downstream, endedAt: new Date() },
+        });
+        if (count) outcome.cancelled.push(run.id);
+      } else if (run.status === 'RUNNING') {
+        await tx.run.updateMany({ where: { id: run.id, status: 'RUNNING' }, data: { cancelRequested: true, failureReason: downstream } });
+      }
+    }
+    await tx.pipeline.update({ where: { id }, data: { status, failureReason: reason, endedAt: new Date() } });
+    return { ...outcome, status };
+  }
+}
