@@ -55,8 +55,6 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     log(`chaos: ${pretrains} pretrains submitted to ${options.workers} workers (seed ${options.seed})`);
 
     const deadline = started + options.durationS * 1000;
-    // The Redis restart takes the place of the second or third fault, while runs are in flight.
-    const redisAtFault = 2 + Math.floor(random() * 2);
     let injected = 0;
     let nextFault = Date.now() + options.faultEveryMs * (0.5 + random());
     const statuses = async () => new Map(await Promise.all(submitted.map(async (r) => [r.id, (await cluster.run(r.id)).status] as const)));
@@ -75,15 +73,15 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         log(`chaos: time is up with ${pending.length} runs not terminal`);
         break;
       }
-      if (Date.now() >= nextFault) {
+      // Redis goes down once, right after the first worker fault and while a run trains (jobs
+      // active and queued are lost then), not at a time that depends on how fast runs go here.
+      if (options.redisRestart && faults['redis restart'] === 0 && injected > 0 && [...now.values()].includes('RUNNING')) {
+        log('chaos: restarting Redis (every job and lock lost)');
+        await restartRedis();
+        faults['redis restart']++;
+      } else if (Date.now() >= nextFault) {
         injected++;
-        if (options.redisRestart && injected === redisAtFault) {
-          log('chaos: restarting Redis (every job and lock lost)');
-          await restartRedis();
-          faults['redis restart']++;
-        } else {
-          await injectWorkerFault(cluster, random, faults, log);
-        }
+        await injectWorkerFault(cluster, random, faults, log);
         nextFault = Date.now() + options.faultEveryMs * (0.5 + random());
       }
       await new Promise((r) => setTimeout(r, 500));
