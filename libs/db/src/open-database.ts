@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { TrainyardConfig } from '@trainyard/config';
 import { PrismaClient } from './generated/prisma/client';
@@ -51,6 +51,8 @@ async function runMigrations(
 async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Database> {
   if (opts.migrate !== false) {
     const client = new Client({ connectionString: url });
+    // The migration's own queries fail if the server drops it; the event must not kill the process too.
+    client.on('error', () => undefined);
     try {
       await client.connect();
     } catch (error) {
@@ -62,16 +64,23 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
       await client.end();
     }
   }
-  const prisma = new PrismaClient({
-    adapter: new PrismaPg({
-      connectionString: url,
-      // A paused or partitioned process (SIGSTOP, a long GC, a VM freeze) must not hold row locks
-      // for ever: a worker's fenced write locks its run row, and the worker taking the run over
-      // waits on that lock. The server ends such a session; the paused process, when it wakes,
-      // retries and finds itself fenced off.
-      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
-    }),
+  // A connection the server ends (restart, failover, pg_terminate_backend) emits 'error' on its pg
+  // client, and pg-pool only listens while the client is idle: an event landing while it is
+  // checked out (say between a transaction's COMMIT and its release) would be unheard and kill the
+  // process. Every client gets a permanent listener; the query in flight fails on its own and the
+  // repositories' connection retry takes over, so the event is only reported here.
+  const report = (error: Error) => (opts.log ?? console.warn)(`PostgreSQL connection lost: ${error.message}`);
+  const pool = new Pool({
+    connectionString: url,
+    // A paused or partitioned process (SIGSTOP, a long GC, a VM freeze) must not hold row locks
+    // for ever: a worker's fenced write locks its run row, and the worker taking the run over
+    // waits on that lock. The server ends such a session; the paused process, when it wakes,
+    // retries and finds itself fenced off.
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
   });
+  pool.on('connect', (client) => client.on('error', report));
+  pool.on('error', report);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   return {
     prisma,
     kind: 'postgres',
