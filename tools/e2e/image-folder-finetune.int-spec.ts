@@ -65,5 +65,17 @@ describe('image folder → imported model fine-tune → evaluation (API, worker,
     // Chance is 1/3.
     expect(result.accuracy).toBeGreaterThanOrEqual(0.75);
     expect(evaluation.baseRunId).toBe(finetuneId);
+
+    // The registered model is a base by name and version: a new head on its frozen features.
+    const fromRegistryId = await cluster.submit({
+      kind: 'finetune',
+      name: 'colours from the registry',
+      dataset: { name: 'image-folder', datasetId: dataset.body.id as string, imageShape: [16, 16, 3], split: { validation: 0.2, test: 0.25, seed: 1 } },
+      model: { type: 'classifier', baseModel: { name: 'colours', version: 1 }, freezing: { mode: 'base' } },
+      training: { epochs: 6, batchSize: 6, learningRate: 0.05, seed: 5 },
+    });
+    const fromRegistry = await cluster.waitForStatus(fromRegistryId, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 180_000);
+    expect({ status: fromRegistry.status, reason: fromRegistry.failureReason }).toEqual({ status: 'SUCCEEDED', reason: null });
+    expect((fromRegistry.result as { accuracy: number }).accuracy).toBeGreaterThanOrEqual(0.75);
   });
 });
