@@ -1,7 +1,10 @@
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
-// Architecture rules from DESIGN.md, enforced through Nx project tags:
+// Architecture rules from DESIGN.md, enforced through Nx project tags. The rule reads Nx's cached
+// project graph and silently skips itself without one (a fresh clone), so `npm run lint` computes
+// the graph first (`nx show projects`).
+//
 // contracts imports nothing of ours; libs never import apps; the API process never loads
 // TensorFlow (no engine, datasets or training, and no @tensorflow/* package).
 const depConstraints = [
