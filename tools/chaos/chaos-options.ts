@@ -1,3 +1,5 @@
+import { mulberry32 } from '@trainyard/contracts';
+
 /** What `npm run chaos` soaks: how many runs, workers, for how long, with which random faults. */
 export interface ChaosOptions {
   /** Runs submitted (half tiny pretrains, half fine-tunes of them). */
@@ -36,14 +38,5 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
   return options;
 }
 
-/** A small seeded generator (mulberry32): the same seed gives the same fault schedule. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The same seed gives the same fault schedule. */
+export const seededRandom = mulberry32;

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminal, type ClassificationReport, type RunSpecInput } from '@trainyard/contracts';
 import { TrainyardClient, type RunView } from './api-client';
 import { formatDuration, formatProgress, formatTable } from './progress-line';
 import { demoSpecs } from './demo-specs';
+import { startEmbeddedServer, waitUntilReady } from './embedded-process';
 
 /**
  * `npm run demo`: starts the API with one embedded worker (one process, so the embedded PGlite
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   mkdirSync(home, { recursive: true });
   const port = Number(process.env.API_PORT ?? 3000);
   const logPath = join(home, 'demo-server.log');
-  const server = startServer(port, logPath);
+  const server = startEmbeddedServer(port, logPath);
   const client = new TrainyardClient(`http://127.0.0.1:${port}`);
   const stop = () => server.kill('SIGTERM');
   process.once('SIGINT', () => {
@@ -46,30 +46,6 @@ async function main(): Promise<void> {
   } finally {
     stop();
   }
-}
-
-function startServer(port: number, logPath: string): ChildProcess {
-  const log = createWriteStream(logPath, { flags: 'w' });
-  const child = spawn(process.execPath, [join(__dirname, 'embedded-server.js')], {
-    env: { ...process.env, API_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  return child;
-}
-
-async function waitUntilReady(client: TrainyardClient, server: ChildProcess, logPath: string): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) {
-      const tail = readFileSync(logPath, 'utf8').trim().split('\n').slice(-15).join('\n');
-      throw new Error(`the Trainyard server exited (code ${server.exitCode}):\n${tail}`);
-    }
-    if (await client.ready()) return;
-    await sleep(300);
-  }
-  throw new Error(`the Trainyard server did not become ready within 90 s; see ${logPath}`);
 }
 
 async function runToEnd(client: TrainyardClient, label: string, spec: RunSpecInput): Promise<RunView> {

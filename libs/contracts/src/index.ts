@@ -10,3 +10,4 @@ export * from './pipeline-spec.schema';
 export * from './sweep-parameters';
 export * from './sweep-spec.schema';
 export * from './sweep-expansion';
+export * from './seeded-random';

@@ -1,5 +1,6 @@
 import type { SweepSpec } from './sweep-spec.schema';
 import { INTEGER_SWEEP_PARAMETERS, type SweepParameter, type SweepValue, type SweepValues } from './sweep-parameters';
+import { mulberry32 } from './seeded-random';
 
 type Range = { min: number; max: number; log?: true };
 
@@ -34,16 +35,4 @@ function draw(range: Range, random: () => number, integer: boolean): number {
   const u = random();
   const value = range.log ? Math.exp(Math.log(range.min) + u * (Math.log(range.max) - Math.log(range.min))) : range.min + u * (range.max - range.min);
   return integer ? Math.round(value) : value;
-}
-
-/** A small, fast, seedable PRNG (the datasets lib has its own; contracts import nothing of ours). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -2,19 +2,9 @@
  * Small seeded pseudo-random generators. Datasets must be reproducible from a seed alone, and
  * `Math.random` cannot be seeded.
  */
-export type Random = () => number;
+import { mulberry32, type Random } from '@trainyard/contracts';
 
-/** mulberry32: a 32-bit state generator, uniform in [0, 1). Good enough for shuffling and drawing. */
-export function mulberry32(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Random };
 
 /**
  * Derives an independent stream from a seed and a stream id, so that e.g. the test set and the
