@@ -1,9 +1,5 @@
-import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import type { RunListQuery } from '@trainyard/db';
 import { z } from 'zod';
-
-export const RUN_LIST_DEFAULT_LIMIT = 50;
-export const RUN_LIST_MAX_LIMIT = 200;
 
 const METRIC_SORT = /^metric:([^:]+):(best|last|min|max)$/;
 
@@ -23,33 +19,11 @@ export const RunListSortSchema = z
     return { by: 'metric', metric: match[1]!, stat: match[2] as 'best' | 'last' | 'min' | 'max' };
   });
 
-/** Query of `GET /v1/runs`. Unknown parameters are refused so a typo (`?stauts=`) is not silently ignored. */
-export const RunListQuerySchema = z
-  .strictObject({
-    // Kinds are lowercase in specs (`pretrain`) and uppercase on runs (`PRETRAIN`); accept both.
-    status: z.preprocess(upper, z.enum(RUN_STATUSES)).optional(),
-    kind: z.preprocess(upper, z.enum(RUN_KINDS)).optional(),
-    sort: RunListSortSchema.default({ by: 'createdAt' }),
-    order: z.enum(['asc', 'desc']).default('desc'),
-    limit: z.coerce.number().int().min(1).max(RUN_LIST_MAX_LIMIT).default(RUN_LIST_DEFAULT_LIMIT),
-    cursor: z.string().min(1).max(2000).optional(),
-  })
-  .transform((q): RunListQuery => q);
-
-/** Query of `GET /v1/runs/:id/metrics`: an optional metric name to filter the series. */
-export const MetricSeriesQuerySchema = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
-});
-
 /**
  * Any 8-4-4-4-12 hex id. PostgreSQL's uuid column accepts every such value, so the API checks
  * the shape only (a malformed id would otherwise surface as a database error, i.e. a 500).
  */
 export const RunIdSchema = z.guid({ message: 'Expected a run id (a UUID)' });
-
-function upper(value: unknown): unknown {
-  return typeof value === 'string' ? value.toUpperCase() : value;
-}
 
 /** `Idempotency-Key` header of POST /v1/runs: optional, 1–255 visible ASCII characters (a UUID, say). */
 export const IdempotencyKeySchema = z

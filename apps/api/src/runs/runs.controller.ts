@@ -1,11 +1,10 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { RUN_KINDS, RUN_STATUSES, type RunSpec } from '@trainyard/contracts';
-import type { RunListQuery } from '@trainyard/db';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { RunSpec } from '@trainyard/contracts';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { RunSpecValidationPipe } from '../validation/run-spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
-import { IdempotencyKeySchema, MetricSeriesQuerySchema, RunIdSchema, RunListQuerySchema } from './run-queries';
+import { IdempotencyKeySchema, RunIdSchema } from './run-queries';
 import { RunsService } from './runs.service';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
@@ -13,6 +12,7 @@ const idempotencyKeyPipe = new ZodValidationPipe(IdempotencyKeySchema, 'Invalid 
 
 @ApiTags('runs')
 @Controller('v1/runs')
+// The list and metric reads of /v1/runs live in queries/ (DashboardQueriesController).
 export class RunsController {
   constructor(private readonly runs: RunsService) {}
 
@@ -38,32 +38,11 @@ export class RunsController {
     return this.runs.submit(spec, idempotencyKeyPipe.transform(idempotencyKey));
   }
 
-  @Get()
-  @ApiOperation({ summary: 'List runs, newest first by default, with keyset pagination' })
-  @ApiQuery({ name: 'status', required: false, enum: [...RUN_STATUSES] })
-  @ApiQuery({ name: 'kind', required: false, enum: [...RUN_KINDS] })
-  @ApiQuery({ name: 'sort', required: false, description: '`createdAt` or `metric:<name>:<best|last|min|max>`' })
-  @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
-  @ApiResponse({ status: 200, schema: schemaRef('RunPage') })
-  list(@Query(new ZodValidationPipe(RunListQuerySchema, 'Invalid query')) query: RunListQuery) {
-    return this.runs.list(query);
-  }
-
   @Get(':id')
   @ApiOperation({ summary: 'A run with its spec, attempts, metric summaries, checkpoints, progress and result' })
   @ApiParam({ name: 'id', format: 'uuid' })
   detail(@Param('id', runIdPipe) id: string) {
     return this.runs.detail(id);
-  }
-
-  @Get(':id/metrics')
-  @ApiOperation({ summary: 'Metric points of a run, ordered by name and step' })
-  @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiQuery({ name: 'name', required: false, description: 'Only this metric, e.g. `loss`' })
-  metrics(@Param('id', runIdPipe) id: string, @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: { name?: string }) {
-    return this.runs.metricSeries(id, query.name);
   }
 
   @Get(':id/checkpoints')

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  BadRequestException,
   Inject,
   Injectable,
   Logger,
@@ -13,21 +12,15 @@ import type { RunKind, RunSpec, RunStatus } from '@trainyard/contracts';
 import {
   CheckpointsRepository,
   IdempotencyKeysRepository,
-  InvalidCursorError,
-  MetricsRepository,
   RunsRepository,
   type Checkpoint,
-  type MetricPoint,
   type Run,
   type RunDetail,
-  type RunListPage,
-  type RunListQuery,
 } from '@trainyard/db';
 import { enqueueRun, type TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
-import { validationErrorBody } from '../validation/field-errors';
 import { requestHash } from './request-hash';
 import { RunReferencesService } from './run-references.service';
 
@@ -42,7 +35,6 @@ export class RunsService {
 
   constructor(
     private readonly runs: RunsRepository,
-    private readonly metrics: MetricsRepository,
     private readonly checkpoints: CheckpointsRepository,
     private readonly idempotencyKeys: IdempotencyKeysRepository,
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
@@ -115,26 +107,10 @@ export class RunsService {
     }
   }
 
-  async list(query: RunListQuery): Promise<RunListPage> {
-    try {
-      return await this.runs.list(query);
-    } catch (err) {
-      if (err instanceof InvalidCursorError) {
-        throw new BadRequestException(validationErrorBody('Invalid query', [{ field: 'cursor', message: err.message }]));
-      }
-      throw err;
-    }
-  }
-
   async detail(id: string): Promise<RunDetail> {
     const run = await this.runs.getDetail(id);
     if (!run) throw notFound(id);
     return run;
-  }
-
-  async metricSeries(id: string, name?: string): Promise<{ runId: string; points: MetricPoint[] }> {
-    await this.mustExist(id);
-    return { runId: id, points: await this.metrics.series(id, name) };
   }
 
   async checkpointList(id: string): Promise<{ runId: string; checkpoints: Checkpoint[] }> {
