@@ -61,10 +61,10 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Reply = { status: number; body: any };
 
-  async function http(method: string, path: string, body?: unknown): Promise<Reply> {
+  async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -245,6 +245,14 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect(res.body.runId).toEqual(expect.any(String));
     const row = await runs.get(res.body.runId);
     expect(row).toMatchObject({ status: 'FAILED', failureReason: expect.stringMatching(/Could not enqueue/) });
+
+    // With an Idempotency-Key, a replay of a submit that could not be queued answers the same 503
+    // for the same run, not a stored "QUEUED".
+    const key = { 'idempotency-key': `no-redis-${randomUUID()}` };
+    const first = await http('POST', '/v1/runs', pretrain('no-redis, keyed'), key);
+    const replay = await http('POST', '/v1/runs', pretrain('no-redis, keyed'), key);
+    expect(first).toMatchObject({ status: 503, body: { runId: expect.any(String) } });
+    expect(replay).toMatchObject({ status: 503, body: { runId: first.body.runId, reason: first.body.reason } });
 
     const ready = await http('GET', '/readyz');
     expect(ready.status).toBe(503);

@@ -80,6 +80,10 @@ export class RunsService {
       // The first request may have died between its commit and its enqueue: adding the job again
       // is a no-op when it exists (job id = run id), and the reconciler covers the rest.
       const run = await this.runs.get(outcome.runId);
+      // The first request answered 503 (its run could not be queued and is FAILED): so does a replay.
+      if (run?.status === 'FAILED' && run.failureReason?.startsWith(ENQUEUE_FAILURE)) {
+        throw enqueueFailed(run.id, run.failureReason);
+      }
       if (run?.status === 'QUEUED') await enqueueRun(this.queue, { id: run.id, kind }, this.config.worker.maxAttempts).catch(() => undefined);
     }
     return outcome.response;
@@ -91,19 +95,13 @@ export class RunsService {
       const deadlineMs = this.config.redis.connectTimeoutMs;
       await withDeadline(enqueueRun(this.queue, { id, kind }, this.config.worker.maxAttempts), deadlineMs, `Redis did not answer within ${deadlineMs} ms`);
     } catch (err) {
-      const reason = `Could not enqueue the run: ${(err as Error).message}`;
+      const reason = `${ENQUEUE_FAILURE}${(err as Error).message}`;
       this.logger.error(`Run ${id}: ${reason}`);
       // A worker skips runs that are already terminal, so a job that lands after the timeout does no harm.
       await this.runs.finish(id, 'FAILED', { failureReason: reason }).catch((finishErr: Error) => {
         this.logger.error(`Run ${id}: could not mark it FAILED either: ${finishErr.message}`);
       });
-      throw new ServiceUnavailableException({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        message: `Run ${id} was recorded but could not be queued, so it was marked FAILED; submit it again once Redis is back`,
-        runId: id,
-        reason,
-      });
+      throw enqueueFailed(id, reason);
     }
   }
 
@@ -150,4 +148,16 @@ export class RunsService {
 
 function notFound(id: string): NotFoundException {
   return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No run with id ${id}` });
+}
+
+const ENQUEUE_FAILURE = 'Could not enqueue the run: ';
+
+function enqueueFailed(id: string, reason: string): ServiceUnavailableException {
+  return new ServiceUnavailableException({
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: `Run ${id} was recorded but could not be queued, so it was marked FAILED; submit it again once Redis is back`,
+    runId: id,
+    reason,
+  });
 }
