@@ -14,14 +14,18 @@ import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 
 /** A tiny "VGG-like" LayersModel, as tensorflowjs_converter would hand one over: conv blocks, flatten, fc1, predictions. */
 async function saveTinyVgg(dir: string): Promise<void> {
+  // Seeded, so the imported features (and so the test's accuracy) are the same on every run: with
+  // unseeded weights an unlucky draw made two colours indistinguishable now and then.
+  let layer = 0;
+  const init = () => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: 1000 + ++layer }) });
   const model = tf.sequential({ name: 'tiny_vgg' });
-  model.add(tf.layers.conv2d({ name: 'block1_conv1', inputShape: [16, 16, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }));
+  model.add(tf.layers.conv2d({ name: 'block1_conv1', inputShape: [16, 16, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', ...init() }));
   model.add(tf.layers.maxPooling2d({ name: 'block1_pool', poolSize: 2 }));
-  model.add(tf.layers.conv2d({ name: 'block2_conv1', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }));
+  model.add(tf.layers.conv2d({ name: 'block2_conv1', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', ...init() }));
   model.add(tf.layers.maxPooling2d({ name: 'block2_pool', poolSize: 2 }));
   model.add(tf.layers.flatten({ name: 'flatten' }));
-  model.add(tf.layers.dense({ name: 'fc1', units: 16, activation: 'relu' }));
-  model.add(tf.layers.dense({ name: 'predictions', units: 10, activation: 'softmax' }));
+  model.add(tf.layers.dense({ name: 'fc1', units: 16, activation: 'relu', ...init() }));
+  model.add(tf.layers.dense({ name: 'predictions', units: 10, activation: 'softmax', ...init() }));
   await model.save(storeIOHandler(new LocalObjectStore(dir), ''));
   model.dispose();
 }
