@@ -3,13 +3,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { Queue, Worker } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
 import { loadConfig } from '@trainyard/config';
 import { CheckpointsRepository, MetricsRepository, WorkersRepository, type Database } from '@trainyard/db';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
 import type { ObjectStore } from '@trainyard/storage';
 import { createApiApp } from '../create-api-app';
 import { DATABASE, OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
+import { RunEventsHub, type RunEvent } from './run-events.hub';
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /**
  * Server-sent events fed by a real BullMQ worker (progress, then metric points, then completion),
@@ -83,6 +92,23 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
     controller.abort();
     return events;
   }
+
+  it('gives the first viewer of a fresh API process the events that follow its subscription at once', async () => {
+    // The hub's stream reader starts with this first subscription. Read from `$`, the progress
+    // below would land before the reader's first XREAD and be lost; it must not be.
+    const runId = await submit('first-viewer');
+    const received: RunEvent[] = [];
+    const unsubscribe = await app.get(RunEventsHub).subscribe(runId, (event) => received.push(event));
+    const job = await Job.fromId(queue, runId);
+    try {
+      await job!.updateProgress({ phase: 'training', epoch: 1 });
+      await waitFor(() => received.some((e) => e.type === 'progress'), 5_000);
+      expect(received.find((e) => e.type === 'progress')).toMatchObject({ runId, progress: { epoch: 1 } });
+    } finally {
+      unsubscribe();
+      await job?.remove(); // the next test's worker takes jobs in order
+    }
+  });
 
   it('streams status, progress, new metric points and the end of a run as a worker trains it', async () => {
     const runId = await submit('live');

@@ -41,6 +41,7 @@ export class RunEventsHub implements OnApplicationShutdown {
   private readonly logger = new Logger(RunEventsHub.name);
   private readonly channels = new Map<string, Channel>();
   private events?: { queueEvents: QueueEvents; connection: Redis };
+  private starting?: Promise<void>;
 
   constructor(
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
@@ -50,7 +51,7 @@ export class RunEventsHub implements OnApplicationShutdown {
 
   /** Starts forwarding the run's events to `listener`; call the returned function to stop. */
   async subscribe(runId: string, listener: Listener): Promise<() => void> {
-    this.ensureQueueEvents();
+    await this.ensureQueueEvents();
     let channel = this.channels.get(runId);
     if (!channel) {
       // Registered before the await, so concurrent first viewers share one channel; it reads
@@ -77,6 +78,7 @@ export class RunEventsHub implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     for (const channel of this.channels.values()) clearTimeout(channel.trailing);
     this.channels.clear();
+    await this.starting;
     if (!this.events) return;
     const { queueEvents, connection } = this.events;
     this.events = undefined;
@@ -84,12 +86,41 @@ export class RunEventsHub implements OnApplicationShutdown {
     if (connection.status !== 'end') await connection.quit().catch(() => connection.disconnect());
   }
 
-  private ensureQueueEvents(): void {
-    if (this.events) return;
+  /**
+   * Starts the one stream reader, once. It reads from the Redis server's clock at the moment it
+   * starts, not from `$`: `$` would mean "after the first XREAD", which runs later, so the
+   * first viewer of a fresh API process could miss the events of the first second or so.
+   */
+  private ensureQueueEvents(): Promise<void> {
+    this.starting ??= this.startQueueEvents();
+    return this.starting;
+  }
+
+  /**
+   * A stream id just before the Redis server's clock now; `$` when Redis does not answer in
+   * time, so a viewer during an outage still gets its stream (and events once Redis is back).
+   */
+  private async redisNow(connection: Redis): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, this.config.redis.connectTimeoutMs)));
+    try {
+      const time = await Promise.race([connection.time(), timeout]);
+      if (!time) return '$';
+      const [seconds, micros] = time;
+      return `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`;
+    } catch {
+      return '$';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async startQueueEvents(): Promise<void> {
     // QueueEvents blocks on XREAD, so it gets a connection of its own (never the queue's).
     const connection = createRedisConnection(this.config.redis.url, { forWorker: true, connectTimeoutMs: this.config.redis.connectTimeoutMs });
     connection.on('error', (err: Error) => this.logger.warn(`Run events: Redis error: ${err.message}`));
-    const queueEvents = new QueueEvents(this.queue.name, { connection, autorun: true });
+    const lastEventId = await this.redisNow(connection);
+    const queueEvents = new QueueEvents(this.queue.name, { connection, autorun: true, lastEventId });
     queueEvents.on('error', (err: Error) => this.logger.warn(`Run events: ${err.message}`));
     queueEvents.on('progress', ({ jobId, data }) => {
       this.emit(jobId, { type: 'progress', runId: jobId, progress: data });
