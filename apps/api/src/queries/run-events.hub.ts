@@ -102,7 +102,7 @@ export class RunEventsHub implements OnApplicationShutdown {
    */
   private async redisNow(connection: Redis): Promise<string> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, this.config.redis.connectTimeoutMs)));
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.config.redis.connectTimeoutMs)));
     try {
       const time = await Promise.race([connection.time(), timeout]);
       if (!time) return '$';
