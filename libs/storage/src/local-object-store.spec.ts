@@ -1,10 +1,13 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidObjectKeyError } from './invalid-object-key.error';
 import { LocalObjectStore } from './local-object-store';
 import { ObjectNotFoundError } from './object-not-found.error';
-import { keyFromUri } from './object-store';
+import { keyFromUri, type StoredObject } from './object-store';
+
+// lastModified is checked on its own (a Date from fs is not of Jest's realm, so toEqual would not match it).
+const keysAndSizes = (objects: StoredObject[]) => objects.map(({ key, size }) => ({ key, size }));
 
 describe('LocalObjectStore', () => {
   let root: string;
@@ -23,12 +26,12 @@ describe('LocalObjectStore', () => {
     await store.put('runs/a/checkpoints/1/model.json', Buffer.from('{"v":2}'));
 
     expect((await store.get('runs/a/checkpoints/1/model.json')).toString()).toBe('{"v":2}');
-    expect(await store.list('runs/a/')).toEqual([
+    expect(keysAndSizes(await store.list('runs/a/'))).toEqual([
       { key: 'runs/a/checkpoints/1/model.json', size: 7 },
       { key: 'runs/a/checkpoints/1/weights.bin', size: 3 },
     ]);
     expect((await store.list('runs/')).map((o) => o.key)).toHaveLength(3);
-    expect(await store.list('runs/a/checkpoints/1/w')).toEqual([{ key: 'runs/a/checkpoints/1/weights.bin', size: 3 }]);
+    expect(keysAndSizes(await store.list('runs/a/checkpoints/1/w'))).toEqual([{ key: 'runs/a/checkpoints/1/weights.bin', size: 3 }]);
     expect(await store.list('nothing/here/')).toEqual([]);
 
     await store.delete(['runs/a/checkpoints/1/model.json', 'runs/does-not-exist']);
@@ -40,6 +43,36 @@ describe('LocalObjectStore', () => {
     expect(error).toBeInstanceOf(ObjectNotFoundError);
     expect((error as Error).message).toContain('runs/missing/model.json');
     expect((error as Error).message).toContain(store.description);
+  });
+
+  it('streams an object with its size, and maps a missing one (or a folder) to ObjectNotFoundError before any byte', async () => {
+    const body = Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 17 }, (_, i) => (i * 7) % 256));
+    await store.put('runs/a/checkpoints/1/weights.bin', body);
+    const opened = await store.getStream('runs/a/checkpoints/1/weights.bin');
+    expect(opened.size).toBe(body.length);
+    const chunks: Buffer[] = [];
+    for await (const chunk of opened.body) chunks.push(chunk as Buffer);
+    // Streamed, not read whole: a 3 MiB file arrives in several chunks.
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(Buffer.concat(chunks).equals(body)).toBe(true);
+
+    for (const key of ['runs/a/checkpoints/1/nope.bin', 'runs/a/checkpoints/1', 'runs/a/checkpoints/1/weights.bin/x']) {
+      const error = await store.getStream(key).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ObjectNotFoundError);
+      expect((error as Error).message).toContain(key);
+    }
+  });
+
+  it('reports when each listed object was last written', async () => {
+    await store.put('t/old', Buffer.from('o'));
+    await store.put('t/new', Buffer.from('n'));
+    const then = new Date('2020-01-02T03:04:05Z');
+    await utimes(join(store.root, 't', 'old'), then, then);
+    const listed = await store.list('t/');
+    expect(listed.find((o) => o.key === 't/old')!.lastModified.getTime()).toBe(then.getTime());
+    expect(Date.now() - listed.find((o) => o.key === 't/new')!.lastModified.getTime()).toBeLessThan(60_000);
+    await mkdir(join(store.root, 't', 'empty-folder'));
+    expect((await store.list('t/')).map((o) => o.key)).toEqual(['t/new', 't/old']);
   });
 
   it('round-trips uris', () => {
@@ -54,6 +87,7 @@ describe('LocalObjectStore', () => {
     async (key) => {
       await expect(store.put(key, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidObjectKeyError);
       await expect(store.get(key)).rejects.toBeInstanceOf(InvalidObjectKeyError);
+      await expect(store.getStream(key)).rejects.toBeInstanceOf(InvalidObjectKeyError);
     },
   );
 
@@ -66,7 +100,7 @@ describe('LocalObjectStore', () => {
     expect(await readdir(join(store.root, 'a'))).toEqual(['b.bin']);
     // What a crash between write and rename leaves: a temp file next to the target.
     await writeFile(join(store.root, 'a', 'b.bin.0123456789ab.partial'), 'half');
-    expect(await store.list('a/')).toEqual([{ key: 'a/b.bin', size: 1024 }]);
+    expect(keysAndSizes(await store.list('a/'))).toEqual([{ key: 'a/b.bin', size: 1024 }]);
     expect((await store.get('a/b.bin')).equals(Buffer.alloc(1024, 7))).toBe(true);
   });
 

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ObjectStore } from './object-store';
+import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
 import { assertValidKey, assertValidPrefix } from './object-key';
 import { InvalidObjectKeyError } from './invalid-object-key.error';
 import { ObjectNotFoundError } from './object-not-found.error';
@@ -69,11 +69,33 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<{ key: string; size: number }[]> {
+  async getStream(key: string): Promise<ObjectReadStream> {
+    const path = this.pathOf(key);
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (error) {
+      const code = errno(error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new ObjectNotFoundError(key, this.description);
+      throw error;
+    }
+    try {
+      // The size of the open file: a put renames a new file over the path, never rewrites this one,
+      // so the stream delivers exactly this many bytes.
+      const info = await handle.stat();
+      if (!info.isFile()) throw new ObjectNotFoundError(key, this.description);
+      return { body: handle.createReadStream({ autoClose: true }), size: info.size };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<StoredObject[]> {
     assertValidPrefix(prefix);
     // Walk only the deepest folder the prefix names, not the whole store.
     const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-    const found: { key: string; size: number }[] = [];
+    const found: StoredObject[] = [];
     await this.walk(join(this.root, folder), found);
     return found.filter((o) => o.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
@@ -106,7 +128,7 @@ export class LocalObjectStore implements ObjectStore {
     return path;
   }
 
-  private async walk(dir: string, out: { key: string; size: number }[]): Promise<void> {
+  private async walk(dir: string, out: StoredObject[]): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -121,7 +143,7 @@ export class LocalObjectStore implements ObjectStore {
       } else if (entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX)) {
         const info = await stat(path).catch(() => null);
         if (!info) continue; // deleted while we walked
-        out.push({ key: relative(this.root, path).split(sep).join('/'), size: info.size });
+        out.push({ key: relative(this.root, path).split(sep).join('/'), size: info.size, lastModified: info.mtime });
       }
     }
   }

@@ -1,3 +1,20 @@
+import type { Readable } from 'node:stream';
+
+/** One object as `list` reports it. */
+export interface StoredObject {
+  key: string;
+  size: number;
+  /** When the object was last written (S3 LastModified, a file's mtime). */
+  lastModified: Date;
+}
+
+/** An object being read: the body as a stream, and its length when the store knows it. */
+export interface ObjectReadStream {
+  body: Readable;
+  /** Bytes the body will deliver; undefined when the store did not say. */
+  size: number | undefined;
+}
+
 /**
  * The one seam between Trainyard and wherever bytes live (MinIO/S3 in production, a folder in
  * the demo). Keys are `/`-separated relative paths such as `runs/<runId>/checkpoints/3/model.json`.
@@ -11,8 +28,15 @@ export interface ObjectStore {
   put(key: string, body: Buffer): Promise<void>;
   /** Throws ObjectNotFoundError naming the key. */
   get(key: string): Promise<Buffer>;
+  /**
+   * Opens the object for reading without holding it in memory. Throws ObjectNotFoundError before
+   * any byte is delivered; opening is retried like `get`, but a failure mid-body is not (it
+   * surfaces as an error on `body`, and bytes already delivered cannot be taken back). The caller
+   * must consume or destroy `body`.
+   */
+  getStream(key: string): Promise<ObjectReadStream>;
   /** Every object whose key starts with `prefix` (recursively), sorted by key. */
-  list(prefix: string): Promise<{ key: string; size: number }[]>;
+  list(prefix: string): Promise<StoredObject[]>;
   /** Missing keys are not an error: deleting is idempotent so a retried job can repeat it. */
   delete(keys: string[]): Promise<void>;
   /** Throws if the store cannot be reached or written (health checks). */

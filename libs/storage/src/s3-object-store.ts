@@ -1,6 +1,7 @@
 import { Client } from 'minio';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { ObjectStore } from './object-store';
+import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
 import { assertValidKey, assertValidPrefix } from './object-key';
 import { ObjectNotFoundError } from './object-not-found.error';
 import { StorageRequestError } from './storage-request.error';
@@ -105,12 +106,23 @@ export class S3ObjectStore implements ObjectStore {
     return this.call('get', key, async () => readAll(await this.client.getObject(this.bucket, key)));
   }
 
-  async list(prefix: string): Promise<{ key: string; size: number }[]> {
+  async getStream(key: string): Promise<ObjectReadStream> {
+    assertValidKey(key);
+    // Only the request up to the response headers is retried: once bytes flow to the caller, a
+    // retry would deliver them twice.
+    const body = await this.call('get', key, () => this.client.getObject(this.bucket, key));
+    // minio answers the HTTP response itself; its Content-Length is the object's size.
+    const length = (body as Partial<IncomingMessage>).headers?.['content-length'];
+    const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+    return { body, size };
+  }
+
+  async list(prefix: string): Promise<StoredObject[]> {
     assertValidPrefix(prefix);
     const items = await this.call('list', prefix, async () => {
-      const found: { key: string; size: number }[] = [];
+      const found: StoredObject[] = [];
       for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
-        if (item.name !== undefined) found.push({ key: item.name, size: item.size });
+        if (item.name !== undefined) found.push({ key: item.name, size: item.size, lastModified: item.lastModified });
       }
       return found;
     });
