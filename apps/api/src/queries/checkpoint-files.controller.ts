@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { Controller, Get, Inject, NotFoundException, Param, Query, Res } from '@nestjs/common';
+import { pipeline } from 'node:stream/promises';
+import { Controller, Get, Inject, Logger, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Database } from '@trainyard/db';
-import { keyFromUri, type ObjectStore } from '@trainyard/storage';
+import { keyFromUri, ObjectNotFoundError, type ObjectReadStream, type ObjectStore } from '@trainyard/storage';
 import { z } from 'zod';
 import { DATABASE, OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { RunIdSchema } from '../runs/run-queries';
@@ -20,6 +21,8 @@ const filePipe = new ZodValidationPipe(z.string().min(1).max(500), 'Invalid quer
 @ApiTags('runs')
 @Controller('v1/runs')
 export class CheckpointFilesController {
+  private readonly logger = new Logger(CheckpointFilesController.name);
+
   constructor(
     @Inject(DATABASE) private readonly database: Database,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
@@ -46,18 +49,41 @@ export class CheckpointFilesController {
   ): Promise<void> {
     const { prefix } = await this.checkpoint(id, sequence);
     const listed = await this.store.list(prefix);
-    if (!listed.some((o) => o.key === prefix + file)) {
-      throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `Checkpoint #${sequence} of run ${id} has no file "${file}"` });
+    const missing = () =>
+      new NotFoundException({ statusCode: 404, error: 'Not Found', message: `Checkpoint #${sequence} of run ${id} has no file "${file}"` });
+    const object = listed.find((o) => o.key === prefix + file);
+    if (!object) throw missing();
+    let opened: ObjectReadStream;
+    try {
+      opened = await this.store.getStream(object.key);
+    } catch (error) {
+      // Retention may delete it between the listing and now; nothing has been sent yet.
+      if (error instanceof ObjectNotFoundError) throw missing();
+      throw error;
     }
-    // ObjectStore.get answers whole buffers (checkpoints of these models are a few MB at most).
-    const body = await this.store.get(prefix + file);
     const name = `${id.slice(0, 8)}-ckpt${sequence}-${file.replace(/[^A-Za-z0-9._-]/g, '_')}`;
     res.writeHead(200, {
       'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
-      'content-length': body.length,
+      // Without a length from the store the body goes out chunked.
+      ...(opened.size === undefined ? {} : { 'content-length': opened.size }),
       'content-disposition': `attachment; filename="${name}"`,
+      'x-content-type-options': 'nosniff',
     });
-    res.end(body);
+    try {
+      // pipeline waits for the client to drain before reading more (weights can be large), and
+      // destroys both sides on an error, so a store that fails mid-body neither leaks its
+      // connection nor leaves the client waiting: it sees the response cut short of its length.
+      await pipeline(opened.body, res);
+    } catch (error) {
+      // Headers are out: nothing can be reported over HTTP now, and throwing would make Nest try to.
+      const reason = (error as Error).message;
+      if (res.writableFinished) return;
+      if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+        this.logger.debug(`download of checkpoint #${sequence} "${file}" of run ${id} closed by the client: ${reason}`);
+      } else {
+        this.logger.warn(`download of checkpoint #${sequence} "${file}" of run ${id} cut short: ${reason}`);
+      }
+    }
   }
 
   private async checkpoint(runId: string, sequence: number): Promise<{ prefix: string }> {

@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { INestApplication } from '@nestjs/common';
 import { Job, Queue, Worker } from 'bullmq';
 import { loadConfig } from '@trainyard/config';
@@ -175,5 +176,53 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
     expect(await download.text()).toBe('{"format":"layers-model"}');
     expect((await fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=../secret.txt`)).status).toBe(404);
     expect((await fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/2/files`)).status).toBe(404);
+  });
+
+  it('streams a checkpoint file larger than 8 MiB byte for byte, 404s a missing one, and survives a store failing mid-body', async () => {
+    const runId = await submit('with-big-checkpoint');
+    const store = app.get<ObjectStore>(OBJECT_STORE);
+    const prefix = `runs/${runId}/checkpoints/1/`;
+    const weights = randomBytes(9 * 1024 * 1024 + 7);
+    await store.put(`${prefix}classifier/weights.bin`, weights);
+    await store.put(`${prefix}classifier/model.json`, Buffer.from('{"format":"layers-model"}'));
+    const checkpoints = app.get(CheckpointsRepository);
+    const row = await checkpoints.begin({ runId, attemptId: null, sequence: 1, epoch: 1, step: 10, uri: store.uri(prefix), models: ['classifier'] });
+    await checkpoints.complete(row.id, weights.length, 'f'.repeat(64));
+    const url = (file: string) => `${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=${file}`;
+
+    const big = await fetch(url('classifier/weights.bin'));
+    expect(big.status).toBe(200);
+    expect(big.headers.get('content-type')).toBe('application/octet-stream');
+    expect(big.headers.get('content-length')).toBe(String(weights.length));
+    const received = Buffer.from(await big.arrayBuffer());
+    expect(received.length).toBe(weights.length);
+    expect(createHash('sha256').update(received).digest('hex')).toBe(createHash('sha256').update(weights).digest('hex'));
+    expect((await fetch(url('classifier/model.json'))).headers.get('content-type')).toBe('application/json');
+
+    // Listed, then gone before it is opened (retention deleted it): a 404, not a 500 or an empty 200.
+    const getStream = jest.spyOn(store, 'getStream');
+    getStream.mockImplementationOnce(async (key) => {
+      await store.delete([key]);
+      return store.getStream(key);
+    });
+    await store.put(`${prefix}classifier/extra.bin`, Buffer.from('x'));
+    const gone = await fetch(url('classifier/extra.bin'));
+    expect(gone.status).toBe(404);
+    expect(((await gone.json()) as { message: string }).message).toContain('has no file "classifier/extra.bin"');
+
+    // The store fails after 1 MiB of a 9 MiB body: the response is cut short (the client sees an
+    // error, never a complete-looking file) and the API keeps serving.
+    getStream.mockImplementationOnce(async () => {
+      const body = new Readable({ read() {} });
+      body.push(weights.subarray(0, 1024 * 1024));
+      setTimeout(() => body.destroy(new Error('connection reset by the store')), 50);
+      return { body, size: weights.length };
+    });
+    const cut = await fetch(url('classifier/weights.bin'));
+    expect(cut.status).toBe(200);
+    await expect(cut.arrayBuffer()).rejects.toThrow();
+    getStream.mockRestore();
+    const again = await fetch(url('classifier/weights.bin'));
+    expect(Buffer.from(await again.arrayBuffer()).equals(weights)).toBe(true);
   });
 });
