@@ -74,21 +74,42 @@ export class PipelinesRepository {
 
   advance(id: string): Promise<PipelineAdvance> {
     return this.prisma.$transaction(async (tx) => {
-      // Two workers finishing two steps at once advance one after the other.
-      const locked = await tx.$queryRaw<{ status: PipelineStatus }[]>`SELECT "status"::text AS status FROM "pipelines" WHERE "id" = ${id}::uuid FOR UPDATE`;
-      const status = locked[0]?.status;
+      const status = await lockStatus(tx, id);
       if (status === undefined) throw new Error(`No pipeline with id ${id}`);
       const outcome: PipelineAdvance = { status, released: [], cancelled: [] };
       if (status !== 'RUNNING') return outcome;
       const runs = (await tx.run.findMany({ where: { pipelineId: id } })).sort(byStep);
-      const failed = runs.find((r) => r.status === 'FAILED' || r.status === 'CANCELLED') ?? (await this.releaseReady(tx, runs, outcome));
-      if (failed) return this.end(tx, id, failed, runs, outcome);
-      if (runs.every((r) => r.status === 'SUCCEEDED')) {
-        await tx.pipeline.update({ where: { id }, data: { status: 'SUCCEEDED', endedAt: new Date() } });
-        outcome.status = 'SUCCEEDED';
-      }
+      const failed = firstFailed(runs) ?? (await this.releaseReady(tx, runs, outcome));
+      if (failed) return this.endAfter(tx, id, failed, runs, outcome);
+      if (runs.every((r) => r.status === 'SUCCEEDED')) return this.succeed(tx, id, outcome);
       return outcome;
     });
+  }
+
+  /**
+   * Cancels a RUNNING pipeline at once: steps not started (queued, held or preempted) become
+   * CANCELLED, running ones are asked to stop between batches, the pipeline is CANCELLED with
+   * `reason`. A pipeline whose fate a step already decided (a step FAILED or CANCELLED, or every
+   * step SUCCEEDED, and no advance recorded it yet) ends as that decided instead, so a cancel
+   * never hides a failure or a success. Not RUNNING: nothing changes. Null: no such pipeline.
+   */
+  cancel(id: string, reason: string): Promise<PipelineAdvance | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const status = await lockStatus(tx, id);
+      if (status === undefined) return null;
+      const outcome: PipelineAdvance = { status, released: [], cancelled: [] };
+      if (status !== 'RUNNING') return outcome;
+      const runs = (await tx.run.findMany({ where: { pipelineId: id } })).sort(byStep);
+      const failed = firstFailed(runs);
+      if (failed) return this.endAfter(tx, id, failed, runs, outcome);
+      if (runs.every((r) => r.status === 'SUCCEEDED')) return this.succeed(tx, id, outcome);
+      return this.end(tx, id, 'CANCELLED', reason, runs, outcome);
+    });
+  }
+
+  private async succeed(tx: Tx, id: string, outcome: PipelineAdvance): Promise<PipelineAdvance> {
+    await tx.pipeline.update({ where: { id }, data: { status: 'SUCCEEDED', endedAt: new Date() } });
+    return { ...outcome, status: 'SUCCEEDED' };
   }
 
   /** Releases held runs whose upstream SUCCEEDED; returns a run it had to fail instead, if any. */
@@ -120,27 +141,44 @@ export class PipelinesRepository {
     return undefined;
   }
 
-  /**
-   * A failed (or cancelled) step ends the pipeline with its reason. Steps not started are
-   * CANCELLED with that reason; running ones are asked to stop between batches. Nothing waits.
-   */
-  private async end(tx: Tx, id: string, failed: Run, runs: Run[], outcome: PipelineAdvance): Promise<PipelineAdvance> {
+  /** A failed (or cancelled) step ends the pipeline with its reason. */
+  private endAfter(tx: Tx, id: string, failed: Run, runs: Run[], outcome: PipelineAdvance): Promise<PipelineAdvance> {
     const status: PipelineStatus = failed.status === 'FAILED' ? 'FAILED' : 'CANCELLED';
     const reason = `${failed.kind} step "${failed.name}" (run ${failed.id}) ${failed.status}${failed.failureReason ? `: ${failed.failureReason}` : ''}`;
+    return this.end(tx, id, status, reason, runs.filter((r) => r.id !== failed.id), outcome);
+  }
+
+  /**
+   * Ends the pipeline with `reason`. Steps not started are CANCELLED with that reason; running
+   * ones are asked to stop between batches. One UPDATE decides on the status it sees, as a run
+   * cancel does (RunsRepository.requestCancel), so a worker starting a step at this moment either
+   * finds it CANCELLED or finds the flag. Nothing waits.
+   */
+  private async end(tx: Tx, id: string, status: PipelineStatus, reason: string, runs: Run[], outcome: PipelineAdvance): Promise<PipelineAdvance> {
     const downstream = `pipeline ${id} ${status}: ${reason}`;
-    for (const run of runs) {
-      if (run.id === failed.id) continue;
-      if (run.status === 'QUEUED' || run.status === 'PREEMPTED') {
-        const { count } = await tx.run.updateMany({
-          where: { id: run.id, status: { in: ['QUEUED', 'PREEMPTED'] } },
-          data: { status: 'CANCELLED', held: false, failureReason: downstream, endedAt: new Date() },
-        });
-        if (count) outcome.cancelled.push(run.id);
-      } else if (run.status === 'RUNNING') {
-        await tx.run.updateMany({ where: { id: run.id, status: 'RUNNING' }, data: { cancelRequested: true, failureReason: downstream } });
-      }
+    const ids = runs.map((r) => r.id);
+    if (ids.length) {
+      const stopped = await tx.$queryRaw<{ id: string; status: string }[]>`
+        UPDATE "runs" SET
+          "status" = CASE WHEN "status" IN ('QUEUED', 'PREEMPTED') THEN 'CANCELLED'::"RunStatus" ELSE "status" END,
+          "ended_at" = CASE WHEN "status" IN ('QUEUED', 'PREEMPTED') THEN now() ELSE "ended_at" END,
+          "cancel_requested" = CASE WHEN "status" = 'RUNNING' THEN true ELSE "cancel_requested" END,
+          "held" = false,
+          "failure_reason" = ${downstream},
+          "updated_at" = now()
+        WHERE "id" = ANY(${ids}::uuid[]) AND "status" IN ('QUEUED', 'PREEMPTED', 'RUNNING')
+        RETURNING "id"::text AS id, "status"::text AS status`;
+      for (const run of stopped) if (run.status === 'CANCELLED') outcome.cancelled.push(run.id);
     }
     await tx.pipeline.update({ where: { id }, data: { status, failureReason: reason, endedAt: new Date() } });
     return { ...outcome, status };
   }
 }
+
+/** Row lock on the pipeline: two workers finishing two steps at once (or a cancel) go one after the other. */
+async function lockStatus(tx: Tx, id: string): Promise<PipelineStatus | undefined> {
+  const locked = await tx.$queryRaw<{ status: PipelineStatus }[]>`SELECT "status"::text AS status FROM "pipelines" WHERE "id" = ${id}::uuid FOR UPDATE`;
+  return locked[0]?.status;
+}
+
+const firstFailed = (runs: Run[]) => runs.find((r) => r.status === 'FAILED' || r.status === 'CANCELLED');
