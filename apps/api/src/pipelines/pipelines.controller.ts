@@ -6,6 +6,8 @@ import { SpecValidationPipe } from '../validation/spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { PipelinesService } from './pipelines.service';
 
+const pipelineIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid pipeline id', 'id');
+
 @ApiTags('pipelines')
 @Controller('v1/pipelines')
 export class PipelinesController {
@@ -24,7 +26,20 @@ export class PipelinesController {
   @Get(':id')
   @ApiOperation({ summary: 'A pipeline: status (RUNNING, SUCCEEDED, FAILED with the reason, CANCELLED) and its runs in step order' })
   @ApiParam({ name: 'id', format: 'uuid' })
-  detail(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid pipeline id', 'id')) id: string) {
+  detail(@Param('id', pipelineIdPipe) id: string) {
     return this.pipelines.detail(id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Cancel a pipeline: waiting and held steps at once, running steps between batches; the pipeline is CANCELLED now',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiResponse({ status: 200, description: 'The pipeline, CANCELLED (also when it already was), and its runs' })
+  @ApiResponse({ status: 404, description: 'No pipeline with this id' })
+  @ApiResponse({ status: 409, description: 'The pipeline already SUCCEEDED or FAILED; nothing was changed' })
+  cancel(@Param('id', pipelineIdPipe) id: string) {
+    return this.pipelines.cancel(id);
   }
 }

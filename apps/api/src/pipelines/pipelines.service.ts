@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { EvaluateSpec, FinetuneSpec, PipelineSpec } from '@trainyard/contracts';
 import { PipelinesRepository, type PipelineRunCreation, type PipelineWithRuns } from '@trainyard/db';
+import type { TrainingQueue } from '@trainyard/queue';
+import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
 
@@ -21,6 +23,7 @@ export class PipelinesService {
     private readonly pipelines: PipelinesRepository,
     private readonly references: RunReferencesService,
     private readonly runs: RunsService,
+    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
   ) {}
 
   async submit(spec: PipelineSpec): Promise<PipelineWithRuns> {
@@ -54,9 +57,39 @@ export class PipelinesService {
 
   async detail(id: string): Promise<PipelineWithRuns> {
     const pipeline = await this.pipelines.get(id);
-    if (!pipeline) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No pipeline with id ${id}` });
+    if (!pipeline) throw notFound(id);
     return pipeline;
   }
+
+  /**
+   * Cancels every step not yet ended: waiting ones at once (their jobs removed), running ones
+   * between batches, held ones never start. Cancelling a CANCELLED pipeline answers it as it is;
+   * one that SUCCEEDED or FAILED (even if only its steps knew it yet) is a 409.
+   */
+  async cancel(id: string): Promise<PipelineWithRuns> {
+    const outcome = await this.pipelines.cancel(id, 'cancelled on request (POST /v1/pipelines/:id/cancel)');
+    if (!outcome) throw notFound(id);
+    for (const runId of outcome.cancelled) {
+      // Held steps have no job; remove() refuses a job a worker holds, and that worker finds CANCELLED.
+      await this.queue.remove(runId).catch((err: Error) => this.logger.warn(`Run ${runId} cancelled, but its job could not be removed: ${err.message}`));
+    }
+    const pipeline = (await this.pipelines.get(id))!;
+    if (pipeline.status === 'SUCCEEDED' || pipeline.status === 'FAILED') {
+      throw new ConflictException({
+        statusCode: 409,
+        error: 'Conflict',
+        message: `Pipeline ${id} already ${pipeline.status}${pipeline.failureReason ? ` (${pipeline.failureReason})` : ''}; only a RUNNING pipeline can be cancelled`,
+        status: pipeline.status,
+      });
+    }
+    const stopping = pipeline.runs.filter((r) => r.status === 'RUNNING').length;
+    this.logger.log(`Pipeline ${id} ${pipeline.status}: ${outcome.cancelled.length} waiting steps cancelled now, ${stopping} running asked to stop`);
+    return pipeline;
+  }
+}
+
+function notFound(id: string): NotFoundException {
+  return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No pipeline with id ${id}` });
 }
 
 /** The evaluation of a fine-tune step: its dataset unless another is named, its final checkpoint once released. */

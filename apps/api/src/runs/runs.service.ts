@@ -12,6 +12,7 @@ import type { RunKind, RunSpec, RunStatus } from '@trainyard/contracts';
 import {
   CheckpointsRepository,
   IdempotencyKeysRepository,
+  PipelinesRepository,
   RunsRepository,
   type Checkpoint,
   type Run,
@@ -40,6 +41,7 @@ export class RunsService {
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
     @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
     private readonly references: RunReferencesService,
+    private readonly pipelines: PipelinesRepository,
   ) {}
 
   /**
@@ -118,7 +120,9 @@ export class RunsService {
 
   /**
    * A waiting run is cancelled at once and its job removed from the queue; a running one gets
-   * `cancelRequested` and its worker stops between batches.
+   * `cancelRequested` and its worker stops between batches. A pipeline step cancelled at once
+   * ends its pipeline now (CANCELLED, naming the step) rather than at the reconciler's next pass;
+   * a running step's worker ends it when the step stops.
    */
   async cancel(id: string): Promise<Run> {
     const before = await this.mustExist(id);
@@ -126,8 +130,21 @@ export class RunsService {
     if (!after) throw notFound(id);
     if (WAITING_STATUSES.includes(before.status as RunStatus) && after.status === 'CANCELLED') {
       await this.removeJob(id);
+      if (after.pipelineId) await this.endPipeline(after.pipelineId, id);
     }
     return after;
+  }
+
+  private async endPipeline(pipelineId: string, stepId: string): Promise<void> {
+    try {
+      const outcome = await this.pipelines.advance(pipelineId);
+      for (const runId of outcome.cancelled) await this.removeJob(runId);
+      // A cancelled step decides the pipeline before any release, so this is only for safety.
+      for (const run of outcome.released) await this.enqueue(run.id, run.kind);
+    } catch (err) {
+      // The step is cancelled either way; the reconciler ends the pipeline on its next pass.
+      this.logger.warn(`Run ${stepId} cancelled, but its pipeline ${pipelineId} could not be ended now: ${(err as Error).message}`);
+    }
   }
 
   private async removeJob(id: string): Promise<void> {
