@@ -1,5 +1,6 @@
 import { EvaluateSpecSchema, FinetuneSpecSchema, PretrainSpecSchema, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { z } from 'zod';
+import { pipelineAndSweepSchemas } from './pipeline-sweep-schemas';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -71,5 +72,6 @@ export function openApiComponentSchemas(): Record<string, JsonSchema> {
         nextCursor: { type: 'string', nullable: true },
       },
     },
+    ...pipelineAndSweepSchemas(),
   };
 }

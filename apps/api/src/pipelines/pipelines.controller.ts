@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { PipelineSpecSchema, type PipelineSpec } from '@trainyard/contracts';
+import { schemaRef } from '../openapi/openapi-schemas';
 import { RunIdSchema } from '../runs/run-queries';
 import { SpecValidationPipe } from '../validation/spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -16,9 +17,18 @@ export class PipelinesController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Submit pretrain → fine-tunes → evaluations; every step is validated now and recorded as a run of the pipeline' })
-  @ApiResponse({ status: 201, description: 'The pipeline (RUNNING) and its runs; the pretrain is queued, the rest wait for their upstream run' })
-  @ApiBadRequestResponse({ description: 'Invalid pipeline spec, with the path of every bad field (e.g. finetunes.1.training.epochs)' })
-  @ApiResponse({ status: 422, description: 'A step refers to something unknown (an unregistered dataset)' })
+  @ApiBody({ schema: schemaRef('PipelineSpec') })
+  @ApiResponse({
+    status: 201,
+    description: 'The pipeline (RUNNING) and its runs; the pretrain is queued, the rest wait for their upstream run',
+    schema: schemaRef('Pipeline'),
+  })
+  @ApiBadRequestResponse({
+    description: 'Invalid pipeline spec, with the path of every bad field (e.g. finetunes.1.training.epochs)',
+    schema: schemaRef('ValidationError'),
+  })
+  @ApiResponse({ status: 422, description: 'A step refers to something unknown (an unregistered dataset)', schema: schemaRef('ValidationError') })
+  @ApiResponse({ status: 503, description: 'Redis unavailable: the pretrain could not be queued, so the pipeline FAILED' })
   submit(@Body(new SpecValidationPipe(PipelineSpecSchema, 'Invalid pipeline spec')) spec: PipelineSpec) {
     return this.pipelines.submit(spec);
   }
@@ -26,6 +36,8 @@ export class PipelinesController {
   @Get(':id')
   @ApiOperation({ summary: 'A pipeline: status (RUNNING, SUCCEEDED, FAILED with the reason, CANCELLED) and its runs in step order' })
   @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiResponse({ status: 200, description: 'The pipeline and its runs in step order', schema: schemaRef('Pipeline') })
+  @ApiResponse({ status: 404, description: 'No pipeline with this id' })
   detail(@Param('id', pipelineIdPipe) id: string) {
     return this.pipelines.detail(id);
   }
@@ -36,7 +48,7 @@ export class PipelinesController {
     summary: 'Cancel a pipeline: waiting and held steps at once, running steps between batches; the pipeline is CANCELLED now',
   })
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiResponse({ status: 200, description: 'The pipeline, CANCELLED (also when it already was), and its runs' })
+  @ApiResponse({ status: 200, description: 'The pipeline, CANCELLED (also when it already was), and its runs', schema: schemaRef('Pipeline') })
   @ApiResponse({ status: 404, description: 'No pipeline with this id' })
   @ApiResponse({ status: 409, description: 'The pipeline already SUCCEEDED or FAILED; nothing was changed' })
   cancel(@Param('id', pipelineIdPipe) id: string) {

@@ -225,7 +225,7 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect(ready.body).toMatchObject({ status: 'ok', checks: { redis: { ok: true }, database: { ok: true }, objectStore: { ok: true } } });
   });
 
-  it('serves the OpenAPI document with the run spec schemas from zod', async () => {
+  it('serves the OpenAPI document with the run, pipeline and sweep spec schemas from zod', async () => {
     const doc = await http('GET', '/docs-json');
     expect(doc.status).toBe(200);
     const schemas = doc.body.components.schemas;
@@ -233,6 +233,32 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect(schemas.PretrainSpec.properties.dataset).toBeDefined();
     expect(schemas.FinetuneSpec.properties.model.properties.baseRunId).toBeDefined();
     expect(doc.body.paths['/v1/runs'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RunSpec' });
+
+    // Pipelines and sweeps document their bodies and answers from zod too.
+    const body = (path: string) => doc.body.paths[path].post.requestBody?.content['application/json'].schema;
+    const answer = (path: string, method: string, status: number) => doc.body.paths[path][method].responses[status]?.content?.['application/json'].schema;
+    expect(body('/v1/pipelines')).toEqual({ $ref: '#/components/schemas/PipelineSpec' });
+    expect(body('/v1/sweeps')).toEqual({ $ref: '#/components/schemas/SweepSpec' });
+    expect(schemas.PipelineSpec.required).toEqual(['name', 'pretrain', 'finetunes']);
+    expect(schemas.PipelineSpec.properties.pretrain.properties.training).toBeDefined();
+    // A step's kind is implied by where it sits: not required.
+    expect(schemas.PipelineSpec.properties.pretrain.required).not.toContain('kind');
+    expect(schemas.PipelineSpec.properties.finetunes.items.required).not.toContain('kind');
+    expect(schemas.PipelineSpec.properties.evaluations.items.properties.split.enum).toEqual(expect.arrayContaining(['test']));
+    expect(schemas.SweepSpec.required).toEqual(['name', 'base', 'strategy', 'parameters']);
+    expect(schemas.SweepSpec.properties.base.required).not.toContain('kind');
+    expect(Object.keys(schemas.SweepSpec.properties.parameters.properties)).toContain('training.learningRate');
+    expect(schemas.SweepSpec.properties.parameters.additionalProperties).toBe(false);
+    expect(answer('/v1/pipelines', 'post', 201)).toEqual({ $ref: '#/components/schemas/Pipeline' });
+    expect(answer('/v1/pipelines', 'post', 400)).toEqual({ $ref: '#/components/schemas/ValidationError' });
+    expect(answer('/v1/pipelines/{id}', 'get', 200)).toEqual({ $ref: '#/components/schemas/Pipeline' });
+    expect(answer('/v1/pipelines/{id}/cancel', 'post', 200)).toEqual({ $ref: '#/components/schemas/Pipeline' });
+    expect(doc.body.paths['/v1/pipelines/{id}/cancel'].post.responses[409]).toBeDefined();
+    expect(answer('/v1/sweeps', 'post', 201)).toEqual({ $ref: '#/components/schemas/SweepCreated' });
+    expect(answer('/v1/sweeps', 'post', 400)).toEqual({ $ref: '#/components/schemas/ValidationError' });
+    expect(answer('/v1/sweeps/{id}', 'get', 200)).toEqual({ $ref: '#/components/schemas/Sweep' });
+    // Every $ref in the document resolves.
+    for (const [, name] of JSON.stringify(doc.body).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) expect(Object.keys(schemas)).toContain(name);
     const ui = await fetch(`${baseUrl}/docs`);
     expect(ui.status).toBe(200);
   });

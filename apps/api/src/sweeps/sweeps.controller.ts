@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { SweepSpecSchema, type SweepSpec } from '@trainyard/contracts';
+import { schemaRef } from '../openapi/openapi-schemas';
 import { RunIdSchema } from '../runs/run-queries';
 import { SpecValidationPipe } from '../validation/spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -14,9 +15,18 @@ export class SweepsController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Grid or random search over fine-tune settings: records and queues one fine-tune per combination (≤ 200)' })
-  @ApiResponse({ status: 201, description: '`{ id, runs }`' })
-  @ApiBadRequestResponse({ description: 'Invalid sweep, naming the bad parameter value (parameters.training.learningRate.1) or the clashing run' })
-  @ApiResponse({ status: 422, description: 'The base refers to something unusable (base run, registered model or dataset)' })
+  @ApiBody({ schema: schemaRef('SweepSpec') })
+  @ApiResponse({ status: 201, description: 'The sweep id and the number of runs recorded and queued', schema: schemaRef('SweepCreated') })
+  @ApiBadRequestResponse({
+    description: 'Invalid sweep, naming the bad parameter value (parameters.training.learningRate.1) or the clashing run',
+    schema: schemaRef('ValidationError'),
+  })
+  @ApiResponse({
+    status: 422,
+    description: 'The base refers to something unusable (base run, registered model or dataset)',
+    schema: schemaRef('ValidationError'),
+  })
+  @ApiResponse({ status: 503, description: 'Redis unavailable: a run that could not be queued was marked FAILED' })
   submit(@Body(new SpecValidationPipe(SweepSpecSchema, 'Invalid sweep spec')) spec: SweepSpec) {
     return this.sweeps.submit(spec);
   }
@@ -24,6 +34,8 @@ export class SweepsController {
   @Get(':id')
   @ApiOperation({ summary: "A sweep's leaderboard by its metric: each run's parameter values, status and value, best first" })
   @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiResponse({ status: 200, description: 'The sweep, its run counts by status and its leaderboard', schema: schemaRef('Sweep') })
+  @ApiResponse({ status: 404, description: 'No sweep with this id' })
   detail(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid sweep id', 'id')) id: string) {
     return this.sweeps.detail(id);
   }
