@@ -4,12 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { Client } from 'pg';
-import { MetricsRepository, openDatabase, type Database, type MetricPointInput } from '@trainyard/db';
+import { MetricsRepository, RunsRepository, openDatabase, type Database, type MetricPointInput, type RunListQuery } from '@trainyard/db';
 import { createFreshDatabase } from '@trainyard/db/testing';
 import { DashboardQueriesService } from '../../apps/api/src/queries/dashboard-queries.service';
-import { listDashboardRuns } from '../../apps/api/src/queries/dashboard-run-list.sql';
 import { downsampledSeries, seriesExtents } from '../../apps/api/src/queries/metric-series.sql';
-import type { DashboardRunListQuery } from '../../apps/api/src/queries/dashboard-query-params';
 import { BIG_RUN, loadDataset, longRunId } from './queries-dataset';
 import { measure, percentile } from './percentiles';
 
@@ -18,7 +16,7 @@ const KEEP = process.env['BENCH_KEEP_DB'] === '1';
 // BENCH_ONLY=ingest skips the 10 M-point load and the query cases (minutes) to measure the write path alone.
 const INGEST_ONLY = process.env['BENCH_ONLY'] === 'ingest';
 
-const listQuery: DashboardRunListQuery = {
+const listQuery: RunListQuery = {
   status: 'SUCCEEDED',
   spec: [{ path: ['training', 'learningRate'], value: 0.001 }],
   sort: { by: 'metric', metric: 'val_accuracy', stat: 'best' },
@@ -60,12 +58,13 @@ async function queryCases(pg: Client, database: Database, log: (line: string) =>
     const counts = (await pg.query(`SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM metric_points)::int AS points, (SELECT count(*) FROM metric_rollups)::int AS rollups`)).rows[0];
     log(`loaded ${counts.runs.toLocaleString()} runs, ${counts.points.toLocaleString()} points (${counts.rollups.toLocaleString()} rollup rows) in ${((Date.now() - loadStarted) / 1000).toFixed(0)} s\n`);
 
-    const service = new DashboardQueriesService(database);
+    const runs = new RunsRepository(database.prisma);
+    const service = new DashboardQueriesService(database, runs);
     const bigExtent = (await seriesExtents(prisma, BIG_RUN, ['loss']))[0]!;
     const compareIds = Array.from({ length: 10 }, (_, i) => longRunId(i));
     const cases: { name: string; target: number | null; run: () => Promise<unknown> }[] = [
-      { name: 'runs list: best val_accuracy, status + spec.training.learningRate filter, 50 rows', target: 50, run: () => listDashboardRuns(prisma, listQuery) },
-      { name: 'runs list: same, page 2 (keyset cursor)', target: 50, run: async () => listDashboardRuns(prisma, { ...listQuery, cursor: (await listDashboardRuns(prisma, listQuery)).nextCursor ?? undefined }) },
+      { name: 'runs list: best val_accuracy, status + spec.training.learningRate filter, 50 rows', target: 50, run: () => runs.list(listQuery) },
+      { name: 'runs list: same, page 2 (keyset cursor)', target: 50, run: async () => runs.list({ ...listQuery, cursor: (await runs.list(listQuery)).nextCursor ?? undefined }) },
       { name: 'one run: 1,000,000-point series → ≤ 1,000 points', target: 150, run: async () => downsampledSeries(prisma, BIG_RUN, (await seriesExtents(prisma, BIG_RUN, ['loss']))[0]!, 1000) },
       { name: 'compare: 10 runs × loss (100,000 points each) → ≤ 1,000 each', target: null, run: () => service.compare({ ids: compareIds, names: ['loss', 'val_loss'], maxPoints: 1000 }) },
     ];

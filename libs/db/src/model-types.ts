@@ -25,7 +25,8 @@ export function toMetricPoint(row: MetricPointRow): MetricPoint {
 }
 
 /** A run as list views show it: everything but the (large) spec, plus its metric summaries. */
-export type RunListItem = Omit<Run, 'spec'> & { summaries: MetricSummary[] };
+/** A row of the runs list: the run without its spec, its metric summaries and its base run's name. */
+export type RunListItem = Omit<Run, 'spec'> & { summaries: MetricSummary[]; baseRunName: string | null };
 
 /** A run with everything a detail page shows. Checkpoints are the COMPLETE ones only. */
 export type RunDetail = Run & { attempts: Attempt[]; summaries: MetricSummary[]; checkpoints: Checkpoint[] };

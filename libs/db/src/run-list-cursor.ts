@@ -43,8 +43,3 @@ export function sortKey(
 ): string {
   return sort.by === 'createdAt' ? `createdAt:${order}` : `metric:${sort.metric}:${sort.stat}:${order}`;
 }
-
-/** Doubles as cursor text: `String` keeps full precision and spells NaN/Infinity as PostgreSQL reads them. */
-export function doubleToCursorValue(value: number | null): string | null {
-  return value === null ? null : String(value);
-}

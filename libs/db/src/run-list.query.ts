@@ -1,15 +1,26 @@
 import type { RunKind, RunStatus } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
-import type { MetricSummary, Run, RunListItem } from './model-types';
+import type { RunListItem } from './model-types';
 import { decodeCursor, encodeCursor, sortKey, type RunListCursor } from './run-list-cursor';
 
 export type RunListSort =
   | { by: 'createdAt' }
   | { by: 'metric'; metric: string; stat: 'best' | 'last' | 'min' | 'max' };
 
+/** A scalar a spec field must equal: `{ path: ['training', 'learningRate'], value: 0.001 }`. */
+export type SpecValue = string | number | boolean | null;
+export interface SpecFilter {
+  path: string[];
+  value: SpecValue;
+}
+
 export interface RunListQuery {
   status?: RunStatus;
   kind?: RunKind;
+  /** Case-insensitive substring of the run name. */
+  search?: string;
+  /** Equality filters on spec fields, all of which must hold. */
+  spec?: SpecFilter[];
   sort: RunListSort;
   order: 'asc' | 'desc';
   /** 1..200 */
@@ -33,89 +44,118 @@ const STAT_COLUMNS = {
   max: Prisma.raw('s."max"'),
 } as const;
 
+interface KeyRow {
+  id: string;
+  /** The sort value as PostgreSQL prints it (doubles exactly, NaN and Infinity included); null: no metric. */
+  value: string | null;
+}
+
 /**
- * Keyset pagination (never OFFSET): each page continues strictly after the previous page's last
- * (sort value, id), so rows inserted meanwhile neither repeat nor vanish, and ties break on id.
+ * Keyset pagination (never OFFSET) over runs, filtered by status, kind, name and spec fields:
+ * each page continues strictly after the previous page's last (sort value, id), so rows inserted
+ * meanwhile neither repeat nor vanish. A metric sort walks metric_summaries in the (name, best)
+ * index order and joins each run by primary key, stopping after `limit + 1` rows, so a
+ * 100,000-run history costs the same as a small one; runs that never recorded the metric follow,
+ * by id, in a second phase.
  */
 export async function listRuns(prisma: PrismaClient, q: RunListQuery): Promise<RunListPage> {
   if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > RUN_LIST_MAX_LIMIT) {
     throw new RangeError(`Run list limit must be an integer in 1..${RUN_LIST_MAX_LIMIT}, got ${q.limit}`);
   }
+  if (q.sort.by === 'metric' && !(q.sort.stat in STAT_COLUMNS)) {
+    throw new RangeError(`Unknown metric stat "${String(q.sort.stat)}" (best, last, min or max)`);
+  }
   const key = sortKey(q.sort, q.order);
   const cursor = q.cursor ? decodeCursor(q.cursor, key) : null;
-  const page =
-    q.sort.by === 'createdAt'
-      ? await pageByCreatedAt(prisma, q, cursor)
-      : await pageByMetric(prisma, q, q.sort, cursor);
+  const filters = runFilters(q);
+  const dir = Prisma.raw(q.order === 'asc' ? 'ASC' : 'DESC');
+  const cmp = Prisma.raw(q.order === 'asc' ? '>' : '<');
 
-  const hasMore = page.length > q.limit;
-  const rows = page.slice(0, q.limit);
-  const items = await loadItems(
-    prisma,
-    rows.map((row) => row.id),
-  );
-  const last = rows[rows.length - 1];
+  let rows: KeyRow[];
+  if (q.sort.by === 'createdAt') {
+    const after = cursor ? [Prisma.sql`(r."created_at", r."id") ${cmp} (${cursor.value}::timestamptz, ${cursor.id}::uuid)`] : [];
+    rows = await prisma.$queryRaw<KeyRow[]>`
+      SELECT r."id"::text AS id, r."created_at"::text AS value FROM "runs" r
+      ${where([...filters, ...after])}
+      ORDER BY r."created_at" ${dir}, r."id" ${dir} LIMIT ${q.limit + 1}`;
+  } else {
+    rows = await pageByMetric(prisma, q.limit, q.sort, filters, cursor, dir, cmp);
+  }
+
+  const hasMore = rows.length > q.limit;
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
   return {
-    items,
+    items: await loadItems(prisma, page.map((row) => row.id)),
     nextCursor: hasMore && last ? encodeCursor({ sort: key, value: last.value, id: last.id }) : null,
   };
 }
 
-interface KeyRow {
-  id: string;
-  value: string | null;
-}
-
-async function pageByCreatedAt(prisma: PrismaClient, q: RunListQuery, cursor: RunListCursor | null): Promise<KeyRow[]> {
-  const where: Prisma.RunWhereInput = { status: q.status, kind: q.kind };
-  if (cursor) {
-    const at = new Date(cursor.value ?? '');
-    const op = q.order === 'asc' ? 'gt' : 'lt';
-    where.OR = [{ createdAt: { [op]: at } }, { createdAt: at, id: { [op]: cursor.id } }];
-  }
-  const rows = await prisma.run.findMany({
-    where,
-    select: { id: true, createdAt: true },
-    orderBy: [{ createdAt: q.order }, { id: q.order }],
-    take: q.limit + 1,
-  });
-  return rows.map((row) => ({ id: row.id, value: row.createdAt.toISOString() }));
-}
-
 async function pageByMetric(
   prisma: PrismaClient,
-  q: RunListQuery,
+  limit: number,
   sort: Extract<RunListSort, { by: 'metric' }>,
+  filters: Prisma.Sql[],
   cursor: RunListCursor | null,
+  dir: Prisma.Sql,
+  cmp: Prisma.Sql,
 ): Promise<KeyRow[]> {
   const col = STAT_COLUMNS[sort.stat];
-  if (!col) throw new RangeError(`Unknown metric stat "${String(sort.stat)}" (best, last, min or max)`);
-  const dir = Prisma.raw(q.order === 'asc' ? 'ASC' : 'DESC');
-  const cmp = Prisma.raw(q.order === 'asc' ? '>' : '<');
+  const rows: KeyRow[] = [];
+  // Phase 1: runs with the metric, in the order of its value (ties by id).
+  if (!cursor || cursor.value !== null) {
+    const after = cursor ? [Prisma.sql`(${col}, s."run_id") ${cmp} (${cursor.value}::float8, ${cursor.id}::uuid)`] : [];
+    rows.push(
+      ...(await prisma.$queryRaw<KeyRow[]>`
+        SELECT r."id"::text AS id, ${col}::text AS value
+        FROM "metric_summaries" s JOIN "runs" r ON r."id" = s."run_id"
+        ${where([Prisma.sql`s."name" = ${sort.metric}`, ...filters, ...after])}
+        ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${limit + 1}`),
+    );
+  }
+  if (rows.length > limit) return rows;
+  // Phase 2: runs without it come last, whatever the order.
+  const after = cursor?.value === null ? [Prisma.sql`r."id" ${cmp} ${cursor.id}::uuid`] : [];
+  const missing = Prisma.sql`NOT EXISTS (SELECT 1 FROM "metric_summaries" s WHERE s."run_id" = r."id" AND s."name" = ${sort.metric})`;
+  rows.push(
+    ...(await prisma.$queryRaw<KeyRow[]>`
+      SELECT r."id"::text AS id, NULL::text AS value FROM "runs" r
+      ${where([missing, ...filters, ...after])}
+      ORDER BY r."id" ${dir} LIMIT ${limit + 1 - rows.length}`),
+  );
+  return rows;
+}
 
+function runFilters(q: RunListQuery): Prisma.Sql[] {
   const conditions: Prisma.Sql[] = [];
   if (q.status) conditions.push(Prisma.sql`r."status" = ${q.status}::"RunStatus"`);
   if (q.kind) conditions.push(Prisma.sql`r."kind" = ${q.kind}::"RunKind"`);
-  if (cursor) {
-    // Runs without the metric sort after every run with it, whatever the order.
-    conditions.push(
-      cursor.value === null
-        ? Prisma.sql`(${col} IS NULL AND r."id" ${cmp} ${cursor.id}::uuid)`
-        : Prisma.sql`(${col} IS NULL OR ${col} ${cmp} ${cursor.value}::float8
-            OR (${col} = ${cursor.value}::float8 AND r."id" ${cmp} ${cursor.id}::uuid))`,
-    );
-  }
-  const where = conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
+  if (q.search) conditions.push(Prisma.sql`r."name" ILIKE ${`%${escapeLike(q.search)}%`}`);
+  // One containment test for all spec filters: the GIN (jsonb_path_ops) index answers it.
+  if (q.spec?.length) conditions.push(Prisma.sql`r."spec" @> ${JSON.stringify(specContainment(q.spec))}::jsonb`);
+  return conditions;
+}
 
-  // The value comes back as text: PostgreSQL prints doubles exactly (shortest round-trip form),
-  // including NaN and Infinity, and the cursor casts it back the same way.
-  return prisma.$queryRaw<KeyRow[]>`
-    SELECT r."id"::text AS id, ${col}::text AS value
-    FROM "runs" r
-    LEFT JOIN "metric_summaries" s ON s."run_id" = r."id" AND s."name" = ${sort.metric}
-    ${where}
-    ORDER BY (${col} IS NULL), ${col} ${dir}, r."id" ${dir}
-    LIMIT ${q.limit + 1}`;
+/** `[{ path: ['training', 'learningRate'], value: 0.001 }]` → `{ training: { learningRate: 0.001 } }`. */
+export function specContainment(filters: SpecFilter[]): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const { path, value } of filters) {
+    let node = root;
+    path.slice(0, -1).forEach((key) => {
+      const next = node[key];
+      node = (node[key] = typeof next === 'object' && next !== null ? next : {}) as Record<string, unknown>;
+    });
+    node[path[path.length - 1]!] = value;
+  }
+  return root;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function where(conditions: Prisma.Sql[]): Prisma.Sql {
+  return conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
 }
 
 async function loadItems(prisma: PrismaClient, ids: string[]): Promise<RunListItem[]> {
@@ -123,17 +163,13 @@ async function loadItems(prisma: PrismaClient, ids: string[]): Promise<RunListIt
   const runs = await prisma.run.findMany({
     where: { id: { in: ids } },
     omit: { spec: true },
-    include: { metricSummaries: { orderBy: { name: 'asc' } } },
+    include: { metricSummaries: { orderBy: { name: 'asc' } }, baseRun: { select: { name: true } } },
   });
   const byId = new Map(runs.map((run) => [run.id, run]));
   return ids.flatMap((id) => {
     const run = byId.get(id);
-    // A run deleted between the two queries simply drops out of the page.
-    return run ? [toListItem(run)] : [];
+    if (!run) return []; // deleted between the two queries: it drops out of the page
+    const { metricSummaries, baseRun, ...rest } = run;
+    return [{ ...rest, summaries: metricSummaries, baseRunName: baseRun?.name ?? null }];
   });
-}
-
-function toListItem(run: Omit<Run, 'spec'> & { metricSummaries: MetricSummary[] }): RunListItem {
-  const { metricSummaries, ...rest } = run;
-  return { ...rest, summaries: metricSummaries };
 }

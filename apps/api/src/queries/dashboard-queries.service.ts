@@ -1,9 +1,8 @@
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { InvalidCursorError, type Database, type MetricPoint, type MetricSummary } from '@trainyard/db';
+import { InvalidCursorError, RunsRepository, type Database, type MetricPoint, type MetricSummary, type RunListPage } from '@trainyard/db';
 import { DATABASE } from '../infrastructure/infrastructure.tokens';
 import { validationErrorBody } from '../validation/field-errors';
 import type { CompareQuery, DashboardRunListQuery, MetricSeriesQuery } from './dashboard-query-params';
-import { listDashboardRuns, type DashboardRunListPage } from './dashboard-run-list.sql';
 import { downsampledSeries, fullSeries, seriesExtents } from './metric-series.sql';
 
 /** What a chart needs of one run: its series by name and how many points each really has. */
@@ -18,15 +17,18 @@ const DEFAULT_COMPARE_NAMES = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
 /** Read-only queries behind the dashboard: run lists, downsampled series, comparisons. */
 @Injectable()
 export class DashboardQueriesService {
-  constructor(@Inject(DATABASE) private readonly database: Database) {}
+  constructor(
+    @Inject(DATABASE) private readonly database: Database,
+    private readonly runs: RunsRepository,
+  ) {}
 
   private get prisma() {
     return this.database.prisma;
   }
 
-  async list(query: DashboardRunListQuery): Promise<DashboardRunListPage> {
+  async list(query: DashboardRunListQuery): Promise<RunListPage> {
     try {
-      return await listDashboardRuns(this.prisma, query);
+      return await this.runs.list(query);
     } catch (err) {
       if (err instanceof InvalidCursorError) {
         throw new BadRequestException(validationErrorBody('Invalid query', [{ field: 'cursor', message: err.message }]));

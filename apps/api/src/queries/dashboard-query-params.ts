@@ -1,10 +1,9 @@
-import { RUN_KINDS, RUN_STATUSES, type RunKind, type RunStatus } from '@trainyard/contracts';
-import type { RunListSort } from '@trainyard/db';
+import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
+import { RUN_LIST_MAX_LIMIT, type RunListQuery, type SpecFilter, type SpecValue } from '@trainyard/db';
 import { z } from 'zod';
 import { RunIdSchema, RunListSortSchema } from '../runs/run-queries';
 
 export const RUN_LIST_DEFAULT_LIMIT = 50;
-export const RUN_LIST_MAX_LIMIT = 200;
 /** Default and ceiling of `maxPoints`: a chart is ~1,000–2,000 px wide, more points add nothing. */
 export const SERIES_DEFAULT_MAX_POINTS = 1000;
 export const SERIES_MAX_POINTS = 10_000;
@@ -12,24 +11,8 @@ export const COMPARE_MAX_RUNS = 20;
 const MAX_SPEC_FILTERS = 10;
 const SPEC_PATH = /^spec\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+){0,5})$/;
 
-/** A scalar a spec field must equal: `spec.training.learningRate=0.001`, `spec.model.type=classifier`. */
-export type SpecValue = string | number | boolean | null;
-export interface SpecFilter {
-  path: string[];
-  value: SpecValue;
-}
-
-export interface DashboardRunListQuery {
-  status?: RunStatus;
-  kind?: RunKind;
-  /** Case-insensitive substring of the run name. */
-  search?: string;
-  spec: SpecFilter[];
-  sort: RunListSort;
-  order: 'asc' | 'desc';
-  limit: number;
-  cursor?: string;
-}
+/** `GET /v1/runs` as the repository takes it; spec filters always present (maybe empty). */
+export type DashboardRunListQuery = RunListQuery & { spec: SpecFilter[] };
 
 const BaseListSchema = z.strictObject({
   // Kinds are lowercase in specs (`pretrain`) and uppercase on runs (`PRETRAIN`); accept both.
