@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -107,5 +107,23 @@ describe('CheckpointStore', () => {
     await expect(checkpoints.write('run-1', -1, files, {})).rejects.toThrow(/non-negative integer/);
     expect(() => checkpoints.prefix('run-1', 7)).not.toThrow();
     expect(checkpoints.prefix('run-1', 7)).toBe('runs/run-1/checkpoints/7/');
+  });
+
+  it('lists every numbered folder, complete or not, with its newest object time, and nothing else', async () => {
+    await checkpoints.write('run-1', 2, files, {});
+    await objects.put('runs/run-1/checkpoints/1001/model/weights.bin', Buffer.from('half an upload'));
+    await objects.put('runs/run-1/checkpoints/notes/readme.txt', Buffer.from('not a checkpoint'));
+    await objects.put('runs/run-1/checkpoints/007/x', Buffer.from('not how sequences are written'));
+    await objects.put('runs/run-10/checkpoints/3/x', Buffer.from('another run'));
+    const old = new Date('2021-05-06T07:08:09Z');
+    await utimes(join(root, 'runs/run-1/checkpoints/1001/model/weights.bin'), old, old);
+    const folders = await checkpoints.folders('run-1');
+    expect(folders.map(({ sequence, objects: count, complete }) => ({ sequence, count, complete }))).toEqual([
+      { sequence: 2, count: 4, complete: true },
+      { sequence: 1001, count: 1, complete: false },
+    ]);
+    expect(folders[1]!.lastModified.getTime()).toBe(old.getTime());
+    expect(Date.now() - folders[0]!.lastModified.getTime()).toBeLessThan(60_000);
+    await expect(checkpoints.folders('a/b')).rejects.toThrow(/Invalid run id/);
   });
 });

@@ -29,6 +29,16 @@ function assertSequence(sequence: number): void {
   }
 }
 
+export interface CheckpointFolder {
+  sequence: number;
+  /** How many objects the folder holds. */
+  objects: number;
+  /** Its manifest (written last) is there. */
+  complete: boolean;
+  /** When its newest object was written. */
+  lastModified: Date;
+}
+
 /**
  * Checkpoints as folders `runs/<runId>/checkpoints/<seq>/` in an ObjectStore. The manifest, with the
  * sha256 of every file, is written last and deleted first: a folder without one is an
@@ -104,6 +114,27 @@ export class CheckpointStore {
       if (match) sequences.add(Number(match[1]));
     }
     return [...sequences].sort((a, b) => a - b);
+  }
+
+  /**
+   * Every numbered folder under the run's checkpoints prefix, complete or not, with its newest
+   * object's time. Keys that are not `<seq>/…` (seq written as prefix() writes it) are not ours to judge.
+   */
+  async folders(runId: string): Promise<CheckpointFolder[]> {
+    assertRunId(runId);
+    const base = `runs/${runId}/checkpoints/`;
+    const folders = new Map<number, CheckpointFolder>();
+    for (const { key, lastModified } of await this.store.list(base)) {
+      const match = /^(0|[1-9]\d*)\/(.+)$/.exec(key.slice(base.length));
+      if (!match || !Number.isSafeInteger(Number(match[1]))) continue;
+      const sequence = Number(match[1]);
+      const folder = folders.get(sequence) ?? { sequence, objects: 0, complete: false, lastModified };
+      folder.objects++;
+      if (match[2] === CHECKPOINT_MANIFEST) folder.complete = true;
+      if (lastModified > folder.lastModified) folder.lastModified = lastModified;
+      folders.set(sequence, folder);
+    }
+    return [...folders.values()].sort((a, b) => a.sequence - b.sequence);
   }
 
   /** Manifest first, so a delete interrupted halfway leaves an incomplete checkpoint, not a corrupt one. */
