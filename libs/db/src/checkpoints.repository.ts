@@ -1,6 +1,12 @@
 import type { PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence } from './attempt-fence';
-import { retentionVictims } from './checkpoint-retention';
+import {
+  orphanCheckpointSequences,
+  retentionVictims,
+  type CheckpointFolderAge,
+  type CheckpointSweepRecord,
+  type OrphanSweepRules,
+} from './checkpoint-retention';
 import { CheckpointNotFoundError } from './errors';
 import { toCheckpoint, type Checkpoint } from './model-types';
 
@@ -145,6 +151,46 @@ export class CheckpointsRepository {
   async listByRun(runId: string): Promise<Checkpoint[]> {
     const rows = await this.prisma.checkpoint.findMany({ where: { runId }, orderBy: { sequence: 'asc' } });
     return rows.map(toCheckpoint);
+  }
+
+  /**
+   * Sequences of the run's checkpoint folders that no row will ever stand for (see
+   * orphanCheckpointSequences). Reads the database first and only then lists the store through
+   * `listFolders`, so the grace period is judged on the freshest listing. Empty if the run does
+   * not exist.
+   */
+  async orphanFolders(runId: string, listFolders: () => Promise<CheckpointFolderAge[]>, rules: OrphanSweepRules): Promise<number[]> {
+    const record = await this.sweepRecord(runId);
+    if (!record) return [];
+    return orphanCheckpointSequences(await listFolders(), record, rules);
+  }
+
+  /**
+   * What orphan cleanup needs to know about a run, in one statement so it is one snapshot: a
+   * replaced attempt records its checkpoints before the attempt replacing it opens (the fence),
+   * so if this shows attempt n it also shows every row attempts below n will ever write.
+   * Null if the run does not exist.
+   */
+  async sweepRecord(runId: string): Promise<CheckpointSweepRecord | null> {
+    const rows = await this.prisma.$queryRaw<
+      { terminal: boolean; latest_attempt: number | null; rows: { sequence: number; status: string; uri: string }[] }[]
+    >`
+      SELECT r."status"::text IN ('SUCCEEDED', 'FAILED', 'CANCELLED') AS terminal,
+        (SELECT max(a."number")::int4 FROM "attempts" a WHERE a."run_id" = r."id") AS latest_attempt,
+        COALESCE((SELECT json_agg(json_build_object('sequence', c."sequence", 'status', c."status"::text, 'uri', c."uri"))
+          FROM "checkpoints" c WHERE c."run_id" = r."id"), '[]'::json) AS rows
+      FROM "runs" r WHERE r."id" = ${runId}::uuid`;
+    const row = rows[0];
+    return row ? { runId, terminal: row.terminal, latestAttempt: row.latest_attempt, rows: row.rows } : null;
+  }
+
+  /** Runs that reached a terminal state in [from, to), oldest first: their last orphan sweep is due. */
+  async endedBetween(from: Date, to: Date, limit = 500): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT "id"::text AS id FROM "runs"
+      WHERE "status" IN ('SUCCEEDED', 'FAILED', 'CANCELLED') AND "ended_at" >= ${from} AND "ended_at" < ${to}
+      ORDER BY "ended_at" LIMIT ${limit}`;
+    return rows.map((r) => r.id);
   }
 
   /**
