@@ -3,13 +3,12 @@ import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
 import { PipelinesRepository, ReconciliationRepository, type UnfinishedRun } from '@trainyard/db';
 import { enqueueRun, type TrainingQueue } from '@trainyard/queue';
+import { ORPHAN_CHECKPOINT_GRACE_MS, OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import { PipelineAdvancer } from './pipeline.advancer';
 import { CONFIG, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
 /** Job states in which BullMQ will still hand the job to a worker (or one holds it). */
 const LIVE_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children', 'active']);
-/** A worker that has not heartbeated for this long is taken for dead. */
-export const OWNER_DEAD_AFTER_MS = 30_000;
 
 // Deletes the lock only if this worker still holds it (it may have expired and been taken).
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -41,6 +40,7 @@ export class Reconciler {
     private readonly reconciliation: ReconciliationRepository,
     private readonly pipelines: PipelinesRepository,
     private readonly advancer: PipelineAdvancer,
+    private readonly orphans: OrphanCheckpointSweeper,
   ) {}
 
   start(): void {
@@ -72,10 +72,16 @@ export class Reconciler {
     try {
       const now = Date.now();
       // A run submitted or touched a moment ago may not be enqueued yet: give it one interval.
-      const runs = await this.reconciliation.listUnfinished(new Date(now - Math.min(10_000, interval)), new Date(now - OWNER_DEAD_AFTER_MS));
+      const runs = await this.reconciliation.listUnfinished(new Date(now - Math.min(10_000, interval)), new Date(now - this.config.worker.lostAfterMs));
       for (const run of runs) await this.reconcileRun(run, report);
       // A step that ended while its worker died (or a step cancelled through the API) moves its pipeline on here.
       for (const pipelineId of await this.pipelines.listRunning()) await this.advancer.advanceQuietly(pipelineId);
+      // A run's last orphan-checkpoint sweep, once uploads still running when it ended have
+      // settled; the window spans two passes so one missed pass loses nothing.
+      const settled = now - ORPHAN_CHECKPOINT_GRACE_MS;
+      await this.orphans
+        .sweepEnded(new Date(settled - 2 * interval), new Date(settled))
+        .catch((error: Error) => this.logger.warn(`orphan checkpoint sweep failed, will try again: ${error.message}`));
     } finally {
       await this.redis.eval(RELEASE_LOCK, 1, lockKey, this.options.workerId).catch(() => undefined);
     }

@@ -14,6 +14,7 @@ import {
 } from '@trainyard/db';
 import { startTrainingThread, type TrainingOutcome } from '@trainyard/training';
 import { ActiveTrainings } from './active-trainings';
+import { CHECKPOINT_SEQUENCE_BLOCK } from './orphan-checkpoints.sweeper';
 import { OutcomeConcluder } from './outcome.concluder';
 import { PipelineAdvancer } from './pipeline.advancer';
 import { RunEventsApplier } from './run-events.applier';
@@ -23,12 +24,6 @@ import { CONFIG, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
 const WATCH_POLL_MS = 500;
 
-/**
- * Each attempt numbers its checkpoints from its own block. A replaced attempt that still runs
- * (paused past its lock, then resumed) may upload a folder before it notices it was fenced; in
- * its own block it can never overwrite a folder the attempt that replaced it recorded.
- */
-export const CHECKPOINT_SEQUENCE_BLOCK = 1000;
 
 /**
  * Runs one training job. The job carries only the run id: everything else is read from

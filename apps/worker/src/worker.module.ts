@@ -18,6 +18,7 @@ import { CheckpointStore, createObjectStore } from '@trainyard/storage';
 import type Redis from 'ioredis';
 import { ActiveTrainings } from './active-trainings';
 import { CheckpointRetention } from './checkpoint-retention.service';
+import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import { PipelineAdvancer } from './pipeline.advancer';
 import { OutcomeConcluder } from './outcome.concluder';
 import { Reconciler } from './reconciler.service';
@@ -73,6 +74,7 @@ export class WorkerModule {
         PipelineAdvancer,
         RunInputsResolver,
         ActiveTrainings,
+        OrphanCheckpointSweeper,
         CheckpointRetention,
         RunEventsApplier,
         OutcomeConcluder,

@@ -1,0 +1,71 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CheckpointsRepository } from '@trainyard/db';
+import type { CheckpointStore } from '@trainyard/storage';
+import { CHECKPOINT_STORE } from './worker.tokens';
+
+/**
+ * Each attempt numbers its checkpoints from its own block. A replaced attempt that still runs
+ * (paused past its lock, then resumed) may upload a folder before it notices it was fenced; in
+ * its own block it can never overwrite a folder the attempt that replaced it recorded.
+ */
+export const CHECKPOINT_SEQUENCE_BLOCK = 1000;
+
+/**
+ * A folder written to within this long is never swept. Uploads write a checkpoint's files one
+ * after another, seconds apart; this is far longer, so a live upload is never touched even if the
+ * database reasoning below were wrong.
+ */
+export const ORPHAN_CHECKPOINT_GRACE_MS = 15 * 60_000;
+
+export interface SweepOptions {
+  now?: Date;
+  graceMs?: number;
+}
+
+/**
+ * Deletes checkpoint folders that no Checkpoint row will ever stand for: uploads of attempts
+ * that were replaced (fenced) or crashed mid-way, and leftovers of interrupted retention
+ * deletes (see orphanCheckpointSequences for exactly which). Runs after each retention pass
+ * (folders of earlier attempts) and, from the reconciler, once a run has ended (everything).
+ */
+@Injectable()
+export class OrphanCheckpointSweeper {
+  private readonly logger = new Logger(OrphanCheckpointSweeper.name);
+
+  constructor(
+    @Inject(CHECKPOINT_STORE) private readonly store: CheckpointStore,
+    private readonly checkpoints: CheckpointsRepository,
+  ) {}
+
+  /** Returns the sequences whose folders were deleted. */
+  async sweep(runId: string, options: SweepOptions = {}): Promise<number[]> {
+    const orphans = await this.checkpoints.orphanFolders(runId, () => this.store.folders(runId), {
+      now: options.now ?? new Date(),
+      graceMs: options.graceMs ?? ORPHAN_CHECKPOINT_GRACE_MS,
+      sequenceBlock: CHECKPOINT_SEQUENCE_BLOCK,
+    });
+    for (const sequence of orphans) {
+      await this.store.delete(runId, sequence);
+      this.logger.log(`run ${runId}: orphan checkpoint folder ${this.store.prefix(runId, sequence)} deleted (no checkpoint record stands for it)`);
+    }
+    return orphans;
+  }
+
+  /**
+   * The last sweep of runs that ended in [from, to): the reconciler passes a window that ends a
+   * grace period ago, so uploads that were still running when the run ended are settled by now.
+   * One run's storage trouble does not stop the others.
+   */
+  async sweepEnded(from: Date, to: Date, options: SweepOptions = {}): Promise<Map<string, number[]>> {
+    const swept = new Map<string, number[]>();
+    for (const runId of await this.checkpoints.endedBetween(from, to)) {
+      try {
+        const orphans = await this.sweep(runId, options);
+        if (orphans.length > 0) swept.set(runId, orphans);
+      } catch (error) {
+        this.logger.warn(`run ${runId}: orphan checkpoint sweep failed: ${(error as Error).message}`);
+      }
+    }
+    return swept;
+  }
+}
