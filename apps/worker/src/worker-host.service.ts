@@ -17,8 +17,6 @@ import { Reconciler } from './reconciler.service';
 import { TrainingProcessor } from './training.processor';
 import { CONFIG, DATABASE, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
-const HEARTBEAT_MS = 10_000;
-
 /**
  * Owns the BullMQ worker: refuses an evicting Redis, starts consuming and reconciling at
  * bootstrap; at shutdown (SIGTERM) stops taking jobs, preempts running trainings (checkpoint,
@@ -56,7 +54,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     });
     this.heartbeat = setInterval(() => {
       this.workers.heartbeat(this.options.workerId).catch((err) => this.logger.warn(`heartbeat failed: ${err}`));
-    }, HEARTBEAT_MS);
+    }, settings.heartbeatIntervalMs);
     this.heartbeat.unref();
 
     this.worker = new Worker<TrainingJobData>(this.options.queueName, (job, token) => this.processor.process(job, token), {

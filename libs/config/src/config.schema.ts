@@ -35,6 +35,8 @@ export const EnvSchema = z.object({
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(30000),
   WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
+  /** How often a worker records that it is alive; one silent for three intervals is taken for dead. */
+  WORKER_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(10000),
   /** How often a worker makes the database and the queue agree (one worker at a time, under a Redis lock). */
   WORKER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(500).max(3600000).default(60000),
   /** Checkpoints kept per run besides the best one and any a fine-tune uses as its base. */
@@ -63,6 +65,9 @@ export interface TrainyardConfig {
     maxAttempts: number;
     shutdownTimeoutMs: number;
     reconcileIntervalMs: number;
+    heartbeatIntervalMs: number;
+    /** A worker whose last heartbeat is older than this is dead: its RUNNING runs may be taken over. */
+    lostAfterMs: number;
   };
   checkpoints: { keepLast: number };
   engine: { backend?: Env['TRAINYARD_BACKEND'] };

@@ -37,6 +37,11 @@ describe('loadConfig', () => {
     expect((error as ConfigError).problems).toHaveLength(4);
   });
 
+  it('takes a worker for dead after three heartbeat intervals of silence', () => {
+    expect(loadConfig({}).worker).toMatchObject({ heartbeatIntervalMs: 10_000, lostAfterMs: 30_000 });
+    expect(loadConfig({ WORKER_HEARTBEAT_INTERVAL_MS: '500' }).worker).toMatchObject({ heartbeatIntervalMs: 500, lostAfterMs: 1500 });
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', S3_ENDPOINT: '' }).storage.driver).toBe('local');
   });

@@ -43,6 +43,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       maxAttempts: e.WORKER_MAX_ATTEMPTS,
       shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
       reconcileIntervalMs: e.WORKER_RECONCILE_INTERVAL_MS,
+      heartbeatIntervalMs: e.WORKER_HEARTBEAT_INTERVAL_MS,
+      lostAfterMs: 3 * e.WORKER_HEARTBEAT_INTERVAL_MS,
     },
     checkpoints: { keepLast: e.CHECKPOINT_KEEP_LAST },
     engine: { backend: e.TRAINYARD_BACKEND },

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
 import type { Database } from '@trainyard/db';
 import type { TrainingQueue } from '@trainyard/queue';
+import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { DATABASE, TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 
 const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'] as const;
-/** A worker that has not beaten for this long is shown as lost (workers beat every 10 s). */
-export const WORKER_LOST_AFTER_MS = 30_000;
 const ACTIVE_JOBS_SHOWN = 50;
 
 /** Queue depths and the worker fleet, for the dashboard's queues & workers page. */
@@ -14,6 +14,7 @@ export class FleetService {
   constructor(
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
     @Inject(DATABASE) private readonly database: Database,
+    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   async queues() {
@@ -36,10 +37,12 @@ export class FleetService {
       include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
     });
     const now = Date.now();
+    // The same rule the reconciler uses to take a worker's runs over (3 heartbeat intervals of silence).
+    const lostAfterMs = this.config.worker.lostAfterMs;
     return {
       workers: rows.map(({ attempts, ...worker }) => ({
         ...worker,
-        state: worker.stoppedAt ? 'stopped' : now - worker.lastHeartbeatAt.getTime() > WORKER_LOST_AFTER_MS ? 'lost' : 'alive',
+        state: worker.stoppedAt ? 'stopped' : now - worker.lastHeartbeatAt.getTime() > lostAfterMs ? 'lost' : 'alive',
         running: attempts,
       })),
     };
