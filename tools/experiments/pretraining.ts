@@ -1,8 +1,9 @@
 // `npm run experiment:pretraining`: does a conv autoencoder pretrained on unlabeled MNIST digits
 // help a classifier trained on few labels? Everything goes through the HTTP API, like any client:
 // per seed one pretrain, then fine-tunes with 10, 100 and all labels per class from the pretrain
-// and from scratch (same encoder). Writes docs/experiments/pretraining.md and its PNG plot.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// and from scratch (same encoder). Writes docs/experiments/pretraining.md (keeping its hand-written
+// part) and its PNG plot.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +13,7 @@ import { accuracyPlotSvg, renderPng } from './accuracy-plot';
 import { openApiSession } from './api-session';
 import { epochsToReach } from './experiment-stats';
 import { finetuneSpec, labelKey, parseSettings, pretrainSpec, type ExperimentSettings } from './pretraining-settings';
-import { plotSeries, reportMarkdown, type FinetuneOutcome, type PretrainOutcome } from './pretraining-report';
+import { keepHandWritten, plotSeries, reportMarkdown, type FinetuneOutcome, type PretrainOutcome } from './pretraining-report';
 
 interface PlannedFinetune {
   seed: number;
@@ -35,7 +36,10 @@ async function main(): Promise<void> {
     const png = await renderPng(accuracyPlotSvg('MNIST: pretrained encoder vs scratch', plotSeries(settings, outcomes.finetunes)));
     writeFileSync(join(docs, 'pretraining.png'), png);
     const environment = `${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, worker concurrency ${settings.workerConcurrency}`;
-    writeFileSync(join(docs, 'pretraining.md'), reportMarkdown({ settings, ...outcomes, wallMinutes, environment, date: new Date().toISOString() }));
+    const reportPath = join(docs, 'pretraining.md');
+    const previous = existsSync(reportPath) ? readFileSync(reportPath, 'utf8') : null;
+    const report = reportMarkdown({ settings, ...outcomes, wallMinutes, environment, date: new Date().toISOString() });
+    writeFileSync(reportPath, keepHandWritten(previous, report));
     log(`wrote docs/experiments/pretraining.md and pretraining.png after ${wallMinutes.toFixed(1)} min`);
   } finally {
     session.close();
