@@ -24,46 +24,18 @@ const AGGREGATES = Prisma.sql`
 
 const goalsOf = (names: string[]) => Prisma.sql`unnest(${names}::text[], ${names.map(metricGoal)}::text[]) AS g(name, goal)`;
 
-/**
- * Upserts the batch's points and merges its per-name aggregate into each summary row, in one
- * statement: O(batch), where recomputing from the series was O(series) per batch (O(n²) per
- * run). Upserting on (run, name, step) lets a resumed attempt overwrite its lost predecessor's
- * points instead of duplicating them; a merge would then keep the overwritten value's min/max/
- * best, so names where any point replaced an existing one (`xmax <> 0` on the returned row) are
- * not merged but returned, for `recomputeSummaries`. Doubles go over the wire as text so NaN and
- * ±Infinity survive.
- */
-export function upsertPointsMergingSummaries(runId: string, attemptId: string | null, batch: MetricPointInput[]): Prisma.Sql {
-  const names = [...new Set(batch.map((p) => p.name))];
-  // A new value wins "best" if it beats the stored one by the goal; NaN never beats a number.
-  const better = Prisma.sql`CASE WHEN EXCLUDED."best" = 'NaN'::float8 THEN false
+// A new value wins "best" if it beats the stored one by the goal; NaN never beats a number.
+const BETTER = Prisma.sql`CASE WHEN EXCLUDED."best" = 'NaN'::float8 THEN false
     WHEN s."best" = 'NaN'::float8 THEN true
     WHEN s."goal" = 'min' THEN EXCLUDED."best" < s."best" OR (EXCLUDED."best" = s."best" AND EXCLUDED."best_step" < s."best_step")
     ELSE EXCLUDED."best" > s."best" OR (EXCLUDED."best" = s."best" AND EXCLUDED."best_step" < s."best_step") END`;
-  return Prisma.sql`
-    WITH written AS (
-      INSERT INTO "metric_points" ("run_id", "attempt_id", "name", "step", "epoch", "value", "wall_time")
-      SELECT ${runId}::uuid, ${attemptId}::uuid, p.name, p.step, p.epoch, p.value::float8, p.wall_time
-      FROM unnest(
-        ${batch.map((p) => p.name)}::text[],
-        ${batch.map((p) => p.step)}::int4[],
-        ${batch.map((p) => p.epoch)}::int4[],
-        ${batch.map((p) => String(p.value))}::text[],
-        ${batch.map((p) => p.wallTime.toISOString())}::timestamptz[]
-      ) AS p(name, step, epoch, value, wall_time)
-      ON CONFLICT ("run_id", "name", "step") DO UPDATE SET
-        "attempt_id" = EXCLUDED."attempt_id", "epoch" = EXCLUDED."epoch",
-        "value" = EXCLUDED."value", "wall_time" = EXCLUDED."wall_time"
-      RETURNING "name", "step", "value", (xmax = 0) AS inserted
-    ), batch AS (
-      SELECT p."name", g.goal, bool_and(p.inserted) AS fresh, ${AGGREGATES}
-      FROM written p JOIN ${goalsOf(names)} ON g.name = p."name"
-      GROUP BY p."name", g.goal
-    ), merged AS (
+
+/** Merges per-name aggregates (`batch`: name, goal, n, last, last_step, min, max, best, best_step) into the summary rows. */
+const mergeSummaries = (runId: string, where: Prisma.Sql) => Prisma.sql`
       INSERT INTO "metric_summaries" AS s
         ("run_id", "name", "goal", "count", "last", "last_step", "min", "max", "best", "best_step", "updated_at")
       SELECT ${runId}::uuid, b."name", b.goal, b.n, b.last, b.last_step, b.min, b.max, b.best, b.best_step, now()
-      FROM batch b WHERE b.fresh
+      FROM batch b ${where}
       ON CONFLICT ("run_id", "name") DO UPDATE SET
         "count" = s."count" + EXCLUDED."count",
         "last" = CASE WHEN EXCLUDED."last_step" > s."last_step" THEN EXCLUDED."last" ELSE s."last" END,
@@ -72,11 +44,139 @@ export function upsertPointsMergingSummaries(runId: string, attemptId: string | 
         "min" = LEAST(s."min", EXCLUDED."min"),
         "max" = CASE WHEN s."max" = 'NaN'::float8 THEN EXCLUDED."max" WHEN EXCLUDED."max" = 'NaN'::float8 THEN s."max"
           ELSE GREATEST(s."max", EXCLUDED."max") END,
-        "best" = CASE WHEN ${better} THEN EXCLUDED."best" ELSE s."best" END,
-        "best_step" = CASE WHEN ${better} THEN EXCLUDED."best_step" ELSE s."best_step" END,
-        "updated_at" = EXCLUDED."updated_at"
+        "best" = CASE WHEN ${BETTER} THEN EXCLUDED."best" ELSE s."best" END,
+        "best_step" = CASE WHEN ${BETTER} THEN EXCLUDED."best_step" ELSE s."best_step" END,
+        "updated_at" = EXCLUDED."updated_at"`;
+
+/**
+ * The batch as rows p(name, step, epoch, value, wall_time). Five parameters whatever the batch's
+ * size: the distinct names as an array, everything else as comma-separated text (building and
+ * binding 1,000-element arrays cost the writer several times more CPU than the statement's own
+ * parsing). Doubles go as JavaScript prints them, so NaN and ±Infinity survive (float8 reads
+ * both spellings); wall times as epoch milliseconds.
+ */
+const batchRows = (batch: MetricPointInput[]) => {
+  const names: string[] = [];
+  const nameIndex = new Map<string, number>();
+  const indexes: number[] = [];
+  for (const point of batch) {
+    let index = nameIndex.get(point.name);
+    if (index === undefined) nameIndex.set(point.name, (index = names.push(point.name)));
+    indexes.push(index);
+  }
+  return Prisma.sql`(
+        SELECT (${names}::text[])[q.n] AS name, q.step, q.epoch, q.value, to_timestamp(q.ms / 1000.0) AS wall_time
+        FROM unnest(
+          string_to_array(${indexes.join(',')}, ',')::int4[],
+          string_to_array(${batch.map((p) => p.step).join(',')}, ',')::int4[],
+          string_to_array(${batch.map((p) => p.epoch).join(',')}, ',')::int4[],
+          string_to_array(${batch.map((p) => p.value).join(',')}, ',')::float8[],
+          string_to_array(${batch.map((p) => p.wallTime.getTime()).join(',')}, ',')::float8[]
+        ) AS q(n, step, epoch, value, ms)
+      ) AS p`;
+};
+
+/**
+ * Upserts the batch's points and merges its per-name aggregate into each summary row, in one
+ * statement: O(batch), where recomputing from the series was O(series) per batch (O(n²) per
+ * run). Upserting on (run, name, step) lets a resumed attempt overwrite its lost predecessor's
+ * points instead of duplicating them; a merge would then keep the overwritten value's min/max/
+ * best, so names where any point replaced an existing one (`xmax <> 0` on the returned row) are
+ * not merged but returned, for `recomputeSummaries`. The rollup triggers keep metric_rollups.
+ * The slow path of a write: `appendPoints` is tried first.
+ */
+export function upsertPointsMergingSummaries(runId: string, attemptId: string | null, batch: MetricPointInput[]): Prisma.Sql {
+  const names = [...new Set(batch.map((p) => p.name))];
+  return Prisma.sql`
+    WITH written AS (
+      INSERT INTO "metric_points" ("run_id", "attempt_id", "name", "step", "epoch", "value", "wall_time")
+      SELECT ${runId}::uuid, ${attemptId}::uuid, p.name, p.step, p.epoch, p.value, p.wall_time
+      FROM ${batchRows(batch)}
+      ON CONFLICT ("run_id", "name", "step") DO UPDATE SET
+        "attempt_id" = EXCLUDED."attempt_id", "epoch" = EXCLUDED."epoch",
+        "value" = EXCLUDED."value", "wall_time" = EXCLUDED."wall_time"
+      RETURNING "name", "step", "value", (xmax = 0) AS inserted
+    ), batch AS (
+      SELECT p."name", g.goal, bool_and(p.inserted) AS fresh, ${AGGREGATES}
+      FROM written p JOIN ${goalsOf(names)} ON g.name = p."name"
+      GROUP BY p."name", g.goal
+    ), merged AS (${mergeSummaries(runId, Prisma.sql`WHERE b.fresh`)}
     )
     SELECT "name" FROM batch WHERE NOT fresh`;
+}
+
+/** Name of the setting with which a statement tells the rollup triggers it keeps metric_rollups itself. */
+export const ROLLUPS_BY_WRITER = 'trainyard.metric_rollups_by_writer';
+
+/** The unique index a point that already exists collides with; `appendPoints` then fails whole. */
+export const POINT_KEY_INDEX = 'metric_points_run_id_name_step_key';
+
+// float8 comparisons order NaN above every number, as ORDER BY does, so these agree with the trigger.
+const newMin = Prisma.sql`(EXCLUDED."min_value" < r."min_value" OR (EXCLUDED."min_value" = r."min_value" AND EXCLUDED."min_step" < r."min_step"))`;
+const newMax = Prisma.sql`(EXCLUDED."max_value" > r."max_value" OR (EXCLUDED."max_value" = r."max_value" AND EXCLUDED."max_step" < r."max_step"))`;
+
+/**
+ * The fast path of a write, one statement in its own transaction (no interactive transaction,
+ * one round trip): inserts the batch as new points and merges it into the summaries and into the
+ * touched rollup blocks (count, first/last, min/max with their steps), O(batch). It sets
+ * `ROLLUPS_BY_WRITER` for its transaction so the statement-level rollup trigger, which would
+ * re-read every touched block, stands aside.
+ *
+ * A plain INSERT, no ON CONFLICT: if any point already exists (a resumed attempt rewriting its
+ * predecessor's steps, or a retried batch), the statement fails on `POINT_KEY_INDEX` and nothing
+ * of it lands; the caller then takes the upsert path, which recomputes what a merge cannot.
+ *
+ * First the run row is locked (FOR SHARE when fenced, as `withFence` does, so opening a new
+ * attempt waits for this write; FOR KEY SHARE otherwise, as the foreign key check would), then the
+ * run's metrics advisory lock (the same order as the upsert path: no deadlock), and nothing is
+ * written unless the run exists and, when fenced, `attemptId` is its current attempt. Returns one
+ * row: `found` (the run exists), `current` (its current attempt), `written` (points inserted).
+ */
+export function appendPoints(runId: string, attemptId: string | null, fenced: boolean, lockNamespace: number, batch: MetricPointInput[]): Prisma.Sql {
+  const names = [...new Set(batch.map((p) => p.name))];
+  const lock = fenced ? Prisma.sql`FOR SHARE` : Prisma.sql`FOR KEY SHARE`;
+  const allowed = fenced ? Prisma.sql`WHERE r.current IS NOT DISTINCT FROM ${attemptId}::text` : Prisma.empty;
+  return Prisma.sql`
+    WITH run AS (
+      SELECT "current_attempt_id"::text AS current FROM "runs" WHERE "id" = ${runId}::uuid ${lock}
+    ), go AS (
+      SELECT pg_advisory_xact_lock(${lockNamespace}::int4, hashtext(${runId})) IS NULL AS locked,
+        set_config(${ROLLUPS_BY_WRITER}, 'on', true) AS flag
+      FROM run r ${allowed}
+    ), written AS (
+      INSERT INTO "metric_points" ("run_id", "attempt_id", "name", "step", "epoch", "value", "wall_time")
+      SELECT ${runId}::uuid, ${attemptId}::uuid, p.name, p.step, p.epoch, p.value, p.wall_time
+      FROM ${batchRows(batch)}
+      WHERE EXISTS (SELECT 1 FROM go)
+      RETURNING "name", "step", "value"
+    ), batch AS (
+      SELECT p."name", g.goal, ${AGGREGATES}
+      FROM written p JOIN ${goalsOf(names)} ON g.name = p."name"
+      GROUP BY p."name", g.goal
+    ), merged AS (${mergeSummaries(runId, Prisma.empty)}
+    ), rolled AS (
+      -- The same aggregate as the trigger function metric_rollups_refresh, merged into the block's
+      -- row: ties on min or max go to the earlier step, as its ORDER BY value, step does.
+      INSERT INTO "metric_rollups" AS r
+        ("run_id", "name", "block", "count", "first_step", "last_step", "last_value", "min_step", "min_value", "max_step", "max_value")
+      SELECT ${runId}::uuid, p."name", p."step" / 256, count(*)::int4, min(p."step"), max(p."step"),
+        (array_agg(p."value" ORDER BY p."step" DESC))[1],
+        (array_agg(p."step" ORDER BY p."value" ASC, p."step" ASC))[1], min(p."value"),
+        (array_agg(p."step" ORDER BY p."value" DESC, p."step" ASC))[1], max(p."value")
+      FROM written p
+      GROUP BY p."name", p."step" / 256
+      ON CONFLICT ("run_id", "name", "block") DO UPDATE SET
+        "count" = r."count" + EXCLUDED."count",
+        "first_step" = LEAST(r."first_step", EXCLUDED."first_step"),
+        "last_step" = GREATEST(r."last_step", EXCLUDED."last_step"),
+        "last_value" = CASE WHEN EXCLUDED."last_step" > r."last_step" THEN EXCLUDED."last_value" ELSE r."last_value" END,
+        "min_step" = CASE WHEN ${newMin} THEN EXCLUDED."min_step" ELSE r."min_step" END,
+        "min_value" = CASE WHEN ${newMin} THEN EXCLUDED."min_value" ELSE r."min_value" END,
+        "max_step" = CASE WHEN ${newMax} THEN EXCLUDED."max_step" ELSE r."max_step" END,
+        "max_value" = CASE WHEN ${newMax} THEN EXCLUDED."max_value" ELSE r."max_value" END
+    )
+    SELECT EXISTS (SELECT 1 FROM run) AS found, (SELECT current FROM run) AS current,
+      (SELECT count(*) FROM written)::int4 AS written`;
 }
 
 /**

@@ -1,10 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { RunSpec } from '@trainyard/contracts';
 import { AttemptsRepository } from './attempts.repository';
+import { FencedError, RunNotFoundError } from './errors';
 import { MetricsRepository, type MetricPointInput } from './metrics.repository';
 import { openDatabase, type Database } from './open-database';
 import { RunsRepository } from './runs.repository';
 import { createFreshDatabase, type FreshDatabase } from './testing';
+
+// PGlite's CommonJS build calls import(), which Jest's sandbox refuses: load it natively, as
+// open-database.int-spec.ts does.
+jest.mock('@electric-sql/pglite', () => {
+  const nodeModule = Object.getPrototypeOf(jest.requireActual('node:module')) as typeof import('node:module');
+  return nodeModule.createRequire(__filename)('@electric-sql/pglite');
+});
 
 const spec = { kind: 'pretrain', name: 'm' } as unknown as RunSpec;
 const at = new Date('2026-01-01T00:00:00.000Z');
@@ -106,9 +117,61 @@ describe('MetricsRepository', () => {
     expect((await metrics.summaries(runId)).map((s) => s.count)).toEqual([2500, 2500]);
   });
 
+  it('lands a batch that rewrites any existing point whole, through the upsert path', async () => {
+    const runId = await newRun();
+    await metrics.write(runId, null, [point('loss', 1, 0.5), point('loss', 2, 0.1)]);
+    // Step 2 exists: the one-statement append fails whole, the upsert then writes steps 2 and 3.
+    await metrics.write(runId, null, [point('loss', 2, 0.3), point('loss', 3, 0.2)]);
+    expect((await metrics.series(runId)).map((p) => [p.step, p.value])).toEqual([[1, 0.5], [2, 0.3], [3, 0.2]]);
+    expect((await metrics.summaries(runId))[0]).toMatchObject({ count: 3, best: 0.2, bestStep: 3, min: 0.2, max: 0.5, last: 0.2 });
+    const [rollup] = await db.prisma.metricRollup.findMany({ where: { runId } });
+    expect(rollup).toMatchObject({ block: 0, count: 3, firstStep: 1, lastStep: 3, lastValue: 0.2, minStep: 3, minValue: 0.2, maxStep: 1, maxValue: 0.5 });
+  });
+
+  it('writes nothing for a replaced attempt, new points or rewritten ones, and nothing for an unknown run', async () => {
+    const runId = await newRun();
+    const attempts = new AttemptsRepository(db.prisma);
+    const { attempt: first } = await attempts.openCurrent(runId, null);
+    const fence = { runId, attemptId: first.id };
+    await metrics.writeFenced(fence, [point('loss', 1, 0.5)]);
+    const { attempt: second } = await attempts.openCurrent(runId, null);
+    await expect(metrics.writeFenced(fence, [point('loss', 2, 0.4)])).rejects.toBeInstanceOf(FencedError);
+    await expect(metrics.writeFenced(fence, [point('loss', 1, 0.1), point('loss', 3, 0.1)])).rejects.toBeInstanceOf(FencedError);
+    expect((await metrics.series(runId)).map((p) => [p.step, p.value])).toEqual([[1, 0.5]]);
+    expect((await metrics.summaries(runId))[0]).toMatchObject({ count: 1, best: 0.5 });
+    await metrics.writeFenced({ runId, attemptId: second.id }, [point('loss', 2, 0.4)]);
+    expect((await metrics.series(runId)).map((p) => [p.step, p.attemptId])).toEqual([[1, first.id], [2, second.id]]);
+
+    const unknown = randomUUID();
+    await expect(metrics.write(unknown, null, [point('loss', 1, 0.5)])).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(metrics.writeFenced({ runId: unknown, attemptId: first.id }, [point('loss', 1, 0.5)])).rejects.toBeInstanceOf(RunNotFoundError);
+    expect(await metrics.series(unknown)).toEqual([]);
+  });
+
   it('ignores an empty batch and names the bad point', async () => {
     const runId = await newRun();
     await expect(metrics.write(runId, null, [])).resolves.toBeUndefined();
     await expect(metrics.write(runId, null, [point('loss', 1.5, 1)])).rejects.toThrow(`Invalid step for metric "loss" step 1.5 of run ${runId}`);
+  });
+});
+
+describe('MetricsRepository on PGlite', () => {
+  it('takes the upsert path when a batch rewrites a point (PGlite reports the unique violation differently)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trainyard-metrics-'));
+    const db = await openDatabase({ embeddedPath: dir });
+    try {
+      const runId = (await new RunsRepository(db.prisma).create({ id: randomUUID(), kind: 'PRETRAIN', name: 'm', spec, baseRunId: null })).id;
+      const metrics = new MetricsRepository(db.prisma);
+      await metrics.write(runId, null, [point('loss', 1, 0.5), point('loss', 2, 0.1)]);
+      await metrics.write(runId, null, [point('loss', 2, 0.3), point('loss', 3, 0.2)]);
+      expect((await metrics.series(runId)).map((p) => [p.step, p.value])).toEqual([[1, 0.5], [2, 0.3], [3, 0.2]]);
+      expect((await metrics.summaries(runId))[0]).toMatchObject({ count: 3, best: 0.2, bestStep: 3, max: 0.5 });
+      expect(await db.prisma.metricRollup.findMany({ where: { runId } })).toEqual([
+        expect.objectContaining({ count: 3, firstStep: 1, lastStep: 3, lastValue: 0.2, minStep: 3, minValue: 0.2, maxStep: 1, maxValue: 0.5 }),
+      ]);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

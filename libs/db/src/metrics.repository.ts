@@ -1,6 +1,7 @@
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence, type Tx } from './attempt-fence';
-import { recomputeSummaries, upsertPointsMergingSummaries } from './metric-summaries.sql';
+import { FencedError, RunNotFoundError } from './errors';
+import { appendPoints, POINT_KEY_INDEX, recomputeSummaries, upsertPointsMergingSummaries } from './metric-summaries.sql';
 import { toMetricPoint, type MetricPoint, type MetricSummary } from './model-types';
 
 export interface MetricPointInput {
@@ -19,13 +20,18 @@ export class MetricsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
-   * One statement upserts the batch and merges it into the touched summaries (O(batch)); only
-   * names where the batch overwrote existing points are recomputed from their series. One
+   * Writes a batch of points, each (name, step) once: a point written again replaces the old one.
+   * The common case, points not written before, is one statement (`appendPoints`): insert, merge
+   * into the summaries and the rollup blocks, O(batch). A batch that rewrites existing points (a
+   * resumed attempt replaying its predecessor's steps, a retried batch) fails that statement whole
+   * and takes the upsert path instead: one transaction that upserts, merges the names it only
+   * added to, and recomputes the names it overwrote from their series. Either way one
    * transaction, so a summary never disagrees with the points.
    */
   async write(runId: string, attemptId: string | null, points: MetricPointInput[]): Promise<void> {
     const batch = this.prepare(runId, points);
     if (batch.length === 0) return;
+    if (await this.append(runId, attemptId, null, batch)) return;
     await this.prisma.$transaction((tx) => writeBatch(tx, runId, attemptId, batch), { maxWait: 10_000, timeout: 30_000 });
   }
 
@@ -33,7 +39,25 @@ export class MetricsRepository {
   async writeFenced(fence: Fence, points: MetricPointInput[]): Promise<void> {
     const batch = this.prepare(fence.runId, points);
     if (batch.length === 0) return;
+    if (await this.append(fence.runId, fence.attemptId, fence, batch)) return;
     await withFence(this.prisma, fence, `write ${batch.length} metric points`, (tx) => writeBatch(tx, fence.runId, fence.attemptId, batch));
+  }
+
+  /** The fast path: true when the batch landed, false when some point already existed (nothing landed). */
+  private async append(runId: string, attemptId: string | null, fence: Fence | null, batch: MetricPointInput[]): Promise<boolean> {
+    let rows: { found: boolean; current: string | null; written: number }[];
+    try {
+      rows = await this.prisma.$queryRaw(appendPoints(runId, attemptId, fence !== null, METRICS_LOCK_NAMESPACE, batch));
+    } catch (error) {
+      if (isPointKeyViolation(error)) return false;
+      throw error;
+    }
+    const result = rows[0];
+    if (!result?.found) throw new RunNotFoundError(runId);
+    if (fence && result.current !== fence.attemptId) {
+      throw new FencedError(fence.runId, fence.attemptId, `write ${batch.length} metric points`, result.current);
+    }
+    return true;
   }
 
   /**
@@ -89,6 +113,19 @@ async function writeBatch(tx: Tx, runId: string, attemptId: string | null, batch
   await tx.$executeRaw(lockRun(runId));
   const overwritten = await tx.$queryRaw<{ name: string }[]>(upsertPointsMergingSummaries(runId, attemptId, batch));
   if (overwritten.length > 0) await tx.$executeRaw(recomputeSummaries(runId, overwritten.map((r) => r.name)));
+}
+
+/**
+ * The unique violation of (run, name, step) that sends a batch from the append path to the upsert
+ * path. The pg adapter names the index; the PGlite adapter only the key's columns.
+ */
+function isPointKeyViolation(error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  type Cause = { kind?: string; constraint?: { index?: string; fields?: string[] } };
+  const cause = (error.meta?.['driverAdapterError'] as { cause?: Cause } | undefined)?.cause;
+  if (cause?.kind !== 'UniqueConstraintViolation') return false;
+  const { index, fields } = cause.constraint ?? {};
+  return index === POINT_KEY_INDEX || fields?.map((f) => f.replaceAll('"', '')).join(',') === 'run_id,name,step';
 }
 
 /** A batch may repeat (name, step); the last one wins, as a later write would. */
