@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { Queue } from 'bullmq';
-import { loadConfig } from '@trainyard/config';
+import type { Queue } from 'bullmq';
 import { CheckpointsRepository, RunsRepository } from '@trainyard/db';
-import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
 import { augmentationSampleKey, createObjectStore, type ObjectStore } from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
-import { createApiApp } from './create-api-app';
+import { startTestApi, type TestApi } from './testing/test-api';
 
 /**
  * Datasets and models registries, and the references runs make to them (a registered base, an
@@ -17,8 +14,7 @@ import { createApiApp } from './create-api-app';
  * S3 server. Folders are checked by listing only, so any bytes stand in for images here.
  */
 describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
-  const queueName = `test-${randomUUID()}`;
-  let database: FreshDatabase;
+  let api: TestApi;
   let s3: S3TestServer;
   let home: string;
   let app: INestApplication;
@@ -29,27 +25,17 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
   let checkpoints: CheckpointsRepository;
 
   beforeAll(async () => {
-    database = await createFreshDatabase();
     s3 = await startS3TestServer();
-    home = mkdtempSync(join(tmpdir(), 'trainyard-registries-'));
-    const env = { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: s3.bucket };
-    const config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error', ...env });
-    app = await createApiApp(config, { queueName, logger: false, shutdownHooks: false });
-    await app.listen(0, '127.0.0.1');
-    baseUrl = await app.getUrl();
-    queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
-    store = await createObjectStore(config.storage);
+    api = await startTestApi({ env: { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: s3.bucket } });
+    ({ app, baseUrl, queue, home } = api);
+    store = await createObjectStore(api.config.storage);
     runs = app.get(RunsRepository);
     checkpoints = app.get(CheckpointsRepository);
   });
 
   afterAll(async () => {
-    await queue?.obliterate({ force: true });
-    await queue?.close();
-    await app?.close();
+    await api?.stop();
     await s3?.stop();
-    await database?.drop();
-    if (home) rmSync(home, { recursive: true, force: true });
   });
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

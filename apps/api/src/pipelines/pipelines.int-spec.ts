@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { Queue } from 'bullmq';
-import { loadConfig } from '@trainyard/config';
+import type { Queue } from 'bullmq';
 import { PipelinesRepository, RunsRepository } from '@trainyard/db';
-import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
-import { createApiApp } from '../create-api-app';
+import { startTestApi, type TestApi } from '../testing/test-api';
 
 const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 8 };
 const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
@@ -26,9 +21,7 @@ const pipelineSpec = (name: string) => ({
  * of its own). No worker runs: a step "running" is one marked RUNNING the way a worker marks it.
  */
 describe('pipeline cancel (PostgreSQL, Redis, HTTP)', () => {
-  const queueName = `test-${randomUUID()}`;
-  let database: FreshDatabase;
-  let home: string;
+  let api: TestApi;
   let app: INestApplication;
   let baseUrl: string;
   let queue: Queue;
@@ -36,23 +29,14 @@ describe('pipeline cancel (PostgreSQL, Redis, HTTP)', () => {
   let pipelines: PipelinesRepository;
 
   beforeAll(async () => {
-    database = await createFreshDatabase();
-    home = mkdtempSync(join(tmpdir(), 'trainyard-pipelines-'));
-    const config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error' });
-    app = await createApiApp(config, { queueName, logger: false, shutdownHooks: false, openApi: false });
-    await app.listen(0, '127.0.0.1');
-    baseUrl = await app.getUrl();
-    queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
+    api = await startTestApi();
+    ({ app, baseUrl, queue } = api);
     runs = app.get(RunsRepository);
     pipelines = app.get(PipelinesRepository);
   });
 
   afterAll(async () => {
-    await queue?.obliterate({ force: true }).catch(() => undefined);
-    await queue?.close();
-    await app?.close();
-    await database?.drop();
-    if (home) rmSync(home, { recursive: true, force: true });
+    await api?.stop();
   });
 
   // Bodies are asserted field by field below; a type per endpoint would only restate the assertions.

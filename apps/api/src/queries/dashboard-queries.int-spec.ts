@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { Queue } from 'bullmq';
-import { loadConfig } from '@trainyard/config';
 import type { RunSpecInput } from '@trainyard/contracts';
 import { MetricsRepository, RunsRepository, type MetricPointInput } from '@trainyard/db';
-import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
-import { createApiApp } from '../create-api-app';
+import { startTestApi, type TestApi } from '../testing/test-api';
 
 /**
  * The dashboard's read API over real HTTP against a fresh PostgreSQL and the real Redis: spec
@@ -16,32 +10,21 @@ import { createApiApp } from '../create-api-app';
  * the raw-points path), comparisons.
  */
 describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
-  const queueName = `test-${randomUUID()}`;
-  let database: FreshDatabase;
-  let home: string;
+  let api: TestApi;
   let app: INestApplication;
   let baseUrl: string;
   let runs: RunsRepository;
   let metrics: MetricsRepository;
 
   beforeAll(async () => {
-    database = await createFreshDatabase();
-    home = mkdtempSync(join(tmpdir(), 'trainyard-queries-'));
-    const config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error' });
-    app = await createApiApp(config, { queueName, logger: false, shutdownHooks: false, openApi: false });
-    await app.listen(0, '127.0.0.1');
-    baseUrl = await app.getUrl();
+    api = await startTestApi();
+    ({ app, baseUrl } = api);
     runs = app.get(RunsRepository);
     metrics = app.get(MetricsRepository);
   });
 
   afterAll(async () => {
-    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    await app?.close();
-    await database?.drop();
-    if (home) rmSync(home, { recursive: true, force: true });
+    await api?.stop();
   });
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,15 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { INestApplication } from '@nestjs/common';
-import { Job, Queue, Worker } from 'bullmq';
-import { loadConfig } from '@trainyard/config';
+import { Job, Worker, type Queue } from 'bullmq';
 import { CheckpointsRepository, MetricsRepository, WorkersRepository, type Database } from '@trainyard/db';
-import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
 import type { ObjectStore } from '@trainyard/storage';
-import { createApiApp } from '../create-api-app';
+import { TEST_REDIS, startTestApi, type TestApi } from '../testing/test-api';
 import { DATABASE, OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { RunEventsHub, type RunEvent } from './run-events.hub';
 
@@ -26,30 +21,19 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
  * queue depths, the workers table and checkpoint downloads, over HTTP.
  */
 describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, HTTP)', () => {
-  const queueName = `test-${randomUUID()}`;
-  const connection = { host: '127.0.0.1', port: 6379 };
-  let database: FreshDatabase;
-  let home: string;
+  const connection = TEST_REDIS;
+  let api: TestApi;
   let app: INestApplication;
   let baseUrl: string;
   let queue: Queue;
 
   beforeAll(async () => {
-    database = await createFreshDatabase();
-    home = mkdtempSync(join(tmpdir(), 'trainyard-live-'));
-    const config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error' });
-    app = await createApiApp(config, { queueName, logger: false, shutdownHooks: false, openApi: false });
-    await app.listen(0, '127.0.0.1');
-    baseUrl = await app.getUrl();
-    queue = new Queue(queueName, { connection });
+    api = await startTestApi();
+    ({ app, baseUrl, queue } = api);
   });
 
   afterAll(async () => {
-    await queue?.obliterate({ force: true }).catch(() => undefined);
-    await queue?.close();
-    await app?.close();
-    await database?.drop();
-    if (home) rmSync(home, { recursive: true, force: true });
+    await api?.stop();
   });
 
   const submit = async (name: string): Promise<string> => {
@@ -117,7 +101,7 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
     let worker: Worker | undefined;
     const startWorker = () => {
       worker = new Worker(
-        queueName,
+        api.queueName,
         async (job) => {
           for (let epoch = 1; epoch <= 3; epoch++) {
             await job.updateProgress({ phase: 'training', epoch, epochs: 3, step: epoch * 10, stepsPerEpoch: 10 });
@@ -144,7 +128,7 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
   it('reports queue depths by state and workers with backend, GPU, heartbeat and state', async () => {
     await submit('waiting');
     const queues = (await (await fetch(`${baseUrl}/v1/queues`)).json()) as { queues: { name: string; counts: Record<string, number> }[] };
-    expect(queues.queues[0]).toMatchObject({ name: queueName, counts: expect.objectContaining({ waiting: 1, active: 0 }) });
+    expect(queues.queues[0]).toMatchObject({ name: api.queueName, counts: expect.objectContaining({ waiting: 1, active: 0 }) });
 
     const workers = new WorkersRepository(app.get<Database>(DATABASE).prisma);
     await workers.register({ id: 'w-gpu', hostname: 'node-1', pid: 1, backend: 'tensorflow', gpu: 'NVIDIA H200', concurrency: 1 });

@@ -1,25 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { loadConfig, type TrainyardConfig } from '@trainyard/config';
+import type { TrainyardConfig } from '@trainyard/config';
 import type { RunSpecInput } from '@trainyard/contracts';
 import { CheckpointsRepository, MetricsRepository, RunsRepository } from '@trainyard/db';
-import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
-import { createApiApp } from '../create-api-app';
 import { REDIS_CONNECTION } from '../infrastructure/infrastructure.tokens';
+import { startTestApi, type TestApi } from '../testing/test-api';
 
 /**
  * The API over real HTTP against the real PostgreSQL (a fresh database), the real Redis (a queue
  * of its own) and a local object store in a temp dir.
  */
 describe('runs API (PostgreSQL, Redis, HTTP)', () => {
-  const queueName = `test-${randomUUID()}`;
-  let database: FreshDatabase;
-  let home: string;
+  let api: TestApi;
   let config: TrainyardConfig;
   let app: INestApplication;
   let baseUrl: string;
@@ -29,24 +23,15 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
   let metrics: MetricsRepository;
 
   beforeAll(async () => {
-    database = await createFreshDatabase();
-    home = mkdtempSync(join(tmpdir(), 'trainyard-api-'));
-    config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error', REDIS_CONNECT_TIMEOUT_MS: '3000' });
-    app = await createApiApp(config, { queueName, logger: false, shutdownHooks: false });
-    await app.listen(0, '127.0.0.1');
-    baseUrl = await app.getUrl();
-    queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
+    api = await startTestApi({ env: { REDIS_CONNECT_TIMEOUT_MS: '3000' }, openApi: true });
+    ({ app, baseUrl, queue, config } = api);
     runs = app.get(RunsRepository);
     checkpoints = app.get(CheckpointsRepository);
     metrics = app.get(MetricsRepository);
   });
 
   afterAll(async () => {
-    await queue?.obliterate({ force: true });
-    await queue?.close();
-    await app?.close();
-    await database?.drop();
-    if (home) rmSync(home, { recursive: true, force: true });
+    await api?.stop();
   });
 
   const pretrain = (name = 'ae'): RunSpecInput => ({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
