@@ -126,19 +126,27 @@ const newMax = Prisma.sql`(EXCLUDED."max_value" > r."max_value" OR (EXCLUDED."ma
  * predecessor's steps, or a retried batch), the statement fails on `POINT_KEY_INDEX` and nothing
  * of it lands; the caller then takes the upsert path, which recomputes what a merge cannot.
  *
- * First the run row is locked (FOR SHARE when fenced, as `withFence` does, so opening a new
- * attempt waits for this write; FOR KEY SHARE otherwise, as the foreign key check would), then the
- * run's metrics advisory lock (the same order as the upsert path: no deadlock), and nothing is
- * written unless the run exists and, when fenced, `attemptId` is its current attempt. Returns one
- * row: `found` (the run exists), `current` (its current attempt), `written` (points inserted).
+ * metric_points has no foreign keys (a check per point cost as much as the rest of the insert):
+ * the statement checks the run once and locks its row as the key check did, FOR KEY SHARE (FOR
+ * SHARE when fenced, as `withFence` does, so opening a new attempt waits for this write), and an
+ * unfenced write's attempt likewise, which must be one of the run's (a fenced one is the run's
+ * current attempt). Then the run's metrics advisory lock (the same order as the upsert path: no
+ * deadlock). Nothing is written unless the run exists and, when fenced, `attemptId` is its current
+ * attempt. Returns one row: `found` (the run exists), `current` (its current attempt),
+ * `attempt_found` (the unfenced write's attempt exists in this run, or none was given), `written`.
  */
 export function appendPoints(runId: string, attemptId: string | null, fenced: boolean, lockNamespace: number, batch: MetricPointInput[]): Prisma.Sql {
   const names = [...new Set(batch.map((p) => p.name))];
   const lock = fenced ? Prisma.sql`FOR SHARE` : Prisma.sql`FOR KEY SHARE`;
-  const allowed = fenced ? Prisma.sql`WHERE r.current IS NOT DISTINCT FROM ${attemptId}::text` : Prisma.empty;
+  const checkAttempt = !fenced && attemptId !== null;
+  const allowed = fenced
+    ? Prisma.sql`WHERE r.current IS NOT DISTINCT FROM ${attemptId}::text`
+    : checkAttempt ? Prisma.sql`WHERE EXISTS (SELECT 1 FROM attempt)` : Prisma.empty;
   return Prisma.sql`
     WITH run AS (
       SELECT "current_attempt_id"::text AS current FROM "runs" WHERE "id" = ${runId}::uuid ${lock}
+    ), attempt AS (
+      SELECT 1 FROM "attempts" WHERE ${checkAttempt} AND "id" = ${attemptId}::uuid AND "run_id" = ${runId}::uuid FOR KEY SHARE
     ), go AS (
       SELECT pg_advisory_xact_lock(${lockNamespace}::int4, hashtext(${runId})) IS NULL AS locked,
         set_config(${ROLLUPS_BY_WRITER}, 'on', true) AS flag
@@ -176,7 +184,18 @@ export function appendPoints(runId: string, attemptId: string | null, fenced: bo
         "max_value" = CASE WHEN ${newMax} THEN EXCLUDED."max_value" ELSE r."max_value" END
     )
     SELECT EXISTS (SELECT 1 FROM run) AS found, (SELECT current FROM run) AS current,
-      (SELECT count(*) FROM written)::int4 AS written`;
+      (NOT ${checkAttempt} OR EXISTS (SELECT 1 FROM attempt)) AS attempt_found, (SELECT count(*) FROM written)::int4 AS written`;
+}
+
+/**
+ * The upsert path's check of an unfenced write's run and attempt (a fenced write's is `withFence`),
+ * with the row locks the foreign keys' checks took: `appendPoints` explains why it is done here.
+ */
+export function lockWriteTarget(runId: string, attemptId: string | null): Prisma.Sql {
+  return Prisma.sql`
+    WITH run AS (SELECT 1 FROM "runs" WHERE "id" = ${runId}::uuid FOR KEY SHARE),
+      attempt AS (SELECT 1 FROM "attempts" WHERE "id" = ${attemptId}::uuid AND "run_id" = ${runId}::uuid FOR KEY SHARE)
+    SELECT EXISTS (SELECT 1 FROM run) AS found, (${attemptId}::uuid IS NULL OR EXISTS (SELECT 1 FROM attempt)) AS attempt_found`;
 }
 
 /**

@@ -148,6 +148,41 @@ describe('MetricsRepository', () => {
     expect(await metrics.series(unknown)).toEqual([]);
   });
 
+  it('checks an unfenced write\'s attempt belongs to its run, on both paths (no foreign key does)', async () => {
+    const runId = await newRun();
+    const other = await newRun();
+    const attempts = new AttemptsRepository(db.prisma);
+    const own = await attempts.open(runId, null, null);
+    const foreign = await attempts.open(other, null, null);
+    await metrics.write(runId, own.id, [point('loss', 1, 0.5)]);
+    for (const attemptId of [foreign.id, randomUUID()]) {
+      await expect(metrics.write(runId, attemptId, [point('loss', 2, 0.5)])).rejects.toThrow(`Attempt ${attemptId} of run ${runId} not found`);
+      await expect(metrics.write(runId, attemptId, [point('loss', 1, 0.1)])).rejects.toThrow(`Attempt ${attemptId} of run ${runId} not found`);
+    }
+    expect((await metrics.series(runId)).map((p) => [p.step, p.value, p.attemptId])).toEqual([[1, 0.5, own.id]]);
+  });
+
+  it('forgets a deleted attempt on its points and deletes a run\'s points with it (triggers, not foreign keys)', async () => {
+    const [kept, deleted] = [await newRun(), await newRun()];
+    const attempts = new AttemptsRepository(db.prisma);
+    const first = await attempts.open(kept, null, null);
+    const second = await attempts.open(kept, null, null);
+    await metrics.write(kept, first.id, [point('loss', 1, 0.5), point('loss', 2, 0.4)]);
+    await metrics.write(kept, second.id, [point('loss', 3, 0.3)]);
+    await db.prisma.attempt.delete({ where: { id: first.id } });
+    expect((await metrics.series(kept)).map((p) => p.attemptId)).toEqual([null, null, second.id]);
+
+    const doomed = await attempts.open(deleted, null, null);
+    await metrics.write(deleted, doomed.id, Array.from({ length: 600 }, (_, i) => point('loss', i, i)));
+    await db.prisma.run.delete({ where: { id: deleted } });
+    const left = await db.prisma.$queryRaw<{ points: number; rollups: number; summaries: number }[]>`
+      SELECT (SELECT count(*) FROM "metric_points" WHERE "run_id" = ${deleted}::uuid)::int4 AS points,
+        (SELECT count(*) FROM "metric_rollups" WHERE "run_id" = ${deleted}::uuid)::int4 AS rollups,
+        (SELECT count(*) FROM "metric_summaries" WHERE "run_id" = ${deleted}::uuid)::int4 AS summaries`;
+    expect(left).toEqual([{ points: 0, rollups: 0, summaries: 0 }]);
+    expect(await metrics.series(kept)).toHaveLength(3);
+  });
+
   it('ignores an empty batch and names the bad point', async () => {
     const runId = await newRun();
     await expect(metrics.write(runId, null, [])).resolves.toBeUndefined();

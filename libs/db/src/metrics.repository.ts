@@ -1,7 +1,7 @@
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence, type Tx } from './attempt-fence';
 import { FencedError, RunNotFoundError } from './errors';
-import { appendPoints, POINT_KEY_INDEX, recomputeSummaries, upsertPointsMergingSummaries } from './metric-summaries.sql';
+import { appendPoints, lockWriteTarget, POINT_KEY_INDEX, recomputeSummaries, upsertPointsMergingSummaries } from './metric-summaries.sql';
 import { toMetricPoint, type MetricPoint, type MetricSummary } from './model-types';
 
 export interface MetricPointInput {
@@ -32,7 +32,14 @@ export class MetricsRepository {
     const batch = this.prepare(runId, points);
     if (batch.length === 0) return;
     if (await this.append(runId, attemptId, null, batch)) return;
-    await this.prisma.$transaction((tx) => writeBatch(tx, runId, attemptId, batch), { maxWait: 10_000, timeout: 30_000 });
+    await this.prisma.$transaction(
+      async (tx) => {
+        const [target] = await tx.$queryRaw<WriteTarget[]>(lockWriteTarget(runId, attemptId));
+        assertTarget(runId, attemptId, target);
+        await writeBatch(tx, runId, attemptId, batch);
+      },
+      { maxWait: 10_000, timeout: 30_000 },
+    );
   }
 
   /** `write` for a worker: nothing lands unless its attempt is still the run's current one. */
@@ -45,15 +52,15 @@ export class MetricsRepository {
 
   /** The fast path: true when the batch landed, false when some point already existed (nothing landed). */
   private async append(runId: string, attemptId: string | null, fence: Fence | null, batch: MetricPointInput[]): Promise<boolean> {
-    let rows: { found: boolean; current: string | null; written: number }[];
+    let rows: (WriteTarget & { current: string | null; written: number })[];
     try {
       rows = await this.prisma.$queryRaw(appendPoints(runId, attemptId, fence !== null, METRICS_LOCK_NAMESPACE, batch));
     } catch (error) {
       if (isPointKeyViolation(error)) return false;
       throw error;
     }
-    const result = rows[0];
-    if (!result?.found) throw new RunNotFoundError(runId);
+    const result = rows[0]!;
+    assertTarget(runId, attemptId, result);
     if (fence && result.current !== fence.attemptId) {
       throw new FencedError(fence.runId, fence.attemptId, `write ${batch.length} metric points`, result.current);
     }
@@ -113,6 +120,17 @@ async function writeBatch(tx: Tx, runId: string, attemptId: string | null, batch
   await tx.$executeRaw(lockRun(runId));
   const overwritten = await tx.$queryRaw<{ name: string }[]>(upsertPointsMergingSummaries(runId, attemptId, batch));
   if (overwritten.length > 0) await tx.$executeRaw(recomputeSummaries(runId, overwritten.map((r) => r.name)));
+}
+
+interface WriteTarget {
+  found: boolean;
+  attempt_found: boolean;
+}
+
+/** metric_points has no foreign keys: the write's statements checked the run and attempt instead. */
+function assertTarget(runId: string, attemptId: string | null, target: WriteTarget | undefined): void {
+  if (!target?.found) throw new RunNotFoundError(runId);
+  if (!target.attempt_found) throw new RangeError(`Attempt ${attemptId} of run ${runId} not found`);
 }
 
 /**
