@@ -5,22 +5,26 @@ import type { MetricPointInput } from './metrics.repository';
 /**
  * The per-name aggregate of a set of points `p` (name, step, value), by goal `g.goal`: count,
  * last (value at the highest step), min, max, best and its step. NaN never counts as max or best
- * unless every value is NaN (PostgreSQL sorts NaN above every number, so it is pushed last
+ * unless every value is NaN (PostgreSQL orders NaN above every number, so it is pushed last
  * explicitly), and ties on best go to the earliest step. Shared by the incremental merge and the
  * full recomputation so both summarise a set of points the same way.
+ *
+ * "The value at the least (key…)" is `min(ARRAY[key…, value])`, not `array_agg(… ORDER BY …)[1]`:
+ * no sort and no array of the whole group (the ordered aggregates were most of a batch's merge).
+ * Arrays compare element by element with float8's own order (NaN above every number, as ORDER BY),
+ * and steps are exact in float8. Best: numbers before NaN, then the value (negated for a "max"
+ * goal, exactly, and negated back), then the step; PostgreSQL computes the repeated min() once.
  */
+const BEST_KEY = Prisma.sql`min(ARRAY[(p."value" = 'NaN'::float8)::int4::float8,
+    CASE WHEN g.goal = 'min' THEN p."value" ELSE -p."value" END, p."step"::float8])`;
 const AGGREGATES = Prisma.sql`
   count(*)::int4 AS n,
-  (array_agg(p."value" ORDER BY p."step" DESC))[1] AS last,
+  (max(ARRAY[p."step"::float8, p."value"]))[2] AS last,
   max(p."step") AS last_step,
   min(p."value") AS min,
   COALESCE(max(p."value") FILTER (WHERE p."value" <> 'NaN'::float8), max(p."value")) AS max,
-  CASE WHEN g.goal = 'min'
-    THEN (array_agg(p."value" ORDER BY p."value" = 'NaN'::float8, p."value" ASC, p."step" ASC))[1]
-    ELSE (array_agg(p."value" ORDER BY p."value" = 'NaN'::float8, p."value" DESC, p."step" ASC))[1] END AS best,
-  CASE WHEN g.goal = 'min'
-    THEN (array_agg(p."step" ORDER BY p."value" = 'NaN'::float8, p."value" ASC, p."step" ASC))[1]
-    ELSE (array_agg(p."step" ORDER BY p."value" = 'NaN'::float8, p."value" DESC, p."step" ASC))[1] END AS best_step`;
+  CASE WHEN g.goal = 'min' THEN (${BEST_KEY})[2] ELSE -(${BEST_KEY})[2] END AS best,
+  ((${BEST_KEY})[3])::int4 AS best_step`;
 
 const goalsOf = (names: string[]) => Prisma.sql`unnest(${names}::text[], ${names.map(metricGoal)}::text[]) AS g(name, goal)`;
 
@@ -163,14 +167,15 @@ export function appendPoints(runId: string, attemptId: string | null, fenced: bo
       GROUP BY p."name", g.goal
     ), merged AS (${mergeSummaries(runId, Prisma.empty)}
     ), rolled AS (
-      -- The same aggregate as the trigger function metric_rollups_refresh, merged into the block's
-      -- row: ties on min or max go to the earlier step, as its ORDER BY value, step does.
+      -- The trigger function metric_rollups_refresh's aggregate, merged into the block's row: ties on
+      -- min or max go to the earlier step, as its ORDER BY value, step does (min/max of
+      -- ARRAY[value, ±step] instead of sorting, as AGGREGATES explains).
       INSERT INTO "metric_rollups" AS r
         ("run_id", "name", "block", "count", "first_step", "last_step", "last_value", "min_step", "min_value", "max_step", "max_value")
       SELECT ${runId}::uuid, p."name", p."step" / 256, count(*)::int4, min(p."step"), max(p."step"),
-        (array_agg(p."value" ORDER BY p."step" DESC))[1],
-        (array_agg(p."step" ORDER BY p."value" ASC, p."step" ASC))[1], min(p."value"),
-        (array_agg(p."step" ORDER BY p."value" DESC, p."step" ASC))[1], max(p."value")
+        (max(ARRAY[p."step"::float8, p."value"]))[2],
+        ((min(ARRAY[p."value", p."step"::float8]))[2])::int4, min(p."value"),
+        (-(max(ARRAY[p."value", -p."step"::float8]))[2])::int4, max(p."value")
       FROM written p
       GROUP BY p."name", p."step" / 256
       ON CONFLICT ("run_id", "name", "block") DO UPDATE SET
