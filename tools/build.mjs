@@ -39,6 +39,9 @@ const options = {
 };
 
 const started = Date.now();
+// The engine's AssemblyScript SIMD kernels compile to dist/ alongside (libs/engine/assembly).
+const engineBuilt = roots.some((r) => ['libs', 'libs/engine'].includes(r.replace(/\/+$/, '')));
+const simd = engineBuilt ? import('../libs/engine/assembly/compile.mjs').then((m) => m.compileSimdKernels()) : null;
 let count = 0;
 const files = [];
 for (const r of roots) for await (const f of sources(join(root, r))) files.push(f);
@@ -51,4 +54,5 @@ await Promise.all(
     count++;
   }),
 );
-process.stdout.write(`built ${count} files into dist/ in ${Date.now() - started} ms\n`);
+const wasm = simd ? await simd : null;
+process.stdout.write(`built ${count} files${wasm ? ` and the SIMD kernels (${wasm.bytes} bytes of wasm)` : ''} into dist/ in ${Date.now() - started} ms\n`);

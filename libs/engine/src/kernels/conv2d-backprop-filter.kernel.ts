@@ -1,8 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { KernelArgs, asTensor4D, ConvAttrs, ConvGeometry, convGeometry, readWindow, validConv } from './conv-geometry';
+import { simdKernels } from './simd';
+import { WasmHeapBackend } from './wasm-heap';
 
-/** Which dW form runs: measured choice ('auto'), or forced (the checks cover both). */
-export type BackpropFilterImpl = 'auto' | 'conv' | 'matmul';
+/**
+ * Which dW form runs: 'auto' (SIMD when it can run, else the measured choice between the
+ * XNNPACK forms), or forced (the checks cover all). 'simd' falls back like 'auto'.
+ */
+export type BackpropFilterImpl = 'auto' | 'conv' | 'matmul' | 'simd';
 let matMulMode: BackpropFilterImpl = 'auto';
 export function useConv2DBackpropFilter(impl: BackpropFilterImpl): void {
   matMulMode = impl;
@@ -74,8 +79,33 @@ export function preferMatMul(g: ConvGeometry): boolean {
   return (g.filterHeight === 1 && g.filterWidth === 1) || g.outHeight * g.outWidth >= 400;
 }
 
-function conv2dBackpropFilterKernel({ inputs, attrs }: KernelArgs): tf.Tensor {
+/**
+ * dW by the wasm SIMD kernel (libs/engine/assembly/kernels.as), in place on the heap; NHWC.
+ * Register tiles of dW summed along each output row: no transposes, no packing of dy. It
+ * measured faster than both XNNPACK forms on every shape tried (kernel-bench.ts: the reference
+ * models' 15 shapes 1.2–12×, and 128–512-channel 3×3 and 1×1 convs 1.5–2.7×), so 'auto' takes
+ * it for every NHWC call; the XNNPACK forms remain for NCHW and where the SIMD module cannot
+ * run (not built, or the threaded build's shared memory).
+ */
+function conv2dBackpropFilterSimd({ inputs, backend, attrs }: KernelArgs, g: ConvGeometry): tf.TensorInfo | null {
+  const simd = simdKernels(backend);
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  if (!simd || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+  const [kh, kw, cin, cout] = (attrs as unknown as Conv2DBackpropFilterAttrs).filterShape;
+  const b = backend as WasmHeapBackend;
+  const out = b.makeOutput([kh, kw, cin, cout], 'float32');
+  const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
+  simd.conv2dFilterGrad(at(x), at(dy), at(out), g.batch, g.inHeight, g.inWidth, cin, g.outHeight, g.outWidth, cout, g.strideHeight, g.strideWidth, g.padTop, g.padLeft, kh, kw, g.dilationHeight, g.dilationWidth);
+  return out;
+}
+
+function conv2dBackpropFilterKernel(args: KernelArgs): tf.TensorInfo {
+  const { inputs, attrs } = args;
   const a = attrs as unknown as Conv2DBackpropFilterAttrs;
+  if (a.dataFormat !== 'NCHW' && (matMulMode === 'simd' || matMulMode === 'auto')) {
+    const out = conv2dBackpropFilterSimd(args, convGeometry((inputs.x as tf.TensorInfo).shape, a.filterShape, a, false));
+    if (out) return out;
+  }
   // The engine accepts a Tensor returned by a kernel as is (it checks `rank`); it is created
   // under the caller's scope, and tidy disposes every intermediate, so nothing leaks.
   return tf.tidy(() => {
@@ -86,7 +116,7 @@ function conv2dBackpropFilterKernel({ inputs, attrs }: KernelArgs): tf.Tensor {
       dy = tf.transpose(dy, [0, 2, 3, 1]);
     }
     const g = convGeometry(x.shape, a.filterShape, a, false);
-    if (matMulMode === 'auto' ? preferMatMul(g) : matMulMode === 'matmul' && g.strideHeight === 1 && g.strideWidth === 1) {
+    if (matMulMode === 'auto' || matMulMode === 'simd' ? preferMatMul(g) : matMulMode === 'matmul' && g.strideHeight === 1 && g.strideWidth === 1) {
       return conv2dBackpropFilterByMatMul(x, dy, a.filterShape, a);
     }
     return conv2dBackpropFilterNHWC(x, dy, a.filterShape, a);
@@ -96,5 +126,5 @@ function conv2dBackpropFilterKernel({ inputs, attrs }: KernelArgs): tf.Tensor {
 export const conv2dBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,
   backendName: 'wasm',
-  kernelFunc: conv2dBackpropFilterKernel,
+  kernelFunc: conv2dBackpropFilterKernel as unknown as tf.KernelFunc,
 };

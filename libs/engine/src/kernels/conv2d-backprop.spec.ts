@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { useConv2DBackpropFilter } from './conv2d-backprop-filter.kernel';
+import { simdKernels } from './simd';
 import { useStridedBackpropInputPhases } from './conv2d-backprop-input.kernel';
 import { registerWasmTrainingKernels, useConv2DBackpropInput } from './register-wasm-kernels';
 import {
@@ -11,6 +12,7 @@ import {
   relativeError,
   undilateFilter,
   valuesOn,
+  requireSimdKernels,
 } from './kernel-check.testing';
 
 // Each wasm kernel against tfjs's cpu kernel (the reference), both run in this process by
@@ -51,6 +53,9 @@ cases.push(
   { n: 1, h: 8, w: 7, ci: 3, co: 4, k: [1, 1], s: 2, pad: 'valid', d: 1 }, // phases without any tap
   { n: 2, h: 10, w: 8, ci: 4, co: 5, k: [4, 3], s: 3, pad: 'same', d: 1 },
   { n: 2, h: 14, w: 14, ci: 32, co: 16, k: [3, 3], s: 2, pad: 'same', d: 1 }, // a decoder's conv2dTranspose
+  // SIMD dW tiles: 4 input × 8 output channels, then 4-wide and scalar tails on both axes
+  { n: 2, h: 9, w: 11, ci: 5, co: 12, k: [3, 3], s: 1, pad: 'same', d: 1 },
+  { n: 1, h: 8, w: 9, ci: 2, co: 20, k: [2, 3], s: 2, pad: 'valid', d: 1 },
 );
 
 const label = (c: Case) =>
@@ -66,6 +71,7 @@ function shapes(c: Case) {
 const report = new ErrorReport();
 
 beforeAll(async () => {
+  requireSimdKernels();
   // Always ours here: 'auto' would hand the few-channel cases to the stock kernel.
   registerWasmTrainingKernels({ backpropInput: 'conv2d' });
   // Makes tfjs's engine fail any kernel that leaves backend data behind.
@@ -82,7 +88,7 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
   const sh = shapes(c);
   const common = { strides: c.s, pad: c.pad, dataFormat: 'NHWC' };
 
-  it.each(['conv', 'matmul'] as const)(`Conv2DBackpropFilter (%s form) matches cpu (${label(c)})`, async (impl) => {
+  it.each(['simd', 'conv', 'matmul'] as const)(`Conv2DBackpropFilter (%s form) matches cpu (${label(c)})`, async (impl) => {
     useConv2DBackpropFilter(impl);
     const x = randomValues(sh.x, 1);
     const dy = randomValues(sh.dy, 2);
@@ -101,9 +107,10 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
         { ...common, filterShape: sh.filter, dilations: c.d },
       ) as tf.Tensor,
     );
+    if (impl === 'simd') expect(simdKernels(tf.backend())).not.toBeNull();
     expect(got.shape).toEqual(sh.filter);
     const error = relativeError(ref.values, got.values);
-    report.record('Conv2DBackpropFilter', `${label(c)} ${impl}`, error);
+    report.record(`Conv2DBackpropFilter (${impl})`, label(c), error);
     expect(error).toBeLessThan(1e-4);
   });
 

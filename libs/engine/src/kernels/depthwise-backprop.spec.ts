@@ -2,12 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { useDepthwiseBackpropFilter } from './depthwise-filter-grad.kernel';
 import { registerWasmTrainingKernels } from './register-wasm-kernels';
+import { simdKernels, useSimdKernels } from './simd';
 import {
   dilateFilter,
   ErrorReport,
   forwardOutShape,
   randomValues,
   relativeError,
+  requireSimdKernels,
   undilateFilter,
   valuesOn,
 } from './kernel-check.testing';
@@ -38,18 +40,24 @@ cases.push(
   { n: 1, c: 8, m: 1, k: 2, s: 1, pad: 'valid', d: 2 },
   { n: 1, c: 64, m: 1, k: 3, s: 2, pad: 'same', d: 1 },
   { n: 2, c: 5, m: 3, k: 3, s: 2, pad: 'same', d: 1 },
+  // Multiplier 1 runs the SIMD kernel: 16-channel blocks, 4-channel blocks and a scalar tail.
+  { n: 2, c: 21, m: 1, k: 3, s: 1, pad: 'same', d: 1 },
+  { n: 1, c: 16, m: 1, k: 3, s: 2, pad: 'valid', d: 2 },
+  { n: 1, c: 36, m: 1, k: 2, s: 2, pad: 'same', d: 1 },
 );
 
 const label = (c: Case) => `n${c.n} 7x9 c${c.c} m${c.m} k${c.k} s${c.s} ${c.pad} d${c.d}`;
 const report = new ErrorReport();
 
 beforeAll(() => {
+  requireSimdKernels();
   registerWasmTrainingKernels();
   tf.env().set('IS_TEST', true);
 });
 
 afterAll(() => {
   useDepthwiseBackpropFilter('js');
+  useSimdKernels(true);
   console.log(`gradient check vs cpu\n${report}`);
 });
 
@@ -61,8 +69,10 @@ describe.each(cases)('depthwise backprop, batch $n', (c) => {
   const dy = forwardOutShape(x, filter, c.s, c.pad, c.d, true);
   const attrs = { strides: c.s, pad: c.pad };
 
-  it.each(['js', 'conv'] as const)(`DepthwiseConv2dNativeBackpropFilter (%s form) matches cpu (${label(c)})`, async (impl) => {
-    useDepthwiseBackpropFilter(impl);
+  // 'simd': the default (the wasm SIMD kernel for multiplier 1, the JS pass otherwise).
+  it.each(['simd', 'js', 'conv'] as const)(`DepthwiseConv2dNativeBackpropFilter (%s form) matches cpu (${label(c)})`, async (impl) => {
+    useDepthwiseBackpropFilter(impl === 'conv' ? 'conv' : 'js');
+    useSimdKernels(impl === 'simd');
     const [xs, dys] = [randomValues(x, 21), randomValues(dy, 22)];
     const ref = await valuesOn('cpu', () => {
       const inputs = { x: tf.tensor(xs, x), dy: tf.tensor(dys, dy) };
@@ -81,9 +91,10 @@ describe.each(cases)('depthwise backprop, batch $n', (c) => {
         filterShape: filter,
       }) as tf.Tensor;
     });
+    expect(simdKernels(tf.backend()) !== null).toBe(impl === 'simd');
     expect(got.shape).toEqual(filter);
     const error = relativeError(ref.values, got.values);
-    report.record('DepthwiseConv2dNativeBackpropFilter', `${label(c)} ${impl}`, error);
+    report.record(`DepthwiseConv2dNativeBackpropFilter (${impl === 'simd' && c.m === 1 ? 'SIMD' : impl === 'conv' ? 'conv' : 'JS'})`, label(c), error);
     expect(error).toBeLessThan(1e-4);
   });
 

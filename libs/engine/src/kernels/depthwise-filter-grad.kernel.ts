@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { asTensor4D, ConvAttrs, convGeometry, KernelArgs } from './conv-geometry';
 import { depthwiseBackpropFilterNHWC } from './depthwise-backprop.kernel';
+import { simdKernels } from './simd';
 import { WasmHeapBackend } from './wasm-heap';
 
 /**
@@ -18,6 +19,13 @@ export function depthwiseFilterGradJs({ inputs, backend, attrs }: KernelArgs): t
   const [kh, kw, c, m] = a.filterShape;
   const b = backend as WasmHeapBackend;
   const out = b.makeOutput([kh, kw, c, m], 'float32'); // before the views: may grow the heap
+  const simd = m === 1 && x.dtype === 'float32' && dy.dtype === 'float32' ? simdKernels(backend) : null;
+  if (simd) {
+    // Multiplier 1 (MobileNet's): wasm SIMD in place on the heap (libs/engine/assembly/kernels.as).
+    const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
+    simd.depthwiseFilterGrad(at(x), at(dy), at(out), g.batch, g.inHeight, g.inWidth, c, g.outHeight, g.outWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft, kh, kw, g.dilationHeight, g.dilationWidth);
+    return out;
+  }
   const xs = b.typedArrayFromHeap(x) as Float32Array;
   const gs = b.typedArrayFromHeap(dy) as Float32Array;
   const acc = new Float64Array(kh * kw * c * m);

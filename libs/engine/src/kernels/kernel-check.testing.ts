@@ -1,4 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { simdKernelsBuilt } from './simd';
+
+/**
+ * The specs check the SIMD kernels, so they must exist: `npm run build` compiles them; from a
+ * fresh clone without a build, this compiles them (~1 s) rather than silently testing the JS
+ * fallback.
+ */
+export function requireSimdKernels(): void {
+  if (simdKernelsBuilt()) return;
+  execFileSync(process.execPath, [resolve(__dirname, '../../assembly/compile.mjs')], { stdio: 'inherit' });
+  if (!simdKernelsBuilt()) throw new Error('libs/engine/assembly/compile.mjs did not produce simd-kernels.wasm');
+}
 
 /** Deterministic values in [-1, 1) so a failing case can be rerun exactly. */
 export function randomValues(shape: readonly number[], seed: number): Float32Array {

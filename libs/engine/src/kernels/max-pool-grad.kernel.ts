@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapViews } from './wasm-heap';
 import { KernelArgs } from './conv-geometry';
+import { simdKernels } from './simd';
+import { WasmHeapBackend } from './wasm-heap';
 
 interface MaxPoolGradAttrs {
   filterSize: [number, number] | number;
@@ -24,6 +26,15 @@ export function maxPoolGradWasm({ inputs, backend, attrs }: KernelArgs): tf.Tens
   const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth } = info;
   const { effectiveFilterHeight: fh, effectiveFilterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
   const { top, left } = info.padInfo;
+  const simd = input.dtype === 'float32' && dy.dtype === 'float32' ? simdKernels(backend) : null;
+  if (simd) {
+    // The same rule in wasm SIMD, in place on the heap (libs/engine/assembly/kernels.as).
+    const b = backend as WasmHeapBackend;
+    const out = b.makeOutput(input.shape, 'float32');
+    const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
+    simd.maxPoolGrad(at(input), at(dy), at(out), batchSize, inHeight, inWidth, c, outHeight, outWidth, strideHeight, strideWidth, fh, fw, dh, dw, top, left);
+    return out;
+  }
   const { out, outView: dx, inViews } = heapViews(backend, [input, dy], input.shape);
   const [x, g] = inViews;
   dx.fill(0);

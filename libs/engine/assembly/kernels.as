@@ -1,0 +1,357 @@
+// SIMD training kernels for the tfjs `wasm` backend, in AssemblyScript (compiled by
+// libs/engine/assembly/compile.mjs at `npm run build`; the .as extension keeps tsc, eslint and
+// swc off this file, which is not TypeScript they understand).
+//
+// The module imports tfjs-wasm's own WebAssembly.Memory (`env.memory`), so every pointer below
+// is a byte offset into the backend's heap: tensors are read and written in place, no copies.
+// Built with `--runtime stub`, no static data and no allocation: this module must never write
+// anywhere but the output tensor it is given (emscripten owns every other byte of the heap).
+// All tensors are float32, NHWC, contiguous.
+
+/**
+ * MaxPoolGrad: dx = 0, then each window's first maximum (row-major window order, strictly
+ * greater replaces, padding never wins, no value above -Infinity → no winner) receives dy.
+ * Four channels per v128: the argmax is tracked as a tap number per lane, then dy is added to
+ * every tap under a lane mask (no scalar scatter). `fh`/`fw` are the effective (dilated)
+ * window sizes, stepped by `dh`/`dw`.
+ */
+export function maxPoolGrad(
+  x: usize, dy: usize, dx: usize,
+  batch: i32, inH: i32, inW: i32, c: i32, outH: i32, outW: i32,
+  sH: i32, sW: i32, fh: i32, fw: i32, dh: i32, dw: i32, top: i32, left: i32,
+): void {
+  memory.fill(dx, 0, <usize>(batch * inH * inW * c) << 2);
+  const c4 = c & ~3;
+  const rowStride = <usize>(inW * c) << 2;
+  for (let n = 0; n < batch; n++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * sH - top;
+      // Window rows inside the input: wy in [wyLo, wyHi], multiples of dh.
+      let wyLo = 0;
+      if (y0 < 0) wyLo = ((-y0 + dh - 1) / dh) * dh;
+      let wyHi = min(fh - 1, inH - 1 - y0);
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = ox * sW - left;
+        let wxLo = 0;
+        if (x0 < 0) wxLo = ((-x0 + dw - 1) / dw) * dw;
+        const wxHi = min(fw - 1, inW - 1 - x0);
+        if (wyLo > wyHi || wxLo > wxHi) continue;
+        const o = <usize>(((n * outH + oy) * outW + ox) * c) << 2;
+        const corner = <usize>(((n * inH + y0 + wyLo) * inW + x0 + wxLo) * c) << 2;
+        const rowStep = rowStride * <usize>dh;
+        const colStep = <usize>(dw * c) << 2;
+        for (let d = 0; d < c4; d += 4) {
+          const dOff = <usize>d << 2;
+          let best = f32x4.splat(-Infinity);
+          let win = i32x4.splat(-1);
+          let t = 0;
+          let rowP = x + corner + dOff;
+          for (let wy = wyLo; wy <= wyHi; wy += dh) {
+            let p = rowP;
+            for (let wx = wxLo; wx <= wxHi; wx += dw) {
+              const v = v128.load(p);
+              const m = f32x4.gt(v, best);
+              best = v128.bitselect(v, best, m);
+              win = v128.bitselect(i32x4.splat(t), win, m);
+              t++;
+              p += colStep;
+            }
+            rowP += rowStep;
+          }
+          const g = v128.load(dy + o + dOff);
+          t = 0;
+          rowP = dx + corner + dOff;
+          for (let wy = wyLo; wy <= wyHi; wy += dh) {
+            let p = rowP;
+            for (let wx = wxLo; wx <= wxHi; wx += dw) {
+              const m = i32x4.eq(win, i32x4.splat(t));
+              v128.store(p, f32x4.add(v128.load(p), v128.and(g, m)));
+              t++;
+              p += colStep;
+            }
+            rowP += rowStep;
+          }
+        }
+        for (let d = c4; d < c; d++) {
+          const dOff = <usize>d << 2;
+          let best: f32 = -Infinity;
+          let at: usize = 0;
+          let found = false;
+          let rowP = corner + dOff;
+          for (let wy = wyLo; wy <= wyHi; wy += dh) {
+            let p = rowP;
+            for (let wx = wxLo; wx <= wxHi; wx += dw) {
+              const v = load<f32>(x + p);
+              if (v > best) {
+                best = v;
+                at = p;
+                found = true;
+              }
+              p += colStep;
+            }
+            rowP += rowStep;
+          }
+          if (found) store<f32>(dx + at, load<f32>(dx + at) + load<f32>(dy + o + dOff));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Depthwise dW for a channel multiplier of 1: dW[a, b, ch] = Σ x[n, i·sH + a·dilH − padTop,
+ * j·sW + b·dilW − padLeft, ch] · dy[n, i, j, ch]. For each (n, i, a, b) the valid j range is
+ * computed once; 16 channels (four v128 accumulators) at a time sum along the output row in
+ * registers, then the row's sum is added to dW (so each dW element takes N·H′ float32
+ * additions of row sums, not N·H′·W′ single products).
+ */
+export function depthwiseFilterGrad(
+  x: usize, dy: usize, dw: usize,
+  batch: i32, inH: i32, inW: i32, c: i32, outH: i32, outW: i32,
+  sH: i32, sW: i32, padTop: i32, padLeft: i32, kh: i32, kw: i32, dilH: i32, dilW: i32,
+): void {
+  memory.fill(dw, 0, <usize>(kh * kw * c) << 2);
+  const xStep = <usize>(sW * c) << 2;
+  const gStep = <usize>c << 2;
+  for (let n = 0; n < batch; n++) {
+    for (let i = 0; i < outH; i++) {
+      const gRow = dy + (<usize>((n * outH + i) * outW * c) << 2);
+      for (let fa = 0; fa < kh; fa++) {
+        const iy = i * sH - padTop + fa * dilH;
+        if (iy < 0 || iy >= inH) continue;
+        const xRow = x + (<usize>((n * inH + iy) * inW * c) << 2);
+        for (let fb = 0; fb < kw; fb++) {
+          const off = fb * dilW - padLeft; // ix = j·sW + off
+          const j0 = off >= 0 ? 0 : (-off + sW - 1) / sW;
+          const last = inW - 1 - off;
+          if (last < 0) continue;
+          const j1 = min(outW, last / sW + 1);
+          if (j0 >= j1) continue;
+          const w = dw + (<usize>((fa * kw + fb) * c) << 2);
+          const xStart = xRow + (<usize>((j0 * sW + off) * c) << 2);
+          const gStart = gRow + (<usize>(j0 * c) << 2);
+          let cb = 0;
+          for (; cb + 16 <= c; cb += 16) {
+            const cOff = <usize>cb << 2;
+            let a0 = f32x4.splat(0);
+            let a1 = f32x4.splat(0);
+            let a2 = f32x4.splat(0);
+            let a3 = f32x4.splat(0);
+            let px = xStart + cOff;
+            let pg = gStart + cOff;
+            for (let j = j0; j < j1; j++) {
+              a0 = f32x4.add(a0, f32x4.mul(v128.load(px), v128.load(pg)));
+              a1 = f32x4.add(a1, f32x4.mul(v128.load(px, 16), v128.load(pg, 16)));
+              a2 = f32x4.add(a2, f32x4.mul(v128.load(px, 32), v128.load(pg, 32)));
+              a3 = f32x4.add(a3, f32x4.mul(v128.load(px, 48), v128.load(pg, 48)));
+              px += xStep;
+              pg += gStep;
+            }
+            const q = w + cOff;
+            v128.store(q, f32x4.add(v128.load(q), a0));
+            v128.store(q, f32x4.add(v128.load(q, 16), a1), 16);
+            v128.store(q, f32x4.add(v128.load(q, 32), a2), 32);
+            v128.store(q, f32x4.add(v128.load(q, 48), a3), 48);
+          }
+          for (; cb + 4 <= c; cb += 4) {
+            const cOff = <usize>cb << 2;
+            let a0 = f32x4.splat(0);
+            let px = xStart + cOff;
+            let pg = gStart + cOff;
+            for (let j = j0; j < j1; j++) {
+              a0 = f32x4.add(a0, f32x4.mul(v128.load(px), v128.load(pg)));
+              px += xStep;
+              pg += gStep;
+            }
+            const q = w + cOff;
+            v128.store(q, f32x4.add(v128.load(q), a0));
+          }
+          for (; cb < c; cb++) {
+            const cOff = <usize>cb << 2;
+            let a: f32 = 0;
+            let px = xStart + cOff;
+            let pg = gStart + cOff;
+            for (let j = j0; j < j1; j++) {
+              a += load<f32>(px) * load<f32>(pg);
+              px += xStep;
+              pg += gStep;
+            }
+            store<f32>(w + cOff, load<f32>(w + cOff) + a);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Dense Conv2DBackpropFilter, NHWC: dW[a, b, ci, co] = Σ x[n, i·sH + a·dilH − padTop,
+ * j·sW + b·dilW − padLeft, ci] · dy[n, i, j, co]. Per output row (n, i) and tap (a, b) the
+ * valid j range is computed once; then register tiles of dW (4 input channels × 8 output
+ * channels: eight v128 accumulators, x broadcast, dy loaded) sum along the row and are added
+ * to dW in memory. The row's x and dy stay in L1 across the tiles. No packing, no transposes.
+ * Outputs with fewer than 4 channels vectorise over input channels instead (dy broadcast).
+ */
+export function conv2dFilterGrad(
+  x: usize, dy: usize, dw: usize,
+  batch: i32, inH: i32, inW: i32, cin: i32, outH: i32, outW: i32, cout: i32,
+  sH: i32, sW: i32, padTop: i32, padLeft: i32, kh: i32, kw: i32, dilH: i32, dilW: i32,
+): void {
+  memory.fill(dw, 0, <usize>(kh * kw * cin * cout) << 2);
+  const xStep = <usize>(sW * cin) << 2;
+  const gStep = <usize>cout << 2;
+  const wRow = <usize>cout << 2; // dW stride between input channels
+  for (let n = 0; n < batch; n++) {
+    for (let i = 0; i < outH; i++) {
+      const gRow = dy + (<usize>((n * outH + i) * outW * cout) << 2);
+      for (let fa = 0; fa < kh; fa++) {
+        const iy = i * sH - padTop + fa * dilH;
+        if (iy < 0 || iy >= inH) continue;
+        const xRow = x + (<usize>((n * inH + iy) * inW * cin) << 2);
+        for (let fb = 0; fb < kw; fb++) {
+          const off = fb * dilW - padLeft;
+          const j0 = off >= 0 ? 0 : (-off + sW - 1) / sW;
+          const last = inW - 1 - off;
+          if (last < 0) continue;
+          const j1 = min(outW, last / sW + 1);
+          if (j0 >= j1) continue;
+          const wTap = dw + (<usize>((fa * kw + fb) * cin * cout) << 2);
+          const xStart = xRow + (<usize>((j0 * sW + off) * cin) << 2);
+          const gStart = gRow + (<usize>(j0 * cout) << 2);
+          if (cout >= 4) rowTilesByOutput(xStart, gStart, wTap, j1 - j0, cin, cout, xStep, gStep, wRow);
+          else rowTilesByInput(xStart, gStart, wTap, j1 - j0, cin, cout, xStep, gStep);
+        }
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function rowTilesByOutput(xStart: usize, gStart: usize, wTap: usize, len: i32, cin: i32, cout: i32, xStep: usize, gStep: usize, wRow: usize): void {
+  let ci = 0;
+  for (; ci + 4 <= cin; ci += 4) {
+    const xc = xStart + (<usize>ci << 2);
+    const wc = wTap + (<usize>(ci * cout) << 2);
+    let co = 0;
+    for (; co + 8 <= cout; co += 8) {
+      const q = wc + (<usize>co << 2);
+      let a00 = v128.load(q), a01 = v128.load(q, 16);
+      let a10 = v128.load(q + wRow), a11 = v128.load(q + wRow, 16);
+      let a20 = v128.load(q + 2 * wRow), a21 = v128.load(q + 2 * wRow, 16);
+      let a30 = v128.load(q + 3 * wRow), a31 = v128.load(q + 3 * wRow, 16);
+      let px = xc;
+      let pg = gStart + (<usize>co << 2);
+      for (let j = 0; j < len; j++) {
+        const g0 = v128.load(pg), g1 = v128.load(pg, 16);
+        const x0 = v128.load32_splat(px), x1 = v128.load32_splat(px, 4);
+        const x2 = v128.load32_splat(px, 8), x3 = v128.load32_splat(px, 12);
+        a00 = f32x4.add(a00, f32x4.mul(x0, g0)); a01 = f32x4.add(a01, f32x4.mul(x0, g1));
+        a10 = f32x4.add(a10, f32x4.mul(x1, g0)); a11 = f32x4.add(a11, f32x4.mul(x1, g1));
+        a20 = f32x4.add(a20, f32x4.mul(x2, g0)); a21 = f32x4.add(a21, f32x4.mul(x2, g1));
+        a30 = f32x4.add(a30, f32x4.mul(x3, g0)); a31 = f32x4.add(a31, f32x4.mul(x3, g1));
+        px += xStep;
+        pg += gStep;
+      }
+      v128.store(q, a00); v128.store(q, a01, 16);
+      v128.store(q + wRow, a10); v128.store(q + wRow, a11, 16);
+      v128.store(q + 2 * wRow, a20); v128.store(q + 2 * wRow, a21, 16);
+      v128.store(q + 3 * wRow, a30); v128.store(q + 3 * wRow, a31, 16);
+    }
+    for (; co + 4 <= cout; co += 4) {
+      const q = wc + (<usize>co << 2);
+      let a0 = v128.load(q), a1 = v128.load(q + wRow), a2 = v128.load(q + 2 * wRow), a3 = v128.load(q + 3 * wRow);
+      let px = xc;
+      let pg = gStart + (<usize>co << 2);
+      for (let j = 0; j < len; j++) {
+        const g0 = v128.load(pg);
+        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(px), g0));
+        a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(px, 4), g0));
+        a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(px, 8), g0));
+        a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(px, 12), g0));
+        px += xStep;
+        pg += gStep;
+      }
+      v128.store(q, a0); v128.store(q + wRow, a1); v128.store(q + 2 * wRow, a2); v128.store(q + 3 * wRow, a3);
+    }
+    for (; co < cout; co++) scalarDot(xc, gStart + (<usize>co << 2), wc + (<usize>co << 2), len, xStep, gStep, 4, wRow);
+  }
+  for (; ci < cin; ci++) {
+    const xc = xStart + (<usize>ci << 2);
+    const wc = wTap + (<usize>(ci * cout) << 2);
+    let co = 0;
+    for (; co + 16 <= cout; co += 16) {
+      const q = wc + (<usize>co << 2);
+      let a0 = v128.load(q), a1 = v128.load(q, 16), a2 = v128.load(q, 32), a3 = v128.load(q, 48);
+      let px = xc;
+      let pg = gStart + (<usize>co << 2);
+      for (let j = 0; j < len; j++) {
+        const x0 = v128.load32_splat(px);
+        a0 = f32x4.add(a0, f32x4.mul(x0, v128.load(pg)));
+        a1 = f32x4.add(a1, f32x4.mul(x0, v128.load(pg, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(x0, v128.load(pg, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(x0, v128.load(pg, 48)));
+        px += xStep;
+        pg += gStep;
+      }
+      v128.store(q, a0); v128.store(q, a1, 16); v128.store(q, a2, 32); v128.store(q, a3, 48);
+    }
+    for (; co + 4 <= cout; co += 4) {
+      const q = wc + (<usize>co << 2);
+      let a0 = v128.load(q);
+      let px = xc;
+      let pg = gStart + (<usize>co << 2);
+      for (let j = 0; j < len; j++) {
+        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(px), v128.load(pg)));
+        px += xStep;
+        pg += gStep;
+      }
+      v128.store(q, a0);
+    }
+    for (; co < cout; co++) scalarDot(xc, gStart + (<usize>co << 2), wc + (<usize>co << 2), len, xStep, gStep, 1, 0);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function rowTilesByInput(xStart: usize, gStart: usize, wTap: usize, len: i32, cin: i32, cout: i32, xStep: usize, gStep: usize): void {
+  // cout < 4: dW[ci, co] for 4 (or 16) input channels at a time; dW is [ci][co], so the lanes
+  // are gathered from and scattered to stride-cout slots.
+  for (let co = 0; co < cout; co++) {
+    const gc = gStart + (<usize>co << 2);
+    let ci = 0;
+    for (; ci + 4 <= cin; ci += 4) {
+      let a0 = f32x4.splat(0);
+      let px = xStart + (<usize>ci << 2);
+      let pg = gc;
+      for (let j = 0; j < len; j++) {
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(px), v128.load32_splat(pg)));
+        px += xStep;
+        pg += gStep;
+      }
+      const q = wTap + (<usize>(ci * cout + co) << 2);
+      const s = <usize>cout << 2;
+      store<f32>(q, load<f32>(q) + f32x4.extract_lane(a0, 0));
+      store<f32>(q + s, load<f32>(q + s) + f32x4.extract_lane(a0, 1));
+      store<f32>(q + 2 * s, load<f32>(q + 2 * s) + f32x4.extract_lane(a0, 2));
+      store<f32>(q + 3 * s, load<f32>(q + 3 * s) + f32x4.extract_lane(a0, 3));
+    }
+    for (; ci < cin; ci++) scalarDot(xStart + (<usize>ci << 2), gc, wTap + (<usize>(ci * cout + co) << 2), len, xStep, gStep, 1, 0);
+  }
+}
+
+/** dW slots `rows` apart (input channels ci..ci+rows−1, one output channel): scalar sums. */
+function scalarDot(xc: usize, gc: usize, q: usize, len: i32, xStep: usize, gStep: usize, rows: i32, wRow: usize): void {
+  for (let r = 0; r < rows; r++) {
+    let a: f32 = 0;
+    let px = xc + (<usize>r << 2);
+    let pg = gc;
+    for (let j = 0; j < len; j++) {
+      a += load<f32>(px) * load<f32>(pg);
+      px += xStep;
+      pg += gStep;
+    }
+    const p = q + <usize>r * wRow;
+    store<f32>(p, load<f32>(p) + a);
+  }
+}
