@@ -6,6 +6,7 @@ import { DashboardModule } from './dashboard/dashboard.module';
 import { DatasetsModule } from './datasets/datasets.module';
 import { HealthModule } from './health/health.module';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ModelsModule } from './models/models.module';
 import { QueriesModule } from './queries/queries.module';
 import { PipelinesModule } from './pipelines/pipelines.module';
@@ -17,7 +18,7 @@ export class AppModule {
   static forRoot(config: TrainyardConfig, options: ApiOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, QueriesModule, RunsModule, PipelinesModule, SweepsModule, DatasetsModule, ModelsModule, HealthModule, DashboardModule],
+      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, QueriesModule, RunsModule, PipelinesModule, SweepsModule, DatasetsModule, ModelsModule, HealthModule, MetricsModule, DashboardModule],
     };
   }
 }

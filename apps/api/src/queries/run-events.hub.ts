@@ -4,6 +4,7 @@ import type { TrainyardConfig } from '@trainyard/config';
 import type { Database, MetricPoint } from '@trainyard/db';
 import { createRedisConnection, type TrainingQueue } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
+import { withDeadline } from '../common/with-deadline';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { DATABASE, TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 
@@ -101,17 +102,12 @@ export class RunEventsHub implements OnApplicationShutdown {
    * time, so a viewer during an outage still gets its stream (and events once Redis is back).
    */
   private async redisNow(connection: Redis): Promise<string> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.config.redis.connectTimeoutMs)));
     try {
-      const time = await Promise.race([connection.time(), timeout]);
-      if (!time) return '$';
-      const [seconds, micros] = time;
+      const deadline = this.config.redis.connectTimeoutMs;
+      const [seconds, micros] = await withDeadline(connection.time(), deadline, `Redis TIME: no answer within ${deadline} ms`);
       return `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`;
     } catch {
       return '$';
-    } finally {
-      clearTimeout(timer);
     }
   }
 

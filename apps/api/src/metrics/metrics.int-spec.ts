@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { WorkersRepository, type Database } from '@trainyard/db';
+import { DATABASE } from '../infrastructure/infrastructure.tokens';
+import { startTestApi, type TestApi } from '../testing/test-api';
+
+/** `GET /metrics` over HTTP, its fleet gauges read from the real Redis and PostgreSQL. */
+describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  const scrape = async () => {
+    const res = await fetch(`${api.baseUrl}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return res.text();
+  };
+  /** The value of one series, e.g. `trainyard_runs{status="QUEUED",kind="PRETRAIN"}`. */
+  const value = (text: string, series: string): number | undefined => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  it('reports runs by status and kind, zeros included, and the queue depth they make', async () => {
+    const before = await scrape();
+    expect(value(before, 'trainyard_runs{status="QUEUED",kind="PRETRAIN"}')).toBe(0);
+    expect(value(before, 'trainyard_runs{status="SUCCEEDED",kind="EVALUATE"}')).toBe(0);
+    expect(value(before, `trainyard_queue_jobs{queue="${api.queueName}",state="waiting"}`)).toBe(0);
+
+    for (const name of ['a', 'b']) {
+      const res = await fetch(`${api.baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } }),
+      });
+      expect(res.status).toBe(201);
+    }
+    const after = await scrape();
+    expect(value(after, 'trainyard_runs{status="QUEUED",kind="PRETRAIN"}')).toBe(2);
+    expect(value(after, `trainyard_queue_jobs{queue="${api.queueName}",state="waiting"}`)).toBe(2);
+  });
+
+  it('counts workers alive, lost (silent for 3 heartbeat intervals) and stopped', async () => {
+    const { prisma } = api.app.get<Database>(DATABASE);
+    const workers = new WorkersRepository(prisma);
+    const [alive, lost, stopped] = ['alive', 'lost', 'stopped'].map((state) => `${state}-${randomUUID()}`);
+    for (const id of [alive!, lost!, stopped!]) await workers.register({ id, hostname: 'gpu-1', pid: 1, backend: 'wasm', gpu: null, concurrency: 1 });
+    await workers.stop(stopped!);
+    const silentFor = api.config.worker.lostAfterMs + 1000;
+    await prisma.worker.update({ where: { id: lost! }, data: { lastHeartbeatAt: new Date(Date.now() - silentFor) } });
+
+    const text = await scrape();
+    expect([value(text, 'trainyard_workers{state="alive"}'), value(text, 'trainyard_workers{state="lost"}'), value(text, 'trainyard_workers{state="stopped"}')]).toEqual([1, 1, 1]);
+  });
+
+  it('times requests by route template and status, never by id', async () => {
+    await fetch(`${api.baseUrl}/v1/runs/${randomUUID()}`);
+    await fetch(`${api.baseUrl}/v1/runs/${randomUUID()}`);
+    await fetch(`${api.baseUrl}/v1/runs/not-a-uuid`);
+    const text = await scrape();
+    expect(value(text, 'trainyard_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status_code="404"}')).toBe(2);
+    expect(value(text, 'trainyard_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status_code="400"}')).toBe(1);
+    expect(value(text, 'trainyard_http_request_duration_seconds_count{method="POST",route="/v1/runs",status_code="201"}')).toBe(2);
+    expect(text).not.toMatch(/route="\/v1\/runs\/[0-9a-f]{8}-/);
+    // Process metrics come with the API prefix.
+    expect(value(text, 'trainyard_api_process_resident_memory_bytes')).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,101 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TrainyardConfig } from '@trainyard/config';
+import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
+import type { Database } from '@trainyard/db';
+import type { TrainingQueue } from '@trainyard/queue';
+import { withDeadline } from '../common/with-deadline';
+import { TRAINYARD_CONFIG } from '../config/config.tokens';
+import { DATABASE, TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
+
+const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'] as const;
+
+/**
+ * The API's Prometheus metrics, in a registry of its own (two apps in one process, as in the
+ * embedded demo or tests, never collide). Fleet gauges — queue depths, runs by status and kind,
+ * workers by state — are read when Prometheus scrapes, from Redis and PostgreSQL, so every API
+ * replica reports the same fleet and nothing is counted between scrapes. A source that does not
+ * answer in time leaves its gauges out of that scrape (and is logged) instead of failing it.
+ */
+@Injectable()
+export class PrometheusRegistry {
+  private readonly logger = new Logger(PrometheusRegistry.name);
+  readonly registry = new Registry();
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+
+  constructor(
+    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(DATABASE) private readonly database: Database,
+    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+  ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'trainyard_api_' });
+    this.httpDuration = new Histogram({
+      name: 'trainyard_http_request_duration_seconds',
+      help: 'HTTP requests handled by the API, by route template and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    const queueJobs: Gauge<'queue' | 'state'> = new Gauge({
+      name: 'trainyard_queue_jobs',
+      help: 'Jobs in the training queue, by BullMQ state',
+      labelNames: ['queue', 'state'],
+      registers: [this.registry],
+      collect: async () => {
+        const counts = await this.read('queue depths', () => this.queue.getJobCounts(...JOB_STATES));
+        if (!counts) return;
+        for (const state of JOB_STATES) queueJobs.set({ queue: this.queue.name, state }, counts[state] ?? 0);
+      },
+    });
+    const runs: Gauge<'status' | 'kind'> = new Gauge({
+      name: 'trainyard_runs',
+      help: 'Runs recorded in PostgreSQL, by status and kind',
+      labelNames: ['status', 'kind'],
+      registers: [this.registry],
+      collect: async () => {
+        const rows = await this.read('runs by status', () =>
+          this.database.prisma.$queryRaw<{ status: string; kind: string; n: number }[]>`
+            SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs" GROUP BY 1, 2`,
+        );
+        if (!rows) return;
+        // Every combination, zeros included: a series that vanishes at 0 breaks rate() and alerts.
+        for (const status of RUN_STATUSES) for (const kind of RUN_KINDS) runs.set({ status, kind }, 0);
+        for (const row of rows) runs.set({ status: row.status, kind: row.kind }, row.n);
+      },
+    });
+    const workers: Gauge<'state'> = new Gauge({
+      name: 'trainyard_workers',
+      help: 'Registered workers: alive (heartbeat within 3 intervals), lost (silent longer, not stopped) and stopped',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect: async () => {
+        const since = new Date(Date.now() - this.config.worker.lostAfterMs);
+        const rows = await this.read('workers by state', () =>
+          this.database.prisma.$queryRaw<{ alive: number; lost: number; stopped: number }[]>`
+            SELECT count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since})::int AS alive,
+                   count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" < ${since})::int AS lost,
+                   count(*) FILTER (WHERE "stopped_at" IS NOT NULL)::int AS stopped
+            FROM "workers"`,
+        );
+        const row = rows?.[0];
+        if (!row) return;
+        for (const state of ['alive', 'lost', 'stopped'] as const) workers.set({ state }, row[state]);
+      },
+    });
+  }
+
+  /** The exposition text of every metric, for `GET /metrics`. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private async read<T>(what: string, query: () => Promise<T>): Promise<T | undefined> {
+    const deadline = this.config.redis.connectTimeoutMs;
+    try {
+      return await withDeadline(query(), deadline, `no answer within ${deadline} ms`);
+    } catch (err) {
+      this.logger.warn(`Metrics: ${what} left out of this scrape: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+}
