@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { backpropInputByPhases } from './backprop-input-phases';
 import { KernelArgs, asTensor4D, ConvAttrs, convGeometry, spreadForInputGradient } from './conv-geometry';
+import { simdKernels } from './simd';
+import { WasmHeapBackend } from './wasm-heap';
 
 // Strided dx by output phases (default) or by zero insertion; the checks run both.
 let phases = true;
@@ -34,8 +36,39 @@ export function conv2dBackpropInputNHWC(
   return tf.conv2d(spread, rotated, 1, 'valid', 'NHWC', [g.dilationHeight, g.dilationWidth]);
 }
 
-function conv2dBackpropInputKernel({ inputs, attrs }: KernelArgs): tf.Tensor {
+/**
+ * dx of a pointwise conv (1×1, stride 1, no padding) is dy · Wᵀ: the wasm SIMD kernel
+ * (libs/engine/assembly/kernels.as) does it in place on the heap, where the conv form rotates
+ * and transposes the filter into a new tensor that XNNPACK packs every call. Null where it
+ * does not apply or cannot run.
+ */
+function pointwiseBackpropInputSimd({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
   const a = attrs as unknown as Conv2DBackpropInputAttrs;
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  if (!pointwiseSimd || a.dataFormat === 'NCHW' || filter.shape[0] !== 1 || filter.shape[1] !== 1) return null;
+  if (dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  const g = convGeometry(a.inputShape, filter.shape, a, false);
+  if (g.strideHeight !== 1 || g.strideWidth !== 1 || g.padTop !== 0 || g.padLeft !== 0 || g.outHeight !== g.inHeight || g.outWidth !== g.inWidth) return null;
+  const simd = simdKernels(backend);
+  if (!simd) return null;
+  const b = backend as WasmHeapBackend;
+  const out = b.makeOutput(a.inputShape, 'float32');
+  const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
+  simd.pointwiseInputGrad(at(dy), at(filter), at(out), g.batch * g.inHeight * g.inWidth, g.inChannels, g.outChannels);
+  return out;
+}
+
+let pointwiseSimd = true;
+/** Pointwise dx by the SIMD kernel (default) or by the conv form (the checks run both). */
+export function usePointwiseBackpropInputSimd(on: boolean): void {
+  pointwiseSimd = on;
+}
+
+function conv2dBackpropInputKernel(args: KernelArgs): tf.TensorInfo {
+  const { inputs, attrs } = args;
+  const a = attrs as unknown as Conv2DBackpropInputAttrs;
+  const simd = pointwiseBackpropInputSimd(args);
+  if (simd) return simd;
   return tf.tidy(() => {
     const filter = asTensor4D(inputs.filter, tf.Conv2DBackpropInput, 'filter');
     let dy = asTensor4D(inputs.dy, tf.Conv2DBackpropInput, 'dy');
@@ -69,12 +102,13 @@ export function stockIsFaster(attrs: Conv2DBackpropInputAttrs): boolean {
  * function) must still run when the backend initialises, so we carry its setupFunc.
  */
 export function conv2dBackpropInputConfig(stock?: tf.KernelConfig): tf.KernelConfig {
-  if (!stock) return { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: conv2dBackpropInputKernel };
+  const ours = conv2dBackpropInputKernel as unknown as tf.KernelFunc;
+  if (!stock) return { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: ours };
   return {
     kernelName: tf.Conv2DBackpropInput,
     backendName: 'wasm',
     setupFunc: stock.setupFunc,
     kernelFunc: (args) =>
-      stockIsFaster(args.attrs as unknown as Conv2DBackpropInputAttrs) ? stock.kernelFunc(args) : conv2dBackpropInputKernel(args),
+      stockIsFaster(args.attrs as unknown as Conv2DBackpropInputAttrs) ? stock.kernelFunc(args) : ours(args),
   };
 }

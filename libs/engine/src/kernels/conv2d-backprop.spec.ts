@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { useConv2DBackpropFilter } from './conv2d-backprop-filter.kernel';
 import { simdKernels } from './simd';
-import { useStridedBackpropInputPhases } from './conv2d-backprop-input.kernel';
+import { usePointwiseBackpropInputSimd, useStridedBackpropInputPhases } from './conv2d-backprop-input.kernel';
 import { registerWasmTrainingKernels, useConv2DBackpropInput } from './register-wasm-kernels';
 import {
   dilateFilter,
@@ -56,6 +56,9 @@ cases.push(
   // SIMD dW tiles: 4 input × 8 output channels, then 4-wide and scalar tails on both axes
   { n: 2, h: 9, w: 11, ci: 5, co: 12, k: [3, 3], s: 1, pad: 'same', d: 1 },
   { n: 1, h: 8, w: 9, ci: 2, co: 20, k: [2, 3], s: 2, pad: 'valid', d: 1 },
+  // pointwise dx by SIMD: an odd position count, input-channel and output-channel tails
+  { n: 1, h: 5, w: 3, ci: 7, co: 13, k: [1, 1], s: 1, pad: 'same', d: 1 },
+  { n: 2, h: 4, w: 4, ci: 12, co: 32, k: [1, 1], s: 1, pad: 'valid', d: 1 },
 );
 
 const label = (c: Case) =>
@@ -80,6 +83,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   useStridedBackpropInputPhases(true);
+  usePointwiseBackpropInputSimd(true);
   useConv2DBackpropFilter('auto');
   console.log(`gradient check vs cpu\n${report}`);
 });
@@ -114,8 +118,10 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
     expect(error).toBeLessThan(1e-4);
   });
 
+  // 'phases' is the default (and takes pointwise convs to the SIMD kernel); 'zeros' turns both off.
   it.each(['phases', 'zeros'] as const)(`Conv2DBackpropInput (%s form) matches cpu (${label(c)})`, async (form) => {
     useStridedBackpropInputPhases(form === 'phases');
+    usePointwiseBackpropInputSimd(form === 'phases');
     const filter = randomValues(sh.filter, 3);
     const dy = randomValues(sh.dy, 4);
     const ref = await valuesOn('cpu', () =>
@@ -134,7 +140,8 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
     );
     expect(got.shape).toEqual(sh.x);
     const error = relativeError(ref.values, got.values);
-    report.record('Conv2DBackpropInput', `${label(c)} ${form}`, error);
+    const pointwise = c.k[0] === 1 && c.k[1] === 1 && c.s === 1;
+    report.record(`Conv2DBackpropInput (${pointwise && form === 'phases' ? 'pointwise SIMD' : form})`, label(c), error);
     expect(error).toBeLessThan(1e-4);
   });
 });

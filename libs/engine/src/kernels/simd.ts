@@ -20,6 +20,7 @@ export interface SimdKernels {
     batch: number, inH: number, inW: number, c: number, outH: number, outW: number,
     sH: number, sW: number, padTop: number, padLeft: number, kh: number, kw: number, dilH: number, dilW: number,
   ): void;
+  pointwiseInputGrad(dy: number, w: number, dx: number, positions: number, cin: number, cout: number): void;
   conv2dFilterGrad(
     x: number, dy: number, dw: number,
     batch: number, inH: number, inW: number, cin: number, outH: number, outW: number, cout: number,
