@@ -4,11 +4,13 @@
 // and writes the report into docs/benchmarks.md (Engine section).
 //   node dist/libs/engine/src/bench/bench-engine.js [--steps 20] [--cpu-steps 2]
 //     [--models mnist-ae,finetune,rgb-ae,mobilenet] [--no-threads] [--no-doc]
+//     [--no-simd] (our kernels without the wasm SIMD module: the previous paths, for before/after)
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../kernels/register-wasm-kernels';
+import { useSimdKernels } from '../kernels/simd';
 import { writeEngineSection } from './benchmarks-doc';
 import { formatReport, ModelResult } from './engine-report';
 import { measureThreads, ThreadMeasurement } from './measure-threads';
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   const models = flag('models', MODEL_KEYS.join(',')).split(',') as ModelKey[];
   const loadBefore = load();
   registerWasmTrainingKernels();
+  if (has('no-simd')) useSimdKernels(false);
   await tf.setBackend('wasm');
   // The first model measured would pay for process warm-up (JIT, heap growth); a throwaway run takes it.
   await measureTraining('mnist-ae', { steps: 1, warmup: 2, batch: BATCH, profileSteps: 0 });

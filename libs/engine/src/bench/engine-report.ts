@@ -64,11 +64,12 @@ export function formatReport(ctx: BenchContext, results: ModelResult[], threads?
 
 // What would move each kernel, from the measurements behind the kernels (see libs/engine/README.md).
 const HINTS: Record<string, string> = {
-  Conv2DBackpropFilter: 'XNNPACK GEMMs with K = N·H′·W′ whose "weights" (dy) are new every step, so packed every call; a wasm SIMD dW kernel or a second thread',
+  Conv2DBackpropFilter: 'the wasm SIMD kernel (4×8 register tiles on one core; wasm SIMD has no FMA without relaxed-simd); a second thread',
   Conv2DBackpropInput: 'XNNPACK convs per output phase, with a fresh (rotated) filter packed every call',
   Conv2D: 'the forward convs themselves (XNNPACK near its single-core rate); only more cores move it',
-  MaxPoolGrad: 'a branchy JS loop; a wasm SIMD kernel (or pooling that records argmax in the forward pass)',
-  DepthwiseConv2dNativeBackpropFilter: 'a scalar JS loop; a wasm SIMD kernel',
+  MaxPoolGrad: 'the wasm SIMD kernel, memory-bound; pooling that records argmax in the forward pass',
+  DepthwiseConv2dNativeBackpropFilter: 'the wasm SIMD kernel (multiplier 1; the JS pass otherwise)',
+  DepthwiseConv2dNativeBackpropInput: 'a depthwiseConv2d of zero-spread dy per multiplier; a wasm SIMD kernel like the dW one',
   Sum: 'bias gradients reduced over N·H·W in separate passes; fusing them into the dW kernels',
 };
 

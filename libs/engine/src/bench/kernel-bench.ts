@@ -1,0 +1,133 @@
+// Kernel-alone timings on the reference models' shapes: the SIMD kernels against the paths
+// they replace, interleaved (A, B, A, B, …) so that load from other work hits both alike.
+//   node dist/libs/engine/src/bench/kernel-bench.js [--calls 15] [--rounds 3] [--only Conv2D]
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import os from 'node:os';
+import { registerWasmTrainingKernels } from '../kernels/register-wasm-kernels';
+import { useConv2DBackpropFilter } from '../kernels/conv2d-backprop-filter.kernel';
+import { useSimdKernels } from '../kernels/simd';
+
+const argv = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : fallback;
+};
+const calls = flag('calls', 15);
+const rounds = flag('rounds', 3);
+
+interface Case {
+  label: string;
+  run: () => tf.Tensor;
+}
+
+function maxPoolGradCase(shape: [number, number, number, number]): Case {
+  const x = tf.relu(tf.randomNormal(shape, 0, 1, 'float32', 1)) as tf.Tensor4D;
+  const y = tf.maxPool(x, 2, 2, 'valid');
+  const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 2);
+  return {
+    label: `MaxPoolGrad ${shape.join('x')} pool 2x2 s2`,
+    run: () => tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }) as tf.Tensor,
+  };
+}
+
+function depthwiseFilterCase(shape: [number, number, number, number], stride: number): Case {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 3) as tf.Tensor4D;
+  const filterShape: [number, number, number, number] = [3, 3, shape[3], 1];
+  const out = tf.depthwiseConv2d(x, tf.zeros(filterShape) as tf.Tensor4D, stride, 'same');
+  const dy = tf.randomNormal(out.shape, 0, 1, 'float32', 4);
+  return {
+    label: `DepthwiseConv2dNativeBackpropFilter ${shape.join('x')} 3x3 s${stride}`,
+    run: () => tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy }, { strides: stride, pad: 'same', dilations: 1, filterShape }) as tf.Tensor,
+  };
+}
+
+function conv2dFilterCase(xShape: [number, number, number, number], k: number, cout: number, stride: number): Case {
+  const x = tf.randomNormal(xShape, 0, 1, 'float32', 5) as tf.Tensor4D;
+  const filterShape: [number, number, number, number] = [k, k, xShape[3], cout];
+  const out = tf.backend_util.computeConv2DInfo(xShape, filterShape, stride, 1, 'same').outShape;
+  const dy = tf.randomNormal(out, 0, 1, 'float32', 6);
+  return {
+    label: `Conv2DBackpropFilter x ${xShape.join('x')} → dy ${out.join('x')} ${k}x${k} s${stride}`,
+    run: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: stride, pad: 'same', filterShape }) as tf.Tensor,
+  };
+}
+
+function pointwiseInputCase(dyShape: [number, number, number, number], cin: number): Case {
+  const dy = tf.randomNormal(dyShape, 0, 1, 'float32', 7) as tf.Tensor4D;
+  const filter = tf.randomNormal([1, 1, cin, dyShape[3]], 0, 1, 'float32', 8) as tf.Tensor4D;
+  const inputShape: [number, number, number, number] = [dyShape[0], dyShape[1], dyShape[2], cin];
+  return {
+    label: `Conv2DBackpropInput 1x1 dy ${dyShape.join('x')} → dx ${inputShape.join('x')}`,
+    run: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { strides: 1, pad: 'valid', inputShape, dataFormat: 'NHWC' }) as tf.Tensor,
+  };
+}
+
+function minMs(run: () => tf.Tensor): number {
+  let best = Infinity;
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    const t = run();
+    t.dataSync(); // wasm kernels are synchronous; this only makes sure nothing is deferred
+    best = Math.min(best, performance.now() - t0);
+    t.dispose();
+  }
+  return best;
+}
+
+async function main(): Promise<void> {
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
+  const loadBefore = os.loadavg().map((v) => v.toFixed(2)).join(' ');
+  const cases = [
+    maxPoolGradCase([32, 28, 28, 32]),
+    maxPoolGradCase([32, 14, 14, 64]),
+    maxPoolGradCase([32, 32, 32, 32]),
+    maxPoolGradCase([32, 16, 16, 64]),
+    depthwiseFilterCase([32, 16, 16, 32], 1),
+    depthwiseFilterCase([32, 16, 16, 64], 2),
+    depthwiseFilterCase([32, 8, 8, 128], 1),
+    // MNIST autoencoder / classifier: conv1, conv2, convT32 s2, convT1 s2
+    conv2dFilterCase([32, 28, 28, 1], 3, 32, 1),
+    conv2dFilterCase([32, 14, 14, 32], 3, 64, 1),
+    conv2dFilterCase([32, 14, 14, 32], 3, 64, 2),
+    conv2dFilterCase([32, 28, 28, 1], 3, 32, 2),
+    // 32×32×3 autoencoder: conv1, conv2, convT32 s2, convT3 s2 (also MobileNet's first conv, s2)
+    conv2dFilterCase([32, 32, 32, 3], 3, 32, 1),
+    conv2dFilterCase([32, 16, 16, 32], 3, 64, 1),
+    conv2dFilterCase([32, 16, 16, 32], 3, 64, 2),
+    conv2dFilterCase([32, 32, 32, 3], 3, 32, 2),
+    // MobileNet pointwise 1×1
+    conv2dFilterCase([32, 16, 16, 32], 1, 64, 1),
+    conv2dFilterCase([32, 8, 8, 64], 1, 128, 1),
+    conv2dFilterCase([32, 8, 8, 128], 1, 128, 1),
+    // MobileNet pointwise dx
+    pointwiseInputCase([32, 16, 16, 64], 32),
+    pointwiseInputCase([32, 8, 8, 128], 64),
+    pointwiseInputCase([32, 8, 8, 128], 128),
+    // wider than the reference models: where XNNPACK's packing pays off, if anywhere
+    conv2dFilterCase([32, 16, 16, 128], 3, 128, 1),
+    conv2dFilterCase([32, 8, 8, 256], 1, 256, 1),
+  ];
+  useConv2DBackpropFilter('auto');
+  console.log(`kernel alone, min of ${calls} calls, ms; ${rounds} interleaved rounds (before: the JS pass or XNNPACK form; SIMD); load ${loadBefore}`);
+  for (const c of cases) {
+    if (argv.includes('--only') && !c.label.includes(argv[argv.indexOf('--only') + 1])) continue;
+    const js: number[] = [];
+    const simd: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      useSimdKernels(false);
+      js.push(minMs(c.run));
+      useSimdKernels(true);
+      simd.push(minMs(c.run));
+    }
+    const [a, b] = [Math.min(...js), Math.min(...simd)];
+    console.log(`${c.label}: before ${a.toFixed(2)} → SIMD ${b.toFixed(2)} (${(a / b).toFixed(1)}×)`);
+  }
+  console.log(`load after ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
