@@ -3,7 +3,7 @@
 // loads it from there, also when the specs run from sources). Called by tools/build.mjs;
 // `node libs/engine/assembly/compile.mjs` runs it alone. ~1 s.
 import asc from 'assemblyscript/asc';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,7 +34,11 @@ export async function compileSimdKernels() {
   if (error) throw new Error(`AssemblyScript compilation of libs/engine/assembly/kernels.as failed:\n${stderr.join('')}`);
   if (/\(data\b/.test(outputs['kernels.wat'])) throw new Error('kernels.as compiled with a data segment: it would overwrite the tfjs-wasm heap at instantiation');
   await mkdir(dirname(simdWasmPath), { recursive: true });
-  await writeFile(simdWasmPath, outputs['kernels.wasm']);
+  // Written aside and renamed: parallel spec workers may compile at once, and a reader must never
+  // see half a module.
+  const partial = `${simdWasmPath}.${process.pid}.tmp`;
+  await writeFile(partial, outputs['kernels.wasm']);
+  await rename(partial, simdWasmPath);
   return { path: simdWasmPath, bytes: outputs['kernels.wasm'].length, ms: Date.now() - started };
 }
 

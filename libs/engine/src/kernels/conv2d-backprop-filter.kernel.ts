@@ -83,7 +83,7 @@ export function preferMatMul(g: ConvGeometry): boolean {
  * dW by the wasm SIMD kernel (libs/engine/assembly/kernels.as), in place on the heap; NHWC.
  * Register tiles of dW summed along each output row: no transposes, no packing of dy. It
  * measured faster than both XNNPACK forms on every shape tried (kernel-bench.ts: the reference
- * models' 15 shapes 1.2–12×, and 128–512-channel 3×3 and 1×1 convs 1.5–2.7×), so 'auto' takes
+ * models' 11 dW shapes 1.2–12× over several runs, 128–512-channel 3×3 and 1×1 convs 1.1–2.7×), so 'auto' takes
  * it for every NHWC call; the XNNPACK forms remain for NCHW and where the SIMD module cannot
  * run (not built, or the threaded build's shared memory).
  */
