@@ -23,7 +23,7 @@ export interface BenchContext {
 export const TARGETS = { mnistImagesPerSecond: 300, mnistTimesCpu: 400, backwardOverForward: 2.5 };
 
 const f = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-export const backwardRatio = (m: TrainingMeasurement) => (m.msPerStep - m.forwardMs) / m.forwardMs;
+export const backwardRatio = (m: TrainingMeasurement) => ((m.stepMedianMs ?? m.msPerStep) - m.forwardMs) / m.forwardMs;
 
 function row(label: string, m: TrainingMeasurement, cpu?: TrainingMeasurement): string {
   const times = cpu ? `${f(m.imagesPerSecond / cpu.imagesPerSecond, 0)}×` : 'n/a';
@@ -37,7 +37,10 @@ export function formatReport(ctx: BenchContext, results: ModelResult[], threads?
   out.push(`Measured ${ctx.date} on ${ctx.machine}; ${ctx.versions}.`);
   out.push(`Load average before/after: ${ctx.loadBefore} / ${ctx.loadAfter} (2 cores; above ~1 means other work shared the machine).`);
   out.push('', '```', ctx.command, '```', '');
-  out.push('Training steps, batch 32, Adam 1e-3. bwd/fwd = (step − forward) / forward, forward = `model.predict` on the batch.');
+  out.push(
+    'Training steps, batch 32, Adam 1e-3. ms/step is the mean over the timed steps. bwd/fwd = (step − forward) / forward with the medians of both:',
+    'forward = `model.predict` on the batch, timed after each timed step, so bursts of other work on the machine hit both sides alike.',
+  );
   out.push('GFLOP/s counts useful work only: 3 × forward FLOPs from layer shapes (2 per multiply-add).', '');
   for (const r of results) {
     out.push(`### ${r.title}`, '');

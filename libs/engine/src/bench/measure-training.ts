@@ -13,6 +13,8 @@ export interface TrainingMeasurement {
   imagesPerSecond: number;
   /** model.predict on the same batch: the forward pass alone. */
   forwardMs: number;
+  /** Median of the timed steps (msPerStep is their mean): what bwd/fwd uses. */
+  stepMedianMs: number;
   /** Useful training FLOPs per step (3× forward, from layer shapes) over the step time. */
   gflops: number;
   loss: number;
@@ -71,21 +73,26 @@ export async function measureTraining(key: ModelKey, opts: MeasureOptions): Prom
     const tensorsAfterWarmup = tf.memory().numTensors;
     const rssAfterWarmupMB = rssMB();
     const heapAfterWarmup = wasmHeapMB();
-    const t0 = performance.now();
-    for (let i = 0; i < opts.steps; i++) await step();
-    const msPerStep = (performance.now() - t0) / opts.steps;
-    const tensorsAtEnd = tf.memory().numTensors;
-    const rssAtEndMB = rssMB();
-    const heapAtEnd = wasmHeapMB();
-
+    // Each timed step is followed by one timed forward pass (outside the step's time), so that
+    // bwd/fwd compares medians taken over the same stretch: on a shared machine a burst of other
+    // work then inflates neither side alone (a separate run of 5 forwards after the steps did).
+    const stepTimes: number[] = [];
     const forwards: number[] = [];
-    for (let i = 0; i < Math.max(1, Math.min(opts.steps, 5)); i++) {
+    for (let i = 0; i < opts.steps; i++) {
+      const t0 = performance.now();
+      await step();
+      stepTimes.push(performance.now() - t0);
       const f0 = performance.now();
       const out = ref.model.predict(x) as tf.Tensor;
       await out.data();
       out.dispose();
       forwards.push(performance.now() - f0);
     }
+    const msPerStep = stepTimes.reduce((a, b) => a + b, 0) / opts.steps;
+    const tensorsAtEnd = tf.memory().numTensors;
+    const rssAtEndMB = rssMB();
+    const heapAtEnd = wasmHeapMB();
+
     const flopsPerStep = forwardFlopsPerImage(ref.model) * TRAINING_STEP_FORWARD_MULTIPLE * opts.batch;
     const m: TrainingMeasurement = {
       model: key,
@@ -96,6 +103,7 @@ export async function measureTraining(key: ModelKey, opts: MeasureOptions): Prom
       msPerStep,
       imagesPerSecond: (opts.batch * 1000) / msPerStep,
       forwardMs: median(forwards),
+      stepMedianMs: median(stepTimes),
       gflops: flopsPerStep / msPerStep / 1e6,
       loss,
       tensorsAfterWarmup,
