@@ -53,13 +53,13 @@ function conv2dFilterCase(xShape: [number, number, number, number], k: number, c
   };
 }
 
-function pointwiseInputCase(dyShape: [number, number, number, number], cin: number): Case {
+function stride1InputCase(dyShape: [number, number, number, number], cin: number, k = 1): Case {
   const dy = tf.randomNormal(dyShape, 0, 1, 'float32', 7) as tf.Tensor4D;
-  const filter = tf.randomNormal([1, 1, cin, dyShape[3]], 0, 1, 'float32', 8) as tf.Tensor4D;
+  const filter = tf.randomNormal([k, k, cin, dyShape[3]], 0, 1, 'float32', 8) as tf.Tensor4D;
   const inputShape: [number, number, number, number] = [dyShape[0], dyShape[1], dyShape[2], cin];
   return {
-    label: `Conv2DBackpropInput 1x1 dy ${dyShape.join('x')} → dx ${inputShape.join('x')}`,
-    run: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { strides: 1, pad: 'valid', inputShape, dataFormat: 'NHWC' }) as tf.Tensor,
+    label: `Conv2DBackpropInput ${k}x${k} s1 dy ${dyShape.join('x')} → dx ${inputShape.join('x')}`,
+    run: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { strides: 1, pad: 'same', inputShape, dataFormat: 'NHWC' }) as tf.Tensor,
   };
 }
 
@@ -102,9 +102,12 @@ async function main(): Promise<void> {
     conv2dFilterCase([32, 8, 8, 64], 1, 128, 1),
     conv2dFilterCase([32, 8, 8, 128], 1, 128, 1),
     // MobileNet pointwise dx
-    pointwiseInputCase([32, 16, 16, 64], 32),
-    pointwiseInputCase([32, 8, 8, 128], 64),
-    pointwiseInputCase([32, 8, 8, 128], 128),
+    stride1InputCase([32, 16, 16, 64], 32),
+    stride1InputCase([32, 8, 8, 128], 64),
+    stride1InputCase([32, 8, 8, 128], 128),
+    // conv2's dx: MNIST classifier and autoencoder, 32×32×3 autoencoder
+    stride1InputCase([32, 14, 14, 64], 32, 3),
+    stride1InputCase([32, 16, 16, 64], 32, 3),
     // wider than the reference models: where XNNPACK's packing pays off, if anywhere
     conv2dFilterCase([32, 16, 16, 128], 3, 128, 1),
     conv2dFilterCase([32, 8, 8, 256], 1, 256, 1),

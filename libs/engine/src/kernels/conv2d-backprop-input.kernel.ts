@@ -37,37 +37,39 @@ export function conv2dBackpropInputNHWC(
 }
 
 /**
- * dx of a pointwise conv (1×1, stride 1, no padding) is dy · Wᵀ: the wasm SIMD kernel
- * (libs/engine/assembly/kernels.as) does it in place on the heap, where the conv form rotates
- * and transposes the filter into a new tensor that XNNPACK packs every call. Null where it
- * does not apply or cannot run.
+ * dx of a stride-1 NHWC conv by the wasm SIMD kernels (libs/engine/assembly/kernels.as), in
+ * place on the heap, where the conv form rotates and transposes the filter into a new tensor
+ * that XNNPACK packs every call: a pointwise conv (1×1, no padding) is dy · Wᵀ
+ * (`pointwiseInputGrad`); other filters gather over their taps (`conv2dInputGrad`). Null where
+ * it does not apply or cannot run.
  */
-function pointwiseBackpropInputSimd({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+function stride1BackpropInputSimd({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
   const a = attrs as unknown as Conv2DBackpropInputAttrs;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  if (!pointwiseSimd || a.dataFormat === 'NCHW' || filter.shape[0] !== 1 || filter.shape[1] !== 1) return null;
-  if (dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  if (!inputSimd || a.dataFormat === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
   const g = convGeometry(a.inputShape, filter.shape, a, false);
-  if (g.strideHeight !== 1 || g.strideWidth !== 1 || g.padTop !== 0 || g.padLeft !== 0 || g.outHeight !== g.inHeight || g.outWidth !== g.inWidth) return null;
+  if (g.strideHeight !== 1 || g.strideWidth !== 1) return null;
   const simd = simdKernels(backend);
   if (!simd) return null;
   const b = backend as WasmHeapBackend;
   const out = b.makeOutput(a.inputShape, 'float32');
   const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
-  simd.pointwiseInputGrad(at(dy), at(filter), at(out), g.batch * g.inHeight * g.inWidth, g.inChannels, g.outChannels);
+  const pointwise = g.filterHeight === 1 && g.filterWidth === 1 && g.padTop === 0 && g.padLeft === 0 && g.outHeight === g.inHeight && g.outWidth === g.inWidth;
+  if (pointwise) simd.pointwiseInputGrad(at(dy), at(filter), at(out), g.batch * g.inHeight * g.inWidth, g.inChannels, g.outChannels);
+  else simd.conv2dInputGrad(at(dy), at(filter), at(out), g.batch, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.padTop, g.padLeft, g.filterHeight, g.filterWidth, g.dilationHeight, g.dilationWidth);
   return out;
 }
 
-let pointwiseSimd = true;
-/** Pointwise dx by the SIMD kernel (default) or by the conv form (the checks run both). */
-export function usePointwiseBackpropInputSimd(on: boolean): void {
-  pointwiseSimd = on;
+let inputSimd = true;
+/** Stride-1 dx by the SIMD kernels (default) or by the conv form (the checks run both). */
+export function useBackpropInputSimd(on: boolean): void {
+  inputSimd = on;
 }
 
 function conv2dBackpropInputKernel(args: KernelArgs): tf.TensorInfo {
   const { inputs, attrs } = args;
   const a = attrs as unknown as Conv2DBackpropInputAttrs;
-  const simd = pointwiseBackpropInputSimd(args);
+  const simd = stride1BackpropInputSimd(args);
   if (simd) return simd;
   return tf.tidy(() => {
     const filter = asTensor4D(inputs.filter, tf.Conv2DBackpropInput, 'filter');

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { useConv2DBackpropFilter } from './conv2d-backprop-filter.kernel';
 import { simdKernels } from './simd';
-import { usePointwiseBackpropInputSimd, useStridedBackpropInputPhases } from './conv2d-backprop-input.kernel';
+import { useBackpropInputSimd, useStridedBackpropInputPhases } from './conv2d-backprop-input.kernel';
 import { registerWasmTrainingKernels, useConv2DBackpropInput } from './register-wasm-kernels';
 import {
   dilateFilter,
@@ -83,7 +83,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   useStridedBackpropInputPhases(true);
-  usePointwiseBackpropInputSimd(true);
+  useBackpropInputSimd(true);
   useConv2DBackpropFilter('auto');
   console.log(`gradient check vs cpu\n${report}`);
 });
@@ -118,10 +118,10 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
     expect(error).toBeLessThan(1e-4);
   });
 
-  // 'phases' is the default (and takes pointwise convs to the SIMD kernel); 'zeros' turns both off.
+  // 'phases' is the default (and takes stride-1 convs to the SIMD kernels); 'zeros' turns both off.
   it.each(['phases', 'zeros'] as const)(`Conv2DBackpropInput (%s form) matches cpu (${label(c)})`, async (form) => {
     useStridedBackpropInputPhases(form === 'phases');
-    usePointwiseBackpropInputSimd(form === 'phases');
+    useBackpropInputSimd(form === 'phases');
     const filter = randomValues(sh.filter, 3);
     const dy = randomValues(sh.dy, 4);
     const ref = await valuesOn('cpu', () =>
@@ -140,8 +140,7 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
     );
     expect(got.shape).toEqual(sh.x);
     const error = relativeError(ref.values, got.values);
-    const pointwise = c.k[0] === 1 && c.k[1] === 1 && c.s === 1;
-    report.record(`Conv2DBackpropInput (${pointwise && form === 'phases' ? 'pointwise SIMD' : form})`, label(c), error);
+    report.record(`Conv2DBackpropInput (${c.s === 1 && form === 'phases' ? 'stride-1 SIMD' : form})`, label(c), error);
     expect(error).toBeLessThan(1e-4);
   });
 });

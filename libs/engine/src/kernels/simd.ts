@@ -21,6 +21,11 @@ export interface SimdKernels {
     sH: number, sW: number, padTop: number, padLeft: number, kh: number, kw: number, dilH: number, dilW: number,
   ): void;
   pointwiseInputGrad(dy: number, w: number, dx: number, positions: number, cin: number, cout: number): void;
+  conv2dInputGrad(
+    dy: number, w: number, dx: number,
+    batch: number, inH: number, inW: number, cin: number, outH: number, outW: number, cout: number,
+    padTop: number, padLeft: number, kh: number, kw: number, dilH: number, dilW: number,
+  ): void;
   conv2dFilterGrad(
     x: number, dy: number, dw: number,
     batch: number, inH: number, inW: number, cin: number, outH: number, outW: number, cout: number,
