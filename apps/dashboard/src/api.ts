@@ -1,3 +1,5 @@
+import type { RunKind, RunProgress } from '@trainyard/contracts';
+
 /** JSON over the API the page was served by; errors carry the API's message. */
 export async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(path, { headers: { accept: 'application/json' } });
@@ -16,20 +18,11 @@ export interface Summary {
   best: number;
   bestStep: number;
 }
-export interface Progress {
-  phase: string;
-  epoch: number;
-  epochs: number;
-  step: number;
-  stepsPerEpoch: number;
-  loss?: number;
-  imagesPerSec?: number;
-  etaSeconds?: number;
-  updatedAt: string;
-}
+/** A run's progress, as the worker reports it (the contract is shared with the API and workers). */
+export type Progress = RunProgress;
 export interface RunRow {
   id: string;
-  kind: 'PRETRAIN' | 'FINETUNE';
+  kind: RunKind;
   status: string;
   name: string;
   baseRunId: string | null;
