@@ -63,6 +63,15 @@ function stride1InputCase(dyShape: [number, number, number, number], cin: number
   };
 }
 
+function biasSumCase(shape: number[]): Case {
+  const dy = tf.randomNormal(shape, 0, 1, 'float32', 9);
+  const axis = shape.slice(0, -1).map((_, i) => i);
+  return {
+    label: `Sum ${shape.join('x')} → [${shape[shape.length - 1]}] (bias gradient)`,
+    run: () => tf.engine().runKernel(tf.Sum, { x: dy }, { axis, keepDims: false }) as tf.Tensor,
+  };
+}
+
 function minMs(run: () => tf.Tensor): number {
   let best = Infinity;
   for (let i = 0; i < calls; i++) {
@@ -108,12 +117,20 @@ async function main(): Promise<void> {
     // conv2's dx: MNIST classifier and autoencoder, 32×32×3 autoencoder
     stride1InputCase([32, 14, 14, 64], 32, 3),
     stride1InputCase([32, 16, 16, 64], 32, 3),
+    // bias gradients (before: tfjs-wasm's Sum, which transposes the channels to the front)
+    biasSumCase([32, 28, 28, 32]),
+    biasSumCase([32, 14, 14, 64]),
+    biasSumCase([32, 28, 28, 1]),
+    biasSumCase([32, 32, 32, 3]),
+    biasSumCase([32, 16, 16, 64]),
+    biasSumCase([32, 8, 8, 128]),
+    biasSumCase([32, 10]),
     // wider than the reference models: where XNNPACK's packing pays off, if anywhere
     conv2dFilterCase([32, 16, 16, 128], 3, 128, 1),
     conv2dFilterCase([32, 8, 8, 256], 1, 256, 1),
   ];
   useConv2DBackpropFilter('auto');
-  console.log(`kernel alone, min of ${calls} calls, ms; ${rounds} interleaved rounds (before: the JS pass or XNNPACK form; SIMD); load ${loadBefore}`);
+  console.log(`kernel alone, min of ${calls} calls, ms; ${rounds} interleaved rounds (before: the JS pass, XNNPACK form or stock kernel; SIMD); load ${loadBefore}`);
   for (const c of cases) {
     if (argv.includes('--only') && !c.label.includes(argv[argv.indexOf('--only') + 1])) continue;
     const js: number[] = [];

@@ -4,6 +4,7 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input.kernel';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop.kernel';
 import { depthwiseFilterGradConfig } from './depthwise-filter-grad.kernel';
 import { maxPoolGradConfig } from './max-pool-grad.kernel';
+import { sumConfig } from './sum.kernel';
 
 /**
  * Which Conv2DBackpropInput the wasm backend runs: 'auto' (ours, or tfjs's loop for the few
@@ -17,6 +18,8 @@ const OURS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseFilterGrad
 // tfjs's own kernel, captured the first time we replace it, and the configs built around it.
 let stock: tf.KernelConfig | undefined;
 let configs: Record<BackpropInputImpl, tf.KernelConfig> | undefined;
+// Sum: ours for the bias-gradient case (SIMD), tfjs's own for everything else.
+let sum: tf.KernelConfig | undefined;
 // What was registered under each kernel name before we first replaced it (null: nothing),
 // so that the stock backend can be restored (the benchmark measures it).
 const before = new Map<string, tf.KernelConfig | null>();
@@ -37,6 +40,12 @@ function replace(config: tf.KernelConfig): void {
  */
 export function registerWasmTrainingKernels(opts: { backpropInput?: BackpropInputImpl } = {}): void {
   for (const config of OURS) replace(config);
+  if (!sum) {
+    const stockSum = tf.getKernel(tf.Sum, 'wasm');
+    if (!stockSum) throw new Error('no stock wasm Sum registered: import @tensorflow/tfjs-backend-wasm before registering kernels');
+    sum = sumConfig(stockSum);
+  }
+  replace(sum);
   useConv2DBackpropInput(opts.backpropInput ?? 'auto');
 }
 

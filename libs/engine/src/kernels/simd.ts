@@ -26,6 +26,7 @@ export interface SimdKernels {
     batch: number, inH: number, inW: number, cin: number, outH: number, outW: number, cout: number,
     padTop: number, padLeft: number, kh: number, kw: number, dilH: number, dilW: number,
   ): void;
+  sumRows(x: number, out: number, rows: number, c: number): void;
   conv2dFilterGrad(
     x: number, dy: number, dw: number,
     batch: number, inH: number, inW: number, cin: number, outH: number, outW: number, cout: number,
