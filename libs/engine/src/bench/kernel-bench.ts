@@ -42,6 +42,16 @@ function depthwiseFilterCase(shape: [number, number, number, number], stride: nu
   };
 }
 
+function depthwiseInputCase(shape: [number, number, number, number], stride: number): Case {
+  const filter = tf.randomNormal([3, 3, shape[3], 1], 0, 1, 'float32', 10) as tf.Tensor4D;
+  const out = tf.backend_util.computeConv2DInfo(shape, filter.shape, stride, 1, 'same', undefined, true).outShape;
+  const dy = tf.randomNormal(out, 0, 1, 'float32', 11);
+  return {
+    label: `DepthwiseConv2dNativeBackpropInput dx ${shape.join('x')} 3x3 s${stride}`,
+    run: () => tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter }, { strides: stride, pad: 'same', dilations: 1, inputShape: shape }) as tf.Tensor,
+  };
+}
+
 function conv2dFilterCase(xShape: [number, number, number, number], k: number, cout: number, stride: number): Case {
   const x = tf.randomNormal(xShape, 0, 1, 'float32', 5) as tf.Tensor4D;
   const filterShape: [number, number, number, number] = [k, k, xShape[3], cout];
@@ -96,6 +106,10 @@ async function main(): Promise<void> {
     depthwiseFilterCase([32, 16, 16, 32], 1),
     depthwiseFilterCase([32, 16, 16, 64], 2),
     depthwiseFilterCase([32, 8, 8, 128], 1),
+    // MobileNet depthwise dx (before: depthwiseConv2d of the zero-spread dy, rotated filter)
+    depthwiseInputCase([32, 16, 16, 32], 1),
+    depthwiseInputCase([32, 16, 16, 64], 2),
+    depthwiseInputCase([32, 8, 8, 128], 1),
     // MNIST autoencoder / classifier: conv1, conv2, convT32 s2, convT1 s2
     conv2dFilterCase([32, 28, 28, 1], 3, 32, 1),
     conv2dFilterCase([32, 14, 14, 32], 3, 64, 1),

@@ -44,6 +44,10 @@ cases.push(
   { n: 2, c: 21, m: 1, k: 3, s: 1, pad: 'same', d: 1 },
   { n: 1, c: 16, m: 1, k: 3, s: 2, pad: 'valid', d: 2 },
   { n: 1, c: 36, m: 1, k: 2, s: 2, pad: 'same', d: 1 },
+  // dx by SIMD: 16- and 4-channel blocks with scalar tails, strides 1 and 2 with dilation.
+  { n: 2, c: 23, m: 1, k: 3, s: 2, pad: 'valid', d: 2 },
+  { n: 1, c: 64, m: 1, k: 3, s: 1, pad: 'valid', d: 1 },
+  { n: 2, c: 5, m: 1, k: 3, s: 2, pad: 'same', d: 2 },
 );
 
 const label = (c: Case) => `n${c.n} 7x9 c${c.c} m${c.m} k${c.k} s${c.s} ${c.pad} d${c.d}`;
@@ -98,7 +102,9 @@ describe.each(cases)('depthwise backprop, batch $n', (c) => {
     expect(error).toBeLessThan(1e-4);
   });
 
-  it(`DepthwiseConv2dNativeBackpropInput matches cpu (${label(c)})`, async () => {
+  // 'simd': the wasm SIMD kernel for multiplier 1; 'composite': the depthwiseConv2d form.
+  it.each(['simd', 'composite'] as const)(`DepthwiseConv2dNativeBackpropInput (%s form) matches cpu (${label(c)})`, async (impl) => {
+    useSimdKernels(impl === 'simd');
     const [fs, dys] = [randomValues(filter, 23), randomValues(dy, 24)];
     const ref = await valuesOn('cpu', () => {
       const inputs = { dy: tf.tensor(dys, dy), filter: dilateFilter(tf.tensor4d(fs, filter), c.d, c.d) };
@@ -116,9 +122,11 @@ describe.each(cases)('depthwise backprop, batch $n', (c) => {
         inputShape: x,
       }) as tf.Tensor;
     });
+    expect(simdKernels(tf.backend()) !== null).toBe(impl === 'simd');
+    useSimdKernels(true);
     expect(got.shape).toEqual(x);
     const error = relativeError(ref.values, got.values);
-    report.record('DepthwiseConv2dNativeBackpropInput', label(c), error);
+    report.record(`DepthwiseConv2dNativeBackpropInput (${impl === 'simd' && c.m === 1 ? 'SIMD' : 'composite'})`, label(c), error);
     expect(error).toBeLessThan(1e-4);
   });
 });

@@ -20,6 +20,11 @@ export interface SimdKernels {
     batch: number, inH: number, inW: number, c: number, outH: number, outW: number,
     sH: number, sW: number, padTop: number, padLeft: number, kh: number, kw: number, dilH: number, dilW: number,
   ): void;
+  depthwiseInputGrad(
+    dy: number, w: number, dx: number,
+    batch: number, inH: number, inW: number, c: number, outH: number, outW: number,
+    sH: number, sW: number, padTop: number, padLeft: number, kh: number, kw: number, dilH: number, dilW: number,
+  ): void;
   pointwiseInputGrad(dy: number, w: number, dx: number, positions: number, cin: number, cout: number): void;
   conv2dInputGrad(
     dy: number, w: number, dx: number,
