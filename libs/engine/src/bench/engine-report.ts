@@ -72,8 +72,8 @@ const HINTS: Record<string, string> = {
   Conv2D: 'the forward convs themselves (XNNPACK near its single-core rate); only more cores move it',
   MaxPoolGrad: 'the wasm SIMD kernel, memory-bound; pooling that records argmax in the forward pass',
   DepthwiseConv2dNativeBackpropFilter: 'the wasm SIMD kernel (multiplier 1; the JS pass otherwise)',
-  DepthwiseConv2dNativeBackpropInput: 'a depthwiseConv2d of zero-spread dy per multiplier; a wasm SIMD kernel like the dW one',
-  Sum: 'bias gradients reduced over N·H·W in separate passes; fusing them into the dW kernels',
+  DepthwiseConv2dNativeBackpropInput: 'the wasm SIMD kernel gathered over the taps (multiplier 1; a depthwiseConv2d of zero-spread dy otherwise)',
+  Sum: 'bias gradients by the wasm SIMD row sum (memory-bound, one pass over dy); fusing them into the dW kernels would save that pass',
 };
 
 function targetLines(results: ModelResult[]): string[] {
