@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendUnavailableError, Engine, ModuleLoader, selectBackend } from './backend-selection';
 import { initEngine, resetEngineForTests } from './init-engine';
+import { requireSimdKernels } from './kernels/kernel-check.testing';
+import { useSimdKernels } from './kernels/simd';
 
 // tfjs-node(-gpu) are not installed here (their install downloads libtensorflow), so the real
 // loader exercises the fall-through; fake loaders stand in for machines where they are.
@@ -27,6 +29,8 @@ afterEach(() => {
 });
 
 describe('selectBackend', () => {
+  beforeAll(() => requireSimdKernels());
+
   it('falls through the missing tfjs-node packages to wasm and says why', async () => {
     const lines: string[] = [];
     const engine = await selectBackend({ log: (m) => lines.push(m) }, realRequire);
@@ -37,9 +41,20 @@ describe('selectBackend', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^engine: using wasm: XNNPACK.*skipped tensorflow-gpu/);
     expect(tf.getKernel(tf.Conv2DBackpropFilter, 'wasm')).toBeDefined();
+    expect(engine.detail).toContain('wasm SIMD kernels on');
     // Same tfjs module underneath (each importer gets its own namespace wrapper from the
     // CommonJS interop, so compare what matters: the engine and the Tensor class).
     expect(engine.tf.engine() === tf.engine() && engine.tf.Tensor === tf.Tensor).toBe(true);
+  });
+
+  it('says on the attempt when the wasm SIMD kernels are off', async () => {
+    useSimdKernels(false);
+    try {
+      const engine = await selectBackend({ backend: 'wasm', log: () => undefined }, realRequire);
+      expect(engine.detail).toContain('wasm SIMD kernels off');
+    } finally {
+      useSimdKernels(true);
+    }
   });
 
   it('names the reason when an override is unavailable', async () => {

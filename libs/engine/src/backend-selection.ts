@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './kernels/register-wasm-kernels';
+import { simdKernels } from './kernels/simd';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -106,7 +107,12 @@ async function tryWasm(load: ModuleLoader): Promise<Omit<Engine, 'tf'>> {
   }
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
   const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi-threaded' : 'single-threaded';
-  return { backend: 'wasm', tfBackend: 'wasm', detail: `XNNPACK, ${simd}, ${threads}, with Trainyard's backprop kernels` };
+  // Said in the worker's log for every run: without the built module (npm run build) or on
+  // the threaded build, the gradients take the slower JS and XNNPACK paths.
+  const ours = simdKernels(tf.backend())
+    ? "Trainyard's backprop kernels (wasm SIMD kernels on)"
+    : "Trainyard's backprop kernels (wasm SIMD kernels off: not built, turned off or the threaded build; slower JS and XNNPACK paths)";
+  return { backend: 'wasm', tfBackend: 'wasm', detail: `XNNPACK, ${simd}, ${threads}, with ${ours}` };
 }
 
 async function tryCpu(): Promise<Omit<Engine, 'tf'>> {
