@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { useConv2DBackpropFilter } from './conv2d-backprop-filter.kernel';
 import { simdKernels } from './simd';
 import { useBackpropInputSimd, useStridedBackpropInputPhases } from './conv2d-backprop-input.kernel';
-import { registerWasmTrainingKernels, useConv2DBackpropInput } from './register-wasm-kernels';
+import { useConv2DBackpropInput } from './register-wasm-kernels';
 import {
   dilateFilter,
   ErrorReport,
@@ -12,7 +12,7 @@ import {
   relativeError,
   undilateFilter,
   valuesOn,
-  requireSimdKernels,
+  prepareKernelChecks,
 } from './kernel-check.testing';
 
 // Each wasm kernel against tfjs's cpu kernel (the reference), both run in this process by
@@ -73,13 +73,8 @@ function shapes(c: Case) {
 
 const report = new ErrorReport();
 
-beforeAll(async () => {
-  requireSimdKernels();
-  // Always ours here: 'auto' would hand the few-channel cases to the stock kernel.
-  registerWasmTrainingKernels({ backpropInput: 'conv2d' });
-  // Makes tfjs's engine fail any kernel that leaves backend data behind.
-  tf.env().set('IS_TEST', true);
-});
+// Always ours here: 'auto' would hand the few-channel cases to the stock kernel.
+beforeAll(() => prepareKernelChecks({ backpropInput: 'conv2d' }));
 
 afterAll(() => {
   useStridedBackpropInputPhases(true);

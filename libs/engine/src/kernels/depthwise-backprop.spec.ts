@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { useDepthwiseBackpropFilter } from './depthwise-filter-grad.kernel';
-import { registerWasmTrainingKernels } from './register-wasm-kernels';
 import { simdKernels, useSimdKernels } from './simd';
 import {
   dilateFilter,
@@ -9,7 +8,7 @@ import {
   forwardOutShape,
   randomValues,
   relativeError,
-  requireSimdKernels,
+  prepareKernelChecks,
   undilateFilter,
   valuesOn,
 } from './kernel-check.testing';
@@ -53,11 +52,7 @@ cases.push(
 const label = (c: Case) => `n${c.n} 7x9 c${c.c} m${c.m} k${c.k} s${c.s} ${c.pad} d${c.d}`;
 const report = new ErrorReport();
 
-beforeAll(() => {
-  requireSimdKernels();
-  registerWasmTrainingKernels();
-  tf.env().set('IS_TEST', true);
-});
+beforeAll(() => prepareKernelChecks());
 
 afterAll(() => {
   useDepthwiseBackpropFilter('js');

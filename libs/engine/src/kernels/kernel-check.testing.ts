@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { registerWasmTrainingKernels } from './register-wasm-kernels';
 import { simdKernelsBuilt } from './simd';
 
 /**
@@ -12,6 +13,17 @@ export function requireSimdKernels(): void {
   if (simdKernelsBuilt()) return;
   execFileSync(process.execPath, [resolve(__dirname, '../../assembly/compile.mjs')], { stdio: 'inherit' });
   if (!simdKernelsBuilt()) throw new Error('libs/engine/assembly/compile.mjs did not produce simd-kernels.wasm');
+}
+
+/**
+ * What every kernel check starts from: the SIMD module built, our kernels registered (`options`
+ * as for registerWasmTrainingKernels), and tfjs's test mode, which fails any kernel that leaves
+ * backend data behind.
+ */
+export function prepareKernelChecks(options?: Parameters<typeof registerWasmTrainingKernels>[0]): void {
+  requireSimdKernels();
+  registerWasmTrainingKernels(options);
+  tf.env().set('IS_TEST', true);
 }
 
 /** Deterministic values in [-1, 1) so a failing case can be rerun exactly. */

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from './register-wasm-kernels';
-import { ErrorReport, randomValues, relativeError, requireSimdKernels, valuesOn } from './kernel-check.testing';
+import { ErrorReport, randomValues, relativeError, prepareKernelChecks, valuesOn } from './kernel-check.testing';
 import { simdKernels, useSimdKernels } from './simd';
 
 // Our wasm MaxPoolGrad against tfjs's cpu kernel. Ties matter: after a relu whole windows are
@@ -31,11 +30,7 @@ cases.push({ n: 1, h: 11, w: 13, c: 23, k: [3, 3], s: 1, pad: 'same' }, { n: 2, 
 
 const report = new ErrorReport();
 
-beforeAll(() => {
-  requireSimdKernels();
-  registerWasmTrainingKernels();
-  tf.env().set('IS_TEST', true);
-});
+beforeAll(() => prepareKernelChecks());
 
 afterAll(() => {
   useSimdKernels(true);

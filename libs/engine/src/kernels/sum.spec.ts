@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from './register-wasm-kernels';
 import { simdKernels, useSimdKernels } from './simd';
-import { ErrorReport, randomValues, relativeError, requireSimdKernels, valuesOn } from './kernel-check.testing';
+import { ErrorReport, randomValues, relativeError, prepareKernelChecks, valuesOn } from './kernel-check.testing';
 import { leadingAxesSum } from './sum.kernel';
 
 // The bias-gradient Sum (every axis but the last) by the SIMD kernel, against tfjs's cpu Sum:
@@ -29,11 +28,7 @@ const shapes: number[][] = [
 
 const report = new ErrorReport();
 
-beforeAll(() => {
-  requireSimdKernels();
-  registerWasmTrainingKernels();
-  tf.env().set('IS_TEST', true);
-});
+beforeAll(() => prepareKernelChecks());
 
 afterAll(() => {
   useSimdKernels(true);
