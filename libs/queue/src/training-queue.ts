@@ -34,3 +34,6 @@ const JOB_NAME_BY_KIND: Record<RunKind, TrainingJobName> = {
 export async function enqueueRun(queue: TrainingQueue, run: { id: string; kind: RunKind }, attempts: number): Promise<void> {
   await queue.add(JOB_NAME_BY_KIND[run.kind], { runId: run.id }, { ...DEFAULT_JOB_OPTIONS, jobId: run.id, attempts });
 }
+
+/** Every state a job of the training queue can be counted in, for depth reports (fleet page, /metrics). */
+export const QUEUE_JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'] as const;

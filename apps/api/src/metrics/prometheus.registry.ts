@@ -3,12 +3,11 @@ import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrainyardConfig } from '@trainyard/config';
 import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import type { Database } from '@trainyard/db';
-import type { TrainingQueue } from '@trainyard/queue';
+import { QUEUE_JOB_STATES, type TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { DATABASE, TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 
-const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'] as const;
 
 /**
  * The API's Prometheus metrics, in a registry of its own (two apps in one process, as in the
@@ -42,9 +41,9 @@ export class PrometheusRegistry {
       labelNames: ['queue', 'state'],
       registers: [this.registry],
       collect: async () => {
-        const counts = await this.read('queue depths', () => this.queue.getJobCounts(...JOB_STATES));
+        const counts = await this.read('queue depths', () => this.queue.getJobCounts(...QUEUE_JOB_STATES));
         if (!counts) return;
-        for (const state of JOB_STATES) queueJobs.set({ queue: this.queue.name, state }, counts[state] ?? 0);
+        for (const state of QUEUE_JOB_STATES) queueJobs.set({ queue: this.queue.name, state }, counts[state] ?? 0);
       },
     });
     const runs: Gauge<'status' | 'kind'> = new Gauge({

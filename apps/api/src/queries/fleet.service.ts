@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { Database } from '@trainyard/db';
-import type { TrainingQueue } from '@trainyard/queue';
+import { QUEUE_JOB_STATES, type TrainingQueue } from '@trainyard/queue';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { DATABASE, TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 
-const JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'] as const;
 const ACTIVE_JOBS_SHOWN = 50;
 
 /** Queue depths and the worker fleet, for the dashboard's queues & workers page. */
@@ -18,7 +17,7 @@ export class FleetService {
   ) {}
 
   async queues() {
-    const [counts, active] = await Promise.all([this.queue.getJobCounts(...JOB_STATES), this.queue.getActive(0, ACTIVE_JOBS_SHOWN - 1)]);
+    const [counts, active] = await Promise.all([this.queue.getJobCounts(...QUEUE_JOB_STATES), this.queue.getActive(0, ACTIVE_JOBS_SHOWN - 1)]);
     return {
       queues: [
         {
