@@ -1,3 +1,4 @@
+import { delimiter, isAbsolute } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -9,6 +10,13 @@ const bool = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(1).max(65535);
+/** `a,b , c` → `['a','b','c']`; empty items dropped. */
+const list = z.string().transform((v) => v.split(',').map((item) => item.trim()).filter(Boolean));
+/** Absolute folders separated by the platform's path delimiter (`:` here), like PATH. */
+const folders = z
+  .string()
+  .transform((v) => v.split(delimiter).map((item) => item.trim()).filter(Boolean))
+  .pipe(z.array(z.string().refine((path) => isAbsolute(path), 'every root must be an absolute path')));
 
 export const EnvSchema = z.object({
   TRAINYARD_HOME: z.string().min(1).default('.trainyard'),
@@ -21,8 +29,9 @@ export const EnvSchema = z.object({
     .default('trainyard-training'),
   REDIS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(5000),
   S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
-  S3_ACCESS_KEY: z.string().default('minioadmin'),
-  S3_SECRET_KEY: z.string().default('minioadmin'),
+  /** No default: credentials are given on purpose (docker-compose.yml sets its local MinIO's). */
+  S3_ACCESS_KEY: z.string().optional(),
+  S3_SECRET_KEY: z.string().optional(),
   S3_BUCKET: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
@@ -42,6 +51,32 @@ export const EnvSchema = z.object({
   /** Checkpoints kept per run besides the best one and any a fine-tune uses as its base. */
   CHECKPOINT_KEEP_LAST: z.coerce.number().int().min(1).max(1000).default(3),
   TRAINYARD_BACKEND: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).optional(),
+  /** `off` only on purpose: the API refuses it unless it listens on loopback, and warns at start. */
+  TRAINYARD_AUTH: z.enum(['on', 'off']).default('on'),
+  /** A first admin key (≥ 32 characters), provisioned at start, stored hashed, never logged. */
+  TRAINYARD_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
+  /** Host names the API answers to when it listens beyond loopback (DNS-rebinding guard). */
+  API_ALLOWED_HOSTS: list.optional(),
+  /** Origins allowed cross-site (CORS); none by default. */
+  API_CORS_ORIGINS: list.optional(),
+  /** Serve GET /metrics without a key (for a Prometheus on a private network). */
+  METRICS_PUBLIC: bool.default(false),
+  /** Requests per minute per key, counted in Redis so every API replica shares the budget. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Runs a project may have waiting (QUEUED or PREEMPTED) at once. */
+  QUOTA_QUEUED_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Images one request may ask to train on in all (epochs × training images, summed over a sweep or pipeline). */
+  QUOTA_REQUEST_IMAGES: z.coerce.number().int().min(1).default(500_000_000),
+  /** Live event streams (SSE) open at once per key, and per API process. */
+  SSE_MAX_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
+  SSE_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Folders under which local datasets and `file://` models may be read; none by default. */
+  TRAINYARD_LOCAL_ROOTS: folders.optional(),
+  /** Bounds of one folder walk (dataset registration, loading): files seen and time. */
+  FOLDER_WALK_MAX_FILES: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
+  FOLDER_WALK_MAX_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** Apply migrations at start (default); `false` for fleets that run `npm run migrate` as a step. */
+  MIGRATE_ON_START: bool.default(true),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_JSON: bool.default(false),
 });
@@ -57,7 +92,25 @@ export interface TrainyardConfig {
   storage:
     | { driver: 's3'; endpoint: string; accessKey: string; secretKey: string; bucket: string; region: string }
     | { driver: 'local'; root: string };
-  api: { host: string; port: number };
+  api: {
+    host: string;
+    port: number;
+    /** Host names accepted in `Host:` when listening beyond loopback; empty = only the listen address. */
+    allowedHosts: string[];
+    corsOrigins: string[];
+    metricsPublic: boolean;
+  };
+  auth: { enabled: boolean; adminKey?: string };
+  limits: {
+    requestsPerMinute: number;
+    queuedRunsPerProject: number;
+    imagesPerRequest: number;
+    sseConnectionsPerKey: number;
+    sseConnectionsPerProcess: number;
+  };
+  /** Local-path and file:// reads: only under these real paths; folder walks bounded. */
+  paths: { localRoots: string[]; walkMaxFiles: number; walkMaxMs: number };
+  migrations: { onStart: boolean };
   worker: {
     concurrency: number;
     lockDurationMs: number;

@@ -1,5 +1,8 @@
 import { join, resolve } from 'node:path';
 import { EnvSchema, type TrainyardConfig } from './config.schema';
+import { redact, registerSecret } from './redact';
+
+const SECRET_VARS = new Set(['S3_SECRET_KEY', 'TRAINYARD_ADMIN_KEY']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -15,10 +18,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message} (got ${JSON.stringify(present[String(i.path[0])])})`),
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0]);
+        // A secret is never echoed, not even a wrong one; a URL loses its password.
+        const got = SECRET_VARS.has(name) ? `${present[name]?.length ?? 0} characters` : redact(JSON.stringify(present[name]));
+        return `${i.path.join('.')}: ${i.message} (got ${got})`;
+      }),
     );
   }
   const e = parsed.data;
+  registerSecret(e.S3_SECRET_KEY);
+  registerSecret(e.TRAINYARD_ADMIN_KEY);
+  if (e.S3_ENDPOINT && (!e.S3_ACCESS_KEY || !e.S3_SECRET_KEY)) {
+    throw new ConfigError(['S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT (there are no default credentials)']);
+  }
   const home = resolve(e.TRAINYARD_HOME);
   return {
     home,
@@ -29,13 +42,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       ? {
           driver: 's3',
           endpoint: e.S3_ENDPOINT,
-          accessKey: e.S3_ACCESS_KEY,
-          secretKey: e.S3_SECRET_KEY,
+          accessKey: e.S3_ACCESS_KEY!,
+          secretKey: e.S3_SECRET_KEY!,
           bucket: e.S3_BUCKET,
           region: e.S3_REGION,
         }
       : { driver: 'local', root: join(home, 'objects') },
-    api: { host: e.API_HOST, port: e.API_PORT },
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      allowedHosts: e.API_ALLOWED_HOSTS ?? [],
+      corsOrigins: e.API_CORS_ORIGINS ?? [],
+      metricsPublic: e.METRICS_PUBLIC,
+    },
+    auth: { enabled: e.TRAINYARD_AUTH === 'on', adminKey: e.TRAINYARD_ADMIN_KEY },
+    limits: {
+      requestsPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      queuedRunsPerProject: e.QUOTA_QUEUED_RUNS,
+      imagesPerRequest: e.QUOTA_REQUEST_IMAGES,
+      sseConnectionsPerKey: e.SSE_MAX_PER_KEY,
+      sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
+    },
+    paths: { localRoots: (e.TRAINYARD_LOCAL_ROOTS ?? []).map((root) => resolve(root)), walkMaxFiles: e.FOLDER_WALK_MAX_FILES, walkMaxMs: e.FOLDER_WALK_MAX_MS },
+    migrations: { onStart: e.MIGRATE_ON_START },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
