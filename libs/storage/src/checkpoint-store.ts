@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CorruptCheckpointError } from './corrupt-checkpoint.error';
+import { notValidJson } from './json-problem';
 import { assertValidKey } from './object-key';
 import { ObjectNotFoundError } from './object-not-found.error';
 import { keyFromUri, type ObjectStore } from './object-store';
@@ -164,7 +165,7 @@ export class CheckpointStore {
     try {
       parsed = JSON.parse(bytes.toString('utf8'));
     } catch (error) {
-      throw new CorruptCheckpointError(uri, CHECKPOINT_MANIFEST, `not valid JSON (${(error as Error).message})`);
+      throw new CorruptCheckpointError(uri, CHECKPOINT_MANIFEST, notValidJson(error));
     }
     const result = ManifestSchema.safeParse(parsed);
     if (!result.success) {

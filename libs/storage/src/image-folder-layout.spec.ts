@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidImageFolderError, LocalObjectStore, scanImageFolder } from './index';
+import { FolderWalkLimitError, InvalidImageFolderError, LocalObjectStore, scanImageFolder } from './index';
 
 /** Listing only: file contents are never read, so any bytes stand in for images here. */
 describe('scanImageFolder (layout check shared by the API and libs/datasets)', () => {
@@ -29,5 +29,31 @@ describe('scanImageFolder (layout check shared by the API and libs/datasets)', (
     expect(error).toBeInstanceOf(InvalidImageFolderError);
     expect((error as InvalidImageFolderError).reason).toMatch(/class 'empty' has no images/);
     expect((error as InvalidImageFolderError).folder).toMatch(/two\/$/);
+  });
+
+  it('stops a walk past its entry bound with an error naming the setting, and within bounds scans as before', async () => {
+    for (let i = 0; i < 30; i++) file(`c${i % 3}/d${i}/${i}.png`);
+    const store = new LocalObjectStore(root);
+    const error = await scanImageFolder(store, '', { maxFiles: 20, maxMs: 60_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FolderWalkLimitError);
+    expect((error as FolderWalkLimitError).message).toMatch(/FOLDER_WALK_MAX_FILES=20/);
+    expect((await scanImageFolder(store, '', { maxFiles: 1000, maxMs: 60_000 })).files).toHaveLength(30);
+  });
+
+  it('stops a walk past its time bound', async () => {
+    for (let i = 0; i < 50; i++) file(`c${i % 2}/${i}.png`);
+    const store = new LocalObjectStore(root);
+    const realNow = Date.now;
+    let clock = realNow();
+    // Every look at the clock moves it 10 ms: the 100 ms budget runs out inside the walk.
+    const now = jest.spyOn(Date, 'now').mockImplementation(() => (clock += 10));
+    try {
+      const error = await scanImageFolder(store, '', { maxFiles: 1_000_000, maxMs: 100 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FolderWalkLimitError);
+      expect((error as FolderWalkLimitError).limit).toBe('time');
+      expect((error as FolderWalkLimitError).message).toMatch(/FOLDER_WALK_MAX_MS=100/);
+    } finally {
+      now.mockRestore();
+    }
   });
 });

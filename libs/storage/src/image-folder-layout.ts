@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { WalkBudget, type WalkLimits } from './folder-walk-limit.error';
 import { InvalidImageFolderError } from './invalid-image-folder.error';
 import { LocalObjectStore } from './local-object-store';
 import type { ObjectStore } from './object-store';
@@ -37,10 +38,24 @@ function isImage(key: string): boolean {
  * Class folders that hold no object at all. Object stores have no empty folders (a prefix exists
  * only through its objects), but on disk an empty subfolder is a class the user meant to fill.
  */
-async function emptyLocalFolders(store: ObjectStore, prefix: string): Promise<string[]> {
+async function emptyLocalFolders(store: ObjectStore, prefix: string, budget: WalkBudget | undefined): Promise<string[]> {
   if (!(store instanceof LocalObjectStore)) return [];
   const entries = await readdir(join(store.root, prefix), { withFileTypes: true }).catch(() => []);
+  budget?.see(entries.length);
   return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+}
+
+/** Objects under the prefix; a local subfolder the server may not open refuses the folder, not the server. */
+async function listObjects(store: ObjectStore, prefix: string, folder: string, limits: WalkLimits | undefined) {
+  try {
+    return await store.list(prefix, limits);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (store instanceof LocalObjectStore && (code === 'EACCES' || code === 'EPERM' || code === 'ELOOP')) {
+      throw new InvalidImageFolderError(folder, 'a subfolder cannot be read by the server (permission denied)');
+    }
+    throw error;
+  }
 }
 
 /**
@@ -51,13 +66,16 @@ async function emptyLocalFolders(store: ObjectStore, prefix: string): Promise<st
  * Reads an image folder (one subfolder per class, images possibly nested deeper) through an
  * ObjectStore: a LocalObjectStore wrapping a local path, or S3 under a prefix. Refuses, naming the
  * folder and the reason, a folder with no class, a single class, or a class without images.
+ * `limits` (config.paths, every caller in the fleet passes them) bound the listing: past them it
+ * throws FolderWalkLimitError; without them the listing is unbounded.
  */
-export async function scanImageFolder(store: ObjectStore, prefix: string): Promise<ImageFolderScan> {
+export async function scanImageFolder(store: ObjectStore, prefix: string, limits?: WalkLimits): Promise<ImageFolderScan> {
   const normalised = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   const folder = store.uri(normalised);
   const byClass = new Map<string, { key: string; size: number }[]>();
-  for (const name of await emptyLocalFolders(store, normalised)) byClass.set(name, []);
-  for (const object of await store.list(normalised)) {
+  const top = limits ? new WalkBudget(folder, limits) : undefined;
+  for (const name of await emptyLocalFolders(store, normalised, top)) byClass.set(name, []);
+  for (const object of await listObjects(store, normalised, folder, limits)) {
     const relative = object.key.slice(normalised.length);
     const slash = relative.indexOf('/');
     if (slash <= 0) continue; // a file beside the class folders belongs to no class

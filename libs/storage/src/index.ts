@@ -1,5 +1,5 @@
 export * from './object-store';
-export { assertValidKey, assertValidPrefix } from './object-key';
+export { assertValidKey, assertValidPrefix, normalizeObjectPrefix, prefixProblem } from './object-key';
 export { ObjectNotFoundError } from './object-not-found.error';
 export { InvalidObjectKeyError } from './invalid-object-key.error';
 export { CorruptCheckpointError } from './corrupt-checkpoint.error';
@@ -14,3 +14,7 @@ export { CheckpointStore, CHECKPOINT_MANIFEST, type CheckpointFolder, type Check
 export { IMAGE_EXTENSIONS, scanImageFolder, type ImageFile, type ImageFolderScan } from './image-folder-layout';
 export { InvalidImageFolderError } from './invalid-image-folder.error';
 export { augmentationSampleKey } from './run-artifact-keys';
+export { resolveUnderRoots, localPathOf, LocalPathRefusedError, type LocalPathRefusal } from './local-roots';
+export { FolderWalkLimitError, walkLimitsOf, type WalkLimits } from './folder-walk-limit.error';
+export { notValidJson } from './json-problem';
+export { locateModelFile, ModelUriRefusedError, type ModelFileLocation } from './model-uri';

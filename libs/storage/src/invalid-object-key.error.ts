@@ -1,7 +1,7 @@
 export class InvalidObjectKeyError extends Error {
   constructor(
     readonly key: string,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`Invalid object key ${JSON.stringify(key)}: ${reason}`);
     this.name = 'InvalidObjectKeyError';

@@ -4,6 +4,7 @@ import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
+import { WalkBudget, type WalkLimits } from './folder-walk-limit.error';
 import { assertValidKey, assertValidPrefix } from './object-key';
 import { InvalidObjectKeyError } from './invalid-object-key.error';
 import { ObjectNotFoundError } from './object-not-found.error';
@@ -91,12 +92,12 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<StoredObject[]> {
+  async list(prefix: string, limits?: WalkLimits): Promise<StoredObject[]> {
     assertValidPrefix(prefix);
     // Walk only the deepest folder the prefix names, not the whole store.
     const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     const found: StoredObject[] = [];
-    await this.walk(join(this.root, folder), found);
+    await this.walk(join(this.root, folder), found, limits ? new WalkBudget(this.uri(prefix), limits) : undefined);
     return found.filter((o) => o.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
@@ -128,7 +129,7 @@ export class LocalObjectStore implements ObjectStore {
     return path;
   }
 
-  private async walk(dir: string, out: StoredObject[]): Promise<void> {
+  private async walk(dir: string, out: StoredObject[], budget: WalkBudget | undefined): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -137,9 +138,11 @@ export class LocalObjectStore implements ObjectStore {
       throw error;
     }
     for (const entry of entries) {
+      budget?.see();
       const path = join(dir, entry.name);
+      // Symlinks are neither folders nor files to a Dirent: a link never takes the walk elsewhere.
       if (entry.isDirectory()) {
-        await this.walk(path, out);
+        await this.walk(path, out, budget);
       } else if (entry.isFile() && !entry.name.endsWith(PARTIAL_SUFFIX)) {
         const info = await stat(path).catch(() => null);
         if (!info) continue; // deleted while we walked

@@ -1,5 +1,6 @@
 // Types only: the API process imports @trainyard/storage and must never load TensorFlow.
 import type { io } from '@tensorflow/tfjs-core';
+import { notValidJson } from './json-problem';
 
 /** The layout tfjs's own `file://` and `http://` handlers use, so tools like tfjs-converter read it. */
 export const MODEL_JSON = 'model.json';
@@ -50,7 +51,7 @@ export function parseModelJson(bytes: Buffer, source: string): io.ModelJSON {
   try {
     parsed = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    throw new Error(`${source} is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`${source} is ${notValidJson(error)}`);
   }
   const json = parsed as Partial<io.ModelJSON> | null;
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { WalkLimits } from './folder-walk-limit.error';
 
 /** One object as `list` reports it. */
 export interface StoredObject {
@@ -35,8 +36,11 @@ export interface ObjectStore {
    * must consume or destroy `body`.
    */
   getStream(key: string): Promise<ObjectReadStream>;
-  /** Every object whose key starts with `prefix` (recursively), sorted by key. */
-  list(prefix: string): Promise<StoredObject[]>;
+  /**
+   * Every object whose key starts with `prefix` (recursively), sorted by key. With `limits`, throws
+   * FolderWalkLimitError once more entries were seen, or more time spent, than they allow.
+   */
+  list(prefix: string, limits?: WalkLimits): Promise<StoredObject[]>;
   /** Missing keys are not an error: deleting is idempotent so a retried job can repeat it. */
   delete(keys: string[]): Promise<void>;
   /** Throws if the store cannot be reached or written (health checks). */

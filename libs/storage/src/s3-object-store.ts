@@ -1,6 +1,7 @@
 import { Client } from 'minio';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { FolderWalkLimitError, WalkBudget, type WalkLimits } from './folder-walk-limit.error';
 import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
 import { assertValidKey, assertValidPrefix } from './object-key';
 import { ObjectNotFoundError } from './object-not-found.error';
@@ -117,11 +118,14 @@ export class S3ObjectStore implements ObjectStore {
     return { body, size };
   }
 
-  async list(prefix: string): Promise<StoredObject[]> {
+  async list(prefix: string, limits?: WalkLimits): Promise<StoredObject[]> {
     assertValidPrefix(prefix);
     const items = await this.call('list', prefix, async () => {
+      // Each try starts its own count and clock.
+      const budget = limits ? new WalkBudget(this.uri(prefix), limits) : undefined;
       const found: StoredObject[] = [];
       for await (const item of this.client.listObjectsV2(this.bucket, prefix, true)) {
+        budget?.see();
         if (item.name !== undefined) found.push({ key: item.name, size: item.size, lastModified: item.lastModified });
       }
       return found;
@@ -154,6 +158,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       return await withStorageRetry(fn, this.retry);
     } catch (error) {
+      if (error instanceof FolderWalkLimitError) throw error;
       const code = errorCode(error);
       // A bodiless 404 (HEAD-style) arrives as NotFound rather than NoSuchKey.
       if (operation === 'get' && (code === 'NoSuchKey' || code === 'NotFound')) {
