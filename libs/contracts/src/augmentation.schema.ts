@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ONLY_WHEN_VALID } from './schema-guards';
 
 const Factor = z.number().positive().max(100);
 
@@ -36,10 +37,11 @@ export const AugmentationSpecSchema = z
     cval: z.number().min(-10).max(10).default(0),
   })
   .strict()
-  .refine((s) => !Array.isArray(s.zoomRange) || s.zoomRange[0] <= s.zoomRange[1], { message: 'zoomRange [lo, hi] needs lo ≤ hi', path: ['zoomRange'] })
+  .refine((s) => !Array.isArray(s.zoomRange) || s.zoomRange[0] <= s.zoomRange[1], { message: 'zoomRange [lo, hi] needs lo ≤ hi', path: ['zoomRange'], ...ONLY_WHEN_VALID })
   .refine((s) => s.brightnessRange === null || s.brightnessRange[0] <= s.brightnessRange[1], {
     message: 'brightnessRange [lo, hi] needs lo ≤ hi',
     path: ['brightnessRange'],
+    ...ONLY_WHEN_VALID,
   });
 
 export type AugmentationSpec = z.infer<typeof AugmentationSpecSchema>;

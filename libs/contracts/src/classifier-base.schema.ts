@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { NameSchema, text } from './text.schema';
 
 /** A version of a model named in the registry (`POST /v1/models`), e.g. `{ name: 'flowers', version: 3 }`. */
 export const RegisteredModelRefSchema = z
   .object({
-    name: z.string().trim().min(1).max(120),
+    name: NameSchema,
     version: z.int().min(1).max(1_000_000),
   })
   .strict();
@@ -17,13 +18,10 @@ export type RegisteredModelRef = z.infer<typeof RegisteredModelRefSchema>;
  */
 export const ImportedModelSchema = z
   .object({
-    uri: z
-      .string()
-      .min(1)
-      .max(2000)
+    uri: text({ max: 2000, trim: false })
       .refine((u) => /^(s3|file):\/\//.test(u) || u.startsWith('/'), { message: 'expected s3://…, file://… or an absolute path to model.json' })
       .refine((u) => u.endsWith('model.json'), { message: 'expected the URI of a model.json' }),
-    cutAtLayer: z.string().min(1).max(200).optional(),
+    cutAtLayer: text({ max: 200, trim: false }).optional(),
   })
   .strict();
 export type ImportedModelSpec = z.infer<typeof ImportedModelSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DatasetSpecSchema } from './dataset.schema';
+import { NameSchema } from './text.schema';
 
 export const EVALUATION_SPLITS = ['test', 'validation', 'train'] as const;
 export type EvaluationSplit = (typeof EVALUATION_SPLITS)[number];
@@ -12,7 +13,7 @@ export type EvaluationSplit = (typeof EVALUATION_SPLITS)[number];
 export const EvaluateSpecSchema = z
   .object({
     kind: z.literal('evaluate'),
-    name: z.string().trim().min(1).max(120),
+    name: NameSchema,
     checkpoint: z
       .object({
         runId: z.uuid(),

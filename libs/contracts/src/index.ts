@@ -11,3 +11,5 @@ export * from './sweep-parameters';
 export * from './sweep-spec.schema';
 export * from './sweep-expansion';
 export * from './seeded-random';
+export * from './text.schema';
+export * from './schema-guards';

@@ -53,3 +53,17 @@ describe('PipelineSpecSchema', () => {
     expect(paths({ ...valid, retries: 3 })).toEqual(['']);
   });
 });
+
+describe('PipelineSpecSchema bounds its fan-out (issue #9)', () => {
+  it('refuses more fine-tunes or evaluations than allowed, quickly, without cross-checking them', () => {
+    const started = performance.now();
+    expect(paths({ ...valid, finetunes: Array.from({ length: 5000 }, (_, i) => ({ name: `ft ${i}`, dataset: shapes })) })).toEqual(['finetunes']);
+    expect(paths({ ...valid, evaluations: Array.from({ length: 5 }, () => ({})) })).toEqual(['evaluations']);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('refuses control characters in every name', () => {
+    expect(paths({ ...valid, name: 'p\u0000' })).toEqual(['name']);
+    expect(paths({ ...valid, evaluations: [{ name: 'eval\r\nfake' }] })).toEqual(['evaluations.0.name']);
+  });
+});

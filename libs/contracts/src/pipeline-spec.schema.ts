@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { DatasetSpecSchema, type DatasetSpec } from './dataset.schema';
 import { EVALUATION_SPLITS } from './evaluate-spec.schema';
 import { FinetuneSpecSchema, PretrainSpecSchema } from './run-spec.schema';
+import { ONLY_WHEN_VALID } from './schema-guards';
+import { NameSchema } from './text.schema';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** `kind` is implied by where a spec sits in a pipeline; a client may still write it. */
@@ -17,13 +19,13 @@ const PipelineFinetuneSchema = z.preprocess(withKind('finetune'), FinetuneSpecSc
       ctx.addIssue({ code: 'custom', path: ['model', key], message: "A pipeline fine-tune starts from the pipeline's pretrain; leave its base out" });
     }
   }
-});
+}, ONLY_WHEN_VALID);
 
 /** An evaluation of every fine-tune's final checkpoint (its latest COMPLETE one). */
 export const PipelineEvaluationSchema = z
   .object({
     /** Defaults to "<fine-tune name>: <split> evaluation". */
-    name: z.string().trim().min(1).max(120).optional(),
+    name: NameSchema.optional(),
     /** Without a dataset, each fine-tune's own dataset (so `test` is its held-out test set). */
     dataset: DatasetSpecSchema.optional(),
     split: z.enum(EVALUATION_SPLITS).default('test'),
@@ -38,7 +40,7 @@ export const MAX_PIPELINE_RUNS = 100;
 
 export const PipelineSpecSchema = z
   .object({
-    name: z.string().trim().min(1).max(120),
+    name: NameSchema,
     pretrain: z.preprocess(withKind('pretrain'), PretrainSpecSchema),
     finetunes: z.array(PipelineFinetuneSchema).min(1).max(20),
     evaluations: z.array(PipelineEvaluationSchema).max(4).default([]),
@@ -61,7 +63,7 @@ export const PipelineSpecSchema = z
         });
       }
     });
-  });
+  }, ONLY_WHEN_VALID);
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 export type PipelineSpecInput = z.input<typeof PipelineSpecSchema>;
 

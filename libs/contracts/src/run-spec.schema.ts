@@ -3,6 +3,8 @@ import { AugmentationSpecSchema } from './augmentation.schema';
 import { FreezingSchema, ImportedModelSchema, RegisteredModelRefSchema } from './classifier-base.schema';
 import { DatasetSpecSchema } from './dataset.schema';
 import { EvaluateSpecSchema } from './evaluate-spec.schema';
+import { ONLY_WHEN_VALID } from './schema-guards';
+import { NameSchema } from './text.schema';
 
 const Dimension = z.int().min(8).max(256);
 
@@ -71,15 +73,13 @@ export const ClassifierSchema = z
     if (model.freezeBase && model.freezing.mode === 'two-stage') {
       ctx.addIssue({ code: 'custom', path: ['freezeBase'], message: "freezeBase conflicts with freezing.mode 'two-stage'; drop freezeBase" });
     }
-  });
+  }, ONLY_WHEN_VALID);
 export type ClassifierSpec = z.infer<typeof ClassifierSchema>;
-
-const Name = z.string().trim().min(1).max(120);
 
 export const PretrainSpecSchema = z
   .object({
     kind: z.literal('pretrain'),
-    name: Name,
+    name: NameSchema,
     dataset: DatasetSpecSchema,
     model: ConvAutoencoderSchema.prefault({ type: 'conv-autoencoder' }),
     training: TrainingSpecSchema.prefault({}),
@@ -91,7 +91,7 @@ export type PretrainSpec = z.infer<typeof PretrainSpecSchema>;
 export const FinetuneSpecSchema = z
   .object({
     kind: z.literal('finetune'),
-    name: Name,
+    name: NameSchema,
     dataset: DatasetSpecSchema,
     model: ClassifierSchema.prefault({ type: 'classifier' }),
     /** On-the-fly augmentation of training batches (Keras ImageDataGenerator names); none when absent. */
@@ -109,7 +109,7 @@ export const FinetuneSpecSchema = z
         message: `Must be below training.epochs (${spec.training.epochs}), or the second stage never starts`,
       });
     }
-  });
+  }, ONLY_WHEN_VALID);
 export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
 
 export const RunSpecSchema = z.discriminatedUnion('kind', [PretrainSpecSchema, FinetuneSpecSchema, EvaluateSpecSchema]);

@@ -1,5 +1,6 @@
 import type { SweepSpec } from './sweep-spec.schema';
-import { INTEGER_SWEEP_PARAMETERS, type SweepParameter, type SweepValue, type SweepValues } from './sweep-parameters';
+import { cappedProduct } from './schema-guards';
+import { INTEGER_SWEEP_PARAMETERS, MAX_SWEEP_RUNS, type SweepParameter, type SweepValue, type SweepValues } from './sweep-parameters';
 import { mulberry32 } from './seeded-random';
 
 type Range = { min: number; max: number; log?: true };
@@ -10,15 +11,24 @@ type Range = { min: number; max: number; log?: true };
  * is refused rather than silently cut. Random: maxRuns independent draws from a PRNG seeded by
  * `seed`: a list is drawn from uniformly, a range uniformly (or log-uniformly), rounded for
  * whole-number parameters. Pure and deterministic: the same spec gives the same runs.
+ *
+ * Its cost is bounded whatever it is given: maxRuns outside 1..MAX_SWEEP_RUNS throws, and a grid's
+ * size is computed (capped, `tooMany` is then MAX_SWEEP_RUNS + 1 at most) before anything is built.
  */
 export function expandSweep(spec: Pick<SweepSpec, 'strategy' | 'parameters' | 'maxRuns' | 'seed'>): { runs: SweepValues[] } | { tooMany: number } {
+  if (!Number.isSafeInteger(spec.maxRuns) || spec.maxRuns < 1 || spec.maxRuns > MAX_SWEEP_RUNS) {
+    throw new RangeError(`A sweep's maxRuns must be an integer in 1..${MAX_SWEEP_RUNS}, got ${spec.maxRuns}`);
+  }
   const entries = Object.entries(spec.parameters) as [SweepParameter, SweepValue[] | Range][];
   if (spec.strategy === 'grid') {
     const lists = entries.map(([key, values]) => [key, Array.isArray(values) ? values : [values.min, values.max]] as const);
-    const count = lists.reduce((n, [, values]) => n * values.length, 1);
+    const count = cappedProduct(
+      lists.map(([, values]) => values.length),
+      MAX_SWEEP_RUNS,
+    );
     if (count > spec.maxRuns) return { tooMany: count };
     let runs: SweepValues[] = [{}];
-    for (const [key, values] of lists) runs = runs.flatMap((run) => values.map((value) => ({ ...run, [key]: value })));
+    for (const [key, values] of lists) runs = runs.flatMap((run) => values.map((value): SweepValues => ({ ...run, [key]: value })));
     return { runs };
   }
   const random = mulberry32(spec.seed);

@@ -24,6 +24,8 @@ export type SweepValues = Partial<Record<SweepParameter, SweepValue>>;
 export const INTEGER_SWEEP_PARAMETERS: readonly SweepParameter[] = ['training.batchSize', 'training.epochs', 'training.seed', 'model.headUnits', 'dataset.labelsPerClass'];
 
 export const MAX_SWEEP_RUNS = 200;
+/** Values one parameter's list may hold. */
+export const MAX_SWEEP_VALUES = 50;
 
 const REFERENCE_AUGMENTATION = { rotationRange: 20, widthShiftRange: 0.15, heightShiftRange: 0.15, shearRange: 15, zoomRange: 0.15 };
 
@@ -34,6 +36,8 @@ const REFERENCE_AUGMENTATION = { rotationRange: 20, widthShiftRange: 0.15, heigh
 export function applySweepValues(base: FinetuneSpec, values: SweepValues): Record<string, unknown> {
   const spec = structuredClone(base) as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(values) as [SweepParameter, SweepValue][]) {
+    // The keys reach here from requests and stored rows: only the known paths are ever walked.
+    if (!SWEEP_PARAMETERS.includes(key)) throw new RangeError(`Unknown sweep parameter "${String(key).slice(0, 200)}"`);
     if (key === 'augmentation.strength') {
       spec['augmentation'] = typeof value === 'number' ? strengthAugmentation(base.augmentation, value) : value;
       continue;
@@ -41,7 +45,8 @@ export function applySweepValues(base: FinetuneSpec, values: SweepValues): Recor
     const path = key.split('.');
     let node = spec;
     for (const part of path.slice(0, -1)) {
-      if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+      const next = Object.hasOwn(node, part) ? node[part] : undefined;
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
       node = node[part] as Record<string, unknown>;
     }
     node[path.at(-1)!] = value;

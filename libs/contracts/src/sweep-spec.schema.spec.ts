@@ -101,3 +101,67 @@ describe('SweepSpecSchema', () => {
     });
   });
 });
+
+describe('SweepSpecSchema bounds what a request may cost (issue #9)', () => {
+  const timed = (input: unknown) => {
+    const started = performance.now();
+    const parsed = SweepSpecSchema.safeParse(input);
+    return { ms: performance.now() - started, paths: parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.')) };
+  };
+
+  it.each([1e6, 1e9, Number.MAX_SAFE_INTEGER])('refuses maxRuns %d without expanding anything', (maxRuns) => {
+    const { ms, paths } = timed({ name: 's', base, strategy: 'random', parameters: { 'training.learningRate': { min: 1e-4, max: 1e-1 } }, maxRuns });
+    expect(paths).toEqual(['maxRuns']);
+    expect(ms).toBeLessThan(500);
+  });
+
+  it('runs no cross-field check while any field is invalid', () => {
+    // A bad name next to a huge grid: only the name (and nothing the check would find) is reported.
+    const grid = { 'training.seed': Array.from({ length: 50 }, (_, i) => i), 'model.headUnits': Array.from({ length: 50 }, (_, i) => i) };
+    expect(timed({ name: '', base, strategy: 'grid', parameters: grid, maxRuns: 200 }).paths).toEqual(['name']);
+  });
+
+  it('sizes a grid before expanding it: 50 values for each of 9 parameters is refused at once', () => {
+    const parameters = {
+      'training.learningRate': Array.from({ length: 50 }, (_, i) => (i + 1) / 1000),
+      'training.batchSize': Array.from({ length: 50 }, (_, i) => i + 1),
+      'training.epochs': Array.from({ length: 50 }, (_, i) => i + 2),
+      'training.seed': Array.from({ length: 50 }, (_, i) => i),
+      'model.headUnits': Array.from({ length: 50 }, (_, i) => i),
+      'model.dropout': Array.from({ length: 50 }, (_, i) => i / 100),
+      'dataset.labelsPerClass': Array.from({ length: 50 }, (_, i) => i + 1),
+      'augmentation.strength': Array.from({ length: 50 }, (_, i) => i / 50),
+      'model.freezing.mode': ['none', 'base'],
+    };
+    const { ms, paths } = timed({ name: 's', base, strategy: 'grid', parameters, maxRuns: 200 });
+    expect(paths).toEqual(['maxRuns']);
+    expect(ms).toBeLessThan(2000);
+    expect(issues({ name: 's', base, strategy: 'grid', parameters, maxRuns: 200 } as SweepSpecInput)[0]!.message).toContain('more than 200 combinations');
+  });
+
+  it('bounds value lists and string values', () => {
+    expect(timed({ name: 's', base, strategy: 'grid', parameters: { 'training.seed': Array.from({ length: 51 }, (_, i) => i) } }).paths).toEqual(['parameters.training.seed']);
+    expect(timed({ name: 's', base, strategy: 'grid', parameters: { 'model.freezing.mode': ['x'.repeat(121)] } }).paths).toEqual(['parameters.model.freezing.mode.0']);
+    expect(timed({ name: 's', base, strategy: 'grid', parameters: { 'model.freezing.mode': ['base\n'] } }).paths).toEqual(['parameters.model.freezing.mode.0']);
+    expect(timed({ name: 's', base, strategy: 'grid', parameters: { 'training.seed': [1] }, metric: 'acc\u0000' }).paths).toEqual(['metric']);
+  });
+
+  it('expandSweep refuses a maxRuns outside 1..200 whoever calls it', () => {
+    expect(() => expandSweep({ strategy: 'random', parameters: { 'model.headUnits': [1] }, maxRuns: 1e9, seed: 0 })).toThrow(RangeError);
+  });
+
+  it('applySweepValues walks only the known parameter paths', () => {
+    const parsed = SweepSpecSchema.parse({ name: 's', base, strategy: 'grid', parameters: { 'training.seed': [1] } });
+    expect(() => applySweepValues(parsed.base, { ['__proto__.polluted' as 'training.seed']: 1 })).toThrow('Unknown sweep parameter');
+    expect(() => applySweepValues(parsed.base, { ['constructor.prototype.polluted' as 'training.seed']: 1 })).toThrow('Unknown sweep parameter');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('a __proto__ key in parameters is never copied (zod records skip it; the API refuses it with a 400)', () => {
+    const input = JSON.parse(`{"name":"s","base":${JSON.stringify(base)},"strategy":"grid","parameters":{"__proto__":{"polluted":[1]},"training.seed":[1]}}`);
+    const parsed = SweepSpecSchema.parse(input);
+    expect(Object.keys(parsed.parameters)).toEqual(['training.seed']);
+    expect(Object.getPrototypeOf(parsed.parameters)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});

@@ -1,15 +1,17 @@
 import { z } from 'zod';
 import { FinetuneSpecSchema } from './run-spec.schema';
+import { ONLY_WHEN_VALID } from './schema-guards';
 import { expandSweep } from './sweep-expansion';
-import { applySweepValues, MAX_SWEEP_RUNS, SWEEP_PARAMETERS, type SweepParameter, type SweepValue } from './sweep-parameters';
+import { applySweepValues, MAX_SWEEP_RUNS, MAX_SWEEP_VALUES, SWEEP_PARAMETERS, type SweepParameter, type SweepValue } from './sweep-parameters';
+import { NameSchema, text } from './text.schema';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const SweepValueSchema = z.union([z.number(), z.string(), z.boolean()]);
+const SweepValueSchema = z.union([z.number(), text({ max: 120, trim: false }), z.boolean()]);
 
 /** A list of values (grid or random choice), or a range to draw from (random only). */
 export const SweepValuesSchema = z.union([
-  z.array(SweepValueSchema).min(1).max(50),
+  z.array(SweepValueSchema).min(1).max(MAX_SWEEP_VALUES),
   z
     .object({ min: z.number(), max: z.number(), log: z.literal(true).optional() })
     .strict()
@@ -20,7 +22,7 @@ export type SweepParameterValues = z.infer<typeof SweepValuesSchema>;
 
 export const SweepSpecSchema = z
   .object({
-    name: z.string().trim().min(1).max(120),
+    name: NameSchema,
     /** The fine-tune every run starts from; the parameters override its fields. */
     base: z.preprocess((v) => (isObject(v) ? { kind: 'finetune', ...v } : v), FinetuneSpecSchema),
     strategy: z.enum(['grid', 'random']),
@@ -32,10 +34,11 @@ export const SweepSpecSchema = z
     /** Seeds the random draws (the same seed gives the same runs). */
     seed: z.int().min(0).max(2 ** 31 - 1).default(0),
     /** `test/<field>` of a run's result (test/accuracy, test/macroF1…), or a metric summary's name (val_accuracy). */
-    metric: z.string().trim().min(1).max(120).default('test/accuracy'),
+    metric: text({ max: 120 }).default('test/accuracy'),
     goal: z.enum(['max', 'min']).default('max'),
   })
   .strict()
+  // Reads base, strategy, parameters and maxRuns: only once each of them is valid (maxRuns bounds the work).
   .superRefine((sweep, ctx) => {
     let ok = true;
     for (const [key, values] of Object.entries(sweep.parameters) as [SweepParameter, SweepParameterValues][]) {
@@ -58,7 +61,7 @@ export const SweepSpecSchema = z
     if (!ok) return;
     const expanded = expandSweep(sweep);
     if ('tooMany' in expanded) {
-      ctx.addIssue({ code: 'custom', path: ['maxRuns'], message: `The grid has ${expanded.tooMany} combinations; raise maxRuns (≤ ${MAX_SWEEP_RUNS}) or trim the lists` });
+      ctx.addIssue({ code: 'custom', path: ['maxRuns'], message: `The grid has ${expanded.tooMany > MAX_SWEEP_RUNS ? `more than ${MAX_SWEEP_RUNS}` : expanded.tooMany} combinations; raise maxRuns (≤ ${MAX_SWEEP_RUNS}) or trim the lists` });
       return;
     }
     // Values valid alone may clash together (two-stage freezing needs more epochs than unfreezeAfterEpochs).
@@ -69,7 +72,7 @@ export const SweepSpecSchema = z
         return;
       }
     }
-  });
+  }, ONLY_WHEN_VALID);
 export type SweepSpec = z.infer<typeof SweepSpecSchema>;
 export type SweepSpecInput = z.input<typeof SweepSpecSchema>;
 

@@ -16,3 +16,21 @@ describe('specContainment', () => {
     expect(specContainment([{ path: ['model'], value: 'x' }, { path: ['model', 'type'], value: true }])).toEqual({ model: { type: true } });
   });
 });
+
+describe('specContainment with hostile paths (issue #9)', () => {
+  afterEach(() => {
+    delete (Object.prototype as Record<string, unknown>)['polluted'];
+  });
+
+  it.each([['__proto__'], ['constructor'], ['prototype']])('refuses a %s segment and leaves Object.prototype alone', (segment) => {
+    expect(() => specContainment([{ path: [segment, 'polluted'], value: 1 }])).toThrow(RangeError);
+    expect(() => specContainment([{ path: ['training', segment], value: 1 }])).toThrow(RangeError);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('builds null-prototype objects, so no key is looked up on Object.prototype', () => {
+    const containment = specContainment([{ path: ['toString', 'x'], value: 1 }]);
+    expect(Object.getPrototypeOf(containment)).toBeNull();
+    expect(JSON.stringify(containment)).toBe('{"toString":{"x":1}}');
+  });
+});

@@ -1,4 +1,5 @@
-import type { RunKind, RunStatus } from '@trainyard/contracts';
+import { isForbiddenKey, type RunKind, type RunStatus } from '@trainyard/contracts';
+import { InvalidCursorError } from './errors';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import type { RunListItem } from './model-types';
 import { decodeCursor, encodeCursor, sortKey, type RunListCursor } from './run-list-cursor';
@@ -66,7 +67,7 @@ export async function listRuns(prisma: PrismaClient, q: RunListQuery): Promise<R
     throw new RangeError(`Unknown metric stat "${String(q.sort.stat)}" (best, last, min or max)`);
   }
   const key = sortKey(q.sort, q.order);
-  const cursor = q.cursor ? decodeCursor(q.cursor, key) : null;
+  const cursor = q.cursor ? checkedCursor(decodeCursor(q.cursor, key), q.sort, q.cursor) : null;
   const filters = runFilters(q);
   const dir = Prisma.raw(q.order === 'asc' ? 'ASC' : 'DESC');
   const cmp = Prisma.raw(q.order === 'asc' ? '>' : '<');
@@ -136,18 +137,56 @@ function runFilters(q: RunListQuery): Prisma.Sql[] {
   return conditions;
 }
 
-/** `[{ path: ['training', 'learningRate'], value: 0.001 }]` → `{ training: { learningRate: 0.001 } }`. */
+/**
+ * `[{ path: ['training', 'learningRate'], value: 0.001 }]` → `{ training: { learningRate: 0.001 } }`.
+ * The paths come from query strings: every level is a null-prototype object, and a segment that
+ * names prototype machinery (`__proto__`, `constructor`, `prototype`) is refused, so no filter can
+ * reach Object.prototype (`spec.__proto__.x=1` once made every later request of the process fail).
+ */
 export function specContainment(filters: SpecFilter[]): Record<string, unknown> {
-  const root: Record<string, unknown> = {};
+  const root: Record<string, unknown> = Object.create(null);
   for (const { path, value } of filters) {
+    const bad = path.find((segment) => segment === '' || isForbiddenKey(segment));
+    if (path.length === 0 || bad !== undefined) throw new RangeError(`Spec filter path "${path.join('.')}" has a forbidden segment "${bad ?? ''}"`);
     let node = root;
-    path.slice(0, -1).forEach((key) => {
-      const next = node[key];
-      node = (node[key] = typeof next === 'object' && next !== null ? next : {}) as Record<string, unknown>;
-    });
+    for (const key of path.slice(0, -1)) {
+      const next = Object.hasOwn(node, key) ? node[key] : undefined;
+      node = (node[key] = typeof next === 'object' && next !== null ? next : Object.create(null)) as Record<string, unknown>;
+    }
     node[path[path.length - 1]!] = value;
   }
   return root;
+}
+
+// PostgreSQL's text form of a timestamptz (`2026-12-05 07:11:15.123+00`) and of a double (`0.9`,
+// `1e-05`, `NaN`, `-Infinity`): what this module puts in cursors. Anything else was forged.
+const TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(?:Z|[+-](\d{2})(?::?(\d{2}))?)$/;
+const DOUBLE_TEXT = /^(?:NaN|-?Infinity|-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?)$/;
+
+/**
+ * A decoded cursor whose value PostgreSQL will take as the sort column's type. The cursor is
+ * opaque but comes back from the client: a forged value (`2026-02-31`, `1e999`, text) would
+ * otherwise fail inside the query as a 500 instead of a 400 naming the cursor.
+ */
+function checkedCursor(cursor: RunListCursor, sort: RunListSort, raw: string): RunListCursor {
+  const forged = () => new InvalidCursorError(raw, 'not a cursor returned by this API');
+  if (sort.by === 'createdAt') {
+    const match = cursor.value === null ? null : TIMESTAMP_TEXT.exec(cursor.value);
+    if (!match) throw forged();
+    const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+    const [offsetHours, offsetMinutes] = [Number(match[8] ?? 0), Number(match[9] ?? 0)];
+    const date = new Date(Date.UTC(year, month - 1, day));
+    const inRange = hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 15 && offsetMinutes <= 59;
+    if (year < 1 || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || !inRange) throw forged();
+    return cursor;
+  }
+  if (cursor.value === null) return cursor;
+  if (!DOUBLE_TEXT.test(cursor.value)) throw forged();
+  const n = Number(cursor.value);
+  // PostgreSQL refuses what overflows a double, and what underflows to zero from a non-zero mantissa.
+  const named = /^(?:NaN|-?Infinity)$/.test(cursor.value);
+  if (!named && (!Number.isFinite(n) || (n === 0 && /[1-9]/.test(cursor.value.split(/[eE]/)[0]!)))) throw forged();
+  return cursor;
 }
 
 function escapeLike(text: string): string {

@@ -1,4 +1,4 @@
-import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
+import { isForbiddenKey, RUN_KINDS, RUN_STATUSES, text, textProblem } from '@trainyard/contracts';
 import { RUN_LIST_MAX_LIMIT, type RunListQuery, type SpecFilter, type SpecValue } from '@trainyard/db';
 import { z } from 'zod';
 import { RunIdSchema, RunListSortSchema } from '../runs/run-queries';
@@ -18,26 +18,38 @@ const BaseListSchema = z.strictObject({
   // Kinds are lowercase in specs (`pretrain`) and uppercase on runs (`PRETRAIN`); accept both.
   status: z.preprocess(upper, z.enum(RUN_STATUSES)).optional(),
   kind: z.preprocess(upper, z.enum(RUN_KINDS)).optional(),
-  q: z.string().trim().min(1).max(200).optional(),
+  q: text({ max: 200 }).optional(),
   sort: RunListSortSchema.default({ by: 'createdAt' }),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: z.coerce.number().int().min(1).max(RUN_LIST_MAX_LIMIT).default(RUN_LIST_DEFAULT_LIMIT),
-  cursor: z.string().min(1).max(2000).optional(),
+  // Cursors are base64url (run-list-cursor.ts); anything else is refused here, naming `cursor`.
+  cursor: z
+    .string()
+    .max(2000)
+    .regex(/^[A-Za-z0-9_-]+$/, 'Expected the nextCursor of a previous page')
+    .optional(),
 });
+
+const MAX_SPEC_VALUE_LENGTH = 500;
 
 /**
  * Query of `GET /v1/runs`: the fixed parameters, plus any number of `spec.<path>=<value>`
- * equality filters on the run's spec. Anything else is refused, so a typo is not ignored.
+ * equality filters on the run's spec. Anything else is refused, so a typo is not ignored. The
+ * query's keys are the client's: they are only ever read into null-prototype objects, and a spec
+ * path naming `__proto__`, `constructor` or `prototype` is refused with the parameter named.
  */
-export const DashboardRunListQuerySchema = z.record(z.string(), z.unknown()).transform((raw, ctx): DashboardRunListQuery => {
-  const fixed: Record<string, unknown> = {};
+export const DashboardRunListQuerySchema = z.unknown().transform((raw, ctx): DashboardRunListQuery => {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    ctx.addIssue({ code: 'custom', message: 'Expected query parameters' });
+    return z.NEVER;
+  }
+  const fixed: Record<string, unknown> = Object.create(null);
   const spec: SpecFilter[] = [];
   for (const [key, value] of Object.entries(raw)) {
-    const match = SPEC_PATH.exec(key);
-    if (!key.startsWith('spec.')) fixed[key] = value;
-    else if (!match) ctx.addIssue({ code: 'custom', path: [key], message: 'Expected spec.<field>[.<field>…] of letters, digits and _' });
-    else if (typeof value !== 'string') ctx.addIssue({ code: 'custom', path: [key], message: 'Give a spec filter once' });
-    else spec.push({ path: match[1]!.split('.'), value: specValue(value) });
+    const problem = specFilterProblem(key, value);
+    if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+    else if (!key.startsWith('spec.')) fixed[key] = value;
+    else spec.push({ path: SPEC_PATH.exec(key)![1]!.split('.'), value: specValue(value as string) });
   }
   if (spec.length > MAX_SPEC_FILTERS) ctx.addIssue({ code: 'custom', path: ['spec'], message: `At most ${MAX_SPEC_FILTERS} spec filters` });
   const parsed = BaseListSchema.safeParse(fixed);
@@ -48,6 +60,18 @@ export const DashboardRunListQuerySchema = z.record(z.string(), z.unknown()).tra
   const { q, ...rest } = parsed.data;
   return { ...rest, search: q, spec };
 });
+
+/** Why a query parameter cannot be a spec filter (null for the fixed parameters, checked by their schema). */
+function specFilterProblem(key: string, value: unknown): string | null {
+  if (!key.startsWith('spec.')) return textProblem(key);
+  const match = SPEC_PATH.exec(key);
+  if (!match) return 'Expected spec.<field>[.<field>…] of letters, digits and _';
+  const forbidden = match[1]!.split('.').find(isForbiddenKey);
+  if (forbidden) return `"${forbidden}" cannot be a spec field`;
+  if (typeof value !== 'string') return 'Give a spec filter once';
+  if (value.length > MAX_SPEC_VALUE_LENGTH) return `At most ${MAX_SPEC_VALUE_LENGTH} characters`;
+  return textProblem(value);
+}
 
 /**
  * Numbers, booleans and null are matched as JSON values (0.001 matches 1e-3); anything else as a
@@ -61,9 +85,7 @@ export function specValue(text: string): SpecValue {
   return text.trim() !== '' && Number.isFinite(n) ? n : text;
 }
 
-const NamesSchema = z
-  .string()
-  .max(2000)
+const NamesSchema = text({ max: 2000 })
   .transform((s) => [...new Set(s.split(',').map((n) => n.trim()).filter(Boolean))])
   .pipe(z.array(z.string().max(200)).min(1, 'Give at least one metric name').max(20));
 
@@ -73,7 +95,7 @@ const NamesSchema = z
  */
 export const MetricSeriesQuerySchema = z
   .strictObject({
-    name: z.string().min(1).max(200).optional(),
+    name: text({ max: 200, trim: false }).optional(),
     names: NamesSchema.optional(),
     maxPoints: z.coerce.number().int().min(10).max(SERIES_MAX_POINTS).optional(),
   })
@@ -84,6 +106,7 @@ export type MetricSeriesQuery = z.output<typeof MetricSeriesQuerySchema>;
 export const CompareQuerySchema = z.strictObject({
   ids: z
     .string()
+    .max(2000)
     .transform((s) => [...new Set(s.split(',').map((n) => n.trim()).filter(Boolean))])
     .pipe(z.array(RunIdSchema).min(1, 'Give at least one run id').max(COMPARE_MAX_RUNS)),
   names: NamesSchema.optional(),

@@ -1,3 +1,4 @@
+import { textProblem } from '@trainyard/contracts';
 import type { RunListQuery } from '@trainyard/db';
 import { z } from 'zod';
 
@@ -9,8 +10,14 @@ const METRIC_SORT = /^metric:([^:]+):(best|last|min|max)$/;
  */
 export const RunListSortSchema = z
   .string()
+  .max(250)
   .transform((value, ctx): RunListQuery['sort'] => {
     if (value === 'createdAt') return { by: 'createdAt' };
+    const problem = textProblem(value);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
     const match = METRIC_SORT.exec(value);
     if (!match) {
       ctx.addIssue({ code: 'custom', message: 'Expected "createdAt" or "metric:<name>:<best|last|min|max>"' });

@@ -1,6 +1,7 @@
 import { BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
 import type { z } from 'zod';
 import { toFieldErrors, validationErrorBody } from './field-errors';
+import { hostileInputErrors } from './hostile-input';
 
 /**
  * Validates query strings and path parameters with a zod schema; a 400 names each bad
@@ -16,6 +17,8 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
   ) {}
 
   transform(value: unknown): z.output<S> {
+    const hostile = hostileInputErrors(value, this.field);
+    if (hostile.length) throw new BadRequestException(validationErrorBody(this.message, hostile));
     const parsed = this.schema.safeParse(value);
     if (!parsed.success) throw new BadRequestException(validationErrorBody(this.message, toFieldErrors(parsed.error, this.field)));
     return parsed.data;
