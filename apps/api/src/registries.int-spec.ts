@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { CheckpointsRepository, RunsRepository } from '@trainyard/db';
@@ -16,7 +18,10 @@ import { startTestApi, type TestApi } from './testing/test-api';
 describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
   let api: TestApi;
   let s3: S3TestServer;
-  let home: string;
+  /** TRAINYARD_LOCAL_ROOTS of the API: local folders are made here. */
+  let localRoot: string;
+  /** Beside the root, never under it: what the API must not reveal. */
+  let outside: string;
   let app: INestApplication;
   let baseUrl: string;
   let queue: Queue;
@@ -26,8 +31,22 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
 
   beforeAll(async () => {
     s3 = await startS3TestServer();
-    api = await startTestApi({ env: { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: s3.bucket } });
-    ({ app, baseUrl, queue, home } = api);
+    const base = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-registries-')));
+    localRoot = join(base, 'root');
+    outside = join(base, 'outside');
+    mkdirSync(localRoot);
+    mkdirSync(outside);
+    api = await startTestApi({
+      env: {
+        S3_ENDPOINT: s3.endpoint,
+        S3_ACCESS_KEY: s3.accessKey,
+        S3_SECRET_KEY: s3.secretKey,
+        S3_BUCKET: s3.bucket,
+        TRAINYARD_LOCAL_ROOTS: localRoot,
+        FOLDER_WALK_MAX_FILES: '200',
+      },
+    });
+    ({ app, baseUrl, queue } = api);
     store = await createObjectStore(api.config.storage);
     runs = app.get(RunsRepository);
     checkpoints = app.get(CheckpointsRepository);
@@ -36,21 +55,27 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
   afterAll(async () => {
     await api?.stop();
     await s3?.stop();
+    if (localRoot) rmSync(join(localRoot, '..'), { recursive: true, force: true });
   });
+
+  /** The headers every request carries: the API key once startTestApi hands one out. */
+  function authHeaders(): Record<string, string> {
+    return (api as TestApi & { authHeaders?: Record<string, string> }).authHeaders ?? {};
+  }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
     return { status: response.status, body: text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
   }
 
-  function localFolder(files: string[], emptyClasses: string[] = []): string {
-    const root = mkdtempSync(join(home, 'folder-'));
+  function localFolder(files: string[], emptyClasses: string[] = [], under = localRoot): string {
+    const root = mkdtempSync(join(under, 'folder-'));
     for (const file of files) {
       mkdirSync(join(root, file, '..'), { recursive: true });
       writeFileSync(join(root, file), 'x');
@@ -98,7 +123,7 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     const cases: [unknown, string, RegExp][] = [
       [{ kind: 'local', path: localFolder(['only/1.png']) }, 'location', /single class 'only'/],
       [{ kind: 'local', path: localFolder(['a/1.png'], ['b']) }, 'location', /class 'b' has no images/],
-      [{ kind: 'local', path: join(home, 'nope') }, 'location.path', /not a folder/],
+      [{ kind: 'local', path: join(localRoot, 'nope') }, 'location.path', /does not exist/],
       [{ kind: 's3', prefix: 'no/such/prefix/' }, 'location', /no class subfolders/],
     ];
     for (const [location, field, why] of cases) {
@@ -159,8 +184,104 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     const id = randomUUID();
     expect((await http('GET', `/v1/runs/${id}/augmentation.png`)).status).toBe(404);
     await store.put(augmentationSampleKey(id), Buffer.from('\x89PNG fake'));
-    const res = await fetch(`${baseUrl}/v1/runs/${id}/augmentation.png`);
+    const res = await fetch(`${baseUrl}/v1/runs/${id}/augmentation.png`, { headers: authHeaders() });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/png');
+  });
+
+  describe('paths and prefixes (issue #9: nothing outside TRAINYARD_LOCAL_ROOTS is read or revealed)', () => {
+    const register = (location: unknown) => http('POST', '/v1/datasets', { name: `probe-${randomUUID()}`, location });
+    /** What the API answers for a path outside the roots that does not exist: every outside path must get exactly this. */
+    async function outsideAnswer(): Promise<unknown> {
+      const missing = await register({ kind: 'local', path: join(outside, 'no-such-folder') });
+      expect(missing.status).toBe(422);
+      expect(missing.body.errors).toEqual([{ field: 'location.path', message: expect.stringMatching(/not inside a folder this server may read/) }]);
+      return missing.body;
+    }
+
+    it('answers /etc, /root, / and /usr fast with the same 422 as a missing path, naming none of their subfolders', async () => {
+      const expected = await outsideAnswer();
+      for (const path of ['/etc', '/root', '/', '/usr', '/etc/passwd']) {
+        const started = Date.now();
+        const res = await register({ kind: 'local', path });
+        expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 422, body: expected });
+        expect(Date.now() - started).toBeLessThan(2000);
+        const names = (() => {
+          try {
+            return readdirSync(path).filter((name) => name.length >= 4);
+          } catch {
+            return [];
+          }
+        })();
+        // Words of the fixed answer ('Unprocessable' holds 'proc') are not a listing.
+        const text = JSON.stringify(res.body);
+        expect(names.filter((name) => text.includes(name) && !JSON.stringify(expected).includes(name))).toEqual([]);
+      }
+    });
+
+    it('refuses a valid image folder outside the roots, a symlink out of a root, a `..` escape and a NUL byte alike', async () => {
+      const expected = await outsideAnswer();
+      const elsewhere = localFolder(['secret-class-a/1.png', 'secret-class-b/2.png'], [], outside);
+      const link = join(localRoot, `link-${randomUUID()}`);
+      symlinkSync(elsewhere, link);
+      for (const path of [elsewhere, link, `${localRoot}/../outside/${elsewhere.split('/').pop()}`, `${localRoot}/../outside`]) {
+        const res = await register({ kind: 'local', path });
+        expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 422, body: expected });
+      }
+      const nul = await register({ kind: 'local', path: `${localRoot}/x\0/../../outside` });
+      expect([400, 422]).toContain(nul.status);
+      expect(nul.body.errors[0].field).toBe('location.path');
+      expect(JSON.stringify(nul.body)).not.toMatch(/secret-class/);
+    });
+
+    it('records the real path of a folder reached through a link inside the roots', async () => {
+      const folder = localFolder(['a/1.png', 'b/2.png']);
+      const link = join(localRoot, `alias-${randomUUID()}`);
+      symlinkSync(folder, link);
+      const res = await register({ kind: 'local', path: link });
+      expect(res.status).toBe(201);
+      expect(res.body.location).toEqual({ kind: 'local', path: folder });
+    });
+
+    it('stops walking a folder past FOLDER_WALK_MAX_FILES with a 422 naming the limit', async () => {
+      const big = localFolder(Array.from({ length: 250 }, (_, i) => `c${i % 2}/${i}.png`));
+      const res = await register({ kind: 'local', path: big });
+      expect(res.status).toBe(422);
+      expect(res.body.errors).toEqual([{ field: 'location', message: expect.stringMatching(/FOLDER_WALK_MAX_FILES=200/) }]);
+    });
+
+    it('refuses S3 prefixes that are not plain folders of the bucket with the field named', async () => {
+      for (const prefix of ['./x/', 'a//b/', '../x', '/abs', 'a/./b', 'a/\u0001b/']) {
+        const res = await register({ kind: 's3', prefix });
+        expect({ prefix, status: [400, 422].includes(res.status) }).toEqual({ prefix, status: true });
+        expect(res.body.errors.map((e: { field: string }) => e.field)).toContain('location.prefix');
+      }
+    });
+
+    it('checks an imported model URI at submit: the configured bucket, or a file under the roots', async () => {
+      const submit = (uri: string) =>
+        http('POST', '/v1/runs', { kind: 'finetune', name: 'imported', dataset: { name: 'synthetic-shapes' }, model: { type: 'classifier', importedModel: { uri } } });
+      const inRoot = join(localFolder([]), 'model.json');
+      writeFileSync(inRoot, '{}');
+      expect((await submit(pathToFileURL(inRoot).href)).status).toBe(201);
+      expect((await submit(inRoot)).status).toBe(201);
+      expect((await submit(`s3://${s3.bucket}/imported/vgg/model.json`)).status).toBe(201);
+
+      const secret = join(outside, 'model.json');
+      writeFileSync(secret, 'root:x:0:0:root:/root:/bin/bash');
+      const answers = [];
+      for (const uri of [pathToFileURL(secret).href, secret, pathToFileURL(join(outside, 'missing', 'model.json')).href, `file://${localRoot}/../outside/model.json`]) {
+        const res = await submit(uri);
+        expect({ uri, status: res.status }).toEqual({ uri, status: 422 });
+        expect(res.body.errors).toEqual([{ field: 'model.importedModel.uri', message: expect.stringMatching(/not inside a folder this server may read/) }]);
+        answers.push(res.body);
+      }
+      expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+      for (const uri of ['s3://another-bucket/vgg/model.json', `s3://${s3.bucket}/a/../model.json`]) {
+        const res = await submit(uri);
+        expect({ uri, status: res.status }).toEqual({ uri, status: 422 });
+        expect(res.body.errors[0].field).toBe('model.importedModel.uri');
+      }
+    });
   });
 });

@@ -32,7 +32,6 @@ export function assertValidPrefix(prefix: string): void {
   if (problem) throw new InvalidObjectKeyError(prefix, problem);
 }
 
-// eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /**

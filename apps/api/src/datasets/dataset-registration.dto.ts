@@ -1,4 +1,5 @@
 import { isAbsolute } from 'node:path';
+import { InvalidObjectKeyError, normalizeObjectPrefix } from '@trainyard/storage';
 import { z } from 'zod';
 
 /** Body of POST /v1/datasets. A local path must be absolute: the API and the workers resolve it alike. */
@@ -16,7 +17,15 @@ export const DatasetRegistrationSchema = z.strictObject({
         .string()
         .min(1)
         .max(1024)
-        .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), { message: "expected a relative prefix without '..'" }),
+        .superRefine((prefix, ctx) => {
+          // The rule lives with the stores (normalizeObjectPrefix); here it becomes a 400 naming the field.
+          try {
+            normalizeObjectPrefix(prefix);
+          } catch (error) {
+            if (!(error instanceof InvalidObjectKeyError)) throw error;
+            ctx.addIssue({ code: 'custom', message: `expected a folder of the object store such as datasets/flowers/: ${error.reason}` });
+          }
+        }),
     }),
   ]),
 });

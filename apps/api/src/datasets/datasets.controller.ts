@@ -13,7 +13,11 @@ export class DatasetsController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Register an image folder (one subfolder per class) on a local path or under an S3 prefix of the store' })
   @ApiResponse({ status: 201, description: 'Registered: its class names and image counts' })
-  @ApiResponse({ status: 422, description: 'Not a usable folder: no class, a single class, an empty class, or a path that is not a folder' })
+  @ApiResponse({
+    status: 422,
+    description:
+      'Not a usable folder: no class, a single class, an empty class, a path outside TRAINYARD_LOCAL_ROOTS or that is not a folder, or a folder larger than FOLDER_WALK_MAX_FILES / FOLDER_WALK_MAX_MS allow',
+  })
   @ApiResponse({ status: 409, description: 'The name is taken' })
   register(@Body(new ZodValidationPipe(DatasetRegistrationSchema, 'Invalid dataset')) body: DatasetRegistration) {
     return this.datasets.register(body);

@@ -1,8 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { ConflictException, Inject, Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
 import { DatasetNameTakenError, DatasetsRepository, type DatasetLocation, type DatasetRecord } from '@trainyard/db';
-import { InvalidImageFolderError, LocalObjectStore, scanImageFolder, type ObjectStore } from '@trainyard/storage';
+import {
+  FolderWalkLimitError,
+  InvalidImageFolderError,
+  InvalidObjectKeyError,
+  LocalObjectStore,
+  LocalPathRefusedError,
+  normalizeObjectPrefix,
+  resolveUnderRoots,
+  scanImageFolder,
+  walkLimitsOf,
+  type ObjectStore,
+} from '@trainyard/storage';
+import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import type { DatasetRegistration } from './dataset-registration.dto';
 
@@ -33,15 +46,17 @@ export class DatasetsService {
   constructor(
     private readonly datasets: DatasetsRepository,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   async register(body: DatasetRegistration): Promise<DatasetView> {
     const { store, prefix, location } = await this.open(body.location);
     let scan;
     try {
-      scan = await scanImageFolder(store, prefix);
+      scan = await scanImageFolder(store, prefix, walkLimitsOf(this.config.paths));
     } catch (error) {
       if (error instanceof InvalidImageFolderError) throw refuse('location', `${error.folder}: ${error.reason}`);
+      if (error instanceof FolderWalkLimitError) throw refuse('location', error.message);
       throw error;
     }
     try {
@@ -73,14 +88,32 @@ export class DatasetsService {
     return view(record);
   }
 
-  /** A local folder is read as a store of its own; an S3 prefix lives in the configured store. */
+  /**
+   * A local folder is read as a store of its own, and only under TRAINYARD_LOCAL_ROOTS: its real
+   * path (symlinks resolved) is what is recorded and what the workers read. Outside the roots
+   * nothing is looked at, so the answer says nothing about what is there. An S3 prefix lives in
+   * the configured store.
+   */
   private async open(location: DatasetRegistration['location']): Promise<{ store: ObjectStore; prefix: string; location: DatasetLocation }> {
     if (location.kind === 's3') {
-      const prefix = location.prefix.endsWith('/') ? location.prefix : `${location.prefix}/`;
+      let prefix: string;
+      try {
+        prefix = normalizeObjectPrefix(location.prefix);
+      } catch (error) {
+        if (error instanceof InvalidObjectKeyError) throw refuse('location.prefix', `not a folder of the object store: ${error.reason}`);
+        throw error;
+      }
       return { store: this.store, prefix, location: { kind: 's3', prefix } };
     }
-    const info = await stat(location.path).catch(() => null);
-    if (!info?.isDirectory()) throw refuse('location.path', `${location.path} is not a folder this server can read`);
-    return { store: new LocalObjectStore(location.path), prefix: '', location: { kind: 'local', path: location.path } };
+    let path: string;
+    try {
+      path = await resolveUnderRoots(location.path, this.config.paths.localRoots);
+    } catch (error) {
+      if (error instanceof LocalPathRefusedError) throw refuse('location.path', error.message);
+      throw error;
+    }
+    const info = await stat(path).catch(() => null);
+    if (!info?.isDirectory()) throw refuse('location.path', 'is not a folder this server can read');
+    return { store: new LocalObjectStore(path), prefix: '', location: { kind: 'local', path } };
   }
 }

@@ -1,6 +1,10 @@
-import { Injectable, UnprocessableEntityException } from '@nestjs/common';
+import { Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
 import type { FieldError, RunSpec } from '@trainyard/contracts';
 import { CheckpointsRepository, DatasetsRepository, ModelVersionsRepository, RunsRepository, type Checkpoint } from '@trainyard/db';
+import { LocalPathRefusedError, locateModelFile, ModelUriRefusedError, type ObjectStore } from '@trainyard/storage';
+import { TRAINYARD_CONFIG } from '../config/config.tokens';
+import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 
 /** A spec with every reference checked, and the run/checkpoint it builds on (pinned against retention). */
 export interface ResolvedReferences {
@@ -26,6 +30,8 @@ export class RunReferencesService {
     private readonly checkpoints: CheckpointsRepository,
     private readonly datasets: DatasetsRepository,
     private readonly models: ModelVersionsRepository,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   async resolve(spec: RunSpec): Promise<ResolvedReferences> {
@@ -40,7 +46,8 @@ export class RunReferencesService {
   private async base(spec: RunSpec): Promise<ResolvedReferences> {
     if (spec.kind === 'evaluate') return this.evaluated(spec);
     if (spec.kind === 'pretrain') return { spec, baseRunId: null, baseCheckpointId: null };
-    const { baseRunId, baseModel } = spec.model;
+    const { baseRunId, baseModel, importedModel } = spec.model;
+    if (importedModel) await this.checkImportedUri(importedModel.uri);
     if (baseRunId) {
       const why = await this.whyBaseUnusable(baseRunId);
       if (typeof why === 'string') throw unprocessable('The base run cannot be fine-tuned from', 'model.baseRunId', why);
@@ -55,6 +62,22 @@ export class RunReferencesService {
       return { spec, baseRunId: version.runId, baseCheckpointId: version.checkpointId };
     }
     return { spec, baseRunId: null, baseCheckpointId: null };
+  }
+
+  /**
+   * An imported model is read by the worker from the configured bucket, or from a local file under
+   * TRAINYARD_LOCAL_ROOTS; anything else is refused here rather than failing the run later. The
+   * worker checks again before it reads (roots and links may change in between).
+   */
+  private async checkImportedUri(uri: string): Promise<void> {
+    try {
+      await locateModelFile(uri, this.store, this.config.paths.localRoots);
+    } catch (error) {
+      if (error instanceof LocalPathRefusedError || error instanceof ModelUriRefusedError) {
+        throw unprocessable('The imported model cannot be read', 'model.importedModel.uri', error.message);
+      }
+      throw error;
+    }
   }
 
   /** A fine-tune starts from a finished pretrain run's encoder. Returns the checkpoint to pin. */
