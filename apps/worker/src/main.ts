@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
 import { ConfigError, loadConfig, logLevelsUpTo } from '@trainyard/config';
+import { MigrationError } from '@trainyard/db';
 import { assertRedisReachable, RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { createWorker } from './create-worker';
 
@@ -13,8 +14,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  // Config and Redis errors already say what is wrong and how to fix it: print them plainly.
-  const plain = err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof RedisEvictionPolicyError;
+  // Config, Redis and schema errors already say what is wrong and how to fix it: print them plainly.
+  const plain =
+    err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof RedisEvictionPolicyError || err instanceof MigrationError;
   process.stderr.write(`${plain ? err.message : (err?.stack ?? err)}\n`);
   process.exit(1);
 });

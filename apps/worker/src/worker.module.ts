@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
   AttemptsRepository,
@@ -48,7 +48,11 @@ export class WorkerModule {
         { provide: WORKER_OPTIONS, useValue: options },
         database
           ? { provide: DATABASE, useValue: database }
-          : { provide: DATABASE, useFactory: () => openDatabase(config.database) },
+          : {
+              provide: DATABASE,
+              useFactory: () =>
+                openDatabase(config.database, { migrate: config.migrations.onStart, log: (line) => new Logger('Database').log(line) }),
+            },
         {
           provide: REDIS,
           useFactory: () => createRedisConnection(config.redis.url, { forWorker: true }),

@@ -33,6 +33,31 @@ export class MigrationError extends Error {
   }
 }
 
+/**
+ * The database lacks migrations this code needs, and this process was told not to apply them
+ * (MIGRATE_ON_START=false): it stops with the command that fixes it rather than fail later on a
+ * missing column.
+ */
+export class SchemaBehindError extends MigrationError {
+  constructor(readonly pending: string[]) {
+    super(
+      `The database schema is older than this version of Trainyard needs: ${pending.length} migration(s) not applied ` +
+        `(${pending.length > 3 ? `${pending.slice(0, 3).join(', ')}, …` : pending.join(', ')}). ` +
+        'Run `npm run migrate` (in the images: `node dist/apps/cli/src/migrate.js`; in Kubernetes: the trainyard-migrate Job) ' +
+        'with the same DATABASE_URL, then start this process again; or set MIGRATE_ON_START=true to migrate at start.',
+      pending[0] ?? '',
+    );
+    this.name = 'SchemaBehindError';
+  }
+}
+
+export interface SchemaStatus {
+  /** Migrations of this code the database has not finished, in folder order. */
+  pending: string[];
+  /** Applied to the database but unknown to this code: a newer release migrated it (expand-only, so fine). */
+  unknown: string[];
+}
+
 const MIGRATIONS_TABLE_SQL = `
 CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
@@ -144,6 +169,36 @@ export async function migrate(
     return result;
   } finally {
     await conn.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+  }
+}
+
+/**
+ * Compares the database with `migrations` without changing anything and without the lock: a
+ * reader may see a migration being applied as pending, which only makes it refuse to start.
+ */
+export async function schemaStatus(conn: SqlConnection, migrations: MigrationFile[]): Promise<SchemaStatus> {
+  const [table] = await conn.query<{ t: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS t`);
+  const rows = table?.t
+    ? await conn.query<AppliedRow>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"')
+    : [];
+  const done = new Set(rows.filter((r) => r.rolled_back_at === null && r.finished_at !== null).map((r) => r.migration_name));
+  const known = new Set(migrations.map((m) => m.name));
+  return {
+    pending: migrations.filter((m) => !done.has(m.name)).map((m) => m.name),
+    unknown: [...done].filter((name) => !known.has(name)).sort(),
+  };
+}
+
+/** Throws SchemaBehindError unless every migration of this code is applied. */
+export async function assertSchemaCurrent(
+  conn: SqlConnection,
+  migrations: MigrationFile[],
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
+  const status = await schemaStatus(conn, migrations);
+  if (status.pending.length > 0) throw new SchemaBehindError(status.pending);
+  if (status.unknown.length > 0) {
+    log(`The database has ${status.unknown.length} migration(s) newer than this code (${status.unknown.join(', ')}); carrying on, as migrations only add`);
   }
 }
 

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { findMigrationsDir, readMigrations } from './migrator';
+import { Client } from 'pg';
+import { findMigrationsDir, readMigrations, SchemaBehindError } from './migrator';
 import { openDatabase, type Database } from './open-database';
 import { MetricsRepository } from './metrics.repository';
 import { RunsRepository } from './runs.repository';
@@ -83,6 +84,78 @@ describe('openDatabase', () => {
       } finally {
         await second.close();
       }
+    });
+  });
+
+  describe('MIGRATE_ON_START=false (migrate: false): migrations are a step, run before', () => {
+    let fresh: FreshDatabase;
+    const scratch = mkdtempSync(join(tmpdir(), 'trainyard-schema-check-'));
+    beforeEach(async () => {
+      fresh = await createFreshDatabase();
+    });
+    afterEach(async () => {
+      await fresh.drop();
+    });
+    afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+    const tables = async (url: string) => {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows.length;
+      } finally {
+        await client.end();
+      }
+    };
+    /** This code's migrations plus one more, as the next release would ship them. */
+    const withExtraMigration = (name: string) => {
+      const dir = join(scratch, randomUUID());
+      cpSync(findMigrationsDir(), dir, { recursive: true });
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'migration.sql'), 'ALTER TABLE "workers" ADD COLUMN "zone" TEXT;');
+      return dir;
+    };
+
+    it('refuses an empty database, naming every pending migration and the command to run, and changes nothing', async () => {
+      const names = readMigrations(findMigrationsDir()).map((m) => m.name);
+      const opening = openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: false });
+      await expect(opening).rejects.toBeInstanceOf(SchemaBehindError);
+      await expect(opening).rejects.toThrow(/schema is older than this version of Trainyard needs: \d+ migration\(s\) not applied/);
+      await expect(opening).rejects.toThrow(/Run `npm run migrate`.*with the same DATABASE_URL/);
+      await expect(opening).rejects.toMatchObject({ pending: names });
+      expect(await tables(fresh.url)).toBe(0);
+    });
+
+    it('starts once the migrate step has run (what `npm run migrate` does), and not before a newer release is migrated', async () => {
+      const migrated = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: true });
+      await migrated.close();
+
+      const db = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: false });
+      await expect(db.ping()).resolves.toBeUndefined();
+      await db.close();
+
+      const next = withExtraMigration('29990101000000_add_worker_zone');
+      await expect(openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: false, migrationsDir: next })).rejects.toThrow(
+        /1 migration\(s\) not applied \(29990101000000_add_worker_zone\)/,
+      );
+    });
+
+    it('runs on a database a newer release migrated (migrations only add), saying so', async () => {
+      const next = withExtraMigration('29990101000000_add_worker_zone');
+      await (await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrationsDir: next })).close();
+      const lines: string[] = [];
+      const db = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: false, log: (l) => lines.push(l) });
+      await db.close();
+      expect(lines).toEqual([expect.stringMatching(/1 migration\(s\) newer than this code \(29990101000000_add_worker_zone\)/)]);
+    });
+
+    it('refuses an embedded database that was never migrated, too', async () => {
+      const embeddedPath = join(scratch, 'pglite');
+      await expect(openDatabase({ embeddedPath }, { migrate: false })).rejects.toBeInstanceOf(SchemaBehindError);
+      const db = await openDatabase({ embeddedPath });
+      await db.close();
+      const again = await openDatabase({ embeddedPath }, { migrate: false });
+      await again.close();
     });
   });
 });

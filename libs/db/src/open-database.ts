@@ -6,7 +6,7 @@ import { Client, Pool } from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { TrainyardConfig } from '@trainyard/config';
 import { PrismaClient } from './generated/prisma/client';
-import { findMigrationsDir, migrate, readMigrations, type MigrateResult } from './migrator';
+import { assertSchemaCurrent, findMigrationsDir, migrate, readMigrations, type MigrateResult } from './migrator';
 import { pgConnection, pgliteConnection } from './sql-connection';
 
 /** How long a session may sit inside a transaction doing nothing before PostgreSQL ends it. */
@@ -20,7 +20,11 @@ export interface Database {
 }
 
 export interface OpenDatabaseOptions {
-  /** Apply pending migrations before returning (default true). */
+  /**
+   * Apply pending migrations before returning (default true). `false` (MIGRATE_ON_START=false, for
+   * fleets that migrate as a step) applies nothing and throws SchemaBehindError, naming the
+   * command to run, when a migration of this code is missing from the database.
+   */
   migrate?: boolean;
   /** Defaults to the nearest prisma/migrations above the working directory or this file. */
   migrationsDir?: string;
@@ -43,27 +47,16 @@ async function runMigrations(
   conn: Parameters<typeof migrate>[0],
   opts: OpenDatabaseOptions,
 ): Promise<MigrateResult | null> {
-  if (opts.migrate === false) return null;
   const migrations = readMigrations(opts.migrationsDir ?? findMigrationsDir());
+  if (opts.migrate === false) {
+    await assertSchemaCurrent(conn, migrations, opts.log);
+    return null;
+  }
   return migrate(conn, migrations, opts.log);
 }
 
 async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Database> {
-  if (opts.migrate !== false) {
-    const client = new Client({ connectionString: url });
-    // The migration's own queries fail if the server drops it; the event must not kill the process too.
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (error) {
-      throw new Error(`Cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}`, { cause: error });
-    }
-    try {
-      await runMigrations(pgConnection(client), opts);
-    } finally {
-      await client.end();
-    }
-  }
+  await withRawConnection(url, (client) => runMigrations(pgConnection(client), opts));
   // A connection the server ends (restart, failover, pg_terminate_backend) emits 'error' on its pg
   // client, and pg-pool only listens while the client is idle: an event landing while it is
   // checked out (say between a transaction's COMMIT and its release) would be unheard and kill the
@@ -87,6 +80,23 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
     ping: () => ping(prisma),
     close: () => prisma.$disconnect(),
   };
+}
+
+/** One plain pg connection for the migrator (a migration file is many statements: not through Prisma). */
+async function withRawConnection<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  // The migration's own queries fail if the server drops it; the event must not kill the process too.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`Cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
 }
 
 async function openPglite(embeddedPath: string, opts: OpenDatabaseOptions): Promise<Database> {
