@@ -1,4 +1,4 @@
-import type { ObjectStore } from '@trainyard/storage';
+import type { ObjectStore, WalkLimits } from '@trainyard/storage';
 import { type ImageSplit, type LoadedDataset, pixelsPerImage, selectImages } from './dataset.types';
 import { contentHash, ImageCache } from './image-cache';
 import { decodeImage, ImageDecodeError, type ResizeFit, toUnitFloats } from './image-decode';
@@ -19,6 +19,8 @@ export interface ImageFolderLoadOptions {
   concurrency?: number;
   /** A scan already made (e.g. at registration), to skip listing again. */
   scan?: ImageFolderScan;
+  /** Bounds of the folder listing (config.paths); past them FolderWalkLimitError. */
+  walkLimits?: WalkLimits;
 }
 
 /** A file left out of the dataset, and why: shown on the run so a person can fix the folder. */
@@ -91,7 +93,7 @@ async function mapLimited<T>(n: number, limit: number, task: (i: number) => Prom
  * the folder's contents, whatever order the files finish decoding in.
  */
 export async function loadImageFolder(store: ObjectStore, prefix: string, opts: ImageFolderLoadOptions): Promise<ImageFolderDataset> {
-  const scan = opts.scan ?? (await scanImageFolder(store, prefix));
+  const scan = opts.scan ?? (await scanImageFolder(store, prefix, opts.walkLimits));
   const shape = opts.imageShape;
   const fit = opts.fit ?? 'cover';
   const cache = opts.cacheDir ? new ImageCache(opts.cacheDir) : undefined;

@@ -1,8 +1,14 @@
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { ClassifierSchema, FreezingSchema } from '@trainyard/contracts';
-import { cutModel, defaultCutLayer } from './base-model';
+import { LocalObjectStore } from '@trainyard/storage';
+import { cutModel, defaultCutLayer, importedModelLocation, loadImportedBase } from './base-model';
 import { buildClassifier } from './classifier.model';
 import { stageAt, stageLearningRate } from './freezing';
+import { InvalidTrainingInputError } from './invalid-training-input.error';
 
 describe('bases cut from other models', () => {
   it('cuts a Keras-style model below its dense top, and a Trainyard classifier below its own head', () => {
@@ -44,5 +50,37 @@ describe('two-stage freezing', () => {
     expect(stageLearningRate(freezing, training, 1)).toBe(0.01);
     expect(stageLearningRate(freezing, training, 2)).toBeCloseTo(0.001);
     expect(stageLearningRate({ ...freezing, fineTuneLearningRate: 1e-5 }, training, 2)).toBe(1e-5);
+  });
+});
+
+describe('imported models are read only from the configured bucket or under the worker’s roots', () => {
+  let base: string;
+  let root: string;
+  let store: LocalObjectStore;
+  beforeAll(() => {
+    base = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-imported-')));
+    root = join(base, 'root');
+    mkdirSync(join(root, 'vgg'), { recursive: true });
+    mkdirSync(join(base, 'outside'));
+    writeFileSync(join(root, 'vgg', 'model.json'), 'root:x:0:0:root:/root:/bin/bash\n');
+    writeFileSync(join(base, 'outside', 'model.json'), '{}');
+    store = new LocalObjectStore(join(base, 'objects'));
+  });
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  it('refuses a file outside the roots, another bucket and a key that climbs out of the store, naming the field', async () => {
+    for (const uri of [join(base, 'outside', 'model.json'), `${root}/../outside/model.json`, 's3://other/vgg/model.json', store.uri('../x/model.json')]) {
+      const error = await importedModelLocation(uri, store, [root]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidTrainingInputError);
+      expect((error as Error).message).toMatch(/^model\.importedModel\.uri /);
+    }
+    await expect(importedModelLocation(join(root, 'vgg', 'model.json'), store, [])).rejects.toThrow(/TRAINYARD_LOCAL_ROOTS/);
+    await expect(importedModelLocation(store.uri('imported/vgg/model.json'), store, [])).resolves.toEqual({ store, prefix: 'imported/vgg/' });
+  });
+
+  it('says a model.json is not JSON without quoting its bytes', async () => {
+    const error = await loadImportedBase({ uri: pathToFileURL(join(root, 'vgg', 'model.json')).href }, store, [root]).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/model\.json is not valid JSON/);
+    expect((error as Error).message).not.toMatch(/root:x|bin\/bash/);
   });
 });

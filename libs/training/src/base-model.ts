@@ -1,8 +1,7 @@
-import { dirname, isAbsolute } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ImportedModelSpec } from '@trainyard/contracts';
-import { keyFromUri, LocalObjectStore, type ObjectStore, storeIOHandler } from '@trainyard/storage';
+import { LocalObjectStore, LocalPathRefusedError, locateModelFile, MODEL_JSON, ModelUriRefusedError, type ObjectStore, storeIOHandler } from '@trainyard/storage';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 
 /** Layers buildClassifier puts on top of a base; a base must not hold layers of these names. */
@@ -47,26 +46,27 @@ export function cutModel(model: tf.LayersModel, layerName = defaultCutLayer(mode
 
 /**
  * Resolves `importedModel.uri` to a store and the folder holding model.json: a URI of the
- * configured store (s3://bucket/… or its file:// root), or any local file (file:// or an absolute
- * path), read as a folder of its own. Weight shards are read from paths relative to model.json.
+ * configured store (its bucket only), or a local file under the worker's TRAINYARD_LOCAL_ROOTS
+ * (file:// or an absolute path, resolved with realpath), read as a folder of its own. Weight
+ * shards are read from paths relative to model.json, inside that folder.
  */
-export function importedModelLocation(uri: string, store: ObjectStore): { store: ObjectStore; prefix: string } {
-  if (uri.startsWith(store.uri(''))) {
-    const key = keyFromUri(store, uri);
-    return { store, prefix: key.slice(0, key.length - 'model.json'.length) };
+export async function importedModelLocation(uri: string, store: ObjectStore, localRoots: readonly string[]): Promise<{ store: ObjectStore; prefix: string }> {
+  let location;
+  try {
+    location = await locateModelFile(uri, store, localRoots);
+  } catch (error) {
+    if (error instanceof LocalPathRefusedError || error instanceof ModelUriRefusedError) {
+      throw new InvalidTrainingInputError(`model.importedModel.uri ${error.message}`);
+    }
+    throw error;
   }
-  if (uri.startsWith('file://') || isAbsolute(uri)) {
-    const path = uri.startsWith('file://') ? fileURLToPath(uri) : uri;
-    return { store: new LocalObjectStore(dirname(path)), prefix: '' };
-  }
-  throw new InvalidTrainingInputError(
-    `model.importedModel.uri ${uri} is neither in the configured object store (${store.uri('')}) nor a local file`,
-  );
+  if (location.kind === 'store') return { store, prefix: location.key.slice(0, location.key.length - MODEL_JSON.length) };
+  return { store: new LocalObjectStore(dirname(location.path)), prefix: '' };
 }
 
 /** Loads an imported TF.js LayersModel (tensorflowjs_converter's model.json + weight shards) and cuts it. */
-export async function loadImportedBase(spec: ImportedModelSpec, store: ObjectStore): Promise<tf.LayersModel> {
-  const location = importedModelLocation(spec.uri, store);
+export async function loadImportedBase(spec: ImportedModelSpec, store: ObjectStore, localRoots: readonly string[]): Promise<tf.LayersModel> {
+  const location = await importedModelLocation(spec.uri, store, localRoots);
   let model: tf.LayersModel;
   try {
     model = await tf.loadLayersModel(storeIOHandler(location.store, location.prefix));

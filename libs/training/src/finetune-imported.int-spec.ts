@@ -61,6 +61,8 @@ describe('fine-tuning an imported model on an image folder: two-stage freezing, 
         firstCheckpointSequence: 1,
         imageFolder: { kind: 'local', path: folder },
         cacheDir: join(root, 'cache'),
+        // The worker's TRAINYARD_LOCAL_ROOTS: the folder and the imported model are read from under it.
+        paths: { localRoots: [root], walkMaxFiles: 1_000_000, walkMaxMs: 30_000 },
         backend: 'cpu',
         ...input,
         spec: RunSpecSchema.parse(input.spec),

@@ -1,7 +1,7 @@
 import type { TrainyardConfig } from '@trainyard/config';
 import { type DataReport, type DatasetSpec, MAX_LISTED_SKIPPED_FILES } from '@trainyard/contracts';
 import { type ImageSplit, type LoadedDataset, loadDataset, loadImageFolder } from '@trainyard/datasets';
-import { createObjectStore, LocalObjectStore } from '@trainyard/storage';
+import { createObjectStore, FolderWalkLimitError, LocalObjectStore, LocalPathRefusedError, resolveUnderRoots, walkLimitsOf } from '@trainyard/storage';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import type { ImageFolderLocation } from './training-job.types';
 
@@ -16,6 +16,18 @@ export interface RunDataContext {
   storage: TrainyardConfig['storage'];
   imageFolder?: ImageFolderLocation;
   cacheDir?: string;
+  /** Local roots and walk bounds (the worker's config); without them no local folder is read. */
+  paths?: TrainyardConfig['paths'];
+}
+
+/** The real path of a local dataset, checked against the worker's roots right before it is read. */
+async function underRoots(ctx: RunDataContext, path: string, datasetId: string): Promise<string> {
+  try {
+    return await resolveUnderRoots(path, ctx.paths?.localRoots ?? []);
+  } catch (error) {
+    if (error instanceof LocalPathRefusedError) throw new InvalidTrainingInputError(`run ${ctx.runId}: dataset ${datasetId} location.path ${error.message}`);
+    throw error;
+  }
 }
 
 /**
@@ -34,15 +46,22 @@ export async function loadRunData(
   }
   const { store, prefix } =
     ctx.imageFolder.kind === 'local'
-      ? { store: new LocalObjectStore(ctx.imageFolder.path), prefix: '' }
+      ? { store: new LocalObjectStore(await underRoots(ctx, ctx.imageFolder.path, spec.datasetId)), prefix: '' }
       : { store: await createObjectStore(ctx.storage), prefix: ctx.imageFolder.prefix };
-  const loaded = await loadImageFolder(store, prefix, {
-    imageShape: spec.imageShape,
-    fit: spec.fit,
-    cacheDir: ctx.cacheDir,
-    seed: spec.split.seed,
-    split: { validation: spec.split.validation, test: spec.split.test },
-  });
+  let loaded;
+  try {
+    loaded = await loadImageFolder(store, prefix, {
+      imageShape: spec.imageShape,
+      fit: spec.fit,
+      cacheDir: ctx.cacheDir,
+      seed: spec.split.seed,
+      split: { validation: spec.split.validation, test: spec.split.test },
+      walkLimits: ctx.paths ? walkLimitsOf(ctx.paths) : undefined,
+    });
+  } catch (error) {
+    if (error instanceof FolderWalkLimitError) throw new InvalidTrainingInputError(`run ${ctx.runId}: dataset ${spec.datasetId}: ${error.message}`);
+    throw error;
+  }
   const report: DataReport = {
     folder: loaded.folder,
     classNames: loaded.classNames,

@@ -121,7 +121,7 @@ function parseSpec(spec: RunSpec): RunSpec {
 async function loadBase(spec: FinetuneSpec, input: TrainingJobInput, checkpoints: CheckpointStore, store: ObjectStore): Promise<tf.LayersModel | null> {
   const base = classifierBase(spec.model);
   if (base.kind === 'scratch') return null;
-  if (base.kind === 'imported') return loadImportedBase(base.model, store);
+  if (base.kind === 'imported') return loadImportedBase(base.model, store, input.paths?.localRoots ?? []);
   const what = base.kind === 'run' ? `Base run ${base.runId}` : `Registered model ${base.model.name} v${base.model.version}`;
   const uri = input.baseCheckpointUri;
   if (!uri) throw new InvalidTrainingInputError(`${what} was given without a checkpoint uri`);

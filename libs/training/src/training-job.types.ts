@@ -28,6 +28,8 @@ export interface TrainingJobInput {
   imageFolder?: ImageFolderLocation;
   /** Decoded-image cache on local disk (`$TRAINYARD_HOME/cache/images`). */
   cacheDir?: string;
+  /** The worker's `config.paths`: local reads only under its roots (none when absent), folder walks bounded. */
+  paths?: TrainyardConfig['paths'];
   /** Sequence of this attempt's first checkpoint; each further one adds 1. */
   firstCheckpointSequence: number;
   /**

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { RunSpec } from '@trainyard/contracts';
+import { notValidJson } from '@trainyard/storage';
 import { z } from 'zod';
 import { checkpointFiles } from './model-files';
 import type { CheckpointMetric, CheckpointReason, TrainingHooks } from './training-hooks';
@@ -55,7 +56,7 @@ export function parseTrainingState(bytes: Buffer | undefined): Omit<TrainingStat
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    throw new Error(`${TRAINING_STATE_FILE} is not valid JSON (${(error as Error).message})`);
+    throw new Error(`${TRAINING_STATE_FILE} is ${notValidJson(error)}`);
   }
   const parsed = TrainingStateSchema.safeParse(json);
   if (!parsed.success) {
