@@ -46,6 +46,10 @@ export const EnvSchema = z.object({
   WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
   /** How often a worker records that it is alive; one silent for three intervals is taken for dead. */
   WORKER_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(10000),
+  /** Port of the worker's own Prometheus /metrics server; unset: none (several workers may share a host). */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Where that server listens; 0.0.0.0 inside a container or pod so Prometheus can reach it. */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** How often a worker makes the database and the queue agree (one worker at a time, under a Redis lock). */
   WORKER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(500).max(3600000).default(60000),
   /** Checkpoints kept per run besides the best one and any a fine-tune uses as its base. */
@@ -121,6 +125,8 @@ export interface TrainyardConfig {
     heartbeatIntervalMs: number;
     /** A worker whose last heartbeat is older than this is dead: its RUNNING runs may be taken over. */
     lostAfterMs: number;
+    /** The worker's own /metrics server; absent when WORKER_METRICS_PORT is unset (port 0: any free port). */
+    metrics?: { host: string; port: number };
   };
   checkpoints: { keepLast: number };
   engine: { backend?: Env['TRAINYARD_BACKEND'] };

@@ -74,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       reconcileIntervalMs: e.WORKER_RECONCILE_INTERVAL_MS,
       heartbeatIntervalMs: e.WORKER_HEARTBEAT_INTERVAL_MS,
       lostAfterMs: 3 * e.WORKER_HEARTBEAT_INTERVAL_MS,
+      metrics: e.WORKER_METRICS_PORT === undefined ? undefined : { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     },
     checkpoints: { keepLast: e.CHECKPOINT_KEEP_LAST },
     engine: { backend: e.TRAINYARD_BACKEND },
