@@ -5,6 +5,7 @@ import { Client } from 'minio';
 import { CheckpointStore } from './checkpoint-store';
 import { CorruptCheckpointError } from './corrupt-checkpoint.error';
 import { createObjectStore } from './create-object-store';
+import { FolderWalkLimitError } from './folder-walk-limit.error';
 import { ObjectNotFoundError } from './object-not-found.error';
 import { keyFromUri, type ObjectStore } from './object-store';
 import { parseS3Endpoint, S3ObjectStore } from './s3-object-store';
@@ -159,6 +160,14 @@ describe(`S3ObjectStore over HTTP (${external ? `S3_ENDPOINT=${external}` : 's3r
     await store.delete(['runs/r1/a.bin', 'runs/r1/never-existed']);
     expect((await store.list('runs/')).map((o) => o.key)).toEqual(['runs/r1/sub/b.json', 'runs/r2/c']);
     expect(keyFromUri(store, store.uri('runs/r2/c'))).toBe('runs/r2/c');
+  });
+
+  it('stops a listing past its entry bound with FolderWalkLimitError, not a retried or wrapped error', async () => {
+    for (let i = 0; i < 5; i++) await store.put(`bounded/x/${i}.png`, Buffer.from('x'));
+    const error = await store.list('bounded/', { maxFiles: 3, maxMs: 60_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FolderWalkLimitError);
+    expect((error as FolderWalkLimitError).message).toMatch(/FOLDER_WALK_MAX_FILES=3/);
+    expect(await store.list('bounded/', { maxFiles: 5, maxMs: 60_000 })).toHaveLength(5);
   });
 
   it('maps a missing key to ObjectNotFoundError naming key and store', async () => {
