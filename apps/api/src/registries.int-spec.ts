@@ -60,7 +60,8 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
 
   /** The headers every request carries: the API key once startTestApi hands one out. */
   function authHeaders(): Record<string, string> {
-    return (api as TestApi & { authHeaders?: Record<string, string> }).authHeaders ?? {};
+    const { authHeaders: headers, adminKey } = api as TestApi & { authHeaders?: Record<string, string>; adminKey?: string };
+    return headers ?? (adminKey ? { authorization: `Bearer ${adminKey}` } : {});
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
