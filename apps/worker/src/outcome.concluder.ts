@@ -9,6 +9,7 @@ import {
   type AttemptConclusion,
 } from '@trainyard/db';
 import type { TrainingOutcome } from '@trainyard/training';
+import { WorkerMetrics } from './metrics/worker-metrics';
 import type { TrainingContext } from './training-context';
 import { CONFIG } from './worker.tokens';
 
@@ -25,10 +26,12 @@ export class OutcomeConcluder {
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly attempts: AttemptsRepository,
     private readonly writes: AttemptWritesRepository,
+    private readonly metrics: WorkerMetrics,
   ) {}
 
   async conclude(context: TrainingContext, outcome: TrainingOutcome): Promise<{ status: string }> {
     const { runId } = context.fence;
+    this.metrics.trainingEnded(runId, outcome, context.fenced);
     if (context.fenced) throw this.leaveJob(context);
     try {
       switch (outcome.status) {
@@ -62,6 +65,7 @@ export class OutcomeConcluder {
   /** Fails the run for good: closes the attempt FAILED, the run FAILED with the reason, and tells BullMQ not to retry. */
   async fail(context: TrainingContext, reason: string): Promise<never> {
     await this.write(context, { attempt: 'FAILED', error: reason, run: 'FAILED', failureReason: reason });
+    this.metrics.jobEnded('failed');
     this.logger.error(`run ${context.fence.runId} FAILED: ${reason}`);
     throw new UnrecoverableError(reason);
   }
@@ -77,6 +81,7 @@ export class OutcomeConcluder {
       return this.fail(context, retryable ? `${reason} (gave up after ${failures} failed attempts)` : reason);
     }
     await this.write(context, { attempt: 'FAILED', error: reason, run: 'PREEMPTED', failureReason: `retrying after: ${reason}` });
+    this.metrics.jobEnded('retried');
     this.logger.warn(`run ${context.fence.runId} attempt failed (${failures}/${maxAttempts}), will retry: ${reason}`);
     throw new Error(reason);
   }

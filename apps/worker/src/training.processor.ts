@@ -14,6 +14,7 @@ import {
 } from '@trainyard/db';
 import { startTrainingThread, type TrainingOutcome } from '@trainyard/training';
 import { ActiveTrainings } from './active-trainings';
+import { WorkerMetrics } from './metrics/worker-metrics';
 import { CHECKPOINT_SEQUENCE_BLOCK } from './orphan-checkpoints.sweeper';
 import { OutcomeConcluder } from './outcome.concluder';
 import { PipelineAdvancer } from './pipeline.advancer';
@@ -46,10 +47,12 @@ export class TrainingProcessor {
     private readonly active: ActiveTrainings,
     private readonly inputs: RunInputsResolver,
     private readonly pipelines: PipelineAdvancer,
+    private readonly metrics: WorkerMetrics,
   ) {}
 
   async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
     const { runId } = job.data;
+    this.metrics.jobTaken(job);
     const run = await withConnectionRetry(() => this.runs.get(runId));
     if (!run) throw new UnrecoverableError(`run ${runId} does not exist in the database`);
     if (!run.pipelineId) return this.processRun(job, run, token);
@@ -136,7 +139,7 @@ export class TrainingProcessor {
         firstCheckpointSequence,
         resumeCandidates,
       },
-      (event) => this.applier.apply(context, event),
+      this.metrics.instrument(runId, (event) => this.applier.apply(context, event)),
     );
     context.handle = handle;
     this.active.started(context);

@@ -17,6 +17,8 @@ import { createRedisConnection, createTrainingQueue } from '@trainyard/queue';
 import { CheckpointStore, createObjectStore } from '@trainyard/storage';
 import type Redis from 'ioredis';
 import { ActiveTrainings } from './active-trainings';
+import { WorkerMetrics } from './metrics/worker-metrics';
+import { WorkerMetricsServer } from './metrics/worker-metrics.server';
 import { CheckpointRetention } from './checkpoint-retention.service';
 import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import { PipelineAdvancer } from './pipeline.advancer';
@@ -85,6 +87,8 @@ export class WorkerModule {
         TrainingProcessor,
         Reconciler,
         WorkerHost,
+        WorkerMetrics,
+        WorkerMetricsServer,
       ],
     };
   }

@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Job } from 'bullmq';
+import type { TrainingEvent, TrainingOutcome } from '@trainyard/training';
+
+/** How a job's attempt on this worker ended. `retried`: failed, and goes back to the queue. */
+export const JOB_OUTCOMES = ['succeeded', 'failed', 'retried', 'cancelled', 'preempted', 'fenced'] as const;
+export type JobOutcome = (typeof JOB_OUTCOMES)[number];
+
+/** A run's images/s counts towards the worker's throughput while its progress is this recent. */
+export const THROUGHPUT_FRESH_MS = 60_000;
+
+/**
+ * startTrainingThread's reason when the thread (the attempt's child) ended without reporting an
+ * outcome: a native crash, an out-of-memory kill of the thread, a `process.exit` inside it.
+ */
+const CHILD_DIED = /training thread of run \S+ ended unexpectedly/;
+
+/**
+ * This worker's own Prometheus metrics. The API's /metrics reads fleet-wide facts (queue depth,
+ * runs by status, workers alive) from Redis and PostgreSQL; what only the worker process sees
+ * (throughput, checkpoint traffic, crashed training threads, how long jobs waited) is counted
+ * here and served by WorkerMetricsServer on WORKER_METRICS_PORT.
+ */
+@Injectable()
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  private readonly throughput = new Map<string, { imagesPerSec: number; at: number }>();
+
+  readonly jobs = new Counter({
+    name: 'trainyard_worker_jobs_total',
+    help: 'Training job attempts this worker ended, by outcome (retried: failed and back to the queue; fenced: another worker took the run over)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly checkpoints = new Counter({
+    name: 'trainyard_worker_checkpoints_total',
+    help: 'Checkpoints written whole and recorded',
+    registers: [this.registry],
+  });
+  readonly checkpointBytes = new Counter({
+    name: 'trainyard_worker_checkpoint_bytes_total',
+    help: 'Bytes of the checkpoints written and recorded',
+    registers: [this.registry],
+  });
+  readonly checkpointFailures = new Counter({
+    name: 'trainyard_worker_checkpoint_failures_total',
+    help: 'Checkpoints that failed: record (written, but recording it in PostgreSQL failed), corrupt (found unusable when resuming)',
+    labelNames: ['stage'],
+    registers: [this.registry],
+  });
+  readonly childRestarts = new Counter({
+    name: 'trainyard_worker_child_restarts_total',
+    help: 'Training threads that ended without an outcome (crash, OOM); the attempt is retried',
+    registers: [this.registry],
+  });
+  readonly queueWait = new Histogram({
+    name: 'trainyard_worker_queue_wait_seconds',
+    help: 'Seconds from enqueue (or the end of its delay) to this worker taking the job, first take only',
+    buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    for (const outcome of JOB_OUTCOMES) this.jobs.inc({ outcome }, 0);
+    for (const stage of ['record', 'corrupt']) this.checkpointFailures.inc({ stage }, 0);
+    const throughput = this.throughput;
+    new Gauge({
+      name: 'trainyard_worker_images_per_second',
+      help: `Training images per second, summed over the runs this worker trains (progress seen in the last ${THROUGHPUT_FRESH_MS / 1000} s)`,
+      registers: [this.registry],
+      collect() {
+        const now = Date.now();
+        let sum = 0;
+        for (const [runId, seen] of throughput) {
+          if (now - seen.at > THROUGHPUT_FRESH_MS) throughput.delete(runId);
+          else sum += seen.imagesPerSec;
+        }
+        this.set(sum);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'trainyard_worker_' });
+  }
+
+  /** When the job was taken: how long it waited in the queue (retries and requeues excluded). */
+  jobTaken(job: Pick<Job, 'timestamp' | 'processedOn' | 'attemptsStarted' | 'delay'>): void {
+    if (job.attemptsStarted > 1 || !job.processedOn) return;
+    this.queueWait.observe(Math.max(0, job.processedOn - job.timestamp - (job.delay ?? 0)) / 1000);
+  }
+
+  /** Wraps the handler of a training's events: counts throughput and checkpoints as they are applied. */
+  instrument(runId: string, apply: (event: TrainingEvent) => Promise<void>): (event: TrainingEvent) => Promise<void> {
+    return async (event) => {
+      if (event.type === 'progress' && event.progress.imagesPerSec !== undefined) {
+        this.throughput.set(runId, { imagesPerSec: event.progress.imagesPerSec, at: Date.now() });
+      } else if (event.type === 'checkpoint-corrupt') {
+        this.checkpointFailures.inc({ stage: 'corrupt' });
+      }
+      try {
+        await apply(event);
+      } catch (error) {
+        if (event.type === 'checkpoint') this.checkpointFailures.inc({ stage: 'record' });
+        throw error;
+      }
+      if (event.type === 'checkpoint') {
+        this.checkpoints.inc();
+        this.checkpointBytes.inc(event.bytes);
+      }
+    };
+  }
+
+  /** A training's outcome reached the concluder (`failed` ones are counted as failed or retried there). */
+  trainingEnded(runId: string, outcome: TrainingOutcome, fenced: boolean): void {
+    this.throughput.delete(runId);
+    if (outcome.status === 'failed' && CHILD_DIED.test(outcome.reason)) this.childRestarts.inc();
+    if (fenced) this.jobEnded('fenced');
+    else if (outcome.status !== 'failed') this.jobEnded(outcome.status);
+  }
+
+  jobEnded(outcome: JobOutcome): void {
+    this.jobs.inc({ outcome });
+  }
+}
