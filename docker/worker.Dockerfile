@@ -4,8 +4,11 @@
 # worker trains on the wasm backend (libs/engine picks it at run time); the GPU image is
 # docker/worker-gpu.Dockerfile.
 
-FROM node:20-bookworm-slim AS base
-# The lockfile and the `allowScripts` field in package.json are npm 11's; node:20 ships npm 10,
+# Node 22 is an LTS line (supported to April 2027); Node 20 reached its end of life in April 2026.
+ARG NODE_IMAGE=node:22.20.0-bookworm-slim
+
+FROM ${NODE_IMAGE} AS base
+# The lockfile and the `allowScripts` field in package.json are npm 11's; node:22 ships npm 10,
 # which would ignore allowScripts and run every install script.
 RUN npm install -g npm@11.19.1 && npm cache clean --force
 WORKDIR /app
@@ -21,9 +24,15 @@ RUN npm run build && npm prune --omit=dev
 
 FROM base AS runtime
 ENV NODE_ENV=production
-COPY --from=build --chown=node:node /app/package.json ./
-COPY --from=build --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
-COPY --from=build --chown=node:node /app/prisma ./prisma
+# /app belongs to root and stays read-only for the app; the image-folder cache and other local
+# state go here, owned by `node` (compose and Kubernetes mount a volume on it).
+ENV TRAINYARD_HOME=/var/lib/trainyard
+RUN mkdir -p /var/lib/trainyard && chown node:node /var/lib/trainyard
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/prisma ./prisma
 USER node
+# WORKER_METRICS_PORT, when set (compose and Kubernetes use 9464).
+EXPOSE 9464
 CMD ["node", "dist/apps/worker/src/main.js"]

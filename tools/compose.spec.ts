@@ -23,8 +23,31 @@ interface Service {
 
 // `merge: true`: the file shares env and depends_on blocks through `<<:` merge keys, which compose
 // supports and YAML 1.2 parsers leave off by default.
-function loadCompose(path = join(root, 'docker-compose.yml')): Record<string, Service> {
-  return (parse(readFileSync(path, 'utf8'), { merge: true }) as { services: Record<string, Service> }).services;
+function loadCompose(path = join(root, 'docker-compose.yml'), env = DOT_ENV): Record<string, Service> {
+  return (parse(interpolate(readFileSync(path, 'utf8'), env), { merge: true }) as { services: Record<string, Service> }).services;
+}
+
+/** What a user's .env holds after `cp docker/compose.env.example .env` and setting the secrets. */
+const DOT_ENV: Record<string, string> = {
+  ...Object.fromEntries(
+    readFileSync(join(root, 'docker/compose.env.example'), 'utf8')
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  ),
+  TRAINYARD_ADMIN_KEY: 'k'.repeat(40),
+  MINIO_ROOT_PASSWORD: 'a-test-password',
+};
+
+/** Compose's `${VAR}`, `${VAR:-default}`, `${VAR:?error}` and `$$`, as `docker compose config` applies them. */
+function interpolate(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\$|\$\{([A-Z_][A-Z0-9_]*)(?:(:-|:\?)([^}]*))?\}/g, (match, name: string | undefined, op?: string, arg?: string) => {
+    if (match === '$$') return '$';
+    const value = env[name!];
+    if (value) return value;
+    if (op === ':?') throw new Error(`required variable ${name} is not set: ${arg}`);
+    return op === ':-' ? (arg ?? '') : '';
+  });
 }
 
 function environmentOf(service: Service): Record<string, string> {
@@ -47,14 +70,54 @@ function environmentProblems(env: Record<string, string>): string[] {
 }
 
 const APPS = ['api', 'worker', 'worker-gpu'];
+const WORKERS = ['worker', 'worker-gpu'];
+const DOCKERFILES = ['docker/api.Dockerfile', 'docker/worker.Dockerfile', 'docker/worker-gpu.Dockerfile'];
+const dockerfile = (path: string) => readFileSync(join(root, path), 'utf8');
+/** A Dockerfile's RUN instructions, continuation lines joined. */
+const runLines = (text: string) =>
+  text.replace(/\\\n/g, ' ').split('\n').filter((line) => /^RUN /.test(line));
+
+function publishedPorts(service: Service): string[] {
+  return (service.ports ?? []).map((p) => (typeof p === 'string' ? p : `${p.published}:${p.target}`));
+}
 
 describe('docker-compose.yml', () => {
   const services = loadCompose();
 
   it('defines the stack', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['api', 'minio', 'minio-init', 'postgres', 'redis', 'worker', 'worker-gpu'].sort(),
+      ['api', 'migrate', 'minio', 'minio-init', 'postgres', 'redis', 'worker', 'worker-gpu'].sort(),
     );
+  });
+
+  it('refuses to start without the secrets, instead of falling back to known credentials', () => {
+    for (const name of ['TRAINYARD_ADMIN_KEY', 'MINIO_ROOT_PASSWORD']) {
+      expect(() => loadCompose(undefined, { ...DOT_ENV, [name]: '' })).toThrow(new RegExp(`required variable ${name} is not set: set ${name}`));
+    }
+    expect(readFileSync(join(root, 'docker-compose.yml'), 'utf8')).not.toMatch(/minioadmin/);
+  });
+
+  it('pins every image to a release, MinIO from its own registry', () => {
+    const images = Object.values(services).flatMap((s) => (s.image ? [s.image] : []));
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) {
+      const tag = image.slice(image.lastIndexOf(':') + 1);
+      expect(image).toContain(':');
+      expect(tag).not.toBe('latest');
+      // `redis:7` floats; `redis:7.4.2`, `postgres:16.6` and MinIO's `RELEASE.<date>` do not.
+      expect(tag).toMatch(/^(\d+\.\d+(\.\d+)?|RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ)$/);
+    }
+    expect(services.minio.image).toMatch(/^quay\.io\/minio\/minio:RELEASE\./);
+    expect(services['minio-init'].image).toBe(services.minio.image);
+  });
+
+  it('publishes ports on loopback only: Redis and PostgreSQL where the README says, nothing on all interfaces', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const port of publishedPorts(service)) expect(`${name} ${port}`).toMatch(new RegExp(`^${name} 127\\.0\\.0\\.1:\\d+:\\d+$`));
+    }
+    expect(publishedPorts(services.redis)).toEqual(['127.0.0.1:6379:6379']);
+    expect(publishedPorts(services.postgres)).toEqual(['127.0.0.1:5432:5432']);
+    for (const name of WORKERS) expect(services[name].ports).toBeUndefined();
   });
 
   it('runs Redis the way BullMQ needs it: noeviction, append-only', () => {
@@ -63,18 +126,26 @@ describe('docker-compose.yml', () => {
     expect(command).toMatch(/--appendonly yes/);
   });
 
-  it.each(['redis', 'postgres', 'minio', 'api'])('%s has a healthcheck', (name) => {
+  it.each(['redis', 'postgres', 'minio', 'api', 'worker', 'worker-gpu'])('%s has a healthcheck', (name) => {
     expect(services[name].healthcheck?.test).toBeDefined();
   });
 
-  it('starts the apps only once their dependencies are healthy and the bucket exists', () => {
+  it('migrates once, in a one-shot service the apps wait for; the apps only check the schema', () => {
+    const migrate = services.migrate;
+    expect([migrate.command].flat()).toEqual(['node', 'dist/apps/cli/src/migrate.js']);
+    expect(existsSync(join(root, 'apps/cli/src/migrate.ts'))).toBe(true);
+    expect(migrate.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+    expect(environmentProblems(environmentOf(migrate))).toEqual([]);
+    expect(environmentOf(migrate).DATABASE_URL).toBe(environmentOf(services.api).DATABASE_URL);
     for (const name of APPS) {
       expect(services[name].depends_on).toEqual({
         redis: { condition: 'service_healthy' },
         postgres: { condition: 'service_healthy' },
         minio: { condition: 'service_healthy' },
         'minio-init': { condition: 'service_completed_successfully' },
+        migrate: { condition: 'service_completed_successfully' },
       });
+      expect(EnvSchema.parse(environmentOf(services[name])).MIGRATE_ON_START).toBe(false);
     }
     expect(services['minio-init'].depends_on).toEqual({ minio: { condition: 'service_healthy' } });
   });
@@ -97,27 +168,37 @@ describe('docker-compose.yml', () => {
     expect(env.S3_ENDPOINT).toBeDefined();
   });
 
-  it('publishes the port the API listens on, on all interfaces', () => {
-    const env = environmentOf(services.api);
+  it('lets the API listen inside its container, publishes it on loopback, and names the hosts it answers to', () => {
+    const env = EnvSchema.parse(environmentOf(services.api));
     expect(env.API_HOST).toBe('0.0.0.0');
-    const port = EnvSchema.parse(env).API_PORT;
-    const published = (services.api.ports ?? []).map((p) => (typeof p === 'string' ? Number(p.split(':').pop()) : p.target));
-    expect(published).toContain(port);
-    expect([services.api.healthcheck?.test].flat().join(' ')).toContain(`:${port}/healthz`);
+    expect(publishedPorts(services.api)).toEqual([`127.0.0.1:${env.API_PORT}:${env.API_PORT}`]);
+    expect(env.API_ALLOWED_HOSTS).toEqual(expect.arrayContaining(['localhost', '127.0.0.1', 'api']));
+    expect(env.TRAINYARD_ADMIN_KEY).toBe(DOT_ENV.TRAINYARD_ADMIN_KEY);
+    expect([services.api.healthcheck?.test].flat().join(' ')).toContain(`:${env.API_PORT}/healthz`);
+  });
+
+  it.each(WORKERS)('gives %s a writable TRAINYARD_HOME volume and its own metrics port, probed by its healthcheck', (name) => {
+    const env = EnvSchema.parse(environmentOf(services[name]));
+    const service = services[name] as Service & { volumes?: string[] };
+    expect(service.volumes).toEqual([expect.stringMatching(new RegExp(`^[a-z-]+:${env.TRAINYARD_HOME}$`))]);
+    expect(env.WORKER_METRICS_PORT).toBe(9464);
+    expect(env.WORKER_METRICS_HOST).toBe('0.0.0.0');
+    expect([service.healthcheck?.test].flat().join(' ')).toContain(`:${env.WORKER_METRICS_PORT}/healthz`);
   });
 
   it('creates the bucket the apps use, with the credentials MinIO runs with', () => {
     const env = environmentOf(services.api);
     const minio = environmentOf(services.minio);
     expect([minio.MINIO_ROOT_USER, minio.MINIO_ROOT_PASSWORD]).toEqual([env.S3_ACCESS_KEY, env.S3_SECRET_KEY]);
+    expect(environmentOf(services['minio-init'])).toEqual(minio);
     const init = [services['minio-init'].entrypoint].flat().join(' ');
-    expect(init).toContain(`mc mb --ignore-existing local/${env.S3_BUCKET}`);
-    expect(init).toContain(`${env.S3_ACCESS_KEY} ${env.S3_SECRET_KEY}`);
+    expect(init).toContain(`mc mb --ignore-existing trainyard/${env.S3_BUCKET}`);
+    expect(init).toContain('"$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"');
     expect(new URL(env.S3_ENDPOINT).host).toBe('minio:9000');
   });
 
   it('builds from Dockerfiles that exist, with the repository as context', () => {
-    for (const name of APPS) {
+    for (const name of [...APPS, 'migrate']) {
       const build = services[name].build;
       expect(build?.context).toBe('.');
       expect(existsSync(join(root, build!.dockerfile))).toBe(true);
@@ -129,5 +210,84 @@ describe('docker-compose.yml', () => {
       expect.stringMatching(/^S3_ENDPIONT is not a Trainyard variable/),
     ]);
     expect(environmentProblems({ API_PORT: 'three thousand' })).toEqual([expect.stringMatching(/^API_PORT:/)]);
+  });
+});
+
+describe('Dockerfiles', () => {
+  it.each(DOCKERFILES)('%s builds on a supported Node LTS (even major >= 22), pinned', (path) => {
+    const images = [...dockerfile(path).matchAll(/^ARG NODE_IMAGE=(\S+)$/gm)].map((m) => m[1]!);
+    expect(images).toHaveLength(1);
+    const [major] = /^node:(\d+)\.\d+\.\d+-/.exec(images[0]!)!.slice(1).map(Number);
+    expect(major! % 2).toBe(0);
+    expect(major).toBeGreaterThanOrEqual(22);
+    expect(dockerfile(path)).not.toMatch(/^FROM node:/m);
+  });
+
+  it.each(DOCKERFILES)('%s runs as node, with a TRAINYARD_HOME it owns outside the root-owned /app', (path) => {
+    const text = dockerfile(path);
+    const runtime = text.slice(text.lastIndexOf('AS runtime'));
+    const home = /^ENV TRAINYARD_HOME=(\S+)$/m.exec(runtime)?.[1];
+    expect(home).toBe('/var/lib/trainyard');
+    expect(home!.startsWith('/app')).toBe(false);
+    expect(runLines(runtime).join('\n')).toContain(`mkdir -p ${home} && chown node:node ${home}`);
+    expect(runtime).toMatch(/^USER node$/m);
+    // Whatever compose and Kubernetes mount there is the same path.
+    for (const name of WORKERS) expect(environmentOf(loadCompose()[name]).TRAINYARD_HOME).toBe(home);
+  });
+
+  it('GPU image: runs tfjs-node-gpu\'s install script on purpose and fails the build unless libtensorflow (GPU) loads', () => {
+    const text = dockerfile('docker/worker-gpu.Dockerfile');
+    const runs = runLines(text);
+    // npm 11 refuses --allow-scripts on a project install's command line, and re-installing a
+    // package `npm ci` already put there runs nothing: the script must come from a rebuild.
+    expect(runs.join('\n')).not.toMatch(/--allow-scripts|npm install --no-save/);
+    const rebuild = runs.findIndex((r) => /npm rebuild @tensorflow\/tfjs-node-gpu\b/.test(r));
+    expect(rebuild).toBeGreaterThanOrEqual(0);
+    expect(runs[rebuild]).toMatch(/allowScripts\['@tensorflow\/tfjs-node-gpu@4\.22\.0'\]=true/);
+    const checks = runs.map((r, i) => [r, i] as const).filter(([r]) => /node docker\/tf-devices\.cjs --build/.test(r));
+    expect(checks.length).toBeGreaterThanOrEqual(2); // after the rebuild, and in the runtime image
+    expect(checks[0]![1]).toBeGreaterThan(rebuild);
+    // The version allowed is the one the lockfile installs.
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+    expect(lock.packages['node_modules/@tensorflow/tfjs-node-gpu']?.version).toBe('4.22.0');
+  });
+
+  it('GPU image: the check fails on a missing or CPU libtensorflow, and the worker logs its devices at start', () => {
+    const check = readFileSync(join(root, 'docker/tf-devices.cjs'), 'utf8');
+    expect(check).toMatch(/libtensorflow\.so\.2/);
+    expect(check).toMatch(/includes\('libcudart'\)/);
+    expect(check).toMatch(/isGPUPackage !== true/);
+    expect(check).toMatch(/process\.exit\(1\)/);
+    const text = dockerfile('docker/worker-gpu.Dockerfile');
+    expect(text).toMatch(/^CMD \["\/bin\/sh", "\/app\/docker\/worker-gpu-start\.sh"\]$/m);
+    const start = readFileSync(join(root, 'docker/worker-gpu-start.sh'), 'utf8');
+    expect(start.indexOf('node /app/docker/tf-devices.cjs')).toBeGreaterThan(0);
+    expect(start.indexOf('exec node /app/dist/apps/worker/src/main.js')).toBeGreaterThan(start.indexOf('tf-devices.cjs'));
+  });
+});
+
+describe('README compose commands', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const services = loadCompose();
+  const commands = [...readme.matchAll(/`?(docker compose [^`\n#]+)/g)].map((m) => m[1]!.trim());
+
+  it('name services and profiles that exist', () => {
+    expect(commands.length).toBeGreaterThan(2);
+    for (const command of commands) {
+      const words = command.split(/\s+/).slice(2);
+      const profile = words.includes('--profile') ? words[words.indexOf('--profile') + 1] : undefined;
+      const verb = words.find((w, i) => !w.startsWith('-') && words[i - 1] !== '--profile')!;
+      const named = words.slice(words.indexOf(verb) + 1).filter((w, i, all) => !w.startsWith('-') && all[i - 1] !== '--profile');
+      for (const name of named) {
+        expect(`${command}: ${name}`).toBe(`${command}: ${Object.keys(services).includes(name) ? name : '(no such service)'}`);
+        if (services[name]?.profiles) expect(services[name]!.profiles).toContain(profile);
+      }
+    }
+  });
+
+  it('say to create .env from the example that holds every required variable', () => {
+    expect(readme).toContain('cp docker/compose.env.example .env');
+    const required = [...readFileSync(join(root, 'docker-compose.yml'), 'utf8').matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1]!);
+    for (const name of new Set(required)) expect(Object.keys(DOT_ENV)).toContain(name);
   });
 });
