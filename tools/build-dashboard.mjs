@@ -22,7 +22,10 @@ for (const name of await readdir(src)) {
       sourceMaps: 'inline',
     });
     // Browsers resolve relative imports literally: './api' must name the file './api.js'.
-    const browserCode = code.replace(/(from\s+['"])(\.\.?\/[^'"]+?)(['"])/g, (_, a, path, b) => `${a}${path}.js${b}`);
+    // uPlot is named by its file, not through an import map: an inline <script> would need a CSP exception.
+    const browserCode = code
+      .replace(/(from\s+['"])(\.\.?\/[^'"]+?)(['"])/g, (_, a, path, b) => `${a}${path}.js${b}`)
+      .replace(/(from\s+['"])uplot(['"])/g, (_, a, b) => `${a}./vendor/uPlot.esm.js${b}`);
     await writeFile(join(out, name.replace(/\.ts$/, '.js')), browserCode);
     count++;
   } else if (/\.(html|css|svg)$/.test(name)) {

@@ -67,7 +67,7 @@ async function queryCases(pg: Client, database: Database, log: (line: string) =>
       { name: 'runs list: best val_accuracy, status + spec.training.learningRate filter, 50 rows', target: 50, run: () => runs.list(listQuery) },
       { name: 'runs list: same, page 2 (keyset cursor)', target: 50, run: async () => runs.list({ ...listQuery, cursor: (await runs.list(listQuery)).nextCursor ?? undefined }) },
       { name: 'one run: 1,000,000-point series → ≤ 1,000 points', target: 150, run: async () => downsampledSeries(prisma, BIG_RUN, (await seriesExtents(prisma, BIG_RUN, ['loss']))[0]!, 1000) },
-      { name: 'compare: 10 runs × loss (100,000 points each) → ≤ 1,000 each', target: null, run: () => service.compare({ ids: compareIds, names: ['loss', 'val_loss'], maxPoints: 1000 }) },
+      { name: 'compare: 10 runs × loss (100,000 points each) → ≤ 1,000 each', target: null, run: () => service.compare({ ids: compareIds, names: ['loss', 'val_loss'], maxPoints: 1000 }, undefined) },
     ];
     const sample = await downsampledSeries(prisma, BIG_RUN, bigExtent, 1000);
     log(`series check: ${sample.length} points of ${bigExtent.count.toLocaleString()}, spike at step 777777 kept: ${sample.some((p) => p.step === 777_777 && p.value > 40)}`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
+import { authorizedFetch, createFreshDatabase, testAdminKey, type FreshDatabase } from '@trainyard/db/testing';
 import type { RunSpecInput } from '@trainyard/contracts';
 import { freePort, startApp, waitFor, type AppProcess } from '../e2e/processes';
 
@@ -28,6 +28,9 @@ describe('web dashboard in Chromium against live runs', () => {
   let browser: Browser;
   let page: Page;
   const ids: Record<string, string> = {};
+  const adminKey = testAdminKey();
+  const fetch = authorizedFetch(adminKey);
+  const cspViolations: string[] = [];
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
@@ -36,12 +39,16 @@ describe('web dashboard in Chromium against live runs', () => {
     home = mkdtempSync(join(tmpdir(), 'trainyard-browser-'));
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    const env = { DATABASE_URL: database.url, TRAINYARD_HOME: home, TRAINYARD_QUEUE: queueName, API_PORT: String(port), TRAINYARD_BACKEND: 'wasm', WORKER_MAX_ATTEMPTS: '1', LOG_LEVEL: 'warn' };
+    const env = { DATABASE_URL: database.url, TRAINYARD_HOME: home, TRAINYARD_QUEUE: queueName, API_PORT: String(port), TRAINYARD_ADMIN_KEY: adminKey, TRAINYARD_BACKEND: 'wasm', WORKER_MAX_ATTEMPTS: '1', LOG_LEVEL: 'warn' };
     api = startApp('api', env);
     worker = startApp('worker', env);
     await waitFor('the API to be ready', async () => ((await fetch(`${baseUrl}/readyz`)).ok ? true : undefined), 60_000, () => api.output());
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // The CSP allows only the dashboard's own files: anything it blocks is a bug in the page.
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -77,8 +84,18 @@ describe('web dashboard in Chromium against live runs', () => {
       checkpoint: { everyEpochs: 7 },
     });
     await page.goto(`${baseUrl}/`);
+    // No key yet: the page asks for one, and a wrong one is refused.
+    await page.locator('form.sign-in').waitFor();
+    await page.fill('#api-key', `${adminKey}-wrong`);
+    await page.click('form.sign-in button[type=submit]');
+    await page.locator('form.sign-in .error', { hasText: '401' }).waitFor();
+    await shot('sign-in');
+    await page.fill('#api-key', adminKey);
+    await page.click('form.sign-in button[type=submit]');
     await page.locator('#runs-table tbody tr').nth(1).waitFor();
     expect(await page.locator('#runs-table tbody tr td:nth-child(4)').allTextContents()).toEqual(['browser finetune', 'browser pretrain']);
+    // The key is in an HttpOnly cookie: no script on the page can read it.
+    expect(await page.evaluate('document.cookie')).not.toContain(adminKey);
     await shot('runs-light');
 
     await page.keyboard.press('j');
@@ -136,5 +153,12 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.goto(`${baseUrl}/`);
     await page.locator('#runs-table tbody tr').nth(1).waitFor();
     await shot('runs-dark');
+    expect(cspViolations).toEqual([]);
+
+    // Signing out forgets the cookie: the next page load asks for a key again.
+    await page.click('#sign-out');
+    await page.locator('form.sign-in').waitFor();
+    await page.goto(`${baseUrl}/#/fleet`);
+    await page.locator('form.sign-in').waitFor();
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
-import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
+import { authorizedFetch, createFreshDatabase, testAdminKey, type FreshDatabase } from '@trainyard/db/testing';
 import { startS3TestServer } from '@trainyard/storage/testing';
 import { CheckpointStore, createObjectStore, type ObjectStore } from '@trainyard/storage';
 import type { RunSpecInput } from '@trainyard/contracts';
@@ -27,6 +27,9 @@ export class Cluster {
   checkpoints!: CheckpointStore;
   queue!: Queue;
   env: Record<string, string> = {};
+  /** The API's admin key, and `fetch` that sends it. */
+  readonly adminKey = testAdminKey();
+  readonly fetch = authorizedFetch(this.adminKey);
   private database?: FreshDatabase;
   private s3?: Awaited<ReturnType<typeof startS3TestServer>>;
 
@@ -55,6 +58,7 @@ export class Cluster {
       WORKER_MAX_ATTEMPTS: '3',
       WORKER_RECONCILE_INTERVAL_MS: '1000',
       TRAINYARD_BACKEND: 'wasm',
+      TRAINYARD_ADMIN_KEY: this.adminKey,
       ...extraEnv,
     };
     this.queue = new Queue(this.queueName, { connection: REDIS });
@@ -89,7 +93,7 @@ export class Cluster {
   }
 
   post(spec: unknown, headers: Record<string, string> = {}): Promise<Response> {
-    return fetch(`${this.baseUrl}/v1/runs`, {
+    return this.fetch(`${this.baseUrl}/v1/runs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(spec),
@@ -103,7 +107,7 @@ export class Cluster {
   }
 
   async run(id: string): Promise<RunBody> {
-    return (await (await fetch(`${this.baseUrl}/v1/runs/${id}`)).json()) as RunBody;
+    return (await (await this.fetch(`${this.baseUrl}/v1/runs/${id}`)).json()) as RunBody;
   }
 
   waitForStatus(id: string, statuses: string[], timeoutMs = 90_000): Promise<RunBody> {

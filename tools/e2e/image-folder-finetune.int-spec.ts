@@ -24,7 +24,7 @@ describe('image folder → imported model fine-tune → evaluation (API, worker,
   });
 
   async function json(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    const response = await fetch(`${cluster.baseUrl}${path}`, {
+    const response = await cluster.fetch(`${cluster.baseUrl}${path}`, {
       method,
       headers: { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -50,7 +50,7 @@ describe('image folder → imported model fine-tune → evaluation (API, worker,
     expect({ status: finetune.status, reason: finetune.failureReason }).toEqual({ status: 'SUCCEEDED', reason: null });
     expect(finetune.dataReport).toMatchObject({ skippedCount: 1, skipped: [{ file: 'datasets/colours/red/broken.png', reason: expect.stringMatching(/not a readable image/) }] });
 
-    const png = await fetch(`${cluster.baseUrl}/v1/runs/${finetuneId}/augmentation.png`);
+    const png = await cluster.fetch(`${cluster.baseUrl}/v1/runs/${finetuneId}/augmentation.png`);
     expect(png.status).toBe(200);
     expect(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
 

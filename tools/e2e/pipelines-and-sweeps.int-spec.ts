@@ -32,11 +32,11 @@ describe('pipelines and sweeps (real processes, Redis, PostgreSQL, S3)', () => {
   });
 
   const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${cluster.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await cluster.fetch(`${cluster.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each test reads the fields its endpoint answers
     return { status: response.status, body: (await response.json()) as any };
   };
-  const get = async <T>(path: string) => (await (await fetch(`${cluster.baseUrl}${path}`)).json()) as T;
+  const get = async <T>(path: string) => (await (await cluster.fetch(`${cluster.baseUrl}${path}`)).json()) as T;
   const pipelineEnds = (id: string) =>
     waitFor(`pipeline ${id} to end`, async () => {
       const p = await get<PipelineBody>(`/v1/pipelines/${id}`);

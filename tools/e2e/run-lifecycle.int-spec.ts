@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Queue, QueueEvents } from 'bullmq';
-import { createFreshDatabase } from '@trainyard/db/testing';
+import { authorizedFetch, createFreshDatabase, testAdminKey } from '@trainyard/db/testing';
 import { startS3TestServer } from '@trainyard/storage/testing';
 import { createObjectStore, keyFromUri, type ObjectStore } from '@trainyard/storage';
 import type { ClassificationReport, RunSpecInput } from '@trainyard/contracts';
@@ -23,6 +23,10 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
   let store: ObjectStore;
   let queueEvents: QueueEvents;
   const stalled: string[] = [];
+  const adminKey = testAdminKey();
+  const fetch = authorizedFetch(adminKey);
+  // Trust auth ignores the password: it is there to prove that no log line ever shows it.
+  const databasePassword = `pw-${randomUUID()}`;
 
   beforeAll(async () => {
     database = await createFreshDatabase();
@@ -30,7 +34,8 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     const env = {
-      DATABASE_URL: database.url,
+      DATABASE_URL: database.url.replace('://postgres@', `://postgres:${databasePassword}@`),
+      TRAINYARD_ADMIN_KEY: adminKey,
       REDIS_URL: 'redis://127.0.0.1:6379',
       S3_ENDPOINT: s3.endpoint,
       S3_ACCESS_KEY: s3.accessKey,
@@ -173,6 +178,15 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
       expect(checkpoint.models).toEqual(checkpoint.run_id === pretrain.id ? ['autoencoder', 'encoder'] : ['classifier']);
     }
   }, 600_000);
+
+  it('never writes a secret to a log line: the admin key, the S3 secret, the database password', async () => {
+    // A wrong key and a request naming secrets in its body must not bring them into the logs either.
+    await fetch(`${baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${adminKey}x` } });
+    const logs = `${api.output()}\n${worker.output()}`;
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of [adminKey, s3.secretKey, databasePassword]) expect(logs).not.toContain(secret);
+    expect(logs).not.toMatch(/postgres(ql)?:\/\/[^:\s]+:(?!\*\*\*)[^@\s]+@/);
+  });
 });
 
 type RunBody = { status: string; result: unknown; [field: string]: unknown };

@@ -31,7 +31,7 @@ describe('submit, cancel, diverge, retention, PostgreSQL outages (real processes
     expect(other.status).toBe(422);
     expect(await other.text()).toContain('Idempotency-Key');
     // Without a worker the run is still waiting: cancelling it is immediate and removes its job.
-    const cancelled = (await (await fetch(`${cluster.baseUrl}/v1/runs/${id}/cancel`, { method: 'POST' })).json()) as { status: string };
+    const cancelled = (await (await cluster.fetch(`${cluster.baseUrl}/v1/runs/${id}/cancel`, { method: 'POST' })).json()) as { status: string };
     expect(cancelled.status).toBe('CANCELLED');
     expect(await cluster.queue.getJob(id)).toBeUndefined();
   });
@@ -83,7 +83,7 @@ describe('submit, cancel, diverge, retention, PostgreSQL outages (real processes
     // Cancel it mid-training: it stops within a batch or so, and its checkpoints stay.
     await cluster.waitForSql('the fine-tune to checkpoint', `SELECT count(*) >= 2 AS ok FROM checkpoints WHERE run_id = $1`, [finetune]);
     const requestedAt = (await cluster.pg.query('SELECT now() AS t')).rows[0].t as Date;
-    const response = await fetch(`${cluster.baseUrl}/v1/runs/${finetune}/cancel`, { method: 'POST' });
+    const response = await cluster.fetch(`${cluster.baseUrl}/v1/runs/${finetune}/cancel`, { method: 'POST' });
     expect(response.status).toBe(200);
     const cancelled = await cluster.waitForStatus(finetune, ['CANCELLED', 'SUCCEEDED', 'FAILED'], 10_000);
     expect(cancelled.status).toBe('CANCELLED');

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { ApiOptions } from './config/api-options';
+import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { DatasetsModule } from './datasets/datasets.module';
@@ -18,7 +19,7 @@ export class AppModule {
   static forRoot(config: TrainyardConfig, options: ApiOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, QueriesModule, RunsModule, PipelinesModule, SweepsModule, DatasetsModule, ModelsModule, HealthModule, MetricsModule, DashboardModule],
+      imports: [ConfigModule.forRoot(config, options), InfrastructureModule, AuthModule, QueriesModule, RunsModule, PipelinesModule, SweepsModule, DatasetsModule, ModelsModule, HealthModule, MetricsModule, DashboardModule],
     };
   }
 }

@@ -1,10 +1,12 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { TrainyardConfig } from '@trainyard/config';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ConfigError, type TrainyardConfig } from '@trainyard/config';
 import { assertRedisReachable } from '@trainyard/queue';
 import { AppModule } from './app.module';
 import type { ApiOptions } from './config/api-options';
+import { hardenHttp, isLoopbackHost, JSON_BODY_LIMIT } from './http/http-hardening';
 import { createLogger } from './logging/create-logger';
 import { setupOpenApi } from './openapi/setup-openapi';
 
@@ -17,13 +19,21 @@ export type { ApiOptions } from './config/api-options';
  * The caller listens: `await app.listen(config.api.port, config.api.host)`.
  */
 export async function createApiApp(config: TrainyardConfig, options: ApiOptions = {}): Promise<INestApplication> {
+  if (!config.auth.enabled && !isLoopbackHost(config.api.host)) {
+    throw new ConfigError([`TRAINYARD_AUTH=off is allowed only while the API listens on loopback, not on API_HOST=${config.api.host}`]);
+  }
   await assertRedisReachable(config.redis.url, config.redis.connectTimeoutMs);
   const logger = options.logger === undefined ? createLogger(config) : options.logger;
-  const app = await NestFactory.create(AppModule.forRoot(config, options), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     logger,
     // Let errors reach the caller (main.ts prints them and exits 1) instead of Nest exiting itself.
     abortOnError: false,
+    // JSON only: no urlencoded or text parser, so an HTML form from another site cannot post.
+    bodyParser: false,
   });
+  app.disable('x-powered-by');
+  hardenHttp(app, config);
+  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   if (options.shutdownHooks ?? true) app.enableShutdownHooks();
   if (options.openApi ?? true) setupOpenApi(app);
   await app.init();

@@ -1,8 +1,15 @@
 import type { RunKind, RunProgress } from '@trainyard/contracts';
 
-/** JSON over the API the page was served by; errors carry the API's message. */
+/** Fired when the API answers 401: the page then asks for a key. */
+export const UNAUTHORIZED_EVENT = 'trainyard:unauthorized';
+
+/**
+ * JSON over the API the page was served by; errors carry the API's message. The key travels in
+ * the HttpOnly session cookie (POST /v1/session), which no script here can read.
+ */
 export async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const res = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
+  if (res.status === 401) document.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(`${res.status} ${body.message ?? res.statusText}${body.errors ? `: ${body.errors.map((e: { field: string; message: string }) => `${e.field} ${e.message}`).join('; ')}` : ''}`);
   return body as T;

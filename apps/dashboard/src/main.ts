@@ -1,7 +1,10 @@
+import { UNAUTHORIZED_EVENT } from './api';
 import { comparePage } from './compare-page';
+import { clear, h } from './dom';
 import { fleetPage } from './fleet-page';
 import { runPage } from './run-page';
 import { runsPage } from './runs-page';
+import { signInPage, signOut, whoami, type Me } from './sign-in';
 
 /** Hash routes, so the API serves one page at `/` and every view has a shareable address. */
 const root = document.getElementById('app')!;
@@ -38,6 +41,32 @@ function setupTheme(): void {
   });
 }
 
+/** The header names the key's owner and project, with a way out. */
+function showWho(me: Me | null): void {
+  const who = document.getElementById('who')!;
+  if (!me) return clear(who);
+  clear(
+    who,
+    `${me.name}${me.project ? ` · project ${me.project}` : ''} `,
+    h('button', { type: 'button', id: 'sign-out', onclick: async () => (await signOut(), askForKey()) }, 'Sign out'),
+  );
+}
+
+function askForKey(): void {
+  leave();
+  leave = () => undefined;
+  showWho(null);
+  signInPage(root, (me) => {
+    showWho(me);
+    route();
+  });
+}
+
 setupTheme();
 window.addEventListener('hashchange', route);
-route();
+document.addEventListener(UNAUTHORIZED_EVENT, askForKey);
+void whoami().then((me) => {
+  if (!me) return askForKey();
+  showWho(me);
+  route();
+});

@@ -1,13 +1,12 @@
 import 'reflect-metadata';
-import { ConsoleLogger } from '@nestjs/common';
-import { ConfigError, loadConfig, logLevelsUpTo } from '@trainyard/config';
+import { ConfigError, loadConfig, logLevelsUpTo, SafeConsoleLogger } from '@trainyard/config';
 import { MigrationError } from '@trainyard/db';
 import { assertRedisReachable, RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { createWorker } from './create-worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = new ConsoleLogger('worker', { json: config.log.json, logLevels: logLevelsUpTo(config.log.level) });
+  const logger = new SafeConsoleLogger('worker', { json: config.log.json, logLevels: logLevelsUpTo(config.log.level) });
   await assertRedisReachable(config.redis.url, config.redis.connectTimeoutMs);
   const app = await createWorker(config, { logger });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

@@ -22,6 +22,5 @@ export function redact(text: string): string {
 
 /** Control characters (newlines included) shown escaped, so a name cannot forge a log line. */
 export function escapeControlCharacters(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }

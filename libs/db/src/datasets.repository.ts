@@ -6,6 +6,8 @@ export type DatasetLocation = { kind: 'local'; path: string } | { kind: 's3'; pr
 export interface DatasetRecord {
   id: string;
   name: string;
+  /** Names are unique within a project. */
+  project: string;
   location: DatasetLocation;
   uri: string;
   classNames: string[];
@@ -46,7 +48,8 @@ export class DatasetsRepository {
     return row ? toRecord(row) : null;
   }
 
-  async list(): Promise<DatasetRecord[]> {
-    return (await this.prisma.dataset.findMany({ orderBy: { createdAt: 'desc' }, take: 1000 })).map(toRecord);
+  /** Newest first; one project's, or every project's when `project` is undefined. */
+  async list(project?: string): Promise<DatasetRecord[]> {
+    return (await this.prisma.dataset.findMany({ where: { project }, orderBy: { createdAt: 'desc' }, take: 1000 })).map(toRecord);
   }
 }

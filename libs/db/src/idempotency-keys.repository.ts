@@ -8,6 +8,7 @@ export interface RunCreation {
   spec: RunSpec;
   baseRunId: string | null;
   baseCheckpointId: string | null;
+  project: string;
 }
 
 export interface IdempotentRun<R> {
@@ -38,9 +39,9 @@ export class IdempotencyKeysRepository {
         ON CONFLICT ("key") DO NOTHING
         RETURNING "run_id"
       )
-      INSERT INTO "runs" ("id", "kind", "name", "spec", "base_run_id", "base_checkpoint_id")
+      INSERT INTO "runs" ("id", "kind", "name", "spec", "base_run_id", "base_checkpoint_id", "project")
       SELECT k."run_id", ${run.kind}::"RunKind", ${run.name}, ${JSON.stringify(run.spec)}::jsonb,
-        ${run.baseRunId}::uuid, ${run.baseCheckpointId}::uuid
+        ${run.baseRunId}::uuid, ${run.baseCheckpointId}::uuid, ${run.project}
       FROM k
       RETURNING "id"::text AS id`;
     if (inserted.length > 0) return { created: true, runId: id, requestHash, response: body };

@@ -30,3 +30,6 @@ export { DatasetsRepository, DatasetNameTakenError, type DatasetLocation, type D
 export { ModelVersionsRepository, type ModelVersionRecord, type ModelVersionWithCheckpoint } from './model-versions.repository';
 export { PipelinesRepository, type PipelineAdvance, type PipelineRunCreation, type PipelineWithRuns } from './pipelines.repository';
 export { SweepsRepository, type SweepRunCreation, type SweepWithRuns } from './sweeps.repository';
+export { ApiKeysRepository, API_KEY_SCOPES, type ApiKeyCreation, type ApiKeyScope, type ApiKeyView } from './api-keys.repository';
+export { newApiKeyToken } from './api-key-token';
+export { ProjectsRepository, type ProjectOwnedKind } from './projects.repository';

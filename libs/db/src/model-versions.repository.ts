@@ -6,6 +6,7 @@ import { toCheckpoint } from './model-types';
 export interface ModelVersionRecord {
   id: string;
   name: string;
+  project: string;
   version: number;
   runId: string;
   checkpointId: string;
@@ -25,9 +26,9 @@ export class ModelVersionsRepository {
    * The next version of `name` (previous max + 1, from 1). The unique (name, version) index
    * settles a race between two registrations: the one that loses tries the next number.
    */
-  async register(input: { name: string; runId: string; checkpointId: string }): Promise<ModelVersionRecord> {
+  async register(input: { name: string; project: string; runId: string; checkpointId: string }): Promise<ModelVersionRecord> {
     for (let attempt = 1; ; attempt++) {
-      const max = await this.prisma.modelVersion.aggregate({ where: { name: input.name }, _max: { version: true } });
+      const max = await this.prisma.modelVersion.aggregate({ where: { name: input.name, project: input.project }, _max: { version: true } });
       try {
         return await this.prisma.modelVersion.create({
           data: { id: randomUUID(), ...input, version: (max._max.version ?? 0) + 1 },
@@ -39,12 +40,13 @@ export class ModelVersionsRepository {
     }
   }
 
-  async versions(name: string): Promise<ModelVersionRecord[]> {
-    return this.prisma.modelVersion.findMany({ where: { name }, orderBy: { version: 'asc' } });
+  /** A project's versions of `name` (model names are unique within a project). */
+  async versions(name: string, project: string): Promise<ModelVersionRecord[]> {
+    return this.prisma.modelVersion.findMany({ where: { name, project }, orderBy: { version: 'asc' } });
   }
 
-  async get(name: string, version: number): Promise<ModelVersionWithCheckpoint | null> {
-    const row = await this.prisma.modelVersion.findUnique({ where: { name_version: { name, version } }, include: { checkpoint: true } });
+  async get(name: string, version: number, project: string): Promise<ModelVersionWithCheckpoint | null> {
+    const row = await this.prisma.modelVersion.findUnique({ where: { project_name_version: { project, name, version } }, include: { checkpoint: true } });
     return row ? { ...row, checkpoint: toCheckpoint(row.checkpoint) } : null;
   }
 }

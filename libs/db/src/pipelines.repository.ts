@@ -41,9 +41,9 @@ const NEEDED_MODEL: Record<string, string> = { FINETUNE: 'encoder', EVALUATE: 'c
 export class PipelinesRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async create(pipeline: { id: string; name: string; spec: unknown }, runs: PipelineRunCreation[]): Promise<void> {
+  async create(pipeline: { id: string; name: string; spec: unknown; project: string }, runs: PipelineRunCreation[]): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
-      await tx.pipeline.create({ data: { id: pipeline.id, name: pipeline.name, spec: pipeline.spec as Prisma.InputJsonValue } });
+      await tx.pipeline.create({ data: { id: pipeline.id, name: pipeline.name, spec: pipeline.spec as Prisma.InputJsonValue, project: pipeline.project } });
       // In step order: a run's upstream row must exist before its foreign key points at it.
       for (const run of runs) {
         await tx.run.create({
@@ -55,6 +55,7 @@ export class PipelinesRepository {
             baseRunId: run.baseRunId,
             pipelineId: pipeline.id,
             held: run.held,
+            project: pipeline.project,
           },
         });
       }

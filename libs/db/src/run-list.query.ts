@@ -16,6 +16,8 @@ export interface SpecFilter {
 }
 
 export interface RunListQuery {
+  /** One project's runs; every project's when undefined. */
+  project?: string;
   status?: RunStatus;
   kind?: RunKind;
   /** Case-insensitive substring of the run name. */
@@ -129,6 +131,7 @@ async function pageByMetric(
 
 function runFilters(q: RunListQuery): Prisma.Sql[] {
   const conditions: Prisma.Sql[] = [];
+  if (q.project !== undefined) conditions.push(Prisma.sql`r."project" = ${q.project}`);
   if (q.status) conditions.push(Prisma.sql`r."status" = ${q.status}::"RunStatus"`);
   if (q.kind) conditions.push(Prisma.sql`r."kind" = ${q.kind}::"RunKind"`);
   if (q.search) conditions.push(Prisma.sql`r."name" ILIKE ${`%${escapeLike(q.search)}%`}`);

@@ -19,6 +19,8 @@ export class RunsRepository {
     spec: RunSpec;
     baseRunId: string | null;
     baseCheckpointId?: string | null;
+    /** Default "default", the project of everything made without one. */
+    project?: string;
   }): Promise<Run> {
     return this.prisma.run.create({
       data: {
@@ -28,6 +30,7 @@ export class RunsRepository {
         spec: input.spec as unknown as Prisma.InputJsonValue,
         baseRunId: input.baseRunId,
         baseCheckpointId: input.baseCheckpointId ?? null,
+        project: input.project ?? 'default',
       },
     });
   }

@@ -18,9 +18,9 @@ export type SweepWithRuns = Sweep & { runs: (Run & { summaries: MetricSummary[] 
 export class SweepsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async create(sweep: { id: string; name: string; spec: unknown }, runs: SweepRunCreation[]): Promise<void> {
+  async create(sweep: { id: string; name: string; spec: unknown; project: string }, runs: SweepRunCreation[]): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
-      await tx.sweep.create({ data: { id: sweep.id, name: sweep.name, spec: sweep.spec as Prisma.InputJsonValue } });
+      await tx.sweep.create({ data: { id: sweep.id, name: sweep.name, spec: sweep.spec as Prisma.InputJsonValue, project: sweep.project } });
       await tx.run.createMany({
         data: runs.map((run) => ({
           id: run.id,
@@ -31,6 +31,7 @@ export class SweepsRepository {
           baseCheckpointId: run.baseCheckpointId,
           sweepId: sweep.id,
           sweepParams: run.params as Prisma.InputJsonValue,
+          project: sweep.project,
         })),
       });
     });

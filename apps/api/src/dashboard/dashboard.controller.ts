@@ -2,9 +2,14 @@ import type { ServerResponse } from 'node:http';
 import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { loadDashboardAssets, type DashboardAsset } from './dashboard-assets';
+import { Public } from '../auth/auth.decorators';
 
-/** The web dashboard: index.html at `/`, its modules and styles under `/assets/`. */
+/**
+ * The web dashboard: index.html at `/`, its modules and styles under `/assets/`. Public: they
+ * hold no data, and the page asks for a key before it calls the API.
+ */
 @ApiExcludeController()
+@Public()
 @Controller()
 export class DashboardController {
   private readonly assets = loadDashboardAssets();

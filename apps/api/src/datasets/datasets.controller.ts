@@ -1,10 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
+import { projectFilter, projectForWrites, type Principal } from '../auth/principal';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { DatasetIdSchema, DatasetRegistrationSchema, type DatasetRegistration } from './dataset-registration.dto';
 import { DatasetsService } from './datasets.service';
 
 @ApiTags('datasets')
+@Owned('dataset')
 @Controller('v1/datasets')
 export class DatasetsController {
   constructor(private readonly datasets: DatasetsService) {}
@@ -19,14 +22,14 @@ export class DatasetsController {
       'Not a usable folder: no class, a single class, an empty class, a path outside TRAINYARD_LOCAL_ROOTS or that is not a folder, or a folder larger than FOLDER_WALK_MAX_FILES / FOLDER_WALK_MAX_MS allow',
   })
   @ApiResponse({ status: 409, description: 'The name is taken' })
-  register(@Body(new ZodValidationPipe(DatasetRegistrationSchema, 'Invalid dataset')) body: DatasetRegistration) {
-    return this.datasets.register(body);
+  register(@Body(new ZodValidationPipe(DatasetRegistrationSchema, 'Invalid dataset')) body: DatasetRegistration, @CurrentPrincipal() principal: Principal) {
+    return this.datasets.register(body, projectForWrites(principal));
   }
 
   @Get()
   @ApiOperation({ summary: 'Registered datasets, newest first' })
-  list() {
-    return this.datasets.list();
+  list(@CurrentPrincipal() principal: Principal) {
+    return this.datasets.list(projectFilter(principal));
   }
 
   @Get(':id')

@@ -49,7 +49,7 @@ export class DatasetsService {
     @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
-  async register(body: DatasetRegistration): Promise<DatasetView> {
+  async register(body: DatasetRegistration, project: string): Promise<DatasetView> {
     const { store, prefix, location } = await this.open(body.location);
     let scan;
     try {
@@ -61,6 +61,7 @@ export class DatasetsService {
     }
     try {
       const record = await this.datasets.create({
+        project,
         id: randomUUID(),
         name: body.name,
         location,
@@ -78,8 +79,8 @@ export class DatasetsService {
     }
   }
 
-  async list(): Promise<{ items: DatasetView[] }> {
-    return { items: (await this.datasets.list()).map(view) };
+  async list(project: string | undefined): Promise<{ items: DatasetView[] }> {
+    return { items: (await this.datasets.list(project)).map(view) };
   }
 
   async get(id: string): Promise<DatasetView> {

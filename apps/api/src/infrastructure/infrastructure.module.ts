@@ -1,6 +1,7 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
+  ApiKeysRepository,
   CheckpointsRepository,
   DatasetsRepository,
   IdempotencyKeysRepository,
@@ -8,6 +9,7 @@ import {
   ModelVersionsRepository,
   openDatabase,
   PipelinesRepository,
+  ProjectsRepository,
   RunsRepository,
   SweepsRepository,
   type Database,
@@ -63,6 +65,8 @@ import { DATABASE, OBJECT_STORE, REDIS_CONNECTION, TRAINING_QUEUE } from './infr
     { provide: ModelVersionsRepository, inject: [DATABASE], useFactory: (db: Database) => new ModelVersionsRepository(db.prisma) },
     { provide: PipelinesRepository, inject: [DATABASE], useFactory: (db: Database) => new PipelinesRepository(db.prisma) },
     { provide: SweepsRepository, inject: [DATABASE], useFactory: (db: Database) => new SweepsRepository(db.prisma) },
+    { provide: ApiKeysRepository, inject: [DATABASE], useFactory: (db: Database) => new ApiKeysRepository(db.prisma) },
+    { provide: ProjectsRepository, inject: [DATABASE], useFactory: (db: Database) => new ProjectsRepository(db.prisma) },
     InfrastructureShutdown,
   ],
   exports: [
@@ -78,6 +82,8 @@ import { DATABASE, OBJECT_STORE, REDIS_CONNECTION, TRAINING_QUEUE } from './infr
     ModelVersionsRepository,
     PipelinesRepository,
     SweepsRepository,
+    ApiKeysRepository,
+    ProjectsRepository,
   ],
 })
 export class InfrastructureModule {}

@@ -1,9 +1,9 @@
-import { ConsoleLogger, type LoggerService } from '@nestjs/common';
-import { logLevelsUpTo, type TrainyardConfig } from '@trainyard/config';
+import type { LoggerService } from '@nestjs/common';
+import { logLevelsUpTo, SafeConsoleLogger, type TrainyardConfig } from '@trainyard/config';
 
-/** Nest's own logger: one JSON object per line when LOG_JSON is set (for log shippers), text otherwise. */
+/** Nest's logger with secrets redacted: one JSON object per line when LOG_JSON is set (for log shippers), text otherwise. */
 export function createLogger(config: TrainyardConfig, context = 'trainyard-api'): LoggerService {
-  return new ConsoleLogger(context, {
+  return new SafeConsoleLogger(context, {
     json: config.log.json,
     logLevels: logLevelsUpTo(config.log.level),
     prefix: 'Trainyard',

@@ -15,7 +15,7 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
   });
 
   const scrape = async () => {
-    const res = await fetch(`${api.baseUrl}/metrics`);
+    const res = await api.fetch(`${api.baseUrl}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     return res.text();
@@ -33,7 +33,7 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     expect(value(before, `trainyard_queue_jobs{queue="${api.queueName}",state="waiting"}`)).toBe(0);
 
     for (const name of ['a', 'b']) {
-      const res = await fetch(`${api.baseUrl}/v1/runs`, {
+      const res = await api.fetch(`${api.baseUrl}/v1/runs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } }),
@@ -59,9 +59,9 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
   });
 
   it('times requests by route template and status, never by id', async () => {
-    await fetch(`${api.baseUrl}/v1/runs/${randomUUID()}`);
-    await fetch(`${api.baseUrl}/v1/runs/${randomUUID()}`);
-    await fetch(`${api.baseUrl}/v1/runs/not-a-uuid`);
+    await api.fetch(`${api.baseUrl}/v1/runs/${randomUUID()}`);
+    await api.fetch(`${api.baseUrl}/v1/runs/${randomUUID()}`);
+    await api.fetch(`${api.baseUrl}/v1/runs/not-a-uuid`);
     const text = await scrape();
     expect(value(text, 'trainyard_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status_code="404"}')).toBe(2);
     expect(value(text, 'trainyard_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status_code="400"}')).toBe(1);

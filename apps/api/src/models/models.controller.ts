@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { CurrentPrincipal } from '../auth/auth.decorators';
+import { projectForWrites, type Principal } from '../auth/principal';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ModelsService } from './models.service';
 
@@ -17,14 +19,14 @@ export class ModelsController {
   @ApiOperation({ summary: "Name a SUCCEEDED run's model: the next version of the name, pinned to the run's latest complete checkpoint" })
   @ApiResponse({ status: 201, description: 'The new version' })
   @ApiResponse({ status: 422, description: 'The run does not exist, has not SUCCEEDED, or has no complete checkpoint' })
-  register(@Body(new ZodValidationPipe(ModelRegistrationSchema, 'Invalid model registration')) body: z.infer<typeof ModelRegistrationSchema>) {
-    return this.models.register(body.name, body.runId);
+  register(@Body(new ZodValidationPipe(ModelRegistrationSchema, 'Invalid model registration')) body: z.infer<typeof ModelRegistrationSchema>, @CurrentPrincipal() principal: Principal) {
+    return this.models.register(body.name, body.runId, projectForWrites(principal));
   }
 
   @Get(':name/versions')
   @ApiOperation({ summary: 'Versions of a registered model, oldest first' })
   @ApiParam({ name: 'name' })
-  versions(@Param('name', new ZodValidationPipe(ModelName, 'Invalid model name', 'name')) name: string) {
-    return this.models.versions(name);
+  versions(@Param('name', new ZodValidationPipe(ModelName, 'Invalid model name', 'name')) name: string, @CurrentPrincipal() principal: Principal) {
+    return this.models.versions(name, projectForWrites(principal));
   }
 }

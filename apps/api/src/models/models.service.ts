@@ -25,20 +25,21 @@ export class ModelsService {
     private readonly models: ModelVersionsRepository,
   ) {}
 
-  async register(name: string, runId: string): Promise<ModelVersionRecord & { checkpointSequence: number; models: string[] }> {
+  /** Names are per project, and only the project's own runs can be registered. */
+  async register(name: string, runId: string, project: string): Promise<ModelVersionRecord & { checkpointSequence: number; models: string[] }> {
     const run = await this.runs.get(runId);
-    if (!run) throw refuse(`No run with id ${runId}`);
+    if (!run || run.project !== project) throw refuse(`No run with id ${runId}`);
     if (run.kind === 'EVALUATE') throw refuse(`Run ${runId} is an EVALUATE run; it trained no model`);
     if (run.status !== 'SUCCEEDED') throw refuse(`Run ${runId} is ${run.status}; only a SUCCEEDED run's model can be registered`);
     const checkpoint = await this.checkpoints.latestComplete(runId);
     if (!checkpoint) throw refuse(`Run ${runId} has no complete checkpoint`);
-    const version = await this.models.register({ name, runId, checkpointId: checkpoint.id });
+    const version = await this.models.register({ name, project, runId, checkpointId: checkpoint.id });
     this.logger.log(`Model "${name}" v${version.version} = run ${runId} checkpoint #${checkpoint.sequence}`);
     return { ...version, checkpointSequence: checkpoint.sequence, models: checkpoint.models };
   }
 
-  async versions(name: string): Promise<{ name: string; versions: ModelVersionRecord[] }> {
-    const versions = await this.models.versions(name);
+  async versions(name: string, project: string): Promise<{ name: string; versions: ModelVersionRecord[] }> {
+    const versions = await this.models.versions(name, project);
     if (versions.length === 0) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No model named "${name}"` });
     return { name, versions };
   }

@@ -8,6 +8,8 @@ export function setupOpenApi(app: INestApplication): void {
     .setTitle('Trainyard API')
     .setDescription('Submit pretrain and fine-tune runs, follow their progress, metrics and checkpoints.')
     .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer <key>` (see docs/security.md)' }, 'bearer')
+    .addSecurityRequirements('bearer')
     .build();
   const document = SwaggerModule.createDocument(app, config);
   // Request bodies are validated by zod, not class-validator DTOs, so Swagger cannot derive

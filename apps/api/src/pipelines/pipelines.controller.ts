@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { PipelineSpecSchema, type PipelineSpec } from '@trainyard/contracts';
+import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
+import { projectForWrites, type Principal } from '../auth/principal';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { RunIdSchema } from '../runs/run-queries';
 import { SpecValidationPipe } from '../validation/spec-validation.pipe';
@@ -10,6 +12,7 @@ import { PipelinesService } from './pipelines.service';
 const pipelineIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid pipeline id', 'id');
 
 @ApiTags('pipelines')
+@Owned('pipeline')
 @Controller('v1/pipelines')
 export class PipelinesController {
   constructor(private readonly pipelines: PipelinesService) {}
@@ -29,8 +32,8 @@ export class PipelinesController {
   })
   @ApiResponse({ status: 422, description: 'A step refers to something unknown (an unregistered dataset)', schema: schemaRef('ValidationError') })
   @ApiResponse({ status: 503, description: 'Redis unavailable: the pretrain could not be queued, so the pipeline FAILED' })
-  submit(@Body(new SpecValidationPipe(PipelineSpecSchema, 'Invalid pipeline spec')) spec: PipelineSpec) {
-    return this.pipelines.submit(spec);
+  submit(@Body(new SpecValidationPipe(PipelineSpecSchema, 'Invalid pipeline spec')) spec: PipelineSpec, @CurrentPrincipal() principal: Principal) {
+    return this.pipelines.submit(spec, projectForWrites(principal));
   }
 
   @Get(':id')

@@ -44,7 +44,7 @@ describe('pipeline cancel (PostgreSQL, Redis, HTTP)', () => {
   type Reply = { status: number; body: any };
 
   async function http(method: string, path: string, body?: unknown): Promise<Reply> {
-    const response = await fetch(`${baseUrl}${path}`, {
+    const response = await api.fetch(`${baseUrl}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -6,6 +6,7 @@ import type { TrainingQueue } from '@trainyard/queue';
 import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
+import { SubmissionQuota, type PlannedRun } from '../runs/submission-quota';
 
 /**
  * Pipelines are orchestrated from PostgreSQL rather than as a BullMQ flow: a flow is a tree in
@@ -23,15 +24,18 @@ export class PipelinesService {
     private readonly pipelines: PipelinesRepository,
     private readonly references: RunReferencesService,
     private readonly runs: RunsService,
+    private readonly quota: SubmissionQuota,
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
   ) {}
 
-  async submit(spec: PipelineSpec): Promise<PipelineWithRuns> {
+  async submit(spec: PipelineSpec, project: string): Promise<PipelineWithRuns> {
     // Every step's references (registered datasets) are checked now, not when the step is released.
-    await this.references.resolve(spec.pretrain);
-    for (const finetune of spec.finetunes) await this.references.resolve(finetune);
+    const planned: PlannedRun[] = [await this.references.resolve(spec.pretrain, project)];
+    for (const finetune of spec.finetunes) planned.push(await this.references.resolve(finetune, project));
     // An evaluation's own dataset is checked the way a fine-tune's is (its checkpoint does not exist yet).
-    for (const evaluation of spec.evaluations) if (evaluation.dataset) await this.references.resolve({ ...spec.finetunes[0]!, dataset: evaluation.dataset });
+    for (const evaluation of spec.evaluations) if (evaluation.dataset) await this.references.resolve({ ...spec.finetunes[0]!, dataset: evaluation.dataset }, project);
+    // Evaluations make one pass each over at most a fine-tune's data: the training steps bound the work.
+    await this.quota.check(project, planned, 'finetunes');
 
     const id = randomUUID();
     const pretrainId = randomUUID();
@@ -44,7 +48,7 @@ export class PipelinesService {
         runs.push({ id: randomUUID(), kind: 'EVALUATE', name: evaluate.name, spec: evaluate, baseRunId: finetuneId, held: true });
       }
     }
-    await this.pipelines.create({ id, name: spec.name, spec }, runs);
+    await this.pipelines.create({ id, name: spec.name, spec, project }, runs);
     this.logger.log(`Pipeline ${id} ("${spec.name}") with ${runs.length} runs recorded; pretrain ${pretrainId} queued`);
     try {
       await this.runs.enqueue(pretrainId, 'PRETRAIN');

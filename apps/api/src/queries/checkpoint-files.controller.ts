@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { DATABASE, OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { RunIdSchema } from '../runs/run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import { Owned } from '../auth/auth.decorators';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
 const sequencePipe = new ZodValidationPipe(z.coerce.number().int().min(0).max(2_147_483_647), 'Invalid checkpoint sequence', 'sequence');
@@ -19,6 +20,7 @@ const filePipe = new ZodValidationPipe(z.string().min(1).max(500), 'Invalid quer
  * cannot climb out of it.
  */
 @ApiTags('runs')
+@Owned('run')
 @Controller('v1/runs')
 export class CheckpointFilesController {
   private readonly logger = new Logger(CheckpointFilesController.name);

@@ -13,6 +13,8 @@ import {
   type MetricSeriesQuery,
 } from './dashboard-query-params';
 import { DashboardQueriesService } from './dashboard-queries.service';
+import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
+import { projectFilter, type Principal } from '../auth/principal';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
 
@@ -22,6 +24,7 @@ const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
  * a superset of the older one, before RunsController's).
  */
 @ApiTags('runs')
+@Owned('run')
 @Controller('v1/runs')
 export class DashboardQueriesController {
   constructor(private readonly queries: DashboardQueriesService) {}
@@ -36,8 +39,8 @@ export class DashboardQueriesController {
   @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
-  list(@Query(new ZodValidationPipe(DashboardRunListQuerySchema, 'Invalid query')) query: DashboardRunListQuery) {
-    return this.queries.list(query);
+  list(@Query(new ZodValidationPipe(DashboardRunListQuerySchema, 'Invalid query')) query: DashboardRunListQuery, @CurrentPrincipal() principal: Principal) {
+    return this.queries.list({ ...query, project: projectFilter(principal) });
   }
 
   @Get('compare')
@@ -45,8 +48,8 @@ export class DashboardQueriesController {
   @ApiQuery({ name: 'ids', required: true, description: 'Comma-separated run ids (up to 20)' })
   @ApiQuery({ name: 'names', required: false, description: 'Comma-separated metric names (default loss, val_loss, accuracy, val_accuracy)' })
   @ApiQuery({ name: 'maxPoints', required: false, schema: { type: 'integer', minimum: 10, maximum: 10000, default: 1000 } })
-  compare(@Query(new ZodValidationPipe(CompareQuerySchema, 'Invalid query')) query: CompareQuery) {
-    return this.queries.compare(query);
+  compare(@Query(new ZodValidationPipe(CompareQuerySchema, 'Invalid query')) query: CompareQuery, @CurrentPrincipal() principal: Principal) {
+    return this.queries.compare(query, projectFilter(principal));
   }
 
   @Get(':id/metrics')

@@ -29,11 +29,11 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const get = async (path: string): Promise<{ status: number; body: any }> => {
-    const response = await fetch(`${baseUrl}${path}`);
+    const response = await api.fetch(`${baseUrl}${path}`);
     return { status: response.status, body: await response.json() };
   };
   const submit = async (spec: RunSpecInput): Promise<string> => {
-    const response = await fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+    const response = await api.fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
     expect(response.status).toBe(201);
     return ((await response.json()) as { id: string }).id;
   };

@@ -60,9 +60,10 @@ export class DashboardQueriesService {
   }
 
   /** Several runs side by side: each one's list row (summaries included) and downsampled curves. */
-  async compare(query: CompareQuery) {
+  /** Runs of another project are as missing as unknown ids. */
+  async compare(query: CompareQuery, project: string | undefined) {
     const found = await this.prisma.run.findMany({
-      where: { id: { in: query.ids } },
+      where: { id: { in: query.ids }, project },
       include: { metricSummaries: { orderBy: { name: 'asc' } } },
     });
     const missing = query.ids.filter((id) => !found.some((run) => run.id === id));

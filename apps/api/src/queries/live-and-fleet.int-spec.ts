@@ -38,7 +38,7 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
 
   const submit = async (name: string): Promise<string> => {
     const body = JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
-    const res = await fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await api.fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     return ((await res.json()) as { id: string }).id;
   };
 
@@ -49,7 +49,7 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
   /** Reads `event:`/`data:` frames until `until` says stop. */
   async function collectEvents(runId: string, until: (events: Frame[]) => boolean, started: () => void) {
     const controller = new AbortController();
-    const res = await fetch(`${baseUrl}/v1/runs/${runId}/events`, { signal: controller.signal });
+    const res = await api.fetch(`${baseUrl}/v1/runs/${runId}/events`, { signal: controller.signal });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const events: Frame[] = [];
@@ -122,19 +122,19 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
   }, 30_000);
 
   it('answers 404 for the events of an unknown run', async () => {
-    expect((await fetch(`${baseUrl}/v1/runs/${randomUUID()}/events`)).status).toBe(404);
+    expect((await api.fetch(`${baseUrl}/v1/runs/${randomUUID()}/events`)).status).toBe(404);
   });
 
   it('reports queue depths by state and workers with backend, GPU, heartbeat and state', async () => {
     await submit('waiting');
-    const queues = (await (await fetch(`${baseUrl}/v1/queues`)).json()) as { queues: { name: string; counts: Record<string, number> }[] };
+    const queues = (await (await api.fetch(`${baseUrl}/v1/queues`)).json()) as { queues: { name: string; counts: Record<string, number> }[] };
     expect(queues.queues[0]).toMatchObject({ name: api.queueName, counts: expect.objectContaining({ waiting: 1, active: 0 }) });
 
     const workers = new WorkersRepository(app.get<Database>(DATABASE).prisma);
     await workers.register({ id: 'w-gpu', hostname: 'node-1', pid: 1, backend: 'tensorflow', gpu: 'NVIDIA H200', concurrency: 1 });
     await workers.register({ id: 'w-old', hostname: 'node-2', pid: 2, backend: 'wasm', gpu: null, concurrency: 1 });
     await workers.stop('w-old');
-    const body = (await (await fetch(`${baseUrl}/v1/workers`)).json()) as { workers: { id: string; state: string; gpu: string | null }[] };
+    const body = (await (await api.fetch(`${baseUrl}/v1/workers`)).json()) as { workers: { id: string; state: string; gpu: string | null }[] };
     expect(body.workers.map((w) => [w.id, w.state, w.gpu])).toEqual([
       ['w-gpu', 'alive', 'NVIDIA H200'],
       ['w-old', 'stopped', null],
@@ -152,14 +152,14 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
     const row = await checkpoints.begin({ runId, attemptId: null, sequence: 1, epoch: 1, step: 10, uri: store.uri(prefix), models: ['classifier'] });
     await checkpoints.complete(row.id, 40, 'f'.repeat(64));
 
-    const files = await (await fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/files`)).json();
+    const files = await (await api.fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/files`)).json();
     expect(files).toEqual({ runId, sequence: 1, files: [{ file: 'classifier/model.json', bytes: 25 }, { file: 'manifest.json', bytes: 2 }] });
-    const download = await fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=classifier/model.json`);
+    const download = await api.fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=classifier/model.json`);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-disposition')).toMatch(/attachment; filename=".*ckpt1-classifier_model.json"/);
     expect(await download.text()).toBe('{"format":"layers-model"}');
-    expect((await fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=../secret.txt`)).status).toBe(404);
-    expect((await fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/2/files`)).status).toBe(404);
+    expect((await api.fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=../secret.txt`)).status).toBe(404);
+    expect((await api.fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/2/files`)).status).toBe(404);
   });
 
   it('streams a checkpoint file larger than 8 MiB byte for byte, 404s a missing one, and survives a store failing mid-body', async () => {
@@ -174,14 +174,14 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
     await checkpoints.complete(row.id, weights.length, 'f'.repeat(64));
     const url = (file: string) => `${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=${file}`;
 
-    const big = await fetch(url('classifier/weights.bin'));
+    const big = await api.fetch(url('classifier/weights.bin'));
     expect(big.status).toBe(200);
     expect(big.headers.get('content-type')).toBe('application/octet-stream');
     expect(big.headers.get('content-length')).toBe(String(weights.length));
     const received = Buffer.from(await big.arrayBuffer());
     expect(received.length).toBe(weights.length);
     expect(createHash('sha256').update(received).digest('hex')).toBe(createHash('sha256').update(weights).digest('hex'));
-    expect((await fetch(url('classifier/model.json'))).headers.get('content-type')).toBe('application/json');
+    expect((await api.fetch(url('classifier/model.json'))).headers.get('content-type')).toBe('application/json');
 
     // Listed, then gone before it is opened (retention deleted it): a 404, not a 500 or an empty 200.
     const getStream = jest.spyOn(store, 'getStream');
@@ -190,7 +190,7 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
       return store.getStream(key);
     });
     await store.put(`${prefix}classifier/extra.bin`, Buffer.from('x'));
-    const gone = await fetch(url('classifier/extra.bin'));
+    const gone = await api.fetch(url('classifier/extra.bin'));
     expect(gone.status).toBe(404);
     expect(((await gone.json()) as { message: string }).message).toContain('has no file "classifier/extra.bin"');
 
@@ -202,11 +202,11 @@ describe('run events, queues, workers and checkpoint files (PostgreSQL, Redis, H
       setTimeout(() => body.destroy(new Error('connection reset by the store')), 50);
       return { body, size: weights.length };
     });
-    const cut = await fetch(url('classifier/weights.bin'));
+    const cut = await api.fetch(url('classifier/weights.bin'));
     expect(cut.status).toBe(200);
     await expect(cut.arrayBuffer()).rejects.toThrow();
     getStream.mockRestore();
-    const again = await fetch(url('classifier/weights.bin'));
+    const again = await api.fetch(url('classifier/weights.bin'));
     expect(Buffer.from(await again.arrayBuffer()).equals(weights)).toBe(true);
   });
 });

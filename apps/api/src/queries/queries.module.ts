@@ -1,3 +1,4 @@
+import { SseConnectionLimiter } from './sse-connection.limiter';
 import { Module } from '@nestjs/common';
 import { CheckpointFilesController } from './checkpoint-files.controller';
 import { DashboardQueriesController } from './dashboard-queries.controller';
@@ -13,6 +14,6 @@ import { RunEventsHub } from './run-events.hub';
  */
 @Module({
   controllers: [DashboardQueriesController, RunEventsController, CheckpointFilesController, FleetController],
-  providers: [DashboardQueriesService, RunEventsHub, FleetService],
+  providers: [DashboardQueriesService, RunEventsHub, FleetService, SseConnectionLimiter],
 })
 export class QueriesModule {}

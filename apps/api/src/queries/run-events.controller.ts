@@ -5,17 +5,22 @@ import { RunIdSchema } from '../runs/run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { DashboardQueriesService } from './dashboard-queries.service';
 import { RunEventsHub, type RunEvent } from './run-events.hub';
+import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
+import { SseConnectionLimiter } from './sse-connection.limiter';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
 /** Keeps proxies from closing an idle stream, and lets a dead client be noticed. */
 const KEEPALIVE_MS = 15_000;
 
 @ApiTags('runs')
+@Owned('run')
 @Controller('v1/runs')
 export class RunEventsController {
   constructor(
     private readonly hub: RunEventsHub,
     private readonly queries: DashboardQueriesService,
+    private readonly limiter: SseConnectionLimiter,
   ) {}
 
   /**
@@ -26,8 +31,9 @@ export class RunEventsController {
   @ApiOperation({ summary: 'Server-sent events of a run: status, progress and new metric points, live' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiProduces('text/event-stream')
-  async events(@Param('id', runIdPipe) id: string, @Res() res: ServerResponse): Promise<void> {
+  async events(@Param('id', runIdPipe) id: string, @Res() res: ServerResponse, @CurrentPrincipal() principal: Principal): Promise<void> {
     const snapshot = await this.queries.runStatus(id); // 404 before any byte of the stream
+    const release = this.limiter.acquire(principal.keyId); // 429 before any byte, too
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -40,6 +46,7 @@ export class RunEventsController {
     let closed = false;
     let stop = () => {
       closed = true;
+      release();
     };
     res.on('close', () => stop());
     const unsubscribe = await this.hub.subscribe(id, send);
@@ -47,6 +54,7 @@ export class RunEventsController {
     stop = () => {
       clearInterval(keepalive);
       unsubscribe();
+      release();
     };
     // The client may have gone while we subscribed.
     if (closed) stop();

@@ -5,9 +5,11 @@ import { augmentationSampleKey, ObjectNotFoundError, type ObjectStore } from '@t
 import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { RunIdSchema } from './run-queries';
+import { Owned } from '../auth/auth.decorators';
 
 /** Files a run saves beside its checkpoints, served through the API (no store credentials needed). */
 @ApiTags('runs')
+@Owned('run')
 @Controller('v1/runs')
 export class RunArtifactsController {
   constructor(@Inject(OBJECT_STORE) private readonly store: ObjectStore) {}

@@ -11,6 +11,8 @@ export interface ResolvedReferences {
   spec: RunSpec;
   baseRunId: string | null;
   baseCheckpointId: string | null;
+  /** Images in the registered folder the spec trains on (null for built-in datasets): what quotas count. */
+  folderImages: number | null;
 }
 
 function unprocessable(message: string, field: string, why: string): UnprocessableEntityException {
@@ -22,6 +24,8 @@ function unprocessable(message: string, field: string, why: string): Unprocessab
  * Checks, at submit, what a spec refers to by id or name — a base run, a registered model
  * version, a checkpoint to evaluate, a registered dataset — so a run that would fail on a worker
  * is refused with a 422 naming the field instead. The checkpoint a run builds on is pinned.
+ * Everything referred to must belong to the submitting project: another project's run, model or
+ * dataset is answered exactly like one that does not exist.
  */
 @Injectable()
 export class RunReferencesService {
@@ -34,27 +38,35 @@ export class RunReferencesService {
     @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
-  async resolve(spec: RunSpec): Promise<ResolvedReferences> {
-    const resolved = await this.base(spec);
+  async resolve(spec: RunSpec, project: string): Promise<ResolvedReferences> {
+    const resolved = await this.base(spec, project);
     const dataset = resolved.spec.dataset;
-    if (dataset?.name === 'image-folder' && !(await this.datasets.get(dataset.datasetId))) {
+    if (dataset?.name !== 'image-folder') return { ...resolved, folderImages: null };
+    const record = await this.datasets.get(dataset.datasetId);
+    if (!record || record.project !== project) {
       throw unprocessable('The dataset is not registered', 'dataset.datasetId', `No dataset with id ${dataset.datasetId}; register the folder with POST /v1/datasets`);
     }
-    return resolved;
+    return { ...resolved, folderImages: record.counts.reduce((a, b) => a + b, 0) };
   }
 
-  private async base(spec: RunSpec): Promise<ResolvedReferences> {
-    if (spec.kind === 'evaluate') return this.evaluated(spec);
+  /** A run of the project, or null (another project's run is as absent as an unknown one). */
+  private async ownRun(id: string, project: string) {
+    const run = await this.runs.get(id);
+    return run && run.project === project ? run : null;
+  }
+
+  private async base(spec: RunSpec, project: string): Promise<Omit<ResolvedReferences, 'folderImages'>> {
+    if (spec.kind === 'evaluate') return this.evaluated(spec, project);
     if (spec.kind === 'pretrain') return { spec, baseRunId: null, baseCheckpointId: null };
     const { baseRunId, baseModel, importedModel } = spec.model;
     if (importedModel) await this.checkImportedUri(importedModel.uri);
     if (baseRunId) {
-      const why = await this.whyBaseUnusable(baseRunId);
+      const why = await this.whyBaseUnusable(baseRunId, project);
       if (typeof why === 'string') throw unprocessable('The base run cannot be fine-tuned from', 'model.baseRunId', why);
       return { spec, baseRunId, baseCheckpointId: why.checkpointId };
     }
     if (baseModel) {
-      const version = await this.models.get(baseModel.name, baseModel.version);
+      const version = await this.models.get(baseModel.name, baseModel.version, project);
       if (!version) throw unprocessable('The base model is not registered', 'model.baseModel', `No version ${baseModel.version} of model "${baseModel.name}"`);
       if (version.checkpoint.status !== 'COMPLETE') {
         throw unprocessable('The base model cannot be fine-tuned from', 'model.baseModel', `Its checkpoint ${version.checkpointId} is ${version.checkpoint.status}`);
@@ -81,8 +93,8 @@ export class RunReferencesService {
   }
 
   /** A fine-tune starts from a finished pretrain run's encoder. Returns the checkpoint to pin. */
-  private async whyBaseUnusable(baseRunId: string): Promise<string | { checkpointId: string }> {
-    const base = await this.runs.get(baseRunId);
+  private async whyBaseUnusable(baseRunId: string, project: string): Promise<string | { checkpointId: string }> {
+    const base = await this.ownRun(baseRunId, project);
     if (!base) return `No run with id ${baseRunId}`;
     if (base.kind !== 'PRETRAIN') return `Run ${baseRunId} is a ${base.kind} run; the base must be a PRETRAIN run`;
     if (base.status !== 'SUCCEEDED') return `Run ${baseRunId} is ${base.status}; the base must have SUCCEEDED`;
@@ -99,9 +111,9 @@ export class RunReferencesService {
    * dataset in the spec it evaluates on the run's own dataset, written into the stored spec so
    * the run says exactly what it measured.
    */
-  private async evaluated(spec: Extract<RunSpec, { kind: 'evaluate' }>): Promise<ResolvedReferences> {
+  private async evaluated(spec: Extract<RunSpec, { kind: 'evaluate' }>, project: string): Promise<Omit<ResolvedReferences, 'folderImages'>> {
     const { runId, sequence } = spec.checkpoint;
-    const run = await this.runs.get(runId);
+    const run = await this.ownRun(runId, project);
     const refuse = (field: string, why: string) => unprocessable('The checkpoint cannot be evaluated', field, why);
     if (!run) throw refuse('checkpoint.runId', `No run with id ${runId}`);
     if (run.kind !== 'FINETUNE') throw refuse('checkpoint.runId', `Run ${runId} is a ${run.kind} run; only FINETUNE runs have a classifier to evaluate`);

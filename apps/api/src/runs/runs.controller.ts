@@ -1,6 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { RunSpec } from '@trainyard/contracts';
+import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
+import { projectForWrites, type Principal } from '../auth/principal';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { RunSpecValidationPipe } from '../validation/run-spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -11,6 +13,7 @@ const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
 const idempotencyKeyPipe = new ZodValidationPipe(IdempotencyKeySchema, 'Invalid header', 'Idempotency-Key');
 
 @ApiTags('runs')
+@Owned('run')
 @Controller('v1/runs')
 // The list and metric reads of /v1/runs live in queries/ (DashboardQueriesController).
 export class RunsController {
@@ -33,9 +36,9 @@ export class RunsController {
     schema: schemaRef('ValidationError'),
   })
   @ApiResponse({ status: 503, description: 'Redis unavailable: the run was marked FAILED' })
-  submit(@Body(RunSpecValidationPipe) spec: RunSpec, @Headers('idempotency-key') idempotencyKey?: string) {
+  submit(@Body(RunSpecValidationPipe) spec: RunSpec, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') idempotencyKey?: string) {
     // @Headers takes no pipes in NestJS; validate the same way, with the same 400 body.
-    return this.runs.submit(spec, idempotencyKeyPipe.transform(idempotencyKey));
+    return this.runs.submit(spec, projectForWrites(principal), idempotencyKeyPipe.transform(idempotencyKey));
   }
 
   @Get(':id')

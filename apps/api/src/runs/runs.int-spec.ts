@@ -47,7 +47,7 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
   type Reply = { status: number; body: any };
 
   async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-    const response = await fetch(`${baseUrl}${path}`, {
+    const response = await api.fetch(`${baseUrl}${path}`, {
       method,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -244,7 +244,7 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect(answer('/v1/sweeps/{id}', 'get', 200)).toEqual({ $ref: '#/components/schemas/Sweep' });
     // Every $ref in the document resolves.
     for (const [, name] of JSON.stringify(doc.body).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) expect(Object.keys(schemas)).toContain(name);
-    const ui = await fetch(`${baseUrl}/docs`);
+    const ui = await api.fetch(`${baseUrl}/docs`);
     expect(ui.status).toBe(200);
   });
 

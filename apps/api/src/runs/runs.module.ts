@@ -3,10 +3,11 @@ import { RunArtifactsController } from './run-artifacts.controller';
 import { RunReferencesService } from './run-references.service';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
+import { SubmissionQuota } from './submission-quota';
 
 @Module({
   controllers: [RunsController, RunArtifactsController],
-  providers: [RunsService, RunReferencesService],
-  exports: [RunsService, RunReferencesService],
+  providers: [RunsService, RunReferencesService, SubmissionQuota],
+  exports: [RunsService, RunReferencesService, SubmissionQuota],
 })
 export class RunsModule {}

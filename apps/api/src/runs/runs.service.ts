@@ -24,6 +24,7 @@ import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { requestHash } from './request-hash';
 import { RunReferencesService } from './run-references.service';
+import { SubmissionQuota } from './submission-quota';
 
 const KIND_OF_SPEC: Record<RunSpec['kind'], RunKind> = { pretrain: 'PRETRAIN', finetune: 'FINETUNE', evaluate: 'EVALUATE' };
 
@@ -42,6 +43,7 @@ export class RunsService {
     @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
     private readonly references: RunReferencesService,
     private readonly pipelines: PipelinesRepository,
+    private readonly quota: SubmissionQuota,
   ) {}
 
   /**
@@ -52,10 +54,11 @@ export class RunsService {
    * With an Idempotency-Key, the run is created at most once per key and every request with the
    * key and the same body gets the first response; another body with the key is a 422.
    */
-  async submit(submitted: RunSpec, idempotencyKey?: string): Promise<{ id: string; status: RunStatus }> {
-    const { spec, baseRunId, baseCheckpointId } = await this.references.resolve(submitted);
+  async submit(submitted: RunSpec, project: string, idempotencyKey?: string): Promise<{ id: string; status: RunStatus }> {
+    const { spec, baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(submitted, project);
+    await this.quota.check(project, [{ spec, folderImages }]);
     const kind = KIND_OF_SPEC[spec.kind];
-    const creation = { kind, name: spec.name, spec, baseRunId, baseCheckpointId };
+    const creation = { kind, name: spec.name, spec, baseRunId, baseCheckpointId, project };
 
     if (idempotencyKey === undefined) {
       const id = randomUUID();
@@ -66,7 +69,8 @@ export class RunsService {
     }
 
     const hash = requestHash(submitted);
-    const outcome = await this.idempotencyKeys.createRunOnce(idempotencyKey, hash, creation, (id) => ({ id, status: 'QUEUED' as RunStatus }));
+    // Keys are per project, as Stripe's are per account: two projects never share one.
+    const outcome = await this.idempotencyKeys.createRunOnce(`${project}/${idempotencyKey}`, hash, creation, (id) => ({ id, status: 'QUEUED' as RunStatus }));
     if (outcome.requestHash !== hash) {
       throw new UnprocessableEntityException({
         statusCode: 422,

@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { SweepSpecSchema, type SweepSpec } from '@trainyard/contracts';
+import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
+import { projectForWrites, type Principal } from '../auth/principal';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { RunIdSchema } from '../runs/run-queries';
 import { SpecValidationPipe } from '../validation/spec-validation.pipe';
@@ -8,6 +10,7 @@ import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { SweepsService } from './sweeps.service';
 
 @ApiTags('sweeps')
+@Owned('sweep')
 @Controller('v1/sweeps')
 export class SweepsController {
   constructor(private readonly sweeps: SweepsService) {}
@@ -27,8 +30,8 @@ export class SweepsController {
     schema: schemaRef('ValidationError'),
   })
   @ApiResponse({ status: 503, description: 'Redis unavailable: a run that could not be queued was marked FAILED' })
-  submit(@Body(new SpecValidationPipe(SweepSpecSchema, 'Invalid sweep spec')) spec: SweepSpec) {
-    return this.sweeps.submit(spec);
+  submit(@Body(new SpecValidationPipe(SweepSpecSchema, 'Invalid sweep spec')) spec: SweepSpec, @CurrentPrincipal() principal: Principal) {
+    return this.sweeps.submit(spec, projectForWrites(principal));
   }
 
   @Get(':id')

@@ -4,6 +4,7 @@ import { applySweepValues, describeValues, expandSweep, FinetuneSpecSchema, type
 import { SweepsRepository, type SweepRunCreation } from '@trainyard/db';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
+import { SubmissionQuota } from '../runs/submission-quota';
 import { sweepLeaderboard } from './sweep-leaderboard';
 
 @Injectable()
@@ -14,6 +15,7 @@ export class SweepsService {
     private readonly sweeps: SweepsRepository,
     private readonly references: RunReferencesService,
     private readonly runs: RunsService,
+    private readonly quota: SubmissionQuota,
   ) {}
 
   /**
@@ -21,8 +23,8 @@ export class SweepsService {
    * once (no parameter changes them), records the sweep and all its runs in one transaction, and
    * only then enqueues them: PostgreSQL first, as for any run.
    */
-  async submit(spec: SweepSpec): Promise<{ id: string; runs: number }> {
-    const { baseRunId, baseCheckpointId } = await this.references.resolve(spec.base);
+  async submit(spec: SweepSpec, project: string): Promise<{ id: string; runs: number }> {
+    const { baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(spec.base, project);
     const expanded = expandSweep(spec);
     if ('tooMany' in expanded) throw new Error(`sweep "${spec.name}": ${expanded.tooMany} runs slipped past validation`);
     const id = randomUUID();
@@ -31,7 +33,8 @@ export class SweepsService {
       const name = `${spec.name} #${i + 1} (${describeValues(params)})`.slice(0, 120);
       return { id: randomUUID(), kind: 'FINETUNE', name, spec: { ...run, name }, baseRunId, baseCheckpointId, params };
     });
-    await this.sweeps.create({ id, name: spec.name, spec }, runs);
+    await this.quota.check(project, runs.map((run) => ({ spec: run.spec, folderImages })), 'maxRuns');
+    await this.sweeps.create({ id, name: spec.name, spec, project }, runs);
     for (const run of runs) await this.runs.enqueue(run.id, 'FINETUNE');
     this.logger.log(`Sweep ${id} ("${spec.name}", ${spec.strategy}) queued ${runs.length} runs`);
     return { id, runs: runs.length };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { loadConfig, type TrainyardConfig } from '@trainyard/config';
-import { createFreshDatabase } from '@trainyard/db/testing';
+import { authorizedFetch, createFreshDatabase, testAdminKey } from '@trainyard/db/testing';
 import { createApiApp } from '../create-api-app';
 
 export const TEST_REDIS = { host: '127.0.0.1', port: 6379 };
@@ -20,19 +20,25 @@ export interface TestApi {
   queueName: string;
   /** TRAINYARD_HOME: a temporary folder (local object store, caches). */
   home: string;
+  /** The API's admin key (TRAINYARD_ADMIN_KEY), and the header that sends it. */
+  adminKey: string;
+  authHeaders: { authorization: string };
+  /** `fetch` with the admin key (a call may set its own Authorization instead). */
+  fetch: typeof fetch;
   stop(): Promise<void>;
 }
 
 /**
  * The API app on a fresh PostgreSQL database, a queue of its own on the real Redis and a
- * temporary home, listening on a free loopback port. `env` adds or overrides variables (an S3
+ * temporary home, listening on a free loopback port, with an admin key (auth is on, as by default). `env` adds or overrides variables (an S3
  * server's, a shorter Redis timeout).
  */
 export async function startTestApi(options: { env?: Record<string, string>; openApi?: boolean } = {}): Promise<TestApi> {
   const queueName = `test-${randomUUID()}`;
   const database = await createFreshDatabase();
   const home = mkdtempSync(join(tmpdir(), 'trainyard-api-'));
-  const config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error', ...options.env });
+  const adminKey = options.env?.TRAINYARD_ADMIN_KEY ?? testAdminKey();
+  const config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error', TRAINYARD_ADMIN_KEY: adminKey, ...options.env });
   const app = await createApiApp(config, { queueName, logger: false, shutdownHooks: false, openApi: options.openApi ?? false });
   await app.listen(0, '127.0.0.1');
   const queue = new Queue(queueName, { connection: TEST_REDIS });
@@ -43,6 +49,9 @@ export async function startTestApi(options: { env?: Record<string, string>; open
     queue,
     queueName,
     home,
+    adminKey,
+    authHeaders: { authorization: `Bearer ${adminKey}` },
+    fetch: authorizedFetch(adminKey),
     async stop() {
       await queue.obliterate({ force: true }).catch(() => undefined);
       await queue.close();

@@ -1,0 +1,100 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ForbiddenException, Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { TrainyardConfig } from '@trainyard/config';
+import type { ApiKeyScope } from '@trainyard/db';
+import { parse as parseCookies } from 'cookie';
+import { TRAINYARD_CONFIG } from '../config/config.tokens';
+import { ApiKeyAuthenticator } from './api-key.authenticator';
+import { PUBLIC_ROUTE, REQUIRED_SCOPE, type PublicReason } from './auth.decorators';
+import { AUTH_DISABLED_PRINCIPAL, hasScope, type AuthenticatedRequest } from './principal';
+import { RequestRateLimiter, tooManyRequests } from './request-rate.limiter';
+
+/** The dashboard's session cookie: the key itself, HttpOnly and SameSite=Strict. */
+export const SESSION_COOKIE = 'trainyard_key';
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+const READ_METHODS = new Set(['GET', 'HEAD']);
+
+/**
+ * The one global guard: every route needs a key with the route's scope unless it is marked
+ * @Public. The key comes as `Authorization: Bearer <key>` or, for the dashboard and its event
+ * streams, in the session cookie. Then the key's rate limit is spent.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly authenticator: ApiKeyAuthenticator,
+    private readonly rateLimiter: RequestRateLimiter,
+    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<IncomingMessage & AuthenticatedRequest>();
+    const response = context.switchToHttp().getResponse<ServerResponse>();
+    const targets = [context.getHandler(), context.getClass()];
+    const publicReason = this.reflector.getAllAndOverride<PublicReason | undefined>(PUBLIC_ROUTE, targets);
+    if (publicReason === 'always' || (publicReason === 'metrics' && this.config.api.metricsPublic)) return true;
+
+    if (!this.config.auth.enabled) {
+      request.principal = AUTH_DISABLED_PRINCIPAL;
+      return true;
+    }
+    const token = tokenOf(request);
+    if (token === undefined) {
+      await this.limit(`ip:${request.socket.remoteAddress ?? 'unknown'}`, response);
+      response.setHeader('www-authenticate', 'Bearer realm="trainyard"');
+      throw new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: 'An API key is required: send "Authorization: Bearer <key>"', errors: [{ field: 'Authorization', message: 'Missing' }] });
+    }
+    if (token === null) {
+      await this.limit(`ip:${request.socket.remoteAddress ?? 'unknown'}`, response);
+      throw invalidKey(response, 'Malformed: expected "Bearer <key>" with a key of visible ASCII characters');
+    }
+    const principal = await this.authenticator.authenticate(token);
+    if (!principal) {
+      // Wrong keys spend the client address's budget, so guessing is as slow as any other abuse.
+      await this.limit(`ip:${request.socket.remoteAddress ?? 'unknown'}`, response);
+      throw invalidKey(response, 'Unknown or revoked API key');
+    }
+    await this.limit(`key:${principal.keyId}`, response);
+    const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, targets) ?? (READ_METHODS.has(request.method ?? 'GET') ? 'read' : 'submit');
+    if (!hasScope(principal, scope)) {
+      throw new ForbiddenException({
+        statusCode: 403,
+        error: 'Forbidden',
+        message: `This key lacks the "${scope}" scope`,
+        errors: [{ field: 'Authorization', message: `Scope "${scope}" required; the key has ${principal.scopes.join(', ') || 'none'}` }],
+      });
+    }
+    request.principal = principal;
+    return true;
+  }
+
+  private async limit(subject: string, response: ServerResponse): Promise<void> {
+    const retryAfterS = await this.rateLimiter.spend(subject);
+    if (retryAfterS === null) return;
+    response.setHeader('retry-after', String(retryAfterS));
+    throw tooManyRequests(retryAfterS);
+  }
+}
+
+function invalidKey(response: ServerResponse, why: string): UnauthorizedException {
+  response.setHeader('www-authenticate', 'Bearer realm="trainyard", error="invalid_token"');
+  return new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: 'Invalid API key', errors: [{ field: 'Authorization', message: why }] });
+}
+
+/** The presented key: undefined when none, null when malformed. The header wins over the cookie. */
+function tokenOf(request: IncomingMessage): string | null | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined) return BEARER.exec(header)?.[1] ?? null;
+  const cookieHeader = request.headers.cookie;
+  if (!cookieHeader) return undefined;
+  let cookie: string | undefined;
+  try {
+    cookie = parseCookies(cookieHeader)[SESSION_COOKIE];
+  } catch {
+    return null;
+  }
+  if (cookie === undefined) return undefined;
+  return /^[\x21-\x7e]{1,512}$/.test(cookie) ? cookie : null;
+}

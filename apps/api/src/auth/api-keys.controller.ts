@@ -1,0 +1,56 @@
+import { Body, Controller, Delete, Get, HttpCode, Logger, NotFoundException, Param, Post } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiKeysRepository } from '@trainyard/db';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import { ApiKeyAuthenticator } from './api-key.authenticator';
+import { CurrentPrincipal, RequireScope } from './auth.decorators';
+import { ApiKeyCreationSchema, ApiKeyIdSchema, type ApiKeyCreationBody } from './api-keys.dto';
+import type { Principal } from './principal';
+
+/** Key administration (the `admin` scope), and `whoami` for any key. */
+@ApiTags('keys')
+@Controller('v1')
+export class ApiKeysController {
+  private readonly logger = new Logger(ApiKeysController.name);
+
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly authenticator: ApiKeyAuthenticator,
+  ) {}
+
+  @Post('keys')
+  @HttpCode(201)
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Create an API key; its token is in this answer only (it is stored hashed)' })
+  @ApiResponse({ status: 201, description: '`{ key: { id, name, scopes, project }, token }`' })
+  async create(@Body(new ZodValidationPipe(ApiKeyCreationSchema, 'Invalid key')) body: ApiKeyCreationBody, @CurrentPrincipal() admin: Principal) {
+    const created = await this.keys.create({ name: body.name, scopes: body.scopes, project: body.project ?? null });
+    this.logger.log(`API key ${created.key.id} "${body.name}" created by key ${admin.keyId}: scopes ${body.scopes.join(',')}, project ${body.project ?? '(all)'}`);
+    return created;
+  }
+
+  @Get('keys')
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Every API key (never a token or hash)' })
+  async list() {
+    return { items: await this.keys.list() };
+  }
+
+  @Delete('keys/:id')
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Revoke a key: refused from then on (within 5 s on every replica); repeating is harmless' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  async revoke(@Param('id', new ZodValidationPipe(ApiKeyIdSchema, 'Invalid key id', 'id')) id: string, @CurrentPrincipal() admin: Principal) {
+    const key = await this.keys.revoke(id);
+    if (!key) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No API key with id ${id}` });
+    this.authenticator.forgetAll();
+    this.logger.log(`API key ${id} revoked by key ${admin.keyId}`);
+    return key;
+  }
+
+  @Get('whoami')
+  @ApiOperation({ summary: 'The key this request was made with: name, scopes, project' })
+  whoami(@CurrentPrincipal() principal: Principal) {
+    return { keyId: principal.keyId, name: principal.name, scopes: principal.scopes, project: principal.project };
+  }
+}

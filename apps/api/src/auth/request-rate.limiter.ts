@@ -1,0 +1,49 @@
+import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { TRAINYARD_CONFIG } from '../config/config.tokens';
+import { REDIS_CONNECTION } from '../infrastructure/infrastructure.tokens';
+
+/**
+ * Requests per minute per key (or per client address before a key is proven), counted in Redis
+ * so every API replica spends from the same budget. While Redis does not answer, each process
+ * counts on its own (the insurance limiter) rather than letting everything through.
+ */
+@Injectable()
+export class RequestRateLimiter {
+  private readonly logger = new Logger(RequestRateLimiter.name);
+  private readonly limiter: RateLimiterRedis;
+
+  constructor(@Inject(REDIS_CONNECTION) redis: Redis, @Inject(TRAINYARD_CONFIG) config: TrainyardConfig) {
+    const points = config.limits.requestsPerMinute;
+    this.limiter = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: `trainyard:rate:${config.queue.name}`,
+      points,
+      duration: 60,
+      insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }),
+    });
+  }
+
+  /** Spends one request of `subject`'s minute: null when allowed, else the seconds until it may retry. */
+  async spend(subject: string): Promise<number | null> {
+    try {
+      await this.limiter.consume(subject, 1);
+      return null;
+    } catch (outcome) {
+      if (!(outcome instanceof RateLimiterRes)) {
+        this.logger.warn(`Rate limiter unavailable, request let through: ${(outcome as Error).message}`);
+        return null;
+      }
+      return Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
+    }
+  }
+}
+
+export function tooManyRequests(retryAfterS: number): HttpException {
+  return new HttpException(
+    { statusCode: 429, error: 'Too Many Requests', message: `Rate limit reached; retry in ${retryAfterS} s`, retryAfterSeconds: retryAfterS },
+    HttpStatus.TOO_MANY_REQUESTS,
+  );
+}

@@ -1,0 +1,69 @@
+import { HttpException, HttpStatus, Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
+import type { RunSpec } from '@trainyard/contracts';
+import { ProjectsRepository } from '@trainyard/db';
+import { TRAINYARD_CONFIG } from '../config/config.tokens';
+
+/** Digits the built-in MNIST source holds (the `mnist` package). */
+const MNIST_POOL = 10_000;
+const MNIST_CLASSES = 10;
+const SHAPE_CLASSES = 4;
+
+/**
+ * How many training images a run asks to process: epochs × the images it trains on (an evaluation
+ * makes one pass). An upper bound from the spec alone, counted before anything is written.
+ */
+export function imagesRequested(spec: RunSpec, folderImages: number | null): number {
+  const dataset = spec.dataset;
+  let perEpoch: number;
+  if (!dataset) perEpoch = MNIST_POOL;
+  else if (dataset.name === 'mnist') perEpoch = Math.min(dataset.limit ?? MNIST_POOL, dataset.labelsPerClass ? dataset.labelsPerClass * MNIST_CLASSES : MNIST_POOL);
+  else if (dataset.name === 'synthetic-shapes') perEpoch = (dataset.labelsPerClass ?? dataset.perClass) * SHAPE_CLASSES;
+  else perEpoch = folderImages ?? 0;
+  return spec.kind === 'evaluate' ? perEpoch : perEpoch * spec.training.epochs;
+}
+
+/** A run about to be written: its spec, and the registered folder's size when it trains on one. */
+export interface PlannedRun {
+  spec: RunSpec;
+  folderImages: number | null;
+}
+
+/**
+ * Per-project quotas, checked before anything is written: runs waiting at once (429: it frees up
+ * as runs start), and the images one request may ask for in all (422 naming the field: the same
+ * request will never fit).
+ */
+@Injectable()
+export class SubmissionQuota {
+  constructor(
+    private readonly projects: ProjectsRepository,
+    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+  ) {}
+
+  async check(project: string, runs: PlannedRun[], field = 'training.epochs'): Promise<void> {
+    const limit = this.config.limits.imagesPerRequest;
+    const images = runs.reduce((sum, run) => sum + imagesRequested(run.spec, run.folderImages), 0);
+    if (images > limit) {
+      throw new UnprocessableEntityException({
+        statusCode: 422,
+        error: 'Unprocessable Entity',
+        message: 'The request asks for more training than one request may',
+        errors: [{ field, message: `${images.toLocaleString('en')} images (epochs × training images, over ${runs.length} run(s)); the limit is ${limit.toLocaleString('en')} (QUOTA_REQUEST_IMAGES)` }],
+      });
+    }
+    const waiting = await this.projects.waitingRuns(project);
+    const quota = this.config.limits.queuedRunsPerProject;
+    if (waiting + runs.length > quota) {
+      throw new HttpException(
+        {
+          statusCode: 429,
+          error: 'Too Many Requests',
+          message: `Project "${project}" has ${waiting} runs waiting; ${runs.length} more would pass its quota of ${quota} (QUOTA_QUEUED_RUNS). Submit again as runs start.`,
+          errors: [{ field: 'project', message: `Queued-runs quota ${quota} reached` }],
+        },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from './generated/prisma/client';
+import { apiKeyHash, apiKeyLookup, apiKeyMatches, newApiKeySalt, newApiKeyToken } from './api-key-token';
+
+export const API_KEY_SCOPES = ['read', 'submit', 'admin'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** A key as the API shows it: never its token or hash. */
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  scopes: ApiKeyScope[];
+  /** null: every project. */
+  project: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface ApiKeyCreation {
+  name: string;
+  scopes: ApiKeyScope[];
+  project: string | null;
+}
+
+const VIEW = { id: true, name: true, scopes: true, project: true, createdAt: true, lastUsedAt: true, revokedAt: true } as const;
+
+/** `last_used_at` is written at most this often per key, so every request does not cost a write. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export class ApiKeysRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Creates a key and returns its token: the only time anyone sees it. */
+  async create(input: ApiKeyCreation, token = newApiKeyToken()): Promise<{ key: ApiKeyView; token: string }> {
+    const salt = newApiKeySalt();
+    const row = await this.prisma.apiKey.create({
+      data: { id: randomUUID(), ...input, lookup: apiKeyLookup(token), salt, hash: apiKeyHash(token, salt) },
+      select: VIEW,
+    });
+    return { key: row as ApiKeyView, token };
+  }
+
+  /**
+   * Provisions the operator's key from the environment: created on first start, left as it is on
+   * later ones (a revoked one stays revoked). Safe when several replicas start at once.
+   */
+  async ensure(token: string, input: ApiKeyCreation): Promise<ApiKeyView> {
+    const lookup = apiKeyLookup(token);
+    const existing = await this.prisma.apiKey.findUnique({ where: { lookup }, select: VIEW });
+    if (existing) return existing as ApiKeyView;
+    const salt = newApiKeySalt();
+    await this.prisma.apiKey.createMany({
+      data: [{ id: randomUUID(), ...input, lookup, salt, hash: apiKeyHash(token, salt) }],
+      skipDuplicates: true,
+    });
+    return (await this.prisma.apiKey.findUniqueOrThrow({ where: { lookup }, select: VIEW })) as ApiKeyView;
+  }
+
+  /** The live key this token proves, or null (unknown, wrong, revoked). */
+  async verify(token: string): Promise<ApiKeyView | null> {
+    const row = await this.prisma.apiKey.findUnique({ where: { lookup: apiKeyLookup(token) } });
+    if (!row || row.revokedAt || !apiKeyMatches(token, row.salt, row.hash)) return null;
+    if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
+    }
+    const { id, name, scopes, project, createdAt, lastUsedAt, revokedAt } = row;
+    return { id, name, scopes: scopes as ApiKeyScope[], project, createdAt, lastUsedAt, revokedAt };
+  }
+
+  async list(): Promise<ApiKeyView[]> {
+    return (await this.prisma.apiKey.findMany({ select: VIEW, orderBy: { createdAt: 'asc' }, take: 10_000 })) as ApiKeyView[];
+  }
+
+  /** Revokes a key (kept for the record); null when there is no such key. Repeating is harmless. */
+  async revoke(id: string): Promise<ApiKeyView | null> {
+    const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { revokedAt: true } });
+    if (!found) return null;
+    if (found.revokedAt) return (await this.prisma.apiKey.findUnique({ where: { id }, select: VIEW })) as ApiKeyView;
+    return (await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW })) as ApiKeyView;
+  }
+}
