@@ -1,0 +1,217 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments, parse } from 'yaml';
+import { ENV_VARS, EnvSchema } from '@trainyard/config';
+
+// deploy/k8s cannot be applied here (no cluster, no kustomize binary), so it is checked by reading
+// it: every object is validated offline against the Kubernetes OpenAPI schemas (kubernetes-models:
+// types, required fields, enums; like the schemas themselves, they let unknown fields through,
+// which `kubectl apply --validate=strict` would reject), and the fields an operator relies on are
+// checked one by one below, which a misspelt field fails.
+const root = join(__dirname, '..');
+const k8s = join(root, 'deploy/k8s');
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  ports?: { name: string; containerPort: number }[];
+  resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface Probe {
+  httpGet?: { path: string; port: string | number; httpHeaders?: { name: string; value: string }[] };
+}
+interface PodSpec {
+  containers: Container[];
+  terminationGracePeriodSeconds?: number;
+  nodeSelector?: Record<string, string>;
+  tolerations?: { key: string; operator: string; effect?: string }[];
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+}
+type Workload = K8sObject & { spec: { template: { spec: PodSpec } } };
+interface Kustomization {
+  namespace: string;
+  resources: string[];
+  images?: { name: string; newName?: string; newTag?: string }[];
+}
+
+function documents(path: string): K8sObject[] {
+  return parseAllDocuments(readFileSync(path, 'utf8')).map((doc) => doc.toJS() as K8sObject);
+}
+function kustomization(dir: string): Kustomization {
+  return parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as Kustomization;
+}
+/** What `kubectl apply -k dir` would send (kustomize's namespace and image transforms aside). */
+function build(dir: string): K8sObject[] {
+  return kustomization(dir).resources.flatMap((resource) => documents(join(dir, resource)));
+}
+
+// kubernetes-models is ESM-only; Jest's CommonJS sandbox cannot load it, Node's own require can
+// (require(esm), Node >= 20.19). Its package exports offer only `import`, hence the file paths.
+const nativeRequire = (
+  Object.getPrototypeOf(jest.requireActual('node:module')) as typeof import('node:module')
+).createRequire(__filename);
+function validate(object: K8sObject): void {
+  const file = join(root, 'node_modules/kubernetes-models', object.apiVersion, `${object.kind}.js`);
+  const Model = (nativeRequire(file) as Record<string, new (data: unknown) => { validate(): void }>)[object.kind];
+  if (!Model) throw new Error(`kubernetes-models has no ${object.apiVersion} ${object.kind}`);
+  new Model(object).validate();
+}
+
+const app = build(k8s);
+const migrate = build(join(k8s, 'migrate'));
+const secrets = documents(join(k8s, 'secret.example.yaml'));
+const byName = <T extends K8sObject>(kind: string, name: string, objects = app): T => {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} in deploy/k8s`);
+  return found as T;
+};
+const config = byName<K8sObject & { data: Record<string, string> }>('ConfigMap', 'trainyard-config').data;
+const secretData = Object.fromEntries(
+  secrets.map((s) => [s.metadata.name, (s as K8sObject & { stringData: Record<string, string> }).stringData]),
+);
+const api = byName<Workload>('Deployment', 'trainyard-api');
+const cpu = byName<Workload>('Deployment', 'trainyard-worker-cpu');
+const gpu = byName<Workload>('Deployment', 'trainyard-worker-gpu');
+const job = byName<Workload>('Job', 'trainyard-migrate', migrate);
+const container = (w: Workload) => w.spec.template.spec.containers[0]!;
+
+/** The environment a container starts with: its envFrom ConfigMap and Secrets, then its env. */
+function environmentOf(c: Container): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const from of c.envFrom ?? []) {
+    if (from.configMapRef) Object.assign(env, byName<K8sObject & { data: Record<string, string> }>('ConfigMap', from.configMapRef.name).data);
+    if (from.secretRef) Object.assign(env, secretData[from.secretRef.name] ?? {});
+  }
+  for (const e of c.env ?? []) {
+    const ref = e.valueFrom?.secretKeyRef;
+    env[e.name] = ref ? (secretData[ref.name]?.[ref.key] ?? '(missing)') : (e.value ?? '');
+  }
+  return env;
+}
+
+describe('deploy/k8s', () => {
+  it('lists every manifest in its kustomization, and only the example Secret stays out', () => {
+    const files = readdirSync(k8s).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+    expect([...kustomization(k8s).resources, 'secret.example.yaml'].sort()).toEqual(files.sort());
+    expect(kustomization(join(k8s, 'migrate')).resources).toEqual(['job.yaml']);
+    expect(kustomization(join(k8s, 'migrate')).namespace).toBe(kustomization(k8s).namespace);
+  });
+
+  it.each([...app, ...migrate, ...secrets].map((o) => [`${o.kind} ${o.metadata.name}`, o] as const))(
+    '%s is valid against the Kubernetes schema',
+    (_name, object) => {
+      expect(() => validate(object)).not.toThrow();
+    },
+  );
+
+  it('the offline validation does catch a broken object', () => {
+    const broken = structuredClone(cpu) as unknown as { spec: Record<string, unknown> };
+    delete broken.spec['selector'];
+    expect(() => validate(broken as unknown as K8sObject)).toThrow(/selector/);
+    const badLimit = structuredClone(gpu);
+    (container(badLimit).resources!.limits as Record<string, unknown>)['nvidia.com/gpu'] = { one: 1 };
+    expect(() => validate(badLimit)).toThrow();
+  });
+
+  it('pins every image through the kustomization, never `latest`', () => {
+    const images = new Map(kustomization(k8s).images!.map((i) => [i.name, i.newTag]));
+    for (const w of [api, cpu, gpu]) {
+      const tag = images.get(container(w).image);
+      expect(tag).toMatch(/^\d+\.\d+\.\d+$/);
+    }
+    expect(kustomization(join(k8s, 'migrate')).images).toEqual([{ name: container(job).image, newTag: images.get(container(job).image) }]);
+  });
+
+  it('splits config from secrets: no secret in the ConfigMap, the admin key only in the API', () => {
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'TRAINYARD_ADMIN_KEY']) {
+      expect(Object.keys(config)).not.toContain(name);
+    }
+    expect(app.filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(secrets.map((s) => s.metadata.name).sort()).toEqual(['trainyard-admin-key', 'trainyard-secrets']);
+    expect(environmentOf(container(api)).TRAINYARD_ADMIN_KEY).toBe(secretData['trainyard-admin-key']!['TRAINYARD_ADMIN_KEY']);
+    for (const w of [cpu, gpu, job]) expect(environmentOf(container(w)).TRAINYARD_ADMIN_KEY).toBeUndefined();
+  });
+
+  it.each([
+    ['api', api],
+    ['worker-cpu', cpu],
+    ['worker-gpu', gpu],
+    ['migrate', job],
+  ] as const)('gives %s only known variables, with values EnvSchema accepts', (_name, w) => {
+    const env = environmentOf(container(w));
+    const known = new Set<string>(ENV_VARS);
+    expect(Object.keys(env).filter((name) => !known.has(name))).toEqual([]);
+    const parsed = EnvSchema.safeParse(env);
+    expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
+    expect(EnvSchema.parse(env).MIGRATE_ON_START).toBe(false);
+  });
+
+  it('runs the migration as a Job with the API image and the migrate command', () => {
+    expect(container(job).image).toBe(container(api).image);
+    expect(container(job).command).toEqual(['node', 'dist/apps/cli/src/migrate.js']);
+    expect((job.spec.template.spec as PodSpec & { restartPolicy?: string }).restartPolicy).toBe('Never');
+  });
+
+  it('makes the API ready on /readyz, reached with a Host it accepts, behind a Service it answers to', () => {
+    const c = container(api);
+    const env = EnvSchema.parse(environmentOf(c));
+    expect(env.API_HOST).toBe('0.0.0.0');
+    expect(c.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(c.ports?.find((p) => p.name === c.readinessProbe?.httpGet?.port)?.containerPort).toBe(env.API_PORT);
+    const host = c.readinessProbe?.httpGet?.httpHeaders?.find((h) => h.name === 'Host')?.value;
+    expect(env.API_ALLOWED_HOSTS).toContain(host);
+    const service = byName('Service', 'trainyard-api');
+    expect(env.API_ALLOWED_HOSTS).toEqual(expect.arrayContaining([service.metadata.name, `${service.metadata.name}.${kustomization(k8s).namespace}.svc`]));
+  });
+
+  it.each([
+    ['worker-cpu', cpu],
+    ['worker-gpu', gpu],
+  ] as const)('lets %s checkpoint before it is killed: preStop drain, grace longer than the shutdown timeout', (_name, w) => {
+    const pod = w.spec.template.spec;
+    const c = container(w);
+    const env = EnvSchema.parse(environmentOf(c));
+    // Margin for the batch in flight and the upload after WORKER_SHUTDOWN_TIMEOUT_MS's bound.
+    expect(pod.terminationGracePeriodSeconds! * 1000).toBeGreaterThanOrEqual(env.WORKER_SHUTDOWN_TIMEOUT_MS + 30_000);
+    expect(c.lifecycle?.preStop?.exec?.command.join(' ')).toMatch(/kill -TERM 1; while kill -0 1/);
+    expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(env.WORKER_METRICS_PORT);
+    expect(env.WORKER_METRICS_HOST).toBe('0.0.0.0');
+    expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'metrics' });
+    expect(w.spec.template.metadata).toMatchObject({ annotations: { 'prometheus.io/port': String(env.WORKER_METRICS_PORT) } });
+  });
+
+  it.each([
+    ['api', api],
+    ['worker-cpu', cpu],
+    ['worker-gpu', gpu],
+  ] as const)('runs %s as the image user with a writable TRAINYARD_HOME on a read-only root', (_name, w) => {
+    const c = container(w);
+    expect(w.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(c.volumeMounts?.map((m) => m.mountPath)).toContain(EnvSchema.parse(environmentOf(c)).TRAINYARD_HOME);
+    expect(c).toMatchObject({ securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false } });
+  });
+
+  it('puts GPU workers on GPU nodes only, one GPU each, with the GPU backend', () => {
+    const pod = gpu.spec.template.spec;
+    expect(container(gpu).resources?.limits?.['nvidia.com/gpu']).toBe(1);
+    expect(pod.tolerations).toContainEqual({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' });
+    expect(pod.nodeSelector).toEqual({ 'nvidia.com/gpu.present': 'true' });
+    expect(EnvSchema.parse(environmentOf(container(gpu))).TRAINYARD_BACKEND).toBe('tensorflow-gpu');
+    expect(EnvSchema.parse(environmentOf(container(gpu))).WORKER_CONCURRENCY).toBe(1);
+    expect(container(cpu).resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
+    expect(cpu.spec.template.spec.tolerations).toBeUndefined();
+  });
+});
