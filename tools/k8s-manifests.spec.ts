@@ -40,7 +40,7 @@ interface PodSpec {
   tolerations?: { key: string; operator: string; effect?: string }[];
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
 }
-type Workload = K8sObject & { spec: { template: { spec: PodSpec } } };
+type Workload = K8sObject & { spec: { template: { metadata?: { annotations?: Record<string, string> }; spec: PodSpec } } };
 interface Kustomization {
   namespace: string;
   resources: string[];
