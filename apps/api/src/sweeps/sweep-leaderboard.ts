@@ -35,7 +35,9 @@ export function sweepLeaderboard(sweep: SweepWithRuns, spec: Pick<SweepSpec, 'me
 
 function metricValue(result: unknown, summaries: { name: string; best: number }[], metric: string): number | null {
   if (metric.startsWith('test/')) {
-    const value = (result as Record<string, unknown> | null)?.[metric.slice('test/'.length)];
+    // The field name is the client's (`test/constructor` must not read Object's own members).
+    const field = metric.slice('test/'.length);
+    const value = typeof result === 'object' && result !== null && Object.hasOwn(result, field) ? (result as Record<string, unknown>)[field] : undefined;
     return typeof value === 'number' && Number.isFinite(value) ? value : null;
   }
   return summaries.find((s) => s.name === metric)?.best ?? null;

@@ -45,7 +45,7 @@ export class SweepsService {
     if (!sweep) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No sweep with id ${id}` });
     const spec = sweep.spec as unknown as SweepSpec;
     const leaderboard = sweepLeaderboard(sweep, spec);
-    const counts: Record<string, number> = {};
+    const counts: Record<string, number> = Object.create(null);
     for (const run of sweep.runs) counts[run.status] = (counts[run.status] ?? 0) + 1;
     return { id: sweep.id, name: sweep.name, createdAt: sweep.createdAt, spec, metric: spec.metric, goal: spec.goal, counts, leaderboard };
   }
