@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { freePort, startScript, waitFor, type AppProcess } from './processes';
 import { TrainyardClient, type RunView } from '../../apps/cli/src/api-client';
+import { embeddedAdminKey } from '../../apps/cli/src/embedded-process';
 
 /**
  * The zero-configuration mode behind `npm run demo`: no DATABASE_URL and no S3_ENDPOINT, so the
@@ -20,14 +21,16 @@ describe('embedded server (npm run demo mode)', () => {
 
   beforeAll(async () => {
     const port = await freePort();
+    const adminKey = embeddedAdminKey(home);
     server = startScript('dist/apps/cli/src/embedded-server.js', {
       TRAINYARD_HOME: home,
       TRAINYARD_QUEUE: queueName,
       API_PORT: String(port),
       DATABASE_URL: '',
       S3_ENDPOINT: '',
+      TRAINYARD_ADMIN_KEY: adminKey,
     });
-    client = new TrainyardClient(`http://127.0.0.1:${port}`);
+    client = new TrainyardClient(`http://127.0.0.1:${port}`, adminKey);
     await waitFor('the embedded server', async () => ((await client.ready()) ? true : undefined), 90_000, () =>
       server.output(),
     );
@@ -64,6 +67,8 @@ describe('embedded server (npm run demo mode)', () => {
     expect(folder.startsWith(join(home, 'objects'))).toBe(true);
     expect(existsSync(join(folder, 'manifest.json'))).toBe(true);
     expect(existsSync(join(home, 'pglite'))).toBe(true);
+    // The demo's key file is the user's alone.
+    expect(statSync(join(home, 'admin-key')).mode & 0o777).toBe(0o600);
   }, 180_000);
 
   it('stops cleanly on SIGTERM', async () => {

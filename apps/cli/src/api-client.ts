@@ -25,7 +25,11 @@ export class ApiError extends Error {
 
 /** A small typed client of the Trainyard HTTP API (what the demo and, later, the CLI use). */
 export class TrainyardClient {
-  constructor(readonly baseUrl: string) {}
+  /** `apiKey` is sent as `Authorization: Bearer <key>` on every call but /readyz. */
+  constructor(
+    readonly baseUrl: string,
+    private readonly apiKey?: string,
+  ) {}
 
   submit(spec: RunSpecInput): Promise<{ id: string; status: RunStatus }> {
     return this.request('POST', '/v1/runs', spec);
@@ -56,7 +60,10 @@ export class TrainyardClient {
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const payload = await response.json().catch(() => null);

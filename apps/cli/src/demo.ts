@@ -5,7 +5,7 @@ import { isTerminal, type ClassificationReport, type RunSpecInput } from '@train
 import { TrainyardClient, type RunView } from './api-client';
 import { formatDuration, formatProgress, formatTable } from './progress-line';
 import { demoSpecs } from './demo-specs';
-import { startEmbeddedServer, waitUntilReady } from './embedded-process';
+import { embeddedAdminKey, startEmbeddedServer, waitUntilReady } from './embedded-process';
 
 /**
  * `npm run demo`: starts the API with one embedded worker (one process, so the embedded PGlite
@@ -18,8 +18,9 @@ async function main(): Promise<void> {
   mkdirSync(home, { recursive: true });
   const port = Number(process.env.API_PORT ?? 3000);
   const logPath = join(home, 'demo-server.log');
-  const server = startEmbeddedServer(port, logPath);
-  const client = new TrainyardClient(`http://127.0.0.1:${port}`);
+  const adminKey = embeddedAdminKey(home);
+  const server = startEmbeddedServer(port, logPath, { TRAINYARD_HOME: home, TRAINYARD_ADMIN_KEY: adminKey });
+  const client = new TrainyardClient(`http://127.0.0.1:${port}`, adminKey);
   const stop = () => server.kill('SIGTERM');
   process.once('SIGINT', () => {
     stop();
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   try {
     await waitUntilReady(client, server, logPath);
     out(`Trainyard API on ${client.baseUrl} (docs at ${client.baseUrl}/docs), server log: ${logPath}\n`);
+    out(`Admin key for the dashboard and curl: ${join(home, 'admin-key')}\n`);
     const specs = demoSpecs();
 
     const pretrain = await runToEnd(client, 'pretrain  ', specs.pretrain);

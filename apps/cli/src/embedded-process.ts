@@ -1,8 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TrainyardClient } from './api-client';
+
+/**
+ * The embedded server's admin key: made once per TRAINYARD_HOME and kept in `<home>/admin-key`
+ * (mode 0600), so the dashboard and curl can use the same key as the demo. The server gets it as
+ * TRAINYARD_ADMIN_KEY and stores only its hash.
+ */
+export function embeddedAdminKey(home: string): string {
+  const path = join(home, 'admin-key');
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const key = `ty_${randomBytes(32).toString('base64url')}`;
+  writeFileSync(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return key;
+}
 
 /**
  * Starts the one-process embedded server (API + one worker, see embedded-server.ts) as a child

@@ -84,7 +84,7 @@ function invalidKey(response: ServerResponse, why: string): UnauthorizedExceptio
 }
 
 /** The presented key: undefined when none, null when malformed. The header wins over the cookie. */
-function tokenOf(request: IncomingMessage): string | null | undefined {
+export function tokenOf(request: IncomingMessage): string | null | undefined {
   const header = request.headers.authorization;
   if (header !== undefined) return BEARER.exec(header)?.[1] ?? null;
   const cookieHeader = request.headers.cookie;

@@ -1,17 +1,37 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
+import { ApiKeyAuthenticator } from '../auth/api-key.authenticator';
+import { tokenOf } from '../auth/api-key.guard';
+import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { openApiComponentSchemas } from './openapi-schemas';
 
-/** Swagger UI at /docs, the document at /docs-json. */
+/**
+ * Swagger UI at /docs, the document at /docs-json — behind a key like every route (the dashboard's
+ * session cookie opens it in a browser), since they are served outside Nest's guards.
+ */
 export function setupOpenApi(app: INestApplication): void {
-  const config = new DocumentBuilder()
+  const config = app.get<TrainyardConfig>(TRAINYARD_CONFIG);
+  const authenticator = app.get(ApiKeyAuthenticator);
+  app.use(['/docs', '/docs-json', '/docs-yaml'], (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
+    if (!config.auth.enabled) return next();
+    const token = tokenOf(req);
+    void (token ? authenticator.authenticate(token) : Promise.resolve(null)).then((principal) => {
+      if (principal) return next();
+      const body = JSON.stringify({ statusCode: 401, error: 'Unauthorized', message: 'An API key is required (sign in on the dashboard, or send "Authorization: Bearer <key>")' });
+      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer realm="trainyard"' });
+      res.end(body);
+    }, next);
+  });
+  const documentConfig = new DocumentBuilder()
     .setTitle('Trainyard API')
     .setDescription('Submit pretrain and fine-tune runs, follow their progress, metrics and checkpoints.')
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer <key>` (see docs/security.md)' }, 'bearer')
     .addSecurityRequirements('bearer')
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = SwaggerModule.createDocument(app, documentConfig);
   // Request bodies are validated by zod, not class-validator DTOs, so Swagger cannot derive
   // their schemas; put the zod-generated ones into the components the decorators refer to.
   document.components = {

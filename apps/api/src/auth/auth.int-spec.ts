@@ -1,0 +1,158 @@
+import { createApiApp } from '../create-api-app';
+import { loadConfig } from '@trainyard/config';
+import { ApiKeysRepository, type Database } from '@trainyard/db';
+import { DATABASE } from '../infrastructure/infrastructure.tokens';
+import { enumerateRoutes, fillPath } from '../security/hostile-requests';
+import { startTestApi, type TestApi } from '../testing/test-api';
+
+const UUID = '00000000-0000-4000-8000-000000000000';
+/** The only routes open without a key: liveness, readiness, sign-in/out and the dashboard's static files. */
+const PUBLIC_ROUTES = ['GET /healthz', 'GET /readyz', 'POST /v1/session', 'DELETE /v1/session', 'GET /', 'GET /assets/:file', 'GET /assets/vendor/:file'];
+const mnistRun = { kind: 'pretrain', name: 'auth probe', dataset: { name: 'mnist', testPerClass: 10, limit: 200 }, model: { type: 'conv-autoencoder' }, training: { epochs: 1 } };
+
+describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+  const json = (method: string, body: unknown, key?: string): RequestInit => ({
+    method,
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const createKey = async (scopes: string[], project?: string) => {
+    const res = await api.fetch(`${api.baseUrl}/v1/keys`, json('POST', { name: `key ${scopes.join('+')}`, scopes, project }));
+    expect(res.status).toBe(201);
+    return (await res.json()) as { key: { id: string; scopes: string[]; project: string | null }; token: string };
+  };
+  const runCount = async () => (await api.app.get<Database>(DATABASE).prisma.run.count());
+
+  beforeAll(async () => {
+    api = await startTestApi({ openApi: true });
+  });
+  afterAll(() => api?.stop());
+
+  it('closes every route that is not on the public list (read from the app, so a new route is covered)', async () => {
+    const routes = enumerateRoutes(api.app);
+    expect(routes.length).toBeGreaterThan(25);
+    const open: string[] = [];
+    for (const route of routes) {
+      const id = `${route.method} ${route.path}`;
+      const res = await fetch(`${api.baseUrl}${fillPath(route, route.params.map(() => UUID))}`, {
+        method: route.method,
+        ...(['POST', 'PUT', 'PATCH'].includes(route.method) ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
+      });
+      if (PUBLIC_ROUTES.includes(id)) continue;
+      if (res.status !== 401) open.push(`${id} answered ${res.status}`);
+      else expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    }
+    expect(open).toEqual([]);
+    // /metrics is closed unless METRICS_PUBLIC says otherwise.
+    expect((await fetch(`${api.baseUrl}/metrics`)).status).toBe(401);
+    expect((await fetch(`${api.baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('refuses malformed, unknown and revoked keys with 401 and the reason', async () => {
+    for (const authorization of ['Basic abc', 'Bearer', `Bearer ${'x'.repeat(600)}`, 'Bearer ty_unknown_key_of_enough_length_000000000']) {
+      const res = await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization } });
+      expect(res.status).toBe(401);
+      expect((await res.json()).errors[0].field).toBe('Authorization');
+    }
+    const { key, token } = await createKey(['read']);
+    expect((await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await api.fetch(`${api.baseUrl}/v1/keys/${key.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+  });
+
+  it('shows a token once and stores only a keyed hash of it', async () => {
+    const { key, token } = await createKey(['read', 'submit'], 'team-a');
+    expect(token).toMatch(/^ty_[A-Za-z0-9_-]{43}$/);
+    const listed = (await (await api.fetch(`${api.baseUrl}/v1/keys`)).json()) as { items: Record<string, unknown>[] };
+    const row = listed.items.find((k) => k['id'] === key.id)!;
+    expect(row).toMatchObject({ scopes: ['read', 'submit'], project: 'team-a', revokedAt: null });
+    expect(JSON.stringify(listed)).not.toContain(token);
+    expect(Object.keys(row)).not.toEqual(expect.arrayContaining(['hash']));
+    const stored = await api.app.get<Database>(DATABASE).prisma.apiKey.findMany();
+    expect(JSON.stringify(stored)).not.toContain(token);
+    expect(JSON.stringify(stored)).not.toContain(api.adminKey);
+  });
+
+  it('grants by scope: read cannot submit, submit cannot administer keys, admin can do all', async () => {
+    const reader = await createKey(['read']);
+    const submitter = await createKey(['submit', 'read']);
+    const before = await runCount();
+    const denied = await fetch(`${api.baseUrl}/v1/runs`, json('POST', mnistRun, reader.token));
+    expect(denied.status).toBe(403);
+    expect((await denied.json()).message).toContain('"submit"');
+    expect(await runCount()).toBe(before);
+    expect((await fetch(`${api.baseUrl}/v1/runs`, json('POST', mnistRun, submitter.token))).status).toBe(201);
+    expect((await fetch(`${api.baseUrl}/v1/keys`, json('POST', { name: 'x', scopes: ['admin'] }, submitter.token))).status).toBe(403);
+    expect((await fetch(`${api.baseUrl}/v1/keys`, { headers: { authorization: `Bearer ${reader.token}` } })).status).toBe(403);
+    const me = await (await fetch(`${api.baseUrl}/v1/whoami`, { headers: { authorization: `Bearer ${reader.token}` } })).json();
+    expect(me).toMatchObject({ scopes: ['read'], project: null });
+  });
+
+  it('validates key creation: unknown scopes, repeated scopes, bad project names and extra fields are 400 with the field', async () => {
+    for (const [body, field] of [
+      [{ name: 'x', scopes: ['root'] }, 'scopes.0'],
+      [{ name: 'x', scopes: ['read', 'read'] }, 'scopes'],
+      [{ name: 'x', scopes: ['read'], project: '../etc' }, 'project'],
+      [{ name: 'x\n', scopes: ['read'] }, 'name'],
+      [{ name: 'x', scopes: ['read'], __proto__: { admin: true }, extra: 1 }, 'extra'],
+    ] as const) {
+      const res = await api.fetch(`${api.baseUrl}/v1/keys`, json('POST', body));
+      expect(res.status).toBe(400);
+      expect((await res.json()).errors.map((e: { field: string }) => e.field)).toContain(field);
+    }
+  });
+
+  it('signs the dashboard in with an HttpOnly, SameSite=Strict cookie that authenticates API calls and event streams', async () => {
+    const refused = await fetch(`${api.baseUrl}/v1/session`, json('POST', { key: `${api.adminKey}x` }));
+    expect(refused.status).toBe(401);
+    const res = await fetch(`${api.baseUrl}/v1/session`, json('POST', { key: api.adminKey }));
+    expect(res.status).toBe(200);
+    const cookie = res.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Strict/i);
+    const session = cookie.split(';')[0]!;
+    expect((await fetch(`${api.baseUrl}/v1/runs`, { headers: { cookie: session } })).status).toBe(200);
+    const { id } = await (await api.fetch(`${api.baseUrl}/v1/runs`, json('POST', mnistRun))).json();
+    const controller = new AbortController();
+    const events = await fetch(`${api.baseUrl}/v1/runs/${id}/events`, { headers: { cookie: session }, signal: controller.signal });
+    expect(events.status).toBe(200);
+    expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
+    controller.abort();
+    const out = await fetch(`${api.baseUrl}/v1/session`, { method: 'DELETE' });
+    expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+  });
+
+  it('documents bearer auth in OpenAPI', async () => {
+    expect((await fetch(`${api.baseUrl}/docs-json`)).status).toBe(401);
+    const doc = await (await api.fetch(`${api.baseUrl}/docs-json`)).json();
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.security).toEqual([{ bearer: [] }]);
+  });
+
+  it('provisions TRAINYARD_ADMIN_KEY once: a restart with the same key makes no second row', async () => {
+    const keys = api.app.get(ApiKeysRepository);
+    const admins = (await keys.list()).filter((k) => k.name.includes('TRAINYARD_ADMIN_KEY'));
+    expect(admins).toHaveLength(1);
+    const again = await createApiApp(api.config, { queueName: api.queueName, logger: false, shutdownHooks: false, openApi: false });
+    await again.close();
+    expect((await keys.list()).filter((k) => k.name.includes('TRAINYARD_ADMIN_KEY'))).toHaveLength(1);
+  });
+});
+
+describe('auth switched off', () => {
+  it('is refused unless the API listens on loopback', async () => {
+    const config = loadConfig({ TRAINYARD_AUTH: 'off', API_HOST: '0.0.0.0' });
+    await expect(createApiApp(config, { logger: false })).rejects.toThrow(/TRAINYARD_AUTH=off is allowed only while the API listens on loopback/);
+  });
+
+  it('on loopback, lets requests in without a key, as an admin of every project', async () => {
+    const api = await startTestApi({ env: { TRAINYARD_AUTH: 'off' } });
+    try {
+      const me = await (await fetch(`${api.baseUrl}/v1/whoami`)).json();
+      expect(me).toMatchObject({ scopes: ['admin'], project: null });
+    } finally {
+      await api.stop();
+    }
+  });
+});
