@@ -1,0 +1,160 @@
+import { request } from 'node:http';
+import { createApiApp } from '../create-api-app';
+import type { Database } from '@trainyard/db';
+import { DATABASE } from '../infrastructure/infrastructure.tokens';
+import { startTestApi, type TestApi } from '../testing/test-api';
+
+const mnistRun = (epochs = 1) => ({ kind: 'pretrain', name: 'limits', dataset: { name: 'mnist', testPerClass: 10, limit: 200 }, model: { type: 'conv-autoencoder' }, training: { epochs } });
+const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+/** A key with read and submit, made through the API with its admin key. */
+async function newKey(api: TestApi): Promise<string> {
+  return ((await (await api.fetch(`${api.baseUrl}/v1/keys`, json({ name: 'limited', scopes: ['read', 'submit'] }))).json()) as { token: string }).token;
+}
+
+describe('rate limit per key, shared by replicas (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '6' } });
+  });
+  afterAll(() => api?.stop());
+
+  it('answers 429 with Retry-After once a key has spent its minute, counting requests on every replica', async () => {
+    const key = await newKey(api);
+    const second = await createApiApp(api.config, { queueName: api.queueName, logger: false, shutdownHooks: false, openApi: false });
+    await second.listen(0, '127.0.0.1');
+    try {
+      const urls = [api.baseUrl, await second.getUrl()];
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await fetch(`${urls[i % 2]}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } })).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
+      const limited = await fetch(`${urls[1]}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } });
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      // Another key has its own budget.
+      expect((await fetch(`${urls[0]}/v1/whoami`, { headers: { authorization: `Bearer ${await newKey(api)}` } })).status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('quotas and live streams (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+  const runCount = () => api.app.get<Database>(DATABASE).prisma.run.count();
+  beforeAll(async () => {
+    api = await startTestApi({ env: { QUOTA_QUEUED_RUNS: '2', QUOTA_REQUEST_IMAGES: '1000', SSE_MAX_PER_KEY: '1' } });
+  });
+  afterAll(() => api?.stop());
+
+  it('refuses a request asking for more training than QUOTA_REQUEST_IMAGES with 422 naming the field, writing nothing', async () => {
+    const key = await newKey(api);
+    const before = await runCount();
+    const res = await fetch(`${api.baseUrl}/v1/runs`, json(mnistRun(6), { authorization: `Bearer ${key}` }));
+    expect(res.status).toBe(422);
+    const body = await res.json();
+    expect(body.errors[0].field).toBe('training.epochs');
+    expect(body.errors[0].message).toMatch(/1,200 images.*limit is 1,000/);
+    expect(await runCount()).toBe(before);
+  });
+
+  it('holds a project to QUOTA_QUEUED_RUNS waiting runs (429), and lets a live stream open once per key at a time', async () => {
+    const key = await newKey(api);
+    const auth = { authorization: `Bearer ${key}` };
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${api.baseUrl}/v1/runs`, json(mnistRun(), auth));
+      expect(res.status).toBe(201);
+      ids.push((await res.json()).id);
+    }
+    const before = await runCount();
+    const third = await fetch(`${api.baseUrl}/v1/runs`, json(mnistRun(), auth));
+    expect(third.status).toBe(429);
+    expect((await third.json()).errors[0].field).toBe('project');
+    expect(await runCount()).toBe(before);
+
+    const sse = new AbortController();
+    const open = await fetch(`${api.baseUrl}/v1/runs/${ids[0]}/events`, { headers: auth, signal: sse.signal });
+    expect(open.status).toBe(200);
+    await open.body!.getReader().read(); // the status snapshot: the stream is live
+    expect((await fetch(`${api.baseUrl}/v1/runs/${ids[0]}/events`, { headers: auth })).status).toBe(429);
+    sse.abort();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const again = new AbortController();
+    expect((await fetch(`${api.baseUrl}/v1/runs/${ids[0]}/events`, { headers: auth, signal: again.signal })).status).toBe(200);
+    again.abort();
+
+    // Cancelling frees the project's queue: submitting works again.
+    await fetch(`${api.baseUrl}/v1/runs/${ids[0]}/cancel`, { method: 'POST', headers: auth });
+    expect((await fetch(`${api.baseUrl}/v1/runs`, json(mnistRun(), auth))).status).toBe(201);
+  });
+});
+
+describe('transport: JSON only, Host names, CORS and security headers', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { API_ALLOWED_HOSTS: 'trainyard.internal' } });
+  });
+  afterAll(() => api?.stop());
+
+  it('refuses a cross-site HTML form post (urlencoded, text/plain, multipart) with 415 and writes nothing', async () => {
+    const count = () => api.app.get<Database>(DATABASE).prisma.run.count();
+    const before = await count();
+    for (const [type, body] of [
+      ['application/x-www-form-urlencoded', 'kind=pretrain&name=x'],
+      ['text/plain', JSON.stringify(mnistRun())],
+      ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="kind"\r\n\r\npretrain\r\n--x--'],
+    ]) {
+      const res = await api.fetch(`${api.baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': type!, origin: 'https://evil.example' }, body });
+      expect({ type, status: res.status }).toEqual({ type, status: 415 });
+      expect((await res.json()).errors[0].field).toBe('Content-Type');
+    }
+    expect(await count()).toBe(before);
+  });
+
+  it('answers only to its own Host names (DNS rebinding), except liveness and readiness', async () => {
+    // fetch() will not send another Host than the URL's: node:http will.
+    const { port } = new URL(api.baseUrl);
+    const as = (host: string, path = '/v1/runs') =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, headers: { host, authorization: `Bearer ${api.adminKey}` } }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await as('evil.example')).toBe(421);
+    expect(await as('evil.example:3000')).toBe(421);
+    expect(await as('trainyard.internal')).toBe(200);
+    expect(await as('localhost:3000')).toBe(200);
+    expect(await as('evil.example', '/healthz')).toBe(200);
+  });
+
+  it('sends no CORS grant to other origins, and security headers with a CSP that allows only its own scripts', async () => {
+    const res = await api.fetch(`${api.baseUrl}/v1/runs`, { headers: { origin: 'https://evil.example' } });
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    const page = await fetch(`${api.baseUrl}/`);
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('x-powered-by')).toBeNull();
+  });
+});
+
+describe('CORS when configured', () => {
+  it('grants only the listed origins', async () => {
+    const api = await startTestApi({ env: { API_CORS_ORIGINS: 'https://dash.example' } });
+    try {
+      const allowed = await api.fetch(`${api.baseUrl}/v1/runs`, { headers: { origin: 'https://dash.example' } });
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://dash.example');
+      const other = await api.fetch(`${api.baseUrl}/v1/runs`, { headers: { origin: 'https://evil.example' } });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await api.stop();
+    }
+  });
+});

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CheckpointsRepository, RunsRepository } from '@trainyard/db';
+import { startTestApi, type TestApi } from '../testing/test-api';
+
+/**
+ * Projects: a key confined to one project can neither read nor change another's runs, datasets,
+ * models, pipelines or sweeps — every such id answers exactly like an unknown one — and cannot
+ * build on them. Keys without a project (operators) see every project.
+ */
+describe('projects (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+  let a: string;
+  let b: string;
+  const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 8, testPerClass: 2 };
+  const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
+  const pretrain = (name: string) => ({ kind: 'pretrain', name, dataset: shapes, model: { type: 'conv-autoencoder', ...encoder }, training: { epochs: 1 } });
+  const finetune = (name: string, extra: Record<string, unknown> = {}) => ({
+    kind: 'finetune',
+    name,
+    dataset: shapes,
+    model: { type: 'classifier', baseRunId: null, ...encoder },
+    training: { epochs: 1 },
+    ...extra,
+  });
+
+  async function call(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${api.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: res.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : text };
+  }
+
+  async function projectKey(project: string): Promise<string> {
+    const res = await call(api.adminKey, 'POST', '/v1/keys', { name: `${project} team`, scopes: ['read', 'submit'], project });
+    expect(res.status).toBe(201);
+    return res.body.token;
+  }
+
+  /** A SUCCEEDED run of `project` with a COMPLETE checkpoint holding `models`, as a worker leaves it. */
+  async function finishedRun(project: string, kind: 'PRETRAIN' | 'FINETUNE', models: string[]): Promise<string> {
+    const runs = api.app.get(RunsRepository);
+    const checkpoints = api.app.get(CheckpointsRepository);
+    const id = randomUUID();
+    const spec = kind === 'PRETRAIN' ? pretrain('seed') : finetune('seed');
+    await runs.create({ id, kind, name: `${project} seed`, spec: spec as never, baseRunId: null, project });
+    await runs.markRunning(id, 'cpu');
+    const checkpoint = await checkpoints.begin({ runId: id, attemptId: null, sequence: 1, epoch: 1, step: 3, uri: `file:///x/${id}/`, models });
+    await checkpoints.complete(checkpoint.id, 10, 'f'.repeat(64));
+    await runs.finish(id, 'SUCCEEDED');
+    return id;
+  }
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    // An image folder under the local store, registered as an S3-style prefix of it.
+    for (const file of ['sets/pets/cat/1.png', 'sets/pets/dog/1.png']) {
+      const path = join(api.home, 'objects', file);
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, 'x');
+    }
+    a = await projectKey('team-a');
+    b = await projectKey('team-b');
+  });
+  afterAll(() => api?.stop());
+
+  it("keeps runs apart: another project's run is a 404 on every run route, and absent from lists and compare", async () => {
+    const { body: run } = await call(a, 'POST', '/v1/runs', pretrain('a secret run'));
+    const routes = ['', '/checkpoints', '/metrics', '/series', '/events', '/checkpoints/1/files', '/checkpoints/1/download?file=model.json', '/augmentation.png'];
+    for (const suffix of routes) {
+      const theirs = await call(b, 'GET', `/v1/runs/${run.id}${suffix}`);
+      expect({ suffix, status: theirs.status }).toEqual({ suffix, status: 404 });
+      expect(JSON.stringify(theirs.body)).not.toContain('a secret run');
+    }
+    expect((await call(b, 'POST', `/v1/runs/${run.id}/cancel`)).status).toBe(404);
+    expect((await call(a, 'GET', `/v1/runs/${run.id}`)).body.status).toBe('QUEUED');
+    expect((await call(b, 'GET', `/v1/runs/compare?ids=${run.id}`)).status).toBe(404);
+    expect((await call(a, 'GET', `/v1/runs/compare?ids=${run.id}`)).status).toBe(200);
+    const theirList = await call(b, 'GET', '/v1/runs');
+    expect(theirList.body.items.map((r: { id: string }) => r.id)).not.toContain(run.id);
+    expect((await call(a, 'GET', '/v1/runs')).body.items.map((r: { id: string }) => r.id)).toContain(run.id);
+    // An operator's key (no project) sees every project.
+    expect((await call(api.adminKey, 'GET', `/v1/runs/${run.id}`)).status).toBe(200);
+  });
+
+  it("does not build on another project's runs, models or datasets", async () => {
+    const base = await finishedRun('team-a', 'PRETRAIN', ['autoencoder', 'encoder']);
+    const tuned = await finishedRun('team-a', 'FINETUNE', ['classifier']);
+    const fromTheirs = await call(b, 'POST', '/v1/runs', finetune('steal', { model: { type: 'classifier', baseRunId: base, ...encoder } }));
+    expect(fromTheirs.status).toBe(422);
+    expect(fromTheirs.body.errors[0]).toMatchObject({ field: 'model.baseRunId', message: `No run with id ${base}` });
+    expect((await call(a, 'POST', '/v1/runs', finetune('mine', { model: { type: 'classifier', baseRunId: base, ...encoder } }))).status).toBe(201);
+    const evaluate = { kind: 'evaluate', name: 'peek', checkpoint: { runId: tuned } };
+    expect((await call(b, 'POST', '/v1/runs', evaluate)).body.errors[0]).toMatchObject({ field: 'checkpoint.runId', message: `No run with id ${tuned}` });
+    expect((await call(a, 'POST', '/v1/runs', evaluate)).status).toBe(201);
+
+    // Models: names are per project; another project's run cannot be registered.
+    expect((await call(b, 'POST', '/v1/models', { name: 'digits', runId: tuned })).status).toBe(422);
+    expect((await call(a, 'POST', '/v1/models', { name: 'digits', runId: tuned })).body).toMatchObject({ name: 'digits', version: 1 });
+    expect((await call(b, 'GET', '/v1/models/digits/versions')).status).toBe(404);
+    expect((await call(a, 'GET', '/v1/models/digits/versions')).body.versions).toHaveLength(1);
+    const viaModel = await call(b, 'POST', '/v1/runs', finetune('via model', { model: { type: 'classifier', baseModel: { name: 'digits', version: 1 }, ...encoder } }));
+    expect(viaModel.status).toBe(422);
+  });
+
+  it("keeps datasets apart: names per project, another project's dataset unseen and unusable", async () => {
+    const mine = await call(a, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } });
+    expect(mine.status).toBe(201);
+    // The same name in another project is its own dataset.
+    expect((await call(b, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } })).status).toBe(201);
+    expect((await call(a, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } })).status).toBe(409);
+    expect((await call(b, 'GET', `/v1/datasets/${mine.body.id}`)).status).toBe(404);
+    expect((await call(b, 'GET', '/v1/datasets')).body.items.map((d: { id: string }) => d.id)).not.toContain(mine.body.id);
+    const imageFolder = { name: 'image-folder', datasetId: mine.body.id, imageShape: [16, 16, 1] };
+    const theirs = await call(b, 'POST', '/v1/runs', finetune('their folder', { dataset: imageFolder }));
+    expect(theirs.status).toBe(422);
+    expect(theirs.body.errors[0].field).toBe('dataset.datasetId');
+  });
+
+  it('keeps pipelines and sweeps apart', async () => {
+    const pipeline = await call(a, 'POST', '/v1/pipelines', { name: 'p', pretrain: pretrain('p pretrain'), finetunes: [finetune('p finetune')] });
+    expect(pipeline.status).toBe(201);
+    expect((await call(b, 'GET', `/v1/pipelines/${pipeline.body.id}`)).status).toBe(404);
+    expect((await call(b, 'POST', `/v1/pipelines/${pipeline.body.id}/cancel`)).status).toBe(404);
+    expect((await call(a, 'GET', `/v1/pipelines/${pipeline.body.id}`)).status).toBe(200);
+    // Every run the pipeline made is in its project.
+    for (const run of pipeline.body.runs) expect((await call(b, 'GET', `/v1/runs/${run.id}`)).status).toBe(404);
+
+    const sweep = await call(a, 'POST', '/v1/sweeps', { name: 's', base: finetune('s'), strategy: 'grid', parameters: { 'training.learningRate': [0.001, 0.01] }, maxRuns: 2, seed: 1, metric: 'test/accuracy', goal: 'max' });
+    expect(sweep.status).toBe(201);
+    expect((await call(b, 'GET', `/v1/sweeps/${sweep.body.id}`)).status).toBe(404);
+    expect((await call(a, 'GET', `/v1/sweeps/${sweep.body.id}`)).body.leaderboard).toHaveLength(2);
+  });
+
+  it('scopes Idempotency-Keys to the project: the same key in two projects makes two runs', async () => {
+    const headers = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': 'nightly-1' });
+    const post = (key: string) => fetch(`${api.baseUrl}/v1/runs`, { method: 'POST', headers: headers(key), body: JSON.stringify(pretrain('nightly')) }).then((r) => r.json());
+    const first = await post(a);
+    expect((await post(a)).id).toBe(first.id);
+    expect((await post(b)).id).not.toBe(first.id);
+  });
+});
