@@ -104,4 +104,23 @@ describe('RunsRepository.list', () => {
       runs.list({ sort: { by: 'metric', metric: 'val_loss', stat: 'drop table' as never }, order: 'asc', limit: 1 }),
     ).rejects.toThrow(/Unknown metric stat/);
   });
+
+  it('refuses a forged cursor whose value PostgreSQL would not take, before any SQL (issue #9)', async () => {
+    const forge = (s: string, v: string | null) => Buffer.from(JSON.stringify({ s, v, i: randomUUID() })).toString('base64url');
+    const byTime = { sort: { by: 'createdAt' }, order: 'asc', limit: 2 } as const;
+    const byLoss = { sort: { by: 'metric', metric: 'val_loss', stat: 'best' }, order: 'asc', limit: 2 } as const;
+    for (const v of ['not a date', '2026-02-31 00:00:00+00', '2026-01-01 25:00:00+00', '2026-01-01 00:00:00+99', '2026-01-01 00:00:00\u0000', null]) {
+      await expect(runs.list({ ...byTime, cursor: forge('createdAt:asc', v) })).rejects.toThrow(InvalidCursorError);
+    }
+    for (const v of ['abc', '1e999', '-1e999', '1e-999', '0x10', '1,5', '']) {
+      await expect(runs.list({ ...byLoss, cursor: forge('metric:val_loss:best:asc', v) })).rejects.toThrow(InvalidCursorError);
+    }
+    // What PostgreSQL itself prints is taken: the keyset continues from it.
+    for (const v of ['2026-01-01 00:00:00.5+00', '2026-01-01T00:00:00Z', '2026-01-01 00:00:00+05:30']) {
+      await expect(runs.list({ ...byTime, cursor: forge('createdAt:asc', v) })).resolves.toMatchObject({ items: expect.any(Array) });
+    }
+    for (const v of ['NaN', 'Infinity', '-Infinity', '0.2', '1e-05', '0', '4e-320', null]) {
+      await expect(runs.list({ ...byLoss, cursor: forge('metric:val_loss:best:asc', v) })).resolves.toMatchObject({ items: expect.any(Array) });
+    }
+  });
 });
