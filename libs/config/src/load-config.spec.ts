@@ -16,6 +16,8 @@ describe('loadConfig', () => {
     const config = loadConfig({
       DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/trainyard',
       S3_ENDPOINT: 'http://127.0.0.1:9000',
+      S3_ACCESS_KEY: 'trainyard',
+      S3_SECRET_KEY: 'a-secret-of-some-length',
       S3_BUCKET: 'runs',
       WORKER_CONCURRENCY: '4',
     });
@@ -51,5 +53,34 @@ describe('logLevelsUpTo', () => {
   it('enables the named level and every more severe one', () => {
     expect(logLevelsUpTo('warn')).toEqual(['error', 'warn']);
     expect(logLevelsUpTo('verbose')).toHaveLength(5);
+  });
+
+  it('has no default S3 credentials: S3_ENDPOINT without them is an error naming both', () => {
+    expect(() => loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' })).toThrow(/S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT/);
+  });
+
+  it('never echoes a secret setting or a URL password in its errors', () => {
+    let message = '';
+    try {
+      loadConfig({ TRAINYARD_ADMIN_KEY: 'short-secret', DATABASE_URL: 'mysql://u:hunter2pw@db/x' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('TRAINYARD_ADMIN_KEY');
+    expect(message).toContain('12 characters');
+    expect(message).not.toContain('short-secret');
+    expect(message).not.toContain('hunter2pw');
+  });
+
+  it('reads auth, limits and local roots, with safe defaults', () => {
+    const defaults = loadConfig({});
+    expect(defaults.auth).toEqual({ enabled: true, adminKey: undefined });
+    expect(defaults.paths.localRoots).toEqual([]);
+    expect(defaults.api).toMatchObject({ allowedHosts: [], corsOrigins: [], metricsPublic: false });
+    const set = loadConfig({ API_ALLOWED_HOSTS: 'a.example, b.example', TRAINYARD_LOCAL_ROOTS: '/data:/mnt/sets', RATE_LIMIT_PER_MINUTE: '5' });
+    expect(set.api.allowedHosts).toEqual(['a.example', 'b.example']);
+    expect(set.paths.localRoots).toEqual(['/data', '/mnt/sets']);
+    expect(set.limits.requestsPerMinute).toBe(5);
+    expect(() => loadConfig({ TRAINYARD_LOCAL_ROOTS: 'relative/dir' })).toThrow(/absolute path/);
   });
 });

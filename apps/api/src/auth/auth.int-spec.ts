@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes; the assertions check them */
 import { createApiApp } from '../create-api-app';
 import { loadConfig } from '@trainyard/config';
 import { ApiKeysRepository, type Database } from '@trainyard/db';
@@ -20,7 +21,7 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
   const createKey = async (scopes: string[], project?: string) => {
     const res = await api.fetch(`${api.baseUrl}/v1/keys`, json('POST', { name: `key ${scopes.join('+')}`, scopes, project }));
     expect(res.status).toBe(201);
-    return (await res.json()) as { key: { id: string; scopes: string[]; project: string | null }; token: string };
+    return ((await res.json()) as any) as { key: { id: string; scopes: string[]; project: string | null }; token: string };
   };
   const runCount = async () => (await api.app.get<Database>(DATABASE).prisma.run.count());
 
@@ -53,7 +54,7 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     for (const authorization of ['Basic abc', 'Bearer', `Bearer ${'x'.repeat(600)}`, 'Bearer ty_unknown_key_of_enough_length_000000000']) {
       const res = await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization } });
       expect(res.status).toBe(401);
-      expect((await res.json()).errors[0].field).toBe('Authorization');
+      expect(((await res.json()) as any).errors[0].field).toBe('Authorization');
     }
     const { key, token } = await createKey(['read']);
     expect((await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
@@ -80,12 +81,12 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     const before = await runCount();
     const denied = await fetch(`${api.baseUrl}/v1/runs`, json('POST', mnistRun, reader.token));
     expect(denied.status).toBe(403);
-    expect((await denied.json()).message).toContain('"submit"');
+    expect(((await denied.json()) as any).message).toContain('"submit"');
     expect(await runCount()).toBe(before);
     expect((await fetch(`${api.baseUrl}/v1/runs`, json('POST', mnistRun, submitter.token))).status).toBe(201);
     expect((await fetch(`${api.baseUrl}/v1/keys`, json('POST', { name: 'x', scopes: ['admin'] }, submitter.token))).status).toBe(403);
     expect((await fetch(`${api.baseUrl}/v1/keys`, { headers: { authorization: `Bearer ${reader.token}` } })).status).toBe(403);
-    const me = await (await fetch(`${api.baseUrl}/v1/whoami`, { headers: { authorization: `Bearer ${reader.token}` } })).json();
+    const me = (await (await fetch(`${api.baseUrl}/v1/whoami`, { headers: { authorization: `Bearer ${reader.token}` } })).json()) as any;
     expect(me).toMatchObject({ scopes: ['read'], project: null });
   });
 
@@ -99,7 +100,7 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     ] as const) {
       const res = await api.fetch(`${api.baseUrl}/v1/keys`, json('POST', body));
       expect(res.status).toBe(400);
-      expect((await res.json()).errors.map((e: { field: string }) => e.field)).toContain(field);
+      expect(((await res.json()) as any).errors.map((e: { field: string }) => e.field)).toContain(field);
     }
   });
 
@@ -113,7 +114,7 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     expect(cookie).toMatch(/SameSite=Strict/i);
     const session = cookie.split(';')[0]!;
     expect((await fetch(`${api.baseUrl}/v1/runs`, { headers: { cookie: session } })).status).toBe(200);
-    const { id } = await (await api.fetch(`${api.baseUrl}/v1/runs`, json('POST', mnistRun))).json();
+    const { id } = (await (await api.fetch(`${api.baseUrl}/v1/runs`, json('POST', mnistRun))).json()) as any;
     const controller = new AbortController();
     const events = await fetch(`${api.baseUrl}/v1/runs/${id}/events`, { headers: { cookie: session }, signal: controller.signal });
     expect(events.status).toBe(200);
@@ -125,7 +126,7 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
 
   it('documents bearer auth in OpenAPI', async () => {
     expect((await fetch(`${api.baseUrl}/docs-json`)).status).toBe(401);
-    const doc = await (await api.fetch(`${api.baseUrl}/docs-json`)).json();
+    const doc = (await (await api.fetch(`${api.baseUrl}/docs-json`)).json()) as any;
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.security).toEqual([{ bearer: [] }]);
   });
@@ -149,7 +150,7 @@ describe('auth switched off', () => {
   it('on loopback, lets requests in without a key, as an admin of every project', async () => {
     const api = await startTestApi({ env: { TRAINYARD_AUTH: 'off' } });
     try {
-      const me = await (await fetch(`${api.baseUrl}/v1/whoami`)).json();
+      const me = (await (await fetch(`${api.baseUrl}/v1/whoami`)).json()) as any;
       expect(me).toMatchObject({ scopes: ['admin'], project: null });
     } finally {
       await api.stop();

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes; the assertions check them */
 import { request } from 'node:http';
 import { createApiApp } from '../create-api-app';
 import type { Database } from '@trainyard/db';
@@ -53,7 +54,7 @@ describe('quotas and live streams (PostgreSQL, Redis, HTTP)', () => {
     const before = await runCount();
     const res = await fetch(`${api.baseUrl}/v1/runs`, json(mnistRun(6), { authorization: `Bearer ${key}` }));
     expect(res.status).toBe(422);
-    const body = await res.json();
+    const body = (await res.json()) as any;
     expect(body.errors[0].field).toBe('training.epochs');
     expect(body.errors[0].message).toMatch(/1,200 images.*limit is 1,000/);
     expect(await runCount()).toBe(before);
@@ -66,12 +67,12 @@ describe('quotas and live streams (PostgreSQL, Redis, HTTP)', () => {
     for (let i = 0; i < 2; i++) {
       const res = await fetch(`${api.baseUrl}/v1/runs`, json(mnistRun(), auth));
       expect(res.status).toBe(201);
-      ids.push((await res.json()).id);
+      ids.push(((await res.json()) as any).id);
     }
     const before = await runCount();
     const third = await fetch(`${api.baseUrl}/v1/runs`, json(mnistRun(), auth));
     expect(third.status).toBe(429);
-    expect((await third.json()).errors[0].field).toBe('project');
+    expect(((await third.json()) as any).errors[0].field).toBe('project');
     expect(await runCount()).toBe(before);
 
     const sse = new AbortController();
@@ -108,7 +109,7 @@ describe('transport: JSON only, Host names, CORS and security headers', () => {
     ]) {
       const res = await api.fetch(`${api.baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': type!, origin: 'https://evil.example' }, body });
       expect({ type, status: res.status }).toEqual({ type, status: 415 });
-      expect((await res.json()).errors[0].field).toBe('Content-Type');
+      expect(((await res.json()) as any).errors[0].field).toBe('Content-Type');
     }
     expect(await count()).toBe(before);
   });

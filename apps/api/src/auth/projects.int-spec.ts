@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes; the assertions check them */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -138,7 +139,7 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
 
   it('scopes Idempotency-Keys to the project: the same key in two projects makes two runs', async () => {
     const headers = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': 'nightly-1' });
-    const post = (key: string) => fetch(`${api.baseUrl}/v1/runs`, { method: 'POST', headers: headers(key), body: JSON.stringify(pretrain('nightly')) }).then((r) => r.json());
+    const post = async (key: string): Promise<any> => (await fetch(`${api.baseUrl}/v1/runs`, { method: "POST", headers: headers(key), body: JSON.stringify(pretrain("nightly")) })).json();
     const first = await post(a);
     expect((await post(a)).id).toBe(first.id);
     expect((await post(b)).id).not.toBe(first.id);

@@ -33,7 +33,7 @@ import { DATABASE, OBJECT_STORE, REDIS_CONNECTION, TRAINING_QUEUE } from './infr
       provide: DATABASE,
       inject: [TRAINYARD_CONFIG, API_OPTIONS],
       useFactory: (config: TrainyardConfig, options: ApiOptions) =>
-        options.database ?? openDatabase(config.database, { migrate: true, log: (line) => new Logger('Database').log(line) }),
+        options.database ?? openDatabase(config.database, { migrate: config.migrations.onStart, log: (line) => new Logger('Database').log(line) }),
     },
     {
       provide: REDIS_CONNECTION,
