@@ -1,5 +1,5 @@
 import { parseRunSpec } from './run-spec.schema';
-import { NameSchema, text, textProblem } from './text.schema';
+import { clipText, NameSchema, text, textProblem } from './text.schema';
 
 describe('text()', () => {
   const name = text({ max: 20 });
@@ -41,5 +41,15 @@ describe('text()', () => {
     expect(NameSchema.safeParse('a\nb').success).toBe(false);
     const parsed = parseRunSpec({ kind: 'pretrain', name: 'evil\n[INFO] run succeeded', dataset: { name: 'mnist' } });
     expect(parsed).toEqual({ ok: false, errors: [{ field: 'name', message: 'Control character U+000A at position 4 is not allowed' }] });
+  });
+});
+
+describe('clipText', () => {
+  it('cuts to the limit without splitting a surrogate pair', () => {
+    expect(clipText('abc', 5)).toBe('abc');
+    expect(clipText('abcdef', 4)).toBe('abcd');
+    expect(clipText('abc🌸', 4)).toBe('abc');
+    expect(textProblem(clipText(`${'x'.repeat(119)}🌸🌸`))).toBeNull();
+    expect(clipText(`${'x'.repeat(119)}🌸🌸`)).toHaveLength(119);
   });
 });

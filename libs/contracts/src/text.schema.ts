@@ -54,3 +54,14 @@ export function text(options: TextOptions): z.ZodString {
 /** A name a person gives a run, pipeline, sweep, model or dataset. */
 export const NAME_MAX_LENGTH = 120;
 export const NameSchema = text({ max: NAME_MAX_LENGTH });
+
+/**
+ * `text` cut to at most `max` UTF-16 units without splitting a surrogate pair (half an emoji is a
+ * lone surrogate, which every text schema refuses): for names the API composes from a client's
+ * name, such as a sweep's runs and a pipeline's evaluations.
+ */
+export function clipText(text: string, max: number = NAME_MAX_LENGTH): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import type { EvaluateSpec, FinetuneSpec, PipelineSpec } from '@trainyard/contracts';
+import { clipText, type EvaluateSpec, type FinetuneSpec, type PipelineSpec } from '@trainyard/contracts';
 import { PipelinesRepository, type PipelineRunCreation, type PipelineWithRuns } from '@trainyard/db';
 import type { TrainingQueue } from '@trainyard/queue';
 import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
@@ -100,7 +100,8 @@ function notFound(id: string): NotFoundException {
 function evaluationSpec(finetuneId: string, finetune: FinetuneSpec, evaluation: PipelineSpec['evaluations'][number]): EvaluateSpec {
   return {
     kind: 'evaluate',
-    name: evaluation.name ?? `${finetune.name}: ${evaluation.split} evaluation`,
+    // The composed default may pass the name limit the worker checks again: clip it, whole characters only.
+    name: evaluation.name ?? clipText(`${finetune.name}: ${evaluation.split} evaluation`),
     checkpoint: { runId: finetuneId },
     dataset: evaluation.dataset ?? finetune.dataset,
     split: evaluation.split,

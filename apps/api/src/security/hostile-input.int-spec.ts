@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { RunSpecSchema } from '@trainyard/contracts';
 import type { Database } from '@trainyard/db';
 import { DATABASE } from '../infrastructure/infrastructure.tokens';
 import { hostileInputErrors } from '../validation/hostile-input';
@@ -253,6 +254,19 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       expect(fields(reply)).toContain(field);
       expect(await written()).toEqual(before);
       await expectAlive();
+    });
+
+    it('names the API composes from a client name stay specs the worker accepts', async () => {
+      const longName = `${'x'.repeat(118)}🌸`; // 120 UTF-16 units, the limit
+      const shapes = { name: 'synthetic-shapes', imageSize: 16 };
+      const reply = await call('POST', '/v1/pipelines', {
+        body: { name: 'long', pretrain: { name: 'ae', dataset: shapes, model: { type: 'conv-autoencoder', inputShape: [16, 16, 1] } }, finetunes: [{ name: longName, dataset: shapes }], evaluations: [{ split: 'validation' }] },
+      });
+      expect({ status: reply.status, errors: reply.json.errors }).toEqual({ status: 201, errors: undefined });
+      for (const run of reply.json.runs as { id: string }[]) {
+        const detail = await call('GET', `/v1/runs/${run.id}`);
+        expect({ name: detail.json.spec.name, valid: RunSpecSchema.safeParse(detail.json.spec).success }).toEqual({ name: detail.json.spec.name, valid: true });
+      }
     });
 
     it('names in any script, homoglyphs included, are accepted', async () => {

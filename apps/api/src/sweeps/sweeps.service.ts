@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { applySweepValues, describeValues, expandSweep, FinetuneSpecSchema, type SweepSpec } from '@trainyard/contracts';
+import { applySweepValues, clipText, describeValues, expandSweep, FinetuneSpecSchema, type SweepSpec } from '@trainyard/contracts';
 import { SweepsRepository, type SweepRunCreation } from '@trainyard/db';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
@@ -30,7 +30,7 @@ export class SweepsService {
     const id = randomUUID();
     const runs: SweepRunCreation[] = expanded.runs.map((params, i) => {
       const run = FinetuneSpecSchema.parse(applySweepValues(spec.base, params));
-      const name = `${spec.name} #${i + 1} (${describeValues(params)})`.slice(0, 120);
+      const name = clipText(`${spec.name} #${i + 1} (${describeValues(params)})`);
       return { id: randomUUID(), kind: 'FINETUNE', name, spec: { ...run, name }, baseRunId, baseCheckpointId, params };
     });
     await this.quota.check(project, runs.map((run) => ({ spec: run.spec, folderImages })), 'maxRuns');
