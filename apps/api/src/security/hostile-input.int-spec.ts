@@ -218,6 +218,35 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       await expectAlive();
     });
 
+    it.each([
+      ['1e309', 'training.epochs'],
+      ['-1e309', 'training.epochs'],
+      ['-0', 'training.epochs'],
+      ['1e-400', 'training.epochs'],
+      ['9007199254740993', 'training.epochs'],
+    ])('a number like %s in a JSON body is a 400 naming the field', async (number, field) => {
+      const rawBody = `{"kind":"pretrain","name":"n","dataset":{"name":"mnist"},"training":{"epochs":${number}}}`;
+      const reply = await call('POST', '/v1/runs', { rawBody });
+      expect({ status: reply.status, fields: [...new Set(fields(reply))] }).toEqual({ status: 400, fields: [field] });
+    });
+
+    it('NaN, Infinity and other non-JSON in a body are a 400, not a 500', async () => {
+      for (const number of ['NaN', 'Infinity', '0x10', '1_000', '+1', '.5e']) {
+        const rawBody = `{"kind":"pretrain","name":"n","dataset":{"name":"mnist"},"training":{"epochs":${number}}}`;
+        expect({ number, status: (await call('POST', '/v1/runs', { rawBody })).status }).toEqual({ number, status: 400 });
+      }
+    });
+
+    it('an Idempotency-Key that is not 1-255 visible ASCII characters is a 400 naming it', async () => {
+      const body = { kind: 'pretrain', name: 'idem', dataset: { name: 'mnist' } };
+      const before = await written();
+      for (const key of ['x'.repeat(256), 'caf\u00e9', 'a b', '']) {
+        const reply = await call('POST', '/v1/runs', { body, headers: { 'idempotency-key': key } });
+        expect({ key, status: reply.status, fields: fields(reply) }).toEqual({ key, status: 400, fields: ['Idempotency-Key'] });
+      }
+      expect(await written()).toEqual(before);
+    });
+
     it('a huge query string is refused, not served', async () => {
       const reply = await call('GET', `/v1/runs?q=${'x'.repeat(12_000)}`);
       expect(reply.status).toBeGreaterThanOrEqual(400);
