@@ -6,6 +6,7 @@
 //   node docker/tf-devices.cjs           container start (docker/worker-gpu-start.sh): logs the
 //                                        GPUs the driver exposes and the devices TensorFlow creates
 'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS script run by node in the image, before any build */
 const { existsSync, readdirSync, readFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 
