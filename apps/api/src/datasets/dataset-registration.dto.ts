@@ -1,10 +1,11 @@
 import { isAbsolute } from 'node:path';
+import { NameSchema } from '@trainyard/contracts';
 import { InvalidObjectKeyError, normalizeObjectPrefix } from '@trainyard/storage';
 import { z } from 'zod';
 
 /** Body of POST /v1/datasets. A local path must be absolute: the API and the workers resolve it alike. */
 export const DatasetRegistrationSchema = z.strictObject({
-  name: z.string().trim().min(1).max(120),
+  name: NameSchema,
   location: z.discriminatedUnion('kind', [
     z.strictObject({
       kind: z.literal('local'),

@@ -1,12 +1,14 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { NameSchema } from '@trainyard/contracts';
 import { z } from 'zod';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import { projectForWrites, type Principal } from '../auth/principal';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ModelsService } from './models.service';
 
-const ModelName = z.string().trim().min(1).max(120);
+/** The contracts' name rule: no control characters or lone surrogates, at most 120 characters. */
+const ModelName = NameSchema;
 const ModelRegistrationSchema = z.strictObject({ name: ModelName, runId: z.uuid() });
 
 @ApiTags('models')
