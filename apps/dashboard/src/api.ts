@@ -9,7 +9,11 @@ export const UNAUTHORIZED_EVENT = 'trainyard:unauthorized';
  */
 export async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
-  if (res.status === 401) document.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+  if (res.status === 401) {
+    // The sign-in form takes the page over; the view that asked must not draw its error on top.
+    document.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
+    return new Promise<T>(() => undefined);
+  }
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(`${res.status} ${body.message ?? res.statusText}${body.errors ? `: ${body.errors.map((e: { field: string; message: string }) => `${e.field} ${e.message}`).join('; ')}` : ''}`);
   return body as T;
