@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { newApiKeyToken } from '@trainyard/db';
 import type { TrainyardClient } from './api-client';
 
 /**
@@ -13,7 +13,7 @@ import type { TrainyardClient } from './api-client';
 export function embeddedAdminKey(home: string): string {
   const path = join(home, 'admin-key');
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const key = `ty_${randomBytes(32).toString('base64url')}`;
+  const key = newApiKeyToken();
   writeFileSync(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
   return key;
 }
