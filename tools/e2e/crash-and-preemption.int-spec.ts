@@ -1,8 +1,9 @@
 import { Cluster, tinyPretrain } from './cluster';
 
 /**
- * Workers killed for real: `kill -9` mid-training and SIGTERM. The run resumes from its last
- * COMPLETE checkpoint on another worker and ends SUCCEEDED with its loss curve continuing.
+ * Workers killed for real: `kill -9` mid-training, SIGTERM, and a drain through the API. The run
+ * resumes from its last COMPLETE checkpoint on another worker and ends SUCCEEDED with its loss
+ * curve continuing.
  */
 describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
   let cluster: Cluster;
@@ -123,7 +124,11 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
 
     expect((await cluster.run(runId)).status).toBe('PREEMPTED');
-    expect((await cluster.attempts(runId)).map((a) => a.outcome)).toEqual(['PREEMPTED']);
+    const [attempt] = await cluster.attempts(runId);
+    expect(attempt).toMatchObject({ outcome: 'PREEMPTED', error: 'preempted: the worker was asked to stop (SIGTERM)' });
+    // While it shut down, the fleet saw it draining; now it is stopped.
+    const { rows: [row] } = await cluster.pg.query(`SELECT drain_mode, stopped_at IS NOT NULL AS stopped FROM workers WHERE id = $1`, [attempt!.worker_id]);
+    expect(row).toEqual({ drain_mode: 'preempt', stopped: true });
     const checkpoints = await checkpointsOf(runId);
     await expectCheckpointedWhereItStopped(runId, checkpoints.at(-1));
     const job = await cluster.queue.getJob(runId);
@@ -136,6 +141,39 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     expect((await cluster.attempts(runId)).map((a) => a.outcome)).toEqual(['PREEMPTED', 'SUCCEEDED']);
     // Nothing the preempted attempt trained was past its checkpoint, so the resume supersedes nothing.
     expect(next.output()).toMatch(new RegExp(`resumed from checkpoint ${checkpoints.at(-1).sequence} \\(epoch \\d+, step ${checkpoints.at(-1).step}\\); 0 later metric points superseded`));
+    await expectExactlyOnceMetrics(runId, 20);
+  }, 180_000);
+  it('drain through the API mid-run: the worker preempts, takes no new job, reports drained; the run resumes on another worker', async () => {
+    const drained = await cluster.startWorker({ WORKER_HEARTBEAT_INTERVAL_MS: '300' });
+    const runId = await cluster.submit(tinyPretrain('drain', 20, 80));
+    await waitForCheckpoints(runId, 2);
+    const [first] = await cluster.attempts(runId);
+    const workerState = async () =>
+      ((await (await cluster.fetch(`${cluster.baseUrl}/v1/workers`)).json()) as { workers: { id: string; state: string }[] }).workers.find((w) => w.id === first!.worker_id)?.state;
+
+    const res = await cluster.fetch(`${cluster.baseUrl}/v1/workers/${first!.worker_id}/drain`, { method: 'POST' });
+    expect([res.status, await res.text()]).toEqual([202, expect.stringContaining('"state":"draining"')]);
+    await cluster.waitForSql(`worker ${first!.worker_id} to be drained`, `SELECT drained_at IS NOT NULL AS ok FROM workers WHERE id = $1`, [first!.worker_id]);
+    expect(await workerState()).toBe('drained');
+    expect((await cluster.run(runId)).status).toBe('PREEMPTED');
+    const [preempted] = await cluster.attempts(runId);
+    expect(preempted).toMatchObject({ outcome: 'PREEMPTED', error: expect.stringContaining('drained') });
+    await expectCheckpointedWhereItStopped(runId, (await checkpointsOf(runId)).at(-1));
+    expect(drained.output()).toMatch(/draining \(preempt\)/);
+
+    // Drained, still up, and it takes nothing: a new run waits for another worker.
+    const waiting = await cluster.submit(tinyPretrain('after-drain', 2, 20));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await cluster.run(waiting)).status).toBe('QUEUED');
+    expect(drained.child.exitCode).toBeNull();
+
+    const next = await cluster.startWorker();
+    for (const id of [runId, waiting]) expect((await cluster.waitForStatus(id, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+    const attempts = await cluster.attempts(runId);
+    expect(attempts.map((a) => a.outcome)).toEqual(['PREEMPTED', 'SUCCEEDED']);
+    expect(attempts[1]!.worker_id).not.toBe(first!.worker_id);
+    expect((await cluster.attempts(waiting)).map((a) => a.worker_id)).toEqual([attempts[1]!.worker_id]);
+    expect(next.output()).toMatch(/resumed from checkpoint \d+/);
     await expectExactlyOnceMetrics(runId, 20);
   }, 180_000);
 });

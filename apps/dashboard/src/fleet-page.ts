@@ -6,7 +6,7 @@ interface Queues {
   queues: { name: string; counts: Record<string, number>; active: { id: string; runId: string | null; progress: unknown; attemptsMade: number; processedOn: number | null }[] }[];
 }
 interface Workers {
-  workers: { id: string; hostname: string; pid: number; backend: string | null; gpu: string | null; concurrency: number; state: string; startedAt: string; lastHeartbeatAt: string; running: { runId: string; number: number }[] }[];
+  workers: { id: string; hostname: string; pid: number; backend: string | null; gpu: string | null; concurrency: number; state: string; drainMode: string | null; startedAt: string; lastHeartbeatAt: string; running: { runId: string; number: number }[] }[];
 }
 
 /** Queue depths by state, the jobs being trained, and every worker's backend, GPU and heartbeat. */
@@ -38,7 +38,7 @@ export function fleetPage(root: HTMLElement): () => void {
           workers.workers.length === 0
             ? h('p', { class: 'muted' }, 'No worker has registered.')
             : h('table', { class: 'compact', id: 'workers' }, h('thead', {}, h('tr', {}, ...['Worker', 'State', 'Backend', 'GPU', 'Heartbeat', 'Training', 'Host'].map((c) => h('th', {}, c)))), h('tbody', {}, workers.workers.map((w) =>
-                h('tr', {}, h('td', {}, w.id), h('td', {}, h('span', { class: `badge ${w.state}` }, w.state)), h('td', {}, w.backend ?? '—'), h('td', {}, w.gpu ?? 'none'), h('td', {}, formatAgo(w.lastHeartbeatAt)), h('td', {}, w.running.map((r) => h('a', { href: `#/runs/${r.runId}` }, `${r.runId.slice(0, 8)} #${r.number} `))), h('td', { class: 'muted' }, `${w.hostname} pid ${w.pid}`)),
+                h('tr', {}, h('td', {}, w.id), h('td', {}, h('span', { class: `badge ${w.state}`, title: w.drainMode ? `drain: ${w.drainMode}` : '' }, w.state)), h('td', {}, w.backend ?? '—'), h('td', {}, w.gpu ?? 'none'), h('td', {}, formatAgo(w.lastHeartbeatAt)), h('td', {}, w.running.map((r) => h('a', { href: `#/runs/${r.runId}` }, `${r.runId.slice(0, 8)} #${r.number} `))), h('td', { class: 'muted' }, `${w.hostname} pid ${w.pid}`)),
               ))),
         ),
       );

@@ -1,20 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import type { TrainingContext } from './training-context';
 
-/** The trainings this worker runs now, so shutdown can preempt every one of them. */
+/** The trainings this worker runs now, so a drain or shutdown can preempt every one of them. */
 @Injectable()
 export class ActiveTrainings {
   private readonly contexts = new Set<TrainingContext>();
-  private preempting = false;
+  /** Why trainings are preempted now (SIGTERM, a drain); undefined while they may run. */
+  private preemptReason: string | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  get size(): number {
+    return this.contexts.size;
+  }
 
   add(context: TrainingContext): void {
     this.contexts.add(context);
-    // A training that starts while the worker is shutting down is preempted at once.
-    if (this.preempting) this.preempt(context);
+    // A training that starts while the worker is draining or shutting down is preempted at once.
+    if (this.preemptReason) this.preempt(context, this.preemptReason);
   }
 
   delete(context: TrainingContext): void {
     this.contexts.delete(context);
+    if (this.contexts.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   /** Called once the thread exists: a preemption requested before it started is passed on. */
@@ -22,15 +29,30 @@ export class ActiveTrainings {
     if (context.preemptRequested) context.handle?.preempt();
   }
 
-  /** Each thread finishes its batch, writes a checkpoint and ends 'preempted'. */
-  preemptAll(): number {
-    this.preempting = true;
-    for (const context of this.contexts) this.preempt(context);
+  /**
+   * Each thread finishes its batch, writes a checkpoint and ends 'preempted'; trainings that
+   * start from now on are preempted at once, until `allowTraining`. Returns how many were running.
+   */
+  preemptAll(reason: string): number {
+    this.preemptReason = reason;
+    for (const context of this.contexts) this.preempt(context, reason);
     return this.contexts.size;
   }
 
-  private preempt(context: TrainingContext): void {
+  /** A drain was taken back: new trainings run again (those already preempted still stop). */
+  allowTraining(): void {
+    this.preemptReason = undefined;
+  }
+
+  /** Resolves once no training runs on this worker (at once if none does). */
+  whenIdle(): Promise<void> {
+    if (this.contexts.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private preempt(context: TrainingContext, reason: string): void {
     context.preemptRequested = true;
+    context.preemptReason ??= reason;
     context.handle?.preempt();
   }
 }

@@ -44,7 +44,7 @@ export class OutcomeConcluder {
           this.logger.log(`run ${runId} CANCELLED`);
           return { status: 'CANCELLED' };
         case 'preempted':
-          await this.write(context, { attempt: 'PREEMPTED', error: 'preempted: the worker was asked to stop (SIGTERM)', run: 'PREEMPTED' });
+          await this.write(context, { attempt: 'PREEMPTED', error: `preempted: ${context.preemptReason ?? 'the worker was asked to stop'}`, run: 'PREEMPTED' });
           await this.requeue(context);
           this.logger.log(`run ${runId} PREEMPTED after a checkpoint; its job is back in the queue`);
           // DelayedError tells BullMQ the job was moved already: no failure, no retry counted.

@@ -12,8 +12,10 @@ export interface TrainingContext {
   handle?: TrainingThreadHandle;
   /** Another attempt took the run over: stop training and write nothing more for it. */
   fenced: boolean;
-  /** SIGTERM asked this training to checkpoint and stop. */
+  /** SIGTERM or a drain asked this training to checkpoint and stop. */
   preemptRequested: boolean;
+  /** Why, for the attempt's record: "the worker was asked to stop (SIGTERM)", "the worker was drained (POST /v1/workers/:id/drain)". */
+  preemptReason?: string;
   result?: RunResult;
   /** Checkpoint retention runs beside training, one pass at a time, off the event path. */
   retention: Promise<void>;

@@ -10,7 +10,7 @@ import { Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { TrainingJobData } from '@trainyard/contracts';
-import { WorkersRepository, type Database } from '@trainyard/db';
+import { WorkersRepository, type Database, type DrainOrder } from '@trainyard/db';
 import { assertNoEviction, type TrainingQueue } from '@trainyard/queue';
 import { ActiveTrainings } from './active-trainings';
 import { Reconciler } from './reconciler.service';
@@ -21,12 +21,19 @@ import { CONFIG, DATABASE, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOpt
  * Owns the BullMQ worker: refuses an evicting Redis, starts consuming and reconciling at
  * bootstrap; at shutdown (SIGTERM) stops taking jobs, preempts running trainings (checkpoint,
  * back to the queue) and exits within WORKER_SHUTDOWN_TIMEOUT_MS.
+ *
+ * Drain (POST /v1/workers/:id/drain) reaches the worker as the answer to its heartbeat: it stops
+ * taking jobs, preempts the held ones (or lets them finish, mode 'finish'), reports itself
+ * drained once it holds none, and stays up, idle, until stopped or until the drain is taken back.
  */
 @Injectable()
 export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkerHost.name);
   private worker?: Worker<TrainingJobData>;
   private heartbeat?: NodeJS.Timeout;
+  /** The drain this worker is carrying out, if any. */
+  private drain?: DrainOrder;
+  private shuttingDown = false;
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -52,8 +59,13 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       gpu: null,
       concurrency: settings.concurrency,
     });
+    let beating = false;
     this.heartbeat = setInterval(() => {
-      this.workers.heartbeat(this.options.workerId).catch((err) => this.logger.warn(`heartbeat failed: ${err}`));
+      if (beating) return; // a slow database: never pile heartbeats up
+      beating = true;
+      this.beat()
+        .catch((err) => this.logger.warn(`heartbeat failed: ${err}`))
+        .finally(() => (beating = false));
     }, settings.heartbeatIntervalMs);
     this.heartbeat.unref();
 
@@ -75,12 +87,44 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     );
   }
 
+  /** Records that this worker lives; starts, upgrades or ends a drain as the answer says. */
+  private async beat(): Promise<void> {
+    const order = await this.workers.heartbeat(this.options.workerId);
+    if (this.shuttingDown || !this.worker) return;
+    if (order && (!this.drain || (this.drain.mode === 'finish' && order.mode === 'preempt'))) await this.startDrain(order);
+    else if (!order && this.drain) await this.endDrain();
+  }
+
+  private async startDrain(order: DrainOrder): Promise<void> {
+    const first = !this.drain;
+    this.drain = order;
+    await this.worker!.pause(true); // takes no new job; the held ones go on
+    const held =
+      order.mode === 'preempt' ? this.active.preemptAll('the worker was drained (POST /v1/workers/:id/drain)') : this.active.size;
+    this.logger.log(`draining (${order.mode}): taking no new jobs; ${held} held training(s) ${order.mode === 'preempt' ? 'preempted' : 'finishing'}`);
+    if (!first) return; // the first drain's idle wait reports it
+    await this.active.whenIdle();
+    if (!this.drain || this.active.size > 0) return; // taken back meanwhile (a new drain waits on its own)
+    await this.workers.markDrained(this.options.workerId);
+    this.logger.log('drained: this worker holds no job and takes none until the drain is taken back or it stops');
+  }
+
+  private async endDrain(): Promise<void> {
+    this.drain = undefined;
+    this.active.allowTraining();
+    await this.worker!.resume();
+    this.logger.log('drain taken back: consuming again');
+  }
+
   async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.shuttingDown = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    // The fleet page shows this worker draining until it has stopped.
+    await this.workers.requestDrain(this.options.workerId, 'preempt').catch(() => undefined);
     await this.reconciler.stop();
     if (this.worker) {
       const timeoutMs = this.config.worker.shutdownTimeoutMs;
-      const preempted = this.active.preemptAll();
+      const preempted = this.active.preemptAll(`the worker was asked to stop (${signal ?? 'shutdown'})`);
       this.logger.log(`${signal ?? 'shutdown'}: preempting ${preempted} running trainings, waiting up to ${timeoutMs} ms`);
       // close() stops taking jobs at once and then waits for active ones with no bound; past the
       // deadline, force it (the job's lock expires and another worker takes it as stalled).

@@ -24,7 +24,7 @@ export { retentionVictims, type RetainedCheckpoint } from './checkpoint-retentio
 export { MetricsRepository, type MetricPointInput } from './metrics.repository';
 export { metricGoal, type MetricGoal } from './metric-goal';
 export { CheckpointsRepository, type CheckpointBegin, type CompleteCheckpoint } from './checkpoints.repository';
-export { WorkersRepository, type WorkerRegistration } from './workers.repository';
+export { DRAIN_MODES, WORKER_STATES, WorkersRepository, workerState, type DrainMode, type DrainOrder, type WorkerRegistration, type WorkerState } from './workers.repository';
 export { CheckpointNotFoundError, FencedError, InvalidCursorError, RunNotFoundError, RunStateError } from './errors';
 export { DatasetsRepository, DatasetNameTakenError, type DatasetLocation, type DatasetRecord } from './datasets.repository';
 export { ModelVersionsRepository, type ModelVersionRecord, type ModelVersionWithCheckpoint } from './model-versions.repository';

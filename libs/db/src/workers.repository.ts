@@ -9,11 +9,41 @@ export interface WorkerRegistration {
   concurrency: number;
 }
 
+/** `preempt`: checkpoint the held jobs now and put them back in the queue; `finish`: let them end. */
+export const DRAIN_MODES = ['preempt', 'finish'] as const;
+export type DrainMode = (typeof DRAIN_MODES)[number];
+
+/** What a heartbeat tells the worker: whether (and how) it has been asked to drain. */
+export interface DrainOrder {
+  mode: DrainMode;
+  requestedAt: Date;
+}
+
+export const WORKER_STATES = ['alive', 'draining', 'drained', 'lost', 'stopped'] as const;
+export type WorkerState = (typeof WORKER_STATES)[number];
+
+type WorkerRow = Awaited<ReturnType<PrismaClient['worker']['findFirstOrThrow']>>;
+
+/**
+ * The one rule for a worker's state (the fleet page, the API and Prometheus all use it): stopped
+ * once it said so, lost after `lostAfterMs` without a heartbeat, otherwise alive, draining or
+ * drained as its drain request stands.
+ */
+export function workerState(worker: Pick<WorkerRow, 'stoppedAt' | 'lastHeartbeatAt' | 'drainRequestedAt' | 'drainedAt'>, lostAfterMs: number, now = Date.now()): WorkerState {
+  if (worker.stoppedAt) return 'stopped';
+  if (now - worker.lastHeartbeatAt.getTime() > lostAfterMs) return 'lost';
+  if (worker.drainedAt) return 'drained';
+  if (worker.drainRequestedAt) return 'draining';
+  return 'alive';
+}
+
+const FLEET_SHOWN = 200;
+
 /** Worker processes and their heartbeats, so operators can tell a live fleet from a dead one. */
 export class WorkersRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Re-registering an id (a restarted worker) starts it afresh rather than failing. */
+  /** Re-registering an id (a restarted worker) starts it afresh, with no drain pending, rather than failing. */
   async register(input: WorkerRegistration): Promise<void> {
     const now = new Date();
     const fields = {
@@ -25,15 +55,92 @@ export class WorkersRepository {
       startedAt: now,
       lastHeartbeatAt: now,
       stoppedAt: null,
+      drainRequestedAt: null,
+      drainMode: null,
+      drainedAt: null,
     };
     await this.prisma.worker.upsert({ where: { id: input.id }, create: { id: input.id, ...fields }, update: fields });
   }
 
-  async heartbeat(id: string): Promise<void> {
-    await this.prisma.worker.updateMany({ where: { id }, data: { lastHeartbeatAt: new Date() } });
+  /** Records that the worker lives, and answers with the drain it was asked for, if any. */
+  async heartbeat(id: string): Promise<DrainOrder | null> {
+    const [row] = await this.prisma.worker.updateManyAndReturn({
+      where: { id },
+      data: { lastHeartbeatAt: new Date() },
+      select: { drainRequestedAt: true, drainMode: true },
+    });
+    return row?.drainRequestedAt ? { mode: asDrainMode(row.drainMode), requestedAt: row.drainRequestedAt } : null;
+  }
+
+  /**
+   * Asks a running worker to drain (it learns at its next heartbeat). Asking again keeps the
+   * first request's time; `preempt` overrides an earlier `finish`, never the reverse. Returns
+   * false when no such worker runs (unknown or stopped).
+   */
+  async requestDrain(id: string, mode: DrainMode): Promise<boolean> {
+    const now = new Date();
+    const rows = await this.prisma.$executeRaw`
+      UPDATE "workers"
+      SET "drain_requested_at" = COALESCE("drain_requested_at", ${now}),
+          "drain_mode" = CASE WHEN "drain_mode" = 'preempt' THEN 'preempt' ELSE ${mode} END
+      WHERE "id" = ${id} AND "stopped_at" IS NULL`;
+    return rows > 0;
+  }
+
+  /** Takes a drain request back: the worker consumes again at its next heartbeat. False when no such worker runs. */
+  async cancelDrain(id: string): Promise<boolean> {
+    const { count } = await this.prisma.worker.updateMany({
+      where: { id, stoppedAt: null },
+      data: { drainRequestedAt: null, drainMode: null, drainedAt: null },
+    });
+    return count > 0;
+  }
+
+  /** The worker holds no job any more (only while the drain it finished still stands). */
+  async markDrained(id: string): Promise<void> {
+    await this.prisma.worker.updateMany({ where: { id, drainRequestedAt: { not: null } }, data: { drainedAt: new Date() } });
   }
 
   async stop(id: string): Promise<void> {
     await this.prisma.worker.updateMany({ where: { id }, data: { stoppedAt: new Date() } });
   }
+
+  /** The fleet, running workers first, each with its state and the attempts it is training now. */
+  async fleet(lostAfterMs: number) {
+    const rows = await this.prisma.worker.findMany({
+      orderBy: [{ stoppedAt: { sort: 'desc', nulls: 'first' } }, { lastHeartbeatAt: 'desc' }],
+      take: FLEET_SHOWN,
+      include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
+    });
+    const now = Date.now();
+    return rows.map(({ attempts, ...worker }) => ({ ...worker, state: workerState(worker, lostAfterMs, now), running: attempts }));
+  }
+
+  /** One worker as the fleet shows it, or null. */
+  async get(id: string, lostAfterMs: number) {
+    const worker = await this.prisma.worker.findUnique({
+      where: { id },
+      include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
+    });
+    if (!worker) return null;
+    const { attempts, ...rest } = worker;
+    return { ...rest, state: workerState(rest, lostAfterMs), running: attempts };
+  }
+
+  /** How many workers are in each state (every state present, zeros included), for Prometheus. */
+  async countByState(lostAfterMs: number): Promise<Record<WorkerState, number>> {
+    const since = new Date(Date.now() - lostAfterMs);
+    const [row] = await this.prisma.$queryRaw<Record<WorkerState, number>[]>`
+      SELECT count(*) FILTER (WHERE "stopped_at" IS NOT NULL)::int AS stopped,
+             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" < ${since})::int AS lost,
+             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since} AND "drained_at" IS NOT NULL)::int AS drained,
+             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since} AND "drained_at" IS NULL AND "drain_requested_at" IS NOT NULL)::int AS draining,
+             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since} AND "drain_requested_at" IS NULL)::int AS alive
+      FROM "workers"`;
+    return row ?? { alive: 0, draining: 0, drained: 0, lost: 0, stopped: 0 };
+  }
+}
+
+function asDrainMode(value: string | null): DrainMode {
+  return value === 'finish' ? 'finish' : 'preempt';
 }

@@ -12,6 +12,7 @@ import {
   ProjectsRepository,
   RunsRepository,
   SweepsRepository,
+  WorkersRepository,
   type Database,
 } from '@trainyard/db';
 import { assertNoEviction, createRedisConnection, createTrainingQueue } from '@trainyard/queue';
@@ -67,6 +68,7 @@ import { DATABASE, OBJECT_STORE, REDIS_CONNECTION, TRAINING_QUEUE } from './infr
     { provide: SweepsRepository, inject: [DATABASE], useFactory: (db: Database) => new SweepsRepository(db.prisma) },
     { provide: ApiKeysRepository, inject: [DATABASE], useFactory: (db: Database) => new ApiKeysRepository(db.prisma) },
     { provide: ProjectsRepository, inject: [DATABASE], useFactory: (db: Database) => new ProjectsRepository(db.prisma) },
+    { provide: WorkersRepository, inject: [DATABASE], useFactory: (db: Database) => new WorkersRepository(db.prisma) },
     InfrastructureShutdown,
   ],
   exports: [
@@ -84,6 +86,7 @@ import { DATABASE, OBJECT_STORE, REDIS_CONNECTION, TRAINING_QUEUE } from './infr
     SweepsRepository,
     ApiKeysRepository,
     ProjectsRepository,
+    WorkersRepository,
   ],
 })
 export class InfrastructureModule {}

@@ -45,17 +45,24 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     expect(value(after, `trainyard_queue_jobs{queue="${api.queueName}",state="waiting"}`)).toBe(2);
   });
 
-  it('counts workers alive, lost (silent for 3 heartbeat intervals) and stopped', async () => {
+  it('counts workers alive, draining, drained, lost (silent for 3 heartbeat intervals) and stopped', async () => {
     const { prisma } = api.app.get<Database>(DATABASE);
     const workers = new WorkersRepository(prisma);
-    const [alive, lost, stopped] = ['alive', 'lost', 'stopped'].map((state) => `${state}-${randomUUID()}`);
-    for (const id of [alive!, lost!, stopped!]) await workers.register({ id, hostname: 'gpu-1', pid: 1, backend: 'wasm', gpu: null, concurrency: 1 });
+    const [alive, draining, drained, lost, stopped] = ['alive', 'draining', 'drained', 'lost', 'stopped'].map((state) => `${state}-${randomUUID()}`);
+    for (const id of [alive!, draining!, drained!, lost!, stopped!]) await workers.register({ id, hostname: 'gpu-1', pid: 1, backend: 'wasm', gpu: null, concurrency: 1 });
     await workers.stop(stopped!);
+    await workers.requestDrain(draining!, 'preempt');
+    await workers.requestDrain(drained!, 'finish');
+    await workers.markDrained(drained!);
     const silentFor = api.config.worker.lostAfterMs + 1000;
     await prisma.worker.update({ where: { id: lost! }, data: { lastHeartbeatAt: new Date(Date.now() - silentFor) } });
 
     const text = await scrape();
-    expect([value(text, 'trainyard_workers{state="alive"}'), value(text, 'trainyard_workers{state="lost"}'), value(text, 'trainyard_workers{state="stopped"}')]).toEqual([1, 1, 1]);
+    const counts = ['alive', 'draining', 'drained', 'lost', 'stopped'].map((state) => value(text, `trainyard_workers{state="${state}"}`));
+    expect(counts).toEqual([1, 1, 1, 1, 1]);
+    // The gauge and the fleet page apply one rule.
+    const fleet = (await (await api.fetch(`${api.baseUrl}/v1/workers`)).json()) as { workers: { state: string }[] };
+    expect(['alive', 'draining', 'drained', 'lost', 'stopped'].map((state) => fleet.workers.filter((w) => w.state === state).length)).toEqual(counts);
   });
 
   it('times requests by route template and status, never by id', async () => {

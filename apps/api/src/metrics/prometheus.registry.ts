@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrainyardConfig } from '@trainyard/config';
 import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
-import type { Database } from '@trainyard/db';
+import { WORKER_STATES, WorkersRepository, type Database } from '@trainyard/db';
 import { QUEUE_JOB_STATES, type TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
@@ -26,6 +26,7 @@ export class PrometheusRegistry {
     @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
     @Inject(DATABASE) private readonly database: Database,
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    private readonly workersRepository: WorkersRepository,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'trainyard_api_' });
     this.httpDuration = new Histogram({
@@ -64,21 +65,13 @@ export class PrometheusRegistry {
     });
     const workers: Gauge<'state'> = new Gauge({
       name: 'trainyard_workers',
-      help: 'Registered workers: alive (heartbeat within 3 intervals), lost (silent longer, not stopped) and stopped',
+      help: 'Registered workers: alive (heartbeat within 3 intervals), draining, drained, lost (silent longer, not stopped) and stopped',
       labelNames: ['state'],
       registers: [this.registry],
       collect: async () => {
-        const since = new Date(Date.now() - this.config.worker.lostAfterMs);
-        const rows = await this.read('workers by state', () =>
-          this.database.prisma.$queryRaw<{ alive: number; lost: number; stopped: number }[]>`
-            SELECT count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since})::int AS alive,
-                   count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" < ${since})::int AS lost,
-                   count(*) FILTER (WHERE "stopped_at" IS NOT NULL)::int AS stopped
-            FROM "workers"`,
-        );
-        const row = rows?.[0];
-        if (!row) return;
-        for (const state of ['alive', 'lost', 'stopped'] as const) workers.set({ state }, row[state]);
+        const counts = await this.read('workers by state', () => this.workersRepository.countByState(this.config.worker.lostAfterMs));
+        if (!counts) return;
+        for (const state of WORKER_STATES) workers.set({ state }, counts[state]);
       },
     });
   }

@@ -1,10 +1,28 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { DRAIN_MODES } from '@trainyard/db';
+import { z } from 'zod';
+import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { FleetService } from './fleet.service';
+
+/** Worker ids are `<hostname>-<pid>-<8 hex>`; anything else cannot name a worker. */
+const WorkerIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/, 'Expected a worker id (letters, digits, ".", "_", "-")');
+/** The body is optional: a bare POST drains with `preempt`. */
+const DrainSchema = z
+  .strictObject({
+    /** `preempt` (default): checkpoint the held runs now, back to the queue for another worker; `finish`: let them end here. */
+    mode: z.enum(DRAIN_MODES).default('preempt'),
+  })
+  .optional();
+const workerIdPipe = new ZodValidationPipe(WorkerIdSchema, 'Invalid worker id', 'id');
 
 @ApiTags('fleet')
 @Controller('v1')
 export class FleetController {
+  private readonly logger = new Logger(FleetController.name);
+
   constructor(private readonly fleet: FleetService) {}
 
   @Get('queues')
@@ -14,8 +32,37 @@ export class FleetController {
   }
 
   @Get('workers')
-  @ApiOperation({ summary: 'Registered workers: backend, GPU, heartbeat, alive/lost/stopped, the runs each is training' })
+  @ApiOperation({ summary: 'Registered workers: backend, GPU, heartbeat, alive/draining/drained/lost/stopped, the runs each is training' })
   workers() {
     return this.fleet.workers();
+  }
+
+  @Post('workers/:id/drain')
+  @HttpCode(202)
+  @RequireScope('admin')
+  @ApiOperation({
+    summary:
+      'Drain a worker: it takes no new jobs and preempts its runs (checkpoint, back to the queue; mode "finish" lets them end), then reports "drained"',
+  })
+  @ApiParam({ name: 'id' })
+  async drain(
+    @Param('id', workerIdPipe) id: string,
+    @Body(new ZodValidationPipe(DrainSchema, 'Invalid drain request')) body: z.output<typeof DrainSchema>,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const mode = body?.mode ?? 'preempt';
+    const worker = await this.fleet.drain(id, mode);
+    this.logger.log(`worker ${id}: drain (${mode}) requested by key ${principal.keyId}`);
+    return worker;
+  }
+
+  @Delete('workers/:id/drain')
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Take a drain back: the worker consumes again at its next heartbeat' })
+  @ApiParam({ name: 'id' })
+  async undrain(@Param('id', workerIdPipe) id: string, @CurrentPrincipal() principal: Principal) {
+    const worker = await this.fleet.undrain(id);
+    this.logger.log(`worker ${id}: drain taken back by key ${principal.keyId}`);
+    return worker;
   }
 }

@@ -1,19 +1,19 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { Database } from '@trainyard/db';
+import { WorkersRepository, type DrainMode } from '@trainyard/db';
 import { QUEUE_JOB_STATES, type TrainingQueue } from '@trainyard/queue';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { DATABASE, TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
+import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 
 const ACTIVE_JOBS_SHOWN = 50;
 
-/** Queue depths and the worker fleet, for the dashboard's queues & workers page. */
+/** Queue depths and the worker fleet, for the dashboard's queues & workers page; drains. */
 @Injectable()
 export class FleetService {
   constructor(
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
-    @Inject(DATABASE) private readonly database: Database,
     @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    private readonly workersRepository: WorkersRepository,
   ) {}
 
   async queues() {
@@ -30,20 +30,29 @@ export class FleetService {
   }
 
   async workers() {
-    const rows = await this.database.prisma.worker.findMany({
-      orderBy: [{ stoppedAt: { sort: 'desc', nulls: 'first' } }, { lastHeartbeatAt: 'desc' }],
-      take: 200,
-      include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
-    });
-    const now = Date.now();
     // The same rule the reconciler uses to take a worker's runs over (3 heartbeat intervals of silence).
-    const lostAfterMs = this.config.worker.lostAfterMs;
-    return {
-      workers: rows.map(({ attempts, ...worker }) => ({
-        ...worker,
-        state: worker.stoppedAt ? 'stopped' : now - worker.lastHeartbeatAt.getTime() > lostAfterMs ? 'lost' : 'alive',
-        running: attempts,
-      })),
-    };
+    return { workers: await this.workersRepository.fleet(this.config.worker.lostAfterMs) };
   }
+
+  /** Asks a running worker to drain; it acts at its next heartbeat. 404 for an unknown or stopped worker. */
+  async drain(id: string, mode: DrainMode) {
+    if (!(await this.workersRepository.requestDrain(id, mode))) throw notRunning(id);
+    return this.worker(id);
+  }
+
+  /** Takes a drain back: the worker consumes again at its next heartbeat. */
+  async undrain(id: string) {
+    if (!(await this.workersRepository.cancelDrain(id))) throw notRunning(id);
+    return this.worker(id);
+  }
+
+  private async worker(id: string) {
+    const worker = await this.workersRepository.get(id, this.config.worker.lostAfterMs);
+    if (!worker) throw notRunning(id);
+    return worker;
+  }
+}
+
+function notRunning(id: string): NotFoundException {
+  return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No running worker ${id} (unknown, or already stopped)` });
 }
