@@ -1,9 +1,16 @@
-import type { SweepSpec } from './sweep-spec.schema';
 import { cappedProduct } from './schema-guards';
 import { INTEGER_SWEEP_PARAMETERS, MAX_SWEEP_RUNS, type SweepParameter, type SweepValue, type SweepValues } from './sweep-parameters';
 import { mulberry32 } from './seeded-random';
 
 type Range = { min: number; max: number; log?: true };
+
+/** What expansion reads of a sweep spec (declared here, not imported: the schema imports this module). */
+export interface SweepExpansionInput {
+  strategy: 'grid' | 'random';
+  parameters: Partial<Record<SweepParameter, SweepValue[] | Range>>;
+  maxRuns: number;
+  seed: number;
+}
 
 /**
  * The runs of a sweep, as the values each one takes. Grid: every combination, in the order the
@@ -15,7 +22,7 @@ type Range = { min: number; max: number; log?: true };
  * Its cost is bounded whatever it is given: maxRuns outside 1..MAX_SWEEP_RUNS throws, and a grid's
  * size is computed (capped, `tooMany` is then MAX_SWEEP_RUNS + 1 at most) before anything is built.
  */
-export function expandSweep(spec: Pick<SweepSpec, 'strategy' | 'parameters' | 'maxRuns' | 'seed'>): { runs: SweepValues[] } | { tooMany: number } {
+export function expandSweep(spec: SweepExpansionInput): { runs: SweepValues[] } | { tooMany: number } {
   if (!Number.isSafeInteger(spec.maxRuns) || spec.maxRuns < 1 || spec.maxRuns > MAX_SWEEP_RUNS) {
     throw new RangeError(`A sweep's maxRuns must be an integer in 1..${MAX_SWEEP_RUNS}, got ${spec.maxRuns}`);
   }
