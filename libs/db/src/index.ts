@@ -1,6 +1,6 @@
 export { PrismaClient, Prisma, $Enums } from './generated/prisma/client';
 export type { Attempt, Checkpoint, MetricPoint, MetricSummary, Run, RunDetail, RunListItem, Worker } from './model-types';
-export { openDatabase, redact, type Database, type OpenDatabaseOptions } from './open-database';
+export { openDatabase, type Database, type OpenDatabaseOptions } from './open-database';
 export {
   checksumOf,
   findMigrationsDir,

@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Client, Pool } from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import type { TrainyardConfig } from '@trainyard/config';
+import { redact, type TrainyardConfig } from '@trainyard/config';
 import { PrismaClient } from './generated/prisma/client';
 import { assertSchemaCurrent, findMigrationsDir, migrate, readMigrations, type MigrateResult } from './migrator';
 import { pgConnection, pgliteConnection } from './sql-connection';
@@ -125,15 +125,4 @@ async function openPglite(embeddedPath: string, opts: OpenDatabaseOptions): Prom
 
 async function ping(prisma: PrismaClient): Promise<void> {
   await prisma.$queryRaw`SELECT 1`;
-}
-
-/** Connection strings may carry a password; never put it in an error message. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable DATABASE_URL)';
-  }
 }

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { redactRedisUrl } from './redis-connection';
+import { redact } from '@trainyard/config';
 import { RedisEvictionPolicyError } from './redis-eviction-policy.error';
 import { RedisUnavailableError } from './redis-unavailable.error';
 
@@ -9,7 +9,7 @@ import { RedisUnavailableError } from './redis-unavailable.error';
  * retries off and a hard deadline.
  */
 export async function assertRedisReachable(url: string, timeoutMs: number): Promise<void> {
-  const shown = redactRedisUrl(url);
+  const shown = redact(url);
   let probe: Redis;
   try {
     probe = new Redis(url, {

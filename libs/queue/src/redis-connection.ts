@@ -16,14 +16,3 @@ export function createRedisConnection(url: string, opts: RedisConnectionOptions 
     maxRetriesPerRequest: opts.forWorker ? null : 1,
   });
 }
-
-/** The URL with any password replaced, so errors and logs can name the server without leaking it. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
