@@ -1,9 +1,10 @@
-// Compiles the AssemblyScript SIMD kernels (kernels.as) to a .wasm next to the compiled engine
-// kernels: dist/libs/engine/src/kernels/simd-kernels.wasm (libs/engine/src/kernels/simd.ts
-// loads it from there, also when the specs run from sources). Called by tools/build.mjs;
+// Compiles the AssemblyScript SIMD kernels (the entry kernels.as and the one file per kernel it
+// re-exports) to a .wasm next to the compiled engine kernels:
+// dist/libs/engine/src/kernels/simd-kernels.wasm (libs/engine/src/kernels/simd.ts loads it from
+// there, also when the specs run from sources). Called by tools/build.mjs;
 // `node libs/engine/assembly/compile.mjs` runs it alone. ~1 s.
 import asc from 'assemblyscript/asc';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,12 +19,16 @@ const flags = ['--enable', 'simd', '--importMemory', '--runtime', 'stub', '--use
 
 export async function compileSimdKernels() {
   const started = Date.now();
-  const source = await readFile(join(here, 'kernels.as'), 'utf8');
+  // asc only reads .ts files: every .as file here is handed to it under that name (the entry's
+  // `export { … } from './max-pool-grad'` asks for max-pool-grad.ts).
+  const sources = {};
+  for (const name of await readdir(here)) {
+    if (name.endsWith('.as')) sources[name.replace(/\.as$/, '.ts')] = await readFile(join(here, name), 'utf8');
+  }
   const outputs = {};
   const stderr = [];
-  // asc only reads .ts entries: hand it kernels.as under that name.
   const { error } = await asc.main(['kernels.ts', ...flags, '--outFile', 'kernels.wasm', '--textFile', 'kernels.wat'], {
-    readFile: (name) => (name === 'kernels.ts' ? source : null),
+    readFile: (name) => sources[name] ?? null,
     writeFile: (name, contents) => {
       outputs[name] = contents;
     },
@@ -31,8 +36,8 @@ export async function compileSimdKernels() {
     stdout: { write: () => true },
     stderr: { write: (chunk) => stderr.push(String(chunk)) },
   });
-  if (error) throw new Error(`AssemblyScript compilation of libs/engine/assembly/kernels.as failed:\n${stderr.join('')}`);
-  if (/\(data\b/.test(outputs['kernels.wat'])) throw new Error('kernels.as compiled with a data segment: it would overwrite the tfjs-wasm heap at instantiation');
+  if (error) throw new Error(`AssemblyScript compilation of libs/engine/assembly/*.as failed:\n${stderr.join('')}`);
+  if (/\(data\b/.test(outputs['kernels.wat'])) throw new Error('the SIMD kernels compiled with a data segment: it would overwrite the tfjs-wasm heap at instantiation');
   await mkdir(dirname(simdWasmPath), { recursive: true });
   // Written aside and renamed: parallel spec workers may compile at once, and a reader must never
   // see half a module.

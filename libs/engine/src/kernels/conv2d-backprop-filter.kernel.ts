@@ -80,7 +80,7 @@ export function preferMatMul(g: ConvGeometry): boolean {
 }
 
 /**
- * dW by the wasm SIMD kernel (libs/engine/assembly/kernels.as), in place on the heap; NHWC.
+ * dW by the wasm SIMD kernel (libs/engine/assembly/conv2d-filter-grad.as), in place on the heap; NHWC.
  * Register tiles of dW summed along each output row: no transposes, no packing of dy. It
  * measured faster than both XNNPACK forms on every shape tried (kernel-bench.ts: the reference
  * models' 11 dW shapes 1.2–12× over several runs, 128–512-channel 3×3 and 1×1 convs 1.1–2.7×), so 'auto' takes

@@ -37,11 +37,11 @@ export function conv2dBackpropInputNHWC(
 }
 
 /**
- * dx of a stride-1 NHWC conv by the wasm SIMD kernels (libs/engine/assembly/kernels.as), in
- * place on the heap, where the conv form rotates and transposes the filter into a new tensor
- * that XNNPACK packs every call: a pointwise conv (1×1, no padding) is dy · Wᵀ
- * (`pointwiseInputGrad`); other filters gather over their taps (`conv2dInputGrad`). Null where
- * it does not apply or cannot run.
+ * dx of a stride-1 NHWC conv by the wasm SIMD kernels, in place on the heap, where the conv
+ * form rotates and transposes the filter into a new tensor that XNNPACK packs every call: a
+ * pointwise conv (1×1, no padding) is dy · Wᵀ (`pointwiseInputGrad`,
+ * libs/engine/assembly/pointwise-input-grad.as); other filters gather over their taps
+ * (`conv2dInputGrad`, conv2d-input-grad.as there). Null where it does not apply or cannot run.
  */
 function stride1BackpropInputSimd({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
   const a = attrs as unknown as Conv2DBackpropInputAttrs;

@@ -62,7 +62,7 @@ export const depthwiseBackpropInputConfig: tf.KernelConfig = {
     const simd = filter.shape[3] === 1 && dy.dtype === 'float32' && filter.dtype === 'float32' ? simdKernels(backend) : null;
     if (simd) {
       // Multiplier 1 (MobileNet's): gathered over the taps in wasm SIMD, in place on the heap
-      // (libs/engine/assembly/kernels.as), any stride, padding and dilation.
+      // (libs/engine/assembly/depthwise-input-grad.as), any stride, padding and dilation.
       const g = convGeometry(a.inputShape, filter.shape, a, true);
       const b = backend as WasmHeapBackend;
       const out = b.makeOutput(a.inputShape, 'float32');

@@ -21,7 +21,7 @@ export function depthwiseFilterGradJs({ inputs, backend, attrs }: KernelArgs): t
   const out = b.makeOutput([kh, kw, c, m], 'float32'); // before the views: may grow the heap
   const simd = m === 1 && x.dtype === 'float32' && dy.dtype === 'float32' ? simdKernels(backend) : null;
   if (simd) {
-    // Multiplier 1 (MobileNet's): wasm SIMD in place on the heap (libs/engine/assembly/kernels.as).
+    // Multiplier 1 (MobileNet's): wasm SIMD in place on the heap (libs/engine/assembly/depthwise-filter-grad.as).
     const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
     simd.depthwiseFilterGrad(at(x), at(dy), at(out), g.batch, g.inHeight, g.inWidth, c, g.outHeight, g.outWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft, kh, kw, g.dilationHeight, g.dilationWidth);
     return out;

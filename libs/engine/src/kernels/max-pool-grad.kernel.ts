@@ -28,7 +28,7 @@ export function maxPoolGradWasm({ inputs, backend, attrs }: KernelArgs): tf.Tens
   const { top, left } = info.padInfo;
   const simd = input.dtype === 'float32' && dy.dtype === 'float32' ? simdKernels(backend) : null;
   if (simd) {
-    // The same rule in wasm SIMD, in place on the heap (libs/engine/assembly/kernels.as).
+    // The same rule in wasm SIMD, in place on the heap (libs/engine/assembly/max-pool-grad.as).
     const b = backend as WasmHeapBackend;
     const out = b.makeOutput(input.shape, 'float32');
     const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;

@@ -2,12 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
- * The AssemblyScript SIMD kernels (libs/engine/assembly/kernels.as), compiled by `npm run build`
- * to dist/libs/engine/src/kernels/simd-kernels.wasm. The module imports tfjs-wasm's own
- * WebAssembly.Memory, so pointers are byte offsets of tensors in the backend's heap (the
- * `byteOffset` of `typedArrayFromHeap`) and the kernels work in place with no copies. When the
- * heap grows, emscripten grows that same Memory object, which the module sees at once; only
- * JS views detach, and the kernels take none.
+ * The AssemblyScript SIMD kernels (libs/engine/assembly/: one file per kernel, kernels.as the
+ * module's entry), compiled by `npm run build` to dist/libs/engine/src/kernels/simd-kernels.wasm.
+ * The module imports tfjs-wasm's own WebAssembly.Memory, so pointers are byte offsets of
+ * tensors in the backend's heap (the `byteOffset` of `typedArrayFromHeap`) and the kernels work
+ * in place with no copies. When the heap grows, emscripten grows that same Memory object, which
+ * the module sees at once; only JS views detach, and the kernels take none.
  */
 export interface SimdKernels {
   maxPoolGrad(
