@@ -8,7 +8,7 @@ import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { PUBLIC_ROUTE, REQUIRED_SCOPE, type PublicReason } from './auth.decorators';
 import { AUTH_DISABLED_PRINCIPAL, hasScope, type AuthenticatedRequest } from './principal';
-import { RequestRateLimiter, tooManyRequests } from './request-rate.limiter';
+import { addressSubject, RequestRateLimiter } from './request-rate.limiter';
 
 /** The dashboard's session cookie: the key itself, HttpOnly and SameSite=Strict. */
 export const SESSION_COOKIE = 'trainyard_key';
@@ -42,21 +42,21 @@ export class ApiKeyGuard implements CanActivate {
     }
     const token = tokenOf(request);
     if (token === undefined) {
-      await this.limit(`ip:${request.socket.remoteAddress ?? 'unknown'}`, response);
+      await this.rateLimiter.enforce(addressSubject(request), response);
       response.setHeader('www-authenticate', 'Bearer realm="trainyard"');
       throw new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: 'An API key is required: send "Authorization: Bearer <key>"', errors: [{ field: 'Authorization', message: 'Missing' }] });
     }
     if (token === null) {
-      await this.limit(`ip:${request.socket.remoteAddress ?? 'unknown'}`, response);
+      await this.rateLimiter.enforce(addressSubject(request), response);
       throw invalidKey(response, 'Malformed: expected "Bearer <key>" with a key of visible ASCII characters');
     }
     const principal = await this.authenticator.authenticate(token);
     if (!principal) {
       // Wrong keys spend the client address's budget, so guessing is as slow as any other abuse.
-      await this.limit(`ip:${request.socket.remoteAddress ?? 'unknown'}`, response);
+      await this.rateLimiter.enforce(addressSubject(request), response);
       throw invalidKey(response, 'Unknown or revoked API key');
     }
-    await this.limit(`key:${principal.keyId}`, response);
+    await this.rateLimiter.enforce(`key:${principal.keyId}`, response);
     const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, targets) ?? (READ_METHODS.has(request.method ?? 'GET') ? 'read' : 'submit');
     if (!hasScope(principal, scope)) {
       throw new ForbiddenException({
@@ -68,13 +68,6 @@ export class ApiKeyGuard implements CanActivate {
     }
     request.principal = principal;
     return true;
-  }
-
-  private async limit(subject: string, response: ServerResponse): Promise<void> {
-    const retryAfterS = await this.rateLimiter.spend(subject);
-    if (retryAfterS === null) return;
-    response.setHeader('retry-after', String(retryAfterS));
-    throw tooManyRequests(retryAfterS);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { Redis } from 'ioredis';
@@ -39,9 +40,22 @@ export class RequestRateLimiter {
       return Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
     }
   }
+
+  /** Spends one request of `subject`'s minute, or throws the 429 (with Retry-After set on `response`). */
+  async enforce(subject: string, response: ServerResponse): Promise<void> {
+    const retryAfterS = await this.spend(subject);
+    if (retryAfterS === null) return;
+    response.setHeader('retry-after', String(retryAfterS));
+    throw tooManyRequests(retryAfterS);
+  }
 }
 
-export function tooManyRequests(retryAfterS: number): HttpException {
+/** The budget of a request without a proven key: its client address (the socket's peer). */
+export function addressSubject(request: IncomingMessage): string {
+  return `ip:${request.socket.remoteAddress ?? 'unknown'}`;
+}
+
+function tooManyRequests(retryAfterS: number): HttpException {
   return new HttpException(
     { statusCode: 429, error: 'Too Many Requests', message: `Rate limit reached; retry in ${retryAfterS} s`, retryAfterSeconds: retryAfterS },
     HttpStatus.TOO_MANY_REQUESTS,

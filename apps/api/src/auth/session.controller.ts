@@ -9,7 +9,7 @@ import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { SESSION_COOKIE } from './api-key.guard';
 import { Public } from './auth.decorators';
 import { SessionSchema } from './api-keys.dto';
-import { RequestRateLimiter, tooManyRequests } from './request-rate.limiter';
+import { addressSubject, RequestRateLimiter } from './request-rate.limiter';
 
 /** A browser session lasts a working day; the key itself stays valid until revoked. */
 const SESSION_MAX_AGE_S = 12 * 60 * 60;
@@ -34,11 +34,7 @@ export class SessionController {
   @ApiOperation({ summary: 'Sign in with an API key: sets the HttpOnly, SameSite=Strict session cookie the dashboard uses' })
   @ApiResponse({ status: 401, description: 'Unknown or revoked key' })
   async signIn(@Body(new ZodValidationPipe(SessionSchema, 'Invalid sign-in')) body: { key: string }, @Req() req: IncomingMessage, @Res({ passthrough: true }) res: ServerResponse) {
-    const retryAfterS = await this.rateLimiter.spend(`ip:${req.socket.remoteAddress ?? 'unknown'}`);
-    if (retryAfterS !== null) {
-      res.setHeader('retry-after', String(retryAfterS));
-      throw tooManyRequests(retryAfterS);
-    }
+    await this.rateLimiter.enforce(addressSubject(req), res);
     const principal = this.config.auth.enabled ? await this.authenticator.authenticate(body.key) : null;
     if (this.config.auth.enabled && !principal) {
       throw new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: 'Invalid API key', errors: [{ field: 'key', message: 'Unknown or revoked API key' }] });
