@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { ROLLUP_BLOCK } from '@trainyard/db';
 
 /** What the benchmark database holds; sizes are the issue's (100,000 runs, 10,000,000 points). */
 export const DATASET = {
@@ -18,11 +19,11 @@ export const BIG_RUN = runId(0);
 export const longRunId = (i: number) => runId(1 + i);
 
 const ROLLUP_SELECT = `
-  SELECT p."run_id", p."name", p."step" / 256, count(*)::int4, min(p."step"), max(p."step"),
+  SELECT p."run_id", p."name", p."step" / ${ROLLUP_BLOCK}, count(*)::int4, min(p."step"), max(p."step"),
     (array_agg(p."value" ORDER BY p."step" DESC))[1],
     (array_agg(p."step" ORDER BY p."value" ASC, p."step" ASC))[1], min(p."value"),
     (array_agg(p."step" ORDER BY p."value" DESC, p."step" ASC))[1], max(p."value")
-  FROM "metric_points" p GROUP BY p."run_id", p."name", p."step" / 256`;
+  FROM "metric_points" p GROUP BY p."run_id", p."name", p."step" / ${ROLLUP_BLOCK}`;
 
 /**
  * Bulk-loads the dataset server-side (INSERT … SELECT over generate_series: no row crosses the

@@ -5,10 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { Client } from 'pg';
-import { MetricsRepository, RunsRepository, openDatabase, type Database, type Fence, type MetricPointInput, type RunListQuery } from '@trainyard/db';
+import { downsampledSeriesStatement, MetricsRepository, RunsRepository, openDatabase, type Database, type Fence, type MetricPointInput, type RunListQuery } from '@trainyard/db';
 import { createFreshDatabase } from '@trainyard/db/testing';
 import { DashboardQueriesService } from '../../apps/api/src/queries/dashboard-queries.service';
-import { downsampledSeries, seriesExtents } from '../../apps/api/src/queries/metric-series.sql';
 import { BIG_RUN, loadDataset, longRunId } from './queries-dataset';
 import { measure, percentile } from './percentiles';
 
@@ -52,7 +51,6 @@ async function main(): Promise<void> {
 
 /** The dashboard's queries over the loaded dataset: percentiles against the targets, then the plans. */
 async function queryCases(pg: Client, database: Database, log: (line: string) => void): Promise<void> {
-  const prisma = database.prisma;
     log('loading…');
     const loadStarted = Date.now();
     await loadDataset(pg, log);
@@ -60,16 +58,17 @@ async function queryCases(pg: Client, database: Database, log: (line: string) =>
     log(`loaded ${counts.runs.toLocaleString()} runs, ${counts.points.toLocaleString()} points (${counts.rollups.toLocaleString()} rollup rows) in ${((Date.now() - loadStarted) / 1000).toFixed(0)} s\n`);
 
     const runs = new RunsRepository(database.prisma);
-    const service = new DashboardQueriesService(database, runs);
-    const bigExtent = (await seriesExtents(prisma, BIG_RUN, ['loss']))[0]!;
+    const metrics = new MetricsRepository(database.prisma);
+    const service = new DashboardQueriesService(runs, metrics);
+    const bigExtent = (await metrics.seriesExtents(BIG_RUN, ['loss']))[0]!;
     const compareIds = Array.from({ length: 10 }, (_, i) => longRunId(i));
     const cases: { name: string; target: number | null; run: () => Promise<unknown> }[] = [
       { name: 'runs list: best val_accuracy, status + spec.training.learningRate filter, 50 rows', target: 50, run: () => runs.list(listQuery) },
       { name: 'runs list: same, page 2 (keyset cursor)', target: 50, run: async () => runs.list({ ...listQuery, cursor: (await runs.list(listQuery)).nextCursor ?? undefined }) },
-      { name: 'one run: 1,000,000-point series → ≤ 1,000 points', target: 150, run: async () => downsampledSeries(prisma, BIG_RUN, (await seriesExtents(prisma, BIG_RUN, ['loss']))[0]!, 1000) },
+      { name: 'one run: 1,000,000-point series → ≤ 1,000 points', target: 150, run: async () => metrics.downsampledSeries(BIG_RUN, (await metrics.seriesExtents(BIG_RUN, ['loss']))[0]!, 1000) },
       { name: 'compare: 10 runs × loss (100,000 points each) → ≤ 1,000 each', target: null, run: () => service.compare({ ids: compareIds, names: ['loss', 'val_loss'], maxPoints: 1000 }, undefined) },
     ];
-    const sample = await downsampledSeries(prisma, BIG_RUN, bigExtent, 1000);
+    const sample = await metrics.downsampledSeries(BIG_RUN, bigExtent, 1000);
     log(`series check: ${sample.length} points of ${bigExtent.count.toLocaleString()}, spike at step 777777 kept: ${sample.some((p) => p.step === 777_777 && p.value > 40)}`);
 
     log(`\n${'query'.padEnd(84)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'p99'.padStart(8)}  target`);
@@ -85,11 +84,9 @@ async function queryCases(pg: Client, database: Database, log: (line: string) =>
       WHERE s."name" = 'val_accuracy' AND r."status" = 'SUCCEEDED'::"RunStatus" AND r."spec" @> '{"training":{"learningRate":0.001}}'::jsonb
       ORDER BY s."best" DESC, s."run_id" DESC LIMIT 51`));
     log('\nEXPLAIN (ANALYZE, BUFFERS) of the series query (rollup path, 499 buckets of 8 blocks):');
-    const blocks = Math.ceil((Math.floor(bigExtent.lastStep / 256) - Math.floor(bigExtent.firstStep / 256) + 1) / 499);
-    log(await explain(pg, `WITH b AS (SELECT ("block" - 0) / ${blocks} AS bucket, min(ARRAY["min_value", "min_step"::float8]) AS lo, max(ARRAY["max_value", "max_step"::float8]) AS hi
-      FROM "metric_rollups" WHERE "run_id" = '${BIG_RUN}' AND "name" = 'loss' GROUP BY 1)
-      SELECT p.* FROM "metric_points" p WHERE p."run_id" = '${BIG_RUN}' AND p."name" = 'loss' AND p."step" IN (
-        SELECT (lo)[2]::int4 FROM b UNION SELECT (hi)[2]::int4 FROM b UNION SELECT 0 UNION SELECT ${bigExtent.lastStep}) ORDER BY p."step"`));
+    // The statement MetricsRepository.downsampledSeries runs, not a copy of it.
+    const series = downsampledSeriesStatement(BIG_RUN, bigExtent, 1000)!;
+    log(await explain(pg, series.text, series.values));
 }
 
 /**
@@ -152,8 +149,8 @@ function backendCpuMs(pids: number[]): number {
   return total;
 }
 
-async function explain(pg: Client, sql: string): Promise<string> {
-  const { rows } = await pg.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql}`);
+async function explain(pg: Client, sql: string, params: unknown[] = []): Promise<string> {
+  const { rows } = await pg.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql}`, params);
   return rows.map((r) => `    ${r['QUERY PLAN']}`).join('\n');
 }
 

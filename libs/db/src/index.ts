@@ -12,7 +12,7 @@ export {
   type MigrationFile,
 } from './migrator';
 export { pgConnection, pgliteConnection, type SqlConnection } from './sql-connection';
-export { RunsRepository, type FinishStatus } from './runs.repository';
+export { RunsRepository, type FinishStatus, type RunLiveState } from './runs.repository';
 export { RUN_LIST_MAX_LIMIT, specContainment, type RunListPage, type RunListQuery, type RunListSort, type SpecFilter, type SpecValue } from './run-list.query';
 export { AttemptsRepository, FAILED_ATTEMPT_OUTCOMES, type OpenedAttempt } from './attempts.repository';
 export { AttemptWritesRepository, type AttemptConclusion, type AttemptWatch } from './attempt-writes.repository';
@@ -22,6 +22,8 @@ export { ReconciliationRepository, type UnfinishedRun } from './reconciliation.r
 export { IdempotencyKeysRepository, type IdempotentRun, type RunCreation } from './idempotency-keys.repository';
 export { retentionVictims, type RetainedCheckpoint } from './checkpoint-retention';
 export { MetricsRepository, type MetricPointInput } from './metrics.repository';
+export { downsampledSeriesStatement, type SeriesExtent } from './metric-series.sql';
+export { ROLLUP_BLOCK } from './metric-summaries.sql';
 export { metricGoal, type MetricGoal } from './metric-goal';
 export { CheckpointsRepository, type CheckpointBegin, type CompleteCheckpoint } from './checkpoints.repository';
 export { DRAIN_MODES, WORKER_STATES, WorkersRepository, workerState, type DrainMode, type DrainOrder, type WorkerRegistration, type WorkerState } from './workers.repository';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '@trainyard/contracts';
 import { AttemptsRepository } from './attempts.repository';
 import { metricGoal } from './metric-goal';
+import { ROLLUP_BLOCK } from './metric-summaries.sql';
 import { MetricsRepository, type MetricPointInput } from './metrics.repository';
 import type { MetricPoint } from './model-types';
 import { openDatabase, type Database } from './open-database';
@@ -61,13 +62,17 @@ describe('metric summaries: incremental merge', () => {
     await expectRollupsAgree(runId);
   };
 
-  /** metric_rollups, however it was kept (merged by the append path, or the triggers), equals a GROUP BY of the points. */
+  /**
+   * metric_rollups, however it was kept (merged by the append path, or the migration's triggers),
+   * equals a GROUP BY of the points in blocks of ROLLUP_BLOCK: so the constant, the writer and the
+   * trigger (which the overwrite and the supersede below go through) agree on the block size.
+   */
   const expectRollupsAgree = async (runId: string) => {
     const rows = (sql: string) => db.prisma.$queryRawUnsafe<Record<string, unknown>[]>(sql, runId);
     const columns = `"name", "block", "count", "first_step", "last_step", "last_value"::text, "min_step", "min_value"::text, "max_step", "max_value"::text`;
     const kept = await rows(`SELECT ${columns} FROM "metric_rollups" WHERE "run_id" = $1::uuid ORDER BY 1, 2`);
     const recomputed = await rows(`SELECT ${columns} FROM (
-        SELECT p."name", p."step" / 256 AS "block", count(*)::int4 AS "count", min(p."step") AS "first_step", max(p."step") AS "last_step",
+        SELECT p."name", p."step" / ${ROLLUP_BLOCK} AS "block", count(*)::int4 AS "count", min(p."step") AS "first_step", max(p."step") AS "last_step",
           (array_agg(p."value" ORDER BY p."step" DESC))[1] AS "last_value",
           (array_agg(p."step" ORDER BY p."value" ASC, p."step" ASC))[1] AS "min_step", min(p."value") AS "min_value",
           (array_agg(p."step" ORDER BY p."value" DESC, p."step" ASC))[1] AS "max_step", max(p."value") AS "max_value"
@@ -91,8 +96,8 @@ describe('metric summaries: incremental merge', () => {
     const names = ['loss', 'accuracy', 'val_loss', 'nan_only'];
     // Steps of each batch drawn from 0..199 in shuffled blocks, so later batches often land below
     // earlier steps (out of order), and names interleave within a batch.
-    // A few steps past the first rollup blocks (256 steps each) make batches straddle block edges.
-    const steps = [...Array.from({ length: 200 }, (_, i) => i), 255, 256, 511, 512, 700].sort(() => random() - 0.5);
+    // A few steps past the first rollup blocks make batches straddle block edges.
+    const steps = [...Array.from({ length: 200 }, (_, i) => i), ROLLUP_BLOCK - 1, ROLLUP_BLOCK, 2 * ROLLUP_BLOCK - 1, 2 * ROLLUP_BLOCK, 700].sort(() => random() - 0.5);
     for (let from = 0; from < steps.length; from += 25) {
       const batch = steps.slice(from, from + 25).flatMap((step) => names.filter(() => random() < 0.7).map((name) => point(name, step)));
       batch.push({ name: 'nan_only', step: 1000 + from * 10, epoch: 0, value: NaN, wallTime: new Date() });

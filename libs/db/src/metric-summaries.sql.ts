@@ -109,6 +109,17 @@ export function upsertPointsMergingSummaries(runId: string, attemptId: string | 
     SELECT "name" FROM batch WHERE NOT fresh`;
 }
 
+/**
+ * Steps per metric_rollups row: a point at step s is in block ⌊s / ROLLUP_BLOCK⌋. The rollup
+ * trigger of migration 20261128190500_dashboard_queries divides by the same number and applied
+ * migrations are never edited, so this cannot change alone (metric-summaries.int-spec compares the
+ * blocks the trigger and the writer keep with a GROUP BY on this constant).
+ */
+export const ROLLUP_BLOCK = 256;
+// Inlined as a literal, not bound: GROUP BY must repeat the select list's expression, and two
+// parameters are two different expressions to PostgreSQL.
+const BLOCK_OF_STEP = Prisma.sql`p."step" / ${Prisma.raw(String(ROLLUP_BLOCK))}`;
+
 /** Name of the setting with which a statement tells the rollup triggers it keeps metric_rollups itself. */
 export const ROLLUPS_BY_WRITER = 'trainyard.metric_rollups_by_writer';
 
@@ -172,12 +183,12 @@ export function appendPoints(runId: string, attemptId: string | null, fenced: bo
       -- ARRAY[value, ±step] instead of sorting, as AGGREGATES explains).
       INSERT INTO "metric_rollups" AS r
         ("run_id", "name", "block", "count", "first_step", "last_step", "last_value", "min_step", "min_value", "max_step", "max_value")
-      SELECT ${runId}::uuid, p."name", p."step" / 256, count(*)::int4, min(p."step"), max(p."step"),
+      SELECT ${runId}::uuid, p."name", ${BLOCK_OF_STEP}, count(*)::int4, min(p."step"), max(p."step"),
         (max(ARRAY[p."step"::float8, p."value"]))[2],
         ((min(ARRAY[p."value", p."step"::float8]))[2])::int4, min(p."value"),
         (-(max(ARRAY[p."value", -p."step"::float8]))[2])::int4, max(p."value")
       FROM written p
-      GROUP BY p."name", p."step" / 256
+      GROUP BY p."name", ${BLOCK_OF_STEP}
       ON CONFLICT ("run_id", "name", "block") DO UPDATE SET
         "count" = r."count" + EXCLUDED."count",
         "first_step" = LEAST(r."first_step", EXCLUDED."first_step"),

@@ -1,6 +1,7 @@
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence, type Tx } from './attempt-fence';
 import { FencedError, RunNotFoundError } from './errors';
+import { downsampledSeriesStatement, fullSeriesStatement, seriesExtentsStatement, type PointRow, type SeriesExtent } from './metric-series.sql';
 import { appendPoints, lockWriteTarget, POINT_KEY_INDEX, recomputeSummaries, upsertPointsMergingSummaries } from './metric-summaries.sql';
 import { toMetricPoint, type MetricPoint, type MetricSummary } from './model-types';
 
@@ -108,6 +109,43 @@ export class MetricsRepository {
   summaries(runId: string): Promise<MetricSummary[]> {
     return this.prisma.metricSummary.findMany({ where: { runId }, orderBy: { name: 'asc' } });
   }
+
+  /** Names, sizes and step ranges of a run's series (all, or those in `names`), by name. */
+  seriesExtents(runId: string, names?: string[]): Promise<SeriesExtent[]> {
+    return this.prisma.$queryRaw<SeriesExtent[]>(seriesExtentsStatement(runId, names));
+  }
+
+  /** Every point of one series, by step. */
+  async fullSeries(runId: string, name: string): Promise<MetricPoint[]> {
+    return (await this.prisma.$queryRaw<PointRow[]>(fullSeriesStatement(runId, name))).map(fromPointRow);
+  }
+
+  /** At most `maxPoints` real points of a series, its extremes kept: see `downsampledSeriesStatement`. */
+  async downsampledSeries(runId: string, extent: SeriesExtent, maxPoints: number): Promise<MetricPoint[]> {
+    const statement = downsampledSeriesStatement(runId, extent, maxPoints);
+    if (!statement) return this.fullSeries(runId, extent.name);
+    return (await this.prisma.$queryRaw<PointRow[]>(statement)).map(fromPointRow);
+  }
+
+  /** The id of the run's newest point (0 when it has none): where a live view starts. */
+  async newestPointId(runId: string): Promise<number> {
+    const [row] = await this.prisma.$queryRaw<{ id: bigint | null }[]>`
+      SELECT max("id") AS id FROM "metric_points" WHERE "run_id" = ${runId}::uuid`;
+    return Number(row?.id ?? 0);
+  }
+
+  /**
+   * Up to `limit` of the run's points written after the point `afterId`, oldest first. Ids only
+   * grow, so the primary key walks only the newest rows: cheap next to a million-point series.
+   */
+  async pointsAfter(runId: string, afterId: number, limit: number): Promise<MetricPoint[]> {
+    const rows = await this.prisma.metricPoint.findMany({ where: { id: { gt: afterId }, runId }, orderBy: { id: 'asc' }, take: limit });
+    return rows.map(toMetricPoint);
+  }
+}
+
+function fromPointRow(row: PointRow): MetricPoint {
+  return { ...row, id: Number(row.id), value: Number(row.value) };
 }
 
 // Serialises writers of one run: a recomputation racing another writer could otherwise miss the

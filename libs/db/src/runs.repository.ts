@@ -1,12 +1,14 @@
-import type { RunKind, RunProgress, RunResult, RunSpec } from '@trainyard/contracts';
+import type { RunKind, RunProgress, RunResult, RunSpec, RunStatus } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { RunNotFoundError, RunStateError } from './errors';
-import { toCheckpoint, type Run, type RunDetail } from './model-types';
+import { toCheckpoint, type MetricSummary, type Run, type RunDetail } from './model-types';
 import { listRuns, type RunListPage, type RunListQuery } from './run-list.query';
 
 export type FinishStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'PREEMPTED';
 
 const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+
+export type RunLiveState = Pick<Run, 'status' | 'progress' | 'failureReason' | 'endedAt'>;
 
 /** Runs: the source of truth for a job's state; Redis only carries the run id. */
 export class RunsRepository {
@@ -55,6 +57,27 @@ export class RunsRepository {
 
   list(q: RunListQuery): Promise<RunListPage> {
     return listRuns(this.prisma, q);
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.prisma.run.findUnique({ where: { id }, select: { id: true } })) !== null;
+  }
+
+  /** What a live view shows of a run and follows as it changes; null for an unknown run. */
+  liveState(id: string): Promise<RunLiveState | null> {
+    return this.prisma.run.findUnique({ where: { id }, select: { status: true, progress: true, failureReason: true, endedAt: true } });
+  }
+
+  /** How many runs there are of each status and kind (combinations with none are left out). */
+  countByStatusAndKind(): Promise<{ status: RunStatus; kind: RunKind; n: number }[]> {
+    return this.prisma.$queryRaw`
+      SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs" GROUP BY 1, 2`;
+  }
+
+  /** The runs of `ids` (of `project`, when given) with their metric summaries by name; unknown ids are left out. */
+  async withSummaries(ids: string[], project?: string): Promise<(Run & { summaries: MetricSummary[] })[]> {
+    const rows = await this.prisma.run.findMany({ where: { id: { in: ids }, project }, include: { metricSummaries: { orderBy: { name: 'asc' } } } });
+    return rows.map(({ metricSummaries, ...run }) => ({ ...run, summaries: metricSummaries }));
   }
 
   /**

@@ -2,11 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrainyardConfig } from '@trainyard/config';
 import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
-import { WORKER_STATES, WorkersRepository, type Database } from '@trainyard/db';
+import { RunsRepository, WORKER_STATES, WorkersRepository } from '@trainyard/db';
 import { QUEUE_JOB_STATES, type TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { DATABASE, TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
+import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 
 
 /**
@@ -24,8 +24,8 @@ export class PrometheusRegistry {
 
   constructor(
     @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
-    @Inject(DATABASE) private readonly database: Database,
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    private readonly runsRepository: RunsRepository,
     private readonly workersRepository: WorkersRepository,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'trainyard_api_' });
@@ -53,10 +53,7 @@ export class PrometheusRegistry {
       labelNames: ['status', 'kind'],
       registers: [this.registry],
       collect: async () => {
-        const rows = await this.read('runs by status', () =>
-          this.database.prisma.$queryRaw<{ status: string; kind: string; n: number }[]>`
-            SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs" GROUP BY 1, 2`,
-        );
+        const rows = await this.read('runs by status', () => this.runsRepository.countByStatusAndKind());
         if (!rows) return;
         // Every combination, zeros included: a series that vanishes at 0 breaks rate() and alerts.
         for (const status of RUN_STATUSES) for (const kind of RUN_KINDS) runs.set({ status, kind }, 0);

@@ -2,10 +2,10 @@ import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { Controller, Get, Inject, Logger, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Database } from '@trainyard/db';
+import { CheckpointsRepository } from '@trainyard/db';
 import { keyFromUri, ObjectNotFoundError, type ObjectReadStream, type ObjectStore } from '@trainyard/storage';
 import { z } from 'zod';
-import { DATABASE, OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
+import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { RunIdSchema } from '../runs/run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { Owned } from '../auth/auth.decorators';
@@ -26,7 +26,7 @@ export class CheckpointFilesController {
   private readonly logger = new Logger(CheckpointFilesController.name);
 
   constructor(
-    @Inject(DATABASE) private readonly database: Database,
+    private readonly checkpoints: CheckpointsRepository,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
   ) {}
 
@@ -89,7 +89,7 @@ export class CheckpointFilesController {
   }
 
   private async checkpoint(runId: string, sequence: number): Promise<{ prefix: string }> {
-    const row = await this.database.prisma.checkpoint.findUnique({ where: { runId_sequence: { runId, sequence } } });
+    const row = await this.checkpoints.bySequence(runId, sequence);
     if (!row || row.status !== 'COMPLETE') {
       throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `Run ${runId} has no complete checkpoint #${sequence}` });
     }

@@ -1,9 +1,7 @@
-import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { InvalidCursorError, RunsRepository, type Database, type MetricPoint, type MetricSummary, type RunListPage } from '@trainyard/db';
-import { DATABASE } from '../infrastructure/infrastructure.tokens';
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { InvalidCursorError, MetricsRepository, RunsRepository, type MetricPoint, type RunListPage } from '@trainyard/db';
 import { validationErrorBody } from '../validation/field-errors';
 import type { CompareQuery, DashboardRunListQuery, MetricSeriesQuery } from './dashboard-query-params';
-import { downsampledSeries, fullSeries, seriesExtents } from './metric-series.sql';
 
 /** What a chart needs of one run: its series by name and how many points each really has. */
 export interface RunSeries {
@@ -18,13 +16,9 @@ const DEFAULT_COMPARE_NAMES = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
 @Injectable()
 export class DashboardQueriesService {
   constructor(
-    @Inject(DATABASE) private readonly database: Database,
     private readonly runs: RunsRepository,
+    private readonly metrics: MetricsRepository,
   ) {}
-
-  private get prisma() {
-    return this.database.prisma;
-  }
 
   async list(query: DashboardRunListQuery): Promise<RunListPage> {
     try {
@@ -45,15 +39,15 @@ export class DashboardQueriesService {
   }
 
   async series(runId: string, names: string[] | undefined, maxPoints: number | undefined): Promise<RunSeries> {
-    const extents = await seriesExtents(this.prisma, runId, names);
+    const extents = await this.metrics.seriesExtents(runId, names);
     const series = await Promise.all(
       extents.map(async (extent) => ({
         name: extent.name,
         total: extent.count,
         points:
           maxPoints === undefined
-            ? await fullSeries(this.prisma, runId, extent.name)
-            : await downsampledSeries(this.prisma, runId, extent, maxPoints),
+            ? await this.metrics.fullSeries(runId, extent.name)
+            : await this.metrics.downsampledSeries(runId, extent, maxPoints),
       })),
     );
     return { runId, series };
@@ -62,10 +56,7 @@ export class DashboardQueriesService {
   /** Several runs side by side: each one's list row (summaries included) and downsampled curves. */
   /** Runs of another project are as missing as unknown ids. */
   async compare(query: CompareQuery, project: string | undefined) {
-    const found = await this.prisma.run.findMany({
-      where: { id: { in: query.ids }, project },
-      include: { metricSummaries: { orderBy: { name: 'asc' } } },
-    });
+    const found = await this.runs.withSummaries(query.ids, project);
     const missing = query.ids.filter((id) => !found.some((run) => run.id === id));
     if (missing.length) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No run with id ${missing.join(', ')}` });
     const byId = new Map(found.map((run) => [run.id, run]));
@@ -75,9 +66,8 @@ export class DashboardQueriesService {
       maxPoints: query.maxPoints,
       runs: await Promise.all(
         query.ids.map(async (id) => {
-          const { metricSummaries, ...run } = byId.get(id)!;
           const { series } = await this.series(id, names, query.maxPoints);
-          return { run: { ...run, summaries: metricSummaries as MetricSummary[] }, series };
+          return { run: byId.get(id)!, series };
         }),
       ),
     };
@@ -85,14 +75,13 @@ export class DashboardQueriesService {
 
   /** What a live view starts from; 404 for an unknown run. */
   async runStatus(id: string) {
-    const run = await this.prisma.run.findUnique({ where: { id }, select: { status: true, progress: true, failureReason: true, endedAt: true } });
+    const run = await this.runs.liveState(id);
     if (!run) throw notFound(id);
     return run;
   }
 
   async assertExists(id: string): Promise<void> {
-    const run = await this.prisma.run.findUnique({ where: { id }, select: { id: true } });
-    if (!run) throw notFound(id);
+    if (!(await this.runs.exists(id))) throw notFound(id);
   }
 }
 

@@ -1,17 +1,17 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { QueueEvents } from 'bullmq';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { Database, MetricPoint } from '@trainyard/db';
+import { MetricsRepository, RunsRepository, type MetricPoint, type RunLiveState } from '@trainyard/db';
 import { createRedisConnection, type TrainingQueue } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../common/with-deadline';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { DATABASE, TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
+import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 
 export type RunEvent =
   | { type: 'progress'; runId: string; progress: unknown }
   | { type: 'metrics'; runId: string; points: MetricPoint[] }
-  | { type: 'status'; runId: string; status: string; progress: unknown; failureReason: string | null; endedAt: Date | null };
+  | ({ type: 'status'; runId: string } & RunLiveState);
 
 type Listener = (event: RunEvent) => void;
 
@@ -47,7 +47,8 @@ export class RunEventsHub implements OnApplicationShutdown {
   constructor(
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
     @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
-    @Inject(DATABASE) private readonly database: Database,
+    private readonly runs: RunsRepository,
+    private readonly metrics: MetricsRepository,
   ) {}
 
   /** Starts forwarding the run's events to `listener`; call the returned function to stop. */
@@ -59,7 +60,7 @@ export class RunEventsHub implements OnApplicationShutdown {
       // nothing until it knows where the run's points end (reading stays true until then).
       const fresh: Channel = { listeners: new Set(), lastPointId: 0, reading: true, again: false, statusWanted: false };
       this.channels.set(runId, fresh);
-      fresh.lastPointId = await this.newestPointId(runId).finally(() => (fresh.reading = false));
+      fresh.lastPointId = await this.metrics.newestPointId(runId).finally(() => (fresh.reading = false));
       channel = fresh;
     }
     channel.listeners.add(listener);
@@ -161,30 +162,18 @@ export class RunEventsHub implements OnApplicationShutdown {
     try {
       const wantStatus = channel.statusWanted;
       channel.statusWanted = false;
-      const prisma = this.database.prisma;
-      // The primary key walks only the newest rows, so this stays cheap next to a million-point series.
-      const points = await prisma.metricPoint.findMany({
-        where: { id: { gt: channel.lastPointId }, runId },
-        orderBy: { id: 'asc' },
-        take: MAX_POINTS_PER_READ,
-      });
+      const points = await this.metrics.pointsAfter(runId, channel.lastPointId, MAX_POINTS_PER_READ);
       if (points.length) {
-        channel.lastPointId = Number(points[points.length - 1]!.id);
-        this.emit(runId, { type: 'metrics', runId, points: points.map((p) => ({ ...p, id: Number(p.id) })) });
+        channel.lastPointId = points[points.length - 1]!.id;
+        this.emit(runId, { type: 'metrics', runId, points });
         if (points.length === MAX_POINTS_PER_READ) channel.again = true;
       }
       if (wantStatus) {
-        const run = await prisma.run.findUnique({ where: { id: runId }, select: { status: true, progress: true, failureReason: true, endedAt: true } });
+        const run = await this.runs.liveState(runId);
         if (run) this.emit(runId, { type: 'status', runId, ...run });
       }
     } catch (err) {
       this.logger.warn(`Run events: reading run ${runId} failed: ${(err as Error).message}`);
     }
-  }
-
-  private async newestPointId(runId: string): Promise<number> {
-    const [row] = await this.database.prisma.$queryRaw<{ id: bigint | null }[]>`
-      SELECT max("id") AS id FROM "metric_points" WHERE "run_id" = ${runId}::uuid`;
-    return Number(row?.id ?? 0);
   }
 }
