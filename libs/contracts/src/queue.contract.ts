@@ -1,7 +1,10 @@
+import type { SpecKind } from './run-state';
+
 /** The one queue that carries training work; payloads carry only the run id (PostgreSQL is the truth). */
 export const TRAINING_QUEUE = 'trainyard-training';
 
-export const JOB_NAMES = { pretrain: 'pretrain', finetune: 'finetune', evaluate: 'evaluate' } as const;
+/** A job is named after its run's spec kind (`specKindOf(run.kind)`). */
+export const JOB_NAMES = { pretrain: 'pretrain', finetune: 'finetune', evaluate: 'evaluate' } as const satisfies { [K in SpecKind]: K };
 export type TrainingJobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
 export interface TrainingJobData {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { clipText, type EvaluateSpec, type FinetuneSpec, type PipelineSpec } from '@trainyard/contracts';
+import { clipText, runKindOf, type EvaluateSpec, type FinetuneSpec, type PipelineSpec } from '@trainyard/contracts';
 import { PipelinesRepository, type PipelineRunCreation, type PipelineWithRuns } from '@trainyard/db';
 import type { TrainingQueue } from '@trainyard/queue';
 import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
@@ -39,19 +39,19 @@ export class PipelinesService {
 
     const id = randomUUID();
     const pretrainId = randomUUID();
-    const runs: PipelineRunCreation[] = [{ id: pretrainId, kind: 'PRETRAIN', name: spec.pretrain.name, spec: spec.pretrain, baseRunId: null, held: false }];
+    const runs: PipelineRunCreation[] = [{ id: pretrainId, kind: runKindOf(spec.pretrain.kind), name: spec.pretrain.name, spec: spec.pretrain, baseRunId: null, held: false }];
     for (const finetune of spec.finetunes) {
       const finetuneId = randomUUID();
-      runs.push({ id: finetuneId, kind: 'FINETUNE', name: finetune.name, spec: finetune, baseRunId: pretrainId, held: true });
+      runs.push({ id: finetuneId, kind: runKindOf(finetune.kind), name: finetune.name, spec: finetune, baseRunId: pretrainId, held: true });
       for (const evaluation of spec.evaluations) {
         const evaluate = evaluationSpec(finetuneId, finetune, evaluation);
-        runs.push({ id: randomUUID(), kind: 'EVALUATE', name: evaluate.name, spec: evaluate, baseRunId: finetuneId, held: true });
+        runs.push({ id: randomUUID(), kind: runKindOf(evaluate.kind), name: evaluate.name, spec: evaluate, baseRunId: finetuneId, held: true });
       }
     }
     await this.pipelines.create({ id, name: spec.name, spec, project }, runs);
     this.logger.log(`Pipeline ${id} ("${spec.name}") with ${runs.length} runs recorded; pretrain ${pretrainId} queued`);
     try {
-      await this.runs.enqueue(pretrainId, 'PRETRAIN');
+      await this.runs.enqueue(pretrainId, runKindOf(spec.pretrain.kind));
     } finally {
       // A pretrain that could not be queued is FAILED by now: end the pipeline with that reason.
       await this.pipelines.advance(id);

@@ -8,7 +8,7 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { RunKind, RunSpec, RunStatus } from '@trainyard/contracts';
+import { runKindOf, type RunKind, type RunSpec, type RunStatus } from '@trainyard/contracts';
 import {
   CheckpointsRepository,
   IdempotencyKeysRepository,
@@ -25,8 +25,6 @@ import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { requestHash } from './request-hash';
 import { RunReferencesService } from './run-references.service';
 import { SubmissionQuota } from './submission-quota';
-
-const KIND_OF_SPEC: Record<RunSpec['kind'], RunKind> = { pretrain: 'PRETRAIN', finetune: 'FINETUNE', evaluate: 'EVALUATE' };
 
 /** States in which a run's BullMQ job is waiting (or delayed), not held by a worker. */
 const WAITING_STATUSES: readonly RunStatus[] = ['QUEUED', 'PREEMPTED'];
@@ -57,7 +55,7 @@ export class RunsService {
   async submit(submitted: RunSpec, project: string, idempotencyKey?: string): Promise<{ id: string; status: RunStatus }> {
     const { spec, baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(submitted, project);
     await this.quota.check(project, [{ spec, folderImages }]);
-    const kind = KIND_OF_SPEC[spec.kind];
+    const kind: RunKind = runKindOf(spec.kind);
     const creation = { kind, name: spec.name, spec, baseRunId, baseCheckpointId, project };
 
     if (idempotencyKey === undefined) {

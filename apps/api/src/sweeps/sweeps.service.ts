@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { applySweepValues, clipText, describeValues, expandSweep, FinetuneSpecSchema, type SweepSpec } from '@trainyard/contracts';
+import { applySweepValues, clipText, describeValues, expandSweep, FinetuneSpecSchema, runKindOf, type SweepSpec } from '@trainyard/contracts';
 import { SweepsRepository, type SweepRunCreation } from '@trainyard/db';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
@@ -31,11 +31,11 @@ export class SweepsService {
     const runs: SweepRunCreation[] = expanded.runs.map((params, i) => {
       const run = FinetuneSpecSchema.parse(applySweepValues(spec.base, params));
       const name = clipText(`${spec.name} #${i + 1} (${describeValues(params)})`);
-      return { id: randomUUID(), kind: 'FINETUNE', name, spec: { ...run, name }, baseRunId, baseCheckpointId, params };
+      return { id: randomUUID(), kind: runKindOf(run.kind), name, spec: { ...run, name }, baseRunId, baseCheckpointId, params };
     });
     await this.quota.check(project, runs.map((run) => ({ spec: run.spec, folderImages })), 'maxRuns');
     await this.sweeps.create({ id, name: spec.name, spec, project }, runs);
-    for (const run of runs) await this.runs.enqueue(run.id, 'FINETUNE');
+    for (const run of runs) await this.runs.enqueue(run.id, run.kind);
     this.logger.log(`Sweep ${id} ("${spec.name}", ${spec.strategy}) queued ${runs.length} runs`);
     return { id, runs: runs.length };
   }
