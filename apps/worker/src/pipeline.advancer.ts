@@ -1,13 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { PipelinesRepository, withConnectionRetry } from '@trainyard/db';
-import { enqueueRun, type TrainingQueue } from '@trainyard/queue';
+import type { RunKind } from '@trainyard/contracts';
+import { advancePipeline, enqueueRun, type TrainingQueue } from '@trainyard/queue';
 import { CONFIG, TRAINING_QUEUE } from './worker.tokens';
 
 /**
- * Moves a pipeline on after one of its steps ended: the database decides (PipelinesRepository),
- * then released runs are enqueued and the jobs of cancelled ones removed. A worker that dies
- * between the two leaves released runs QUEUED without a job; the reconciler enqueues those.
+ * Moves a pipeline on after one of its steps ended (`advancePipeline`: the database decides, then
+ * released runs are enqueued and the jobs of cancelled ones removed). A worker that dies between
+ * the two leaves released runs QUEUED without a job; the reconciler enqueues those.
  */
 @Injectable()
 export class PipelineAdvancer {
@@ -20,14 +21,10 @@ export class PipelineAdvancer {
   ) {}
 
   async advance(pipelineId: string): Promise<void> {
-    const outcome = await withConnectionRetry(() => this.pipelines.advance(pipelineId));
-    for (const run of outcome.released) {
-      await enqueueRun(this.queue, run, this.config.worker.maxAttempts);
-      this.logger.log(`pipeline ${pipelineId}: run ${run.id} (${run.kind}) released and queued`);
-    }
-    for (const runId of outcome.cancelled) {
-      await this.queue.remove(runId).catch(() => undefined);
-    }
+    const pipelines = { advance: (id: string) => withConnectionRetry(() => this.pipelines.advance(id)) };
+    const enqueue = (run: { id: string; kind: RunKind }) => enqueueRun(this.queue, run, this.config.worker.maxAttempts);
+    const outcome = await advancePipeline(pipelines, pipelineId, this.queue, { enqueue });
+    for (const run of outcome.released) this.logger.log(`pipeline ${pipelineId}: run ${run.id} (${run.kind}) released and queued`);
     if (outcome.cancelled.length) this.logger.warn(`pipeline ${pipelineId} ${outcome.status}: ${outcome.cancelled.length} waiting runs cancelled`);
     else if (outcome.status !== 'RUNNING' && outcome.released.length === 0) this.logger.log(`pipeline ${pipelineId} ${outcome.status}`);
   }

@@ -3,3 +3,4 @@ export * from './redis-unavailable.error';
 export * from './redis-eviction-policy.error';
 export * from './redis-checks';
 export * from './training-queue';
+export * from './pipeline-queue';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { clipText, runKindOf, type EvaluateSpec, type FinetuneSpec, type PipelineSpec } from '@trainyard/contracts';
 import { PipelinesRepository, type PipelineRunCreation, type PipelineWithRuns } from '@trainyard/db';
-import type { TrainingQueue } from '@trainyard/queue';
+import { applyPipelineDecision, type TrainingQueue } from '@trainyard/queue';
 import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
@@ -73,10 +73,8 @@ export class PipelinesService {
   async cancel(id: string): Promise<PipelineWithRuns> {
     const outcome = await this.pipelines.cancel(id, 'cancelled on request (POST /v1/pipelines/:id/cancel)');
     if (!outcome) throw notFound(id);
-    for (const runId of outcome.cancelled) {
-      // Held steps have no job; remove() refuses a job a worker holds, and that worker finds CANCELLED.
-      await this.queue.remove(runId).catch((err: Error) => this.logger.warn(`Run ${runId} cancelled, but its job could not be removed: ${err.message}`));
-    }
+    // Held steps have no job; remove() refuses a job a worker holds, and that worker finds CANCELLED.
+    await applyPipelineDecision(this.queue, outcome, this.runs.pipelineQueue);
     const pipeline = (await this.pipelines.get(id))!;
     if (pipeline.status === 'SUCCEEDED' || pipeline.status === 'FAILED') {
       throw new ConflictException({

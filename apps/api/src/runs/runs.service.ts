@@ -18,7 +18,7 @@ import {
   type Run,
   type RunDetail,
 } from '@trainyard/db';
-import { enqueueRun, type TrainingQueue } from '@trainyard/queue';
+import { advancePipeline, enqueueRun, type PipelineQueueOptions, type TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
@@ -32,6 +32,15 @@ const WAITING_STATUSES: readonly RunStatus[] = ['QUEUED', 'PREEMPTED'];
 @Injectable()
 export class RunsService {
   private readonly logger = new Logger(RunsService.name);
+  /**
+   * How the API carries out a pipeline decision on the queue (advancePipeline, applyPipelineDecision):
+   * released runs through `enqueue` (FAILED and a 503 when Redis does not answer), removals that
+   * fail logged.
+   */
+  readonly pipelineQueue: PipelineQueueOptions = {
+    enqueue: (run) => this.enqueue(run.id, run.kind),
+    onRemoveFailed: (runId, err) => this.jobKept(runId, err),
+  };
 
   constructor(
     private readonly runs: RunsRepository,
@@ -139,10 +148,8 @@ export class RunsService {
 
   private async endPipeline(pipelineId: string, stepId: string): Promise<void> {
     try {
-      const outcome = await this.pipelines.advance(pipelineId);
-      for (const runId of outcome.cancelled) await this.removeJob(runId);
-      // A cancelled step decides the pipeline before any release, so this is only for safety.
-      for (const run of outcome.released) await this.enqueue(run.id, run.kind);
+      // A cancelled step decides the pipeline before any release, so `enqueue` is only for safety.
+      await advancePipeline(this.pipelines, pipelineId, this.queue, this.pipelineQueue);
     } catch (err) {
       // The step is cancelled either way; the reconciler ends the pipeline on its next pass.
       this.logger.warn(`Run ${stepId} cancelled, but its pipeline ${pipelineId} could not be ended now: ${(err as Error).message}`);
@@ -150,12 +157,12 @@ export class RunsService {
   }
 
   private async removeJob(id: string): Promise<void> {
-    try {
-      // remove() refuses a job a worker holds (it raced us); that worker sees CANCELLED and stops.
-      await this.queue.remove(id);
-    } catch (err) {
-      this.logger.warn(`Run ${id} cancelled, but its job could not be removed: ${(err as Error).message}`);
-    }
+    // remove() refuses a job a worker holds (it raced us); that worker sees CANCELLED and stops.
+    await this.queue.remove(id).catch((err: Error) => this.jobKept(id, err));
+  }
+
+  private jobKept(runId: string, err: Error): void {
+    this.logger.warn(`Run ${runId} cancelled, but its job could not be removed: ${err.message}`);
   }
 
   private async mustExist(id: string): Promise<Run> {

@@ -1,0 +1,56 @@
+import type { RunKind } from '@trainyard/contracts';
+import type { TrainingQueue } from './training-queue';
+
+/** What an advance or a cancel of a pipeline decided in PostgreSQL (PipelinesRepository): the queue side is left to do. */
+export interface PipelineDecision {
+  /** Runs released: they get their job. */
+  released: readonly { id: string; kind: RunKind }[];
+  /** Waiting runs cancelled: their jobs, if any, go. */
+  cancelled: readonly string[];
+}
+
+export interface PipelineQueueOptions {
+  /**
+   * Enqueues one released run: `enqueueRun` with WORKER_MAX_ATTEMPTS in a worker; in the API, its
+   * own, which marks the run FAILED when Redis does not answer in time. A failure stops here and
+   * rejects; the reconciler enqueues what stayed QUEUED without a job.
+   */
+  enqueue: (run: { id: string; kind: RunKind }) => Promise<void>;
+  /**
+   * Removing a cancelled run's job failed (Redis did not answer). Ignored unless given; the other
+   * jobs are removed all the same. A job a worker holds is not removed and is no failure: that
+   * worker finds the run CANCELLED and stops.
+   */
+  onRemoveFailed?: (runId: string, error: Error) => void;
+}
+
+/**
+ * The queue side of a pipeline decision: the jobs of the runs it cancelled are removed, then the
+ * runs it released are enqueued. PostgreSQL decided first, so a process that dies in between
+ * leaves nothing the reconciler cannot mend (job id = run id: enqueueing again is a no-op).
+ */
+export async function applyPipelineDecision(queue: TrainingQueue, decision: PipelineDecision, options: PipelineQueueOptions): Promise<void> {
+  for (const runId of decision.cancelled) {
+    await queue.remove(runId).then(
+      () => undefined,
+      (error: Error) => options.onRemoveFailed?.(runId, error),
+    );
+  }
+  for (const run of decision.released) await options.enqueue(run);
+}
+
+/**
+ * Moves a pipeline on after one of its steps ended or was cancelled — the database decides
+ * (`pipelines.advance`, PipelinesRepository's), then `applyPipelineDecision` — and returns the
+ * decision. Used by the worker that ended a step, the reconciler's pass and the API's run cancel.
+ */
+export async function advancePipeline<D extends PipelineDecision>(
+  pipelines: { advance(pipelineId: string): Promise<D> },
+  pipelineId: string,
+  queue: TrainingQueue,
+  options: PipelineQueueOptions,
+): Promise<D> {
+  const decision = await pipelines.advance(pipelineId);
+  await applyPipelineDecision(queue, decision, options);
+  return decision;
+}
