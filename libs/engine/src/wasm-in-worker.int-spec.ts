@@ -1,16 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { WorkerStepReport } from './probe/train-step-in-worker';
+import type { WorkerStepReport } from './train-step-in-worker.testing';
 
 // The trainer runs training in a worker_threads Worker. This spawns real workers on the
-// compiled probe (Jest's transform does not reach inside a Worker, so it runs from dist/).
+// compiled entry (Jest's transform does not reach inside a Worker, so it runs from dist/).
 const root = resolve(__dirname, '../../..');
-const probe = join(root, 'dist/libs/engine/src/probe/train-step-in-worker.js');
+const entry = join(root, 'dist/libs/engine/src/train-step-in-worker.testing.js');
 
 function stepInWorker(): Promise<WorkerStepReport> {
   return new Promise((resolvePromise, reject) => {
-    const worker = new Worker(probe, { workerData: { backend: 'wasm' } });
+    const worker = new Worker(entry, { workerData: { backend: 'wasm' } });
     worker.once('message', (msg: WorkerStepReport | { error: string }) => {
       void worker.terminate();
       if ('error' in msg) reject(new Error(`worker failed: ${msg.error}`));

@@ -1,10 +1,11 @@
-// Entry point for a worker_threads Worker (compiled to dist/): picks the engine inside the
-// worker, runs one training step of a small conv autoencoder and reports back. The trainer
-// trains inside a worker thread, so this is the proof that wasm (and our kernels) work there.
+// Entry point for a worker_threads Worker (compiled to dist/), for wasm-in-worker.int-spec.ts:
+// picks the engine inside the worker, runs one training step of the every-kernel model and
+// reports back. The trainer trains inside a worker thread, so this is the proof that wasm (and
+// our kernels) work there.
 import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
-import { buildConvAutoencoder, syntheticImages } from '../bench/conv-autoencoder';
-import { BackendName } from '../backend-selection';
-import { initEngine } from '../init-engine';
+import { BackendName } from './backend-selection';
+import { EVERY_KERNEL_INPUT, everyKernelModel } from './every-kernel-model.testing';
+import { initEngine } from './init-engine';
 
 export interface WorkerStepReport {
   threadId: number;
@@ -19,10 +20,10 @@ async function main(): Promise<void> {
   const requested = (workerData as { backend?: BackendName } | undefined)?.backend ?? 'wasm';
   const engine = await initEngine({ backend: requested });
   const { tf } = engine;
-  const model = buildConvAutoencoder({ encoder: [8, 16], decoder: 8 });
+  const model = everyKernelModel();
   const optimizer = tf.train.adam(1e-3);
   model.compile({ optimizer, loss: 'meanSquaredError' });
-  const images = syntheticImages(4);
+  const images = tf.randomUniform([4, ...EVERY_KERNEL_INPUT], 0, 1, 'float32', 7);
   const loss = (await model.trainOnBatch(images, images)) as number;
   images.dispose();
   model.dispose();

@@ -2,15 +2,14 @@
 // engine (wasm + Trainyard kernels), stock wasm and stock cpu; prints images/s, ms per step,
 // forward vs step time, GFLOP/s, the ratio to cpu, the top kernels and the thread scaling,
 // and writes the report into docs/benchmarks.md (Engine section).
-//   node dist/libs/engine/src/bench/bench-engine.js [--steps 20] [--cpu-steps 2]
+//   node dist/tools/bench/engine/bench-engine.js [--steps 20] [--cpu-steps 2]
 //     [--models mnist-ae,finetune,rgb-ae,mobilenet] [--no-threads] [--no-doc]
 //     [--no-simd] (our kernels without the wasm SIMD module: the previous paths, for before/after)
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import os from 'node:os';
 import { resolve } from 'node:path';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../kernels/register-wasm-kernels';
-import { useSimdKernels } from '../kernels/simd';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels, useSimdKernels } from '@trainyard/engine';
 import { writeEngineSection } from './benchmarks-doc';
 import { formatReport, ModelResult } from './engine-report';
 import { measureThreads, ThreadMeasurement } from './measure-threads';
@@ -92,7 +91,7 @@ async function main(): Promise<void> {
   );
   process.stdout.write(report + '\n');
   if (!has('no-doc')) {
-    const path = resolve(__dirname, '../../../../../docs/benchmarks.md');
+    const path = resolve(__dirname, '../../../../docs/benchmarks.md');
     writeEngineSection(path, report);
     log(`wrote ${path}`);
   }

@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from '../kernels/register-wasm-kernels';
-import { buildConvAutoencoder, syntheticImages } from './conv-autoencoder';
+import { ConvAutoencoderSchema } from '@trainyard/contracts';
+import { registerWasmTrainingKernels } from '@trainyard/engine';
+import { buildConvAutoencoder } from '@trainyard/training';
+import { blobImages } from './reference-models';
 
-// The end-to-end claim: with our kernels, the wasm backend trains a conv autoencoder the way
-// tfjs's reference cpu backend does, from the same weights and data.
+// The end-to-end claim: with our kernels, the wasm backend trains the conv autoencoder a pretrain
+// run builds the way tfjs's reference cpu backend does, from the same weights and data.
 interface Run {
   losses: number[];
   /** Live tensors after each step: Adam creates its moments on the first, then it must stay flat. */
@@ -12,12 +14,14 @@ interface Run {
   ms: number;
 }
 
+const spec = ConvAutoencoderSchema.parse({ type: 'conv-autoencoder', inputShape: [28, 28, 1], filters: [8, 16], latentDim: 32 });
+
 async function trainOn(backend: string, steps: number): Promise<Run> {
   await tf.setBackend(backend);
-  const model = buildConvAutoencoder({ encoder: [16, 32], dense: 32, decoder: 16 });
+  const { autoencoder: model } = buildConvAutoencoder(spec, 1);
   const optimizer = tf.train.adam(1e-3);
   model.compile({ optimizer, loss: 'meanSquaredError' });
-  const images = syntheticImages(2);
+  const images = blobImages(2, 28, 1);
   const run: Run = { losses: [], tensors: [], ms: 0 };
   const started = Date.now();
   for (let i = 0; i < steps; i++) {
@@ -31,7 +35,7 @@ async function trainOn(backend: string, steps: number): Promise<Run> {
   return run;
 }
 
-test('a conv autoencoder trains on wasm with the losses cpu gives, without leaking', async () => {
+test('the conv autoencoder of a pretrain run trains on wasm with the losses cpu gives, without leaking', async () => {
   registerWasmTrainingKernels();
   const cpu = await trainOn('cpu', 3);
   const wasm = await trainOn('wasm', 3);

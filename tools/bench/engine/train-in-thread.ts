@@ -4,8 +4,7 @@
 // WORKER_CONCURRENCY=2 would run two training jobs.
 import * as tf from '@tensorflow/tfjs';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { initEngine } from '../init-engine';
-import { registerWasmTrainingKernels } from '../kernels/register-wasm-kernels';
+import { initEngine, registerWasmTrainingKernels } from '@trainyard/engine';
 import { measureTraining } from './measure-training';
 import { ModelKey } from './reference-models';
 import { initThreadedWasm } from './wasm-threads';

@@ -1,12 +1,12 @@
-// Kernel-alone timings on the reference models' shapes: the SIMD kernels against the paths
-// they replace, interleaved (A, B, A, B, …) so that load from other work hits both alike.
-//   node dist/libs/engine/src/bench/kernel-bench.js [--calls 15] [--rounds 3] [--only Conv2D]
+// Kernel-alone timings on the reference models' shapes (reference-models.ts, and the bench's own
+// models before they came from @trainyard/training, whose figures docs/benchmarks.md quotes): the
+// SIMD kernels against the paths they replace, interleaved (A, B, A, B, …) so that load from
+// other work hits both alike.
+//   node dist/tools/bench/engine/kernel-bench.js [--calls 15] [--rounds 3] [--only Conv2D]
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import os from 'node:os';
-import { registerWasmTrainingKernels } from '../kernels/register-wasm-kernels';
-import { useConv2DBackpropFilter } from '../kernels/conv2d-backprop-filter.kernel';
-import { useSimdKernels } from '../kernels/simd';
+import { registerWasmTrainingKernels, useConv2DBackpropFilter, useSimdKernels } from '@trainyard/engine';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -110,16 +110,26 @@ async function main(): Promise<void> {
     depthwiseInputCase([32, 16, 16, 32], 1),
     depthwiseInputCase([32, 16, 16, 64], 2),
     depthwiseInputCase([32, 8, 8, 128], 1),
-    // MNIST autoencoder / classifier: conv1, conv2, convT32 s2, convT1 s2
+    // MNIST autoencoder / classifier: conv1, conv2
     conv2dFilterCase([32, 28, 28, 1], 3, 32, 1),
     conv2dFilterCase([32, 14, 14, 32], 3, 64, 1),
+    // the earlier MNIST autoencoder's decoder: convT32 s2, convT1 s2
     conv2dFilterCase([32, 14, 14, 32], 3, 64, 2),
     conv2dFilterCase([32, 28, 28, 1], 3, 32, 2),
-    // 32×32×3 autoencoder: conv1, conv2, convT32 s2, convT3 s2 (also MobileNet's first conv, s2)
+    // the MNIST autoencoder's decoder: convT64 s2, convT32 s2, conv1
+    conv2dFilterCase([32, 14, 14, 64], 3, 64, 2),
+    conv2dFilterCase([32, 28, 28, 32], 3, 64, 2),
+    conv2dFilterCase([32, 28, 28, 32], 3, 1, 1),
+    // 32×32×3 autoencoder: conv1, conv2 (conv1 s2 is also MobileNet's first conv)
     conv2dFilterCase([32, 32, 32, 3], 3, 32, 1),
     conv2dFilterCase([32, 16, 16, 32], 3, 64, 1),
+    // the earlier 32×32×3 autoencoder's decoder: convT32 s2, convT3 s2
     conv2dFilterCase([32, 16, 16, 32], 3, 64, 2),
     conv2dFilterCase([32, 32, 32, 3], 3, 32, 2),
+    // the 32×32×3 autoencoder's decoder: convT64 s2, convT32 s2, conv3
+    conv2dFilterCase([32, 16, 16, 64], 3, 64, 2),
+    conv2dFilterCase([32, 32, 32, 32], 3, 64, 2),
+    conv2dFilterCase([32, 32, 32, 32], 3, 3, 1),
     // MobileNet pointwise 1×1
     conv2dFilterCase([32, 16, 16, 32], 1, 64, 1),
     conv2dFilterCase([32, 8, 8, 64], 1, 128, 1),
@@ -131,6 +141,9 @@ async function main(): Promise<void> {
     // conv2's dx: MNIST classifier and autoencoder, 32×32×3 autoencoder
     stride1InputCase([32, 14, 14, 64], 32, 3),
     stride1InputCase([32, 16, 16, 64], 32, 3),
+    // the autoencoders' last conv's dx (to 1 or 3 channels from 32)
+    stride1InputCase([32, 28, 28, 1], 32, 3),
+    stride1InputCase([32, 32, 32, 3], 32, 3),
     // bias gradients (before: tfjs-wasm's Sum, which transposes the channels to the front)
     biasSumCase([32, 28, 28, 32]),
     biasSumCase([32, 14, 14, 64]),
