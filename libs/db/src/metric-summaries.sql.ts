@@ -1,6 +1,6 @@
 import { Prisma } from './generated/prisma/client';
 import { metricGoal } from './metric-goal';
-import type { MetricPointInput } from './metrics.repository';
+import type { MetricPointInput } from './model-types';
 
 /**
  * The per-name aggregate of a set of points `p` (name, step, value), by goal `g.goal`: count,

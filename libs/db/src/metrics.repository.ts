@@ -3,15 +3,9 @@ import { withFence, type Fence, type Tx } from './attempt-fence';
 import { FencedError, RunNotFoundError } from './errors';
 import { downsampledSeriesStatement, fullSeriesStatement, seriesExtentsStatement, type PointRow, type SeriesExtent } from './metric-series.sql';
 import { appendPoints, lockWriteTarget, POINT_KEY_INDEX, recomputeSummaries, upsertPointsMergingSummaries } from './metric-summaries.sql';
-import { toMetricPoint, type MetricPoint, type MetricSummary } from './model-types';
+import { toMetricPoint, type MetricPoint, type MetricPointInput, type MetricSummary } from './model-types';
 
-export interface MetricPointInput {
-  name: string;
-  step: number;
-  epoch: number;
-  value: number;
-  wallTime: Date;
-}
+export type { MetricPointInput };
 
 /** Namespace of the per-run advisory locks taken while writing metrics (two-int form). */
 const METRICS_LOCK_NAMESPACE = 72_707_371;

@@ -16,6 +16,15 @@ export type { Attempt, MetricSummary, Run, Worker };
 export type Checkpoint = Omit<CheckpointRow, 'bytes'> & { bytes: number };
 export type MetricPoint = Omit<MetricPointRow, 'id'> & { id: number };
 
+/** A point as a writer hands it to MetricsRepository (each (name, step) once per run). */
+export interface MetricPointInput {
+  name: string;
+  step: number;
+  epoch: number;
+  value: number;
+  wallTime: Date;
+}
+
 export function toCheckpoint(row: CheckpointRow): Checkpoint {
   return { ...row, bytes: Number(row.bytes) };
 }
