@@ -50,3 +50,19 @@ export class FencedError extends Error {
     this.name = 'FencedError';
   }
 }
+
+/**
+ * A submitted spec refers to something it cannot use (a base run not SUCCEEDED, an unregistered
+ * dataset, a model file outside the roots…): `summary` says what, `field` which field of the spec,
+ * `why` the reason, for the 422 that names the field.
+ */
+export class RunReferenceRefusedError extends Error {
+  constructor(
+    readonly summary: string,
+    readonly field: string,
+    readonly why: string,
+  ) {
+    super(`${summary}: ${field}: ${why}`);
+    this.name = 'RunReferenceRefusedError';
+  }
+}

@@ -1,0 +1,258 @@
+import { classifierBase, type RegisteredModelRef, type RunSpec } from '@trainyard/contracts';
+import { LocalPathRefusedError, locateModelFile, ModelUriRefusedError, resolveUnderRoots, type ObjectStore } from '@trainyard/storage';
+import { CheckpointsRepository } from './checkpoints.repository';
+import { DatasetsRepository, type DatasetLocation, type DatasetRecord } from './datasets.repository';
+import { RunReferenceRefusedError } from './errors';
+import type { PrismaClient } from './generated/prisma/client';
+import type { Checkpoint, Run } from './model-types';
+import { ModelVersionsRepository } from './model-versions.repository';
+import { RunsRepository } from './runs.repository';
+
+/** The model of a checkpoint a run starts from or evaluates. */
+export type BaseModel = 'encoder' | 'classifier';
+
+/** What a spec builds on: a checkpoint that some field of it names, or nothing (pretrain, scratch, imported). */
+type BaseReference =
+  | { kind: 'none' }
+  | { kind: 'run'; runId: string }
+  | { kind: 'registered'; model: RegisteredModelRef }
+  | { kind: 'evaluated'; runId: string; sequence: number | undefined };
+
+/**
+ * The models a referenced checkpoint may give, in order of preference: a fine-tune builds on a
+ * pretrain run's encoder, or on a registered model's (a pretrain's encoder or a fine-tune's
+ * classifier); an evaluation reads a classifier. Pipelines pin by the same rule when they release
+ * a step (PipelinesRepository).
+ */
+const MODELS_OF: Record<Exclude<BaseReference['kind'], 'none'>, BaseModel[]> = {
+  run: ['encoder'],
+  registered: ['encoder', 'classifier'],
+  evaluated: ['classifier'],
+};
+
+function baseOf(spec: RunSpec): BaseReference {
+  if (spec.kind === 'evaluate') return { kind: 'evaluated', runId: spec.checkpoint.runId, sequence: spec.checkpoint.sequence };
+  if (spec.kind === 'pretrain') return { kind: 'none' };
+  const base = classifierBase(spec.model);
+  if (base.kind === 'run') return { kind: 'run', runId: base.runId };
+  if (base.kind === 'registered') return { kind: 'registered', model: base.model };
+  return { kind: 'none' };
+}
+
+/** The first model of `wanted` the checkpoint holds, if it is COMPLETE. */
+function usableModel(checkpoint: Checkpoint | null, wanted: BaseModel[]): BaseModel | undefined {
+  if (checkpoint?.status !== 'COMPLETE') return undefined;
+  return wanted.find((model) => checkpoint.models.includes(model));
+}
+
+/** Why a COMPLETE checkpoint gives none of `wanted`: "holds no classifier (it has: autoencoder, encoder)". */
+function lacks(checkpoint: Checkpoint, wanted: BaseModel[]): string {
+  const what = wanted.length === 1 ? `no ${wanted[0]}` : `neither ${wanted.map((m) => (m === 'encoder' ? 'an encoder' : 'a classifier')).join(' nor ')}`;
+  return `(#${checkpoint.sequence}) holds ${what} (it has: ${checkpoint.models.join(', ') || 'nothing'})`;
+}
+
+/** Where the process that resolves may read files: its object store, and local paths only under its roots. */
+export interface ReadableFiles {
+  store: ObjectStore;
+  localRoots: readonly string[];
+}
+
+/** A spec with every reference checked at submit, and the run/checkpoint it builds on (pinned against retention). */
+export interface SubmittedReferences {
+  spec: RunSpec;
+  baseRunId: string | null;
+  baseCheckpointId: string | null;
+  /** Images in the registered folder the spec trains on (null for built-in datasets): what quotas count. */
+  folderImages: number | null;
+}
+
+/** What a starting run reads, beyond its spec. */
+export interface StartingReferences {
+  /** The checkpoint it builds on or evaluates (the one pinned at submit), and which of its models. */
+  checkpoint: { uri: string; sequence: number; model: BaseModel } | null;
+  /** Where its registered image folder is. */
+  imageFolder: DatasetLocation | null;
+}
+
+/**
+ * The references a spec makes by id or name — a base run, a registered model version, a
+ * checkpoint to evaluate, a registered dataset, an imported model file — resolved by one set of
+ * rules twice: at submit (`atSubmit`), where what the spec names is chosen, checked and pinned,
+ * so a run that would fail on a worker is refused naming the field; and when a worker starts the
+ * run (`atStart`), where the pinned checkpoint and the dataset are read again (retention, a
+ * deleted dataset or a worker with other TRAINYARD_LOCAL_ROOTS may have changed the answer) and
+ * local paths are checked against that worker's roots before anything is opened.
+ * Everything referred to belongs to the run's project: another project's run, model or dataset
+ * is answered exactly like one that does not exist.
+ */
+export class RunReferencesResolver {
+  private readonly runs: RunsRepository;
+  private readonly checkpoints: CheckpointsRepository;
+  private readonly datasets: DatasetsRepository;
+  private readonly models: ModelVersionsRepository;
+
+  constructor(
+    prisma: PrismaClient,
+    private readonly files: ReadableFiles,
+  ) {
+    this.runs = new RunsRepository(prisma);
+    this.checkpoints = new CheckpointsRepository(prisma);
+    this.datasets = new DatasetsRepository(prisma);
+    this.models = new ModelVersionsRepository(prisma);
+  }
+
+  /** Checks a submitted spec's references; throws RunReferenceRefusedError naming the field. */
+  async atSubmit(spec: RunSpec, project: string): Promise<SubmittedReferences> {
+    const imported = await this.whyImportedModelUnreadable(spec);
+    if (imported) throw new RunReferenceRefusedError('The imported model cannot be read', 'model.importedModel.uri', imported);
+    const based = await this.pinBase(spec, project);
+    const dataset = based.spec.dataset;
+    if (dataset?.name !== 'image-folder') return { ...based, folderImages: null };
+    const record = await this.registeredDataset(dataset.datasetId, project);
+    if (!record) {
+      throw new RunReferenceRefusedError(
+        'The dataset is not registered',
+        'dataset.datasetId',
+        `No dataset with id ${dataset.datasetId}; register the folder with POST /v1/datasets`,
+      );
+    }
+    return { ...based, folderImages: record.counts.reduce((a, b) => a + b, 0) };
+  }
+
+  /** What the run reads, or why it cannot start (a reason naming the field, never a file's contents). */
+  async atStart(run: Run, spec: RunSpec): Promise<{ ok: true; references: StartingReferences } | { ok: false; reason: string }> {
+    const imported = await this.whyImportedModelUnreadable(spec);
+    if (imported) return { ok: false, reason: `model.importedModel.uri ${imported}` };
+    const checkpoint = await this.pinnedCheckpoint(run, spec);
+    if (checkpoint && 'reason' in checkpoint) return { ok: false, reason: checkpoint.reason };
+    const references: StartingReferences = { checkpoint, imageFolder: null };
+    const dataset = spec.dataset;
+    if (dataset?.name === 'image-folder') {
+      const record = await this.registeredDataset(dataset.datasetId, run.project);
+      if (!record) return { ok: false, reason: `dataset ${dataset.datasetId} is not registered (POST /v1/datasets)` };
+      references.imageFolder = record.location;
+      if (record.location.kind === 'local') {
+        const { path } = record.location;
+        const refused = await whyRefused(() => resolveUnderRoots(path, this.files.localRoots));
+        if (refused) return { ok: false, reason: `dataset ${dataset.datasetId} location.path ${refused}` };
+      }
+    }
+    return { ok: true, references };
+  }
+
+  /**
+   * An imported model is read from the configured bucket, or from a local file under
+   * TRAINYARD_LOCAL_ROOTS; the refusal of anything else, or null. Checked at submit and again
+   * before a worker reads (roots and links may change in between).
+   */
+  private async whyImportedModelUnreadable(spec: RunSpec): Promise<string | null> {
+    const base = spec.kind === 'finetune' ? classifierBase(spec.model) : null;
+    if (base?.kind !== 'imported') return null;
+    return whyRefused(() => locateModelFile(base.model.uri, this.files.store, this.files.localRoots));
+  }
+
+  /** A run of the project, or null (another project's run is as absent as an unknown one). */
+  private async ownRun(id: string, project: string): Promise<Run | null> {
+    const run = await this.runs.get(id);
+    return run && run.project === project ? run : null;
+  }
+
+  private async registeredDataset(id: string, project: string): Promise<DatasetRecord | null> {
+    const record = await this.datasets.get(id);
+    return record && record.project === project ? record : null;
+  }
+
+  /** The base run and the checkpoint to pin, chosen at submit. */
+  private async pinBase(spec: RunSpec, project: string): Promise<Omit<SubmittedReferences, 'folderImages'>> {
+    const base = baseOf(spec);
+    if (base.kind === 'none') return { spec, baseRunId: null, baseCheckpointId: null };
+    if (base.kind === 'evaluated') return this.pinEvaluated(spec as Extract<RunSpec, { kind: 'evaluate' }>, base, project);
+    if (base.kind === 'run') {
+      const why = await this.whyBaseRunUnusable(base.runId, project);
+      if (typeof why === 'string') throw new RunReferenceRefusedError('The base run cannot be fine-tuned from', 'model.baseRunId', why);
+      return { spec, baseRunId: base.runId, baseCheckpointId: why.checkpointId };
+    }
+    const { name, version: number } = base.model;
+    const version = await this.models.get(name, number, project);
+    if (!version) throw new RunReferenceRefusedError('The base model is not registered', 'model.baseModel', `No version ${number} of model "${name}"`);
+    const refuse = (why: string) => new RunReferenceRefusedError('The base model cannot be fine-tuned from', 'model.baseModel', why);
+    if (version.checkpoint.status !== 'COMPLETE') throw refuse(`Its checkpoint ${version.checkpointId} is ${version.checkpoint.status}`);
+    if (!usableModel(version.checkpoint, MODELS_OF.registered)) throw refuse(`Its checkpoint ${version.checkpointId} ${lacks(version.checkpoint, MODELS_OF.registered)}`);
+    return { spec, baseRunId: version.runId, baseCheckpointId: version.checkpointId };
+  }
+
+  /** A fine-tune starts from a finished pretrain run's encoder. Returns the checkpoint to pin. */
+  private async whyBaseRunUnusable(baseRunId: string, project: string): Promise<string | { checkpointId: string }> {
+    const base = await this.ownRun(baseRunId, project);
+    if (!base) return `No run with id ${baseRunId}`;
+    if (base.kind !== 'PRETRAIN') return `Run ${baseRunId} is a ${base.kind} run; the base must be a PRETRAIN run`;
+    if (base.status !== 'SUCCEEDED') return `Run ${baseRunId} is ${base.status}; the base must have SUCCEEDED`;
+    const checkpoint = await this.checkpoints.latestComplete(baseRunId);
+    if (!checkpoint) return `Run ${baseRunId} has no complete checkpoint`;
+    if (!usableModel(checkpoint, MODELS_OF.run)) return `The latest complete checkpoint of run ${baseRunId} ${lacks(checkpoint, MODELS_OF.run)}`;
+    return { checkpointId: checkpoint.id };
+  }
+
+  /**
+   * An evaluation needs a SUCCEEDED fine-tune's COMPLETE checkpoint with a classifier. Without a
+   * dataset in the spec it evaluates on the run's own dataset, written into the stored spec so
+   * the run says exactly what it measured.
+   */
+  private async pinEvaluated(
+    spec: Extract<RunSpec, { kind: 'evaluate' }>,
+    { runId, sequence }: Extract<BaseReference, { kind: 'evaluated' }>,
+    project: string,
+  ): Promise<Omit<SubmittedReferences, 'folderImages'>> {
+    const run = await this.ownRun(runId, project);
+    const refuse = (field: string, why: string) => new RunReferenceRefusedError('The checkpoint cannot be evaluated', field, why);
+    if (!run) throw refuse('checkpoint.runId', `No run with id ${runId}`);
+    if (run.kind !== 'FINETUNE') throw refuse('checkpoint.runId', `Run ${runId} is a ${run.kind} run; only FINETUNE runs have a classifier to evaluate`);
+    if (run.status !== 'SUCCEEDED') throw refuse('checkpoint.runId', `Run ${runId} is ${run.status}; it must have SUCCEEDED`);
+    const checkpoint = sequence === undefined ? await this.checkpoints.latestComplete(runId) : await this.checkpoints.bySequence(runId, sequence);
+    const field = sequence === undefined ? 'checkpoint.runId' : 'checkpoint.sequence';
+    if (!checkpoint || checkpoint.status !== 'COMPLETE') {
+      throw refuse(field, `Run ${runId} has no complete checkpoint${sequence === undefined ? '' : ` #${sequence}`}`);
+    }
+    if (!usableModel(checkpoint, MODELS_OF.evaluated)) throw refuse(field, `Checkpoint #${checkpoint.sequence} of run ${runId} holds no classifier`);
+    const dataset = spec.dataset ?? (run.spec as unknown as { dataset: typeof spec.dataset }).dataset;
+    return { spec: { ...spec, dataset }, baseRunId: runId, baseCheckpointId: checkpoint.id };
+  }
+
+  /**
+   * The checkpoint pinned at submit (or when a pipeline released the step), read again: retention
+   * never deletes a pinned one, but it may have been found CORRUPT since. Every way a run that
+   * builds on a checkpoint is written pins it (submit, sweeps, pipeline release), so an unpinned
+   * one is refused rather than guessed.
+   */
+  private async pinnedCheckpoint(run: Run, spec: RunSpec): Promise<StartingReferences['checkpoint'] | { reason: string } | null> {
+    const base = baseOf(spec);
+    if (base.kind === 'none') return null;
+    const owner =
+      base.kind === 'evaluated'
+        ? `evaluated run ${base.runId}`
+        : base.kind === 'run'
+          ? `base run ${base.runId}`
+          : `registered model ${base.model.name} v${base.model.version}`;
+    const purpose = base.kind === 'evaluated' ? 'evaluated' : 'fine-tuned from';
+    if (!run.baseCheckpointId) return { reason: `${owner} cannot be ${purpose}: run ${run.id} was recorded without a pinned checkpoint` };
+    const wanted = MODELS_OF[base.kind];
+    const row = await this.checkpoints.get(run.baseCheckpointId);
+    const model = usableModel(row, wanted);
+    if (!row || !model) {
+      const why = row?.status === 'COMPLETE' ? lacks(row, wanted) : `is ${row?.status ?? 'missing'}`;
+      return { reason: `${owner} cannot be ${purpose}: its pinned checkpoint ${run.baseCheckpointId} ${why}` };
+    }
+    return { uri: row.uri, sequence: row.sequence, model };
+  }
+}
+
+/** The refusal of a local path or model URI, as a reason; null when it may be read. */
+async function whyRefused(check: () => Promise<unknown>): Promise<string | null> {
+  try {
+    await check();
+    return null;
+  } catch (error) {
+    if (error instanceof LocalPathRefusedError || error instanceof ModelUriRefusedError) return error.message;
+    throw error;
+  }
+}
