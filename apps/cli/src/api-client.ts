@@ -1,8 +1,8 @@
-import type { RunProgress, RunResult, RunSpecInput, RunStatus } from '@trainyard/contracts';
+import type { RunKind, RunProgress, RunResult, RunSpecInput, RunStatus } from '@trainyard/contracts';
 
 export interface RunView {
   id: string;
-  kind: 'PRETRAIN' | 'FINETUNE' | 'EVALUATE';
+  kind: RunKind;
   name: string;
   status: RunStatus;
   failureReason: string | null;
