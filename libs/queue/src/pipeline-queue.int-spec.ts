@@ -1,63 +1,50 @@
 import { randomUUID } from 'node:crypto';
+import type { RunKind } from '@trainyard/contracts';
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { advancePipeline, applyPipelineDecision, type PipelineDecision } from './pipeline-queue';
 import { createRedisConnection } from './redis-connection';
-import { createTrainingQueue, enqueueRun, type TrainingQueue } from './training-queue';
-
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { eachTestQueue, TEST_REDIS_URL } from './testing/test-queue';
+import { createTrainingQueue, enqueueRun } from './training-queue';
 
 describe('the queue side of a pipeline decision (real Redis)', () => {
-  let connection: Redis;
-  let queue: TrainingQueue;
-
-  beforeEach(() => {
-    connection = createRedisConnection(REDIS_URL);
-    queue = createTrainingQueue(connection, `test-${randomUUID()}`);
-  });
-
-  afterEach(async () => {
-    await queue.obliterate({ force: true });
-    await queue.close();
-    await connection.quit();
-  });
+  const current = eachTestQueue();
 
   it('advances, removes the jobs of cancelled runs, enqueues released ones, and returns the decision', async () => {
     const [cancelled, released] = [randomUUID(), randomUUID()];
-    await enqueueRun(queue, { id: cancelled, kind: 'FINETUNE' }, 3);
+    await enqueueRun(current.queue, { id: cancelled, kind: 'FINETUNE' }, 3);
     const decision = { status: 'RUNNING', released: [{ id: released, kind: 'EVALUATE' as const }], cancelled: [cancelled] };
     const asked: string[] = [];
     const pipelineId = randomUUID();
-    const enqueue = (run: { id: string; kind: 'EVALUATE' | 'FINETUNE' | 'PRETRAIN' }) => enqueueRun(queue, run, 4);
-    const outcome = await advancePipeline({ advance: async (id) => (asked.push(id), decision) }, pipelineId, queue, { enqueue });
+    const enqueue = (run: { id: string; kind: RunKind }) => enqueueRun(current.queue, run, 4);
+    const outcome = await advancePipeline({ advance: async (id) => (asked.push(id), decision) }, pipelineId, current.queue, { enqueue });
 
     expect(asked).toEqual([pipelineId]);
     expect(outcome).toBe(decision);
-    expect(await queue.getJob(cancelled)).toBeUndefined();
-    const job = await queue.getJob(released);
+    expect(await current.queue.getJob(cancelled)).toBeUndefined();
+    const job = await current.queue.getJob(released);
     expect({ name: job?.name, data: job?.data, attempts: job?.opts.attempts }).toEqual({ name: 'evaluate', data: { runId: released }, attempts: 4 });
   });
 
   it('enqueues through the caller’s enqueue, in order, and leaves a job a worker holds in place', async () => {
     const held = randomUUID();
-    await enqueueRun(queue, { id: held, kind: 'PRETRAIN' }, 1);
+    await enqueueRun(current.queue, { id: held, kind: 'PRETRAIN' }, 1);
     let release!: () => void;
     let taken!: () => void;
     const holding = new Promise<void>((resolve) => (taken = resolve));
-    const workerConnection = createRedisConnection(REDIS_URL, { forWorker: true });
-    const worker = new Worker(queue.name, () => (taken(), new Promise<void>((done) => (release = done))), { connection: workerConnection });
+    const workerConnection = createRedisConnection(TEST_REDIS_URL, { forWorker: true });
+    const worker = new Worker(current.queue.name, () => (taken(), new Promise<void>((done) => (release = done))), { connection: workerConnection });
     try {
       await holding;
       const enqueued: string[] = [];
       const failures: string[] = [];
       const decision: PipelineDecision = { released: [{ id: 'r1', kind: 'FINETUNE' }, { id: 'r2', kind: 'FINETUNE' }], cancelled: [held] };
-      await applyPipelineDecision(queue, decision, { enqueue: async (run) => void enqueued.push(run.id), onRemoveFailed: (id) => failures.push(id) });
+      await applyPipelineDecision(current.queue, decision, { enqueue: async (run) => void enqueued.push(run.id), onRemoveFailed: (id) => failures.push(id) });
 
       expect(enqueued).toEqual(['r1', 'r2']);
-      expect(await queue.getJob('r1')).toBeUndefined();
+      expect(await current.queue.getJob('r1')).toBeUndefined();
       // Removing a locked job is refused without an error; its worker finds the run CANCELLED.
       expect(failures).toEqual([]);
-      expect(await (await queue.getJob(held))!.getState()).toBe('active');
+      expect(await (await current.queue.getJob(held))!.getState()).toBe('active');
     } finally {
       release?.();
       await worker.close();
@@ -66,8 +53,8 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
   });
 
   it('reports each job it could not remove and still tries the rest; an enqueue that fails rejects', async () => {
-    const lost = createRedisConnection(REDIS_URL);
-    const unreachable = createTrainingQueue(lost, queue.name);
+    const lost = createRedisConnection(TEST_REDIS_URL);
+    const unreachable = createTrainingQueue(lost, current.queue.name);
     await lost.quit();
     try {
       const failures: [string, string][] = [];

@@ -1,29 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { createRedisConnection } from './redis-connection';
-import { DEFAULT_JOB_OPTIONS, createTrainingQueue, enqueueRun, type TrainingQueue } from './training-queue';
-
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { eachTestQueue, TEST_REDIS_URL } from './testing/test-queue';
+import { DEFAULT_JOB_OPTIONS, enqueueRun } from './training-queue';
 
 describe('training queue (real Redis)', () => {
-  let connection: Redis;
-  let queue: TrainingQueue;
-
-  beforeEach(() => {
-    connection = createRedisConnection(REDIS_URL);
-    queue = createTrainingQueue(connection, `test-${randomUUID()}`);
-  });
-
-  afterEach(async () => {
-    await queue.obliterate({ force: true });
-    await queue.close();
-    await connection.quit();
-  });
+  const current = eachTestQueue();
 
   it('enqueues a run with jobId = run id, the job name of its kind and only { runId } as data', async () => {
     const runId = randomUUID();
-    await enqueueRun(queue, { id: runId, kind: 'FINETUNE' }, 4);
-    const job = await queue.getJob(runId);
+    await enqueueRun(current.queue, { id: runId, kind: 'FINETUNE' }, 4);
+    const job = await current.queue.getJob(runId);
     expect(job).toBeDefined();
     expect(job!.id).toBe(runId);
     expect(job!.name).toBe('finetune');
@@ -35,14 +21,14 @@ describe('training queue (real Redis)', () => {
 
   it('does not create a second job when the same run is enqueued twice', async () => {
     const runId = randomUUID();
-    await enqueueRun(queue, { id: runId, kind: 'PRETRAIN' }, 3);
-    await enqueueRun(queue, { id: runId, kind: 'PRETRAIN' }, 3);
-    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
-    expect((await queue.getJob(runId))!.name).toBe('pretrain');
+    await enqueueRun(current.queue, { id: runId, kind: 'PRETRAIN' }, 3);
+    await enqueueRun(current.queue, { id: runId, kind: 'PRETRAIN' }, 3);
+    expect(await current.queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+    expect((await current.queue.getJob(runId))!.name).toBe('pretrain');
   });
 
   it('gives workers a connection that BullMQ accepts for blocking commands', async () => {
-    const workerConnection = createRedisConnection(REDIS_URL, { forWorker: true });
+    const workerConnection = createRedisConnection(TEST_REDIS_URL, { forWorker: true });
     try {
       expect(workerConnection.options.maxRetriesPerRequest).toBeNull();
       expect(await workerConnection.ping()).toBe('PONG');
