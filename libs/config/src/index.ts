@@ -3,3 +3,4 @@ export * from './load-config';
 export * from './log-levels';
 export * from './redact';
 export * from './safe-console-logger';
+export * from './log-fields';
