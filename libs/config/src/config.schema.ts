@@ -83,6 +83,10 @@ export const EnvSchema = z.object({
   MIGRATE_ON_START: bool.default(true),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_JSON: bool.default(false),
+  /** A run's log is stored in chunks of at most this many bytes; a full chunk is closed and the next begun. */
+  RUN_LOG_CHUNK_BYTES: z.coerce.number().int().min(4096).max(16 * 1024 * 1024).default(256 * 1024),
+  /** How often a worker writes a running attempt's new log lines to the object store. */
+  RUN_LOG_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -131,4 +135,6 @@ export interface TrainyardConfig {
   checkpoints: { keepLast: number };
   engine: { backend?: Env['TRAINYARD_BACKEND'] };
   log: { level: Env['LOG_LEVEL']; json: boolean };
+  /** Per-run logs in the object store: chunk size cap and how often new lines are written. */
+  runLogs: { chunkBytes: number; flushMs: number };
 }

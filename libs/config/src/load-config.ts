@@ -79,5 +79,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
     checkpoints: { keepLast: e.CHECKPOINT_KEEP_LAST },
     engine: { backend: e.TRAINYARD_BACKEND },
     log: { level: e.LOG_LEVEL, json: e.LOG_JSON },
+    runLogs: { chunkBytes: e.RUN_LOG_CHUNK_BYTES, flushMs: e.RUN_LOG_FLUSH_MS },
   };
 }

@@ -13,3 +13,4 @@ export * from './sweep-expansion';
 export * from './seeded-random';
 export * from './text.schema';
 export * from './schema-guards';
+export * from './run-log.contract';

@@ -13,7 +13,7 @@ export { modelArtifactsToFiles, filesToModelArtifacts, MODEL_JSON, WEIGHTS_BIN }
 export { CheckpointStore, CHECKPOINT_MANIFEST, type CheckpointFolder, type CheckpointManifest } from './checkpoint-store';
 export { IMAGE_EXTENSIONS, scanImageFolder, type ImageFile, type ImageFolderScan } from './image-folder-layout';
 export { InvalidImageFolderError } from './invalid-image-folder.error';
-export { augmentationSampleKey } from './run-artifact-keys';
+export { augmentationSampleKey, runLogPrefix, runLogChunkKey, parseRunLogChunkKey, type RunLogChunkId } from './run-artifact-keys';
 export { resolveUnderRoots, localPathOf, LocalPathRefusedError, type LocalPathRefusal } from './local-roots';
 export { FolderWalkLimitError, walkLimitsOf, type WalkLimits } from './folder-walk-limit.error';
 export { notValidJson } from './json-problem';
