@@ -6,6 +6,7 @@ import { type ClassificationReport, type RunSpecInput, RunSpecSchema } from '@tr
 import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
 import { startTrainingThread } from './start-training-thread';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
+import type { TrainingOutputLine } from './training-output';
 
 // Needs the compiled thread: `node tools/build.mjs libs` (the test command builds first).
 const dataset = { name: 'synthetic-shapes', imageSize: 16, perClass: 40, testPerClass: 10 } as const;
@@ -17,10 +18,15 @@ const architecture: { inputShape: [number, number, 1]; filters: number[]; latent
 
 async function train(input: Omit<TrainingJobInput, 'spec'> & { spec: RunSpecInput }) {
   const events: TrainingEvent[] = [];
-  const handle = startTrainingThread({ ...input, spec: RunSpecSchema.parse(input.spec) }, (e) => {
-    events.push(e);
-  });
-  return { outcome: await handle.done, events, handle };
+  const output: TrainingOutputLine[] = [];
+  const handle = startTrainingThread(
+    { ...input, spec: RunSpecSchema.parse(input.spec) },
+    (e) => {
+      events.push(e);
+    },
+    { onOutput: (line) => output.push(line) },
+  );
+  return { outcome: await handle.done, events, output, handle };
 }
 
 describe('startTrainingThread', () => {
@@ -68,6 +74,11 @@ describe('startTrainingThread', () => {
     expect(progress.at(-1)).toMatchObject({ phase: 'done', epoch: 3, epochs: 3, step: 26, stepsPerEpoch: 9 });
     const steps = pre.events.flatMap((e) => (e.type === 'metrics' ? e.points.map((p) => p.step) : []));
     expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    // What the thread printed reached onOutput line by line, every line before `done` settled.
+    const printed = pre.output.filter((l) => l.stream === 'stdout').map((l) => l.text);
+    expect(printed.filter((t) => t.startsWith('epoch '))).toEqual([1, 2, 3].map((e) => expect.stringMatching(new RegExp(`^epoch ${e}/3 loss \\S+ val_loss \\S+ \\(\\d+ img/s\\)$`))));
+    expect(printed).toContain(`checkpoint 2 written (epoch 3, step 26, ${(last.bytes / 1024).toFixed(1)} KiB, final)`);
+    expect(printed).toContainEqual(expect.stringMatching(/^result on the test split: reconstruction MSE \S+ over 40 samples$/));
 
     const fine = await train({
       runId: randomUUID(),

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { TrainingEvent, TrainingJobInput, TrainingOutcome } from './training-job.types';
+import { captureOutputLines, type TrainingOutputLine } from './training-output';
 
 export type ThreadMessage = { kind: 'event'; event: TrainingEvent } | { kind: 'outcome'; outcome: TrainingOutcome };
 
@@ -17,6 +18,17 @@ export interface TrainingThreadHandle {
    */
   preempt(): void;
 }
+
+export interface TrainingThreadOptions {
+  /**
+   * Each line the training prints on stdout or stderr, in order. Without it the lines go to this
+   * process's own stdout and stderr, as they would if the thread printed there itself.
+   */
+  onOutput?: (line: TrainingOutputLine) => void;
+}
+
+/** After the thread exits, how long its last output may take to arrive before `done` settles anyway. */
+const OUTPUT_DRAIN_MS = 2000;
 
 /** Indexes into the Int32Array shared with the thread: set to 1 to request. */
 export const CANCEL_FLAG = 0;
@@ -36,16 +48,19 @@ export function trainingThreadFile(): string {
 /**
  * Trains in a worker_threads Worker so the caller's event loop (BullMQ lock renewal, database
  * writes) is never blocked. Events reach `onEvent` in order, one at a time; if `onEvent` fails,
- * training is cancelled and the outcome is a retryable failure naming the event.
+ * training is cancelled and the outcome is a retryable failure naming the event. What the thread
+ * prints reaches `options.onOutput` line by line, all of it before `done` settles.
  */
 export function startTrainingThread(
   input: TrainingJobInput,
   onEvent: (event: TrainingEvent) => void | Promise<void>,
+  options: TrainingThreadOptions = {},
 ): TrainingThreadHandle {
   const flags = new Int32Array(new SharedArrayBuffer(8));
   const cancel = () => Atomics.store(flags, CANCEL_FLAG, 1);
   const preempt = () => Atomics.store(flags, PREEMPT_FLAG, 1);
-  const worker = new Worker(trainingThreadFile(), { workerData: { input, flags }, name: `training-${input.runId}` });
+  const worker = new Worker(trainingThreadFile(), { workerData: { input, flags }, name: `training-${input.runId}`, stdout: true, stderr: true });
+  const output = captureOutputLines({ stdout: worker.stdout, stderr: worker.stderr }, options.onOutput ?? echoOutput);
 
   let reported: TrainingOutcome | undefined;
   let threadError: Error | undefined;
@@ -73,10 +88,21 @@ export function startTrainingThread(
 
   const done = new Promise<number>((resolveExit) => worker.once('exit', resolveExit)).then(async (code) => {
     await delivering;
+    await settledWithin(output, OUTPUT_DRAIN_MS);
     if (eventError) return { status: 'failed', reason: eventError, retryable: true } as const;
     if (reported) return reported;
     const why = threadError ? threadError.message : `exit code ${code}`;
     return { status: 'failed', reason: `training thread of run ${input.runId} ended unexpectedly (${why})`, retryable: true } as const;
   });
   return { done, cancel, preempt };
+}
+
+function echoOutput(line: TrainingOutputLine): void {
+  process[line.stream].write(`${line.text}\n`);
+}
+
+function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
