@@ -14,7 +14,7 @@ import {
   type Fence,
 } from '@trainyard/db';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
-import { CheckpointStore, createObjectStore, LocalObjectStore, type ObjectStore } from '@trainyard/storage';
+import { CheckpointStore, createObjectStore, LocalObjectStore, runLogChunkKey, type ObjectStore } from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
 import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 
@@ -91,11 +91,12 @@ describe.each(['local', 's3'] as const)('OrphanCheckpointSweeper (PostgreSQL, %s
     await expect(checkpoint(fence1, 2)).rejects.toBeInstanceOf(FencedError);
     await objects.put(`runs/${run.id}/checkpoints/3/model/weights.bin`, Buffer.alloc(100, 1));
     await objects.put(`runs/${run.id}/checkpoints/1002/model/weights.bin`, Buffer.alloc(100, 2));
-    // Not checkpoint folders, or not this run's: never touched.
-    await objects.put(`runs/${run.id}/augmentation.png`, Buffer.from('png'));
-    await objects.put(`runs/${run.id}/checkpoints/notes/todo.txt`, Buffer.from('x'));
+    // Not checkpoint folders, or not this run's: never touched. The log of every attempt, the
+    // replaced one's included, stays too.
+    const logs = [1, 2].map((attempt) => runLogChunkKey(run.id, { attempt, sequence: 1 }));
+    for (const key of [`runs/${run.id}/augmentation.png`, `runs/${run.id}/checkpoints/notes/todo.txt`, ...logs]) await objects.put(key, Buffer.from('x'));
     await store.write(other.id, 2, files, {});
-    const outside = [`runs/${run.id}/augmentation.png`, `runs/${run.id}/checkpoints/notes/todo.txt`];
+    const outside = [`runs/${run.id}/augmentation.png`, `runs/${run.id}/checkpoints/notes/todo.txt`, ...logs];
 
     // Everything was written a moment ago: within the grace period nothing goes.
     expect(await sweeper.sweep(run.id)).toEqual([]);

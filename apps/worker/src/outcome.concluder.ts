@@ -36,17 +36,17 @@ export class OutcomeConcluder {
     try {
       switch (outcome.status) {
         case 'succeeded':
+          await this.announce(context, 'log', `run ${runId} SUCCEEDED`);
           await this.write(context, { attempt: 'SUCCEEDED', run: 'SUCCEEDED', result: context.result });
-          this.logger.log(`run ${runId} SUCCEEDED`);
           return { status: 'SUCCEEDED' };
         case 'cancelled':
+          await this.announce(context, 'log', `run ${runId} CANCELLED`);
           await this.write(context, { attempt: 'CANCELLED', run: 'CANCELLED' });
-          this.logger.log(`run ${runId} CANCELLED`);
           return { status: 'CANCELLED' };
         case 'preempted':
           await this.write(context, { attempt: 'PREEMPTED', error: `preempted: ${context.preemptReason ?? 'the worker was asked to stop'}`, run: 'PREEMPTED' });
           await this.requeue(context);
-          this.logger.log(`run ${runId} PREEMPTED after a checkpoint; its job is back in the queue`);
+          context.log.log(this.logger, `run ${runId} PREEMPTED after a checkpoint; its job is back in the queue`);
           // DelayedError tells BullMQ the job was moved already: no failure, no retry counted.
           throw new DelayedError(`run ${runId} preempted`);
         case 'failed':
@@ -55,7 +55,7 @@ export class OutcomeConcluder {
     } catch (error) {
       if (error instanceof FencedError) {
         context.fenced = true;
-        this.logger.warn(`run ${runId}: ${error.message}`);
+        context.log.warn(this.logger, `run ${runId}: ${error.message}`);
         throw this.leaveJob(context);
       }
       throw error;
@@ -64,10 +64,19 @@ export class OutcomeConcluder {
 
   /** Fails the run for good: closes the attempt FAILED, the run FAILED with the reason, and tells BullMQ not to retry. */
   async fail(context: TrainingContext, reason: string): Promise<never> {
+    await this.announce(context, 'error', `run ${context.fence.runId} FAILED: ${reason}`);
     await this.write(context, { attempt: 'FAILED', error: reason, run: 'FAILED', failureReason: reason });
     this.metrics.jobEnded('failed');
-    this.logger.error(`run ${context.fence.runId} FAILED: ${reason}`);
     throw new UnrecoverableError(reason);
+  }
+
+  /**
+   * The outcome goes into the run's log, and the log to the store, before the run is recorded as
+   * ended: a reader who sees the run ended then finds every line of it.
+   */
+  private async announce(context: TrainingContext, level: 'log' | 'error', message: string): Promise<void> {
+    context.log[level](this.logger, message);
+    await context.log.flush();
   }
 
   /**
@@ -82,7 +91,7 @@ export class OutcomeConcluder {
     }
     await this.write(context, { attempt: 'FAILED', error: reason, run: 'PREEMPTED', failureReason: `retrying after: ${reason}` });
     this.metrics.jobEnded('retried');
-    this.logger.warn(`run ${context.fence.runId} attempt failed (${failures}/${maxAttempts}), will retry: ${reason}`);
+    context.log.warn(this.logger, `run ${context.fence.runId} attempt failed (${failures}/${maxAttempts}), will retry: ${reason}`);
     throw new Error(reason);
   }
 
@@ -98,13 +107,13 @@ export class OutcomeConcluder {
     try {
       await context.job.moveToDelayed(Date.now(), context.token);
     } catch (error) {
-      this.logger.warn(`run ${context.fence.runId}: could not put its job back (${(error as Error).message}); it will stall and be taken again`);
+      context.log.warn(this.logger, `run ${context.fence.runId}: could not put its job back (${(error as Error).message}); it will stall and be taken again`);
     }
   }
 
   /** Throwing DelayedError makes BullMQ neither complete nor fail the job: it is not ours any more. */
   private leaveJob(context: TrainingContext): DelayedError {
-    this.logger.warn(`run ${context.fence.runId}: attempt ${context.fence.attemptId} was replaced; leaving the run and its job alone`);
+    context.log.warn(this.logger, `run ${context.fence.runId}: attempt ${context.fence.attemptId} was replaced; leaving the run and its job alone`);
     return new DelayedError(`run ${context.fence.runId}: attempt fenced off`);
   }
 }

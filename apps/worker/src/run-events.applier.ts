@@ -41,24 +41,24 @@ export class RunEventsApplier {
     if (context.fenced) return;
     context.fenced = true;
     context.handle?.cancel();
-    this.logger.warn(`run ${context.fence.runId}: ${typeof error === 'string' ? error : error.message}; stopping its training`);
+    context.log.warn(this.logger, `run ${context.fence.runId}: ${typeof error === 'string' ? error : error.message}; stopping its training`);
   }
 
   private async write(context: TrainingContext, event: TrainingEvent): Promise<void> {
     const { fence, job } = context;
     const retry = <T>(what: string, fn: () => Promise<T>) =>
       withConnectionRetry(fn, {
-        onRetry: (error, attempt) => this.logger.warn(`run ${fence.runId}: ${what} lost its database connection (try ${attempt}): ${(error as Error).message}`),
+        onRetry: (error, attempt) => context.log.warn(this.logger, `run ${fence.runId}: ${what} lost its database connection (try ${attempt}): ${(error as Error).message}`),
       });
     switch (event.type) {
       case 'backend':
-        this.logger.log(`run ${fence.runId} trains on ${event.backend} (${event.detail})`);
+        context.log.log(this.logger, `run ${fence.runId} trains on ${event.backend} (${event.detail})`);
         await retry('recording the backend', () => this.writes.setBackend(fence, event.backend));
         return;
       case 'progress':
         await retry('updating progress', () => this.writes.updateProgress(fence, event.progress));
         // Live views only: a Redis hiccup (or a job lost with a restarted Redis) must not stop training.
-        job.updateProgress({ ...event.progress }).catch((err: Error) => this.logger.debug(`run ${fence.runId}: job progress not sent: ${err.message}`));
+        job.updateProgress({ ...event.progress }).catch((err: Error) => this.logger.debug(`run ${fence.runId}: job progress not sent: ${err.message}`, { ...context.log.fields }));
         return;
       case 'metrics':
         await retry('writing metrics', () =>
@@ -89,12 +89,13 @@ export class RunEventsApplier {
         );
         return;
       case 'checkpoint-corrupt':
-        this.logger.warn(`run ${fence.runId}: checkpoint ${event.sequence} is unusable (${event.reason}); marked CORRUPT`);
+        context.log.warn(this.logger, `run ${fence.runId}: checkpoint ${event.sequence} is unusable (${event.reason}); marked CORRUPT`);
         await retry(`marking checkpoint ${event.sequence} CORRUPT`, () => this.checkpoints.markCorruptBySequence(fence, event.sequence));
         return;
       case 'resumed': {
         const superseded = await retry('superseding lost metric points', () => this.metrics.supersedeAfter(fence, event.step));
-        this.logger.log(
+        context.log.log(
+          this.logger,
           `run ${fence.runId} resumed from checkpoint ${event.sequence} (epoch ${event.epoch}, step ${event.step}); ${superseded} later metric points superseded`,
         );
         return;
@@ -103,7 +104,7 @@ export class RunEventsApplier {
         context.result = event.result;
         return;
       case 'data-report':
-        if (event.report.skippedCount > 0) this.logger.warn(`run ${fence.runId}: ${event.report.skippedCount} unreadable image(s) skipped in ${event.report.folder}`);
+        if (event.report.skippedCount > 0) context.log.warn(this.logger, `run ${fence.runId}: ${event.report.skippedCount} unreadable image(s) skipped in ${event.report.folder}`);
         await retry('recording the data report', () => this.writes.setDataReport(fence, event.report));
         return;
     }

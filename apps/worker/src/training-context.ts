@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { RunResult, TrainingJobData } from '@trainyard/contracts';
 import type { Fence } from '@trainyard/db';
 import type { TrainingThreadHandle } from '@trainyard/training';
+import type { AttemptLog } from './run-logs/attempt-log';
 
 /** One training in progress on this worker: its job, its fence, and what its events taught us. */
 export interface TrainingContext {
@@ -19,4 +20,6 @@ export interface TrainingContext {
   result?: RunResult;
   /** Checkpoint retention runs beside training, one pass at a time, off the event path. */
   retention: Promise<void>;
+  /** Lines about this attempt: to the process log and to the run's own log in the object store. */
+  log: AttemptLog;
 }

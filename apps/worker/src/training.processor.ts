@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { TrainyardConfig } from '@trainyard/config';
+import { withLogFields, type TrainyardConfig } from '@trainyard/config';
 import { isTerminal, type RunSpec, type RunStatus, type TrainingJobData } from '@trainyard/contracts';
 import {
   AttemptsRepository,
@@ -20,6 +20,7 @@ import { OutcomeConcluder } from './outcome.concluder';
 import { PipelineAdvancer } from './pipeline.advancer';
 import { RunEventsApplier } from './run-events.applier';
 import { RunInputsResolver } from './run-inputs.resolver';
+import { RunLogs } from './run-logs/run-logs';
 import type { TrainingContext } from './training-context';
 import { CONFIG, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
@@ -48,6 +49,7 @@ export class TrainingProcessor {
     private readonly inputs: RunInputsResolver,
     private readonly pipelines: PipelineAdvancer,
     private readonly metrics: WorkerMetrics,
+    private readonly runLogs: RunLogs,
   ) {}
 
   async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
@@ -67,7 +69,7 @@ export class TrainingProcessor {
   private async processRun(job: Job<TrainingJobData>, run: Run, token?: string): Promise<{ status: string }> {
     const runId = run.id;
     if (isTerminal(run.status as RunStatus)) {
-      this.logger.warn(`run ${runId} is already ${run.status}; nothing to do`);
+      this.logger.warn(`run ${runId} is already ${run.status}; nothing to do`, { runId, jobId: String(job.id) });
       return { status: run.status };
     }
     if (run.cancelRequested) {
@@ -83,8 +85,10 @@ export class TrainingProcessor {
       if (error instanceof RunStateError) return { status: error.status };
       throw error;
     }
+    const fields = { runId, attempt: opened.attempt.number, jobId: String(job.id) };
+    const log = this.runLogs.open(fields);
     for (const crashed of opened.crashed) {
-      this.logger.warn(`run ${runId}: attempt ${crashed.number} (worker ${crashed.workerId}) was left RUNNING; closed as CRASHED`);
+      log.warn(this.logger, `run ${runId}: attempt ${crashed.number} (worker ${crashed.workerId}) was left RUNNING; closed as CRASHED`);
     }
     const context: TrainingContext = {
       job,
@@ -93,13 +97,17 @@ export class TrainingProcessor {
       fenced: false,
       preemptRequested: false,
       retention: Promise.resolve(),
+      log,
     };
     this.active.add(context);
     try {
-      return await this.train(context, run, opened);
+      // Every line logged on this attempt's behalf, here or in what it calls, names it.
+      return await withLogFields(fields, () => this.train(context, run, opened));
     } finally {
       this.active.delete(context);
       await context.retention;
+      // Whatever the outcome (preempted, failed, fenced): the tail of the log is written.
+      await log.close();
     }
   }
 
@@ -124,8 +132,9 @@ export class TrainingProcessor {
       await this.checkpoints.nextSequence(runId),
       (opened.attempt.number - 1) * CHECKPOINT_SEQUENCE_BLOCK + 1,
     );
-    this.logger.log(
-      `run ${runId} (${spec.kind} "${run.name}") attempt ${opened.attempt.number} started` +
+    context.log.log(
+      this.logger,
+      `run ${runId} (${spec.kind} "${run.name}") attempt ${opened.attempt.number} started on worker ${this.options.workerId}` +
         (resumeCandidates.length ? `, may resume from checkpoint ${resumeCandidates[0]!.sequence}` : ''),
     );
 
@@ -140,6 +149,7 @@ export class TrainingProcessor {
         resumeCandidates,
       },
       this.metrics.instrument(runId, (event) => this.applier.apply(context, event)),
+      { onOutput: (line) => context.log.output(line) },
     );
     context.handle = handle;
     this.active.started(context);
@@ -151,7 +161,7 @@ export class TrainingProcessor {
           if (state.fenced) this.applier.fence(context, `attempt ${context.fence.attemptId} is no longer the run's current attempt`);
           else if (state.cancelRequested) handle.cancel();
         })
-        .catch((err) => this.logger.warn(`cancel check for run ${runId} failed: ${err}`));
+        .catch((err) => context.log.warn(this.logger, `cancel check for run ${runId} failed: ${err}`));
     }, WATCH_POLL_MS);
 
     let outcome: TrainingOutcome;

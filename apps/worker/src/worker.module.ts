@@ -14,7 +14,7 @@ import {
   type Database,
 } from '@trainyard/db';
 import { createRedisConnection, createTrainingQueue } from '@trainyard/queue';
-import { CheckpointStore, createObjectStore } from '@trainyard/storage';
+import { CheckpointStore, createObjectStore, type ObjectStore } from '@trainyard/storage';
 import type Redis from 'ioredis';
 import { ActiveTrainings } from './active-trainings';
 import { WorkerMetrics } from './metrics/worker-metrics';
@@ -26,9 +26,10 @@ import { OutcomeConcluder } from './outcome.concluder';
 import { Reconciler } from './reconciler.service';
 import { RunEventsApplier } from './run-events.applier';
 import { RunInputsResolver } from './run-inputs.resolver';
+import { RunLogs } from './run-logs/run-logs';
 import { TrainingProcessor } from './training.processor';
 import { WorkerHost } from './worker-host.service';
-import { CHECKPOINT_STORE, CONFIG, DATABASE, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
+import { CHECKPOINT_STORE, CONFIG, DATABASE, OBJECT_STORE, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
 const repository = <T>(Repo: new (prisma: Database['prisma']) => T) => ({
   provide: Repo,
@@ -64,10 +65,8 @@ export class WorkerModule {
           inject: [REDIS],
           useFactory: (redis: Redis) => createTrainingQueue(redis, options.queueName),
         },
-        {
-          provide: CHECKPOINT_STORE,
-          useFactory: async () => new CheckpointStore(await createObjectStore(config.storage)),
-        },
+        { provide: OBJECT_STORE, useFactory: () => createObjectStore(config.storage) },
+        { provide: CHECKPOINT_STORE, inject: [OBJECT_STORE], useFactory: (store: ObjectStore) => new CheckpointStore(store) },
         repository(RunsRepository),
         repository(AttemptsRepository),
         repository(AttemptWritesRepository),
@@ -83,6 +82,7 @@ export class WorkerModule {
         OrphanCheckpointSweeper,
         CheckpointRetention,
         RunEventsApplier,
+        RunLogs,
         OutcomeConcluder,
         TrainingProcessor,
         Reconciler,

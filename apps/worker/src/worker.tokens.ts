@@ -3,6 +3,7 @@ export const CONFIG = Symbol('TrainyardConfig');
 export const DATABASE = Symbol('Database');
 export const REDIS = Symbol('Redis');
 export const WORKER_OPTIONS = Symbol('WorkerOptions');
+export const OBJECT_STORE = Symbol('ObjectStore');
 export const CHECKPOINT_STORE = Symbol('CheckpointStore');
 export const TRAINING_QUEUE = Symbol('TrainingQueue');
 

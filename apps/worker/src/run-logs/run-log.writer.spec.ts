@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { registerSecret } from '@trainyard/config';
+import { RUN_LOG_MAX_LINE_LENGTH, RunLogLineSchema, type RunLogLine } from '@trainyard/contracts';
+import { LocalObjectStore, parseRunLogChunkKey, runLogPrefix } from '@trainyard/storage';
+import { RunLogWriter, type RunLogWriterOptions } from './run-log.writer';
+
+// A real folder store: the writer's chunks are files a reader lists and reads back.
+describe('RunLogWriter', () => {
+  let root: string;
+  let store: LocalObjectStore;
+  const runId = randomUUID();
+  const writers: RunLogWriter[] = [];
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'trainyard-run-log-'));
+    store = new LocalObjectStore(root);
+  });
+  afterEach(async () => {
+    await Promise.all(writers.splice(0).map((w) => w.close()));
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const open = (options: Partial<RunLogWriterOptions> = {}) => {
+    const writer = new RunLogWriter({ store, runId, attempt: 2, jobId: runId, chunkBytes: 4096, flushMs: 60_000, ...options });
+    writers.push(writer);
+    return writer;
+  };
+
+  /** Every chunk under the run's log prefix, in key order, parsed. */
+  async function chunks(): Promise<{ key: string; size: number; lines: RunLogLine[] }[]> {
+    const objects = await store.list(runLogPrefix(runId));
+    return Promise.all(
+      objects.map(async ({ key, size }) => ({
+        key,
+        size,
+        lines: (await store.get(key)).toString('utf8').trimEnd().split('\n').map((l) => RunLogLineSchema.parse(JSON.parse(l))),
+      })),
+    );
+  }
+
+  it('rotates at the size cap: chunks in key order hold every line once, in order, none past the cap', async () => {
+    const writer = open({ maxPendingBytes: 1024 * 1024 });
+    const messages = Array.from({ length: 60 }, (_, i) => `epoch ${i} ${'x'.repeat(150)}`);
+    for (const msg of messages) writer.append('log', 'stdout', msg);
+    await writer.close();
+    const stored = await chunks();
+    expect(stored.length).toBeGreaterThan(2);
+    expect(stored.map((c) => parseRunLogChunkKey(runId, c.key))).toEqual(stored.map((_, i) => ({ attempt: 2, sequence: i + 1 })));
+    expect(stored[0]!.key).toBe(`runs/${runId}/logs/00002-000001.ndjson`);
+    for (const chunk of stored) expect(chunk.size).toBeLessThanOrEqual(4096);
+    expect(stored.flatMap((c) => c.lines.map((l) => l.msg))).toEqual(messages);
+    expect(stored[0]!.lines[0]).toMatchObject({ level: 'log', source: 'stdout', attempt: 2, jobId: runId, t: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+  });
+
+  it('grows the open chunk in place between flushes, so a reader’s line offset stays valid', async () => {
+    const writer = open();
+    writer.append('log', 'worker', 'one');
+    writer.append('log', 'worker', 'two');
+    await writer.flush();
+    expect((await chunks()).map((c) => c.lines.map((l) => l.msg))).toEqual([['one', 'two']]);
+    writer.append('warn', 'stderr', 'three');
+    await writer.flush();
+    expect((await chunks()).map((c) => c.lines.map((l) => l.msg))).toEqual([['one', 'two', 'three']]);
+  });
+
+  it('writes on its own every flushMs, and as soon as a chunk’s worth is waiting', async () => {
+    const writer = open({ flushMs: 100 });
+    writer.append('log', 'worker', 'by the timer');
+    await sleep(400);
+    expect((await chunks()).flatMap((c) => c.lines.map((l) => l.msg))).toEqual(['by the timer']);
+    const eager = open({ flushMs: 60_000, chunkBytes: 4096 });
+    for (let i = 0; i < 30; i++) eager.append('log', 'stdout', `${i} ${'y'.repeat(200)}`);
+    await sleep(300);
+    expect((await chunks()).flatMap((c) => c.lines).filter((l) => l.msg.endsWith('y')).length).toBeGreaterThan(0);
+  });
+
+  it('stores no secret, no raw control character, and no line past RUN_LOG_MAX_LINE_LENGTH (saying it was cut)', async () => {
+    registerSecret('writer-test-secret-value');
+    const writer = open({ chunkBytes: 256 * 1024 });
+    writer.append('log', 'stdout', 'key writer-test-secret-value and redis://:pw@host:6379');
+    writer.append('log', 'stdout', 'forged\n[Nest] 1 - LOG run SUCCEEDED \u001b[2J');
+    writer.append('log', 'stdout', 'z'.repeat(RUN_LOG_MAX_LINE_LENGTH + 500));
+    await writer.close();
+    const [stored] = await chunks();
+    const raw = (await store.get(stored!.key)).toString('utf8');
+    expect(raw).not.toContain('writer-test-secret-value');
+    expect(raw.split('\n').filter(Boolean)).toHaveLength(3);
+    const [secret, forged, long] = stored!.lines.map((l) => l.msg);
+    expect(secret).toBe('key *** and redis://:***@host:6379');
+    expect(forged).toBe('forged\\n[Nest] 1 - LOG run SUCCEEDED \\u001b[2J');
+    expect(long!.startsWith('z'.repeat(RUN_LOG_MAX_LINE_LENGTH))).toBe(true);
+    expect(long).toMatch(/… \[500 more characters cut\]$/);
+  });
+
+  it('survives a store that refuses writes: warns once, keeps a bounded buffer, drops the oldest and says how many', async () => {
+    // A file where the run's folder must go: every put fails (ENOTDIR) until it is removed.
+    await writeFile(join(root, 'runs'), 'in the way');
+    const errors: Error[] = [];
+    const writer = open({ chunkBytes: 4096, maxPendingBytes: 2048, onStoreError: (e) => errors.push(e) });
+    for (let i = 0; i < 50; i++) {
+      writer.append('log', 'stdout', `line ${i} ${'w'.repeat(100)}`);
+      if (i % 10 === 9) await writer.flush();
+    }
+    expect(errors).toHaveLength(1);
+    expect((await store.list('')).map((o) => o.key)).toEqual(['runs']);
+
+    await rm(join(root, 'runs'));
+    writer.append('log', 'worker', 'store is back');
+    await writer.close();
+    const lines = (await chunks()).flatMap((c) => c.lines);
+    const markers = lines.filter((l) => l.msg.includes('lines dropped'));
+    expect(markers.length).toBeGreaterThan(0);
+    for (const marker of markers) expect(marker).toMatchObject({ level: 'warn', source: 'worker' });
+    const dropped = markers.reduce((sum, m) => sum + Number(/^(\d+) lines dropped/.exec(m.msg)![1]), 0);
+    const kept = lines.filter((l) => l.msg.startsWith('line '));
+    // Lines that reached a chunk are never dropped; of the rest, the oldest went first.
+    expect(kept.length + dropped).toBe(50);
+    expect(kept.map((l) => Number(l.msg.split(' ')[1]))).toEqual([...kept.map((l) => Number(l.msg.split(' ')[1]))].sort((a, b) => a - b));
+    expect(kept.at(-1)!.msg.startsWith('line 49 ')).toBe(true);
+    expect(lines.at(-1)!.msg).toBe('store is back');
+  });
+});

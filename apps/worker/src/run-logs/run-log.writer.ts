@@ -1,0 +1,149 @@
+import { escapeControlCharacters, redact } from '@trainyard/config';
+import { clipText, RUN_LOG_MAX_LINE_LENGTH, type RunLogLevel, type RunLogLine, type RunLogSource } from '@trainyard/contracts';
+import { runLogChunkKey, type ObjectStore } from '@trainyard/storage';
+
+export interface RunLogWriterOptions {
+  store: ObjectStore;
+  runId: string;
+  attempt: number;
+  jobId: string;
+  /** A chunk is closed once the next line would take it past this many bytes (RUN_LOG_CHUNK_BYTES). */
+  chunkBytes: number;
+  /** New lines are written this often (RUN_LOG_FLUSH_MS), and whenever a chunk's worth is waiting. */
+  flushMs: number;
+  /** Bytes of lines the store has not taken yet that are kept; past it the oldest go (default 4 chunks). */
+  maxPendingBytes?: number;
+  /** How long `close` waits for the store before giving up on the tail (default 10 s). */
+  closeTimeoutMs?: number;
+  /** The store refused a write (once per run of failures): for the process log, never this one. */
+  onStoreError?: (error: Error) => void;
+}
+
+interface Encoded {
+  text: string;
+  bytes: number;
+  /** A line saying this many lines were dropped: dropped in turn, it hands the count on. */
+  dropped?: number;
+}
+
+interface Chunk {
+  sequence: number;
+  lines: Encoded[];
+  bytes: number;
+  /** Holds lines the store does not have yet. */
+  dirty: boolean;
+}
+
+/**
+ * One attempt's log, written to the object store as NDJSON chunks
+ * (`runs/<runId>/logs/<attempt>-<sequence>.ndjson`, see run-artifact-keys.ts). The open chunk is
+ * written again, whole, at each flush until it is full; then the next one is begun, so a chunk
+ * only ever grows and a reader's line offset into it stays valid. The store's trouble never
+ * reaches the training: writes are retried at the next flush, lines waiting are bounded, and
+ * the oldest are dropped first, with a line saying how many.
+ */
+export class RunLogWriter {
+  private chunk: Chunk = { sequence: 1, lines: [], bytes: 0, dirty: false };
+  private pending: Encoded[] = [];
+  private pendingBytes = 0;
+  private dropped = 0;
+  private failing = false;
+  private closed = false;
+  private writing: Promise<void> = Promise.resolve();
+  /** A write is queued that has not begun: lines appended meanwhile go with it. */
+  private queued = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly maxPendingBytes: number;
+
+  constructor(private readonly options: RunLogWriterOptions) {
+    this.maxPendingBytes = options.maxPendingBytes ?? 4 * options.chunkBytes;
+    this.timer = setInterval(() => void this.flush(), options.flushMs);
+    this.timer.unref();
+  }
+
+  /** Adds a line (redacted, control characters escaped, cut to RUN_LOG_MAX_LINE_LENGTH); never throws. */
+  append(level: RunLogLevel, source: RunLogSource, msg: string): void {
+    if (this.closed) return;
+    this.pending.push(this.encode(level, source, msg));
+    this.pendingBytes += this.pending[this.pending.length - 1]!.bytes;
+    while (this.pendingBytes > this.maxPendingBytes && this.pending.length > 1) {
+      const gone = this.pending.shift()!;
+      this.pendingBytes -= gone.bytes;
+      this.dropped += gone.dropped ?? 1;
+    }
+    if (this.pendingBytes >= this.options.chunkBytes) void this.flush();
+  }
+
+  /**
+   * Writes what is waiting; resolves once the store took it or refused it, or after `timeoutMs`
+   * (the write goes on), never rejects.
+   */
+  flush(timeoutMs?: number): Promise<void> {
+    if (!this.queued) {
+      this.queued = true;
+      this.writing = this.writing.then(() => {
+        this.queued = false;
+        return this.write();
+      });
+    }
+    return timeoutMs === undefined ? this.writing : within(this.writing, timeoutMs);
+  }
+
+  /** The last flush (the attempt ended, however it ended): waits for the store up to closeTimeoutMs. */
+  async close(): Promise<void> {
+    if (this.closed) return this.writing;
+    clearInterval(this.timer);
+    const last = this.flush(this.options.closeTimeoutMs ?? 10_000);
+    this.closed = true;
+    await last;
+  }
+
+  private async write(): Promise<void> {
+    if (this.dropped > 0) {
+      const marker = { ...this.encode('warn', 'worker', `${this.dropped} lines dropped: the object store did not take them in time`), dropped: this.dropped };
+      this.pending.unshift(marker);
+      this.pendingBytes += marker.bytes;
+      this.dropped = 0;
+    }
+    for (;;) {
+      while (this.pending.length && (this.chunk.lines.length === 0 || this.chunk.bytes + this.pending[0]!.bytes <= this.options.chunkBytes)) {
+        const line = this.pending.shift()!;
+        this.pendingBytes -= line.bytes;
+        this.chunk.lines.push(line);
+        this.chunk.bytes += line.bytes;
+        this.chunk.dirty = true;
+      }
+      if (this.chunk.dirty && !(await this.put(this.chunk))) return;
+      if (!this.pending.length) return;
+      this.chunk = { sequence: this.chunk.sequence + 1, lines: [], bytes: 0, dirty: false };
+    }
+  }
+
+  private async put(chunk: Chunk): Promise<boolean> {
+    const { store, runId, attempt } = this.options;
+    try {
+      await store.put(runLogChunkKey(runId, { attempt, sequence: chunk.sequence }), Buffer.from(chunk.lines.map((l) => l.text).join('')));
+      chunk.dirty = false;
+      this.failing = false;
+      return true;
+    } catch (error) {
+      if (!this.failing) this.options.onStoreError?.(error as Error);
+      this.failing = true;
+      return false;
+    }
+  }
+
+  private encode(level: RunLogLevel, source: RunLogSource, msg: string): Encoded {
+    const safe = escapeControlCharacters(redact(msg));
+    const cut = safe.length > RUN_LOG_MAX_LINE_LENGTH ? `${clipText(safe, RUN_LOG_MAX_LINE_LENGTH)} … [${safe.length - RUN_LOG_MAX_LINE_LENGTH} more characters cut]` : safe;
+    const line: RunLogLine = { t: new Date().toISOString(), level, source, attempt: this.options.attempt, jobId: this.options.jobId, msg: cut };
+    const text = `${JSON.stringify(line)}\n`;
+    return { text, bytes: Buffer.byteLength(text) };
+  }
+}
+
+function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
