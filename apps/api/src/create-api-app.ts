@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import type { ApiOptions } from './config/api-options';
 import { hardenHttp, isLoopbackHost, JSON_BODY_LIMIT } from './http/http-hardening';
 import { createLogger } from './logging/create-logger';
+import { assignRequestId, logWithRequestId } from './logging/request-id';
 import { setupOpenApi } from './openapi/setup-openapi';
 
 export type { ApiOptions } from './config/api-options';
@@ -32,8 +33,10 @@ export async function createApiApp(config: TrainyardConfig, options: ApiOptions 
     bodyParser: false,
   });
   app.disable('x-powered-by');
+  app.use(assignRequestId);
   hardenHttp(app, config);
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  app.use(logWithRequestId);
   if (options.shutdownHooks ?? true) app.enableShutdownHooks();
   if (options.openApi ?? true) setupOpenApi(app);
   await app.init();

@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import { loadConfig, type TrainyardConfig } from '@trainyard/config';
 import { authorizedFetch, createFreshDatabase, testAdminKey } from '@trainyard/db/testing';
 import { createApiApp } from '../create-api-app';
+import type { ApiOptions } from '../config/api-options';
 
 export const TEST_REDIS = { host: '127.0.0.1', port: 6379 };
 
@@ -31,15 +32,15 @@ export interface TestApi {
 /**
  * The API app on a fresh PostgreSQL database, a queue of its own on the real Redis and a
  * temporary home, listening on a free loopback port, with an admin key (auth is on, as by default). `env` adds or overrides variables (an S3
- * server's, a shorter Redis timeout).
+ * server's, a shorter Redis timeout); `logger` replaces the silence (a test that reads the log lines).
  */
-export async function startTestApi(options: { env?: Record<string, string>; openApi?: boolean } = {}): Promise<TestApi> {
+export async function startTestApi(options: { env?: Record<string, string>; openApi?: boolean; logger?: ApiOptions['logger'] } = {}): Promise<TestApi> {
   const queueName = `test-${randomUUID()}`;
   const database = await createFreshDatabase();
   const home = mkdtempSync(join(tmpdir(), 'trainyard-api-'));
   const adminKey = options.env?.TRAINYARD_ADMIN_KEY ?? testAdminKey();
   const config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error', TRAINYARD_ADMIN_KEY: adminKey, ...options.env });
-  const app = await createApiApp(config, { queueName, logger: false, shutdownHooks: false, openApi: options.openApi ?? false });
+  const app = await createApiApp(config, { queueName, logger: options.logger ?? false, shutdownHooks: false, openApi: options.openApi ?? false });
   await app.listen(0, '127.0.0.1');
   const queue = new Queue(queueName, { connection: TEST_REDIS });
   return {
