@@ -71,7 +71,7 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
 
   it("keeps runs apart: another project's run is a 404 on every run route, and absent from lists and compare", async () => {
     const { body: run } = await call(a, 'POST', '/v1/runs', pretrain('a secret run'));
-    const routes = ['', '/checkpoints', '/metrics', '/series', '/events', '/checkpoints/1/files', '/checkpoints/1/download?file=model.json', '/augmentation.png'];
+    const routes = ['', '/checkpoints', '/metrics', '/series', '/events', '/checkpoints/1/files', '/checkpoints/1/download?file=model.json', '/augmentation.png', '/logs', '/logs?follow=true'];
     for (const suffix of routes) {
       const theirs = await call(b, 'GET', `/v1/runs/${run.id}${suffix}`);
       expect({ suffix, status: theirs.status }).toEqual({ suffix, status: 404 });

@@ -15,5 +15,7 @@ import { RunEventsHub } from './run-events.hub';
 @Module({
   controllers: [DashboardQueriesController, RunEventsController, CheckpointFilesController, FleetController],
   providers: [DashboardQueriesService, RunEventsHub, FleetService, SseConnectionLimiter],
+  // One limiter per process: every kind of live stream (run events, run logs) counts against it.
+  exports: [SseConnectionLimiter],
 })
 export class QueriesModule {}

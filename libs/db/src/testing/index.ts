@@ -1,3 +1,4 @@
 // Test-only helpers, deliberately not exported from the lib's main entry point.
 export { createFreshDatabase, TEST_POSTGRES_ADMIN_URL, type FreshDatabase } from './fresh-database';
 export { authorizedFetch, testAdminKey } from './authorized-fetch';
+export { serverSentEvents, type ServerSentEvent } from './server-sent-events';

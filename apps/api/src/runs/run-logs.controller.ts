@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Controller, Get, Logger, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { RunLogPage } from '@trainyard/contracts';
+import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
+import { SseConnectionLimiter } from '../queries/sse-connection.limiter';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
+import { formatRunLogCursor, RUN_LOG_DEFAULT_LIMIT, RUN_LOG_MAX_LIMIT, RunLogCursorSchema, RunLogQuerySchema, type RunLogCursor, type RunLogQuery } from './run-log-query';
+import { RunIdSchema } from './run-queries';
+import { RunLogsService } from './run-logs.service';
+
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+const lastEventIdPipe = new ZodValidationPipe(RunLogCursorSchema.optional(), 'Invalid header', 'Last-Event-ID');
+/** How often a follower looks for new lines: the worker writes them every RUN_LOG_FLUSH_MS (2 s). */
+const FOLLOW_POLL_MS = 1000;
+/** Keeps proxies from closing an idle stream, and lets a dead client be noticed. */
+const KEEPALIVE_MS = 15_000;
+const FOLLOW_BATCH = 500;
+
+/**
+ * A run's log: the worker's lines about it and what its training printed, every attempt, in
+ * order (see RunLogWriter for how it is stored).
+ */
+@ApiTags('runs')
+@Owned('run')
+@Controller('v1/runs')
+export class RunLogsController {
+  private readonly logger = new Logger(RunLogsController.name);
+
+  constructor(
+    private readonly runLogs: RunLogsService,
+    private readonly limiter: SseConnectionLimiter,
+  ) {}
+
+  @Get(':id/logs')
+  @ApiOperation({
+    summary: "A run's log (worker lines and the training's stdout/stderr), paged; with follow=true (or Accept: text/event-stream) server-sent events until the run ends",
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiQuery({ name: 'after', required: false, description: '`next` of an earlier page (`<attempt>-<chunk>-<offset>`)' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: RUN_LOG_MAX_LIMIT, default: RUN_LOG_DEFAULT_LIMIT } })
+  @ApiQuery({ name: 'attempt', required: false, schema: { type: 'integer', minimum: 1 }, description: "Only this attempt's lines" })
+  @ApiQuery({ name: 'follow', required: false, schema: { type: 'boolean', default: false } })
+  @ApiProduces('application/json', 'text/event-stream')
+  async logs(
+    @Param('id', runIdPipe) id: string,
+    @Query(new ZodValidationPipe(RunLogQuerySchema, 'Invalid query')) query: RunLogQuery,
+    @Req() req: IncomingMessage,
+    @Res() res: ServerResponse,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<void> {
+    const follow = query.follow || /\btext\/event-stream\b/i.test(req.headers.accept ?? '');
+    if (!follow) {
+      const read = await this.runLogs.read(id, query);
+      const page: RunLogPage = { lines: read.entries.map((e) => e.line), next: formatRunLogCursor(read.next), complete: read.complete };
+      const body = JSON.stringify(page);
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(body);
+      return;
+    }
+    // @Headers takes no pipes in NestJS: checked the same way. A reconnecting EventSource sends
+    // the id of the last line it got, which wins over the `after` of its URL.
+    const resumeAt = lastEventIdPipe.transform(headerValue(req.headers['last-event-id'])) ?? query.after;
+    await this.runLogs.assertRun(id); // 404 before any byte of the stream
+    const release = this.limiter.acquire(principal.keyId); // 429 before any byte, too
+    this.stream(id, { ...query, after: resumeAt }, res, release);
+  }
+
+  /** `event: line` per line (its id the cursor after it), then `event: end` once the run has ended and every line was sent. */
+  private stream(id: string, query: RunLogQuery & { after?: RunLogCursor }, res: ServerResponse, release: () => void): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    // A log with nothing new yet writes nothing: send the headers now so the client knows it is live.
+    res.flushHeaders();
+    let closed = false;
+    let wake: NodeJS.Timeout | undefined;
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    res.on('close', () => {
+      closed = true;
+      clearTimeout(wake);
+      clearInterval(keepalive);
+      release();
+    });
+    let after = query.after;
+    const poll = async (): Promise<void> => {
+      if (closed) return;
+      let full = false;
+      try {
+        const read = await this.runLogs.read(id, { after, limit: FOLLOW_BATCH, attempt: query.attempt });
+        for (const { line, after: cursor } of read.entries) res.write(`id: ${cursor}\nevent: line\ndata: ${JSON.stringify(line)}\n\n`);
+        after = read.next;
+        if (read.complete) {
+          res.end(`event: end\ndata: ${JSON.stringify({ next: formatRunLogCursor(read.next) })}\n\n`);
+          return;
+        }
+        full = read.entries.length === FOLLOW_BATCH;
+      } catch (error) {
+        if (error instanceof NotFoundException) {
+          res.end();
+          return;
+        }
+        // The store or the database is briefly away: try again at the next poll.
+        this.logger.warn(`following the log of run ${id}: ${(error as Error).message}`);
+      }
+      if (!closed) wake = setTimeout(() => void poll(), full ? 0 : FOLLOW_POLL_MS);
+    };
+    void poll();
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
+}
