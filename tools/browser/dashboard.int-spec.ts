@@ -118,9 +118,12 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.locator('#live-state', { hasText: 'live' }).waitFor();
     // More points arrive over SSE while the page stays open (no reload).
     await waitFor('the chart to grow', async () => ((await points()) > first ? true : undefined), 120_000, workerLog);
+    // Its log follows along: the training's own epoch lines appear while it runs.
+    await page.locator('#run-log .log-line.source-stdout', { hasText: /epoch \d+\/14 loss/ }).first().waitFor({ timeout: 60_000 });
     await shot('run-live');
     await waitFor('the fine-tune to succeed', async () => ((await status(ids['finetune']!)) === 'SUCCEEDED' ? true : undefined), 240_000, workerLog);
     await page.locator('#run-status', { hasText: 'succeeded' }).waitFor({ timeout: 15_000 });
+    await page.locator('#run-log .log-line.source-worker', { hasText: `run ${ids['finetune']} SUCCEEDED` }).waitFor({ timeout: 15_000 });
     await page.locator('table.heatmap').waitFor({ timeout: 15_000 });
     expect(await page.locator('#chart-accuracy canvas').count()).toBe(1);
     // The augmented samples the run trained on are shown with it.

@@ -3,6 +3,7 @@ import { lineChart, type LineChart } from './chart';
 import { clear, h } from './dom';
 import { formatBytes, formatDuration, formatNumber, kindLabel, mergeByStep, progressFraction, runDuration } from './format';
 import { confusionHeatmap } from './heatmap';
+import { runLogsPanel } from './run-logs-panel';
 
 const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
 
@@ -23,7 +24,8 @@ export function runPage(root: HTMLElement, id: string): () => void {
   const evaluation = h('section', { class: 'card' });
   const data = h('section', { class: 'card', hidden: true });
   const live = h('span', { class: 'live muted', id: 'live-state' }, 'connecting…');
-  clear(root, header, progress, h('div', { class: 'charts' }, lossBox, accBox), h('div', { class: 'grid2' }, attempts, checkpoints), evaluation, data);
+  const logs = runLogsPanel(id);
+  clear(root, header, progress, h('div', { class: 'charts' }, lossBox, accBox), h('div', { class: 'grid2' }, attempts, checkpoints), evaluation, data, logs.element);
   charts.loss = lineChart(lossBox, 'Loss');
   charts.accuracy = lineChart(accBox, 'Accuracy');
 
@@ -206,6 +208,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
   void refresh().then(loadSeries).catch((err: Error) => clear(root, h('p', { class: 'error' }, err.message)));
   return () => {
     events.close();
+    logs.close();
     charts.loss?.destroy();
     charts.accuracy?.destroy();
   };
