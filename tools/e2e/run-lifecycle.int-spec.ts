@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Queue, QueueEvents } from 'bullmq';
-import { authorizedFetch, createFreshDatabase, testAdminKey } from '@trainyard/db/testing';
+import { authorizedFetch, createFreshDatabase, serverSentEvents, testAdminKey, type ServerSentEvent } from '@trainyard/db/testing';
 import { startS3TestServer } from '@trainyard/storage/testing';
 import { createObjectStore, keyFromUri, type ObjectStore } from '@trainyard/storage';
-import type { ClassificationReport, RunSpecInput } from '@trainyard/contracts';
+import type { ClassificationReport, RunLogLine, RunLogPage, RunSpecInput } from '@trainyard/contracts';
 import { freePort, startApp, waitFor, type AppProcess } from './processes';
 
 /**
@@ -113,6 +113,21 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
     const pretrainRun = await waitForEnd(pretrain.id);
     expect(pretrainRun).toMatchObject({ status: 'SUCCEEDED', failureReason: null });
 
+    // Its log: the worker's lines about it and what the training printed, in chunks under
+    // runs/<id>/logs/ in S3, whole by the time the run reads SUCCEEDED.
+    const log = (await (await fetch(`${baseUrl}/v1/runs/${pretrain.id}/logs`)).json()) as RunLogPage;
+    expect(log.complete).toBe(true);
+    const said = log.lines.map((l) => `${l.source}: ${l.msg}`);
+    expect(said[0]).toMatch(new RegExp(`^worker: run ${pretrain.id} \\(pretrain "e2e pretrain"\\) attempt 1 started on worker `));
+    expect(said).toContainEqual(expect.stringMatching(/^stdout: epoch 3\/3 loss \S+ val_loss \S+ \(\d+ img\/s\)$/));
+    expect(said.at(-1)).toBe(`worker: run ${pretrain.id} SUCCEEDED`);
+    expect(log.lines.every((l) => l.attempt === 1 && l.jobId === pretrain.id)).toBe(true);
+    expect((await store.list(`runs/${pretrain.id}/logs/`)).map((o) => o.key)).toEqual([`runs/${pretrain.id}/logs/00001-000001.ndjson`]);
+    // The process log names the run, attempt and job on each of those lines.
+    const processLog = worker.output().replace(/\u001b\[[0-9;]*m/g, '');
+    expect(processLog).toContain(`[TrainingProcessor] [run ${pretrain.id} attempt 1 job ${pretrain.id}] run ${pretrain.id} (pretrain`);
+    expect(processLog).toMatch(new RegExp(`\\[training:stdout\\] \\[run ${pretrain.id} attempt 1 job ${pretrain.id}\\] epoch 1/3 loss`));
+
     const finetune = await post({
       kind: 'finetune',
       name: 'e2e finetune',
@@ -121,8 +136,22 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
       training: { epochs: 20, batchSize: 16, learningRate: 3e-3, seed: 1 },
       checkpoint: { everyEpochs: 10 },
     });
+    // Followed live from submission (nothing logged yet) to the end of the run.
+    const followed = (async () => {
+      const response = await fetch(`${baseUrl}/v1/runs/${finetune.id}/logs?follow=true`, { signal: AbortSignal.timeout(300_000) });
+      const events: ServerSentEvent[] = [];
+      for await (const event of serverSentEvents(response)) events.push(event);
+      return events;
+    })();
     const finetuneRun = await waitForEnd(finetune.id);
     expect(finetuneRun).toMatchObject({ status: 'SUCCEEDED', baseRunId: pretrain.id });
+    const events = await followed;
+    expect(events.at(-1)!.event).toBe('end');
+    const streamed = events.filter((e) => e.event === 'line').map((e) => JSON.parse(e.data) as RunLogLine);
+    expect(streamed.map((l) => l.msg)).toContainEqual(expect.stringMatching(/^epoch 20\/20 loss /));
+    // The stream delivered the stored log, every line once, in order.
+    const stored = (await (await fetch(`${baseUrl}/v1/runs/${finetune.id}/logs?limit=1000`)).json()) as RunLogPage;
+    expect(streamed).toEqual(stored.lines);
 
     // The evaluation on the held-out test split is real: four classes, chance is 25 %.
     const report = finetuneRun.result as ClassificationReport;
@@ -179,10 +208,13 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
     }
   }, 600_000);
 
-  it('never writes a secret to a log line: the admin key, the S3 secret, the database password', async () => {
+  it("never writes a secret to a log line, the runs' own logs included: the admin key, the S3 secret, the database password", async () => {
     // A wrong key and a request naming secrets in its body must not bring them into the logs either.
     await fetch(`${baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${adminKey}x` } });
-    const logs = `${api.output()}\n${worker.output()}`;
+    const chunks = await store.list('runs/');
+    const runLogs = await Promise.all(chunks.filter((c) => c.key.includes('/logs/')).map(async (c) => (await store.get(c.key)).toString('utf8')));
+    expect(runLogs.length).toBeGreaterThanOrEqual(2);
+    const logs = `${api.output()}\n${worker.output()}\n${runLogs.join('\n')}`;
     expect(logs.length).toBeGreaterThan(0);
     for (const secret of [adminKey, s3.secretKey, databasePassword]) expect(logs).not.toContain(secret);
     expect(logs).not.toMatch(/postgres(ql)?:\/\/[^:\s]+:(?!\*\*\*)[^@\s]+@/);
