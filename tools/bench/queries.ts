@@ -7,7 +7,7 @@ import { cpus, loadavg } from 'node:os';
 import { Client } from 'pg';
 import { downsampledSeriesStatement, MetricsRepository, RunsRepository, openDatabase, type Database, type Fence, type MetricPointInput, type RunListQuery } from '@trainyard/db';
 import { createFreshDatabase } from '@trainyard/db/testing';
-import { DashboardQueriesService } from '../../apps/api/src/queries/dashboard-queries.service';
+import { RunHistoryService } from '../../apps/api/src/runs/run-history.service';
 import { BIG_RUN, loadDataset, longRunId } from './queries-dataset';
 import { measure, percentile } from './percentiles';
 
@@ -59,7 +59,7 @@ async function queryCases(pg: Client, database: Database, log: (line: string) =>
 
     const runs = new RunsRepository(database.prisma);
     const metrics = new MetricsRepository(database.prisma);
-    const service = new DashboardQueriesService(runs, metrics);
+    const service = new RunHistoryService(runs, metrics);
     const bigExtent = (await metrics.seriesExtents(BIG_RUN, ['loss']))[0]!;
     const compareIds = Array.from({ length: 10 }, (_, i) => longRunId(i));
     const cases: { name: string; target: number | null; run: () => Promise<unknown> }[] = [

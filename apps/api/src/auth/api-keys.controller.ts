@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Logger, NotFoundException, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeysRepository } from '@trainyard/db';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -6,6 +6,7 @@ import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { CurrentPrincipal, RequireScope } from './auth.decorators';
 import { ApiKeyCreationSchema, ApiKeyIdSchema, type ApiKeyCreationBody } from './api-keys.dto';
 import type { Principal } from './principal';
+import { notFound } from '../http/problems';
 
 /** Key administration (the `admin` scope), and `whoami` for any key. */
 @ApiTags('keys')
@@ -42,7 +43,7 @@ export class ApiKeysController {
   @ApiParam({ name: 'id', format: 'uuid' })
   async revoke(@Param('id', new ZodValidationPipe(ApiKeyIdSchema, 'Invalid key id', 'id')) id: string, @CurrentPrincipal() admin: Principal) {
     const key = await this.keys.revoke(id);
-    if (!key) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No API key with id ${id}` });
+    if (!key) throw notFound('API key', id);
     this.authenticator.forgetAll();
     this.logger.log(`API key ${id} revoked by key ${admin.keyId}`);
     return key;

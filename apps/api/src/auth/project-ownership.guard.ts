@@ -1,8 +1,9 @@
-import { Injectable, NotFoundException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ProjectsRepository } from '@trainyard/db';
 import { OWNED_RESOURCE, type OwnedKind } from './auth.decorators';
 import type { AuthenticatedRequest } from './principal';
+import { notFound } from '../http/problems';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,7 +29,7 @@ export class ProjectOwnershipGuard implements CanActivate {
     if (typeof id !== 'string' || !UUID.test(id)) return true;
     const owner = await this.projects.projectOf(owned.kind, id);
     if (owner !== null && owner !== project) {
-      throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No ${owned.kind} with id ${id}` });
+      throw notFound(owned.kind, id);
     }
     return true;
   }

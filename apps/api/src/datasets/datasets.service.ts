@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { ConflictException, Inject, Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { DatasetNameTakenError, DatasetsRepository, type DatasetLocation, type DatasetRecord } from '@trainyard/db';
 import {
@@ -18,6 +18,7 @@ import {
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import type { DatasetRegistration } from './dataset-registration.dto';
+import { notFound } from '../http/problems';
 
 export type DatasetView = DatasetRecord & { images: number };
 
@@ -85,7 +86,7 @@ export class DatasetsService {
 
   async get(id: string): Promise<DatasetView> {
     const record = await this.datasets.get(id);
-    if (!record) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No dataset with id ${id}` });
+    if (!record) throw notFound('dataset', id);
     return view(record);
   }
 

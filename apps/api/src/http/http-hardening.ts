@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import helmet from 'helmet';
+import { REQUEST_ID_HEADER } from '../logging/request-id';
+import { problem, sendProblem } from './problem-details.filter';
 
 /** What the API accepts in a body: JSON, up to this size (a pipeline of many steps fits easily). */
 export const JSON_BODY_LIMIT = '1mb';
@@ -85,7 +87,6 @@ function isJson(contentType: string | undefined): boolean {
 }
 
 function refuse(res: ServerResponse, status: number, error: string, field: string, message: string): void {
-  const body = JSON.stringify({ statusCode: status, error, message, errors: [{ field, message }] });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  const requestId = res.getHeader(REQUEST_ID_HEADER);
+  sendProblem(res, problem(status, { error, message, errors: [{ field, message }] }, typeof requestId === 'string' ? requestId : undefined));
 }

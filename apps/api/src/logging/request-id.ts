@@ -30,3 +30,8 @@ export function logWithRequestId(req: IncomingMessage, _res: ServerResponse, nex
   if (requestId) withLogFields({ requestId }, next);
   else next();
 }
+
+/** The id `assignRequestId` gave this request (problem bodies carry it, so a report can name the log lines). */
+export function requestIdOf(req: IncomingMessage): string | undefined {
+  return ids.get(req);
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
 import { clipText, runKindOf, type EvaluateSpec, type FinetuneSpec, type PipelineSpec } from '@trainyard/contracts';
 import { PipelinesRepository, type PipelineRunCreation, type PipelineWithRuns } from '@trainyard/db';
 import { applyPipelineDecision, type TrainingQueue } from '@trainyard/queue';
@@ -7,6 +7,7 @@ import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
 import { SubmissionQuota, type PlannedRun } from '../runs/submission-quota';
+import { notFound } from '../http/problems';
 
 /**
  * Pipelines are orchestrated from PostgreSQL rather than as a BullMQ flow: a flow is a tree in
@@ -61,7 +62,7 @@ export class PipelinesService {
 
   async detail(id: string): Promise<PipelineWithRuns> {
     const pipeline = await this.pipelines.get(id);
-    if (!pipeline) throw notFound(id);
+    if (!pipeline) throw notFound('pipeline', id);
     return pipeline;
   }
 
@@ -72,7 +73,7 @@ export class PipelinesService {
    */
   async cancel(id: string): Promise<PipelineWithRuns> {
     const outcome = await this.pipelines.cancel(id, 'cancelled on request (POST /v1/pipelines/:id/cancel)');
-    if (!outcome) throw notFound(id);
+    if (!outcome) throw notFound('pipeline', id);
     // Held steps have no job; remove() refuses a job a worker holds, and that worker finds CANCELLED.
     await applyPipelineDecision(this.queue, outcome, this.runs.pipelineQueue);
     const pipeline = (await this.pipelines.get(id))!;
@@ -81,7 +82,7 @@ export class PipelinesService {
         statusCode: 409,
         error: 'Conflict',
         message: `Pipeline ${id} already ${pipeline.status}${pipeline.failureReason ? ` (${pipeline.failureReason})` : ''}; only a RUNNING pipeline can be cancelled`,
-        status: pipeline.status,
+        pipelineStatus: pipeline.status,
       });
     }
     const stopping = pipeline.runs.filter((r) => r.status === 'RUNNING').length;
@@ -90,9 +91,6 @@ export class PipelinesService {
   }
 }
 
-function notFound(id: string): NotFoundException {
-  return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No pipeline with id ${id}` });
-}
 
 /** The evaluation of a fine-tune step: its dataset unless another is named, its final checkpoint once released. */
 function evaluationSpec(finetuneId: string, finetune: FinetuneSpec, evaluation: PipelineSpec['evaluations'][number]): EvaluateSpec {

@@ -4,7 +4,7 @@ import { ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/
 import type { RunLogPage } from '@trainyard/contracts';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
-import { SseConnectionLimiter } from '../queries/sse-connection.limiter';
+import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { formatRunLogCursor, RUN_LOG_DEFAULT_LIMIT, RUN_LOG_MAX_LIMIT, RunLogCursorSchema, RunLogQuerySchema, type RunLogCursor, type RunLogQuery } from './run-log-query';
 import { RunIdSchema } from './run-queries';

@@ -1,9 +1,10 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { isTerminal, RunLogLineSchema, type RunLogLine, type RunStatus } from '@trainyard/contracts';
 import { RunsRepository } from '@trainyard/db';
 import { ObjectNotFoundError, parseRunLogChunkKey, runLogChunkKey, runLogPrefix, type ObjectStore, type RunLogChunkId } from '@trainyard/storage';
 import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { formatRunLogCursor, type RunLogCursor } from './run-log-query';
+import { notFound } from '../http/problems';
 
 /** A line with the cursor just past it (an SSE event's id: a reconnect resumes after it). */
 export interface RunLogEntry {
@@ -86,7 +87,7 @@ export class RunLogsService {
 
   private async status(runId: string): Promise<RunStatus> {
     const run = await this.runs.get(runId);
-    if (!run) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No run with id ${runId}` });
+    if (!run) throw notFound('run', runId);
     return run.status as RunStatus;
   }
 

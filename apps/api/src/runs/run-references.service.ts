@@ -1,7 +1,7 @@
-import { Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { FieldError, RunSpec } from '@trainyard/contracts';
-import { RunReferenceRefusedError, RunReferencesResolver, type Database, type SubmittedReferences } from '@trainyard/db';
+import type { RunSpec } from '@trainyard/contracts';
+import { RunReferencesResolver, type Database, type SubmittedReferences } from '@trainyard/db';
 import type { ObjectStore } from '@trainyard/storage';
 import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { DATABASE, OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
@@ -26,13 +26,8 @@ export class RunReferencesService {
     this.resolver = new RunReferencesResolver(database.prisma, { store, localRoots: config.paths.localRoots });
   }
 
-  async resolve(spec: RunSpec, project: string): Promise<ResolvedReferences> {
-    try {
-      return await this.resolver.atSubmit(spec, project);
-    } catch (error) {
-      if (!(error instanceof RunReferenceRefusedError)) throw error;
-      const errors: FieldError[] = [{ field: error.field, message: error.why }];
-      throw new UnprocessableEntityException({ statusCode: 422, error: 'Unprocessable Entity', message: error.summary, errors });
-    }
+  /** A refused reference is a RunReferenceRefusedError, which the problem filter answers 422 naming the field. */
+  resolve(spec: RunSpec, project: string): Promise<ResolvedReferences> {
+    return this.resolver.atSubmit(spec, project);
   }
 }

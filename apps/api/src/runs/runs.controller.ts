@@ -15,7 +15,7 @@ const idempotencyKeyPipe = new ZodValidationPipe(IdempotencyKeySchema, 'Invalid 
 @ApiTags('runs')
 @Owned('run')
 @Controller('v1/runs')
-// The list and metric reads of /v1/runs live in queries/ (DashboardQueriesController).
+// The list and metric reads of /v1/runs are RunHistoryController's (run-history.controller.ts).
 export class RunsController {
   constructor(private readonly runs: RunsService) {}
 

@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
-import { QueriesModule } from '../queries/queries.module';
+import { SseConnectionLimiter } from '../http/sse-connection.limiter';
+import { CheckpointFilesController } from './checkpoint-files.controller';
 import { RunArtifactsController } from './run-artifacts.controller';
+import { RunEventsController } from './run-events.controller';
+import { RunEventsHub } from './run-events.hub';
+import { RunHistoryController } from './run-history.controller';
+import { RunHistoryService } from './run-history.service';
 import { RunLogsController } from './run-logs.controller';
 import { RunLogsService } from './run-logs.service';
 import { RunReferencesService } from './run-references.service';
@@ -8,11 +13,15 @@ import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
 import { SubmissionQuota } from './submission-quota';
 
+/**
+ * Everything under `/v1/runs`: submit, read and cancel (RunsController); lists, comparisons and
+ * series for dashboards (RunHistoryController); live events and logs; checkpoints and artifacts.
+ * RunHistoryController comes first so `/v1/runs/compare` is matched before `/v1/runs/:id`.
+ */
 @Module({
-  // QueriesModule for its SseConnectionLimiter: log streams share the live-stream caps.
-  imports: [QueriesModule],
-  controllers: [RunsController, RunArtifactsController, RunLogsController],
-  providers: [RunsService, RunReferencesService, SubmissionQuota, RunLogsService],
+  controllers: [RunHistoryController, RunsController, RunEventsController, RunLogsController, CheckpointFilesController, RunArtifactsController],
+  // One SSE limiter per process: every kind of live stream (run events, run logs) counts against it.
+  providers: [RunsService, RunReferencesService, SubmissionQuota, RunHistoryService, RunEventsHub, RunLogsService, SseConnectionLimiter],
   exports: [RunsService, RunReferencesService, SubmissionQuota],
 })
 export class RunsModule {}

@@ -3,7 +3,6 @@ import {
   Inject,
   Injectable,
   Logger,
-  NotFoundException,
   ServiceUnavailableException,
   UnprocessableEntityException,
 } from '@nestjs/common';
@@ -25,6 +24,7 @@ import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { requestHash } from './request-hash';
 import { RunReferencesService } from './run-references.service';
 import { SubmissionQuota } from './submission-quota';
+import { notFound } from '../http/problems';
 
 /** States in which a run's BullMQ job is waiting (or delayed), not held by a worker. */
 const WAITING_STATUSES: readonly RunStatus[] = ['QUEUED', 'PREEMPTED'];
@@ -120,7 +120,7 @@ export class RunsService {
 
   async detail(id: string): Promise<RunDetail> {
     const run = await this.runs.getDetail(id);
-    if (!run) throw notFound(id);
+    if (!run) throw notFound('run', id);
     return run;
   }
 
@@ -138,7 +138,7 @@ export class RunsService {
   async cancel(id: string): Promise<Run> {
     const before = await this.mustExist(id);
     const after = await this.runs.requestCancel(id);
-    if (!after) throw notFound(id);
+    if (!after) throw notFound('run', id);
     if (WAITING_STATUSES.includes(before.status as RunStatus) && after.status === 'CANCELLED') {
       await this.removeJob(id);
       if (after.pipelineId) await this.endPipeline(after.pipelineId, id);
@@ -167,14 +167,11 @@ export class RunsService {
 
   private async mustExist(id: string): Promise<Run> {
     const run = await this.runs.get(id);
-    if (!run) throw notFound(id);
+    if (!run) throw notFound('run', id);
     return run;
   }
 }
 
-function notFound(id: string): NotFoundException {
-  return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No run with id ${id}` });
-}
 
 const ENQUEUE_FAILURE = 'Could not enqueue the run: ';
 

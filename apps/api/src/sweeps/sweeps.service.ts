@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { applySweepValues, clipText, describeValues, expandSweep, FinetuneSpecSchema, runKindOf, type SweepSpec } from '@trainyard/contracts';
 import { SweepsRepository, type SweepRunCreation } from '@trainyard/db';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
 import { SubmissionQuota } from '../runs/submission-quota';
 import { sweepLeaderboard } from './sweep-leaderboard';
+import { notFound } from '../http/problems';
 
 @Injectable()
 export class SweepsService {
@@ -42,7 +43,7 @@ export class SweepsService {
 
   async detail(id: string) {
     const sweep = await this.sweeps.get(id);
-    if (!sweep) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No sweep with id ${id}` });
+    if (!sweep) throw notFound('sweep', id);
     const spec = sweep.spec as unknown as SweepSpec;
     const leaderboard = sweepLeaderboard(sweep, spec);
     const counts: Record<string, number> = Object.create(null);

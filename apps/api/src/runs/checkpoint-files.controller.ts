@@ -6,7 +6,7 @@ import { CheckpointsRepository } from '@trainyard/db';
 import { keyFromUri, ObjectNotFoundError, type ObjectReadStream, type ObjectStore } from '@trainyard/storage';
 import { z } from 'zod';
 import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
-import { RunIdSchema } from '../runs/run-queries';
+import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { Owned } from '../auth/auth.decorators';
 

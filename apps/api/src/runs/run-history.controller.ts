@@ -1,33 +1,32 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
-import { RunIdSchema } from '../runs/run-queries';
+import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import {
   CompareQuerySchema,
-  DashboardRunListQuerySchema,
+  RunListRequestSchema,
   MetricSeriesQuerySchema,
   SERIES_DEFAULT_MAX_POINTS,
   type CompareQuery,
-  type DashboardRunListQuery,
+  type RunListRequest,
   type MetricSeriesQuery,
-} from './dashboard-query-params';
-import { DashboardQueriesService } from './dashboard-queries.service';
+} from './run-history-params';
+import { RunHistoryService } from './run-history.service';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, type Principal } from '../auth/principal';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
 
 /**
- * The read side of `/v1/runs` that dashboards use. QueriesModule is imported before RunsModule,
- * so these routes are matched first (`/v1/runs/compare` before `/v1/runs/:id`, and this list,
- * a superset of the older one, before RunsController's).
+ * The read side of `/v1/runs` that dashboards use. RunsModule lists this controller first, so
+ * these routes are matched first (`/v1/runs/compare` before `/v1/runs/:id`).
  */
 @ApiTags('runs')
 @Owned('run')
 @Controller('v1/runs')
-export class DashboardQueriesController {
-  constructor(private readonly queries: DashboardQueriesService) {}
+export class RunHistoryController {
+  constructor(private readonly queries: RunHistoryService) {}
 
   @Get()
   @ApiOperation({ summary: 'List runs: filter by status, kind, name and spec fields; sort by creation or any metric summary; keyset pages' })
@@ -39,7 +38,7 @@ export class DashboardQueriesController {
   @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
-  list(@Query(new ZodValidationPipe(DashboardRunListQuerySchema, 'Invalid query')) query: DashboardRunListQuery, @CurrentPrincipal() principal: Principal) {
+  list(@Query(new ZodValidationPipe(RunListRequestSchema, 'Invalid query')) query: RunListRequest, @CurrentPrincipal() principal: Principal) {
     return this.queries.list({ ...query, project: projectFilter(principal) });
   }
 

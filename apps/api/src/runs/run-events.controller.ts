@@ -1,13 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { RunIdSchema } from '../runs/run-queries';
+import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
-import { DashboardQueriesService } from './dashboard-queries.service';
+import { RunHistoryService } from './run-history.service';
 import { RunEventsHub, type RunEvent } from './run-events.hub';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
-import { SseConnectionLimiter } from './sse-connection.limiter';
+import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
 /** Keeps proxies from closing an idle stream, and lets a dead client be noticed. */
@@ -19,7 +19,7 @@ const KEEPALIVE_MS = 15_000;
 export class RunEventsController {
   constructor(
     private readonly hub: RunEventsHub,
-    private readonly queries: DashboardQueriesService,
+    private readonly queries: RunHistoryService,
     private readonly limiter: SseConnectionLimiter,
   ) {}
 

@@ -1,7 +1,7 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { InvalidCursorError, MetricsRepository, RunsRepository, type MetricPoint, type RunListPage } from '@trainyard/db';
-import { validationErrorBody } from '../validation/field-errors';
-import type { CompareQuery, DashboardRunListQuery, MetricSeriesQuery } from './dashboard-query-params';
+import { Injectable } from '@nestjs/common';
+import { MetricsRepository, RunsRepository, type MetricPoint, type RunListPage } from '@trainyard/db';
+import type { CompareQuery, MetricSeriesQuery, RunListRequest } from './run-history-params';
+import { notFound } from '../http/problems';
 
 /** What a chart needs of one run: its series by name and how many points each really has. */
 export interface RunSeries {
@@ -14,21 +14,15 @@ const DEFAULT_COMPARE_NAMES = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
 
 /** Read-only queries behind the dashboard: run lists, downsampled series, comparisons. */
 @Injectable()
-export class DashboardQueriesService {
+export class RunHistoryService {
   constructor(
     private readonly runs: RunsRepository,
     private readonly metrics: MetricsRepository,
   ) {}
 
-  async list(query: DashboardRunListQuery): Promise<RunListPage> {
-    try {
-      return await this.runs.list(query);
-    } catch (err) {
-      if (err instanceof InvalidCursorError) {
-        throw new BadRequestException(validationErrorBody('Invalid query', [{ field: 'cursor', message: err.message }]));
-      }
-      throw err;
-    }
+  /** A forged cursor is an InvalidCursorError, which the problem filter answers 400 naming `cursor`. */
+  list(query: RunListRequest): Promise<RunListPage> {
+    return this.runs.list(query);
   }
 
   /** The flat list of points (by name, then step) that `GET /v1/runs/:id/metrics` has always answered. */
@@ -58,7 +52,7 @@ export class DashboardQueriesService {
   async compare(query: CompareQuery, project: string | undefined) {
     const found = await this.runs.withSummaries(query.ids, project);
     const missing = query.ids.filter((id) => !found.some((run) => run.id === id));
-    if (missing.length) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No run with id ${missing.join(', ')}` });
+    if (missing.length) throw notFound('run', missing.join(', '));
     const byId = new Map(found.map((run) => [run.id, run]));
     const names = query.names ?? DEFAULT_COMPARE_NAMES;
     return {
@@ -76,15 +70,12 @@ export class DashboardQueriesService {
   /** What a live view starts from; 404 for an unknown run. */
   async runStatus(id: string) {
     const run = await this.runs.liveState(id);
-    if (!run) throw notFound(id);
+    if (!run) throw notFound('run', id);
     return run;
   }
 
   async assertExists(id: string): Promise<void> {
-    if (!(await this.runs.exists(id))) throw notFound(id);
+    if (!(await this.runs.exists(id))) throw notFound('run', id);
   }
 }
 
-function notFound(id: string): NotFoundException {
-  return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No run with id ${id}` });
-}

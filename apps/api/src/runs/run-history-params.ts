@@ -1,7 +1,7 @@
 import { isForbiddenKey, RUN_KINDS, RUN_STATUSES, text, textProblem } from '@trainyard/contracts';
 import { RUN_LIST_MAX_LIMIT, type RunListQuery, type SpecFilter, type SpecValue } from '@trainyard/db';
 import { z } from 'zod';
-import { RunIdSchema, RunListSortSchema } from '../runs/run-queries';
+import { RunIdSchema, RunListSortSchema } from './run-queries';
 
 export const RUN_LIST_DEFAULT_LIMIT = 50;
 /** Default and ceiling of `maxPoints`: a chart is ~1,000–2,000 px wide, more points add nothing. */
@@ -12,7 +12,7 @@ const MAX_SPEC_FILTERS = 10;
 const SPEC_PATH = /^spec\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+){0,5})$/;
 
 /** `GET /v1/runs` as the repository takes it; spec filters always present (maybe empty). */
-export type DashboardRunListQuery = RunListQuery & { spec: SpecFilter[] };
+export type RunListRequest = RunListQuery & { spec: SpecFilter[] };
 
 const BaseListSchema = z.strictObject({
   // Kinds are lowercase in specs (`pretrain`) and uppercase on runs (`PRETRAIN`); accept both.
@@ -38,7 +38,7 @@ const MAX_SPEC_VALUE_LENGTH = 500;
  * query's keys are the client's: they are only ever read into null-prototype objects, and a spec
  * path naming `__proto__`, `constructor` or `prototype` is refused with the parameter named.
  */
-export const DashboardRunListQuerySchema = z.unknown().transform((raw, ctx): DashboardRunListQuery => {
+export const RunListRequestSchema = z.unknown().transform((raw, ctx): RunListRequest => {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     ctx.addIssue({ code: 'custom', message: 'Expected query parameters' });
     return z.NEVER;

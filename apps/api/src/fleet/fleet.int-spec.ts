@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import { WorkersRepository, type Database } from '@trainyard/db';
+import { startTestApi, type TestApi } from '../testing/test-api';
+import { DATABASE } from '../infrastructure/infrastructure.tokens';
+
+/** Queue depths, the workers table and drains, over HTTP on the real PostgreSQL and Redis. */
+describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+  let app: INestApplication;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    ({ app, baseUrl } = api);
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  const submit = async (name: string): Promise<string> => {
+    const body = JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
+    const res = await api.fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return ((await res.json()) as { id: string }).id;
+  };
+
+  it('reports queue depths by state and workers with backend, GPU, heartbeat and state', async () => {
+    await submit('waiting');
+    const queues = (await (await api.fetch(`${baseUrl}/v1/queues`)).json()) as { queues: { name: string; counts: Record<string, number> }[] };
+    expect(queues.queues[0]).toMatchObject({ name: api.queueName, counts: expect.objectContaining({ waiting: 1, active: 0 }) });
+
+    const workers = new WorkersRepository(app.get<Database>(DATABASE).prisma);
+    await workers.register({ id: 'w-gpu', hostname: 'node-1', pid: 1, backend: 'tensorflow', gpu: 'NVIDIA H200', concurrency: 1 });
+    await workers.register({ id: 'w-old', hostname: 'node-2', pid: 2, backend: 'wasm', gpu: null, concurrency: 1 });
+    await workers.stop('w-old');
+    const body = (await (await api.fetch(`${baseUrl}/v1/workers`)).json()) as { workers: { id: string; state: string; gpu: string | null }[] };
+    expect(body.workers.map((w) => [w.id, w.state, w.gpu])).toEqual([
+      ['w-gpu', 'alive', 'NVIDIA H200'],
+      ['w-old', 'stopped', null],
+    ]);
+  });
+
+  it('drains a worker (admin only): draining at once, the order in its heartbeat, drained once idle, and taken back', async () => {
+    const workers = new WorkersRepository(app.get<Database>(DATABASE).prisma);
+    const id = `node-3-77-${randomUUID().slice(0, 8)}`;
+    await workers.register({ id, hostname: 'node-3', pid: 77, backend: 'tensorflow', gpu: null, concurrency: 1 });
+    const drain = (body?: unknown, headers: Record<string, string> = {}, workerId = id) =>
+      api.fetch(`${baseUrl}/v1/workers/${encodeURIComponent(workerId)}/drain`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    const stateOf = async () => ((await (await api.fetch(`${baseUrl}/v1/workers`)).json()) as { workers: { id: string; state: string; drainMode: string | null }[] }).workers.find((w) => w.id === id);
+
+    expect(await workers.heartbeat(id)).toBeNull();
+    const res = await drain();
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ id, state: 'draining', drainMode: 'preempt' });
+    expect(await workers.heartbeat(id)).toMatchObject({ mode: 'preempt', requestedAt: expect.any(Date) });
+    // A second request never softens a preempt into a finish.
+    expect((await drain({ mode: 'finish' })).status).toBe(202);
+    expect(await stateOf()).toMatchObject({ state: 'draining', drainMode: 'preempt' });
+    await workers.markDrained(id);
+    expect(await stateOf()).toMatchObject({ state: 'drained' });
+
+    const undrain = await api.fetch(`${baseUrl}/v1/workers/${id}/drain`, { method: 'DELETE' });
+    expect(undrain.status).toBe(200);
+    expect(await undrain.json()).toMatchObject({ id, state: 'alive', drainMode: null, drainedAt: null });
+    expect(await workers.heartbeat(id)).toBeNull();
+
+    // Bad input names the field; unknown and stopped workers are 404; only admins drain.
+    const bad = await drain({ mode: 'later' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('mode');
+    expect((await drain('{"mode":"finish","__proto__":{"admin":true}}')).status).toBe(400);
+    expect((await drain({ mode: 'finish', extra: 1 })).status).toBe(400);
+    expect((await drain(undefined, {}, 'w\u0000\n-evil')).status).toBe(400);
+    expect((await drain(undefined, {}, '../../keys')).status).toBe(400);
+    expect((await drain(undefined, {}, `no-such-${randomUUID()}`)).status).toBe(404);
+    await workers.stop(id);
+    expect((await drain()).status).toBe(404);
+    expect(await stateOf()).toMatchObject({ state: 'stopped' });
+
+    const created = await api.fetch(`${baseUrl}/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'operator without admin', scopes: ['read', 'submit'] }) });
+    const { token } = (await created.json()) as { token: string };
+    const asSubmitter = await fetch(`${baseUrl}/v1/workers/${id}/drain`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(asSubmitter.status).toBe(403);
+  });
+});

@@ -1,0 +1,135 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FieldError } from '@trainyard/contracts';
+import {
+  CheckpointNotFoundError,
+  DatasetNameTakenError,
+  FencedError,
+  InvalidCursorError,
+  RunNotFoundError,
+  RunReferenceRefusedError,
+  RunStateError,
+} from '@trainyard/db';
+import { RedisUnavailableError } from '@trainyard/queue';
+import { InvalidObjectKeyError, ObjectNotFoundError } from '@trainyard/storage';
+import { requestIdOf } from '../logging/request-id';
+
+/**
+ * Every error answer, in one shape: RFC 9457 problem details (`type`, `title`, `status`,
+ * `detail`) served as `application/problem+json`, plus the fields this API has always sent
+ * (`statusCode`, `error`, `message`, `errors: [{ field, message }]`) and the request id, so a
+ * report can be matched to the log lines.
+ */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  statusCode: number;
+  error: string;
+  message: string;
+  errors?: FieldError[];
+  requestId?: string;
+  [extension: string]: unknown;
+}
+
+/** A domain error this API knows, as status, message and (where there is one) the field at fault. */
+type Mapped = { status: number; message: string; errors?: FieldError[] };
+
+/**
+ * Domain errors from the libraries, mapped once here rather than caught and re-thrown by hand in
+ * each service. Anything not listed (and not an HttpException) is a 500 whose detail says nothing
+ * about internals; it is logged with its stack and the request id.
+ */
+function mapDomainError(error: unknown): Mapped | undefined {
+  if (error instanceof RunNotFoundError || error instanceof CheckpointNotFoundError || error instanceof ObjectNotFoundError) {
+    return { status: HttpStatus.NOT_FOUND, message: error.message };
+  }
+  if (error instanceof RunStateError || error instanceof FencedError || error instanceof DatasetNameTakenError) {
+    return { status: HttpStatus.CONFLICT, message: error.message };
+  }
+  if (error instanceof InvalidCursorError) return { status: HttpStatus.BAD_REQUEST, message: 'Invalid query', errors: [{ field: 'cursor', message: error.message }] };
+  if (error instanceof InvalidObjectKeyError) return { status: HttpStatus.BAD_REQUEST, message: error.message };
+  if (error instanceof RunReferenceRefusedError) {
+    return { status: HttpStatus.UNPROCESSABLE_ENTITY, message: error.summary, errors: [{ field: error.field, message: error.why }] };
+  }
+  if (error instanceof RedisUnavailableError) {
+    return { status: HttpStatus.SERVICE_UNAVAILABLE, message: error.message };
+  }
+  return undefined;
+}
+
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<IncomingMessage>();
+    const res = http.getResponse<ServerResponse>();
+    const problem = this.toProblem(exception, requestIdOf(req));
+    if (problem.status >= 500) {
+      const error = exception instanceof Error ? exception : new Error(String(exception));
+      this.logger.error(`${req.method} ${req.url} failed (request ${problem.requestId ?? '-'}): ${error.message}`, error.stack);
+    }
+    // A stream (SSE, a download) that failed after its first byte cannot change its status: end it.
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendProblem(res, problem);
+  }
+
+  toProblem(exception: unknown, requestId: string | undefined): ProblemBody {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const fields = typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
+      return problem(status, { ...fields, message: messageOf(fields['message'], exception.message) }, requestId);
+    }
+    const mapped = mapDomainError(exception);
+    if (mapped) return problem(mapped.status, { message: mapped.message, ...(mapped.errors ? { errors: mapped.errors } : {}) }, requestId);
+    return problem(HttpStatus.INTERNAL_SERVER_ERROR, { message: 'Internal server error' }, requestId);
+  }
+}
+
+/** Writes a problem body as the whole answer (also used by the middleware that refuses before routing). */
+export function sendProblem(res: ServerResponse, body: ProblemBody): void {
+  const text = JSON.stringify(body);
+  res.statusCode = body.status;
+  res.setHeader('content-type', 'application/problem+json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+export function problem(status: number, fields: Record<string, unknown> & { message: string }, requestId: string | undefined): ProblemBody {
+  const title = typeof fields['error'] === 'string' ? fields['error'] : reasonPhrase(status);
+  return {
+    ...fields,
+    type: 'about:blank',
+    title,
+    status,
+    detail: fields.message,
+    statusCode: status,
+    error: title,
+    message: fields.message,
+    ...(requestId ? { requestId } : {}),
+  };
+}
+
+/** Nest's own exceptions may carry `message` as a list (class-validator style); problem details want one string. */
+function messageOf(value: unknown, fallback: string): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(String).join('; ');
+  return fallback;
+}
+
+function reasonPhrase(status: number): string {
+  const name = HttpStatus[status];
+  if (!name) return 'Error';
+  return name
+    .toLowerCase()
+    .split('_')
+    .map((word) => word[0]!.toUpperCase() + word.slice(1))
+    .join(' ');
+}
