@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import type { RunDetailView } from '@trainyard/contracts';
 import { freePort, startScript, waitFor, type AppProcess } from './processes';
-import { TrainyardClient, type RunView } from '../../apps/cli/src/api-client';
+import { TrainyardClient } from '../../apps/cli/src/api-client';
 import { embeddedAdminKey } from '../../apps/cli/src/embedded-process';
 
 /**
@@ -52,7 +53,7 @@ describe('embedded server (npm run demo mode)', () => {
       model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4, 8], latentDim: 16 },
       training: { epochs: 2, batchSize: 16 },
     });
-    const run = await waitFor<RunView>(
+    const run = await waitFor<RunDetailView>(
       `run ${id} to end`,
       async () => {
         const view = await client.run(id);

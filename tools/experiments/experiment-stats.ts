@@ -11,8 +11,9 @@ export function meanStd(values: number[]): { mean: number; std: number; n: numbe
  * The first epoch (1-based, as the metrics record it) whose value reaches `threshold`, or null
  * when the run never did. Points may arrive unordered; one point per epoch is expected.
  */
-export function epochsToReach(points: { epoch: number; value: number }[], threshold: number): number | null {
-  const hit = [...points].sort((a, b) => a.epoch - b.epoch).find((p) => p.value >= threshold);
+export function epochsToReach(points: { epoch: number; value: number | null }[], threshold: number): number | null {
+  // A value the API sends as null was not finite (NaN): it reaches nothing.
+  const hit = [...points].sort((a, b) => a.epoch - b.epoch).find((p) => p.value !== null && p.value >= threshold);
   return hit ? hit.epoch : null;
 }
 

@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isTerminal, type ClassificationReport, type ReconstructionReport } from '@trainyard/contracts';
-import type { RunView, TrainyardClient } from '../../apps/cli/src/api-client';
+import { isTerminal, type ClassificationReport, type ReconstructionReport, type RunDetailView } from '@trainyard/contracts';
+import type { TrainyardClient } from '../../apps/cli/src/api-client';
 import { accuracyPlotSvg, renderPng } from './accuracy-plot';
 import { openApiSession } from './api-session';
 import { epochsToReach } from './experiment-stats';
@@ -61,7 +61,7 @@ async function runAll(client: TrainyardClient, s: ExperimentSettings) {
   let lastLine = 0;
   for (;;) {
     const submitted = finetunes.length;
-    const views = new Map<string, RunView>();
+    const views = new Map<string, RunDetailView>();
     for (const id of [...pretrains.values(), ...finetunes.map((f) => f.id)]) views.set(id, await client.run(id));
     for (const [seed, id] of pretrains) {
       const view = views.get(id)!;
@@ -89,7 +89,7 @@ async function runAll(client: TrainyardClient, s: ExperimentSettings) {
 }
 
 async function collect(client: TrainyardClient, s: ExperimentSettings, pretrains: Map<number, string>, finetunes: PlannedFinetune[]) {
-  const seconds = (v: RunView) => (v.startedAt && v.endedAt ? (Date.parse(v.endedAt) - Date.parse(v.startedAt)) / 1000 : NaN);
+  const seconds = (v: RunDetailView) => (v.startedAt && v.endedAt ? (Date.parse(v.endedAt) - Date.parse(v.startedAt)) / 1000 : NaN);
   const pretrainOutcomes: PretrainOutcome[] = [];
   for (const [seed, id] of pretrains) {
     const view = await client.run(id);
@@ -109,7 +109,7 @@ async function collect(client: TrainyardClient, s: ExperimentSettings, pretrains
       accuracy: report?.accuracy ?? null,
       macroF1: report?.macroF1 ?? null,
       epochsToThreshold: epochsToReach(points, s.threshold),
-      valAccuracy: points.sort((a, b) => a.epoch - b.epoch).map((p) => p.value),
+      valAccuracy: points.sort((a, b) => a.epoch - b.epoch).map((p) => p.value ?? NaN),
       seconds: seconds(view),
     });
   }

@@ -1,18 +1,4 @@
-import type { RunKind, RunProgress, RunResult, RunSpecInput, RunStatus } from '@trainyard/contracts';
-
-export interface RunView {
-  id: string;
-  kind: RunKind;
-  name: string;
-  status: RunStatus;
-  failureReason: string | null;
-  progress: RunProgress | null;
-  result: RunResult | null;
-  backend?: string | null;
-  startedAt: string | null;
-  endedAt: string | null;
-  checkpoints: { sequence: number; uri: string; bytes: number; sha256: string; models: string[] }[];
-}
+import type { RunCreated, RunDetailView, RunMetrics, RunSpecInput } from '@trainyard/contracts';
 
 export class ApiError extends Error {
   constructor(
@@ -23,7 +9,7 @@ export class ApiError extends Error {
   }
 }
 
-/** A small typed client of the Trainyard HTTP API (what the demo and, later, the CLI use). */
+/** A small client of the Trainyard HTTP API (what the demo and, later, the CLI use), typed by the API's contracts. */
 export class TrainyardClient {
   /** `apiKey` is sent as `Authorization: Bearer <key>` on every call but /readyz. */
   constructor(
@@ -31,16 +17,16 @@ export class TrainyardClient {
     private readonly apiKey?: string,
   ) {}
 
-  submit(spec: RunSpecInput): Promise<{ id: string; status: RunStatus }> {
+  submit(spec: RunSpecInput): Promise<RunCreated> {
     return this.request('POST', '/v1/runs', spec);
   }
 
-  run(id: string): Promise<RunView> {
+  run(id: string): Promise<RunDetailView> {
     return this.request('GET', `/v1/runs/${id}`);
   }
 
   /** One metric's points of a run, e.g. `val_accuracy` per epoch. */
-  metrics(id: string, name: string): Promise<{ runId: string; points: { name: string; step: number; epoch: number; value: number }[] }> {
+  metrics(id: string, name: string): Promise<RunMetrics> {
     return this.request('GET', `/v1/runs/${id}/metrics?name=${encodeURIComponent(name)}`);
   }
 

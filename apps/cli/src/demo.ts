@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isTerminal, type ClassificationReport, type RunSpecInput } from '@trainyard/contracts';
-import { TrainyardClient, type RunView } from './api-client';
+import { isTerminal, type ClassificationReport, type RunDetailView, type RunSpecInput } from '@trainyard/contracts';
+import { TrainyardClient } from './api-client';
 import { formatDuration, formatProgress, formatTable } from './progress-line';
 import { demoSpecs } from './demo-specs';
 import { embeddedAdminKey, startEmbeddedServer, waitUntilReady } from './embedded-process';
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function runToEnd(client: TrainyardClient, label: string, spec: RunSpecInput): Promise<RunView> {
+async function runToEnd(client: TrainyardClient, label: string, spec: RunSpecInput): Promise<RunDetailView> {
   const { id } = await client.submit(spec);
   out(`submitted ${spec.kind} run ${id}\n`);
   const [run] = await followAll(client, [[label, id]]);
@@ -58,7 +58,7 @@ async function runToEnd(client: TrainyardClient, label: string, spec: RunSpecInp
 }
 
 /** Polls the runs twice a second, redrawing one progress line per run, until all have ended. */
-async function followAll(client: TrainyardClient, runs: [string, string][]): Promise<RunView[]> {
+async function followAll(client: TrainyardClient, runs: [string, string][]): Promise<RunDetailView[]> {
   let drawn = 0;
   for (;;) {
     const views = await Promise.all(runs.map(([, id]) => client.run(id)));
@@ -73,10 +73,10 @@ async function followAll(client: TrainyardClient, runs: [string, string][]): Pro
   }
 }
 
-function printSummary(pretrain: RunView, pretrained: RunView, scratch: RunView): void {
-  const wall = (r: RunView) =>
+function printSummary(pretrain: RunDetailView, pretrained: RunDetailView, scratch: RunDetailView): void {
+  const wall = (r: RunDetailView) =>
     r.startedAt && r.endedAt ? formatDuration((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000) : '-';
-  const report = (r: RunView) => (r.result && 'accuracy' in r.result ? (r.result as ClassificationReport) : null);
+  const report = (r: RunDetailView) => (r.result && 'accuracy' in r.result ? (r.result as ClassificationReport) : null);
   const pct = (v: number | undefined) => (v === undefined ? '-' : `${(v * 100).toFixed(1)}%`);
   const rows = [
     ['pretrain (autoencoder)', pretrain.status, '-', '-', wall(pretrain)],

@@ -1,11 +1,14 @@
 import uPlot from 'uplot';
-import type { Point } from './api';
+import type { MetricPointView } from '@trainyard/contracts';
+
+/** What a line needs of a metric point. */
+export type ChartPoint = Pick<MetricPointView, 'step' | 'value'>;
 
 const PALETTE = ['#3b82f6', '#f97316', '#10b981', '#e11d48', '#8b5cf6', '#eab308', '#06b6d4', '#84cc16', '#ec4899', '#64748b'];
 
 export interface LineChart {
   /** Replaces every line; each entry is one labelled series of points by step. */
-  setLines(lines: { label: string; points: Point[] }[]): void;
+  setLines(lines: { label: string; points: ChartPoint[] }[]): void;
   destroy(): void;
 }
 
@@ -19,7 +22,7 @@ function cssVar(name: string): string {
  */
 export function lineChart(container: HTMLElement, title: string, height = 260): LineChart {
   let plot: uPlot | null = null;
-  let lines: { label: string; points: Point[] }[] = [];
+  let lines: { label: string; points: ChartPoint[] }[] = [];
 
   const render = () => {
     plot?.destroy();

@@ -1,11 +1,8 @@
-import { getJson, type RunRow, type Series } from './api';
+import type { RunComparison, RunListItemView } from '@trainyard/contracts';
+import { getJson } from './api';
 import { lineChart } from './chart';
 import { clear, h } from './dom';
 import { formatDuration, formatNumber, runDuration } from './format';
-
-interface Comparison {
-  runs: { run: RunRow; series: Series[] }[];
-}
 
 const METRICS = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
 
@@ -17,9 +14,9 @@ export function comparePage(root: HTMLElement, ids: string[]): () => void {
     return () => undefined;
   }
   clear(root, h('h1', {}, 'Compare'), h('p', { class: 'muted' }, 'Loading…'));
-  void getJson<Comparison>(`/v1/runs/compare?ids=${ids.join(',')}&names=${METRICS.join(',')}&maxPoints=1000`)
+  void getJson<RunComparison>(`/v1/runs/compare?ids=${ids.join(',')}&names=${METRICS.join(',')}&maxPoints=1000`)
     .then((body) => {
-      const label = (run: RunRow) => `${run.name} (${run.id.slice(0, 6)})`;
+      const label = (run: RunListItemView) => `${run.name} (${run.id.slice(0, 6)})`;
       const boxes = METRICS.map((metric) => ({ metric, box: h('div', { class: 'chart', id: `compare-${metric}` }) })).filter(({ metric }) =>
         body.runs.some((r) => r.series.some((s) => s.name === metric && s.points.length > 0)),
       );

@@ -1,19 +1,13 @@
+import type { QueueList, WorkerList } from '@trainyard/contracts';
 import { getJson } from './api';
 import { clear, h } from './dom';
 import { formatAgo } from './format';
-
-interface Queues {
-  queues: { name: string; counts: Record<string, number>; active: { id: string; runId: string | null; progress: unknown; attemptsMade: number; processedOn: number | null }[] }[];
-}
-interface Workers {
-  workers: { id: string; hostname: string; pid: number; backend: string | null; gpu: string | null; concurrency: number; state: string; drainMode: string | null; startedAt: string; lastHeartbeatAt: string; running: { runId: string; number: number }[] }[];
-}
 
 /** Queue depths by state, the jobs being trained, and every worker's backend, GPU and heartbeat. */
 export function fleetPage(root: HTMLElement): () => void {
   const load = async () => {
     try {
-      const [queues, workers] = await Promise.all([getJson<Queues>('/v1/queues'), getJson<Workers>('/v1/workers')]);
+      const [queues, workers] = await Promise.all([getJson<QueueList>('/v1/queues'), getJson<WorkerList>('/v1/workers')]);
       clear(
         root,
         h('h1', {}, 'Queues & workers'),
@@ -25,7 +19,7 @@ export function fleetPage(root: HTMLElement): () => void {
             h('div', { class: 'counts' }, Object.entries(q.counts).map(([state, n]) => h('div', { class: 'count' }, h('strong', {}, n), h('span', { class: 'muted' }, state)))),
             q.active.length
               ? h('table', { class: 'compact' }, h('thead', {}, h('tr', {}, ...['Active run', 'Epoch', 'Attempts', 'Since'].map((c) => h('th', {}, c)))), h('tbody', {}, q.active.map((job) => {
-                  const p = job.progress as { epoch?: number; epochs?: number } | null;
+                  const p = typeof job.progress === 'object' ? job.progress : null;
                   return h('tr', {}, h('td', {}, h('a', { href: `#/runs/${job.runId}` }, job.runId ?? job.id)), h('td', {}, p?.epoch !== undefined ? `${p.epoch}/${p.epochs}` : '—'), h('td', {}, job.attemptsMade + 1), h('td', {}, job.processedOn ? formatAgo(new Date(job.processedOn).toISOString()) : '—'));
                 })))
               : h('p', { class: 'muted' }, 'No job is being trained.'),

@@ -1,4 +1,6 @@
 /** Display helpers shared by the pages; pure, so they are unit-tested. */
+import type { RunProgress } from '@trainyard/contracts';
+import type { ChartPoint } from './chart';
 
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '—';
@@ -48,7 +50,7 @@ export function headlineMetric(kind: string): { name: string; label: string } {
 }
 
 /** Share of the run done, from its progress snapshot (0..1). */
-export function progressFraction(p: { epoch: number; epochs: number; step: number; stepsPerEpoch: number; phase: string } | null): number {
+export function progressFraction(p: Pick<RunProgress, 'epoch' | 'epochs' | 'step' | 'stepsPerEpoch' | 'phase'> | null): number {
   if (!p || !p.epochs) return 0;
   if (p.phase === 'done') return 1;
   const perEpoch = p.stepsPerEpoch > 0 ? (p.step % p.stepsPerEpoch) / p.stepsPerEpoch : 0;
@@ -66,7 +68,7 @@ export function moveSelection(key: string, current: number, count: number): numb
 }
 
 /** Merges points into a sorted-by-step series, a later value for the same step replacing the earlier. */
-export function mergeByStep(series: { step: number; value: number }[], incoming: { step: number; value: number }[]): { step: number; value: number }[] {
+export function mergeByStep(series: ChartPoint[], incoming: ChartPoint[]): ChartPoint[] {
   const byStep = new Map(series.map((p) => [p.step, p.value]));
   for (const p of incoming) byStep.set(p.step, p.value);
   return [...byStep.entries()].sort((a, b) => a[0] - b[0]).map(([step, value]) => ({ step, value }));

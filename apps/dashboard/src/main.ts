@@ -1,10 +1,11 @@
+import type { SessionView } from '@trainyard/contracts';
 import { UNAUTHORIZED_EVENT } from './api';
 import { comparePage } from './compare-page';
 import { clear, h } from './dom';
 import { fleetPage } from './fleet-page';
 import { runPage } from './run-page';
 import { runsPage } from './runs-page';
-import { signInPage, signOut, whoami, type Me } from './sign-in';
+import { signInPage, signOut, whoami } from './sign-in';
 
 /** Hash routes, so the API serves one page at `/` and every view has a shareable address. */
 const root = document.getElementById('app')!;
@@ -42,7 +43,7 @@ function setupTheme(): void {
 }
 
 /** The header names the key's owner and project, with a way out. */
-function showWho(me: Me | null): void {
+function showWho(me: SessionView | null): void {
   const who = document.getElementById('who')!;
   if (!me) return clear(who);
   clear(

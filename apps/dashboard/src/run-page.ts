@@ -1,5 +1,6 @@
-import { getJson, type Point, type Progress, type RunDetail, type Series } from './api';
-import { lineChart, type LineChart } from './chart';
+import type { CheckpointFiles, RunDetailView, RunEvent, RunProgress, RunSeries } from '@trainyard/contracts';
+import { getJson } from './api';
+import { lineChart, type ChartPoint, type LineChart } from './chart';
 import { clear, h } from './dom';
 import { formatBytes, formatDuration, formatNumber, kindLabel, mergeByStep, progressFraction, runDuration } from './format';
 import { confusionHeatmap } from './heatmap';
@@ -7,14 +8,17 @@ import { runLogsPanel } from './run-logs-panel';
 
 const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
 
+/** The data of one kind of server-sent event of /v1/runs/:id/events. */
+type EventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
+
 /**
  * One run, live: curves from the downsampled series, then extended by server-sent events
  * (progress, new points, status) — no polling. Also attempts, checkpoints and the evaluation.
  */
 export function runPage(root: HTMLElement, id: string): () => void {
-  const series = new Map<string, Point[]>();
+  const series = new Map<string, ChartPoint[]>();
   const charts: { loss?: LineChart; accuracy?: LineChart } = {};
-  let run: RunDetail | null = null;
+  let run: RunDetailView | null = null;
   const header = h('div', { class: 'run-header' });
   const progress = h('div', { class: 'progress-box' });
   const lossBox = h('div', { class: 'chart', id: 'chart-loss' });
@@ -37,7 +41,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
     if (acc.length) charts.accuracy?.setLines(acc);
   };
 
-  const drawProgress = (p: Progress | null, status: string) => {
+  const drawProgress = (p: RunProgress | null, status: string) => {
     const fraction = status === 'SUCCEEDED' ? 1 : progressFraction(p);
     clear(
       progress,
@@ -55,7 +59,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
     );
   };
 
-  const drawHeader = (r: RunDetail) => {
+  const drawHeader = (r: RunDetailView) => {
     clear(
       header,
       h('h1', {}, r.name, ' ', h('span', { class: `badge ${r.status.toLowerCase()}`, id: 'run-status' }, r.status.toLowerCase())),
@@ -70,7 +74,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
     );
   };
 
-  const drawAttempts = (r: RunDetail) => {
+  const drawAttempts = (r: RunDetailView) => {
     const start = Math.min(...r.attempts.map((a) => Date.parse(a.startedAt)));
     const end = Math.max(...r.attempts.map((a) => (a.endedAt ? Date.parse(a.endedAt) : Date.now())));
     const span = Math.max(1, end - start);
@@ -98,7 +102,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
     );
   };
 
-  const drawCheckpoints = (r: RunDetail) => {
+  const drawCheckpoints = (r: RunDetailView) => {
     clear(
       checkpoints,
       h('h2', {}, 'Checkpoints'),
@@ -121,37 +125,40 @@ export function runPage(root: HTMLElement, id: string): () => void {
   };
 
   const listFiles = async (sequence: number, cell: HTMLElement) => {
-    const { files } = await getJson<{ files: { file: string; bytes: number }[] }>(`/v1/runs/${id}/checkpoints/${sequence}/files`);
+    const { files } = await getJson<CheckpointFiles>(`/v1/runs/${id}/checkpoints/${sequence}/files`);
     clear(cell, h('ul', { class: 'files' }, files.map((f) => h('li', {}, h('a', { href: `/v1/runs/${id}/checkpoints/${sequence}/download?file=${encodeURIComponent(f.file)}`, download: '' }, f.file), ` ${formatBytes(f.bytes)}`))));
   };
 
-  const drawEvaluation = (r: RunDetail) => {
+  const drawEvaluation = (r: RunDetailView) => {
     const result = r.result;
     if (!result) {
       clear(evaluation, h('h2', {}, 'Evaluation'), h('p', { class: 'muted' }, r.status === 'SUCCEEDED' ? 'No evaluation recorded.' : 'After training, on the held-out test split.'));
       return;
     }
+    // A classification report (fine-tune, evaluation) or a pretrain's reconstruction report.
+    const classification = 'accuracy' in result ? result : null;
+    const topK = 'topK' in result ? result.topK : undefined;
     clear(
       evaluation,
       h('h2', {}, `Evaluation (${result.split ?? 'test'} split)`),
-      result.topK ? h('p', {}, `top-${result.topK.k} accuracy ${formatNumber(result.topK.accuracy)}`) : '',
-      result.accuracy !== undefined
-        ? h('p', {}, `accuracy ${formatNumber(result.accuracy)} · macro F1 ${formatNumber(result.macroF1 ?? null)} · ${result.samples} samples`)
-        : h('p', {}, `reconstruction MSE ${formatNumber(result.mse ?? null)} · ${result.samples} samples`),
-      result.confusionMatrix && result.classNames ? confusionHeatmap(result.classNames, result.confusionMatrix) : '',
-      result.perClass
+      topK ? h('p', {}, `top-${topK.k} accuracy ${formatNumber(topK.accuracy)}`) : '',
+      classification
+        ? h('p', {}, `accuracy ${formatNumber(classification.accuracy)} · macro F1 ${formatNumber(classification.macroF1 ?? null)} · ${result.samples} samples`)
+        : h('p', {}, `reconstruction MSE ${formatNumber('mse' in result ? result.mse : null)} · ${result.samples} samples`),
+      classification?.confusionMatrix && classification.classNames ? confusionHeatmap(classification.classNames, classification.confusionMatrix) : '',
+      classification?.perClass
         ? h(
             'table',
             { class: 'compact' },
             h('thead', {}, h('tr', {}, ...['Class', 'Precision', 'Recall', 'F1', 'Support'].map((c) => h('th', {}, c)))),
-            h('tbody', {}, result.perClass.map((c) => h('tr', {}, h('td', {}, c.className), h('td', { class: 'num' }, formatNumber(c.precision)), h('td', { class: 'num' }, formatNumber(c.recall)), h('td', { class: 'num' }, formatNumber(c.f1)), h('td', { class: 'num' }, c.support)))),
+            h('tbody', {}, classification.perClass.map((c) => h('tr', {}, h('td', {}, c.className), h('td', { class: 'num' }, formatNumber(c.precision)), h('td', { class: 'num' }, formatNumber(c.recall)), h('td', { class: 'num' }, formatNumber(c.f1)), h('td', { class: 'num' }, c.support)))),
           )
         : '',
     );
   };
 
   /** What the data looked like: files skipped as unreadable, and the augmented samples the run trained on. */
-  const drawData = (r: RunDetail) => {
+  const drawData = (r: RunDetailView) => {
     const report = r.dataReport;
     const grid = h('img', { src: `/v1/runs/${id}/augmentation.png`, alt: 'Augmented training samples', class: 'augmentation', hidden: true });
     grid.addEventListener('load', () => {
@@ -169,7 +176,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
   };
 
   const refresh = async () => {
-    run = await getJson<RunDetail>(`/v1/runs/${id}`);
+    run = await getJson<RunDetailView>(`/v1/runs/${id}`);
     drawHeader(run);
     drawProgress(run.progress, run.status);
     drawAttempts(run);
@@ -179,8 +186,8 @@ export function runPage(root: HTMLElement, id: string): () => void {
   };
 
   const loadSeries = async () => {
-    const body = await getJson<{ series: Series[] }>(`/v1/runs/${id}/series?maxPoints=1000`);
-    for (const s of body.series) series.set(s.name, mergeByStep(series.get(s.name) ?? [], s.points).map((p) => ({ ...p, name: s.name })));
+    const body = await getJson<RunSeries>(`/v1/runs/${id}/series?maxPoints=1000`);
+    for (const s of body.series) series.set(s.name, mergeByStep(series.get(s.name) ?? [], s.points));
     drawCharts();
   };
 
@@ -189,19 +196,19 @@ export function runPage(root: HTMLElement, id: string): () => void {
   events.onopen = () => (live.textContent = '● live');
   events.onerror = () => (live.textContent = 'reconnecting…');
   events.addEventListener('progress', (e) => {
-    const { progress: p } = JSON.parse((e as MessageEvent).data) as { progress: Progress };
+    const { progress: p } = JSON.parse((e as MessageEvent).data) as EventOf<'progress'>;
     if (run) run.progress = p;
     drawProgress(p, run?.status ?? 'RUNNING');
   });
   events.addEventListener('metrics', (e) => {
-    const { points } = JSON.parse((e as MessageEvent).data) as { points: Point[] };
-    const byName = new Map<string, Point[]>();
+    const { points } = JSON.parse((e as MessageEvent).data) as EventOf<'metrics'>;
+    const byName = new Map<string, ChartPoint[]>();
     for (const p of points) byName.set(p.name, [...(byName.get(p.name) ?? []), p]);
-    for (const [name, incoming] of byName) series.set(name, mergeByStep(series.get(name) ?? [], incoming).map((p) => ({ ...p, name })));
+    for (const [name, incoming] of byName) series.set(name, mergeByStep(series.get(name) ?? [], incoming));
     drawCharts();
   });
   events.addEventListener('status', (e) => {
-    const { status } = JSON.parse((e as MessageEvent).data) as { status: string };
+    const { status } = JSON.parse((e as MessageEvent).data) as EventOf<'status'>;
     if (run && run.status !== status) void refresh();
   });
 

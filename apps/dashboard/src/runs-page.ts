@@ -1,11 +1,7 @@
-import { getJson, type RunRow } from './api';
+import type { RunListItemView, RunListPage } from '@trainyard/contracts';
+import { getJson } from './api';
 import { clear, h } from './dom';
 import { formatDuration, formatNumber, headlineMetric, kindLabel, moveSelection, runDuration } from './format';
-
-interface Page {
-  items: RunRow[];
-  nextCursor: string | null;
-}
 
 const SORTS: [string, string][] = [
   ['createdAt', 'Newest'],
@@ -27,7 +23,7 @@ function readFilters(): URLSearchParams {
  */
 export function runsPage(root: HTMLElement): () => void {
   const params = readFilters();
-  let rows: RunRow[] = [];
+  let rows: RunListItemView[] = [];
   let selected = -1;
   // Marks survive opening a run and coming back (this tab only).
   const marked = new Set<string>((sessionStorage.getItem('trainyard-marked') ?? '').split(',').filter(Boolean));
@@ -70,7 +66,7 @@ export function runsPage(root: HTMLElement): () => void {
     q.set('limit', '50');
     if (append && nextCursor) q.set('cursor', nextCursor);
     try {
-      const page = await getJson<Page>(`/v1/runs?${q}`);
+      const page = await getJson<RunListPage>(`/v1/runs?${q}`);
       const keep = rows[selected]?.id;
       rows = append ? [...rows, ...page.items] : page.items;
       nextCursor = page.nextCursor;

@@ -1,15 +1,10 @@
+import type { SessionView, Whoami } from '@trainyard/contracts';
 import { clear, h } from './dom';
 
-export interface Me {
-  name: string;
-  scopes: string[];
-  project: string | null;
-}
-
 /** Who the session cookie signs in as, or null when there is no valid one. */
-export async function whoami(): Promise<Me | null> {
+export async function whoami(): Promise<Whoami | null> {
   const res = await fetch('/v1/whoami', { headers: { accept: 'application/json' }, credentials: 'same-origin' });
-  return res.ok ? ((await res.json()) as Me) : null;
+  return res.ok ? ((await res.json()) as Whoami) : null;
 }
 
 export async function signOut(): Promise<void> {
@@ -17,7 +12,7 @@ export async function signOut(): Promise<void> {
 }
 
 /** The key is sent once, to be set as an HttpOnly cookie; the page never stores it. */
-export function signInPage(root: HTMLElement, signedIn: (me: Me) => void): void {
+export function signInPage(root: HTMLElement, signedIn: (me: SessionView) => void): void {
   const input = h('input', { type: 'password', id: 'api-key', name: 'key', autocomplete: 'off', placeholder: 'ty_…', required: true, size: 48 });
   const problem = h('p', { class: 'error', role: 'alert' });
   const form = h(
@@ -35,7 +30,7 @@ export function signInPage(root: HTMLElement, signedIn: (me: Me) => void): void 
         });
         input.value = '';
         const body = await res.json().catch(() => ({}));
-        if (res.ok) signedIn(body as Me);
+        if (res.ok) signedIn(body as SessionView);
         else problem.textContent = `${res.status} ${body.message ?? res.statusText}`;
       },
     },

@@ -14,3 +14,4 @@ export * from './seeded-random';
 export * from './text.schema';
 export * from './schema-guards';
 export * from './run-log.contract';
+export * from './http';

@@ -31,12 +31,3 @@ export const RunLogLineSchema = z.object({
   msg: z.string(),
 });
 export type RunLogLine = z.infer<typeof RunLogLineSchema>;
-
-/** `GET /v1/runs/:id/logs`: lines in order, and where the next page (or a later poll) starts. */
-export interface RunLogPage {
-  lines: RunLogLine[];
-  /** Pass as `after` to read on; present even at the end, so a poll later picks up new lines. */
-  next: string;
-  /** The run has ended and every line it wrote has been returned: nothing more will come. */
-  complete: boolean;
-}

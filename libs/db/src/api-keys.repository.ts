@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { API_KEY_SCOPES, type ApiKeyScope } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { apiKeyHash, apiKeyLookup, apiKeyMatches, newApiKeySalt, newApiKeyToken } from './api-key-token';
 
-export const API_KEY_SCOPES = ['read', 'submit', 'admin'] as const;
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+export { API_KEY_SCOPES, type ApiKeyScope };
 
 /** A key as the API shows it: never its token or hash. */
 export interface ApiKeyView {

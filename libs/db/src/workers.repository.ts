@@ -1,4 +1,8 @@
+import { DRAIN_MODES, WORKER_STATES, type DrainMode, type WorkerState } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
+
+// The modes and states are facts of the API's contract (GET /v1/workers); re-exported for the fleet's writers.
+export { DRAIN_MODES, WORKER_STATES, type DrainMode, type WorkerState };
 
 export interface WorkerRegistration {
   id: string;
@@ -9,18 +13,11 @@ export interface WorkerRegistration {
   concurrency: number;
 }
 
-/** `preempt`: checkpoint the held jobs now and put them back in the queue; `finish`: let them end. */
-export const DRAIN_MODES = ['preempt', 'finish'] as const;
-export type DrainMode = (typeof DRAIN_MODES)[number];
-
 /** What a heartbeat tells the worker: whether (and how) it has been asked to drain. */
 export interface DrainOrder {
   mode: DrainMode;
   requestedAt: Date;
 }
-
-export const WORKER_STATES = ['alive', 'draining', 'drained', 'lost', 'stopped'] as const;
-export type WorkerState = (typeof WORKER_STATES)[number];
 
 type WorkerRow = Awaited<ReturnType<PrismaClient['worker']['findFirstOrThrow']>>;
 

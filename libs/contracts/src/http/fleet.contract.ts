@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import type { RunProgress } from '../queue.contract';
+import { Id, NullableTimestamp, recorded, Timestamp } from './wire';
+
+/** `preempt`: checkpoint the held jobs now and put them back in the queue; `finish`: let them end. */
+export const DRAIN_MODES = ['preempt', 'finish'] as const;
+export type DrainMode = (typeof DRAIN_MODES)[number];
+
+/** Stopped once it said so, lost after a silence, otherwise alive, draining or drained (see workerState in libs/db). */
+export const WORKER_STATES = ['alive', 'draining', 'drained', 'lost', 'stopped'] as const;
+export type WorkerState = (typeof WORKER_STATES)[number];
+
+/** The states a training queue's jobs are counted by (BullMQ's names). */
+export const QUEUE_JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'] as const;
+export type QueueJobState = (typeof QUEUE_JOB_STATES)[number];
+
+/** A worker process as the fleet page shows it, with the attempts it is training now. */
+export const WorkerViewSchema = z.strictObject({
+  /** `<hostname>-<pid>-<8 hex>` */
+  id: z.string(),
+  hostname: z.string(),
+  pid: z.int(),
+  backend: z.string().nullable(),
+  gpu: z.string().nullable(),
+  concurrency: z.int(),
+  startedAt: Timestamp,
+  lastHeartbeatAt: Timestamp,
+  stoppedAt: NullableTimestamp,
+  drainRequestedAt: NullableTimestamp,
+  drainMode: z.enum(DRAIN_MODES).nullable(),
+  drainedAt: NullableTimestamp,
+  state: z.enum(WORKER_STATES),
+  running: z.array(z.strictObject({ runId: Id, number: z.int(), startedAt: Timestamp })),
+});
+export type WorkerView = z.infer<typeof WorkerViewSchema>;
+
+/** `GET /v1/workers` */
+export const WorkerListSchema = z.strictObject({ workers: z.array(WorkerViewSchema) });
+export type WorkerList = z.infer<typeof WorkerListSchema>;
+
+/** A job being trained now; its id is its run's id. */
+export const ActiveJobViewSchema = z.strictObject({
+  id: z.string(),
+  /** The job name: the run's spec kind. */
+  name: z.string(),
+  runId: Id.nullable(),
+  /** 0 until the worker's first report, then the RunProgress it reported. */
+  progress: z.union([z.number(), recorded<RunProgress>('The RunProgress the worker last reported')]),
+  attemptsMade: z.int(),
+  /** When a worker took it (epoch milliseconds). */
+  processedOn: z.number().nullable(),
+});
+export type ActiveJobView = z.infer<typeof ActiveJobViewSchema>;
+
+export const QueueViewSchema = z.strictObject({
+  name: z.string(),
+  counts: z.partialRecord(z.enum(QUEUE_JOB_STATES), z.int()),
+  active: z.array(ActiveJobViewSchema),
+});
+export type QueueView = z.infer<typeof QueueViewSchema>;
+
+/** `GET /v1/queues` */
+export const QueueListSchema = z.strictObject({ queues: z.array(QueueViewSchema) });
+export type QueueList = z.infer<typeof QueueListSchema>;

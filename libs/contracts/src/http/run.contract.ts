@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import type { DataReport, RunResult } from '../evaluation.contract';
+import type { RunProgress } from '../queue.contract';
+import type { RunSpec } from '../run-spec.schema';
+import { ATTEMPT_OUTCOMES, RUN_KINDS, RUN_STATUSES } from '../run-state';
+import type { SweepValues } from '../sweep-parameters';
+import { CheckpointViewSchema } from './checkpoint.contract';
+import { MetricSeriesSchema } from './metric.contract';
+import { Id, MeasuredValue, NullableTimestamp, recorded, Timestamp } from './wire';
+
+/** A run's progress as the worker last reported it (RunProgress), or null before its first report. */
+const RecordedProgress = recorded<RunProgress>('The RunProgress the worker last reported').nullable();
+
+/** A run as the API shows it: every column of its row, dates as ISO strings. */
+export const RunViewSchema = z.strictObject({
+  id: Id,
+  kind: z.enum(RUN_KINDS),
+  status: z.enum(RUN_STATUSES),
+  name: z.string(),
+  spec: recorded<RunSpec>('The RunSpec as recorded at submit, defaults filled in'),
+  /** The run it builds on: a fine-tune's pretrain, an evaluation's fine-tune. */
+  baseRunId: Id.nullable(),
+  failureReason: z.string().nullable(),
+  cancelRequested: z.boolean(),
+  progress: RecordedProgress,
+  result: recorded<RunResult>('The RunResult: classification, evaluation or reconstruction report').nullable(),
+  dataReport: recorded<DataReport>('The DataReport of its data load: files, splits, skipped files').nullable(),
+  backend: z.string().nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  startedAt: NullableTimestamp,
+  endedAt: NullableTimestamp,
+  /** The attempt allowed to write for the run (the fencing token). */
+  currentAttemptId: Id.nullable(),
+  /** The checkpoint it starts from (a fine-tune) or evaluates, pinned against retention. */
+  baseCheckpointId: Id.nullable(),
+  pipelineId: Id.nullable(),
+  /** A pipeline step waiting for its upstream run: not queued yet. */
+  held: z.boolean(),
+  sweepId: Id.nullable(),
+  sweepParams: recorded<SweepValues>('The values its sweep chose, by parameter path').nullable(),
+  project: z.string(),
+});
+export type RunView = z.infer<typeof RunViewSchema>;
+
+/** A metric's summary on a run, kept in step with its points; what run lists sort by. */
+export const MetricSummaryViewSchema = z.strictObject({
+  runId: Id,
+  name: z.string(),
+  /** "min" when lower is better (losses), "max" otherwise. */
+  goal: z.enum(['min', 'max']),
+  count: z.int(),
+  last: MeasuredValue,
+  lastStep: z.int(),
+  min: MeasuredValue,
+  max: MeasuredValue,
+  best: MeasuredValue,
+  bestStep: z.int(),
+  updatedAt: Timestamp,
+});
+export type MetricSummaryView = z.infer<typeof MetricSummaryViewSchema>;
+
+export const AttemptViewSchema = z.strictObject({
+  id: Id,
+  runId: Id,
+  number: z.int().min(1),
+  workerId: z.string().nullable(),
+  backend: z.string().nullable(),
+  startedAt: Timestamp,
+  endedAt: NullableTimestamp,
+  outcome: z.enum(ATTEMPT_OUTCOMES),
+  error: z.string().nullable(),
+});
+export type AttemptView = z.infer<typeof AttemptViewSchema>;
+
+/** `GET /v1/runs/:id`: the run with its attempts, metric summaries and COMPLETE checkpoints. */
+export const RunDetailViewSchema = RunViewSchema.extend({
+  attempts: z.array(AttemptViewSchema),
+  summaries: z.array(MetricSummaryViewSchema),
+  checkpoints: z.array(CheckpointViewSchema),
+});
+export type RunDetailView = z.infer<typeof RunDetailViewSchema>;
+
+/** A row of a run list: the run without its (large) spec, with its summaries and its base run's name. */
+export const RunListItemViewSchema = RunViewSchema.omit({ spec: true }).extend({
+  summaries: z.array(MetricSummaryViewSchema),
+  baseRunName: z.string().nullable(),
+});
+export type RunListItemView = z.infer<typeof RunListItemViewSchema>;
+
+/** `GET /v1/runs`: a keyset page. */
+export const RunListPageSchema = z.strictObject({
+  items: z.array(RunListItemViewSchema),
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: z.string().nullable(),
+});
+export type RunListPage = z.infer<typeof RunListPageSchema>;
+
+/** `POST /v1/runs` (and its replays under an Idempotency-Key). */
+export const RunCreatedSchema = z.strictObject({ id: Id, status: z.enum(RUN_STATUSES) });
+export type RunCreated = z.infer<typeof RunCreatedSchema>;
+
+/** What a live view shows of a run and follows as it changes. */
+export const RunLiveStateSchema = z.strictObject({
+  status: z.enum(RUN_STATUSES),
+  progress: RecordedProgress,
+  failureReason: z.string().nullable(),
+  endedAt: NullableTimestamp,
+});
+export type RunLiveState = z.infer<typeof RunLiveStateSchema>;
+
+/** `GET /v1/runs/compare`: each run's list row and its downsampled curves. */
+export const RunComparisonSchema = z.strictObject({
+  names: z.array(z.string()),
+  maxPoints: z.int(),
+  runs: z.array(z.strictObject({ run: RunListItemViewSchema, series: z.array(MetricSeriesSchema) })),
+});
+export type RunComparison = z.infer<typeof RunComparisonSchema>;
