@@ -3,7 +3,8 @@ import type { TrainyardConfig } from '@trainyard/config';
 import { CheckpointsRepository, FencedError, withConnectionRetry, type Fence } from '@trainyard/db';
 import type { CheckpointStore } from '@trainyard/storage';
 import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
-import { CHECKPOINT_STORE, CONFIG } from './worker.tokens';
+import { CHECKPOINT_STORE } from './worker.tokens';
+import { CONFIG } from '@trainyard/infrastructure';
 
 /**
  * Keeps a run's last CHECKPOINT_KEEP_LAST checkpoints, its best one and any a fine-tune pinned

@@ -19,7 +19,7 @@ export async function createWorker(config: TrainyardConfig, opts: CreateWorkerOp
   const app = await NestFactory.createApplicationContext(
     WorkerModule.register(
       config,
-      { queueName: opts.queueName ?? config.queue.name, workerId, sharedDatabase: Boolean(opts.database) },
+      { queueName: opts.queueName ?? config.queue.name, workerId },
       opts.database,
     ),
     { logger: opts.logger, abortOnError: false },

@@ -11,7 +11,7 @@ import {
 import type { TrainingOutcome } from '@trainyard/training';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import type { TrainingContext } from './training-context';
-import { CONFIG } from './worker.tokens';
+import { CONFIG } from '@trainyard/infrastructure';
 
 /**
  * Closes an attempt and moves its run on, from the training outcome: SUCCEEDED, CANCELLED,

@@ -3,7 +3,7 @@ import type { TrainyardConfig } from '@trainyard/config';
 import { PipelinesRepository, withConnectionRetry } from '@trainyard/db';
 import type { RunKind } from '@trainyard/contracts';
 import { advancePipeline, enqueueRun, type TrainingQueue } from '@trainyard/queue';
-import { CONFIG, TRAINING_QUEUE } from './worker.tokens';
+import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
 /**
  * Moves a pipeline on after one of its steps ended (`advancePipeline`: the database decides, then

@@ -5,7 +5,8 @@ import { PipelinesRepository, ReconciliationRepository, type UnfinishedRun } fro
 import { enqueueRun, type TrainingQueue } from '@trainyard/queue';
 import { ORPHAN_CHECKPOINT_GRACE_MS, OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import { PipelineAdvancer } from './pipeline.advancer';
-import { CONFIG, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
+import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
+import { CONFIG, REDIS, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
 /** Job states in which BullMQ will still hand the job to a worker (or one holds it). */
 const LIVE_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children', 'active']);

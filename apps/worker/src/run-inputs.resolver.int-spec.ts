@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '@trainyard/config';
 import { RunSpecSchema, type RunSpec } from '@trainyard/contracts';
-import { CheckpointsRepository, DatasetsRepository, openDatabase, RunsRepository, type Database, type DatasetLocation, type Run } from '@trainyard/db';
+import { CheckpointsRepository, DatasetsRepository, openDatabase, RunReferencesResolver, RunsRepository, type Database, type DatasetLocation, type Run } from '@trainyard/db';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
-import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
+import { LocalObjectStore } from '@trainyard/storage';
 import { RunInputsResolver } from './run-inputs.resolver';
 
 /**
@@ -48,7 +48,7 @@ describe('RunInputsResolver (PostgreSQL)', () => {
 
   function resolver(roots: string[]) {
     const config = loadConfig({ TRAINYARD_HOME: join(base, 'home'), ...(roots.length ? { TRAINYARD_LOCAL_ROOTS: roots.join(':') } : {}) });
-    return new RunInputsResolver(config, new CheckpointStore(new LocalObjectStore(join(base, 'objects'))), db);
+    return new RunInputsResolver(config, new RunReferencesResolver(db.prisma, { store: new LocalObjectStore(join(base, 'objects')), localRoots: config.paths.localRoots }));
   }
   async function dataset(location: DatasetLocation, project = 'default'): Promise<string> {
     const id = randomUUID();

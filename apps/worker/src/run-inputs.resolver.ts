@@ -2,10 +2,9 @@ import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { RunSpec } from '@trainyard/contracts';
-import { RunReferencesResolver, type Database, type Run } from '@trainyard/db';
-import type { CheckpointStore } from '@trainyard/storage';
+import { RunReferencesResolver, type Run } from '@trainyard/db';
+import { CONFIG } from '@trainyard/infrastructure';
 import type { TrainingJobInput } from '@trainyard/training';
-import { CHECKPOINT_STORE, CONFIG, DATABASE } from './worker.tokens';
 
 /** What the thread needs beyond the spec, resolved from PostgreSQL; or why the run cannot start. */
 export type ResolvedInputs =
@@ -24,15 +23,10 @@ export type ResolvedInputs =
  */
 @Injectable()
 export class RunInputsResolver {
-  private readonly references: RunReferencesResolver;
-
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
-    @Inject(CHECKPOINT_STORE) checkpointStore: CheckpointStore,
-    @Inject(DATABASE) database: Database,
-  ) {
-    this.references = new RunReferencesResolver(database.prisma, { store: checkpointStore.store, localRoots: config.paths.localRoots });
-  }
+    private readonly references: RunReferencesResolver,
+  ) {}
 
   async resolve(run: Run, spec: RunSpec): Promise<ResolvedInputs> {
     const resolved = await this.references.atStart(run, spec);

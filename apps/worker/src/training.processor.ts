@@ -22,7 +22,8 @@ import { RunEventsApplier } from './run-events.applier';
 import { RunInputsResolver } from './run-inputs.resolver';
 import { RunLogs } from './run-logs/run-logs';
 import type { TrainingContext } from './training-context';
-import { CONFIG, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
+import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
+import { CONFIG } from '@trainyard/infrastructure';
 
 const WATCH_POLL_MS = 500;
 

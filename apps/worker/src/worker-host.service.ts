@@ -10,12 +10,13 @@ import { Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { TrainingJobData } from '@trainyard/contracts';
-import { WorkersRepository, type Database, type DrainOrder } from '@trainyard/db';
-import { assertNoEviction, type TrainingQueue } from '@trainyard/queue';
+import { WorkersRepository, type DrainOrder } from '@trainyard/db';
+import { assertNoEviction } from '@trainyard/queue';
 import { ActiveTrainings } from './active-trainings';
 import { Reconciler } from './reconciler.service';
 import { TrainingProcessor } from './training.processor';
-import { CONFIG, DATABASE, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
+import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
+import { CONFIG, REDIS } from '@trainyard/infrastructure';
 
 /**
  * Owns the BullMQ worker: refuses an evicting Redis, starts consuming and reconciling at
@@ -39,8 +40,6 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(DATABASE) private readonly database: Database,
-    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
     private readonly workers: WorkersRepository,
     private readonly processor: TrainingProcessor,
     private readonly active: ActiveTrainings,
@@ -135,10 +134,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
         await this.worker.close(true);
       }
     }
-    await this.queue.close().catch(() => undefined);
     await this.workers.stop(this.options.workerId).catch(() => undefined);
-    this.redis.disconnect();
-    // A database handed in by the embedded demo belongs to its owner, who closes it.
-    if (!this.options.sharedDatabase) await this.database.close();
+    // The queue, Redis and the database are closed after this, by InfrastructureShutdown.
   }
 }

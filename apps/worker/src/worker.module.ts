@@ -1,21 +1,8 @@
-import { Logger, Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import {
-  AttemptsRepository,
-  AttemptWritesRepository,
-  CheckpointsRepository,
-  DatasetsRepository,
-  MetricsRepository,
-  ReconciliationRepository,
-  PipelinesRepository,
-  RunsRepository,
-  WorkersRepository,
-  openDatabase,
-  type Database,
-} from '@trainyard/db';
-import { createRedisConnection, createTrainingQueue } from '@trainyard/queue';
-import { CheckpointStore, createObjectStore, type ObjectStore } from '@trainyard/storage';
-import type Redis from 'ioredis';
+import type { Database } from '@trainyard/db';
+import { InfrastructureModule, OBJECT_STORE } from '@trainyard/infrastructure';
+import { CheckpointStore, type ObjectStore } from '@trainyard/storage';
 import { ActiveTrainings } from './active-trainings';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { WorkerMetricsServer } from './metrics/worker-metrics.server';
@@ -29,13 +16,7 @@ import { RunInputsResolver } from './run-inputs.resolver';
 import { RunLogs } from './run-logs/run-logs';
 import { TrainingProcessor } from './training.processor';
 import { WorkerHost } from './worker-host.service';
-import { CHECKPOINT_STORE, CONFIG, DATABASE, OBJECT_STORE, REDIS, TRAINING_QUEUE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
-
-const repository = <T>(Repo: new (prisma: Database['prisma']) => T) => ({
-  provide: Repo,
-  inject: [DATABASE],
-  useFactory: (db: Database) => new Repo(db.prisma),
-});
+import { CHECKPOINT_STORE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
 @Module({})
 export class WorkerModule {
@@ -46,36 +27,10 @@ export class WorkerModule {
   static register(config: TrainyardConfig, options: WorkerOptions, database?: Database): DynamicModule {
     return {
       module: WorkerModule,
+      imports: [InfrastructureModule.forRoot(config, { role: 'worker', queueName: options.queueName, database })],
       providers: [
-        { provide: CONFIG, useValue: config },
         { provide: WORKER_OPTIONS, useValue: options },
-        database
-          ? { provide: DATABASE, useValue: database }
-          : {
-              provide: DATABASE,
-              useFactory: () =>
-                openDatabase(config.database, { migrate: config.migrations.onStart, log: (line) => new Logger('Database').log(line) }),
-            },
-        {
-          provide: REDIS,
-          useFactory: () => createRedisConnection(config.redis.url, { forWorker: true }),
-        },
-        {
-          provide: TRAINING_QUEUE,
-          inject: [REDIS],
-          useFactory: (redis: Redis) => createTrainingQueue(redis, options.queueName),
-        },
-        { provide: OBJECT_STORE, useFactory: () => createObjectStore(config.storage) },
         { provide: CHECKPOINT_STORE, inject: [OBJECT_STORE], useFactory: (store: ObjectStore) => new CheckpointStore(store) },
-        repository(RunsRepository),
-        repository(AttemptsRepository),
-        repository(AttemptWritesRepository),
-        repository(MetricsRepository),
-        repository(CheckpointsRepository),
-        repository(WorkersRepository),
-        repository(ReconciliationRepository),
-        repository(DatasetsRepository),
-        repository(PipelinesRepository),
         PipelineAdvancer,
         RunInputsResolver,
         ActiveTrainings,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { ApiKeysRepository } from '@trainyard/db';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
+import { CONFIG } from '@trainyard/infrastructure';
 
 /**
  * TRAINYARD_ADMIN_KEY, when set, exists as an admin key from the first start on: stored hashed,
@@ -13,7 +13,7 @@ export class AdminKeyProvisioner implements OnApplicationBootstrap {
 
   constructor(
     private readonly keys: ApiKeysRepository,
-    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

@@ -4,11 +4,11 @@ import { Reflector } from '@nestjs/core';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { ApiKeyScope } from '@trainyard/db';
 import { parse as parseCookies } from 'cookie';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { PUBLIC_ROUTE, REQUIRED_SCOPE, type PublicReason } from './auth.decorators';
 import { AUTH_DISABLED_PRINCIPAL, hasScope, type AuthenticatedRequest } from './principal';
 import { addressSubject, RequestRateLimiter } from './request-rate.limiter';
+import { CONFIG } from '@trainyard/infrastructure';
 
 /** The dashboard's session cookie: the key itself, HttpOnly and SameSite=Strict. */
 export const SESSION_COOKIE = 'trainyard_key';
@@ -26,7 +26,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly authenticator: ApiKeyAuthenticator,
     private readonly rateLimiter: RequestRateLimiter,
-    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -2,9 +2,9 @@
 import { createApiApp } from '../create-api-app';
 import { loadConfig } from '@trainyard/config';
 import { ApiKeysRepository, type Database } from '@trainyard/db';
-import { DATABASE } from '../infrastructure/infrastructure.tokens';
 import { enumerateRoutes, fillPath } from '../security/hostile-requests';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { DATABASE } from '@trainyard/infrastructure';
 
 const UUID = '00000000-0000-4000-8000-000000000000';
 /** The only routes open without a key: liveness, readiness, sign-in/out and the dashboard's static files. */

@@ -2,8 +2,8 @@
 import { request } from 'node:http';
 import { createApiApp } from '../create-api-app';
 import type { Database } from '@trainyard/db';
-import { DATABASE } from '../infrastructure/infrastructure.tokens';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { DATABASE } from '@trainyard/infrastructure';
 
 const mnistRun = (epochs = 1) => ({ kind: 'pretrain', name: 'limits', dataset: { name: 'mnist', testPerClass: 10, limit: 200 }, model: { type: 'conv-autoencoder' }, training: { epochs } });
 const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });

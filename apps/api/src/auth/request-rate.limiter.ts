@@ -3,8 +3,7 @@ import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/c
 import type { TrainyardConfig } from '@trainyard/config';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { REDIS_CONNECTION } from '../infrastructure/infrastructure.tokens';
+import { CONFIG, REDIS } from '@trainyard/infrastructure';
 
 /**
  * Requests per minute per key (or per client address before a key is proven), counted in Redis
@@ -16,7 +15,7 @@ export class RequestRateLimiter {
   private readonly logger = new Logger(RequestRateLimiter.name);
   private readonly limiter: RateLimiterRedis;
 
-  constructor(@Inject(REDIS_CONNECTION) redis: Redis, @Inject(TRAINYARD_CONFIG) config: TrainyardConfig) {
+  constructor(@Inject(REDIS) redis: Redis, @Inject(CONFIG) config: TrainyardConfig) {
     const points = config.limits.requestsPerMinute;
     this.limiter = new RateLimiterRedis({
       storeClient: redis,

@@ -3,13 +3,13 @@ import { Body, Controller, Delete, HttpCode, Inject, Post, Req, Res, Unauthorize
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { TrainyardConfig } from '@trainyard/config';
 import { serialize } from 'cookie';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { SESSION_COOKIE } from './api-key.guard';
 import { Public } from './auth.decorators';
 import { SessionSchema } from './api-keys.dto';
 import { addressSubject, RequestRateLimiter } from './request-rate.limiter';
+import { CONFIG } from '@trainyard/infrastructure';
 
 /** A browser session lasts a working day; the key itself stays valid until revoked. */
 const SESSION_MAX_AGE_S = 12 * 60 * 60;
@@ -25,7 +25,7 @@ export class SessionController {
   constructor(
     private readonly authenticator: ApiKeyAuthenticator,
     private readonly rateLimiter: RequestRateLimiter,
-    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   @Post()

@@ -1,3 +1,2 @@
-/** DI tokens for what createApiApp hands to the Nest container; symbols so nothing collides by name. */
-export const TRAINYARD_CONFIG = Symbol('TRAINYARD_CONFIG');
+/** DI token for the options createApiApp was given (the config itself is @trainyard/infrastructure's CONFIG). */
 export const API_OPTIONS = Symbol('API_OPTIONS');

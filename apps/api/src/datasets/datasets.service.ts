@@ -15,10 +15,9 @@ import {
   walkLimitsOf,
   type ObjectStore,
 } from '@trainyard/storage';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import type { DatasetRegistration } from './dataset-registration.dto';
 import { notFound } from '../http/problems';
+import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 
 export type DatasetView = DatasetRecord & { images: number };
 
@@ -47,7 +46,7 @@ export class DatasetsService {
   constructor(
     private readonly datasets: DatasetsRepository,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
-    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   async register(body: DatasetRegistration, project: string): Promise<DatasetView> {

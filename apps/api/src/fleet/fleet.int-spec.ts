@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { WorkersRepository, type Database } from '@trainyard/db';
 import { startTestApi, type TestApi } from '../testing/test-api';
-import { DATABASE } from '../infrastructure/infrastructure.tokens';
+import { DATABASE } from '@trainyard/infrastructure';
 
 /** Queue depths, the workers table and drains, over HTTP on the real PostgreSQL and Redis. */
 describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {

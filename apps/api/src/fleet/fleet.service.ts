@@ -2,8 +2,7 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { WorkersRepository, type DrainMode } from '@trainyard/db';
 import { QUEUE_JOB_STATES, type TrainingQueue } from '@trainyard/queue';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
+import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
 const ACTIVE_JOBS_SHOWN = 50;
 
@@ -12,7 +11,7 @@ const ACTIVE_JOBS_SHOWN = 50;
 export class FleetService {
   constructor(
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
-    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly workersRepository: WorkersRepository,
   ) {}
 

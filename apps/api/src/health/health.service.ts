@@ -4,8 +4,7 @@ import type { Database } from '@trainyard/db';
 import type { ObjectStore } from '@trainyard/storage';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../common/with-deadline';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { DATABASE, OBJECT_STORE, REDIS_CONNECTION } from '../infrastructure/infrastructure.tokens';
+import { CONFIG, DATABASE, OBJECT_STORE, REDIS } from '@trainyard/infrastructure';
 
 export interface DependencyCheck {
   ok: boolean;
@@ -21,10 +20,10 @@ export interface ReadinessReport {
 @Injectable()
 export class HealthService {
   constructor(
-    @Inject(REDIS_CONNECTION) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: Redis,
     @Inject(DATABASE) private readonly database: Database,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
-    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   /** Checks run in parallel, each with a deadline, so a hung dependency cannot hang the probe. */

@@ -48,7 +48,7 @@ describe('problem details (HTTP, PostgreSQL, Redis)', () => {
   it('maps each domain error once, and tells nothing of an unexpected one', () => {
     const filter = new ProblemDetailsFilter();
     expect(filter.toProblem(new RunStateError('r1', 'SUCCEEDED', 'cancel'), 'id-1')).toMatchObject({ status: 409, detail: 'Run r1 is SUCCEEDED: cannot cancel', requestId: 'id-1' });
-    expect(filter.toProblem(new ObjectNotFoundError('runs/x/model.json'), undefined)).toMatchObject({ status: 404, title: 'Not Found' });
+    expect(filter.toProblem(new ObjectNotFoundError('runs/x/model.json', 's3://bucket'), undefined)).toMatchObject({ status: 404, title: 'Not Found' });
     expect(filter.toProblem(new InvalidCursorError('zz', 'not base64'), undefined)).toMatchObject({ status: 400, errors: [{ field: 'cursor' }] });
     expect(filter.toProblem(new RunReferenceRefusedError('Base run cannot be used', 'base.runId', 'it FAILED'), undefined)).toMatchObject({
       status: 422,

@@ -1,6 +1,6 @@
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
+import { CONFIG } from '@trainyard/infrastructure';
 
 /**
  * Live event streams hold a socket and a subscription each for as long as the client likes: a
@@ -11,7 +11,7 @@ export class SseConnectionLimiter {
   private total = 0;
   private readonly perKey = new Map<string, number>();
 
-  constructor(@Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig) {}
+  constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {}
 
   /** Takes a slot for `keyId` or throws 429; the returned function gives it back (once). */
   acquire(keyId: string): () => void {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkersRepository, type Database } from '@trainyard/db';
-import { DATABASE } from '../infrastructure/infrastructure.tokens';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { DATABASE } from '@trainyard/infrastructure';
 
 /** `GET /metrics` over HTTP, its fleet gauges read from the real Redis and PostgreSQL. */
 describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {

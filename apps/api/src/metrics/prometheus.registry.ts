@@ -5,8 +5,7 @@ import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { RunsRepository, WORKER_STATES, WorkersRepository } from '@trainyard/db';
 import { QUEUE_JOB_STATES, type TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
+import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
 
 /**
@@ -23,7 +22,7 @@ export class PrometheusRegistry {
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor(
-    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
     private readonly runsRepository: RunsRepository,
     private readonly workersRepository: WorkersRepository,

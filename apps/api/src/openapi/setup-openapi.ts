@@ -3,16 +3,16 @@ import type { INestApplication } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { ApiKeyAuthenticator } from '../auth/api-key.authenticator';
 import { tokenOf } from '../auth/api-key.guard';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { openApiComponentSchemas } from './openapi-schemas';
+import { CONFIG } from '@trainyard/infrastructure';
 
 /**
  * Swagger UI at /docs, the document at /docs-json — behind a key like every route (the dashboard's
  * session cookie opens it in a browser), since they are served outside Nest's guards.
  */
 export function setupOpenApi(app: INestApplication): void {
-  const config = app.get<TrainyardConfig>(TRAINYARD_CONFIG);
+  const config = app.get<TrainyardConfig>(CONFIG);
   const authenticator = app.get(ApiKeyAuthenticator);
   app.use(['/docs', '/docs-json', '/docs-yaml'], (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
     if (!config.auth.enabled) return next();

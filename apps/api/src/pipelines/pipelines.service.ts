@@ -3,11 +3,11 @@ import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
 import { clipText, runKindOf, type EvaluateSpec, type FinetuneSpec, type PipelineSpec } from '@trainyard/contracts';
 import { PipelinesRepository, type PipelineRunCreation, type PipelineWithRuns } from '@trainyard/db';
 import { applyPipelineDecision, type TrainingQueue } from '@trainyard/queue';
-import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
 import { SubmissionQuota, type PlannedRun } from '../runs/submission-quota';
 import { notFound } from '../http/problems';
+import { TRAINING_QUEUE } from '@trainyard/infrastructure';
 
 /**
  * Pipelines are orchestrated from PostgreSQL rather than as a BullMQ flow: a flow is a tree in

@@ -5,10 +5,10 @@ import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CheckpointsRepository } from '@trainyard/db';
 import { keyFromUri, ObjectNotFoundError, type ObjectReadStream, type ObjectStore } from '@trainyard/storage';
 import { z } from 'zod';
-import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { Owned } from '../auth/auth.decorators';
+import { OBJECT_STORE } from '@trainyard/infrastructure';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
 const sequencePipe = new ZodValidationPipe(z.coerce.number().int().min(0).max(2_147_483_647), 'Invalid checkpoint sequence', 'sequence');

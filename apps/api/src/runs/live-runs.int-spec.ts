@@ -5,8 +5,8 @@ import { Job, Worker, type Queue } from 'bullmq';
 import { CheckpointsRepository, MetricsRepository } from '@trainyard/db';
 import type { ObjectStore } from '@trainyard/storage';
 import { TEST_REDIS, startTestApi, type TestApi } from '../testing/test-api';
-import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { RunEventsHub, type RunEvent } from './run-events.hub';
+import { OBJECT_STORE } from '@trainyard/infrastructure';
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

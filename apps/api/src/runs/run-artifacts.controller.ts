@@ -2,10 +2,10 @@ import type { ServerResponse } from 'node:http';
 import { Controller, Get, Inject, NotFoundException, Param, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { augmentationSampleKey, ObjectNotFoundError, type ObjectStore } from '@trainyard/storage';
-import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { RunIdSchema } from './run-queries';
 import { Owned } from '../auth/auth.decorators';
+import { OBJECT_STORE } from '@trainyard/infrastructure';
 
 /** Files a run saves beside its checkpoints, served through the API (no store credentials needed). */
 @ApiTags('runs')

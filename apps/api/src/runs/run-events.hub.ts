@@ -5,8 +5,7 @@ import { MetricsRepository, RunsRepository, type MetricPoint, type RunLiveState 
 import { createRedisConnection, type TrainingQueue } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../common/with-deadline';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
+import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
 export type RunEvent =
   | { type: 'progress'; runId: string; progress: unknown }
@@ -46,7 +45,7 @@ export class RunEventsHub implements OnApplicationShutdown {
 
   constructor(
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
-    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly runs: RunsRepository,
     private readonly metrics: MetricsRepository,
   ) {}

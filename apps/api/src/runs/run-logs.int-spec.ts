@@ -4,8 +4,8 @@ import type { RunLogLine, RunLogPage } from '@trainyard/contracts';
 import { RunsRepository } from '@trainyard/db';
 import { serverSentEvents, type ServerSentEvent } from '@trainyard/db/testing';
 import { runLogChunkKey, type ObjectStore } from '@trainyard/storage';
-import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { OBJECT_STORE } from '@trainyard/infrastructure';
 
 /**
  * A run's log through the API, read from chunks in the (real, local-folder) object store laid out

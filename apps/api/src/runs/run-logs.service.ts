@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { isTerminal, RunLogLineSchema, type RunLogLine, type RunStatus } from '@trainyard/contracts';
 import { RunsRepository } from '@trainyard/db';
 import { ObjectNotFoundError, parseRunLogChunkKey, runLogChunkKey, runLogPrefix, type ObjectStore, type RunLogChunkId } from '@trainyard/storage';
-import { OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
 import { formatRunLogCursor, type RunLogCursor } from './run-log-query';
 import { notFound } from '../http/problems';
+import { OBJECT_STORE } from '@trainyard/infrastructure';
 
 /** A line with the cursor just past it (an SSE event's id: a reconnect resumes after it). */
 export interface RunLogEntry {

@@ -1,10 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { TrainyardConfig } from '@trainyard/config';
+import { Injectable } from '@nestjs/common';
 import type { RunSpec } from '@trainyard/contracts';
-import { RunReferencesResolver, type Database, type SubmittedReferences } from '@trainyard/db';
-import type { ObjectStore } from '@trainyard/storage';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { DATABASE, OBJECT_STORE } from '../infrastructure/infrastructure.tokens';
+import { RunReferencesResolver, type SubmittedReferences } from '@trainyard/db';
 
 /** A spec with every reference checked, and the run/checkpoint it builds on (pinned against retention). */
 export type ResolvedReferences = SubmittedReferences;
@@ -16,15 +12,7 @@ export type ResolvedReferences = SubmittedReferences;
  */
 @Injectable()
 export class RunReferencesService {
-  private readonly resolver: RunReferencesResolver;
-
-  constructor(
-    @Inject(DATABASE) database: Database,
-    @Inject(OBJECT_STORE) store: ObjectStore,
-    @Inject(TRAINYARD_CONFIG) config: TrainyardConfig,
-  ) {
-    this.resolver = new RunReferencesResolver(database.prisma, { store, localRoots: config.paths.localRoots });
-  }
+  constructor(private readonly resolver: RunReferencesResolver) {}
 
   /** A refused reference is a RunReferenceRefusedError, which the problem filter answers 422 naming the field. */
   resolve(spec: RunSpec, project: string): Promise<ResolvedReferences> {

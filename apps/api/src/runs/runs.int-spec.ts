@@ -5,8 +5,8 @@ import type { Redis } from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { RunSpecInput } from '@trainyard/contracts';
 import { CheckpointsRepository, MetricsRepository, RunsRepository } from '@trainyard/db';
-import { REDIS_CONNECTION } from '../infrastructure/infrastructure.tokens';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { REDIS } from '@trainyard/infrastructure';
 
 /**
  * The API over real HTTP against the real PostgreSQL (a fresh database), the real Redis (a queue
@@ -250,7 +250,7 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
 
   // Last: it cuts this app's Redis connection for good.
   it('marks a run FAILED and answers 503 when its job cannot be enqueued; /readyz names Redis', async () => {
-    app.get<Redis>(REDIS_CONNECTION).disconnect();
+    app.get<Redis>(REDIS).disconnect();
     const res = await http('POST', '/v1/runs', pretrain('no-redis'));
     expect(res.status).toBe(503);
     expect(res.body.runId).toEqual(expect.any(String));

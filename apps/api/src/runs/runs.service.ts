@@ -19,12 +19,11 @@ import {
 } from '@trainyard/db';
 import { advancePipeline, enqueueRun, type PipelineQueueOptions, type TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
-import { TRAINING_QUEUE } from '../infrastructure/infrastructure.tokens';
 import { requestHash } from './request-hash';
 import { RunReferencesService } from './run-references.service';
 import { SubmissionQuota } from './submission-quota';
 import { notFound } from '../http/problems';
+import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
 /** States in which a run's BullMQ job is waiting (or delayed), not held by a worker. */
 const WAITING_STATUSES: readonly RunStatus[] = ['QUEUED', 'PREEMPTED'];
@@ -47,7 +46,7 @@ export class RunsService {
     private readonly checkpoints: CheckpointsRepository,
     private readonly idempotencyKeys: IdempotencyKeysRepository,
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
-    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly references: RunReferencesService,
     private readonly pipelines: PipelinesRepository,
     private readonly quota: SubmissionQuota,

@@ -2,7 +2,7 @@ import { HttpException, HttpStatus, Inject, Injectable, UnprocessableEntityExcep
 import type { TrainyardConfig } from '@trainyard/config';
 import type { RunSpec } from '@trainyard/contracts';
 import { ProjectsRepository } from '@trainyard/db';
-import { TRAINYARD_CONFIG } from '../config/config.tokens';
+import { CONFIG } from '@trainyard/infrastructure';
 
 /** Digits the built-in MNIST source holds (the `mnist` package). */
 const MNIST_POOL = 10_000;
@@ -38,7 +38,7 @@ export interface PlannedRun {
 export class SubmissionQuota {
   constructor(
     private readonly projects: ProjectsRepository,
-    @Inject(TRAINYARD_CONFIG) private readonly config: TrainyardConfig,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   async check(project: string, runs: PlannedRun[], field = 'training.epochs'): Promise<void> {

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { RunSpecSchema } from '@trainyard/contracts';
 import type { Database } from '@trainyard/db';
-import { DATABASE } from '../infrastructure/infrastructure.tokens';
 import { hostileInputErrors } from '../validation/hostile-input';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { encodeAny, enumerateRoutes, fillPath, hostileString, queryString, type HttpRoute } from './hostile-requests';
+import { DATABASE } from '@trainyard/infrastructure';
 
 /**
  * Every request is hostile until checked (issue #9): the concrete probes that once took the

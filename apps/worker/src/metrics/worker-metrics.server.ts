@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { CONFIG } from '../worker.tokens';
 import { WorkerMetrics } from './worker-metrics';
+import { CONFIG } from '@trainyard/infrastructure';
 
 /**
  * Serves this worker's Prometheus metrics at GET /metrics (and GET /healthz, a liveness answer

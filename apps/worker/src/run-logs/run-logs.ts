@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { ObjectStore } from '@trainyard/storage';
-import { CONFIG, OBJECT_STORE } from '../worker.tokens';
 import { AttemptLog, type AttemptFields } from './attempt-log';
 import { RunLogWriter } from './run-log.writer';
+import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 
 /** Opens the log of each attempt this worker runs (see RunLogWriter for how it is stored). */
 @Injectable()

@@ -2,13 +2,15 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import type { Database } from '@trainyard/db';
 import type { TrainingQueue } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
-import type { ApiOptions } from '../config/api-options';
-import { API_OPTIONS } from '../config/config.tokens';
-import { DATABASE, REDIS_CONNECTION, TRAINING_QUEUE } from './infrastructure.tokens';
+import { DATABASE, REDIS, TRAINING_QUEUE } from './infrastructure.tokens';
+
+export const OWNS_DATABASE = Symbol('OwnsDatabase');
+const REDIS_QUIT_WAIT_MS = 2000;
 
 /**
- * Closes connections in dependency order on app.close() or a signal: the queue first (it uses
- * the Redis connection but does not own it), then Redis, then the database.
+ * Closes connections in dependency order on app.close() or a signal, after every
+ * beforeApplicationShutdown hook (the worker's drain) has run: the queue first (it uses the
+ * Redis connection but does not own it), then Redis, then the database.
  */
 @Injectable()
 export class InfrastructureShutdown implements OnApplicationShutdown {
@@ -16,9 +18,9 @@ export class InfrastructureShutdown implements OnApplicationShutdown {
 
   constructor(
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
-    @Inject(REDIS_CONNECTION) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: Redis,
     @Inject(DATABASE) private readonly database: Database,
-    @Inject(API_OPTIONS) private readonly options: ApiOptions,
+    @Inject(OWNS_DATABASE) private readonly ownsDatabase: boolean,
   ) {}
 
   async onApplicationShutdown(signal?: string): Promise<void> {
@@ -28,10 +30,17 @@ export class InfrastructureShutdown implements OnApplicationShutdown {
     await this.step('redis', async () => {
       // disconnect() on an already ended connection arms a 2 s timer that keeps the process alive.
       if (this.redis.status === 'end') return;
-      await this.redis.quit().catch(() => this.redis.disconnect());
+      // quit() waits for pending replies, and a worker's connection retries forever: a Redis that
+      // is down would hold shutdown, so after a short wait the connection is dropped.
+      const quit = this.redis.quit().then(
+        () => true,
+        () => false,
+      );
+      const waited = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), REDIS_QUIT_WAIT_MS).unref());
+      if (!(await Promise.race([quit, waited])) && (this.redis.status as string) !== 'end') this.redis.disconnect();
     });
-    // A database handed in by the caller (the demo shares its embedded one with a worker) is the caller's to close.
-    if (!this.options.database) await this.step('database', () => this.database.close());
+    // A database handed in by the caller (the demo shares its embedded one between API and worker) is the caller's to close.
+    if (this.ownsDatabase) await this.step('database', () => this.database.close());
   }
 
   private async step(what: string, close: () => Promise<unknown>): Promise<void> {

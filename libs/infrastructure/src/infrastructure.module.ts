@@ -1,0 +1,102 @@
+import { Global, Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
+import {
+  ApiKeysRepository,
+  AttemptsRepository,
+  AttemptWritesRepository,
+  CheckpointsRepository,
+  DatasetsRepository,
+  IdempotencyKeysRepository,
+  MetricsRepository,
+  ModelVersionsRepository,
+  openDatabase,
+  PipelinesRepository,
+  ProjectsRepository,
+  ReconciliationRepository,
+  RunReferencesResolver,
+  RunsRepository,
+  SweepsRepository,
+  WorkersRepository,
+  type Database,
+} from '@trainyard/db';
+import { assertNoEviction, createRedisConnection, createTrainingQueue } from '@trainyard/queue';
+import { createObjectStore, type ObjectStore } from '@trainyard/storage';
+import type { Redis } from 'ioredis';
+import { InfrastructureShutdown, OWNS_DATABASE } from './infrastructure-shutdown.service';
+import { CONFIG, DATABASE, OBJECT_STORE, REDIS, TRAINING_QUEUE } from './infrastructure.tokens';
+
+export interface InfrastructureOptions {
+  /**
+   * `api`: Redis commands fail fast (a request must not hang) and an evicting Redis refuses the
+   * app at creation; `worker`: commands wait for a reconnect, as a BullMQ Worker requires (the
+   * worker refuses an evicting Redis itself, before it consumes).
+   */
+  role: 'api' | 'worker';
+  /** The BullMQ queue to use; tests give each suite its own. */
+  queueName: string;
+  /** An open database to share (the demo's embedded PGlite allows one opener per process); its owner closes it. */
+  database?: Database;
+}
+
+/** Every repository of libs/db: plain classes over the Prisma client, provided by factory under their own class. */
+const REPOSITORIES = [
+  ApiKeysRepository,
+  AttemptsRepository,
+  AttemptWritesRepository,
+  CheckpointsRepository,
+  DatasetsRepository,
+  IdempotencyKeysRepository,
+  MetricsRepository,
+  ModelVersionsRepository,
+  PipelinesRepository,
+  ProjectsRepository,
+  ReconciliationRepository,
+  RunsRepository,
+  SweepsRepository,
+  WorkersRepository,
+] as const;
+
+/**
+ * The I/O adapters the API and the worker share, built once per app from the config: the
+ * database, Redis, the training queue, the object store, every repository and the run reference
+ * resolver, under one set of tokens. Each app adds only what is its own.
+ */
+@Global()
+@Module({})
+export class InfrastructureModule {
+  static forRoot(config: TrainyardConfig, options: InfrastructureOptions): DynamicModule {
+    const providers: Provider[] = [
+      { provide: CONFIG, useValue: config },
+      { provide: OWNS_DATABASE, useValue: !options.database },
+      {
+        provide: DATABASE,
+        useFactory: () =>
+          options.database ?? openDatabase(config.database, { migrate: config.migrations.onStart, log: (line) => new Logger('Database').log(line) }),
+      },
+      {
+        provide: REDIS,
+        useFactory: async () => {
+          const logger = new Logger('Redis');
+          const connection = createRedisConnection(config.redis.url, { connectTimeoutMs: config.redis.connectTimeoutMs, forWorker: options.role === 'worker' });
+          connection.on('error', (err: Error) => logger.warn(`Redis connection error: ${err.message}`));
+          if (options.role === 'api') await assertNoEviction(connection, (m) => logger.warn(m));
+          return connection;
+        },
+      },
+      { provide: TRAINING_QUEUE, inject: [REDIS], useFactory: (redis: Redis) => createTrainingQueue(redis, options.queueName) },
+      { provide: OBJECT_STORE, useFactory: () => createObjectStore(config.storage) },
+      ...REPOSITORIES.map((Repository) => ({ provide: Repository, inject: [DATABASE], useFactory: (db: Database) => new Repository(db.prisma) })),
+      {
+        provide: RunReferencesResolver,
+        inject: [DATABASE, OBJECT_STORE],
+        useFactory: (db: Database, store: ObjectStore) => new RunReferencesResolver(db.prisma, { store, localRoots: config.paths.localRoots }),
+      },
+      InfrastructureShutdown,
+    ];
+    return {
+      module: InfrastructureModule,
+      providers,
+      exports: [CONFIG, DATABASE, REDIS, TRAINING_QUEUE, OBJECT_STORE, ...REPOSITORIES, RunReferencesResolver],
+    };
+  }
+}
