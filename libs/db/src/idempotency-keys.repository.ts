@@ -29,6 +29,12 @@ export class IdempotencyKeysRepository {
    * commit, then insert nothing) and no run is created without its key. The losers read the
    * winner's row. `response` is built from the new run id.
    */
+  /** The run a key already created, if any: a replay is answered from it before any check that costs. */
+  async find<R>(key: string): Promise<IdempotentRun<R> | null> {
+    const existing = await this.prisma.idempotencyKey.findUnique({ where: { key } });
+    return existing ? { created: false, runId: existing.runId, requestHash: existing.requestHash, response: existing.response as R } : null;
+  }
+
   async createRunOnce<R>(key: string, requestHash: string, run: RunCreation, response: (runId: string) => R): Promise<IdempotentRun<R>> {
     const id = randomUUID();
     const body = response(id);

@@ -69,6 +69,13 @@ describe('quotas and live streams (PostgreSQL, Redis, HTTP)', () => {
       expect(res.status).toBe(201);
       ids.push(((await res.json()) as any).id);
     }
+    // A retried request is answered from its key before the quota is counted: its own run must not refuse it.
+    const keyed = (idempotencyKey: string) => json(mnistRun(), { ...auth, 'idempotency-key': idempotencyKey });
+    await fetch(`${api.baseUrl}/v1/runs/${ids[1]}/cancel`, { method: 'POST', headers: auth });
+    const first = await fetch(`${api.baseUrl}/v1/runs`, keyed('retry-me'));
+    expect(first.status).toBe(201);
+    const replay = await fetch(`${api.baseUrl}/v1/runs`, keyed('retry-me'));
+    expect([replay.status, ((await replay.json()) as any).id]).toEqual([201, ((await first.json()) as any).id]);
     const before = await runCount();
     const third = await fetch(`${api.baseUrl}/v1/runs`, json(mnistRun(), auth));
     expect(third.status).toBe(429);

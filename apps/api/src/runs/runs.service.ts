@@ -14,6 +14,7 @@ import {
   PipelinesRepository,
   RunsRepository,
   type Checkpoint,
+  type IdempotentRun,
   type Run,
   type RunDetail,
 } from '@trainyard/db';
@@ -61,12 +62,21 @@ export class RunsService {
    * key and the same body gets the first response; another body with the key is a 422.
    */
   async submit(submitted: RunSpec, project: string, idempotencyKey?: string): Promise<{ id: string; status: RunStatus }> {
+    const hash = requestHash(submitted);
+    // Keys are per project, as Stripe's are per account: two projects never share one.
+    const scopedKey = idempotencyKey === undefined ? undefined : `${project}/${idempotencyKey}`;
+    // A replay is answered before the quota and reference checks: its run already counts against
+    // the quota (a retried request must not be refused by its own run), and what it referred to
+    // may have changed since.
+    const earlier = scopedKey === undefined ? null : await this.idempotencyKeys.find<{ id: string; status: RunStatus }>(scopedKey);
+    if (earlier) return this.replay(earlier, hash, idempotencyKey!);
+
     const { spec, baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(submitted, project);
     await this.quota.check(project, [{ spec, folderImages }]);
     const kind: RunKind = runKindOf(spec.kind);
     const creation = { kind, name: spec.name, spec, baseRunId, baseCheckpointId, project };
 
-    if (idempotencyKey === undefined) {
+    if (scopedKey === undefined) {
       const id = randomUUID();
       const run = await this.runs.create({ id, ...creation });
       await this.enqueue(id, kind);
@@ -74,31 +84,33 @@ export class RunsService {
       return { id, status: run.status as RunStatus };
     }
 
-    const hash = requestHash(submitted);
-    // Keys are per project, as Stripe's are per account: two projects never share one.
-    const outcome = await this.idempotencyKeys.createRunOnce(`${project}/${idempotencyKey}`, hash, creation, (id) => ({ id, status: 'QUEUED' as RunStatus }));
-    if (outcome.requestHash !== hash) {
+    const outcome = await this.idempotencyKeys.createRunOnce(scopedKey, hash, creation, (id) => ({ id, status: 'QUEUED' as RunStatus }));
+    // Another request with the key won the race between our lookup and our insert.
+    if (!outcome.created) return this.replay(outcome, hash, idempotencyKey!);
+    await this.enqueue(outcome.runId, kind);
+    this.logger.log(`Run ${outcome.runId} (${kind}, "${spec.name}") queued under Idempotency-Key "${idempotencyKey}"`);
+    return outcome.response;
+  }
+
+  /** The first answer for a key again (or 422 when the body differs), making sure its job exists. */
+  private async replay(earlier: IdempotentRun<{ id: string; status: RunStatus }>, hash: string, idempotencyKey: string): Promise<{ id: string; status: RunStatus }> {
+    if (earlier.requestHash !== hash) {
       throw new UnprocessableEntityException({
         statusCode: 422,
         error: 'Unprocessable Entity',
         message: 'The Idempotency-Key was already used with a different request body',
-        errors: [{ field: 'Idempotency-Key', message: `Key "${idempotencyKey}" created run ${outcome.runId} from another body; use a new key` }],
+        errors: [{ field: 'Idempotency-Key', message: `Key "${idempotencyKey}" created run ${earlier.runId} from another body; use a new key` }],
       });
     }
-    if (outcome.created) {
-      await this.enqueue(outcome.runId, kind);
-      this.logger.log(`Run ${outcome.runId} (${kind}, "${spec.name}") queued under Idempotency-Key "${idempotencyKey}"`);
-    } else {
-      // The first request may have died between its commit and its enqueue: adding the job again
-      // is a no-op when it exists (job id = run id), and the reconciler covers the rest.
-      const run = await this.runs.get(outcome.runId);
-      // The first request answered 503 (its run could not be queued and is FAILED): so does a replay.
-      if (run?.status === 'FAILED' && run.failureReason?.startsWith(ENQUEUE_FAILURE)) {
-        throw enqueueFailed(run.id, run.failureReason);
-      }
-      if (run?.status === 'QUEUED') await enqueueRun(this.queue, { id: run.id, kind }, this.config.worker.maxAttempts).catch(() => undefined);
+    // The first request may have died between its commit and its enqueue: adding the job again
+    // is a no-op when it exists (job id = run id), and the reconciler covers the rest.
+    const run = await this.runs.get(earlier.runId);
+    // The first request answered 503 (its run could not be queued and is FAILED): so does a replay.
+    if (run?.status === 'FAILED' && run.failureReason?.startsWith(ENQUEUE_FAILURE)) {
+      throw enqueueFailed(run.id, run.failureReason);
     }
-    return outcome.response;
+    if (run?.status === 'QUEUED') await enqueueRun(this.queue, { id: run.id, kind: run.kind as RunKind }, this.config.worker.maxAttempts).catch(() => undefined);
+    return earlier.response;
   }
 
   /** Enqueues a recorded run; on failure marks it FAILED with the reason and answers 503. */
