@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { delimiter, isAbsolute } from 'node:path';
 import { z } from 'zod';
 
@@ -10,6 +11,14 @@ const bool = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(1).max(65535);
+/** An address, a CIDR or one of proxy-addr's names for address ranges. */
+function isProxyAddress(item: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
+  const [address, bits, ...rest] = item.split('/');
+  const family = isIP(address ?? '');
+  if (!family || rest.length) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
 /** `a,b , c` → `['a','b','c']`; empty items dropped. */
 const list = z.string().transform((v) => v.split(',').map((item) => item.trim()).filter(Boolean));
 /** Absolute folders separated by the platform's path delimiter (`:` here), like PATH. */
@@ -63,6 +72,13 @@ export const EnvSchema = z.object({
   API_ALLOWED_HOSTS: list.optional(),
   /** Origins allowed cross-site (CORS); none by default. */
   API_CORS_ORIGINS: list.optional(),
+  /**
+   * Proxies whose X-Forwarded-For is believed, so rate limits count the client's address rather
+   * than the ingress's: addresses or CIDRs, or loopback / linklocal / uniquelocal. None by default.
+   */
+  API_TRUST_PROXY: list
+    .refine((items) => items.every(isProxyAddress), 'Expected addresses, CIDRs (10.0.0.0/8) or loopback, linklocal, uniquelocal, comma-separated')
+    .optional(),
   /** Serve GET /metrics without a key (for a Prometheus on a private network). */
   METRICS_PUBLIC: bool.default(false),
   /** Requests per minute per key, counted in Redis so every API replica shares the budget. */
@@ -106,6 +122,8 @@ export interface TrainyardConfig {
     /** Host names accepted in `Host:` when listening beyond loopback; empty = only the listen address. */
     allowedHosts: string[];
     corsOrigins: string[];
+    /** Proxies whose X-Forwarded-For names the client (express's `trust proxy`); empty = the socket's peer is the client. */
+    trustProxy: string[];
     metricsPublic: boolean;
   };
   auth: { enabled: boolean; adminKey?: string };

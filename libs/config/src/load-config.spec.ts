@@ -83,4 +83,12 @@ describe('logLevelsUpTo', () => {
     expect(set.limits.requestsPerMinute).toBe(5);
     expect(() => loadConfig({ TRAINYARD_LOCAL_ROOTS: 'relative/dir' })).toThrow(/absolute path/);
   });
+
+  it('reads API_TRUST_PROXY as addresses, CIDRs and range names, and refuses anything else', () => {
+    expect(loadConfig({}).api.trustProxy).toEqual([]);
+    expect(loadConfig({ API_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.1' }).api.trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+    for (const bad of ['true', '10.0.0.0/33', '*', '10.0.0.0/8/1', 'proxy.internal']) {
+      expect(() => loadConfig({ API_TRUST_PROXY: bad })).toThrow(/API_TRUST_PROXY/);
+    }
+  });
 });

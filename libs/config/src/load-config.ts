@@ -53,6 +53,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       port: e.API_PORT,
       allowedHosts: e.API_ALLOWED_HOSTS ?? [],
       corsOrigins: e.API_CORS_ORIGINS ?? [],
+      trustProxy: e.API_TRUST_PROXY ?? [],
       metricsPublic: e.METRICS_PUBLIC,
     },
     auth: { enabled: e.TRAINYARD_AUTH === 'on', adminKey: e.TRAINYARD_ADMIN_KEY },

@@ -41,6 +41,27 @@ describe('rate limit per key, shared by replicas (PostgreSQL, Redis, HTTP)', () 
   });
 });
 
+describe('client addresses behind a proxy (PostgreSQL, Redis, HTTP)', () => {
+  const wrongKey = (forwardedFor: string) => ({ headers: { authorization: `Bearer ty_${'x'.repeat(43)}`, 'x-forwarded-for': forwardedFor } });
+
+  it('counts X-Forwarded-For clients apart only when API_TRUST_PROXY names the hop in front', async () => {
+    for (const [trustProxy, apart] of [['loopback', true], [undefined, false]] as const) {
+      const api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '2', ...(trustProxy ? { API_TRUST_PROXY: trustProxy } : {}) } });
+      try {
+        const statuses = async (client: string) => [
+          (await fetch(`${api.baseUrl}/v1/whoami`, wrongKey(client))).status,
+          (await fetch(`${api.baseUrl}/v1/whoami`, wrongKey(client))).status,
+        ];
+        expect(await statuses('203.0.113.7')).toEqual([401, 401]);
+        // The second client has its own budget behind a trusted proxy; otherwise the header is ignored.
+        expect(await statuses('198.51.100.9')).toEqual(apart ? [401, 401] : [429, 429]);
+      } finally {
+        await api.stop();
+      }
+    }
+  });
+});
+
 describe('quotas and live streams (PostgreSQL, Redis, HTTP)', () => {
   let api: TestApi;
   const runCount = () => api.app.get<Database>(DATABASE).prisma.run.count();

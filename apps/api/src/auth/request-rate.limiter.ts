@@ -49,9 +49,12 @@ export class RequestRateLimiter {
   }
 }
 
-/** The budget of a request without a proven key: its client address (the socket's peer). */
-export function addressSubject(request: IncomingMessage): string {
-  return `ip:${request.socket.remoteAddress ?? 'unknown'}`;
+/**
+ * The budget of a request without a proven key: its client address — express's `req.ip`, which is
+ * the socket's peer unless API_TRUST_PROXY names the proxy in front (then X-Forwarded-For's client).
+ */
+export function addressSubject(request: IncomingMessage & { ip?: string }): string {
+  return `ip:${request.ip ?? request.socket.remoteAddress ?? 'unknown'}`;
 }
 
 function tooManyRequests(retryAfterS: number): HttpException {

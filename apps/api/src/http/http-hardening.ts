@@ -22,6 +22,8 @@ export function isLoopbackHost(host: string): boolean {
  * security headers with a CSP that allows only the dashboard's own scripts.
  */
 export function hardenHttp(app: INestApplication, config: TrainyardConfig): void {
+  // Behind an ingress, `req.ip` is the client's address (from X-Forwarded-For) only when the hop is trusted.
+  if (config.api.trustProxy.length) (app.getHttpAdapter().getInstance() as { set(name: string, value: unknown): void }).set('trust proxy', config.api.trustProxy);
   const allowedHosts = new Set([...LOOPBACK_NAMES, ...config.api.allowedHosts.map((h) => h.toLowerCase())]);
   if (!['0.0.0.0', '::'].includes(config.api.host)) allowedHosts.add(config.api.host.toLowerCase());
   app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
