@@ -16,6 +16,8 @@ const depConstraints = [
     bannedExternalImports: ['@tensorflow/*'],
   },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+  // tools/ (e2e and browser tests, chaos, benchmarks, experiments) drive the apps from outside.
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
 ];
 const boundaries = (allow) => [
   'error',
@@ -32,6 +34,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@nx/enforce-module-boundaries': boundaries([]),
     },
+  },
+  {
+    // Tools import apps only through their public entries (index.ts), never their internals.
+    files: ['tools/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(['@trainyard/api-app', '@trainyard/worker-app', '@trainyard/cli-app']) },
   },
   {
     // The demo's one-process server composes the API and the worker (PGlite is single-process);

@@ -25,6 +25,7 @@ const common = {
     '^@trainyard/([a-z-]+)/testing$': '<rootDir>/libs/$1/src/testing/index.ts',
     '^@trainyard/api-app$': '<rootDir>/apps/api/src/index.ts',
     '^@trainyard/worker-app$': '<rootDir>/apps/worker/src/index.ts',
+    '^@trainyard/cli-app$': '<rootDir>/apps/cli/src/index.ts',
     '^@trainyard/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
   },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],

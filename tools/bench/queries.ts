@@ -7,7 +7,7 @@ import { cpus, loadavg } from 'node:os';
 import { Client } from 'pg';
 import { downsampledSeriesStatement, MetricsRepository, RunsRepository, openDatabase, type Database, type Fence, type MetricPointInput, type RunListQuery } from '@trainyard/db';
 import { createFreshDatabase } from '@trainyard/db/testing';
-import { RunHistoryService } from '../../apps/api/src/runs/run-history.service';
+import { RunHistoryService } from '@trainyard/api-app';
 import { BIG_RUN, loadDataset, longRunId } from './queries-dataset';
 import { measure, percentile } from './percentiles';
 

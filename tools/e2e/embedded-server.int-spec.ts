@@ -6,8 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import type { RunDetailView } from '@trainyard/contracts';
 import { freePort, startScript, waitFor, type AppProcess } from './processes';
-import { TrainyardClient } from '../../apps/cli/src/api-client';
-import { embeddedAdminKey } from '../../apps/cli/src/embedded-process';
+import { embeddedAdminKey, TrainyardClient } from '@trainyard/cli-app';
 
 /**
  * The zero-configuration mode behind `npm run demo`: no DATABASE_URL and no S3_ENDPOINT, so the

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { TrainyardClient } from '../../apps/cli/src/api-client';
-import { embeddedAdminKey, startEmbeddedServer, waitUntilReady } from '../../apps/cli/src/embedded-process';
+import { embeddedAdminKey, startEmbeddedServer, TrainyardClient, waitUntilReady } from '@trainyard/cli-app';
 
 export interface ApiSession {
   client: TrainyardClient;

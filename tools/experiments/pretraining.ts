@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminal, type ClassificationReport, type ReconstructionReport, type RunDetailView } from '@trainyard/contracts';
-import type { TrainyardClient } from '../../apps/cli/src/api-client';
+import type { TrainyardClient } from '@trainyard/cli-app';
 import { accuracyPlotSvg, renderPng } from './accuracy-plot';
 import { openApiSession } from './api-session';
 import { epochsToReach } from './experiment-stats';
