@@ -69,7 +69,7 @@ async function queryCases(pg: Client, database: Database, log: (line: string) =>
       { name: 'compare: 10 runs × loss (100,000 points each) → ≤ 1,000 each', target: null, run: () => service.compare({ ids: compareIds, names: ['loss', 'val_loss'], maxPoints: 1000 }, undefined) },
     ];
     const sample = await metrics.downsampledSeries(BIG_RUN, bigExtent, 1000);
-    log(`series check: ${sample.length} points of ${bigExtent.count.toLocaleString()}, spike at step 777777 kept: ${sample.some((p) => p.step === 777_777 && p.value > 40)}`);
+    log(`series check: ${sample.length} points of ${bigExtent.count.toLocaleString()}, spike at step 777777 kept: ${sample.some((p) => p.step === 777_777 && (p.value ?? 0) > 40)}`);
 
     log(`\n${'query'.padEnd(84)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'p99'.padStart(8)}  target`);
     for (const c of cases) {

@@ -1,21 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { API_KEY_SCOPES, type ApiKeyScope } from '@trainyard/contracts';
+import { API_KEY_SCOPES, type ApiKeyScope, type ApiKeyView } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { apiKeyHash, apiKeyLookup, apiKeyMatches, newApiKeySalt, newApiKeyToken } from './api-key-token';
+import { apiKeyView } from './views';
 
 export { API_KEY_SCOPES, type ApiKeyScope };
-
-/** A key as the API shows it: never its token or hash. */
-export interface ApiKeyView {
-  id: string;
-  name: string;
-  scopes: ApiKeyScope[];
-  /** null: every project. */
-  project: string | null;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
-}
 
 export interface ApiKeyCreation {
   name: string;
@@ -23,6 +12,7 @@ export interface ApiKeyCreation {
   project: string | null;
 }
 
+/** The columns apiKeyView shows (never the lookup, salt or hash). */
 const VIEW = { id: true, name: true, scopes: true, project: true, createdAt: true, lastUsedAt: true, revokedAt: true } as const;
 
 /** `last_used_at` is written at most this often per key, so every request does not cost a write. */
@@ -38,7 +28,7 @@ export class ApiKeysRepository {
       data: { id: randomUUID(), ...input, lookup: apiKeyLookup(token), salt, hash: apiKeyHash(token, salt) },
       select: VIEW,
     });
-    return { key: row as ApiKeyView, token };
+    return { key: apiKeyView(row), token };
   }
 
   /**
@@ -48,13 +38,13 @@ export class ApiKeysRepository {
   async ensure(token: string, input: ApiKeyCreation): Promise<ApiKeyView> {
     const lookup = apiKeyLookup(token);
     const existing = await this.prisma.apiKey.findUnique({ where: { lookup }, select: VIEW });
-    if (existing) return existing as ApiKeyView;
+    if (existing) return apiKeyView(existing);
     const salt = newApiKeySalt();
     await this.prisma.apiKey.createMany({
       data: [{ id: randomUUID(), ...input, lookup, salt, hash: apiKeyHash(token, salt) }],
       skipDuplicates: true,
     });
-    return (await this.prisma.apiKey.findUniqueOrThrow({ where: { lookup }, select: VIEW })) as ApiKeyView;
+    return apiKeyView(await this.prisma.apiKey.findUniqueOrThrow({ where: { lookup }, select: VIEW }));
   }
 
   /** The live key this token proves, or null (unknown, wrong, revoked). */
@@ -64,19 +54,18 @@ export class ApiKeysRepository {
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
     }
-    const { id, name, scopes, project, createdAt, lastUsedAt, revokedAt } = row;
-    return { id, name, scopes: scopes as ApiKeyScope[], project, createdAt, lastUsedAt, revokedAt };
+    return apiKeyView(row);
   }
 
   async list(): Promise<ApiKeyView[]> {
-    return (await this.prisma.apiKey.findMany({ select: VIEW, orderBy: { createdAt: 'asc' }, take: 10_000 })) as ApiKeyView[];
+    return (await this.prisma.apiKey.findMany({ select: VIEW, orderBy: { createdAt: 'asc' }, take: 10_000 })).map(apiKeyView);
   }
 
   /** Revokes a key (kept for the record); null when there is no such key. Repeating is harmless. */
   async revoke(id: string): Promise<ApiKeyView | null> {
     const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { revokedAt: true } });
     if (!found) return null;
-    if (found.revokedAt) return (await this.prisma.apiKey.findUnique({ where: { id }, select: VIEW })) as ApiKeyView;
-    return (await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW })) as ApiKeyView;
+    if (found.revokedAt) return apiKeyView(await this.prisma.apiKey.findUniqueOrThrow({ where: { id }, select: VIEW }));
+    return apiKeyView(await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW }));
   }
 }

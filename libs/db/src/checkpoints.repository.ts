@@ -1,3 +1,4 @@
+import type { CheckpointView } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence } from './attempt-fence';
 import {
@@ -9,6 +10,7 @@ import {
 } from './checkpoint-retention';
 import { CheckpointNotFoundError } from './errors';
 import { toCheckpoint, type Checkpoint } from './model-types';
+import { checkpointView } from './views';
 
 export interface CheckpointBegin {
   runId: string;
@@ -147,10 +149,10 @@ export class CheckpointsRepository {
     return row ? toCheckpoint(row) : null;
   }
 
-  /** Every record of the run, whatever its status, by sequence. */
-  async listByRun(runId: string): Promise<Checkpoint[]> {
+  /** Every record of the run, whatever its status, by sequence, as the API shows them. */
+  async listByRun(runId: string): Promise<CheckpointView[]> {
     const rows = await this.prisma.checkpoint.findMany({ where: { runId }, orderBy: { sequence: 'asc' } });
-    return rows.map(toCheckpoint);
+    return rows.map((row) => checkpointView(toCheckpoint(row)));
   }
 
   /**

@@ -1,19 +1,9 @@
+import type { DatasetView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
+import { datasetView } from './views';
 
-/** Where a registered image folder lives: a path the workers share, or a prefix of the configured store. */
-export type DatasetLocation = { kind: 'local'; path: string } | { kind: 's3'; prefix: string };
-
-export interface DatasetRecord {
-  id: string;
-  name: string;
-  /** Names are unique within a project. */
-  project: string;
-  location: DatasetLocation;
-  uri: string;
-  classNames: string[];
-  counts: number[];
-  createdAt: Date;
-}
+/** What registration writes: the folder as checked (the database dates it, the view sums its counts). */
+export type DatasetCreation = Omit<DatasetView, 'createdAt' | 'images'>;
 
 /** Thrown when a dataset name is taken: names are how people find their folders again. */
 export class DatasetNameTakenError extends Error {
@@ -23,33 +13,29 @@ export class DatasetNameTakenError extends Error {
   }
 }
 
-function toRecord(row: { location: Prisma.JsonValue } & Omit<DatasetRecord, 'location'>): DatasetRecord {
-  return { ...row, location: row.location as unknown as DatasetLocation };
-}
-
 /** Registered image folders (the registration API checked their layout before writing). */
 export class DatasetsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async create(input: Omit<DatasetRecord, 'createdAt'>): Promise<DatasetRecord> {
+  async create(input: DatasetCreation): Promise<DatasetView> {
     try {
       const row = await this.prisma.dataset.create({
         data: { ...input, location: input.location as unknown as Prisma.InputJsonValue },
       });
-      return toRecord(row);
+      return datasetView(row);
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw new DatasetNameTakenError(input.name);
       throw error;
     }
   }
 
-  async get(id: string): Promise<DatasetRecord | null> {
+  async get(id: string): Promise<DatasetView | null> {
     const row = await this.prisma.dataset.findUnique({ where: { id } });
-    return row ? toRecord(row) : null;
+    return row ? datasetView(row) : null;
   }
 
   /** Newest first; one project's, or every project's when `project` is undefined. */
-  async list(project?: string): Promise<DatasetRecord[]> {
-    return (await this.prisma.dataset.findMany({ where: { project }, orderBy: { createdAt: 'desc' }, take: 1000 })).map(toRecord);
+  async list(project?: string): Promise<DatasetView[]> {
+    return (await this.prisma.dataset.findMany({ where: { project }, orderBy: { createdAt: 'desc' }, take: 1000 })).map(datasetView);
   }
 }

@@ -1,5 +1,5 @@
 export { PrismaClient, Prisma, $Enums } from './generated/prisma/client';
-export type { Attempt, Checkpoint, MetricPoint, MetricSummary, Run, RunDetail, RunListItem, Worker } from './model-types';
+export type { Attempt, Checkpoint, MetricPoint, MetricSummary, Run, Worker } from './model-types';
 export { openDatabase, type Database, type OpenDatabaseOptions } from './open-database';
 export {
   checksumOf,
@@ -12,8 +12,8 @@ export {
   type MigrationFile,
 } from './migrator';
 export { pgConnection, pgliteConnection, type SqlConnection } from './sql-connection';
-export { RunsRepository, type FinishStatus, type RunLiveState } from './runs.repository';
-export { RUN_LIST_MAX_LIMIT, specContainment, type RunListPage, type RunListQuery, type RunListSort, type SpecFilter, type SpecValue } from './run-list.query';
+export { RunsRepository, type FinishStatus } from './runs.repository';
+export { RUN_LIST_MAX_LIMIT, specContainment, type RunListQuery, type RunListSort, type SpecFilter, type SpecValue } from './run-list.query';
 export { AttemptsRepository, FAILED_ATTEMPT_OUTCOMES, type OpenedAttempt } from './attempts.repository';
 export { AttemptWritesRepository, type AttemptConclusion, type AttemptWatch } from './attempt-writes.repository';
 export { withFence, type Fence } from './attempt-fence';
@@ -29,10 +29,10 @@ export { CheckpointsRepository, type CheckpointBegin, type CompleteCheckpoint } 
 export { DRAIN_MODES, WORKER_STATES, WorkersRepository, workerState, type DrainMode, type DrainOrder, type WorkerRegistration, type WorkerState } from './workers.repository';
 export { CheckpointNotFoundError, FencedError, InvalidCursorError, RunNotFoundError, RunReferenceRefusedError, RunStateError } from './errors';
 export { RunReferencesResolver, type BaseModel, type ReadableFiles, type StartingReferences, type SubmittedReferences } from './run-references.resolver';
-export { DatasetsRepository, DatasetNameTakenError, type DatasetLocation, type DatasetRecord } from './datasets.repository';
-export { ModelVersionsRepository, type ModelVersionRecord, type ModelVersionWithCheckpoint } from './model-versions.repository';
-export { PipelinesRepository, type PipelineAdvance, type PipelineRunCreation, type PipelineWithRuns } from './pipelines.repository';
+export { DatasetsRepository, DatasetNameTakenError, type DatasetCreation } from './datasets.repository';
+export { ModelVersionsRepository, type ModelVersionWithCheckpoint } from './model-versions.repository';
+export { PipelinesRepository, type PipelineAdvance, type PipelineRunCreation } from './pipelines.repository';
 export { SweepsRepository, type SweepRunCreation, type SweepWithRuns } from './sweeps.repository';
-export { ApiKeysRepository, API_KEY_SCOPES, type ApiKeyCreation, type ApiKeyScope, type ApiKeyView } from './api-keys.repository';
+export { ApiKeysRepository, API_KEY_SCOPES, type ApiKeyCreation, type ApiKeyScope } from './api-keys.repository';
 export { newApiKeyToken } from './api-key-token';
 export { ProjectsRepository, type ProjectOwnedKind } from './projects.repository';

@@ -1,4 +1,4 @@
-import { Prisma } from './generated/prisma/client';
+import { Prisma, type MetricPoint } from './generated/prisma/client';
 import { ROLLUP_BLOCK } from './metric-summaries.sql';
 
 /** Above this many points a series is never scanned point by point (~10 ms of aggregation). */
@@ -12,17 +12,8 @@ export interface SeriesExtent {
   lastStep: number;
 }
 
-/** A metric_points row as the series statements return it (bigint id, float8 value). */
-export interface PointRow {
-  id: bigint;
-  runId: string;
-  attemptId: string | null;
-  name: string;
-  step: number;
-  epoch: number;
-  value: number;
-  wallTime: Date;
-}
+/** The series statements return whole metric_points rows, under Prisma's field names (POINT_COLUMNS). */
+export type PointRow = MetricPoint;
 
 const POINT_COLUMNS = Prisma.sql`p."id", p."run_id"::text AS "runId", p."attempt_id"::text AS "attemptId", p."name", p."step",
   p."epoch", p."value", p."wall_time" AS "wallTime"`;

@@ -1,9 +1,11 @@
+import type { MetricPointView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence, type Tx } from './attempt-fence';
 import { FencedError, RunNotFoundError } from './errors';
 import { downsampledSeriesStatement, fullSeriesStatement, seriesExtentsStatement, type PointRow, type SeriesExtent } from './metric-series.sql';
 import { appendPoints, lockWriteTarget, POINT_KEY_INDEX, recomputeSummaries, upsertPointsMergingSummaries } from './metric-summaries.sql';
 import { toMetricPoint, type MetricPoint, type MetricPointInput, type MetricSummary } from './model-types';
+import { metricPointView } from './views';
 
 export type { MetricPointInput };
 
@@ -92,6 +94,7 @@ export class MetricsRepository {
     return batch;
   }
 
+  /** Every stored point of the run (of one metric), as stored: NaN stays NaN. */
   async series(runId: string, name?: string): Promise<MetricPoint[]> {
     const rows = await this.prisma.metricPoint.findMany({
       where: { runId, name },
@@ -109,16 +112,16 @@ export class MetricsRepository {
     return this.prisma.$queryRaw<SeriesExtent[]>(seriesExtentsStatement(runId, names));
   }
 
-  /** Every point of one series, by step. */
-  async fullSeries(runId: string, name: string): Promise<MetricPoint[]> {
-    return (await this.prisma.$queryRaw<PointRow[]>(fullSeriesStatement(runId, name))).map(fromPointRow);
+  /** Every point of one series, by step, as the API serves it. */
+  async fullSeries(runId: string, name: string): Promise<MetricPointView[]> {
+    return (await this.prisma.$queryRaw<PointRow[]>(fullSeriesStatement(runId, name))).map(metricPointView);
   }
 
   /** At most `maxPoints` real points of a series, its extremes kept: see `downsampledSeriesStatement`. */
-  async downsampledSeries(runId: string, extent: SeriesExtent, maxPoints: number): Promise<MetricPoint[]> {
+  async downsampledSeries(runId: string, extent: SeriesExtent, maxPoints: number): Promise<MetricPointView[]> {
     const statement = downsampledSeriesStatement(runId, extent, maxPoints);
     if (!statement) return this.fullSeries(runId, extent.name);
-    return (await this.prisma.$queryRaw<PointRow[]>(statement)).map(fromPointRow);
+    return (await this.prisma.$queryRaw<PointRow[]>(statement)).map(metricPointView);
   }
 
   /** The id of the run's newest point (0 when it has none): where a live view starts. */
@@ -132,14 +135,10 @@ export class MetricsRepository {
    * Up to `limit` of the run's points written after the point `afterId`, oldest first. Ids only
    * grow, so the primary key walks only the newest rows: cheap next to a million-point series.
    */
-  async pointsAfter(runId: string, afterId: number, limit: number): Promise<MetricPoint[]> {
+  async pointsAfter(runId: string, afterId: number, limit: number): Promise<MetricPointView[]> {
     const rows = await this.prisma.metricPoint.findMany({ where: { id: { gt: afterId }, runId }, orderBy: { id: 'asc' }, take: limit });
-    return rows.map(toMetricPoint);
+    return rows.map(metricPointView);
   }
-}
-
-function fromPointRow(row: PointRow): MetricPoint {
-  return { ...row, id: Number(row.id), value: Number(row.value) };
 }
 
 // Serialises writers of one run: a recomputation racing another writer could otherwise miss the

@@ -1,19 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { ModelVersionView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import type { Checkpoint } from './model-types';
 import { toCheckpoint } from './model-types';
+import { modelVersionView } from './views';
 
-export interface ModelVersionRecord {
-  id: string;
-  name: string;
-  project: string;
-  version: number;
-  runId: string;
-  checkpointId: string;
-  createdAt: Date;
-}
-
-export type ModelVersionWithCheckpoint = ModelVersionRecord & { checkpoint: Checkpoint };
+export type ModelVersionWithCheckpoint = ModelVersionView & { checkpoint: Checkpoint };
 
 /** Concurrent registrations of one name may pick the same next version; the loser retries. */
 const VERSION_RACE_RETRIES = 5;
@@ -26,13 +18,15 @@ export class ModelVersionsRepository {
    * The next version of `name` (previous max + 1, from 1). The unique (name, version) index
    * settles a race between two registrations: the one that loses tries the next number.
    */
-  async register(input: { name: string; project: string; runId: string; checkpointId: string }): Promise<ModelVersionRecord> {
+  async register(input: { name: string; project: string; runId: string; checkpointId: string }): Promise<ModelVersionView> {
     for (let attempt = 1; ; attempt++) {
       const max = await this.prisma.modelVersion.aggregate({ where: { name: input.name, project: input.project }, _max: { version: true } });
       try {
-        return await this.prisma.modelVersion.create({
-          data: { id: randomUUID(), ...input, version: (max._max.version ?? 0) + 1 },
-        });
+        return modelVersionView(
+          await this.prisma.modelVersion.create({
+            data: { id: randomUUID(), ...input, version: (max._max.version ?? 0) + 1 },
+          }),
+        );
       } catch (error) {
         const race = error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
         if (!race || attempt >= VERSION_RACE_RETRIES) throw error;
@@ -41,12 +35,14 @@ export class ModelVersionsRepository {
   }
 
   /** A project's versions of `name` (model names are unique within a project). */
-  async versions(name: string, project: string): Promise<ModelVersionRecord[]> {
-    return this.prisma.modelVersion.findMany({ where: { name, project }, orderBy: { version: 'asc' } });
+  async versions(name: string, project: string): Promise<ModelVersionView[]> {
+    return (await this.prisma.modelVersion.findMany({ where: { name, project }, orderBy: { version: 'asc' } })).map(modelVersionView);
   }
 
   async get(name: string, version: number, project: string): Promise<ModelVersionWithCheckpoint | null> {
     const row = await this.prisma.modelVersion.findUnique({ where: { project_name_version: { project, name, version } }, include: { checkpoint: true } });
-    return row ? { ...row, checkpoint: toCheckpoint(row.checkpoint) } : null;
+    if (!row) return null;
+    const { checkpoint, ...versionRow } = row;
+    return { ...modelVersionView(versionRow), checkpoint: toCheckpoint(checkpoint) };
   }
 }

@@ -1,6 +1,7 @@
-import type { PipelineStatus, RunKind, RunSpec } from '@trainyard/contracts';
-import type { Pipeline, Prisma, PrismaClient } from './generated/prisma/client';
+import type { PipelineStatus, PipelineView, RunKind, RunSpec } from '@trainyard/contracts';
+import type { Prisma, PrismaClient } from './generated/prisma/client';
 import type { Run } from './model-types';
+import { pipelineView } from './views';
 
 type Tx = Prisma.TransactionClient;
 
@@ -14,8 +15,6 @@ export interface PipelineRunCreation {
   /** Waits for its upstream run; the pretrain is the one step not held. */
   held: boolean;
 }
-
-export type PipelineWithRuns = Pipeline & { runs: Run[] };
 
 /** What an advance decided; the caller does the queue side (PostgreSQL first, Redis second). */
 export interface PipelineAdvance {
@@ -62,9 +61,12 @@ export class PipelinesRepository {
     });
   }
 
-  async get(id: string): Promise<PipelineWithRuns | null> {
+  /** The pipeline as the API shows it, its runs in step order. */
+  async get(id: string): Promise<PipelineView | null> {
     const pipeline = await this.prisma.pipeline.findUnique({ where: { id }, include: { runs: true } });
-    return pipeline && { ...pipeline, runs: [...pipeline.runs].sort(byStep) };
+    if (!pipeline) return null;
+    const { runs, ...row } = pipeline;
+    return pipelineView(row, [...runs].sort(byStep));
   }
 
   /** Pipelines still RUNNING, for the reconciler's pass (oldest first). */

@@ -1,8 +1,8 @@
-import { isForbiddenKey, type RunKind, type RunStatus } from '@trainyard/contracts';
+import { isForbiddenKey, type RunKind, type RunListItemView, type RunListPage, type RunStatus } from '@trainyard/contracts';
 import { InvalidCursorError } from './errors';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
-import type { RunListItem } from './model-types';
 import { decodeCursor, encodeCursor, sortKey, type RunListCursor } from './run-list-cursor';
+import { runListItemView } from './views';
 
 export type RunListSort =
   | { by: 'createdAt' }
@@ -30,11 +30,6 @@ export interface RunListQuery {
   limit: number;
   /** Opaque, from a previous page's `nextCursor`. */
   cursor?: string;
-}
-
-export interface RunListPage {
-  items: RunListItem[];
-  nextCursor: string | null;
 }
 
 export const RUN_LIST_MAX_LIMIT = 200;
@@ -89,7 +84,7 @@ export async function listRuns(prisma: PrismaClient, q: RunListQuery): Promise<R
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
   return {
-    items: await loadItems(prisma, page.map((row) => row.id)),
+    items: await loadRunListItems(prisma, page.map((row) => row.id)),
     nextCursor: hasMore && last ? encodeCursor({ sort: key, value: last.value, id: last.id }) : null,
   };
 }
@@ -200,10 +195,11 @@ function where(conditions: Prisma.Sql[]): Prisma.Sql {
   return conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
 }
 
-async function loadItems(prisma: PrismaClient, ids: string[]): Promise<RunListItem[]> {
+/** The runs of `ids` (of `project`, when given) as list rows, in the order of `ids`; unknown ids are left out. */
+export async function loadRunListItems(prisma: PrismaClient, ids: string[], project?: string): Promise<RunListItemView[]> {
   if (ids.length === 0) return [];
   const runs = await prisma.run.findMany({
-    where: { id: { in: ids } },
+    where: { id: { in: ids }, project },
     omit: { spec: true },
     include: { metricSummaries: { orderBy: { name: 'asc' } }, baseRun: { select: { name: true } } },
   });
@@ -211,7 +207,7 @@ async function loadItems(prisma: PrismaClient, ids: string[]): Promise<RunListIt
   return ids.flatMap((id) => {
     const run = byId.get(id);
     if (!run) return []; // deleted between the two queries: it drops out of the page
-    const { metricSummaries, baseRun, ...rest } = run;
-    return [{ ...rest, summaries: metricSummaries, baseRunName: baseRun?.name ?? null }];
+    const { metricSummaries, baseRun, ...row } = run;
+    return [runListItemView(row, metricSummaries, baseRun?.name ?? null)];
   });
 }

@@ -1,7 +1,7 @@
-import { classifierBase, type RegisteredModelRef, type RunSpec } from '@trainyard/contracts';
+import { classifierBase, type DatasetLocation, type DatasetView, type RegisteredModelRef, type RunSpec } from '@trainyard/contracts';
 import { LocalPathRefusedError, locateModelFile, ModelUriRefusedError, resolveUnderRoots, type ObjectStore } from '@trainyard/storage';
 import { CheckpointsRepository } from './checkpoints.repository';
-import { DatasetsRepository, type DatasetLocation, type DatasetRecord } from './datasets.repository';
+import { DatasetsRepository } from './datasets.repository';
 import { RunReferenceRefusedError } from './errors';
 import type { PrismaClient } from './generated/prisma/client';
 import type { Checkpoint, Run } from './model-types';
@@ -157,7 +157,7 @@ export class RunReferencesResolver {
     return run && run.project === project ? run : null;
   }
 
-  private async registeredDataset(id: string, project: string): Promise<DatasetRecord | null> {
+  private async registeredDataset(id: string, project: string): Promise<DatasetView | null> {
     const record = await this.datasets.get(id);
     return record && record.project === project ? record : null;
   }

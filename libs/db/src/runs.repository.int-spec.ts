@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RunSpec } from '@trainyard/contracts';
+import { RunDetailViewSchema, RunViewSchema, type RunSpec } from '@trainyard/contracts';
 import { AttemptsRepository } from './attempts.repository';
 import { CheckpointsRepository } from './checkpoints.repository';
 import { RunNotFoundError, RunStateError } from './errors';
@@ -88,12 +88,13 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
 
     const detail = await runs.getDetail(run.id);
     expect(detail).toMatchObject({ status: 'SUCCEEDED', backend: 'wasm', result, summaries: [] });
-    expect(detail?.endedAt).toBeInstanceOf(Date);
+    // The view is the wire format: an ISO date, and nothing the contract does not name.
+    expect(RunDetailViewSchema.parse(detail).endedAt).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/));
     expect(detail?.attempts.map((a) => [a.number, a.outcome, a.error, a.backend])).toEqual([
       [1, 'CRASHED', 'lost heartbeat', 'cpu'],
       [2, 'SUCCEEDED', null, 'wasm'],
     ]);
-    expect(detail?.attempts[0]?.endedAt).toBeInstanceOf(Date);
+    expect(detail?.attempts[0]?.endedAt).toEqual(expect.any(String));
     expect(detail?.checkpoints.map((c) => c.sequence)).toEqual([1]);
     expect(await runs.getDetail(randomUUID())).toBeNull();
 
@@ -112,7 +113,7 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     const queued = await newRun();
     const cancelled = await runs.requestCancel(queued.id);
     expect(cancelled).toMatchObject({ status: 'CANCELLED', cancelRequested: false });
-    expect(cancelled?.endedAt).toBeInstanceOf(Date);
+    expect(RunViewSchema.parse(cancelled).endedAt).toEqual(expect.any(String));
     expect(await runs.isCancelRequested(queued.id)).toBe(true);
     await expect(runs.markRunning(queued.id, 'cpu')).rejects.toThrow(`Run ${queued.id} is CANCELLED: cannot mark it RUNNING`);
 

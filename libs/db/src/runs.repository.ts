@@ -1,14 +1,13 @@
-import type { RunKind, RunProgress, RunResult, RunSpec, RunStatus } from '@trainyard/contracts';
+import type { RunDetailView, RunKind, RunListItemView, RunListPage, RunLiveState, RunProgress, RunResult, RunSpec, RunStatus, RunView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { RunNotFoundError, RunStateError } from './errors';
-import { toCheckpoint, type MetricSummary, type Run, type RunDetail } from './model-types';
-import { listRuns, type RunListPage, type RunListQuery } from './run-list.query';
+import { toCheckpoint, type Run } from './model-types';
+import { listRuns, loadRunListItems, type RunListQuery } from './run-list.query';
+import { attemptView, checkpointView, metricSummaryView, runLiveState, runView } from './views';
 
 export type FinishStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'PREEMPTED';
 
 const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
-
-export type RunLiveState = Pick<Run, 'status' | 'progress' | 'failureReason' | 'endedAt'>;
 
 /** Runs: the source of truth for a job's state; Redis only carries the run id. */
 export class RunsRepository {
@@ -41,7 +40,8 @@ export class RunsRepository {
     return this.prisma.run.findUnique({ where: { id } });
   }
 
-  async getDetail(id: string): Promise<RunDetail | null> {
+  /** The run as `GET /v1/runs/:id` shows it; checkpoints are the COMPLETE ones only. */
+  async getDetail(id: string): Promise<RunDetailView | null> {
     const run = await this.prisma.run.findUnique({
       where: { id },
       include: {
@@ -51,8 +51,13 @@ export class RunsRepository {
       },
     });
     if (!run) return null;
-    const { metricSummaries, checkpoints, ...rest } = run;
-    return { ...rest, summaries: metricSummaries, checkpoints: checkpoints.map(toCheckpoint) };
+    const { attempts, metricSummaries, checkpoints, ...row } = run;
+    return {
+      ...runView(row),
+      attempts: attempts.map(attemptView),
+      summaries: metricSummaries.map(metricSummaryView),
+      checkpoints: checkpoints.map((c) => checkpointView(toCheckpoint(c))),
+    };
   }
 
   list(q: RunListQuery): Promise<RunListPage> {
@@ -64,8 +69,9 @@ export class RunsRepository {
   }
 
   /** What a live view shows of a run and follows as it changes; null for an unknown run. */
-  liveState(id: string): Promise<RunLiveState | null> {
-    return this.prisma.run.findUnique({ where: { id }, select: { status: true, progress: true, failureReason: true, endedAt: true } });
+  async liveState(id: string): Promise<RunLiveState | null> {
+    const row = await this.prisma.run.findUnique({ where: { id }, select: { status: true, progress: true, failureReason: true, endedAt: true } });
+    return row && runLiveState(row);
   }
 
   /** How many runs there are of each status and kind (combinations with none are left out). */
@@ -74,10 +80,9 @@ export class RunsRepository {
       SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs" GROUP BY 1, 2`;
   }
 
-  /** The runs of `ids` (of `project`, when given) with their metric summaries by name; unknown ids are left out. */
-  async withSummaries(ids: string[], project?: string): Promise<(Run & { summaries: MetricSummary[] })[]> {
-    const rows = await this.prisma.run.findMany({ where: { id: { in: ids }, project }, include: { metricSummaries: { orderBy: { name: 'asc' } } } });
-    return rows.map(({ metricSummaries, ...run }) => ({ ...run, summaries: metricSummaries }));
+  /** The runs of `ids` (of `project`, when given) as run lists show them, in the order of `ids`; unknown ids are left out. */
+  listItems(ids: string[], project?: string): Promise<RunListItemView[]> {
+    return loadRunListItems(this.prisma, ids, project);
   }
 
   /**
@@ -131,7 +136,7 @@ export class RunsRepository {
    * the flag, and its worker stops between batches. One UPDATE decides on the status it sees,
    * so a worker starting the run at the same moment either finds CANCELLED or finds the flag.
    */
-  async requestCancel(id: string): Promise<Run | null> {
+  async requestCancel(id: string): Promise<RunView | null> {
     await this.prisma.$executeRaw`
       UPDATE "runs" SET
         "status" = CASE WHEN "status" IN ('QUEUED', 'PREEMPTED') THEN 'CANCELLED'::"RunStatus" ELSE "status" END,
@@ -139,7 +144,8 @@ export class RunsRepository {
         "cancel_requested" = CASE WHEN "status" = 'RUNNING' THEN true ELSE "cancel_requested" END,
         "updated_at" = now()
       WHERE "id" = ${id}::uuid AND "status" IN ('QUEUED', 'PREEMPTED', 'RUNNING')`;
-    return this.get(id);
+    const run = await this.get(id);
+    return run && runView(run);
   }
 
   /** True when the run's worker should stop: the flag is set, or the run was cancelled outright. */

@@ -1,5 +1,6 @@
-import { DRAIN_MODES, WORKER_STATES, type DrainMode, type WorkerState } from '@trainyard/contracts';
+import { DRAIN_MODES, WORKER_STATES, type DrainMode, type WorkerState, type WorkerView } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
+import { drainModeOf, workerView } from './views';
 
 // The modes and states are facts of the API's contract (GET /v1/workers); re-exported for the fleet's writers.
 export { DRAIN_MODES, WORKER_STATES, type DrainMode, type WorkerState };
@@ -66,7 +67,7 @@ export class WorkersRepository {
       data: { lastHeartbeatAt: new Date() },
       select: { drainRequestedAt: true, drainMode: true },
     });
-    return row?.drainRequestedAt ? { mode: asDrainMode(row.drainMode), requestedAt: row.drainRequestedAt } : null;
+    return row?.drainRequestedAt ? { mode: drainModeOf(row.drainMode ?? 'preempt'), requestedAt: row.drainRequestedAt } : null;
   }
 
   /**
@@ -103,25 +104,25 @@ export class WorkersRepository {
   }
 
   /** The fleet, running workers first, each with its state and the attempts it is training now. */
-  async fleet(lostAfterMs: number) {
+  async fleet(lostAfterMs: number): Promise<WorkerView[]> {
     const rows = await this.prisma.worker.findMany({
       orderBy: [{ stoppedAt: { sort: 'desc', nulls: 'first' } }, { lastHeartbeatAt: 'desc' }],
       take: FLEET_SHOWN,
       include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
     });
     const now = Date.now();
-    return rows.map(({ attempts, ...worker }) => ({ ...worker, state: workerState(worker, lostAfterMs, now), running: attempts }));
+    return rows.map(({ attempts, ...worker }) => workerView(worker, workerState(worker, lostAfterMs, now), attempts));
   }
 
   /** One worker as the fleet shows it, or null. */
-  async get(id: string, lostAfterMs: number) {
+  async get(id: string, lostAfterMs: number): Promise<WorkerView | null> {
     const worker = await this.prisma.worker.findUnique({
       where: { id },
       include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
     });
     if (!worker) return null;
-    const { attempts, ...rest } = worker;
-    return { ...rest, state: workerState(rest, lostAfterMs), running: attempts };
+    const { attempts, ...row } = worker;
+    return workerView(row, workerState(row, lostAfterMs), attempts);
   }
 
   /** How many workers are in each state (every state present, zeros included), for Prometheus. */
@@ -136,8 +137,4 @@ export class WorkersRepository {
       FROM "workers"`;
     return row ?? { alive: 0, draining: 0, drained: 0, lost: 0, stopped: 0 };
   }
-}
-
-function asDrainMode(value: string | null): DrainMode {
-  return value === 'finish' ? 'finish' : 'preempt';
 }

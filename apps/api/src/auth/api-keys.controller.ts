@@ -1,6 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { ApiKeyList, Whoami } from '@trainyard/contracts';
 import { ApiKeysRepository } from '@trainyard/db';
+import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { CurrentPrincipal, RequireScope } from './auth.decorators';
@@ -23,7 +25,7 @@ export class ApiKeysController {
   @HttpCode(201)
   @RequireScope('admin')
   @ApiOperation({ summary: 'Create an API key; its token is in this answer only (it is stored hashed)' })
-  @ApiResponse({ status: 201, description: '`{ key: { id, name, scopes, project }, token }`' })
+  @Responds(201, 'ApiKeyCreated', 'The key and its token')
   async create(@Body(new ZodValidationPipe(ApiKeyCreationSchema, 'Invalid key')) body: ApiKeyCreationBody, @CurrentPrincipal() admin: Principal) {
     const created = await this.keys.create({ name: body.name, scopes: body.scopes, project: body.project ?? null });
     this.logger.log(`API key ${created.key.id} "${body.name}" created by key ${admin.keyId}: scopes ${body.scopes.join(',')}, project ${body.project ?? '(all)'}`);
@@ -33,7 +35,8 @@ export class ApiKeysController {
   @Get('keys')
   @RequireScope('admin')
   @ApiOperation({ summary: 'Every API key (never a token or hash)' })
-  async list() {
+  @Responds(200, 'ApiKeyList')
+  async list(): Promise<ApiKeyList> {
     return { items: await this.keys.list() };
   }
 
@@ -41,6 +44,7 @@ export class ApiKeysController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Revoke a key: refused from then on (within 5 s on every replica); repeating is harmless' })
   @ApiParam({ name: 'id', format: 'uuid' })
+  @Responds(200, 'ApiKeyView', 'The key, revoked')
   async revoke(@Param('id', new ZodValidationPipe(ApiKeyIdSchema, 'Invalid key id', 'id')) id: string, @CurrentPrincipal() admin: Principal) {
     const key = await this.keys.revoke(id);
     if (!key) throw notFound('API key', id);
@@ -51,7 +55,8 @@ export class ApiKeysController {
 
   @Get('whoami')
   @ApiOperation({ summary: 'The key this request was made with: name, scopes, project' })
-  whoami(@CurrentPrincipal() principal: Principal) {
-    return { keyId: principal.keyId, name: principal.name, scopes: principal.scopes, project: principal.project };
+  @Responds(200, 'Whoami')
+  whoami(@CurrentPrincipal() principal: Principal): Whoami {
+    return { keyId: principal.keyId, name: principal.name, scopes: [...principal.scopes], project: principal.project };
   }
 }

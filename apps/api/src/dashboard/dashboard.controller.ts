@@ -3,6 +3,7 @@ import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { loadDashboardAssets, type DashboardAsset } from './dashboard-assets';
 import { Public } from '../auth/auth.decorators';
+import { RespondsWithoutJson } from '../openapi/response-contract';
 
 /**
  * The web dashboard: index.html at `/`, its modules and styles under `/assets/`. Public: they
@@ -15,6 +16,7 @@ export class DashboardController {
   private readonly assets = loadDashboardAssets();
 
   @Get()
+  @RespondsWithoutJson(200, 'text/html')
   index(@Res() res: ServerResponse): void {
     const page = this.assets?.get('index.html');
     if (!page) {
@@ -27,11 +29,13 @@ export class DashboardController {
   }
 
   @Get('assets/:file')
+  @RespondsWithoutJson(200, 'text/javascript', 'A module, style sheet or image of the page')
   asset(@Param('file') file: string, @Res() res: ServerResponse): void {
     this.serve(file, res);
   }
 
   @Get('assets/vendor/:file')
+  @RespondsWithoutJson(200, 'text/javascript', "uPlot's module or style sheet")
   vendor(@Param('file') file: string, @Res() res: ServerResponse): void {
     this.serve(`vendor/${file}`, res);
   }

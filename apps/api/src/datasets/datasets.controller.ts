@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, projectForWrites, type Principal } from '../auth/principal';
+import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { DatasetIdSchema, DatasetRegistrationSchema, type DatasetRegistration } from './dataset-registration.dto';
 import { DatasetsService } from './datasets.service';
@@ -15,7 +16,7 @@ export class DatasetsController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Register an image folder (one subfolder per class) on a local path or under an S3 prefix of the store' })
-  @ApiResponse({ status: 201, description: 'Registered: its class names and image counts' })
+  @Responds(201, 'DatasetView', 'Registered: its class names and image counts')
   @ApiResponse({
     status: 422,
     description:
@@ -28,12 +29,14 @@ export class DatasetsController {
 
   @Get()
   @ApiOperation({ summary: 'Registered datasets, newest first' })
+  @Responds(200, 'DatasetList')
   list(@CurrentPrincipal() principal: Principal) {
     return this.datasets.list(projectFilter(principal));
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'A registered dataset' })
+  @Responds(200, 'DatasetView')
   @ApiParam({ name: 'id', format: 'uuid' })
   get(@Param('id', new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', 'id')) id: string) {
     return this.datasets.get(id);

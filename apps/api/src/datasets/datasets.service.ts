@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { DatasetNameTakenError, DatasetsRepository, type DatasetLocation, type DatasetRecord } from '@trainyard/db';
+import type { DatasetList, DatasetLocation, DatasetView } from '@trainyard/contracts';
+import { DatasetNameTakenError, DatasetsRepository } from '@trainyard/db';
 import {
   FolderWalkLimitError,
   InvalidImageFolderError,
@@ -18,12 +19,6 @@ import {
 import type { DatasetRegistration } from './dataset-registration.dto';
 import { notFound } from '../http/problems';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
-
-export type DatasetView = DatasetRecord & { images: number };
-
-function view(record: DatasetRecord): DatasetView {
-  return { ...record, images: record.counts.reduce((a, b) => a + b, 0) };
-}
 
 function refuse(field: string, why: string): UnprocessableEntityException {
   return new UnprocessableEntityException({
@@ -70,7 +65,7 @@ export class DatasetsService {
         counts: scan.counts,
       });
       this.logger.log(`Dataset ${record.id} "${record.name}" registered: ${scan.folder}, ${scan.classNames.length} classes, ${scan.files.length} images`);
-      return view(record);
+      return record;
     } catch (error) {
       if (error instanceof DatasetNameTakenError) {
         throw new ConflictException({ statusCode: 409, error: 'Conflict', message: error.message, errors: [{ field: 'name', message: error.message }] });
@@ -79,14 +74,14 @@ export class DatasetsService {
     }
   }
 
-  async list(project: string | undefined): Promise<{ items: DatasetView[] }> {
-    return { items: (await this.datasets.list(project)).map(view) };
+  async list(project: string | undefined): Promise<DatasetList> {
+    return { items: await this.datasets.list(project) };
   }
 
   async get(id: string): Promise<DatasetView> {
     const record = await this.datasets.get(id);
     if (!record) throw notFound('dataset', id);
-    return view(record);
+    return record;
   }
 
   /**

@@ -1,9 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { DRAIN_MODES } from '@trainyard/db';
+import { DRAIN_MODES } from '@trainyard/contracts';
 import { z } from 'zod';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
+import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { FleetService } from './fleet.service';
 
@@ -27,12 +28,14 @@ export class FleetController {
 
   @Get('queues')
   @ApiOperation({ summary: 'Training queue depth by job state, and the jobs being trained now' })
+  @Responds(200, 'QueueList')
   queues() {
     return this.fleet.queues();
   }
 
   @Get('workers')
   @ApiOperation({ summary: 'Registered workers: backend, GPU, heartbeat, alive/draining/drained/lost/stopped, the runs each is training' })
+  @Responds(200, 'WorkerList')
   workers() {
     return this.fleet.workers();
   }
@@ -45,6 +48,7 @@ export class FleetController {
       'Drain a worker: it takes no new jobs and preempts its runs (checkpoint, back to the queue; mode "finish" lets them end), then reports "drained"',
   })
   @ApiParam({ name: 'id' })
+  @Responds(202, 'WorkerView', 'The worker, draining')
   async drain(
     @Param('id', workerIdPipe) id: string,
     @Body(new ZodValidationPipe(DrainSchema, 'Invalid drain request')) body: z.output<typeof DrainSchema>,
@@ -60,6 +64,7 @@ export class FleetController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Take a drain back: the worker consumes again at its next heartbeat' })
   @ApiParam({ name: 'id' })
+  @Responds(200, 'WorkerView', 'The worker, alive again at its next heartbeat')
   async undrain(@Param('id', workerIdPipe) id: string, @CurrentPrincipal() principal: Principal) {
     const worker = await this.fleet.undrain(id);
     this.logger.log(`worker ${id}: drain taken back by key ${principal.keyId}`);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { WorkersRepository, type DrainMode } from '@trainyard/db';
+import type { ActiveJobView, DrainMode, QueueList, WorkerList, WorkerView } from '@trainyard/contracts';
+import { WorkersRepository } from '@trainyard/db';
 import { QUEUE_JOB_STATES, type TrainingQueue } from '@trainyard/queue';
 import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
@@ -15,37 +16,48 @@ export class FleetService {
     private readonly workersRepository: WorkersRepository,
   ) {}
 
-  async queues() {
+  async queues(): Promise<QueueList> {
     const [counts, active] = await Promise.all([this.queue.getJobCounts(...QUEUE_JOB_STATES), this.queue.getActive(0, ACTIVE_JOBS_SHOWN - 1)]);
     return {
       queues: [
         {
           name: this.queue.name,
           counts,
-          active: active.map((job) => ({ id: job.id, name: job.name, runId: job.data?.runId ?? null, progress: job.progress, attemptsMade: job.attemptsMade, processedOn: job.processedOn ?? null })),
+          active: active.map(
+            (job): ActiveJobView => ({
+              // A job's id is its run's id (enqueueRun).
+              id: job.id ?? job.data.runId,
+              name: job.name,
+              runId: job.data?.runId ?? null,
+              // 0 until the worker's first report, then the RunProgress it reported.
+              progress: job.progress as ActiveJobView['progress'],
+              attemptsMade: job.attemptsMade,
+              processedOn: job.processedOn ?? null,
+            }),
+          ),
         },
       ],
     };
   }
 
-  async workers() {
+  async workers(): Promise<WorkerList> {
     // The same rule the reconciler uses to take a worker's runs over (3 heartbeat intervals of silence).
     return { workers: await this.workersRepository.fleet(this.config.worker.lostAfterMs) };
   }
 
   /** Asks a running worker to drain; it acts at its next heartbeat. 404 for an unknown or stopped worker. */
-  async drain(id: string, mode: DrainMode) {
+  async drain(id: string, mode: DrainMode): Promise<WorkerView> {
     if (!(await this.workersRepository.requestDrain(id, mode))) throw notRunning(id);
     return this.worker(id);
   }
 
   /** Takes a drain back: the worker consumes again at its next heartbeat. */
-  async undrain(id: string) {
+  async undrain(id: string): Promise<WorkerView> {
     if (!(await this.workersRepository.cancelDrain(id))) throw notRunning(id);
     return this.worker(id);
   }
 
-  private async worker(id: string) {
+  private async worker(id: string): Promise<WorkerView> {
     const worker = await this.workersRepository.get(id, this.config.worker.lostAfterMs);
     if (!worker) throw notRunning(id);
     return worker;

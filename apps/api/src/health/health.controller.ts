@@ -1,5 +1,8 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Liveness, Readiness } from '@trainyard/contracts';
+import { schemaRef } from '../openapi/openapi-schemas';
+import { Responds } from '../openapi/response-contract';
 import { HealthService } from './health.service';
 import { Public } from '../auth/auth.decorators';
 
@@ -11,14 +14,16 @@ export class HealthController {
 
   @Get('healthz')
   @ApiOperation({ summary: 'Liveness: the process is up and serving HTTP' })
-  live() {
+  @Responds(200, 'Liveness')
+  live(): Liveness {
     return { status: 'ok' };
   }
 
   @Get('readyz')
   @ApiOperation({ summary: 'Readiness: Redis, the database and the object store all answer' })
-  @ApiResponse({ status: 503, description: 'Names the dependency that failed' })
-  async ready() {
+  @Responds(200, 'Readiness')
+  @ApiResponse({ status: 503, description: 'Names the dependency that failed: a problem whose extension members are the Readiness report', schema: schemaRef('ProblemDetails') })
+  async ready(): Promise<Readiness> {
     const report = await this.health.readiness();
     if (report.status !== 'ok') {
       const failed = Object.entries(report.checks)

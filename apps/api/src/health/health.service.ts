@@ -1,21 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
+import type { DependencyCheck, Readiness } from '@trainyard/contracts';
 import type { Database } from '@trainyard/db';
 import type { ObjectStore } from '@trainyard/storage';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../common/with-deadline';
 import { CONFIG, DATABASE, OBJECT_STORE, REDIS } from '@trainyard/infrastructure';
 
-export interface DependencyCheck {
-  ok: boolean;
-  ms: number;
-  error?: string;
-}
-
-export interface ReadinessReport {
-  status: 'ok' | 'unavailable';
-  checks: { redis: DependencyCheck; database: DependencyCheck; objectStore: DependencyCheck };
-}
 
 @Injectable()
 export class HealthService {
@@ -27,7 +18,7 @@ export class HealthService {
   ) {}
 
   /** Checks run in parallel, each with a deadline, so a hung dependency cannot hang the probe. */
-  async readiness(): Promise<ReadinessReport> {
+  async readiness(): Promise<Readiness> {
     const deadline = this.config.redis.connectTimeoutMs;
     const [redis, database, objectStore] = await Promise.all([
       check(() => this.redis.ping(), deadline),

@@ -1,7 +1,8 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PrometheusRegistry } from './prometheus.registry';
 import { Public } from '../auth/auth.decorators';
+import { RespondsWithoutJson } from '../openapi/response-contract';
 
 @ApiTags('health')
 @Controller()
@@ -12,7 +13,7 @@ export class MetricsController {
   @Public('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiOperation({ summary: 'Prometheus metrics: queue depths, runs by status and kind, workers by state, HTTP latency, process' })
-  @ApiProduces('text/plain')
+  @RespondsWithoutJson(200, 'text/plain', 'The Prometheus text exposition format')
   metrics(): Promise<string> {
     return this.prometheus.metrics();
   }

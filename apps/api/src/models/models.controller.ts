@@ -4,6 +4,7 @@ import { NameSchema } from '@trainyard/contracts';
 import { z } from 'zod';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import { projectForWrites, type Principal } from '../auth/principal';
+import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ModelsService } from './models.service';
 
@@ -19,7 +20,7 @@ export class ModelsController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: "Name a SUCCEEDED run's model: the next version of the name, pinned to the run's latest complete checkpoint" })
-  @ApiResponse({ status: 201, description: 'The new version' })
+  @Responds(201, 'ModelVersionRegistered', 'The new version')
   @ApiResponse({ status: 422, description: 'The run does not exist, has not SUCCEEDED, or has no complete checkpoint' })
   register(@Body(new ZodValidationPipe(ModelRegistrationSchema, 'Invalid model registration')) body: z.infer<typeof ModelRegistrationSchema>, @CurrentPrincipal() principal: Principal) {
     return this.models.register(body.name, body.runId, projectForWrites(principal));
@@ -27,6 +28,7 @@ export class ModelsController {
 
   @Get(':name/versions')
   @ApiOperation({ summary: 'Versions of a registered model, oldest first' })
+  @Responds(200, 'ModelVersions')
   @ApiParam({ name: 'name' })
   versions(@Param('name', new ZodValidationPipe(ModelName, 'Invalid model name', 'name')) name: string, @CurrentPrincipal() principal: Principal) {
     return this.models.versions(name, projectForWrites(principal));

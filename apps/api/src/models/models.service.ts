@@ -1,5 +1,6 @@
 import { Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
-import { CheckpointsRepository, ModelVersionsRepository, RunsRepository, type ModelVersionRecord } from '@trainyard/db';
+import type { ModelVersionRegistered, ModelVersions } from '@trainyard/contracts';
+import { CheckpointsRepository, ModelVersionsRepository, RunsRepository } from '@trainyard/db';
 
 function refuse(why: string): UnprocessableEntityException {
   return new UnprocessableEntityException({
@@ -26,7 +27,7 @@ export class ModelsService {
   ) {}
 
   /** Names are per project, and only the project's own runs can be registered. */
-  async register(name: string, runId: string, project: string): Promise<ModelVersionRecord & { checkpointSequence: number; models: string[] }> {
+  async register(name: string, runId: string, project: string): Promise<ModelVersionRegistered> {
     const run = await this.runs.get(runId);
     if (!run || run.project !== project) throw refuse(`No run with id ${runId}`);
     if (run.kind === 'EVALUATE') throw refuse(`Run ${runId} is an EVALUATE run; it trained no model`);
@@ -38,7 +39,7 @@ export class ModelsService {
     return { ...version, checkpointSequence: checkpoint.sequence, models: checkpoint.models };
   }
 
-  async versions(name: string, project: string): Promise<{ name: string; versions: ModelVersionRecord[] }> {
+  async versions(name: string, project: string): Promise<ModelVersions> {
     const versions = await this.models.versions(name, project);
     if (versions.length === 0) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No model named "${name}"` });
     return { name, versions };

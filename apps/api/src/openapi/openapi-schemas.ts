@@ -1,31 +1,27 @@
-import { EvaluateSpecSchema, FinetuneSpecSchema, PretrainSpecSchema, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
+import { EvaluateSpecSchema, FinetuneSpecSchema, PretrainSpecSchema, type HttpContractName } from '@trainyard/contracts';
 import { z } from 'zod';
-import { pipelineAndSweepSchemas } from './pipeline-sweep-schemas';
+import { pipelineAndSweepSpecSchemas } from './pipeline-sweep-schemas';
+import { responseContractSchemas } from './response-schemas';
 
 type JsonSchema = Record<string, unknown>;
 
+/** The request bodies documented beside the response contracts. */
+type RequestSchemaName = 'PretrainSpec' | 'FinetuneSpec' | 'EvaluateSpec' | 'RunSpec' | 'PipelineSpec' | 'SweepSpec';
+
 /** A `$ref` into the document's components, for `@ApiBody`/`@ApiResponse`. */
-export function schemaRef(name: string): { $ref: string } {
+export function schemaRef(name: RequestSchemaName | HttpContractName): { $ref: string } {
   return { $ref: `#/components/schemas/${name}` };
 }
 
-const FieldErrorSchema: JsonSchema = {
-  type: 'object',
-  required: ['field', 'message'],
-  properties: {
-    field: { type: 'string', example: 'training.learningRate' },
-    message: { type: 'string', example: 'Too big: expected number to be <=1' },
-  },
-};
-
 /**
- * Component schemas for /docs. The run spec schemas are generated from the same zod schemas
- * the validation pipe and the worker use, so the documentation cannot drift from what is
- * accepted; `io: 'input'` documents what a client may send (defaulted fields optional).
+ * Component schemas for /docs, all generated from zod: the request bodies from the schemas the
+ * validation pipes use (`io: 'input'`: what a client may send, defaulted fields optional), the
+ * responses from libs/contracts/src/http (what the API answers and its tests parse answers with),
+ * so the documentation cannot drift from either.
  */
 export function openApiComponentSchemas(): Record<string, JsonSchema> {
   const spec = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', target: 'openapi-3.0' }) as JsonSchema;
-  return {
+  const requests: Record<RequestSchemaName, JsonSchema> = {
     PretrainSpec: spec(PretrainSpecSchema),
     FinetuneSpec: spec(FinetuneSpecSchema),
     EvaluateSpec: spec(EvaluateSpecSchema),
@@ -36,42 +32,7 @@ export function openApiComponentSchemas(): Record<string, JsonSchema> {
         mapping: { pretrain: schemaRef('PretrainSpec').$ref, finetune: schemaRef('FinetuneSpec').$ref, evaluate: schemaRef('EvaluateSpec').$ref },
       },
     },
-    RunCreated: {
-      type: 'object',
-      required: ['id', 'status'],
-      properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string', enum: [...RUN_STATUSES] } },
-    },
-    FieldError: FieldErrorSchema,
-    ValidationError: {
-      type: 'object',
-      required: ['statusCode', 'message', 'errors'],
-      properties: {
-        statusCode: { type: 'integer', example: 400 },
-        error: { type: 'string', example: 'Bad Request' },
-        message: { type: 'string', example: 'Invalid run spec' },
-        errors: { type: 'array', items: schemaRef('FieldError') },
-      },
-    },
-    RunPage: {
-      type: 'object',
-      required: ['items', 'nextCursor'],
-      properties: {
-        items: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              id: { type: 'string', format: 'uuid' },
-              kind: { type: 'string', enum: [...RUN_KINDS] },
-              status: { type: 'string', enum: [...RUN_STATUSES] },
-              name: { type: 'string' },
-              summaries: { type: 'array', items: { type: 'object' } },
-            },
-          },
-        },
-        nextCursor: { type: 'string', nullable: true },
-      },
-    },
-    ...pipelineAndSweepSchemas(),
+    ...pipelineAndSweepSpecSchemas(),
   };
+  return { ...requests, ...responseContractSchemas() };
 }

@@ -4,6 +4,7 @@ import { PipelineSpecSchema, type PipelineSpec } from '@trainyard/contracts';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectForWrites, type Principal } from '../auth/principal';
 import { schemaRef } from '../openapi/openapi-schemas';
+import { Responds } from '../openapi/response-contract';
 import { RunIdSchema } from '../runs/run-queries';
 import { SpecValidationPipe } from '../validation/spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -21,16 +22,12 @@ export class PipelinesController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Submit pretrain → fine-tunes → evaluations; every step is validated now and recorded as a run of the pipeline' })
   @ApiBody({ schema: schemaRef('PipelineSpec') })
-  @ApiResponse({
-    status: 201,
-    description: 'The pipeline (RUNNING) and its runs; the pretrain is queued, the rest wait for their upstream run',
-    schema: schemaRef('Pipeline'),
-  })
+  @Responds(201, 'PipelineView', 'The pipeline (RUNNING) and its runs; the pretrain is queued, the rest wait for their upstream run')
   @ApiBadRequestResponse({
     description: 'Invalid pipeline spec, with the path of every bad field (e.g. finetunes.1.training.epochs)',
-    schema: schemaRef('ValidationError'),
+    schema: schemaRef('ProblemDetails'),
   })
-  @ApiResponse({ status: 422, description: 'A step refers to something unknown (an unregistered dataset)', schema: schemaRef('ValidationError') })
+  @ApiResponse({ status: 422, description: 'A step refers to something unknown (an unregistered dataset)', schema: schemaRef('ProblemDetails') })
   @ApiResponse({ status: 503, description: 'Redis unavailable: the pretrain could not be queued, so the pipeline FAILED' })
   submit(@Body(new SpecValidationPipe(PipelineSpecSchema, 'Invalid pipeline spec')) spec: PipelineSpec, @CurrentPrincipal() principal: Principal) {
     return this.pipelines.submit(spec, projectForWrites(principal));
@@ -39,7 +36,7 @@ export class PipelinesController {
   @Get(':id')
   @ApiOperation({ summary: 'A pipeline: status (RUNNING, SUCCEEDED, FAILED with the reason, CANCELLED) and its runs in step order' })
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiResponse({ status: 200, description: 'The pipeline and its runs in step order', schema: schemaRef('Pipeline') })
+  @Responds(200, 'PipelineView', 'The pipeline and its runs in step order')
   @ApiResponse({ status: 404, description: 'No pipeline with this id' })
   detail(@Param('id', pipelineIdPipe) id: string) {
     return this.pipelines.detail(id);
@@ -51,7 +48,7 @@ export class PipelinesController {
     summary: 'Cancel a pipeline: waiting and held steps at once, running steps between batches; the pipeline is CANCELLED now',
   })
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiResponse({ status: 200, description: 'The pipeline, CANCELLED (also when it already was), and its runs', schema: schemaRef('Pipeline') })
+  @Responds(200, 'PipelineView', 'The pipeline, CANCELLED (also when it already was), and its runs')
   @ApiResponse({ status: 404, description: 'No pipeline with this id' })
   @ApiResponse({ status: 409, description: 'The pipeline already SUCCEEDED or FAILED; nothing was changed' })
   cancel(@Param('id', pipelineIdPipe) id: string) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
-import { clipText, runKindOf, type EvaluateSpec, type FinetuneSpec, type PipelineSpec } from '@trainyard/contracts';
-import { PipelinesRepository, type PipelineRunCreation, type PipelineWithRuns } from '@trainyard/db';
+import { clipText, runKindOf, type EvaluateSpec, type FinetuneSpec, type PipelineSpec, type PipelineView } from '@trainyard/contracts';
+import { PipelinesRepository, type PipelineRunCreation } from '@trainyard/db';
 import { applyPipelineDecision, type TrainingQueue } from '@trainyard/queue';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
@@ -29,7 +29,7 @@ export class PipelinesService {
     @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
   ) {}
 
-  async submit(spec: PipelineSpec, project: string): Promise<PipelineWithRuns> {
+  async submit(spec: PipelineSpec, project: string): Promise<PipelineView> {
     // Every step's references (registered datasets) are checked now, not when the step is released.
     const planned: PlannedRun[] = [await this.references.resolve(spec.pretrain, project)];
     for (const finetune of spec.finetunes) planned.push(await this.references.resolve(finetune, project));
@@ -60,7 +60,7 @@ export class PipelinesService {
     return (await this.pipelines.get(id))!;
   }
 
-  async detail(id: string): Promise<PipelineWithRuns> {
+  async detail(id: string): Promise<PipelineView> {
     const pipeline = await this.pipelines.get(id);
     if (!pipeline) throw notFound('pipeline', id);
     return pipeline;
@@ -71,7 +71,7 @@ export class PipelinesService {
    * between batches, held ones never start. Cancelling a CANCELLED pipeline answers it as it is;
    * one that SUCCEEDED or FAILED (even if only its steps knew it yet) is a 409.
    */
-  async cancel(id: string): Promise<PipelineWithRuns> {
+  async cancel(id: string): Promise<PipelineView> {
     const outcome = await this.pipelines.cancel(id, 'cancelled on request (POST /v1/pipelines/:id/cancel)');
     if (!outcome) throw notFound('pipeline', id);
     // Held steps have no job; remove() refuses a job a worker holds, and that worker finds CANCELLED.

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { Controller, Get, Inject, Logger, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { CheckpointFiles } from '@trainyard/contracts';
 import { CheckpointsRepository } from '@trainyard/db';
 import { keyFromUri, ObjectNotFoundError, type ObjectReadStream, type ObjectStore } from '@trainyard/storage';
 import { z } from 'zod';
@@ -9,6 +10,7 @@ import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { Owned } from '../auth/auth.decorators';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
+import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
 const sequencePipe = new ZodValidationPipe(z.coerce.number().int().min(0).max(2_147_483_647), 'Invalid checkpoint sequence', 'sequence');
@@ -33,7 +35,8 @@ export class CheckpointFilesController {
   @Get(':id/checkpoints/:sequence/files')
   @ApiOperation({ summary: 'Files of a complete checkpoint (model.json, weights, manifest) with their sizes' })
   @ApiParam({ name: 'id', format: 'uuid' })
-  async files(@Param('id', runIdPipe) id: string, @Param('sequence', sequencePipe) sequence: number) {
+  @Responds(200, 'CheckpointFiles')
+  async files(@Param('id', runIdPipe) id: string, @Param('sequence', sequencePipe) sequence: number): Promise<CheckpointFiles> {
     const { prefix } = await this.checkpoint(id, sequence);
     const files = (await this.store.list(prefix)).map((o) => ({ file: o.key.slice(prefix.length), bytes: o.size }));
     return { runId: id, sequence, files };
@@ -41,6 +44,7 @@ export class CheckpointFilesController {
 
   @Get(':id/checkpoints/:sequence/download')
   @ApiOperation({ summary: 'One file of a complete checkpoint, as an attachment' })
+  @RespondsWithoutJson(200, 'application/octet-stream', 'The file as an attachment (application/json for .json files)')
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiQuery({ name: 'file', required: true, description: 'A name from the files listing, e.g. `classifier/model.json`' })
   async download(

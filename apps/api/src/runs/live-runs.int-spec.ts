@@ -2,10 +2,11 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { INestApplication } from '@nestjs/common';
 import { Job, Worker, type Queue } from 'bullmq';
+import type { RunEvent } from '@trainyard/contracts';
 import { CheckpointsRepository, MetricsRepository } from '@trainyard/db';
 import type { ObjectStore } from '@trainyard/storage';
 import { TEST_REDIS, startTestApi, type TestApi } from '../testing/test-api';
-import { RunEventsHub, type RunEvent } from './run-events.hub';
+import { RunEventsHub } from './run-events.hub';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -6,6 +6,7 @@ import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { RunIdSchema } from './run-queries';
 import { Owned } from '../auth/auth.decorators';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
+import { RespondsWithoutJson } from '../openapi/response-contract';
 
 /** Files a run saves beside its checkpoints, served through the API (no store credentials needed). */
 @ApiTags('runs')
@@ -16,6 +17,7 @@ export class RunArtifactsController {
 
   @Get(':id/augmentation.png')
   @ApiOperation({ summary: "A PNG grid of the fine-tune's augmented training samples (original first in each row)" })
+  @RespondsWithoutJson(200, 'image/png')
   @ApiParam({ name: 'id', format: 'uuid' })
   async augmentation(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id')) id: string, @Res() res: ServerResponse): Promise<void> {
     let body: Buffer;

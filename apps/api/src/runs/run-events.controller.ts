@@ -1,10 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { Controller, Get, Param, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { RunEvent } from '@trainyard/contracts';
+import { RespondsWithoutJson } from '../openapi/response-contract';
 import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { RunHistoryService } from './run-history.service';
-import { RunEventsHub, type RunEvent } from './run-events.hub';
+import { RunEventsHub } from './run-events.hub';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
@@ -30,7 +32,7 @@ export class RunEventsController {
   @Get(':id/events')
   @ApiOperation({ summary: 'Server-sent events of a run: status, progress and new metric points, live' })
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiProduces('text/event-stream')
+  @RespondsWithoutJson(200, 'text/event-stream', 'Events named status, progress and metrics; the data of each is a RunEvent')
   async events(@Param('id', runIdPipe) id: string, @Res() res: ServerResponse, @CurrentPrincipal() principal: Principal): Promise<void> {
     const snapshot = await this.queries.runStatus(id); // 404 before any byte of the stream
     const release = this.limiter.acquire(principal.keyId); // 429 before any byte, too

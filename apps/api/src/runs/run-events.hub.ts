@@ -1,16 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { QueueEvents } from 'bullmq';
 import type { TrainyardConfig } from '@trainyard/config';
-import { MetricsRepository, RunsRepository, type MetricPoint, type RunLiveState } from '@trainyard/db';
+import type { RunEvent, RunProgress } from '@trainyard/contracts';
+import { MetricsRepository, RunsRepository } from '@trainyard/db';
 import { createRedisConnection, type TrainingQueue } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../common/with-deadline';
 import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
-
-export type RunEvent =
-  | { type: 'progress'; runId: string; progress: unknown }
-  | { type: 'metrics'; runId: string; points: MetricPoint[] }
-  | ({ type: 'status'; runId: string } & RunLiveState);
 
 type Listener = (event: RunEvent) => void;
 
@@ -119,7 +115,8 @@ export class RunEventsHub implements OnApplicationShutdown {
     const queueEvents = new QueueEvents(this.queue.name, { connection, autorun: true, lastEventId });
     queueEvents.on('error', (err: Error) => this.logger.warn(`Run events: ${err.message}`));
     queueEvents.on('progress', ({ jobId, data }) => {
-      this.emit(jobId, { type: 'progress', runId: jobId, progress: data });
+      // The worker reports a RunProgress (training-job progress events), nothing else.
+      this.emit(jobId, { type: 'progress', runId: jobId, progress: data as RunProgress });
       this.scheduleRead(jobId, false);
     });
     for (const event of ['active', 'completed', 'failed', 'removed'] as const) {

@@ -13,6 +13,7 @@ import {
   type MetricSeriesQuery,
 } from './run-history-params';
 import { RunHistoryService } from './run-history.service';
+import { Responds } from '../openapi/response-contract';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, type Principal } from '../auth/principal';
 
@@ -30,6 +31,7 @@ export class RunHistoryController {
 
   @Get()
   @ApiOperation({ summary: 'List runs: filter by status, kind, name and spec fields; sort by creation or any metric summary; keyset pages' })
+  @Responds(200, 'RunListPage')
   @ApiQuery({ name: 'status', required: false, enum: [...RUN_STATUSES] })
   @ApiQuery({ name: 'kind', required: false, enum: [...RUN_KINDS] })
   @ApiQuery({ name: 'q', required: false, description: 'Case-insensitive substring of the name' })
@@ -44,6 +46,7 @@ export class RunHistoryController {
 
   @Get('compare')
   @ApiOperation({ summary: 'Several runs side by side: list rows, summaries and downsampled series' })
+  @Responds(200, 'RunComparison')
   @ApiQuery({ name: 'ids', required: true, description: 'Comma-separated run ids (up to 20)' })
   @ApiQuery({ name: 'names', required: false, description: 'Comma-separated metric names (default loss, val_loss, accuracy, val_accuracy)' })
   @ApiQuery({ name: 'maxPoints', required: false, schema: { type: 'integer', minimum: 10, maximum: 10000, default: 1000 } })
@@ -53,6 +56,7 @@ export class RunHistoryController {
 
   @Get(':id/metrics')
   @ApiOperation({ summary: 'Metric points by name and step; with maxPoints each series keeps its bucket minima, maxima and last point' })
+  @Responds(200, 'RunMetrics')
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiQuery({ name: 'names', required: false, description: 'Comma-separated metric names (`name` for one is also accepted)' })
   @ApiQuery({ name: 'maxPoints', required: false, schema: { type: 'integer', minimum: 10, maximum: 10000 } })
@@ -62,6 +66,7 @@ export class RunHistoryController {
 
   @Get(':id/series')
   @ApiOperation({ summary: 'Like /metrics, grouped per metric with each series\' real point count (what charts use)' })
+  @Responds(200, 'RunSeries')
   @ApiParam({ name: 'id', format: 'uuid' })
   async series(@Param('id', runIdPipe) id: string, @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: MetricSeriesQuery) {
     await this.queries.assertExists(id);

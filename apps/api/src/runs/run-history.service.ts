@@ -1,13 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { MetricsRepository, RunsRepository, type MetricPoint, type RunListPage } from '@trainyard/db';
+import type { RunComparison, RunListPage, RunLiveState, RunMetrics, RunSeries } from '@trainyard/contracts';
+import { MetricsRepository, RunsRepository } from '@trainyard/db';
 import type { CompareQuery, MetricSeriesQuery, RunListRequest } from './run-history-params';
 import { notFound } from '../http/problems';
-
-/** What a chart needs of one run: its series by name and how many points each really has. */
-export interface RunSeries {
-  runId: string;
-  series: { name: string; total: number; points: MetricPoint[] }[];
-}
 
 /** The curves dashboards compare by default when no names are given. */
 const DEFAULT_COMPARE_NAMES = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
@@ -26,7 +21,7 @@ export class RunHistoryService {
   }
 
   /** The flat list of points (by name, then step) that `GET /v1/runs/:id/metrics` has always answered. */
-  async metricPoints(runId: string, query: MetricSeriesQuery): Promise<{ runId: string; points: MetricPoint[] }> {
+  async metricPoints(runId: string, query: MetricSeriesQuery): Promise<RunMetrics> {
     await this.assertExists(runId);
     const { series } = await this.series(runId, query.names, query.maxPoints);
     return { runId, points: series.flatMap((s) => s.points) };
@@ -47,10 +42,9 @@ export class RunHistoryService {
     return { runId, series };
   }
 
-  /** Several runs side by side: each one's list row (summaries included) and downsampled curves. */
-  /** Runs of another project are as missing as unknown ids. */
-  async compare(query: CompareQuery, project: string | undefined) {
-    const found = await this.runs.withSummaries(query.ids, project);
+  /** Several runs side by side: each one's list row (summaries included) and downsampled curves. Runs of another project are as missing as unknown ids. */
+  async compare(query: CompareQuery, project: string | undefined): Promise<RunComparison> {
+    const found = await this.runs.listItems(query.ids, project);
     const missing = query.ids.filter((id) => !found.some((run) => run.id === id));
     if (missing.length) throw notFound('run', missing.join(', '));
     const byId = new Map(found.map((run) => [run.id, run]));
@@ -68,7 +62,7 @@ export class RunHistoryService {
   }
 
   /** What a live view starts from; 404 for an unknown run. */
-  async runStatus(id: string) {
+  async runStatus(id: string): Promise<RunLiveState> {
     const run = await this.runs.liveState(id);
     if (!run) throw notFound('run', id);
     return run;

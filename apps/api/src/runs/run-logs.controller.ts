@@ -5,6 +5,7 @@ import type { RunLogPage } from '@trainyard/contracts';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
+import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { formatRunLogCursor, RUN_LOG_DEFAULT_LIMIT, RUN_LOG_MAX_LIMIT, RunLogCursorSchema, RunLogQuerySchema, type RunLogCursor, type RunLogQuery } from './run-log-query';
 import { RunIdSchema } from './run-queries';
@@ -43,6 +44,7 @@ export class RunLogsController {
   @ApiQuery({ name: 'attempt', required: false, schema: { type: 'integer', minimum: 1 }, description: "Only this attempt's lines" })
   @ApiQuery({ name: 'follow', required: false, schema: { type: 'boolean', default: false } })
   @ApiProduces('application/json', 'text/event-stream')
+  @Responds(200, 'RunLogPage', 'A page of lines; followed, `line` events (a RunLogLine each) and an `end` event')
   async logs(
     @Param('id', runIdPipe) id: string,
     @Query(new ZodValidationPipe(RunLogQuerySchema, 'Invalid query')) query: RunLogQuery,

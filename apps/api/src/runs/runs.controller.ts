@@ -4,6 +4,7 @@ import type { RunSpec } from '@trainyard/contracts';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectForWrites, type Principal } from '../auth/principal';
 import { schemaRef } from '../openapi/openapi-schemas';
+import { Responds } from '../openapi/response-contract';
 import { RunSpecValidationPipe } from '../validation/run-spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { IdempotencyKeySchema, RunIdSchema } from './run-queries';
@@ -23,8 +24,8 @@ export class RunsController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Submit a pretrain or fine-tune run; it is recorded QUEUED and its job enqueued' })
   @ApiBody({ schema: schemaRef('RunSpec') })
-  @ApiResponse({ status: 201, description: 'Run recorded and queued', schema: schemaRef('RunCreated') })
-  @ApiBadRequestResponse({ description: 'Invalid run spec', schema: schemaRef('ValidationError') })
+  @Responds(201, 'RunCreated', 'Run recorded and queued')
+  @ApiBadRequestResponse({ description: 'Invalid run spec', schema: schemaRef('ProblemDetails') })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
@@ -33,7 +34,7 @@ export class RunsController {
   @ApiResponse({
     status: 422,
     description: 'The fine-tune base run is unusable, or the Idempotency-Key was used with another body',
-    schema: schemaRef('ValidationError'),
+    schema: schemaRef('ProblemDetails'),
   })
   @ApiResponse({ status: 503, description: 'Redis unavailable: the run was marked FAILED' })
   submit(@Body(RunSpecValidationPipe) spec: RunSpec, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') idempotencyKey?: string) {
@@ -43,6 +44,7 @@ export class RunsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'A run with its spec, attempts, metric summaries, checkpoints, progress and result' })
+  @Responds(200, 'RunDetailView')
   @ApiParam({ name: 'id', format: 'uuid' })
   detail(@Param('id', runIdPipe) id: string) {
     return this.runs.detail(id);
@@ -50,6 +52,7 @@ export class RunsController {
 
   @Get(':id/checkpoints')
   @ApiOperation({ summary: 'Checkpoints of a run, by sequence' })
+  @Responds(200, 'RunCheckpoints')
   @ApiParam({ name: 'id', format: 'uuid' })
   checkpoints(@Param('id', runIdPipe) id: string) {
     return this.runs.checkpointList(id);
@@ -58,6 +61,7 @@ export class RunsController {
   @Post(':id/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel a run: at once when waiting, between batches when running; no-op when finished' })
+  @Responds(200, 'RunView', 'The run after the request: CANCELLED, or RUNNING with cancelRequested')
   @ApiParam({ name: 'id', format: 'uuid' })
   cancel(@Param('id', runIdPipe) id: string) {
     return this.runs.cancel(id);

@@ -234,14 +234,20 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect(schemas.SweepSpec.properties.base.required).not.toContain('kind');
     expect(Object.keys(schemas.SweepSpec.properties.parameters.properties)).toContain('training.learningRate');
     expect(schemas.SweepSpec.properties.parameters.additionalProperties).toBe(false);
-    expect(answer('/v1/pipelines', 'post', 201)).toEqual({ $ref: '#/components/schemas/Pipeline' });
-    expect(answer('/v1/pipelines', 'post', 400)).toEqual({ $ref: '#/components/schemas/ValidationError' });
-    expect(answer('/v1/pipelines/{id}', 'get', 200)).toEqual({ $ref: '#/components/schemas/Pipeline' });
-    expect(answer('/v1/pipelines/{id}/cancel', 'post', 200)).toEqual({ $ref: '#/components/schemas/Pipeline' });
+    expect(answer('/v1/pipelines', 'post', 201)).toEqual({ $ref: '#/components/schemas/PipelineView' });
+    expect(answer('/v1/pipelines', 'post', 400)).toEqual({ $ref: '#/components/schemas/ProblemDetails' });
+    expect(answer('/v1/pipelines/{id}', 'get', 200)).toEqual({ $ref: '#/components/schemas/PipelineView' });
+    expect(answer('/v1/pipelines/{id}/cancel', 'post', 200)).toEqual({ $ref: '#/components/schemas/PipelineView' });
     expect(doc.body.paths['/v1/pipelines/{id}/cancel'].post.responses[409]).toBeDefined();
     expect(answer('/v1/sweeps', 'post', 201)).toEqual({ $ref: '#/components/schemas/SweepCreated' });
-    expect(answer('/v1/sweeps', 'post', 400)).toEqual({ $ref: '#/components/schemas/ValidationError' });
-    expect(answer('/v1/sweeps/{id}', 'get', 200)).toEqual({ $ref: '#/components/schemas/Sweep' });
+    expect(answer('/v1/sweeps', 'post', 400)).toEqual({ $ref: '#/components/schemas/ProblemDetails' });
+    expect(answer('/v1/sweeps/{id}', 'get', 200)).toEqual({ $ref: '#/components/schemas/SweepView' });
+    // Answers are documented from the response contracts (libs/contracts/src/http), strict as they are.
+    expect(answer('/v1/runs/{id}', 'get', 200)).toEqual({ $ref: '#/components/schemas/RunDetailView' });
+    expect(answer('/v1/runs', 'get', 200)).toEqual({ $ref: '#/components/schemas/RunListPage' });
+    expect(schemas.RunListPage.properties.items.items).toEqual({ $ref: '#/components/schemas/RunListItemView' });
+    expect(schemas.RunView).toMatchObject({ additionalProperties: false, properties: { createdAt: { type: 'string', format: 'date-time' } } });
+    expect(schemas.RunListItemView.properties.spec).toBeUndefined();
     // Every $ref in the document resolves.
     for (const [, name] of JSON.stringify(doc.body).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) expect(Object.keys(schemas)).toContain(name);
     const ui = await api.fetch(`${baseUrl}/docs`);

@@ -7,17 +7,8 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { runKindOf, type RunKind, type RunSpec, type RunStatus } from '@trainyard/contracts';
-import {
-  CheckpointsRepository,
-  IdempotencyKeysRepository,
-  PipelinesRepository,
-  RunsRepository,
-  type Checkpoint,
-  type IdempotentRun,
-  type Run,
-  type RunDetail,
-} from '@trainyard/db';
+import { runKindOf, type RunCheckpoints, type RunCreated, type RunDetailView, type RunKind, type RunSpec, type RunStatus, type RunView } from '@trainyard/contracts';
+import { CheckpointsRepository, IdempotencyKeysRepository, PipelinesRepository, RunsRepository, type IdempotentRun, type Run } from '@trainyard/db';
 import { advancePipeline, enqueueRun, type PipelineQueueOptions, type TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { requestHash } from './request-hash';
@@ -61,14 +52,14 @@ export class RunsService {
    * With an Idempotency-Key, the run is created at most once per key and every request with the
    * key and the same body gets the first response; another body with the key is a 422.
    */
-  async submit(submitted: RunSpec, project: string, idempotencyKey?: string): Promise<{ id: string; status: RunStatus }> {
+  async submit(submitted: RunSpec, project: string, idempotencyKey?: string): Promise<RunCreated> {
     const hash = requestHash(submitted);
     // Keys are per project, as Stripe's are per account: two projects never share one.
     const scopedKey = idempotencyKey === undefined ? undefined : `${project}/${idempotencyKey}`;
     // A replay is answered before the quota and reference checks: its run already counts against
     // the quota (a retried request must not be refused by its own run), and what it referred to
     // may have changed since.
-    const earlier = scopedKey === undefined ? null : await this.idempotencyKeys.find<{ id: string; status: RunStatus }>(scopedKey);
+    const earlier = scopedKey === undefined ? null : await this.idempotencyKeys.find<RunCreated>(scopedKey);
     if (earlier) return this.replay(earlier, hash, idempotencyKey!);
 
     const { spec, baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(submitted, project);
@@ -93,7 +84,7 @@ export class RunsService {
   }
 
   /** The first answer for a key again (or 422 when the body differs), making sure its job exists. */
-  private async replay(earlier: IdempotentRun<{ id: string; status: RunStatus }>, hash: string, idempotencyKey: string): Promise<{ id: string; status: RunStatus }> {
+  private async replay(earlier: IdempotentRun<RunCreated>, hash: string, idempotencyKey: string): Promise<RunCreated> {
     if (earlier.requestHash !== hash) {
       throw new UnprocessableEntityException({
         statusCode: 422,
@@ -129,13 +120,13 @@ export class RunsService {
     }
   }
 
-  async detail(id: string): Promise<RunDetail> {
+  async detail(id: string): Promise<RunDetailView> {
     const run = await this.runs.getDetail(id);
     if (!run) throw notFound('run', id);
     return run;
   }
 
-  async checkpointList(id: string): Promise<{ runId: string; checkpoints: Checkpoint[] }> {
+  async checkpointList(id: string): Promise<RunCheckpoints> {
     await this.mustExist(id);
     return { runId: id, checkpoints: await this.checkpoints.listByRun(id) };
   }
@@ -146,7 +137,7 @@ export class RunsService {
    * ends its pipeline now (CANCELLED, naming the step) rather than at the reconciler's next pass;
    * a running step's worker ends it when the step stops.
    */
-  async cancel(id: string): Promise<Run> {
+  async cancel(id: string): Promise<RunView> {
     const before = await this.mustExist(id);
     const after = await this.runs.requestCancel(id);
     if (!after) throw notFound('run', id);

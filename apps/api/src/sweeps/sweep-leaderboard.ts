@@ -1,16 +1,5 @@
-import type { RunStatus, SweepSpec, SweepValues } from '@trainyard/contracts';
+import type { LeaderboardEntry, RunStatus, SweepSpec, SweepValues } from '@trainyard/contracts';
 import type { SweepWithRuns } from '@trainyard/db';
-
-export interface LeaderboardEntry {
-  rank: number | null;
-  runId: string;
-  name: string;
-  status: RunStatus;
-  failureReason: string | null;
-  params: SweepValues;
-  /** The sweep's metric for this run; null until the run has it. */
-  value: number | null;
-}
 
 /**
  * The runs of a sweep best first by its metric: `test/<field>` reads the run's held-out result

@@ -4,6 +4,7 @@ import { SweepSpecSchema, type SweepSpec } from '@trainyard/contracts';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectForWrites, type Principal } from '../auth/principal';
 import { schemaRef } from '../openapi/openapi-schemas';
+import { Responds } from '../openapi/response-contract';
 import { RunIdSchema } from '../runs/run-queries';
 import { SpecValidationPipe } from '../validation/spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -19,15 +20,15 @@ export class SweepsController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Grid or random search over fine-tune settings: records and queues one fine-tune per combination (≤ 200)' })
   @ApiBody({ schema: schemaRef('SweepSpec') })
-  @ApiResponse({ status: 201, description: 'The sweep id and the number of runs recorded and queued', schema: schemaRef('SweepCreated') })
+  @Responds(201, 'SweepCreated', 'The sweep id and the number of runs recorded and queued')
   @ApiBadRequestResponse({
     description: 'Invalid sweep, naming the bad parameter value (parameters.training.learningRate.1) or the clashing run',
-    schema: schemaRef('ValidationError'),
+    schema: schemaRef('ProblemDetails'),
   })
   @ApiResponse({
     status: 422,
     description: 'The base refers to something unusable (base run, registered model or dataset)',
-    schema: schemaRef('ValidationError'),
+    schema: schemaRef('ProblemDetails'),
   })
   @ApiResponse({ status: 503, description: 'Redis unavailable: a run that could not be queued was marked FAILED' })
   submit(@Body(new SpecValidationPipe(SweepSpecSchema, 'Invalid sweep spec')) spec: SweepSpec, @CurrentPrincipal() principal: Principal) {
@@ -37,7 +38,7 @@ export class SweepsController {
   @Get(':id')
   @ApiOperation({ summary: "A sweep's leaderboard by its metric: each run's parameter values, status and value, best first" })
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiResponse({ status: 200, description: 'The sweep, its run counts by status and its leaderboard', schema: schemaRef('Sweep') })
+  @Responds(200, 'SweepView', 'The sweep, its run counts by status and its leaderboard')
   @ApiResponse({ status: 404, description: 'No sweep with this id' })
   detail(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid sweep id', 'id')) id: string) {
     return this.sweeps.detail(id);

@@ -1,6 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { applySweepValues, clipText, describeValues, expandSweep, FinetuneSpecSchema, runKindOf, type SweepSpec } from '@trainyard/contracts';
+import {
+  applySweepValues,
+  clipText,
+  describeValues,
+  expandSweep,
+  FinetuneSpecSchema,
+  isoDate,
+  runKindOf,
+  type SweepCreated,
+  type SweepSpec,
+  type SweepView,
+} from '@trainyard/contracts';
 import { SweepsRepository, type SweepRunCreation } from '@trainyard/db';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
@@ -24,7 +35,7 @@ export class SweepsService {
    * once (no parameter changes them), records the sweep and all its runs in one transaction, and
    * only then enqueues them: PostgreSQL first, as for any run.
    */
-  async submit(spec: SweepSpec, project: string): Promise<{ id: string; runs: number }> {
+  async submit(spec: SweepSpec, project: string): Promise<SweepCreated> {
     const { baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(spec.base, project);
     const expanded = expandSweep(spec);
     if ('tooMany' in expanded) throw new Error(`sweep "${spec.name}": ${expanded.tooMany} runs slipped past validation`);
@@ -41,13 +52,13 @@ export class SweepsService {
     return { id, runs: runs.length };
   }
 
-  async detail(id: string) {
+  async detail(id: string): Promise<SweepView> {
     const sweep = await this.sweeps.get(id);
     if (!sweep) throw notFound('sweep', id);
     const spec = sweep.spec as unknown as SweepSpec;
     const leaderboard = sweepLeaderboard(sweep, spec);
-    const counts: Record<string, number> = Object.create(null);
+    const counts: SweepView['counts'] = Object.create(null);
     for (const run of sweep.runs) counts[run.status] = (counts[run.status] ?? 0) + 1;
-    return { id: sweep.id, name: sweep.name, createdAt: sweep.createdAt, spec, metric: spec.metric, goal: spec.goal, counts, leaderboard };
+    return { id: sweep.id, name: sweep.name, createdAt: isoDate(sweep.createdAt), spec, metric: spec.metric, goal: spec.goal, counts, leaderboard };
   }
 }
