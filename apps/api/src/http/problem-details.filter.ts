@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { FieldError } from '@trainyard/contracts';
+import type { FieldError, ProblemDetails } from '@trainyard/contracts';
 import {
   CheckpointNotFoundError,
   DatasetNameTakenError,
@@ -13,25 +13,6 @@ import {
 import { RedisUnavailableError } from '@trainyard/queue';
 import { InvalidObjectKeyError, ObjectNotFoundError } from '@trainyard/storage';
 import { requestIdOf } from '../logging/request-id';
-
-/**
- * Every error answer, in one shape: RFC 9457 problem details (`type`, `title`, `status`,
- * `detail`) served as `application/problem+json`, plus the fields this API has always sent
- * (`statusCode`, `error`, `message`, `errors: [{ field, message }]`) and the request id, so a
- * report can be matched to the log lines.
- */
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  statusCode: number;
-  error: string;
-  message: string;
-  errors?: FieldError[];
-  requestId?: string;
-  [extension: string]: unknown;
-}
 
 /** A domain error this API knows, as status, message and (where there is one) the field at fault. */
 type Mapped = { status: number; message: string; errors?: FieldError[] };
@@ -59,6 +40,12 @@ function mapDomainError(error: unknown): Mapped | undefined {
   return undefined;
 }
 
+/**
+ * Every error answer, in one shape (ProblemDetails, libs/contracts/src/http): RFC 9457 problem
+ * details served as `application/problem+json`, plus the fields this API has always sent
+ * (`statusCode`, `error`, `message`, `errors: [{ field, message }]`) and the request id, so a
+ * report can be matched to the log lines.
+ */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemDetails');
@@ -80,7 +67,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     sendProblem(res, problem);
   }
 
-  toProblem(exception: unknown, requestId: string | undefined): ProblemBody {
+  toProblem(exception: unknown, requestId: string | undefined): ProblemDetails {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
@@ -94,7 +81,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 }
 
 /** Writes a problem body as the whole answer (also used by the middleware that refuses before routing). */
-export function sendProblem(res: ServerResponse, body: ProblemBody): void {
+export function sendProblem(res: ServerResponse, body: ProblemDetails): void {
   const text = JSON.stringify(body);
   res.statusCode = body.status;
   res.setHeader('content-type', 'application/problem+json; charset=utf-8');
@@ -102,7 +89,7 @@ export function sendProblem(res: ServerResponse, body: ProblemBody): void {
   res.end(text);
 }
 
-export function problem(status: number, fields: Record<string, unknown> & { message: string }, requestId: string | undefined): ProblemBody {
+export function problem(status: number, fields: Record<string, unknown> & { message: string }, requestId: string | undefined): ProblemDetails {
   const title = typeof fields['error'] === 'string' ? fields['error'] : reasonPhrase(status);
   return {
     ...fields,
