@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@trainyard/config';
-import { API_KEY_SCOPES, ApiKeysRepository, MigrationError, openDatabase, type ApiKeyScope } from '@trainyard/db';
+import { API_KEY_SCOPES, type ApiKeyScope } from '@trainyard/contracts';
+import { ApiKeysRepository, MigrationError, openDatabase } from '@trainyard/db';
 
 const USAGE = `Usage: npm run keys -- <command>
   create --name NAME --scopes read,submit[,admin] [--project PROJECT]   make a key; its token is printed once

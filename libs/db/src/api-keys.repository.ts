@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { API_KEY_SCOPES, type ApiKeyScope, type ApiKeyView } from '@trainyard/contracts';
+import type { ApiKeyScope, ApiKeyView } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { apiKeyHash, apiKeyLookup, apiKeyMatches, newApiKeySalt, newApiKeyToken } from './api-key-token';
 import { apiKeyView } from './views';
-
-export { API_KEY_SCOPES, type ApiKeyScope };
 
 export interface ApiKeyCreation {
   name: string;

@@ -26,13 +26,13 @@ export { downsampledSeriesStatement, type SeriesExtent } from './metric-series.s
 export { ROLLUP_BLOCK } from './metric-summaries.sql';
 export { metricGoal, type MetricGoal } from './metric-goal';
 export { CheckpointsRepository, type CheckpointBegin, type CompleteCheckpoint } from './checkpoints.repository';
-export { DRAIN_MODES, WORKER_STATES, WorkersRepository, workerState, type DrainMode, type DrainOrder, type WorkerRegistration, type WorkerState } from './workers.repository';
+export { WorkersRepository, workerState, type DrainOrder, type WorkerRegistration } from './workers.repository';
 export { CheckpointNotFoundError, FencedError, InvalidCursorError, RunNotFoundError, RunReferenceRefusedError, RunStateError } from './errors';
 export { RunReferencesResolver, type BaseModel, type ReadableFiles, type StartingReferences, type SubmittedReferences } from './run-references.resolver';
 export { DatasetsRepository, DatasetNameTakenError, type DatasetCreation } from './datasets.repository';
 export { ModelVersionsRepository, type ModelVersionWithCheckpoint } from './model-versions.repository';
 export { PipelinesRepository, type PipelineAdvance, type PipelineRunCreation } from './pipelines.repository';
 export { SweepsRepository, type SweepRunCreation, type SweepWithRuns } from './sweeps.repository';
-export { ApiKeysRepository, API_KEY_SCOPES, type ApiKeyCreation, type ApiKeyScope } from './api-keys.repository';
+export { ApiKeysRepository, type ApiKeyCreation } from './api-keys.repository';
 export { newApiKeyToken } from './api-key-token';
 export { ProjectsRepository, type ProjectOwnedKind } from './projects.repository';

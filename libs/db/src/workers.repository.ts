@@ -1,9 +1,6 @@
-import { DRAIN_MODES, WORKER_STATES, type DrainMode, type WorkerState, type WorkerView } from '@trainyard/contracts';
+import type { DrainMode, WorkerState, WorkerView } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { drainModeOf, workerView } from './views';
-
-// The modes and states are facts of the API's contract (GET /v1/workers); re-exported for the fleet's writers.
-export { DRAIN_MODES, WORKER_STATES, type DrainMode, type WorkerState };
 
 export interface WorkerRegistration {
   id: string;

@@ -29,5 +29,3 @@ export async function enqueueRun(queue: TrainingQueue, run: { id: string; kind: 
   await queue.add(JOB_NAMES[specKindOf(run.kind)], { runId: run.id }, { ...DEFAULT_JOB_OPTIONS, jobId: run.id, attempts });
 }
 
-/** Every state a job of the training queue can be counted in, for depth reports (fleet page, /metrics): a fact of the API's contract. */
-export { QUEUE_JOB_STATES } from '@trainyard/contracts';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ForbiddenException, Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { ApiKeyScope } from '@trainyard/db';
+import type { ApiKeyScope } from '@trainyard/contracts';
 import { parse as parseCookies } from 'cookie';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { PUBLIC_ROUTE, REQUIRED_SCOPE, type PublicReason } from './auth.decorators';

@@ -1,4 +1,4 @@
-import { API_KEY_SCOPES } from '@trainyard/db';
+import { API_KEY_SCOPES } from '@trainyard/contracts';
 import { z } from 'zod';
 
 /** A project name: what keys are confined to and resources are filed under. */

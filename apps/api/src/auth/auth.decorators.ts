@@ -1,5 +1,5 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
-import type { ApiKeyScope } from '@trainyard/db';
+import type { ApiKeyScope } from '@trainyard/contracts';
 import type { AuthenticatedRequest, Principal } from './principal';
 
 export const PUBLIC_ROUTE = 'trainyard:public';

@@ -1,4 +1,4 @@
-import type { ApiKeyScope } from '@trainyard/db';
+import type { ApiKeyScope } from '@trainyard/contracts';
 
 /** Who is asking: the key a request proved, as the rest of the API sees it. */
 export interface Principal {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { ActiveJobView, DrainMode, QueueList, WorkerList, WorkerView } from '@trainyard/contracts';
+import { QUEUE_JOB_STATES, type ActiveJobView, type DrainMode, type QueueList, type WorkerList, type WorkerView } from '@trainyard/contracts';
 import { WorkersRepository } from '@trainyard/db';
-import { QUEUE_JOB_STATES, type TrainingQueue } from '@trainyard/queue';
+import type { TrainingQueue } from '@trainyard/queue';
 import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
 const ACTIVE_JOBS_SHOWN = 50;

@@ -2,8 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrainyardConfig } from '@trainyard/config';
 import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
-import { RunsRepository, WORKER_STATES, WorkersRepository } from '@trainyard/db';
-import { QUEUE_JOB_STATES, type TrainingQueue } from '@trainyard/queue';
+import { QUEUE_JOB_STATES, WORKER_STATES } from '@trainyard/contracts';
+import { RunsRepository, WorkersRepository } from '@trainyard/db';
+import type { TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
