@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminal, type ClassificationReport, type RunDetailView, type RunSpecInput } from '@trainyard/contracts';
-import { TrainyardClient } from './api-client';
+import { TrainyardClient } from '@trainyard/client';
 import { formatDuration, formatProgress, formatTable } from './progress-line';
 import { demoSpecs } from './demo-specs';
 import { embeddedAdminKey, startEmbeddedServer, waitUntilReady } from './embedded-process';

@@ -3,7 +3,7 @@ import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newApiKeyToken } from '@trainyard/db';
-import type { TrainyardClient } from './api-client';
+import type { TrainyardClient } from '@trainyard/client';
 
 /**
  * The embedded server's admin key: made once per TRAINYARD_HOME and kept in `<home>/admin-key`

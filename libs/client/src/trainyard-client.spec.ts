@@ -1,0 +1,113 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TrainyardApiError } from './trainyard-api.error';
+import { TrainyardClient } from './trainyard-client';
+
+/** A real HTTP server on a free port answering from a script of handlers, one per request. */
+function scripted(handlers: ((req: IncomingMessage, res: ServerResponse) => void)[]) {
+  const seen: { at: number; method: string; url: string; headers: IncomingMessage['headers'] }[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push({ at: Date.now(), method: req.method!, url: req.url!, headers: req.headers });
+    (handlers[seen.length - 1] ?? handlers.at(-1)!)(req, res);
+  });
+  return {
+    seen,
+    async url() {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const problem = (res: ServerResponse, status: number, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { 'content-type': 'application/problem+json', ...headers });
+  res.end(JSON.stringify({ type: 'about:blank', title: 'x', status, detail: `status ${status}`, statusCode: status, error: 'x', message: `status ${status}`, ...extra }));
+};
+const okJson = (body: unknown) => (_req: IncomingMessage, res: ServerResponse) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+};
+
+describe('TrainyardClient', () => {
+  let server: ReturnType<typeof scripted>;
+  afterEach(() => server.close());
+
+  it('retries a 429 after the Retry-After it was given, then returns the answer', async () => {
+    server = scripted([(_req, res) => problem(res, 429, {}, { 'retry-after': '1' }), okJson({ workers: [] })]);
+    const client = new TrainyardClient(await server.url(), 'key-1');
+    await expect(client.workers()).resolves.toEqual({ workers: [] });
+    expect(server.seen).toHaveLength(2);
+    expect(server.seen[1].at - server.seen[0].at).toBeGreaterThanOrEqual(950);
+    expect(server.seen[0].headers.authorization).toBe('Bearer key-1');
+  });
+
+  it('gives up after its bounded retries with the problem details as a TrainyardApiError', async () => {
+    server = scripted([(_req, res) => problem(res, 429, { requestId: 'req-9' }, { 'retry-after': '0' })]);
+    const client = new TrainyardClient(await server.url(), undefined, { retry: { retries: 2 } });
+    const error = await client.queues().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainyardApiError);
+    expect(error).toMatchObject({ status: 429, detail: 'status 429', requestId: 'req-9' });
+    expect(server.seen).toHaveLength(3);
+  });
+
+  it('caps a long Retry-After at maxDelayMs', async () => {
+    server = scripted([(_req, res) => problem(res, 503, {}, { 'retry-after': '3600' }), okJson({ queues: [] })]);
+    const client = new TrainyardClient(await server.url(), undefined, { retry: { maxDelayMs: 50 } });
+    const started = Date.now();
+    await client.queues();
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('does not retry a 503 of a POST that is not safe to repeat', async () => {
+    server = scripted([(_req, res) => problem(res, 503)]);
+    const client = new TrainyardClient(await server.url());
+    await expect(client.submitSweep({} as never)).rejects.toMatchObject({ status: 503 });
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('names the bad fields of a 400', async () => {
+    server = scripted([(_req, res) => problem(res, 400, { detail: 'Invalid run spec', errors: [{ field: 'training.epochs', message: 'Too small' }] })]);
+    const client = new TrainyardClient(await server.url());
+    const error = (await client.submit({} as never).catch((e: unknown) => e)) as TrainyardApiError;
+    expect(error.errors).toEqual([{ field: 'training.epochs', message: 'Too small' }]);
+    expect(error.message).toContain('training.epochs: Too small');
+    expect(server.seen[0].headers['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('stops waiting for a retry when its AbortSignal aborts', async () => {
+    server = scripted([(_req, res) => problem(res, 429, {}, { 'retry-after': '20' })]);
+    const client = new TrainyardClient(await server.url());
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    await expect(client.workers({ signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('pages GET /v1/runs with the keyset cursor', async () => {
+    server = scripted([okJson({ items: [{ id: 'a' }, { id: 'b' }], nextCursor: 'c1' }), okJson({ items: [{ id: 'c' }], nextCursor: null })]);
+    const client = new TrainyardClient(await server.url());
+    const ids: string[] = [];
+    for await (const run of client.runs({ status: 'SUCCEEDED', limit: 2 })) ids.push(run.id);
+    expect(ids).toEqual(['a', 'b', 'c']);
+    expect(server.seen.map((s) => s.url)).toEqual(['/v1/runs?status=SUCCEEDED&limit=2', '/v1/runs?status=SUCCEEDED&limit=2&cursor=c1']);
+  });
+
+  it('reads a followed log as server-sent events until `end`', async () => {
+    const line = { t: '2026-01-01T00:00:00Z', level: 'log', source: 'stdout', attempt: 1, jobId: 'j', msg: 'epoch 1' };
+    server = scripted([
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(': keepalive\r\n\r\n');
+        res.write(`id: 1-0-1\nevent: line\ndata: ${JSON.stringify(line)}\n\n`);
+        res.end('event: end\ndata: {"next":"1-0-1"}\n\n');
+      },
+    ]);
+    const client = new TrainyardClient(await server.url(), undefined, { validateResponses: true });
+    const lines = [];
+    for await (const l of client.followLogs('run-1')) lines.push(l);
+    expect(lines).toEqual([line]);
+    expect(server.seen[0].url).toBe('/v1/runs/run-1/logs?follow=true');
+  });
+});

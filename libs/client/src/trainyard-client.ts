@@ -1,0 +1,398 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ApiKeyCreatedSchema,
+  ApiKeyListSchema,
+  ApiKeyViewSchema,
+  CheckpointFilesSchema,
+  DatasetListSchema,
+  DatasetViewSchema,
+  LivenessSchema,
+  ModelVersionRegisteredSchema,
+  ModelVersionsSchema,
+  PipelineViewSchema,
+  QueueListSchema,
+  RunCheckpointsSchema,
+  RunComparisonSchema,
+  RunCreatedSchema,
+  RunDetailViewSchema,
+  RunEventSchema,
+  RunListPageSchema,
+  RunLogLineSchema,
+  RunLogPageSchema,
+  RunMetricsSchema,
+  RunSeriesSchema,
+  RunViewSchema,
+  SweepCreatedSchema,
+  SweepViewSchema,
+  WhoamiSchema,
+  WorkerListSchema,
+  WorkerViewSchema,
+  type ApiKeyCreated,
+  type ApiKeyList,
+  type ApiKeyScope,
+  type ApiKeyView,
+  type CheckpointFiles,
+  type DatasetList,
+  type DatasetLocation,
+  type DatasetView,
+  type DrainMode,
+  type Liveness,
+  type ModelVersionRegistered,
+  type ModelVersions,
+  type PipelineSpecInput,
+  type PipelineView,
+  type QueueList,
+  type RunCheckpoints,
+  type RunComparison,
+  type RunCreated,
+  type RunDetailView,
+  type RunEvent,
+  type RunKind,
+  type RunListItemView,
+  type RunListPage,
+  type RunLogLine,
+  type RunLogPage,
+  type RunMetrics,
+  type RunSeries,
+  type RunSpecInput,
+  type RunStatus,
+  type RunView,
+  type SweepCreated,
+  type SweepSpecInput,
+  type SweepView,
+  type Whoami,
+  type WorkerList,
+  type WorkerView,
+} from '@trainyard/contracts';
+import type { z } from 'zod';
+import { DEFAULT_RETRY_POLICY, retryDelayMs, waitOrAbort, type RetryPolicy } from './retry-policy';
+import { serverSentEvents } from './server-sent-events';
+import { TrainyardApiError } from './trainyard-api.error';
+
+export interface TrainyardClientOptions {
+  retry?: Partial<RetryPolicy>;
+  /**
+   * Parse every JSON answer with its contract and throw on a mismatch. Off by default: the
+   * contracts are strict objects, and a client should keep working against a newer API that
+   * added a field; tests turn it on to catch drift.
+   */
+  validateResponses?: boolean;
+  /** For tests and proxies; the global fetch by default. */
+  fetch?: typeof fetch;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** `GET /v1/runs`: filters, sort (`createdAt` or `metric:<name>:<best|last|min|max>`) and keyset paging; extra parameters (`spec.<path>`, future filters) pass through. */
+export interface RunListQuery {
+  status?: RunStatus;
+  kind?: RunKind;
+  q?: string;
+  sort?: string;
+  order?: 'asc' | 'desc';
+  limit?: number;
+  cursor?: string;
+  [parameter: string]: string | number | undefined;
+}
+
+export interface RunLogQuery {
+  after?: string;
+  limit?: number;
+  attempt?: number;
+}
+
+export interface ApiKeyCreation {
+  name: string;
+  scopes: ApiKeyScope[];
+  project?: string;
+}
+
+type Method = 'GET' | 'POST' | 'DELETE' | 'PATCH';
+type Query = Record<string, string | number | boolean | undefined>;
+
+interface RequestOptions extends CallOptions {
+  query?: Query;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** A POST the server may act on twice if retried after a 503: only retried with an Idempotency-Key. */
+  idempotent?: boolean;
+}
+
+/**
+ * The Trainyard HTTP API, every route typed by the contracts the API validates and answers with
+ * (libs/contracts). Answers of 429 and 503 are retried as `Retry-After` asks (bounded); every
+ * call takes an AbortSignal; errors are TrainyardApiError with the problem details.
+ */
+export class TrainyardClient {
+  readonly baseUrl: string;
+  private readonly retry: RetryPolicy;
+  private readonly fetchImpl: typeof fetch;
+
+  /** `apiKey` is sent as `Authorization: Bearer <key>` on every call. */
+  constructor(
+    baseUrl: string,
+    private readonly apiKey?: string,
+    private readonly options: TrainyardClientOptions = {},
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  // ---- health and identity ----
+
+  /** True when the API answers /readyz with 200 (its database, Redis and store reachable). */
+  async ready(opts: CallOptions = {}): Promise<boolean> {
+    try {
+      return (await this.fetchImpl(`${this.baseUrl}/readyz`, { signal: opts.signal })).ok;
+    } catch {
+      return false;
+    }
+  }
+
+  health(opts?: CallOptions): Promise<Liveness> {
+    return this.json('GET', '/healthz', LivenessSchema, opts);
+  }
+
+  whoami(opts?: CallOptions): Promise<Whoami> {
+    return this.json('GET', '/v1/whoami', WhoamiSchema, opts);
+  }
+
+  /** The API's Prometheus metrics, as text. */
+  async prometheusMetrics(opts?: CallOptions): Promise<string> {
+    return (await this.send('GET', '/metrics', opts)).text();
+  }
+
+  createKey(body: ApiKeyCreation, opts?: CallOptions): Promise<ApiKeyCreated> {
+    return this.json('POST', '/v1/keys', ApiKeyCreatedSchema, { ...opts, body });
+  }
+
+  keys(opts?: CallOptions): Promise<ApiKeyList> {
+    return this.json('GET', '/v1/keys', ApiKeyListSchema, opts);
+  }
+
+  revokeKey(id: string, opts?: CallOptions): Promise<ApiKeyView> {
+    return this.json('DELETE', `/v1/keys/${seg(id)}`, ApiKeyViewSchema, opts);
+  }
+
+  // ---- runs ----
+
+  /** Submits a run; with `idempotencyKey` (one is made up otherwise) a retried submit creates it once. */
+  submit(spec: RunSpecInput, opts: CallOptions & { idempotencyKey?: string } = {}): Promise<RunCreated> {
+    const key = opts.idempotencyKey ?? randomUUID();
+    return this.json('POST', '/v1/runs', RunCreatedSchema, { ...opts, body: spec, headers: { 'idempotency-key': key }, idempotent: true });
+  }
+
+  run(id: string, opts?: CallOptions): Promise<RunDetailView> {
+    return this.json('GET', `/v1/runs/${seg(id)}`, RunDetailViewSchema, opts);
+  }
+
+  /** One page of runs; `nextCursor` is the `cursor` of the next. */
+  listRuns(query: RunListQuery = {}, opts?: CallOptions): Promise<RunListPage> {
+    return this.json('GET', '/v1/runs', RunListPageSchema, { ...opts, query });
+  }
+
+  /** Every run the query matches, page after page, fetched as the caller iterates. */
+  async *runs(query: RunListQuery = {}, opts?: CallOptions): AsyncGenerator<RunListItemView> {
+    let cursor = query.cursor;
+    do {
+      const page = await this.listRuns({ ...query, cursor }, opts);
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+
+  cancel(id: string, opts?: CallOptions): Promise<RunView> {
+    return this.json('POST', `/v1/runs/${seg(id)}/cancel`, RunViewSchema, { ...opts, idempotent: true });
+  }
+
+  compare(ids: string[], params: { names?: string[]; maxPoints?: number } = {}, opts?: CallOptions): Promise<RunComparison> {
+    const query = { ids: ids.join(','), names: params.names?.join(','), maxPoints: params.maxPoints };
+    return this.json('GET', '/v1/runs/compare', RunComparisonSchema, { ...opts, query });
+  }
+
+  /** Metric points by name then step; `names` one or several (all when omitted). */
+  metrics(id: string, names?: string | string[], params: { maxPoints?: number } = {}, opts?: CallOptions): Promise<RunMetrics> {
+    const query = { names: typeof names === 'string' ? names : names?.join(','), maxPoints: params.maxPoints };
+    return this.json('GET', `/v1/runs/${seg(id)}/metrics`, RunMetricsSchema, { ...opts, query });
+  }
+
+  series(id: string, names?: string[], params: { maxPoints?: number } = {}, opts?: CallOptions): Promise<RunSeries> {
+    return this.json('GET', `/v1/runs/${seg(id)}/series`, RunSeriesSchema, { ...opts, query: { names: names?.join(','), maxPoints: params.maxPoints } });
+  }
+
+  checkpoints(id: string, opts?: CallOptions): Promise<RunCheckpoints> {
+    return this.json('GET', `/v1/runs/${seg(id)}/checkpoints`, RunCheckpointsSchema, opts);
+  }
+
+  checkpointFiles(id: string, sequence: number, opts?: CallOptions): Promise<CheckpointFiles> {
+    return this.json('GET', `/v1/runs/${seg(id)}/checkpoints/${sequence}/files`, CheckpointFilesSchema, opts);
+  }
+
+  /** One file of a complete checkpoint, as a streamed response (read `body`; `content-length` when known). */
+  downloadCheckpointFile(id: string, sequence: number, file: string, opts?: CallOptions): Promise<Response> {
+    return this.send('GET', `/v1/runs/${seg(id)}/checkpoints/${sequence}/download`, { ...opts, query: { file } });
+  }
+
+  /** The PNG grid of augmented samples of a run's data, as a response. */
+  augmentationPreview(id: string, opts?: CallOptions): Promise<Response> {
+    return this.send('GET', `/v1/runs/${seg(id)}/augmentation.png`, opts);
+  }
+
+  /** A page of a run's log; pass `next` as `after` to read on. */
+  logs(id: string, query: RunLogQuery = {}, opts?: CallOptions): Promise<RunLogPage> {
+    return this.json('GET', `/v1/runs/${seg(id)}/logs`, RunLogPageSchema, { ...opts, query: { ...query } });
+  }
+
+  /** A run's log lines as they are written, until the run has ended and every line was sent. */
+  async *followLogs(id: string, query: Omit<RunLogQuery, 'limit'> = {}, opts?: CallOptions): AsyncGenerator<RunLogLine> {
+    const response = await this.send('GET', `/v1/runs/${seg(id)}/logs`, {
+      ...opts,
+      query: { ...query, follow: true },
+      headers: { accept: 'text/event-stream' },
+    });
+    for await (const event of serverSentEvents(response.body!)) {
+      if (event.event === 'end') return;
+      if (event.event === 'line') yield this.parse(RunLogLineSchema, JSON.parse(event.data));
+    }
+  }
+
+  /**
+   * A run's live events: a `status` snapshot first, then `progress`, `metrics` and `status` as
+   * they happen. The server keeps the stream open after the run ends: stop iterating (or abort)
+   * once a terminal status arrives.
+   */
+  async *events(id: string, opts?: CallOptions): AsyncGenerator<RunEvent> {
+    const response = await this.send('GET', `/v1/runs/${seg(id)}/events`, { ...opts, headers: { accept: 'text/event-stream' } });
+    for await (const event of serverSentEvents(response.body!)) {
+      yield this.parse(RunEventSchema, JSON.parse(event.data));
+    }
+  }
+
+  // ---- pipelines, sweeps, models, datasets ----
+
+  submitPipeline(spec: PipelineSpecInput, opts?: CallOptions): Promise<PipelineView> {
+    return this.json('POST', '/v1/pipelines', PipelineViewSchema, { ...opts, body: spec });
+  }
+
+  pipeline(id: string, opts?: CallOptions): Promise<PipelineView> {
+    return this.json('GET', `/v1/pipelines/${seg(id)}`, PipelineViewSchema, opts);
+  }
+
+  cancelPipeline(id: string, opts?: CallOptions): Promise<PipelineView> {
+    return this.json('POST', `/v1/pipelines/${seg(id)}/cancel`, PipelineViewSchema, { ...opts, idempotent: true });
+  }
+
+  submitSweep(spec: SweepSpecInput, opts?: CallOptions): Promise<SweepCreated> {
+    return this.json('POST', '/v1/sweeps', SweepCreatedSchema, { ...opts, body: spec });
+  }
+
+  sweep(id: string, opts?: CallOptions): Promise<SweepView> {
+    return this.json('GET', `/v1/sweeps/${seg(id)}`, SweepViewSchema, opts);
+  }
+
+  registerModel(name: string, runId: string, opts?: CallOptions): Promise<ModelVersionRegistered> {
+    return this.json('POST', '/v1/models', ModelVersionRegisteredSchema, { ...opts, body: { name, runId } });
+  }
+
+  modelVersions(name: string, opts?: CallOptions): Promise<ModelVersions> {
+    return this.json('GET', `/v1/models/${seg(name)}/versions`, ModelVersionsSchema, opts);
+  }
+
+  registerDataset(name: string, location: DatasetLocation, opts?: CallOptions): Promise<DatasetView> {
+    return this.json('POST', '/v1/datasets', DatasetViewSchema, { ...opts, body: { name, location } });
+  }
+
+  datasets(opts?: CallOptions): Promise<DatasetList> {
+    return this.json('GET', '/v1/datasets', DatasetListSchema, opts);
+  }
+
+  dataset(id: string, opts?: CallOptions): Promise<DatasetView> {
+    return this.json('GET', `/v1/datasets/${seg(id)}`, DatasetViewSchema, opts);
+  }
+
+  // ---- fleet ----
+
+  workers(opts?: CallOptions): Promise<WorkerList> {
+    return this.json('GET', '/v1/workers', WorkerListSchema, opts);
+  }
+
+  drainWorker(id: string, mode: DrainMode = 'preempt', opts?: CallOptions): Promise<WorkerView> {
+    return this.json('POST', `/v1/workers/${seg(id)}/drain`, WorkerViewSchema, { ...opts, body: { mode }, idempotent: true });
+  }
+
+  undrainWorker(id: string, opts?: CallOptions): Promise<WorkerView> {
+    return this.json('DELETE', `/v1/workers/${seg(id)}/drain`, WorkerViewSchema, opts);
+  }
+
+  queues(opts?: CallOptions): Promise<QueueList> {
+    return this.json('GET', '/v1/queues', QueueListSchema, opts);
+  }
+
+  // ---- transport ----
+
+  private async json<S extends z.ZodType>(method: Method, path: string, schema: S, opts: RequestOptions = {}): Promise<z.infer<S>> {
+    const response = await this.send(method, path, opts);
+    return this.parse(schema, await response.json());
+  }
+
+  private parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+    return this.options.validateResponses ? schema.parse(value) : (value as z.infer<S>);
+  }
+
+  /** One call, retried on 429 and 503 within the policy; any other non-2xx is a TrainyardApiError. */
+  private async send(method: Method, path: string, opts: RequestOptions = {}): Promise<Response> {
+    const url = `${this.baseUrl}${path}${queryString(opts.query)}`;
+    const headers: Record<string, string> = {
+      ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+      ...opts.headers,
+    };
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    for (let retry = 0; ; retry++) {
+      const response = await this.fetchImpl(url, { method, headers, body, signal: opts.signal });
+      if (response.ok) return response;
+      if (retry < this.retry.retries && this.retryable(method, response.status, opts)) {
+        await response.body?.cancel().catch(() => undefined);
+        await waitOrAbort(retryDelayMs(this.retry, retry, response.headers.get('retry-after')), opts.signal);
+        continue;
+      }
+      const text = await response.text().catch(() => '');
+      throw new TrainyardApiError(method, path, response.status, parseBody(text));
+    }
+  }
+
+  /**
+   * A 429 is refused before the handler runs, so any call may repeat it. A 503 may come after a
+   * write happened (a submit's run is marked FAILED when Redis is away): only reads and calls
+   * that are safe to repeat (an Idempotency-Key, a cancel, a drain) are retried then.
+   */
+  private retryable(method: Method, status: number, opts: RequestOptions): boolean {
+    if (status === 429) return true;
+    return status === 503 && (method === 'GET' || opts.idempotent === true);
+  }
+}
+
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}
+
+function queryString(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+function parseBody(text: string): TrainyardApiError['body'] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as TrainyardApiError['body']) : null;
+  } catch {
+    return text ? { detail: text.slice(0, 500) } : null;
+  }
+}
