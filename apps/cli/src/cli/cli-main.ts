@@ -1,0 +1,109 @@
+import { TrainyardApiError } from '@trainyard/client';
+import { datasetsCommand, modelsCommand, pipelinesCommand, sweepsCommand } from './catalog-commands';
+import { commandHelp, makeContext, parseCommandArgs, type Command } from './command';
+import { downloadCommand } from './download.command';
+import { CliError, EXIT, type ExitCode } from './exit-codes';
+import { queuesCommand, workersCommand } from './fleet-commands';
+import { cancelCommand, compareCommand, logsCommand, lsCommand, metricsCommand, showCommand, submitCommand } from './run-commands';
+import { completionCommand, configCommand, loginCommand } from './session-commands';
+import { watchCommand } from './watch.command';
+
+export const COMMANDS: Command[] = [
+  loginCommand,
+  configCommand,
+  submitCommand,
+  lsCommand,
+  showCommand,
+  watchCommand,
+  logsCommand,
+  cancelCommand,
+  compareCommand,
+  metricsCommand,
+  downloadCommand,
+  modelsCommand,
+  datasetsCommand,
+  pipelinesCommand,
+  sweepsCommand,
+  workersCommand,
+  queuesCommand,
+];
+COMMANDS.push(completionCommand(() => COMMANDS));
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  stdoutIsTty: boolean;
+  env: Record<string, string | undefined>;
+  signal: AbortSignal;
+}
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'Usage: trainyard <command> [options]',
+    '',
+    'Submit, follow and fetch Trainyard training runs from the command line.',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Every command takes --json, --url, --api-key and --help (`trainyard <command> --help`).',
+    'Exit codes: 0 ok, 1 usage or invalid spec, 2 API error or unreachable, 3 run FAILED, 4 run CANCELLED,',
+    '            5 checksum mismatch, 6 not logged in.',
+    '',
+  ].join('\n');
+}
+
+/** Runs one command line and returns its exit code; writes only through `io`, so tests drive it in process too. */
+export async function runCli(argv: string[], io: CliIo): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    io.out(topic ? commandHelp(topic) : mainHelp());
+    return name === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.err(`trainyard: unknown command "${name}"\n\n${mainHelp()}`);
+    return EXIT.USAGE;
+  }
+  try {
+    const { args, values } = parseCommandArgs(command, rest);
+    if (values['help']) {
+      io.out(commandHelp(command));
+      return EXIT.OK;
+    }
+    return await command.run(makeContext(values, args, io));
+  } catch (error) {
+    return report(error, io, values(rest));
+  }
+}
+
+function values(rest: string[]): { json: boolean } {
+  return { json: rest.includes('--json') };
+}
+
+/** One line on stderr (with --json, the problem as JSON on stdout too), and the code for its kind. */
+function report(error: unknown, io: CliIo, flags: { json: boolean }): ExitCode {
+  if (error instanceof CliError) {
+    io.err(`trainyard: ${error.message}\n`);
+    return error.code;
+  }
+  if (error instanceof TrainyardApiError) {
+    if (flags.json) io.out(`${JSON.stringify({ error: { status: error.status, ...error.body } }, null, 2)}\n`);
+    io.err(`trainyard: ${error.message}${error.requestId ? ` (request ${error.requestId})` : ''}\n`);
+    return EXIT.API;
+  }
+  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
+    io.err('trainyard: interrupted\n');
+    return EXIT.API;
+  }
+  // fetch's "fetch failed" hides the reason (ECONNREFUSED…) in its cause.
+  if (error instanceof TypeError && error.message === 'fetch failed') {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    io.err(`trainyard: cannot reach the API: ${cause?.code ?? cause?.message ?? error.message}\n`);
+    return EXIT.API;
+  }
+  io.err(`trainyard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return EXIT.API;
+}

@@ -1,0 +1,107 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { TrainyardClient } from '@trainyard/client';
+import { resolveConfig } from './cli-config';
+import { usageError, type ExitCode } from './exit-codes';
+
+type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** What a command gets: its parsed arguments, a client made from the login config, and where to write. */
+export interface CommandContext {
+  args: string[];
+  values: Values;
+  json: boolean;
+  client(): TrainyardClient;
+  out(text: string): void;
+  err(text: string): void;
+  stdoutIsTty: boolean;
+  env: Record<string, string | undefined>;
+  signal: AbortSignal;
+}
+
+export interface Command {
+  name: string;
+  /** `<run>`, `<file>`, `[register NAME --path P]`… */
+  usage: string;
+  summary: string;
+  /** Extra lines for `--help`. */
+  details?: string;
+  options?: OptionSpecs;
+  /** Option descriptions, by option name, for `--help`. */
+  optionHelp?: Record<string, string>;
+  run(ctx: CommandContext): Promise<ExitCode>;
+}
+
+/** Accepted by every command. */
+export const GLOBAL_OPTIONS: OptionSpecs = {
+  json: { type: 'boolean' },
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+const GLOBAL_HELP: Record<string, string> = {
+  json: 'print the API answer as JSON (for scripts)',
+  url: 'API URL (else TRAINYARD_URL, else the login config)',
+  'api-key': 'API key (else TRAINYARD_API_KEY, else the login config)',
+  help: 'this help',
+};
+
+export function parseCommandArgs(command: Command, argv: string[]): { args: string[]; values: Values } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    return { args: positionals, values: values as Values };
+  } catch (error) {
+    // parseArgs names the unknown or malformed option; add where to look.
+    throw usageError(`${(error as Error).message}\nSee \`trainyard ${command.name} --help\`.`);
+  }
+}
+
+export function commandHelp(command: Command): string {
+  const options = { ...command.options, ...GLOBAL_OPTIONS };
+  const help = { ...command.optionHelp, ...GLOBAL_HELP };
+  const rows = Object.entries(options).map(([name, spec]) => {
+    const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ' <value>' : ''}`;
+    return `  ${flag.padEnd(28)} ${help[name] ?? ''}`;
+  });
+  return [`Usage: trainyard ${command.name} ${command.usage}`.trimEnd(), '', command.summary, ...(command.details ? ['', command.details] : []), '', 'Options:', ...rows, ''].join('\n');
+}
+
+export function makeContext(values: Values, args: string[], io: { out(text: string): void; err(text: string): void; stdoutIsTty: boolean; env: Record<string, string | undefined>; signal: AbortSignal }): CommandContext {
+  let client: TrainyardClient | undefined;
+  return {
+    ...io,
+    args,
+    values,
+    json: values['json'] === true,
+    client() {
+      if (!client) {
+        const config = resolveConfig({ url: values['url'] as string | undefined, 'api-key': values['api-key'] as string | undefined }, io.env);
+        client = new TrainyardClient(config.url, config.apiKey);
+      }
+      return client;
+    },
+  };
+}
+
+/** The positional argument at `index`, or a usage error naming it. */
+export function arg(ctx: CommandContext, index: number, name: string): string {
+  const value = ctx.args[index];
+  if (value === undefined) throw usageError(`Missing ${name}`);
+  return value;
+}
+
+export function str(ctx: CommandContext, name: string): string | undefined {
+  const value = ctx.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function int(ctx: CommandContext, name: string): number | undefined {
+  const value = str(ctx, name);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw usageError(`--${name} expects a whole number, got "${value}"`);
+  return Number(value);
+}
+
+export function printJson(ctx: CommandContext, value: unknown): void {
+  ctx.out(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,234 @@
+import type { MetricPointView, MetricSummaryView, RunKind, RunListItemView, RunLogLine, RunStatus } from '@trainyard/contracts';
+import type { RunListQuery } from '@trainyard/client';
+import { formatDuration, formatTable } from '../progress-line';
+import { arg, int, printJson, str, type Command } from './command';
+import { EXIT, usageError } from './exit-codes';
+import { loadSpecFile, SpecFileError, type SpecKind } from './spec-file';
+
+export const submitCommand: Command = {
+  name: 'submit',
+  usage: '<spec.yaml|spec.json>',
+  summary: 'Validate a run, pipeline or sweep spec locally (errors name file:line:column), then submit it.',
+  details: 'The kind is read from the file: `kind:` for a run, `finetunes:` for a pipeline, `parameters:` for a sweep.',
+  options: { kind: { type: 'string' }, 'idempotency-key': { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  optionHelp: { kind: 'run, pipeline or sweep (else read from the file)', 'idempotency-key': 'repeat a submit safely: the same key creates one run', 'dry-run': 'validate only' },
+  async run(ctx) {
+    const file = arg(ctx, 0, 'spec file');
+    const kind = str(ctx, 'kind');
+    if (kind !== undefined && !['run', 'pipeline', 'sweep'].includes(kind)) throw usageError(`--kind must be run, pipeline or sweep, got "${kind}"`);
+    let loaded;
+    try {
+      loaded = loadSpecFile(file, kind as SpecKind | undefined);
+    } catch (error) {
+      if (error instanceof SpecFileError) {
+        ctx.err(`${error.message}\n`);
+        return EXIT.USAGE;
+      }
+      throw usageError(`Cannot read ${file}: ${(error as Error).message}`);
+    }
+    if (ctx.values['dry-run']) {
+      ctx.out(ctx.json ? `${JSON.stringify({ valid: true, kind: loaded.kind })}\n` : `${file}: a valid ${loaded.kind} spec\n`);
+      return EXIT.OK;
+    }
+    const client = ctx.client();
+    const created =
+      loaded.kind === 'run'
+        ? await client.submit(loaded.spec, { idempotencyKey: str(ctx, 'idempotency-key'), signal: ctx.signal })
+        : loaded.kind === 'pipeline'
+          ? await client.submitPipeline(loaded.spec, { signal: ctx.signal })
+          : await client.submitSweep(loaded.spec, { signal: ctx.signal });
+    if (ctx.json) printJson(ctx, { kind: loaded.kind, ...created });
+    else if (loaded.kind === 'sweep') ctx.out(`submitted sweep ${created.id} (${'runs' in created ? created.runs : '?'} runs)\n`);
+    else ctx.out(`submitted ${loaded.kind} ${created.id}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const lsCommand: Command = {
+  name: 'ls',
+  usage: '',
+  summary: 'List runs, newest first: filter, search, sort by any metric summary.',
+  options: {
+    status: { type: 'string' },
+    kind: { type: 'string' },
+    q: { type: 'string' },
+    tag: { type: 'string' },
+    spec: { type: 'string', multiple: true },
+    sort: { type: 'string' },
+    order: { type: 'string' },
+    limit: { type: 'string' },
+    all: { type: 'boolean' },
+  },
+  optionHelp: {
+    status: 'QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED or PREEMPTED',
+    kind: 'PRETRAIN, FINETUNE or EVALUATE',
+    q: 'substring of the name',
+    tag: 'runs with this tag (passed to the API as is)',
+    spec: 'PATH=VALUE equality on a spec field, e.g. training.learningRate=0.001 (repeatable)',
+    sort: 'createdAt or metric:<name>:<best|last|min|max>',
+    order: 'asc or desc (default desc)',
+    limit: 'rows (default 20; with --all, the page size)',
+    all: 'every matching run, page after page',
+  },
+  async run(ctx) {
+    const query: RunListQuery = {
+      status: str(ctx, 'status')?.toUpperCase() as RunStatus | undefined,
+      kind: str(ctx, 'kind')?.toUpperCase() as RunKind | undefined,
+      q: str(ctx, 'q'),
+      tag: str(ctx, 'tag'),
+      sort: str(ctx, 'sort'),
+      order: str(ctx, 'order') as 'asc' | 'desc' | undefined,
+      limit: int(ctx, 'limit') ?? 20,
+    };
+    for (const filter of (ctx.values['spec'] as string[] | undefined) ?? []) {
+      const eq = filter.indexOf('=');
+      if (eq <= 0) throw usageError(`--spec expects PATH=VALUE, got "${filter}"`);
+      query[`spec.${filter.slice(0, eq).replace(/^spec\./, '')}`] = filter.slice(eq + 1);
+    }
+    const client = ctx.client();
+    const runs: RunListItemView[] = [];
+    if (ctx.values['all']) for await (const run of client.runs(query, { signal: ctx.signal })) runs.push(run);
+    else runs.push(...(await client.listRuns(query, { signal: ctx.signal })).items);
+    if (ctx.json) return printJson(ctx, runs), EXIT.OK;
+    const metric = /^metric:([^:]+):(best|last|min|max)$/.exec(query.sort ?? '');
+    const header = ['id', 'kind', 'status', 'name', 'created', ...(metric ? [`${metric[1]} (${metric[2]})`] : [])];
+    const rows = runs.map((r) => [
+      r.id,
+      r.kind.toLowerCase(),
+      r.status,
+      r.name.length > 48 ? `${r.name.slice(0, 47)}…` : r.name,
+      r.createdAt.slice(0, 19).replace('T', ' '),
+      ...(metric ? [formatValue(summaryValue(r.summaries, metric[1], metric[2] as 'best'))] : []),
+    ]);
+    ctx.out(`${formatTable(header, rows)}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const showCommand: Command = {
+  name: 'show',
+  usage: '<run>',
+  summary: 'A run: status, progress, metric summaries, checkpoints and result.',
+  async run(ctx) {
+    const run = await ctx.client().run(arg(ctx, 0, 'run id'), { signal: ctx.signal });
+    if (ctx.json) return printJson(ctx, run), EXIT.OK;
+    const wall = run.startedAt ? formatDuration(((run.endedAt ? Date.parse(run.endedAt) : Date.now()) - Date.parse(run.startedAt)) / 1000) : '-';
+    ctx.out(
+      [
+        `run       ${run.id}`,
+        `name      ${run.name}`,
+        `kind      ${run.kind.toLowerCase()}`,
+        `status    ${run.status}${run.cancelRequested && run.status === 'RUNNING' ? ' (cancel requested)' : ''}${run.failureReason ? `: ${run.failureReason}` : ''}`,
+        `created   ${run.createdAt}`,
+        `wall time ${wall}`,
+        ...(run.baseRunId ? [`base run  ${run.baseRunId}`] : []),
+        ...(run.progress ? [`progress  ${run.progress.phase}, epoch ${run.progress.epoch}/${run.progress.epochs}, step ${run.progress.step}`] : []),
+        '',
+      ].join('\n'),
+    );
+    if (run.summaries.length) {
+      const rows = run.summaries.map((s) => [s.name, formatValue(s.last), formatValue(s.best), String(s.bestStep), String(s.count)]);
+      ctx.out(`\n${formatTable(['metric', 'last', 'best', 'best step', 'points'], rows)}\n`);
+    }
+    if (run.checkpoints.length) {
+      const rows = run.checkpoints.map((c) => [String(c.sequence), String(c.epoch), c.reason ?? '', c.models.join(','), `${(c.bytes / 1024).toFixed(0)} KiB`]);
+      ctx.out(`\n${formatTable(['checkpoint', 'epoch', 'reason', 'models', 'size'], rows)}\n`);
+    }
+    if (run.result) ctx.out(`\nresult ${JSON.stringify(run.result)}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const cancelCommand: Command = {
+  name: 'cancel',
+  usage: '<run>',
+  summary: 'Cancel a run: at once when waiting, between batches when running; nothing when it has ended.',
+  async run(ctx) {
+    const run = await ctx.client().cancel(arg(ctx, 0, 'run id'), { signal: ctx.signal });
+    if (ctx.json) printJson(ctx, run);
+    else ctx.out(`run ${run.id} ${run.status}${run.cancelRequested && run.status === 'RUNNING' ? ' (cancel requested: stops at the next batch)' : ''}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const compareCommand: Command = {
+  name: 'compare',
+  usage: '<run> <run> [<run>…]',
+  summary: "Runs side by side: status and each metric's last and best value.",
+  options: { names: { type: 'string' } },
+  optionHelp: { names: 'comma-separated metrics (default loss, val_loss, accuracy, val_accuracy)' },
+  async run(ctx) {
+    if (ctx.args.length < 2) throw usageError('compare needs at least two run ids');
+    const comparison = await ctx.client().compare(ctx.args, { names: str(ctx, 'names')?.split(','), maxPoints: 10 }, { signal: ctx.signal });
+    if (ctx.json) return printJson(ctx, comparison), EXIT.OK;
+    const header = ['run', 'name', 'status', ...comparison.names.flatMap((n) => [`${n} last`, `${n} best`])];
+    const rows = comparison.runs.map(({ run }) => [
+      run.id.slice(0, 8),
+      run.name.length > 40 ? `${run.name.slice(0, 39)}…` : run.name,
+      run.status,
+      ...comparison.names.flatMap((n) => [formatValue(summaryValue(run.summaries, n, 'last')), formatValue(summaryValue(run.summaries, n, 'best'))]),
+    ]);
+    ctx.out(`${formatTable(header, rows)}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const metricsCommand: Command = {
+  name: 'metrics',
+  usage: '<run>',
+  summary: "Export a run's metric points as CSV or JSON Lines (to stdout).",
+  options: { format: { type: 'string' }, names: { type: 'string' } },
+  optionHelp: { format: 'csv (default) or jsonl', names: 'comma-separated metric names (default all)' },
+  async run(ctx) {
+    const format = str(ctx, 'format') ?? (ctx.json ? 'jsonl' : 'csv');
+    if (format !== 'csv' && format !== 'jsonl') throw usageError(`--format must be csv or jsonl, got "${format}"`);
+    const { points } = await ctx.client().metrics(arg(ctx, 0, 'run id'), str(ctx, 'names')?.split(','), {}, { signal: ctx.signal });
+    ctx.out(format === 'csv' ? metricsCsv(points) : points.map((p) => JSON.stringify(p)).join('\n') + (points.length ? '\n' : ''));
+    return EXIT.OK;
+  },
+};
+
+export const logsCommand: Command = {
+  name: 'logs',
+  usage: '<run>',
+  summary: "A run's log: the worker's lines and what its training printed, every attempt.",
+  options: { follow: { type: 'boolean', short: 'f' }, attempt: { type: 'string' } },
+  optionHelp: { follow: 'keep printing new lines until the run ends', attempt: "only this attempt's lines" },
+  async run(ctx) {
+    const id = arg(ctx, 0, 'run id');
+    const attempt = int(ctx, 'attempt');
+    const print = (line: RunLogLine) => ctx.out(ctx.json ? `${JSON.stringify(line)}\n` : `${line.t} #${line.attempt} ${line.source.padEnd(6)} ${line.msg}\n`);
+    const client = ctx.client();
+    if (ctx.values['follow']) {
+      for await (const line of client.followLogs(id, { attempt }, { signal: ctx.signal })) print(line);
+      return EXIT.OK;
+    }
+    let after: string | undefined;
+    for (;;) {
+      const page = await client.logs(id, { after, attempt, limit: 1000 }, { signal: ctx.signal });
+      page.lines.forEach(print);
+      if (page.complete || page.lines.length === 0) return EXIT.OK;
+      after = page.next;
+    }
+  },
+};
+
+/** Wide CSV-safe rows: one per point, in the API's order (name, then step). */
+export function metricsCsv(points: MetricPointView[]): string {
+  const cell = (v: string | number | null) => {
+    const s = v === null ? '' : String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const rows = points.map((p) => [p.name, p.step, p.epoch, p.value, p.wallTime, p.attemptId].map(cell).join(','));
+  return ['name,step,epoch,value,wallTime,attemptId', ...rows].join('\n') + '\n';
+}
+
+function summaryValue(summaries: MetricSummaryView[], name: string, which: 'best' | 'last' | 'min' | 'max'): number | null {
+  const summary = summaries.find((s) => s.name === name);
+  return summary ? (summary[which] as number | null) : null;
+}
+
+function formatValue(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '-';
+  return Math.abs(value) >= 1000 || value === Math.round(value) ? String(value) : value.toFixed(4);
+}

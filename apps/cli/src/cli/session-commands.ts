@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { TrainyardClient } from '@trainyard/client';
+import { configPath, readStoredConfig, writeConfig } from './cli-config';
+import { arg, printJson, str, type Command } from './command';
+import { EXIT, usageError } from './exit-codes';
+
+export const loginCommand: Command = {
+  name: 'login',
+  usage: '--url <url> [--api-key <key> | --key-file <file>]',
+  summary: 'Check an API URL and key, and store them (mode 0600) for the other commands.',
+  details: `Stored in $XDG_CONFIG_HOME/trainyard/config.json (else ~/.config/trainyard/config.json); TRAINYARD_URL and TRAINYARD_API_KEY override it.`,
+  options: { 'key-file': { type: 'string' } },
+  optionHelp: { 'key-file': 'read the key from a file, e.g. the demo\'s .trainyard/admin-key' },
+  async run(ctx) {
+    const stored = readStoredConfig(ctx.env);
+    const url = (str(ctx, 'url') ?? ctx.env['TRAINYARD_URL'] ?? stored.url)?.replace(/\/+$/, '');
+    if (!url) throw usageError('login needs --url <url>');
+    const keyFile = str(ctx, 'key-file');
+    const apiKey = keyFile ? readFileSync(keyFile, 'utf8').trim() : (str(ctx, 'api-key') ?? ctx.env['TRAINYARD_API_KEY'] ?? stored.apiKey);
+    // Refuse to store what does not work: a typo found now is not a puzzle at the next command.
+    const client = new TrainyardClient(url, apiKey);
+    const who = await client.whoami({ signal: ctx.signal });
+    const path = writeConfig({ url, ...(apiKey ? { apiKey } : {}) }, ctx.env);
+    if (ctx.json) printJson(ctx, { url, config: path, whoami: who });
+    else ctx.out(`logged in to ${url} as key "${who.name}" (${who.scopes.join(', ')}); saved to ${path}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const configCommand: Command = {
+  name: 'config',
+  usage: '',
+  summary: 'Where the login is stored and what it holds (the key masked).',
+  async run(ctx) {
+    const stored = readStoredConfig(ctx.env);
+    const view = { path: configPath(ctx.env), url: ctx.env['TRAINYARD_URL'] ?? stored.url ?? null, apiKey: (ctx.env['TRAINYARD_API_KEY'] ?? stored.apiKey) ? '****' : null };
+    if (ctx.json) printJson(ctx, view);
+    else ctx.out(`config ${view.path}\nurl    ${view.url ?? '(none)'}\nkey    ${view.apiKey ?? '(none)'}\n`);
+    return EXIT.OK;
+  },
+};
+
+/** `trainyard completion bash|zsh`: a script completing command names, subcommands and each command's options. */
+export function completionCommand(commands: () => Command[]): Command {
+  return {
+    name: 'completion',
+    usage: 'bash|zsh',
+    summary: 'Print a shell completion script: `source <(trainyard completion bash)`, or add it to ~/.bashrc / ~/.zshrc.',
+    async run(ctx) {
+      const shell = arg(ctx, 0, 'shell (bash or zsh)');
+      if (shell !== 'bash' && shell !== 'zsh') throw usageError(`completion supports bash and zsh, not "${shell}"`);
+      ctx.out(completionScript(shell, commands()));
+      return EXIT.OK;
+    },
+  };
+}
+
+export function completionScript(shell: 'bash' | 'zsh', commands: Command[]): string {
+  const names = commands.map((c) => c.name).join(' ');
+  const cases = commands
+    .map((c) => {
+      const words = [...Object.keys(c.options ?? {}), 'json', 'url', 'api-key', 'help'].map((o) => `--${o}`);
+      const subs = [...c.usage.matchAll(/(?:^|[[|] ?)(show|register|cancel|drain|undrain|bash|zsh)\b/g)].map((m) => m[1]);
+      return `    ${c.name}) subs="${[...new Set(subs)].join(' ')}" opts="${words.join(' ')}" ;;`;
+    })
+    .join('\n');
+  const bash = `# trainyard completion (bash)
+_trainyard() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" subs="" opts=""
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=( $(compgen -W "${names}" -- "$cur") ); return
+  fi
+  case "\${COMP_WORDS[1]}" in
+${cases}
+  esac
+  if [[ "$cur" == -* ]]; then COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
+  else COMPREPLY=( $(compgen -W "$subs" -- "$cur") $(compgen -f -- "$cur") ); fi
+}
+complete -F _trainyard trainyard
+`;
+  // zsh runs the bash function through bashcompinit: one script to keep right, not two.
+  return shell === 'bash' ? bash : `#compdef trainyard\nautoload -U +X bashcompinit && bashcompinit\n${bash}`;
+}

@@ -1,0 +1,54 @@
+import type { RunProgress } from '@trainyard/contracts';
+import { fractionDone, progressBar, WatchRenderer } from './watch-renderer';
+
+const progress = (epoch: number, step: number, loss = 0.5): RunProgress => ({
+  phase: 'training',
+  epoch,
+  epochs: 4,
+  step,
+  stepsPerEpoch: 10,
+  loss,
+  etaSeconds: 75,
+  updatedAt: '2026-01-01T00:00:00Z',
+});
+
+function capture(tty: boolean) {
+  let text = '';
+  return { renderer: new WatchRenderer({ write: (t: string) => (text += t) }, tty), text: () => text };
+}
+
+describe('watch renderer', () => {
+  it('draws a bar from the steps done', () => {
+    expect(fractionDone(progress(2, 20))).toBe(0.5);
+    expect(progressBar(0.5, 10)).toBe('[#####.....]  50%');
+  });
+
+  it('redraws one line in place on a terminal', () => {
+    const { renderer, text } = capture(true);
+    renderer.progress(progress(1, 5, 0.9));
+    renderer.progress(progress(1, 6, 0.8));
+    renderer.status('r1', 'SUCCEEDED', null);
+    expect(text()).toBe(
+      '\r\x1b[2Ktraining       [###.....................]  12%  epoch 1/4  loss 0.9000  ETA 1m15s' +
+        '\r\x1b[2Ktraining       [####....................]  15%  epoch 1/4  loss 0.8000  ETA 1m15s' +
+        '\nrun r1 SUCCEEDED\n',
+    );
+  });
+
+  it('prints plain lines, one per epoch, without escape codes when not a terminal', () => {
+    const { renderer, text } = capture(false);
+    renderer.status('r1', 'RUNNING', null);
+    for (const step of [1, 5, 9]) renderer.progress(progress(1, step));
+    renderer.progress(progress(2, 11, 0.25));
+    renderer.status('r1', 'FAILED', 'out of memory');
+    const lines = text().split('\n');
+    expect(text()).not.toContain('\x1b');
+    expect(lines).toEqual([
+      'run r1 RUNNING',
+      'training       [#.......................]   2%  epoch 1/4  loss 0.5000  ETA 1m15s',
+      'training       [#######.................]  27%  epoch 2/4  loss 0.2500  ETA 1m15s',
+      'run r1 FAILED: out of memory',
+      '',
+    ]);
+  });
+});

@@ -1,0 +1,68 @@
+import type { RunProgress, RunStatus } from '@trainyard/contracts';
+import { formatDuration } from '../progress-line';
+
+interface Output {
+  write(text: string): unknown;
+}
+
+const BAR_WIDTH = 24;
+
+/** How far a run is, 0..1: its step out of all its epochs' steps (the epoch when steps are unknown). */
+export function fractionDone(p: RunProgress): number {
+  const total = p.epochs * p.stepsPerEpoch;
+  const done = total > 0 ? p.step / total : p.epochs > 0 ? (p.epoch - 1) / p.epochs : 0;
+  return p.phase === 'done' ? 1 : Math.min(1, Math.max(0, done));
+}
+
+export function progressBar(fraction: number, width = BAR_WIDTH): string {
+  const filled = Math.round(fraction * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%`;
+}
+
+/** The line for a progress report: phase, bar, epoch, loss, throughput, ETA. */
+export function watchLine(p: RunProgress): string {
+  const parts = [p.phase.padEnd(13), progressBar(fractionDone(p)), `epoch ${Math.max(1, p.epoch)}/${p.epochs}`];
+  if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
+  if (p.imagesPerSec !== undefined) parts.push(`${Math.round(p.imagesPerSec)} img/s`);
+  if (p.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
+  return parts.join('  ');
+}
+
+/**
+ * Draws `trainyard watch`. On a terminal one line is redrawn in place at every report; into a
+ * file or a pipe every line would stay, so only a change of phase or epoch (and each status)
+ * is printed, one plain line each, with no escape codes for a log to choke on.
+ */
+export class WatchRenderer {
+  private live = false;
+  private lastKey = '';
+
+  constructor(
+    private readonly out: Output,
+    private readonly tty: boolean,
+  ) {}
+
+  progress(p: RunProgress): void {
+    const line = watchLine(p);
+    if (this.tty) {
+      this.out.write(`\r\x1b[2K${line}`);
+      this.live = true;
+      return;
+    }
+    const key = `${p.phase}/${p.epoch}`;
+    if (key === this.lastKey) return;
+    this.lastKey = key;
+    this.out.write(`${line}\n`);
+  }
+
+  status(runId: string, status: RunStatus, failureReason: string | null): void {
+    this.endLine();
+    this.out.write(`run ${runId} ${status}${failureReason ? `: ${failureReason}` : ''}\n`);
+  }
+
+  /** Leaves the redrawn line in place before anything else is written under it. */
+  endLine(): void {
+    if (this.live) this.out.write('\n');
+    this.live = false;
+  }
+}
