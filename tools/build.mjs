@@ -2,7 +2,7 @@
 // rewriting the @trainyard/* path aliases to relative requires so `node dist/...` runs as is.
 // Type checking is a separate step (`npm run typecheck`): swc only strips types.
 import { transformFile } from '@swc/core';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, dirname, relative, resolve } from 'node:path';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -51,6 +51,8 @@ await Promise.all(
     const target = join(out, relative(root, file)).replace(/\.ts$/, '.js');
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, code);
+    // A script with a shebang is a command (package.json `bin`: trainyard): npx runs it directly.
+    if (code.startsWith('#!')) await chmod(target, 0o755);
     count++;
   }),
 );
