@@ -187,6 +187,11 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
 
       const { id: queued } = await call<{ id: string }>('POST', '/v1/runs', pretrain('contracts: cancelled'));
       await call('POST', `/v1/runs/${queued}/cancel`);
+      await call('PATCH', `/v1/runs/${queued}`, { name: 'contracts: renamed', tags: ['contracts'], notes: '# Notes\n\n- one' });
+      await call('POST', `/v1/runs/${queued}/archive`);
+      await call('POST', `/v1/runs/${queued}/unarchive`);
+      await call('DELETE', `/v1/runs/${queued}?dryRun=true`);
+      await call('DELETE', `/v1/runs/${queued}`);
 
       const pipeline = await call<{ id: string }>('POST', '/v1/pipelines', { name: 'contracts', pretrain: pretrain('contracts: ae'), finetunes: [finetune('contracts: ft')] });
       await call('GET', `/v1/pipelines/${pipeline.id}`);
@@ -231,6 +236,8 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     await problem('GET', `/v1/runs/${unknown}/series`, 404);
     await problem('GET', `/v1/runs/${unknown}/checkpoints/1/files`, 404);
     await problem('POST', `/v1/runs/${unknown}/cancel`, 404);
+    await problem('PATCH', `/v1/runs/${unknown}`, 400, { tags: ['Not A Tag'] });
+    await problem('DELETE', `/v1/runs/${unknown}`, 404);
     await problem('GET', `/v1/runs/compare?ids=${unknown}`, 404);
     await problem('GET', `/v1/pipelines/${unknown}`, 404);
     await problem('GET', `/v1/sweeps/${unknown}`, 404);

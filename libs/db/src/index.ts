@@ -13,6 +13,7 @@ export {
 } from './migrator';
 export { pgConnection, pgliteConnection, type SqlConnection } from './sql-connection';
 export { RunsRepository, type FinishStatus } from './runs.repository';
+export { RunHousekeepingRepository, type RunDeletionOutcome, type RunRowsCount } from './run-housekeeping.repository';
 export { RUN_LIST_MAX_LIMIT, specContainment, type RunListQuery, type RunListSort, type SpecFilter, type SpecValue } from './run-list.query';
 export { AttemptsRepository, FAILED_ATTEMPT_OUTCOMES, type OpenedAttempt } from './attempts.repository';
 export { AttemptWritesRepository, type AttemptConclusion, type AttemptWatch } from './attempt-writes.repository';

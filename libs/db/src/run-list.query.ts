@@ -24,6 +24,10 @@ export interface RunListQuery {
   search?: string;
   /** Equality filters on spec fields, all of which must hold. */
   spec?: SpecFilter[];
+  /** Runs carrying every one of these tags. */
+  tags?: string[];
+  /** Archived runs: left out (`false`, the default), only them (`true`), or both (`any`). */
+  archived?: boolean | 'any';
   sort: RunListSort;
   order: 'asc' | 'desc';
   /** 1..200 */
@@ -132,6 +136,9 @@ function runFilters(q: RunListQuery): Prisma.Sql[] {
   if (q.search) conditions.push(Prisma.sql`r."name" ILIKE ${`%${escapeLike(q.search)}%`}`);
   // One containment test for all spec filters: the GIN (jsonb_path_ops) index answers it.
   if (q.spec?.length) conditions.push(Prisma.sql`r."spec" @> ${JSON.stringify(specContainment(q.spec))}::jsonb`);
+  // Containment again, so the GIN index on tags answers it.
+  if (q.tags?.length) conditions.push(Prisma.sql`r."tags" @> ARRAY[${Prisma.join(q.tags)}]::text[]`);
+  if (q.archived !== 'any') conditions.push(q.archived === true ? Prisma.sql`r."archived_at" IS NOT NULL` : Prisma.sql`r."archived_at" IS NULL`);
   return conditions;
 }
 

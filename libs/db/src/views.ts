@@ -60,6 +60,9 @@ function runFields(row: RunFields): Omit<RunView, 'spec'> {
     sweepId: row.sweepId,
     sweepParams: row.sweepParams as unknown as SweepValues | null,
     project: row.project,
+    tags: row.tags,
+    notes: row.notes,
+    archivedAt: isoDate(row.archivedAt),
   };
 }
 

@@ -78,6 +78,10 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
       expect(JSON.stringify(theirs.body)).not.toContain('a secret run');
     }
     expect((await call(b, 'POST', `/v1/runs/${run.id}/cancel`)).status).toBe(404);
+    expect((await call(b, 'PATCH', `/v1/runs/${run.id}`, { name: 'mine now', tags: ['stolen'] })).status).toBe(404);
+    for (const action of ['archive', 'unarchive']) expect((await call(b, 'POST', `/v1/runs/${run.id}/${action}`)).status).toBe(404);
+    for (const query of ['?dryRun=true', '']) expect((await call(b, 'DELETE', `/v1/runs/${run.id}${query}`)).status).toBe(404);
+    expect((await call(a, 'GET', `/v1/runs/${run.id}`)).body).toMatchObject({ name: 'a secret run', tags: [], archivedAt: null });
     expect((await call(a, 'GET', `/v1/runs/${run.id}`)).body.status).toBe('QUEUED');
     expect((await call(b, 'GET', `/v1/runs/compare?ids=${run.id}`)).status).toBe(404);
     expect((await call(a, 'GET', `/v1/runs/compare?ids=${run.id}`)).status).toBe(200);

@@ -1,4 +1,4 @@
-import { isForbiddenKey, RUN_KINDS, RUN_STATUSES, text, textProblem } from '@trainyard/contracts';
+import { isForbiddenKey, RUN_KINDS, RUN_STATUSES, RUN_TAGS_MAX, RunTagSchema, text, textProblem } from '@trainyard/contracts';
 import { RUN_LIST_MAX_LIMIT, type RunListQuery, type SpecFilter, type SpecValue } from '@trainyard/db';
 import { z } from 'zod';
 import { RunIdSchema, RunListSortSchema } from './run-queries';
@@ -19,6 +19,14 @@ const BaseListSchema = z.strictObject({
   status: z.preprocess(upper, z.enum(RUN_STATUSES)).optional(),
   kind: z.preprocess(upper, z.enum(RUN_KINDS)).optional(),
   q: text({ max: 200 }).optional(),
+  // `tag=a&tag=b`: runs with all of them.
+  tag: z
+    .union([RunTagSchema.transform((tag) => [tag]), z.array(RunTagSchema).max(RUN_TAGS_MAX)])
+    .optional(),
+  archived: z
+    .enum(['true', 'false', 'any'], 'Expected true, false or any')
+    .transform((value) => (value === 'any' ? ('any' as const) : value === 'true'))
+    .default(false),
   sort: RunListSortSchema.default({ by: 'createdAt' }),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: z.coerce.number().int().min(1).max(RUN_LIST_MAX_LIMIT).default(RUN_LIST_DEFAULT_LIMIT),
@@ -57,8 +65,8 @@ export const RunListRequestSchema = z.unknown().transform((raw, ctx): RunListReq
     for (const issue of parsed.error.issues) ctx.addIssue({ ...issue } as never);
     return z.NEVER;
   }
-  const { q, ...rest } = parsed.data;
-  return { ...rest, search: q, spec };
+  const { q, tag, ...rest } = parsed.data;
+  return { ...rest, search: q, tags: tag, spec };
 });
 
 /** Why a query parameter cannot be a spec filter (null for the fixed parameters, checked by their schema). */

@@ -30,12 +30,14 @@ export class RunHistoryController {
   constructor(private readonly queries: RunHistoryService) {}
 
   @Get()
-  @ApiOperation({ summary: 'List runs: filter by status, kind, name and spec fields; sort by creation or any metric summary; keyset pages' })
+  @ApiOperation({ summary: 'List runs: filter by status, kind, name, tags and spec fields; sort by creation or any metric summary; keyset pages' })
   @Responds(200, 'RunListPage')
   @ApiQuery({ name: 'status', required: false, enum: [...RUN_STATUSES] })
   @ApiQuery({ name: 'kind', required: false, enum: [...RUN_KINDS] })
   @ApiQuery({ name: 'q', required: false, description: 'Case-insensitive substring of the name' })
   @ApiQuery({ name: 'spec.<path>', required: false, description: 'Equality on a spec field, e.g. `spec.training.learningRate=0.001`, `spec.model.type=classifier`' })
+  @ApiQuery({ name: 'tag', required: false, isArray: true, description: 'Runs carrying this tag; repeat for runs carrying all of them' })
+  @ApiQuery({ name: 'archived', required: false, enum: ['false', 'true', 'any'], description: 'Archived runs are left out unless `true` (only them) or `any`' })
   @ApiQuery({ name: 'sort', required: false, description: '`createdAt` or `metric:<name>:<best|last|min|max>`' })
   @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })

@@ -6,6 +6,8 @@ import { RunEventsController } from './run-events.controller';
 import { RunEventsHub } from './run-events.hub';
 import { RunHistoryController } from './run-history.controller';
 import { RunHistoryService } from './run-history.service';
+import { RunHousekeepingController } from './run-housekeeping.controller';
+import { RunHousekeepingService } from './run-housekeeping.service';
 import { RunLogsController } from './run-logs.controller';
 import { RunLogsService } from './run-logs.service';
 import { RunReferencesService } from './run-references.service';
@@ -15,13 +17,14 @@ import { SubmissionQuota } from './submission-quota';
 
 /**
  * Everything under `/v1/runs`: submit, read and cancel (RunsController); lists, comparisons and
- * series for dashboards (RunHistoryController); live events and logs; checkpoints and artifacts.
+ * series for dashboards (RunHistoryController); rename, tag, archive and delete
+ * (RunHousekeepingController); live events and logs; checkpoints and artifacts.
  * RunHistoryController comes first so `/v1/runs/compare` is matched before `/v1/runs/:id`.
  */
 @Module({
-  controllers: [RunHistoryController, RunsController, RunEventsController, RunLogsController, CheckpointFilesController, RunArtifactsController],
+  controllers: [RunHistoryController, RunsController, RunHousekeepingController, RunEventsController, RunLogsController, CheckpointFilesController, RunArtifactsController],
   // One SSE limiter per process: every kind of live stream (run events, run logs) counts against it.
-  providers: [RunsService, RunReferencesService, SubmissionQuota, RunHistoryService, RunEventsHub, RunLogsService, SseConnectionLimiter],
+  providers: [RunsService, RunHousekeepingService, RunReferencesService, SubmissionQuota, RunHistoryService, RunEventsHub, RunLogsService, SseConnectionLimiter],
   exports: [RunsService, RunReferencesService, SubmissionQuota],
 })
 export class RunsModule {}

@@ -9,6 +9,7 @@ import { PipelineViewSchema } from './pipeline.contract';
 import { FieldErrorSchema, ProblemDetailsSchema } from './problem.contract';
 import { RunEventSchema } from './run-event.contract';
 import { RunLogPageSchema } from './run-log-page.contract';
+import { RunDeletionBlockerSchema, RunDeletionSchema } from './run-housekeeping.contract';
 import {
   AttemptViewSchema,
   MetricSummaryViewSchema,
@@ -33,6 +34,7 @@ export * from './pipeline.contract';
 export * from './problem.contract';
 export * from './run-event.contract';
 export * from './run-log-page.contract';
+export * from './run-housekeeping.contract';
 export * from './run.contract';
 export * from './sweep.contract';
 export { finiteOrNull, isoDate } from './wire';
@@ -49,6 +51,8 @@ export const HTTP_CONTRACTS = {
   RunCreated: RunCreatedSchema,
   RunLiveState: RunLiveStateSchema,
   RunComparison: RunComparisonSchema,
+  RunDeletion: RunDeletionSchema,
+  RunDeletionBlocker: RunDeletionBlockerSchema,
   RunEvent: RunEventSchema,
   AttemptView: AttemptViewSchema,
   MetricSummaryView: MetricSummaryViewSchema,

@@ -40,6 +40,12 @@ export const RunViewSchema = z.strictObject({
   sweepId: Id.nullable(),
   sweepParams: recorded<SweepValues>('The values its sweep chose, by parameter path').nullable(),
   project: z.string(),
+  /** Labels for finding the run again (`GET /v1/runs?tag=…`), in the order given. */
+  tags: z.array(z.string()),
+  /** Markdown a person wrote about the run (clients show it as text). */
+  notes: z.string().nullable(),
+  /** Archived runs are left out of lists unless `archived=true|any`. */
+  archivedAt: NullableTimestamp,
 });
 export type RunView = z.infer<typeof RunViewSchema>;
 

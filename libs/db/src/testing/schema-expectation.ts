@@ -85,8 +85,9 @@ export function expectedSchema(dm: DmmfDatamodel): SchemaShape {
       const column = field.dbName ?? field.name;
       columns[column] = {
         type: columnType(field, enumDbName) + (field.isList ? '[]' : ''),
-        // Prisma never declares NOT NULL on scalar lists.
-        nullable: !field.isRequired || field.isList,
+        // Prisma never declares NOT NULL on scalar lists; ours are NOT NULL when they have a
+        // default (`@default([])`, e.g. runs.tags), since Prisma never writes NULL to a list.
+        nullable: !field.isRequired || (field.isList && !field.hasDefaultValue),
         default: columnDefault(field, table, column, enumDbName),
       };
     }
@@ -137,6 +138,10 @@ function columnType(field: DmmfField, enumDbName: Map<string, string>): string {
 function columnDefault(field: DmmfField, table: string, column: string, enumDbName: Map<string, string>): string | null {
   if (!field.hasDefaultValue) return null;
   const value = field.default;
+  if (field.isList) {
+    if (Array.isArray(value) && value.length === 0) return `'{}'::${columnType(field, enumDbName)}[]`;
+    throw new Error(`List default ${JSON.stringify(value)} is not mapped in schema-expectation.ts yet`);
+  }
   if (value && typeof value === 'object' && 'name' in value) {
     const fn = (value as { name: string }).name;
     if (fn === 'now') return 'CURRENT_TIMESTAMP';

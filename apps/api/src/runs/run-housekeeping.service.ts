@@ -1,0 +1,91 @@
+import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
+import type { RunDeletion, RunDeletionBlocker, RunDetailView, RunUpdate, RunView } from '@trainyard/contracts';
+import { RunHousekeepingRepository, RunsRepository, type RunDeletionOutcome } from '@trainyard/db';
+import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
+import { FolderWalkLimitError, walkLimitsOf, type ObjectStore, type StoredObject } from '@trainyard/storage';
+import { notFound } from '../http/problems';
+
+/** Keys a deletion answer shows; the counts cover them all. */
+const SAMPLE_KEYS = 100;
+/** Keys per delete request (S3's DeleteObjects takes at most 1,000). */
+const DELETE_BATCH = 1000;
+
+/** Renaming, tagging, annotating, archiving and deleting runs (`PATCH`, `archive`, `DELETE /v1/runs/:id`). */
+@Injectable()
+export class RunHousekeepingService {
+  private readonly logger = new Logger(RunHousekeepingService.name);
+
+  constructor(
+    private readonly housekeeping: RunHousekeepingRepository,
+    private readonly runs: RunsRepository,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
+  ) {}
+
+  async update(id: string, change: RunUpdate): Promise<RunDetailView> {
+    if (!(await this.housekeeping.update(id, change))) throw notFound('run', id);
+    const run = await this.runs.getDetail(id);
+    if (!run) throw notFound('run', id);
+    return run;
+  }
+
+  async setArchived(id: string, archived: boolean): Promise<RunView> {
+    const run = await this.housekeeping.setArchived(id, archived);
+    if (!run) throw notFound('run', id);
+    return run;
+  }
+
+  /**
+   * With `dryRun`, what deleting would remove; otherwise removes it: the run's objects first, then
+   * its rows in one transaction. A DELETE that fails between the two leaves the rows, so retrying
+   * it converges (deleting objects that are gone is a no-op); once the rows are gone it is a 404.
+   */
+  async delete(id: string, dryRun: boolean): Promise<RunDeletion> {
+    const plan = deletable(id, await this.housekeeping.deletionPlan(id));
+    const prefix = `runs/${id}/`;
+    const objects = await this.listObjects(id, prefix);
+    const answer = (counts: typeof plan): RunDeletion => ({
+      runId: id,
+      dryRun,
+      metricPoints: counts.metricPoints,
+      attempts: counts.attempts,
+      checkpoints: counts.checkpoints,
+      objects: { prefix: this.store.uri(prefix), count: objects.length, bytes: objects.reduce((sum, o) => sum + o.size, 0), sample: objects.slice(0, SAMPLE_KEYS).map((o) => o.key) },
+    });
+    if (dryRun) return answer(plan);
+
+    for (let i = 0; i < objects.length; i += DELETE_BATCH) {
+      await this.store.delete(objects.slice(i, i + DELETE_BATCH).map((o) => o.key));
+    }
+    const removed = deletable(id, await this.housekeeping.delete(id));
+    this.logger.log(`Run ${id} deleted: ${removed.metricPoints} metric points, ${removed.checkpoints.count} checkpoints, ${objects.length} objects under ${this.store.uri(prefix)}`);
+    return answer(removed);
+  }
+
+  private async listObjects(id: string, prefix: string): Promise<StoredObject[]> {
+    try {
+      return await this.store.list(prefix, walkLimitsOf(this.config.paths));
+    } catch (err) {
+      if (!(err instanceof FolderWalkLimitError)) throw err;
+      throw new UnprocessableEntityException({ statusCode: 422, error: 'Unprocessable Entity', message: `Run ${id} has too many objects to delete in one request: ${err.message}` });
+    }
+  }
+}
+
+/** The counts of a run that may be deleted; a 404 or a 409 listing what is in the way otherwise. */
+function deletable(id: string, outcome: RunDeletionOutcome): Extract<RunDeletionOutcome, { outcome: 'deleted' | 'deletable' }> {
+  if (outcome.outcome === 'not-found') throw notFound('run', id);
+  if (outcome.outcome === 'blocked') throw blocked(id, outcome.blockers);
+  return outcome;
+}
+
+function blocked(id: string, blockers: RunDeletionBlocker[]): ConflictException {
+  return new ConflictException({
+    statusCode: 409,
+    error: 'Conflict',
+    message: `Run ${id} cannot be deleted: ${blockers.map((b) => b.message).join('; ')}`,
+    errors: blockers.map((b) => ({ field: b.reason, message: b.message })),
+    blockers,
+  });
+}

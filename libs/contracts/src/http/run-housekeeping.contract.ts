@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { NameSchema, textProblem } from '../text.schema';
+import { Id } from './wire';
+
+export const RUN_TAGS_MAX = 32;
+export const RUN_NOTES_MAX_LENGTH = 20_000;
+/** Lowercase, starts with a letter or digit, then letters, digits and `. _ : -`; 63 characters at most. */
+export const RUN_TAG_PATTERN = /^[a-z0-9][a-z0-9._:-]{0,62}$/;
+
+export const RunTagSchema = z.string().regex(RUN_TAG_PATTERN, 'Expected a lowercase tag of a-z, 0-9 and . _ : - (up to 63 characters)');
+
+export const RunTagsSchema = z
+  .array(RunTagSchema)
+  .max(RUN_TAGS_MAX)
+  .refine((tags) => new Set(tags).size === tags.length, 'Each tag once');
+
+/**
+ * Markdown notes: several lines, so newlines and tabs are allowed, but every other character that
+ * `text` refuses (NUL, escapes, lone surrogates) is refused here too, by the same rule.
+ */
+export const RunNotesSchema = z
+  .string()
+  .max(RUN_NOTES_MAX_LENGTH)
+  .superRefine((value, ctx) => {
+    const problem = textProblem(value.replace(/\r\n|[\n\t]/g, ' '));
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** `PATCH /v1/runs/:id`: what a person may change on a run. `notes: null` (or "") clears the notes. */
+export const RunUpdateSchema = z
+  .strictObject({
+    name: NameSchema.optional(),
+    tags: RunTagsSchema.optional(),
+    notes: RunNotesSchema.nullable().optional(),
+  })
+  .refine((update) => Object.keys(update).length > 0, 'Give at least one of name, tags, notes');
+export type RunUpdate = z.infer<typeof RunUpdateSchema>;
+
+/** Why a run cannot be deleted: one entry per thing in the way, naming it. */
+export const RunDeletionBlockerSchema = z.strictObject({
+  reason: z.enum(['active', 'registered-model', 'base-of-run', 'running-pipeline']),
+  message: z.string(),
+  /** The model version, run or pipeline in the way. */
+  id: z.string().nullable(),
+});
+export type RunDeletionBlocker = z.infer<typeof RunDeletionBlockerSchema>;
+
+/** `DELETE /v1/runs/:id` (with `dryRun=true`: what would go). */
+export const RunDeletionSchema = z.strictObject({
+  runId: Id,
+  dryRun: z.boolean(),
+  metricPoints: z.int().min(0),
+  attempts: z.int().min(0),
+  checkpoints: z.strictObject({ count: z.int().min(0), bytes: z.number().min(0) }),
+  /** Objects under `runs/<id>/` in the store: checkpoints, logs, samples. */
+  objects: z.strictObject({
+    prefix: z.string(),
+    count: z.int().min(0),
+    bytes: z.number().min(0),
+    /** The first keys (at most 100), for a person to look at. */
+    sample: z.array(z.string()),
+  }),
+});
+export type RunDeletion = z.infer<typeof RunDeletionSchema>;

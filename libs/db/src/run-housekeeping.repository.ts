@@ -1,0 +1,115 @@
+import type { RunDeletionBlocker, RunView } from '@trainyard/contracts';
+import { Prisma, type PrismaClient } from './generated/prisma/client';
+import { runView } from './views';
+
+/** Statuses in which a worker holds, or will hold, the run: it must be cancelled before it is deleted. */
+const ACTIVE_STATUSES = ['QUEUED', 'RUNNING', 'PREEMPTED'] as const;
+
+/** What deleting a run removes from the database. */
+export interface RunRowsCount {
+  metricPoints: number;
+  attempts: number;
+  checkpoints: { count: number; bytes: number };
+}
+
+export type RunDeletionOutcome =
+  | { outcome: 'not-found' }
+  | { outcome: 'blocked'; blockers: RunDeletionBlocker[] }
+  | ({ outcome: 'deleted' | 'deletable' } & RunRowsCount);
+
+type Tx = Prisma.TransactionClient | PrismaClient;
+
+/**
+ * What people change on runs after the fact: names, tags, notes, the archive mark, and deletion
+ * with the protections that keep registered models and the runs built on a run intact.
+ */
+export class RunHousekeepingRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Renames, retags or annotates a run; `notes` null or "" clears them. False for an unknown run. */
+  async update(id: string, change: { name?: string; tags?: string[]; notes?: string | null }): Promise<boolean> {
+    const data: Prisma.RunUpdateManyMutationInput = {};
+    if (change.name !== undefined) data.name = change.name;
+    if (change.tags !== undefined) data.tags = change.tags;
+    if (change.notes !== undefined) data.notes = change.notes === '' ? null : change.notes;
+    const { count } = await this.prisma.run.updateMany({ where: { id }, data });
+    return count > 0;
+  }
+
+  /** Archives (keeping the first archive time) or unarchives a run; null for an unknown run. */
+  async setArchived(id: string, archived: boolean): Promise<RunView | null> {
+    await this.prisma.$executeRaw`
+      UPDATE "runs" SET "archived_at" = ${archived ? Prisma.sql`COALESCE("archived_at", now())` : Prisma.sql`NULL`}, "updated_at" = now()
+      WHERE "id" = ${id}::uuid`;
+    const run = await this.prisma.run.findUnique({ where: { id } });
+    return run && runView(run);
+  }
+
+  /** What deleting the run would remove, or why it may not be deleted. */
+  async deletionPlan(id: string): Promise<RunDeletionOutcome> {
+    return this.check(this.prisma, id, 'deletable');
+  }
+
+  /**
+   * Deletes the run's rows in one transaction, the run locked first so a fine-tune cannot pin it
+   * meanwhile; its checkpoints, attempts, summaries, rollups and idempotency keys go by ON DELETE
+   * CASCADE, its metric points by the runs_delete_metric_points trigger. The blockers are checked
+   * again under the lock: what the caller saw before removing the objects may have changed.
+   */
+  async delete(id: string): Promise<RunDeletionOutcome> {
+    return this.prisma.$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<{ id: string }[]>`SELECT "id"::text FROM "runs" WHERE "id" = ${id}::uuid FOR UPDATE`;
+      if (locked.length === 0) return { outcome: 'not-found' } as const;
+      const checked = await this.check(tx, id, 'deleted');
+      if (checked.outcome !== 'deleted') return checked;
+      await tx.run.delete({ where: { id } });
+      return checked;
+    });
+  }
+
+  private async check(db: Tx, id: string, ok: 'deleted' | 'deletable'): Promise<RunDeletionOutcome> {
+    const run = await db.run.findUnique({ where: { id }, select: { status: true, pipelineId: true } });
+    if (!run) return { outcome: 'not-found' };
+    const blockers = await this.blockers(db, id, run);
+    if (blockers.length > 0) return { outcome: 'blocked', blockers };
+    const [[points], attempts, checkpoints] = await Promise.all([
+      db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "metric_points" WHERE "run_id" = ${id}::uuid`,
+      db.attempt.count({ where: { runId: id } }),
+      db.checkpoint.aggregate({ where: { runId: id }, _count: { _all: true }, _sum: { bytes: true } }),
+    ]);
+    return {
+      outcome: ok,
+      metricPoints: points?.n ?? 0,
+      attempts,
+      checkpoints: { count: checkpoints._count._all, bytes: Number(checkpoints._sum.bytes ?? 0) },
+    };
+  }
+
+  private async blockers(db: Tx, id: string, run: { status: string; pipelineId: string | null }): Promise<RunDeletionBlocker[]> {
+    const blockers: RunDeletionBlocker[] = [];
+    if ((ACTIVE_STATUSES as readonly string[]).includes(run.status)) {
+      blockers.push({ reason: 'active', message: `Run ${id} is ${run.status}: cancel it first`, id });
+    }
+    const ownCheckpoints = { run: { id } };
+    const [versions, derived, pipeline] = await Promise.all([
+      db.modelVersion.findMany({ where: { OR: [{ runId: id }, { checkpoint: ownCheckpoints }] }, select: { id: true, name: true, version: true }, orderBy: { createdAt: 'asc' } }),
+      db.run.findMany({
+        where: { id: { not: id }, OR: [{ baseRunId: id }, { baseCheckpoint: ownCheckpoints }] },
+        select: { id: true, name: true },
+        orderBy: { createdAt: 'asc' },
+        take: 50,
+      }),
+      run.pipelineId ? db.pipeline.findUnique({ where: { id: run.pipelineId }, select: { id: true, name: true, status: true } }) : null,
+    ]);
+    for (const v of versions) {
+      blockers.push({ reason: 'registered-model', message: `Model ${v.name} version ${v.version} is registered from this run's checkpoints`, id: v.id });
+    }
+    for (const r of derived) {
+      blockers.push({ reason: 'base-of-run', message: `Run ${r.id} ("${r.name}") builds on this run: delete it first`, id: r.id });
+    }
+    if (pipeline?.status === 'RUNNING') {
+      blockers.push({ reason: 'running-pipeline', message: `Pipeline ${pipeline.id} ("${pipeline.name}") is RUNNING: cancel it first`, id: pipeline.id });
+    }
+    return blockers;
+  }
+}
