@@ -164,4 +164,43 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.goto(`${baseUrl}/#/fleet`);
     await page.locator('form.sign-in').waitFor();
   }, 60_000);
+
+  it('tags and annotates a run, filters by its tag, archives it out of the list, and deletes it after a dry run', async () => {
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.fill('#api-key', adminKey);
+    await page.click('form.sign-in button[type=submit]');
+    await page.goto(`${baseUrl}/#/runs/${ids['pretrain']}`);
+    await page.click('#edit-run');
+    await page.fill('#edit-tags', 'baseline gold');
+    // Markdown is shown as the text written: a tag in the notes stays text.
+    await page.fill('#edit-notes', '# Findings\n<b>not bold</b>');
+    await page.click('#save-run');
+    await page.locator('#run-tags .chip', { hasText: 'gold' }).waitFor();
+    expect(await page.locator('#run-notes').textContent()).toBe('# Findings\n<b>not bold</b>');
+    expect(await page.locator('#run-notes b').count()).toBe(0);
+
+    await page.goto(`${baseUrl}/`);
+    await page.locator('#runs-table tbody tr').nth(1).waitFor();
+    await page.locator(`#runs-table tr[data-id="${ids['pretrain']}"] .chip`, { hasText: 'gold' }).click();
+    await waitFor('the tag filter', async () => ((await page.locator('#runs-table tbody tr').count()) === 1 ? true : undefined), 10_000);
+    expect(await page.inputValue('#tag-filter')).toBe('gold');
+    await shot('runs-tagged');
+
+    await page.goto(`${baseUrl}/#/runs/${ids['pretrain']}`);
+    await page.click('#archive-run');
+    await page.locator('#archived-badge').waitFor();
+    await page.goto(`${baseUrl}/`);
+    await page.locator('#runs-table tbody tr').first().waitFor();
+    expect(await page.locator('#runs-table tbody tr').count()).toBe(1);
+    await page.selectOption('#archived-filter', 'any');
+    await page.locator('#runs-table tbody tr').nth(1).waitFor();
+
+    await page.goto(`${baseUrl}/#/runs/${ids['pretrain']}`);
+    await page.click('#delete-run');
+    await page.locator('#deletion-summary', { hasText: 'checkpoints' }).waitFor();
+    await shot('run-delete-confirm');
+    await page.click('#confirm-delete');
+    await page.waitForURL(/#\/$/);
+    expect((await fetch(`${baseUrl}/v1/runs/${ids['pretrain']}`)).status).toBe(404);
+  }, 60_000);
 });

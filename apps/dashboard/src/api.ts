@@ -10,7 +10,21 @@ export const UNAUTHORIZED_EVENT = 'trainyard:unauthorized';
  * the HttpOnly session cookie (POST /v1/session), which no script here can read.
  */
 export async function getJson<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
+  return requestJson<T>('GET', path);
+}
+
+/** A change (PATCH, POST, DELETE) with an optional JSON body; answers the parsed reply like getJson. */
+export async function sendJson<T>(method: 'PATCH' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  return requestJson<T>(method, path, body);
+}
+
+async function requestJson<T>(method: string, path: string, payload?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    headers: payload === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+    body: payload === undefined ? undefined : JSON.stringify(payload),
+    credentials: 'same-origin',
+  });
   if (res.status === 401) {
     // The sign-in form takes the page over; the view that asked must not draw its error on top.
     document.dispatchEvent(new Event(UNAUTHORIZED_EVENT));

@@ -4,6 +4,7 @@ import { lineChart, type ChartPoint, type LineChart } from './chart';
 import { clear, h } from './dom';
 import { formatBytes, formatDuration, formatNumber, kindLabel, mergeByStep, progressFraction, runDuration } from './format';
 import { confusionHeatmap } from './heatmap';
+import { runHousekeepingPanel } from './run-housekeeping-panel';
 import { runLogsPanel } from './run-logs-panel';
 
 const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
@@ -29,7 +30,11 @@ export function runPage(root: HTMLElement, id: string): () => void {
   const data = h('section', { class: 'card', hidden: true });
   const live = h('span', { class: 'live muted', id: 'live-state' }, 'connecting…');
   const logs = runLogsPanel(id);
-  clear(root, header, progress, h('div', { class: 'charts' }, lossBox, accBox), h('div', { class: 'grid2' }, attempts, checkpoints), evaluation, data, logs.element);
+  const housekeeping = runHousekeepingPanel(
+    () => void refresh(),
+    () => (location.hash = '#/'),
+  );
+  clear(root, header, housekeeping.element, progress, h('div', { class: 'charts' }, lossBox, accBox), h('div', { class: 'grid2' }, attempts, checkpoints), evaluation, data, logs.element);
   charts.loss = lineChart(lossBox, 'Loss');
   charts.accuracy = lineChart(accBox, 'Accuracy');
 
@@ -178,6 +183,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
   const refresh = async () => {
     run = await getJson<RunDetailView>(`/v1/runs/${id}`);
     drawHeader(run);
+    housekeeping.show(run);
     drawProgress(run.progress, run.status);
     drawAttempts(run);
     drawCheckpoints(run);

@@ -18,7 +18,7 @@ function readFilters(): URLSearchParams {
 }
 
 /**
- * Runs table: filters, search, sort by any metric summary, keyset "load more", and keyboard
+ * Runs table: filters (tags as chips to click), search, sort by any metric summary, keyset "load more", and keyboard
  * navigation (↑/↓ or k/j move, Enter opens, x marks for comparison, / searches).
  */
 export function runsPage(root: HTMLElement): () => void {
@@ -36,6 +36,8 @@ export function runsPage(root: HTMLElement): () => void {
   const sorts = h('datalist', { id: 'sorts' }, ...SORTS.map(([value, label]) => h('option', { value }, label)));
   const order = h('select', { 'aria-label': 'Order' }, h('option', { value: 'desc', selected: params.get('order') !== 'asc' }, '↓ desc'), h('option', { value: 'asc', selected: params.get('order') === 'asc' }, '↑ asc'));
   const spec = h('input', { placeholder: 'spec.training.learningRate=0.001', value: params.get('spec') ?? '', 'aria-label': 'Spec filters, space separated', size: 30 });
+  const tags = h('input', { placeholder: 'tags', value: params.getAll('tag').join(' '), 'aria-label': 'Tags (runs with all of them), space separated', id: 'tag-filter', size: 16 });
+  const archived = h('select', { 'aria-label': 'Archived runs', id: 'archived-filter' }, ...[['false', 'Hide archived'], ['true', 'Only archived'], ['any', 'With archived']].map(([value, label]) => h('option', { value, selected: (params.get('archived') ?? 'false') === value }, label)));
   const compare = h('button', { type: 'button', class: 'primary', onclick: () => (location.hash = `#/compare?ids=${[...marked].join(',')}`) }, 'Compare');
   const message = h('p', { class: 'muted', role: 'status' });
   const body = h('tbody');
@@ -52,6 +54,8 @@ export function runsPage(root: HTMLElement): () => void {
     if (search.value.trim()) q.set('q', search.value.trim());
     if (status.value) q.set('status', status.value);
     if (kind.value) q.set('kind', kind.value);
+    for (const tag of tags.value.trim().split(/[\s,]+/).filter(Boolean)) q.append('tag', tag);
+    if (archived.value !== 'false') q.set('archived', archived.value);
     q.set('sort', sort.value.trim() || 'createdAt');
     q.set('order', order.value);
     for (const part of spec.value.trim().split(/\s+/).filter(Boolean)) {
@@ -90,7 +94,13 @@ export function runsPage(root: HTMLElement): () => void {
           h('td', {}, h('input', { type: 'checkbox', 'aria-label': `Compare ${run.name}`, checked: marked.has(run.id), onchange: (e: Event) => mark(run.id, (e.target as HTMLInputElement).checked) })),
           h('td', {}, h('span', { class: `badge ${run.status.toLowerCase()}` }, run.status.toLowerCase())),
           h('td', {}, kindLabel(run.kind)),
-          h('td', {}, h('a', { href: `#/runs/${run.id}` }, run.name)),
+          h(
+            'td',
+            {},
+            h('a', { href: `#/runs/${run.id}` }, run.name),
+            run.archivedAt ? [' ', h('span', { class: 'badge cancelled' }, 'archived')] : '',
+            run.tags.length ? h('span', { class: 'chips' }, run.tags.map((tag) => h('button', { type: 'button', class: 'chip', title: `Only runs tagged ${tag}`, onclick: (e: Event) => filterByTag(e, tag) }, tag))) : '',
+          ),
           h('td', {}, run.baseRunId ? h('a', { href: `#/runs/${run.baseRunId}` }, run.baseRunName ?? run.baseRunId.slice(0, 8)) : '—'),
           h('td', { class: 'num', title: metric.name }, summary ? `${formatNumber(summary.best)} ${metric.label}` : '—'),
           h('td', { class: 'num' }, formatDuration(runDuration(run))),
@@ -105,6 +115,12 @@ export function runsPage(root: HTMLElement): () => void {
     (compare as HTMLButtonElement).disabled = marked.size < 1;
   }
 
+  const filterByTag = (e: Event, tag: string) => {
+    e.stopPropagation();
+    const current = tags.value.trim().split(/[\s,]+/).filter(Boolean);
+    if (!current.includes(tag)) tags.value = [...current, tag].join(' ');
+    changed();
+  };
   const select = (i: number) => {
     selected = i;
     render();
@@ -161,12 +177,12 @@ export function runsPage(root: HTMLElement): () => void {
       void load();
     }, 250);
   };
-  for (const el of [search, spec, sort]) el.addEventListener('input', changed);
-  for (const el of [status, kind, order]) el.addEventListener('change', changed);
+  for (const el of [search, spec, sort, tags]) el.addEventListener('input', changed);
+  for (const el of [status, kind, order, archived]) el.addEventListener('change', changed);
 
   clear(
     root,
-    h('div', { class: 'toolbar' }, search, status, kind, sort, sorts, order, spec, compare),
+    h('div', { class: 'toolbar' }, search, status, kind, tags, archived, sort, sorts, order, spec, compare),
     h('p', { class: 'hint muted' }, '↑/↓ or k/j to move · Enter to open · x to mark for comparison · / to search'),
     message,
     h('div', { class: 'table-wrap' }, table),
