@@ -1,0 +1,145 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import type { RunListItemView } from '@trainyard/contracts';
+import { Cluster, tinyPretrain } from './cluster';
+
+const CLI = resolve(__dirname, '../../dist/apps/cli/src/trainyard.js');
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The compiled `trainyard` command as a user runs it, a subprocess against a live API and worker
+ * (npm run build first). Its stdout is a pipe, so `watch` must print plain lines.
+ */
+describe('trainyard CLI (subprocess, live API and worker)', () => {
+  let cluster: Cluster;
+  const home = mkdtempSync(join(tmpdir(), 'trainyard-cli-'));
+  // No TRAINYARD_URL or key: every command reads what `login` stored under XDG_CONFIG_HOME.
+  const env = { PATH: process.env['PATH'] ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'config') };
+
+  const trainyard = (...args: string[]): Promise<CliResult> =>
+    new Promise((done) => {
+      execFile(process.execPath, [CLI, ...args], { env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        done({ code, stdout, stderr });
+      });
+    });
+
+  beforeAll(async () => {
+    cluster = await Cluster.start();
+    await cluster.startWorker();
+  }, 180_000);
+  afterAll(async () => {
+    await cluster?.stop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  let runId = '';
+
+  it('logs in, storing the URL and key with mode 0600; refuses a wrong key with exit 2', async () => {
+    const wrong = await trainyard('login', '--url', cluster.baseUrl, '--api-key', 'x'.repeat(40));
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/401/);
+
+    const keyFile = join(home, 'admin-key');
+    writeFileSync(keyFile, `${cluster.adminKey}\n`);
+    const login = await trainyard('login', '--url', cluster.baseUrl, '--key-file', keyFile, '--json');
+    expect(login).toMatchObject({ code: 0 });
+    const config = join(home, 'config', 'trainyard', 'config.json');
+    expect(JSON.parse(login.stdout)).toMatchObject({ url: cluster.baseUrl, config });
+    expect(statSync(config).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(config, 'utf8'))).toEqual({ url: cluster.baseUrl, apiKey: cluster.adminKey });
+  });
+
+  it('refuses a bad spec file locally with file:line:column and exit 1', async () => {
+    const bad = join(home, 'bad.yaml');
+    writeFileSync(bad, stringify({ ...tinyPretrain('bad'), training: { epochs: 0, batchSize: 16 } }));
+    const line = readFileSync(bad, 'utf8').split('\n').findIndex((l) => l.includes('epochs:')) + 1;
+    const result = await trainyard('submit', bad);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${bad}:${line}:3: training.epochs: `);
+    expect((await cluster.pg.query(`SELECT count(*)::int AS n FROM runs WHERE name = 'bad'`)).rows[0].n).toBe(0);
+  });
+
+  it('submits a YAML spec and watches it to SUCCEEDED with plain lines and exit 0', async () => {
+    const file = join(home, 'tiny.yaml');
+    writeFileSync(file, `# a tiny pretrain\n${stringify(tinyPretrain('cli tiny', 3, 20))}`);
+    const submitted = await trainyard('submit', file, '--json');
+    expect(submitted.code).toBe(0);
+    runId = (JSON.parse(submitted.stdout) as { id: string }).id;
+    expect(runId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const watched = await trainyard('watch', runId);
+    expect(watched.stderr).toBe('');
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).not.toContain('\x1b');
+    expect(watched.stdout).toMatch(/epoch \d\/3/);
+    expect(watched.stdout.trimEnd().split('\n').at(-1)).toBe(`run ${runId} SUCCEEDED`);
+  });
+
+  it('lists the run with --json, sorted by a metric', async () => {
+    const listed = await trainyard('ls', '--json', '--sort', 'metric:loss:best', '--order', 'asc');
+    expect(listed.code).toBe(0);
+    const runs = JSON.parse(listed.stdout) as RunListItemView[];
+    expect(runs.find((r) => r.id === runId)).toMatchObject({ status: 'SUCCEEDED', name: 'cli tiny' });
+    const table = await trainyard('ls', '--status', 'succeeded');
+    expect(table.stdout).toContain(runId);
+  });
+
+  it('downloads the latest checkpoint with every file checked against its manifest', async () => {
+    const out = join(home, 'ckpt');
+    const result = await trainyard('download', runId, '--out', out, '--json');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { sequence: number; files: { file: string; sha256: string; verified: boolean }[] };
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: Record<string, { sha256: string }> };
+    expect(Object.keys(manifest.files).length).toBeGreaterThan(0);
+    for (const [file, { sha256 }] of Object.entries(manifest.files)) {
+      expect(createHash('sha256').update(readFileSync(join(out, file))).digest('hex')).toBe(sha256);
+      expect(report.files.find((f) => f.file === file)).toMatchObject({ sha256, verified: true });
+    }
+  });
+
+  it('prints the log, exports metrics as CSV and JSON Lines, and compares', async () => {
+    const logs = await trainyard('logs', runId);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout.split('\n').length).toBeGreaterThan(2);
+    const followed = await trainyard('logs', runId, '-f', '--json');
+    expect(followed.code).toBe(0);
+    expect(JSON.parse(followed.stdout.split('\n')[0]!)).toMatchObject({ attempt: 1 });
+
+    const csv = await trainyard('metrics', runId, '--format', 'csv', '--names', 'loss');
+    expect(csv.stdout.split('\n').slice(0, 2)).toEqual(['name,step,epoch,value,wallTime,attemptId', expect.stringMatching(/^loss,/)]);
+    expect(csv.stdout.trimEnd().split('\n')).toHaveLength(1 + 3);
+    const jsonl = await trainyard('metrics', runId, '--format', 'jsonl');
+    expect(jsonl.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toContainEqual(expect.objectContaining({ name: 'loss', runId }));
+
+    const compared = await trainyard('compare', runId, runId, '--json');
+    expect(compared.code).toBe(0);
+    const comparison = JSON.parse(compared.stdout) as { runs: { run: { id: string } }[] };
+    expect(comparison.runs.map((r) => r.run.id)).toContain(runId);
+  });
+
+  it('exits 4 watching a cancelled run, 2 for an unknown run, 1 for bad usage', async () => {
+    const file = join(home, 'to-cancel.json');
+    writeFileSync(file, JSON.stringify(tinyPretrain('cli cancelled', 50, 60)));
+    const { id } = JSON.parse((await trainyard('submit', file, '--json')).stdout) as { id: string };
+    expect((await trainyard('cancel', id)).code).toBe(0);
+    expect(await trainyard('watch', id)).toMatchObject({ code: 4, stdout: expect.stringContaining(`run ${id} CANCELLED`) });
+
+    const missing = await trainyard('show', '00000000-0000-4000-8000-000000000000', '--json');
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.stdout)).toMatchObject({ error: { status: 404 } });
+    expect((await trainyard('ls', '--limit', 'many')).code).toBe(1);
+    expect((await trainyard('frobnicate')).code).toBe(1);
+    expect((await trainyard('workers', '--json')).code).toBe(0);
+    expect(JSON.parse((await trainyard('queues', '--json')).stdout)).toContainEqual(expect.objectContaining({ name: cluster.queueName }));
+  });
+});
