@@ -127,6 +127,24 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect(comparison.runs.map((r) => r.run.id)).toContain(runId);
   });
 
+  it('tags, finds by tag, archives, and deletes the run with a dry run first', async () => {
+    expect((await trainyard('tag', runId, 'cli', 'tiny')).code).toBe(0);
+    const tagged = JSON.parse((await trainyard('ls', '--tag', 'cli', '--json')).stdout) as RunListItemView[];
+    expect(tagged.map((r) => [r.id, r.tags])).toEqual([[runId, ['cli', 'tiny']]]);
+    expect((await trainyard('note', runId, '# tiny\nthree epochs')).code).toBe(0);
+    expect((await trainyard('show', runId)).stdout).toContain('three epochs');
+    expect((await trainyard('archive', runId)).code).toBe(0);
+    expect((JSON.parse((await trainyard('ls', '--json')).stdout) as RunListItemView[]).map((r) => r.id)).not.toContain(runId);
+
+    const dry = JSON.parse((await trainyard('rm', runId, '--dry-run', '--json')).stdout) as { dryRun: boolean; checkpoints: { count: number } };
+    expect(dry).toMatchObject({ dryRun: true });
+    expect(dry.checkpoints.count).toBeGreaterThan(0);
+    expect((await trainyard('show', runId)).code).toBe(0);
+    const removed = await trainyard('rm', runId);
+    expect(removed).toMatchObject({ code: 0, stdout: expect.stringContaining(`deleted run ${runId}`) });
+    expect((await trainyard('show', runId)).code).toBe(2);
+  });
+
   it('exits 4 watching a cancelled run, 2 for an unknown run, 1 for bad usage', async () => {
     const file = join(home, 'to-cancel.json');
     writeFileSync(file, JSON.stringify(tinyPretrain('cli cancelled', 50, 60)));

@@ -14,6 +14,7 @@ import {
   RunCheckpointsSchema,
   RunComparisonSchema,
   RunCreatedSchema,
+  RunDeletionSchema,
   RunDetailViewSchema,
   RunEventSchema,
   RunListPageSchema,
@@ -45,6 +46,7 @@ import {
   type RunCheckpoints,
   type RunComparison,
   type RunCreated,
+  type RunDeletion,
   type RunDetailView,
   type RunEvent,
   type RunKind,
@@ -56,6 +58,7 @@ import {
   type RunSeries,
   type RunSpecInput,
   type RunStatus,
+  type RunUpdate,
   type RunView,
   type SweepCreated,
   type SweepSpecInput,
@@ -95,7 +98,11 @@ export interface RunListQuery {
   order?: 'asc' | 'desc';
   limit?: number;
   cursor?: string;
-  [parameter: string]: string | number | undefined;
+  /** Runs with every one of these tags. */
+  tag?: string | string[];
+  /** Archived runs are left out unless `true` (only them) or `any`. */
+  archived?: 'true' | 'false' | 'any';
+  [parameter: string]: string | string[] | number | undefined;
 }
 
 export interface RunLogQuery {
@@ -111,7 +118,7 @@ export interface ApiKeyCreation {
 }
 
 type Method = 'GET' | 'POST' | 'DELETE' | 'PATCH';
-type Query = Record<string, string | number | boolean | undefined>;
+type Query = Record<string, string | string[] | number | boolean | undefined>;
 
 interface RequestOptions extends CallOptions {
   query?: Query;
@@ -207,6 +214,21 @@ export class TrainyardClient {
 
   cancel(id: string, opts?: CallOptions): Promise<RunView> {
     return this.json('POST', `/v1/runs/${seg(id)}/cancel`, RunViewSchema, { ...opts, idempotent: true });
+  }
+
+  /** Rename, tag (the whole list) or annotate a run with Markdown notes (`null` clears them). */
+  updateRun(id: string, change: RunUpdate, opts?: CallOptions): Promise<RunDetailView> {
+    return this.json('PATCH', `/v1/runs/${seg(id)}`, RunDetailViewSchema, { ...opts, body: change, idempotent: true });
+  }
+
+  /** Archive a run (lists leave it out unless asked), or bring it back with `archived: false`. */
+  archive(id: string, archived = true, opts?: CallOptions): Promise<RunView> {
+    return this.json('POST', `/v1/runs/${seg(id)}/${archived ? 'archive' : 'unarchive'}`, RunViewSchema, { ...opts, idempotent: true });
+  }
+
+  /** Delete a finished run, its metrics, checkpoints and stored objects; `dryRun` only says what would go. A 409 names what is in the way. */
+  deleteRun(id: string, params: { dryRun?: boolean } = {}, opts?: CallOptions): Promise<RunDeletion> {
+    return this.json('DELETE', `/v1/runs/${seg(id)}`, RunDeletionSchema, { ...opts, query: { dryRun: params.dryRun }, idempotent: true });
   }
 
   compare(ids: string[], params: { names?: string[]; maxPoints?: number } = {}, opts?: CallOptions): Promise<RunComparison> {
@@ -383,7 +405,10 @@ function seg(value: string): string {
 function queryString(query: Query | undefined): string {
   if (!query) return '';
   const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  for (const [name, value] of Object.entries(query)) {
+    // A list repeats its parameter (`tag=a&tag=b`), as the API reads it.
+    for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) params.append(name, String(item));
+  }
   const text = params.toString();
   return text ? `?${text}` : '';
 }

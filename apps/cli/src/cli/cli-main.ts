@@ -4,6 +4,7 @@ import { commandHelp, makeContext, parseCommandArgs, type Command } from './comm
 import { downloadCommand } from './download.command';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
 import { queuesCommand, workersCommand } from './fleet-commands';
+import { archiveCommand, noteCommand, renameCommand, rmCommand, tagCommand } from './housekeeping-commands';
 import { cancelCommand, compareCommand, logsCommand, lsCommand, metricsCommand, showCommand, submitCommand } from './run-commands';
 import { completionCommand, configCommand, loginCommand } from './session-commands';
 import { watchCommand } from './watch.command';
@@ -20,6 +21,11 @@ export const COMMANDS: Command[] = [
   compareCommand,
   metricsCommand,
   downloadCommand,
+  tagCommand,
+  renameCommand,
+  noteCommand,
+  archiveCommand,
+  rmCommand,
   modelsCommand,
   datasetsCommand,
   pipelinesCommand,

@@ -52,7 +52,8 @@ export const lsCommand: Command = {
     status: { type: 'string' },
     kind: { type: 'string' },
     q: { type: 'string' },
-    tag: { type: 'string' },
+    tag: { type: 'string', multiple: true },
+    archived: { type: 'string' },
     spec: { type: 'string', multiple: true },
     sort: { type: 'string' },
     order: { type: 'string' },
@@ -63,7 +64,8 @@ export const lsCommand: Command = {
     status: 'QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED or PREEMPTED',
     kind: 'PRETRAIN, FINETUNE or EVALUATE',
     q: 'substring of the name',
-    tag: 'runs with this tag (passed to the API as is)',
+    tag: 'runs with this tag (repeat for runs with all of them)',
+    archived: 'false (default), true (only archived) or any',
     spec: 'PATH=VALUE equality on a spec field, e.g. training.learningRate=0.001 (repeatable)',
     sort: 'createdAt or metric:<name>:<best|last|min|max>',
     order: 'asc or desc (default desc)',
@@ -75,7 +77,8 @@ export const lsCommand: Command = {
       status: str(ctx, 'status')?.toUpperCase() as RunStatus | undefined,
       kind: str(ctx, 'kind')?.toUpperCase() as RunKind | undefined,
       q: str(ctx, 'q'),
-      tag: str(ctx, 'tag'),
+      tag: ctx.values['tag'] as string[] | undefined,
+      archived: str(ctx, 'archived') as RunListQuery['archived'],
       sort: str(ctx, 'sort'),
       order: str(ctx, 'order') as 'asc' | 'desc' | undefined,
       limit: int(ctx, 'limit') ?? 20,
@@ -91,12 +94,13 @@ export const lsCommand: Command = {
     else runs.push(...(await client.listRuns(query, { signal: ctx.signal })).items);
     if (ctx.json) return printJson(ctx, runs), EXIT.OK;
     const metric = /^metric:([^:]+):(best|last|min|max)$/.exec(query.sort ?? '');
-    const header = ['id', 'kind', 'status', 'name', 'created', ...(metric ? [`${metric[1]} (${metric[2]})`] : [])];
+    const header = ['id', 'kind', 'status', 'name', 'tags', 'created', ...(metric ? [`${metric[1]} (${metric[2]})`] : [])];
     const rows = runs.map((r) => [
       r.id,
       r.kind.toLowerCase(),
       r.status,
       r.name.length > 48 ? `${r.name.slice(0, 47)}…` : r.name,
+      r.tags.join(','),
       r.createdAt.slice(0, 19).replace('T', ' '),
       ...(metric ? [formatValue(summaryValue(r.summaries, metric[1], metric[2] as 'best'))] : []),
     ]);
@@ -122,6 +126,8 @@ export const showCommand: Command = {
         `created   ${run.createdAt}`,
         `wall time ${wall}`,
         ...(run.baseRunId ? [`base run  ${run.baseRunId}`] : []),
+        ...(run.tags.length ? [`tags      ${run.tags.join(', ')}`] : []),
+        ...(run.archivedAt ? [`archived  ${run.archivedAt}`] : []),
         ...(run.progress ? [`progress  ${run.progress.phase}, epoch ${run.progress.epoch}/${run.progress.epochs}, step ${run.progress.step}`] : []),
         '',
       ].join('\n'),
@@ -135,6 +141,7 @@ export const showCommand: Command = {
       ctx.out(`\n${formatTable(['checkpoint', 'epoch', 'reason', 'models', 'size'], rows)}\n`);
     }
     if (run.result) ctx.out(`\nresult ${JSON.stringify(run.result)}\n`);
+    if (run.notes) ctx.out(`\nnotes\n${run.notes.replace(/\n?$/, '\n')}`);
     return EXIT.OK;
   },
 };

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { TrainyardApiError } from '@trainyard/client';
+import type { RunDeletionBlocker } from '@trainyard/contracts';
+import { arg, printJson, str, type Command } from './command';
+import { CliError, EXIT, usageError } from './exit-codes';
+
+export const tagCommand: Command = {
+  name: 'tag',
+  usage: '<run> <tag>… [--remove]',
+  summary: 'Add tags to a run (or remove them); find tagged runs with `trainyard ls --tag`.',
+  options: { remove: { type: 'boolean' } },
+  optionHelp: { remove: 'remove the tags instead' },
+  async run(ctx) {
+    const id = arg(ctx, 0, 'run id');
+    const given = ctx.args.slice(1);
+    if (!given.length) throw usageError('tag needs at least one tag');
+    const client = ctx.client();
+    // The API sets the whole list: read it, change it, write it back.
+    const { tags } = await client.run(id, { signal: ctx.signal });
+    const next = ctx.values['remove'] ? tags.filter((t) => !given.includes(t)) : [...tags, ...given.filter((t) => !tags.includes(t))];
+    const run = await client.updateRun(id, { tags: next }, { signal: ctx.signal });
+    if (ctx.json) printJson(ctx, { id: run.id, tags: run.tags });
+    else ctx.out(`run ${run.id} tags: ${run.tags.join(', ') || '(none)'}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const renameCommand: Command = {
+  name: 'rename',
+  usage: '<run> <name>',
+  summary: 'Give a run a new name.',
+  async run(ctx) {
+    const run = await ctx.client().updateRun(arg(ctx, 0, 'run id'), { name: arg(ctx, 1, 'new name') }, { signal: ctx.signal });
+    if (ctx.json) printJson(ctx, { id: run.id, name: run.name });
+    else ctx.out(`run ${run.id} is now "${run.name}"\n`);
+    return EXIT.OK;
+  },
+};
+
+export const noteCommand: Command = {
+  name: 'note',
+  usage: '<run> [<markdown> | --file <notes.md> | --clear]',
+  summary: "Set a run's Markdown notes (the dashboard shows them); without text, print them.",
+  options: { file: { type: 'string' }, clear: { type: 'boolean' } },
+  optionHelp: { file: 'read the notes from a file', clear: 'remove the notes' },
+  async run(ctx) {
+    const id = arg(ctx, 0, 'run id');
+    const file = str(ctx, 'file');
+    const text = ctx.values['clear'] ? null : file ? readFileSync(file, 'utf8') : ctx.args[1];
+    const client = ctx.client();
+    const run = text === undefined ? await client.run(id, { signal: ctx.signal }) : await client.updateRun(id, { notes: text }, { signal: ctx.signal });
+    if (ctx.json) printJson(ctx, { id: run.id, notes: run.notes });
+    else ctx.out(run.notes ? `${run.notes.replace(/\n?$/, '\n')}` : text === undefined ? '(no notes)\n' : `run ${run.id}: notes cleared\n`);
+    return EXIT.OK;
+  },
+};
+
+export const archiveCommand: Command = {
+  name: 'archive',
+  usage: '<run> [--undo]',
+  summary: 'Archive a run: `ls` leaves it out unless asked (--archived true|any); nothing else changes.',
+  options: { undo: { type: 'boolean' } },
+  optionHelp: { undo: 'bring the run back into lists' },
+  async run(ctx) {
+    const run = await ctx.client().archive(arg(ctx, 0, 'run id'), !ctx.values['undo'], { signal: ctx.signal });
+    if (ctx.json) printJson(ctx, run);
+    else ctx.out(`run ${run.id} ${run.archivedAt ? `archived at ${run.archivedAt}` : 'back in lists'}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const rmCommand: Command = {
+  name: 'rm',
+  usage: '<run> [--dry-run]',
+  summary: 'Delete a finished run with its metrics, checkpoints and stored objects.',
+  details: 'Refused (exit 2, each blocker named) for a queued or running run, one whose checkpoint is a registered model version, the base of another run, or a step of a running pipeline.',
+  options: { 'dry-run': { type: 'boolean' } },
+  optionHelp: { 'dry-run': 'only list what would be deleted' },
+  async run(ctx) {
+    const id = arg(ctx, 0, 'run id');
+    let deletion;
+    try {
+      deletion = await ctx.client().deleteRun(id, { dryRun: ctx.values['dry-run'] === true }, { signal: ctx.signal });
+    } catch (error) {
+      const blockers = error instanceof TrainyardApiError && error.status === 409 ? (error.body?.['blockers'] as RunDeletionBlocker[] | undefined) : undefined;
+      if (!blockers?.length || ctx.json) throw error;
+      throw new CliError(`run ${id} cannot be deleted:\n${blockers.map((b) => `  - ${b.message}`).join('\n')}`, EXIT.API);
+    }
+    if (ctx.json) return printJson(ctx, deletion), EXIT.OK;
+    const verb = deletion.dryRun ? 'would delete' : 'deleted';
+    ctx.out(
+      `${verb} run ${id}: ${deletion.attempts} attempts, ${deletion.metricPoints} metric points, ${deletion.checkpoints.count} checkpoints, ` +
+        `${deletion.objects.count} objects (${(deletion.objects.bytes / 1024).toFixed(0)} KiB) under ${deletion.objects.prefix}\n`,
+    );
+    return EXIT.OK;
+  },
+};
