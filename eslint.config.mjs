@@ -41,6 +41,26 @@ export default tseslint.config(
     rules: { '@nx/enforce-module-boundaries': boundaries(['@trainyard/api-app', '@trainyard/worker-app', '@trainyard/cli-app']) },
   },
   {
+    // The worker only supervises: each attempt trains in a process of its own, started through
+    // @trainyard/training/supervisor, so the worker process never loads TensorFlow.js or sharp
+    // (apps/worker/src/worker-imports.int-spec.ts checks the same at run time).
+    files: ['apps/worker/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@trainyard/training', message: 'Import @trainyard/training/supervisor: the whole library loads TensorFlow.js.' },
+            { name: '@trainyard/engine', message: 'The engine loads TensorFlow.js: only training processes may.' },
+            { name: '@trainyard/datasets', message: 'The datasets load TensorFlow.js and sharp: only training processes may.' },
+            { name: 'sharp', message: 'Image decoding belongs in training processes.' },
+          ],
+          patterns: [{ group: ['@tensorflow/*'], message: 'TensorFlow.js runs only in training processes (@trainyard/training/supervisor starts them).' }],
+        },
+      ],
+    },
+  },
+  {
     // The demo's one-process server composes the API and the worker (PGlite is single-process);
     // no other file may import an app.
     files: ['apps/cli/src/embedded-server.ts'],

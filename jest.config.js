@@ -23,6 +23,7 @@ const common = {
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleNameMapper: {
     '^@trainyard/([a-z-]+)/testing$': '<rootDir>/libs/$1/src/testing/index.ts',
+    '^@trainyard/training/supervisor$': '<rootDir>/libs/training/src/supervisor.ts',
     '^@trainyard/api-app$': '<rootDir>/apps/api/src/index.ts',
     '^@trainyard/worker-app$': '<rootDir>/apps/worker/src/index.ts',
     '^@trainyard/cli-app$': '<rootDir>/apps/cli/src/index.ts',

@@ -168,3 +168,9 @@ export function tinyPretrain(name: string, epochs = 12, perClass = 60): RunSpecI
     checkpoint: { everyEpochs: 1 },
   };
 }
+
+/** The training processes a worker's log says it started for a run ("run … attempt N trains in process P[ on GPU …]"), in order. */
+export function trainingProcesses(workerOutput: string, runId: string): { attempt: number; pid: number; gpu: number | null }[] {
+  const line = new RegExp(`run ${runId} attempt (\\d+) trains in process (\\d+)(?: on GPU (\\d+))?`, 'g');
+  return [...workerOutput.matchAll(line)].map((m) => ({ attempt: Number(m[1]), pid: Number(m[2]), gpu: m[3] === undefined ? null : Number(m[3]) }));
+}

@@ -1,9 +1,14 @@
-import { Cluster, tinyPretrain } from './cluster';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, tinyPretrain, trainingProcesses } from './cluster';
+import { waitFor } from './processes';
 
 /**
- * Workers killed for real: `kill -9` mid-training, SIGTERM, and a drain through the API. The run
- * resumes from its last COMPLETE checkpoint on another worker and ends SUCCEEDED with its loss
- * curve continuing.
+ * Workers and training processes killed for real: `kill -9` of a worker or of one attempt's
+ * training process, a training process that hangs, SIGTERM, and a drain through the API. The run
+ * resumes from its last COMPLETE checkpoint and ends SUCCEEDED with its loss curve continuing.
  */
 describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
   let cluster: Cluster;
@@ -74,8 +79,11 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     await waitForCheckpoints(runId, 3);
     const [first] = await cluster.attempts(runId);
     const victim = cluster.workerOf(first!.worker_id);
+    const [orphan] = trainingProcesses(victim.output(), runId);
     victim.child.kill('SIGKILL');
     await victim.stop();
+    // Its training process does not train on for no one: it ends with the worker that supervised it.
+    await waitFor(`training process ${orphan!.pid} to end with its worker`, async () => (isRunning(orphan!.pid) ? undefined : true), 10_000);
     const complete = (await checkpointsOf(runId)).filter((c) => c.status === 'COMPLETE');
     const [newest, previous] = [complete.at(-1)!, complete.at(-2)!];
 
@@ -113,6 +121,56 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     expect(final).toMatchObject({ epoch: epochs, reason: 'final', attempt_id: attempts[1]!.id });
     expect(final.sequence).toBeGreaterThan(1000);
     await expect(cluster.checkpoints.read(`s3://${cluster.env['S3_BUCKET']}/runs/${runId}/checkpoints/${final.sequence}/`)).resolves.toBeDefined();
+  }, 180_000);
+
+  it('kill -9 of the training process: only that attempt fails; the same worker retries in a fresh process from the checkpoint', async () => {
+    const worker = await cluster.startWorker();
+    const epochs = 14;
+    const runId = await cluster.submit(tinyPretrain('child crash', epochs, 80));
+    await waitForCheckpoints(runId, 2);
+    const [victim] = trainingProcesses(worker.output(), runId);
+    process.kill(victim!.pid, 'SIGKILL');
+
+    const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('SUCCEEDED');
+    const attempts = await cluster.attempts(runId);
+    expect(attempts.map((a) => a.outcome)).toEqual(['FAILED', 'SUCCEEDED']);
+    expect(attempts[0]!.error).toMatch(new RegExp(`^training process of run ${runId} \\(pid ${victim!.pid}\\) ended without an outcome \\(signal SIGKILL\\)`));
+    // The worker stayed up and took the retry itself, in a new process.
+    expect(worker.child.exitCode).toBeNull();
+    expect(attempts[1]!.worker_id).toBe(attempts[0]!.worker_id);
+    const processes = trainingProcesses(worker.output(), runId);
+    expect(processes.map((p) => p.attempt)).toEqual([1, 2]);
+    expect(processes[1]!.pid).not.toBe(victim!.pid);
+    // Resumed from attempt 1's last checkpoint: attempt 2 trained only the epochs after it.
+    const resumed = worker.output().match(/resumed from checkpoint (\d+) \(epoch (\d+)/);
+    expect(resumed).not.toBeNull();
+    const losses = await epochLosses(runId);
+    expect(losses.filter((l) => l.attempt_id === attempts[1]!.id)[0]!.epoch).toBe(Number(resumed![2]) + 1);
+    await expectExactlyOnceMetrics(runId, epochs);
+
+    // The next job on this worker starts yet another process.
+    const next = await cluster.submit(tinyPretrain('after the crash', 1, 20));
+    expect((await cluster.waitForStatus(next, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+    const [nextProcess] = trainingProcesses(worker.output(), next);
+    expect(processes.map((p) => p.pid)).not.toContain(nextProcess!.pid);
+  }, 180_000);
+
+  it('a training process that stops answering is killed after WORKER_CHILD_HEARTBEAT_TIMEOUT_MS, and the attempt retried', async () => {
+    // Test-only, honoured under NODE_ENV=test: the first training process to create this file hangs.
+    const hangOnce = join(tmpdir(), `trainyard-hang-${randomUUID()}`);
+    const worker = await cluster.startWorker({ NODE_ENV: 'test', TRAINYARD_TEST_CHILD_HANG_ONCE: hangOnce, WORKER_CHILD_HEARTBEAT_TIMEOUT_MS: '5000' });
+    const runId = await cluster.submit(tinyPretrain('hangs', 3, 20));
+    const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('SUCCEEDED');
+    const attempts = await cluster.attempts(runId);
+    expect(attempts.map((a) => a.outcome)).toEqual(['FAILED', 'SUCCEEDED']);
+    const [hung] = trainingProcesses(worker.output(), runId);
+    expect(attempts[0]!.error).toMatch(
+      new RegExp(`^training process of run ${runId} \\(pid ${hung!.pid}\\) sent nothing for \\d+ ms \\(WORKER_CHILD_HEARTBEAT_TIMEOUT_MS=5000\\) and was killed \\(SIGKILL\\); its last stderr lines: .*hangs now`),
+    );
+    expect(isRunning(hung!.pid)).toBe(false);
+    expect(worker.child.exitCode).toBeNull();
   }, 180_000);
 
   it('SIGTERM: the worker checkpoints, marks the attempt and run PREEMPTED, requeues without using a retry, exits in time', async () => {
@@ -177,3 +235,17 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     await expectExactlyOnceMetrics(runId, 20);
   }, 180_000);
 });
+
+/** Alive, and not a zombie waiting to be reaped by whoever adopted it. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

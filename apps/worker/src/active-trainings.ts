@@ -24,13 +24,13 @@ export class ActiveTrainings {
     if (this.contexts.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  /** Called once the thread exists: a preemption requested before it started is passed on. */
+  /** Called once the training process exists: a preemption requested before it started is passed on. */
   started(context: TrainingContext): void {
     if (context.preemptRequested) context.handle?.preempt();
   }
 
   /**
-   * Each thread finishes its batch, writes a checkpoint and ends 'preempted'; trainings that
+   * Each training finishes its batch, writes a checkpoint and ends 'preempted'; trainings that
    * start from now on are preempted at once, until `allowTraining`. Returns how many were running.
    */
   preemptAll(reason: string): number {

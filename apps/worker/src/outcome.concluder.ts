@@ -8,7 +8,7 @@ import {
   withConnectionRetry,
   type AttemptConclusion,
 } from '@trainyard/db';
-import type { TrainingOutcome } from '@trainyard/training';
+import type { TrainingOutcome } from '@trainyard/training/supervisor';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import type { TrainingContext } from './training-context';
 import { CONFIG } from '@trainyard/infrastructure';

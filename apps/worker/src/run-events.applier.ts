@@ -6,12 +6,12 @@ import {
   MetricsRepository,
   withConnectionRetry,
 } from '@trainyard/db';
-import type { TrainingEvent } from '@trainyard/training';
+import type { TrainingEvent } from '@trainyard/training/supervisor';
 import { CheckpointRetention } from './checkpoint-retention.service';
 import type { TrainingContext } from './training-context';
 
 /**
- * Turns a training thread's events into database writes, in order, each one fenced by the
+ * Turns a training process's events into database writes, in order, each one fenced by the
  * attempt and retried when the PostgreSQL connection drops. A FencedError stops the training
  * (another worker owns the run now) instead of failing it: the run is no longer ours to touch.
  */
@@ -66,7 +66,7 @@ export class RunEventsApplier {
         );
         return;
       case 'checkpoint':
-        // The thread wrote every file and the manifest last before announcing it: the folder is whole.
+        // The training wrote every file and the manifest last before announcing it: the folder is whole.
         await retry(`recording checkpoint ${event.sequence}`, () =>
           this.checkpoints.recordComplete(fence, {
             sequence: event.sequence,

@@ -11,7 +11,7 @@ import { LocalObjectStore } from '@trainyard/storage';
 import { RunInputsResolver } from './run-inputs.resolver';
 
 /**
- * What a worker resolves before a training thread opens anything (RunReferencesResolver.atStart),
+ * What a worker resolves before a training process opens anything (RunReferencesResolver.atStart),
  * against a real PostgreSQL: local paths under the worker's TRAINYARD_LOCAL_ROOTS (issue #9), the
  * checkpoint pinned at submit read again, a registered dataset of the run's project.
  */
@@ -69,7 +69,7 @@ describe('RunInputsResolver (PostgreSQL)', () => {
     return { runId: run.id, checkpointId: begun.id };
   }
 
-  it('hands the thread a folder under the roots, with the roots and walk bounds', async () => {
+  it('hands the training a folder under the roots, with the roots and walk bounds', async () => {
     const location = { kind: 'local' as const, path: join(root, 'flowers') };
     const spec = finetune(await dataset(location));
     const resolved = await resolver([root]).resolve(await record(spec), spec);

@@ -4,9 +4,9 @@ import type { TrainyardConfig } from '@trainyard/config';
 import type { RunSpec } from '@trainyard/contracts';
 import { RunReferencesResolver, type Run } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
-import type { TrainingJobInput } from '@trainyard/training';
+import type { TrainingJobInput } from '@trainyard/training/supervisor';
 
-/** What the thread needs beyond the spec, resolved from PostgreSQL; or why the run cannot start. */
+/** What the training process needs beyond the spec, resolved from PostgreSQL; or why the run cannot start. */
 export type ResolvedInputs =
   | {
       ok: true;
@@ -15,7 +15,7 @@ export type ResolvedInputs =
   | { ok: false; reason: string };
 
 /**
- * Turns the references a spec makes by id or name into what a training thread can read: the
+ * Turns the references a spec makes by id or name into what a training process can read: the
  * base or evaluated checkpoint pinned at submit, and a registered dataset's location
  * (RunReferencesResolver.atStart, the rules the API applied at submit). Local paths are checked
  * against this worker's TRAINYARD_LOCAL_ROOTS (a worker's may differ from the API's, and links may

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { RunResult, TrainingJobData } from '@trainyard/contracts';
 import type { Fence } from '@trainyard/db';
-import type { TrainingThreadHandle } from '@trainyard/training';
+import type { TrainingProcessHandle } from '@trainyard/training/supervisor';
 import type { AttemptLog } from './run-logs/attempt-log';
 
 /** One training in progress on this worker: its job, its fence, and what its events taught us. */
@@ -10,7 +10,7 @@ export interface TrainingContext {
   /** BullMQ lock token; needed to put the job back in the queue on preemption. */
   token: string | undefined;
   fence: Fence;
-  handle?: TrainingThreadHandle;
+  handle?: TrainingProcessHandle;
   /** Another attempt took the run over: stop training and write nothing more for it. */
   fenced: boolean;
   /** SIGTERM or a drain asked this training to checkpoint and stop. */

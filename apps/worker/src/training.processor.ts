@@ -12,8 +12,9 @@ import {
   type OpenedAttempt,
   type Run,
 } from '@trainyard/db';
-import { startTrainingThread, type TrainingOutcome } from '@trainyard/training';
+import { startTrainingProcess, type TrainingJobInput, type TrainingOutcome } from '@trainyard/training/supervisor';
 import { ActiveTrainings } from './active-trainings';
+import { WorkerDevices, type DeviceLease } from './devices/worker-devices';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { CHECKPOINT_SEQUENCE_BLOCK } from './orphan-checkpoints.sweeper';
 import { OutcomeConcluder } from './outcome.concluder';
@@ -30,8 +31,9 @@ const WATCH_POLL_MS = 500;
 
 /**
  * Runs one training job. The job carries only the run id: everything else is read from
- * PostgreSQL. Training runs in a worker thread, so this event loop stays free to renew the
- * BullMQ lock, write what the thread reports and watch for cancellation and fencing.
+ * PostgreSQL. Training runs in a process of its own, one per attempt (pinned to a GPU when there
+ * are some), so this event loop stays free to renew the BullMQ lock, write what the training
+ * reports and watch for cancellation and fencing, and a training that crashes costs one attempt.
  */
 @Injectable()
 export class TrainingProcessor {
@@ -51,6 +53,7 @@ export class TrainingProcessor {
     private readonly pipelines: PipelineAdvancer,
     private readonly metrics: WorkerMetrics,
     private readonly runLogs: RunLogs,
+    private readonly devices: WorkerDevices,
   ) {}
 
   async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
@@ -139,19 +142,34 @@ export class TrainingProcessor {
         (resumeCandidates.length ? `, may resume from checkpoint ${resumeCandidates[0]!.sequence}` : ''),
     );
 
-    const handle = startTrainingThread(
-      {
-        runId,
-        spec,
-        storage: this.config.storage,
-        backend: this.config.engine.backend,
-        ...resolved.inputs,
-        firstCheckpointSequence,
-        resumeCandidates,
-      },
-      this.metrics.instrument(runId, (event) => this.applier.apply(context, event)),
-      { onOutput: (line) => context.log.output(line) },
-    );
+    const input: TrainingJobInput = {
+      runId,
+      spec,
+      storage: this.config.storage,
+      backend: this.devices.backend,
+      ...resolved.inputs,
+      firstCheckpointSequence,
+      resumeCandidates,
+    };
+    const device = this.devices.lease();
+    let outcome: TrainingOutcome;
+    try {
+      outcome = await this.trainOn(device, context, input, opened.attempt.number);
+    } finally {
+      device.release();
+    }
+    return this.concluder.conclude(context, outcome);
+  }
+
+  /** Runs the attempt's training process on `device`, watching the run for cancellation and fencing until it ends. */
+  private async trainOn(device: DeviceLease, context: TrainingContext, input: TrainingJobInput, attempt: number): Promise<TrainingOutcome> {
+    const { runId } = input;
+    const handle = startTrainingProcess(input, this.metrics.instrument(runId, (event) => this.applier.apply(context, event)), {
+      onOutput: (line) => context.log.output(line),
+      env: device.env,
+      heartbeatTimeoutMs: this.config.worker.childHeartbeatTimeoutMs,
+    });
+    context.log.log(this.logger, `run ${runId} attempt ${attempt} trains in process ${handle.pid ?? '(not started)'}${device.label}`);
     context.handle = handle;
     this.active.started(context);
 
@@ -164,13 +182,10 @@ export class TrainingProcessor {
         })
         .catch((err) => context.log.warn(this.logger, `cancel check for run ${runId} failed: ${err}`));
     }, WATCH_POLL_MS);
-
-    let outcome: TrainingOutcome;
     try {
-      outcome = await handle.done;
+      return await handle.done;
     } finally {
       clearInterval(watch);
     }
-    return this.concluder.conclude(context, outcome);
   }
 }

@@ -13,6 +13,7 @@ import type { TrainingJobData } from '@trainyard/contracts';
 import { WorkersRepository, type DrainOrder } from '@trainyard/db';
 import { assertNoEviction } from '@trainyard/queue';
 import { ActiveTrainings } from './active-trainings';
+import { WorkerDevices } from './devices/worker-devices';
 import { Reconciler } from './reconciler.service';
 import { TrainingProcessor } from './training.processor';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
@@ -44,20 +45,17 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly processor: TrainingProcessor,
     private readonly active: ActiveTrainings,
     private readonly reconciler: Reconciler,
+    private readonly devices: WorkerDevices,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const { worker: settings } = this.config;
     // An evicting Redis silently drops queued jobs and locks: refuse it before taking any work.
     await assertNoEviction(this.redis, (message) => this.logger.warn(message));
-    await this.workers.register({
-      id: this.options.workerId,
-      hostname: hostname(),
-      pid: process.pid,
-      backend: this.config.engine.backend ?? null,
-      gpu: null,
-      concurrency: settings.concurrency,
-    });
+    // Before registering and consuming: the devices decide the default concurrency.
+    await this.devices.detect();
+    const concurrency = this.devices.concurrency;
+    await this.workers.register({ id: this.options.workerId, hostname: hostname(), pid: process.pid, ...this.devices.registration(), concurrency });
     let beating = false;
     this.heartbeat = setInterval(() => {
       if (beating) return; // a slow database: never pile heartbeats up
@@ -70,7 +68,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
 
     this.worker = new Worker<TrainingJobData>(this.options.queueName, (job, token) => this.processor.process(job, token), {
       connection: this.redis,
-      concurrency: settings.concurrency,
+      concurrency,
       lockDuration: settings.lockDurationMs,
       stalledInterval: settings.stalledIntervalMs,
       // Stalls count as attempts too: the processor fails a run after WORKER_MAX_ATTEMPTS crashes
@@ -82,7 +80,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     this.worker.on('failed', (job, err) => this.logger.warn(`job ${job?.id} failed: ${err.message}`));
     this.reconciler.start();
     this.logger.log(
-      `worker ${this.options.workerId} consuming "${this.options.queueName}" (concurrency ${settings.concurrency})`,
+      `worker ${this.options.workerId} consuming "${this.options.queueName}" (concurrency ${concurrency})`,
     );
   }
 

@@ -4,6 +4,7 @@ import type { Database } from '@trainyard/db';
 import { InfrastructureModule, OBJECT_STORE } from '@trainyard/infrastructure';
 import { CheckpointStore, type ObjectStore } from '@trainyard/storage';
 import { ActiveTrainings } from './active-trainings';
+import { WorkerDevices } from './devices/worker-devices';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { WorkerMetricsServer } from './metrics/worker-metrics.server';
 import { CheckpointRetention } from './checkpoint-retention.service';
@@ -34,6 +35,7 @@ export class WorkerModule {
         PipelineAdvancer,
         RunInputsResolver,
         ActiveTrainings,
+        WorkerDevices,
         OrphanCheckpointSweeper,
         CheckpointRetention,
         RunEventsApplier,

@@ -27,6 +27,9 @@ const folders = z
   .transform((v) => v.split(delimiter).map((item) => item.trim()).filter(Boolean))
   .pipe(z.array(z.string().refine((path) => isAbsolute(path), 'every root must be an absolute path')));
 
+/** WORKER_CHILD_HEARTBEAT_TIMEOUT_MS unset; also what a training process started without one is given. */
+export const CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS = 300_000;
+
 export const EnvSchema = z.object({
   TRAINYARD_HOME: z.string().min(1).default('.trainyard'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -48,13 +51,20 @@ export const EnvSchema = z.object({
   S3_REGION: z.string().default('us-east-1'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** Jobs one worker trains at once; unset: one per GPU on a worker whose backend is tensorflow-gpu, otherwise 1. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).max(600000).default(30000),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(30000),
   WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
   /** How often a worker records that it is alive; one silent for three intervals is taken for dead. */
   WORKER_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(10000),
+  /**
+   * A training process (or the device probe) that sends nothing for this long is killed with SIGKILL
+   * and its attempt retried. It must outlast the longest stretch with no batch boundary: one batch,
+   * one validation pass or the final evaluation of the largest model on the slowest backend.
+   */
+  WORKER_CHILD_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS),
   /** Port of the worker's own Prometheus /metrics server; unset: none (several workers may share a host). */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Where that server listens; 0.0.0.0 inside a container or pod so Prometheus can reach it. */
@@ -138,13 +148,16 @@ export interface TrainyardConfig {
   paths: { localRoots: string[]; walkMaxFiles: number; walkMaxMs: number };
   migrations: { onStart: boolean };
   worker: {
-    concurrency: number;
+    /** Set by WORKER_CONCURRENCY; undefined: the worker decides from its devices at start (one per GPU). */
+    concurrency?: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
     maxAttempts: number;
     shutdownTimeoutMs: number;
     reconcileIntervalMs: number;
     heartbeatIntervalMs: number;
+    /** A training process or the device probe silent this long is killed (SIGKILL). */
+    childHeartbeatTimeoutMs: number;
     /** A worker whose last heartbeat is older than this is dead: its RUNNING runs may be taken over. */
     lostAfterMs: number;
     /** The worker's own /metrics server; absent when WORKER_METRICS_PORT is unset (port 0: any free port). */

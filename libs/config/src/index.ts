@@ -4,3 +4,4 @@ export * from './log-levels';
 export * from './redact';
 export * from './safe-console-logger';
 export * from './log-fields';
+export * from './test-only-settings';

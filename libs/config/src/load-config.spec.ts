@@ -9,7 +9,9 @@ describe('loadConfig', () => {
     expect(config.storage).toEqual({ driver: 'local', root: expect.stringMatching(/\.trainyard[/\\]objects$/) });
     expect(config.redis.url).toBe('redis://127.0.0.1:6379');
     expect(config.queue.name).toBe('trainyard-training');
-    expect(config.worker.concurrency).toBe(1);
+    // Unset: the worker takes one job per GPU it finds, or one without a GPU backend.
+    expect(config.worker.concurrency).toBeUndefined();
+    expect(config.worker.childHeartbeatTimeoutMs).toBe(300_000);
   });
 
   it('switches to S3 and PostgreSQL when their variables are set', () => {

@@ -74,6 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
       reconcileIntervalMs: e.WORKER_RECONCILE_INTERVAL_MS,
       heartbeatIntervalMs: e.WORKER_HEARTBEAT_INTERVAL_MS,
+      childHeartbeatTimeoutMs: e.WORKER_CHILD_HEARTBEAT_TIMEOUT_MS,
       lostAfterMs: 3 * e.WORKER_HEARTBEAT_INTERVAL_MS,
       metrics: e.WORKER_METRICS_PORT === undefined ? undefined : { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     },

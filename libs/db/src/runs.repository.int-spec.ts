@@ -142,9 +142,11 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
   it('re-registers, beats and stops workers', async () => {
     await workers.register({ id: 'w-2', hostname: 'a', pid: 1, backend: null, gpu: 'A100', concurrency: 1 });
     await workers.stop('w-2');
-    await workers.register({ id: 'w-2', hostname: 'b', pid: 2, backend: 'tensorflow-gpu', gpu: 'A100', concurrency: 4 });
+    await workers.register({ id: 'w-2', hostname: 'b', pid: 2, backend: 'tensorflow-gpu', gpu: 'A100', gpuCount: 4, gpuMemoryMb: 81920, concurrency: 4 });
     const before = await db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-2' } });
-    expect(before).toMatchObject({ hostname: 'b', pid: 2, concurrency: 4, stoppedAt: null });
+    expect(before).toMatchObject({ hostname: 'b', pid: 2, gpuCount: 4, gpuMemoryMb: 81920, concurrency: 4, stoppedAt: null });
+    // Recorded, not yet in the fleet's (strict) view.
+    expect((await workers.get('w-2', 60_000))!).not.toHaveProperty('gpuCount');
     await new Promise((r) => setTimeout(r, 5));
     await workers.heartbeat('w-2');
     const after = await db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-2' } });

@@ -7,7 +7,12 @@ export interface WorkerRegistration {
   hostname: string;
   pid: number;
   backend: string | null;
+  /** The GPU model(s) it trains on; null without a GPU backend. */
   gpu: string | null;
+  /** How many GPUs it trains on (0 when not given). */
+  gpuCount?: number;
+  /** Memory of one of them in MiB, when known. */
+  gpuMemoryMb?: number | null;
   concurrency: number;
 }
 
@@ -34,6 +39,12 @@ export function workerState(worker: Pick<WorkerRow, 'stoppedAt' | 'lastHeartbeat
 
 const FLEET_SHOWN = 200;
 
+/**
+ * Recorded, but not yet part of the fleet's view (WorkerViewSchema in libs/contracts/src/http is
+ * strict): served once the contract has them.
+ */
+const NOT_IN_VIEW = { gpuCount: true, gpuMemoryMb: true } as const;
+
 /** Worker processes and their heartbeats, so operators can tell a live fleet from a dead one. */
 export class WorkersRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -46,6 +57,8 @@ export class WorkersRepository {
       pid: input.pid,
       backend: input.backend,
       gpu: input.gpu,
+      gpuCount: input.gpuCount ?? 0,
+      gpuMemoryMb: input.gpuMemoryMb ?? null,
       concurrency: input.concurrency,
       startedAt: now,
       lastHeartbeatAt: now,
@@ -105,6 +118,7 @@ export class WorkersRepository {
     const rows = await this.prisma.worker.findMany({
       orderBy: [{ stoppedAt: { sort: 'desc', nulls: 'first' } }, { lastHeartbeatAt: 'desc' }],
       take: FLEET_SHOWN,
+      omit: NOT_IN_VIEW,
       include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
     });
     const now = Date.now();
@@ -115,6 +129,7 @@ export class WorkersRepository {
   async get(id: string, lostAfterMs: number): Promise<WorkerView | null> {
     const worker = await this.prisma.worker.findUnique({
       where: { id },
+      omit: NOT_IN_VIEW,
       include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
     });
     if (!worker) return null;

@@ -1,10 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
+import { testOnlySetting } from '@trainyard/config';
 import { Engine, InitEngineOptions, ModuleLoader, selectBackend } from './backend-selection';
 
 // The default loader is Node's own require, so optional packages are resolved at run time
 // (tsc and bundlers never see a static import of a package that may be absent).
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a dynamic require is the point
 const nodeRequire: ModuleLoader = (name) => require(name);
+
+/**
+ * Node's require; under the test-only TRAINYARD_TEST_FAKE_TFJS_NODE_GPU=1, `@tensorflow/tfjs-node-gpu`
+ * is the fake of fake-tfjs-node-gpu.testing.ts, so CI (no GPU) runs the GPU path end to end.
+ */
+function defaultLoader(): ModuleLoader {
+  if (testOnlySetting('fakeTfjsNodeGpu') !== '1') return nodeRequire;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a test asks for it
+  return (name) => (name === '@tensorflow/tfjs-node-gpu' ? require('./fake-tfjs-node-gpu.testing') : nodeRequire(name));
+}
 
 let chosen: Promise<Engine> | undefined;
 
@@ -14,7 +25,7 @@ let chosen: Promise<Engine> | undefined;
  * A second call returns the same engine, re-activating its backend if something (a test,
  * a benchmark) switched tfjs to another one meanwhile. `load` exists for tests.
  */
-export async function initEngine(opts: InitEngineOptions = {}, load: ModuleLoader = nodeRequire): Promise<Engine> {
+export async function initEngine(opts: InitEngineOptions = {}, load: ModuleLoader = defaultLoader()): Promise<Engine> {
   if (!chosen) {
     const attempt = selectBackend(opts, load);
     chosen = attempt;

@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { type RunSpecInput, RunSpecSchema } from '@trainyard/contracts';
 import { augmentationSampleKey, CheckpointStore, filesToModelArtifacts, LocalObjectStore, storeIOHandler } from '@trainyard/storage';
-import { startTrainingThread } from './start-training-thread';
+import { startTrainingProcess } from './start-training-process';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 
-// Needs the compiled training and batch-pipeline threads: `node tools/build.mjs libs` (npm test builds first).
+// Needs the compiled training process and batch-pipeline thread: `node tools/build.mjs libs` (npm test builds first).
 // 3 colour classes × 10 PNGs (16×16) + a corrupt file; split 6 train / 2 validation / 2 test per class.
 
 /** A tiny "VGG-like" LayersModel, as tensorflowjs_converter would hand one over: conv blocks, flatten, fc1, predictions. */
@@ -56,7 +56,7 @@ describe('fine-tuning an imported model on an image folder: two-stage freezing, 
 
   async function run(input: Omit<Partial<TrainingJobInput>, 'spec'> & { runId: string; spec: RunSpecInput }) {
     const events: TrainingEvent[] = [];
-    const handle = startTrainingThread(
+    const handle = startTrainingProcess(
       {
         firstCheckpointSequence: 1,
         imageFolder: { kind: 'local', path: folder },

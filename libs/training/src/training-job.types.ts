@@ -9,7 +9,7 @@ export interface ResumeCandidate {
   uri: string;
 }
 
-/** Everything a training thread needs; structured-cloneable (it crosses a worker_threads boundary). */
+/** Everything a training process needs; structured-cloneable (it crosses the IPC channel with `serialization: 'advanced'`). */
 export interface TrainingJobInput {
   runId: string;
   spec: RunSpec;
@@ -81,4 +81,16 @@ export type TrainingOutcome =
   | { status: 'cancelled' }
   /** Stopped by preempt(): the position is in the last 'checkpoint' event (or the checkpoint resumed from). */
   | { status: 'preempted' }
-  | { status: 'failed'; reason: string; retryable: boolean };
+  /** `crash`: the training process ended without reporting an outcome (always retryable). */
+  | { status: 'failed'; reason: string; retryable: boolean; crash?: ChildCrash };
+
+/** How a training process ended when it reported no outcome: a native crash, an OOM kill, a `kill -9`, silence. */
+export interface ChildCrash {
+  pid: number | null;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the supervisor killed it (SIGKILL) for sending nothing this long. */
+  silentMs?: number;
+  /** The last lines it printed on stderr, oldest first. */
+  stderrTail: string[];
+}

@@ -13,9 +13,8 @@ export interface TrainingOutputLine {
 export const MAX_PENDING_LINE = 64 * 1024;
 
 /**
- * Splits what a training prints (a worker thread's stdout and stderr now; a child process's
- * would be the same two streams) into lines for `onLine`, in the order each stream delivers
- * them. Resolves once both streams have ended, the last unterminated line handed over too.
+ * Splits what a training process prints on stdout and stderr into lines for `onLine`, in the
+ * order each stream delivers them. Resolves once both streams have ended, the last unterminated line handed over too.
  */
 export function captureOutputLines(streams: Record<TrainingOutputStream, Readable>, onLine: (line: TrainingOutputLine) => void): Promise<void> {
   const deliver = (line: TrainingOutputLine) => {

@@ -20,9 +20,9 @@ describe('deploy/grafana/trainyard-dashboard.json', () => {
     expect(used.filter((name) => !served.has(name) && !served.has(base(name)))).toEqual([]);
   });
 
-  it('shows every worker series named in the issue: outcomes, throughput, checkpoints, restarts, queue wait', () => {
+  it('shows every worker series named in the issue: outcomes, throughput, checkpoints, child crashes, queue wait', () => {
     const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
-    for (const name of ['jobs_total', 'images_per_second', 'checkpoint_bytes_total', 'checkpoint_failures_total', 'child_restarts_total', 'queue_wait_seconds_bucket']) {
+    for (const name of ['jobs_total', 'images_per_second', 'checkpoint_bytes_total', 'checkpoint_failures_total', 'child_crashes_total', 'queue_wait_seconds_bucket']) {
       expect(exprs).toContain(`trainyard_worker_${name}`);
     }
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@trainyard/config';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
-import type { TrainingEvent } from '@trainyard/training';
+import type { TrainingEvent } from '@trainyard/training/supervisor';
 import { createWorker } from '../create-worker';
 import { WorkerMetrics } from './worker-metrics';
 import { WorkerMetricsServer } from './worker-metrics.server';
@@ -61,7 +61,8 @@ describe('worker /metrics (real worker, PostgreSQL, Redis)', () => {
     expect(sample(body, 'trainyard_worker_images_per_second')).toBe(0);
     expect(sample(body, 'trainyard_worker_checkpoint_bytes_total')).toBe(0);
     expect(sample(body, 'trainyard_worker_checkpoint_failures_total{stage="record"}')).toBe(0);
-    expect(sample(body, 'trainyard_worker_child_restarts_total')).toBe(0);
+    expect(sample(body, 'trainyard_worker_child_crashes_total{cause="exited"}')).toBe(0);
+    expect(sample(body, 'trainyard_worker_child_crashes_total{cause="unresponsive"}')).toBe(0);
     expect(sample(body, 'trainyard_worker_queue_wait_seconds_count')).toBe(0);
     expect(body).toContain('trainyard_worker_process_resident_memory_bytes');
   });
@@ -80,7 +81,11 @@ describe('worker /metrics (real worker, PostgreSQL, Redis)', () => {
     await expect(apply({ ...checkpoint, sequence: 2 })).rejects.toThrow('PostgreSQL went away');
     await apply({ type: 'checkpoint-corrupt', sequence: 0, reason: 'sha256 mismatch' });
     metrics.trainingEnded('run-0', { status: 'succeeded' }, false);
-    metrics.trainingEnded('run-2', { status: 'failed', reason: 'training thread of run run-2 ended unexpectedly (exit code 134)', retryable: true }, false);
+    // A crash counts by its structured record, whatever the reason's wording; a failure without one is no crash.
+    const crash = { pid: 4242, exitCode: null, signal: 'SIGKILL' as const, stderrTail: [] };
+    metrics.trainingEnded('run-2', { status: 'failed', reason: 'training process of run run-2 (pid 4242) ended without an outcome', retryable: true, crash }, false);
+    metrics.trainingEnded('run-3', { status: 'failed', reason: 'hung', retryable: true, crash: { ...crash, silentMs: 5000 } }, false);
+    metrics.trainingEnded('run-4', { status: 'failed', reason: 'training process ended without an outcome (no crash record)', retryable: true }, false);
     metrics.jobEnded('retried');
 
     const body = await (await fetch(`${base}/metrics`)).text();
@@ -89,7 +94,8 @@ describe('worker /metrics (real worker, PostgreSQL, Redis)', () => {
     expect(sample(body, 'trainyard_worker_checkpoint_bytes_total')).toBe(4096);
     expect(sample(body, 'trainyard_worker_checkpoint_failures_total{stage="record"}')).toBe(1);
     expect(sample(body, 'trainyard_worker_checkpoint_failures_total{stage="corrupt"}')).toBe(1);
-    expect(sample(body, 'trainyard_worker_child_restarts_total')).toBe(1);
+    expect(sample(body, 'trainyard_worker_child_crashes_total{cause="exited"}')).toBe(1);
+    expect(sample(body, 'trainyard_worker_child_crashes_total{cause="unresponsive"}')).toBe(1);
     expect(sample(body, 'trainyard_worker_jobs_total{outcome="succeeded"}')).toBe(1);
     expect(sample(body, 'trainyard_worker_jobs_total{outcome="retried"}')).toBe(1);
     expect(sample(body, 'trainyard_worker_queue_wait_seconds_count')).toBe(1);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Job } from 'bullmq';
-import type { TrainingEvent, TrainingOutcome } from '@trainyard/training';
+import type { TrainingEvent, TrainingOutcome } from '@trainyard/training/supervisor';
 
 /** How a job's attempt on this worker ended. `retried`: failed, and goes back to the queue. */
 export const JOB_OUTCOMES = ['succeeded', 'failed', 'retried', 'cancelled', 'preempted', 'fenced'] as const;
@@ -10,16 +10,13 @@ export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 /** A run's images/s counts towards the worker's throughput while its progress is this recent. */
 export const THROUGHPUT_FRESH_MS = 60_000;
 
-/**
- * startTrainingThread's reason when the thread (the attempt's child) ended without reporting an
- * outcome: a native crash, an out-of-memory kill of the thread, a `process.exit` inside it.
- */
-const CHILD_DIED = /training thread of run \S+ ended unexpectedly/;
+/** Why a training process ended without an outcome: it exited (native crash, OOM kill, `kill -9`) or it was killed for its silence. */
+export const CHILD_CRASH_CAUSES = ['exited', 'unresponsive'] as const;
 
 /**
  * This worker's own Prometheus metrics. The API's /metrics reads fleet-wide facts (queue depth,
  * runs by status, workers alive) from Redis and PostgreSQL; what only the worker process sees
- * (throughput, checkpoint traffic, crashed training threads, how long jobs waited) is counted
+ * (throughput, checkpoint traffic, crashed training processes, how long jobs waited) is counted
  * here and served by WorkerMetricsServer on WORKER_METRICS_PORT.
  */
 @Injectable()
@@ -49,9 +46,10 @@ export class WorkerMetrics {
     labelNames: ['stage'],
     registers: [this.registry],
   });
-  readonly childRestarts = new Counter({
-    name: 'trainyard_worker_child_restarts_total',
-    help: 'Training threads that ended without an outcome (crash, OOM); the attempt is retried',
+  readonly childCrashes = new Counter({
+    name: 'trainyard_worker_child_crashes_total',
+    help: 'Training processes that ended without an outcome: exited (native crash, OOM kill, kill -9) or unresponsive (killed after WORKER_CHILD_HEARTBEAT_TIMEOUT_MS of silence); the attempt is retried',
+    labelNames: ['cause'],
     registers: [this.registry],
   });
   readonly queueWait = new Histogram({
@@ -64,6 +62,7 @@ export class WorkerMetrics {
   constructor() {
     for (const outcome of JOB_OUTCOMES) this.jobs.inc({ outcome }, 0);
     for (const stage of ['record', 'corrupt']) this.checkpointFailures.inc({ stage }, 0);
+    for (const cause of CHILD_CRASH_CAUSES) this.childCrashes.inc({ cause }, 0);
     const throughput = this.throughput;
     new Gauge({
       name: 'trainyard_worker_images_per_second',
@@ -112,7 +111,7 @@ export class WorkerMetrics {
   /** A training's outcome reached the concluder (`failed` ones are counted as failed or retried there). */
   trainingEnded(runId: string, outcome: TrainingOutcome, fenced: boolean): void {
     this.throughput.delete(runId);
-    if (outcome.status === 'failed' && CHILD_DIED.test(outcome.reason)) this.childRestarts.inc();
+    if (outcome.status === 'failed' && outcome.crash) this.childCrashes.inc({ cause: outcome.crash.silentMs === undefined ? 'exited' : 'unresponsive' });
     if (fenced) this.jobEnded('fenced');
     else if (outcome.status !== 'failed') this.jobEnded(outcome.status);
   }

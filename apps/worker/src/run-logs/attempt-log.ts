@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { RunLogLevel } from '@trainyard/contracts';
-import type { TrainingOutputLine } from '@trainyard/training';
+import type { TrainingOutputLine } from '@trainyard/training/supervisor';
 import type { RunLogWriter } from './run-log.writer';
 
 /** The run, attempt and BullMQ job a line is about: fields of every such line in the process log. */

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClassificationReport, type RunSpecInput, RunSpecSchema } from '@trainyard/contracts';
 import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
-import { startTrainingThread } from './start-training-thread';
+import { startTrainingProcess, type TrainingProcessOptions } from './start-training-process';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 import type { TrainingOutputLine } from './training-output';
 
-// Needs the compiled thread: `node tools/build.mjs libs` (the test command builds first).
+// Needs the compiled training process: `node tools/build.mjs libs` (the test command builds first).
 const dataset = { name: 'synthetic-shapes', imageSize: 16, perClass: 40, testPerClass: 10 } as const;
 const architecture: { inputShape: [number, number, 1]; filters: number[]; latentDim: number } = {
   inputShape: [16, 16, 1],
@@ -16,20 +16,23 @@ const architecture: { inputShape: [number, number, 1]; filters: number[]; latent
   latentDim: 16,
 };
 
-async function train(input: Omit<TrainingJobInput, 'spec'> & { spec: RunSpecInput }) {
+type Input = Omit<TrainingJobInput, 'spec'> & { spec: RunSpecInput };
+
+async function train(input: Input, onEvent: (event: TrainingEvent, handle: ReturnType<typeof startTrainingProcess>) => void = () => undefined, options: TrainingProcessOptions = {}) {
   const events: TrainingEvent[] = [];
   const output: TrainingOutputLine[] = [];
-  const handle = startTrainingThread(
+  const handle = startTrainingProcess(
     { ...input, spec: RunSpecSchema.parse(input.spec) },
     (e) => {
       events.push(e);
+      onEvent(e, handle);
     },
-    { onOutput: (line) => output.push(line) },
+    { onOutput: (line) => output.push(line), ...options },
   );
   return { outcome: await handle.done, events, output, handle };
 }
 
-describe('startTrainingThread', () => {
+describe('startTrainingProcess', () => {
   let root: string;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'trainyard-training-'));
@@ -74,7 +77,7 @@ describe('startTrainingThread', () => {
     expect(progress.at(-1)).toMatchObject({ phase: 'done', epoch: 3, epochs: 3, step: 26, stepsPerEpoch: 9 });
     const steps = pre.events.flatMap((e) => (e.type === 'metrics' ? e.points.map((p) => p.step) : []));
     expect(steps).toEqual([...steps].sort((a, b) => a - b));
-    // What the thread printed reached onOutput line by line, every line before `done` settled.
+    // What the process printed reached onOutput line by line, every line before `done` settled.
     const printed = pre.output.filter((l) => l.stream === 'stdout').map((l) => l.text);
     expect(printed.filter((t) => t.startsWith('epoch '))).toEqual([1, 2, 3].map((e) => expect.stringMatching(new RegExp(`^epoch ${e}/3 loss \\S+ val_loss \\S+ \\(\\d+ img/s\\)$`))));
     expect(printed).toContain(`checkpoint 2 written (epoch 3, step 26, ${(last.bytes / 1024).toFixed(1)} KiB, final)`);
@@ -107,7 +110,7 @@ describe('startTrainingThread', () => {
   it('ends cancelled when cancelled, and fails without retry on a bad base checkpoint', async () => {
     const storage = { driver: 'local', root } as const;
     const events: TrainingEvent[] = [];
-    const handle = startTrainingThread(
+    const handle = startTrainingProcess(
       {
         runId: randomUUID(),
         storage,
@@ -139,7 +142,7 @@ describe('startTrainingThread', () => {
   });
 
   it('cancels and fails (retryable) when handling an event fails', async () => {
-    const handle = startTrainingThread(
+    const handle = startTrainingProcess(
       {
         runId: randomUUID(),
         storage: { driver: 'local', root },
@@ -155,5 +158,89 @@ describe('startTrainingThread', () => {
       retryable: true,
       reason: expect.stringMatching(/'backend' event .* failed: database unreachable/),
     });
+  });
+
+  /** 144 training images in batches of 4: 36 steps an epoch, every second one sampled as batch_loss. */
+  const long = (name: string, training = { epochs: 50, batchSize: 4, seed: 1 }): Input => ({
+    runId: randomUUID(),
+    storage: { driver: 'local', root },
+    firstCheckpointSequence: 1,
+    backend: 'wasm',
+    spec: { kind: 'pretrain', name, dataset, model: { type: 'conv-autoencoder', ...architecture }, training, checkpoint: { everyEpochs: 100 } },
+  });
+  /** One epoch of 9 batches. */
+  const short = (name: string): Input => long(name, { epochs: 1, batchSize: 16, seed: 1 });
+  const batchSteps = (events: TrainingEvent[]) => events.flatMap((e) => (e.type === 'metrics' ? e.points.filter((p) => p.name === 'batch_loss').map((p) => p.step) : []));
+
+  it('cancels and preempts between two batches, mid-epoch, though the training leaves its event loop no turn', async () => {
+    const cancelled = await train(long('cancel mid-epoch'), (e, handle) => {
+      if (e.type === 'metrics' && batchSteps([e]).includes(4)) handle.cancel();
+    });
+    expect(cancelled.outcome).toEqual({ status: 'cancelled' });
+    // Acted within a few batches of the request, well before the first epoch's end (step 35).
+    expect(Math.max(...batchSteps(cancelled.events))).toBeLessThan(20);
+
+    const preempted = await train(long('preempt mid-epoch'), (e, handle) => {
+      if (e.type === 'metrics' && batchSteps([e]).includes(4)) handle.preempt();
+    });
+    expect(preempted.outcome).toEqual({ status: 'preempted' });
+    const checkpoint = preempted.events.find((e) => e.type === 'checkpoint');
+    expect(checkpoint).toMatchObject({ reason: 'preempt', epoch: 0 });
+    // The checkpoint holds the position it stopped at: nothing trained was left out of it.
+    expect((checkpoint as { step: number }).step).toBeGreaterThanOrEqual(Math.max(...batchSteps(preempted.events)));
+    expect((checkpoint as { step: number }).step).toBeLessThan(20);
+  });
+
+  it('runs each training in a fresh process, and a kill -9 of it is a retryable failure with the crash recorded', async () => {
+    const first = await train(short('first'));
+    expect(first.outcome).toEqual({ status: 'succeeded' });
+    const killed = await train(long('killed'), (e, handle) => {
+      if (e.type === 'metrics' && handle.pid) process.kill(handle.pid, 'SIGKILL');
+    });
+    expect([first.handle.pid, killed.handle.pid]).not.toContain(process.pid);
+    expect(killed.handle.pid).not.toBe(first.handle.pid);
+    expect(killed.outcome).toEqual({
+      status: 'failed',
+      retryable: true,
+      reason: expect.stringMatching(/^training process of run \S+ \(pid \d+\) ended without an outcome \(signal SIGKILL\)/),
+      crash: { pid: killed.handle.pid, exitCode: null, signal: 'SIGKILL', stderrTail: expect.any(Array) },
+    });
+  });
+
+  it('kills a training that stops answering after the deadline (test-only hang), and only that one', async () => {
+    const hangOnce = join(root, `hang-${randomUUID()}`);
+    const options = { heartbeatTimeoutMs: 3000, env: { NODE_ENV: 'test', TRAINYARD_TEST_CHILD_HANG_ONCE: hangOnce } };
+    let lastEventAt = 0;
+    const hung = await train(long('hangs'), () => (lastEventAt = Date.now()), options);
+    const killedAfter = Date.now() - lastEventAt;
+    expect(hung.outcome).toMatchObject({
+      status: 'failed',
+      retryable: true,
+      reason: expect.stringMatching(/sent nothing for \d+ ms \(WORKER_CHILD_HEARTBEAT_TIMEOUT_MS=3000\) and was killed \(SIGKILL\); its last stderr lines: training process \d+ hangs now/),
+      crash: { signal: 'SIGKILL', exitCode: null, silentMs: expect.any(Number) },
+    });
+    // Killed after the deadline, with at most two ticks of the watch (a quarter of it each) to spare.
+    const { silentMs } = (hung.outcome as { crash: { silentMs: number } }).crash;
+    expect(silentMs).toBeGreaterThanOrEqual(3000);
+    expect(killedAfter).toBeLessThan(3000 + 2 * 750 + 2000);
+    // The hook hangs the first process only: the next one, same settings, trains on.
+    const next = await train(short('after the hang'), () => undefined, options);
+    expect(next.outcome).toEqual({ status: 'succeeded' });
+  });
+
+  it('trains on the (fake) GPU backend pinned by the environment it is given, a fresh process each time', async () => {
+    const gpu = (device: string): TrainingProcessOptions => ({
+      env: { NODE_ENV: 'test', TRAINYARD_TEST_FAKE_TFJS_NODE_GPU: '1', CUDA_VISIBLE_DEVICES: device, TF_FORCE_GPU_ALLOW_GROWTH: 'true' },
+    });
+    const input = (): Input => ({ ...short('on a gpu'), backend: 'tensorflow-gpu' });
+    // The fake binding, like tfjs-node's, cannot load twice in one process: a reused process would fail the second run.
+    const runs = [await train(input(), undefined, gpu('1')), await train(input(), undefined, gpu('0'))];
+    for (const [i, run] of runs.entries()) {
+      expect(run.outcome).toEqual({ status: 'succeeded' });
+      expect(run.events.find((e) => e.type === 'backend')).toMatchObject({ backend: 'tensorflow-gpu', detail: expect.stringContaining('GPU device in use') });
+      const device = i === 0 ? '1' : '0';
+      expect(run.output).toContainEqual({ stream: 'stderr', text: `fake tfjs-node-gpu: loaded in process ${run.handle.pid} with CUDA_VISIBLE_DEVICES=${device} TF_FORCE_GPU_ALLOW_GROWTH=true` });
+    }
+    expect(runs[0]!.handle.pid).not.toBe(runs[1]!.handle.pid);
   });
 });

@@ -1,0 +1,105 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
+import { CONFIG } from '@trainyard/infrastructure';
+import { probeDevices, type BackendName, type DeviceReport, type GpuDevice } from '@trainyard/training/supervisor';
+
+/** The device one attempt trains on, and the variables that pin its process there. Released when the attempt ends. */
+export interface DeviceLease {
+  /** For the attempt's log: " on GPU 1 (NVIDIA H100 80GB HBM3)", or "" without a GPU. */
+  label: string;
+  env: Record<string, string>;
+  release(): void;
+}
+
+/** What the workers table records of a worker's devices. */
+export interface DeviceRegistration {
+  backend: string | null;
+  gpu: string | null;
+  gpuCount: number;
+  gpuMemoryMb: number | null;
+}
+
+/**
+ * The backend and GPUs this worker trains with, found once at start by a probe process (a broken
+ * driver fails the probe, not the worker), and which GPU each attempt's process is pinned to:
+ * the one with the fewest trainings, so with the default concurrency (one per GPU) each runs
+ * alone on its own.
+ */
+@Injectable()
+export class WorkerDevices {
+  private readonly logger = new Logger(WorkerDevices.name);
+  private report?: DeviceReport;
+  /** Trainings on each GPU, by its index. */
+  private readonly load = new Map<number, number>();
+
+  constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {}
+
+  async detect(): Promise<void> {
+    const probe = await probeDevices({
+      backend: this.config.engine.backend,
+      timeoutMs: this.config.worker.childHeartbeatTimeoutMs,
+      onOutput: (line) => this.logger.debug(`device probe ${line.stream}: ${line.text}`),
+    });
+    if (!probe.ok) {
+      // The trainings then choose (or fail to load) their backend themselves, and say so per run.
+      this.logger.error(`${probe.reason}; training without a device report (backend ${this.config.engine.backend ?? 'chosen by each training'}, no GPU)`);
+      return;
+    }
+    this.report = probe.report;
+    const { backend, detail, gpus, unusedGpus } = probe.report;
+    this.logger.log(`devices: ${backend} (${detail}); ${gpus.length ? gpus.map(describeGpu).join(', ') : 'no GPU'}`);
+    if (unusedGpus.length) this.logger.warn(`the driver lists ${unusedGpus.map(describeGpu).join(', ')}, which the ${backend} backend does not use`);
+    for (const gpu of gpus) this.load.set(gpu.index, 0);
+  }
+
+  /** What each training is told to use: TRAINYARD_BACKEND, else what the probe activated. */
+  get backend(): BackendName | undefined {
+    return this.config.engine.backend ?? this.report?.backend;
+  }
+
+  get gpus(): GpuDevice[] {
+    return this.report?.gpus ?? [];
+  }
+
+  /** WORKER_CONCURRENCY, else one training per GPU, else one. */
+  get concurrency(): number {
+    return this.config.worker.concurrency ?? Math.max(1, this.gpus.length);
+  }
+
+  registration(): DeviceRegistration {
+    const models = [...new Set(this.gpus.map((g) => g.model))];
+    const memories = this.gpus.map((g) => g.memoryMb).filter((m): m is number => m !== null);
+    return {
+      backend: this.backend ?? null,
+      gpu: models.length ? models.join(' + ') : null,
+      gpuCount: this.gpus.length,
+      // Per GPU; the smallest when they differ, since any of them may get a given job.
+      gpuMemoryMb: memories.length === this.gpus.length && memories.length > 0 ? Math.min(...memories) : null,
+    };
+  }
+
+  /**
+   * Pins an attempt's process to the least busy GPU: CUDA_VISIBLE_DEVICES in nvidia-smi's order
+   * (CUDA_DEVICE_ORDER=PCI_BUS_ID makes CUDA count the same way), and memory taken as needed
+   * rather than all of it at once, in case WORKER_CONCURRENCY puts two trainings on one GPU.
+   */
+  lease(): DeviceLease {
+    const gpu = [...this.gpus].sort((a, b) => this.load.get(a.index)! - this.load.get(b.index)! || a.index - b.index)[0];
+    if (!gpu) return { label: '', env: {}, release: () => undefined };
+    this.load.set(gpu.index, this.load.get(gpu.index)! + 1);
+    let released = false;
+    return {
+      label: ` on ${describeGpu(gpu)}`,
+      env: { CUDA_VISIBLE_DEVICES: String(gpu.index), CUDA_DEVICE_ORDER: 'PCI_BUS_ID', TF_FORCE_GPU_ALLOW_GROWTH: 'true' },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.load.set(gpu.index, this.load.get(gpu.index)! - 1);
+      },
+    };
+  }
+}
+
+function describeGpu(gpu: GpuDevice): string {
+  return `GPU ${gpu.index} (${gpu.model}${gpu.memoryMb === null ? '' : `, ${gpu.memoryMb} MiB`})`;
+}

@@ -1,0 +1,19 @@
+/**
+ * Switches that exist only so tests can reach what CI cannot produce for real: a GPU, a training
+ * process that hangs. Each is read from the environment, and only while NODE_ENV is 'test' (Jest
+ * sets it; the images set 'production'); never from a run spec, so no API user can turn one on.
+ */
+export const TEST_ONLY_SETTINGS = {
+  /** `1`: `@tensorflow/tfjs-node-gpu` resolves to the engine's fake (fake-tfjs-node-gpu.testing.ts). */
+  fakeTfjsNodeGpu: 'TRAINYARD_TEST_FAKE_TFJS_NODE_GPU',
+  /** A file path: the first training process to create that file stops answering at its first metrics event. */
+  childHangOnce: 'TRAINYARD_TEST_CHILD_HANG_ONCE',
+} as const;
+
+export type TestOnlySetting = keyof typeof TEST_ONLY_SETTINGS;
+
+/** The setting's value under NODE_ENV=test; undefined otherwise, whatever the environment says. */
+export function testOnlySetting(name: TestOnlySetting, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env['NODE_ENV'] !== 'test') return undefined;
+  return env[TEST_ONLY_SETTINGS[name]] || undefined;
+}

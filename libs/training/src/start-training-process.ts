@@ -1,0 +1,91 @@
+import { CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS } from '@trainyard/config';
+import { CONTROL_BYTES, type ChildMessage } from './child-messages';
+import { compiledEntry } from './compiled-entry';
+import { describeCrash, superviseChild } from './supervise-child';
+import type { TrainingEvent, TrainingJobInput, TrainingOutcome } from './training-job.types';
+import type { TrainingOutputLine } from './training-output';
+
+export interface TrainingProcessHandle {
+  /** The training process's id (null if it could not be started). */
+  pid: number | null;
+  /** Settles after the process has exited and every onEvent call has settled; never rejects. */
+  done: Promise<TrainingOutcome>;
+  /** Asks the training to stop between two batches; it then ends 'cancelled'. */
+  cancel(): void;
+  /**
+   * Asks the training to finish the current batch, checkpoint that position (unless nothing was
+   * trained since the last checkpoint) and end 'preempted'. During loading or validation it stops
+   * at the next such point; a cancel() takes precedence.
+   */
+  preempt(): void;
+}
+
+export interface TrainingProcessOptions {
+  /**
+   * Each line the training prints on stdout or stderr, in order. Without it the lines go to this
+   * process's own stdout and stderr, as they would if the training printed there itself.
+   */
+  onOutput?: (line: TrainingOutputLine) => void;
+  /** Added to this process's environment for the training (CUDA_VISIBLE_DEVICES, TF_FORCE_GPU_ALLOW_GROWTH…). */
+  env?: Record<string, string>;
+  /** The process is killed (SIGKILL) after this long without a heartbeat or an event; WORKER_CHILD_HEARTBEAT_TIMEOUT_MS. */
+  heartbeatTimeoutMs?: number;
+}
+
+/**
+ * Trains one attempt in a process of its own (training.child.ts), for every backend: this
+ * process never loads TensorFlow.js, a native crash or an out-of-memory kill costs the attempt and
+ * not the worker, a hung training is killed after `heartbeatTimeoutMs`, and the GPU memory
+ * TensorFlow holds goes back to the driver when the process exits. Events reach `onEvent` in
+ * order, one at a time; if `onEvent` fails, training is cancelled and the outcome is a retryable
+ * failure naming the event. An exit without an outcome is a retryable failure with `crash` set.
+ */
+export function startTrainingProcess(
+  input: TrainingJobInput,
+  onEvent: (event: TrainingEvent) => void | Promise<void>,
+  options: TrainingProcessOptions = {},
+): TrainingProcessHandle {
+  const timeoutMs = options.heartbeatTimeoutMs ?? CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS;
+  const what = `training process of run ${input.runId}`;
+  let reported: TrainingOutcome | undefined;
+  let eventError: string | undefined;
+  let delivering: Promise<void> = Promise.resolve();
+
+  const child = superviseChild(compiledEntry('training.child'), {
+    what,
+    env: options.env,
+    silenceTimeoutMs: timeoutMs,
+    onOutput: options.onOutput ?? echoOutput,
+    onMessage: (message: ChildMessage) => {
+      if (message.kind === 'outcome') {
+        reported = message.outcome;
+        child.finished();
+      } else if (message.kind === 'event') {
+        delivering = delivering.then(async () => {
+          if (eventError) return;
+          try {
+            await onEvent(message.event);
+          } catch (error) {
+            eventError = `handling the '${message.event.type}' event of run ${input.runId} failed: ${(error as Error).message}`;
+            cancel();
+          }
+        });
+      }
+    },
+  });
+  const cancel = () => child.control(CONTROL_BYTES.cancel);
+  const preempt = () => child.control(CONTROL_BYTES.preempt);
+  child.send({ kind: 'train', input, heartbeatMs: child.heartbeatMs });
+
+  const done = child.exited.then(async (crash): Promise<TrainingOutcome> => {
+    await delivering;
+    if (eventError) return { status: 'failed', reason: eventError, retryable: true };
+    if (reported) return reported;
+    return { status: 'failed', reason: describeCrash(what, crash, timeoutMs), retryable: true, crash };
+  });
+  return { pid: child.pid, done, cancel, preempt };
+}
+
+function echoOutput(line: TrainingOutputLine): void {
+  process[line.stream].write(`${line.text}\n`);
+}
