@@ -32,7 +32,7 @@ export function fleetPage(root: HTMLElement): () => void {
           workers.workers.length === 0
             ? h('p', { class: 'muted' }, 'No worker has registered.')
             : h('table', { class: 'compact', id: 'workers' }, h('thead', {}, h('tr', {}, ...['Worker', 'State', 'Backend', 'GPU', 'Heartbeat', 'Training', 'Host'].map((c) => h('th', {}, c)))), h('tbody', {}, workers.workers.map((w) =>
-                h('tr', {}, h('td', {}, w.id), h('td', {}, h('span', { class: `badge ${w.state}`, title: w.drainMode ? `drain: ${w.drainMode}` : '' }, w.state)), h('td', {}, w.backend ?? '—'), h('td', {}, w.gpu ?? 'none'), h('td', {}, formatAgo(w.lastHeartbeatAt)), h('td', {}, w.running.map((r) => h('a', { href: `#/runs/${r.runId}` }, `${r.runId.slice(0, 8)} #${r.number} `))), h('td', { class: 'muted' }, `${w.hostname} pid ${w.pid}`)),
+                h('tr', {}, h('td', {}, w.id), h('td', {}, h('span', { class: `badge ${w.state}`, title: w.drainMode ? `drain: ${w.drainMode}` : '' }, w.state)), h('td', {}, w.backend ?? '—'), h('td', {}, gpuText(w)), h('td', {}, formatAgo(w.lastHeartbeatAt)), h('td', {}, w.running.map((r) => h('a', { href: `#/runs/${r.runId}` }, `${r.runId.slice(0, 8)} #${r.number} `))), h('td', { class: 'muted' }, `${w.hostname} pid ${w.pid}`)),
               ))),
         ),
       );
@@ -43,4 +43,11 @@ export function fleetPage(root: HTMLElement): () => void {
   void load();
   const timer = window.setInterval(() => document.visibilityState === 'visible' && void load(), 5000);
   return () => window.clearInterval(timer);
+}
+
+/** "2 × NVIDIA H100 (80 GiB)", or "none" on a CPU worker. */
+function gpuText(w: { gpu: string | null; gpuCount: number; gpuMemoryMb: number | null }): string {
+  if (!w.gpu || w.gpuCount === 0) return 'none';
+  const memory = w.gpuMemoryMb === null ? '' : ` (${Math.round(w.gpuMemoryMb / 1024)} GiB)`;
+  return `${w.gpuCount > 1 ? `${w.gpuCount} × ` : ''}${w.gpu}${memory}`;
 }

@@ -177,7 +177,7 @@ export function modelVersionView(row: ModelVersion): ModelVersionView {
 }
 
 /** The columns of a worker the fleet shows. */
-export type WorkerShown = Pick<Worker, 'id' | 'hostname' | 'pid' | 'backend' | 'gpu' | 'concurrency' | 'startedAt' | 'lastHeartbeatAt' | 'stoppedAt' | 'drainRequestedAt' | 'drainMode' | 'drainedAt'>;
+export type WorkerShown = Pick<Worker, 'id' | 'hostname' | 'pid' | 'backend' | 'gpu' | 'gpuCount' | 'gpuMemoryMb' | 'concurrency' | 'startedAt' | 'lastHeartbeatAt' | 'stoppedAt' | 'drainRequestedAt' | 'drainMode' | 'drainedAt'>;
 
 export function workerView(row: WorkerShown, state: WorkerState, running: { runId: string; number: number; startedAt: Date }[]): WorkerView {
   return {
@@ -186,6 +186,8 @@ export function workerView(row: WorkerShown, state: WorkerState, running: { runI
     pid: row.pid,
     backend: row.backend,
     gpu: row.gpu,
+    gpuCount: row.gpuCount,
+    gpuMemoryMb: row.gpuMemoryMb,
     concurrency: row.concurrency,
     startedAt: isoDate(row.startedAt),
     lastHeartbeatAt: isoDate(row.lastHeartbeatAt),

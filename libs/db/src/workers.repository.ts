@@ -39,11 +39,6 @@ export function workerState(worker: Pick<WorkerRow, 'stoppedAt' | 'lastHeartbeat
 
 const FLEET_SHOWN = 200;
 
-/**
- * Recorded, but not yet part of the fleet's view (WorkerViewSchema in libs/contracts/src/http is
- * strict): served once the contract has them.
- */
-const NOT_IN_VIEW = { gpuCount: true, gpuMemoryMb: true } as const;
 
 /** Worker processes and their heartbeats, so operators can tell a live fleet from a dead one. */
 export class WorkersRepository {
@@ -118,7 +113,6 @@ export class WorkersRepository {
     const rows = await this.prisma.worker.findMany({
       orderBy: [{ stoppedAt: { sort: 'desc', nulls: 'first' } }, { lastHeartbeatAt: 'desc' }],
       take: FLEET_SHOWN,
-      omit: NOT_IN_VIEW,
       include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
     });
     const now = Date.now();
@@ -129,7 +123,6 @@ export class WorkersRepository {
   async get(id: string, lostAfterMs: number): Promise<WorkerView | null> {
     const worker = await this.prisma.worker.findUnique({
       where: { id },
-      omit: NOT_IN_VIEW,
       include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
     });
     if (!worker) return null;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
+import type { WorkerList } from '@trainyard/contracts';
 import { WorkersRepository, type Database } from '@trainyard/db';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { DATABASE } from '@trainyard/infrastructure';
@@ -31,13 +32,13 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
     expect(queues.queues[0]).toMatchObject({ name: api.queueName, counts: expect.objectContaining({ waiting: 1, active: 0 }) });
 
     const workers = new WorkersRepository(app.get<Database>(DATABASE).prisma);
-    await workers.register({ id: 'w-gpu', hostname: 'node-1', pid: 1, backend: 'tensorflow', gpu: 'NVIDIA H200', concurrency: 1 });
+    await workers.register({ id: 'w-gpu', hostname: 'node-1', pid: 1, backend: 'tensorflow-gpu', gpu: 'NVIDIA H200', gpuCount: 2, gpuMemoryMb: 143771, concurrency: 2 });
     await workers.register({ id: 'w-old', hostname: 'node-2', pid: 2, backend: 'wasm', gpu: null, concurrency: 1 });
     await workers.stop('w-old');
-    const body = (await (await api.fetch(`${baseUrl}/v1/workers`)).json()) as { workers: { id: string; state: string; gpu: string | null }[] };
-    expect(body.workers.map((w) => [w.id, w.state, w.gpu])).toEqual([
-      ['w-gpu', 'alive', 'NVIDIA H200'],
-      ['w-old', 'stopped', null],
+    const body = (await (await api.fetch(`${baseUrl}/v1/workers`)).json()) as WorkerList;
+    expect(body.workers.map((w) => [w.id, w.state, w.gpu, w.gpuCount, w.gpuMemoryMb, w.concurrency])).toEqual([
+      ['w-gpu', 'alive', 'NVIDIA H200', 2, 143771, 2],
+      ['w-old', 'stopped', null, 0, null, 1],
     ]);
   });
 

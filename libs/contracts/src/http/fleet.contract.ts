@@ -21,7 +21,12 @@ export const WorkerViewSchema = z.strictObject({
   hostname: z.string(),
   pid: z.int(),
   backend: z.string().nullable(),
+  /** The GPU model the worker's device probe found (null on CPU workers). */
   gpu: z.string().nullable(),
+  /** GPUs this worker trains on (one child per GPU). */
+  gpuCount: z.int(),
+  /** Memory of one of them, in MiB; null when unknown or none. */
+  gpuMemoryMb: z.int().nullable(),
   concurrency: z.int(),
   startedAt: Timestamp,
   lastHeartbeatAt: Timestamp,
