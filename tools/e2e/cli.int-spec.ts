@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import type { RunListItemView } from '@trainyard/contracts';
+import { TrainyardClient } from '@trainyard/client';
+import type { RunEvent, RunListItemView } from '@trainyard/contracts';
 import { Cluster, tinyPretrain } from './cluster';
 
 const CLI = resolve(__dirname, '../../dist/apps/cli/src/trainyard.js');
@@ -105,6 +106,32 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
       expect(createHash('sha256').update(readFileSync(join(out, file))).digest('hex')).toBe(sha256);
       expect(report.files.find((f) => f.file === file)).toMatchObject({ sha256, verified: true });
     }
+  });
+
+  it('the client parses the live answers with their contracts, pages runs, reads events and stops on abort', async () => {
+    const client = new TrainyardClient(cluster.baseUrl, cluster.adminKey, { validateResponses: true });
+    expect(await client.run(runId)).toMatchObject({ id: runId, status: 'SUCCEEDED' });
+    const ids: string[] = [];
+    for await (const run of client.runs({ limit: 1 })) ids.push(run.id);
+    expect(ids).toContain(runId);
+    const { checkpoints } = await client.checkpoints(runId);
+    await client.checkpointFiles(runId, checkpoints.at(-1)!.sequence);
+    await Promise.all([client.workers(), client.queues(), client.datasets(), client.whoami(), client.metrics(runId, ['loss', 'val_loss'])]);
+
+    const first: RunEvent[] = [];
+    for await (const event of client.events(runId)) {
+      first.push(event);
+      break; // the stream stays open after the run's end: leaving the loop closes it
+    }
+    expect(first).toEqual([expect.objectContaining({ type: 'status', status: 'SUCCEEDED' })]);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const aborted = async () => {
+      for await (const _event of client.events(runId, { signal: controller.signal })) {
+        // the snapshot, then nothing: only the abort ends this
+      }
+    };
+    await expect(aborted()).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('prints the log, exports metrics as CSV and JSON Lines, and compares', async () => {
