@@ -100,14 +100,15 @@ function report(error: unknown, io: CliIo, flags: { json: boolean }): ExitCode {
     io.err(`trainyard: ${error.message}${error.requestId ? ` (request ${error.requestId})` : ''}\n`);
     return EXIT.API;
   }
-  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
+  // Matched by name: fetch's errors may come from another realm than this module's Error.
+  const failed = error as { name?: string; message?: string; cause?: { code?: string; message?: string } } | null;
+  if (failed?.name === 'AbortError' || failed?.name === 'TimeoutError') {
     io.err('trainyard: interrupted\n');
     return EXIT.API;
   }
   // fetch's "fetch failed" hides the reason (ECONNREFUSED…) in its cause.
-  if (error instanceof TypeError && error.message === 'fetch failed') {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    io.err(`trainyard: cannot reach the API: ${cause?.code ?? cause?.message ?? error.message}\n`);
+  if (failed?.name === 'TypeError' && failed.message === 'fetch failed') {
+    io.err(`trainyard: cannot reach the API: ${failed.cause?.code ?? failed.cause?.message ?? failed.message}\n`);
     return EXIT.API;
   }
   io.err(`trainyard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configPath, resolveConfig, writeConfig } from './cli-config';
+import { COMMANDS, runCli } from './cli-main';
+import { EXIT } from './exit-codes';
+
+async function cli(argv: string[], env: Record<string, string | undefined> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    out: (t) => (stdout += t),
+    err: (t) => (stderr += t),
+    stdoutIsTty: false,
+    env,
+    signal: new AbortController().signal,
+  });
+  return { code, stdout, stderr };
+}
+
+describe('trainyard command line', () => {
+  const home = mkdtempSync(join(tmpdir(), 'trainyard-cli-unit-'));
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  it.each(COMMANDS.map((c) => c.name))('documents `%s` with --help', async (name) => {
+    const { code, stdout } = await cli([name, '--help']);
+    expect(code).toBe(EXIT.OK);
+    expect(stdout).toMatch(new RegExp(`^Usage: trainyard ${name}`));
+    expect(stdout).toContain('--json');
+  });
+
+  it('answers usage errors with exit 1 and says where to look', async () => {
+    expect(await cli([])).toMatchObject({ code: EXIT.USAGE });
+    expect(await cli(['frobnicate'])).toMatchObject({ code: EXIT.USAGE, stderr: expect.stringContaining('unknown command "frobnicate"') });
+    expect(await cli(['ls', '--bogus'])).toMatchObject({ code: EXIT.USAGE, stderr: expect.stringContaining('trainyard ls --help') });
+    expect(await cli(['watch'], { TRAINYARD_URL: 'http://127.0.0.1:9' })).toMatchObject({ code: EXIT.USAGE, stderr: expect.stringContaining('Missing run id') });
+  });
+
+  it('exits 6 before any request when no API URL is configured, 2 when the API cannot be reached', async () => {
+    expect(await cli(['ls'], { XDG_CONFIG_HOME: home })).toMatchObject({ code: EXIT.NOT_CONFIGURED });
+    const unreachable = await cli(['ls'], { XDG_CONFIG_HOME: home, TRAINYARD_URL: 'http://127.0.0.1:9' });
+    expect(unreachable).toMatchObject({ code: EXIT.API, stderr: expect.stringContaining('cannot reach the API') });
+  });
+
+  it('stores the login 0600 under XDG_CONFIG_HOME; the environment and flags override it', () => {
+    const env = { XDG_CONFIG_HOME: home };
+    const path = writeConfig({ url: 'http://stored', apiKey: 'stored-key' }, env);
+    expect(path).toBe(join(home, 'trainyard', 'config.json'));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ url: 'http://stored', apiKey: 'stored-key' });
+    expect(resolveConfig({}, env)).toEqual({ url: 'http://stored', apiKey: 'stored-key' });
+    expect(resolveConfig({}, { ...env, TRAINYARD_URL: 'http://env', TRAINYARD_API_KEY: 'env-key' })).toEqual({ url: 'http://env', apiKey: 'env-key' });
+    expect(resolveConfig({ url: 'http://flag' }, { ...env, TRAINYARD_URL: 'http://env' })).toMatchObject({ url: 'http://flag' });
+    expect(configPath({ HOME: '/home/u' })).toBe('/home/u/.config/trainyard/config.json');
+  });
+
+  it('prints bash and zsh completion naming every command', async () => {
+    for (const shell of ['bash', 'zsh']) {
+      const { code, stdout } = await cli(['completion', shell]);
+      expect(code).toBe(EXIT.OK);
+      expect(stdout).toContain('complete -F _trainyard trainyard');
+      for (const c of COMMANDS) expect(stdout).toContain(`${c.name})`);
+    }
+    expect((await cli(['completion', 'fish'])).code).toBe(EXIT.USAGE);
+  });
+});
