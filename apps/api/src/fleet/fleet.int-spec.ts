@@ -20,11 +20,7 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
     await api?.stop();
   });
 
-  const submit = async (name: string): Promise<string> => {
-    const body = JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
-    const res = await api.fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    return ((await res.json()) as { id: string }).id;
-  };
+  const submit = (name: string): Promise<string> => api.submitPretrain(name);
 
   it('reports queue depths by state and workers with backend, GPU, heartbeat and state', async () => {
     await submit('waiting');

@@ -37,11 +37,7 @@ describe('run events and checkpoint files (PostgreSQL, Redis, HTTP)', () => {
     await api?.stop();
   });
 
-  const submit = async (name: string): Promise<string> => {
-    const body = JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
-    const res = await api.fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    return ((await res.json()) as { id: string }).id;
-  };
+  const submit = (name: string): Promise<string> => api.submitPretrain(name);
 
   // Event payloads are asserted field by field; a type per event would only restate the assertions.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

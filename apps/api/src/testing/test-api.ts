@@ -26,6 +26,8 @@ export interface TestApi {
   authHeaders: { authorization: string };
   /** `fetch` with the admin key (a call may set its own Authorization instead). */
   fetch: typeof fetch;
+  /** Submits a small synthetic-shapes pretrain named `name` as the admin; its run id. */
+  submitPretrain(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -43,16 +45,23 @@ export async function startTestApi(options: { env?: Record<string, string>; open
   const app = await createApiApp(config, { queueName, logger: options.logger ?? false, shutdownHooks: false, openApi: options.openApi ?? false });
   await app.listen(0, '127.0.0.1');
   const queue = new Queue(queueName, { connection: TEST_REDIS });
+  const baseUrl = await app.getUrl();
+  const adminFetch = authorizedFetch(adminKey);
   return {
     app,
-    baseUrl: await app.getUrl(),
+    baseUrl,
     config,
     queue,
     queueName,
     home,
     adminKey,
     authHeaders: { authorization: `Bearer ${adminKey}` },
-    fetch: authorizedFetch(adminKey),
+    fetch: adminFetch,
+    async submitPretrain(name: string) {
+      const body = JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
+      const res = await adminFetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return ((await res.json()) as { id: string }).id;
+    },
     async stop() {
       await queue.obliterate({ force: true }).catch(() => undefined);
       await queue.close();
