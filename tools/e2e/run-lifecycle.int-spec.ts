@@ -4,7 +4,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { authorizedFetch, createFreshDatabase, serverSentEvents, testAdminKey, type ServerSentEvent } from '@trainyard/db/testing';
 import { startS3TestServer } from '@trainyard/storage/testing';
 import { createObjectStore, keyFromUri, type ObjectStore } from '@trainyard/storage';
-import type { ClassificationReport, RunLogLine, RunLogPage, RunSpecInput } from '@trainyard/contracts';
+import type { FinetuneResult, RunLogLine, RunLogPage, RunSpecInput } from '@trainyard/contracts';
 import { freePort, startApp, waitFor, type AppProcess } from './processes';
 
 /**
@@ -119,7 +119,7 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
     expect(log.complete).toBe(true);
     const said = log.lines.map((l) => `${l.source}: ${l.msg}`);
     expect(said[0]).toMatch(new RegExp(`^worker: run ${pretrain.id} \\(pretrain "e2e pretrain"\\) attempt 1 started on worker `));
-    expect(said).toContainEqual(expect.stringMatching(/^stdout: epoch 3\/3 loss \S+ val_loss \S+ \(\d+ img\/s\)$/));
+    expect(said).toContainEqual(expect.stringMatching(/^stdout: epoch 3\/3 loss \S+ val_loss \S+ val_mse \S+ \(\d+ img\/s\)$/));
     expect(said.at(-1)).toBe(`worker: run ${pretrain.id} SUCCEEDED`);
     expect(log.lines.every((l) => l.attempt === 1 && l.jobId === pretrain.id)).toBe(true);
     expect((await store.list(`runs/${pretrain.id}/logs/`)).map((o) => o.key)).toEqual([`runs/${pretrain.id}/logs/00001-000001.ndjson`]);
@@ -154,7 +154,7 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
     expect(streamed).toEqual(stored.lines);
 
     // The evaluation on the held-out test split is real: four classes, chance is 25 %.
-    const report = finetuneRun.result as ClassificationReport;
+    const report = finetuneRun.result as FinetuneResult;
     expect(report.samples).toBe(4 * 25);
     expect(report.accuracy).toBeGreaterThan(0.75);
     expect(report.macroF1).toBeGreaterThan(0.7);
@@ -190,7 +190,11 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
       `SELECT run_id, sequence, uri, sha256, bytes::int AS bytes, models FROM checkpoints WHERE status = 'COMPLETE' ORDER BY run_id, sequence`,
     );
     expect(checkpoints.rows.filter((c) => c.run_id === pretrain.id)).toHaveLength(3);
-    expect(checkpoints.rows.filter((c) => c.run_id === finetune.id)).toHaveLength(2);
+    // Every 10 epochs and at each new best val_accuracy; retention kept the newest and the best,
+    // and the best is the checkpoint the result was tested on.
+    const finetuneSequences = checkpoints.rows.filter((c) => c.run_id === finetune.id).map((c) => c.sequence);
+    expect(finetuneSequences).toContain(report.selection!.best.sequence);
+    expect(finetuneSequences.at(-1)).toBe(report.selection!.last.sequence);
     for (const checkpoint of checkpoints.rows) {
       expect(checkpoint.uri).toBe(`s3://${s3.bucket}/runs/${checkpoint.run_id}/checkpoints/${checkpoint.sequence}/`);
       const prefix = keyFromUri(store, checkpoint.uri);

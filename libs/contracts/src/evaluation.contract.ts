@@ -1,4 +1,5 @@
 import type { EvaluationSplit } from './evaluate-spec.schema';
+import type { MetricGoal } from './metric-goal';
 
 export interface ClassScore {
   className: string;
@@ -41,7 +42,57 @@ export interface ReconstructionReport {
   mse: number;
 }
 
-export type RunResult = ClassificationReport | EvaluationReport | ReconstructionReport;
+/** Where a set of weights stood in training, and the checkpoint that holds them. */
+export interface WeightsPosition {
+  /** Completed epochs (the last one may be partial under a steps budget). */
+  epoch: number;
+  /** The last global step trained (0-based). */
+  step: number;
+  /** The checkpoint holding exactly these weights. */
+  sequence: number | null;
+  /** Their value of the selection metric, when they were validated. */
+  validation: { name: string; value: number } | null;
+}
+
+/**
+ * How a training run chose the weights its report measures: the best by the selection metric
+ * (`training.earlyStopping.metric`, else val_loss for pretrains and val_accuracy for fine-tunes;
+ * the earliest on a tie, as checkpoint retention keeps it). The report's own fields are the test
+ * of `best`; `last.test` is the test of the last weights (the same when they are the best).
+ */
+export interface CheckpointSelection<R> {
+  metric: string;
+  goal: MetricGoal;
+  best: WeightsPosition;
+  last: WeightsPosition & { test: R };
+  /** Where `training.earlyStopping` ended training before its budget; null when it ran the whole budget. */
+  stoppedEarly: { epoch: number; step: number } | null;
+}
+
+/** What a fine-tune's base was and how it meets the head. */
+export interface TransferReport {
+  base: 'scratch' | 'run' | 'registered' | 'imported';
+  /** 'conv' (after the convolutions), 'latent' (after the dense latent layer), or null for a cut at another layer (imported models, fine-tuned classifiers). */
+  cutAt: 'conv' | 'latent' | null;
+  /** The base's last layer, e.g. 'enc_pool2'. */
+  cutLayer: string;
+  /** The shape of the base's features per image, e.g. [7, 7, 32]. */
+  features: number[];
+  headNorm: 'batchNorm' | 'none';
+}
+
+/** A fine-tune's result: the test report of its best weights, how they were chosen, and its transfer. */
+export interface FinetuneResult extends ClassificationReport {
+  selection?: CheckpointSelection<ClassificationReport>;
+  transfer?: TransferReport;
+}
+
+/** A pretrain's result: the test MSE of its best weights, and how they were chosen. */
+export interface PretrainResult extends ReconstructionReport {
+  selection?: CheckpointSelection<ReconstructionReport>;
+}
+
+export type RunResult = FinetuneResult | EvaluationReport | PretrainResult;
 
 /** A file an image-folder load left out, and why (corrupt, empty, unreadable). */
 export interface SkippedFile {

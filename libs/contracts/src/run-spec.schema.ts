@@ -5,20 +5,9 @@ import { DatasetSpecSchema } from './dataset.schema';
 import { EvaluateSpecSchema } from './evaluate-spec.schema';
 import { ONLY_WHEN_VALID } from './schema-guards';
 import { NameSchema } from './text.schema';
+import { checkValidationRules, type TrainingSpec, TrainingSpecSchema } from './training-spec.schema';
 
 const Dimension = z.int().min(8).max(256);
-
-export const TrainingSpecSchema = z
-  .object({
-    epochs: z.int().min(1).max(1000).default(5),
-    batchSize: z.int().min(1).max(1024).default(32),
-    optimizer: z.enum(['adam', 'sgd', 'rmsprop']).default('adam'),
-    learningRate: z.number().positive().max(1).default(1e-3),
-    validationSplit: z.number().min(0).max(0.5).default(0.1),
-    seed: z.int().min(0).max(2 ** 31 - 1).default(42),
-  })
-  .strict();
-export type TrainingSpec = z.infer<typeof TrainingSpecSchema>;
 
 export const CheckpointSpecSchema = z
   .object({
@@ -30,16 +19,23 @@ export type CheckpointSpec = z.infer<typeof CheckpointSpecSchema>;
 
 /**
  * Encoder: one `conv(filters[i], 3×3, relu) → maxPool(2)` block per entry of `filters`, then a
- * dense latent layer. The decoder mirrors it with transposed convolutions.
+ * dense latent layer (`latentActivation`: 'relu', the original, or 'linear'). The decoder mirrors
+ * it with transposed convolutions.
  */
 const encoderArchitecture = {
   inputShape: z.tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])]).default([28, 28, 1]),
   filters: z.array(z.int().min(1).max(256)).min(1).max(4).default([16, 32]),
   latentDim: z.int().min(2).max(1024).default(64),
+  latentActivation: z.enum(['relu', 'linear']).default('relu'),
 };
 
+/**
+ * `loss`: the reconstruction loss, 'mse' (the original) or 'binaryCrossentropy' (pixels in [0, 1]
+ * read as probabilities; a sigmoid decoder with no dense bottleneck that stalls at the mean image
+ * under MSE trains under it).
+ */
 export const ConvAutoencoderSchema = z
-  .object({ type: z.literal('conv-autoencoder'), ...encoderArchitecture })
+  .object({ type: z.literal('conv-autoencoder'), ...encoderArchitecture, loss: z.enum(['mse', 'binaryCrossentropy']).default('mse') })
   .strict();
 export type ConvAutoencoderSpec = z.infer<typeof ConvAutoencoderSchema>;
 
@@ -57,6 +53,15 @@ export const ClassifierSchema = z
     baseModel: RegisteredModelRefSchema.optional(),
     importedModel: ImportedModelSchema.optional(),
     ...encoderArchitecture,
+    /**
+     * Where an encoder base (a pretrain run's, a registered pretrain's, or the fresh one) is cut:
+     * 'conv' after its convolutions (the default), 'latent' after its dense latent layer. A
+     * fine-tuned classifier registered as a base is cut below its head unless this is given; an
+     * imported model is cut at `importedModel.cutAtLayer`.
+     */
+    cutAt: z.enum(['conv', 'latent']).optional(),
+    /** Normalisation between the base's (flattened) features and the head: 'batchNorm' or 'none'. */
+    headNorm: z.enum(['batchNorm', 'none']).default('batchNorm'),
     /** Units of an optional hidden dense layer before the softmax; 0 for none. */
     headUnits: z.int().min(0).max(4096).default(0),
     dropout: z.number().min(0).max(0.9).default(0),
@@ -69,6 +74,9 @@ export const ClassifierSchema = z
     const bases = (['baseRunId', 'baseModel', 'importedModel'] as const).filter((k) => model[k] !== undefined && model[k] !== null);
     if (bases.length > 1) {
       ctx.addIssue({ code: 'custom', path: [bases[1]], message: `A classifier has one base: ${bases.join(' and ')} were both given` });
+    }
+    if (model.cutAt !== undefined && model.importedModel !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['cutAt'], message: 'An imported model is cut at importedModel.cutAtLayer; drop cutAt' });
     }
     if (model.freezeBase && model.freezing.mode === 'two-stage') {
       ctx.addIssue({ code: 'custom', path: ['freezeBase'], message: "freezeBase conflicts with freezing.mode 'two-stage'; drop freezeBase" });
@@ -85,7 +93,10 @@ export const PretrainSpecSchema = z
     training: TrainingSpecSchema.prefault({}),
     checkpoint: CheckpointSpecSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((spec, ctx) => {
+    checkValidationRules('pretrain', spec.training, { value: spec.training.validationSplit, field: 'training.validationSplit' }, ctx);
+  }, ONLY_WHEN_VALID);
 export type PretrainSpec = z.infer<typeof PretrainSpecSchema>;
 
 export const FinetuneSpecSchema = z
@@ -102,15 +113,25 @@ export const FinetuneSpecSchema = z
   .strict()
   .superRefine((spec, ctx) => {
     const freezing = spec.model.freezing;
-    if (freezing.mode === 'two-stage' && freezing.unfreezeAfterEpochs >= spec.training.epochs) {
+    // A steps budget's epochs depend on the data: the fine-tune checks it once the data is loaded.
+    const epochs = spec.training.epochs;
+    if (freezing.mode === 'two-stage' && epochs !== undefined && freezing.unfreezeAfterEpochs >= epochs) {
       ctx.addIssue({
         code: 'custom',
         path: ['model', 'freezing', 'unfreezeAfterEpochs'],
-        message: `Must be below training.epochs (${spec.training.epochs}), or the second stage never starts`,
+        message: `Must be below training.epochs (${epochs}), or the second stage never starts`,
       });
     }
+    checkValidationRules('finetune', spec.training, finetuneValidation(spec), ctx);
   }, ONLY_WHEN_VALID);
 export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
+
+/** The share a fine-tune validates on: an image folder's own split, otherwise `training.validationSplit` of train. */
+function finetuneValidation(spec: { dataset: z.infer<typeof DatasetSpecSchema>; training: TrainingSpec }): { value: number; field: string } {
+  return spec.dataset.name === 'image-folder'
+    ? { value: spec.dataset.split.validation, field: 'dataset.split.validation' }
+    : { value: spec.training.validationSplit, field: 'training.validationSplit' };
+}
 
 export const RunSpecSchema = z.discriminatedUnion('kind', [PretrainSpecSchema, FinetuneSpecSchema, EvaluateSpecSchema]);
 export type RunSpec = z.infer<typeof RunSpecSchema>;

@@ -5,8 +5,9 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { ClassifierSchema, FreezingSchema } from '@trainyard/contracts';
 import { LocalObjectStore } from '@trainyard/storage';
-import { cutModel, defaultCutLayer, importedModelLocation, loadImportedBase } from './base-model';
+import { cutModel, defaultCutLayer, encoderCutLayer, importedModelLocation, loadImportedBase } from './base-model';
 import { buildClassifier } from './classifier.model';
+import { buildConvAutoencoder } from './conv-autoencoder.model';
 import { stageAt, stageLearningRate } from './freezing';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 
@@ -24,8 +25,17 @@ describe('bases cut from other models', () => {
     expect(() => cutModel(keras, 'predictions')).toThrow(/keeps a layer named 'predictions'/);
 
     const spec = ClassifierSchema.parse({ type: 'classifier', inputShape: [8, 8, 1], filters: [2], latentDim: 3, headUnits: 4 });
-    const classifier = buildClassifier({ encoder: null, spec, numClasses: 2 });
-    expect(defaultCutLayer(classifier)).toBe('latent');
+    expect(defaultCutLayer(buildClassifier({ encoder: null, spec, numClasses: 2 }))).toBe('enc_pool1');
+    expect(defaultCutLayer(buildClassifier({ encoder: null, spec: { ...spec, cutAt: 'latent' }, numClasses: 2 }))).toBe('latent');
+  });
+
+  it("cuts a Trainyard encoder after its convolutions or at its latent, and says when it has no such layer", () => {
+    const { encoder } = buildConvAutoencoder({ inputShape: [8, 8, 1], filters: [2, 3], latentDim: 4 });
+    expect(encoderCutLayer(encoder, 'conv')).toBe('enc_pool2');
+    expect(cutModel(encoder, encoderCutLayer(encoder, 'conv')).outputs[0].shape).toEqual([null, 2, 2, 3]);
+    expect(encoderCutLayer(encoder, 'latent')).toBe('latent');
+    const keras = tf.sequential({ name: 'vgg', layers: [tf.layers.conv2d({ name: 'block1_conv1', inputShape: [8, 8, 1], filters: 2, kernelSize: 3 })] });
+    expect(() => encoderCutLayer(keras, 'conv', 'registered model m v1')).toThrow('registered model m v1 has no convolutional block (enc_pool<n>) to cut after');
   });
 
   it('flattens a convolutional cut before the head', () => {

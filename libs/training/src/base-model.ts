@@ -5,7 +5,7 @@ import { LocalObjectStore, LocalPathRefusedError, locateModelFile, MODEL_JSON, M
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 
 /** Layers buildClassifier puts on top of a base; a base must not hold layers of these names. */
-export const HEAD_LAYER_NAMES = ['head_flatten', 'head_hidden', 'head_dropout', 'predictions'] as const;
+export const HEAD_LAYER_NAMES = ['head_flatten', 'head_norm', 'head_hidden', 'head_dropout', 'predictions'] as const;
 
 /** The name buildClassifier gives its models (kept in model.json, so a checkpointed classifier is recognised). */
 export const TRAINYARD_CLASSIFIER = 'classifier';
@@ -42,6 +42,17 @@ export function cutModel(model: tf.LayersModel, layerName = defaultCutLayer(mode
   const clash = base.layers.find((l) => (HEAD_LAYER_NAMES as readonly string[]).includes(l.name));
   if (clash) throw new InvalidTrainingInputError(`${what} keeps a layer named '${clash.name}' below the cut; cut at a lower layer`);
   return base;
+}
+
+/**
+ * Where a cut of a Trainyard encoder ends: its 'latent' layer, or for 'conv' its last pooling
+ * layer (the output of the convolutions, before the flatten and the dense latent).
+ */
+export function encoderCutLayer(model: tf.LayersModel, cutAt: 'conv' | 'latent', what = `model ${model.name}`): string {
+  if (cutAt === 'latent') return 'latent';
+  const pools = model.layers.filter((l) => /^enc_pool\d+$/.test(l.name));
+  if (pools.length === 0) throw new InvalidTrainingInputError(`${what} has no convolutional block (enc_pool<n>) to cut after`);
+  return pools[pools.length - 1].name;
 }
 
 /**

@@ -8,7 +8,8 @@ export interface ConvAutoencoder {
   encoder: tf.LayersModel;
 }
 
-export type EncoderArchitecture = Pick<ConvAutoencoderSpec, 'inputShape' | 'filters' | 'latentDim'>;
+/** `latentActivation` defaults to 'relu', the original encoder's. */
+export type EncoderArchitecture = Pick<ConvAutoencoderSpec, 'inputShape' | 'filters' | 'latentDim'> & Partial<Pick<ConvAutoencoderSpec, 'latentActivation'>>;
 
 /** Spatial size after the encoder's pooling blocks ('same' pooling rounds up: 7 → 4). */
 export function encodedSize(size: number, blocks: number): number {
@@ -18,9 +19,10 @@ export function encodedSize(size: number, blocks: number): number {
 }
 
 /**
- * The encoder half: per filter `conv2d(f, 3, same, relu) → maxPooling2d(2, same)`, flatten,
- * `dense(latentDim, relu)` named 'latent'. Returns the symbolic input and latent output so the
- * autoencoder (and a classifier) can be built on the same layers.
+ * The encoder half: per filter `conv2d(f, 3, same, relu) → maxPooling2d(2, same)` (the last pool
+ * is where a 'conv' cut ends), flatten, `dense(latentDim, latentActivation)` named 'latent'.
+ * Returns the symbolic input and latent output so the autoencoder (and a classifier) can be built
+ * on the same layers.
  */
 export function buildEncoderGraph(
   arch: EncoderArchitecture,
@@ -36,7 +38,8 @@ export function buildEncoderGraph(
     x = tf.layers.maxPooling2d({ poolSize: 2, padding: 'same', name: `enc_pool${i + 1}` }).apply(x) as tf.SymbolicTensor;
   });
   x = tf.layers.flatten({ name: 'enc_flatten' }).apply(x) as tf.SymbolicTensor;
-  const latent = tf.layers.dense({ units: arch.latentDim, activation: 'relu', name: 'latent', ...kernel() }).apply(x) as tf.SymbolicTensor;
+  const activation = arch.latentActivation ?? 'relu';
+  const latent = tf.layers.dense({ units: arch.latentDim, activation, name: 'latent', ...kernel() }).apply(x) as tf.SymbolicTensor;
   return { input, latent };
 }
 

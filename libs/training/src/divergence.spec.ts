@@ -3,13 +3,13 @@ import { loadDataset } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import { DivergedError } from './diverged.error';
 import { runFinetune } from './finetune';
-import type { TrainingHooks } from './training-hooks';
+import { recordingHooks } from './recording-hooks.testing';
 
 beforeAll(async () => {
   await initEngine({ backend: 'wasm' });
 });
 
-const hooks: TrainingHooks = { onProgress: () => undefined, onMetrics: () => undefined, onCheckpoint: async () => undefined, shouldStop: () => false };
+const hooks = recordingHooks();
 
 /**
  * Categorical cross-entropy clips predictions, so a fine-tune whose weights went NaN reports a

@@ -1,36 +1,44 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BatchPipeline, ImageSplit } from '@trainyard/datasets';
-import { epochOrder, gatherBatch, stepsPerEpoch } from './batches';
+import type { WeightsPosition } from '@trainyard/contracts';
+import { epochOrder, gatherBatch } from './batches';
 import { DivergedError } from './diverged.error';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
+import { scheduledLearningRate } from './learning-rate-schedule';
+import { setLearningRate } from './optimizer';
 import { ProgressMeter } from './progress-meter';
 import type { CheckpointMetric, TrainingHooks, TrainingMetricPoint } from './training-hooks';
-import type { CheckpointAt, LoopPosition } from './training-state';
+import { batchesInEpoch, type TrainingPlan } from './training-plan';
+import type { CheckpointAt, LoopStart } from './training-state';
+import { freshTracking, observeValidation, type ValidationRules, type ValidationTracking } from './validation-tracking';
 
 /** Per-step samples are named apart from the per-epoch mean `loss`: both would share (name, step). */
 export const BATCH_LOSS_METRIC = 'batch_loss';
+/** The learning rate of an epoch's last step, reported per epoch when a schedule moves it. */
+export const LEARNING_RATE_METRIC = 'learning_rate';
 
-export interface EpochLoopConfig {
+export interface EpochLoopConfig extends ValidationRules {
   /** Compiled; `trainOnBatch` returns `metricNames` in order (the loss first). */
   model: tf.LayersModel;
   metricNames: string[];
   train: ImageSplit;
   imageShape: [number, number, number];
-  epochs: number;
+  /** The budget laid out over `train` (planTraining). */
+  plan: TrainingPlan;
   batchSize: number;
   seed: number;
+  /** The stage's learning rate before the schedule, per 0-based epoch (two-stage lowers it). */
+  learningRate(epochIndex: number): number;
   /** The training target of a batch (the images themselves for an autoencoder). */
   targets(x: tf.Tensor4D, labels: Int32Array): tf.Tensor;
   /** Validation metrics after each epoch, e.g. { val_loss }; {} when there is no validation split. */
   validate(): Promise<Record<string, number>>;
-  /** The validation metric checkpoints carry (e.g. 'val_loss'), when `validate` reports it. */
-  checkpointMetric?: string;
   checkpointEveryEpochs: number;
-  /** Serializes and hands over a checkpoint (through hooks.onCheckpoint). */
-  checkpoint(at: CheckpointAt): Promise<void>;
+  /** Serializes and hands over a checkpoint (through hooks.onCheckpoint); resolves to its sequence. */
+  checkpoint(at: CheckpointAt): Promise<number>;
   hooks: TrainingHooks;
-  /** Where to start (a resumed checkpoint's position); the beginning by default. */
-  start?: LoopPosition;
+  /** Where to start (a resumed checkpoint's position and tracking); the beginning by default. */
+  start?: LoopStart;
   /**
    * Serves the training batches (augmented, assembled off this thread) instead of gathering them
    * here. Its epoch order is `epochOrder`'s, so either source trains the same images per step.
@@ -43,33 +51,49 @@ export interface EpochLoopConfig {
   progressIntervalMs?: number;
 }
 
+export type EpochLoopResult =
+  | { status: 'completed'; tracking: ValidationTracking; last: WeightsPosition }
+  | { status: 'cancelled' }
+  | { status: 'preempted' };
+
 /**
  * The batch loop shared by pretraining and fine-tuning: seeded shuffling per epoch,
- * `trainOnBatch`, divergence, cancellation and preemption checks between batches, throttled
- * progress, sampled step metrics, epoch metrics and periodic checkpoints (always one after the
- * last epoch). Global step `s` is always batch `s % stepsPerEpoch` of the 0-based epoch
- * `floor(s / stepsPerEpoch)`, and that epoch's order depends on the seed and its index only, so
- * starting at a checkpoint's position trains exactly the batches an uninterrupted run would have.
+ * `trainOnBatch` at the scheduled learning rate, divergence, cancellation and preemption checks
+ * between batches, throttled progress, sampled step metrics, epoch metrics, the validation rules
+ * (best weights, early stopping, reduceOnPlateau) and checkpoints: every `checkpointEveryEpochs`
+ * epochs, at each new best (so the best weights are stored), and always after the last epoch
+ * (the budget's, or the one early stopping ended). Global step `s` is always batch
+ * `s % stepsPerEpoch` of the 0-based epoch `floor(s / stepsPerEpoch)`, and that epoch's order
+ * depends on the seed and its index only, so starting at a checkpoint's position (with its
+ * tracking) trains exactly the batches, at the same rates, that an uninterrupted run would have.
  */
-export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 'cancelled' | 'preempted'> {
-  const perEpoch = stepsPerEpoch(cfg.train.count, cfg.batchSize);
-  if (perEpoch === 0) throw new InvalidTrainingInputError('The training split is empty: nothing to train on');
-  const start = cfg.start ?? { epoch: 0, nextBatch: 0 };
-  if (start.nextBatch >= perEpoch || start.epoch > cfg.epochs || (start.epoch === cfg.epochs && start.nextBatch > 0)) {
+export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResult> {
+  const { plan } = cfg;
+  const perEpoch = plan.stepsPerEpoch;
+  const start: LoopStart = cfg.start ?? { epoch: 0, nextBatch: 0, step: -1 };
+  const inside = start.epoch < plan.epochs ? start.nextBatch < batchesInEpoch(plan, start.epoch) : start.epoch === plan.epochs && start.nextBatch === 0;
+  if (!inside) {
     throw new InvalidTrainingInputError(
-      `Cannot resume at epoch ${start.epoch}, batch ${start.nextBatch}: the run has ${cfg.epochs} epochs of ${perEpoch} batches`,
+      `Cannot resume at epoch ${start.epoch}, batch ${start.nextBatch}: the run trains ${plan.totalSteps} steps, ${plan.epochs} epochs of ${perEpoch} batches`,
     );
   }
+  let tracking = start.tracking ?? freshTracking(cfg);
+  // The best found in the checkpoint resumed from is stored in that very checkpoint.
+  if (tracking.best?.sequence === null && tracking.best.step === start.step && start.sequence !== undefined) {
+    tracking = { ...tracking, best: { ...tracking.best, sequence: start.sequence } };
+  }
   const sampleEvery = cfg.sampleEverySteps ?? Math.max(1, Math.ceil(perEpoch / 20));
-  const meter = new ProgressMeter({ epochs: cfg.epochs, stepsPerEpoch: perEpoch }, cfg.hooks.onProgress, cfg.progressIntervalMs);
+  const meter = new ProgressMeter(plan, cfg.hooks.onProgress, cfg.progressIntervalMs);
   const preempted = () => cfg.hooks.shouldPreempt?.() ?? false;
   // Batches trained since the last checkpoint (or the one resumed from): a preemption with none
   // needs no checkpoint, the last one already holds this very position.
   let unsaved = 0;
   // The validation metric of the current weights, known only right after an epoch's validation.
-  let metricHere: CheckpointMetric | undefined;
+  let metricHere: CheckpointMetric | undefined = start.metric ?? undefined;
+  let last: WeightsPosition = { epoch: start.epoch, step: start.step, sequence: start.sequence ?? null, validation: metricHere ?? null };
   let trained = 0;
-  const served = cfg.pipeline ? pipelineBatches(cfg.pipeline, start.epoch, start.nextBatch, cfg.epochs) : undefined;
+  let learningRate: number | undefined;
+  const served = cfg.pipeline ? pipelineBatches(cfg.pipeline, start.epoch, start.nextBatch, plan.epochs) : undefined;
   try {
     return await loop();
   } finally {
@@ -77,27 +101,34 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 
     await served?.return(undefined);
   }
 
-  async function loop(): Promise<'completed' | 'cancelled' | 'preempted'> {
-  for (let e = start.epoch; e < cfg.epochs; e++) {
+  async function loop(): Promise<EpochLoopResult> {
+  for (let e = start.epoch; e < plan.epochs && !tracking.stoppedEarly; e++) {
     const epoch = e + 1;
     const first = e === start.epoch ? start.nextBatch : 0;
+    const batches = batchesInEpoch(plan, e);
     await cfg.beforeEpoch?.(e);
     const order = served ? undefined : epochOrder(cfg.train.count, cfg.seed, e);
     const resumedTotals = first > 0 ? start.epochTotals : undefined;
     const sums = resumedTotals ? [...resumedTotals.sums] : new Array<number>(cfg.metricNames.length).fill(0);
     let seen = resumedTotals?.seen ?? 0;
     let step = e * perEpoch + first - 1;
-    for (let b = first; b < perEpoch; b++) {
-      if (cfg.hooks.shouldStop()) return 'cancelled';
+    for (let b = first; b < batches; b++) {
+      if (cfg.hooks.shouldStop()) return { status: 'cancelled' };
       if (preempted()) {
         if (unsaved > 0) {
           meter.phase('checkpointing', epoch, step);
           const epochTotals = b > 0 ? { sums: [...sums], seen } : undefined;
-          await cfg.checkpoint({ epoch: e, step, nextBatch: b, epochTotals, reason: 'preempt', metric: metricHere });
+          await cfg.checkpoint({ epoch: e, step, nextBatch: b, epochTotals, reason: 'preempt', metric: metricHere, tracking });
         }
-        return 'preempted';
+        return { status: 'preempted' };
       }
       step = e * perEpoch + b;
+      if (cfg.schedule) {
+        const rate = scheduledLearningRate(cfg.schedule, cfg.learningRate(e), { step, epochIndex: e }, plan, tracking.plateau?.scale);
+        // Compared with the optimizer's own: a two-stage switch brings a fresh optimizer at its stage's rate.
+        if (rate !== learningRate || b === first) setLearningRate(cfg.model.optimizer, rate);
+        learningRate = rate;
+      }
       const size = Math.min(cfg.batchSize, cfg.train.count - b * cfg.batchSize);
       const { x, labels } = order
         ? gatherBatch(cfg.train, order.subarray(b * cfg.batchSize, b * cfg.batchSize + size), cfg.imageShape)
@@ -113,7 +144,7 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 
       const loss = values[0];
       if (!Number.isFinite(loss)) throw new DivergedError(epoch, step, loss);
       // A clipped loss (categorical cross-entropy) stays finite over NaN weights: look at them too.
-      if ((b + 1) % WEIGHT_CHECK_EVERY_STEPS === 0 || b === perEpoch - 1) assertFiniteWeights(cfg.model, epoch, step, loss);
+      if ((b + 1) % WEIGHT_CHECK_EVERY_STEPS === 0 || b === batches - 1) assertFiniteWeights(cfg.model, epoch, step, loss);
       values.forEach((v, i) => (sums[i] += v * size));
       seen += size;
       unsaved++;
@@ -126,21 +157,29 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<'completed' | 
     const validation = await cfg.validate();
     const points = cfg.metricNames.map((name, i) => point(name, step, epoch, sums[i] / seen));
     for (const [name, value] of Object.entries(validation)) points.push(point(name, step, epoch, value));
+    if (learningRate !== undefined) points.push(point(LEARNING_RATE_METRIC, step, epoch, learningRate));
     cfg.hooks.onMetrics(points);
-    const metricValue = cfg.checkpointMetric === undefined ? undefined : validation[cfg.checkpointMetric];
-    metricHere = metricValue === undefined ? undefined : { name: cfg.checkpointMetric as string, value: metricValue };
+    const observed = observeValidation(cfg, tracking, validation, { epoch, step });
+    tracking = observed.tracking;
+    const metricValue = cfg.selection === undefined ? undefined : validation[cfg.selection.metric];
+    metricHere = metricValue === undefined ? undefined : { name: cfg.selection!.metric, value: metricValue };
+    const final = epoch === plan.epochs || observed.stop;
+    if (observed.stop && epoch < plan.epochs) tracking = { ...tracking, stoppedEarly: { epoch, step } };
     // Validation may be long: a preemption that arrived meanwhile is served here, at the boundary.
     const stop = preempted();
-    const due = epoch % cfg.checkpointEveryEpochs === 0 || epoch === cfg.epochs;
-    if (due || stop) {
+    const interval = epoch % cfg.checkpointEveryEpochs === 0;
+    last = { epoch, step, sequence: null, validation: metricHere ?? null };
+    if (final || interval || observed.newBest || stop) {
       meter.phase('checkpointing', epoch, step);
-      const reason = epoch === cfg.epochs ? 'final' : due ? 'interval' : 'preempt';
-      await cfg.checkpoint({ epoch, step, nextBatch: 0, reason, metric: metricHere });
+      const reason = final ? 'final' : interval ? 'interval' : observed.newBest ? 'best' : 'preempt';
+      const sequence = await cfg.checkpoint({ epoch, step, nextBatch: 0, reason, metric: metricHere, tracking });
+      if (observed.newBest) tracking = { ...tracking, best: { ...tracking.best!, sequence } };
+      last = { ...last, sequence };
       unsaved = 0;
     }
-    if (stop) return 'preempted';
+    if (stop) return { status: 'preempted' };
   }
-  return 'completed';
+  return { status: 'completed', tracking, last };
   }
 }
 

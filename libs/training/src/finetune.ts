@@ -1,16 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
-import { type ClassificationReport, effectiveFreezing, type FinetuneSpec } from '@trainyard/contracts';
+import { classifierBase, effectiveFreezing, type FinetuneResult, type FinetuneSpec, metricGoal, selectionMetric, type TransferReport } from '@trainyard/contracts';
 import { createBatchPipeline, isIdentityAugmentation, splitValidation, type BatchPipeline } from '@trainyard/datasets';
 import { filesToModelArtifacts } from '@trainyard/storage';
-import { buildClassifier } from './classifier.model';
+import { defaultCutLayer } from './base-model';
+import { testBestAndLast } from './checkpoint-selection';
+import { buildClassifier, calibrateHeadNorm } from './classifier.model';
 import { runEpochLoop } from './epoch-loop';
 import { evaluateClassifier, evaluateLoss } from './evaluate';
 import { applyFreezing, type FreezeStage, stageAt, stageLearningRate } from './freezing';
+import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { loadModelFromArtifacts, restoreTrainingState } from './model-files';
 import { createOptimizer } from './optimizer';
 import { assertImageShape, type LoopOptions } from './pretrain';
 import type { RunData } from './run-data';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
+import { planTraining, type TrainingPlan } from './training-plan';
 import { writeCheckpoint } from './training-state';
 
 /**
@@ -20,7 +24,8 @@ import { writeCheckpoint } from './training-state';
  * (with optimizer state). A resume restores that classifier (its topology includes the base's
  * layers, so the base is not needed; `encoder` is then ignored), in the freezing stage of its
  * position. With augmentation, batches come from the batch pipeline's thread, in the same order.
- * Returns the test split's classification report.
+ * Returns the test split's classification report of the best weights (by val_accuracy, or
+ * `training.earlyStopping.metric`), the last weights' beside it, and what the base was.
  */
 export async function runFinetune(
   data: RunData,
@@ -28,7 +33,7 @@ export async function runFinetune(
   encoder: tf.LayersModel | null,
   hooks: TrainingHooks,
   { resume, ...opts }: LoopOptions = {},
-): Promise<TrainingLoopOutcome<ClassificationReport>> {
+): Promise<TrainingLoopOutcome<FinetuneResult>> {
   const saved = resume ? filesToModelArtifacts('classifier', resume.files) : undefined;
   const classifier = saved
     ? // Without its trainingConfig, so that loading does not compile it with an optimizer of its own.
@@ -52,18 +57,23 @@ export async function runFinetune(
   const { train, validation } = data.validation
     ? { train: data.train, validation: data.validation }
     : splitValidation(data.train, { fraction: spec.training.validationSplit, seed: spec.training.seed, stratified: true, pixelsPerImage: pixels });
+  const plan = planTraining(spec.training, train.count);
+  assertSecondStageStarts(spec, plan);
+  const metric = selectionMetric('finetune', spec.training);
+  const selection = { metric, goal: metricGoal(metric) };
+  const transfer = transferOf(classifier, spec);
   const augment = spec.augmentation && !isIdentityAugmentation(spec.augmentation);
   let pipeline: BatchPipeline | undefined;
   try {
     pipeline = augment
       ? createBatchPipeline({ dataset: { ...train, imageShape: data.imageShape }, batchSize: spec.training.batchSize, augmentation: spec.augmentation, seed: spec.training.seed })
       : undefined;
-    const status = await runEpochLoop({
+    const loop = await runEpochLoop({
       model: classifier,
       metricNames: ['loss', 'accuracy'],
       train,
       imageShape: data.imageShape,
-      epochs: spec.training.epochs,
+      plan,
       batchSize: spec.training.batchSize,
       seed: spec.training.seed,
       pipeline,
@@ -71,28 +81,54 @@ export async function runFinetune(
         // Two-stage: the top base layers join at a lower learning rate, with a fresh optimizer.
         if (freezing.mode === 'two-stage' && stage === 1 && e >= freezing.unfreezeAfterEpochs) compile((stage = 2));
       },
+      learningRate: () => stageLearningRate(freezing, spec.training, stage),
       targets: (x, labels) => tf.tidy(() => oneHot(x, labels)),
       validate: async (): Promise<Record<string, number>> => {
+        await calibrateHeadNorm(classifier, train, data.imageShape);
         const [valLoss, valAccuracy] = await evaluateLoss(classifier, validation, data.imageShape, oneHot);
         return valLoss === undefined ? {} : { val_loss: valLoss, val_accuracy: valAccuracy };
       },
-      checkpointMetric: 'val_accuracy',
+      selection,
+      earlyStopping: spec.training.earlyStopping,
+      schedule: spec.training.schedule,
       checkpointEveryEpochs: spec.checkpoint.everyEpochs,
       checkpoint: (at) => writeCheckpoint(hooks, spec, { classifier }, at),
       hooks,
       start: resume,
       ...opts,
     });
-    if (status !== 'completed') return { status };
+    if (loop.status !== 'completed') return loop;
     // The final checkpoint is stored: a preempted attempt's successor only has to evaluate.
     if (hooks.shouldPreempt?.()) return { status: 'preempted' };
-    return {
-      status: 'completed',
-      result: await evaluateClassifier(classifier, data.test, data.imageShape, data.classNames),
-    };
+    const test = (model: tf.LayersModel) => evaluateClassifier(model, data.test, data.imageShape, data.classNames);
+    const tested = await testBestAndLast(loop, selection, hooks, { model: 'classifier', test }, classifier);
+    return { status: 'completed', result: { ...tested, transfer } };
   } finally {
     await pipeline?.close();
     classifier.optimizer?.dispose();
     classifier.dispose();
   }
+}
+
+/** A steps budget spans a number of epochs known only now: two-stage must switch inside it. */
+function assertSecondStageStarts(spec: FinetuneSpec, plan: TrainingPlan): void {
+  const freezing = effectiveFreezing(spec.model);
+  if (freezing.mode === 'two-stage' && freezing.unfreezeAfterEpochs >= plan.epochs) {
+    throw new InvalidTrainingInputError(
+      `model.freezing.unfreezeAfterEpochs (${freezing.unfreezeAfterEpochs}) must be below the ${plan.epochs} epochs training.steps (${plan.totalSteps}) covers, or the second stage never starts`,
+    );
+  }
+}
+
+/** Where the classifier's base ends (the layer below its head) and how the head meets it. */
+function transferOf(classifier: tf.LayersModel, spec: FinetuneSpec): TransferReport {
+  const cutLayer = defaultCutLayer(classifier);
+  const features = classifier.getLayer(cutLayer).outputShape as (number | null)[];
+  return {
+    base: classifierBase(spec.model).kind,
+    cutAt: cutLayer === 'latent' ? 'latent' : /^enc_pool\d+$/.test(cutLayer) ? 'conv' : null,
+    cutLayer,
+    features: features.slice(1) as number[],
+    headNorm: spec.model.headNorm,
+  };
 }

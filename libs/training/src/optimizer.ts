@@ -12,3 +12,15 @@ export function createOptimizer(training: Pick<TrainingSpec, 'optimizer' | 'lear
       return tf.train.rmsprop(training.learningRate);
   }
 }
+
+/**
+ * Sets the learning rate of an optimizer made by createOptimizer, for the next step. Adam and
+ * RMSProp read their (protected) `learningRate` on every step; SGD keeps it in a scalar that
+ * only its `setLearningRate` renews. (Not `instanceof tf.SGDOptimizer`: tfjs's optimizers answer
+ * instanceof by duck typing, so every optimizer is one.)
+ */
+export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
+  const settable = optimizer as unknown as { learningRate: number; setLearningRate?: (rate: number) => void };
+  if (typeof settable.setLearningRate === 'function') settable.setLearningRate(learningRate);
+  else settable.learningRate = learningRate;
+}

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import type { PretrainSpec, ReconstructionReport } from '@trainyard/contracts';
+import { metricGoal, type PretrainResult, type PretrainSpec, selectionMetric } from '@trainyard/contracts';
 import { type LoadedDataset, splitValidation } from '@trainyard/datasets';
 import { filesToModelArtifacts } from '@trainyard/storage';
+import { testBestAndLast } from './checkpoint-selection';
 import { buildConvAutoencoder } from './conv-autoencoder.model';
 import { runEpochLoop } from './epoch-loop';
 import { evaluateLoss, evaluateReconstruction } from './evaluate';
@@ -9,6 +10,7 @@ import { restoreTrainingState } from './model-files';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { createOptimizer } from './optimizer';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
+import { planTraining } from './training-plan';
 import { type ResumeFrom, writeCheckpoint } from './training-state';
 
 export interface LoopOptions {
@@ -28,20 +30,23 @@ export function assertImageShape(data: LoadedDataset, expected: readonly number[
 }
 
 /**
- * Unsupervised pretraining of a conv autoencoder on the dataset's training pool (MSE), with a
- * seeded validation holdout; checkpoints hold 'autoencoder' (with optimizer state) and 'encoder'.
- * A resume rebuilds the same layers from the spec and loads the checkpoint into them, which keeps
- * the encoder sharing the autoencoder's weights. Returns the test MSE.
+ * Unsupervised pretraining of a conv autoencoder on the dataset's training pool (`model.loss`:
+ * MSE or binary cross-entropy), with a seeded validation holdout (val_loss, and val_mse whatever
+ * the loss); checkpoints hold 'autoencoder' (with optimizer state) and 'encoder'. A resume
+ * rebuilds the same layers from the spec and loads the checkpoint into them, which keeps the
+ * encoder sharing the autoencoder's weights. Returns the test MSE of the best weights (by
+ * val_loss, or `training.earlyStopping.metric`), with the last weights' beside it.
  */
 export async function runPretrain(
   data: LoadedDataset,
   spec: PretrainSpec,
   hooks: TrainingHooks,
   { resume, ...opts }: LoopOptions = {},
-): Promise<TrainingLoopOutcome<ReconstructionReport>> {
+): Promise<TrainingLoopOutcome<PretrainResult>> {
   assertImageShape(data, spec.model.inputShape, 'model.inputShape');
   const { autoencoder, encoder } = buildConvAutoencoder(spec.model, spec.training.seed);
-  autoencoder.compile({ optimizer: createOptimizer(spec.training), loss: 'meanSquaredError' });
+  const mse = spec.model.loss === 'mse';
+  autoencoder.compile({ optimizer: createOptimizer(spec.training), loss: mse ? 'meanSquaredError' : 'binaryCrossentropy' });
   const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
   const { train, validation } = splitValidation(data.train, {
     fraction: spec.training.validationSplit,
@@ -49,32 +54,40 @@ export async function runPretrain(
     stratified: false,
     pixelsPerImage: pixels,
   });
+  const metric = selectionMetric('pretrain', spec.training);
+  const selection = { metric, goal: metricGoal(metric) };
   try {
     if (resume) await restoreTrainingState(autoencoder, filesToModelArtifacts('autoencoder', resume.files));
-    const status = await runEpochLoop({
+    const loop = await runEpochLoop({
       model: autoencoder,
       metricNames: ['loss'],
       train,
       imageShape: data.imageShape,
-      epochs: spec.training.epochs,
+      plan: planTraining(spec.training, train.count),
       batchSize: spec.training.batchSize,
       seed: spec.training.seed,
+      learningRate: () => spec.training.learningRate,
       targets: identity,
       validate: async (): Promise<Record<string, number>> => {
         const [valLoss] = await evaluateLoss(autoencoder, validation, data.imageShape, identity);
-        return valLoss === undefined ? {} : { val_loss: valLoss };
+        if (valLoss === undefined) return {};
+        const valMse = mse ? valLoss : (await evaluateReconstruction(autoencoder, validation, data.imageShape)).mse;
+        return { val_loss: valLoss, val_mse: valMse };
       },
-      checkpointMetric: 'val_loss',
+      selection,
+      earlyStopping: spec.training.earlyStopping,
+      schedule: spec.training.schedule,
       checkpointEveryEpochs: spec.checkpoint.everyEpochs,
       checkpoint: (at) => writeCheckpoint(hooks, spec, { autoencoder, encoder }, at),
       hooks,
       start: resume,
       ...opts,
     });
-    if (status !== 'completed') return { status };
+    if (loop.status !== 'completed') return loop;
     // The final checkpoint is stored: a preempted attempt's successor only has to evaluate.
     if (hooks.shouldPreempt?.()) return { status: 'preempted' };
-    return { status: 'completed', result: await evaluateReconstruction(autoencoder, data.test, data.imageShape) };
+    const test = (model: tf.LayersModel) => evaluateReconstruction(model, data.test, data.imageShape);
+    return { status: 'completed', result: await testBestAndLast(loop, selection, hooks, { model: 'autoencoder', test }, autoencoder) };
   } finally {
     autoencoder.optimizer?.dispose();
     autoencoder.dispose();

@@ -13,7 +13,7 @@ export class ProgressMeter {
   private imagesPerSec: number | undefined;
 
   constructor(
-    private readonly plan: { epochs: number; stepsPerEpoch: number },
+    private readonly plan: { epochs: number; stepsPerEpoch: number; totalSteps: number },
     private readonly report: (progress: RunProgress) => void,
     private readonly intervalMs = 500,
     private readonly now: () => number = Date.now,
@@ -29,7 +29,6 @@ export class ProgressMeter {
     const t = this.now();
     if (!force && t - this.lastReportAt < this.intervalMs) return;
     if (t > this.windowStartedAt) this.imagesPerSec = (this.imagesSinceReport * 1000) / (t - this.windowStartedAt);
-    const totalSteps = this.plan.epochs * this.plan.stepsPerEpoch;
     const msPerStep = (t - this.startedAt) / this.stepsDone;
     this.report({
       phase: 'training',
@@ -39,7 +38,7 @@ export class ProgressMeter {
       stepsPerEpoch: this.plan.stepsPerEpoch,
       loss,
       imagesPerSec: this.imagesPerSec,
-      etaSeconds: Math.max(0, ((totalSteps - step - 1) * msPerStep) / 1000),
+      etaSeconds: Math.max(0, ((this.plan.totalSteps - step - 1) * msPerStep) / 1000),
       updatedAt: new Date().toISOString(),
     });
     this.lastReportAt = t;

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { type RunSpecInput, RunSpecSchema } from '@trainyard/contracts';
 import { CheckpointStore, filesToModelArtifacts, LocalObjectStore } from '@trainyard/storage';
-import { startTrainingThread, type TrainingThreadHandle } from './start-training-thread';
+import { startTrainingProcess, type TrainingProcessHandle } from './start-training-process';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 
-// Needs the compiled thread: `node tools/build.mjs libs` (the test command builds first).
+// Needs the compiled training process: `node tools/build.mjs libs` (the test command builds first).
 // 64 shapes, 16 held out for validation: 48 / batch 4 = 12 steps per epoch; a step is sampled
 // as batch_loss every step (20 samples per epoch by default, capped at one per step).
 const PER_EPOCH = 12;
@@ -25,14 +25,14 @@ const pretrain: RunSpecInput = {
 
 type Input = Omit<TrainingJobInput, 'spec' | 'storage' | 'firstCheckpointSequence'> & { spec: RunSpecInput; firstCheckpointSequence?: number };
 
-describe('resume and preemption in the training thread', () => {
+describe('resume and preemption in the training process', () => {
   let root: string;
   let store: LocalObjectStore;
   let checkpoints: CheckpointStore;
 
-  async function train(input: Input, onEvent: (e: TrainingEvent, handle: TrainingThreadHandle) => void = () => undefined) {
+  async function train(input: Input, onEvent: (e: TrainingEvent, handle: TrainingProcessHandle) => void = () => undefined) {
     const events: TrainingEvent[] = [];
-    const handle: TrainingThreadHandle = startTrainingThread(
+    const handle: TrainingProcessHandle = startTrainingProcess(
       { firstCheckpointSequence: 1, ...input, spec: RunSpecSchema.parse(input.spec), storage: { driver: 'local', root } },
       (e) => {
         events.push(e);

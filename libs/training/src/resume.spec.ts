@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { PretrainSpecSchema } from '@trainyard/contracts';
+import { type PretrainSpec, PretrainSpecSchema } from '@trainyard/contracts';
 import { loadDataset } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import { filesToModelArtifacts } from '@trainyard/storage';
 import { BATCH_LOSS_METRIC } from './epoch-loop';
 import { runPretrain } from './pretrain';
-import type { TrainingCheckpoint, TrainingHooks, TrainingMetricPoint } from './training-hooks';
+import { type RecordingHooks, recordingHooks } from './recording-hooks.testing';
+import type { TrainingCheckpoint } from './training-hooks';
 import { parseTrainingState, type ResumeFrom } from './training-state';
 
 // In-process and exact: a resumed run must retrace the uninterrupted one batch for batch (the
@@ -25,31 +26,17 @@ const spec = PretrainSpecSchema.parse({
 });
 const data = loadDataset(spec.dataset, { seed: 5, labeled: false });
 
-async function train(opts: { resume?: ResumeFrom; preemptAfterBatches?: number } = {}) {
-  const metrics: TrainingMetricPoint[] = [];
-  const checkpoints: TrainingCheckpoint[] = [];
-  let batches = 0;
-  const hooks: TrainingHooks = {
-    onProgress: () => undefined,
-    onMetrics: (points) => {
-      metrics.push(...points);
-      batches += points.filter((p) => p.name === BATCH_LOSS_METRIC).length;
-    },
-    onCheckpoint: async (c) => {
-      checkpoints.push(c);
-    },
-    shouldStop: () => false,
-    shouldPreempt: () => batches >= (opts.preemptAfterBatches ?? Infinity),
-  };
-  const outcome = await runPretrain(data, spec, hooks, { sampleEverySteps: 1, resume: opts.resume });
-  const steps = metrics.filter((m) => m.name === BATCH_LOSS_METRIC).map((m) => m.step);
-  const epochLoss = metrics.filter((m) => m.name === 'loss').map((m) => [m.epoch, m.value]);
-  return { outcome, checkpoints, steps, epochLoss };
+async function train(opts: { resume?: ResumeFrom; preemptAfterBatches?: number; spec?: PretrainSpec; earlier?: RecordingHooks } = {}) {
+  const hooks = recordingHooks({ preemptAfterBatches: opts.preemptAfterBatches, earlier: opts.earlier });
+  const outcome = await runPretrain(data, opts.spec ?? spec, hooks, { sampleEverySteps: 1, resume: opts.resume });
+  const steps = hooks.metrics.filter((m) => m.name === BATCH_LOSS_METRIC).map((m) => m.step);
+  const epochLoss = hooks.series('loss').map(([epoch, , value]) => [epoch, value]);
+  return { outcome, checkpoints: hooks.checkpoints, steps, epochLoss, hooks };
 }
 
-function resumeFrom(c: TrainingCheckpoint): ResumeFrom {
-  const { epoch, nextBatch, epochTotals } = parseTrainingState(c.files['state.json']);
-  return { epoch, nextBatch, epochTotals, files: c.files };
+function resumeFrom(c: TrainingCheckpoint & { sequence: number }): ResumeFrom {
+  const { epoch, step, nextBatch, epochTotals, tracking, metric } = parseTrainingState(c.files['state.json']);
+  return { epoch, step, nextBatch, epochTotals, tracking, metric, sequence: c.sequence, files: c.files };
 }
 
 /** The autoencoder's weights and optimizer state as saved in a checkpoint, by name. */
@@ -125,5 +112,68 @@ describe('resume', () => {
     expect(resumed.outcome).toEqual({ status: 'preempted' });
     expect(resumed.checkpoints).toEqual([]);
     expect(resumed.steps).toEqual([]);
+  });
+});
+
+describe('resume with the validation rules’ memory', () => {
+  // reduceOnPlateau halves the rate after every round without a 1.0 improvement of val_loss (none
+  // comes), early stopping ends training after two such rounds: epoch 1 sets both references,
+  // epochs 2 and 3 count, and training stops after epoch 3 of 5.
+  const ruled = PretrainSpecSchema.parse({
+    ...spec,
+    training: { ...spec.training, epochs: 5, earlyStopping: { patience: 2, minDelta: 1 }, schedule: { type: 'reduceOnPlateau', patience: 1, minDelta: 1, factor: 0.5 } },
+  });
+  const rates = (run: Awaited<ReturnType<typeof train>>) => run.hooks.series('learning_rate').map(([epoch, , rate]) => [epoch, rate]);
+  const position = (run: Awaited<ReturnType<typeof train>>) => {
+    if (run.outcome.status !== 'completed') throw new Error(run.outcome.status);
+    const { best, last, stoppedEarly } = run.outcome.result.selection!;
+    return { best: { ...best, sequence: undefined }, last: { ...last, sequence: undefined }, stoppedEarly, mse: run.outcome.result.mse };
+  };
+  let full: Awaited<ReturnType<typeof train>>;
+  beforeAll(async () => {
+    full = await train({ spec: ruled });
+  });
+
+  it('stops, lowers the rate and keeps its best exactly where the uninterrupted run did', async () => {
+    expect(full.checkpoints.map((c) => [c.epoch, c.step, c.reason])).toEqual([
+      [1, 5, 'interval'],
+      [2, 11, 'interval'],
+      [3, 17, 'final'],
+    ]);
+    expect(rates(full)).toEqual([
+      [1, 0.01],
+      [2, 0.01],
+      [3, 0.005],
+    ]);
+    expect(position(full).stoppedEarly).toEqual({ epoch: 3, step: 17 });
+    expect(parseTrainingState(full.checkpoints[1].files['state.json']).tracking).toMatchObject({
+      earlyStopping: { wait: 1 },
+      plateau: { wait: 0, cooldown: 0, scale: 0.5 },
+      stoppedEarly: null,
+    });
+
+    const resumed = await train({ spec: ruled, resume: resumeFrom(full.checkpoints[0]), earlier: full.hooks });
+    expect(resumed.steps).toEqual(full.steps.slice(6));
+    expect(rates(resumed)).toEqual(rates(full).slice(1));
+    expect(maxDifference(saved(resumed.checkpoints.at(-1)!), saved(full.checkpoints[2]))).toBeLessThan(1e-4);
+    expect(position(resumed)).toEqual(position(full));
+  });
+
+  it('continues identically from a mid-epoch preemption, and only evaluates from the final checkpoint', async () => {
+    const cut = await train({ spec: ruled, resume: resumeFrom(full.checkpoints[1]), preemptAfterBatches: 2, earlier: full.hooks });
+    expect(cut.outcome).toEqual({ status: 'preempted' });
+    const rest = await train({ spec: ruled, resume: resumeFrom(cut.checkpoints.at(-1)!), earlier: cut.hooks });
+    expect([...full.steps.slice(0, 12), ...cut.steps, ...rest.steps]).toEqual(full.steps);
+    expect(maxDifference(saved(rest.checkpoints.at(-1)!), saved(full.checkpoints[2]))).toBeLessThan(1e-4);
+    expect(position(rest)).toEqual(position(full));
+
+    const done = await train({ spec: ruled, resume: resumeFrom(full.checkpoints[2]), earlier: full.hooks });
+    expect(done.steps).toEqual([]);
+    expect(position(done)).toEqual(position(full));
+  });
+
+  it('would not: the same resume with fresh rules counts its patience again and trains another epoch', async () => {
+    const forgetful = await train({ spec: ruled, resume: { ...resumeFrom(full.checkpoints[0]), tracking: undefined }, earlier: full.hooks });
+    expect(position(forgetful).stoppedEarly).toEqual({ epoch: 4, step: 23 });
   });
 });

@@ -11,7 +11,6 @@ export function trainedModelName(kind: RunSpec['kind']): string {
 
 export interface ResumePoint extends ResumeFrom {
   sequence: number;
-  step: number;
 }
 
 /**
@@ -44,8 +43,8 @@ export async function findResumePoint(
       if (!hasOptimizerState(filesToModelArtifacts(model, files))) {
         throw new Error(`model '${model}' was saved without its optimizer state`);
       }
-      const { epoch, step, nextBatch, epochTotals } = state;
-      return { sequence, epoch, step, nextBatch, epochTotals, files };
+      const { epoch, step, nextBatch, epochTotals, tracking, metric } = state;
+      return { sequence, epoch, step, nextBatch, epochTotals, tracking, metric, files };
     } catch (error) {
       skip(`Checkpoint ${uri} cannot be resumed from: ${(error as Error).message}`);
     }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { classifierBase, type FinetuneSpec, type RunProgress, RunSpecSchema, type RunSpec } from '@trainyard/contracts';
+import { classifierBase, type FinetuneSpec, type RunProgress, RunSpecSchema, type RunSpec, trainingBudget } from '@trainyard/contracts';
 import { InvalidImageFolderError } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import {
@@ -11,7 +11,7 @@ import {
   type ObjectStore,
 } from '@trainyard/storage';
 import { saveAugmentationSample } from './augmentation-sample';
-import { cutModel, loadImportedBase } from './base-model';
+import { cutModel, encoderCutLayer, loadImportedBase } from './base-model';
 import { DivergedError } from './diverged.error';
 import { runEvaluation } from './evaluate-run';
 import { runFinetune } from './finetune';
@@ -44,7 +44,9 @@ export async function runTrainingJob(
 ): Promise<TrainingOutcome> {
   try {
     const spec = parseSpec(input.spec);
-    const epochs = spec.kind === 'evaluate' ? 1 : spec.training.epochs;
+    // A steps budget's epochs are known once the data is: the loop's progress says them.
+    const budget = spec.kind === 'evaluate' ? undefined : trainingBudget(spec.training);
+    const epochs = budget === undefined ? 1 : budget.unit === 'epochs' ? budget.epochs : 0;
     post({ type: 'progress', progress: { phase: 'loading', epoch: 0, epochs, step: 0, stepsPerEpoch: 0, updatedAt: now() } });
     const engine = await initEngine({ backend: input.backend });
     post({ type: 'backend', backend: engine.backend, detail: engine.detail });
@@ -63,6 +65,9 @@ export async function runTrainingJob(
     if (report) post({ type: 'data-report', report });
 
     let sequence = input.firstCheckpointSequence;
+    // Where this run's checkpoints are: this attempt's, the earlier attempts' complete ones (resume
+    // candidates), else where the run writes them (reading verifies every file against the manifest).
+    const stored = new Map((input.resumeCandidates ?? []).map((c) => [c.sequence, c.uri]));
     let lastProgress: RunProgress | undefined;
     const hooks: TrainingHooks = {
       onProgress: (progress) => {
@@ -73,8 +78,11 @@ export async function runTrainingJob(
       onCheckpoint: async ({ epoch, step, files, models, meta, reason, metric }) => {
         const seq = sequence++;
         const written = await checkpoints.write(input.runId, seq, files, { ...meta, runId: input.runId, sequence: seq, models });
+        stored.set(seq, written.uri);
         post({ type: 'checkpoint', sequence: seq, epoch, step, models, ...written, reason, ...(metric ? { metric } : {}) });
+        return seq;
       },
+      readCheckpoint: async (seq) => (await checkpoints.read(stored.get(seq) ?? store.uri(checkpoints.prefix(input.runId, seq)))).files,
       shouldStop,
       shouldPreempt,
     };
@@ -98,7 +106,8 @@ export async function runTrainingJob(
     if (outcome.status === 'cancelled' || outcome.status === 'preempted') return { status: outcome.status };
     post({ type: 'result', result: outcome.result as Extract<TrainingEvent, { type: 'result' }>['result'] });
     // 'done' keeps the last step and rate, so the run's stored progress still reads as a whole.
-    const base = lastProgress ?? { epoch: epochs, epochs, step: Math.max(0, resume?.step ?? 0), stepsPerEpoch: 0 };
+    const ended = resume?.epoch ?? epochs;
+    const base = lastProgress ?? { epoch: ended, epochs: Math.max(epochs, ended), step: Math.max(0, resume?.step ?? 0), stepsPerEpoch: 0 };
     post({ type: 'progress', progress: { ...base, phase: 'done', etaSeconds: 0, updatedAt: now() } });
     return { status: 'succeeded' };
   } catch (error) {
@@ -129,7 +138,10 @@ async function loadBase(spec: FinetuneSpec, input: TrainingJobInput, checkpoints
   const { files } = await checkpoints.read(uri);
   if (!files[`${model}/model.json`]) throw new InvalidTrainingInputError(`Checkpoint ${uri} of ${what} has no '${model}' model`);
   const loaded = await loadModelFromArtifacts({ ...filesToModelArtifacts(model, files), trainingConfig: undefined });
-  return model === 'encoder' ? loaded : cutModel(loaded, undefined, `${what} (checkpoint ${uri})`);
+  const source = `${what} (checkpoint ${uri})`;
+  // An encoder is cut at model.cutAt ('conv' by default); a fine-tuned classifier below its head unless cutAt is given.
+  const cutAt = model === 'encoder' ? (spec.model.cutAt ?? 'conv') : spec.model.cutAt;
+  return cutModel(loaded, cutAt ? encoderCutLayer(loaded, cutAt, source) : undefined, source);
 }
 
 /**

@@ -61,11 +61,13 @@ describe('startTrainingProcess', () => {
     const backend = pre.events.find((e) => e.type === 'backend');
     expect(backend).toMatchObject({ type: 'backend', backend: expect.any(String), detail: expect.any(String) });
     const checkpoints = pre.events.filter((e) => e.type === 'checkpoint');
-    expect(checkpoints.map((c) => [c.sequence, c.epoch])).toEqual([
-      [1, 2],
-      [2, 3],
+    // Every 2 epochs, the final one, and epoch 1's: the first validation is always the best so far.
+    expect(checkpoints.map((c) => [c.sequence, c.epoch, c.reason])).toEqual([
+      [1, 1, 'best'],
+      [2, 2, 'interval'],
+      [3, 3, 'final'],
     ]);
-    const last = checkpoints[1];
+    const last = checkpoints[2];
     expect(last.models).toEqual(['autoencoder', 'encoder']);
     const stored = await new CheckpointStore(new LocalObjectStore(root)).read(last.uri);
     expect(Object.keys(stored.files)).toContain('encoder/weights.bin');
@@ -79,8 +81,8 @@ describe('startTrainingProcess', () => {
     expect(steps).toEqual([...steps].sort((a, b) => a - b));
     // What the process printed reached onOutput line by line, every line before `done` settled.
     const printed = pre.output.filter((l) => l.stream === 'stdout').map((l) => l.text);
-    expect(printed.filter((t) => t.startsWith('epoch '))).toEqual([1, 2, 3].map((e) => expect.stringMatching(new RegExp(`^epoch ${e}/3 loss \\S+ val_loss \\S+ \\(\\d+ img/s\\)$`))));
-    expect(printed).toContain(`checkpoint 2 written (epoch 3, step 26, ${(last.bytes / 1024).toFixed(1)} KiB, final)`);
+    expect(printed.filter((t) => t.startsWith('epoch '))).toEqual([1, 2, 3].map((e) => expect.stringMatching(new RegExp(`^epoch ${e}/3 loss \\S+ val_loss \\S+ val_mse \\S+ \\(\\d+ img/s\\)$`))));
+    expect(printed).toContain(`checkpoint 3 written (epoch 3, step 26, ${(last.bytes / 1024).toFixed(1)} KiB, final)`);
     expect(printed).toContainEqual(expect.stringMatching(/^result on the test split: reconstruction MSE \S+ over 40 samples$/));
 
     const fine = await train({
@@ -98,9 +100,10 @@ describe('startTrainingProcess', () => {
       },
     });
     expect(fine.outcome).toEqual({ status: 'succeeded' });
-    expect(fine.events.filter((e) => e.type === 'checkpoint').map((c) => c.type === 'checkpoint' && c.models)).toEqual([
-      ['classifier'],
-    ]);
+    // everyEpochs 100: the final checkpoint, and one at each new best val_accuracy before it.
+    const fineCheckpoints = fine.events.flatMap((e) => (e.type === 'checkpoint' ? [e] : []));
+    expect(new Set(fineCheckpoints.map((c) => c.models.join()))).toEqual(new Set(['classifier']));
+    expect(fineCheckpoints.map((c) => c.reason)).toEqual([...fineCheckpoints.slice(0, -1).map(() => 'best'), 'final']);
     const report = (fine.events.find((e) => e.type === 'result') as { result: ClassificationReport }).result;
     expect(report.classNames).toEqual(['circle', 'square', 'triangle', 'cross']);
     // Chance is 25%; over five tries this setup scored 0.65-0.875 on the 40 test shapes.

@@ -14,7 +14,8 @@ export interface TrainingMetricPoint {
   wallTime: string;
 }
 
-export type CheckpointReason = 'interval' | 'final' | 'preempt';
+/** 'best': written only because its validation metric is the best so far (between `everyEpochs` ones). */
+export type CheckpointReason = 'interval' | 'final' | 'preempt' | 'best';
 
 /** A validation metric of the checkpointed weights, so retention can keep the best checkpoint. */
 export interface CheckpointMetric {
@@ -41,8 +42,10 @@ export interface TrainingCheckpoint {
 export interface TrainingHooks {
   onProgress(progress: RunProgress): void;
   onMetrics(points: TrainingMetricPoint[]): void;
-  /** Awaited: training waits until the checkpoint is stored. */
-  onCheckpoint(checkpoint: TrainingCheckpoint): Promise<void>;
+  /** Awaited: training waits until the checkpoint is stored. Returns the sequence it was stored under. */
+  onCheckpoint(checkpoint: TrainingCheckpoint): Promise<number>;
+  /** The files of a stored checkpoint of this run (the best weights are read back to be tested). */
+  readCheckpoint(sequence: number): Promise<Record<string, Buffer>>;
   /** Polled between batches; true stops training, which then ends 'cancelled'. */
   shouldStop(): boolean;
   /**
@@ -51,13 +54,5 @@ export interface TrainingHooks {
    */
   shouldPreempt?(): boolean;
 }
-
-/** Hooks that do nothing, for evaluation-only uses and tests. */
-export const NO_HOOKS: TrainingHooks = {
-  onProgress: () => undefined,
-  onMetrics: () => undefined,
-  onCheckpoint: async () => undefined,
-  shouldStop: () => false,
-};
 
 export type TrainingLoopOutcome<R> = { status: 'completed'; result: R } | { status: 'cancelled' } | { status: 'preempted' };

@@ -1,4 +1,4 @@
-import { FinetuneSpecSchema, PretrainSpecSchema, type RunProgress } from '@trainyard/contracts';
+import { FinetuneSpecSchema, PretrainSpecSchema } from '@trainyard/contracts';
 import { loadDataset } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import { filesToModelArtifacts } from '@trainyard/storage';
@@ -7,7 +7,7 @@ import { BATCH_LOSS_METRIC } from './epoch-loop';
 import { runFinetune } from './finetune';
 import { loadModelFromArtifacts } from './model-files';
 import { runPretrain } from './pretrain';
-import type { TrainingCheckpoint, TrainingHooks, TrainingMetricPoint } from './training-hooks';
+import { recordingHooks } from './recording-hooks.testing';
 
 // wasm with the engine's backprop kernels: the stock cpu backend is ~100x slower on convolutions.
 beforeAll(async () => {
@@ -25,28 +25,12 @@ const pretrainSpec = (training: object = {}) =>
     checkpoint: { everyEpochs: 2 },
   });
 
-function recorder(stopAfterSteps = Infinity) {
-  const progress: RunProgress[] = [];
-  const metrics: TrainingMetricPoint[] = [];
-  const checkpoints: TrainingCheckpoint[] = [];
-  let polls = 0;
-  const hooks: TrainingHooks = {
-    onProgress: (p) => progress.push(p),
-    onMetrics: (points) => metrics.push(...points),
-    onCheckpoint: async (c) => {
-      checkpoints.push(c);
-    },
-    shouldStop: () => ++polls > stopAfterSteps,
-  };
-  return { hooks, progress, metrics, checkpoints };
-}
-
 describe('runPretrain', () => {
   it('lowers the loss and reports progress, metrics and checkpoints with monotonic steps', async () => {
     const spec = pretrainSpec();
     const data = loadDataset(spec.dataset, { seed: 1, labeled: false });
-    const r = recorder();
-    const outcome = await runPretrain(data, spec, r.hooks, { sampleEverySteps: 1, progressIntervalMs: 0 });
+    const r = recordingHooks();
+    const outcome = await runPretrain(data, spec, r, { sampleEverySteps: 1, progressIntervalMs: 0 });
     expect(outcome.status).toBe('completed');
     if (outcome.status !== 'completed') return;
     expect(outcome.result).toMatchObject({ split: 'test', samples: 16 });
@@ -63,18 +47,21 @@ describe('runPretrain', () => {
     ]);
     expect(epochLoss[2].value).toBeLessThan(epochLoss[0].value);
     expect(r.metrics.filter((m) => m.name === 'val_loss')).toHaveLength(3);
+    // Under MSE the reconstruction MSE is the loss itself.
+    expect(r.series('val_mse')).toEqual(r.series('val_loss'));
 
     const training = r.progress.filter((p) => p.phase === 'training');
     expect(training.map((p) => p.step)).toEqual([...training.map((p) => p.step)].sort((a, b) => a - b));
     expect(training[0]).toMatchObject({ epochs: 3, stepsPerEpoch: 3 });
     expect(training.at(-1)?.imagesPerSec).toBeGreaterThan(0);
 
-    // everyEpochs 2 → after epoch 2, and the final one after epoch 3.
-    expect(r.checkpoints.map((c) => [c.epoch, c.step])).toEqual([
-      [2, 5],
-      [3, 8],
+    // everyEpochs 2 → after epoch 2, and the final one after epoch 3; epoch 1 is the best so far, so it is kept too.
+    expect(r.checkpoints.map((c) => [c.epoch, c.step, c.reason])).toEqual([
+      [1, 2, 'best'],
+      [2, 5, 'interval'],
+      [3, 8, 'final'],
     ]);
-    const last = r.checkpoints[1];
+    const last = r.checkpoints[2];
     expect(last.models).toEqual(['autoencoder', 'encoder']);
     expect(Object.keys(last.files).sort()).toEqual([
       'autoencoder/model.json',
@@ -91,8 +78,8 @@ describe('runPretrain', () => {
   it('stops between batches when asked, without a result', async () => {
     const spec = pretrainSpec();
     const data = loadDataset(spec.dataset, { seed: 1, labeled: false });
-    const r = recorder(2);
-    const outcome = await runPretrain(data, spec, r.hooks, { sampleEverySteps: 1 });
+    const r = recordingHooks({ stopAfterPolls: 2 });
+    const outcome = await runPretrain(data, spec, r, { sampleEverySteps: 1 });
     expect(outcome).toEqual({ status: 'cancelled' });
     expect(r.metrics.filter((m) => m.name === BATCH_LOSS_METRIC)).toHaveLength(2);
     expect(r.checkpoints).toHaveLength(0);
@@ -102,8 +89,8 @@ describe('runPretrain', () => {
     const spec = pretrainSpec();
     const data = loadDataset(spec.dataset, { seed: 1, labeled: false });
     data.train.images[5] = NaN;
-    await expect(runPretrain(data, spec, recorder().hooks)).rejects.toThrow(DivergedError);
-    await expect(runPretrain(data, spec, recorder().hooks)).rejects.toThrow(/diverged at epoch 1, step \d/);
+    await expect(runPretrain(data, spec, recordingHooks())).rejects.toThrow(DivergedError);
+    await expect(runPretrain(data, spec, recordingHooks())).rejects.toThrow(/diverged at epoch 1, step \d/);
   });
 });
 
@@ -117,8 +104,8 @@ describe('runFinetune', () => {
       training: { epochs: 2, batchSize: 8, learningRate: 0.01, validationSplit: 0.25, seed: 1 },
     });
     const data = loadDataset(spec.dataset, { seed: 1, labeled: true });
-    const r = recorder();
-    const outcome = await runFinetune(data, spec, null, r.hooks);
+    const r = recordingHooks();
+    const outcome = await runFinetune(data, spec, null, r);
     expect(outcome.status).toBe('completed');
     if (outcome.status !== 'completed') return;
     expect(outcome.result.classNames).toEqual(['circle', 'square', 'triangle', 'cross']);

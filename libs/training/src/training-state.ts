@@ -4,6 +4,7 @@ import { notValidJson } from '@trainyard/storage';
 import { z } from 'zod';
 import { checkpointFiles } from './model-files';
 import type { CheckpointMetric, CheckpointReason, TrainingHooks } from './training-hooks';
+import type { ValidationTracking } from './validation-tracking';
 
 export const TRAINING_STATE_FILE = 'state.json';
 
@@ -29,6 +30,7 @@ export interface CheckpointAt extends LoopPosition {
   step: number;
   reason: CheckpointReason;
   metric?: CheckpointMetric;
+  tracking: ValidationTracking;
 }
 
 /** state.json of every checkpoint. */
@@ -37,7 +39,18 @@ export interface TrainingState extends LoopPosition {
   step: number;
   spec: RunSpec;
   metric: CheckpointMetric | null;
+  /** The validation rules' memory (best weights, early stopping, reduceOnPlateau); absent in older checkpoints. */
+  tracking?: ValidationTracking;
 }
+
+// zod's number() refuses NaN and ±Infinity (JSON cannot hold them either).
+const Finite = z.number();
+const TrackingSchema = z.object({
+  best: z.object({ value: Finite, epoch: z.int().min(0), step: z.int().min(-1), sequence: z.int().min(0).nullable() }).nullable(),
+  earlyStopping: z.object({ reference: Finite.nullable(), wait: z.int().min(0) }).nullable(),
+  plateau: z.object({ reference: Finite.nullable(), wait: z.int().min(0), cooldown: z.int().min(0), scale: z.number().min(0).max(1) }).nullable(),
+  stoppedEarly: z.object({ epoch: z.int().min(1), step: z.int().min(0) }).nullable(),
+});
 
 const TrainingStateSchema = z.object({
   kind: z.enum(['pretrain', 'finetune']),
@@ -47,6 +60,7 @@ const TrainingStateSchema = z.object({
   nextBatch: z.number().int().min(0).default(0),
   metric: z.object({ name: z.string(), value: z.number() }).nullable().default(null),
   epochTotals: z.object({ sums: z.array(z.number()), seen: z.number().int().min(0) }).optional(),
+  tracking: TrackingSchema.optional(),
 });
 
 /** Parses a checkpoint's state.json; throws with a reason fit for a 'checkpoint-corrupt' event. */
@@ -66,17 +80,20 @@ export function parseTrainingState(bytes: Buffer | undefined): Omit<TrainingStat
   return parsed.data;
 }
 
-/** Serializes `models` (the trained one with its optimizer state) and state.json, and hands them to the hooks. */
+/**
+ * Serializes `models` (the trained one with its optimizer state) and state.json, and hands them
+ * to the hooks. Returns the sequence the checkpoint was stored under.
+ */
 export async function writeCheckpoint(
   hooks: TrainingHooks,
   spec: RunSpec,
   models: Record<string, tf.LayersModel>,
   at: CheckpointAt,
-): Promise<void> {
-  const { epoch, step, nextBatch, reason, metric, epochTotals } = at;
-  const state: TrainingState = { kind: spec.kind, epoch, step, nextBatch, spec, metric: metric ?? null, epochTotals };
+): Promise<number> {
+  const { epoch, step, nextBatch, reason, metric, epochTotals, tracking } = at;
+  const state: TrainingState = { kind: spec.kind, epoch, step, nextBatch, spec, metric: metric ?? null, epochTotals, tracking };
   const files = await checkpointFiles(models, state as unknown as Record<string, unknown>);
-  await hooks.onCheckpoint({
+  return hooks.onCheckpoint({
     epoch,
     step,
     nextBatch,
@@ -88,7 +105,18 @@ export async function writeCheckpoint(
   });
 }
 
+/** Where a resumed loop starts: a checkpoint's position and tracking, and which checkpoint it is. */
+export interface LoopStart extends LoopPosition {
+  /** The last completed global step. */
+  step: number;
+  tracking?: ValidationTracking;
+  /** The validation metric of the checkpoint's weights (at an epoch's end). */
+  metric?: CheckpointMetric | null;
+  /** The checkpoint's sequence, when it is a stored one. */
+  sequence?: number;
+}
+
 /** A checkpoint to continue from: its position and its verified files. */
-export interface ResumeFrom extends LoopPosition {
+export interface ResumeFrom extends LoopStart {
   files: Record<string, Buffer>;
 }
