@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { RunSpecInput } from '@trainyard/contracts';
-import { Cluster } from '../e2e/cluster';
+import { Cluster, trainingProcesses } from '../e2e/cluster';
 import type { AppProcess } from '../e2e/processes';
 import { restartRedis, startRedis } from '../e2e/redis-restart';
 import { failures, verifyChaos, type ChaosVerdict } from './chaos-checks';
@@ -8,7 +9,7 @@ import { seededRandom, type ChaosOptions } from './chaos-options';
 export interface ChaosReport {
   options: ChaosOptions;
   runs: number;
-  faults: Record<'kill -9' | 'SIGTERM' | 'redis restart', number>;
+  faults: Record<'kill -9' | 'SIGTERM' | 'child kill -9' | 'redis restart', number>;
   verdict: ChaosVerdict;
   failed: string[];
   wallS: number;
@@ -35,13 +36,14 @@ const finetune = (i: number, epochs: number, baseRunId: string): RunSpecInput =>
 /**
  * The soak: a fresh fleet (API, K workers, fresh PostgreSQL database, s3rver, its own queue on
  * the real Redis), N tiny runs — pretrains first, fine-tunes of them once they succeed — and
- * random kill -9 / SIGTERM of workers (each restarted at once) plus one Redis restart, until every
- * run is terminal or the time is up; then the checks of chaos-checks.ts.
+ * random kill -9 / SIGTERM of workers (each restarted at once), kill -9 of training processes
+ * (the first fault is one whenever a run trains) plus one Redis restart, until every run is
+ * terminal or the time is up; then the checks of chaos-checks.ts.
  */
 export async function runChaos(options: ChaosOptions, log: (line: string) => void): Promise<ChaosReport> {
   const started = Date.now();
   const random = seededRandom(options.seed);
-  const faults: ChaosReport['faults'] = { 'kill -9': 0, SIGTERM: 0, 'redis restart': 0 };
+  const faults: ChaosReport['faults'] = { 'kill -9': 0, SIGTERM: 0, 'child kill -9': 0, 'redis restart': 0 };
   // Faults are the point: attempts must not run out before the runs finish.
   const cluster = await Cluster.start({ WORKER_MAX_ATTEMPTS: '50', WORKER_SHUTDOWN_TIMEOUT_MS: '10000', WORKER_RECONCILE_INTERVAL_MS: '1000' });
   try {
@@ -81,7 +83,9 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         faults['redis restart']++;
       } else if (Date.now() >= nextFault) {
         injected++;
-        await injectWorkerFault(cluster, random, faults, log);
+        const child = faults['child kill -9'] === 0 || random() < 1 / 3 ? liveTrainingProcess(cluster, submitted.map((r) => r.id), random) : undefined;
+        if (child) killTrainingProcess(child, faults, log);
+        else await injectWorkerFault(cluster, random, faults, log);
         nextFault = Date.now() + options.faultEveryMs * (0.5 + random());
       }
       await new Promise((r) => setTimeout(r, 500));
@@ -107,4 +111,40 @@ async function injectWorkerFault(cluster: Cluster, random: () => number, faults:
   // Keep the output of the dead out of the fleet list: the cluster stops only live ones at the end.
   cluster.workers.splice(cluster.workers.indexOf(victim), 1);
   await cluster.startWorker();
+}
+
+/**
+ * A training process alive now, at random, found from the workers' "trains in process P" lines.
+ * Its parent must still be that worker: a pid the system gave to another process is left alone.
+ */
+function liveTrainingProcess(cluster: Cluster, runIds: string[], random: () => number): { pid: number; runId: string; attempt: number } | undefined {
+  const live = cluster.workers.flatMap((worker) =>
+    runIds.flatMap((runId) =>
+      trainingProcesses(worker.output(), runId)
+        .filter((p) => parentPid(p.pid) === worker.child.pid)
+        .map((p) => ({ pid: p.pid, runId, attempt: p.attempt })),
+    ),
+  );
+  return live[Math.floor(random() * live.length)];
+}
+
+/** The child's attempt fails as retryable and the run resumes from its last checkpoint on some worker; the worker lives on. */
+function killTrainingProcess(child: { pid: number; runId: string; attempt: number }, faults: ChaosReport['faults'], log: (line: string) => void): void {
+  try {
+    process.kill(child.pid, 'SIGKILL');
+  } catch {
+    return; // exited between the look and the kill
+  }
+  faults['child kill -9']++;
+  log(`chaos: kill -9 training process ${child.pid} (run ${child.runId} attempt ${child.attempt})`);
+}
+
+/** From /proc/<pid>/stat: the fourth field, after the command name in parentheses (which may hold spaces). */
+function parentPid(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined; // gone
+  }
 }

@@ -1,0 +1,112 @@
+// `npm run bench:dispatch`: what orchestration costs. Raw BullMQ (a Queue and a Worker in this
+// process, no-op jobs) beside one-step runs through the whole stack (API process → PostgreSQL →
+// BullMQ → worker process → training process → PostgreSQL), measured in the same run, on the real
+// Redis, a fresh PostgreSQL database and an S3 server. A script, not a test.
+// Flags: --runs N (one-step runs per mode, default 10), --jobs N (raw jobs at once, default 500),
+// --concurrency C (worker and raw Worker concurrency, default 2).
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Cluster } from '../e2e/cluster';
+import { measureRawBullmq } from './dispatch-raw-bullmq';
+import { runOneStepRuns, type RunTimeline } from './dispatch-orchestration';
+import { percentile } from './percentiles';
+
+const PER_JOB_OVERHEAD_TARGET_MS = 1000;
+const THROUGHPUT_RATIO_TARGET = 0.5;
+
+/** The spans reported per run: [label, from, to]. */
+const PHASES: [string, keyof RunTimeline, keyof RunTimeline][] = [
+  ['submit → first training step (everything)', 'submitted', 'firstStep'],
+  ['  submit → accepted (HTTP, validation, PostgreSQL insert, enqueue)', 'submitted', 'accepted'],
+  ['  submit → job taken (+ BullMQ dispatch and queueing; may come before the 201)', 'submitted', 'jobTaken'],
+  ['  job taken → attempt opened (worker reads the run, opens the attempt)', 'jobTaken', 'attemptOpened'],
+  ['  attempt opened → training process spawned (worker: inputs, resume candidates)', 'attemptOpened', 'childSpawned'],
+  ['submit → training process spawned (orchestration before the child)', 'submitted', 'childSpawned'],
+  ['  process spawned → backend ready (node start, TensorFlow.js + wasm backend load)', 'childSpawned', 'backendReady'],
+  ['  backend ready → first step (data load, model build, one batch)', 'backendReady', 'firstStep'],
+  ['submit → backend ready (per-job overhead with the child, data loading excluded)', 'submitted', 'backendReady'],
+  ['last step → SUCCEEDED (evaluation, final checkpoint, exit, outcome)', 'lastStep', 'succeeded'],
+  ["  child's last line → SUCCEEDED (process exit, outcome written)", 'childLastLine', 'succeeded'],
+  ['SUCCEEDED → job completed (BullMQ marks the job done, the slot is free)', 'succeeded', 'jobCompleted'],
+];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, jobs: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '2' } } });
+  const [runs, jobs, concurrency] = [values.runs, values.jobs, values.concurrency].map((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--runs, --jobs and --concurrency take positive integers (got ${v})`);
+    return n;
+  }) as [number, number, number];
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const load = () => `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
+  log(`bench:dispatch on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, ${load()}; ${new Date().toISOString()}`);
+
+  const raw = await measureRawBullmq(jobs, 100, concurrency);
+  log(`\nraw BullMQ: Queue + Worker in this process, concurrency ${concurrency}, no-op jobs, the training queue's job options (${load()})`);
+  log(`  ${jobs} jobs added at once: ${raw.jobsPerS.toFixed(0)} jobs/s; add → completed ${spread(raw.burstMs)} (queueing included)`);
+  log(`  100 jobs one at a time: add → completed ${spread(raw.oneAtATimeMs)}`);
+
+  const cluster = await Cluster.start({ WORKER_CONCURRENCY: String(concurrency) });
+  try {
+    await cluster.startWorker();
+    // One unmeasured run: the first training process reads TensorFlow.js from disk, later ones from the page cache.
+    await runOneStepRuns(cluster, 1, 'one at a time');
+    log(`\nTrainyard: one-step pretrains (synthetic shapes 16×16, 4 a class, 1 epoch of 1 batch), 1 worker process, concurrency ${concurrency}, wasm backend`);
+
+    const serial = await runOneStepRuns(cluster, runs, 'one at a time');
+    log(`\n  ${runs} runs one at a time (no queueing) (${load()}):`);
+    table(serial, log);
+
+    const burst = await runOneStepRuns(cluster, runs, 'burst');
+    const wallMs = Math.max(...burst.map((r) => r.succeeded)) - Math.min(...burst.map((r) => r.submitted));
+    const runsPerS = runs / (wallMs / 1000);
+    // Without the child a run would still hold a worker slot from job taken to process spawned and
+    // from the child's last line to job completed, and the API would still accept each one: the
+    // slower of the two stages bounds the rate. A model from measured spans, not a measured rate.
+    const slotMs = burst.reduce((sum, r) => sum + (r.childSpawned - r.jobTaken) + (r.jobCompleted - r.childLastLine), 0) / runs;
+    const acceptPerS = runs / ((Math.max(...burst.map((r) => r.accepted)) - Math.min(...burst.map((r) => r.submitted))) / 1000);
+    const childFreeRunsPerS = Math.min(acceptPerS, (concurrency * 1000) / slotMs);
+    log(`\n  ${runs} runs submitted at once (${load()}):`);
+    table(burst, log);
+    log(`  throughput with the training process: ${runsPerS.toFixed(2)} runs/s (${(wallMs / 1000).toFixed(1)} s wall, first submit → last SUCCEEDED)`);
+    log(`  throughput with the training process left out (model): ${childFreeRunsPerS.toFixed(1)} runs/s = min(API accepting ${acceptPerS.toFixed(1)} runs/s, ${concurrency} slots / ${slotMs.toFixed(0)} ms a run in the worker outside the child)`);
+    const resumed = [...serial, ...burst].filter((r) => r.attempts > 1).length;
+    if (resumed) log(`  (${resumed} run(s) took more than one attempt: their figures include a retry)`);
+
+    const ratio = childFreeRunsPerS / raw.jobsPerS;
+    const overheadP99 = percentile(sorted(serial, 'submitted', 'backendReady'), 99);
+    log(`\nratio orchestration / raw BullMQ throughput: ${ratio.toFixed(3)} with the training process left out (target ≥ ${THROUGHPUT_RATIO_TARGET}: ${ratio >= THROUGHPUT_RATIO_TARGET ? 'met' : 'MISSED'}), ${(runsPerS / raw.jobsPerS).toFixed(4)} with it`);
+    log(`per-job overhead with the child, data loading excluded (submit → backend ready, one at a time): p99 ${overheadP99.toFixed(0)} ms (target ≤ ${PER_JOB_OVERHEAD_TARGET_MS} ms: ${overheadP99 <= PER_JOB_OVERHEAD_TARGET_MS ? 'met' : 'MISSED'})`);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+function sorted(timelines: RunTimeline[], from: keyof RunTimeline, to: keyof RunTimeline): number[] {
+  return timelines.map((r) => (r[to] as number) - (r[from] as number)).sort((a, b) => a - b);
+}
+
+function table(timelines: RunTimeline[], log: (line: string) => void): void {
+  log(`  ${'span'.padEnd(88)} ${'p50'.padStart(8)} ${'p99'.padStart(8)}`);
+  for (const [label, from, to] of PHASES) {
+    const ms = sorted(timelines, from, to);
+    log(`  ${label.padEnd(88)} ${fmt(percentile(ms, 50))} ${fmt(percentile(ms, 99))}`);
+  }
+}
+
+function spread(ms: number[]): string {
+  return `p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms`;
+}
+
+function fmt(ms: number): string {
+  return `${ms.toFixed(0)} ms`.padStart(8);
+}
+
+main().then(
+  // Explicit: a closed client's timer must not keep the figures waiting.
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
