@@ -1,7 +1,2 @@
-export type MetricGoal = 'min' | 'max';
-
-/** Lower is better for losses and errors (loss, val_loss, mse, error_rate); higher for the rest. */
-export function metricGoal(name: string): MetricGoal {
-  const lower = name.toLowerCase();
-  return lower.includes('loss') || lower.includes('mse') || lower.includes('error') ? 'min' : 'max';
-}
+/** One rule for whether a metric is better lower or higher: the contracts' (training uses it too). */
+export { metricGoal, type MetricGoal } from '@trainyard/contracts';

@@ -78,6 +78,12 @@ describe('quotas and live streams (PostgreSQL, Redis, HTTP)', () => {
     const body = (await res.json()) as any;
     expect(body.errors[0].field).toBe('training.epochs');
     expect(body.errors[0].message).toMatch(/1,200 images.*limit is 1,000/);
+    // A budget in steps counts steps × batch size (a missing epochs field must not skip the quota).
+    const steps = { ...mnistRun(), training: { steps: 40, batchSize: 32 } };
+    const bySteps = await fetch(`${api.baseUrl}/v1/runs`, json(steps, { authorization: `Bearer ${key}` }));
+    expect(bySteps.status).toBe(422);
+    const stepsBody = (await bySteps.json()) as any;
+    expect(stepsBody.errors[0]).toMatchObject({ field: 'training.steps', message: expect.stringMatching(/1,280 images.*limit is 1,000/) });
     expect(await runCount()).toBe(before);
   });
 

