@@ -19,10 +19,7 @@ const depConstraints = [
   // tools/ (e2e and browser tests, chaos, benchmarks, experiments) drive the apps from outside.
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:app'] },
 ];
-const boundaries = (allow) => [
-  'error',
-  { allow, enforceBuildableLibDependency: false, depConstraints },
-];
+const boundaries = (allow) => ['error', { allow, enforceBuildableLibDependency: false, depConstraints }];
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/generated/**', '.trainyard/**', '.nx/**', 'coverage/**'] },
@@ -38,7 +35,13 @@ export default tseslint.config(
   {
     // Tools import apps only through their public entries (index.ts), never their internals.
     files: ['tools/**/*.ts'],
-    rules: { '@nx/enforce-module-boundaries': boundaries(['@trainyard/api-app', '@trainyard/worker-app', '@trainyard/cli-app']) },
+    rules: {
+      '@nx/enforce-module-boundaries': boundaries([
+        '@trainyard/api-app',
+        '@trainyard/worker-app',
+        '@trainyard/cli-app',
+      ]),
+    },
   },
   {
     // The worker only supervises: each attempt trains in a process of its own, started through
@@ -50,12 +53,23 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            { name: '@trainyard/training', message: 'Import @trainyard/training/supervisor: the whole library loads TensorFlow.js.' },
+            {
+              name: '@trainyard/training',
+              message: 'Import @trainyard/training/supervisor: the whole library loads TensorFlow.js.',
+            },
             { name: '@trainyard/engine', message: 'The engine loads TensorFlow.js: only training processes may.' },
-            { name: '@trainyard/datasets', message: 'The datasets load TensorFlow.js and sharp: only training processes may.' },
+            {
+              name: '@trainyard/datasets',
+              message: 'The datasets load TensorFlow.js and sharp: only training processes may.',
+            },
             { name: 'sharp', message: 'Image decoding belongs in training processes.' },
           ],
-          patterns: [{ group: ['@tensorflow/*'], message: 'TensorFlow.js runs only in training processes (@trainyard/training/supervisor starts them).' }],
+          patterns: [
+            {
+              group: ['@tensorflow/*'],
+              message: 'TensorFlow.js runs only in training processes (@trainyard/training/supervisor starts them).',
+            },
+          ],
         },
       ],
     },

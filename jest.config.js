@@ -46,6 +46,8 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.int-spec.ts'] },
-    ...(disruptiveAsked ? [{ ...common, displayName: 'disruptive', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.disruptive-spec.ts'] }] : []),
+    ...(disruptiveAsked
+      ? [{ ...common, displayName: 'disruptive', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.disruptive-spec.ts'] }]
+      : []),
   ],
 };

@@ -31,7 +31,10 @@ for (const name of await readdir(src)) {
     // Workspace libraries (the API's response contracts) are imported as types only, which swc
     // strips: a value import would name a module the browser cannot load, so it fails the build.
     const bare = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](?!\.\.?\/)([^'"]+)['"]/.exec(browserCode);
-    if (bare) throw new Error(`apps/dashboard/src/${name} imports "${bare[1]}" at run time; import its types with \`import type\``);
+    if (bare)
+      throw new Error(
+        `apps/dashboard/src/${name} imports "${bare[1]}" at run time; import its types with \`import type\``,
+      );
     await writeFile(join(out, name.replace(/\.ts$/, '.js')), browserCode);
     count++;
   } else if (/\.(html|css|svg)$/.test(name)) {

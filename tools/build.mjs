@@ -57,4 +57,6 @@ await Promise.all(
   }),
 );
 const wasm = simd ? await simd : null;
-process.stdout.write(`built ${count} files${wasm ? ` and the SIMD kernels (${wasm.bytes} bytes of wasm)` : ''} into dist/ in ${Date.now() - started} ms\n`);
+process.stdout.write(
+  `built ${count} files${wasm ? ` and the SIMD kernels (${wasm.bytes} bytes of wasm)` : ''} into dist/ in ${Date.now() - started} ms\n`,
+);

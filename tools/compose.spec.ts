@@ -18,13 +18,18 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   profiles?: string[];
   entrypoint?: string | string[];
-  deploy?: { resources?: { reservations?: { devices?: { driver?: string; count?: string | number; capabilities?: string[] }[] } } };
+  deploy?: {
+    resources?: {
+      reservations?: { devices?: { driver?: string; count?: string | number; capabilities?: string[] }[] };
+    };
+  };
 }
 
 // `merge: true`: the file shares env and depends_on blocks through `<<:` merge keys, which compose
 // supports and YAML 1.2 parsers leave off by default.
 function loadCompose(path = join(root, 'docker-compose.yml'), env = DOT_ENV): Record<string, Service> {
-  return (parse(interpolate(readFileSync(path, 'utf8'), env), { merge: true }) as { services: Record<string, Service> }).services;
+  return (parse(interpolate(readFileSync(path, 'utf8'), env), { merge: true }) as { services: Record<string, Service> })
+    .services;
 }
 
 /** What a user's .env holds after `cp docker/compose.env.example .env` and setting the secrets. */
@@ -41,13 +46,16 @@ const DOT_ENV: Record<string, string> = {
 
 /** Compose's `${VAR}`, `${VAR:-default}`, `${VAR:?error}` and `$$`, as `docker compose config` applies them. */
 function interpolate(text: string, env: Record<string, string>): string {
-  return text.replace(/\$\$|\$\{([A-Z_][A-Z0-9_]*)(?:(:-|:\?)([^}]*))?\}/g, (match, name: string | undefined, op?: string, arg?: string) => {
-    if (match === '$$') return '$';
-    const value = env[name!];
-    if (value) return value;
-    if (op === ':?') throw new Error(`required variable ${name} is not set: ${arg}`);
-    return op === ':-' ? (arg ?? '') : '';
-  });
+  return text.replace(
+    /\$\$|\$\{([A-Z_][A-Z0-9_]*)(?:(:-|:\?)([^}]*))?\}/g,
+    (match, name: string | undefined, op?: string, arg?: string) => {
+      if (match === '$$') return '$';
+      const value = env[name!];
+      if (value) return value;
+      if (op === ':?') throw new Error(`required variable ${name} is not set: ${arg}`);
+      return op === ':-' ? (arg ?? '') : '';
+    },
+  );
 }
 
 function environmentOf(service: Service): Record<string, string> {
@@ -75,7 +83,10 @@ const DOCKERFILES = ['docker/api.Dockerfile', 'docker/worker.Dockerfile', 'docke
 const dockerfile = (path: string) => readFileSync(join(root, path), 'utf8');
 /** A Dockerfile's RUN instructions, continuation lines joined. */
 const runLines = (text: string) =>
-  text.replace(/\\\n/g, ' ').split('\n').filter((line) => /^RUN /.test(line));
+  text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((line) => /^RUN /.test(line));
 
 function publishedPorts(service: Service): string[] {
   return (service.ports ?? []).map((p) => (typeof p === 'string' ? p : `${p.published}:${p.target}`));
@@ -92,7 +103,9 @@ describe('docker-compose.yml', () => {
 
   it('refuses to start without the secrets, instead of falling back to known credentials', () => {
     for (const name of ['TRAINYARD_ADMIN_KEY', 'MINIO_ROOT_PASSWORD']) {
-      expect(() => loadCompose(undefined, { ...DOT_ENV, [name]: '' })).toThrow(new RegExp(`required variable ${name} is not set: set ${name}`));
+      expect(() => loadCompose(undefined, { ...DOT_ENV, [name]: '' })).toThrow(
+        new RegExp(`required variable ${name} is not set: set ${name}`),
+      );
     }
     expect(readFileSync(join(root, 'docker-compose.yml'), 'utf8')).not.toMatch(/minioadmin/);
   });
@@ -113,7 +126,8 @@ describe('docker-compose.yml', () => {
 
   it('publishes ports on loopback only: Redis and PostgreSQL where the README says, nothing on all interfaces', () => {
     for (const [name, service] of Object.entries(services)) {
-      for (const port of publishedPorts(service)) expect(`${name} ${port}`).toMatch(new RegExp(`^${name} 127\\.0\\.0\\.1:\\d+:\\d+$`));
+      for (const port of publishedPorts(service))
+        expect(`${name} ${port}`).toMatch(new RegExp(`^${name} 127\\.0\\.0\\.1:\\d+:\\d+$`));
     }
     expect(publishedPorts(services.redis)).toEqual(['127.0.0.1:6379:6379']);
     expect(publishedPorts(services.postgres)).toEqual(['127.0.0.1:5432:5432']);
@@ -177,14 +191,17 @@ describe('docker-compose.yml', () => {
     expect([services.api.healthcheck?.test].flat().join(' ')).toContain(`:${env.API_PORT}/healthz`);
   });
 
-  it.each(WORKERS)('gives %s a writable TRAINYARD_HOME volume and its own metrics port, probed by its healthcheck', (name) => {
-    const env = EnvSchema.parse(environmentOf(services[name]));
-    const service = services[name] as Service & { volumes?: string[] };
-    expect(service.volumes).toEqual([expect.stringMatching(new RegExp(`^[a-z-]+:${env.TRAINYARD_HOME}$`))]);
-    expect(env.WORKER_METRICS_PORT).toBe(9464);
-    expect(env.WORKER_METRICS_HOST).toBe('0.0.0.0');
-    expect([service.healthcheck?.test].flat().join(' ')).toContain(`:${env.WORKER_METRICS_PORT}/healthz`);
-  });
+  it.each(WORKERS)(
+    'gives %s a writable TRAINYARD_HOME volume and its own metrics port, probed by its healthcheck',
+    (name) => {
+      const env = EnvSchema.parse(environmentOf(services[name]));
+      const service = services[name] as Service & { volumes?: string[] };
+      expect(service.volumes).toEqual([expect.stringMatching(new RegExp(`^[a-z-]+:${env.TRAINYARD_HOME}$`))]);
+      expect(env.WORKER_METRICS_PORT).toBe(9464);
+      expect(env.WORKER_METRICS_HOST).toBe('0.0.0.0');
+      expect([service.healthcheck?.test].flat().join(' ')).toContain(`:${env.WORKER_METRICS_PORT}/healthz`);
+    },
+  );
 
   it('creates the bucket the apps use, with the credentials MinIO runs with', () => {
     const env = environmentOf(services.api);
@@ -235,7 +252,7 @@ describe('Dockerfiles', () => {
     for (const name of WORKERS) expect(environmentOf(loadCompose()[name]).TRAINYARD_HOME).toBe(home);
   });
 
-  it('GPU image: runs tfjs-node-gpu\'s install script on purpose and fails the build unless libtensorflow (GPU) loads', () => {
+  it("GPU image: runs tfjs-node-gpu's install script on purpose and fails the build unless libtensorflow (GPU) loads", () => {
     const text = dockerfile('docker/worker-gpu.Dockerfile');
     const runs = runLines(text);
     // npm 11 refuses --allow-scripts on a project install's command line, and re-installing a
@@ -248,7 +265,9 @@ describe('Dockerfiles', () => {
     expect(checks.length).toBeGreaterThanOrEqual(2); // after the rebuild, and in the runtime image
     expect(checks[0]![1]).toBeGreaterThan(rebuild);
     // The version allowed is the one the lockfile installs.
-    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string }>;
+    };
     expect(lock.packages['node_modules/@tensorflow/tfjs-node-gpu']?.version).toBe('4.22.0');
   });
 
@@ -262,7 +281,9 @@ describe('Dockerfiles', () => {
     expect(text).toMatch(/^CMD \["\/bin\/sh", "\/app\/docker\/worker-gpu-start\.sh"\]$/m);
     const start = readFileSync(join(root, 'docker/worker-gpu-start.sh'), 'utf8');
     expect(start.indexOf('node /app/docker/tf-devices.cjs')).toBeGreaterThan(0);
-    expect(start.indexOf('exec node /app/dist/apps/worker/src/main.js')).toBeGreaterThan(start.indexOf('tf-devices.cjs'));
+    expect(start.indexOf('exec node /app/dist/apps/worker/src/main.js')).toBeGreaterThan(
+      start.indexOf('tf-devices.cjs'),
+    );
   });
 });
 
@@ -277,9 +298,13 @@ describe('README compose commands', () => {
       const words = command.split(/\s+/).slice(2);
       const profile = words.includes('--profile') ? words[words.indexOf('--profile') + 1] : undefined;
       const verb = words.find((w, i) => !w.startsWith('-') && words[i - 1] !== '--profile')!;
-      const named = words.slice(words.indexOf(verb) + 1).filter((w, i, all) => !w.startsWith('-') && all[i - 1] !== '--profile');
+      const named = words
+        .slice(words.indexOf(verb) + 1)
+        .filter((w, i, all) => !w.startsWith('-') && all[i - 1] !== '--profile');
       for (const name of named) {
-        expect(`${command}: ${name}`).toBe(`${command}: ${Object.keys(services).includes(name) ? name : '(no such service)'}`);
+        expect(`${command}: ${name}`).toBe(
+          `${command}: ${Object.keys(services).includes(name) ? name : '(no such service)'}`,
+        );
         if (services[name]?.profiles) expect(services[name]!.profiles).toContain(profile);
       }
     }
@@ -287,7 +312,9 @@ describe('README compose commands', () => {
 
   it('say to create .env from the example that holds every required variable', () => {
     expect(readme).toContain('cp docker/compose.env.example .env');
-    const required = [...readFileSync(join(root, 'docker-compose.yml'), 'utf8').matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1]!);
+    const required = [...readFileSync(join(root, 'docker-compose.yml'), 'utf8').matchAll(/\$\{([A-Z_]+):\?/g)].map(
+      (m) => m[1]!,
+    );
     for (const name of new Set(required)) expect(Object.keys(DOT_ENV)).toContain(name);
   });
 });

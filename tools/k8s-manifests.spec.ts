@@ -40,7 +40,9 @@ interface PodSpec {
   tolerations?: { key: string; operator: string; effect?: string }[];
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
 }
-type Workload = K8sObject & { spec: { template: { metadata?: { annotations?: Record<string, string> }; spec: PodSpec } } };
+type Workload = K8sObject & {
+  spec: { template: { metadata?: { annotations?: Record<string, string> }; spec: PodSpec } };
+};
 interface Kustomization {
   namespace: string;
   resources: string[];
@@ -92,7 +94,11 @@ const container = (w: Workload) => w.spec.template.spec.containers[0]!;
 function environmentOf(c: Container): Record<string, string> {
   const env: Record<string, string> = {};
   for (const from of c.envFrom ?? []) {
-    if (from.configMapRef) Object.assign(env, byName<K8sObject & { data: Record<string, string> }>('ConfigMap', from.configMapRef.name).data);
+    if (from.configMapRef)
+      Object.assign(
+        env,
+        byName<K8sObject & { data: Record<string, string> }>('ConfigMap', from.configMapRef.name).data,
+      );
     if (from.secretRef) Object.assign(env, secretData[from.secretRef.name] ?? {});
   }
   for (const e of c.env ?? []) {
@@ -132,7 +138,9 @@ describe('deploy/k8s', () => {
       const tag = images.get(container(w).image);
       expect(tag).toMatch(/^\d+\.\d+\.\d+$/);
     }
-    expect(kustomization(join(k8s, 'migrate')).images).toEqual([{ name: container(job).image, newTag: images.get(container(job).image) }]);
+    expect(kustomization(join(k8s, 'migrate')).images).toEqual([
+      { name: container(job).image, newTag: images.get(container(job).image) },
+    ]);
   });
 
   it('splits config from secrets: no secret in the ConfigMap, the admin key only in the API', () => {
@@ -141,7 +149,9 @@ describe('deploy/k8s', () => {
     }
     expect(app.filter((o) => o.kind === 'Secret')).toEqual([]);
     expect(secrets.map((s) => s.metadata.name).sort()).toEqual(['trainyard-admin-key', 'trainyard-secrets']);
-    expect(environmentOf(container(api)).TRAINYARD_ADMIN_KEY).toBe(secretData['trainyard-admin-key']!['TRAINYARD_ADMIN_KEY']);
+    expect(environmentOf(container(api)).TRAINYARD_ADMIN_KEY).toBe(
+      secretData['trainyard-admin-key']!['TRAINYARD_ADMIN_KEY'],
+    );
     for (const w of [cpu, gpu, job]) expect(environmentOf(container(w)).TRAINYARD_ADMIN_KEY).toBeUndefined();
   });
 
@@ -174,24 +184,31 @@ describe('deploy/k8s', () => {
     const host = c.readinessProbe?.httpGet?.httpHeaders?.find((h) => h.name === 'Host')?.value;
     expect(env.API_ALLOWED_HOSTS).toContain(host);
     const service = byName('Service', 'trainyard-api');
-    expect(env.API_ALLOWED_HOSTS).toEqual(expect.arrayContaining([service.metadata.name, `${service.metadata.name}.${kustomization(k8s).namespace}.svc`]));
+    expect(env.API_ALLOWED_HOSTS).toEqual(
+      expect.arrayContaining([service.metadata.name, `${service.metadata.name}.${kustomization(k8s).namespace}.svc`]),
+    );
   });
 
   it.each([
     ['worker-cpu', cpu],
     ['worker-gpu', gpu],
-  ] as const)('lets %s checkpoint before it is killed: preStop drain, grace longer than the shutdown timeout', (_name, w) => {
-    const pod = w.spec.template.spec;
-    const c = container(w);
-    const env = EnvSchema.parse(environmentOf(c));
-    // Margin for the batch in flight and the upload after WORKER_SHUTDOWN_TIMEOUT_MS's bound.
-    expect(pod.terminationGracePeriodSeconds! * 1000).toBeGreaterThanOrEqual(env.WORKER_SHUTDOWN_TIMEOUT_MS + 30_000);
-    expect(c.lifecycle?.preStop?.exec?.command.join(' ')).toMatch(/kill -TERM 1; while kill -0 1/);
-    expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(env.WORKER_METRICS_PORT);
-    expect(env.WORKER_METRICS_HOST).toBe('0.0.0.0');
-    expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'metrics' });
-    expect(w.spec.template.metadata).toMatchObject({ annotations: { 'prometheus.io/port': String(env.WORKER_METRICS_PORT) } });
-  });
+  ] as const)(
+    'lets %s checkpoint before it is killed: preStop drain, grace longer than the shutdown timeout',
+    (_name, w) => {
+      const pod = w.spec.template.spec;
+      const c = container(w);
+      const env = EnvSchema.parse(environmentOf(c));
+      // Margin for the batch in flight and the upload after WORKER_SHUTDOWN_TIMEOUT_MS's bound.
+      expect(pod.terminationGracePeriodSeconds! * 1000).toBeGreaterThanOrEqual(env.WORKER_SHUTDOWN_TIMEOUT_MS + 30_000);
+      expect(c.lifecycle?.preStop?.exec?.command.join(' ')).toMatch(/kill -TERM 1; while kill -0 1/);
+      expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(env.WORKER_METRICS_PORT);
+      expect(env.WORKER_METRICS_HOST).toBe('0.0.0.0');
+      expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'metrics' });
+      expect(w.spec.template.metadata).toMatchObject({
+        annotations: { 'prometheus.io/port': String(env.WORKER_METRICS_PORT) },
+      });
+    },
+  );
 
   it.each([
     ['api', api],

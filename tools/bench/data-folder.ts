@@ -17,7 +17,9 @@ export async function writeSyntheticImageFolder(root: string, count: number, siz
     const cls = i % SHAPE_CLASSES.length;
     drawShape(pixels, 0, cls, size, 3, 0.15, random);
     for (let p = 0; p < bytes.length; p++) bytes[p] = Math.round(pixels[p] * 255);
-    const png = await sharp(bytes, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+    const png = await sharp(bytes, { raw: { width: size, height: size, channels: 3 } })
+      .png()
+      .toBuffer();
     await writeFile(join(root, SHAPE_CLASSES[cls], `${String(i).padStart(5, '0')}.png`), png);
   }
 }

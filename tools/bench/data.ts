@@ -7,7 +7,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassifierSchema } from '@trainyard/contracts';
-import { AugmentationSpecSchema, type BatchSource, createBatchPipeline, type ImageFolderDataset, loadImageFolder } from '@trainyard/datasets';
+import {
+  AugmentationSpecSchema,
+  type BatchSource,
+  createBatchPipeline,
+  type ImageFolderDataset,
+  loadImageFolder,
+} from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import { LocalObjectStore } from '@trainyard/storage';
 import { buildClassifier } from '@trainyard/training';
@@ -32,8 +38,21 @@ const AUGMENTATION = AugmentationSpecSchema.parse({
   brightnessRange: [0.8, 1.2],
 });
 
-async function pipelineRate(source: BatchSource, batch: number, augment: boolean, threads: number, epochs: number): Promise<number> {
-  const pipeline = createBatchPipeline({ dataset: source, batchSize: batch, seed: 1, augmentation: augment ? AUGMENTATION : null, threads, prefetch: 8 });
+async function pipelineRate(
+  source: BatchSource,
+  batch: number,
+  augment: boolean,
+  threads: number,
+  epochs: number,
+): Promise<number> {
+  const pipeline = createBatchPipeline({
+    dataset: source,
+    batchSize: batch,
+    seed: 1,
+    augmentation: augment ? AUGMENTATION : null,
+    threads,
+    prefetch: 8,
+  });
   try {
     // Epoch 0 warms the threads (startup, JIT); epochs 1.. are the rate.
     for await (const _ of pipeline.batches(0)) void _;
@@ -61,7 +80,9 @@ async function main(): Promise<void> {
   try {
     let started = process.hrtime.bigint();
     await writeSyntheticImageFolder(join(dir, 'images'), count, Math.round(size * 1.5));
-    say(`${count} PNGs (${Math.round(size * 1.5)}×${Math.round(size * 1.5)} RGB, 4 classes) written in ${seconds(started).toFixed(1)} s; target ${size}×${size}×3, batch ${batch}`);
+    say(
+      `${count} PNGs (${Math.round(size * 1.5)}×${Math.round(size * 1.5)} RGB, 4 classes) written in ${seconds(started).toFixed(1)} s; target ${size}×${size}×3, batch ${batch}`,
+    );
     const store = new LocalObjectStore(join(dir, 'images'));
     const opts = { imageShape: shape, seed: 1, cacheDir: join(dir, 'cache'), split: { test: 0 } };
     started = process.hrtime.bigint();
@@ -76,8 +97,9 @@ async function main(): Promise<void> {
       for (const threads of [0, 1, 2]) {
         const epochs = augment ? 1 : 5;
         const ips = await pipelineRate(source, batch, augment, threads, epochs);
-        const where = threads === 0 ? 'inline (caller thread)' : `${threads} thread${threads > 1 ? 's' : ' '}             `;
-        say(`pipeline, ${augment ? 'augmented ' : 'plain     '}, ${where}: ${(ips.toFixed(0)).padStart(7)} images/s`);
+        const where =
+          threads === 0 ? 'inline (caller thread)' : `${threads} thread${threads > 1 ? 's' : ' '}             `;
+        say(`pipeline, ${augment ? 'augmented ' : 'plain     '}, ${where}: ${ips.toFixed(0).padStart(7)} images/s`);
       }
     }
 
@@ -96,7 +118,14 @@ async function main(): Promise<void> {
       }
     };
     const train = async (augment: boolean, threads: number) => {
-      const pipeline = createBatchPipeline({ dataset: source, batchSize: batch, seed: 2, augmentation: augment ? AUGMENTATION : null, threads, prefetch: 4 });
+      const pipeline = createBatchPipeline({
+        dataset: source,
+        batchSize: batch,
+        seed: 2,
+        augmentation: augment ? AUGMENTATION : null,
+        threads,
+        prefetch: 4,
+      });
       let images = 0;
       let waited = 0;
       let starved = 0;

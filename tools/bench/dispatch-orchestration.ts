@@ -31,11 +31,19 @@ export interface RunTimeline {
 /** The smallest run that trains: synthetic shapes at 16×16, 4 images a class, 1 epoch of 1 batch. */
 export function oneStepPretrain(name: string): RunSpecInput {
   const spec = tinyPretrain(name, 1, 4) as Extract<RunSpecInput, { kind: 'pretrain' }>;
-  return { ...spec, dataset: { ...spec.dataset, testPerClass: 1 }, training: { ...spec.training, batchSize: 1024 } } as RunSpecInput;
+  return {
+    ...spec,
+    dataset: { ...spec.dataset, testPerClass: 1 },
+    training: { ...spec.training, batchSize: 1024 },
+  } as RunSpecInput;
 }
 
 /** Submits `runs` one-step runs, all at once or each after the previous one SUCCEEDED, and reads their timelines back. */
-export async function runOneStepRuns(cluster: Cluster, runs: number, mode: 'burst' | 'one at a time'): Promise<RunTimeline[]> {
+export async function runOneStepRuns(
+  cluster: Cluster,
+  runs: number,
+  mode: 'burst' | 'one at a time',
+): Promise<RunTimeline[]> {
   const submitted = new Map<string, [number, number]>();
   const submitOne = async (i: number) => {
     const at = Date.now();
@@ -56,14 +64,19 @@ export async function runOneStepRuns(cluster: Cluster, runs: number, mode: 'burs
 }
 
 async function timeline(cluster: Cluster, runId: string, submitted: number, accepted: number): Promise<RunTimeline> {
-  const row = (await cluster.pg.query(
-    `SELECT r.ended_at, a.started_at AS attempt_opened, (SELECT count(*)::int FROM attempts WHERE run_id = r.id) AS attempts,
+  const row = (
+    await cluster.pg.query(
+      `SELECT r.ended_at, a.started_at AS attempt_opened, (SELECT count(*)::int FROM attempts WHERE run_id = r.id) AS attempts,
        (SELECT min(wall_time) FROM metric_points WHERE run_id = r.id) AS first_step,
        (SELECT max(wall_time) FROM metric_points WHERE run_id = r.id) AS last_step
-     FROM runs r JOIN attempts a ON a.run_id = r.id AND a.number = 1 WHERE r.id = $1`, [runId],
-  )).rows[0];
+     FROM runs r JOIN attempts a ON a.run_id = r.id AND a.number = 1 WHERE r.id = $1`,
+      [runId],
+    )
+  ).rows[0];
   if (!row?.first_step) throw new Error(`run ${runId}: no attempt or no metric point in PostgreSQL`);
-  const lines = ((await (await cluster.fetch(`${cluster.baseUrl}/v1/runs/${runId}/logs`)).json()) as { lines: RunLogLine[] }).lines;
+  const lines = (
+    (await (await cluster.fetch(`${cluster.baseUrl}/v1/runs/${runId}/logs`)).json()) as { lines: RunLogLine[] }
+  ).lines;
   const at = (what: string, match: (line: RunLogLine) => boolean, last = false): number => {
     const found = last ? lines.filter(match).pop() : lines.find(match);
     if (!found) throw new Error(`run ${runId}: no ${what} line in its log (${lines.length} lines)`);

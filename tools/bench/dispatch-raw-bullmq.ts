@@ -17,13 +17,22 @@ export interface RawBullmqFigures {
  * training queue's job options and the e2e worker's lock timings, a processor that does nothing.
  * Whatever Trainyard adds on top (HTTP, PostgreSQL, a second process, a child) shows against it.
  */
-export async function measureRawBullmq(jobs: number, oneAtATime: number, concurrency: number): Promise<RawBullmqFigures> {
+export async function measureRawBullmq(
+  jobs: number,
+  oneAtATime: number,
+  concurrency: number,
+): Promise<RawBullmqFigures> {
   const name = `bench-dispatch-${randomUUID()}`;
   const connection = { ...REDIS, maxRetriesPerRequest: null };
   const queue = new Queue(name, { connection, defaultJobOptions: DEFAULT_JOB_OPTIONS });
   const addedAt = new Map<string, number>();
   const done = new Map<string, (ms: number) => void>();
-  const worker = new Worker(name, async () => undefined, { connection, concurrency, lockDuration: 1000, stalledInterval: 300 });
+  const worker = new Worker(name, async () => undefined, {
+    connection,
+    concurrency,
+    lockDuration: 1000,
+    stalledInterval: 300,
+  });
   // The worker's own 'completed' event: no second Redis round trip between completion and the clock.
   worker.on('completed', (job) => done.get(job.id!)?.(performance.now() - addedAt.get(job.id!)!));
   try {
@@ -43,7 +52,12 @@ export async function measureRawBullmq(jobs: number, oneAtATime: number, concurr
     const started = performance.now();
     const burstMs = await Promise.all(Array.from({ length: jobs }, addOne));
     const wallS = (performance.now() - started) / 1000;
-    return { jobs, jobsPerS: jobs / wallS, burstMs: burstMs.sort((a, b) => a - b), oneAtATimeMs: oneAtATimeMs.sort((a, b) => a - b) };
+    return {
+      jobs,
+      jobsPerS: jobs / wallS,
+      burstMs: burstMs.sort((a, b) => a - b),
+      oneAtATimeMs: oneAtATimeMs.sort((a, b) => a - b),
+    };
   } finally {
     await worker.close();
     await queue.obliterate({ force: true }).catch(() => undefined);

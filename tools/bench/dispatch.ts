@@ -31,19 +31,35 @@ const PHASES: [string, keyof RunTimeline, keyof RunTimeline][] = [
 ];
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, jobs: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '2' } } });
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '10' },
+      jobs: { type: 'string', default: '500' },
+      concurrency: { type: 'string', default: '2' },
+    },
+  });
   const [runs, jobs, concurrency] = [values.runs, values.jobs, values.concurrency].map((v) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--runs, --jobs and --concurrency take positive integers (got ${v})`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`--runs, --jobs and --concurrency take positive integers (got ${v})`);
     return n;
   }) as [number, number, number];
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  const load = () => `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
-  log(`bench:dispatch on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, ${load()}; ${new Date().toISOString()}`);
+  const load = () =>
+    `load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`;
+  log(
+    `bench:dispatch on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, ${load()}; ${new Date().toISOString()}`,
+  );
 
   const raw = await measureRawBullmq(jobs, 100, concurrency);
-  log(`\nraw BullMQ: Queue + Worker in this process, concurrency ${concurrency}, no-op jobs, the training queue's job options (${load()})`);
-  log(`  ${jobs} jobs added at once: ${raw.jobsPerS.toFixed(0)} jobs/s; add → completed ${spread(raw.burstMs)} (queueing included)`);
+  log(
+    `\nraw BullMQ: Queue + Worker in this process, concurrency ${concurrency}, no-op jobs, the training queue's job options (${load()})`,
+  );
+  log(
+    `  ${jobs} jobs added at once: ${raw.jobsPerS.toFixed(0)} jobs/s; add → completed ${spread(raw.burstMs)} (queueing included)`,
+  );
   log(`  100 jobs one at a time: add → completed ${spread(raw.oneAtATimeMs)}`);
 
   const cluster = await Cluster.start({ WORKER_CONCURRENCY: String(concurrency) });
@@ -51,7 +67,9 @@ async function main(): Promise<void> {
     await cluster.startWorker();
     // One unmeasured run: the first training process reads TensorFlow.js from disk, later ones from the page cache.
     await runOneStepRuns(cluster, 1, 'one at a time');
-    log(`\nTrainyard: one-step pretrains (synthetic shapes 16×16, 4 a class, 1 epoch of 1 batch), 1 worker process, concurrency ${concurrency}, wasm backend`);
+    log(
+      `\nTrainyard: one-step pretrains (synthetic shapes 16×16, 4 a class, 1 epoch of 1 batch), 1 worker process, concurrency ${concurrency}, wasm backend`,
+    );
 
     const serial = await runOneStepRuns(cluster, runs, 'one at a time');
     log(`\n  ${runs} runs one at a time (no queueing) (${load()}):`);
@@ -63,20 +81,30 @@ async function main(): Promise<void> {
     // Without the child a run would still hold a worker slot from job taken to process spawned and
     // from the child's last line to job completed, and the API would still accept each one: the
     // slower of the two stages bounds the rate. A model from measured spans, not a measured rate.
-    const slotMs = burst.reduce((sum, r) => sum + (r.childSpawned - r.jobTaken) + (r.jobCompleted - r.childLastLine), 0) / runs;
-    const acceptPerS = runs / ((Math.max(...burst.map((r) => r.accepted)) - Math.min(...burst.map((r) => r.submitted))) / 1000);
+    const slotMs =
+      burst.reduce((sum, r) => sum + (r.childSpawned - r.jobTaken) + (r.jobCompleted - r.childLastLine), 0) / runs;
+    const acceptPerS =
+      runs / ((Math.max(...burst.map((r) => r.accepted)) - Math.min(...burst.map((r) => r.submitted))) / 1000);
     const childFreeRunsPerS = Math.min(acceptPerS, (concurrency * 1000) / slotMs);
     log(`\n  ${runs} runs submitted at once (${load()}):`);
     table(burst, log);
-    log(`  throughput with the training process: ${runsPerS.toFixed(2)} runs/s (${(wallMs / 1000).toFixed(1)} s wall, first submit → last SUCCEEDED)`);
-    log(`  throughput with the training process left out (model): ${childFreeRunsPerS.toFixed(1)} runs/s = min(API accepting ${acceptPerS.toFixed(1)} runs/s, ${concurrency} slots / ${slotMs.toFixed(0)} ms a run in the worker outside the child)`);
+    log(
+      `  throughput with the training process: ${runsPerS.toFixed(2)} runs/s (${(wallMs / 1000).toFixed(1)} s wall, first submit → last SUCCEEDED)`,
+    );
+    log(
+      `  throughput with the training process left out (model): ${childFreeRunsPerS.toFixed(1)} runs/s = min(API accepting ${acceptPerS.toFixed(1)} runs/s, ${concurrency} slots / ${slotMs.toFixed(0)} ms a run in the worker outside the child)`,
+    );
     const resumed = [...serial, ...burst].filter((r) => r.attempts > 1).length;
     if (resumed) log(`  (${resumed} run(s) took more than one attempt: their figures include a retry)`);
 
     const ratio = childFreeRunsPerS / raw.jobsPerS;
     const overheadP99 = percentile(sorted(serial, 'submitted', 'backendReady'), 99);
-    log(`\nratio orchestration / raw BullMQ throughput: ${ratio.toFixed(3)} with the training process left out (target ≥ ${THROUGHPUT_RATIO_TARGET}: ${ratio >= THROUGHPUT_RATIO_TARGET ? 'met' : 'MISSED'}), ${(runsPerS / raw.jobsPerS).toFixed(4)} with it`);
-    log(`per-job overhead with the child, data loading excluded (submit → backend ready, one at a time): p99 ${overheadP99.toFixed(0)} ms (target ≤ ${PER_JOB_OVERHEAD_TARGET_MS} ms: ${overheadP99 <= PER_JOB_OVERHEAD_TARGET_MS ? 'met' : 'MISSED'})`);
+    log(
+      `\nratio orchestration / raw BullMQ throughput: ${ratio.toFixed(3)} with the training process left out (target ≥ ${THROUGHPUT_RATIO_TARGET}: ${ratio >= THROUGHPUT_RATIO_TARGET ? 'met' : 'MISSED'}), ${(runsPerS / raw.jobsPerS).toFixed(4)} with it`,
+    );
+    log(
+      `per-job overhead with the child, data loading excluded (submit → backend ready, one at a time): p99 ${overheadP99.toFixed(0)} ms (target ≤ ${PER_JOB_OVERHEAD_TARGET_MS} ms: ${overheadP99 <= PER_JOB_OVERHEAD_TARGET_MS ? 'met' : 'MISSED'})`,
+    );
   } finally {
     await cluster.stop();
   }

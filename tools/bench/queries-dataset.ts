@@ -72,7 +72,10 @@ export async function loadDataset(pg: Client, log: (line: string) => void): Prom
      FROM generate_series(0, ${DATASET.longRuns - 1}) r, generate_series(0, ${DATASET.longRunPoints - 1}) s`,
   );
   await pg.query('ALTER TABLE "metric_points" ENABLE TRIGGER USER');
-  await step('metric_rollups (one GROUP BY)', `INSERT INTO "metric_rollups" ("run_id", "name", "block", "count", "first_step", "last_step", "last_value", "min_step", "min_value", "max_step", "max_value") ${ROLLUP_SELECT}`);
+  await step(
+    'metric_rollups (one GROUP BY)',
+    `INSERT INTO "metric_rollups" ("run_id", "name", "block", "count", "first_step", "last_step", "last_value", "min_step", "min_value", "max_step", "max_value") ${ROLLUP_SELECT}`,
+  );
   await step(
     'metric_summaries (one GROUP BY)',
     `INSERT INTO "metric_summaries" ("run_id", "name", "goal", "count", "last", "last_step", "min", "max", "best", "best_step")

@@ -5,7 +5,16 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { Client } from 'pg';
-import { downsampledSeriesStatement, MetricsRepository, RunsRepository, openDatabase, type Database, type Fence, type MetricPointInput, type RunListQuery } from '@trainyard/db';
+import {
+  downsampledSeriesStatement,
+  MetricsRepository,
+  RunsRepository,
+  openDatabase,
+  type Database,
+  type Fence,
+  type MetricPointInput,
+  type RunListQuery,
+} from '@trainyard/db';
 import { createFreshDatabase } from '@trainyard/db/testing';
 import { RunHistoryService } from '@trainyard/api-app';
 import { BIG_RUN, loadDataset, longRunId } from './queries-dataset';
@@ -26,7 +35,11 @@ const listQuery: RunListQuery = {
 
 async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  log(`bench:queries on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  log(
+    `bench:queries on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   const fresh = await createFreshDatabase();
   const database = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: true });
   const pg = new Client({ connectionString: fresh.url });
@@ -36,11 +49,18 @@ async function main(): Promise<void> {
     const prisma = database.prisma;
     if (!INGEST_ONLY) await queryCases(pg, database, log);
     log('');
-    for (const [batch, writers, perRun] of [[1000, 1, 50_000], [5000, 1, 50_000], [1000, 4, 50_000], [1000, 4, 5_000], [5000, 4, 5_000]] as const) {
+    for (const [batch, writers, perRun] of [
+      [1000, 1, 50_000],
+      [5000, 1, 50_000],
+      [1000, 4, 50_000],
+      [1000, 4, 5_000],
+      [5000, 4, 5_000],
+    ] as const) {
       const { rate, nodeUs, pgUs } = await ingestRate(new MetricsRepository(prisma), pg, batch, writers, perRun);
-      log(`ingest through MetricsRepository.writeFenced, ${batch}-point batches, ${writers} writer(s), ${perRun.toLocaleString()} points per run: ${Math.round(rate).toLocaleString()} points/s  ${rate >= 100_000 ? '(≥ 100,000: met)' : '(≥ 100,000: MISSED)'}  CPU per point: node ${nodeUs.toFixed(1)} µs, PostgreSQL ${pgUs.toFixed(1)} µs  (load average ${loadavg()[0]!.toFixed(1)})`);
+      log(
+        `ingest through MetricsRepository.writeFenced, ${batch}-point batches, ${writers} writer(s), ${perRun.toLocaleString()} points per run: ${Math.round(rate).toLocaleString()} points/s  ${rate >= 100_000 ? '(≥ 100,000: met)' : '(≥ 100,000: MISSED)'}  CPU per point: node ${nodeUs.toFixed(1)} µs, PostgreSQL ${pgUs.toFixed(1)} µs  (load average ${loadavg()[0]!.toFixed(1)})`,
+      );
     }
-
   } finally {
     await pg.end();
     await database.close();
@@ -51,42 +71,72 @@ async function main(): Promise<void> {
 
 /** The dashboard's queries over the loaded dataset: percentiles against the targets, then the plans. */
 async function queryCases(pg: Client, database: Database, log: (line: string) => void): Promise<void> {
-    log('loading…');
-    const loadStarted = Date.now();
-    await loadDataset(pg, log);
-    const counts = (await pg.query(`SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM metric_points)::int AS points, (SELECT count(*) FROM metric_rollups)::int AS rollups`)).rows[0];
-    log(`loaded ${counts.runs.toLocaleString()} runs, ${counts.points.toLocaleString()} points (${counts.rollups.toLocaleString()} rollup rows) in ${((Date.now() - loadStarted) / 1000).toFixed(0)} s\n`);
+  log('loading…');
+  const loadStarted = Date.now();
+  await loadDataset(pg, log);
+  const counts = (
+    await pg.query(
+      `SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM metric_points)::int AS points, (SELECT count(*) FROM metric_rollups)::int AS rollups`,
+    )
+  ).rows[0];
+  log(
+    `loaded ${counts.runs.toLocaleString()} runs, ${counts.points.toLocaleString()} points (${counts.rollups.toLocaleString()} rollup rows) in ${((Date.now() - loadStarted) / 1000).toFixed(0)} s\n`,
+  );
 
-    const runs = new RunsRepository(database.prisma);
-    const metrics = new MetricsRepository(database.prisma);
-    const service = new RunHistoryService(runs, metrics);
-    const bigExtent = (await metrics.seriesExtents(BIG_RUN, ['loss']))[0]!;
-    const compareIds = Array.from({ length: 10 }, (_, i) => longRunId(i));
-    const cases: { name: string; target: number | null; run: () => Promise<unknown> }[] = [
-      { name: 'runs list: best val_accuracy, status + spec.training.learningRate filter, 50 rows', target: 50, run: () => runs.list(listQuery) },
-      { name: 'runs list: same, page 2 (keyset cursor)', target: 50, run: async () => runs.list({ ...listQuery, cursor: (await runs.list(listQuery)).nextCursor ?? undefined }) },
-      { name: 'one run: 1,000,000-point series → ≤ 1,000 points', target: 150, run: async () => metrics.downsampledSeries(BIG_RUN, (await metrics.seriesExtents(BIG_RUN, ['loss']))[0]!, 1000) },
-      { name: 'compare: 10 runs × loss (100,000 points each) → ≤ 1,000 each', target: null, run: () => service.compare({ ids: compareIds, names: ['loss', 'val_loss'], maxPoints: 1000 }, undefined) },
-    ];
-    const sample = await metrics.downsampledSeries(BIG_RUN, bigExtent, 1000);
-    log(`series check: ${sample.length} points of ${bigExtent.count.toLocaleString()}, spike at step 777777 kept: ${sample.some((p) => p.step === 777_777 && (p.value ?? 0) > 40)}`);
+  const runs = new RunsRepository(database.prisma);
+  const metrics = new MetricsRepository(database.prisma);
+  const service = new RunHistoryService(runs, metrics);
+  const bigExtent = (await metrics.seriesExtents(BIG_RUN, ['loss']))[0]!;
+  const compareIds = Array.from({ length: 10 }, (_, i) => longRunId(i));
+  const cases: { name: string; target: number | null; run: () => Promise<unknown> }[] = [
+    {
+      name: 'runs list: best val_accuracy, status + spec.training.learningRate filter, 50 rows',
+      target: 50,
+      run: () => runs.list(listQuery),
+    },
+    {
+      name: 'runs list: same, page 2 (keyset cursor)',
+      target: 50,
+      run: async () => runs.list({ ...listQuery, cursor: (await runs.list(listQuery)).nextCursor ?? undefined }),
+    },
+    {
+      name: 'one run: 1,000,000-point series → ≤ 1,000 points',
+      target: 150,
+      run: async () => metrics.downsampledSeries(BIG_RUN, (await metrics.seriesExtents(BIG_RUN, ['loss']))[0]!, 1000),
+    },
+    {
+      name: 'compare: 10 runs × loss (100,000 points each) → ≤ 1,000 each',
+      target: null,
+      run: () => service.compare({ ids: compareIds, names: ['loss', 'val_loss'], maxPoints: 1000 }, undefined),
+    },
+  ];
+  const sample = await metrics.downsampledSeries(BIG_RUN, bigExtent, 1000);
+  log(
+    `series check: ${sample.length} points of ${bigExtent.count.toLocaleString()}, spike at step 777777 kept: ${sample.some((p) => p.step === 777_777 && (p.value ?? 0) > 40)}`,
+  );
 
-    log(`\n${'query'.padEnd(84)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'p99'.padStart(8)}  target`);
-    for (const c of cases) {
-      const times = await measure(c.run, ITERATIONS);
-      const p95 = percentile(times, 95);
-      const verdict = c.target === null ? '' : p95 < c.target ? `p95 < ${c.target} ms: met` : `p95 < ${c.target} ms: MISSED`;
-      log(`${c.name.padEnd(84)} ${ms(percentile(times, 50))} ${ms(p95)} ${ms(percentile(times, 99))}  ${verdict}`);
-    }
+  log(`\n${'query'.padEnd(84)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'p99'.padStart(8)}  target`);
+  for (const c of cases) {
+    const times = await measure(c.run, ITERATIONS);
+    const p95 = percentile(times, 95);
+    const verdict =
+      c.target === null ? '' : p95 < c.target ? `p95 < ${c.target} ms: met` : `p95 < ${c.target} ms: MISSED`;
+    log(`${c.name.padEnd(84)} ${ms(percentile(times, 50))} ${ms(p95)} ${ms(percentile(times, 99))}  ${verdict}`);
+  }
 
-    log('\nEXPLAIN (ANALYZE, BUFFERS) of the list query (phase 1):');
-    log(await explain(pg, `SELECT r."id"::text AS id, s."best"::text AS value FROM "metric_summaries" s JOIN "runs" r ON r."id" = s."run_id"
+  log('\nEXPLAIN (ANALYZE, BUFFERS) of the list query (phase 1):');
+  log(
+    await explain(
+      pg,
+      `SELECT r."id"::text AS id, s."best"::text AS value FROM "metric_summaries" s JOIN "runs" r ON r."id" = s."run_id"
       WHERE s."name" = 'val_accuracy' AND r."status" = 'SUCCEEDED'::"RunStatus" AND r."spec" @> '{"training":{"learningRate":0.001}}'::jsonb
-      ORDER BY s."best" DESC, s."run_id" DESC LIMIT 51`));
-    log('\nEXPLAIN (ANALYZE, BUFFERS) of the series query (rollup path, 499 buckets of 8 blocks):');
-    // The statement MetricsRepository.downsampledSeries runs, not a copy of it.
-    const series = downsampledSeriesStatement(BIG_RUN, bigExtent, 1000)!;
-    log(await explain(pg, series.text, series.values));
+      ORDER BY s."best" DESC, s."run_id" DESC LIMIT 51`,
+    ),
+  );
+  log('\nEXPLAIN (ANALYZE, BUFFERS) of the series query (rollup path, 499 buckets of 8 blocks):');
+  // The statement MetricsRepository.downsampledSeries runs, not a copy of it.
+  const series = downsampledSeriesStatement(BIG_RUN, bigExtent, 1000)!;
+  log(await explain(pg, series.text, series.values));
 }
 
 /**
@@ -96,7 +146,13 @@ async function queryCases(pg: Client, database: Database, log: (line: string) =>
  * pool connections), as a long-running worker would be. Also the CPU each point cost this process
  * and the database's backends (from /proc), which a loaded machine changes less than the rate.
  */
-async function ingestRate(metrics: MetricsRepository, pg: Client, batch: number, writers: number, perRun: number): Promise<{ rate: number; nodeUs: number; pgUs: number }> {
+async function ingestRate(
+  metrics: MetricsRepository,
+  pg: Client,
+  batch: number,
+  writers: number,
+  perRun: number,
+): Promise<{ rate: number; nodeUs: number; pgUs: number }> {
   const perWriter = 50_000;
   const newRun = async () => {
     const [runId, attemptId] = [randomUUID(), randomUUID()];
@@ -106,7 +162,13 @@ async function ingestRate(metrics: MetricsRepository, pg: Client, batch: number,
     return { runId, attemptId };
   };
   const points = (from: number, size: number): MetricPointInput[] =>
-    Array.from({ length: size }, (_, i) => ({ name: i % 2 ? 'loss' : 'accuracy', step: from + i, epoch: 0, value: Math.random(), wallTime: new Date() }));
+    Array.from({ length: size }, (_, i) => ({
+      name: i % 2 ? 'loss' : 'accuracy',
+      step: from + i,
+      epoch: 0,
+      value: Math.random(),
+      wallTime: new Date(),
+    }));
   const warm = await newRun();
   await Promise.all(Array.from({ length: writers }, (_, w) => metrics.writeFenced(warm, points(w * 1_000_000, batch))));
   for (let from = 0; from < 20_000; from += batch) await metrics.writeFenced(warm, points(10_000_000 + from, batch));
@@ -117,7 +179,9 @@ async function ingestRate(metrics: MetricsRepository, pg: Client, batch: number,
     for (let r = 0; r < perWriter / perRun; r++) fences.push(await newRun());
     runs.push(fences);
   }
-  const backends = (await pg.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows.map((r) => r.pid as number);
+  const backends = (
+    await pg.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+  ).rows.map((r) => r.pid as number);
   const pgCpu0 = backendCpuMs(backends);
   const cpu0 = process.cpuUsage();
   const started = process.hrtime.bigint();
@@ -131,7 +195,11 @@ async function ingestRate(metrics: MetricsRepository, pg: Client, batch: number,
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   const total = perWriter * writers;
-  return { rate: total / seconds, nodeUs: (cpu.user + cpu.system) / total, pgUs: ((backendCpuMs(backends) - pgCpu0) * 1000) / total };
+  return {
+    rate: total / seconds,
+    nodeUs: (cpu.user + cpu.system) / total,
+    pgUs: ((backendCpuMs(backends) - pgCpu0) * 1000) / total,
+  };
 }
 
 /** CPU time (user + system) of these PostgreSQL backends so far, in ms, from /proc (same machine); NaN if unreadable. */

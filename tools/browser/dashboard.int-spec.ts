@@ -11,7 +11,15 @@ import { freePort, startApp, waitFor, type AppProcess } from '../e2e/processes';
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '../../test-artifacts/browser');
 // The closed network refuses Chromium's background connections; these flags keep it from trying.
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /**
  * The dashboard in headless Chromium (Debian's, driven by playwright-core) against a live API
@@ -33,16 +41,31 @@ describe('web dashboard in Chromium against live runs', () => {
   const cspViolations: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     mkdirSync(ARTIFACTS, { recursive: true });
     database = await createFreshDatabase();
     home = mkdtempSync(join(tmpdir(), 'trainyard-browser-'));
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    const env = { DATABASE_URL: database.url, TRAINYARD_HOME: home, TRAINYARD_QUEUE: queueName, API_PORT: String(port), TRAINYARD_ADMIN_KEY: adminKey, TRAINYARD_BACKEND: 'wasm', WORKER_MAX_ATTEMPTS: '1', LOG_LEVEL: 'warn' };
+    const env = {
+      DATABASE_URL: database.url,
+      TRAINYARD_HOME: home,
+      TRAINYARD_QUEUE: queueName,
+      API_PORT: String(port),
+      TRAINYARD_ADMIN_KEY: adminKey,
+      TRAINYARD_BACKEND: 'wasm',
+      WORKER_MAX_ATTEMPTS: '1',
+      LOG_LEVEL: 'warn',
+    };
     api = startApp('api', env);
     worker = startApp('worker', env);
-    await waitFor('the API to be ready', async () => ((await fetch(`${baseUrl}/readyz`)).ok ? true : undefined), 60_000, () => api.output());
+    await waitFor(
+      'the API to be ready',
+      async () => ((await fetch(`${baseUrl}/readyz`)).ok ? true : undefined),
+      60_000,
+      () => api.output(),
+    );
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // The CSP allows only the dashboard's own files: anything it blocks is a bug in the page.
@@ -64,16 +87,27 @@ describe('web dashboard in Chromium against live runs', () => {
   const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 60, testPerClass: 10 } as const;
   const encoder = { inputShape: [16, 16, 1] as [number, number, 1], filters: [4, 8], latentDim: 16 };
   async function submit(spec: RunSpecInput): Promise<string> {
-    const res = await fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+    const res = await fetch(`${baseUrl}/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(spec),
+    });
     expect(res.status).toBe(201);
     return ((await res.json()) as { id: string }).id;
   }
-  const status = async (id: string) => ((await (await fetch(`${baseUrl}/v1/runs/${id}`)).json()) as { status: string }).status;
+  const status = async (id: string) =>
+    ((await (await fetch(`${baseUrl}/v1/runs/${id}`)).json()) as { status: string }).status;
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   const workerLog = () => `--- worker ---\n${worker.output().slice(-3000)}\n--- api ---\n${api.output().slice(-2000)}`;
 
   it('lists the runs and moves through them with the keyboard', async () => {
-    ids['pretrain'] = await submit({ kind: 'pretrain', name: 'browser pretrain', dataset: shapes, model: { type: 'conv-autoencoder', ...encoder }, training: { epochs: 2, batchSize: 32, seed: 1 } });
+    ids['pretrain'] = await submit({
+      kind: 'pretrain',
+      name: 'browser pretrain',
+      dataset: shapes,
+      model: { type: 'conv-autoencoder', ...encoder },
+      training: { epochs: 2, batchSize: 32, seed: 1 },
+    });
     ids['finetune'] = await submit({
       kind: 'finetune',
       name: 'browser finetune',
@@ -93,7 +127,10 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.fill('#api-key', adminKey);
     await page.click('form.sign-in button[type=submit]');
     await page.locator('#runs-table tbody tr').nth(1).waitFor();
-    expect(await page.locator('#runs-table tbody tr td:nth-child(4)').allTextContents()).toEqual(['browser finetune', 'browser pretrain']);
+    expect(await page.locator('#runs-table tbody tr td:nth-child(4)').allTextContents()).toEqual([
+      'browser finetune',
+      'browser pretrain',
+    ]);
     // The key is in an HttpOnly cookie: no script on the page can read it.
     expect(await page.evaluate('document.cookie')).not.toContain(adminKey);
     await shot('runs-light');
@@ -111,19 +148,39 @@ describe('web dashboard in Chromium against live runs', () => {
   }, 60_000);
 
   it("draws a run's curves and extends them live while it trains", async () => {
-    await waitFor('the fine-tune to start', async () => ((await status(ids['finetune']!)) === 'RUNNING' ? true : undefined), 180_000, workerLog);
+    await waitFor(
+      'the fine-tune to start',
+      async () => ((await status(ids['finetune']!)) === 'RUNNING' ? true : undefined),
+      180_000,
+      workerLog,
+    );
     const points = async () => Number((await page.locator('#chart-loss').getAttribute('data-points')) ?? 0);
     await page.locator('#chart-loss canvas').waitFor();
-    const first = await waitFor('loss points on the chart', async () => ((await points()) > 0 ? points() : undefined), 120_000, workerLog);
+    const first = await waitFor(
+      'loss points on the chart',
+      async () => ((await points()) > 0 ? points() : undefined),
+      120_000,
+      workerLog,
+    );
     await page.locator('#live-state', { hasText: 'live' }).waitFor();
     // More points arrive over SSE while the page stays open (no reload).
     await waitFor('the chart to grow', async () => ((await points()) > first ? true : undefined), 120_000, workerLog);
     // Its log follows along: the training's own epoch lines appear while it runs.
-    await page.locator('#run-log .log-line.source-stdout', { hasText: /epoch \d+\/14 loss/ }).first().waitFor({ timeout: 60_000 });
+    await page
+      .locator('#run-log .log-line.source-stdout', { hasText: /epoch \d+\/14 loss/ })
+      .first()
+      .waitFor({ timeout: 60_000 });
     await shot('run-live');
-    await waitFor('the fine-tune to succeed', async () => ((await status(ids['finetune']!)) === 'SUCCEEDED' ? true : undefined), 240_000, workerLog);
+    await waitFor(
+      'the fine-tune to succeed',
+      async () => ((await status(ids['finetune']!)) === 'SUCCEEDED' ? true : undefined),
+      240_000,
+      workerLog,
+    );
     await page.locator('#run-status', { hasText: 'succeeded' }).waitFor({ timeout: 15_000 });
-    await page.locator('#run-log .log-line.source-worker', { hasText: `run ${ids['finetune']} SUCCEEDED` }).waitFor({ timeout: 15_000 });
+    await page
+      .locator('#run-log .log-line.source-worker', { hasText: `run ${ids['finetune']} SUCCEEDED` })
+      .waitFor({ timeout: 15_000 });
     await page.locator('table.heatmap').waitFor({ timeout: 15_000 });
     expect(await page.locator('#chart-accuracy canvas').count()).toBe(1);
     // The augmented samples the run trained on are shown with it.
@@ -182,7 +239,11 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.goto(`${baseUrl}/`);
     await page.locator('#runs-table tbody tr').nth(1).waitFor();
     await page.locator(`#runs-table tr[data-id="${ids['pretrain']}"] .chip`, { hasText: 'gold' }).click();
-    await waitFor('the tag filter', async () => ((await page.locator('#runs-table tbody tr').count()) === 1 ? true : undefined), 10_000);
+    await waitFor(
+      'the tag filter',
+      async () => ((await page.locator('#runs-table tbody tr').count()) === 1 ? true : undefined),
+      10_000,
+    );
     expect(await page.inputValue('#tag-filter')).toBe('gold');
     await shot('runs-tagged');
 

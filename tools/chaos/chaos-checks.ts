@@ -20,54 +20,90 @@ const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
  * epoch, summaries equal to what their points give, and a final checkpoint that reads back with
  * every sha256 verified for each SUCCEEDED run.
  */
-export async function verifyChaos(pg: Client, checkpoints: CheckpointStore, runs: { id: string; epochs: number }[]): Promise<ChaosVerdict> {
+export async function verifyChaos(
+  pg: Client,
+  checkpoints: CheckpointStore,
+  runs: { id: string; epochs: number }[],
+): Promise<ChaosVerdict> {
   const ids = runs.map((r) => r.id);
   const statuses = new Map<string, string>(
-    (await pg.query(`SELECT id::text, status::text FROM runs WHERE id = ANY($1::uuid[])`, [ids])).rows.map((r) => [r.id, r.status]),
+    (await pg.query(`SELECT id::text, status::text FROM runs WHERE id = ANY($1::uuid[])`, [ids])).rows.map((r) => [
+      r.id,
+      r.status,
+    ]),
   );
   const terminal: Record<string, number> = {};
   for (const status of statuses.values()) if (TERMINAL.includes(status)) terminal[status] = (terminal[status] ?? 0) + 1;
   const lost = ids.filter((id) => !TERMINAL.includes(statuses.get(id) ?? 'missing'));
   const succeeded = runs.filter((r) => statuses.get(r.id) === 'SUCCEEDED');
 
-  const duplicatedSteps = (await pg.query(
-    `SELECT count(*)::int AS n FROM (SELECT 1 FROM metric_points WHERE run_id = ANY($1::uuid[]) GROUP BY run_id, name, step HAVING count(*) > 1) d`, [ids],
-  )).rows[0].n as number;
+  const duplicatedSteps = (
+    await pg.query(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM metric_points WHERE run_id = ANY($1::uuid[]) GROUP BY run_id, name, step HAVING count(*) > 1) d`,
+      [ids],
+    )
+  ).rows[0].n as number;
 
   const epochsSeen = new Map<string, number[]>(
-    (await pg.query(`SELECT run_id::text AS id, array_agg(epoch ORDER BY step) AS epochs FROM metric_points WHERE run_id = ANY($1::uuid[]) AND name = 'loss' GROUP BY run_id`, [ids]))
-      .rows.map((r) => [r.id, r.epochs]),
+    (
+      await pg.query(
+        `SELECT run_id::text AS id, array_agg(epoch ORDER BY step) AS epochs FROM metric_points WHERE run_id = ANY($1::uuid[]) AND name = 'loss' GROUP BY run_id`,
+        [ids],
+      )
+    ).rows.map((r) => [r.id, r.epochs]),
   );
   const missingEpochs = succeeded
-    .filter((r) => JSON.stringify(epochsSeen.get(r.id) ?? []) !== JSON.stringify(Array.from({ length: r.epochs }, (_, i) => i + 1)))
+    .filter(
+      (r) =>
+        JSON.stringify(epochsSeen.get(r.id) ?? []) !==
+        JSON.stringify(Array.from({ length: r.epochs }, (_, i) => i + 1)),
+    )
     .map((r) => `${r.id}: loss epochs ${JSON.stringify(epochsSeen.get(r.id) ?? [])}, expected 1..${r.epochs}`);
 
-  const summaryMismatches = (await pg.query(
-    `SELECT s.run_id::text AS id, s.name FROM metric_summaries s JOIN (
+  const summaryMismatches = (
+    await pg.query(
+      `SELECT s.run_id::text AS id, s.name FROM metric_summaries s JOIN (
        SELECT run_id, name, count(*)::int AS n, min(value) AS min,
          COALESCE(max(value) FILTER (WHERE value <> 'NaN'::float8), max(value)) AS max,
          (array_agg(value ORDER BY step DESC))[1] AS last, max(step) AS last_step
        FROM metric_points WHERE run_id = ANY($1::uuid[]) GROUP BY run_id, name) p ON p.run_id = s.run_id AND p.name = s.name
      WHERE s.run_id = ANY($1::uuid[])
-       AND (s.count <> p.n OR s.min <> p.min OR s.max <> p.max OR s.last <> p.last OR s.last_step <> p.last_step)`, [ids],
-  )).rows.map((r) => `${r.id} ${r.name}`);
+       AND (s.count <> p.n OR s.min <> p.min OR s.max <> p.max OR s.last <> p.last OR s.last_step <> p.last_step)`,
+      [ids],
+    )
+  ).rows.map((r) => `${r.id} ${r.name}`);
 
   const finals = new Map<string, string>(
-    (await pg.query(
-      `SELECT DISTINCT ON (run_id) run_id::text AS id, uri FROM checkpoints
-       WHERE run_id = ANY($1::uuid[]) AND status = 'COMPLETE' AND reason = 'final' ORDER BY run_id, sequence DESC`, [ids],
-    )).rows.map((r) => [r.id, r.uri]),
+    (
+      await pg.query(
+        `SELECT DISTINCT ON (run_id) run_id::text AS id, uri FROM checkpoints
+       WHERE run_id = ANY($1::uuid[]) AND status = 'COMPLETE' AND reason = 'final' ORDER BY run_id, sequence DESC`,
+        [ids],
+      )
+    ).rows.map((r) => [r.id, r.uri]),
   );
   const unverifiedFinals: string[] = [];
   for (const run of succeeded) {
     const uri = finals.get(run.id);
     // CheckpointStore.read checks every file against the manifest's sha256.
-    const error = uri ? await checkpoints.read(uri).then(() => undefined, (e: Error) => e.message) : 'no final COMPLETE checkpoint';
+    const error = uri
+      ? await checkpoints.read(uri).then(
+          () => undefined,
+          (e: Error) => e.message,
+        )
+      : 'no final COMPLETE checkpoint';
     if (error) unverifiedFinals.push(`${run.id}: ${error}`);
   }
 
-  const resumed = (await pg.query(`SELECT count(*)::int AS n FROM (SELECT run_id FROM attempts WHERE run_id = ANY($1::uuid[]) GROUP BY run_id HAVING count(*) > 1) r`, [ids])).rows[0].n as number;
-  const notSucceeded = ids.filter((id) => statuses.get(id) !== 'SUCCEEDED' && !lost.includes(id)).map((id) => `${id}: ${statuses.get(id)}`);
+  const resumed = (
+    await pg.query(
+      `SELECT count(*)::int AS n FROM (SELECT run_id FROM attempts WHERE run_id = ANY($1::uuid[]) GROUP BY run_id HAVING count(*) > 1) r`,
+      [ids],
+    )
+  ).rows[0].n as number;
+  const notSucceeded = ids
+    .filter((id) => statuses.get(id) !== 'SUCCEEDED' && !lost.includes(id))
+    .map((id) => `${id}: ${statuses.get(id)}`);
   return { terminal, lost, notSucceeded, duplicatedSteps, missingEpochs, summaryMismatches, unverifiedFinals, resumed };
 }
 

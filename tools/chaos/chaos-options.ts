@@ -16,14 +16,25 @@ export interface ChaosOptions {
   faultEveryMs: number;
 }
 
-export const DEFAULTS: ChaosOptions = { runs: 12, workers: 2, durationS: 600, seed: 1, redisRestart: true, faultEveryMs: 4000 };
+export const DEFAULTS: ChaosOptions = {
+  runs: 12,
+  workers: 2,
+  durationS: 600,
+  seed: 1,
+  redisRestart: true,
+  faultEveryMs: 4000,
+};
 
 const USAGE = `npm run chaos -- [--runs N] [--workers K] [--duration SECONDS] [--seed S] [--fault-every MS] [--no-redis-restart]`;
 
 export function parseChaosArgs(argv: string[]): ChaosOptions {
   const options = { ...DEFAULTS };
   const numbers: Record<string, keyof ChaosOptions> = {
-    '--runs': 'runs', '--workers': 'workers', '--duration': 'durationS', '--seed': 'seed', '--fault-every': 'faultEveryMs',
+    '--runs': 'runs',
+    '--workers': 'workers',
+    '--duration': 'durationS',
+    '--seed': 'seed',
+    '--fault-every': 'faultEveryMs',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -31,7 +42,8 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     else if (arg === '--help') throw new Error(USAGE);
     else if (arg in numbers) {
       const value = Number(argv[++i]);
-      if (!Number.isInteger(value) || value < (arg === '--seed' ? 0 : 1)) throw new Error(`${arg} needs a positive integer\n${USAGE}`);
+      if (!Number.isInteger(value) || value < (arg === '--seed' ? 0 : 1))
+        throw new Error(`${arg} needs a positive integer\n${USAGE}`);
       (options as Record<string, unknown>)[numbers[arg]!] = value;
     } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
   }

@@ -19,19 +19,25 @@ const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 const encoder = { inputShape: [16, 16, 1] as [number, number, number], filters: [8], latentDim: 16 };
 const shapes = { name: 'synthetic-shapes' as const, imageSize: 16, perClass: 120, testPerClass: 5 };
 
-const pretrain = (i: number, epochs: number): RunSpecInput => ({
-  kind: 'pretrain', name: `chaos pretrain ${i}`, dataset: shapes,
-  model: { type: 'conv-autoencoder', ...encoder },
-  training: { epochs, batchSize: 16, learningRate: 2e-3, seed: i },
-  checkpoint: { everyEpochs: 2 },
-}) as RunSpecInput;
+const pretrain = (i: number, epochs: number): RunSpecInput =>
+  ({
+    kind: 'pretrain',
+    name: `chaos pretrain ${i}`,
+    dataset: shapes,
+    model: { type: 'conv-autoencoder', ...encoder },
+    training: { epochs, batchSize: 16, learningRate: 2e-3, seed: i },
+    checkpoint: { everyEpochs: 2 },
+  }) as RunSpecInput;
 
-const finetune = (i: number, epochs: number, baseRunId: string): RunSpecInput => ({
-  kind: 'finetune', name: `chaos finetune ${i}`, dataset: { ...shapes, labelsPerClass: 60 },
-  model: { type: 'classifier', baseRunId, ...encoder },
-  training: { epochs, batchSize: 16, learningRate: 3e-3, seed: i },
-  checkpoint: { everyEpochs: 2 },
-}) as RunSpecInput;
+const finetune = (i: number, epochs: number, baseRunId: string): RunSpecInput =>
+  ({
+    kind: 'finetune',
+    name: `chaos finetune ${i}`,
+    dataset: { ...shapes, labelsPerClass: 60 },
+    model: { type: 'classifier', baseRunId, ...encoder },
+    training: { epochs, batchSize: 16, learningRate: 3e-3, seed: i },
+    checkpoint: { everyEpochs: 2 },
+  }) as RunSpecInput;
 
 /**
  * The soak: a fresh fleet (API, K workers, fresh PostgreSQL database, s3rver, its own queue on
@@ -45,7 +51,11 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
   const random = seededRandom(options.seed);
   const faults: ChaosReport['faults'] = { 'kill -9': 0, SIGTERM: 0, 'child kill -9': 0, 'redis restart': 0 };
   // Faults are the point: attempts must not run out before the runs finish.
-  const cluster = await Cluster.start({ WORKER_MAX_ATTEMPTS: '50', WORKER_SHUTDOWN_TIMEOUT_MS: '10000', WORKER_RECONCILE_INTERVAL_MS: '1000' });
+  const cluster = await Cluster.start({
+    WORKER_MAX_ATTEMPTS: '50',
+    WORKER_SHUTDOWN_TIMEOUT_MS: '10000',
+    WORKER_RECONCILE_INTERVAL_MS: '1000',
+  });
   try {
     for (let k = 0; k < options.workers; k++) await cluster.startWorker();
     const submitted: { id: string; epochs: number; kind: string }[] = [];
@@ -59,7 +69,8 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     const deadline = started + options.durationS * 1000;
     let injected = 0;
     let nextFault = Date.now() + options.faultEveryMs * (0.5 + random());
-    const statuses = async () => new Map(await Promise.all(submitted.map(async (r) => [r.id, (await cluster.run(r.id)).status] as const)));
+    const statuses = async () =>
+      new Map(await Promise.all(submitted.map(async (r) => [r.id, (await cluster.run(r.id)).status] as const)));
     for (;;) {
       const now = await statuses();
       // A fine-tune needs a SUCCEEDED base: submit them as pretrains finish.
@@ -67,7 +78,11 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       while (submitted.length < options.runs && bases.length > submitted.length - pretrains) {
         const i = submitted.length;
         const epochs = 10 + Math.floor(random() * 6);
-        submitted.push({ id: await cluster.submit(finetune(i, epochs, bases[i - pretrains]!.id)), epochs, kind: 'finetune' });
+        submitted.push({
+          id: await cluster.submit(finetune(i, epochs, bases[i - pretrains]!.id)),
+          epochs,
+          kind: 'finetune',
+        });
       }
       const pending = submitted.filter((r) => !TERMINAL.includes(now.get(r.id) ?? ''));
       if (submitted.length === options.runs && pending.length === 0) break;
@@ -77,13 +92,25 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       }
       // Redis goes down once, right after the first worker fault and while a run trains (jobs
       // active and queued are lost then), not at a time that depends on how fast runs go here.
-      if (options.redisRestart && faults['redis restart'] === 0 && injected > 0 && [...now.values()].includes('RUNNING')) {
+      if (
+        options.redisRestart &&
+        faults['redis restart'] === 0 &&
+        injected > 0 &&
+        [...now.values()].includes('RUNNING')
+      ) {
         log('chaos: restarting Redis (every job and lock lost)');
         await restartRedis();
         faults['redis restart']++;
       } else if (Date.now() >= nextFault) {
         injected++;
-        const child = faults['child kill -9'] === 0 || random() < 1 / 3 ? liveTrainingProcess(cluster, submitted.map((r) => r.id), random) : undefined;
+        const child =
+          faults['child kill -9'] === 0 || random() < 1 / 3
+            ? liveTrainingProcess(
+                cluster,
+                submitted.map((r) => r.id),
+                random,
+              )
+            : undefined;
         if (child) killTrainingProcess(child, faults, log);
         else await injectWorkerFault(cluster, random, faults, log);
         nextFault = Date.now() + options.faultEveryMs * (0.5 + random());
@@ -91,7 +118,14 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       await new Promise((r) => setTimeout(r, 500));
     }
     const verdict = await verifyChaos(cluster.pg, cluster.checkpoints, submitted);
-    return { options, runs: submitted.length, faults, verdict, failed: failures(verdict), wallS: (Date.now() - started) / 1000 };
+    return {
+      options,
+      runs: submitted.length,
+      faults,
+      verdict,
+      failed: failures(verdict),
+      wallS: (Date.now() - started) / 1000,
+    };
   } finally {
     if (options.redisRestart) await startRedis();
     await cluster.stop();
@@ -99,7 +133,12 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
 }
 
 /** kill -9 or SIGTERM one live worker, then start a new one in its place. */
-async function injectWorkerFault(cluster: Cluster, random: () => number, faults: ChaosReport['faults'], log: (line: string) => void): Promise<void> {
+async function injectWorkerFault(
+  cluster: Cluster,
+  random: () => number,
+  faults: ChaosReport['faults'],
+  log: (line: string) => void,
+): Promise<void> {
   const live = cluster.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
   const victim: AppProcess | undefined = live[Math.floor(random() * live.length)];
   if (!victim) return;
@@ -107,7 +146,9 @@ async function injectWorkerFault(cluster: Cluster, random: () => number, faults:
   const startedAt = Date.now();
   await victim.stop(signal);
   faults[signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM']++;
-  log(`chaos: ${signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM'} worker pid ${victim.child.pid} (gone in ${Date.now() - startedAt} ms); starting another`);
+  log(
+    `chaos: ${signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM'} worker pid ${victim.child.pid} (gone in ${Date.now() - startedAt} ms); starting another`,
+  );
   // Keep the output of the dead out of the fleet list: the cluster stops only live ones at the end.
   cluster.workers.splice(cluster.workers.indexOf(victim), 1);
   await cluster.startWorker();
@@ -117,7 +158,11 @@ async function injectWorkerFault(cluster: Cluster, random: () => number, faults:
  * A training process alive now, at random, found from the workers' "trains in process P" lines.
  * Its parent must still be that worker: a pid the system gave to another process is left alone.
  */
-function liveTrainingProcess(cluster: Cluster, runIds: string[], random: () => number): { pid: number; runId: string; attempt: number } | undefined {
+function liveTrainingProcess(
+  cluster: Cluster,
+  runIds: string[],
+  random: () => number,
+): { pid: number; runId: string; attempt: number } | undefined {
   const live = cluster.workers.flatMap((worker) =>
     runIds.flatMap((runId) =>
       trainingProcesses(worker.output(), runId)
@@ -129,7 +174,11 @@ function liveTrainingProcess(cluster: Cluster, runIds: string[], random: () => n
 }
 
 /** The child's attempt fails as retryable and the run resumes from its last checkpoint on some worker; the worker lives on. */
-function killTrainingProcess(child: { pid: number; runId: string; attempt: number }, faults: ChaosReport['faults'], log: (line: string) => void): void {
+function killTrainingProcess(
+  child: { pid: number; runId: string; attempt: number },
+  faults: ChaosReport['faults'],
+  log: (line: string) => void,
+): void {
   try {
     process.kill(child.pid, 'SIGKILL');
   } catch {

@@ -9,7 +9,10 @@ import { runChaos } from './chaos-soak';
  */
 describe('chaos soak (short)', () => {
   it('every run SUCCEEDS through random worker and training-process kills, terminations and a Redis restart; metrics exactly once; finals verified', async () => {
-    const report = await runChaos({ runs: 4, workers: 2, durationS: 75, seed: 7, redisRestart: true, faultEveryMs: 3000 }, () => undefined);
+    const report = await runChaos(
+      { runs: 4, workers: 2, durationS: 75, seed: 7, redisRestart: true, faultEveryMs: 3000 },
+      () => undefined,
+    );
     const summary = tally(report);
     expect({ failed: report.failed, summary }).toEqual({ failed: [], summary: expect.any(String) });
     expect(report.verdict.lost).toEqual([]);

@@ -9,7 +9,11 @@ import { runChaos, type ChaosReport } from './chaos-soak';
 export function tally(report: ChaosReport): string {
   const { verdict: v, faults } = report;
   return [
-    `runs: ${report.runs} (${Object.entries(v.terminal).map(([s, n]) => `${n} ${s}`).join(', ') || 'none terminal'})`,
+    `runs: ${report.runs} (${
+      Object.entries(v.terminal)
+        .map(([s, n]) => `${n} ${s}`)
+        .join(', ') || 'none terminal'
+    })`,
     `faults injected: ${faults['kill -9']} worker kill -9, ${faults.SIGTERM} worker SIGTERM, ${faults['child kill -9']} training process kill -9, ${faults['redis restart']} Redis restart`,
     `resumes (runs with attempts > 1): ${v.resumed}`,
     `runs lost: ${v.lost.length}`,

@@ -28,10 +28,15 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
 
   const trainyard = (...args: string[]): Promise<CliResult> =>
     new Promise((done) => {
-      execFile(process.execPath, [CLI, ...args], { env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        done({ code, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+          done({ code, stdout, stderr });
+        },
+      );
     });
 
   beforeAll(async () => {
@@ -63,7 +68,10 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
   it('refuses a bad spec file locally with file:line:column and exit 1', async () => {
     const bad = join(home, 'bad.yaml');
     writeFileSync(bad, stringify({ ...tinyPretrain('bad'), training: { epochs: 0, batchSize: 16 } }));
-    const line = readFileSync(bad, 'utf8').split('\n').findIndex((l) => l.includes('epochs:')) + 1;
+    const line =
+      readFileSync(bad, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('epochs:')) + 1;
     const result = await trainyard('submit', bad);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${bad}:${line}:3: training.epochs: `);
@@ -99,11 +107,20 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     const out = join(home, 'ckpt');
     const result = await trainyard('download', runId, '--out', out, '--json');
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as { sequence: number; files: { file: string; sha256: string; verified: boolean }[] };
-    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: Record<string, { sha256: string }> };
+    const report = JSON.parse(result.stdout) as {
+      sequence: number;
+      files: { file: string; sha256: string; verified: boolean }[];
+    };
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
+      files: Record<string, { sha256: string }>;
+    };
     expect(Object.keys(manifest.files).length).toBeGreaterThan(0);
     for (const [file, { sha256 }] of Object.entries(manifest.files)) {
-      expect(createHash('sha256').update(readFileSync(join(out, file))).digest('hex')).toBe(sha256);
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(out, file)))
+          .digest('hex'),
+      ).toBe(sha256);
       expect(report.files.find((f) => f.file === file)).toMatchObject({ sha256, verified: true });
     }
   });
@@ -116,7 +133,13 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect(ids).toContain(runId);
     const { checkpoints } = await client.checkpoints(runId);
     await client.checkpointFiles(runId, checkpoints.at(-1)!.sequence);
-    await Promise.all([client.workers(), client.queues(), client.datasets(), client.whoami(), client.metrics(runId, ['loss', 'val_loss'])]);
+    await Promise.all([
+      client.workers(),
+      client.queues(),
+      client.datasets(),
+      client.whoami(),
+      client.metrics(runId, ['loss', 'val_loss']),
+    ]);
 
     const first: RunEvent[] = [];
     for await (const event of client.events(runId)) {
@@ -143,10 +166,18 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect(JSON.parse(followed.stdout.split('\n')[0]!)).toMatchObject({ attempt: 1 });
 
     const csv = await trainyard('metrics', runId, '--format', 'csv', '--names', 'loss');
-    expect(csv.stdout.split('\n').slice(0, 2)).toEqual(['name,step,epoch,value,wallTime,attemptId', expect.stringMatching(/^loss,/)]);
+    expect(csv.stdout.split('\n').slice(0, 2)).toEqual([
+      'name,step,epoch,value,wallTime,attemptId',
+      expect.stringMatching(/^loss,/),
+    ]);
     expect(csv.stdout.trimEnd().split('\n')).toHaveLength(1 + 3);
     const jsonl = await trainyard('metrics', runId, '--format', 'jsonl');
-    expect(jsonl.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toContainEqual(expect.objectContaining({ name: 'loss', runId }));
+    expect(
+      jsonl.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toContainEqual(expect.objectContaining({ name: 'loss', runId }));
 
     const compared = await trainyard('compare', runId, runId, '--json');
     expect(compared.code).toBe(0);
@@ -161,9 +192,14 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect((await trainyard('note', runId, '# tiny\nthree epochs')).code).toBe(0);
     expect((await trainyard('show', runId)).stdout).toContain('three epochs');
     expect((await trainyard('archive', runId)).code).toBe(0);
-    expect((JSON.parse((await trainyard('ls', '--json')).stdout) as RunListItemView[]).map((r) => r.id)).not.toContain(runId);
+    expect((JSON.parse((await trainyard('ls', '--json')).stdout) as RunListItemView[]).map((r) => r.id)).not.toContain(
+      runId,
+    );
 
-    const dry = JSON.parse((await trainyard('rm', runId, '--dry-run', '--json')).stdout) as { dryRun: boolean; checkpoints: { count: number } };
+    const dry = JSON.parse((await trainyard('rm', runId, '--dry-run', '--json')).stdout) as {
+      dryRun: boolean;
+      checkpoints: { count: number };
+    };
     expect(dry).toMatchObject({ dryRun: true });
     expect(dry.checkpoints.count).toBeGreaterThan(0);
     expect((await trainyard('show', runId)).code).toBe(0);
@@ -177,7 +213,10 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     writeFileSync(file, JSON.stringify(tinyPretrain('cli cancelled', 50, 60)));
     const { id } = JSON.parse((await trainyard('submit', file, '--json')).stdout) as { id: string };
     expect((await trainyard('cancel', id)).code).toBe(0);
-    expect(await trainyard('watch', id)).toMatchObject({ code: 4, stdout: expect.stringContaining(`run ${id} CANCELLED`) });
+    expect(await trainyard('watch', id)).toMatchObject({
+      code: 4,
+      stdout: expect.stringContaining(`run ${id} CANCELLED`),
+    });
 
     const missing = await trainyard('show', '00000000-0000-4000-8000-000000000000', '--json');
     expect(missing.code).toBe(2);
@@ -185,6 +224,8 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect((await trainyard('ls', '--limit', 'many')).code).toBe(1);
     expect((await trainyard('frobnicate')).code).toBe(1);
     expect((await trainyard('workers', '--json')).code).toBe(0);
-    expect(JSON.parse((await trainyard('queues', '--json')).stdout)).toContainEqual(expect.objectContaining({ name: cluster.queueName }));
+    expect(JSON.parse((await trainyard('queues', '--json')).stdout)).toContainEqual(
+      expect.objectContaining({ name: cluster.queueName }),
+    );
   });
 });

@@ -10,7 +10,13 @@ import { freePort, startApp, waitFor, type AppProcess } from './processes';
 export const REDIS = { host: '127.0.0.1', port: Number(process.env['TRAINYARD_TEST_REDIS_PORT'] ?? 6379) };
 export const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
-export type RunBody = { id: string; status: string; failureReason: string | null; result: unknown; [field: string]: unknown };
+export type RunBody = {
+  id: string;
+  status: string;
+  failureReason: string | null;
+  result: unknown;
+  [field: string]: unknown;
+};
 
 /**
  * An API process, any number of worker processes, a fresh PostgreSQL database, an S3 server and
@@ -63,7 +69,12 @@ export class Cluster {
     };
     this.queue = new Queue(this.queueName, { connection: REDIS });
     this.api = startApp('api', this.env);
-    await waitFor('the API to be ready', async () => ((await fetch(`${this.baseUrl}/readyz`)).ok ? true : undefined), 60_000, () => this.api.output());
+    await waitFor(
+      'the API to be ready',
+      async () => ((await fetch(`${this.baseUrl}/readyz`)).ok ? true : undefined),
+      60_000,
+      () => this.api.output(),
+    );
     this.pg = new Client({ connectionString: this.database.url });
     await this.pg.connect();
     this.store = await createObjectStore({
@@ -81,7 +92,12 @@ export class Cluster {
   async startWorker(env: Record<string, string> = {}): Promise<AppProcess> {
     const worker = startApp('worker', { ...this.env, ...env });
     this.workers.push(worker);
-    await waitFor('a worker to consume the queue', async () => (/consuming "/.test(worker.output()) ? true : undefined), 60_000, () => worker.output());
+    await waitFor(
+      'a worker to consume the queue',
+      async () => (/consuming "/.test(worker.output()) ? true : undefined),
+      60_000,
+      () => worker.output(),
+    );
     return worker;
   }
 
@@ -111,22 +127,39 @@ export class Cluster {
   }
 
   waitForStatus(id: string, statuses: string[], timeoutMs = 90_000): Promise<RunBody> {
-    return waitFor(`run ${id} to be ${statuses.join(' or ')}`, async () => {
-      const run = await this.run(id);
-      return statuses.includes(run.status) ? run : undefined;
-    }, timeoutMs, () => this.logs());
+    return waitFor(
+      `run ${id} to be ${statuses.join(' or ')}`,
+      async () => {
+        const run = await this.run(id);
+        return statuses.includes(run.status) ? run : undefined;
+      },
+      timeoutMs,
+      () => this.logs(),
+    );
   }
 
   /** Polls a SQL query until its first row's `ok` is true. */
   waitForSql(what: string, sql: string, params: unknown[], timeoutMs = 60_000): Promise<Record<string, unknown>> {
-    return waitFor(what, async () => {
-      const row = (await this.pg.query(sql, params)).rows[0];
-      return row?.ok ? row : undefined;
-    }, timeoutMs, () => this.logs());
+    return waitFor(
+      what,
+      async () => {
+        const row = (await this.pg.query(sql, params)).rows[0];
+        return row?.ok ? row : undefined;
+      },
+      timeoutMs,
+      () => this.logs(),
+    );
   }
 
-  async attempts(runId: string): Promise<{ id: string; number: number; outcome: string; worker_id: string; error: string | null }[]> {
-    return (await this.pg.query(`SELECT id, number, outcome, worker_id, error FROM attempts WHERE run_id = $1 ORDER BY number`, [runId])).rows;
+  async attempts(
+    runId: string,
+  ): Promise<{ id: string; number: number; outcome: string; worker_id: string; error: string | null }[]> {
+    return (
+      await this.pg.query(
+        `SELECT id, number, outcome, worker_id, error FROM attempts WHERE run_id = $1 ORDER BY number`,
+        [runId],
+      )
+    ).rows;
   }
 
   logs(): string {
@@ -170,7 +203,14 @@ export function tinyPretrain(name: string, epochs = 12, perClass = 60): RunSpecI
 }
 
 /** The training processes a worker's log says it started for a run ("run … attempt N trains in process P[ on GPU …]"), in order. */
-export function trainingProcesses(workerOutput: string, runId: string): { attempt: number; pid: number; gpu: number | null }[] {
+export function trainingProcesses(
+  workerOutput: string,
+  runId: string,
+): { attempt: number; pid: number; gpu: number | null }[] {
   const line = new RegExp(`run ${runId} attempt (\\d+) trains in process (\\d+)(?: on GPU (\\d+))?`, 'g');
-  return [...workerOutput.matchAll(line)].map((m) => ({ attempt: Number(m[1]), pid: Number(m[2]), gpu: m[3] === undefined ? null : Number(m[3]) }));
+  return [...workerOutput.matchAll(line)].map((m) => ({
+    attempt: Number(m[1]),
+    pid: Number(m[2]),
+    gpu: m[3] === undefined ? null : Number(m[3]),
+  }));
 }

@@ -25,11 +25,25 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
   });
 
   const checkpointsOf = async (runId: string) =>
-    (await cluster.pg.query(`SELECT sequence, epoch, step, status, reason, attempt_id FROM checkpoints WHERE run_id = $1 ORDER BY sequence`, [runId])).rows;
+    (
+      await cluster.pg.query(
+        `SELECT sequence, epoch, step, status, reason, attempt_id FROM checkpoints WHERE run_id = $1 ORDER BY sequence`,
+        [runId],
+      )
+    ).rows;
   const waitForCheckpoints = (runId: string, n: number) =>
-    cluster.waitForSql(`run ${runId} to have ${n} checkpoints`, `SELECT count(*) >= $2 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`, [runId, n]);
+    cluster.waitForSql(
+      `run ${runId} to have ${n} checkpoints`,
+      `SELECT count(*) >= $2 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
+      [runId, n],
+    );
   const epochLosses = async (runId: string) =>
-    (await cluster.pg.query(`SELECT epoch, step, value, attempt_id FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`, [runId])).rows as {
+    (
+      await cluster.pg.query(
+        `SELECT epoch, step, value, attempt_id FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`,
+        [runId],
+      )
+    ).rows as {
       epoch: number;
       step: number;
       value: number;
@@ -49,7 +63,8 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
       [runId],
     );
     expect(rows.length).toBeGreaterThan(0);
-    for (const row of rows) expect(row).toEqual({ name: row.name, count_ok: true, last_ok: true, min_ok: true, max_ok: true });
+    for (const row of rows)
+      expect(row).toEqual({ name: row.name, count_ok: true, last_ok: true, min_ok: true, max_ok: true });
   };
 
   /**
@@ -61,8 +76,17 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
    */
   const expectCheckpointedWhereItStopped = async (runId: string, newest: Record<string, unknown> | undefined) => {
     const [attempt] = await cluster.attempts(runId);
-    expect(newest).toMatchObject({ status: 'COMPLETE', attempt_id: attempt!.id, reason: expect.stringMatching(/^(preempt|interval)$/) });
-    const written = (await cluster.pg.query(`SELECT max(step)::int AS step, max(epoch)::int AS epoch FROM metric_points WHERE run_id = $1 AND attempt_id = $2`, [runId, attempt!.id])).rows[0];
+    expect(newest).toMatchObject({
+      status: 'COMPLETE',
+      attempt_id: attempt!.id,
+      reason: expect.stringMatching(/^(preempt|interval)$/),
+    });
+    const written = (
+      await cluster.pg.query(
+        `SELECT max(step)::int AS step, max(epoch)::int AS epoch FROM metric_points WHERE run_id = $1 AND attempt_id = $2`,
+        [runId, attempt!.id],
+      )
+    ).rows[0];
     expect(newest!['step']).toBeGreaterThanOrEqual(written.step);
     if (newest!['reason'] === 'interval') {
       // At an epoch boundary: the checkpoint is that epoch's end, where its epoch metrics sit.
@@ -83,15 +107,25 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     victim.child.kill('SIGKILL');
     await victim.stop();
     // Its training process does not train on for no one: it ends with the worker that supervised it.
-    await waitFor(`training process ${orphan!.pid} to end with its worker`, async () => (isRunning(orphan!.pid) ? undefined : true), 10_000);
+    await waitFor(
+      `training process ${orphan!.pid} to end with its worker`,
+      async () => (isRunning(orphan!.pid) ? undefined : true),
+      10_000,
+    );
     const complete = (await checkpointsOf(runId)).filter((c) => c.status === 'COMPLETE');
     const [newest, previous] = [complete.at(-1)!, complete.at(-2)!];
 
     // What a crash mid-upload leaves: files without a manifest, and no row. Resume never sees it.
     const halfWritten = newest.sequence + 1;
-    await cluster.store.put(`runs/${runId}/checkpoints/${halfWritten}/autoencoder/weights.bin`, Buffer.from('half an upload'));
+    await cluster.store.put(
+      `runs/${runId}/checkpoints/${halfWritten}/autoencoder/weights.bin`,
+      Buffer.from('half an upload'),
+    );
     // And the newest COMPLETE checkpoint rots in storage: its sha256 no longer matches.
-    await cluster.store.put(`runs/${runId}/checkpoints/${newest.sequence}/autoencoder/weights.bin`, Buffer.from('bit rot'));
+    await cluster.store.put(
+      `runs/${runId}/checkpoints/${newest.sequence}/autoencoder/weights.bin`,
+      Buffer.from('bit rot'),
+    );
 
     await cluster.startWorker();
     const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED']);
@@ -120,7 +154,9 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     const final = after.filter((c) => c.status === 'COMPLETE').pop();
     expect(final).toMatchObject({ epoch: epochs, reason: 'final', attempt_id: attempts[1]!.id });
     expect(final.sequence).toBeGreaterThan(1000);
-    await expect(cluster.checkpoints.read(`s3://${cluster.env['S3_BUCKET']}/runs/${runId}/checkpoints/${final.sequence}/`)).resolves.toBeDefined();
+    await expect(
+      cluster.checkpoints.read(`s3://${cluster.env['S3_BUCKET']}/runs/${runId}/checkpoints/${final.sequence}/`),
+    ).resolves.toBeDefined();
   }, 180_000);
 
   it('kill -9 of the training process: only that attempt fails; the same worker retries in a fresh process from the checkpoint', async () => {
@@ -135,7 +171,11 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     expect(run.status).toBe('SUCCEEDED');
     const attempts = await cluster.attempts(runId);
     expect(attempts.map((a) => a.outcome)).toEqual(['FAILED', 'SUCCEEDED']);
-    expect(attempts[0]!.error).toMatch(new RegExp(`^training process of run ${runId} \\(pid ${victim!.pid}\\) ended without an outcome \\(signal SIGKILL\\)`));
+    expect(attempts[0]!.error).toMatch(
+      new RegExp(
+        `^training process of run ${runId} \\(pid ${victim!.pid}\\) ended without an outcome \\(signal SIGKILL\\)`,
+      ),
+    );
     // The worker stayed up and took the retry itself, in a new process.
     expect(worker.child.exitCode).toBeNull();
     expect(attempts[1]!.worker_id).toBe(attempts[0]!.worker_id);
@@ -159,7 +199,11 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
   it('a training process that stops answering is killed after WORKER_CHILD_HEARTBEAT_TIMEOUT_MS, and the attempt retried', async () => {
     // Test-only, honoured under NODE_ENV=test: the first training process to create this file hangs.
     const hangOnce = join(tmpdir(), `trainyard-hang-${randomUUID()}`);
-    const worker = await cluster.startWorker({ NODE_ENV: 'test', TRAINYARD_TEST_CHILD_HANG_ONCE: hangOnce, WORKER_CHILD_HEARTBEAT_TIMEOUT_MS: '5000' });
+    const worker = await cluster.startWorker({
+      NODE_ENV: 'test',
+      TRAINYARD_TEST_CHILD_HANG_ONCE: hangOnce,
+      WORKER_CHILD_HEARTBEAT_TIMEOUT_MS: '5000',
+    });
     const runId = await cluster.submit(tinyPretrain('hangs', 3, 20));
     const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED']);
     expect(run.status).toBe('SUCCEEDED');
@@ -167,7 +211,9 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     expect(attempts.map((a) => a.outcome)).toEqual(['FAILED', 'SUCCEEDED']);
     const [hung] = trainingProcesses(worker.output(), runId);
     expect(attempts[0]!.error).toMatch(
-      new RegExp(`^training process of run ${runId} \\(pid ${hung!.pid}\\) sent nothing for \\d+ ms \\(WORKER_CHILD_HEARTBEAT_TIMEOUT_MS=5000\\) and was killed \\(SIGKILL\\); its last stderr lines: .*hangs now`),
+      new RegExp(
+        `^training process of run ${runId} \\(pid ${hung!.pid}\\) sent nothing for \\d+ ms \\(WORKER_CHILD_HEARTBEAT_TIMEOUT_MS=5000\\) and was killed \\(SIGKILL\\); its last stderr lines: .*hangs now`,
+      ),
     );
     expect(isRunning(hung!.pid)).toBe(false);
     expect(worker.child.exitCode).toBeNull();
@@ -185,7 +231,11 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     const [attempt] = await cluster.attempts(runId);
     expect(attempt).toMatchObject({ outcome: 'PREEMPTED', error: 'preempted: the worker was asked to stop (SIGTERM)' });
     // While it shut down, the fleet saw it draining; now it is stopped.
-    const { rows: [row] } = await cluster.pg.query(`SELECT drain_mode, stopped_at IS NOT NULL AS stopped FROM workers WHERE id = $1`, [attempt!.worker_id]);
+    const {
+      rows: [row],
+    } = await cluster.pg.query(`SELECT drain_mode, stopped_at IS NOT NULL AS stopped FROM workers WHERE id = $1`, [
+      attempt!.worker_id,
+    ]);
     expect(row).toEqual({ drain_mode: 'preempt', stopped: true });
     const checkpoints = await checkpointsOf(runId);
     await expectCheckpointedWhereItStopped(runId, checkpoints.at(-1));
@@ -198,7 +248,11 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect((await cluster.attempts(runId)).map((a) => a.outcome)).toEqual(['PREEMPTED', 'SUCCEEDED']);
     // Nothing the preempted attempt trained was past its checkpoint, so the resume supersedes nothing.
-    expect(next.output()).toMatch(new RegExp(`resumed from checkpoint ${checkpoints.at(-1).sequence} \\(epoch \\d+, step ${checkpoints.at(-1).step}\\); 0 later metric points superseded`));
+    expect(next.output()).toMatch(
+      new RegExp(
+        `resumed from checkpoint ${checkpoints.at(-1).sequence} \\(epoch \\d+, step ${checkpoints.at(-1).step}\\); 0 later metric points superseded`,
+      ),
+    );
     await expectExactlyOnceMetrics(runId, 20);
   }, 180_000);
   it('drain through the API mid-run: the worker preempts, takes no new job, reports drained; the run resumes on another worker', async () => {
@@ -207,11 +261,19 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     await waitForCheckpoints(runId, 2);
     const [first] = await cluster.attempts(runId);
     const workerState = async () =>
-      ((await (await cluster.fetch(`${cluster.baseUrl}/v1/workers`)).json()) as { workers: { id: string; state: string }[] }).workers.find((w) => w.id === first!.worker_id)?.state;
+      (
+        (await (await cluster.fetch(`${cluster.baseUrl}/v1/workers`)).json()) as {
+          workers: { id: string; state: string }[];
+        }
+      ).workers.find((w) => w.id === first!.worker_id)?.state;
 
     const res = await cluster.fetch(`${cluster.baseUrl}/v1/workers/${first!.worker_id}/drain`, { method: 'POST' });
     expect([res.status, await res.text()]).toEqual([202, expect.stringContaining('"state":"draining"')]);
-    await cluster.waitForSql(`worker ${first!.worker_id} to be drained`, `SELECT drained_at IS NOT NULL AS ok FROM workers WHERE id = $1`, [first!.worker_id]);
+    await cluster.waitForSql(
+      `worker ${first!.worker_id} to be drained`,
+      `SELECT drained_at IS NOT NULL AS ok FROM workers WHERE id = $1`,
+      [first!.worker_id],
+    );
     expect(await workerState()).toBe('drained');
     expect((await cluster.run(runId)).status).toBe('PREEMPTED');
     const [preempted] = await cluster.attempts(runId);
@@ -226,7 +288,8 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     expect(drained.child.exitCode).toBeNull();
 
     const next = await cluster.startWorker();
-    for (const id of [runId, waiting]) expect((await cluster.waitForStatus(id, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+    for (const id of [runId, waiting])
+      expect((await cluster.waitForStatus(id, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
     const attempts = await cluster.attempts(runId);
     expect(attempts.map((a) => a.outcome)).toEqual(['PREEMPTED', 'SUCCEEDED']);
     expect(attempts[1]!.worker_id).not.toBe(first!.worker_id);

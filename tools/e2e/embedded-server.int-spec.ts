@@ -31,8 +31,11 @@ describe('embedded server (npm run demo mode)', () => {
       TRAINYARD_ADMIN_KEY: adminKey,
     });
     client = new TrainyardClient(`http://127.0.0.1:${port}`, adminKey);
-    await waitFor('the embedded server', async () => ((await client.ready()) ? true : undefined), 90_000, () =>
-      server.output(),
+    await waitFor(
+      'the embedded server',
+      async () => ((await client.ready()) ? true : undefined),
+      90_000,
+      () => server.output(),
     );
   }, 120_000);
 

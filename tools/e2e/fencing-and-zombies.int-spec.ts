@@ -17,34 +17,59 @@ describe('fencing, crash loops and reconciliation (real processes, Redis, Postgr
   });
 
   const count = async (sql: string, params: unknown[]) => Number((await cluster.pg.query(sql, params)).rows[0].n);
-  const keys = async (sql: string, params: unknown[]) => new Set((await cluster.pg.query(sql, params)).rows.map((r) => r.k as string));
+  const keys = async (sql: string, params: unknown[]) =>
+    new Set((await cluster.pg.query(sql, params)).rows.map((r) => r.k as string));
 
   it('SIGSTOP past lockDuration, another worker takes over, SIGCONT: the first writes no metric, checkpoint or status', async () => {
     await cluster.startWorker();
     await cluster.startWorker();
     const runId = await cluster.submit(tinyPretrain('fenced', 16, 80));
-    await cluster.waitForSql('two checkpoints', `SELECT count(*) >= 2 AS ok FROM checkpoints WHERE run_id = $1`, [runId]);
+    await cluster.waitForSql('two checkpoints', `SELECT count(*) >= 2 AS ok FROM checkpoints WHERE run_id = $1`, [
+      runId,
+    ]);
     const [first] = await cluster.attempts(runId);
     const zombie = cluster.workerOf(first!.worker_id);
     zombie.child.kill('SIGSTOP');
     try {
-      await cluster.waitForSql('a second attempt', `SELECT count(*) >= 2 AS ok FROM attempts WHERE run_id = $1`, [runId], 30_000);
+      await cluster.waitForSql(
+        'a second attempt',
+        `SELECT count(*) >= 2 AS ok FROM attempts WHERE run_id = $1`,
+        [runId],
+        30_000,
+      );
       // Let the new attempt write for a while, then wake the old worker mid-run.
-      await cluster.waitForSql('the new attempt to checkpoint', `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1 AND sequence > 1000`, [runId]);
+      await cluster.waitForSql(
+        'the new attempt to checkpoint',
+        `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1 AND sequence > 1000`,
+        [runId],
+      );
     } finally {
       zombie.child.kill('SIGCONT');
     }
-    const pointsBefore = await keys(`SELECT name || '@' || step AS k FROM metric_points WHERE attempt_id = $1`, [first!.id]);
-    const checkpointsBefore = await keys(`SELECT sequence::text AS k FROM checkpoints WHERE attempt_id = $1`, [first!.id]);
+    const pointsBefore = await keys(`SELECT name || '@' || step AS k FROM metric_points WHERE attempt_id = $1`, [
+      first!.id,
+    ]);
+    const checkpointsBefore = await keys(`SELECT sequence::text AS k FROM checkpoints WHERE attempt_id = $1`, [
+      first!.id,
+    ]);
 
     const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED']);
     expect(run.status).toBe('SUCCEEDED');
-    await waitFor('the paused worker to notice', async () => (/fenced off|no longer the run's current attempt/.test(zombie.output()) ? true : undefined), 20_000, () => zombie.output());
+    await waitFor(
+      'the paused worker to notice',
+      async () => (/fenced off|no longer the run's current attempt/.test(zombie.output()) ? true : undefined),
+      20_000,
+      () => zombie.output(),
+    );
 
     const attempts = await cluster.attempts(runId);
     expect(attempts.map((a) => a.outcome)).toEqual(['CRASHED', 'SUCCEEDED']);
-    const pointsAfter = await keys(`SELECT name || '@' || step AS k FROM metric_points WHERE attempt_id = $1`, [first!.id]);
-    const checkpointsAfter = await keys(`SELECT sequence::text AS k FROM checkpoints WHERE attempt_id = $1`, [first!.id]);
+    const pointsAfter = await keys(`SELECT name || '@' || step AS k FROM metric_points WHERE attempt_id = $1`, [
+      first!.id,
+    ]);
+    const checkpointsAfter = await keys(`SELECT sequence::text AS k FROM checkpoints WHERE attempt_id = $1`, [
+      first!.id,
+    ]);
     expect([...pointsAfter].filter((k) => !pointsBefore.has(k))).toEqual([]);
     expect([...checkpointsAfter].filter((k) => !checkpointsBefore.has(k))).toEqual([]);
     // The run's status and result are the new attempt's; the zombie is still alive and well.
@@ -58,7 +83,10 @@ describe('fencing, crash loops and reconciliation (real processes, Redis, Postgr
     const runId = await cluster.submit(tinyPretrain('crash loop', 60, 80));
     for (let n = 1; n <= 2; n++) {
       const worker = await cluster.startWorker(env);
-      await cluster.waitForSql(`attempt ${n} to train`, `SELECT count(*) >= $2 AS ok FROM attempts WHERE run_id = $1`, [runId, n]);
+      await cluster.waitForSql(`attempt ${n} to train`, `SELECT count(*) >= $2 AS ok FROM attempts WHERE run_id = $1`, [
+        runId,
+        n,
+      ]);
       worker.child.kill('SIGKILL');
       await worker.stop();
     }
@@ -83,8 +111,13 @@ describe('fencing, crash loops and reconciliation (real processes, Redis, Postgr
     const [crashed, running] = [randomUUID(), randomUUID()];
     // One transaction: a reconciler pass must not see the run without its attempts.
     await cluster.pg.query('BEGIN');
-    await cluster.pg.query(`INSERT INTO workers (id, hostname, pid, last_heartbeat_at) VALUES ('gone-1', 'gone', 1, now() - interval '10 minutes')`);
-    await cluster.pg.query(`INSERT INTO runs (id, kind, name, spec, status, updated_at) VALUES ($1, 'PRETRAIN', 'dead', $2, 'RUNNING', now() - interval '1 minute')`, [dead, spec]);
+    await cluster.pg.query(
+      `INSERT INTO workers (id, hostname, pid, last_heartbeat_at) VALUES ('gone-1', 'gone', 1, now() - interval '10 minutes')`,
+    );
+    await cluster.pg.query(
+      `INSERT INTO runs (id, kind, name, spec, status, updated_at) VALUES ($1, 'PRETRAIN', 'dead', $2, 'RUNNING', now() - interval '1 minute')`,
+      [dead, spec],
+    );
     await cluster.pg.query(
       `INSERT INTO attempts (id, run_id, number, worker_id, outcome) VALUES ($1, $3, 1, 'gone-1', 'CRASHED'), ($2, $3, 2, 'gone-1', 'RUNNING')`,
       [crashed, running, dead],

@@ -35,24 +35,44 @@ describe('a GPU worker (fake driver and binding; real processes, Redis, PostgreS
       // Unset (the cluster's default is wasm): the device probe picks the backend, and the GPU count the concurrency.
       TRAINYARD_BACKEND: '',
     });
-    expect(worker.output()).toMatch(/devices: tensorflow-gpu .*GPU 0 \(Fake GPU, 16384 MiB\), GPU 1 \(Fake GPU, 16384 MiB\)/);
+    expect(worker.output()).toMatch(
+      /devices: tensorflow-gpu .*GPU 0 \(Fake GPU, 16384 MiB\), GPU 1 \(Fake GPU, 16384 MiB\)/,
+    );
     expect(worker.output()).toMatch(/consuming "[^"]+" \(concurrency 2\)/);
-    const { rows: [registered] } = await cluster.pg.query(`SELECT backend, gpu, gpu_count, gpu_memory_mb, concurrency FROM workers WHERE stopped_at IS NULL`);
-    expect(registered).toEqual({ backend: 'tensorflow-gpu', gpu: 'Fake GPU', gpu_count: 2, gpu_memory_mb: 16384, concurrency: 2 });
+    const {
+      rows: [registered],
+    } = await cluster.pg.query(
+      `SELECT backend, gpu, gpu_count, gpu_memory_mb, concurrency FROM workers WHERE stopped_at IS NULL`,
+    );
+    expect(registered).toEqual({
+      backend: 'tensorflow-gpu',
+      gpu: 'Fake GPU',
+      gpu_count: 2,
+      gpu_memory_mb: 16384,
+      concurrency: 2,
+    });
 
-    const runs = [await cluster.submit(tinyPretrain('gpu a', 2, 16)), await cluster.submit(tinyPretrain('gpu b', 2, 16))];
+    const runs = [
+      await cluster.submit(tinyPretrain('gpu a', 2, 16)),
+      await cluster.submit(tinyPretrain('gpu b', 2, 16)),
+    ];
     for (const id of runs) expect((await cluster.waitForStatus(id, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
     const started = runs.map((id) => trainingProcesses(worker.output(), id));
     expect(started.map((p) => p.length)).toEqual([1, 1]);
     const [a, b] = [started[0]![0]!, started[1]![0]!];
     // One per GPU, at the same time.
     expect([a.gpu, b.gpu].sort()).toEqual([0, 1]);
-    const { rows: spans } = await cluster.pg.query(`SELECT started_at, ended_at, backend FROM attempts WHERE run_id = ANY($1) ORDER BY started_at`, [runs]);
+    const { rows: spans } = await cluster.pg.query(
+      `SELECT started_at, ended_at, backend FROM attempts WHERE run_id = ANY($1) ORDER BY started_at`,
+      [runs],
+    );
     expect(spans[1].started_at.getTime()).toBeLessThan(spans[0].ended_at.getTime());
     expect(spans.map((s) => s.backend)).toEqual(['tensorflow-gpu', 'tensorflow-gpu']);
     // What each process itself saw: its own pin, and memory growth on.
     for (const p of [a, b]) {
-      expect(worker.output()).toContain(`fake tfjs-node-gpu: loaded in process ${p.pid} with CUDA_VISIBLE_DEVICES=${p.gpu} TF_FORCE_GPU_ALLOW_GROWTH=true`);
+      expect(worker.output()).toContain(
+        `fake tfjs-node-gpu: loaded in process ${p.pid} with CUDA_VISIBLE_DEVICES=${p.gpu} TF_FORCE_GPU_ALLOW_GROWTH=true`,
+      );
     }
 
     // A later job gets a process of its own again: the fake binding would refuse a second load in one.
@@ -60,6 +80,8 @@ describe('a GPU worker (fake driver and binding; real processes, Redis, PostgreS
     expect((await cluster.waitForStatus(later, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
     const [c] = trainingProcesses(worker.output(), later);
     expect([a.pid, b.pid]).not.toContain(c!.pid);
-    expect(worker.output()).toContain(`fake tfjs-node-gpu: loaded in process ${c!.pid} with CUDA_VISIBLE_DEVICES=${c!.gpu}`);
+    expect(worker.output()).toContain(
+      `fake tfjs-node-gpu: loaded in process ${c!.pid} with CUDA_VISIBLE_DEVICES=${c!.gpu}`,
+    );
   }, 240_000);
 });

@@ -23,7 +23,11 @@ describe('image folder → imported model fine-tune → evaluation (API, worker,
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  async function json(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  async function json(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
     const response = await cluster.fetch(`${cluster.baseUrl}${path}`, {
       method,
       headers: { 'content-type': 'application/json' },
@@ -35,32 +39,70 @@ describe('image folder → imported model fine-tune → evaluation (API, worker,
   it('fine-tunes, lists the corrupt file, saves augmentation.png and evaluates well above chance', async () => {
     await writeColourFolder(cluster.store, 'datasets/colours/');
     const modelUri = await saveTinyVgg(cluster.store, 'imported/tiny-vgg/');
-    const dataset = await json('POST', '/v1/datasets', { name: 'colours', location: { kind: 's3', prefix: 'datasets/colours/' } });
-    expect(dataset).toMatchObject({ status: 201, body: { classNames: ['blue', 'green', 'red'], counts: [12, 12, 13] } });
+    const dataset = await json('POST', '/v1/datasets', {
+      name: 'colours',
+      location: { kind: 's3', prefix: 'datasets/colours/' },
+    });
+    expect(dataset).toMatchObject({
+      status: 201,
+      body: { classNames: ['blue', 'green', 'red'], counts: [12, 12, 13] },
+    });
 
     const finetuneId = await cluster.submit({
       kind: 'finetune',
       name: 'colours from tiny vgg',
-      dataset: { name: 'image-folder', datasetId: dataset.body.id as string, imageShape: [16, 16, 3], split: { validation: 0.2, test: 0.25, seed: 1 } },
-      model: { type: 'classifier', importedModel: { uri: modelUri }, headUnits: 8, freezing: { mode: 'two-stage', unfreezeTopLayers: 1, unfreezeAfterEpochs: 4, fineTuneLearningRate: 0.01 } },
+      dataset: {
+        name: 'image-folder',
+        datasetId: dataset.body.id as string,
+        imageShape: [16, 16, 3],
+        split: { validation: 0.2, test: 0.25, seed: 1 },
+      },
+      model: {
+        type: 'classifier',
+        importedModel: { uri: modelUri },
+        headUnits: 8,
+        freezing: { mode: 'two-stage', unfreezeTopLayers: 1, unfreezeAfterEpochs: 4, fineTuneLearningRate: 0.01 },
+      },
       augmentation: { rescale: 1, horizontalFlip: true, shearRange: 10, zoomRange: 0.1 },
       training: { epochs: 8, batchSize: 6, learningRate: 0.1, seed: 5 },
     });
     const finetune = await cluster.waitForStatus(finetuneId, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 180_000);
     expect({ status: finetune.status, reason: finetune.failureReason }).toEqual({ status: 'SUCCEEDED', reason: null });
-    expect(finetune.dataReport).toMatchObject({ skippedCount: 1, skipped: [{ file: 'datasets/colours/red/broken.png', reason: expect.stringMatching(/not a readable image/) }] });
+    expect(finetune.dataReport).toMatchObject({
+      skippedCount: 1,
+      skipped: [{ file: 'datasets/colours/red/broken.png', reason: expect.stringMatching(/not a readable image/) }],
+    });
 
     const png = await cluster.fetch(`${cluster.baseUrl}/v1/runs/${finetuneId}/augmentation.png`);
     expect(png.status).toBe(200);
-    expect(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      Buffer.from(await png.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
 
     const model = await json('POST', '/v1/models', { name: 'colours', runId: finetuneId });
     expect(model).toMatchObject({ status: 201, body: { version: 1 } });
 
-    const evaluationId = await cluster.submit({ kind: 'evaluate', name: 'colours test', checkpoint: { runId: finetuneId }, topK: 2 });
+    const evaluationId = await cluster.submit({
+      kind: 'evaluate',
+      name: 'colours test',
+      checkpoint: { runId: finetuneId },
+      topK: 2,
+    });
     const evaluation = await cluster.waitForStatus(evaluationId, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 120_000);
-    expect({ status: evaluation.status, reason: evaluation.failureReason }).toEqual({ status: 'SUCCEEDED', reason: null });
-    const result = evaluation.result as { kind: string; split: string; samples: number; accuracy: number; topK: { k: number; accuracy: number }; confusionMatrix: number[][] };
+    expect({ status: evaluation.status, reason: evaluation.failureReason }).toEqual({
+      status: 'SUCCEEDED',
+      reason: null,
+    });
+    const result = evaluation.result as {
+      kind: string;
+      split: string;
+      samples: number;
+      accuracy: number;
+      topK: { k: number; accuracy: number };
+      confusionMatrix: number[][];
+    };
     expect(result).toMatchObject({ kind: 'evaluation', split: 'test', samples: 9, topK: { k: 2 } });
     // Chance is 1/3.
     expect(result.accuracy).toBeGreaterThanOrEqual(0.75);
@@ -70,12 +112,20 @@ describe('image folder → imported model fine-tune → evaluation (API, worker,
     const fromRegistryId = await cluster.submit({
       kind: 'finetune',
       name: 'colours from the registry',
-      dataset: { name: 'image-folder', datasetId: dataset.body.id as string, imageShape: [16, 16, 3], split: { validation: 0.2, test: 0.25, seed: 1 } },
+      dataset: {
+        name: 'image-folder',
+        datasetId: dataset.body.id as string,
+        imageShape: [16, 16, 3],
+        split: { validation: 0.2, test: 0.25, seed: 1 },
+      },
       model: { type: 'classifier', baseModel: { name: 'colours', version: 1 }, freezing: { mode: 'base' } },
       training: { epochs: 6, batchSize: 6, learningRate: 0.05, seed: 5 },
     });
     const fromRegistry = await cluster.waitForStatus(fromRegistryId, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 180_000);
-    expect({ status: fromRegistry.status, reason: fromRegistry.failureReason }).toEqual({ status: 'SUCCEEDED', reason: null });
+    expect({ status: fromRegistry.status, reason: fromRegistry.failureReason }).toEqual({
+      status: 'SUCCEEDED',
+      reason: null,
+    });
     expect((fromRegistry.result as { accuracy: number }).accuracy).toBeGreaterThanOrEqual(0.75);
   });
 });

@@ -1,8 +1,32 @@
 import { Cluster, type RunBody } from './cluster';
 import { waitFor } from './processes';
 
-type PipelineBody = { id: string; status: string; failureReason: string | null; runs: (RunBody & { kind: string; name: string; pipelineId: string; held: boolean; baseRunId: string | null; baseCheckpointId: string | null; spec: { model: { baseRunId: string | null } } })[] };
-type SweepBody = { id: string; metric: string; counts: Record<string, number>; leaderboard: { rank: number | null; runId: string; status: string; params: Record<string, unknown>; value: number | null }[] };
+type PipelineBody = {
+  id: string;
+  status: string;
+  failureReason: string | null;
+  runs: (RunBody & {
+    kind: string;
+    name: string;
+    pipelineId: string;
+    held: boolean;
+    baseRunId: string | null;
+    baseCheckpointId: string | null;
+    spec: { model: { baseRunId: string | null } };
+  })[];
+};
+type SweepBody = {
+  id: string;
+  metric: string;
+  counts: Record<string, number>;
+  leaderboard: {
+    rank: number | null;
+    runId: string;
+    status: string;
+    params: Record<string, unknown>;
+    value: number | null;
+  }[];
+};
 
 const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 24, testPerClass: 5 };
 const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
@@ -14,7 +38,12 @@ const tinyFinetune = (name: string, labelsPerClass?: number) => ({
 });
 const pipelineSpec = (name: string, pretrainDataset: object = shapes) => ({
   name,
-  pretrain: { name: `${name}: ae`, dataset: pretrainDataset, model: { type: 'conv-autoencoder', ...encoder }, training: { epochs: 2, batchSize: 16, seed: 1 } },
+  pretrain: {
+    name: `${name}: ae`,
+    dataset: pretrainDataset,
+    model: { type: 'conv-autoencoder', ...encoder },
+    training: { epochs: 2, batchSize: 16, seed: 1 },
+  },
   finetunes: [tinyFinetune(`${name}: ft 10`, 10), tinyFinetune(`${name}: ft all`)],
   evaluations: [{ split: 'test', topK: 2 }],
 });
@@ -32,23 +61,43 @@ describe('pipelines and sweeps (real processes, Redis, PostgreSQL, S3)', () => {
   });
 
   const post = async (path: string, body: unknown) => {
-    const response = await cluster.fetch(`${cluster.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await cluster.fetch(`${cluster.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each test reads the fields its endpoint answers
     return { status: response.status, body: (await response.json()) as any };
   };
   const get = async <T>(path: string) => (await (await cluster.fetch(`${cluster.baseUrl}${path}`)).json()) as T;
   const pipelineEnds = (id: string) =>
-    waitFor(`pipeline ${id} to end`, async () => {
-      const p = await get<PipelineBody>(`/v1/pipelines/${id}`);
-      return p.status !== 'RUNNING' && p.runs.every((r) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.status)) ? p : undefined;
-    }, 150_000, () => cluster.logs());
+    waitFor(
+      `pipeline ${id} to end`,
+      async () => {
+        const p = await get<PipelineBody>(`/v1/pipelines/${id}`);
+        return p.status !== 'RUNNING' && p.runs.every((r) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(r.status))
+          ? p
+          : undefined;
+      },
+      150_000,
+      () => cluster.logs(),
+    );
 
   it('answers 400 naming the step and field of a bad pipeline', async () => {
     const bad = pipelineSpec('bad');
     bad.finetunes[1]!.training.epochs = 0;
-    const { status, body } = await post('/v1/pipelines', { ...bad, finetunes: [...bad.finetunes, { ...tinyFinetune('based'), model: { type: 'classifier', baseRunId: '00000000-0000-4000-8000-000000000000' } }] });
+    const { status, body } = await post('/v1/pipelines', {
+      ...bad,
+      finetunes: [
+        ...bad.finetunes,
+        { ...tinyFinetune('based'), model: { type: 'classifier', baseRunId: '00000000-0000-4000-8000-000000000000' } },
+      ],
+    });
     expect(status).toBe(400);
-    expect(body.errors.map((e: { field: string }) => e.field)).toEqual(['finetunes.1.training.epochs', 'finetunes.2.model.baseRunId']);
+    expect(body.errors.map((e: { field: string }) => e.field)).toEqual([
+      'finetunes.1.training.epochs',
+      'finetunes.2.model.baseRunId',
+    ]);
     expect((await cluster.pg.query(`SELECT count(*)::int AS n FROM pipelines`)).rows[0].n).toBe(0);
   });
 
@@ -76,12 +125,15 @@ describe('pipelines and sweeps (real processes, Redis, PostgreSQL, S3)', () => {
       expect(finetune.baseCheckpointId).not.toBeNull();
     }
     expect(evaluations.map((e) => e.baseRunId).sort()).toEqual(finetunes.map((f) => f.id).sort());
-    for (const evaluation of evaluations) expect(evaluation.result).toMatchObject({ kind: 'evaluation', split: 'test', topK: { k: 2 } });
-    const linked = await cluster.pg.query(`SELECT count(*)::int AS n FROM runs WHERE pipeline_id = $1 AND NOT held`, [body.id]);
+    for (const evaluation of evaluations)
+      expect(evaluation.result).toMatchObject({ kind: 'evaluation', split: 'test', topK: { k: 2 } });
+    const linked = await cluster.pg.query(`SELECT count(*)::int AS n FROM runs WHERE pipeline_id = $1 AND NOT held`, [
+      body.id,
+    ]);
     expect(linked.rows[0].n).toBe(5);
   }, 200_000);
 
-  it('fails the pipeline with the failed step\'s reason and cancels the steps after it', async () => {
+  it("fails the pipeline with the failed step's reason and cancels the steps after it", async () => {
     // The pretrain's images (12×12) do not fit its own encoder (16×16): the worker refuses it.
     const { status, body } = await post('/v1/pipelines', pipelineSpec('broken', { ...shapes, imageSize: 12 }));
     expect(status).toBe(201);
@@ -99,7 +151,12 @@ describe('pipelines and sweeps (real processes, Redis, PostgreSQL, S3)', () => {
 
   it('a sweep of 4 tiny runs ends with a leaderboard by test accuracy', async () => {
     const base = { ...tinyFinetune('sweep base', 10), kind: 'finetune' };
-    const bad = await post('/v1/sweeps', { name: 'bad', base, strategy: 'grid', parameters: { 'training.learningRate': [0.01, 7] } });
+    const bad = await post('/v1/sweeps', {
+      name: 'bad',
+      base,
+      strategy: 'grid',
+      parameters: { 'training.learningRate': [0.01, 7] },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].field).toBe('parameters.training.learningRate.1');
 
@@ -113,15 +170,22 @@ describe('pipelines and sweeps (real processes, Redis, PostgreSQL, S3)', () => {
     });
     expect(status).toBe(201);
     expect(body.runs).toBe(4);
-    const sweep = await waitFor('the sweep to finish', async () => {
-      const s = await get<SweepBody>(`/v1/sweeps/${body.id}`);
-      return s.leaderboard.every((e) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(e.status)) ? s : undefined;
-    }, 150_000, () => cluster.logs());
+    const sweep = await waitFor(
+      'the sweep to finish',
+      async () => {
+        const s = await get<SweepBody>(`/v1/sweeps/${body.id}`);
+        return s.leaderboard.every((e) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(e.status)) ? s : undefined;
+      },
+      150_000,
+      () => cluster.logs(),
+    );
     expect(sweep.counts).toEqual({ SUCCEEDED: 4 });
     expect(sweep.leaderboard.map((e) => e.rank)).toEqual([1, 2, 3, 4]);
     const values = sweep.leaderboard.map((e) => e.value!);
     expect([...values].sort((a, b) => b - a)).toEqual(values);
-    expect(sweep.leaderboard.map((e) => `${e.params['training.learningRate']}/${e.params['model.headUnits']}`).sort()).toEqual(['0.001/0', '0.001/8', '0.01/0', '0.01/8']);
+    expect(
+      sweep.leaderboard.map((e) => `${e.params['training.learningRate']}/${e.params['model.headUnits']}`).sort(),
+    ).toEqual(['0.001/0', '0.001/8', '0.01/0', '0.01/8']);
     const linked = await cluster.pg.query(`SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1`, [body.id]);
     expect(linked.rows[0].n).toBe(4);
   }, 200_000);

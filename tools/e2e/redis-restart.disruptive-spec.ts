@@ -35,19 +35,32 @@ describe('Redis restart (real processes, Redis restarted for real)', () => {
     // Concurrency 1: the first run trains, the second waits in the queue.
     const running = await cluster.submit(tinyPretrain('running-through-restart', 8, 40));
     const queued = await cluster.submit(tinyPretrain('queued-through-restart', 3, 20));
-    await cluster.waitForSql('a checkpoint of the running run', `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`, [running]);
+    await cluster.waitForSql(
+      'a checkpoint of the running run',
+      `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
+      [running],
+    );
     expect((await cluster.run(queued)).status).toBe('QUEUED');
 
     await restartRedis();
 
     for (const id of [running, queued]) {
-      expect(await cluster.waitForStatus(id, ['SUCCEEDED', 'FAILED'], 120_000)).toMatchObject({ status: 'SUCCEEDED', failureReason: null });
+      expect(await cluster.waitForStatus(id, ['SUCCEEDED', 'FAILED'], 120_000)).toMatchObject({
+        status: 'SUCCEEDED',
+        failureReason: null,
+      });
     }
     // The running run was never taken over: its worker kept training and concluded it in PostgreSQL.
     expect((await cluster.attempts(running)).map((a) => a.outcome)).toEqual(['SUCCEEDED']);
-    expect(worker.output()).toMatch(new RegExp(`QUEUED run ${queued}: its job is missing in the queue; enqueued again`));
+    expect(worker.output()).toMatch(
+      new RegExp(`QUEUED run ${queued}: its job is missing in the queue; enqueued again`),
+    );
     expect(worker.child.exitCode).toBeNull();
-    const losses = (await cluster.pg.query(`SELECT epoch FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`, [running])).rows;
+    const losses = (
+      await cluster.pg.query(`SELECT epoch FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`, [
+        running,
+      ])
+    ).rows;
     expect(losses.map((l) => l.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   }, 180_000);
 
@@ -58,7 +71,11 @@ describe('Redis restart (real processes, Redis restarted for real)', () => {
     const fast = { WORKER_HEARTBEAT_INTERVAL_MS: '500' };
     const first = await cluster.startWorker(fast);
     const runId = await cluster.submit(tinyPretrain('node-lost', 8, 40));
-    await cluster.waitForSql('two checkpoints of the run', `SELECT count(*) >= 2 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`, [runId]);
+    await cluster.waitForSql(
+      'two checkpoints of the run',
+      `SELECT count(*) >= 2 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
+      [runId],
+    );
 
     first.child.kill('SIGKILL');
     await first.stop();
@@ -67,16 +84,29 @@ describe('Redis restart (real processes, Redis restarted for real)', () => {
     expect(await cluster.queue.getJob(runId)).toBeUndefined();
     expect((await cluster.run(runId)).status).toBe('RUNNING');
     const { epoch: checkpointEpoch } = (
-      await cluster.pg.query(`SELECT max(epoch)::int AS epoch FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`, [runId])
+      await cluster.pg.query(
+        `SELECT max(epoch)::int AS epoch FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
+        [runId],
+      )
     ).rows[0];
 
     const second = await cluster.startWorker(fast);
-    expect(await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED'], 120_000)).toMatchObject({ status: 'SUCCEEDED', failureReason: null });
-    expect(second.output()).toMatch(new RegExp(`RUNNING run ${runId}: its job is missing in the queue; enqueued again`));
+    expect(await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED'], 120_000)).toMatchObject({
+      status: 'SUCCEEDED',
+      failureReason: null,
+    });
+    expect(second.output()).toMatch(
+      new RegExp(`RUNNING run ${runId}: its job is missing in the queue; enqueued again`),
+    );
     const attempts = await cluster.attempts(runId);
     expect(attempts.map((a) => a.outcome)).toEqual(['CRASHED', 'SUCCEEDED']);
     // Resumed from its checkpoint, not restarted: every epoch once, the new attempt's first after the checkpoint.
-    const losses = (await cluster.pg.query(`SELECT epoch, attempt_id FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`, [runId])).rows;
+    const losses = (
+      await cluster.pg.query(
+        `SELECT epoch, attempt_id FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`,
+        [runId],
+      )
+    ).rows;
     expect(losses.map((l) => l.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(losses.find((l) => l.attempt_id === attempts[1]!.id)?.epoch).toBeGreaterThan(checkpointEpoch);
     expect(second.child.exitCode).toBeNull();

@@ -9,10 +9,14 @@ const run = promisify(execFile);
  */
 export const REDIS_PORT = Number(process.env['TRAINYARD_TEST_REDIS_PORT'] ?? 6379);
 
-const cli = (...args: string[]) => run('redis-cli', ['-h', '127.0.0.1', '-p', String(REDIS_PORT), ...args], { timeout: 5000 });
+const cli = (...args: string[]) =>
+  run('redis-cli', ['-h', '127.0.0.1', '-p', String(REDIS_PORT), ...args], { timeout: 5000 });
 
 export async function redisAnswers(): Promise<boolean> {
-  return cli('ping').then(({ stdout }) => stdout.trim() === 'PONG', () => false);
+  return cli('ping').then(
+    ({ stdout }) => stdout.trim() === 'PONG',
+    () => false,
+  );
 }
 
 /**
@@ -25,8 +29,23 @@ export async function startRedis(): Promise<void> {
     const dir = REDIS_PORT === 6379 ? '/var/lib/redis' : `/tmp/trainyard-redis-${REDIS_PORT}`;
     const log = REDIS_PORT === 6379 ? '/var/log/redis/ci.log' : `${dir}/redis.log`;
     await run('mkdir', ['-p', dir]);
-    await run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', String(REDIS_PORT),
-      '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', log]);
+    await run('redis-server', [
+      '--daemonize',
+      'yes',
+      '--bind',
+      '127.0.0.1',
+      '-::1',
+      '--port',
+      String(REDIS_PORT),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--logfile',
+      log,
+    ]);
     await until('Redis to answer', redisAnswers);
   }
   await cli('config', 'set', 'maxmemory-policy', 'noeviction');

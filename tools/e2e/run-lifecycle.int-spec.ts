@@ -1,7 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Queue, QueueEvents } from 'bullmq';
-import { authorizedFetch, createFreshDatabase, serverSentEvents, testAdminKey, type ServerSentEvent } from '@trainyard/db/testing';
+import {
+  authorizedFetch,
+  createFreshDatabase,
+  serverSentEvents,
+  testAdminKey,
+  type ServerSentEvent,
+} from '@trainyard/db/testing';
 import { startS3TestServer } from '@trainyard/storage/testing';
 import { createObjectStore, keyFromUri, type ObjectStore } from '@trainyard/storage';
 import type { FinetuneResult, RunLogLine, RunLogPage, RunSpecInput } from '@trainyard/contracts';
@@ -53,7 +59,12 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
     await queueEvents.waitUntilReady();
     api = startApp('api', env);
     worker = startApp('worker', env);
-    await waitFor('the API to be ready', async () => ((await fetch(`${baseUrl}/readyz`)).ok ? true : undefined), 60_000, () => api.output());
+    await waitFor(
+      'the API to be ready',
+      async () => ((await fetch(`${baseUrl}/readyz`)).ok ? true : undefined),
+      60_000,
+      () => api.output(),
+    );
     pg = new Client({ connectionString: database.url });
     await pg.connect();
     store = await createObjectStore({
@@ -118,15 +129,25 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
     const log = (await (await fetch(`${baseUrl}/v1/runs/${pretrain.id}/logs`)).json()) as RunLogPage;
     expect(log.complete).toBe(true);
     const said = log.lines.map((l) => `${l.source}: ${l.msg}`);
-    expect(said[0]).toMatch(new RegExp(`^worker: run ${pretrain.id} \\(pretrain "e2e pretrain"\\) attempt 1 started on worker `));
-    expect(said).toContainEqual(expect.stringMatching(/^stdout: epoch 3\/3 loss \S+ val_loss \S+ val_mse \S+ \(\d+ img\/s\)$/));
+    expect(said[0]).toMatch(
+      new RegExp(`^worker: run ${pretrain.id} \\(pretrain "e2e pretrain"\\) attempt 1 started on worker `),
+    );
+    expect(said).toContainEqual(
+      expect.stringMatching(/^stdout: epoch 3\/3 loss \S+ val_loss \S+ val_mse \S+ \(\d+ img\/s\)$/),
+    );
     expect(said.at(-1)).toBe(`worker: run ${pretrain.id} SUCCEEDED`);
     expect(log.lines.every((l) => l.attempt === 1 && l.jobId === pretrain.id)).toBe(true);
-    expect((await store.list(`runs/${pretrain.id}/logs/`)).map((o) => o.key)).toEqual([`runs/${pretrain.id}/logs/00001-000001.ndjson`]);
+    expect((await store.list(`runs/${pretrain.id}/logs/`)).map((o) => o.key)).toEqual([
+      `runs/${pretrain.id}/logs/00001-000001.ndjson`,
+    ]);
     // The process log names the run, attempt and job on each of those lines.
     const processLog = worker.output().replace(/\u001b\[[0-9;]*m/g, '');
-    expect(processLog).toContain(`[TrainingProcessor] [run ${pretrain.id} attempt 1 job ${pretrain.id}] run ${pretrain.id} (pretrain`);
-    expect(processLog).toMatch(new RegExp(`\\[training:stdout\\] \\[run ${pretrain.id} attempt 1 job ${pretrain.id}\\] epoch 1/3 loss`));
+    expect(processLog).toContain(
+      `[TrainingProcessor] [run ${pretrain.id} attempt 1 job ${pretrain.id}] run ${pretrain.id} (pretrain`,
+    );
+    expect(processLog).toMatch(
+      new RegExp(`\\[training:stdout\\] \\[run ${pretrain.id} attempt 1 job ${pretrain.id}\\] epoch 1/3 loss`),
+    );
 
     const finetune = await post({
       kind: 'finetune',
@@ -138,7 +159,9 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
     });
     // Followed live from submission (nothing logged yet) to the end of the run.
     const followed = (async () => {
-      const response = await fetch(`${baseUrl}/v1/runs/${finetune.id}/logs?follow=true`, { signal: AbortSignal.timeout(300_000) });
+      const response = await fetch(`${baseUrl}/v1/runs/${finetune.id}/logs?follow=true`, {
+        signal: AbortSignal.timeout(300_000),
+      });
       const events: ServerSentEvent[] = [];
       for await (const event of serverSentEvents(response)) events.push(event);
       return events;
@@ -208,7 +231,9 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
         total += body.length;
       }
       expect(total).toBeGreaterThan(0);
-      expect(checkpoint.models).toEqual(checkpoint.run_id === pretrain.id ? ['autoencoder', 'encoder'] : ['classifier']);
+      expect(checkpoint.models).toEqual(
+        checkpoint.run_id === pretrain.id ? ['autoencoder', 'encoder'] : ['classifier'],
+      );
     }
   }, 600_000);
 
@@ -216,7 +241,9 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
     // A wrong key and a request naming secrets in its body must not bring them into the logs either.
     await fetch(`${baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${adminKey}x` } });
     const chunks = await store.list('runs/');
-    const runLogs = await Promise.all(chunks.filter((c) => c.key.includes('/logs/')).map(async (c) => (await store.get(c.key)).toString('utf8')));
+    const runLogs = await Promise.all(
+      chunks.filter((c) => c.key.includes('/logs/')).map(async (c) => (await store.get(c.key)).toString('utf8')),
+    );
     expect(runLogs.length).toBeGreaterThanOrEqual(2);
     const logs = `${api.output()}\n${worker.output()}\n${runLogs.join('\n')}`;
     expect(logs.length).toBeGreaterThan(0);

@@ -13,17 +13,26 @@ describe('submit, cancel, diverge, retention, PostgreSQL outages (real processes
   });
 
   const completeCheckpoints = async (runId: string) =>
-    (await cluster.pg.query(`SELECT id, sequence, uri, status FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE' ORDER BY sequence`, [runId])).rows;
+    (
+      await cluster.pg.query(
+        `SELECT id, sequence, uri, status FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE' ORDER BY sequence`,
+        [runId],
+      )
+    ).rows;
 
   it('50 concurrent POSTs with one Idempotency-Key create one run and one job and get the same response; another body → 422', async () => {
     const spec = tinyPretrain(`idempotent ${randomUUID()}`, 2);
     const key = randomUUID();
-    const responses = await Promise.all(Array.from({ length: 50 }, () => cluster.post(spec, { 'Idempotency-Key': key })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => cluster.post(spec, { 'Idempotency-Key': key })),
+    );
     const bodies = await Promise.all(responses.map(async (r) => ({ status: r.status, body: await r.text() })));
     expect(new Set(bodies.map((b) => `${b.status} ${b.body}`)).size).toBe(1);
     expect(bodies[0]!.status).toBe(201);
     const { id } = JSON.parse(bodies[0]!.body) as { id: string };
-    expect((await cluster.pg.query(`SELECT count(*)::int AS n FROM runs WHERE name = $1`, [spec.name])).rows[0].n).toBe(1);
+    expect((await cluster.pg.query(`SELECT count(*)::int AS n FROM runs WHERE name = $1`, [spec.name])).rows[0].n).toBe(
+      1,
+    );
     expect(await cluster.queue.getJob(id)).toBeDefined();
     expect(await cluster.queue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized')).toBe(1);
 
@@ -31,7 +40,9 @@ describe('submit, cancel, diverge, retention, PostgreSQL outages (real processes
     expect(other.status).toBe(422);
     expect(await other.text()).toContain('Idempotency-Key');
     // Without a worker the run is still waiting: cancelling it is immediate and removes its job.
-    const cancelled = (await (await cluster.fetch(`${cluster.baseUrl}/v1/runs/${id}/cancel`, { method: 'POST' })).json()) as { status: string };
+    const cancelled = (await (
+      await cluster.fetch(`${cluster.baseUrl}/v1/runs/${id}/cancel`, { method: 'POST' })
+    ).json()) as { status: string };
     expect(cancelled.status).toBe('CANCELLED');
     expect(await cluster.queue.getJob(id)).toBeUndefined();
   });
@@ -53,11 +64,20 @@ describe('submit, cancel, diverge, retention, PostgreSQL outages (real processes
     const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED']);
     expect(run.status).toBe('SUCCEEDED');
     expect((await cluster.attempts(runId)).map((a) => a.outcome)).toEqual(['SUCCEEDED']);
-    const epochs = (await cluster.pg.query(`SELECT count(*)::int AS n FROM metric_points WHERE run_id = $1 AND name = 'loss'`, [runId])).rows[0].n;
+    const epochs = (
+      await cluster.pg.query(`SELECT count(*)::int AS n FROM metric_points WHERE run_id = $1 AND name = 'loss'`, [
+        runId,
+      ])
+    ).rows[0].n;
     expect(epochs).toBe(12);
 
     // Retention: the newest 2 and the best by val_loss stay COMPLETE; the rest are DELETED with their objects gone.
-    const all = (await cluster.pg.query(`SELECT sequence, status, metric_name, metric_value FROM checkpoints WHERE run_id = $1 ORDER BY sequence`, [runId])).rows;
+    const all = (
+      await cluster.pg.query(
+        `SELECT sequence, status, metric_name, metric_value FROM checkpoints WHERE run_id = $1 ORDER BY sequence`,
+        [runId],
+      )
+    ).rows;
     const kept = all.filter((c) => c.status === 'COMPLETE');
     const best = [...all].sort((a, b) => a.metric_value - b.metric_value)[0];
     expect(kept.map((c) => c.sequence)).toEqual(
@@ -77,21 +97,26 @@ describe('submit, cancel, diverge, retention, PostgreSQL outages (real processes
       training: { epochs: 40, batchSize: 8, learningRate: 1e-3, seed: 1 },
       checkpoint: { everyEpochs: 2 },
     });
-    const pinned = (await cluster.pg.query(`SELECT base_checkpoint_id FROM runs WHERE id = $1`, [finetune])).rows[0].base_checkpoint_id;
+    const pinned = (await cluster.pg.query(`SELECT base_checkpoint_id FROM runs WHERE id = $1`, [finetune])).rows[0]
+      .base_checkpoint_id;
     expect(pinned).toBe((await completeCheckpoints(runId)).at(-1)!.id);
 
     // Cancel it mid-training: it stops within a batch or so, and its checkpoints stay.
-    await cluster.waitForSql('the fine-tune to checkpoint', `SELECT count(*) >= 2 AS ok FROM checkpoints WHERE run_id = $1`, [finetune]);
+    await cluster.waitForSql(
+      'the fine-tune to checkpoint',
+      `SELECT count(*) >= 2 AS ok FROM checkpoints WHERE run_id = $1`,
+      [finetune],
+    );
     const requestedAt = (await cluster.pg.query('SELECT now() AS t')).rows[0].t as Date;
     const response = await cluster.fetch(`${cluster.baseUrl}/v1/runs/${finetune}/cancel`, { method: 'POST' });
     expect(response.status).toBe(200);
     const cancelled = await cluster.waitForStatus(finetune, ['CANCELLED', 'SUCCEEDED', 'FAILED'], 10_000);
     expect(cancelled.status).toBe('CANCELLED');
     // From the flag to the end of the attempt: the worker's poll (0.5 s) and one batch, no more.
-    const { rows } = await cluster.pg.query(`SELECT extract(epoch FROM ended_at - $2::timestamptz)::float8 AS s FROM attempts WHERE run_id = $1`, [
-      finetune,
-      requestedAt,
-    ]);
+    const { rows } = await cluster.pg.query(
+      `SELECT extract(epoch FROM ended_at - $2::timestamptz)::float8 AS s FROM attempts WHERE run_id = $1`,
+      [finetune, requestedAt],
+    );
     expect(rows[0].s).toBeLessThan(2);
     expect((await completeCheckpoints(finetune)).length).toBeGreaterThanOrEqual(2);
     expect((await cluster.attempts(finetune)).map((a) => a.outcome)).toEqual(['CANCELLED']);
@@ -103,7 +128,12 @@ describe('submit, cancel, diverge, retention, PostgreSQL outages (real processes
     await cluster.stopWorkers();
     cluster.workers.length = 0;
     const spec = tinyPretrain('outage and retention', 12, 60);
-    const source = (await cluster.pg.query(`SELECT c.uri, c.epoch, c.step FROM checkpoints c JOIN runs r ON r.id = c.run_id WHERE r.name = $1 AND c.status = 'COMPLETE' ORDER BY c.sequence LIMIT 1`, [spec.name])).rows[0];
+    const source = (
+      await cluster.pg.query(
+        `SELECT c.uri, c.epoch, c.step FROM checkpoints c JOIN runs r ON r.id = c.run_id WHERE r.name = $1 AND c.status = 'COMPLETE' ORDER BY c.sequence LIMIT 1`,
+        [spec.name],
+      )
+    ).rows[0];
     const { files, meta } = await cluster.checkpoints.read(source.uri);
     const nan = Buffer.alloc(files['autoencoder/weights.bin']!.length);
     for (let i = 0; i + 4 <= nan.length; i += 4) nan.writeFloatLE(NaN, i);

@@ -27,12 +27,23 @@ export function pretrainSpec(s: ExperimentSettings, seed: number): RunSpecInput 
     name: `experiment: autoencoder seed ${seed}`,
     dataset: { name: 'mnist', testPerClass: s.testPerClass },
     model: { type: 'conv-autoencoder', ...ENCODER },
-    training: { epochs: s.pretrainEpochs, batchSize: s.batchSize, learningRate: s.learningRate, validationSplit: 0.05, seed },
+    training: {
+      epochs: s.pretrainEpochs,
+      batchSize: s.batchSize,
+      learningRate: s.learningRate,
+      validationSplit: 0.05,
+      seed,
+    },
     checkpoint: { everyEpochs: s.pretrainEpochs },
   };
 }
 
-export function finetuneSpec(s: ExperimentSettings, seed: number, labels: number | null, baseRunId: string | null): RunSpecInput {
+export function finetuneSpec(
+  s: ExperimentSettings,
+  seed: number,
+  labels: number | null,
+  baseRunId: string | null,
+): RunSpecInput {
   const epochs = s.finetuneEpochs[labelKey(labels)] ?? 10;
   return {
     kind: 'finetune',
@@ -84,6 +95,7 @@ export function parseSettings(argv: string[]): ExperimentSettings {
     else if (flag === '--concurrency') s.workerConcurrency = num();
     else throw new Error(`unknown flag ${flag}\n${USAGE}`);
   }
-  if (s.seeds.some((seed) => !Number.isInteger(seed) || seed < 0)) throw new Error('--seeds: expected non-negative integers, e.g. 1,2,3');
+  if (s.seeds.some((seed) => !Number.isInteger(seed) || seed < 0))
+    throw new Error('--seeds: expected non-negative integers, e.g. 1,2,3');
   return s;
 }

@@ -7,13 +7,24 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isTerminal, type ClassificationReport, type ReconstructionReport, type RunDetailView } from '@trainyard/contracts';
+import {
+  isTerminal,
+  type ClassificationReport,
+  type ReconstructionReport,
+  type RunDetailView,
+} from '@trainyard/contracts';
 import type { TrainyardClient } from '@trainyard/cli-app';
 import { accuracyPlotSvg, renderPng } from './accuracy-plot';
 import { openApiSession } from './api-session';
 import { epochsToReach } from './experiment-stats';
 import { finetuneSpec, labelKey, parseSettings, pretrainSpec, type ExperimentSettings } from './pretraining-settings';
-import { keepHandWritten, plotSeries, reportMarkdown, type FinetuneOutcome, type PretrainOutcome } from './pretraining-report';
+import {
+  keepHandWritten,
+  plotSeries,
+  reportMarkdown,
+  type FinetuneOutcome,
+  type PretrainOutcome,
+} from './pretraining-report';
 
 interface PlannedFinetune {
   seed: number;
@@ -25,15 +36,22 @@ interface PlannedFinetune {
 async function main(): Promise<void> {
   const settings = parseSettings(process.argv.slice(2));
   const started = Date.now();
-  const session = await openApiSession({ workerConcurrency: settings.workerConcurrency, home: '.trainyard/experiment-pretraining' });
+  const session = await openApiSession({
+    workerConcurrency: settings.workerConcurrency,
+    home: '.trainyard/experiment-pretraining',
+  });
   try {
-    log(`API ${session.client.baseUrl}${session.logPath ? ` (embedded server, log ${session.logPath})` : ''}; settings ${JSON.stringify(settings)}`);
+    log(
+      `API ${session.client.baseUrl}${session.logPath ? ` (embedded server, log ${session.logPath})` : ''}; settings ${JSON.stringify(settings)}`,
+    );
     const { pretrains, finetunes } = await runAll(session.client, settings);
     const outcomes = await collect(session.client, settings, pretrains, finetunes);
     const wallMinutes = (Date.now() - started) / 60_000;
     const docs = resolve('docs/experiments');
     mkdirSync(docs, { recursive: true });
-    const png = await renderPng(accuracyPlotSvg('MNIST: pretrained encoder vs scratch', plotSeries(settings, outcomes.finetunes)));
+    const png = await renderPng(
+      accuracyPlotSvg('MNIST: pretrained encoder vs scratch', plotSeries(settings, outcomes.finetunes)),
+    );
     writeFileSync(join(docs, 'pretraining.png'), png);
     const environment = `${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, worker concurrency ${settings.workerConcurrency}`;
     const reportPath = join(docs, 'pretraining.md');
@@ -55,7 +73,13 @@ async function runAll(client: TrainyardClient, s: ExperimentSettings) {
   const finetunes: PlannedFinetune[] = [];
   for (const seed of s.seeds) pretrains.set(seed, (await client.submit(pretrainSpec(s, seed))).id);
   for (const seed of s.seeds) {
-    for (const labels of s.labels) finetunes.push({ seed, labels, init: 'scratch', id: (await client.submit(finetuneSpec(s, seed, labels, null))).id });
+    for (const labels of s.labels)
+      finetunes.push({
+        seed,
+        labels,
+        init: 'scratch',
+        id: (await client.submit(finetuneSpec(s, seed, labels, null))).id,
+      });
   }
   const expanded = new Set<number>();
   let lastLine = 0;
@@ -72,29 +96,50 @@ async function runAll(client: TrainyardClient, s: ExperimentSettings) {
         continue;
       }
       for (const labels of s.labels) {
-        finetunes.push({ seed, labels, init: 'pretrained', id: (await client.submit(finetuneSpec(s, seed, labels, id))).id });
+        finetunes.push({
+          seed,
+          labels,
+          init: 'pretrained',
+          id: (await client.submit(finetuneSpec(s, seed, labels, id))).id,
+        });
       }
     }
     const all = [...views.values()];
     const done = all.filter((v) => isTerminal(v.status)).length;
     if (Date.now() - lastLine > 30_000) {
-      const running = all.filter((v) => v.status === 'RUNNING').map((v) => `${v.name} e${v.progress?.epoch ?? 0}/${v.progress?.epochs ?? '?'}`);
+      const running = all
+        .filter((v) => v.status === 'RUNNING')
+        .map((v) => `${v.name} e${v.progress?.epoch ?? 0}/${v.progress?.epochs ?? '?'}`);
       log(`${done}/${all.length} runs finished; running: ${running.join('; ') || 'none'}`);
       lastLine = Date.now();
     }
     // Runs submitted in this pass are not among `views` yet: look once more before deciding.
-    if (expanded.size === pretrains.size && done === all.length && finetunes.length === submitted) return { pretrains, finetunes };
+    if (expanded.size === pretrains.size && done === all.length && finetunes.length === submitted)
+      return { pretrains, finetunes };
     await sleep(2000);
   }
 }
 
-async function collect(client: TrainyardClient, s: ExperimentSettings, pretrains: Map<number, string>, finetunes: PlannedFinetune[]) {
-  const seconds = (v: RunDetailView) => (v.startedAt && v.endedAt ? (Date.parse(v.endedAt) - Date.parse(v.startedAt)) / 1000 : NaN);
+async function collect(
+  client: TrainyardClient,
+  s: ExperimentSettings,
+  pretrains: Map<number, string>,
+  finetunes: PlannedFinetune[],
+) {
+  const seconds = (v: RunDetailView) =>
+    v.startedAt && v.endedAt ? (Date.parse(v.endedAt) - Date.parse(v.startedAt)) / 1000 : NaN;
   const pretrainOutcomes: PretrainOutcome[] = [];
   for (const [seed, id] of pretrains) {
     const view = await client.run(id);
     const mse = view.result && 'mse' in view.result ? (view.result as ReconstructionReport).mse : null;
-    pretrainOutcomes.push({ seed, id, status: view.status, mse, seconds: seconds(view), backend: view.backend ?? null });
+    pretrainOutcomes.push({
+      seed,
+      id,
+      status: view.status,
+      mse,
+      seconds: seconds(view),
+      backend: view.backend ?? null,
+    });
   }
   const finetuneOutcomes: FinetuneOutcome[] = [];
   for (const f of finetunes) {

@@ -25,7 +25,11 @@ export class AppModule {
       providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
       imports: [
         ConfigModule.forRoot(options),
-        InfrastructureModule.forRoot(config, { role: 'api', queueName: options.queueName ?? config.queue.name, database: options.database }),
+        InfrastructureModule.forRoot(config, {
+          role: 'api',
+          queueName: options.queueName ?? config.queue.name,
+          database: options.database,
+        }),
         AuthModule,
         RunsModule,
         FleetModule,

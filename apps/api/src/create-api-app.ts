@@ -21,7 +21,9 @@ export type { ApiOptions } from './config/api-options';
  */
 export async function createApiApp(config: TrainyardConfig, options: ApiOptions = {}): Promise<INestApplication> {
   if (!config.auth.enabled && !isLoopbackHost(config.api.host)) {
-    throw new ConfigError([`TRAINYARD_AUTH=off is allowed only while the API listens on loopback, not on API_HOST=${config.api.host}`]);
+    throw new ConfigError([
+      `TRAINYARD_AUTH=off is allowed only while the API listens on loopback, not on API_HOST=${config.api.host}`,
+    ]);
   }
   await assertRedisReachable(config.redis.url, config.redis.connectTimeoutMs);
   const logger = options.logger === undefined ? createLogger(config) : options.logger;

@@ -7,7 +7,15 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import { Worker } from 'bullmq';
 import { HTTP_CONTRACTS, ProblemDetailsSchema, type RunLogLine } from '@trainyard/contracts';
-import { AttemptsRepository, CheckpointsRepository, MetricsRepository, openDatabase, RunsRepository, WorkersRepository, type Database } from '@trainyard/db';
+import {
+  AttemptsRepository,
+  CheckpointsRepository,
+  MetricsRepository,
+  openDatabase,
+  RunsRepository,
+  WorkersRepository,
+  type Database,
+} from '@trainyard/db';
 import { createObjectStore, runLogChunkKey, type ObjectStore } from '@trainyard/storage';
 import { RESPONSE_CONTRACT, type ResponseContract } from './openapi/response-contract';
 import { enumerateRoutes, type HttpRoute } from './security/hostile-requests';
@@ -17,13 +25,27 @@ import { startTestApi, TEST_REDIS, type TestApi } from './testing/test-api';
 const SWAGGER_ROUTES = /^\/docs(?:-json|-yaml)?(?:\/|$)/;
 const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 8 };
 const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
-const pretrain = (name: string) => ({ kind: 'pretrain', name, dataset: shapes, model: { type: 'conv-autoencoder', ...encoder }, training: { epochs: 1 } });
-const finetune = (name: string) => ({ kind: 'finetune', name, dataset: shapes, model: { type: 'classifier', ...encoder }, training: { epochs: 1 } });
+const pretrain = (name: string) => ({
+  kind: 'pretrain',
+  name,
+  dataset: shapes,
+  model: { type: 'conv-autoencoder', ...encoder },
+  training: { epochs: 1 },
+});
+const finetune = (name: string) => ({
+  kind: 'finetune',
+  name,
+  dataset: shapes,
+  model: { type: 'classifier', ...encoder },
+  training: { epochs: 1 },
+});
 
 /** `GET /v1/runs/:id` for the route of `GET /v1/runs/3f…`. */
 function routeOf(routes: HttpRoute[], method: string, path: string): HttpRoute | undefined {
   const pathname = path.split('?')[0]!;
-  return routes.find((route) => route.method === method && new RegExp(`^${route.path.replace(/:\w+/g, '[^/]+')}$`).test(pathname));
+  return routes.find(
+    (route) => route.method === method && new RegExp(`^${route.path.replace(/:\w+/g, '[^/]+')}$`).test(pathname),
+  );
 }
 
 /** Every controller route of the app with the response contract its handler declares (undefined: none). */
@@ -36,9 +58,14 @@ function declaredContracts(app: INestApplication): Map<string, ResponseContract 
       for (const name of Object.getOwnPropertyNames(controller.prototype)) {
         const handler = (controller.prototype as Record<string, unknown>)[name];
         if (typeof handler !== 'function' || Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
-        const segments = [...base, Reflect.getMetadata(PATH_METADATA, handler) as string].flatMap((s) => (s ?? '').split('/')).filter(Boolean);
+        const segments = [...base, Reflect.getMetadata(PATH_METADATA, handler) as string]
+          .flatMap((s) => (s ?? '').split('/'))
+          .filter(Boolean);
         const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
-        declared.set(`${method} /${segments.join('/')}`, Reflect.getMetadata(RESPONSE_CONTRACT, handler) as ResponseContract | undefined);
+        declared.set(
+          `${method} /${segments.join('/')}`,
+          Reflect.getMetadata(RESPONSE_CONTRACT, handler) as ResponseContract | undefined,
+        );
       }
     }
   }
@@ -79,7 +106,12 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
   });
 
   /** Calls a route and parses its answer with the route's contract; returns the parsed body. */
-  async function call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async function call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const route = routeOf(routes, method, path);
     if (!route) throw new Error(`No route answers ${method} ${path}`);
     const id = `${route.method} ${route.path}`;
@@ -91,9 +123,16 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    expect({ route: id, status: res.status, type: res.headers.get('content-type') }).toEqual({ route: id, status: contract.status, type: expect.stringMatching(/^application\/json/) });
+    expect({ route: id, status: res.status, type: res.headers.get('content-type') }).toEqual({
+      route: id,
+      status: contract.status,
+      type: expect.stringMatching(/^application\/json/),
+    });
     const parsed = HTTP_CONTRACTS[contract.contract].safeParse(JSON.parse(text));
-    if (!parsed.success) throw new Error(`${id} answered what ${contract.contract} does not allow:\n${parsed.error.message}\n${text.slice(0, 2000)}`);
+    if (!parsed.success)
+      throw new Error(
+        `${id} answered what ${contract.contract} does not allow:\n${parsed.error.message}\n${text.slice(0, 2000)}`,
+      );
     checked.add(id);
     return parsed.data as T;
   }
@@ -112,13 +151,16 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       type: expect.stringMatching(/^application\/problem\+json/),
     });
     const parsed = ProblemDetailsSchema.safeParse(await res.json());
-    if (!parsed.success) throw new Error(`${method} ${path} answered a problem ProblemDetails does not allow: ${parsed.error.message}`);
+    if (!parsed.success)
+      throw new Error(`${method} ${path} answered a problem ProblemDetails does not allow: ${parsed.error.message}`);
     problems.add(`${route.method} ${route.path}`);
   }
 
   it('finds a declared answer for every route of the app', () => {
     expect(routes.length).toBeGreaterThan(30);
-    const undeclared = routes.map((route) => `${route.method} ${route.path}`).filter((id) => declared.get(id) === undefined);
+    const undeclared = routes
+      .map((route) => `${route.method} ${route.path}`)
+      .filter((id) => declared.get(id) === undefined);
     expect(undeclared).toEqual([]);
   });
 
@@ -135,22 +177,46 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     await call('POST', '/v1/session', { key: api.adminKey });
 
     // A worker holds the first run's job, so the queue shows an active job with its progress.
-    const progress = { phase: 'training', epoch: 1, epochs: 1, step: 3, stepsPerEpoch: 4, loss: 0.5, imagesPerSec: 10, etaSeconds: 2, updatedAt: new Date().toISOString() };
+    const progress = {
+      phase: 'training',
+      epoch: 1,
+      epochs: 1,
+      step: 3,
+      stepsPerEpoch: 4,
+      loss: 0.5,
+      imagesPerSec: 10,
+      etaSeconds: 2,
+      updatedAt: new Date().toISOString(),
+    };
     let release = () => undefined as void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const worker = new Worker(api.queueName, async (job) => {
-      await job.updateProgress(progress);
-      await held;
-    }, { connection: TEST_REDIS, concurrency: 1 });
+    const worker = new Worker(
+      api.queueName,
+      async (job) => {
+        await job.updateProgress(progress);
+        await held;
+      },
+      { connection: TEST_REDIS, concurrency: 1 },
+    );
     try {
-      const { id: runId } = await call<{ id: string }>('POST', '/v1/runs', pretrain('contracts: trained'), { 'idempotency-key': randomUUID() });
-      for (let i = 0; i < 100 && (await api.queue.getActiveCount()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const { id: runId } = await call<{ id: string }>('POST', '/v1/runs', pretrain('contracts: trained'), {
+        'idempotency-key': randomUUID(),
+      });
+      for (let i = 0; i < 100 && (await api.queue.getActiveCount()) === 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 200)); // the progress report lands
       const queues = await call<{ queues: { active: unknown[] }[] }>('GET', '/v1/queues');
       expect(queues.queues[0]!.active).toHaveLength(1);
 
       // What a worker records while training, through the repositories it uses.
-      await workers.register({ id: `contracts-${process.pid}-0000abcd`, hostname: 'contracts', pid: process.pid, backend: 'cpu', gpu: null, concurrency: 1 });
+      await workers.register({
+        id: `contracts-${process.pid}-0000abcd`,
+        hostname: 'contracts',
+        pid: process.pid,
+        backend: 'cpu',
+        gpu: null,
+        concurrency: 1,
+      });
       const { attempt } = await attempts.openCurrent(runId, `contracts-${process.pid}-0000abcd`);
       await runs.markRunning(runId, 'cpu');
       await runs.updateProgress(runId, progress as never);
@@ -162,8 +228,28 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       ]);
       const prefix = `runs/${runId}/checkpoints/1/`;
       await store.put(`${prefix}autoencoder/model.json`, Buffer.from('{}'));
-      await checkpoints.recordComplete({ runId, attemptId: attempt.id }, { sequence: 1, epoch: 1, step: 2, uri: store.uri(prefix), models: ['autoencoder', 'encoder'], bytes: 2, sha256: 'f'.repeat(64), reason: 'final', metric: { name: 'val_loss', value: 0.7 } });
-      const line: RunLogLine = { t: new Date().toISOString(), level: 'log', source: 'worker', attempt: 1, jobId: runId, msg: 'started' };
+      await checkpoints.recordComplete(
+        { runId, attemptId: attempt.id },
+        {
+          sequence: 1,
+          epoch: 1,
+          step: 2,
+          uri: store.uri(prefix),
+          models: ['autoencoder', 'encoder'],
+          bytes: 2,
+          sha256: 'f'.repeat(64),
+          reason: 'final',
+          metric: { name: 'val_loss', value: 0.7 },
+        },
+      );
+      const line: RunLogLine = {
+        t: new Date().toISOString(),
+        level: 'log',
+        source: 'worker',
+        attempt: 1,
+        jobId: runId,
+        msg: 'started',
+      };
       await store.put(runLogChunkKey(runId, { attempt: 1, sequence: 1 }), Buffer.from(`${JSON.stringify(line)}\n`));
 
       await call('GET', '/v1/workers');
@@ -187,17 +273,30 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
 
       const { id: queued } = await call<{ id: string }>('POST', '/v1/runs', pretrain('contracts: cancelled'));
       await call('POST', `/v1/runs/${queued}/cancel`);
-      await call('PATCH', `/v1/runs/${queued}`, { name: 'contracts: renamed', tags: ['contracts'], notes: '# Notes\n\n- one' });
+      await call('PATCH', `/v1/runs/${queued}`, {
+        name: 'contracts: renamed',
+        tags: ['contracts'],
+        notes: '# Notes\n\n- one',
+      });
       await call('POST', `/v1/runs/${queued}/archive`);
       await call('POST', `/v1/runs/${queued}/unarchive`);
       await call('DELETE', `/v1/runs/${queued}?dryRun=true`);
       await call('DELETE', `/v1/runs/${queued}`);
 
-      const pipeline = await call<{ id: string }>('POST', '/v1/pipelines', { name: 'contracts', pretrain: pretrain('contracts: ae'), finetunes: [finetune('contracts: ft')] });
+      const pipeline = await call<{ id: string }>('POST', '/v1/pipelines', {
+        name: 'contracts',
+        pretrain: pretrain('contracts: ae'),
+        finetunes: [finetune('contracts: ft')],
+      });
       await call('GET', `/v1/pipelines/${pipeline.id}`);
       await call('POST', `/v1/pipelines/${pipeline.id}/cancel`);
 
-      const sweep = await call<{ id: string }>('POST', '/v1/sweeps', { name: 'contracts', base: finetune('contracts: sweep'), strategy: 'grid', parameters: { 'training.learningRate': [0.001, 0.01] } });
+      const sweep = await call<{ id: string }>('POST', '/v1/sweeps', {
+        name: 'contracts',
+        base: finetune('contracts: sweep'),
+        strategy: 'grid',
+        parameters: { 'training.learningRate': [0.001, 0.01] },
+      });
       await call('GET', `/v1/sweeps/${sweep.id}`);
     } finally {
       release();
@@ -209,7 +308,10 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       mkdirSync(join(folder, file, '..'), { recursive: true });
       writeFileSync(join(folder, file), 'x');
     }
-    const dataset = await call<{ id: string }>('POST', '/v1/datasets', { name: 'pets', location: { kind: 'local', path: folder } });
+    const dataset = await call<{ id: string }>('POST', '/v1/datasets', {
+      name: 'pets',
+      location: { kind: 'local', path: folder },
+    });
     await call('GET', '/v1/datasets');
     await call('GET', `/v1/datasets/${dataset.id}`);
 

@@ -14,7 +14,8 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   // Configuration and a missing Redis are the usual first-run problems: print the message alone,
   // which already lists every bad setting or says how to start Redis; anything else with its stack.
-  if (err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof RedisEvictionPolicyError) console.error(err.message);
+  if (err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof RedisEvictionPolicyError)
+    console.error(err.message);
   else console.error(err);
   process.exit(1);
 });

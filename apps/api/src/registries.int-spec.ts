@@ -60,7 +60,10 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
 
   /** The headers every request carries: the API key once startTestApi hands one out. */
   function authHeaders(): Record<string, string> {
-    const { authHeaders: headers, adminKey } = api as TestApi & { authHeaders?: Record<string, string>; adminKey?: string };
+    const { authHeaders: headers, adminKey } = api as TestApi & {
+      authHeaders?: Record<string, string>;
+      adminKey?: string;
+    };
     return headers ?? (adminKey ? { authorization: `Bearer ${adminKey}` } : {});
   }
 
@@ -72,7 +75,8 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    if (!text || !response.headers.get('content-type')?.includes('json')) return { status: response.status, body: text };
+    if (!text || !response.headers.get('content-type')?.includes('json'))
+      return { status: response.status, body: text };
     // The request id differs per request by design; answers are compared without it.
     const { requestId: _requestId, ...json } = JSON.parse(text);
     return { status: response.status, body: json };
@@ -89,13 +93,25 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
   }
 
   /** A run of `kind` in `status`, with one COMPLETE checkpoint holding `models` when given. */
-  async function seedRun(kind: 'PRETRAIN' | 'FINETUNE', status: 'RUNNING' | 'SUCCEEDED', models?: string[]): Promise<string> {
+  async function seedRun(
+    kind: 'PRETRAIN' | 'FINETUNE',
+    status: 'RUNNING' | 'SUCCEEDED',
+    models?: string[],
+  ): Promise<string> {
     const id = randomUUID();
     const spec = { kind: kind.toLowerCase(), dataset: { name: 'synthetic-shapes', imageSize: 16 } };
     await runs.create({ id, kind, name: 'seed', spec: spec as never, baseRunId: null });
     await runs.markRunning(id, 'cpu');
     if (models) {
-      const checkpoint = await checkpoints.begin({ runId: id, attemptId: null, sequence: 1, epoch: 1, step: 3, uri: `s3://x/${id}/`, models });
+      const checkpoint = await checkpoints.begin({
+        runId: id,
+        attemptId: null,
+        sequence: 1,
+        epoch: 1,
+        step: 3,
+        uri: `s3://x/${id}/`,
+        models,
+      });
       await checkpoints.complete(checkpoint.id, 10, 'f'.repeat(64));
     }
     if (status === 'SUCCEEDED') await runs.finish(id, 'SUCCEEDED');
@@ -106,19 +122,39 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     const path = localFolder(['cat/1.png', 'cat/2.jpg', 'dog/1.png', 'dog/README.md']);
     const local = await http('POST', '/v1/datasets', { name: 'pets', location: { kind: 'local', path } });
     expect(local.status).toBe(201);
-    expect(local.body).toMatchObject({ id: expect.any(String), name: 'pets', classNames: ['cat', 'dog'], counts: [2, 1], images: 3 });
+    expect(local.body).toMatchObject({
+      id: expect.any(String),
+      name: 'pets',
+      classNames: ['cat', 'dog'],
+      counts: [2, 1],
+      images: 3,
+    });
     expect(local.body.location).toEqual({ kind: 'local', path });
 
-    for (const key of ['sets/flowers/rose/a.png', 'sets/flowers/rose/b.webp', 'sets/flowers/tulip/c.png', 'sets/flowers/iris/d.jpeg']) {
+    for (const key of [
+      'sets/flowers/rose/a.png',
+      'sets/flowers/rose/b.webp',
+      'sets/flowers/tulip/c.png',
+      'sets/flowers/iris/d.jpeg',
+    ]) {
       await store.put(key, Buffer.from('x'));
     }
-    const remote = await http('POST', '/v1/datasets', { name: 'flowers', location: { kind: 's3', prefix: 'sets/flowers' } });
+    const remote = await http('POST', '/v1/datasets', {
+      name: 'flowers',
+      location: { kind: 's3', prefix: 'sets/flowers' },
+    });
     expect(remote.status).toBe(201);
-    expect(remote.body).toMatchObject({ classNames: ['iris', 'rose', 'tulip'], counts: [1, 2, 1], uri: `s3://${s3.bucket}/sets/flowers/` });
+    expect(remote.body).toMatchObject({
+      classNames: ['iris', 'rose', 'tulip'],
+      counts: [1, 2, 1],
+      uri: `s3://${s3.bucket}/sets/flowers/`,
+    });
     expect(remote.body.location).toEqual({ kind: 's3', prefix: 'sets/flowers/' });
 
     expect((await http('GET', `/v1/datasets/${remote.body.id}`)).body).toMatchObject({ name: 'flowers', images: 4 });
-    expect((await http('GET', '/v1/datasets')).body.items.map((d: { name: string }) => d.name)).toEqual(expect.arrayContaining(['pets', 'flowers']));
+    expect((await http('GET', '/v1/datasets')).body.items.map((d: { name: string }) => d.name)).toEqual(
+      expect.arrayContaining(['pets', 'flowers']),
+    );
     expect((await http('GET', `/v1/datasets/${randomUUID()}`)).status).toBe(404);
     expect((await http('POST', '/v1/datasets', { name: 'pets', location: { kind: 'local', path } })).status).toBe(409);
   });
@@ -144,13 +180,22 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     const runId = await seedRun('FINETUNE', 'SUCCEEDED', ['classifier']);
     const first = await http('POST', '/v1/models', { name: 'shapes', runId });
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ name: 'shapes', version: 1, runId, checkpointSequence: 1, models: ['classifier'] });
+    expect(first.body).toMatchObject({
+      name: 'shapes',
+      version: 1,
+      runId,
+      checkpointSequence: 1,
+      models: ['classifier'],
+    });
     expect((await http('POST', '/v1/models', { name: 'shapes', runId })).body.version).toBe(2);
     const versions = await http('GET', '/v1/models/shapes/versions');
     expect(versions.body.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
     expect((await http('GET', '/v1/models/nothing/versions')).status).toBe(404);
 
-    const running = await http('POST', '/v1/models', { name: 'shapes', runId: await seedRun('FINETUNE', 'RUNNING', ['classifier']) });
+    const running = await http('POST', '/v1/models', {
+      name: 'shapes',
+      runId: await seedRun('FINETUNE', 'RUNNING', ['classifier']),
+    });
     expect(running.status).toBe(422);
     expect(running.body.errors).toEqual([{ field: 'runId', message: expect.stringMatching(/is RUNNING/) }]);
     expect((await http('POST', '/v1/models', { name: 'shapes', runId: randomUUID() })).status).toBe(422);
@@ -159,16 +204,34 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
   it('pins a registered base, fills an evaluation with its run dataset, and refuses unknown references', async () => {
     const pretrain = await seedRun('PRETRAIN', 'SUCCEEDED', ['autoencoder', 'encoder']);
     const version = (await http('POST', '/v1/models', { name: 'encoder', runId: pretrain })).body;
-    const ft = await http('POST', '/v1/runs', { kind: 'finetune', name: 'ft', dataset: { name: 'synthetic-shapes' }, model: { type: 'classifier', baseModel: { name: 'encoder', version: 1 } } });
+    const ft = await http('POST', '/v1/runs', {
+      kind: 'finetune',
+      name: 'ft',
+      dataset: { name: 'synthetic-shapes' },
+      model: { type: 'classifier', baseModel: { name: 'encoder', version: 1 } },
+    });
     expect(ft.status).toBe(201);
     expect(await runs.get(ft.body.id)).toMatchObject({ baseRunId: pretrain, baseCheckpointId: version.checkpointId });
-    const missing = await http('POST', '/v1/runs', { kind: 'finetune', name: 'ft', dataset: { name: 'synthetic-shapes' }, model: { type: 'classifier', baseModel: { name: 'encoder', version: 9 } } });
+    const missing = await http('POST', '/v1/runs', {
+      kind: 'finetune',
+      name: 'ft',
+      dataset: { name: 'synthetic-shapes' },
+      model: { type: 'classifier', baseModel: { name: 'encoder', version: 9 } },
+    });
     expect(missing.body.errors).toEqual([{ field: 'model.baseModel', message: 'No version 9 of model "encoder"' }]);
 
     const finetuned = await seedRun('FINETUNE', 'SUCCEEDED', ['classifier']);
-    const evaluation = await http('POST', '/v1/runs', { kind: 'evaluate', name: 'ev', checkpoint: { runId: finetuned } });
+    const evaluation = await http('POST', '/v1/runs', {
+      kind: 'evaluate',
+      name: 'ev',
+      checkpoint: { runId: finetuned },
+    });
     expect(evaluation.status).toBe(201);
-    expect(await runs.get(evaluation.body.id)).toMatchObject({ kind: 'EVALUATE', baseRunId: finetuned, spec: { dataset: { name: 'synthetic-shapes', imageSize: 16 } } });
+    expect(await runs.get(evaluation.body.id)).toMatchObject({
+      kind: 'EVALUATE',
+      baseRunId: finetuned,
+      spec: { dataset: { name: 'synthetic-shapes', imageSize: 16 } },
+    });
     expect((await queue.getJob(evaluation.body.id))?.name).toBe('evaluate');
     const refusals: [unknown, string, RegExp][] = [
       [{ runId: pretrain }, 'checkpoint.runId', /PRETRAIN run/],
@@ -180,8 +243,14 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
       expect(res.status).toBe(422);
       expect(res.body.errors).toEqual([{ field, message: expect.stringMatching(why) }]);
     }
-    const unregistered = await http('POST', '/v1/runs', { kind: 'finetune', name: 'f', dataset: { name: 'image-folder', datasetId: randomUUID() } });
-    expect(unregistered.body.errors).toEqual([{ field: 'dataset.datasetId', message: expect.stringMatching(/POST \/v1\/datasets/) }]);
+    const unregistered = await http('POST', '/v1/runs', {
+      kind: 'finetune',
+      name: 'f',
+      dataset: { name: 'image-folder', datasetId: randomUUID() },
+    });
+    expect(unregistered.body.errors).toEqual([
+      { field: 'dataset.datasetId', message: expect.stringMatching(/POST \/v1\/datasets/) },
+    ]);
   });
 
   it("serves a run's augmentation sample as a PNG, 404 before it exists", async () => {
@@ -199,7 +268,9 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     async function outsideAnswer(): Promise<unknown> {
       const missing = await register({ kind: 'local', path: join(outside, 'no-such-folder') });
       expect(missing.status).toBe(422);
-      expect(missing.body.errors).toEqual([{ field: 'location.path', message: expect.stringMatching(/not inside a folder this server may read/) }]);
+      expect(missing.body.errors).toEqual([
+        { field: 'location.path', message: expect.stringMatching(/not inside a folder this server may read/) },
+      ]);
       return missing.body;
     }
 
@@ -228,7 +299,12 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
       const elsewhere = localFolder(['secret-class-a/1.png', 'secret-class-b/2.png'], [], outside);
       const link = join(localRoot, `link-${randomUUID()}`);
       symlinkSync(elsewhere, link);
-      for (const path of [elsewhere, link, `${localRoot}/../outside/${elsewhere.split('/').pop()}`, `${localRoot}/../outside`]) {
+      for (const path of [
+        elsewhere,
+        link,
+        `${localRoot}/../outside/${elsewhere.split('/').pop()}`,
+        `${localRoot}/../outside`,
+      ]) {
         const res = await register({ kind: 'local', path });
         expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 422, body: expected });
       }
@@ -251,7 +327,9 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
       const big = localFolder(Array.from({ length: 250 }, (_, i) => `c${i % 2}/${i}.png`));
       const res = await register({ kind: 'local', path: big });
       expect(res.status).toBe(422);
-      expect(res.body.errors).toEqual([{ field: 'location', message: expect.stringMatching(/FOLDER_WALK_MAX_FILES=200/) }]);
+      expect(res.body.errors).toEqual([
+        { field: 'location', message: expect.stringMatching(/FOLDER_WALK_MAX_FILES=200/) },
+      ]);
     });
 
     it('refuses S3 prefixes that are not plain folders of the bucket with the field named', async () => {
@@ -264,7 +342,12 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
 
     it('checks an imported model URI at submit: the configured bucket, or a file under the roots', async () => {
       const submit = (uri: string) =>
-        http('POST', '/v1/runs', { kind: 'finetune', name: 'imported', dataset: { name: 'synthetic-shapes' }, model: { type: 'classifier', importedModel: { uri } } });
+        http('POST', '/v1/runs', {
+          kind: 'finetune',
+          name: 'imported',
+          dataset: { name: 'synthetic-shapes' },
+          model: { type: 'classifier', importedModel: { uri } },
+        });
       const inRoot = join(localFolder([]), 'model.json');
       writeFileSync(inRoot, '{}');
       expect((await submit(pathToFileURL(inRoot).href)).status).toBe(201);
@@ -274,10 +357,20 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
       const secret = join(outside, 'model.json');
       writeFileSync(secret, 'root:x:0:0:root:/root:/bin/bash');
       const answers = [];
-      for (const uri of [pathToFileURL(secret).href, secret, pathToFileURL(join(outside, 'missing', 'model.json')).href, `file://${localRoot}/../outside/model.json`]) {
+      for (const uri of [
+        pathToFileURL(secret).href,
+        secret,
+        pathToFileURL(join(outside, 'missing', 'model.json')).href,
+        `file://${localRoot}/../outside/model.json`,
+      ]) {
         const res = await submit(uri);
         expect({ uri, status: res.status }).toEqual({ uri, status: 422 });
-        expect(res.body.errors).toEqual([{ field: 'model.importedModel.uri', message: expect.stringMatching(/not inside a folder this server may read/) }]);
+        expect(res.body.errors).toEqual([
+          {
+            field: 'model.importedModel.uri',
+            message: expect.stringMatching(/not inside a folder this server may read/),
+          },
+        ]);
         answers.push(res.body);
       }
       expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);

@@ -17,7 +17,12 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { name: { type: 'string' }, scopes: { type: 'string' }, project: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      project: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, id] = positionals;
   if (values.help || !command) return usage(values.help ? 0 : 2);
@@ -28,17 +33,30 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'create') {
       const scopes = (values.scopes ?? '').split(',').filter(Boolean);
       const bad = scopes.filter((s) => !(API_KEY_SCOPES as readonly string[]).includes(s));
-      if (!values.name || !/^[\x20-\x7e]{1,100}$/.test(values.name)) return fail('--name: 1 to 100 printable ASCII characters');
-      if (!scopes.length || bad.length) return fail(`--scopes: a comma list of ${API_KEY_SCOPES.join(', ')}${bad.length ? ` (not: ${bad.join(', ')})` : ''}`);
-      if (values.project !== undefined && !PROJECT.test(values.project)) return fail('--project: 1 to 63 lowercase letters, digits, "-" or "_"');
-      const { key, token } = await keys.create({ name: values.name, scopes: [...new Set(scopes)] as ApiKeyScope[], project: values.project ?? null });
-      process.stderr.write(`Key ${key.id} "${key.name}" (${key.scopes.join(', ')}; project ${key.project ?? 'all'}). The token below is shown once:\n`);
+      if (!values.name || !/^[\x20-\x7e]{1,100}$/.test(values.name))
+        return fail('--name: 1 to 100 printable ASCII characters');
+      if (!scopes.length || bad.length)
+        return fail(
+          `--scopes: a comma list of ${API_KEY_SCOPES.join(', ')}${bad.length ? ` (not: ${bad.join(', ')})` : ''}`,
+        );
+      if (values.project !== undefined && !PROJECT.test(values.project))
+        return fail('--project: 1 to 63 lowercase letters, digits, "-" or "_"');
+      const { key, token } = await keys.create({
+        name: values.name,
+        scopes: [...new Set(scopes)] as ApiKeyScope[],
+        project: values.project ?? null,
+      });
+      process.stderr.write(
+        `Key ${key.id} "${key.name}" (${key.scopes.join(', ')}; project ${key.project ?? 'all'}). The token below is shown once:\n`,
+      );
       process.stdout.write(`${token}\n`);
       return 0;
     }
     if (command === 'list') {
       for (const key of await keys.list()) {
-        process.stdout.write(`${key.id}  ${key.revokedAt ? 'revoked' : 'active '}  ${key.scopes.join(',').padEnd(18)}  ${(key.project ?? '(all)').padEnd(16)}  ${key.name}\n`);
+        process.stdout.write(
+          `${key.id}  ${key.revokedAt ? 'revoked' : 'active '}  ${key.scopes.join(',').padEnd(18)}  ${(key.project ?? '(all)').padEnd(16)}  ${key.name}\n`,
+        );
       }
       return 0;
     }
@@ -67,7 +85,10 @@ function fail(message: string): number {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const plain = err instanceof ConfigError || err instanceof MigrationError || (err as { code?: string })?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    const plain =
+      err instanceof ConfigError ||
+      err instanceof MigrationError ||
+      (err as { code?: string })?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
     process.stderr.write(`${plain ? (err as Error).message : ((err as Error)?.stack ?? String(err))}\n`);
     process.exit(plain ? 2 : 1);
   },

@@ -21,12 +21,17 @@ async function main(): Promise<void> {
   });
   await database.close();
   const applied = lines.filter((line) => line.startsWith('Applied migration')).length;
-  process.stdout.write(applied ? `${applied} migration(s) applied to ${target}\n` : `${target} is up to date; nothing to apply\n`);
+  process.stdout.write(
+    applied ? `${applied} migration(s) applied to ${target}\n` : `${target} is up to date; nothing to apply\n`,
+  );
 }
 
 main().catch((err: unknown) => {
   // Config, migration and connection errors already say what is wrong and what to do.
-  const plain = err instanceof ConfigError || err instanceof MigrationError || /^Cannot connect/.test((err as Error)?.message ?? '');
+  const plain =
+    err instanceof ConfigError ||
+    err instanceof MigrationError ||
+    /^Cannot connect/.test((err as Error)?.message ?? '');
   process.stderr.write(`${plain ? (err as Error).message : ((err as Error)?.stack ?? String(err))}\n`);
   process.exit(1);
 });

@@ -3,11 +3,7 @@ import type { RunProgress } from '@trainyard/contracts';
 /** One terminal line describing where a run is: epoch, step, loss, throughput and ETA. */
 export function formatProgress(label: string, status: string, p: RunProgress | null): string {
   if (!p) return `${label}  ${status.toLowerCase()}`;
-  const parts = [
-    `${label}  ${p.phase}`,
-    `epoch ${Math.max(1, p.epoch)}/${p.epochs}`,
-    `step ${p.step}`,
-  ];
+  const parts = [`${label}  ${p.phase}`, `epoch ${Math.max(1, p.epoch)}/${p.epochs}`, `step ${p.step}`];
   if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
   if (p.imagesPerSec !== undefined) parts.push(`${Math.round(p.imagesPerSec)} img/s`);
   if (p.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);

@@ -21,7 +21,10 @@ export async function sendJson<T>(method: 'PATCH' | 'POST' | 'DELETE', path: str
 async function requestJson<T>(method: string, path: string, payload?: unknown): Promise<T> {
   const res = await fetch(path, {
     method,
-    headers: payload === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+    headers:
+      payload === undefined
+        ? { accept: 'application/json' }
+        : { accept: 'application/json', 'content-type': 'application/json' },
     body: payload === undefined ? undefined : JSON.stringify(payload),
     credentials: 'same-origin',
   });
@@ -33,7 +36,9 @@ async function requestJson<T>(method: string, path: string, payload?: unknown): 
   const body: unknown = await res.json().catch(() => ({}));
   if (!res.ok) {
     const problem = body as Partial<ProblemDetails>;
-    throw new Error(`${res.status} ${problem.message ?? res.statusText}${problem.errors ? `: ${problem.errors.map((e) => `${e.field} ${e.message}`).join('; ')}` : ''}`);
+    throw new Error(
+      `${res.status} ${problem.message ?? res.statusText}${problem.errors ? `: ${problem.errors.map((e) => `${e.field} ${e.message}`).join('; ')}` : ''}`,
+    );
   }
   return body as T;
 }

@@ -4,7 +4,18 @@ import type { MetricPointView } from '@trainyard/contracts';
 /** What a line needs of a metric point. */
 export type ChartPoint = Pick<MetricPointView, 'step' | 'value'>;
 
-const PALETTE = ['#3b82f6', '#f97316', '#10b981', '#e11d48', '#8b5cf6', '#eab308', '#06b6d4', '#84cc16', '#ec4899', '#64748b'];
+const PALETTE = [
+  '#3b82f6',
+  '#f97316',
+  '#10b981',
+  '#e11d48',
+  '#8b5cf6',
+  '#eab308',
+  '#06b6d4',
+  '#84cc16',
+  '#ec4899',
+  '#64748b',
+];
 
 export interface LineChart {
   /** Replaces every line; each entry is one labelled series of points by step. */
@@ -27,17 +38,39 @@ export function lineChart(container: HTMLElement, title: string, height = 260): 
   const render = () => {
     plot?.destroy();
     const width = Math.max(300, container.clientWidth || 600);
-    const tables = lines.map((line) => [line.points.map((p) => p.step), line.points.map((p) => (Number.isFinite(p.value) ? p.value : null))] as uPlot.AlignedData);
+    const tables = lines.map(
+      (line) =>
+        [
+          line.points.map((p) => p.step),
+          line.points.map((p) => (Number.isFinite(p.value) ? p.value : null)),
+        ] as uPlot.AlignedData,
+    );
     const data: uPlot.AlignedData = tables.length ? uPlot.join(tables as [number[], (number | null)[]][]) : [[]];
-    const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { stroke: cssVar('--grid'), width: 1 } };
+    const axis = {
+      stroke: cssVar('--muted'),
+      grid: { stroke: cssVar('--grid'), width: 1 },
+      ticks: { stroke: cssVar('--grid'), width: 1 },
+    };
     plot = new uPlot(
       {
         title,
         width,
         height,
         scales: { x: { time: false } },
-        axes: [{ ...axis, label: 'step' }, { ...axis, size: 60 }],
-        series: [{ label: 'step' }, ...lines.map((line, i) => ({ label: line.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true, points: { show: line.points.length < 60 } }))],
+        axes: [
+          { ...axis, label: 'step' },
+          { ...axis, size: 60 },
+        ],
+        series: [
+          { label: 'step' },
+          ...lines.map((line, i) => ({
+            label: line.label,
+            stroke: PALETTE[i % PALETTE.length],
+            width: 1.5,
+            spanGaps: true,
+            points: { show: line.points.length < 60 },
+          })),
+        ],
         legend: { live: true },
       },
       data,

@@ -10,23 +10,38 @@ const METRICS = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
 export function comparePage(root: HTMLElement, ids: string[]): () => void {
   const charts: { destroy(): void }[] = [];
   if (ids.length === 0) {
-    clear(root, h('h1', {}, 'Compare'), h('p', { class: 'muted' }, 'Mark runs in the runs table (x or the checkbox), then press Compare.'));
+    clear(
+      root,
+      h('h1', {}, 'Compare'),
+      h('p', { class: 'muted' }, 'Mark runs in the runs table (x or the checkbox), then press Compare.'),
+    );
     return () => undefined;
   }
   clear(root, h('h1', {}, 'Compare'), h('p', { class: 'muted' }, 'Loading…'));
   void getJson<RunComparison>(`/v1/runs/compare?ids=${ids.join(',')}&names=${METRICS.join(',')}&maxPoints=1000`)
     .then((body) => {
       const label = (run: RunListItemView) => `${run.name} (${run.id.slice(0, 6)})`;
-      const boxes = METRICS.map((metric) => ({ metric, box: h('div', { class: 'chart', id: `compare-${metric}` }) })).filter(({ metric }) =>
-        body.runs.some((r) => r.series.some((s) => s.name === metric && s.points.length > 0)),
-      );
+      const boxes = METRICS.map((metric) => ({
+        metric,
+        box: h('div', { class: 'chart', id: `compare-${metric}` }),
+      })).filter(({ metric }) => body.runs.some((r) => r.series.some((s) => s.name === metric && s.points.length > 0)));
       clear(
         root,
         h('h1', {}, `Compare ${body.runs.length} runs`),
         h(
           'table',
           { class: 'compact' },
-          h('thead', {}, h('tr', {}, ...['Run', 'Status', 'Backend', 'Duration', ...METRICS.map((m) => `best ${m}`)].map((c) => h('th', {}, c)))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...['Run', 'Status', 'Backend', 'Duration', ...METRICS.map((m) => `best ${m}`)].map((c) =>
+                h('th', {}, c),
+              ),
+            ),
+          ),
           h(
             'tbody',
             {},
@@ -38,16 +53,27 @@ export function comparePage(root: HTMLElement, ids: string[]): () => void {
                 h('td', {}, h('span', { class: `badge ${run.status.toLowerCase()}` }, run.status.toLowerCase())),
                 h('td', {}, run.backend ?? '—'),
                 h('td', { class: 'num' }, formatDuration(runDuration(run))),
-                ...METRICS.map((m) => h('td', { class: 'num' }, formatNumber(run.summaries.find((s) => s.name === m)?.best ?? null))),
+                ...METRICS.map((m) =>
+                  h('td', { class: 'num' }, formatNumber(run.summaries.find((s) => s.name === m)?.best ?? null)),
+                ),
               ),
             ),
           ),
         ),
-        h('div', { class: 'charts' }, boxes.map(({ box }) => box)),
+        h(
+          'div',
+          { class: 'charts' },
+          boxes.map(({ box }) => box),
+        ),
       );
       for (const { metric, box } of boxes) {
         const chart = lineChart(box, metric);
-        chart.setLines(body.runs.map(({ run, series }) => ({ label: label(run), points: series.find((s) => s.name === metric)?.points ?? [] })));
+        chart.setLines(
+          body.runs.map(({ run, series }) => ({
+            label: label(run),
+            points: series.find((s) => s.name === metric)?.points ?? [],
+          })),
+        );
         charts.push(chart);
       }
     })

@@ -7,7 +7,10 @@ import { formatAgo } from './format';
 export function fleetPage(root: HTMLElement): () => void {
   const load = async () => {
     try {
-      const [queues, workers] = await Promise.all([getJson<QueueList>('/v1/queues'), getJson<WorkerList>('/v1/workers')]);
+      const [queues, workers] = await Promise.all([
+        getJson<QueueList>('/v1/queues'),
+        getJson<WorkerList>('/v1/workers'),
+      ]);
       clear(
         root,
         h('h1', {}, 'Queues & workers'),
@@ -16,12 +19,38 @@ export function fleetPage(root: HTMLElement): () => void {
             'section',
             { class: 'card' },
             h('h2', {}, `Queue ${q.name}`),
-            h('div', { class: 'counts' }, Object.entries(q.counts).map(([state, n]) => h('div', { class: 'count' }, h('strong', {}, n), h('span', { class: 'muted' }, state)))),
+            h(
+              'div',
+              { class: 'counts' },
+              Object.entries(q.counts).map(([state, n]) =>
+                h('div', { class: 'count' }, h('strong', {}, n), h('span', { class: 'muted' }, state)),
+              ),
+            ),
             q.active.length
-              ? h('table', { class: 'compact' }, h('thead', {}, h('tr', {}, ...['Active run', 'Epoch', 'Attempts', 'Since'].map((c) => h('th', {}, c)))), h('tbody', {}, q.active.map((job) => {
-                  const p = typeof job.progress === 'object' ? job.progress : null;
-                  return h('tr', {}, h('td', {}, h('a', { href: `#/runs/${job.runId}` }, job.runId ?? job.id)), h('td', {}, p?.epoch !== undefined ? `${p.epoch}/${p.epochs}` : '—'), h('td', {}, job.attemptsMade + 1), h('td', {}, job.processedOn ? formatAgo(new Date(job.processedOn).toISOString()) : '—'));
-                })))
+              ? h(
+                  'table',
+                  { class: 'compact' },
+                  h(
+                    'thead',
+                    {},
+                    h('tr', {}, ...['Active run', 'Epoch', 'Attempts', 'Since'].map((c) => h('th', {}, c))),
+                  ),
+                  h(
+                    'tbody',
+                    {},
+                    q.active.map((job) => {
+                      const p = typeof job.progress === 'object' ? job.progress : null;
+                      return h(
+                        'tr',
+                        {},
+                        h('td', {}, h('a', { href: `#/runs/${job.runId}` }, job.runId ?? job.id)),
+                        h('td', {}, p?.epoch !== undefined ? `${p.epoch}/${p.epochs}` : '—'),
+                        h('td', {}, job.attemptsMade + 1),
+                        h('td', {}, job.processedOn ? formatAgo(new Date(job.processedOn).toISOString()) : '—'),
+                      );
+                    }),
+                  ),
+                )
               : h('p', { class: 'muted' }, 'No job is being trained.'),
           ),
         ),
@@ -31,9 +60,52 @@ export function fleetPage(root: HTMLElement): () => void {
           h('h2', {}, 'Workers'),
           workers.workers.length === 0
             ? h('p', { class: 'muted' }, 'No worker has registered.')
-            : h('table', { class: 'compact', id: 'workers' }, h('thead', {}, h('tr', {}, ...['Worker', 'State', 'Backend', 'GPU', 'Heartbeat', 'Training', 'Host'].map((c) => h('th', {}, c)))), h('tbody', {}, workers.workers.map((w) =>
-                h('tr', {}, h('td', {}, w.id), h('td', {}, h('span', { class: `badge ${w.state}`, title: w.drainMode ? `drain: ${w.drainMode}` : '' }, w.state)), h('td', {}, w.backend ?? '—'), h('td', {}, gpuText(w)), h('td', {}, formatAgo(w.lastHeartbeatAt)), h('td', {}, w.running.map((r) => h('a', { href: `#/runs/${r.runId}` }, `${r.runId.slice(0, 8)} #${r.number} `))), h('td', { class: 'muted' }, `${w.hostname} pid ${w.pid}`)),
-              ))),
+            : h(
+                'table',
+                { class: 'compact', id: 'workers' },
+                h(
+                  'thead',
+                  {},
+                  h(
+                    'tr',
+                    {},
+                    ...['Worker', 'State', 'Backend', 'GPU', 'Heartbeat', 'Training', 'Host'].map((c) =>
+                      h('th', {}, c),
+                    ),
+                  ),
+                ),
+                h(
+                  'tbody',
+                  {},
+                  workers.workers.map((w) =>
+                    h(
+                      'tr',
+                      {},
+                      h('td', {}, w.id),
+                      h(
+                        'td',
+                        {},
+                        h(
+                          'span',
+                          { class: `badge ${w.state}`, title: w.drainMode ? `drain: ${w.drainMode}` : '' },
+                          w.state,
+                        ),
+                      ),
+                      h('td', {}, w.backend ?? '—'),
+                      h('td', {}, gpuText(w)),
+                      h('td', {}, formatAgo(w.lastHeartbeatAt)),
+                      h(
+                        'td',
+                        {},
+                        w.running.map((r) =>
+                          h('a', { href: `#/runs/${r.runId}` }, `${r.runId.slice(0, 8)} #${r.number} `),
+                        ),
+                      ),
+                      h('td', { class: 'muted' }, `${w.hostname} pid ${w.pid}`),
+                    ),
+                  ),
+                ),
+              ),
         ),
       );
     } catch (err) {

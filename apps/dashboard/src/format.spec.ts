@@ -2,9 +2,22 @@ import { formatDuration, formatNumber, mergeByStep, moveSelection, progressFract
 
 describe('dashboard formatting', () => {
   it('formats durations, numbers and non-finite values', () => {
-    expect([formatDuration(4_200), formatDuration(125_000), formatDuration(3 * 3600_000 + 60_000), formatDuration(null)]).toEqual(['4s', '2m 05s', '3h 01m', '—']);
-    expect([formatNumber(0.912345), formatNumber(NaN), formatNumber(Infinity), formatNumber(0.00001234), formatNumber(null)]).toEqual(['0.9123', 'NaN', '∞', '1.23e-5', '—']);
-    expect(runDuration({ startedAt: '2026-01-01T00:00:00Z', endedAt: null }, Date.parse('2026-01-01T00:01:00Z'))).toBe(60_000);
+    expect([
+      formatDuration(4_200),
+      formatDuration(125_000),
+      formatDuration(3 * 3600_000 + 60_000),
+      formatDuration(null),
+    ]).toEqual(['4s', '2m 05s', '3h 01m', '—']);
+    expect([
+      formatNumber(0.912345),
+      formatNumber(NaN),
+      formatNumber(Infinity),
+      formatNumber(0.00001234),
+      formatNumber(null),
+    ]).toEqual(['0.9123', 'NaN', '∞', '1.23e-5', '—']);
+    expect(runDuration({ startedAt: '2026-01-01T00:00:00Z', endedAt: null }, Date.parse('2026-01-01T00:01:00Z'))).toBe(
+      60_000,
+    );
   });
 
   it('moves a table selection with arrows and j/k, clamped to the rows', () => {
@@ -18,13 +31,26 @@ describe('dashboard formatting', () => {
   });
 
   it('computes progress from epoch and step', () => {
-    expect(progressFraction({ phase: 'training', epoch: 2, epochs: 4, step: 15, stepsPerEpoch: 10 })).toBeCloseTo(0.375);
+    expect(progressFraction({ phase: 'training', epoch: 2, epochs: 4, step: 15, stepsPerEpoch: 10 })).toBeCloseTo(
+      0.375,
+    );
     expect(progressFraction({ phase: 'done', epoch: 4, epochs: 4, step: 40, stepsPerEpoch: 10 })).toBe(1);
     expect(progressFraction(null)).toBe(0);
   });
 
   it('merges live points into a series by step', () => {
-    expect(mergeByStep([{ step: 1, value: 1 }, { step: 3, value: 3 }], [{ step: 2, value: 2 }, { step: 3, value: 9 }])).toEqual([
+    expect(
+      mergeByStep(
+        [
+          { step: 1, value: 1 },
+          { step: 3, value: 3 },
+        ],
+        [
+          { step: 2, value: 2 },
+          { step: 3, value: 9 },
+        ],
+      ),
+    ).toEqual([
       { step: 1, value: 1 },
       { step: 2, value: 2 },
       { step: 3, value: 9 },

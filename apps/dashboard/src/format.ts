@@ -13,7 +13,10 @@ export function formatDuration(ms: number | null | undefined): string {
 }
 
 /** Wall time of a run: start to end, or to now while it runs. */
-export function runDuration(run: { startedAt: string | null; endedAt: string | null }, now = Date.now()): number | null {
+export function runDuration(
+  run: { startedAt: string | null; endedAt: string | null },
+  now = Date.now(),
+): number | null {
   if (!run.startedAt) return null;
   return (run.endedAt ? Date.parse(run.endedAt) : now) - Date.parse(run.startedAt);
 }
@@ -50,7 +53,9 @@ export function headlineMetric(kind: string): { name: string; label: string } {
 }
 
 /** Share of the run done, from its progress snapshot (0..1). */
-export function progressFraction(p: Pick<RunProgress, 'epoch' | 'epochs' | 'step' | 'stepsPerEpoch' | 'phase'> | null): number {
+export function progressFraction(
+  p: Pick<RunProgress, 'epoch' | 'epochs' | 'step' | 'stepsPerEpoch' | 'phase'> | null,
+): number {
   if (!p || !p.epochs) return 0;
   if (p.phase === 'done') return 1;
   const perEpoch = p.stepsPerEpoch > 0 ? (p.step % p.stepsPerEpoch) / p.stepsPerEpoch : 0;

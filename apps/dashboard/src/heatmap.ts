@@ -8,7 +8,16 @@ export function confusionHeatmap(classNames: string[], matrix: number[][]): HTML
   return h(
     'table',
     { class: 'heatmap', 'aria-label': 'Confusion matrix (rows: actual, columns: predicted)' },
-    h('thead', {}, h('tr', {}, h('th', { class: 'corner' }, 'actual ↓ / predicted →'), ...classNames.map((c) => h('th', { scope: 'col' }, c)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { class: 'corner' }, 'actual ↓ / predicted →'),
+        ...classNames.map((c) => h('th', { scope: 'col' }, c)),
+      ),
+    ),
     h(
       'tbody',
       {},
@@ -21,7 +30,14 @@ export function confusionHeatmap(classNames: string[], matrix: number[][]): HTML
           ...row.map((count, j) => {
             const share = count / total;
             const hue = i === j ? 'var(--good-rgb)' : 'var(--bad-rgb)';
-            return h('td', { style: `background: rgba(${hue}, ${(0.08 + share * 0.85).toFixed(3)})`, title: `${classNames[i]} → ${classNames[j]}: ${count} (${(share * 100).toFixed(1)}%)` }, count);
+            return h(
+              'td',
+              {
+                style: `background: rgba(${hue}, ${(0.08 + share * 0.85).toFixed(3)})`,
+                title: `${classNames[i]} → ${classNames[j]}: ${count} (${(share * 100).toFixed(1)}%)`,
+              },
+              count,
+            );
           }),
         );
       }),

@@ -16,7 +16,8 @@ function route(): void {
   const [path = '/', query = ''] = location.hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(query);
   const run = /^\/runs\/([0-9a-f-]{36})$/i.exec(path);
-  for (const link of document.querySelectorAll('nav a')) link.classList.toggle('active', link.getAttribute('data-route') === (run ? 'runs' : path.split('/')[1] || 'runs'));
+  for (const link of document.querySelectorAll('nav a'))
+    link.classList.toggle('active', link.getAttribute('data-route') === (run ? 'runs' : path.split('/')[1] || 'runs'));
   if (run) leave = runPage(root, run[1]!);
   else if (path === '/compare') leave = comparePage(root, (params.get('ids') ?? '').split(',').filter(Boolean));
   else if (path === '/fleet') leave = fleetPage(root);
@@ -35,7 +36,8 @@ function setupTheme(): void {
   };
   apply(localStorage.getItem('trainyard-theme'));
   button.addEventListener('click', () => {
-    const next = { auto: 'light', light: 'dark', dark: 'auto' }[localStorage.getItem('trainyard-theme') ?? 'auto'] ?? 'auto';
+    const next =
+      { auto: 'light', light: 'dark', dark: 'auto' }[localStorage.getItem('trainyard-theme') ?? 'auto'] ?? 'auto';
     if (next === 'auto') localStorage.removeItem('trainyard-theme');
     else localStorage.setItem('trainyard-theme', next);
     apply(next === 'auto' ? null : next);

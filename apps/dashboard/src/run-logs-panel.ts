@@ -55,12 +55,21 @@ export function runLogsPanel(runId: string): { element: HTMLElement; close(): vo
   const load = async () => {
     let after = '';
     for (;;) {
-      const page = await getJson<RunLogPage>(`/v1/runs/${runId}/logs?limit=${PAGE}${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+      const page = await getJson<RunLogPage>(
+        `/v1/runs/${runId}/logs?limit=${PAGE}${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+      );
       if (closed) return;
       show(page.lines);
       after = page.next;
       if (page.lines.length < PAGE) {
-        if (lines.childElementCount === 0) lines.append(h('p', { class: 'muted log-empty' }, page.complete ? 'This run logged nothing.' : 'Nothing yet: lines appear once a worker starts the run.'));
+        if (lines.childElementCount === 0)
+          lines.append(
+            h(
+              'p',
+              { class: 'muted log-empty' },
+              page.complete ? 'This run logged nothing.' : 'Nothing yet: lines appear once a worker starts the run.',
+            ),
+          );
         if (page.complete) state.textContent = '';
         else follow(after);
         return;

@@ -2,7 +2,15 @@ import type { CheckpointFiles, RunDetailView, RunEvent, RunProgress, RunSeries }
 import { getJson } from './api';
 import { lineChart, type ChartPoint, type LineChart } from './chart';
 import { clear, h } from './dom';
-import { formatBytes, formatDuration, formatNumber, kindLabel, mergeByStep, progressFraction, runDuration } from './format';
+import {
+  formatBytes,
+  formatDuration,
+  formatNumber,
+  kindLabel,
+  mergeByStep,
+  progressFraction,
+  runDuration,
+} from './format';
 import { confusionHeatmap } from './heatmap';
 import { runHousekeepingPanel } from './run-housekeeping-panel';
 import { runLogsPanel } from './run-logs-panel';
@@ -34,7 +42,17 @@ export function runPage(root: HTMLElement, id: string): () => void {
     () => void refresh(),
     () => (location.hash = '#/'),
   );
-  clear(root, header, housekeeping.element, progress, h('div', { class: 'charts' }, lossBox, accBox), h('div', { class: 'grid2' }, attempts, checkpoints), evaluation, data, logs.element);
+  clear(
+    root,
+    header,
+    housekeeping.element,
+    progress,
+    h('div', { class: 'charts' }, lossBox, accBox),
+    h('div', { class: 'grid2' }, attempts, checkpoints),
+    evaluation,
+    data,
+    logs.element,
+  );
   charts.loss = lineChart(lossBox, 'Loss');
   charts.accuracy = lineChart(accBox, 'Accuracy');
 
@@ -50,7 +68,17 @@ export function runPage(root: HTMLElement, id: string): () => void {
     const fraction = status === 'SUCCEEDED' ? 1 : progressFraction(p);
     clear(
       progress,
-      h('div', { class: 'bar', role: 'progressbar', 'aria-valuenow': Math.round(fraction * 100), 'aria-valuemin': 0, 'aria-valuemax': 100 }, h('div', { style: `width:${(fraction * 100).toFixed(1)}%` })),
+      h(
+        'div',
+        {
+          class: 'bar',
+          role: 'progressbar',
+          'aria-valuenow': Math.round(fraction * 100),
+          'aria-valuemin': 0,
+          'aria-valuemax': 100,
+        },
+        h('div', { style: `width:${(fraction * 100).toFixed(1)}%` }),
+      ),
       h(
         'div',
         { class: 'progress-facts' },
@@ -67,7 +95,13 @@ export function runPage(root: HTMLElement, id: string): () => void {
   const drawHeader = (r: RunDetailView) => {
     clear(
       header,
-      h('h1', {}, r.name, ' ', h('span', { class: `badge ${r.status.toLowerCase()}`, id: 'run-status' }, r.status.toLowerCase())),
+      h(
+        'h1',
+        {},
+        r.name,
+        ' ',
+        h('span', { class: `badge ${r.status.toLowerCase()}`, id: 'run-status' }, r.status.toLowerCase()),
+      ),
       h(
         'p',
         { class: 'muted' },
@@ -98,8 +132,19 @@ export function runPage(root: HTMLElement, id: string): () => void {
                 'li',
                 {},
                 h('span', { class: 'attempt-label' }, `#${a.number} ${a.outcome.toLowerCase()}`),
-                h('span', { class: 'track' }, h('span', { class: `segment ${a.outcome.toLowerCase()}`, style: `left:${from}%;width:${Math.max(1, to - from)}%` })),
-                h('span', { class: 'muted' }, `${a.backend ?? '—'} · ${a.workerId ?? 'no worker'} · ${formatDuration((a.endedAt ? Date.parse(a.endedAt) : Date.now()) - Date.parse(a.startedAt))}`),
+                h(
+                  'span',
+                  { class: 'track' },
+                  h('span', {
+                    class: `segment ${a.outcome.toLowerCase()}`,
+                    style: `left:${from}%;width:${Math.max(1, to - from)}%`,
+                  }),
+                ),
+                h(
+                  'span',
+                  { class: 'muted' },
+                  `${a.backend ?? '—'} · ${a.workerId ?? 'no worker'} · ${formatDuration((a.endedAt ? Date.parse(a.endedAt) : Date.now()) - Date.parse(a.startedAt))}`,
+                ),
                 a.error ? h('div', { class: 'error' }, a.error) : '',
               );
             }),
@@ -116,13 +161,34 @@ export function runPage(root: HTMLElement, id: string): () => void {
         : h(
             'table',
             { class: 'compact' },
-            h('thead', {}, h('tr', {}, ...['#', 'Epoch', 'Step', 'Size', 'Models', 'Files'].map((c) => h('th', {}, c)))),
+            h(
+              'thead',
+              {},
+              h('tr', {}, ...['#', 'Epoch', 'Step', 'Size', 'Models', 'Files'].map((c) => h('th', {}, c))),
+            ),
             h(
               'tbody',
               {},
               r.checkpoints.map((c) => {
-                const files = h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => void listFiles(c.sequence, files) }, 'list'));
-                return h('tr', {}, h('td', {}, c.sequence), h('td', {}, c.epoch), h('td', {}, c.step), h('td', {}, formatBytes(c.bytes)), h('td', {}, c.models.join(', ')), files);
+                const files = h(
+                  'td',
+                  {},
+                  h(
+                    'button',
+                    { type: 'button', class: 'link', onclick: () => void listFiles(c.sequence, files) },
+                    'list',
+                  ),
+                );
+                return h(
+                  'tr',
+                  {},
+                  h('td', {}, c.sequence),
+                  h('td', {}, c.epoch),
+                  h('td', {}, c.step),
+                  h('td', {}, formatBytes(c.bytes)),
+                  h('td', {}, c.models.join(', ')),
+                  files,
+                );
               }),
             ),
           ),
@@ -131,13 +197,42 @@ export function runPage(root: HTMLElement, id: string): () => void {
 
   const listFiles = async (sequence: number, cell: HTMLElement) => {
     const { files } = await getJson<CheckpointFiles>(`/v1/runs/${id}/checkpoints/${sequence}/files`);
-    clear(cell, h('ul', { class: 'files' }, files.map((f) => h('li', {}, h('a', { href: `/v1/runs/${id}/checkpoints/${sequence}/download?file=${encodeURIComponent(f.file)}`, download: '' }, f.file), ` ${formatBytes(f.bytes)}`))));
+    clear(
+      cell,
+      h(
+        'ul',
+        { class: 'files' },
+        files.map((f) =>
+          h(
+            'li',
+            {},
+            h(
+              'a',
+              {
+                href: `/v1/runs/${id}/checkpoints/${sequence}/download?file=${encodeURIComponent(f.file)}`,
+                download: '',
+              },
+              f.file,
+            ),
+            ` ${formatBytes(f.bytes)}`,
+          ),
+        ),
+      ),
+    );
   };
 
   const drawEvaluation = (r: RunDetailView) => {
     const result = r.result;
     if (!result) {
-      clear(evaluation, h('h2', {}, 'Evaluation'), h('p', { class: 'muted' }, r.status === 'SUCCEEDED' ? 'No evaluation recorded.' : 'After training, on the held-out test split.'));
+      clear(
+        evaluation,
+        h('h2', {}, 'Evaluation'),
+        h(
+          'p',
+          { class: 'muted' },
+          r.status === 'SUCCEEDED' ? 'No evaluation recorded.' : 'After training, on the held-out test split.',
+        ),
+      );
       return;
     }
     // A classification report (fine-tune, evaluation) or a pretrain's reconstruction report.
@@ -148,15 +243,43 @@ export function runPage(root: HTMLElement, id: string): () => void {
       h('h2', {}, `Evaluation (${result.split ?? 'test'} split)`),
       topK ? h('p', {}, `top-${topK.k} accuracy ${formatNumber(topK.accuracy)}`) : '',
       classification
-        ? h('p', {}, `accuracy ${formatNumber(classification.accuracy)} · macro F1 ${formatNumber(classification.macroF1 ?? null)} · ${result.samples} samples`)
-        : h('p', {}, `reconstruction MSE ${formatNumber('mse' in result ? result.mse : null)} · ${result.samples} samples`),
-      classification?.confusionMatrix && classification.classNames ? confusionHeatmap(classification.classNames, classification.confusionMatrix) : '',
+        ? h(
+            'p',
+            {},
+            `accuracy ${formatNumber(classification.accuracy)} · macro F1 ${formatNumber(classification.macroF1 ?? null)} · ${result.samples} samples`,
+          )
+        : h(
+            'p',
+            {},
+            `reconstruction MSE ${formatNumber('mse' in result ? result.mse : null)} · ${result.samples} samples`,
+          ),
+      classification?.confusionMatrix && classification.classNames
+        ? confusionHeatmap(classification.classNames, classification.confusionMatrix)
+        : '',
       classification?.perClass
         ? h(
             'table',
             { class: 'compact' },
-            h('thead', {}, h('tr', {}, ...['Class', 'Precision', 'Recall', 'F1', 'Support'].map((c) => h('th', {}, c)))),
-            h('tbody', {}, classification.perClass.map((c) => h('tr', {}, h('td', {}, c.className), h('td', { class: 'num' }, formatNumber(c.precision)), h('td', { class: 'num' }, formatNumber(c.recall)), h('td', { class: 'num' }, formatNumber(c.f1)), h('td', { class: 'num' }, c.support)))),
+            h(
+              'thead',
+              {},
+              h('tr', {}, ...['Class', 'Precision', 'Recall', 'F1', 'Support'].map((c) => h('th', {}, c))),
+            ),
+            h(
+              'tbody',
+              {},
+              classification.perClass.map((c) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', {}, c.className),
+                  h('td', { class: 'num' }, formatNumber(c.precision)),
+                  h('td', { class: 'num' }, formatNumber(c.recall)),
+                  h('td', { class: 'num' }, formatNumber(c.f1)),
+                  h('td', { class: 'num' }, c.support),
+                ),
+              ),
+            ),
           )
         : '',
     );
@@ -165,7 +288,12 @@ export function runPage(root: HTMLElement, id: string): () => void {
   /** What the data looked like: files skipped as unreadable, and the augmented samples the run trained on. */
   const drawData = (r: RunDetailView) => {
     const report = r.dataReport;
-    const grid = h('img', { src: `/v1/runs/${id}/augmentation.png`, alt: 'Augmented training samples', class: 'augmentation', hidden: true });
+    const grid = h('img', {
+      src: `/v1/runs/${id}/augmentation.png`,
+      alt: 'Augmented training samples',
+      class: 'augmentation',
+      hidden: true,
+    });
     grid.addEventListener('load', () => {
       grid.hidden = false;
       data.hidden = false;
@@ -174,7 +302,13 @@ export function runPage(root: HTMLElement, id: string): () => void {
       data,
       h('h2', {}, 'Data and augmentation'),
       report ? h('p', {}, `${report.files} files · ${report.skippedCount} skipped`) : '',
-      report?.skipped.length ? h('ul', { class: 'files' }, report.skipped.slice(0, 20).map((s) => h('li', {}, `${s.file}: ${s.reason}`))) : '',
+      report?.skipped.length
+        ? h(
+            'ul',
+            { class: 'files' },
+            report.skipped.slice(0, 20).map((s) => h('li', {}, `${s.file}: ${s.reason}`)),
+          )
+        : '',
       grid,
     );
     data.hidden = !report;
@@ -218,7 +352,9 @@ export function runPage(root: HTMLElement, id: string): () => void {
     if (run && run.status !== status) void refresh();
   });
 
-  void refresh().then(loadSeries).catch((err: Error) => clear(root, h('p', { class: 'error' }, err.message)));
+  void refresh()
+    .then(loadSeries)
+    .catch((err: Error) => clear(root, h('p', { class: 'error' }, err.message)));
   return () => {
     events.close();
     logs.close();
@@ -226,4 +362,3 @@ export function runPage(root: HTMLElement, id: string): () => void {
     charts.accuracy?.destroy();
   };
 }
-

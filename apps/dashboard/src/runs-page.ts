@@ -29,23 +29,86 @@ export function runsPage(root: HTMLElement): () => void {
   const marked = new Set<string>((sessionStorage.getItem('trainyard-marked') ?? '').split(',').filter(Boolean));
   let nextCursor: string | null = null;
 
-  const search = h('input', { type: 'search', placeholder: 'Search names  ( / )', value: params.get('q') ?? '', 'aria-label': 'Search by name', id: 'search' });
-  const status = h('select', { 'aria-label': 'Status' }, h('option', { value: '' }, 'Any status'), ...['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PREEMPTED'].map((s) => h('option', { value: s, selected: params.get('status') === s }, s.toLowerCase())));
-  const kind = h('select', { 'aria-label': 'Kind' }, h('option', { value: '' }, 'Any kind'), h('option', { value: 'PRETRAIN', selected: params.get('kind') === 'PRETRAIN' }, 'pretrain'), h('option', { value: 'FINETUNE', selected: params.get('kind') === 'FINETUNE' }, 'fine-tune'), h('option', { value: 'EVALUATE', selected: params.get('kind') === 'EVALUATE' }, 'evaluation'));
-  const sort = h('input', { list: 'sorts', value: params.get('sort') ?? 'createdAt', 'aria-label': 'Sort (createdAt or metric:<name>:<best|last|min|max>)', size: 26 });
+  const search = h('input', {
+    type: 'search',
+    placeholder: 'Search names  ( / )',
+    value: params.get('q') ?? '',
+    'aria-label': 'Search by name',
+    id: 'search',
+  });
+  const status = h(
+    'select',
+    { 'aria-label': 'Status' },
+    h('option', { value: '' }, 'Any status'),
+    ...['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PREEMPTED'].map((s) =>
+      h('option', { value: s, selected: params.get('status') === s }, s.toLowerCase()),
+    ),
+  );
+  const kind = h(
+    'select',
+    { 'aria-label': 'Kind' },
+    h('option', { value: '' }, 'Any kind'),
+    h('option', { value: 'PRETRAIN', selected: params.get('kind') === 'PRETRAIN' }, 'pretrain'),
+    h('option', { value: 'FINETUNE', selected: params.get('kind') === 'FINETUNE' }, 'fine-tune'),
+    h('option', { value: 'EVALUATE', selected: params.get('kind') === 'EVALUATE' }, 'evaluation'),
+  );
+  const sort = h('input', {
+    list: 'sorts',
+    value: params.get('sort') ?? 'createdAt',
+    'aria-label': 'Sort (createdAt or metric:<name>:<best|last|min|max>)',
+    size: 26,
+  });
   const sorts = h('datalist', { id: 'sorts' }, ...SORTS.map(([value, label]) => h('option', { value }, label)));
-  const order = h('select', { 'aria-label': 'Order' }, h('option', { value: 'desc', selected: params.get('order') !== 'asc' }, '↓ desc'), h('option', { value: 'asc', selected: params.get('order') === 'asc' }, '↑ asc'));
-  const spec = h('input', { placeholder: 'spec.training.learningRate=0.001', value: params.get('spec') ?? '', 'aria-label': 'Spec filters, space separated', size: 30 });
-  const tags = h('input', { placeholder: 'tags', value: params.getAll('tag').join(' '), 'aria-label': 'Tags (runs with all of them), space separated', id: 'tag-filter', size: 16 });
-  const archived = h('select', { 'aria-label': 'Archived runs', id: 'archived-filter' }, ...[['false', 'Hide archived'], ['true', 'Only archived'], ['any', 'With archived']].map(([value, label]) => h('option', { value, selected: (params.get('archived') ?? 'false') === value }, label)));
-  const compare = h('button', { type: 'button', class: 'primary', onclick: () => (location.hash = `#/compare?ids=${[...marked].join(',')}`) }, 'Compare');
+  const order = h(
+    'select',
+    { 'aria-label': 'Order' },
+    h('option', { value: 'desc', selected: params.get('order') !== 'asc' }, '↓ desc'),
+    h('option', { value: 'asc', selected: params.get('order') === 'asc' }, '↑ asc'),
+  );
+  const spec = h('input', {
+    placeholder: 'spec.training.learningRate=0.001',
+    value: params.get('spec') ?? '',
+    'aria-label': 'Spec filters, space separated',
+    size: 30,
+  });
+  const tags = h('input', {
+    placeholder: 'tags',
+    value: params.getAll('tag').join(' '),
+    'aria-label': 'Tags (runs with all of them), space separated',
+    id: 'tag-filter',
+    size: 16,
+  });
+  const archived = h(
+    'select',
+    { 'aria-label': 'Archived runs', id: 'archived-filter' },
+    ...[
+      ['false', 'Hide archived'],
+      ['true', 'Only archived'],
+      ['any', 'With archived'],
+    ].map(([value, label]) => h('option', { value, selected: (params.get('archived') ?? 'false') === value }, label)),
+  );
+  const compare = h(
+    'button',
+    { type: 'button', class: 'primary', onclick: () => (location.hash = `#/compare?ids=${[...marked].join(',')}`) },
+    'Compare',
+  );
   const message = h('p', { class: 'muted', role: 'status' });
   const body = h('tbody');
   const more = h('button', { type: 'button', onclick: () => void load(true) }, 'Load more');
   const table = h(
     'table',
     { class: 'runs', tabindex: 0, 'aria-label': 'Runs', id: 'runs-table' },
-    h('thead', {}, h('tr', {}, ...['', 'Status', 'Kind', 'Name', 'Base', 'Best val', 'Duration', 'Images/s', 'Backend', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ...['', 'Status', 'Kind', 'Name', 'Base', 'Best val', 'Duration', 'Images/s', 'Backend', 'Created'].map((c) =>
+          h('th', { scope: 'col' }, c),
+        ),
+      ),
+    ),
     body,
   );
 
@@ -54,7 +117,11 @@ export function runsPage(root: HTMLElement): () => void {
     if (search.value.trim()) q.set('q', search.value.trim());
     if (status.value) q.set('status', status.value);
     if (kind.value) q.set('kind', kind.value);
-    for (const tag of tags.value.trim().split(/[\s,]+/).filter(Boolean)) q.append('tag', tag);
+    for (const tag of tags.value
+      .trim()
+      .split(/[\s,]+/)
+      .filter(Boolean))
+      q.append('tag', tag);
     if (archived.value !== 'false') q.set('archived', archived.value);
     q.set('sort', sort.value.trim() || 'createdAt');
     q.set('order', order.value);
@@ -90,8 +157,23 @@ export function runsPage(root: HTMLElement): () => void {
         const summary = run.summaries.find((s) => s.name === metric.name);
         return h(
           'tr',
-          { class: i === selected ? 'selected' : '', 'aria-selected': i === selected, 'data-id': run.id, onclick: () => select(i), ondblclick: () => open(i) },
-          h('td', {}, h('input', { type: 'checkbox', 'aria-label': `Compare ${run.name}`, checked: marked.has(run.id), onchange: (e: Event) => mark(run.id, (e.target as HTMLInputElement).checked) })),
+          {
+            class: i === selected ? 'selected' : '',
+            'aria-selected': i === selected,
+            'data-id': run.id,
+            onclick: () => select(i),
+            ondblclick: () => open(i),
+          },
+          h(
+            'td',
+            {},
+            h('input', {
+              type: 'checkbox',
+              'aria-label': `Compare ${run.name}`,
+              checked: marked.has(run.id),
+              onchange: (e: Event) => mark(run.id, (e.target as HTMLInputElement).checked),
+            }),
+          ),
           h('td', {}, h('span', { class: `badge ${run.status.toLowerCase()}` }, run.status.toLowerCase())),
           h('td', {}, kindLabel(run.kind)),
           h(
@@ -99,10 +181,37 @@ export function runsPage(root: HTMLElement): () => void {
             {},
             h('a', { href: `#/runs/${run.id}` }, run.name),
             run.archivedAt ? [' ', h('span', { class: 'badge cancelled' }, 'archived')] : '',
-            run.tags.length ? h('span', { class: 'chips' }, run.tags.map((tag) => h('button', { type: 'button', class: 'chip', title: `Only runs tagged ${tag}`, onclick: (e: Event) => filterByTag(e, tag) }, tag))) : '',
+            run.tags.length
+              ? h(
+                  'span',
+                  { class: 'chips' },
+                  run.tags.map((tag) =>
+                    h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'chip',
+                        title: `Only runs tagged ${tag}`,
+                        onclick: (e: Event) => filterByTag(e, tag),
+                      },
+                      tag,
+                    ),
+                  ),
+                )
+              : '',
           ),
-          h('td', {}, run.baseRunId ? h('a', { href: `#/runs/${run.baseRunId}` }, run.baseRunName ?? run.baseRunId.slice(0, 8)) : '—'),
-          h('td', { class: 'num', title: metric.name }, summary ? `${formatNumber(summary.best)} ${metric.label}` : '—'),
+          h(
+            'td',
+            {},
+            run.baseRunId
+              ? h('a', { href: `#/runs/${run.baseRunId}` }, run.baseRunName ?? run.baseRunId.slice(0, 8))
+              : '—',
+          ),
+          h(
+            'td',
+            { class: 'num', title: metric.name },
+            summary ? `${formatNumber(summary.best)} ${metric.label}` : '—',
+          ),
           h('td', { class: 'num' }, formatDuration(runDuration(run))),
           h('td', { class: 'num' }, formatNumber(run.progress?.imagesPerSec ?? null, 3)),
           h('td', {}, run.backend ?? '—'),
@@ -117,7 +226,10 @@ export function runsPage(root: HTMLElement): () => void {
 
   const filterByTag = (e: Event, tag: string) => {
     e.stopPropagation();
-    const current = tags.value.trim().split(/[\s,]+/).filter(Boolean);
+    const current = tags.value
+      .trim()
+      .split(/[\s,]+/)
+      .filter(Boolean);
     if (!current.includes(tag)) tags.value = [...current, tag].join(' ');
     changed();
   };

@@ -13,7 +13,15 @@ export async function signOut(): Promise<void> {
 
 /** The key is sent once, to be set as an HttpOnly cookie; the page never stores it. */
 export function signInPage(root: HTMLElement, signedIn: (me: SessionView) => void): void {
-  const input = h('input', { type: 'password', id: 'api-key', name: 'key', autocomplete: 'off', placeholder: 'ty_…', required: true, size: 48 });
+  const input = h('input', {
+    type: 'password',
+    id: 'api-key',
+    name: 'key',
+    autocomplete: 'off',
+    placeholder: 'ty_…',
+    required: true,
+    size: 48,
+  });
   const problem = h('p', { class: 'error', role: 'alert' });
   const form = h(
     'form',
@@ -35,7 +43,13 @@ export function signInPage(root: HTMLElement, signedIn: (me: SessionView) => voi
       },
     },
     h('h1', {}, 'Sign in'),
-    h('p', {}, 'Paste an API key (an admin creates them with POST /v1/keys or ', h('code', {}, 'npm run keys -- create'), ').'),
+    h(
+      'p',
+      {},
+      'Paste an API key (an admin creates them with POST /v1/keys or ',
+      h('code', {}, 'npm run keys -- create'),
+      ').',
+    ),
     h('label', { for: 'api-key' }, 'API key '),
     input,
     h('button', { type: 'submit' }, 'Sign in'),

@@ -28,7 +28,14 @@ export class CheckpointRetention {
     try {
       const victims = await this.checkpoints.retentionCandidates(fence.runId, this.config.checkpoints.keepLast);
       if (victims.length > 0) {
-        const marked = new Set(await withConnectionRetry(() => this.checkpoints.markDeleted(fence, victims.map((v) => v.id))));
+        const marked = new Set(
+          await withConnectionRetry(() =>
+            this.checkpoints.markDeleted(
+              fence,
+              victims.map((v) => v.id),
+            ),
+          ),
+        );
         for (const victim of victims.filter((v) => marked.has(v.id))) {
           await this.store.delete(fence.runId, victim.sequence);
           this.logger.log(`run ${fence.runId}: checkpoint ${victim.sequence} deleted by retention`);
@@ -37,7 +44,9 @@ export class CheckpointRetention {
       await this.orphans.sweep(fence.runId);
     } catch (error) {
       if (error instanceof FencedError) throw error;
-      this.logger.warn(`run ${fence.runId}: checkpoint retention failed, will retry at the next checkpoint: ${(error as Error).message}`);
+      this.logger.warn(
+        `run ${fence.runId}: checkpoint retention failed, will retry at the next checkpoint: ${(error as Error).message}`,
+      );
     }
   }
 }

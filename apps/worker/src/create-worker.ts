@@ -14,14 +14,13 @@ export interface CreateWorkerOptions {
 }
 
 /** A headless Nest application context (no HTTP server) that consumes the training queue. */
-export async function createWorker(config: TrainyardConfig, opts: CreateWorkerOptions = {}): Promise<INestApplicationContext> {
+export async function createWorker(
+  config: TrainyardConfig,
+  opts: CreateWorkerOptions = {},
+): Promise<INestApplicationContext> {
   const workerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const app = await NestFactory.createApplicationContext(
-    WorkerModule.register(
-      config,
-      { queueName: opts.queueName ?? config.queue.name, workerId },
-      opts.database,
-    ),
+    WorkerModule.register(config, { queueName: opts.queueName ?? config.queue.name, workerId }, opts.database),
     { logger: opts.logger, abortOnError: false },
   );
   await app.init();

@@ -15,7 +15,10 @@ async function main(): Promise<void> {
 main().catch((err) => {
   // Config, Redis and schema errors already say what is wrong and how to fix it: print them plainly.
   const plain =
-    err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof RedisEvictionPolicyError || err instanceof MigrationError;
+    err instanceof ConfigError ||
+    err instanceof RedisUnavailableError ||
+    err instanceof RedisEvictionPolicyError ||
+    err instanceof MigrationError;
   process.stderr.write(`${plain ? err.message : (err?.stack ?? err)}\n`);
   process.exit(1);
 });

@@ -14,7 +14,13 @@ import {
   type Fence,
 } from '@trainyard/db';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
-import { CheckpointStore, createObjectStore, LocalObjectStore, runLogChunkKey, type ObjectStore } from '@trainyard/storage';
+import {
+  CheckpointStore,
+  createObjectStore,
+  LocalObjectStore,
+  runLogChunkKey,
+  type ObjectStore,
+} from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
 import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 
@@ -68,7 +74,13 @@ describe.each(['local', 's3'] as const)('OrphanCheckpointSweeper (PostgreSQL, %s
   /** What the worker does: upload the folder (manifest last), then record it under the fence. */
   async function checkpoint(fence: Fence, sequence: number): Promise<void> {
     const written = await store.write(fence.runId, sequence, files, { sequence });
-    await checkpoints.recordComplete(fence, { sequence, epoch: 1, step: sequence, models: ['autoencoder'], ...written });
+    await checkpoints.recordComplete(fence, {
+      sequence,
+      epoch: 1,
+      step: sequence,
+      models: ['autoencoder'],
+      ...written,
+    });
   }
 
   const keys = async (prefix: string) => (await objects.list(prefix)).map((o) => o.key);
@@ -94,7 +106,8 @@ describe.each(['local', 's3'] as const)('OrphanCheckpointSweeper (PostgreSQL, %s
     // Not checkpoint folders, or not this run's: never touched. The log of every attempt, the
     // replaced one's included, stays too.
     const logs = [1, 2].map((attempt) => runLogChunkKey(run.id, { attempt, sequence: 1 }));
-    for (const key of [`runs/${run.id}/augmentation.png`, `runs/${run.id}/checkpoints/notes/todo.txt`, ...logs]) await objects.put(key, Buffer.from('x'));
+    for (const key of [`runs/${run.id}/augmentation.png`, `runs/${run.id}/checkpoints/notes/todo.txt`, ...logs])
+      await objects.put(key, Buffer.from('x'));
     await store.write(other.id, 2, files, {});
     const outside = [`runs/${run.id}/augmentation.png`, `runs/${run.id}/checkpoints/notes/todo.txt`, ...logs];
 
@@ -105,12 +118,16 @@ describe.each(['local', 's3'] as const)('OrphanCheckpointSweeper (PostgreSQL, %s
     // Past it: attempt 1's block goes except its recorded checkpoint; attempt 2's block stays.
     expect(await sweeper.sweep(run.id, { now: anHourLater() })).toEqual([2, 3]);
     expect((await store.folders(run.id)).map((f) => f.sequence)).toEqual([1, 1001, 1002]);
-    expect((await store.read(store.store.uri(store.prefix(run.id, 1)))).files['model/weights.bin']).toEqual(files['model/weights.bin']);
+    expect((await store.read(store.store.uri(store.prefix(run.id, 1)))).files['model/weights.bin']).toEqual(
+      files['model/weights.bin'],
+    );
     await expect(store.read(store.store.uri(store.prefix(run.id, 1001)))).resolves.toBeDefined();
 
     // The run ends; its ended-runs sweep takes the upload that never got recorded, and only that.
     await writes.conclude(fence2, { attempt: 'SUCCEEDED', run: 'SUCCEEDED' });
-    const ended = await sweeper.sweepEnded(new Date(Date.now() - 60_000), new Date(Date.now() + 60_000), { now: anHourLater() });
+    const ended = await sweeper.sweepEnded(new Date(Date.now() - 60_000), new Date(Date.now() + 60_000), {
+      now: anHourLater(),
+    });
     expect(ended.get(run.id)).toEqual([1002]);
     expect(ended.has(other.id)).toBe(false);
     expect((await store.folders(run.id)).map((f) => f.sequence)).toEqual([1, 1001]);

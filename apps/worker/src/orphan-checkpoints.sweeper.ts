@@ -46,7 +46,9 @@ export class OrphanCheckpointSweeper {
     });
     for (const sequence of orphans) {
       await this.store.delete(runId, sequence);
-      this.logger.log(`run ${runId}: orphan checkpoint folder ${this.store.prefix(runId, sequence)} deleted (no checkpoint record stands for it)`);
+      this.logger.log(
+        `run ${runId}: orphan checkpoint folder ${this.store.prefix(runId, sequence)} deleted (no checkpoint record stands for it)`,
+      );
     }
     return orphans;
   }

@@ -44,7 +44,11 @@ export class OutcomeConcluder {
           await this.write(context, { attempt: 'CANCELLED', run: 'CANCELLED' });
           return { status: 'CANCELLED' };
         case 'preempted':
-          await this.write(context, { attempt: 'PREEMPTED', error: `preempted: ${context.preemptReason ?? 'the worker was asked to stop'}`, run: 'PREEMPTED' });
+          await this.write(context, {
+            attempt: 'PREEMPTED',
+            error: `preempted: ${context.preemptReason ?? 'the worker was asked to stop'}`,
+            run: 'PREEMPTED',
+          });
           await this.requeue(context);
           context.log.log(this.logger, `run ${runId} PREEMPTED after a checkpoint; its job is back in the queue`);
           // DelayedError tells BullMQ the job was moved already: no failure, no retry counted.
@@ -89,9 +93,17 @@ export class OutcomeConcluder {
     if (!retryable || failures >= maxAttempts) {
       return this.fail(context, retryable ? `${reason} (gave up after ${failures} failed attempts)` : reason);
     }
-    await this.write(context, { attempt: 'FAILED', error: reason, run: 'PREEMPTED', failureReason: `retrying after: ${reason}` });
+    await this.write(context, {
+      attempt: 'FAILED',
+      error: reason,
+      run: 'PREEMPTED',
+      failureReason: `retrying after: ${reason}`,
+    });
     this.metrics.jobEnded('retried');
-    context.log.warn(this.logger, `run ${context.fence.runId} attempt failed (${failures}/${maxAttempts}), will retry: ${reason}`);
+    context.log.warn(
+      this.logger,
+      `run ${context.fence.runId} attempt failed (${failures}/${maxAttempts}), will retry: ${reason}`,
+    );
     throw new Error(reason);
   }
 
@@ -107,13 +119,19 @@ export class OutcomeConcluder {
     try {
       await context.job.moveToDelayed(Date.now(), context.token);
     } catch (error) {
-      context.log.warn(this.logger, `run ${context.fence.runId}: could not put its job back (${(error as Error).message}); it will stall and be taken again`);
+      context.log.warn(
+        this.logger,
+        `run ${context.fence.runId}: could not put its job back (${(error as Error).message}); it will stall and be taken again`,
+      );
     }
   }
 
   /** Throwing DelayedError makes BullMQ neither complete nor fail the job: it is not ours any more. */
   private leaveJob(context: TrainingContext): DelayedError {
-    context.log.warn(this.logger, `run ${context.fence.runId}: attempt ${context.fence.attemptId} was replaced; leaving the run and its job alone`);
+    context.log.warn(
+      this.logger,
+      `run ${context.fence.runId}: attempt ${context.fence.attemptId} was replaced; leaving the run and its job alone`,
+    );
     return new DelayedError(`run ${context.fence.runId}: attempt fenced off`);
   }
 }

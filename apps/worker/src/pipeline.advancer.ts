@@ -24,13 +24,18 @@ export class PipelineAdvancer {
     const pipelines = { advance: (id: string) => withConnectionRetry(() => this.pipelines.advance(id)) };
     const enqueue = (run: { id: string; kind: RunKind }) => enqueueRun(this.queue, run, this.config.worker.maxAttempts);
     const outcome = await advancePipeline(pipelines, pipelineId, this.queue, { enqueue });
-    for (const run of outcome.released) this.logger.log(`pipeline ${pipelineId}: run ${run.id} (${run.kind}) released and queued`);
-    if (outcome.cancelled.length) this.logger.warn(`pipeline ${pipelineId} ${outcome.status}: ${outcome.cancelled.length} waiting runs cancelled`);
-    else if (outcome.status !== 'RUNNING' && outcome.released.length === 0) this.logger.log(`pipeline ${pipelineId} ${outcome.status}`);
+    for (const run of outcome.released)
+      this.logger.log(`pipeline ${pipelineId}: run ${run.id} (${run.kind}) released and queued`);
+    if (outcome.cancelled.length)
+      this.logger.warn(`pipeline ${pipelineId} ${outcome.status}: ${outcome.cancelled.length} waiting runs cancelled`);
+    else if (outcome.status !== 'RUNNING' && outcome.released.length === 0)
+      this.logger.log(`pipeline ${pipelineId} ${outcome.status}`);
   }
 
   /** Never lets a pipeline problem fail the job that triggered it: the reconciler tries again. */
   async advanceQuietly(pipelineId: string): Promise<void> {
-    await this.advance(pipelineId).catch((error: Error) => this.logger.warn(`pipeline ${pipelineId}: could not advance (${error.message}); the reconciler will`));
+    await this.advance(pipelineId).catch((error: Error) =>
+      this.logger.warn(`pipeline ${pipelineId}: could not advance (${error.message}); the reconciler will`),
+    );
   }
 }

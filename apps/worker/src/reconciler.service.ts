@@ -73,7 +73,10 @@ export class Reconciler {
     try {
       const now = Date.now();
       // A run submitted or touched a moment ago may not be enqueued yet: give it one interval.
-      const runs = await this.reconciliation.listUnfinished(new Date(now - Math.min(10_000, interval)), new Date(now - this.config.worker.lostAfterMs));
+      const runs = await this.reconciliation.listUnfinished(
+        new Date(now - Math.min(10_000, interval)),
+        new Date(now - this.config.worker.lostAfterMs),
+      );
       for (const run of runs) await this.reconcileRun(run, report);
       // A step that ended while its worker died (or a step cancelled through the API) moves its pipeline on here.
       for (const pipelineId of await this.pipelines.listRunning()) await this.advancer.advanceQuietly(pipelineId);
@@ -100,7 +103,10 @@ export class Reconciler {
     // it will finish the run in PostgreSQL; a second job would only fence it off and redo work.
     if (state !== 'failed' && run.status === 'RUNNING' && run.ownerAlive) return;
 
-    const why = state === 'failed' ? `its job failed in the queue (${job?.failedReason ?? 'no reason'})` : `its job is ${state} in the queue`;
+    const why =
+      state === 'failed'
+        ? `its job failed in the queue (${job?.failedReason ?? 'no reason'})`
+        : `its job is ${state} in the queue`;
     // A RUNNING attempt whose worker is gone is a crash not yet counted.
     const failures = run.failures + (run.status === 'RUNNING' && !run.ownerAlive ? 1 : 0);
     const maxAttempts = this.config.worker.maxAttempts;
@@ -113,7 +119,12 @@ export class Reconciler {
       return;
     }
     // The job id is the run id: a failed or completed job has to go before a new one can be added.
-    if (job) await job.remove().catch((error: Error) => this.logger.warn(`run ${run.id}: could not remove its ${state} job: ${error.message}`));
+    if (job)
+      await job
+        .remove()
+        .catch((error: Error) =>
+          this.logger.warn(`run ${run.id}: could not remove its ${state} job: ${error.message}`),
+        );
     await enqueueRun(this.queue, run, maxAttempts);
     await this.reconciliation.touch(run.id);
     this.logger.warn(`${run.status} run ${run.id}: ${why}; enqueued again`);

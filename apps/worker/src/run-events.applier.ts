@@ -41,14 +41,21 @@ export class RunEventsApplier {
     if (context.fenced) return;
     context.fenced = true;
     context.handle?.cancel();
-    context.log.warn(this.logger, `run ${context.fence.runId}: ${typeof error === 'string' ? error : error.message}; stopping its training`);
+    context.log.warn(
+      this.logger,
+      `run ${context.fence.runId}: ${typeof error === 'string' ? error : error.message}; stopping its training`,
+    );
   }
 
   private async write(context: TrainingContext, event: TrainingEvent): Promise<void> {
     const { fence, job } = context;
     const retry = <T>(what: string, fn: () => Promise<T>) =>
       withConnectionRetry(fn, {
-        onRetry: (error, attempt) => context.log.warn(this.logger, `run ${fence.runId}: ${what} lost its database connection (try ${attempt}): ${(error as Error).message}`),
+        onRetry: (error, attempt) =>
+          context.log.warn(
+            this.logger,
+            `run ${fence.runId}: ${what} lost its database connection (try ${attempt}): ${(error as Error).message}`,
+          ),
       });
     switch (event.type) {
       case 'backend':
@@ -58,11 +65,18 @@ export class RunEventsApplier {
       case 'progress':
         await retry('updating progress', () => this.writes.updateProgress(fence, event.progress));
         // Live views only: a Redis hiccup (or a job lost with a restarted Redis) must not stop training.
-        job.updateProgress({ ...event.progress }).catch((err: Error) => this.logger.debug(`run ${fence.runId}: job progress not sent: ${err.message}`, { ...context.log.fields }));
+        job
+          .updateProgress({ ...event.progress })
+          .catch((err: Error) =>
+            this.logger.debug(`run ${fence.runId}: job progress not sent: ${err.message}`, { ...context.log.fields }),
+          );
         return;
       case 'metrics':
         await retry('writing metrics', () =>
-          this.metrics.writeFenced(fence, event.points.map((p) => ({ ...p, wallTime: new Date(p.wallTime) }))),
+          this.metrics.writeFenced(
+            fence,
+            event.points.map((p) => ({ ...p, wallTime: new Date(p.wallTime) })),
+          ),
         );
         return;
       case 'checkpoint':
@@ -89,11 +103,18 @@ export class RunEventsApplier {
         );
         return;
       case 'checkpoint-corrupt':
-        context.log.warn(this.logger, `run ${fence.runId}: checkpoint ${event.sequence} is unusable (${event.reason}); marked CORRUPT`);
-        await retry(`marking checkpoint ${event.sequence} CORRUPT`, () => this.checkpoints.markCorruptBySequence(fence, event.sequence));
+        context.log.warn(
+          this.logger,
+          `run ${fence.runId}: checkpoint ${event.sequence} is unusable (${event.reason}); marked CORRUPT`,
+        );
+        await retry(`marking checkpoint ${event.sequence} CORRUPT`, () =>
+          this.checkpoints.markCorruptBySequence(fence, event.sequence),
+        );
         return;
       case 'resumed': {
-        const superseded = await retry('superseding lost metric points', () => this.metrics.supersedeAfter(fence, event.step));
+        const superseded = await retry('superseding lost metric points', () =>
+          this.metrics.supersedeAfter(fence, event.step),
+        );
         context.log.log(
           this.logger,
           `run ${fence.runId} resumed from checkpoint ${event.sequence} (epoch ${event.epoch}, step ${event.step}); ${superseded} later metric points superseded`,
@@ -104,7 +125,11 @@ export class RunEventsApplier {
         context.result = event.result;
         return;
       case 'data-report':
-        if (event.report.skippedCount > 0) context.log.warn(this.logger, `run ${fence.runId}: ${event.report.skippedCount} unreadable image(s) skipped in ${event.report.folder}`);
+        if (event.report.skippedCount > 0)
+          context.log.warn(
+            this.logger,
+            `run ${fence.runId}: ${event.report.skippedCount} unreadable image(s) skipped in ${event.report.folder}`,
+          );
         await retry('recording the data report', () => this.writes.setDataReport(fence, event.report));
         return;
     }

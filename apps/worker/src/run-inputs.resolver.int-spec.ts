@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '@trainyard/config';
 import { RunSpecSchema, type DatasetLocation, type RunSpec } from '@trainyard/contracts';
-import { CheckpointsRepository, DatasetsRepository, openDatabase, RunReferencesResolver, RunsRepository, type Database, type Run } from '@trainyard/db';
+import {
+  CheckpointsRepository,
+  DatasetsRepository,
+  openDatabase,
+  RunReferencesResolver,
+  RunsRepository,
+  type Database,
+  type Run,
+} from '@trainyard/db';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
 import { LocalObjectStore } from '@trainyard/storage';
 import { RunInputsResolver } from './run-inputs.resolver';
@@ -47,23 +55,70 @@ describe('RunInputsResolver (PostgreSQL)', () => {
   });
 
   function resolver(roots: string[]) {
-    const config = loadConfig({ TRAINYARD_HOME: join(base, 'home'), ...(roots.length ? { TRAINYARD_LOCAL_ROOTS: roots.join(':') } : {}) });
-    return new RunInputsResolver(config, new RunReferencesResolver(db.prisma, { store: new LocalObjectStore(join(base, 'objects')), localRoots: config.paths.localRoots }));
+    const config = loadConfig({
+      TRAINYARD_HOME: join(base, 'home'),
+      ...(roots.length ? { TRAINYARD_LOCAL_ROOTS: roots.join(':') } : {}),
+    });
+    return new RunInputsResolver(
+      config,
+      new RunReferencesResolver(db.prisma, {
+        store: new LocalObjectStore(join(base, 'objects')),
+        localRoots: config.paths.localRoots,
+      }),
+    );
   }
   async function dataset(location: DatasetLocation, project = 'default'): Promise<string> {
     const id = randomUUID();
-    await datasets.create({ id, name: `set ${id}`, project, location, uri: 'file:///x', classNames: ['a', 'b'], counts: [1, 1] });
+    await datasets.create({
+      id,
+      name: `set ${id}`,
+      project,
+      location,
+      uri: 'file:///x',
+      classNames: ['a', 'b'],
+      counts: [1, 1],
+    });
     return id;
   }
   const finetune = (datasetId: string, model: Record<string, unknown> = {}): RunSpec =>
-    RunSpecSchema.parse({ kind: 'finetune', name: 'f', dataset: { name: 'image-folder', datasetId, imageShape: [8, 8, 3] }, model: { type: 'classifier', ...model } });
+    RunSpecSchema.parse({
+      kind: 'finetune',
+      name: 'f',
+      dataset: { name: 'image-folder', datasetId, imageShape: [8, 8, 3] },
+      model: { type: 'classifier', ...model },
+    });
   const shapes = { name: 'synthetic-shapes', imageSize: 8 };
   /** A run as the API records it: `baseCheckpointId` is the pin. */
-  const record = (spec: RunSpec, baseCheckpointId: string | null = null, baseRunId: string | null = null): Promise<Run> =>
-    runs.create({ id: randomUUID(), kind: spec.kind === 'finetune' ? 'FINETUNE' : 'EVALUATE', name: spec.name, spec, baseRunId, baseCheckpointId });
+  const record = (
+    spec: RunSpec,
+    baseCheckpointId: string | null = null,
+    baseRunId: string | null = null,
+  ): Promise<Run> =>
+    runs.create({
+      id: randomUUID(),
+      kind: spec.kind === 'finetune' ? 'FINETUNE' : 'EVALUATE',
+      name: spec.name,
+      spec,
+      baseRunId,
+      baseCheckpointId,
+    });
   async function checkpointOf(models: string[], status: 'COMPLETE' | 'CORRUPT' = 'COMPLETE') {
-    const run = await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'p', spec: RunSpecSchema.parse({ kind: 'pretrain', name: 'p', dataset: shapes }), baseRunId: null });
-    const begun = await checkpoints.begin({ runId: run.id, attemptId: null, sequence: 3, epoch: 3, step: 30, uri: `file:///ckpt/${run.id}/3/`, models });
+    const run = await runs.create({
+      id: randomUUID(),
+      kind: 'PRETRAIN',
+      name: 'p',
+      spec: RunSpecSchema.parse({ kind: 'pretrain', name: 'p', dataset: shapes }),
+      baseRunId: null,
+    });
+    const begun = await checkpoints.begin({
+      runId: run.id,
+      attemptId: null,
+      sequence: 3,
+      epoch: 3,
+      step: 30,
+      uri: `file:///ckpt/${run.id}/3/`,
+      models,
+    });
     await checkpoints.complete(begun.id, 1, 'a'.repeat(64));
     if (status === 'CORRUPT') await checkpoints.markCorrupt(begun.id);
     return { runId: run.id, checkpointId: begun.id };
@@ -73,7 +128,10 @@ describe('RunInputsResolver (PostgreSQL)', () => {
     const location = { kind: 'local' as const, path: join(root, 'flowers') };
     const spec = finetune(await dataset(location));
     const resolved = await resolver([root]).resolve(await record(spec), spec);
-    expect(resolved).toMatchObject({ ok: true, inputs: { imageFolder: location, paths: { localRoots: [root], walkMaxFiles: 1_000_000 } } });
+    expect(resolved).toMatchObject({
+      ok: true,
+      inputs: { imageFolder: location, paths: { localRoots: [root], walkMaxFiles: 1_000_000 } },
+    });
   });
 
   it('fails a run whose dataset lies outside the roots (or through a link out of them), naming the field', async () => {
@@ -81,17 +139,27 @@ describe('RunInputsResolver (PostgreSQL)', () => {
       const datasetId = await dataset({ kind: 'local', path });
       const spec = finetune(datasetId);
       const resolved = await resolver([root]).resolve(await record(spec), spec);
-      expect(resolved).toEqual({ ok: false, reason: `dataset ${datasetId} location.path is not inside a folder this server may read (TRAINYARD_LOCAL_ROOTS)` });
+      expect(resolved).toEqual({
+        ok: false,
+        reason: `dataset ${datasetId} location.path is not inside a folder this server may read (TRAINYARD_LOCAL_ROOTS)`,
+      });
     }
     const spec = finetune(await dataset({ kind: 'local', path: join(root, 'flowers') }));
-    expect(await resolver([]).resolve(await record(spec), spec)).toMatchObject({ ok: false, reason: expect.stringMatching(/location\.path .*TRAINYARD_LOCAL_ROOTS/) });
+    expect(await resolver([]).resolve(await record(spec), spec)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/location\.path .*TRAINYARD_LOCAL_ROOTS/),
+    });
   });
 
   it('fails a run whose imported model is outside the roots or in another bucket, never quoting the file', async () => {
     const datasetId = await dataset({ kind: 's3', prefix: 'sets/x/' });
     const inRoot = finetune(datasetId, { importedModel: { uri: pathToFileURL(join(root, 'model.json')).href } });
     expect(await resolver([root]).resolve(await record(inRoot), inRoot)).toMatchObject({ ok: true });
-    for (const uri of [pathToFileURL(join(outside, 'model.json')).href, join(root, 'escape', 'model.json'), 's3://elsewhere/model.json']) {
+    for (const uri of [
+      pathToFileURL(join(outside, 'model.json')).href,
+      join(root, 'escape', 'model.json'),
+      's3://elsewhere/model.json',
+    ]) {
       const spec = finetune(datasetId, { importedModel: { uri } });
       const resolved = await resolver([root]).resolve(await record(spec), spec);
       expect(resolved).toMatchObject({ ok: false, reason: expect.stringMatching(/^model\.importedModel\.uri /) });
@@ -102,28 +170,55 @@ describe('RunInputsResolver (PostgreSQL)', () => {
   it('fails a run whose dataset is gone or belongs to another project', async () => {
     for (const datasetId of [randomUUID(), await dataset({ kind: 's3', prefix: 'sets/y/' }, 'elsewhere')]) {
       const spec = finetune(datasetId);
-      expect(await resolver([root]).resolve(await record(spec), spec)).toEqual({ ok: false, reason: `dataset ${datasetId} is not registered (POST /v1/datasets)` });
+      expect(await resolver([root]).resolve(await record(spec), spec)).toEqual({
+        ok: false,
+        reason: `dataset ${datasetId} is not registered (POST /v1/datasets)`,
+      });
     }
   });
 
   it('reads the pinned checkpoint: its uri, sequence and the model it gives', async () => {
     const { runId, checkpointId } = await checkpointOf(['autoencoder', 'encoder']);
-    const spec = RunSpecSchema.parse({ kind: 'finetune', name: 'f', dataset: shapes, model: { type: 'classifier', baseRunId: runId } });
+    const spec = RunSpecSchema.parse({
+      kind: 'finetune',
+      name: 'f',
+      dataset: shapes,
+      model: { type: 'classifier', baseRunId: runId },
+    });
     const resolved = await resolver([root]).resolve(await record(spec, checkpointId, runId), spec);
-    expect(resolved).toMatchObject({ ok: true, inputs: { baseCheckpointUri: `file:///ckpt/${runId}/3/`, baseCheckpointModel: 'encoder', baseCheckpointSequence: 3 } });
+    expect(resolved).toMatchObject({
+      ok: true,
+      inputs: {
+        baseCheckpointUri: `file:///ckpt/${runId}/3/`,
+        baseCheckpointModel: 'encoder',
+        baseCheckpointSequence: 3,
+      },
+    });
   });
 
   it('fails a run whose pinned checkpoint was found CORRUPT, or holds no model it can use, saying which', async () => {
     const corrupt = await checkpointOf(['autoencoder', 'encoder'], 'CORRUPT');
-    const spec = RunSpecSchema.parse({ kind: 'finetune', name: 'f', dataset: shapes, model: { type: 'classifier', baseRunId: corrupt.runId } });
+    const spec = RunSpecSchema.parse({
+      kind: 'finetune',
+      name: 'f',
+      dataset: shapes,
+      model: { type: 'classifier', baseRunId: corrupt.runId },
+    });
     expect(await resolver([root]).resolve(await record(spec, corrupt.checkpointId, corrupt.runId), spec)).toEqual({
       ok: false,
       reason: `base run ${corrupt.runId} cannot be fine-tuned from: its pinned checkpoint ${corrupt.checkpointId} is CORRUPT`,
     });
     // Was "… is COMPLETE with an classifier": a COMPLETE checkpoint reported as if it were the problem, with the wrong article.
     const encoderOnly = await checkpointOf(['autoencoder', 'encoder']);
-    const evaluation = RunSpecSchema.parse({ kind: 'evaluate', name: 'e', checkpoint: { runId: encoderOnly.runId }, dataset: shapes });
-    expect(await resolver([root]).resolve(await record(evaluation, encoderOnly.checkpointId, encoderOnly.runId), evaluation)).toEqual({
+    const evaluation = RunSpecSchema.parse({
+      kind: 'evaluate',
+      name: 'e',
+      checkpoint: { runId: encoderOnly.runId },
+      dataset: shapes,
+    });
+    expect(
+      await resolver([root]).resolve(await record(evaluation, encoderOnly.checkpointId, encoderOnly.runId), evaluation),
+    ).toEqual({
       ok: false,
       reason: `evaluated run ${encoderOnly.runId} cannot be evaluated: its pinned checkpoint ${encoderOnly.checkpointId} (#3) holds no classifier (it has: autoencoder, encoder)`,
     });
@@ -138,7 +233,12 @@ describe('RunInputsResolver (PostgreSQL)', () => {
    */
   it('fails a run that builds on a checkpoint but has none pinned', async () => {
     const { runId } = await checkpointOf(['autoencoder', 'encoder']);
-    const spec = RunSpecSchema.parse({ kind: 'finetune', name: 'f', dataset: shapes, model: { type: 'classifier', baseRunId: runId } });
+    const spec = RunSpecSchema.parse({
+      kind: 'finetune',
+      name: 'f',
+      dataset: shapes,
+      model: { type: 'classifier', baseRunId: runId },
+    });
     const run = await record(spec, null, runId);
     expect(await resolver([root]).resolve(run, spec)).toEqual({
       ok: false,

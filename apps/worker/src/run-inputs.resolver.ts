@@ -10,7 +10,10 @@ import type { TrainingJobInput } from '@trainyard/training/supervisor';
 export type ResolvedInputs =
   | {
       ok: true;
-      inputs: Pick<TrainingJobInput, 'baseCheckpointUri' | 'baseCheckpointModel' | 'baseCheckpointSequence' | 'imageFolder' | 'cacheDir' | 'paths'>;
+      inputs: Pick<
+        TrainingJobInput,
+        'baseCheckpointUri' | 'baseCheckpointModel' | 'baseCheckpointSequence' | 'imageFolder' | 'cacheDir' | 'paths'
+      >;
     }
   | { ok: false; reason: string };
 
@@ -32,7 +35,10 @@ export class RunInputsResolver {
     const resolved = await this.references.atStart(run, spec);
     if (!resolved.ok) return resolved;
     const { checkpoint, imageFolder } = resolved.references;
-    const inputs: Extract<ResolvedInputs, { ok: true }>['inputs'] = { cacheDir: join(this.config.home, 'cache', 'images'), paths: this.config.paths };
+    const inputs: Extract<ResolvedInputs, { ok: true }>['inputs'] = {
+      cacheDir: join(this.config.home, 'cache', 'images'),
+      paths: this.config.paths,
+    };
     if (checkpoint) {
       inputs.baseCheckpointUri = checkpoint.uri;
       inputs.baseCheckpointModel = checkpoint.model;

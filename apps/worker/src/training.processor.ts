@@ -28,7 +28,6 @@ import { CONFIG } from '@trainyard/infrastructure';
 
 const WATCH_POLL_MS = 500;
 
-
 /**
  * Runs one training job. The job carries only the run id: everything else is read from
  * PostgreSQL. Training runs in a process of its own, one per attempt (pinned to a GPU when there
@@ -92,7 +91,10 @@ export class TrainingProcessor {
     const fields = { runId, attempt: opened.attempt.number, jobId: String(job.id) };
     const log = this.runLogs.open(fields);
     for (const crashed of opened.crashed) {
-      log.warn(this.logger, `run ${runId}: attempt ${crashed.number} (worker ${crashed.workerId}) was left RUNNING; closed as CRASHED`);
+      log.warn(
+        this.logger,
+        `run ${runId}: attempt ${crashed.number} (worker ${crashed.workerId}) was left RUNNING; closed as CRASHED`,
+      );
     }
     const context: TrainingContext = {
       job,
@@ -120,7 +122,9 @@ export class TrainingProcessor {
     const spec = run.spec as unknown as RunSpec;
     const maxAttempts = this.config.worker.maxAttempts;
     if (opened.failures >= maxAttempts) {
-      const last = (await this.attempts.listByRun(runId)).filter((a) => a.outcome === 'CRASHED' || a.outcome === 'FAILED').pop();
+      const last = (await this.attempts.listByRun(runId))
+        .filter((a) => a.outcome === 'CRASHED' || a.outcome === 'FAILED')
+        .pop();
       return this.concluder.fail(
         context,
         `gave up after ${opened.failures} failed attempts (WORKER_MAX_ATTEMPTS=${maxAttempts}); the last, attempt ${last?.number}, ${last?.outcome}: ${last?.error ?? 'no reason recorded'}`,
@@ -162,14 +166,26 @@ export class TrainingProcessor {
   }
 
   /** Runs the attempt's training process on `device`, watching the run for cancellation and fencing until it ends. */
-  private async trainOn(device: DeviceLease, context: TrainingContext, input: TrainingJobInput, attempt: number): Promise<TrainingOutcome> {
+  private async trainOn(
+    device: DeviceLease,
+    context: TrainingContext,
+    input: TrainingJobInput,
+    attempt: number,
+  ): Promise<TrainingOutcome> {
     const { runId } = input;
-    const handle = startTrainingProcess(input, this.metrics.instrument(runId, (event) => this.applier.apply(context, event)), {
-      onOutput: (line) => context.log.output(line),
-      env: device.env,
-      heartbeatTimeoutMs: this.config.worker.childHeartbeatTimeoutMs,
-    });
-    context.log.log(this.logger, `run ${runId} attempt ${attempt} trains in process ${handle.pid ?? '(not started)'}${device.label}`);
+    const handle = startTrainingProcess(
+      input,
+      this.metrics.instrument(runId, (event) => this.applier.apply(context, event)),
+      {
+        onOutput: (line) => context.log.output(line),
+        env: device.env,
+        heartbeatTimeoutMs: this.config.worker.childHeartbeatTimeoutMs,
+      },
+    );
+    context.log.log(
+      this.logger,
+      `run ${runId} attempt ${attempt} trains in process ${handle.pid ?? '(not started)'}${device.label}`,
+    );
     context.handle = handle;
     this.active.started(context);
 
@@ -177,7 +193,8 @@ export class TrainingProcessor {
       this.writes
         .watch(context.fence)
         .then((state) => {
-          if (state.fenced) this.applier.fence(context, `attempt ${context.fence.attemptId} is no longer the run's current attempt`);
+          if (state.fenced)
+            this.applier.fence(context, `attempt ${context.fence.attemptId} is no longer the run's current attempt`);
           else if (state.cancelRequested) handle.cancel();
         })
         .catch((err) => context.log.warn(this.logger, `cancel check for run ${runId} failed: ${err}`));

@@ -55,7 +55,13 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     // Before registering and consuming: the devices decide the default concurrency.
     await this.devices.detect();
     const concurrency = this.devices.concurrency;
-    await this.workers.register({ id: this.options.workerId, hostname: hostname(), pid: process.pid, ...this.devices.registration(), concurrency });
+    await this.workers.register({
+      id: this.options.workerId,
+      hostname: hostname(),
+      pid: process.pid,
+      ...this.devices.registration(),
+      concurrency,
+    });
     let beating = false;
     this.heartbeat = setInterval(() => {
       if (beating) return; // a slow database: never pile heartbeats up
@@ -66,15 +72,19 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     }, settings.heartbeatIntervalMs);
     this.heartbeat.unref();
 
-    this.worker = new Worker<TrainingJobData>(this.options.queueName, (job, token) => this.processor.process(job, token), {
-      connection: this.redis,
-      concurrency,
-      lockDuration: settings.lockDurationMs,
-      stalledInterval: settings.stalledIntervalMs,
-      // Stalls count as attempts too: the processor fails a run after WORKER_MAX_ATTEMPTS crashes
-      // (counted in PostgreSQL); BullMQ's own limit is the backstop the reconciler then settles.
-      maxStalledCount: settings.maxAttempts,
-    });
+    this.worker = new Worker<TrainingJobData>(
+      this.options.queueName,
+      (job, token) => this.processor.process(job, token),
+      {
+        connection: this.redis,
+        concurrency,
+        lockDuration: settings.lockDurationMs,
+        stalledInterval: settings.stalledIntervalMs,
+        // Stalls count as attempts too: the processor fails a run after WORKER_MAX_ATTEMPTS crashes
+        // (counted in PostgreSQL); BullMQ's own limit is the backstop the reconciler then settles.
+        maxStalledCount: settings.maxAttempts,
+      },
+    );
     this.worker.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
     this.worker.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled and goes back to the queue`));
     this.worker.on('failed', (job, err) => this.logger.warn(`job ${job?.id} failed: ${err.message}`));
@@ -88,7 +98,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   private async beat(): Promise<void> {
     const order = await this.workers.heartbeat(this.options.workerId);
     if (this.shuttingDown || !this.worker) return;
-    if (order && (!this.drain || (this.drain.mode === 'finish' && order.mode === 'preempt'))) await this.startDrain(order);
+    if (order && (!this.drain || (this.drain.mode === 'finish' && order.mode === 'preempt')))
+      await this.startDrain(order);
     else if (!order && this.drain) await this.endDrain();
   }
 
@@ -97,8 +108,12 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     this.drain = order;
     await this.worker!.pause(true); // takes no new job; the held ones go on
     const held =
-      order.mode === 'preempt' ? this.active.preemptAll('the worker was drained (POST /v1/workers/:id/drain)') : this.active.size;
-    this.logger.log(`draining (${order.mode}): taking no new jobs; ${held} held training(s) ${order.mode === 'preempt' ? 'preempted' : 'finishing'}`);
+      order.mode === 'preempt'
+        ? this.active.preemptAll('the worker was drained (POST /v1/workers/:id/drain)')
+        : this.active.size;
+    this.logger.log(
+      `draining (${order.mode}): taking no new jobs; ${held} held training(s) ${order.mode === 'preempt' ? 'preempted' : 'finishing'}`,
+    );
     if (!first) return; // the first drain's idle wait reports it
     await this.active.whenIdle();
     if (!this.drain || this.active.size > 0) return; // taken back meanwhile (a new drain waits on its own)
@@ -122,7 +137,9 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     if (this.worker) {
       const timeoutMs = this.config.worker.shutdownTimeoutMs;
       const preempted = this.active.preemptAll(`the worker was asked to stop (${signal ?? 'shutdown'})`);
-      this.logger.log(`${signal ?? 'shutdown'}: preempting ${preempted} running trainings, waiting up to ${timeoutMs} ms`);
+      this.logger.log(
+        `${signal ?? 'shutdown'}: preempting ${preempted} running trainings, waiting up to ${timeoutMs} ms`,
+      );
       // close() stops taking jobs at once and then waits for active ones with no bound; past the
       // deadline, force it (the job's lock expires and another worker takes it as stalled).
       const closed = this.worker.close().then(() => true);

@@ -12,7 +12,10 @@ const HEAVY = /[\\/]node_modules[\\/](@tensorflow[\\/][^\\/]+|sharp)[\\/]/;
 /** Every module file a fresh node process has loaded after running `body`. */
 async function modulesLoadedBy(body: string, env: Record<string, string> = {}): Promise<string[]> {
   const script = `(async () => { ${body} })().then(() => { process.stdout.write('\\n' + JSON.stringify(Object.keys(require.cache))); process.exit(0); }, (e) => { console.error(e); process.exit(1); });`;
-  const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-e', script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -56,7 +59,9 @@ describe('what the worker process loads', () => {
         WORKER_RECONCILE_INTERVAL_MS: '3600000',
       },
     );
-    expect(modules).toContainEqual(expect.stringMatching(/dist[\\/]apps[\\/]worker[\\/]src[\\/]training\.processor\.js$/));
+    expect(modules).toContainEqual(
+      expect.stringMatching(/dist[\\/]apps[\\/]worker[\\/]src[\\/]training\.processor\.js$/),
+    );
     expect(modules).toContainEqual(expect.stringMatching(/dist[\\/]libs[\\/]training[\\/]src[\\/]supervisor\.js$/));
     expect(heavy(modules)).toEqual([]);
   });

@@ -31,7 +31,11 @@ export class WorkerModule {
       imports: [InfrastructureModule.forRoot(config, { role: 'worker', queueName: options.queueName, database })],
       providers: [
         { provide: WORKER_OPTIONS, useValue: options },
-        { provide: CHECKPOINT_STORE, inject: [OBJECT_STORE], useFactory: (store: ObjectStore) => new CheckpointStore(store) },
+        {
+          provide: CHECKPOINT_STORE,
+          inject: [OBJECT_STORE],
+          useFactory: (store: ObjectStore) => new CheckpointStore(store),
+        },
         PipelineAdvancer,
         RunInputsResolver,
         ActiveTrainings,

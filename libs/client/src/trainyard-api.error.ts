@@ -17,7 +17,12 @@ export class TrainyardApiError extends Error {
     /** The parsed body: problem details from this API, or whatever a proxy in between sent (null if none). */
     readonly body: Partial<ProblemDetails> | null,
   ) {
-    const detail = typeof body?.detail === 'string' ? body.detail : typeof body?.message === 'string' ? body.message : `HTTP ${status}`;
+    const detail =
+      typeof body?.detail === 'string'
+        ? body.detail
+        : typeof body?.message === 'string'
+          ? body.message
+          : `HTTP ${status}`;
     const errors = Array.isArray(body?.errors) ? body.errors : [];
     const fields = errors.length ? `: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}` : '';
     super(`${method} ${path} answered ${status}: ${detail}${fields}`);

@@ -20,9 +20,25 @@ function scripted(handlers: ((req: IncomingMessage, res: ServerResponse) => void
   };
 }
 
-const problem = (res: ServerResponse, status: number, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
+const problem = (
+  res: ServerResponse,
+  status: number,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) => {
   res.writeHead(status, { 'content-type': 'application/problem+json', ...headers });
-  res.end(JSON.stringify({ type: 'about:blank', title: 'x', status, detail: `status ${status}`, statusCode: status, error: 'x', message: `status ${status}`, ...extra }));
+  res.end(
+    JSON.stringify({
+      type: 'about:blank',
+      title: 'x',
+      status,
+      detail: `status ${status}`,
+      statusCode: status,
+      error: 'x',
+      message: `status ${status}`,
+      ...extra,
+    }),
+  );
 };
 const okJson = (body: unknown) => (_req: IncomingMessage, res: ServerResponse) => {
   res.writeHead(200, { 'content-type': 'application/json' });
@@ -67,7 +83,10 @@ describe('TrainyardClient', () => {
   });
 
   it('names the bad fields of a 400', async () => {
-    server = scripted([(_req, res) => problem(res, 400, { detail: 'Invalid run spec', errors: [{ field: 'training.epochs', message: 'Too small' }] })]);
+    server = scripted([
+      (_req, res) =>
+        problem(res, 400, { detail: 'Invalid run spec', errors: [{ field: 'training.epochs', message: 'Too small' }] }),
+    ]);
     const client = new TrainyardClient(await server.url());
     const error = (await client.submit({} as never).catch((e: unknown) => e)) as TrainyardApiError;
     expect(error.errors).toEqual([{ field: 'training.epochs', message: 'Too small' }]);
@@ -86,12 +105,18 @@ describe('TrainyardClient', () => {
   });
 
   it('pages GET /v1/runs with the keyset cursor', async () => {
-    server = scripted([okJson({ items: [{ id: 'a' }, { id: 'b' }], nextCursor: 'c1' }), okJson({ items: [{ id: 'c' }], nextCursor: null })]);
+    server = scripted([
+      okJson({ items: [{ id: 'a' }, { id: 'b' }], nextCursor: 'c1' }),
+      okJson({ items: [{ id: 'c' }], nextCursor: null }),
+    ]);
     const client = new TrainyardClient(await server.url());
     const ids: string[] = [];
     for await (const run of client.runs({ status: 'SUCCEEDED', limit: 2 })) ids.push(run.id);
     expect(ids).toEqual(['a', 'b', 'c']);
-    expect(server.seen.map((s) => s.url)).toEqual(['/v1/runs?status=SUCCEEDED&limit=2', '/v1/runs?status=SUCCEEDED&limit=2&cursor=c1']);
+    expect(server.seen.map((s) => s.url)).toEqual([
+      '/v1/runs?status=SUCCEEDED&limit=2',
+      '/v1/runs?status=SUCCEEDED&limit=2&cursor=c1',
+    ]);
   });
 
   it('reads a followed log as server-sent events until `end`', async () => {

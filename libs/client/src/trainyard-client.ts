@@ -190,7 +190,12 @@ export class TrainyardClient {
   /** Submits a run; with `idempotencyKey` (one is made up otherwise) a retried submit creates it once. */
   submit(spec: RunSpecInput, opts: CallOptions & { idempotencyKey?: string } = {}): Promise<RunCreated> {
     const key = opts.idempotencyKey ?? randomUUID();
-    return this.json('POST', '/v1/runs', RunCreatedSchema, { ...opts, body: spec, headers: { 'idempotency-key': key }, idempotent: true });
+    return this.json('POST', '/v1/runs', RunCreatedSchema, {
+      ...opts,
+      body: spec,
+      headers: { 'idempotency-key': key },
+      idempotent: true,
+    });
   }
 
   run(id: string, opts?: CallOptions): Promise<RunDetailView> {
@@ -223,27 +228,46 @@ export class TrainyardClient {
 
   /** Archive a run (lists leave it out unless asked), or bring it back with `archived: false`. */
   archive(id: string, archived = true, opts?: CallOptions): Promise<RunView> {
-    return this.json('POST', `/v1/runs/${seg(id)}/${archived ? 'archive' : 'unarchive'}`, RunViewSchema, { ...opts, idempotent: true });
+    return this.json('POST', `/v1/runs/${seg(id)}/${archived ? 'archive' : 'unarchive'}`, RunViewSchema, {
+      ...opts,
+      idempotent: true,
+    });
   }
 
   /** Delete a finished run, its metrics, checkpoints and stored objects; `dryRun` only says what would go. A 409 names what is in the way. */
   deleteRun(id: string, params: { dryRun?: boolean } = {}, opts?: CallOptions): Promise<RunDeletion> {
-    return this.json('DELETE', `/v1/runs/${seg(id)}`, RunDeletionSchema, { ...opts, query: { dryRun: params.dryRun }, idempotent: true });
+    return this.json('DELETE', `/v1/runs/${seg(id)}`, RunDeletionSchema, {
+      ...opts,
+      query: { dryRun: params.dryRun },
+      idempotent: true,
+    });
   }
 
-  compare(ids: string[], params: { names?: string[]; maxPoints?: number } = {}, opts?: CallOptions): Promise<RunComparison> {
+  compare(
+    ids: string[],
+    params: { names?: string[]; maxPoints?: number } = {},
+    opts?: CallOptions,
+  ): Promise<RunComparison> {
     const query = { ids: ids.join(','), names: params.names?.join(','), maxPoints: params.maxPoints };
     return this.json('GET', '/v1/runs/compare', RunComparisonSchema, { ...opts, query });
   }
 
   /** Metric points by name then step; `names` one or several (all when omitted). */
-  metrics(id: string, names?: string | string[], params: { maxPoints?: number } = {}, opts?: CallOptions): Promise<RunMetrics> {
+  metrics(
+    id: string,
+    names?: string | string[],
+    params: { maxPoints?: number } = {},
+    opts?: CallOptions,
+  ): Promise<RunMetrics> {
     const query = { names: typeof names === 'string' ? names : names?.join(','), maxPoints: params.maxPoints };
     return this.json('GET', `/v1/runs/${seg(id)}/metrics`, RunMetricsSchema, { ...opts, query });
   }
 
   series(id: string, names?: string[], params: { maxPoints?: number } = {}, opts?: CallOptions): Promise<RunSeries> {
-    return this.json('GET', `/v1/runs/${seg(id)}/series`, RunSeriesSchema, { ...opts, query: { names: names?.join(','), maxPoints: params.maxPoints } });
+    return this.json('GET', `/v1/runs/${seg(id)}/series`, RunSeriesSchema, {
+      ...opts,
+      query: { names: names?.join(','), maxPoints: params.maxPoints },
+    });
   }
 
   checkpoints(id: string, opts?: CallOptions): Promise<RunCheckpoints> {
@@ -270,7 +294,11 @@ export class TrainyardClient {
   }
 
   /** A run's log lines as they are written, until the run has ended and every line was sent. */
-  async *followLogs(id: string, query: Omit<RunLogQuery, 'limit'> = {}, opts?: CallOptions): AsyncGenerator<RunLogLine> {
+  async *followLogs(
+    id: string,
+    query: Omit<RunLogQuery, 'limit'> = {},
+    opts?: CallOptions,
+  ): AsyncGenerator<RunLogLine> {
     const response = await this.send('GET', `/v1/runs/${seg(id)}/logs`, {
       ...opts,
       query: { ...query, follow: true },
@@ -288,7 +316,10 @@ export class TrainyardClient {
    * once a terminal status arrives.
    */
   async *events(id: string, opts?: CallOptions): AsyncGenerator<RunEvent> {
-    const response = await this.send('GET', `/v1/runs/${seg(id)}/events`, { ...opts, headers: { accept: 'text/event-stream' } });
+    const response = await this.send('GET', `/v1/runs/${seg(id)}/events`, {
+      ...opts,
+      headers: { accept: 'text/event-stream' },
+    });
     for await (const event of serverSentEvents(response.body!)) {
       yield this.parse(RunEventSchema, JSON.parse(event.data));
     }
@@ -343,7 +374,11 @@ export class TrainyardClient {
   }
 
   drainWorker(id: string, mode: DrainMode = 'preempt', opts?: CallOptions): Promise<WorkerView> {
-    return this.json('POST', `/v1/workers/${seg(id)}/drain`, WorkerViewSchema, { ...opts, body: { mode }, idempotent: true });
+    return this.json('POST', `/v1/workers/${seg(id)}/drain`, WorkerViewSchema, {
+      ...opts,
+      body: { mode },
+      idempotent: true,
+    });
   }
 
   undrainWorker(id: string, opts?: CallOptions): Promise<WorkerView> {
@@ -356,7 +391,12 @@ export class TrainyardClient {
 
   // ---- transport ----
 
-  private async json<S extends z.ZodType>(method: Method, path: string, schema: S, opts: RequestOptions = {}): Promise<z.infer<S>> {
+  private async json<S extends z.ZodType>(
+    method: Method,
+    path: string,
+    schema: S,
+    opts: RequestOptions = {},
+  ): Promise<z.infer<S>> {
     const response = await this.send(method, path, opts);
     return this.parse(schema, await response.json());
   }
@@ -407,7 +447,8 @@ function queryString(query: Query | undefined): string {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query)) {
     // A list repeats its parameter (`tag=a&tag=b`), as the API reads it.
-    for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) params.append(name, String(item));
+    for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value])
+      params.append(name, String(item));
   }
   const text = params.toString();
   return text ? `?${text}` : '';

@@ -7,9 +7,7 @@ import { z } from 'zod';
  * `ENV_VARS` is the single list of variable names; the README table, docker-compose.yml and its
  * test are checked against it.
  */
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const port = z.coerce.number().int().min(1).max(65535);
 /** An address, a CIDR or one of proxy-addr's names for address ranges. */
 function isProxyAddress(item: string): boolean {
@@ -20,11 +18,21 @@ function isProxyAddress(item: string): boolean {
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
 /** `a,b , c` → `['a','b','c']`; empty items dropped. */
-const list = z.string().transform((v) => v.split(',').map((item) => item.trim()).filter(Boolean));
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 /** Absolute folders separated by the platform's path delimiter (`:` here), like PATH. */
 const folders = z
   .string()
-  .transform((v) => v.split(delimiter).map((item) => item.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(delimiter)
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().refine((path) => isAbsolute(path), 'every root must be an absolute path')));
 
 /** WORKER_CHILD_HEARTBEAT_TIMEOUT_MS unset; also what a training process started without one is given. */
@@ -64,7 +72,12 @@ export const EnvSchema = z.object({
    * and its attempt retried. It must outlast the longest stretch with no batch boundary: one batch,
    * one validation pass or the final evaluation of the largest model on the slowest backend.
    */
-  WORKER_CHILD_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS),
+  WORKER_CHILD_HEARTBEAT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(3_600_000)
+    .default(CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS),
   /** Port of the worker's own Prometheus /metrics server; unset: none (several workers may share a host). */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Where that server listens; 0.0.0.0 inside a container or pod so Prometheus can reach it. */
@@ -87,7 +100,10 @@ export const EnvSchema = z.object({
    * than the ingress's: addresses or CIDRs, or loopback / linklocal / uniquelocal. None by default.
    */
   API_TRUST_PROXY: list
-    .refine((items) => items.every(isProxyAddress), 'Expected addresses, CIDRs (10.0.0.0/8) or loopback, linklocal, uniquelocal, comma-separated')
+    .refine(
+      (items) => items.every(isProxyAddress),
+      'Expected addresses, CIDRs (10.0.0.0/8) or loopback, linklocal, uniquelocal, comma-separated',
+    )
     .optional(),
   /** Serve GET /metrics without a key (for a Prometheus on a private network). */
   METRICS_PUBLIC: bool.default(false),
@@ -110,7 +126,12 @@ export const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_JSON: bool.default(false),
   /** A run's log is stored in chunks of at most this many bytes; a full chunk is closed and the next begun. */
-  RUN_LOG_CHUNK_BYTES: z.coerce.number().int().min(4096).max(16 * 1024 * 1024).default(256 * 1024),
+  RUN_LOG_CHUNK_BYTES: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .max(16 * 1024 * 1024)
+    .default(256 * 1024),
   /** How often a worker writes a running attempt's new log lines to the object store. */
   RUN_LOG_FLUSH_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
 });

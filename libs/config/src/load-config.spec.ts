@@ -43,7 +43,10 @@ describe('loadConfig', () => {
 
   it('takes a worker for dead after three heartbeat intervals of silence', () => {
     expect(loadConfig({}).worker).toMatchObject({ heartbeatIntervalMs: 10_000, lostAfterMs: 30_000 });
-    expect(loadConfig({ WORKER_HEARTBEAT_INTERVAL_MS: '500' }).worker).toMatchObject({ heartbeatIntervalMs: 500, lostAfterMs: 1500 });
+    expect(loadConfig({ WORKER_HEARTBEAT_INTERVAL_MS: '500' }).worker).toMatchObject({
+      heartbeatIntervalMs: 500,
+      lostAfterMs: 1500,
+    });
   });
 
   it('treats empty variables as unset', () => {
@@ -58,7 +61,9 @@ describe('logLevelsUpTo', () => {
   });
 
   it('has no default S3 credentials: S3_ENDPOINT without them is an error naming both', () => {
-    expect(() => loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' })).toThrow(/S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT/);
+    expect(() => loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' })).toThrow(
+      /S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT/,
+    );
   });
 
   it('never echoes a secret setting or a URL password in its errors', () => {
@@ -79,7 +84,11 @@ describe('logLevelsUpTo', () => {
     expect(defaults.auth).toEqual({ enabled: true, adminKey: undefined });
     expect(defaults.paths.localRoots).toEqual([]);
     expect(defaults.api).toMatchObject({ allowedHosts: [], corsOrigins: [], metricsPublic: false });
-    const set = loadConfig({ API_ALLOWED_HOSTS: 'a.example, b.example', TRAINYARD_LOCAL_ROOTS: '/data:/mnt/sets', RATE_LIMIT_PER_MINUTE: '5' });
+    const set = loadConfig({
+      API_ALLOWED_HOSTS: 'a.example, b.example',
+      TRAINYARD_LOCAL_ROOTS: '/data:/mnt/sets',
+      RATE_LIMIT_PER_MINUTE: '5',
+    });
     expect(set.api.allowedHosts).toEqual(['a.example', 'b.example']);
     expect(set.paths.localRoots).toEqual(['/data', '/mnt/sets']);
     expect(set.limits.requestsPerMinute).toBe(5);
@@ -88,7 +97,12 @@ describe('logLevelsUpTo', () => {
 
   it('reads API_TRUST_PROXY as addresses, CIDRs and range names, and refuses anything else', () => {
     expect(loadConfig({}).api.trustProxy).toEqual([]);
-    expect(loadConfig({ API_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.1' }).api.trustProxy).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+    expect(loadConfig({ API_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.1' }).api.trustProxy).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.0.2.1',
+    ]);
     for (const bad of ['true', '10.0.0.0/33', '*', '10.0.0.0/8/1', 'proxy.internal']) {
       expect(() => loadConfig({ API_TRUST_PROXY: bad })).toThrow(/API_TRUST_PROXY/);
     }

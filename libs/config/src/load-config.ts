@@ -21,7 +21,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       parsed.error.issues.map((i) => {
         const name = String(i.path[0]);
         // A secret is never echoed, not even a wrong one; a URL loses its password.
-        const got = SECRET_VARS.has(name) ? `${present[name]?.length ?? 0} characters` : redact(JSON.stringify(present[name]));
+        const got = SECRET_VARS.has(name)
+          ? `${present[name]?.length ?? 0} characters`
+          : redact(JSON.stringify(present[name]));
         return `${i.path.join('.')}: ${i.message} (got ${got})`;
       }),
     );
@@ -30,7 +32,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
   registerSecret(e.S3_SECRET_KEY);
   registerSecret(e.TRAINYARD_ADMIN_KEY);
   if (e.S3_ENDPOINT && (!e.S3_ACCESS_KEY || !e.S3_SECRET_KEY)) {
-    throw new ConfigError(['S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT (there are no default credentials)']);
+    throw new ConfigError([
+      'S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT (there are no default credentials)',
+    ]);
   }
   const home = resolve(e.TRAINYARD_HOME);
   return {
@@ -64,7 +68,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       sseConnectionsPerKey: e.SSE_MAX_PER_KEY,
       sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
     },
-    paths: { localRoots: (e.TRAINYARD_LOCAL_ROOTS ?? []).map((root) => resolve(root)), walkMaxFiles: e.FOLDER_WALK_MAX_FILES, walkMaxMs: e.FOLDER_WALK_MAX_MS },
+    paths: {
+      localRoots: (e.TRAINYARD_LOCAL_ROOTS ?? []).map((root) => resolve(root)),
+      walkMaxFiles: e.FOLDER_WALK_MAX_FILES,
+      walkMaxMs: e.FOLDER_WALK_MAX_MS,
+    },
     migrations: { onStart: e.MIGRATE_ON_START },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
@@ -76,7 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       heartbeatIntervalMs: e.WORKER_HEARTBEAT_INTERVAL_MS,
       childHeartbeatTimeoutMs: e.WORKER_CHILD_HEARTBEAT_TIMEOUT_MS,
       lostAfterMs: 3 * e.WORKER_HEARTBEAT_INTERVAL_MS,
-      metrics: e.WORKER_METRICS_PORT === undefined ? undefined : { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
+      metrics:
+        e.WORKER_METRICS_PORT === undefined ? undefined : { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     },
     checkpoints: { keepLast: e.CHECKPOINT_KEEP_LAST },
     engine: { backend: e.TRAINYARD_BACKEND },

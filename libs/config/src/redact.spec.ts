@@ -2,7 +2,9 @@ import { escapeControlCharacters, redact, registerSecret } from './redact';
 
 describe('redact', () => {
   it('hides URL passwords, bearer tokens and inline secrets, keeping what helps', () => {
-    expect(redact('connect postgresql://postgres:pw123@db:5432/x failed')).toBe('connect postgresql://postgres:***@db:5432/x failed');
+    expect(redact('connect postgresql://postgres:pw123@db:5432/x failed')).toBe(
+      'connect postgresql://postgres:***@db:5432/x failed',
+    );
     expect(redact('redis://:s3cret@cache:6379')).toBe('redis://:***@cache:6379');
     expect(redact('Authorization: Bearer ty_abcdef')).toBe('Authorization: Bearer ***');
     expect(redact('GET /x?X-Amz-Signature=deadbeef&a=1')).toBe('GET /x?X-Amz-Signature=***&a=1');
@@ -17,6 +19,8 @@ describe('redact', () => {
 
 describe('escapeControlCharacters', () => {
   it('keeps a name from forging a log line', () => {
-    expect(escapeControlCharacters('run "x"\n[Nest] 1 - LOG fake line\u0000')).toBe('run "x"\\n[Nest] 1 - LOG fake line\\u0000');
+    expect(escapeControlCharacters('run "x"\n[Nest] 1 - LOG fake line\u0000')).toBe(
+      'run "x"\\n[Nest] 1 - LOG fake line\\u0000',
+    );
   });
 });

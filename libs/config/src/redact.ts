@@ -4,7 +4,8 @@
  */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi;
 /** `Authorization: Bearer …`, `X-Amz-Signature=…`, `key=…`-style secrets in free text. */
-const INLINE_SECRETS = /\b(bearer\s+|x-amz-(?:signature|credential|security-token)=|(?:access_?key|secret_?key|password|api_?key|token)[=:]\s*)([^\s&"',;]+)/gi;
+const INLINE_SECRETS =
+  /\b(bearer\s+|x-amz-(?:signature|credential|security-token)=|(?:access_?key|secret_?key|password|api_?key|token)[=:]\s*)([^\s&"',;]+)/gi;
 
 const known = new Set<string>();
 
@@ -22,5 +23,13 @@ export function redact(text: string): string {
 
 /** Control characters (newlines included) shown escaped, so a name cannot forge a log line. */
 export function escapeControlCharacters(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === '\n'
+      ? '\\n'
+      : c === '\r'
+        ? '\\r'
+        : c === '\t'
+          ? '\\t'
+          : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -21,12 +21,21 @@ function printed(fn: () => void): string[] {
 }
 
 describe('SafeConsoleLogger', () => {
-  const about = { runId: '6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5', attempt: 2, jobId: '6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5' };
+  const about = {
+    runId: '6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5',
+    attempt: 2,
+    jobId: '6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5',
+  };
 
   it('in JSON mode puts runId, attempt and jobId at the top level of the line', () => {
     const logger = new SafeConsoleLogger('worker', { json: true });
     const [line] = printed(() => logger.log('run started', about, 'TrainingProcessor'));
-    expect(JSON.parse(line!)).toMatchObject({ level: 'log', message: 'run started', context: 'TrainingProcessor', ...about });
+    expect(JSON.parse(line!)).toMatchObject({
+      level: 'log',
+      message: 'run started',
+      context: 'TrainingProcessor',
+      ...about,
+    });
   });
 
   it('in JSON mode takes the fields in effect (withLogFields), and an explicit field wins', () => {
@@ -48,7 +57,9 @@ describe('SafeConsoleLogger', () => {
     const [line] = printed(() => logger.log('run started', about, 'TrainingProcessor'));
     expect(line).toContain(`[TrainingProcessor] [run ${about.runId} attempt 2 job ${about.jobId}] run started`);
     expect(line).not.toContain('{');
-    const [request] = printed(() => withLogFields({ requestId: 'abc' }, () => logger.error('failed', 'ExceptionsHandler')));
+    const [request] = printed(() =>
+      withLogFields({ requestId: 'abc' }, () => logger.error('failed', 'ExceptionsHandler')),
+    );
     expect(request).toContain('[ExceptionsHandler] [request abc] failed');
   });
 

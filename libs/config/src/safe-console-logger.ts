@@ -16,13 +16,30 @@ export class SafeConsoleLogger extends ConsoleLogger {
     super(context, { flattenParams: true, ...options });
   }
 
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel, writeStreamType?: 'stdout' | 'stderr', errorStack?: unknown, params?: Params): void {
+  protected override printMessages(
+    messages: unknown[],
+    context?: string,
+    logLevel?: LogLevel,
+    writeStreamType?: 'stdout' | 'stderr',
+    errorStack?: unknown,
+    params?: Params,
+  ): void {
     const merged: Params = { ...logFieldsInEffect(), ...params };
-    const cleaned = Object.keys(merged).length ? (Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, clean(v)])) as Params) : undefined;
+    const cleaned = Object.keys(merged).length
+      ? (Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, clean(v)])) as Params)
+      : undefined;
     super.printMessages(messages, context, logLevel, writeStreamType, errorStack, cleaned);
   }
 
-  protected override formatMessage(logLevel: LogLevel, message: unknown, pidMessage: string, formattedLogLevel: string, contextMessage: string, timestampDiff: string, params?: Params): string {
+  protected override formatMessage(
+    logLevel: LogLevel,
+    message: unknown,
+    pidMessage: string,
+    formattedLogLevel: string,
+    contextMessage: string,
+    timestampDiff: string,
+    params?: Params,
+  ): string {
     const fields: LogFields = {};
     const rest: Params = {};
     for (const [key, value] of Object.entries(params ?? {})) {
@@ -31,7 +48,15 @@ export class SafeConsoleLogger extends ConsoleLogger {
     }
     const prefix = logFieldsPrefix(fields);
     const about = prefix ? `${contextMessage}${prefix} ` : contextMessage;
-    return super.formatMessage(logLevel, message, pidMessage, formattedLogLevel, about, timestampDiff, Object.keys(rest).length ? rest : undefined);
+    return super.formatMessage(
+      logLevel,
+      message,
+      pidMessage,
+      formattedLogLevel,
+      about,
+      timestampDiff,
+      Object.keys(rest).length ? rest : undefined,
+    );
   }
 
   override log(message: unknown, ...rest: unknown[]): void {

@@ -30,14 +30,21 @@ export const AugmentationSpecSchema = z
     horizontalFlip: z.boolean().default(false),
     verticalFlip: z.boolean().default(false),
     /** Brightness factor drawn from [lo, hi] (1 = unchanged); results are clipped to [0, 1]. */
-    brightnessRange: z.tuple([z.number().min(0).max(10), z.number().min(0).max(10)]).nullable().default(null),
+    brightnessRange: z
+      .tuple([z.number().min(0).max(10), z.number().min(0).max(10)])
+      .nullable()
+      .default(null),
     /** How points sampled outside the image are filled; Keras's default is 'nearest'. */
     fillMode: z.enum(['nearest', 'constant', 'reflect', 'wrap']).default('nearest'),
     /** The fill value for fillMode 'constant'. */
     cval: z.number().min(-10).max(10).default(0),
   })
   .strict()
-  .refine((s) => !Array.isArray(s.zoomRange) || s.zoomRange[0] <= s.zoomRange[1], { message: 'zoomRange [lo, hi] needs lo ≤ hi', path: ['zoomRange'], ...ONLY_WHEN_VALID })
+  .refine((s) => !Array.isArray(s.zoomRange) || s.zoomRange[0] <= s.zoomRange[1], {
+    message: 'zoomRange [lo, hi] needs lo ≤ hi',
+    path: ['zoomRange'],
+    ...ONLY_WHEN_VALID,
+  })
   .refine((s) => s.brightnessRange === null || s.brightnessRange[0] <= s.brightnessRange[1], {
     message: 'brightnessRange [lo, hi] needs lo ≤ hi',
     path: ['brightnessRange'],

@@ -19,7 +19,9 @@ export type RegisteredModelRef = z.infer<typeof RegisteredModelRefSchema>;
 export const ImportedModelSchema = z
   .object({
     uri: text({ max: 2000, trim: false })
-      .refine((u) => /^(s3|file):\/\//.test(u) || u.startsWith('/'), { message: 'expected s3://…, file://… or an absolute path to model.json' })
+      .refine((u) => /^(s3|file):\/\//.test(u) || u.startsWith('/'), {
+        message: 'expected s3://…, file://… or an absolute path to model.json',
+      })
       .refine((u) => u.endsWith('model.json'), { message: 'expected the URI of a model.json' }),
     cutAtLayer: text({ max: 200, trim: false }).optional(),
   })

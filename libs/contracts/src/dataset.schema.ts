@@ -48,21 +48,31 @@ export const ImageFolderDatasetSchema = z
     name: z.literal('image-folder'),
     datasetId: z.uuid(),
     /** Every image is decoded and resized to `[height, width, channels]` (channels 1 = grey, 3 = RGB). */
-    imageShape: z.tuple([z.int().min(8).max(512), z.int().min(8).max(512), z.union([z.literal(1), z.literal(3)])]).default([64, 64, 3]),
+    imageShape: z
+      .tuple([z.int().min(8).max(512), z.int().min(8).max(512), z.union([z.literal(1), z.literal(3)])])
+      .default([64, 64, 3]),
     /** 'cover' crops to the aspect ratio, 'contain' letterboxes in black, 'fill' stretches (as Keras's flow_from_directory). */
     fit: z.enum(['cover', 'contain', 'fill']).default('cover'),
     split: z
       .object({
         validation: Fraction.default(0.1),
         test: Fraction.default(0.2),
-        seed: z.int().min(0).max(2 ** 31 - 1).default(0),
+        seed: z
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1)
+          .default(0),
       })
       .strict()
       .prefault({}),
   })
   .strict();
 
-export const DatasetSpecSchema = z.discriminatedUnion('name', [MnistDatasetSchema, SyntheticShapesDatasetSchema, ImageFolderDatasetSchema]);
+export const DatasetSpecSchema = z.discriminatedUnion('name', [
+  MnistDatasetSchema,
+  SyntheticShapesDatasetSchema,
+  ImageFolderDatasetSchema,
+]);
 export type DatasetSpec = z.infer<typeof DatasetSpecSchema>;
 export type MnistDatasetSpec = z.infer<typeof MnistDatasetSchema>;
 export type SyntheticShapesDatasetSpec = z.infer<typeof SyntheticShapesDatasetSchema>;

@@ -3,7 +3,11 @@ import { PipelineSpecSchema, type PipelineSpecInput } from './pipeline-spec.sche
 const shapes = { name: 'synthetic-shapes' as const, imageSize: 16, perClass: 20 };
 const valid: PipelineSpecInput = {
   name: 'shapes pipeline',
-  pretrain: { name: 'ae', dataset: shapes, model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4], latentDim: 8 } },
+  pretrain: {
+    name: 'ae',
+    dataset: shapes,
+    model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4], latentDim: 8 },
+  },
   finetunes: [
     { name: 'ft 5', dataset: { ...shapes, labelsPerClass: 5 } },
     { kind: 'finetune', name: 'ft all', dataset: shapes },
@@ -40,12 +44,23 @@ describe('PipelineSpecSchema', () => {
   });
 
   it("refuses a base on a fine-tune: its base is the pipeline's pretrain", () => {
-    const withBase = { ...valid, finetunes: [{ name: 'x', dataset: shapes, model: { type: 'classifier', baseRunId: '00000000-0000-4000-8000-000000000000' } }] };
+    const withBase = {
+      ...valid,
+      finetunes: [
+        {
+          name: 'x',
+          dataset: shapes,
+          model: { type: 'classifier', baseRunId: '00000000-0000-4000-8000-000000000000' },
+        },
+      ],
+    };
     expect(paths(withBase)).toEqual(['finetunes.0.model.baseRunId']);
   });
 
   it("refuses a fine-tune whose images do not fit the pretrain's encoder", () => {
-    expect(paths({ ...valid, finetunes: [{ name: 'mnist', dataset: { name: 'mnist' } }] })).toEqual(['finetunes.0.dataset']);
+    expect(paths({ ...valid, finetunes: [{ name: 'mnist', dataset: { name: 'mnist' } }] })).toEqual([
+      'finetunes.0.dataset',
+    ]);
   });
 
   it('refuses an empty pipeline and unknown fields', () => {
@@ -57,7 +72,9 @@ describe('PipelineSpecSchema', () => {
 describe('PipelineSpecSchema bounds its fan-out (issue #9)', () => {
   it('refuses more fine-tunes or evaluations than allowed, quickly, without cross-checking them', () => {
     const started = performance.now();
-    expect(paths({ ...valid, finetunes: Array.from({ length: 5000 }, (_, i) => ({ name: `ft ${i}`, dataset: shapes })) })).toEqual(['finetunes']);
+    expect(
+      paths({ ...valid, finetunes: Array.from({ length: 5000 }, (_, i) => ({ name: `ft ${i}`, dataset: shapes })) }),
+    ).toEqual(['finetunes']);
     expect(paths({ ...valid, evaluations: Array.from({ length: 5 }, () => ({})) })).toEqual(['evaluations']);
     expect(performance.now() - started).toBeLessThan(2000);
   });

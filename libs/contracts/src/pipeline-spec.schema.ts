@@ -16,7 +16,11 @@ const withKind = (kind: string) => (v: unknown) => (isObject(v) ? { kind, ...v }
 const PipelineFinetuneSchema = z.preprocess(withKind('finetune'), FinetuneSpecSchema).superRefine((spec, ctx) => {
   for (const key of ['baseRunId', 'baseModel', 'importedModel'] as const) {
     if (spec.model[key] !== undefined && spec.model[key] !== null) {
-      ctx.addIssue({ code: 'custom', path: ['model', key], message: "A pipeline fine-tune starts from the pipeline's pretrain; leave its base out" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model', key],
+        message: "A pipeline fine-tune starts from the pipeline's pretrain; leave its base out",
+      });
     }
   }
 }, ONLY_WHEN_VALID);
@@ -49,7 +53,11 @@ export const PipelineSpecSchema = z
   .superRefine((p, ctx) => {
     const runs = 1 + p.finetunes.length * (1 + p.evaluations.length);
     if (runs > MAX_PIPELINE_RUNS) {
-      ctx.addIssue({ code: 'custom', path: ['finetunes'], message: `The pipeline would create ${runs} runs; at most ${MAX_PIPELINE_RUNS}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['finetunes'],
+        message: `The pipeline would create ${runs} runs; at most ${MAX_PIPELINE_RUNS}`,
+      });
     }
     // The pretrain's encoder only fits images of the shape it was trained on.
     const encoderInput = p.pretrain.model.inputShape;

@@ -4,7 +4,9 @@ import type { SpecKind } from './run-state';
 export const TRAINING_QUEUE = 'trainyard-training';
 
 /** A job is named after its run's spec kind (`specKindOf(run.kind)`). */
-export const JOB_NAMES = { pretrain: 'pretrain', finetune: 'finetune', evaluate: 'evaluate' } as const satisfies { [K in SpecKind]: K };
+export const JOB_NAMES = { pretrain: 'pretrain', finetune: 'finetune', evaluate: 'evaluate' } as const satisfies {
+  [K in SpecKind]: K;
+};
 export type TrainingJobName = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
 export interface TrainingJobData {

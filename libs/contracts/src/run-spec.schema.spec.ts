@@ -11,7 +11,14 @@ describe('parseRunSpec', () => {
         kind: 'pretrain',
         name: 'ae',
         dataset: { name: 'mnist' },
-        model: { type: 'conv-autoencoder', inputShape: [28, 28, 1], filters: [16, 32], latentDim: 64, latentActivation: 'relu', loss: 'mse' },
+        model: {
+          type: 'conv-autoencoder',
+          inputShape: [28, 28, 1],
+          filters: [16, 32],
+          latentDim: 64,
+          latentActivation: 'relu',
+          loss: 'mse',
+        },
         training: { epochs: 5, batchSize: 32, optimizer: 'adam', learningRate: 1e-3, validationSplit: 0.1, seed: 42 },
         checkpoint: { everyEpochs: 1 },
       },
@@ -68,16 +75,30 @@ describe('parseRunSpec', () => {
   });
 
   it('bounds every number', () => {
-    for (const training of [{ epochs: 0 }, { epochs: 1001 }, { batchSize: 0 }, { validationSplit: 0.9 }, { learningRate: 0 }]) {
+    for (const training of [
+      { epochs: 0 },
+      { epochs: 1001 },
+      { batchSize: 0 },
+      { validationSplit: 0.9 },
+      { learningRate: 0 },
+    ]) {
       expect(parseRunSpec({ kind: 'pretrain', name: 'x', dataset: { name: 'mnist' }, training }).ok).toBe(false);
     }
-    expect(parseRunSpec({ kind: 'pretrain', name: 'x', dataset: { name: 'mnist' }, model: { type: 'conv-autoencoder', filters: [] } }).ok).toBe(false);
+    expect(
+      parseRunSpec({
+        kind: 'pretrain',
+        name: 'x',
+        dataset: { name: 'mnist' },
+        model: { type: 'conv-autoencoder', filters: [] },
+      }).ok,
+    ).toBe(false);
   });
 });
 
 describe('image folders, augmentation, bases and freezing', () => {
   const datasetId = '6f1c1a0e-2b7d-4c51-9a77-0d7f2f6f9d11';
-  const finetune = (extra: Record<string, unknown>) => parseRunSpec({ kind: 'finetune', name: 'ft', dataset: { name: 'image-folder', datasetId }, ...extra });
+  const finetune = (extra: Record<string, unknown>) =>
+    parseRunSpec({ kind: 'finetune', name: 'ft', dataset: { name: 'image-folder', datasetId }, ...extra });
   const fields = (r: ReturnType<typeof parseRunSpec>) => (r.ok ? [] : r.errors.map((e) => e.field));
 
   it('fills an image-folder dataset and accepts Keras-named augmentation', () => {
@@ -89,44 +110,79 @@ describe('image folders, augmentation, bases and freezing', () => {
       fit: 'cover',
       split: { validation: 0.1, test: 0.2, seed: 0 },
     });
-    expect(result.ok && result.spec.kind === 'finetune' && result.spec.augmentation).toMatchObject({ shearRange: 20, horizontalFlip: true, rescale: 1 });
+    expect(result.ok && result.spec.kind === 'finetune' && result.spec.augmentation).toMatchObject({
+      shearRange: 20,
+      horizontalFlip: true,
+      rescale: 1,
+    });
     expect(fields(finetune({ augmentation: { shear_range: 0.2 } }))).toEqual(['augmentation.shear_range']);
   });
 
   it('takes one base: a run, a registered model version, or an imported model.json', () => {
     expect(finetune({ model: { type: 'classifier', baseModel: { name: 'flowers', version: 2 } } }).ok).toBe(true);
-    expect(finetune({ model: { type: 'classifier', importedModel: { uri: 's3://b/vgg/model.json', cutAtLayer: 'block5_pool' } } }).ok).toBe(true);
+    expect(
+      finetune({
+        model: { type: 'classifier', importedModel: { uri: 's3://b/vgg/model.json', cutAtLayer: 'block5_pool' } },
+      }).ok,
+    ).toBe(true);
     expect(finetune({ model: { type: 'classifier', importedModel: { uri: '/models/vgg/model.json' } } }).ok).toBe(true);
-    expect(fields(finetune({ model: { type: 'classifier', importedModel: { uri: 'vgg/model.json' } } }))).toEqual(['model.importedModel.uri']);
+    expect(fields(finetune({ model: { type: 'classifier', importedModel: { uri: 'vgg/model.json' } } }))).toEqual([
+      'model.importedModel.uri',
+    ]);
     const two = finetune({ model: { type: 'classifier', baseRunId: datasetId, baseModel: { name: 'x', version: 1 } } });
     expect(fields(two)).toEqual(['model.baseModel']);
-    expect(fields(finetune({ model: { type: 'classifier', baseModel: { name: 'x', version: 0 } } }))).toEqual(['model.baseModel.version']);
+    expect(fields(finetune({ model: { type: 'classifier', baseModel: { name: 'x', version: 0 } } }))).toEqual([
+      'model.baseModel.version',
+    ]);
   });
 
   it('checks two-stage freezing against the epochs, and keeps freezeBase working', () => {
     const twoStage = { mode: 'two-stage', unfreezeTopLayers: 3, unfreezeAfterEpochs: 2, fineTuneLearningRate: 1e-5 };
     expect(finetune({ model: { type: 'classifier', freezing: twoStage }, training: { epochs: 4 } }).ok).toBe(true);
-    expect(fields(finetune({ model: { type: 'classifier', freezing: twoStage }, training: { epochs: 2 } }))).toEqual(['model.freezing.unfreezeAfterEpochs']);
-    expect(fields(finetune({ model: { type: 'classifier', freezeBase: true, freezing: twoStage }, training: { epochs: 4 } }))).toEqual(['model.freezeBase']);
+    expect(fields(finetune({ model: { type: 'classifier', freezing: twoStage }, training: { epochs: 2 } }))).toEqual([
+      'model.freezing.unfreezeAfterEpochs',
+    ]);
+    expect(
+      fields(
+        finetune({ model: { type: 'classifier', freezeBase: true, freezing: twoStage }, training: { epochs: 4 } }),
+      ),
+    ).toEqual(['model.freezeBase']);
     const old = finetune({ model: { type: 'classifier', freezeBase: true } });
     expect(old.ok && old.spec.kind === 'finetune' && effectiveFreezing(old.spec.model).mode).toBe('base');
   });
 
   it('parses an evaluation run and bounds its numbers', () => {
     const result = parseRunSpec({ kind: 'evaluate', name: 'ev', checkpoint: { runId: datasetId } });
-    expect(result).toEqual({ ok: true, spec: { kind: 'evaluate', name: 'ev', checkpoint: { runId: datasetId }, split: 'test', topK: 5, batchSize: 64 } });
-    const bad = parseRunSpec({ kind: 'evaluate', name: 'ev', checkpoint: { runId: 'x', sequence: -1 }, split: 'holdout', topK: 0 });
+    expect(result).toEqual({
+      ok: true,
+      spec: { kind: 'evaluate', name: 'ev', checkpoint: { runId: datasetId }, split: 'test', topK: 5, batchSize: 64 },
+    });
+    const bad = parseRunSpec({
+      kind: 'evaluate',
+      name: 'ev',
+      checkpoint: { runId: 'x', sequence: -1 },
+      split: 'holdout',
+      topK: 0,
+    });
     expect(fields(bad).sort()).toEqual(['checkpoint.runId', 'checkpoint.sequence', 'split', 'topK']);
   });
 
   it('bounds every number of the new fields', () => {
-    for (const dataset of [{ imageShape: [4, 4, 3] }, { imageShape: [64, 64, 2] }, { split: { test: 0.9 } }, { split: { seed: -1 } }]) {
-      expect(parseRunSpec({ kind: 'finetune', name: 'x', dataset: { name: 'image-folder', datasetId, ...dataset } }).ok).toBe(false);
+    for (const dataset of [
+      { imageShape: [4, 4, 3] },
+      { imageShape: [64, 64, 2] },
+      { split: { test: 0.9 } },
+      { split: { seed: -1 } },
+    ]) {
+      expect(
+        parseRunSpec({ kind: 'finetune', name: 'x', dataset: { name: 'image-folder', datasetId, ...dataset } }).ok,
+      ).toBe(false);
     }
     for (const freezing of [{ unfreezeTopLayers: 0 }, { unfreezeAfterEpochs: 1001 }, { fineTuneLearningRate: 2 }]) {
       expect(finetune({ model: { type: 'classifier', freezing } }).ok).toBe(false);
     }
-    for (const augmentation of [{ rotationRange: 181 }, { cval: 1e9 }, { zoomRange: [2, 1] }]) expect(finetune({ augmentation }).ok).toBe(false);
+    for (const augmentation of [{ rotationRange: 181 }, { cval: 1e9 }, { zoomRange: [2, 1] }])
+      expect(finetune({ augmentation }).ok).toBe(false);
   });
 });
 

@@ -35,7 +35,11 @@ const encoderArchitecture = {
  * under MSE trains under it).
  */
 export const ConvAutoencoderSchema = z
-  .object({ type: z.literal('conv-autoencoder'), ...encoderArchitecture, loss: z.enum(['mse', 'binaryCrossentropy']).default('mse') })
+  .object({
+    type: z.literal('conv-autoencoder'),
+    ...encoderArchitecture,
+    loss: z.enum(['mse', 'binaryCrossentropy']).default('mse'),
+  })
   .strict();
 export type ConvAutoencoderSpec = z.infer<typeof ConvAutoencoderSchema>;
 
@@ -71,15 +75,29 @@ export const ClassifierSchema = z
   })
   .strict()
   .superRefine((model, ctx) => {
-    const bases = (['baseRunId', 'baseModel', 'importedModel'] as const).filter((k) => model[k] !== undefined && model[k] !== null);
+    const bases = (['baseRunId', 'baseModel', 'importedModel'] as const).filter(
+      (k) => model[k] !== undefined && model[k] !== null,
+    );
     if (bases.length > 1) {
-      ctx.addIssue({ code: 'custom', path: [bases[1]], message: `A classifier has one base: ${bases.join(' and ')} were both given` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [bases[1]],
+        message: `A classifier has one base: ${bases.join(' and ')} were both given`,
+      });
     }
     if (model.cutAt !== undefined && model.importedModel !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['cutAt'], message: 'An imported model is cut at importedModel.cutAtLayer; drop cutAt' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cutAt'],
+        message: 'An imported model is cut at importedModel.cutAtLayer; drop cutAt',
+      });
     }
     if (model.freezeBase && model.freezing.mode === 'two-stage') {
-      ctx.addIssue({ code: 'custom', path: ['freezeBase'], message: "freezeBase conflicts with freezing.mode 'two-stage'; drop freezeBase" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['freezeBase'],
+        message: "freezeBase conflicts with freezing.mode 'two-stage'; drop freezeBase",
+      });
     }
   }, ONLY_WHEN_VALID);
 export type ClassifierSpec = z.infer<typeof ClassifierSchema>;
@@ -95,7 +113,12 @@ export const PretrainSpecSchema = z
   })
   .strict()
   .superRefine((spec, ctx) => {
-    checkValidationRules('pretrain', spec.training, { value: spec.training.validationSplit, field: 'training.validationSplit' }, ctx);
+    checkValidationRules(
+      'pretrain',
+      spec.training,
+      { value: spec.training.validationSplit, field: 'training.validationSplit' },
+      ctx,
+    );
   }, ONLY_WHEN_VALID);
 export type PretrainSpec = z.infer<typeof PretrainSpecSchema>;
 
@@ -127,7 +150,10 @@ export const FinetuneSpecSchema = z
 export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
 
 /** The share a fine-tune validates on: an image folder's own split, otherwise `training.validationSplit` of train. */
-function finetuneValidation(spec: { dataset: z.infer<typeof DatasetSpecSchema>; training: TrainingSpec }): { value: number; field: string } {
+function finetuneValidation(spec: { dataset: z.infer<typeof DatasetSpecSchema>; training: TrainingSpec }): {
+  value: number;
+  field: string;
+} {
   return spec.dataset.name === 'image-folder'
     ? { value: spec.dataset.split.validation, field: 'dataset.split.validation' }
     : { value: spec.training.validationSplit, field: 'training.validationSplit' };

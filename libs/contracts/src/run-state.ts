@@ -5,8 +5,14 @@ export type RunKind = (typeof RUN_KINDS)[number];
  * A run's kind as a spec and a job name spell it (`kind: 'pretrain'`) and as the runs table does
  * (`PRETRAIN`): the one mapping between the two spellings.
  */
-const RUN_KIND_OF_SPEC_KIND = { pretrain: 'PRETRAIN', finetune: 'FINETUNE', evaluate: 'EVALUATE' } as const satisfies Record<string, RunKind>;
-const SPEC_KIND_OF_RUN_KIND = Object.fromEntries(Object.entries(RUN_KIND_OF_SPEC_KIND).map(([spec, run]) => [run, spec])) as {
+const RUN_KIND_OF_SPEC_KIND = {
+  pretrain: 'PRETRAIN',
+  finetune: 'FINETUNE',
+  evaluate: 'EVALUATE',
+} as const satisfies Record<string, RunKind>;
+const SPEC_KIND_OF_RUN_KIND = Object.fromEntries(
+  Object.entries(RUN_KIND_OF_SPEC_KIND).map(([spec, run]) => [run, spec]),
+) as {
   [K in keyof typeof RUN_KIND_OF_SPEC_KIND as (typeof RUN_KIND_OF_SPEC_KIND)[K]]: K;
 };
 export type SpecKind = keyof typeof RUN_KIND_OF_SPEC_KIND;

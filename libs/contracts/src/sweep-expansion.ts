@@ -1,5 +1,11 @@
 import { cappedProduct } from './schema-guards';
-import { INTEGER_SWEEP_PARAMETERS, MAX_SWEEP_RUNS, type SweepParameter, type SweepValue, type SweepValues } from './sweep-parameters';
+import {
+  INTEGER_SWEEP_PARAMETERS,
+  MAX_SWEEP_RUNS,
+  type SweepParameter,
+  type SweepValue,
+  type SweepValues,
+} from './sweep-parameters';
 import { mulberry32 } from './seeded-random';
 
 type Range = { min: number; max: number; log?: true };
@@ -28,21 +34,27 @@ export function expandSweep(spec: SweepExpansionInput): { runs: SweepValues[] } 
   }
   const entries = Object.entries(spec.parameters) as [SweepParameter, SweepValue[] | Range][];
   if (spec.strategy === 'grid') {
-    const lists = entries.map(([key, values]) => [key, Array.isArray(values) ? values : [values.min, values.max]] as const);
+    const lists = entries.map(
+      ([key, values]) => [key, Array.isArray(values) ? values : [values.min, values.max]] as const,
+    );
     const count = cappedProduct(
       lists.map(([, values]) => values.length),
       MAX_SWEEP_RUNS,
     );
     if (count > spec.maxRuns) return { tooMany: count };
     let runs: SweepValues[] = [{}];
-    for (const [key, values] of lists) runs = runs.flatMap((run) => values.map((value): SweepValues => ({ ...run, [key]: value })));
+    for (const [key, values] of lists)
+      runs = runs.flatMap((run) => values.map((value): SweepValues => ({ ...run, [key]: value })));
     return { runs };
   }
   const random = mulberry32(spec.seed);
   const runs: SweepValues[] = [];
   for (let i = 0; i < spec.maxRuns; i++) {
     const run: SweepValues = {};
-    for (const [key, values] of entries) run[key] = Array.isArray(values) ? values[Math.floor(random() * values.length)]! : draw(values, random, INTEGER_SWEEP_PARAMETERS.includes(key));
+    for (const [key, values] of entries)
+      run[key] = Array.isArray(values)
+        ? values[Math.floor(random() * values.length)]!
+        : draw(values, random, INTEGER_SWEEP_PARAMETERS.includes(key));
     runs.push(run);
   }
   return { runs };
@@ -50,6 +62,8 @@ export function expandSweep(spec: SweepExpansionInput): { runs: SweepValues[] } 
 
 function draw(range: Range, random: () => number, integer: boolean): number {
   const u = random();
-  const value = range.log ? Math.exp(Math.log(range.min) + u * (Math.log(range.max) - Math.log(range.min))) : range.min + u * (range.max - range.min);
+  const value = range.log
+    ? Math.exp(Math.log(range.min) + u * (Math.log(range.max) - Math.log(range.min)))
+    : range.min + u * (range.max - range.min);
   return integer ? Math.round(value) : value;
 }

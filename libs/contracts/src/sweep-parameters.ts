@@ -21,13 +21,25 @@ export type SweepValue = number | string | boolean;
 export type SweepValues = Partial<Record<SweepParameter, SweepValue>>;
 
 /** Parameters whose values are whole numbers: a random draw from a range is rounded. */
-export const INTEGER_SWEEP_PARAMETERS: readonly SweepParameter[] = ['training.batchSize', 'training.epochs', 'training.seed', 'model.headUnits', 'dataset.labelsPerClass'];
+export const INTEGER_SWEEP_PARAMETERS: readonly SweepParameter[] = [
+  'training.batchSize',
+  'training.epochs',
+  'training.seed',
+  'model.headUnits',
+  'dataset.labelsPerClass',
+];
 
 export const MAX_SWEEP_RUNS = 200;
 /** Values one parameter's list may hold. */
 export const MAX_SWEEP_VALUES = 50;
 
-const REFERENCE_AUGMENTATION = { rotationRange: 20, widthShiftRange: 0.15, heightShiftRange: 0.15, shearRange: 15, zoomRange: 0.15 };
+const REFERENCE_AUGMENTATION = {
+  rotationRange: 20,
+  widthShiftRange: 0.15,
+  heightShiftRange: 0.15,
+  shearRange: 15,
+  zoomRange: 0.15,
+};
 
 /**
  * The base fine-tune with the chosen values written in (a new object; the base is left alone).
@@ -54,7 +66,10 @@ export function applySweepValues(base: FinetuneSpec, values: SweepValues): Recor
   return spec;
 }
 
-function strengthAugmentation(own: FinetuneSpec['augmentation'], strength: number): Record<string, unknown> | undefined {
+function strengthAugmentation(
+  own: FinetuneSpec['augmentation'],
+  strength: number,
+): Record<string, unknown> | undefined {
   if (strength === 0) return own;
   const scaled = Object.fromEntries(Object.entries(REFERENCE_AUGMENTATION).map(([k, v]) => [k, v * strength]));
   return { ...(own ?? {}), ...scaled };

@@ -25,13 +25,24 @@ describe('sweep expansion', () => {
   });
 
   it('grid: refuses more combinations than maxRuns instead of cutting', () => {
-    expect(expandSweep({ strategy: 'grid', parameters: { 'model.headUnits': [0, 8, 16], 'training.seed': [1, 2] }, maxRuns: 5, seed: 0 })).toEqual({ tooMany: 6 });
+    expect(
+      expandSweep({
+        strategy: 'grid',
+        parameters: { 'model.headUnits': [0, 8, 16], 'training.seed': [1, 2] },
+        maxRuns: 5,
+        seed: 0,
+      }),
+    ).toEqual({ tooMany: 6 });
   });
 
   it('random: maxRuns seeded draws, in range, log-uniform, integers rounded', () => {
     const spec = {
       strategy: 'random' as const,
-      parameters: { 'training.learningRate': { min: 1e-4, max: 1e-1, log: true as const }, 'model.headUnits': { min: 4, max: 64 }, 'model.dropout': [0, 0.5] },
+      parameters: {
+        'training.learningRate': { min: 1e-4, max: 1e-1, log: true as const },
+        'model.headUnits': { min: 4, max: 64 },
+        'model.dropout': [0, 0.5],
+      },
       maxRuns: 200,
       seed: 7,
     };
@@ -52,9 +63,22 @@ describe('sweep expansion', () => {
   });
 
   it('writes values into a copy of the base, augmentation strength as a scaled augmentation', () => {
-    const parsed = SweepSpecSchema.parse({ name: 's', base, strategy: 'grid', parameters: { 'training.learningRate': [0.01] } });
-    const applied = applySweepValues(parsed.base, { 'training.learningRate': 0.05, 'model.freezing.mode': 'base', 'augmentation.strength': 0.5 });
-    expect(applied).toMatchObject({ training: { learningRate: 0.05, epochs: 4 }, model: { freezing: { mode: 'base' } }, augmentation: { rotationRange: 10, zoomRange: 0.075 } });
+    const parsed = SweepSpecSchema.parse({
+      name: 's',
+      base,
+      strategy: 'grid',
+      parameters: { 'training.learningRate': [0.01] },
+    });
+    const applied = applySweepValues(parsed.base, {
+      'training.learningRate': 0.05,
+      'model.freezing.mode': 'base',
+      'augmentation.strength': 0.5,
+    });
+    expect(applied).toMatchObject({
+      training: { learningRate: 0.05, epochs: 4 },
+      model: { freezing: { mode: 'base' } },
+      augmentation: { rotationRange: 10, zoomRange: 0.075 },
+    });
     expect(parsed.base.training.learningRate).toBe(0.001);
     expect(applySweepValues(parsed.base, { 'augmentation.strength': 0 })['augmentation']).toBeUndefined();
   });
@@ -62,7 +86,9 @@ describe('sweep expansion', () => {
 
 describe('SweepSpecSchema', () => {
   it('fills in the defaults', () => {
-    expect(SweepSpecSchema.parse({ name: 's', base, strategy: 'random', parameters: { 'model.headUnits': [0, 8] } })).toMatchObject({
+    expect(
+      SweepSpecSchema.parse({ name: 's', base, strategy: 'random', parameters: { 'model.headUnits': [0, 8] } }),
+    ).toMatchObject({
       maxRuns: 20,
       seed: 0,
       metric: 'test/accuracy',
@@ -72,30 +98,71 @@ describe('SweepSpecSchema', () => {
   });
 
   it('names the bad value of a parameter', () => {
-    expect(issues({ name: 's', base, strategy: 'grid', parameters: { 'training.learningRate': [0.01, 5], 'model.freezing.mode': ['none', 'all'] } })).toEqual([
+    expect(
+      issues({
+        name: 's',
+        base,
+        strategy: 'grid',
+        parameters: { 'training.learningRate': [0.01, 5], 'model.freezing.mode': ['none', 'all'] },
+      }),
+    ).toEqual([
       { path: 'parameters.training.learningRate.1', message: expect.stringContaining('training.learningRate') },
       { path: 'parameters.model.freezing.mode.1', message: expect.stringContaining('"all"') },
     ]);
   });
 
   it('refuses unknown parameters, ranges in a grid, too many runs and clashing combinations', () => {
-    expect(issues({ name: 's', base, strategy: 'grid', parameters: { 'training.momentum': [0.9] } as never })[0]).toEqual({
+    expect(
+      issues({ name: 's', base, strategy: 'grid', parameters: { 'training.momentum': [0.9] } as never })[0],
+    ).toEqual({
       path: 'parameters',
       message: 'Unrecognized key: "training.momentum"',
     });
-    expect(issues({ name: 's', base, strategy: 'grid', parameters: { 'training.learningRate': { min: 0.001, max: 0.1 } } })[0]!.path).toBe('parameters.training.learningRate');
-    expect(issues({ name: 's', base, strategy: 'grid', parameters: { 'training.seed': Array.from({ length: 30 }, (_, i) => i) }, maxRuns: 10 })[0]).toEqual({
+    expect(
+      issues({
+        name: 's',
+        base,
+        strategy: 'grid',
+        parameters: { 'training.learningRate': { min: 0.001, max: 0.1 } },
+      })[0]!.path,
+    ).toBe('parameters.training.learningRate');
+    expect(
+      issues({
+        name: 's',
+        base,
+        strategy: 'grid',
+        parameters: { 'training.seed': Array.from({ length: 30 }, (_, i) => i) },
+        maxRuns: 10,
+      })[0],
+    ).toEqual({
       path: 'maxRuns',
       message: expect.stringContaining('30 combinations'),
     });
-    expect(issues({ name: 's', base, strategy: 'random', parameters: { 'model.headUnits': [0] }, maxRuns: 201 })[0]!.path).toBe('maxRuns');
-    const clash = issues({ name: 's', base, strategy: 'grid', parameters: { 'model.freezing.mode': ['two-stage'], 'training.epochs': [1, 3] } });
-    expect(clash[0]).toEqual({ path: 'parameters', message: expect.stringMatching(/^Run 1 \(model.freezing.mode=two-stage, training.epochs=1\): model.freezing.unfreezeAfterEpochs/) });
+    expect(
+      issues({ name: 's', base, strategy: 'random', parameters: { 'model.headUnits': [0] }, maxRuns: 201 })[0]!.path,
+    ).toBe('maxRuns');
+    const clash = issues({
+      name: 's',
+      base,
+      strategy: 'grid',
+      parameters: { 'model.freezing.mode': ['two-stage'], 'training.epochs': [1, 3] },
+    });
+    expect(clash[0]).toEqual({
+      path: 'parameters',
+      message: expect.stringMatching(
+        /^Run 1 \(model.freezing.mode=two-stage, training.epochs=1\): model.freezing.unfreezeAfterEpochs/,
+      ),
+    });
   });
 
   it('refuses a parameter the base dataset does not have', () => {
-    const folder = { ...base, dataset: { name: 'image-folder' as const, datasetId: '00000000-0000-4000-8000-000000000000' } };
-    expect(issues({ name: 's', base: folder, strategy: 'grid', parameters: { 'dataset.labelsPerClass': [5] } })[0]).toEqual({
+    const folder = {
+      ...base,
+      dataset: { name: 'image-folder' as const, datasetId: '00000000-0000-4000-8000-000000000000' },
+    };
+    expect(
+      issues({ name: 's', base: folder, strategy: 'grid', parameters: { 'dataset.labelsPerClass': [5] } })[0],
+    ).toEqual({
       path: 'parameters.dataset.labelsPerClass.0',
       message: '5: dataset.labelsPerClass: Unknown field',
     });
@@ -106,18 +173,30 @@ describe('SweepSpecSchema bounds what a request may cost (issue #9)', () => {
   const timed = (input: unknown) => {
     const started = performance.now();
     const parsed = SweepSpecSchema.safeParse(input);
-    return { ms: performance.now() - started, paths: parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.')) };
+    return {
+      ms: performance.now() - started,
+      paths: parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.')),
+    };
   };
 
   it.each([1e6, 1e9, Number.MAX_SAFE_INTEGER])('refuses maxRuns %d without expanding anything', (maxRuns) => {
-    const { ms, paths } = timed({ name: 's', base, strategy: 'random', parameters: { 'training.learningRate': { min: 1e-4, max: 1e-1 } }, maxRuns });
+    const { ms, paths } = timed({
+      name: 's',
+      base,
+      strategy: 'random',
+      parameters: { 'training.learningRate': { min: 1e-4, max: 1e-1 } },
+      maxRuns,
+    });
     expect(paths).toEqual(['maxRuns']);
     expect(ms).toBeLessThan(500);
   });
 
   it('runs no cross-field check while any field is invalid', () => {
     // A bad name next to a huge grid: only the name (and nothing the check would find) is reported.
-    const grid = { 'training.seed': Array.from({ length: 50 }, (_, i) => i), 'model.headUnits': Array.from({ length: 50 }, (_, i) => i) };
+    const grid = {
+      'training.seed': Array.from({ length: 50 }, (_, i) => i),
+      'model.headUnits': Array.from({ length: 50 }, (_, i) => i),
+    };
     expect(timed({ name: '', base, strategy: 'grid', parameters: grid, maxRuns: 200 }).paths).toEqual(['name']);
   });
 
@@ -136,29 +215,52 @@ describe('SweepSpecSchema bounds what a request may cost (issue #9)', () => {
     const { ms, paths } = timed({ name: 's', base, strategy: 'grid', parameters, maxRuns: 200 });
     expect(paths).toEqual(['maxRuns']);
     expect(ms).toBeLessThan(2000);
-    expect(issues({ name: 's', base, strategy: 'grid', parameters, maxRuns: 200 } as SweepSpecInput)[0]!.message).toContain('more than 200 combinations');
+    expect(
+      issues({ name: 's', base, strategy: 'grid', parameters, maxRuns: 200 } as SweepSpecInput)[0]!.message,
+    ).toContain('more than 200 combinations');
   });
 
   it('bounds value lists and string values', () => {
-    expect(timed({ name: 's', base, strategy: 'grid', parameters: { 'training.seed': Array.from({ length: 51 }, (_, i) => i) } }).paths).toEqual(['parameters.training.seed']);
-    expect(timed({ name: 's', base, strategy: 'grid', parameters: { 'model.freezing.mode': ['x'.repeat(121)] } }).paths).toEqual(['parameters.model.freezing.mode.0']);
-    expect(timed({ name: 's', base, strategy: 'grid', parameters: { 'model.freezing.mode': ['base\n'] } }).paths).toEqual(['parameters.model.freezing.mode.0']);
-    expect(timed({ name: 's', base, strategy: 'grid', parameters: { 'training.seed': [1] }, metric: 'acc\u0000' }).paths).toEqual(['metric']);
+    expect(
+      timed({
+        name: 's',
+        base,
+        strategy: 'grid',
+        parameters: { 'training.seed': Array.from({ length: 51 }, (_, i) => i) },
+      }).paths,
+    ).toEqual(['parameters.training.seed']);
+    expect(
+      timed({ name: 's', base, strategy: 'grid', parameters: { 'model.freezing.mode': ['x'.repeat(121)] } }).paths,
+    ).toEqual(['parameters.model.freezing.mode.0']);
+    expect(
+      timed({ name: 's', base, strategy: 'grid', parameters: { 'model.freezing.mode': ['base\n'] } }).paths,
+    ).toEqual(['parameters.model.freezing.mode.0']);
+    expect(
+      timed({ name: 's', base, strategy: 'grid', parameters: { 'training.seed': [1] }, metric: 'acc\u0000' }).paths,
+    ).toEqual(['metric']);
   });
 
   it('expandSweep refuses a maxRuns outside 1..200 whoever calls it', () => {
-    expect(() => expandSweep({ strategy: 'random', parameters: { 'model.headUnits': [1] }, maxRuns: 1e9, seed: 0 })).toThrow(RangeError);
+    expect(() =>
+      expandSweep({ strategy: 'random', parameters: { 'model.headUnits': [1] }, maxRuns: 1e9, seed: 0 }),
+    ).toThrow(RangeError);
   });
 
   it('applySweepValues walks only the known parameter paths', () => {
     const parsed = SweepSpecSchema.parse({ name: 's', base, strategy: 'grid', parameters: { 'training.seed': [1] } });
-    expect(() => applySweepValues(parsed.base, { ['__proto__.polluted' as 'training.seed']: 1 })).toThrow('Unknown sweep parameter');
-    expect(() => applySweepValues(parsed.base, { ['constructor.prototype.polluted' as 'training.seed']: 1 })).toThrow('Unknown sweep parameter');
+    expect(() => applySweepValues(parsed.base, { ['__proto__.polluted' as 'training.seed']: 1 })).toThrow(
+      'Unknown sweep parameter',
+    );
+    expect(() => applySweepValues(parsed.base, { ['constructor.prototype.polluted' as 'training.seed']: 1 })).toThrow(
+      'Unknown sweep parameter',
+    );
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
   it('a __proto__ key in parameters is never copied (zod records skip it; the API refuses it with a 400)', () => {
-    const input = JSON.parse(`{"name":"s","base":${JSON.stringify(base)},"strategy":"grid","parameters":{"__proto__":{"polluted":[1]},"training.seed":[1]}}`);
+    const input = JSON.parse(
+      `{"name":"s","base":${JSON.stringify(base)},"strategy":"grid","parameters":{"__proto__":{"polluted":[1]},"training.seed":[1]}}`,
+    );
     const parsed = SweepSpecSchema.parse(input);
     expect(Object.keys(parsed.parameters)).toEqual(['training.seed']);
     expect(Object.getPrototypeOf(parsed.parameters)).toBe(Object.prototype);

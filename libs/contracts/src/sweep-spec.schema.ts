@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { FinetuneSpecSchema } from './run-spec.schema';
 import { ONLY_WHEN_VALID } from './schema-guards';
 import { expandSweep } from './sweep-expansion';
-import { applySweepValues, MAX_SWEEP_RUNS, MAX_SWEEP_VALUES, SWEEP_PARAMETERS, type SweepParameter, type SweepValue } from './sweep-parameters';
+import {
+  applySweepValues,
+  MAX_SWEEP_RUNS,
+  MAX_SWEEP_VALUES,
+  SWEEP_PARAMETERS,
+  type SweepParameter,
+  type SweepValue,
+} from './sweep-parameters';
 import { NameSchema, text } from './text.schema';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -32,7 +39,11 @@ export const SweepSpecSchema = z
     /** Random: the number of runs; grid: an upper bound the full grid must fit in. */
     maxRuns: z.int().min(1).max(MAX_SWEEP_RUNS).default(20),
     /** Seeds the random draws (the same seed gives the same runs). */
-    seed: z.int().min(0).max(2 ** 31 - 1).default(0),
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0),
     /** `test/<field>` of a run's result (test/accuracy, test/macroF1…), or a metric summary's name (val_accuracy). */
     metric: text({ max: 120 }).default('test/accuracy'),
     goal: z.enum(['max', 'min']).default('max'),
@@ -44,7 +55,11 @@ export const SweepSpecSchema = z
     for (const [key, values] of Object.entries(sweep.parameters) as [SweepParameter, SweepParameterValues][]) {
       if (!Array.isArray(values)) {
         if (sweep.strategy === 'grid') {
-          ctx.addIssue({ code: 'custom', path: ['parameters', key], message: 'A grid needs a list of values; ranges are for strategy "random"' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['parameters', key],
+            message: 'A grid needs a list of values; ranges are for strategy "random"',
+          });
           ok = false;
         }
         continue;
@@ -61,14 +76,22 @@ export const SweepSpecSchema = z
     if (!ok) return;
     const expanded = expandSweep(sweep);
     if ('tooMany' in expanded) {
-      ctx.addIssue({ code: 'custom', path: ['maxRuns'], message: `The grid has ${expanded.tooMany > MAX_SWEEP_RUNS ? `more than ${MAX_SWEEP_RUNS}` : expanded.tooMany} combinations; raise maxRuns (≤ ${MAX_SWEEP_RUNS}) or trim the lists` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxRuns'],
+        message: `The grid has ${expanded.tooMany > MAX_SWEEP_RUNS ? `more than ${MAX_SWEEP_RUNS}` : expanded.tooMany} combinations; raise maxRuns (≤ ${MAX_SWEEP_RUNS}) or trim the lists`,
+      });
       return;
     }
     // Values valid alone may clash together (two-stage freezing needs more epochs than unfreezeAfterEpochs).
     for (const [i, values] of expanded.runs.entries()) {
       const issue = firstIssue(applySweepValues(sweep.base, values));
       if (issue) {
-        ctx.addIssue({ code: 'custom', path: ['parameters'], message: `Run ${i + 1} (${describeValues(values)}): ${issue}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['parameters'],
+          message: `Run ${i + 1} (${describeValues(values)}): ${issue}`,
+        });
         return;
       }
     }

@@ -23,7 +23,8 @@ describe('text()', () => {
   });
 
   it('accepts any printable script, emoji (surrogate pairs) and homoglyphs, trimmed', () => {
-    for (const value of ['Ѕweep (Cyrillic S)', 'flowers 🌸', '猫と犬', 'ﬁne-tune']) expect(name.parse(value)).toBe(value);
+    for (const value of ['Ѕweep (Cyrillic S)', 'flowers 🌸', '猫と犬', 'ﬁne-tune'])
+      expect(name.parse(value)).toBe(value);
     expect(name.parse('  padded  ')).toBe('padded');
     expect(name.safeParse('   ').success).toBe(false);
   });
@@ -40,7 +41,10 @@ describe('text()', () => {
   it('is what every name of a spec is checked with, so a 400 names the field', () => {
     expect(NameSchema.safeParse('a\nb').success).toBe(false);
     const parsed = parseRunSpec({ kind: 'pretrain', name: 'evil\n[INFO] run succeeded', dataset: { name: 'mnist' } });
-    expect(parsed).toEqual({ ok: false, errors: [{ field: 'name', message: 'Control character U+000A at position 4 is not allowed' }] });
+    expect(parsed).toEqual({
+      ok: false,
+      errors: [{ field: 'name', message: 'Control character U+000A at position 4 is not allowed' }],
+    });
   });
 });
 

@@ -114,7 +114,13 @@ export function affineTransform(
 }
 
 /** One image through `m`, as a new array: the convenient form for tests and previews. */
-export function transformImage(image: Float32Array, shape: ImageShape, m: Affine, fill: FillMode = 'nearest', cval = 0): Float32Array {
+export function transformImage(
+  image: Float32Array,
+  shape: ImageShape,
+  m: Affine,
+  fill: FillMode = 'nearest',
+  cval = 0,
+): Float32Array {
   const out = new Float32Array(image.length);
   affineTransform(image, 0, out, 0, shape, m, fill, cval);
   return out;

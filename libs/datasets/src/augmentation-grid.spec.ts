@@ -3,11 +3,21 @@ import { SyntheticShapesDatasetSchema } from '@trainyard/contracts';
 import { AugmentationSpecSchema, augmentationGrid, loadDataset } from './index';
 
 describe('augmentationGrid', () => {
-  const data = loadDataset(SyntheticShapesDatasetSchema.parse({ name: 'synthetic-shapes', imageSize: 32, channels: 3, perClass: 4, noise: 0 }), {
-    seed: 1,
-    labeled: true,
+  const data = loadDataset(
+    SyntheticShapesDatasetSchema.parse({ name: 'synthetic-shapes', imageSize: 32, channels: 3, perClass: 4, noise: 0 }),
+    {
+      seed: 1,
+      labeled: true,
+    },
+  );
+  const spec = AugmentationSpecSchema.parse({
+    rotationRange: 30,
+    shearRange: 20,
+    zoomRange: 0.2,
+    horizontalFlip: true,
+    widthShiftRange: 0.1,
+    brightnessRange: [0.6, 1.3],
   });
-  const spec = AugmentationSpecSchema.parse({ rotationRange: 30, shearRange: 20, zoomRange: 0.2, horizontalFlip: true, widthShiftRange: 0.1, brightnessRange: [0.6, 1.3] });
   const grid = { images: data.train.images, count: data.train.count, imageShape: data.imageShape };
 
   it('is a PNG of rows × cols tiles, the first column the originals, reproducible by seed', async () => {

@@ -24,7 +24,13 @@ const GAP = 2;
  * original in the first column, then `cols - 1` augmented draws of it (row r, column k uses draw
  * r·cols + k of `seed`, so the grid is reproducible). Pixels are clipped to [0, 1] for display.
  */
-export async function augmentationGrid(data: GridImages, spec: AugmentationSpec, seed: number, cols = 8, opts: GridOptions = {}): Promise<Buffer> {
+export async function augmentationGrid(
+  data: GridImages,
+  spec: AugmentationSpec,
+  seed: number,
+  cols = 8,
+  opts: GridOptions = {},
+): Promise<Buffer> {
   const [h, w, c] = data.imageShape;
   const rows = Math.min(opts.rows ?? 6, data.count);
   if (rows === 0) throw new Error('augmentationGrid needs at least one image');

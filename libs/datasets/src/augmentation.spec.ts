@@ -31,12 +31,22 @@ function lit(pixels: Float32Array, size = N): [number, number][] {
 }
 
 // An L: a vertical bar at x = 2 (y = 2..6) and a foot along y = 6 (x = 3..4).
-const L: [number, number][] = [[2, 2], [2, 3], [2, 4], [2, 5], [2, 6], [3, 6], [4, 6]];
+const L: [number, number][] = [
+  [2, 2],
+  [2, 3],
+  [2, 4],
+  [2, 5],
+  [2, 6],
+  [3, 6],
+  [4, 6],
+];
 const sorted = (points: [number, number][]) => [...points].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
 
 describe('single transforms on a known image', () => {
   it('horizontal flip mirrors x about the centre', () => {
-    expect(lit(transformImage(image(L), shape, flipInverse(true, false)))).toEqual(sorted(L.map(([x, y]) => [N - 1 - x, y])));
+    expect(lit(transformImage(image(L), shape, flipInverse(true, false)))).toEqual(
+      sorted(L.map(([x, y]) => [N - 1 - x, y])),
+    );
   });
 
   it('90° rotation maps (dx, dy) from the centre to (dy, -dx): counter-clockwise on screen', () => {
@@ -49,14 +59,27 @@ describe('single transforms on a known image', () => {
   });
 
   it('zoom 2× moves a point twice as far from the centre, with bilinear values between', () => {
-    const out = transformImage(image([[4, 4], [6, 4]]), shape, zoomInverse(2, 2), 'constant');
-    expect(lit(out)).toEqual([[4, 4], [8, 4]]);
+    const out = transformImage(
+      image([
+        [4, 4],
+        [6, 4],
+      ]),
+      shape,
+      zoomInverse(2, 2),
+      'constant',
+    );
+    expect(lit(out)).toEqual([
+      [4, 4],
+      [8, 4],
+    ]);
     expect(out[4 * N + 7]).toBeCloseTo(0.5, 6); // halfway between input x = 5 (0) and x = 6 (1)
     expect(out[4 * N + 5]).toBeCloseTo(0.5, 6);
   });
 
   it('shift moves every pixel by (dx, dy)', () => {
-    expect(lit(transformImage(image(L), shape, shiftInverse(2, -1), 'constant'))).toEqual(sorted(L.map(([x, y]) => [x + 2, y - 1])));
+    expect(lit(transformImage(image(L), shape, shiftInverse(2, -1), 'constant'))).toEqual(
+      sorted(L.map(([x, y]) => [x + 2, y - 1])),
+    );
   });
 
   it('a half-pixel shift averages neighbours (bilinear)', () => {
@@ -66,7 +89,12 @@ describe('single transforms on a known image', () => {
   });
 
   it('45° shear moves each row sideways by its distance below the centre', () => {
-    const points: [number, number][] = [[4, 2], [4, 4], [4, 6], [1, 7]];
+    const points: [number, number][] = [
+      [4, 2],
+      [4, 4],
+      [4, 6],
+      [1, 7],
+    ];
     const expected = points.map(([x, y]): [number, number] => [x + (y - 4), y]);
     expect(lit(transformImage(image(points), shape, shearInverse(45), 'constant'))).toEqual(sorted(expected));
   });
@@ -82,7 +110,8 @@ describe('single transforms on a known image', () => {
   it("fill 'nearest' repeats the edge, 'constant' uses cval, 'wrap' tiles, 'reflect' mirrors", () => {
     const row = Float32Array.from([0.1, 0.2, 0.3, 0.4]); // a 1×4 image
     const s = [1, 4, 1] as const;
-    const shifted = (fill: 'nearest' | 'constant' | 'wrap' | 'reflect') => Array.from(transformImage(row, s, shiftInverse(2, 0), fill, 0.9));
+    const shifted = (fill: 'nearest' | 'constant' | 'wrap' | 'reflect') =>
+      Array.from(transformImage(row, s, shiftInverse(2, 0), fill, 0.9));
     expect(shifted('nearest')).toEqual([0.1, 0.1, 0.1, 0.2].map(Math.fround));
     expect(shifted('constant')).toEqual([0.9, 0.9, 0.1, 0.2].map(Math.fround));
     expect(shifted('wrap')).toEqual([0.3, 0.4, 0.1, 0.2].map(Math.fround));
@@ -91,7 +120,13 @@ describe('single transforms on a known image', () => {
 });
 
 describe('augmentation spec and random draws', () => {
-  const keras = AugmentationSpecSchema.parse({ shearRange: 20, zoomRange: 0.2, horizontalFlip: true, rotationRange: 15, widthShiftRange: 0.1 });
+  const keras = AugmentationSpecSchema.parse({
+    shearRange: 20,
+    zoomRange: 0.2,
+    horizontalFlip: true,
+    rotationRange: 15,
+    widthShiftRange: 0.1,
+  });
 
   it('parses a Keras recipe and refuses inverted ranges', () => {
     expect(keras).toMatchObject({ rescale: 1, fillMode: 'nearest', brightnessRange: null, verticalFlip: false });

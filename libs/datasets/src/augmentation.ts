@@ -1,4 +1,14 @@
-import { type Affine, affineTransform, compose, flipInverse, IDENTITY, rotationInverse, shearInverse, shiftInverse, zoomInverse } from './affine-transform';
+import {
+  type Affine,
+  affineTransform,
+  compose,
+  flipInverse,
+  IDENTITY,
+  rotationInverse,
+  shearInverse,
+  shiftInverse,
+  zoomInverse,
+} from './affine-transform';
 import type { AugmentationSpec } from './augmentation.schema';
 import type { ImageShape } from './image-decode';
 import { deriveSeed, mulberry32, type Random } from './prng';
@@ -107,7 +117,14 @@ export function augmentationRandom(seed: number, draw: number): Random {
 }
 
 /** Augments `count` images (row-major `[count, h, w, c]`) into a new array; image i uses draw `firstDraw + i`. */
-export function augmentBatch(images: Float32Array, count: number, shape: ImageShape, spec: AugmentationSpec, seed: number, firstDraw = 0): Float32Array {
+export function augmentBatch(
+  images: Float32Array,
+  count: number,
+  shape: ImageShape,
+  spec: AugmentationSpec,
+  seed: number,
+  firstDraw = 0,
+): Float32Array {
   const length = shape[0] * shape[1] * shape[2];
   const out = new Float32Array(count * length);
   for (let i = 0; i < count; i++) {

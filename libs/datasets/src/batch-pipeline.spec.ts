@@ -20,7 +20,12 @@ async function collect(gen: AsyncGenerator<Batch>): Promise<Batch[]> {
   return out;
 }
 
-const augmentation = AugmentationSpecSchema.parse({ rotationRange: 20, zoomRange: 0.2, horizontalFlip: true, brightnessRange: [0.8, 1.2] });
+const augmentation = AugmentationSpecSchema.parse({
+  rotationRange: 20,
+  zoomRange: 0.2,
+  horizontalFlip: true,
+  brightnessRange: [0.8, 1.2],
+});
 
 describe('createBatchPipeline', () => {
   it('serves every image once per epoch in the seeded order, the last batch partial', async () => {
@@ -33,7 +38,9 @@ describe('createBatchPipeline', () => {
         ...[0, 1, 2, 3, 4].map((s) => [1, s, s < 4 ? 5 : 3]),
       ]);
       for (const epoch of [0, 1]) {
-        const served = batches.filter((b) => b.epoch === epoch).flatMap((b) => Array.from({ length: b.count }, (_, i) => Math.round(b.x[i * pixels] * 100)));
+        const served = batches
+          .filter((b) => b.epoch === epoch)
+          .flatMap((b) => Array.from({ length: b.count }, (_, i) => Math.round(b.x[i * pixels] * 100)));
         expect(served).toEqual(Array.from(pipelineEpochOrder(count, 9, epoch)));
         const labels = batches.filter((b) => b.epoch === epoch).flatMap((b) => Array.from(b.y));
         expect(labels).toEqual(served.map((i) => i % 3));
@@ -64,7 +71,14 @@ describe('createBatchPipeline', () => {
   });
 
   it('keeps at most `prefetch` batches ahead of a slow consumer, and can be left mid-epoch', async () => {
-    const pipeline = createBatchPipeline({ dataset: source(), batchSize: 2, seed: 1, augmentation, threads: 2, prefetch: 3 });
+    const pipeline = createBatchPipeline({
+      dataset: source(),
+      batchSize: 2,
+      seed: 1,
+      augmentation,
+      threads: 2,
+      prefetch: 3,
+    });
     try {
       let seen = 0;
       for await (const _batch of pipeline.batches(0, 10)) {
@@ -97,6 +111,8 @@ describe('createBatchPipeline', () => {
         console.log('served ' + n + ', closed');
         createBatchPipeline({ dataset: source, batchSize: 8, seed: 1, threads: 2 }); // never closed, idle
       })();`;
-    expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 }).trim()).toBe('served 80, closed');
+    expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10000 }).trim()).toBe(
+      'served 80, closed',
+    );
   });
 });

@@ -19,9 +19,19 @@ if (!port) throw new Error('batch-pipeline.thread must run in a worker thread');
 
 port.on('message', (request: PipelineRequest) => {
   try {
-    const { x, y } = assembleBatch(data, data.imageShape, request.indices, data.augmentation, request.augmentationSeed, request.firstDraw);
+    const { x, y } = assembleBatch(
+      data,
+      data.imageShape,
+      request.indices,
+      data.augmentation,
+      request.augmentationSeed,
+      request.firstDraw,
+    );
     // Transferred, not copied: the batch's memory moves to the training thread.
-    port.postMessage({ id: request.id, x, y } satisfies PipelineReply, [x.buffer as ArrayBuffer, y.buffer as ArrayBuffer]);
+    port.postMessage({ id: request.id, x, y } satisfies PipelineReply, [
+      x.buffer as ArrayBuffer,
+      y.buffer as ArrayBuffer,
+    ]);
   } catch (error) {
     port.postMessage({ id: request.id, error: (error as Error).stack ?? String(error) } satisfies PipelineReply);
   }

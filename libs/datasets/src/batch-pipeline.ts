@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AugmentationSpec } from './augmentation.schema';
-import { assembleBatch, type Batch, type BatchSource, epochAugmentationSeed, pipelineEpochOrder } from './batch-assembly';
+import {
+  assembleBatch,
+  type Batch,
+  type BatchSource,
+  epochAugmentationSeed,
+  pipelineEpochOrder,
+} from './batch-assembly';
 import type { PipelineReply, PipelineRequest, PipelineThreadData } from './batch-pipeline.thread';
 
 export interface BatchPipelineOptions {
@@ -69,7 +75,8 @@ export function createBatchPipeline(opts: BatchPipelineOptions): BatchPipeline {
   const augmentation = opts.augmentation ?? null;
   const prefetch = Math.max(1, opts.prefetch ?? 4);
   const threads = opts.threads ?? 1;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
   if (dataset.count < 1) throw new Error('the batch pipeline needs at least one image');
   const stepsPerEpoch = Math.ceil(dataset.count / batchSize);
 
@@ -123,7 +130,9 @@ export function createBatchPipeline(opts: BatchPipelineOptions): BatchPipeline {
     const indices = order.slice(start, Math.min(start + batchSize, dataset.count));
     const augmentationSeed = epochAugmentationSeed(seed, epoch);
     if (workers.length === 0) {
-      return Promise.resolve(assembleBatch(dataset, dataset.imageShape, indices, augmentation, augmentationSeed, start));
+      return Promise.resolve(
+        assembleBatch(dataset, dataset.imageShape, indices, augmentation, augmentationSeed, start),
+      );
     }
     if (failure) return Promise.reject(failure);
     const id = nextId++;

@@ -37,7 +37,8 @@ export class ImageCache {
     const bytes = shape[0] * shape[1] * shape[2];
     const pixels = await readFile(this.pixelsPath(hash, shape, fit)).catch(() => undefined);
     // A short file (disk full mid-write by an older version, tampering) is a miss, not an image.
-    if (pixels && pixels.length === bytes) return { kind: 'pixels', pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, bytes) };
+    if (pixels && pixels.length === bytes)
+      return { kind: 'pixels', pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, bytes) };
     const reason = await readFile(this.path(hash, shape, fit, 'err'), 'utf8').catch(() => undefined);
     return reason === undefined ? undefined : { kind: 'unreadable', reason };
   }

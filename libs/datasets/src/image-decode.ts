@@ -38,7 +38,9 @@ export async function decodeImage(bytes: Buffer, shape: ImageShape, fit: ResizeF
   }
   const { info, data } = out;
   if (info.width !== width || info.height !== height || info.channels !== channels) {
-    throw new ImageDecodeError(`decoded to ${info.height}×${info.width}×${info.channels}, expected ${height}×${width}×${channels}`);
+    throw new ImageDecodeError(
+      `decoded to ${info.height}×${info.width}×${info.channels}, expected ${height}×${width}×${channels}`,
+    );
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }

@@ -73,9 +73,17 @@ describe('loadImageFolder', () => {
     expect(d.train.images.every((v) => v >= 0 && v <= 1)).toBe(true);
     expect(Math.max(...d.train.images)).toBe(1); // the white square survives resizing somewhere
 
-    const again = await loadImageFolder(new LocalObjectStore(root), '', { imageShape: [8, 10, 3], seed: 1, split: { validation: 0.2, test: 0.2 } });
+    const again = await loadImageFolder(new LocalObjectStore(root), '', {
+      imageShape: [8, 10, 3],
+      seed: 1,
+      split: { validation: 0.2, test: 0.2 },
+    });
     expect(again.train.images).toEqual(d.train.images);
-    const other = await loadImageFolder(new LocalObjectStore(root), '', { imageShape: [8, 10, 3], seed: 2, split: { validation: 0.2, test: 0.2 } });
+    const other = await loadImageFolder(new LocalObjectStore(root), '', {
+      imageShape: [8, 10, 3],
+      seed: 2,
+      split: { validation: 0.2, test: 0.2 },
+    });
     expect(other.train.labels).not.toEqual(d.train.labels);
   });
 
@@ -96,7 +104,9 @@ describe('loadImageFolder', () => {
 
   it('cover crops, contain letterboxes in black', async () => {
     // A 20×10 white picture into a square: contain leaves black bars top and bottom, cover does not.
-    const white = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    const white = await sharp({ create: { width: 20, height: 10, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
     await writeFiles(root, { 'a/w.png': white, 'b/w2.png': white });
     const load = (fit: 'cover' | 'contain') =>
       loadImageFolder(new LocalObjectStore(root), '', { imageShape: [10, 10, 1], fit, seed: 1, split: { test: 0 } });

@@ -59,7 +59,10 @@ async function readOne(
   if (bytes.length === 0) return { ok: false, reason: 'the file is empty (0 bytes)', via: 'read' };
   const hash = contentHash(bytes);
   const hit = await cache?.get(hash, shape, fit);
-  if (hit) return hit.kind === 'pixels' ? { ok: true, pixels: hit.pixels, via: 'cache' } : { ok: false, reason: hit.reason, via: 'cache' };
+  if (hit)
+    return hit.kind === 'pixels'
+      ? { ok: true, pixels: hit.pixels, via: 'cache' }
+      : { ok: false, reason: hit.reason, via: 'cache' };
   try {
     const pixels = await decodeImage(bytes, shape, fit);
     await cache?.put(hash, shape, fit, { kind: 'pixels', pixels });
@@ -92,18 +95,28 @@ async function mapLimited<T>(n: number, limit: number, task: (i: number) => Prom
  * listed; a class left without a readable image refuses the folder. Deterministic for a seed and
  * the folder's contents, whatever order the files finish decoding in.
  */
-export async function loadImageFolder(store: ObjectStore, prefix: string, opts: ImageFolderLoadOptions): Promise<ImageFolderDataset> {
+export async function loadImageFolder(
+  store: ObjectStore,
+  prefix: string,
+  opts: ImageFolderLoadOptions,
+): Promise<ImageFolderDataset> {
   const scan = opts.scan ?? (await scanImageFolder(store, prefix, opts.walkLimits));
   const shape = opts.imageShape;
   const fit = opts.fit ?? 'cover';
   const cache = opts.cacheDir ? new ImageCache(opts.cacheDir) : undefined;
   const pixels = pixelsPerImage(shape);
-  const outcomes = await mapLimited(scan.files.length, opts.concurrency ?? 8, (i) => readOne(store, scan.files[i].key, shape, fit, cache));
+  const outcomes = await mapLimited(scan.files.length, opts.concurrency ?? 8, (i) =>
+    readOne(store, scan.files[i].key, shape, fit, cache),
+  );
 
   const skipped: SkippedImage[] = [];
   const kept: number[] = [];
   outcomes.forEach((o, i) => (o.ok ? kept.push(i) : skipped.push({ file: scan.files[i].key, reason: o.reason })));
-  const all: ImageSplit = { images: new Float32Array(kept.length * pixels), labels: new Int32Array(kept.length), count: kept.length };
+  const all: ImageSplit = {
+    images: new Float32Array(kept.length * pixels),
+    labels: new Int32Array(kept.length),
+    count: kept.length,
+  };
   kept.forEach((fileIndex, i) => {
     const o = outcomes[fileIndex];
     if (o.ok) toUnitFloats(o.pixels, all.images, i * pixels);
@@ -117,7 +130,11 @@ export async function loadImageFolder(store: ObjectStore, prefix: string, opts: 
     throw new InvalidImageFolderError(scan.folder, `${what} no readable image (${skipped.length} file(s) skipped)`);
   }
 
-  const parts = stratifiedSplit(all.labels, { validation: opts.split?.validation ?? 0, test: opts.split?.test ?? 0.2 }, opts.seed);
+  const parts = stratifiedSplit(
+    all.labels,
+    { validation: opts.split?.validation ?? 0, test: opts.split?.test ?? 0.2 },
+    opts.seed,
+  );
   const count = (via: Via) => outcomes.filter((o) => o.via === via).length;
   return {
     classNames: scan.classNames,

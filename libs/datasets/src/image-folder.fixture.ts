@@ -21,7 +21,8 @@ export async function fixtureImage(format: FixtureFormat, seed: number, width = 
   }
   const image = sharp(data, { raw: { width, height, channels: 3 } });
   // Lossless where the format allows, so tests can predict decoded pixels.
-  const encoded = format === 'png' ? image.png() : format === 'webp' ? image.webp({ lossless: true }) : image.jpeg({ quality: 95 });
+  const encoded =
+    format === 'png' ? image.png() : format === 'webp' ? image.webp({ lossless: true }) : image.jpeg({ quality: 95 });
   return encoded.toBuffer();
 }
 

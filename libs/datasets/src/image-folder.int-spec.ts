@@ -29,7 +29,9 @@ describe('image folder under an S3 prefix', () => {
   });
 
   it('refuses the class that only holds a marker file, naming the s3 folder', async () => {
-    await expect(scanImageFolder(store, prefix)).rejects.toThrow(new RegExp(`s3://${server.bucket}.*${prefix}.*class 'empty' has no images`));
+    await expect(scanImageFolder(store, prefix)).rejects.toThrow(
+      new RegExp(`s3://${server.bucket}.*${prefix}.*class 'empty' has no images`),
+    );
   });
 
   it('loads, skips the corrupt object and decodes nothing the second time', async () => {
@@ -37,7 +39,9 @@ describe('image folder under an S3 prefix', () => {
     const opts = { imageShape: [12, 12, 3] as [number, number, number], seed: 5, cacheDir, split: { test: 0.25 } };
     const first = await loadImageFolder(store, prefix, opts);
     expect(first.classNames).toEqual(['circle', 'square']);
-    expect(first.skipped).toEqual([{ file: `${prefix}square/corrupt.jpg`, reason: expect.stringMatching(/^not a readable image/) }]);
+    expect(first.skipped).toEqual([
+      { file: `${prefix}square/corrupt.jpg`, reason: expect.stringMatching(/^not a readable image/) },
+    ]);
     expect(first.train.count).toBe(6);
     expect(first.test.count).toBe(2);
     expect(first.stats.decoded).toBe(9);

@@ -13,13 +13,17 @@ function counts(split: ImageSplit, classes: number): number[] {
 /** A string key per image, to compare sets of images across splits. */
 function keys(split: ImageSplit, pixels: number): Set<string> {
   const out = new Set<string>();
-  for (let i = 0; i < split.count; i++) out.add(Buffer.from(split.images.slice(i * pixels, (i + 1) * pixels).buffer).toString('base64'));
+  for (let i = 0; i < split.count; i++)
+    out.add(Buffer.from(split.images.slice(i * pixels, (i + 1) * pixels).buffer).toString('base64'));
   return out;
 }
 
 describe('synthetic shapes', () => {
   it('has the requested shape, counts, balance and pixel range', () => {
-    const d = loadDataset(shapes({ imageSize: 12, channels: 3, perClass: 6, testPerClass: 3 }), { seed: 1, labeled: true });
+    const d = loadDataset(shapes({ imageSize: 12, channels: 3, perClass: 6, testPerClass: 3 }), {
+      seed: 1,
+      labeled: true,
+    });
     expect(d.classNames).toEqual(['circle', 'square', 'triangle', 'cross']);
     expect(d.imageShape).toEqual([12, 12, 3]);
     expect(d.train.count).toBe(24);

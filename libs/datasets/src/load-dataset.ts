@@ -13,6 +13,9 @@ export function loadDataset(spec: DatasetSpec, opts: LoadOptions): LoadedDataset
       return loadSyntheticShapes(spec, opts);
     case 'image-folder':
       // A registered folder needs its location (from the database) and I/O: loadImageFolder.
-      throw new InvalidImageFolderError(`dataset ${spec.datasetId}`, 'image folders load with loadImageFolder, not loadDataset');
+      throw new InvalidImageFolderError(
+        `dataset ${spec.datasetId}`,
+        'image folders load with loadImageFolder, not loadDataset',
+      );
   }
 }

@@ -21,7 +21,12 @@ describe('splitValidation', () => {
   });
 
   it('holds out nothing for fraction 0 and at least one image unstratified', () => {
-    expect(splitValidation(data, { fraction: 0, seed: 1, stratified: false, pixelsPerImage: 1 }).validation.count).toBe(0);
-    expect(splitValidation(split([0, 1, 2]), { fraction: 0.01, seed: 1, stratified: false, pixelsPerImage: 1 }).validation.count).toBe(1);
+    expect(splitValidation(data, { fraction: 0, seed: 1, stratified: false, pixelsPerImage: 1 }).validation.count).toBe(
+      0,
+    );
+    expect(
+      splitValidation(split([0, 1, 2]), { fraction: 0.01, seed: 1, stratified: false, pixelsPerImage: 1 }).validation
+        .count,
+    ).toBe(1);
   });
 });

@@ -11,7 +11,15 @@ export interface ApiKeyCreation {
 }
 
 /** The columns apiKeyView shows (never the lookup, salt or hash). */
-const VIEW = { id: true, name: true, scopes: true, project: true, createdAt: true, lastUsedAt: true, revokedAt: true } as const;
+const VIEW = {
+  id: true,
+  name: true,
+  scopes: true,
+  project: true,
+  createdAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+} as const;
 
 /** `last_used_at` is written at most this often per key, so every request does not cost a write. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -56,7 +64,9 @@ export class ApiKeysRepository {
   }
 
   async list(): Promise<ApiKeyView[]> {
-    return (await this.prisma.apiKey.findMany({ select: VIEW, orderBy: { createdAt: 'asc' }, take: 10_000 })).map(apiKeyView);
+    return (await this.prisma.apiKey.findMany({ select: VIEW, orderBy: { createdAt: 'asc' }, take: 10_000 })).map(
+      apiKeyView,
+    );
   }
 
   /** Revokes a key (kept for the record); null when there is no such key. Repeating is harmless. */
@@ -64,6 +74,8 @@ export class ApiKeysRepository {
     const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { revokedAt: true } });
     if (!found) return null;
     if (found.revokedAt) return apiKeyView(await this.prisma.apiKey.findUniqueOrThrow({ where: { id }, select: VIEW }));
-    return apiKeyView(await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW }));
+    return apiKeyView(
+      await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW }),
+    );
   }
 }

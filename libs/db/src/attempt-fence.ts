@@ -35,5 +35,6 @@ export async function assertCurrent(tx: Tx, fence: Fence, action: string): Promi
   const rows = await tx.$queryRaw<{ current: string | null }[]>`
     SELECT "current_attempt_id"::text AS current FROM "runs" WHERE "id" = ${fence.runId}::uuid FOR SHARE`;
   if (rows.length === 0) throw new RunNotFoundError(fence.runId);
-  if (rows[0]!.current !== fence.attemptId) throw new FencedError(fence.runId, fence.attemptId, action, rows[0]!.current);
+  if (rows[0]!.current !== fence.attemptId)
+    throw new FencedError(fence.runId, fence.attemptId, action, rows[0]!.current);
 }

@@ -39,7 +39,10 @@ export class AttemptWritesRepository {
   /** What the data load found (skipped files…), shown on the run before training ends. */
   async setDataReport(fence: Fence, report: DataReport): Promise<void> {
     await withFence(this.prisma, fence, 'record the data report', async (tx) => {
-      await tx.run.update({ where: { id: fence.runId }, data: { dataReport: report as unknown as Prisma.InputJsonValue } });
+      await tx.run.update({
+        where: { id: fence.runId },
+        data: { dataReport: report as unknown as Prisma.InputJsonValue },
+      });
     });
   }
 
@@ -66,7 +69,10 @@ export class AttemptWritesRepository {
       if (TERMINAL.includes(c.run)) data.endedAt = new Date();
       if (c.failureReason !== undefined) data.failureReason = c.failureReason;
       if (c.result !== undefined) data.result = c.result as unknown as Prisma.InputJsonValue;
-      const { count } = await tx.run.updateMany({ where: { id: fence.runId, status: { notIn: TERMINAL as never } }, data });
+      const { count } = await tx.run.updateMany({
+        where: { id: fence.runId, status: { notIn: TERMINAL as never } },
+        data,
+      });
       if (count > 0) return;
       const run = await tx.run.findUniqueOrThrow({ where: { id: fence.runId }, select: { status: true } });
       if (run.status !== c.run) throw new RunStateError(fence.runId, run.status, `finish it as ${c.run}`);

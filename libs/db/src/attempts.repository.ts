@@ -41,12 +41,18 @@ export class AttemptsRepository {
           crashed.push(
             await tx.attempt.update({
               where: { id: a.id },
-              data: { outcome: 'CRASHED', endedAt: new Date(), error: `worker ${a.workerId ?? '?'} stopped or lost the job without closing the attempt` },
+              data: {
+                outcome: 'CRASHED',
+                endedAt: new Date(),
+                error: `worker ${a.workerId ?? '?'} stopped or lost the job without closing the attempt`,
+              },
             }),
           );
         }
         const { _max } = await tx.attempt.aggregate({ where: { runId }, _max: { number: true } });
-        const attempt = await tx.attempt.create({ data: { runId, workerId, backend: null, number: (_max.number ?? 0) + 1 } });
+        const attempt = await tx.attempt.create({
+          data: { runId, workerId, backend: null, number: (_max.number ?? 0) + 1 },
+        });
         await tx.$executeRaw`
           UPDATE "runs" SET "current_attempt_id" = ${attempt.id}::uuid, "status" = 'RUNNING',
             "started_at" = COALESCE("started_at", now()), "updated_at" = now()

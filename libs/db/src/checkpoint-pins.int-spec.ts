@@ -42,8 +42,14 @@ describe('checkpoint retention pins (PostgreSQL)', () => {
     for (const [i, loss] of losses.entries()) {
       const sequence = i + 1;
       await checkpoints.recordComplete(fence, {
-        sequence, epoch: sequence, step: sequence * 10, uri: `s3://b/runs/${run.id}/checkpoints/${sequence}/`,
-        models: ['encoder'], bytes: 1, sha256: 'a'.repeat(64), metric: { name: 'loss', value: loss },
+        sequence,
+        epoch: sequence,
+        step: sequence * 10,
+        uri: `s3://b/runs/${run.id}/checkpoints/${sequence}/`,
+        models: ['encoder'],
+        bytes: 1,
+        sha256: 'a'.repeat(64),
+        metric: { name: 'loss', value: loss },
       });
     }
     const bySeq = new Map((await checkpoints.listByRun(run.id)).map((c) => [c.sequence, c]));
@@ -52,8 +58,20 @@ describe('checkpoint retention pins (PostgreSQL)', () => {
 
   it('keeps the newest, the best, a registered model version and a fine-tune base; offers the rest', async () => {
     const { run, bySeq } = await runWithCheckpoints();
-    await models.register({ name: 'digits-encoder', project: 'default', runId: run.id, checkpointId: bySeq.get(1)!.id });
-    await runs.create({ id: randomUUID(), kind: 'FINETUNE', name: 'on 2', spec, baseRunId: run.id, baseCheckpointId: bySeq.get(2)!.id });
+    await models.register({
+      name: 'digits-encoder',
+      project: 'default',
+      runId: run.id,
+      checkpointId: bySeq.get(1)!.id,
+    });
+    await runs.create({
+      id: randomUUID(),
+      kind: 'FINETUNE',
+      name: 'on 2',
+      spec,
+      baseRunId: run.id,
+      baseCheckpointId: bySeq.get(2)!.id,
+    });
 
     const victims = await checkpoints.retentionCandidates(run.id, 1);
     // 1: model version, 2: fine-tune base, 3: best loss, 6: newest.
@@ -65,12 +83,30 @@ describe('checkpoint retention pins (PostgreSQL)', () => {
     const victims = await checkpoints.retentionCandidates(run.id, 1);
     expect(victims.map((c) => c.sequence)).toEqual([1, 2, 4, 5]);
 
-    await models.register({ name: 'late-registration', project: 'default', runId: run.id, checkpointId: bySeq.get(1)!.id });
-    const marked = await checkpoints.markDeleted(fence, victims.map((c) => c.id));
+    await models.register({
+      name: 'late-registration',
+      project: 'default',
+      runId: run.id,
+      checkpointId: bySeq.get(1)!.id,
+    });
+    const marked = await checkpoints.markDeleted(
+      fence,
+      victims.map((c) => c.id),
+    );
     expect(marked.sort()).toEqual([2, 4, 5].map((s) => bySeq.get(s)!.id).sort());
     const statuses = new Map((await checkpoints.listByRun(run.id)).map((c) => [c.sequence, c.status]));
-    expect([...statuses]).toEqual([[1, 'COMPLETE'], [2, 'DELETED'], [3, 'COMPLETE'], [4, 'DELETED'], [5, 'DELETED'], [6, 'COMPLETE']]);
+    expect([...statuses]).toEqual([
+      [1, 'COMPLETE'],
+      [2, 'DELETED'],
+      [3, 'COMPLETE'],
+      [4, 'DELETED'],
+      [5, 'DELETED'],
+      [6, 'COMPLETE'],
+    ]);
     // The registered version still resolves to a checkpoint a fine-tune can read.
-    expect((await models.get('late-registration', 1, 'default'))?.checkpoint).toMatchObject({ sequence: 1, status: 'COMPLETE' });
+    expect((await models.get('late-registration', 1, 'default'))?.checkpoint).toMatchObject({
+      sequence: 1,
+      status: 'COMPLETE',
+    });
   });
 });

@@ -12,7 +12,11 @@ export interface RetainedCheckpoint {
  * by the metric each was judged by (per metric name, lower is better for losses), and the pinned
  * ones (a fine-tune's base). NaN is never best. Input in any order; output by sequence.
  */
-export function retentionVictims<C extends RetainedCheckpoint>(checkpoints: C[], keepLast: number, pinned: ReadonlySet<string>): C[] {
+export function retentionVictims<C extends RetainedCheckpoint>(
+  checkpoints: C[],
+  keepLast: number,
+  pinned: ReadonlySet<string>,
+): C[] {
   const bySequence = [...checkpoints].sort((a, b) => a.sequence - b.sequence);
   const keep = new Set(bySequence.slice(Math.max(0, bySequence.length - Math.max(1, keepLast))).map((c) => c.id));
   for (const id of pinned) keep.add(id);
@@ -21,7 +25,8 @@ export function retentionVictims<C extends RetainedCheckpoint>(checkpoints: C[],
     if (c.metricName === null || c.metricValue === null || Number.isNaN(c.metricValue)) continue;
     const current = best.get(c.metricName);
     const lower = metricGoal(c.metricName) === 'min';
-    if (!current || (lower ? c.metricValue < current.metricValue! : c.metricValue > current.metricValue!)) best.set(c.metricName, c);
+    if (!current || (lower ? c.metricValue < current.metricValue! : c.metricValue > current.metricValue!))
+      best.set(c.metricName, c);
   }
   for (const c of best.values()) keep.add(c.id);
   return bySequence.filter((c) => !keep.has(c.id));
@@ -67,10 +72,16 @@ const LIVE_STATUSES = new Set(['COMPLETE', 'WRITING', 'CORRUPT']);
  * one written to within the grace period: an upload still running keeps its folder fresh.
  * `record` must be read before the folders are listed (see CheckpointsRepository.sweepRecord).
  */
-export function orphanCheckpointSequences(folders: CheckpointFolderAge[], record: CheckpointSweepRecord, rules: OrphanSweepRules): number[] {
+export function orphanCheckpointSequences(
+  folders: CheckpointFolderAge[],
+  record: CheckpointSweepRecord,
+  rules: OrphanSweepRules,
+): number[] {
   const live = new Set<number>();
   const deleted = new Set<number>();
-  const uriSequence = new RegExp(`(?:^|/)runs/${record.runId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/checkpoints/(\\d+)/?$`);
+  const uriSequence = new RegExp(
+    `(?:^|/)runs/${record.runId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/checkpoints/(\\d+)/?$`,
+  );
   for (const row of record.rows) {
     if (!LIVE_STATUSES.has(row.status)) {
       deleted.add(row.sequence);

@@ -161,7 +161,11 @@ export class CheckpointsRepository {
    * `listFolders`, so the grace period is judged on the freshest listing. Empty if the run does
    * not exist.
    */
-  async orphanFolders(runId: string, listFolders: () => Promise<CheckpointFolderAge[]>, rules: OrphanSweepRules): Promise<number[]> {
+  async orphanFolders(
+    runId: string,
+    listFolders: () => Promise<CheckpointFolderAge[]>,
+    rules: OrphanSweepRules,
+  ): Promise<number[]> {
     const record = await this.sweepRecord(runId);
     if (!record) return [];
     return orphanCheckpointSequences(await listFolders(), record, rules);

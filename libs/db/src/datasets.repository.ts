@@ -24,7 +24,8 @@ export class DatasetsRepository {
       });
       return datasetView(row);
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw new DatasetNameTakenError(input.name);
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
+        throw new DatasetNameTakenError(input.name);
       throw error;
     }
   }
@@ -36,6 +37,8 @@ export class DatasetsRepository {
 
   /** Newest first; one project's, or every project's when `project` is undefined. */
   async list(project?: string): Promise<DatasetView[]> {
-    return (await this.prisma.dataset.findMany({ where: { project }, orderBy: { createdAt: 'desc' }, take: 1000 })).map(datasetView);
+    return (await this.prisma.dataset.findMany({ where: { project }, orderBy: { createdAt: 'desc' }, take: 1000 })).map(
+      datasetView,
+    );
   }
 }

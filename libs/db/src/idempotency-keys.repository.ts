@@ -32,10 +32,17 @@ export class IdempotencyKeysRepository {
   /** The run a key already created, if any: a replay is answered from it before any check that costs. */
   async find<R>(key: string): Promise<IdempotentRun<R> | null> {
     const existing = await this.prisma.idempotencyKey.findUnique({ where: { key } });
-    return existing ? { created: false, runId: existing.runId, requestHash: existing.requestHash, response: existing.response as R } : null;
+    return existing
+      ? { created: false, runId: existing.runId, requestHash: existing.requestHash, response: existing.response as R }
+      : null;
   }
 
-  async createRunOnce<R>(key: string, requestHash: string, run: RunCreation, response: (runId: string) => R): Promise<IdempotentRun<R>> {
+  async createRunOnce<R>(
+    key: string,
+    requestHash: string,
+    run: RunCreation,
+    response: (runId: string) => R,
+  ): Promise<IdempotentRun<R>> {
     const id = randomUUID();
     const body = response(id);
     const inserted = await this.prisma.$queryRaw<{ id: string }[]>`
@@ -52,6 +59,11 @@ export class IdempotencyKeysRepository {
       RETURNING "id"::text AS id`;
     if (inserted.length > 0) return { created: true, runId: id, requestHash, response: body };
     const existing = await this.prisma.idempotencyKey.findUniqueOrThrow({ where: { key } });
-    return { created: false, runId: existing.runId, requestHash: existing.requestHash, response: existing.response as R };
+    return {
+      created: false,
+      runId: existing.runId,
+      requestHash: existing.requestHash,
+      response: existing.response as R,
+    };
   }
 }

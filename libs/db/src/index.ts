@@ -14,7 +14,14 @@ export {
 export { pgConnection, pgliteConnection, type SqlConnection } from './sql-connection';
 export { RunsRepository, type FinishStatus } from './runs.repository';
 export { RunHousekeepingRepository, type RunDeletionOutcome, type RunRowsCount } from './run-housekeeping.repository';
-export { RUN_LIST_MAX_LIMIT, specContainment, type RunListQuery, type RunListSort, type SpecFilter, type SpecValue } from './run-list.query';
+export {
+  RUN_LIST_MAX_LIMIT,
+  specContainment,
+  type RunListQuery,
+  type RunListSort,
+  type SpecFilter,
+  type SpecValue,
+} from './run-list.query';
 export { AttemptsRepository, FAILED_ATTEMPT_OUTCOMES, type OpenedAttempt } from './attempts.repository';
 export { AttemptWritesRepository, type AttemptConclusion, type AttemptWatch } from './attempt-writes.repository';
 export { withFence, type Fence } from './attempt-fence';
@@ -28,8 +35,21 @@ export { ROLLUP_BLOCK } from './metric-summaries.sql';
 export { metricGoal, type MetricGoal } from './metric-goal';
 export { CheckpointsRepository, type CheckpointBegin, type CompleteCheckpoint } from './checkpoints.repository';
 export { WorkersRepository, workerState, type DrainOrder, type WorkerRegistration } from './workers.repository';
-export { CheckpointNotFoundError, FencedError, InvalidCursorError, RunNotFoundError, RunReferenceRefusedError, RunStateError } from './errors';
-export { RunReferencesResolver, type BaseModel, type ReadableFiles, type StartingReferences, type SubmittedReferences } from './run-references.resolver';
+export {
+  CheckpointNotFoundError,
+  FencedError,
+  InvalidCursorError,
+  RunNotFoundError,
+  RunReferenceRefusedError,
+  RunStateError,
+} from './errors';
+export {
+  RunReferencesResolver,
+  type BaseModel,
+  type ReadableFiles,
+  type StartingReferences,
+  type SubmittedReferences,
+} from './run-references.resolver';
 export { DatasetsRepository, DatasetNameTakenError, type DatasetCreation } from './datasets.repository';
 export { ModelVersionsRepository, type ModelVersionWithCheckpoint } from './model-versions.repository';
 export { PipelinesRepository, type PipelineAdvance, type PipelineRunCreation } from './pipelines.repository';

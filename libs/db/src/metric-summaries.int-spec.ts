@@ -16,7 +16,9 @@ function expectedSummary(points: MetricPoint[]) {
   const numbers = points.filter((p) => !Number.isNaN(p.value));
   const byStep = [...points].sort((a, b) => a.step - b.step);
   const goal = metricGoal(points[0]!.name);
-  const ranked = [...numbers].sort((a, b) => (goal === 'min' ? a.value - b.value : b.value - a.value) || a.step - b.step);
+  const ranked = [...numbers].sort(
+    (a, b) => (goal === 'min' ? a.value - b.value : b.value - a.value) || a.step - b.step,
+  );
   const best = ranked[0] ?? byStep[0]!;
   return {
     count: points.length,
@@ -87,19 +89,31 @@ describe('metric summaries: incremental merge', () => {
     const fence = { runId, attemptId: attempt.id };
     // A seeded generator: the same batches every run, so a failure reproduces.
     let seed = 7;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const values = [0.5, 0.5, 0.25, 1, NaN, Infinity, -Infinity];
     const point = (name: string, step: number): MetricPointInput => ({
-      name, step, epoch: Math.floor(step / 10), wallTime: new Date(),
+      name,
+      step,
+      epoch: Math.floor(step / 10),
+      wallTime: new Date(),
       value: random() < 0.3 ? values[Math.floor(random() * values.length)]! : Math.round(random() * 100) / 100,
     });
     const names = ['loss', 'accuracy', 'val_loss', 'nan_only'];
     // Steps of each batch drawn from 0..199 in shuffled blocks, so later batches often land below
     // earlier steps (out of order), and names interleave within a batch.
     // A few steps past the first rollup blocks make batches straddle block edges.
-    const steps = [...Array.from({ length: 200 }, (_, i) => i), ROLLUP_BLOCK - 1, ROLLUP_BLOCK, 2 * ROLLUP_BLOCK - 1, 2 * ROLLUP_BLOCK, 700].sort(() => random() - 0.5);
+    const steps = [
+      ...Array.from({ length: 200 }, (_, i) => i),
+      ROLLUP_BLOCK - 1,
+      ROLLUP_BLOCK,
+      2 * ROLLUP_BLOCK - 1,
+      2 * ROLLUP_BLOCK,
+      700,
+    ].sort(() => random() - 0.5);
     for (let from = 0; from < steps.length; from += 25) {
-      const batch = steps.slice(from, from + 25).flatMap((step) => names.filter(() => random() < 0.7).map((name) => point(name, step)));
+      const batch = steps
+        .slice(from, from + 25)
+        .flatMap((step) => names.filter(() => random() < 0.7).map((name) => point(name, step)));
       batch.push({ name: 'nan_only', step: 1000 + from * 10, epoch: 0, value: NaN, wallTime: new Date() });
       await metrics.writeFenced(fence, batch);
       await expectAgreement(runId);
@@ -107,14 +121,21 @@ describe('metric summaries: incremental merge', () => {
     // An overwrite (a retried write, a replayed step): the replaced values must leave min/max/best.
     const current = await metrics.series(runId, 'loss');
     const lowest = [...current].filter((p) => !Number.isNaN(p.value)).sort((a, b) => a.value - b.value)[0]!;
-    await metrics.writeFenced(fence, [{ ...lowest, value: 99, wallTime: new Date() }, { name: 'accuracy', step: 500, epoch: 50, value: 0.75, wallTime: new Date() }]);
+    await metrics.writeFenced(fence, [
+      { ...lowest, value: 99, wallTime: new Date() },
+      { name: 'accuracy', step: 500, epoch: 50, value: 0.75, wallTime: new Date() },
+    ]);
     await expectAgreement(runId);
     // A resume from step 120: later points go, summaries rebuilt; then the replay is merged again.
     expect(await metrics.supersedeAfter(fence, 120)).toBeGreaterThan(0);
     await expectAgreement(runId);
     expect(await metrics.supersedeAfter(fence, 120)).toBe(0);
     for (let from = 121; from < 260; from += 20) {
-      await metrics.write(runId, attempt.id, Array.from({ length: 20 }, (_, i) => from + i).flatMap((s) => names.slice(0, 3).map((n) => point(n, s))));
+      await metrics.write(
+        runId,
+        attempt.id,
+        Array.from({ length: 20 }, (_, i) => from + i).flatMap((s) => names.slice(0, 3).map((n) => point(n, s))),
+      );
       await expectAgreement(runId);
     }
   });

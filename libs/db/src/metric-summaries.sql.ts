@@ -26,7 +26,8 @@ const AGGREGATES = Prisma.sql`
   CASE WHEN g.goal = 'min' THEN (${BEST_KEY})[2] ELSE -(${BEST_KEY})[2] END AS best,
   ((${BEST_KEY})[3])::int4 AS best_step`;
 
-const goalsOf = (names: string[]) => Prisma.sql`unnest(${names}::text[], ${names.map(metricGoal)}::text[]) AS g(name, goal)`;
+const goalsOf = (names: string[]) =>
+  Prisma.sql`unnest(${names}::text[], ${names.map(metricGoal)}::text[]) AS g(name, goal)`;
 
 // A new value wins "best" if it beats the stored one by the goal; NaN never beats a number.
 const BETTER = Prisma.sql`CASE WHEN EXCLUDED."best" = 'NaN'::float8 THEN false
@@ -89,7 +90,11 @@ const batchRows = (batch: MetricPointInput[]) => {
  * not merged but returned, for `recomputeSummaries`. The rollup triggers keep metric_rollups.
  * The slow path of a write: `appendPoints` is tried first.
  */
-export function upsertPointsMergingSummaries(runId: string, attemptId: string | null, batch: MetricPointInput[]): Prisma.Sql {
+export function upsertPointsMergingSummaries(
+  runId: string,
+  attemptId: string | null,
+  batch: MetricPointInput[],
+): Prisma.Sql {
   const names = [...new Set(batch.map((p) => p.name))];
   return Prisma.sql`
     WITH written AS (
@@ -150,13 +155,21 @@ const newMax = Prisma.sql`(EXCLUDED."max_value" > r."max_value" OR (EXCLUDED."ma
  * attempt. Returns one row: `found` (the run exists), `current` (its current attempt),
  * `attempt_found` (the unfenced write's attempt exists in this run, or none was given), `written`.
  */
-export function appendPoints(runId: string, attemptId: string | null, fenced: boolean, lockNamespace: number, batch: MetricPointInput[]): Prisma.Sql {
+export function appendPoints(
+  runId: string,
+  attemptId: string | null,
+  fenced: boolean,
+  lockNamespace: number,
+  batch: MetricPointInput[],
+): Prisma.Sql {
   const names = [...new Set(batch.map((p) => p.name))];
   const lock = fenced ? Prisma.sql`FOR SHARE` : Prisma.sql`FOR KEY SHARE`;
   const checkAttempt = !fenced && attemptId !== null;
   const allowed = fenced
     ? Prisma.sql`WHERE r.current IS NOT DISTINCT FROM ${attemptId}::text`
-    : checkAttempt ? Prisma.sql`WHERE EXISTS (SELECT 1 FROM attempt)` : Prisma.empty;
+    : checkAttempt
+      ? Prisma.sql`WHERE EXISTS (SELECT 1 FROM attempt)`
+      : Prisma.empty;
   return Prisma.sql`
     WITH run AS (
       SELECT "current_attempt_id"::text AS current FROM "runs" WHERE "id" = ${runId}::uuid ${lock}

@@ -20,7 +20,11 @@ jest.mock('@electric-sql/pglite', () => {
 const spec = { kind: 'pretrain', name: 'm' } as unknown as RunSpec;
 const at = new Date('2026-01-01T00:00:00.000Z');
 const point = (name: string, step: number, value: number, epoch = 0): MetricPointInput => ({
-  name, step, epoch, value, wallTime: new Date(at.getTime() + step * 1000),
+  name,
+  step,
+  epoch,
+  value,
+  wallTime: new Date(at.getTime() + step * 1000),
 });
 
 describe('MetricsRepository', () => {
@@ -40,17 +44,29 @@ describe('MetricsRepository', () => {
     await fresh?.drop();
   });
 
-  const newRun = async () => (await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'm', spec, baseRunId: null })).id;
+  const newRun = async () =>
+    (await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'm', spec, baseRunId: null })).id;
 
   it('writes a batch and summarises each metric by its goal', async () => {
     const runId = await newRun();
     await metrics.write(runId, null, [
-      point('loss', 1, 0.9), point('loss', 2, 0.4), point('loss', 3, 0.4), point('loss', 4, 0.6),
-      point('accuracy', 1, 0.5), point('accuracy', 2, 0.8), point('accuracy', 3, 0.7),
+      point('loss', 1, 0.9),
+      point('loss', 2, 0.4),
+      point('loss', 3, 0.4),
+      point('loss', 4, 0.6),
+      point('accuracy', 1, 0.5),
+      point('accuracy', 2, 0.8),
+      point('accuracy', 3, 0.7),
     ]);
     const series = await metrics.series(runId);
     expect(series.map((p) => [p.name, p.step])).toEqual([
-      ['accuracy', 1], ['accuracy', 2], ['accuracy', 3], ['loss', 1], ['loss', 2], ['loss', 3], ['loss', 4],
+      ['accuracy', 1],
+      ['accuracy', 2],
+      ['accuracy', 3],
+      ['loss', 1],
+      ['loss', 2],
+      ['loss', 3],
+      ['loss', 4],
     ]);
     expect(typeof series[0]?.id).toBe('number');
     expect(series[0]?.wallTime).toEqual(new Date(at.getTime() + 1000));
@@ -58,9 +74,29 @@ describe('MetricsRepository', () => {
 
     const summaries = await metrics.summaries(runId);
     expect(summaries).toEqual([
-      expect.objectContaining({ name: 'accuracy', goal: 'max', count: 3, last: 0.7, lastStep: 3, min: 0.5, max: 0.8, best: 0.8, bestStep: 2 }),
+      expect.objectContaining({
+        name: 'accuracy',
+        goal: 'max',
+        count: 3,
+        last: 0.7,
+        lastStep: 3,
+        min: 0.5,
+        max: 0.8,
+        best: 0.8,
+        bestStep: 2,
+      }),
       // Ties on the best value go to the earliest step.
-      expect.objectContaining({ name: 'loss', goal: 'min', count: 4, last: 0.6, lastStep: 4, min: 0.4, max: 0.9, best: 0.4, bestStep: 2 }),
+      expect.objectContaining({
+        name: 'loss',
+        goal: 'min',
+        count: 4,
+        last: 0.6,
+        lastStep: 4,
+        min: 0.4,
+        max: 0.9,
+        best: 0.4,
+        bestStep: 2,
+      }),
     ]);
   });
 
@@ -68,7 +104,11 @@ describe('MetricsRepository', () => {
     const runId = await newRun();
     const attempts = new AttemptsRepository(db.prisma);
     const first = await attempts.open(runId, null, null);
-    await metrics.write(runId, first.id, [point('val_loss', 1, 0.5), point('val_loss', 2, 0.1), point('val_loss', 3, 0.2)]);
+    await metrics.write(runId, first.id, [
+      point('val_loss', 1, 0.5),
+      point('val_loss', 2, 0.1),
+      point('val_loss', 3, 0.2),
+    ]);
     // Attempt 1 crashed after its checkpoint at step 1; attempt 2 replays steps 2 and 3.
     const second = await attempts.open(runId, null, null);
     await metrics.write(runId, second.id, [point('val_loss', 2, 0.3, 1), point('val_loss', 3, 0.25, 1)]);
@@ -80,7 +120,14 @@ describe('MetricsRepository', () => {
       [3, 0.25, 1, second.id],
     ]);
     // The summary is rebuilt from the series, so the superseded 0.1 is no longer "best".
-    expect((await metrics.summaries(runId))[0]).toMatchObject({ count: 3, best: 0.25, bestStep: 3, min: 0.25, max: 0.5, last: 0.25 });
+    expect((await metrics.summaries(runId))[0]).toMatchObject({
+      count: 3,
+      best: 0.25,
+      bestStep: 3,
+      min: 0.25,
+      max: 0.5,
+      last: 0.25,
+    });
   });
 
   it('keeps the last of duplicate (name, step) pairs within one batch', async () => {
@@ -91,7 +138,12 @@ describe('MetricsRepository', () => {
 
   it('stores NaN and infinities without letting them win "best"', async () => {
     const runId = await newRun();
-    await metrics.write(runId, null, [point('loss', 1, 2), point('loss', 2, NaN), point('accuracy', 1, 0.3), point('accuracy', 2, NaN)]);
+    await metrics.write(runId, null, [
+      point('loss', 1, 2),
+      point('loss', 2, NaN),
+      point('accuracy', 1, 0.3),
+      point('accuracy', 2, NaN),
+    ]);
     const [accuracy, loss] = await metrics.summaries(runId);
     expect(loss).toMatchObject({ best: 2, bestStep: 1, max: 2, count: 2 });
     expect(loss?.last).toBeNaN();
@@ -103,14 +155,22 @@ describe('MetricsRepository', () => {
   it('keeps summaries right under concurrent writers of one run', async () => {
     const runId = await newRun();
     await Promise.all(
-      [0, 1, 2, 3].map((w) => metrics.write(runId, null, Array.from({ length: 25 }, (_, i) => point('loss', w * 25 + i, 100 - (w * 25 + i))))),
+      [0, 1, 2, 3].map((w) =>
+        metrics.write(
+          runId,
+          null,
+          Array.from({ length: 25 }, (_, i) => point('loss', w * 25 + i, 100 - (w * 25 + i))),
+        ),
+      ),
     );
     expect((await metrics.summaries(runId))[0]).toMatchObject({ count: 100, best: 1, bestStep: 99, lastStep: 99 });
   });
 
   it('writes a large batch in one round trip', async () => {
     const runId = await newRun();
-    const batch = Array.from({ length: 5000 }, (_, i) => point(i % 2 ? 'loss' : 'accuracy', Math.floor(i / 2), Math.random()));
+    const batch = Array.from({ length: 5000 }, (_, i) =>
+      point(i % 2 ? 'loss' : 'accuracy', Math.floor(i / 2), Math.random()),
+    );
     const started = Date.now();
     await metrics.write(runId, null, batch);
     expect(Date.now() - started).toBeLessThan(5000);
@@ -122,10 +182,31 @@ describe('MetricsRepository', () => {
     await metrics.write(runId, null, [point('loss', 1, 0.5), point('loss', 2, 0.1)]);
     // Step 2 exists: the one-statement append fails whole, the upsert then writes steps 2 and 3.
     await metrics.write(runId, null, [point('loss', 2, 0.3), point('loss', 3, 0.2)]);
-    expect((await metrics.series(runId)).map((p) => [p.step, p.value])).toEqual([[1, 0.5], [2, 0.3], [3, 0.2]]);
-    expect((await metrics.summaries(runId))[0]).toMatchObject({ count: 3, best: 0.2, bestStep: 3, min: 0.2, max: 0.5, last: 0.2 });
+    expect((await metrics.series(runId)).map((p) => [p.step, p.value])).toEqual([
+      [1, 0.5],
+      [2, 0.3],
+      [3, 0.2],
+    ]);
+    expect((await metrics.summaries(runId))[0]).toMatchObject({
+      count: 3,
+      best: 0.2,
+      bestStep: 3,
+      min: 0.2,
+      max: 0.5,
+      last: 0.2,
+    });
     const [rollup] = await db.prisma.metricRollup.findMany({ where: { runId } });
-    expect(rollup).toMatchObject({ block: 0, count: 3, firstStep: 1, lastStep: 3, lastValue: 0.2, minStep: 3, minValue: 0.2, maxStep: 1, maxValue: 0.5 });
+    expect(rollup).toMatchObject({
+      block: 0,
+      count: 3,
+      firstStep: 1,
+      lastStep: 3,
+      lastValue: 0.2,
+      minStep: 3,
+      minValue: 0.2,
+      maxStep: 1,
+      maxValue: 0.5,
+    });
   });
 
   it('writes nothing for a replaced attempt, new points or rewritten ones, and nothing for an unknown run', async () => {
@@ -136,19 +217,26 @@ describe('MetricsRepository', () => {
     await metrics.writeFenced(fence, [point('loss', 1, 0.5)]);
     const { attempt: second } = await attempts.openCurrent(runId, null);
     await expect(metrics.writeFenced(fence, [point('loss', 2, 0.4)])).rejects.toBeInstanceOf(FencedError);
-    await expect(metrics.writeFenced(fence, [point('loss', 1, 0.1), point('loss', 3, 0.1)])).rejects.toBeInstanceOf(FencedError);
+    await expect(metrics.writeFenced(fence, [point('loss', 1, 0.1), point('loss', 3, 0.1)])).rejects.toBeInstanceOf(
+      FencedError,
+    );
     expect((await metrics.series(runId)).map((p) => [p.step, p.value])).toEqual([[1, 0.5]]);
     expect((await metrics.summaries(runId))[0]).toMatchObject({ count: 1, best: 0.5 });
     await metrics.writeFenced({ runId, attemptId: second.id }, [point('loss', 2, 0.4)]);
-    expect((await metrics.series(runId)).map((p) => [p.step, p.attemptId])).toEqual([[1, first.id], [2, second.id]]);
+    expect((await metrics.series(runId)).map((p) => [p.step, p.attemptId])).toEqual([
+      [1, first.id],
+      [2, second.id],
+    ]);
 
     const unknown = randomUUID();
     await expect(metrics.write(unknown, null, [point('loss', 1, 0.5)])).rejects.toBeInstanceOf(RunNotFoundError);
-    await expect(metrics.writeFenced({ runId: unknown, attemptId: first.id }, [point('loss', 1, 0.5)])).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(
+      metrics.writeFenced({ runId: unknown, attemptId: first.id }, [point('loss', 1, 0.5)]),
+    ).rejects.toBeInstanceOf(RunNotFoundError);
     expect(await metrics.series(unknown)).toEqual([]);
   });
 
-  it('checks an unfenced write\'s attempt belongs to its run, on both paths (no foreign key does)', async () => {
+  it("checks an unfenced write's attempt belongs to its run, on both paths (no foreign key does)", async () => {
     const runId = await newRun();
     const other = await newRun();
     const attempts = new AttemptsRepository(db.prisma);
@@ -156,13 +244,17 @@ describe('MetricsRepository', () => {
     const foreign = await attempts.open(other, null, null);
     await metrics.write(runId, own.id, [point('loss', 1, 0.5)]);
     for (const attemptId of [foreign.id, randomUUID()]) {
-      await expect(metrics.write(runId, attemptId, [point('loss', 2, 0.5)])).rejects.toThrow(`Attempt ${attemptId} of run ${runId} not found`);
-      await expect(metrics.write(runId, attemptId, [point('loss', 1, 0.1)])).rejects.toThrow(`Attempt ${attemptId} of run ${runId} not found`);
+      await expect(metrics.write(runId, attemptId, [point('loss', 2, 0.5)])).rejects.toThrow(
+        `Attempt ${attemptId} of run ${runId} not found`,
+      );
+      await expect(metrics.write(runId, attemptId, [point('loss', 1, 0.1)])).rejects.toThrow(
+        `Attempt ${attemptId} of run ${runId} not found`,
+      );
     }
     expect((await metrics.series(runId)).map((p) => [p.step, p.value, p.attemptId])).toEqual([[1, 0.5, own.id]]);
   });
 
-  it('forgets a deleted attempt on its points and deletes a run\'s points with it (triggers, not foreign keys)', async () => {
+  it("forgets a deleted attempt on its points and deletes a run's points with it (triggers, not foreign keys)", async () => {
     const [kept, deleted] = [await newRun(), await newRun()];
     const attempts = new AttemptsRepository(db.prisma);
     const first = await attempts.open(kept, null, null);
@@ -173,7 +265,11 @@ describe('MetricsRepository', () => {
     expect((await metrics.series(kept)).map((p) => p.attemptId)).toEqual([null, null, second.id]);
 
     const doomed = await attempts.open(deleted, null, null);
-    await metrics.write(deleted, doomed.id, Array.from({ length: 600 }, (_, i) => point('loss', i, i)));
+    await metrics.write(
+      deleted,
+      doomed.id,
+      Array.from({ length: 600 }, (_, i) => point('loss', i, i)),
+    );
     await db.prisma.run.delete({ where: { id: deleted } });
     const left = await db.prisma.$queryRaw<{ points: number; rollups: number; summaries: number }[]>`
       SELECT (SELECT count(*) FROM "metric_points" WHERE "run_id" = ${deleted}::uuid)::int4 AS points,
@@ -186,7 +282,9 @@ describe('MetricsRepository', () => {
   it('ignores an empty batch and names the bad point', async () => {
     const runId = await newRun();
     await expect(metrics.write(runId, null, [])).resolves.toBeUndefined();
-    await expect(metrics.write(runId, null, [point('loss', 1.5, 1)])).rejects.toThrow(`Invalid step for metric "loss" step 1.5 of run ${runId}`);
+    await expect(metrics.write(runId, null, [point('loss', 1.5, 1)])).rejects.toThrow(
+      `Invalid step for metric "loss" step 1.5 of run ${runId}`,
+    );
   });
 });
 
@@ -195,14 +293,35 @@ describe('MetricsRepository on PGlite', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trainyard-metrics-'));
     const db = await openDatabase({ embeddedPath: dir });
     try {
-      const runId = (await new RunsRepository(db.prisma).create({ id: randomUUID(), kind: 'PRETRAIN', name: 'm', spec, baseRunId: null })).id;
+      const runId = (
+        await new RunsRepository(db.prisma).create({
+          id: randomUUID(),
+          kind: 'PRETRAIN',
+          name: 'm',
+          spec,
+          baseRunId: null,
+        })
+      ).id;
       const metrics = new MetricsRepository(db.prisma);
       await metrics.write(runId, null, [point('loss', 1, 0.5), point('loss', 2, 0.1)]);
       await metrics.write(runId, null, [point('loss', 2, 0.3), point('loss', 3, 0.2)]);
-      expect((await metrics.series(runId)).map((p) => [p.step, p.value])).toEqual([[1, 0.5], [2, 0.3], [3, 0.2]]);
+      expect((await metrics.series(runId)).map((p) => [p.step, p.value])).toEqual([
+        [1, 0.5],
+        [2, 0.3],
+        [3, 0.2],
+      ]);
       expect((await metrics.summaries(runId))[0]).toMatchObject({ count: 3, best: 0.2, bestStep: 3, max: 0.5 });
       expect(await db.prisma.metricRollup.findMany({ where: { runId } })).toEqual([
-        expect.objectContaining({ count: 3, firstStep: 1, lastStep: 3, lastValue: 0.2, minStep: 3, minValue: 0.2, maxStep: 1, maxValue: 0.5 }),
+        expect.objectContaining({
+          count: 3,
+          firstStep: 1,
+          lastStep: 3,
+          lastValue: 0.2,
+          minStep: 3,
+          minValue: 0.2,
+          maxStep: 1,
+          maxValue: 0.5,
+        }),
       ]);
     } finally {
       await db.close();

@@ -2,8 +2,20 @@ import type { MetricPointView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence, type Tx } from './attempt-fence';
 import { FencedError, RunNotFoundError } from './errors';
-import { downsampledSeriesStatement, fullSeriesStatement, seriesExtentsStatement, type PointRow, type SeriesExtent } from './metric-series.sql';
-import { appendPoints, lockWriteTarget, POINT_KEY_INDEX, recomputeSummaries, upsertPointsMergingSummaries } from './metric-summaries.sql';
+import {
+  downsampledSeriesStatement,
+  fullSeriesStatement,
+  seriesExtentsStatement,
+  type PointRow,
+  type SeriesExtent,
+} from './metric-series.sql';
+import {
+  appendPoints,
+  lockWriteTarget,
+  POINT_KEY_INDEX,
+  recomputeSummaries,
+  upsertPointsMergingSummaries,
+} from './metric-summaries.sql';
 import { toMetricPoint, type MetricPoint, type MetricPointInput, type MetricSummary } from './model-types';
 import { metricPointView } from './views';
 
@@ -44,11 +56,18 @@ export class MetricsRepository {
     const batch = this.prepare(fence.runId, points);
     if (batch.length === 0) return;
     if (await this.append(fence.runId, fence.attemptId, fence, batch)) return;
-    await withFence(this.prisma, fence, `write ${batch.length} metric points`, (tx) => writeBatch(tx, fence.runId, fence.attemptId, batch));
+    await withFence(this.prisma, fence, `write ${batch.length} metric points`, (tx) =>
+      writeBatch(tx, fence.runId, fence.attemptId, batch),
+    );
   }
 
   /** The fast path: true when the batch landed, false when some point already existed (nothing landed). */
-  private async append(runId: string, attemptId: string | null, fence: Fence | null, batch: MetricPointInput[]): Promise<boolean> {
+  private async append(
+    runId: string,
+    attemptId: string | null,
+    fence: Fence | null,
+    batch: MetricPointInput[],
+  ): Promise<boolean> {
     let rows: (WriteTarget & { current: string | null; written: number })[];
     try {
       rows = await this.prisma.$queryRaw(appendPoints(runId, attemptId, fence !== null, METRICS_LOCK_NAMESPACE, batch));
@@ -136,7 +155,11 @@ export class MetricsRepository {
    * grow, so the primary key walks only the newest rows: cheap next to a million-point series.
    */
   async pointsAfter(runId: string, afterId: number, limit: number): Promise<MetricPointView[]> {
-    const rows = await this.prisma.metricPoint.findMany({ where: { id: { gt: afterId }, runId }, orderBy: { id: 'asc' }, take: limit });
+    const rows = await this.prisma.metricPoint.findMany({
+      where: { id: { gt: afterId }, runId },
+      orderBy: { id: 'asc' },
+      take: limit,
+    });
     return rows.map(metricPointView);
   }
 }
@@ -150,7 +173,13 @@ function lockRun(runId: string): Prisma.Sql {
 async function writeBatch(tx: Tx, runId: string, attemptId: string | null, batch: MetricPointInput[]): Promise<void> {
   await tx.$executeRaw(lockRun(runId));
   const overwritten = await tx.$queryRaw<{ name: string }[]>(upsertPointsMergingSummaries(runId, attemptId, batch));
-  if (overwritten.length > 0) await tx.$executeRaw(recomputeSummaries(runId, overwritten.map((r) => r.name)));
+  if (overwritten.length > 0)
+    await tx.$executeRaw(
+      recomputeSummaries(
+        runId,
+        overwritten.map((r) => r.name),
+      ),
+    );
 }
 
 interface WriteTarget {

@@ -53,16 +53,24 @@ describe('migrate (PostgreSQL)', () => {
     expect(rows[0].started_at).toBeInstanceOf(Date);
 
     // The lock is released: nothing left holding our advisory lock.
-    const locks = await withClient(fresh.url, async (c) =>
-      // Only this database's: suites running in parallel take advisory locks in theirs.
-      (await c.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).rows,
+    const locks = await withClient(
+      fresh.url,
+      async (c) =>
+        // Only this database's: suites running in parallel take advisory locks in theirs.
+        (
+          await c.query(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          )
+        ).rows,
     );
     expect(locks[0].n).toBe(0);
   });
 
   it('refuses, naming the migration, when an applied file was edited', async () => {
     await migrateUrl(fresh.url, migrations);
-    const edited = migrations.map((m, i) => (i === 0 ? { ...m, sql: `${m.sql}\n-- edited`, checksum: checksumOf(`${m.sql}\n-- edited`) } : m));
+    const edited = migrations.map((m, i) =>
+      i === 0 ? { ...m, sql: `${m.sql}\n-- edited`, checksum: checksumOf(`${m.sql}\n-- edited`) } : m,
+    );
     await expect(migrateUrl(fresh.url, edited)).rejects.toThrow(
       new RegExp(`Migration ${migrations[0]?.name} was modified after it was applied`),
     );
@@ -83,9 +91,9 @@ describe('migrate (PostgreSQL)', () => {
       /Migration 29990103000000_broken failed and was rolled back: .*no_such_function/,
     );
     const state = await withClient(fresh.url, async (c) => ({
-      names: (await c.query('SELECT migration_name FROM "_prisma_migrations" ORDER BY started_at, migration_name')).rows.map(
-        (r) => r.migration_name,
-      ),
+      names: (
+        await c.query('SELECT migration_name FROM "_prisma_migrations" ORDER BY started_at, migration_name')
+      ).rows.map((r) => r.migration_name),
       halfDone: (await c.query(`SELECT to_regclass('half_done') AS t`)).rows[0].t,
     }));
     expect(state.names).toEqual([...migrations.map((m) => m.name), '29990101000000_first', '29990102000000_second']);
@@ -100,6 +108,8 @@ describe('migrate (PostgreSQL)', () => {
          VALUES ('00000000-0000-0000-0000-000000000001', 'x', '29990101000000_crashed', 0)`,
       ),
     );
-    await expect(migrateUrl(fresh.url, migrations)).rejects.toThrow(/29990101000000_crashed is recorded as started but never finished/);
+    await expect(migrateUrl(fresh.url, migrations)).rejects.toThrow(
+      /29990101000000_crashed is recorded as started but never finished/,
+    );
   });
 });

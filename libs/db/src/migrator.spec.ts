@@ -27,10 +27,12 @@ describe('readMigrations', () => {
 });
 
 describe('the repository migrations', () => {
-  it('are found from the working directory and carry Prisma\'s lock file', () => {
+  it("are found from the working directory and carry Prisma's lock file", () => {
     const dir = findMigrationsDir();
     expect(readFileSync(join(dir, 'migration_lock.toml'), 'utf8')).toMatch(/^provider = "postgresql"$/m);
-    expect(readMigrations(dir).map((m) => m.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^\d{14}_init$/)]));
+    expect(readMigrations(dir).map((m) => m.name)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^\d{14}_init$/)]),
+    );
   });
 
   it('checksum is the hex sha256 Prisma records', () => {

@@ -179,9 +179,13 @@ export async function migrate(
 export async function schemaStatus(conn: SqlConnection, migrations: MigrationFile[]): Promise<SchemaStatus> {
   const [table] = await conn.query<{ t: string | null }>(`SELECT to_regclass('"_prisma_migrations"')::text AS t`);
   const rows = table?.t
-    ? await conn.query<AppliedRow>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"')
+    ? await conn.query<AppliedRow>(
+        'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',
+      )
     : [];
-  const done = new Set(rows.filter((r) => r.rolled_back_at === null && r.finished_at !== null).map((r) => r.migration_name));
+  const done = new Set(
+    rows.filter((r) => r.rolled_back_at === null && r.finished_at !== null).map((r) => r.migration_name),
+  );
   const known = new Set(migrations.map((m) => m.name));
   return {
     pending: migrations.filter((m) => !done.has(m.name)).map((m) => m.name),
@@ -198,7 +202,9 @@ export async function assertSchemaCurrent(
   const status = await schemaStatus(conn, migrations);
   if (status.pending.length > 0) throw new SchemaBehindError(status.pending);
   if (status.unknown.length > 0) {
-    log(`The database has ${status.unknown.length} migration(s) newer than this code (${status.unknown.join(', ')}); carrying on, as migrations only add`);
+    log(
+      `The database has ${status.unknown.length} migration(s) newer than this code (${status.unknown.join(', ')}); carrying on, as migrations only add`,
+    );
   }
 }
 

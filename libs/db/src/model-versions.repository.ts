@@ -18,9 +18,17 @@ export class ModelVersionsRepository {
    * The next version of `name` (previous max + 1, from 1). The unique (name, version) index
    * settles a race between two registrations: the one that loses tries the next number.
    */
-  async register(input: { name: string; project: string; runId: string; checkpointId: string }): Promise<ModelVersionView> {
+  async register(input: {
+    name: string;
+    project: string;
+    runId: string;
+    checkpointId: string;
+  }): Promise<ModelVersionView> {
     for (let attempt = 1; ; attempt++) {
-      const max = await this.prisma.modelVersion.aggregate({ where: { name: input.name, project: input.project }, _max: { version: true } });
+      const max = await this.prisma.modelVersion.aggregate({
+        where: { name: input.name, project: input.project },
+        _max: { version: true },
+      });
       try {
         return modelVersionView(
           await this.prisma.modelVersion.create({
@@ -36,11 +44,16 @@ export class ModelVersionsRepository {
 
   /** A project's versions of `name` (model names are unique within a project). */
   async versions(name: string, project: string): Promise<ModelVersionView[]> {
-    return (await this.prisma.modelVersion.findMany({ where: { name, project }, orderBy: { version: 'asc' } })).map(modelVersionView);
+    return (await this.prisma.modelVersion.findMany({ where: { name, project }, orderBy: { version: 'asc' } })).map(
+      modelVersionView,
+    );
   }
 
   async get(name: string, version: number, project: string): Promise<ModelVersionWithCheckpoint | null> {
-    const row = await this.prisma.modelVersion.findUnique({ where: { project_name_version: { project, name, version } }, include: { checkpoint: true } });
+    const row = await this.prisma.modelVersion.findUnique({
+      where: { project_name_version: { project, name, version } },
+      include: { checkpoint: true },
+    });
     if (!row) return null;
     const { checkpoint, ...versionRow } = row;
     return { ...modelVersionView(versionRow), checkpoint: toCheckpoint(checkpoint) };

@@ -43,9 +43,9 @@ describe('openDatabase', () => {
     });
 
     it('names the server it could not reach, without the password', async () => {
-      await expect(
-        openDatabase({ url: 'postgresql://u:secret@127.0.0.1:1/x', embeddedPath: '' }),
-      ).rejects.toThrow(/Cannot connect to PostgreSQL at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/);
+      await expect(openDatabase({ url: 'postgresql://u:secret@127.0.0.1:1/x', embeddedPath: '' })).rejects.toThrow(
+        /Cannot connect to PostgreSQL at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/,
+      );
     });
   });
 
@@ -60,7 +60,13 @@ describe('openDatabase', () => {
       try {
         expect(first.kind).toBe('pglite');
         await first.ping();
-        await new RunsRepository(first.prisma).create({ id: runId, kind: 'PRETRAIN', name: 'p', spec, baseRunId: null });
+        await new RunsRepository(first.prisma).create({
+          id: runId,
+          kind: 'PRETRAIN',
+          name: 'p',
+          spec,
+          baseRunId: null,
+        });
         await new MetricsRepository(first.prisma).write(runId, null, [
           { name: 'loss', step: 1, epoch: 0, value: 0.5, wallTime: new Date() },
           { name: 'loss', step: 2, epoch: 0, value: 0.25, wallTime: new Date() },
@@ -120,7 +126,9 @@ describe('openDatabase', () => {
       const names = readMigrations(findMigrationsDir()).map((m) => m.name);
       const opening = openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: false });
       await expect(opening).rejects.toBeInstanceOf(SchemaBehindError);
-      await expect(opening).rejects.toThrow(/schema is older than this version of Trainyard needs: \d+ migration\(s\) not applied/);
+      await expect(opening).rejects.toThrow(
+        /schema is older than this version of Trainyard needs: \d+ migration\(s\) not applied/,
+      );
       await expect(opening).rejects.toThrow(/Run `npm run migrate`.*with the same DATABASE_URL/);
       await expect(opening).rejects.toMatchObject({ pending: names });
       expect(await tables(fresh.url)).toBe(0);
@@ -135,18 +143,23 @@ describe('openDatabase', () => {
       await db.close();
 
       const next = withExtraMigration('29990101000000_add_worker_zone');
-      await expect(openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: false, migrationsDir: next })).rejects.toThrow(
-        /1 migration\(s\) not applied \(29990101000000_add_worker_zone\)/,
-      );
+      await expect(
+        openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: false, migrationsDir: next }),
+      ).rejects.toThrow(/1 migration\(s\) not applied \(29990101000000_add_worker_zone\)/);
     });
 
     it('runs on a database a newer release migrated (migrations only add), saying so', async () => {
       const next = withExtraMigration('29990101000000_add_worker_zone');
       await (await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrationsDir: next })).close();
       const lines: string[] = [];
-      const db = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: false, log: (l) => lines.push(l) });
+      const db = await openDatabase(
+        { url: fresh.url, embeddedPath: '' },
+        { migrate: false, log: (l) => lines.push(l) },
+      );
       await db.close();
-      expect(lines).toEqual([expect.stringMatching(/1 migration\(s\) newer than this code \(29990101000000_add_worker_zone\)/)]);
+      expect(lines).toEqual([
+        expect.stringMatching(/1 migration\(s\) newer than this code \(29990101000000_add_worker_zone\)/),
+      ]);
     });
 
     it('refuses an embedded database that was never migrated, too', async () => {

@@ -26,7 +26,8 @@ export interface PipelineAdvance {
 }
 
 const KIND_ORDER: Record<string, number> = { PRETRAIN: 0, FINETUNE: 1, EVALUATE: 2 };
-const byStep = (a: Run, b: Run) => KIND_ORDER[a.kind]! - KIND_ORDER[b.kind]! || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+const byStep = (a: Run, b: Run) =>
+  KIND_ORDER[a.kind]! - KIND_ORDER[b.kind]! || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
 /** The model a released run reads from its upstream run's checkpoint. */
 const NEEDED_MODEL: Record<string, string> = { FINETUNE: 'encoder', EVALUATE: 'classifier' };
 
@@ -40,9 +41,19 @@ const NEEDED_MODEL: Record<string, string> = { FINETUNE: 'encoder', EVALUATE: 'c
 export class PipelinesRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async create(pipeline: { id: string; name: string; spec: unknown; project: string }, runs: PipelineRunCreation[]): Promise<void> {
+  async create(
+    pipeline: { id: string; name: string; spec: unknown; project: string },
+    runs: PipelineRunCreation[],
+  ): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
-      await tx.pipeline.create({ data: { id: pipeline.id, name: pipeline.name, spec: pipeline.spec as Prisma.InputJsonValue, project: pipeline.project } });
+      await tx.pipeline.create({
+        data: {
+          id: pipeline.id,
+          name: pipeline.name,
+          spec: pipeline.spec as Prisma.InputJsonValue,
+          project: pipeline.project,
+        },
+      });
       // In step order: a run's upstream row must exist before its foreign key points at it.
       for (const run of runs) {
         await tx.run.create({
@@ -71,7 +82,12 @@ export class PipelinesRepository {
 
   /** Pipelines still RUNNING, for the reconciler's pass (oldest first). */
   async listRunning(limit = 1000): Promise<string[]> {
-    const rows = await this.prisma.pipeline.findMany({ where: { status: 'RUNNING' }, select: { id: true }, orderBy: { createdAt: 'asc' }, take: limit });
+    const rows = await this.prisma.pipeline.findMany({
+      where: { status: 'RUNNING' },
+      select: { id: true },
+      orderBy: { createdAt: 'asc' },
+      take: limit,
+    });
     return rows.map((r) => r.id);
   }
 
@@ -129,7 +145,10 @@ export class PipelinesRepository {
       });
       if (!checkpoint) {
         const reason = `its upstream run ${upstream.id} ("${upstream.name}") SUCCEEDED with no complete checkpoint holding a ${model}`;
-        await tx.run.update({ where: { id: run.id }, data: { status: 'FAILED', held: false, failureReason: reason, endedAt: new Date() } });
+        await tx.run.update({
+          where: { id: run.id },
+          data: { status: 'FAILED', held: false, failureReason: reason, endedAt: new Date() },
+        });
         return { ...run, status: 'FAILED', failureReason: reason };
       }
       const spec = run.spec as unknown as RunSpec;
@@ -137,7 +156,12 @@ export class PipelinesRepository {
       const released = spec.kind === 'finetune' ? { ...spec, model: { ...spec.model, baseRunId: upstream.id } } : spec;
       await tx.run.update({
         where: { id: run.id },
-        data: { held: false, baseCheckpointId: checkpoint.id, spec: released as unknown as Prisma.InputJsonValue, updatedAt: new Date() },
+        data: {
+          held: false,
+          baseCheckpointId: checkpoint.id,
+          spec: released as unknown as Prisma.InputJsonValue,
+          updatedAt: new Date(),
+        },
       });
       outcome.released.push({ id: run.id, kind: run.kind as RunKind });
     }
@@ -148,7 +172,14 @@ export class PipelinesRepository {
   private endAfter(tx: Tx, id: string, failed: Run, runs: Run[], outcome: PipelineAdvance): Promise<PipelineAdvance> {
     const status: PipelineStatus = failed.status === 'FAILED' ? 'FAILED' : 'CANCELLED';
     const reason = `${failed.kind} step "${failed.name}" (run ${failed.id}) ${failed.status}${failed.failureReason ? `: ${failed.failureReason}` : ''}`;
-    return this.end(tx, id, status, reason, runs.filter((r) => r.id !== failed.id), outcome);
+    return this.end(
+      tx,
+      id,
+      status,
+      reason,
+      runs.filter((r) => r.id !== failed.id),
+      outcome,
+    );
   }
 
   /**
@@ -157,7 +188,14 @@ export class PipelinesRepository {
    * cancel does (RunsRepository.requestCancel), so a worker starting a step at this moment either
    * finds it CANCELLED or finds the flag. Nothing waits.
    */
-  private async end(tx: Tx, id: string, status: PipelineStatus, reason: string, runs: Run[], outcome: PipelineAdvance): Promise<PipelineAdvance> {
+  private async end(
+    tx: Tx,
+    id: string,
+    status: PipelineStatus,
+    reason: string,
+    runs: Run[],
+    outcome: PipelineAdvance,
+  ): Promise<PipelineAdvance> {
     const downstream = `pipeline ${id} ${status}: ${reason}`;
     const ids = runs.map((r) => r.id);
     if (ids.length) {
@@ -180,7 +218,9 @@ export class PipelinesRepository {
 
 /** Row lock on the pipeline: two workers finishing two steps at once (or a cancel) go one after the other. */
 async function lockStatus(tx: Tx, id: string): Promise<PipelineStatus | undefined> {
-  const locked = await tx.$queryRaw<{ status: PipelineStatus }[]>`SELECT "status"::text AS status FROM "pipelines" WHERE "id" = ${id}::uuid FOR UPDATE`;
+  const locked = await tx.$queryRaw<
+    { status: PipelineStatus }[]
+  >`SELECT "status"::text AS status FROM "pipelines" WHERE "id" = ${id}::uuid FOR UPDATE`;
   return locked[0]?.status;
 }
 

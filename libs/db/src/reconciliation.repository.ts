@@ -34,7 +34,13 @@ export class ReconciliationRepository {
       WHERE r."status" IN ('QUEUED', 'RUNNING', 'PREEMPTED') AND NOT r."held" AND r."updated_at" < ${updatedBefore}
       ORDER BY r."created_at"
       LIMIT 1000`;
-    return rows.map((r) => ({ id: r.id, kind: r.kind, status: r.status, failures: r.failures, ownerAlive: r.owner_alive }));
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      status: r.status,
+      failures: r.failures,
+      ownerAlive: r.owner_alive,
+    }));
   }
 
   /**

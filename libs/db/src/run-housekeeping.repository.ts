@@ -58,7 +58,9 @@ export class RunHousekeepingRepository {
    */
   async delete(id: string): Promise<RunDeletionOutcome> {
     return this.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<{ id: string }[]>`SELECT "id"::text FROM "runs" WHERE "id" = ${id}::uuid FOR UPDATE`;
+      const locked = await tx.$queryRaw<
+        { id: string }[]
+      >`SELECT "id"::text FROM "runs" WHERE "id" = ${id}::uuid FOR UPDATE`;
       if (locked.length === 0) return { outcome: 'not-found' } as const;
       const checked = await this.check(tx, id, 'deleted');
       if (checked.outcome !== 'deleted') return checked;
@@ -85,30 +87,52 @@ export class RunHousekeepingRepository {
     };
   }
 
-  private async blockers(db: Tx, id: string, run: { status: string; pipelineId: string | null }): Promise<RunDeletionBlocker[]> {
+  private async blockers(
+    db: Tx,
+    id: string,
+    run: { status: string; pipelineId: string | null },
+  ): Promise<RunDeletionBlocker[]> {
     const blockers: RunDeletionBlocker[] = [];
     if ((ACTIVE_STATUSES as readonly string[]).includes(run.status)) {
       blockers.push({ reason: 'active', message: `Run ${id} is ${run.status}: cancel it first`, id });
     }
     const ownCheckpoints = { run: { id } };
     const [versions, derived, pipeline] = await Promise.all([
-      db.modelVersion.findMany({ where: { OR: [{ runId: id }, { checkpoint: ownCheckpoints }] }, select: { id: true, name: true, version: true }, orderBy: { createdAt: 'asc' } }),
+      db.modelVersion.findMany({
+        where: { OR: [{ runId: id }, { checkpoint: ownCheckpoints }] },
+        select: { id: true, name: true, version: true },
+        orderBy: { createdAt: 'asc' },
+      }),
       db.run.findMany({
         where: { id: { not: id }, OR: [{ baseRunId: id }, { baseCheckpoint: ownCheckpoints }] },
         select: { id: true, name: true },
         orderBy: { createdAt: 'asc' },
         take: 50,
       }),
-      run.pipelineId ? db.pipeline.findUnique({ where: { id: run.pipelineId }, select: { id: true, name: true, status: true } }) : null,
+      run.pipelineId
+        ? db.pipeline.findUnique({ where: { id: run.pipelineId }, select: { id: true, name: true, status: true } })
+        : null,
     ]);
     for (const v of versions) {
-      blockers.push({ reason: 'registered-model', message: `Model ${v.name} version ${v.version} is registered from this run's checkpoints`, id: v.id });
+      blockers.push({
+        reason: 'registered-model',
+        message: `Model ${v.name} version ${v.version} is registered from this run's checkpoints`,
+        id: v.id,
+      });
     }
     for (const r of derived) {
-      blockers.push({ reason: 'base-of-run', message: `Run ${r.id} ("${r.name}") builds on this run: delete it first`, id: r.id });
+      blockers.push({
+        reason: 'base-of-run',
+        message: `Run ${r.id} ("${r.name}") builds on this run: delete it first`,
+        id: r.id,
+      });
     }
     if (pipeline?.status === 'RUNNING') {
-      blockers.push({ reason: 'running-pipeline', message: `Pipeline ${pipeline.id} ("${pipeline.name}") is RUNNING: cancel it first`, id: pipeline.id });
+      blockers.push({
+        reason: 'running-pipeline',
+        message: `Pipeline ${pipeline.id} ("${pipeline.name}") is RUNNING: cancel it first`,
+        id: pipeline.id,
+      });
     }
     return blockers;
   }

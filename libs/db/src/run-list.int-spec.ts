@@ -15,7 +15,16 @@ describe('RunsRepository.list', () => {
   let runs: RunsRepository;
   // name -> id; values chosen to include ties, a NaN and runs without the metric.
   const ids = new Map<string, string>();
-  const valLoss: Record<string, number | undefined> = { a: 0.5, b: 0.2, c: 0.5, d: undefined, e: 0.9, f: 0.2, g: undefined, h: NaN };
+  const valLoss: Record<string, number | undefined> = {
+    a: 0.5,
+    b: 0.2,
+    c: 0.5,
+    d: undefined,
+    e: 0.9,
+    f: 0.2,
+    g: undefined,
+    h: NaN,
+  };
 
   beforeAll(async () => {
     fresh = await createFreshDatabase();
@@ -71,20 +80,40 @@ describe('RunsRepository.list', () => {
     const q = { sort: { by: 'metric', metric: 'val_loss', stat: 'best' } } as const;
     const asc = (await pages({ ...q, order: 'asc', limit: 2 })).flat();
     // PostgreSQL orders NaN above every number.
-    expect(asc).toEqual([...tieOrder('b', 'f', 'asc'), ...tieOrder('a', 'c', 'asc'), 'e', 'h', ...tieOrder('d', 'g', 'asc')]);
+    expect(asc).toEqual([
+      ...tieOrder('b', 'f', 'asc'),
+      ...tieOrder('a', 'c', 'asc'),
+      'e',
+      'h',
+      ...tieOrder('d', 'g', 'asc'),
+    ]);
     const desc = (await pages({ ...q, order: 'desc', limit: 3 })).flat();
-    expect(desc).toEqual(['h', 'e', ...tieOrder('a', 'c', 'desc'), ...tieOrder('b', 'f', 'desc'), ...tieOrder('d', 'g', 'desc')]);
+    expect(desc).toEqual([
+      'h',
+      'e',
+      ...tieOrder('a', 'c', 'desc'),
+      ...tieOrder('b', 'f', 'desc'),
+      ...tieOrder('d', 'g', 'desc'),
+    ]);
   });
 
   it('pages one row at a time without skipping or repeating', async () => {
-    const all = (await pages({ sort: { by: 'metric', metric: 'val_loss', stat: 'last' }, order: 'asc', limit: 200 })).flat();
+    const all = (
+      await pages({ sort: { by: 'metric', metric: 'val_loss', stat: 'last' }, order: 'asc', limit: 200 })
+    ).flat();
     const oneByOne = await pages({ sort: { by: 'metric', metric: 'val_loss', stat: 'last' }, order: 'asc', limit: 1 });
     expect(oneByOne.flat()).toEqual(all);
     expect(all).toHaveLength(8);
   });
 
   it('filters by status and kind, and returns summaries without the spec', async () => {
-    const page = await runs.list({ status: 'QUEUED', kind: 'FINETUNE', sort: { by: 'metric', metric: 'val_loss', stat: 'min' }, order: 'asc', limit: 10 });
+    const page = await runs.list({
+      status: 'QUEUED',
+      kind: 'FINETUNE',
+      sort: { by: 'metric', metric: 'val_loss', stat: 'min' },
+      order: 'asc',
+      limit: 10,
+    });
     expect(page.items.map((r) => r.name)).toEqual(['f', 'e', 'h', 'g']);
     expect(page.nextCursor).toBeNull();
     expect(page.items[0]).not.toHaveProperty('spec');
@@ -98,7 +127,12 @@ describe('RunsRepository.list', () => {
     await expect(runs.list({ sort: { by: 'createdAt' }, order: 'asc', limit: 201 })).rejects.toThrow(RangeError);
     const { nextCursor } = await runs.list({ sort: { by: 'createdAt' }, order: 'asc', limit: 1 });
     await expect(
-      runs.list({ sort: { by: 'metric', metric: 'val_loss', stat: 'best' }, order: 'asc', limit: 1, cursor: nextCursor ?? '' }),
+      runs.list({
+        sort: { by: 'metric', metric: 'val_loss', stat: 'best' },
+        order: 'asc',
+        limit: 1,
+        cursor: nextCursor ?? '',
+      }),
     ).rejects.toThrow(InvalidCursorError);
     await expect(
       runs.list({ sort: { by: 'metric', metric: 'val_loss', stat: 'drop table' as never }, order: 'asc', limit: 1 }),
@@ -106,21 +140,35 @@ describe('RunsRepository.list', () => {
   });
 
   it('refuses a forged cursor whose value PostgreSQL would not take, before any SQL (issue #9)', async () => {
-    const forge = (s: string, v: string | null) => Buffer.from(JSON.stringify({ s, v, i: randomUUID() })).toString('base64url');
+    const forge = (s: string, v: string | null) =>
+      Buffer.from(JSON.stringify({ s, v, i: randomUUID() })).toString('base64url');
     const byTime = { sort: { by: 'createdAt' }, order: 'asc', limit: 2 } as const;
     const byLoss = { sort: { by: 'metric', metric: 'val_loss', stat: 'best' }, order: 'asc', limit: 2 } as const;
-    for (const v of ['not a date', '2026-02-31 00:00:00+00', '2026-01-01 25:00:00+00', '2026-01-01 00:00:00+99', '2026-01-01 00:00:00\u0000', null]) {
+    for (const v of [
+      'not a date',
+      '2026-02-31 00:00:00+00',
+      '2026-01-01 25:00:00+00',
+      '2026-01-01 00:00:00+99',
+      '2026-01-01 00:00:00\u0000',
+      null,
+    ]) {
       await expect(runs.list({ ...byTime, cursor: forge('createdAt:asc', v) })).rejects.toThrow(InvalidCursorError);
     }
     for (const v of ['abc', '1e999', '-1e999', '1e-999', '0x10', '1,5', '']) {
-      await expect(runs.list({ ...byLoss, cursor: forge('metric:val_loss:best:asc', v) })).rejects.toThrow(InvalidCursorError);
+      await expect(runs.list({ ...byLoss, cursor: forge('metric:val_loss:best:asc', v) })).rejects.toThrow(
+        InvalidCursorError,
+      );
     }
     // What PostgreSQL itself prints is taken: the keyset continues from it.
     for (const v of ['2026-01-01 00:00:00.5+00', '2026-01-01T00:00:00Z', '2026-01-01 00:00:00+05:30']) {
-      await expect(runs.list({ ...byTime, cursor: forge('createdAt:asc', v) })).resolves.toMatchObject({ items: expect.any(Array) });
+      await expect(runs.list({ ...byTime, cursor: forge('createdAt:asc', v) })).resolves.toMatchObject({
+        items: expect.any(Array),
+      });
     }
     for (const v of ['NaN', 'Infinity', '-Infinity', '0.2', '1e-05', '0', '4e-320', null]) {
-      await expect(runs.list({ ...byLoss, cursor: forge('metric:val_loss:best:asc', v) })).resolves.toMatchObject({ items: expect.any(Array) });
+      await expect(runs.list({ ...byLoss, cursor: forge('metric:val_loss:best:asc', v) })).resolves.toMatchObject({
+        items: expect.any(Array),
+      });
     }
   });
 });

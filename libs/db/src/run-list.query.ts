@@ -1,12 +1,16 @@
-import { isForbiddenKey, type RunKind, type RunListItemView, type RunListPage, type RunStatus } from '@trainyard/contracts';
+import {
+  isForbiddenKey,
+  type RunKind,
+  type RunListItemView,
+  type RunListPage,
+  type RunStatus,
+} from '@trainyard/contracts';
 import { InvalidCursorError } from './errors';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { decodeCursor, encodeCursor, sortKey, type RunListCursor } from './run-list-cursor';
 import { runListItemView } from './views';
 
-export type RunListSort =
-  | { by: 'createdAt' }
-  | { by: 'metric'; metric: string; stat: 'best' | 'last' | 'min' | 'max' };
+export type RunListSort = { by: 'createdAt' } | { by: 'metric'; metric: string; stat: 'best' | 'last' | 'min' | 'max' };
 
 /** A scalar a spec field must equal: `{ path: ['training', 'learningRate'], value: 0.001 }`. */
 export type SpecValue = string | number | boolean | null;
@@ -75,7 +79,9 @@ export async function listRuns(prisma: PrismaClient, q: RunListQuery): Promise<R
 
   let rows: KeyRow[];
   if (q.sort.by === 'createdAt') {
-    const after = cursor ? [Prisma.sql`(r."created_at", r."id") ${cmp} (${cursor.value}::timestamptz, ${cursor.id}::uuid)`] : [];
+    const after = cursor
+      ? [Prisma.sql`(r."created_at", r."id") ${cmp} (${cursor.value}::timestamptz, ${cursor.id}::uuid)`]
+      : [];
     rows = await prisma.$queryRaw<KeyRow[]>`
       SELECT r."id"::text AS id, r."created_at"::text AS value FROM "runs" r
       ${where([...filters, ...after])}
@@ -88,7 +94,10 @@ export async function listRuns(prisma: PrismaClient, q: RunListQuery): Promise<R
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
   return {
-    items: await loadRunListItems(prisma, page.map((row) => row.id)),
+    items: await loadRunListItems(
+      prisma,
+      page.map((row) => row.id),
+    ),
     nextCursor: hasMore && last ? encodeCursor({ sort: key, value: last.value, id: last.id }) : null,
   };
 }
@@ -138,7 +147,10 @@ function runFilters(q: RunListQuery): Prisma.Sql[] {
   if (q.spec?.length) conditions.push(Prisma.sql`r."spec" @> ${JSON.stringify(specContainment(q.spec))}::jsonb`);
   // Containment again, so the GIN index on tags answers it.
   if (q.tags?.length) conditions.push(Prisma.sql`r."tags" @> ARRAY[${Prisma.join(q.tags)}]::text[]`);
-  if (q.archived !== 'any') conditions.push(q.archived === true ? Prisma.sql`r."archived_at" IS NOT NULL` : Prisma.sql`r."archived_at" IS NULL`);
+  if (q.archived !== 'any')
+    conditions.push(
+      q.archived === true ? Prisma.sql`r."archived_at" IS NOT NULL` : Prisma.sql`r."archived_at" IS NULL`,
+    );
   return conditions;
 }
 
@@ -152,11 +164,15 @@ export function specContainment(filters: SpecFilter[]): Record<string, unknown> 
   const root: Record<string, unknown> = Object.create(null);
   for (const { path, value } of filters) {
     const bad = path.find((segment) => segment === '' || isForbiddenKey(segment));
-    if (path.length === 0 || bad !== undefined) throw new RangeError(`Spec filter path "${path.join('.')}" has a forbidden segment "${bad ?? ''}"`);
+    if (path.length === 0 || bad !== undefined)
+      throw new RangeError(`Spec filter path "${path.join('.')}" has a forbidden segment "${bad ?? ''}"`);
     let node = root;
     for (const key of path.slice(0, -1)) {
       const next = Object.hasOwn(node, key) ? node[key] : undefined;
-      node = (node[key] = typeof next === 'object' && next !== null ? next : Object.create(null)) as Record<string, unknown>;
+      node = (node[key] = typeof next === 'object' && next !== null ? next : Object.create(null)) as Record<
+        string,
+        unknown
+      >;
     }
     node[path[path.length - 1]!] = value;
   }
@@ -165,7 +181,8 @@ export function specContainment(filters: SpecFilter[]): Record<string, unknown> 
 
 // PostgreSQL's text form of a timestamptz (`2026-12-05 07:11:15.123+00`) and of a double (`0.9`,
 // `1e-05`, `NaN`, `-Infinity`): what this module puts in cursors. Anything else was forged.
-const TIMESTAMP_TEXT = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(?:Z|[+-](\d{2})(?::?(\d{2}))?)$/;
+const TIMESTAMP_TEXT =
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(?:Z|[+-](\d{2})(?::?(\d{2}))?)$/;
 const DOUBLE_TEXT = /^(?:NaN|-?Infinity|-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,4})?)$/;
 
 /**
@@ -178,7 +195,14 @@ function checkedCursor(cursor: RunListCursor, sort: RunListSort, raw: string): R
   if (sort.by === 'createdAt') {
     const match = cursor.value === null ? null : TIMESTAMP_TEXT.exec(cursor.value);
     if (!match) throw forged();
-    const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+    const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const [offsetHours, offsetMinutes] = [Number(match[8] ?? 0), Number(match[9] ?? 0)];
     const date = new Date(Date.UTC(year, month - 1, day));
     const inRange = hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 15 && offsetMinutes <= 59;
@@ -203,7 +227,11 @@ function where(conditions: Prisma.Sql[]): Prisma.Sql {
 }
 
 /** The runs of `ids` (of `project`, when given) as list rows, in the order of `ids`; unknown ids are left out. */
-export async function loadRunListItems(prisma: PrismaClient, ids: string[], project?: string): Promise<RunListItemView[]> {
+export async function loadRunListItems(
+  prisma: PrismaClient,
+  ids: string[],
+  project?: string,
+): Promise<RunListItemView[]> {
   if (ids.length === 0) return [];
   const runs = await prisma.run.findMany({
     where: { id: { in: ids }, project },

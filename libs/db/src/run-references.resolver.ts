@@ -1,5 +1,17 @@
-import { classifierBase, type DatasetLocation, type DatasetView, type RegisteredModelRef, type RunSpec } from '@trainyard/contracts';
-import { LocalPathRefusedError, locateModelFile, ModelUriRefusedError, resolveUnderRoots, type ObjectStore } from '@trainyard/storage';
+import {
+  classifierBase,
+  type DatasetLocation,
+  type DatasetView,
+  type RegisteredModelRef,
+  type RunSpec,
+} from '@trainyard/contracts';
+import {
+  LocalPathRefusedError,
+  locateModelFile,
+  ModelUriRefusedError,
+  resolveUnderRoots,
+  type ObjectStore,
+} from '@trainyard/storage';
 import { CheckpointsRepository } from './checkpoints.repository';
 import { DatasetsRepository } from './datasets.repository';
 import { RunReferenceRefusedError } from './errors';
@@ -31,7 +43,8 @@ const MODELS_OF: Record<Exclude<BaseReference['kind'], 'none'>, BaseModel[]> = {
 };
 
 function baseOf(spec: RunSpec): BaseReference {
-  if (spec.kind === 'evaluate') return { kind: 'evaluated', runId: spec.checkpoint.runId, sequence: spec.checkpoint.sequence };
+  if (spec.kind === 'evaluate')
+    return { kind: 'evaluated', runId: spec.checkpoint.runId, sequence: spec.checkpoint.sequence };
   if (spec.kind === 'pretrain') return { kind: 'none' };
   const base = classifierBase(spec.model);
   if (base.kind === 'run') return { kind: 'run', runId: base.runId };
@@ -47,7 +60,10 @@ function usableModel(checkpoint: Checkpoint | null, wanted: BaseModel[]): BaseMo
 
 /** Why a COMPLETE checkpoint gives none of `wanted`: "holds no classifier (it has: autoencoder, encoder)". */
 function lacks(checkpoint: Checkpoint, wanted: BaseModel[]): string {
-  const what = wanted.length === 1 ? `no ${wanted[0]}` : `neither ${wanted.map((m) => (m === 'encoder' ? 'an encoder' : 'a classifier')).join(' nor ')}`;
+  const what =
+    wanted.length === 1
+      ? `no ${wanted[0]}`
+      : `neither ${wanted.map((m) => (m === 'encoder' ? 'an encoder' : 'a classifier')).join(' nor ')}`;
   return `(#${checkpoint.sequence}) holds ${what} (it has: ${checkpoint.models.join(', ') || 'nothing'})`;
 }
 
@@ -104,7 +120,8 @@ export class RunReferencesResolver {
   /** Checks a submitted spec's references; throws RunReferenceRefusedError naming the field. */
   async atSubmit(spec: RunSpec, project: string): Promise<SubmittedReferences> {
     const imported = await this.whyImportedModelUnreadable(spec);
-    if (imported) throw new RunReferenceRefusedError('The imported model cannot be read', 'model.importedModel.uri', imported);
+    if (imported)
+      throw new RunReferenceRefusedError('The imported model cannot be read', 'model.importedModel.uri', imported);
     const based = await this.pinBase(spec, project);
     const dataset = based.spec.dataset;
     if (dataset?.name !== 'image-folder') return { ...based, folderImages: null };
@@ -120,7 +137,10 @@ export class RunReferencesResolver {
   }
 
   /** What the run reads, or why it cannot start (a reason naming the field, never a file's contents). */
-  async atStart(run: Run, spec: RunSpec): Promise<{ ok: true; references: StartingReferences } | { ok: false; reason: string }> {
+  async atStart(
+    run: Run,
+    spec: RunSpec,
+  ): Promise<{ ok: true; references: StartingReferences } | { ok: false; reason: string }> {
     const imported = await this.whyImportedModelUnreadable(spec);
     if (imported) return { ok: false, reason: `model.importedModel.uri ${imported}` };
     const checkpoint = await this.pinnedCheckpoint(run, spec);
@@ -166,18 +186,28 @@ export class RunReferencesResolver {
   private async pinBase(spec: RunSpec, project: string): Promise<Omit<SubmittedReferences, 'folderImages'>> {
     const base = baseOf(spec);
     if (base.kind === 'none') return { spec, baseRunId: null, baseCheckpointId: null };
-    if (base.kind === 'evaluated') return this.pinEvaluated(spec as Extract<RunSpec, { kind: 'evaluate' }>, base, project);
+    if (base.kind === 'evaluated')
+      return this.pinEvaluated(spec as Extract<RunSpec, { kind: 'evaluate' }>, base, project);
     if (base.kind === 'run') {
       const why = await this.whyBaseRunUnusable(base.runId, project);
-      if (typeof why === 'string') throw new RunReferenceRefusedError('The base run cannot be fine-tuned from', 'model.baseRunId', why);
+      if (typeof why === 'string')
+        throw new RunReferenceRefusedError('The base run cannot be fine-tuned from', 'model.baseRunId', why);
       return { spec, baseRunId: base.runId, baseCheckpointId: why.checkpointId };
     }
     const { name, version: number } = base.model;
     const version = await this.models.get(name, number, project);
-    if (!version) throw new RunReferenceRefusedError('The base model is not registered', 'model.baseModel', `No version ${number} of model "${name}"`);
-    const refuse = (why: string) => new RunReferenceRefusedError('The base model cannot be fine-tuned from', 'model.baseModel', why);
-    if (version.checkpoint.status !== 'COMPLETE') throw refuse(`Its checkpoint ${version.checkpointId} is ${version.checkpoint.status}`);
-    if (!usableModel(version.checkpoint, MODELS_OF.registered)) throw refuse(`Its checkpoint ${version.checkpointId} ${lacks(version.checkpoint, MODELS_OF.registered)}`);
+    if (!version)
+      throw new RunReferenceRefusedError(
+        'The base model is not registered',
+        'model.baseModel',
+        `No version ${number} of model "${name}"`,
+      );
+    const refuse = (why: string) =>
+      new RunReferenceRefusedError('The base model cannot be fine-tuned from', 'model.baseModel', why);
+    if (version.checkpoint.status !== 'COMPLETE')
+      throw refuse(`Its checkpoint ${version.checkpointId} is ${version.checkpoint.status}`);
+    if (!usableModel(version.checkpoint, MODELS_OF.registered))
+      throw refuse(`Its checkpoint ${version.checkpointId} ${lacks(version.checkpoint, MODELS_OF.registered)}`);
     return { spec, baseRunId: version.runId, baseCheckpointId: version.checkpointId };
   }
 
@@ -189,7 +219,8 @@ export class RunReferencesResolver {
     if (base.status !== 'SUCCEEDED') return `Run ${baseRunId} is ${base.status}; the base must have SUCCEEDED`;
     const checkpoint = await this.checkpoints.latestComplete(baseRunId);
     if (!checkpoint) return `Run ${baseRunId} has no complete checkpoint`;
-    if (!usableModel(checkpoint, MODELS_OF.run)) return `The latest complete checkpoint of run ${baseRunId} ${lacks(checkpoint, MODELS_OF.run)}`;
+    if (!usableModel(checkpoint, MODELS_OF.run))
+      return `The latest complete checkpoint of run ${baseRunId} ${lacks(checkpoint, MODELS_OF.run)}`;
     return { checkpointId: checkpoint.id };
   }
 
@@ -204,16 +235,26 @@ export class RunReferencesResolver {
     project: string,
   ): Promise<Omit<SubmittedReferences, 'folderImages'>> {
     const run = await this.ownRun(runId, project);
-    const refuse = (field: string, why: string) => new RunReferenceRefusedError('The checkpoint cannot be evaluated', field, why);
+    const refuse = (field: string, why: string) =>
+      new RunReferenceRefusedError('The checkpoint cannot be evaluated', field, why);
     if (!run) throw refuse('checkpoint.runId', `No run with id ${runId}`);
-    if (run.kind !== 'FINETUNE') throw refuse('checkpoint.runId', `Run ${runId} is a ${run.kind} run; only FINETUNE runs have a classifier to evaluate`);
-    if (run.status !== 'SUCCEEDED') throw refuse('checkpoint.runId', `Run ${runId} is ${run.status}; it must have SUCCEEDED`);
-    const checkpoint = sequence === undefined ? await this.checkpoints.latestComplete(runId) : await this.checkpoints.bySequence(runId, sequence);
+    if (run.kind !== 'FINETUNE')
+      throw refuse(
+        'checkpoint.runId',
+        `Run ${runId} is a ${run.kind} run; only FINETUNE runs have a classifier to evaluate`,
+      );
+    if (run.status !== 'SUCCEEDED')
+      throw refuse('checkpoint.runId', `Run ${runId} is ${run.status}; it must have SUCCEEDED`);
+    const checkpoint =
+      sequence === undefined
+        ? await this.checkpoints.latestComplete(runId)
+        : await this.checkpoints.bySequence(runId, sequence);
     const field = sequence === undefined ? 'checkpoint.runId' : 'checkpoint.sequence';
     if (!checkpoint || checkpoint.status !== 'COMPLETE') {
       throw refuse(field, `Run ${runId} has no complete checkpoint${sequence === undefined ? '' : ` #${sequence}`}`);
     }
-    if (!usableModel(checkpoint, MODELS_OF.evaluated)) throw refuse(field, `Checkpoint #${checkpoint.sequence} of run ${runId} holds no classifier`);
+    if (!usableModel(checkpoint, MODELS_OF.evaluated))
+      throw refuse(field, `Checkpoint #${checkpoint.sequence} of run ${runId} holds no classifier`);
     const dataset = spec.dataset ?? (run.spec as unknown as { dataset: typeof spec.dataset }).dataset;
     return { spec: { ...spec, dataset }, baseRunId: runId, baseCheckpointId: checkpoint.id };
   }
@@ -224,7 +265,10 @@ export class RunReferencesResolver {
    * builds on a checkpoint is written pins it (submit, sweeps, pipeline release), so an unpinned
    * one is refused rather than guessed.
    */
-  private async pinnedCheckpoint(run: Run, spec: RunSpec): Promise<StartingReferences['checkpoint'] | { reason: string } | null> {
+  private async pinnedCheckpoint(
+    run: Run,
+    spec: RunSpec,
+  ): Promise<StartingReferences['checkpoint'] | { reason: string } | null> {
     const base = baseOf(spec);
     if (base.kind === 'none') return null;
     const owner =
@@ -234,7 +278,8 @@ export class RunReferencesResolver {
           ? `base run ${base.runId}`
           : `registered model ${base.model.name} v${base.model.version}`;
     const purpose = base.kind === 'evaluated' ? 'evaluated' : 'fine-tuned from';
-    if (!run.baseCheckpointId) return { reason: `${owner} cannot be ${purpose}: run ${run.id} was recorded without a pinned checkpoint` };
+    if (!run.baseCheckpointId)
+      return { reason: `${owner} cannot be ${purpose}: run ${run.id} was recorded without a pinned checkpoint` };
     const wanted = MODELS_OF[base.kind];
     const row = await this.checkpoints.get(run.baseCheckpointId);
     const model = usableModel(row, wanted);

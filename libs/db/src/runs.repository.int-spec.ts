@@ -52,13 +52,25 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     expect(startedAt).toBeInstanceOf(Date);
 
     await runs.updateProgress(run.id, {
-      phase: 'training', epoch: 1, epochs: 3, step: 10, stepsPerEpoch: 10, loss: 0.5, updatedAt: new Date().toISOString(),
+      phase: 'training',
+      epoch: 1,
+      epochs: 3,
+      step: 10,
+      stepsPerEpoch: 10,
+      loss: 0.5,
+      updatedAt: new Date().toISOString(),
     });
     expect((await runs.get(run.id))?.progress).toMatchObject({ phase: 'training', step: 10 });
 
     expect(await checkpoints.nextSequence(run.id)).toBe(1);
     const writing = await checkpoints.begin({
-      runId: run.id, attemptId: first.id, sequence: 1, epoch: 1, step: 10, uri: 's3://b/runs/x/checkpoints/1/', models: ['autoencoder', 'encoder'],
+      runId: run.id,
+      attemptId: first.id,
+      sequence: 1,
+      epoch: 1,
+      step: 10,
+      uri: 's3://b/runs/x/checkpoints/1/',
+      models: ['autoencoder', 'encoder'],
     });
     expect(writing).toMatchObject({ status: 'WRITING', bytes: 0, models: ['autoencoder', 'encoder'] });
     expect(await checkpoints.latestComplete(run.id)).toBeNull();
@@ -75,7 +87,15 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     await runs.markRunning(run.id, 'wasm');
     expect((await runs.get(run.id))?.startedAt).toEqual(startedAt);
 
-    const broken = await checkpoints.begin({ runId: run.id, attemptId: second.id, sequence: 2, epoch: 2, step: 20, uri: 'u2', models: [] });
+    const broken = await checkpoints.begin({
+      runId: run.id,
+      attemptId: second.id,
+      sequence: 2,
+      epoch: 2,
+      step: 20,
+      uri: 'u2',
+      models: [],
+    });
     await checkpoints.markCorrupt(broken.id);
     expect(await checkpoints.nextSequence(run.id)).toBe(3);
     expect((await checkpoints.latestComplete(run.id))?.id).toBe(done.id);
@@ -99,7 +119,9 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     expect(await runs.getDetail(randomUUID())).toBeNull();
 
     await expect(runs.markRunning(run.id, 'cpu')).rejects.toThrow(RunStateError);
-    await expect(runs.finish(run.id, 'FAILED')).rejects.toThrow(`Run ${run.id} is SUCCEEDED: cannot finish it as FAILED`);
+    await expect(runs.finish(run.id, 'FAILED')).rejects.toThrow(
+      `Run ${run.id} is SUCCEEDED: cannot finish it as FAILED`,
+    );
   });
 
   it('numbers concurrent attempts without collisions', async () => {
@@ -115,7 +137,9 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     expect(cancelled).toMatchObject({ status: 'CANCELLED', cancelRequested: false });
     expect(RunViewSchema.parse(cancelled).endedAt).toEqual(expect.any(String));
     expect(await runs.isCancelRequested(queued.id)).toBe(true);
-    await expect(runs.markRunning(queued.id, 'cpu')).rejects.toThrow(`Run ${queued.id} is CANCELLED: cannot mark it RUNNING`);
+    await expect(runs.markRunning(queued.id, 'cpu')).rejects.toThrow(
+      `Run ${queued.id} is CANCELLED: cannot mark it RUNNING`,
+    );
 
     const running = await newRun();
     await runs.markRunning(running.id, 'cpu');
@@ -126,7 +150,11 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
 
     const failed = await newRun();
     await runs.finish(failed.id, 'FAILED', { failureReason: 'dataset missing' });
-    expect(await runs.requestCancel(failed.id)).toMatchObject({ status: 'FAILED', failureReason: 'dataset missing', cancelRequested: false });
+    expect(await runs.requestCancel(failed.id)).toMatchObject({
+      status: 'FAILED',
+      failureReason: 'dataset missing',
+      cancelRequested: false,
+    });
 
     expect(await runs.requestCancel(randomUUID())).toBeNull();
     expect(await runs.isCancelRequested(randomUUID())).toBe(false);
@@ -136,15 +164,33 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     const id = randomUUID();
     await expect(runs.markRunning(id, 'cpu')).rejects.toThrow(new RunNotFoundError(id).message);
     await expect(runs.finish(id, 'FAILED')).rejects.toThrow(RunNotFoundError);
-    await expect(runs.updateProgress(id, { phase: 'loading', epoch: 0, epochs: 1, step: 0, stepsPerEpoch: 1, updatedAt: '' })).resolves.toBeUndefined();
+    await expect(
+      runs.updateProgress(id, { phase: 'loading', epoch: 0, epochs: 1, step: 0, stepsPerEpoch: 1, updatedAt: '' }),
+    ).resolves.toBeUndefined();
   });
 
   it('re-registers, beats and stops workers', async () => {
     await workers.register({ id: 'w-2', hostname: 'a', pid: 1, backend: null, gpu: 'A100', concurrency: 1 });
     await workers.stop('w-2');
-    await workers.register({ id: 'w-2', hostname: 'b', pid: 2, backend: 'tensorflow-gpu', gpu: 'A100', gpuCount: 4, gpuMemoryMb: 81920, concurrency: 4 });
+    await workers.register({
+      id: 'w-2',
+      hostname: 'b',
+      pid: 2,
+      backend: 'tensorflow-gpu',
+      gpu: 'A100',
+      gpuCount: 4,
+      gpuMemoryMb: 81920,
+      concurrency: 4,
+    });
     const before = await db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-2' } });
-    expect(before).toMatchObject({ hostname: 'b', pid: 2, gpuCount: 4, gpuMemoryMb: 81920, concurrency: 4, stoppedAt: null });
+    expect(before).toMatchObject({
+      hostname: 'b',
+      pid: 2,
+      gpuCount: 4,
+      gpuMemoryMb: 81920,
+      concurrency: 4,
+      stoppedAt: null,
+    });
     // Recorded, not yet in the fleet's (strict) view.
     expect((await workers.get('w-2', 60_000))!).not.toHaveProperty('gpuCount');
     await new Promise((r) => setTimeout(r, 5));
@@ -158,7 +204,9 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
   it('keeps metric points of a deleted attempt and drops everything with the run', async () => {
     const run = await newRun();
     const attempt = await attempts.open(run.id, null, null);
-    await new MetricsRepository(db.prisma).write(run.id, attempt.id, [{ name: 'loss', step: 1, epoch: 0, value: 1, wallTime: new Date() }]);
+    await new MetricsRepository(db.prisma).write(run.id, attempt.id, [
+      { name: 'loss', step: 1, epoch: 0, value: 1, wallTime: new Date() },
+    ]);
     await db.prisma.attempt.delete({ where: { id: attempt.id } });
     expect((await new MetricsRepository(db.prisma).series(run.id))[0]?.attemptId).toBeNull();
     await db.prisma.run.delete({ where: { id: run.id } });

@@ -1,4 +1,15 @@
-import type { RunDetailView, RunKind, RunListItemView, RunListPage, RunLiveState, RunProgress, RunResult, RunSpec, RunStatus, RunView } from '@trainyard/contracts';
+import type {
+  RunDetailView,
+  RunKind,
+  RunListItemView,
+  RunListPage,
+  RunLiveState,
+  RunProgress,
+  RunResult,
+  RunSpec,
+  RunStatus,
+  RunView,
+} from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { RunNotFoundError, RunStateError } from './errors';
 import { toCheckpoint, type Run } from './model-types';
@@ -70,7 +81,10 @@ export class RunsRepository {
 
   /** What a live view shows of a run and follows as it changes; null for an unknown run. */
   async liveState(id: string): Promise<RunLiveState | null> {
-    const row = await this.prisma.run.findUnique({ where: { id }, select: { status: true, progress: true, failureReason: true, endedAt: true } });
+    const row = await this.prisma.run.findUnique({
+      where: { id },
+      select: { status: true, progress: true, failureReason: true, endedAt: true },
+    });
     return row && runLiveState(row);
   }
 

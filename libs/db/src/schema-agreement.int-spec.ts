@@ -43,11 +43,14 @@ describe('prisma/migrations agree with prisma/schema.prisma', () => {
     expect(Object.keys(actual.tables).sort()).toEqual(Object.keys(expected.tables).sort());
   });
 
-  it.each(Object.keys(expected.tables).sort())('table %s has the same columns, types, nullability and defaults', (table) => {
-    expect(actual.tables[table]).toEqual(expected.tables[table]);
-  });
+  it.each(Object.keys(expected.tables).sort())(
+    'table %s has the same columns, types, nullability and defaults',
+    (table) => {
+      expect(actual.tables[table]).toEqual(expected.tables[table]);
+    },
+  );
 
-  it('has the same primary keys, unique and plain indexes, by Prisma\'s names', () => {
+  it("has the same primary keys, unique and plain indexes, by Prisma's names", () => {
     expect(actual.indexes).toEqual(expected.indexes);
   });
 

@@ -18,9 +18,14 @@ export type SweepWithRuns = Sweep & { runs: (Run & { summaries: MetricSummary[] 
 export class SweepsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async create(sweep: { id: string; name: string; spec: unknown; project: string }, runs: SweepRunCreation[]): Promise<void> {
+  async create(
+    sweep: { id: string; name: string; spec: unknown; project: string },
+    runs: SweepRunCreation[],
+  ): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
-      await tx.sweep.create({ data: { id: sweep.id, name: sweep.name, spec: sweep.spec as Prisma.InputJsonValue, project: sweep.project } });
+      await tx.sweep.create({
+        data: { id: sweep.id, name: sweep.name, spec: sweep.spec as Prisma.InputJsonValue, project: sweep.project },
+      });
       await tx.run.createMany({
         data: runs.map((run) => ({
           id: run.id,
@@ -38,8 +43,14 @@ export class SweepsRepository {
   }
 
   async get(id: string): Promise<SweepWithRuns | null> {
-    const sweep = await this.prisma.sweep.findUnique({ where: { id }, include: { runs: { include: { metricSummaries: true }, orderBy: { name: 'asc' } } } });
+    const sweep = await this.prisma.sweep.findUnique({
+      where: { id },
+      include: { runs: { include: { metricSummaries: true }, orderBy: { name: 'asc' } } },
+    });
     if (!sweep) return null;
-    return { ...sweep, runs: sweep.runs.map(({ metricSummaries, ...run }) => ({ ...run, summaries: metricSummaries })) };
+    return {
+      ...sweep,
+      runs: sweep.runs.map(({ metricSummaries, ...run }) => ({ ...run, summaries: metricSummaries })),
+    };
   }
 }

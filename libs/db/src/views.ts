@@ -70,12 +70,21 @@ export function runView(row: Run): RunView {
   return { ...runFields(row), spec: row.spec as unknown as RunSpec };
 }
 
-export function runListItemView(row: RunFields, summaries: MetricSummary[], baseRunName: string | null): RunListItemView {
+export function runListItemView(
+  row: RunFields,
+  summaries: MetricSummary[],
+  baseRunName: string | null,
+): RunListItemView {
   return { ...runFields(row), summaries: summaries.map(metricSummaryView), baseRunName };
 }
 
 export function runLiveState(row: Pick<Run, 'status' | 'progress' | 'failureReason' | 'endedAt'>): RunLiveState {
-  return { status: row.status, progress: row.progress as unknown as RunProgress | null, failureReason: row.failureReason, endedAt: isoDate(row.endedAt) };
+  return {
+    status: row.status,
+    progress: row.progress as unknown as RunProgress | null,
+    failureReason: row.failureReason,
+    endedAt: isoDate(row.endedAt),
+  };
 }
 
 export function metricSummaryView(row: MetricSummary): MetricSummaryView {
@@ -173,13 +182,41 @@ export function datasetView(row: Dataset): DatasetView {
 }
 
 export function modelVersionView(row: ModelVersion): ModelVersionView {
-  return { id: row.id, name: row.name, project: row.project, version: row.version, runId: row.runId, checkpointId: row.checkpointId, createdAt: isoDate(row.createdAt) };
+  return {
+    id: row.id,
+    name: row.name,
+    project: row.project,
+    version: row.version,
+    runId: row.runId,
+    checkpointId: row.checkpointId,
+    createdAt: isoDate(row.createdAt),
+  };
 }
 
 /** The columns of a worker the fleet shows. */
-export type WorkerShown = Pick<Worker, 'id' | 'hostname' | 'pid' | 'backend' | 'gpu' | 'gpuCount' | 'gpuMemoryMb' | 'concurrency' | 'startedAt' | 'lastHeartbeatAt' | 'stoppedAt' | 'drainRequestedAt' | 'drainMode' | 'drainedAt'>;
+export type WorkerShown = Pick<
+  Worker,
+  | 'id'
+  | 'hostname'
+  | 'pid'
+  | 'backend'
+  | 'gpu'
+  | 'gpuCount'
+  | 'gpuMemoryMb'
+  | 'concurrency'
+  | 'startedAt'
+  | 'lastHeartbeatAt'
+  | 'stoppedAt'
+  | 'drainRequestedAt'
+  | 'drainMode'
+  | 'drainedAt'
+>;
 
-export function workerView(row: WorkerShown, state: WorkerState, running: { runId: string; number: number; startedAt: Date }[]): WorkerView {
+export function workerView(
+  row: WorkerShown,
+  state: WorkerState,
+  running: { runId: string; number: number; startedAt: Date }[],
+): WorkerView {
   return {
     id: row.id,
     hostname: row.hostname,
@@ -196,7 +233,11 @@ export function workerView(row: WorkerShown, state: WorkerState, running: { runI
     drainMode: row.drainMode === null ? null : drainModeOf(row.drainMode),
     drainedAt: isoDate(row.drainedAt),
     state,
-    running: running.map((attempt) => ({ runId: attempt.runId, number: attempt.number, startedAt: isoDate(attempt.startedAt) })),
+    running: running.map((attempt) => ({
+      runId: attempt.runId,
+      number: attempt.number,
+      startedAt: isoDate(attempt.startedAt),
+    })),
   };
 }
 

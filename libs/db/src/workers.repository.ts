@@ -29,7 +29,11 @@ type WorkerRow = Awaited<ReturnType<PrismaClient['worker']['findFirstOrThrow']>>
  * once it said so, lost after `lostAfterMs` without a heartbeat, otherwise alive, draining or
  * drained as its drain request stands.
  */
-export function workerState(worker: Pick<WorkerRow, 'stoppedAt' | 'lastHeartbeatAt' | 'drainRequestedAt' | 'drainedAt'>, lostAfterMs: number, now = Date.now()): WorkerState {
+export function workerState(
+  worker: Pick<WorkerRow, 'stoppedAt' | 'lastHeartbeatAt' | 'drainRequestedAt' | 'drainedAt'>,
+  lostAfterMs: number,
+  now = Date.now(),
+): WorkerState {
   if (worker.stoppedAt) return 'stopped';
   if (now - worker.lastHeartbeatAt.getTime() > lostAfterMs) return 'lost';
   if (worker.drainedAt) return 'drained';
@@ -38,7 +42,6 @@ export function workerState(worker: Pick<WorkerRow, 'stoppedAt' | 'lastHeartbeat
 }
 
 const FLEET_SHOWN = 200;
-
 
 /** Worker processes and their heartbeats, so operators can tell a live fleet from a dead one. */
 export class WorkersRepository {
@@ -72,7 +75,9 @@ export class WorkersRepository {
       data: { lastHeartbeatAt: new Date() },
       select: { drainRequestedAt: true, drainMode: true },
     });
-    return row?.drainRequestedAt ? { mode: drainModeOf(row.drainMode ?? 'preempt'), requestedAt: row.drainRequestedAt } : null;
+    return row?.drainRequestedAt
+      ? { mode: drainModeOf(row.drainMode ?? 'preempt'), requestedAt: row.drainRequestedAt }
+      : null;
   }
 
   /**
@@ -101,7 +106,10 @@ export class WorkersRepository {
 
   /** The worker holds no job any more (only while the drain it finished still stands). */
   async markDrained(id: string): Promise<void> {
-    await this.prisma.worker.updateMany({ where: { id, drainRequestedAt: { not: null } }, data: { drainedAt: new Date() } });
+    await this.prisma.worker.updateMany({
+      where: { id, drainRequestedAt: { not: null } },
+      data: { drainedAt: new Date() },
+    });
   }
 
   async stop(id: string): Promise<void> {

@@ -37,7 +37,10 @@ export async function compileSimdKernels() {
     stderr: { write: (chunk) => stderr.push(String(chunk)) },
   });
   if (error) throw new Error(`AssemblyScript compilation of libs/engine/assembly/*.as failed:\n${stderr.join('')}`);
-  if (/\(data\b/.test(outputs['kernels.wat'])) throw new Error('the SIMD kernels compiled with a data segment: it would overwrite the tfjs-wasm heap at instantiation');
+  if (/\(data\b/.test(outputs['kernels.wat']))
+    throw new Error(
+      'the SIMD kernels compiled with a data segment: it would overwrite the tfjs-wasm heap at instantiation',
+    );
   await mkdir(dirname(simdWasmPath), { recursive: true });
   // Written aside and renamed: parallel spec workers may compile at once, and a reader must never
   // see half a module.

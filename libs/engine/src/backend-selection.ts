@@ -60,10 +60,7 @@ interface NodeBackendFacts {
   isUsingGpuDevice?: boolean;
 }
 
-async function tryTensorflow(
-  name: 'tensorflow-gpu' | 'tensorflow',
-  load: ModuleLoader,
-): Promise<Omit<Engine, 'tf'>> {
+async function tryTensorflow(name: 'tensorflow-gpu' | 'tensorflow', load: ModuleLoader): Promise<Omit<Engine, 'tf'>> {
   const { pkg, notInstalled } = NODE_PACKAGES[name];
   let mod: { Tensor?: unknown };
   try {
@@ -88,7 +85,10 @@ async function tryTensorflow(
   if (facts.isUsingGpuDevice === false) {
     // libtensorflow quietly falls back to the CPU when CUDA is missing; say so rather than
     // record runs as GPU runs.
-    throw new BackendUnavailableError(name, `${pkg} loaded but TensorFlow found no usable GPU (CUDA 11.2/cuDNN 8.1 visible?)`);
+    throw new BackendUnavailableError(
+      name,
+      `${pkg} loaded but TensorFlow found no usable GPU (CUDA 11.2/cuDNN 8.1 visible?)`,
+    );
   }
   return { backend: name, tfBackend: 'tensorflow', detail: `${pkg}: GPU use not reported by this tfjs-node version` };
 }
@@ -98,7 +98,10 @@ async function tryWasm(load: ModuleLoader): Promise<Omit<Engine, 'tf'>> {
     // Importing registers the backend and its stock kernels; ours must replace them after.
     load('@tensorflow/tfjs-backend-wasm');
   } catch (err) {
-    throw new BackendUnavailableError('wasm', `@tensorflow/tfjs-backend-wasm failed to load: ${(err as Error).message}`);
+    throw new BackendUnavailableError(
+      'wasm',
+      `@tensorflow/tfjs-backend-wasm failed to load: ${(err as Error).message}`,
+    );
   }
   registerWasmTrainingKernels();
   // In Node the backend reads its .wasm files next to its own dist/ with fs; no setWasmPaths needed.
@@ -117,7 +120,11 @@ async function tryWasm(load: ModuleLoader): Promise<Omit<Engine, 'tf'>> {
 
 async function tryCpu(): Promise<Omit<Engine, 'tf'>> {
   if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError('cpu', 'the cpu backend failed to initialise');
-  return { backend: 'cpu', tfBackend: 'cpu', detail: 'plain JavaScript kernels (slow: about 0.7 images/s on a conv autoencoder)' };
+  return {
+    backend: 'cpu',
+    tfBackend: 'cpu',
+    detail: 'plain JavaScript kernels (slow: about 0.7 images/s on a conv autoencoder)',
+  };
 }
 
 export function tryBackend(name: BackendName, load: ModuleLoader): Promise<Omit<Engine, 'tf'>> {

@@ -13,11 +13,28 @@ export function everyKernelModel(): tf.LayersModel {
   let seed = 1;
   const init = () => tf.initializers.glorotUniform({ seed: seed++ });
   const input = tf.input({ shape: [...EVERY_KERNEL_INPUT] });
-  let h = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() }).apply(input) as tf.SymbolicTensor;
+  let h = tf.layers
+    .conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init() })
+    .apply(input) as tf.SymbolicTensor;
   h = tf.layers.maxPooling2d({ poolSize: 2 }).apply(h) as tf.SymbolicTensor; // 6x6x4
-  h = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu', depthwiseInitializer: init() }).apply(h) as tf.SymbolicTensor;
-  h = tf.layers.conv2d({ filters: 8, kernelSize: 1, activation: 'relu', kernelInitializer: init() }).apply(h) as tf.SymbolicTensor;
-  h = tf.layers.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }).apply(h) as tf.SymbolicTensor;
-  const out = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'sigmoid', kernelInitializer: init() }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers
+    .depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu', depthwiseInitializer: init() })
+    .apply(h) as tf.SymbolicTensor;
+  h = tf.layers
+    .conv2d({ filters: 8, kernelSize: 1, activation: 'relu', kernelInitializer: init() })
+    .apply(h) as tf.SymbolicTensor;
+  h = tf.layers
+    .conv2dTranspose({
+      filters: 4,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: init(),
+    })
+    .apply(h) as tf.SymbolicTensor;
+  const out = tf.layers
+    .conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'sigmoid', kernelInitializer: init() })
+    .apply(h) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
 }

@@ -23,13 +23,19 @@ describe('the fake tfjs-node-gpu (test-only)', () => {
       const { Worker } = require('node:worker_threads');
       new Worker('try { require(' + JSON.stringify(fake) + '); console.log("thread load: fine"); } catch (e) { console.log("thread load: " + e.message); }', { eval: true });
     });`;
-  const run = () => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, CUDA_VISIBLE_DEVICES: '3' } });
+  const run = () =>
+    spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, CUDA_VISIBLE_DEVICES: '3' },
+    });
 
   it('runs ops on a backend named like the real one, and refuses a second load in the same process', () => {
     expect(existsSync(fake)).toBe(true);
     const { stdout, stderr, status } = run();
     expect(status).toBe(0);
-    expect(stderr).toMatch(/^fake tfjs-node-gpu: loaded in process \d+ with CUDA_VISIBLE_DEVICES=3 TF_FORCE_GPU_ALLOW_GROWTH=\(unset\)$/m);
+    expect(stderr).toMatch(
+      /^fake tfjs-node-gpu: loaded in process \d+ with CUDA_VISIBLE_DEVICES=3 TF_FORCE_GPU_ALLOW_GROWTH=\(unset\)$/m,
+    );
     expect(stdout.trim().split('\n')).toEqual([
       'first load: backend tensorflow true, gpu true, sum 6',
       expect.stringMatching(/^second load: fake tfjs-node-gpu: the binding is already loaded in process \d+/),

@@ -37,7 +37,9 @@ try {
   // Not loaded in this process yet.
 }
 if (loadedBefore === identity) {
-  throw new Error(`fake tfjs-node-gpu: the binding is already loaded in process ${process.pid} (like the real one, it loads once per process: "Module did not self-register")`);
+  throw new Error(
+    `fake tfjs-node-gpu: the binding is already loaded in process ${process.pid} (like the real one, it loads once per process: "Module did not self-register")`,
+  );
 }
 writeFileSync(marker, identity);
 if (isMainThread) process.once('exit', () => rmSync(marker, { force: true }));
@@ -46,7 +48,9 @@ if (!tf.findBackendFactory('tensorflow')) {
   const cpu = tf.findBackendFactory('cpu');
   if (!cpu) throw new Error('fake tfjs-node-gpu: the cpu backend is not registered');
   for (const kernel of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...kernel, backendName: 'tensorflow' });
-  tf.registerBackend('tensorflow', () => Object.assign(cpu() as tf.KernelBackend, { isGPUPackage: true, isUsingGpuDevice: true }));
+  tf.registerBackend('tensorflow', () =>
+    Object.assign(cpu() as tf.KernelBackend, { isGPUPackage: true, isUsingGpuDevice: true }),
+  );
 }
 
 process.stderr.write(

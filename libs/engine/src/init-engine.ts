@@ -37,7 +37,9 @@ export async function initEngine(opts: InitEngineOptions = {}, load: ModuleLoade
   const engine = await chosen;
   if (opts.backend && opts.backend !== engine.backend) {
     // tfjs has one global engine per thread; two backends would silently share it.
-    throw new Error(`engine already initialised with '${engine.backend}' in this thread; cannot also use '${opts.backend}'`);
+    throw new Error(
+      `engine already initialised with '${engine.backend}' in this thread; cannot also use '${opts.backend}'`,
+    );
   }
   if (tf.getBackend() !== engine.tfBackend) await tf.setBackend(engine.tfBackend);
   return engine;

@@ -28,7 +28,13 @@ async function main(): Promise<void> {
   images.dispose();
   model.dispose();
   optimizer.dispose();
-  const report: WorkerStepReport = { threadId, backend: engine.backend, detail: engine.detail, loss, numTensors: tf.memory().numTensors };
+  const report: WorkerStepReport = {
+    threadId,
+    backend: engine.backend,
+    detail: engine.detail,
+    loss,
+    numTensors: tf.memory().numTensors,
+  };
   parentPort.postMessage(report);
 }
 

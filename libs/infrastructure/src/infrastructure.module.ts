@@ -73,25 +73,41 @@ export class InfrastructureModule {
       {
         provide: DATABASE,
         useFactory: () =>
-          options.database ?? openDatabase(config.database, { migrate: config.migrations.onStart, log: (line) => new Logger('Database').log(line) }),
+          options.database ??
+          openDatabase(config.database, {
+            migrate: config.migrations.onStart,
+            log: (line) => new Logger('Database').log(line),
+          }),
       },
       {
         provide: REDIS,
         useFactory: async () => {
           const logger = new Logger('Redis');
-          const connection = createRedisConnection(config.redis.url, { connectTimeoutMs: config.redis.connectTimeoutMs, forWorker: options.role === 'worker' });
+          const connection = createRedisConnection(config.redis.url, {
+            connectTimeoutMs: config.redis.connectTimeoutMs,
+            forWorker: options.role === 'worker',
+          });
           connection.on('error', (err: Error) => logger.warn(`Redis connection error: ${err.message}`));
           if (options.role === 'api') await assertNoEviction(connection, (m) => logger.warn(m));
           return connection;
         },
       },
-      { provide: TRAINING_QUEUE, inject: [REDIS], useFactory: (redis: Redis) => createTrainingQueue(redis, options.queueName) },
+      {
+        provide: TRAINING_QUEUE,
+        inject: [REDIS],
+        useFactory: (redis: Redis) => createTrainingQueue(redis, options.queueName),
+      },
       { provide: OBJECT_STORE, useFactory: () => createObjectStore(config.storage) },
-      ...REPOSITORIES.map((Repository) => ({ provide: Repository, inject: [DATABASE], useFactory: (db: Database) => new Repository(db.prisma) })),
+      ...REPOSITORIES.map((Repository) => ({
+        provide: Repository,
+        inject: [DATABASE],
+        useFactory: (db: Database) => new Repository(db.prisma),
+      })),
       {
         provide: RunReferencesResolver,
         inject: [DATABASE, OBJECT_STORE],
-        useFactory: (db: Database, store: ObjectStore) => new RunReferencesResolver(db.prisma, { store, localRoots: config.paths.localRoots }),
+        useFactory: (db: Database, store: ObjectStore) =>
+          new RunReferencesResolver(db.prisma, { store, localRoots: config.paths.localRoots }),
       },
       InfrastructureShutdown,
     ];

@@ -12,17 +12,30 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
   it('advances, removes the jobs of cancelled runs, enqueues released ones, and returns the decision', async () => {
     const [cancelled, released] = [randomUUID(), randomUUID()];
     await enqueueRun(current.queue, { id: cancelled, kind: 'FINETUNE' }, 3);
-    const decision = { status: 'RUNNING', released: [{ id: released, kind: 'EVALUATE' as const }], cancelled: [cancelled] };
+    const decision = {
+      status: 'RUNNING',
+      released: [{ id: released, kind: 'EVALUATE' as const }],
+      cancelled: [cancelled],
+    };
     const asked: string[] = [];
     const pipelineId = randomUUID();
     const enqueue = (run: { id: string; kind: RunKind }) => enqueueRun(current.queue, run, 4);
-    const outcome = await advancePipeline({ advance: async (id) => (asked.push(id), decision) }, pipelineId, current.queue, { enqueue });
+    const outcome = await advancePipeline(
+      { advance: async (id) => (asked.push(id), decision) },
+      pipelineId,
+      current.queue,
+      { enqueue },
+    );
 
     expect(asked).toEqual([pipelineId]);
     expect(outcome).toBe(decision);
     expect(await current.queue.getJob(cancelled)).toBeUndefined();
     const job = await current.queue.getJob(released);
-    expect({ name: job?.name, data: job?.data, attempts: job?.opts.attempts }).toEqual({ name: 'evaluate', data: { runId: released }, attempts: 4 });
+    expect({ name: job?.name, data: job?.data, attempts: job?.opts.attempts }).toEqual({
+      name: 'evaluate',
+      data: { runId: released },
+      attempts: 4,
+    });
   });
 
   it('enqueues through the caller’s enqueue, in order, and leaves a job a worker holds in place', async () => {
@@ -32,13 +45,24 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
     let taken!: () => void;
     const holding = new Promise<void>((resolve) => (taken = resolve));
     const workerConnection = createRedisConnection(TEST_REDIS_URL, { forWorker: true });
-    const worker = new Worker(current.queue.name, () => (taken(), new Promise<void>((done) => (release = done))), { connection: workerConnection });
+    const worker = new Worker(current.queue.name, () => (taken(), new Promise<void>((done) => (release = done))), {
+      connection: workerConnection,
+    });
     try {
       await holding;
       const enqueued: string[] = [];
       const failures: string[] = [];
-      const decision: PipelineDecision = { released: [{ id: 'r1', kind: 'FINETUNE' }, { id: 'r2', kind: 'FINETUNE' }], cancelled: [held] };
-      await applyPipelineDecision(current.queue, decision, { enqueue: async (run) => void enqueued.push(run.id), onRemoveFailed: (id) => failures.push(id) });
+      const decision: PipelineDecision = {
+        released: [
+          { id: 'r1', kind: 'FINETUNE' },
+          { id: 'r2', kind: 'FINETUNE' },
+        ],
+        cancelled: [held],
+      };
+      await applyPipelineDecision(current.queue, decision, {
+        enqueue: async (run) => void enqueued.push(run.id),
+        onRemoveFailed: (id) => failures.push(id),
+      });
 
       expect(enqueued).toEqual(['r1', 'r2']);
       expect(await current.queue.getJob('r1')).toBeUndefined();

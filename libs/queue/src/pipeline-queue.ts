@@ -29,7 +29,11 @@ export interface PipelineQueueOptions {
  * runs it released are enqueued. PostgreSQL decided first, so a process that dies in between
  * leaves nothing the reconciler cannot mend (job id = run id: enqueueing again is a no-op).
  */
-export async function applyPipelineDecision(queue: TrainingQueue, decision: PipelineDecision, options: PipelineQueueOptions): Promise<void> {
+export async function applyPipelineDecision(
+  queue: TrainingQueue,
+  decision: PipelineDecision,
+  options: PipelineQueueOptions,
+): Promise<void> {
   for (const runId of decision.cancelled) {
     await queue.remove(runId).then(
       () => undefined,

@@ -56,7 +56,9 @@ describe('assertNoEviction', () => {
   });
 
   it('warns and carries on when CONFIG is not permitted', async () => {
-    jest.spyOn(connection, 'config').mockRejectedValueOnce(new Error("NOPERM this user has no permissions to run the 'config' command") as never);
+    jest
+      .spyOn(connection, 'config')
+      .mockRejectedValueOnce(new Error("NOPERM this user has no permissions to run the 'config' command") as never);
     const warnings: string[] = [];
     await assertNoEviction(connection, (m) => warnings.push(m));
     expect(warnings).toHaveLength(1);

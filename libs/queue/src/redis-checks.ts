@@ -57,7 +57,9 @@ export async function assertNoEviction(
   try {
     reply = await connection.config('GET', 'maxmemory-policy');
   } catch (err) {
-    warn(`Could not read Redis maxmemory-policy (${describe(err)}); make sure it is "noeviction" or queued jobs can be lost.`);
+    warn(
+      `Could not read Redis maxmemory-policy (${describe(err)}); make sure it is "noeviction" or queued jobs can be lost.`,
+    );
     return;
   }
   const policy = Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : undefined;

@@ -1,6 +1,13 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_NAMES, specKindOf, TRAINING_QUEUE, type RunKind, type TrainingJobData, type TrainingJobName } from '@trainyard/contracts';
+import {
+  JOB_NAMES,
+  specKindOf,
+  TRAINING_QUEUE,
+  type RunKind,
+  type TrainingJobData,
+  type TrainingJobName,
+} from '@trainyard/contracts';
 
 export type TrainingQueue = Queue<TrainingJobData, unknown, TrainingJobName>;
 
@@ -25,7 +32,14 @@ export function createTrainingQueue(connection: Redis, name: string = TRAINING_Q
  * The job id is the run id, so enqueueing the same run twice is a no-op in BullMQ, and the
  * payload is only the id: a worker reads everything else from PostgreSQL.
  */
-export async function enqueueRun(queue: TrainingQueue, run: { id: string; kind: RunKind }, attempts: number): Promise<void> {
-  await queue.add(JOB_NAMES[specKindOf(run.kind)], { runId: run.id }, { ...DEFAULT_JOB_OPTIONS, jobId: run.id, attempts });
+export async function enqueueRun(
+  queue: TrainingQueue,
+  run: { id: string; kind: RunKind },
+  attempts: number,
+): Promise<void> {
+  await queue.add(
+    JOB_NAMES[specKindOf(run.kind)],
+    { runId: run.id },
+    { ...DEFAULT_JOB_OPTIONS, jobId: run.id, attempts },
+  );
 }
-

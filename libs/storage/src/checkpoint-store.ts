@@ -21,7 +21,8 @@ function sha256(bytes: Buffer): string {
 }
 
 function assertRunId(runId: string): void {
-  if (runId === '' || runId.includes('/')) throw new Error(`Invalid run id ${JSON.stringify(runId)} for a checkpoint path`);
+  if (runId === '' || runId.includes('/'))
+    throw new Error(`Invalid run id ${JSON.stringify(runId)} for a checkpoint path`);
 }
 
 function assertSequence(sequence: number): void {

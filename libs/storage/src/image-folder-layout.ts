@@ -38,7 +38,11 @@ function isImage(key: string): boolean {
  * Class folders that hold no object at all. Object stores have no empty folders (a prefix exists
  * only through its objects), but on disk an empty subfolder is a class the user meant to fill.
  */
-async function emptyLocalFolders(store: ObjectStore, prefix: string, budget: WalkBudget | undefined): Promise<string[]> {
+async function emptyLocalFolders(
+  store: ObjectStore,
+  prefix: string,
+  budget: WalkBudget | undefined,
+): Promise<string[]> {
   if (!(store instanceof LocalObjectStore)) return [];
   const entries = await readdir(join(store.root, prefix), { withFileTypes: true }).catch(() => []);
   budget?.see(entries.length);
@@ -69,7 +73,11 @@ async function listObjects(store: ObjectStore, prefix: string, folder: string, l
  * `limits` (config.paths, every caller in the fleet passes them) bound the listing: past them it
  * throws FolderWalkLimitError; without them the listing is unbounded.
  */
-export async function scanImageFolder(store: ObjectStore, prefix: string, limits?: WalkLimits): Promise<ImageFolderScan> {
+export async function scanImageFolder(
+  store: ObjectStore,
+  prefix: string,
+  limits?: WalkLimits,
+): Promise<ImageFolderScan> {
   const normalised = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   const folder = store.uri(normalised);
   const byClass = new Map<string, { key: string; size: number }[]>();
@@ -88,10 +96,16 @@ export async function scanImageFolder(store: ObjectStore, prefix: string, limits
   }
   const classNames = [...byClass.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (classNames.length === 0) {
-    throw new InvalidImageFolderError(folder, 'it has no class subfolders (expected one subfolder of images per class)');
+    throw new InvalidImageFolderError(
+      folder,
+      'it has no class subfolders (expected one subfolder of images per class)',
+    );
   }
   if (classNames.length === 1) {
-    throw new InvalidImageFolderError(folder, `it has a single class '${classNames[0]}'; a classifier needs at least two`);
+    throw new InvalidImageFolderError(
+      folder,
+      `it has a single class '${classNames[0]}'; a classifier needs at least two`,
+    );
   }
   const empty = classNames.filter((c) => (byClass.get(c) ?? []).length === 0);
   if (empty.length > 0) {

@@ -10,10 +10,21 @@ export { LocalObjectStore } from './local-object-store';
 export { createObjectStore } from './create-object-store';
 export { storeIOHandler } from './store-io-handler';
 export { modelArtifactsToFiles, filesToModelArtifacts, MODEL_JSON, WEIGHTS_BIN } from './model-artifacts';
-export { CheckpointStore, CHECKPOINT_MANIFEST, type CheckpointFolder, type CheckpointManifest } from './checkpoint-store';
+export {
+  CheckpointStore,
+  CHECKPOINT_MANIFEST,
+  type CheckpointFolder,
+  type CheckpointManifest,
+} from './checkpoint-store';
 export { IMAGE_EXTENSIONS, scanImageFolder, type ImageFile, type ImageFolderScan } from './image-folder-layout';
 export { InvalidImageFolderError } from './invalid-image-folder.error';
-export { augmentationSampleKey, runLogPrefix, runLogChunkKey, parseRunLogChunkKey, type RunLogChunkId } from './run-artifact-keys';
+export {
+  augmentationSampleKey,
+  runLogPrefix,
+  runLogChunkKey,
+  parseRunLogChunkKey,
+  type RunLogChunkId,
+} from './run-artifact-keys';
 export { resolveUnderRoots, localPathOf, LocalPathRefusedError, type LocalPathRefusal } from './local-roots';
 export { FolderWalkLimitError, walkLimitsOf, type WalkLimits } from './folder-walk-limit.error';
 export { notValidJson } from './json-problem';

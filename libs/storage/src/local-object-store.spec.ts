@@ -31,7 +31,9 @@ describe('LocalObjectStore', () => {
       { key: 'runs/a/checkpoints/1/weights.bin', size: 3 },
     ]);
     expect((await store.list('runs/')).map((o) => o.key)).toHaveLength(3);
-    expect(keysAndSizes(await store.list('runs/a/checkpoints/1/w'))).toEqual([{ key: 'runs/a/checkpoints/1/weights.bin', size: 3 }]);
+    expect(keysAndSizes(await store.list('runs/a/checkpoints/1/w'))).toEqual([
+      { key: 'runs/a/checkpoints/1/weights.bin', size: 3 },
+    ]);
     expect(await store.list('nothing/here/')).toEqual([]);
 
     await store.delete(['runs/a/checkpoints/1/model.json', 'runs/does-not-exist']);

@@ -119,7 +119,8 @@ export class LocalObjectStore implements ObjectStore {
 
   private pathOf(key: string): string {
     assertValidKey(key);
-    if (key.endsWith(PARTIAL_SUFFIX)) throw new InvalidObjectKeyError(key, `names ending in ${PARTIAL_SUFFIX} are reserved`);
+    if (key.endsWith(PARTIAL_SUFFIX))
+      throw new InvalidObjectKeyError(key, `names ending in ${PARTIAL_SUFFIX} are reserved`);
     const path = resolve(this.root, key);
     // assertValidKey already refuses `..`; this guards against anything it did not foresee.
     const rel = relative(this.root, path);

@@ -36,11 +36,15 @@ describe('resolveUnderRoots', () => {
   it('gives the real path of a folder inside a root, the root itself included', async () => {
     await expect(resolveUnderRoots(join(root, 'flowers'), [root])).resolves.toBe(join(root, 'flowers'));
     await expect(resolveUnderRoots(root, [root])).resolves.toBe(root);
-    await expect(resolveUnderRoots(join(root, 'flowers', '..', 'flowers', 'rose'), [root])).resolves.toBe(join(root, 'flowers', 'rose'));
+    await expect(resolveUnderRoots(join(root, 'flowers', '..', 'flowers', 'rose'), [root])).resolves.toBe(
+      join(root, 'flowers', 'rose'),
+    );
     // A link outside the roots that points in is read where it points.
     await expect(resolveUnderRoots(join(base, 'via-link'), [root])).resolves.toBe(join(root, 'flowers'));
     // Roots are resolved too: a root given through a link still holds its folders.
-    await expect(resolveUnderRoots(join(root, 'flowers'), [join(base, 'via-link', '..')])).resolves.toBe(join(root, 'flowers'));
+    await expect(resolveUnderRoots(join(root, 'flowers'), [join(base, 'via-link', '..')])).resolves.toBe(
+      join(root, 'flowers'),
+    );
   });
 
   it('refuses a symlink inside a root that points outside, and `..` escapes, as outside', async () => {

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 export type LocalPathRefusal = 'no-roots' | 'not-absolute' | 'outside' | 'missing';
 
 const REASONS: Record<LocalPathRefusal, string> = {
-  'no-roots': 'local paths are not enabled on this server (an operator lists the folders it may read in TRAINYARD_LOCAL_ROOTS)',
+  'no-roots':
+    'local paths are not enabled on this server (an operator lists the folders it may read in TRAINYARD_LOCAL_ROOTS)',
   'not-absolute': 'expected an absolute path (or file:// URI) with no NUL byte',
   // One sentence for every path outside the roots, whether it exists or not, is a folder or a file.
   outside: 'is not inside a folder this server may read (TRAINYARD_LOCAL_ROOTS)',

@@ -20,20 +20,27 @@ export class ModelUriRefusedError extends Error {
  * any other `file://` URI or absolute path must lie under TRAINYARD_LOCAL_ROOTS, resolved with
  * realpath. Throws LocalPathRefusedError or ModelUriRefusedError.
  */
-export async function locateModelFile(uri: string, store: ObjectStore, roots: readonly string[]): Promise<ModelFileLocation> {
+export async function locateModelFile(
+  uri: string,
+  store: ObjectStore,
+  roots: readonly string[],
+): Promise<ModelFileLocation> {
   const storeUri = store.uri('');
   if (uri.startsWith(storeUri)) {
     const key = uri.slice(storeUri.length);
     try {
       assertValidKey(key);
     } catch (error) {
-      if (error instanceof InvalidObjectKeyError) throw new ModelUriRefusedError(`not a key of the object store: ${error.reason}`);
+      if (error instanceof InvalidObjectKeyError)
+        throw new ModelUriRefusedError(`not a key of the object store: ${error.reason}`);
       throw error;
     }
     return { kind: 'store', key };
   }
   if (!uri.startsWith('file://') && !uri.startsWith('/')) {
-    throw new ModelUriRefusedError(`is not in the configured object store (${storeUri}); other buckets and locations are not read`);
+    throw new ModelUriRefusedError(
+      `is not in the configured object store (${storeUri}); other buckets and locations are not read`,
+    );
   }
   return { kind: 'local', path: await resolveUnderRoots(localPathOf(uri), roots) };
 }

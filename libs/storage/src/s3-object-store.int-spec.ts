@@ -66,7 +66,13 @@ class FaultyProxy {
     }
     // Headers go through untouched: the SigV4 signature covers Host, which is the proxy's.
     const upstream = request(
-      { host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers: req.headers },
+      {
+        host: this.upstream.hostname,
+        port: this.upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         if (cutAfter === undefined) {
@@ -156,7 +162,8 @@ describe(`S3ObjectStore over HTTP (${external ? `S3_ENDPOINT=${external}` : 's3r
       { key: 'runs/r1/a.bin', size: 70_000 },
       { key: 'runs/r1/sub/b.json', size: 7 },
     ]);
-    for (const { lastModified } of listed) expect(Math.abs(Date.now() - lastModified.getTime())).toBeLessThan(5 * 60_000);
+    for (const { lastModified } of listed)
+      expect(Math.abs(Date.now() - lastModified.getTime())).toBeLessThan(5 * 60_000);
     await store.delete(['runs/r1/a.bin', 'runs/r1/never-existed']);
     expect((await store.list('runs/')).map((o) => o.key)).toEqual(['runs/r1/sub/b.json', 'runs/r2/c']);
     expect(keyFromUri(store, store.uri('runs/r2/c'))).toBe('runs/r2/c');

@@ -136,7 +136,11 @@ export class S3ObjectStore implements ObjectStore {
   async delete(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     keys.forEach(assertValidKey);
-    const results = await this.call('delete', keys.length === 1 ? keys[0] : `${keys[0]} (+${keys.length - 1} more)`, () => this.client.removeObjects(this.bucket, keys));
+    const results = await this.call(
+      'delete',
+      keys.length === 1 ? keys[0] : `${keys[0]} (+${keys.length - 1} more)`,
+      () => this.client.removeObjects(this.bucket, keys),
+    );
     // Multi-object delete reports per-key failures in a 200 reply; a missing key is not one.
     const failures = results.filter((r) => r?.Error && r.Error.Code !== 'NoSuchKey');
     if (failures.length > 0) {

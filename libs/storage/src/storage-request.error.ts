@@ -11,7 +11,9 @@ export class StorageRequestError extends Error {
   ) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
-    super(`${operation} ${JSON.stringify(key)} on ${store} failed: ${detail}${code ? ` (${String(code)})` : ''}`, { cause });
+    super(`${operation} ${JSON.stringify(key)} on ${store} failed: ${detail}${code ? ` (${String(code)})` : ''}`, {
+      cause,
+    });
     this.name = 'StorageRequestError';
     this.code = typeof code === 'string' && code !== '' ? code : undefined;
   }

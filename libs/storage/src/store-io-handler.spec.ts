@@ -41,12 +41,22 @@ describe('storeIOHandler', () => {
       [1, -1, 0.5, 2],
     ]);
     // One step of training so Adam has state worth saving.
-    await model.fit(input, tf.tensor2d([[1, 0, 0], [0, 0, 1]]), { epochs: 1, verbose: 0 });
+    await model.fit(
+      input,
+      tf.tensor2d([
+        [1, 0, 0],
+        [0, 0, 1],
+      ]),
+      { epochs: 1, verbose: 0 },
+    );
     const before = (model.predict(input) as TF.Tensor).arraySync();
 
     const result = await model.save(storeIOHandler(store, 'models/m1/'), { includeOptimizer: true });
     expect(result.modelArtifactsInfo.weightDataBytes).toBeGreaterThan((4 * 8 + 8 + 8 * 3 + 3) * 4);
-    expect((await store.list('models/m1/')).map((o) => o.key)).toEqual(['models/m1/model.json', 'models/m1/weights.bin']);
+    expect((await store.list('models/m1/')).map((o) => o.key)).toEqual([
+      'models/m1/model.json',
+      'models/m1/weights.bin',
+    ]);
     const json = JSON.parse((await store.get('models/m1/model.json')).toString());
     expect(json.weightsManifest[0].paths).toEqual(['weights.bin']);
     expect(json.format).toBe('layers-model');

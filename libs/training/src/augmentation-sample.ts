@@ -16,10 +16,13 @@ export async function saveAugmentationSample(
   seed: number,
 ): Promise<string> {
   const firstOfClass = new Map<number, number>();
-  for (let i = 0; i < train.count && firstOfClass.size < 8; i++) if (!firstOfClass.has(train.labels[i])) firstOfClass.set(train.labels[i], i);
+  for (let i = 0; i < train.count && firstOfClass.size < 8; i++)
+    if (!firstOfClass.has(train.labels[i])) firstOfClass.set(train.labels[i], i);
   const rows = [...firstOfClass.entries()].sort((a, b) => a[0] - b[0]).map(([, index]) => index);
   const sample = selectImages(train, rows, pixelsPerImage(imageShape));
-  const png = await augmentationGrid({ images: sample.images, count: sample.count, imageShape }, spec, seed, 8, { rows: rows.length });
+  const png = await augmentationGrid({ images: sample.images, count: sample.count, imageShape }, spec, seed, 8, {
+    rows: rows.length,
+  });
   const key = augmentationSampleKey(runId);
   await store.put(key, png);
   return key;

@@ -1,7 +1,15 @@
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ImportedModelSpec } from '@trainyard/contracts';
-import { LocalObjectStore, LocalPathRefusedError, locateModelFile, MODEL_JSON, ModelUriRefusedError, type ObjectStore, storeIOHandler } from '@trainyard/storage';
+import {
+  LocalObjectStore,
+  LocalPathRefusedError,
+  locateModelFile,
+  MODEL_JSON,
+  ModelUriRefusedError,
+  type ObjectStore,
+  storeIOHandler,
+} from '@trainyard/storage';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 
 /** Layers buildClassifier puts on top of a base; a base must not hold layers of these names. */
@@ -21,10 +29,14 @@ const TOP_LAYER_CLASSES = new Set(['Dense', 'Dropout', 'Activation', 'Softmax'])
 export function defaultCutLayer(model: tf.LayersModel): string {
   const layers = model.layers;
   // Keras names its own top 'predictions' too: only a model built by buildClassifier ('classifier') is cut at our head.
-  const head = model.name === TRAINYARD_CLASSIFIER ? layers.findIndex((l) => (HEAD_LAYER_NAMES as readonly string[]).includes(l.name)) : -1;
+  const head =
+    model.name === TRAINYARD_CLASSIFIER
+      ? layers.findIndex((l) => (HEAD_LAYER_NAMES as readonly string[]).includes(l.name))
+      : -1;
   let cut = head >= 0 ? head - 1 : layers.length - 1;
   if (head < 0) while (cut > 0 && TOP_LAYER_CLASSES.has(layers[cut].getClassName())) cut--;
-  if (cut < 1) throw new InvalidTrainingInputError(`Model ${model.name} has no layer below its top dense layers to cut at`);
+  if (cut < 1)
+    throw new InvalidTrainingInputError(`Model ${model.name} has no layer below its top dense layers to cut at`);
   return layers[cut].name;
 }
 
@@ -32,15 +44,26 @@ export function defaultCutLayer(model: tf.LayersModel): string {
  * The model from its input up to `layerName`'s output: the layers (and their weights) are shared,
  * not copied, so building a classifier on it reuses them.
  */
-export function cutModel(model: tf.LayersModel, layerName = defaultCutLayer(model), what = `model ${model.name}`): tf.LayersModel {
+export function cutModel(
+  model: tf.LayersModel,
+  layerName = defaultCutLayer(model),
+  what = `model ${model.name}`,
+): tf.LayersModel {
   const layer = model.layers.find((l) => l.name === layerName);
   if (!layer) {
     const names = model.layers.map((l) => l.name).join(', ');
     throw new InvalidTrainingInputError(`${what} has no layer '${layerName}' to cut at (its layers: ${names})`);
   }
-  const base = tf.model({ inputs: model.inputs, outputs: layer.output as tf.SymbolicTensor, name: `${model.name}_base` });
+  const base = tf.model({
+    inputs: model.inputs,
+    outputs: layer.output as tf.SymbolicTensor,
+    name: `${model.name}_base`,
+  });
   const clash = base.layers.find((l) => (HEAD_LAYER_NAMES as readonly string[]).includes(l.name));
-  if (clash) throw new InvalidTrainingInputError(`${what} keeps a layer named '${clash.name}' below the cut; cut at a lower layer`);
+  if (clash)
+    throw new InvalidTrainingInputError(
+      `${what} keeps a layer named '${clash.name}' below the cut; cut at a lower layer`,
+    );
   return base;
 }
 
@@ -51,7 +74,8 @@ export function cutModel(model: tf.LayersModel, layerName = defaultCutLayer(mode
 export function encoderCutLayer(model: tf.LayersModel, cutAt: 'conv' | 'latent', what = `model ${model.name}`): string {
   if (cutAt === 'latent') return 'latent';
   const pools = model.layers.filter((l) => /^enc_pool\d+$/.test(l.name));
-  if (pools.length === 0) throw new InvalidTrainingInputError(`${what} has no convolutional block (enc_pool<n>) to cut after`);
+  if (pools.length === 0)
+    throw new InvalidTrainingInputError(`${what} has no convolutional block (enc_pool<n>) to cut after`);
   return pools[pools.length - 1].name;
 }
 
@@ -61,7 +85,11 @@ export function encoderCutLayer(model: tf.LayersModel, cutAt: 'conv' | 'latent',
  * (file:// or an absolute path, resolved with realpath), read as a folder of its own. Weight
  * shards are read from paths relative to model.json, inside that folder.
  */
-export async function importedModelLocation(uri: string, store: ObjectStore, localRoots: readonly string[]): Promise<{ store: ObjectStore; prefix: string }> {
+export async function importedModelLocation(
+  uri: string,
+  store: ObjectStore,
+  localRoots: readonly string[],
+): Promise<{ store: ObjectStore; prefix: string }> {
   let location;
   try {
     location = await locateModelFile(uri, store, localRoots);
@@ -71,18 +99,25 @@ export async function importedModelLocation(uri: string, store: ObjectStore, loc
     }
     throw error;
   }
-  if (location.kind === 'store') return { store, prefix: location.key.slice(0, location.key.length - MODEL_JSON.length) };
+  if (location.kind === 'store')
+    return { store, prefix: location.key.slice(0, location.key.length - MODEL_JSON.length) };
   return { store: new LocalObjectStore(dirname(location.path)), prefix: '' };
 }
 
 /** Loads an imported TF.js LayersModel (tensorflowjs_converter's model.json + weight shards) and cuts it. */
-export async function loadImportedBase(spec: ImportedModelSpec, store: ObjectStore, localRoots: readonly string[]): Promise<tf.LayersModel> {
+export async function loadImportedBase(
+  spec: ImportedModelSpec,
+  store: ObjectStore,
+  localRoots: readonly string[],
+): Promise<tf.LayersModel> {
   const location = await importedModelLocation(spec.uri, store, localRoots);
   let model: tf.LayersModel;
   try {
     model = await tf.loadLayersModel(storeIOHandler(location.store, location.prefix));
   } catch (error) {
-    throw new InvalidTrainingInputError(`model.importedModel.uri ${spec.uri} cannot be loaded as a LayersModel: ${(error as Error).message}`);
+    throw new InvalidTrainingInputError(
+      `model.importedModel.uri ${spec.uri} cannot be loaded as a LayersModel: ${(error as Error).message}`,
+    );
   }
   return cutModel(model, spec.cutAtLayer ?? defaultCutLayer(model), `imported model ${spec.uri}`);
 }

@@ -24,9 +24,15 @@ export interface ChildOptions {
  * work calls where the event loop gets no turn). A supervisor that disconnects is gone: the
  * process ends at once rather than train for no one.
  */
-export function runChild(options: ChildOptions, work: (start: StartMessage, channel: ChildChannel) => Promise<void>): void {
+export function runChild(
+  options: ChildOptions,
+  work: (start: StartMessage, channel: ChildChannel) => Promise<void>,
+): void {
   const send = process.send?.bind(process);
-  if (!send) throw new Error(`${process.argv[1]} runs only as a process started by the worker (startTrainingProcess, probeDevices)`);
+  if (!send)
+    throw new Error(
+      `${process.argv[1]} runs only as a process started by the worker (startTrainingProcess, probeDevices)`,
+    );
   const onStop = options.onStopSignal ?? (() => undefined);
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);

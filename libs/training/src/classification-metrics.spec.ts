@@ -1,4 +1,12 @@
-import { accuracy, classificationReport, confusionMatrix, macroAverages, perClassScores, topKAccuracy, weightedAverages } from './classification-metrics';
+import {
+  accuracy,
+  classificationReport,
+  confusionMatrix,
+  macroAverages,
+  perClassScores,
+  topKAccuracy,
+  weightedAverages,
+} from './classification-metrics';
 
 describe('classification metrics', () => {
   // actual:    0 0 0 1 1 2
@@ -57,7 +65,10 @@ describe('classification metrics', () => {
     expect(w.precision).toBeCloseTo((3 * 1 + 2 * 0.5 + 1 * 0.5) / 6);
     expect(w.recall).toBeCloseTo((3 * (2 / 3) + 2 * 0.5 + 1 * 1) / 6);
     expect(w.f1).toBeCloseTo((3 * 0.8 + 2 * 0.5 + 1 * (2 / 3)) / 6);
-    expect(classificationReport(actual, predicted, ['a', 'b', 'c'], 'validation')).toMatchObject({ split: 'validation', weightedRecall: w.recall });
+    expect(classificationReport(actual, predicted, ['a', 'b', 'c'], 'validation')).toMatchObject({
+      split: 'validation',
+      weightedRecall: w.recall,
+    });
   });
 
   it('counts a top-k hit when fewer than k classes score higher than the true one', () => {

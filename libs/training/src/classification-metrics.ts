@@ -1,7 +1,11 @@
 import type { ClassificationReport, EvaluationSplit } from '@trainyard/contracts';
 
 /** confusion[actual][predicted] counts. Labels outside 0..numClasses-1 are an error, not skipped. */
-export function confusionMatrix(actual: ArrayLike<number>, predicted: ArrayLike<number>, numClasses: number): number[][] {
+export function confusionMatrix(
+  actual: ArrayLike<number>,
+  predicted: ArrayLike<number>,
+  numClasses: number,
+): number[][] {
   if (actual.length !== predicted.length) {
     throw new Error(`confusionMatrix: ${actual.length} labels but ${predicted.length} predictions`);
   }
@@ -52,14 +56,22 @@ export function perClassScores(confusion: number[][]): ClassScores[] {
 
 /** The unweighted mean over classes of precision, recall and F1 (every class counts, even with support 0). */
 export function macroAverages(scores: ClassScores[]): { precision: number; recall: number; f1: number } {
-  const mean = (pick: (s: ClassScores) => number) => ratio(scores.reduce((n, s) => n + pick(s), 0), scores.length);
+  const mean = (pick: (s: ClassScores) => number) =>
+    ratio(
+      scores.reduce((n, s) => n + pick(s), 0),
+      scores.length,
+    );
   return { precision: mean((s) => s.precision), recall: mean((s) => s.recall), f1: mean((s) => s.f1) };
 }
 
 /** Means over classes weighted by their support (sklearn's average='weighted'); 0 with no samples. */
 export function weightedAverages(scores: ClassScores[]): { precision: number; recall: number; f1: number } {
   const total = scores.reduce((n, s) => n + s.support, 0);
-  const mean = (pick: (s: ClassScores) => number) => ratio(scores.reduce((n, s) => n + pick(s) * s.support, 0), total);
+  const mean = (pick: (s: ClassScores) => number) =>
+    ratio(
+      scores.reduce((n, s) => n + pick(s) * s.support, 0),
+      total,
+    );
   return { precision: mean((s) => s.precision), recall: mean((s) => s.recall), f1: mean((s) => s.f1) };
 }
 
@@ -95,7 +107,12 @@ export function classificationReport(
  * `[samples, numClasses]`; ties count in the true class's favour only when strictly fewer than k
  * classes score higher (as tf.math.in_top_k).
  */
-export function topKAccuracy(scores: ArrayLike<number>, actual: ArrayLike<number>, numClasses: number, k: number): number {
+export function topKAccuracy(
+  scores: ArrayLike<number>,
+  actual: ArrayLike<number>,
+  numClasses: number,
+  k: number,
+): number {
   if (scores.length !== actual.length * numClasses) {
     throw new Error(`topKAccuracy: ${scores.length} scores for ${actual.length} samples of ${numClasses} classes`);
   }

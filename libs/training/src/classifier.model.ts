@@ -34,12 +34,18 @@ export function buildClassifier({ encoder, spec, numClasses, seed }: ClassifierI
   let x = base.outputs[0];
   // A cut inside a convolutional stack (Keras's block5_pool) leaves feature maps: the Keras recipe flattens them.
   if (x.shape.length > 2) x = tf.layers.flatten({ name: 'head_flatten' }).apply(x) as tf.SymbolicTensor;
-  if (spec.headNorm === 'batchNorm') x = tf.layers.batchNormalization({ name: 'head_norm' }).apply(x) as tf.SymbolicTensor;
+  if (spec.headNorm === 'batchNorm')
+    x = tf.layers.batchNormalization({ name: 'head_norm' }).apply(x) as tf.SymbolicTensor;
   if (spec.headUnits > 0) {
-    x = tf.layers.dense({ units: spec.headUnits, activation: 'relu', name: 'head_hidden', ...kernel() }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .dense({ units: spec.headUnits, activation: 'relu', name: 'head_hidden', ...kernel() })
+      .apply(x) as tf.SymbolicTensor;
   }
-  if (spec.dropout > 0) x = tf.layers.dropout({ rate: spec.dropout, name: 'head_dropout' }).apply(x) as tf.SymbolicTensor;
-  const output = tf.layers.dense({ units: numClasses, activation: 'softmax', name: 'predictions', ...kernel() }).apply(x) as tf.SymbolicTensor;
+  if (spec.dropout > 0)
+    x = tf.layers.dropout({ rate: spec.dropout, name: 'head_dropout' }).apply(x) as tf.SymbolicTensor;
+  const output = tf.layers
+    .dense({ units: numClasses, activation: 'softmax', name: 'predictions', ...kernel() })
+    .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: base.inputs, outputs: output, name: TRAINYARD_CLASSIFIER });
 }
 
@@ -64,7 +70,11 @@ const NORM_STATISTICS_BATCH = 256;
  * ones with no normalisation at all (docs/training.md). Training itself uses batch statistics, so
  * this changes no training step. Does nothing without a 'head_norm' layer.
  */
-export async function calibrateHeadNorm(classifier: tf.LayersModel, train: ImageSplit, imageShape: [number, number, number]): Promise<void> {
+export async function calibrateHeadNorm(
+  classifier: tf.LayersModel,
+  train: ImageSplit,
+  imageShape: [number, number, number],
+): Promise<void> {
   const norm = classifier.layers.find((l) => l.name === 'head_norm');
   const count = Math.min(train.count, NORM_STATISTICS_IMAGES);
   if (!norm || count === 0) return;

@@ -9,7 +9,8 @@ export interface ConvAutoencoder {
 }
 
 /** `latentActivation` defaults to 'relu', the original encoder's. */
-export type EncoderArchitecture = Pick<ConvAutoencoderSpec, 'inputShape' | 'filters' | 'latentDim'> & Partial<Pick<ConvAutoencoderSpec, 'latentActivation'>>;
+export type EncoderArchitecture = Pick<ConvAutoencoderSpec, 'inputShape' | 'filters' | 'latentDim'> &
+  Partial<Pick<ConvAutoencoderSpec, 'latentActivation'>>;
 
 /** Spatial size after the encoder's pooling blocks ('same' pooling rounds up: 7 → 4). */
 export function encodedSize(size: number, blocks: number): number {
@@ -35,11 +36,15 @@ export function buildEncoderGraph(
       .conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', name: `enc_conv${i + 1}`, ...kernel() })
       .apply(x) as tf.SymbolicTensor;
     // 'same' pooling keeps odd sizes (7 → 4) so the decoder can crop back instead of padding.
-    x = tf.layers.maxPooling2d({ poolSize: 2, padding: 'same', name: `enc_pool${i + 1}` }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .maxPooling2d({ poolSize: 2, padding: 'same', name: `enc_pool${i + 1}` })
+      .apply(x) as tf.SymbolicTensor;
   });
   x = tf.layers.flatten({ name: 'enc_flatten' }).apply(x) as tf.SymbolicTensor;
   const activation = arch.latentActivation ?? 'relu';
-  const latent = tf.layers.dense({ units: arch.latentDim, activation, name: 'latent', ...kernel() }).apply(x) as tf.SymbolicTensor;
+  const latent = tf.layers
+    .dense({ units: arch.latentDim, activation, name: 'latent', ...kernel() })
+    .apply(x) as tf.SymbolicTensor;
   return { input, latent };
 }
 
@@ -62,11 +67,21 @@ export function buildConvAutoencoder(spec: EncoderArchitecture, seed?: number): 
   const eh = encodedSize(h, blocks);
   const ew = encodedSize(w, blocks);
   const last = spec.filters[blocks - 1];
-  let x = tf.layers.dense({ units: eh * ew * last, activation: 'relu', name: 'dec_dense', ...kernel() }).apply(latent) as tf.SymbolicTensor;
+  let x = tf.layers
+    .dense({ units: eh * ew * last, activation: 'relu', name: 'dec_dense', ...kernel() })
+    .apply(latent) as tf.SymbolicTensor;
   x = tf.layers.reshape({ targetShape: [eh, ew, last], name: 'dec_reshape' }).apply(x) as tf.SymbolicTensor;
   [...spec.filters].reverse().forEach((filters, i) => {
     x = tf.layers
-      .conv2dTranspose({ filters, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: `dec_deconv${i + 1}`, ...kernel() })
+      .conv2dTranspose({
+        filters,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+        name: `dec_deconv${i + 1}`,
+        ...kernel(),
+      })
       .apply(x) as tf.SymbolicTensor;
   });
   const extraH = eh * 2 ** blocks - h;
@@ -79,7 +94,14 @@ export function buildConvAutoencoder(spec: EncoderArchitecture, seed?: number): 
     x = tf.layers.cropping2D({ cropping: crop, name: 'dec_crop' }).apply(x) as tf.SymbolicTensor;
   }
   const output = tf.layers
-    .conv2d({ filters: channels, kernelSize: 3, padding: 'same', activation: 'sigmoid', name: 'reconstruction', ...kernel() })
+    .conv2d({
+      filters: channels,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'sigmoid',
+      name: 'reconstruction',
+      ...kernel(),
+    })
     .apply(x) as tf.SymbolicTensor;
   return {
     autoencoder: tf.model({ inputs: input, outputs: output, name: 'autoencoder' }),

@@ -29,9 +29,14 @@ describe('divergence of a fine-tune', () => {
     // turns the weights NaN.
     for (let i = 0; i < data.train.count; i++) data.train.images[i * 16 * 16 + 5] = NaN;
     const losses: number[] = [];
-    const outcome = runFinetune(data, spec, null, { ...hooks, onMetrics: (points) => losses.push(...points.filter((p) => p.name === 'batch_loss').map((p) => p.value)) });
+    const outcome = runFinetune(data, spec, null, {
+      ...hooks,
+      onMetrics: (points) => losses.push(...points.filter((p) => p.name === 'batch_loss').map((p) => p.value)),
+    });
     await expect(outcome).rejects.toThrow(DivergedError);
-    await expect(runFinetune(data, spec, null, hooks)).rejects.toThrow(/diverged at epoch 1, step \d+ \(non-finite weights\)/);
+    await expect(runFinetune(data, spec, null, hooks)).rejects.toThrow(
+      /diverged at epoch 1, step \d+ \(non-finite weights\)/,
+    );
     expect(losses.every(Number.isFinite)).toBe(true);
   });
 });

@@ -71,7 +71,10 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
   const { plan } = cfg;
   const perEpoch = plan.stepsPerEpoch;
   const start: LoopStart = cfg.start ?? { epoch: 0, nextBatch: 0, step: -1 };
-  const inside = start.epoch < plan.epochs ? start.nextBatch < batchesInEpoch(plan, start.epoch) : start.epoch === plan.epochs && start.nextBatch === 0;
+  const inside =
+    start.epoch < plan.epochs
+      ? start.nextBatch < batchesInEpoch(plan, start.epoch)
+      : start.epoch === plan.epochs && start.nextBatch === 0;
   if (!inside) {
     throw new InvalidTrainingInputError(
       `Cannot resume at epoch ${start.epoch}, batch ${start.nextBatch}: the run trains ${plan.totalSteps} steps, ${plan.epochs} epochs of ${perEpoch} batches`,
@@ -90,7 +93,12 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
   let unsaved = 0;
   // The validation metric of the current weights, known only right after an epoch's validation.
   let metricHere: CheckpointMetric | undefined = start.metric ?? undefined;
-  let last: WeightsPosition = { epoch: start.epoch, step: start.step, sequence: start.sequence ?? null, validation: metricHere ?? null };
+  let last: WeightsPosition = {
+    epoch: start.epoch,
+    step: start.step,
+    sequence: start.sequence ?? null,
+    validation: metricHere ?? null,
+  };
   let trained = 0;
   let learningRate: number | undefined;
   const served = cfg.pipeline ? pipelineBatches(cfg.pipeline, start.epoch, start.nextBatch, plan.epochs) : undefined;
@@ -102,84 +110,99 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
   }
 
   async function loop(): Promise<EpochLoopResult> {
-  for (let e = start.epoch; e < plan.epochs && !tracking.stoppedEarly; e++) {
-    const epoch = e + 1;
-    const first = e === start.epoch ? start.nextBatch : 0;
-    const batches = batchesInEpoch(plan, e);
-    await cfg.beforeEpoch?.(e);
-    const order = served ? undefined : epochOrder(cfg.train.count, cfg.seed, e);
-    const resumedTotals = first > 0 ? start.epochTotals : undefined;
-    const sums = resumedTotals ? [...resumedTotals.sums] : new Array<number>(cfg.metricNames.length).fill(0);
-    let seen = resumedTotals?.seen ?? 0;
-    let step = e * perEpoch + first - 1;
-    for (let b = first; b < batches; b++) {
-      if (cfg.hooks.shouldStop()) return { status: 'cancelled' };
-      if (preempted()) {
-        if (unsaved > 0) {
-          meter.phase('checkpointing', epoch, step);
-          const epochTotals = b > 0 ? { sums: [...sums], seen } : undefined;
-          await cfg.checkpoint({ epoch: e, step, nextBatch: b, epochTotals, reason: 'preempt', metric: metricHere, tracking });
+    for (let e = start.epoch; e < plan.epochs && !tracking.stoppedEarly; e++) {
+      const epoch = e + 1;
+      const first = e === start.epoch ? start.nextBatch : 0;
+      const batches = batchesInEpoch(plan, e);
+      await cfg.beforeEpoch?.(e);
+      const order = served ? undefined : epochOrder(cfg.train.count, cfg.seed, e);
+      const resumedTotals = first > 0 ? start.epochTotals : undefined;
+      const sums = resumedTotals ? [...resumedTotals.sums] : new Array<number>(cfg.metricNames.length).fill(0);
+      let seen = resumedTotals?.seen ?? 0;
+      let step = e * perEpoch + first - 1;
+      for (let b = first; b < batches; b++) {
+        if (cfg.hooks.shouldStop()) return { status: 'cancelled' };
+        if (preempted()) {
+          if (unsaved > 0) {
+            meter.phase('checkpointing', epoch, step);
+            const epochTotals = b > 0 ? { sums: [...sums], seen } : undefined;
+            await cfg.checkpoint({
+              epoch: e,
+              step,
+              nextBatch: b,
+              epochTotals,
+              reason: 'preempt',
+              metric: metricHere,
+              tracking,
+            });
+          }
+          return { status: 'preempted' };
         }
-        return { status: 'preempted' };
+        step = e * perEpoch + b;
+        if (cfg.schedule) {
+          const rate = scheduledLearningRate(
+            cfg.schedule,
+            cfg.learningRate(e),
+            { step, epochIndex: e },
+            plan,
+            tracking.plateau?.scale,
+          );
+          // Compared with the optimizer's own: a two-stage switch brings a fresh optimizer at its stage's rate.
+          if (rate !== learningRate || b === first) setLearningRate(cfg.model.optimizer, rate);
+          learningRate = rate;
+        }
+        const size = Math.min(cfg.batchSize, cfg.train.count - b * cfg.batchSize);
+        const { x, labels } = order
+          ? gatherBatch(cfg.train, order.subarray(b * cfg.batchSize, b * cfg.batchSize + size), cfg.imageShape)
+          : await nextServed(served!, e, b, cfg.imageShape);
+        const y = cfg.targets(x, labels);
+        let out: number | number[];
+        try {
+          out = await cfg.model.trainOnBatch(x, y);
+        } finally {
+          tf.dispose([x, y]);
+        }
+        const values = Array.isArray(out) ? out : [out];
+        const loss = values[0];
+        if (!Number.isFinite(loss)) throw new DivergedError(epoch, step, loss);
+        // A clipped loss (categorical cross-entropy) stays finite over NaN weights: look at them too.
+        if ((b + 1) % WEIGHT_CHECK_EVERY_STEPS === 0 || b === batches - 1)
+          assertFiniteWeights(cfg.model, epoch, step, loss);
+        values.forEach((v, i) => (sums[i] += v * size));
+        seen += size;
+        unsaved++;
+        metricHere = undefined;
+        if (step % sampleEvery === 0) {
+          cfg.hooks.onMetrics([point(BATCH_LOSS_METRIC, step, epoch, loss)]);
+        }
+        meter.step(epoch, step, size, loss, trained++ === 0);
       }
-      step = e * perEpoch + b;
-      if (cfg.schedule) {
-        const rate = scheduledLearningRate(cfg.schedule, cfg.learningRate(e), { step, epochIndex: e }, plan, tracking.plateau?.scale);
-        // Compared with the optimizer's own: a two-stage switch brings a fresh optimizer at its stage's rate.
-        if (rate !== learningRate || b === first) setLearningRate(cfg.model.optimizer, rate);
-        learningRate = rate;
+      const validation = await cfg.validate();
+      const points = cfg.metricNames.map((name, i) => point(name, step, epoch, sums[i] / seen));
+      for (const [name, value] of Object.entries(validation)) points.push(point(name, step, epoch, value));
+      if (learningRate !== undefined) points.push(point(LEARNING_RATE_METRIC, step, epoch, learningRate));
+      cfg.hooks.onMetrics(points);
+      const observed = observeValidation(cfg, tracking, validation, { epoch, step });
+      tracking = observed.tracking;
+      const metricValue = cfg.selection === undefined ? undefined : validation[cfg.selection.metric];
+      metricHere = metricValue === undefined ? undefined : { name: cfg.selection!.metric, value: metricValue };
+      const final = epoch === plan.epochs || observed.stop;
+      if (observed.stop && epoch < plan.epochs) tracking = { ...tracking, stoppedEarly: { epoch, step } };
+      // Validation may be long: a preemption that arrived meanwhile is served here, at the boundary.
+      const stop = preempted();
+      const interval = epoch % cfg.checkpointEveryEpochs === 0;
+      last = { epoch, step, sequence: null, validation: metricHere ?? null };
+      if (final || interval || observed.newBest || stop) {
+        meter.phase('checkpointing', epoch, step);
+        const reason = final ? 'final' : interval ? 'interval' : observed.newBest ? 'best' : 'preempt';
+        const sequence = await cfg.checkpoint({ epoch, step, nextBatch: 0, reason, metric: metricHere, tracking });
+        if (observed.newBest) tracking = { ...tracking, best: { ...tracking.best!, sequence } };
+        last = { ...last, sequence };
+        unsaved = 0;
       }
-      const size = Math.min(cfg.batchSize, cfg.train.count - b * cfg.batchSize);
-      const { x, labels } = order
-        ? gatherBatch(cfg.train, order.subarray(b * cfg.batchSize, b * cfg.batchSize + size), cfg.imageShape)
-        : await nextServed(served!, e, b, cfg.imageShape);
-      const y = cfg.targets(x, labels);
-      let out: number | number[];
-      try {
-        out = await cfg.model.trainOnBatch(x, y);
-      } finally {
-        tf.dispose([x, y]);
-      }
-      const values = Array.isArray(out) ? out : [out];
-      const loss = values[0];
-      if (!Number.isFinite(loss)) throw new DivergedError(epoch, step, loss);
-      // A clipped loss (categorical cross-entropy) stays finite over NaN weights: look at them too.
-      if ((b + 1) % WEIGHT_CHECK_EVERY_STEPS === 0 || b === batches - 1) assertFiniteWeights(cfg.model, epoch, step, loss);
-      values.forEach((v, i) => (sums[i] += v * size));
-      seen += size;
-      unsaved++;
-      metricHere = undefined;
-      if (step % sampleEvery === 0) {
-        cfg.hooks.onMetrics([point(BATCH_LOSS_METRIC, step, epoch, loss)]);
-      }
-      meter.step(epoch, step, size, loss, trained++ === 0);
+      if (stop) return { status: 'preempted' };
     }
-    const validation = await cfg.validate();
-    const points = cfg.metricNames.map((name, i) => point(name, step, epoch, sums[i] / seen));
-    for (const [name, value] of Object.entries(validation)) points.push(point(name, step, epoch, value));
-    if (learningRate !== undefined) points.push(point(LEARNING_RATE_METRIC, step, epoch, learningRate));
-    cfg.hooks.onMetrics(points);
-    const observed = observeValidation(cfg, tracking, validation, { epoch, step });
-    tracking = observed.tracking;
-    const metricValue = cfg.selection === undefined ? undefined : validation[cfg.selection.metric];
-    metricHere = metricValue === undefined ? undefined : { name: cfg.selection!.metric, value: metricValue };
-    const final = epoch === plan.epochs || observed.stop;
-    if (observed.stop && epoch < plan.epochs) tracking = { ...tracking, stoppedEarly: { epoch, step } };
-    // Validation may be long: a preemption that arrived meanwhile is served here, at the boundary.
-    const stop = preempted();
-    const interval = epoch % cfg.checkpointEveryEpochs === 0;
-    last = { epoch, step, sequence: null, validation: metricHere ?? null };
-    if (final || interval || observed.newBest || stop) {
-      meter.phase('checkpointing', epoch, step);
-      const reason = final ? 'final' : interval ? 'interval' : observed.newBest ? 'best' : 'preempt';
-      const sequence = await cfg.checkpoint({ epoch, step, nextBatch: 0, reason, metric: metricHere, tracking });
-      if (observed.newBest) tracking = { ...tracking, best: { ...tracking.best!, sequence } };
-      last = { ...last, sequence };
-      unsaved = 0;
-    }
-    if (stop) return { status: 'preempted' };
-  }
-  return { status: 'completed', tracking, last };
+    return { status: 'completed', tracking, last };
   }
 }
 
@@ -201,7 +224,9 @@ async function nextServed(
   const next = await served.next();
   if (next.done || next.value.epoch !== epoch || next.value.step !== step) {
     // The pipeline and the loop count steps the same way; a mismatch would silently break resume exactness.
-    throw new Error(`The batch pipeline served ${next.done ? 'nothing' : `epoch ${next.value.epoch} step ${next.value.step}`} where epoch ${epoch} step ${step} was due`);
+    throw new Error(
+      `The batch pipeline served ${next.done ? 'nothing' : `epoch ${next.value.epoch} step ${next.value.step}`} where epoch ${epoch} step ${step} was due`,
+    );
   }
   return { x: tf.tensor4d(next.value.x, [next.value.count, ...imageShape]), labels: next.value.y };
 }

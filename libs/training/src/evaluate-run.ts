@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { type EvaluateSpec, type EvaluationReport, type RunProgress, RunSpecSchema, type TrainingSpec } from '@trainyard/contracts';
+import {
+  type EvaluateSpec,
+  type EvaluationReport,
+  type RunProgress,
+  RunSpecSchema,
+  type TrainingSpec,
+} from '@trainyard/contracts';
 import { type ImageSplit, splitValidation } from '@trainyard/datasets';
 import { type CheckpointStore, filesToModelArtifacts } from '@trainyard/storage';
 import { sliceBatch } from './batches';
@@ -20,9 +26,13 @@ export interface EvaluationInput extends RunDataContext {
 /** The training settings of the evaluated run, from its checkpoint's state.json: its seed and validation split. */
 function evaluatedSpec(files: Record<string, Buffer>, uri: string) {
   const raw = files[TRAINING_STATE_FILE];
-  const parsed = raw ? RunSpecSchema.safeParse((JSON.parse(raw.toString('utf8')) as { spec?: unknown }).spec) : undefined;
+  const parsed = raw
+    ? RunSpecSchema.safeParse((JSON.parse(raw.toString('utf8')) as { spec?: unknown }).spec)
+    : undefined;
   if (!parsed?.success || parsed.data.kind !== 'finetune') {
-    throw new InvalidTrainingInputError(`Checkpoint ${uri} is not a fine-tune checkpoint (its ${TRAINING_STATE_FILE} holds no fine-tune spec)`);
+    throw new InvalidTrainingInputError(
+      `Checkpoint ${uri} is not a fine-tune checkpoint (its ${TRAINING_STATE_FILE} holds no fine-tune spec)`,
+    );
   }
   return parsed.data;
 }
@@ -33,7 +43,12 @@ function pickSplit(data: RunData, split: EvaluateSpec['split'], training: Traini
   const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
   const parts = data.validation
     ? { train: data.train, validation: data.validation }
-    : splitValidation(data.train, { fraction: training.validationSplit, seed: training.seed, stratified: true, pixelsPerImage: pixels });
+    : splitValidation(data.train, {
+        fraction: training.validationSplit,
+        seed: training.seed,
+        stratified: true,
+        pixelsPerImage: pixels,
+      });
   return parts[split];
 }
 
@@ -51,24 +66,43 @@ export async function runEvaluation(
 ): Promise<EvaluationReport | 'cancelled'> {
   const { files } = await checkpoints.read(input.checkpointUri);
   if (!files['classifier/model.json']) {
-    throw new InvalidTrainingInputError(`Checkpoint ${input.checkpointUri} of run ${spec.checkpoint.runId} holds no classifier to evaluate`);
+    throw new InvalidTrainingInputError(
+      `Checkpoint ${input.checkpointUri} of run ${spec.checkpoint.runId} holds no classifier to evaluate`,
+    );
   }
   const trained = evaluatedSpec(files, input.checkpointUri);
   const dataset = spec.dataset ?? trained.dataset;
   const { data, report } = await loadRunData(dataset, input, { seed: trained.training.seed, labeled: true });
   if (report) post({ type: 'data-report', report });
-  const model = await loadModelFromArtifacts({ ...filesToModelArtifacts('classifier', files), trainingConfig: undefined });
+  const model = await loadModelFromArtifacts({
+    ...filesToModelArtifacts('classifier', files),
+    trainingConfig: undefined,
+  });
   try {
-    assertImageShape(data, model.inputs[0].shape.slice(1) as number[], `The classifier of run ${spec.checkpoint.runId}`);
+    assertImageShape(
+      data,
+      model.inputs[0].shape.slice(1) as number[],
+      `The classifier of run ${spec.checkpoint.runId}`,
+    );
     const numClasses = data.classNames.length;
     const outputs = model.outputs[0].shape[1];
     if (outputs !== numClasses) {
-      throw new InvalidTrainingInputError(`The classifier of run ${spec.checkpoint.runId} predicts ${outputs} classes; dataset ${dataset.name} has ${numClasses}`);
+      throw new InvalidTrainingInputError(
+        `The classifier of run ${spec.checkpoint.runId} predicts ${outputs} classes; dataset ${dataset.name} has ${numClasses}`,
+      );
     }
     const split = pickSplit(data, spec.split, trained.training);
-    if (split.count === 0) throw new InvalidTrainingInputError(`The ${spec.split} split of dataset ${dataset.name} is empty`);
+    if (split.count === 0)
+      throw new InvalidTrainingInputError(`The ${spec.split} split of dataset ${dataset.name} is empty`);
     const steps = Math.ceil(split.count / spec.batchSize);
-    const progress = (step: number): RunProgress => ({ phase: 'evaluating', epoch: 1, epochs: 1, step, stepsPerEpoch: steps, updatedAt: new Date().toISOString() });
+    const progress = (step: number): RunProgress => ({
+      phase: 'evaluating',
+      epoch: 1,
+      epochs: 1,
+      step,
+      stepsPerEpoch: steps,
+      updatedAt: new Date().toISOString(),
+    });
     const scores = new Float32Array(split.count * numClasses);
     for (let step = 0; step < steps; step++) {
       if (shouldStop()) return 'cancelled';

@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { type FinetuneResult, type RunSpecInput, RunSpecSchema } from '@trainyard/contracts';
-import { augmentationSampleKey, CheckpointStore, filesToModelArtifacts, LocalObjectStore, storeIOHandler } from '@trainyard/storage';
+import {
+  augmentationSampleKey,
+  CheckpointStore,
+  filesToModelArtifacts,
+  LocalObjectStore,
+  storeIOHandler,
+} from '@trainyard/storage';
 import { startTrainingProcess } from './start-training-process';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 
@@ -19,9 +25,28 @@ async function saveTinyVgg(dir: string): Promise<void> {
   let layer = 0;
   const init = () => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: 1000 + ++layer }) });
   const model = tf.sequential({ name: 'tiny_vgg' });
-  model.add(tf.layers.conv2d({ name: 'block1_conv1', inputShape: [16, 16, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', ...init() }));
+  model.add(
+    tf.layers.conv2d({
+      name: 'block1_conv1',
+      inputShape: [16, 16, 3],
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      ...init(),
+    }),
+  );
   model.add(tf.layers.maxPooling2d({ name: 'block1_pool', poolSize: 2 }));
-  model.add(tf.layers.conv2d({ name: 'block2_conv1', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', ...init() }));
+  model.add(
+    tf.layers.conv2d({
+      name: 'block2_conv1',
+      filters: 8,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      ...init(),
+    }),
+  );
   model.add(tf.layers.maxPooling2d({ name: 'block2_pool', poolSize: 2 }));
   model.add(tf.layers.flatten({ name: 'flatten' }));
   model.add(tf.layers.dense({ name: 'fc1', units: 16, activation: 'relu', ...init() }));
@@ -31,16 +56,25 @@ async function saveTinyVgg(dir: string): Promise<void> {
 }
 
 async function writeColourFolder(root: string): Promise<void> {
-  const colours: Record<string, [number, number, number]> = { red: [220, 30, 30], green: [30, 200, 40], blue: [30, 40, 220] };
+  const colours: Record<string, [number, number, number]> = {
+    red: [220, 30, 30],
+    green: [30, 200, 40],
+    blue: [30, 40, 220],
+  };
   for (const [name, [r, g, b]] of Object.entries(colours)) {
     await mkdir(join(root, name), { recursive: true });
     for (let i = 0; i < 10; i++) {
       const pixels = Buffer.alloc(20 * 20 * 3);
       for (let p = 0; p < 400; p++) {
         const jitter = ((p * 7 + i * 13) % 40) - 20;
-        pixels.set([r + jitter, g + jitter, b + jitter].map((v) => Math.max(0, Math.min(255, v))), p * 3);
+        pixels.set(
+          [r + jitter, g + jitter, b + jitter].map((v) => Math.max(0, Math.min(255, v))),
+          p * 3,
+        );
       }
-      await sharp(pixels, { raw: { width: 20, height: 20, channels: 3 } }).png().toFile(join(root, name, `${i}.png`));
+      await sharp(pixels, { raw: { width: 20, height: 20, channels: 3 } })
+        .png()
+        .toFile(join(root, name, `${i}.png`));
     }
   }
   await writeFile(join(root, 'red', 'broken.png'), Buffer.from('not a png at all'));
@@ -71,7 +105,8 @@ describe('fine-tuning an imported model on an image folder: two-stage freezing, 
       (e) => void events.push(e),
     );
     const outcome = await handle.done;
-    const of = <T extends TrainingEvent['type']>(type: T) => events.filter((e): e is Extract<TrainingEvent, { type: T }> => e.type === type);
+    const of = <T extends TrainingEvent['type']>(type: T) =>
+      events.filter((e): e is Extract<TrainingEvent, { type: T }> => e.type === type);
     return { outcome, of };
   }
 
@@ -96,7 +131,12 @@ describe('fine-tuning an imported model on an image folder: two-stage freezing, 
     spec = {
       kind: 'finetune',
       name: 'imported',
-      dataset: { name: 'image-folder', datasetId, imageShape: [16, 16, 3], split: { validation: 0.2, test: 0.2, seed: 3 } },
+      dataset: {
+        name: 'image-folder',
+        datasetId,
+        imageShape: [16, 16, 3],
+        split: { validation: 0.2, test: 0.2, seed: 3 },
+      },
       model: {
         type: 'classifier',
         importedModel: { uri: join(root, 'vgg', 'model.json') },
@@ -116,8 +156,16 @@ describe('fine-tuning an imported model on an image folder: two-stage freezing, 
   it('cuts the imported model below its dense top, lists the corrupt file, saves the augmentation grid, and learns', async () => {
     expect(full.outcome).toEqual({ status: 'succeeded' });
     const [report] = full.of('data-report').map((e) => e.report);
-    expect(report).toMatchObject({ classNames: ['blue', 'green', 'red'], files: 31, skippedCount: 1, splits: { train: 18, validation: 6, test: 6 } });
-    expect(report.skipped[0]).toEqual({ file: 'red/broken.png', reason: expect.stringMatching(/not a readable image/) });
+    expect(report).toMatchObject({
+      classNames: ['blue', 'green', 'red'],
+      files: 31,
+      skippedCount: 1,
+      splits: { train: 18, validation: 6, test: 6 },
+    });
+    expect(report.skipped[0]).toEqual({
+      file: 'red/broken.png',
+      reason: expect.stringMatching(/not a readable image/),
+    });
     const final = full.of('checkpoint').pop()!;
     const saved = await weights(final.uri);
     // The base is block1..flatten of the imported model: fc1 and its 10-way predictions were cut off.
@@ -139,7 +187,8 @@ describe('fine-tuning an imported model on an image folder: two-stage freezing, 
 
   it('freezes the base in stage 1 and trains only the top base layer with it in stage 2', async () => {
     const [first, second, third] = await Promise.all(full.of('checkpoint').map((c) => weights(c.uri)));
-    const same = (a: Map<string, Float32Array>, b: Map<string, Float32Array>, name: string) => a.get(name)!.every((v, i) => v === b.get(name)![i]);
+    const same = (a: Map<string, Float32Array>, b: Map<string, Float32Array>, name: string) =>
+      a.get(name)!.every((v, i) => v === b.get(name)![i]);
     const vgg = new LocalObjectStore(join(root, 'vgg'));
     const imported = await tf.loadLayersModel(storeIOHandler(vgg, ''));
     const original = imported.getLayer('block2_conv1').getWeights()[0].dataSync();
@@ -157,7 +206,10 @@ describe('fine-tuning an imported model on an image folder: two-stage freezing, 
     const expected = await weights(saved[2].uri);
     for (const from of [saved[0], saved[1]]) {
       // The run's complete checkpoints up to `from`, newest first: its best so far is among them.
-      const resumeCandidates = saved.filter((c) => c.sequence <= from.sequence).map(({ sequence, uri }) => ({ sequence, uri })).reverse();
+      const resumeCandidates = saved
+        .filter((c) => c.sequence <= from.sequence)
+        .map(({ sequence, uri }) => ({ sequence, uri }))
+        .reverse();
       const resumed = await run({ runId: randomUUID(), spec, resumeCandidates, firstCheckpointSequence: 10 });
       expect(resumed.outcome).toEqual({ status: 'succeeded' });
       const got = await weights(resumed.of('checkpoint').pop()!.uri);
@@ -172,13 +224,29 @@ describe('fine-tuning an imported model on an image folder: two-stage freezing, 
     const final = full.of('checkpoint').pop()!;
     const evaluation = await run({
       runId: randomUUID(),
-      spec: { kind: 'evaluate', name: 'eval', checkpoint: { runId: randomUUID() }, dataset: spec.kind === 'finetune' ? spec.dataset : undefined, topK: 2 },
+      spec: {
+        kind: 'evaluate',
+        name: 'eval',
+        checkpoint: { runId: randomUUID() },
+        dataset: spec.kind === 'finetune' ? spec.dataset : undefined,
+        topK: 2,
+      },
       baseCheckpointUri: final.uri,
       baseCheckpointSequence: final.sequence,
     });
     expect(evaluation.outcome).toEqual({ status: 'succeeded' });
-    const result = evaluation.of('result')[0].result as unknown as Record<string, unknown> & { confusionMatrix: number[][]; topK: { k: number; accuracy: number }; accuracy: number };
-    expect(result).toMatchObject({ kind: 'evaluation', split: 'test', samples: 6, classNames: ['blue', 'green', 'red'], checkpoint: { sequence: final.sequence } });
+    const result = evaluation.of('result')[0].result as unknown as Record<string, unknown> & {
+      confusionMatrix: number[][];
+      topK: { k: number; accuracy: number };
+      accuracy: number;
+    };
+    expect(result).toMatchObject({
+      kind: 'evaluation',
+      split: 'test',
+      samples: 6,
+      classNames: ['blue', 'green', 'red'],
+      checkpoint: { sequence: final.sequence },
+    });
     expect(result.confusionMatrix.flat().reduce((a, b) => a + b, 0)).toBe(6);
     expect(result.topK.k).toBe(2);
     expect(result.topK.accuracy).toBeGreaterThanOrEqual(result.accuracy);

@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { classifierBase, effectiveFreezing, type FinetuneResult, type FinetuneSpec, metricGoal, selectionMetric, type TransferReport } from '@trainyard/contracts';
+import {
+  classifierBase,
+  effectiveFreezing,
+  type FinetuneResult,
+  type FinetuneSpec,
+  metricGoal,
+  selectionMetric,
+  type TransferReport,
+} from '@trainyard/contracts';
 import { createBatchPipeline, isIdentityAugmentation, splitValidation, type BatchPipeline } from '@trainyard/datasets';
 import { filesToModelArtifacts } from '@trainyard/storage';
 import { defaultCutLayer } from './base-model';
@@ -46,7 +54,11 @@ export async function runFinetune(
     applyFreezing(classifier, freezing, s);
     const previous = classifier.optimizer;
     const learningRate = stageLearningRate(freezing, spec.training, s);
-    classifier.compile({ optimizer: createOptimizer({ ...spec.training, learningRate }), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    classifier.compile({
+      optimizer: createOptimizer({ ...spec.training, learningRate }),
+      loss: 'categoricalCrossentropy',
+      metrics: ['accuracy'],
+    });
     previous?.dispose();
   };
   compile(stage);
@@ -56,7 +68,12 @@ export async function runFinetune(
   const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
   const { train, validation } = data.validation
     ? { train: data.train, validation: data.validation }
-    : splitValidation(data.train, { fraction: spec.training.validationSplit, seed: spec.training.seed, stratified: true, pixelsPerImage: pixels });
+    : splitValidation(data.train, {
+        fraction: spec.training.validationSplit,
+        seed: spec.training.seed,
+        stratified: true,
+        pixelsPerImage: pixels,
+      });
   const plan = planTraining(spec.training, train.count);
   assertSecondStageStarts(spec, plan);
   const metric = selectionMetric('finetune', spec.training);
@@ -66,7 +83,12 @@ export async function runFinetune(
   let pipeline: BatchPipeline | undefined;
   try {
     pipeline = augment
-      ? createBatchPipeline({ dataset: { ...train, imageShape: data.imageShape }, batchSize: spec.training.batchSize, augmentation: spec.augmentation, seed: spec.training.seed })
+      ? createBatchPipeline({
+          dataset: { ...train, imageShape: data.imageShape },
+          batchSize: spec.training.batchSize,
+          augmentation: spec.augmentation,
+          seed: spec.training.seed,
+        })
       : undefined;
     const loop = await runEpochLoop({
       model: classifier,

@@ -8,7 +8,9 @@ export type FreezeStage = 1 | 2;
 
 /** The base's layers in a classifier: every layer but the inputs and the head. */
 export function baseLayers(classifier: tf.LayersModel): tf.layers.Layer[] {
-  return classifier.layers.filter((l) => l.getClassName() !== 'InputLayer' && !(HEAD_LAYER_NAMES as readonly string[]).includes(l.name));
+  return classifier.layers.filter(
+    (l) => l.getClassName() !== 'InputLayer' && !(HEAD_LAYER_NAMES as readonly string[]).includes(l.name),
+  );
 }
 
 /**

@@ -52,7 +52,8 @@ export function hasOptimizerState(artifacts: tf.io.ModelArtifacts): boolean {
  * `loadLayersModel` because that would compile the model with an optimizer of its own.
  */
 export async function restoreTrainingState(model: tf.LayersModel, artifacts: tf.io.ModelArtifacts): Promise<void> {
-  if (!artifacts.weightData || !artifacts.weightSpecs) throw new Error(`Checkpoint of model ${model.name} has no weights`);
+  if (!artifacts.weightData || !artifacts.weightSpecs)
+    throw new Error(`Checkpoint of model ${model.name} has no weights`);
   if (!model.optimizer) throw new Error(`Model ${model.name} must be compiled before its optimizer state is restored`);
   const tensors = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
   try {

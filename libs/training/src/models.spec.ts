@@ -8,7 +8,12 @@ beforeAll(async () => {
 });
 
 describe('models', () => {
-  const aeSpec = ConvAutoencoderSchema.parse({ type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4, 8], latentDim: 8 });
+  const aeSpec = ConvAutoencoderSchema.parse({
+    type: 'conv-autoencoder',
+    inputShape: [16, 16, 1],
+    filters: [4, 8],
+    latentDim: 8,
+  });
 
   it('builds an autoencoder back to the input shape and an encoder to the latent size', () => {
     const { autoencoder, encoder } = buildConvAutoencoder(aeSpec);
@@ -37,7 +42,9 @@ describe('models', () => {
     const spec = ClassifierSchema.parse({ type: 'classifier', headUnits: 6, dropout: 0.2, freezeBase: true });
     const classifier = buildClassifier({ encoder, spec, numClasses: 4 });
     expect(classifier.outputs[0].shape).toEqual([null, 4]);
-    expect(classifier.layers.map((l) => l.name)).toEqual(expect.arrayContaining(['latent', 'head_hidden', 'head_dropout', 'predictions']));
+    expect(classifier.layers.map((l) => l.name)).toEqual(
+      expect.arrayContaining(['latent', 'head_hidden', 'head_dropout', 'predictions']),
+    );
     expect(encoder.layers.every((l) => !l.trainable)).toBe(true);
     // Only the head's weights remain trainable (the batch norm's moving statistics never are).
     expect(classifier.trainableWeights.map((w) => w.originalName).sort()).toEqual([
@@ -56,16 +63,36 @@ describe('models', () => {
     const spec = ClassifierSchema.parse({ type: 'classifier', inputShape: [16, 16, 3], filters: [4], latentDim: 5 });
     const classifier = buildClassifier({ encoder: null, spec, numClasses: 3 });
     expect(classifier.inputs[0].shape).toEqual([null, 16, 16, 3]);
-    expect(classifier.layers.map((l) => l.name)).toEqual(['image', 'enc_conv1', 'enc_pool1', 'head_flatten', 'head_norm', 'predictions']);
+    expect(classifier.layers.map((l) => l.name)).toEqual([
+      'image',
+      'enc_conv1',
+      'enc_pool1',
+      'head_flatten',
+      'head_norm',
+      'predictions',
+    ]);
     expect(classifier.getLayer('head_flatten').outputShape).toEqual([null, 8 * 8 * 4]);
-    const latent = buildClassifier({ encoder: null, spec: { ...spec, cutAt: 'latent', headNorm: 'none' }, numClasses: 3 });
-    expect(latent.layers.map((l) => l.name)).toEqual(['image', 'enc_conv1', 'enc_pool1', 'enc_flatten', 'latent', 'predictions']);
+    const latent = buildClassifier({
+      encoder: null,
+      spec: { ...spec, cutAt: 'latent', headNorm: 'none' },
+      numClasses: 3,
+    });
+    expect(latent.layers.map((l) => l.name)).toEqual([
+      'image',
+      'enc_conv1',
+      'enc_pool1',
+      'enc_flatten',
+      'latent',
+      'predictions',
+    ]);
     expect(latent.getLayer('latent').outputShape).toEqual([null, 5]);
   });
 
   it('gives the latent layer the activation asked for', () => {
     const relu = buildConvAutoencoder(aeSpec).encoder.getLayer('latent').getConfig();
-    const linear = buildConvAutoencoder({ ...aeSpec, latentActivation: 'linear' }).encoder.getLayer('latent').getConfig();
+    const linear = buildConvAutoencoder({ ...aeSpec, latentActivation: 'linear' })
+      .encoder.getLayer('latent')
+      .getConfig();
     expect([relu.activation, linear.activation]).toEqual(['relu', 'linear']);
   });
 
@@ -75,11 +102,16 @@ describe('models', () => {
     const count = 6;
     const images = Float32Array.from({ length: count * 256 }, (_, i) => ((i * 7919) % 256) / 255);
     await calibrateHeadNorm(classifier, { images, labels: new Int32Array(count), count }, [16, 16, 1]);
-    const features = tf.model({ inputs: classifier.inputs, outputs: classifier.getLayer('head_flatten').output as tf.SymbolicTensor });
+    const features = tf.model({
+      inputs: classifier.inputs,
+      outputs: classifier.getLayer('head_flatten').output as tf.SymbolicTensor,
+    });
     const { mean, variance } = tf.moments(features.predict(tf.tensor4d(images, [count, 16, 16, 1])) as tf.Tensor, 0);
     const [, , movingMean, movingVariance] = classifier.getLayer('head_norm').getWeights();
     expect(Array.from(movingMean.dataSync())).toEqual(Array.from(mean.dataSync()).map((v) => expect.closeTo(v, 5)));
-    expect(Array.from(movingVariance.dataSync())).toEqual(Array.from(variance.dataSync()).map((v) => expect.closeTo(v, 5)));
+    expect(Array.from(movingVariance.dataSync())).toEqual(
+      Array.from(variance.dataSync()).map((v) => expect.closeTo(v, 5)),
+    );
     expect(movingVariance.dataSync().some((v) => Math.abs(v - 1) > 0.01)).toBe(true);
   });
 });

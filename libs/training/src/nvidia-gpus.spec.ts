@@ -1,7 +1,12 @@
 import { parseNvidiaSmi, withinVisibleDevices } from './nvidia-gpus';
 
 describe('nvidia-smi GPUs', () => {
-  const csv = ['0, GPU-aaaa-1111, NVIDIA H100 80GB HBM3, 81559', '1, GPU-bbbb-2222, NVIDIA H100 80GB HBM3, 81559', '2, GPU-cccc-3333, Tesla T4, [N/A]', ''].join('\n');
+  const csv = [
+    '0, GPU-aaaa-1111, NVIDIA H100 80GB HBM3, 81559',
+    '1, GPU-bbbb-2222, NVIDIA H100 80GB HBM3, 81559',
+    '2, GPU-cccc-3333, Tesla T4, [N/A]',
+    '',
+  ].join('\n');
 
   it('reads index, uuid, model and memory per line', () => {
     expect(parseNvidiaSmi(csv)).toEqual([

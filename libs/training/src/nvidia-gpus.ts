@@ -40,7 +40,9 @@ export function withinVisibleDevices(gpus: GpuDevice[], visible: string | undefi
   if (visible === undefined) return gpus;
   const shown: GpuDevice[] = [];
   for (const id of visible.split(',').map((entry) => entry.trim())) {
-    const gpu = gpus.find((g) => String(g.index) === id || (g.uuid !== null && g.uuid.startsWith(id) && id.startsWith('GPU-')));
+    const gpu = gpus.find(
+      (g) => String(g.index) === id || (g.uuid !== null && g.uuid.startsWith(id) && id.startsWith('GPU-')),
+    );
     if (!gpu) break;
     if (!shown.includes(gpu)) shown.push(gpu);
   }
@@ -52,7 +54,13 @@ function fromNvidiaSmi(): Promise<GpuDevice[] | undefined> {
     execFile('nvidia-smi', NVIDIA_SMI_ARGS, { timeout: NVIDIA_SMI_TIMEOUT_MS }, (error, stdout, stderr) => {
       if (!error) return resolve(parseNvidiaSmi(stdout));
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return resolve(undefined);
-      reject(new Error(`nvidia-smi failed (${error.message.trim()}): ${String(stderr || stdout).trim().slice(0, 500)}`));
+      reject(
+        new Error(
+          `nvidia-smi failed (${error.message.trim()}): ${String(stderr || stdout)
+            .trim()
+            .slice(0, 500)}`,
+        ),
+      );
     });
   });
 }

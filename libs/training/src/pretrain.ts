@@ -25,7 +25,9 @@ const identity = (x: tf.Tensor4D) => x.clone();
 /** Checks that the data fits the model before any training starts. */
 export function assertImageShape(data: LoadedDataset, expected: readonly number[], what: string): void {
   if (data.imageShape.join('x') !== expected.join('x')) {
-    throw new InvalidTrainingInputError(`${what} expects images ${expected.join('x')} but the dataset has ${data.imageShape.join('x')}`);
+    throw new InvalidTrainingInputError(
+      `${what} expects images ${expected.join('x')} but the dataset has ${data.imageShape.join('x')}`,
+    );
   }
 }
 
@@ -46,7 +48,10 @@ export async function runPretrain(
   assertImageShape(data, spec.model.inputShape, 'model.inputShape');
   const { autoencoder, encoder } = buildConvAutoencoder(spec.model, spec.training.seed);
   const mse = spec.model.loss === 'mse';
-  autoencoder.compile({ optimizer: createOptimizer(spec.training), loss: mse ? 'meanSquaredError' : 'binaryCrossentropy' });
+  autoencoder.compile({
+    optimizer: createOptimizer(spec.training),
+    loss: mse ? 'meanSquaredError' : 'binaryCrossentropy',
+  });
   const pixels = data.imageShape[0] * data.imageShape[1] * data.imageShape[2];
   const { train, validation } = splitValidation(data.train, {
     fraction: spec.training.validationSplit,
@@ -87,7 +92,10 @@ export async function runPretrain(
     // The final checkpoint is stored: a preempted attempt's successor only has to evaluate.
     if (hooks.shouldPreempt?.()) return { status: 'preempted' };
     const test = (model: tf.LayersModel) => evaluateReconstruction(model, data.test, data.imageShape);
-    return { status: 'completed', result: await testBestAndLast(loop, selection, hooks, { model: 'autoencoder', test }, autoencoder) };
+    return {
+      status: 'completed',
+      result: await testBestAndLast(loop, selection, hooks, { model: 'autoencoder', test }, autoencoder),
+    };
   } finally {
     autoencoder.optimizer?.dispose();
     autoencoder.dispose();

@@ -28,7 +28,10 @@ describe('probeDevices (in a process of its own)', () => {
 
   it('reports the backend, and no GPU to train on with a CPU backend', async () => {
     const probe = await probeDevices({ backend: 'wasm', env: { PATH: bin } });
-    expect(probe).toEqual({ ok: true, report: { backend: 'wasm', detail: expect.stringContaining('XNNPACK'), gpus: [], unusedGpus: expect.any(Array) } });
+    expect(probe).toEqual({
+      ok: true,
+      report: { backend: 'wasm', detail: expect.stringContaining('XNNPACK'), gpus: [], unusedGpus: expect.any(Array) },
+    });
   });
 
   it('finds the GPUs the driver lists and a GPU backend, within CUDA_VISIBLE_DEVICES', async () => {
@@ -51,12 +54,23 @@ describe('probeDevices (in a process of its own)', () => {
 
   it('says which GPUs a CPU backend leaves unused', async () => {
     const probe = await probeDevices({ backend: 'wasm', env: await driver(twoGpus) });
-    expect(probe.ok && [probe.report.backend, probe.report.gpus.length, probe.report.unusedGpus.length]).toEqual(['wasm', 0, 2]);
+    expect(probe.ok && [probe.report.backend, probe.report.gpus.length, probe.report.unusedGpus.length]).toEqual([
+      'wasm',
+      0,
+      2,
+    ]);
   });
 
   it('fails, and only the probe, on a broken driver or an unavailable backend', async () => {
-    const broken = await probeDevices({ env: await driver("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.", 9) });
-    expect(broken).toEqual({ ok: false, reason: expect.stringMatching(/^device probe \(pid \d+\) ended without an outcome \(exit code 1\); its last stderr lines: .*couldn't communicate with the NVIDIA driver/) });
+    const broken = await probeDevices({
+      env: await driver("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.", 9),
+    });
+    expect(broken).toEqual({
+      ok: false,
+      reason: expect.stringMatching(
+        /^device probe \(pid \d+\) ended without an outcome \(exit code 1\); its last stderr lines: .*couldn't communicate with the NVIDIA driver/,
+      ),
+    });
     const missing = await probeDevices({ backend: 'tensorflow', env: { PATH: bin } });
     expect(missing).toEqual({ ok: false, reason: expect.stringContaining('tfjs-node is not installed') });
   });

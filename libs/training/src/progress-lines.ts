@@ -42,15 +42,22 @@ export class ProgressLines {
         return out(`epoch ${epoch}${this.epochs ? `/${this.epochs}` : ''} ${values}${speed}`);
       }
       case 'checkpoint':
-        return out(`checkpoint ${event.sequence} written (epoch ${event.epoch}, step ${event.step}, ${kib(event.bytes)}, ${event.reason})`);
+        return out(
+          `checkpoint ${event.sequence} written (epoch ${event.epoch}, step ${event.step}, ${kib(event.bytes)}, ${event.reason})`,
+        );
       case 'data-report': {
         const { train, validation, test } = event.report.splits;
-        return out(`${event.report.classNames.length} classes; ${train} training, ${validation} validation, ${test} test images`);
+        return out(
+          `${event.report.classNames.length} classes; ${train} training, ${validation} validation, ${test} test images`,
+        );
       }
       case 'result': {
         const r = event.result;
-        if ('mse' in r) return out(`result on the ${r.split} split: reconstruction MSE ${number(r.mse)} over ${r.samples} samples`);
-        return out(`result on the ${r.split} split: accuracy ${number(r.accuracy)}, macro F1 ${number(r.macroF1)} over ${r.samples} samples`);
+        if ('mse' in r)
+          return out(`result on the ${r.split} split: reconstruction MSE ${number(r.mse)} over ${r.samples} samples`);
+        return out(
+          `result on the ${r.split} split: accuracy ${number(r.accuracy)}, macro F1 ${number(r.macroF1)} over ${r.samples} samples`,
+        );
       }
       default:
         return undefined;

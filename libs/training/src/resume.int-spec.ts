@@ -23,24 +23,36 @@ const pretrain: RunSpecInput = {
   checkpoint: { everyEpochs: 1 },
 };
 
-type Input = Omit<TrainingJobInput, 'spec' | 'storage' | 'firstCheckpointSequence'> & { spec: RunSpecInput; firstCheckpointSequence?: number };
+type Input = Omit<TrainingJobInput, 'spec' | 'storage' | 'firstCheckpointSequence'> & {
+  spec: RunSpecInput;
+  firstCheckpointSequence?: number;
+};
 
 describe('resume and preemption in the training process', () => {
   let root: string;
   let store: LocalObjectStore;
   let checkpoints: CheckpointStore;
 
-  async function train(input: Input, onEvent: (e: TrainingEvent, handle: TrainingProcessHandle) => void = () => undefined) {
+  async function train(
+    input: Input,
+    onEvent: (e: TrainingEvent, handle: TrainingProcessHandle) => void = () => undefined,
+  ) {
     const events: TrainingEvent[] = [];
     const handle: TrainingProcessHandle = startTrainingProcess(
-      { firstCheckpointSequence: 1, ...input, spec: RunSpecSchema.parse(input.spec), storage: { driver: 'local', root } },
+      {
+        firstCheckpointSequence: 1,
+        ...input,
+        spec: RunSpecSchema.parse(input.spec),
+        storage: { driver: 'local', root },
+      },
       (e) => {
         events.push(e);
         onEvent(e, handle);
       },
     );
     const outcome = await handle.done;
-    const of = <T extends TrainingEvent['type']>(type: T) => events.filter((e): e is Extract<TrainingEvent, { type: T }> => e.type === type);
+    const of = <T extends TrainingEvent['type']>(type: T) =>
+      events.filter((e): e is Extract<TrainingEvent, { type: T }> => e.type === type);
     const points = of('metrics').flatMap((e) => e.points);
     const steps = points.filter((p) => p.name === 'batch_loss').map((p) => p.step);
     const loss = (epoch: number) => points.find((p) => p.name === 'loss' && p.epoch === epoch)?.value;
@@ -82,7 +94,13 @@ describe('resume and preemption in the training process', () => {
       [4, 4, 47, 'final'],
     ]);
     expect(saved[1].metric).toEqual({ name: 'val_loss', value: expect.any(Number) });
-    expect((await stored(saved[1].uri)).state).toMatchObject({ kind: 'pretrain', epoch: 2, step: 23, nextBatch: 0, metric: saved[1].metric });
+    expect((await stored(saved[1].uri)).state).toMatchObject({
+      kind: 'pretrain',
+      epoch: 2,
+      step: 23,
+      nextBatch: 0,
+      metric: saved[1].metric,
+    });
 
     // 4: a weights file altered after the manifest was written; 3: an upload that never finished.
     const weights = join(root, `runs/${runId}/checkpoints/4/autoencoder/weights.bin`);
@@ -116,7 +134,8 @@ describe('resume and preemption in the training process', () => {
     const id = randomUUID();
     const cut = await train({ runId: id, spec: pretrain }, (e, handle) => {
       // Early in epoch 2, so the thread (which runs on meanwhile) stops well before its end.
-      if (e.type === 'metrics' && e.points.some((p) => p.name === 'batch_loss' && p.step === PER_EPOCH + 1)) handle.preempt();
+      if (e.type === 'metrics' && e.points.some((p) => p.name === 'batch_loss' && p.step === PER_EPOCH + 1))
+        handle.preempt();
     });
     expect(cut.outcome).toEqual({ status: 'preempted' });
     expect(cut.events.some((e) => e.type === 'result')).toBe(false);

@@ -26,7 +26,9 @@ const spec = PretrainSpecSchema.parse({
 });
 const data = loadDataset(spec.dataset, { seed: 5, labeled: false });
 
-async function train(opts: { resume?: ResumeFrom; preemptAfterBatches?: number; spec?: PretrainSpec; earlier?: RecordingHooks } = {}) {
+async function train(
+  opts: { resume?: ResumeFrom; preemptAfterBatches?: number; spec?: PretrainSpec; earlier?: RecordingHooks } = {},
+) {
   const hooks = recordingHooks({ preemptAfterBatches: opts.preemptAfterBatches, earlier: opts.earlier });
   const outcome = await runPretrain(data, opts.spec ?? spec, hooks, { sampleEverySteps: 1, resume: opts.resume });
   const steps = hooks.metrics.filter((m) => m.name === BATCH_LOSS_METRIC).map((m) => m.step);
@@ -43,13 +45,18 @@ function resumeFrom(c: TrainingCheckpoint & { sequence: number }): ResumeFrom {
 function saved(c: TrainingCheckpoint): Record<string, number[]> {
   const artifacts = filesToModelArtifacts('autoencoder', c.files);
   const tensors = tf.io.decodeWeights(artifacts.weightData!, artifacts.weightSpecs!);
-  const out = Object.fromEntries(artifacts.weightSpecs!.map((s) => [`${s.group ?? 'model'}:${s.name}`, Array.from(tensors[s.name].dataSync())]));
+  const out = Object.fromEntries(
+    artifacts.weightSpecs!.map((s) => [`${s.group ?? 'model'}:${s.name}`, Array.from(tensors[s.name].dataSync())]),
+  );
   tf.dispose(Object.values(tensors));
   return out;
 }
 
 function maxDifference(a: Record<string, number[]>, b: Record<string, number[]>): number {
-  const modelKeys = (r: Record<string, number[]>) => Object.keys(r).filter((k) => k.startsWith('model:')).sort();
+  const modelKeys = (r: Record<string, number[]>) =>
+    Object.keys(r)
+      .filter((k) => k.startsWith('model:'))
+      .sort();
   expect(modelKeys(a)).toEqual(modelKeys(b));
   return Math.max(...modelKeys(a).flatMap((k) => a[k].map((v, i) => Math.abs(v - b[k][i]))));
 }
@@ -95,7 +102,12 @@ describe('resume', () => {
     expect(cut.outcome).toEqual({ status: 'preempted' });
     const last = cut.checkpoints.at(-1)!;
     expect([last.epoch, last.step, last.nextBatch, last.reason, last.metric]).toEqual([1, 7, 2, 'preempt', undefined]);
-    expect(parseTrainingState(last.files['state.json'])).toMatchObject({ epoch: 1, step: 7, nextBatch: 2, metric: null });
+    expect(parseTrainingState(last.files['state.json'])).toMatchObject({
+      epoch: 1,
+      step: 7,
+      nextBatch: 2,
+      metric: null,
+    });
 
     const rest = await train({ resume: resumeFrom(last) });
     expect(rest.outcome.status).toBe('completed');
@@ -121,13 +133,24 @@ describe('resume with the validation rules’ memory', () => {
   // epochs 2 and 3 count, and training stops after epoch 3 of 5.
   const ruled = PretrainSpecSchema.parse({
     ...spec,
-    training: { ...spec.training, epochs: 5, earlyStopping: { patience: 2, minDelta: 1 }, schedule: { type: 'reduceOnPlateau', patience: 1, minDelta: 1, factor: 0.5 } },
+    training: {
+      ...spec.training,
+      epochs: 5,
+      earlyStopping: { patience: 2, minDelta: 1 },
+      schedule: { type: 'reduceOnPlateau', patience: 1, minDelta: 1, factor: 0.5 },
+    },
   });
-  const rates = (run: Awaited<ReturnType<typeof train>>) => run.hooks.series('learning_rate').map(([epoch, , rate]) => [epoch, rate]);
+  const rates = (run: Awaited<ReturnType<typeof train>>) =>
+    run.hooks.series('learning_rate').map(([epoch, , rate]) => [epoch, rate]);
   const position = (run: Awaited<ReturnType<typeof train>>) => {
     if (run.outcome.status !== 'completed') throw new Error(run.outcome.status);
     const { best, last, stoppedEarly } = run.outcome.result.selection!;
-    return { best: { ...best, sequence: undefined }, last: { ...last, sequence: undefined }, stoppedEarly, mse: run.outcome.result.mse };
+    return {
+      best: { ...best, sequence: undefined },
+      last: { ...last, sequence: undefined },
+      stoppedEarly,
+      mse: run.outcome.result.mse,
+    };
   };
   let full: Awaited<ReturnType<typeof train>>;
   beforeAll(async () => {
@@ -160,7 +183,12 @@ describe('resume with the validation rules’ memory', () => {
   });
 
   it('continues identically from a mid-epoch preemption, and only evaluates from the final checkpoint', async () => {
-    const cut = await train({ spec: ruled, resume: resumeFrom(full.checkpoints[1]), preemptAfterBatches: 2, earlier: full.hooks });
+    const cut = await train({
+      spec: ruled,
+      resume: resumeFrom(full.checkpoints[1]),
+      preemptAfterBatches: 2,
+      earlier: full.hooks,
+    });
     expect(cut.outcome).toEqual({ status: 'preempted' });
     const rest = await train({ spec: ruled, resume: resumeFrom(cut.checkpoints.at(-1)!), earlier: cut.hooks });
     expect([...full.steps.slice(0, 12), ...cut.steps, ...rest.steps]).toEqual(full.steps);
@@ -173,7 +201,11 @@ describe('resume with the validation rules’ memory', () => {
   });
 
   it('would not: the same resume with fresh rules counts its patience again and trains another epoch', async () => {
-    const forgetful = await train({ spec: ruled, resume: { ...resumeFrom(full.checkpoints[0]), tracking: undefined }, earlier: full.hooks });
+    const forgetful = await train({
+      spec: ruled,
+      resume: { ...resumeFrom(full.checkpoints[0]), tracking: undefined },
+      earlier: full.hooks,
+    });
     expect(position(forgetful).stoppedEarly).toEqual({ epoch: 4, step: 23 });
   });
 });

@@ -1,5 +1,10 @@
 import type { RunSpec } from '@trainyard/contracts';
-import { type CheckpointStore, CorruptCheckpointError, filesToModelArtifacts, ObjectNotFoundError } from '@trainyard/storage';
+import {
+  type CheckpointStore,
+  CorruptCheckpointError,
+  filesToModelArtifacts,
+  ObjectNotFoundError,
+} from '@trainyard/storage';
 import { hasOptimizerState } from './model-files';
 import type { ResumeCandidate, TrainingEvent } from './training-job.types';
 import { parseTrainingState, TRAINING_STATE_FILE, type ResumeFrom } from './training-state';

@@ -1,7 +1,14 @@
 import type { TrainyardConfig } from '@trainyard/config';
 import { type DataReport, type DatasetSpec, MAX_LISTED_SKIPPED_FILES } from '@trainyard/contracts';
 import { type ImageSplit, type LoadedDataset, loadDataset, loadImageFolder } from '@trainyard/datasets';
-import { createObjectStore, FolderWalkLimitError, LocalObjectStore, LocalPathRefusedError, resolveUnderRoots, walkLimitsOf } from '@trainyard/storage';
+import {
+  createObjectStore,
+  FolderWalkLimitError,
+  LocalObjectStore,
+  LocalPathRefusedError,
+  resolveUnderRoots,
+  walkLimitsOf,
+} from '@trainyard/storage';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import type { ImageFolderLocation } from './training-job.types';
 
@@ -25,7 +32,8 @@ async function underRoots(ctx: RunDataContext, path: string, datasetId: string):
   try {
     return await resolveUnderRoots(path, ctx.paths?.localRoots ?? []);
   } catch (error) {
-    if (error instanceof LocalPathRefusedError) throw new InvalidTrainingInputError(`run ${ctx.runId}: dataset ${datasetId} location.path ${error.message}`);
+    if (error instanceof LocalPathRefusedError)
+      throw new InvalidTrainingInputError(`run ${ctx.runId}: dataset ${datasetId} location.path ${error.message}`);
     throw error;
   }
 }
@@ -42,7 +50,9 @@ export async function loadRunData(
 ): Promise<{ data: RunData; report?: DataReport }> {
   if (spec.name !== 'image-folder') return { data: loadDataset(spec, opts) };
   if (!ctx.imageFolder) {
-    throw new InvalidTrainingInputError(`run ${ctx.runId}: dataset ${spec.datasetId} was not resolved to a location (is it registered?)`);
+    throw new InvalidTrainingInputError(
+      `run ${ctx.runId}: dataset ${spec.datasetId} was not resolved to a location (is it registered?)`,
+    );
   }
   const { store, prefix } =
     ctx.imageFolder.kind === 'local'
@@ -59,7 +69,8 @@ export async function loadRunData(
       walkLimits: ctx.paths ? walkLimitsOf(ctx.paths) : undefined,
     });
   } catch (error) {
-    if (error instanceof FolderWalkLimitError) throw new InvalidTrainingInputError(`run ${ctx.runId}: dataset ${spec.datasetId}: ${error.message}`);
+    if (error instanceof FolderWalkLimitError)
+      throw new InvalidTrainingInputError(`run ${ctx.runId}: dataset ${spec.datasetId}: ${error.message}`);
     throw error;
   }
   const report: DataReport = {

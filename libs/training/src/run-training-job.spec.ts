@@ -10,12 +10,18 @@ import type { TrainingEvent } from './training-job.types';
 describe('trainingFailure', () => {
   it('fails a diverged run for good, saying where it diverged', () => {
     const outcome = trainingFailure('r1', new DivergedError(3, 17, NaN));
-    expect(outcome).toEqual({ status: 'failed', retryable: false, reason: expect.stringContaining('diverged at epoch 3, step 17') });
+    expect(outcome).toEqual({
+      status: 'failed',
+      retryable: false,
+      reason: expect.stringContaining('diverged at epoch 3, step 17'),
+    });
   });
 
   it('retries what may pass next time, not a corrupt base checkpoint', () => {
     expect(trainingFailure('r1', new Error('socket hang up'))).toMatchObject({ retryable: true });
-    expect(trainingFailure('r1', new CorruptCheckpointError('file:///x/', 'manifest.json', 'missing'))).toMatchObject({ retryable: false });
+    expect(trainingFailure('r1', new CorruptCheckpointError('file:///x/', 'manifest.json', 'missing'))).toMatchObject({
+      retryable: false,
+    });
   });
 });
 
@@ -30,8 +36,19 @@ describe('runTrainingJob', () => {
         dataset: { name: 'synthetic-shapes', imageSize: 16, perClass: 4, testPerClass: 1 },
         model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4], latentDim: 4 },
       });
-      const input = { runId: 'early', spec, storage: { driver: 'local', root } as const, backend: 'wasm' as const, firstCheckpointSequence: 1 };
-      const outcome = await runTrainingJob(input, (e) => events.push(e), () => false, () => true);
+      const input = {
+        runId: 'early',
+        spec,
+        storage: { driver: 'local', root } as const,
+        backend: 'wasm' as const,
+        firstCheckpointSequence: 1,
+      };
+      const outcome = await runTrainingJob(
+        input,
+        (e) => events.push(e),
+        () => false,
+        () => true,
+      );
       expect(outcome).toEqual({ status: 'preempted' });
       expect(events.map((e) => e.type)).toEqual(['progress', 'backend']);
       expect(await readdir(root)).toEqual([]);

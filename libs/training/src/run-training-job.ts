@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { classifierBase, type FinetuneSpec, type RunProgress, RunSpecSchema, type RunSpec, trainingBudget } from '@trainyard/contracts';
+import {
+  classifierBase,
+  type FinetuneSpec,
+  type RunProgress,
+  RunSpecSchema,
+  type RunSpec,
+  trainingBudget,
+} from '@trainyard/contracts';
 import { InvalidImageFolderError } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import {
@@ -47,21 +54,35 @@ export async function runTrainingJob(
     // A steps budget's epochs are known once the data is: the loop's progress says them.
     const budget = spec.kind === 'evaluate' ? undefined : trainingBudget(spec.training);
     const epochs = budget === undefined ? 1 : budget.unit === 'epochs' ? budget.epochs : 0;
-    post({ type: 'progress', progress: { phase: 'loading', epoch: 0, epochs, step: 0, stepsPerEpoch: 0, updatedAt: now() } });
+    post({
+      type: 'progress',
+      progress: { phase: 'loading', epoch: 0, epochs, step: 0, stepsPerEpoch: 0, updatedAt: now() },
+    });
     const engine = await initEngine({ backend: input.backend });
     post({ type: 'backend', backend: engine.backend, detail: engine.detail });
     const store = await createObjectStore(input.storage);
     const checkpoints = new CheckpointStore(store);
     if (spec.kind === 'evaluate') {
-      if (!input.baseCheckpointUri) throw new InvalidTrainingInputError(`No checkpoint of run ${spec.checkpoint.runId} was resolved to evaluate`);
-      const evaluation = { ...input, checkpointUri: input.baseCheckpointUri, sequence: input.baseCheckpointSequence ?? -1 };
+      if (!input.baseCheckpointUri)
+        throw new InvalidTrainingInputError(`No checkpoint of run ${spec.checkpoint.runId} was resolved to evaluate`);
+      const evaluation = {
+        ...input,
+        checkpointUri: input.baseCheckpointUri,
+        sequence: input.baseCheckpointSequence ?? -1,
+      };
       const result = await runEvaluation(spec, evaluation, checkpoints, post, shouldStop);
       if (result === 'cancelled') return { status: 'cancelled' };
       post({ type: 'result', result });
-      post({ type: 'progress', progress: { phase: 'done', epoch: 1, epochs: 1, step: 0, stepsPerEpoch: 0, etaSeconds: 0, updatedAt: now() } });
+      post({
+        type: 'progress',
+        progress: { phase: 'done', epoch: 1, epochs: 1, step: 0, stepsPerEpoch: 0, etaSeconds: 0, updatedAt: now() },
+      });
       return { status: 'succeeded' };
     }
-    const { data, report } = await loadRunData(spec.dataset, input, { seed: spec.training.seed, labeled: spec.kind === 'finetune' });
+    const { data, report } = await loadRunData(spec.dataset, input, {
+      seed: spec.training.seed,
+      labeled: spec.kind === 'finetune',
+    });
     if (report) post({ type: 'data-report', report });
 
     let sequence = input.firstCheckpointSequence;
@@ -77,12 +98,27 @@ export async function runTrainingJob(
       onMetrics: (points) => post({ type: 'metrics', points }),
       onCheckpoint: async ({ epoch, step, files, models, meta, reason, metric }) => {
         const seq = sequence++;
-        const written = await checkpoints.write(input.runId, seq, files, { ...meta, runId: input.runId, sequence: seq, models });
+        const written = await checkpoints.write(input.runId, seq, files, {
+          ...meta,
+          runId: input.runId,
+          sequence: seq,
+          models,
+        });
         stored.set(seq, written.uri);
-        post({ type: 'checkpoint', sequence: seq, epoch, step, models, ...written, reason, ...(metric ? { metric } : {}) });
+        post({
+          type: 'checkpoint',
+          sequence: seq,
+          epoch,
+          step,
+          models,
+          ...written,
+          reason,
+          ...(metric ? { metric } : {}),
+        });
         return seq;
       },
-      readCheckpoint: async (seq) => (await checkpoints.read(stored.get(seq) ?? store.uri(checkpoints.prefix(input.runId, seq)))).files,
+      readCheckpoint: async (seq) =>
+        (await checkpoints.read(stored.get(seq) ?? store.uri(checkpoints.prefix(input.runId, seq)))).files,
       shouldStop,
       shouldPreempt,
     };
@@ -100,14 +136,27 @@ export async function runTrainingJob(
     } else {
       // A resumed fine-tune restores its own classifier, base layers included: no base read.
       const encoder = resume ? null : await loadBase(spec, input, checkpoints, store);
-      if (spec.augmentation && !resume) await saveAugmentationSample(store, input.runId, data.train, data.imageShape, spec.augmentation, spec.training.seed);
+      if (spec.augmentation && !resume)
+        await saveAugmentationSample(
+          store,
+          input.runId,
+          data.train,
+          data.imageShape,
+          spec.augmentation,
+          spec.training.seed,
+        );
       outcome = await runFinetune(data, spec, encoder, hooks, { resume: resume ?? undefined });
     }
     if (outcome.status === 'cancelled' || outcome.status === 'preempted') return { status: outcome.status };
     post({ type: 'result', result: outcome.result as Extract<TrainingEvent, { type: 'result' }>['result'] });
     // 'done' keeps the last step and rate, so the run's stored progress still reads as a whole.
     const ended = resume?.epoch ?? epochs;
-    const base = lastProgress ?? { epoch: ended, epochs: Math.max(epochs, ended), step: Math.max(0, resume?.step ?? 0), stepsPerEpoch: 0 };
+    const base = lastProgress ?? {
+      epoch: ended,
+      epochs: Math.max(epochs, ended),
+      step: Math.max(0, resume?.step ?? 0),
+      stepsPerEpoch: 0,
+    };
     post({ type: 'progress', progress: { ...base, phase: 'done', etaSeconds: 0, updatedAt: now() } });
     return { status: 'succeeded' };
   } catch (error) {
@@ -127,16 +176,23 @@ function parseSpec(spec: RunSpec): RunSpec {
 }
 
 /** The base of a fresh fine-tune: a checkpoint's encoder, a fine-tuned classifier cut below its head, or an imported model. */
-async function loadBase(spec: FinetuneSpec, input: TrainingJobInput, checkpoints: CheckpointStore, store: ObjectStore): Promise<tf.LayersModel | null> {
+async function loadBase(
+  spec: FinetuneSpec,
+  input: TrainingJobInput,
+  checkpoints: CheckpointStore,
+  store: ObjectStore,
+): Promise<tf.LayersModel | null> {
   const base = classifierBase(spec.model);
   if (base.kind === 'scratch') return null;
   if (base.kind === 'imported') return loadImportedBase(base.model, store, input.paths?.localRoots ?? []);
-  const what = base.kind === 'run' ? `Base run ${base.runId}` : `Registered model ${base.model.name} v${base.model.version}`;
+  const what =
+    base.kind === 'run' ? `Base run ${base.runId}` : `Registered model ${base.model.name} v${base.model.version}`;
   const uri = input.baseCheckpointUri;
   if (!uri) throw new InvalidTrainingInputError(`${what} was given without a checkpoint uri`);
   const model = input.baseCheckpointModel ?? 'encoder';
   const { files } = await checkpoints.read(uri);
-  if (!files[`${model}/model.json`]) throw new InvalidTrainingInputError(`Checkpoint ${uri} of ${what} has no '${model}' model`);
+  if (!files[`${model}/model.json`])
+    throw new InvalidTrainingInputError(`Checkpoint ${uri} of ${what} has no '${model}' model`);
   const loaded = await loadModelFromArtifacts({ ...filesToModelArtifacts(model, files), trainingConfig: undefined });
   const source = `${what} (checkpoint ${uri})`;
   // An encoder is cut at model.cutAt ('conv' by default); a fine-tuned classifier below its head unless cutAt is given.

@@ -22,7 +22,17 @@ describe('seeded starting weights', () => {
   });
 
   it('seeds a from-scratch classifier, encoder and head', () => {
-    const spec = { type: 'classifier', baseRunId: null, ...arch, latentActivation: 'relu', headNorm: 'batchNorm', headUnits: 4, dropout: 0, freezeBase: false, freezing: { mode: 'none', unfreezeTopLayers: 2, unfreezeAfterEpochs: 1 } } as const;
+    const spec = {
+      type: 'classifier',
+      baseRunId: null,
+      ...arch,
+      latentActivation: 'relu',
+      headNorm: 'batchNorm',
+      headUnits: 4,
+      dropout: 0,
+      freezeBase: false,
+      freezing: { mode: 'none', unfreezeTopLayers: 2, unfreezeAfterEpochs: 1 },
+    } as const;
     const a = weightsOf(buildClassifier({ encoder: null, spec, numClasses: 3, seed: 9 }));
     expect(weightsOf(buildClassifier({ encoder: null, spec, numClasses: 3, seed: 9 }))).toEqual(a);
   });

@@ -6,7 +6,9 @@ import * as tf from '@tensorflow/tfjs';
  * seed the layers keep tfjs's defaults. Dropout is deliberately not seeded here: a seeded tfjs
  * dropout layer draws the same mask on every batch.
  */
-export function seededKernels(seed: number | undefined): () => { kernelInitializer?: ReturnType<typeof tf.initializers.glorotUniform> } {
+export function seededKernels(
+  seed: number | undefined,
+): () => { kernelInitializer?: ReturnType<typeof tf.initializers.glorotUniform> } {
   let layer = 0;
   return () => {
     if (seed === undefined) return {};

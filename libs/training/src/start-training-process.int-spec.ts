@@ -18,7 +18,11 @@ const architecture: { inputShape: [number, number, 1]; filters: number[]; latent
 
 type Input = Omit<TrainingJobInput, 'spec'> & { spec: RunSpecInput };
 
-async function train(input: Input, onEvent: (event: TrainingEvent, handle: ReturnType<typeof startTrainingProcess>) => void = () => undefined, options: TrainingProcessOptions = {}) {
+async function train(
+  input: Input,
+  onEvent: (event: TrainingEvent, handle: ReturnType<typeof startTrainingProcess>) => void = () => undefined,
+  options: TrainingProcessOptions = {},
+) {
   const events: TrainingEvent[] = [];
   const output: TrainingOutputLine[] = [];
   const handle = startTrainingProcess(
@@ -81,9 +85,15 @@ describe('startTrainingProcess', () => {
     expect(steps).toEqual([...steps].sort((a, b) => a - b));
     // What the process printed reached onOutput line by line, every line before `done` settled.
     const printed = pre.output.filter((l) => l.stream === 'stdout').map((l) => l.text);
-    expect(printed.filter((t) => t.startsWith('epoch '))).toEqual([1, 2, 3].map((e) => expect.stringMatching(new RegExp(`^epoch ${e}/3 loss \\S+ val_loss \\S+ val_mse \\S+ \\(\\d+ img/s\\)$`))));
+    expect(printed.filter((t) => t.startsWith('epoch '))).toEqual(
+      [1, 2, 3].map((e) =>
+        expect.stringMatching(new RegExp(`^epoch ${e}/3 loss \\S+ val_loss \\S+ val_mse \\S+ \\(\\d+ img/s\\)$`)),
+      ),
+    );
     expect(printed).toContain(`checkpoint 3 written (epoch 3, step 26, ${(last.bytes / 1024).toFixed(1)} KiB, final)`);
-    expect(printed).toContainEqual(expect.stringMatching(/^result on the test split: reconstruction MSE \S+ over 40 samples$/));
+    expect(printed).toContainEqual(
+      expect.stringMatching(/^result on the test split: reconstruction MSE \S+ over 40 samples$/),
+    );
 
     const fine = await train({
       runId: randomUUID(),
@@ -141,7 +151,11 @@ describe('startTrainingProcess', () => {
       baseCheckpointUri: new LocalObjectStore(root).uri('runs/nowhere/checkpoints/1/'),
       spec: { kind: 'finetune', name: 'no base', dataset, model: { type: 'classifier', baseRunId: randomUUID() } },
     });
-    expect(bad.outcome).toMatchObject({ status: 'failed', retryable: false, reason: expect.stringContaining('nowhere') });
+    expect(bad.outcome).toMatchObject({
+      status: 'failed',
+      retryable: false,
+      reason: expect.stringContaining('nowhere'),
+    });
   });
 
   it('cancels and fails (retryable) when handling an event fails', async () => {
@@ -150,7 +164,12 @@ describe('startTrainingProcess', () => {
         runId: randomUUID(),
         storage: { driver: 'local', root },
         firstCheckpointSequence: 1,
-        spec: RunSpecSchema.parse({ kind: 'pretrain', name: 'db down', dataset, model: { type: 'conv-autoencoder', ...architecture } }),
+        spec: RunSpecSchema.parse({
+          kind: 'pretrain',
+          name: 'db down',
+          dataset,
+          model: { type: 'conv-autoencoder', ...architecture },
+        }),
       },
       async (e) => {
         if (e.type === 'backend') throw new Error('database unreachable');
@@ -169,11 +188,21 @@ describe('startTrainingProcess', () => {
     storage: { driver: 'local', root },
     firstCheckpointSequence: 1,
     backend: 'wasm',
-    spec: { kind: 'pretrain', name, dataset, model: { type: 'conv-autoencoder', ...architecture }, training, checkpoint: { everyEpochs: 100 } },
+    spec: {
+      kind: 'pretrain',
+      name,
+      dataset,
+      model: { type: 'conv-autoencoder', ...architecture },
+      training,
+      checkpoint: { everyEpochs: 100 },
+    },
   });
   /** One epoch of 9 batches. */
   const short = (name: string): Input => long(name, { epochs: 1, batchSize: 16, seed: 1 });
-  const batchSteps = (events: TrainingEvent[]) => events.flatMap((e) => (e.type === 'metrics' ? e.points.filter((p) => p.name === 'batch_loss').map((p) => p.step) : []));
+  const batchSteps = (events: TrainingEvent[]) =>
+    events.flatMap((e) =>
+      e.type === 'metrics' ? e.points.filter((p) => p.name === 'batch_loss').map((p) => p.step) : [],
+    );
 
   it('cancels and preempts between two batches, mid-epoch, though the training leaves its event loop no turn', async () => {
     const cancelled = await train(long('cancel mid-epoch'), (e, handle) => {
@@ -205,7 +234,9 @@ describe('startTrainingProcess', () => {
     expect(killed.outcome).toEqual({
       status: 'failed',
       retryable: true,
-      reason: expect.stringMatching(/^training process of run \S+ \(pid \d+\) ended without an outcome \(signal SIGKILL\)/),
+      reason: expect.stringMatching(
+        /^training process of run \S+ \(pid \d+\) ended without an outcome \(signal SIGKILL\)/,
+      ),
       crash: { pid: killed.handle.pid, exitCode: null, signal: 'SIGKILL', stderrTail: expect.any(Array) },
     });
   });
@@ -219,7 +250,9 @@ describe('startTrainingProcess', () => {
     expect(hung.outcome).toMatchObject({
       status: 'failed',
       retryable: true,
-      reason: expect.stringMatching(/sent nothing for \d+ ms \(WORKER_CHILD_HEARTBEAT_TIMEOUT_MS=3000\) and was killed \(SIGKILL\); its last stderr lines: training process \d+ hangs now/),
+      reason: expect.stringMatching(
+        /sent nothing for \d+ ms \(WORKER_CHILD_HEARTBEAT_TIMEOUT_MS=3000\) and was killed \(SIGKILL\); its last stderr lines: training process \d+ hangs now/,
+      ),
       crash: { signal: 'SIGKILL', exitCode: null, silentMs: expect.any(Number) },
     });
     // Killed after the deadline, with at most two ticks of the watch (a quarter of it each) to spare.
@@ -233,16 +266,27 @@ describe('startTrainingProcess', () => {
 
   it('trains on the (fake) GPU backend pinned by the environment it is given, a fresh process each time', async () => {
     const gpu = (device: string): TrainingProcessOptions => ({
-      env: { NODE_ENV: 'test', TRAINYARD_TEST_FAKE_TFJS_NODE_GPU: '1', CUDA_VISIBLE_DEVICES: device, TF_FORCE_GPU_ALLOW_GROWTH: 'true' },
+      env: {
+        NODE_ENV: 'test',
+        TRAINYARD_TEST_FAKE_TFJS_NODE_GPU: '1',
+        CUDA_VISIBLE_DEVICES: device,
+        TF_FORCE_GPU_ALLOW_GROWTH: 'true',
+      },
     });
     const input = (): Input => ({ ...short('on a gpu'), backend: 'tensorflow-gpu' });
     // The fake binding, like tfjs-node's, cannot load twice in one process: a reused process would fail the second run.
     const runs = [await train(input(), undefined, gpu('1')), await train(input(), undefined, gpu('0'))];
     for (const [i, run] of runs.entries()) {
       expect(run.outcome).toEqual({ status: 'succeeded' });
-      expect(run.events.find((e) => e.type === 'backend')).toMatchObject({ backend: 'tensorflow-gpu', detail: expect.stringContaining('GPU device in use') });
+      expect(run.events.find((e) => e.type === 'backend')).toMatchObject({
+        backend: 'tensorflow-gpu',
+        detail: expect.stringContaining('GPU device in use'),
+      });
       const device = i === 0 ? '1' : '0';
-      expect(run.output).toContainEqual({ stream: 'stderr', text: `fake tfjs-node-gpu: loaded in process ${run.handle.pid} with CUDA_VISIBLE_DEVICES=${device} TF_FORCE_GPU_ALLOW_GROWTH=true` });
+      expect(run.output).toContainEqual({
+        stream: 'stderr',
+        text: `fake tfjs-node-gpu: loaded in process ${run.handle.pid} with CUDA_VISIBLE_DEVICES=${device} TF_FORCE_GPU_ALLOW_GROWTH=true`,
+      });
     }
     expect(runs[0]!.handle.pid).not.toBe(runs[1]!.handle.pid);
   });

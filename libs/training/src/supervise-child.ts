@@ -92,7 +92,13 @@ export function superviseChild(entry: string, options: SupervisedChildOptions): 
       clearInterval(watch);
       clearTimeout(grace);
       void settledWithin(output, OUTPUT_DRAIN_MS).then(() =>
-        resolve({ pid: child.pid ?? null, exitCode, signal, ...(silentMs === undefined ? {} : { silentMs }), stderrTail: [...stderrTail] }),
+        resolve({
+          pid: child.pid ?? null,
+          exitCode,
+          signal,
+          ...(silentMs === undefined ? {} : { silentMs }),
+          stderrTail: [...stderrTail],
+        }),
       );
     };
     child.once('exit', end);
@@ -133,7 +139,8 @@ export function describeCrash(what: string, crash: ChildCrash, timeoutMs: number
 }
 
 /** Node flags that make a process what it is, not how it runs: a child given them would run them instead of its entry. */
-const NOT_INHERITED = /^(-e|--eval|-p|--print|-i|--interactive|-c|--check|--test|--watch|--watch-path|--inspect|--inspect-brk|--inspect-port|--debug|--debug-brk)(=|$)|^--(inspect|debug)-/;
+const NOT_INHERITED =
+  /^(-e|--eval|-p|--print|-i|--interactive|-c|--check|--test|--watch|--watch-path|--inspect|--inspect-brk|--inspect-port|--debug|--debug-brk)(=|$)|^--(inspect|debug)-/;
 const TAKES_VALUE = new Set(['-e', '--eval', '-p', '--print', '--watch-path', '--inspect-port']);
 
 /**

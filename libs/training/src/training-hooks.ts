@@ -55,4 +55,5 @@ export interface TrainingHooks {
   shouldPreempt?(): boolean;
 }
 
-export type TrainingLoopOutcome<R> = { status: 'completed'; result: R } | { status: 'cancelled' } | { status: 'preempted' };
+export type TrainingLoopOutcome<R> =
+  { status: 'completed'; result: R } | { status: 'cancelled' } | { status: 'preempted' };

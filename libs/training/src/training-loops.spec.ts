@@ -70,7 +70,11 @@ describe('runPretrain', () => {
       'encoder/weights.bin',
       'state.json',
     ]);
-    expect(JSON.parse(last.files['state.json'].toString())).toMatchObject({ epoch: 3, step: 8, spec: { kind: 'pretrain' } });
+    expect(JSON.parse(last.files['state.json'].toString())).toMatchObject({
+      epoch: 3,
+      step: 8,
+      spec: { kind: 'pretrain' },
+    });
     const encoder = await loadModelFromArtifacts(filesToModelArtifacts('encoder', last.files));
     expect(encoder.outputs[0].shape).toEqual([null, 8]);
   });

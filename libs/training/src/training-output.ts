@@ -16,7 +16,10 @@ export const MAX_PENDING_LINE = 64 * 1024;
  * Splits what a training process prints on stdout and stderr into lines for `onLine`, in the
  * order each stream delivers them. Resolves once both streams have ended, the last unterminated line handed over too.
  */
-export function captureOutputLines(streams: Record<TrainingOutputStream, Readable>, onLine: (line: TrainingOutputLine) => void): Promise<void> {
+export function captureOutputLines(
+  streams: Record<TrainingOutputStream, Readable>,
+  onLine: (line: TrainingOutputLine) => void,
+): Promise<void> {
   const deliver = (line: TrainingOutputLine) => {
     try {
       onLine(line);
@@ -24,7 +27,9 @@ export function captureOutputLines(streams: Record<TrainingOutputStream, Readabl
       // A listener's trouble (a full log buffer, say) must never stop the training's output.
     }
   };
-  return Promise.all((['stdout', 'stderr'] as const).map((stream) => splitLines(streams[stream], (text) => deliver({ stream, text })))).then(() => undefined);
+  return Promise.all(
+    (['stdout', 'stderr'] as const).map((stream) => splitLines(streams[stream], (text) => deliver({ stream, text }))),
+  ).then(() => undefined);
 }
 
 function splitLines(readable: Readable, onText: (text: string) => void): Promise<void> {

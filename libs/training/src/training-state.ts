@@ -46,9 +46,18 @@ export interface TrainingState extends LoopPosition {
 // zod's number() refuses NaN and ±Infinity (JSON cannot hold them either).
 const Finite = z.number();
 const TrackingSchema = z.object({
-  best: z.object({ value: Finite, epoch: z.int().min(0), step: z.int().min(-1), sequence: z.int().min(0).nullable() }).nullable(),
+  best: z
+    .object({ value: Finite, epoch: z.int().min(0), step: z.int().min(-1), sequence: z.int().min(0).nullable() })
+    .nullable(),
   earlyStopping: z.object({ reference: Finite.nullable(), wait: z.int().min(0) }).nullable(),
-  plateau: z.object({ reference: Finite.nullable(), wait: z.int().min(0), cooldown: z.int().min(0), scale: z.number().min(0).max(1) }).nullable(),
+  plateau: z
+    .object({
+      reference: Finite.nullable(),
+      wait: z.int().min(0),
+      cooldown: z.int().min(0),
+      scale: z.number().min(0).max(1),
+    })
+    .nullable(),
   stoppedEarly: z.object({ epoch: z.int().min(1), step: z.int().min(0) }).nullable(),
 });
 
@@ -91,7 +100,16 @@ export async function writeCheckpoint(
   at: CheckpointAt,
 ): Promise<number> {
   const { epoch, step, nextBatch, reason, metric, epochTotals, tracking } = at;
-  const state: TrainingState = { kind: spec.kind, epoch, step, nextBatch, spec, metric: metric ?? null, epochTotals, tracking };
+  const state: TrainingState = {
+    kind: spec.kind,
+    epoch,
+    step,
+    nextBatch,
+    spec,
+    metric: metric ?? null,
+    epochTotals,
+    tracking,
+  };
   const files = await checkpointFiles(models, state as unknown as Record<string, unknown>);
   return hooks.onCheckpoint({
     epoch,

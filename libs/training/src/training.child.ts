@@ -14,13 +14,20 @@ startControlThread(flags);
 runChild({ onStopSignal: () => Atomics.store(flags, PREEMPT_FLAG, 1) }, async (start, channel) => {
   if (start.kind !== 'train') throw new Error(`training.child.js was sent '${start.kind}'`);
   // Loaded only now, after 'ready': TensorFlow.js and its backend take a while to load.
-  const [{ runTrainingJob }, { ProgressLines }] = await Promise.all([import('./run-training-job'), import('./progress-lines')]);
+  const [{ runTrainingJob }, { ProgressLines }] = await Promise.all([
+    import('./run-training-job'),
+    import('./progress-lines'),
+  ]);
 
   // What a person reads in the run's log: the supervisor captures this process's stdout and stderr.
   const lines = new ProgressLines();
-  const written: Record<ProgressLine['stream'], Promise<void>> = { stdout: Promise.resolve(), stderr: Promise.resolve() };
+  const written: Record<ProgressLine['stream'], Promise<void>> = {
+    stdout: Promise.resolve(),
+    stderr: Promise.resolve(),
+  };
   const print = (line: ProgressLine | undefined) => {
-    if (line) written[line.stream] = new Promise((resolve) => process[line.stream].write(`${line.text}\n`, () => resolve()));
+    if (line)
+      written[line.stream] = new Promise((resolve) => process[line.stream].write(`${line.text}\n`, () => resolve()));
   };
   const post = (event: TrainingEvent) => {
     print(lines.describe(event));
@@ -42,7 +49,10 @@ runChild({ onStopSignal: () => Atomics.store(flags, PREEMPT_FLAG, 1) }, async (s
     if (outcome.status === 'failed') print({ stream: 'stderr', text: `training failed: ${outcome.reason}` });
   } catch (error) {
     // runTrainingJob reports its failures as outcomes; this is a bug's way out, kept retryable.
-    print({ stream: 'stderr', text: `training failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
+    print({
+      stream: 'stderr',
+      text: `training failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    });
     outcome = { status: 'failed', reason: String(error), retryable: true };
   }
   // Every line is out before the outcome: the supervisor settles soon after it.

@@ -14,7 +14,12 @@ interface Run {
   ms: number;
 }
 
-const spec = ConvAutoencoderSchema.parse({ type: 'conv-autoencoder', inputShape: [28, 28, 1], filters: [8, 16], latentDim: 32 });
+const spec = ConvAutoencoderSchema.parse({
+  type: 'conv-autoencoder',
+  inputShape: [28, 28, 1],
+  filters: [8, 16],
+  latentDim: 32,
+});
 
 async function trainOn(backend: string, steps: number): Promise<Run> {
   await tf.setBackend(backend);

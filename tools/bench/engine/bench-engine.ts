@@ -25,7 +25,11 @@ function flag(name: string, fallback: string): string {
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 /**
  * Stock wasm: tfjs-backend-wasm's own kernels only. The first missing kernel ends the step;

@@ -27,7 +27,14 @@ function maxPoolGradCase(shape: [number, number, number, number]): Case {
   const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 2);
   return {
     label: `MaxPoolGrad ${shape.join('x')} pool 2x2 s2`,
-    run: () => tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }) as tf.Tensor,
+    run: () =>
+      tf
+        .engine()
+        .runKernel(
+          tf.MaxPoolGrad,
+          { dy, input: x, output: y },
+          { filterSize: 2, strides: 2, pad: 'valid' },
+        ) as tf.Tensor,
   };
 }
 
@@ -38,7 +45,14 @@ function depthwiseFilterCase(shape: [number, number, number, number], stride: nu
   const dy = tf.randomNormal(out.shape, 0, 1, 'float32', 4);
   return {
     label: `DepthwiseConv2dNativeBackpropFilter ${shape.join('x')} 3x3 s${stride}`,
-    run: () => tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy }, { strides: stride, pad: 'same', dilations: 1, filterShape }) as tf.Tensor,
+    run: () =>
+      tf
+        .engine()
+        .runKernel(
+          tf.DepthwiseConv2dNativeBackpropFilter,
+          { x, dy },
+          { strides: stride, pad: 'same', dilations: 1, filterShape },
+        ) as tf.Tensor,
   };
 }
 
@@ -48,7 +62,14 @@ function depthwiseInputCase(shape: [number, number, number, number], stride: num
   const dy = tf.randomNormal(out, 0, 1, 'float32', 11);
   return {
     label: `DepthwiseConv2dNativeBackpropInput dx ${shape.join('x')} 3x3 s${stride}`,
-    run: () => tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter }, { strides: stride, pad: 'same', dilations: 1, inputShape: shape }) as tf.Tensor,
+    run: () =>
+      tf
+        .engine()
+        .runKernel(
+          tf.DepthwiseConv2dNativeBackpropInput,
+          { dy, filter },
+          { strides: stride, pad: 'same', dilations: 1, inputShape: shape },
+        ) as tf.Tensor,
   };
 }
 
@@ -59,7 +80,10 @@ function conv2dFilterCase(xShape: [number, number, number, number], k: number, c
   const dy = tf.randomNormal(out, 0, 1, 'float32', 6);
   return {
     label: `Conv2DBackpropFilter x ${xShape.join('x')} → dy ${out.join('x')} ${k}x${k} s${stride}`,
-    run: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: stride, pad: 'same', filterShape }) as tf.Tensor,
+    run: () =>
+      tf
+        .engine()
+        .runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: stride, pad: 'same', filterShape }) as tf.Tensor,
   };
 }
 
@@ -69,7 +93,14 @@ function stride1InputCase(dyShape: [number, number, number, number], cin: number
   const inputShape: [number, number, number, number] = [dyShape[0], dyShape[1], dyShape[2], cin];
   return {
     label: `Conv2DBackpropInput ${k}x${k} s1 dy ${dyShape.join('x')} → dx ${inputShape.join('x')}`,
-    run: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { strides: 1, pad: 'same', inputShape, dataFormat: 'NHWC' }) as tf.Tensor,
+    run: () =>
+      tf
+        .engine()
+        .runKernel(
+          tf.Conv2DBackpropInput,
+          { dy, filter },
+          { strides: 1, pad: 'same', inputShape, dataFormat: 'NHWC' },
+        ) as tf.Tensor,
   };
 }
 
@@ -97,7 +128,10 @@ function minMs(run: () => tf.Tensor): number {
 async function main(): Promise<void> {
   registerWasmTrainingKernels();
   await tf.setBackend('wasm');
-  const loadBefore = os.loadavg().map((v) => v.toFixed(2)).join(' ');
+  const loadBefore = os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
   const cases = [
     maxPoolGradCase([32, 28, 28, 32]),
     maxPoolGradCase([32, 14, 14, 64]),
@@ -157,7 +191,9 @@ async function main(): Promise<void> {
     conv2dFilterCase([32, 8, 8, 256], 1, 256, 1),
   ];
   useConv2DBackpropFilter('auto');
-  console.log(`kernel alone, min of ${calls} calls, ms; ${rounds} interleaved rounds (before: the JS pass, XNNPACK form or stock kernel; SIMD); load ${loadBefore}`);
+  console.log(
+    `kernel alone, min of ${calls} calls, ms; ${rounds} interleaved rounds (before: the JS pass, XNNPACK form or stock kernel; SIMD); load ${loadBefore}`,
+  );
   for (const c of cases) {
     if (argv.includes('--only') && !c.label.includes(argv[argv.indexOf('--only') + 1])) continue;
     const js: number[] = [];
@@ -171,7 +207,12 @@ async function main(): Promise<void> {
     const [a, b] = [Math.min(...js), Math.min(...simd)];
     console.log(`${c.label}: before ${a.toFixed(2)} → SIMD ${b.toFixed(2)} (${(a / b).toFixed(1)}×)`);
   }
-  console.log(`load after ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  console.log(
+    `load after ${os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 main().catch((err) => {

@@ -48,7 +48,12 @@ export function blobImages(count: number, size: number, channels: number, seed =
 export function layerSketch(model: tf.LayersModel): string {
   const parts: string[] = [];
   for (const layer of model.layers) {
-    const c = layer.getConfig() as { filters?: number; units?: number; kernelSize?: number | number[]; strides?: number | number[] };
+    const c = layer.getConfig() as {
+      filters?: number;
+      units?: number;
+      kernelSize?: number | number[];
+      strides?: number | number[];
+    };
     const k = ([] as number[]).concat(c.kernelSize ?? []);
     const s = ([] as number[]).concat(c.strides ?? [])[0] ?? 1;
     const kernel = k.length && k[0] !== 3 ? ` ${k.join('x')}` : '';
@@ -78,12 +83,24 @@ export function layerSketch(model: tf.LayersModel): string {
 }
 
 function oneHotLabels(count: number, classes: number): tf.Tensor {
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: count }, (_, i) => i % classes), 'int32'), classes));
+  return tf.tidy(() =>
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: count }, (_, i) => i % classes),
+        'int32',
+      ),
+      classes,
+    ),
+  );
 }
 
 /** (a) and (c): a pretrain run's model, `{ type: 'conv-autoencoder', inputShape, filters: [32, 64] }`. */
 function autoencoder(key: ModelKey, size: number, channels: 1 | 3): ReferenceModel {
-  const spec = ConvAutoencoderSchema.parse({ type: 'conv-autoencoder', inputShape: [size, size, channels], filters: FILTERS });
+  const spec = ConvAutoencoderSchema.parse({
+    type: 'conv-autoencoder',
+    inputShape: [size, size, channels],
+    filters: FILTERS,
+  });
   const { autoencoder: model } = buildConvAutoencoder(spec, SEED);
   return {
     key,
@@ -104,7 +121,13 @@ function autoencoder(key: ModelKey, size: number, channels: 1 | 3): ReferenceMod
  */
 function finetune(): ReferenceModel {
   // The head docs/benchmarks.md measured (the latent cut, no normalisation), so its figures stay comparable.
-  const spec = ClassifierSchema.parse({ type: 'classifier', inputShape: [28, 28, 1], filters: FILTERS, cutAt: 'latent', headNorm: 'none' });
+  const spec = ClassifierSchema.parse({
+    type: 'classifier',
+    inputShape: [28, 28, 1],
+    filters: FILTERS,
+    cutAt: 'latent',
+    headNorm: 'none',
+  });
   const model = buildClassifier({ encoder: null, spec, numClasses: 10, seed: SEED });
   return {
     key: 'finetune',
@@ -128,14 +151,26 @@ function mobilenet(): ReferenceModel {
   let seed = SEED;
   const init = () => tf.initializers.glorotUniform({ seed: seed++ });
   const input = tf.input({ shape: [32, 32, 3] });
-  let h = tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }).apply(input) as tf.SymbolicTensor;
+  let h = tf.layers
+    .conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() })
+    .apply(input) as tf.SymbolicTensor;
   for (const [stride, filters] of [
     [1, 64],
     [2, 128],
     [1, 128],
   ]) {
-    h = tf.layers.depthwiseConv2d({ kernelSize: 3, strides: stride, padding: 'same', activation: 'relu', depthwiseInitializer: init() }).apply(h) as tf.SymbolicTensor;
-    h = tf.layers.conv2d({ filters, kernelSize: 1, activation: 'relu', kernelInitializer: init() }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers
+      .depthwiseConv2d({
+        kernelSize: 3,
+        strides: stride,
+        padding: 'same',
+        activation: 'relu',
+        depthwiseInitializer: init(),
+      })
+      .apply(h) as tf.SymbolicTensor;
+    h = tf.layers
+      .conv2d({ filters, kernelSize: 1, activation: 'relu', kernelInitializer: init() })
+      .apply(h) as tf.SymbolicTensor;
   }
   h = tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor;
   const base = tf.model({ inputs: input, outputs: h, name: 'mobilenet_style' });

@@ -33,7 +33,12 @@ async function main(): Promise<void> {
     await initEngine({ backend: 'wasm' });
   }
   if (tf.getBackend() !== 'wasm') throw new Error(`expected wasm, got ${tf.getBackend()}`);
-  const m = await measureTraining(job.model, { steps: job.steps, warmup: job.warmup, batch: job.batch, profileSteps: 0 });
+  const m = await measureTraining(job.model, {
+    steps: job.steps,
+    warmup: job.warmup,
+    batch: job.batch,
+    profileSteps: 0,
+  });
   parentPort.postMessage({ imagesPerSecond: m.imagesPerSecond, threads } satisfies ThreadReply);
 }
 

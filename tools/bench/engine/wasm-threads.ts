@@ -18,12 +18,14 @@ import { join } from 'node:path';
  */
 export async function initThreadedWasm(threads: number): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the backend's own module, loaded after tfjs
-  const wasm = require('@tensorflow/tfjs-backend-wasm') as { setThreadsCount(n: number): void; getThreadsCount(): number };
-  const factory = require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a file of the package, not an entry point
-  const { wasmWorkerContents } = require('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js') as {
-    wasmWorkerContents: string;
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as {
+    setThreadsCount(n: number): void;
+    getThreadsCount(): number;
   };
+  const factory = require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js');
+  const workerModule = '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a file of the package, not an entry point
+  const { wasmWorkerContents } = require(workerModule) as { wasmWorkerContents: string };
   const dir = mkdtempSync(join(os.tmpdir(), 'trainyard-wasm-threads-'));
   const mainScript = join(dir, 'main.js');
   const workerScript = join(dir, 'pthread-worker.js');

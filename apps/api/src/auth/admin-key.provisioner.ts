@@ -25,7 +25,11 @@ export class AdminKeyProvisioner implements OnApplicationBootstrap {
     }
     const token = this.config.auth.adminKey;
     if (!token) return;
-    const key = await this.keys.ensure(token, { name: 'admin (TRAINYARD_ADMIN_KEY)', scopes: ['admin'], project: null });
+    const key = await this.keys.ensure(token, {
+      name: 'admin (TRAINYARD_ADMIN_KEY)',
+      scopes: ['admin'],
+      project: null,
+    });
     if (key.revokedAt) this.logger.warn(`TRAINYARD_ADMIN_KEY is key ${key.id}, which was revoked: it opens nothing`);
     else this.logger.log(`Admin key from TRAINYARD_ADMIN_KEY is key ${key.id}`);
   }

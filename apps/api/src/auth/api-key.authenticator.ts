@@ -23,7 +23,9 @@ export class ApiKeyAuthenticator {
     const cached = this.cache.get(digest);
     if (cached && cached.expires > now) return cached.principal;
     const key = await this.keys.verify(token);
-    const principal: Principal | null = key ? { keyId: key.id, name: key.name, scopes: key.scopes, project: key.project } : null;
+    const principal: Principal | null = key
+      ? { keyId: key.id, name: key.name, scopes: key.scopes, project: key.project }
+      : null;
     if (this.cache.size >= KEY_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(digest, { principal, expires: now + KEY_CACHE_TTL_MS });
     return principal;

@@ -1,5 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ForbiddenException, Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  ForbiddenException,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { ApiKeyScope } from '@trainyard/contracts';
@@ -44,7 +51,12 @@ export class ApiKeyGuard implements CanActivate {
     if (token === undefined) {
       await this.rateLimiter.enforce(addressSubject(request), response);
       response.setHeader('www-authenticate', 'Bearer realm="trainyard"');
-      throw new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: 'An API key is required: send "Authorization: Bearer <key>"', errors: [{ field: 'Authorization', message: 'Missing' }] });
+      throw new UnauthorizedException({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'An API key is required: send "Authorization: Bearer <key>"',
+        errors: [{ field: 'Authorization', message: 'Missing' }],
+      });
     }
     if (token === null) {
       await this.rateLimiter.enforce(addressSubject(request), response);
@@ -57,13 +69,20 @@ export class ApiKeyGuard implements CanActivate {
       throw invalidKey(response, 'Unknown or revoked API key');
     }
     await this.rateLimiter.enforce(`key:${principal.keyId}`, response);
-    const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, targets) ?? (READ_METHODS.has(request.method ?? 'GET') ? 'read' : 'submit');
+    const scope =
+      this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, targets) ??
+      (READ_METHODS.has(request.method ?? 'GET') ? 'read' : 'submit');
     if (!hasScope(principal, scope)) {
       throw new ForbiddenException({
         statusCode: 403,
         error: 'Forbidden',
         message: `This key lacks the "${scope}" scope`,
-        errors: [{ field: 'Authorization', message: `Scope "${scope}" required; the key has ${principal.scopes.join(', ') || 'none'}` }],
+        errors: [
+          {
+            field: 'Authorization',
+            message: `Scope "${scope}" required; the key has ${principal.scopes.join(', ') || 'none'}`,
+          },
+        ],
       });
     }
     request.principal = principal;
@@ -73,7 +92,12 @@ export class ApiKeyGuard implements CanActivate {
 
 function invalidKey(response: ServerResponse, why: string): UnauthorizedException {
   response.setHeader('www-authenticate', 'Bearer realm="trainyard", error="invalid_token"');
-  return new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: 'Invalid API key', errors: [{ field: 'Authorization', message: why }] });
+  return new UnauthorizedException({
+    statusCode: 401,
+    error: 'Unauthorized',
+    message: 'Invalid API key',
+    errors: [{ field: 'Authorization', message: why }],
+  });
 }
 
 /** The presented key: undefined when none, null when malformed. The header wins over the cookie. */

@@ -26,9 +26,14 @@ export class ApiKeysController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Create an API key; its token is in this answer only (it is stored hashed)' })
   @Responds(201, 'ApiKeyCreated', 'The key and its token')
-  async create(@Body(new ZodValidationPipe(ApiKeyCreationSchema, 'Invalid key')) body: ApiKeyCreationBody, @CurrentPrincipal() admin: Principal) {
+  async create(
+    @Body(new ZodValidationPipe(ApiKeyCreationSchema, 'Invalid key')) body: ApiKeyCreationBody,
+    @CurrentPrincipal() admin: Principal,
+  ) {
     const created = await this.keys.create({ name: body.name, scopes: body.scopes, project: body.project ?? null });
-    this.logger.log(`API key ${created.key.id} "${body.name}" created by key ${admin.keyId}: scopes ${body.scopes.join(',')}, project ${body.project ?? '(all)'}`);
+    this.logger.log(
+      `API key ${created.key.id} "${body.name}" created by key ${admin.keyId}: scopes ${body.scopes.join(',')}, project ${body.project ?? '(all)'}`,
+    );
     return created;
   }
 
@@ -45,7 +50,10 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Revoke a key: refused from then on (within 5 s on every replica); repeating is harmless' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @Responds(200, 'ApiKeyView', 'The key, revoked')
-  async revoke(@Param('id', new ZodValidationPipe(ApiKeyIdSchema, 'Invalid key id', 'id')) id: string, @CurrentPrincipal() admin: Principal) {
+  async revoke(
+    @Param('id', new ZodValidationPipe(ApiKeyIdSchema, 'Invalid key id', 'id')) id: string,
+    @CurrentPrincipal() admin: Principal,
+  ) {
     const key = await this.keys.revoke(id);
     if (!key) throw notFound('API key', id);
     this.authenticator.forgetAll();

@@ -8,8 +8,22 @@ import { DATABASE } from '@trainyard/infrastructure';
 
 const UUID = '00000000-0000-4000-8000-000000000000';
 /** The only routes open without a key: liveness, readiness, sign-in/out and the dashboard's static files. */
-const PUBLIC_ROUTES = ['GET /healthz', 'GET /readyz', 'POST /v1/session', 'DELETE /v1/session', 'GET /', 'GET /assets/:file', 'GET /assets/vendor/:file'];
-const mnistRun = { kind: 'pretrain', name: 'auth probe', dataset: { name: 'mnist', testPerClass: 10, limit: 200 }, model: { type: 'conv-autoencoder' }, training: { epochs: 1 } };
+const PUBLIC_ROUTES = [
+  'GET /healthz',
+  'GET /readyz',
+  'POST /v1/session',
+  'DELETE /v1/session',
+  'GET /',
+  'GET /assets/:file',
+  'GET /assets/vendor/:file',
+];
+const mnistRun = {
+  kind: 'pretrain',
+  name: 'auth probe',
+  dataset: { name: 'mnist', testPerClass: 10, limit: 200 },
+  model: { type: 'conv-autoencoder' },
+  training: { epochs: 1 },
+};
 
 describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () => {
   let api: TestApi;
@@ -19,11 +33,17 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     body: JSON.stringify(body),
   });
   const createKey = async (scopes: string[], project?: string) => {
-    const res = await api.fetch(`${api.baseUrl}/v1/keys`, json('POST', { name: `key ${scopes.join('+')}`, scopes, project }));
+    const res = await api.fetch(
+      `${api.baseUrl}/v1/keys`,
+      json('POST', { name: `key ${scopes.join('+')}`, scopes, project }),
+    );
     expect(res.status).toBe(201);
-    return ((await res.json()) as any) as { key: { id: string; scopes: string[]; project: string | null }; token: string };
+    return (await res.json()) as any as {
+      key: { id: string; scopes: string[]; project: string | null };
+      token: string;
+    };
   };
-  const runCount = async () => (await api.app.get<Database>(DATABASE).prisma.run.count());
+  const runCount = async () => await api.app.get<Database>(DATABASE).prisma.run.count();
 
   beforeAll(async () => {
     api = await startTestApi({ openApi: true });
@@ -36,10 +56,18 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     const open: string[] = [];
     for (const route of routes) {
       const id = `${route.method} ${route.path}`;
-      const res = await fetch(`${api.baseUrl}${fillPath(route, route.params.map(() => UUID))}`, {
-        method: route.method,
-        ...(['POST', 'PUT', 'PATCH'].includes(route.method) ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
-      });
+      const res = await fetch(
+        `${api.baseUrl}${fillPath(
+          route,
+          route.params.map(() => UUID),
+        )}`,
+        {
+          method: route.method,
+          ...(['POST', 'PUT', 'PATCH'].includes(route.method)
+            ? { headers: { 'content-type': 'application/json' }, body: '{}' }
+            : {}),
+        },
+      );
       if (PUBLIC_ROUTES.includes(id)) continue;
       if (res.status !== 401) open.push(`${id} answered ${res.status}`);
       else expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -51,7 +79,12 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
   });
 
   it('refuses malformed, unknown and revoked keys with 401 and the reason', async () => {
-    for (const authorization of ['Basic abc', 'Bearer', `Bearer ${'x'.repeat(600)}`, 'Bearer ty_unknown_key_of_enough_length_000000000']) {
+    for (const authorization of [
+      'Basic abc',
+      'Bearer',
+      `Bearer ${'x'.repeat(600)}`,
+      'Bearer ty_unknown_key_of_enough_length_000000000',
+    ]) {
       const res = await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization } });
       expect(res.status).toBe(401);
       expect(((await res.json()) as any).errors[0].field).toBe('Authorization');
@@ -84,9 +117,15 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     expect(((await denied.json()) as any).message).toContain('"submit"');
     expect(await runCount()).toBe(before);
     expect((await fetch(`${api.baseUrl}/v1/runs`, json('POST', mnistRun, submitter.token))).status).toBe(201);
-    expect((await fetch(`${api.baseUrl}/v1/keys`, json('POST', { name: 'x', scopes: ['admin'] }, submitter.token))).status).toBe(403);
-    expect((await fetch(`${api.baseUrl}/v1/keys`, { headers: { authorization: `Bearer ${reader.token}` } })).status).toBe(403);
-    const me = (await (await fetch(`${api.baseUrl}/v1/whoami`, { headers: { authorization: `Bearer ${reader.token}` } })).json()) as any;
+    expect(
+      (await fetch(`${api.baseUrl}/v1/keys`, json('POST', { name: 'x', scopes: ['admin'] }, submitter.token))).status,
+    ).toBe(403);
+    expect(
+      (await fetch(`${api.baseUrl}/v1/keys`, { headers: { authorization: `Bearer ${reader.token}` } })).status,
+    ).toBe(403);
+    const me = (await (
+      await fetch(`${api.baseUrl}/v1/whoami`, { headers: { authorization: `Bearer ${reader.token}` } })
+    ).json()) as any;
     expect(me).toMatchObject({ scopes: ['read'], project: null });
   });
 
@@ -116,7 +155,10 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     expect((await fetch(`${api.baseUrl}/v1/runs`, { headers: { cookie: session } })).status).toBe(200);
     const { id } = (await (await api.fetch(`${api.baseUrl}/v1/runs`, json('POST', mnistRun))).json()) as any;
     const controller = new AbortController();
-    const events = await fetch(`${api.baseUrl}/v1/runs/${id}/events`, { headers: { cookie: session }, signal: controller.signal });
+    const events = await fetch(`${api.baseUrl}/v1/runs/${id}/events`, {
+      headers: { cookie: session },
+      signal: controller.signal,
+    });
     expect(events.status).toBe(200);
     expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
     controller.abort();
@@ -135,7 +177,12 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     const keys = api.app.get(ApiKeysRepository);
     const admins = (await keys.list()).filter((k) => k.name.includes('TRAINYARD_ADMIN_KEY'));
     expect(admins).toHaveLength(1);
-    const again = await createApiApp(api.config, { queueName: api.queueName, logger: false, shutdownHooks: false, openApi: false });
+    const again = await createApiApp(api.config, {
+      queueName: api.queueName,
+      logger: false,
+      shutdownHooks: false,
+      openApi: false,
+    });
     await again.close();
     expect((await keys.list()).filter((k) => k.name.includes('TRAINYARD_ADMIN_KEY'))).toHaveLength(1);
   });
@@ -144,7 +191,9 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
 describe('auth switched off', () => {
   it('is refused unless the API listens on loopback', async () => {
     const config = loadConfig({ TRAINYARD_AUTH: 'off', API_HOST: '0.0.0.0' });
-    await expect(createApiApp(config, { logger: false })).rejects.toThrow(/TRAINYARD_AUTH=off is allowed only while the API listens on loopback/);
+    await expect(createApiApp(config, { logger: false })).rejects.toThrow(
+      /TRAINYARD_AUTH=off is allowed only while the API listens on loopback/,
+    );
   });
 
   it('on loopback, lets requests in without a key, as an admin of every project', async () => {

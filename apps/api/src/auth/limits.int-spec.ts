@@ -5,12 +5,26 @@ import type { Database } from '@trainyard/db';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { DATABASE } from '@trainyard/infrastructure';
 
-const mnistRun = (epochs = 1) => ({ kind: 'pretrain', name: 'limits', dataset: { name: 'mnist', testPerClass: 10, limit: 200 }, model: { type: 'conv-autoencoder' }, training: { epochs } });
-const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+const mnistRun = (epochs = 1) => ({
+  kind: 'pretrain',
+  name: 'limits',
+  dataset: { name: 'mnist', testPerClass: 10, limit: 200 },
+  model: { type: 'conv-autoencoder' },
+  training: { epochs },
+});
+const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
 
 /** A key with read and submit, made through the API with its admin key. */
 async function newKey(api: TestApi): Promise<string> {
-  return ((await (await api.fetch(`${api.baseUrl}/v1/keys`, json({ name: 'limited', scopes: ['read', 'submit'] }))).json()) as { token: string }).token;
+  return (
+    (await (
+      await api.fetch(`${api.baseUrl}/v1/keys`, json({ name: 'limited', scopes: ['read', 'submit'] }))
+    ).json()) as { token: string }
+  ).token;
 }
 
 describe('rate limit per key, shared by replicas (PostgreSQL, Redis, HTTP)', () => {
@@ -22,19 +36,29 @@ describe('rate limit per key, shared by replicas (PostgreSQL, Redis, HTTP)', () 
 
   it('answers 429 with Retry-After once a key has spent its minute, counting requests on every replica', async () => {
     const key = await newKey(api);
-    const second = await createApiApp(api.config, { queueName: api.queueName, logger: false, shutdownHooks: false, openApi: false });
+    const second = await createApiApp(api.config, {
+      queueName: api.queueName,
+      logger: false,
+      shutdownHooks: false,
+      openApi: false,
+    });
     await second.listen(0, '127.0.0.1');
     try {
       const urls = [api.baseUrl, await second.getUrl()];
       const statuses: number[] = [];
-      for (let i = 0; i < 6; i++) statuses.push((await fetch(`${urls[i % 2]}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } })).status);
+      for (let i = 0; i < 6; i++)
+        statuses.push(
+          (await fetch(`${urls[i % 2]}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } })).status,
+        );
       expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
       const limited = await fetch(`${urls[1]}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } });
       expect(limited.status).toBe(429);
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
       // Another key has its own budget.
-      expect((await fetch(`${urls[0]}/v1/whoami`, { headers: { authorization: `Bearer ${await newKey(api)}` } })).status).toBe(200);
+      expect(
+        (await fetch(`${urls[0]}/v1/whoami`, { headers: { authorization: `Bearer ${await newKey(api)}` } })).status,
+      ).toBe(200);
     } finally {
       await second.close();
     }
@@ -42,11 +66,18 @@ describe('rate limit per key, shared by replicas (PostgreSQL, Redis, HTTP)', () 
 });
 
 describe('client addresses behind a proxy (PostgreSQL, Redis, HTTP)', () => {
-  const wrongKey = (forwardedFor: string) => ({ headers: { authorization: `Bearer ty_${'x'.repeat(43)}`, 'x-forwarded-for': forwardedFor } });
+  const wrongKey = (forwardedFor: string) => ({
+    headers: { authorization: `Bearer ty_${'x'.repeat(43)}`, 'x-forwarded-for': forwardedFor },
+  });
 
   it('counts X-Forwarded-For clients apart only when API_TRUST_PROXY names the hop in front', async () => {
-    for (const [trustProxy, apart] of [['loopback', true], [undefined, false]] as const) {
-      const api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '2', ...(trustProxy ? { API_TRUST_PROXY: trustProxy } : {}) } });
+    for (const [trustProxy, apart] of [
+      ['loopback', true],
+      [undefined, false],
+    ] as const) {
+      const api = await startTestApi({
+        env: { RATE_LIMIT_PER_MINUTE: '2', ...(trustProxy ? { API_TRUST_PROXY: trustProxy } : {}) },
+      });
       try {
         const statuses = async (client: string) => [
           (await fetch(`${api.baseUrl}/v1/whoami`, wrongKey(client))).status,
@@ -83,7 +114,10 @@ describe('quotas and live streams (PostgreSQL, Redis, HTTP)', () => {
     const bySteps = await fetch(`${api.baseUrl}/v1/runs`, json(steps, { authorization: `Bearer ${key}` }));
     expect(bySteps.status).toBe(422);
     const stepsBody = (await bySteps.json()) as any;
-    expect(stepsBody.errors[0]).toMatchObject({ field: 'training.steps', message: expect.stringMatching(/1,280 images.*limit is 1,000/) });
+    expect(stepsBody.errors[0]).toMatchObject({
+      field: 'training.steps',
+      message: expect.stringMatching(/1,280 images.*limit is 1,000/),
+    });
     expect(await runCount()).toBe(before);
   });
 
@@ -117,7 +151,9 @@ describe('quotas and live streams (PostgreSQL, Redis, HTTP)', () => {
     sse.abort();
     await new Promise((resolve) => setTimeout(resolve, 200));
     const again = new AbortController();
-    expect((await fetch(`${api.baseUrl}/v1/runs/${ids[0]}/events`, { headers: auth, signal: again.signal })).status).toBe(200);
+    expect(
+      (await fetch(`${api.baseUrl}/v1/runs/${ids[0]}/events`, { headers: auth, signal: again.signal })).status,
+    ).toBe(200);
     again.abort();
 
     // Cancelling frees the project's queue: submitting works again.
@@ -139,9 +175,16 @@ describe('transport: JSON only, Host names, CORS and security headers', () => {
     for (const [type, body] of [
       ['application/x-www-form-urlencoded', 'kind=pretrain&name=x'],
       ['text/plain', JSON.stringify(mnistRun())],
-      ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="kind"\r\n\r\npretrain\r\n--x--'],
+      [
+        'multipart/form-data; boundary=x',
+        '--x\r\nContent-Disposition: form-data; name="kind"\r\n\r\npretrain\r\n--x--',
+      ],
     ]) {
-      const res = await api.fetch(`${api.baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': type!, origin: 'https://evil.example' }, body });
+      const res = await api.fetch(`${api.baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': type!, origin: 'https://evil.example' },
+        body,
+      });
       expect({ type, status: res.status }).toEqual({ type, status: 415 });
       expect(((await res.json()) as any).errors[0].field).toBe('Content-Type');
     }
@@ -153,10 +196,13 @@ describe('transport: JSON only, Host names, CORS and security headers', () => {
     const { port } = new URL(api.baseUrl);
     const as = (host: string, path = '/v1/runs') =>
       new Promise<number>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, path, headers: { host, authorization: `Bearer ${api.adminKey}` } }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        });
+        const req = request(
+          { host: '127.0.0.1', port, path, headers: { host, authorization: `Bearer ${api.adminKey}` } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          },
+        );
         req.on('error', reject);
         req.end();
       });

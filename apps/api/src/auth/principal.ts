@@ -13,7 +13,12 @@ export interface Principal {
 export const DEFAULT_PROJECT = 'default';
 
 /** With auth switched off (an explicit setting, loopback only) every request acts as this. */
-export const AUTH_DISABLED_PRINCIPAL: Principal = { keyId: 'auth-disabled', name: 'auth disabled', scopes: ['admin'], project: null };
+export const AUTH_DISABLED_PRINCIPAL: Principal = {
+  keyId: 'auth-disabled',
+  name: 'auth disabled',
+  scopes: ['admin'],
+  project: null,
+};
 
 /** The project a new resource is written to. */
 export function projectForWrites(principal: Principal): string {

@@ -20,7 +20,10 @@ export class ProjectOwnershipGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const owned = this.reflector.getAllAndOverride<{ kind: OwnedKind; param: string } | undefined>(OWNED_RESOURCE, [context.getHandler(), context.getClass()]);
+    const owned = this.reflector.getAllAndOverride<{ kind: OwnedKind; param: string } | undefined>(OWNED_RESOURCE, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (!owned) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest & { params: Record<string, string> }>();
     const project = request.principal?.project;

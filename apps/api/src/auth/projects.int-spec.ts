@@ -16,7 +16,13 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
   let b: string;
   const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 8, testPerClass: 2 };
   const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
-  const pretrain = (name: string) => ({ kind: 'pretrain', name, dataset: shapes, model: { type: 'conv-autoencoder', ...encoder }, training: { epochs: 1 } });
+  const pretrain = (name: string) => ({
+    kind: 'pretrain',
+    name,
+    dataset: shapes,
+    model: { type: 'conv-autoencoder', ...encoder },
+    training: { epochs: 1 },
+  });
   const finetune = (name: string, extra: Record<string, unknown> = {}) => ({
     kind: 'finetune',
     name,
@@ -26,18 +32,33 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
     ...extra,
   });
 
-  async function call(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  async function call(
+    key: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: any }> {
     const res = await fetch(`${api.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: res.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : text };
+    return {
+      status: res.status,
+      body: res.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : text,
+    };
   }
 
   async function projectKey(project: string): Promise<string> {
-    const res = await call(api.adminKey, 'POST', '/v1/keys', { name: `${project} team`, scopes: ['read', 'submit'], project });
+    const res = await call(api.adminKey, 'POST', '/v1/keys', {
+      name: `${project} team`,
+      scopes: ['read', 'submit'],
+      project,
+    });
     expect(res.status).toBe(201);
     return res.body.token;
   }
@@ -50,7 +71,15 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
     const spec = kind === 'PRETRAIN' ? pretrain('seed') : finetune('seed');
     await runs.create({ id, kind, name: `${project} seed`, spec: spec as never, baseRunId: null, project });
     await runs.markRunning(id, 'cpu');
-    const checkpoint = await checkpoints.begin({ runId: id, attemptId: null, sequence: 1, epoch: 1, step: 3, uri: `file:///x/${id}/`, models });
+    const checkpoint = await checkpoints.begin({
+      runId: id,
+      attemptId: null,
+      sequence: 1,
+      epoch: 1,
+      step: 3,
+      uri: `file:///x/${id}/`,
+      models,
+    });
     await checkpoints.complete(checkpoint.id, 10, 'f'.repeat(64));
     await runs.finish(id, 'SUCCEEDED');
     return id;
@@ -71,7 +100,18 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
 
   it("keeps runs apart: another project's run is a 404 on every run route, and absent from lists and compare", async () => {
     const { body: run } = await call(a, 'POST', '/v1/runs', pretrain('a secret run'));
-    const routes = ['', '/checkpoints', '/metrics', '/series', '/events', '/checkpoints/1/files', '/checkpoints/1/download?file=model.json', '/augmentation.png', '/logs', '/logs?follow=true'];
+    const routes = [
+      '',
+      '/checkpoints',
+      '/metrics',
+      '/series',
+      '/events',
+      '/checkpoints/1/files',
+      '/checkpoints/1/download?file=model.json',
+      '/augmentation.png',
+      '/logs',
+      '/logs?follow=true',
+    ];
     for (const suffix of routes) {
       const theirs = await call(b, 'GET', `/v1/runs/${run.id}${suffix}`);
       expect({ suffix, status: theirs.status }).toEqual({ suffix, status: 404 });
@@ -79,9 +119,15 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
     }
     expect((await call(b, 'POST', `/v1/runs/${run.id}/cancel`)).status).toBe(404);
     expect((await call(b, 'PATCH', `/v1/runs/${run.id}`, { name: 'mine now', tags: ['stolen'] })).status).toBe(404);
-    for (const action of ['archive', 'unarchive']) expect((await call(b, 'POST', `/v1/runs/${run.id}/${action}`)).status).toBe(404);
-    for (const query of ['?dryRun=true', '']) expect((await call(b, 'DELETE', `/v1/runs/${run.id}${query}`)).status).toBe(404);
-    expect((await call(a, 'GET', `/v1/runs/${run.id}`)).body).toMatchObject({ name: 'a secret run', tags: [], archivedAt: null });
+    for (const action of ['archive', 'unarchive'])
+      expect((await call(b, 'POST', `/v1/runs/${run.id}/${action}`)).status).toBe(404);
+    for (const query of ['?dryRun=true', ''])
+      expect((await call(b, 'DELETE', `/v1/runs/${run.id}${query}`)).status).toBe(404);
+    expect((await call(a, 'GET', `/v1/runs/${run.id}`)).body).toMatchObject({
+      name: 'a secret run',
+      tags: [],
+      archivedAt: null,
+    });
     expect((await call(a, 'GET', `/v1/runs/${run.id}`)).body.status).toBe('QUEUED');
     expect((await call(b, 'GET', `/v1/runs/compare?ids=${run.id}`)).status).toBe(404);
     expect((await call(a, 'GET', `/v1/runs/compare?ids=${run.id}`)).status).toBe(200);
@@ -95,20 +141,45 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
   it("does not build on another project's runs, models or datasets", async () => {
     const base = await finishedRun('team-a', 'PRETRAIN', ['autoencoder', 'encoder']);
     const tuned = await finishedRun('team-a', 'FINETUNE', ['classifier']);
-    const fromTheirs = await call(b, 'POST', '/v1/runs', finetune('steal', { model: { type: 'classifier', baseRunId: base, ...encoder } }));
+    const fromTheirs = await call(
+      b,
+      'POST',
+      '/v1/runs',
+      finetune('steal', { model: { type: 'classifier', baseRunId: base, ...encoder } }),
+    );
     expect(fromTheirs.status).toBe(422);
     expect(fromTheirs.body.errors[0]).toMatchObject({ field: 'model.baseRunId', message: `No run with id ${base}` });
-    expect((await call(a, 'POST', '/v1/runs', finetune('mine', { model: { type: 'classifier', baseRunId: base, ...encoder } }))).status).toBe(201);
+    expect(
+      (
+        await call(
+          a,
+          'POST',
+          '/v1/runs',
+          finetune('mine', { model: { type: 'classifier', baseRunId: base, ...encoder } }),
+        )
+      ).status,
+    ).toBe(201);
     const evaluate = { kind: 'evaluate', name: 'peek', checkpoint: { runId: tuned } };
-    expect((await call(b, 'POST', '/v1/runs', evaluate)).body.errors[0]).toMatchObject({ field: 'checkpoint.runId', message: `No run with id ${tuned}` });
+    expect((await call(b, 'POST', '/v1/runs', evaluate)).body.errors[0]).toMatchObject({
+      field: 'checkpoint.runId',
+      message: `No run with id ${tuned}`,
+    });
     expect((await call(a, 'POST', '/v1/runs', evaluate)).status).toBe(201);
 
     // Models: names are per project; another project's run cannot be registered.
     expect((await call(b, 'POST', '/v1/models', { name: 'digits', runId: tuned })).status).toBe(422);
-    expect((await call(a, 'POST', '/v1/models', { name: 'digits', runId: tuned })).body).toMatchObject({ name: 'digits', version: 1 });
+    expect((await call(a, 'POST', '/v1/models', { name: 'digits', runId: tuned })).body).toMatchObject({
+      name: 'digits',
+      version: 1,
+    });
     expect((await call(b, 'GET', '/v1/models/digits/versions')).status).toBe(404);
     expect((await call(a, 'GET', '/v1/models/digits/versions')).body.versions).toHaveLength(1);
-    const viaModel = await call(b, 'POST', '/v1/runs', finetune('via model', { model: { type: 'classifier', baseModel: { name: 'digits', version: 1 }, ...encoder } }));
+    const viaModel = await call(
+      b,
+      'POST',
+      '/v1/runs',
+      finetune('via model', { model: { type: 'classifier', baseModel: { name: 'digits', version: 1 }, ...encoder } }),
+    );
     expect(viaModel.status).toBe(422);
   });
 
@@ -116,10 +187,16 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
     const mine = await call(a, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } });
     expect(mine.status).toBe(201);
     // The same name in another project is its own dataset.
-    expect((await call(b, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } })).status).toBe(201);
-    expect((await call(a, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } })).status).toBe(409);
+    expect(
+      (await call(b, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } })).status,
+    ).toBe(201);
+    expect(
+      (await call(a, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } })).status,
+    ).toBe(409);
     expect((await call(b, 'GET', `/v1/datasets/${mine.body.id}`)).status).toBe(404);
-    expect((await call(b, 'GET', '/v1/datasets')).body.items.map((d: { id: string }) => d.id)).not.toContain(mine.body.id);
+    expect((await call(b, 'GET', '/v1/datasets')).body.items.map((d: { id: string }) => d.id)).not.toContain(
+      mine.body.id,
+    );
     const imageFolder = { name: 'image-folder', datasetId: mine.body.id, imageShape: [16, 16, 1] };
     const theirs = await call(b, 'POST', '/v1/runs', finetune('their folder', { dataset: imageFolder }));
     expect(theirs.status).toBe(422);
@@ -127,7 +204,11 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
   });
 
   it('keeps pipelines and sweeps apart', async () => {
-    const pipeline = await call(a, 'POST', '/v1/pipelines', { name: 'p', pretrain: pretrain('p pretrain'), finetunes: [finetune('p finetune')] });
+    const pipeline = await call(a, 'POST', '/v1/pipelines', {
+      name: 'p',
+      pretrain: pretrain('p pretrain'),
+      finetunes: [finetune('p finetune')],
+    });
     expect(pipeline.status).toBe(201);
     expect((await call(b, 'GET', `/v1/pipelines/${pipeline.body.id}`)).status).toBe(404);
     expect((await call(b, 'POST', `/v1/pipelines/${pipeline.body.id}/cancel`)).status).toBe(404);
@@ -135,15 +216,35 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
     // Every run the pipeline made is in its project.
     for (const run of pipeline.body.runs) expect((await call(b, 'GET', `/v1/runs/${run.id}`)).status).toBe(404);
 
-    const sweep = await call(a, 'POST', '/v1/sweeps', { name: 's', base: finetune('s'), strategy: 'grid', parameters: { 'training.learningRate': [0.001, 0.01] }, maxRuns: 2, seed: 1, metric: 'test/accuracy', goal: 'max' });
+    const sweep = await call(a, 'POST', '/v1/sweeps', {
+      name: 's',
+      base: finetune('s'),
+      strategy: 'grid',
+      parameters: { 'training.learningRate': [0.001, 0.01] },
+      maxRuns: 2,
+      seed: 1,
+      metric: 'test/accuracy',
+      goal: 'max',
+    });
     expect(sweep.status).toBe(201);
     expect((await call(b, 'GET', `/v1/sweeps/${sweep.body.id}`)).status).toBe(404);
     expect((await call(a, 'GET', `/v1/sweeps/${sweep.body.id}`)).body.leaderboard).toHaveLength(2);
   });
 
   it('scopes Idempotency-Keys to the project: the same key in two projects makes two runs', async () => {
-    const headers = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': 'nightly-1' });
-    const post = async (key: string): Promise<any> => (await fetch(`${api.baseUrl}/v1/runs`, { method: "POST", headers: headers(key), body: JSON.stringify(pretrain("nightly")) })).json();
+    const headers = (key: string) => ({
+      authorization: `Bearer ${key}`,
+      'content-type': 'application/json',
+      'idempotency-key': 'nightly-1',
+    });
+    const post = async (key: string): Promise<any> =>
+      (
+        await fetch(`${api.baseUrl}/v1/runs`, {
+          method: 'POST',
+          headers: headers(key),
+          body: JSON.stringify(pretrain('nightly')),
+        })
+      ).json();
     const first = await post(a);
     expect((await post(a)).id).toBe(first.id);
     expect((await post(b)).id).not.toBe(first.id);

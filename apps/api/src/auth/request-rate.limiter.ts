@@ -59,7 +59,12 @@ export function addressSubject(request: IncomingMessage & { ip?: string }): stri
 
 function tooManyRequests(retryAfterS: number): HttpException {
   return new HttpException(
-    { statusCode: 429, error: 'Too Many Requests', message: `Rate limit reached; retry in ${retryAfterS} s`, retryAfterSeconds: retryAfterS },
+    {
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: `Rate limit reached; retry in ${retryAfterS} s`,
+      retryAfterSeconds: retryAfterS,
+    },
     HttpStatus.TOO_MANY_REQUESTS,
   );
 }

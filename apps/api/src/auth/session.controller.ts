@@ -33,17 +33,39 @@ export class SessionController {
   @Post()
   @Public()
   @HttpCode(200)
-  @ApiOperation({ summary: 'Sign in with an API key: sets the HttpOnly, SameSite=Strict session cookie the dashboard uses' })
+  @ApiOperation({
+    summary: 'Sign in with an API key: sets the HttpOnly, SameSite=Strict session cookie the dashboard uses',
+  })
   @Responds(200, 'SessionView', 'Signed in: who the cookie signs in as')
   @ApiResponse({ status: 401, description: 'Unknown or revoked key' })
-  async signIn(@Body(new ZodValidationPipe(SessionSchema, 'Invalid sign-in')) body: { key: string }, @Req() req: IncomingMessage, @Res({ passthrough: true }) res: ServerResponse): Promise<SessionView> {
+  async signIn(
+    @Body(new ZodValidationPipe(SessionSchema, 'Invalid sign-in')) body: { key: string },
+    @Req() req: IncomingMessage,
+    @Res({ passthrough: true }) res: ServerResponse,
+  ): Promise<SessionView> {
     await this.rateLimiter.enforce(addressSubject(req), res);
     const principal = this.config.auth.enabled ? await this.authenticator.authenticate(body.key) : null;
     if (this.config.auth.enabled && !principal) {
-      throw new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: 'Invalid API key', errors: [{ field: 'key', message: 'Unknown or revoked API key' }] });
+      throw new UnauthorizedException({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: 'Invalid API key',
+        errors: [{ field: 'key', message: 'Unknown or revoked API key' }],
+      });
     }
-    res.setHeader('set-cookie', serialize(SESSION_COOKIE, body.key, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: SESSION_MAX_AGE_S, secure: isTls(req) }));
-    return principal ? { name: principal.name, scopes: [...principal.scopes], project: principal.project } : { name: 'auth disabled', scopes: ['admin'], project: null };
+    res.setHeader(
+      'set-cookie',
+      serialize(SESSION_COOKIE, body.key, {
+        httpOnly: true,
+        sameSite: 'strict',
+        path: '/',
+        maxAge: SESSION_MAX_AGE_S,
+        secure: isTls(req),
+      }),
+    );
+    return principal
+      ? { name: principal.name, scopes: [...principal.scopes], project: principal.project }
+      : { name: 'auth disabled', scopes: ['admin'], project: null };
   }
 
   @Delete()
@@ -52,7 +74,10 @@ export class SessionController {
   @ApiOperation({ summary: 'Sign out: clears the session cookie' })
   @RespondsWithoutJson(204, 'no body')
   signOut(@Req() req: IncomingMessage, @Res({ passthrough: true }) res: ServerResponse): void {
-    res.setHeader('set-cookie', serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 0, secure: isTls(req) }));
+    res.setHeader(
+      'set-cookie',
+      serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 0, secure: isTls(req) }),
+    );
   }
 }
 

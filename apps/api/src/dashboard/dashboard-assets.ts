@@ -27,7 +27,10 @@ export function loadDashboardAssets(start = __dirname): Map<string, DashboardAss
       const path = join(folder, name);
       if (statSync(path).isDirectory()) walk(path);
       else if (CONTENT_TYPES[extname(name)]) {
-        assets.set(relative(dir, path).split('\\').join('/'), { body: readFileSync(path), contentType: CONTENT_TYPES[extname(name)]! });
+        assets.set(relative(dir, path).split('\\').join('/'), {
+          body: readFileSync(path),
+          contentType: CONTENT_TYPES[extname(name)]!,
+        });
       }
     }
   };

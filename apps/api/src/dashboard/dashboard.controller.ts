@@ -42,12 +42,17 @@ export class DashboardController {
 
   private serve(path: string, res: ServerResponse): void {
     const asset = this.assets?.get(path);
-    if (!asset || path === 'index.html') throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No dashboard asset ${path}` });
+    if (!asset || path === 'index.html')
+      throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No dashboard asset ${path}` });
     send(res, asset, 'no-cache');
   }
 }
 
 function send(res: ServerResponse, asset: DashboardAsset, cacheControl: string): void {
-  res.writeHead(200, { 'content-type': asset.contentType, 'content-length': asset.body.length, 'cache-control': cacheControl });
+  res.writeHead(200, {
+    'content-type': asset.contentType,
+    'content-length': asset.body.length,
+    'cache-control': cacheControl,
+  });
   res.end(asset.body);
 }

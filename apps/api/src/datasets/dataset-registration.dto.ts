@@ -9,7 +9,11 @@ export const DatasetRegistrationSchema = z.strictObject({
   location: z.discriminatedUnion('kind', [
     z.strictObject({
       kind: z.literal('local'),
-      path: z.string().min(1).max(4096).refine(isAbsolute, { message: 'expected an absolute path (the workers read the same path)' }),
+      path: z
+        .string()
+        .min(1)
+        .max(4096)
+        .refine(isAbsolute, { message: 'expected an absolute path (the workers read the same path)' }),
     }),
     z.strictObject({
       kind: z.literal('s3'),
@@ -24,7 +28,10 @@ export const DatasetRegistrationSchema = z.strictObject({
             normalizeObjectPrefix(prefix);
           } catch (error) {
             if (!(error instanceof InvalidObjectKeyError)) throw error;
-            ctx.addIssue({ code: 'custom', message: `expected a folder of the object store such as datasets/flowers/: ${error.reason}` });
+            ctx.addIssue({
+              code: 'custom',
+              message: `expected a folder of the object store such as datasets/flowers/: ${error.reason}`,
+            });
           }
         }),
     }),

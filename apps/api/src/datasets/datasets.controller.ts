@@ -15,7 +15,9 @@ export class DatasetsController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Register an image folder (one subfolder per class) on a local path or under an S3 prefix of the store' })
+  @ApiOperation({
+    summary: 'Register an image folder (one subfolder per class) on a local path or under an S3 prefix of the store',
+  })
   @Responds(201, 'DatasetView', 'Registered: its class names and image counts')
   @ApiResponse({
     status: 422,
@@ -23,7 +25,10 @@ export class DatasetsController {
       'Not a usable folder: no class, a single class, an empty class, a path outside TRAINYARD_LOCAL_ROOTS or that is not a folder, or a folder larger than FOLDER_WALK_MAX_FILES / FOLDER_WALK_MAX_MS allow',
   })
   @ApiResponse({ status: 409, description: 'The name is taken' })
-  register(@Body(new ZodValidationPipe(DatasetRegistrationSchema, 'Invalid dataset')) body: DatasetRegistration, @CurrentPrincipal() principal: Principal) {
+  register(
+    @Body(new ZodValidationPipe(DatasetRegistrationSchema, 'Invalid dataset')) body: DatasetRegistration,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.datasets.register(body, projectForWrites(principal));
   }
 

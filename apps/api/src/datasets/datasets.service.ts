@@ -64,11 +64,18 @@ export class DatasetsService {
         classNames: scan.classNames,
         counts: scan.counts,
       });
-      this.logger.log(`Dataset ${record.id} "${record.name}" registered: ${scan.folder}, ${scan.classNames.length} classes, ${scan.files.length} images`);
+      this.logger.log(
+        `Dataset ${record.id} "${record.name}" registered: ${scan.folder}, ${scan.classNames.length} classes, ${scan.files.length} images`,
+      );
       return record;
     } catch (error) {
       if (error instanceof DatasetNameTakenError) {
-        throw new ConflictException({ statusCode: 409, error: 'Conflict', message: error.message, errors: [{ field: 'name', message: error.message }] });
+        throw new ConflictException({
+          statusCode: 409,
+          error: 'Conflict',
+          message: error.message,
+          errors: [{ field: 'name', message: error.message }],
+        });
       }
       throw error;
     }
@@ -90,13 +97,16 @@ export class DatasetsService {
    * nothing is looked at, so the answer says nothing about what is there. An S3 prefix lives in
    * the configured store.
    */
-  private async open(location: DatasetRegistration['location']): Promise<{ store: ObjectStore; prefix: string; location: DatasetLocation }> {
+  private async open(
+    location: DatasetRegistration['location'],
+  ): Promise<{ store: ObjectStore; prefix: string; location: DatasetLocation }> {
     if (location.kind === 's3') {
       let prefix: string;
       try {
         prefix = normalizeObjectPrefix(location.prefix);
       } catch (error) {
-        if (error instanceof InvalidObjectKeyError) throw refuse('location.prefix', `not a folder of the object store: ${error.reason}`);
+        if (error instanceof InvalidObjectKeyError)
+          throw refuse('location.prefix', `not a folder of the object store: ${error.reason}`);
         throw error;
       }
       return { store: this.store, prefix, location: { kind: 's3', prefix } };

@@ -9,7 +9,9 @@ import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { FleetService } from './fleet.service';
 
 /** Worker ids are `<hostname>-<pid>-<8 hex>`; anything else cannot name a worker. */
-const WorkerIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/, 'Expected a worker id (letters, digits, ".", "_", "-")');
+const WorkerIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/, 'Expected a worker id (letters, digits, ".", "_", "-")');
 /** The body is optional: a bare POST drains with `preempt`. */
 const DrainSchema = z
   .strictObject({
@@ -34,7 +36,10 @@ export class FleetController {
   }
 
   @Get('workers')
-  @ApiOperation({ summary: 'Registered workers: backend, GPU, heartbeat, alive/draining/drained/lost/stopped, the runs each is training' })
+  @ApiOperation({
+    summary:
+      'Registered workers: backend, GPU, heartbeat, alive/draining/drained/lost/stopped, the runs each is training',
+  })
   @Responds(200, 'WorkerList')
   workers() {
     return this.fleet.workers();

@@ -24,11 +24,25 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
 
   it('reports queue depths by state and workers with backend, GPU, heartbeat and state', async () => {
     await submit('waiting');
-    const queues = (await (await api.fetch(`${baseUrl}/v1/queues`)).json()) as { queues: { name: string; counts: Record<string, number> }[] };
-    expect(queues.queues[0]).toMatchObject({ name: api.queueName, counts: expect.objectContaining({ waiting: 1, active: 0 }) });
+    const queues = (await (await api.fetch(`${baseUrl}/v1/queues`)).json()) as {
+      queues: { name: string; counts: Record<string, number> }[];
+    };
+    expect(queues.queues[0]).toMatchObject({
+      name: api.queueName,
+      counts: expect.objectContaining({ waiting: 1, active: 0 }),
+    });
 
     const workers = new WorkersRepository(app.get<Database>(DATABASE).prisma);
-    await workers.register({ id: 'w-gpu', hostname: 'node-1', pid: 1, backend: 'tensorflow-gpu', gpu: 'NVIDIA H200', gpuCount: 2, gpuMemoryMb: 143771, concurrency: 2 });
+    await workers.register({
+      id: 'w-gpu',
+      hostname: 'node-1',
+      pid: 1,
+      backend: 'tensorflow-gpu',
+      gpu: 'NVIDIA H200',
+      gpuCount: 2,
+      gpuMemoryMb: 143771,
+      concurrency: 2,
+    });
     await workers.register({ id: 'w-old', hostname: 'node-2', pid: 2, backend: 'wasm', gpu: null, concurrency: 1 });
     await workers.stop('w-old');
     const body = (await (await api.fetch(`${baseUrl}/v1/workers`)).json()) as WorkerList;
@@ -48,7 +62,12 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
         headers: { 'content-type': 'application/json', ...headers },
         body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
       });
-    const stateOf = async () => ((await (await api.fetch(`${baseUrl}/v1/workers`)).json()) as { workers: { id: string; state: string; drainMode: string | null }[] }).workers.find((w) => w.id === id);
+    const stateOf = async () =>
+      (
+        (await (await api.fetch(`${baseUrl}/v1/workers`)).json()) as {
+          workers: { id: string; state: string; drainMode: string | null }[];
+        }
+      ).workers.find((w) => w.id === id);
 
     expect(await workers.heartbeat(id)).toBeNull();
     const res = await drain();
@@ -79,9 +98,16 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
     expect((await drain()).status).toBe(404);
     expect(await stateOf()).toMatchObject({ state: 'stopped' });
 
-    const created = await api.fetch(`${baseUrl}/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'operator without admin', scopes: ['read', 'submit'] }) });
+    const created = await api.fetch(`${baseUrl}/v1/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'operator without admin', scopes: ['read', 'submit'] }),
+    });
     const { token } = (await created.json()) as { token: string };
-    const asSubmitter = await fetch(`${baseUrl}/v1/workers/${id}/drain`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const asSubmitter = await fetch(`${baseUrl}/v1/workers/${id}/drain`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(asSubmitter.status).toBe(403);
   });
 });

@@ -1,6 +1,13 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { QUEUE_JOB_STATES, type ActiveJobView, type DrainMode, type QueueList, type WorkerList, type WorkerView } from '@trainyard/contracts';
+import {
+  QUEUE_JOB_STATES,
+  type ActiveJobView,
+  type DrainMode,
+  type QueueList,
+  type WorkerList,
+  type WorkerView,
+} from '@trainyard/contracts';
 import { WorkersRepository } from '@trainyard/db';
 import type { TrainingQueue } from '@trainyard/queue';
 import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
@@ -17,24 +24,25 @@ export class FleetService {
   ) {}
 
   async queues(): Promise<QueueList> {
-    const [counts, active] = await Promise.all([this.queue.getJobCounts(...QUEUE_JOB_STATES), this.queue.getActive(0, ACTIVE_JOBS_SHOWN - 1)]);
+    const [counts, active] = await Promise.all([
+      this.queue.getJobCounts(...QUEUE_JOB_STATES),
+      this.queue.getActive(0, ACTIVE_JOBS_SHOWN - 1),
+    ]);
     return {
       queues: [
         {
           name: this.queue.name,
           counts,
-          active: active.map(
-            (job): ActiveJobView => ({
-              // A job's id is its run's id (enqueueRun).
-              id: job.id ?? job.data.runId,
-              name: job.name,
-              runId: job.data?.runId ?? null,
-              // 0 until the worker's first report, then the RunProgress it reported.
-              progress: job.progress as ActiveJobView['progress'],
-              attemptsMade: job.attemptsMade,
-              processedOn: job.processedOn ?? null,
-            }),
-          ),
+          active: active.map((job): ActiveJobView => ({
+            // A job's id is its run's id (enqueueRun).
+            id: job.id ?? job.data.runId,
+            name: job.name,
+            runId: job.data?.runId ?? null,
+            // 0 until the worker's first report, then the RunProgress it reported.
+            progress: job.progress as ActiveJobView['progress'],
+            attemptsMade: job.attemptsMade,
+            processedOn: job.processedOn ?? null,
+          })),
         },
       ],
     };
@@ -65,5 +73,9 @@ export class FleetService {
 }
 
 function notRunning(id: string): NotFoundException {
-  return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No running worker ${id} (unknown, or already stopped)` });
+  return new NotFoundException({
+    statusCode: 404,
+    error: 'Not Found',
+    message: `No running worker ${id} (unknown, or already stopped)`,
+  });
 }

@@ -22,14 +22,23 @@ export class HealthController {
   @Get('readyz')
   @ApiOperation({ summary: 'Readiness: Redis, the database and the object store all answer' })
   @Responds(200, 'Readiness')
-  @ApiResponse({ status: 503, description: 'Names the dependency that failed: a problem whose extension members are the Readiness report', schema: schemaRef('ProblemDetails') })
+  @ApiResponse({
+    status: 503,
+    description: 'Names the dependency that failed: a problem whose extension members are the Readiness report',
+    schema: schemaRef('ProblemDetails'),
+  })
   async ready(): Promise<Readiness> {
     const report = await this.health.readiness();
     if (report.status !== 'ok') {
       const failed = Object.entries(report.checks)
         .filter(([, check]) => !check.ok)
         .map(([name]) => name);
-      throw new ServiceUnavailableException({ statusCode: 503, error: 'Service Unavailable', message: `Not ready: ${failed.join(', ')} failed`, ...report });
+      throw new ServiceUnavailableException({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: `Not ready: ${failed.join(', ')} failed`,
+        ...report,
+      });
     }
     return report;
   }

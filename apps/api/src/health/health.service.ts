@@ -7,7 +7,6 @@ import type { Redis } from 'ioredis';
 import { withDeadline } from '../common/with-deadline';
 import { CONFIG, DATABASE, OBJECT_STORE, REDIS } from '@trainyard/infrastructure';
 
-
 @Injectable()
 export class HealthService {
   constructor(

@@ -23,21 +23,32 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function hardenHttp(app: INestApplication, config: TrainyardConfig): void {
   // Behind an ingress, `req.ip` is the client's address (from X-Forwarded-For) only when the hop is trusted.
-  if (config.api.trustProxy.length) (app.getHttpAdapter().getInstance() as { set(name: string, value: unknown): void }).set('trust proxy', config.api.trustProxy);
+  if (config.api.trustProxy.length)
+    (app.getHttpAdapter().getInstance() as { set(name: string, value: unknown): void }).set(
+      'trust proxy',
+      config.api.trustProxy,
+    );
   const allowedHosts = new Set([...LOOPBACK_NAMES, ...config.api.allowedHosts.map((h) => h.toLowerCase())]);
   if (!['0.0.0.0', '::'].includes(config.api.host)) allowedHosts.add(config.api.host.toLowerCase());
   app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const host = hostName(req.headers.host);
     if (!ANY_HOST_PATHS.has(path) && (host === null || !allowedHosts.has(host))) {
-      return refuse(res, 421, 'Misdirected Request', 'Host', `This server does not answer to that Host; add the name to API_ALLOWED_HOSTS`);
+      return refuse(
+        res,
+        421,
+        'Misdirected Request',
+        'Host',
+        `This server does not answer to that Host; add the name to API_ALLOWED_HOSTS`,
+      );
     }
     if (BODY_METHODS.has(req.method ?? '') && hasBody(req) && !isJson(req.headers['content-type'])) {
       return refuse(res, 415, 'Unsupported Media Type', 'Content-Type', 'Send the body as application/json');
     }
     next();
   });
-  if (config.api.corsOrigins.length) app.enableCors({ origin: config.api.corsOrigins, credentials: false, maxAge: 600 });
+  if (config.api.corsOrigins.length)
+    app.enableCors({ origin: config.api.corsOrigins, credentials: false, maxAge: 600 });
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -67,7 +78,8 @@ export function hardenHttp(app: INestApplication, config: TrainyardConfig): void
 }
 
 /** Swagger UI needs inline styles and its own init script: a looser CSP for /docs only. */
-export const DOCS_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'";
+export const DOCS_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'";
 
 function hostName(header: string | undefined): string | null {
   if (!header || !/^[\x21-\x7e]{1,255}$/.test(header)) return null;
@@ -90,5 +102,12 @@ function isJson(contentType: string | undefined): boolean {
 
 function refuse(res: ServerResponse, status: number, error: string, field: string, message: string): void {
   const requestId = res.getHeader(REQUEST_ID_HEADER);
-  sendProblem(res, problem(status, { error, message, errors: [{ field, message }] }, typeof requestId === 'string' ? requestId : undefined));
+  sendProblem(
+    res,
+    problem(
+      status,
+      { error, message, errors: [{ field, message }] },
+      typeof requestId === 'string' ? requestId : undefined,
+    ),
+  );
 }

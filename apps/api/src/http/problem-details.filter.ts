@@ -23,16 +23,29 @@ type Mapped = { status: number; message: string; errors?: FieldError[] };
  * about internals; it is logged with its stack and the request id.
  */
 function mapDomainError(error: unknown): Mapped | undefined {
-  if (error instanceof RunNotFoundError || error instanceof CheckpointNotFoundError || error instanceof ObjectNotFoundError) {
+  if (
+    error instanceof RunNotFoundError ||
+    error instanceof CheckpointNotFoundError ||
+    error instanceof ObjectNotFoundError
+  ) {
     return { status: HttpStatus.NOT_FOUND, message: error.message };
   }
   if (error instanceof RunStateError || error instanceof FencedError || error instanceof DatasetNameTakenError) {
     return { status: HttpStatus.CONFLICT, message: error.message };
   }
-  if (error instanceof InvalidCursorError) return { status: HttpStatus.BAD_REQUEST, message: 'Invalid query', errors: [{ field: 'cursor', message: error.message }] };
+  if (error instanceof InvalidCursorError)
+    return {
+      status: HttpStatus.BAD_REQUEST,
+      message: 'Invalid query',
+      errors: [{ field: 'cursor', message: error.message }],
+    };
   if (error instanceof InvalidObjectKeyError) return { status: HttpStatus.BAD_REQUEST, message: error.message };
   if (error instanceof RunReferenceRefusedError) {
-    return { status: HttpStatus.UNPROCESSABLE_ENTITY, message: error.summary, errors: [{ field: error.field, message: error.why }] };
+    return {
+      status: HttpStatus.UNPROCESSABLE_ENTITY,
+      message: error.summary,
+      errors: [{ field: error.field, message: error.why }],
+    };
   }
   if (error instanceof RedisUnavailableError) {
     return { status: HttpStatus.SERVICE_UNAVAILABLE, message: error.message };
@@ -57,7 +70,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const problem = this.toProblem(exception, requestIdOf(req));
     if (problem.status >= 500) {
       const error = exception instanceof Error ? exception : new Error(String(exception));
-      this.logger.error(`${req.method} ${req.url} failed (request ${problem.requestId ?? '-'}): ${error.message}`, error.stack);
+      this.logger.error(
+        `${req.method} ${req.url} failed (request ${problem.requestId ?? '-'}): ${error.message}`,
+        error.stack,
+      );
     }
     // A stream (SSE, a download) that failed after its first byte cannot change its status: end it.
     if (res.headersSent) {
@@ -75,7 +91,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return problem(status, { ...fields, message: messageOf(fields['message'], exception.message) }, requestId);
     }
     const mapped = mapDomainError(exception);
-    if (mapped) return problem(mapped.status, { message: mapped.message, ...(mapped.errors ? { errors: mapped.errors } : {}) }, requestId);
+    if (mapped)
+      return problem(
+        mapped.status,
+        { message: mapped.message, ...(mapped.errors ? { errors: mapped.errors } : {}) },
+        requestId,
+      );
     return problem(HttpStatus.INTERNAL_SERVER_ERROR, { message: 'Internal server error' }, requestId);
   }
 }
@@ -89,7 +110,11 @@ export function sendProblem(res: ServerResponse, body: ProblemDetails): void {
   res.end(text);
 }
 
-export function problem(status: number, fields: Record<string, unknown> & { message: string }, requestId: string | undefined): ProblemDetails {
+export function problem(
+  status: number,
+  fields: Record<string, unknown> & { message: string },
+  requestId: string | undefined,
+): ProblemDetails {
   const title = typeof fields['error'] === 'string' ? fields['error'] : reasonPhrase(status);
   return {
     ...fields,

@@ -18,7 +18,13 @@ describe('problem details (HTTP, PostgreSQL, Redis)', () => {
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ type: 'about:blank', status, statusCode: status, title: expect.any(String), detail: body['message'] });
+    expect(body).toMatchObject({
+      type: 'about:blank',
+      status,
+      statusCode: status,
+      title: expect.any(String),
+      detail: body['message'],
+    });
     expect(body['error']).toBe(body['title']);
     expect(body['requestId']).toBe(res.headers.get('x-request-id'));
     return body;
@@ -26,36 +32,82 @@ describe('problem details (HTTP, PostgreSQL, Redis)', () => {
 
   it('answers an unknown route, an unknown run and a forged cursor (a domain error) as problems', async () => {
     await expectProblem(await api.fetch(`${api.baseUrl}/v1/no-such-route`), 404);
-    const unknown = await expectProblem(await api.fetch(`${api.baseUrl}/v1/runs/00000000-0000-4000-8000-000000000000`), 404);
+    const unknown = await expectProblem(
+      await api.fetch(`${api.baseUrl}/v1/runs/00000000-0000-4000-8000-000000000000`),
+      404,
+    );
     expect(unknown['detail']).toBe('No run with id 00000000-0000-4000-8000-000000000000');
     const cursor = await expectProblem(await api.fetch(`${api.baseUrl}/v1/runs?cursor=${'A'.repeat(40)}`), 400);
-    expect(cursor['errors']).toEqual([{ field: 'cursor', message: expect.stringContaining('Invalid run list cursor') }]);
+    expect(cursor['errors']).toEqual([
+      { field: 'cursor', message: expect.stringContaining('Invalid run list cursor') },
+    ]);
   });
 
   it('answers validation errors, a missing key and refusals made before routing as problems, keeping the request id a client sent', async () => {
     const invalid = await expectProblem(
-      await api.fetch(`${api.baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'client-req-7' }, body: '{"kind":"pretrain"}' }),
+      await api.fetch(`${api.baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'client-req-7' },
+        body: '{"kind":"pretrain"}',
+      }),
       400,
     );
     expect(invalid['requestId']).toBe('client-req-7');
-    expect(invalid['errors']).toEqual(expect.arrayContaining([expect.objectContaining({ field: expect.any(String), message: expect.any(String) })]));
+    expect(invalid['errors']).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: expect.any(String), message: expect.any(String) })]),
+    );
     await expectProblem(await fetch(`${api.baseUrl}/v1/runs`), 401);
-    const form = await expectProblem(await api.fetch(`${api.baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' }), 415);
+    const form = await expectProblem(
+      await api.fetch(`${api.baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'a=1',
+      }),
+      415,
+    );
     expect(form['errors']).toEqual([{ field: 'Content-Type', message: expect.any(String) }]);
-    await expectProblem(await api.fetch(`${api.baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"kind":' }), 400);
+    await expectProblem(
+      await api.fetch(`${api.baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"kind":',
+      }),
+      400,
+    );
   });
 
   it('maps each domain error once, and tells nothing of an unexpected one', () => {
     const filter = new ProblemDetailsFilter();
-    expect(filter.toProblem(new RunStateError('r1', 'SUCCEEDED', 'cancel'), 'id-1')).toMatchObject({ status: 409, detail: 'Run r1 is SUCCEEDED: cannot cancel', requestId: 'id-1' });
-    expect(filter.toProblem(new ObjectNotFoundError('runs/x/model.json', 's3://bucket'), undefined)).toMatchObject({ status: 404, title: 'Not Found' });
-    expect(filter.toProblem(new InvalidCursorError('zz', 'not base64'), undefined)).toMatchObject({ status: 400, errors: [{ field: 'cursor' }] });
-    expect(filter.toProblem(new RunReferenceRefusedError('Base run cannot be used', 'base.runId', 'it FAILED'), undefined)).toMatchObject({
+    expect(filter.toProblem(new RunStateError('r1', 'SUCCEEDED', 'cancel'), 'id-1')).toMatchObject({
+      status: 409,
+      detail: 'Run r1 is SUCCEEDED: cannot cancel',
+      requestId: 'id-1',
+    });
+    expect(filter.toProblem(new ObjectNotFoundError('runs/x/model.json', 's3://bucket'), undefined)).toMatchObject({
+      status: 404,
+      title: 'Not Found',
+    });
+    expect(filter.toProblem(new InvalidCursorError('zz', 'not base64'), undefined)).toMatchObject({
+      status: 400,
+      errors: [{ field: 'cursor' }],
+    });
+    expect(
+      filter.toProblem(new RunReferenceRefusedError('Base run cannot be used', 'base.runId', 'it FAILED'), undefined),
+    ).toMatchObject({
       status: 422,
       detail: 'Base run cannot be used',
       errors: [{ field: 'base.runId', message: 'it FAILED' }],
     });
     const internal = filter.toProblem(new Error('connect ECONNREFUSED /var/run/secret.sock'), 'id-2');
-    expect(internal).toEqual({ type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'Internal server error', statusCode: 500, error: 'Internal Server Error', message: 'Internal server error', requestId: 'id-2' });
+    expect(internal).toEqual({
+      type: 'about:blank',
+      title: 'Internal Server Error',
+      status: 500,
+      detail: 'Internal server error',
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'Internal server error',
+      requestId: 'id-2',
+    });
   });
 });

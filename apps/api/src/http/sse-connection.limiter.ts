@@ -18,8 +18,18 @@ export class SseConnectionLimiter {
     const { sseConnectionsPerKey, sseConnectionsPerProcess } = this.config.limits;
     const mine = this.perKey.get(keyId) ?? 0;
     if (mine >= sseConnectionsPerKey || this.total >= sseConnectionsPerProcess) {
-      const which = mine >= sseConnectionsPerKey ? `this key has ${mine} open (SSE_MAX_PER_KEY=${sseConnectionsPerKey})` : `this server has ${this.total} open (SSE_MAX_PER_PROCESS=${sseConnectionsPerProcess})`;
-      throw new HttpException({ statusCode: 429, error: 'Too Many Requests', message: `Too many live event streams: ${which}; close one first` }, HttpStatus.TOO_MANY_REQUESTS);
+      const which =
+        mine >= sseConnectionsPerKey
+          ? `this key has ${mine} open (SSE_MAX_PER_KEY=${sseConnectionsPerKey})`
+          : `this server has ${this.total} open (SSE_MAX_PER_PROCESS=${sseConnectionsPerProcess})`;
+      throw new HttpException(
+        {
+          statusCode: 429,
+          error: 'Too Many Requests',
+          message: `Too many live event streams: ${which}; close one first`,
+        },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
     }
     this.perKey.set(keyId, mine + 1);
     this.total++;

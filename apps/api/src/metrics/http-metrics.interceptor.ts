@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpException, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  HttpException,
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { tap, type Observable } from 'rxjs';
 import { PrometheusRegistry } from './prometheus.registry';
 
@@ -24,7 +30,11 @@ export class HttpMetricsInterceptor implements NestInterceptor {
       tap({
         next: () => end({ method: request.method ?? '', route: route(), status_code: String(response.statusCode) }),
         error: (err: unknown) =>
-          end({ method: request.method ?? '', route: route(), status_code: String(err instanceof HttpException ? err.getStatus() : 500) }),
+          end({
+            method: request.method ?? '',
+            route: route(),
+            status_code: String(err instanceof HttpException ? err.getStatus() : 500),
+          }),
       }),
     );
   }

@@ -12,7 +12,9 @@ export class MetricsController {
   @Get('metrics')
   @Public('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus metrics: queue depths, runs by status and kind, workers by state, HTTP latency, process' })
+  @ApiOperation({
+    summary: 'Prometheus metrics: queue depths, runs by status and kind, workers by state, HTTP latency, process',
+  })
   @RespondsWithoutJson(200, 'text/plain', 'The Prometheus text exposition format')
   metrics(): Promise<string> {
     return this.prometheus.metrics();

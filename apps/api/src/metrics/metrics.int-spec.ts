@@ -48,8 +48,11 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
   it('counts workers alive, draining, drained, lost (silent for 3 heartbeat intervals) and stopped', async () => {
     const { prisma } = api.app.get<Database>(DATABASE);
     const workers = new WorkersRepository(prisma);
-    const [alive, draining, drained, lost, stopped] = ['alive', 'draining', 'drained', 'lost', 'stopped'].map((state) => `${state}-${randomUUID()}`);
-    for (const id of [alive!, draining!, drained!, lost!, stopped!]) await workers.register({ id, hostname: 'gpu-1', pid: 1, backend: 'wasm', gpu: null, concurrency: 1 });
+    const [alive, draining, drained, lost, stopped] = ['alive', 'draining', 'drained', 'lost', 'stopped'].map(
+      (state) => `${state}-${randomUUID()}`,
+    );
+    for (const id of [alive!, draining!, drained!, lost!, stopped!])
+      await workers.register({ id, hostname: 'gpu-1', pid: 1, backend: 'wasm', gpu: null, concurrency: 1 });
     await workers.stop(stopped!);
     await workers.requestDrain(draining!, 'preempt');
     await workers.requestDrain(drained!, 'finish');
@@ -58,11 +61,17 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     await prisma.worker.update({ where: { id: lost! }, data: { lastHeartbeatAt: new Date(Date.now() - silentFor) } });
 
     const text = await scrape();
-    const counts = ['alive', 'draining', 'drained', 'lost', 'stopped'].map((state) => value(text, `trainyard_workers{state="${state}"}`));
+    const counts = ['alive', 'draining', 'drained', 'lost', 'stopped'].map((state) =>
+      value(text, `trainyard_workers{state="${state}"}`),
+    );
     expect(counts).toEqual([1, 1, 1, 1, 1]);
     // The gauge and the fleet page apply one rule.
     const fleet = (await (await api.fetch(`${api.baseUrl}/v1/workers`)).json()) as { workers: { state: string }[] };
-    expect(['alive', 'draining', 'drained', 'lost', 'stopped'].map((state) => fleet.workers.filter((w) => w.state === state).length)).toEqual(counts);
+    expect(
+      ['alive', 'draining', 'drained', 'lost', 'stopped'].map(
+        (state) => fleet.workers.filter((w) => w.state === state).length,
+      ),
+    ).toEqual(counts);
   });
 
   it('times requests by route template and status, never by id', async () => {
@@ -70,9 +79,15 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     await api.fetch(`${api.baseUrl}/v1/runs/${randomUUID()}`);
     await api.fetch(`${api.baseUrl}/v1/runs/not-a-uuid`);
     const text = await scrape();
-    expect(value(text, 'trainyard_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status_code="404"}')).toBe(2);
-    expect(value(text, 'trainyard_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status_code="400"}')).toBe(1);
-    expect(value(text, 'trainyard_http_request_duration_seconds_count{method="POST",route="/v1/runs",status_code="201"}')).toBe(2);
+    expect(
+      value(text, 'trainyard_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status_code="404"}'),
+    ).toBe(2);
+    expect(
+      value(text, 'trainyard_http_request_duration_seconds_count{method="GET",route="/v1/runs/:id",status_code="400"}'),
+    ).toBe(1);
+    expect(
+      value(text, 'trainyard_http_request_duration_seconds_count{method="POST",route="/v1/runs",status_code="201"}'),
+    ).toBe(2);
     expect(text).not.toMatch(/route="\/v1\/runs\/[0-9a-f]{8}-/);
     // Process metrics come with the API prefix.
     expect(value(text, 'trainyard_api_process_resident_memory_bytes')).toBeGreaterThan(0);

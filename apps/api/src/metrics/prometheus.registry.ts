@@ -8,7 +8,6 @@ import type { TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
-
 /**
  * The API's Prometheus metrics, in a registry of its own (two apps in one process, as in the
  * embedded demo or tests, never collide). Fleet gauges — queue depths, runs by status and kind,
@@ -66,7 +65,9 @@ export class PrometheusRegistry {
       labelNames: ['state'],
       registers: [this.registry],
       collect: async () => {
-        const counts = await this.read('workers by state', () => this.workersRepository.countByState(this.config.worker.lostAfterMs));
+        const counts = await this.read('workers by state', () =>
+          this.workersRepository.countByState(this.config.worker.lostAfterMs),
+        );
         if (!counts) return;
         for (const state of WORKER_STATES) workers.set({ state }, counts[state]);
       },

@@ -19,10 +19,17 @@ export class ModelsController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: "Name a SUCCEEDED run's model: the next version of the name, pinned to the run's latest complete checkpoint" })
+  @ApiOperation({
+    summary:
+      "Name a SUCCEEDED run's model: the next version of the name, pinned to the run's latest complete checkpoint",
+  })
   @Responds(201, 'ModelVersionRegistered', 'The new version')
   @ApiResponse({ status: 422, description: 'The run does not exist, has not SUCCEEDED, or has no complete checkpoint' })
-  register(@Body(new ZodValidationPipe(ModelRegistrationSchema, 'Invalid model registration')) body: z.infer<typeof ModelRegistrationSchema>, @CurrentPrincipal() principal: Principal) {
+  register(
+    @Body(new ZodValidationPipe(ModelRegistrationSchema, 'Invalid model registration'))
+    body: z.infer<typeof ModelRegistrationSchema>,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.models.register(body.name, body.runId, projectForWrites(principal));
   }
 
@@ -30,7 +37,10 @@ export class ModelsController {
   @ApiOperation({ summary: 'Versions of a registered model, oldest first' })
   @Responds(200, 'ModelVersions')
   @ApiParam({ name: 'name' })
-  versions(@Param('name', new ZodValidationPipe(ModelName, 'Invalid model name', 'name')) name: string, @CurrentPrincipal() principal: Principal) {
+  versions(
+    @Param('name', new ZodValidationPipe(ModelName, 'Invalid model name', 'name')) name: string,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.models.versions(name, projectForWrites(principal));
   }
 }

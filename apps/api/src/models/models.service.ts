@@ -31,7 +31,8 @@ export class ModelsService {
     const run = await this.runs.get(runId);
     if (!run || run.project !== project) throw refuse(`No run with id ${runId}`);
     if (run.kind === 'EVALUATE') throw refuse(`Run ${runId} is an EVALUATE run; it trained no model`);
-    if (run.status !== 'SUCCEEDED') throw refuse(`Run ${runId} is ${run.status}; only a SUCCEEDED run's model can be registered`);
+    if (run.status !== 'SUCCEEDED')
+      throw refuse(`Run ${runId} is ${run.status}; only a SUCCEEDED run's model can be registered`);
     const checkpoint = await this.checkpoints.latestComplete(runId);
     if (!checkpoint) throw refuse(`Run ${runId} has no complete checkpoint`);
     const version = await this.models.register({ name, project, runId, checkpointId: checkpoint.id });
@@ -41,7 +42,8 @@ export class ModelsService {
 
   async versions(name: string, project: string): Promise<ModelVersions> {
     const versions = await this.models.versions(name, project);
-    if (versions.length === 0) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No model named "${name}"` });
+    if (versions.length === 0)
+      throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No model named "${name}"` });
     return { name, versions };
   }
 }

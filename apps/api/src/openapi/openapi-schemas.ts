@@ -1,4 +1,9 @@
-import { EvaluateSpecSchema, FinetuneSpecSchema, PretrainSpecSchema, type HttpContractName } from '@trainyard/contracts';
+import {
+  EvaluateSpecSchema,
+  FinetuneSpecSchema,
+  PretrainSpecSchema,
+  type HttpContractName,
+} from '@trainyard/contracts';
 import { z } from 'zod';
 import { pipelineAndSweepSpecSchemas } from './pipeline-sweep-schemas';
 import { responseContractSchemas } from './response-schemas';
@@ -29,7 +34,11 @@ export function openApiComponentSchemas(): Record<string, JsonSchema> {
       oneOf: [schemaRef('PretrainSpec'), schemaRef('FinetuneSpec'), schemaRef('EvaluateSpec')],
       discriminator: {
         propertyName: 'kind',
-        mapping: { pretrain: schemaRef('PretrainSpec').$ref, finetune: schemaRef('FinetuneSpec').$ref, evaluate: schemaRef('EvaluateSpec').$ref },
+        mapping: {
+          pretrain: schemaRef('PretrainSpec').$ref,
+          finetune: schemaRef('FinetuneSpec').$ref,
+          evaluate: schemaRef('EvaluateSpec').$ref,
+        },
       },
     },
     ...pipelineAndSweepSpecSchemas(),

@@ -26,7 +26,8 @@ function pipelineSpec(): JsonSchema {
       pretrain: kindOptional(property(schema, 'pretrain')),
       finetunes: {
         ...finetunes,
-        description: "Fine-tunes of the pretrain's encoder: leave model.baseRunId, baseModel and importedModel out (the base is the pretrain)",
+        description:
+          "Fine-tunes of the pretrain's encoder: leave model.baseRunId, baseModel and importedModel out (the base is the pretrain)",
         items: kindOptional(finetunes.items as JsonSchema),
       },
     },

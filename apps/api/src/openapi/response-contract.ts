@@ -15,12 +15,18 @@ export type ResponseContract = { status: number; contract: HttpContractName } | 
  */
 export function Responds(status: number, contract: HttpContractName, description?: string): MethodDecorator {
   const contractOf: ResponseContract = { status, contract };
-  return applyDecorators(SetMetadata(RESPONSE_CONTRACT, contractOf), ApiResponse({ status, description: description ?? contract, schema: schemaRef(contract) }));
+  return applyDecorators(
+    SetMetadata(RESPONSE_CONTRACT, contractOf),
+    ApiResponse({ status, description: description ?? contract, schema: schemaRef(contract) }),
+  );
 }
 
 /** The route answers something that is not a JSON document (`mediaType`: an event stream, a file, an image, no body). */
 export function RespondsWithoutJson(status: number, mediaType: string, description?: string): MethodDecorator {
   const contractOf: ResponseContract = { status, notJson: mediaType };
   const documented = ApiResponse({ status, description: description ?? mediaType });
-  return applyDecorators(SetMetadata(RESPONSE_CONTRACT, contractOf), ...(status === 204 ? [documented] : [ApiProduces(mediaType), documented]));
+  return applyDecorators(
+    SetMetadata(RESPONSE_CONTRACT, contractOf),
+    ...(status === 204 ? [documented] : [ApiProduces(mediaType), documented]),
+  );
 }

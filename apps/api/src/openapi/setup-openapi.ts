@@ -14,21 +14,38 @@ import { CONFIG } from '@trainyard/infrastructure';
 export function setupOpenApi(app: INestApplication): void {
   const config = app.get<TrainyardConfig>(CONFIG);
   const authenticator = app.get(ApiKeyAuthenticator);
-  app.use(['/docs', '/docs-json', '/docs-yaml'], (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
-    if (!config.auth.enabled) return next();
-    const token = tokenOf(req);
-    void (token ? authenticator.authenticate(token) : Promise.resolve(null)).then((principal) => {
-      if (principal) return next();
-      const body = JSON.stringify({ statusCode: 401, error: 'Unauthorized', message: 'An API key is required (sign in on the dashboard, or send "Authorization: Bearer <key>")' });
-      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer realm="trainyard"' });
-      res.end(body);
-    }, next);
-  });
+  app.use(
+    ['/docs', '/docs-json', '/docs-yaml'],
+    (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
+      if (!config.auth.enabled) return next();
+      const token = tokenOf(req);
+      void (token ? authenticator.authenticate(token) : Promise.resolve(null)).then((principal) => {
+        if (principal) return next();
+        const body = JSON.stringify({
+          statusCode: 401,
+          error: 'Unauthorized',
+          message: 'An API key is required (sign in on the dashboard, or send "Authorization: Bearer <key>")',
+        });
+        res.writeHead(401, {
+          'content-type': 'application/json; charset=utf-8',
+          'www-authenticate': 'Bearer realm="trainyard"',
+        });
+        res.end(body);
+      }, next);
+    },
+  );
   const documentConfig = new DocumentBuilder()
     .setTitle('Trainyard API')
     .setDescription('Submit pretrain and fine-tune runs, follow their progress, metrics and checkpoints.')
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer <key>` (see docs/security.md)' }, 'bearer')
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An API key: `Authorization: Bearer <key>` (see docs/security.md)',
+      },
+      'bearer',
+    )
     .addSecurityRequirements('bearer')
     .build();
   const document = SwaggerModule.createDocument(app, documentConfig);

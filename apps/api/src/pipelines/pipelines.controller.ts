@@ -20,21 +20,40 @@ export class PipelinesController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Submit pretrain → fine-tunes → evaluations; every step is validated now and recorded as a run of the pipeline' })
+  @ApiOperation({
+    summary:
+      'Submit pretrain → fine-tunes → evaluations; every step is validated now and recorded as a run of the pipeline',
+  })
   @ApiBody({ schema: schemaRef('PipelineSpec') })
-  @Responds(201, 'PipelineView', 'The pipeline (RUNNING) and its runs; the pretrain is queued, the rest wait for their upstream run')
+  @Responds(
+    201,
+    'PipelineView',
+    'The pipeline (RUNNING) and its runs; the pretrain is queued, the rest wait for their upstream run',
+  )
   @ApiBadRequestResponse({
     description: 'Invalid pipeline spec, with the path of every bad field (e.g. finetunes.1.training.epochs)',
     schema: schemaRef('ProblemDetails'),
   })
-  @ApiResponse({ status: 422, description: 'A step refers to something unknown (an unregistered dataset)', schema: schemaRef('ProblemDetails') })
-  @ApiResponse({ status: 503, description: 'Redis unavailable: the pretrain could not be queued, so the pipeline FAILED' })
-  submit(@Body(new SpecValidationPipe(PipelineSpecSchema, 'Invalid pipeline spec')) spec: PipelineSpec, @CurrentPrincipal() principal: Principal) {
+  @ApiResponse({
+    status: 422,
+    description: 'A step refers to something unknown (an unregistered dataset)',
+    schema: schemaRef('ProblemDetails'),
+  })
+  @ApiResponse({
+    status: 503,
+    description: 'Redis unavailable: the pretrain could not be queued, so the pipeline FAILED',
+  })
+  submit(
+    @Body(new SpecValidationPipe(PipelineSpecSchema, 'Invalid pipeline spec')) spec: PipelineSpec,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.pipelines.submit(spec, projectForWrites(principal));
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'A pipeline: status (RUNNING, SUCCEEDED, FAILED with the reason, CANCELLED) and its runs in step order' })
+  @ApiOperation({
+    summary: 'A pipeline: status (RUNNING, SUCCEEDED, FAILED with the reason, CANCELLED) and its runs in step order',
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @Responds(200, 'PipelineView', 'The pipeline and its runs in step order')
   @ApiResponse({ status: 404, description: 'No pipeline with this id' })
@@ -45,7 +64,8 @@ export class PipelinesController {
   @Post(':id/cancel')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Cancel a pipeline: waiting and held steps at once, running steps between batches; the pipeline is CANCELLED now',
+    summary:
+      'Cancel a pipeline: waiting and held steps at once, running steps between batches; the pipeline is CANCELLED now',
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @Responds(200, 'PipelineView', 'The pipeline, CANCELLED (also when it already was), and its runs')

@@ -73,7 +73,12 @@ describe('pipeline cancel (PostgreSQL, Redis, HTTP)', () => {
     const { id, pretrainId } = await submit('queued');
     const res = await http('POST', `/v1/pipelines/${id}/cancel`);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id, status: 'CANCELLED', failureReason: expect.stringContaining('cancelled on request'), endedAt: expect.any(String) });
+    expect(res.body).toMatchObject({
+      id,
+      status: 'CANCELLED',
+      failureReason: expect.stringContaining('cancelled on request'),
+      endedAt: expect.any(String),
+    });
     expect(res.body.runs).toHaveLength(5);
     for (const run of res.body.runs) {
       expect(run).toMatchObject({ status: 'CANCELLED', held: false, endedAt: expect.any(String) });
@@ -116,7 +121,11 @@ describe('pipeline cancel (PostgreSQL, Redis, HTTP)', () => {
     const res = await http('POST', `/v1/pipelines/${failed.id}/cancel`);
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ statusCode: 409, status: 409, error: 'Conflict', pipelineStatus: 'FAILED' });
-    expect(res.body.message).toMatch(new RegExp(`^Pipeline ${failed.id} already FAILED \\(PRETRAIN step "failed: ae" \\(run ${failed.pretrainId}\\) FAILED: out of memory\\); only a RUNNING pipeline can be cancelled$`));
+    expect(res.body.message).toMatch(
+      new RegExp(
+        `^Pipeline ${failed.id} already FAILED \\(PRETRAIN step "failed: ae" \\(run ${failed.pretrainId}\\) FAILED: out of memory\\); only a RUNNING pipeline can be cancelled$`,
+      ),
+    );
     const detail = await http('GET', `/v1/pipelines/${failed.id}`);
     expect(detail.body.status).toBe('FAILED');
     expect(detail.body.runs.slice(1).map((r: { status: string }) => r.status)).toEqual(Array(4).fill('CANCELLED'));
@@ -129,14 +138,22 @@ describe('pipeline cancel (PostgreSQL, Redis, HTTP)', () => {
     }
     const late = await http('POST', `/v1/pipelines/${succeeded.id}/cancel`);
     expect(late.status).toBe(409);
-    expect(late.body).toMatchObject({ pipelineStatus: 'SUCCEEDED', message: `Pipeline ${succeeded.id} already SUCCEEDED; only a RUNNING pipeline can be cancelled` });
-    expect((await http('GET', `/v1/pipelines/${succeeded.id}`)).body.runs.map((r: { status: string }) => r.status)).toEqual(Array(5).fill('SUCCEEDED'));
+    expect(late.body).toMatchObject({
+      pipelineStatus: 'SUCCEEDED',
+      message: `Pipeline ${succeeded.id} already SUCCEEDED; only a RUNNING pipeline can be cancelled`,
+    });
+    expect(
+      (await http('GET', `/v1/pipelines/${succeeded.id}`)).body.runs.map((r: { status: string }) => r.status),
+    ).toEqual(Array(5).fill('SUCCEEDED'));
   });
 
   it('answers 404 for an unknown pipeline and 400 naming the id for a malformed one', async () => {
     const unknown = randomUUID();
     const missing = await http('POST', `/v1/pipelines/${unknown}/cancel`);
-    expect(missing).toEqual({ status: 404, body: expect.objectContaining({ statusCode: 404, error: 'Not Found', message: `No pipeline with id ${unknown}` }) });
+    expect(missing).toEqual({
+      status: 404,
+      body: expect.objectContaining({ statusCode: 404, error: 'Not Found', message: `No pipeline with id ${unknown}` }),
+    });
     const bad = await http('POST', '/v1/pipelines/12345/cancel');
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ message: 'Invalid pipeline id', errors: [{ field: 'id' }] });

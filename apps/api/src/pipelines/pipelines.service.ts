@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
-import { clipText, runKindOf, type EvaluateSpec, type FinetuneSpec, type PipelineSpec, type PipelineView } from '@trainyard/contracts';
+import {
+  clipText,
+  runKindOf,
+  type EvaluateSpec,
+  type FinetuneSpec,
+  type PipelineSpec,
+  type PipelineView,
+} from '@trainyard/contracts';
 import { PipelinesRepository, type PipelineRunCreation } from '@trainyard/db';
 import { applyPipelineDecision, type TrainingQueue } from '@trainyard/queue';
 import { RunReferencesService } from '../runs/run-references.service';
@@ -34,19 +41,44 @@ export class PipelinesService {
     const planned: PlannedRun[] = [await this.references.resolve(spec.pretrain, project)];
     for (const finetune of spec.finetunes) planned.push(await this.references.resolve(finetune, project));
     // An evaluation's own dataset is checked the way a fine-tune's is (its checkpoint does not exist yet).
-    for (const evaluation of spec.evaluations) if (evaluation.dataset) await this.references.resolve({ ...spec.finetunes[0]!, dataset: evaluation.dataset }, project);
+    for (const evaluation of spec.evaluations)
+      if (evaluation.dataset)
+        await this.references.resolve({ ...spec.finetunes[0]!, dataset: evaluation.dataset }, project);
     // Evaluations make one pass each over at most a fine-tune's data: the training steps bound the work.
     await this.quota.check(project, planned, 'finetunes');
 
     const id = randomUUID();
     const pretrainId = randomUUID();
-    const runs: PipelineRunCreation[] = [{ id: pretrainId, kind: runKindOf(spec.pretrain.kind), name: spec.pretrain.name, spec: spec.pretrain, baseRunId: null, held: false }];
+    const runs: PipelineRunCreation[] = [
+      {
+        id: pretrainId,
+        kind: runKindOf(spec.pretrain.kind),
+        name: spec.pretrain.name,
+        spec: spec.pretrain,
+        baseRunId: null,
+        held: false,
+      },
+    ];
     for (const finetune of spec.finetunes) {
       const finetuneId = randomUUID();
-      runs.push({ id: finetuneId, kind: runKindOf(finetune.kind), name: finetune.name, spec: finetune, baseRunId: pretrainId, held: true });
+      runs.push({
+        id: finetuneId,
+        kind: runKindOf(finetune.kind),
+        name: finetune.name,
+        spec: finetune,
+        baseRunId: pretrainId,
+        held: true,
+      });
       for (const evaluation of spec.evaluations) {
         const evaluate = evaluationSpec(finetuneId, finetune, evaluation);
-        runs.push({ id: randomUUID(), kind: runKindOf(evaluate.kind), name: evaluate.name, spec: evaluate, baseRunId: finetuneId, held: true });
+        runs.push({
+          id: randomUUID(),
+          kind: runKindOf(evaluate.kind),
+          name: evaluate.name,
+          spec: evaluate,
+          baseRunId: finetuneId,
+          held: true,
+        });
       }
     }
     await this.pipelines.create({ id, name: spec.name, spec, project }, runs);
@@ -86,14 +118,19 @@ export class PipelinesService {
       });
     }
     const stopping = pipeline.runs.filter((r) => r.status === 'RUNNING').length;
-    this.logger.log(`Pipeline ${id} ${pipeline.status}: ${outcome.cancelled.length} waiting steps cancelled now, ${stopping} running asked to stop`);
+    this.logger.log(
+      `Pipeline ${id} ${pipeline.status}: ${outcome.cancelled.length} waiting steps cancelled now, ${stopping} running asked to stop`,
+    );
     return pipeline;
   }
 }
 
-
 /** The evaluation of a fine-tune step: its dataset unless another is named, its final checkpoint once released. */
-function evaluationSpec(finetuneId: string, finetune: FinetuneSpec, evaluation: PipelineSpec['evaluations'][number]): EvaluateSpec {
+function evaluationSpec(
+  finetuneId: string,
+  finetune: FinetuneSpec,
+  evaluation: PipelineSpec['evaluations'][number],
+): EvaluateSpec {
   return {
     kind: 'evaluate',
     // The composed default may pass the name limit the worker checks again: clip it, whole characters only.

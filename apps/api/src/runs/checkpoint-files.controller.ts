@@ -13,7 +13,11 @@ import { OBJECT_STORE } from '@trainyard/infrastructure';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
-const sequencePipe = new ZodValidationPipe(z.coerce.number().int().min(0).max(2_147_483_647), 'Invalid checkpoint sequence', 'sequence');
+const sequencePipe = new ZodValidationPipe(
+  z.coerce.number().int().min(0).max(2_147_483_647),
+  'Invalid checkpoint sequence',
+  'sequence',
+);
 const filePipe = new ZodValidationPipe(z.string().min(1).max(500), 'Invalid query', 'file');
 
 /**
@@ -36,7 +40,10 @@ export class CheckpointFilesController {
   @ApiOperation({ summary: 'Files of a complete checkpoint (model.json, weights, manifest) with their sizes' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @Responds(200, 'CheckpointFiles')
-  async files(@Param('id', runIdPipe) id: string, @Param('sequence', sequencePipe) sequence: number): Promise<CheckpointFiles> {
+  async files(
+    @Param('id', runIdPipe) id: string,
+    @Param('sequence', sequencePipe) sequence: number,
+  ): Promise<CheckpointFiles> {
     const { prefix } = await this.checkpoint(id, sequence);
     const files = (await this.store.list(prefix)).map((o) => ({ file: o.key.slice(prefix.length), bytes: o.size }));
     return { runId: id, sequence, files };
@@ -46,7 +53,11 @@ export class CheckpointFilesController {
   @ApiOperation({ summary: 'One file of a complete checkpoint, as an attachment' })
   @RespondsWithoutJson(200, 'application/octet-stream', 'The file as an attachment (application/json for .json files)')
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiQuery({ name: 'file', required: true, description: 'A name from the files listing, e.g. `classifier/model.json`' })
+  @ApiQuery({
+    name: 'file',
+    required: true,
+    description: 'A name from the files listing, e.g. `classifier/model.json`',
+  })
   async download(
     @Param('id', runIdPipe) id: string,
     @Param('sequence', sequencePipe) sequence: number,
@@ -56,7 +67,11 @@ export class CheckpointFilesController {
     const { prefix } = await this.checkpoint(id, sequence);
     const listed = await this.store.list(prefix);
     const missing = () =>
-      new NotFoundException({ statusCode: 404, error: 'Not Found', message: `Checkpoint #${sequence} of run ${id} has no file "${file}"` });
+      new NotFoundException({
+        statusCode: 404,
+        error: 'Not Found',
+        message: `Checkpoint #${sequence} of run ${id} has no file "${file}"`,
+      });
     const object = listed.find((o) => o.key === prefix + file);
     if (!object) throw missing();
     let opened: ObjectReadStream;
@@ -95,7 +110,11 @@ export class CheckpointFilesController {
   private async checkpoint(runId: string, sequence: number): Promise<{ prefix: string }> {
     const row = await this.checkpoints.bySequence(runId, sequence);
     if (!row || row.status !== 'COMPLETE') {
-      throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `Run ${runId} has no complete checkpoint #${sequence}` });
+      throw new NotFoundException({
+        statusCode: 404,
+        error: 'Not Found',
+        message: `Run ${runId} has no complete checkpoint #${sequence}`,
+      });
     }
     const prefix = keyFromUri(this.store, row.uri);
     return { prefix: prefix.endsWith('/') ? prefix : `${prefix}/` };

@@ -102,7 +102,9 @@ describe('run events and checkpoint files (PostgreSQL, Redis, HTTP)', () => {
         async (job) => {
           for (let epoch = 1; epoch <= 3; epoch++) {
             await job.updateProgress({ phase: 'training', epoch, epochs: 3, step: epoch * 10, stepsPerEpoch: 10 });
-            await metrics.write(runId, null, [{ name: 'loss', step: epoch * 10, epoch, value: 1 / epoch, wallTime: new Date() }]);
+            await metrics.write(runId, null, [
+              { name: 'loss', step: epoch * 10, epoch, value: 1 / epoch, wallTime: new Date() },
+            ]);
             await new Promise((r) => setTimeout(r, 700));
           }
           return { status: 'SUCCEEDED' };
@@ -110,11 +112,21 @@ describe('run events and checkpoint files (PostgreSQL, Redis, HTTP)', () => {
         { connection },
       );
     };
-    const events = await collectEvents(runId, (e) => e.some((x) => x.type === 'metrics' && x.data.points.some((p: { step: number }) => p.step === 30)) && e.some((x) => x.type === 'status' && x.data.status === 'QUEUED' && e.indexOf(x) > 0), startWorker);
+    const events = await collectEvents(
+      runId,
+      (e) =>
+        e.some((x) => x.type === 'metrics' && x.data.points.some((p: { step: number }) => p.step === 30)) &&
+        e.some((x) => x.type === 'status' && x.data.status === 'QUEUED' && e.indexOf(x) > 0),
+      startWorker,
+    );
     await worker?.close();
     expect(events[0]).toMatchObject({ type: 'status', data: { runId, status: 'QUEUED' } });
-    expect(events.filter((e) => e.type === 'progress').map((e) => e.data.progress.epoch)).toEqual(expect.arrayContaining([1, 2, 3]));
-    const steps = events.filter((e) => e.type === 'metrics').flatMap((e) => e.data.points.map((p: { step: number }) => p.step));
+    expect(events.filter((e) => e.type === 'progress').map((e) => e.data.progress.epoch)).toEqual(
+      expect.arrayContaining([1, 2, 3]),
+    );
+    const steps = events
+      .filter((e) => e.type === 'metrics')
+      .flatMap((e) => e.data.points.map((p: { step: number }) => p.step));
     expect(steps).toEqual([10, 20, 30]);
   }, 30_000);
 
@@ -130,11 +142,26 @@ describe('run events and checkpoint files (PostgreSQL, Redis, HTTP)', () => {
     await store.put(`${prefix}manifest.json`, Buffer.from('{}'));
     await store.put(`runs/${runId}/secret.txt`, Buffer.from('no'));
     const checkpoints = app.get(CheckpointsRepository);
-    const row = await checkpoints.begin({ runId, attemptId: null, sequence: 1, epoch: 1, step: 10, uri: store.uri(prefix), models: ['classifier'] });
+    const row = await checkpoints.begin({
+      runId,
+      attemptId: null,
+      sequence: 1,
+      epoch: 1,
+      step: 10,
+      uri: store.uri(prefix),
+      models: ['classifier'],
+    });
     await checkpoints.complete(row.id, 40, 'f'.repeat(64));
 
     const files = await (await api.fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/files`)).json();
-    expect(files).toEqual({ runId, sequence: 1, files: [{ file: 'classifier/model.json', bytes: 25 }, { file: 'manifest.json', bytes: 2 }] });
+    expect(files).toEqual({
+      runId,
+      sequence: 1,
+      files: [
+        { file: 'classifier/model.json', bytes: 25 },
+        { file: 'manifest.json', bytes: 2 },
+      ],
+    });
     const download = await api.fetch(`${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=classifier/model.json`);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-disposition')).toMatch(/attachment; filename=".*ckpt1-classifier_model.json"/);
@@ -151,7 +178,15 @@ describe('run events and checkpoint files (PostgreSQL, Redis, HTTP)', () => {
     await store.put(`${prefix}classifier/weights.bin`, weights);
     await store.put(`${prefix}classifier/model.json`, Buffer.from('{"format":"layers-model"}'));
     const checkpoints = app.get(CheckpointsRepository);
-    const row = await checkpoints.begin({ runId, attemptId: null, sequence: 1, epoch: 1, step: 10, uri: store.uri(prefix), models: ['classifier'] });
+    const row = await checkpoints.begin({
+      runId,
+      attemptId: null,
+      sequence: 1,
+      epoch: 1,
+      step: 10,
+      uri: store.uri(prefix),
+      models: ['classifier'],
+    });
     await checkpoints.complete(row.id, weights.length, 'f'.repeat(64));
     const url = (file: string) => `${baseUrl}/v1/runs/${runId}/checkpoints/1/download?file=${file}`;
 
@@ -161,7 +196,9 @@ describe('run events and checkpoint files (PostgreSQL, Redis, HTTP)', () => {
     expect(big.headers.get('content-length')).toBe(String(weights.length));
     const received = Buffer.from(await big.arrayBuffer());
     expect(received.length).toBe(weights.length);
-    expect(createHash('sha256').update(received).digest('hex')).toBe(createHash('sha256').update(weights).digest('hex'));
+    expect(createHash('sha256').update(received).digest('hex')).toBe(
+      createHash('sha256').update(weights).digest('hex'),
+    );
     expect((await api.fetch(url('classifier/model.json'))).headers.get('content-type')).toBe('application/json');
 
     // Listed, then gone before it is opened (retention deleted it): a 404, not a 500 or an empty 200.

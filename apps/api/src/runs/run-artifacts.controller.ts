@@ -19,13 +19,20 @@ export class RunArtifactsController {
   @ApiOperation({ summary: "A PNG grid of the fine-tune's augmented training samples (original first in each row)" })
   @RespondsWithoutJson(200, 'image/png')
   @ApiParam({ name: 'id', format: 'uuid' })
-  async augmentation(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id')) id: string, @Res() res: ServerResponse): Promise<void> {
+  async augmentation(
+    @Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id')) id: string,
+    @Res() res: ServerResponse,
+  ): Promise<void> {
     let body: Buffer;
     try {
       body = await this.store.get(augmentationSampleKey(id));
     } catch (error) {
       if (!(error instanceof ObjectNotFoundError)) throw error;
-      throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `Run ${id} has no augmentation sample (no augmentation, or not started yet)` });
+      throw new NotFoundException({
+        statusCode: 404,
+        error: 'Not Found',
+        message: `Run ${id} has no augmentation sample (no augmentation, or not started yet)`,
+      });
     }
     res.writeHead(200, { 'content-type': 'image/png', 'content-length': body.length });
     res.end(body);

@@ -32,8 +32,16 @@ export class RunEventsController {
   @Get(':id/events')
   @ApiOperation({ summary: 'Server-sent events of a run: status, progress and new metric points, live' })
   @ApiParam({ name: 'id', format: 'uuid' })
-  @RespondsWithoutJson(200, 'text/event-stream', 'Events named status, progress and metrics; the data of each is a RunEvent')
-  async events(@Param('id', runIdPipe) id: string, @Res() res: ServerResponse, @CurrentPrincipal() principal: Principal): Promise<void> {
+  @RespondsWithoutJson(
+    200,
+    'text/event-stream',
+    'Events named status, progress and metrics; the data of each is a RunEvent',
+  )
+  async events(
+    @Param('id', runIdPipe) id: string,
+    @Res() res: ServerResponse,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<void> {
     const snapshot = await this.queries.runStatus(id); // 404 before any byte of the stream
     const release = this.limiter.acquire(principal.keyId); // 429 before any byte, too
     res.writeHead(200, {

@@ -100,7 +100,11 @@ export class RunEventsHub implements OnApplicationShutdown {
   private async redisNow(connection: Redis): Promise<string> {
     try {
       const deadline = this.config.redis.connectTimeoutMs;
-      const [seconds, micros] = await withDeadline(connection.time(), deadline, `Redis TIME: no answer within ${deadline} ms`);
+      const [seconds, micros] = await withDeadline(
+        connection.time(),
+        deadline,
+        `Redis TIME: no answer within ${deadline} ms`,
+      );
       return `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`;
     } catch {
       return '$';
@@ -109,7 +113,10 @@ export class RunEventsHub implements OnApplicationShutdown {
 
   private async startQueueEvents(): Promise<void> {
     // QueueEvents blocks on XREAD, so it gets a connection of its own (never the queue's).
-    const connection = createRedisConnection(this.config.redis.url, { forWorker: true, connectTimeoutMs: this.config.redis.connectTimeoutMs });
+    const connection = createRedisConnection(this.config.redis.url, {
+      forWorker: true,
+      connectTimeoutMs: this.config.redis.connectTimeoutMs,
+    });
     connection.on('error', (err: Error) => this.logger.warn(`Run events: Redis error: ${err.message}`));
     const lastEventId = await this.redisNow(connection);
     const queueEvents = new QueueEvents(this.queue.name, { connection, autorun: true, lastEventId });

@@ -1,4 +1,12 @@
-import { isForbiddenKey, RUN_KINDS, RUN_STATUSES, RUN_TAGS_MAX, RunTagSchema, text, textProblem } from '@trainyard/contracts';
+import {
+  isForbiddenKey,
+  RUN_KINDS,
+  RUN_STATUSES,
+  RUN_TAGS_MAX,
+  RunTagSchema,
+  text,
+  textProblem,
+} from '@trainyard/contracts';
 import { RUN_LIST_MAX_LIMIT, type RunListQuery, type SpecFilter, type SpecValue } from '@trainyard/db';
 import { z } from 'zod';
 import { RunIdSchema, RunListSortSchema } from './run-queries';
@@ -20,9 +28,7 @@ const BaseListSchema = z.strictObject({
   kind: z.preprocess(upper, z.enum(RUN_KINDS)).optional(),
   q: text({ max: 200 }).optional(),
   // `tag=a&tag=b`: runs with all of them.
-  tag: z
-    .union([RunTagSchema.transform((tag) => [tag]), z.array(RunTagSchema).max(RUN_TAGS_MAX)])
-    .optional(),
+  tag: z.union([RunTagSchema.transform((tag) => [tag]), z.array(RunTagSchema).max(RUN_TAGS_MAX)]).optional(),
   archived: z
     .enum(['true', 'false', 'any'], 'Expected true, false or any')
     .transform((value) => (value === 'any' ? ('any' as const) : value === 'true'))
@@ -59,7 +65,8 @@ export const RunListRequestSchema = z.unknown().transform((raw, ctx): RunListReq
     else if (!key.startsWith('spec.')) fixed[key] = value;
     else spec.push({ path: SPEC_PATH.exec(key)![1]!.split('.'), value: specValue(value as string) });
   }
-  if (spec.length > MAX_SPEC_FILTERS) ctx.addIssue({ code: 'custom', path: ['spec'], message: `At most ${MAX_SPEC_FILTERS} spec filters` });
+  if (spec.length > MAX_SPEC_FILTERS)
+    ctx.addIssue({ code: 'custom', path: ['spec'], message: `At most ${MAX_SPEC_FILTERS} spec filters` });
   const parsed = BaseListSchema.safeParse(fixed);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) ctx.addIssue({ ...issue } as never);
@@ -94,7 +101,14 @@ export function specValue(text: string): SpecValue {
 }
 
 const NamesSchema = text({ max: 2000 })
-  .transform((s) => [...new Set(s.split(',').map((n) => n.trim()).filter(Boolean))])
+  .transform((s) => [
+    ...new Set(
+      s
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
+  ])
   .pipe(z.array(z.string().max(200)).min(1, 'Give at least one metric name').max(20));
 
 /**
@@ -115,7 +129,14 @@ export const CompareQuerySchema = z.strictObject({
   ids: z
     .string()
     .max(2000)
-    .transform((s) => [...new Set(s.split(',').map((n) => n.trim()).filter(Boolean))])
+    .transform((s) => [
+      ...new Set(
+        s
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean),
+      ),
+    ])
     .pipe(z.array(RunIdSchema).min(1, 'Give at least one run id').max(COMPARE_MAX_RUNS)),
   names: NamesSchema.optional(),
   maxPoints: z.coerce.number().int().min(10).max(SERIES_MAX_POINTS).default(SERIES_DEFAULT_MAX_POINTS),

@@ -30,19 +30,39 @@ export class RunHistoryController {
   constructor(private readonly queries: RunHistoryService) {}
 
   @Get()
-  @ApiOperation({ summary: 'List runs: filter by status, kind, name, tags and spec fields; sort by creation or any metric summary; keyset pages' })
+  @ApiOperation({
+    summary:
+      'List runs: filter by status, kind, name, tags and spec fields; sort by creation or any metric summary; keyset pages',
+  })
   @Responds(200, 'RunListPage')
   @ApiQuery({ name: 'status', required: false, enum: [...RUN_STATUSES] })
   @ApiQuery({ name: 'kind', required: false, enum: [...RUN_KINDS] })
   @ApiQuery({ name: 'q', required: false, description: 'Case-insensitive substring of the name' })
-  @ApiQuery({ name: 'spec.<path>', required: false, description: 'Equality on a spec field, e.g. `spec.training.learningRate=0.001`, `spec.model.type=classifier`' })
-  @ApiQuery({ name: 'tag', required: false, isArray: true, description: 'Runs carrying this tag; repeat for runs carrying all of them' })
-  @ApiQuery({ name: 'archived', required: false, enum: ['false', 'true', 'any'], description: 'Archived runs are left out unless `true` (only them) or `any`' })
+  @ApiQuery({
+    name: 'spec.<path>',
+    required: false,
+    description: 'Equality on a spec field, e.g. `spec.training.learningRate=0.001`, `spec.model.type=classifier`',
+  })
+  @ApiQuery({
+    name: 'tag',
+    required: false,
+    isArray: true,
+    description: 'Runs carrying this tag; repeat for runs carrying all of them',
+  })
+  @ApiQuery({
+    name: 'archived',
+    required: false,
+    enum: ['false', 'true', 'any'],
+    description: 'Archived runs are left out unless `true` (only them) or `any`',
+  })
   @ApiQuery({ name: 'sort', required: false, description: '`createdAt` or `metric:<name>:<best|last|min|max>`' })
   @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
   @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
-  list(@Query(new ZodValidationPipe(RunListRequestSchema, 'Invalid query')) query: RunListRequest, @CurrentPrincipal() principal: Principal) {
+  list(
+    @Query(new ZodValidationPipe(RunListRequestSchema, 'Invalid query')) query: RunListRequest,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.queries.list({ ...query, project: projectFilter(principal) });
   }
 
@@ -50,27 +70,51 @@ export class RunHistoryController {
   @ApiOperation({ summary: 'Several runs side by side: list rows, summaries and downsampled series' })
   @Responds(200, 'RunComparison')
   @ApiQuery({ name: 'ids', required: true, description: 'Comma-separated run ids (up to 20)' })
-  @ApiQuery({ name: 'names', required: false, description: 'Comma-separated metric names (default loss, val_loss, accuracy, val_accuracy)' })
-  @ApiQuery({ name: 'maxPoints', required: false, schema: { type: 'integer', minimum: 10, maximum: 10000, default: 1000 } })
-  compare(@Query(new ZodValidationPipe(CompareQuerySchema, 'Invalid query')) query: CompareQuery, @CurrentPrincipal() principal: Principal) {
+  @ApiQuery({
+    name: 'names',
+    required: false,
+    description: 'Comma-separated metric names (default loss, val_loss, accuracy, val_accuracy)',
+  })
+  @ApiQuery({
+    name: 'maxPoints',
+    required: false,
+    schema: { type: 'integer', minimum: 10, maximum: 10000, default: 1000 },
+  })
+  compare(
+    @Query(new ZodValidationPipe(CompareQuerySchema, 'Invalid query')) query: CompareQuery,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.queries.compare(query, projectFilter(principal));
   }
 
   @Get(':id/metrics')
-  @ApiOperation({ summary: 'Metric points by name and step; with maxPoints each series keeps its bucket minima, maxima and last point' })
+  @ApiOperation({
+    summary:
+      'Metric points by name and step; with maxPoints each series keeps its bucket minima, maxima and last point',
+  })
   @Responds(200, 'RunMetrics')
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiQuery({ name: 'names', required: false, description: 'Comma-separated metric names (`name` for one is also accepted)' })
+  @ApiQuery({
+    name: 'names',
+    required: false,
+    description: 'Comma-separated metric names (`name` for one is also accepted)',
+  })
   @ApiQuery({ name: 'maxPoints', required: false, schema: { type: 'integer', minimum: 10, maximum: 10000 } })
-  metrics(@Param('id', runIdPipe) id: string, @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: MetricSeriesQuery) {
+  metrics(
+    @Param('id', runIdPipe) id: string,
+    @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: MetricSeriesQuery,
+  ) {
     return this.queries.metricPoints(id, query);
   }
 
   @Get(':id/series')
-  @ApiOperation({ summary: 'Like /metrics, grouped per metric with each series\' real point count (what charts use)' })
+  @ApiOperation({ summary: "Like /metrics, grouped per metric with each series' real point count (what charts use)" })
   @Responds(200, 'RunSeries')
   @ApiParam({ name: 'id', format: 'uuid' })
-  async series(@Param('id', runIdPipe) id: string, @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: MetricSeriesQuery) {
+  async series(
+    @Param('id', runIdPipe) id: string,
+    @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: MetricSeriesQuery,
+  ) {
     await this.queries.assertExists(id);
     return this.queries.series(id, query.names, query.maxPoints ?? SERIES_DEFAULT_MAX_POINTS);
   }

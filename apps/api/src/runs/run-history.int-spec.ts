@@ -33,7 +33,11 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
     return { status: response.status, body: await response.json() };
   };
   const submit = async (spec: RunSpecInput): Promise<string> => {
-    const response = await api.fetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+    const response = await api.fetch(`${baseUrl}/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(spec),
+    });
     expect(response.status).toBe(201);
     return ((await response.json()) as { id: string }).id;
   };
@@ -50,8 +54,14 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
         ['gamma dogs', 0.01, 0.8],
         ['delta 100%_sure', 0.001, undefined],
       ] as const) {
-        made[name] = await submit({ kind: 'finetune', name, dataset: { name: 'synthetic-shapes' }, training: { learningRate: lr } });
-        if (acc !== undefined) await metrics.write(made[name]!, null, series('val_accuracy', [acc / 2, acc, acc - 0.05]));
+        made[name] = await submit({
+          kind: 'finetune',
+          name,
+          dataset: { name: 'synthetic-shapes' },
+          training: { learningRate: lr },
+        });
+        if (acc !== undefined)
+          await metrics.write(made[name]!, null, series('val_accuracy', [acc / 2, acc, acc - 0.05]));
       }
     });
 
@@ -59,7 +69,11 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
       const lr = await get('/v1/runs?spec.training.learningRate=1e-3&spec.model.type=classifier&limit=200');
       expect(lr.status).toBe(200);
       expect(ids(lr.body).sort()).toEqual([made['alpha cats'], made['beta cats'], made['delta 100%_sure']].sort());
-      expect((await get('/v1/runs?spec.training.learningRate=0.01&status=queued&kind=finetune')).body.items.map((i: { name: string }) => i.name)).toEqual(['gamma dogs']);
+      expect(
+        (await get('/v1/runs?spec.training.learningRate=0.01&status=queued&kind=finetune')).body.items.map(
+          (i: { name: string }) => i.name,
+        ),
+      ).toEqual(['gamma dogs']);
       expect((await get('/v1/runs?spec.training.learningRate=0.01&status=RUNNING')).body.items).toEqual([]);
     });
 
@@ -73,16 +87,25 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const page: { body: { items: { id: string; summaries: { best: number }[] }[]; nextCursor: string | null } } = await get(
-          `/v1/runs?spec.training.learningRate=0.001&sort=metric:val_accuracy:best&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
-        );
+        const page: { body: { items: { id: string; summaries: { best: number }[] }[]; nextCursor: string | null } } =
+          await get(
+            `/v1/runs?spec.training.learningRate=0.001&sort=metric:val_accuracy:best&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+          );
         seen.push(...ids(page.body));
         cursor = page.body.nextCursor;
       } while (cursor);
       expect(seen).toEqual([made['beta cats'], made['alpha cats'], made['delta 100%_sure']]);
       const asc = await get('/v1/runs?q=s&sort=metric:val_accuracy:last&order=asc');
-      expect(ids(asc.body)).toEqual([made['alpha cats'], made['gamma dogs'], made['beta cats'], made['delta 100%_sure']]);
-      expect(asc.body.items[0]).toMatchObject({ baseRunName: null, summaries: [expect.objectContaining({ name: 'val_accuracy', last: expect.closeTo(0.65, 9) })] });
+      expect(ids(asc.body)).toEqual([
+        made['alpha cats'],
+        made['gamma dogs'],
+        made['beta cats'],
+        made['delta 100%_sure'],
+      ]);
+      expect(asc.body.items[0]).toMatchObject({
+        baseRunName: null,
+        summaries: [expect.objectContaining({ name: 'val_accuracy', last: expect.closeTo(0.65, 9) })],
+      });
       expect(asc.body.items[0].spec).toBeUndefined();
     });
 
@@ -95,10 +118,16 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
         ['cursor=garbage', 'cursor'],
       ]) {
         const res = await get(`/v1/runs?${query}`);
-        expect({ query, status: res.status, fields: res.body.errors?.map((e: { field: string }) => e.field) }).toEqual({ query, status: 400, fields: [field] });
+        expect({ query, status: res.status, fields: res.body.errors?.map((e: { field: string }) => e.field) }).toEqual({
+          query,
+          status: 400,
+          fields: [field],
+        });
       }
       const cursor = (await get('/v1/runs?limit=1')).body.nextCursor;
-      expect((await get(`/v1/runs?sort=metric:loss:best&cursor=${cursor}`)).body.errors[0].message).toMatch(/belongs to sort/);
+      expect((await get(`/v1/runs?sort=metric:loss:best&cursor=${cursor}`)).body.errors[0].message).toMatch(
+        /belongs to sort/,
+      );
     });
   });
 
@@ -110,8 +139,16 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
       runId = await submit({ kind: 'pretrain', name: 'long', dataset: { name: 'synthetic-shapes' } });
       const values = Array.from({ length: total }, (_, i) => 1 / (1 + i / 1000) + 0.001 * Math.sin(i));
       values[spikeAt] = 50;
-      for (let i = 0; i < total; i += 20_000) await metrics.write(runId, null, series('loss', values.slice(i, i + 20_000), i));
-      await metrics.write(runId, null, series('val_loss', values.slice(0, 3000).map((v, i) => (i === 1500 ? -7 : v))));
+      for (let i = 0; i < total; i += 20_000)
+        await metrics.write(runId, null, series('loss', values.slice(i, i + 20_000), i));
+      await metrics.write(
+        runId,
+        null,
+        series(
+          'val_loss',
+          values.slice(0, 3000).map((v, i) => (i === 1500 ? -7 : v)),
+        ),
+      );
     }, 120_000);
 
     it('keeps the single spike, the first and the last point in at most maxPoints points (rollup path)', async () => {
@@ -137,7 +174,10 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
 
     it('forgets a superseded spike: rollups follow upserts', async () => {
       await metrics.write(runId, null, series('loss', [0.5], spikeAt));
-      const points = (await get(`/v1/runs/${runId}/metrics?names=loss&maxPoints=200`)).body.points as { step: number; value: number }[];
+      const points = (await get(`/v1/runs/${runId}/metrics?names=loss&maxPoints=200`)).body.points as {
+        step: number;
+        value: number;
+      }[];
       expect(Math.max(...points.map((p) => p.value))).toBeLessThan(2);
       await metrics.write(runId, null, series('loss', [50], spikeAt));
     });
@@ -158,7 +198,9 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
       expect(res.body.runs[0].series[0]).toMatchObject({ name: 'loss', total: 3 });
       expect(res.body.runs[1].series[0].total).toBe(total);
       expect(res.body.runs[1].series[0].points.length).toBeLessThanOrEqual(50);
-      expect(res.body.runs[1].run.summaries).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'loss', max: 50 })]));
+      expect(res.body.runs[1].run.summaries).toEqual(
+        expect.arrayContaining([expect.objectContaining({ name: 'loss', max: 50 })]),
+      );
       expect((await get(`/v1/runs/compare?ids=${randomUUID()}`)).status).toBe(404);
       expect((await get('/v1/runs/compare?ids=nope')).status).toBe(400);
     });
@@ -167,6 +209,8 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
   it('reads runs it did not list (markRunning) with their backend', async () => {
     const id = await submit({ kind: 'pretrain', name: 'on-wasm', dataset: { name: 'synthetic-shapes' } });
     await runs.markRunning(id, 'wasm');
-    expect((await get('/v1/runs?status=RUNNING')).body.items).toEqual([expect.objectContaining({ id, backend: 'wasm' })]);
+    expect((await get('/v1/runs?status=RUNNING')).body.items).toEqual([
+      expect.objectContaining({ id, backend: 'wasm' }),
+    ]);
   });
 });

@@ -72,4 +72,3 @@ export class RunHistoryService {
     if (!(await this.runs.exists(id))) throw notFound('run', id);
   }
 }
-

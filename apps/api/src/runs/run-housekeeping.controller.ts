@@ -30,7 +30,16 @@ export class RunHousekeepingController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Rename, tag or annotate a run (Markdown notes); fields left out stay as they are' })
-  @ApiBody({ schema: { type: 'object', properties: { name: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } }, notes: { type: 'string', nullable: true } } } })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      properties: {
+        name: { type: 'string' },
+        tags: { type: 'array', items: { type: 'string' } },
+        notes: { type: 'string', nullable: true },
+      },
+    },
+  })
   @Responds(200, 'RunDetailView')
   @ApiParam({ name: 'id', format: 'uuid' })
   update(@Param('id', runIdPipe) id: string, @Body(new RunUpdatePipe()) change: RunUpdate) {
@@ -57,16 +66,23 @@ export class RunHousekeepingController {
 
   @Delete(':id')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Delete a finished run with its metrics, checkpoints and stored objects; dryRun=true only says what would go' })
+  @ApiOperation({
+    summary:
+      'Delete a finished run with its metrics, checkpoints and stored objects; dryRun=true only says what would go',
+  })
   @Responds(200, 'RunDeletion', 'What was removed (or, with dryRun, what would be)')
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiQuery({ name: 'dryRun', required: false, enum: ['true', 'false'] })
   @ApiResponse({
     status: 409,
-    description: 'The run is queued or running, backs a registered model, is the base of another run, or is a step of a running pipeline; `blockers` lists each',
+    description:
+      'The run is queued or running, backs a registered model, is the base of another run, or is a step of a running pipeline; `blockers` lists each',
     schema: schemaRef('ProblemDetails'),
   })
-  remove(@Param('id', runIdPipe) id: string, @Query(new ZodValidationPipe(DeleteQuerySchema, 'Invalid query')) query: z.output<typeof DeleteQuerySchema>) {
+  remove(
+    @Param('id', runIdPipe) id: string,
+    @Query(new ZodValidationPipe(DeleteQuerySchema, 'Invalid query')) query: z.output<typeof DeleteQuerySchema>,
+  ) {
     return this.housekeeping.delete(id, query.dryRun);
   }
 }

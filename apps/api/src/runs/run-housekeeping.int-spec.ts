@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { RunSpecInput } from '@trainyard/contracts';
-import { AttemptsRepository, CheckpointsRepository, MetricsRepository, ModelVersionsRepository, RunsRepository, type Database } from '@trainyard/db';
+import {
+  AttemptsRepository,
+  CheckpointsRepository,
+  MetricsRepository,
+  ModelVersionsRepository,
+  RunsRepository,
+  type Database,
+} from '@trainyard/db';
 import { DATABASE, OBJECT_STORE } from '@trainyard/infrastructure';
 import type { ObjectStore } from '@trainyard/storage';
 import { startTestApi, type TestApi } from '../testing/test-api';
@@ -42,19 +49,41 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
   const pretrain = (name: string): RunSpecInput => ({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
 
   /** A SUCCEEDED run with an attempt, metric points, a COMPLETE checkpoint and objects in the store, as a worker leaves it. */
-  async function finishedRun(name: string, extra: { baseRunId?: string; baseCheckpointId?: string } = {}): Promise<{ id: string; checkpointId: string }> {
+  async function finishedRun(
+    name: string,
+    extra: { baseRunId?: string; baseCheckpointId?: string } = {},
+  ): Promise<{ id: string; checkpointId: string }> {
     const id = randomUUID();
-    await runs.create({ id, kind: extra.baseRunId ? 'FINETUNE' : 'PRETRAIN', name, spec: pretrain(name) as never, baseRunId: extra.baseRunId ?? null, baseCheckpointId: extra.baseCheckpointId ?? null });
+    await runs.create({
+      id,
+      kind: extra.baseRunId ? 'FINETUNE' : 'PRETRAIN',
+      name,
+      spec: pretrain(name) as never,
+      baseRunId: extra.baseRunId ?? null,
+      baseCheckpointId: extra.baseCheckpointId ?? null,
+    });
     await api.app.get(AttemptsRepository).openCurrent(id, null);
     await runs.markRunning(id, 'cpu');
     const wallTime = new Date();
-    await api.app.get(MetricsRepository).write(id, null, [1, 2, 3].map((step) => ({ name: 'loss', step, epoch: 1, value: 1 / step, wallTime })));
+    await api.app.get(MetricsRepository).write(
+      id,
+      null,
+      [1, 2, 3].map((step) => ({ name: 'loss', step, epoch: 1, value: 1 / step, wallTime })),
+    );
     const prefix = `runs/${id}/checkpoints/1/`;
     await store.put(`${prefix}classifier/model.json`, Buffer.from('{"a":1}'));
     await store.put(`${prefix}manifest.json`, Buffer.from('{}'));
     await store.put(`runs/${id}/logs/00001-000001.ndjson`, Buffer.from('{}\n'));
     const checkpoints = api.app.get(CheckpointsRepository);
-    const checkpoint = await checkpoints.begin({ runId: id, attemptId: null, sequence: 1, epoch: 1, step: 3, uri: store.uri(prefix), models: ['classifier'] });
+    const checkpoint = await checkpoints.begin({
+      runId: id,
+      attemptId: null,
+      sequence: 1,
+      epoch: 1,
+      step: 3,
+      uri: store.uri(prefix),
+      models: ['classifier'],
+    });
     await checkpoints.complete(checkpoint.id, 9, 'f'.repeat(64));
     await runs.finish(id, 'SUCCEEDED');
     return { id, checkpointId: checkpoint.id };
@@ -66,7 +95,14 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
       const notes = '# Findings\n\n- lr 1e-3 was *better*\n\tindented\r\nwindows line';
       const reply = await http('PATCH', `/v1/runs/${id}`, { name: 'after', tags: ['baseline', 'lr:1e-3'], notes });
       expect(reply.status).toBe(200);
-      expect(reply.body).toMatchObject({ id, name: 'after', tags: ['baseline', 'lr:1e-3'], notes, archivedAt: null, status: 'SUCCEEDED' });
+      expect(reply.body).toMatchObject({
+        id,
+        name: 'after',
+        tags: ['baseline', 'lr:1e-3'],
+        notes,
+        archivedAt: null,
+        status: 'SUCCEEDED',
+      });
       expect(reply.body.attempts).toHaveLength(1);
       const again = await http('PATCH', `/v1/runs/${id}`, { tags: [] });
       expect(again.body).toMatchObject({ name: 'after', tags: [], notes });
@@ -112,7 +148,9 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
       expect(ids(await http('GET', `/v1/runs?tag=${tag}&tag=gold`))).toEqual([c.id, a.id]);
       const first = await http('GET', `/v1/runs?tag=${tag}&tag=gold&limit=1`);
       expect(ids(first)).toEqual([c.id]);
-      expect(ids(await http('GET', `/v1/runs?tag=${tag}&tag=gold&limit=1&cursor=${first.body.nextCursor}`))).toEqual([a.id]);
+      expect(ids(await http('GET', `/v1/runs?tag=${tag}&tag=gold&limit=1&cursor=${first.body.nextCursor}`))).toEqual([
+        a.id,
+      ]);
 
       const archived = await http('POST', `/v1/runs/${c.id}/archive`);
       expect(archived.status).toBe(200);
@@ -121,7 +159,9 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
       expect((await http('POST', `/v1/runs/${c.id}/archive`)).body.archivedAt).toBe(archived.body.archivedAt);
       expect(ids(await http('GET', `/v1/runs?tag=${tag}`))).toEqual([b.id, a.id]);
       expect(ids(await http('GET', `/v1/runs?tag=${tag}&archived=true`))).toEqual([c.id]);
-      expect(ids(await http('GET', `/v1/runs?tag=${tag}&archived=any&sort=metric:loss:best`)).sort()).toEqual([a.id, b.id, c.id].sort());
+      expect(ids(await http('GET', `/v1/runs?tag=${tag}&archived=any&sort=metric:loss:best`)).sort()).toEqual(
+        [a.id, b.id, c.id].sort(),
+      );
       // Archived runs are still readable by id.
       expect((await http('GET', `/v1/runs/${c.id}`)).body.archivedAt).toBe(archived.body.archivedAt);
 
@@ -149,7 +189,13 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
       const { id } = await finishedRun('doomed');
       const dry = await http('DELETE', `/v1/runs/${id}?dryRun=true`);
       expect(dry.status).toBe(200);
-      expect(dry.body).toMatchObject({ runId: id, dryRun: true, metricPoints: 3, attempts: 1, checkpoints: { count: 1, bytes: 9 } });
+      expect(dry.body).toMatchObject({
+        runId: id,
+        dryRun: true,
+        metricPoints: 3,
+        attempts: 1,
+        checkpoints: { count: 1, bytes: 9 },
+      });
       expect(dry.body.objects).toMatchObject({ prefix: store.uri(`runs/${id}/`), count: 3, bytes: 7 + 2 + 3 });
       expect(dry.body.objects.sample).toContain(`runs/${id}/checkpoints/1/manifest.json`);
       // A dry run removes nothing.
@@ -191,7 +237,9 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
 
     it('refuses a run whose checkpoint backs a registered model version, keeping its objects', async () => {
       const { id, checkpointId } = await finishedRun('registered');
-      const version = await api.app.get(ModelVersionsRepository).register({ name: `m-${id.slice(0, 8)}`, project: 'default', runId: id, checkpointId });
+      const version = await api.app
+        .get(ModelVersionsRepository)
+        .register({ name: `m-${id.slice(0, 8)}`, project: 'default', runId: id, checkpointId });
       const reply = await http('DELETE', `/v1/runs/${id}`);
       expect(reply.status).toBe(409);
       expect(reply.body.blockers).toEqual([expect.objectContaining({ reason: 'registered-model', id: version.id })]);
@@ -223,7 +271,9 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
       await runs.finish(step.id, 'SUCCEEDED');
       const reply = await http('DELETE', `/v1/runs/${step.id}?dryRun=true`);
       expect(reply.status).toBe(409);
-      expect(reply.body.blockers.map((b: { reason: string }) => b.reason)).toEqual(expect.arrayContaining(['running-pipeline', 'base-of-run']));
+      expect(reply.body.blockers.map((b: { reason: string }) => b.reason)).toEqual(
+        expect.arrayContaining(['running-pipeline', 'base-of-run']),
+      );
     });
 
     it('refuses a malformed dryRun with a 400 naming it', async () => {

@@ -51,7 +51,12 @@ export class RunHousekeepingService {
       metricPoints: counts.metricPoints,
       attempts: counts.attempts,
       checkpoints: counts.checkpoints,
-      objects: { prefix: this.store.uri(prefix), count: objects.length, bytes: objects.reduce((sum, o) => sum + o.size, 0), sample: objects.slice(0, SAMPLE_KEYS).map((o) => o.key) },
+      objects: {
+        prefix: this.store.uri(prefix),
+        count: objects.length,
+        bytes: objects.reduce((sum, o) => sum + o.size, 0),
+        sample: objects.slice(0, SAMPLE_KEYS).map((o) => o.key),
+      },
     });
     if (dryRun) return answer(plan);
 
@@ -59,7 +64,9 @@ export class RunHousekeepingService {
       await this.store.delete(objects.slice(i, i + DELETE_BATCH).map((o) => o.key));
     }
     const removed = deletable(id, await this.housekeeping.delete(id));
-    this.logger.log(`Run ${id} deleted: ${removed.metricPoints} metric points, ${removed.checkpoints.count} checkpoints, ${objects.length} objects under ${this.store.uri(prefix)}`);
+    this.logger.log(
+      `Run ${id} deleted: ${removed.metricPoints} metric points, ${removed.checkpoints.count} checkpoints, ${objects.length} objects under ${this.store.uri(prefix)}`,
+    );
     return answer(removed);
   }
 
@@ -68,13 +75,20 @@ export class RunHousekeepingService {
       return await this.store.list(prefix, walkLimitsOf(this.config.paths));
     } catch (err) {
       if (!(err instanceof FolderWalkLimitError)) throw err;
-      throw new UnprocessableEntityException({ statusCode: 422, error: 'Unprocessable Entity', message: `Run ${id} has too many objects to delete in one request: ${err.message}` });
+      throw new UnprocessableEntityException({
+        statusCode: 422,
+        error: 'Unprocessable Entity',
+        message: `Run ${id} has too many objects to delete in one request: ${err.message}`,
+      });
     }
   }
 }
 
 /** The counts of a run that may be deleted; a 404 or a 409 listing what is in the way otherwise. */
-function deletable(id: string, outcome: RunDeletionOutcome): Extract<RunDeletionOutcome, { outcome: 'deleted' | 'deletable' }> {
+function deletable(
+  id: string,
+  outcome: RunDeletionOutcome,
+): Extract<RunDeletionOutcome, { outcome: 'deleted' | 'deletable' }> {
   if (outcome.outcome === 'not-found') throw notFound('run', id);
   if (outcome.outcome === 'blocked') throw blocked(id, outcome.blockers);
   return outcome;

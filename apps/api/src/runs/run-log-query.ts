@@ -36,6 +36,9 @@ export const RunLogQuerySchema = z.strictObject({
   /** Only this attempt's lines. */
   attempt: z.coerce.number().int().min(1).max(1_000_000).optional(),
   /** `true`: a server-sent event stream that follows the log until the run ends. */
-  follow: z.enum(['true', 'false']).transform((v) => v === 'true').default(false),
+  follow: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .default(false),
 });
 export type RunLogQuery = z.output<typeof RunLogQuerySchema>;

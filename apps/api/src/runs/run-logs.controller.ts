@@ -7,7 +7,15 @@ import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
-import { formatRunLogCursor, RUN_LOG_DEFAULT_LIMIT, RUN_LOG_MAX_LIMIT, RunLogCursorSchema, RunLogQuerySchema, type RunLogCursor, type RunLogQuery } from './run-log-query';
+import {
+  formatRunLogCursor,
+  RUN_LOG_DEFAULT_LIMIT,
+  RUN_LOG_MAX_LIMIT,
+  RunLogCursorSchema,
+  RunLogQuerySchema,
+  type RunLogCursor,
+  type RunLogQuery,
+} from './run-log-query';
 import { RunIdSchema } from './run-queries';
 import { RunLogsService } from './run-logs.service';
 
@@ -36,12 +44,22 @@ export class RunLogsController {
 
   @Get(':id/logs')
   @ApiOperation({
-    summary: "A run's log (worker lines and the training's stdout/stderr), paged; with follow=true (or Accept: text/event-stream) server-sent events until the run ends",
+    summary:
+      "A run's log (worker lines and the training's stdout/stderr), paged; with follow=true (or Accept: text/event-stream) server-sent events until the run ends",
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiQuery({ name: 'after', required: false, description: '`next` of an earlier page (`<attempt>-<chunk>-<offset>`)' })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: RUN_LOG_MAX_LIMIT, default: RUN_LOG_DEFAULT_LIMIT } })
-  @ApiQuery({ name: 'attempt', required: false, schema: { type: 'integer', minimum: 1 }, description: "Only this attempt's lines" })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: RUN_LOG_MAX_LIMIT, default: RUN_LOG_DEFAULT_LIMIT },
+  })
+  @ApiQuery({
+    name: 'attempt',
+    required: false,
+    schema: { type: 'integer', minimum: 1 },
+    description: "Only this attempt's lines",
+  })
   @ApiQuery({ name: 'follow', required: false, schema: { type: 'boolean', default: false } })
   @ApiProduces('application/json', 'text/event-stream')
   @Responds(200, 'RunLogPage', 'A page of lines; followed, `line` events (a RunLogLine each) and an `end` event')
@@ -55,9 +73,17 @@ export class RunLogsController {
     const follow = query.follow || /\btext\/event-stream\b/i.test(req.headers.accept ?? '');
     if (!follow) {
       const read = await this.runLogs.read(id, query);
-      const page: RunLogPage = { lines: read.entries.map((e) => e.line), next: formatRunLogCursor(read.next), complete: read.complete };
+      const page: RunLogPage = {
+        lines: read.entries.map((e) => e.line),
+        next: formatRunLogCursor(read.next),
+        complete: read.complete,
+      };
       const body = JSON.stringify(page);
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+      });
       res.end(body);
       return;
     }
@@ -70,7 +96,12 @@ export class RunLogsController {
   }
 
   /** `event: line` per line (its id the cursor after it), then `event: end` once the run has ended and every line was sent. */
-  private stream(id: string, query: RunLogQuery & { after?: RunLogCursor }, res: ServerResponse, release: () => void): void {
+  private stream(
+    id: string,
+    query: RunLogQuery & { after?: RunLogCursor },
+    res: ServerResponse,
+    release: () => void,
+  ): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -94,7 +125,8 @@ export class RunLogsController {
       let full = false;
       try {
         const read = await this.runLogs.read(id, { after, limit: FOLLOW_BATCH, attempt: query.attempt });
-        for (const { line, after: cursor } of read.entries) res.write(`id: ${cursor}\nevent: line\ndata: ${JSON.stringify(line)}\n\n`);
+        for (const { line, after: cursor } of read.entries)
+          res.write(`id: ${cursor}\nevent: line\ndata: ${JSON.stringify(line)}\n\n`);
         after = read.next;
         if (read.complete) {
           res.end(`event: end\ndata: ${JSON.stringify({ next: formatRunLogCursor(read.next) })}\n\n`);

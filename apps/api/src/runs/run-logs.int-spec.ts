@@ -33,11 +33,20 @@ describe('GET /v1/runs/:id/logs (PostgreSQL, Redis, object store, HTTP)', () => 
     msg,
   });
   const putChunk = (runId: string, attempt: number, sequence: number, lines: RunLogLine[]) =>
-    store.put(runLogChunkKey(runId, { attempt, sequence }), Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join('')));
+    store.put(
+      runLogChunkKey(runId, { attempt, sequence }),
+      Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join('')),
+    );
 
   async function runningRun(): Promise<string> {
     const id = randomUUID();
-    await runs.create({ id, kind: 'PRETRAIN', name: 'logs', spec: { kind: 'pretrain', name: 'logs' } as never, baseRunId: null });
+    await runs.create({
+      id,
+      kind: 'PRETRAIN',
+      name: 'logs',
+      spec: { kind: 'pretrain', name: 'logs' } as never,
+      baseRunId: null,
+    });
     await runs.markRunning(id, 'cpu');
     return id;
   }
@@ -71,7 +80,10 @@ describe('GET /v1/runs/:id/logs (PostgreSQL, Redis, object store, HTTP)', () => 
     }
     expect(seen).toEqual(['a1', 'a2', 'a3', 'b1', 'epoch 1/2 loss 0.5']);
 
-    expect(((await get(`/v1/runs/${id}/logs?attempt=2`)).body as RunLogPage).lines.map((l) => l.msg)).toEqual(['b1', 'epoch 1/2 loss 0.5']);
+    expect(((await get(`/v1/runs/${id}/logs?attempt=2`)).body as RunLogPage).lines.map((l) => l.msg)).toEqual([
+      'b1',
+      'epoch 1/2 loss 0.5',
+    ]);
 
     // The open chunk grows in place: reading on from `next` gives only the new line.
     await putChunk(id, 2, 1, [line(id, 2, 'b1'), line(id, 2, 'epoch 1/2 loss 0.5', 'stdout'), line(id, 2, 'b3')]);
@@ -118,10 +130,16 @@ describe('GET /v1/runs/:id/logs (PostgreSQL, Redis, object store, HTTP)', () => 
     expect(JSON.parse(rest[1]!.data)).toEqual({ next: rest[0]!.id });
 
     // A reconnecting EventSource sends the last id it got: the stream resumes after that line.
-    const resumed = await api.fetch(`${api.baseUrl}/v1/runs/${id}/logs`, { headers: { accept: 'text/event-stream', 'last-event-id': first.id! } });
+    const resumed = await api.fetch(`${api.baseUrl}/v1/runs/${id}/logs`, {
+      headers: { accept: 'text/event-stream', 'last-event-id': first.id! },
+    });
     const again: ServerSentEvent[] = [];
     for await (const event of serverSentEvents(resumed)) again.push(event);
-    expect(again.map((e) => (e.event === 'line' ? JSON.parse(e.data).msg : e.event))).toEqual(['epoch 1/1 loss 0.1', 'run SUCCEEDED', 'end']);
+    expect(again.map((e) => (e.event === 'line' ? JSON.parse(e.data).msg : e.event))).toEqual([
+      'epoch 1/1 loss 0.1',
+      'run SUCCEEDED',
+      'end',
+    ]);
   });
 
   it('counts log streams against SSE_MAX_PER_KEY (429 before any byte) and gives the slot back on close', async () => {
@@ -137,7 +155,9 @@ describe('GET /v1/runs/:id/logs (PostgreSQL, Redis, object store, HTTP)', () => 
     open[0]!.abort();
     await new Promise((resolve) => setTimeout(resolve, 200));
     const freed = new AbortController();
-    expect((await api.fetch(`${api.baseUrl}/v1/runs/${id}/logs?follow=true`, { signal: freed.signal })).status).toBe(200);
+    expect((await api.fetch(`${api.baseUrl}/v1/runs/${id}/logs?follow=true`, { signal: freed.signal })).status).toBe(
+      200,
+    );
     freed.abort();
     open[1]!.abort();
   });
@@ -170,7 +190,11 @@ describe('GET /v1/runs/:id/logs (PostgreSQL, Redis, object store, HTTP)', () => 
     const id = await runningRun();
     for (const value of ['../1', '1-1', 'x'.repeat(200), '1-1-1 2']) {
       const reply = await get(`/v1/runs/${id}/logs?follow=true`, { 'last-event-id': value });
-      expect({ value, status: reply.status, fields: [...new Set(reply.body.errors.map((e: { field: string }) => e.field))] }).toEqual({ value, status: 400, fields: ['Last-Event-ID'] });
+      expect({
+        value,
+        status: reply.status,
+        fields: [...new Set(reply.body.errors.map((e: { field: string }) => e.field))],
+      }).toEqual({ value, status: 400, fields: ['Last-Event-ID'] });
     }
   });
 

@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isTerminal, RunLogLineSchema, type RunLogLine, type RunStatus } from '@trainyard/contracts';
 import { RunsRepository } from '@trainyard/db';
-import { ObjectNotFoundError, parseRunLogChunkKey, runLogChunkKey, runLogPrefix, type ObjectStore, type RunLogChunkId } from '@trainyard/storage';
+import {
+  ObjectNotFoundError,
+  parseRunLogChunkKey,
+  runLogChunkKey,
+  runLogPrefix,
+  type ObjectStore,
+  type RunLogChunkId,
+} from '@trainyard/storage';
 import { formatRunLogCursor, type RunLogCursor } from './run-log-query';
 import { notFound } from '../http/problems';
 import { OBJECT_STORE } from '@trainyard/infrastructure';

@@ -7,7 +7,10 @@ function errorsOf(run: () => unknown): { field: string; message: string }[] {
     run();
   } catch (err) {
     expect(err).toBeInstanceOf(BadRequestException);
-    const body = (err as BadRequestException).getResponse() as { statusCode: number; errors: { field: string; message: string }[] };
+    const body = (err as BadRequestException).getResponse() as {
+      statusCode: number;
+      errors: { field: string; message: string }[];
+    };
     expect(body.statusCode).toBe(400);
     return body.errors;
   }

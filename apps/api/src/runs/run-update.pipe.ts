@@ -14,7 +14,10 @@ const MESSAGE = 'Invalid run update';
 export class RunUpdatePipe implements PipeTransform<unknown, RunUpdate> {
   transform(value: unknown): RunUpdate {
     const notes = isRecord(value) && typeof value['notes'] === 'string' ? value['notes'] : undefined;
-    const screened = notes === undefined ? value : { ...(value as Record<string, unknown>), notes: notes.replace(/\r\n|[\n\t]/g, ' ') };
+    const screened =
+      notes === undefined
+        ? value
+        : { ...(value as Record<string, unknown>), notes: notes.replace(/\r\n|[\n\t]/g, ' ') };
     const hostile = hostileInputErrors(screened);
     if (hostile.length) throw new BadRequestException(validationErrorBody(MESSAGE, hostile));
     const parsed = RunUpdateSchema.safeParse(value);

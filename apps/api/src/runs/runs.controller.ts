@@ -1,5 +1,13 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { RunSpec } from '@trainyard/contracts';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectForWrites, type Principal } from '../auth/principal';
@@ -29,7 +37,8 @@ export class RunsController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'Any string up to 255 characters: repeating a submit with the same key and body returns the first response and creates nothing',
+    description:
+      'Any string up to 255 characters: repeating a submit with the same key and body returns the first response and creates nothing',
   })
   @ApiResponse({
     status: 422,
@@ -37,7 +46,11 @@ export class RunsController {
     schema: schemaRef('ProblemDetails'),
   })
   @ApiResponse({ status: 503, description: 'Redis unavailable: the run was marked FAILED' })
-  submit(@Body(RunSpecValidationPipe) spec: RunSpec, @CurrentPrincipal() principal: Principal, @Headers('idempotency-key') idempotencyKey?: string) {
+  submit(
+    @Body(RunSpecValidationPipe) spec: RunSpec,
+    @CurrentPrincipal() principal: Principal,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ) {
     // @Headers takes no pipes in NestJS; validate the same way, with the same 400 body.
     return this.runs.submit(spec, projectForWrites(principal), idempotencyKeyPipe.transform(idempotencyKey));
   }

@@ -46,7 +46,12 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Reply = { status: number; body: any };
 
-  async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  async function http(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Reply> {
     const response = await api.fetch(`${baseUrl}${path}`, {
       method,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -62,7 +67,15 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     await runs.create({ id, kind: 'PRETRAIN', name: 'base', spec: { kind: 'pretrain' } as never, baseRunId: null });
     await runs.markRunning(id, 'cpu');
     if (models) {
-      const checkpoint = await checkpoints.begin({ runId: id, attemptId: null, sequence: 1, epoch: 1, step: 10, uri: `file:///x/${id}/`, models });
+      const checkpoint = await checkpoints.begin({
+        runId: id,
+        attemptId: null,
+        sequence: 1,
+        epoch: 1,
+        step: 10,
+        uri: `file:///x/${id}/`,
+        models,
+      });
       await checkpoints.complete(checkpoint.id, 100, 'f'.repeat(64));
     }
     if (status === 'SUCCEEDED') await runs.finish(id, 'SUCCEEDED');
@@ -70,10 +83,19 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
   }
 
   it('answers 400 with the field names of a bad spec', async () => {
-    const res = await http('POST', '/v1/runs', { kind: 'pretrain', name: '', dataset: { name: 'imagenet' }, training: { lr: 1 } });
+    const res = await http('POST', '/v1/runs', {
+      kind: 'pretrain',
+      name: '',
+      dataset: { name: 'imagenet' },
+      training: { lr: 1 },
+    });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: 'Invalid run spec' });
-    expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['dataset.name', 'name', 'training.lr']);
+    expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'dataset.name',
+      'name',
+      'training.lr',
+    ]);
   });
 
   it('records a submitted run QUEUED and enqueues a job with id = run id and data exactly { runId }', async () => {
@@ -91,7 +113,15 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
 
     const detail = await http('GET', `/v1/runs/${res.body.id}`);
     expect(detail.status).toBe(200);
-    expect(detail.body).toMatchObject({ id: res.body.id, status: 'QUEUED', attempts: [], summaries: [], checkpoints: [], progress: null, result: null });
+    expect(detail.body).toMatchObject({
+      id: res.body.id,
+      status: 'QUEUED',
+      attempts: [],
+      summaries: [],
+      checkpoints: [],
+      progress: null,
+      result: null,
+    });
     expect(detail.body.spec.kind).toBe('pretrain');
   });
 
@@ -138,7 +168,10 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     const all: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Reply = await http('GET', `/v1/runs?kind=pretrain&status=QUEUED&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const page: Reply = await http(
+        'GET',
+        `/v1/runs?kind=pretrain&status=QUEUED&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       expect(page.status).toBe(200);
       expect(page.body.items.length).toBeLessThanOrEqual(2);
       for (const item of page.body.items) {
@@ -166,7 +199,10 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect(byMetric.body.items[0].summaries).toEqual([expect.objectContaining({ name: 'val_accuracy', best: 0.9 })]);
 
     const points = await http('GET', `/v1/runs/${ids[0]}/metrics?name=val_accuracy`);
-    expect(points.body).toEqual({ runId: ids[0], points: [expect.objectContaining({ name: 'val_accuracy', step: 1, value: 0.4 })] });
+    expect(points.body).toEqual({
+      runId: ids[0],
+      points: [expect.objectContaining({ name: 'val_accuracy', step: 1, value: 0.4 })],
+    });
     expect((await http('GET', `/v1/runs/${ids[0]}/checkpoints`)).body).toEqual({ runId: ids[0], checkpoints: [] });
   });
 
@@ -207,7 +243,10 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect(await http('GET', '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
     const ready = await http('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ok', checks: { redis: { ok: true }, database: { ok: true }, objectStore: { ok: true } } });
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      checks: { redis: { ok: true }, database: { ok: true }, objectStore: { ok: true } },
+    });
   });
 
   it('serves the OpenAPI document with the run, pipeline and sweep spec schemas from zod', async () => {
@@ -217,11 +256,14 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect(schemas.RunSpec.oneOf).toHaveLength(3);
     expect(schemas.PretrainSpec.properties.dataset).toBeDefined();
     expect(schemas.FinetuneSpec.properties.model.properties.baseRunId).toBeDefined();
-    expect(doc.body.paths['/v1/runs'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/RunSpec' });
+    expect(doc.body.paths['/v1/runs'].post.requestBody.content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/RunSpec',
+    });
 
     // Pipelines and sweeps document their bodies and answers from zod too.
     const body = (path: string) => doc.body.paths[path].post.requestBody?.content['application/json'].schema;
-    const answer = (path: string, method: string, status: number) => doc.body.paths[path][method].responses[status]?.content?.['application/json'].schema;
+    const answer = (path: string, method: string, status: number) =>
+      doc.body.paths[path][method].responses[status]?.content?.['application/json'].schema;
     expect(body('/v1/pipelines')).toEqual({ $ref: '#/components/schemas/PipelineSpec' });
     expect(body('/v1/sweeps')).toEqual({ $ref: '#/components/schemas/SweepSpec' });
     expect(schemas.PipelineSpec.required).toEqual(['name', 'pretrain', 'finetunes']);
@@ -229,7 +271,9 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     // A step's kind is implied by where it sits: not required.
     expect(schemas.PipelineSpec.properties.pretrain.required).not.toContain('kind');
     expect(schemas.PipelineSpec.properties.finetunes.items.required).not.toContain('kind');
-    expect(schemas.PipelineSpec.properties.evaluations.items.properties.split.enum).toEqual(expect.arrayContaining(['test']));
+    expect(schemas.PipelineSpec.properties.evaluations.items.properties.split.enum).toEqual(
+      expect.arrayContaining(['test']),
+    );
     expect(schemas.SweepSpec.required).toEqual(['name', 'base', 'strategy', 'parameters']);
     expect(schemas.SweepSpec.properties.base.required).not.toContain('kind');
     expect(Object.keys(schemas.SweepSpec.properties.parameters.properties)).toContain('training.learningRate');
@@ -246,10 +290,14 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect(answer('/v1/runs/{id}', 'get', 200)).toEqual({ $ref: '#/components/schemas/RunDetailView' });
     expect(answer('/v1/runs', 'get', 200)).toEqual({ $ref: '#/components/schemas/RunListPage' });
     expect(schemas.RunListPage.properties.items.items).toEqual({ $ref: '#/components/schemas/RunListItemView' });
-    expect(schemas.RunView).toMatchObject({ additionalProperties: false, properties: { createdAt: { type: 'string', format: 'date-time' } } });
+    expect(schemas.RunView).toMatchObject({
+      additionalProperties: false,
+      properties: { createdAt: { type: 'string', format: 'date-time' } },
+    });
     expect(schemas.RunListItemView.properties.spec).toBeUndefined();
     // Every $ref in the document resolves.
-    for (const [, name] of JSON.stringify(doc.body).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) expect(Object.keys(schemas)).toContain(name);
+    for (const [, name] of JSON.stringify(doc.body).matchAll(/"#\/components\/schemas\/([^"]+)"/g))
+      expect(Object.keys(schemas)).toContain(name);
     const ui = await api.fetch(`${baseUrl}/docs`);
     expect(ui.status).toBe(200);
   });
@@ -274,6 +322,10 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     const ready = await http('GET', '/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body.message).toBe('Not ready: redis failed');
-    expect(ready.body.checks).toMatchObject({ redis: { ok: false }, database: { ok: true }, objectStore: { ok: true } });
+    expect(ready.body.checks).toMatchObject({
+      redis: { ok: false },
+      database: { ok: true },
+      objectStore: { ok: true },
+    });
   });
 });

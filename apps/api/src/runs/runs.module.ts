@@ -22,9 +22,26 @@ import { SubmissionQuota } from './submission-quota';
  * RunHistoryController comes first so `/v1/runs/compare` is matched before `/v1/runs/:id`.
  */
 @Module({
-  controllers: [RunHistoryController, RunsController, RunHousekeepingController, RunEventsController, RunLogsController, CheckpointFilesController, RunArtifactsController],
+  controllers: [
+    RunHistoryController,
+    RunsController,
+    RunHousekeepingController,
+    RunEventsController,
+    RunLogsController,
+    CheckpointFilesController,
+    RunArtifactsController,
+  ],
   // One SSE limiter per process: every kind of live stream (run events, run logs) counts against it.
-  providers: [RunsService, RunHousekeepingService, RunReferencesService, SubmissionQuota, RunHistoryService, RunEventsHub, RunLogsService, SseConnectionLimiter],
+  providers: [
+    RunsService,
+    RunHousekeepingService,
+    RunReferencesService,
+    SubmissionQuota,
+    RunHistoryService,
+    RunEventsHub,
+    RunLogsService,
+    SseConnectionLimiter,
+  ],
   exports: [RunsService, RunReferencesService, SubmissionQuota],
 })
 export class RunsModule {}

@@ -1,14 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  ServiceUnavailableException,
-  UnprocessableEntityException,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { runKindOf, type RunCheckpoints, type RunCreated, type RunDetailView, type RunKind, type RunSpec, type RunStatus, type RunView } from '@trainyard/contracts';
-import { CheckpointsRepository, IdempotencyKeysRepository, PipelinesRepository, RunsRepository, type IdempotentRun, type Run } from '@trainyard/db';
+import {
+  runKindOf,
+  type RunCheckpoints,
+  type RunCreated,
+  type RunDetailView,
+  type RunKind,
+  type RunSpec,
+  type RunStatus,
+  type RunView,
+} from '@trainyard/contracts';
+import {
+  CheckpointsRepository,
+  IdempotencyKeysRepository,
+  PipelinesRepository,
+  RunsRepository,
+  type IdempotentRun,
+  type Run,
+} from '@trainyard/db';
 import { advancePipeline, enqueueRun, type PipelineQueueOptions, type TrainingQueue } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { requestHash } from './request-hash';
@@ -75,7 +85,10 @@ export class RunsService {
       return { id, status: run.status as RunStatus };
     }
 
-    const outcome = await this.idempotencyKeys.createRunOnce(scopedKey, hash, creation, (id) => ({ id, status: 'QUEUED' as RunStatus }));
+    const outcome = await this.idempotencyKeys.createRunOnce(scopedKey, hash, creation, (id) => ({
+      id,
+      status: 'QUEUED' as RunStatus,
+    }));
     // Another request with the key won the race between our lookup and our insert.
     if (!outcome.created) return this.replay(outcome, hash, idempotencyKey!);
     await this.enqueue(outcome.runId, kind);
@@ -90,7 +103,12 @@ export class RunsService {
         statusCode: 422,
         error: 'Unprocessable Entity',
         message: 'The Idempotency-Key was already used with a different request body',
-        errors: [{ field: 'Idempotency-Key', message: `Key "${idempotencyKey}" created run ${earlier.runId} from another body; use a new key` }],
+        errors: [
+          {
+            field: 'Idempotency-Key',
+            message: `Key "${idempotencyKey}" created run ${earlier.runId} from another body; use a new key`,
+          },
+        ],
       });
     }
     // The first request may have died between its commit and its enqueue: adding the job again
@@ -100,7 +118,10 @@ export class RunsService {
     if (run?.status === 'FAILED' && run.failureReason?.startsWith(ENQUEUE_FAILURE)) {
       throw enqueueFailed(run.id, run.failureReason);
     }
-    if (run?.status === 'QUEUED') await enqueueRun(this.queue, { id: run.id, kind: run.kind as RunKind }, this.config.worker.maxAttempts).catch(() => undefined);
+    if (run?.status === 'QUEUED')
+      await enqueueRun(this.queue, { id: run.id, kind: run.kind as RunKind }, this.config.worker.maxAttempts).catch(
+        () => undefined,
+      );
     return earlier.response;
   }
 
@@ -108,7 +129,11 @@ export class RunsService {
   async enqueue(id: string, kind: RunKind): Promise<void> {
     try {
       const deadlineMs = this.config.redis.connectTimeoutMs;
-      await withDeadline(enqueueRun(this.queue, { id, kind }, this.config.worker.maxAttempts), deadlineMs, `Redis did not answer within ${deadlineMs} ms`);
+      await withDeadline(
+        enqueueRun(this.queue, { id, kind }, this.config.worker.maxAttempts),
+        deadlineMs,
+        `Redis did not answer within ${deadlineMs} ms`,
+      );
     } catch (err) {
       const reason = `${ENQUEUE_FAILURE}${(err as Error).message}`;
       this.logger.error(`Run ${id}: ${reason}`);
@@ -154,7 +179,9 @@ export class RunsService {
       await advancePipeline(this.pipelines, pipelineId, this.queue, this.pipelineQueue);
     } catch (err) {
       // The step is cancelled either way; the reconciler ends the pipeline on its next pass.
-      this.logger.warn(`Run ${stepId} cancelled, but its pipeline ${pipelineId} could not be ended now: ${(err as Error).message}`);
+      this.logger.warn(
+        `Run ${stepId} cancelled, but its pipeline ${pipelineId} could not be ended now: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -173,7 +200,6 @@ export class RunsService {
     return run;
   }
 }
-
 
 const ENQUEUE_FAILURE = 'Could not enqueue the run: ';
 

@@ -18,7 +18,11 @@ export function imagesRequested(spec: RunSpec, folderImages: number | null): num
   const dataset = spec.dataset;
   let perEpoch: number;
   if (!dataset) perEpoch = MNIST_POOL;
-  else if (dataset.name === 'mnist') perEpoch = Math.min(dataset.limit ?? MNIST_POOL, dataset.labelsPerClass ? dataset.labelsPerClass * MNIST_CLASSES : MNIST_POOL);
+  else if (dataset.name === 'mnist')
+    perEpoch = Math.min(
+      dataset.limit ?? MNIST_POOL,
+      dataset.labelsPerClass ? dataset.labelsPerClass * MNIST_CLASSES : MNIST_POOL,
+    );
   else if (dataset.name === 'synthetic-shapes') perEpoch = (dataset.labelsPerClass ?? dataset.perClass) * SHAPE_CLASSES;
   else perEpoch = folderImages ?? 0;
   return spec.kind === 'evaluate' ? perEpoch : imagesInBudget(spec.training, perEpoch);
@@ -51,7 +55,12 @@ export class SubmissionQuota {
         statusCode: 422,
         error: 'Unprocessable Entity',
         message: 'The request asks for more training than one request may',
-        errors: [{ field, message: `${images.toLocaleString('en')} images (epochs × training images, or steps × batch size, over ${runs.length} run(s)); the limit is ${limit.toLocaleString('en')} (QUOTA_REQUEST_IMAGES)` }],
+        errors: [
+          {
+            field,
+            message: `${images.toLocaleString('en')} images (epochs × training images, or steps × batch size, over ${runs.length} run(s)); the limit is ${limit.toLocaleString('en')} (QUOTA_REQUEST_IMAGES)`,
+          },
+        ],
       });
     }
     const waiting = await this.projects.waitingRuns(project);
@@ -72,5 +81,7 @@ export class SubmissionQuota {
 
 function budgetField(runs: PlannedRun[]): string {
   const trained = runs.find((run) => run.spec.kind !== 'evaluate')?.spec;
-  return trained && trained.kind !== 'evaluate' && trained.training.steps !== undefined ? 'training.steps' : 'training.epochs';
+  return trained && trained.kind !== 'evaluate' && trained.training.steps !== undefined
+    ? 'training.steps'
+    : 'training.epochs';
 }

@@ -24,7 +24,11 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
     // Thousands of requests a minute: the rate limit is not what is under test, validation is.
     api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '1000000' } });
     routes = enumerateRoutes(api.app);
-    knownRunId = (await call('POST', '/v1/runs', { body: { kind: 'pretrain', name: 'fixture', dataset: { name: 'synthetic-shapes' } } })).json.id;
+    knownRunId = (
+      await call('POST', '/v1/runs', {
+        body: { kind: 'pretrain', name: 'fixture', dataset: { name: 'synthetic-shapes' } },
+      })
+    ).json.id;
     expect(knownRunId).toBeDefined();
   });
 
@@ -58,7 +62,12 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       ...options.headers,
     };
     const started = performance.now();
-    const response = await fetch(`${api.baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${api.baseUrl}${path}`, {
+      method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
     const type = response.headers.get('content-type') ?? '';
     let json: unknown = null;
     if (type.includes('text/event-stream')) await response.body?.cancel();
@@ -73,9 +82,14 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
   async function written(): Promise<Record<string, number>> {
     const database = api.app.get<Database>(DATABASE);
     const tables = ['runs', 'datasets', 'pipelines', 'sweeps', 'model_versions'];
-    const [row] = await database.prisma.$queryRawUnsafe<Record<string, bigint>[]>(`SELECT ${tables.map((t) => `(SELECT count(*) FROM "${t}") AS "${t}"`).join(', ')}`);
+    const [row] = await database.prisma.$queryRawUnsafe<Record<string, bigint>[]>(
+      `SELECT ${tables.map((t) => `(SELECT count(*) FROM "${t}") AS "${t}"`).join(', ')}`,
+    );
     const jobs = await api.queue.getJobCounts();
-    return { ...Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)])), ...Object.fromEntries(Object.entries(jobs).map(([k, v]) => [`jobs:${k}`, v])) };
+    return {
+      ...Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)])),
+      ...Object.fromEntries(Object.entries(jobs).map(([k, v]) => [`jobs:${k}`, v])),
+    };
   }
 
   /** The process is fine: health answers, a list answers, nothing was added to Object.prototype. */
@@ -104,17 +118,26 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       }
     });
 
-    it.each([1e6, 1e9])('POST /v1/sweeps with maxRuns %d is a 400 naming maxRuns within 1 s, nothing written', async (maxRuns) => {
-      const before = await written();
-      const reply = await call('POST', '/v1/sweeps', {
-        body: { name: 'huge', base: { name: 'b', dataset: { name: 'synthetic-shapes' } }, strategy: 'random', parameters: { 'training.learningRate': { min: 1e-4, max: 1e-1 } }, maxRuns },
-      });
-      expect(reply.status).toBe(400);
-      expect(fields(reply)).toEqual(['maxRuns']);
-      expect(reply.ms).toBeLessThan(1000);
-      expect(await written()).toEqual(before);
-      await expectAlive();
-    });
+    it.each([1e6, 1e9])(
+      'POST /v1/sweeps with maxRuns %d is a 400 naming maxRuns within 1 s, nothing written',
+      async (maxRuns) => {
+        const before = await written();
+        const reply = await call('POST', '/v1/sweeps', {
+          body: {
+            name: 'huge',
+            base: { name: 'b', dataset: { name: 'synthetic-shapes' } },
+            strategy: 'random',
+            parameters: { 'training.learningRate': { min: 1e-4, max: 1e-1 } },
+            maxRuns,
+          },
+        });
+        expect(reply.status).toBe(400);
+        expect(fields(reply)).toEqual(['maxRuns']);
+        expect(reply.ms).toBeLessThan(1000);
+        expect(await written()).toEqual(before);
+        await expectAlive();
+      },
+    );
 
     it('POST /v1/sweeps with a grid of 50 values for each of 9 parameters is sized, not expanded', async () => {
       const list = (f: (i: number) => unknown) => Array.from({ length: 50 }, (_, i) => f(i));
@@ -129,7 +152,15 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
         'augmentation.strength': list((i) => i / 50),
         'model.freezing.mode': ['none', 'base'],
       };
-      const reply = await call('POST', '/v1/sweeps', { body: { name: 'grid', base: { name: 'b', dataset: { name: 'synthetic-shapes' } }, strategy: 'grid', parameters, maxRuns: 200 } });
+      const reply = await call('POST', '/v1/sweeps', {
+        body: {
+          name: 'grid',
+          base: { name: 'b', dataset: { name: 'synthetic-shapes' } },
+          strategy: 'grid',
+          parameters,
+          maxRuns: 200,
+        },
+      });
       expect(reply.status).toBe(400);
       expect(fields(reply)).toEqual(['maxRuns']);
       expect(reply.ms).toBeLessThan(3000);
@@ -155,9 +186,21 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
         ['/v1/datasets', { name: 'd\u0000', location: { kind: 's3', prefix: 'datasets/x/' } }, 'name'],
         ['/v1/datasets', { name: 'd', location: { kind: 'local', path: '/data/x\u0000y' } }, 'location.path'],
         ['/v1/models', { name: 'm\nx', runId: knownRunId }, 'name'],
-        ['/v1/sweeps', { name: 's', base, strategy: 'grid', parameters: { 'model.freezing.mode': ['base\u0000'] } }, 'parameters.model.freezing.mode.0'],
-        ['/v1/sweeps', { name: 's', base, strategy: 'grid', parameters: { 'training.seed': [1] }, metric: 'acc\u001b' }, 'metric'],
-        ['/v1/pipelines', { name: 'p', pretrain: base, finetunes: [{ name: 'f\u2028', dataset: { name: 'synthetic-shapes' } }] }, 'finetunes.0.name'],
+        [
+          '/v1/sweeps',
+          { name: 's', base, strategy: 'grid', parameters: { 'model.freezing.mode': ['base\u0000'] } },
+          'parameters.model.freezing.mode.0',
+        ],
+        [
+          '/v1/sweeps',
+          { name: 's', base, strategy: 'grid', parameters: { 'training.seed': [1] }, metric: 'acc\u001b' },
+          'metric',
+        ],
+        [
+          '/v1/pipelines',
+          { name: 'p', pretrain: base, finetunes: [{ name: 'f\u2028', dataset: { name: 'synthetic-shapes' } }] },
+          'finetunes.0.name',
+        ],
       ];
       const before = await written();
       for (const [path, body, field] of cases) {
@@ -172,11 +215,41 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       ['sort=metric:a%00b:best', 'sort'],
       ['spec.name=a%00b', 'spec.name'],
       ['cursor=!!not-base64!!', 'cursor'],
-      ['cursor=' + Buffer.from('{"s":"createdAt:desc","v":"not a date","i":"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"}').toString('base64url'), 'cursor'],
-      ['cursor=' + Buffer.from('{"s":"createdAt:desc","v":"2026-02-31 10:00:00+00","i":"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"}').toString('base64url'), 'cursor'],
-      ['sort=metric:loss:best&cursor=' + Buffer.from('{"s":"metric:loss:best:desc","v":"1e999","i":"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"}').toString('base64url'), 'cursor'],
-      ['sort=metric:loss:best&cursor=' + Buffer.from('{"s":"metric:loss:best:desc","v":"1e-999","i":"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"}').toString('base64url'), 'cursor'],
-      ['cursor=' + Buffer.from('{"s":"createdAt:desc","v":"2026-01-01 00:00:00\\u0000","i":"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"}').toString('base64url'), 'cursor'],
+      [
+        'cursor=' +
+          Buffer.from('{"s":"createdAt:desc","v":"not a date","i":"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"}').toString(
+            'base64url',
+          ),
+        'cursor',
+      ],
+      [
+        'cursor=' +
+          Buffer.from(
+            '{"s":"createdAt:desc","v":"2026-02-31 10:00:00+00","i":"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"}',
+          ).toString('base64url'),
+        'cursor',
+      ],
+      [
+        'sort=metric:loss:best&cursor=' +
+          Buffer.from('{"s":"metric:loss:best:desc","v":"1e999","i":"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"}').toString(
+            'base64url',
+          ),
+        'cursor',
+      ],
+      [
+        'sort=metric:loss:best&cursor=' +
+          Buffer.from('{"s":"metric:loss:best:desc","v":"1e-999","i":"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"}').toString(
+            'base64url',
+          ),
+        'cursor',
+      ],
+      [
+        'cursor=' +
+          Buffer.from(
+            '{"s":"createdAt:desc","v":"2026-01-01 00:00:00\\u0000","i":"6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"}',
+          ).toString('base64url'),
+        'cursor',
+      ],
       ['limit=1&limit=2', 'limit'],
       ['cursor=a&cursor=b', 'cursor'],
       ['limit=1e309', 'limit'],
@@ -192,7 +265,9 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
 
     it('a forged cursor of the right shape on a metric sort still pages (NaN, Infinity are real values)', async () => {
       for (const v of ['NaN', '-Infinity', '0.5', '1e-05']) {
-        const cursor = Buffer.from(JSON.stringify({ s: 'metric:loss:best:desc', v, i: '6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5' })).toString('base64url');
+        const cursor = Buffer.from(
+          JSON.stringify({ s: 'metric:loss:best:desc', v, i: '6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5' }),
+        ).toString('base64url');
         expect((await call('GET', `/v1/runs?sort=metric:loss:best&cursor=${cursor}`)).status).toBe(200);
       }
     });
@@ -233,7 +308,10 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
     it('NaN, Infinity and other non-JSON in a body are a 400, not a 500', async () => {
       for (const number of ['NaN', 'Infinity', '0x10', '1_000', '+1', '.5e']) {
         const rawBody = `{"kind":"pretrain","name":"n","dataset":{"name":"mnist"},"training":{"epochs":${number}}}`;
-        expect({ number, status: (await call('POST', '/v1/runs', { rawBody })).status }).toEqual({ number, status: 400 });
+        expect({ number, status: (await call('POST', '/v1/runs', { rawBody })).status }).toEqual({
+          number,
+          status: 400,
+        });
       }
     });
 
@@ -242,7 +320,11 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       const before = await written();
       for (const key of ['x'.repeat(256), 'caf\u00e9', 'a b', '']) {
         const reply = await call('POST', '/v1/runs', { body, headers: { 'idempotency-key': key } });
-        expect({ key, status: reply.status, fields: fields(reply) }).toEqual({ key, status: 400, fields: ['Idempotency-Key'] });
+        expect({ key, status: reply.status, fields: fields(reply) }).toEqual({
+          key,
+          status: 400,
+          fields: ['Idempotency-Key'],
+        });
       }
       expect(await written()).toEqual(before);
     });
@@ -271,10 +353,26 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
     });
 
     it.each([
-      ['__proto__', '{"kind":"pretrain","name":"p","dataset":{"name":"mnist"},"__proto__":{"polluted":1}}', '__proto__'],
-      ['constructor', '{"kind":"pretrain","name":"p","dataset":{"name":"mnist"},"constructor":{"prototype":{"polluted":1}}}', 'constructor'],
-      ['nested __proto__', '{"kind":"pretrain","name":"p","dataset":{"name":"mnist"},"training":{"__proto__":{"polluted":1}}}', 'training.__proto__'],
-      ['sweep parameter __proto__', '{"name":"s","base":{"name":"b","dataset":{"name":"mnist"}},"strategy":"grid","parameters":{"__proto__":{"polluted":[1]},"training.seed":[1]}}', 'parameters.__proto__'],
+      [
+        '__proto__',
+        '{"kind":"pretrain","name":"p","dataset":{"name":"mnist"},"__proto__":{"polluted":1}}',
+        '__proto__',
+      ],
+      [
+        'constructor',
+        '{"kind":"pretrain","name":"p","dataset":{"name":"mnist"},"constructor":{"prototype":{"polluted":1}}}',
+        'constructor',
+      ],
+      [
+        'nested __proto__',
+        '{"kind":"pretrain","name":"p","dataset":{"name":"mnist"},"training":{"__proto__":{"polluted":1}}}',
+        'training.__proto__',
+      ],
+      [
+        'sweep parameter __proto__',
+        '{"name":"s","base":{"name":"b","dataset":{"name":"mnist"}},"strategy":"grid","parameters":{"__proto__":{"polluted":[1]},"training.seed":[1]}}',
+        'parameters.__proto__',
+      ],
     ])('a JSON body with a %s key is a 400 naming it, never copied', async (_what, rawBody, field) => {
       const path = rawBody.includes('"strategy"') ? '/v1/sweeps' : '/v1/runs';
       const before = await written();
@@ -289,17 +387,27 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       const longName = `${'x'.repeat(118)}🌸`; // 120 UTF-16 units, the limit
       const shapes = { name: 'synthetic-shapes', imageSize: 16 };
       const reply = await call('POST', '/v1/pipelines', {
-        body: { name: 'long', pretrain: { name: 'ae', dataset: shapes, model: { type: 'conv-autoencoder', inputShape: [16, 16, 1] } }, finetunes: [{ name: longName, dataset: shapes }], evaluations: [{ split: 'validation' }] },
+        body: {
+          name: 'long',
+          pretrain: { name: 'ae', dataset: shapes, model: { type: 'conv-autoencoder', inputShape: [16, 16, 1] } },
+          finetunes: [{ name: longName, dataset: shapes }],
+          evaluations: [{ split: 'validation' }],
+        },
       });
       expect({ status: reply.status, errors: reply.json.errors }).toEqual({ status: 201, errors: undefined });
       for (const run of reply.json.runs as { id: string }[]) {
         const detail = await call('GET', `/v1/runs/${run.id}`);
-        expect({ name: detail.json.spec.name, valid: RunSpecSchema.safeParse(detail.json.spec).success }).toEqual({ name: detail.json.spec.name, valid: true });
+        expect({ name: detail.json.spec.name, valid: RunSpecSchema.safeParse(detail.json.spec).success }).toEqual({
+          name: detail.json.spec.name,
+          valid: true,
+        });
       }
     });
 
     it('names in any script, homoglyphs included, are accepted', async () => {
-      const reply = await call('POST', '/v1/runs', { body: { kind: 'pretrain', name: 'Ѕhapes аutoencoder 🌸 猫', dataset: { name: 'synthetic-shapes' } } });
+      const reply = await call('POST', '/v1/runs', {
+        body: { kind: 'pretrain', name: 'Ѕhapes аutoencoder 🌸 猫', dataset: { name: 'synthetic-shapes' } },
+      });
       expect(reply.status).toBe(201);
     });
 
@@ -307,10 +415,13 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       expect((await call('GET', '/v1/runs', { auth: false })).status).toBe(401);
       expect((await call('POST', '/v1/sweeps', { auth: false, body: { name: 'x' } })).status).toBe(401);
       await fc.assert(
-        fc.asyncProperty(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 300 }), async (value) => {
-          const reply = await call('GET', '/v1/runs', { auth: false, headers: { authorization: value } });
-          expect(reply.status).toBe(401);
-        }),
+        fc.asyncProperty(
+          fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 300 }),
+          async (value) => {
+            const reply = await call('GET', '/v1/runs', { auth: false, headers: { authorization: value } });
+            expect(reply.status).toBe(401);
+          },
+        ),
         { numRuns: 40 },
       );
       await expectAlive();
@@ -335,10 +446,14 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       await fc.assert(
         fc.asyncProperty(request, async ({ route, params, query, bearer }) => {
           const path = fillPath(route, params) + query;
-          const reply = await call(route.method, path, { auth: false, headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` } });
+          const reply = await call(route.method, path, {
+            auth: false,
+            headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` },
+          });
           const request = `${route.method} ${path}`;
           expect({ request, serverError: reply.status >= 500 }).toEqual({ request, serverError: false });
-          if (route.path.startsWith('/v1/') && !route.path.startsWith('/v1/session')) expect({ request, status: reply.status }).toEqual({ request, status: 401 });
+          if (route.path.startsWith('/v1/') && !route.path.startsWith('/v1/session'))
+            expect({ request, status: reply.status }).toEqual({ request, status: 401 });
         }),
         { numRuns: 150 },
       );
@@ -347,7 +462,15 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
 
     it('finds the routes from the app itself', () => {
       const keys = routes.map((r) => `${r.method} ${r.path}`);
-      for (const expected of ['GET /v1/runs', 'POST /v1/runs', 'POST /v1/sweeps', 'POST /v1/pipelines', 'POST /v1/datasets', 'POST /v1/models', 'GET /v1/runs/:id']) {
+      for (const expected of [
+        'GET /v1/runs',
+        'POST /v1/runs',
+        'POST /v1/sweeps',
+        'POST /v1/pipelines',
+        'POST /v1/datasets',
+        'POST /v1/models',
+        'GET /v1/runs/:id',
+      ]) {
         expect(keys).toContain(expected);
       }
     });
@@ -358,36 +481,66 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
         { weight: 2, arbitrary: fc.uuid() },
         { weight: 1, arbitrary: fc.constantFrom('0', '-0', '1', '1e309', 'NaN', '-1', '2147483648', 'Infinity') },
         // The known run reaches past id validation; a POST to it (a cancel) would change it.
-        ...(method === 'GET' && name === 'id' ? [{ weight: 2, arbitrary: fc.constant(null).map(() => knownRunId) }] : []),
+        ...(method === 'GET' && name === 'id'
+          ? [{ weight: 2, arbitrary: fc.constant(null).map(() => knownRunId) }]
+          : []),
       );
 
-    const headerValue = fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength: 200 });
+    const headerValue = fc.string({
+      unit: fc
+        .integer({ min: 0x20, max: 0xff })
+        .filter((c) => c !== 0x7f)
+        .map((c) => String.fromCharCode(c)),
+      maxLength: 200,
+    });
     const headers = fc.dictionary(
-      fc.constantFrom('idempotency-key', 'accept', 'if-none-match', 'range', 'last-event-id', 'x-forwarded-for', 'cookie', 'accept-encoding', 'x-request-id', 'content-type'),
-      fc.oneof(headerValue, fc.constantFrom('application/json; charset=utf-16', 'application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x', 'application/json; charset=latin1')),
+      fc.constantFrom(
+        'idempotency-key',
+        'accept',
+        'if-none-match',
+        'range',
+        'last-event-id',
+        'x-forwarded-for',
+        'cookie',
+        'accept-encoding',
+        'x-request-id',
+        'content-type',
+      ),
+      fc.oneof(
+        headerValue,
+        fc.constantFrom(
+          'application/json; charset=utf-16',
+          'application/x-www-form-urlencoded',
+          'text/plain',
+          'multipart/form-data; boundary=x',
+          'application/json; charset=latin1',
+        ),
+      ),
       { maxKeys: 3 },
     );
 
     it('never answers 5xx, stays alive and writes nothing for what it rejects', async () => {
       const before = await written();
-      const request = fc
-        .constantFrom(...routes)
-        .chain((route) =>
-          fc.record({
-            route: fc.constant(route),
-            params: fc.tuple(...route.params.map((p) => paramValue(p, route.method)), fc.constant(null)),
-            query: queryString(),
-            headers,
-            body: route.method === 'GET' ? fc.constant(undefined) : hostileBody(),
-          }),
-        );
+      const request = fc.constantFrom(...routes).chain((route) =>
+        fc.record({
+          route: fc.constant(route),
+          params: fc.tuple(...route.params.map((p) => paramValue(p, route.method)), fc.constant(null)),
+          query: queryString(),
+          headers,
+          body: route.method === 'GET' ? fc.constant(undefined) : hostileBody(),
+        }),
+      );
       const accepted: string[] = [];
       let limited = 0;
       await fc.assert(
         fc.asyncProperty(request, async ({ route, params, query, headers: extra, body }) => {
           const path = fillPath(route, params.slice(0, -1) as string[]) + query;
           const reply = await call(route.method, path, { ...body, headers: extra });
-          expect({ request: `${route.method} ${path}`, status: reply.status, serverError: reply.status >= 500 }).toMatchObject({ serverError: false });
+          expect({
+            request: `${route.method} ${path}`,
+            status: reply.status,
+            serverError: reply.status >= 500,
+          }).toMatchObject({ serverError: false });
           if (route.method !== 'GET' && reply.status < 400) accepted.push(`${route.method} ${path} → ${reply.status}`);
           if (reply.status === 429) limited++;
         }),
@@ -403,21 +556,56 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
     it('POST bodies shaped like the real ones, with one hostile leaf or key: never 5xx, nothing hostile accepted, nothing written when rejected', async () => {
       const base = { name: 'b', dataset: { name: 'synthetic-shapes' } };
       const shaped = fc.oneof(
-        fc.record({ path: fc.constant('/v1/runs'), body: mutate({ kind: 'finetune', name: 'r', dataset: { name: 'synthetic-shapes', perClass: 10 }, training: { epochs: 2, learningRate: 0.001 }, model: { type: 'classifier', freezing: { mode: 'two-stage' } } }) }),
-        fc.record({ path: fc.constant('/v1/sweeps'), body: mutate({ name: 's', base, strategy: 'random', parameters: { 'training.learningRate': { min: 0.0001, max: 0.1 }, 'model.freezing.mode': ['none', 'base'] }, maxRuns: 5 }) }),
-        fc.record({ path: fc.constant('/v1/pipelines'), body: mutate({ name: 'p', pretrain: base, finetunes: [{ name: 'f', dataset: { name: 'synthetic-shapes' } }], evaluations: [{ split: 'test' }] }) }),
-        fc.record({ path: fc.constant('/v1/datasets'), body: mutate({ name: 'd', location: { kind: 's3', prefix: 'datasets/x/' } }) }),
-        fc.record({ path: fc.constant('/v1/models'), body: mutate({ name: 'm', runId: '6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5' }) }),
+        fc.record({
+          path: fc.constant('/v1/runs'),
+          body: mutate({
+            kind: 'finetune',
+            name: 'r',
+            dataset: { name: 'synthetic-shapes', perClass: 10 },
+            training: { epochs: 2, learningRate: 0.001 },
+            model: { type: 'classifier', freezing: { mode: 'two-stage' } },
+          }),
+        }),
+        fc.record({
+          path: fc.constant('/v1/sweeps'),
+          body: mutate({
+            name: 's',
+            base,
+            strategy: 'random',
+            parameters: { 'training.learningRate': { min: 0.0001, max: 0.1 }, 'model.freezing.mode': ['none', 'base'] },
+            maxRuns: 5,
+          }),
+        }),
+        fc.record({
+          path: fc.constant('/v1/pipelines'),
+          body: mutate({
+            name: 'p',
+            pretrain: base,
+            finetunes: [{ name: 'f', dataset: { name: 'synthetic-shapes' } }],
+            evaluations: [{ split: 'test' }],
+          }),
+        }),
+        fc.record({
+          path: fc.constant('/v1/datasets'),
+          body: mutate({ name: 'd', location: { kind: 's3', prefix: 'datasets/x/' } }),
+        }),
+        fc.record({
+          path: fc.constant('/v1/models'),
+          body: mutate({ name: 'm', runId: '6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5' }),
+        }),
       );
       await fc.assert(
         fc.asyncProperty(shaped, async ({ path, body }) => {
           const before = await written();
           const reply = await call('POST', path, { body });
           const request = `POST ${path} ${JSON.stringify(body)?.slice(0, 300)}`;
-          expect({ request, status: reply.status, serverError: reply.status >= 500 }).toMatchObject({ serverError: false });
+          expect({ request, status: reply.status, serverError: reply.status >= 500 }).toMatchObject({
+            serverError: false,
+          });
           // A mutation may leave the body valid (another printable name, a smaller maxRuns): then it
           // may be recorded, but only if nothing in it is hostile.
-          if (reply.status < 400) expect({ request, hostile: hostileInputErrors(body) }).toEqual({ request, hostile: [] });
+          if (reply.status < 400)
+            expect({ request, hostile: hostileInputErrors(body) }).toEqual({ request, hostile: [] });
           else expect({ request, rows: await written() }).toEqual({ request, rows: before });
         }),
         { numRuns: 200 },
@@ -428,14 +616,31 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
 
   /** A JSON body (or raw text that may not even parse), with hostile keys and values. */
   function hostileBody(): fc.Arbitrary<{ body?: unknown; rawBody?: string }> {
-    const key = fc.oneof(hostileString(), fc.constantFrom('__proto__', 'constructor', 'prototype', 'name', 'kind', 'maxRuns'));
-    const leaf = fc.oneof(hostileString(), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom(1e9, -0, 2 ** 53, 1e308));
+    const key = fc.oneof(
+      hostileString(),
+      fc.constantFrom('__proto__', 'constructor', 'prototype', 'name', 'kind', 'maxRuns'),
+    );
+    const leaf = fc.oneof(
+      hostileString(),
+      fc.double(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constantFrom(1e9, -0, 2 ** 53, 1e308),
+    );
     const json = fc.letrec((tie) => ({
-      node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(key, tie('node'), { maxKeys: 4 })),
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        leaf,
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(key, tie('node'), { maxKeys: 4 }),
+      ),
     })).node;
     return fc.oneof(
       json.map((body) => ({ body })),
-      fc.oneof(hostileString(), fc.constantFrom('{', '{"a":', '[1,', 'null', '"x"', '{"__proto__":{"polluted":1}}')).map((rawBody) => ({ rawBody })),
+      fc
+        .oneof(hostileString(), fc.constantFrom('{', '{"a":', '[1,', 'null', '"x"', '{"__proto__":{"polluted":1}}'))
+        .map((rawBody) => ({ rawBody })),
     );
   }
 
@@ -443,14 +648,32 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
   function mutate(value: unknown): fc.Arbitrary<unknown> {
     const replacement = fc.oneof(
       hostileString(),
-      fc.constantFrom(1e9, -1, 0, -0, 1e308, 2 ** 53, '', null, true, [], {}, Array.from({ length: 60 }, (_, i) => i), 'x'.repeat(5000)),
+      fc.constantFrom(
+        1e9,
+        -1,
+        0,
+        -0,
+        1e308,
+        2 ** 53,
+        '',
+        null,
+        true,
+        [],
+        {},
+        Array.from({ length: 60 }, (_, i) => i),
+        'x'.repeat(5000),
+      ),
     );
     const paths = leafPaths(value);
     return fc.oneof(
       fc.record({ at: fc.constantFrom(...paths), to: replacement }).map(({ at, to }) => setAt(value, at, to)),
-      fc.record({ at: fc.constantFrom([] as string[], ...paths.map((p) => p.slice(0, -1))), key: fc.oneof(hostileString(), fc.constantFrom('__proto__', 'constructor', 'prototype', 'extra')), to: replacement }).map(({ at, key, to }) =>
-        setAt(value, [...at, key], to),
-      ),
+      fc
+        .record({
+          at: fc.constantFrom([] as string[], ...paths.map((p) => p.slice(0, -1))),
+          key: fc.oneof(hostileString(), fc.constantFrom('__proto__', 'constructor', 'prototype', 'extra')),
+          to: replacement,
+        })
+        .map(({ at, key, to }) => setAt(value, [...at, key], to)),
     );
   }
 });
@@ -475,10 +698,16 @@ function setAt(value: unknown, path: string[], to: unknown): unknown {
   let node = copy;
   for (const key of path.slice(0, -1)) {
     const next = Object.hasOwn(node, key) ? node[key] : undefined;
-    if (typeof next !== 'object' || next === null) Object.defineProperty(node, key, { value: {}, enumerable: true, writable: true, configurable: true });
+    if (typeof next !== 'object' || next === null)
+      Object.defineProperty(node, key, { value: {}, enumerable: true, writable: true, configurable: true });
     node = node[key] as Record<string, unknown>;
   }
   if (path.length === 0) return to;
-  Object.defineProperty(node, path[path.length - 1]!, { value: to, enumerable: true, writable: true, configurable: true });
+  Object.defineProperty(node, path[path.length - 1]!, {
+    value: to,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
   return copy;
 }

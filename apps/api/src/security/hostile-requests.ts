@@ -17,7 +17,10 @@ interface ExpressLayer {
  * covers a route added tomorrow without being edited.
  */
 export function enumerateRoutes(app: INestApplication): HttpRoute[] {
-  const express = app.getHttpAdapter().getInstance() as { router?: { stack: ExpressLayer[] }; _router?: { stack: ExpressLayer[] } };
+  const express = app.getHttpAdapter().getInstance() as {
+    router?: { stack: ExpressLayer[] };
+    _router?: { stack: ExpressLayer[] };
+  };
   const stack = (express.router ?? express._router)?.stack ?? [];
   const routes = new Map<string, HttpRoute>();
   for (const layer of stack) {
@@ -48,7 +51,9 @@ export function encodeAny(text: string): string {
   for (const ch of text) {
     const code = ch.charCodeAt(0);
     if (ch.length === 1 && code >= 0xd800 && code <= 0xdfff) {
-      out += [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      out += [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     } else out += encodeURIComponent(ch);
   }
   return out;
@@ -137,7 +142,9 @@ export function queryString(): fc.Arbitrary<string> {
   const key = fc.oneof(fc.constantFrom(...QUERY_KEYS), hostileString());
   return fc.oneof(
     fc.constant(''),
-    fc.array(fc.tuple(key, hostileString()), { minLength: 1, maxLength: 6 }).map((pairs) => `?${pairs.map(([k, v]) => `${encodeAny(k)}=${encodeAny(v)}`).join('&')}`),
+    fc
+      .array(fc.tuple(key, hostileString()), { minLength: 1, maxLength: 6 })
+      .map((pairs) => `?${pairs.map(([k, v]) => `${encodeAny(k)}=${encodeAny(v)}`).join('&')}`),
     fc.constantFrom(...RAW_QUERIES),
   );
 }

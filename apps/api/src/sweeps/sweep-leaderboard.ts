@@ -17,7 +17,12 @@ export function sweepLeaderboard(sweep: SweepWithRuns, spec: Pick<SweepSpec, 'me
     value: metricValue(run.result, run.summaries, spec.metric),
   }));
   const sign = spec.goal === 'max' ? -1 : 1;
-  entries.sort((a, b) => (a.value === null ? 1 : 0) - (b.value === null ? 1 : 0) || sign * ((a.value ?? 0) - (b.value ?? 0)) || a.name.localeCompare(b.name));
+  entries.sort(
+    (a, b) =>
+      (a.value === null ? 1 : 0) - (b.value === null ? 1 : 0) ||
+      sign * ((a.value ?? 0) - (b.value ?? 0)) ||
+      a.name.localeCompare(b.name),
+  );
   entries.forEach((e, i) => (e.rank = e.value === null ? null : i + 1));
   return entries;
 }
@@ -26,7 +31,10 @@ function metricValue(result: unknown, summaries: { name: string; best: number }[
   if (metric.startsWith('test/')) {
     // The field name is the client's (`test/constructor` must not read Object's own members).
     const field = metric.slice('test/'.length);
-    const value = typeof result === 'object' && result !== null && Object.hasOwn(result, field) ? (result as Record<string, unknown>)[field] : undefined;
+    const value =
+      typeof result === 'object' && result !== null && Object.hasOwn(result, field)
+        ? (result as Record<string, unknown>)[field]
+        : undefined;
     return typeof value === 'number' && Number.isFinite(value) ? value : null;
   }
   return summaries.find((s) => s.name === metric)?.best ?? null;

@@ -18,11 +18,14 @@ export class SweepsController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Grid or random search over fine-tune settings: records and queues one fine-tune per combination (≤ 200)' })
+  @ApiOperation({
+    summary: 'Grid or random search over fine-tune settings: records and queues one fine-tune per combination (≤ 200)',
+  })
   @ApiBody({ schema: schemaRef('SweepSpec') })
   @Responds(201, 'SweepCreated', 'The sweep id and the number of runs recorded and queued')
   @ApiBadRequestResponse({
-    description: 'Invalid sweep, naming the bad parameter value (parameters.training.learningRate.1) or the clashing run',
+    description:
+      'Invalid sweep, naming the bad parameter value (parameters.training.learningRate.1) or the clashing run',
     schema: schemaRef('ProblemDetails'),
   })
   @ApiResponse({
@@ -31,12 +34,17 @@ export class SweepsController {
     schema: schemaRef('ProblemDetails'),
   })
   @ApiResponse({ status: 503, description: 'Redis unavailable: a run that could not be queued was marked FAILED' })
-  submit(@Body(new SpecValidationPipe(SweepSpecSchema, 'Invalid sweep spec')) spec: SweepSpec, @CurrentPrincipal() principal: Principal) {
+  submit(
+    @Body(new SpecValidationPipe(SweepSpecSchema, 'Invalid sweep spec')) spec: SweepSpec,
+    @CurrentPrincipal() principal: Principal,
+  ) {
     return this.sweeps.submit(spec, projectForWrites(principal));
   }
 
   @Get(':id')
-  @ApiOperation({ summary: "A sweep's leaderboard by its metric: each run's parameter values, status and value, best first" })
+  @ApiOperation({
+    summary: "A sweep's leaderboard by its metric: each run's parameter values, status and value, best first",
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @Responds(200, 'SweepView', 'The sweep, its run counts by status and its leaderboard')
   @ApiResponse({ status: 404, description: 'No sweep with this id' })

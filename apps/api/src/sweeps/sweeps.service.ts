@@ -38,14 +38,27 @@ export class SweepsService {
   async submit(spec: SweepSpec, project: string): Promise<SweepCreated> {
     const { baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(spec.base, project);
     const expanded = expandSweep(spec);
-    if ('tooMany' in expanded) throw new Error(`sweep "${spec.name}": ${expanded.tooMany} runs slipped past validation`);
+    if ('tooMany' in expanded)
+      throw new Error(`sweep "${spec.name}": ${expanded.tooMany} runs slipped past validation`);
     const id = randomUUID();
     const runs: SweepRunCreation[] = expanded.runs.map((params, i) => {
       const run = FinetuneSpecSchema.parse(applySweepValues(spec.base, params));
       const name = clipText(`${spec.name} #${i + 1} (${describeValues(params)})`);
-      return { id: randomUUID(), kind: runKindOf(run.kind), name, spec: { ...run, name }, baseRunId, baseCheckpointId, params };
+      return {
+        id: randomUUID(),
+        kind: runKindOf(run.kind),
+        name,
+        spec: { ...run, name },
+        baseRunId,
+        baseCheckpointId,
+        params,
+      };
     });
-    await this.quota.check(project, runs.map((run) => ({ spec: run.spec, folderImages })), 'maxRuns');
+    await this.quota.check(
+      project,
+      runs.map((run) => ({ spec: run.spec, folderImages })),
+      'maxRuns',
+    );
     await this.sweeps.create({ id, name: spec.name, spec, project }, runs);
     for (const run of runs) await this.runs.enqueue(run.id, run.kind);
     this.logger.log(`Sweep ${id} ("${spec.name}", ${spec.strategy}) queued ${runs.length} runs`);
@@ -59,6 +72,15 @@ export class SweepsService {
     const leaderboard = sweepLeaderboard(sweep, spec);
     const counts: SweepView['counts'] = Object.create(null);
     for (const run of sweep.runs) counts[run.status] = (counts[run.status] ?? 0) + 1;
-    return { id: sweep.id, name: sweep.name, createdAt: isoDate(sweep.createdAt), spec, metric: spec.metric, goal: spec.goal, counts, leaderboard };
+    return {
+      id: sweep.id,
+      name: sweep.name,
+      createdAt: isoDate(sweep.createdAt),
+      spec,
+      metric: spec.metric,
+      goal: spec.goal,
+      counts,
+      leaderboard,
+    };
   }
 }

@@ -36,13 +36,26 @@ export interface TestApi {
  * temporary home, listening on a free loopback port, with an admin key (auth is on, as by default). `env` adds or overrides variables (an S3
  * server's, a shorter Redis timeout); `logger` replaces the silence (a test that reads the log lines).
  */
-export async function startTestApi(options: { env?: Record<string, string>; openApi?: boolean; logger?: ApiOptions['logger'] } = {}): Promise<TestApi> {
+export async function startTestApi(
+  options: { env?: Record<string, string>; openApi?: boolean; logger?: ApiOptions['logger'] } = {},
+): Promise<TestApi> {
   const queueName = `test-${randomUUID()}`;
   const database = await createFreshDatabase();
   const home = mkdtempSync(join(tmpdir(), 'trainyard-api-'));
   const adminKey = options.env?.TRAINYARD_ADMIN_KEY ?? testAdminKey();
-  const config = loadConfig({ TRAINYARD_HOME: home, DATABASE_URL: database.url, LOG_LEVEL: 'error', TRAINYARD_ADMIN_KEY: adminKey, ...options.env });
-  const app = await createApiApp(config, { queueName, logger: options.logger ?? false, shutdownHooks: false, openApi: options.openApi ?? false });
+  const config = loadConfig({
+    TRAINYARD_HOME: home,
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'error',
+    TRAINYARD_ADMIN_KEY: adminKey,
+    ...options.env,
+  });
+  const app = await createApiApp(config, {
+    queueName,
+    logger: options.logger ?? false,
+    shutdownHooks: false,
+    openApi: options.openApi ?? false,
+  });
   await app.listen(0, '127.0.0.1');
   const queue = new Queue(queueName, { connection: TEST_REDIS });
   const baseUrl = await app.getUrl();
@@ -59,7 +72,11 @@ export async function startTestApi(options: { env?: Record<string, string>; open
     fetch: adminFetch,
     async submitPretrain(name: string) {
       const body = JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
-      const res = await adminFetch(`${baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await adminFetch(`${baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       return ((await res.json()) as { id: string }).id;
     },
     async stop() {

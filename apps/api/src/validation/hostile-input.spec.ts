@@ -10,18 +10,24 @@ describe('hostileInputErrors', () => {
 
   it('names keys that reach prototype machinery, wherever they sit', () => {
     const body = JSON.parse('{"__proto__":{"x":1},"model":{"constructor":1,"freezing":{"prototype":2}}}');
-    expect(hostileInputErrors(body).map((e) => e.field).sort()).toEqual(['__proto__', 'model.constructor', 'model.freezing.prototype']);
+    expect(
+      hostileInputErrors(body)
+        .map((e) => e.field)
+        .sort(),
+    ).toEqual(['__proto__', 'model.constructor', 'model.freezing.prototype']);
   });
 
   it('names strings and keys with control characters or lone surrogates', () => {
     const errors = hostileInputErrors({ name: 'a\nb', list: ['ok', 'x\u0000'], 'k\u001b': 1, s: '\ud800' });
     expect(errors).toHaveLength(4);
-    expect(errors).toEqual(expect.arrayContaining([
-      { field: 'name', message: 'Control character U+000A at position 1 is not allowed' },
-      { field: 'list.1', message: 'Control character U+0000 at position 1 is not allowed' },
-      { field: 'k\u001b', message: 'Control character U+001B at position 1 is not allowed' },
-      { field: 's', message: 'Lone UTF-16 surrogate at position 0 is not allowed (not valid Unicode)' },
-    ]));
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        { field: 'name', message: 'Control character U+000A at position 1 is not allowed' },
+        { field: 'list.1', message: 'Control character U+0000 at position 1 is not allowed' },
+        { field: 'k\u001b', message: 'Control character U+001B at position 1 is not allowed' },
+        { field: 's', message: 'Lone UTF-16 surrogate at position 0 is not allowed (not valid Unicode)' },
+      ]),
+    );
     expect(hostileInputErrors('a\u0000', 'id')).toEqual([{ field: 'id', message: expect.stringContaining('U+0000') }]);
   });
 
@@ -29,7 +35,9 @@ describe('hostileInputErrors', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
     expect(hostileInputErrors(deep)[0]!.message).toBe(`Nested deeper than ${MAX_INPUT_DEPTH} levels`);
-    expect(hostileInputErrors(Array.from({ length: MAX_INPUT_VALUES + 1 }, () => 0))).toEqual([{ field: '(root)', message: `More than ${MAX_INPUT_VALUES} values` }]);
+    expect(hostileInputErrors(Array.from({ length: MAX_INPUT_VALUES + 1 }, () => 0))).toEqual([
+      { field: '(root)', message: `More than ${MAX_INPUT_VALUES} values` },
+    ]);
   });
 
   it('runs in every validation pipe before the schema', () => {
@@ -39,7 +47,10 @@ describe('hostileInputErrors', () => {
       throw new Error('expected a 400');
     } catch (err) {
       expect(err).toBeInstanceOf(BadRequestException);
-      expect((err as BadRequestException).getResponse()).toMatchObject({ statusCode: 400, errors: [{ field: 'name' }] });
+      expect((err as BadRequestException).getResponse()).toMatchObject({
+        statusCode: 400,
+        errors: [{ field: 'name' }],
+      });
     }
   });
 });

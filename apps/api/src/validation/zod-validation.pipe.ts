@@ -20,7 +20,8 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
     const hostile = hostileInputErrors(value, this.field);
     if (hostile.length) throw new BadRequestException(validationErrorBody(this.message, hostile));
     const parsed = this.schema.safeParse(value);
-    if (!parsed.success) throw new BadRequestException(validationErrorBody(this.message, toFieldErrors(parsed.error, this.field)));
+    if (!parsed.success)
+      throw new BadRequestException(validationErrorBody(this.message, toFieldErrors(parsed.error, this.field)));
     return parsed.data;
   }
 }

@@ -38,6 +38,10 @@ export function writeConfig(config: CliConfig, env: Env = process.env): string {
 export function resolveConfig(flags: { url?: string; 'api-key'?: string }, env: Env = process.env): CliConfig {
   const stored = readStoredConfig(env);
   const url = flags.url ?? env['TRAINYARD_URL'] ?? stored.url;
-  if (!url) throw new CliError(`No API URL: run \`trainyard login --url <url>\`, or set TRAINYARD_URL (config: ${configPath(env)})`, EXIT.NOT_CONFIGURED);
+  if (!url)
+    throw new CliError(
+      `No API URL: run \`trainyard login --url <url>\`, or set TRAINYARD_URL (config: ${configPath(env)})`,
+      EXIT.NOT_CONFIGURED,
+    );
   return { url, apiKey: flags['api-key'] ?? env['TRAINYARD_API_KEY'] ?? stored.apiKey };
 }

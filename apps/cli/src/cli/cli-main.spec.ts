@@ -31,9 +31,18 @@ describe('trainyard command line', () => {
 
   it('answers usage errors with exit 1 and says where to look', async () => {
     expect(await cli([])).toMatchObject({ code: EXIT.USAGE });
-    expect(await cli(['frobnicate'])).toMatchObject({ code: EXIT.USAGE, stderr: expect.stringContaining('unknown command "frobnicate"') });
-    expect(await cli(['ls', '--bogus'])).toMatchObject({ code: EXIT.USAGE, stderr: expect.stringContaining('trainyard ls --help') });
-    expect(await cli(['watch'], { TRAINYARD_URL: 'http://127.0.0.1:9' })).toMatchObject({ code: EXIT.USAGE, stderr: expect.stringContaining('Missing run id') });
+    expect(await cli(['frobnicate'])).toMatchObject({
+      code: EXIT.USAGE,
+      stderr: expect.stringContaining('unknown command "frobnicate"'),
+    });
+    expect(await cli(['ls', '--bogus'])).toMatchObject({
+      code: EXIT.USAGE,
+      stderr: expect.stringContaining('trainyard ls --help'),
+    });
+    expect(await cli(['watch'], { TRAINYARD_URL: 'http://127.0.0.1:9' })).toMatchObject({
+      code: EXIT.USAGE,
+      stderr: expect.stringContaining('Missing run id'),
+    });
   });
 
   it('exits 6 before any request when no API URL is configured, 2 when the API cannot be reached', async () => {
@@ -49,8 +58,13 @@ describe('trainyard command line', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ url: 'http://stored', apiKey: 'stored-key' });
     expect(resolveConfig({}, env)).toEqual({ url: 'http://stored', apiKey: 'stored-key' });
-    expect(resolveConfig({}, { ...env, TRAINYARD_URL: 'http://env', TRAINYARD_API_KEY: 'env-key' })).toEqual({ url: 'http://env', apiKey: 'env-key' });
-    expect(resolveConfig({ url: 'http://flag' }, { ...env, TRAINYARD_URL: 'http://env' })).toMatchObject({ url: 'http://flag' });
+    expect(resolveConfig({}, { ...env, TRAINYARD_URL: 'http://env', TRAINYARD_API_KEY: 'env-key' })).toEqual({
+      url: 'http://env',
+      apiKey: 'env-key',
+    });
+    expect(resolveConfig({ url: 'http://flag' }, { ...env, TRAINYARD_URL: 'http://env' })).toMatchObject({
+      url: 'http://flag',
+    });
     expect(configPath({ HOME: '/home/u' })).toBe('/home/u/.config/trainyard/config.json');
   });
 

@@ -5,7 +5,15 @@ import { downloadCommand } from './download.command';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
 import { queuesCommand, workersCommand } from './fleet-commands';
 import { archiveCommand, noteCommand, renameCommand, rmCommand, tagCommand } from './housekeeping-commands';
-import { cancelCommand, compareCommand, logsCommand, lsCommand, metricsCommand, showCommand, submitCommand } from './run-commands';
+import {
+  cancelCommand,
+  compareCommand,
+  logsCommand,
+  lsCommand,
+  metricsCommand,
+  showCommand,
+  submitCommand,
+} from './run-commands';
 import { completionCommand, configCommand, loginCommand } from './session-commands';
 import { watchCommand } from './watch.command';
 

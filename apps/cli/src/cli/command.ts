@@ -48,7 +48,12 @@ const GLOBAL_HELP: Record<string, string> = {
 
 export function parseCommandArgs(command: Command, argv: string[]): { args: string[]; values: Values } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
     return { args: positionals, values: values as Values };
   } catch (error) {
     // parseArgs names the unknown or malformed option; add where to look.
@@ -63,10 +68,29 @@ export function commandHelp(command: Command): string {
     const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ' <value>' : ''}`;
     return `  ${flag.padEnd(28)} ${help[name] ?? ''}`;
   });
-  return [`Usage: trainyard ${command.name} ${command.usage}`.trimEnd(), '', command.summary, ...(command.details ? ['', command.details] : []), '', 'Options:', ...rows, ''].join('\n');
+  return [
+    `Usage: trainyard ${command.name} ${command.usage}`.trimEnd(),
+    '',
+    command.summary,
+    ...(command.details ? ['', command.details] : []),
+    '',
+    'Options:',
+    ...rows,
+    '',
+  ].join('\n');
 }
 
-export function makeContext(values: Values, args: string[], io: { out(text: string): void; err(text: string): void; stdoutIsTty: boolean; env: Record<string, string | undefined>; signal: AbortSignal }): CommandContext {
+export function makeContext(
+  values: Values,
+  args: string[],
+  io: {
+    out(text: string): void;
+    err(text: string): void;
+    stdoutIsTty: boolean;
+    env: Record<string, string | undefined>;
+    signal: AbortSignal;
+  },
+): CommandContext {
   let client: TrainyardClient | undefined;
   return {
     ...io,
@@ -75,7 +99,10 @@ export function makeContext(values: Values, args: string[], io: { out(text: stri
     json: values['json'] === true,
     client() {
       if (!client) {
-        const config = resolveConfig({ url: values['url'] as string | undefined, 'api-key': values['api-key'] as string | undefined }, io.env);
+        const config = resolveConfig(
+          { url: values['url'] as string | undefined, 'api-key': values['api-key'] as string | undefined },
+          io.env,
+        );
         client = new TrainyardClient(config.url, config.apiKey);
       }
       return client;

@@ -19,13 +19,18 @@ export const downloadCommand: Command = {
   usage: '<run>',
   summary: "Download a checkpoint's files (streamed), each checked against the sha256 its manifest lists.",
   options: { checkpoint: { type: 'string' }, out: { type: 'string', short: 'o' } },
-  optionHelp: { checkpoint: 'sequence number (default: the latest complete)', out: 'folder (default ./<run id>-ckpt<N>)' },
+  optionHelp: {
+    checkpoint: 'sequence number (default: the latest complete)',
+    out: 'folder (default ./<run id>-ckpt<N>)',
+  },
   async run(ctx) {
     const id = arg(ctx, 0, 'run id');
     const client = ctx.client();
     let sequence = int(ctx, 'checkpoint');
     if (sequence === undefined) {
-      const latest = (await client.checkpoints(id, { signal: ctx.signal })).checkpoints.filter((c) => c.status === 'COMPLETE').at(-1);
+      const latest = (await client.checkpoints(id, { signal: ctx.signal })).checkpoints
+        .filter((c) => c.status === 'COMPLETE')
+        .at(-1);
       if (!latest) throw new CliError(`Run ${id} has no complete checkpoint`, EXIT.API);
       sequence = latest.sequence;
     }
@@ -54,21 +59,33 @@ export const downloadCommand: Command = {
           done(null, chunk);
         },
       });
-      await pipeline(Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>), meter, createWriteStream(target), { signal: ctx.signal });
+      await pipeline(
+        Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>),
+        meter,
+        createWriteStream(target),
+        { signal: ctx.signal },
+      );
       const sha256 = hash.digest('hex');
       if (file === MANIFEST) manifest = JSON.parse(readFileSync(target, 'utf8')) as CheckpointManifest;
       const expected = manifest?.files[file];
       if (expected && (expected.sha256 !== sha256 || expected.bytes !== bytes)) {
         if (showProgress) ctx.out('\n');
-        throw new CliError(`${join(outDir, file)}: sha256 ${sha256} (${bytes} bytes), the manifest says ${expected.sha256} (${expected.bytes} bytes)`, EXIT.CHECKSUM);
+        throw new CliError(
+          `${join(outDir, file)}: sha256 ${sha256} (${bytes} bytes), the manifest says ${expected.sha256} (${expected.bytes} bytes)`,
+          EXIT.CHECKSUM,
+        );
       }
       written.push({ file, bytes, sha256, verified: expected !== undefined });
     }
     if (showProgress) ctx.out('\n');
-    if (ctx.json) return printJson(ctx, { runId: id, sequence, out: outDir, files: written }), EXIT.OK;
+    if (ctx.json) return (printJson(ctx, { runId: id, sequence, out: outDir, files: written }), EXIT.OK);
     const verified = written.filter((f) => f.verified).length;
     ctx.out(`checkpoint #${sequence} of run ${id}: ${written.length} files, ${formatBytes(received)} in ${outDir}\n`);
-    ctx.out(manifest ? `sha256 verified against manifest.json: ${verified} of ${written.length - 1} files\n` : 'no manifest.json: nothing to verify against\n');
+    ctx.out(
+      manifest
+        ? `sha256 verified against manifest.json: ${verified} of ${written.length - 1} files\n`
+        : 'no manifest.json: nothing to verify against\n',
+    );
     return EXIT.OK;
   },
 };

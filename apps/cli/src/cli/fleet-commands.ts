@@ -6,7 +6,7 @@ export const workersCommand: Command = {
   name: 'workers',
   usage: '[drain <id> [--finish] | undrain <id>]',
   summary: 'Registered workers with their state and the runs each trains; drain one (or take a drain back).',
-  details: 'A drain preempts the worker\'s runs (checkpoint, back to the queue); with --finish it lets them end there.',
+  details: "A drain preempts the worker's runs (checkpoint, back to the queue); with --finish it lets them end there.",
   options: { finish: { type: 'boolean' } },
   optionHelp: { finish: 'drain: let the held runs finish instead of preempting them' },
   async run(ctx) {
@@ -14,15 +14,25 @@ export const workersCommand: Command = {
     const action = ctx.args[0];
     if (action === 'drain' || action === 'undrain') {
       const id = arg(ctx, 1, 'worker id');
-      const worker = action === 'drain' ? await client.drainWorker(id, ctx.values['finish'] ? 'finish' : 'preempt', { signal: ctx.signal }) : await client.undrainWorker(id, { signal: ctx.signal });
+      const worker =
+        action === 'drain'
+          ? await client.drainWorker(id, ctx.values['finish'] ? 'finish' : 'preempt', { signal: ctx.signal })
+          : await client.undrainWorker(id, { signal: ctx.signal });
       if (ctx.json) printJson(ctx, worker);
       else ctx.out(`worker ${worker.id} ${worker.state}${worker.drainMode ? ` (${worker.drainMode})` : ''}\n`);
       return EXIT.OK;
     }
     if (action !== undefined) throw usageError(`Unknown workers subcommand "${action}"`);
     const { workers } = await client.workers({ signal: ctx.signal });
-    if (ctx.json) return printJson(ctx, workers), EXIT.OK;
-    const rows = workers.map((w) => [w.id, w.state, w.backend ?? '-', w.gpu ?? '-', `${w.running.length}/${w.concurrency}`, w.lastHeartbeatAt.slice(0, 19).replace('T', ' ')]);
+    if (ctx.json) return (printJson(ctx, workers), EXIT.OK);
+    const rows = workers.map((w) => [
+      w.id,
+      w.state,
+      w.backend ?? '-',
+      w.gpu ?? '-',
+      `${w.running.length}/${w.concurrency}`,
+      w.lastHeartbeatAt.slice(0, 19).replace('T', ' '),
+    ]);
     ctx.out(`${formatTable(['worker', 'state', 'backend', 'gpu', 'running', 'last heartbeat'], rows)}\n`);
     return EXIT.OK;
   },
@@ -34,8 +44,11 @@ export const queuesCommand: Command = {
   summary: 'Training queues: jobs by state and the ones being trained now.',
   async run(ctx) {
     const { queues } = await ctx.client().queues({ signal: ctx.signal });
-    if (ctx.json) return printJson(ctx, queues), EXIT.OK;
-    const rows = queues.map((q) => [q.name, ...(['waiting', 'active', 'delayed', 'completed', 'failed'] as const).map((s) => String(q.counts[s] ?? 0))]);
+    if (ctx.json) return (printJson(ctx, queues), EXIT.OK);
+    const rows = queues.map((q) => [
+      q.name,
+      ...(['waiting', 'active', 'delayed', 'completed', 'failed'] as const).map((s) => String(q.counts[s] ?? 0)),
+    ]);
     ctx.out(`${formatTable(['queue', 'waiting', 'active', 'delayed', 'completed', 'failed'], rows)}\n`);
     return EXIT.OK;
   },

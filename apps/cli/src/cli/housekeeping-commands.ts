@@ -17,7 +17,9 @@ export const tagCommand: Command = {
     const client = ctx.client();
     // The API sets the whole list: read it, change it, write it back.
     const { tags } = await client.run(id, { signal: ctx.signal });
-    const next = ctx.values['remove'] ? tags.filter((t) => !given.includes(t)) : [...tags, ...given.filter((t) => !tags.includes(t))];
+    const next = ctx.values['remove']
+      ? tags.filter((t) => !given.includes(t))
+      : [...tags, ...given.filter((t) => !tags.includes(t))];
     const run = await client.updateRun(id, { tags: next }, { signal: ctx.signal });
     if (ctx.json) printJson(ctx, { id: run.id, tags: run.tags });
     else ctx.out(`run ${run.id} tags: ${run.tags.join(', ') || '(none)'}\n`);
@@ -30,7 +32,9 @@ export const renameCommand: Command = {
   usage: '<run> <name>',
   summary: 'Give a run a new name.',
   async run(ctx) {
-    const run = await ctx.client().updateRun(arg(ctx, 0, 'run id'), { name: arg(ctx, 1, 'new name') }, { signal: ctx.signal });
+    const run = await ctx
+      .client()
+      .updateRun(arg(ctx, 0, 'run id'), { name: arg(ctx, 1, 'new name') }, { signal: ctx.signal });
     if (ctx.json) printJson(ctx, { id: run.id, name: run.name });
     else ctx.out(`run ${run.id} is now "${run.name}"\n`);
     return EXIT.OK;
@@ -48,9 +52,19 @@ export const noteCommand: Command = {
     const file = str(ctx, 'file');
     const text = ctx.values['clear'] ? null : file ? readFileSync(file, 'utf8') : ctx.args[1];
     const client = ctx.client();
-    const run = text === undefined ? await client.run(id, { signal: ctx.signal }) : await client.updateRun(id, { notes: text }, { signal: ctx.signal });
+    const run =
+      text === undefined
+        ? await client.run(id, { signal: ctx.signal })
+        : await client.updateRun(id, { notes: text }, { signal: ctx.signal });
     if (ctx.json) printJson(ctx, { id: run.id, notes: run.notes });
-    else ctx.out(run.notes ? `${run.notes.replace(/\n?$/, '\n')}` : text === undefined ? '(no notes)\n' : `run ${run.id}: notes cleared\n`);
+    else
+      ctx.out(
+        run.notes
+          ? `${run.notes.replace(/\n?$/, '\n')}`
+          : text === undefined
+            ? '(no notes)\n'
+            : `run ${run.id}: notes cleared\n`,
+      );
     return EXIT.OK;
   },
 };
@@ -73,7 +87,8 @@ export const rmCommand: Command = {
   name: 'rm',
   usage: '<run> [--dry-run]',
   summary: 'Delete a finished run with its metrics, checkpoints and stored objects.',
-  details: 'Refused (exit 2, each blocker named) for a queued or running run, one whose checkpoint is a registered model version, the base of another run, or a step of a running pipeline.',
+  details:
+    'Refused (exit 2, each blocker named) for a queued or running run, one whose checkpoint is a registered model version, the base of another run, or a step of a running pipeline.',
   options: { 'dry-run': { type: 'boolean' } },
   optionHelp: { 'dry-run': 'only list what would be deleted' },
   async run(ctx) {
@@ -82,11 +97,17 @@ export const rmCommand: Command = {
     try {
       deletion = await ctx.client().deleteRun(id, { dryRun: ctx.values['dry-run'] === true }, { signal: ctx.signal });
     } catch (error) {
-      const blockers = error instanceof TrainyardApiError && error.status === 409 ? (error.body?.['blockers'] as RunDeletionBlocker[] | undefined) : undefined;
+      const blockers =
+        error instanceof TrainyardApiError && error.status === 409
+          ? (error.body?.['blockers'] as RunDeletionBlocker[] | undefined)
+          : undefined;
       if (!blockers?.length || ctx.json) throw error;
-      throw new CliError(`run ${id} cannot be deleted:\n${blockers.map((b) => `  - ${b.message}`).join('\n')}`, EXIT.API);
+      throw new CliError(
+        `run ${id} cannot be deleted:\n${blockers.map((b) => `  - ${b.message}`).join('\n')}`,
+        EXIT.API,
+      );
     }
-    if (ctx.json) return printJson(ctx, deletion), EXIT.OK;
+    if (ctx.json) return (printJson(ctx, deletion), EXIT.OK);
     const verb = deletion.dryRun ? 'would delete' : 'deleted';
     ctx.out(
       `${verb} run ${id}: ${deletion.attempts} attempts, ${deletion.metricPoints} metric points, ${deletion.checkpoints.count} checkpoints, ` +

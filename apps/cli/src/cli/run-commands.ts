@@ -1,4 +1,11 @@
-import type { MetricPointView, MetricSummaryView, RunKind, RunListItemView, RunLogLine, RunStatus } from '@trainyard/contracts';
+import type {
+  MetricPointView,
+  MetricSummaryView,
+  RunKind,
+  RunListItemView,
+  RunLogLine,
+  RunStatus,
+} from '@trainyard/contracts';
 import type { RunListQuery } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
 import { arg, int, printJson, str, type Command } from './command';
@@ -11,11 +18,16 @@ export const submitCommand: Command = {
   summary: 'Validate a run, pipeline or sweep spec locally (errors name file:line:column), then submit it.',
   details: 'The kind is read from the file: `kind:` for a run, `finetunes:` for a pipeline, `parameters:` for a sweep.',
   options: { kind: { type: 'string' }, 'idempotency-key': { type: 'string' }, 'dry-run': { type: 'boolean' } },
-  optionHelp: { kind: 'run, pipeline or sweep (else read from the file)', 'idempotency-key': 'repeat a submit safely: the same key creates one run', 'dry-run': 'validate only' },
+  optionHelp: {
+    kind: 'run, pipeline or sweep (else read from the file)',
+    'idempotency-key': 'repeat a submit safely: the same key creates one run',
+    'dry-run': 'validate only',
+  },
   async run(ctx) {
     const file = arg(ctx, 0, 'spec file');
     const kind = str(ctx, 'kind');
-    if (kind !== undefined && !['run', 'pipeline', 'sweep'].includes(kind)) throw usageError(`--kind must be run, pipeline or sweep, got "${kind}"`);
+    if (kind !== undefined && !['run', 'pipeline', 'sweep'].includes(kind))
+      throw usageError(`--kind must be run, pipeline or sweep, got "${kind}"`);
     let loaded;
     try {
       loaded = loadSpecFile(file, kind as SpecKind | undefined);
@@ -27,7 +39,9 @@ export const submitCommand: Command = {
       throw usageError(`Cannot read ${file}: ${(error as Error).message}`);
     }
     if (ctx.values['dry-run']) {
-      ctx.out(ctx.json ? `${JSON.stringify({ valid: true, kind: loaded.kind })}\n` : `${file}: a valid ${loaded.kind} spec\n`);
+      ctx.out(
+        ctx.json ? `${JSON.stringify({ valid: true, kind: loaded.kind })}\n` : `${file}: a valid ${loaded.kind} spec\n`,
+      );
       return EXIT.OK;
     }
     const client = ctx.client();
@@ -38,7 +52,8 @@ export const submitCommand: Command = {
           ? await client.submitPipeline(loaded.spec, { signal: ctx.signal })
           : await client.submitSweep(loaded.spec, { signal: ctx.signal });
     if (ctx.json) printJson(ctx, { kind: loaded.kind, ...created });
-    else if (loaded.kind === 'sweep') ctx.out(`submitted sweep ${created.id} (${'runs' in created ? created.runs : '?'} runs)\n`);
+    else if (loaded.kind === 'sweep')
+      ctx.out(`submitted sweep ${created.id} (${'runs' in created ? created.runs : '?'} runs)\n`);
     else ctx.out(`submitted ${loaded.kind} ${created.id}\n`);
     return EXIT.OK;
   },
@@ -92,9 +107,17 @@ export const lsCommand: Command = {
     const runs: RunListItemView[] = [];
     if (ctx.values['all']) for await (const run of client.runs(query, { signal: ctx.signal })) runs.push(run);
     else runs.push(...(await client.listRuns(query, { signal: ctx.signal })).items);
-    if (ctx.json) return printJson(ctx, runs), EXIT.OK;
+    if (ctx.json) return (printJson(ctx, runs), EXIT.OK);
     const metric = /^metric:([^:]+):(best|last|min|max)$/.exec(query.sort ?? '');
-    const header = ['id', 'kind', 'status', 'name', 'tags', 'created', ...(metric ? [`${metric[1]} (${metric[2]})`] : [])];
+    const header = [
+      'id',
+      'kind',
+      'status',
+      'name',
+      'tags',
+      'created',
+      ...(metric ? [`${metric[1]} (${metric[2]})`] : []),
+    ];
     const rows = runs.map((r) => [
       r.id,
       r.kind.toLowerCase(),
@@ -115,8 +138,10 @@ export const showCommand: Command = {
   summary: 'A run: status, progress, metric summaries, checkpoints and result.',
   async run(ctx) {
     const run = await ctx.client().run(arg(ctx, 0, 'run id'), { signal: ctx.signal });
-    if (ctx.json) return printJson(ctx, run), EXIT.OK;
-    const wall = run.startedAt ? formatDuration(((run.endedAt ? Date.parse(run.endedAt) : Date.now()) - Date.parse(run.startedAt)) / 1000) : '-';
+    if (ctx.json) return (printJson(ctx, run), EXIT.OK);
+    const wall = run.startedAt
+      ? formatDuration(((run.endedAt ? Date.parse(run.endedAt) : Date.now()) - Date.parse(run.startedAt)) / 1000)
+      : '-';
     ctx.out(
       [
         `run       ${run.id}`,
@@ -128,16 +153,32 @@ export const showCommand: Command = {
         ...(run.baseRunId ? [`base run  ${run.baseRunId}`] : []),
         ...(run.tags.length ? [`tags      ${run.tags.join(', ')}`] : []),
         ...(run.archivedAt ? [`archived  ${run.archivedAt}`] : []),
-        ...(run.progress ? [`progress  ${run.progress.phase}, epoch ${run.progress.epoch}/${run.progress.epochs}, step ${run.progress.step}`] : []),
+        ...(run.progress
+          ? [
+              `progress  ${run.progress.phase}, epoch ${run.progress.epoch}/${run.progress.epochs}, step ${run.progress.step}`,
+            ]
+          : []),
         '',
       ].join('\n'),
     );
     if (run.summaries.length) {
-      const rows = run.summaries.map((s) => [s.name, formatValue(s.last), formatValue(s.best), String(s.bestStep), String(s.count)]);
+      const rows = run.summaries.map((s) => [
+        s.name,
+        formatValue(s.last),
+        formatValue(s.best),
+        String(s.bestStep),
+        String(s.count),
+      ]);
       ctx.out(`\n${formatTable(['metric', 'last', 'best', 'best step', 'points'], rows)}\n`);
     }
     if (run.checkpoints.length) {
-      const rows = run.checkpoints.map((c) => [String(c.sequence), String(c.epoch), c.reason ?? '', c.models.join(','), `${(c.bytes / 1024).toFixed(0)} KiB`]);
+      const rows = run.checkpoints.map((c) => [
+        String(c.sequence),
+        String(c.epoch),
+        c.reason ?? '',
+        c.models.join(','),
+        `${(c.bytes / 1024).toFixed(0)} KiB`,
+      ]);
       ctx.out(`\n${formatTable(['checkpoint', 'epoch', 'reason', 'models', 'size'], rows)}\n`);
     }
     if (run.result) ctx.out(`\nresult ${JSON.stringify(run.result)}\n`);
@@ -153,7 +194,10 @@ export const cancelCommand: Command = {
   async run(ctx) {
     const run = await ctx.client().cancel(arg(ctx, 0, 'run id'), { signal: ctx.signal });
     if (ctx.json) printJson(ctx, run);
-    else ctx.out(`run ${run.id} ${run.status}${run.cancelRequested && run.status === 'RUNNING' ? ' (cancel requested: stops at the next batch)' : ''}\n`);
+    else
+      ctx.out(
+        `run ${run.id} ${run.status}${run.cancelRequested && run.status === 'RUNNING' ? ' (cancel requested: stops at the next batch)' : ''}\n`,
+      );
     return EXIT.OK;
   },
 };
@@ -166,14 +210,19 @@ export const compareCommand: Command = {
   optionHelp: { names: 'comma-separated metrics (default loss, val_loss, accuracy, val_accuracy)' },
   async run(ctx) {
     if (ctx.args.length < 2) throw usageError('compare needs at least two run ids');
-    const comparison = await ctx.client().compare(ctx.args, { names: str(ctx, 'names')?.split(','), maxPoints: 10 }, { signal: ctx.signal });
-    if (ctx.json) return printJson(ctx, comparison), EXIT.OK;
+    const comparison = await ctx
+      .client()
+      .compare(ctx.args, { names: str(ctx, 'names')?.split(','), maxPoints: 10 }, { signal: ctx.signal });
+    if (ctx.json) return (printJson(ctx, comparison), EXIT.OK);
     const header = ['run', 'name', 'status', ...comparison.names.flatMap((n) => [`${n} last`, `${n} best`])];
     const rows = comparison.runs.map(({ run }) => [
       run.id.slice(0, 8),
       run.name.length > 40 ? `${run.name.slice(0, 39)}…` : run.name,
       run.status,
-      ...comparison.names.flatMap((n) => [formatValue(summaryValue(run.summaries, n, 'last')), formatValue(summaryValue(run.summaries, n, 'best'))]),
+      ...comparison.names.flatMap((n) => [
+        formatValue(summaryValue(run.summaries, n, 'last')),
+        formatValue(summaryValue(run.summaries, n, 'best')),
+      ]),
     ]);
     ctx.out(`${formatTable(header, rows)}\n`);
     return EXIT.OK;
@@ -189,8 +238,14 @@ export const metricsCommand: Command = {
   async run(ctx) {
     const format = str(ctx, 'format') ?? (ctx.json ? 'jsonl' : 'csv');
     if (format !== 'csv' && format !== 'jsonl') throw usageError(`--format must be csv or jsonl, got "${format}"`);
-    const { points } = await ctx.client().metrics(arg(ctx, 0, 'run id'), str(ctx, 'names')?.split(','), {}, { signal: ctx.signal });
-    ctx.out(format === 'csv' ? metricsCsv(points) : points.map((p) => JSON.stringify(p)).join('\n') + (points.length ? '\n' : ''));
+    const { points } = await ctx
+      .client()
+      .metrics(arg(ctx, 0, 'run id'), str(ctx, 'names')?.split(','), {}, { signal: ctx.signal });
+    ctx.out(
+      format === 'csv'
+        ? metricsCsv(points)
+        : points.map((p) => JSON.stringify(p)).join('\n') + (points.length ? '\n' : ''),
+    );
     return EXIT.OK;
   },
 };
@@ -204,7 +259,10 @@ export const logsCommand: Command = {
   async run(ctx) {
     const id = arg(ctx, 0, 'run id');
     const attempt = int(ctx, 'attempt');
-    const print = (line: RunLogLine) => ctx.out(ctx.json ? `${JSON.stringify(line)}\n` : `${line.t} #${line.attempt} ${line.source.padEnd(6)} ${line.msg}\n`);
+    const print = (line: RunLogLine) =>
+      ctx.out(
+        ctx.json ? `${JSON.stringify(line)}\n` : `${line.t} #${line.attempt} ${line.source.padEnd(6)} ${line.msg}\n`,
+      );
     const client = ctx.client();
     if (ctx.values['follow']) {
       for await (const line of client.followLogs(id, { attempt }, { signal: ctx.signal })) print(line);
@@ -230,7 +288,11 @@ export function metricsCsv(points: MetricPointView[]): string {
   return ['name,step,epoch,value,wallTime,attemptId', ...rows].join('\n') + '\n';
 }
 
-function summaryValue(summaries: MetricSummaryView[], name: string, which: 'best' | 'last' | 'min' | 'max'): number | null {
+function summaryValue(
+  summaries: MetricSummaryView[],
+  name: string,
+  which: 'best' | 'last' | 'min' | 'max',
+): number | null {
   const summary = summaries.find((s) => s.name === name);
   return summary ? (summary[which] as number | null) : null;
 }

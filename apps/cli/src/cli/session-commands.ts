@@ -10,13 +10,15 @@ export const loginCommand: Command = {
   summary: 'Check an API URL and key, and store them (mode 0600) for the other commands.',
   details: `Stored in $XDG_CONFIG_HOME/trainyard/config.json (else ~/.config/trainyard/config.json); TRAINYARD_URL and TRAINYARD_API_KEY override it.`,
   options: { 'key-file': { type: 'string' } },
-  optionHelp: { 'key-file': 'read the key from a file, e.g. the demo\'s .trainyard/admin-key' },
+  optionHelp: { 'key-file': "read the key from a file, e.g. the demo's .trainyard/admin-key" },
   async run(ctx) {
     const stored = readStoredConfig(ctx.env);
     const url = (str(ctx, 'url') ?? ctx.env['TRAINYARD_URL'] ?? stored.url)?.replace(/\/+$/, '');
     if (!url) throw usageError('login needs --url <url>');
     const keyFile = str(ctx, 'key-file');
-    const apiKey = keyFile ? readFileSync(keyFile, 'utf8').trim() : (str(ctx, 'api-key') ?? ctx.env['TRAINYARD_API_KEY'] ?? stored.apiKey);
+    const apiKey = keyFile
+      ? readFileSync(keyFile, 'utf8').trim()
+      : (str(ctx, 'api-key') ?? ctx.env['TRAINYARD_API_KEY'] ?? stored.apiKey);
     // Refuse to store what does not work: a typo found now is not a puzzle at the next command.
     const client = new TrainyardClient(url, apiKey);
     const who = await client.whoami({ signal: ctx.signal });
@@ -33,7 +35,11 @@ export const configCommand: Command = {
   summary: 'Where the login is stored and what it holds (the key masked).',
   async run(ctx) {
     const stored = readStoredConfig(ctx.env);
-    const view = { path: configPath(ctx.env), url: ctx.env['TRAINYARD_URL'] ?? stored.url ?? null, apiKey: (ctx.env['TRAINYARD_API_KEY'] ?? stored.apiKey) ? '****' : null };
+    const view = {
+      path: configPath(ctx.env),
+      url: ctx.env['TRAINYARD_URL'] ?? stored.url ?? null,
+      apiKey: (ctx.env['TRAINYARD_API_KEY'] ?? stored.apiKey) ? '****' : null,
+    };
     if (ctx.json) printJson(ctx, view);
     else ctx.out(`config ${view.path}\nurl    ${view.url ?? '(none)'}\nkey    ${view.apiKey ?? '(none)'}\n`);
     return EXIT.OK;
@@ -45,7 +51,8 @@ export function completionCommand(commands: () => Command[]): Command {
   return {
     name: 'completion',
     usage: 'bash|zsh',
-    summary: 'Print a shell completion script: `source <(trainyard completion bash)`, or add it to ~/.bashrc / ~/.zshrc.',
+    summary:
+      'Print a shell completion script: `source <(trainyard completion bash)`, or add it to ~/.bashrc / ~/.zshrc.',
     async run(ctx) {
       const shell = arg(ctx, 0, 'shell (bash or zsh)');
       if (shell !== 'bash' && shell !== 'zsh') throw usageError(`completion supports bash and zsh, not "${shell}"`);
@@ -60,7 +67,9 @@ export function completionScript(shell: 'bash' | 'zsh', commands: Command[]): st
   const cases = commands
     .map((c) => {
       const words = [...Object.keys(c.options ?? {}), 'json', 'url', 'api-key', 'help'].map((o) => `--${o}`);
-      const subs = [...c.usage.matchAll(/(?:^|[[|] ?)(show|register|cancel|drain|undrain|bash|zsh)\b/g)].map((m) => m[1]);
+      const subs = [...c.usage.matchAll(/(?:^|[[|] ?)(show|register|cancel|drain|undrain|bash|zsh)\b/g)].map(
+        (m) => m[1],
+      );
       return `    ${c.name}) subs="${[...new Set(subs)].join(' ')}" opts="${words.join(' ')}" ;;`;
     })
     .join('\n');

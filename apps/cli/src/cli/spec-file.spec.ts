@@ -25,11 +25,24 @@ function problems(text: string, file = 'spec.yaml') {
 
 describe('spec files', () => {
   it('accepts a valid YAML run spec and sends it as written', () => {
-    expect(parseSpecText(valid, 'spec.yaml')).toMatchObject({ kind: 'run', spec: { kind: 'pretrain', training: { epochs: 2 } } });
+    expect(parseSpecText(valid, 'spec.yaml')).toMatchObject({
+      kind: 'run',
+      spec: { kind: 'pretrain', training: { epochs: 2 } },
+    });
   });
 
   it('reads JSON through the same parser', () => {
-    const json = JSON.stringify({ kind: 'pretrain', name: 'x', dataset: { name: 'synthetic-shapes' }, model: { type: 'conv-autoencoder' }, training: { epochs: 0 } }, null, 2);
+    const json = JSON.stringify(
+      {
+        kind: 'pretrain',
+        name: 'x',
+        dataset: { name: 'synthetic-shapes' },
+        model: { type: 'conv-autoencoder' },
+        training: { epochs: 0 },
+      },
+      null,
+      2,
+    );
     expect(problems(json, 'spec.json')).toEqual([expect.stringMatching(/^spec\.json:\d+:\d+: training\.epochs: /)]);
   });
 

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { PipelineSpecSchema, RunSpecSchema, SweepSpecSchema, type PipelineSpecInput, type RunSpecInput, type SweepSpecInput } from '@trainyard/contracts';
+import {
+  PipelineSpecSchema,
+  RunSpecSchema,
+  SweepSpecSchema,
+  type PipelineSpecInput,
+  type RunSpecInput,
+  type SweepSpecInput,
+} from '@trainyard/contracts';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 
@@ -22,11 +29,17 @@ export class SpecFileError extends Error {
     readonly file: string,
     readonly problems: SpecProblem[],
   ) {
-    super(problems.map((p) => `${file}:${p.line}:${p.column}: ${p.field ? `${p.field}: ` : ''}${p.message}`).join('\n'));
+    super(
+      problems.map((p) => `${file}:${p.line}:${p.column}: ${p.field ? `${p.field}: ` : ''}${p.message}`).join('\n'),
+    );
   }
 }
 
-const SCHEMAS: Record<SpecKind, z.ZodType> = { run: RunSpecSchema, pipeline: PipelineSpecSchema, sweep: SweepSpecSchema };
+const SCHEMAS: Record<SpecKind, z.ZodType> = {
+  run: RunSpecSchema,
+  pipeline: PipelineSpecSchema,
+  sweep: SweepSpecSchema,
+};
 
 /** Which spec a document is: a run names its `kind`, a pipeline has `finetunes`, a sweep `parameters`. */
 export function specKindOf(value: unknown): SpecKind {
@@ -69,7 +82,12 @@ export function parseSpecText(text: string, file: string, kind?: SpecKind): Load
         return keys.map((key) => {
           const full = key === null ? path : [...path, key];
           const at = lines.linePos(offsetOf(doc, full));
-          return { line: at.line, column: at.col, field: full.join('.') || '(root)', message: key === null ? issue.message : 'Unknown field' };
+          return {
+            line: at.line,
+            column: at.col,
+            field: full.join('.') || '(root)',
+            message: key === null ? issue.message : 'Unknown field',
+          };
         });
       }),
     );

@@ -11,8 +11,9 @@ export function outcomeExitCode(status: RunStatus): ExitCode {
 export const watchCommand: Command = {
   name: 'watch',
   usage: '<run>',
-  summary: "Follow a run live (progress bar, loss, ETA) until it ends; exit with its outcome.",
-  details: 'Redraws one line on a terminal, prints one line per epoch otherwise. Exits 0 SUCCEEDED, 3 FAILED, 4 CANCELLED. With --json, prints each event as one JSON line.',
+  summary: 'Follow a run live (progress bar, loss, ETA) until it ends; exit with its outcome.',
+  details:
+    'Redraws one line on a terminal, prints one line per epoch otherwise. Exits 0 SUCCEEDED, 3 FAILED, 4 CANCELLED. With --json, prints each event as one JSON line.',
   async run(ctx) {
     const id = arg(ctx, 0, 'run id');
     const renderer = new WatchRenderer({ write: (t: string) => ctx.out(t) }, ctx.stdoutIsTty && !ctx.json);

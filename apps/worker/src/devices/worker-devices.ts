@@ -42,13 +42,18 @@ export class WorkerDevices {
     });
     if (!probe.ok) {
       // The trainings then choose (or fail to load) their backend themselves, and say so per run.
-      this.logger.error(`${probe.reason}; training without a device report (backend ${this.config.engine.backend ?? 'chosen by each training'}, no GPU)`);
+      this.logger.error(
+        `${probe.reason}; training without a device report (backend ${this.config.engine.backend ?? 'chosen by each training'}, no GPU)`,
+      );
       return;
     }
     this.report = probe.report;
     const { backend, detail, gpus, unusedGpus } = probe.report;
     this.logger.log(`devices: ${backend} (${detail}); ${gpus.length ? gpus.map(describeGpu).join(', ') : 'no GPU'}`);
-    if (unusedGpus.length) this.logger.warn(`the driver lists ${unusedGpus.map(describeGpu).join(', ')}, which the ${backend} backend does not use`);
+    if (unusedGpus.length)
+      this.logger.warn(
+        `the driver lists ${unusedGpus.map(describeGpu).join(', ')}, which the ${backend} backend does not use`,
+      );
     for (const gpu of gpus) this.load.set(gpu.index, 0);
   }
 
@@ -84,13 +89,19 @@ export class WorkerDevices {
    * rather than all of it at once, in case WORKER_CONCURRENCY puts two trainings on one GPU.
    */
   lease(): DeviceLease {
-    const gpu = [...this.gpus].sort((a, b) => this.load.get(a.index)! - this.load.get(b.index)! || a.index - b.index)[0];
+    const gpu = [...this.gpus].sort(
+      (a, b) => this.load.get(a.index)! - this.load.get(b.index)! || a.index - b.index,
+    )[0];
     if (!gpu) return { label: '', env: {}, release: () => undefined };
     this.load.set(gpu.index, this.load.get(gpu.index)! + 1);
     let released = false;
     return {
       label: ` on ${describeGpu(gpu)}`,
-      env: { CUDA_VISIBLE_DEVICES: String(gpu.index), CUDA_DEVICE_ORDER: 'PCI_BUS_ID', TF_FORCE_GPU_ALLOW_GROWTH: 'true' },
+      env: {
+        CUDA_VISIBLE_DEVICES: String(gpu.index),
+        CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
+        TF_FORCE_GPU_ALLOW_GROWTH: 'true',
+      },
       release: () => {
         if (released) return;
         released = true;

@@ -76,16 +76,43 @@ describe('worker /metrics (real worker, PostgreSQL, Redis)', () => {
       if (event.type === 'checkpoint' && event.sequence === 2) throw new Error('PostgreSQL went away');
     });
     await apply({ type: 'progress', progress: { imagesPerSec: 512 } as never });
-    const checkpoint: TrainingEvent = { type: 'checkpoint', sequence: 1, epoch: 1, step: 9, uri: 'runs/run-1/checkpoints/1/', bytes: 4096, sha256: 'x', models: ['model'], reason: 'interval' };
+    const checkpoint: TrainingEvent = {
+      type: 'checkpoint',
+      sequence: 1,
+      epoch: 1,
+      step: 9,
+      uri: 'runs/run-1/checkpoints/1/',
+      bytes: 4096,
+      sha256: 'x',
+      models: ['model'],
+      reason: 'interval',
+    };
     await apply(checkpoint);
     await expect(apply({ ...checkpoint, sequence: 2 })).rejects.toThrow('PostgreSQL went away');
     await apply({ type: 'checkpoint-corrupt', sequence: 0, reason: 'sha256 mismatch' });
     metrics.trainingEnded('run-0', { status: 'succeeded' }, false);
     // A crash counts by its structured record, whatever the reason's wording; a failure without one is no crash.
     const crash = { pid: 4242, exitCode: null, signal: 'SIGKILL' as const, stderrTail: [] };
-    metrics.trainingEnded('run-2', { status: 'failed', reason: 'training process of run run-2 (pid 4242) ended without an outcome', retryable: true, crash }, false);
-    metrics.trainingEnded('run-3', { status: 'failed', reason: 'hung', retryable: true, crash: { ...crash, silentMs: 5000 } }, false);
-    metrics.trainingEnded('run-4', { status: 'failed', reason: 'training process ended without an outcome (no crash record)', retryable: true }, false);
+    metrics.trainingEnded(
+      'run-2',
+      {
+        status: 'failed',
+        reason: 'training process of run run-2 (pid 4242) ended without an outcome',
+        retryable: true,
+        crash,
+      },
+      false,
+    );
+    metrics.trainingEnded(
+      'run-3',
+      { status: 'failed', reason: 'hung', retryable: true, crash: { ...crash, silentMs: 5000 } },
+      false,
+    );
+    metrics.trainingEnded(
+      'run-4',
+      { status: 'failed', reason: 'training process ended without an outcome (no crash record)', retryable: true },
+      false,
+    );
     metrics.jobEnded('retried');
 
     const body = await (await fetch(`${base}/metrics`)).text();

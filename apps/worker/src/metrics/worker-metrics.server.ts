@@ -36,12 +36,15 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
       }
       this.metrics.registry.metrics().then(
         (body) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body),
-        (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error.message}\n`),
+        (error: Error) =>
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error.message}\n`),
       );
     });
     // A listen error (port taken) stops the worker at start, with the address in the message.
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(new Error(`worker metrics cannot listen on ${settings.host}:${settings.port}: ${error.message}`)));
+      server.once('error', (error) =>
+        reject(new Error(`worker metrics cannot listen on ${settings.host}:${settings.port}: ${error.message}`)),
+      );
       server.listen(settings.port, settings.host, () => resolve());
     });
     this.server = server;

@@ -111,7 +111,8 @@ export class WorkerMetrics {
   /** A training's outcome reached the concluder (`failed` ones are counted as failed or retried there). */
   trainingEnded(runId: string, outcome: TrainingOutcome, fenced: boolean): void {
     this.throughput.delete(runId);
-    if (outcome.status === 'failed' && outcome.crash) this.childCrashes.inc({ cause: outcome.crash.silentMs === undefined ? 'exited' : 'unresponsive' });
+    if (outcome.status === 'failed' && outcome.crash)
+      this.childCrashes.inc({ cause: outcome.crash.silentMs === undefined ? 'exited' : 'unresponsive' });
     if (fenced) this.jobEnded('fenced');
     else if (outcome.status !== 'failed') this.jobEnded(outcome.status);
   }

@@ -25,7 +25,15 @@ describe('RunLogWriter', () => {
   });
 
   const open = (options: Partial<RunLogWriterOptions> = {}) => {
-    const writer = new RunLogWriter({ store, runId, attempt: 2, jobId: runId, chunkBytes: 4096, flushMs: 60_000, ...options });
+    const writer = new RunLogWriter({
+      store,
+      runId,
+      attempt: 2,
+      jobId: runId,
+      chunkBytes: 4096,
+      flushMs: 60_000,
+      ...options,
+    });
     writers.push(writer);
     return writer;
   };
@@ -37,7 +45,11 @@ describe('RunLogWriter', () => {
       objects.map(async ({ key, size }) => ({
         key,
         size,
-        lines: (await store.get(key)).toString('utf8').trimEnd().split('\n').map((l) => RunLogLineSchema.parse(JSON.parse(l))),
+        lines: (await store.get(key))
+          .toString('utf8')
+          .trimEnd()
+          .split('\n')
+          .map((l) => RunLogLineSchema.parse(JSON.parse(l))),
       })),
     );
   }
@@ -49,11 +61,19 @@ describe('RunLogWriter', () => {
     await writer.close();
     const stored = await chunks();
     expect(stored.length).toBeGreaterThan(2);
-    expect(stored.map((c) => parseRunLogChunkKey(runId, c.key))).toEqual(stored.map((_, i) => ({ attempt: 2, sequence: i + 1 })));
+    expect(stored.map((c) => parseRunLogChunkKey(runId, c.key))).toEqual(
+      stored.map((_, i) => ({ attempt: 2, sequence: i + 1 })),
+    );
     expect(stored[0]!.key).toBe(`runs/${runId}/logs/00002-000001.ndjson`);
     for (const chunk of stored) expect(chunk.size).toBeLessThanOrEqual(4096);
     expect(stored.flatMap((c) => c.lines.map((l) => l.msg))).toEqual(messages);
-    expect(stored[0]!.lines[0]).toMatchObject({ level: 'log', source: 'stdout', attempt: 2, jobId: runId, t: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(stored[0]!.lines[0]).toMatchObject({
+      level: 'log',
+      source: 'stdout',
+      attempt: 2,
+      jobId: runId,
+      t: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
   });
 
   it('grows the open chunk in place between flushes, so a reader’s line offset stays valid', async () => {
@@ -119,7 +139,9 @@ describe('RunLogWriter', () => {
     const kept = lines.filter((l) => l.msg.startsWith('line '));
     // Lines that reached a chunk are never dropped; of the rest, the oldest went first.
     expect(kept.length + dropped).toBe(50);
-    expect(kept.map((l) => Number(l.msg.split(' ')[1]))).toEqual([...kept.map((l) => Number(l.msg.split(' ')[1]))].sort((a, b) => a - b));
+    expect(kept.map((l) => Number(l.msg.split(' ')[1]))).toEqual(
+      [...kept.map((l) => Number(l.msg.split(' ')[1]))].sort((a, b) => a - b),
+    );
     expect(kept.at(-1)!.msg.startsWith('line 49 ')).toBe(true);
     expect(lines.at(-1)!.msg).toBe('store is back');
   });

@@ -1,5 +1,11 @@
 import { escapeControlCharacters, redact } from '@trainyard/config';
-import { clipText, RUN_LOG_MAX_LINE_LENGTH, type RunLogLevel, type RunLogLine, type RunLogSource } from '@trainyard/contracts';
+import {
+  clipText,
+  RUN_LOG_MAX_LINE_LENGTH,
+  type RunLogLevel,
+  type RunLogLine,
+  type RunLogSource,
+} from '@trainyard/contracts';
 import { runLogChunkKey, type ObjectStore } from '@trainyard/storage';
 
 export interface RunLogWriterOptions {
@@ -100,13 +106,19 @@ export class RunLogWriter {
 
   private async write(): Promise<void> {
     if (this.dropped > 0) {
-      const marker = { ...this.encode('warn', 'worker', `${this.dropped} lines dropped: the object store did not take them in time`), dropped: this.dropped };
+      const marker = {
+        ...this.encode('warn', 'worker', `${this.dropped} lines dropped: the object store did not take them in time`),
+        dropped: this.dropped,
+      };
       this.pending.unshift(marker);
       this.pendingBytes += marker.bytes;
       this.dropped = 0;
     }
     for (;;) {
-      while (this.pending.length && (this.chunk.lines.length === 0 || this.chunk.bytes + this.pending[0]!.bytes <= this.options.chunkBytes)) {
+      while (
+        this.pending.length &&
+        (this.chunk.lines.length === 0 || this.chunk.bytes + this.pending[0]!.bytes <= this.options.chunkBytes)
+      ) {
         const line = this.pending.shift()!;
         this.pendingBytes -= line.bytes;
         this.chunk.lines.push(line);
@@ -122,7 +134,10 @@ export class RunLogWriter {
   private async put(chunk: Chunk): Promise<boolean> {
     const { store, runId, attempt } = this.options;
     try {
-      await store.put(runLogChunkKey(runId, { attempt, sequence: chunk.sequence }), Buffer.from(chunk.lines.map((l) => l.text).join('')));
+      await store.put(
+        runLogChunkKey(runId, { attempt, sequence: chunk.sequence }),
+        Buffer.from(chunk.lines.map((l) => l.text).join('')),
+      );
       chunk.dirty = false;
       this.failing = false;
       return true;
@@ -135,8 +150,18 @@ export class RunLogWriter {
 
   private encode(level: RunLogLevel, source: RunLogSource, msg: string): Encoded {
     const safe = escapeControlCharacters(redact(msg));
-    const cut = safe.length > RUN_LOG_MAX_LINE_LENGTH ? `${clipText(safe, RUN_LOG_MAX_LINE_LENGTH)} … [${safe.length - RUN_LOG_MAX_LINE_LENGTH} more characters cut]` : safe;
-    const line: RunLogLine = { t: new Date().toISOString(), level, source, attempt: this.options.attempt, jobId: this.options.jobId, msg: cut };
+    const cut =
+      safe.length > RUN_LOG_MAX_LINE_LENGTH
+        ? `${clipText(safe, RUN_LOG_MAX_LINE_LENGTH)} … [${safe.length - RUN_LOG_MAX_LINE_LENGTH} more characters cut]`
+        : safe;
+    const line: RunLogLine = {
+      t: new Date().toISOString(),
+      level,
+      source,
+      attempt: this.options.attempt,
+      jobId: this.options.jobId,
+      msg: cut,
+    };
     const text = `${JSON.stringify(line)}\n`;
     return { text, bytes: Buffer.byteLength(text) };
   }

@@ -24,7 +24,10 @@ export class RunLogs {
       chunkBytes: this.config.runLogs.chunkBytes,
       flushMs: this.config.runLogs.flushMs,
       onStoreError: (error) =>
-        this.logger.warn(`the run's log could not be written to ${this.store.description} (${error.message}); lines wait in memory and are retried`, { ...fields }),
+        this.logger.warn(
+          `the run's log could not be written to ${this.store.description} (${error.message}); lines wait in memory and are retried`,
+          { ...fields },
+        ),
     });
     return new AttemptLog(fields, writer);
   }

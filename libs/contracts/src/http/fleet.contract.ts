@@ -11,7 +11,15 @@ export const WORKER_STATES = ['alive', 'draining', 'drained', 'lost', 'stopped']
 export type WorkerState = (typeof WORKER_STATES)[number];
 
 /** The states a training queue's jobs are counted by (BullMQ's names). */
-export const QUEUE_JOB_STATES = ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'] as const;
+export const QUEUE_JOB_STATES = [
+  'waiting',
+  'prioritized',
+  'delayed',
+  'active',
+  'waiting-children',
+  'completed',
+  'failed',
+] as const;
 export type QueueJobState = (typeof QUEUE_JOB_STATES)[number];
 
 /** A worker process as the fleet page shows it, with the attempts it is training now. */

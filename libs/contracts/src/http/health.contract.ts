@@ -15,6 +15,10 @@ export type DependencyCheck = z.infer<typeof DependencyCheckSchema>;
 /** `GET /readyz`: every dependency answered in time (a 503 carries the same report). */
 export const ReadinessSchema = z.strictObject({
   status: z.enum(['ok', 'unavailable']),
-  checks: z.strictObject({ redis: DependencyCheckSchema, database: DependencyCheckSchema, objectStore: DependencyCheckSchema }),
+  checks: z.strictObject({
+    redis: DependencyCheckSchema,
+    database: DependencyCheckSchema,
+    objectStore: DependencyCheckSchema,
+  }),
 });
 export type Readiness = z.infer<typeof ReadinessSchema>;

@@ -1,10 +1,21 @@
 import { z } from 'zod';
-import { HTTP_CONTRACTS, RunCreatedSchema, RunDetailViewSchema, RunListItemViewSchema, isoDate, finiteOrNull } from './index';
+import {
+  HTTP_CONTRACTS,
+  RunCreatedSchema,
+  RunDetailViewSchema,
+  RunListItemViewSchema,
+  isoDate,
+  finiteOrNull,
+} from './index';
 
 function componentSchemas(): Record<string, Record<string, unknown>> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries(HTTP_CONTRACTS)) registry.add(schema as z.ZodType, { id });
-  return (z.toJSONSchema(registry, { target: 'openapi-3.0', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Record<string, unknown>> }).schemas;
+  return (
+    z.toJSONSchema(registry, { target: 'openapi-3.0', uri: (id) => `#/components/schemas/${id}` }) as {
+      schemas: Record<string, Record<string, unknown>>;
+    }
+  ).schemas;
 }
 
 describe('HTTP contracts', () => {
@@ -18,8 +29,12 @@ describe('HTTP contracts', () => {
   });
 
   it('refuse a view with a field too many or one missing', () => {
-    expect(RunCreatedSchema.safeParse({ id: '6f1c2a9e-3b9d-4c1e-9f0a-0b1c2d3e4f50', status: 'QUEUED' }).success).toBe(true);
-    expect(RunCreatedSchema.safeParse({ id: '6f1c2a9e-3b9d-4c1e-9f0a-0b1c2d3e4f50', status: 'QUEUED', extra: 1 }).success).toBe(false);
+    expect(RunCreatedSchema.safeParse({ id: '6f1c2a9e-3b9d-4c1e-9f0a-0b1c2d3e4f50', status: 'QUEUED' }).success).toBe(
+      true,
+    );
+    expect(
+      RunCreatedSchema.safeParse({ id: '6f1c2a9e-3b9d-4c1e-9f0a-0b1c2d3e4f50', status: 'QUEUED', extra: 1 }).success,
+    ).toBe(false);
     expect(RunCreatedSchema.safeParse({ id: '6f1c2a9e-3b9d-4c1e-9f0a-0b1c2d3e4f50' }).success).toBe(false);
     // Derived views stay strict.
     const codes = (schema: z.ZodType, value: unknown) => schema.safeParse(value).error?.issues.map((i) => i.code) ?? [];

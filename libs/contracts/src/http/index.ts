@@ -1,7 +1,19 @@
-import { ApiKeyCreatedSchema, ApiKeyListSchema, ApiKeyViewSchema, SessionViewSchema, WhoamiSchema } from './auth.contract';
+import {
+  ApiKeyCreatedSchema,
+  ApiKeyListSchema,
+  ApiKeyViewSchema,
+  SessionViewSchema,
+  WhoamiSchema,
+} from './auth.contract';
 import { CheckpointFilesSchema, CheckpointViewSchema, RunCheckpointsSchema } from './checkpoint.contract';
 import { DatasetListSchema, DatasetLocationSchema, DatasetViewSchema } from './dataset.contract';
-import { ActiveJobViewSchema, QueueListSchema, QueueViewSchema, WorkerListSchema, WorkerViewSchema } from './fleet.contract';
+import {
+  ActiveJobViewSchema,
+  QueueListSchema,
+  QueueViewSchema,
+  WorkerListSchema,
+  WorkerViewSchema,
+} from './fleet.contract';
 import { DependencyCheckSchema, LivenessSchema, ReadinessSchema } from './health.contract';
 import { MetricPointViewSchema, MetricSeriesSchema, RunMetricsSchema, RunSeriesSchema } from './metric.contract';
 import { ModelVersionRegisteredSchema, ModelVersionsSchema, ModelVersionViewSchema } from './model.contract';

@@ -10,7 +10,11 @@ import { Id, recorded } from './wire';
  * report, `metrics` with the points written since the last.
  */
 export const RunEventSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('progress'), runId: Id, progress: recorded<RunProgress>('The RunProgress the worker reported') }),
+  z.strictObject({
+    type: z.literal('progress'),
+    runId: Id,
+    progress: recorded<RunProgress>('The RunProgress the worker reported'),
+  }),
   z.strictObject({ type: z.literal('metrics'), runId: Id, points: z.array(MetricPointViewSchema) }),
   RunLiveStateSchema.extend({ type: z.literal('status'), runId: Id }),
 ]);

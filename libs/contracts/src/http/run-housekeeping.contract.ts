@@ -7,7 +7,9 @@ export const RUN_NOTES_MAX_LENGTH = 20_000;
 /** Lowercase, starts with a letter or digit, then letters, digits and `. _ : -`; 63 characters at most. */
 export const RUN_TAG_PATTERN = /^[a-z0-9][a-z0-9._:-]{0,62}$/;
 
-export const RunTagSchema = z.string().regex(RUN_TAG_PATTERN, 'Expected a lowercase tag of a-z, 0-9 and . _ : - (up to 63 characters)');
+export const RunTagSchema = z
+  .string()
+  .regex(RUN_TAG_PATTERN, 'Expected a lowercase tag of a-z, 0-9 and . _ : - (up to 63 characters)');
 
 export const RunTagsSchema = z
   .array(RunTagSchema)

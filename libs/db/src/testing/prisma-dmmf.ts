@@ -108,7 +108,8 @@ function loadSchemaWasm(): SchemaWasmExports {
       imports[name] = (ptr: number, len: number) => {
         throw new Error(text(ptr, len));
       };
-    } else if (name.startsWith('__wbg_set_message')) imports[name] = () => undefined; // panic text; the throw carries it
+    } else if (name.startsWith('__wbg_set_message'))
+      imports[name] = () => undefined; // panic text; the throw carries it
     else if (name === '__wbindgen_init_externref_table') {
       imports[name] = () => {
         const table = (late.exports as SchemaWasmExports).__wbindgen_externrefs;
@@ -123,7 +124,8 @@ function loadSchemaWasm(): SchemaWasmExports {
       throw new Error(`prisma_schema_build_bg.wasm wants an import this loader lacks: ${name} (prisma upgraded?)`);
     }
   }
-  const exports = new WebAssemblyApi.Instance(module, { __wbindgen_placeholder__: imports }).exports as SchemaWasmExports;
+  const exports = new WebAssemblyApi.Instance(module, { __wbindgen_placeholder__: imports })
+    .exports as SchemaWasmExports;
   late.exports = exports;
   exports.__wbindgen_start();
   instance = exports;

@@ -135,7 +135,12 @@ function columnType(field: DmmfField, enumDbName: Map<string, string>): string {
   return scalar;
 }
 
-function columnDefault(field: DmmfField, table: string, column: string, enumDbName: Map<string, string>): string | null {
+function columnDefault(
+  field: DmmfField,
+  table: string,
+  column: string,
+  enumDbName: Map<string, string>,
+): string | null {
   if (!field.hasDefaultValue) return null;
   const value = field.default;
   if (field.isList) {

@@ -1,10 +1,19 @@
 import type { Client } from 'pg';
 import type { ColumnShape, ForeignKeyShape, IndexShape, SchemaShape } from './schema-expectation';
 
-const ACTION_CODES: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+const ACTION_CODES: Record<string, string> = {
+  a: 'NO ACTION',
+  r: 'RESTRICT',
+  c: 'CASCADE',
+  n: 'SET NULL',
+  d: 'SET DEFAULT',
+};
 
 /** Reads the public schema from pg_catalog in the same shape `expectedSchema` produces. */
-export async function introspectSchema(client: Client, ignoreTables: string[] = ['_prisma_migrations']): Promise<SchemaShape> {
+export async function introspectSchema(
+  client: Client,
+  ignoreTables: string[] = ['_prisma_migrations'],
+): Promise<SchemaShape> {
   const shape: SchemaShape = { enums: {}, tables: {}, indexes: {}, foreignKeys: {} };
 
   const enums = await client.query<{ name: string; values: string[] }>(`
@@ -13,20 +22,36 @@ export async function introspectSchema(client: Client, ignoreTables: string[] = 
     WHERE n.nspname = 'public' GROUP BY t.typname`);
   for (const row of enums.rows) shape.enums[row.name] = row.values;
 
-  const columns = await client.query<{ table: string; column: string; type: string; notnull: boolean; default: string | null }>(`
+  const columns = await client.query<{
+    table: string;
+    column: string;
+    type: string;
+    notnull: boolean;
+    default: string | null;
+  }>(
+    `
     SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
            a.attnotnull AS notnull, pg_get_expr(d.adbin, d.adrelid) AS default
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
     LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
     WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> ALL($1)
-    ORDER BY c.relname, a.attnum`, [ignoreTables]);
+    ORDER BY c.relname, a.attnum`,
+    [ignoreTables],
+  );
   for (const row of columns.rows) {
     const table = (shape.tables[row.table] ??= {} as Record<string, ColumnShape>);
     table[row.column] = { type: row.type, nullable: !row.notnull, default: row.default };
   }
 
-  const indexes = await client.query<{ name: string; table: string; columns: string[]; unique: boolean; primary: boolean }>(`
+  const indexes = await client.query<{
+    name: string;
+    table: string;
+    columns: string[];
+    unique: boolean;
+    primary: boolean;
+  }>(
+    `
     SELECT i.relname AS name, t.relname AS table, ix.indisunique AS unique, ix.indisprimary AS primary,
            array_agg(a.attname::text ORDER BY k.ord) AS columns
     FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
@@ -34,13 +59,26 @@ export async function introspectSchema(client: Client, ignoreTables: string[] = 
     CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
     JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
     WHERE n.nspname = 'public' AND t.relname <> ALL($1)
-    GROUP BY i.relname, t.relname, ix.indisunique, ix.indisprimary`, [ignoreTables]);
+    GROUP BY i.relname, t.relname, ix.indisunique, ix.indisprimary`,
+    [ignoreTables],
+  );
   for (const row of indexes.rows) {
-    shape.indexes[row.name] = { table: row.table, columns: row.columns, unique: row.unique, primary: row.primary } satisfies IndexShape;
+    shape.indexes[row.name] = {
+      table: row.table,
+      columns: row.columns,
+      unique: row.unique,
+      primary: row.primary,
+    } satisfies IndexShape;
   }
 
   const fks = await client.query<{
-    name: string; table: string; columns: string[]; references: string; referenced: string[]; del: string; upd: string;
+    name: string;
+    table: string;
+    columns: string[];
+    references: string;
+    referenced: string[];
+    del: string;
+    upd: string;
   }>(`
     SELECT con.conname AS name, t.relname AS table, r.relname AS references,
            con.confdeltype AS del, con.confupdtype AS upd,

@@ -19,7 +19,10 @@ export async function* serverSentEvents(response: Response): AsyncGenerator<Serv
     buffer += decoder.decode(value, { stream: true });
     let end: number;
     while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const fields = buffer.slice(0, end).split('\n').filter((field) => !field.startsWith(':'));
+      const fields = buffer
+        .slice(0, end)
+        .split('\n')
+        .filter((field) => !field.startsWith(':'));
       buffer = buffer.slice(end + 2);
       if (fields.length === 0) continue;
       const event: ServerSentEvent = { event: 'message', data: '' };

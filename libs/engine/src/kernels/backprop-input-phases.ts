@@ -26,7 +26,12 @@ export function backpropInputByPhases(dy: tf.Tensor4D, filter: tf.Tensor4D, g: C
         continue;
       }
       // Taps r, r+s, … reversed, as a [T_h, T_w, Cout, Cin] filter over dy.
-      const sub = tf.stridedSlice(filter, [h.first, w.first, 0, 0], [h.first + (h.taps - 1) * sh + 1, w.first + (w.taps - 1) * sw + 1, cin, filter.shape[3]], [sh, sw, 1, 1]) as tf.Tensor4D;
+      const sub = tf.stridedSlice(
+        filter,
+        [h.first, w.first, 0, 0],
+        [h.first + (h.taps - 1) * sh + 1, w.first + (w.taps - 1) * sw + 1, cin, filter.shape[3]],
+        [sh, sw, 1, 1],
+      ) as tf.Tensor4D;
       const rotated = tf.transpose(tf.reverse(sub, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
       const window = padOrCrop(dy, [h.before, h.after], [w.before, w.after]);
       cols.push(tf.conv2d(window, rotated, 1, 'valid'));

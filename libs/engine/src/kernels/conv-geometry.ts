@@ -124,11 +124,7 @@ export function insertZeros(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4
 export function readWindow(x: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
   const rowsRead = (g.outHeight - 1) * g.strideHeight + (g.filterHeight - 1) * g.dilationHeight + 1;
   const colsRead = (g.outWidth - 1) * g.strideWidth + (g.filterWidth - 1) * g.dilationWidth + 1;
-  return padOrCrop(
-    x,
-    [g.padTop, rowsRead - g.padTop - g.inHeight],
-    [g.padLeft, colsRead - g.padLeft - g.inWidth],
-  );
+  return padOrCrop(x, [g.padTop, rowsRead - g.padTop - g.inHeight], [g.padLeft, colsRead - g.padLeft - g.inWidth]);
 }
 
 /**

@@ -66,7 +66,11 @@ export function conv2dBackpropFilterByMatMul(
   const rows: tf.Tensor2D[] = [];
   for (let a = 0; a < kh; a++)
     for (let b = 0; b < kw; b++) {
-      const tap = tf.slice(channelsFirst, [0, 0, a * g.dilationHeight, b * g.dilationWidth], [cin, g.batch, g.outHeight, g.outWidth]);
+      const tap = tf.slice(
+        channelsFirst,
+        [0, 0, a * g.dilationHeight, b * g.dilationWidth],
+        [cin, g.batch, g.outHeight, g.outWidth],
+      );
       rows.push(tf.reshape(tap, [cin, positions]));
     }
   const patches = rows.length === 1 ? rows[0] : tf.concat(rows, 0); // row (a·kw + b)·Cin + ci
@@ -95,7 +99,26 @@ function conv2dBackpropFilterSimd({ inputs, backend, attrs }: KernelArgs, g: Con
   const b = backend as WasmHeapBackend;
   const out = b.makeOutput([kh, kw, cin, cout], 'float32');
   const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
-  simd.conv2dFilterGrad(at(x), at(dy), at(out), g.batch, g.inHeight, g.inWidth, cin, g.outHeight, g.outWidth, cout, g.strideHeight, g.strideWidth, g.padTop, g.padLeft, kh, kw, g.dilationHeight, g.dilationWidth);
+  simd.conv2dFilterGrad(
+    at(x),
+    at(dy),
+    at(out),
+    g.batch,
+    g.inHeight,
+    g.inWidth,
+    cin,
+    g.outHeight,
+    g.outWidth,
+    cout,
+    g.strideHeight,
+    g.strideWidth,
+    g.padTop,
+    g.padLeft,
+    kh,
+    kw,
+    g.dilationHeight,
+    g.dilationWidth,
+  );
   return out;
 }
 
@@ -103,7 +126,10 @@ function conv2dBackpropFilterKernel(args: KernelArgs): tf.TensorInfo {
   const { inputs, attrs } = args;
   const a = attrs as unknown as Conv2DBackpropFilterAttrs;
   if (a.dataFormat !== 'NCHW' && (matMulMode === 'simd' || matMulMode === 'auto')) {
-    const out = conv2dBackpropFilterSimd(args, convGeometry((inputs.x as tf.TensorInfo).shape, a.filterShape, a, false));
+    const out = conv2dBackpropFilterSimd(
+      args,
+      convGeometry((inputs.x as tf.TensorInfo).shape, a.filterShape, a, false),
+    );
     if (out) return out;
   }
   // The engine accepts a Tensor returned by a kernel as is (it checks `rank`); it is created
@@ -116,7 +142,11 @@ function conv2dBackpropFilterKernel(args: KernelArgs): tf.TensorInfo {
       dy = tf.transpose(dy, [0, 2, 3, 1]);
     }
     const g = convGeometry(x.shape, a.filterShape, a, false);
-    if (matMulMode === 'auto' || matMulMode === 'simd' ? preferMatMul(g) : matMulMode === 'matmul' && g.strideHeight === 1 && g.strideWidth === 1) {
+    if (
+      matMulMode === 'auto' || matMulMode === 'simd'
+        ? preferMatMul(g)
+        : matMulMode === 'matmul' && g.strideHeight === 1 && g.strideWidth === 1
+    ) {
       return conv2dBackpropFilterByMatMul(x, dy, a.filterShape, a);
     }
     return conv2dBackpropFilterNHWC(x, dy, a.filterShape, a);

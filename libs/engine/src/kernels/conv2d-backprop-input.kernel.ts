@@ -54,9 +54,34 @@ function stride1BackpropInputSimd({ inputs, backend, attrs }: KernelArgs): tf.Te
   const b = backend as WasmHeapBackend;
   const out = b.makeOutput(a.inputShape, 'float32');
   const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
-  const pointwise = g.filterHeight === 1 && g.filterWidth === 1 && g.padTop === 0 && g.padLeft === 0 && g.outHeight === g.inHeight && g.outWidth === g.inWidth;
-  if (pointwise) simd.pointwiseInputGrad(at(dy), at(filter), at(out), g.batch * g.inHeight * g.inWidth, g.inChannels, g.outChannels);
-  else simd.conv2dInputGrad(at(dy), at(filter), at(out), g.batch, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.padTop, g.padLeft, g.filterHeight, g.filterWidth, g.dilationHeight, g.dilationWidth);
+  const pointwise =
+    g.filterHeight === 1 &&
+    g.filterWidth === 1 &&
+    g.padTop === 0 &&
+    g.padLeft === 0 &&
+    g.outHeight === g.inHeight &&
+    g.outWidth === g.inWidth;
+  if (pointwise)
+    simd.pointwiseInputGrad(at(dy), at(filter), at(out), g.batch * g.inHeight * g.inWidth, g.inChannels, g.outChannels);
+  else
+    simd.conv2dInputGrad(
+      at(dy),
+      at(filter),
+      at(out),
+      g.batch,
+      g.inHeight,
+      g.inWidth,
+      g.inChannels,
+      g.outHeight,
+      g.outWidth,
+      g.outChannels,
+      g.padTop,
+      g.padLeft,
+      g.filterHeight,
+      g.filterWidth,
+      g.dilationHeight,
+      g.dilationWidth,
+    );
   return out;
 }
 

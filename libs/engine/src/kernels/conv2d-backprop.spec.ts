@@ -43,7 +43,22 @@ for (const s of [1, 2])
 cases.push(
   { n: 1, h: 7, w: 9, ci: 3, co: 8, k: [4, 2], s: 2, pad: 'same', d: 1 }, // even filter: asymmetric 'same' padding
   { n: 3, h: 9, w: 7, ci: 3, co: 8, k: [5, 3], s: 2, pad: 'valid', d: 1 }, // stride leaves rows unread
-  { n: 3, h: 7, w: 9, ci: 3, co: 8, k: [3, 3], s: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]], d: 1 },
+  {
+    n: 3,
+    h: 7,
+    w: 9,
+    ci: 3,
+    co: 8,
+    k: [3, 3],
+    s: 2,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+    d: 1,
+  },
   { n: 3, h: 7, w: 9, ci: 3, co: 8, k: [3, 3], s: 1, pad: 'same', d: 2 },
   { n: 1, h: 7, w: 9, ci: 8, co: 3, k: [3, 2], s: 1, pad: 'valid', d: 2 },
   { n: 3, h: 9, w: 9, ci: 3, co: 4, k: [3, 3], s: 2, pad: 'valid', d: 2 }, // filter grad only: tfjs refuses it forward
@@ -87,31 +102,40 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
   const sh = shapes(c);
   const common = { strides: c.s, pad: c.pad, dataFormat: 'NHWC' };
 
-  it.each(['simd', 'conv', 'matmul'] as const)(`Conv2DBackpropFilter (%s form) matches cpu (${label(c)})`, async (impl) => {
-    useConv2DBackpropFilter(impl);
-    const x = randomValues(sh.x, 1);
-    const dy = randomValues(sh.dy, 2);
-    const ref = await valuesOn('cpu', () => {
-      const grad = tf.engine().runKernel(
-        tf.Conv2DBackpropFilter,
-        { x: tf.tensor(x, sh.x), dy: tf.tensor(dy, sh.dy) },
-        { ...common, filterShape: sh.dilated },
-      ) as tf.Tensor4D;
-      return undilateFilter(grad, c.d, c.d);
-    });
-    const got = await valuesOn('wasm', () =>
-      tf.engine().runKernel(
-        tf.Conv2DBackpropFilter,
-        { x: tf.tensor(x, sh.x), dy: tf.tensor(dy, sh.dy) },
-        { ...common, filterShape: sh.filter, dilations: c.d },
-      ) as tf.Tensor,
-    );
-    if (impl === 'simd') expect(simdKernels(tf.backend())).not.toBeNull();
-    expect(got.shape).toEqual(sh.filter);
-    const error = relativeError(ref.values, got.values);
-    report.record(`Conv2DBackpropFilter (${impl})`, label(c), error);
-    expect(error).toBeLessThan(1e-4);
-  });
+  it.each(['simd', 'conv', 'matmul'] as const)(
+    `Conv2DBackpropFilter (%s form) matches cpu (${label(c)})`,
+    async (impl) => {
+      useConv2DBackpropFilter(impl);
+      const x = randomValues(sh.x, 1);
+      const dy = randomValues(sh.dy, 2);
+      const ref = await valuesOn('cpu', () => {
+        const grad = tf
+          .engine()
+          .runKernel(
+            tf.Conv2DBackpropFilter,
+            { x: tf.tensor(x, sh.x), dy: tf.tensor(dy, sh.dy) },
+            { ...common, filterShape: sh.dilated },
+          ) as tf.Tensor4D;
+        return undilateFilter(grad, c.d, c.d);
+      });
+      const got = await valuesOn(
+        'wasm',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              tf.Conv2DBackpropFilter,
+              { x: tf.tensor(x, sh.x), dy: tf.tensor(dy, sh.dy) },
+              { ...common, filterShape: sh.filter, dilations: c.d },
+            ) as tf.Tensor,
+      );
+      if (impl === 'simd') expect(simdKernels(tf.backend())).not.toBeNull();
+      expect(got.shape).toEqual(sh.filter);
+      const error = relativeError(ref.values, got.values);
+      report.record(`Conv2DBackpropFilter (${impl})`, label(c), error);
+      expect(error).toBeLessThan(1e-4);
+    },
+  );
 
   // 'phases' is the default (and takes stride-1 convs to the SIMD kernels); 'zeros' turns both off.
   it.each(['phases', 'zeros'] as const)(`Conv2DBackpropInput (%s form) matches cpu (${label(c)})`, async (form) => {
@@ -119,19 +143,27 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
     useBackpropInputSimd(form === 'phases');
     const filter = randomValues(sh.filter, 3);
     const dy = randomValues(sh.dy, 4);
-    const ref = await valuesOn('cpu', () =>
-      tf.engine().runKernel(
-        tf.Conv2DBackpropInput,
-        { dy: tf.tensor(dy, sh.dy), filter: dilateFilter(tf.tensor4d(filter, sh.filter), c.d, c.d) },
-        { ...common, inputShape: sh.x },
-      ) as tf.Tensor,
+    const ref = await valuesOn(
+      'cpu',
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            tf.Conv2DBackpropInput,
+            { dy: tf.tensor(dy, sh.dy), filter: dilateFilter(tf.tensor4d(filter, sh.filter), c.d, c.d) },
+            { ...common, inputShape: sh.x },
+          ) as tf.Tensor,
     );
-    const got = await valuesOn('wasm', () =>
-      tf.engine().runKernel(
-        tf.Conv2DBackpropInput,
-        { dy: tf.tensor(dy, sh.dy), filter: tf.tensor(filter, sh.filter) },
-        { ...common, inputShape: sh.x, dilations: c.d },
-      ) as tf.Tensor,
+    const got = await valuesOn(
+      'wasm',
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            tf.Conv2DBackpropInput,
+            { dy: tf.tensor(dy, sh.dy), filter: tf.tensor(filter, sh.filter) },
+            { ...common, inputShape: sh.x, dilations: c.d },
+          ) as tf.Tensor,
     );
     expect(got.shape).toEqual(sh.x);
     const error = relativeError(ref.values, got.values);
@@ -144,7 +176,11 @@ test('conv2d gradients through tf.grads agree between cpu and wasm (end to end)'
   const xs = randomValues([2, 7, 9, 3], 5);
   const ws = randomValues([3, 3, 3, 4], 6);
   const run = () => {
-    const loss = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same').square().sum();
+    const loss = (x: tf.Tensor, w: tf.Tensor) =>
+      tf
+        .conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same')
+        .square()
+        .sum();
     const [dx, dw] = tf.grads(loss)([tf.tensor(xs, [2, 7, 9, 3]), tf.tensor(ws, [3, 3, 3, 4])]);
     return tf.concat([dx.flatten(), dw.flatten()]);
   };
@@ -171,7 +207,11 @@ test('the wasm kernels release every intermediate tensor', async () => {
 });
 
 test('NCHW inputs give the NHWC answer, transposed', async () => {
-  const [xs, dys, ws] = [randomValues([2, 7, 9, 3], 10), randomValues([2, 4, 5, 8], 11), randomValues([3, 3, 3, 8], 12)];
+  const [xs, dys, ws] = [
+    randomValues([2, 7, 9, 3], 10),
+    randomValues([2, 4, 5, 8], 11),
+    randomValues([3, 3, 3, 8], 12),
+  ];
   const toNCHW = (t: tf.Tensor) => tf.transpose(t, [0, 3, 1, 2]);
   const attrs = { strides: 2, pad: 'same' };
   const both = (format: 'NHWC' | 'NCHW') => () => {
@@ -179,8 +219,20 @@ test('NCHW inputs give the NHWC answer, transposed', async () => {
     const x = layout(tf.tensor(xs, [2, 7, 9, 3]));
     const dy = layout(tf.tensor(dys, [2, 4, 5, 8]));
     const inputShape = format === 'NCHW' ? [2, 3, 7, 9] : [2, 7, 9, 3];
-    const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, dataFormat: format, filterShape: [3, 3, 3, 8] }) as tf.Tensor;
-    const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: tf.tensor(ws, [3, 3, 3, 8]) }, { ...attrs, dataFormat: format, inputShape }) as tf.Tensor;
+    const dw = tf
+      .engine()
+      .runKernel(
+        tf.Conv2DBackpropFilter,
+        { x, dy },
+        { ...attrs, dataFormat: format, filterShape: [3, 3, 3, 8] },
+      ) as tf.Tensor;
+    const dx = tf
+      .engine()
+      .runKernel(
+        tf.Conv2DBackpropInput,
+        { dy, filter: tf.tensor(ws, [3, 3, 3, 8]) },
+        { ...attrs, dataFormat: format, inputShape },
+      ) as tf.Tensor;
     return tf.concat([dw.flatten(), (format === 'NCHW' ? tf.transpose(dx, [0, 2, 3, 1]) : dx).flatten()]);
   };
   const ref = await valuesOn('cpu', both('NHWC'));
@@ -191,11 +243,13 @@ test('NCHW inputs give the NHWC answer, transposed', async () => {
 test("'auto' hands few-channel dx to the stock kernel and still agrees with cpu", async () => {
   const [dys, ws] = [randomValues([3, 4, 5, 8], 13), randomValues([3, 3, 1, 8], 14)];
   const run = () =>
-    tf.engine().runKernel(
-      tf.Conv2DBackpropInput,
-      { dy: tf.tensor(dys, [3, 4, 5, 8]), filter: tf.tensor(ws, [3, 3, 1, 8]) },
-      { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [3, 7, 9, 1] },
-    ) as tf.Tensor;
+    tf
+      .engine()
+      .runKernel(
+        tf.Conv2DBackpropInput,
+        { dy: tf.tensor(dys, [3, 4, 5, 8]), filter: tf.tensor(ws, [3, 3, 1, 8]) },
+        { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [3, 7, 9, 1] },
+      ) as tf.Tensor;
   const ref = await valuesOn('cpu', run);
   useConv2DBackpropInput('auto');
   try {

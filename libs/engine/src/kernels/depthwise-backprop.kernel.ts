@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { KernelArgs, asTensor4D, ConvAttrs, convGeometry, readWindow, spreadForInputGradient, validConv } from './conv-geometry';
+import {
+  KernelArgs,
+  asTensor4D,
+  ConvAttrs,
+  convGeometry,
+  readWindow,
+  spreadForInputGradient,
+  validConv,
+} from './conv-geometry';
 import { simdKernels } from './simd';
 import { WasmHeapBackend } from './wasm-heap';
 
@@ -56,10 +64,11 @@ interface DepthwiseBackpropAttrs extends ConvAttrs {
 export const depthwiseBackpropInputConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropInput,
   backendName: 'wasm',
-  kernelFunc: (({ inputs, attrs, backend }: KernelArgs) => {
+  kernelFunc: ({ inputs, attrs, backend }: KernelArgs) => {
     const a = attrs as unknown as DepthwiseBackpropAttrs;
     const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const simd = filter.shape[3] === 1 && dy.dtype === 'float32' && filter.dtype === 'float32' ? simdKernels(backend) : null;
+    const simd =
+      filter.shape[3] === 1 && dy.dtype === 'float32' && filter.dtype === 'float32' ? simdKernels(backend) : null;
     if (simd) {
       // Multiplier 1 (MobileNet's): gathered over the taps in wasm SIMD, in place on the heap
       // (libs/engine/assembly/depthwise-input-grad.as), any stride, padding and dilation.
@@ -68,10 +77,35 @@ export const depthwiseBackpropInputConfig: tf.KernelConfig = {
       const out = b.makeOutput(a.inputShape, 'float32');
       const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
       const [kh, kw, c] = filter.shape;
-      simd.depthwiseInputGrad(at(dy), at(filter), at(out), g.batch, g.inHeight, g.inWidth, c, g.outHeight, g.outWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft, kh, kw, g.dilationHeight, g.dilationWidth);
+      simd.depthwiseInputGrad(
+        at(dy),
+        at(filter),
+        at(out),
+        g.batch,
+        g.inHeight,
+        g.inWidth,
+        c,
+        g.outHeight,
+        g.outWidth,
+        g.strideHeight,
+        g.strideWidth,
+        g.padTop,
+        g.padLeft,
+        kh,
+        kw,
+        g.dilationHeight,
+        g.dilationWidth,
+      );
       return out;
     }
     // Other multipliers (and no SIMD module): the composite below.
-    return tf.tidy(() => depthwiseBackpropInputNHWC(a.inputShape, asTensor4D(inputs.dy, tf.DepthwiseConv2dNativeBackpropInput, 'dy'), asTensor4D(inputs.filter, tf.DepthwiseConv2dNativeBackpropInput, 'filter'), a));
-  }),
+    return tf.tidy(() =>
+      depthwiseBackpropInputNHWC(
+        a.inputShape,
+        asTensor4D(inputs.dy, tf.DepthwiseConv2dNativeBackpropInput, 'dy'),
+        asTensor4D(inputs.filter, tf.DepthwiseConv2dNativeBackpropInput, 'filter'),
+        a,
+      ),
+    );
+  },
 };

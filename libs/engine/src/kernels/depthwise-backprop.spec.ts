@@ -69,68 +69,85 @@ describe.each(cases)('depthwise backprop, batch $n', (c) => {
   const attrs = { strides: c.s, pad: c.pad };
 
   // 'simd': the default (the wasm SIMD kernel for multiplier 1, the JS pass otherwise).
-  it.each(['simd', 'js', 'conv'] as const)(`DepthwiseConv2dNativeBackpropFilter (%s form) matches cpu (${label(c)})`, async (impl) => {
-    useDepthwiseBackpropFilter(impl === 'conv' ? 'conv' : 'js');
-    useSimdKernels(impl === 'simd');
-    const [xs, dys] = [randomValues(x, 21), randomValues(dy, 22)];
-    const ref = await valuesOn('cpu', () => {
-      const inputs = { x: tf.tensor(xs, x), dy: tf.tensor(dys, dy) };
-      const grad = tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, inputs, {
-        ...attrs,
-        dilations: 1,
-        filterShape: dilated,
-      }) as tf.Tensor4D;
-      return undilateFilter(grad, c.d, c.d);
-    });
-    const got = await valuesOn('wasm', () => {
-      const inputs = { x: tf.tensor(xs, x), dy: tf.tensor(dys, dy) };
-      return tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, inputs, {
-        ...attrs,
-        dilations: c.d,
-        filterShape: filter,
-      }) as tf.Tensor;
-    });
-    expect(simdKernels(tf.backend()) !== null).toBe(impl === 'simd');
-    expect(got.shape).toEqual(filter);
-    const error = relativeError(ref.values, got.values);
-    report.record(`DepthwiseConv2dNativeBackpropFilter (${impl === 'simd' && c.m === 1 ? 'SIMD' : impl === 'conv' ? 'conv' : 'JS'})`, label(c), error);
-    expect(error).toBeLessThan(1e-4);
-  });
+  it.each(['simd', 'js', 'conv'] as const)(
+    `DepthwiseConv2dNativeBackpropFilter (%s form) matches cpu (${label(c)})`,
+    async (impl) => {
+      useDepthwiseBackpropFilter(impl === 'conv' ? 'conv' : 'js');
+      useSimdKernels(impl === 'simd');
+      const [xs, dys] = [randomValues(x, 21), randomValues(dy, 22)];
+      const ref = await valuesOn('cpu', () => {
+        const inputs = { x: tf.tensor(xs, x), dy: tf.tensor(dys, dy) };
+        const grad = tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, inputs, {
+          ...attrs,
+          dilations: 1,
+          filterShape: dilated,
+        }) as tf.Tensor4D;
+        return undilateFilter(grad, c.d, c.d);
+      });
+      const got = await valuesOn('wasm', () => {
+        const inputs = { x: tf.tensor(xs, x), dy: tf.tensor(dys, dy) };
+        return tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, inputs, {
+          ...attrs,
+          dilations: c.d,
+          filterShape: filter,
+        }) as tf.Tensor;
+      });
+      expect(simdKernels(tf.backend()) !== null).toBe(impl === 'simd');
+      expect(got.shape).toEqual(filter);
+      const error = relativeError(ref.values, got.values);
+      report.record(
+        `DepthwiseConv2dNativeBackpropFilter (${impl === 'simd' && c.m === 1 ? 'SIMD' : impl === 'conv' ? 'conv' : 'JS'})`,
+        label(c),
+        error,
+      );
+      expect(error).toBeLessThan(1e-4);
+    },
+  );
 
   // 'simd': the wasm SIMD kernel for multiplier 1; 'composite': the depthwiseConv2d form.
-  it.each(['simd', 'composite'] as const)(`DepthwiseConv2dNativeBackpropInput (%s form) matches cpu (${label(c)})`, async (impl) => {
-    useSimdKernels(impl === 'simd');
-    const [fs, dys] = [randomValues(filter, 23), randomValues(dy, 24)];
-    const ref = await valuesOn('cpu', () => {
-      const inputs = { dy: tf.tensor(dys, dy), filter: dilateFilter(tf.tensor4d(fs, filter), c.d, c.d) };
-      return tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, inputs, {
-        ...attrs,
-        dilations: 1,
-        inputShape: x,
-      }) as tf.Tensor;
-    });
-    const got = await valuesOn('wasm', () => {
-      const inputs = { dy: tf.tensor(dys, dy), filter: tf.tensor(fs, filter) };
-      return tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, inputs, {
-        ...attrs,
-        dilations: c.d,
-        inputShape: x,
-      }) as tf.Tensor;
-    });
-    expect(simdKernels(tf.backend()) !== null).toBe(impl === 'simd');
-    useSimdKernels(true);
-    expect(got.shape).toEqual(x);
-    const error = relativeError(ref.values, got.values);
-    report.record(`DepthwiseConv2dNativeBackpropInput (${impl === 'simd' && c.m === 1 ? 'SIMD' : 'composite'})`, label(c), error);
-    expect(error).toBeLessThan(1e-4);
-  });
+  it.each(['simd', 'composite'] as const)(
+    `DepthwiseConv2dNativeBackpropInput (%s form) matches cpu (${label(c)})`,
+    async (impl) => {
+      useSimdKernels(impl === 'simd');
+      const [fs, dys] = [randomValues(filter, 23), randomValues(dy, 24)];
+      const ref = await valuesOn('cpu', () => {
+        const inputs = { dy: tf.tensor(dys, dy), filter: dilateFilter(tf.tensor4d(fs, filter), c.d, c.d) };
+        return tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, inputs, {
+          ...attrs,
+          dilations: 1,
+          inputShape: x,
+        }) as tf.Tensor;
+      });
+      const got = await valuesOn('wasm', () => {
+        const inputs = { dy: tf.tensor(dys, dy), filter: tf.tensor(fs, filter) };
+        return tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, inputs, {
+          ...attrs,
+          dilations: c.d,
+          inputShape: x,
+        }) as tf.Tensor;
+      });
+      expect(simdKernels(tf.backend()) !== null).toBe(impl === 'simd');
+      useSimdKernels(true);
+      expect(got.shape).toEqual(x);
+      const error = relativeError(ref.values, got.values);
+      report.record(
+        `DepthwiseConv2dNativeBackpropInput (${impl === 'simd' && c.m === 1 ? 'SIMD' : 'composite'})`,
+        label(c),
+        error,
+      );
+      expect(error).toBeLessThan(1e-4);
+    },
+  );
 });
 
 test('depthwiseConv2d gradients through tf.grads agree between cpu and wasm', async () => {
   const [xs, ws] = [randomValues([2, 7, 9, 3], 25), randomValues([3, 3, 3, 2], 26)];
   const run = () => {
     const loss = (x: tf.Tensor, w: tf.Tensor) =>
-      tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same').square().sum();
+      tf
+        .depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same')
+        .square()
+        .sum();
     const [dx, dw] = tf.grads(loss)([tf.tensor(xs, [2, 7, 9, 3]), tf.tensor(ws, [3, 3, 3, 2])]);
     return tf.concat([dx.flatten(), dw.flatten()]);
   };

@@ -23,7 +23,25 @@ export function depthwiseFilterGradJs({ inputs, backend, attrs }: KernelArgs): t
   if (simd) {
     // Multiplier 1 (MobileNet's): wasm SIMD in place on the heap (libs/engine/assembly/depthwise-filter-grad.as).
     const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
-    simd.depthwiseFilterGrad(at(x), at(dy), at(out), g.batch, g.inHeight, g.inWidth, c, g.outHeight, g.outWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft, kh, kw, g.dilationHeight, g.dilationWidth);
+    simd.depthwiseFilterGrad(
+      at(x),
+      at(dy),
+      at(out),
+      g.batch,
+      g.inHeight,
+      g.inWidth,
+      c,
+      g.outHeight,
+      g.outWidth,
+      g.strideHeight,
+      g.strideWidth,
+      g.padTop,
+      g.padLeft,
+      kh,
+      kw,
+      g.dilationHeight,
+      g.dilationWidth,
+    );
     return out;
   }
   const xs = b.typedArrayFromHeap(x) as Float32Array;
@@ -71,6 +89,13 @@ export const depthwiseFilterGradConfig: tf.KernelConfig = {
     if (impl === 'js') return depthwiseFilterGradJs(args);
     const a = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
     const name = tf.DepthwiseConv2dNativeBackpropFilter;
-    return tf.tidy(() => depthwiseBackpropFilterNHWC(asTensor4D(args.inputs.x, name, 'x'), asTensor4D(args.inputs.dy, name, 'dy'), a.filterShape, a));
+    return tf.tidy(() =>
+      depthwiseBackpropFilterNHWC(
+        asTensor4D(args.inputs.x, name, 'x'),
+        asTensor4D(args.inputs.dy, name, 'dy'),
+        a.filterShape,
+        a,
+      ),
+    );
   }) as tf.KernelFunc,
 };

@@ -42,7 +42,10 @@ export function randomValues(shape: readonly number[], seed: number): Float32Arr
 }
 
 /** Runs `fn` with `backend` active and returns its result's values; every tensor is released. */
-export async function valuesOn(backend: string, fn: () => tf.Tensor): Promise<{ values: Float32Array; shape: number[] }> {
+export async function valuesOn(
+  backend: string,
+  fn: () => tf.Tensor,
+): Promise<{ values: Float32Array; shape: number[] }> {
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
   const t = tf.tidy(fn);
   const values = (await t.data()) as Float32Array;
@@ -101,6 +104,8 @@ export class ErrorReport {
     if (!w || error > w.error) this.worst.set(kernel, { error, label });
   }
   toString(): string {
-    return [...this.worst].map(([k, w]) => `${k}: max relative error ${w.error.toExponential(2)} (${w.label})`).join('\n');
+    return [...this.worst]
+      .map(([k, w]) => `${k}: max relative error ${w.error.toExponential(2)} (${w.label})`)
+      .join('\n');
   }
 }

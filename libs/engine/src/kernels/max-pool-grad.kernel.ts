@@ -22,7 +22,14 @@ interface MaxPoolGradAttrs {
 export function maxPoolGradWasm({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
   const a = attrs as unknown as MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
   const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth } = info;
   const { effectiveFilterHeight: fh, effectiveFilterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
   const { top, left } = info.padInfo;
@@ -32,7 +39,25 @@ export function maxPoolGradWasm({ inputs, backend, attrs }: KernelArgs): tf.Tens
     const b = backend as WasmHeapBackend;
     const out = b.makeOutput(input.shape, 'float32');
     const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
-    simd.maxPoolGrad(at(input), at(dy), at(out), batchSize, inHeight, inWidth, c, outHeight, outWidth, strideHeight, strideWidth, fh, fw, dh, dw, top, left);
+    simd.maxPoolGrad(
+      at(input),
+      at(dy),
+      at(out),
+      batchSize,
+      inHeight,
+      inWidth,
+      c,
+      outHeight,
+      outWidth,
+      strideHeight,
+      strideWidth,
+      fh,
+      fw,
+      dh,
+      dw,
+      top,
+      left,
+    );
     return out;
   }
   const { out, outView: dx, inViews } = heapViews(backend, [input, dy], input.shape);

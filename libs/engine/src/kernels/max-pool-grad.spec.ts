@@ -24,9 +24,15 @@ for (const s of [1, 2])
       [3, 8, 2],
     ] as const)
       cases.push({ n, h: 7, w: 9, c, k: [k, k], s, pad });
-cases.push({ n: 1, h: 9, w: 7, c: 64, k: [2, 2], s: 2, pad: 'same' }, { n: 2, h: 8, w: 8, c: 5, k: [3, 2], s: 2, pad: 'same' });
+cases.push(
+  { n: 1, h: 9, w: 7, c: 64, k: [2, 2], s: 2, pad: 'same' },
+  { n: 2, h: 8, w: 8, c: 5, k: [3, 2], s: 2, pad: 'same' },
+);
 // SIMD lanes (4 channels) with a tail, overlapping windows clipped on every side.
-cases.push({ n: 1, h: 11, w: 13, c: 23, k: [3, 3], s: 1, pad: 'same' }, { n: 2, h: 14, w: 14, c: 32, k: [2, 2], s: 2, pad: 'valid' });
+cases.push(
+  { n: 1, h: 11, w: 13, c: 23, k: [3, 3], s: 1, pad: 'same' },
+  { n: 2, h: 14, w: 14, c: 32, k: [2, 2], s: 2, pad: 'valid' },
+);
 
 const report = new ErrorReport();
 
@@ -40,26 +46,29 @@ afterAll(() => {
 const label = (c: Case) => `n${c.n} ${c.h}x${c.w}x${c.c} pool ${c.k.join('x')} s${c.s} ${c.pad}`;
 
 // 'simd': the wasm SIMD kernel (the default); 'js': the JS pass it replaced, kept as fallback.
-test.each(cases.flatMap((c) => (['simd', 'js'] as const).map((impl) => [label(c), impl, c] as const)))('MaxPoolGrad matches cpu (%s, %s)', async (_label, impl, c) => {
-  useSimdKernels(impl === 'simd');
-  const xShape = [c.n, c.h, c.w, c.c];
-  const x = randomValues(xShape, 3).map((v) => Math.max(v, 0));
-  const run = () =>
-    tf.tidy(() => {
-      const input = tf.tensor4d(x, xShape as [number, number, number, number]);
-      const output = tf.maxPool(input, c.k, c.s, c.pad);
-      const dy = tf.tensor(randomValues(output.shape, 4), output.shape);
-      const attrs = { filterSize: c.k, strides: c.s, pad: c.pad };
-      return tf.engine().runKernel(tf.MaxPoolGrad, { dy, input, output }, attrs) as tf.Tensor;
-    });
-  const ref = await valuesOn('cpu', run);
-  const got = await valuesOn('wasm', run);
-  expect(simdKernels(tf.backend()) !== null).toBe(impl === 'simd');
-  expect(got.shape).toEqual(ref.shape);
-  const error = relativeError(ref.values, got.values);
-  report.record(impl === 'simd' ? 'MaxPoolGrad (SIMD)' : 'MaxPoolGrad (JS)', JSON.stringify(c), error);
-  expect(error).toBeLessThanOrEqual(1e-4);
-});
+test.each(cases.flatMap((c) => (['simd', 'js'] as const).map((impl) => [label(c), impl, c] as const)))(
+  'MaxPoolGrad matches cpu (%s, %s)',
+  async (_label, impl, c) => {
+    useSimdKernels(impl === 'simd');
+    const xShape = [c.n, c.h, c.w, c.c];
+    const x = randomValues(xShape, 3).map((v) => Math.max(v, 0));
+    const run = () =>
+      tf.tidy(() => {
+        const input = tf.tensor4d(x, xShape as [number, number, number, number]);
+        const output = tf.maxPool(input, c.k, c.s, c.pad);
+        const dy = tf.tensor(randomValues(output.shape, 4), output.shape);
+        const attrs = { filterSize: c.k, strides: c.s, pad: c.pad };
+        return tf.engine().runKernel(tf.MaxPoolGrad, { dy, input, output }, attrs) as tf.Tensor;
+      });
+    const ref = await valuesOn('cpu', run);
+    const got = await valuesOn('wasm', run);
+    expect(simdKernels(tf.backend()) !== null).toBe(impl === 'simd');
+    expect(got.shape).toEqual(ref.shape);
+    const error = relativeError(ref.values, got.values);
+    report.record(impl === 'simd' ? 'MaxPoolGrad (SIMD)' : 'MaxPoolGrad (JS)', JSON.stringify(c), error);
+    expect(error).toBeLessThanOrEqual(1e-4);
+  },
+);
 
 test('the SIMD kernels run on the backend heap in place, also after it grows', async () => {
   useSimdKernels(true);
@@ -72,7 +81,9 @@ test('the SIMD kernels run on the backend heap in place, also after it grows', a
       const input = tf.tensor4d(x, xShape);
       const output = tf.maxPool(input, 2, 2, 'same');
       const dy = tf.tensor(randomValues(output.shape, 6), output.shape);
-      return tf.engine().runKernel(tf.MaxPoolGrad, { dy, input, output }, { filterSize: 2, strides: 2, pad: 'same' }) as tf.Tensor;
+      return tf
+        .engine()
+        .runKernel(tf.MaxPoolGrad, { dy, input, output }, { filterSize: 2, strides: 2, pad: 'same' }) as tf.Tensor;
     });
   const before = await valuesOn('wasm', run);
   const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;

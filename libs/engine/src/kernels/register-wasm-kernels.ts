@@ -13,7 +13,12 @@ import { sumConfig } from './sum.kernel';
 export type BackpropInputImpl = 'auto' | 'conv2d' | 'stock';
 
 // MaxPoolGrad replaces a stock kernel that measured ~5.5 ms per call on the MNIST shapes.
-const OURS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, depthwiseFilterGradConfig, depthwiseBackpropInputConfig, maxPoolGradConfig];
+const OURS: tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  depthwiseFilterGradConfig,
+  depthwiseBackpropInputConfig,
+  maxPoolGradConfig,
+];
 
 // tfjs's own kernel, captured the first time we replace it, and the configs built around it.
 let stock: tf.KernelConfig | undefined;
@@ -42,7 +47,8 @@ export function registerWasmTrainingKernels(opts: { backpropInput?: BackpropInpu
   for (const config of OURS) replace(config);
   if (!sum) {
     const stockSum = tf.getKernel(tf.Sum, 'wasm');
-    if (!stockSum) throw new Error('no stock wasm Sum registered: import @tensorflow/tfjs-backend-wasm before registering kernels');
+    if (!stockSum)
+      throw new Error('no stock wasm Sum registered: import @tensorflow/tfjs-backend-wasm before registering kernels');
     sum = sumConfig(stockSum);
   }
   replace(sum);
@@ -53,7 +59,10 @@ export function registerWasmTrainingKernels(opts: { backpropInput?: BackpropInpu
 export function useConv2DBackpropInput(impl: BackpropInputImpl): void {
   if (!configs) {
     stock = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-    if (!stock) throw new Error('no stock wasm Conv2DBackpropInput registered: import @tensorflow/tfjs-backend-wasm before registering kernels');
+    if (!stock)
+      throw new Error(
+        'no stock wasm Conv2DBackpropInput registered: import @tensorflow/tfjs-backend-wasm before registering kernels',
+      );
     configs = { auto: conv2dBackpropInputConfig(stock), conv2d: conv2dBackpropInputConfig(), stock };
   }
   replace(configs[impl]);

@@ -11,36 +11,109 @@ import { join, resolve } from 'node:path';
  */
 export interface SimdKernels {
   maxPoolGrad(
-    x: number, dy: number, dx: number,
-    batch: number, inH: number, inW: number, c: number, outH: number, outW: number,
-    sH: number, sW: number, fh: number, fw: number, dh: number, dw: number, top: number, left: number,
+    x: number,
+    dy: number,
+    dx: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    c: number,
+    outH: number,
+    outW: number,
+    sH: number,
+    sW: number,
+    fh: number,
+    fw: number,
+    dh: number,
+    dw: number,
+    top: number,
+    left: number,
   ): void;
   depthwiseFilterGrad(
-    x: number, dy: number, dw: number,
-    batch: number, inH: number, inW: number, c: number, outH: number, outW: number,
-    sH: number, sW: number, padTop: number, padLeft: number, kh: number, kw: number, dilH: number, dilW: number,
+    x: number,
+    dy: number,
+    dw: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    c: number,
+    outH: number,
+    outW: number,
+    sH: number,
+    sW: number,
+    padTop: number,
+    padLeft: number,
+    kh: number,
+    kw: number,
+    dilH: number,
+    dilW: number,
   ): void;
   depthwiseInputGrad(
-    dy: number, w: number, dx: number,
-    batch: number, inH: number, inW: number, c: number, outH: number, outW: number,
-    sH: number, sW: number, padTop: number, padLeft: number, kh: number, kw: number, dilH: number, dilW: number,
+    dy: number,
+    w: number,
+    dx: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    c: number,
+    outH: number,
+    outW: number,
+    sH: number,
+    sW: number,
+    padTop: number,
+    padLeft: number,
+    kh: number,
+    kw: number,
+    dilH: number,
+    dilW: number,
   ): void;
   pointwiseInputGrad(dy: number, w: number, dx: number, positions: number, cin: number, cout: number): void;
   conv2dInputGrad(
-    dy: number, w: number, dx: number,
-    batch: number, inH: number, inW: number, cin: number, outH: number, outW: number, cout: number,
-    padTop: number, padLeft: number, kh: number, kw: number, dilH: number, dilW: number,
+    dy: number,
+    w: number,
+    dx: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    cin: number,
+    outH: number,
+    outW: number,
+    cout: number,
+    padTop: number,
+    padLeft: number,
+    kh: number,
+    kw: number,
+    dilH: number,
+    dilW: number,
   ): void;
   sumRows(x: number, out: number, rows: number, c: number): void;
   conv2dFilterGrad(
-    x: number, dy: number, dw: number,
-    batch: number, inH: number, inW: number, cin: number, outH: number, outW: number, cout: number,
-    sH: number, sW: number, padTop: number, padLeft: number, kh: number, kw: number, dilH: number, dilW: number,
+    x: number,
+    dy: number,
+    dw: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    cin: number,
+    outH: number,
+    outW: number,
+    cout: number,
+    sH: number,
+    sW: number,
+    padTop: number,
+    padLeft: number,
+    kh: number,
+    kw: number,
+    dilH: number,
+    dilW: number,
   ): void;
 }
 
 // Next to this file once built; from sources (the specs), where the build put it.
-export const SIMD_WASM_CANDIDATES = [join(__dirname, 'simd-kernels.wasm'), resolve(__dirname, '../../../../dist/libs/engine/src/kernels/simd-kernels.wasm')];
+export const SIMD_WASM_CANDIDATES = [
+  join(__dirname, 'simd-kernels.wasm'),
+  resolve(__dirname, '../../../../dist/libs/engine/src/kernels/simd-kernels.wasm'),
+];
 
 // The project's TypeScript libs (ES2022, no DOM) do not declare WebAssembly: the parts used.
 type WasmModule = object;
@@ -48,12 +121,14 @@ interface WasmMemory {
   buffer: ArrayBuffer;
   grow(pages: number): number;
 }
-const WebAssembly = (globalThis as unknown as {
-  WebAssembly: {
-    Module: new (bytes: Uint8Array) => WasmModule;
-    Instance: new (module: WasmModule, imports: object) => { exports: object };
-  };
-}).WebAssembly;
+const WebAssembly = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Module: new (bytes: Uint8Array) => WasmModule;
+      Instance: new (module: WasmModule, imports: object) => { exports: object };
+    };
+  }
+).WebAssembly;
 
 let compiled: WasmModule | undefined;
 let enabled = true;
