@@ -226,6 +226,8 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.emulateMedia({ colorScheme: 'light' });
     await page.fill('#api-key', adminKey);
     await page.click('form.sign-in button[type=submit]');
+    // Signed in (the cookie is set) before the next page load, or it would ask for the key again.
+    await page.locator('form.sign-in').waitFor({ state: 'detached' });
     await page.goto(`${baseUrl}/#/runs/${ids['pretrain']}`);
     await page.click('#edit-run');
     await page.fill('#edit-tags', 'baseline gold');

@@ -191,8 +191,8 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
       concurrency: 4,
       stoppedAt: null,
     });
-    // Recorded, not yet in the fleet's (strict) view.
-    expect((await workers.get('w-2', 60_000))!).not.toHaveProperty('gpuCount');
+    // And served in the fleet's view.
+    expect(await workers.get('w-2', 60_000)).toMatchObject({ gpuCount: 4, gpuMemoryMb: 81920, concurrency: 4 });
     await new Promise((r) => setTimeout(r, 5));
     await workers.heartbeat('w-2');
     const after = await db.prisma.worker.findUniqueOrThrow({ where: { id: 'w-2' } });

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
+import type { TrainingQueue } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { CONFIG, REDIS } from '@trainyard/infrastructure';
+import { CONFIG, REDIS, TRAINING_QUEUE } from '@trainyard/infrastructure';
 
 /**
  * Requests per minute per key (or per client address before a key is proven), counted in Redis
@@ -15,11 +16,17 @@ export class RequestRateLimiter {
   private readonly logger = new Logger(RequestRateLimiter.name);
   private readonly limiter: RateLimiterRedis;
 
-  constructor(@Inject(REDIS) redis: Redis, @Inject(CONFIG) config: TrainyardConfig) {
+  constructor(
+    @Inject(REDIS) redis: Redis,
+    @Inject(CONFIG) config: TrainyardConfig,
+    @Inject(TRAINING_QUEUE) queue: TrainingQueue,
+  ) {
     const points = config.limits.requestsPerMinute;
     this.limiter = new RateLimiterRedis({
       storeClient: redis,
-      keyPrefix: `trainyard:rate:${config.queue.name}`,
+      // Per deployment: the replicas serving one queue share a budget (the queue an app was given,
+      // not only TRAINYARD_QUEUE's value, so two deployments on one Redis never spend each other's).
+      keyPrefix: `trainyard:rate:${queue.name}`,
       points,
       duration: 60,
       insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }),
