@@ -297,6 +297,41 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     expect(next.output()).toMatch(/resumed from checkpoint \d+/);
     await expectExactlyOnceMetrics(runId, 20);
   }, 180_000);
+  it('drain with mode finish: the held run ends here, heartbeats go on meanwhile (the worker is never lost), then drained', async () => {
+    const worker = await cluster.startWorker({ WORKER_HEARTBEAT_INTERVAL_MS: '300' });
+    const runId = await cluster.submit(tinyPretrain('drain-finish', 30, 60));
+    await waitForCheckpoints(runId, 1);
+    const [first] = await cluster.attempts(runId);
+    const heartbeat = async () =>
+      (await cluster.pg.query(`SELECT last_heartbeat_at FROM workers WHERE id = $1`, [first!.worker_id])).rows[0]
+        .last_heartbeat_at as Date;
+    const res = await cluster.fetch(`${cluster.baseUrl}/v1/workers/${first!.worker_id}/drain`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'finish' }),
+    });
+    expect(res.status).toBe(202);
+    await waitFor(
+      'the worker to act on the drain',
+      async () => (/draining \(finish\)/.test(worker.output()) ? true : undefined),
+      30_000,
+      () => cluster.logs(),
+    );
+    const before = await heartbeat();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Still training here, and still beating.
+    expect((await cluster.run(runId)).status).toBe('RUNNING');
+    expect((await heartbeat()).getTime()).toBeGreaterThan(before.getTime());
+    expect((await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+    expect((await cluster.attempts(runId)).map((a) => [a.outcome, a.worker_id])).toEqual([
+      ['SUCCEEDED', first!.worker_id],
+    ]);
+    await cluster.waitForSql(
+      `worker ${first!.worker_id} to be drained`,
+      `SELECT drained_at IS NOT NULL AS ok FROM workers WHERE id = $1`,
+      [first!.worker_id],
+    );
+  }, 180_000);
 });
 
 /** Alive, and not a zombie waiting to be reaped by whoever adopted it. */

@@ -114,11 +114,20 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     this.logger.log(
       `draining (${order.mode}): taking no new jobs; ${held} held training(s) ${order.mode === 'preempt' ? 'preempted' : 'finishing'}`,
     );
-    if (!first) return; // the first drain's idle wait reports it
+    // The first drain's idle wait reports it. Not awaited: the heartbeat that brought the order
+    // must go on beating while held runs finish, or the fleet would see this worker lost.
+    if (first) void this.reportDrainedWhenIdle();
+  }
+
+  private async reportDrainedWhenIdle(): Promise<void> {
     await this.active.whenIdle();
     if (!this.drain || this.active.size > 0) return; // taken back meanwhile (a new drain waits on its own)
-    await this.workers.markDrained(this.options.workerId);
-    this.logger.log('drained: this worker holds no job and takes none until the drain is taken back or it stops');
+    try {
+      await this.workers.markDrained(this.options.workerId);
+      this.logger.log('drained: this worker holds no job and takes none until the drain is taken back or it stops');
+    } catch (err) {
+      this.logger.warn(`could not record the drain as done: ${err}`);
+    }
   }
 
   private async endDrain(): Promise<void> {
