@@ -34,7 +34,21 @@ export async function verifyChaos(
   );
   const terminal: Record<string, number> = {};
   for (const status of statuses.values()) if (TERMINAL.includes(status)) terminal[status] = (terminal[status] ?? 0) + 1;
-  const lost = ids.filter((id) => !TERMINAL.includes(statuses.get(id) ?? 'missing'));
+  const lostIds = ids.filter((id) => !TERMINAL.includes(statuses.get(id) ?? 'missing'));
+  // A lost run, with what its attempts say, so a failure in CI can be read without a rerun.
+  const attemptsOf = new Map<string, string>(
+    (
+      await pg.query(
+        `SELECT run_id::text AS id, string_agg(number || ' ' || outcome || COALESCE(' on ' || worker_id, '')
+           || COALESCE(' (' || left(error, 120) || ')', ''), '; ' ORDER BY number) AS attempts
+         FROM attempts WHERE run_id = ANY($1::uuid[]) GROUP BY run_id`,
+        [lostIds],
+      )
+    ).rows.map((r) => [r.id, r.attempts]),
+  );
+  const lost = lostIds.map(
+    (id) => `${id} (${statuses.get(id) ?? 'missing'}; attempts: ${attemptsOf.get(id) ?? 'none'})`,
+  );
   const succeeded = runs.filter((r) => statuses.get(r.id) === 'SUCCEEDED');
 
   const duplicatedSteps = (
@@ -102,7 +116,7 @@ export async function verifyChaos(
     )
   ).rows[0].n as number;
   const notSucceeded = ids
-    .filter((id) => statuses.get(id) !== 'SUCCEEDED' && !lost.includes(id))
+    .filter((id) => statuses.get(id) !== 'SUCCEEDED' && !lostIds.includes(id))
     .map((id) => `${id}: ${statuses.get(id)}`);
   return { terminal, lost, notSucceeded, duplicatedSteps, missingEpochs, summaryMismatches, unverifiedFinals, resumed };
 }

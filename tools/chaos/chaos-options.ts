@@ -6,8 +6,10 @@ export interface ChaosOptions {
   runs: number;
   /** Worker processes kept alive (restarted after every kill). */
   workers: number;
-  /** Bound on the whole soak, in seconds: runs not terminal by then count as lost. */
+  /** How long faults are injected, in seconds (at most; the soak ends once every run is terminal). */
   durationS: number;
+  /** After the fault window, how long runs get to finish, in seconds: a run not terminal by then is lost. */
+  settleS: number;
   /** Seeds the fault schedule (which worker, which signal, when), so a failing soak replays. */
   seed: number;
   /** Restart Redis once mid-soak (the shared one: skip it where other suites use it). */
@@ -20,12 +22,13 @@ export const DEFAULTS: ChaosOptions = {
   runs: 12,
   workers: 2,
   durationS: 600,
+  settleS: 120,
   seed: 1,
   redisRestart: true,
   faultEveryMs: 4000,
 };
 
-const USAGE = `npm run chaos -- [--runs N] [--workers K] [--duration SECONDS] [--seed S] [--fault-every MS] [--no-redis-restart]`;
+const USAGE = `npm run chaos -- [--runs N] [--workers K] [--duration SECONDS] [--settle SECONDS] [--seed S] [--fault-every MS] [--no-redis-restart]`;
 
 export function parseChaosArgs(argv: string[]): ChaosOptions {
   const options = { ...DEFAULTS };
@@ -33,6 +36,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     '--runs': 'runs',
     '--workers': 'workers',
     '--duration': 'durationS',
+    '--settle': 'settleS',
     '--seed': 'seed',
     '--fault-every': 'faultEveryMs',
   };

@@ -43,8 +43,9 @@ const finetune = (i: number, epochs: number, baseRunId: string): RunSpecInput =>
  * The soak: a fresh fleet (API, K workers, fresh PostgreSQL database, s3rver, its own queue on
  * the real Redis), N tiny runs — pretrains first, fine-tunes of them once they succeed — and
  * random kill -9 / SIGTERM of workers (each restarted at once), kill -9 of training processes
- * (the first fault is one whenever a run trains) plus one Redis restart, until every run is
- * terminal or the time is up; then the checks of chaos-checks.ts.
+ * and one Redis restart, only while a run trains: the first fault kills a training process, then
+ * Redis restarts, the second kills or terminates a worker, later ones are random. Faults stop
+ * after `durationS`; the runs get `settleS` more to finish. Then the checks of chaos-checks.ts.
  */
 export async function runChaos(options: ChaosOptions, log: (line: string) => void): Promise<ChaosReport> {
   const started = Date.now();
@@ -66,9 +67,14 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     }
     log(`chaos: ${pretrains} pretrains submitted to ${options.workers} workers (seed ${options.seed})`);
 
-    const deadline = started + options.durationS * 1000;
+    // Faults come until the fault window closes; then the fleet is left alone to converge, and a
+    // run still not terminal when the settle time is up is lost. (Under continuous faults a slow
+    // machine may never finish a run; that is not what the soak is checking.)
+    const faultsUntil = started + options.durationS * 1000;
+    const settleUntil = faultsUntil + options.settleS * 1000;
     let injected = 0;
     let nextFault = Date.now() + options.faultEveryMs * (0.5 + random());
+    let quiet = false;
     const statuses = async () =>
       new Map(await Promise.all(submitted.map(async (r) => [r.id, (await cluster.run(r.id)).status] as const)));
     for (;;) {
@@ -86,25 +92,28 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       }
       const pending = submitted.filter((r) => !TERMINAL.includes(now.get(r.id) ?? ''));
       if (submitted.length === options.runs && pending.length === 0) break;
-      if (Date.now() > deadline) {
-        log(`chaos: time is up with ${pending.length} runs not terminal`);
+      if (Date.now() > settleUntil) {
+        log(`chaos: settle time is up with ${pending.length} runs not terminal`);
         break;
       }
-      // Redis goes down once, right after the first worker fault and while a run trains (jobs
-      // active and queued are lost then), not at a time that depends on how fast runs go here.
-      if (
-        options.redisRestart &&
-        faults['redis restart'] === 0 &&
-        injected > 0 &&
-        [...now.values()].includes('RUNNING')
-      ) {
+      if (!quiet && Date.now() > faultsUntil) {
+        quiet = true;
+        log(`chaos: fault window over; ${pending.length} runs not terminal get ${options.settleS} s to finish`);
+      }
+      const training = [...now.values()].includes('RUNNING');
+      if (quiet || !training) {
+        // Faults only land while a run trains, so every kind is exercised however fast runs go.
+      } else if (options.redisRestart && faults['redis restart'] === 0 && injected > 0) {
+        // Redis goes down once, right after the first fault and while a run trains (jobs active
+        // and queued are lost then).
         log('chaos: restarting Redis (every job and lock lost)');
         await restartRedis();
         faults['redis restart']++;
-      } else if (Date.now() >= nextFault) {
-        injected++;
+      } else if (injected < 2 || Date.now() >= nextFault) {
+        // The first fault kills a training process and the second a worker, as soon as a run
+        // trains; after them a third of the faults, at random, kill a training process.
         const child =
-          faults['child kill -9'] === 0 || random() < 1 / 3
+          injected === 0 || (injected > 1 && random() < 1 / 3)
             ? liveTrainingProcess(
                 cluster,
                 submitted.map((r) => r.id),
@@ -112,7 +121,8 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
               )
             : undefined;
         if (child) killTrainingProcess(child, faults, log);
-        else await injectWorkerFault(cluster, random, faults, log);
+        else if (injected > 0) await injectWorkerFault(cluster, random, faults, log);
+        if (child || injected > 0) injected++;
         nextFault = Date.now() + options.faultEveryMs * (0.5 + random());
       }
       await new Promise((r) => setTimeout(r, 500));
