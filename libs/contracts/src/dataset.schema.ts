@@ -65,6 +65,26 @@ export const ImageFolderDatasetSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Train from a packed version of the data (tar shards plus a manifest in the configured store,
+     * named by the manifest's sha256) streamed batch by batch, instead of decoding the folder into
+     * memory: for datasets larger than memory. The split is drawn over the version's images by
+     * `split.seed`; validation and test are decoded in memory, training images are streamed.
+     */
+    stream: z
+      .object({
+        version: z.string().regex(/^[0-9a-f]{64}$/, 'a packed version: the sha256 of its manifest, 64 lowercase hex'),
+        /** Images (encoded, a few KB each) in the shuffle buffer. */
+        shuffleBuffer: z.int().min(1).max(100_000).default(1000),
+        /** Shards fetched ahead of the one being read. */
+        readAheadShards: z.int().min(0).max(8).default(2),
+        /** Threads decoding and augmenting batches. */
+        threads: z.int().min(1).max(16).default(1),
+        /** Share of the images that may be unusable (bad picture, truncated or missing shard) before the run fails. */
+        maxBadFraction: z.number().min(0).max(1).default(0),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

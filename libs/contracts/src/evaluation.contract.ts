@@ -118,6 +118,8 @@ export interface DataReport {
   /** Decoded by sharp on this load, against read from the decoded-image cache. */
   decoded: number;
   cacheHits: number;
+  /** A streamed run's packed version (the manifest's sha256): a rerun reads exactly these images. */
+  packedVersion?: string;
 }
 
 /** A folder of thousands of broken files must not make a run row megabytes large. */

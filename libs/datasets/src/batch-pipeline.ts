@@ -28,9 +28,10 @@ export interface BatchPipeline {
   /**
    * Batches of epochs [from, to) in order (to defaults to from + 1); read-ahead crosses epoch
    * boundaries, so the first batch of the next epoch is ready when the last one is consumed.
-   * One iteration at a time; breaking out of it drops its read-ahead.
+   * One iteration at a time; breaking out of it drops its read-ahead. `firstStep` starts epoch
+   * `from` at that batch (a resumed run's `nextBatch`) without making the batches before it.
    */
-  batches(from: number, to?: number): AsyncGenerator<Batch>;
+  batches(from: number, to?: number, firstStep?: number): AsyncGenerator<Batch>;
   /**
    * Batches requested beyond the one being awaited, not yet handed to the consumer (≤ prefetch).
    * Read when the training step asks for its next batch: 0 then means the step had to wait.
@@ -145,7 +146,7 @@ export function createBatchPipeline(opts: BatchPipelineOptions): BatchPipeline {
     });
   }
 
-  async function* batches(from: number, to = from + 1): AsyncGenerator<Batch> {
+  async function* batches(from: number, to = from + 1, firstStep = 0): AsyncGenerator<Batch> {
     const orders = new Map<number, Int32Array>();
     const orderOf = (epoch: number) => {
       let order = orders.get(epoch);
@@ -154,7 +155,7 @@ export function createBatchPipeline(opts: BatchPipelineOptions): BatchPipeline {
     };
     const total = (to - from) * stepsPerEpoch;
     const queue: { epoch: number; step: number; ready: Promise<{ x: Float32Array; y: Int32Array }> }[] = [];
-    let issued = 0;
+    let issued = Math.min(firstStep, stepsPerEpoch);
     const fill = () => {
       while (issued < total && queue.length < (workers.length === 0 ? 1 : prefetch)) {
         const epoch = from + Math.floor(issued / stepsPerEpoch);

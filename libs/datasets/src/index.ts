@@ -16,3 +16,4 @@ export * from './augmentation';
 export * from './augmentation-grid';
 export * from './batch-assembly';
 export * from './batch-pipeline';
+export * from './packed';

@@ -21,6 +21,7 @@ export interface EpochLoopConfig extends ValidationRules {
   /** Compiled; `trainOnBatch` returns `metricNames` in order (the loss first). */
   model: tf.LayersModel;
   metricNames: string[];
+  /** Gathered from when there is no `pipeline` (a streamed dataset's pipeline serves every batch). */
   train: ImageSplit;
   imageShape: [number, number, number];
   /** The budget laid out over `train` (planTraining). */
@@ -151,10 +152,16 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
           if (rate !== learningRate || b === first) setLearningRate(cfg.model.optimizer, rate);
           learningRate = rate;
         }
-        const size = Math.min(cfg.batchSize, cfg.train.count - b * cfg.batchSize);
         const { x, labels } = order
-          ? gatherBatch(cfg.train, order.subarray(b * cfg.batchSize, b * cfg.batchSize + size), cfg.imageShape)
+          ? gatherBatch(cfg.train, order.subarray(b * cfg.batchSize, (b + 1) * cfg.batchSize), cfg.imageShape)
           : await nextServed(served!, e, b, cfg.imageShape);
+        // A streamed batch may be short: its unreadable images are left out (the data report names them).
+        const size = x.shape[0];
+        if (size === 0) {
+          x.dispose();
+          unsaved++;
+          continue;
+        }
         const y = cfg.targets(x, labels);
         let out: number | number[];
         try {
@@ -206,13 +213,10 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
   }
 }
 
-/** The pipeline's batches from (epoch, batch) on; a resume skips the batches before its position. */
+/** The pipeline's batches from (epoch, batch) on; a resume starts at its position without making the batches before it. */
 async function* pipelineBatches(pipeline: BatchPipeline, epoch: number, nextBatch: number, epochs: number) {
   if (epoch >= epochs) return;
-  for await (const batch of pipeline.batches(epoch, epochs)) {
-    if (batch.epoch === epoch && batch.step < nextBatch) continue;
-    yield batch;
-  }
+  yield* pipeline.batches(epoch, epochs, nextBatch);
 }
 
 async function nextServed(

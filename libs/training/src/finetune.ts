@@ -74,7 +74,8 @@ export async function runFinetune(
         stratified: true,
         pixelsPerImage: pixels,
       });
-  const plan = planTraining(spec.training, train.count);
+  // A streamed dataset's `train` is a sample in memory; the stream serves all of its images.
+  const plan = planTraining(spec.training, data.stream?.count ?? train.count);
   assertSecondStageStarts(spec, plan);
   const metric = selectionMetric('finetune', spec.training);
   const selection = { metric, goal: metricGoal(metric) };
@@ -82,14 +83,20 @@ export async function runFinetune(
   const augment = spec.augmentation && !isIdentityAugmentation(spec.augmentation);
   let pipeline: BatchPipeline | undefined;
   try {
-    pipeline = augment
-      ? createBatchPipeline({
-          dataset: { ...train, imageShape: data.imageShape },
+    pipeline = data.stream
+      ? data.stream.open({
           batchSize: spec.training.batchSize,
-          augmentation: spec.augmentation,
+          augmentation: augment ? spec.augmentation! : null,
           seed: spec.training.seed,
         })
-      : undefined;
+      : augment
+        ? createBatchPipeline({
+            dataset: { ...train, imageShape: data.imageShape },
+            batchSize: spec.training.batchSize,
+            augmentation: spec.augmentation,
+            seed: spec.training.seed,
+          })
+        : undefined;
     const loop = await runEpochLoop({
       model: classifier,
       metricNames: ['loss', 'accuracy'],

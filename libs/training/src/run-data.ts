@@ -10,12 +10,18 @@ import {
   walkLimitsOf,
 } from '@trainyard/storage';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
+import { loadStreamedRunData, type StreamedTrain } from './streamed-run-data';
 import type { ImageFolderLocation } from './training-job.types';
 
 /** A run's data: built-in datasets carry train/test; image folders bring their own validation split. */
 export interface RunData extends LoadedDataset {
   /** Present for image folders (their own stratified split); otherwise carved from train by the loop. */
   validation?: ImageSplit;
+  /**
+   * A streamed (packed) dataset: its training images are served by `open`'s pipeline, and `train`
+   * holds only a sample of them in memory (head calibration, the augmentation grid).
+   */
+  stream?: StreamedTrain;
 }
 
 export interface RunDataContext {
@@ -25,6 +31,8 @@ export interface RunDataContext {
   cacheDir?: string;
   /** Local roots and walk bounds (the worker's config); without them no local folder is read. */
   paths?: TrainyardConfig['paths'];
+  /** Size cap of the node's shard cache (beside `cacheDir`); DEFAULT_SHARD_CACHE_BYTES when absent. */
+  shardCacheBytes?: number;
 }
 
 /** The real path of a local dataset, checked against the worker's roots right before it is read. */
@@ -46,9 +54,10 @@ async function underRoots(ctx: RunDataContext, path: string, datasetId: string):
 export async function loadRunData(
   spec: DatasetSpec,
   ctx: RunDataContext,
-  opts: { seed: number; labeled: boolean },
+  opts: { seed: number; labeled: boolean; onReport?: (report: DataReport) => void },
 ): Promise<{ data: RunData; report?: DataReport }> {
   if (spec.name !== 'image-folder') return { data: loadDataset(spec, opts) };
+  if (spec.stream) return loadStreamedRunData(spec, spec.stream, ctx, opts);
   if (!ctx.imageFolder) {
     throw new InvalidTrainingInputError(
       `run ${ctx.runId}: dataset ${spec.datasetId} was not resolved to a location (is it registered?)`,

@@ -82,6 +82,8 @@ export async function runTrainingJob(
     const { data, report } = await loadRunData(spec.dataset, input, {
       seed: spec.training.seed,
       labeled: spec.kind === 'finetune',
+      // A streamed dataset names the unusable images it meets while training.
+      onReport: (updated) => post({ type: 'data-report', report: updated }),
     });
     if (report) post({ type: 'data-report', report });
 

@@ -1,0 +1,29 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { AugmentationSpec } from '../augmentation.schema';
+import type { ResizeFit } from '../image-decode';
+import { decodeBatch, type DecodedBatch, type EncodedBatch } from './packed-batch';
+
+export interface PackedThreadData {
+  imageShape: [number, number, number];
+  fit: ResizeFit;
+  augmentation: AugmentationSpec | null;
+}
+
+export type PackedRequest = { id: number; batch: EncodedBatch };
+export type PackedReply = ({ id: number } & DecodedBatch) | { id: number; error: string };
+
+const data = workerData as PackedThreadData;
+const port = parentPort;
+if (!port) throw new Error('packed-batch.thread must run in a worker thread');
+
+port.on('message', (request: PackedRequest) => {
+  decodeBatch(request.batch, data.imageShape, data.fit, data.augmentation).then(
+    ({ x, y, bad }) =>
+      // Transferred, not copied: the batch's memory moves to the training thread.
+      port.postMessage({ id: request.id, x, y, bad } satisfies PackedReply, [
+        x.buffer as ArrayBuffer,
+        y.buffer as ArrayBuffer,
+      ]),
+    (error: Error) => port.postMessage({ id: request.id, error: error.stack ?? String(error) } satisfies PackedReply),
+  );
+});

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** Where packed versions live in the configured store: content-addressed, never overwritten. */
+export const PACKED_ROOT = 'datasets/packed/';
+export const PACKED_FORMAT = 'trainyard-packed-v1';
+
+/** A manifest's hash (sha256 of its bytes, lowercase hex) names the dataset version. */
+export const PackedVersionSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in lowercase hex (64 characters)');
+
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * One image of a shard, in tar order: entry j of shard s is the j-th file of the tar. `key` is the
+ * object it was packed from (for the data report), `bytes` its encoded length.
+ */
+const PackedEntrySchema = z
+  .object({ key: z.string().max(1024), label: z.int().min(0), bytes: z.int().min(0) })
+  .strict();
+
+const PackedShardSchema = z
+  .object({
+    /** sha256 of the tar's bytes: the shard's name, checked on every read. */
+    sha256: Sha256,
+    bytes: z.int().min(0),
+    entries: z.array(PackedEntrySchema).min(1),
+  })
+  .strict();
+
+/** Read back from the store, so it is validated like any other input. */
+export const PackedManifestSchema = z
+  .object({
+    format: z.literal(PACKED_FORMAT),
+    /** Where the images came from (`store.uri(prefix)`), for people. */
+    source: z.string(),
+    classNames: z.array(z.string()).min(2),
+    images: z.int().min(0),
+    shards: z.array(PackedShardSchema).min(1),
+  })
+  .strict();
+
+export type PackedManifest = z.infer<typeof PackedManifestSchema>;
+export type PackedShard = z.infer<typeof PackedShardSchema>;
+export type PackedEntry = z.infer<typeof PackedEntrySchema>;
+
+export function sha256Hex(bytes: Buffer | Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function packedManifestKey(version: string, root = PACKED_ROOT): string {
+  return `${root}manifests/${version}.json`;
+}
+
+export function packedShardKey(sha256: string, root = PACKED_ROOT): string {
+  return `${root}shards/${sha256}.tar`;
+}
+
+/** The manifest's bytes as stored; their sha256 is the version. */
+export function encodeManifest(manifest: PackedManifest): { bytes: Buffer; version: string } {
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  return { bytes, version: sha256Hex(bytes) };
+}
+
+/** Entry ids are global: shard s's entries follow all of shard s-1's. */
+export function shardStarts(manifest: PackedManifest): Int32Array {
+  const starts = new Int32Array(manifest.shards.length + 1);
+  manifest.shards.forEach((s, i) => (starts[i + 1] = starts[i] + s.entries.length));
+  return starts;
+}
+
+/** Every entry's label, by global id. */
+export function manifestLabels(manifest: PackedManifest): Int32Array {
+  const labels = new Int32Array(manifest.images);
+  let id = 0;
+  for (const shard of manifest.shards) for (const e of shard.entries) labels[id++] = e.label;
+  return labels;
+}
