@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ObjectStore, S3ObjectStore } from '@trainyard/storage';
+import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
+import { fixtureImage } from '../image-folder.fixture';
+import { EpochReader } from './epoch-reader';
+import { loadPackedDataset, readPackedManifest } from './load-packed';
+import { packImageFolder, type PackedVersion } from './pack-image-folder';
+import { encodeManifest, packedManifestKey, packedShardKey, shardStarts } from './packed-manifest';
+import { type BadImage, createPackedPipeline, type PackedPipelineOptions } from './packed-pipeline';
+import { ShardCache } from './shard-cache';
+import { epochStreamPlan } from './stream-order';
+
+/** Counts the reads that reach S3, so tests see what a resume or the cache spares. */
+function counting(store: ObjectStore): ObjectStore & { gets: string[] } {
+  const gets: string[] = [];
+  return Object.assign(Object.create(store) as ObjectStore, {
+    gets,
+    get: (key: string) => {
+      gets.push(key);
+      return store.get(key);
+    },
+  });
+}
+
+async function collect(pipeline: ReturnType<typeof createPackedPipeline>, from: number, to: number, first = 0) {
+  const out = [];
+  for await (const b of pipeline.batches(from, to, first)) out.push(b);
+  return out;
+}
+
+// Packing a folder under an S3 prefix and streaming it back over real HTTP (s3rver).
+describe('packed datasets over S3', () => {
+  let server: S3TestServer;
+  let s3: S3ObjectStore;
+  let cacheDir: string;
+  const prefix = `datasets/${randomUUID()}/`;
+  const root = `packed-${randomUUID()}/`;
+  let packed: PackedVersion;
+  const classes = ['circle', 'square', 'triangle'];
+  const split = { validation: 0.2, test: 0.2 };
+  const imageShape: [number, number, number] = [8, 8, 3];
+
+  beforeAll(async () => {
+    server = await startS3TestServer();
+    s3 = new S3ObjectStore({ ...server, retry: { attempts: 2, initialDelayMs: 10, maxDelayMs: 20 } });
+    cacheDir = await mkdtemp(join(tmpdir(), 'trainyard-shard-cache-'));
+    for (const [c, name] of classes.entries())
+      for (let i = 0; i < 20; i++) await s3.put(`${prefix}${name}/${i}.png`, await fixtureImage('png', c * 100 + i));
+    packed = await packImageFolder(s3, prefix, s3, { shardBytes: 600, root });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+    if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+  });
+
+  const options = (over: Partial<PackedPipelineOptions> = {}): PackedPipelineOptions => ({
+    manifest: packed.manifest,
+    source: { store: s3, root },
+    trainIds: Int32Array.from({ length: packed.manifest.images }, (_, i) => i),
+    imageShape,
+    fit: 'fill',
+    batchSize: 7,
+    seed: 3,
+    shuffleBuffer: 4,
+    readAhead: 1,
+    threads: 0,
+    maxBadFraction: 0,
+    ...over,
+  });
+
+  it('packs into content-addressed shards and a manifest whose sha256 is the version, the same every time', async () => {
+    expect(packed.manifest.images).toBe(60);
+    expect(packed.manifest.classNames).toEqual(classes);
+    expect(packed.manifest.shards.length).toBeGreaterThan(5);
+    expect(packed.version).toBe(encodeManifest(packed.manifest).version);
+    for (const shard of packed.manifest.shards)
+      expect((await s3.get(packedShardKey(shard.sha256, root))).length).toBe(shard.bytes);
+    // A shard mixes classes: the pack order is shuffled.
+    expect(new Set(packed.manifest.shards[0].entries.map((e) => e.label)).size).toBeGreaterThan(1);
+    const again = await packImageFolder(s3, prefix, s3, { shardBytes: 600, root });
+    expect(again.version).toBe(packed.version);
+    expect(await readPackedManifest(s3, packed.version, root)).toEqual(packed.manifest);
+  });
+
+  it('refuses a manifest whose bytes are not the version they are stored under', async () => {
+    const fake = 'f'.repeat(64);
+    await s3.put(packedManifestKey(fake, root), encodeManifest(packed.manifest).bytes);
+    await expect(readPackedManifest(s3, fake, root)).rejects.toThrow(/altered or truncated/);
+  });
+
+  it('splits by the split seed, decodes the holdouts and streams every training image once per epoch', async () => {
+    const data = await loadPackedDataset({ store: s3, root }, packed.version, {
+      imageShape,
+      fit: 'fill',
+      seed: 1,
+      split,
+    });
+    expect(data.validation.count + data.test.count + data.trainIds.length).toBe(60);
+    expect(data.test.count).toBe(12);
+    expect(data.sample.count).toBe(data.trainIds.length);
+    const pipeline = createPackedPipeline(options({ trainIds: data.trainIds }));
+    const batches = await collect(pipeline, 0, 2);
+    await pipeline.close();
+    expect(batches.map((b) => [b.epoch, b.step])).toEqual(
+      [0, 1].flatMap((e) => Array.from({ length: Math.ceil(36 / 7) }, (_, s) => [e, s])),
+    );
+    const labels = (e: number) =>
+      batches
+        .filter((b) => b.epoch === e)
+        .flatMap((b) => Array.from(b.y))
+        .sort();
+    const expected = Array.from(
+      data.trainIds,
+      (id) => packed.manifest.shards.flatMap((s) => s.entries)[id].label,
+    ).sort();
+    expect(labels(0)).toEqual(expected);
+    expect(labels(1)).toEqual(expected);
+    expect(batches[0].x.length).toBe(7 * 8 * 8 * 3);
+    expect(Math.max(...batches[0].x)).toBeLessThanOrEqual(1);
+  });
+
+  it('serves the same batches on any number of threads, augmented or not', async () => {
+    const augmentation = {
+      rotationRange: 20,
+      horizontalFlip: true,
+      zoomRange: 0.2,
+    } as PackedPipelineOptions['augmentation'];
+    const inline = createPackedPipeline(options({ augmentation }));
+    const threaded = createPackedPipeline(options({ augmentation, threads: 2, prefetch: 3 }));
+    try {
+      const a = await collect(inline, 0, 1);
+      const b = await collect(threaded, 0, 1);
+      expect(b.map((x) => x.y)).toEqual(a.map((x) => x.y));
+      expect(b.map((x) => x.x)).toEqual(a.map((x) => x.x));
+      const plain = createPackedPipeline(options());
+      const c = await collect(plain, 0, 1);
+      expect(c.map((x) => x.x)).not.toEqual(a.map((x) => x.x)); // augmentation did something
+    } finally {
+      await Promise.all([inline.close(), threaded.close()]);
+    }
+  });
+
+  it('starts mid-epoch exactly where an uninterrupted run would be, reading only the shards still to come', async () => {
+    const full = createPackedPipeline(options({ source: { store: counting(s3), root } }));
+    const whole = await collect(full, 1, 2);
+    const store = counting(s3);
+    const resumed = createPackedPipeline(options({ source: { store, root } }));
+    const tail = await collect(resumed, 1, 3, 6);
+    expect(tail.slice(0, whole.length - 6)).toEqual(whole.slice(6));
+    expect(tail[whole.length - 6]).toMatchObject({ epoch: 2, step: 0 });
+    // The first batch of epoch 1 after the resume point needed fewer shards than the epoch holds.
+    const shardsOfEpoch = packed.manifest.shards.length;
+    const firstEpochReads = store.gets.length - shardsOfEpoch; // epoch 2 reads every shard
+    expect(firstEpochReads).toBeLessThan(shardsOfEpoch);
+  });
+
+  it('holds no more than the shuffle buffer plus the shards read ahead, whatever the dataset size', async () => {
+    const starts = shardStarts(packed.manifest);
+    const trainIdsByShard = packed.manifest.shards.map((_, s) =>
+      Int32Array.from({ length: starts[s + 1] - starts[s] }, (_, j) => starts[s] + j),
+    );
+    const plan = epochStreamPlan(trainIdsByShard, 60, 5, 0, 4);
+    const reader = new EpochReader(packed.manifest, starts, plan, 0, { store: s3, root }, 1);
+    const perShard = Math.max(...packed.manifest.shards.map((s) => s.entries.length));
+    let most = 0;
+    const served: number[] = [];
+    for (let p = 0; p < 60; p++) {
+      served.push((await reader.take(p)).id);
+      most = Math.max(most, await reader.held());
+    }
+    expect(served).toEqual(Array.from(plan.emission));
+    expect(most).toBeLessThanOrEqual(4 + 2 * perShard);
+  });
+
+  it('reads shards from the node cache once they are there', async () => {
+    const cache = new ShardCache({ dir: cacheDir, maxBytes: 1 << 20 });
+    await collect(createPackedPipeline(options({ source: { store: s3, root, cache } })), 0, 1);
+    const store = counting(s3);
+    const second = await collect(createPackedPipeline(options({ source: { store, root, cache } })), 0, 1);
+    expect(store.gets).toEqual([]);
+    expect(second.reduce((n, b) => n + b.count, 0)).toBe(60);
+  });
+
+  describe('with a bad picture, a missing shard and a truncated shard', () => {
+    const badPrefix = `datasets/${randomUUID()}/`;
+    let version: PackedVersion;
+    let missingKeys: string[];
+    let truncatedKeys: string[];
+    beforeAll(async () => {
+      for (let i = 0; i < 12; i++) await s3.put(`${badPrefix}a/${i}.png`, await fixtureImage('png', i));
+      for (let i = 0; i < 12; i++) await s3.put(`${badPrefix}b/${i}.png`, await fixtureImage('png', 50 + i));
+      await s3.put(`${badPrefix}b/corrupt.jpg`, Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01]));
+      version = await packImageFolder(s3, badPrefix, s3, { shardBytes: 600, root });
+      const [missing, truncated] = version.manifest.shards.filter(
+        (s) => !s.entries.some((e) => e.key.endsWith('corrupt.jpg')),
+      );
+      await s3.delete([packedShardKey(missing.sha256, root)]);
+      const bytes = await s3.get(packedShardKey(truncated.sha256, root));
+      await s3.put(packedShardKey(truncated.sha256, root), bytes.subarray(0, bytes.length - 700));
+      missingKeys = missing.entries.map((e) => e.key);
+      truncatedKeys = truncated.entries.map((e) => e.key);
+    });
+    const badOptions = (maxBadFraction: number, onBad?: (b: BadImage) => void) =>
+      options({
+        manifest: version.manifest,
+        trainIds: Int32Array.from({ length: version.manifest.images }, (_, i) => i),
+        maxBadFraction,
+        onBad,
+        threads: 1,
+      });
+
+    it('fails the stream past maxBadFraction, naming the image, and never hangs', async () => {
+      const pipeline = createPackedPipeline(badOptions(0));
+      await expect(collect(pipeline, 0, 1)).rejects.toThrow(
+        /unusable, more than maxBadFraction 0 allows \(the last: datasets\//,
+      );
+      await pipeline.close();
+    });
+
+    it('skips and names each of them within maxBadFraction', async () => {
+      const bad: BadImage[] = [];
+      const pipeline = createPackedPipeline(badOptions(0.9, (b) => bad.push(b)));
+      const batches = await collect(pipeline, 0, 2);
+      await pipeline.close();
+      const expectedBad = 1 + missingKeys.length + truncatedKeys.length;
+      expect(pipeline.badCount()).toBe(expectedBad);
+      expect(bad).toHaveLength(expectedBad); // named once, though met in both epochs
+      expect(bad.find((b) => b.file.endsWith('corrupt.jpg'))?.reason).toMatch(/^not a readable image/);
+      expect(bad.filter((b) => missingKeys.includes(b.file)).map((b) => b.reason)).toEqual(
+        missingKeys.map(() => expect.stringMatching(/the object is missing/)),
+      );
+      expect(bad.filter((b) => truncatedKeys.includes(b.file)).map((b) => b.reason)).toEqual(
+        truncatedKeys.map(() => expect.stringMatching(/truncated or altered/)),
+      );
+      const served = batches.filter((b) => b.epoch === 0).reduce((n, b) => n + b.count, 0);
+      expect(served).toBe(25 - expectedBad);
+    });
+  });
+});
