@@ -54,7 +54,7 @@ export interface PackedDataset {
   test: ImageSplit;
   /** A few training images in memory. */
   sample: ImageSplit;
-  /** Holdout and sample images that could not be used. */
+  /** Holdout images that could not be used (a bad training image is the stream's to report, once). */
   bad: BadImage[];
 }
 
@@ -75,8 +75,13 @@ export async function loadPackedDataset(
   const wanted = new Map<number, { into: Decoding; at: number }>();
   const bad: BadImage[] = [];
   const pixels = opts.imageShape[0] * opts.imageShape[1] * opts.imageShape[2];
-  const decodings = [split.validation, split.test, sampleIds].map((ids) => {
-    const d: Decoding = { ids, ok: new Uint8Array(ids.length), images: new Float32Array(ids.length * pixels) };
+  const decodings = [split.validation, split.test, sampleIds].map((ids, i) => {
+    const d: Decoding = {
+      ids,
+      ok: new Uint8Array(ids.length),
+      images: new Float32Array(ids.length * pixels),
+      reported: i < 2,
+    };
     ids.forEach((id, at) => wanted.set(id, { into: d, at }));
     return d;
   });
@@ -91,7 +96,7 @@ export async function loadPackedDataset(
       files = await fetchShard(source, manifest.shards[s]);
     } catch (error) {
       if (!(error instanceof BadShardError)) throw error;
-      for (const id of ids) bad.push({ file: keyOf(id, s), reason: error.message });
+      for (const id of ids) if (wanted.get(id)!.into.reported) bad.push({ file: keyOf(id, s), reason: error.message });
       continue;
     }
     await Promise.all(
@@ -101,7 +106,8 @@ export async function loadPackedDataset(
           toUnitFloats(await decodeImage(files[id - starts[s]], opts.imageShape, opts.fit), into.images, at * pixels);
           into.ok[at] = 1;
         } catch (error) {
-          bad.push({ file: keyOf(id, s), reason: `not a readable image: ${(error as Error).message}` });
+          if (into.reported)
+            bad.push({ file: keyOf(id, s), reason: `not a readable image: ${(error as Error).message}` });
         }
       }),
     );
@@ -124,6 +130,8 @@ interface Decoding {
   ids: number[];
   ok: Uint8Array;
   images: Float32Array;
+  /** Holdouts: their bad images are reported here. */
+  reported: boolean;
 }
 
 /** The decoded images of a holdout without its bad ones. */
