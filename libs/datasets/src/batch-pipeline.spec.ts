@@ -52,6 +52,18 @@ describe('createBatchPipeline', () => {
     }
   });
 
+  it('starts an epoch at firstStep (a resume) with the batches an uninterrupted run serves there', async () => {
+    const pipeline = createBatchPipeline({ dataset: source(), batchSize: 5, seed: 9, augmentation, threads: 1 });
+    try {
+      const whole = await collect(pipeline.batches(1, 3));
+      const resumed = await collect(pipeline.batches(1, 3, 3));
+      expect(resumed.map((b) => [b.epoch, b.step])[0]).toEqual([1, 3]);
+      expect(resumed).toEqual(whole.slice(3));
+    } finally {
+      await pipeline.close();
+    }
+  });
+
   it('gives the same augmented batches for a seed with 0, 1 or 2 threads and any prefetch', async () => {
     const run = async (threads: number, prefetch: number, seed = 4) => {
       const pipeline = createBatchPipeline({ dataset: source(), batchSize: 4, seed, augmentation, threads, prefetch });
