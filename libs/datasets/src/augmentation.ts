@@ -1,6 +1,5 @@
 import {
   type Affine,
-  affineTransform,
   compose,
   flipInverse,
   IDENTITY,
@@ -9,6 +8,7 @@ import {
   shiftInverse,
   zoomInverse,
 } from './affine-transform';
+import { affineTransformFast } from './affine-transform-fast';
 import type { AugmentationSpec } from './augmentation.schema';
 import type { ImageShape } from './image-decode';
 import { deriveSeed, mulberry32, type Random } from './prng';
@@ -101,10 +101,17 @@ export function applyAugmentation(
 ): void {
   const length = shape[0] * shape[1] * shape[2];
   const m = augmentationMatrix(params);
-  if (isIdentity(m)) dst.set(src.subarray(srcOffset, srcOffset + length), dstOffset);
-  else affineTransform(src, srcOffset, dst, dstOffset, shape, m, spec.fillMode, spec.cval);
-  scaleBrightness(dst, dstOffset, length, params.brightness);
-  rescale(dst, dstOffset, length, spec.rescale);
+  if (isIdentity(m)) {
+    dst.set(src.subarray(srcOffset, srcOffset + length), dstOffset);
+    scaleBrightness(dst, dstOffset, length, params.brightness);
+    rescale(dst, dstOffset, length, spec.rescale);
+    return;
+  }
+  // One pass: resampling, brightness and rescale fused (affineTransform + the two passes, faster).
+  affineTransformFast(src, srcOffset, dst, dstOffset, shape, m, spec.fillMode, spec.cval, {
+    brightness: params.brightness,
+    rescale: spec.rescale,
+  });
 }
 
 /**
