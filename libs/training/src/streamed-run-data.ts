@@ -9,6 +9,7 @@ import {
   loadPackedDataset,
   PACKED_ROOT,
   type PackedPipeline,
+  PackedShapeMismatchError,
   ShardCache,
 } from '@trainyard/datasets';
 import type { TrainyardConfig } from '@trainyard/config';
@@ -69,6 +70,8 @@ export async function loadStreamedRunData(
       split: { validation: spec.split.validation, test: spec.split.test },
     });
   } catch (error) {
+    if (error instanceof PackedShapeMismatchError)
+      throw new InvalidTrainingInputError(`run ${ctx.runId}: dataset.imageShape / dataset.fit: ${error.message}`);
     if (error instanceof ObjectNotFoundError)
       throw new InvalidTrainingInputError(
         `run ${ctx.runId}: dataset.stream.version ${stream.version} is not a packed version in ${store.description}`,

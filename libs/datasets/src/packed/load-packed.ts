@@ -13,7 +13,7 @@ import {
   shardStarts,
 } from './packed-manifest';
 import { BadShardError } from './packed-shard';
-import type { BadImage } from './packed-pipeline';
+import { assertPixelsFit, type BadImage } from './packed-pipeline';
 
 /** Reads a version's manifest and checks that its bytes are the version named (content addressing). */
 export async function readPackedManifest(
@@ -54,7 +54,7 @@ export interface PackedDataset {
   test: ImageSplit;
   /** A few training images in memory. */
   sample: ImageSplit;
-  /** Holdout images that could not be used (a bad training image is the stream's to report, once). */
+  /** Holdout images that could not be used, and what the pack left out (a bad training image is the stream's to report, once). */
   bad: BadImage[];
 }
 
@@ -69,11 +69,13 @@ export async function loadPackedDataset(
   opts: PackedDatasetOptions,
 ): Promise<PackedDataset> {
   const manifest = await readPackedManifest(source.store, version, source.root);
+  assertPixelsFit(manifest, opts.imageShape, opts.fit);
+  const raw = manifest.pixels !== undefined;
   const labels = manifestLabels(manifest);
   const split = stratifiedSplit(labels, opts.split, opts.seed);
   const sampleIds = split.train.slice(0, opts.sampleSize ?? 256).sort((a, b) => a - b);
   const wanted = new Map<number, { into: Decoding; at: number }>();
-  const bad: BadImage[] = [];
+  const bad: BadImage[] = [...(manifest.skipped ?? [])];
   const pixels = opts.imageShape[0] * opts.imageShape[1] * opts.imageShape[2];
   const decodings = [split.validation, split.test, sampleIds].map((ids, i) => {
     const d: Decoding = {
@@ -103,7 +105,10 @@ export async function loadPackedDataset(
       ids.map(async (id) => {
         const { into, at } = wanted.get(id)!;
         try {
-          toUnitFloats(await decodeImage(files[id - starts[s]], opts.imageShape, opts.fit), into.images, at * pixels);
+          const file = files[id - starts[s]];
+          if (raw && file.length !== pixels)
+            throw new Error(`holds ${file.length} bytes of pixels, the shape needs ${pixels}`);
+          toUnitFloats(raw ? file : await decodeImage(file, opts.imageShape, opts.fit), into.images, at * pixels);
           into.ok[at] = 1;
         } catch (error) {
           if (into.reported)

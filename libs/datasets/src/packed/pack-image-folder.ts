@@ -1,4 +1,5 @@
 import type { ObjectStore, WalkLimits } from '@trainyard/storage';
+import { decodeImage, type ResizeFit } from '../image-decode';
 import { scanImageFolder } from '../image-folder-scan';
 import { deriveSeed, mulberry32, permutation } from '../prng';
 import {
@@ -21,6 +22,12 @@ export interface PackOptions {
   /** Files read at once from the source. */
   concurrency?: number;
   walkLimits?: WalkLimits;
+  /**
+   * Decode and resize every image now and store raw pixels: a run then spends no CPU on decoding
+   * (the bound of the stream otherwise), at the cost of larger shards (h·w·c bytes per image) and
+   * a version usable only at this shape and fit. Undecodable images are left out and listed.
+   */
+  decodeTo?: { imageShape: [number, number, number]; fit: ResizeFit };
 }
 
 export interface PackedVersion {
@@ -55,7 +62,7 @@ export async function packImageFolder(
   let pendingBytes = 0;
   const flush = async () => {
     if (pending.length === 0) return;
-    const tar = await writeShard(pending);
+    const tar = await writeShard(pending, opts.decodeTo !== undefined);
     const sha256 = sha256Hex(tar);
     await dest.put(packedShardKey(sha256, root), tar);
     shards.push({
@@ -68,14 +75,7 @@ export async function packImageFolder(
   };
   for (let start = 0; start < order.length; start += concurrency) {
     const files = Array.from(order.subarray(start, start + concurrency), (i) => scan.files[i]);
-    const read = await Promise.all(
-      files.map((f) =>
-        source.get(f.key).then(
-          (bytes) => ({ ok: true as const, bytes }),
-          (error: Error) => ({ ok: false as const, reason: `cannot be read: ${error.message}` }),
-        ),
-      ),
-    );
+    const read = await Promise.all(files.map((f) => readForPack(source, f.key, opts.decodeTo)));
     for (let i = 0; i < files.length; i++) {
       const r = read[i];
       if (!r.ok) {
@@ -95,8 +95,28 @@ export async function packImageFolder(
     classNames: scan.classNames,
     images: shards.reduce((n, s) => n + s.entries.length, 0),
     shards,
+    ...(opts.decodeTo ? { pixels: opts.decodeTo } : {}),
+    ...(skipped.length > 0 ? { skipped } : {}),
   };
   const { bytes, version } = encodeManifest(manifest);
   await dest.put(packedManifestKey(version, root), bytes);
   return { version, manifest, skipped };
+}
+
+type Read = { ok: true; bytes: Buffer } | { ok: false; reason: string };
+
+async function readForPack(source: ObjectStore, key: string, decodeTo: PackOptions['decodeTo']): Promise<Read> {
+  let bytes: Buffer;
+  try {
+    bytes = await source.get(key);
+  } catch (error) {
+    return { ok: false, reason: `cannot be read: ${(error as Error).message}` };
+  }
+  if (!decodeTo) return { ok: true, bytes };
+  try {
+    const pixels = await decodeImage(bytes, decodeTo.imageShape, decodeTo.fit);
+    return { ok: true, bytes: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength) };
+  } catch (error) {
+    return { ok: false, reason: `not a readable image: ${(error as Error).message}` };
+  }
 }

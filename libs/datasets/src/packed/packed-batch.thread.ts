@@ -7,6 +7,7 @@ export interface PackedThreadData {
   imageShape: [number, number, number];
   fit: ResizeFit;
   augmentation: AugmentationSpec | null;
+  raw: boolean;
 }
 
 export type PackedRequest = { id: number; batch: EncodedBatch };
@@ -17,7 +18,7 @@ const port = parentPort;
 if (!port) throw new Error('packed-batch.thread must run in a worker thread');
 
 port.on('message', (request: PackedRequest) => {
-  decodeBatch(request.batch, data.imageShape, data.fit, data.augmentation).then(
+  decodeBatch(request.batch, data.imageShape, data.fit, data.augmentation, data.raw).then(
     ({ x, y, bad }) =>
       // Transferred, not copied: the batch's memory moves to the training thread.
       port.postMessage({ id: request.id, x, y, bad } satisfies PackedReply, [

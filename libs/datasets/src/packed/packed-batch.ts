@@ -30,6 +30,8 @@ export async function decodeBatch(
   shape: ImageShape,
   fit: ResizeFit,
   augmentation: AugmentationSpec | null,
+  /** The files are raw pixels at `shape` (a version packed with decodeTo): nothing to decode. */
+  raw = false,
 ): Promise<DecodedBatch> {
   const length = shape[0] * shape[1] * shape[2];
   const augment = augmentation !== null && !isIdentityAugmentation(augmentation);
@@ -37,10 +39,12 @@ export async function decodeBatch(
     batch.files.map((f) =>
       typeof f === 'string'
         ? { ok: false as const, reason: f }
-        : decodeImage(Buffer.from(f.buffer, f.byteOffset, f.byteLength), shape, fit).then(
-            (pixels) => ({ ok: true as const, pixels }),
-            (error: Error) => ({ ok: false as const, reason: `not a readable image: ${error.message}` }),
-          ),
+        : raw
+          ? rawPixels(f, length)
+          : decodeImage(Buffer.from(f.buffer, f.byteOffset, f.byteLength), shape, fit).then(
+              (pixels) => ({ ok: true as const, pixels }),
+              (error: Error) => ({ ok: false as const, reason: `not a readable image: ${error.message}` }),
+            ),
     ),
   );
   const good = decoded.filter((d) => d.ok).length;
@@ -69,4 +73,10 @@ export async function decodeBatch(
     n++;
   });
   return { x, y, bad };
+}
+
+function rawPixels(file: Uint8Array, length: number): { ok: true; pixels: Uint8Array } | { ok: false; reason: string } {
+  return file.length === length
+    ? { ok: true, pixels: file }
+    : { ok: false, reason: `holds ${file.length} bytes of pixels, the shape needs ${length}` };
 }

@@ -36,6 +36,19 @@ export const PackedManifestSchema = z
     classNames: z.array(z.string()).min(2),
     images: z.int().min(0),
     shards: z.array(PackedShardSchema).min(1),
+    /**
+     * Present when the pack decoded the images: every entry is then `h·w·c` raw uint8 pixels at
+     * this shape and fit (no decoding when read, only runs of this shape and fit can use it).
+     */
+    pixels: z
+      .object({
+        imageShape: z.tuple([z.int().min(1), z.int().min(1), z.int().min(1).max(4)]),
+        fit: z.enum(['cover', 'contain', 'fill']),
+      })
+      .strict()
+      .optional(),
+    /** Files the pack left out (unreadable; with `pixels`, also undecodable), for the run's data report. */
+    skipped: z.array(z.object({ file: z.string(), reason: z.string() }).strict()).optional(),
   })
   .strict();
 

@@ -27,6 +27,23 @@ export class TooManyBadImagesError extends Error {
   }
 }
 
+export class PackedShapeMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PackedShapeMismatchError';
+  }
+}
+
+/** A version packed as raw pixels serves only the shape and fit it was decoded to. */
+export function assertPixelsFit(manifest: PackedManifest, imageShape: readonly number[], fit: ResizeFit): void {
+  const pixels = manifest.pixels;
+  if (pixels && (pixels.imageShape.join('×') !== imageShape.join('×') || pixels.fit !== fit)) {
+    throw new PackedShapeMismatchError(
+      `the version holds pixels decoded to ${pixels.imageShape.join('×')} (${pixels.fit}); asked for ${imageShape.join('×')} (${fit})`,
+    );
+  }
+}
+
 export interface PackedPipelineOptions {
   manifest: PackedManifest;
   source: ShardSource;
@@ -87,6 +104,8 @@ export function createPackedPipeline(opts: PackedPipelineOptions): PackedPipelin
     throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
   if (count < 1) throw new Error('the packed pipeline needs at least one training image');
   const stepsPerEpoch = Math.ceil(count / batchSize);
+  const raw = manifest.pixels !== undefined;
+  assertPixelsFit(manifest, opts.imageShape, opts.fit);
   const starts = shardStarts(manifest);
   const labels = manifestLabels(manifest);
   const keys = manifest.shards.flatMap((shard) => shard.entries.map((e) => e.key));
@@ -121,7 +140,7 @@ export function createPackedPipeline(opts: PackedPipelineOptions): PackedPipelin
   };
   const holdProcess = (hold: boolean) => workers.forEach((w) => (hold ? w.ref() : w.unref()));
   if (threads > 0) {
-    const data: PackedThreadData = { imageShape: opts.imageShape, fit: opts.fit, augmentation };
+    const data: PackedThreadData = { imageShape: opts.imageShape, fit: opts.fit, augmentation, raw };
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(packedThreadFile(), { workerData: data, name: `packed-pipeline-${i}` });
       worker.on('message', (reply: PackedReply) => {
@@ -140,7 +159,7 @@ export function createPackedPipeline(opts: PackedPipelineOptions): PackedPipelin
   }
 
   function decode(batch: EncodedBatch): Promise<DecodedBatch> {
-    if (workers.length === 0) return decodeBatch(batch, opts.imageShape, opts.fit, augmentation);
+    if (workers.length === 0) return decodeBatch(batch, opts.imageShape, opts.fit, augmentation, raw);
     if (failure) return Promise.reject(failure);
     const requestId = nextId++;
     return new Promise((resolveBatch, reject) => {

@@ -21,8 +21,8 @@ export function shardMemberName(index: number, sourceKey: string): string {
   return `${String(index).padStart(6, '0')}${ext}`;
 }
 
-/** A tar of the given files, in order (a plain ustar archive: `tar tf` lists it). */
-export async function writeShard(files: { key: string; bytes: Buffer }[]): Promise<Buffer> {
+/** A tar of the given files, in order (a plain ustar archive: `tar tf` lists it); raw pixels are named `.u8`. */
+export async function writeShard(files: { key: string; bytes: Buffer }[], raw = false): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
@@ -32,7 +32,7 @@ export async function writeShard(files: { key: string; bytes: Buffer }[]): Promi
   });
   // A fixed mtime: the same files give the same bytes, hence the same shard name.
   const mtime = new Date(0);
-  files.forEach((f, i) => pack.entry({ name: shardMemberName(i, f.key), mode: 0o644, mtime }, f.bytes));
+  files.forEach((f, i) => pack.entry({ name: shardMemberName(i, raw ? 'x.u8' : f.key), mode: 0o644, mtime }, f.bytes));
   pack.finalize();
   return done;
 }

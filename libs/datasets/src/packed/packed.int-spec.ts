@@ -184,9 +184,32 @@ describe('packed datasets over S3', () => {
     expect(second.reduce((n, b) => n + b.count, 0)).toBe(60);
   });
 
+  it('packs decoded pixels when asked: the same images served without decoding, only at that shape', async () => {
+    const raw = await packImageFolder(s3, prefix, s3, { shardBytes: 600, root, decodeTo: { imageShape, fit: 'fill' } });
+    expect(raw.manifest.pixels).toEqual({ imageShape, fit: 'fill' });
+    expect(raw.manifest.shards[0].entries[0].bytes).toBe(8 * 8 * 3);
+    const images = async (version: PackedVersion) => {
+      const pipeline = createPackedPipeline(options({ manifest: version.manifest, threads: 1 }));
+      const batches = await collect(pipeline, 0, 1);
+      await pipeline.close();
+      const rows = batches.flatMap((b) =>
+        Array.from(
+          { length: b.count },
+          (_, i) => `${b.y[i]}:${Array.from(b.x.subarray(i * 192, (i + 1) * 192), (v) => v.toFixed(5))}`,
+        ),
+      );
+      return rows.sort();
+    };
+    expect(await images(raw)).toEqual(await images(packed));
+    expect(() => createPackedPipeline(options({ manifest: raw.manifest, imageShape: [8, 8, 1] }))).toThrow(
+      /decoded to 8×8×3 \(fill\); asked for 8×8×1 \(fill\)/,
+    );
+  });
+
   describe('with a bad picture, a missing shard and a truncated shard', () => {
     const badPrefix = `datasets/${randomUUID()}/`;
     let version: PackedVersion;
+    let decoded: PackedVersion;
     let missingKeys: string[];
     let truncatedKeys: string[];
     beforeAll(async () => {
@@ -194,6 +217,7 @@ describe('packed datasets over S3', () => {
       for (let i = 0; i < 12; i++) await s3.put(`${badPrefix}b/${i}.png`, await fixtureImage('png', 50 + i));
       await s3.put(`${badPrefix}b/corrupt.jpg`, Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x01]));
       version = await packImageFolder(s3, badPrefix, s3, { shardBytes: 600, root });
+      decoded = await packImageFolder(s3, badPrefix, s3, { root, decodeTo: { imageShape, fit: 'fill' } });
       const [missing, truncated] = version.manifest.shards.filter(
         (s) => !s.entries.some((e) => e.key.endsWith('corrupt.jpg')),
       );
@@ -237,6 +261,20 @@ describe('packed datasets over S3', () => {
       );
       const served = batches.filter((b) => b.epoch === 0).reduce((n, b) => n + b.count, 0);
       expect(served).toBe(25 - expectedBad);
+    });
+
+    it('a pack that decodes leaves the bad picture out and lists it, and the run data names it', async () => {
+      expect(decoded.manifest.images).toBe(24);
+      expect(decoded.manifest.skipped).toEqual([
+        { file: `${badPrefix}b/corrupt.jpg`, reason: expect.stringMatching(/^not a readable image/) },
+      ]);
+      const data = await loadPackedDataset({ store: s3, root }, decoded.version, {
+        imageShape,
+        fit: 'fill',
+        seed: 0,
+        split,
+      });
+      expect(data.bad).toEqual(decoded.manifest.skipped);
     });
   });
 });
