@@ -105,10 +105,17 @@ export function affineTransformFast(
         }
         continue;
       }
-      const xa = fold(x0, w, fill);
-      const xb = fold(x0 + 1, w, fill);
-      const ya = fold(y0, h, fill);
-      const yb = fold(y0 + 1, h, fill);
+      // The border. 'nearest' (Keras's default) clamps inline; far outside, 'constant' is just cval.
+      if (fill === 'constant' && (x0 < -1 || y0 < -1 || x0 >= w || y0 >= h)) {
+        const v = clip ? Math.min(1, Math.max(0, cval * bright)) * scale : cval * scale;
+        for (let k = 0; k < ch; k++) dst[out + k] = v;
+        continue;
+      }
+      const nearest = fill === 'nearest';
+      const xa = nearest ? (x0 < 0 ? 0 : x0 >= w ? w - 1 : x0) : fold(x0, w, fill);
+      const xb = nearest ? (x0 + 1 < 0 ? 0 : x0 + 1 >= w ? w - 1 : x0 + 1) : fold(x0 + 1, w, fill);
+      const ya = nearest ? (y0 < 0 ? 0 : y0 >= h ? h - 1 : y0) : fold(y0, h, fill);
+      const yb = nearest ? (y0 + 1 < 0 ? 0 : y0 + 1 >= h ? h - 1 : y0 + 1) : fold(y0 + 1, h, fill);
       for (let k = 0; k < ch; k++) {
         const p00 = ya < 0 || xa < 0 ? cval : src[srcOffset + (ya * w + xa) * ch + k];
         const p01 = ya < 0 || xb < 0 ? cval : src[srcOffset + (ya * w + xb) * ch + k];
