@@ -1,0 +1,56 @@
+import { parseRunSpec } from './run-spec.schema';
+
+const datasetId = '5f0e7c1a-9d2b-4c3e-8f4a-1b2c3d4e5f60';
+const version = 'a'.repeat(64);
+const withStream = (stream: unknown) =>
+  parseRunSpec({ kind: 'finetune', name: 'x', dataset: { name: 'image-folder', datasetId, stream } });
+const fields = (result: ReturnType<typeof parseRunSpec>) => (result.ok ? [] : result.errors.map((e) => e.field));
+
+describe('an image-folder dataset streamed from a packed version', () => {
+  it('fills the stream settings around the version', () => {
+    const result = withStream({ version });
+    expect(result.ok && result.spec.dataset).toMatchObject({
+      stream: { version, shuffleBuffer: 1000, readAheadShards: 2, threads: 1, maxBadFraction: 0 },
+    });
+    const plain = parseRunSpec({ kind: 'finetune', name: 'x', dataset: { name: 'image-folder', datasetId } });
+    expect(plain.ok && plain.spec.dataset && 'stream' in plain.spec.dataset).toBe(false);
+  });
+
+  it('refuses a version that is not a manifest sha256, naming the field', () => {
+    for (const bad of [
+      'A'.repeat(64),
+      'a'.repeat(63),
+      'a'.repeat(65),
+      `../../${'a'.repeat(58)}`,
+      `${'a'.repeat(63)}\n`,
+      `${'a'.repeat(63)}\u0000`,
+      'a'.repeat(100_000),
+      42,
+      null,
+    ]) {
+      expect(fields(withStream({ version: bad }))).toEqual(['dataset.stream.version']);
+    }
+  });
+
+  it('bounds every setting, and refuses unknown and prototype keys', () => {
+    for (const [setting, value] of [
+      ['shuffleBuffer', 0],
+      ['shuffleBuffer', 1e9],
+      ['shuffleBuffer', 2.5],
+      ['readAheadShards', -1],
+      ['readAheadShards', 9],
+      ['threads', 0],
+      ['threads', 17],
+      ['maxBadFraction', -0.1],
+      ['maxBadFraction', 1.5],
+      ['maxBadFraction', Number.NaN],
+    ] as const) {
+      expect(fields(withStream({ version, [setting]: value }))).toEqual([`dataset.stream.${setting}`]);
+    }
+    expect(fields(withStream({ version, root: 'other/' }))).toEqual(['dataset.stream.root']);
+    expect(fields(withStream(JSON.parse(`{"version":"${version}","__proto__":{"polluted":true}}`)))).toEqual([
+      'dataset.stream.__proto__',
+    ]);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
