@@ -1,5 +1,6 @@
 // Images/s of the input pipeline next to what the training step consumes, for the same image size.
-//   npm run bench:data -- [--images 2000] [--size 64] [--batch 32] [--train-steps 8]
+//   npm run bench:data -- [--images 2000] [--size 64] [--batch 32] [--train-steps 8] [--no-stream]
+// then the streamed pipeline at 224×224×3 from an S3 server (data-stream.ts, its own flags).
 // Generates a class-per-folder set of PNGs in a temp dir (sharp), loads it cold (decoding) and warm
 // (from the disk cache), runs the batch pipeline with and without augmentation on 1 and 2 threads,
 // then trains a classifier (buildClassifier, the engine's best backend) on plain and on pipelined batches.
@@ -18,6 +19,7 @@ import { initEngine } from '@trainyard/engine';
 import { LocalObjectStore } from '@trainyard/storage';
 import { buildClassifier } from '@trainyard/training';
 import { writeSyntheticImageFolder } from './data-folder';
+import { streamBench } from './data-stream';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -163,7 +165,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error) => {
+main()
+  .then(() => (process.argv.includes('--no-stream') ? undefined : streamBench()))
+  .catch((error) => {
   process.stderr.write(`${(error as Error).stack}\n`);
   process.exit(1);
 });
