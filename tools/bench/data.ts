@@ -168,6 +168,6 @@ async function main(): Promise<void> {
 main()
   .then(() => (process.argv.includes('--no-stream') ? undefined : streamBench()))
   .catch((error) => {
-  process.stderr.write(`${(error as Error).stack}\n`);
-  process.exit(1);
-});
+    process.stderr.write(`${(error as Error).stack}\n`);
+    process.exit(1);
+  });
