@@ -5,11 +5,23 @@ import { join } from 'node:path';
 import { type RunSpecInput, RunSpecSchema } from '@trainyard/contracts';
 import { packImageFolder } from '@trainyard/datasets';
 import { LocalObjectStore } from '@trainyard/storage';
-import { fixtureImage } from '../../datasets/src/image-folder.fixture';
+import sharp from 'sharp';
 import { startTrainingProcess, type TrainingProcessHandle } from './start-training-process';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 
 // Needs the compiled training process and packed-batch thread: `node tools/build.mjs libs`.
+/** A 12×12 PNG whose colour and bright square depend on `seed`. */
+function picture(seed: number): Promise<Buffer> {
+  const data = Buffer.alloc(12 * 12 * 3);
+  for (let p = 0; p < 144; p++) {
+    const inSquare = Math.abs((p % 12) - (seed % 9)) < 3 && Math.abs(Math.floor(p / 12) - (seed % 7)) < 3;
+    for (let c = 0; c < 3; c++) data[p * 3 + c] = inSquare ? 255 : (seed * (31 + 17 * c)) % 200;
+  }
+  return sharp(data, { raw: { width: 12, height: 12, channels: 3 } })
+    .png()
+    .toBuffer();
+}
+
 // 3 classes × 30 images; split 0.2 / 0.2 → 18 training images per class = 54, batch 3 → 18 steps.
 const PER_EPOCH = 18;
 
@@ -48,7 +60,7 @@ describe('a streamed fine-tune preempted mid-epoch resumes at the exact data pos
     root = await mkdtemp(join(tmpdir(), 'trainyard-streamed-resume-'));
     const store = new LocalObjectStore(root);
     for (const [c, name] of ['a', 'b', 'c'].entries())
-      for (let i = 0; i < 30; i++) await store.put(`folder/${name}/${i}.png`, await fixtureImage('png', 40 * c + i));
+      for (let i = 0; i < 30; i++) await store.put(`folder/${name}/${i}.png`, await picture(40 * c + i));
     const { version } = await packImageFolder(store, 'folder/', store, { shardBytes: 800 });
     spec = {
       kind: 'finetune',
