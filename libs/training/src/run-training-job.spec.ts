@@ -2,6 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunSpecSchema } from '@trainyard/contracts';
+import { TooManyBadImagesError } from '@trainyard/datasets';
 import { CorruptCheckpointError } from '@trainyard/storage';
 import { DivergedError } from './diverged.error';
 import { runTrainingJob, trainingFailure } from './run-training-job';
@@ -21,6 +22,16 @@ describe('trainingFailure', () => {
     expect(trainingFailure('r1', new Error('socket hang up'))).toMatchObject({ retryable: true });
     expect(trainingFailure('r1', new CorruptCheckpointError('file:///x/', 'manifest.json', 'missing'))).toMatchObject({
       retryable: false,
+    });
+  });
+
+  it('fails for good a stream with more bad images than maxBadFraction allows, naming the last one', () => {
+    const error = new TooManyBadImagesError(3, 10, 0.2, { file: 'flowers/rose/7.jpg', reason: 'not a readable image' });
+    expect(trainingFailure('r1', error)).toEqual({
+      status: 'failed',
+      retryable: false,
+      reason:
+        'run r1: 3 of 10 training images are unusable, more than maxBadFraction 0.2 allows (the last: flowers/rose/7.jpg: not a readable image)',
     });
   });
 });

@@ -7,7 +7,7 @@ import {
   type RunSpec,
   trainingBudget,
 } from '@trainyard/contracts';
-import { InvalidImageFolderError } from '@trainyard/datasets';
+import { InvalidImageFolderError, TooManyBadImagesError } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import {
   CheckpointStore,
@@ -213,7 +213,9 @@ export function trainingFailure(runId: string, error: unknown): TrainingOutcome 
     error instanceof InvalidTrainingInputError ||
     error instanceof InvalidImageFolderError ||
     error instanceof CorruptCheckpointError ||
-    error instanceof ObjectNotFoundError;
+    error instanceof ObjectNotFoundError ||
+    // A streamed dataset's bad images are the same on every attempt.
+    error instanceof TooManyBadImagesError;
   return { status: 'failed', reason: `run ${runId}: ${message}`, retryable: !permanent };
 }
 
