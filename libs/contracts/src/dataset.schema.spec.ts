@@ -10,8 +10,11 @@ describe('an image-folder dataset streamed from a packed version', () => {
   it('fills the stream settings around the version', () => {
     const result = withStream({ version });
     expect(result.ok && result.spec.dataset).toMatchObject({
-      stream: { version, shuffleBuffer: 1000, readAheadShards: 2, threads: 1, maxBadFraction: 0 },
+      stream: { version, shuffleBuffer: 1000, readAheadShards: 2, maxBadFraction: 0 },
     });
+    expect(result.ok && result.spec.dataset?.name === 'image-folder' && result.spec.dataset.stream?.threads).toBe(
+      undefined,
+    );
     const plain = parseRunSpec({ kind: 'finetune', name: 'x', dataset: { name: 'image-folder', datasetId } });
     expect(plain.ok && plain.spec.dataset && 'stream' in plain.spec.dataset).toBe(false);
   });

@@ -78,8 +78,8 @@ export const ImageFolderDatasetSchema = z
         shuffleBuffer: z.int().min(1).max(100_000).default(1000),
         /** Shards fetched ahead of the one being read. */
         readAheadShards: z.int().min(0).max(8).default(2),
-        /** Threads decoding and augmenting batches. */
-        threads: z.int().min(1).max(16).default(1),
+        /** Threads decoding and augmenting batches; absent: one per core but one (the training step's). */
+        threads: z.int().min(1).max(16).optional(),
         /** Share of the images that may be unusable (bad picture, truncated or missing shard) before the run fails. */
         maxBadFraction: z.number().min(0).max(1).default(0),
       })

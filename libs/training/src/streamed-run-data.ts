@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { type DataReport, type ImageFolderDatasetSpec, MAX_LISTED_SKIPPED_FILES } from '@trainyard/contracts';
 import {
@@ -118,7 +119,8 @@ export async function loadStreamedRunData(
         seed,
         shuffleBuffer: stream.shuffleBuffer,
         readAhead: stream.readAheadShards,
-        threads: stream.threads,
+        // One thread per core but the one the training step runs on, unless the spec says.
+        threads: stream.threads ?? Math.max(1, availableParallelism() - 1),
         // The stream's share is over its training images; the holdouts' bad ones were counted above.
         maxBadFraction: stream.maxBadFraction,
         onBad,
