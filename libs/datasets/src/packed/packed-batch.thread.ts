@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import sharp from 'sharp';
 import type { AugmentationSpec } from '../augmentation.schema';
 import type { ResizeFit } from '../image-decode';
 import { decodeBatch, type DecodedBatch, type EncodedBatch } from './packed-batch';
@@ -14,6 +15,9 @@ export type PackedRequest = { id: number; batch: EncodedBatch };
 export type PackedReply = ({ id: number } & DecodedBatch) | { id: number; error: string };
 
 const data = workerData as PackedThreadData;
+// Every image is decoded once per epoch and never again soon: libvips's operation cache (50 MB by
+// default) would only grow with the dataset until its cap.
+sharp.cache(false);
 const port = parentPort;
 if (!port) throw new Error('packed-batch.thread must run in a worker thread');
 
