@@ -79,6 +79,8 @@ export interface TransferReport {
   /** The shape of the base's features per image, e.g. [7, 7, 32]. */
   features: number[];
   headNorm: 'batchNorm' | 'none';
+  /** Which parts are the spec's own topologies (`model.layers`), when any is. */
+  layers?: { base: boolean; head: boolean };
 }
 
 /** A fine-tune's result: the test report of its best weights, how they were chosen, and its transfer. */

@@ -17,3 +17,5 @@ export * from './text.schema';
 export * from './schema-guards';
 export * from './run-log.contract';
 export * from './http';
+export * from './layers-topology';
+export * from './layers-model';

@@ -23,6 +23,7 @@ import { DivergedError } from './diverged.error';
 import { runEvaluation } from './evaluate-run';
 import { runFinetune } from './finetune';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
+import { LAYERS_ENCODER } from './layers.model';
 import { loadModelFromArtifacts } from './model-files';
 import { runPretrain } from './pretrain';
 import { findResumePoint } from './resume';
@@ -196,6 +197,8 @@ async function loadBase(
   const loaded = await loadModelFromArtifacts({ ...filesToModelArtifacts(model, files), trainingConfig: undefined });
   const source = `${what} (checkpoint ${uri})`;
   // An encoder is cut at model.cutAt ('conv' by default); a fine-tuned classifier below its head unless cutAt is given.
+  // An encoder of a pretrain's own layers is the base whole (its output is what it learnt to encode).
+  if (loaded.name === LAYERS_ENCODER && spec.model.cutAt === undefined) return loaded;
   const cutAt = model === 'encoder' ? (spec.model.cutAt ?? 'conv') : spec.model.cutAt;
   return cutModel(loaded, cutAt ? encoderCutLayer(loaded, cutAt, source) : undefined, source);
 }
