@@ -113,6 +113,8 @@ export const EnvSchema = z.object({
   QUOTA_QUEUED_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** Images one request may ask to train on in all (epochs × training images, summed over a sweep or pipeline). */
   QUOTA_REQUEST_IMAGES: z.coerce.number().int().min(1).default(500_000_000),
+  /** Parameters a model a spec brings as its own topologies may hold (the contracts' ceiling is 100,000,000). */
+  QUOTA_MODEL_PARAMETERS: z.coerce.number().int().min(1).max(100_000_000).default(10_000_000),
   /** Live event streams (SSE) open at once per key, and per API process. */
   SSE_MAX_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
   SSE_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
@@ -162,6 +164,8 @@ export interface TrainyardConfig {
     requestsPerMinute: number;
     queuedRunsPerProject: number;
     imagesPerRequest: number;
+    /** Parameters of a spec's own topologies (QUOTA_MODEL_PARAMETERS). */
+    modelParameters: number;
     sseConnectionsPerKey: number;
     sseConnectionsPerProcess: number;
   };

@@ -65,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       requestsPerMinute: e.RATE_LIMIT_PER_MINUTE,
       queuedRunsPerProject: e.QUOTA_QUEUED_RUNS,
       imagesPerRequest: e.QUOTA_REQUEST_IMAGES,
+      modelParameters: e.QUOTA_MODEL_PARAMETERS,
       sseConnectionsPerKey: e.SSE_MAX_PER_KEY,
       sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
     },

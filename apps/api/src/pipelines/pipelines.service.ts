@@ -37,6 +37,10 @@ export class PipelinesService {
   ) {}
 
   async submit(spec: PipelineSpec, project: string): Promise<PipelineView> {
+    this.quota.checkModelSize([
+      { spec: spec.pretrain, prefix: 'pretrain.' },
+      ...spec.finetunes.map((finetune, i) => ({ spec: finetune, prefix: `finetunes.${i}.` })),
+    ]);
     // Every step's references (registered datasets) are checked now, not when the step is released.
     const planned: PlannedRun[] = [await this.references.resolve(spec.pretrain, project)];
     for (const finetune of spec.finetunes) planned.push(await this.references.resolve(finetune, project));

@@ -72,6 +72,7 @@ export class RunsService {
     const earlier = scopedKey === undefined ? null : await this.idempotencyKeys.find<RunCreated>(scopedKey);
     if (earlier) return this.replay(earlier, hash, idempotencyKey!);
 
+    this.quota.checkModelSize([{ spec: submitted, prefix: '' }]);
     const { spec, baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(submitted, project);
     await this.quota.check(project, [{ spec, folderImages }]);
     const kind: RunKind = runKindOf(spec.kind);

@@ -36,6 +36,8 @@ export class SweepsService {
    * only then enqueues them: PostgreSQL first, as for any run.
    */
   async submit(spec: SweepSpec, project: string): Promise<SweepCreated> {
+    // No sweep parameter changes the model's layers: the base's size is every run's.
+    this.quota.checkModelSize([{ spec: spec.base, prefix: 'base.' }]);
     const { baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(spec.base, project);
     const expanded = expandSweep(spec);
     if ('tooMany' in expanded)
