@@ -3,7 +3,9 @@ import {
   type DatasetLocation,
   type DatasetView,
   type RegisteredModelRef,
+  inferTopology,
   type RunSpec,
+  specTopologies,
 } from '@trainyard/contracts';
 import {
   LocalPathRefusedError,
@@ -133,6 +135,13 @@ export class RunReferencesResolver {
         `No dataset with id ${dataset.datasetId}; register the folder with POST /v1/datasets`,
       );
     }
+    const headClasses = ownHeadClasses(based.spec);
+    if (headClasses !== null && headClasses !== record.counts.length)
+      throw new RunReferenceRefusedError(
+        'The head does not fit the dataset',
+        'model.layers.head',
+        `The head outputs ${headClasses} classes but dataset ${dataset.datasetId} has ${record.counts.length}`,
+      );
     return { ...based, folderImages: record.counts.reduce((a, b) => a + b, 0) };
   }
 
@@ -289,6 +298,14 @@ export class RunReferencesResolver {
     }
     return { uri: row.uri, sequence: row.sequence, model };
   }
+}
+
+/** The classes a fine-tune's own head outputs, where the spec alone tells (null otherwise). */
+function ownHeadClasses(spec: RunSpec): number | null {
+  const head = specTopologies(spec).find((t) => t.field === 'model.layers.head');
+  if (!head) return null;
+  const inferred = inferTopology(head.topology, head.input);
+  return inferred.ok && inferred.inferred.outputShape.length === 1 ? inferred.inferred.outputShape[0]! : null;
 }
 
 /** The refusal of a local path or model URI, as a reason; null when it may be read. */
