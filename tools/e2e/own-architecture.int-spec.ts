@@ -79,6 +79,8 @@ describe('own architectures (real API and worker processes, Redis, PostgreSQL, S
     expect((pretrain.result as { mse: number }).mse).toBeGreaterThan(0);
     // The stored spec holds the topology as submitted, normalised to the Sequential topology alone.
     expect((pretrain['spec'] as { model: { encoder: unknown } }).model.encoder).toEqual(encoder());
+    const bestOfPretrain = (pretrain.result as { selection: { best: { sequence: number } } }).selection.best.sequence;
+    expect(bestOfPretrain).toEqual(expect.any(Number));
 
     const finetuneId = await cluster.submit({
       kind: 'finetune',
@@ -105,6 +107,8 @@ describe('own architectures (real API and worker processes, Redis, PostgreSQL, S
         features: [8, 8, 4],
         headNorm: 'none',
         layers: { base: base === 'scratch', head: true },
+        // The encoder was read from the pretrain's best checkpoint, and the run says so.
+        ...(base === 'run' ? { checkpoint: { runId: pretrainId, sequence: bestOfPretrain, best: true } } : {}),
       });
     }
   }, 240_000);

@@ -7,7 +7,8 @@ export type EvaluationSplit = (typeof EVALUATION_SPLITS)[number];
 
 /**
  * An evaluation run: a classifier checkpoint of a fine-tune run on a dataset split. Without
- * `checkpoint.sequence`, the run's latest COMPLETE checkpoint (pinned at submit); without
+ * `checkpoint.sequence`, the run's best checkpoint by its selection metric when its result records
+ * one, else its latest COMPLETE one (pinned at submit); without
  * `dataset`, the evaluated run's own dataset (same split, so `test` is its held-out test set).
  */
 export const EvaluateSpecSchema = z

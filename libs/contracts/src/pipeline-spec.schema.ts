@@ -25,7 +25,7 @@ const PipelineFinetuneSchema = z.preprocess(withKind('finetune'), FinetuneSpecSc
   }
 }, ONLY_WHEN_VALID);
 
-/** An evaluation of every fine-tune's final checkpoint (its latest COMPLETE one). */
+/** An evaluation of every fine-tune's chosen checkpoint (its best when recorded, else its latest COMPLETE one). */
 export const PipelineEvaluationSchema = z
   .object({
     /** Defaults to "<fine-tune name>: <split> evaluation". */

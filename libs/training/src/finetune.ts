@@ -42,7 +42,7 @@ export async function runFinetune(
   spec: FinetuneSpec,
   encoder: tf.LayersModel | null,
   hooks: TrainingHooks,
-  { resume, ...opts }: LoopOptions = {},
+  { resume, baseCheckpoint, ...opts }: LoopOptions & { baseCheckpoint?: TransferReport['checkpoint'] } = {},
 ): Promise<TrainingLoopOutcome<FinetuneResult>> {
   const saved = resume ? filesToModelArtifacts('classifier', resume.files) : undefined;
   const classifier = saved
@@ -80,7 +80,7 @@ export async function runFinetune(
   assertSecondStageStarts(spec, plan);
   const metric = selectionMetric('finetune', spec.training);
   const selection = { metric, goal: metricGoal(metric) };
-  const transfer = transferOf(classifier, spec);
+  const transfer = { ...transferOf(classifier, spec), ...(baseCheckpoint ? { checkpoint: baseCheckpoint } : {}) };
   const augment = spec.augmentation && !isIdentityAugmentation(spec.augmentation);
   let pipeline: BatchPipeline | undefined;
   try {

@@ -146,7 +146,11 @@ export async function runTrainingJob(
           spec.augmentation,
           spec.training.seed,
         );
-      outcome = await runFinetune(data, spec, encoder, hooks, { resume: resume ?? undefined });
+      const baseCheckpoint =
+        input.baseCheckpointOf && input.baseCheckpointSequence !== undefined
+          ? { ...input.baseCheckpointOf, sequence: input.baseCheckpointSequence }
+          : undefined;
+      outcome = await runFinetune(data, spec, encoder, hooks, { resume: resume ?? undefined, baseCheckpoint });
     }
     if (outcome.status === 'cancelled' || outcome.status === 'preempted') return { status: outcome.status };
     post({ type: 'result', result: outcome.result as Extract<TrainingEvent, { type: 'result' }>['result'] });

@@ -33,10 +33,14 @@ export class ModelsService {
     if (run.kind === 'EVALUATE') throw refuse(`Run ${runId} is an EVALUATE run; it trained no model`);
     if (run.status !== 'SUCCEEDED')
       throw refuse(`Run ${runId} is ${run.status}; only a SUCCEEDED run's model can be registered`);
-    const checkpoint = await this.checkpoints.latestComplete(runId);
-    if (!checkpoint) throw refuse(`Run ${runId} has no complete checkpoint`);
+    // The run's best checkpoint when its result records one, else its latest (chosenCheckpoint).
+    const picked = await this.checkpoints.chosen(run);
+    if (!picked) throw refuse(`Run ${runId} has no complete checkpoint`);
+    const { checkpoint } = picked;
     const version = await this.models.register({ name, project, runId, checkpointId: checkpoint.id });
-    this.logger.log(`Model "${name}" v${version.version} = run ${runId} checkpoint #${checkpoint.sequence}`);
+    this.logger.log(
+      `Model "${name}" v${version.version} = run ${runId} checkpoint #${checkpoint.sequence} (its ${picked.chosen})`,
+    );
     return { ...version, checkpointSequence: checkpoint.sequence, models: checkpoint.models };
   }
 
