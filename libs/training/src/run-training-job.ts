@@ -57,7 +57,16 @@ export async function runTrainingJob(
     const epochs = budget === undefined ? 1 : budget.unit === 'epochs' ? budget.epochs : 0;
     post({
       type: 'progress',
-      progress: { phase: 'loading', epoch: 0, epochs, step: 0, stepsPerEpoch: 0, updatedAt: now() },
+      progress: {
+        phase: 'loading',
+        epoch: 0,
+        epochs,
+        step: 0,
+        stepsPerEpoch: 0,
+        // A steps budget is its total; an epochs budget's is known once the data is.
+        ...(budget?.unit === 'steps' ? { totalSteps: budget.steps } : {}),
+        updatedAt: now(),
+      },
     });
     const engine = await initEngine({ backend: input.backend });
     post({ type: 'backend', backend: engine.backend, detail: engine.detail });
