@@ -21,7 +21,7 @@ import type { DatasetSpec, RunSpecInput } from '@trainyard/contracts';
  *   (by val_accuracy) and its last weights' test accuracy; the headline is the last weights', as
  *   few validation digits make "best" noise (docs/training.md).
  *
- * `--tiny` shrinks every size (synthetic shapes, a few steps) into a smoke run of under a minute
+ * `--tiny` shrinks every size (synthetic shapes, a few steps) into a smoke run of about a minute
  * that exercises the same design; it writes its report elsewhere than docs/.
  */
 
@@ -243,7 +243,7 @@ export function defaultSettings(tiny: boolean): ExperimentSettings {
 const USAGE = `npm run experiment:pretraining -- [--tiny] [--seeds 1,2,3] [--labels 1,10,100,1000]
   [--steps 1=300,10=600,100=1500,1000=3000] [--pretrain-steps 9000] [--batch 32] [--lr 0.001]
   [--test-per-class 1000] [--concurrency 2] [--out docs/experiments]
---tiny: a smoke run of the same design at toy sizes (synthetic shapes, < 1 min), written to
+--tiny: a smoke run of the same design at toy sizes (synthetic shapes, about a minute), written to
 .trainyard/experiment-pretraining-tiny unless --out says otherwise.
 API_URL=http://host:3000 uses a running Trainyard instead of starting the embedded server.`;
 

@@ -1,7 +1,7 @@
 // `npm run experiment:pretraining`: does a conv autoencoder pretrained on unlabeled MNIST digits
 // help a classifier trained on few labels? Everything goes through the HTTP API, like any client.
 // The design (labels per class 1 to 1,000, ≥ 3 seeds, four arms, equal step budgets) is in
-// pretraining-settings.ts; `--tiny` runs it at toy sizes as a smoke test (< 1 min). Writes
+// pretraining-settings.ts; `--tiny` runs it at toy sizes as a smoke test (about a minute). Writes
 // pretraining.md (keeping its hand-written part) and its PNG plot into --out (docs/experiments).
 import { openApiSession } from './api-session';
 import { runExperiment } from './pretraining-run';
