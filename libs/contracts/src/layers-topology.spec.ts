@@ -205,6 +205,59 @@ describe('LayersTopologySchema', () => {
     });
     expect(parsed).toEqual({ class_name: 'Sequential', config: encoder().config });
   });
+
+  it("takes a Keras (Python) model.json's topology as tensorflowjs_converter writes it", () => {
+    const keras = {
+      format: 'layers-model',
+      generatedBy: 'keras v2.15.0',
+      convertedBy: 'TensorFlow.js Converter v4.22.0',
+      modelTopology: {
+        keras_version: '2.15.0',
+        backend: 'tensorflow',
+        class_name: 'Sequential',
+        config: {
+          name: 'sequential',
+          layers: [
+            L('InputLayer', {
+              batch_input_shape: [null, 28, 28, 1],
+              dtype: 'float32',
+              sparse: false,
+              ragged: false,
+              name: 'input_1',
+            }),
+            L('Conv2D', {
+              name: 'conv2d',
+              trainable: true,
+              dtype: 'float32',
+              filters: 8,
+              kernel_size: [3, 3],
+              strides: [1, 1],
+              padding: 'valid',
+              data_format: 'channels_last',
+              dilation_rate: [1, 1],
+              groups: 1,
+              activation: 'relu',
+              use_bias: true,
+              kernel_initializer: { class_name: 'GlorotUniform', config: { seed: null } },
+              bias_initializer: { class_name: 'Zeros', config: {} },
+              kernel_regularizer: null,
+              bias_regularizer: null,
+              activity_regularizer: null,
+              kernel_constraint: null,
+              bias_constraint: null,
+            }),
+          ],
+        },
+      },
+      weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [] }],
+    };
+    const inferred = inferTopology(topology(keras));
+    expect(inferred.ok && inferred.inferred.outputShape).toEqual([26, 26, 8]);
+    // A grouped convolution is not something tfjs builds.
+    const grouped = structuredClone(keras);
+    (grouped.modelTopology.config.layers[1]!.config as Record<string, unknown>)['groups'] = 2;
+    expect(LayersTopologySchema.safeParse(grouped).success).toBe(false);
+  });
 });
 
 describe('a spec that brings its own layers', () => {

@@ -161,8 +161,9 @@ const layer = <N extends string, S extends z.ZodRawShape>(className: N, config: 
 export const LayerSchema = z.discriminatedUnion(
   'class_name',
   [
-    layer('InputLayer', { ...common, sparse: z.literal(false).optional() }),
-    layer('Conv2D', { ...conv, dilation_rate: Pair(8).optional() }),
+    // `ragged` and `groups` are what Keras (Python) writes into a converted model.json; tfjs has neither, so only their defaults.
+    layer('InputLayer', { ...common, sparse: z.literal(false).optional(), ragged: z.literal(false).optional() }),
+    layer('Conv2D', { ...conv, dilation_rate: Pair(8).optional(), groups: z.literal(1).optional() }),
     layer('Conv2DTranspose', conv),
     layer('MaxPooling2D', pooling),
     layer('AveragePooling2D', pooling),
