@@ -1,9 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
-import { inferTopology, LayersTopologySchema, parseRunSpec, type FinetuneSpec } from '@trainyard/contracts';
+import {
+  inferTopology,
+  LayersTopologySchema,
+  parseRunSpec,
+  PretrainSpecSchema,
+  type FinetuneSpec,
+} from '@trainyard/contracts';
+import { loadDataset } from '@trainyard/datasets';
+import { filesToModelArtifacts } from '@trainyard/storage';
 import { defaultCutLayer } from './base-model';
 import { buildClassifier } from './classifier.model';
 import { baseLayers } from './freezing';
 import { buildLayersAutoencoder, buildLayersBase, buildLayersHead, LAYERS_ENCODER } from './layers.model';
+import { runPretrain } from './pretrain';
+import { recordingHooks } from './recording-hooks.testing';
+import type { TrainingCheckpoint } from './training-hooks';
+import { parseTrainingState } from './training-state';
 
 /** Every supported layer class, as tfjs itself builds and serializes them. */
 function everyLayerModel(): tf.Sequential {
@@ -126,5 +138,75 @@ describe('topologies as tfjs writes them', () => {
     expect(defaultCutLayer(classifier)).toBe('b1');
     expect(baseLayers(classifier).map((l) => l.name)).toEqual(['b1']);
     await expect(buildLayersHead(headTopology, [13, 13, 2], 4)).rejects.toThrow(/4 classes/);
+  });
+});
+
+describe('a layers autoencoder in training', () => {
+  const spec = PretrainSpecSchema.parse({
+    kind: 'pretrain',
+    name: 'own, resumed',
+    dataset: { name: 'synthetic-shapes', imageSize: 16, perClass: 8, testPerClass: 2 },
+    model: {
+      type: 'layers-autoencoder',
+      encoder: {
+        class_name: 'Sequential',
+        config: {
+          layers: [
+            {
+              class_name: 'Conv2D',
+              config: {
+                name: 'e1',
+                filters: 4,
+                kernel_size: [3, 3],
+                padding: 'same',
+                activation: 'relu',
+                batch_input_shape: [null, 16, 16, 1],
+              },
+            },
+            { class_name: 'MaxPooling2D', config: { name: 'e2', pool_size: [2, 2] } },
+          ],
+        },
+      },
+      decoder: {
+        class_name: 'Sequential',
+        config: {
+          layers: [
+            { class_name: 'UpSampling2D', config: { name: 'd1', size: [2, 2] } },
+            {
+              class_name: 'Conv2D',
+              config: { name: 'd2', filters: 1, kernel_size: [3, 3], padding: 'same', activation: 'sigmoid' },
+            },
+          ],
+        },
+      },
+    },
+    training: { epochs: 2, batchSize: 4, learningRate: 0.01, validationSplit: 0.25, seed: 5 },
+  });
+  const data = loadDataset(spec.dataset, { seed: 5, labeled: false });
+  const weights = (c: TrainingCheckpoint) => {
+    const artifacts = filesToModelArtifacts('autoencoder', c.files);
+    const tensors = tf.io.decodeWeights(artifacts.weightData!, artifacts.weightSpecs!);
+    const out = artifacts.weightSpecs!.filter((w) => !w.group).map((w) => Array.from(tensors[w.name]!.dataSync()));
+    tf.dispose(Object.values(tensors));
+    return out.flat();
+  };
+
+  it('checkpoints its encoder whole and resumes to the same weights', async () => {
+    const full = recordingHooks();
+    expect((await runPretrain(data, spec, full)).status).toBe('completed');
+    const first = full.checkpoints[0]!;
+    expect(JSON.parse(new TextDecoder().decode(first.files['encoder/model.json']))).toMatchObject({
+      modelTopology: { config: { name: LAYERS_ENCODER } },
+    });
+    const state = parseTrainingState(first.files['state.json']!);
+    const resumed = recordingHooks({ earlier: full });
+    const outcome = await runPretrain(data, spec, resumed, {
+      resume: { ...state, sequence: first.sequence, files: first.files },
+    });
+    expect(outcome.status).toBe('completed');
+    const a = weights(full.checkpoints.at(-1)!);
+    const b = weights(resumed.checkpoints.at(-1)!);
+    expect(a.length).toBe(4 * 9 + 4 + 4 * 9 + 1);
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeLessThan(1e-4);
   });
 });
