@@ -206,6 +206,12 @@ describe('LayersTopologySchema', () => {
     expect(parsed).toEqual({ class_name: 'Sequential', config: encoder().config });
   });
 
+  it('says how to send what model.toJSON() returns, a string', () => {
+    const parsed = LayersTopologySchema.safeParse(JSON.stringify(encoder()));
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues[0]!.message).toMatch(/not a string: model.toJSON\(\) returns a string/);
+  });
+
   it("takes a Keras (Python) model.json's topology as tensorflowjs_converter writes it", () => {
     const keras = {
       format: 'layers-model',

@@ -246,19 +246,27 @@ export const SUPPORTED_LAYERS = [
 ] as const;
 
 const SequentialSchema = z
-  .object({
-    class_name: z.literal('Sequential', {
-      message: "Only Sequential topologies are supported (class_name 'Sequential'; functional 'Model's are not)",
-    }),
-    config: z
-      .object({
-        name: LayerName.optional(),
-        layers: z.array(LayerSchema).min(1).max(MAX_TOPOLOGY_LAYERS),
-      })
-      .strict(),
-    keras_version: text({ max: 100 }).optional(),
-    backend: text({ max: 100 }).optional(),
-  })
+  .object(
+    {
+      class_name: z.literal('Sequential', {
+        message: "Only Sequential topologies are supported (class_name 'Sequential'; functional 'Model's are not)",
+      }),
+      config: z
+        .object({
+          name: LayerName.optional(),
+          layers: z.array(LayerSchema).min(1).max(MAX_TOPOLOGY_LAYERS),
+        })
+        .strict(),
+      keras_version: text({ max: 100 }).optional(),
+      backend: text({ max: 100 }).optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type' && typeof issue.input === 'string'
+          ? 'Expected the topology as a JSON object, not a string: model.toJSON() returns a string, model.toJSON(null, false) the object (or send JSON.parse of the string)'
+          : undefined,
+    },
+  )
   .strict();
 
 /**
