@@ -21,7 +21,7 @@ export class ModelsController {
   @HttpCode(201)
   @ApiOperation({
     summary:
-      "Name a SUCCEEDED run's model: the next version of the name, pinned to the run's latest complete checkpoint",
+      "Name a SUCCEEDED run's model: the next version of the name, pinned to the run's best checkpoint (its latest complete one when it records no best)",
   })
   @Responds(201, 'ModelVersionRegistered', 'The new version')
   @ApiResponse({ status: 422, description: 'The run does not exist, has not SUCCEEDED, or has no complete checkpoint' })

@@ -12,8 +12,8 @@ function refuse(why: string): UnprocessableEntityException {
 }
 
 /**
- * The model registry: a name's versions, each a SUCCEEDED run's latest COMPLETE checkpoint at
- * registration (pinned, so retention keeps it). A fine-tune spec uses one as its base with
+ * The model registry: a name's versions, each a SUCCEEDED run's best checkpoint (its latest
+ * COMPLETE one when its result records no best) at registration (pinned, so retention keeps it). A fine-tune spec uses one as its base with
  * `model.baseModel: { name, version }`.
  */
 @Injectable()

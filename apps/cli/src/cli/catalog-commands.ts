@@ -8,7 +8,7 @@ export const modelsCommand: Command = {
   name: 'models',
   usage: '<name> | register <name> <run>',
   summary:
-    "A registered model's versions (which run and checkpoint made each), or register a run's last checkpoint as a new version.",
+    "A registered model's versions (which run and checkpoint made each), or register a run's checkpoint (its best, else its latest) as a new version.",
   details: 'The API lists versions by model name; it has no route listing every model name.',
   async run(ctx) {
     const client = ctx.client();
