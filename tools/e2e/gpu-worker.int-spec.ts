@@ -38,17 +38,19 @@ describe('a GPU worker (fake driver and binding; real processes, Redis, PostgreS
     expect(worker.output()).toMatch(
       /devices: tensorflow-gpu .*GPU 0 \(Fake GPU, 16384 MiB\), GPU 1 \(Fake GPU, 16384 MiB\)/,
     );
-    expect(worker.output()).toMatch(/consuming "[^"]+" \(concurrency 2\)/);
+    expect(worker.output()).toMatch(/consuming "[^"]+" for resource classes gpu, any \(concurrency 2\)/);
     const {
       rows: [registered],
     } = await cluster.pg.query(
-      `SELECT backend, gpu, gpu_count, gpu_memory_mb, concurrency FROM workers WHERE stopped_at IS NULL`,
+      `SELECT backend, gpu, gpu_count, gpu_memory_mb, resource_classes, concurrency FROM workers WHERE stopped_at IS NULL`,
     );
     expect(registered).toEqual({
       backend: 'tensorflow-gpu',
       gpu: 'Fake GPU',
       gpu_count: 2,
       gpu_memory_mb: 16384,
+      // A worker with GPUs consumes the gpu class's queue and the any class's.
+      resource_classes: ['gpu', 'any'],
       concurrency: 2,
     });
 

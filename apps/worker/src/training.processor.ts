@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { withLogFields, type TrainyardConfig } from '@trainyard/config';
-import { isTerminal, type RunSpec, type RunStatus, type TrainingJobData } from '@trainyard/contracts';
+import { isTerminal, type Placement, type RunSpec, type RunStatus, type TrainingJobData } from '@trainyard/contracts';
 import {
   AttemptsRepository,
   AttemptWritesRepository,
   CheckpointsRepository,
+  ProjectAtCapacityError,
   RunStateError,
   RunsRepository,
   withConnectionRetry,
@@ -14,6 +15,7 @@ import {
 } from '@trainyard/db';
 import { startTrainingProcess, type TrainingJobInput, type TrainingOutcome } from '@trainyard/training/supervisor';
 import { ActiveTrainings } from './active-trainings';
+import { giveBack } from './class-consumers';
 import { WorkerDevices, type DeviceLease } from './devices/worker-devices';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { CHECKPOINT_SEQUENCE_BLOCK } from './orphan-checkpoints.sweeper';
@@ -27,6 +29,8 @@ import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG } from '@trainyard/infrastructure';
 
 const WATCH_POLL_MS = 500;
+/** A job given back because this worker lacks the memory it asks for, or its project is at its limit. */
+const WAIT_ELSEWHERE_MS = 5000;
 
 /**
  * Runs one training job. The job carries only the run id: everything else is read from
@@ -80,12 +84,26 @@ export class TrainingProcessor {
       return { status: 'CANCELLED' };
     }
 
+    const memoryGb = (run.spec as Placement).resources?.memoryGb;
+    if (!this.devices.fits(memoryGb)) {
+      this.logger.log(`run ${runId} needs ${memoryGb} GB on its device, more than this worker has; given back`);
+      return giveBack(job, token, WAIT_ELSEWHERE_MS);
+    }
+
     let opened: OpenedAttempt;
     try {
-      opened = await withConnectionRetry(() => this.attempts.openCurrent(runId, this.options.workerId));
+      opened = await withConnectionRetry(() =>
+        this.attempts.openCurrent(runId, this.options.workerId, {
+          runningPerProject: this.config.limits.runningRunsPerProject,
+        }),
+      );
     } catch (error) {
       // Cancelled (or failed by the reconciler) between the read above and now.
       if (error instanceof RunStateError) return { status: error.status };
+      if (error instanceof ProjectAtCapacityError) {
+        this.logger.debug(`run ${runId} waits: ${error.message}`);
+        return giveBack(job, token, WAIT_ELSEWHERE_MS);
+      }
       throw error;
     }
     const fields = { runId, attempt: opened.attempt.number, jobId: String(job.id) };

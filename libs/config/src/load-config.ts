@@ -67,6 +67,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       imagesPerRequest: e.QUOTA_REQUEST_IMAGES,
       sseConnectionsPerKey: e.SSE_MAX_PER_KEY,
       sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
+      runningRunsPerProject: e.PROJECT_MAX_RUNNING,
+      queueUnservable: e.QUEUE_UNSERVABLE_RUNS,
     },
     paths: {
       localRoots: (e.TRAINYARD_LOCAL_ROOTS ?? []).map((root) => resolve(root)),
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
     migrations: { onStart: e.MIGRATE_ON_START },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
+      resourceClasses: e.WORKER_RESOURCE_CLASSES,
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       maxAttempts: e.WORKER_MAX_ATTEMPTS,

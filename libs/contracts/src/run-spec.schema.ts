@@ -3,6 +3,7 @@ import { AugmentationSpecSchema } from './augmentation.schema';
 import { FreezingSchema, ImportedModelSchema, RegisteredModelRefSchema } from './classifier-base.schema';
 import { DatasetSpecSchema } from './dataset.schema';
 import { EvaluateSpecSchema } from './evaluate-spec.schema';
+import { PrioritySchema, ResourcesSchema } from './resources.schema';
 import { ONLY_WHEN_VALID } from './schema-guards';
 import { NameSchema } from './text.schema';
 import { checkValidationRules, type TrainingSpec, TrainingSpecSchema } from './training-spec.schema';
@@ -102,6 +103,12 @@ export const ClassifierSchema = z
   }, ONLY_WHEN_VALID);
 export type ClassifierSpec = z.infer<typeof ClassifierSchema>;
 
+/** Where and when the run's job runs: its resource class and priority (resources.schema.ts). */
+const placement = {
+  resources: ResourcesSchema.optional(),
+  priority: PrioritySchema.optional(),
+};
+
 export const PretrainSpecSchema = z
   .object({
     kind: z.literal('pretrain'),
@@ -110,6 +117,7 @@ export const PretrainSpecSchema = z
     model: ConvAutoencoderSchema.prefault({ type: 'conv-autoencoder' }),
     training: TrainingSpecSchema.prefault({}),
     checkpoint: CheckpointSpecSchema.prefault({}),
+    ...placement,
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -132,6 +140,7 @@ export const FinetuneSpecSchema = z
     augmentation: AugmentationSpecSchema.optional(),
     training: TrainingSpecSchema.prefault({}),
     checkpoint: CheckpointSpecSchema.prefault({}),
+    ...placement,
   })
   .strict()
   .superRefine((spec, ctx) => {

@@ -39,6 +39,7 @@ export {
   CheckpointNotFoundError,
   FencedError,
   InvalidCursorError,
+  ProjectAtCapacityError,
   RunNotFoundError,
   RunReferenceRefusedError,
   RunStateError,
