@@ -80,6 +80,10 @@ describe('a GPU worker (fake driver and binding; real processes, Redis, PostgreS
     // A later job gets a process of its own again: the fake binding would refuse a second load in one.
     const later = await cluster.submit(tinyPretrain('gpu c', 1, 16));
     expect((await cluster.waitForStatus(later, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+    // In a process prestarted for the free slot, pinned to its GPU before the job came.
+    expect(worker.output()).toMatch(
+      new RegExp(`run ${later} attempt 1 trains in process \\d+ on GPU \\d .*\\(prestarted\\)`),
+    );
     const [c] = trainingProcesses(worker.output(), later);
     expect([a.pid, b.pid]).not.toContain(c!.pid);
     expect(worker.output()).toContain(

@@ -27,7 +27,12 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
       ?.id as string;
 
   it('trains at most PROJECT_MAX_RUNNING runs of a project at once, whatever the worker concurrency', async () => {
-    const worker = await cluster.startWorker({ PROJECT_MAX_RUNNING: '1', WORKER_CONCURRENCY: '2' });
+    // Without prestarted processes: each attempt starts its own.
+    const worker = await cluster.startWorker({
+      PROJECT_MAX_RUNNING: '1',
+      WORKER_CONCURRENCY: '2',
+      WORKER_PRESTART: 'false',
+    });
     const runs = [await cluster.submit(tinyPretrain('limit a', 3)), await cluster.submit(tinyPretrain('limit b', 3))];
     for (const id of runs) expect((await cluster.waitForStatus(id, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
     const { rows } = await cluster.pg.query(
@@ -37,6 +42,10 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
     // One attempt each, one after the other: the second waited for the first to end.
     expect(rows).toHaveLength(2);
     expect(rows[1].started_at.getTime()).toBeGreaterThanOrEqual(rows[0].ended_at.getTime());
+    for (const id of runs)
+      expect(worker.output()).toMatch(
+        new RegExp(`run ${id} attempt 1 trains in process \\d+(?!\\d| \\(prestarted\\))`),
+      );
     await worker.stop('SIGTERM');
     cluster.workers.splice(cluster.workers.indexOf(worker), 1);
   }, 120_000);
@@ -63,6 +72,9 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
     for (const id of [onGpu, onCpu])
       expect((await cluster.waitForStatus(id, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
     expect({ gpu: await workerIdOf(onGpu), cpu: await workerIdOf(onCpu) }).toEqual({ gpu: [gpuId], cpu: [cpuId] });
+    // WORKER_PRESTART by default: each trained in the process that waited, loaded, in the idle slot.
+    expect(cpu.output()).toMatch(new RegExp(`run ${onCpu} attempt 1 trains in process \\d+ \\(prestarted\\)`));
+    expect(gpu.output()).toMatch(new RegExp(`run ${onGpu} attempt 1 trains in process \\d+ \\(prestarted\\)`));
 
     // More memory than any live worker has, on any device: 422 naming the field, nothing recorded.
     const before = (await cluster.pg.query(`SELECT count(*)::int AS n FROM runs`)).rows[0].n;

@@ -13,9 +13,16 @@ import {
   type OpenedAttempt,
   type Run,
 } from '@trainyard/db';
-import { startTrainingProcess, type TrainingJobInput, type TrainingOutcome } from '@trainyard/training/supervisor';
+import {
+  startTrainingProcess,
+  type PrestartedTrainingProcess,
+  type TrainingJobInput,
+  type TrainingOutcome,
+  type TrainingOutputLine,
+} from '@trainyard/training/supervisor';
 import { ActiveTrainings } from './active-trainings';
 import { giveBack } from './class-consumers';
+import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices, type DeviceLease } from './devices/worker-devices';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { CHECKPOINT_SEQUENCE_BLOCK } from './orphan-checkpoints.sweeper';
@@ -57,6 +64,7 @@ export class TrainingProcessor {
     private readonly metrics: WorkerMetrics,
     private readonly runLogs: RunLogs,
     private readonly devices: WorkerDevices,
+    private readonly prestarted: PrestartedProcesses,
   ) {}
 
   async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
@@ -129,6 +137,8 @@ export class TrainingProcessor {
       return await withLogFields(fields, () => this.train(context, run, opened));
     } finally {
       this.active.delete(context);
+      // The slot is free: a process waits, loaded, for the next job.
+      this.prestarted.refill();
       await context.retention;
       // Whatever the outcome (preempted, failed, fenced): the tail of the log is written.
       await log.close();
@@ -173,10 +183,12 @@ export class TrainingProcessor {
       firstCheckpointSequence,
       resumeCandidates,
     };
-    const device = this.devices.lease();
+    // A process started ahead (WORKER_PRESTART), with the GPU it is pinned to; else a new one.
+    const prestarted = this.prestarted.take();
+    const device = prestarted?.lease ?? this.devices.lease();
     let outcome: TrainingOutcome;
     try {
-      outcome = await this.trainOn(device, context, input, opened.attempt.number);
+      outcome = await this.trainOn(device, context, input, opened.attempt.number, prestarted?.process);
     } finally {
       device.release();
     }
@@ -189,20 +201,21 @@ export class TrainingProcessor {
     context: TrainingContext,
     input: TrainingJobInput,
     attempt: number,
+    prestarted?: PrestartedTrainingProcess,
   ): Promise<TrainingOutcome> {
     const { runId } = input;
-    const handle = startTrainingProcess(
-      input,
-      this.metrics.instrument(runId, (event) => this.applier.apply(context, event)),
-      {
-        onOutput: (line) => context.log.output(line),
-        env: device.env,
-        heartbeatTimeoutMs: this.config.worker.childHeartbeatTimeoutMs,
-      },
-    );
+    const onEvent = this.metrics.instrument(runId, (event) => this.applier.apply(context, event));
+    const onOutput = (line: TrainingOutputLine) => context.log.output(line);
+    const handle = prestarted
+      ? prestarted.train(input, onEvent, { onOutput })
+      : startTrainingProcess(input, onEvent, {
+          onOutput,
+          env: device.env,
+          heartbeatTimeoutMs: this.config.worker.childHeartbeatTimeoutMs,
+        });
     context.log.log(
       this.logger,
-      `run ${runId} attempt ${attempt} trains in process ${handle.pid ?? '(not started)'}${device.label}`,
+      `run ${runId} attempt ${attempt} trains in process ${handle.pid ?? '(not started)'}${device.label}${prestarted ? ' (prestarted)' : ''}`,
     );
     context.handle = handle;
     this.active.started(context);

@@ -12,6 +12,7 @@ import { WorkersRepository, type DrainOrder } from '@trainyard/db';
 import { assertNoEviction } from '@trainyard/queue';
 import { ActiveTrainings } from './active-trainings';
 import { ClassConsumers } from './class-consumers';
+import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { Reconciler } from './reconciler.service';
 import { TrainingProcessor } from './training.processor';
@@ -45,6 +46,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly active: ActiveTrainings,
     private readonly reconciler: Reconciler,
     private readonly devices: WorkerDevices,
+    private readonly prestarted: PrestartedProcesses,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -86,6 +88,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       process: (job, token) => this.processor.process(job, token),
     });
     this.consumers.start();
+    this.prestarted.resume();
     this.reconciler.start();
     this.logger.log(
       `worker ${this.options.workerId} consuming "${this.options.queueName}" for resource classes ${classes.join(', ')} (concurrency ${concurrency})`,
@@ -105,6 +108,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     const first = !this.drain;
     this.drain = order;
     await this.consumers!.pause(); // takes no new job; the held ones go on
+    this.prestarted.pause();
     const held =
       order.mode === 'preempt'
         ? this.active.preemptAll('the worker was drained (POST /v1/workers/:id/drain)')
@@ -131,6 +135,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   private async endDrain(): Promise<void> {
     this.drain = undefined;
     this.active.allowTraining();
+    this.prestarted.resume();
     await this.consumers!.resume();
     this.logger.log('drain taken back: consuming again');
   }
@@ -138,6 +143,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.shuttingDown = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.prestarted.pause();
     // The fleet page shows this worker draining until it has stopped.
     await this.workers.requestDrain(this.options.workerId, 'preempt').catch(() => undefined);
     await this.reconciler.stop();

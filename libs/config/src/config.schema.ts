@@ -70,6 +70,11 @@ export const EnvSchema = z.object({
     .transform((v) => [...new Set(v.split(',').map((s) => s.trim()))])
     .pipe(z.array(z.enum(['any', 'cpu', 'gpu'])).min(1))
     .optional(),
+  /**
+   * Keep a training process started, TensorFlow.js and its backend loaded, for every idle training
+   * slot, so a job's attempt skips that start (still one process per attempt).
+   */
+  WORKER_PRESTART: bool.default(true),
   /** Runs of one project training at once across the fleet; unset: no limit. */
   PROJECT_MAX_RUNNING: z.coerce.number().int().min(1).max(100_000).optional(),
   /**
@@ -193,6 +198,8 @@ export interface TrainyardConfig {
     concurrency?: number;
     /** Set by WORKER_RESOURCE_CLASSES; undefined: decided from the devices (gpu + any, or cpu + any). */
     resourceClasses?: ('any' | 'cpu' | 'gpu')[];
+    /** WORKER_PRESTART: a training process waits, loaded, in every idle slot. */
+    prestart: boolean;
     lockDurationMs: number;
     stalledIntervalMs: number;
     maxAttempts: number;

@@ -79,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       resourceClasses: e.WORKER_RESOURCE_CLASSES,
+      prestart: e.WORKER_PRESTART,
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       maxAttempts: e.WORKER_MAX_ATTEMPTS,
