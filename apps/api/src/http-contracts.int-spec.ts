@@ -270,6 +270,11 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       await call('GET', `/v1/runs/compare?ids=${runId}&names=loss,val_loss`);
       await call('POST', '/v1/models', { name: 'contracts-model', runId });
       await call('GET', '/v1/models/contracts-model/versions');
+      const models = await call<{ items: { name: string; versions: { runId: string }[] }[] }>(
+        'GET',
+        '/v1/models?limit=5',
+      );
+      expect(models.items.map((m) => [m.name, m.versions[0]!.runId])).toEqual([['contracts-model', runId]]);
 
       const { id: queued } = await call<{ id: string }>('POST', '/v1/runs', pretrain('contracts: cancelled'));
       await call('POST', `/v1/runs/${queued}/cancel`);
@@ -289,6 +294,8 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
         finetunes: [finetune('contracts: ft')],
       });
       await call('GET', `/v1/pipelines/${pipeline.id}`);
+      const pipelines = await call<{ items: { id: string; steps: number }[] }>('GET', '/v1/pipelines?limit=5');
+      expect(pipelines.items.map((p) => [p.id, p.steps])).toEqual([[pipeline.id, 2]]);
       await call('POST', `/v1/pipelines/${pipeline.id}/cancel`);
 
       const sweep = await call<{ id: string }>('POST', '/v1/sweeps', {
@@ -298,6 +305,8 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
         parameters: { 'training.learningRate': [0.001, 0.01] },
       });
       await call('GET', `/v1/sweeps/${sweep.id}`);
+      const sweeps = await call<{ items: { id: string; runs: number }[] }>('GET', '/v1/sweeps');
+      expect(sweeps.items.map((s) => [s.id, s.runs])).toEqual([[sweep.id, 2]]);
     } finally {
       release();
       await worker.close();
@@ -342,6 +351,11 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     await problem('DELETE', `/v1/runs/${unknown}`, 404);
     await problem('GET', `/v1/runs/compare?ids=${unknown}`, 404);
     await problem('GET', `/v1/pipelines/${unknown}`, 404);
+    await problem('GET', '/v1/pipelines?limit=1000', 400);
+    await problem('GET', '/v1/sweeps?cursor=not*a*cursor', 400);
+    await problem('GET', '/v1/models?limit=0', 400);
+    await problem('GET', `/v1/datasets/${unknown}/samples/0/0`, 404);
+    await problem('GET', `/v1/runs/${unknown}/checkpoints/1/archive`, 404);
     await problem('GET', `/v1/sweeps/${unknown}`, 404);
     await problem('GET', `/v1/datasets/${unknown}`, 404);
     await problem('GET', '/v1/models/nothing-by-this-name/versions', 404);

@@ -1,9 +1,9 @@
 import type { QueueList, WorkerList } from '@trainyard/contracts';
 import { getJson } from './api';
 import { clear, h } from './dom';
-import { formatAgo } from './format';
+import { formatAgo, formatDuration } from './format';
 
-/** Queue depths by state, the jobs being trained, and every worker's backend, GPU and heartbeat. */
+/** Per resource class: queue depths by state, runs waiting and for how long, the jobs being trained; every worker's classes, backend, GPU and heartbeat. */
 export function fleetPage(root: HTMLElement): () => void {
   const load = async () => {
     try {
@@ -18,7 +18,14 @@ export function fleetPage(root: HTMLElement): () => void {
           h(
             'section',
             { class: 'card' },
-            h('h2', {}, `Queue ${q.name}`),
+            h('h2', {}, `Class ${q.resourceClass} `, h('span', { class: 'muted' }, `queue ${q.name}`)),
+            h(
+              'p',
+              { class: 'waiting' },
+              q.waitingRuns
+                ? `${q.waitingRuns} run${q.waitingRuns === 1 ? '' : 's'} waiting; the longest for ${formatDuration((q.oldestWaitSeconds ?? 0) * 1000)}`
+                : 'No run waiting.',
+            ),
             h(
               'div',
               { class: 'counts' },
@@ -69,7 +76,7 @@ export function fleetPage(root: HTMLElement): () => void {
                   h(
                     'tr',
                     {},
-                    ...['Worker', 'State', 'Backend', 'GPU', 'Heartbeat', 'Training', 'Host'].map((c) =>
+                    ...['Worker', 'State', 'Backend', 'GPU', 'Classes', 'Heartbeat', 'Training', 'Host'].map((c) =>
                       h('th', {}, c),
                     ),
                   ),
@@ -93,6 +100,7 @@ export function fleetPage(root: HTMLElement): () => void {
                       ),
                       h('td', {}, w.backend ?? '—'),
                       h('td', {}, gpuText(w)),
+                      h('td', {}, w.resourceClasses.join(', ')),
                       h('td', {}, formatAgo(w.lastHeartbeatAt)),
                       h(
                         'td',

@@ -164,7 +164,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
             h(
               'thead',
               {},
-              h('tr', {}, ...['#', 'Epoch', 'Step', 'Size', 'Models', 'Files'].map((c) => h('th', {}, c))),
+              h('tr', {}, ...['#', 'Epoch', 'Step', 'Size', 'Models', 'Files', 'Archive'].map((c) => h('th', {}, c))),
             ),
             h(
               'tbody',
@@ -188,6 +188,20 @@ export function runPage(root: HTMLElement, id: string): () => void {
                   h('td', {}, formatBytes(c.bytes)),
                   h('td', {}, c.models.join(', ')),
                   files,
+                  h(
+                    'td',
+                    {},
+                    h(
+                      'a',
+                      {
+                        href: `/v1/runs/${id}/checkpoints/${c.sequence}/archive`,
+                        download: '',
+                        class: 'archive-link',
+                        title: 'Every file of the checkpoint in one .tar, manifest.json (sha256 of each) first',
+                      },
+                      '.tar',
+                    ),
+                  ),
                 );
               }),
             ),

@@ -1,7 +1,15 @@
 import type { RunListItemView, RunListPage } from '@trainyard/contracts';
 import { getJson } from './api';
 import { clear, h } from './dom';
-import { formatDuration, formatNumber, headlineMetric, kindLabel, moveSelection, runDuration } from './format';
+import {
+  formatDuration,
+  formatNumber,
+  headlineMetric,
+  kindLabel,
+  moveSelection,
+  runDuration,
+  testAccuracy,
+} from './format';
 
 const SORTS: [string, string][] = [
   ['createdAt', 'Newest'],
@@ -104,8 +112,8 @@ export function runsPage(root: HTMLElement): () => void {
       h(
         'tr',
         {},
-        ...['', 'Status', 'Kind', 'Name', 'Base', 'Best val', 'Duration', 'Images/s', 'Backend', 'Created'].map((c) =>
-          h('th', { scope: 'col' }, c),
+        ...['', 'Status', 'Kind', 'Name', 'Base', 'Best val / test', 'Duration', 'Images/s', 'Backend', 'Created'].map(
+          (c) => h('th', { scope: 'col' }, c),
         ),
       ),
     ),
@@ -155,6 +163,8 @@ export function runsPage(root: HTMLElement): () => void {
       rows.map((run, i) => {
         const metric = headlineMetric(run.kind);
         const summary = run.summaries.find((s) => s.name === metric.name);
+        // An evaluation records no validation curve: its headline is its test accuracy.
+        const accuracy = testAccuracy(run);
         return h(
           'tr',
           {
@@ -207,11 +217,13 @@ export function runsPage(root: HTMLElement): () => void {
               ? h('a', { href: `#/runs/${run.baseRunId}` }, run.baseRunName ?? run.baseRunId.slice(0, 8))
               : '—',
           ),
-          h(
-            'td',
-            { class: 'num', title: metric.name },
-            summary ? `${formatNumber(summary.best)} ${metric.label}` : '—',
-          ),
+          accuracy !== null
+            ? h('td', { class: 'num test-accuracy', title: 'test accuracy' }, `${formatNumber(accuracy)} test acc`)
+            : h(
+                'td',
+                { class: 'num', title: metric.name },
+                summary ? `${formatNumber(summary.best)} ${metric.label}` : '—',
+              ),
           h('td', { class: 'num' }, formatDuration(runDuration(run))),
           h('td', { class: 'num' }, formatNumber(run.progress?.imagesPerSec ?? null, 3)),
           h('td', {}, run.backend ?? '—'),

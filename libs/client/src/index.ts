@@ -2,6 +2,7 @@ export {
   TrainyardClient,
   type ApiKeyCreation,
   type CallOptions,
+  type PageQuery,
   type RunListQuery,
   type RunLogQuery,
   type TrainyardClientOptions,

@@ -7,6 +7,9 @@ import {
   DatasetListSchema,
   DatasetViewSchema,
   LivenessSchema,
+  ModelListSchema,
+  PipelineListSchema,
+  SweepListSchema,
   ModelVersionRegisteredSchema,
   ModelVersionsSchema,
   PipelineViewSchema,
@@ -38,6 +41,12 @@ import {
   type DatasetView,
   type DrainMode,
   type Liveness,
+  type ModelList,
+  type ModelSummary,
+  type PipelineList,
+  type PipelineSummary,
+  type SweepList,
+  type SweepSummary,
   type ModelVersionRegistered,
   type ModelVersions,
   type PipelineSpecInput,
@@ -103,6 +112,12 @@ export interface RunListQuery {
   /** Archived runs are left out unless `true` (only them) or `any`. */
   archived?: 'true' | 'false' | 'any';
   [parameter: string]: string | string[] | number | undefined;
+}
+
+/** `GET /v1/pipelines`, `/v1/sweeps` and `/v1/models`: a page of at most `limit` (1 to 100, default 25) after `cursor`. */
+export interface PageQuery {
+  limit?: number;
+  cursor?: string;
 }
 
 export interface RunLogQuery {
@@ -283,6 +298,14 @@ export class TrainyardClient {
     return this.send('GET', `/v1/runs/${seg(id)}/checkpoints/${sequence}/download`, { ...opts, query: { file } });
   }
 
+  /**
+   * A complete checkpoint as one tar archive (every file under `<run>-ckpt<N>/`, manifest.json
+   * first), as a streamed response; `content-length` when the server could compute it.
+   */
+  downloadCheckpointArchive(id: string, sequence: number, opts?: CallOptions): Promise<Response> {
+    return this.send('GET', `/v1/runs/${seg(id)}/checkpoints/${sequence}/archive`, opts);
+  }
+
   /** The PNG grid of augmented samples of a run's data, as a response. */
   augmentationPreview(id: string, opts?: CallOptions): Promise<Response> {
     return this.send('GET', `/v1/runs/${seg(id)}/augmentation.png`, opts);
@@ -335,6 +358,16 @@ export class TrainyardClient {
     return this.json('GET', `/v1/pipelines/${seg(id)}`, PipelineViewSchema, opts);
   }
 
+  /** One page of pipelines, newest first. */
+  listPipelines(query: PageQuery = {}, opts?: CallOptions): Promise<PipelineList> {
+    return this.json('GET', '/v1/pipelines', PipelineListSchema, { ...opts, query: { ...query } });
+  }
+
+  /** Every pipeline, page after page, fetched as the caller iterates. */
+  pipelines(query: PageQuery = {}, opts?: CallOptions): AsyncGenerator<PipelineSummary> {
+    return this.pages((q) => this.listPipelines(q, opts), query);
+  }
+
   cancelPipeline(id: string, opts?: CallOptions): Promise<PipelineView> {
     return this.json('POST', `/v1/pipelines/${seg(id)}/cancel`, PipelineViewSchema, { ...opts, idempotent: true });
   }
@@ -347,12 +380,32 @@ export class TrainyardClient {
     return this.json('GET', `/v1/sweeps/${seg(id)}`, SweepViewSchema, opts);
   }
 
+  /** One page of sweeps, newest first. */
+  listSweeps(query: PageQuery = {}, opts?: CallOptions): Promise<SweepList> {
+    return this.json('GET', '/v1/sweeps', SweepListSchema, { ...opts, query: { ...query } });
+  }
+
+  /** Every sweep, page after page. */
+  sweeps(query: PageQuery = {}, opts?: CallOptions): AsyncGenerator<SweepSummary> {
+    return this.pages((q) => this.listSweeps(q, opts), query);
+  }
+
   registerModel(name: string, runId: string, opts?: CallOptions): Promise<ModelVersionRegistered> {
     return this.json('POST', '/v1/models', ModelVersionRegisteredSchema, { ...opts, body: { name, runId } });
   }
 
   modelVersions(name: string, opts?: CallOptions): Promise<ModelVersions> {
     return this.json('GET', `/v1/models/${seg(name)}/versions`, ModelVersionsSchema, opts);
+  }
+
+  /** One page of registered models by name, each with its newest versions and the run of each. */
+  listModels(query: PageQuery = {}, opts?: CallOptions): Promise<ModelList> {
+    return this.json('GET', '/v1/models', ModelListSchema, { ...opts, query: { ...query } });
+  }
+
+  /** Every registered model, page after page. */
+  models(query: PageQuery = {}, opts?: CallOptions): AsyncGenerator<ModelSummary> {
+    return this.pages((q) => this.listModels(q, opts), query);
   }
 
   registerDataset(name: string, location: DatasetLocation, opts?: CallOptions): Promise<DatasetView> {
@@ -365,6 +418,11 @@ export class TrainyardClient {
 
   dataset(id: string, opts?: CallOptions): Promise<DatasetView> {
     return this.json('GET', `/v1/datasets/${seg(id)}`, DatasetViewSchema, opts);
+  }
+
+  /** Sample image `index` of class `classIndex` of a dataset (PNG, JPEG or WebP, as stored), as a response. */
+  datasetSample(id: string, classIndex: number, index: number, opts?: CallOptions): Promise<Response> {
+    return this.send('GET', `/v1/datasets/${seg(id)}/samples/${classIndex}/${index}`, opts);
   }
 
   // ---- fleet ----
@@ -390,6 +448,19 @@ export class TrainyardClient {
   }
 
   // ---- transport ----
+
+  /** Items of page after page of a keyset list, fetched as the caller iterates. */
+  private async *pages<T>(
+    fetchPage: (query: PageQuery) => Promise<{ items: T[]; nextCursor: string | null }>,
+    query: PageQuery,
+  ): AsyncGenerator<T> {
+    let cursor = query.cursor;
+    do {
+      const page = await fetchPage({ ...query, cursor });
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
 
   private async json<S extends z.ZodType>(
     method: Method,

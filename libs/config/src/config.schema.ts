@@ -61,6 +61,27 @@ export const EnvSchema = z.object({
   API_PORT: port.default(3000),
   /** Jobs one worker trains at once; unset: one per GPU on a worker whose backend is tensorflow-gpu, otherwise 1. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * The resource classes whose queues a worker consumes (any, cpu, gpu; comma-separated); unset:
+   * gpu and any on a worker with GPUs, cpu and any without.
+   */
+  WORKER_RESOURCE_CLASSES: z
+    .string()
+    .transform((v) => [...new Set(v.split(',').map((s) => s.trim()))])
+    .pipe(z.array(z.enum(['any', 'cpu', 'gpu'])).min(1))
+    .optional(),
+  /**
+   * Keep a training process started, TensorFlow.js and its backend loaded, for every idle training
+   * slot, so a job's attempt skips that start (still one process per attempt).
+   */
+  WORKER_PRESTART: bool.default(true),
+  /** Runs of one project training at once across the fleet; unset: no limit. */
+  PROJECT_MAX_RUNNING: z.coerce.number().int().min(1).max(100_000).optional(),
+  /**
+   * `true`: accept a run no live worker could serve (its class, or memoryGb) and let it wait for
+   * one; by default such a submit is answered 422. With no live worker at all runs always wait.
+   */
+  QUEUE_UNSERVABLE_RUNS: bool.default(false),
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).max(600000).default(30000),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(30000),
   WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
@@ -168,6 +189,10 @@ export interface TrainyardConfig {
     modelParameters: number;
     sseConnectionsPerKey: number;
     sseConnectionsPerProcess: number;
+    /** Runs of one project training at once (PROJECT_MAX_RUNNING); undefined: no limit. */
+    runningRunsPerProject?: number;
+    /** Accept runs no live worker can serve (QUEUE_UNSERVABLE_RUNS) instead of answering 422. */
+    queueUnservable: boolean;
   };
   /** Local-path and file:// reads: only under these real paths; folder walks bounded. */
   paths: { localRoots: string[]; walkMaxFiles: number; walkMaxMs: number };
@@ -175,6 +200,10 @@ export interface TrainyardConfig {
   worker: {
     /** Set by WORKER_CONCURRENCY; undefined: the worker decides from its devices at start (one per GPU). */
     concurrency?: number;
+    /** Set by WORKER_RESOURCE_CLASSES; undefined: decided from the devices (gpu + any, or cpu + any). */
+    resourceClasses?: ('any' | 'cpu' | 'gpu')[];
+    /** WORKER_PRESTART: a training process waits, loaded, in every idle slot. */
+    prestart: boolean;
     lockDurationMs: number;
     stalledIntervalMs: number;
     maxAttempts: number;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DatasetSpecSchema } from './dataset.schema';
+import { PrioritySchema, ResourcesSchema } from './resources.schema';
 import { NameSchema } from './text.schema';
 
 export const EVALUATION_SPLITS = ['test', 'validation', 'train'] as const;
@@ -26,6 +27,8 @@ export const EvaluateSpecSchema = z
     /** Top-k accuracy's k (capped at the number of classes). */
     topK: z.int().min(1).max(100).default(5),
     batchSize: z.int().min(1).max(1024).default(64),
+    resources: ResourcesSchema.optional(),
+    priority: PrioritySchema.optional(),
   })
   .strict();
 export type EvaluateSpec = z.infer<typeof EvaluateSpecSchema>;

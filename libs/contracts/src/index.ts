@@ -1,6 +1,7 @@
 export * from './run-state';
 export * from './dataset.schema';
 export * from './run-spec.schema';
+export * from './resources.schema';
 export * from './training-spec.schema';
 export * from './metric-goal';
 export * from './queue.contract';

@@ -10,6 +10,7 @@ import { datasetClassCount, datasetImageShape, DatasetSpecSchema } from './datas
 import { EvaluateSpecSchema } from './evaluate-spec.schema';
 import { checkClassifierLayers, checkLayersAutoencoder } from './layers-model';
 import { inferTopology, type LayersTopology, LayersTopologySchema } from './layers-topology';
+import { PrioritySchema, ResourcesSchema } from './resources.schema';
 import { ONLY_WHEN_VALID } from './schema-guards';
 import { NameSchema } from './text.schema';
 import { checkValidationRules, type TrainingSpec, TrainingSpecSchema } from './training-spec.schema';
@@ -164,6 +165,12 @@ export const ClassifierSchema = z
   }, ONLY_WHEN_VALID);
 export type ClassifierSpec = z.infer<typeof ClassifierSchema>;
 
+/** Where and when the run's job runs: its resource class and priority (resources.schema.ts). */
+const placement = {
+  resources: ResourcesSchema.optional(),
+  priority: PrioritySchema.optional(),
+};
+
 export const PretrainSpecSchema = z
   .object({
     kind: z.literal('pretrain'),
@@ -172,6 +179,7 @@ export const PretrainSpecSchema = z
     model: AutoencoderSchema.prefault({ type: 'conv-autoencoder' }),
     training: TrainingSpecSchema.prefault({}),
     checkpoint: CheckpointSpecSchema.prefault({}),
+    ...placement,
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -196,6 +204,7 @@ export const FinetuneSpecSchema = z
     augmentation: AugmentationSpecSchema.optional(),
     training: TrainingSpecSchema.prefault({}),
     checkpoint: CheckpointSpecSchema.prefault({}),
+    ...placement,
   })
   .strict()
   .superRefine((spec, ctx) => {

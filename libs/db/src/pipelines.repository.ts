@@ -1,4 +1,4 @@
-import type { PipelineStatus, PipelineView, RunKind, RunSpec } from '@trainyard/contracts';
+import type { PipelineStatus, PipelineView, Placement, RunKind, RunSpec } from '@trainyard/contracts';
 import { chosenCheckpoint } from './checkpoint-choice';
 import type { Prisma, PrismaClient } from './generated/prisma/client';
 import type { Run } from './model-types';
@@ -21,7 +21,7 @@ export interface PipelineRunCreation {
 export interface PipelineAdvance {
   status: PipelineStatus;
   /** Runs released this time: enqueue them. */
-  released: { id: string; kind: RunKind }[];
+  released: { id: string; kind: RunKind; spec: Placement }[];
   /** Waiting runs cancelled this time: their jobs, if any, can be removed. */
   cancelled: string[];
 }
@@ -162,7 +162,7 @@ export class PipelinesRepository {
           updatedAt: new Date(),
         },
       });
-      outcome.released.push({ id: run.id, kind: run.kind as RunKind });
+      outcome.released.push({ id: run.id, kind: run.kind as RunKind, spec: released });
     }
     return undefined;
   }
