@@ -1,9 +1,11 @@
 // Builds @trainyard/client (libs/client) as a package of its own in dist/packages/client:
 // its sources and the contracts it is typed by (libs/contracts, whose only dependency is zod),
 // compiled with swc as tools/build.mjs does (the @trainyard/* aliases become relative requires),
-// declarations from tsc with the same aliases made relative, and libs/client/package.json (main
-// and types point into the folder). `npm pack` in dist/packages/client makes the tarball;
-// nothing of the API, the worker or the database is in it.
+// declarations from tsc with the same aliases made relative, and libs/client/package.json (main,
+// types and exports point into the folder: `@trainyard/client` is the Node entry with the zod
+// layer, `@trainyard/client/browser` the transport alone, which loads neither zod nor node:).
+// `npm pack` in dist/packages/client makes the tarball; nothing of the API, the worker or the
+// database is in it.
 import { execFileSync } from 'node:child_process';
 import { transformFile } from '@swc/core';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -54,7 +56,7 @@ await writeFile(
       types: ['node'],
       skipLibCheck: true,
     },
-    files: [join(root, 'libs/client/src/index.ts')],
+    files: [join(root, 'libs/client/src/index.ts'), join(root, 'libs/client/src/browser.ts')],
   }),
 );
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { stdio: 'inherit' });

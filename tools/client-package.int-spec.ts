@@ -40,6 +40,25 @@ describe('@trainyard/client built as its own package', () => {
     expect(out).toEqual({ baseUrl: 'http://127.0.0.1:9', error: 'function', outside: [] });
   });
 
+  it('loads its browser entry without zod or any node: module', () => {
+    const script = `
+      const before = new Set(Object.keys(require.cache));
+      const { TrainyardClientCore } = require('@trainyard/client/browser');
+      const client = new TrainyardClientCore('', undefined, { credentials: 'same-origin' });
+      const loaded = Object.keys(require.cache).filter((f) => !before.has(f));
+      console.log(JSON.stringify({ url: client.checkpointArchiveUrl('r 1', 2), loaded }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: consumer, encoding: 'utf8' })) as {
+      url: string;
+      loaded: string[];
+    };
+    expect(out.url).toBe('/v1/runs/r%201/checkpoints/2/archive');
+    expect(out.loaded.length).toBeGreaterThan(0);
+    expect(out.loaded.filter((f) => !f.includes('/node_modules/@trainyard/client/'))).toEqual([]);
+    expect(out.loaded.filter((f) => /response-schemas|trainyard-client\.js|contracts/.test(f))).toEqual([]);
+    // Nothing in the modules it loads names a node: built-in.
+    for (const file of out.loaded) expect(readFileSync(file, 'utf8')).not.toMatch(/require\(["']node:/);
+  });
+
   it('type-checks a consumer against its declarations, and refuses a wrong use', () => {
     const tsc = (source: string) => {
       writeFileSync(join(consumer, 'use.ts'), source);
@@ -79,6 +98,17 @@ describe('@trainyard/client built as its own package', () => {
       }
       void main;`;
     expect(tsc(good)).toBe('');
+    const browser = `import { TrainyardClientCore, TrainyardApiError } from '@trainyard/client/browser';
+      async function main(): Promise<string> {
+        const client = new TrainyardClientCore('', undefined, { credentials: 'same-origin' });
+        try {
+          return (await client.whoami()).name + client.datasetSampleUrl('d', 0, 1);
+        } catch (error) {
+          return error instanceof TrainyardApiError ? error.detail : '';
+        }
+      }
+      void main;`;
+    expect(tsc(browser)).toBe('');
     expect(
       tsc(`import { TrainyardClient } from '@trainyard/client';
       const n: number = new TrainyardClient('x').baseUrl;`),

@@ -1,70 +1,54 @@
-import type { DatasetList, DatasetView, ModelList, ModelSummary } from '@trainyard/contracts';
-import { getJson } from './api';
+import type { DatasetView, ModelSummary } from '@trainyard/contracts';
+import { api, errorText } from './api';
 import { clear, h } from './dom';
+import { listTable, pagedListPage } from './list-page';
 
 /** Registered models by name: each version, the run that made it (linked) and its checkpoint. */
 export function modelsPage(root: HTMLElement): () => void {
-  let rows: ModelSummary[] = [];
-  let nextCursor: string | null = null;
-  const list = h('div', { id: 'models' });
-  const message = h('p', { class: 'muted', role: 'status' });
-  const more = h('button', { type: 'button', onclick: () => void load(true) }, 'Load more');
-  const load = async (append = false) => {
-    try {
-      const page = await getJson<ModelList>(
-        `/v1/models?limit=50${append && nextCursor ? `&cursor=${encodeURIComponent(nextCursor)}` : ''}`,
-      );
-      rows = append ? [...rows, ...page.items] : page.items;
-      nextCursor = page.nextCursor;
-      message.textContent = rows.length ? '' : 'No registered models: `trainyard models register NAME RUN`.';
-      clear(
-        list,
-        rows.map((m) =>
+  return pagedListPage<ModelSummary>(root, {
+    title: 'Models',
+    fetchPage: (query) => api.listModels(query),
+    empty: 'No registered models: `trainyard models register NAME RUN`.',
+    container: h('div', { id: 'models' }),
+    render: (rows) =>
+      rows.map((m) =>
+        h(
+          'section',
+          { class: 'card model', 'data-model': m.name },
+          h('h2', {}, m.name, h('span', { class: 'muted' }, ` · v${m.latestVersion} · project ${m.project}`)),
           h(
-            'section',
-            { class: 'card model', 'data-model': m.name },
-            h('h2', {}, m.name, h('span', { class: 'muted' }, ` · v${m.latestVersion} · project ${m.project}`)),
+            'table',
+            { class: 'compact' },
             h(
-              'table',
-              { class: 'compact' },
+              'thead',
+              {},
               h(
-                'thead',
+                'tr',
                 {},
+                ['Version', 'Made by run', 'Checkpoint', 'Registered'].map((c) => h('th', {}, c)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              m.versions.map((v) =>
                 h(
                   'tr',
-                  {},
-                  ['Version', 'Made by run', 'Checkpoint', 'Registered'].map((c) => h('th', {}, c)),
-                ),
-              ),
-              h(
-                'tbody',
-                {},
-                m.versions.map((v) =>
-                  h(
-                    'tr',
-                    { 'data-version': v.version },
-                    h('td', {}, `v${v.version}`),
-                    h('td', {}, h('a', { href: `#/runs/${v.runId}`, class: 'version-run' }, v.runId)),
-                    h('td', { class: 'muted', title: v.checkpointId }, v.checkpointId.slice(0, 8)),
-                    h('td', { class: 'muted' }, new Date(v.createdAt).toLocaleString()),
-                  ),
+                  { 'data-version': v.version },
+                  h('td', {}, `v${v.version}`),
+                  h('td', {}, h('a', { href: `#/runs/${v.runId}`, class: 'version-run' }, v.runId)),
+                  h('td', { class: 'muted', title: v.checkpointId }, v.checkpointId.slice(0, 8)),
+                  h('td', { class: 'muted' }, new Date(v.createdAt).toLocaleString()),
                 ),
               ),
             ),
-            m.versionCount > m.versions.length
-              ? h('p', { class: 'muted' }, `${m.versionCount - m.versions.length} older versions not shown`)
-              : '',
           ),
+          m.versionCount > m.versions.length
+            ? h('p', { class: 'muted' }, `${m.versionCount - m.versions.length} older versions not shown`)
+            : '',
         ),
-      );
-      more.hidden = !nextCursor;
-    } catch (err) {
-      message.textContent = (err as Error).message;
-    }
-  };
-  clear(root, h('h1', {}, 'Models'), message, list, more);
-  void load();
-  return () => undefined;
+      ),
+  });
 }
 
 /** Sample images shown per class on a dataset's page (the API serves up to 16). */
@@ -73,7 +57,8 @@ const SAMPLES_SHOWN = 8;
 /** Registered image folders: their classes and image counts, and a few sample images of each class. */
 export function datasetsPage(root: HTMLElement, selected?: string): () => void {
   clear(root, h('h1', {}, 'Datasets'), h('p', { class: 'muted' }, 'Loading…'));
-  void getJson<DatasetList>('/v1/datasets')
+  void api
+    .datasets()
     .then(({ items }) => {
       const current = items.find((d) => d.id === selected);
       clear(
@@ -81,33 +66,20 @@ export function datasetsPage(root: HTMLElement, selected?: string): () => void {
         h('h1', {}, current ? `Dataset ${current.name}` : 'Datasets'),
         items.length === 0
           ? h('p', { class: 'muted' }, 'No registered datasets: `trainyard datasets register NAME --path DIR`.')
-          : h(
-              'div',
-              { class: 'table-wrap' },
+          : listTable(
+              'datasets-table',
+              ['Name', 'Classes', 'Images', 'Where'],
               h(
-                'table',
-                { id: 'datasets-table' },
-                h(
-                  'thead',
-                  {},
+                'tbody',
+                {},
+                items.map((d) =>
                   h(
                     'tr',
-                    {},
-                    ['Name', 'Classes', 'Images', 'Where'].map((c) => h('th', { scope: 'col' }, c)),
-                  ),
-                ),
-                h(
-                  'tbody',
-                  {},
-                  items.map((d) =>
-                    h(
-                      'tr',
-                      { class: d.id === selected ? 'selected' : '', 'data-id': d.id },
-                      h('td', {}, h('a', { href: `#/datasets/${d.id}` }, d.name)),
-                      h('td', { class: 'num' }, d.classNames.length),
-                      h('td', { class: 'num' }, d.images),
-                      h('td', { class: 'muted' }, d.uri),
-                    ),
+                    { class: d.id === selected ? 'selected' : '', 'data-id': d.id },
+                    h('td', {}, h('a', { href: `#/datasets/${d.id}` }, d.name)),
+                    h('td', { class: 'num' }, d.classNames.length),
+                    h('td', { class: 'num' }, d.images),
+                    h('td', { class: 'muted' }, d.uri),
                   ),
                 ),
               ),
@@ -115,7 +87,7 @@ export function datasetsPage(root: HTMLElement, selected?: string): () => void {
         current ? datasetDetail(current) : '',
       );
     })
-    .catch((err: Error) => clear(root, h('p', { class: 'error' }, err.message)));
+    .catch((err: unknown) => clear(root, h('p', { class: 'error' }, errorText(err))));
   return () => undefined;
 }
 
@@ -154,7 +126,7 @@ function datasetDetail(d: DatasetView): HTMLElement {
               Array.from({ length: Math.min(count, SAMPLES_SHOWN) }, (_, n) => {
                 const img = h('img', {
                   class: 'sample',
-                  src: `/v1/datasets/${d.id}/samples/${i}/${n}`,
+                  src: api.datasetSampleUrl(d.id, i, n),
                   alt: `${name} #${n + 1}`,
                   loading: 'lazy',
                   width: 48,

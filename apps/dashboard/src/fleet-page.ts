@@ -1,5 +1,4 @@
-import type { QueueList, WorkerList } from '@trainyard/contracts';
-import { getJson } from './api';
+import { api, errorText } from './api';
 import { clear, h } from './dom';
 import { formatAgo, formatDuration } from './format';
 
@@ -7,10 +6,7 @@ import { formatAgo, formatDuration } from './format';
 export function fleetPage(root: HTMLElement): () => void {
   const load = async () => {
     try {
-      const [queues, workers] = await Promise.all([
-        getJson<QueueList>('/v1/queues'),
-        getJson<WorkerList>('/v1/workers'),
-      ]);
+      const [queues, workers] = await Promise.all([api.queues(), api.workers()]);
       clear(
         root,
         h('h1', {}, 'Queues & workers'),
@@ -117,7 +113,7 @@ export function fleetPage(root: HTMLElement): () => void {
         ),
       );
     } catch (err) {
-      clear(root, h('p', { class: 'error' }, (err as Error).message));
+      clear(root, h('p', { class: 'error' }, errorText(err)));
     }
   };
   void load();

@@ -1,69 +1,32 @@
-import type { PipelineList, PipelineSummary, PipelineView, RunView } from '@trainyard/contracts';
-import { getJson, sendJson } from './api';
+import type { PipelineSummary, PipelineView, RunView } from '@trainyard/contracts';
+import { api, errorText } from './api';
 import { clear, h, s } from './dom';
 import { countsText, formatNumber, kindLabel, testAccuracy } from './format';
+import { listTable, pagedListPage } from './list-page';
 
 /** Pipelines newest first, a page at a time. */
 export function pipelinesPage(root: HTMLElement): () => void {
-  let rows: PipelineSummary[] = [];
-  let nextCursor: string | null = null;
   const body = h('tbody');
-  const message = h('p', { class: 'muted', role: 'status' });
-  const more = h('button', { type: 'button', onclick: () => void load(true) }, 'Load more');
-  const load = async (append = false) => {
-    try {
-      const page = await getJson<PipelineList>(
-        `/v1/pipelines?limit=50${append && nextCursor ? `&cursor=${encodeURIComponent(nextCursor)}` : ''}`,
-      );
-      rows = append ? [...rows, ...page.items] : page.items;
-      nextCursor = page.nextCursor;
-      message.textContent = rows.length ? '' : 'No pipelines yet: submit one with `trainyard submit pipeline.yaml`.';
-      clear(
-        body,
-        rows.map((p) =>
-          h(
-            'tr',
-            { 'data-id': p.id },
-            h('td', {}, h('span', { class: `badge ${p.status.toLowerCase()}` }, p.status.toLowerCase())),
-            h('td', {}, h('a', { href: `#/pipelines/${p.id}` }, p.name)),
-            h('td', { class: 'num' }, p.steps),
-            h('td', {}, countsText(p.counts)),
-            h('td', { class: 'muted' }, new Date(p.createdAt).toLocaleString()),
-          ),
-        ),
-      );
-      more.hidden = !nextCursor;
-    } catch (err) {
-      message.textContent = (err as Error).message;
-    }
-  };
-  clear(
-    root,
-    h('h1', {}, 'Pipelines'),
-    message,
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { id: 'pipelines-table' },
+  return pagedListPage<PipelineSummary>(root, {
+    title: 'Pipelines',
+    fetchPage: (query) => api.listPipelines(query),
+    empty: 'No pipelines yet: submit one with `trainyard submit pipeline.yaml`.',
+    container: body,
+    frame: listTable('pipelines-table', ['Status', 'Name', 'Steps', 'Runs', 'Created'], body),
+    render: (rows) =>
+      rows.map((p) =>
         h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ['Status', 'Name', 'Steps', 'Runs', 'Created'].map((c) => h('th', { scope: 'col' }, c)),
-          ),
+          'tr',
+          { 'data-id': p.id },
+          h('td', {}, h('span', { class: `badge ${p.status.toLowerCase()}` }, p.status.toLowerCase())),
+          h('td', {}, h('a', { href: `#/pipelines/${p.id}` }, p.name)),
+          h('td', { class: 'num' }, p.steps),
+          h('td', {}, countsText(p.counts)),
+          h('td', { class: 'muted' }, new Date(p.createdAt).toLocaleString()),
         ),
-        body,
       ),
-    ),
-    more,
-  );
-  void load();
-  const timer = window.setInterval(() => !nextCursor && document.visibilityState === 'visible' && void load(), 5000);
-  return () => window.clearInterval(timer);
+    refresh: true,
+  });
 }
 
 const BOX = { w: 250, h: 54, gapX: 70, gapY: 14, pad: 12 };
@@ -162,10 +125,10 @@ export function pipelinePage(root: HTMLElement, id: string): () => void {
       onclick: async () => {
         (confirm as HTMLButtonElement).disabled = true;
         try {
-          draw(await sendJson<PipelineView>('POST', `/v1/pipelines/${id}/cancel`));
+          draw(await api.cancelPipeline(id));
           message.textContent = 'Cancelled: waiting steps stopped now, running ones stop between batches.';
         } catch (err) {
-          message.textContent = (err as Error).message;
+          message.textContent = errorText(err);
         } finally {
           confirm.hidden = true;
           (confirm as HTMLButtonElement).disabled = false;
@@ -203,10 +166,10 @@ export function pipelinePage(root: HTMLElement, id: string): () => void {
   };
   const load = async () => {
     try {
-      const p = await getJson<PipelineView>(`/v1/pipelines/${id}`);
+      const p = await api.pipeline(id);
       if (!stopped) draw(p);
     } catch (err) {
-      message.textContent = (err as Error).message;
+      message.textContent = errorText(err);
     }
   };
   clear(root, header, message, graph);

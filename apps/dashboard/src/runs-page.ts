@@ -1,5 +1,6 @@
-import type { RunListItemView, RunListPage } from '@trainyard/contracts';
-import { getJson } from './api';
+import type { RunListItemView } from '@trainyard/contracts';
+import type { RunListQuery } from '@trainyard/client/browser';
+import { api, errorText } from './api';
 import { clear, h } from './dom';
 import {
   formatDuration,
@@ -145,7 +146,7 @@ export function runsPage(root: HTMLElement): () => void {
     q.set('limit', '50');
     if (append && nextCursor) q.set('cursor', nextCursor);
     try {
-      const page = await getJson<RunListPage>(`/v1/runs?${q}`);
+      const page = await api.listRuns(listQuery(q));
       const keep = rows[selected]?.id;
       rows = append ? [...rows, ...page.items] : page.items;
       nextCursor = page.nextCursor;
@@ -153,7 +154,7 @@ export function runsPage(root: HTMLElement): () => void {
       message.textContent = rows.length ? '' : 'No runs match.';
       render();
     } catch (err) {
-      message.textContent = (err as Error).message;
+      message.textContent = errorText(err);
     }
   }
 
@@ -321,4 +322,14 @@ export function runsPage(root: HTMLElement): () => void {
     window.clearInterval(timer);
     document.removeEventListener('keydown', onKey);
   };
+}
+
+/** The table's filters as the client's query: a parameter given more than once (`tag`) as a list. */
+function listQuery(q: URLSearchParams): RunListQuery {
+  const query: RunListQuery = {};
+  for (const name of new Set(q.keys())) {
+    const values = q.getAll(name);
+    query[name] = values.length > 1 ? values : values[0];
+  }
+  return query;
 }

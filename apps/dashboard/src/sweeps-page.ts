@@ -1,71 +1,34 @@
-import type { SweepList, SweepSummary, SweepView } from '@trainyard/contracts';
-import { getJson } from './api';
+import type { SweepSummary } from '@trainyard/contracts';
+import { api, errorText } from './api';
 import { clear, h } from './dom';
 import { countsText, formatNumber } from './format';
+import { listTable, pagedListPage } from './list-page';
 import { scatterPlot } from './scatter';
 
 /** Sweeps newest first, a page at a time ("Load more" follows the cursor). */
 export function sweepsPage(root: HTMLElement): () => void {
-  let rows: SweepSummary[] = [];
-  let nextCursor: string | null = null;
   const body = h('tbody');
-  const message = h('p', { class: 'muted', role: 'status' });
-  const more = h('button', { type: 'button', onclick: () => void load(true) }, 'Load more');
-  const load = async (append = false) => {
-    try {
-      const page = await getJson<SweepList>(
-        `/v1/sweeps?limit=50${append && nextCursor ? `&cursor=${encodeURIComponent(nextCursor)}` : ''}`,
-      );
-      rows = append ? [...rows, ...page.items] : page.items;
-      nextCursor = page.nextCursor;
-      message.textContent = rows.length ? '' : 'No sweeps yet: submit one with `trainyard submit sweep.yaml`.';
-      clear(
-        body,
-        rows.map((w) =>
-          h(
-            'tr',
-            { 'data-id': w.id },
-            h('td', {}, h('a', { href: `#/sweeps/${w.id}` }, w.name)),
-            h('td', {}, w.strategy),
-            h('td', {}, `${w.metric} (${w.goal})`),
-            h('td', {}, w.parameters.join(', ')),
-            h('td', {}, `${w.runs}: ${countsText(w.counts)}`),
-            h('td', { class: 'muted' }, new Date(w.createdAt).toLocaleString()),
-          ),
-        ),
-      );
-      more.hidden = !nextCursor;
-    } catch (err) {
-      message.textContent = (err as Error).message;
-    }
-  };
-  clear(
-    root,
-    h('h1', {}, 'Sweeps'),
-    message,
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { id: 'sweeps-table' },
+  return pagedListPage<SweepSummary>(root, {
+    title: 'Sweeps',
+    fetchPage: (query) => api.listSweeps(query),
+    empty: 'No sweeps yet: submit one with `trainyard submit sweep.yaml`.',
+    container: body,
+    frame: listTable('sweeps-table', ['Name', 'Strategy', 'Metric', 'Parameters', 'Runs', 'Created'], body),
+    render: (rows) =>
+      rows.map((w) =>
         h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ['Name', 'Strategy', 'Metric', 'Parameters', 'Runs', 'Created'].map((c) => h('th', { scope: 'col' }, c)),
-          ),
+          'tr',
+          { 'data-id': w.id },
+          h('td', {}, h('a', { href: `#/sweeps/${w.id}` }, w.name)),
+          h('td', {}, w.strategy),
+          h('td', {}, `${w.metric} (${w.goal})`),
+          h('td', {}, w.parameters.join(', ')),
+          h('td', {}, `${w.runs}: ${countsText(w.counts)}`),
+          h('td', { class: 'muted' }, new Date(w.createdAt).toLocaleString()),
         ),
-        body,
       ),
-    ),
-    more,
-  );
-  void load();
-  const timer = window.setInterval(() => !nextCursor && document.visibilityState === 'visible' && void load(), 5000);
-  return () => window.clearInterval(timer);
+    refresh: true,
+  });
 }
 
 /** A sweep: its runs by status, the leaderboard best first, and each parameter plotted against the metric. */
@@ -73,7 +36,7 @@ export function sweepPage(root: HTMLElement, id: string): () => void {
   let stopped = false;
   const load = async () => {
     try {
-      const sweep = await getJson<SweepView>(`/v1/sweeps/${id}`);
+      const sweep = await api.sweep(id);
       if (stopped) return;
       const parameters = Object.keys((sweep.spec as { parameters?: Record<string, unknown> }).parameters ?? {});
       const ranked = sweep.leaderboard.filter((e) => e.value !== null);
@@ -146,7 +109,7 @@ export function sweepPage(root: HTMLElement, id: string): () => void {
       const finished = sweep.leaderboard.every((e) => !['QUEUED', 'RUNNING', 'PREEMPTED'].includes(e.status));
       if (finished) window.clearInterval(timer);
     } catch (err) {
-      clear(root, h('p', { class: 'error' }, (err as Error).message));
+      clear(root, h('p', { class: 'error' }, errorText(err)));
     }
   };
   void load();
