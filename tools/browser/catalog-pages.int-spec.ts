@@ -1,24 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
 import sharp from 'sharp';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { authorizedFetch, createFreshDatabase, testAdminKey, type FreshDatabase } from '@trainyard/db/testing';
-import { freePort, startApp, waitFor, type AppProcess } from '../e2e/processes';
-
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const ARTIFACTS = join(__dirname, '../../test-artifacts/browser');
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+import type { Page } from 'playwright-core';
+import { waitFor } from '../e2e/processes';
+import { startLiveDashboard, type LiveDashboard } from './live-dashboard';
 
 /**
  * The pipelines, sweeps, models and datasets pages in headless Chromium against a live API and
@@ -30,101 +16,50 @@ const CHROMIUM_FLAGS = [
  * in test-artifacts/browser/.
  */
 describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium', () => {
-  const queueName = `browser-catalog-${randomUUID()}`;
-  let database: FreshDatabase;
-  let home: string;
+  let live: LiveDashboard;
   let roots: string;
-  let api: AppProcess;
-  let worker: AppProcess;
   let baseUrl: string;
-  let browser: Browser;
   let page: Page;
-  const adminKey = testAdminKey();
-  const fetch = authorizedFetch(adminKey);
-  const cspViolations: string[] = [];
   const ids: Record<string, string> = {};
 
   const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 24, testPerClass: 6 } as const;
-  const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
+  const encoder = { inputShape: [16, 16, 1] as [number, number, 1], filters: [4], latentDim: 8 };
   const pretrain = (name: string, epochs = 1) => ({
-    kind: 'pretrain',
+    kind: 'pretrain' as const,
     name,
     dataset: shapes,
-    model: { type: 'conv-autoencoder', ...encoder },
+    model: { type: 'conv-autoencoder' as const, ...encoder },
     training: { epochs, batchSize: 16, seed: 1 },
   });
   const finetune = (name: string) => ({
-    kind: 'finetune',
+    kind: 'finetune' as const,
     name,
     dataset: { ...shapes, labelsPerClass: 12 },
-    model: { type: 'classifier', ...encoder },
+    model: { type: 'classifier' as const, ...encoder },
     training: { epochs: 1, batchSize: 16, seed: 1 },
   });
-
-  async function post<T = { id: string }>(path: string, body: unknown): Promise<T> {
-    const res = await fetch(`${baseUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    expect({ path, status: res.status }).toEqual({ path, status: 201 });
-    return (await res.json()) as T;
-  }
-  const get = async <T>(path: string): Promise<T> => (await (await fetch(`${baseUrl}${path}`)).json()) as T;
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  const logs = () => `--- worker ---\n${worker.output().slice(-3000)}\n--- api ---\n${api.output().slice(-2000)}`;
+  const shot = (name: string) => live.shot(name);
+  const logs = () => live.logs();
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    database = await createFreshDatabase();
-    home = mkdtempSync(join(tmpdir(), 'trainyard-browser-catalog-'));
     roots = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-browser-sets-')));
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    const env = {
-      DATABASE_URL: database.url,
-      TRAINYARD_HOME: home,
-      TRAINYARD_QUEUE: queueName,
-      TRAINYARD_LOCAL_ROOTS: roots,
-      API_PORT: String(port),
-      TRAINYARD_ADMIN_KEY: adminKey,
-      TRAINYARD_BACKEND: 'wasm',
-      WORKER_MAX_ATTEMPTS: '1',
-      LOG_LEVEL: 'warn',
-    };
-    api = startApp('api', env);
-    worker = startApp('worker', env);
-    await waitFor(
-      'the API to be ready',
-      async () => ((await fetch(`${baseUrl}/readyz`)).ok ? true : undefined),
-      60_000,
-      () => api.output(),
-    );
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    live = await startLiveDashboard({
+      name: 'browser-catalog',
+      viewport: { width: 1280, height: 900 },
+      env: { TRAINYARD_LOCAL_ROOTS: roots },
     });
+    ({ baseUrl, page } = live);
     await page.goto(`${baseUrl}/`);
-    await page.fill('#api-key', adminKey);
-    await page.click('form.sign-in button[type=submit]');
-    await page.locator('form.sign-in').waitFor({ state: 'detached' });
+    await live.signIn();
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await Promise.all([api?.stop(), worker?.stop()]);
-    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    await database?.drop();
-    for (const dir of [home, roots]) if (dir) rmSync(dir, { recursive: true, force: true });
+    await live?.stop();
+    if (roots) rmSync(roots, { recursive: true, force: true });
   });
 
   it("draws a pipeline's steps as a graph that follows their status to the end, with the evaluation's test accuracy", async () => {
-    const pipeline = await post('/v1/pipelines', {
+    const pipeline = await live.client.submitPipeline({
       name: 'browser pipeline',
       pretrain: pretrain('browser ae'),
       finetunes: [finetune('browser ft')],
@@ -140,8 +75,7 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
     await shot('pipeline-running');
     await waitFor(
       'the pipeline to succeed',
-      async () =>
-        (await get<{ status: string }>(`/v1/pipelines/${pipeline.id}`)).status === 'SUCCEEDED' ? true : undefined,
+      async () => ((await live.client.pipeline(pipeline.id)).status === 'SUCCEEDED' ? true : undefined),
       300_000,
       logs,
     );
@@ -157,19 +91,18 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
     await shot('pipeline-succeeded');
 
     // The runs table shows the evaluation's test accuracy where others show a validation metric.
-    const { runs } = await get<{ runs: { id: string; kind: string; result: { accuracy: number } | null }[] }>(
-      `/v1/pipelines/${pipeline.id}`,
-    );
+    const { runs } = await live.client.pipeline(pipeline.id);
     const evaluation = runs.find((r) => r.kind === 'EVALUATE')!;
+    const accuracy = (evaluation.result as { accuracy: number }).accuracy;
     ids['finetune'] = runs.find((r) => r.kind === 'FINETUNE')!.id;
     await page.goto(`${baseUrl}/`);
     const cell = page.locator(`#runs-table tr[data-id="${evaluation.id}"] td.test-accuracy`);
     await cell.waitFor();
-    expect(await cell.textContent()).toBe(`${Number(evaluation.result!.accuracy.toPrecision(4))} test acc`);
+    expect(await cell.textContent()).toBe(`${Number(accuracy.toPrecision(4))} test acc`);
   }, 360_000);
 
   it('cancels a running pipeline from its page: every step not ended is cancelled', async () => {
-    const pipeline = await post('/v1/pipelines', {
+    const pipeline = await live.client.submitPipeline({
       name: 'browser cancelled',
       pretrain: pretrain('browser long ae', 200),
       finetunes: [finetune('browser never ft')],
@@ -181,12 +114,12 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
     await page.locator('#pipeline-status', { hasText: 'cancelled' }).waitFor();
     // The held fine-tune never starts; the pretrain is cancelled now (queued) or between batches (running).
     await page.locator('#pipeline-graph .step.cancelled').nth(1).waitFor({ timeout: 60_000 });
-    expect((await get<{ status: string }>(`/v1/pipelines/${pipeline.id}`)).status).toBe('CANCELLED');
+    expect((await live.client.pipeline(pipeline.id)).status).toBe('CANCELLED');
     await shot('pipeline-cancelled');
   }, 90_000);
 
   it("shows a sweep's leaderboard and a chart of each parameter against the metric", async () => {
-    const sweep = await post('/v1/sweeps', {
+    const sweep = await live.client.submitSweep({
       name: 'browser sweep',
       base: finetune('browser sweep'),
       strategy: 'grid',
@@ -196,7 +129,7 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
     await waitFor(
       'the sweep to finish',
       async () => {
-        const view = await get<{ leaderboard: { status: string }[] }>(`/v1/sweeps/${sweep.id}`);
+        const view = await live.client.sweep(sweep.id);
         return view.leaderboard.every((e) => e.status === 'SUCCEEDED') ? true : undefined;
       },
       300_000,
@@ -218,7 +151,7 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
   }, 360_000);
 
   it('lists registered models with a link to the run that made each version, and offers the checkpoint as one archive', async () => {
-    await post('/v1/models', { name: 'browser-model', runId: ids['finetune'] });
+    await live.client.registerModel('browser-model', ids['finetune']!);
     await page.goto(`${baseUrl}/#/models`);
     const link = page.locator('#models .model[data-model="browser-model"] a.version-run');
     await link.waitFor();
@@ -249,7 +182,7 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
         writeFileSync(join(folder, cls, `${i}.png`), png);
       }
     }
-    const dataset = await post('/v1/datasets', { name: 'tiles', location: { kind: 'local', path: folder } });
+    const dataset = await live.client.registerDataset('tiles', { kind: 'local', path: folder });
     await page.goto(`${baseUrl}/#/datasets`);
     await page.locator(`#datasets-table tr[data-id="${dataset.id}"] a`).click();
     await page.waitForURL(`**/#/datasets/${dataset.id}`);
@@ -268,6 +201,6 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
       15_000,
     );
     await shot('dataset');
-    expect(cspViolations).toEqual([]);
+    expect(live.cspViolations).toEqual([]);
   }, 60_000);
 });
