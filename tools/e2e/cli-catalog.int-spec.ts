@@ -1,18 +1,21 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { extract } from 'tar-stream';
 import { TrainyardClient } from '@trainyard/client';
+import { LocalObjectStore } from '@trainyard/storage';
 import { Cluster, tinyPretrain } from './cluster';
+import { writeColourFolder } from './image-folder-fixtures';
 
 const CLI = resolve(__dirname, '../../dist/apps/cli/src/trainyard.js');
 
 /**
  * The compiled `trainyard` command (npm run build first) listing pipelines, sweeps and models and
  * downloading a checkpoint as one tar, against a live API and worker: the archive is read back
- * and every file matches its manifest; a weight file changed in the store fails the check (exit 5).
+ * and every file matches its manifest; a weight file changed in the store fails the check (exit 5);
+ * a local image folder uploaded, then trained on.
  */
 describe('trainyard CLI: lists and checkpoint archives (subprocess, live API and worker)', () => {
   let cluster: Cluster;
@@ -131,4 +134,44 @@ describe('trainyard CLI: lists and checkpoint archives (subprocess, live API and
     expect(tampered.code).toBe(5);
     expect(tampered.stderr).toContain(weights);
   }, 60_000);
+
+  it('uploads a local image folder (links left out), and a fine-tune trains on it from the store', async () => {
+    const folder = join(home, 'colours');
+    await writeColourFolder(new LocalObjectStore(folder), '', 8);
+    symlinkSync('/etc/passwd', join(folder, 'red', 'passwd.png'));
+    const uploaded = await trainyard('datasets', 'upload', 'colours', folder, '--json');
+    expect({ code: uploaded.code, stderr: uploaded.stderr }).toEqual({
+      code: 0,
+      stderr: expect.stringContaining('left out 1 entries that are no plain files'),
+    });
+    const view = JSON.parse(uploaded.stdout) as { id: string; classNames: string[]; counts: number[]; uri: string };
+    // The corrupt red/broken.png goes up too: the API never decodes; the run skips it and says so.
+    expect([view.classNames, view.counts]).toEqual([
+      ['blue', 'green', 'red'],
+      [8, 8, 9],
+    ]);
+    expect(view.uri).toMatch(/\/datasets\/uploads\/[0-9a-f-]{36}\/$/);
+    // Refused the second time: the name is taken (exit code 2, the API's 409 on stderr).
+    const again = await trainyard('datasets', 'upload', 'colours', folder);
+    expect([again.code, again.stderr]).toEqual([2, expect.stringMatching(/409|already registered/)]);
+
+    const run = await client.submit({
+      kind: 'finetune',
+      name: 'on the uploaded folder',
+      dataset: {
+        name: 'image-folder',
+        datasetId: view.id,
+        imageShape: [16, 16, 3],
+        split: { validation: 0.2, test: 0.25, seed: 1 },
+      },
+      model: { type: 'classifier', inputShape: [16, 16, 3], filters: [8], latentDim: 16 },
+      training: { epochs: 2, batchSize: 8, learningRate: 0.01, seed: 1 },
+    });
+    const done = await cluster.waitForStatus(run.id, ['SUCCEEDED', 'FAILED'], 120_000);
+    expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'SUCCEEDED', reason: null });
+    expect(done['dataReport']).toMatchObject({
+      skippedCount: 1,
+      skipped: [{ file: expect.stringContaining('broken.png') }],
+    });
+  }, 180_000);
 });

@@ -20,6 +20,7 @@ import { createObjectStore, runLogChunkKey, type ObjectStore } from '@trainyard/
 import { RESPONSE_CONTRACT, type ResponseContract } from './openapi/response-contract';
 import { enumerateRoutes, type HttpRoute } from './security/hostile-requests';
 import { startTestApi, TEST_REDIS, type TestApi } from './testing/test-api';
+import { tarOf } from './testing/tar-of';
 
 /** Served by SwaggerModule on the Express app itself, outside Nest's controllers. */
 const SWAGGER_ROUTES = /^\/docs(?:-json|-yaml)?(?:\/|$)/;
@@ -117,10 +118,12 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     const id = `${route.method} ${route.path}`;
     const contract = declared.get(id);
     if (!contract || !('contract' in contract)) throw new Error(`${id} declares no JSON contract`);
+    // A Buffer goes as it is (a dataset's tar, with its own content-type header), anything else as JSON.
+    const raw = Buffer.isBuffer(body);
     const res = await api.fetch(`${api.baseUrl}${path}`, {
       method,
-      headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { ...(body === undefined || raw ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
     });
     const text = await res.text();
     expect({ route: id, status: res.status, type: res.headers.get('content-type') }).toEqual({
@@ -323,6 +326,11 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     });
     await call('GET', '/v1/datasets');
     await call('GET', `/v1/datasets/${dataset.id}`);
+    const upload = await tarOf([
+      ['cat/1.png', Buffer.from('x')],
+      ['dog/1.png', Buffer.from('x')],
+    ]);
+    await call('POST', '/v1/datasets/uploads?name=uploaded-pets', upload, { 'content-type': 'application/x-tar' });
 
     const created = await call<{ key: { id: string } }>('POST', '/v1/keys', { name: 'contracts', scopes: ['read'] });
     await call('GET', '/v1/keys');

@@ -115,6 +115,8 @@ interface RequestOptions extends CallOptions {
   headers?: Record<string, string>;
   /** A POST the server may act on twice if retried after a 503: only retried with an Idempotency-Key. */
   idempotent?: boolean;
+  /** A body sent as it is, with its own type, instead of `body` as JSON; a stream is sent once (never retried). */
+  raw?: { type: string; data: Uint8Array | ReadableStream<Uint8Array> };
 }
 
 /**
@@ -437,6 +439,19 @@ export class TrainyardClientCore {
     return this.json('POST', '/v1/datasets', 'DatasetView', { ...opts, body: { name, location } });
   }
 
+  /**
+   * Uploads an image folder packed as a tar (one subfolder per class; what `tar -C dir -c .`
+   * writes) and registers it as dataset `name`: the API streams its images into the object store.
+   * `tar` is the bytes, or a stream of them (sent once: a 429 or 503 is not retried then).
+   */
+  uploadDataset(name: string, tar: Uint8Array | ReadableStream<Uint8Array>, opts?: CallOptions): Promise<DatasetView> {
+    return this.json('POST', '/v1/datasets/uploads', 'DatasetView', {
+      ...opts,
+      query: { name },
+      raw: { type: 'application/x-tar', data: tar },
+    });
+  }
+
   datasets(opts?: CallOptions): Promise<DatasetList> {
     return this.json('GET', '/v1/datasets', 'DatasetList', opts);
   }
@@ -509,22 +524,26 @@ export class TrainyardClientCore {
   /** One call, retried on 429 and 503 within the policy; any other non-2xx is a TrainyardApiError. */
   private async send(method: Method, path: string, opts: RequestOptions = {}): Promise<Response> {
     const url = this.url(path, opts.query);
+    const { raw } = opts;
     const headers: Record<string, string> = {
-      ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(raw ? { 'content-type': raw.type } : opts.body === undefined ? {} : { 'content-type': 'application/json' }),
       ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
       ...opts.headers,
     };
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const body = raw ? raw.data : opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    // A stream can be read once: sent as it is read (`duplex: 'half'`, which fetch asks of a stream body), never retried.
+    const streamed = raw !== undefined && !(raw.data instanceof Uint8Array);
     for (let retry = 0; ; retry++) {
       const response = await this.fetchImpl(url, {
         method,
         headers,
         body,
         signal: opts.signal,
+        ...(streamed ? { duplex: 'half' } : {}),
         ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
-      });
+      } as RequestInit);
       if (response.ok) return response;
-      if (retry < this.retry.retries && this.retryable(method, response.status, opts)) {
+      if (!streamed && retry < this.retry.retries && this.retryable(method, response.status, opts)) {
         await response.body?.cancel().catch(() => undefined);
         await waitOrAbort(retryDelayMs(this.retry, retry, response.headers.get('retry-after')), opts.signal);
         continue;

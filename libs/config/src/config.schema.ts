@@ -136,6 +136,12 @@ export const EnvSchema = z.object({
   QUOTA_REQUEST_IMAGES: z.coerce.number().int().min(1).default(500_000_000),
   /** Parameters a model a spec brings as its own topologies may hold (the contracts' ceiling is 100,000,000). */
   QUOTA_MODEL_PARAMETERS: z.coerce.number().int().min(1).max(100_000_000).default(10_000_000),
+  /** Bytes one dataset upload (POST /v1/datasets/uploads, a tar) may carry. */
+  DATASET_UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(2 * 1024 ** 3),
   /** Live event streams (SSE) open at once per key, and per API process. */
   SSE_MAX_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
   SSE_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
@@ -189,6 +195,8 @@ export interface TrainyardConfig {
     modelParameters: number;
     sseConnectionsPerKey: number;
     sseConnectionsPerProcess: number;
+    /** Bytes one dataset upload may carry (DATASET_UPLOAD_MAX_BYTES). */
+    datasetUploadBytes: number;
     /** Runs of one project training at once (PROJECT_MAX_RUNNING); undefined: no limit. */
     runningRunsPerProject?: number;
     /** Accept runs no live worker can serve (QUEUE_UNSERVABLE_RUNS) instead of answering 422. */

@@ -69,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       sseConnectionsPerKey: e.SSE_MAX_PER_KEY,
       sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
       runningRunsPerProject: e.PROJECT_MAX_RUNNING,
+      datasetUploadBytes: e.DATASET_UPLOAD_MAX_BYTES,
       queueUnservable: e.QUEUE_UNSERVABLE_RUNS,
     },
     paths: {

@@ -1,6 +1,7 @@
 import { formatTable } from '../progress-line';
 import type { PageQuery } from '@trainyard/client';
 import { arg, int, printJson, str, type Command, type CommandContext } from './command';
+import { uploadFolder } from './dataset-upload';
 import { EXIT, usageError, type ExitCode } from './exit-codes';
 
 const sub = (ctx: CommandContext) => ctx.args[0];
@@ -78,10 +79,11 @@ export const modelsCommand: Command = {
 
 export const datasetsCommand: Command = {
   name: 'datasets',
-  usage: '[show <id> | register <name> --path <dir> | register <name> --prefix <prefix>]',
-  summary: 'Registered image folders (one subfolder per class) with their class counts; register one.',
+  usage: '[show <id> | upload <name> <dir> | register <name> --path <dir> | register <name> --prefix <prefix>]',
+  summary:
+    'Registered image folders (one subfolder per class) with their class counts; upload a local folder, or register one the workers can already read.',
   details:
-    'A folder must already be where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).\nThe API has no upload route, so the CLI does not upload local folders; copy them to the store with its own tools.',
+    'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<id>/) and registers them. Links and files that are no images are left out.\nregister names a folder that is already where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).',
   options: { path: { type: 'string' }, prefix: { type: 'string' } },
   optionHelp: {
     path: 'absolute path the API and workers share',
@@ -106,6 +108,7 @@ export const datasetsCommand: Command = {
         );
       return EXIT.OK;
     }
+    if (sub(ctx) === 'upload') return uploadFolder(ctx, arg(ctx, 1, 'dataset name'), arg(ctx, 2, 'folder'));
     if (sub(ctx) === 'show') {
       const view = await client.dataset(arg(ctx, 1, 'dataset id'), { signal: ctx.signal });
       if (ctx.json) return (printJson(ctx, view), EXIT.OK);

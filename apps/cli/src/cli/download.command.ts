@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { TrainyardClient } from '@trainyard/client';
 import { extract } from 'tar-stream';
+import { formatBytes } from '../progress-line';
 import { arg, int, printJson, str, type Command, type CommandContext } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
 
@@ -179,8 +180,4 @@ async function verifyEntries(reader: ReturnType<typeof extract>): Promise<{
     files.push({ file, bytes, sha256, verified: expected !== undefined });
   }
   return { files, manifest, mismatch };
-}
-
-function formatBytes(n: number): string {
-  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
 }
