@@ -47,6 +47,10 @@ describe('dashboard formatting', () => {
     );
     expect(progressFraction({ phase: 'done', epoch: 4, epochs: 4, step: 40, stepsPerEpoch: 10 })).toBe(1);
     expect(progressFraction(null)).toBe(0);
+    // A steps budget: 150 steps over 2 epochs of 100 batches ends half-way through the second.
+    expect(
+      progressFraction({ phase: 'training', epoch: 2, epochs: 2, step: 120, stepsPerEpoch: 100, totalSteps: 150 }),
+    ).toBeCloseTo(0.8);
   });
 
   it('merges live points into a series by step', () => {

@@ -54,10 +54,12 @@ export function headlineMetric(kind: string): { name: string; label: string } {
 
 /** Share of the run done, from its progress snapshot (0..1). */
 export function progressFraction(
-  p: Pick<RunProgress, 'epoch' | 'epochs' | 'step' | 'stepsPerEpoch' | 'phase'> | null,
+  p: Pick<RunProgress, 'epoch' | 'epochs' | 'step' | 'stepsPerEpoch' | 'phase' | 'totalSteps'> | null,
 ): number {
+  if (p?.phase === 'done') return 1;
+  // The budget's own step count when the run knows it (a steps budget ends mid-epoch).
+  if (p?.totalSteps) return Math.min(1, Math.max(0, p.step / p.totalSteps));
   if (!p || !p.epochs) return 0;
-  if (p.phase === 'done') return 1;
   const perEpoch = p.stepsPerEpoch > 0 ? (p.step % p.stepsPerEpoch) / p.stepsPerEpoch : 0;
   return Math.min(1, Math.max(0, (Math.max(0, p.epoch - 1) + perEpoch) / p.epochs));
 }
