@@ -14,7 +14,7 @@ export interface RunTimeline {
   /** BullMQ's processedOn: a worker slot took the job. */
   jobTaken: number;
   attemptOpened: number;
-  /** The worker's "trains in process P" line: the child was spawned. */
+  /** The worker's "trains in process P" line: the child was spawned, or (prestarted) given its attempt. */
   childSpawned: number;
   /** The worker's "trains on <backend>" line: the child has loaded TensorFlow.js and its backend, and loads the data next. */
   backendReady: number;

@@ -20,9 +20,17 @@ const PHASES: [string, keyof RunTimeline, keyof RunTimeline][] = [
   ['  submit → accepted (HTTP, validation, PostgreSQL insert, enqueue)', 'submitted', 'accepted'],
   ['  submit → job taken (+ BullMQ dispatch and queueing; may come before the 201)', 'submitted', 'jobTaken'],
   ['  job taken → attempt opened (worker reads the run, opens the attempt)', 'jobTaken', 'attemptOpened'],
-  ['  attempt opened → training process spawned (worker: inputs, resume candidates)', 'attemptOpened', 'childSpawned'],
-  ['submit → training process spawned (orchestration before the child)', 'submitted', 'childSpawned'],
-  ['  process spawned → backend ready (node start, TensorFlow.js + wasm backend load)', 'childSpawned', 'backendReady'],
+  [
+    '  attempt opened → training process given the attempt (worker: inputs, resume candidates)',
+    'attemptOpened',
+    'childSpawned',
+  ],
+  ['submit → training process given the attempt (orchestration before the child)', 'submitted', 'childSpawned'],
+  [
+    '  process given the attempt → backend ready (what is left of its start and backend load)',
+    'childSpawned',
+    'backendReady',
+  ],
   ['  backend ready → first step (data load, model build, one batch)', 'backendReady', 'firstStep'],
   ['submit → backend ready (per-job overhead with the child, data loading excluded)', 'submitted', 'backendReady'],
   ['last step → SUCCEEDED (evaluation, final checkpoint, exit, outcome)', 'lastStep', 'succeeded'],
@@ -94,7 +102,19 @@ async function main(): Promise<void> {
     log(
       `  throughput with the training process left out (model): ${childFreeRunsPerS.toFixed(1)} runs/s = min(API accepting ${acceptPerS.toFixed(1)} runs/s, ${concurrency} slots / ${slotMs.toFixed(0)} ms a run in the worker outside the child)`,
     );
-    const resumed = [...serial, ...burst].filter((r) => r.attempts > 1).length;
+    // The baseline, side by side: a worker that starts each attempt's process when the job comes.
+    await cluster.stopWorkers('SIGTERM');
+    await cluster.startWorker({ WORKER_PRESTART: 'false' });
+    await runOneStepRuns(cluster, 1, 'one at a time');
+    const cold = await runOneStepRuns(cluster, runs, 'one at a time');
+    log(`\n  ${runs} runs one at a time, WORKER_PRESTART=false: each process started when its job came (${load()}):`);
+    table(cold, log);
+    const [warmOverhead, coldOverhead] = [serial, cold].map((t) => sorted(t, 'submitted', 'backendReady'));
+    log(
+      `  submit → backend ready, prestarted / started with the job: p50 ${fmt(percentile(warmOverhead, 50)).trim()} / ${fmt(percentile(coldOverhead, 50)).trim()} (×${(percentile(coldOverhead, 50) / percentile(warmOverhead, 50)).toFixed(1)} faster), p99 ${fmt(percentile(warmOverhead, 99)).trim()} / ${fmt(percentile(coldOverhead, 99)).trim()}`,
+    );
+
+    const resumed = [...serial, ...burst, ...cold].filter((r) => r.attempts > 1).length;
     if (resumed) log(`  (${resumed} run(s) took more than one attempt: their figures include a retry)`);
 
     const ratio = childFreeRunsPerS / raw.jobsPerS;

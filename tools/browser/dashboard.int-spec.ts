@@ -1,25 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { authorizedFetch, createFreshDatabase, testAdminKey, type FreshDatabase } from '@trainyard/db/testing';
 import type { RunSpecInput } from '@trainyard/contracts';
-import { freePort, startApp, waitFor, type AppProcess } from '../e2e/processes';
-
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const ARTIFACTS = join(__dirname, '../../test-artifacts/browser');
-// The closed network refuses Chromium's background connections; these flags keep it from trying.
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+import type { Page } from 'playwright-core';
+import { waitFor } from '../e2e/processes';
+import { startLiveDashboard, type LiveDashboard } from './live-dashboard';
 
 /**
  * The dashboard in headless Chromium (Debian's, driven by playwright-core) against a live API
@@ -27,78 +9,23 @@ const CHROMIUM_FLAGS = [
  * Screenshots land in test-artifacts/browser/.
  */
 describe('web dashboard in Chromium against live runs', () => {
-  const queueName = `browser-${randomUUID()}`;
-  let database: FreshDatabase;
-  let home: string;
-  let api: AppProcess;
-  let worker: AppProcess;
+  let live: LiveDashboard;
   let baseUrl: string;
-  let browser: Browser;
   let page: Page;
   const ids: Record<string, string> = {};
-  const adminKey = testAdminKey();
-  const fetch = authorizedFetch(adminKey);
-  const cspViolations: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
-    database = await createFreshDatabase();
-    home = mkdtempSync(join(tmpdir(), 'trainyard-browser-'));
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    const env = {
-      DATABASE_URL: database.url,
-      TRAINYARD_HOME: home,
-      TRAINYARD_QUEUE: queueName,
-      API_PORT: String(port),
-      TRAINYARD_ADMIN_KEY: adminKey,
-      TRAINYARD_BACKEND: 'wasm',
-      WORKER_MAX_ATTEMPTS: '1',
-      LOG_LEVEL: 'warn',
-    };
-    api = startApp('api', env);
-    worker = startApp('worker', env);
-    await waitFor(
-      'the API to be ready',
-      async () => ((await fetch(`${baseUrl}/readyz`)).ok ? true : undefined),
-      60_000,
-      () => api.output(),
-    );
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    // The CSP allows only the dashboard's own files: anything it blocks is a bug in the page.
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
-    });
+    live = await startLiveDashboard({ name: 'browser', viewport: { width: 1280, height: 800 } });
+    ({ baseUrl, page } = live);
   }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all([api?.stop(), worker?.stop()]);
-    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    await database?.drop();
-    if (home) rmSync(home, { recursive: true, force: true });
-  });
+  afterAll(() => live?.stop());
 
   const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 60, testPerClass: 10 } as const;
   const encoder = { inputShape: [16, 16, 1] as [number, number, 1], filters: [4, 8], latentDim: 16 };
-  async function submit(spec: RunSpecInput): Promise<string> {
-    const res = await fetch(`${baseUrl}/v1/runs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(spec),
-    });
-    expect(res.status).toBe(201);
-    return ((await res.json()) as { id: string }).id;
-  }
-  const status = async (id: string) =>
-    ((await (await fetch(`${baseUrl}/v1/runs/${id}`)).json()) as { status: string }).status;
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  const workerLog = () => `--- worker ---\n${worker.output().slice(-3000)}\n--- api ---\n${api.output().slice(-2000)}`;
+  const submit = async (spec: RunSpecInput) => (await live.client.submit(spec)).id;
+  const status = async (id: string) => (await live.client.run(id)).status;
+  const shot = (name: string) => live.shot(name);
+  const workerLog = () => live.logs();
 
   it('lists the runs and moves through them with the keyboard', async () => {
     ids['pretrain'] = await submit({
@@ -120,11 +47,11 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.goto(`${baseUrl}/`);
     // No key yet: the page asks for one, and a wrong one is refused.
     await page.locator('form.sign-in').waitFor();
-    await page.fill('#api-key', `${adminKey}-wrong`);
+    await page.fill('#api-key', `${live.adminKey}-wrong`);
     await page.click('form.sign-in button[type=submit]');
     await page.locator('form.sign-in .error', { hasText: '401' }).waitFor();
     await shot('sign-in');
-    await page.fill('#api-key', adminKey);
+    await page.fill('#api-key', live.adminKey);
     await page.click('form.sign-in button[type=submit]');
     await page.locator('#runs-table tbody tr').nth(1).waitFor();
     expect(await page.locator('#runs-table tbody tr td:nth-child(4)').allTextContents()).toEqual([
@@ -132,7 +59,7 @@ describe('web dashboard in Chromium against live runs', () => {
       'browser pretrain',
     ]);
     // The key is in an HttpOnly cookie: no script on the page can read it.
-    expect(await page.evaluate('document.cookie')).not.toContain(adminKey);
+    expect(await page.evaluate('document.cookie')).not.toContain(live.adminKey);
     await shot('runs-light');
 
     await page.keyboard.press('j');
@@ -213,7 +140,7 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.goto(`${baseUrl}/`);
     await page.locator('#runs-table tbody tr').nth(1).waitFor();
     await shot('runs-dark');
-    expect(cspViolations).toEqual([]);
+    expect(live.cspViolations).toEqual([]);
 
     // Signing out forgets the cookie: the next page load asks for a key again.
     await page.click('#sign-out');
@@ -224,10 +151,7 @@ describe('web dashboard in Chromium against live runs', () => {
 
   it('tags and annotates a run, filters by its tag, archives it out of the list, and deletes it after a dry run', async () => {
     await page.emulateMedia({ colorScheme: 'light' });
-    await page.fill('#api-key', adminKey);
-    await page.click('form.sign-in button[type=submit]');
-    // Signed in (the cookie is set) before the next page load, or it would ask for the key again.
-    await page.locator('form.sign-in').waitFor({ state: 'detached' });
+    await live.signIn();
     await page.goto(`${baseUrl}/#/runs/${ids['pretrain']}`);
     await page.click('#edit-run');
     await page.fill('#edit-tags', 'baseline gold');
@@ -264,6 +188,6 @@ describe('web dashboard in Chromium against live runs', () => {
     await shot('run-delete-confirm');
     await page.click('#confirm-delete');
     await page.waitForURL(/#\/$/);
-    expect((await fetch(`${baseUrl}/v1/runs/${ids['pretrain']}`)).status).toBe(404);
+    await expect(live.client.run(ids['pretrain']!)).rejects.toMatchObject({ status: 404 });
   }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { RunSpecInput } from '@trainyard/contracts';
+import { RESOURCE_CLASSES, type RunSpecInput } from '@trainyard/contracts';
 import { Cluster, trainingProcesses } from '../e2e/cluster';
 import type { AppProcess } from '../e2e/processes';
 import { restartRedis, startRedis } from '../e2e/redis-restart';
@@ -19,8 +19,18 @@ const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 const encoder = { inputShape: [16, 16, 1] as [number, number, number], filters: [8], latentDim: 16 };
 const shapes = { name: 'synthetic-shapes' as const, imageSize: 16, perClass: 120, testPerClass: 5 };
 
+/**
+ * Every resource class in turn (each worker consumes all three, so every class's queue goes
+ * through the kills, the Redis restart and the reconciler), and priorities that differ.
+ */
+const placement = (i: number) => ({
+  resources: { accelerator: RESOURCE_CLASSES[i % RESOURCE_CLASSES.length]! },
+  priority: (i % 3) * 10 - 10,
+});
+
 const pretrain = (i: number, epochs: number): RunSpecInput =>
   ({
+    ...placement(i),
     kind: 'pretrain',
     name: `chaos pretrain ${i}`,
     dataset: shapes,
@@ -31,6 +41,7 @@ const pretrain = (i: number, epochs: number): RunSpecInput =>
 
 const finetune = (i: number, epochs: number, baseRunId: string): RunSpecInput =>
   ({
+    ...placement(i),
     kind: 'finetune',
     name: `chaos finetune ${i}`,
     dataset: { ...shapes, labelsPerClass: 60 },
@@ -56,6 +67,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     WORKER_MAX_ATTEMPTS: '50',
     WORKER_SHUTDOWN_TIMEOUT_MS: '10000',
     WORKER_RECONCILE_INTERVAL_MS: '1000',
+    WORKER_RESOURCE_CLASSES: RESOURCE_CLASSES.join(','),
   });
   try {
     for (let k = 0; k < options.workers; k++) await cluster.startWorker();

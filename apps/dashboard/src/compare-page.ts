@@ -1,5 +1,5 @@
-import type { RunComparison, RunListItemView } from '@trainyard/contracts';
-import { getJson } from './api';
+import type { RunListItemView } from '@trainyard/contracts';
+import { api, errorText } from './api';
 import { lineChart } from './chart';
 import { clear, h } from './dom';
 import { formatDuration, formatNumber, runDuration } from './format';
@@ -18,7 +18,8 @@ export function comparePage(root: HTMLElement, ids: string[]): () => void {
     return () => undefined;
   }
   clear(root, h('h1', {}, 'Compare'), h('p', { class: 'muted' }, 'Loading…'));
-  void getJson<RunComparison>(`/v1/runs/compare?ids=${ids.join(',')}&names=${METRICS.join(',')}&maxPoints=1000`)
+  void api
+    .compare(ids, { names: METRICS, maxPoints: 1000 })
     .then((body) => {
       const label = (run: RunListItemView) => `${run.name} (${run.id.slice(0, 6)})`;
       const boxes = METRICS.map((metric) => ({
@@ -77,6 +78,6 @@ export function comparePage(root: HTMLElement, ids: string[]): () => void {
         charts.push(chart);
       }
     })
-    .catch((err: Error) => clear(root, h('h1', {}, 'Compare'), h('p', { class: 'error' }, err.message)));
+    .catch((err: unknown) => clear(root, h('h1', {}, 'Compare'), h('p', { class: 'error' }, errorText(err))));
   return () => charts.forEach((c) => c.destroy());
 }

@@ -31,3 +31,18 @@ export function clear(el: Element, ...children: Child[]): void {
   el.replaceChildren();
   append(el, children);
 }
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** The same for SVG elements (graphs and scatter plots drawn without a library). */
+export function s(
+  tag: string,
+  attrs: Record<string, string | number | null | undefined> = {},
+  ...children: Child[]
+): SVGElement {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs))
+    if (value !== null && value !== undefined) el.setAttribute(key, String(value));
+  append(el, children);
+  return el;
+}

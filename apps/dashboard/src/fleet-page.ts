@@ -1,16 +1,12 @@
-import type { QueueList, WorkerList } from '@trainyard/contracts';
-import { getJson } from './api';
+import { api, errorText } from './api';
 import { clear, h } from './dom';
-import { formatAgo } from './format';
+import { formatAgo, formatDuration } from './format';
 
-/** Queue depths by state, the jobs being trained, and every worker's backend, GPU and heartbeat. */
+/** Per resource class: queue depths by state, runs waiting and for how long, the jobs being trained; every worker's classes, backend, GPU and heartbeat. */
 export function fleetPage(root: HTMLElement): () => void {
   const load = async () => {
     try {
-      const [queues, workers] = await Promise.all([
-        getJson<QueueList>('/v1/queues'),
-        getJson<WorkerList>('/v1/workers'),
-      ]);
+      const [queues, workers] = await Promise.all([api.queues(), api.workers()]);
       clear(
         root,
         h('h1', {}, 'Queues & workers'),
@@ -18,7 +14,14 @@ export function fleetPage(root: HTMLElement): () => void {
           h(
             'section',
             { class: 'card' },
-            h('h2', {}, `Queue ${q.name}`),
+            h('h2', {}, `Class ${q.resourceClass} `, h('span', { class: 'muted' }, `queue ${q.name}`)),
+            h(
+              'p',
+              { class: 'waiting' },
+              q.waitingRuns
+                ? `${q.waitingRuns} run${q.waitingRuns === 1 ? '' : 's'} waiting; the longest for ${formatDuration((q.oldestWaitSeconds ?? 0) * 1000)}`
+                : 'No run waiting.',
+            ),
             h(
               'div',
               { class: 'counts' },
@@ -69,7 +72,7 @@ export function fleetPage(root: HTMLElement): () => void {
                   h(
                     'tr',
                     {},
-                    ...['Worker', 'State', 'Backend', 'GPU', 'Heartbeat', 'Training', 'Host'].map((c) =>
+                    ...['Worker', 'State', 'Backend', 'GPU', 'Classes', 'Heartbeat', 'Training', 'Host'].map((c) =>
                       h('th', {}, c),
                     ),
                   ),
@@ -93,6 +96,7 @@ export function fleetPage(root: HTMLElement): () => void {
                       ),
                       h('td', {}, w.backend ?? '—'),
                       h('td', {}, gpuText(w)),
+                      h('td', {}, w.resourceClasses.join(', ')),
                       h('td', {}, formatAgo(w.lastHeartbeatAt)),
                       h(
                         'td',
@@ -109,7 +113,7 @@ export function fleetPage(root: HTMLElement): () => void {
         ),
       );
     } catch (err) {
-      clear(root, h('p', { class: 'error' }, (err as Error).message));
+      clear(root, h('p', { class: 'error' }, errorText(err)));
     }
   };
   void load();

@@ -1,4 +1,15 @@
-import { formatDuration, formatNumber, mergeByStep, moveSelection, progressFraction, runDuration } from './format';
+import {
+  axisPosition,
+  countsText,
+  formatDuration,
+  formatNumber,
+  mergeByStep,
+  moveSelection,
+  parameterAxis,
+  progressFraction,
+  runDuration,
+  testAccuracy,
+} from './format';
 
 describe('dashboard formatting', () => {
   it('formats durations, numbers and non-finite values', () => {
@@ -36,6 +47,10 @@ describe('dashboard formatting', () => {
     );
     expect(progressFraction({ phase: 'done', epoch: 4, epochs: 4, step: 40, stepsPerEpoch: 10 })).toBe(1);
     expect(progressFraction(null)).toBe(0);
+    // A steps budget: 150 steps over 2 epochs of 100 batches ends half-way through the second.
+    expect(
+      progressFraction({ phase: 'training', epoch: 2, epochs: 2, step: 120, stepsPerEpoch: 100, totalSteps: 150 }),
+    ).toBeCloseTo(0.8);
   });
 
   it('merges live points into a series by step', () => {
@@ -55,5 +70,26 @@ describe('dashboard formatting', () => {
       { step: 2, value: 2 },
       { step: 3, value: 9 },
     ]);
+  });
+
+  it("reads an evaluation's test accuracy, and nothing for other kinds or a result without one", () => {
+    expect(testAccuracy({ kind: 'EVALUATE', result: { kind: 'evaluation', accuracy: 0.93 } })).toBe(0.93);
+    expect(testAccuracy({ kind: 'EVALUATE', result: null })).toBeNull();
+    expect(testAccuracy({ kind: 'EVALUATE', result: { accuracy: 'high' } })).toBeNull();
+    expect(testAccuracy({ kind: 'FINETUNE', result: { accuracy: 0.9 } })).toBeNull();
+  });
+
+  it('counts runs by status in words', () => {
+    expect(countsText({ SUCCEEDED: 2, RUNNING: 1, FAILED: 0 })).toBe('2 succeeded · 1 running');
+    expect(countsText({})).toBe('no runs');
+  });
+
+  it('places sweep values on a linear, log or category axis', () => {
+    expect(parameterAxis([0.0001, 0.1, 0.01])).toEqual({ kind: 'number', log: true, min: 0.0001, max: 0.1 });
+    expect(parameterAxis([16, 32])).toEqual({ kind: 'number', log: false, min: 16, max: 32 });
+    expect(parameterAxis(['head', 'none', 'head'])).toEqual({ kind: 'category', categories: ['"head"', '"none"'] });
+    expect(axisPosition(0.01, 0.001, 0.1, true)).toBeCloseTo(0.5);
+    expect(axisPosition(24, 16, 32)).toBe(0.5);
+    expect(axisPosition(3, 3, 3)).toBe(0.5);
   });
 });

@@ -54,10 +54,12 @@ export function headlineMetric(kind: string): { name: string; label: string } {
 
 /** Share of the run done, from its progress snapshot (0..1). */
 export function progressFraction(
-  p: Pick<RunProgress, 'epoch' | 'epochs' | 'step' | 'stepsPerEpoch' | 'phase'> | null,
+  p: Pick<RunProgress, 'epoch' | 'epochs' | 'step' | 'stepsPerEpoch' | 'phase' | 'totalSteps'> | null,
 ): number {
+  if (p?.phase === 'done') return 1;
+  // The budget's own step count when the run knows it (a steps budget ends mid-epoch).
+  if (p?.totalSteps) return Math.min(1, Math.max(0, p.step / p.totalSteps));
   if (!p || !p.epochs) return 0;
-  if (p.phase === 'done') return 1;
   const perEpoch = p.stepsPerEpoch > 0 ? (p.step % p.stepsPerEpoch) / p.stepsPerEpoch : 0;
   return Math.min(1, Math.max(0, (Math.max(0, p.epoch - 1) + perEpoch) / p.epochs));
 }
@@ -77,4 +79,41 @@ export function mergeByStep(series: ChartPoint[], incoming: ChartPoint[]): Chart
   const byStep = new Map(series.map((p) => [p.step, p.value]));
   for (const p of incoming) byStep.set(p.step, p.value);
   return [...byStep.entries()].sort((a, b) => a[0] - b[0]).map(([step, value]) => ({ step, value }));
+}
+
+/** An evaluation's test accuracy from its recorded result (null before it has one, or for other kinds). */
+export function testAccuracy(run: { kind: string; result: unknown }): number | null {
+  if (run.kind !== 'EVALUATE' || typeof run.result !== 'object' || run.result === null) return null;
+  const accuracy = (run.result as Record<string, unknown>)['accuracy'];
+  return typeof accuracy === 'number' && Number.isFinite(accuracy) ? accuracy : null;
+}
+
+/** Runs by status as "2 succeeded · 1 running" (statuses in the API's order of the record). */
+export function countsText(counts: Partial<Record<string, number>>): string {
+  const parts = Object.entries(counts)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([status, n]) => `${n} ${status.toLowerCase()}`);
+  return parts.length ? parts.join(' · ') : 'no runs';
+}
+
+/** Where a value falls on an axis from `min` to `max` (0..1), on a log scale when asked; 0.5 for a flat axis. */
+export function axisPosition(value: number, min: number, max: number, log = false): number {
+  const [v, lo, hi] = log ? [Math.log10(value), Math.log10(min), Math.log10(max)] : [value, min, max];
+  return hi === lo ? 0.5 : (v - lo) / (hi - lo);
+}
+
+/**
+ * How a sweep parameter is plotted: numbers on a linear axis, or a log axis when all are positive
+ * and span more than two decades (learning rates); anything else (strings, booleans) as categories.
+ */
+export function parameterAxis(
+  values: unknown[],
+): { kind: 'number'; log: boolean; min: number; max: number } | { kind: 'category'; categories: string[] } {
+  const numbers = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (numbers.length === values.length && numbers.length > 0) {
+    const min = Math.min(...numbers);
+    const max = Math.max(...numbers);
+    return { kind: 'number', log: min > 0 && max / min > 100, min, max };
+  }
+  return { kind: 'category', categories: [...new Set(values.map((v) => JSON.stringify(v)))].sort() };
 }

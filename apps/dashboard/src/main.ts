@@ -1,11 +1,14 @@
 import type { SessionView } from '@trainyard/contracts';
 import { UNAUTHORIZED_EVENT } from './api';
+import { datasetsPage, modelsPage } from './catalog-pages';
 import { comparePage } from './compare-page';
 import { clear, h } from './dom';
 import { fleetPage } from './fleet-page';
+import { pipelinePage, pipelinesPage } from './pipelines-page';
 import { runPage } from './run-page';
 import { runsPage } from './runs-page';
 import { signInPage, signOut, whoami } from './sign-in';
+import { sweepPage, sweepsPage } from './sweeps-page';
 
 /** Hash routes, so the API serves one page at `/` and every view has a shareable address. */
 const root = document.getElementById('app')!;
@@ -16,9 +19,18 @@ function route(): void {
   const [path = '/', query = ''] = location.hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(query);
   const run = /^\/runs\/([0-9a-f-]{36})$/i.exec(path);
+  // `/pipelines/<id>`, `/sweeps/<id>`, `/datasets/<id>`: a page of one, under its list's tab.
+  const one = /^\/(pipelines|sweeps|datasets)\/([0-9a-f-]{36})$/i.exec(path);
   for (const link of document.querySelectorAll('nav a'))
     link.classList.toggle('active', link.getAttribute('data-route') === (run ? 'runs' : path.split('/')[1] || 'runs'));
   if (run) leave = runPage(root, run[1]!);
+  else if (one?.[1] === 'pipelines') leave = pipelinePage(root, one[2]!);
+  else if (one?.[1] === 'sweeps') leave = sweepPage(root, one[2]!);
+  else if (one?.[1] === 'datasets') leave = datasetsPage(root, one[2]!);
+  else if (path === '/pipelines') leave = pipelinesPage(root);
+  else if (path === '/sweeps') leave = sweepsPage(root);
+  else if (path === '/models') leave = modelsPage(root);
+  else if (path === '/datasets') leave = datasetsPage(root);
   else if (path === '/compare') leave = comparePage(root, (params.get('ids') ?? '').split(',').filter(Boolean));
   else if (path === '/fleet') leave = fleetPage(root);
   else leave = runsPage(root);

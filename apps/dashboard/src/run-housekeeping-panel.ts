@@ -1,5 +1,5 @@
-import type { RunDeletion, RunDetailView, RunView } from '@trainyard/contracts';
-import { sendJson } from './api';
+import type { RunDetailView } from '@trainyard/contracts';
+import { api, errorText } from './api';
 import { clear, h } from './dom';
 import { formatBytes } from './format';
 
@@ -21,7 +21,7 @@ export function runHousekeepingPanel(
     try {
       await work();
     } catch (err) {
-      message.textContent = (err as Error).message;
+      message.textContent = errorText(err);
       message.className = 'error';
     }
   };
@@ -36,7 +36,7 @@ export function runHousekeepingPanel(
         id: 'archive-run',
         onclick: () =>
           void act(async () => {
-            await sendJson<RunView>('POST', `/v1/runs/${r.id}/${r.archivedAt ? 'unarchive' : 'archive'}`);
+            await api.archive(r.id, !r.archivedAt);
             onChanged();
           }),
       },
@@ -99,7 +99,7 @@ export function runHousekeepingPanel(
               tags: tags.value.split(/[\s,]+/).filter(Boolean),
               notes: notes.value === '' ? null : notes.value,
             };
-            run = await sendJson<RunDetailView>('PATCH', `/v1/runs/${r.id}`, change);
+            run = await api.updateRun(r.id, change);
             view();
             onChanged();
           });
@@ -122,7 +122,7 @@ export function runHousekeepingPanel(
   async function confirmDelete(): Promise<void> {
     if (!run) return;
     const r = run;
-    const dry = await sendJson<RunDeletion>('DELETE', `/v1/runs/${r.id}?dryRun=true`);
+    const dry = await api.deleteRun(r.id, { dryRun: true });
     const confirm = h(
       'button',
       {
@@ -131,7 +131,7 @@ export function runHousekeepingPanel(
         id: 'confirm-delete',
         onclick: () =>
           void act(async () => {
-            await sendJson<RunDeletion>('DELETE', `/v1/runs/${r.id}`);
+            await api.deleteRun(r.id);
             onDeleted();
           }),
       },

@@ -1,6 +1,7 @@
-import type { RunLogLine, RunLogPage } from '@trainyard/contracts';
-import { getJson } from './api';
+import type { RunLogLine } from '@trainyard/contracts';
+import { api, errorText } from './api';
 import { clear, h } from './dom';
+import { keepFollowing } from './live-stream';
 
 /** Lines kept on the page; older ones leave the top as new ones arrive. */
 const MAX_SHOWN = 5000;
@@ -15,7 +16,7 @@ export function runLogsPanel(runId: string): { element: HTMLElement; close(): vo
   const lines = h('div', { class: 'run-log', id: 'run-log', role: 'log', 'aria-live': 'off', tabindex: 0 });
   const state = h('span', { class: 'muted', id: 'run-log-state' }, 'loading…');
   const element = h('section', { class: 'card' }, h('h2', {}, 'Logs ', state), lines);
-  let stream: EventSource | undefined;
+  let stream: { close(): void } | undefined;
   let closed = false;
 
   const show = (batch: RunLogLine[]) => {
@@ -39,25 +40,28 @@ export function runLogsPanel(runId: string): { element: HTMLElement; close(): vo
     if (atBottom) lines.scrollTop = lines.scrollHeight;
   };
 
-  const follow = (after: string) => {
-    // The session cookie goes with it; a dropped stream reconnects by itself, resuming after the
-    // last line it got (Last-Event-ID).
-    stream = new EventSource(`/v1/runs/${runId}/logs?follow=true&after=${encodeURIComponent(after)}`);
-    stream.onopen = () => (state.textContent = '● following');
-    stream.onerror = () => (state.textContent = 'reconnecting…');
-    stream.addEventListener('line', (e) => show([JSON.parse((e as MessageEvent).data) as RunLogLine]));
-    stream.addEventListener('end', () => {
-      stream?.close();
-      state.textContent = '';
-    });
+  const follow = (from: string) => {
+    // The session cookie goes with it; a dropped stream is opened again, resuming after the last
+    // line it got (each line's cursor), until the server says the run's log has ended.
+    let after = from;
+    stream = keepFollowing(
+      async (signal) => {
+        state.textContent = '● following';
+        for await (const { cursor, line } of api.followLogCursors(runId, { after }, { signal })) {
+          show([line]);
+          if (cursor) after = cursor;
+        }
+        state.textContent = '';
+        return true;
+      },
+      () => (state.textContent = 'reconnecting…'),
+    );
   };
 
   const load = async () => {
     let after = '';
     for (;;) {
-      const page = await getJson<RunLogPage>(
-        `/v1/runs/${runId}/logs?limit=${PAGE}${after ? `&after=${encodeURIComponent(after)}` : ''}`,
-      );
+      const page = await api.logs(runId, { limit: PAGE, after: after || undefined });
       if (closed) return;
       show(page.lines);
       after = page.next;
@@ -77,7 +81,7 @@ export function runLogsPanel(runId: string): { element: HTMLElement; close(): vo
     }
   };
 
-  void load().catch((err: Error) => clear(lines, h('p', { class: 'error' }, err.message)));
+  void load().catch((err: unknown) => clear(lines, h('p', { class: 'error' }, errorText(err))));
   return {
     element,
     close: () => {

@@ -1,5 +1,5 @@
-import type { CheckpointFiles, RunDetailView, RunEvent, RunProgress, RunSeries } from '@trainyard/contracts';
-import { getJson } from './api';
+import type { RunDetailView, RunProgress } from '@trainyard/contracts';
+import { api, errorText } from './api';
 import { lineChart, type ChartPoint, type LineChart } from './chart';
 import { clear, h } from './dom';
 import {
@@ -12,13 +12,11 @@ import {
   runDuration,
 } from './format';
 import { confusionHeatmap } from './heatmap';
+import { keepFollowing } from './live-stream';
 import { runHousekeepingPanel } from './run-housekeeping-panel';
 import { runLogsPanel } from './run-logs-panel';
 
 const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
-
-/** The data of one kind of server-sent event of /v1/runs/:id/events. */
-type EventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;
 
 /**
  * One run, live: curves from the downsampled series, then extended by server-sent events
@@ -164,7 +162,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
             h(
               'thead',
               {},
-              h('tr', {}, ...['#', 'Epoch', 'Step', 'Size', 'Models', 'Files'].map((c) => h('th', {}, c))),
+              h('tr', {}, ...['#', 'Epoch', 'Step', 'Size', 'Models', 'Files', 'Archive'].map((c) => h('th', {}, c))),
             ),
             h(
               'tbody',
@@ -188,6 +186,20 @@ export function runPage(root: HTMLElement, id: string): () => void {
                   h('td', {}, formatBytes(c.bytes)),
                   h('td', {}, c.models.join(', ')),
                   files,
+                  h(
+                    'td',
+                    {},
+                    h(
+                      'a',
+                      {
+                        href: api.checkpointArchiveUrl(id, c.sequence),
+                        download: '',
+                        class: 'archive-link',
+                        title: 'Every file of the checkpoint in one .tar, manifest.json (sha256 of each) first',
+                      },
+                      '.tar',
+                    ),
+                  ),
                 );
               }),
             ),
@@ -196,7 +208,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
   };
 
   const listFiles = async (sequence: number, cell: HTMLElement) => {
-    const { files } = await getJson<CheckpointFiles>(`/v1/runs/${id}/checkpoints/${sequence}/files`);
+    const { files } = await api.checkpointFiles(id, sequence);
     clear(
       cell,
       h(
@@ -209,7 +221,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
             h(
               'a',
               {
-                href: `/v1/runs/${id}/checkpoints/${sequence}/download?file=${encodeURIComponent(f.file)}`,
+                href: api.checkpointFileUrl(id, sequence, f.file),
                 download: '',
               },
               f.file,
@@ -289,7 +301,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
   const drawData = (r: RunDetailView) => {
     const report = r.dataReport;
     const grid = h('img', {
-      src: `/v1/runs/${id}/augmentation.png`,
+      src: api.augmentationPreviewUrl(id),
       alt: 'Augmented training samples',
       class: 'augmentation',
       hidden: true,
@@ -315,7 +327,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
   };
 
   const refresh = async () => {
-    run = await getJson<RunDetailView>(`/v1/runs/${id}`);
+    run = await api.run(id);
     drawHeader(run);
     housekeeping.show(run);
     drawProgress(run.progress, run.status);
@@ -326,35 +338,37 @@ export function runPage(root: HTMLElement, id: string): () => void {
   };
 
   const loadSeries = async () => {
-    const body = await getJson<RunSeries>(`/v1/runs/${id}/series?maxPoints=1000`);
+    const body = await api.series(id, undefined, { maxPoints: 1000 });
     for (const s of body.series) series.set(s.name, mergeByStep(series.get(s.name) ?? [], s.points));
     drawCharts();
   };
 
   // Subscribe first, then load: points written in between arrive by both ways and merge by step.
-  const events = new EventSource(`/v1/runs/${id}/events`);
-  events.onopen = () => (live.textContent = '● live');
-  events.onerror = () => (live.textContent = 'reconnecting…');
-  events.addEventListener('progress', (e) => {
-    const { progress: p } = JSON.parse((e as MessageEvent).data) as EventOf<'progress'>;
-    if (run) run.progress = p;
-    drawProgress(p, run?.status ?? 'RUNNING');
-  });
-  events.addEventListener('metrics', (e) => {
-    const { points } = JSON.parse((e as MessageEvent).data) as EventOf<'metrics'>;
-    const byName = new Map<string, ChartPoint[]>();
-    for (const p of points) byName.set(p.name, [...(byName.get(p.name) ?? []), p]);
-    for (const [name, incoming] of byName) series.set(name, mergeByStep(series.get(name) ?? [], incoming));
-    drawCharts();
-  });
-  events.addEventListener('status', (e) => {
-    const { status } = JSON.parse((e as MessageEvent).data) as EventOf<'status'>;
-    if (run && run.status !== status) void refresh();
-  });
+  // The server keeps the stream open after the run ends; one that drops is opened again.
+  const events = keepFollowing(
+    async (signal) => {
+      for await (const event of api.events(id, { signal })) {
+        live.textContent = '● live';
+        if (event.type === 'progress') {
+          if (run) run.progress = event.progress;
+          drawProgress(event.progress, run?.status ?? 'RUNNING');
+        } else if (event.type === 'metrics') {
+          const byName = new Map<string, ChartPoint[]>();
+          for (const p of event.points) byName.set(p.name, [...(byName.get(p.name) ?? []), p]);
+          for (const [name, incoming] of byName) series.set(name, mergeByStep(series.get(name) ?? [], incoming));
+          drawCharts();
+        } else if (event.type === 'status') {
+          if (run && run.status !== event.status) void refresh();
+        }
+      }
+      return false;
+    },
+    () => (live.textContent = 'reconnecting…'),
+  );
 
   void refresh()
     .then(loadSeries)
-    .catch((err: Error) => clear(root, h('p', { class: 'error' }, err.message)));
+    .catch((err: unknown) => clear(root, h('p', { class: 'error' }, errorText(err))));
   return () => {
     events.close();
     logs.close();

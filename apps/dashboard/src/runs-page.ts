@@ -1,7 +1,16 @@
-import type { RunListItemView, RunListPage } from '@trainyard/contracts';
-import { getJson } from './api';
+import type { RunListItemView } from '@trainyard/contracts';
+import type { RunListQuery } from '@trainyard/client/browser';
+import { api, errorText } from './api';
 import { clear, h } from './dom';
-import { formatDuration, formatNumber, headlineMetric, kindLabel, moveSelection, runDuration } from './format';
+import {
+  formatDuration,
+  formatNumber,
+  headlineMetric,
+  kindLabel,
+  moveSelection,
+  runDuration,
+  testAccuracy,
+} from './format';
 
 const SORTS: [string, string][] = [
   ['createdAt', 'Newest'],
@@ -104,8 +113,8 @@ export function runsPage(root: HTMLElement): () => void {
       h(
         'tr',
         {},
-        ...['', 'Status', 'Kind', 'Name', 'Base', 'Best val', 'Duration', 'Images/s', 'Backend', 'Created'].map((c) =>
-          h('th', { scope: 'col' }, c),
+        ...['', 'Status', 'Kind', 'Name', 'Base', 'Best val / test', 'Duration', 'Images/s', 'Backend', 'Created'].map(
+          (c) => h('th', { scope: 'col' }, c),
         ),
       ),
     ),
@@ -137,7 +146,7 @@ export function runsPage(root: HTMLElement): () => void {
     q.set('limit', '50');
     if (append && nextCursor) q.set('cursor', nextCursor);
     try {
-      const page = await getJson<RunListPage>(`/v1/runs?${q}`);
+      const page = await api.listRuns(listQuery(q));
       const keep = rows[selected]?.id;
       rows = append ? [...rows, ...page.items] : page.items;
       nextCursor = page.nextCursor;
@@ -145,7 +154,7 @@ export function runsPage(root: HTMLElement): () => void {
       message.textContent = rows.length ? '' : 'No runs match.';
       render();
     } catch (err) {
-      message.textContent = (err as Error).message;
+      message.textContent = errorText(err);
     }
   }
 
@@ -155,6 +164,8 @@ export function runsPage(root: HTMLElement): () => void {
       rows.map((run, i) => {
         const metric = headlineMetric(run.kind);
         const summary = run.summaries.find((s) => s.name === metric.name);
+        // An evaluation records no validation curve: its headline is its test accuracy.
+        const accuracy = testAccuracy(run);
         return h(
           'tr',
           {
@@ -207,11 +218,13 @@ export function runsPage(root: HTMLElement): () => void {
               ? h('a', { href: `#/runs/${run.baseRunId}` }, run.baseRunName ?? run.baseRunId.slice(0, 8))
               : '—',
           ),
-          h(
-            'td',
-            { class: 'num', title: metric.name },
-            summary ? `${formatNumber(summary.best)} ${metric.label}` : '—',
-          ),
+          accuracy !== null
+            ? h('td', { class: 'num test-accuracy', title: 'test accuracy' }, `${formatNumber(accuracy)} test acc`)
+            : h(
+                'td',
+                { class: 'num', title: metric.name },
+                summary ? `${formatNumber(summary.best)} ${metric.label}` : '—',
+              ),
           h('td', { class: 'num' }, formatDuration(runDuration(run))),
           h('td', { class: 'num' }, formatNumber(run.progress?.imagesPerSec ?? null, 3)),
           h('td', {}, run.backend ?? '—'),
@@ -309,4 +322,14 @@ export function runsPage(root: HTMLElement): () => void {
     window.clearInterval(timer);
     document.removeEventListener('keydown', onKey);
   };
+}
+
+/** The table's filters as the client's query: a parameter given more than once (`tag`) as a list. */
+function listQuery(q: URLSearchParams): RunListQuery {
+  const query: RunListQuery = {};
+  for (const name of new Set(q.keys())) {
+    const values = q.getAll(name);
+    query[name] = values.length > 1 ? values : values[0];
+  }
+  return query;
 }

@@ -1,14 +1,14 @@
 import type { SessionView, Whoami } from '@trainyard/contracts';
+import { errorText, sessionApi } from './api';
 import { clear, h } from './dom';
 
 /** Who the session cookie signs in as, or null when there is no valid one. */
 export async function whoami(): Promise<Whoami | null> {
-  const res = await fetch('/v1/whoami', { headers: { accept: 'application/json' }, credentials: 'same-origin' });
-  return res.ok ? ((await res.json()) as Whoami) : null;
+  return sessionApi.whoami().catch(() => null);
 }
 
 export async function signOut(): Promise<void> {
-  await fetch('/v1/session', { method: 'DELETE', credentials: 'same-origin' });
+  await sessionApi.deleteSession();
 }
 
 /** The key is sent once, to be set as an HttpOnly cookie; the page never stores it. */
@@ -30,16 +30,13 @@ export function signInPage(root: HTMLElement, signedIn: (me: SessionView) => voi
       onsubmit: async (event: Event) => {
         event.preventDefault();
         problem.textContent = '';
-        const res = await fetch('/v1/session', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          credentials: 'same-origin',
-          body: JSON.stringify({ key: input.value.trim() }),
-        });
+        const key = input.value.trim();
         input.value = '';
-        const body = await res.json().catch(() => ({}));
-        if (res.ok) signedIn(body as SessionView);
-        else problem.textContent = `${res.status} ${body.message ?? res.statusText}`;
+        try {
+          signedIn(await sessionApi.createSession(key));
+        } catch (err) {
+          problem.textContent = errorText(err);
+        }
       },
     },
     h('h1', {}, 'Sign in'),

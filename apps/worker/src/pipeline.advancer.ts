@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { PipelinesRepository, withConnectionRetry } from '@trainyard/db';
-import type { RunKind } from '@trainyard/contracts';
-import { advancePipeline, enqueueRun, type TrainingQueue } from '@trainyard/queue';
-import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
+import { advancePipeline, enqueueRun, type EnqueuedRun, type TrainingQueues } from '@trainyard/queue';
+import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 /**
  * Moves a pipeline on after one of its steps ended (`advancePipeline`: the database decides, then
@@ -16,14 +15,14 @@ export class PipelineAdvancer {
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
-    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
     private readonly pipelines: PipelinesRepository,
   ) {}
 
   async advance(pipelineId: string): Promise<void> {
     const pipelines = { advance: (id: string) => withConnectionRetry(() => this.pipelines.advance(id)) };
-    const enqueue = (run: { id: string; kind: RunKind }) => enqueueRun(this.queue, run, this.config.worker.maxAttempts);
-    const outcome = await advancePipeline(pipelines, pipelineId, this.queue, { enqueue });
+    const enqueue = (run: EnqueuedRun) => enqueueRun(this.queues, run, this.config.worker.maxAttempts);
+    const outcome = await advancePipeline(pipelines, pipelineId, this.queues, { enqueue });
     for (const run of outcome.released)
       this.logger.log(`pipeline ${pipelineId}: run ${run.id} (${run.kind}) released and queued`);
     if (outcome.cancelled.length)

@@ -2,11 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
 import { PipelinesRepository, ReconciliationRepository, type UnfinishedRun } from '@trainyard/db';
-import { enqueueRun, type TrainingQueue } from '@trainyard/queue';
+import { enqueueRun, type TrainingQueues } from '@trainyard/queue';
 import { ORPHAN_CHECKPOINT_GRACE_MS, OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import { PipelineAdvancer } from './pipeline.advancer';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
-import { CONFIG, REDIS, TRAINING_QUEUE } from '@trainyard/infrastructure';
+import { CONFIG, REDIS, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 /** Job states in which BullMQ will still hand the job to a worker (or one holds it). */
 const LIVE_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children', 'active']);
@@ -37,7 +37,7 @@ export class Reconciler {
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
     private readonly reconciliation: ReconciliationRepository,
     private readonly pipelines: PipelinesRepository,
     private readonly advancer: PipelineAdvancer,
@@ -96,7 +96,7 @@ export class Reconciler {
   }
 
   private async reconcileRun(run: UnfinishedRun, report: ReconcileReport): Promise<void> {
-    const job = await this.queue.getJob(run.id);
+    const job = await this.queues.getJob(run.id);
     const state = job ? await job.getState() : 'missing';
     if (LIVE_STATES.has(state)) return;
     // Redis lost the job (restarted without persistence) but its worker is alive and training:
@@ -125,7 +125,7 @@ export class Reconciler {
         .catch((error: Error) =>
           this.logger.warn(`run ${run.id}: could not remove its ${state} job: ${error.message}`),
         );
-    await enqueueRun(this.queue, run, maxAttempts);
+    await enqueueRun(this.queues, run, maxAttempts);
     await this.reconciliation.touch(run.id);
     this.logger.warn(`${run.status} run ${run.id}: ${why}; enqueued again`);
     report.requeued.push(run.id);

@@ -12,7 +12,13 @@ export type ResolvedInputs =
       ok: true;
       inputs: Pick<
         TrainingJobInput,
-        'baseCheckpointUri' | 'baseCheckpointModel' | 'baseCheckpointSequence' | 'imageFolder' | 'cacheDir' | 'paths'
+        | 'baseCheckpointUri'
+        | 'baseCheckpointModel'
+        | 'baseCheckpointSequence'
+        | 'baseCheckpointOf'
+        | 'imageFolder'
+        | 'cacheDir'
+        | 'paths'
       >;
     }
   | { ok: false; reason: string };
@@ -43,6 +49,7 @@ export class RunInputsResolver {
       inputs.baseCheckpointUri = checkpoint.uri;
       inputs.baseCheckpointModel = checkpoint.model;
       inputs.baseCheckpointSequence = checkpoint.sequence;
+      inputs.baseCheckpointOf = { runId: checkpoint.runId, best: checkpoint.best };
     }
     if (imageFolder) inputs.imageFolder = imageFolder;
     return { ok: true, inputs };

@@ -1,19 +1,28 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { withLogFields, type TrainyardConfig } from '@trainyard/config';
-import { isTerminal, type RunSpec, type RunStatus, type TrainingJobData } from '@trainyard/contracts';
+import { isTerminal, type Placement, type RunSpec, type RunStatus, type TrainingJobData } from '@trainyard/contracts';
 import {
   AttemptsRepository,
   AttemptWritesRepository,
   CheckpointsRepository,
+  ProjectAtCapacityError,
   RunStateError,
   RunsRepository,
   withConnectionRetry,
   type OpenedAttempt,
   type Run,
 } from '@trainyard/db';
-import { startTrainingProcess, type TrainingJobInput, type TrainingOutcome } from '@trainyard/training/supervisor';
+import {
+  startTrainingProcess,
+  type PrestartedTrainingProcess,
+  type TrainingJobInput,
+  type TrainingOutcome,
+  type TrainingOutputLine,
+} from '@trainyard/training/supervisor';
 import { ActiveTrainings } from './active-trainings';
+import { giveBack } from './class-consumers';
+import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices, type DeviceLease } from './devices/worker-devices';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { CHECKPOINT_SEQUENCE_BLOCK } from './orphan-checkpoints.sweeper';
@@ -27,6 +36,8 @@ import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG } from '@trainyard/infrastructure';
 
 const WATCH_POLL_MS = 500;
+/** A job given back because this worker lacks the memory it asks for, or its project is at its limit. */
+const WAIT_ELSEWHERE_MS = 5000;
 
 /**
  * Runs one training job. The job carries only the run id: everything else is read from
@@ -53,6 +64,7 @@ export class TrainingProcessor {
     private readonly metrics: WorkerMetrics,
     private readonly runLogs: RunLogs,
     private readonly devices: WorkerDevices,
+    private readonly prestarted: PrestartedProcesses,
   ) {}
 
   async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
@@ -80,12 +92,26 @@ export class TrainingProcessor {
       return { status: 'CANCELLED' };
     }
 
+    const memoryGb = (run.spec as Placement).resources?.memoryGb;
+    if (!this.devices.fits(memoryGb)) {
+      this.logger.log(`run ${runId} needs ${memoryGb} GB on its device, more than this worker has; given back`);
+      return giveBack(job, token, WAIT_ELSEWHERE_MS);
+    }
+
     let opened: OpenedAttempt;
     try {
-      opened = await withConnectionRetry(() => this.attempts.openCurrent(runId, this.options.workerId));
+      opened = await withConnectionRetry(() =>
+        this.attempts.openCurrent(runId, this.options.workerId, {
+          runningPerProject: this.config.limits.runningRunsPerProject,
+        }),
+      );
     } catch (error) {
       // Cancelled (or failed by the reconciler) between the read above and now.
       if (error instanceof RunStateError) return { status: error.status };
+      if (error instanceof ProjectAtCapacityError) {
+        this.logger.debug(`run ${runId} waits: ${error.message}`);
+        return giveBack(job, token, WAIT_ELSEWHERE_MS);
+      }
       throw error;
     }
     const fields = { runId, attempt: opened.attempt.number, jobId: String(job.id) };
@@ -111,6 +137,8 @@ export class TrainingProcessor {
       return await withLogFields(fields, () => this.train(context, run, opened));
     } finally {
       this.active.delete(context);
+      // The slot is free: a process waits, loaded, for the next job.
+      this.prestarted.refill();
       await context.retention;
       // Whatever the outcome (preempted, failed, fenced): the tail of the log is written.
       await log.close();
@@ -155,10 +183,12 @@ export class TrainingProcessor {
       firstCheckpointSequence,
       resumeCandidates,
     };
-    const device = this.devices.lease();
+    // A process started ahead (WORKER_PRESTART), with the GPU it is pinned to; else a new one.
+    const prestarted = this.prestarted.take();
+    const device = prestarted?.lease ?? this.devices.lease();
     let outcome: TrainingOutcome;
     try {
-      outcome = await this.trainOn(device, context, input, opened.attempt.number);
+      outcome = await this.trainOn(device, context, input, opened.attempt.number, prestarted?.process);
     } finally {
       device.release();
     }
@@ -171,20 +201,21 @@ export class TrainingProcessor {
     context: TrainingContext,
     input: TrainingJobInput,
     attempt: number,
+    prestarted?: PrestartedTrainingProcess,
   ): Promise<TrainingOutcome> {
     const { runId } = input;
-    const handle = startTrainingProcess(
-      input,
-      this.metrics.instrument(runId, (event) => this.applier.apply(context, event)),
-      {
-        onOutput: (line) => context.log.output(line),
-        env: device.env,
-        heartbeatTimeoutMs: this.config.worker.childHeartbeatTimeoutMs,
-      },
-    );
+    const onEvent = this.metrics.instrument(runId, (event) => this.applier.apply(context, event));
+    const onOutput = (line: TrainingOutputLine) => context.log.output(line);
+    const handle = prestarted
+      ? prestarted.train(input, onEvent, { onOutput })
+      : startTrainingProcess(input, onEvent, {
+          onOutput,
+          env: device.env,
+          heartbeatTimeoutMs: this.config.worker.childHeartbeatTimeoutMs,
+        });
     context.log.log(
       this.logger,
-      `run ${runId} attempt ${attempt} trains in process ${handle.pid ?? '(not started)'}${device.label}`,
+      `run ${runId} attempt ${attempt} trains in process ${handle.pid ?? '(not started)'}${device.label}${prestarted ? ' (prestarted)' : ''}`,
     );
     context.handle = handle;
     this.active.started(context);

@@ -6,13 +6,13 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { TrainingJobData } from '@trainyard/contracts';
 import { WorkersRepository, type DrainOrder } from '@trainyard/db';
 import { assertNoEviction } from '@trainyard/queue';
 import { ActiveTrainings } from './active-trainings';
+import { ClassConsumers } from './class-consumers';
+import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { Reconciler } from './reconciler.service';
 import { TrainingProcessor } from './training.processor';
@@ -31,7 +31,7 @@ import { CONFIG, REDIS } from '@trainyard/infrastructure';
 @Injectable()
 export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkerHost.name);
-  private worker?: Worker<TrainingJobData>;
+  private consumers?: ClassConsumers;
   private heartbeat?: NodeJS.Timeout;
   /** The drain this worker is carrying out, if any. */
   private drain?: DrainOrder;
@@ -46,6 +46,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly active: ActiveTrainings,
     private readonly reconciler: Reconciler,
     private readonly devices: WorkerDevices,
+    private readonly prestarted: PrestartedProcesses,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -55,11 +56,13 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     // Before registering and consuming: the devices decide the default concurrency.
     await this.devices.detect();
     const concurrency = this.devices.concurrency;
+    const classes = this.devices.resourceClasses;
     await this.workers.register({
       id: this.options.workerId,
       hostname: hostname(),
       pid: process.pid,
       ...this.devices.registration(),
+      resourceClasses: classes,
       concurrency,
     });
     let beating = false;
@@ -72,32 +75,30 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     }, settings.heartbeatIntervalMs);
     this.heartbeat.unref();
 
-    this.worker = new Worker<TrainingJobData>(
-      this.options.queueName,
-      (job, token) => this.processor.process(job, token),
-      {
-        connection: this.redis,
-        concurrency,
-        lockDuration: settings.lockDurationMs,
-        stalledInterval: settings.stalledIntervalMs,
-        // Stalls count as attempts too: the processor fails a run after WORKER_MAX_ATTEMPTS crashes
-        // (counted in PostgreSQL); BullMQ's own limit is the backstop the reconciler then settles.
-        maxStalledCount: settings.maxAttempts,
-      },
-    );
-    this.worker.on('error', (err) => this.logger.error(`queue error: ${err.message}`));
-    this.worker.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled and goes back to the queue`));
-    this.worker.on('failed', (job, err) => this.logger.warn(`job ${job?.id} failed: ${err.message}`));
+    this.consumers = new ClassConsumers({
+      queueName: this.options.queueName,
+      classes,
+      concurrency,
+      connection: this.redis,
+      lockDurationMs: settings.lockDurationMs,
+      stalledIntervalMs: settings.stalledIntervalMs,
+      // Stalls count as attempts too: the processor fails a run after WORKER_MAX_ATTEMPTS crashes
+      // (counted in PostgreSQL); BullMQ's own limit is the backstop the reconciler then settles.
+      maxStalledCount: settings.maxAttempts,
+      process: (job, token) => this.processor.process(job, token),
+    });
+    this.consumers.start();
+    this.prestarted.resume();
     this.reconciler.start();
     this.logger.log(
-      `worker ${this.options.workerId} consuming "${this.options.queueName}" (concurrency ${concurrency})`,
+      `worker ${this.options.workerId} consuming "${this.options.queueName}" for resource classes ${classes.join(', ')} (concurrency ${concurrency})`,
     );
   }
 
   /** Records that this worker lives; starts, upgrades or ends a drain as the answer says. */
   private async beat(): Promise<void> {
     const order = await this.workers.heartbeat(this.options.workerId);
-    if (this.shuttingDown || !this.worker) return;
+    if (this.shuttingDown || !this.consumers) return;
     if (order && (!this.drain || (this.drain.mode === 'finish' && order.mode === 'preempt')))
       await this.startDrain(order);
     else if (!order && this.drain) await this.endDrain();
@@ -106,7 +107,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   private async startDrain(order: DrainOrder): Promise<void> {
     const first = !this.drain;
     this.drain = order;
-    await this.worker!.pause(true); // takes no new job; the held ones go on
+    await this.consumers!.pause(); // takes no new job; the held ones go on
+    this.prestarted.pause();
     const held =
       order.mode === 'preempt'
         ? this.active.preemptAll('the worker was drained (POST /v1/workers/:id/drain)')
@@ -133,17 +135,19 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   private async endDrain(): Promise<void> {
     this.drain = undefined;
     this.active.allowTraining();
-    await this.worker!.resume();
+    this.prestarted.resume();
+    await this.consumers!.resume();
     this.logger.log('drain taken back: consuming again');
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.shuttingDown = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.prestarted.pause();
     // The fleet page shows this worker draining until it has stopped.
     await this.workers.requestDrain(this.options.workerId, 'preempt').catch(() => undefined);
     await this.reconciler.stop();
-    if (this.worker) {
+    if (this.consumers) {
       const timeoutMs = this.config.worker.shutdownTimeoutMs;
       const preempted = this.active.preemptAll(`the worker was asked to stop (${signal ?? 'shutdown'})`);
       this.logger.log(
@@ -151,11 +155,11 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       );
       // close() stops taking jobs at once and then waits for active ones with no bound; past the
       // deadline, force it (the job's lock expires and another worker takes it as stalled).
-      const closed = this.worker.close().then(() => true);
+      const closed = this.consumers.close().then(() => true);
       const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
       if (!(await Promise.race([closed, timedOut]))) {
         this.logger.warn('shutdown deadline passed; closing the worker forcibly');
-        await this.worker.close(true);
+        await this.consumers.close(true);
       }
     }
     await this.workers.stop(this.options.workerId).catch(() => undefined);

@@ -4,6 +4,7 @@ import type { Database } from '@trainyard/db';
 import { InfrastructureModule, OBJECT_STORE } from '@trainyard/infrastructure';
 import { CheckpointStore, type ObjectStore } from '@trainyard/storage';
 import { ActiveTrainings } from './active-trainings';
+import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { WorkerMetricsServer } from './metrics/worker-metrics.server';
@@ -40,6 +41,7 @@ export class WorkerModule {
         RunInputsResolver,
         ActiveTrainings,
         WorkerDevices,
+        PrestartedProcesses,
         OrphanCheckpointSweeper,
         CheckpointRetention,
         RunEventsApplier,

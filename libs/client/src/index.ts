@@ -1,11 +1,5 @@
-export {
-  TrainyardClient,
-  type ApiKeyCreation,
-  type CallOptions,
-  type RunListQuery,
-  type RunLogQuery,
-  type TrainyardClientOptions,
-} from './trainyard-client';
-export { TrainyardApiError } from './trainyard-api.error';
-export { serverSentEvents, type ServerSentEvent } from './server-sent-events';
-export { DEFAULT_RETRY_POLICY, retryAfterMs, retryDelayMs, type RetryPolicy } from './retry-policy';
+// The Node entry of @trainyard/client: the browser-safe core (browser.ts) and TrainyardClient,
+// which adds validation of answers with the contracts' zod schemas.
+export * from './browser';
+export { TrainyardClient, type TrainyardClientOptions } from './trainyard-client';
+export { RESPONSE_SCHEMAS, zodResponseValidator } from './response-schemas';

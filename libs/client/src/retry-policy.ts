@@ -1,5 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
 /** How a client retries answers that say "later": 429 (rate limited) and 503 (a dependency is away). */
 export interface RetryPolicy {
   /** Retries after the first try; 0 turns retrying off. */
@@ -27,7 +25,26 @@ export function retryDelayMs(policy: RetryPolicy, retry: number, retryAfter: str
   return Math.min(policy.maxDelayMs, asked ?? policy.baseDelayMs * 2 ** retry);
 }
 
-/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-export async function waitOrAbort(ms: number, signal?: AbortSignal): Promise<void> {
-  await sleep(ms, undefined, { signal });
+/**
+ * Waits `ms`, or rejects with the signal's reason as soon as it aborts. Plain `setTimeout`, not
+ * node:timers/promises, so the module runs in a browser as it is.
+ */
+export function waitOrAbort(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** What an aborted wait rejects with: the signal's reason, an `AbortError` DOMException unless one was given. */
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { TrainyardApiError } from './trainyard-api.error';
 import { TrainyardClient } from './trainyard-client';
+import { TrainyardClientCore } from './trainyard-client-core';
 
 /** A real HTTP server on a free port answering from a script of handlers, one per request. */
 function scripted(handlers: ((req: IncomingMessage, res: ServerResponse) => void)[]) {
@@ -134,5 +135,35 @@ describe('TrainyardClient', () => {
     for await (const l of client.followLogs('run-1')) lines.push(l);
     expect(lines).toEqual([line]);
     expect(server.seen[0].url).toBe('/v1/runs/run-1/logs?follow=true');
+  });
+
+  it('checks answers against their contracts only in the Node client with validateResponses; the core takes them as typed', async () => {
+    server = scripted([okJson({ workers: 'not a list' })]);
+    const url = await server.url();
+    await expect(new TrainyardClient(url, undefined, { validateResponses: true }).workers()).rejects.toMatchObject({
+      name: 'ZodError',
+    });
+    await expect(new TrainyardClientCore(url).workers()).resolves.toEqual({ workers: 'not a list' });
+  });
+
+  it('sends the credentials mode it was given through the fetch it was given, and builds link URLs as it sends them', async () => {
+    const seen: { url: string; init: RequestInit | undefined }[] = [];
+    const client = new TrainyardClientCore('', undefined, {
+      credentials: 'same-origin',
+      fetch: async (input, init) => {
+        seen.push({ url: String(input), init });
+        return new Response(JSON.stringify({ name: 'me', scopes: ['read'], project: null }), { status: 200 });
+      },
+    });
+    await expect(client.createSession('ty_key')).resolves.toEqual({ name: 'me', scopes: ['read'], project: null });
+    expect(seen[0]).toMatchObject({
+      url: '/v1/session',
+      init: { method: 'POST', credentials: 'same-origin', body: JSON.stringify({ key: 'ty_key' }) },
+    });
+    expect(seen[0]!.init!.headers).not.toHaveProperty('authorization');
+    expect(client.checkpointFileUrl('r/1', 3, 'model weights.bin')).toBe(
+      '/v1/runs/r%2F1/checkpoints/3/download?file=model+weights.bin',
+    );
+    expect(client.datasetSampleUrl('d', 2, 5)).toBe('/v1/datasets/d/samples/2/5');
   });
 });

@@ -61,6 +61,27 @@ export const EnvSchema = z.object({
   API_PORT: port.default(3000),
   /** Jobs one worker trains at once; unset: one per GPU on a worker whose backend is tensorflow-gpu, otherwise 1. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * The resource classes whose queues a worker consumes (any, cpu, gpu; comma-separated); unset:
+   * gpu and any on a worker with GPUs, cpu and any without.
+   */
+  WORKER_RESOURCE_CLASSES: z
+    .string()
+    .transform((v) => [...new Set(v.split(',').map((s) => s.trim()))])
+    .pipe(z.array(z.enum(['any', 'cpu', 'gpu'])).min(1))
+    .optional(),
+  /**
+   * Keep a training process started, TensorFlow.js and its backend loaded, for every idle training
+   * slot, so a job's attempt skips that start (still one process per attempt).
+   */
+  WORKER_PRESTART: bool.default(true),
+  /** Runs of one project training at once across the fleet; unset: no limit. */
+  PROJECT_MAX_RUNNING: z.coerce.number().int().min(1).max(100_000).optional(),
+  /**
+   * `true`: accept a run no live worker could serve (its class, or memoryGb) and let it wait for
+   * one; by default such a submit is answered 422. With no live worker at all runs always wait.
+   */
+  QUEUE_UNSERVABLE_RUNS: bool.default(false),
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).max(600000).default(30000),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(30000),
   WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
@@ -113,6 +134,14 @@ export const EnvSchema = z.object({
   QUOTA_QUEUED_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** Images one request may ask to train on in all (epochs × training images, summed over a sweep or pipeline). */
   QUOTA_REQUEST_IMAGES: z.coerce.number().int().min(1).default(500_000_000),
+  /** Parameters a model a spec brings as its own topologies may hold (the contracts' ceiling is 100,000,000). */
+  QUOTA_MODEL_PARAMETERS: z.coerce.number().int().min(1).max(100_000_000).default(10_000_000),
+  /** Bytes one dataset upload (POST /v1/datasets/uploads, a tar) may carry. */
+  DATASET_UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(2 * 1024 ** 3),
   /** Live event streams (SSE) open at once per key, and per API process. */
   SSE_MAX_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
   SSE_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
@@ -162,8 +191,16 @@ export interface TrainyardConfig {
     requestsPerMinute: number;
     queuedRunsPerProject: number;
     imagesPerRequest: number;
+    /** Parameters of a spec's own topologies (QUOTA_MODEL_PARAMETERS). */
+    modelParameters: number;
     sseConnectionsPerKey: number;
     sseConnectionsPerProcess: number;
+    /** Bytes one dataset upload may carry (DATASET_UPLOAD_MAX_BYTES). */
+    datasetUploadBytes: number;
+    /** Runs of one project training at once (PROJECT_MAX_RUNNING); undefined: no limit. */
+    runningRunsPerProject?: number;
+    /** Accept runs no live worker can serve (QUEUE_UNSERVABLE_RUNS) instead of answering 422. */
+    queueUnservable: boolean;
   };
   /** Local-path and file:// reads: only under these real paths; folder walks bounded. */
   paths: { localRoots: string[]; walkMaxFiles: number; walkMaxMs: number };
@@ -171,6 +208,10 @@ export interface TrainyardConfig {
   worker: {
     /** Set by WORKER_CONCURRENCY; undefined: the worker decides from its devices at start (one per GPU). */
     concurrency?: number;
+    /** Set by WORKER_RESOURCE_CLASSES; undefined: decided from the devices (gpu + any, or cpu + any). */
+    resourceClasses?: ('any' | 'cpu' | 'gpu')[];
+    /** WORKER_PRESTART: a training process waits, loaded, in every idle slot. */
+    prestart: boolean;
     lockDurationMs: number;
     stalledIntervalMs: number;
     maxAttempts: number;

@@ -65,8 +65,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       requestsPerMinute: e.RATE_LIMIT_PER_MINUTE,
       queuedRunsPerProject: e.QUOTA_QUEUED_RUNS,
       imagesPerRequest: e.QUOTA_REQUEST_IMAGES,
+      modelParameters: e.QUOTA_MODEL_PARAMETERS,
       sseConnectionsPerKey: e.SSE_MAX_PER_KEY,
       sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
+      runningRunsPerProject: e.PROJECT_MAX_RUNNING,
+      datasetUploadBytes: e.DATASET_UPLOAD_MAX_BYTES,
+      queueUnservable: e.QUEUE_UNSERVABLE_RUNS,
     },
     paths: {
       localRoots: (e.TRAINYARD_LOCAL_ROOTS ?? []).map((root) => resolve(root)),
@@ -76,6 +80,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
     migrations: { onStart: e.MIGRATE_ON_START },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
+      resourceClasses: e.WORKER_RESOURCE_CLASSES,
+      prestart: e.WORKER_PRESTART,
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       maxAttempts: e.WORKER_MAX_ATTEMPTS,

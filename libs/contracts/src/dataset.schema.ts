@@ -100,3 +100,22 @@ export type ImageFolderDatasetSpec = z.infer<typeof ImageFolderDatasetSchema>;
 
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle', 'cross'] as const;
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
+
+/** The [height, width, channels] a dataset's images come in, where the spec alone decides it. */
+export function datasetImageShape(dataset: DatasetSpec): [number, number, number] | null {
+  switch (dataset.name) {
+    case 'mnist':
+      return [28, 28, 1];
+    case 'synthetic-shapes':
+      return [dataset.imageSize, dataset.imageSize, dataset.channels];
+    case 'image-folder':
+      return dataset.imageShape;
+  }
+}
+
+/** How many classes a dataset's labels have, where the spec alone decides it (an image folder's are its subfolders). */
+export function datasetClassCount(dataset: DatasetSpec): number | null {
+  if (dataset.name === 'mnist') return MNIST_CLASSES.length;
+  if (dataset.name === 'synthetic-shapes') return SHAPE_CLASSES.length;
+  return null;
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DatasetSpecSchema } from './dataset.schema';
+import { PrioritySchema, ResourcesSchema } from './resources.schema';
 import { NameSchema } from './text.schema';
 
 export const EVALUATION_SPLITS = ['test', 'validation', 'train'] as const;
@@ -7,7 +8,8 @@ export type EvaluationSplit = (typeof EVALUATION_SPLITS)[number];
 
 /**
  * An evaluation run: a classifier checkpoint of a fine-tune run on a dataset split. Without
- * `checkpoint.sequence`, the run's latest COMPLETE checkpoint (pinned at submit); without
+ * `checkpoint.sequence`, the run's best checkpoint by its selection metric when its result records
+ * one, else its latest COMPLETE one (pinned at submit); without
  * `dataset`, the evaluated run's own dataset (same split, so `test` is its held-out test set).
  */
 export const EvaluateSpecSchema = z
@@ -25,6 +27,8 @@ export const EvaluateSpecSchema = z
     /** Top-k accuracy's k (capped at the number of classes). */
     topK: z.int().min(1).max(100).default(5),
     batchSize: z.int().min(1).max(1024).default(64),
+    resources: ResourcesSchema.optional(),
+    priority: PrioritySchema.optional(),
   })
   .strict();
 export type EvaluateSpec = z.infer<typeof EvaluateSpecSchema>;

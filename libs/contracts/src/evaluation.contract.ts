@@ -79,6 +79,14 @@ export interface TransferReport {
   /** The shape of the base's features per image, e.g. [7, 7, 32]. */
   features: number[];
   headNorm: 'batchNorm' | 'none';
+  /**
+   * The checkpoint the base was read from (a pretrain run's or a registered model's): the run that
+   * wrote it, its sequence, and whether it is that run's best by its selection metric (what a
+   * base is pinned to when the run records one) rather than its latest.
+   */
+  checkpoint?: { runId: string; sequence: number; best: boolean };
+  /** Which parts are the spec's own topologies (`model.layers`), when any is. */
+  layers?: { base: boolean; head: boolean };
 }
 
 /** A fine-tune's result: the test report of its best weights, how they were chosen, and its transfer. */

@@ -1,6 +1,7 @@
 export * from './run-state';
 export * from './dataset.schema';
 export * from './run-spec.schema';
+export * from './resources.schema';
 export * from './training-spec.schema';
 export * from './metric-goal';
 export * from './queue.contract';
@@ -17,3 +18,5 @@ export * from './text.schema';
 export * from './schema-guards';
 export * from './run-log.contract';
 export * from './http';
+export * from './layers-topology';
+export * from './layers-model';

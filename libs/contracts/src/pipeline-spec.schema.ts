@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { DatasetSpecSchema, type DatasetSpec } from './dataset.schema';
+import { DatasetSpecSchema, datasetImageShape } from './dataset.schema';
 import { EVALUATION_SPLITS } from './evaluate-spec.schema';
-import { FinetuneSpecSchema, PretrainSpecSchema } from './run-spec.schema';
+import { autoencoderInputShape, FinetuneSpecSchema, PretrainSpecSchema } from './run-spec.schema';
 import { ONLY_WHEN_VALID } from './schema-guards';
 import { NameSchema } from './text.schema';
 
@@ -25,7 +25,7 @@ const PipelineFinetuneSchema = z.preprocess(withKind('finetune'), FinetuneSpecSc
   }
 }, ONLY_WHEN_VALID);
 
-/** An evaluation of every fine-tune's final checkpoint (its latest COMPLETE one). */
+/** An evaluation of every fine-tune's chosen checkpoint (its best when recorded, else its latest COMPLETE one). */
 export const PipelineEvaluationSchema = z
   .object({
     /** Defaults to "<fine-tune name>: <split> evaluation". */
@@ -60,32 +60,20 @@ export const PipelineSpecSchema = z
       });
     }
     // The pretrain's encoder only fits images of the shape it was trained on.
-    const encoderInput = p.pretrain.model.inputShape;
+    const encoderInput = autoencoderInputShape(p.pretrain.model);
     p.finetunes.forEach((f, i) => {
       const shape = datasetImageShape(f.dataset);
       if (shape && shape.join('x') !== encoderInput.join('x')) {
         ctx.addIssue({
           code: 'custom',
           path: ['finetunes', i, 'dataset'],
-          message: `Images of ${shape.join('×')} do not fit the pretrain's encoder (pretrain.model.inputShape ${encoderInput.join('×')})`,
+          message: `Images of ${shape.join('×')} do not fit the pretrain's encoder (${encoderInput.join('×')})`,
         });
       }
     });
   }, ONLY_WHEN_VALID);
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 export type PipelineSpecInput = z.input<typeof PipelineSpecSchema>;
-
-/** The [height, width, channels] a dataset's images come in, where the spec alone decides it. */
-export function datasetImageShape(dataset: DatasetSpec): [number, number, number] | null {
-  switch (dataset.name) {
-    case 'mnist':
-      return [28, 28, 1];
-    case 'synthetic-shapes':
-      return [dataset.imageSize, dataset.imageSize, dataset.channels];
-    case 'image-folder':
-      return dataset.imageShape;
-  }
-}
 
 export const PIPELINE_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];

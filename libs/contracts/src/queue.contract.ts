@@ -21,6 +21,13 @@ export interface RunProgress {
   epochs: number;
   step: number;
   stepsPerEpoch: number;
+  /**
+   * Optimizer steps the whole budget spans: `training.steps`, or epochs × batches per epoch (so a
+   * steps budget's partial last epoch counts only its own batches). `step / totalSteps` is the
+   * share done. Absent while an epochs budget's data loads (its batches are not known yet) and
+   * for evaluations.
+   */
+  totalSteps?: number;
   /** Latest training loss (batch mean). */
   loss?: number;
   imagesPerSec?: number;

@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import { AugmentationSpecSchema } from './augmentation.schema';
-import { FreezingSchema, ImportedModelSchema, RegisteredModelRefSchema } from './classifier-base.schema';
-import { DatasetSpecSchema } from './dataset.schema';
+import {
+  classifierBase,
+  FreezingSchema,
+  ImportedModelSchema,
+  RegisteredModelRefSchema,
+} from './classifier-base.schema';
+import { datasetClassCount, datasetImageShape, DatasetSpecSchema } from './dataset.schema';
 import { EvaluateSpecSchema } from './evaluate-spec.schema';
+import { checkClassifierLayers, checkLayersAutoencoder } from './layers-model';
+import { inferTopology, type LayersTopology, LayersTopologySchema } from './layers-topology';
+import { PrioritySchema, ResourcesSchema } from './resources.schema';
 import { ONLY_WHEN_VALID } from './schema-guards';
 import { NameSchema } from './text.schema';
 import { checkValidationRules, type TrainingSpec, TrainingSpecSchema } from './training-spec.schema';
@@ -44,6 +52,44 @@ export const ConvAutoencoderSchema = z
 export type ConvAutoencoderSpec = z.infer<typeof ConvAutoencoderSchema>;
 
 /**
+ * An autoencoder the spec brings as two TF.js Sequential topologies (docs/training.md, "Your own
+ * architecture"): `encoder` (its first layer declares the image shape) feeds `decoder`, which
+ * must give back the encoder's input shape (ending in a sigmoid under binary cross-entropy). The
+ * checkpoints hold the encoder whole, so a fine-tune of the run uses it whole as its base.
+ */
+export const LayersAutoencoderSchema = z
+  .object({
+    type: z.literal('layers-autoencoder'),
+    encoder: LayersTopologySchema,
+    decoder: LayersTopologySchema,
+    loss: z.enum(['mse', 'binaryCrossentropy']).default('mse'),
+  })
+  .strict();
+export type LayersAutoencoderSpec = z.infer<typeof LayersAutoencoderSchema>;
+export const AutoencoderSchema = z.discriminatedUnion('type', [ConvAutoencoderSchema, LayersAutoencoderSchema]);
+export type AutoencoderSpec = z.infer<typeof AutoencoderSchema>;
+
+/** The image shape an autoencoder takes: the built-in one's `inputShape`, a topology's first layer's. */
+export function autoencoderInputShape(model: AutoencoderSpec): [number, number, number] {
+  if (model.type === 'conv-autoencoder') return model.inputShape;
+  return topologyInputShape(model.encoder) as [number, number, number];
+}
+
+/** The input a topology's first layer declares (per image), or null when it declares none. */
+export function topologyInputShape(topology: LayersTopology): number[] | null {
+  const declared = topology.config.layers[0]?.config.batch_input_shape;
+  return declared ? (declared.slice(1) as number[]) : null;
+}
+
+/** A classifier's own topologies: a base trained from scratch in place of the built-in encoder, and a head in place of the built-in head. */
+const ClassifierLayersSchema = z
+  .object({
+    base: LayersTopologySchema.optional(),
+    head: LayersTopologySchema.optional(),
+  })
+  .strict();
+
+/**
  * Encoder (the base) → optional hidden dense + dropout → `dense(numClasses, softmax)`. The base is
  * one of: a pretrain run's encoder (`baseRunId`), a registered model version (`baseModel`), an
  * imported TF.js LayersModel (`importedModel`), or none (a fresh encoder of the architecture
@@ -70,6 +116,13 @@ export const ClassifierSchema = z
     headUnits: z.int().min(0).max(4096).default(0),
     dropout: z.number().min(0).max(0.9).default(0),
     freezing: FreezingSchema.prefault({}),
+    /**
+     * The spec's own architecture: `base` (a Sequential topology, trained from scratch, instead of
+     * the built-in encoder; not with baseRunId, baseModel or importedModel) and/or `head` (fed the
+     * base's features as they are, ending in a softmax over the classes, instead of the built-in
+     * head, whose headNorm, headUnits and dropout then do not apply).
+     */
+    layers: ClassifierLayersSchema.optional(),
     /** Older form of `freezing: { mode: 'base' }`, still accepted. */
     freezeBase: z.boolean().default(false),
   })
@@ -84,6 +137,16 @@ export const ClassifierSchema = z
         path: [bases[1]],
         message: `A classifier has one base: ${bases.join(' and ')} were both given`,
       });
+    }
+    if (model.layers?.base && bases.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['layers', 'base'],
+        message: `A classifier has one base: layers.base and ${bases[0]} were both given`,
+      });
+    }
+    if (model.cutAt !== undefined && model.layers?.base) {
+      ctx.addIssue({ code: 'custom', path: ['cutAt'], message: 'layers.base is used whole; drop cutAt' });
     }
     if (model.cutAt !== undefined && model.importedModel !== undefined) {
       ctx.addIssue({
@@ -102,17 +165,26 @@ export const ClassifierSchema = z
   }, ONLY_WHEN_VALID);
 export type ClassifierSpec = z.infer<typeof ClassifierSchema>;
 
+/** Where and when the run's job runs: its resource class and priority (resources.schema.ts). */
+const placement = {
+  resources: ResourcesSchema.optional(),
+  priority: PrioritySchema.optional(),
+};
+
 export const PretrainSpecSchema = z
   .object({
     kind: z.literal('pretrain'),
     name: NameSchema,
     dataset: DatasetSpecSchema,
-    model: ConvAutoencoderSchema.prefault({ type: 'conv-autoencoder' }),
+    model: AutoencoderSchema.prefault({ type: 'conv-autoencoder' }),
     training: TrainingSpecSchema.prefault({}),
     checkpoint: CheckpointSpecSchema.prefault({}),
+    ...placement,
   })
   .strict()
   .superRefine((spec, ctx) => {
+    if (spec.model.type === 'layers-autoencoder')
+      checkLayersAutoencoder(ctx, ['model'], spec.model, datasetImageShape(spec.dataset));
     checkValidationRules(
       'pretrain',
       spec.training,
@@ -132,6 +204,7 @@ export const FinetuneSpecSchema = z
     augmentation: AugmentationSpecSchema.optional(),
     training: TrainingSpecSchema.prefault({}),
     checkpoint: CheckpointSpecSchema.prefault({}),
+    ...placement,
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -146,8 +219,58 @@ export const FinetuneSpecSchema = z
       });
     }
     checkValidationRules('finetune', spec.training, finetuneValidation(spec), ctx);
+    if (spec.model.layers)
+      checkClassifierLayers(ctx, ['model', 'layers'], spec.model.layers, {
+        imageShape: datasetImageShape(spec.dataset),
+        classes: datasetClassCount(spec.dataset),
+        features: classifierBase(spec.model).kind === 'scratch' ? scratchFeatures(spec.model) : null,
+      });
   }, ONLY_WHEN_VALID);
 export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
+
+/** Spatial size after `blocks` of the built-in encoder's 'same' pooling (7 → 4). */
+export function encodedSize(size: number, blocks: number): number {
+  let s = size;
+  for (let i = 0; i < blocks; i++) s = Math.ceil(s / 2);
+  return s;
+}
+
+/**
+ * The features a from-scratch classifier's base gives its head: a `layers.base` topology's output,
+ * else the built-in encoder's at `cutAt` (the last pooling layer's maps, or the latent vector).
+ */
+export function scratchFeatures(model: ClassifierSpec): number[] | null {
+  if (model.layers?.base) {
+    const inferred = inferTopology(model.layers.base);
+    return inferred.ok ? inferred.inferred.outputShape : null;
+  }
+  if ((model.cutAt ?? 'conv') === 'latent') return [model.latentDim];
+  const [h, w] = model.inputShape;
+  const n = model.filters.length;
+  return [encodedSize(h, n), encodedSize(w, n), model.filters[n - 1]!];
+}
+
+/** The topologies a spec brings, where each sits in the spec and the input it is fed when the spec decides it. */
+export function specTopologies(spec: RunSpec): { field: string; topology: LayersTopology; input?: number[] }[] {
+  if (spec.kind === 'pretrain' && spec.model.type === 'layers-autoencoder') {
+    const encoder = inferTopology(spec.model.encoder);
+    return [
+      { field: 'model.encoder', topology: spec.model.encoder },
+      {
+        field: 'model.decoder',
+        topology: spec.model.decoder,
+        ...(encoder.ok ? { input: encoder.inferred.outputShape } : {}),
+      },
+    ];
+  }
+  if (spec.kind !== 'finetune' || !spec.model.layers) return [];
+  const { base, head } = spec.model.layers;
+  const features = classifierBase(spec.model).kind === 'scratch' ? scratchFeatures(spec.model) : null;
+  return [
+    ...(base ? [{ field: 'model.layers.base', topology: base }] : []),
+    ...(head ? [{ field: 'model.layers.head', topology: head, ...(features ? { input: features } : {}) }] : []),
+  ];
+}
 
 /** The share a fine-tune validates on: an image folder's own split, otherwise `training.validationSplit` of train. */
 function finetuneValidation(spec: { dataset: z.infer<typeof DatasetSpecSchema>; training: TrainingSpec }): {

@@ -8,6 +8,7 @@ export const SWEEP_PARAMETERS = [
   'training.learningRate',
   'training.batchSize',
   'training.epochs',
+  'training.steps',
   'training.seed',
   'model.freezing.mode',
   'model.headUnits',
@@ -24,6 +25,7 @@ export type SweepValues = Partial<Record<SweepParameter, SweepValue>>;
 export const INTEGER_SWEEP_PARAMETERS: readonly SweepParameter[] = [
   'training.batchSize',
   'training.epochs',
+  'training.steps',
   'training.seed',
   'model.headUnits',
   'dataset.labelsPerClass',
@@ -54,6 +56,10 @@ export function applySweepValues(base: FinetuneSpec, values: SweepValues): Recor
       spec['augmentation'] = typeof value === 'number' ? strengthAugmentation(base.augmentation, value) : value;
       continue;
     }
+    // A budget is epochs or steps, never both: a swept one replaces the base's other one.
+    const training = spec['training'] as Record<string, unknown> | undefined;
+    if (key === 'training.steps' && training) delete training['epochs'];
+    if (key === 'training.epochs' && training) delete training['steps'];
     const path = key.split('.');
     let node = spec;
     for (const part of path.slice(0, -1)) {

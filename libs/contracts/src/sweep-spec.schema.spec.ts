@@ -155,6 +155,56 @@ describe('SweepSpecSchema', () => {
     });
   });
 
+  it('sweeps a steps budget over a base budgeted in epochs (or with none), each run with steps alone', () => {
+    for (const training of [{ epochs: 4 }, {}, { steps: 50 }]) {
+      const parsed = SweepSpecSchema.safeParse({
+        name: 'steps',
+        base: { ...base, training },
+        strategy: 'grid',
+        parameters: { 'training.steps': [100, 300] },
+      });
+      expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
+      const { runs } = expandSweep(parsed.data!) as { runs: Record<string, number>[] };
+      const budgets = runs.map((values) => {
+        const { training: t } = applySweepValues(parsed.data!.base, values) as { training: Record<string, unknown> };
+        return [t['epochs'], t['steps']];
+      });
+      expect(budgets).toEqual([
+        [undefined, 100],
+        [undefined, 300],
+      ]);
+    }
+    // And epochs over a base budgeted in steps.
+    const parsed = SweepSpecSchema.parse({
+      name: 'epochs',
+      base: { ...base, training: { steps: 50 } },
+      strategy: 'grid',
+      parameters: { 'training.epochs': [2] },
+    });
+    expect((applySweepValues(parsed.base, { 'training.epochs': 2 }) as { training: object }).training).toMatchObject({
+      epochs: 2,
+    });
+    expect(
+      (applySweepValues(parsed.base, { 'training.epochs': 2 }) as { training: object }).training,
+    ).not.toHaveProperty('steps');
+    expect(
+      issues({
+        name: 'both',
+        base,
+        strategy: 'grid',
+        parameters: { 'training.epochs': [2], 'training.steps': [100] },
+      }),
+    ).toEqual([
+      {
+        path: 'parameters.training.steps',
+        message: 'A budget is epochs or steps: sweep training.epochs or training.steps, not both',
+      },
+    ]);
+    expect(issues({ name: 'bad', base, strategy: 'grid', parameters: { 'training.steps': [0] } })).toEqual([
+      { path: 'parameters.training.steps.0', message: expect.stringMatching(/^0: training.steps/) },
+    ]);
+  });
+
   it('refuses a parameter the base dataset does not have', () => {
     const folder = {
       ...base,

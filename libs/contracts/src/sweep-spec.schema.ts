@@ -51,6 +51,14 @@ export const SweepSpecSchema = z
   .strict()
   // Reads base, strategy, parameters and maxRuns: only once each of them is valid (maxRuns bounds the work).
   .superRefine((sweep, ctx) => {
+    if (sweep.parameters['training.epochs'] !== undefined && sweep.parameters['training.steps'] !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['parameters', 'training.steps'],
+        message: 'A budget is epochs or steps: sweep training.epochs or training.steps, not both',
+      });
+      return;
+    }
     let ok = true;
     for (const [key, values] of Object.entries(sweep.parameters) as [SweepParameter, SweepParameterValues][]) {
       if (!Array.isArray(values)) {

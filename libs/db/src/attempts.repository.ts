@@ -1,6 +1,6 @@
 import type { AttemptOutcome } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
-import { RunNotFoundError, RunStateError } from './errors';
+import { ProjectAtCapacityError, RunNotFoundError, RunStateError } from './errors';
 import type { Attempt } from './model-types';
 
 const MAX_NUMBER_RACES = 5;
@@ -27,13 +27,27 @@ export class AttemptsRepository {
    * every later write of the previous attempts fails on) with status RUNNING. A terminal run is
    * never revived: RunStateError.
    */
-  async openCurrent(runId: string, workerId: string | null): Promise<OpenedAttempt> {
+  async openCurrent(
+    runId: string,
+    workerId: string | null,
+    limits: { runningPerProject?: number } = {},
+  ): Promise<OpenedAttempt> {
     return this.prisma.$transaction(
       async (tx) => {
-        const rows = await tx.$queryRaw<{ status: string }[]>`
-          SELECT "status"::text AS status FROM "runs" WHERE "id" = ${runId}::uuid FOR UPDATE`;
+        const rows = await tx.$queryRaw<{ status: string; project: string }[]>`
+          SELECT "status"::text AS status, "project" FROM "runs" WHERE "id" = ${runId}::uuid FOR UPDATE`;
         if (rows.length === 0) throw new RunNotFoundError(runId);
-        if (TERMINAL.includes(rows[0]!.status)) throw new RunStateError(runId, rows[0]!.status, 'open an attempt');
+        const { status, project } = rows[0]!;
+        if (TERMINAL.includes(status)) throw new RunStateError(runId, status, 'open an attempt');
+        const limit = limits.runningPerProject;
+        // A run already RUNNING (taken over from a dead worker) holds its place; a new one needs a
+        // free one. Counted under a per-project lock, so two workers never both take the last place.
+        if (limit !== undefined && status !== 'RUNNING') {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`trainyard:project-running:${project}`}))`;
+          const [{ n }] = await tx.$queryRaw<{ n: number }[]>`
+            SELECT count(*)::int AS n FROM "runs" WHERE "project" = ${project} AND "status" = 'RUNNING'`;
+          if (n >= limit) throw new ProjectAtCapacityError(project, limit);
+        }
 
         const stale = await tx.attempt.findMany({ where: { runId, outcome: 'RUNNING' } });
         const crashed: Attempt[] = [];

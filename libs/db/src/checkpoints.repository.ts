@@ -8,6 +8,7 @@ import {
   type CheckpointSweepRecord,
   type OrphanSweepRules,
 } from './checkpoint-retention';
+import { chosenCheckpoint, type CheckpointChoice } from './checkpoint-choice';
 import { CheckpointNotFoundError } from './errors';
 import { toCheckpoint, type Checkpoint } from './model-types';
 import { checkpointView } from './views';
@@ -139,6 +140,14 @@ export class CheckpointsRepository {
   async bySequence(runId: string, sequence: number): Promise<Checkpoint | null> {
     const row = await this.prisma.checkpoint.findUnique({ where: { runId_sequence: { runId, sequence } } });
     return row ? toCheckpoint(row) : null;
+  }
+
+  /** The checkpoint other runs build on: the run's best when recorded, else its latest complete (chosenCheckpoint). */
+  chosen(
+    run: { id: string; result: unknown },
+    model?: string,
+  ): Promise<{ checkpoint: Checkpoint; chosen: CheckpointChoice } | null> {
+    return chosenCheckpoint(this.prisma, run, model);
   }
 
   async latestComplete(runId: string): Promise<Checkpoint | null> {

@@ -35,6 +35,11 @@ export class DatasetsRepository {
     return row ? datasetView(row) : null;
   }
 
+  /** Whether the project has a dataset of that name (names are unique per project). */
+  async nameTaken(project: string, name: string): Promise<boolean> {
+    return (await this.prisma.dataset.count({ where: { project, name } })) > 0;
+  }
+
   /** Newest first; one project's, or every project's when `project` is undefined. */
   async list(project?: string): Promise<DatasetView[]> {
     return (await this.prisma.dataset.findMany({ where: { project }, orderBy: { createdAt: 'desc' }, take: 1000 })).map(

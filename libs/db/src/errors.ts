@@ -18,6 +18,17 @@ export class RunStateError extends Error {
   }
 }
 
+/** A project already trains as many runs as PROJECT_MAX_RUNNING allows: the run waits. */
+export class ProjectAtCapacityError extends Error {
+  constructor(
+    readonly project: string,
+    readonly limit: number,
+  ) {
+    super(`Project ${project} already trains ${limit} runs (PROJECT_MAX_RUNNING=${limit})`);
+    this.name = 'ProjectAtCapacityError';
+  }
+}
+
 export class CheckpointNotFoundError extends Error {
   constructor(readonly checkpointId: string) {
     super(`Checkpoint ${checkpointId} not found`);

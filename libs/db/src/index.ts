@@ -34,11 +34,13 @@ export { downsampledSeriesStatement, type SeriesExtent } from './metric-series.s
 export { ROLLUP_BLOCK } from './metric-summaries.sql';
 export { metricGoal, type MetricGoal } from './metric-goal';
 export { CheckpointsRepository, type CheckpointBegin, type CompleteCheckpoint } from './checkpoints.repository';
+export { bestCheckpointSequence, chosenCheckpoint, type CheckpointChoice } from './checkpoint-choice';
 export { WorkersRepository, workerState, type DrainOrder, type WorkerRegistration } from './workers.repository';
 export {
   CheckpointNotFoundError,
   FencedError,
   InvalidCursorError,
+  ProjectAtCapacityError,
   RunNotFoundError,
   RunReferenceRefusedError,
   RunStateError,
@@ -53,6 +55,8 @@ export {
 export { DatasetsRepository, DatasetNameTakenError, type DatasetCreation } from './datasets.repository';
 export { ModelVersionsRepository, type ModelVersionWithCheckpoint } from './model-versions.repository';
 export { PipelinesRepository, type PipelineAdvance, type PipelineRunCreation } from './pipelines.repository';
+export { CatalogListsRepository } from './catalog-lists.repository';
+export { CATALOG_LIST_MAX_LIMIT, type CatalogPage, type CatalogPageQuery } from './catalog-page';
 export { SweepsRepository, type SweepRunCreation, type SweepWithRuns } from './sweeps.repository';
 export { ApiKeysRepository, type ApiKeyCreation } from './api-keys.repository';
 export { newApiKeyToken } from './api-key-token';

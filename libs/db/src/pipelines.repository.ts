@@ -1,4 +1,5 @@
-import type { PipelineStatus, PipelineView, RunKind, RunSpec } from '@trainyard/contracts';
+import type { PipelineStatus, PipelineView, Placement, RunKind, RunSpec } from '@trainyard/contracts';
+import { chosenCheckpoint } from './checkpoint-choice';
 import type { Prisma, PrismaClient } from './generated/prisma/client';
 import type { Run } from './model-types';
 import { pipelineView } from './views';
@@ -20,7 +21,7 @@ export interface PipelineRunCreation {
 export interface PipelineAdvance {
   status: PipelineStatus;
   /** Runs released this time: enqueue them. */
-  released: { id: string; kind: RunKind }[];
+  released: { id: string; kind: RunKind; spec: Placement }[];
   /** Waiting runs cancelled this time: their jobs, if any, can be removed. */
   cancelled: string[];
 }
@@ -139,10 +140,8 @@ export class PipelinesRepository {
       const upstream = run.baseRunId ? byId.get(run.baseRunId) : undefined;
       if (upstream?.status !== 'SUCCEEDED') continue;
       const model = NEEDED_MODEL[run.kind]!;
-      const checkpoint = await tx.checkpoint.findFirst({
-        where: { runId: upstream.id, status: 'COMPLETE', models: { has: model } },
-        orderBy: { sequence: 'desc' },
-      });
+      // The upstream's best checkpoint when it records one, else its latest (chosenCheckpoint).
+      const checkpoint = (await chosenCheckpoint(tx, upstream, model))?.checkpoint;
       if (!checkpoint) {
         const reason = `its upstream run ${upstream.id} ("${upstream.name}") SUCCEEDED with no complete checkpoint holding a ${model}`;
         await tx.run.update({
@@ -163,7 +162,7 @@ export class PipelinesRepository {
           updatedAt: new Date(),
         },
       });
-      outcome.released.push({ id: run.id, kind: run.kind as RunKind });
+      outcome.released.push({ id: run.id, kind: run.kind as RunKind, spec: released });
     }
     return undefined;
   }

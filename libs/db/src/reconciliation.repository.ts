@@ -1,4 +1,4 @@
-import type { RunKind } from '@trainyard/contracts';
+import type { Placement, RunKind } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { FAILED_ATTEMPT_OUTCOMES } from './attempts.repository';
 
@@ -10,6 +10,8 @@ export interface UnfinishedRun {
   failures: number;
   /** The current attempt's worker heartbeated recently and has not stopped. */
   ownerAlive: boolean;
+  /** The spec's resources and priority: which class's queue its job goes to, and how soon. */
+  spec: Placement;
 }
 
 /** What the reconciler reads and writes to make the database and the queue agree. */
@@ -22,9 +24,18 @@ export class ReconciliationRepository {
    */
   async listUnfinished(updatedBefore: Date, heartbeatAfter: Date): Promise<UnfinishedRun[]> {
     const rows = await this.prisma.$queryRaw<
-      { id: string; kind: RunKind; status: UnfinishedRun['status']; failures: number; owner_alive: boolean }[]
+      {
+        id: string;
+        kind: RunKind;
+        status: UnfinishedRun['status'];
+        failures: number;
+        owner_alive: boolean;
+        placement: Placement;
+      }[]
     >`
       SELECT r."id"::text AS id, r."kind"::text AS kind, r."status"::text AS status,
+        jsonb_strip_nulls(jsonb_build_object('resources', r."spec"->'resources', 'priority', r."spec"->'priority'))
+          AS placement,
         (SELECT count(*)::int4 FROM "attempts" a WHERE a."run_id" = r."id"
            AND a."outcome"::text = ANY(${[...FAILED_ATTEMPT_OUTCOMES]}::text[])) AS failures,
         COALESCE((SELECT w."last_heartbeat_at" > ${heartbeatAfter} AND w."stopped_at" IS NULL
@@ -40,6 +51,7 @@ export class ReconciliationRepository {
       status: r.status,
       failures: r.failures,
       ownerAlive: r.owner_alive,
+      spec: r.placement,
     }));
   }
 

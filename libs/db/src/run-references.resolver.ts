@@ -3,7 +3,9 @@ import {
   type DatasetLocation,
   type DatasetView,
   type RegisteredModelRef,
+  inferTopology,
   type RunSpec,
+  specTopologies,
 } from '@trainyard/contracts';
 import {
   LocalPathRefusedError,
@@ -12,6 +14,7 @@ import {
   resolveUnderRoots,
   type ObjectStore,
 } from '@trainyard/storage';
+import { bestCheckpointSequence, chosenCheckpoint } from './checkpoint-choice';
 import { CheckpointsRepository } from './checkpoints.repository';
 import { DatasetsRepository } from './datasets.repository';
 import { RunReferenceRefusedError } from './errors';
@@ -84,8 +87,11 @@ export interface SubmittedReferences {
 
 /** What a starting run reads, beyond its spec. */
 export interface StartingReferences {
-  /** The checkpoint it builds on or evaluates (the one pinned at submit), and which of its models. */
-  checkpoint: { uri: string; sequence: number; model: BaseModel } | null;
+  /**
+   * The checkpoint it builds on or evaluates (the one pinned at submit), which of its models, the
+   * run that wrote it, and whether it is that run's best (its `result.selection.best`).
+   */
+  checkpoint: { uri: string; sequence: number; model: BaseModel; runId: string; best: boolean } | null;
   /** Where its registered image folder is. */
   imageFolder: DatasetLocation | null;
 }
@@ -108,7 +114,7 @@ export class RunReferencesResolver {
   private readonly models: ModelVersionsRepository;
 
   constructor(
-    prisma: PrismaClient,
+    private readonly prisma: PrismaClient,
     private readonly files: ReadableFiles,
   ) {
     this.runs = new RunsRepository(prisma);
@@ -133,6 +139,13 @@ export class RunReferencesResolver {
         `No dataset with id ${dataset.datasetId}; register the folder with POST /v1/datasets`,
       );
     }
+    const headClasses = ownHeadClasses(based.spec);
+    if (headClasses !== null && headClasses !== record.counts.length)
+      throw new RunReferenceRefusedError(
+        'The head does not fit the dataset',
+        'model.layers.head',
+        `The head outputs ${headClasses} classes but dataset ${dataset.datasetId} has ${record.counts.length}`,
+      );
     return { ...based, folderImages: record.counts.reduce((a, b) => a + b, 0) };
   }
 
@@ -211,16 +224,22 @@ export class RunReferencesResolver {
     return { spec, baseRunId: version.runId, baseCheckpointId: version.checkpointId };
   }
 
-  /** A fine-tune starts from a finished pretrain run's encoder. Returns the checkpoint to pin. */
+  /**
+   * A fine-tune starts from a finished pretrain run's encoder: its best checkpoint (by the
+   * pretrain's selection metric) when its result records one, else its latest complete one
+   * (chosenCheckpoint, the rule of evaluations, model versions and pipeline steps too). Returns
+   * the checkpoint to pin.
+   */
   private async whyBaseRunUnusable(baseRunId: string, project: string): Promise<string | { checkpointId: string }> {
     const base = await this.ownRun(baseRunId, project);
     if (!base) return `No run with id ${baseRunId}`;
     if (base.kind !== 'PRETRAIN') return `Run ${baseRunId} is a ${base.kind} run; the base must be a PRETRAIN run`;
     if (base.status !== 'SUCCEEDED') return `Run ${baseRunId} is ${base.status}; the base must have SUCCEEDED`;
-    const checkpoint = await this.checkpoints.latestComplete(baseRunId);
-    if (!checkpoint) return `Run ${baseRunId} has no complete checkpoint`;
+    const picked = await chosenCheckpoint(this.prisma, base);
+    if (!picked) return `Run ${baseRunId} has no complete checkpoint`;
+    const { checkpoint, chosen } = picked;
     if (!usableModel(checkpoint, MODELS_OF.run))
-      return `The latest complete checkpoint of run ${baseRunId} ${lacks(checkpoint, MODELS_OF.run)}`;
+      return `The ${chosen === 'best' ? 'best' : 'latest complete'} checkpoint of run ${baseRunId} ${lacks(checkpoint, MODELS_OF.run)}`;
     return { checkpointId: checkpoint.id };
   }
 
@@ -247,7 +266,7 @@ export class RunReferencesResolver {
       throw refuse('checkpoint.runId', `Run ${runId} is ${run.status}; it must have SUCCEEDED`);
     const checkpoint =
       sequence === undefined
-        ? await this.checkpoints.latestComplete(runId)
+        ? ((await chosenCheckpoint(this.prisma, run))?.checkpoint ?? null)
         : await this.checkpoints.bySequence(runId, sequence);
     const field = sequence === undefined ? 'checkpoint.runId' : 'checkpoint.sequence';
     if (!checkpoint || checkpoint.status !== 'COMPLETE') {
@@ -287,8 +306,18 @@ export class RunReferencesResolver {
       const why = row?.status === 'COMPLETE' ? lacks(row, wanted) : `is ${row?.status ?? 'missing'}`;
       return { reason: `${owner} cannot be ${purpose}: its pinned checkpoint ${run.baseCheckpointId} ${why}` };
     }
-    return { uri: row.uri, sequence: row.sequence, model };
+    const writer = await this.runs.get(row.runId);
+    const best = bestCheckpointSequence(writer?.result) === row.sequence;
+    return { uri: row.uri, sequence: row.sequence, model, runId: row.runId, best };
   }
+}
+
+/** The classes a fine-tune's own head outputs, where the spec alone tells (null otherwise). */
+function ownHeadClasses(spec: RunSpec): number | null {
+  const head = specTopologies(spec).find((t) => t.field === 'model.layers.head');
+  if (!head) return null;
+  const inferred = inferTopology(head.topology, head.input);
+  return inferred.ok && inferred.inferred.outputShape.length === 1 ? inferred.inferred.outputShape[0]! : null;
 }
 
 /** The refusal of a local path or model URI, as a reason; null when it may be read. */

@@ -94,6 +94,17 @@ export class RunsRepository {
       SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs" GROUP BY 1, 2`;
   }
 
+  /**
+   * Runs waiting for a worker (QUEUED or PREEMPTED, not held by a pipeline), by resource class,
+   * with how long the longest-waiting one has waited (since its last change of state).
+   */
+  waitingByClass(): Promise<{ resourceClass: string; n: number; oldestWaitSeconds: number }[]> {
+    return this.prisma.$queryRaw`
+      SELECT COALESCE("spec"->'resources'->>'accelerator', 'any') AS "resourceClass", count(*)::int AS n,
+             EXTRACT(EPOCH FROM now() - min("updated_at"))::float8 AS "oldestWaitSeconds"
+      FROM "runs" WHERE "status" IN ('QUEUED', 'PREEMPTED') AND NOT "held" GROUP BY 1`;
+  }
+
   /** The runs of `ids` (of `project`, when given) as run lists show them, in the order of `ids`; unknown ids are left out. */
   listItems(ids: string[], project?: string): Promise<RunListItemView[]> {
     return loadRunListItems(this.prisma, ids, project);

@@ -1,6 +1,7 @@
 import {
   finiteOrNull,
   isoDate,
+  isResourceClass,
   type ApiKeyScope,
   type ApiKeyView,
   type AttemptView,
@@ -203,6 +204,8 @@ export type WorkerShown = Pick<
   | 'gpu'
   | 'gpuCount'
   | 'gpuMemoryMb'
+  | 'resourceClasses'
+  | 'memoryMb'
   | 'concurrency'
   | 'startedAt'
   | 'lastHeartbeatAt'
@@ -225,6 +228,8 @@ export function workerView(
     gpu: row.gpu,
     gpuCount: row.gpuCount,
     gpuMemoryMb: row.gpuMemoryMb,
+    resourceClasses: row.resourceClasses.filter(isResourceClass),
+    memoryMb: row.memoryMb,
     concurrency: row.concurrency,
     startedAt: isoDate(row.startedAt),
     lastHeartbeatAt: isoDate(row.lastHeartbeatAt),

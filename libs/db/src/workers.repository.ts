@@ -1,4 +1,5 @@
-import type { DrainMode, WorkerState, WorkerView } from '@trainyard/contracts';
+import type { DrainMode, Placement, ResourceClass, WorkerState, WorkerView } from '@trainyard/contracts';
+import { resourceClassOf } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { drainModeOf, workerView } from './views';
 
@@ -13,7 +14,17 @@ export interface WorkerRegistration {
   gpuCount?: number;
   /** Memory of one of them in MiB, when known. */
   gpuMemoryMb?: number | null;
+  /** The classes whose queues it consumes (`any` alone when not given). */
+  resourceClasses?: ResourceClass[];
+  /** Its RAM in MiB, when known. */
+  memoryMb?: number | null;
   concurrency: number;
+}
+
+/** How many live workers there are, and how many of them could serve a given run. */
+export interface Servability {
+  live: number;
+  serving: number;
 }
 
 /** What a heartbeat tells the worker: whether (and how) it has been asked to drain. */
@@ -57,6 +68,8 @@ export class WorkersRepository {
       gpu: input.gpu,
       gpuCount: input.gpuCount ?? 0,
       gpuMemoryMb: input.gpuMemoryMb ?? null,
+      resourceClasses: input.resourceClasses ?? ['any'],
+      memoryMb: input.memoryMb ?? null,
       concurrency: input.concurrency,
       startedAt: now,
       lastHeartbeatAt: now,
@@ -136,6 +149,25 @@ export class WorkersRepository {
     if (!worker) return null;
     const { attempts, ...row } = worker;
     return workerView(row, workerState(row, lostAfterMs), attempts);
+  }
+
+  /**
+   * Live workers (not stopped, heard from within `lostAfterMs`; draining ones count, as they may
+   * be taken back), and those of them that consume the run's class and have the memory it asks
+   * for on the device it would train on: one GPU's on a worker with GPUs, RAM otherwise (unknown
+   * memory counts as enough).
+   */
+  async servability(spec: Placement, lostAfterMs: number): Promise<Servability> {
+    const since = new Date(Date.now() - lostAfterMs);
+    const neededMb = spec.resources?.memoryGb === undefined ? null : Math.ceil(spec.resources.memoryGb * 1024);
+    const [row] = await this.prisma.$queryRaw<Servability[]>`
+      SELECT count(*)::int AS live,
+             count(*) FILTER (WHERE ${resourceClassOf(spec)} = ANY("resource_classes")
+               AND (${neededMb}::int IS NULL
+                 OR COALESCE(CASE WHEN "gpu_count" > 0 THEN "gpu_memory_mb" ELSE "memory_mb" END, ${neededMb}::int)
+                    >= ${neededMb}::int))::int AS serving
+      FROM "workers" WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since}`;
+    return row ?? { live: 0, serving: 0 };
   }
 
   /** How many workers are in each state (every state present, zeros included), for Prometheus. */

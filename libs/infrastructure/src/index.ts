@@ -1,2 +1,2 @@
 export { InfrastructureModule, type InfrastructureOptions } from './infrastructure.module';
-export { CONFIG, DATABASE, OBJECT_STORE, REDIS, TRAINING_QUEUE } from './infrastructure.tokens';
+export { CONFIG, DATABASE, OBJECT_STORE, REDIS, TRAINING_QUEUES } from './infrastructure.tokens';

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Database } from '@trainyard/db';
-import type { TrainingQueue } from '@trainyard/queue';
+import type { TrainingQueues } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
-import { DATABASE, REDIS, TRAINING_QUEUE } from './infrastructure.tokens';
+import { DATABASE, REDIS, TRAINING_QUEUES } from './infrastructure.tokens';
 
 export const OWNS_DATABASE = Symbol('OwnsDatabase');
 const REDIS_QUIT_WAIT_MS = 2000;
@@ -17,7 +17,7 @@ export class InfrastructureShutdown implements OnApplicationShutdown {
   private readonly logger = new Logger(InfrastructureShutdown.name);
 
   constructor(
-    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(DATABASE) private readonly database: Database,
     @Inject(OWNS_DATABASE) private readonly ownsDatabase: boolean,
@@ -26,7 +26,7 @@ export class InfrastructureShutdown implements OnApplicationShutdown {
   async onApplicationShutdown(signal?: string): Promise<void> {
     if (signal) this.logger.log(`Received ${signal}; closing connections`);
     // Each step runs even if an earlier one failed, so one broken connection leaks no others.
-    await this.step('queue', () => this.queue.close());
+    await this.step('queue', () => this.queues.close());
     await this.step('redis', async () => {
       // disconnect() on an already ended connection arms a 2 s timer that keeps the process alive.
       if (this.redis.status === 'end') return;

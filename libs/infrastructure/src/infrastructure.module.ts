@@ -20,11 +20,11 @@ import {
   WorkersRepository,
   type Database,
 } from '@trainyard/db';
-import { assertNoEviction, createRedisConnection, createTrainingQueue } from '@trainyard/queue';
+import { assertNoEviction, createRedisConnection, TrainingQueues } from '@trainyard/queue';
 import { createObjectStore, type ObjectStore } from '@trainyard/storage';
 import type { Redis } from 'ioredis';
 import { InfrastructureShutdown, OWNS_DATABASE } from './infrastructure-shutdown.service';
-import { CONFIG, DATABASE, OBJECT_STORE, REDIS, TRAINING_QUEUE } from './infrastructure.tokens';
+import { CONFIG, DATABASE, OBJECT_STORE, REDIS, TRAINING_QUEUES } from './infrastructure.tokens';
 
 export interface InfrastructureOptions {
   /**
@@ -93,9 +93,9 @@ export class InfrastructureModule {
         },
       },
       {
-        provide: TRAINING_QUEUE,
+        provide: TRAINING_QUEUES,
         inject: [REDIS],
-        useFactory: (redis: Redis) => createTrainingQueue(redis, options.queueName),
+        useFactory: (redis: Redis) => new TrainingQueues(redis, options.queueName),
       },
       { provide: OBJECT_STORE, useFactory: () => createObjectStore(config.storage) },
       ...REPOSITORIES.map((Repository) => ({
@@ -114,7 +114,7 @@ export class InfrastructureModule {
     return {
       module: InfrastructureModule,
       providers,
-      exports: [CONFIG, DATABASE, REDIS, TRAINING_QUEUE, OBJECT_STORE, ...REPOSITORIES, RunReferencesResolver],
+      exports: [CONFIG, DATABASE, REDIS, TRAINING_QUEUES, OBJECT_STORE, ...REPOSITORIES, RunReferencesResolver],
     };
   }
 }

@@ -5,5 +5,6 @@
 export const CONFIG = Symbol('TrainyardConfig');
 export const DATABASE = Symbol('Database');
 export const REDIS = Symbol('Redis');
-export const TRAINING_QUEUE = Symbol('TrainingQueue');
+/** The deployment's training queues, one per resource class (TrainingQueues). */
+export const TRAINING_QUEUES = Symbol('TrainingQueues');
 export const OBJECT_STORE = Symbol('ObjectStore');

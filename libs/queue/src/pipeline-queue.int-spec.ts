@@ -1,36 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import type { RunKind } from '@trainyard/contracts';
 import { Worker } from 'bullmq';
 import { advancePipeline, applyPipelineDecision, type PipelineDecision } from './pipeline-queue';
 import { createRedisConnection } from './redis-connection';
 import { eachTestQueue, TEST_REDIS_URL } from './testing/test-queue';
-import { createTrainingQueue, enqueueRun } from './training-queue';
+import { enqueueRun, TrainingQueues, type EnqueuedRun } from './training-queues';
 
 describe('the queue side of a pipeline decision (real Redis)', () => {
   const current = eachTestQueue();
 
   it('advances, removes the jobs of cancelled runs, enqueues released ones, and returns the decision', async () => {
     const [cancelled, released] = [randomUUID(), randomUUID()];
-    await enqueueRun(current.queue, { id: cancelled, kind: 'FINETUNE' }, 3);
+    await enqueueRun(current.queues, { id: cancelled, kind: 'FINETUNE', spec: {} }, 3);
     const decision = {
       status: 'RUNNING',
-      released: [{ id: released, kind: 'EVALUATE' as const }],
+      released: [{ id: released, kind: 'EVALUATE' as const, spec: { resources: { accelerator: 'gpu' as const } } }],
       cancelled: [cancelled],
     };
     const asked: string[] = [];
     const pipelineId = randomUUID();
-    const enqueue = (run: { id: string; kind: RunKind }) => enqueueRun(current.queue, run, 4);
+    const enqueue = (run: EnqueuedRun) => enqueueRun(current.queues, run, 4);
     const outcome = await advancePipeline(
       { advance: async (id) => (asked.push(id), decision) },
       pipelineId,
-      current.queue,
+      current.queues,
       { enqueue },
     );
 
     expect(asked).toEqual([pipelineId]);
     expect(outcome).toBe(decision);
-    expect(await current.queue.getJob(cancelled)).toBeUndefined();
-    const job = await current.queue.getJob(released);
+    expect(await current.queues.getJob(cancelled)).toBeUndefined();
+    // In its class's queue.
+    const job = await current.queues.of('gpu').getJob(released);
     expect({ name: job?.name, data: job?.data, attempts: job?.opts.attempts }).toEqual({
       name: 'evaluate',
       data: { runId: released },
@@ -40,7 +40,7 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
 
   it('enqueues through the caller’s enqueue, in order, and leaves a job a worker holds in place', async () => {
     const held = randomUUID();
-    await enqueueRun(current.queue, { id: held, kind: 'PRETRAIN' }, 1);
+    await enqueueRun(current.queues, { id: held, kind: 'PRETRAIN', spec: {} }, 1);
     let release!: () => void;
     let taken!: () => void;
     const holding = new Promise<void>((resolve) => (taken = resolve));
@@ -54,18 +54,18 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
       const failures: string[] = [];
       const decision: PipelineDecision = {
         released: [
-          { id: 'r1', kind: 'FINETUNE' },
-          { id: 'r2', kind: 'FINETUNE' },
+          { id: 'r1', kind: 'FINETUNE', spec: {} },
+          { id: 'r2', kind: 'FINETUNE', spec: {} },
         ],
         cancelled: [held],
       };
-      await applyPipelineDecision(current.queue, decision, {
+      await applyPipelineDecision(current.queues, decision, {
         enqueue: async (run) => void enqueued.push(run.id),
         onRemoveFailed: (id) => failures.push(id),
       });
 
       expect(enqueued).toEqual(['r1', 'r2']);
-      expect(await current.queue.getJob('r1')).toBeUndefined();
+      expect(await current.queues.getJob('r1')).toBeUndefined();
       // Removing a locked job is refused without an error; its worker finds the run CANCELLED.
       expect(failures).toEqual([]);
       expect(await (await current.queue.getJob(held))!.getState()).toBe('active');
@@ -78,11 +78,14 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
 
   it('reports each job it could not remove and still tries the rest; an enqueue that fails rejects', async () => {
     const lost = createRedisConnection(TEST_REDIS_URL);
-    const unreachable = createTrainingQueue(lost, current.queue.name);
+    const unreachable = new TrainingQueues(lost, current.queues.name);
     await lost.quit();
     try {
       const failures: [string, string][] = [];
-      const decision: PipelineDecision = { released: [{ id: randomUUID(), kind: 'FINETUNE' }], cancelled: ['a', 'b'] };
+      const decision: PipelineDecision = {
+        released: [{ id: randomUUID(), kind: 'FINETUNE', spec: {} }],
+        cancelled: ['a', 'b'],
+      };
       await expect(
         applyPipelineDecision(unreachable, decision, {
           enqueue: (run) => enqueueRun(unreachable, run, 1),

@@ -1,10 +1,9 @@
-import type { RunKind } from '@trainyard/contracts';
-import type { TrainingQueue } from './training-queue';
+import type { EnqueuedRun, TrainingQueues } from './training-queues';
 
 /** What an advance or a cancel of a pipeline decided in PostgreSQL (PipelinesRepository): the queue side is left to do. */
 export interface PipelineDecision {
   /** Runs released: they get their job. */
-  released: readonly { id: string; kind: RunKind }[];
+  released: readonly EnqueuedRun[];
   /** Waiting runs cancelled: their jobs, if any, go. */
   cancelled: readonly string[];
 }
@@ -15,7 +14,7 @@ export interface PipelineQueueOptions {
    * own, which marks the run FAILED when Redis does not answer in time. A failure stops here and
    * rejects; the reconciler enqueues what stayed QUEUED without a job.
    */
-  enqueue: (run: { id: string; kind: RunKind }) => Promise<void>;
+  enqueue: (run: EnqueuedRun) => Promise<void>;
   /**
    * Removing a cancelled run's job failed (Redis did not answer). Ignored unless given; the other
    * jobs are removed all the same. A job a worker holds is not removed and is no failure: that
@@ -30,12 +29,12 @@ export interface PipelineQueueOptions {
  * leaves nothing the reconciler cannot mend (job id = run id: enqueueing again is a no-op).
  */
 export async function applyPipelineDecision(
-  queue: TrainingQueue,
+  queues: TrainingQueues,
   decision: PipelineDecision,
   options: PipelineQueueOptions,
 ): Promise<void> {
   for (const runId of decision.cancelled) {
-    await queue.remove(runId).then(
+    await queues.remove(runId).then(
       () => undefined,
       (error: Error) => options.onRemoveFailed?.(runId, error),
     );
@@ -51,10 +50,10 @@ export async function applyPipelineDecision(
 export async function advancePipeline<D extends PipelineDecision>(
   pipelines: { advance(pipelineId: string): Promise<D> },
   pipelineId: string,
-  queue: TrainingQueue,
+  queues: TrainingQueues,
   options: PipelineQueueOptions,
 ): Promise<D> {
   const decision = await pipelines.advance(pipelineId);
-  await applyPipelineDecision(queue, decision, options);
+  await applyPipelineDecision(queues, decision, options);
   return decision;
 }

@@ -11,9 +11,15 @@ import {
   storeIOHandler,
 } from '@trainyard/storage';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
+import { LAYERS_ENCODER, LAYERS_HEAD_PREFIX } from './layers.model';
 
 /** Layers buildClassifier puts on top of a base; a base must not hold layers of these names. */
 export const HEAD_LAYER_NAMES = ['head_flatten', 'head_norm', 'head_hidden', 'head_dropout', 'predictions'] as const;
+
+/** A layer of a classifier's head: the built-in head's, or a spec's own (`layers.head`, renamed `head_l<i>_…`). */
+export function isHeadLayer(name: string): boolean {
+  return (HEAD_LAYER_NAMES as readonly string[]).includes(name) || name.startsWith(LAYERS_HEAD_PREFIX);
+}
 
 /** The name buildClassifier gives its models (kept in model.json, so a checkpointed classifier is recognised). */
 export const TRAINYARD_CLASSIFIER = 'classifier';
@@ -29,10 +35,7 @@ const TOP_LAYER_CLASSES = new Set(['Dense', 'Dropout', 'Activation', 'Softmax'])
 export function defaultCutLayer(model: tf.LayersModel): string {
   const layers = model.layers;
   // Keras names its own top 'predictions' too: only a model built by buildClassifier ('classifier') is cut at our head.
-  const head =
-    model.name === TRAINYARD_CLASSIFIER
-      ? layers.findIndex((l) => (HEAD_LAYER_NAMES as readonly string[]).includes(l.name))
-      : -1;
+  const head = model.name === TRAINYARD_CLASSIFIER ? layers.findIndex((l) => isHeadLayer(l.name)) : -1;
   let cut = head >= 0 ? head - 1 : layers.length - 1;
   if (head < 0) while (cut > 0 && TOP_LAYER_CLASSES.has(layers[cut].getClassName())) cut--;
   if (cut < 1)
@@ -59,7 +62,7 @@ export function cutModel(
     outputs: layer.output as tf.SymbolicTensor,
     name: `${model.name}_base`,
   });
-  const clash = base.layers.find((l) => (HEAD_LAYER_NAMES as readonly string[]).includes(l.name));
+  const clash = base.layers.find((l) => isHeadLayer(l.name));
   if (clash)
     throw new InvalidTrainingInputError(
       `${what} keeps a layer named '${clash.name}' below the cut; cut at a lower layer`,
@@ -72,6 +75,8 @@ export function cutModel(
  * layer (the output of the convolutions, before the flatten and the dense latent).
  */
 export function encoderCutLayer(model: tf.LayersModel, cutAt: 'conv' | 'latent', what = `model ${model.name}`): string {
+  if (model.name === LAYERS_ENCODER)
+    throw new InvalidTrainingInputError(`${what} is an encoder of the spec's own layers, used whole; drop model.cutAt`);
   if (cutAt === 'latent') return 'latent';
   const pools = model.layers.filter((l) => /^enc_pool\d+$/.test(l.name));
   if (pools.length === 0)

@@ -4,6 +4,7 @@ import type { ImageSplit } from '@trainyard/datasets';
 import { sliceBatch } from './batches';
 import { buildEncoder } from './conv-autoencoder.model';
 import { cutModel, encoderCutLayer, TRAINYARD_CLASSIFIER } from './base-model';
+import { applyLayers } from './layers.model';
 import { seededKernels } from './seeded-initializers';
 
 export interface ClassifierInput {
@@ -16,6 +17,8 @@ export interface ClassifierInput {
   numClasses: number;
   /** Fixes the starting weights of every new layer (the run's training seed). */
   seed?: number;
+  /** The spec's own head (`layers.head`, built for the base's features) in place of the built-in one. */
+  head?: tf.layers.Layer[];
 }
 
 /**
@@ -26,11 +29,13 @@ export interface ClassifierInput {
  * features look like (an autoencoder's can be ~100× a fresh encoder's: see docs/training.md). The
  * base starts frozen for freezing modes 'base' and 'two-stage' (see freezing.ts for the second stage).
  */
-export function buildClassifier({ encoder, spec, numClasses, seed }: ClassifierInput): tf.LayersModel {
+export function buildClassifier({ encoder, spec, numClasses, seed, head }: ClassifierInput): tf.LayersModel {
   const base = encoder ?? scratchBase(spec, seed);
+  if (effectiveFreezing(spec).mode !== 'none') base.layers.forEach((layer) => (layer.trainable = false));
+  if (head)
+    return tf.model({ inputs: base.inputs, outputs: applyLayers(head, base.outputs[0]!), name: TRAINYARD_CLASSIFIER });
   // The head's seeds are offset from the encoder's so a pretrained and a scratch run share a head init.
   const kernel = seededKernels(seed === undefined ? undefined : seed + 1);
-  if (effectiveFreezing(spec).mode !== 'none') base.layers.forEach((layer) => (layer.trainable = false));
   let x = base.outputs[0];
   // A cut inside a convolutional stack (Keras's block5_pool) leaves feature maps: the Keras recipe flattens them.
   if (x.shape.length > 2) x = tf.layers.flatten({ name: 'head_flatten' }).apply(x) as tf.SymbolicTensor;

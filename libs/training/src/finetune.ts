@@ -5,6 +5,7 @@ import {
   type FinetuneResult,
   type FinetuneSpec,
   metricGoal,
+  scratchFeatures,
   selectionMetric,
   type TransferReport,
 } from '@trainyard/contracts';
@@ -17,6 +18,7 @@ import { runEpochLoop } from './epoch-loop';
 import { evaluateClassifier, evaluateLoss } from './evaluate';
 import { applyFreezing, type FreezeStage, stageAt, stageLearningRate } from './freezing';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
+import { buildLayersBase, buildLayersHead } from './layers.model';
 import { loadModelFromArtifacts, restoreTrainingState } from './model-files';
 import { createOptimizer } from './optimizer';
 import { assertImageShape, type LoopOptions } from './pretrain';
@@ -40,13 +42,13 @@ export async function runFinetune(
   spec: FinetuneSpec,
   encoder: tf.LayersModel | null,
   hooks: TrainingHooks,
-  { resume, ...opts }: LoopOptions = {},
+  { resume, baseCheckpoint, ...opts }: LoopOptions & { baseCheckpoint?: TransferReport['checkpoint'] } = {},
 ): Promise<TrainingLoopOutcome<FinetuneResult>> {
   const saved = resume ? filesToModelArtifacts('classifier', resume.files) : undefined;
   const classifier = saved
     ? // Without its trainingConfig, so that loading does not compile it with an optimizer of its own.
       await loadModelFromArtifacts({ ...saved, trainingConfig: undefined })
-    : buildClassifier({ encoder, spec: spec.model, numClasses: data.classNames.length, seed: spec.training.seed });
+    : await newClassifier(spec, encoder, data.classNames.length);
   assertImageShape(data, classifier.inputs[0].shape.slice(1) as number[], 'The base model');
   const freezing = effectiveFreezing(spec.model);
   let stage = stageAt(freezing, resume);
@@ -79,7 +81,7 @@ export async function runFinetune(
   assertSecondStageStarts(spec, plan);
   const metric = selectionMetric('finetune', spec.training);
   const selection = { metric, goal: metricGoal(metric) };
-  const transfer = transferOf(classifier, spec);
+  const transfer = { ...transferOf(classifier, spec), ...(baseCheckpoint ? { checkpoint: baseCheckpoint } : {}) };
   const augment = spec.augmentation && !isIdentityAugmentation(spec.augmentation);
   let pipeline: BatchPipeline | undefined;
   try {
@@ -139,6 +141,22 @@ export async function runFinetune(
   }
 }
 
+/** A fresh classifier: the base (given, the spec's `layers.base`, or the built-in encoder) and its head (the spec's `layers.head`, or the built-in one). */
+async function newClassifier(
+  spec: FinetuneSpec,
+  encoder: tf.LayersModel | null,
+  numClasses: number,
+): Promise<tf.LayersModel> {
+  const seed = spec.training.seed;
+  const own = spec.model.layers;
+  const base = encoder ?? (own?.base ? await buildLayersBase(own.base, seed) : null);
+  if (!own?.head) return buildClassifier({ encoder: base, spec: spec.model, numClasses, seed });
+  // The built-in encoder is built (and cut) by buildClassifier; its features are needed first.
+  const features = base ? (base.outputs[0]!.shape.slice(1) as number[]) : scratchFeatures(spec.model)!;
+  const head = await buildLayersHead(own.head, features, numClasses, seed);
+  return buildClassifier({ encoder: base, spec: spec.model, numClasses, seed, head });
+}
+
 /** A steps budget spans a number of epochs known only now: two-stage must switch inside it. */
 function assertSecondStageStarts(spec: FinetuneSpec, plan: TrainingPlan): void {
   const freezing = effectiveFreezing(spec.model);
@@ -158,6 +176,8 @@ function transferOf(classifier: tf.LayersModel, spec: FinetuneSpec): TransferRep
     cutAt: cutLayer === 'latent' ? 'latent' : /^enc_pool\d+$/.test(cutLayer) ? 'conv' : null,
     cutLayer,
     features: features.slice(1) as number[],
-    headNorm: spec.model.headNorm,
+    // The spec's own head has no built-in normalisation in front of it.
+    headNorm: spec.model.layers?.head ? 'none' : spec.model.headNorm,
+    ...(spec.model.layers ? { layers: { base: !!spec.model.layers.base, head: !!spec.model.layers.head } } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { FreezingSpec, TrainingSpec } from '@trainyard/contracts';
-import { HEAD_LAYER_NAMES } from './base-model';
+import { isHeadLayer } from './base-model';
 import type { LoopPosition } from './training-state';
 
 /** Stage 1 trains as the mode says ('none': everything, otherwise the head only); stage 2 is two-stage's second. */
@@ -8,9 +8,7 @@ export type FreezeStage = 1 | 2;
 
 /** The base's layers in a classifier: every layer but the inputs and the head. */
 export function baseLayers(classifier: tf.LayersModel): tf.layers.Layer[] {
-  return classifier.layers.filter(
-    (l) => l.getClassName() !== 'InputLayer' && !(HEAD_LAYER_NAMES as readonly string[]).includes(l.name),
-  );
+  return classifier.layers.filter((l) => l.getClassName() !== 'InputLayer' && !isHeadLayer(l.name));
 }
 
 /**

@@ -1,10 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { metricGoal, type PretrainResult, type PretrainSpec, selectionMetric } from '@trainyard/contracts';
+import {
+  autoencoderInputShape,
+  metricGoal,
+  type PretrainResult,
+  type PretrainSpec,
+  selectionMetric,
+} from '@trainyard/contracts';
 import { type LoadedDataset, splitValidation } from '@trainyard/datasets';
 import { filesToModelArtifacts } from '@trainyard/storage';
 import { testBestAndLast } from './checkpoint-selection';
 import { buildConvAutoencoder } from './conv-autoencoder.model';
 import { runEpochLoop } from './epoch-loop';
+import { buildLayersAutoencoder } from './layers.model';
 import { evaluateLoss, evaluateReconstruction } from './evaluate';
 import { restoreTrainingState } from './model-files';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
@@ -45,8 +52,11 @@ export async function runPretrain(
   hooks: TrainingHooks,
   { resume, ...opts }: LoopOptions = {},
 ): Promise<TrainingLoopOutcome<PretrainResult>> {
-  assertImageShape(data, spec.model.inputShape, 'model.inputShape');
-  const { autoencoder, encoder } = buildConvAutoencoder(spec.model, spec.training.seed);
+  assertImageShape(data, autoencoderInputShape(spec.model), 'model.inputShape');
+  const { autoencoder, encoder } =
+    spec.model.type === 'layers-autoencoder'
+      ? await buildLayersAutoencoder(spec.model, spec.training.seed)
+      : buildConvAutoencoder(spec.model, spec.training.seed);
   const mse = spec.model.loss === 'mse';
   autoencoder.compile({
     optimizer: createOptimizer(spec.training),

@@ -36,6 +36,7 @@ export class ProgressMeter {
       epochs: this.plan.epochs,
       step,
       stepsPerEpoch: this.plan.stepsPerEpoch,
+      totalSteps: this.plan.totalSteps,
       loss,
       imagesPerSec: this.imagesPerSec,
       etaSeconds: Math.max(0, ((this.plan.totalSteps - step - 1) * msPerStep) / 1000),
@@ -54,6 +55,7 @@ export class ProgressMeter {
       epochs: this.plan.epochs,
       step,
       stepsPerEpoch: this.plan.stepsPerEpoch,
+      totalSteps: this.plan.totalSteps,
       imagesPerSec: this.imagesPerSec,
       updatedAt: new Date().toISOString(),
     });

@@ -46,6 +46,7 @@ describe('runTrainingJob', () => {
         name: 'preempted early',
         dataset: { name: 'synthetic-shapes', imageSize: 16, perClass: 4, testPerClass: 1 },
         model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4], latentDim: 4 },
+        training: { steps: 40 },
       });
       const input = {
         runId: 'early',
@@ -62,6 +63,8 @@ describe('runTrainingJob', () => {
       );
       expect(outcome).toEqual({ status: 'preempted' });
       expect(events.map((e) => e.type)).toEqual(['progress', 'backend']);
+      // A steps budget's total is known before the data: the first report already gives it.
+      expect(events[0]).toMatchObject({ type: 'progress', progress: { phase: 'loading', totalSteps: 40 } });
       expect(await readdir(root)).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });

@@ -23,6 +23,7 @@ import { DivergedError } from './diverged.error';
 import { runEvaluation } from './evaluate-run';
 import { runFinetune } from './finetune';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
+import { LAYERS_ENCODER } from './layers.model';
 import { loadModelFromArtifacts } from './model-files';
 import { runPretrain } from './pretrain';
 import { findResumePoint } from './resume';
@@ -56,7 +57,16 @@ export async function runTrainingJob(
     const epochs = budget === undefined ? 1 : budget.unit === 'epochs' ? budget.epochs : 0;
     post({
       type: 'progress',
-      progress: { phase: 'loading', epoch: 0, epochs, step: 0, stepsPerEpoch: 0, updatedAt: now() },
+      progress: {
+        phase: 'loading',
+        epoch: 0,
+        epochs,
+        step: 0,
+        stepsPerEpoch: 0,
+        // A steps budget is its total; an epochs budget's is known once the data is.
+        ...(budget?.unit === 'steps' ? { totalSteps: budget.steps } : {}),
+        updatedAt: now(),
+      },
     });
     const engine = await initEngine({ backend: input.backend });
     post({ type: 'backend', backend: engine.backend, detail: engine.detail });
@@ -147,7 +157,11 @@ export async function runTrainingJob(
           spec.augmentation,
           spec.training.seed,
         );
-      outcome = await runFinetune(data, spec, encoder, hooks, { resume: resume ?? undefined });
+      const baseCheckpoint =
+        input.baseCheckpointOf && input.baseCheckpointSequence !== undefined
+          ? { ...input.baseCheckpointOf, sequence: input.baseCheckpointSequence }
+          : undefined;
+      outcome = await runFinetune(data, spec, encoder, hooks, { resume: resume ?? undefined, baseCheckpoint });
     }
     if (outcome.status === 'cancelled' || outcome.status === 'preempted') return { status: outcome.status };
     post({ type: 'result', result: outcome.result as Extract<TrainingEvent, { type: 'result' }>['result'] });
@@ -198,6 +212,8 @@ async function loadBase(
   const loaded = await loadModelFromArtifacts({ ...filesToModelArtifacts(model, files), trainingConfig: undefined });
   const source = `${what} (checkpoint ${uri})`;
   // An encoder is cut at model.cutAt ('conv' by default); a fine-tuned classifier below its head unless cutAt is given.
+  // An encoder of a pretrain's own layers is the base whole (its output is what it learnt to encode).
+  if (loaded.name === LAYERS_ENCODER && spec.model.cutAt === undefined) return loaded;
   const cutAt = model === 'encoder' ? (spec.model.cutAt ?? 'conv') : spec.model.cutAt;
   return cutModel(loaded, cutAt ? encoderCutLayer(loaded, cutAt, source) : undefined, source);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClassificationReport, type RunSpecInput, RunSpecSchema } from '@trainyard/contracts';
 import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
-import { startTrainingProcess, type TrainingProcessOptions } from './start-training-process';
+import { prestartTrainingProcess, startTrainingProcess, type TrainingProcessOptions } from './start-training-process';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 import type { TrainingOutputLine } from './training-output';
 
@@ -289,5 +289,43 @@ describe('startTrainingProcess', () => {
       });
     }
     expect(runs[0]!.handle.pid).not.toBe(runs[1]!.handle.pid);
+  });
+
+  it('prestarts a process that loads its backend while it waits, unwatched, then trains the attempt it is given, once', async () => {
+    const idle: TrainingOutputLine[] = [];
+    const heartbeatTimeoutMs = 1000;
+    const spare = prestartTrainingProcess({ backend: 'wasm', heartbeatTimeoutMs, onOutput: (l) => idle.push(l) });
+    const loaded = Date.now();
+    while (!idle.some((l) => l.text.startsWith('prestarted: wasm backend loaded')) && Date.now() - loaded < 30_000)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(idle.map((l) => l.text)).toContainEqual(expect.stringMatching(/^prestarted: wasm backend loaded/));
+    // Waiting sends nothing: past several silence deadlines it is alive all the same.
+    await new Promise((r) => setTimeout(r, 3 * heartbeatTimeoutMs));
+    const output: TrainingOutputLine[] = [];
+    const events: TrainingEvent[] = [];
+    const handle = spare.train(
+      { ...short('prestarted'), spec: RunSpecSchema.parse(short('prestarted').spec) },
+      (e) => {
+        events.push(e);
+      },
+      { onOutput: (l) => output.push(l) },
+    );
+    expect(handle.pid).toBe(spare.pid);
+    expect(await handle.done).toEqual({ status: 'succeeded' });
+    // It trained on the backend it had loaded while it waited (how much sooner: npm run bench:dispatch).
+    expect(events.filter((e) => e.type === 'backend')).toEqual([expect.objectContaining({ backend: 'wasm' })]);
+    // The attempt's lines went to the attempt's sink, none to the idle one after it was given.
+    expect(output.some((l) => /training/.test(l.text) || l.stream === 'stdout')).toBe(true);
+    expect(idle.every((l) => !l.text.includes('epoch'))).toBe(true);
+    expect(() => spare.train(short('again') as TrainingJobInput, () => undefined)).toThrow(/already given an attempt/);
+    await spare.exited;
+  });
+
+  it('discards a prestarted process that was never given an attempt', async () => {
+    const spare = prestartTrainingProcess({ backend: 'wasm', onOutput: () => undefined });
+    spare.discard();
+    await spare.exited;
+    expect(spare.pid).toEqual(expect.any(Number));
+    expect(() => process.kill(spare.pid!, 0)).toThrow();
   });
 });

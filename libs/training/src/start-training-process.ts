@@ -1,6 +1,7 @@
 import { CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS } from '@trainyard/config';
 import { CONTROL_BYTES, type ChildMessage } from './child-messages';
 import { compiledEntry } from './compiled-entry';
+import { PRESTART_BACKEND_ENV } from './prestart';
 import { describeCrash, superviseChild } from './supervise-child';
 import type { TrainingEvent, TrainingJobInput, TrainingOutcome } from './training-job.types';
 import type { TrainingOutputLine } from './training-output';
@@ -45,18 +46,76 @@ export function startTrainingProcess(
   onEvent: (event: TrainingEvent) => void | Promise<void>,
   options: TrainingProcessOptions = {},
 ): TrainingProcessHandle {
+  return spawnTrainingProcess(options, undefined).train(input, onEvent, options);
+}
+
+export interface PrestartOptions {
+  /** Added to this process's environment for the training (the GPU it is pinned to…). */
+  env?: Record<string, string>;
+  /** WORKER_CHILD_HEARTBEAT_TIMEOUT_MS, counted from the moment it is given its attempt. */
+  heartbeatTimeoutMs?: number;
+  /** The backend the attempts will ask for (TRAINYARD_BACKEND or the device probe's); undefined: chosen as initEngine does. */
+  backend: TrainingJobInput['backend'];
+  /** What the process prints before it is given an attempt (its backend's load messages). */
+  onOutput?: (line: TrainingOutputLine) => void;
+}
+
+/** A training process started ahead of its attempt, loading TensorFlow.js and its backend while it waits. */
+export interface PrestartedTrainingProcess {
+  readonly pid: number | null;
+  /** Settles when the process has exited, whether or not it was given an attempt. */
+  readonly exited: Promise<void>;
+  /** Gives it its attempt (once): from here on it is the attempt's process, as startTrainingProcess's. */
+  train(
+    input: TrainingJobInput,
+    onEvent: (event: TrainingEvent) => void | Promise<void>,
+    options?: Pick<TrainingProcessOptions, 'onOutput'>,
+  ): TrainingProcessHandle;
+  /** Ends it, unless it was given an attempt (a training is stopped with cancel or preempt instead). */
+  discard(): void;
+}
+
+/**
+ * Starts a training process before its attempt exists: it loads TensorFlow.js and initialises
+ * `backend` at once, then waits, quiet and unwatched, for `train`. The attempt then skips the
+ * process start and the backend load (most of a job's start-up). One attempt per process still:
+ * it exits after it, as any training process.
+ */
+export function prestartTrainingProcess(options: PrestartOptions): PrestartedTrainingProcess {
+  return spawnTrainingProcess(
+    { ...options, env: { ...options.env, [PRESTART_BACKEND_ENV]: options.backend ?? 'auto' } },
+    options.onOutput ?? echoOutput,
+  );
+}
+
+function spawnTrainingProcess(
+  options: TrainingProcessOptions,
+  idleOutput: ((line: TrainingOutputLine) => void) | undefined,
+): PrestartedTrainingProcess {
   const timeoutMs = options.heartbeatTimeoutMs ?? CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS;
-  const what = `training process of run ${input.runId}`;
-  let reported: TrainingOutcome | undefined;
-  let eventError: string | undefined;
-  let delivering: Promise<void> = Promise.resolve();
+  let what = 'training process (not yet given an attempt)';
+  let output = idleOutput ?? options.onOutput ?? echoOutput;
+  let onMessage: (message: ChildMessage) => void = () => undefined;
+  let given = false;
 
   const child = superviseChild(compiledEntry('training.child'), {
     what,
     env: options.env,
     silenceTimeoutMs: timeoutMs,
-    onOutput: options.onOutput ?? echoOutput,
-    onMessage: (message: ChildMessage) => {
+    watchFrom: idleOutput ? 'start' : 'spawn',
+    onOutput: (line) => output(line),
+    onMessage: (message) => onMessage(message),
+  });
+
+  const train: PrestartedTrainingProcess['train'] = (input, onEvent, trainOptions = {}) => {
+    if (given) throw new Error(`training process ${child.pid} was already given an attempt`);
+    given = true;
+    what = `training process of run ${input.runId}`;
+    output = trainOptions.onOutput ?? options.onOutput ?? echoOutput;
+    let reported: TrainingOutcome | undefined;
+    let eventError: string | undefined;
+    let delivering: Promise<void> = Promise.resolve();
+    onMessage = (message) => {
       if (message.kind === 'outcome') {
         reported = message.outcome;
         child.finished();
@@ -71,19 +130,28 @@ export function startTrainingProcess(
           }
         });
       }
-    },
-  });
-  const cancel = () => child.control(CONTROL_BYTES.cancel);
-  const preempt = () => child.control(CONTROL_BYTES.preempt);
-  child.send({ kind: 'train', input, heartbeatMs: child.heartbeatMs });
+    };
+    const cancel = () => child.control(CONTROL_BYTES.cancel);
+    const preempt = () => child.control(CONTROL_BYTES.preempt);
+    child.send({ kind: 'train', input, heartbeatMs: child.heartbeatMs });
 
-  const done = child.exited.then(async (crash): Promise<TrainingOutcome> => {
-    await delivering;
-    if (eventError) return { status: 'failed', reason: eventError, retryable: true };
-    if (reported) return reported;
-    return { status: 'failed', reason: describeCrash(what, crash, timeoutMs), retryable: true, crash };
-  });
-  return { pid: child.pid, done, cancel, preempt };
+    const done = child.exited.then(async (crash): Promise<TrainingOutcome> => {
+      await delivering;
+      if (eventError) return { status: 'failed', reason: eventError, retryable: true };
+      if (reported) return reported;
+      return { status: 'failed', reason: describeCrash(what, crash, timeoutMs), retryable: true, crash };
+    });
+    return { pid: child.pid, done, cancel, preempt };
+  };
+
+  return {
+    pid: child.pid,
+    exited: child.exited.then(() => undefined),
+    train,
+    discard: () => {
+      if (!given) child.kill();
+    },
+  };
 }
 
 function echoOutput(line: TrainingOutputLine): void {

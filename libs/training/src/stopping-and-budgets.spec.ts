@@ -50,6 +50,18 @@ describe('a steps budget with a schedule', () => {
       [3, 6, 0, 'final'],
     ]);
     expect(hooks.progress.find((p) => p.phase === 'training')).toMatchObject({ epochs: 3, stepsPerEpoch: 3 });
+    // The budget's own total (7), not epochs × steps per epoch (9): what a share done and an ETA divide by.
+    expect(new Set(hooks.progress.map((p) => p.totalSteps))).toEqual(new Set([7]));
+  });
+
+  it('reports the total steps of an epochs budget as epochs × batches per epoch', async () => {
+    const spec = pretrainSpec({ epochs: 2 });
+    const hooks = recordingHooks();
+    await runPretrain(loadDataset(spec.dataset, { seed: 1, labeled: false }), spec, hooks, { progressIntervalMs: 0 });
+    const training = hooks.progress.filter((p) => p.phase === 'training');
+    expect(training.length).toBeGreaterThan(0);
+    for (const p of training) expect(p.totalSteps).toBe(2 * p.stepsPerEpoch);
+    expect(training.at(-1)!.step + 1).toBe(training.at(-1)!.totalSteps);
   });
 });
 

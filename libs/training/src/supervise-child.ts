@@ -11,6 +11,11 @@ export interface SupervisedChildOptions {
   env?: Record<string, string>;
   /** A child that sends nothing for this long is killed with SIGKILL. */
   silenceTimeoutMs: number;
+  /**
+   * 'start': silence counts only from the start message on (a process started ahead of its work
+   * waits, quiet, for as long as it takes); 'spawn', the default: from the start.
+   */
+  watchFrom?: 'spawn' | 'start';
   onMessage(message: ChildMessage): void;
   /** Each line the child prints, in order; all of them before `exited` settles (within OUTPUT_DRAIN_MS). */
   onOutput(line: TrainingOutputLine): void;
@@ -27,6 +32,8 @@ export interface SupervisedChild {
   control(byte: number): void;
   /** The child has reported everything: stop watching it for silence, and kill it if it does not exit soon. */
   finished(): void;
+  /** Ends it now (SIGKILL). */
+  kill(): void;
 }
 
 /** After the process exits, how long its last output may take to arrive before `exited` settles anyway. */
@@ -64,6 +71,7 @@ export function superviseChild(entry: string, options: SupervisedChildOptions): 
   });
 
   let heardAt = Date.now();
+  let watching = options.watchFrom !== 'start';
   let suspect = false;
   let silentMs: number | undefined;
   let grace: NodeJS.Timeout | undefined;
@@ -74,6 +82,7 @@ export function superviseChild(entry: string, options: SupervisedChildOptions): 
   });
   const tickMs = Math.max(50, Math.min(1000, Math.floor(options.silenceTimeoutMs / 4)));
   const watch = setInterval(() => {
+    if (!watching) return;
     const silent = Date.now() - heardAt;
     if (silent < options.silenceTimeoutMs) return;
     // A first overdue tick may only mean that this process was the one stalled (timers run before
@@ -116,6 +125,10 @@ export function superviseChild(entry: string, options: SupervisedChildOptions): 
     heartbeatMs: Math.max(250, Math.floor(options.silenceTimeoutMs / 4)),
     exited,
     send(message) {
+      if (!watching) {
+        watching = true;
+        heardAt = Date.now();
+      }
       if (child.connected) child.send(message, () => undefined);
     },
     control(byte) {
@@ -124,6 +137,9 @@ export function superviseChild(entry: string, options: SupervisedChildOptions): 
     finished() {
       clearInterval(watch);
       grace ??= setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
+    },
+    kill() {
+      child.kill('SIGKILL');
     },
   };
 }

@@ -3,7 +3,10 @@
 // in the processes these functions start. Nothing this file reaches may import what loads them
 // (apps/worker/src/worker-imports.int-spec.ts checks what the worker process loads).
 export {
+  prestartTrainingProcess,
   startTrainingProcess,
+  type PrestartedTrainingProcess,
+  type PrestartOptions,
   type TrainingProcessHandle,
   type TrainingProcessOptions,
 } from './start-training-process';

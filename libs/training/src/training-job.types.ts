@@ -22,8 +22,10 @@ export interface TrainingJobInput {
   baseCheckpointUri?: string;
   /** Which model of `baseCheckpointUri` is the base: 'encoder' (default) or a fine-tune's 'classifier' (its head is cut off). */
   baseCheckpointModel?: 'encoder' | 'classifier';
-  /** Evaluate: the sequence of the checkpoint evaluated (reported in the result). */
+  /** Evaluate: the sequence of the checkpoint evaluated (reported in the result); fine-tune: of its base's. */
   baseCheckpointSequence?: number;
+  /** The run that wrote `baseCheckpointUri`, and whether it is that run's best checkpoint (a fine-tune reports both). */
+  baseCheckpointOf?: { runId: string; best: boolean };
   /** Where the spec's image-folder dataset lives (resolved from its datasetId by the worker). */
   imageFolder?: ImageFolderLocation;
   /** Decoded-image cache on local disk (`$TRAINYARD_HOME/cache/images`). */

@@ -2,7 +2,9 @@
 // startTrainingProcess). It wires the supervisor's IPC and control pipe to runTrainingJob.
 import { closeSync, openSync } from 'node:fs';
 import { TEST_ONLY_SETTINGS, testOnlySetting } from '@trainyard/config';
+import type { BackendName } from '@trainyard/engine';
 import { CANCEL_FLAG, PREEMPT_FLAG } from './child-messages';
+import { PRESTART_BACKEND_ENV } from './prestart';
 import { runChild, startControlThread } from './child-runtime';
 import type { ProgressLine } from './progress-lines';
 import type { TrainingEvent, TrainingOutcome } from './training-job.types';
@@ -11,13 +13,31 @@ import type { TrainingEvent, TrainingOutcome } from './training-job.types';
 const flags = new Int32Array(new SharedArrayBuffer(8));
 startControlThread(flags);
 
+/** TensorFlow.js and the training code; loaded after 'ready', as they take a while. */
+const load = () => Promise.all([import('./run-training-job'), import('./progress-lines')]);
+
+/**
+ * A process started ahead of its attempt (prestartTrainingProcess) loads them, and initialises
+ * its backend, right away; whatever fails here fails again, and is reported, in the attempt.
+ */
+const prestartBackend = process.env[PRESTART_BACKEND_ENV];
+const prestarted = prestartBackend ? prestart(prestartBackend) : undefined;
+
+async function prestart(backend: string): Promise<void> {
+  try {
+    await load();
+    const { initEngine } = await import('@trainyard/engine');
+    const engine = await initEngine(backend === 'auto' ? {} : { backend: backend as BackendName });
+    process.stdout.write(`prestarted: ${engine.backend} backend loaded (${engine.detail}); waiting for an attempt\n`);
+  } catch (error) {
+    process.stderr.write(`prestart: could not load the ${backend} backend yet: ${(error as Error).message}\n`);
+  }
+}
+
 runChild({ onStopSignal: () => Atomics.store(flags, PREEMPT_FLAG, 1) }, async (start, channel) => {
   if (start.kind !== 'train') throw new Error(`training.child.js was sent '${start.kind}'`);
-  // Loaded only now, after 'ready': TensorFlow.js and its backend take a while to load.
-  const [{ runTrainingJob }, { ProgressLines }] = await Promise.all([
-    import('./run-training-job'),
-    import('./progress-lines'),
-  ]);
+  await prestarted;
+  const [{ runTrainingJob }, { ProgressLines }] = await load();
 
   // What a person reads in the run's log: the supervisor captures this process's stdout and stderr.
   const lines = new ProgressLines();

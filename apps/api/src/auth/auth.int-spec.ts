@@ -16,6 +16,7 @@ const PUBLIC_ROUTES = [
   'GET /',
   'GET /assets/:file',
   'GET /assets/vendor/:file',
+  'GET /assets/client/:file',
 ];
 const mnistRun = {
   kind: 'pretrain',

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { TrainingQueue } from '@trainyard/queue';
+import type { TrainingQueues } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { CONFIG, REDIS, TRAINING_QUEUE } from '@trainyard/infrastructure';
+import { CONFIG, REDIS, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 /**
  * Requests per minute per key (or per client address before a key is proven), counted in Redis
@@ -19,14 +19,14 @@ export class RequestRateLimiter {
   constructor(
     @Inject(REDIS) redis: Redis,
     @Inject(CONFIG) config: TrainyardConfig,
-    @Inject(TRAINING_QUEUE) queue: TrainingQueue,
+    @Inject(TRAINING_QUEUES) queues: TrainingQueues,
   ) {
     const points = config.limits.requestsPerMinute;
     this.limiter = new RateLimiterRedis({
       storeClient: redis,
       // Per deployment: the replicas serving one queue share a budget (the queue an app was given,
       // not only TRAINYARD_QUEUE's value, so two deployments on one Redis never spend each other's).
-      keyPrefix: `trainyard:rate:${queue.name}`,
+      keyPrefix: `trainyard:rate:${queues.name}`,
       points,
       duration: 60,
       insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }),

@@ -18,8 +18,8 @@ const SESSION_MAX_AGE_S = 12 * 60 * 60;
 
 /**
  * The dashboard signs in by trading a key for a cookie that holds it: HttpOnly (no script can
- * read it), SameSite=Strict (no other site's page can send it), Secure behind TLS. EventSource
- * sends it too, which is how live views authenticate.
+ * read it), SameSite=Strict (no other site's page can send it), Secure behind TLS. The page's
+ * requests send it, its live event streams included, which is how they authenticate.
  */
 @ApiTags('keys')
 @Controller('v1/session')

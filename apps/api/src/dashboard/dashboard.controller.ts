@@ -6,7 +6,8 @@ import { Public } from '../auth/auth.decorators';
 import { RespondsWithoutJson } from '../openapi/response-contract';
 
 /**
- * The web dashboard: index.html at `/`, its modules and styles under `/assets/`. Public: they
+ * The web dashboard: index.html at `/`, its modules and styles under `/assets/` (uPlot under
+ * `/assets/vendor/`, @trainyard/client's browser entry under `/assets/client/`). Public: they
  * hold no data, and the page asks for a key before it calls the API.
  */
 @ApiExcludeController()
@@ -38,6 +39,16 @@ export class DashboardController {
   @RespondsWithoutJson(200, 'text/javascript', "uPlot's module or style sheet")
   vendor(@Param('file') file: string, @Res() res: ServerResponse): void {
     this.serve(`vendor/${file}`, res);
+  }
+
+  @Get('assets/client/:file')
+  @RespondsWithoutJson(
+    200,
+    'text/javascript',
+    "@trainyard/client's browser-safe modules, which the page calls the API with",
+  )
+  client(@Param('file') file: string, @Res() res: ServerResponse): void {
+    this.serve(`client/${file}`, res);
   }
 
   private serve(path: string, res: ServerResponse): void {

@@ -1,17 +1,35 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, projectForWrites, type Principal } from '../auth/principal';
-import { Responds } from '../openapi/response-contract';
+import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
+import { z } from 'zod';
+import { DATASET_SAMPLE_MAX_BYTES, DATASET_SAMPLES_PER_CLASS } from './dataset-samples';
+import { DatasetSamplesService } from './dataset-samples.service';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { DatasetIdSchema, DatasetRegistrationSchema, type DatasetRegistration } from './dataset-registration.dto';
 import { DatasetsService } from './datasets.service';
+
+/** Digits only (no sign, exponent or spaces), so `1e3`, `-1` and ` 2` are refused, not coerced. */
+const ClassIndexSchema = z
+  .string()
+  .regex(/^\d{1,6}$/, 'Expected the index of a class (0, 1, …)')
+  .transform(Number);
+const SampleIndexSchema = z
+  .string()
+  .regex(/^\d{1,3}$/, 'Expected a sample index')
+  .transform(Number)
+  .pipe(z.int().max(DATASET_SAMPLES_PER_CLASS - 1));
 
 @ApiTags('datasets')
 @Owned('dataset')
 @Controller('v1/datasets')
 export class DatasetsController {
-  constructor(private readonly datasets: DatasetsService) {}
+  constructor(
+    private readonly datasets: DatasetsService,
+    private readonly samples: DatasetSamplesService,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -45,5 +63,33 @@ export class DatasetsController {
   @ApiParam({ name: 'id', format: 'uuid' })
   get(@Param('id', new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', 'id')) id: string) {
     return this.datasets.get(id);
+  }
+
+  @Get(':id/samples/:class/:index')
+  @ApiOperation({
+    summary: `A sample image of a class: the index-th (0 to ${DATASET_SAMPLES_PER_CLASS - 1}) of its images by name, as stored`,
+    description: `Only PNG, JPEG and WebP files (by their bytes) of at most ${DATASET_SAMPLE_MAX_BYTES} bytes are served; classes and samples are named by index, never by path.`,
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiParam({ name: 'class', description: 'Index of the class in classNames' })
+  @ApiParam({ name: 'index', description: `0 to ${DATASET_SAMPLES_PER_CLASS - 1}` })
+  @RespondsWithoutJson(200, 'image/png', 'The image (image/png, image/jpeg or image/webp, as its bytes say)')
+  @ApiResponse({ status: 404, description: 'No such dataset, class or sample' })
+  @ApiResponse({ status: 413, description: 'The file is larger than the sample limit' })
+  @ApiResponse({ status: 422, description: 'The file is not a PNG, JPEG or WebP image' })
+  async sample(
+    @Param('id', new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', 'id')) id: string,
+    @Param('class', new ZodValidationPipe(ClassIndexSchema, 'Invalid class', 'class')) classIndex: number,
+    @Param('index', new ZodValidationPipe(SampleIndexSchema, 'Invalid sample', 'index')) index: number,
+    @Res() res: ServerResponse,
+  ): Promise<void> {
+    const { body, type } = await this.samples.sample(id, classIndex, index);
+    res.writeHead(200, {
+      'content-type': type,
+      'content-length': body.length,
+      'cache-control': 'private, max-age=300',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(body);
   }
 }

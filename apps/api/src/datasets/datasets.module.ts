@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
+import { DatasetUploadController } from './dataset-upload.controller';
+import { DatasetUploadService } from './dataset-upload.service';
 import { DatasetsController } from './datasets.controller';
+import { DatasetSamplesService } from './dataset-samples.service';
 import { DatasetsService } from './datasets.service';
 
 @Module({
-  controllers: [DatasetsController],
-  providers: [DatasetsService],
+  controllers: [DatasetsController, DatasetUploadController],
+  providers: [DatasetsService, DatasetSamplesService, DatasetUploadService],
 })
 export class DatasetsModule {}

@@ -25,11 +25,17 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
   it('reports queue depths by state and workers with backend, GPU, heartbeat and state', async () => {
     await submit('waiting');
     const queues = (await (await api.fetch(`${baseUrl}/v1/queues`)).json()) as {
-      queues: { name: string; counts: Record<string, number> }[];
+      queues: { name: string; resourceClass: string; counts: Record<string, number>; waitingRuns: number }[];
     };
+    // One queue per resource class; the run (no resources given) is in the `any` class's, prioritized.
+    expect(queues.queues.map((q) => [q.resourceClass, q.name])).toEqual([
+      ['any', api.queueName],
+      ['cpu', `${api.queueName}-cpu`],
+      ['gpu', `${api.queueName}-gpu`],
+    ]);
     expect(queues.queues[0]).toMatchObject({
-      name: api.queueName,
-      counts: expect.objectContaining({ waiting: 1, active: 0 }),
+      counts: expect.objectContaining({ prioritized: 1, waiting: 0, active: 0 }),
+      waitingRuns: 1,
     });
 
     const workers = new WorkersRepository(app.get<Database>(DATABASE).prisma);
@@ -41,14 +47,28 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
       gpu: 'NVIDIA H200',
       gpuCount: 2,
       gpuMemoryMb: 143771,
+      resourceClasses: ['gpu', 'any'],
+      memoryMb: 2_000_000,
       concurrency: 2,
     });
     await workers.register({ id: 'w-old', hostname: 'node-2', pid: 2, backend: 'wasm', gpu: null, concurrency: 1 });
     await workers.stop('w-old');
     const body = (await (await api.fetch(`${baseUrl}/v1/workers`)).json()) as WorkerList;
-    expect(body.workers.map((w) => [w.id, w.state, w.gpu, w.gpuCount, w.gpuMemoryMb, w.concurrency])).toEqual([
-      ['w-gpu', 'alive', 'NVIDIA H200', 2, 143771, 2],
-      ['w-old', 'stopped', null, 0, null, 1],
+    expect(
+      body.workers.map((w) => [
+        w.id,
+        w.state,
+        w.gpu,
+        w.gpuCount,
+        w.gpuMemoryMb,
+        w.resourceClasses,
+        w.memoryMb,
+        w.concurrency,
+      ]),
+    ).toEqual([
+      ['w-gpu', 'alive', 'NVIDIA H200', 2, 143771, ['gpu', 'any'], 2_000_000, 2],
+      // Registered without classes (a worker of the previous release): the any class's queue only.
+      ['w-old', 'stopped', null, 0, null, ['any'], null, 1],
     ]);
   });
 

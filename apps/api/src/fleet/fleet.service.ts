@@ -5,12 +5,13 @@ import {
   type ActiveJobView,
   type DrainMode,
   type QueueList,
+  type QueueView,
   type WorkerList,
   type WorkerView,
 } from '@trainyard/contracts';
-import { WorkersRepository } from '@trainyard/db';
-import type { TrainingQueue } from '@trainyard/queue';
-import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
+import { RunsRepository, WorkersRepository } from '@trainyard/db';
+import type { TrainingQueues } from '@trainyard/queue';
+import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 const ACTIVE_JOBS_SHOWN = 50;
 
@@ -18,20 +19,24 @@ const ACTIVE_JOBS_SHOWN = 50;
 @Injectable()
 export class FleetService {
   constructor(
-    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    @Inject(TRAINING_QUEUES) private readonly trainingQueues: TrainingQueues,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly workersRepository: WorkersRepository,
+    private readonly runsRepository: RunsRepository,
   ) {}
 
+  /** One entry per resource class: BullMQ's counts and active jobs, and the runs waiting in PostgreSQL. */
   async queues(): Promise<QueueList> {
-    const [counts, active] = await Promise.all([
-      this.queue.getJobCounts(...QUEUE_JOB_STATES),
-      this.queue.getActive(0, ACTIVE_JOBS_SHOWN - 1),
-    ]);
-    return {
-      queues: [
-        {
-          name: this.queue.name,
+    const waiting = new Map((await this.runsRepository.waitingByClass()).map((w) => [w.resourceClass, w]));
+    const queues = await Promise.all(
+      this.trainingQueues.entries().map(async ([resourceClass, queue]): Promise<QueueView> => {
+        const [counts, active] = await Promise.all([
+          queue.getJobCounts(...QUEUE_JOB_STATES),
+          queue.getActive(0, ACTIVE_JOBS_SHOWN - 1),
+        ]);
+        return {
+          name: queue.name,
+          resourceClass,
           counts,
           active: active.map((job): ActiveJobView => ({
             // A job's id is its run's id (enqueueRun).
@@ -43,9 +48,12 @@ export class FleetService {
             attemptsMade: job.attemptsMade,
             processedOn: job.processedOn ?? null,
           })),
-        },
-      ],
-    };
+          waitingRuns: waiting.get(resourceClass)?.n ?? 0,
+          oldestWaitSeconds: waiting.get(resourceClass)?.oldestWaitSeconds ?? null,
+        };
+      }),
+    );
+    return { queues };
   }
 
   async workers(): Promise<WorkerList> {

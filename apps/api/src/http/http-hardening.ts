@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import helmet from 'helmet';
+import { DATASET_UPLOAD_TYPE } from '../datasets/upload-entry';
 import { REQUEST_ID_HEADER } from '../logging/request-id';
 import { problem, sendProblem } from './problem-details.filter';
 
@@ -42,7 +43,12 @@ export function hardenHttp(app: INestApplication, config: TrainyardConfig): void
         `This server does not answer to that Host; add the name to API_ALLOWED_HOSTS`,
       );
     }
-    if (BODY_METHODS.has(req.method ?? '') && hasBody(req) && !isJson(req.headers['content-type'])) {
+    if (
+      BODY_METHODS.has(req.method ?? '') &&
+      hasBody(req) &&
+      !isJson(req.headers['content-type']) &&
+      !isDatasetUpload(req.method, path, req.headers['content-type'])
+    ) {
       return refuse(res, 415, 'Unsupported Media Type', 'Content-Type', 'Send the body as application/json');
     }
     next();
@@ -98,6 +104,15 @@ function isJson(contentType: string | undefined): boolean {
   if (!contentType) return false;
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+}
+
+/**
+ * The one route that takes a body other than JSON: a dataset's tar. `application/x-tar` is no type
+ * an HTML form can send, so a page on another site still cannot post it (CSRF stays closed).
+ */
+function isDatasetUpload(method: string | undefined, path: string, contentType: string | undefined): boolean {
+  const type = contentType?.split(';')[0]!.trim().toLowerCase();
+  return method === 'POST' && path === '/v1/datasets/uploads' && type === DATASET_UPLOAD_TYPE;
 }
 
 function refuse(res: ServerResponse, status: number, error: string, field: string, message: string): void {

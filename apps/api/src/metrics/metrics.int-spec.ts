@@ -30,7 +30,10 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     const before = await scrape();
     expect(value(before, 'trainyard_runs{status="QUEUED",kind="PRETRAIN"}')).toBe(0);
     expect(value(before, 'trainyard_runs{status="SUCCEEDED",kind="EVALUATE"}')).toBe(0);
-    expect(value(before, `trainyard_queue_jobs{queue="${api.queueName}",state="waiting"}`)).toBe(0);
+    expect(value(before, `trainyard_queue_jobs{queue="${api.queueName}",class="any",state="prioritized"}`)).toBe(0);
+    expect(value(before, `trainyard_queue_jobs{queue="${api.queueName}-gpu",class="gpu",state="prioritized"}`)).toBe(0);
+    expect(value(before, 'trainyard_runs_waiting{class="any"}')).toBe(0);
+    expect(value(before, 'trainyard_queue_oldest_wait_seconds{class="gpu"}')).toBe(0);
 
     for (const name of ['a', 'b']) {
       const res = await api.fetch(`${api.baseUrl}/v1/runs`, {
@@ -42,7 +45,12 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     }
     const after = await scrape();
     expect(value(after, 'trainyard_runs{status="QUEUED",kind="PRETRAIN"}')).toBe(2);
-    expect(value(after, `trainyard_queue_jobs{queue="${api.queueName}",state="waiting"}`)).toBe(2);
+    // Every job has a priority: prioritized, not waiting.
+    expect(value(after, `trainyard_queue_jobs{queue="${api.queueName}",class="any",state="prioritized"}`)).toBe(2);
+    expect(value(after, `trainyard_queue_jobs{queue="${api.queueName}",class="any",state="waiting"}`)).toBe(0);
+    expect(value(after, 'trainyard_runs_waiting{class="any"}')).toBe(2);
+    expect(value(after, 'trainyard_runs_waiting{class="cpu"}')).toBe(0);
+    expect(value(after, 'trainyard_queue_oldest_wait_seconds{class="any"}')).toBeGreaterThanOrEqual(0);
   });
 
   it('counts workers alive, draining, drained, lost (silent for 3 heartbeat intervals) and stopped', async () => {

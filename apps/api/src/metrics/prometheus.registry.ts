@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrainyardConfig } from '@trainyard/config';
-import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
+import { RESOURCE_CLASSES, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { QUEUE_JOB_STATES, WORKER_STATES } from '@trainyard/contracts';
 import { RunsRepository, WorkersRepository } from '@trainyard/db';
-import type { TrainingQueue } from '@trainyard/queue';
+import type { TrainingQueues } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
-import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
+import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 /**
  * The API's Prometheus metrics, in a registry of its own (two apps in one process, as in the
@@ -23,7 +23,7 @@ export class PrometheusRegistry {
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
-    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
     private readonly runsRepository: RunsRepository,
     private readonly workersRepository: WorkersRepository,
   ) {
@@ -35,16 +35,33 @@ export class PrometheusRegistry {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [this.registry],
     });
-    const queueJobs: Gauge<'queue' | 'state'> = new Gauge({
+    const queueJobs: Gauge<'queue' | 'class' | 'state'> = new Gauge({
       name: 'trainyard_queue_jobs',
-      help: 'Jobs in the training queue, by BullMQ state',
-      labelNames: ['queue', 'state'],
+      help: 'Jobs in the training queue of each resource class, by BullMQ state',
+      labelNames: ['queue', 'class', 'state'],
       registers: [this.registry],
       collect: async () => {
-        const counts = await this.read('queue depths', () => this.queue.getJobCounts(...QUEUE_JOB_STATES));
-        if (!counts) return;
-        for (const state of QUEUE_JOB_STATES) queueJobs.set({ queue: this.queue.name, state }, counts[state] ?? 0);
+        for (const [resourceClass, queue] of this.queues.entries()) {
+          const counts = await this.read('queue depths', () => queue.getJobCounts(...QUEUE_JOB_STATES));
+          if (!counts) return;
+          for (const state of QUEUE_JOB_STATES)
+            queueJobs.set({ queue: queue.name, class: resourceClass, state }, counts[state] ?? 0);
+        }
       },
+    });
+    const waiting: Gauge<'class'> = new Gauge({
+      name: 'trainyard_runs_waiting',
+      help: 'Runs waiting for a worker (QUEUED or PREEMPTED, not held), by resource class',
+      labelNames: ['class'],
+      registers: [this.registry],
+      collect: () => this.collectWaits(waiting, (row) => row?.n ?? 0),
+    });
+    const oldestWait: Gauge<'class'> = new Gauge({
+      name: 'trainyard_queue_oldest_wait_seconds',
+      help: 'How long the longest-waiting run of each resource class has waited (0 when none waits)',
+      labelNames: ['class'],
+      registers: [this.registry],
+      collect: () => this.collectWaits(oldestWait, (row) => row?.oldestWaitSeconds ?? 0),
     });
     const runs: Gauge<'status' | 'kind'> = new Gauge({
       name: 'trainyard_runs',
@@ -77,6 +94,17 @@ export class PrometheusRegistry {
   /** The exposition text of every metric, for `GET /metrics`. */
   metrics(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** A per-class gauge of the waiting runs; every class present, zeros included. */
+  private async collectWaits(
+    gauge: Gauge<'class'>,
+    value: (row: { n: number; oldestWaitSeconds: number } | undefined) => number,
+  ): Promise<void> {
+    const rows = await this.read('waiting runs by class', () => this.runsRepository.waitingByClass());
+    if (!rows) return;
+    for (const resourceClass of RESOURCE_CLASSES)
+      gauge.set({ class: resourceClass }, value(rows.find((r) => r.resourceClass === resourceClass)));
   }
 
   private async read<T>(what: string, query: () => Promise<T>): Promise<T | undefined> {

@@ -1,9 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { NameSchema } from '@trainyard/contracts';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { NameSchema, type ModelList } from '@trainyard/contracts';
+import { CatalogListsRepository } from '@trainyard/db';
 import { z } from 'zod';
 import { CurrentPrincipal } from '../auth/auth.decorators';
-import { projectForWrites, type Principal } from '../auth/principal';
+import { projectFilter, projectForWrites, type Principal } from '../auth/principal';
+import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/catalog-page-query';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ModelsService } from './models.service';
@@ -15,13 +17,31 @@ const ModelRegistrationSchema = z.strictObject({ name: ModelName, runId: z.uuid(
 @ApiTags('models')
 @Controller('v1/models')
 export class ModelsController {
-  constructor(private readonly models: ModelsService) {}
+  constructor(
+    private readonly models: ModelsService,
+    private readonly lists: CatalogListsRepository,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary:
+      'Registered models by name, each with its version count and newest versions (the run and checkpoint of each); keyset pages',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 100 (default 25)' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'The nextCursor of the previous page' })
+  @Responds(200, 'ModelList')
+  list(
+    @Query(new ZodValidationPipe(CatalogPageQuerySchema, 'Invalid query')) query: CatalogPageQueryParams,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ModelList> {
+    return this.lists.models({ ...query, project: projectFilter(principal) });
+  }
 
   @Post()
   @HttpCode(201)
   @ApiOperation({
     summary:
-      "Name a SUCCEEDED run's model: the next version of the name, pinned to the run's latest complete checkpoint",
+      "Name a SUCCEEDED run's model: the next version of the name, pinned to the run's best checkpoint (its latest complete one when it records no best)",
   })
   @Responds(201, 'ModelVersionRegistered', 'The new version')
   @ApiResponse({ status: 422, description: 'The run does not exist, has not SUCCEEDED, or has no complete checkpoint' })

@@ -12,8 +12,8 @@ function refuse(why: string): UnprocessableEntityException {
 }
 
 /**
- * The model registry: a name's versions, each a SUCCEEDED run's latest COMPLETE checkpoint at
- * registration (pinned, so retention keeps it). A fine-tune spec uses one as its base with
+ * The model registry: a name's versions, each a SUCCEEDED run's best checkpoint (its latest
+ * COMPLETE one when its result records no best) at registration (pinned, so retention keeps it). A fine-tune spec uses one as its base with
  * `model.baseModel: { name, version }`.
  */
 @Injectable()
@@ -33,10 +33,14 @@ export class ModelsService {
     if (run.kind === 'EVALUATE') throw refuse(`Run ${runId} is an EVALUATE run; it trained no model`);
     if (run.status !== 'SUCCEEDED')
       throw refuse(`Run ${runId} is ${run.status}; only a SUCCEEDED run's model can be registered`);
-    const checkpoint = await this.checkpoints.latestComplete(runId);
-    if (!checkpoint) throw refuse(`Run ${runId} has no complete checkpoint`);
+    // The run's best checkpoint when its result records one, else its latest (chosenCheckpoint).
+    const picked = await this.checkpoints.chosen(run);
+    if (!picked) throw refuse(`Run ${runId} has no complete checkpoint`);
+    const { checkpoint } = picked;
     const version = await this.models.register({ name, project, runId, checkpointId: checkpoint.id });
-    this.logger.log(`Model "${name}" v${version.version} = run ${runId} checkpoint #${checkpoint.sequence}`);
+    this.logger.log(
+      `Model "${name}" v${version.version} = run ${runId} checkpoint #${checkpoint.sequence} (its ${picked.chosen})`,
+    );
     return { ...version, checkpointSequence: checkpoint.sequence, models: checkpoint.models };
   }
 

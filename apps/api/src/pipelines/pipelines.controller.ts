@@ -1,8 +1,18 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { PipelineSpecSchema, type PipelineSpec } from '@trainyard/contracts';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { PipelineSpecSchema, type PipelineList, type PipelineSpec } from '@trainyard/contracts';
+import { CatalogListsRepository } from '@trainyard/db';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
-import { projectForWrites, type Principal } from '../auth/principal';
+import { projectFilter, projectForWrites, type Principal } from '../auth/principal';
+import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/catalog-page-query';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds } from '../openapi/response-contract';
 import { RunIdSchema } from '../runs/run-queries';
@@ -16,7 +26,22 @@ const pipelineIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid pipeline id',
 @Owned('pipeline')
 @Controller('v1/pipelines')
 export class PipelinesController {
-  constructor(private readonly pipelines: PipelinesService) {}
+  constructor(
+    private readonly pipelines: PipelinesService,
+    private readonly lists: CatalogListsRepository,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Pipelines, newest first, each with its steps counted by status; keyset pages' })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 100 (default 25)' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'The nextCursor of the previous page' })
+  @Responds(200, 'PipelineList')
+  list(
+    @Query(new ZodValidationPipe(CatalogPageQuerySchema, 'Invalid query')) query: CatalogPageQueryParams,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<PipelineList> {
+    return this.lists.pipelines({ ...query, project: projectFilter(principal) });
+  }
 
   @Post()
   @HttpCode(201)

@@ -9,12 +9,13 @@ import {
   type PipelineView,
 } from '@trainyard/contracts';
 import { PipelinesRepository, type PipelineRunCreation } from '@trainyard/db';
-import { applyPipelineDecision, type TrainingQueue } from '@trainyard/queue';
+import { applyPipelineDecision, type TrainingQueues } from '@trainyard/queue';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
+import { PlacementCheck } from '../runs/placement-check';
 import { SubmissionQuota, type PlannedRun } from '../runs/submission-quota';
 import { notFound } from '../http/problems';
-import { TRAINING_QUEUE } from '@trainyard/infrastructure';
+import { TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 /**
  * Pipelines are orchestrated from PostgreSQL rather than as a BullMQ flow: a flow is a tree in
@@ -33,10 +34,15 @@ export class PipelinesService {
     private readonly references: RunReferencesService,
     private readonly runs: RunsService,
     private readonly quota: SubmissionQuota,
-    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    private readonly placement: PlacementCheck,
+    @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
   ) {}
 
   async submit(spec: PipelineSpec, project: string): Promise<PipelineView> {
+    this.quota.checkModelSize([
+      { spec: spec.pretrain, prefix: 'pretrain.' },
+      ...spec.finetunes.map((finetune, i) => ({ spec: finetune, prefix: `finetunes.${i}.` })),
+    ]);
     // Every step's references (registered datasets) are checked now, not when the step is released.
     const planned: PlannedRun[] = [await this.references.resolve(spec.pretrain, project)];
     for (const finetune of spec.finetunes) planned.push(await this.references.resolve(finetune, project));
@@ -46,6 +52,8 @@ export class PipelinesService {
         await this.references.resolve({ ...spec.finetunes[0]!, dataset: evaluation.dataset }, project);
     // Evaluations make one pass each over at most a fine-tune's data: the training steps bound the work.
     await this.quota.check(project, planned, 'finetunes');
+    await this.placement.check(spec.pretrain, 'pretrain.');
+    for (const [i, finetune] of spec.finetunes.entries()) await this.placement.check(finetune, `finetunes.${i}.`);
 
     const id = randomUUID();
     const pretrainId = randomUUID();
@@ -84,7 +92,7 @@ export class PipelinesService {
     await this.pipelines.create({ id, name: spec.name, spec, project }, runs);
     this.logger.log(`Pipeline ${id} ("${spec.name}") with ${runs.length} runs recorded; pretrain ${pretrainId} queued`);
     try {
-      await this.runs.enqueue(pretrainId, runKindOf(spec.pretrain.kind));
+      await this.runs.enqueue({ id: pretrainId, kind: runKindOf(spec.pretrain.kind), spec: spec.pretrain });
     } finally {
       // A pretrain that could not be queued is FAILED by now: end the pipeline with that reason.
       await this.pipelines.advance(id);
@@ -107,7 +115,7 @@ export class PipelinesService {
     const outcome = await this.pipelines.cancel(id, 'cancelled on request (POST /v1/pipelines/:id/cancel)');
     if (!outcome) throw notFound('pipeline', id);
     // Held steps have no job; remove() refuses a job a worker holds, and that worker finds CANCELLED.
-    await applyPipelineDecision(this.queue, outcome, this.runs.pipelineQueue);
+    await applyPipelineDecision(this.queues, outcome, this.runs.pipelineQueue);
     const pipeline = (await this.pipelines.get(id))!;
     if (pipeline.status === 'SUCCEEDED' || pipeline.status === 'FAILED') {
       throw new ConflictException({

@@ -3,10 +3,10 @@ import { QueueEvents } from 'bullmq';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { RunEvent, RunProgress } from '@trainyard/contracts';
 import { MetricsRepository, RunsRepository } from '@trainyard/db';
-import { createRedisConnection, type TrainingQueue } from '@trainyard/queue';
+import { createRedisConnection, type TrainingQueues } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../common/with-deadline';
-import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
+import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 type Listener = (event: RunEvent) => void;
 
@@ -28,7 +28,7 @@ const MAX_POINTS_PER_READ = 5000;
 
 /**
  * Live events of runs for server-sent-event clients. One BullMQ QueueEvents (one Redis stream
- * reader) per API process, whatever the number of viewers; a run's progress, completion or
+ * reader) per resource class's queue per API process, whatever the number of viewers; a run's progress, completion or
  * failure triggers one light read of that run (new metric points by id, status), shared by every
  * viewer of the run and coalesced to one read per 500 ms. Nothing polls while nobody watches.
  */
@@ -36,11 +36,11 @@ const MAX_POINTS_PER_READ = 5000;
 export class RunEventsHub implements OnApplicationShutdown {
   private readonly logger = new Logger(RunEventsHub.name);
   private readonly channels = new Map<string, Channel>();
-  private events?: { queueEvents: QueueEvents; connection: Redis };
+  private events: { queueEvents: QueueEvents; connection: Redis }[] = [];
   private starting?: Promise<void>;
 
   constructor(
-    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly runs: RunsRepository,
     private readonly metrics: MetricsRepository,
@@ -76,11 +76,12 @@ export class RunEventsHub implements OnApplicationShutdown {
     for (const channel of this.channels.values()) clearTimeout(channel.trailing);
     this.channels.clear();
     await this.starting;
-    if (!this.events) return;
-    const { queueEvents, connection } = this.events;
-    this.events = undefined;
-    await queueEvents.close().catch(() => undefined);
-    if (connection.status !== 'end') await connection.quit().catch(() => connection.disconnect());
+    const events = this.events;
+    this.events = [];
+    for (const { queueEvents, connection } of events) {
+      await queueEvents.close().catch(() => undefined);
+      if (connection.status !== 'end') await connection.quit().catch(() => connection.disconnect());
+    }
   }
 
   /**
@@ -112,14 +113,18 @@ export class RunEventsHub implements OnApplicationShutdown {
   }
 
   private async startQueueEvents(): Promise<void> {
-    // QueueEvents blocks on XREAD, so it gets a connection of its own (never the queue's).
+    for (const [, queue] of this.queues.entries()) await this.startQueueEventsOf(queue.name);
+  }
+
+  private async startQueueEventsOf(queueName: string): Promise<void> {
+    // QueueEvents blocks on XREAD, so each gets a connection of its own (never the queue's).
     const connection = createRedisConnection(this.config.redis.url, {
       forWorker: true,
       connectTimeoutMs: this.config.redis.connectTimeoutMs,
     });
     connection.on('error', (err: Error) => this.logger.warn(`Run events: Redis error: ${err.message}`));
     const lastEventId = await this.redisNow(connection);
-    const queueEvents = new QueueEvents(this.queue.name, { connection, autorun: true, lastEventId });
+    const queueEvents = new QueueEvents(queueName, { connection, autorun: true, lastEventId });
     queueEvents.on('error', (err: Error) => this.logger.warn(`Run events: ${err.message}`));
     queueEvents.on('progress', ({ jobId, data }) => {
       // The worker reports a RunProgress (training-job progress events), nothing else.
@@ -129,7 +134,7 @@ export class RunEventsHub implements OnApplicationShutdown {
     for (const event of ['active', 'completed', 'failed', 'removed'] as const) {
       queueEvents.on(event, ({ jobId }: { jobId: string }) => this.scheduleRead(jobId, true));
     }
-    this.events = { queueEvents, connection };
+    this.events.push({ queueEvents, connection });
   }
 
   private emit(runId: string, event: RunEvent): void {

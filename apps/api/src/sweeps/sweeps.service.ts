@@ -8,6 +8,7 @@ import {
   FinetuneSpecSchema,
   isoDate,
   runKindOf,
+  SWEEP_RUN_PRIORITY,
   type SweepCreated,
   type SweepSpec,
   type SweepView,
@@ -15,6 +16,7 @@ import {
 import { SweepsRepository, type SweepRunCreation } from '@trainyard/db';
 import { RunReferencesService } from '../runs/run-references.service';
 import { RunsService } from '../runs/runs.service';
+import { PlacementCheck } from '../runs/placement-check';
 import { SubmissionQuota } from '../runs/submission-quota';
 import { sweepLeaderboard } from './sweep-leaderboard';
 import { notFound } from '../http/problems';
@@ -28,6 +30,7 @@ export class SweepsService {
     private readonly references: RunReferencesService,
     private readonly runs: RunsService,
     private readonly quota: SubmissionQuota,
+    private readonly placement: PlacementCheck,
   ) {}
 
   /**
@@ -36,6 +39,8 @@ export class SweepsService {
    * only then enqueues them: PostgreSQL first, as for any run.
    */
   async submit(spec: SweepSpec, project: string): Promise<SweepCreated> {
+    // No sweep parameter changes the model's layers: the base's size is every run's.
+    this.quota.checkModelSize([{ spec: spec.base, prefix: 'base.' }]);
     const { baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(spec.base, project);
     const expanded = expandSweep(spec);
     if ('tooMany' in expanded)
@@ -48,7 +53,8 @@ export class SweepsService {
         id: randomUUID(),
         kind: runKindOf(run.kind),
         name,
-        spec: { ...run, name },
+        // Below single runs unless the sweep's base names a priority.
+        spec: { ...run, name, priority: run.priority ?? SWEEP_RUN_PRIORITY },
         baseRunId,
         baseCheckpointId,
         params,
@@ -59,8 +65,9 @@ export class SweepsService {
       runs.map((run) => ({ spec: run.spec, folderImages })),
       'maxRuns',
     );
+    await this.placement.check(spec.base, 'base.');
     await this.sweeps.create({ id, name: spec.name, spec, project }, runs);
-    for (const run of runs) await this.runs.enqueue(run.id, run.kind);
+    for (const run of runs) await this.runs.enqueue(run);
     this.logger.log(`Sweep ${id} ("${spec.name}", ${spec.strategy}) queued ${runs.length} runs`);
     return { id, runs: runs.length };
   }

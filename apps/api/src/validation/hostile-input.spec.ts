@@ -38,6 +38,10 @@ describe('hostileInputErrors', () => {
     expect(hostileInputErrors(Array.from({ length: MAX_INPUT_VALUES + 1 }, () => 0))).toEqual([
       { field: '(root)', message: `More than ${MAX_INPUT_VALUES} values` },
     ]);
+    const layers = Array.from({ length: 10_000 }, (_, i) => ({ class_name: 'Dense', config: { name: `d${i}` } }));
+    expect(hostileInputErrors({ model: { layers: { base: { config: { layers } } } } })).toEqual([
+      { field: 'model.layers.base.config.layers', message: `More than ${MAX_INPUT_VALUES} values` },
+    ]);
   });
 
   it('runs in every validation pipe before the schema', () => {

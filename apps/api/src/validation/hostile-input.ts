@@ -36,7 +36,8 @@ export function hostileInputErrors(input: unknown, root = '(root)'): FieldError[
     }
     const size = Array.isArray(value) ? value.length : Object.keys(value).length;
     if (seen + stack.length + size > MAX_INPUT_VALUES) {
-      errors.push({ field: root, message: `More than ${MAX_INPUT_VALUES} values` });
+      // Named at the array or object whose items pass the bound (a topology's 10,000 layers).
+      errors.push({ field: field(path), message: `More than ${MAX_INPUT_VALUES} values` });
       break;
     }
     if (Array.isArray(value)) {

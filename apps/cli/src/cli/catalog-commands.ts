@@ -1,17 +1,59 @@
 import { formatTable } from '../progress-line';
-import { arg, printJson, str, type Command, type CommandContext } from './command';
-import { EXIT, usageError } from './exit-codes';
+import type { PageQuery } from '@trainyard/client';
+import { arg, int, printJson, str, type Command, type CommandContext } from './command';
+import { uploadFolder } from './dataset-upload';
+import { EXIT, usageError, type ExitCode } from './exit-codes';
 
 const sub = (ctx: CommandContext) => ctx.args[0];
 
+/** `--limit` and `--cursor` of the list subcommands. */
+const PAGE_OPTIONS: NonNullable<Command['options']> = { limit: { type: 'string' }, cursor: { type: 'string' } };
+const PAGE_HELP = {
+  limit: 'rows of a list page, 1 to 100 (default 25)',
+  cursor: 'the next-page cursor a previous list printed',
+};
+
+function pageQuery(ctx: CommandContext): PageQuery {
+  return { limit: int(ctx, 'limit'), cursor: str(ctx, 'cursor') };
+}
+
+/** A list page as a table (or its JSON), and where the next page starts. */
+function printPage<T>(
+  ctx: CommandContext,
+  page: { items: T[]; nextCursor: string | null },
+  headers: string[],
+  row: (item: T) => string[],
+): ExitCode {
+  if (ctx.json) return (printJson(ctx, page), EXIT.OK);
+  ctx.out(page.items.length ? `${formatTable(headers, page.items.map(row))}\n` : 'none\n');
+  if (page.nextCursor) ctx.out(`more: --cursor ${page.nextCursor}\n`);
+  return EXIT.OK;
+}
+
+const countsText = (counts: Partial<Record<string, number>>) =>
+  Object.entries(counts)
+    .map(([status, n]) => `${n} ${status.toLowerCase()}`)
+    .join(', ');
+
 export const modelsCommand: Command = {
   name: 'models',
-  usage: '<name> | register <name> <run>',
+  usage: '[<name> | register <name> <run>]',
   summary:
-    "A registered model's versions (which run and checkpoint made each), or register a run's last checkpoint as a new version.",
-  details: 'The API lists versions by model name; it has no route listing every model name.',
+    "Registered models (a page, by name), a model's versions (which run and checkpoint made each), or register a run's checkpoint (its best, else its latest) as a new version.",
+  options: PAGE_OPTIONS,
+  optionHelp: PAGE_HELP,
   async run(ctx) {
     const client = ctx.client();
+    if (sub(ctx) === undefined) {
+      const page = await client.listModels(pageQuery(ctx), { signal: ctx.signal });
+      return printPage(ctx, page, ['name', 'latest', 'versions', 'latest run', 'registered'], (m) => [
+        m.name,
+        `v${m.latestVersion}`,
+        String(m.versionCount),
+        m.versions[0]?.runId ?? '-',
+        m.updatedAt,
+      ]);
+    }
     if (sub(ctx) === 'register') {
       const version = await client.registerModel(arg(ctx, 1, 'model name'), arg(ctx, 2, 'run id'), {
         signal: ctx.signal,
@@ -37,10 +79,11 @@ export const modelsCommand: Command = {
 
 export const datasetsCommand: Command = {
   name: 'datasets',
-  usage: '[show <id> | register <name> --path <dir> | register <name> --prefix <prefix>]',
-  summary: 'Registered image folders (one subfolder per class) with their class counts; register one.',
+  usage: '[show <id> | upload <name> <dir> | register <name> --path <dir> | register <name> --prefix <prefix>]',
+  summary:
+    'Registered image folders (one subfolder per class) with their class counts; upload a local folder, or register one the workers can already read.',
   details:
-    'A folder must already be where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).\nThe API has no upload route, so the CLI does not upload local folders; copy them to the store with its own tools.',
+    'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<id>/) and registers them. Links and files that are no images are left out.\nregister names a folder that is already where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).',
   options: { path: { type: 'string' }, prefix: { type: 'string' } },
   optionHelp: {
     path: 'absolute path the API and workers share',
@@ -65,6 +108,7 @@ export const datasetsCommand: Command = {
         );
       return EXIT.OK;
     }
+    if (sub(ctx) === 'upload') return uploadFolder(ctx, arg(ctx, 1, 'dataset name'), arg(ctx, 2, 'folder'));
     if (sub(ctx) === 'show') {
       const view = await client.dataset(arg(ctx, 1, 'dataset id'), { signal: ctx.signal });
       if (ctx.json) return (printJson(ctx, view), EXIT.OK);
@@ -91,12 +135,26 @@ export const datasetsCommand: Command = {
 
 export const pipelinesCommand: Command = {
   name: 'pipelines',
-  usage: 'show <id> | cancel <id>',
-  summary: 'A pipeline and its runs in step order, or cancel it (and its runs). Submit one with `trainyard submit`.',
+  usage: '[show <id> | cancel <id>]',
+  summary:
+    'Pipelines (a page, newest first), a pipeline and its runs in step order, or cancel it (and its runs). Submit one with `trainyard submit`.',
+  options: PAGE_OPTIONS,
+  optionHelp: PAGE_HELP,
   async run(ctx) {
     const action = sub(ctx);
-    if (action !== 'show' && action !== 'cancel') throw usageError('pipelines needs show <id> or cancel <id>');
     const client = ctx.client();
+    if (action === undefined) {
+      const page = await client.listPipelines(pageQuery(ctx), { signal: ctx.signal });
+      return printPage(ctx, page, ['id', 'name', 'status', 'steps', 'runs', 'created'], (p) => [
+        p.id,
+        p.name,
+        p.status,
+        String(p.steps),
+        countsText(p.counts),
+        p.createdAt,
+      ]);
+    }
+    if (action !== 'show' && action !== 'cancel') throw usageError('pipelines takes show <id>, cancel <id> or nothing');
     const id = arg(ctx, 1, 'pipeline id');
     const view =
       action === 'show'
@@ -118,9 +176,23 @@ export const pipelinesCommand: Command = {
 
 export const sweepsCommand: Command = {
   name: 'sweeps',
-  usage: 'show <id>',
-  summary: "A sweep's run counts and its leaderboard, best first. Submit one with `trainyard submit`.",
+  usage: '[show <id> | <id>]',
+  summary:
+    "Sweeps (a page, newest first), or a sweep's run counts and its leaderboard, best first. Submit one with `trainyard submit`.",
+  options: PAGE_OPTIONS,
+  optionHelp: PAGE_HELP,
   async run(ctx) {
+    if (sub(ctx) === undefined) {
+      const page = await ctx.client().listSweeps(pageQuery(ctx), { signal: ctx.signal });
+      return printPage(ctx, page, ['id', 'name', 'strategy', 'metric', 'parameters', 'runs'], (w) => [
+        w.id,
+        w.name,
+        w.strategy,
+        `${w.metric} (${w.goal})`,
+        w.parameters.join(' '),
+        `${w.runs}: ${countsText(w.counts)}`,
+      ]);
+    }
     const id = sub(ctx) === 'show' ? arg(ctx, 1, 'sweep id') : arg(ctx, 0, 'sweep id');
     const sweep = await ctx.client().sweep(id, { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, sweep), EXIT.OK);

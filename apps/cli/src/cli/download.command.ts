@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { arg, int, printJson, str, type Command } from './command';
+import type { TrainyardClient } from '@trainyard/client';
+import { extract } from 'tar-stream';
+import { formatBytes } from '../progress-line';
+import { arg, int, printJson, str, type Command, type CommandContext } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
 
 /** What a checkpoint's manifest.json lists (libs/storage writes it): every file's sha256 and size. */
@@ -17,11 +20,13 @@ const MANIFEST = 'manifest.json';
 export const downloadCommand: Command = {
   name: 'download',
   usage: '<run>',
-  summary: "Download a checkpoint's files (streamed), each checked against the sha256 its manifest lists.",
-  options: { checkpoint: { type: 'string' }, out: { type: 'string', short: 'o' } },
+  summary:
+    "Download a checkpoint's files (streamed), each checked against the sha256 its manifest lists; or the whole checkpoint as one tar (--archive).",
+  options: { checkpoint: { type: 'string' }, out: { type: 'string', short: 'o' }, archive: { type: 'boolean' } },
   optionHelp: {
     checkpoint: 'sequence number (default: the latest complete)',
-    out: 'folder (default ./<run id>-ckpt<N>)',
+    out: 'folder (default ./<run id>-ckpt<N>); with --archive the .tar file (or a folder to put it in)',
+    archive: 'one .tar of the checkpoint (manifest.json first), verified against the manifest as it arrives',
   },
   async run(ctx) {
     const id = arg(ctx, 0, 'run id');
@@ -34,6 +39,7 @@ export const downloadCommand: Command = {
       if (!latest) throw new CliError(`Run ${id} has no complete checkpoint`, EXIT.API);
       sequence = latest.sequence;
     }
+    if (ctx.values['archive'] === true) return downloadArchive(ctx, client, id, sequence);
     const outDir = resolve(str(ctx, 'out') ?? `${id.slice(0, 8)}-ckpt${sequence}`);
     const { files } = await client.checkpointFiles(id, sequence, { signal: ctx.signal });
     // The manifest first: it says what every other file must hash to.
@@ -90,6 +96,88 @@ export const downloadCommand: Command = {
   },
 };
 
-function formatBytes(n: number): string {
-  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
+/**
+ * `download --archive`: GET …/archive streamed to a .tar file and, through the same chunks, into a
+ * tar reader that hashes every file against the manifest (the archive's first entry) as it
+ * arrives, so nothing is read twice and nothing is held whole in memory.
+ */
+async function downloadArchive(
+  ctx: CommandContext,
+  client: TrainyardClient,
+  id: string,
+  sequence: number,
+): Promise<(typeof EXIT)[keyof typeof EXIT]> {
+  const named = resolve(str(ctx, 'out') ?? '.');
+  const isFolder =
+    str(ctx, 'out') === undefined || (statSync(named, { throwIfNoEntry: false })?.isDirectory() ?? false);
+  const target = isFolder ? join(named, `${id.slice(0, 8)}-ckpt${sequence}.tar`) : named;
+  mkdirSync(dirname(target), { recursive: true });
+  const response = await client.downloadCheckpointArchive(id, sequence, { signal: ctx.signal });
+  const total = Number(response.headers.get('content-length') ?? NaN);
+  const showProgress = ctx.stdoutIsTty && !ctx.json;
+  const reader = extract();
+  const checked = verifyEntries(reader);
+  // A failed check must not leave the tee waiting for a reader that stopped.
+  checked.catch(() => undefined);
+  let received = 0;
+  const tee = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      received += chunk.length;
+      if (showProgress)
+        ctx.out(
+          `\r\x1b[2K${target}  ${formatBytes(received)}${Number.isFinite(total) ? ` / ${formatBytes(total)}` : ''}`,
+        );
+      if (reader.write(chunk)) done(null, chunk);
+      else reader.once('drain', () => done(null, chunk));
+    },
+    flush(done) {
+      reader.end(null);
+      done();
+    },
+  });
+  await pipeline(Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>), tee, createWriteStream(target), {
+    signal: ctx.signal,
+  });
+  if (showProgress) ctx.out('\n');
+  const { files, manifest, mismatch } = await checked;
+  if (mismatch) throw new CliError(`${target}: ${mismatch}`, EXIT.CHECKSUM);
+  const verified = files.filter((f) => f.verified).length;
+  if (ctx.json) return (printJson(ctx, { runId: id, sequence, archive: target, bytes: received, files }), EXIT.OK);
+  ctx.out(`checkpoint #${sequence} of run ${id}: ${files.length} files, ${formatBytes(received)} in ${target}\n`);
+  ctx.out(
+    manifest
+      ? `sha256 verified against manifest.json: ${verified} of ${files.length - 1} files\n`
+      : 'no manifest.json: nothing to verify against\n',
+  );
+  return EXIT.OK;
+}
+
+/** Every entry of the tar hashed as it streams by, each checked against the manifest read first. */
+async function verifyEntries(reader: ReturnType<typeof extract>): Promise<{
+  files: { file: string; bytes: number; sha256: string; verified: boolean }[];
+  manifest: CheckpointManifest | null;
+  mismatch: string | null;
+}> {
+  const files: { file: string; bytes: number; sha256: string; verified: boolean }[] = [];
+  let manifest: CheckpointManifest | null = null;
+  let mismatch: string | null = null;
+  for await (const entry of reader) {
+    // Names are `<run>-ckpt<N>/<file>`: the file is what follows the first folder.
+    const file = entry.header.name.slice(entry.header.name.indexOf('/') + 1);
+    const hash = createHash('sha256');
+    const kept: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of entry) {
+      hash.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+      if (file === MANIFEST && bytes <= 16 * 1024 * 1024) kept.push(chunk as Buffer);
+    }
+    const sha256 = hash.digest('hex');
+    if (file === MANIFEST && files.length === 0) manifest = JSON.parse(Buffer.concat(kept).toString('utf8'));
+    const expected = manifest && file !== MANIFEST ? manifest.files[file] : undefined;
+    if (expected && (expected.sha256 !== sha256 || expected.bytes !== bytes) && !mismatch)
+      mismatch = `${file}: sha256 ${sha256} (${bytes} bytes), the manifest says ${expected.sha256} (${expected.bytes} bytes)`;
+    files.push({ file, bytes, sha256, verified: expected !== undefined });
+  }
+  return { files, manifest, mismatch };
 }

@@ -20,6 +20,8 @@ function capture(tty: boolean) {
 describe('watch renderer', () => {
   it('draws a bar from the steps done', () => {
     expect(fractionDone(progress(2, 20))).toBe(0.5);
+    // A steps budget ending inside its 4th epoch: 25 steps in all, not 4 × 10.
+    expect(fractionDone({ ...progress(2, 20), totalSteps: 25 })).toBe(0.8);
     expect(progressBar(0.5, 10)).toBe('[#####.....]  50%');
   });
 

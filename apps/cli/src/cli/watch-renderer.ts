@@ -7,9 +7,10 @@ interface Output {
 
 const BAR_WIDTH = 24;
 
-/** How far a run is, 0..1: its step out of all its epochs' steps (the epoch when steps are unknown). */
+/** How far a run is, 0..1: its step out of its budget's steps (the epoch when steps are unknown). */
 export function fractionDone(p: RunProgress): number {
-  const total = p.epochs * p.stepsPerEpoch;
+  // totalSteps is the budget's own (a steps budget may end inside its last epoch); older workers send none.
+  const total = p.totalSteps ?? p.epochs * p.stepsPerEpoch;
   const done = total > 0 ? p.step / total : p.epochs > 0 ? (p.epoch - 1) / p.epochs : 0;
   return p.phase === 'done' ? 1 : Math.min(1, Math.max(0, done));
 }

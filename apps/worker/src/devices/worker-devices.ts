@@ -1,5 +1,7 @@
+import { totalmem } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
+import type { ResourceClass } from '@trainyard/contracts';
 import { CONFIG } from '@trainyard/infrastructure';
 import { probeDevices, type BackendName, type DeviceReport, type GpuDevice } from '@trainyard/training/supervisor';
 
@@ -17,6 +19,8 @@ export interface DeviceRegistration {
   gpu: string | null;
   gpuCount: number;
   gpuMemoryMb: number | null;
+  /** RAM in MiB. */
+  memoryMb: number;
 }
 
 /**
@@ -71,6 +75,22 @@ export class WorkerDevices {
     return this.config.worker.concurrency ?? Math.max(1, this.gpus.length);
   }
 
+  /** WORKER_RESOURCE_CLASSES, else gpu and any with GPUs, cpu and any without. */
+  get resourceClasses(): ResourceClass[] {
+    return this.config.worker.resourceClasses ?? (this.gpus.length ? ['gpu', 'any'] : ['cpu', 'any']);
+  }
+
+  /**
+   * Whether a training that needs `memoryGb` fits on the device it would train on here: one GPU
+   * (the smallest) on a worker with GPUs, the RAM otherwise. Unknown GPU memory fits.
+   */
+  fits(memoryGb: number | undefined): boolean {
+    if (memoryGb === undefined) return true;
+    const { gpuMemoryMb, memoryMb } = this.registration();
+    const available = this.gpus.length ? gpuMemoryMb : memoryMb;
+    return available === null || memoryGb * 1024 <= available;
+  }
+
   registration(): DeviceRegistration {
     const models = [...new Set(this.gpus.map((g) => g.model))];
     const memories = this.gpus.map((g) => g.memoryMb).filter((m): m is number => m !== null);
@@ -80,6 +100,7 @@ export class WorkerDevices {
       gpuCount: this.gpus.length,
       // Per GPU; the smallest when they differ, since any of them may get a given job.
       gpuMemoryMb: memories.length === this.gpus.length && memories.length > 0 ? Math.min(...memories) : null,
+      memoryMb: Math.round(totalmem() / 2 ** 20),
     };
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RunProgress } from '../queue.contract';
+import { RESOURCE_CLASSES } from '../resources.schema';
 import { Id, NullableTimestamp, recorded, Timestamp } from './wire';
 
 /** `preempt`: checkpoint the held jobs now and put them back in the queue; `finish`: let them end. */
@@ -35,6 +36,10 @@ export const WorkerViewSchema = z.strictObject({
   gpuCount: z.int(),
   /** Memory of one of them, in MiB; null when unknown or none. */
   gpuMemoryMb: z.int().nullable(),
+  /** The resource classes whose queues it consumes. */
+  resourceClasses: z.array(z.enum(RESOURCE_CLASSES)),
+  /** Its RAM in MiB; null when unknown. */
+  memoryMb: z.int().nullable(),
   concurrency: z.int(),
   startedAt: Timestamp,
   lastHeartbeatAt: Timestamp,
@@ -65,10 +70,16 @@ export const ActiveJobViewSchema = z.strictObject({
 });
 export type ActiveJobView = z.infer<typeof ActiveJobViewSchema>;
 
+/** One resource class's queue: BullMQ's counts, the jobs trained now, and how long runs have waited. */
 export const QueueViewSchema = z.strictObject({
   name: z.string(),
+  resourceClass: z.enum(RESOURCE_CLASSES),
   counts: z.partialRecord(z.enum(QUEUE_JOB_STATES), z.int()),
   active: z.array(ActiveJobViewSchema),
+  /** Runs of the class waiting for a worker (QUEUED or PREEMPTED, not held), from PostgreSQL. */
+  waitingRuns: z.int(),
+  /** How long the longest-waiting of them has waited, in seconds; null when none waits. */
+  oldestWaitSeconds: z.number().nullable(),
 });
 export type QueueView = z.infer<typeof QueueViewSchema>;
 

@@ -5,6 +5,14 @@ import {
   SessionViewSchema,
   WhoamiSchema,
 } from './auth.contract';
+import {
+  ModelListSchema,
+  ModelSummarySchema,
+  PipelineListSchema,
+  PipelineSummarySchema,
+  SweepListSchema,
+  SweepSummarySchema,
+} from './catalog.contract';
 import { CheckpointFilesSchema, CheckpointViewSchema, RunCheckpointsSchema } from './checkpoint.contract';
 import { DatasetListSchema, DatasetLocationSchema, DatasetViewSchema } from './dataset.contract';
 import {
@@ -36,6 +44,7 @@ import {
 import { LeaderboardEntrySchema, SweepCreatedSchema, SweepViewSchema } from './sweep.contract';
 
 export * from './auth.contract';
+export * from './catalog.contract';
 export * from './checkpoint.contract';
 export * from './dataset.contract';
 export * from './fleet.contract';
@@ -77,12 +86,18 @@ export const HTTP_CONTRACTS = {
   CheckpointFiles: CheckpointFilesSchema,
   RunLogPage: RunLogPageSchema,
   PipelineView: PipelineViewSchema,
+  PipelineSummary: PipelineSummarySchema,
+  PipelineList: PipelineListSchema,
   SweepView: SweepViewSchema,
+  SweepSummary: SweepSummarySchema,
+  SweepList: SweepListSchema,
   SweepCreated: SweepCreatedSchema,
   LeaderboardEntry: LeaderboardEntrySchema,
   ModelVersionView: ModelVersionViewSchema,
   ModelVersionRegistered: ModelVersionRegisteredSchema,
   ModelVersions: ModelVersionsSchema,
+  ModelSummary: ModelSummarySchema,
+  ModelList: ModelListSchema,
   DatasetLocation: DatasetLocationSchema,
   DatasetView: DatasetViewSchema,
   DatasetList: DatasetListSchema,

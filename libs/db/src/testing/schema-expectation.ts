@@ -145,6 +145,9 @@ function columnDefault(
   const value = field.default;
   if (field.isList) {
     if (Array.isArray(value) && value.length === 0) return `'{}'::${columnType(field, enumDbName)}[]`;
+    // PostgreSQL shows ARRAY['any']::TEXT[] as ARRAY['any'::text].
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string') && field.type === 'String')
+      return `ARRAY[${value.map((v) => `'${String(v).replace(/'/g, "''")}'::text`).join(', ')}]`;
     throw new Error(`List default ${JSON.stringify(value)} is not mapped in schema-expectation.ts yet`);
   }
   if (value && typeof value === 'object' && 'name' in value) {

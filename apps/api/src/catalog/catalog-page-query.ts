@@ -1,0 +1,29 @@
+import type { Provider } from '@nestjs/common';
+import { CATALOG_LIST_MAX_LIMIT, CatalogListsRepository, type Database } from '@trainyard/db';
+import { DATABASE } from '@trainyard/infrastructure';
+import { z } from 'zod';
+
+export const CATALOG_LIST_DEFAULT_LIMIT = 25;
+
+/**
+ * Query of `GET /v1/pipelines`, `/v1/sweeps` and `/v1/models`: `limit` (1 to 100) and the
+ * `cursor` a previous page returned. Anything else is refused, naming the parameter, so a typo
+ * (or `__proto__`) is a 400, not ignored.
+ */
+export const CatalogPageQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(CATALOG_LIST_MAX_LIMIT).default(CATALOG_LIST_DEFAULT_LIMIT),
+  // Cursors are base64url (libs/db catalog-page.ts); anything else is refused here, naming `cursor`.
+  cursor: z
+    .string()
+    .max(1000)
+    .regex(/^[A-Za-z0-9_-]+$/, 'Expected the nextCursor of a previous page')
+    .optional(),
+});
+export type CatalogPageQueryParams = z.infer<typeof CatalogPageQuerySchema>;
+
+/** The lists' repository, for the modules whose controllers serve a list. */
+export const CATALOG_LISTS: Provider = {
+  provide: CatalogListsRepository,
+  inject: [DATABASE],
+  useFactory: (db: Database) => new CatalogListsRepository(db.prisma),
+};

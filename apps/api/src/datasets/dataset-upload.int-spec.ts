@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto';
+import { crc32, deflateSync } from 'node:zlib';
+import type { ObjectStore } from '@trainyard/storage';
+import { OBJECT_STORE } from '@trainyard/infrastructure';
+import { startTestApi, type TestApi } from '../testing/test-api';
+import { tarOf } from '../testing/tar-of';
+import { UPLOADS_PREFIX } from './dataset-upload.service';
+
+const MAX_BYTES = 200_000;
+
+/** POST /v1/datasets/uploads through the real API (PostgreSQL, Redis, its object store): what is stored, and what is refused with nothing left behind. */
+describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
+  let api: TestApi;
+  let store: ObjectStore;
+  let png: Buffer[];
+
+  beforeAll(async () => {
+    api = await startTestApi({ env: { DATASET_UPLOAD_MAX_BYTES: String(MAX_BYTES) } });
+    store = api.app.get<ObjectStore>(OBJECT_STORE);
+    // 1×1 PNGs, told apart by a text chunk: the API stores bytes and never decodes them.
+    png = [1, 2, 3, 4].map((n) => pngWithText(`image ${n}`));
+  });
+  afterAll(async () => api?.stop());
+
+  const upload = (name: string, body: Buffer, headers: Record<string, string> = {}) =>
+    api.fetch(`${api.baseUrl}/v1/datasets/uploads?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-tar', ...headers },
+      body,
+    });
+  const uploaded = async () => (await store.list(UPLOADS_PREFIX)).map((o) => o.key);
+
+  it('stores the images of each class folder, leaves the rest out, and registers the folder', async () => {
+    const tar = await tarOf([
+      ['./', { type: 'directory' }],
+      ['./cat/', { type: 'directory' }],
+      ['./cat/1.png', png[0]!],
+      ['./cat/2.png', png[1]!],
+      ['./dog/sub/1.png', png[2]!],
+      ['./dog/2.png', png[3]!],
+      ['./README.md', Buffer.from('# pets')],
+      ['./dog/.DS_Store', Buffer.from('junk')],
+    ]);
+    const res = await upload('pets', tar);
+    expect(res.status).toBe(201);
+    const dataset = (await res.json()) as {
+      id: string;
+      name: string;
+      classNames: string[];
+      counts: number[];
+      location: { kind: string; prefix: string };
+    };
+    expect(dataset).toMatchObject({ name: 'pets', classNames: ['cat', 'dog'], counts: [2, 2] });
+    expect(dataset.location).toEqual({
+      kind: 's3',
+      prefix: expect.stringMatching(/^datasets\/uploads\/[0-9a-f-]{36}\/$/),
+    });
+    const { prefix } = dataset.location;
+    expect((await store.list(prefix)).map((o) => o.key.slice(prefix.length))).toEqual([
+      'cat/1.png',
+      'cat/2.png',
+      'dog/2.png',
+      'dog/sub/1.png',
+    ]);
+    expect((await store.get(`${prefix}dog/sub/1.png`)).equals(png[2]!)).toBe(true);
+    // What any registered folder offers: its record and its sample images.
+    expect((await api.fetch(`${api.baseUrl}/v1/datasets/${dataset.id}`)).status).toBe(200);
+    const sample = await api.fetch(`${api.baseUrl}/v1/datasets/${dataset.id}/samples/0/0`);
+    expect([sample.status, sample.headers.get('content-type')]).toEqual([200, 'image/png']);
+
+    // A taken name is a 409 before anything is stored.
+    const before = await uploaded();
+    const again = await upload('pets', tar);
+    expect(again.status).toBe(409);
+    expect(await uploaded()).toEqual(before);
+  });
+
+  const refusals: [string, () => Promise<Buffer>, number, RegExp][] = [
+    [
+      'a path out of the folder',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['../evil.png', png[1]!],
+        ]),
+      422,
+      /"\.\." segment/,
+    ],
+    [
+      'an absolute path',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['/tmp/dog/1.png', png[1]!],
+        ]),
+      422,
+      /starts with "\/"/,
+    ],
+    [
+      'a symlink',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['dog/1.png', { type: 'symlink', linkname: '/etc/passwd' }],
+        ]),
+      422,
+      /a symlink, not a plain file/,
+    ],
+    [
+      'a hard link',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['dog/1.png', { type: 'link', linkname: 'cat/1.png' }],
+        ]),
+      422,
+      /a link, not a plain file/,
+    ],
+    [
+      'a control character',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['dog/\u001b[2J.png', png[1]!],
+        ]),
+      422,
+      /Control character/,
+    ],
+    [
+      'one class only',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['cat/2.png', png[1]!],
+        ]),
+      422,
+      /class/,
+    ],
+    ['no image at all', () => tarOf([['README.md', Buffer.from('x')]]), 422, /No image inside a class folder/],
+    ['bytes that are no tar', async () => randomBytes(4096), 400, /Not a readable tar archive/],
+    [
+      'a tar cut off inside an image',
+      async () =>
+        (
+          await tarOf([
+            ['cat/1.png', png[0]!],
+            ['dog/1.png', png[1]!],
+          ])
+        ).subarray(0, 512 + 200),
+      400,
+      /Not a readable tar archive/,
+    ],
+    [
+      'more bytes than DATASET_UPLOAD_MAX_BYTES',
+      async () => Buffer.alloc(MAX_BYTES + 1),
+      413,
+      /DATASET_UPLOAD_MAX_BYTES/,
+    ],
+  ];
+
+  it.each(refusals)('refuses %s, naming why, and leaves nothing in the store', async (_what, body, status, why) => {
+    const before = await uploaded();
+    const res = await upload('refused', await body());
+    expect(res.status).toBe(status);
+    const problem = (await res.json()) as { errors: { field: string; message: string }[] };
+    expect(problem.errors.map((e) => e.message).join('; ')).toMatch(why);
+    expect(await uploaded()).toEqual(before);
+    const names = ((await (await api.fetch(`${api.baseUrl}/v1/datasets`)).json()) as { items: { name: string }[] })
+      .items;
+    expect(names.map((d) => d.name)).not.toContain('refused');
+  });
+
+  it('needs a valid name, the tar content type and a key', async () => {
+    const tar = await tarOf([
+      ['cat/1.png', png[0]!],
+      ['dog/1.png', png[1]!],
+    ]);
+    const noName = await api.fetch(`${api.baseUrl}/v1/datasets/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-tar' },
+      body: tar,
+    });
+    expect(noName.status).toBe(400);
+    expect(((await noName.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)).toContain('name');
+    expect((await upload('bad\u0007name', tar)).status).toBe(400);
+    expect((await upload('text', tar, { 'content-type': 'text/plain' })).status).toBe(415);
+    // JSON passes the API's body rule, but is no folder.
+    expect((await upload('json', Buffer.from('{"a":1}'), { 'content-type': 'application/json' })).status).toBe(415);
+    const anonymous = await fetch(`${api.baseUrl}/v1/datasets/uploads?name=anon`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-tar' },
+      body: tar,
+    });
+    expect(anonymous.status).toBe(401);
+    // Still serving.
+    expect((await api.fetch(`${api.baseUrl}/v1/datasets`)).status).toBe(200);
+  });
+});
+
+/** A valid 1×1 grey PNG with a tEXt chunk holding `text`. */
+function pngWithText(text: string): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]); // 1×1, 8-bit greyscale
+  const pixels = deflateSync(Buffer.from([0, 128])); // filter byte, one grey pixel
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('tEXt', Buffer.from(`Comment\0${text}`, 'latin1')),
+    chunk('IDAT', pixels),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}

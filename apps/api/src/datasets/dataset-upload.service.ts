@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import {
+  ConflictException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import { extract } from 'tar-stream';
+import type { TrainyardConfig } from '@trainyard/config';
+import type { DatasetView } from '@trainyard/contracts';
+import { DatasetsRepository } from '@trainyard/db';
+import type { ObjectStore } from '@trainyard/storage';
+import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
+import { DatasetsService } from './datasets.service';
+import { decideUploadEntry } from './upload-entry';
+
+/** Where uploaded folders go in the store: one folder per upload, never reused. */
+export const UPLOADS_PREFIX = 'datasets/uploads/';
+
+class UploadRefused extends Error {
+  constructor(
+    readonly status: HttpStatus,
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Turns an uploaded tar of an image folder (one subfolder per class) into a registered dataset:
+ * its images are streamed, one at a time, into a folder of the object store of their own
+ * (`datasets/uploads/<id>/`), then registered like any S3 folder (layout checked by listing). An
+ * upload that is refused or fails part-way leaves nothing behind: what it stored is deleted.
+ */
+@Injectable()
+export class DatasetUploadService {
+  private readonly logger = new Logger(DatasetUploadService.name);
+
+  constructor(
+    private readonly datasets: DatasetsService,
+    private readonly repository: DatasetsRepository,
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
+  ) {}
+
+  async upload(body: Readable, name: string, project: string, declaredBytes: number | undefined): Promise<DatasetView> {
+    const maxBytes = this.config.limits.datasetUploadBytes;
+    if (declaredBytes !== undefined && declaredBytes > maxBytes)
+      throw refusal(new UploadRefused(413, 'body', tooLarge(maxBytes)));
+    // Before a byte is stored: a taken name would only be found after the whole upload.
+    if (await this.repository.nameTaken(project, name)) throw taken(name);
+
+    const prefix = `${UPLOADS_PREFIX}${randomUUID()}/`;
+    const stored: string[] = [];
+    try {
+      const { images, skipped } = await this.storeEntries(body, prefix, stored, maxBytes);
+      this.logger.log(
+        `Dataset upload "${name}": ${images} images stored under ${prefix} (${skipped} entries left out)`,
+      );
+      return await this.datasets.register({ name, location: { kind: 's3', prefix } }, project);
+    } catch (error) {
+      body.resume(); // the rest of the body is read and dropped, so the answer reaches the client
+      await this.store
+        .delete(stored)
+        .catch((e: Error) => this.logger.warn(`upload ${prefix}: cleanup failed: ${e.message}`));
+      throw error instanceof UploadRefused ? refusal(error) : error;
+    }
+  }
+
+  private async storeEntries(
+    body: Readable,
+    prefix: string,
+    stored: string[],
+    maxBytes: number,
+  ): Promise<{ images: number; skipped: number }> {
+    const maxFiles = this.config.paths.walkMaxFiles;
+    const entries = extract();
+    body.pipe(entries);
+    body.once('error', (error) => entries.destroy(error));
+    let bytes = 0;
+    let skipped = 0;
+    try {
+      for await (const entry of entries) {
+        const decision = decideUploadEntry(entry.header);
+        if (decision.action === 'refuse') throw new UploadRefused(422, 'body', decision.reason);
+        if (decision.action === 'skip') {
+          skipped++;
+          entry.resume();
+          continue;
+        }
+        bytes += entry.header.size ?? 0;
+        if (bytes > maxBytes) throw new UploadRefused(413, 'body', tooLarge(maxBytes));
+        if (stored.length >= maxFiles)
+          throw new UploadRefused(422, 'body', `More than ${maxFiles} images (FOLDER_WALK_MAX_FILES)`);
+        const key = `${prefix}${decision.path}`;
+        await this.store.put(key, await buffer(entry));
+        stored.push(key);
+      }
+    } catch (error) {
+      if (error instanceof UploadRefused) throw error;
+      // tar-stream's own errors: a body that is not a tar, or ends part-way through an entry.
+      throw new UploadRefused(400, 'body', `Not a readable tar archive: ${(error as Error).message}`);
+    } finally {
+      body.unpipe(entries);
+    }
+    if (stored.length === 0)
+      throw new UploadRefused(422, 'body', 'No image inside a class folder (<class>/<image>.png|jpg|jpeg|webp)');
+    return { images: stored.length, skipped };
+  }
+}
+
+function tooLarge(maxBytes: number): string {
+  return `The upload is larger than DATASET_UPLOAD_MAX_BYTES (${maxBytes} bytes)`;
+}
+
+function taken(name: string): ConflictException {
+  const message = `A dataset named "${name}" is already registered`;
+  return new ConflictException({ statusCode: 409, error: 'Conflict', message, errors: [{ field: 'name', message }] });
+}
+
+function refusal(error: UploadRefused): HttpException {
+  const body = {
+    statusCode: error.status,
+    message: 'The upload cannot become a dataset',
+    errors: [{ field: error.field, message: error.message }],
+  };
+  return error.status === 422 ? new UnprocessableEntityException(body) : new HttpException(body, error.status);
+}

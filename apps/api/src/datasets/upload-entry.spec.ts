@@ -1,0 +1,52 @@
+import { decideUploadEntry, UPLOAD_MAX_FILE_BYTES } from './upload-entry';
+
+describe('an entry of an uploaded dataset tar', () => {
+  it.each([
+    ['cat/1.png', 'cat/1.png'],
+    ['./cat/1.png', 'cat/1.png'],
+    ['dog/deeper/inside/2.JPEG', 'dog/deeper/inside/2.JPEG'],
+    ['chats noirs/été.webp', 'chats noirs/été.webp'],
+  ])('stores the image %s at %s', (name, path) => {
+    expect(decideUploadEntry({ name, type: 'file', size: 10 })).toEqual({ action: 'store', path });
+  });
+
+  it.each([
+    [{ name: 'cat/', type: 'directory' }],
+    [{ name: './', type: 'directory' }],
+    [{ name: 'README.md', type: 'file' }],
+    [{ name: 'beside.png', type: 'file' }],
+    [{ name: 'cat/.DS_Store', type: 'file' }],
+    [{ name: 'cat/notes.txt', type: 'file' }],
+  ])('leaves out %j, as a folder scan would', (header) => {
+    expect(decideUploadEntry(header)).toEqual({ action: 'skip' });
+  });
+
+  it.each([
+    ['../evil.png', 'file', /"\.\." segment/],
+    ['cat/../../evil.png', 'file', /"\.\." segment/],
+    ['/etc/cat/1.png', 'file', /starts with "\/"/],
+    ['cat//1.png', 'file', /empty path segment/],
+    ['cat\\..\\1.png', 'file', /contains "\\"/],
+    ['cat/1\u0000.png', 'file', /Control character U\+0000/],
+    ['cat/\u001b[31m.png', 'file', /Control character U\+001B/],
+    ['cat/\ud800.png', 'file', /Lone UTF-16 surrogate/],
+    ['cat/link.png', 'symlink', /a symlink, not a plain file/],
+    ['cat/hard.png', 'link', /a link, not a plain file/],
+    ['cat/dev.png', 'character-device', /not a plain file/],
+    ['cat/fifo.png', 'fifo', /not a plain file/],
+    [`${'a/'.repeat(17)}1.png`, 'file', /deeper than 16 levels/],
+    [`cat/${'x'.repeat(300)}.png`, 'file', /longer than 255 bytes/],
+  ])('refuses %j (%s), naming the entry', (name, type, why) => {
+    const decision = decideUploadEntry({ name, type, size: 1 });
+    expect(decision.action).toBe('refuse');
+    expect(decision.action === 'refuse' && decision.reason).toMatch(why);
+    expect(decision.action === 'refuse' && decision.reason).toContain('entry "');
+  });
+
+  it('refuses an image over the per-file limit from its header, before reading it', () => {
+    expect(decideUploadEntry({ name: 'cat/big.png', type: 'file', size: UPLOAD_MAX_FILE_BYTES + 1 })).toMatchObject({
+      action: 'refuse',
+      reason: expect.stringMatching(/over the 67108864-byte limit per image/),
+    });
+  });
+});

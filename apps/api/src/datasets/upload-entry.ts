@@ -1,0 +1,57 @@
+import { textProblem } from '@trainyard/contracts';
+import { IMAGE_EXTENSIONS, prefixProblem } from '@trainyard/storage';
+
+/** The Content-Type of `POST /v1/datasets/uploads`: a tar of the folder (one subfolder per class). */
+export const DATASET_UPLOAD_TYPE = 'application/x-tar';
+/** An image larger than this is refused (each is held in memory once, on its way to the store). */
+export const UPLOAD_MAX_FILE_BYTES = 64 * 2 ** 20;
+const MAX_DEPTH = 16;
+const MAX_SEGMENT_BYTES = 255;
+
+/** What to do with one entry of an uploaded tar. */
+export type UploadEntryDecision =
+  /** An image inside a class folder: stored at `<dataset prefix><path>`. */
+  | { action: 'store'; path: string }
+  /** A folder, or a file that is no image or sits beside the class folders: left out, as a folder scan would. */
+  | { action: 'skip' }
+  /** The whole upload is refused: the entry could name a place outside the dataset, or is not a plain file. */
+  | { action: 'refuse'; reason: string };
+
+/**
+ * Decides an entry of an uploaded tar from its header alone: its name must stay inside the
+ * dataset's folder (no absolute path, `..`, `.`, empty segment, backslash, control character or
+ * lone surrogate; at most 16 levels of 255 bytes), and only plain files and folders may appear —
+ * a link or device is refused rather than followed. `./` prefixes (what `tar -C dir .` writes)
+ * are dropped.
+ */
+export function decideUploadEntry(header: {
+  name: string;
+  type?: string | null;
+  size?: number | null;
+}): UploadEntryDecision {
+  const type = header.type ?? 'file';
+  let name = header.name;
+  while (name.startsWith('./')) name = name.slice(2);
+  if (name === '' || name === '.') return { action: 'skip' };
+  const shown = JSON.stringify(name.slice(0, 200));
+  const text = textProblem(name);
+  if (text) return { action: 'refuse', reason: `entry ${shown}: ${text}` };
+  const problem = prefixProblem(name);
+  if (problem) return { action: 'refuse', reason: `entry ${shown}: ${problem}` };
+  const segments = name.split('/').filter((s, i, all) => s !== '' || i < all.length - 1);
+  if (segments.length > MAX_DEPTH)
+    return { action: 'refuse', reason: `entry ${shown}: deeper than ${MAX_DEPTH} levels` };
+  if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES))
+    return { action: 'refuse', reason: `entry ${shown}: a name longer than ${MAX_SEGMENT_BYTES} bytes` };
+  if (type === 'directory') return { action: 'skip' };
+  if (type !== 'file' && type !== 'contiguous-file')
+    return { action: 'refuse', reason: `entry ${shown}: a ${type}, not a plain file (links are not followed)` };
+  if ((header.size ?? 0) > UPLOAD_MAX_FILE_BYTES)
+    return {
+      action: 'refuse',
+      reason: `entry ${shown}: ${header.size} bytes, over the ${UPLOAD_MAX_FILE_BYTES}-byte limit per image`,
+    };
+  const lower = name.toLowerCase();
+  if (segments.length < 2 || !IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext))) return { action: 'skip' };
+  return { action: 'store', path: segments.join('/') };
+}

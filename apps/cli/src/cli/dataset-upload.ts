@@ -1,0 +1,94 @@
+import { createReadStream } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pack } from 'tar-stream';
+import { formatBytes } from '../progress-line';
+import { printJson, type CommandContext } from './command';
+import { CliError, EXIT, type ExitCode } from './exit-codes';
+
+export interface FolderFile {
+  /** Path inside the folder, with `/` separators: what the tar entry is named. */
+  name: string;
+  path: string;
+  size: number;
+}
+
+/**
+ * The plain files under `root`, sorted by name; links and anything else that is no plain file
+ * are left out and counted (the server would refuse them in the tar, and following them could
+ * send what lies outside the folder).
+ */
+export async function folderFiles(root: string): Promise<{ files: FolderFile[]; leftOut: number }> {
+  const info = await lstat(root).catch(() => null);
+  if (!info?.isDirectory()) throw new CliError(`${root} is not a folder`, EXIT.USAGE);
+  const files: FolderFile[] = [];
+  let leftOut = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) {
+        const name = relative(root, path).split(sep).join('/');
+        files.push({ name, path, size: (await lstat(path)).size });
+      } else leftOut++;
+    }
+  };
+  await walk(root);
+  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { files, leftOut };
+}
+
+/**
+ * The files as a tar, produced as it is read (one file open at a time), reporting how many bytes
+ * of the tar have gone out.
+ */
+export function tarStream(files: FolderFile[], onBytes: (sent: number) => void): ReadableStream<Uint8Array> {
+  const tar = pack();
+  void (async () => {
+    for (const file of files) {
+      const entry = tar.entry({ name: file.name, size: file.size, type: 'file' });
+      await pipeline(createReadStream(file.path), entry);
+    }
+    tar.finalize();
+  })().catch((error: Error) => tar.destroy(error));
+  let sent = 0;
+  const counted = tar.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        onBytes(sent);
+        done(null, chunk);
+      },
+    }),
+  );
+  tar.once('error', (error) => counted.destroy(error));
+  return Readable.toWeb(counted) as ReadableStream<Uint8Array>;
+}
+
+/** Bytes the tar of `files` will take: a 512-byte header per file, contents padded to 512, two empty blocks at the end. */
+export function tarSize(files: FolderFile[]): number {
+  return files.reduce((total, f) => total + 512 + Math.ceil(f.size / 512) * 512, 1024);
+}
+
+/** `trainyard datasets upload NAME DIR`: the folder streamed as a tar, with a progress line on a terminal. */
+export async function uploadFolder(ctx: CommandContext, name: string, dir: string): Promise<ExitCode> {
+  const { files, leftOut } = await folderFiles(dir);
+  if (files.length === 0) throw new CliError(`${dir} holds no file to upload`, EXIT.USAGE);
+  const total = tarSize(files);
+  const showProgress = ctx.stdoutIsTty && !ctx.json;
+  const body = tarStream(files, (sent) => {
+    if (showProgress)
+      ctx.out(`\r\x1b[2Kuploading ${files.length} files  ${formatBytes(sent)} / ~${formatBytes(total)}`);
+  });
+  const view = await ctx.client().uploadDataset(name, body, { signal: ctx.signal });
+  if (showProgress) ctx.out('\n');
+  if (leftOut) ctx.err(`left out ${leftOut} entries that are no plain files (links are not followed)\n`);
+  if (ctx.json) printJson(ctx, view);
+  else
+    ctx.out(
+      `uploaded ${view.name} (${view.id}): ${view.images} images in ${view.classNames.length} classes at ${view.uri}\n`,
+    );
+  return EXIT.OK;
+}

@@ -1,0 +1,121 @@
+import type { SweepSummary } from '@trainyard/contracts';
+import { api, errorText } from './api';
+import { clear, h } from './dom';
+import { countsText, formatNumber } from './format';
+import { listTable, pagedListPage } from './list-page';
+import { scatterPlot } from './scatter';
+
+/** Sweeps newest first, a page at a time ("Load more" follows the cursor). */
+export function sweepsPage(root: HTMLElement): () => void {
+  const body = h('tbody');
+  return pagedListPage<SweepSummary>(root, {
+    title: 'Sweeps',
+    fetchPage: (query) => api.listSweeps(query),
+    empty: 'No sweeps yet: submit one with `trainyard submit sweep.yaml`.',
+    container: body,
+    frame: listTable('sweeps-table', ['Name', 'Strategy', 'Metric', 'Parameters', 'Runs', 'Created'], body),
+    render: (rows) =>
+      rows.map((w) =>
+        h(
+          'tr',
+          { 'data-id': w.id },
+          h('td', {}, h('a', { href: `#/sweeps/${w.id}` }, w.name)),
+          h('td', {}, w.strategy),
+          h('td', {}, `${w.metric} (${w.goal})`),
+          h('td', {}, w.parameters.join(', ')),
+          h('td', {}, `${w.runs}: ${countsText(w.counts)}`),
+          h('td', { class: 'muted' }, new Date(w.createdAt).toLocaleString()),
+        ),
+      ),
+    refresh: true,
+  });
+}
+
+/** A sweep: its runs by status, the leaderboard best first, and each parameter plotted against the metric. */
+export function sweepPage(root: HTMLElement, id: string): () => void {
+  let stopped = false;
+  const load = async () => {
+    try {
+      const sweep = await api.sweep(id);
+      if (stopped) return;
+      const parameters = Object.keys((sweep.spec as { parameters?: Record<string, unknown> }).parameters ?? {});
+      const ranked = sweep.leaderboard.filter((e) => e.value !== null);
+      clear(
+        root,
+        h('h1', {}, `Sweep ${sweep.name}`),
+        h(
+          'p',
+          { class: 'muted', id: 'sweep-counts' },
+          `${sweep.metric} (${sweep.goal}) · ${countsText(sweep.counts)} · ${ranked.length} of ${sweep.leaderboard.length} ranked`,
+        ),
+        h(
+          'div',
+          { class: 'charts', id: 'sweep-charts' },
+          ranked.length === 0
+            ? h('p', { class: 'muted' }, `No run has a ${sweep.metric} yet: the charts appear as runs finish.`)
+            : parameters.map((name) =>
+                scatterPlot(
+                  name,
+                  sweep.metric,
+                  ranked.map((e) => ({
+                    x: (e.params as Record<string, unknown>)[name],
+                    y: e.value!,
+                    label: e.name,
+                    href: `#/runs/${e.runId}`,
+                  })),
+                ),
+              ),
+        ),
+        h(
+          'section',
+          { class: 'card' },
+          h('h2', {}, 'Leaderboard'),
+          h(
+            'table',
+            { class: 'compact', id: 'leaderboard' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Rank', 'Run', 'Status', sweep.metric, ...parameters].map((c) => h('th', { scope: 'col' }, c)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              sweep.leaderboard.map((e) =>
+                h(
+                  'tr',
+                  { 'data-run': e.runId },
+                  h('td', {}, e.rank ?? '—'),
+                  h('td', {}, h('a', { href: `#/runs/${e.runId}` }, e.name)),
+                  h(
+                    'td',
+                    { title: e.failureReason ?? '' },
+                    h('span', { class: `badge ${e.status.toLowerCase()}` }, e.status.toLowerCase()),
+                  ),
+                  h('td', { class: 'num' }, formatNumber(e.value)),
+                  parameters.map((name) =>
+                    h('td', {}, JSON.stringify((e.params as Record<string, unknown>)[name] ?? null)),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+      const finished = sweep.leaderboard.every((e) => !['QUEUED', 'RUNNING', 'PREEMPTED'].includes(e.status));
+      if (finished) window.clearInterval(timer);
+    } catch (err) {
+      clear(root, h('p', { class: 'error' }, errorText(err)));
+    }
+  };
+  void load();
+  const timer = window.setInterval(() => document.visibilityState === 'visible' && void load(), 5000);
+  return () => {
+    stopped = true;
+    window.clearInterval(timer);
+  };
+}

@@ -1,0 +1,118 @@
+import { Logger } from '@nestjs/common';
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type Redis from 'ioredis';
+import type { ResourceClass, TrainingJobData } from '@trainyard/contracts';
+import { queueNameFor } from '@trainyard/queue';
+
+/** How long a job given back waits before a worker may take it again. */
+export const GIVE_BACK_DELAY_MS = 2000;
+
+/**
+ * Puts a job this worker took but cannot train back in its queue, delayed by `delayMs`, for any
+ * worker to take: the attempt count is untouched and the run stays QUEUED. BullMQ puts it back
+ * among the jobs of its priority, behind those already there.
+ */
+export async function giveBack(job: Job<TrainingJobData>, token: string | undefined, delayMs: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + delayMs, token);
+  throw new DelayedError();
+}
+
+export interface ClassConsumersOptions {
+  /** The deployment's queue name (each class's queue is named from it, queueNameFor). */
+  queueName: string;
+  classes: ResourceClass[];
+  /** Jobs this worker trains at once, whatever their classes. */
+  concurrency: number;
+  connection: Redis;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+  process: (job: Job<TrainingJobData>, token?: string) => Promise<unknown>;
+}
+
+/**
+ * One BullMQ worker per resource class this worker serves, sharing one budget of `concurrency`
+ * trainings: once it is spent, every consumer pauses (the held jobs go on) and they resume when a
+ * training ends. A job fetched in the moment before the pause is given back, not trained.
+ */
+export class ClassConsumers {
+  private readonly logger = new Logger(ClassConsumers.name);
+  private readonly consumers: Worker<TrainingJobData>[] = [];
+  private held = 0;
+  /** Paused from outside (a drain, a shutdown): stays paused whatever the budget. */
+  private stopped = false;
+  private gating = Promise.resolve();
+
+  constructor(private readonly options: ClassConsumersOptions) {}
+
+  get classes(): ResourceClass[] {
+    return this.options.classes;
+  }
+
+  start(): void {
+    const o = this.options;
+    for (const resourceClass of o.classes) {
+      const consumer = new Worker<TrainingJobData>(
+        queueNameFor(o.queueName, resourceClass),
+        (job, token) => this.take(job, token),
+        {
+          connection: o.connection,
+          concurrency: o.concurrency,
+          lockDuration: o.lockDurationMs,
+          stalledInterval: o.stalledIntervalMs,
+          maxStalledCount: o.maxStalledCount,
+        },
+      );
+      consumer.on('error', (err) => this.logger.error(`queue ${consumer.name}: ${err.message}`));
+      consumer.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled and goes back to the queue`));
+      consumer.on('failed', (job, err) => this.logger.warn(`job ${job?.id} failed: ${err.message}`));
+      this.consumers.push(consumer);
+    }
+  }
+
+  /** Takes no new job (held ones go on) until `resume`. */
+  async pause(): Promise<void> {
+    this.stopped = true;
+    await this.gate();
+  }
+
+  async resume(): Promise<void> {
+    this.stopped = false;
+    await this.gate();
+  }
+
+  /** Stops taking jobs and waits for the held ones (or, with `force`, does not). */
+  async close(force = false): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.close(force)));
+  }
+
+  private async take(job: Job<TrainingJobData>, token?: string): Promise<unknown> {
+    if (this.stopped || this.held >= this.options.concurrency) {
+      this.logger.debug(`job ${job.id}: taken at capacity; given back`);
+      return giveBack(job, token, GIVE_BACK_DELAY_MS);
+    }
+    this.held++;
+    void this.gate();
+    try {
+      return await this.options.process(job, token);
+    } finally {
+      this.held--;
+      void this.gate();
+    }
+  }
+
+  /** Pauses every consumer while the budget is spent or a pause stands, resumes them otherwise; one change at a time. */
+  private gate(): Promise<void> {
+    // With one class the consumer's own concurrency is the budget: nothing to gate, unless paused.
+    this.gating = this.gating
+      .then(async () => {
+        const open = !this.stopped && (this.consumers.length === 1 || this.held < this.options.concurrency);
+        for (const consumer of this.consumers) {
+          if (open && consumer.isPaused()) await consumer.resume();
+          else if (!open && !consumer.isPaused()) await consumer.pause(true);
+        }
+      })
+      .catch((err: Error) => this.logger.warn(`could not pause or resume a queue consumer: ${err.message}`));
+    return this.gating;
+  }
+}

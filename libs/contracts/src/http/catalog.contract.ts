@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { PIPELINE_STATUSES } from '../pipeline-spec.schema';
+import { RUN_STATUSES } from '../run-state';
+import { ModelVersionViewSchema } from './model.contract';
+import { Id, NullableTimestamp, Timestamp } from './wire';
+
+/** Runs by status (statuses with none left out). */
+const RunCounts = z.partialRecord(z.enum(RUN_STATUSES), z.int());
+
+/** Pass as `cursor` for the next page; null on the last one. */
+const NextCursor = z.string().nullable();
+
+/** A row of `GET /v1/pipelines`: the pipeline without its spec and runs, with its runs counted by status. */
+export const PipelineSummarySchema = z.strictObject({
+  id: Id,
+  name: z.string(),
+  project: z.string(),
+  status: z.enum(PIPELINE_STATUSES),
+  failureReason: z.string().nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  endedAt: NullableTimestamp,
+  /** Its steps (runs): pretrain, fine-tunes and evaluations. */
+  steps: z.int(),
+  counts: RunCounts,
+});
+export type PipelineSummary = z.infer<typeof PipelineSummarySchema>;
+
+/** `GET /v1/pipelines`: newest first, a keyset page. */
+export const PipelineListSchema = z.strictObject({ items: z.array(PipelineSummarySchema), nextCursor: NextCursor });
+export type PipelineList = z.infer<typeof PipelineListSchema>;
+
+/** A row of `GET /v1/sweeps`: what it searches and how far its runs got (the leaderboard is on `GET /v1/sweeps/:id`). */
+export const SweepSummarySchema = z.strictObject({
+  id: Id,
+  name: z.string(),
+  project: z.string(),
+  createdAt: Timestamp,
+  strategy: z.enum(['grid', 'random']),
+  metric: z.string(),
+  goal: z.enum(['max', 'min']),
+  /** The parameter paths it varies, e.g. training.learningRate. */
+  parameters: z.array(z.string()),
+  runs: z.int(),
+  counts: RunCounts,
+});
+export type SweepSummary = z.infer<typeof SweepSummarySchema>;
+
+/** `GET /v1/sweeps`: newest first, a keyset page. */
+export const SweepListSchema = z.strictObject({ items: z.array(SweepSummarySchema), nextCursor: NextCursor });
+export type SweepList = z.infer<typeof SweepListSchema>;
+
+/** At most this many versions of a model are listed with it (the newest); `GET /v1/models/:name/versions` has all. */
+export const MODEL_LIST_VERSIONS = 20;
+
+/** A row of `GET /v1/models`: a registered name and its newest versions, each naming the run that made it. */
+export const ModelSummarySchema = z.strictObject({
+  name: z.string(),
+  project: z.string(),
+  /** How many versions the name has. */
+  versionCount: z.int().min(1),
+  latestVersion: z.int().min(1),
+  /** When its latest version was registered. */
+  updatedAt: Timestamp,
+  /** Newest first, at most MODEL_LIST_VERSIONS. */
+  versions: z.array(ModelVersionViewSchema),
+});
+export type ModelSummary = z.infer<typeof ModelSummarySchema>;
+
+/** `GET /v1/models`: by name, a keyset page. */
+export const ModelListSchema = z.strictObject({ items: z.array(ModelSummarySchema), nextCursor: NextCursor });
+export type ModelList = z.infer<typeof ModelListSchema>;

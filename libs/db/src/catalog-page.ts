@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { InvalidCursorError } from './errors';
+
+/** Ceiling of `limit` on the pipeline, sweep and model lists (the API refuses more with a 400). */
+export const CATALOG_LIST_MAX_LIMIT = 100;
+
+/** A page request of a catalog list; `cursor` is the `nextCursor` of the previous page. */
+export interface CatalogPageQuery {
+  /** Only this project's; undefined for every project (an operator's key). */
+  project?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface CatalogPage<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Where a newest-first list stopped: the last row's creation time and id (ids break ties). */
+export interface CreatedCursor {
+  createdAt: Date;
+  id: string;
+}
+
+/** Where a by-name list stopped: the last model's name and project. */
+export interface NameCursor {
+  name: string;
+  project: string;
+}
+
+// Each list has its own tag, so a cursor of one list replayed against another is refused.
+const CreatedSchema = z.strictObject({ k: z.enum(['pipelines', 'sweeps']), t: z.iso.datetime(), i: z.uuid() });
+const NameSchema = z.strictObject({ k: z.literal('models'), n: z.string().max(500), p: z.string().max(500) });
+
+function encode(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function decode<S extends z.ZodType>(raw: string, schema: S): z.infer<S> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError(raw, 'not a cursor returned by this API');
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) throw new InvalidCursorError(raw, 'not a cursor returned by this list');
+  return result.data;
+}
+
+export function encodeCreatedCursor(list: 'pipelines' | 'sweeps', at: CreatedCursor): string {
+  return encode({ k: list, t: at.createdAt.toISOString(), i: at.id });
+}
+
+export function decodeCreatedCursor(list: 'pipelines' | 'sweeps', raw: string): CreatedCursor {
+  const { k, t, i } = decode(raw, CreatedSchema);
+  if (k !== list) throw new InvalidCursorError(raw, `it belongs to the ${k} list`);
+  return { createdAt: new Date(t), id: i };
+}
+
+export function encodeNameCursor(at: NameCursor): string {
+  return encode({ k: 'models', n: at.name, p: at.project });
+}
+
+export function decodeNameCursor(raw: string): NameCursor {
+  const { n, p } = decode(raw, NameSchema);
+  return { name: n, project: p };
+}
+
+/** The Prisma filter of rows after `cursor` in (createdAt desc, id desc) order. */
+export function createdBefore(cursor: CreatedCursor | undefined) {
+  if (!cursor) return {};
+  return {
+    OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }],
+  };
+}
+
+/** Runs by status from a groupBy of (owner, status). */
+export function countsByOwner<K extends string>(
+  rows: { owner: string | null; status: K; count: number }[],
+): Map<string, Partial<Record<K, number>>> {
+  const byOwner = new Map<string, Partial<Record<K, number>>>();
+  for (const row of rows) {
+    if (row.owner === null) continue;
+    const counts = byOwner.get(row.owner) ?? (Object.create(null) as Partial<Record<K, number>>);
+    counts[row.status] = (counts[row.status] ?? 0) + row.count;
+    byOwner.set(row.owner, counts);
+  }
+  return byOwner;
+}

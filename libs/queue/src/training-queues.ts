@@ -1,0 +1,93 @@
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  JOB_NAMES,
+  priorityOf,
+  RESOURCE_CLASSES,
+  resourceClassOf,
+  specKindOf,
+  TRAINING_QUEUE,
+  type Placement,
+  type ResourceClass,
+  type RunKind,
+  type TrainingJobData,
+} from '@trainyard/contracts';
+import { createTrainingQueue, DEFAULT_JOB_OPTIONS, type TrainingQueue } from './training-queue';
+
+/** The queue of a class: `any` keeps the deployment's queue name, the others get a suffix. */
+export function queueNameFor(base: string, resourceClass: ResourceClass): string {
+  return resourceClass === 'any' ? base : `${base}-${resourceClass}`;
+}
+
+/**
+ * BullMQ's priority for a run's: BullMQ runs lower numbers first and jobs without a priority
+ * before every prioritized one, so every job gets one, 1 (priority 100) to 201 (priority -100).
+ */
+export function bullmqPriority(priority: number): number {
+  return 101 - priority;
+}
+
+/**
+ * One BullMQ queue per resource class (RESOURCE_CLASSES) of one deployment, on one connection.
+ * A run's job id is its id in whichever queue holds it, so lookups try each class.
+ */
+export class TrainingQueues {
+  private readonly queues: ReadonlyMap<ResourceClass, TrainingQueue>;
+
+  constructor(
+    connection: Redis,
+    /** The deployment's queue name (QUEUE_NAME): the `any` class's queue, and the prefix of the others. */
+    readonly name: string = TRAINING_QUEUE,
+  ) {
+    this.queues = new Map(RESOURCE_CLASSES.map((c) => [c, createTrainingQueue(connection, queueNameFor(name, c))]));
+  }
+
+  of(resourceClass: ResourceClass): TrainingQueue {
+    return this.queues.get(resourceClass)!;
+  }
+
+  /** Every class with its queue, in RESOURCE_CLASSES order. */
+  entries(): [ResourceClass, TrainingQueue][] {
+    return [...this.queues.entries()];
+  }
+
+  /** The run's job in whichever class's queue holds it. */
+  async getJob(runId: string): Promise<Job<TrainingJobData> | undefined> {
+    for (const queue of this.queues.values()) {
+      const job = await queue.getJob(runId);
+      if (job) return job;
+    }
+    return undefined;
+  }
+
+  /** Removes the run's job from every class's queue (a locked, active job is left: BullMQ refuses). */
+  async remove(runId: string): Promise<void> {
+    for (const queue of this.queues.values()) await queue.remove(runId);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}
+
+/** A run as enqueueing needs it: its kind, and the spec's resources and priority. */
+export interface EnqueuedRun {
+  id: string;
+  kind: RunKind;
+  spec: Placement;
+}
+
+/**
+ * Enqueues a run in its class's queue with its priority. The job id is the run id, so enqueueing
+ * the same run twice is a no-op in BullMQ, and the payload is only the id: a worker reads
+ * everything else from PostgreSQL.
+ */
+export async function enqueueRun(queues: TrainingQueues, run: EnqueuedRun, attempts: number): Promise<void> {
+  await queues
+    .of(resourceClassOf(run.spec))
+    .add(
+      JOB_NAMES[specKindOf(run.kind)],
+      { runId: run.id },
+      { ...DEFAULT_JOB_OPTIONS, jobId: run.id, attempts, priority: bullmqPriority(priorityOf(run.spec)) },
+    );
+}

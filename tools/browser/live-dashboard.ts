@@ -1,0 +1,119 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { TrainyardClient } from '@trainyard/client';
+import { createFreshDatabase, testAdminKey } from '@trainyard/db/testing';
+import { freePort, startApp, waitFor, type AppProcess } from '../e2e/processes';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+/** Where the browser specs' screenshots land. */
+export const ARTIFACTS = join(__dirname, '../../test-artifacts/browser');
+// The closed network refuses Chromium's background connections; these flags keep it from trying.
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** A live API and worker (separate processes, real PostgreSQL and Redis) and a Chromium page on the dashboard. */
+export interface LiveDashboard {
+  baseUrl: string;
+  adminKey: string;
+  /** The API as a script sees it: the admin key, every answer parsed by its contract. */
+  client: TrainyardClient;
+  page: Page;
+  /** What the Content Security Policy blocked on the page: anything there is a bug in the page. */
+  cspViolations: string[];
+  /** A full-page screenshot in test-artifacts/browser/. */
+  shot(name: string): Promise<Buffer>;
+  /** The tail of the worker's and the API's output, for a timeout's message. */
+  logs(): string;
+  /** Signs the page in with the admin key, and waits until the cookie is set. */
+  signIn(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the built API and worker (`npm run build`: dist/ and dist/dashboard) on a fresh
+ * database and a queue of their own, training on the wasm backend, and opens the dashboard's
+ * origin in headless Chromium (Debian's, driven by playwright-core); `env` adds settings.
+ */
+export async function startLiveDashboard(options: {
+  name: string;
+  viewport: { width: number; height: number };
+  env?: Record<string, string>;
+}): Promise<LiveDashboard> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const queueName = `${options.name}-${randomUUID()}`;
+  const adminKey = testAdminKey();
+  const database = await createFreshDatabase();
+  const home = mkdtempSync(join(tmpdir(), `trainyard-${options.name}-`));
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env = {
+    DATABASE_URL: database.url,
+    TRAINYARD_HOME: home,
+    TRAINYARD_QUEUE: queueName,
+    API_PORT: String(port),
+    TRAINYARD_ADMIN_KEY: adminKey,
+    TRAINYARD_BACKEND: 'wasm',
+    WORKER_MAX_ATTEMPTS: '1',
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  };
+  const api: AppProcess = startApp('api', env);
+  const worker: AppProcess = startApp('worker', env);
+  let browser: Browser | undefined;
+  const stop = async () => {
+    await browser?.close();
+    await Promise.all([api.stop(), worker.stop()]);
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await database.drop();
+    rmSync(home, { recursive: true, force: true });
+  };
+  try {
+    const client = new TrainyardClient(baseUrl, adminKey, { validateResponses: true });
+    await waitFor(
+      'the API to be ready',
+      async () => ((await client.ready()) ? true : undefined),
+      60_000,
+      () => api.output(),
+    );
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    const page = await browser.newPage({ viewport: options.viewport });
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+    return {
+      baseUrl,
+      adminKey,
+      client,
+      page,
+      cspViolations,
+      shot: (name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true }),
+      logs: () => `--- worker ---\n${worker.output().slice(-3000)}\n--- api ---\n${api.output().slice(-2000)}`,
+      async signIn() {
+        await page.fill('#api-key', adminKey);
+        await page.click('form.sign-in button[type=submit]');
+        // Signed in (the cookie is set) before the next page load, or it would ask for the key again.
+        await page.locator('form.sign-in').waitFor({ state: 'detached' });
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
