@@ -19,6 +19,7 @@ export type ResolvedInputs =
         | 'imageFolder'
         | 'cacheDir'
         | 'paths'
+        | 'shardCacheBytes'
       >;
     }
   | { ok: false; reason: string };
@@ -44,6 +45,7 @@ export class RunInputsResolver {
     const inputs: Extract<ResolvedInputs, { ok: true }>['inputs'] = {
       cacheDir: join(this.config.home, 'cache', 'images'),
       paths: this.config.paths,
+      shardCacheBytes: this.config.worker.shardCacheBytes,
     };
     if (checkpoint) {
       inputs.baseCheckpointUri = checkpoint.uri;

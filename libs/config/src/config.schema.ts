@@ -75,6 +75,15 @@ export const EnvSchema = z.object({
    * slot, so a job's attempt skips that start (still one process per attempt).
    */
   WORKER_PRESTART: bool.default(true),
+  /**
+   * Size cap of a node's shard cache for streamed (packed) datasets, beside the image cache in
+   * $TRAINYARD_HOME/cache; the least recently used shards go past it. Shared by the node's workers.
+   */
+  WORKER_SHARD_CACHE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 1024 ** 3),
   /** Runs of one project training at once across the fleet; unset: no limit. */
   PROJECT_MAX_RUNNING: z.coerce.number().int().min(1).max(100_000).optional(),
   /**
@@ -212,6 +221,8 @@ export interface TrainyardConfig {
     resourceClasses?: ('any' | 'cpu' | 'gpu')[];
     /** WORKER_PRESTART: a training process waits, loaded, in every idle slot. */
     prestart: boolean;
+    /** WORKER_SHARD_CACHE_BYTES: the node's shard cache cap for streamed datasets. */
+    shardCacheBytes: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
     maxAttempts: number;

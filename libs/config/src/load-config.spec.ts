@@ -28,6 +28,43 @@ describe('loadConfig', () => {
     expect(config.worker.concurrency).toBe(4);
   });
 
+  it('reads the fleet settings: resource classes, prestarting, limits and caches, with their defaults', () => {
+    const defaults = loadConfig({});
+    expect({
+      classes: defaults.worker.resourceClasses,
+      prestart: defaults.worker.prestart,
+      shardCache: defaults.worker.shardCacheBytes,
+      running: defaults.limits.runningRunsPerProject,
+      unservable: defaults.limits.queueUnservable,
+      upload: defaults.limits.datasetUploadBytes,
+    }).toEqual({
+      classes: undefined,
+      prestart: true,
+      shardCache: 10 * 1024 ** 3,
+      running: undefined,
+      unservable: false,
+      upload: 2 * 1024 ** 3,
+    });
+    const set = loadConfig({
+      WORKER_RESOURCE_CLASSES: 'gpu, any,gpu',
+      WORKER_PRESTART: 'false',
+      WORKER_SHARD_CACHE_BYTES: '1048576',
+      PROJECT_MAX_RUNNING: '3',
+      QUEUE_UNSERVABLE_RUNS: 'true',
+      DATASET_UPLOAD_MAX_BYTES: '4096',
+    });
+    expect([
+      set.worker.resourceClasses,
+      set.worker.prestart,
+      set.worker.shardCacheBytes,
+      set.limits.runningRunsPerProject,
+      set.limits.queueUnservable,
+      set.limits.datasetUploadBytes,
+    ]).toEqual([['gpu', 'any'], false, 1048576, 3, true, 4096]);
+    expect(() => loadConfig({ WORKER_RESOURCE_CLASSES: 'tpu' })).toThrow(/WORKER_RESOURCE_CLASSES/);
+    expect(() => loadConfig({ PROJECT_MAX_RUNNING: '0' })).toThrow(/PROJECT_MAX_RUNNING/);
+  });
+
   it('lists every wrong setting in one error', () => {
     let error: unknown;
     try {

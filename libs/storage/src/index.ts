@@ -29,3 +29,4 @@ export { resolveUnderRoots, localPathOf, LocalPathRefusedError, type LocalPathRe
 export { FolderWalkLimitError, walkLimitsOf, type WalkLimits } from './folder-walk-limit.error';
 export { notValidJson } from './json-problem';
 export { locateModelFile, ModelUriRefusedError, type ModelFileLocation } from './model-uri';
+export { PACKED_ROOT, packedManifestKey, packedShardKey } from './packed-keys';

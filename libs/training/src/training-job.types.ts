@@ -32,6 +32,8 @@ export interface TrainingJobInput {
   cacheDir?: string;
   /** The worker's `config.paths`: local reads only under its roots (none when absent), folder walks bounded. */
   paths?: TrainyardConfig['paths'];
+  /** Size cap of the node's shard cache for streamed datasets (WORKER_SHARD_CACHE_BYTES); the library's default when absent. */
+  shardCacheBytes?: number;
   /** Sequence of this attempt's first checkpoint; each further one adds 1. */
   firstCheckpointSequence: number;
   /**

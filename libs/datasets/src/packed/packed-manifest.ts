@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** Where packed versions live in the configured store: content-addressed, never overwritten. */
-export const PACKED_ROOT = 'datasets/packed/';
+export { PACKED_ROOT } from '@trainyard/storage';
 export const PACKED_FORMAT = 'trainyard-packed-v1';
 
 /** A manifest's hash (sha256 of its bytes, lowercase hex) names the dataset version. */
@@ -60,13 +60,8 @@ export function sha256Hex(bytes: Buffer | Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export function packedManifestKey(version: string, root = PACKED_ROOT): string {
-  return `${root}manifests/${version}.json`;
-}
-
-export function packedShardKey(sha256: string, root = PACKED_ROOT): string {
-  return `${root}shards/${sha256}.tar`;
-}
+// The object layout lives in libs/storage, so the API can check a version without this library.
+export { packedManifestKey, packedShardKey } from '@trainyard/storage';
 
 /** The manifest's bytes as stored; their sha256 is the version. */
 export function encodeManifest(manifest: PackedManifest): { bytes: Buffer; version: string } {
