@@ -1,0 +1,219 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PackedManifestSchema, packImageFolder } from '@trainyard/datasets';
+import { type Database, DatasetsRepository, openDatabase } from '@trainyard/db';
+import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
+import {
+  createObjectStore,
+  LocalObjectStore,
+  type ObjectStore,
+  packedManifestKey,
+  packedShardKey,
+} from '@trainyard/storage';
+import { type S3TestServer, startS3TestServer } from '@trainyard/storage/testing';
+import { writeColourFolder } from '../e2e/image-folder-fixtures';
+
+const ROOT = resolve(__dirname, '../..');
+const COMMAND = join(ROOT, 'dist/tools/dataset-pack/dataset-pack.js');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * `npm run dataset:pack` as an operator runs it: the compiled command, a subprocess reading its
+ * configuration from the environment, against a fresh PostgreSQL database (registered datasets)
+ * and an S3 server over HTTP (the configured store, and one of the sources). Its stderr is a pipe,
+ * so progress comes as plain lines.
+ */
+describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
+  let s3: S3TestServer;
+  let fresh: FreshDatabase;
+  let db: Database;
+  let store: ObjectStore;
+  const home = mkdtempSync(join(tmpdir(), 'trainyard-dataset-pack-'));
+  const roots = join(home, 'roots');
+  const localFolder = join(roots, 'colours');
+  const prefix = 'datasets/colours/';
+  const s3Dataset = randomUUID();
+  const localDataset = randomUUID();
+  let env: Record<string, string>;
+
+  const pack = (...args: string[]): Promise<Result> =>
+    new Promise((done) => {
+      execFile(
+        process.execPath,
+        [COMMAND, ...args],
+        { env, cwd: ROOT, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) =>
+          done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+      );
+    });
+  const packJson = async (...args: string[]) => {
+    const result = await pack(...args, '--json');
+    expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
+    return JSON.parse(result.stdout) as {
+      version: string;
+      source: string;
+      manifest: string;
+      alreadyPacked: boolean;
+      images: number;
+      shards: number;
+      skipped: { file: string; reason: string }[];
+      pixels?: { imageShape: number[]; fit: string };
+      stream: Record<string, unknown>;
+    };
+  };
+
+  beforeAll(async () => {
+    // Only this tool's files: libs are compiled by `npm run build` (run before the integration suites).
+    execFileSync(process.execPath, [join(ROOT, 'tools/build.mjs'), 'tools/dataset-pack'], { cwd: ROOT });
+    s3 = await startS3TestServer();
+    fresh = await createFreshDatabase();
+    db = await openDatabase({ url: fresh.url, embeddedPath: '' }, { log: () => undefined });
+    store = await createObjectStore({
+      driver: 's3',
+      endpoint: s3.endpoint,
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+      bucket: s3.bucket,
+      region: 'us-east-1',
+    });
+    await writeColourFolder(store, prefix, 4);
+    mkdirSync(localFolder, { recursive: true });
+    await writeColourFolder(new LocalObjectStore(localFolder), '', 4);
+    const datasets = new DatasetsRepository(db.prisma);
+    const common = { classNames: ['blue', 'green', 'red'], counts: [4, 4, 5] };
+    await datasets.create({
+      ...common,
+      id: s3Dataset,
+      name: 'colours-s3',
+      project: 'default',
+      location: { kind: 's3', prefix },
+      uri: store.uri(prefix),
+    });
+    await datasets.create({
+      ...common,
+      id: localDataset,
+      name: 'colours-local',
+      project: 'elsewhere',
+      location: { kind: 'local', path: localFolder },
+      uri: `file://${localFolder}/`,
+    });
+    env = {
+      PATH: process.env['PATH'] ?? '',
+      TRAINYARD_HOME: join(home, 'trainyard'),
+      DATABASE_URL: fresh.url,
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY: s3.accessKey,
+      S3_SECRET_KEY: s3.secretKey,
+      S3_BUCKET: s3.bucket,
+      TRAINYARD_LOCAL_ROOTS: roots,
+    };
+  }, 120_000);
+  afterAll(async () => {
+    await db?.close();
+    await fresh?.drop();
+    await s3?.stop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('packs a registered S3 dataset into the store: the version is the manifest hash packImageFolder gives', async () => {
+    const printed = await packJson(s3Dataset, '--shard-mb', '0.002');
+    expect(printed).toMatchObject({
+      version: expect.stringMatching(/^[0-9a-f]{64}$/),
+      source: store.uri(prefix),
+      manifest: store.uri(packedManifestKey(printed.version)),
+      alreadyPacked: false,
+      images: 13, // encoded: the broken file is packed as is, a run names it when it fails to decode
+      skipped: [],
+      stream: { version: printed.version, shuffleBuffer: 1000, readAheadShards: 2, maxBadFraction: 0 },
+    });
+    expect(printed.shards).toBeGreaterThan(1);
+
+    // The library, in this process, on the same folder and settings, into another store: same version.
+    const elsewhere = new LocalObjectStore(join(home, 'library-pack'));
+    const direct = await packImageFolder(store, prefix, elsewhere, { shardBytes: Math.round(0.002 * 2 ** 20) });
+    expect(printed.version).toBe(direct.version);
+
+    // What the command wrote is in the S3 store: the manifest (its bytes hash to the version) and every shard.
+    const bytes = await store.get(packedManifestKey(printed.version));
+    expect(sha256(bytes)).toBe(printed.version);
+    const manifest = PackedManifestSchema.parse(JSON.parse(bytes.toString('utf8')));
+    expect(manifest.shards).toHaveLength(printed.shards);
+    for (const shard of manifest.shards)
+      expect(sha256(await store.get(packedShardKey(shard.sha256)))).toBe(shard.sha256);
+  });
+
+  it('packs the same folder again to the same version and says it was already packed', async () => {
+    const first = await packJson('--prefix', prefix);
+    const again = await pack('--prefix', 'datasets/colours'); // the trailing slash is optional
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`version: ${first.version}`);
+    expect(again.stdout).toMatch(/already in the store: the same files were packed before/);
+    expect(again.stdout).toContain(`"stream": { "version": "${first.version}", "shuffleBuffer": 1000`);
+    // stderr is not a terminal here: progress comes as plain lines, the last one complete.
+    expect(again.stderr).toContain(`packing ${store.uri(prefix)} (13 images in 3 classes)`);
+    expect(again.stderr).toMatch(/^13\/13 files packed, 1 shard written$/m);
+    expect(again.stderr).not.toContain('\r');
+  });
+
+  it('packs a local dataset of another project by id, and the same folder by --path, decoded, to one version', async () => {
+    const byId = await packJson(localDataset, '--decode-to', '8x8x3', '--fit', 'fill');
+    expect(byId).toMatchObject({
+      source: `file://${localFolder}/`,
+      images: 12,
+      pixels: { imageShape: [8, 8, 3], fit: 'fill' },
+      skipped: [{ file: 'red/broken.png', reason: expect.stringMatching(/not a readable image/) }],
+    });
+    const byPath = await pack('--path', localFolder, '--decode-to', '8x8x3', '--fit', 'fill');
+    expect(byPath.code).toBe(0);
+    expect(byPath.stdout).toContain(`version: ${byId.version}`);
+    expect(byPath.stdout).toContain('"imageShape": [8, 8, 3], "fit": "fill",');
+    expect(byPath.stdout).toContain('red/broken.png: not a readable image');
+    expect(await store.get(packedManifestKey(byId.version))).toBeInstanceOf(Buffer);
+  });
+
+  it('exits 2 naming what refused: an unknown dataset id, a path outside the roots, a prefix with nothing under it', async () => {
+    const unknown = randomUUID();
+    const notRegistered = await pack(unknown);
+    expect(notRegistered).toMatchObject({ code: 2, stdout: '' });
+    expect(notRegistered.stderr).toContain(`dataset ${unknown} is not registered`);
+
+    const outside = await pack('--path', home);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain(`--path ${home}: is not inside a folder this server may read`);
+
+    const missing = await pack('--prefix', 'datasets/nothing-here/');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(
+      `${store.uri('datasets/nothing-here/')} cannot be used: it has no class subfolders`,
+    );
+  });
+
+  it('exits 1 naming the bad flag', async () => {
+    const cases: [string[], string][] = [
+      [['--prefix', prefix, '--shards', '3'], "'--shards'"],
+      [['--prefix', prefix, '--shard-mb', 'lots'], '--shard-mb: expected a number of MiB'],
+      [['--prefix', prefix, '--decode-to', '224x224'], '--decode-to: expected HEIGHTxWIDTHxCHANNELS'],
+      [['--prefix', prefix, '--fit', 'cover'], '--fit: only with --decode-to'],
+      [['--prefix', prefix, '--path', localFolder], 'name one thing to pack, not --prefix and --path'],
+      [[], 'name what to pack'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await pack(...args);
+      expect({ args, code: result.code, named: result.stderr.includes(message) }).toEqual({
+        args,
+        code: 1,
+        named: true,
+      });
+    }
+  });
+});
