@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { RunSpecInput } from '@trainyard/contracts';
 import { PackedManifestSchema, packImageFolder } from '@trainyard/datasets';
 import { type Database, DatasetsRepository, openDatabase } from '@trainyard/db';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
@@ -14,6 +15,7 @@ import {
   packedShardKey,
 } from '@trainyard/storage';
 import { type S3TestServer, startS3TestServer } from '@trainyard/storage/testing';
+import { Cluster, TERMINAL } from '../e2e/cluster';
 import { writeColourFolder } from '../e2e/image-folder-fixtures';
 
 const ROOT = resolve(__dirname, '../..');
@@ -26,6 +28,24 @@ interface Result {
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** The compiled command as a subprocess with exactly `env` (no inherited settings). */
+const runCommand = (env: Record<string, string>, ...args: string[]): Promise<Result> =>
+  new Promise((done) => {
+    execFile(
+      process.execPath,
+      [COMMAND, ...args],
+      { env, cwd: ROOT, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+
+// Only this tool's files, once for both suites below: libs and apps are compiled by `npm run build`
+// (run before the integration suites).
+beforeAll(() => {
+  execFileSync(process.execPath, [join(ROOT, 'tools/build.mjs'), 'tools/dataset-pack'], { cwd: ROOT });
+});
 
 /**
  * `npm run dataset:pack` as an operator runs it: the compiled command, a subprocess reading its
@@ -46,16 +66,7 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
   const localDataset = randomUUID();
   let env: Record<string, string>;
 
-  const pack = (...args: string[]): Promise<Result> =>
-    new Promise((done) => {
-      execFile(
-        process.execPath,
-        [COMMAND, ...args],
-        { env, cwd: ROOT, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
-        (error, stdout, stderr) =>
-          done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-      );
-    });
+  const pack = (...args: string[]) => runCommand(env, ...args);
   const packJson = async (...args: string[]) => {
     const result = await pack(...args, '--json');
     expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
@@ -73,8 +84,6 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
   };
 
   beforeAll(async () => {
-    // Only this tool's files: libs are compiled by `npm run build` (run before the integration suites).
-    execFileSync(process.execPath, [join(ROOT, 'tools/build.mjs'), 'tools/dataset-pack'], { cwd: ROOT });
     s3 = await startS3TestServer();
     fresh = await createFreshDatabase();
     db = await openDatabase({ url: fresh.url, embeddedPath: '' }, { log: () => undefined });
@@ -216,4 +225,68 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
       });
     }
   });
+});
+
+/**
+ * The whole path: a folder registered through the API, packed by the command with the fleet's
+ * settings, and a fine-tune naming the printed version streams it on a worker and succeeds.
+ */
+describe('dataset:pack → streamed fine-tune (API, worker, PostgreSQL, S3 server)', () => {
+  let cluster: Cluster;
+  const home = mkdtempSync(join(tmpdir(), 'trainyard-dataset-pack-e2e-'));
+  const prefix = 'datasets/colours-e2e/';
+
+  beforeAll(async () => {
+    cluster = await Cluster.start();
+    await writeColourFolder(cluster.store, prefix, 8);
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('trains from the version the command printed, and records it on the run', async () => {
+    const registered = await cluster.fetch(`${cluster.baseUrl}/v1/datasets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'colours', location: { kind: 's3', prefix } }),
+    });
+    expect(registered.status).toBe(201);
+    const datasetId = ((await registered.json()) as { id: string }).id;
+
+    const packed = await runCommand(
+      { PATH: process.env['PATH'] ?? '', ...cluster.env, TRAINYARD_HOME: join(home, 'pack') },
+      datasetId,
+      '--shard-mb',
+      '0.004',
+      '--json',
+    );
+    expect({ code: packed.code, stderr: packed.code === 0 ? '' : packed.stderr }).toEqual({ code: 0, stderr: '' });
+    const { version, stream, shards } = JSON.parse(packed.stdout) as {
+      version: string;
+      shards: number;
+      stream: { version: string; shuffleBuffer: number; readAheadShards: number; maxBadFraction: number };
+    };
+    expect(shards).toBeGreaterThan(1);
+
+    await cluster.startWorker({ TRAINYARD_HOME: join(home, 'worker') });
+    const spec: RunSpecInput = {
+      kind: 'finetune',
+      name: 'from dataset:pack',
+      dataset: {
+        name: 'image-folder',
+        datasetId,
+        imageShape: [16, 16, 3],
+        split: { validation: 0.2, test: 0.2, seed: 1 },
+        // The pasted snippet, with a smaller buffer for 25 images and room for the broken file.
+        stream: { ...stream, shuffleBuffer: 6, maxBadFraction: 0.2 },
+      },
+      model: { type: 'classifier', inputShape: [16, 16, 3], filters: [8], latentDim: 16, headUnits: 8 },
+      training: { epochs: 2, batchSize: 5, learningRate: 0.01, seed: 7 },
+    };
+    const runId = await cluster.submit(spec);
+    const run = await cluster.waitForStatus(runId, TERMINAL, 240_000);
+    expect({ status: run.status, reason: run.failureReason }).toEqual({ status: 'SUCCEEDED', reason: null });
+    expect(run.dataReport).toMatchObject({ packedVersion: version, files: 25, skippedCount: 1 });
+  }, 400_000);
 });
