@@ -42,6 +42,11 @@ const started = Date.now();
 // The engine's AssemblyScript SIMD kernels compile to dist/ alongside (libs/engine/assembly).
 const engineBuilt = roots.some((r) => ['libs', 'libs/engine'].includes(r.replace(/\/+$/, '')));
 const simd = engineBuilt ? import('../libs/engine/assembly/compile.mjs').then((m) => m.compileSimdKernels()) : null;
+// So is the augmentation's (libs/datasets/assembly): dist/libs/datasets/src/affine-resample.wasm.
+const datasetsBuilt = roots.some((r) => ['libs', 'libs/datasets'].includes(r.replace(/\/+$/, '')));
+const affine = datasetsBuilt
+  ? import('../libs/datasets/assembly/compile.mjs').then((m) => m.compileAffineKernel())
+  : null;
 let count = 0;
 const files = [];
 for (const r of roots) for await (const f of sources(join(root, r))) files.push(f);
@@ -57,6 +62,7 @@ await Promise.all(
   }),
 );
 const wasm = simd ? await simd : null;
+const augment = affine ? await affine : null;
 process.stdout.write(
-  `built ${count} files${wasm ? ` and the SIMD kernels (${wasm.bytes} bytes of wasm)` : ''} into dist/ in ${Date.now() - started} ms\n`,
+  `built ${count} files${wasm ? ` and the SIMD kernels (${wasm.bytes} bytes of wasm)` : ''}${augment ? `${wasm ? ',' : ' and'} the augmentation kernel (${augment.bytes} bytes)` : ''} into dist/ in ${Date.now() - started} ms\n`,
 );

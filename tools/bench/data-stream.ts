@@ -1,6 +1,9 @@
 // The streamed input pipeline at 224×224×3 from an S3 server over HTTP (s3rver, as the tests use).
-// `npm run bench:data -- [--stream-images 1000] [--stream-size 224]` runs it after data.ts's
-// in-memory figures (`--no-stream` skips it); `node dist/tools/bench/data-stream.js` runs it alone.
+// `npm run bench:data -- [--stream-images 1000] [--stream-size 224] [--augment-rows] [--no-js-baseline]`
+// runs it after data.ts's in-memory figures (`--no-stream` skips it); `node dist/tools/bench/data-stream.js`
+// runs it alone. Every row that augments runs twice, on the wasm SIMD kernel and on the JS pass
+// (TRAINYARD_AUGMENT_KERNEL=js in the child: the baseline, side by side; `--no-js-baseline` skips it).
+// `--augment-rows` runs only the rows that augment without decoding (augment only, packed pixels).
 // Writes `images` JPEGs (256×256, the synthetic-shapes classes) and 4× as many again to local folders,
 // packs both into versions on the server (4 MiB shards), then streams each in a fresh child process (so
 // its peak RSS is its own): decode-only and augmented batches with 1 and 2 threads, the
@@ -12,6 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHAPE_CLASSES } from '@trainyard/contracts';
 import {
+  augmentationKernel,
   AugmentationSpecSchema,
   createBatchPipeline,
   createPackedPipeline,
@@ -52,12 +56,16 @@ interface Job {
   size: number;
   threads: number;
   mode: 'decode' | 'augmented' | 'augment-only';
+  /** 'js' forces the JS augmentation pass (TRAINYARD_AUGMENT_KERNEL=js); 'auto' takes the wasm kernel if it loads. */
+  kernel: 'js' | 'auto';
 }
 interface JobResult {
   images: number;
   seconds: number;
   cpuSeconds: number;
   peakRssMb: number;
+  /** The kernel that augmented ('wasm-simd' or 'js'). */
+  kernel: string;
 }
 
 const store = (endpoint: string, bucket: string) =>
@@ -133,12 +141,20 @@ async function child(job: Job): Promise<JobResult> {
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
     cpuSeconds: (used.user + used.system) / 1e6,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
+    kernel: augmentationKernel().kernel,
   };
 }
 
 function runChild(job: Job): Promise<JobResult> {
   return new Promise((resolve, reject) => {
-    const proc = fork(__filename, ['--child', JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The threads inherit the child's environment, so they run the same kernel.
+    const env = { ...process.env };
+    if (job.kernel === 'js') env.TRAINYARD_AUGMENT_KERNEL = 'js';
+    else delete env.TRAINYARD_AUGMENT_KERNEL;
+    const proc = fork(__filename, ['--child', JSON.stringify(job)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env,
+    });
     proc.on('message', (m) => resolve(m as JobResult));
     proc.on('error', reject);
     proc.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`bench child exited ${code}`))));
@@ -169,6 +185,8 @@ async function writeJpegs(root: string, count: number, seed: number): Promise<nu
 export async function streamBench(): Promise<void> {
   const count = flag('stream-images', 1000);
   const size = flag('stream-size', 224);
+  const augmentRowsOnly = process.argv.includes('--augment-rows');
+  const jsBaseline = !process.argv.includes('--no-js-baseline');
   const load = () => `load ${loadavg()[0].toFixed(1)}`;
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const server = await startS3TestServer();
@@ -177,10 +195,10 @@ export async function streamBench(): Promise<void> {
     const s3 = store(server.endpoint, server.bucket);
     let started = process.hrtime.bigint();
     const small = await writeJpegs(join(dir, 'small'), count, 1);
-    const large = await writeJpegs(join(dir, 'large'), 4 * count, 2);
+    const large = augmentRowsOnly ? 0 : await writeJpegs(join(dir, 'large'), 4 * count, 2);
     const secs = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
     say(
-      `wrote ${count} + ${4 * count} JPEGs (256×256, ${(small / count / 1024).toFixed(1)} KB each) in ${secs(started).toFixed(1)} s; target ${size}×${size}×3, batch ${BATCH}`,
+      `wrote ${count}${augmentRowsOnly ? '' : ` + ${4 * count}`} JPEGs (256×256, ${(small / count / 1024).toFixed(1)} KB each) in ${secs(started).toFixed(1)} s; target ${size}×${size}×3, batch ${BATCH}`,
     );
     started = process.hrtime.bigint();
     const smallVersion = await packImageFolder(new LocalObjectStore(join(dir, 'small')), '', s3, {
@@ -195,35 +213,44 @@ export async function streamBench(): Promise<void> {
     say(
       `pack with decodeTo ${size}×${size}×3 (decode, resize, tar, put) ${count} images: ${(count / secs(started)).toFixed(0)} images/s  (${load()})`,
     );
-    const largeVersion = await packImageFolder(new LocalObjectStore(join(dir, 'large')), '', s3, {
-      shardBytes: SHARD_BYTES,
-    });
+    const largeVersion = augmentRowsOnly
+      ? null
+      : await packImageFolder(new LocalObjectStore(join(dir, 'large')), '', s3, { shardBytes: SHARD_BYTES });
     const perImage = size * size * 3 * 4;
     const bound = SHUFFLE_BUFFER * (small / count) + (READ_AHEAD + 2) * SHARD_BYTES + 2 * PREFETCH * BATCH * perImage;
     say(
       `stream settings: shuffle buffer ${SHUFFLE_BUFFER}, read-ahead ${READ_AHEAD} shards of ${SHARD_BYTES / 2 ** 20} MiB, prefetch ${PREFETCH} batches → data held ≤ ~${(bound / 2 ** 20).toFixed(0)} MB`,
     );
-    const job = (version: string, mode: Job['mode'], threads: number): Job => ({
+    const job = (version: string, mode: Job['mode'], threads: number, kernel: Job['kernel'] = 'auto'): Job => ({
       endpoint: server.endpoint,
       bucket: server.bucket,
       version,
       size,
       threads,
       mode,
+      kernel,
     });
     const line = (what: string, r: JobResult) =>
       say(
-        `${what.padEnd(44)} ${(r.images / r.seconds).toFixed(0).padStart(6)} images/s  (${(r.images / r.cpuSeconds).toFixed(0)} per CPU-second, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${load()})`,
+        `${what.padEnd(56)} ${(r.images / r.seconds).toFixed(0).padStart(6)} images/s  (${(r.images / r.cpuSeconds).toFixed(0)} per CPU-second, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${load()})`,
       );
-    const rows: [string, string, Job['mode']][] = [
-      ['stream, decode only', smallVersion.version, 'decode'],
-      ['augment only (in memory)', smallVersion.version, 'augment-only'],
-      ['stream, decode + augment', smallVersion.version, 'augmented'],
-      ['stream, packed pixels, plain', rawVersion.version, 'decode'],
-      ['stream, packed pixels + augment', rawVersion.version, 'augmented'],
+    const rows: [string, string, Job['mode'], boolean][] = [
+      ['stream, decode only', smallVersion.version, 'decode', false],
+      ['augment only (in memory)', smallVersion.version, 'augment-only', true],
+      ['stream, decode + augment', smallVersion.version, 'augmented', false],
+      ['stream, packed pixels, plain', rawVersion.version, 'decode', true],
+      ['stream, packed pixels + augment', rawVersion.version, 'augmented', true],
     ];
-    for (const [what, version, mode] of rows)
-      for (const threads of [1, 2]) line(`${what}, ${threads} thread(s)`, await runChild(job(version, mode, threads)));
+    for (const [what, version, mode, augmentRow] of rows) {
+      if (augmentRowsOnly && !augmentRow) continue;
+      const kernels: Job['kernel'][] = mode !== 'decode' && jsBaseline ? ['auto', 'js'] : ['auto'];
+      for (const threads of [1, 2])
+        for (const kernel of kernels) {
+          const r = await runChild(job(version, mode, threads, kernel));
+          line(`${what}, ${threads} thread(s)${mode === 'decode' ? '' : `, ${r.kernel}`}`, r);
+        }
+    }
+    if (!largeVersion) return;
     const decodedGb = (n: number) => ((n * perImage) / 2 ** 30).toFixed(2);
     const s = await runChild(job(smallVersion.version, 'augmented', 2));
     line(`${count} images (${decodedGb(count)} GB decoded), 2 threads`, s);

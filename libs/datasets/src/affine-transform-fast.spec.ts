@@ -7,7 +7,11 @@ import {
   shiftInverse,
   zoomInverse,
 } from './affine-transform';
-import { affineTransformFast } from './affine-transform-fast';
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { affineTransformFast, affineTransformJs } from './affine-transform-fast';
+import { augmentationKernel, useWasmAugmentation, wasmAugmentationBuilt } from './affine-transform-wasm';
+import { applyAugmentationToBytes } from './augment-bytes';
 import {
   applyAugmentation,
   augmentationMatrix,
@@ -21,6 +25,21 @@ import type { ImageShape } from './image-decode';
 import { mulberry32 } from './prng';
 
 const fills: FillMode[] = ['nearest', 'constant', 'reflect', 'wrap'];
+const kernels = ['wasm-simd', 'js'] as const;
+
+// The specs check the wasm kernel, so it must exist: `npm run build` compiles it; from a fresh
+// clone without a build, this compiles it (~1 s) rather than silently testing the JS fallback.
+beforeAll(() => {
+  if (!wasmAugmentationBuilt())
+    execFileSync(process.execPath, [resolve(__dirname, '../assembly/compile.mjs')], { stdio: 'inherit' });
+});
+afterEach(() => useWasmAugmentation(true));
+
+/** Runs `affineTransformFast` on the kernel named, checking that it is the one that runs. */
+function onKernel(kernel: (typeof kernels)[number]): void {
+  useWasmAugmentation(kernel === 'wasm-simd');
+  expect(augmentationKernel().kernel).toBe(kernel);
+}
 
 function image(shape: ImageShape, seed: number): Float32Array {
   const random = mulberry32(seed);
@@ -53,10 +72,11 @@ describe('affineTransformFast', () => {
   for (const shape of [
     [15, 11, 3],
     [9, 13, 1],
+    [10, 7, 5],
     [224, 224, 3],
   ] as ImageShape[]) {
     for (const fill of fills) {
-      it(`equals the reference within float rounding: ${shape.join('×')}, fill ${fill}`, () => {
+      it(`equals the reference within float rounding, on both kernels: ${shape.join('×')}, fill ${fill}`, () => {
         const src = image(shape, shape[0] * 31 + fills.indexOf(fill));
         for (const [, m] of maps) {
           for (const [brightness, scale] of [
@@ -64,16 +84,21 @@ describe('affineTransformFast', () => {
             [1.3, 1],
             [0.7, 2],
           ]) {
-            const fast = new Float32Array(src.length).fill(NaN);
-            affineTransformFast(src, 0, fast, 0, shape, m, fill, 0.25, { brightness, rescale: scale });
-            expect(maxDifference(fast, reference(src, shape, m, fill, brightness, scale))).toBeLessThan(1e-5);
+            const expected = reference(src, shape, m, fill, brightness, scale);
+            for (const kernel of kernels) {
+              onKernel(kernel);
+              const fast = new Float32Array(src.length).fill(NaN);
+              affineTransformFast(src, 0, fast, 0, shape, m, fill, 0.25, { brightness, rescale: scale });
+              expect(maxDifference(fast, expected)).toBeLessThan(1e-5);
+            }
           }
         }
       });
     }
   }
 
-  it('reads and writes at offsets inside larger buffers, touching nothing else', () => {
+  it.each(kernels)('reads and writes at offsets inside larger buffers, touching nothing else (%s)', (kernel) => {
+    onKernel(kernel);
     const shape: ImageShape = [7, 6, 3];
     const length = 7 * 6 * 3;
     const src = image([21, 6, 3], 5);
@@ -116,6 +141,82 @@ describe('applyAugmentation (fast path) against today’s augmentation', () => {
       );
       // The reference's constant fill is 0.25 here; the spec's cval is 0 but its fill mode is reflect.
       expect(maxDifference(out, expected)).toBeLessThan(1e-5);
+    }
+  });
+});
+
+describe('the wasm SIMD kernel against the JS pass', () => {
+  const spec = (fillMode: FillMode) =>
+    AugmentationSpecSchema.parse({
+      rotationRange: 40,
+      widthShiftRange: 0.3,
+      heightShiftRange: 0.25,
+      shearRange: 25,
+      zoomRange: 0.4,
+      horizontalFlip: true,
+      verticalFlip: true,
+      brightnessRange: [0.5, 1.5],
+      rescale: 2,
+      fillMode,
+      cval: 0.4,
+    });
+
+  it('loads here and is the one that runs by default', () => {
+    expect(augmentationKernel()).toEqual({
+      kernel: 'wasm-simd',
+      reason: expect.stringMatching(/affine-resample\.wasm$/),
+    });
+    useWasmAugmentation(false);
+    expect(augmentationKernel().kernel).toBe('js');
+  });
+
+  for (const fill of fills) {
+    it(`gives the JS pass's images within float32 rounding for seeded draws: fill ${fill}`, () => {
+      for (const shape of [
+        [224, 224, 3],
+        [31, 17, 1],
+      ] as ImageShape[]) {
+        const src = image(shape, 11 + fills.indexOf(fill));
+        let biggest = 0;
+        for (let draw = 0; draw < 12; draw++) {
+          const params = drawAugmentation(spec(fill), shape, augmentationRandom(3, draw));
+          const m = augmentationMatrix(params);
+          const scaling = { brightness: params.brightness, rescale: 2 };
+          const js = new Float32Array(src.length).fill(NaN);
+          affineTransformJs(src, 0, js, 0, shape, m, fill, 0.4, scaling);
+          onKernel('wasm-simd');
+          const wasm = new Float32Array(src.length).fill(NaN);
+          affineTransformFast(src, 0, wasm, 0, shape, m, fill, 0.4, scaling);
+          const again = new Float32Array(src.length);
+          affineTransformFast(src, 0, again, 0, shape, m, fill, 0.4, scaling);
+          // Reproducible to the bit; the same image as the JS pass but for float32 rounding.
+          expect(Buffer.from(again.buffer).equals(Buffer.from(wasm.buffer))).toBe(true);
+          biggest = Math.max(biggest, maxDifference(wasm, js));
+        }
+        expect(biggest).toBeLessThan(2e-6);
+      }
+    });
+  }
+
+  it.each(kernels)('augments uint8 pixels as their floats divided by 255 (%s)', (kernel) => {
+    const shape: ImageShape = [40, 36, 3];
+    const random = mulberry32(8);
+    const bytes = Uint8Array.from({ length: 40 * 36 * 3 }, () => Math.floor(random() * 256));
+    const floats = Float32Array.from(bytes, (v) => v / 255);
+    for (const fill of fills) {
+      for (let draw = 0; draw < 10; draw++) {
+        // Draw 0 of an all-off spec is the identity map (a copy, brightness and rescale only).
+        const s = draw === 0 ? AugmentationSpecSchema.parse({ rescale: 0.5, fillMode: fill }) : spec(fill);
+        const params = drawAugmentation(s, shape, augmentationRandom(5, draw));
+        useWasmAugmentation(false);
+        const expected = new Float32Array(floats.length);
+        applyAugmentation(floats, 0, expected, 0, shape, s, params);
+        onKernel(kernel);
+        const out = new Float32Array(2 * floats.length).fill(-1);
+        applyAugmentationToBytes(bytes, out, floats.length, shape, s, params, new Float32Array(floats.length));
+        expect(out.subarray(0, floats.length).every((v) => v === -1)).toBe(true);
+        expect(maxDifference(out.subarray(floats.length), expected)).toBeLessThan(2e-6);
+      }
     }
   });
 });

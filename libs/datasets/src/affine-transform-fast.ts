@@ -1,5 +1,6 @@
 import type { Affine } from './affine-transform';
 import type { FillMode } from './augmentation.schema';
+import { affineTransformWasm } from './affine-transform-wasm';
 import type { ImageShape } from './image-decode';
 
 /** `foldIndex` of affine-transform.ts, for the border pixels only. */
@@ -34,14 +35,39 @@ export interface PixelScaling {
 }
 
 /**
+ * `affineTransform` (bilinear, scipy's fill modes) with the brightness and rescale passes fused in,
+ * on the wasm SIMD kernel (libs/datasets/assembly/affine-resample.as, loaded by
+ * affine-transform-wasm.ts) when it loads, else on the JS pass `affineTransformJs`;
+ * `augmentationKernel()` says which. Both sample the same source positions (float64 coordinates
+ * advanced the same way); the kernel interpolates interior pixels in float32, the JS pass in
+ * float64, so they differ by float32 rounding (affine-transform-fast.spec.ts compares them).
+ */
+export function affineTransformFast(
+  src: Float32Array,
+  srcOffset: number,
+  dst: Float32Array,
+  dstOffset: number,
+  shape: ImageShape,
+  m: Affine,
+  fill: FillMode,
+  cval: number,
+  scaling: PixelScaling = { brightness: 1, rescale: 1 },
+): void {
+  if (affineTransformWasm(src, srcOffset, dst, dstOffset, shape, m, fill, cval, scaling.brightness, scaling.rescale))
+    return;
+  affineTransformJs(src, srcOffset, dst, dstOffset, shape, m, fill, cval, scaling);
+}
+
+/**
  * `affineTransform` (bilinear, scipy's fill modes), rewritten for speed, with the brightness and
  * rescale passes fused in: the source coordinates advance by adding the map's column per pixel
  * instead of a matrix product, pixels whose four neighbours lie inside skip the fill-mode folding
  * (all but a border at most a pixel wide for small transforms), and 3-channel images are unrolled.
  * About 4× the reference's speed at 224×224×3; results equal to it within float rounding
- * (affine-transform-fast.spec.ts compares them for every fill mode).
+ * (affine-transform-fast.spec.ts compares them for every fill mode). The fallback where the wasm
+ * SIMD kernel does not load.
  */
-export function affineTransformFast(
+export function affineTransformJs(
   src: Float32Array,
   srcOffset: number,
   dst: Float32Array,

@@ -11,6 +11,10 @@ import {
 } from './batch-assembly';
 import type { PipelineReply, PipelineRequest, PipelineThreadData } from './batch-pipeline.thread';
 
+// Which kernel augments (the wasm SIMD one, or the JS pass where it does not load), and the switch
+// the specs use: public with the pipelines that run it.
+export { augmentationKernel, type AugmentationKernelInfo } from './affine-transform-wasm';
+
 export interface BatchPipelineOptions {
   dataset: BatchSource;
   batchSize: number;

@@ -1,4 +1,5 @@
-import { applyAugmentation, augmentationRandom, drawAugmentation } from '../augmentation';
+import { applyAugmentationToBytes } from '../augment-bytes';
+import { augmentationRandom, drawAugmentation } from '../augmentation';
 import { type AugmentationSpec, isIdentityAugmentation } from '../augmentation.schema';
 import { decodeImage, type ImageShape, type ResizeFit } from '../image-decode';
 
@@ -59,16 +60,16 @@ export async function decodeBatch(
       return;
     }
     y[n] = batch.labels[i];
-    const target = floats ?? x;
-    const offset = floats ? 0 : n * length;
-    for (let p = 0; p < length; p++) target[offset + p] = d.pixels[p] / 255;
     if (floats && augmentation) {
       const params = drawAugmentation(
         augmentation,
         shape,
         augmentationRandom(batch.augmentationSeed, batch.firstDraw + i),
       );
-      applyAugmentation(floats, 0, x, n * length, shape, augmentation, params);
+      // From the uint8 pixels: the wasm kernel divides by 255 itself (floats is the JS path's scratch).
+      applyAugmentationToBytes(d.pixels, x, n * length, shape, augmentation, params, floats);
+    } else {
+      for (let p = 0; p < length; p++) x[n * length + p] = d.pixels[p] / 255;
     }
     n++;
   });

@@ -1,0 +1,140 @@
+// The augmentation's bilinear affine resampling in wasm SIMD (compiled by compile.mjs next to this
+// file at `npm run build`; libs/datasets/src/affine-transform-wasm.ts loads and calls it). The
+// .as extension keeps tsc, eslint and swc off a file that is AssemblyScript, not TypeScript.
+//
+// The module imports its memory (`env.memory`, created and grown by the loader): the loader copies
+// the source image to byte 0, the kernel writes the output image at `dst`, the loader copies it
+// out. Built with `--runtime stub`, no static data and no allocation: the whole memory is the
+// loader's. The loader leaves 16 bytes of slack after each image: the 4-lane loads and stores of
+// the last pixel reach up to 3 floats past it.
+
+// scipy's fill modes, as the loader numbers them.
+const NEAREST = 0;
+const CONSTANT = 1;
+const REFLECT = 2;
+const WRAP = 3;
+
+/** `fold` of affine-transform-fast.ts: a neighbour index outside [0, n) → the one sampled, or -1 (cval). */
+// @ts-ignore: decorator
+@inline
+function fold(i: i32, n: i32, mode: i32): i32 {
+  if (i >= 0 && i < n) return i;
+  if (mode == NEAREST) return i < 0 ? 0 : n - 1;
+  if (mode == CONSTANT) return -1;
+  if (mode == WRAP) return ((i % n) + n) % n;
+  const period = 2 * n;
+  const m = ((i % period) + period) % period;
+  return m < n ? m : period - 1 - m;
+}
+
+/**
+ * One border pixel (a neighbour outside the image): the JS pass's scalar code, in float64 like
+ * it, so the border equals it bit for bit.
+ */
+function border(
+  src: usize, out: usize, w: i32, h: i32, ch: i32, x0: i32, y0: i32, fx: f64, fy: f64,
+  fill: i32, cval: f64, bright: f64, scale: f64, clip: bool,
+): void {
+  if (fill == CONSTANT && (x0 < -1 || y0 < -1 || x0 >= w || y0 >= h)) {
+    const v = <f32>(clip ? min<f64>(1, max<f64>(0, cval * bright)) * scale : cval * scale);
+    for (let k = 0; k < ch; k++) store<f32>(out + (<usize>k << 2), v);
+    return;
+  }
+  const xa = fold(x0, w, fill);
+  const xb = fold(x0 + 1, w, fill);
+  const ya = fold(y0, h, fill);
+  const yb = fold(y0 + 1, h, fill);
+  for (let k = 0; k < ch; k++) {
+    const p00: f64 = ya < 0 || xa < 0 ? cval : <f64>load<f32>(src + (<usize>((ya * w + xa) * ch + k) << 2));
+    const p01: f64 = ya < 0 || xb < 0 ? cval : <f64>load<f32>(src + (<usize>((ya * w + xb) * ch + k) << 2));
+    const p10: f64 = yb < 0 || xa < 0 ? cval : <f64>load<f32>(src + (<usize>((yb * w + xa) * ch + k) << 2));
+    const p11: f64 = yb < 0 || xb < 0 ? cval : <f64>load<f32>(src + (<usize>((yb * w + xb) * ch + k) << 2));
+    const top = p00 + (p01 - p00) * fx;
+    const bottom = p10 + (p11 - p10) * fx;
+    let v = top + (bottom - top) * fy;
+    if (clip) v = min<f64>(1, max<f64>(0, v * bright));
+    store<f32>(out + (<usize>k << 2), <f32>(v * scale));
+  }
+}
+
+/**
+ * `affineTransformFast` (affine-transform-fast.ts) over `[h, w, ch]` float32 images: output pixel
+ * (x, y) samples the source at the inverse map `[a, b, c, d, e, f]` about the centre, bilinearly,
+ * then brightness (clipped to [0, 1] when `clip`) and rescale. The source coordinates are float64
+ * and advance by adding the map's column per pixel, exactly as the JS pass's, so both sample the
+ * same positions; a pixel whose four neighbours are inside (all but a border) loads each neighbour's
+ * channels as one v128 (4 lanes: the channels and whatever follows, never used) and interpolates
+ * all channels at once in float32; the border takes the scalar fill-mode path.
+ */
+export function affineResample(
+  src: usize, dst: usize, h: i32, w: i32, ch: i32,
+  a: f64, b: f64, c: f64, d: f64, e: f64, f: f64,
+  fill: i32, cval: f64, bright: f64, scale: f64,
+): void {
+  const xc = <f64>(w - 1) / 2;
+  const yc = <f64>(h - 1) / 2;
+  const clip = bright != 1;
+  const vBright = f32x4.splat(<f32>bright);
+  const vScale = f32x4.splat(<f32>scale);
+  const zero = f32x4.splat(0);
+  const one = f32x4.splat(1);
+  const pixelBytes = <usize>ch << 2;
+  const rowBytes = <usize>(w * ch) << 2;
+  const xLast = <u32>(w - 1);
+  const yLast = <u32>(h - 1);
+  let out = dst;
+  for (let y = 0; y < h; y++) {
+    const cy = <f64>y - yc;
+    let xs = -a * xc + b * cy + c + xc;
+    let ys = -d * xc + e * cy + f + yc;
+    for (let x = 0; x < w; x++) {
+      let x0 = <i32>xs;
+      if (xs < <f64>x0) x0--;
+      let y0 = <i32>ys;
+      if (ys < <f64>y0) y0--;
+      const fx = xs - <f64>x0;
+      const fy = ys - <f64>y0;
+      if (<u32>x0 < xLast && <u32>y0 < yLast) {
+        const i00 = src + <usize>y0 * rowBytes + <usize>x0 * pixelBytes;
+        const i10 = i00 + rowBytes;
+        const vfx = f32x4.splat(<f32>fx);
+        const vfy = f32x4.splat(<f32>fy);
+        for (let k: usize = 0; k < pixelBytes; k += 16) {
+          const p00 = v128.load(i00 + k);
+          const p01 = v128.load(i00 + pixelBytes + k);
+          const p10 = v128.load(i10 + k);
+          const p11 = v128.load(i10 + pixelBytes + k);
+          const top = f32x4.add(p00, f32x4.mul(f32x4.sub(p01, p00), vfx));
+          const bottom = f32x4.add(p10, f32x4.mul(f32x4.sub(p11, p10), vfx));
+          let v = f32x4.add(top, f32x4.mul(f32x4.sub(bottom, top), vfy));
+          // pmin/pmax (one minps/maxps each; min/max order NaNs at several times the cost):
+          // the same result for every input but NaN, which images do not hold.
+          if (clip) v = f32x4.pmin(f32x4.pmax(f32x4.mul(v, vBright), zero), one);
+          v128.store(out + k, f32x4.mul(v, vScale));
+        }
+      } else {
+        border(src, out, w, h, ch, x0, y0, fx, fy, fill, cval, bright, scale, clip);
+      }
+      xs += a;
+      ys += d;
+      out += pixelBytes;
+    }
+  }
+}
+
+/** `n` bytes at `src` → floats at `dst`, each divided by 255 (decoded uint8 pixels → [0, 1]). */
+export function unitFromBytes(src: usize, dst: usize, n: i32): void {
+  const k255 = f32x4.splat(255);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const bytes = v128.load(src + <usize>i);
+    const lo = i16x8.extend_low_i8x16_u(bytes);
+    const hi = i16x8.extend_high_i8x16_u(bytes);
+    const o = dst + (<usize>i << 2);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), k255));
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), k255), 16);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), k255), 32);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), k255), 48);
+  }
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), <f32>load<u8>(src + <usize>i) / 255);
+}
