@@ -55,7 +55,11 @@ export function runChild(
   void channel.send({ kind: 'ready' });
   process.once('message', (start: StartMessage) => {
     heartbeatMs = start.heartbeatMs;
-    setInterval(() => channel.beat(), heartbeatMs).unref();
+    // Ref'd on purpose: the IPC channel stops holding the process once the start message is read,
+    // and a pending WebAssembly compile (the wasm backend's, in a prestarted process still loading
+    // it) holds nothing either, so without this the process could run out of work and exit 0
+    // mid-load. It ends by process.exit below.
+    setInterval(() => channel.beat(), heartbeatMs);
     work(start, channel).then(
       () => process.exit(0),
       (error: unknown) => {

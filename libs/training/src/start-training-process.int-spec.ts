@@ -321,6 +321,16 @@ describe('startTrainingProcess', () => {
     await spare.exited;
   });
 
+  it('trains the attempt a prestarted process is given while it is still loading its backend', async () => {
+    const spare = prestartTrainingProcess({ backend: 'wasm', onOutput: () => undefined });
+    // At once: the start message arrives mid-load, when nothing but the load holds the process.
+    const handle = spare.train(
+      { ...short('given at once'), spec: RunSpecSchema.parse(short('given at once').spec) },
+      () => undefined,
+    );
+    expect(await handle.done).toEqual({ status: 'succeeded' });
+  });
+
   it('discards a prestarted process that was never given an attempt', async () => {
     const spare = prestartTrainingProcess({ backend: 'wasm', onOutput: () => undefined });
     spare.discard();
