@@ -30,32 +30,48 @@ function fold(i: i32, n: i32, mode: i32): i32 {
 }
 
 /**
- * One border pixel (a neighbour outside the image): the JS pass's scalar code, in float64 like it
- * (the fractions are the fixed point's, below).
+ * One border pixel (a neighbour outside the image): the neighbours' indices folded by the fill
+ * mode as in the JS pass (`constant`: cval for a neighbour outside, and cval alone far outside),
+ * then the same 4-lane interpolation as inside, in float32.
  */
+// @ts-ignore: decorator
+@inline
 function border(
-  src: usize, out: usize, w: i32, h: i32, ch: i32, x0: i32, y0: i32, fx: f64, fy: f64,
-  fill: i32, cval: f64, bright: f64, scale: f64, clip: bool,
+  src: usize, out: usize, w: i32, h: i32, pixelBytes: usize, x0: i32, y0: i32, vfx: v128, vfy: v128,
+  fill: i32, vCval: v128, vBright: v128, vScale: v128, clip: bool,
 ): void {
+  const zero = f32x4.splat(0);
+  const one = f32x4.splat(1);
   if (fill == CONSTANT && (x0 < -1 || y0 < -1 || x0 >= w || y0 >= h)) {
-    const v = <f32>(clip ? min<f64>(1, max<f64>(0, cval * bright)) * scale : cval * scale);
-    for (let k = 0; k < ch; k++) store<f32>(out + (<usize>k << 2), v);
+    let v = vCval;
+    if (clip) v = f32x4.pmin(f32x4.pmax(f32x4.mul(v, vBright), zero), one);
+    v = f32x4.mul(v, vScale);
+    for (let k: usize = 0; k < pixelBytes; k += 16) v128.store(out + k, v);
     return;
   }
   const xa = fold(x0, w, fill);
   const xb = fold(x0 + 1, w, fill);
   const ya = fold(y0, h, fill);
   const yb = fold(y0 + 1, h, fill);
-  for (let k = 0; k < ch; k++) {
-    const p00: f64 = ya < 0 || xa < 0 ? cval : <f64>load<f32>(src + (<usize>((ya * w + xa) * ch + k) << 2));
-    const p01: f64 = ya < 0 || xb < 0 ? cval : <f64>load<f32>(src + (<usize>((ya * w + xb) * ch + k) << 2));
-    const p10: f64 = yb < 0 || xa < 0 ? cval : <f64>load<f32>(src + (<usize>((yb * w + xa) * ch + k) << 2));
-    const p11: f64 = yb < 0 || xb < 0 ? cval : <f64>load<f32>(src + (<usize>((yb * w + xb) * ch + k) << 2));
-    const top = p00 + (p01 - p00) * fx;
-    const bottom = p10 + (p11 - p10) * fx;
-    let v = top + (bottom - top) * fy;
-    if (clip) v = min<f64>(1, max<f64>(0, v * bright));
-    store<f32>(out + (<usize>k << 2), <f32>(v * scale));
+  const rowBytes = <usize>w * pixelBytes;
+  const i00 = src + <usize>ya * rowBytes + <usize>xa * pixelBytes;
+  const i01 = src + <usize>ya * rowBytes + <usize>xb * pixelBytes;
+  const i10 = src + <usize>yb * rowBytes + <usize>xa * pixelBytes;
+  const i11 = src + <usize>yb * rowBytes + <usize>xb * pixelBytes;
+  const in00 = ya >= 0 && xa >= 0;
+  const in01 = ya >= 0 && xb >= 0;
+  const in10 = yb >= 0 && xa >= 0;
+  const in11 = yb >= 0 && xb >= 0;
+  for (let k: usize = 0; k < pixelBytes; k += 16) {
+    const p00 = in00 ? v128.load(i00 + k) : vCval;
+    const p01 = in01 ? v128.load(i01 + k) : vCval;
+    const p10 = in10 ? v128.load(i10 + k) : vCval;
+    const p11 = in11 ? v128.load(i11 + k) : vCval;
+    const top = f32x4.add(p00, f32x4.mul(f32x4.sub(p01, p00), vfx));
+    const bottom = f32x4.add(p10, f32x4.mul(f32x4.sub(p11, p10), vfx));
+    let v = f32x4.add(top, f32x4.mul(f32x4.sub(bottom, top), vfy));
+    if (clip) v = f32x4.pmin(f32x4.pmax(f32x4.mul(v, vBright), zero), one);
+    v128.store(out + k, f32x4.mul(v, vScale));
   }
 }
 
@@ -97,6 +113,7 @@ function resample(
   const yc = <f64>(h - 1) / 2;
   const vBright = f32x4.splat(<f32>bright);
   const vScale = f32x4.splat(<f32>scale);
+  const vCval = f32x4.splat(<f32>cval);
   const zero = f32x4.splat(0);
   const one = f32x4.splat(1);
   const pixelBytes = <usize>ch << 2;
@@ -119,11 +136,11 @@ function resample(
       const y0 = i32x4.extract_lane(pos, 3);
       // Lanes 0 and 2: fx, fy in [0, 1).
       const frac = f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(pos, 8)), fracScale);
+      const vfx = v128.shuffle<f32>(frac, frac, 0, 0, 0, 0);
+      const vfy = v128.shuffle<f32>(frac, frac, 2, 2, 2, 2);
       if (<u32>x0 < xLast && <u32>y0 < yLast) {
         const i00 = src + <usize>y0 * rowBytes + <usize>x0 * pixelBytes;
         const i10 = i00 + rowBytes;
-        const vfx = v128.shuffle<f32>(frac, frac, 0, 0, 0, 0);
-        const vfy = v128.shuffle<f32>(frac, frac, 2, 2, 2, 2);
         for (let k: usize = 0; k < pixelBytes; k += 16) {
           const p00 = v128.load(i00 + k);
           const p01 = v128.load(i00 + pixelBytes + k);
@@ -138,9 +155,7 @@ function resample(
           v128.store(out + k, f32x4.mul(v, vScale));
         }
       } else {
-        const fx = <f64>f32x4.extract_lane(frac, 0);
-        const fy = <f64>f32x4.extract_lane(frac, 2);
-        border(src, out, w, h, ch, x0, y0, fx, fy, fill, cval, bright, scale, clip);
+        border(src, out, w, h, pixelBytes, x0, y0, vfx, vfy, fill, vCval, vBright, vScale, clip);
       }
       pos = i64x2.add(pos, step);
       out += pixelBytes;
