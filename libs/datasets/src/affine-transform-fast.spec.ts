@@ -10,7 +10,12 @@ import {
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { affineTransformFast, affineTransformJs } from './affine-transform-fast';
-import { augmentationKernel, useWasmAugmentation, wasmAugmentationBuilt } from './affine-transform-wasm';
+import {
+  augmentationKernel,
+  reloadAugmentationKernel,
+  useWasmAugmentation,
+  wasmAugmentationBuilt,
+} from './affine-transform-wasm';
 import { applyAugmentationToBytes } from './augment-bytes';
 import {
   applyAugmentation,
@@ -168,6 +173,31 @@ describe('the wasm SIMD kernel against the JS pass', () => {
     });
     useWasmAugmentation(false);
     expect(augmentationKernel().kernel).toBe('js');
+  });
+
+  it('runs the JS pass when TRAINYARD_AUGMENT_KERNEL=js, and the kernel again without it', () => {
+    const shape: ImageShape = [20, 18, 3];
+    const src = image(shape, 4);
+    const m = compose(rotationInverse(21), zoomInverse(1.1, 0.9));
+    const js = new Float32Array(src.length);
+    affineTransformJs(src, 0, js, 0, shape, m, 'wrap', 0, { brightness: 1.2, rescale: 1 });
+    const run = () => {
+      const out = new Float32Array(src.length);
+      affineTransformFast(src, 0, out, 0, shape, m, 'wrap', 0, { brightness: 1.2, rescale: 1 });
+      return Buffer.from(out.buffer).equals(Buffer.from(js.buffer));
+    };
+    try {
+      process.env.TRAINYARD_AUGMENT_KERNEL = 'js';
+      reloadAugmentationKernel();
+      expect(augmentationKernel()).toEqual({ kernel: 'js', reason: 'TRAINYARD_AUGMENT_KERNEL=js' });
+      expect(run()).toBe(true);
+    } finally {
+      delete process.env.TRAINYARD_AUGMENT_KERNEL;
+      reloadAugmentationKernel();
+    }
+    expect(augmentationKernel().kernel).toBe('wasm-simd');
+    // The kernel's float32 interpolation is not the JS pass's float64, bit for bit.
+    expect(run()).toBe(false);
   });
 
   for (const fill of fills) {

@@ -111,6 +111,12 @@ export function useWasmAugmentation(on: boolean): void {
   forced = on ? undefined : false;
 }
 
+/** Forgets the loaded module: the next call loads it again, reading TRAINYARD_AUGMENT_KERNEL anew (the specs' hook). */
+export function reloadAugmentationKernel(): void {
+  state = undefined;
+  info = { kernel: 'js', reason: 'not loaded yet' };
+}
+
 /** Whether the compiled module is there to load (the specs require it). */
 export function wasmAugmentationBuilt(): boolean {
   return AFFINE_WASM_CANDIDATES.some((p) => existsSync(p));
