@@ -20,6 +20,8 @@ export class PrometheusRegistry {
   private readonly logger = new Logger(PrometheusRegistry.name);
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** This scrape's waiting runs by class (metrics() starts each scrape afresh). */
+  private waits?: Promise<{ resourceClass: string; n: number; oldestWaitSeconds: number }[] | undefined>;
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -93,6 +95,8 @@ export class PrometheusRegistry {
 
   /** The exposition text of every metric, for `GET /metrics`. */
   metrics(): Promise<string> {
+    // Both per-class waiting gauges read one query per scrape.
+    this.waits = undefined;
     return this.registry.metrics();
   }
 
@@ -101,7 +105,8 @@ export class PrometheusRegistry {
     gauge: Gauge<'class'>,
     value: (row: { n: number; oldestWaitSeconds: number } | undefined) => number,
   ): Promise<void> {
-    const rows = await this.read('waiting runs by class', () => this.runsRepository.waitingByClass());
+    this.waits ??= this.read('waiting runs by class', () => this.runsRepository.waitingByClass());
+    const rows = await this.waits;
     if (!rows) return;
     for (const resourceClass of RESOURCE_CLASSES)
       gauge.set({ class: resourceClass }, value(rows.find((r) => r.resourceClass === resourceClass)));
