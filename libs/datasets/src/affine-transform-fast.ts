@@ -1,25 +1,7 @@
-import type { Affine } from './affine-transform';
+import { foldIndex as fold, type Affine } from './affine-transform';
 import type { FillMode } from './augmentation.schema';
 import { affineTransformWasm } from './affine-transform-wasm';
 import type { ImageShape } from './image-decode';
-
-/** `foldIndex` of affine-transform.ts, for the border pixels only. */
-function fold(i: number, n: number, mode: FillMode): number {
-  if (i >= 0 && i < n) return i;
-  switch (mode) {
-    case 'nearest':
-      return i < 0 ? 0 : n - 1;
-    case 'constant':
-      return -1;
-    case 'wrap':
-      return ((i % n) + n) % n;
-    case 'reflect': {
-      const period = 2 * n;
-      const m = ((i % period) + period) % period;
-      return m < n ? m : period - 1 - m;
-    }
-  }
-}
 
 /** Bilinear interpolation in the reference's operation order (so results match it to the last bit where it can). */
 function bilinear(p00: number, p01: number, p10: number, p11: number, fx: number, fy: number): number {

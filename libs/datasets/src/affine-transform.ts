@@ -49,7 +49,7 @@ export function flipInverse(horizontal: boolean, vertical: boolean): Affine {
 }
 
 /** Where index `i` outside [0, n) reads from, or -1 for the constant fill. scipy.ndimage's modes. */
-function foldIndex(i: number, n: number, mode: FillMode): number {
+export function foldIndex(i: number, n: number, mode: FillMode): number {
   if (i >= 0 && i < n) return i;
   switch (mode) {
     case 'nearest':
