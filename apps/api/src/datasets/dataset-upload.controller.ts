@@ -4,6 +4,7 @@ import { ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiResponse, ApiTags } fr
 import { NameSchema } from '@trainyard/contracts';
 import { z } from 'zod';
 import { CurrentPrincipal } from '../auth/auth.decorators';
+import { mediaType } from '../http/http-hardening';
 import { projectForWrites, type Principal } from '../auth/principal';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -40,7 +41,7 @@ export class DatasetUploadController {
     @CurrentPrincipal() principal: Principal,
   ) {
     // Any other type (JSON, which the body parser has read already) is not a folder.
-    if (request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== DATASET_UPLOAD_TYPE) {
+    if (mediaType(request.headers['content-type']) !== DATASET_UPLOAD_TYPE) {
       const message = `Send the folder as a tar with Content-Type: ${DATASET_UPLOAD_TYPE}`;
       throw new UnsupportedMediaTypeException({
         statusCode: 415,

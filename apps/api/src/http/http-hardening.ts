@@ -100,9 +100,13 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/** A Content-Type header's media type, lowercase, without its parameters (`; charset=…`); '' when absent. */
+export function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
 function isJson(contentType: string | undefined): boolean {
-  if (!contentType) return false;
-  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(contentType);
   return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 }
 
@@ -111,8 +115,7 @@ function isJson(contentType: string | undefined): boolean {
  * an HTML form can send, so a page on another site still cannot post it (CSRF stays closed).
  */
 function isDatasetUpload(method: string | undefined, path: string, contentType: string | undefined): boolean {
-  const type = contentType?.split(';')[0]!.trim().toLowerCase();
-  return method === 'POST' && path === '/v1/datasets/uploads' && type === DATASET_UPLOAD_TYPE;
+  return method === 'POST' && path === '/v1/datasets/uploads' && mediaType(contentType) === DATASET_UPLOAD_TYPE;
 }
 
 function refuse(res: ServerResponse, status: number, error: string, field: string, message: string): void {
