@@ -21,25 +21,11 @@ import { RESPONSE_CONTRACT, type ResponseContract } from './openapi/response-con
 import { enumerateRoutes, type HttpRoute } from './security/hostile-requests';
 import { startTestApi, TEST_REDIS, type TestApi } from './testing/test-api';
 import { tarOf } from './testing/tar-of';
+import { tinySpecs } from './testing/tiny-specs';
 
 /** Served by SwaggerModule on the Express app itself, outside Nest's controllers. */
 const SWAGGER_ROUTES = /^\/docs(?:-json|-yaml)?(?:\/|$)/;
-const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 8 };
-const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
-const pretrain = (name: string) => ({
-  kind: 'pretrain',
-  name,
-  dataset: shapes,
-  model: { type: 'conv-autoencoder', ...encoder },
-  training: { epochs: 1 },
-});
-const finetune = (name: string) => ({
-  kind: 'finetune',
-  name,
-  dataset: shapes,
-  model: { type: 'classifier', ...encoder },
-  training: { epochs: 1 },
-});
+const { pretrain, finetune } = tinySpecs();
 
 /** `GET /v1/runs/:id` for the route of `GET /v1/runs/3f…`. */
 function routeOf(routes: HttpRoute[], method: string, path: string): HttpRoute | undefined {

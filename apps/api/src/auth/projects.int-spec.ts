@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointsRepository, RunsRepository } from '@trainyard/db';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { tinySpecs } from '../testing/tiny-specs';
 
 /**
  * Projects: a key confined to one project can neither read nor change another's runs, datasets,
@@ -14,23 +15,7 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
   let api: TestApi;
   let a: string;
   let b: string;
-  const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 8, testPerClass: 2 };
-  const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
-  const pretrain = (name: string) => ({
-    kind: 'pretrain',
-    name,
-    dataset: shapes,
-    model: { type: 'conv-autoencoder', ...encoder },
-    training: { epochs: 1 },
-  });
-  const finetune = (name: string, extra: Record<string, unknown> = {}) => ({
-    kind: 'finetune',
-    name,
-    dataset: shapes,
-    model: { type: 'classifier', baseRunId: null, ...encoder },
-    training: { epochs: 1 },
-    ...extra,
-  });
+  const { pretrain, finetune, encoder } = tinySpecs({ testPerClass: 2 });
 
   async function call(
     key: string,

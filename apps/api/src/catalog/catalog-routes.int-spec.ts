@@ -9,6 +9,7 @@ import { CheckpointsRepository, ModelVersionsRepository, RunsRepository } from '
 import { OBJECT_STORE } from '@trainyard/infrastructure';
 import type { ObjectStore } from '@trainyard/storage';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { tinySpecs } from '../testing/tiny-specs';
 
 /**
  * The list routes of pipelines, sweeps and models (keyset pages, a limit cap, projects kept
@@ -22,22 +23,7 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
   let outside: string;
   let teamA: string;
   let teamB: string;
-  const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 8 };
-  const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
-  const pretrain = (name: string) => ({
-    kind: 'pretrain',
-    name,
-    dataset: shapes,
-    model: { type: 'conv-autoencoder', ...encoder },
-    training: { epochs: 1 },
-  });
-  const finetune = (name: string) => ({
-    kind: 'finetune',
-    name,
-    dataset: shapes,
-    model: { type: 'classifier', ...encoder },
-    training: { epochs: 1 },
-  });
+  const { pretrain, finetune } = tinySpecs();
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Reply = { status: number; type: string; body: any; bytes: Buffer; headers: Headers };
