@@ -7,6 +7,8 @@ import { tarOf } from '../testing/tar-of';
 import { UPLOADS_PREFIX } from './dataset-upload.service';
 
 const MAX_BYTES = 200_000;
+/** FOLDER_WALK_MAX_FILES: images one upload may hold. */
+const MAX_FILES = 10;
 
 /** POST /v1/datasets/uploads through the real API (PostgreSQL, Redis, its object store): what is stored, and what is refused with nothing left behind. */
 describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
@@ -15,7 +17,9 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
   let png: Buffer[];
 
   beforeAll(async () => {
-    api = await startTestApi({ env: { DATASET_UPLOAD_MAX_BYTES: String(MAX_BYTES) } });
+    api = await startTestApi({
+      env: { DATASET_UPLOAD_MAX_BYTES: String(MAX_BYTES), FOLDER_WALK_MAX_FILES: String(MAX_FILES) },
+    });
     store = api.app.get<ObjectStore>(OBJECT_STORE);
     // 1×1 PNGs, told apart by a text chunk: the API stores bytes and never decodes them.
     png = [1, 2, 3, 4].map((n) => pngWithText(`image ${n}`));
@@ -149,6 +153,18 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
         ).subarray(0, 512 + 200),
       400,
       /Not a readable tar archive/,
+    ],
+    [
+      'more images than FOLDER_WALK_MAX_FILES',
+      () =>
+        tarOf(
+          Array.from({ length: MAX_FILES + 1 }, (_, i): [string, Buffer] => [
+            `${i % 2 ? 'cat' : 'dog'}/${i}.png`,
+            png[0]!,
+          ]),
+        ),
+      422,
+      /More than 10 images \(FOLDER_WALK_MAX_FILES\)/,
     ],
     [
       'more bytes than DATASET_UPLOAD_MAX_BYTES',
