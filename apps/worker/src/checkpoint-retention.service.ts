@@ -26,7 +26,10 @@ export class CheckpointRetention {
 
   async apply(fence: Fence): Promise<void> {
     try {
-      const victims = await this.checkpoints.retentionCandidates(fence.runId, this.config.checkpoints.keepLast);
+      // Retried like the marking below: after a run's final checkpoint no later one retries it.
+      const victims = await withConnectionRetry(() =>
+        this.checkpoints.retentionCandidates(fence.runId, this.config.checkpoints.keepLast),
+      );
       if (victims.length > 0) {
         const marked = new Set(
           await withConnectionRetry(() =>

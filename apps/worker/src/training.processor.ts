@@ -192,6 +192,9 @@ export class TrainingProcessor {
     } finally {
       device.release();
     }
+    // The retention its last checkpoints started is settled before the run is seen to end, so
+    // whoever reads a finished run's checkpoints reads the kept ones (it never fails: see apply).
+    await context.retention;
     return this.concluder.conclude(context, outcome);
   }
 
