@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from '@trainyard/config';
+import { MigrationError } from '@trainyard/db';
 import { RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { createApiApp } from './create-api-app';
 
@@ -12,9 +13,15 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // Configuration and a missing Redis are the usual first-run problems: print the message alone,
-  // which already lists every bad setting or says how to start Redis; anything else with its stack.
-  if (err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof RedisEvictionPolicyError)
+  // Configuration, a missing Redis and a schema older than this code (MIGRATE_ON_START=false) are
+  // the usual start problems: print the message alone, which already lists every bad setting, says
+  // how to start Redis or names the migrate command; anything else with its stack.
+  if (
+    err instanceof ConfigError ||
+    err instanceof RedisUnavailableError ||
+    err instanceof RedisEvictionPolicyError ||
+    err instanceof MigrationError
+  )
     console.error(err.message);
   else console.error(err);
   process.exit(1);
