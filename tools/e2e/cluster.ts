@@ -94,7 +94,8 @@ export class Cluster {
     this.workers.push(worker);
     await waitFor(
       'a worker to consume the queue',
-      async () => (/consuming "/.test(worker.output()) ? true : undefined),
+      // The quote is escaped when the worker logs JSON (LOG_JSON=true).
+      async () => (/consuming \\?"/.test(worker.output()) ? true : undefined),
       60_000,
       () => worker.output(),
     );

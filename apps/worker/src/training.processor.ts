@@ -68,6 +68,13 @@ export class TrainingProcessor {
   ) {}
 
   async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
+    // Every line about this job names its run and job, those before an attempt opens (given back,
+    // waiting on its project's limit, already ended) and the pipeline's after it; the attempt's
+    // lines add its number.
+    return withLogFields({ runId: job.data.runId, jobId: String(job.id) }, () => this.processJob(job, token));
+  }
+
+  private async processJob(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
     const { runId } = job.data;
     this.metrics.jobTaken(job);
     const run = await withConnectionRetry(() => this.runs.get(runId));
@@ -84,7 +91,7 @@ export class TrainingProcessor {
   private async processRun(job: Job<TrainingJobData>, run: Run, token?: string): Promise<{ status: string }> {
     const runId = run.id;
     if (isTerminal(run.status as RunStatus)) {
-      this.logger.warn(`run ${runId} is already ${run.status}; nothing to do`, { runId, jobId: String(job.id) });
+      this.logger.warn(`run ${runId} is already ${run.status}; nothing to do`);
       return { status: run.status };
     }
     if (run.cancelRequested) {
