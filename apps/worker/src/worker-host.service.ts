@@ -16,6 +16,7 @@ import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { Reconciler } from './reconciler.service';
 import { TrainingProcessor } from './training.processor';
+import { WorkerReadiness } from './worker-readiness';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG, REDIS } from '@trainyard/infrastructure';
 
@@ -47,6 +48,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly reconciler: Reconciler,
     private readonly devices: WorkerDevices,
     private readonly prestarted: PrestartedProcesses,
+    private readonly readiness: WorkerReadiness,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -88,6 +90,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       process: (job, token) => this.processor.process(job, token),
     });
     this.consumers.start();
+    this.readiness.state = 'consuming';
     this.prestarted.resume();
     this.reconciler.start();
     this.logger.log(
@@ -107,6 +110,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   private async startDrain(order: DrainOrder): Promise<void> {
     const first = !this.drain;
     this.drain = order;
+    this.readiness.state = 'draining';
     await this.consumers!.pause(); // takes no new job; the held ones go on
     this.prestarted.pause();
     const held =
@@ -134,6 +138,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
 
   private async endDrain(): Promise<void> {
     this.drain = undefined;
+    this.readiness.state = 'consuming';
     this.active.allowTraining();
     this.prestarted.resume();
     await this.consumers!.resume();
@@ -142,6 +147,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.shuttingDown = true;
+    this.readiness.state = 'stopping';
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.prestarted.pause();
     // The fleet page shows this worker draining until it has stopped.

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@trainyard/config';
+import { WorkersRepository } from '@trainyard/db';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
 import type { TrainingEvent } from '@trainyard/training/supervisor';
 import { createWorker } from '../create-worker';
+import { WORKER_OPTIONS, type WorkerOptions } from '../worker.tokens';
 import { WorkerMetrics } from './worker-metrics';
 import { WorkerMetricsServer } from './worker-metrics.server';
 
@@ -39,6 +41,8 @@ describe('worker /metrics (real worker, PostgreSQL, Redis)', () => {
       TRAINYARD_QUEUE: `test-${randomUUID()}`,
       WORKER_METRICS_PORT: '0',
       WORKER_RECONCILE_INTERVAL_MS: '3600000',
+      // A drain reaches the worker with its heartbeat's answer: short, so /readyz follows it quickly.
+      WORKER_HEARTBEAT_INTERVAL_MS: '200',
     });
     worker = await createWorker(config, { logger: false });
     base = `http://127.0.0.1:${worker.get(WorkerMetricsServer).port()}`;
@@ -137,5 +141,29 @@ describe('worker /metrics (real worker, PostgreSQL, Redis)', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/`)).status).toBe(404);
     expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('is ready on /readyz while it consumes, not while drained (alive all along), and ready again when the drain is taken back', async () => {
+    const readyz = async () => {
+      const response = await fetch(`${base}/readyz`);
+      return [response.status, await response.text()];
+    };
+    const until = async (expected: (string | number)[]) => {
+      const deadline = Date.now() + 10_000;
+      let seen = await readyz();
+      while (JSON.stringify(seen) !== JSON.stringify(expected) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        seen = await readyz();
+      }
+      return seen;
+    };
+    expect(await readyz()).toEqual([200, 'consuming\n']);
+    const workers = worker!.get(WorkersRepository);
+    const { workerId } = worker!.get<symbol, WorkerOptions>(WORKER_OPTIONS);
+    expect(await workers.requestDrain(workerId, 'preempt')).toBe(true);
+    expect(await until([503, 'draining\n'])).toEqual([503, 'draining\n']);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await workers.cancelDrain(workerId)).toBe(true);
+    expect(await until([200, 'consuming\n'])).toEqual([200, 'consuming\n']);
   });
 });

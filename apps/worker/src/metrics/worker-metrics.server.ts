@@ -2,14 +2,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
+import { WorkerReadiness } from '../worker-readiness';
 import { WorkerMetrics } from './worker-metrics';
 import { CONFIG } from '@trainyard/infrastructure';
 
 /**
- * Serves this worker's Prometheus metrics at GET /metrics (and GET /healthz, a liveness answer
- * for probes) on WORKER_METRICS_HOST:WORKER_METRICS_PORT; nothing when the port is unset, since
+ * Serves this worker's Prometheus metrics at GET /metrics, GET /healthz (liveness: the process
+ * answers) and GET /readyz (200 while it consumes; 503 naming why not: starting, draining,
+ * stopping) on WORKER_METRICS_HOST:WORKER_METRICS_PORT; nothing when the port is unset, since
  * several workers (the demo, tests, `npm run chaos`) may share a host. A plain node:http server:
- * the worker is a Nest application context with no HTTP stack, and needs none for two routes.
+ * the worker is a Nest application context with no HTTP stack, and needs none for three routes.
  */
 @Injectable()
 export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -19,6 +21,7 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly metrics: WorkerMetrics,
+    private readonly readiness: WorkerReadiness,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -26,12 +29,17 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
     if (!settings) return;
     const server = createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
-      if (req.method !== 'GET' || (path !== '/metrics' && path !== '/healthz')) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics or /healthz\n');
+      if (req.method !== 'GET' || (path !== '/metrics' && path !== '/healthz' && path !== '/readyz')) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics, /healthz or /readyz\n');
         return;
       }
       if (path === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      if (path === '/readyz') {
+        const { ready, state } = this.readiness;
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${state}\n`);
         return;
       }
       this.metrics.registry.metrics().then(
