@@ -169,6 +169,27 @@ describe('deploy/k8s', () => {
     expect(EnvSchema.parse(env).MIGRATE_ON_START).toBe(false);
   });
 
+  it('documents a first install that creates what the migrate Job reads before the Job runs', () => {
+    // docs/operations.md, "First install": the Job needs the ConfigMap and Secret that the main
+    // kustomization (or the operator) creates, so they must come first there.
+    const guide = readFileSync(join(root, 'docs/operations.md'), 'utf8');
+    const section = guide.slice(guide.indexOf('## First install'), guide.indexOf('## Upgrade'));
+    const commands = [...section.matchAll(/^kubectl .+$/gm)].map((m) => m[0].replace(/\s+#.*$/, ''));
+    const migrateAt = commands.indexOf('kubectl apply -k deploy/k8s/migrate');
+    expect(migrateAt).toBeGreaterThan(0);
+    const appliedBefore = commands
+      .slice(0, migrateAt)
+      .flatMap((c) => [...c.matchAll(/-f (\S+)/g)].map((m) => m[1]!))
+      .flatMap((file) => documents(join(root, file === 'my-secrets.yaml' ? 'deploy/k8s/secret.example.yaml' : file)))
+      .map((o) => `${o.kind} ${o.metadata.name}`);
+    expect(appliedBefore).toContain(`Namespace ${kustomization(k8s).namespace}`);
+    for (const from of container(job).envFrom ?? []) {
+      if (from.configMapRef) expect(appliedBefore).toContain(`ConfigMap ${from.configMapRef.name}`);
+      if (from.secretRef) expect(appliedBefore).toContain(`Secret ${from.secretRef.name}`);
+    }
+    expect(commands.at(-1)).toBe('kubectl apply -k deploy/k8s');
+  });
+
   it('runs the migration as a Job with the API image and the migrate command', () => {
     expect(container(job).image).toBe(container(api).image);
     expect(container(job).command).toEqual(['node', 'dist/apps/cli/src/migrate.js']);
@@ -193,7 +214,7 @@ describe('deploy/k8s', () => {
     ['worker-cpu', cpu],
     ['worker-gpu', gpu],
   ] as const)(
-    'lets %s checkpoint before it is killed: preStop drain, grace longer than the shutdown timeout',
+    'lets %s checkpoint before it is killed: preStop drain, grace longer than the shutdown timeout; ready on /readyz',
     (_name, w) => {
       const pod = w.spec.template.spec;
       const c = container(w);
@@ -204,6 +225,8 @@ describe('deploy/k8s', () => {
       expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(env.WORKER_METRICS_PORT);
       expect(env.WORKER_METRICS_HOST).toBe('0.0.0.0');
       expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'metrics' });
+      // Ready only while consuming (WorkerReadiness: not starting, drained or stopping).
+      expect(c.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', port: 'metrics' });
       expect(w.spec.template.metadata).toMatchObject({
         annotations: { 'prometheus.io/port': String(env.WORKER_METRICS_PORT) },
       });
