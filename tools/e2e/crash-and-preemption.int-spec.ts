@@ -69,8 +69,8 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
 
   /**
    * The preemption contract, wherever the SIGTERM landed: the newest checkpoint holds the exact
-   * position the attempt stopped at, so no completed batch is lost. Mid-epoch the thread writes a
-   * 'preempt' checkpoint; if the signal came right after an epoch's interval checkpoint (nothing
+   * position the attempt stopped at, so no completed batch is lost. Mid-epoch the training process
+   * writes a 'preempt' checkpoint; if the signal came right after an epoch's interval checkpoint (nothing
    * trained since) that checkpoint is the position, and no second one is written. Either way no
    * point the attempt wrote (sampled batch losses, epoch metrics) lies past the checkpoint's step.
    */

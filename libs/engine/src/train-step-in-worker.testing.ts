@@ -1,7 +1,8 @@
 // Entry point for a worker_threads Worker (compiled to dist/), for wasm-in-worker.int-spec.ts:
 // picks the engine inside the worker, runs one training step of the every-kernel model and
-// reports back. The trainer trains inside a worker thread, so this is the proof that wasm (and
-// our kernels) work there.
+// reports back. Trainings ran in worker threads until each attempt got a process of its own; the
+// engine bench still trains in them (tools/bench/engine), so this keeps the proof that wasm (and
+// our kernels) work off the main thread.
 import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
 import { BackendName } from './backend-selection';
 import { EVERY_KERNEL_INPUT, everyKernelModel } from './every-kernel-model.testing';

@@ -133,7 +133,7 @@ describe('resume and preemption in the training process', () => {
   it('preempts mid-epoch with a checkpoint there; the resume trains only the batches left', async () => {
     const id = randomUUID();
     const cut = await train({ runId: id, spec: pretrain }, (e, handle) => {
-      // Early in epoch 2, so the thread (which runs on meanwhile) stops well before its end.
+      // Early in epoch 2, so the training (which runs on meanwhile) stops well before its end.
       if (e.type === 'metrics' && e.points.some((p) => p.name === 'batch_loss' && p.step === PER_EPOCH + 1))
         handle.preempt();
     });

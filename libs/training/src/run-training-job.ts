@@ -34,8 +34,8 @@ import type { TrainingEvent, TrainingJobInput, TrainingOutcome } from './trainin
 /**
  * One training job from input to outcome: engine, object store, dataset, the checkpoint to resume
  * from (or the base encoder), training, checkpoints (written here, then announced), result. Runs
- * inside the training thread; `post` carries events to the parent, `shouldStop` is the
- * cancellation flag, `shouldPreempt` the preemption flag. Never throws.
+ * inside the training process (training.child.ts, one per attempt); `post` carries events to the
+ * worker, `shouldStop` is the cancellation flag, `shouldPreempt` the preemption flag. Never throws.
  *
  * What a resume reproduces exactly: the weights, the optimizer state (Adam's moments and
  * iteration count), the position (epoch, step, next batch), the per-epoch shuffles (seeded by
