@@ -3,3 +3,5 @@ export { createApiApp, type ApiOptions } from './create-api-app';
 export { DATABASE } from '@trainyard/infrastructure';
 // For the query benchmark (tools/bench/queries.ts): the API's own list, series and compare path.
 export { RunHistoryService } from './runs/run-history.service';
+// For tools/metrics-references.spec.ts: the series and labels the API's /metrics serves.
+export { PrometheusRegistry } from './metrics/prometheus.registry';
