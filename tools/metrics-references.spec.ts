@@ -44,8 +44,8 @@ async function servedSeries(): Promise<Map<string, Served>> {
   return served;
 }
 
-/** Labels Prometheus adds to every scraped series. */
-const TARGET_LABELS = new Set(['job', 'instance']);
+/** Labels a scrape adds: Prometheus's own, and `pod` from the usual Kubernetes pod relabelling. */
+const TARGET_LABELS = new Set(['job', 'instance', 'pod']);
 
 /** `name{…}` references in a text (PromQL selectors, or the docs' `name{label,label}` lists), and `prefix_*`. */
 function references(text: string): { name: string; braces?: string }[] {
@@ -95,15 +95,28 @@ describe('metric references in the dashboard and the docs', () => {
   };
   const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
 
-  it.each([
+  const texts = [
     ['deploy/grafana/trainyard-dashboard.json', exprs.join('\n')],
     ['docs/operations.md', readFileSync(join(root, 'docs/operations.md'), 'utf8')],
     ['README.md', readFileSync(join(root, 'README.md'), 'utf8')],
     ['docs/reliability.md', readFileSync(join(root, 'docs/reliability.md'), 'utf8')],
-  ])('%s names only series, labels and values the API or a worker serves', (_file, text) => {
+  ] as const;
+
+  it.each(texts)('%s names only series, labels and values the API or a worker serves', (_file, text) => {
     const refs = references(text);
     expect(refs.length).toBeGreaterThan(0);
     expect(refs.flatMap((r) => problem(served, r.name, r.braces) ?? [])).toEqual([]);
+  });
+
+  it.each(texts)('%s counts waiting jobs as prioritized too, wherever it counts them as waiting', (_file, text) => {
+    // Every job has a BullMQ priority (bullmqPriority in libs/queue), so a job that waits is in the
+    // `prioritized` state: a selector on `waiting` alone stays at 0 and its alert never fires.
+    const onWaiting = references(text).filter(
+      (r) => r.name === 'trainyard_queue_jobs' && /state\s*=~?\s*"[^"]*\bwaiting\b/.test(r.braces ?? ''),
+    );
+    expect(onWaiting.filter((r) => !/\bprioritized\b/.test(r.braces!)).map((r) => `${r.name}{${r.braces}}`)).toEqual(
+      [],
+    );
   });
 
   it('the dashboard shows every worker series the issue names: outcomes, throughput, checkpoints, child crashes, queue wait', () => {
