@@ -190,4 +190,28 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.waitForURL(/#\/$/);
     await expect(live.client.run(ids['pretrain']!)).rejects.toMatchObject({ status: 404 });
   }, 60_000);
+
+  it('shows a worker draining on the fleet page, with its drain mode, until the drain is taken back', async () => {
+    const [worker] = (await live.client.workers()).workers;
+    await live.client.drainWorker(worker!.id, 'finish');
+    await page.goto(`${baseUrl}/#/fleet`);
+    // Signed in already, unless this test runs alone.
+    await page.locator('#workers, form.sign-in').first().waitFor();
+    if (await page.locator('form.sign-in').isVisible()) {
+      await live.signIn();
+      await page.goto(`${baseUrl}/#/fleet`);
+    }
+    const row = page.locator('#workers tbody tr', { hasText: worker!.id });
+    const badge = row.locator('td:nth-child(2) .badge');
+    await badge.waitFor();
+    // Draining at once; drained once the idle worker has acted on it (at its next heartbeat).
+    expect(await badge.textContent()).toMatch(/^(draining|drained)$/);
+    expect(await badge.getAttribute('class')).toMatch(/\bbadge (draining|drained)\b/);
+    expect(await badge.getAttribute('title')).toBe('drain: finish');
+    await shot('fleet-draining');
+    await live.client.undrainWorker(worker!.id);
+    // The page reloads the fleet every 5 s.
+    await row.locator('.badge.alive').waitFor({ timeout: 15_000 });
+    expect(await row.locator('td:nth-child(2) .badge').getAttribute('title')).toBe('');
+  }, 60_000);
 });
