@@ -18,6 +18,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   profiles?: string[];
   entrypoint?: string | string[];
+  stop_grace_period?: string;
   deploy?: {
     resources?: {
       reservations?: { devices?: { driver?: string; count?: string | number; capabilities?: string[] }[] };
@@ -200,6 +201,23 @@ describe('docker-compose.yml', () => {
       expect(env.WORKER_METRICS_PORT).toBe(9464);
       expect(env.WORKER_METRICS_HOST).toBe('0.0.0.0');
       expect([service.healthcheck?.test].flat().join(' ')).toContain(`:${env.WORKER_METRICS_PORT}/healthz`);
+    },
+  );
+
+  it.each(WORKERS)(
+    'gives %s longer to stop than WORKER_SHUTDOWN_TIMEOUT_MS, so SIGTERM checkpoints before SIGKILL',
+    (name) => {
+      const env = EnvSchema.parse(environmentOf(services[name]));
+      const grace = services[name].stop_grace_period;
+      expect(grace).toMatch(/^(\d+(h|m|s|ms))+$/);
+      // Compose's duration: 1m30s, 45s, …
+      const graceMs = [...grace!.matchAll(/(\d+)(h|ms|m|s)/g)].reduce(
+        (sum, [, n, unit]) =>
+          sum + Number(n) * { h: 3_600_000, m: 60_000, s: 1000, ms: 1 }[unit as 'h' | 'm' | 's' | 'ms'],
+        0,
+      );
+      // A margin for the batch in flight and the checkpoint's upload past the timeout's bound.
+      expect(graceMs).toBeGreaterThanOrEqual(env.WORKER_SHUTDOWN_TIMEOUT_MS + 10_000);
     },
   );
 
