@@ -14,13 +14,13 @@ import { OBJECT_STORE } from '@trainyard/infrastructure';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 import { archiveOrder, MANIFEST_FILE, streamTar, tarLength } from './checkpoint-archive';
 
-const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 const sequencePipe = new ZodValidationPipe(
   z.coerce.number().int().min(0).max(2_147_483_647),
   'Invalid checkpoint sequence',
-  'sequence',
+  { field: 'sequence' },
 );
-const filePipe = new ZodValidationPipe(z.string().min(1).max(500), 'Invalid query', 'file');
+const filePipe = new ZodValidationPipe(z.string().min(1).max(500), 'Invalid query', { field: 'file' });
 
 /**
  * Checkpoint files, served through the API so the browser needs no object-store credentials.

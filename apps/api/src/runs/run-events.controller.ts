@@ -11,7 +11,7 @@ import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 
-const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 /** Keeps proxies from closing an idle stream, and lets a dead client be noticed. */
 const KEEPALIVE_MS = 15_000;
 

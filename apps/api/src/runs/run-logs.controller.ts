@@ -19,8 +19,10 @@ import {
 import { RunIdSchema } from './run-queries';
 import { RunLogsService } from './run-logs.service';
 
-const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
-const lastEventIdPipe = new ZodValidationPipe(RunLogCursorSchema.optional(), 'Invalid header', 'Last-Event-ID');
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
+const lastEventIdPipe = new ZodValidationPipe(RunLogCursorSchema.optional(), 'Invalid header', {
+  field: 'Last-Event-ID',
+});
 /** How often a follower looks for new lines: the worker writes them every RUN_LOG_FLUSH_MS (2 s). */
 const FOLLOW_POLL_MS = 1000;
 /** Keeps proxies from closing an idle stream, and lets a dead client be noticed. */
