@@ -30,16 +30,7 @@ export class RunHousekeepingController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Rename, tag or annotate a run (Markdown notes); fields left out stay as they are' })
-  @ApiBody({
-    schema: {
-      type: 'object',
-      properties: {
-        name: { type: 'string' },
-        tags: { type: 'array', items: { type: 'string' } },
-        notes: { type: 'string', nullable: true },
-      },
-    },
-  })
+  @ApiBody({ schema: schemaRef('RunUpdate') })
   @Responds(200, 'RunDetailView')
   @ApiParam({ name: 'id', format: 'uuid' })
   update(@Param('id', runIdPipe) id: string, @Body(runUpdatePipe) change: RunUpdate) {
