@@ -1,5 +1,5 @@
 import type { DrainMode, Placement, ResourceClass, WorkerState, WorkerView } from '@trainyard/contracts';
-import { resourceClassOf } from '@trainyard/contracts';
+import { resourceClassOf, WORKER_STATES } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { drainModeOf, workerView } from './views';
 
@@ -170,16 +170,23 @@ export class WorkersRepository {
     return row ?? { live: 0, serving: 0 };
   }
 
-  /** How many workers are in each state (every state present, zeros included), for Prometheus. */
+  /**
+   * How many workers are in each state (every state present, zeros included), for Prometheus:
+   * by workerState itself, so the gauge and the fleet page cannot disagree. Stopped workers are
+   * only counted (their rows pile up with every restart); the others are read, a few columns each.
+   */
   async countByState(lostAfterMs: number): Promise<Record<WorkerState, number>> {
-    const since = new Date(Date.now() - lostAfterMs);
-    const [row] = await this.prisma.$queryRaw<Record<WorkerState, number>[]>`
-      SELECT count(*) FILTER (WHERE "stopped_at" IS NOT NULL)::int AS stopped,
-             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" < ${since})::int AS lost,
-             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since} AND "drained_at" IS NOT NULL)::int AS drained,
-             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since} AND "drained_at" IS NULL AND "drain_requested_at" IS NOT NULL)::int AS draining,
-             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since} AND "drain_requested_at" IS NULL)::int AS alive
-      FROM "workers"`;
-    return row ?? { alive: 0, draining: 0, drained: 0, lost: 0, stopped: 0 };
+    const now = Date.now();
+    const [stopped, running] = await Promise.all([
+      this.prisma.worker.count({ where: { stoppedAt: { not: null } } }),
+      this.prisma.worker.findMany({
+        where: { stoppedAt: null },
+        select: { stoppedAt: true, lastHeartbeatAt: true, drainRequestedAt: true, drainedAt: true },
+      }),
+    ]);
+    const counts = Object.fromEntries(WORKER_STATES.map((state) => [state, 0])) as Record<WorkerState, number>;
+    counts.stopped = stopped;
+    for (const worker of running) counts[workerState(worker, lostAfterMs, now)] += 1;
+    return counts;
   }
 }

@@ -1,0 +1,61 @@
+import type { WorkerState } from '@trainyard/contracts';
+import { openDatabase, type Database } from './open-database';
+import { createFreshDatabase, type FreshDatabase } from './testing';
+import { WorkersRepository } from './workers.repository';
+
+const LOST_AFTER_MS = 60_000;
+
+/**
+ * The Prometheus gauge (countByState) and the fleet (fleet(), GET /v1/workers) tell a worker's
+ * state by the same rule, workerState: a worker in every state, and at the edges between them.
+ */
+describe('WorkersRepository: one rule for a worker state (PostgreSQL)', () => {
+  let fresh: FreshDatabase;
+  let db: Database;
+  let workers: WorkersRepository;
+
+  beforeAll(async () => {
+    fresh = await createFreshDatabase();
+    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+    workers = new WorkersRepository(db.prisma);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await fresh?.drop();
+  });
+
+  async function worker(id: string, silentForMs = 0): Promise<string> {
+    await workers.register({ id, hostname: 'h', pid: 1, backend: 'cpu', gpu: null, concurrency: 1 });
+    if (silentForMs)
+      await db.prisma.worker.update({ where: { id }, data: { lastHeartbeatAt: new Date(Date.now() - silentForMs) } });
+    return id;
+  }
+
+  it('counts for Prometheus exactly the states the fleet shows', async () => {
+    await worker('alive');
+    await worker('alive-quiet', LOST_AFTER_MS - 5_000);
+    await workers.requestDrain(await worker('draining'), 'finish');
+    const drained = await worker('drained');
+    await workers.requestDrain(drained, 'preempt');
+    await workers.markDrained(drained);
+    await worker('lost', LOST_AFTER_MS + 5_000);
+    await workers.requestDrain(await worker('lost-while-draining', LOST_AFTER_MS + 5_000), 'finish');
+    await workers.stop(await worker('stopped'));
+    await workers.stop(await worker('stopped-long-ago', 10 * LOST_AFTER_MS));
+
+    const fleet = await workers.fleet(LOST_AFTER_MS);
+    expect(Object.fromEntries(fleet.map((w) => [w.id, w.state]))).toEqual({
+      alive: 'alive',
+      'alive-quiet': 'alive',
+      draining: 'draining',
+      drained: 'drained',
+      lost: 'lost',
+      'lost-while-draining': 'lost',
+      stopped: 'stopped',
+      'stopped-long-ago': 'stopped',
+    });
+    const shown: Record<WorkerState, number> = { alive: 0, draining: 0, drained: 0, lost: 0, stopped: 0 };
+    for (const { state } of fleet) shown[state] += 1;
+    expect(await workers.countByState(LOST_AFTER_MS)).toEqual(shown);
+  });
+});
