@@ -2,6 +2,7 @@ import type { DrainMode, Placement, ResourceClass, WorkerState, WorkerView } fro
 import { resourceClassOf, WORKER_STATES } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { drainModeOf, workerView } from './views';
+import { liveWorker, workerState } from './worker-state';
 
 export interface WorkerRegistration {
   id: string;
@@ -31,25 +32,6 @@ export interface Servability {
 export interface DrainOrder {
   mode: DrainMode;
   requestedAt: Date;
-}
-
-type WorkerRow = Awaited<ReturnType<PrismaClient['worker']['findFirstOrThrow']>>;
-
-/**
- * The one rule for a worker's state (the fleet page, the API and Prometheus all use it): stopped
- * once it said so, lost after `lostAfterMs` without a heartbeat, otherwise alive, draining or
- * drained as its drain request stands.
- */
-export function workerState(
-  worker: Pick<WorkerRow, 'stoppedAt' | 'lastHeartbeatAt' | 'drainRequestedAt' | 'drainedAt'>,
-  lostAfterMs: number,
-  now = Date.now(),
-): WorkerState {
-  if (worker.stoppedAt) return 'stopped';
-  if (now - worker.lastHeartbeatAt.getTime() > lostAfterMs) return 'lost';
-  if (worker.drainedAt) return 'drained';
-  if (worker.drainRequestedAt) return 'draining';
-  return 'alive';
 }
 
 const FLEET_SHOWN = 200;
@@ -166,7 +148,7 @@ export class WorkersRepository {
                AND (${neededMb}::int IS NULL
                  OR COALESCE(CASE WHEN "gpu_count" > 0 THEN "gpu_memory_mb" ELSE "memory_mb" END, ${neededMb}::int)
                     >= ${neededMb}::int))::int AS serving
-      FROM "workers" WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since}`;
+      FROM "workers" WHERE ${liveWorker('"workers"', since)}`;
     return row ?? { live: 0, serving: 0 };
   }
 
