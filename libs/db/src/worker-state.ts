@@ -24,7 +24,7 @@ export function workerState(
  * workerState's "neither stopped nor lost" as a condition on the row `table` (a table name or
  * alias, written as SQL) with `since` = now − lostAfterMs, for the queries that must pick workers
  * inside PostgreSQL: whether any could serve a run, whether a run's owner still lives
- * (workers.repository.int-spec checks it against workerState).
+ * (runs.repository.int-spec checks it against workerState).
  */
 export function liveWorker(table: string, since: Date): Prisma.Sql {
   const row = Prisma.raw(table);
