@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { TERMINAL_RUN_STATUSES } from '@trainyard/contracts';
 import type { CheckpointStore } from '@trainyard/storage';
 
 export interface ChaosVerdict {
@@ -12,7 +13,7 @@ export interface ChaosVerdict {
   resumed: number;
 }
 
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const TERMINAL: readonly string[] = TERMINAL_RUN_STATUSES;
 
 /**
  * What must hold after the soak, read from PostgreSQL (the truth) and the object store: every

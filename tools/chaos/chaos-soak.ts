@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { RESOURCE_CLASSES, type RunSpecInput } from '@trainyard/contracts';
+import { RESOURCE_CLASSES, TERMINAL_RUN_STATUSES, type RunSpecInput } from '@trainyard/contracts';
 import { Cluster, trainingProcesses } from '../e2e/cluster';
 import type { AppProcess } from '../e2e/processes';
 import { restartRedis, startRedis } from '../e2e/redis-restart';
@@ -15,7 +15,7 @@ export interface ChaosReport {
   wallS: number;
 }
 
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const TERMINAL: readonly string[] = TERMINAL_RUN_STATUSES;
 const encoder = { inputShape: [16, 16, 1] as [number, number, number], filters: [8], latentDim: 16 };
 const shapes = { name: 'synthetic-shapes' as const, imageSize: 16, perClass: 120, testPerClass: 5 };
 

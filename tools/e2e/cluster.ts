@@ -4,11 +4,11 @@ import { Client } from 'pg';
 import { authorizedFetch, createFreshDatabase, testAdminKey, type FreshDatabase } from '@trainyard/db/testing';
 import { startS3TestServer } from '@trainyard/storage/testing';
 import { CheckpointStore, createObjectStore, type ObjectStore } from '@trainyard/storage';
-import type { RunSpecInput } from '@trainyard/contracts';
+import { TERMINAL_RUN_STATUSES, type RunSpecInput } from '@trainyard/contracts';
 import { freePort, startApp, waitFor, type AppProcess } from './processes';
 
 export const REDIS = { host: '127.0.0.1', port: Number(process.env['TRAINYARD_TEST_REDIS_PORT'] ?? 6379) };
-export const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+export const TERMINAL: readonly string[] = TERMINAL_RUN_STATUSES;
 
 export type RunBody = {
   id: string;
@@ -127,7 +127,7 @@ export class Cluster {
     return (await (await this.fetch(`${this.baseUrl}/v1/runs/${id}`)).json()) as RunBody;
   }
 
-  waitForStatus(id: string, statuses: string[], timeoutMs = 90_000): Promise<RunBody> {
+  waitForStatus(id: string, statuses: readonly string[], timeoutMs = 90_000): Promise<RunBody> {
     return waitFor(
       `run ${id} to be ${statuses.join(' or ')}`,
       async () => {

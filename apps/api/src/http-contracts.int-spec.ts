@@ -6,7 +6,7 @@ import { RequestMethod, type INestApplication, type Type } from '@nestjs/common'
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import { Worker } from 'bullmq';
-import { HTTP_CONTRACTS, ProblemDetailsSchema, type RunLogLine } from '@trainyard/contracts';
+import { HTTP_CONTRACTS, ProblemDetailsSchema, RunEventSchema, type RunLogLine } from '@trainyard/contracts';
 import {
   AttemptsRepository,
   CheckpointsRepository,
@@ -16,6 +16,7 @@ import {
   WorkersRepository,
   type Database,
 } from '@trainyard/db';
+import { serverSentEvents } from '@trainyard/db/testing';
 import { createObjectStore, runLogChunkKey, type ObjectStore } from '@trainyard/storage';
 import { RESPONSE_CONTRACT, type ResponseContract } from './openapi/response-contract';
 import { enumerateRoutes, type HttpRoute } from './security/hostile-requests';
@@ -124,6 +125,27 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       );
     checked.add(id);
     return parsed.data as T;
+  }
+
+  /**
+   * The first event of `GET /v1/runs/:id/events` (the status snapshot), its data parsed with
+   * RunEventSchema: the route is not JSON, but each event's data is a contract too.
+   */
+  async function firstRunEvent(runId: string): Promise<void> {
+    const abort = new AbortController();
+    const res = await api.fetch(`${api.baseUrl}/v1/runs/${runId}/events`, { signal: abort.signal });
+    try {
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const { value: event } = await serverSentEvents(res).next();
+      expect(event?.event).toBe('status');
+      const parsed = RunEventSchema.safeParse(JSON.parse(event!.data));
+      if (!parsed.success)
+        throw new Error(
+          `GET /v1/runs/:id/events sent what RunEvent does not allow:\n${parsed.error.message}\n${event!.data}`,
+        );
+    } finally {
+      abort.abort();
+    }
   }
 
   /** Calls a route that must fail, and parses its answer as problem details. */
@@ -252,6 +274,7 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       expect(files.files.map((f) => f.file)).toEqual(['autoencoder/model.json']);
       const logs = await call<{ lines: unknown[] }>('GET', `/v1/runs/${runId}/logs`);
       expect(logs.lines).toHaveLength(1);
+      await firstRunEvent(runId);
 
       await runs.finish(runId, 'SUCCEEDED', { result: { split: 'test', samples: 8, mse: 0.01 } });
       const page = await call<{ items: { id: string }[] }>('GET', '/v1/runs?limit=5');

@@ -304,14 +304,26 @@ export function parseRunSpec(input: unknown): SpecParseResult {
   return { ok: false, errors: fieldErrorsOf(result.error) };
 }
 
-/** Zod issues as `{ field, message }` with dotted paths, the shape of every 400 of the API. */
-export function fieldErrorsOf(error: z.ZodError): FieldError[] {
+export interface FieldErrorNaming {
+  /** The field of an issue at the top: the name of a value validated alone (a path parameter), else `(root)`. */
+  root?: string;
+  /** What an unknown key is called: a `field` of a body (the default), a `parameter` of a query string. */
+  unknownKey?: 'field' | 'parameter';
+}
+
+/**
+ * Zod issues as `{ field, message }` with dotted paths, the shape of every 400 of the API: the one
+ * formatter of the API's validation pipe and of parseRunSpec.
+ */
+export function fieldErrorsOf(error: z.ZodError, naming: FieldErrorNaming = {}): FieldError[] {
+  const root = naming.root ?? '(root)';
+  const unknown = naming.unknownKey === 'parameter' ? 'Unknown parameter' : 'Unknown field';
   return error.issues.flatMap((issue) => {
     const path = issue.path.map(String);
     // An unknown key is reported at its parent; name the key itself so the client sees which.
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: 'Unknown field' }));
+      return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: unknown }));
     }
-    return [{ field: path.length ? path.join('.') : '(root)', message: issue.message }];
+    return [{ field: path.length ? path.join('.') : root, message: issue.message }];
   });
 }

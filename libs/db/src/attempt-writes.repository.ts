@@ -1,10 +1,15 @@
-import type { AttemptOutcome, DataReport, RunProgress, RunResult } from '@trainyard/contracts';
+import {
+  isTerminal,
+  TERMINAL_RUN_STATUSES,
+  type AttemptOutcome,
+  type DataReport,
+  type RunProgress,
+  type RunResult,
+} from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence } from './attempt-fence';
 import { FencedError, RunNotFoundError, RunStateError } from './errors';
 import type { FinishStatus } from './runs.repository';
-
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 export interface AttemptConclusion {
   attempt: Exclude<AttemptOutcome, 'RUNNING'>;
@@ -66,11 +71,11 @@ export class AttemptWritesRepository {
         data: { outcome: c.attempt, error: c.error ?? null, endedAt: new Date() },
       });
       const data: Prisma.RunUpdateManyMutationInput = { status: c.run };
-      if (TERMINAL.includes(c.run)) data.endedAt = new Date();
+      if (isTerminal(c.run)) data.endedAt = new Date();
       if (c.failureReason !== undefined) data.failureReason = c.failureReason;
       if (c.result !== undefined) data.result = c.result as unknown as Prisma.InputJsonValue;
       const { count } = await tx.run.updateMany({
-        where: { id: fence.runId, status: { notIn: TERMINAL as never } },
+        where: { id: fence.runId, status: { notIn: [...TERMINAL_RUN_STATUSES] } },
         data,
       });
       if (count > 0) return;

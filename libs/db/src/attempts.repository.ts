@@ -1,10 +1,9 @@
-import type { AttemptOutcome } from '@trainyard/contracts';
+import { isTerminal, type AttemptOutcome, type RunStatus } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { ProjectAtCapacityError, RunNotFoundError, RunStateError } from './errors';
 import type { Attempt } from './model-types';
 
 const MAX_NUMBER_RACES = 5;
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 /** Outcomes that count against a run's attempts; PREEMPTED and CANCELLED ones do not. */
 export const FAILED_ATTEMPT_OUTCOMES: readonly AttemptOutcome[] = ['CRASHED', 'FAILED'];
@@ -38,7 +37,7 @@ export class AttemptsRepository {
           SELECT "status"::text AS status, "project" FROM "runs" WHERE "id" = ${runId}::uuid FOR UPDATE`;
         if (rows.length === 0) throw new RunNotFoundError(runId);
         const { status, project } = rows[0]!;
-        if (TERMINAL.includes(status)) throw new RunStateError(runId, status, 'open an attempt');
+        if (isTerminal(status as RunStatus)) throw new RunStateError(runId, status, 'open an attempt');
         const limit = limits.runningPerProject;
         // A run already RUNNING (taken over from a dead worker) holds its place; a new one needs a
         // free one. Counted under a per-project lock, so two workers never both take the last place.

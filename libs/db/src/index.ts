@@ -35,7 +35,8 @@ export { ROLLUP_BLOCK } from './metric-summaries.sql';
 export { metricGoal, type MetricGoal } from './metric-goal';
 export { CheckpointsRepository, type CheckpointBegin, type CompleteCheckpoint } from './checkpoints.repository';
 export { bestCheckpointSequence, chosenCheckpoint, type CheckpointChoice } from './checkpoint-choice';
-export { WorkersRepository, workerState, type DrainOrder, type WorkerRegistration } from './workers.repository';
+export { WorkersRepository, type DrainOrder, type WorkerRegistration } from './workers.repository';
+export { workerState } from './worker-state';
 export {
   CheckpointNotFoundError,
   FencedError,

@@ -1,6 +1,7 @@
 import type { Placement, RunKind } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { FAILED_ATTEMPT_OUTCOMES } from './attempts.repository';
+import { liveWorker } from './worker-state';
 
 export interface UnfinishedRun {
   id: string;
@@ -38,7 +39,7 @@ export class ReconciliationRepository {
           AS placement,
         (SELECT count(*)::int4 FROM "attempts" a WHERE a."run_id" = r."id"
            AND a."outcome"::text = ANY(${[...FAILED_ATTEMPT_OUTCOMES]}::text[])) AS failures,
-        COALESCE((SELECT w."last_heartbeat_at" > ${heartbeatAfter} AND w."stopped_at" IS NULL
+        COALESCE((SELECT ${liveWorker('w', heartbeatAfter)}
            FROM "attempts" ca JOIN "workers" w ON w."id" = ca."worker_id"
            WHERE ca."id" = r."current_attempt_id" AND ca."outcome" = 'RUNNING'), false) AS owner_alive
       FROM "runs" r

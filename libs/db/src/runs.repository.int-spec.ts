@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { RunDetailViewSchema, RunViewSchema, type RunSpec } from '@trainyard/contracts';
+import { RunDetailViewSchema, RunViewSchema, type RunSpec, type WorkerState } from '@trainyard/contracts';
 import { AttemptsRepository } from './attempts.repository';
 import { CheckpointsRepository } from './checkpoints.repository';
 import { RunNotFoundError, RunStateError } from './errors';
 import { MetricsRepository } from './metrics.repository';
 import { openDatabase, type Database } from './open-database';
+import { ReconciliationRepository } from './reconciliation.repository';
 import { RunsRepository } from './runs.repository';
 import { createFreshDatabase, type FreshDatabase } from './testing';
 import { WorkersRepository } from './workers.repository';
@@ -211,5 +212,66 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     expect((await new MetricsRepository(db.prisma).series(run.id))[0]?.attemptId).toBeNull();
     await db.prisma.run.delete({ where: { id: run.id } });
     expect(await db.prisma.metricSummary.count({ where: { runId: run.id } })).toBe(0);
+  });
+
+  /**
+   * Every reader of a worker's state uses workerState or its SQL form, liveWorker: the fleet
+   * (fleet(), GET /v1/workers), the Prometheus gauge (countByState), the submit-time check that a
+   * worker could serve a run (servability) and the reconciler's "is the run's owner alive"
+   * (listUnfinished). A worker in every state, and at the edges between them.
+   */
+  it('tells a worker state by one rule in the fleet, the gauge, servability and the reconciler', async () => {
+    const lostAfterMs = 60_000;
+    const worker = async (id: string, silentForMs = 0): Promise<string> => {
+      await workers.register({ id, hostname: 'h', pid: 1, backend: 'cpu', gpu: null, concurrency: 1 });
+      const lastHeartbeatAt = new Date(Date.now() - silentForMs);
+      if (silentForMs) await db.prisma.worker.update({ where: { id }, data: { lastHeartbeatAt } });
+      return id;
+    };
+    await worker('state-alive');
+    await worker('state-alive-quiet', lostAfterMs - 5_000);
+    await workers.requestDrain(await worker('state-draining'), 'finish');
+    const drained = await worker('state-drained');
+    await workers.requestDrain(drained, 'preempt');
+    await workers.markDrained(drained);
+    await worker('state-lost', lostAfterMs + 5_000);
+    await workers.requestDrain(await worker('state-lost-while-draining', lostAfterMs + 5_000), 'finish');
+    await workers.stop(await worker('state-stopped'));
+    await workers.stop(await worker('state-stopped-long-ago', 10 * lostAfterMs));
+
+    const fleet = await workers.fleet(lostAfterMs);
+    const mine = fleet.filter((w) => w.id.startsWith('state-'));
+    expect(Object.fromEntries(mine.map((w) => [w.id, w.state]))).toEqual({
+      'state-alive': 'alive',
+      'state-alive-quiet': 'alive',
+      'state-draining': 'draining',
+      'state-drained': 'drained',
+      'state-lost': 'lost',
+      'state-lost-while-draining': 'lost',
+      'state-stopped': 'stopped',
+      'state-stopped-long-ago': 'stopped',
+    });
+    const shown: Record<WorkerState, number> = { alive: 0, draining: 0, drained: 0, lost: 0, stopped: 0 };
+    for (const { state } of fleet) shown[state] += 1;
+    expect(await workers.countByState(lostAfterMs)).toEqual(shown);
+
+    const live = shown.alive + shown.draining + shown.drained;
+    expect(await workers.servability({}, lostAfterMs)).toEqual({ live, serving: live });
+
+    // Each worker owns a run's current attempt: the reconciler sees its owner alive exactly when the fleet does.
+    const ownerOf = new Map<string, string>();
+    for (const { id: workerId } of mine) {
+      const run = await newRun();
+      await attempts.openCurrent(run.id, workerId);
+      ownerOf.set(run.id, workerId);
+    }
+    const unfinished = await new ReconciliationRepository(db.prisma).listUnfinished(
+      new Date(Date.now() + 60_000),
+      new Date(Date.now() - lostAfterMs),
+    );
+    const seenAlive = Object.fromEntries(
+      unfinished.filter((run) => ownerOf.has(run.id)).map((run) => [ownerOf.get(run.id)!, run.ownerAlive]),
+    );
+    expect(seenAlive).toEqual(Object.fromEntries(mine.map((w) => [w.id, w.state !== 'lost' && w.state !== 'stopped'])));
   });
 });

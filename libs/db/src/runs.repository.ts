@@ -10,6 +10,7 @@ import type {
   RunStatus,
   RunView,
 } from '@trainyard/contracts';
+import { isTerminal, TERMINAL_RUN_STATUSES } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { RunNotFoundError, RunStateError } from './errors';
 import { toCheckpoint, type Run } from './model-types';
@@ -17,8 +18,6 @@ import { listRuns, loadRunListItems, type RunListQuery } from './run-list.query'
 import { attemptView, checkpointView, metricSummaryView, runLiveState, runView } from './views';
 
 export type FinishStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'PREEMPTED';
-
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 
 /** Runs: the source of truth for a job's state; Redis only carries the run id. */
 export class RunsRepository {
@@ -143,11 +142,11 @@ export class RunsRepository {
     extra: { failureReason?: string; result?: RunResult } = {},
   ): Promise<void> {
     const data: Prisma.RunUpdateManyMutationInput = { status };
-    if ((TERMINAL as readonly string[]).includes(status)) data.endedAt = new Date();
+    if (isTerminal(status)) data.endedAt = new Date();
     if (extra.failureReason !== undefined) data.failureReason = extra.failureReason;
     if (extra.result !== undefined) data.result = extra.result as unknown as Prisma.InputJsonValue;
     const { count } = await this.prisma.run.updateMany({
-      where: { id, status: { notIn: [...TERMINAL] } },
+      where: { id, status: { notIn: [...TERMINAL_RUN_STATUSES] } },
       data,
     });
     if (count > 0) return;

@@ -1,7 +1,8 @@
 import type { DrainMode, Placement, ResourceClass, WorkerState, WorkerView } from '@trainyard/contracts';
-import { resourceClassOf } from '@trainyard/contracts';
+import { resourceClassOf, WORKER_STATES } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { drainModeOf, workerView } from './views';
+import { liveWorker, workerState } from './worker-state';
 
 export interface WorkerRegistration {
   id: string;
@@ -31,25 +32,6 @@ export interface Servability {
 export interface DrainOrder {
   mode: DrainMode;
   requestedAt: Date;
-}
-
-type WorkerRow = Awaited<ReturnType<PrismaClient['worker']['findFirstOrThrow']>>;
-
-/**
- * The one rule for a worker's state (the fleet page, the API and Prometheus all use it): stopped
- * once it said so, lost after `lostAfterMs` without a heartbeat, otherwise alive, draining or
- * drained as its drain request stands.
- */
-export function workerState(
-  worker: Pick<WorkerRow, 'stoppedAt' | 'lastHeartbeatAt' | 'drainRequestedAt' | 'drainedAt'>,
-  lostAfterMs: number,
-  now = Date.now(),
-): WorkerState {
-  if (worker.stoppedAt) return 'stopped';
-  if (now - worker.lastHeartbeatAt.getTime() > lostAfterMs) return 'lost';
-  if (worker.drainedAt) return 'drained';
-  if (worker.drainRequestedAt) return 'draining';
-  return 'alive';
 }
 
 const FLEET_SHOWN = 200;
@@ -166,20 +148,27 @@ export class WorkersRepository {
                AND (${neededMb}::int IS NULL
                  OR COALESCE(CASE WHEN "gpu_count" > 0 THEN "gpu_memory_mb" ELSE "memory_mb" END, ${neededMb}::int)
                     >= ${neededMb}::int))::int AS serving
-      FROM "workers" WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since}`;
+      FROM "workers" WHERE ${liveWorker('"workers"', since)}`;
     return row ?? { live: 0, serving: 0 };
   }
 
-  /** How many workers are in each state (every state present, zeros included), for Prometheus. */
+  /**
+   * How many workers are in each state (every state present, zeros included), for Prometheus:
+   * by workerState itself, so the gauge and the fleet page cannot disagree. Stopped workers are
+   * only counted (their rows pile up with every restart); the others are read, a few columns each.
+   */
   async countByState(lostAfterMs: number): Promise<Record<WorkerState, number>> {
-    const since = new Date(Date.now() - lostAfterMs);
-    const [row] = await this.prisma.$queryRaw<Record<WorkerState, number>[]>`
-      SELECT count(*) FILTER (WHERE "stopped_at" IS NOT NULL)::int AS stopped,
-             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" < ${since})::int AS lost,
-             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since} AND "drained_at" IS NOT NULL)::int AS drained,
-             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since} AND "drained_at" IS NULL AND "drain_requested_at" IS NOT NULL)::int AS draining,
-             count(*) FILTER (WHERE "stopped_at" IS NULL AND "last_heartbeat_at" >= ${since} AND "drain_requested_at" IS NULL)::int AS alive
-      FROM "workers"`;
-    return row ?? { alive: 0, draining: 0, drained: 0, lost: 0, stopped: 0 };
+    const now = Date.now();
+    const [stopped, running] = await Promise.all([
+      this.prisma.worker.count({ where: { stoppedAt: { not: null } } }),
+      this.prisma.worker.findMany({
+        where: { stoppedAt: null },
+        select: { stoppedAt: true, lastHeartbeatAt: true, drainRequestedAt: true, drainedAt: true },
+      }),
+    ]);
+    const counts = Object.fromEntries(WORKER_STATES.map((state) => [state, 0])) as Record<WorkerState, number>;
+    counts.stopped = stopped;
+    for (const worker of running) counts[workerState(worker, lostAfterMs, now)] += 1;
+    return counts;
   }
 }

@@ -27,7 +27,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Create an API key; its token is in this answer only (it is stored hashed)' })
   @Responds(201, 'ApiKeyCreated', 'The key and its token')
   async create(
-    @Body(new ZodValidationPipe(ApiKeyCreationSchema, 'Invalid key')) body: ApiKeyCreationBody,
+    @Body(new ZodValidationPipe(ApiKeyCreationSchema, 'Invalid key', { in: 'body' })) body: ApiKeyCreationBody,
     @CurrentPrincipal() admin: Principal,
   ) {
     const created = await this.keys.create({ name: body.name, scopes: body.scopes, project: body.project ?? null });
@@ -51,7 +51,7 @@ export class ApiKeysController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @Responds(200, 'ApiKeyView', 'The key, revoked')
   async revoke(
-    @Param('id', new ZodValidationPipe(ApiKeyIdSchema, 'Invalid key id', 'id')) id: string,
+    @Param('id', new ZodValidationPipe(ApiKeyIdSchema, 'Invalid key id', { field: 'id' })) id: string,
     @CurrentPrincipal() admin: Principal,
   ) {
     const key = await this.keys.revoke(id);

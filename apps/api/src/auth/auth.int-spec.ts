@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes; the assertions check them */
 import { createApiApp } from '../create-api-app';
 import { loadConfig } from '@trainyard/config';
+import { ProblemDetailsSchema } from '@trainyard/contracts';
 import { ApiKeysRepository, type Database } from '@trainyard/db';
 import { enumerateRoutes, fillPath } from '../security/hostile-requests';
 import { startTestApi, type TestApi } from '../testing/test-api';
@@ -168,7 +169,12 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
   });
 
   it('documents bearer auth in OpenAPI', async () => {
-    expect((await fetch(`${api.baseUrl}/docs-json`)).status).toBe(401);
+    const refused = await fetch(`${api.baseUrl}/docs-json`);
+    expect(refused.status).toBe(401);
+    // Outside Nest's controllers, and still answered as problem details like every other error.
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(refused.headers.get('www-authenticate')).toBe('Bearer realm="trainyard"');
+    expect(ProblemDetailsSchema.parse(await refused.json())).toMatchObject({ status: 401, title: 'Unauthorized' });
     const doc = (await (await api.fetch(`${api.baseUrl}/docs-json`)).json()) as any;
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.security).toEqual([{ bearer: [] }]);

@@ -39,7 +39,7 @@ export class SessionController {
   @Responds(200, 'SessionView', 'Signed in: who the cookie signs in as')
   @ApiResponse({ status: 401, description: 'Unknown or revoked key' })
   async signIn(
-    @Body(new ZodValidationPipe(SessionSchema, 'Invalid sign-in')) body: { key: string },
+    @Body(new ZodValidationPipe(SessionSchema, 'Invalid sign-in', { in: 'body' })) body: { key: string },
     @Req() req: IncomingMessage,
     @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<SessionView> {

@@ -1,6 +1,4 @@
-import type { Provider } from '@nestjs/common';
-import { CATALOG_LIST_MAX_LIMIT, CatalogListsRepository, type Database } from '@trainyard/db';
-import { DATABASE } from '@trainyard/infrastructure';
+import { CATALOG_LIST_MAX_LIMIT } from '@trainyard/db';
 import { z } from 'zod';
 
 export const CATALOG_LIST_DEFAULT_LIMIT = 25;
@@ -20,10 +18,3 @@ export const CatalogPageQuerySchema = z.strictObject({
     .optional(),
 });
 export type CatalogPageQueryParams = z.infer<typeof CatalogPageQuerySchema>;
-
-/** The lists' repository, for the modules whose controllers serve a list. */
-export const CATALOG_LISTS: Provider = {
-  provide: CatalogListsRepository,
-  inject: [DATABASE],
-  useFactory: (db: Database) => new CatalogListsRepository(db.prisma),
-};

@@ -44,7 +44,8 @@ export class DatasetsController {
   })
   @ApiResponse({ status: 409, description: 'The name is taken' })
   register(
-    @Body(new ZodValidationPipe(DatasetRegistrationSchema, 'Invalid dataset')) body: DatasetRegistration,
+    @Body(new ZodValidationPipe(DatasetRegistrationSchema, 'Invalid dataset', { in: 'body' }))
+    body: DatasetRegistration,
     @CurrentPrincipal() principal: Principal,
   ) {
     return this.datasets.register(body, projectForWrites(principal));
@@ -61,7 +62,7 @@ export class DatasetsController {
   @ApiOperation({ summary: 'A registered dataset' })
   @Responds(200, 'DatasetView')
   @ApiParam({ name: 'id', format: 'uuid' })
-  get(@Param('id', new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', 'id')) id: string) {
+  get(@Param('id', new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', { field: 'id' })) id: string) {
     return this.datasets.get(id);
   }
 
@@ -78,9 +79,9 @@ export class DatasetsController {
   @ApiResponse({ status: 413, description: 'The file is larger than the sample limit' })
   @ApiResponse({ status: 422, description: 'The file is not a PNG, JPEG or WebP image' })
   async sample(
-    @Param('id', new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', 'id')) id: string,
-    @Param('class', new ZodValidationPipe(ClassIndexSchema, 'Invalid class', 'class')) classIndex: number,
-    @Param('index', new ZodValidationPipe(SampleIndexSchema, 'Invalid sample', 'index')) index: number,
+    @Param('id', new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', { field: 'id' })) id: string,
+    @Param('class', new ZodValidationPipe(ClassIndexSchema, 'Invalid class', { field: 'class' })) classIndex: number,
+    @Param('index', new ZodValidationPipe(SampleIndexSchema, 'Invalid sample', { field: 'index' })) index: number,
     @Res() res: ServerResponse,
   ): Promise<void> {
     const { body, type } = await this.samples.sample(id, classIndex, index);

@@ -19,7 +19,7 @@ const DrainSchema = z
     mode: z.enum(DRAIN_MODES).default('preempt'),
   })
   .optional();
-const workerIdPipe = new ZodValidationPipe(WorkerIdSchema, 'Invalid worker id', 'id');
+const workerIdPipe = new ZodValidationPipe(WorkerIdSchema, 'Invalid worker id', { field: 'id' });
 
 @ApiTags('fleet')
 @Controller('v1')
@@ -56,7 +56,8 @@ export class FleetController {
   @Responds(202, 'WorkerView', 'The worker, draining')
   async drain(
     @Param('id', workerIdPipe) id: string,
-    @Body(new ZodValidationPipe(DrainSchema, 'Invalid drain request')) body: z.output<typeof DrainSchema>,
+    @Body(new ZodValidationPipe(DrainSchema, 'Invalid drain request', { in: 'body' }))
+    body: z.output<typeof DrainSchema>,
     @CurrentPrincipal() principal: Principal,
   ) {
     const mode = body?.mode ?? 'preempt';

@@ -46,7 +46,7 @@ export class ModelsController {
   @Responds(201, 'ModelVersionRegistered', 'The new version')
   @ApiResponse({ status: 422, description: 'The run does not exist, has not SUCCEEDED, or has no complete checkpoint' })
   register(
-    @Body(new ZodValidationPipe(ModelRegistrationSchema, 'Invalid model registration'))
+    @Body(new ZodValidationPipe(ModelRegistrationSchema, 'Invalid model registration', { in: 'body' }))
     body: z.infer<typeof ModelRegistrationSchema>,
     @CurrentPrincipal() principal: Principal,
   ) {
@@ -58,7 +58,7 @@ export class ModelsController {
   @Responds(200, 'ModelVersions')
   @ApiParam({ name: 'name' })
   versions(
-    @Param('name', new ZodValidationPipe(ModelName, 'Invalid model name', 'name')) name: string,
+    @Param('name', new ZodValidationPipe(ModelName, 'Invalid model name', { field: 'name' })) name: string,
     @CurrentPrincipal() principal: Principal,
   ) {
     return this.models.versions(name, projectForWrites(principal));

@@ -2,6 +2,7 @@ import {
   EvaluateSpecSchema,
   FinetuneSpecSchema,
   PretrainSpecSchema,
+  RunUpdateSchema,
   type HttpContractName,
 } from '@trainyard/contracts';
 import { z } from 'zod';
@@ -11,7 +12,8 @@ import { responseContractSchemas } from './response-schemas';
 type JsonSchema = Record<string, unknown>;
 
 /** The request bodies documented beside the response contracts. */
-type RequestSchemaName = 'PretrainSpec' | 'FinetuneSpec' | 'EvaluateSpec' | 'RunSpec' | 'PipelineSpec' | 'SweepSpec';
+type RequestSchemaName =
+  'PretrainSpec' | 'FinetuneSpec' | 'EvaluateSpec' | 'RunSpec' | 'PipelineSpec' | 'SweepSpec' | 'RunUpdate';
 
 /** A `$ref` into the document's components, for `@ApiBody`/`@ApiResponse`. */
 export function schemaRef(name: RequestSchemaName | HttpContractName): { $ref: string } {
@@ -42,6 +44,7 @@ export function openApiComponentSchemas(): Record<string, JsonSchema> {
       },
     },
     ...pipelineAndSweepSpecSchemas(),
+    RunUpdate: spec(RunUpdateSchema),
   };
   return { ...requests, ...responseContractSchemas() };
 }

@@ -3,6 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { ApiKeyAuthenticator } from '../auth/api-key.authenticator';
 import { tokenOf } from '../auth/api-key.guard';
+import { problem, sendProblem } from '../http/problem-details.filter';
+import { requestIdOf } from '../logging/request-id';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { openApiComponentSchemas } from './openapi-schemas';
 import { CONFIG } from '@trainyard/infrastructure';
@@ -21,16 +23,10 @@ export function setupOpenApi(app: INestApplication): void {
       const token = tokenOf(req);
       void (token ? authenticator.authenticate(token) : Promise.resolve(null)).then((principal) => {
         if (principal) return next();
-        const body = JSON.stringify({
-          statusCode: 401,
-          error: 'Unauthorized',
-          message: 'An API key is required (sign in on the dashboard, or send "Authorization: Bearer <key>")',
-        });
-        res.writeHead(401, {
-          'content-type': 'application/json; charset=utf-8',
-          'www-authenticate': 'Bearer realm="trainyard"',
-        });
-        res.end(body);
+        // Served outside Nest's controllers, so outside its exception filter: answered in the same shape by hand.
+        res.setHeader('www-authenticate', 'Bearer realm="trainyard"');
+        const message = 'An API key is required (sign in on the dashboard, or send "Authorization: Bearer <key>")';
+        sendProblem(res, problem(401, { message }, requestIdOf(req)));
       }, next);
     },
   );

@@ -16,11 +16,10 @@ import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/
 import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds } from '../openapi/response-contract';
 import { RunIdSchema } from '../runs/run-queries';
-import { SpecValidationPipe } from '../validation/spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { PipelinesService } from './pipelines.service';
 
-const pipelineIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid pipeline id', 'id');
+const pipelineIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid pipeline id', { field: 'id' });
 
 @ApiTags('pipelines')
 @Owned('pipeline')
@@ -69,7 +68,7 @@ export class PipelinesController {
     description: 'Redis unavailable: the pretrain could not be queued, so the pipeline FAILED',
   })
   submit(
-    @Body(new SpecValidationPipe(PipelineSpecSchema, 'Invalid pipeline spec')) spec: PipelineSpec,
+    @Body(new ZodValidationPipe(PipelineSpecSchema, 'Invalid pipeline spec', { in: 'body' })) spec: PipelineSpec,
     @CurrentPrincipal() principal: Principal,
   ) {
     return this.pipelines.submit(spec, projectForWrites(principal));

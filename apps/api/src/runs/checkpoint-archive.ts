@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
+import { CHECKPOINT_MANIFEST } from '@trainyard/storage';
 import { pack as tarPack, type Pack } from 'tar-stream';
 
 /** What a checkpoint's folder holds, as the store lists it. */
@@ -9,14 +10,13 @@ export interface ArchivedFile {
   bytes: number;
 }
 
-export const MANIFEST_FILE = 'manifest.json';
 const BLOCK = 512;
 
 /** The manifest first (a reader checks every later file against it as it arrives), then the rest by name. */
 export function archiveOrder(files: ArchivedFile[]): ArchivedFile[] {
   return [...files].sort(
     (a, b) =>
-      Number(b.file === MANIFEST_FILE) - Number(a.file === MANIFEST_FILE) ||
+      Number(b.file === CHECKPOINT_MANIFEST) - Number(a.file === CHECKPOINT_MANIFEST) ||
       (a.file < b.file ? -1 : a.file > b.file ? 1 : 0),
   );
 }

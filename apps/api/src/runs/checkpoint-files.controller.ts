@@ -5,22 +5,28 @@ import { Controller, Get, Inject, Logger, NotFoundException, Param, Query, Res }
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { CheckpointFiles } from '@trainyard/contracts';
 import { CheckpointsRepository } from '@trainyard/db';
-import { keyFromUri, ObjectNotFoundError, type ObjectReadStream, type ObjectStore } from '@trainyard/storage';
+import {
+  CHECKPOINT_MANIFEST,
+  keyFromUri,
+  ObjectNotFoundError,
+  type ObjectReadStream,
+  type ObjectStore,
+} from '@trainyard/storage';
 import { z } from 'zod';
 import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { Owned } from '../auth/auth.decorators';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
-import { archiveOrder, MANIFEST_FILE, streamTar, tarLength } from './checkpoint-archive';
+import { archiveOrder, streamTar, tarLength } from './checkpoint-archive';
 
-const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 const sequencePipe = new ZodValidationPipe(
   z.coerce.number().int().min(0).max(2_147_483_647),
   'Invalid checkpoint sequence',
-  'sequence',
+  { field: 'sequence' },
 );
-const filePipe = new ZodValidationPipe(z.string().min(1).max(500), 'Invalid query', 'file');
+const filePipe = new ZodValidationPipe(z.string().min(1).max(500), 'Invalid query', { field: 'file' });
 
 /**
  * Checkpoint files, served through the API so the browser needs no object-store credentials.
@@ -141,7 +147,7 @@ export class CheckpointFilesController {
       'content-disposition': `attachment; filename="${folder}.tar"`,
       'x-content-type-options': 'nosniff',
       'x-checkpoint-files': String(files.length),
-      'x-checkpoint-manifest': String(files.some((f) => f.file === MANIFEST_FILE)),
+      'x-checkpoint-manifest': String(files.some((f) => f.file === CHECKPOINT_MANIFEST)),
     });
     try {
       await pipeline(Readable.from(tar), res);

@@ -20,7 +20,7 @@ export class RunArtifactsController {
   @RespondsWithoutJson(200, 'image/png')
   @ApiParam({ name: 'id', format: 'uuid' })
   async augmentation(
-    @Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id')) id: string,
+    @Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' })) id: string,
     @Res() res: ServerResponse,
   ): Promise<void> {
     let body: Buffer;

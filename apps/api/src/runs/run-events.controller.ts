@@ -10,10 +10,9 @@ import { RunEventsHub } from './run-events.hub';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
+import { keepSseAlive } from '../http/sse-keepalive';
 
-const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
-/** Keeps proxies from closing an idle stream, and lets a dead client be noticed. */
-const KEEPALIVE_MS = 15_000;
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 
 @ApiTags('runs')
 @Owned('run')
@@ -60,9 +59,9 @@ export class RunEventsController {
     };
     res.on('close', () => stop());
     const unsubscribe = await this.hub.subscribe(id, send);
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    const stopKeepalive = keepSseAlive(res);
     stop = () => {
-      clearInterval(keepalive);
+      stopKeepalive();
       unsubscribe();
       release();
     };

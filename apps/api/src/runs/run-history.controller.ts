@@ -17,7 +17,7 @@ import { Responds } from '../openapi/response-contract';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, type Principal } from '../auth/principal';
 
-const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 
 /**
  * The read side of `/v1/runs` that dashboards use. RunsModule lists this controller first, so

@@ -8,9 +8,9 @@ import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { RunHousekeepingService } from './run-housekeeping.service';
 import { RunIdSchema } from './run-queries';
-import { RunUpdatePipe } from './run-update.pipe';
+import { runUpdatePipe } from './run-update.pipe';
 
-const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 const DeleteQuerySchema = z.strictObject({
   dryRun: z
     .enum(['true', 'false'], 'Expected true or false')
@@ -30,19 +30,10 @@ export class RunHousekeepingController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Rename, tag or annotate a run (Markdown notes); fields left out stay as they are' })
-  @ApiBody({
-    schema: {
-      type: 'object',
-      properties: {
-        name: { type: 'string' },
-        tags: { type: 'array', items: { type: 'string' } },
-        notes: { type: 'string', nullable: true },
-      },
-    },
-  })
+  @ApiBody({ schema: schemaRef('RunUpdate') })
   @Responds(200, 'RunDetailView')
   @ApiParam({ name: 'id', format: 'uuid' })
-  update(@Param('id', runIdPipe) id: string, @Body(new RunUpdatePipe()) change: RunUpdate) {
+  update(@Param('id', runIdPipe) id: string, @Body(runUpdatePipe) change: RunUpdate) {
     return this.housekeeping.update(id, change);
   }
 

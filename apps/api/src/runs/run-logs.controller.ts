@@ -5,6 +5,7 @@ import type { RunLogPage } from '@trainyard/contracts';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
+import { keepSseAlive } from '../http/sse-keepalive';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import {
@@ -19,12 +20,12 @@ import {
 import { RunIdSchema } from './run-queries';
 import { RunLogsService } from './run-logs.service';
 
-const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
-const lastEventIdPipe = new ZodValidationPipe(RunLogCursorSchema.optional(), 'Invalid header', 'Last-Event-ID');
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
+const lastEventIdPipe = new ZodValidationPipe(RunLogCursorSchema.optional(), 'Invalid header', {
+  field: 'Last-Event-ID',
+});
 /** How often a follower looks for new lines: the worker writes them every RUN_LOG_FLUSH_MS (2 s). */
 const FOLLOW_POLL_MS = 1000;
-/** Keeps proxies from closing an idle stream, and lets a dead client be noticed. */
-const KEEPALIVE_MS = 15_000;
 const FOLLOW_BATCH = 500;
 
 /**
@@ -112,11 +113,11 @@ export class RunLogsController {
     res.flushHeaders();
     let closed = false;
     let wake: NodeJS.Timeout | undefined;
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    const stopKeepalive = keepSseAlive(res);
     res.on('close', () => {
       closed = true;
       clearTimeout(wake);
-      clearInterval(keepalive);
+      stopKeepalive();
       release();
     });
     let after = query.after;

@@ -19,7 +19,7 @@ function errorsOf(run: () => unknown): { field: string; message: string }[] {
 
 describe('run parameters', () => {
   it('names the id when a run id is malformed', () => {
-    const pipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
+    const pipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
     expect(pipe.transform('6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5')).toBe('6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5');
     expect(errorsOf(() => pipe.transform('42'))).toEqual([{ field: 'id', message: 'Expected a run id (a UUID)' }]);
   });

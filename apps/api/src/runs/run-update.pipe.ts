@@ -1,29 +1,20 @@
-import { BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
-import { RunUpdateSchema, type RunUpdate } from '@trainyard/contracts';
-import { toFieldErrors, validationErrorBody } from '../validation/field-errors';
-import { hostileInputErrors } from '../validation/hostile-input';
-
-const MESSAGE = 'Invalid run update';
+import { RunUpdateSchema } from '@trainyard/contracts';
+import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 
 /**
  * The body of `PATCH /v1/runs/:id`. Like every body it is checked for hostile input first, except
  * that `notes` are Markdown: their newlines and tabs are text there, not control characters
  * (RunNotesSchema still refuses every other one).
  */
-@Injectable()
-export class RunUpdatePipe implements PipeTransform<unknown, RunUpdate> {
-  transform(value: unknown): RunUpdate {
-    const notes = isRecord(value) && typeof value['notes'] === 'string' ? value['notes'] : undefined;
-    const screened =
-      notes === undefined
-        ? value
-        : { ...(value as Record<string, unknown>), notes: notes.replace(/\r\n|[\n\t]/g, ' ') };
-    const hostile = hostileInputErrors(screened);
-    if (hostile.length) throw new BadRequestException(validationErrorBody(MESSAGE, hostile));
-    const parsed = RunUpdateSchema.safeParse(value);
-    if (!parsed.success) throw new BadRequestException(validationErrorBody(MESSAGE, toFieldErrors(parsed.error)));
-    return parsed.data;
-  }
+export const runUpdatePipe = new ZodValidationPipe(RunUpdateSchema, 'Invalid run update', {
+  in: 'body',
+  screen: markdownNotesAsText,
+});
+
+/** The body with its notes' newlines and tabs as spaces, as the hostile-input check should see it. */
+export function markdownNotesAsText(value: unknown): unknown {
+  if (!isRecord(value) || typeof value['notes'] !== 'string') return value;
+  return { ...value, notes: value['notes'].replace(/\r\n|[\n\t]/g, ' ') };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

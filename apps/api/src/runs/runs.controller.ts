@@ -8,18 +8,19 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { RunSpec } from '@trainyard/contracts';
+import { RunSpecSchema, type RunSpec } from '@trainyard/contracts';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectForWrites, type Principal } from '../auth/principal';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds } from '../openapi/response-contract';
-import { RunSpecValidationPipe } from '../validation/run-spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { IdempotencyKeySchema, RunIdSchema } from './run-queries';
 import { RunsService } from './runs.service';
 
-const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', 'id');
-const idempotencyKeyPipe = new ZodValidationPipe(IdempotencyKeySchema, 'Invalid header', 'Idempotency-Key');
+const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
+const idempotencyKeyPipe = new ZodValidationPipe(IdempotencyKeySchema, 'Invalid header', { field: 'Idempotency-Key' });
+/** Validated with the contracts' schema (the one the worker trusts), so the API never stores a spec a worker would reject. */
+const runSpecPipe = new ZodValidationPipe(RunSpecSchema, 'Invalid run spec', { in: 'body' });
 
 @ApiTags('runs')
 @Owned('run')
@@ -47,7 +48,7 @@ export class RunsController {
   })
   @ApiResponse({ status: 503, description: 'Redis unavailable: the run was marked FAILED' })
   submit(
-    @Body(RunSpecValidationPipe) spec: RunSpec,
+    @Body(runSpecPipe) spec: RunSpec,
     @CurrentPrincipal() principal: Principal,
     @Headers('idempotency-key') idempotencyKey?: string,
   ) {

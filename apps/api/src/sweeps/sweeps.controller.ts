@@ -16,7 +16,6 @@ import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/
 import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds } from '../openapi/response-contract';
 import { RunIdSchema } from '../runs/run-queries';
-import { SpecValidationPipe } from '../validation/spec-validation.pipe';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { SweepsService } from './sweeps.service';
 
@@ -62,7 +61,7 @@ export class SweepsController {
   })
   @ApiResponse({ status: 503, description: 'Redis unavailable: a run that could not be queued was marked FAILED' })
   submit(
-    @Body(new SpecValidationPipe(SweepSpecSchema, 'Invalid sweep spec')) spec: SweepSpec,
+    @Body(new ZodValidationPipe(SweepSpecSchema, 'Invalid sweep spec', { in: 'body' })) spec: SweepSpec,
     @CurrentPrincipal() principal: Principal,
   ) {
     return this.sweeps.submit(spec, projectForWrites(principal));
@@ -75,7 +74,7 @@ export class SweepsController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @Responds(200, 'SweepView', 'The sweep, its run counts by status and its leaderboard')
   @ApiResponse({ status: 404, description: 'No sweep with this id' })
-  detail(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid sweep id', 'id')) id: string) {
+  detail(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid sweep id', { field: 'id' })) id: string) {
     return this.sweeps.detail(id);
   }
 }

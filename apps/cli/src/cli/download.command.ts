@@ -5,16 +5,17 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { TrainyardClient } from '@trainyard/client';
+import type { CheckpointManifest } from '@trainyard/storage';
 import { extract } from 'tar-stream';
 import { formatBytes } from '../progress-line';
 import { arg, int, printJson, str, type Command, type CommandContext } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
 
-/** What a checkpoint's manifest.json lists (libs/storage writes it): every file's sha256 and size. */
-interface CheckpointManifest {
-  files: Record<string, { sha256: string; bytes: number }>;
-}
-
+/**
+ * libs/storage's CHECKPOINT_MANIFEST, written last in every checkpoint: its `files` list every
+ * other file's sha256 and size. Only its type is imported: the `trainyard` commands are a client of
+ * the API and load none of the server's libraries (@trainyard/storage would bring the S3 client).
+ */
 const MANIFEST = 'manifest.json';
 
 export const downloadCommand: Command = {

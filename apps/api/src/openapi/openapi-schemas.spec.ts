@@ -1,0 +1,32 @@
+import { openApiComponentSchemas } from './openapi-schemas';
+
+type JsonSchema = Record<string, unknown>;
+
+/** Every `$ref` anywhere below `value`. */
+function refsIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(refsIn);
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) =>
+    key === '$ref' && typeof inner === 'string' ? [inner] : refsIn(inner),
+  );
+}
+
+describe('the OpenAPI component schemas', () => {
+  const components = openApiComponentSchemas();
+
+  it('documents the PATCH /v1/runs/:id body from RunUpdateSchema, not by hand', () => {
+    const update = components['RunUpdate'] as JsonSchema & { properties: Record<string, JsonSchema> };
+    expect(Object.keys(update.properties).sort()).toEqual(['name', 'notes', 'tags']);
+    // What only the zod schema knows: no other key, the limits of each field.
+    expect(update.additionalProperties).toBe(false);
+    expect(update.properties['notes']).toMatchObject({ nullable: true, maxLength: expect.any(Number) });
+    expect(update.properties['tags']).toMatchObject({ type: 'array', maxItems: expect.any(Number) });
+  });
+
+  it('refers only to components it holds', () => {
+    const missing = refsIn(components)
+      .map((ref) => ref.replace('#/components/schemas/', ''))
+      .filter((name) => !(name in components));
+    expect([...new Set(missing)]).toEqual([]);
+  });
+});
