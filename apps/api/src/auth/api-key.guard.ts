@@ -52,8 +52,6 @@ export class ApiKeyGuard implements CanActivate {
       await this.rateLimiter.enforce(addressSubject(request), response);
       response.setHeader('www-authenticate', 'Bearer realm="trainyard"');
       throw new UnauthorizedException({
-        statusCode: 401,
-        error: 'Unauthorized',
         message: 'An API key is required: send "Authorization: Bearer <key>"',
         errors: [{ field: 'Authorization', message: 'Missing' }],
       });
@@ -74,8 +72,6 @@ export class ApiKeyGuard implements CanActivate {
       (READ_METHODS.has(request.method ?? 'GET') ? 'read' : 'submit');
     if (!hasScope(principal, scope)) {
       throw new ForbiddenException({
-        statusCode: 403,
-        error: 'Forbidden',
         message: `This key lacks the "${scope}" scope`,
         errors: [
           {
@@ -93,8 +89,6 @@ export class ApiKeyGuard implements CanActivate {
 function invalidKey(response: ServerResponse, why: string): UnauthorizedException {
   response.setHeader('www-authenticate', 'Bearer realm="trainyard", error="invalid_token"');
   return new UnauthorizedException({
-    statusCode: 401,
-    error: 'Unauthorized',
     message: 'Invalid API key',
     errors: [{ field: 'Authorization', message: why }],
   });

@@ -67,8 +67,6 @@ export function addressSubject(request: IncomingMessage & { ip?: string }): stri
 function tooManyRequests(retryAfterS: number): HttpException {
   return new HttpException(
     {
-      statusCode: 429,
-      error: 'Too Many Requests',
       message: `Rate limit reached; retry in ${retryAfterS} s`,
       retryAfterSeconds: retryAfterS,
     },

@@ -47,8 +47,6 @@ export class SessionController {
     const principal = this.config.auth.enabled ? await this.authenticator.authenticate(body.key) : null;
     if (this.config.auth.enabled && !principal) {
       throw new UnauthorizedException({
-        statusCode: 401,
-        error: 'Unauthorized',
         message: 'Invalid API key',
         errors: [{ field: 'key', message: 'Unknown or revoked API key' }],
       });
