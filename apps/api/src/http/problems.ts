@@ -2,5 +2,5 @@ import { NotFoundException } from '@nestjs/common';
 
 /** The one 404 for an id that names nothing (or something of another project: the same answer). */
 export function notFound(what: 'run' | 'pipeline' | 'sweep' | 'dataset' | 'API key', id: string): NotFoundException {
-  return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No ${what} with id ${id}` });
+  return new NotFoundException({ message: `No ${what} with id ${id}` });
 }

@@ -24,8 +24,6 @@ export class SseConnectionLimiter {
           : `this server has ${this.total} open (SSE_MAX_PER_PROCESS=${sseConnectionsPerProcess})`;
       throw new HttpException(
         {
-          statusCode: 429,
-          error: 'Too Many Requests',
           message: `Too many live event streams: ${which}; close one first`,
         },
         HttpStatus.TOO_MANY_REQUESTS,
