@@ -72,8 +72,6 @@ export class DatasetSamplesService {
     // Recorded from the folder's own listing; checked again so a bad row cannot name another folder.
     if (className.includes('/') || prefixProblem(`${className}/`) !== null)
       throw new UnprocessableEntityException({
-        statusCode: 422,
-        error: 'Unprocessable Entity',
         message: `Class ${classIndex} of dataset ${id} has a name that is not a folder name`,
       });
     const { store, prefix, root } = await this.open(dataset);
@@ -89,8 +87,6 @@ export class DatasetSamplesService {
       if (error instanceof ObjectNotFoundError) throw this.missing(`Sample #${index} of "${className}" is gone`);
       if (error instanceof SampleTooLargeError)
         throw new PayloadTooLargeException({
-          statusCode: 413,
-          error: 'Payload Too Large',
           message: `Sample #${index} of "${className}" is larger than ${DATASET_SAMPLE_MAX_BYTES} bytes; it is not served`,
         });
       throw error;
@@ -98,15 +94,13 @@ export class DatasetSamplesService {
     const type = sniffImageType(body.subarray(0, 16));
     if (!type)
       throw new UnprocessableEntityException({
-        statusCode: 422,
-        error: 'Unprocessable Entity',
         message: `Sample #${index} of "${className}" is not a PNG, JPEG or WebP image`,
       });
     return { body, type };
   }
 
   private missing(message: string): NotFoundException {
-    return new NotFoundException({ statusCode: 404, error: 'Not Found', message });
+    return new NotFoundException({ message });
   }
 
   /** The store and folder of a dataset: the configured store for S3, its own folder (still under the roots) for a local one. */
@@ -139,8 +133,6 @@ export class DatasetSamplesService {
     } catch (error) {
       if (error instanceof FolderWalkLimitError)
         throw new UnprocessableEntityException({
-          statusCode: 422,
-          error: 'Unprocessable Entity',
           message: error.message,
         });
       throw error;

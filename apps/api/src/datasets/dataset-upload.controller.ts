@@ -44,8 +44,6 @@ export class DatasetUploadController {
     if (mediaType(request.headers['content-type']) !== DATASET_UPLOAD_TYPE) {
       const message = `Send the folder as a tar with Content-Type: ${DATASET_UPLOAD_TYPE}`;
       throw new UnsupportedMediaTypeException({
-        statusCode: 415,
-        error: 'Unsupported Media Type',
         message,
         errors: [{ field: 'Content-Type', message }],
       });

@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import {
-  ConflictException,
-  HttpException,
-  HttpStatus,
-  Inject,
-  Injectable,
-  Logger,
-  UnprocessableEntityException,
-} from '@nestjs/common';
+import { ConflictException, HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { extract } from 'tar-stream';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { DatasetView } from '@trainyard/contracts';
@@ -121,14 +113,12 @@ function tooLarge(maxBytes: number): string {
 
 function taken(name: string): ConflictException {
   const message = `A dataset named "${name}" is already registered`;
-  return new ConflictException({ statusCode: 409, error: 'Conflict', message, errors: [{ field: 'name', message }] });
+  return new ConflictException({ message, errors: [{ field: 'name', message }] });
 }
 
 function refusal(error: UploadRefused): HttpException {
-  const body = {
-    statusCode: error.status,
-    message: 'The upload cannot become a dataset',
-    errors: [{ field: error.field, message: error.message }],
-  };
-  return error.status === 422 ? new UnprocessableEntityException(body) : new HttpException(body, error.status);
+  return new HttpException(
+    { message: 'The upload cannot become a dataset', errors: [{ field: error.field, message: error.message }] },
+    error.status,
+  );
 }

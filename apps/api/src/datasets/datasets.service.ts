@@ -22,8 +22,6 @@ import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 
 function refuse(field: string, why: string): UnprocessableEntityException {
   return new UnprocessableEntityException({
-    statusCode: 422,
-    error: 'Unprocessable Entity',
     message: 'The folder cannot be registered as a dataset',
     errors: [{ field, message: why }],
   });
@@ -71,8 +69,6 @@ export class DatasetsService {
     } catch (error) {
       if (error instanceof DatasetNameTakenError) {
         throw new ConflictException({
-          statusCode: 409,
-          error: 'Conflict',
           message: error.message,
           errors: [{ field: 'name', message: error.message }],
         });

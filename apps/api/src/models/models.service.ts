@@ -4,8 +4,6 @@ import { CheckpointsRepository, ModelVersionsRepository, RunsRepository } from '
 
 function refuse(why: string): UnprocessableEntityException {
   return new UnprocessableEntityException({
-    statusCode: 422,
-    error: 'Unprocessable Entity',
     message: 'The run cannot be registered as a model',
     errors: [{ field: 'runId', message: why }],
   });
@@ -46,8 +44,7 @@ export class ModelsService {
 
   async versions(name: string, project: string): Promise<ModelVersions> {
     const versions = await this.models.versions(name, project);
-    if (versions.length === 0)
-      throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No model named "${name}"` });
+    if (versions.length === 0) throw new NotFoundException({ message: `No model named "${name}"` });
     return { name, versions };
   }
 }
