@@ -53,8 +53,7 @@ export class DashboardController {
 
   private serve(path: string, res: ServerResponse): void {
     const asset = this.assets?.get(path);
-    if (!asset || path === 'index.html')
-      throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No dashboard asset ${path}` });
+    if (!asset || path === 'index.html') throw new NotFoundException({ message: `No dashboard asset ${path}` });
     send(res, asset, 'no-cache');
   }
 }

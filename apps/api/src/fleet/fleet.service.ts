@@ -82,8 +82,6 @@ export class FleetService {
 
 function notRunning(id: string): NotFoundException {
   return new NotFoundException({
-    statusCode: 404,
-    error: 'Not Found',
     message: `No running worker ${id} (unknown, or already stopped)`,
   });
 }

@@ -34,8 +34,6 @@ export class HealthController {
         .filter(([, check]) => !check.ok)
         .map(([name]) => name);
       throw new ServiceUnavailableException({
-        statusCode: 503,
-        error: 'Service Unavailable',
         message: `Not ready: ${failed.join(', ')} failed`,
         ...report,
       });

@@ -119,8 +119,6 @@ export class PipelinesService {
     const pipeline = (await this.pipelines.get(id))!;
     if (pipeline.status === 'SUCCEEDED' || pipeline.status === 'FAILED') {
       throw new ConflictException({
-        statusCode: 409,
-        error: 'Conflict',
         message: `Pipeline ${id} already ${pipeline.status}${pipeline.failureReason ? ` (${pipeline.failureReason})` : ''}; only a RUNNING pipeline can be cancelled`,
         pipelineStatus: pipeline.status,
       });

@@ -76,8 +76,6 @@ export class CheckpointFilesController {
     const listed = await this.store.list(prefix);
     const missing = () =>
       new NotFoundException({
-        statusCode: 404,
-        error: 'Not Found',
         message: `Checkpoint #${sequence} of run ${id} has no file "${file}"`,
       });
     const object = listed.find((o) => o.key === prefix + file);
@@ -133,8 +131,6 @@ export class CheckpointFilesController {
     );
     if (files.length === 0)
       throw new NotFoundException({
-        statusCode: 404,
-        error: 'Not Found',
         message: `Checkpoint #${sequence} of run ${id} has no files in the store`,
       });
     const folder = `${id.slice(0, 8)}-ckpt${sequence}`;
@@ -166,8 +162,6 @@ export class CheckpointFilesController {
     const row = await this.checkpoints.bySequence(runId, sequence);
     if (!row || row.status !== 'COMPLETE') {
       throw new NotFoundException({
-        statusCode: 404,
-        error: 'Not Found',
         message: `Run ${runId} has no complete checkpoint #${sequence}`,
       });
     }

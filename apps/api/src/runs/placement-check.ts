@@ -28,8 +28,6 @@ export class PlacementCheck {
       `None of the ${live} live workers serves resource class "${resourceClass}"${memory}; ` +
       'start one that does (WORKER_RESOURCE_CLASSES, a GPU node), ask for less, or set QUEUE_UNSERVABLE_RUNS=true to queue it anyway';
     throw new UnprocessableEntityException({
-      statusCode: 422,
-      error: 'Unprocessable Entity',
       message,
       errors: [{ field: `${field}resources`, message }],
     });

@@ -29,8 +29,6 @@ export class RunArtifactsController {
     } catch (error) {
       if (!(error instanceof ObjectNotFoundError)) throw error;
       throw new NotFoundException({
-        statusCode: 404,
-        error: 'Not Found',
         message: `Run ${id} has no augmentation sample (no augmentation, or not started yet)`,
       });
     }

@@ -76,8 +76,6 @@ export class RunHousekeepingService {
     } catch (err) {
       if (!(err instanceof FolderWalkLimitError)) throw err;
       throw new UnprocessableEntityException({
-        statusCode: 422,
-        error: 'Unprocessable Entity',
         message: `Run ${id} has too many objects to delete in one request: ${err.message}`,
       });
     }
@@ -96,8 +94,6 @@ function deletable(
 
 function blocked(id: string, blockers: RunDeletionBlocker[]): ConflictException {
   return new ConflictException({
-    statusCode: 409,
-    error: 'Conflict',
     message: `Run ${id} cannot be deleted: ${blockers.map((b) => b.message).join('; ')}`,
     errors: blockers.map((b) => ({ field: b.reason, message: b.message })),
     blockers,

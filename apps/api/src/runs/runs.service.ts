@@ -111,8 +111,6 @@ export class RunsService {
   private async replay(earlier: IdempotentRun<RunCreated>, hash: string, idempotencyKey: string): Promise<RunCreated> {
     if (earlier.requestHash !== hash) {
       throw new UnprocessableEntityException({
-        statusCode: 422,
-        error: 'Unprocessable Entity',
         message: 'The Idempotency-Key was already used with a different request body',
         errors: [
           {
@@ -219,8 +217,6 @@ const ENQUEUE_FAILURE = 'Could not enqueue the run: ';
 
 function enqueueFailed(id: string, reason: string): ServiceUnavailableException {
   return new ServiceUnavailableException({
-    statusCode: 503,
-    error: 'Service Unavailable',
     message: `Run ${id} was recorded but could not be queued, so it was marked FAILED; submit it again once Redis is back`,
     runId: id,
     reason,

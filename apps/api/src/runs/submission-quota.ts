@@ -96,8 +96,6 @@ export class SubmissionQuota {
     const images = runs.reduce((sum, run) => sum + imagesRequested(run.spec, run.folderImages), 0);
     if (images > limit) {
       throw new UnprocessableEntityException({
-        statusCode: 422,
-        error: 'Unprocessable Entity',
         message: 'The request asks for more training than one request may',
         errors: [
           {
@@ -112,8 +110,6 @@ export class SubmissionQuota {
     if (waiting + runs.length > quota) {
       throw new HttpException(
         {
-          statusCode: 429,
-          error: 'Too Many Requests',
           message: `Project "${project}" has ${waiting} runs waiting; ${runs.length} more would pass its quota of ${quota} (QUOTA_QUEUED_RUNS). Submit again as runs start.`,
           errors: [{ field: 'project', message: `Queued-runs quota ${quota} reached` }],
         },
