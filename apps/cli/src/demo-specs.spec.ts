@@ -15,7 +15,11 @@ describe('demoSpecs', () => {
       throw new Error('the demo pretrain is not a conv autoencoder');
     expect(parsed.spec.model).toMatchObject({ loss: 'binaryCrossentropy', latentActivation: 'linear' });
     expect(parsed.spec.training.earlyStopping).toMatchObject({ metric: 'val_mse' });
-    const [scratch, pretrained] = [finetune(null), finetune('00000000-0000-4000-8000-000000000000')];
-    expect({ ...scratch.model, baseRunId: undefined }).toEqual({ ...pretrained.model, baseRunId: undefined });
+    const modelOf = (baseRunId: string | null) => {
+      const run = parseRunSpec(finetune(baseRunId));
+      if (!run.ok || run.spec.kind !== 'finetune') throw new Error('the demo fine-tune does not parse');
+      return { ...run.spec.model, baseRunId: undefined };
+    };
+    expect(modelOf(null)).toEqual(modelOf('00000000-0000-4000-8000-000000000000'));
   });
 });
