@@ -10,44 +10,27 @@
 // augmentation alone on decoded images in memory, and the peak RSS of the small and the large
 // version under the same stream settings (the memory bound does not depend on the dataset size).
 import { fork } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SHAPE_CLASSES } from '@trainyard/contracts';
 import {
   augmentationKernel,
-  AugmentationSpecSchema,
   createBatchPipeline,
   createPackedPipeline,
-  drawShape,
-  mulberry32,
   packImageFolder,
   PACKED_ROOT,
   readPackedManifest,
 } from '@trainyard/datasets';
 import { LocalObjectStore, S3ObjectStore } from '@trainyard/storage';
 import { startS3TestServer } from '@trainyard/storage/testing';
-import sharp from 'sharp';
+import { writeSyntheticImageFolder } from './data-folder';
+import { BENCH_AUGMENTATION, numberFlag as flag } from './data-settings';
 
-const AUGMENTATION = AugmentationSpecSchema.parse({
-  shearRange: 20,
-  zoomRange: 0.2,
-  horizontalFlip: true,
-  rotationRange: 15,
-  widthShiftRange: 0.1,
-  heightShiftRange: 0.1,
-  brightnessRange: [0.8, 1.2],
-});
 const BATCH = 32;
 const SHUFFLE_BUFFER = 1000;
 const READ_AHEAD = 2;
 const SHARD_BYTES = 4 * 1024 * 1024;
 const PREFETCH = 4;
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 interface Job {
   endpoint: string;
@@ -84,7 +67,7 @@ async function child(job: Job): Promise<JobResult> {
     imageShape: shape,
     fit: 'cover',
     batchSize: BATCH,
-    augmentation: job.mode === 'augmented' ? AUGMENTATION : null,
+    augmentation: job.mode === 'augmented' ? BENCH_AUGMENTATION : null,
     seed: 1,
     shuffleBuffer: SHUFFLE_BUFFER,
     readAhead: READ_AHEAD,
@@ -116,7 +99,7 @@ async function child(job: Job): Promise<JobResult> {
         dataset: { images: images0, labels: new Int32Array(count), count, imageShape: shape },
         batchSize: BATCH,
         seed: 1,
-        augmentation: AUGMENTATION,
+        augmentation: BENCH_AUGMENTATION,
         threads: job.threads,
         prefetch: 8,
       });
@@ -161,27 +144,6 @@ function runChild(job: Job): Promise<JobResult> {
   });
 }
 
-/** Writes the JPEGs to a local folder (packed from there: s3rver cannot page through a listing of thousands). */
-async function writeJpegs(root: string, count: number, seed: number): Promise<number> {
-  const size = 256;
-  const random = mulberry32(seed);
-  const pixels = new Float32Array(size * size * 3);
-  const bytes = Buffer.alloc(size * size * 3);
-  let total = 0;
-  for (const name of SHAPE_CLASSES) await mkdir(join(root, name), { recursive: true });
-  for (let i = 0; i < count; i++) {
-    const cls = i % SHAPE_CLASSES.length;
-    drawShape(pixels, 0, cls, size, 3, 0.15, random);
-    for (let p = 0; p < bytes.length; p++) bytes[p] = Math.round(pixels[p] * 255);
-    const jpeg = await sharp(bytes, { raw: { width: size, height: size, channels: 3 } })
-      .jpeg({ quality: 90 })
-      .toBuffer();
-    total += jpeg.length;
-    await writeFile(join(root, SHAPE_CLASSES[cls], `${String(i).padStart(6, '0')}.jpg`), jpeg);
-  }
-  return total;
-}
-
 export async function streamBench(): Promise<void> {
   const count = flag('stream-images', 1000);
   const size = flag('stream-size', 224);
@@ -194,8 +156,10 @@ export async function streamBench(): Promise<void> {
   try {
     const s3 = store(server.endpoint, server.bucket);
     let started = process.hrtime.bigint();
-    const small = await writeJpegs(join(dir, 'small'), count, 1);
-    const large = augmentRowsOnly ? 0 : await writeJpegs(join(dir, 'large'), 4 * count, 2);
+    const small = await writeSyntheticImageFolder(join(dir, 'small'), count, 256, { format: 'jpeg', seed: 1 });
+    const large = augmentRowsOnly
+      ? 0
+      : await writeSyntheticImageFolder(join(dir, 'large'), 4 * count, 256, { format: 'jpeg', seed: 2 });
     const secs = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
     say(
       `wrote ${count}${augmentRowsOnly ? '' : ` + ${4 * count}`} JPEGs (256×256, ${(small / count / 1024).toFixed(1)} KB each) in ${secs(started).toFixed(1)} s; target ${size}×${size}×3, batch ${BATCH}`,

@@ -8,37 +8,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassifierSchema } from '@trainyard/contracts';
-import {
-  AugmentationSpecSchema,
-  type BatchSource,
-  createBatchPipeline,
-  type ImageFolderDataset,
-  loadImageFolder,
-} from '@trainyard/datasets';
+import { type BatchSource, createBatchPipeline, type ImageFolderDataset, loadImageFolder } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import { LocalObjectStore } from '@trainyard/storage';
 import { buildClassifier } from '@trainyard/training';
 import { writeSyntheticImageFolder } from './data-folder';
+import { BENCH_AUGMENTATION, numberFlag as flag } from './data-settings';
 import { streamBench } from './data-stream';
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 const rate = (n: number, s: number) => `${(n / s).toFixed(0).padStart(7)} images/s`;
-
-/** The Keras recipe of the design doc, plus rotation and shifts: a heavy but ordinary setting. */
-const AUGMENTATION = AugmentationSpecSchema.parse({
-  shearRange: 20,
-  zoomRange: 0.2,
-  horizontalFlip: true,
-  rotationRange: 15,
-  widthShiftRange: 0.1,
-  heightShiftRange: 0.1,
-  brightnessRange: [0.8, 1.2],
-});
 
 async function pipelineRate(
   source: BatchSource,
@@ -51,7 +30,7 @@ async function pipelineRate(
     dataset: source,
     batchSize: batch,
     seed: 1,
-    augmentation: augment ? AUGMENTATION : null,
+    augmentation: augment ? BENCH_AUGMENTATION : null,
     threads,
     prefetch: 8,
   });
@@ -124,7 +103,7 @@ async function main(): Promise<void> {
         dataset: source,
         batchSize: batch,
         seed: 2,
-        augmentation: augment ? AUGMENTATION : null,
+        augmentation: augment ? BENCH_AUGMENTATION : null,
         threads,
         prefetch: 4,
       });
