@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { type RunSpecInput, RunSpecSchema } from '@trainyard/contracts';
 import { CheckpointStore, filesToModelArtifacts, LocalObjectStore } from '@trainyard/storage';
-import { startTrainingProcess, type TrainingProcessHandle } from './start-training-process';
+import type { TrainingProcessHandle } from './start-training-process';
+import { collectTrainingProcess } from './testing/collect-training-process';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 
 // Needs the compiled training process: `node tools/build.mjs libs` (the test command builds first).
@@ -37,22 +38,15 @@ describe('resume and preemption in the training process', () => {
     input: Input,
     onEvent: (e: TrainingEvent, handle: TrainingProcessHandle) => void = () => undefined,
   ) {
-    const events: TrainingEvent[] = [];
-    const handle: TrainingProcessHandle = startTrainingProcess(
+    const { outcome, events, of } = await collectTrainingProcess(
       {
         firstCheckpointSequence: 1,
         ...input,
         spec: RunSpecSchema.parse(input.spec),
         storage: { driver: 'local', root },
       },
-      (e) => {
-        events.push(e);
-        onEvent(e, handle);
-      },
+      onEvent,
     );
-    const outcome = await handle.done;
-    const of = <T extends TrainingEvent['type']>(type: T) =>
-      events.filter((e): e is Extract<TrainingEvent, { type: T }> => e.type === type);
     const points = of('metrics').flatMap((e) => e.points);
     const steps = points.filter((p) => p.name === 'batch_loss').map((p) => p.step);
     const loss = (epoch: number) => points.find((p) => p.name === 'loss' && p.epoch === epoch)?.value;

@@ -6,6 +6,7 @@ import { type ClassificationReport, type RunSpecInput, RunSpecSchema } from '@tr
 import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
 import { prestartTrainingProcess, startTrainingProcess, type TrainingProcessOptions } from './start-training-process';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
+import { collectTrainingProcess } from './testing/collect-training-process';
 import type { TrainingOutputLine } from './training-output';
 
 // Needs the compiled training process: `node tools/build.mjs libs` (the test command builds first).
@@ -23,17 +24,12 @@ async function train(
   onEvent: (event: TrainingEvent, handle: ReturnType<typeof startTrainingProcess>) => void = () => undefined,
   options: TrainingProcessOptions = {},
 ) {
-  const events: TrainingEvent[] = [];
   const output: TrainingOutputLine[] = [];
-  const handle = startTrainingProcess(
-    { ...input, spec: RunSpecSchema.parse(input.spec) },
-    (e) => {
-      events.push(e);
-      onEvent(e, handle);
-    },
-    { onOutput: (line) => output.push(line), ...options },
-  );
-  return { outcome: await handle.done, events, output, handle };
+  const run = await collectTrainingProcess({ ...input, spec: RunSpecSchema.parse(input.spec) }, onEvent, {
+    onOutput: (line) => output.push(line),
+    ...options,
+  });
+  return { outcome: run.outcome, events: run.events, output, handle: run.handle };
 }
 
 describe('startTrainingProcess', () => {

@@ -6,7 +6,8 @@ import { type RunSpecInput, RunSpecSchema } from '@trainyard/contracts';
 import { packImageFolder } from '@trainyard/datasets';
 import { LocalObjectStore } from '@trainyard/storage';
 import sharp from 'sharp';
-import { startTrainingProcess, type TrainingProcessHandle } from './start-training-process';
+import type { TrainingProcessHandle } from './start-training-process';
+import { collectTrainingProcess } from './testing/collect-training-process';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 
 // Needs the compiled training process and packed-batch thread: `node tools/build.mjs libs`.
@@ -33,8 +34,7 @@ describe('a streamed fine-tune preempted mid-epoch resumes at the exact data pos
     input: Partial<TrainingJobInput>,
     onEvent: (e: TrainingEvent, h: TrainingProcessHandle) => void,
   ) {
-    const events: TrainingEvent[] = [];
-    const handle: TrainingProcessHandle = startTrainingProcess(
+    const { outcome, of } = await collectTrainingProcess(
       {
         runId: randomUUID(),
         firstCheckpointSequence: 1,
@@ -43,14 +43,8 @@ describe('a streamed fine-tune preempted mid-epoch resumes at the exact data pos
         storage: { driver: 'local', root },
         cacheDir: join(root, 'cache'),
       },
-      (e) => {
-        events.push(e);
-        onEvent(e, handle);
-      },
+      onEvent,
     );
-    const outcome = await handle.done;
-    const of = <T extends TrainingEvent['type']>(type: T) =>
-      events.filter((e): e is Extract<TrainingEvent, { type: T }> => e.type === type);
     const points = of('metrics').flatMap((e) => e.points);
     const batchLoss = new Map(points.filter((p) => p.name === 'batch_loss').map((p) => [p.step, p.value]));
     return { outcome, of, batchLoss };
