@@ -7,13 +7,7 @@ import type { RunSpecInput } from '@trainyard/contracts';
 import { PackedManifestSchema, packImageFolder } from '@trainyard/datasets';
 import { type Database, DatasetsRepository, openDatabase } from '@trainyard/db';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
-import {
-  createObjectStore,
-  LocalObjectStore,
-  type ObjectStore,
-  packedManifestKey,
-  packedShardKey,
-} from '@trainyard/storage';
+import { LocalObjectStore, type ObjectStore, packedManifestKey, packedShardKey } from '@trainyard/storage';
 import { type S3TestServer, startS3TestServer } from '@trainyard/storage/testing';
 import { Cluster, TERMINAL } from '../e2e/cluster';
 import { writeColourFolder } from '../e2e/image-folder-fixtures';
@@ -87,14 +81,7 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
     s3 = await startS3TestServer();
     fresh = await createFreshDatabase();
     db = await openDatabase({ url: fresh.url, embeddedPath: '' }, { log: () => undefined });
-    store = await createObjectStore({
-      driver: 's3',
-      endpoint: s3.endpoint,
-      accessKey: s3.accessKey,
-      secretKey: s3.secretKey,
-      bucket: s3.bucket,
-      region: 'us-east-1',
-    });
+    store = await s3.objectStore();
     await writeColourFolder(store, prefix, 4);
     mkdirSync(localFolder, { recursive: true });
     await writeColourFolder(new LocalObjectStore(localFolder), '', 4);

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { authorizedFetch, createFreshDatabase, testAdminKey, type FreshDatabase } from '@trainyard/db/testing';
 import { startS3TestServer } from '@trainyard/storage/testing';
-import { CheckpointStore, createObjectStore, type ObjectStore } from '@trainyard/storage';
+import { CheckpointStore, type ObjectStore } from '@trainyard/storage';
 import { TERMINAL_RUN_STATUSES, type RunSpecInput } from '@trainyard/contracts';
 import { freePort, startApp, waitFor, type AppProcess } from './processes';
 
@@ -77,14 +77,7 @@ export class Cluster {
     );
     this.pg = new Client({ connectionString: this.database.url });
     await this.pg.connect();
-    this.store = await createObjectStore({
-      driver: 's3',
-      endpoint: this.s3.endpoint,
-      accessKey: this.s3.accessKey,
-      secretKey: this.s3.secretKey,
-      bucket: this.s3.bucket,
-      region: 'us-east-1',
-    });
+    this.store = await this.s3.objectStore();
     this.checkpoints = new CheckpointStore(this.store);
   }
 

@@ -9,7 +9,7 @@ import {
   type ServerSentEvent,
 } from '@trainyard/db/testing';
 import { startS3TestServer } from '@trainyard/storage/testing';
-import { createObjectStore, keyFromUri, type ObjectStore } from '@trainyard/storage';
+import { keyFromUri, type ObjectStore } from '@trainyard/storage';
 import type { FinetuneResult, RunLogLine, RunLogPage, RunSpecInput } from '@trainyard/contracts';
 import { freePort, startApp, waitFor, type AppProcess } from './processes';
 
@@ -67,14 +67,7 @@ describe('a pretrain and a fine-tune travel API → BullMQ → worker → S3/Pos
     );
     pg = new Client({ connectionString: database.url });
     await pg.connect();
-    store = await createObjectStore({
-      driver: 's3',
-      endpoint: s3.endpoint,
-      accessKey: s3.accessKey,
-      secretKey: s3.secretKey,
-      bucket: s3.bucket,
-      region: 'us-east-1',
-    });
+    store = await s3.objectStore();
   }, 120_000);
 
   afterAll(async () => {

@@ -14,13 +14,7 @@ import {
   type Fence,
 } from '@trainyard/db';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
-import {
-  CheckpointStore,
-  createObjectStore,
-  LocalObjectStore,
-  runLogChunkKey,
-  type ObjectStore,
-} from '@trainyard/storage';
+import { CheckpointStore, LocalObjectStore, runLogChunkKey, type ObjectStore } from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
 import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 
@@ -52,7 +46,7 @@ describe.each(['local', 's3'] as const)('OrphanCheckpointSweeper (PostgreSQL, %s
     db = await openDatabase({ url: fresh.url, embeddedPath: '' });
     if (kind === 's3') {
       s3 = await startS3TestServer();
-      objects = await createObjectStore({ driver: 's3', ...s3, region: 'us-east-1' });
+      objects = await s3.objectStore();
     } else {
       folder = await mkdtemp(join(tmpdir(), 'trainyard-orphans-'));
       objects = new LocalObjectStore(folder);

@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import { createObjectStore } from '../create-object-store';
+import type { ObjectStore } from '../object-store';
 
 export interface S3TestServer {
   /** http://127.0.0.1:<port> — pass as S3_ENDPOINT. */
@@ -10,6 +12,8 @@ export interface S3TestServer {
   secretKey: string;
   /** Already created. */
   bucket: string;
+  /** The S3 object store of its bucket, as the API and workers build it from their settings. */
+  objectStore(): Promise<ObjectStore>;
   /** Closes the server and deletes its files. */
   stop(): Promise<void>;
 }
@@ -37,11 +41,14 @@ export async function startS3TestServer(options: { bucket?: string } = {}): Prom
     throw error;
   }
   let stopped = false;
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  const [accessKey, secretKey] = ['S3RVER', 'S3RVER'];
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    accessKey: 'S3RVER',
-    secretKey: 'S3RVER',
+    endpoint,
+    accessKey,
+    secretKey,
     bucket,
+    objectStore: () => createObjectStore({ driver: 's3', endpoint, accessKey, secretKey, bucket, region: 'us-east-1' }),
     async stop() {
       if (stopped) return;
       stopped = true;
