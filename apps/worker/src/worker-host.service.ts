@@ -16,9 +16,11 @@ import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { Reconciler } from './reconciler.service';
 import { TrainingProcessor } from './training.processor';
-import { WorkerReadiness } from './worker-readiness';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG, REDIS } from '@trainyard/infrastructure';
+
+/** Where a worker is in its life (GET /readyz of its metrics port): it takes jobs only while `consuming`. */
+export type WorkerReadinessState = 'starting' | 'consuming' | 'draining' | 'stopping';
 
 /**
  * Owns the BullMQ worker: refuses an evicting Redis, starts consuming and reconciling at
@@ -38,6 +40,18 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   private drain?: DrainOrder;
   private shuttingDown = false;
 
+  /**
+   * Where this worker is in its life, answered at GET /readyz on its metrics port: it takes jobs
+   * only while `consuming`, so a Kubernetes rollout counts a new worker pod available only once it
+   * consumes, and a drained or stopping one shows as not ready. Liveness (/healthz) does not
+   * depend on it.
+   */
+  get readiness(): WorkerReadinessState {
+    if (this.shuttingDown) return 'stopping';
+    if (this.drain) return 'draining';
+    return this.consumers ? 'consuming' : 'starting';
+  }
+
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
@@ -48,7 +62,6 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly reconciler: Reconciler,
     private readonly devices: WorkerDevices,
     private readonly prestarted: PrestartedProcesses,
-    private readonly readiness: WorkerReadiness,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -90,7 +103,6 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       process: (job, token) => this.processor.process(job, token),
     });
     this.consumers.start();
-    this.readiness.state = 'consuming';
     this.prestarted.resume();
     this.reconciler.start();
     this.logger.log(
@@ -110,7 +122,6 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   private async startDrain(order: DrainOrder): Promise<void> {
     const first = !this.drain;
     this.drain = order;
-    this.readiness.state = 'draining';
     await this.consumers!.pause(); // takes no new job; the held ones go on
     this.prestarted.pause();
     const held =
@@ -138,7 +149,6 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
 
   private async endDrain(): Promise<void> {
     this.drain = undefined;
-    this.readiness.state = 'consuming';
     this.active.allowTraining();
     this.prestarted.resume();
     await this.consumers!.resume();
@@ -147,7 +157,6 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.shuttingDown = true;
-    this.readiness.state = 'stopping';
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.prestarted.pause();
     // The fleet page shows this worker draining until it has stopped.

@@ -18,7 +18,6 @@ import { RunInputsResolver } from './run-inputs.resolver';
 import { RunLogs } from './run-logs/run-logs';
 import { TrainingProcessor } from './training.processor';
 import { WorkerHost } from './worker-host.service';
-import { WorkerReadiness } from './worker-readiness';
 import { CHECKPOINT_STORE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 
 @Module({})
@@ -51,7 +50,6 @@ export class WorkerModule {
         TrainingProcessor,
         Reconciler,
         WorkerHost,
-        WorkerReadiness,
         WorkerMetrics,
         WorkerMetricsServer,
       ],

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { WorkerReadiness } from '../worker-readiness';
+import { WorkerHost } from '../worker-host.service';
 import { WorkerMetrics } from './worker-metrics';
 import { CONFIG } from '@trainyard/infrastructure';
 
@@ -21,7 +21,7 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly metrics: WorkerMetrics,
-    private readonly readiness: WorkerReadiness,
+    private readonly host: WorkerHost,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -38,8 +38,8 @@ export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicatio
         return;
       }
       if (path === '/readyz') {
-        const { ready, state } = this.readiness;
-        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${state}\n`);
+        const state = this.host.readiness;
+        res.writeHead(state === 'consuming' ? 200 : 503, { 'content-type': 'text/plain' }).end(`${state}\n`);
         return;
       }
       this.metrics.registry.metrics().then(
