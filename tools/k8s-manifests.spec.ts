@@ -225,7 +225,7 @@ describe('deploy/k8s', () => {
       expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(env.WORKER_METRICS_PORT);
       expect(env.WORKER_METRICS_HOST).toBe('0.0.0.0');
       expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'metrics' });
-      // Ready only while consuming (WorkerReadiness: not starting, drained or stopping).
+      // Ready only while consuming (WorkerHost.readiness: not starting, drained or stopping).
       expect(c.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', port: 'metrics' });
       expect(w.spec.template.metadata).toMatchObject({
         annotations: { 'prometheus.io/port': String(env.WORKER_METRICS_PORT) },
