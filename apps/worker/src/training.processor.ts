@@ -31,6 +31,7 @@ import { PipelineAdvancer } from './pipeline.advancer';
 import { RunEventsApplier } from './run-events.applier';
 import { RunInputsResolver } from './run-inputs.resolver';
 import { RunLogs } from './run-logs/run-logs';
+import { standInTraining, trainsWithoutProcess } from './stand-in-training';
 import type { TrainingContext } from './training-context';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG } from '@trainyard/infrastructure';
@@ -48,6 +49,8 @@ const WAIT_ELSEWHERE_MS = 5000;
 @Injectable()
 export class TrainingProcessor {
   private readonly logger = new Logger(TrainingProcessor.name);
+  /** Test-only: bench:dispatch's orchestration with the training process left out. */
+  private readonly withoutProcess = trainsWithoutProcess();
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -216,13 +219,15 @@ export class TrainingProcessor {
     const { runId } = input;
     const onEvent = this.metrics.instrument(runId, (event) => this.applier.apply(context, event));
     const onOutput = (line: TrainingOutputLine) => context.log.output(line);
-    const handle = prestarted
-      ? prestarted.train(input, onEvent, { onOutput })
-      : startTrainingProcess(input, onEvent, {
-          onOutput,
-          env: device.env,
-          heartbeatTimeoutMs: this.config.worker.childHeartbeatTimeoutMs,
-        });
+    const handle = this.withoutProcess
+      ? standInTraining()
+      : prestarted
+        ? prestarted.train(input, onEvent, { onOutput })
+        : startTrainingProcess(input, onEvent, {
+            onOutput,
+            env: device.env,
+            heartbeatTimeoutMs: this.config.worker.childHeartbeatTimeoutMs,
+          });
     context.log.log(
       this.logger,
       `run ${runId} attempt ${attempt} trains in process ${handle.pid ?? '(not started)'}${device.label}${prestarted ? ' (prestarted)' : ''}`,

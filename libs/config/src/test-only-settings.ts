@@ -8,6 +8,11 @@ export const TEST_ONLY_SETTINGS = {
   fakeTfjsNodeGpu: 'TRAINYARD_TEST_FAKE_TFJS_NODE_GPU',
   /** A file path: the first training process to create that file stops answering at its first metrics event. */
   childHangOnce: 'TRAINYARD_TEST_CHILD_HANG_ONCE',
+  /**
+   * `1`: the worker gives every attempt to a stand-in that trains nothing and succeeds at once, in
+   * place of a training process, so `bench:dispatch` measures what orchestration alone sustains.
+   */
+  noTrainingProcess: 'TRAINYARD_TEST_NO_TRAINING_PROCESS',
 } as const;
 
 export type TestOnlySetting = keyof typeof TEST_ONLY_SETTINGS;

@@ -3,6 +3,7 @@ import type { TrainyardConfig } from '@trainyard/config';
 import { CONFIG } from '@trainyard/infrastructure';
 import { prestartTrainingProcess, type PrestartedTrainingProcess } from '@trainyard/training/supervisor';
 import { ActiveTrainings } from '../active-trainings';
+import { trainsWithoutProcess } from '../stand-in-training';
 import { WorkerDevices, type DeviceLease } from './worker-devices';
 
 /** Spares that die before their attempt this many times in a row stop the prestarting (a broken backend). */
@@ -38,7 +39,7 @@ export class PrestartedProcesses {
   ) {}
 
   get enabled(): boolean {
-    return this.config.worker.prestart && this.earlyDeaths < MAX_EARLY_DEATHS;
+    return this.config.worker.prestart && !trainsWithoutProcess() && this.earlyDeaths < MAX_EARLY_DEATHS;
   }
 
   /** Starts keeping spares (at bootstrap, and when a drain is taken back). */

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import type { Cluster } from '../e2e/cluster';
+import { oneStepPretrain } from './dispatch-orchestration';
+
+export interface ThroughputFigures {
+  runs: number;
+  /** Runs per second from the first submit to the last 201. */
+  acceptedPerS: number;
+  /** Runs per second from the first submit to the last SUCCEEDED. */
+  runsPerS: number;
+  /** submit → SUCCEEDED per run, ms, sorted (queueing included). */
+  submitToSucceededMs: number[];
+}
+
+const POLL_MS = 50;
+
+/**
+ * Submits `runs` runs at once over HTTP, as raw BullMQ adds its jobs, and waits until PostgreSQL
+ * has every one SUCCEEDED. Meant for a worker that leaves the training process out
+ * (TRAINYARD_TEST_NO_TRAINING_PROCESS): each run then costs only what orchestration does.
+ * Completion is read from PostgreSQL, one query per poll, so the waiting does not load the API.
+ */
+export async function measureThroughput(cluster: Cluster, runs: number): Promise<ThroughputFigures> {
+  const batch = randomUUID().slice(0, 8);
+  const submitted = new Map<string, number>();
+  const started = Date.now();
+  let lastAccepted = started;
+  await Promise.all(
+    Array.from({ length: runs }, async (_, i) => {
+      const at = Date.now();
+      const id = await cluster.submit(oneStepPretrain(`throughput ${batch} ${i}`));
+      submitted.set(id, at);
+      lastAccepted = Math.max(lastAccepted, Date.now());
+    }),
+  );
+  const ids = [...submitted.keys()];
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const { rows } = await cluster.pg.query(
+      `SELECT count(*) FILTER (WHERE status = 'SUCCEEDED')::int AS succeeded,
+              count(*) FILTER (WHERE status IN ('FAILED', 'CANCELLED'))::int AS ended_otherwise
+       FROM runs WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const { succeeded, ended_otherwise: endedOtherwise } = rows[0] as { succeeded: number; ended_otherwise: number };
+    if (endedOtherwise > 0) throw new Error(`${endedOtherwise} of the ${runs} runs ended other than SUCCEEDED`);
+    if (succeeded === runs) break;
+    if (Date.now() > deadline) throw new Error(`only ${succeeded} of ${runs} runs SUCCEEDED after 10 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  const ended = (await cluster.pg.query(`SELECT id, ended_at FROM runs WHERE id = ANY($1::uuid[])`, [ids])).rows as {
+    id: string;
+    ended_at: Date;
+  }[];
+  const lastSucceeded = Math.max(...ended.map((r) => r.ended_at.getTime()));
+  return {
+    runs,
+    acceptedPerS: runs / ((lastAccepted - started) / 1000),
+    runsPerS: runs / ((lastSucceeded - started) / 1000),
+    submitToSucceededMs: ended.map((r) => r.ended_at.getTime() - submitted.get(r.id)!).sort((a, b) => a - b),
+  };
+}
