@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { DEFAULT_JOB_OPTIONS } from '@trainyard/queue';
 import { REDIS } from '../e2e/cluster';
+import { cpuPerUnit, readCpu, type CpuSource } from './cpu-usage';
 
 export interface RawBullmqFigures {
   jobs: number;
@@ -10,6 +11,8 @@ export interface RawBullmqFigures {
   burstMs: number[];
   /** add → completed, ms, sorted, one job at a time (no queueing). */
   oneAtATimeMs: number[];
+  /** CPU per job in the burst, of each of `cpuSources`. */
+  burstCpu: ReturnType<typeof cpuPerUnit>;
 }
 
 /**
@@ -21,6 +24,7 @@ export async function measureRawBullmq(
   jobs: number,
   oneAtATime: number,
   concurrency: number,
+  cpuSources: CpuSource[],
 ): Promise<RawBullmqFigures> {
   const name = `bench-dispatch-${randomUUID()}`;
   const connection = { ...REDIS, maxRetriesPerRequest: null };
@@ -49,14 +53,17 @@ export async function measureRawBullmq(
     const oneAtATimeMs: number[] = [];
     for (let i = 0; i < oneAtATime; i++) oneAtATimeMs.push(await addOne());
 
+    const cpuBefore = await readCpu(cpuSources);
     const started = performance.now();
     const burstMs = await Promise.all(Array.from({ length: jobs }, addOne));
     const wallS = (performance.now() - started) / 1000;
+    const burstCpu = cpuPerUnit(cpuBefore, await readCpu(cpuSources), jobs);
     return {
       jobs,
       jobsPerS: jobs / wallS,
       burstMs: burstMs.sort((a, b) => a - b),
       oneAtATimeMs: oneAtATimeMs.sort((a, b) => a - b),
+      burstCpu,
     };
   } finally {
     await worker.close();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from '../e2e/cluster';
+import { cpuPerUnit, readCpu, type CpuSource } from './cpu-usage';
 import { oneStepPretrain } from './dispatch-orchestration';
 
 export interface ThroughputFigures {
@@ -10,6 +11,8 @@ export interface ThroughputFigures {
   runsPerS: number;
   /** submit → SUCCEEDED per run, ms, sorted (queueing included). */
   submitToSucceededMs: number[];
+  /** CPU per run, of each of `cpuSources`, from the first submit to the last SUCCEEDED. */
+  cpu: ReturnType<typeof cpuPerUnit>;
 }
 
 const POLL_MS = 50;
@@ -20,8 +23,13 @@ const POLL_MS = 50;
  * (TRAINYARD_TEST_NO_TRAINING_PROCESS): each run then costs only what orchestration does.
  * Completion is read from PostgreSQL, one query per poll, so the waiting does not load the API.
  */
-export async function measureThroughput(cluster: Cluster, runs: number): Promise<ThroughputFigures> {
+export async function measureThroughput(
+  cluster: Cluster,
+  runs: number,
+  cpuSources: CpuSource[] = [],
+): Promise<ThroughputFigures> {
   const batch = randomUUID().slice(0, 8);
+  const cpuBefore = await readCpu(cpuSources);
   const submitted = new Map<string, number>();
   const started = Date.now();
   let lastAccepted = started;
@@ -48,6 +56,7 @@ export async function measureThroughput(cluster: Cluster, runs: number): Promise
     if (Date.now() > deadline) throw new Error(`only ${succeeded} of ${runs} runs SUCCEEDED after 10 minutes`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+  const cpu = cpuPerUnit(cpuBefore, await readCpu(cpuSources), runs);
   const ended = (await cluster.pg.query(`SELECT id, ended_at FROM runs WHERE id = ANY($1::uuid[])`, [ids])).rows as {
     id: string;
     ended_at: Date;
@@ -58,5 +67,6 @@ export async function measureThroughput(cluster: Cluster, runs: number): Promise
     acceptedPerS: runs / ((lastAccepted - started) / 1000),
     runsPerS: runs / ((lastSucceeded - started) / 1000),
     submitToSucceededMs: ended.map((r) => r.ended_at.getTime() - submitted.get(r.id)!).sort((a, b) => a - b),
+    cpu,
   };
 }

@@ -7,7 +7,9 @@
 // --concurrency C (worker and raw Worker concurrency, default 2).
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Cluster } from '../e2e/cluster';
+import { Redis } from 'ioredis';
+import { Cluster, REDIS } from '../e2e/cluster';
+import { describeCpu } from './cpu-usage';
 import { measureRawBullmq } from './dispatch-raw-bullmq';
 import { runOneStepRuns, type RunTimeline } from './dispatch-orchestration';
 import { measureThroughput } from './dispatch-throughput';
@@ -63,7 +65,11 @@ async function main(): Promise<void> {
     `bench:dispatch on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, ${load()}; ${new Date().toISOString()}`,
   );
 
-  const raw = await measureRawBullmq(jobs, 100, concurrency);
+  const redis = new Redis({ ...REDIS, maxRetriesPerRequest: null });
+  const raw = await measureRawBullmq(jobs, 100, concurrency, [
+    { name: 'this process (Queue and Worker)', kind: 'this process' },
+    { name: 'Redis', kind: 'redis', client: redis },
+  ]);
   log(
     `\nraw BullMQ: Queue + Worker in this process, concurrency ${concurrency}, no-op jobs, the training queue's job options (${load()})`,
   );
@@ -71,21 +77,29 @@ async function main(): Promise<void> {
     `  ${jobs} jobs added at once: ${raw.jobsPerS.toFixed(0)} jobs/s; add → completed ${spread(raw.burstMs)} (queueing included)`,
   );
   log(`  100 jobs one at a time: add → completed ${spread(raw.oneAtATimeMs)}`);
+  log(`  ${describeCpu(raw.burstCpu, 'job')} (the burst)`);
 
   // The bench is one client submitting hundreds of runs a second: the per-key rate limit is lifted.
   const cluster = await Cluster.start({ WORKER_CONCURRENCY: String(concurrency), RATE_LIMIT_PER_MINUTE: '1000000' });
   try {
     // Orchestration alone: the same path with the training process left out (a test-only stand-in
     // that succeeds at once), as many runs as raw jobs, all submitted at once.
-    await cluster.startWorker({ NODE_ENV: 'test', TRAINYARD_TEST_NO_TRAINING_PROCESS: '1' });
+    const worker = await cluster.startWorker({ NODE_ENV: 'test', TRAINYARD_TEST_NO_TRAINING_PROCESS: '1' });
     await measureThroughput(cluster, 5);
-    const childFree = await measureThroughput(cluster, jobs);
+    const childFree = await measureThroughput(cluster, jobs, [
+      { name: 'API', kind: 'process', pid: cluster.api.child.pid! },
+      { name: 'worker', kind: 'process', pid: worker.child.pid! },
+      { name: 'PostgreSQL', kind: 'postgres', client: cluster.pg },
+      { name: 'Redis', kind: 'redis', client: redis },
+      { name: 'this process (HTTP client, S3 server)', kind: 'this process' },
+    ]);
     log(
       `\nTrainyard with the training process left out: ${jobs} runs submitted at once over HTTP, 1 worker process, concurrency ${concurrency} (${load()})`,
     );
     log(
       `  ${childFree.runsPerS.toFixed(1)} runs/s (first submit → last SUCCEEDED); the API accepted ${childFree.acceptedPerS.toFixed(1)} runs/s; submit → SUCCEEDED ${spread(childFree.submitToSucceededMs)} (queueing included)`,
     );
+    log(`  ${describeCpu(childFree.cpu, 'run')}`);
     await cluster.stopWorkers('SIGTERM');
 
     await cluster.startWorker();
@@ -127,11 +141,16 @@ async function main(): Promise<void> {
     log(
       `\nratio orchestration / raw BullMQ throughput: ${ratio.toFixed(3)} with the training process left out (target ≥ ${THROUGHPUT_RATIO_TARGET}: ${ratio >= THROUGHPUT_RATIO_TARGET ? 'met' : 'MISSED'}), ${(runsPerS / raw.jobsPerS).toFixed(4)} with it`,
     );
+    const cores = cpus().length;
+    log(
+      `CPU a run / CPU a raw job: ${childFree.cpu.totalMs.toFixed(2)} ms / ${raw.burstCpu.totalMs.toFixed(2)} ms = ×${(childFree.cpu.totalMs / raw.burstCpu.totalMs).toFixed(0)}; with ${cores} cores busy that bounds them at ${((cores * 1000) / childFree.cpu.totalMs).toFixed(0)} runs/s and ${((cores * 1000) / raw.burstCpu.totalMs).toFixed(0)} jobs/s`,
+    );
     log(
       `per-job overhead with the child, data loading excluded (submit → backend ready, one at a time): p99 ${overheadP99.toFixed(0)} ms (target ≤ ${PER_JOB_OVERHEAD_TARGET_MS} ms: ${overheadP99 <= PER_JOB_OVERHEAD_TARGET_MS ? 'met' : 'MISSED'})`,
     );
   } finally {
     await cluster.stop();
+    redis.disconnect();
   }
 }
 
