@@ -132,6 +132,25 @@ export class Cluster {
     );
   }
 
+  /**
+   * The state of a run's job once it has left 'active'. A worker records the run's end in
+   * PostgreSQL before it hands the job back to BullMQ, so right after the run ended the job may
+   * still be active for a moment.
+   */
+  async settledJobState(runId: string, timeoutMs = 15_000): Promise<string> {
+    const job = await this.queue.getJob(runId);
+    if (!job) throw new Error(`no job ${runId} in the queue`);
+    return waitFor(
+      `job ${runId} to leave 'active'`,
+      async () => {
+        const state = await job.getState();
+        return state === 'active' ? undefined : state;
+      },
+      timeoutMs,
+      () => this.logs(),
+    );
+  }
+
   /** Polls a SQL query until its first row's `ok` is true. */
   waitForSql(what: string, sql: string, params: unknown[], timeoutMs = 60_000): Promise<Record<string, unknown>> {
     return waitFor(

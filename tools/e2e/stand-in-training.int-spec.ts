@@ -36,7 +36,7 @@ describe('attempts without a training process, the test-only stand-in (real proc
       expect(log).toContainEqual(expect.stringMatching(/ trains in process \(not started\)/));
       expect(log).toContainEqual(`run ${runId} SUCCEEDED`);
       expect(log.some((msg) => / trains on /.test(msg))).toBe(false);
-      expect(await (await cluster.queue.getJob(runId))!.getState()).toBe('completed');
+      expect(await cluster.settledJobState(runId)).toBe('completed');
     }
     // No spare processes either: nothing of TensorFlow.js was started.
     expect(worker.output()).not.toMatch(/prestarted training process/);
