@@ -9,6 +9,7 @@ function rejection(pipe: { transform(value: unknown): unknown }, body: unknown):
     pipe.transform(body);
   } catch (err) {
     expect(err).toBeInstanceOf(BadRequestException);
+    expect((err as BadRequestException).getStatus()).toBe(400);
     return (err as BadRequestException).getResponse() as Record<string, unknown>;
   }
   throw new Error('expected the pipe to reject the body');
@@ -36,7 +37,7 @@ describe('ZodValidationPipe over a run spec body', () => {
       training: { learningRate: 5, epochs: 0 },
       model: { type: 'classifier', baseRunId: 'not-a-uuid' },
     });
-    expect(body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: 'Invalid run spec' });
+    expect(body).toMatchObject({ message: 'Invalid run spec' });
     const fields = (body.errors as { field: string }[]).map((e) => e.field).sort();
     expect(fields).toEqual(['model.baseRunId', 'name', 'training.epochs', 'training.learningRate']);
   });
