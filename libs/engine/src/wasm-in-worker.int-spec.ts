@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { WorkerStepReport } from './train-step-in-worker.testing';
 
-// The trainer runs training in a worker_threads Worker. This spawns real workers on the
+// Training runs on a training process's main thread, but the engine keeps its state per thread
+// and must hold up inside worker_threads Workers too, two at once. This spawns real workers on the
 // compiled entry (Jest's transform does not reach inside a Worker, so it runs from dist/).
 const root = resolve(__dirname, '../../..');
 const entry = join(root, 'dist/libs/engine/src/train-step-in-worker.testing.js');

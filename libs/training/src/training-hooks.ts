@@ -10,7 +10,7 @@ export interface TrainingMetricPoint {
   step: number;
   epoch: number;
   value: number;
-  /** ISO-8601; serializable across a worker_threads boundary. */
+  /** ISO-8601: the point crosses the IPC channel from the training process to the worker. */
   wallTime: string;
 }
 
