@@ -87,6 +87,24 @@ describe('RunLogWriter', () => {
     expect((await chunks()).map((c) => c.lines.map((l) => l.msg))).toEqual([['one', 'two', 'three']]);
   });
 
+  it('keeps lines that come while the store is writing in the open chunk, not a new one', async () => {
+    // A slow store: each put takes 200 ms, as an S3 server on a busy machine may.
+    const slow = Object.create(store) as LocalObjectStore;
+    slow.put = async (key, bytes) => {
+      await sleep(200);
+      return store.put(key, bytes);
+    };
+    const writer = open({ store: slow });
+    writer.append('log', 'worker', 'before');
+    const first = writer.flush();
+    await sleep(50);
+    writer.append('log', 'stdout', 'during');
+    await first;
+    writer.append('log', 'worker', 'after');
+    await writer.close();
+    expect((await chunks()).map((c) => c.lines.map((l) => l.msg))).toEqual([['before', 'during', 'after']]);
+  });
+
   it('writes on its own every flushMs, and as soon as a chunk’s worth is waiting', async () => {
     const writer = open({ flushMs: 100 });
     writer.append('log', 'worker', 'by the timer');

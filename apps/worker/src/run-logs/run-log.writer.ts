@@ -114,19 +114,24 @@ export class RunLogWriter {
       this.pendingBytes += marker.bytes;
       this.dropped = 0;
     }
+    // Only the lines waiting now. Those appended while a chunk is being stored wait for the next
+    // flush: taken here, they would begin a new chunk although the open one still has room.
+    let waiting = this.pending.length;
     for (;;) {
       while (
+        waiting > 0 &&
         this.pending.length &&
         (this.chunk.lines.length === 0 || this.chunk.bytes + this.pending[0]!.bytes <= this.options.chunkBytes)
       ) {
         const line = this.pending.shift()!;
+        waiting--;
         this.pendingBytes -= line.bytes;
         this.chunk.lines.push(line);
         this.chunk.bytes += line.bytes;
         this.chunk.dirty = true;
       }
       if (this.chunk.dirty && !(await this.put(this.chunk))) return;
-      if (!this.pending.length) return;
+      if (waiting <= 0 || !this.pending.length) return;
       this.chunk = { sequence: this.chunk.sequence + 1, lines: [], bytes: 0, dirty: false };
     }
   }
