@@ -7,12 +7,8 @@ function errorsOf(run: () => unknown): { field: string; message: string }[] {
     run();
   } catch (err) {
     expect(err).toBeInstanceOf(BadRequestException);
-    const body = (err as BadRequestException).getResponse() as {
-      statusCode: number;
-      errors: { field: string; message: string }[];
-    };
-    expect(body.statusCode).toBe(400);
-    return body.errors;
+    expect((err as BadRequestException).getStatus()).toBe(400);
+    return ((err as BadRequestException).getResponse() as { errors: { field: string; message: string }[] }).errors;
   }
   throw new Error('expected a 400');
 }
