@@ -8,6 +8,7 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { TEST_ONLY_SETTINGS } from '@trainyard/config';
 import { Cluster, REDIS } from '../e2e/cluster';
 import { describeCpu } from './cpu-usage';
 import { measureRawBullmq } from './dispatch-raw-bullmq';
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   try {
     // Orchestration alone: the same path with the training process left out (a test-only stand-in
     // that succeeds at once), as many runs as raw jobs, all submitted at once.
-    const worker = await cluster.startWorker({ NODE_ENV: 'test', TRAINYARD_TEST_NO_TRAINING_PROCESS: '1' });
+    const worker = await cluster.startWorker({ NODE_ENV: 'test', [TEST_ONLY_SETTINGS.noTrainingProcess]: '1' });
     await measureThroughput(cluster, 5);
     const childFree = await measureThroughput(cluster, jobs, [
       { name: 'API', kind: 'process', pid: cluster.api.child.pid! },
