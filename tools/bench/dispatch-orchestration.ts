@@ -74,9 +74,7 @@ async function timeline(cluster: Cluster, runId: string, submitted: number, acce
     )
   ).rows[0];
   if (!row?.first_step) throw new Error(`run ${runId}: no attempt or no metric point in PostgreSQL`);
-  const lines = (
-    (await (await cluster.fetch(`${cluster.baseUrl}/v1/runs/${runId}/logs`)).json()) as { lines: RunLogLine[] }
-  ).lines;
+  const lines = await cluster.runLog(runId);
   const at = (what: string, match: (line: RunLogLine) => boolean, last = false): number => {
     const found = last ? lines.filter(match).pop() : lines.find(match);
     if (!found) throw new Error(`run ${runId}: no ${what} line in its log (${lines.length} lines)`);

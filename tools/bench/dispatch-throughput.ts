@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Cluster } from '../e2e/cluster';
+import { TERMINAL, type Cluster } from '../e2e/cluster';
 import { cpuPerUnit, readCpu, type CpuSource } from './cpu-usage';
 import { oneStepPretrain } from './dispatch-orchestration';
 
@@ -15,13 +15,12 @@ export interface ThroughputFigures {
   cpu: ReturnType<typeof cpuPerUnit>;
 }
 
-const POLL_MS = 50;
-
 /**
  * Submits `runs` runs at once over HTTP, as raw BullMQ adds its jobs, and waits until PostgreSQL
  * has every one SUCCEEDED. Meant for a worker that leaves the training process out
  * (TRAINYARD_TEST_NO_TRAINING_PROCESS): each run then costs only what orchestration does.
- * Completion is read from PostgreSQL, one query per poll, so the waiting does not load the API.
+ * Completion is read from PostgreSQL (Cluster.waitForSql), one query a poll, so the waiting does
+ * not load the API.
  */
 export async function measureThroughput(
   cluster: Cluster,
@@ -42,20 +41,17 @@ export async function measureThroughput(
     }),
   );
   const ids = [...submitted.keys()];
-  const deadline = Date.now() + 600_000;
-  for (;;) {
-    const { rows } = await cluster.pg.query(
-      `SELECT count(*) FILTER (WHERE status = 'SUCCEEDED')::int AS succeeded,
-              count(*) FILTER (WHERE status IN ('FAILED', 'CANCELLED'))::int AS ended_otherwise
-       FROM runs WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
-    const { succeeded, ended_otherwise: endedOtherwise } = rows[0] as { succeeded: number; ended_otherwise: number };
-    if (endedOtherwise > 0) throw new Error(`${endedOtherwise} of the ${runs} runs ended other than SUCCEEDED`);
-    if (succeeded === runs) break;
-    if (Date.now() > deadline) throw new Error(`only ${succeeded} of ${runs} runs SUCCEEDED after 10 minutes`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  // Until every run has ended; one that ended other than SUCCEEDED spoils the measurement.
+  const settled = await cluster.waitForSql(
+    `all ${runs} runs to end`,
+    `SELECT count(*) FILTER (WHERE status::text = ANY($2::text[])) = $3 AS ok,
+            count(*) FILTER (WHERE status = 'SUCCEEDED')::int AS succeeded
+     FROM runs WHERE id = ANY($1::uuid[])`,
+    [ids, TERMINAL, runs],
+    600_000,
+  );
+  if (settled['succeeded'] !== runs)
+    throw new Error(`${runs - Number(settled['succeeded'])} of the ${runs} runs ended other than SUCCEEDED`);
   const cpu = cpuPerUnit(cpuBefore, await readCpu(cpuSources), runs);
   const ended = (await cluster.pg.query(`SELECT id, ended_at FROM runs WHERE id = ANY($1::uuid[])`, [ids])).rows as {
     id: string;

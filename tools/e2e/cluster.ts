@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { authorizedFetch, createFreshDatabase, testAdminKey, type FreshDatabase } from '@trainyard/db/testing';
 import { startS3TestServer } from '@trainyard/storage/testing';
 import { CheckpointStore, type ObjectStore } from '@trainyard/storage';
-import { TERMINAL_RUN_STATUSES, type RunSpecInput } from '@trainyard/contracts';
+import { TERMINAL_RUN_STATUSES, type RunLogLine, type RunSpecInput } from '@trainyard/contracts';
 import { freePort, startApp, waitFor, type AppProcess } from './processes';
 
 export const REDIS = { host: '127.0.0.1', port: Number(process.env['TRAINYARD_TEST_REDIS_PORT'] ?? 6379) };
@@ -118,6 +118,11 @@ export class Cluster {
 
   async run(id: string): Promise<RunBody> {
     return (await (await this.fetch(`${this.baseUrl}/v1/runs/${id}`)).json()) as RunBody;
+  }
+
+  /** The run's log lines (the first page of GET /v1/runs/:id/logs). */
+  async runLog(id: string): Promise<RunLogLine[]> {
+    return ((await (await this.fetch(`${this.baseUrl}/v1/runs/${id}/logs`)).json()) as { lines: RunLogLine[] }).lines;
   }
 
   waitForStatus(id: string, statuses: readonly string[], timeoutMs = 90_000): Promise<RunBody> {

@@ -1,4 +1,3 @@
-import type { RunLogLine } from '@trainyard/contracts';
 import { TEST_ONLY_SETTINGS } from '@trainyard/config';
 import { Cluster, tinyPretrain } from './cluster';
 
@@ -17,10 +16,7 @@ describe('attempts without a training process, the test-only stand-in (real proc
     await cluster?.stop();
   });
 
-  const logOf = async (runId: string): Promise<string[]> =>
-    (
-      (await (await cluster.fetch(`${cluster.baseUrl}/v1/runs/${runId}/logs`)).json()) as { lines: RunLogLine[] }
-    ).lines.map((l) => l.msg);
+  const logOf = async (runId: string): Promise<string[]> => (await cluster.runLog(runId)).map((l) => l.msg);
   const count = async (table: string, runId: string): Promise<number> =>
     (await cluster.pg.query(`SELECT count(*)::int AS n FROM ${table} WHERE run_id = $1`, [runId])).rows[0].n;
 
