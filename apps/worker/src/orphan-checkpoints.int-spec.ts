@@ -125,7 +125,7 @@ describe.each(['local', 's3'] as const)('OrphanCheckpointSweeper (PostgreSQL, %s
     expect(ended.get(run.id)).toEqual([1002]);
     expect(ended.has(other.id)).toBe(false);
     expect((await store.folders(run.id)).map((f) => f.sequence)).toEqual([1, 1001]);
-    expect(await checkpoints.resumeCandidates(run.id)).toEqual([
+    expect((await checkpoints.resumePoint(run.id)).candidates).toEqual([
       expect.objectContaining({ sequence: 1001 }),
       expect.objectContaining({ sequence: 1 }),
     ]);

@@ -173,11 +173,8 @@ export class TrainingProcessor {
     const resolved = await this.inputs.resolve(run, spec);
     if (!resolved.ok) return this.concluder.fail(context, resolved.reason);
 
-    const resumeCandidates = await this.checkpoints.resumeCandidates(runId);
-    const firstCheckpointSequence = Math.max(
-      await this.checkpoints.nextSequence(runId),
-      (opened.attempt.number - 1) * CHECKPOINT_SEQUENCE_BLOCK + 1,
-    );
+    const { candidates: resumeCandidates, nextSequence } = await this.checkpoints.resumePoint(runId);
+    const firstCheckpointSequence = Math.max(nextSequence, (opened.attempt.number - 1) * CHECKPOINT_SEQUENCE_BLOCK + 1);
     context.log.log(
       this.logger,
       `run ${runId} (${spec.kind} "${run.name}") attempt ${opened.attempt.number} started on worker ${this.options.workerId}` +

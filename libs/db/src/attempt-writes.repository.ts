@@ -60,11 +60,34 @@ export class AttemptWritesRepository {
   }
 
   /**
-   * Closes the attempt and sets the run's status in one fenced transaction, so a run never
-   * shows an outcome its attempt does not. A terminal run keeps its outcome; finishing it again
-   * with the same status is a no-op, with another a RunStateError.
+   * Closes the attempt and sets the run's status atomically and fenced, so a run never shows an
+   * outcome its attempt does not. A terminal run keeps its outcome; finishing it again with the
+   * same status is a no-op, with another a RunStateError.
+   *
+   * The common case, a current attempt ending a run that has not ended, is one statement: its
+   * UPDATE of the run row re-checks the fence under the row lock, as opening an attempt takes it,
+   * so it lands before a replacement or not at all. Anything else (fenced, ended, gone) takes the
+   * fenced transaction, which tells which it is.
    */
   async conclude(fence: Fence, c: AttemptConclusion): Promise<void> {
+    const concluded = await this.prisma.$executeRaw`
+      WITH "run" AS (
+        UPDATE "runs" SET "status" = ${c.run}::text::"RunStatus",
+          "ended_at" = CASE WHEN ${isTerminal(c.run)} THEN now() ELSE "ended_at" END,
+          "failure_reason" = COALESCE(${c.failureReason ?? null}::text, "failure_reason"),
+          "result" = COALESCE(${c.result === undefined ? null : JSON.stringify(c.result)}::jsonb, "result"),
+          "updated_at" = now()
+        WHERE "id" = ${fence.runId}::uuid AND "current_attempt_id" = ${fence.attemptId}::uuid
+          AND "status"::text <> ALL (${[...TERMINAL_RUN_STATUSES]}::text[])
+        RETURNING "id"
+      )
+      UPDATE "attempts" SET "outcome" = ${c.attempt}::text::"AttemptOutcome", "error" = ${c.error ?? null}::text,
+        "ended_at" = now()
+      WHERE "id" = ${fence.attemptId}::uuid AND EXISTS (SELECT 1 FROM "run")`;
+    if (concluded === 0) await this.concludeFenced(fence, c);
+  }
+
+  private async concludeFenced(fence: Fence, c: AttemptConclusion): Promise<void> {
     await withFence(this.prisma, fence, `finish it as ${c.run}`, async (tx) => {
       await tx.attempt.update({
         where: { id: fence.attemptId },

@@ -1,4 +1,5 @@
-import { isTerminal, type AttemptOutcome, type RunStatus } from '@trainyard/contracts';
+import { randomUUID } from 'node:crypto';
+import { TERMINAL_RUN_STATUSES, type AttemptOutcome } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { ProjectAtCapacityError, RunNotFoundError, RunStateError } from './errors';
 import type { Attempt } from './model-types';
@@ -16,65 +17,68 @@ export interface OpenedAttempt {
   failures: number;
 }
 
+/** An attempts row as `to_jsonb` writes it. */
+interface AttemptRow {
+  id: string;
+  run_id: string;
+  number: number;
+  worker_id: string | null;
+  backend: string | null;
+  started_at: string;
+  ended_at: string | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+}
+
+/** What `trainyard_open_attempt` answers: the attempt it opened, or why it opened none. */
+type OpenAttemptResult =
+  | { opened: true; attempt: AttemptRow; crashed: AttemptRow[]; failures: number }
+  | { opened: false; status: string | null; project?: string; atCapacity?: boolean };
+
+function attemptFromRow(row: AttemptRow): Attempt {
+  return {
+    id: row.id,
+    runId: row.run_id,
+    number: row.number,
+    workerId: row.worker_id,
+    backend: row.backend,
+    startedAt: new Date(row.started_at),
+    endedAt: row.ended_at === null ? null : new Date(row.ended_at),
+    outcome: row.outcome,
+    error: row.error,
+  };
+}
+
 /** One row per time a worker took a run; numbers count from 1 per run. */
 export class AttemptsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
-   * Takes the run for a worker, in one transaction holding the run row: closes attempts still
-   * RUNNING as CRASHED, opens attempt max+1, and makes it the run's current attempt (the fence
-   * every later write of the previous attempts fails on) with status RUNNING. A terminal run is
-   * never revived: RunStateError.
+   * Takes the run for a worker, atomically, holding the run row: closes attempts still RUNNING as
+   * CRASHED, opens attempt max+1, and makes it the run's current attempt (the fence every later
+   * write of the previous attempts fails on) with status RUNNING. A terminal run is never revived:
+   * RunStateError. One round trip: the steps are the SQL function `trainyard_open_attempt`
+   * (migration 20261206130000), which takes the same locks the transaction it replaced took.
    */
   async openCurrent(
     runId: string,
     workerId: string | null,
     limits: { runningPerProject?: number } = {},
   ): Promise<OpenedAttempt> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        const rows = await tx.$queryRaw<{ status: string; project: string }[]>`
-          SELECT "status"::text AS status, "project" FROM "runs" WHERE "id" = ${runId}::uuid FOR UPDATE`;
-        if (rows.length === 0) throw new RunNotFoundError(runId);
-        const { status, project } = rows[0]!;
-        if (isTerminal(status as RunStatus)) throw new RunStateError(runId, status, 'open an attempt');
-        const limit = limits.runningPerProject;
-        // A run already RUNNING (taken over from a dead worker) holds its place; a new one needs a
-        // free one. Counted under a per-project lock, so two workers never both take the last place.
-        if (limit !== undefined && status !== 'RUNNING') {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`trainyard:project-running:${project}`}))`;
-          const [{ n }] = await tx.$queryRaw<{ n: number }[]>`
-            SELECT count(*)::int AS n FROM "runs" WHERE "project" = ${project} AND "status" = 'RUNNING'`;
-          if (n >= limit) throw new ProjectAtCapacityError(project, limit);
-        }
-
-        const stale = await tx.attempt.findMany({ where: { runId, outcome: 'RUNNING' } });
-        const crashed: Attempt[] = [];
-        for (const a of stale) {
-          crashed.push(
-            await tx.attempt.update({
-              where: { id: a.id },
-              data: {
-                outcome: 'CRASHED',
-                endedAt: new Date(),
-                error: `worker ${a.workerId ?? '?'} stopped or lost the job without closing the attempt`,
-              },
-            }),
-          );
-        }
-        const { _max } = await tx.attempt.aggregate({ where: { runId }, _max: { number: true } });
-        const attempt = await tx.attempt.create({
-          data: { runId, workerId, backend: null, number: (_max.number ?? 0) + 1 },
-        });
-        await tx.$executeRaw`
-          UPDATE "runs" SET "current_attempt_id" = ${attempt.id}::uuid, "status" = 'RUNNING',
-            "started_at" = COALESCE("started_at", now()), "updated_at" = now()
-          WHERE "id" = ${runId}::uuid`;
-        const failures = await tx.attempt.count({ where: { runId, outcome: { in: [...FAILED_ATTEMPT_OUTCOMES] } } });
-        return { attempt, crashed, failures };
-      },
-      { maxWait: 10_000, timeout: 30_000 },
-    );
+    const [{ opened }] = await this.prisma.$queryRaw<{ opened: OpenAttemptResult }[]>`
+      SELECT "trainyard_open_attempt"(${runId}::uuid, ${randomUUID()}::uuid, ${workerId}::text,
+        ${limits.runningPerProject ?? null}::int, ${[...TERMINAL_RUN_STATUSES]}::text[],
+        ${[...FAILED_ATTEMPT_OUTCOMES]}::text[]) AS opened`;
+    if (!opened.opened) {
+      if (opened.status === null) throw new RunNotFoundError(runId);
+      if (opened.atCapacity) throw new ProjectAtCapacityError(opened.project!, limits.runningPerProject!);
+      throw new RunStateError(runId, opened.status, 'open an attempt');
+    }
+    return {
+      attempt: attemptFromRow(opened.attempt),
+      crashed: opened.crashed.map(attemptFromRow),
+      failures: opened.failures,
+    };
   }
 
   /**

@@ -28,6 +28,12 @@ export interface CheckpointBegin {
  * after the manifest (written last) is in place. Resume reads COMPLETE ones only, so a worker
  * that dies mid-upload leaves a WRITING row that is never trusted.
  */
+/** What an attempt may resume from, newest first, and the sequence its first checkpoint takes. */
+export interface ResumePoint {
+  candidates: { sequence: number; uri: string }[];
+  nextSequence: number;
+}
+
 export interface CompleteCheckpoint {
   sequence: number;
   epoch: number;
@@ -83,13 +89,20 @@ export class CheckpointsRepository {
     });
   }
 
-  /** What a resuming attempt may start from: the run's COMPLETE checkpoints, newest first. */
-  async resumeCandidates(runId: string): Promise<{ sequence: number; uri: string }[]> {
-    return this.prisma.checkpoint.findMany({
-      where: { runId, status: 'COMPLETE' },
-      orderBy: { sequence: 'desc' },
-      select: { sequence: true, uri: true },
-    });
+  /**
+   * Where an attempt starts, in one read: the run's COMPLETE checkpoints it may resume from,
+   * newest first, and the next checkpoint sequence. Sequences start at 1 and never reuse a number,
+   * not even a WRITING or CORRUPT one's, so a half-written folder in the store is never
+   * overwritten by a later checkpoint.
+   */
+  async resumePoint(runId: string): Promise<ResumePoint> {
+    const [row] = await this.prisma.$queryRaw<{ candidates: ResumePoint['candidates']; last: number | null }[]>`
+      SELECT (SELECT max("sequence") FROM "checkpoints" WHERE "run_id" = ${runId}::uuid) AS last,
+        COALESCE((
+          SELECT jsonb_agg(jsonb_build_object('sequence', "sequence", 'uri', "uri") ORDER BY "sequence" DESC)
+          FROM "checkpoints" WHERE "run_id" = ${runId}::uuid AND "status" = 'COMPLETE'
+        ), '[]'::jsonb) AS candidates`;
+    return { candidates: row!.candidates, nextSequence: (row!.last ?? 0) + 1 };
   }
 
   /**
@@ -206,14 +219,5 @@ export class CheckpointsRepository {
       WHERE "status" IN ('SUCCEEDED', 'FAILED', 'CANCELLED') AND "ended_at" >= ${from} AND "ended_at" < ${to}
       ORDER BY "ended_at" LIMIT ${limit}`;
     return rows.map((r) => r.id);
-  }
-
-  /**
-   * Sequences start at 1 and never reuse a number, not even a WRITING or CORRUPT one's, so a
-   * half-written folder in the store is never overwritten by a later checkpoint.
-   */
-  async nextSequence(runId: string): Promise<number> {
-    const { _max } = await this.prisma.checkpoint.aggregate({ where: { runId }, _max: { sequence: true } });
-    return (_max.sequence ?? 0) + 1;
   }
 }

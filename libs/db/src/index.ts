@@ -33,7 +33,12 @@ export { MetricsRepository, type MetricPointInput } from './metrics.repository';
 export { downsampledSeriesStatement, type SeriesExtent } from './metric-series.sql';
 export { ROLLUP_BLOCK } from './metric-summaries.sql';
 export { metricGoal, type MetricGoal } from './metric-goal';
-export { CheckpointsRepository, type CheckpointBegin, type CompleteCheckpoint } from './checkpoints.repository';
+export {
+  CheckpointsRepository,
+  type CheckpointBegin,
+  type CompleteCheckpoint,
+  type ResumePoint,
+} from './checkpoints.repository';
 export { bestCheckpointSequence, chosenCheckpoint, type CheckpointChoice } from './checkpoint-choice';
 export { WorkersRepository, type DrainOrder, type WorkerRegistration } from './workers.repository';
 export { workerState } from './worker-state';

@@ -63,7 +63,7 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     });
     expect((await runs.get(run.id))?.progress).toMatchObject({ phase: 'training', step: 10 });
 
-    expect(await checkpoints.nextSequence(run.id)).toBe(1);
+    expect(await checkpoints.resumePoint(run.id)).toEqual({ candidates: [], nextSequence: 1 });
     const writing = await checkpoints.begin({
       runId: run.id,
       attemptId: first.id,
@@ -98,7 +98,11 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
       models: [],
     });
     await checkpoints.markCorrupt(broken.id);
-    expect(await checkpoints.nextSequence(run.id)).toBe(3);
+    // The CORRUPT one is never resumed from, and its number never reused.
+    expect(await checkpoints.resumePoint(run.id)).toEqual({
+      candidates: [{ sequence: 1, uri: 's3://b/runs/x/checkpoints/1/' }],
+      nextSequence: 3,
+    });
     expect((await checkpoints.latestComplete(run.id))?.id).toBe(done.id);
     expect((await checkpoints.listByRun(run.id)).map((c) => c.status)).toEqual(['COMPLETE', 'CORRUPT']);
 

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import type { RunSpec } from '@trainyard/contracts';
+import { AttemptsRepository } from './attempts.repository';
+import { ProjectAtCapacityError, RunNotFoundError, RunStateError } from './errors';
+import { openDatabase, type Database } from './open-database';
+import { RunsRepository } from './runs.repository';
+import { createFreshDatabase, type FreshDatabase } from './testing';
+import { WorkersRepository } from './workers.repository';
+
+const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
+
+/** AttemptsRepository.openCurrent: one call of the SQL function trainyard_open_attempt. */
+describe('AttemptsRepository.openCurrent', () => {
+  let fresh: FreshDatabase;
+  let db: Database;
+  let runs: RunsRepository;
+  let attempts: AttemptsRepository;
+
+  beforeAll(async () => {
+    fresh = await createFreshDatabase();
+    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+    runs = new RunsRepository(db.prisma);
+    attempts = new AttemptsRepository(db.prisma);
+    const workers = new WorkersRepository(db.prisma);
+    for (const id of ['w-a', 'w-b'])
+      await workers.register({ id, hostname: id, pid: 1, backend: 'wasm', gpu: null, concurrency: 1 });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await fresh?.drop();
+  });
+
+  const newRun = (project = 'default') =>
+    runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'r', spec, baseRunId: null, project });
+
+  it('opens attempt 1 and makes it the current attempt of a RUNNING run; what it returns is what is stored', async () => {
+    const run = await newRun();
+    const opened = await attempts.openCurrent(run.id, 'w-a');
+    expect(opened.crashed).toEqual([]);
+    expect(opened.failures).toBe(0);
+    expect(opened.attempt).toMatchObject({ runId: run.id, number: 1, workerId: 'w-a', outcome: 'RUNNING' });
+    expect(await attempts.listByRun(run.id)).toEqual([opened.attempt]);
+    const stored = await runs.get(run.id);
+    expect(stored).toMatchObject({ status: 'RUNNING', currentAttemptId: opened.attempt.id });
+    expect(stored!.startedAt).toBeInstanceOf(Date);
+  });
+
+  it('closes the attempts left RUNNING as CRASHED, naming their worker, and counts them as failures', async () => {
+    const run = await newRun();
+    const first = await attempts.openCurrent(run.id, 'w-a');
+    const startedAt = (await runs.get(run.id))!.startedAt;
+    const second = await attempts.openCurrent(run.id, 'w-b');
+    expect(second.attempt).toMatchObject({ number: 2, workerId: 'w-b', outcome: 'RUNNING' });
+    expect(second.crashed).toEqual([
+      expect.objectContaining({
+        id: first.attempt.id,
+        outcome: 'CRASHED',
+        error: 'worker w-a stopped or lost the job without closing the attempt',
+      }),
+    ]);
+    expect(second.crashed[0]!.endedAt).toBeInstanceOf(Date);
+    expect(second.failures).toBe(1);
+    expect(await attempts.listByRun(run.id)).toEqual([second.crashed[0], second.attempt]);
+    // Taken over: still RUNNING, the new attempt current, the first start kept.
+    expect(await runs.get(run.id)).toMatchObject({ status: 'RUNNING', currentAttemptId: second.attempt.id, startedAt });
+
+    // FAILED attempts count too; PREEMPTED ones do not.
+    await attempts.close(second.attempt.id, 'FAILED', 'boom');
+    const third = await attempts.openCurrent(run.id, null);
+    expect(third).toMatchObject({ crashed: [], failures: 2 });
+    await attempts.close(third.attempt.id, 'PREEMPTED');
+    expect((await attempts.openCurrent(run.id, null)).failures).toBe(2);
+  });
+
+  it('never revives a terminal run, and names a run that does not exist; neither writes anything', async () => {
+    const run = await newRun();
+    await runs.finish(run.id, 'CANCELLED');
+    await expect(attempts.openCurrent(run.id, 'w-a')).rejects.toThrow(RunStateError);
+    await expect(attempts.openCurrent(run.id, 'w-a')).rejects.toMatchObject({ status: 'CANCELLED' });
+    expect(await attempts.listByRun(run.id)).toEqual([]);
+    expect((await runs.get(run.id))!.status).toBe('CANCELLED');
+
+    const missing = randomUUID();
+    await expect(attempts.openCurrent(missing, null)).rejects.toThrow(RunNotFoundError);
+  });
+
+  it('holds a project to its running limit, and lets a run already RUNNING be taken over at the limit', async () => {
+    const project = `limit-${randomUUID().slice(0, 8)}`;
+    const [a, b] = [await newRun(project), await newRun(project)];
+    const opened = await attempts.openCurrent(a.id, 'w-a', { runningPerProject: 1 });
+    await expect(attempts.openCurrent(b.id, 'w-b', { runningPerProject: 1 })).rejects.toThrow(ProjectAtCapacityError);
+    await expect(attempts.openCurrent(b.id, 'w-b', { runningPerProject: 1 })).rejects.toMatchObject({
+      project,
+      limit: 1,
+    });
+    expect(await attempts.listByRun(b.id)).toEqual([]);
+    expect((await runs.get(b.id))!.status).toBe('QUEUED');
+    // Another project is not held by this one's limit.
+    await expect(
+      attempts.openCurrent((await newRun(`${project}-other`)).id, null, { runningPerProject: 1 }),
+    ).resolves.toBeDefined();
+
+    const takeover = await attempts.openCurrent(a.id, 'w-b', { runningPerProject: 1 });
+    expect(takeover.crashed.map((c) => c.id)).toEqual([opened.attempt.id]);
+  });
+
+  it('numbers racing takeovers of one run without collisions, and leaves exactly one attempt RUNNING', async () => {
+    const run = await newRun();
+    const opened = await Promise.all([1, 2, 3, 4, 5].map(() => attempts.openCurrent(run.id, null)));
+    expect(opened.map((o) => o.attempt.number).sort()).toEqual([1, 2, 3, 4, 5]);
+    const stored = await attempts.listByRun(run.id);
+    expect(stored.filter((a) => a.outcome === 'RUNNING')).toEqual([
+      opened.find((o) => o.attempt.number === 5)!.attempt,
+    ]);
+    expect((await runs.get(run.id))!.currentAttemptId).toBe(stored[4]!.id);
+  });
+
+  it('lets no more runs of a project start at once than its limit, however many workers race', async () => {
+    const project = `race-${randomUUID().slice(0, 8)}`;
+    const queued = await Promise.all(Array.from({ length: 8 }, () => newRun(project)));
+    const results = await Promise.allSettled(
+      queued.map((r) => attempts.openCurrent(r.id, null, { runningPerProject: 3 })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    for (const r of results.filter((r) => r.status === 'rejected'))
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ProjectAtCapacityError);
+    const statuses = await Promise.all(queued.map(async (r) => (await runs.get(r.id))!.status));
+    expect(statuses.filter((s) => s === 'RUNNING')).toHaveLength(3);
+  });
+});
