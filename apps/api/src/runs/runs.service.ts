@@ -44,11 +44,11 @@ export class RunsService {
   private readonly logger = new Logger(RunsService.name);
   /**
    * How the API carries out a pipeline decision on the queue (advancePipeline, applyPipelineDecision):
-   * released runs through `enqueue` (FAILED and a 503 when Redis does not answer), removals that
-   * fail logged.
+   * released runs through `enqueueMany` (FAILED and a 503 when Redis does not answer), removals
+   * that fail logged.
    */
   readonly pipelineQueue: PipelineQueueOptions = {
-    enqueue: (run) => this.enqueue(run),
+    enqueue: (runs) => this.enqueueMany(runs),
     onRemoveFailed: (runId, err) => this.jobKept(runId, err),
   };
 
