@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { PipelinesRepository, withConnectionRetry } from '@trainyard/db';
-import { advancePipeline, enqueueRun, type EnqueuedRun, type TrainingQueues } from '@trainyard/queue';
+import { advancePipeline, enqueueRuns, type EnqueuedRun, type TrainingQueues } from '@trainyard/queue';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 /**
@@ -21,7 +21,7 @@ export class PipelineAdvancer {
 
   async advance(pipelineId: string): Promise<void> {
     const pipelines = { advance: (id: string) => withConnectionRetry(() => this.pipelines.advance(id)) };
-    const enqueue = (run: EnqueuedRun) => enqueueRun(this.queues, run, this.config.worker.maxAttempts);
+    const enqueue = (runs: readonly EnqueuedRun[]) => enqueueRuns(this.queues, runs, this.config.worker.maxAttempts);
     const outcome = await advancePipeline(pipelines, pipelineId, this.queues, { enqueue });
     for (const run of outcome.released)
       this.logger.log(`pipeline ${pipelineId}: run ${run.id} (${run.kind}) released and queued`);

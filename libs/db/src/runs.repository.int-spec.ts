@@ -165,6 +165,21 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     expect(await runs.isCancelRequested(randomUUID())).toBe(false);
   });
 
+  it('fails the queued runs of a batch in one statement, and leaves those a worker started or that ended', async () => {
+    const [queued, alsoQueued, running, cancelled] = await Promise.all([newRun(), newRun(), newRun(), newRun()]);
+    await runs.markRunning(running.id, 'cpu');
+    await runs.requestCancel(cancelled.id);
+    const ids = [queued, alsoQueued, running, cancelled].map((r) => r.id);
+    expect(await runs.failQueued([...ids, randomUUID()], 'Could not enqueue the run: down')).toBe(2);
+    const after = await Promise.all(ids.map((id) => runs.get(id)));
+    expect(after.map((r) => [r!.status, r!.failureReason, r!.endedAt !== null])).toEqual([
+      ['FAILED', 'Could not enqueue the run: down', true],
+      ['FAILED', 'Could not enqueue the run: down', true],
+      ['RUNNING', null, false],
+      ['CANCELLED', null, true],
+    ]);
+  });
+
   it('names the run it cannot find', async () => {
     const id = randomUUID();
     await expect(runs.markRunning(id, 'cpu')).rejects.toThrow(new RunNotFoundError(id).message);

@@ -156,6 +156,18 @@ export class RunsRepository {
   }
 
   /**
+   * Marks FAILED, with the reason, those of `ids` still QUEUED, in one statement; returns how many.
+   * A run a worker already started (its job landed after all) or that ended otherwise keeps its status.
+   */
+  async failQueued(ids: readonly string[], failureReason: string): Promise<number> {
+    const { count } = await this.prisma.run.updateMany({
+      where: { id: { in: [...ids] }, status: 'QUEUED' },
+      data: { status: 'FAILED', failureReason, endedAt: new Date() },
+    });
+    return count;
+  }
+
+  /**
    * QUEUED/PREEMPTED runs are cancelled at once (no worker holds them); a RUNNING run only gets
    * the flag, and its worker stops between batches. One UPDATE decides on the status it sees,
    * so a worker starting the run at the same moment either finds CANCELLED or finds the flag.

@@ -3,7 +3,7 @@ import { Worker } from 'bullmq';
 import { advancePipeline, applyPipelineDecision, type PipelineDecision } from './pipeline-queue';
 import { createRedisConnection } from './redis-connection';
 import { eachTestQueue, TEST_REDIS_URL } from './testing/test-queue';
-import { enqueueRun, TrainingQueues, type EnqueuedRun } from './training-queues';
+import { enqueueRun, enqueueRuns, TrainingQueues, type EnqueuedRun } from './training-queues';
 
 describe('the queue side of a pipeline decision (real Redis)', () => {
   const current = eachTestQueue();
@@ -18,7 +18,7 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
     };
     const asked: string[] = [];
     const pipelineId = randomUUID();
-    const enqueue = (run: EnqueuedRun) => enqueueRun(current.queues, run, 4);
+    const enqueue = (runs: readonly EnqueuedRun[]) => enqueueRuns(current.queues, runs, 4);
     const outcome = await advancePipeline(
       { advance: async (id) => (asked.push(id), decision) },
       pipelineId,
@@ -38,7 +38,7 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
     });
   });
 
-  it('enqueues through the caller’s enqueue, in order, and leaves a job a worker holds in place', async () => {
+  it('enqueues the released runs through the caller’s enqueue, in one call, in order, and leaves a job a worker holds in place', async () => {
     const held = randomUUID();
     await enqueueRun(current.queues, { id: held, kind: 'PRETRAIN', spec: {} }, 1);
     let release!: () => void;
@@ -50,7 +50,7 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
     });
     try {
       await holding;
-      const enqueued: string[] = [];
+      const enqueued: string[][] = [];
       const failures: string[] = [];
       const decision: PipelineDecision = {
         released: [
@@ -60,11 +60,20 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
         cancelled: [held],
       };
       await applyPipelineDecision(current.queues, decision, {
-        enqueue: async (run) => void enqueued.push(run.id),
+        enqueue: async (runs) => void enqueued.push(runs.map((run) => run.id)),
         onRemoveFailed: (id) => failures.push(id),
       });
 
-      expect(enqueued).toEqual(['r1', 'r2']);
+      expect(enqueued).toEqual([['r1', 'r2']]);
+      // A decision that releases nothing does not call it.
+      await applyPipelineDecision(
+        current.queues,
+        { released: [], cancelled: [] },
+        {
+          enqueue: async (runs) => void enqueued.push(runs.map((run) => run.id)),
+        },
+      );
+      expect(enqueued).toHaveLength(1);
       expect(await current.queues.getJob('r1')).toBeUndefined();
       // Removing a locked job is refused without an error; its worker finds the run CANCELLED.
       expect(failures).toEqual([]);
@@ -88,7 +97,7 @@ describe('the queue side of a pipeline decision (real Redis)', () => {
       };
       await expect(
         applyPipelineDecision(unreachable, decision, {
-          enqueue: (run) => enqueueRun(unreachable, run, 1),
+          enqueue: (runs) => enqueueRuns(unreachable, runs, 1),
           onRemoveFailed: (id, error) => failures.push([id, error.message]),
         }),
       ).rejects.toThrow(/closed/i);

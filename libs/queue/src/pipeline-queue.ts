@@ -10,11 +10,12 @@ export interface PipelineDecision {
 
 export interface PipelineQueueOptions {
   /**
-   * Enqueues one released run: `enqueueRun` with WORKER_MAX_ATTEMPTS in a worker; in the API, its
-   * own, which marks the run FAILED when Redis does not answer in time. A failure stops here and
-   * rejects; the reconciler enqueues what stayed QUEUED without a job.
+   * Enqueues the released runs, all of them in one call (never called with none): `enqueueRuns`
+   * with WORKER_MAX_ATTEMPTS in a worker; in the API, its own, which marks them FAILED when Redis
+   * does not answer in time. A failure rejects; the reconciler enqueues what stayed QUEUED without
+   * a job.
    */
-  enqueue: (run: EnqueuedRun) => Promise<void>;
+  enqueue: (runs: readonly EnqueuedRun[]) => Promise<void>;
   /**
    * Removing a cancelled run's job failed (Redis did not answer). Ignored unless given; the other
    * jobs are removed all the same. A job a worker holds is not removed and is no failure: that
@@ -39,7 +40,7 @@ export async function applyPipelineDecision(
       (error: Error) => options.onRemoveFailed?.(runId, error),
     );
   }
-  for (const run of decision.released) await options.enqueue(run);
+  if (decision.released.length > 0) await options.enqueue(decision.released);
 }
 
 /**

@@ -5,7 +5,7 @@ import { TRAINING_QUEUE, type TrainingJobData, type TrainingJobName } from '@tra
 export type TrainingQueue = Queue<TrainingJobData, unknown, TrainingJobName>;
 
 /**
- * Options every training job gets. `attempts` and `priority` are left to `enqueueRun` (config,
+ * Options every training job gets. `attempts` and `priority` are left to `enqueueRun`/`enqueueRuns` (config,
  * the run's spec). Finished jobs are trimmed because the run history lives in PostgreSQL, not Redis.
  */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {

@@ -4,7 +4,14 @@ import { eachTestQueue, TEST_REDIS_URL } from './testing/test-queue';
 import { Worker } from 'bullmq';
 import { SWEEP_RUN_PRIORITY } from '@trainyard/contracts';
 import { DEFAULT_JOB_OPTIONS } from './training-queue';
-import { bullmqPriority, enqueueRun, queueNameFor } from './training-queues';
+import {
+  bullmqPriority,
+  ENQUEUE_CHUNK_SIZE,
+  enqueueRun,
+  enqueueRuns,
+  queueNameFor,
+  type EnqueuedRun,
+} from './training-queues';
 
 describe('training queues (real Redis)', () => {
   const current = eachTestQueue();
@@ -84,6 +91,77 @@ describe('training queues (real Redis)', () => {
     await enqueueRun(current.queues, { id: runId, kind: 'PRETRAIN', spec: {} }, 3);
     expect(await current.queue.getJobCounts('prioritized')).toEqual({ prioritized: 1 });
     expect((await current.queue.getJob(runId))!.name).toBe('pretrain');
+  });
+
+  describe('in bulk (enqueueRuns)', () => {
+    const runs: EnqueuedRun[] = [
+      { id: randomUUID(), kind: 'FINETUNE', spec: { resources: { accelerator: 'gpu' }, priority: 50 } },
+      { id: randomUUID(), kind: 'EVALUATE', spec: { resources: { accelerator: 'gpu' } } },
+      { id: randomUUID(), kind: 'PRETRAIN', spec: { resources: { accelerator: 'cpu' }, priority: -100 } },
+      { id: randomUUID(), kind: 'FINETUNE', spec: { priority: SWEEP_RUN_PRIORITY } },
+      { id: randomUUID(), kind: 'FINETUNE', spec: {} },
+    ];
+    /** Every job of every class's queue, as [class, id, name, data, attempts, priority], sorted by id. */
+    const jobs = async () =>
+      (
+        await Promise.all(
+          current.queues
+            .entries()
+            .map(async ([c, q]) =>
+              (await q.getJobs()).map((j) => [c, j.id, j.name, j.data, j.opts.attempts, j.opts.priority] as const),
+            ),
+        )
+      )
+        .flat()
+        .sort((a, b) => a[1]!.localeCompare(b[1]!));
+
+    it('puts each run in its class’s queue with the job enqueueRun would give it', async () => {
+      await enqueueRuns(current.queues, runs, 3);
+      const bulk = await jobs();
+      await Promise.all(current.queues.entries().map(([, q]) => q.obliterate({ force: true })));
+      expect(await jobs()).toEqual([]);
+      for (const run of runs) await enqueueRun(current.queues, run, 3);
+      expect(bulk).toEqual(await jobs());
+      const [gpuUrgent, gpu, cpuLast, sweep, plain] = runs.map((r) => r.id);
+      expect(bulk).toEqual(
+        [
+          ['gpu', gpuUrgent, 'finetune', { runId: gpuUrgent }, 3, bullmqPriority(50)],
+          ['gpu', gpu, 'evaluate', { runId: gpu }, 3, bullmqPriority(0)],
+          ['cpu', cpuLast, 'pretrain', { runId: cpuLast }, 3, bullmqPriority(-100)],
+          ['any', sweep, 'finetune', { runId: sweep }, 3, bullmqPriority(SWEEP_RUN_PRIORITY)],
+          ['any', plain, 'finetune', { runId: plain }, 3, bullmqPriority(0)],
+        ].sort((a, b) => (a[1] as string).localeCompare(b[1] as string)),
+      );
+      expect((await current.queues.getJob(gpu))!.opts.backoff).toEqual(DEFAULT_JOB_OPTIONS.backoff);
+    });
+
+    it('adds nothing for runs whose jobs exist (job id = run id), whatever the options', async () => {
+      await enqueueRuns(current.queues, runs, 3);
+      const before = await jobs();
+      await enqueueRuns(current.queues, runs, 3);
+      await enqueueRuns(
+        current.queues,
+        runs.map((run) => ({ ...run, spec: { ...run.spec, priority: 100 } })),
+        9,
+      );
+      expect(await jobs()).toEqual(before);
+    });
+
+    it('sends ENQUEUE_CHUNK_SIZE jobs per addBulk, one class’s queue at a time', async () => {
+      const many: EnqueuedRun[] = Array.from({ length: ENQUEUE_CHUNK_SIZE + 1 }, () => ({
+        id: randomUUID(),
+        kind: 'PRETRAIN',
+        spec: {},
+      }));
+      const gpu: EnqueuedRun = { id: randomUUID(), kind: 'PRETRAIN', spec: { resources: { accelerator: 'gpu' } } };
+      const addBulk = jest.spyOn(current.queue, 'addBulk');
+      const addBulkGpu = jest.spyOn(current.queues.of('gpu'), 'addBulk');
+      await enqueueRuns(current.queues, [...many, gpu], 1);
+      expect(addBulk.mock.calls.map(([chunk]) => chunk.length)).toEqual([ENQUEUE_CHUNK_SIZE, 1]);
+      expect(addBulkGpu.mock.calls.map(([chunk]) => chunk.length)).toEqual([1]);
+      expect(await current.queue.getJobCounts('prioritized')).toEqual({ prioritized: ENQUEUE_CHUNK_SIZE + 1 });
+      expect((await current.queue.getJob(many.at(-1)!.id))?.data).toEqual({ runId: many.at(-1)!.id });
+    });
   });
 
   it('gives workers a connection that BullMQ accepts for blocking commands', async () => {

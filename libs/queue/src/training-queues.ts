@@ -78,16 +78,52 @@ export interface EnqueuedRun {
 }
 
 /**
- * Enqueues a run in its class's queue with its priority. The job id is the run id, so enqueueing
- * the same run twice is a no-op in BullMQ, and the payload is only the id: a worker reads
- * everything else from PostgreSQL.
+ * Jobs per `addBulk` call: one Redis pipeline of this many scripts, so no call grows without bound.
+ * A sweep (MAX_SWEEP_RUNS) fits in one chunk per class.
  */
+export const ENQUEUE_CHUNK_SIZE = 1000;
+
+/**
+ * A run's job as BullMQ takes it, in its class's queue: the job id is the run id, so enqueueing
+ * the same run twice is a no-op in BullMQ, and the payload is only the id: a worker reads
+ * everything else from PostgreSQL. `enqueueRun` and `enqueueRuns` both build their jobs here.
+ */
+function trainingJob(run: EnqueuedRun, attempts: number) {
+  return {
+    name: JOB_NAMES[specKindOf(run.kind)],
+    data: { runId: run.id },
+    opts: { ...DEFAULT_JOB_OPTIONS, jobId: run.id, attempts, priority: bullmqPriority(priorityOf(run.spec)) },
+  };
+}
+
+/** Enqueues a run in its class's queue with its priority (see `trainingJob`). */
 export async function enqueueRun(queues: TrainingQueues, run: EnqueuedRun, attempts: number): Promise<void> {
-  await queues
-    .of(resourceClassOf(run.spec))
-    .add(
-      JOB_NAMES[specKindOf(run.kind)],
-      { runId: run.id },
-      { ...DEFAULT_JOB_OPTIONS, jobId: run.id, attempts, priority: bullmqPriority(priorityOf(run.spec)) },
-    );
+  const { name, data, opts } = trainingJob(run, attempts);
+  await queues.of(resourceClassOf(run.spec)).add(name, data, opts);
+}
+
+/**
+ * Enqueues many runs as `enqueueRun` does each, in a few round trips: one `addBulk` per class's
+ * queue and ENQUEUE_CHUNK_SIZE jobs. A bulk add is a pipeline, not a transaction: when it
+ * rejects, some jobs may have landed (a worker skips a run that is already terminal), and adding
+ * them again is a no-op.
+ */
+export async function enqueueRuns(
+  queues: TrainingQueues,
+  runs: readonly EnqueuedRun[],
+  attempts: number,
+): Promise<void> {
+  const byClass = new Map<ResourceClass, EnqueuedRun[]>();
+  for (const run of runs) {
+    const resourceClass = resourceClassOf(run.spec);
+    let group = byClass.get(resourceClass);
+    if (!group) byClass.set(resourceClass, (group = []));
+    group.push(run);
+  }
+  for (const [resourceClass, group] of byClass) {
+    for (let start = 0; start < group.length; start += ENQUEUE_CHUNK_SIZE) {
+      const chunk = group.slice(start, start + ENQUEUE_CHUNK_SIZE);
+      await queues.of(resourceClass).addBulk(chunk.map((run) => trainingJob(run, attempts)));
+    }
+  }
 }

@@ -3,8 +3,9 @@ import type { INestApplication } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { RunSpecInput } from '@trainyard/contracts';
+import { SWEEP_RUN_PRIORITY, type RunSpecInput } from '@trainyard/contracts';
 import { CheckpointsRepository, MetricsRepository, RunsRepository } from '@trainyard/db';
+import { bullmqPriority } from '@trainyard/queue';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { REDIS } from '@trainyard/infrastructure';
 
@@ -123,6 +124,38 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
       result: null,
     });
     expect(detail.body.spec.kind).toBe('pretrain');
+  });
+
+  const sweep = (name: string) => ({
+    name,
+    base: { ...finetune(null), name },
+    strategy: 'grid',
+    parameters: { 'training.learningRate': [0.001, 0.01, 0.1], 'model.headUnits': [0, 8] },
+  });
+  /** The run ids of a sweep, by status (GET /v1/sweeps/:id). */
+  async function sweepRuns(id: string): Promise<Record<string, string[]>> {
+    const { body } = await http('GET', `/v1/sweeps/${id}`);
+    const byStatus: Record<string, string[]> = {};
+    for (const entry of body.leaderboard) (byStatus[entry.status] ??= []).push(entry.runId);
+    return byStatus;
+  }
+
+  it('records a sweep’s runs QUEUED and enqueues a job for every one, at the sweep runs’ priority', async () => {
+    const res = await http('POST', '/v1/sweeps', sweep('lr x head'));
+    expect(res).toEqual({ status: 201, body: { id: expect.any(String), runs: 6 } });
+    const { QUEUED: queued, ...others } = await sweepRuns(res.body.id);
+    expect(others).toEqual({});
+    expect(queued).toHaveLength(6);
+    const jobs = await Promise.all(queued!.map((id) => queue.getJob(id)));
+    expect(jobs.map((job) => [job?.id, job?.name, job?.data, job?.opts.attempts, job?.opts.priority])).toEqual(
+      queued!.map((id) => [
+        id,
+        'finetune',
+        { runId: id },
+        config.worker.maxAttempts,
+        bullmqPriority(SWEEP_RUN_PRIORITY),
+      ]),
+    );
   });
 
   it('answers 404 for an unknown run and 400 for a malformed id', async () => {
@@ -303,7 +336,7 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
   });
 
   // Last: it cuts this app's Redis connection for good.
-  it('marks a run FAILED and answers 503 when its job cannot be enqueued; /readyz names Redis', async () => {
+  it('marks a run, or every run of a sweep, FAILED and answers 503 when their jobs cannot be enqueued; /readyz names Redis', async () => {
     app.get<Redis>(REDIS).disconnect();
     const res = await http('POST', '/v1/runs', pretrain('no-redis'));
     expect(res.status).toBe(503);
@@ -318,6 +351,29 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     const replay = await http('POST', '/v1/runs', pretrain('no-redis, keyed'), key);
     expect(first).toMatchObject({ status: 503, body: { runId: expect.any(String) } });
     expect(replay).toMatchObject({ status: 503, body: { runId: first.body.runId, reason: first.body.reason } });
+
+    // A sweep's runs are enqueued together and fail together: all FAILED with the reason, none
+    // left QUEUED without a job, and the 503 says how many.
+    const failedSweep = await http('POST', '/v1/sweeps', sweep('no-redis sweep'));
+    expect(failedSweep).toMatchObject({
+      status: 503,
+      body: {
+        sweepId: expect.any(String),
+        failedRuns: 6,
+        runs: 6,
+        reason: expect.stringMatching(/^Could not enqueue the run: /),
+      },
+    });
+    expect(failedSweep.body.message).toMatch(
+      new RegExp(`^6 of the 6 runs of sweep ${failedSweep.body.sweepId} were recorded but could not be queued`),
+    );
+    const { FAILED: failed, ...others } = await sweepRuns(failedSweep.body.sweepId);
+    expect(others).toEqual({});
+    expect(failed).toHaveLength(6);
+    for (const id of failed!) {
+      expect(await runs.get(id)).toMatchObject({ failureReason: failedSweep.body.reason });
+      expect(await queue.getJob(id)).toBeUndefined();
+    }
 
     const ready = await http('GET', '/readyz');
     expect(ready.status).toBe(503);

@@ -23,6 +23,7 @@ import {
 import {
   advancePipeline,
   enqueueRun,
+  enqueueRuns,
   type EnqueuedRun,
   type PipelineQueueOptions,
   type TrainingQueues,
@@ -43,11 +44,11 @@ export class RunsService {
   private readonly logger = new Logger(RunsService.name);
   /**
    * How the API carries out a pipeline decision on the queue (advancePipeline, applyPipelineDecision):
-   * released runs through `enqueue` (FAILED and a 503 when Redis does not answer), removals that
-   * fail logged.
+   * released runs through `enqueueMany` (FAILED and a 503 when Redis does not answer), removals
+   * that fail logged.
    */
   readonly pipelineQueue: PipelineQueueOptions = {
-    enqueue: (run) => this.enqueue(run),
+    enqueue: (runs) => this.enqueueMany(runs),
     onRemoveFailed: (runId, err) => this.jobKept(runId, err),
   };
 
@@ -138,23 +139,51 @@ export class RunsService {
 
   /** Enqueues a recorded run; on failure marks it FAILED with the reason and answers 503. */
   async enqueue(run: EnqueuedRun): Promise<void> {
-    const { id } = run;
+    const reason = await this.enqueueFailure(enqueueRun(this.queues, run, this.config.worker.maxAttempts));
+    if (reason === null) return;
+    await this.failEnqueued([run], reason, `Run ${run.id}`);
+    throw enqueueFailed(run.id, reason);
+  }
+
+  /**
+   * Enqueues recorded runs together (`enqueueRuns`: a few round trips, not one per run) under the
+   * same deadline as `enqueue`, and fails them together: every run of the batch still QUEUED is
+   * marked FAILED with the reason in one statement, and the 503 says how many could not be queued
+   * (and of which sweep). None is left QUEUED without a job for the reconciler to find later.
+   */
+  async enqueueMany(runs: readonly EnqueuedRun[], of: { sweepId?: string } = {}): Promise<void> {
+    if (runs.length === 0) return;
+    const reason = await this.enqueueFailure(enqueueRuns(this.queues, runs, this.config.worker.maxAttempts));
+    if (reason === null) return;
+    const what = `${runs.length} runs${of.sweepId ? ` of sweep ${of.sweepId}` : ''}`;
+    const failed = await this.failEnqueued(runs, reason, what);
+    throw enqueueManyFailed(failed, runs.length, reason, of.sweepId);
+  }
+
+  /** The failureReason when the jobs were not added within the Redis deadline; null when they were. */
+  private async enqueueFailure(adding: Promise<void>): Promise<string | null> {
+    const deadlineMs = this.config.redis.connectTimeoutMs;
     try {
-      const deadlineMs = this.config.redis.connectTimeoutMs;
-      await withDeadline(
-        enqueueRun(this.queues, run, this.config.worker.maxAttempts),
-        deadlineMs,
-        `Redis did not answer within ${deadlineMs} ms`,
-      );
+      await withDeadline(adding, deadlineMs, `Redis did not answer within ${deadlineMs} ms`);
+      return null;
     } catch (err) {
-      const reason = `${ENQUEUE_FAILURE}${(err as Error).message}`;
-      this.logger.error(`Run ${id}: ${reason}`);
-      // A worker skips runs that are already terminal, so a job that lands after the timeout does no harm.
-      await this.runs.finish(id, 'FAILED', { failureReason: reason }).catch((finishErr: Error) => {
-        this.logger.error(`Run ${id}: could not mark it FAILED either: ${finishErr.message}`);
-      });
-      throw enqueueFailed(id, reason);
+      return `${ENQUEUE_FAILURE}${(err as Error).message}`;
     }
+  }
+
+  /**
+   * Marks the runs whose jobs could not be added FAILED with the reason, in one statement, and
+   * returns how many were. Only QUEUED ones: a job that lands after the deadline may already be
+   * held by a worker, and a worker skips runs that are already terminal, so it does no harm.
+   */
+  private async failEnqueued(runs: readonly EnqueuedRun[], reason: string, who: string): Promise<number> {
+    this.logger.error(`${who}: ${reason}`);
+    const ids = runs.map((run) => run.id);
+    return this.runs.failQueued(ids, reason).catch((finishErr: Error) => {
+      // Still not queued, as far as this request knows; the reconciler enqueues them later.
+      this.logger.error(`${who}: could not mark FAILED either: ${finishErr.message}`);
+      return ids.length;
+    });
   }
 
   async detail(id: string): Promise<RunDetailView> {
@@ -219,6 +248,21 @@ function enqueueFailed(id: string, reason: string): ServiceUnavailableException 
   return new ServiceUnavailableException({
     message: `Run ${id} was recorded but could not be queued, so it was marked FAILED; submit it again once Redis is back`,
     runId: id,
+    reason,
+  });
+}
+
+function enqueueManyFailed(
+  failed: number,
+  runs: number,
+  reason: string,
+  sweepId: string | undefined,
+): ServiceUnavailableException {
+  return new ServiceUnavailableException({
+    message: `${failed} of the ${runs} runs${sweepId ? ` of sweep ${sweepId}` : ''} were recorded but could not be queued, so they were marked FAILED; submit them again once Redis is back`,
+    ...(sweepId && { sweepId }),
+    failedRuns: failed,
+    runs,
     reason,
   });
 }

@@ -59,7 +59,11 @@ export class SweepsController {
     description: 'The base refers to something unusable (base run, registered model or dataset)',
     schema: schemaRef('ProblemDetails'),
   })
-  @ApiResponse({ status: 503, description: 'Redis unavailable: a run that could not be queued was marked FAILED' })
+  @ApiResponse({
+    status: 503,
+    description:
+      'Redis unavailable: the sweep’s runs could not be queued and were all marked FAILED; the answer says how many',
+  })
   submit(
     @Body(new ZodValidationPipe(SweepSpecSchema, 'Invalid sweep spec', { in: 'body' })) spec: SweepSpec,
     @CurrentPrincipal() principal: Principal,

@@ -36,7 +36,9 @@ export class SweepsService {
   /**
    * Expands the sweep (the schema already proved every run valid), checks the base's references
    * once (no parameter changes them), records the sweep and all its runs in one transaction, and
-   * only then enqueues them: PostgreSQL first, as for any run.
+   * only then enqueues them: PostgreSQL first, as for any run. They are enqueued together and fail
+   * together: when Redis does not answer, every run is FAILED with the reason and the answer is a
+   * 503, rather than a few FAILED and the rest QUEUED without a job.
    */
   async submit(spec: SweepSpec, project: string): Promise<SweepCreated> {
     // No sweep parameter changes the model's layers: the base's size is every run's.
@@ -67,7 +69,7 @@ export class SweepsService {
     );
     await this.placement.check(spec.base, 'base.');
     await this.sweeps.create({ id, name: spec.name, spec, project }, runs);
-    for (const run of runs) await this.runs.enqueue(run);
+    await this.runs.enqueueMany(runs, { sweepId: id });
     this.logger.log(`Sweep ${id} ("${spec.name}", ${spec.strategy}) queued ${runs.length} runs`);
     return { id, runs: runs.length };
   }
