@@ -9,7 +9,7 @@ import { WorkersRepository } from './workers.repository';
 
 const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
 
-/** AttemptsRepository.openCurrent: one call of the SQL function trainyard_open_attempt. */
+/** AttemptsRepository.openCurrent: one call of the SQL function open_current_attempt. */
 describe('AttemptsRepository.openCurrent', () => {
   let fresh: FreshDatabase;
   let db: Database;

@@ -30,7 +30,7 @@ interface AttemptRow {
   error: string | null;
 }
 
-/** What `trainyard_open_attempt` answers: the attempt it opened, or why it opened none. */
+/** What `open_current_attempt` answers: the attempt it opened, or why it opened none. */
 type OpenAttemptResult =
   | { opened: true; attempt: AttemptRow; crashed: AttemptRow[]; failures: number }
   | { opened: false; status: string | null; project?: string; atCapacity?: boolean };
@@ -57,7 +57,7 @@ export class AttemptsRepository {
    * Takes the run for a worker, atomically, holding the run row: closes attempts still RUNNING as
    * CRASHED, opens attempt max+1, and makes it the run's current attempt (the fence every later
    * write of the previous attempts fails on) with status RUNNING. A terminal run is never revived:
-   * RunStateError. One round trip: the steps are the SQL function `trainyard_open_attempt`
+   * RunStateError. One round trip: the steps are the SQL function `open_current_attempt`
    * (migration 20261206130000), which takes the same locks the transaction it replaced took.
    */
   async openCurrent(
@@ -66,7 +66,7 @@ export class AttemptsRepository {
     limits: { runningPerProject?: number } = {},
   ): Promise<OpenedAttempt> {
     const [{ opened }] = await this.prisma.$queryRaw<{ opened: OpenAttemptResult }[]>`
-      SELECT "trainyard_open_attempt"(${runId}::uuid, ${randomUUID()}::uuid, ${workerId}::text,
+      SELECT "open_current_attempt"(${runId}::uuid, ${randomUUID()}::uuid, ${workerId}::text,
         ${limits.runningPerProject ?? null}::int, ${[...TERMINAL_RUN_STATUSES]}::text[],
         ${[...FAILED_ATTEMPT_OUTCOMES]}::text[]) AS opened`;
     if (!opened.opened) {

@@ -5,7 +5,7 @@
 -- project limit) the per-project advisory lock and the count. The statuses and outcomes it tests
 -- are passed in by the caller, which declares them once (libs/contracts, attempts.repository.ts).
 -- Expand-only: a worker of the previous release keeps its transaction, under the same locks.
-CREATE FUNCTION "trainyard_open_attempt"(
+CREATE FUNCTION "open_current_attempt"(
   p_run_id UUID,
   p_attempt_id UUID,
   p_worker_id TEXT,
