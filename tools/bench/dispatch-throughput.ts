@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_SWEEP_RUNS } from '@trainyard/contracts';
 import { TERMINAL, type Cluster } from '../e2e/cluster';
 import { cpuPerUnit, readCpu, type CpuSource } from './cpu-usage';
 import { oneStepPretrain } from './dispatch-orchestration';
 
+/** How the runs reach the API: one POST /v1/runs each, or POST /v1/sweeps of up to MAX_SWEEP_RUNS runs. */
+export type Submission = 'runs' | 'sweeps';
+
 export interface ThroughputFigures {
   runs: number;
+  /** POST requests it took. */
+  requests: number;
   /** Runs per second from the first submit to the last 201. */
   acceptedPerS: number;
   /** Runs per second from the first submit to the last SUCCEEDED. */
@@ -16,28 +22,34 @@ export interface ThroughputFigures {
 }
 
 /**
- * Submits `runs` runs at once over HTTP, as raw BullMQ adds its jobs, and waits until PostgreSQL
- * has every one SUCCEEDED. Meant for a worker that leaves the training process out
- * (TRAINYARD_TEST_NO_TRAINING_PROCESS): each run then costs only what orchestration does.
- * Completion is read from PostgreSQL (Cluster.waitForSql), one query a poll, so the waiting does
- * not load the API.
+ * Submits `runs` runs at once over HTTP, as raw BullMQ adds its jobs (one POST /v1/runs a run, or
+ * as few POST /v1/sweeps as hold them), and waits until PostgreSQL has every one SUCCEEDED. Meant
+ * for a worker that leaves the training process out (TRAINYARD_TEST_NO_TRAINING_PROCESS): each
+ * run then costs only what orchestration does. Completion is read from PostgreSQL
+ * (Cluster.waitForSql), one query a poll, so the waiting does not load the API.
  */
 export async function measureThroughput(
   cluster: Cluster,
   runs: number,
   cpuSources: CpuSource[] = [],
+  submission: Submission = 'runs',
 ): Promise<ThroughputFigures> {
   const batch = randomUUID().slice(0, 8);
   const cpuBefore = await readCpu(cpuSources);
+  /** Run id → when the request that made it was sent. */
   const submitted = new Map<string, number>();
   const started = Date.now();
   let lastAccepted = started;
+  const requests = submission === 'runs' ? runs : Math.ceil(runs / MAX_SWEEP_RUNS);
   await Promise.all(
-    Array.from({ length: runs }, async (_, i) => {
+    Array.from({ length: requests }, async (_, i) => {
       const at = Date.now();
-      const id = await cluster.submit(oneStepPretrain(`throughput ${batch} ${i}`));
-      submitted.set(id, at);
+      const ids =
+        submission === 'runs'
+          ? [await cluster.submit(oneStepPretrain(`throughput ${batch} ${i}`))]
+          : await submitSweep(cluster, `throughput ${batch} ${i}`, shareOf(runs, requests, i));
       lastAccepted = Math.max(lastAccepted, Date.now());
+      for (const id of ids) submitted.set(id, at);
     }),
   );
   const ids = [...submitted.keys()];
@@ -60,9 +72,45 @@ export async function measureThroughput(
   const lastSucceeded = Math.max(...ended.map((r) => r.ended_at.getTime()));
   return {
     runs,
+    requests,
     acceptedPerS: runs / ((lastAccepted - started) / 1000),
     runsPerS: runs / ((lastSucceeded - started) / 1000),
     submitToSucceededMs: ended.map((r) => r.ended_at.getTime() - submitted.get(r.id)!).sort((a, b) => a - b),
     cpu,
   };
+}
+
+/** The i-th of `parts` near-equal shares of `total`. */
+function shareOf(total: number, parts: number, i: number): number {
+  return Math.floor(total / parts) + (i < total % parts ? 1 : 0);
+}
+
+/**
+ * One POST /v1/sweeps of `runs` fine-tunes of synthetic shapes (random seeds: a random sweep makes
+ * exactly maxRuns runs), and the ids of the runs it recorded.
+ */
+async function submitSweep(cluster: Cluster, name: string, runs: number): Promise<string[]> {
+  const base = {
+    kind: 'finetune',
+    name,
+    dataset: { name: 'synthetic-shapes', imageSize: 16, perClass: 4, testPerClass: 1 },
+    model: { type: 'classifier', baseRunId: null },
+    training: { epochs: 1, batchSize: 1024, learningRate: 2e-3, seed: 1 },
+  };
+  const response = await cluster.fetch(`${cluster.baseUrl}/v1/sweeps`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name,
+      base,
+      strategy: 'random',
+      parameters: { 'training.seed': { min: 1, max: 1_000_000 } },
+      maxRuns: runs,
+    }),
+  });
+  if (response.status !== 201) throw new Error(`sweep answered ${response.status}: ${await response.text()}`);
+  const { id } = (await response.json()) as { id: string };
+  const rows = (await cluster.pg.query(`SELECT id FROM runs WHERE sweep_id = $1`, [id])).rows as { id: string }[];
+  if (rows.length !== runs) throw new Error(`sweep ${id} recorded ${rows.length} runs, not ${runs}`);
+  return rows.map((r) => r.id);
 }
