@@ -15,23 +15,33 @@ export interface RawBullmqFigures {
   burstCpu: ReturnType<typeof cpuPerUnit>;
 }
 
+/** Work around each job: before its add (the producer's side) and as its processor. */
+export interface JobWork {
+  beforeAdd(id: string): Promise<void>;
+  process(id: string): Promise<void>;
+}
+
+const NO_WORK: JobWork = { beforeAdd: async () => undefined, process: async () => undefined };
+
 /**
  * The floor: a Queue and a Worker in this process on the real Redis, a queue of their own, the
  * training queue's job options and the e2e worker's lock timings, a processor that does nothing.
  * Whatever Trainyard adds on top (HTTP, PostgreSQL, a second process, a child) shows against it.
+ * With `work`, the same around each job's add and as its processor (see dispatch-floor.ts).
  */
 export async function measureRawBullmq(
   jobs: number,
   oneAtATime: number,
   concurrency: number,
   cpuSources: CpuSource[],
+  work: JobWork = NO_WORK,
 ): Promise<RawBullmqFigures> {
   const name = `bench-dispatch-${randomUUID()}`;
   const connection = { ...REDIS, maxRetriesPerRequest: null };
   const queue = new Queue(name, { connection, defaultJobOptions: DEFAULT_JOB_OPTIONS });
   const addedAt = new Map<string, number>();
   const done = new Map<string, (ms: number) => void>();
-  const worker = new Worker(name, async () => undefined, {
+  const worker = new Worker(name, (job) => work.process(job.data.runId), {
     connection,
     concurrency,
     lockDuration: 1000,
@@ -41,11 +51,13 @@ export async function measureRawBullmq(
   worker.on('completed', (job) => done.get(job.id!)?.(performance.now() - addedAt.get(job.id!)!));
   try {
     await worker.waitUntilReady();
-    const addOne = (): Promise<number> => {
+    const addOne = async (): Promise<number> => {
       const id = randomUUID();
       const completed = new Promise<number>((resolve) => done.set(id, resolve));
       addedAt.set(id, performance.now());
-      return queue.add('noop', { runId: id }, { ...DEFAULT_JOB_OPTIONS, jobId: id }).then(() => completed);
+      await work.beforeAdd(id);
+      await queue.add('noop', { runId: id }, { ...DEFAULT_JOB_OPTIONS, jobId: id });
+      return completed;
     };
     // Warm the connections and scripts so the first measured job is not a cold one.
     for (let i = 0; i < 5; i++) await addOne();
