@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { TrainyardClient } from '@trainyard/client';
 import type { RunEvent, RunListItemView } from '@trainyard/contracts';
 import { Cluster, tinyPretrain } from './cluster';
+import { waitFor, type AppProcess } from './processes';
 
 const CLI = resolve(__dirname, '../../dist/apps/cli/src/trainyard.js');
 
@@ -39,9 +40,22 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
       );
     });
 
+  /** `trainyard` as a subprocess whose output can be read while it runs. */
+  const trainyardLive = (...args: string[]): { stdout: () => string; result: Promise<CliResult> } => {
+    const child = spawn(process.execPath, [CLI, ...args], { env });
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const result = new Promise<CliResult>((done) =>
+      child.on('close', (code) => done({ code: code ?? -1, stdout, stderr })),
+    );
+    return { stdout: () => stdout, result };
+  };
+
+  let worker: AppProcess;
   beforeAll(async () => {
     cluster = await Cluster.start();
-    await cluster.startWorker();
+    worker = await cluster.startWorker();
   }, 180_000);
   afterAll(async () => {
     await cluster?.stop();
@@ -81,12 +95,27 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
   it('submits a YAML spec and watches it to SUCCEEDED with plain lines and exit 0', async () => {
     const file = join(home, 'tiny.yaml');
     writeFileSync(file, `# a tiny pretrain\n${stringify(tinyPretrain('cli tiny', 3, 20))}`);
-    const submitted = await trainyard('submit', file, '--json');
-    expect(submitted.code).toBe(0);
-    runId = (JSON.parse(submitted.stdout) as { id: string }).id;
-    expect(runId).toMatch(/^[0-9a-f-]{36}$/);
+    // The worker is stopped until the watch has the run's stream: the tiny run would otherwise end,
+    // on a fast machine, before a new CLI process has connected, and the watch would see only that.
+    worker.child.kill('SIGSTOP');
+    let watching: ReturnType<typeof trainyardLive>;
+    try {
+      const submitted = await trainyard('submit', file, '--json');
+      expect(submitted.code).toBe(0);
+      runId = (JSON.parse(submitted.stdout) as { id: string }).id;
+      expect(runId).toMatch(/^[0-9a-f-]{36}$/);
+      watching = trainyardLive('watch', runId);
+      await waitFor(
+        'the watch to show the run QUEUED',
+        async () => (watching.stdout().includes(`run ${runId} QUEUED`) ? true : undefined),
+        30_000,
+        () => watching.stdout(),
+      );
+    } finally {
+      worker.child.kill('SIGCONT');
+    }
 
-    const watched = await trainyard('watch', runId);
+    const watched = await watching.result;
     expect(watched.stderr).toBe('');
     expect(watched.code).toBe(0);
     expect(watched.stdout).not.toContain('\x1b');
