@@ -88,6 +88,8 @@ export class InfrastructureModule {
           const connection = createRedisConnection(config.redis.url, {
             connectTimeoutMs: config.redis.connectTimeoutMs,
             forWorker: options.role === 'worker',
+            // The API's commands never block: each is bounded, so a stalled Redis cannot hang a request.
+            ...(options.role === 'api' ? { commandTimeoutMs: config.redis.connectTimeoutMs } : {}),
           });
           connection.on('error', (err: Error) => logger.warn(`Redis connection error: ${err.message}`));
           if (options.role === 'api') await assertNoEviction(connection, (m) => logger.warn(m));

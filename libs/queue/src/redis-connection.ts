@@ -4,6 +4,12 @@ export interface RedisConnectionOptions {
   /** BullMQ workers block on Redis commands; they need `maxRetriesPerRequest: null` or BullMQ refuses them. */
   forWorker?: boolean;
   connectTimeoutMs?: number;
+  /**
+   * Fails any command not answered within this time ("Command timed out"). For connections that
+   * never block (the API's): with it, a Redis that accepts connections and never answers costs a
+   * request this long at most. Never on a BullMQ worker's connection, whose commands block by design.
+   */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -14,5 +20,6 @@ export function createRedisConnection(url: string, opts: RedisConnectionOptions 
   return new Redis(url, {
     connectTimeout: opts.connectTimeoutMs ?? 5000,
     maxRetriesPerRequest: opts.forWorker ? null : 1,
+    ...(opts.commandTimeoutMs === undefined ? {} : { commandTimeout: opts.commandTimeoutMs }),
   });
 }

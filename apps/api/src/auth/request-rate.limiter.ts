@@ -5,16 +5,27 @@ import type { TrainingQueues } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { CONFIG, REDIS, TRAINING_QUEUES } from '@trainyard/infrastructure';
+import { withDeadline } from '../common/with-deadline';
+
+/** How long a request waits for Redis to count it before it is counted in this process instead. */
+const STORE_DEADLINE_MS = 500;
+/** How long requests are counted in this process after Redis failed to count one. */
+const STORE_RETRY_AFTER_MS = 5000;
 
 /**
  * Requests per minute per key (or per client address before a key is proven), counted in Redis
  * so every API replica spends from the same budget. While Redis does not answer, each process
- * counts on its own (the insurance limiter) rather than letting everything through.
+ * counts on its own rather than letting everything through: a count Redis has not answered within
+ * STORE_DEADLINE_MS sends that request, and every request for STORE_RETRY_AFTER_MS after it, to
+ * the process's own count. A stalled Redis costs one request in STORE_RETRY_AFTER_MS that wait.
  */
 @Injectable()
 export class RequestRateLimiter {
   private readonly logger = new Logger(RequestRateLimiter.name);
   private readonly limiter: RateLimiterRedis;
+  private readonly inProcess: RateLimiterMemory;
+  /** Until when requests are counted in this process only, after Redis failed to count one. */
+  private storeDownUntil = 0;
 
   constructor(
     @Inject(REDIS) redis: Redis,
@@ -29,14 +40,14 @@ export class RequestRateLimiter {
       keyPrefix: `trainyard:rate:${queues.name}`,
       points,
       duration: 60,
-      insuranceLimiter: new RateLimiterMemory({ points, duration: 60 }),
     });
+    this.inProcess = new RateLimiterMemory({ points, duration: 60 });
   }
 
   /** Spends one request of `subject`'s minute: null when allowed, else the seconds until it may retry. */
   async spend(subject: string): Promise<number | null> {
     try {
-      await this.limiter.consume(subject, 1);
+      await this.consume(subject);
       return null;
     } catch (outcome) {
       if (!(outcome instanceof RateLimiterRes)) {
@@ -44,6 +55,25 @@ export class RequestRateLimiter {
         return null;
       }
       return Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
+    }
+  }
+
+  /** Resolves when allowed; rejects with a RateLimiterRes when over the budget. */
+  private async consume(subject: string): Promise<unknown> {
+    if (Date.now() < this.storeDownUntil) return this.inProcess.consume(subject, 1);
+    try {
+      return await withDeadline(
+        this.limiter.consume(subject, 1),
+        STORE_DEADLINE_MS,
+        `Redis did not count the request within ${STORE_DEADLINE_MS} ms`,
+      );
+    } catch (outcome) {
+      if (outcome instanceof RateLimiterRes) throw outcome;
+      this.storeDownUntil = Date.now() + STORE_RETRY_AFTER_MS;
+      this.logger.warn(
+        `Counting requests in this process for ${STORE_RETRY_AFTER_MS / 1000} s: ${(outcome as Error).message}`,
+      );
+      return this.inProcess.consume(subject, 1);
     }
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
   QUEUE_JOB_STATES,
@@ -10,8 +10,9 @@ import {
   type WorkerView,
 } from '@trainyard/contracts';
 import { RunsRepository, WorkersRepository } from '@trainyard/db';
-import type { TrainingQueues } from '@trainyard/queue';
+import type { TrainingQueue, TrainingQueues } from '@trainyard/queue';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
+import { withDeadline } from '../common/with-deadline';
 
 const ACTIVE_JOBS_SHOWN = 50;
 
@@ -25,15 +26,24 @@ export class FleetService {
     private readonly runsRepository: RunsRepository,
   ) {}
 
-  /** One entry per resource class: BullMQ's counts and active jobs, and the runs waiting in PostgreSQL. */
+  /**
+   * One entry per resource class: BullMQ's counts and active jobs, and the runs waiting in
+   * PostgreSQL. A 503 naming Redis when it does not answer within its deadline.
+   */
   async queues(): Promise<QueueList> {
     const waiting = new Map((await this.runsRepository.waitingByClass()).map((w) => [w.resourceClass, w]));
+    const deadlineMs = this.config.redis.connectTimeoutMs;
+    const jobsOf = (queue: TrainingQueue) =>
+      withDeadline(
+        Promise.all([queue.getJobCounts(...QUEUE_JOB_STATES), queue.getActive(0, ACTIVE_JOBS_SHOWN - 1)]),
+        deadlineMs,
+        `no answer within ${deadlineMs} ms`,
+      ).catch((err: Error) => {
+        throw new ServiceUnavailableException(`Queue depths are unavailable: Redis: ${err.message}`);
+      });
     const queues = await Promise.all(
       this.trainingQueues.entries().map(async ([resourceClass, queue]): Promise<QueueView> => {
-        const [counts, active] = await Promise.all([
-          queue.getJobCounts(...QUEUE_JOB_STATES),
-          queue.getActive(0, ACTIVE_JOBS_SHOWN - 1),
-        ]);
+        const [counts, active] = await jobsOf(queue);
         return {
           name: queue.name,
           resourceClass,

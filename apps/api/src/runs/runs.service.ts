@@ -128,12 +128,18 @@ export class RunsService {
     if (run?.status === 'FAILED' && run.failureReason?.startsWith(ENQUEUE_FAILURE)) {
       throw enqueueFailed(run.id, run.failureReason);
     }
-    if (run?.status === 'QUEUED')
-      await enqueueRun(
-        this.queues,
-        { id: run.id, kind: run.kind as RunKind, spec: run.spec as Placement },
-        this.config.worker.maxAttempts,
-      ).catch(() => undefined);
+    if (run?.status === 'QUEUED') {
+      // Under the same deadline as a first submit. Failing here changes nothing: the run was
+      // accepted, and if its job is really missing the reconciler adds it once Redis answers.
+      const reason = await this.enqueueFailure(
+        enqueueRun(
+          this.queues,
+          { id: run.id, kind: run.kind as RunKind, spec: run.spec as Placement },
+          this.config.worker.maxAttempts,
+        ),
+      );
+      if (reason !== null) this.logger.warn(`Run ${run.id}: replayed; its job could not be added again: ${reason}`);
+    }
     return earlier.response;
   }
 

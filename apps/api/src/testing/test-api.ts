@@ -57,7 +57,11 @@ export async function startTestApi(
     openApi: options.openApi ?? false,
   });
   await app.listen(0, '127.0.0.1');
-  const queue = new Queue(queueName, { connection: TEST_REDIS });
+  // On the Redis the app uses (TEST_REDIS unless the test gave REDIS_URL).
+  const redisAt = new URL(config.redis.url);
+  const queue = new Queue(queueName, {
+    connection: { host: redisAt.hostname, port: Number(redisAt.port || 6379) },
+  });
   const baseUrl = await app.getUrl();
   const adminFetch = authorizedFetch(adminKey);
   return {
