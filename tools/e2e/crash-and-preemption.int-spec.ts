@@ -240,7 +240,8 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     const checkpoints = await checkpointsOf(runId);
     await expectCheckpointedWhereItStopped(runId, checkpoints.at(-1));
     const job = await cluster.queue.getJob(runId);
-    expect(['waiting', 'delayed']).toContain(await job!.getState());
+    // Waiting again at once (runs have a priority, so BullMQ calls it prioritized), not delayed.
+    expect(await job!.getState()).toBe('prioritized');
     expect(job!.attemptsMade).toBe(0);
 
     const next = await cluster.startWorker();
@@ -286,6 +287,8 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect((await cluster.run(waiting)).status).toBe('QUEUED');
     expect(drained.child.exitCode).toBeNull();
+    // The preempted run is first in line, ahead of the run of the same priority submitted after it.
+    expect((await cluster.queue.getPrioritized()).map((job) => job.id)).toEqual([runId, waiting]);
 
     const next = await cluster.startWorker();
     for (const id of [runId, waiting])

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DelayedError, UnrecoverableError } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError } from 'bullmq';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
   AttemptsRepository,
@@ -50,9 +50,12 @@ export class OutcomeConcluder {
             run: 'PREEMPTED',
           });
           await this.requeue(context);
-          context.log.log(this.logger, `run ${runId} PREEMPTED after a checkpoint; its job is back in the queue`);
-          // DelayedError tells BullMQ the job was moved already: no failure, no retry counted.
-          throw new DelayedError(`run ${runId} preempted`);
+          context.log.log(
+            this.logger,
+            `run ${runId} PREEMPTED after a checkpoint; its job is back in the queue, first of its priority`,
+          );
+          // WaitingError tells BullMQ the job was moved already: no failure, no retry counted.
+          throw new WaitingError(`run ${runId} preempted`);
         case 'failed':
           return await this.failed(context, outcome.reason, outcome.retryable);
       }
@@ -112,12 +115,14 @@ export class OutcomeConcluder {
   }
 
   /**
-   * Back to the queue at once, with the lock token; if Redis is unreachable the job stays active,
-   * stalls, and is taken again anyway (the run is PREEMPTED in PostgreSQL either way).
+   * Back to the queue at once, with the lock token, ahead of the jobs of its priority (BullMQ's
+   * moveToWait): a preempted run already waited its turn, and runs submitted while it trained do
+   * not overtake it. If Redis is unreachable the job stays active, stalls, and is taken again
+   * anyway (the run is PREEMPTED in PostgreSQL either way).
    */
   private async requeue(context: TrainingContext): Promise<void> {
     try {
-      await context.job.moveToDelayed(Date.now(), context.token);
+      await context.job.moveToWait(context.token);
     } catch (error) {
       context.log.warn(
         this.logger,
