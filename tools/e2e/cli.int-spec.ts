@@ -111,6 +111,11 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
         30_000,
         () => watching.stdout(),
       );
+      // Meanwhile the queues table counts it waiting, in BullMQ and in PostgreSQL.
+      const queues = await trainyard('queues');
+      expect(queues.code).toBe(0);
+      const row = queues.stdout.split('\n').find((l) => l.startsWith(`${cluster.queueName} `));
+      expect(row?.split(/\s+/).slice(1, 7)).toEqual(['any', '1', '0', '0', '0', '1']);
     } finally {
       worker.child.kill('SIGCONT');
     }

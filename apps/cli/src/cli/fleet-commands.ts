@@ -1,4 +1,4 @@
-import { formatTable } from '../progress-line';
+import { formatDuration, formatTable } from '../progress-line';
 import { arg, printJson, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
@@ -41,15 +41,27 @@ export const workersCommand: Command = {
 export const queuesCommand: Command = {
   name: 'queues',
   usage: '',
-  summary: 'Training queues: jobs by state and the ones being trained now.',
+  summary: 'Training queues, one per resource class: jobs by state, and the runs waiting and for how long.',
+  details:
+    "waiting counts the jobs ready to be taken (BullMQ's waiting and prioritized: every run has a priority); " +
+    'runs waiting and longest wait come from PostgreSQL (QUEUED and PREEMPTED runs).',
   async run(ctx) {
     const { queues } = await ctx.client().queues({ signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, queues), EXIT.OK);
+    const count = (q: (typeof queues)[number], ...states: (keyof (typeof queues)[number]['counts'])[]) =>
+      String(states.reduce((n, state) => n + (q.counts[state] ?? 0), 0));
     const rows = queues.map((q) => [
       q.name,
-      ...(['waiting', 'active', 'delayed', 'completed', 'failed'] as const).map((s) => String(q.counts[s] ?? 0)),
+      q.resourceClass,
+      count(q, 'waiting', 'prioritized'),
+      count(q, 'delayed'),
+      count(q, 'active'),
+      count(q, 'failed'),
+      String(q.waitingRuns),
+      q.oldestWaitSeconds === null ? '-' : formatDuration(q.oldestWaitSeconds),
     ]);
-    ctx.out(`${formatTable(['queue', 'waiting', 'active', 'delayed', 'completed', 'failed'], rows)}\n`);
+    const header = ['queue', 'class', 'waiting', 'delayed', 'active', 'failed', 'runs waiting', 'longest wait'];
+    ctx.out(`${formatTable(header, rows)}\n`);
     return EXIT.OK;
   },
 };
