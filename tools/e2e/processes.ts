@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+
+export { freePort } from '@trainyard/db/testing';
 
 // The repository root, whether this runs from source (tests) or compiled under dist/ (npm run chaos).
 const ROOT = join(__dirname, __dirname.split(/[\\/]/).includes('dist') ? '../../..' : '../..');
@@ -35,17 +36,6 @@ export function startScript(script: string, env: Record<string, string>): AppPro
       return exited;
     },
   };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function waitFor<T>(

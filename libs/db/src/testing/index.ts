@@ -2,3 +2,4 @@
 export { createFreshDatabase, TEST_POSTGRES_ADMIN_URL, type FreshDatabase } from './fresh-database';
 export { authorizedFetch, testAdminKey } from './authorized-fetch';
 export { serverSentEvents, type ServerSentEvent } from './server-sent-events';
+export { freePort } from './free-port';
