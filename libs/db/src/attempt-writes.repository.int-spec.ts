@@ -3,30 +3,24 @@ import type { RunResult, RunSpec } from '@trainyard/contracts';
 import { AttemptWritesRepository } from './attempt-writes.repository';
 import { AttemptsRepository } from './attempts.repository';
 import { FencedError, RunStateError } from './errors';
-import { openDatabase, type Database } from './open-database';
+import type { Database } from './open-database';
 import { RunsRepository } from './runs.repository';
-import { createFreshDatabase, type FreshDatabase } from './testing';
+import { useMigratedDatabase } from './testing';
 
 const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
 
 /** AttemptWritesRepository.conclude: one statement when the attempt is current, else the fenced transaction. */
 describe('AttemptWritesRepository.conclude', () => {
-  let fresh: FreshDatabase;
   let db: Database;
   let runs: RunsRepository;
   let attempts: AttemptsRepository;
   let writes: AttemptWritesRepository;
 
-  beforeAll(async () => {
-    fresh = await createFreshDatabase();
-    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+  useMigratedDatabase(async (opened) => {
+    db = opened;
     runs = new RunsRepository(db.prisma);
     attempts = new AttemptsRepository(db.prisma);
     writes = new AttemptWritesRepository(db.prisma);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await fresh?.drop();
   });
 
   /** A run RUNNING on attempt 1, and that attempt's fence. */

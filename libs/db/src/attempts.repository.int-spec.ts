@@ -2,32 +2,26 @@ import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '@trainyard/contracts';
 import { AttemptsRepository } from './attempts.repository';
 import { ProjectAtCapacityError, RunNotFoundError, RunStateError } from './errors';
-import { openDatabase, type Database } from './open-database';
+import type { Database } from './open-database';
 import { RunsRepository } from './runs.repository';
-import { createFreshDatabase, type FreshDatabase } from './testing';
+import { useMigratedDatabase } from './testing';
 import { WorkersRepository } from './workers.repository';
 
 const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
 
 /** AttemptsRepository.openCurrent: one call of the SQL function open_current_attempt. */
 describe('AttemptsRepository.openCurrent', () => {
-  let fresh: FreshDatabase;
   let db: Database;
   let runs: RunsRepository;
   let attempts: AttemptsRepository;
 
-  beforeAll(async () => {
-    fresh = await createFreshDatabase();
-    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+  useMigratedDatabase(async (opened) => {
+    db = opened;
     runs = new RunsRepository(db.prisma);
     attempts = new AttemptsRepository(db.prisma);
     const workers = new WorkersRepository(db.prisma);
     for (const id of ['w-a', 'w-b'])
       await workers.register({ id, hostname: id, pid: 1, backend: 'wasm', gpu: null, concurrency: 1 });
-  });
-  afterAll(async () => {
-    await db?.close();
-    await fresh?.drop();
   });
 
   const newRun = (project = 'default') =>

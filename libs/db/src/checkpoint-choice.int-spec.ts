@@ -4,11 +4,11 @@ import { RunSpecSchema, type RunResult } from '@trainyard/contracts';
 import { LocalObjectStore } from '@trainyard/storage';
 import { bestCheckpointSequence, chosenCheckpoint } from './checkpoint-choice';
 import { CheckpointsRepository } from './checkpoints.repository';
-import { openDatabase, type Database } from './open-database';
+import type { Database } from './open-database';
 import { PipelinesRepository } from './pipelines.repository';
 import { RunReferencesResolver } from './run-references.resolver';
 import { RunsRepository } from './runs.repository';
-import { createFreshDatabase, type FreshDatabase } from './testing';
+import { useMigratedDatabase } from './testing';
 
 const shapes = { name: 'synthetic-shapes', imageSize: 8 };
 /** A result whose selection chose checkpoint `best` (null: none recorded, as before selection existed). */
@@ -42,22 +42,16 @@ const resultWithBest = (best: number | null) =>
  * one; by the same rule for a fine-tune's base, an evaluation, a model version and a pipeline step.
  */
 describe('the checkpoint other runs build on (PostgreSQL)', () => {
-  let fresh: FreshDatabase;
   let db: Database;
   let runs: RunsRepository;
   let checkpoints: CheckpointsRepository;
   let resolver: RunReferencesResolver;
 
-  beforeAll(async () => {
-    fresh = await createFreshDatabase();
-    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+  useMigratedDatabase(async (opened) => {
+    db = opened;
     runs = new RunsRepository(db.prisma);
     checkpoints = new CheckpointsRepository(db.prisma);
     resolver = new RunReferencesResolver(db.prisma, { store: new LocalObjectStore(tmpdir()), localRoots: [] });
-  });
-  afterAll(async () => {
-    await db?.close();
-    await fresh?.drop();
   });
 
   /** A SUCCEEDED run with COMPLETE checkpoints 1–4 holding `models`, its result choosing `best`. */

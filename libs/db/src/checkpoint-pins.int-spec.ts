@@ -3,9 +3,9 @@ import type { RunSpec } from '@trainyard/contracts';
 import { AttemptsRepository } from './attempts.repository';
 import { CheckpointsRepository } from './checkpoints.repository';
 import { ModelVersionsRepository } from './model-versions.repository';
-import { openDatabase, type Database } from './open-database';
+import type { Database } from './open-database';
 import { RunsRepository } from './runs.repository';
-import { createFreshDatabase, type FreshDatabase } from './testing';
+import { useMigratedDatabase } from './testing';
 
 const spec = { kind: 'pretrain', name: 'ae' } as unknown as RunSpec;
 
@@ -15,22 +15,16 @@ const spec = { kind: 'pretrain', name: 'ae' } as unknown as RunSpec;
  * the pins in its own statement (a model registered between the two must survive).
  */
 describe('checkpoint retention pins (PostgreSQL)', () => {
-  let fresh: FreshDatabase;
   let db: Database;
   let runs: RunsRepository;
   let checkpoints: CheckpointsRepository;
   let models: ModelVersionsRepository;
 
-  beforeAll(async () => {
-    fresh = await createFreshDatabase();
-    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+  useMigratedDatabase(async (opened) => {
+    db = opened;
     runs = new RunsRepository(db.prisma);
     checkpoints = new CheckpointsRepository(db.prisma);
     models = new ModelVersionsRepository(db.prisma);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await fresh?.drop();
   });
 
   /** A RUNNING pretrain holding six COMPLETE checkpoints; loss falls to sequence 3, then rises. */

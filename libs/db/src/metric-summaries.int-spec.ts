@@ -5,9 +5,9 @@ import { metricGoal } from './metric-goal';
 import { ROLLUP_BLOCK } from './metric-summaries.sql';
 import { MetricsRepository, type MetricPointInput } from './metrics.repository';
 import type { MetricPoint } from './model-types';
-import { openDatabase, type Database } from './open-database';
+import type { Database } from './open-database';
 import { RunsRepository } from './runs.repository';
-import { createFreshDatabase, type FreshDatabase } from './testing';
+import { useMigratedDatabase } from './testing';
 
 const spec = { kind: 'pretrain', name: 'm' } as unknown as RunSpec;
 
@@ -36,18 +36,12 @@ function expectedSummary(points: MetricPoint[]) {
  * whatever the order of batches, they must equal what a recomputation from the points gives.
  */
 describe('metric summaries: incremental merge', () => {
-  let fresh: FreshDatabase;
   let db: Database;
   let metrics: MetricsRepository;
 
-  beforeAll(async () => {
-    fresh = await createFreshDatabase();
-    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+  useMigratedDatabase(async (opened) => {
+    db = opened;
     metrics = new MetricsRepository(db.prisma);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await fresh?.drop();
   });
 
   const expectAgreement = async (runId: string) => {

@@ -8,7 +8,7 @@ import { FencedError, RunNotFoundError } from './errors';
 import { MetricsRepository, type MetricPointInput } from './metrics.repository';
 import { openDatabase, type Database } from './open-database';
 import { RunsRepository } from './runs.repository';
-import { createFreshDatabase, type FreshDatabase } from './testing';
+import { useMigratedDatabase } from './testing';
 
 // PGlite's CommonJS build calls import(), which Jest's sandbox refuses: load it natively, as
 // open-database.int-spec.ts does.
@@ -28,20 +28,14 @@ const point = (name: string, step: number, value: number, epoch = 0): MetricPoin
 });
 
 describe('MetricsRepository', () => {
-  let fresh: FreshDatabase;
   let db: Database;
   let metrics: MetricsRepository;
   let runs: RunsRepository;
 
-  beforeAll(async () => {
-    fresh = await createFreshDatabase();
-    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+  useMigratedDatabase(async (opened) => {
+    db = opened;
     metrics = new MetricsRepository(db.prisma);
     runs = new RunsRepository(db.prisma);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await fresh?.drop();
   });
 
   const newRun = async () =>

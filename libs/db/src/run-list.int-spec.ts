@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '@trainyard/contracts';
 import { InvalidCursorError } from './errors';
 import { MetricsRepository } from './metrics.repository';
-import { openDatabase, type Database } from './open-database';
+import type { Database } from './open-database';
 import type { RunListQuery } from './run-list.query';
 import { RunsRepository } from './runs.repository';
-import { createFreshDatabase, type FreshDatabase } from './testing';
+import { useMigratedDatabase } from './testing';
 
 const spec = { kind: 'pretrain', name: 'l' } as unknown as RunSpec;
 
 describe('RunsRepository.list', () => {
-  let fresh: FreshDatabase;
   let db: Database;
   let runs: RunsRepository;
   // name -> id; values chosen to include ties, a NaN and runs without the metric.
@@ -26,9 +25,8 @@ describe('RunsRepository.list', () => {
     h: NaN,
   };
 
-  beforeAll(async () => {
-    fresh = await createFreshDatabase();
-    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+  useMigratedDatabase(async (opened) => {
+    db = opened;
     runs = new RunsRepository(db.prisma);
     const metrics = new MetricsRepository(db.prisma);
     let t = Date.parse('2026-01-01T00:00:00Z');
@@ -44,10 +42,6 @@ describe('RunsRepository.list', () => {
       }
     }
     await runs.finish(ids.get('a') ?? '', 'FAILED');
-  });
-  afterAll(async () => {
-    await db?.close();
-    await fresh?.drop();
   });
 
   /** Follows nextCursor to the end, returning run names page by page. */

@@ -4,33 +4,27 @@ import { AttemptsRepository } from './attempts.repository';
 import { CheckpointsRepository } from './checkpoints.repository';
 import { RunNotFoundError, RunStateError } from './errors';
 import { MetricsRepository } from './metrics.repository';
-import { openDatabase, type Database } from './open-database';
+import type { Database } from './open-database';
 import { ReconciliationRepository } from './reconciliation.repository';
 import { RunsRepository } from './runs.repository';
-import { createFreshDatabase, type FreshDatabase } from './testing';
+import { useMigratedDatabase } from './testing';
 import { WorkersRepository } from './workers.repository';
 
 const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
 
 describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepository', () => {
-  let fresh: FreshDatabase;
   let db: Database;
   let runs: RunsRepository;
   let attempts: AttemptsRepository;
   let checkpoints: CheckpointsRepository;
   let workers: WorkersRepository;
 
-  beforeAll(async () => {
-    fresh = await createFreshDatabase();
-    db = await openDatabase({ url: fresh.url, embeddedPath: '' });
+  useMigratedDatabase(async (opened) => {
+    db = opened;
     runs = new RunsRepository(db.prisma);
     attempts = new AttemptsRepository(db.prisma);
     checkpoints = new CheckpointsRepository(db.prisma);
     workers = new WorkersRepository(db.prisma);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await fresh?.drop();
   });
 
   const newRun = (baseRunId: string | null = null) =>

@@ -3,3 +3,4 @@ export { createFreshDatabase, TEST_POSTGRES_ADMIN_URL, type FreshDatabase } from
 export { authorizedFetch, testAdminKey } from './authorized-fetch';
 export { serverSentEvents, type ServerSentEvent } from './server-sent-events';
 export { freePort } from './free-port';
+export { useMigratedDatabase } from './migrated-database';
