@@ -128,6 +128,14 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.goto(`${baseUrl}/#/fleet`);
     await page.locator('#workers tbody tr').first().waitFor();
     expect(await page.locator('#workers tbody tr td:nth-child(3)').first().textContent()).toBe('wasm');
+    // Jobs by state in words a person acts on: BullMQ's prioritized ones count as waiting.
+    expect(await page.locator('.counts').first().locator('.count span').allTextContents()).toEqual([
+      'waiting',
+      'delayed',
+      'active',
+      'completed',
+      'failed',
+    ]);
     await shot('fleet');
 
     await page.emulateMedia({ colorScheme: 'dark' });

@@ -1,6 +1,6 @@
 import { api, errorText } from './api';
 import { clear, h } from './dom';
-import { formatAgo, formatDuration } from './format';
+import { formatAgo, formatDuration, queueCountsShown } from './format';
 
 /** Per resource class: queue depths by state, runs waiting and for how long, the jobs being trained; every worker's classes, backend, GPU and heartbeat. */
 export function fleetPage(root: HTMLElement): () => void {
@@ -25,7 +25,7 @@ export function fleetPage(root: HTMLElement): () => void {
             h(
               'div',
               { class: 'counts' },
-              Object.entries(q.counts).map(([state, n]) =>
+              queueCountsShown(q.counts).map(([state, n]) =>
                 h('div', { class: 'count' }, h('strong', {}, n), h('span', { class: 'muted' }, state)),
               ),
             ),

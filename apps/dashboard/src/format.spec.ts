@@ -7,6 +7,7 @@ import {
   moveSelection,
   parameterAxis,
   progressFraction,
+  queueCountsShown,
   runDuration,
   testAccuracy,
 } from './format';
@@ -77,6 +78,32 @@ describe('dashboard formatting', () => {
     expect(testAccuracy({ kind: 'EVALUATE', result: null })).toBeNull();
     expect(testAccuracy({ kind: 'EVALUATE', result: { accuracy: 'high' } })).toBeNull();
     expect(testAccuracy({ kind: 'FINETUNE', result: { accuracy: 0.9 } })).toBeNull();
+  });
+
+  it('counts waiting and prioritized jobs as one waiting, and leaves waiting-children out', () => {
+    const counts = {
+      waiting: 1,
+      prioritized: 4,
+      delayed: 2,
+      active: 3,
+      'waiting-children': 9,
+      completed: 7,
+      failed: 0,
+    };
+    expect(queueCountsShown(counts)).toEqual([
+      ['waiting', 5],
+      ['delayed', 2],
+      ['active', 3],
+      ['completed', 7],
+      ['failed', 0],
+    ]);
+    expect(queueCountsShown({})).toEqual([
+      ['waiting', 0],
+      ['delayed', 0],
+      ['active', 0],
+      ['completed', 0],
+      ['failed', 0],
+    ]);
   });
 
   it('counts runs by status in words', () => {

@@ -96,6 +96,19 @@ export function countsText(counts: Partial<Record<string, number>>): string {
   return parts.length ? parts.join(' · ') : 'no runs';
 }
 
+/**
+ * A queue's job counts as the fleet page shows them: BullMQ's `waiting` and `prioritized` are one
+ * "waiting" (every run's job has a priority, so BullMQ's own `waiting` stays 0), then delayed,
+ * active, completed and failed; states nobody acts on (waiting-children) are left out.
+ */
+export function queueCountsShown(counts: Partial<Record<string, number>>): [string, number][] {
+  const n = (state: string) => counts[state] ?? 0;
+  return [
+    ['waiting', n('waiting') + n('prioritized')],
+    ...(['delayed', 'active', 'completed', 'failed'] as const).map((state): [string, number] => [state, n(state)]),
+  ];
+}
+
 /** Where a value falls on an axis from `min` to `max` (0..1), on a log scale when asked; 0.5 for a flat axis. */
 export function axisPosition(value: number, min: number, max: number, log = false): number {
   const [v, lo, hi] = log ? [Math.log10(value), Math.log10(min), Math.log10(max)] : [value, min, max];
