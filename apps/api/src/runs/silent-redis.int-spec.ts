@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RunsRepository } from '@trainyard/db';
+import { serverSentEvents } from '@trainyard/db/testing';
 import { startPrivateRedis, type PrivateRedis } from '../testing/private-redis';
 import { startTestApi, type TestApi } from '../testing/test-api';
 
@@ -75,6 +76,20 @@ describe('API with a Redis that accepts connections and never answers', () => {
         const read = await timed('GET', `/v1/runs/${keyedId}`);
         expect(read).toMatchObject({ status: 200, body: { id: keyedId, status: 'QUEUED' } });
         expect(read.ms).toBeLessThan(ANSWERED_WITHIN_MS);
+      }
+
+      // A viewer of the run's live events gets its status at once (events follow once Redis answers).
+      const started = Date.now();
+      const watching = new AbortController();
+      try {
+        const stream = await api.fetch(`${api.baseUrl}/v1/runs/${keyedId}/events`, {
+          signal: AbortSignal.any([watching.signal, AbortSignal.timeout(3 * ANSWERED_WITHIN_MS)]),
+        });
+        const { value: first } = await serverSentEvents(stream).next();
+        expect(first).toMatchObject({ event: 'status', data: expect.stringContaining('"QUEUED"') });
+        expect(Date.now() - started).toBeLessThan(ANSWERED_WITHIN_MS);
+      } finally {
+        watching.abort();
       }
 
       // A replay of the keyed submit gets the first answer; its job is not added again now.
