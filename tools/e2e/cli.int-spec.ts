@@ -224,7 +224,13 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     const tagged = JSON.parse((await trainyard('ls', '--tag', 'cli', '--json')).stdout) as RunListItemView[];
     expect(tagged.map((r) => [r.id, r.tags])).toEqual([[runId, ['cli', 'tiny']]]);
     expect((await trainyard('note', runId, '# tiny\nthree epochs')).code).toBe(0);
-    expect((await trainyard('show', runId)).stdout).toContain('three epochs');
+    const shown = (await trainyard('show', runId)).stdout;
+    expect(shown).toContain('three epochs');
+    // The test report in words, and the attempt that trained it, not a line of JSON.
+    expect(shown).toMatch(/^test {6}reconstruction MSE \d\.\d+ on \d+ images of the test split$/m);
+    expect(shown).toMatch(/^weights {3}checkpoint \d+ \(epoch \d+, step \d+\), the best by val_\w+/m);
+    expect(shown).toMatch(/^1 +\S+ +wasm +SUCCEEDED +\d+s/m);
+    expect(shown).not.toContain('{"');
     expect((await trainyard('archive', runId)).code).toBe(0);
     expect((JSON.parse((await trainyard('ls', '--json')).stdout) as RunListItemView[]).map((r) => r.id)).not.toContain(
       runId,

@@ -10,6 +10,7 @@ import type { RunListQuery } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
 import { arg, int, printJson, str, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
+import { attemptsTable, dataLines, resultLines } from './run-report';
 import { loadSpecFile, SpecFileError, type SpecKind } from './spec-file';
 
 export const submitCommand: Command = {
@@ -135,7 +136,7 @@ export const lsCommand: Command = {
 export const showCommand: Command = {
   name: 'show',
   usage: '<run>',
-  summary: 'A run: status, progress, metric summaries, checkpoints and result.',
+  summary: 'A run: status, progress, data, metric summaries, checkpoints, attempts and its test report.',
   async run(ctx) {
     const run = await ctx.client().run(arg(ctx, 0, 'run id'), { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, run), EXIT.OK);
@@ -158,6 +159,7 @@ export const showCommand: Command = {
               `progress  ${run.progress.phase}, epoch ${run.progress.epoch}/${run.progress.epochs}, step ${run.progress.step}`,
             ]
           : []),
+        ...dataLines(run.dataReport),
         '',
       ].join('\n'),
     );
@@ -181,7 +183,9 @@ export const showCommand: Command = {
       ]);
       ctx.out(`\n${formatTable(['checkpoint', 'epoch', 'reason', 'models', 'size'], rows)}\n`);
     }
-    if (run.result) ctx.out(`\nresult ${JSON.stringify(run.result)}\n`);
+    if (run.attempts.length) ctx.out(`\n${attemptsTable(run.attempts)}\n`);
+    const result = resultLines(run.result);
+    if (result.length) ctx.out(`\n${result.join('\n')}\n`);
     if (run.notes) ctx.out(`\nnotes\n${run.notes.replace(/\n?$/, '\n')}`);
     return EXIT.OK;
   },

@@ -1,0 +1,201 @@
+import type {
+  AttemptView,
+  ClassificationReport,
+  EvaluationReport,
+  FinetuneResult,
+  PretrainResult,
+} from '@trainyard/contracts';
+import { attemptsTable, dataLines, MAX_CONFUSION_CLASSES, resultLines } from './run-report';
+
+/** A 3-class report in the shape the worker stores (libs/training's classification metrics). */
+function report(accuracy: number): ClassificationReport {
+  return {
+    split: 'test',
+    samples: 30,
+    classNames: ['cat', 'dog', 'bird'],
+    accuracy,
+    macroPrecision: 0.9012,
+    macroRecall: 0.9,
+    macroF1: 0.8995,
+    weightedPrecision: 0.9012,
+    weightedRecall: 0.9,
+    weightedF1: 0.8995,
+    perClass: [
+      { className: 'cat', precision: 0.9, recall: 0.9, f1: 0.9, support: 10 },
+      { className: 'dog', precision: 1, recall: 0.8, f1: 0.8889, support: 10 },
+      { className: 'bird', precision: 0.8333, recall: 1, f1: 0.9091, support: 10 },
+    ],
+    confusionMatrix: [
+      [9, 0, 1],
+      [1, 8, 1],
+      [0, 0, 10],
+    ],
+  };
+}
+
+describe('trainyard show: the run report', () => {
+  it("prints a fine-tune's test, the weights it tested and why, its transfer, each class and the confusion matrix", () => {
+    const result: FinetuneResult = {
+      ...report(0.9),
+      selection: {
+        metric: 'val_accuracy',
+        goal: 'max',
+        best: { epoch: 8, step: 231, sequence: 7, validation: { name: 'val_accuracy', value: 0.95 } },
+        last: {
+          epoch: 15,
+          step: 434,
+          sequence: 9,
+          validation: { name: 'val_accuracy', value: 0.94 },
+          test: report(0.8667),
+        },
+        stoppedEarly: { epoch: 15, step: 434 },
+      },
+      transfer: {
+        base: 'run',
+        cutAt: 'conv',
+        cutLayer: 'enc_pool2',
+        features: [7, 7, 32],
+        headNorm: 'batchNorm',
+        checkpoint: { runId: 'r-1', sequence: 5, best: true },
+      },
+    };
+    expect(resultLines(result).join('\n')).toBe(
+      [
+        'test      accuracy 90.0%, macro F1 0.899 (precision 0.901, recall 0.900) on 30 images of the test split',
+        'weights   checkpoint 7 (epoch 8, step 231), the best by val_accuracy (0.9500)',
+        '          the last weights, checkpoint 9 (epoch 15, step 434): accuracy 86.7%, macro F1 0.899',
+        '          early stopping ended training at epoch 15',
+        'transfer  the encoder of run r-1, checkpoint 5 (its best), cut after enc_pool2 (conv), features 7×7×32, head batch-normalised',
+        '',
+        'class  precision  recall  f1     support',
+        '-----  ---------  ------  -----  -------',
+        'cat    0.900      0.900   0.900  10     ',
+        'dog    1.000      0.800   0.889  10     ',
+        'bird   0.833      1.000   0.909  10     ',
+        '',
+        'confusion matrix (rows: actual class, columns: predicted)',
+        '       cat   dog  bird',
+        'cat      9     0     1',
+        'dog      1     8     1',
+        'bird     0     0    10',
+      ].join('\n'),
+    );
+  });
+
+  it("prints an evaluation's checkpoint and top-k, and a pretrain's reconstruction error", () => {
+    const evaluation: EvaluationReport = {
+      ...report(0.9),
+      kind: 'evaluation',
+      checkpoint: { runId: 'r-2', sequence: 3 },
+      topK: { k: 2, accuracy: 0.9667 },
+    };
+    expect(resultLines(evaluation).slice(0, 3)).toEqual([
+      'test      accuracy 90.0%, macro F1 0.899 (precision 0.901, recall 0.900) on 30 images of the test split',
+      'evaluated checkpoint 3 of run r-2',
+      'top-2 accuracy 96.7%',
+    ]);
+
+    const pretrain: PretrainResult = {
+      split: 'test',
+      samples: 1000,
+      mse: 0.007344955911441725,
+      selection: {
+        metric: 'val_mse',
+        goal: 'min',
+        best: { epoch: 5, step: 1339, sequence: 5, validation: { name: 'val_mse', value: 0.0072640579465835815 } },
+        last: {
+          epoch: 5,
+          step: 1339,
+          sequence: 5,
+          validation: { name: 'val_mse', value: 0.0072640579465835815 },
+          test: { split: 'test', samples: 1000, mse: 0.007344955911441725 },
+        },
+        stoppedEarly: null,
+      },
+    };
+    expect(resultLines(pretrain)).toEqual([
+      'test      reconstruction MSE 0.007345 on 1000 images of the test split',
+      'weights   checkpoint 5 (epoch 5, step 1339), the best by val_mse (0.007264)',
+      '          the last weights are the same',
+    ]);
+  });
+
+  it('leaves a large confusion matrix to --json, and prints a result it does not know as JSON', () => {
+    const many = MAX_CONFUSION_CLASSES + 1;
+    const names = Array.from({ length: many }, (_, i) => `c${i}`);
+    const wide: ClassificationReport = {
+      ...report(0.5),
+      classNames: names,
+      perClass: names.map((className) => ({ className, precision: 0.5, recall: 0.5, f1: 0.5, support: 1 })),
+      confusionMatrix: names.map((_, i) => names.map((__, j) => (i === j ? 1 : 0))),
+    };
+    const lines = resultLines(wide);
+    expect(lines.at(-1)).toBe(`confusion matrix: ${many}×${many}, in --json`);
+    expect(
+      lines
+        .join('\n')
+        .split('\n')
+        .filter((l) => /^c\d+ /.test(l)),
+    ).toHaveLength(many);
+
+    // An older worker's result, or a field renamed since: shown, not dropped.
+    expect(resultLines({ accuracy: 0.9, note: 'old shape' })).toEqual([
+      'result    {"accuracy":0.9,"note":"old shape"}',
+    ]);
+    expect(resultLines(null)).toEqual([]);
+    expect(resultLines([1, 2])).toEqual([]);
+  });
+
+  it("prints the data load's splits and names the skipped files, up to five", () => {
+    const skipped = Array.from({ length: 7 }, (_, i) => ({ file: `cat/${i}.png`, reason: 'corrupt: not an image' }));
+    const lines = dataLines({
+      folder: 's3://bucket/pets/',
+      classNames: ['cat', 'dog'],
+      files: 1207,
+      splits: { train: 960, validation: 120, test: 120 },
+      skippedCount: 7,
+      skipped,
+      decoded: 1200,
+      cacheHits: 0,
+    });
+    expect(lines).toEqual([
+      'data      s3://bucket/pets/: 960 train, 120 validation, 120 test images, 2 classes',
+      'skipped   7 files:',
+      ...skipped.slice(0, 5).map((s) => `          ${s.file}: ${s.reason}`),
+      '          … 2 more (--json)',
+    ]);
+    expect(dataLines(null)).toEqual([]);
+    expect(dataLines({ files: 3 })).toEqual([]);
+  });
+
+  it('prints each attempt: worker, backend, outcome, how long, and its error', () => {
+    const attempt = (
+      number: number,
+      outcome: AttemptView['outcome'],
+      seconds: number | null,
+      error: string | null,
+    ) => ({
+      id: `a-${number}`,
+      runId: 'r',
+      number,
+      workerId: `w-${number}`,
+      backend: 'wasm',
+      startedAt: '2026-12-05T20:00:00.000Z',
+      endedAt:
+        seconds === null ? null : new Date(Date.parse('2026-12-05T20:00:00.000Z') + seconds * 1000).toISOString(),
+      outcome,
+      error,
+    });
+    expect(
+      attemptsTable([
+        attempt(1, 'CRASHED', 75, 'training process killed by SIGKILL'),
+        attempt(2, 'RUNNING', null, null),
+      ]).split('\n'),
+    ).toEqual([
+      'attempt  worker  backend  outcome  took   error                             ',
+      '-------  ------  -------  -------  -----  ----------------------------------',
+      '1        w-1     wasm     CRASHED  1m15s  training process killed by SIGKILL',
+      '2        w-2     wasm     RUNNING  -                                        ',
+    ]);
+  });
+});
