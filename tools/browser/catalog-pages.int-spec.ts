@@ -145,10 +145,35 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
     expect(await page.locator('#sweep-charts .scatter-box').count()).toBe(2);
     expect(await page.locator('#sweep-charts .scatter-box').first().getAttribute('data-points')).toBe('4');
     expect(await page.locator('#sweep-charts circle.dot').count()).toBe(8);
+    // Nothing left to cancel.
+    expect(await page.locator('#cancel-sweep').isDisabled()).toBe(true);
     await shot('sweep');
     await page.locator('#sweep-charts a').first().click();
     await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
   }, 360_000);
+
+  it("cancels a sweep's runs from its page: waiting ones at once, the running one between batches", async () => {
+    const sweep = await live.client.submitSweep({
+      name: 'browser cancelled sweep',
+      base: { ...finetune('browser long ft'), training: { epochs: 200, batchSize: 16, seed: 1 } },
+      strategy: 'grid',
+      parameters: { 'training.learningRate': [0.0003, 0.001, 0.003] },
+      metric: 'test/accuracy',
+    });
+    await page.goto(`${baseUrl}/#/sweeps/${sweep.id}`);
+    await page
+      .locator('#sweep-counts', { hasText: '3 queued' })
+      .or(page.locator('#sweep-counts', { hasText: 'running' }))
+      .waitFor();
+    await page.click('#cancel-sweep');
+    await page.click('#confirm-cancel-sweep');
+    await page.locator('#sweep-message', { hasText: 'Cancelled' }).waitFor();
+    // The page follows the running one until it has stopped.
+    await page.locator('#sweep-counts', { hasText: '3 cancelled' }).waitFor({ timeout: 60_000 });
+    expect((await live.client.sweep(sweep.id)).counts).toEqual({ CANCELLED: 3 });
+    expect(await page.locator('#cancel-sweep').isDisabled()).toBe(true);
+    await shot('sweep-cancelled');
+  }, 90_000);
 
   it('lists registered models with a link to the run that made each version, and offers the checkpoint as one archive', async () => {
     await live.client.registerModel('browser-model', ids['finetune']!);

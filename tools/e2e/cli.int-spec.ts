@@ -268,4 +268,35 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
       expect.objectContaining({ name: cluster.queueName }),
     );
   });
+
+  it("cancels a sweep's runs with `sweeps cancel`", async () => {
+    const file = join(home, 'sweep.yaml');
+    const base = { ...tinyPretrain('cli sweep'), kind: 'finetune', model: { type: 'classifier', baseRunId: null } };
+    writeFileSync(
+      file,
+      stringify({
+        name: 'cli sweep',
+        base,
+        strategy: 'grid',
+        parameters: { 'training.learningRate': [0.001, 0.002, 0.004] },
+        metric: 'test/accuracy',
+        goal: 'max',
+      }),
+    );
+    // The worker waits while the sweep is submitted and cancelled: every run is still waiting then.
+    worker.child.kill('SIGSTOP');
+    let cancelled: Awaited<ReturnType<typeof trainyard>>;
+    let id: string;
+    try {
+      const submitted = await trainyard('submit', file, '--json');
+      expect(submitted.code).toBe(0);
+      ({ id } = JSON.parse(submitted.stdout) as { id: string });
+      cancelled = await trainyard('sweeps', 'cancel', id);
+    } finally {
+      worker.child.kill('SIGCONT');
+    }
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout).toContain(`sweep cli sweep (${id}): test/accuracy (max), 3 CANCELLED`);
+    expect((await cluster.queue.getJobCounts('prioritized', 'waiting', 'active')).prioritized).toBe(0);
+  });
 });

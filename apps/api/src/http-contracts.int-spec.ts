@@ -319,6 +319,7 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       await call('GET', `/v1/sweeps/${sweep.id}`);
       const sweeps = await call<{ items: { id: string; runs: number }[] }>('GET', '/v1/sweeps');
       expect(sweeps.items.map((s) => [s.id, s.runs])).toEqual([[sweep.id, 2]]);
+      await call('POST', `/v1/sweeps/${sweep.id}/cancel`);
     } finally {
       release();
       await worker.close();
@@ -374,6 +375,7 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     await problem('GET', `/v1/datasets/${unknown}/samples/0/0`, 404);
     await problem('GET', `/v1/runs/${unknown}/checkpoints/1/archive`, 404);
     await problem('GET', `/v1/sweeps/${unknown}`, 404);
+    await problem('POST', `/v1/sweeps/${unknown}/cancel`, 404);
     await problem('GET', `/v1/datasets/${unknown}`, 404);
     await problem('GET', '/v1/models/nothing-by-this-name/versions', 404);
     await problem('POST', '/v1/models', 422, { name: 'm', runId: unknown });

@@ -1,4 +1,4 @@
-import type { SweepSummary } from '@trainyard/contracts';
+import type { SweepSummary, SweepView } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
 import { countsText, formatNumber } from './format';
@@ -31,89 +31,140 @@ export function sweepsPage(root: HTMLElement): () => void {
   });
 }
 
-/** A sweep: its runs by status, the leaderboard best first, and each parameter plotted against the metric. */
+/**
+ * A sweep: its runs by status, the leaderboard best first, each parameter plotted against the
+ * metric, and a Cancel button for the runs that have not ended.
+ */
 export function sweepPage(root: HTMLElement, id: string): () => void {
   let stopped = false;
-  const load = async () => {
-    try {
-      const sweep = await api.sweep(id);
-      if (stopped) return;
-      const parameters = Object.keys((sweep.spec as { parameters?: Record<string, unknown> }).parameters ?? {});
-      const ranked = sweep.leaderboard.filter((e) => e.value !== null);
-      clear(
-        root,
-        h('h1', {}, `Sweep ${sweep.name}`),
-        h(
-          'p',
-          { class: 'muted', id: 'sweep-counts' },
-          `${sweep.metric} (${sweep.goal}) · ${countsText(sweep.counts)} · ${ranked.length} of ${sweep.leaderboard.length} ranked`,
-        ),
-        h(
-          'div',
-          { class: 'charts', id: 'sweep-charts' },
-          ranked.length === 0
-            ? h('p', { class: 'muted' }, `No run has a ${sweep.metric} yet: the charts appear as runs finish.`)
-            : parameters.map((name) =>
-                scatterPlot(
-                  name,
-                  sweep.metric,
-                  ranked.map((e) => ({
-                    x: (e.params as Record<string, unknown>)[name],
-                    y: e.value!,
-                    label: e.name,
-                    href: `#/runs/${e.runId}`,
-                  })),
-                ),
-              ),
-        ),
-        h(
-          'section',
-          { class: 'card' },
-          h('h2', {}, 'Leaderboard'),
-          h(
-            'table',
-            { class: 'compact', id: 'leaderboard' },
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                ['Rank', 'Run', 'Status', sweep.metric, ...parameters].map((c) => h('th', { scope: 'col' }, c)),
+  const head = h('div');
+  const body = h('div');
+  const message = h('p', { class: 'muted', role: 'status', id: 'sweep-message' });
+  // Two steps, as for a pipeline: the first click says what will happen, the second does it.
+  const confirm = h(
+    'button',
+    {
+      type: 'button',
+      class: 'danger',
+      id: 'confirm-cancel-sweep',
+      hidden: true,
+      onclick: async () => {
+        (confirm as HTMLButtonElement).disabled = true;
+        try {
+          draw(await api.cancelSweep(id));
+          message.textContent = 'Cancelled: waiting runs stopped now, running ones stop between batches.';
+          restart();
+        } catch (err) {
+          message.textContent = errorText(err);
+        } finally {
+          confirm.hidden = true;
+          (confirm as HTMLButtonElement).disabled = false;
+        }
+      },
+    },
+    'Yes, cancel every run not ended',
+  );
+  const cancel = h(
+    'button',
+    { type: 'button', class: 'danger', id: 'cancel-sweep', onclick: () => (confirm.hidden = false) },
+    'Cancel sweep',
+  );
+  const draw = (sweep: SweepView) => {
+    const parameters = Object.keys((sweep.spec as { parameters?: Record<string, unknown> }).parameters ?? {});
+    const ranked = sweep.leaderboard.filter((e) => e.value !== null);
+    const unfinished = sweep.leaderboard.some((e) => ['QUEUED', 'RUNNING', 'PREEMPTED'].includes(e.status));
+    (cancel as HTMLButtonElement).disabled = !unfinished;
+    clear(
+      head,
+      h('h1', {}, `Sweep ${sweep.name}`),
+      h(
+        'p',
+        { class: 'muted', id: 'sweep-counts' },
+        `${sweep.metric} (${sweep.goal}) · ${countsText(sweep.counts)} · ${ranked.length} of ${sweep.leaderboard.length} ranked `,
+        cancel,
+        ' ',
+        confirm,
+      ),
+    );
+    clear(
+      body,
+      h(
+        'div',
+        { class: 'charts', id: 'sweep-charts' },
+        ranked.length === 0
+          ? h('p', { class: 'muted' }, `No run has a ${sweep.metric} yet: the charts appear as runs finish.`)
+          : parameters.map((name) =>
+              scatterPlot(
+                name,
+                sweep.metric,
+                ranked.map((e) => ({
+                  x: (e.params as Record<string, unknown>)[name],
+                  y: e.value!,
+                  label: e.name,
+                  href: `#/runs/${e.runId}`,
+                })),
               ),
             ),
+      ),
+      h(
+        'section',
+        { class: 'card' },
+        h('h2', {}, 'Leaderboard'),
+        h(
+          'table',
+          { class: 'compact', id: 'leaderboard' },
+          h(
+            'thead',
+            {},
             h(
-              'tbody',
+              'tr',
               {},
-              sweep.leaderboard.map((e) =>
+              ['Rank', 'Run', 'Status', sweep.metric, ...parameters].map((c) => h('th', { scope: 'col' }, c)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            sweep.leaderboard.map((e) =>
+              h(
+                'tr',
+                { 'data-run': e.runId },
+                h('td', {}, e.rank ?? '—'),
+                h('td', {}, h('a', { href: `#/runs/${e.runId}` }, e.name)),
                 h(
-                  'tr',
-                  { 'data-run': e.runId },
-                  h('td', {}, e.rank ?? '—'),
-                  h('td', {}, h('a', { href: `#/runs/${e.runId}` }, e.name)),
-                  h(
-                    'td',
-                    { title: e.failureReason ?? '' },
-                    h('span', { class: `badge ${e.status.toLowerCase()}` }, e.status.toLowerCase()),
-                  ),
-                  h('td', { class: 'num' }, formatNumber(e.value)),
-                  parameters.map((name) =>
-                    h('td', {}, JSON.stringify((e.params as Record<string, unknown>)[name] ?? null)),
-                  ),
+                  'td',
+                  { title: e.failureReason ?? '' },
+                  h('span', { class: `badge ${e.status.toLowerCase()}` }, e.status.toLowerCase()),
+                ),
+                h('td', { class: 'num' }, formatNumber(e.value)),
+                parameters.map((name) =>
+                  h('td', {}, JSON.stringify((e.params as Record<string, unknown>)[name] ?? null)),
                 ),
               ),
             ),
           ),
         ),
-      );
-      const finished = sweep.leaderboard.every((e) => !['QUEUED', 'RUNNING', 'PREEMPTED'].includes(e.status));
-      if (finished) window.clearInterval(timer);
+      ),
+    );
+    // Refreshed until every run has ended (a cancelled sweep's running runs stop between batches).
+    if (!unfinished) window.clearInterval(timer);
+  };
+  const load = async () => {
+    try {
+      const sweep = await api.sweep(id);
+      if (!stopped) draw(sweep);
     } catch (err) {
-      clear(root, h('p', { class: 'error' }, errorText(err)));
+      message.textContent = errorText(err);
     }
   };
+  clear(root, head, message, body);
   void load();
-  const timer = window.setInterval(() => document.visibilityState === 'visible' && void load(), 5000);
+  let timer = 0;
+  const restart = () => {
+    window.clearInterval(timer);
+    timer = window.setInterval(() => document.visibilityState === 'visible' && void load(), 5000);
+  };
+  restart();
   return () => {
     stopped = true;
     window.clearInterval(timer);

@@ -407,6 +407,11 @@ export class TrainyardClientCore {
     return this.json('GET', `/v1/sweeps/${seg(id)}`, 'SweepView', opts);
   }
 
+  /** Cancels the sweep's runs that have not ended (waiting ones now, running ones between batches); the sweep after. */
+  cancelSweep(id: string, opts?: CallOptions): Promise<SweepView> {
+    return this.json('POST', `/v1/sweeps/${seg(id)}/cancel`, 'SweepView', { ...opts, idempotent: true });
+  }
+
   /** One page of sweeps, newest first. */
   listSweeps(query: PageQuery = {}, opts?: CallOptions): Promise<SweepList> {
     return this.json('GET', '/v1/sweeps', 'SweepList', { ...opts, query: { ...query } });

@@ -213,7 +213,11 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
     });
     expect(sweep.status).toBe(201);
     expect((await call(b, 'GET', `/v1/sweeps/${sweep.body.id}`)).status).toBe(404);
-    expect((await call(a, 'GET', `/v1/sweeps/${sweep.body.id}`)).body.leaderboard).toHaveLength(2);
+    // Another project cannot cancel it either: 404, and its runs are untouched.
+    expect((await call(b, 'POST', `/v1/sweeps/${sweep.body.id}/cancel`)).status).toBe(404);
+    const mine = await call(a, 'GET', `/v1/sweeps/${sweep.body.id}`);
+    expect(mine.body.leaderboard).toHaveLength(2);
+    expect(mine.body.counts).toEqual({ QUEUED: 2 });
   });
 
   it('scopes Idempotency-Keys to the project: the same key in two projects makes two runs', async () => {

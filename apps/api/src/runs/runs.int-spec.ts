@@ -158,6 +158,34 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     );
   });
 
+  it('cancels a sweep: waiting runs at once with their jobs removed, a running one between batches, an ended one kept', async () => {
+    const { body } = await http('POST', '/v1/sweeps', sweep('to cancel'));
+    const [running, ended, ...waiting] = (await sweepRuns(body.id))['QUEUED']!;
+    await runs.markRunning(running!, 'cpu');
+    await runs.markRunning(ended!, 'cpu');
+    await runs.finish(ended!, 'SUCCEEDED');
+
+    const cancelled = await http('POST', `/v1/sweeps/${body.id}/cancel`);
+    expect(cancelled).toMatchObject({
+      status: 200,
+      body: { id: body.id, counts: { CANCELLED: 4, RUNNING: 1, SUCCEEDED: 1 } },
+    });
+    for (const id of waiting) {
+      expect(await runs.get(id)).toMatchObject({ status: 'CANCELLED', endedAt: expect.any(Date) });
+      expect(await queue.getJob(id)).toBeUndefined();
+    }
+    expect(await runs.get(running!)).toMatchObject({ status: 'RUNNING', cancelRequested: true });
+    expect(await runs.get(ended!)).toMatchObject({ status: 'SUCCEEDED', cancelRequested: false });
+
+    // Again: nothing left to change, the same answer.
+    expect(await http('POST', `/v1/sweeps/${body.id}/cancel`)).toEqual(cancelled);
+    expect(await http('POST', `/v1/sweeps/${randomUUID()}/cancel`)).toMatchObject({ status: 404 });
+    expect(await http('POST', '/v1/sweeps/not-a-uuid/cancel')).toMatchObject({
+      status: 400,
+      body: { errors: [{ field: 'id' }] },
+    });
+  });
+
   it('answers 404 for an unknown run and 400 for a malformed id', async () => {
     for (const path of ['', '/metrics', '/checkpoints']) {
       const res = await http('GET', `/v1/runs/${randomUUID()}${path}`);

@@ -220,6 +220,16 @@ export class RunsService {
     return after;
   }
 
+  /**
+   * Cancels every run of a sweep that has not ended, in one statement (waiting ones now, their
+   * jobs removed; running ones between batches), and says how many of each.
+   */
+  async cancelSweepRuns(sweepId: string): Promise<{ cancelled: number; stopping: number }> {
+    const { cancelled, stopping } = await this.runs.requestCancelOfSweep(sweepId);
+    await Promise.all(cancelled.map((id) => this.removeJob(id)));
+    return { cancelled: cancelled.length, stopping: stopping.length };
+  }
+
   private async endPipeline(pipelineId: string, stepId: string): Promise<void> {
     try {
       // A cancelled step decides the pipeline before any release, so `enqueue` is only for safety.

@@ -19,6 +19,8 @@ import { RunIdSchema } from '../runs/run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { SweepsService } from './sweeps.service';
 
+const sweepIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid sweep id', { field: 'id' });
+
 @ApiTags('sweeps')
 @Owned('sweep')
 @Controller('v1/sweeps')
@@ -78,7 +80,20 @@ export class SweepsController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @Responds(200, 'SweepView', 'The sweep, its run counts by status and its leaderboard')
   @ApiResponse({ status: 404, description: 'No sweep with this id' })
-  detail(@Param('id', new ZodValidationPipe(RunIdSchema, 'Invalid sweep id', { field: 'id' })) id: string) {
+  detail(@Param('id', sweepIdPipe) id: string) {
     return this.sweeps.detail(id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Cancel a sweep's runs that have not ended: waiting ones at once, running ones between batches; ended runs keep their results",
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @Responds(200, 'SweepView', 'The sweep after the request (cancelling again changes nothing)')
+  @ApiResponse({ status: 404, description: 'No sweep with this id' })
+  cancel(@Param('id', sweepIdPipe) id: string) {
+    return this.sweeps.cancel(id);
   }
 }

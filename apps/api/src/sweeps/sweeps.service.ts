@@ -74,6 +74,17 @@ export class SweepsService {
     return { id, runs: runs.length };
   }
 
+  /**
+   * Cancels the sweep's runs that have not ended: waiting ones at once (their jobs removed),
+   * running ones between two batches. Runs that ended stay as they are, so a cancelled sweep keeps
+   * its leaderboard; cancelling again changes nothing. 404 for an unknown sweep.
+   */
+  async cancel(id: string): Promise<SweepView> {
+    const { cancelled, stopping } = await this.runs.cancelSweepRuns(id);
+    this.logger.log(`Sweep ${id}: ${cancelled} waiting runs cancelled now, ${stopping} running asked to stop`);
+    return this.detail(id);
+  }
+
   async detail(id: string): Promise<SweepView> {
     const sweep = await this.sweeps.get(id);
     if (!sweep) throw notFound('sweep', id);

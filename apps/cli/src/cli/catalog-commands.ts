@@ -176,9 +176,11 @@ export const pipelinesCommand: Command = {
 
 export const sweepsCommand: Command = {
   name: 'sweeps',
-  usage: '[show <id> | <id>]',
+  usage: '[show <id> | <id> | cancel <id>]',
   summary:
-    "Sweeps (a page, newest first), or a sweep's run counts and its leaderboard, best first. Submit one with `trainyard submit`.",
+    "Sweeps (a page, newest first), or a sweep's run counts and its leaderboard, best first; or cancel its runs. Submit one with `trainyard submit`.",
+  details:
+    'cancel: runs still waiting are cancelled at once, running ones stop between two batches; runs that ended keep their results.',
   options: PAGE_OPTIONS,
   optionHelp: PAGE_HELP,
   async run(ctx) {
@@ -193,8 +195,12 @@ export const sweepsCommand: Command = {
         `${w.runs}: ${countsText(w.counts)}`,
       ]);
     }
-    const id = sub(ctx) === 'show' ? arg(ctx, 1, 'sweep id') : arg(ctx, 0, 'sweep id');
-    const sweep = await ctx.client().sweep(id, { signal: ctx.signal });
+    const action = sub(ctx);
+    const id = action === 'show' || action === 'cancel' ? arg(ctx, 1, 'sweep id') : arg(ctx, 0, 'sweep id');
+    const sweep =
+      action === 'cancel'
+        ? await ctx.client().cancelSweep(id, { signal: ctx.signal })
+        : await ctx.client().sweep(id, { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, sweep), EXIT.OK);
     const counts = Object.entries(sweep.counts)
       .map(([s, n]) => `${n} ${s}`)
