@@ -111,7 +111,11 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
         30_000,
         () => watching.stdout(),
       );
-      // Meanwhile the queues table counts it waiting, in BullMQ and in PostgreSQL.
+      // Meanwhile `show` says where it stands, and the queues table counts it waiting, in BullMQ
+      // and in PostgreSQL.
+      expect((await trainyard('show', runId)).stdout).toMatch(
+        /^queue {5}next in line in class any; 1 live worker serves it$/m,
+      );
       const queues = await trainyard('queues');
       expect(queues.code).toBe(0);
       const row = queues.stdout.split('\n').find((l) => l.startsWith(`${cluster.queueName} `));
@@ -125,6 +129,9 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect(watched.code).toBe(0);
     expect(watched.stdout).not.toContain('\x1b');
     expect(watched.stdout).toMatch(/epoch \d\/3/);
+    expect(watched.stdout).toContain(
+      `run ${runId} QUEUED\n  waiting: next in line in class any; 1 live worker serves it\n`,
+    );
     expect(watched.stdout.trimEnd().split('\n').at(-1)).toBe(`run ${runId} SUCCEEDED`);
   });
 

@@ -270,6 +270,7 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       await call('GET', `/v1/runs/${runId}/series?maxPoints=10`);
       await call('GET', `/v1/runs/${runId}/metrics`);
       await call('GET', `/v1/runs/${runId}/checkpoints`);
+      await call('GET', `/v1/runs/${runId}/queue`);
       const files = await call<{ files: { file: string }[] }>('GET', `/v1/runs/${runId}/checkpoints/1/files`);
       expect(files.files.map((f) => f.file)).toEqual(['autoencoder/model.json']);
       const logs = await call<{ lines: unknown[] }>('GET', `/v1/runs/${runId}/logs`);
@@ -363,6 +364,7 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     await problem('GET', `/v1/runs/${unknown}`, 404);
     await problem('GET', '/v1/runs/not-an-id', 400);
     await problem('GET', `/v1/runs/${unknown}/series`, 404);
+    await problem('GET', `/v1/runs/${unknown}/queue`, 404);
     await problem('GET', `/v1/runs/${unknown}/checkpoints/1/files`, 404);
     await problem('POST', `/v1/runs/${unknown}/cancel`, 404);
     await problem('PATCH', `/v1/runs/${unknown}`, 400, { tags: ['Not A Tag'] });

@@ -32,6 +32,7 @@ import type {
   RunLogLine,
   RunLogPage,
   RunMetrics,
+  RunQueueView,
   RunSeries,
   RunSpecInput,
   RunStatus,
@@ -230,6 +231,11 @@ export class TrainyardClientCore {
       yield* page.items;
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
+  }
+
+  /** Where the run's job stands in its class's queue (jobs ahead of it) and how many live workers could take it. */
+  runQueue(id: string, opts?: CallOptions): Promise<RunQueueView> {
+    return this.json('GET', `/v1/runs/${seg(id)}/queue`, 'RunQueueView', opts);
   }
 
   cancel(id: string, opts?: CallOptions): Promise<RunView> {

@@ -63,6 +63,15 @@ describe('training queues (real Redis)', () => {
     ];
     for (const run of runs)
       await enqueueRun(current.queues, { id: run.id, kind: 'PRETRAIN', spec: { priority: run.priority } }, 1);
+    // Where each stands before anyone takes one: checked against the order BullMQ then hands them out.
+    const ahead = Object.fromEntries(
+      await Promise.all(
+        runs.map(async (run) => [
+          run.id,
+          (await current.queues.positionOf({ id: run.id, spec: { priority: run.priority } })).ahead,
+        ]),
+      ),
+    );
     const order: string[] = [];
     const connection = createRedisConnection(TEST_REDIS_URL, { forWorker: true });
     let done!: () => void;
@@ -82,7 +91,34 @@ describe('training queues (real Redis)', () => {
       await connection.quit();
     }
     expect(order).toEqual(['urgent', 'single-1', 'single-2', 'sweep-1', 'sweep-2', 'last']);
+    expect(order.map((id) => ahead[id])).toEqual([0, 1, 2, 3, 4, 5]);
     expect([bullmqPriority(100), bullmqPriority(0), bullmqPriority(-100)]).toEqual([1, 101, 201]);
+  });
+
+  it('says where a run stands: in line with the jobs ahead of it, or not in line (delayed, none, in another class)', async () => {
+    const [queued, delayed] = [randomUUID(), randomUUID()];
+    await enqueueRun(current.queues, { id: queued, kind: 'PRETRAIN', spec: {} }, 1);
+    // As a job given back waits: delayed, not in line yet.
+    await current.queue.add('pretrain', { runId: delayed }, { jobId: delayed, priority: 101, delay: 60_000 });
+    expect(await current.queues.positionOf({ id: queued, spec: {} })).toEqual({
+      queue: current.queue.name,
+      jobState: 'prioritized',
+      ahead: 0,
+    });
+    expect(await current.queues.positionOf({ id: delayed, spec: {} })).toMatchObject({
+      jobState: 'delayed',
+      ahead: null,
+    });
+    expect(await current.queues.positionOf({ id: randomUUID(), spec: {} })).toMatchObject({
+      jobState: null,
+      ahead: null,
+    });
+    // A run is looked for in its own class's queue.
+    expect(await current.queues.positionOf({ id: queued, spec: { resources: { accelerator: 'gpu' } } })).toEqual({
+      queue: `${current.queues.name}-gpu`,
+      jobState: null,
+      ahead: null,
+    });
   });
 
   it('does not create a second job when the same run is enqueued twice', async () => {

@@ -35,7 +35,7 @@ export class TrainingQueues {
   private readonly queues: ReadonlyMap<ResourceClass, TrainingQueue>;
 
   constructor(
-    connection: Redis,
+    private readonly connection: Redis,
     /** The deployment's queue name (QUEUE_NAME): the `any` class's queue, and the prefix of the others. */
     readonly name: string = TRAINING_QUEUE,
   ) {
@@ -60,6 +60,28 @@ export class TrainingQueues {
     return undefined;
   }
 
+  /**
+   * Where a run's job stands in its class's queue: BullMQ's state of it, and for a job in line the
+   * jobs BullMQ will hand out before it (0: it is next). Jobs without a priority go before every
+   * prioritized one, the prioritized ones by priority; a delayed job (given back, retrying) is not
+   * in line yet, and a run with no job (ended, held by its pipeline, or lost with Redis) has none.
+   */
+  async positionOf(run: { id: string; spec: Placement }): Promise<QueuePosition> {
+    const queue = this.of(resourceClassOf(run.spec));
+    const state = await queue.getJobState(run.id);
+    const position: QueuePosition = { queue: queue.name, jobState: state === 'unknown' ? null : state, ahead: null };
+    if (state !== 'waiting' && state !== 'prioritized') return position;
+    const client = this.connection;
+    const waiting = await client.llen(queue.keys['wait']!);
+    if (state === 'prioritized') {
+      const rank = await client.zrank(queue.keys['prioritized']!, run.id);
+      return { ...position, ahead: rank === null ? null : waiting + rank };
+    }
+    // Jobs are pushed on the left of the wait list and taken from its right.
+    const index = await client.lpos(queue.keys['wait']!, run.id);
+    return { ...position, ahead: index === null ? null : waiting - 1 - index };
+  }
+
   /** Removes the run's job from every class's queue (a locked, active job is left: BullMQ refuses). */
   async remove(runId: string): Promise<void> {
     for (const queue of this.queues.values()) await queue.remove(runId);
@@ -68,6 +90,15 @@ export class TrainingQueues {
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
+}
+
+/** A run's job in its class's queue (TrainingQueues.positionOf). */
+export interface QueuePosition {
+  queue: string;
+  /** BullMQ's state of the job (waiting, prioritized, delayed, active, completed, failed…); null when there is no job. */
+  jobState: string | null;
+  /** Jobs BullMQ hands out before it, when it is in line (waiting or prioritized); null otherwise. */
+  ahead: number | null;
 }
 
 /** A run as enqueueing needs it: its kind, and the spec's resources and priority. */

@@ -64,6 +64,16 @@ export class RunsController {
     return this.runs.detail(id);
   }
 
+  @Get(':id/queue')
+  @ApiOperation({
+    summary: "Where a run's job stands in its class's queue (jobs ahead of it) and how many live workers could take it",
+  })
+  @Responds(200, 'RunQueueView')
+  @ApiParam({ name: 'id', format: 'uuid' })
+  queue(@Param('id', runIdPipe) id: string) {
+    return this.runs.queuePosition(id);
+  }
+
   @Get(':id/checkpoints')
   @ApiOperation({ summary: 'Checkpoints of a run, by sequence' })
   @Responds(200, 'RunCheckpoints')

@@ -186,6 +186,41 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     });
   });
 
+  it('says where a run waits: jobs ahead of it in its class, and how many live workers serve it', async () => {
+    const ids: string[] = [];
+    for (const name of ['first', 'second', 'third']) ids.push((await http('POST', '/v1/runs', pretrain(name))).body.id);
+    const gpu = (await http('POST', '/v1/runs', { ...pretrain('on a gpu'), resources: { accelerator: 'gpu' } })).body
+      .id;
+    // Earlier tests' runs may wait in the same queue: positions are relative to the first of ours.
+    const [first, second, third] = await Promise.all(ids.map((id) => http('GET', `/v1/runs/${id}/queue`)));
+    expect(first).toMatchObject({
+      status: 200,
+      body: {
+        runId: ids[0],
+        status: 'QUEUED',
+        resourceClass: 'any',
+        queue: api.queueName,
+        jobState: 'prioritized',
+        servingWorkers: 0,
+      },
+    });
+    expect([second!.body.ahead - first!.body.ahead, third!.body.ahead - first!.body.ahead]).toEqual([1, 2]);
+    expect((await http('GET', `/v1/runs/${gpu}/queue`)).body).toMatchObject({
+      resourceClass: 'gpu',
+      queue: `${api.queueName}-gpu`,
+      ahead: 0,
+    });
+    // Cancelled: out of the queue, its job removed.
+    await http('POST', `/v1/runs/${ids[1]}/cancel`);
+    expect((await http('GET', `/v1/runs/${ids[1]}/queue`)).body).toMatchObject({
+      status: 'CANCELLED',
+      jobState: null,
+      ahead: null,
+    });
+    expect((await http('GET', `/v1/runs/${ids[2]}/queue`)).body.ahead).toBe(first!.body.ahead + 1);
+    expect(await http('GET', `/v1/runs/${randomUUID()}/queue`)).toMatchObject({ status: 404 });
+  });
+
   it('answers 404 for an unknown run and 400 for a malformed id', async () => {
     for (const path of ['', '/metrics', '/checkpoints']) {
       const res = await http('GET', `/v1/runs/${randomUUID()}${path}`);

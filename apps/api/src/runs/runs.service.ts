@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
+  resourceClassOf,
   runKindOf,
   type Placement,
   type RunCheckpoints,
   type RunCreated,
   type RunDetailView,
   type RunKind,
+  type RunQueueView,
   type RunSpec,
   type RunStatus,
   type RunView,
@@ -17,6 +19,7 @@ import {
   IdempotencyKeysRepository,
   PipelinesRepository,
   RunsRepository,
+  WorkersRepository,
   type IdempotentRun,
   type Run,
 } from '@trainyard/db';
@@ -62,6 +65,7 @@ export class RunsService {
     private readonly pipelines: PipelinesRepository,
     private readonly quota: SubmissionQuota,
     private readonly placement: PlacementCheck,
+    private readonly workers: WorkersRepository,
   ) {}
 
   /**
@@ -196,6 +200,32 @@ export class RunsService {
     const run = await this.runs.getDetail(id);
     if (!run) throw notFound('run', id);
     return run;
+  }
+
+  /**
+   * Where the run's job stands in its class's queue and how many live workers could take it,
+   * read from Redis (under its deadline: a 503 naming Redis when it does not answer) and
+   * PostgreSQL.
+   */
+  async queuePosition(id: string): Promise<RunQueueView> {
+    const run = await this.mustExist(id);
+    const spec = run.spec as Placement;
+    const deadlineMs = this.config.redis.connectTimeoutMs;
+    const [position, { serving }] = await Promise.all([
+      withDeadline(this.queues.positionOf({ id, spec }), deadlineMs, `no answer within ${deadlineMs} ms`).catch(
+        (err: Error) => {
+          throw new ServiceUnavailableException(`Run ${id}'s place in its queue is unknown: Redis: ${err.message}`);
+        },
+      ),
+      this.workers.servability(spec, this.config.worker.lostAfterMs),
+    ]);
+    return {
+      runId: id,
+      status: run.status as RunStatus,
+      resourceClass: resourceClassOf(spec),
+      ...position,
+      servingWorkers: serving,
+    };
   }
 
   async checkpointList(id: string): Promise<RunCheckpoints> {

@@ -10,7 +10,7 @@ import type { RunListQuery } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
 import { arg, int, printJson, str, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
-import { attemptsTable, dataLines, resultLines } from './run-report';
+import { attemptsTable, dataLines, queueText, resultLines } from './run-report';
 import { loadSpecFile, SpecFileError, type SpecKind } from './spec-file';
 
 export const submitCommand: Command = {
@@ -140,6 +140,14 @@ export const showCommand: Command = {
   async run(ctx) {
     const run = await ctx.client().run(arg(ctx, 0, 'run id'), { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, run), EXIT.OK);
+    // A waiting run: where it stands (best effort: the rest is shown without it).
+    const queue =
+      run.status === 'QUEUED' || run.status === 'PREEMPTED'
+        ? await ctx
+            .client()
+            .runQueue(run.id, { signal: ctx.signal })
+            .catch(() => null)
+        : null;
     const wall = run.startedAt
       ? formatDuration(((run.endedAt ? Date.parse(run.endedAt) : Date.now()) - Date.parse(run.startedAt)) / 1000)
       : '-';
@@ -159,6 +167,7 @@ export const showCommand: Command = {
               `progress  ${run.progress.phase}, epoch ${run.progress.epoch}/${run.progress.epochs}, step ${run.progress.step}`,
             ]
           : []),
+        ...(queue ? [`queue     ${queueText(queue)}`] : []),
         ...dataLines(run.dataReport),
         '',
       ].join('\n'),

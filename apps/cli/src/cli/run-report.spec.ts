@@ -5,7 +5,7 @@ import type {
   FinetuneResult,
   PretrainResult,
 } from '@trainyard/contracts';
-import { attemptsTable, dataLines, MAX_CONFUSION_CLASSES, resultLines } from './run-report';
+import { attemptsTable, dataLines, MAX_CONFUSION_CLASSES, queueText, resultLines } from './run-report';
 
 /** A 3-class report in the shape the worker stores (libs/training's classification metrics). */
 function report(accuracy: number): ClassificationReport {
@@ -197,5 +197,19 @@ describe('trainyard show: the run report', () => {
       '1        w-1     wasm     CRASHED  1m15s  training process killed by SIGKILL',
       '2        w-2     wasm     RUNNING  -                                        ',
     ]);
+  });
+
+  it('says where a waiting run stands and who could take it', () => {
+    const queue = { runId: 'r', status: 'QUEUED' as const, resourceClass: 'gpu' as const, queue: 'q-gpu' };
+    expect(queueText({ ...queue, jobState: 'prioritized', ahead: 3, servingWorkers: 2 })).toBe(
+      '3 jobs ahead in class gpu; 2 live workers serve it',
+    );
+    expect(queueText({ ...queue, jobState: 'prioritized', ahead: 0, servingWorkers: 1 })).toBe(
+      'next in line in class gpu; 1 live worker serves it',
+    );
+    expect(queueText({ ...queue, jobState: 'delayed', ahead: null, servingWorkers: 0 })).toBe(
+      'given back for a moment (delayed) in class gpu; no live worker serves it yet',
+    );
+    expect(queueText({ ...queue, jobState: null, ahead: null, servingWorkers: 1 })).toMatch(/^not in the queue/);
   });
 });

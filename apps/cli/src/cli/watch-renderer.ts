@@ -61,6 +61,12 @@ export class WatchRenderer {
     this.out.write(`run ${runId} ${status}${failureReason ? `: ${failureReason}` : ''}\n`);
   }
 
+  /** A line under the last status (where a waiting run stands). */
+  note(text: string): void {
+    this.endLine();
+    this.out.write(`  ${text}\n`);
+  }
+
   /** Leaves the redrawn line in place before anything else is written under it. */
   endLine(): void {
     if (this.live) this.out.write('\n');

@@ -1,7 +1,11 @@
 import { isTerminal, type RunStatus } from '@trainyard/contracts';
 import { arg, type Command } from './command';
 import { EXIT, type ExitCode } from './exit-codes';
+import { queueText } from './run-report';
 import { WatchRenderer } from './watch-renderer';
+
+/** Statuses in which a run waits in its queue. */
+const WAITING: ReadonlySet<RunStatus> = new Set(['QUEUED', 'PREEMPTED']);
 
 /** The exit code a run's outcome maps to, for scripts that `watch` to wait. */
 export function outcomeExitCode(status: RunStatus): ExitCode {
@@ -13,7 +17,7 @@ export const watchCommand: Command = {
   usage: '<run>',
   summary: 'Follow a run live (progress bar, loss, ETA) until it ends; exit with its outcome.',
   details:
-    'Redraws one line on a terminal, prints one line per epoch otherwise. Exits 0 SUCCEEDED, 3 FAILED, 4 CANCELLED. With --json, prints each event as one JSON line.',
+    'Redraws one line on a terminal, prints one line per epoch otherwise; while the run waits, says how many jobs are ahead of it and how many live workers serve its class. Exits 0 SUCCEEDED, 3 FAILED, 4 CANCELLED. With --json, prints each event as one JSON line.',
   async run(ctx) {
     const id = arg(ctx, 0, 'run id');
     const renderer = new WatchRenderer({ write: (t: string) => ctx.out(t) }, ctx.stdoutIsTty && !ctx.json);
@@ -29,6 +33,14 @@ export const watchCommand: Command = {
           if (!ctx.json) {
             renderer.status(id, event.status, event.failureReason);
             if (event.progress && !isTerminal(event.status)) renderer.progress(event.progress);
+            // Waiting: say where it stands (best effort: the watch goes on without it).
+            if (WAITING.has(event.status)) {
+              const queue = await ctx
+                .client()
+                .runQueue(id, { signal })
+                .catch(() => null);
+              if (queue) renderer.note(`waiting: ${queueText(queue)}`);
+            }
           }
           if (isTerminal(event.status)) {
             final = event.status;

@@ -39,6 +39,7 @@ import {
   RunListItemViewSchema,
   RunListPageSchema,
   RunLiveStateSchema,
+  RunQueueViewSchema,
   RunViewSchema,
 } from './run.contract';
 import { LeaderboardEntrySchema, SweepCreatedSchema, SweepViewSchema } from './sweep.contract';
@@ -71,6 +72,7 @@ export const HTTP_CONTRACTS = {
   RunListPage: RunListPageSchema,
   RunCreated: RunCreatedSchema,
   RunLiveState: RunLiveStateSchema,
+  RunQueueView: RunQueueViewSchema,
   RunComparison: RunComparisonSchema,
   RunDeletion: RunDeletionSchema,
   RunDeletionBlocker: RunDeletionBlockerSchema,

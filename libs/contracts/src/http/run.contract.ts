@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { DataReport, RunResult } from '../evaluation.contract';
 import type { RunProgress } from '../queue.contract';
 import type { RunSpec } from '../run-spec.schema';
+import { RESOURCE_CLASSES } from '../resources.schema';
 import { ATTEMPT_OUTCOMES, RUN_KINDS, RUN_STATUSES } from '../run-state';
 import type { SweepValues } from '../sweep-parameters';
 import { CheckpointViewSchema } from './checkpoint.contract';
@@ -114,6 +115,25 @@ export const RunLiveStateSchema = z.strictObject({
   endedAt: NullableTimestamp,
 });
 export type RunLiveState = z.infer<typeof RunLiveStateSchema>;
+
+/**
+ * `GET /v1/runs/:id/queue`: where a run's job stands in its class's queue, and how many live
+ * workers could take it: what a person waiting for a run wants to know.
+ */
+export const RunQueueViewSchema = z.strictObject({
+  runId: Id,
+  status: z.enum(RUN_STATUSES),
+  resourceClass: z.enum(RESOURCE_CLASSES),
+  /** The BullMQ queue of its class. */
+  queue: z.string(),
+  /** BullMQ's state of its job (prioritized and waiting: in line; delayed: given back for a moment); null when it has none (ended, held by its pipeline, or lost with Redis until the reconciler adds it again). */
+  jobState: z.string().nullable(),
+  /** Jobs handed out before it (0: it is next), while it is in line; null otherwise. */
+  ahead: z.int().min(0).nullable(),
+  /** Live workers that consume its class and have the memory it asks for. */
+  servingWorkers: z.int().min(0),
+});
+export type RunQueueView = z.infer<typeof RunQueueViewSchema>;
 
 /** `GET /v1/runs/compare`: each run's list row and its downsampled curves. */
 export const RunComparisonSchema = z.strictObject({
