@@ -217,9 +217,28 @@ describe('web dashboard in Chromium against live runs', () => {
     expect(await badge.getAttribute('class')).toMatch(/\bbadge (draining|drained)\b/);
     expect(await badge.getAttribute('title')).toBe('drain: finish');
     await shot('fleet-draining');
+
+    // Drained, it takes nothing: a run submitted now waits, and its page says where it stands.
+    await row.locator('.badge.drained').waitFor({ timeout: 15_000 });
+    const waiting = await submit({
+      kind: 'pretrain',
+      name: 'browser waiting',
+      dataset: { name: 'synthetic-shapes', imageSize: 16, perClass: 8, testPerClass: 2 },
+      model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4], latentDim: 8 },
+      training: { epochs: 1, batchSize: 16, seed: 1 },
+    });
+    await page.goto(`${baseUrl}/#/runs/${waiting}`);
+    const note = page.locator('#queue-position');
+    await note.waitFor();
+    expect(await note.textContent()).toBe('Waiting: next in line in class any · 1 live worker serves it');
+    await shot('run-waiting');
+
     await live.client.undrainWorker(worker!.id);
+    // It trains once the worker consumes again; the note goes with the wait.
+    await note.waitFor({ state: 'hidden', timeout: 30_000 });
+    await page.goto(`${baseUrl}/#/fleet`);
     // The page reloads the fleet every 5 s.
     await row.locator('.badge.alive').waitFor({ timeout: 15_000 });
     expect(await row.locator('td:nth-child(2) .badge').getAttribute('title')).toBe('');
-  }, 60_000);
+  }, 90_000);
 });

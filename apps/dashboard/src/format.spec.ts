@@ -8,6 +8,7 @@ import {
   parameterAxis,
   progressFraction,
   queueCountsShown,
+  queueFacts,
   runDuration,
   testAccuracy,
 } from './format';
@@ -104,6 +105,17 @@ describe('dashboard formatting', () => {
       ['completed', 0],
       ['failed', 0],
     ]);
+  });
+
+  it('says where a waiting run stands', () => {
+    const q = { resourceClass: 'gpu', jobState: 'prioritized', ahead: 3, servingWorkers: 2 };
+    expect(queueFacts(q)).toBe('3 jobs ahead in class gpu · 2 live workers serve it');
+    expect(queueFacts({ ...q, ahead: 0, servingWorkers: 1 })).toBe(
+      'next in line in class gpu · 1 live worker serves it',
+    );
+    expect(queueFacts({ ...q, jobState: 'delayed', ahead: null, servingWorkers: 0 })).toBe(
+      'given back for a moment in class gpu · no live worker serves it yet',
+    );
   });
 
   it('counts runs by status in words', () => {

@@ -9,6 +9,7 @@ import {
   kindLabel,
   mergeByStep,
   progressFraction,
+  queueFacts,
   runDuration,
 } from './format';
 import { confusionHeatmap } from './heatmap';
@@ -28,6 +29,8 @@ export function runPage(root: HTMLElement, id: string): () => void {
   let run: RunDetailView | null = null;
   const header = h('div', { class: 'run-header' });
   const progress = h('div', { class: 'progress-box' });
+  // While the run waits: where it stands in its queue, read again every few seconds.
+  const queueNote = h('p', { class: 'muted', id: 'queue-position', hidden: true });
   const lossBox = h('div', { class: 'chart', id: 'chart-loss' });
   const accBox = h('div', { class: 'chart', id: 'chart-accuracy' });
   const attempts = h('section', { class: 'card' });
@@ -45,6 +48,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
     header,
     housekeeping.element,
     progress,
+    queueNote,
     h('div', { class: 'charts' }, lossBox, accBox),
     h('div', { class: 'grid2' }, attempts, checkpoints),
     evaluation,
@@ -326,11 +330,23 @@ export function runPage(root: HTMLElement, id: string): () => void {
     data.hidden = !report;
   };
 
+  const drawQueue = async () => {
+    const waiting = run !== null && (run.status === 'QUEUED' || run.status === 'PREEMPTED');
+    const text = waiting ? await api.runQueue(id).then((q) => `Waiting: ${queueFacts(q)}`, errorText) : '';
+    queueNote.textContent = text;
+    queueNote.hidden = !text;
+  };
+  const queueTimer = window.setInterval(
+    () => document.visibilityState === 'visible' && !queueNote.hidden && void drawQueue(),
+    5000,
+  );
+
   const refresh = async () => {
     run = await api.run(id);
     drawHeader(run);
     housekeeping.show(run);
     drawProgress(run.progress, run.status);
+    void drawQueue();
     drawAttempts(run);
     drawCheckpoints(run);
     drawEvaluation(run);
@@ -370,6 +386,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
     .then(loadSeries)
     .catch((err: unknown) => clear(root, h('p', { class: 'error' }, errorText(err))));
   return () => {
+    window.clearInterval(queueTimer);
     events.close();
     logs.close();
     charts.loss?.destroy();

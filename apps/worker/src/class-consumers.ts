@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, WaitingError, Worker, type Job } from 'bullmq';
 import type Redis from 'ioredis';
 import type { ResourceClass, TrainingJobData } from '@trainyard/contracts';
 import { queueNameFor } from '@trainyard/queue';
@@ -15,6 +15,16 @@ export const GIVE_BACK_DELAY_MS = 2000;
 export async function giveBack(job: Job<TrainingJobData>, token: string | undefined, delayMs: number): Promise<never> {
   await job.moveToDelayed(Date.now() + delayMs, token);
   throw new DelayedError();
+}
+
+/**
+ * Puts a job back in its queue at once, ahead of the jobs of its priority (BullMQ's moveToWait),
+ * for any worker to take: for a consumer that is paused, and so will not take it again. (A paused
+ * BullMQ worker blocked waiting for a job still takes the next one that arrives.)
+ */
+async function backInLine(job: Job<TrainingJobData>, token: string | undefined): Promise<never> {
+  await job.moveToWait(token);
+  throw new WaitingError();
 }
 
 export interface ClassConsumersOptions {
@@ -33,7 +43,8 @@ export interface ClassConsumersOptions {
 /**
  * One BullMQ worker per resource class this worker serves, sharing one budget of `concurrency`
  * trainings: once it is spent, every consumer pauses (the held jobs go on) and they resume when a
- * training ends. A job fetched in the moment before the pause is given back, not trained.
+ * training ends. A job fetched in the moment before the pause, or by a paused consumer that was
+ * already waiting for one, is given back, not trained.
  */
 export class ClassConsumers {
   private readonly logger = new Logger(ClassConsumers.name);
@@ -88,7 +99,11 @@ export class ClassConsumers {
 
   private async take(job: Job<TrainingJobData>, token?: string): Promise<unknown> {
     if (this.stopped || this.held >= this.options.concurrency) {
-      this.logger.debug(`job ${job.id}: taken at capacity; given back`);
+      this.logger.debug(`job ${job.id}: taken at capacity or while paused; given back`);
+      // Paused already, its consumer will not fetch it again: it keeps its place in line. Not yet
+      // (the pause is on its way), a delay keeps it from going back and forth between us and Redis.
+      const consumer = this.consumers.find((c) => c.name === job.queueName);
+      if (consumer?.isPaused()) return backInLine(job, token);
       return giveBack(job, token, GIVE_BACK_DELAY_MS);
     }
     this.held++;

@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { createRedisConnection, queueNameFor } from '@trainyard/queue';
+import { ClassConsumers } from './class-consumers';
+
+const REDIS_URL = `redis://127.0.0.1:${process.env['TRAINYARD_TEST_REDIS_PORT'] ?? 6379}`;
+
+/**
+ * ClassConsumers on the real Redis: a paused worker (a drain) takes nothing, and a job that
+ * arrives while it is paused keeps its place in line for any worker, rather than being held back
+ * behind the jobs of its priority.
+ */
+describe('class consumers (real Redis)', () => {
+  const connection = createRedisConnection(REDIS_URL, { forWorker: true });
+  const queueName = `test-consumers-${randomUUID()}`;
+  const queue = new Queue(queueNameFor(queueName, 'any'), { connection: { url: REDIS_URL } });
+  const processed: string[] = [];
+  const consumers = new ClassConsumers({
+    queueName,
+    classes: ['any'],
+    concurrency: 1,
+    connection,
+    lockDurationMs: 5000,
+    stalledIntervalMs: 5000,
+    maxStalledCount: 1,
+    process: async (job) => {
+      processed.push(job.id!);
+    },
+  });
+
+  afterAll(async () => {
+    await consumers.close(true);
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await connection.quit();
+  });
+
+  it('takes nothing while paused, leaves the job first in line, and takes it once resumed', async () => {
+    consumers.start();
+    // Let the consumer block waiting for a job, as an idle worker does, then pause it (a drain).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await consumers.pause();
+
+    const id = randomUUID();
+    await queue.add('pretrain', { runId: id }, { jobId: id, priority: 101 });
+    // BullMQ hands the job that woke the blocked call to the paused consumer, which gives it back.
+    await waitUntil(async () => (await queue.getJob(id))?.attemptsStarted === 1, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(processed).toEqual([]);
+    // In line at once, not delayed behind the jobs added meanwhile.
+    expect(await queue.getJobState(id)).toBe('prioritized');
+
+    await consumers.resume();
+    await waitUntil(async () => processed.includes(id), 10_000);
+    expect(processed).toEqual([id]);
+  });
+});
+
+async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
