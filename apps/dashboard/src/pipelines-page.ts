@@ -1,6 +1,7 @@
 import type { PipelineSummary, PipelineView, RunView } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h, s } from './dom';
+import { confirmedAction } from './confirmed-action';
 import { countsText, formatNumber, kindLabel, testAccuracy } from './format';
 import { listTable, pagedListPage } from './list-page';
 
@@ -114,34 +115,16 @@ export function pipelinePage(root: HTMLElement, id: string): () => void {
   const header = h('div');
   const graph = h('div', { class: 'card graph-card' });
   const message = h('p', { class: 'muted', role: 'status', id: 'pipeline-message' });
-  // Two steps, as for deleting a run: the first click says what will happen, the second does it.
-  const confirm = h(
-    'button',
-    {
-      type: 'button',
-      class: 'danger',
-      id: 'confirm-cancel-pipeline',
-      hidden: true,
-      onclick: async () => {
-        (confirm as HTMLButtonElement).disabled = true;
-        try {
-          draw(await api.cancelPipeline(id));
-          message.textContent = 'Cancelled: waiting steps stopped now, running ones stop between batches.';
-        } catch (err) {
-          message.textContent = errorText(err);
-        } finally {
-          confirm.hidden = true;
-          (confirm as HTMLButtonElement).disabled = false;
-        }
-      },
+  const { button: cancel, confirm } = confirmedAction({
+    id: 'cancel-pipeline',
+    label: 'Cancel pipeline',
+    confirmLabel: 'Yes, cancel every step not ended',
+    message,
+    act: async () => {
+      draw(await api.cancelPipeline(id));
+      return 'Cancelled: waiting steps stopped now, running ones stop between batches.';
     },
-    'Yes, cancel every step not ended',
-  );
-  const cancel = h(
-    'button',
-    { type: 'button', class: 'danger', id: 'cancel-pipeline', onclick: () => (confirm.hidden = false) },
-    'Cancel pipeline',
-  );
+  });
   const draw = (p: PipelineView) => {
     clear(
       header,
@@ -159,7 +142,7 @@ export function pipelinePage(root: HTMLElement, id: string): () => void {
       ),
       p.failureReason ? h('p', { class: 'error' }, p.failureReason) : '',
     );
-    (cancel as HTMLButtonElement).disabled = p.status !== 'RUNNING';
+    cancel.disabled = p.status !== 'RUNNING';
     clear(graph, h('h2', {}, 'Steps'), pipelineGraph(p.runs));
     // A cancelled pipeline's running step stops between batches: follow it until it has.
     if (p.status !== 'RUNNING' && !p.runs.some((r) => r.status === 'RUNNING')) window.clearInterval(timer);

@@ -1,6 +1,7 @@
 import type { SweepSummary, SweepView } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
+import { confirmedAction } from './confirmed-action';
 import { countsText, formatNumber } from './format';
 import { listTable, pagedListPage } from './list-page';
 import { scatterPlot } from './scatter';
@@ -40,40 +41,22 @@ export function sweepPage(root: HTMLElement, id: string): () => void {
   const head = h('div');
   const body = h('div');
   const message = h('p', { class: 'muted', role: 'status', id: 'sweep-message' });
-  // Two steps, as for a pipeline: the first click says what will happen, the second does it.
-  const confirm = h(
-    'button',
-    {
-      type: 'button',
-      class: 'danger',
-      id: 'confirm-cancel-sweep',
-      hidden: true,
-      onclick: async () => {
-        (confirm as HTMLButtonElement).disabled = true;
-        try {
-          draw(await api.cancelSweep(id));
-          message.textContent = 'Cancelled: waiting runs stopped now, running ones stop between batches.';
-          restart();
-        } catch (err) {
-          message.textContent = errorText(err);
-        } finally {
-          confirm.hidden = true;
-          (confirm as HTMLButtonElement).disabled = false;
-        }
-      },
+  const { button: cancel, confirm } = confirmedAction({
+    id: 'cancel-sweep',
+    label: 'Cancel sweep',
+    confirmLabel: 'Yes, cancel every run not ended',
+    message,
+    act: async () => {
+      draw(await api.cancelSweep(id));
+      restart();
+      return 'Cancelled: waiting runs stopped now, running ones stop between batches.';
     },
-    'Yes, cancel every run not ended',
-  );
-  const cancel = h(
-    'button',
-    { type: 'button', class: 'danger', id: 'cancel-sweep', onclick: () => (confirm.hidden = false) },
-    'Cancel sweep',
-  );
+  });
   const draw = (sweep: SweepView) => {
     const parameters = Object.keys((sweep.spec as { parameters?: Record<string, unknown> }).parameters ?? {});
     const ranked = sweep.leaderboard.filter((e) => e.value !== null);
     const unfinished = sweep.leaderboard.some((e) => ['QUEUED', 'RUNNING', 'PREEMPTED'].includes(e.status));
-    (cancel as HTMLButtonElement).disabled = !unfinished;
+    cancel.disabled = !unfinished;
     clear(
       head,
       h('h1', {}, `Sweep ${sweep.name}`),
