@@ -88,6 +88,7 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
     const routes = [
       '',
       '/checkpoints',
+      '/queue',
       '/metrics',
       '/series',
       '/events',
