@@ -53,4 +53,30 @@ describe('watch renderer', () => {
       '',
     ]);
   });
+
+  it('redraws where a waiting run stands in place on a terminal, and prints it only when it changed otherwise', () => {
+    const tty = capture(true);
+    tty.renderer.status('r1', 'QUEUED', null);
+    tty.renderer.waiting('waiting: 2 jobs ahead');
+    tty.renderer.waiting('waiting: next in line');
+    tty.renderer.status('r1', 'RUNNING', null);
+    expect(tty.text()).toBe(
+      'run r1 QUEUED\n\r\x1b[2K  waiting: 2 jobs ahead\r\x1b[2K  waiting: next in line\nrun r1 RUNNING\n',
+    );
+
+    const plain = capture(false);
+    plain.renderer.status('r1', 'QUEUED', null);
+    for (const text of ['waiting: 2 jobs ahead', 'waiting: 2 jobs ahead', 'waiting: next in line'])
+      plain.renderer.waiting(text);
+    plain.renderer.status('r1', 'PREEMPTED', null);
+    plain.renderer.waiting('waiting: next in line');
+    expect(plain.text().split('\n')).toEqual([
+      'run r1 QUEUED',
+      '  waiting: 2 jobs ahead',
+      '  waiting: next in line',
+      'run r1 PREEMPTED',
+      '  waiting: next in line',
+      '',
+    ]);
+  });
 });

@@ -37,6 +37,7 @@ export function watchLine(p: RunProgress): string {
 export class WatchRenderer {
   private live = false;
   private lastKey = '';
+  private lastWaiting = '';
 
   constructor(
     private readonly out: Output,
@@ -58,12 +59,22 @@ export class WatchRenderer {
 
   status(runId: string, status: RunStatus, failureReason: string | null): void {
     this.endLine();
+    this.lastWaiting = '';
     this.out.write(`run ${runId} ${status}${failureReason ? `: ${failureReason}` : ''}\n`);
   }
 
-  /** A line under the last status (where a waiting run stands). */
-  note(text: string): void {
-    this.endLine();
+  /**
+   * Where a waiting run stands, read again now and then: redrawn in place on a terminal; into a
+   * file or a pipe, a line only when it changed.
+   */
+  waiting(text: string): void {
+    if (this.tty) {
+      this.out.write(`\r\x1b[2K  ${text}`);
+      this.live = true;
+      return;
+    }
+    if (text === this.lastWaiting) return;
+    this.lastWaiting = text;
     this.out.write(`  ${text}\n`);
   }
 

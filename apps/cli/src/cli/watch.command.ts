@@ -6,6 +6,31 @@ import { WatchRenderer } from './watch-renderer';
 
 /** Statuses in which a run waits in its queue. */
 const WAITING: ReadonlySet<RunStatus> = new Set(['QUEUED', 'PREEMPTED']);
+const QUEUE_REFRESH_MS = 10_000;
+
+/**
+ * Runs `task` now and every `everyMs` while followed; a run already under way when following
+ * stops is told so by `still()`, so what it learnt late is not drawn.
+ */
+class Repeating {
+  private timer: NodeJS.Timeout | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly everyMs: number,
+    private readonly task: (still: () => boolean) => Promise<void>,
+  ) {}
+
+  follow(on: boolean): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    const generation = ++this.generation;
+    if (!on) return;
+    const run = () => void this.task(() => generation === this.generation);
+    run();
+    this.timer = setInterval(run, this.everyMs);
+  }
+}
 
 /** The exit code a run's outcome maps to, for scripts that `watch` to wait. */
 export function outcomeExitCode(status: RunStatus): ExitCode {
@@ -25,6 +50,15 @@ export const watchCommand: Command = {
     const done = new AbortController();
     const signal = AbortSignal.any([ctx.signal, done.signal]);
     let final: RunStatus | null = null;
+    // While the run waits: where it stands, read again every QUEUE_REFRESH_MS (best effort: the
+    // watch goes on without it).
+    const queue = new Repeating(QUEUE_REFRESH_MS, async (still) => {
+      const view = await ctx
+        .client()
+        .runQueue(id, { signal })
+        .catch(() => null);
+      if (view && still()) renderer.waiting(`waiting: ${queueText(view)}`);
+    });
     try {
       for await (const event of ctx.client().events(id, { signal })) {
         if (ctx.json) ctx.out(`${JSON.stringify(event)}\n`);
@@ -33,14 +67,7 @@ export const watchCommand: Command = {
           if (!ctx.json) {
             renderer.status(id, event.status, event.failureReason);
             if (event.progress && !isTerminal(event.status)) renderer.progress(event.progress);
-            // Waiting: say where it stands (best effort: the watch goes on without it).
-            if (WAITING.has(event.status)) {
-              const queue = await ctx
-                .client()
-                .runQueue(id, { signal })
-                .catch(() => null);
-              if (queue) renderer.note(`waiting: ${queueText(queue)}`);
-            }
+            queue.follow(WAITING.has(event.status));
           }
           if (isTerminal(event.status)) {
             final = event.status;
@@ -51,6 +78,8 @@ export const watchCommand: Command = {
       }
     } catch (error) {
       if (!done.signal.aborted) throw error;
+    } finally {
+      queue.follow(false);
     }
     renderer.endLine();
     // The stream ended without a terminal status (the API restarted): ask once for where the run is.
