@@ -84,7 +84,8 @@ export class TrainingQueues {
 
   /** Removes the run's job from every class's queue (a locked, active job is left: BullMQ refuses). */
   async remove(runId: string): Promise<void> {
-    for (const queue of this.queues.values()) await queue.remove(runId);
+    // All at once: while Redis stalls, a cancel waits one command timeout, not one per class.
+    await Promise.all([...this.queues.values()].map((queue) => queue.remove(runId)));
   }
 
   async close(): Promise<void> {

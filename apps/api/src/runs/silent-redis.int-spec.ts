@@ -118,6 +118,11 @@ describe('API with a Redis that accepts connections and never answers', () => {
       expect(cancelled).toMatchObject({ status: 200, body: { id: keyedId, status: 'CANCELLED' } });
       expect(cancelled.ms).toBeLessThan(ANSWERED_WITHIN_MS);
 
+      // Where a run stands is Redis's to say: a 503 naming it.
+      const position = await timed('GET', `/v1/runs/${keyedId}/queue`);
+      expect(position).toMatchObject({ status: 503, body: { message: expect.stringMatching(/Redis/) } });
+      expect(position.ms).toBeLessThan(ANSWERED_WITHIN_MS);
+
       // The queues page needs BullMQ's counts: a 503 naming Redis, not a 500 or a hang.
       const queues = await timed('GET', '/v1/queues');
       expect(queues).toMatchObject({ status: 503, body: { message: expect.stringMatching(/Redis/) } });
