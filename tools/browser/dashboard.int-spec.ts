@@ -109,6 +109,8 @@ describe('web dashboard in Chromium against live runs', () => {
       .locator('#run-log .log-line.source-worker', { hasText: `run ${ids['finetune']} SUCCEEDED` })
       .waitFor({ timeout: 15_000 });
     await page.locator('table.heatmap').waitFor({ timeout: 15_000 });
+    // Ended: nothing left to follow live.
+    expect(await page.locator('#live-state').count()).toBe(0);
     expect(await page.locator('#chart-accuracy canvas').count()).toBe(1);
     // The augmented samples the run trained on are shown with it.
     await page.locator('img.augmentation:not([hidden])').waitFor({ timeout: 15_000 });

@@ -19,6 +19,9 @@ import { runLogsPanel } from './run-logs-panel';
 
 const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
 
+/** Statuses after which a run changes no more. */
+const ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
 /**
  * One run, live: curves from the downsampled series, then extended by server-sent events
  * (progress, new points, status) — no polling. Also attempts, checkpoints and the evaluation.
@@ -88,8 +91,8 @@ export function runPage(root: HTMLElement, id: string): () => void {
         p?.imagesPerSec !== undefined ? ` · ${formatNumber(p.imagesPerSec, 3)} images/s` : '',
         p?.loss !== undefined ? ` · loss ${formatNumber(p.loss)}` : '',
         p?.etaSeconds !== undefined && status === 'RUNNING' ? ` · ETA ${formatDuration(p.etaSeconds * 1000)}` : '',
-        ' · ',
-        live,
+        // Whether the page is following the run: nothing to follow once it has ended.
+        ENDED.has(status) ? '' : [' · ', live],
       ),
     );
   };
