@@ -141,7 +141,8 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     const runs = JSON.parse(listed.stdout) as RunListItemView[];
     expect(runs.find((r) => r.id === runId)).toMatchObject({ status: 'SUCCEEDED', name: 'cli tiny' });
     const table = await trainyard('ls', '--status', 'succeeded');
-    expect(table.stdout).toContain(runId);
+    // Its row ends with its test result: the pretrain's reconstruction error.
+    expect(table.stdout.split('\n').find((line) => line.startsWith(runId))).toMatch(/ mse \d\.\d+ *$/);
   });
 
   it('downloads the latest checkpoint with every file checked against its manifest', async () => {

@@ -10,7 +10,7 @@ import type { RunListQuery } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
 import { arg, int, printJson, str, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
-import { attemptsTable, dataLines, queueText, resultLines } from './run-report';
+import { attemptsTable, dataLines, queueText, resultLines, testSummary } from './run-report';
 import { loadSpecFile, SpecFileError, type SpecKind } from './spec-file';
 
 export const submitCommand: Command = {
@@ -63,7 +63,7 @@ export const submitCommand: Command = {
 export const lsCommand: Command = {
   name: 'ls',
   usage: '',
-  summary: 'List runs, newest first: filter, search, sort by any metric summary.',
+  summary: 'List runs, newest first, with their test result: filter, search, sort by any metric summary.',
   options: {
     status: { type: 'string' },
     kind: { type: 'string' },
@@ -117,6 +117,7 @@ export const lsCommand: Command = {
       'name',
       'tags',
       'created',
+      'test',
       ...(metric ? [`${metric[1]} (${metric[2]})`] : []),
     ];
     const rows = runs.map((r) => [
@@ -126,6 +127,7 @@ export const lsCommand: Command = {
       r.name.length > 48 ? `${r.name.slice(0, 47)}…` : r.name,
       r.tags.join(','),
       r.createdAt.slice(0, 19).replace('T', ' '),
+      testSummary(r.result),
       ...(metric ? [formatValue(summaryValue(r.summaries, metric[1], metric[2] as 'best'))] : []),
     ]);
     ctx.out(`${formatTable(header, rows)}\n`);

@@ -5,7 +5,7 @@ import type {
   FinetuneResult,
   PretrainResult,
 } from '@trainyard/contracts';
-import { attemptsTable, dataLines, MAX_CONFUSION_CLASSES, queueText, resultLines } from './run-report';
+import { attemptsTable, dataLines, MAX_CONFUSION_CLASSES, queueText, resultLines, testSummary } from './run-report';
 
 /** A 3-class report in the shape the worker stores (libs/training's classification metrics). */
 function report(accuracy: number): ClassificationReport {
@@ -211,5 +211,12 @@ describe('trainyard show: the run report', () => {
       'given back for a moment (delayed) in class gpu; no live worker serves it yet',
     );
     expect(queueText({ ...queue, jobState: null, ahead: null, servingWorkers: 1 })).toMatch(/^not in the queue/);
+  });
+
+  it("sums a run's test result up for a list", () => {
+    expect(testSummary(report(0.925))).toBe('acc 92.5%');
+    expect(testSummary({ split: 'test', samples: 10, mse: 0.007344955911441725 })).toBe('mse 0.007345');
+    expect(testSummary(null)).toBe('-');
+    expect(testSummary({ something: 'else' })).toBe('-');
   });
 });

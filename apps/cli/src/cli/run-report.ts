@@ -65,6 +65,13 @@ export function dataLines(report: unknown): string[] {
   return lines;
 }
 
+/** A run's test result in a few characters, for a list: "acc 92.5%", "mse 0.007345", or "-". */
+export function testSummary(result: unknown): string {
+  if (isClassification(result)) return `acc ${percent(result.accuracy)}`;
+  if (isObject(result) && typeof result['mse'] === 'number') return `mse ${significant(result['mse'])}`;
+  return '-';
+}
+
 /** A run's result as lines of text; [] when it has none. */
 export function resultLines(result: unknown): string[] {
   if (!isObject(result)) return [];
