@@ -12,7 +12,7 @@ export interface ChaosOptions {
   settleS: number;
   /** Seeds the fault schedule (which worker, which signal, when), so a failing soak replays. */
   seed: number;
-  /** Restart Redis once mid-soak (the shared one: skip it where other suites use it). */
+  /** Restart Redis once and freeze it once mid-soak (the shared one: skip both where other suites use it). */
   redisRestart: boolean;
   /** Mean pause between two faults, in ms. */
   faultEveryMs: number;

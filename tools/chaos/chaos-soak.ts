@@ -2,17 +2,19 @@ import { readFileSync } from 'node:fs';
 import { RESOURCE_CLASSES, TERMINAL_RUN_STATUSES, type RunSpecInput } from '@trainyard/contracts';
 import { Cluster, trainingProcesses } from '../e2e/cluster';
 import type { AppProcess } from '../e2e/processes';
-import { restartRedis, startRedis } from '../e2e/redis-restart';
+import { freezeRedis, restartRedis, startRedis } from '../e2e/redis-restart';
 import { failures, verifyChaos, type ChaosVerdict } from './chaos-checks';
 import { seededRandom, type ChaosOptions } from './chaos-options';
 
 export interface ChaosReport {
   options: ChaosOptions;
   runs: number;
-  faults: Record<'kill -9' | 'SIGTERM' | 'child kill -9' | 'redis restart', number>;
+  faults: Record<'kill -9' | 'SIGTERM' | 'child kill -9' | 'redis restart' | 'redis freeze', number>;
   verdict: ChaosVerdict;
   failed: string[];
   wallS: number;
+  /** Jobs BullMQ found stalled (their lock lapsed: a killed worker, the Redis freeze) and handed out again. */
+  stalledJobs: number;
 }
 
 const TERMINAL: readonly string[] = TERMINAL_RUN_STATUSES;
@@ -54,14 +56,24 @@ const finetune = (i: number, epochs: number, baseRunId: string): RunSpecInput =>
  * The soak: a fresh fleet (API, K workers, fresh PostgreSQL database, s3rver, its own queue on
  * the real Redis), N tiny runs — pretrains first, fine-tunes of them once they succeed — and
  * random kill -9 / SIGTERM of workers (each restarted at once), kill -9 of training processes
- * and one Redis restart, only while a run trains: the first fault kills a training process, then
- * Redis restarts, the second kills or terminates a worker, later ones are random. Faults stop
+ * one Redis restart and one Redis freeze (SIGSTOP for longer than a lock lasts), only while a run
+ * trains: the first fault kills a training process, then Redis restarts, the second kills or
+ * terminates a worker, then Redis freezes; later ones are random. Faults stop
  * after `durationS`; the runs get `settleS` more to finish. Then the checks of chaos-checks.ts.
  */
+/** Longer than the e2e workers' lock (WORKER_LOCK_DURATION_MS 1000 in Cluster). */
+const REDIS_FREEZE_MS = 3000;
+
 export async function runChaos(options: ChaosOptions, log: (line: string) => void): Promise<ChaosReport> {
   const started = Date.now();
   const random = seededRandom(options.seed);
-  const faults: ChaosReport['faults'] = { 'kill -9': 0, SIGTERM: 0, 'child kill -9': 0, 'redis restart': 0 };
+  const faults: ChaosReport['faults'] = {
+    'kill -9': 0,
+    SIGTERM: 0,
+    'child kill -9': 0,
+    'redis restart': 0,
+    'redis freeze': 0,
+  };
   // Faults are the point: attempts must not run out before the runs finish.
   const cluster = await Cluster.start({
     WORKER_MAX_ATTEMPTS: '50',
@@ -121,6 +133,12 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         log('chaos: restarting Redis (every job and lock lost)');
         await restartRedis();
         faults['redis restart']++;
+      } else if (options.redisRestart && faults['redis freeze'] === 0 && injected > 1) {
+        // Then, once, Redis stalls without closing a connection for longer than the workers'
+        // locks last: jobs held while training look stalled when it wakes, and are taken again.
+        log(`chaos: freezing Redis for ${REDIS_FREEZE_MS} ms (nothing answers; locks expire)`);
+        await freezeRedis(REDIS_FREEZE_MS);
+        faults['redis freeze']++;
       } else if (injected < 2 || Date.now() >= nextFault) {
         // The first fault kills a training process and the second a worker, as soon as a run
         // trains; after them a third of the faults, at random, kill a training process.
@@ -147,6 +165,9 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       verdict,
       failed: failures(verdict),
       wallS: (Date.now() - started) / 1000,
+      stalledJobs: cluster.workers
+        .map((w) => w.output().match(/job \S+ stalled and goes back to the queue/g)?.length ?? 0)
+        .reduce((a, b) => a + b, 0),
     };
   } finally {
     if (options.redisRestart) await startRedis();

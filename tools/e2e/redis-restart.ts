@@ -60,6 +60,23 @@ export async function restartRedis(downMs = 500): Promise<void> {
   await startRedis();
 }
 
+/**
+ * SIGSTOP Redis for `ms`, then SIGCONT: connections stay open and nothing is answered, as with a
+ * Redis stalled by a fork, swapping or a partition that sends no reset. Locks it holds expire
+ * meanwhile (they are judged by the clock when it wakes).
+ */
+export async function freezeRedis(ms: number): Promise<void> {
+  const { stdout } = await cli('info', 'server');
+  const pid = /process_id:(\d+)/.exec(stdout)?.[1];
+  if (!pid) throw new Error(`redis-cli info server named no process_id:\n${stdout}`);
+  process.kill(Number(pid), 'SIGSTOP');
+  try {
+    await new Promise((r) => setTimeout(r, ms));
+  } finally {
+    process.kill(Number(pid), 'SIGCONT');
+  }
+}
+
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
