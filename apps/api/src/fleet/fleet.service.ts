@@ -1,4 +1,4 @@
-import { Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
   QUEUE_JOB_STATES,
@@ -12,7 +12,7 @@ import {
 import { RunsRepository, WorkersRepository } from '@trainyard/db';
 import type { TrainingQueue, TrainingQueues } from '@trainyard/queue';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
-import { withDeadline } from '../common/with-deadline';
+import { fromRedis } from '../common/with-deadline';
 
 const ACTIVE_JOBS_SHOWN = 50;
 
@@ -32,15 +32,12 @@ export class FleetService {
    */
   async queues(): Promise<QueueList> {
     const waiting = new Map((await this.runsRepository.waitingByClass()).map((w) => [w.resourceClass, w]));
-    const deadlineMs = this.config.redis.connectTimeoutMs;
     const jobsOf = (queue: TrainingQueue) =>
-      withDeadline(
+      fromRedis(
         Promise.all([queue.getJobCounts(...QUEUE_JOB_STATES), queue.getActive(0, ACTIVE_JOBS_SHOWN - 1)]),
-        deadlineMs,
-        `no answer within ${deadlineMs} ms`,
-      ).catch((err: Error) => {
-        throw new ServiceUnavailableException(`Queue depths are unavailable: Redis: ${err.message}`);
-      });
+        this.config.redis.connectTimeoutMs,
+        'Queue depths are unavailable',
+      );
     const queues = await Promise.all(
       this.trainingQueues.entries().map(async ([resourceClass, queue]): Promise<QueueView> => {
         const [counts, active] = await jobsOf(queue);

@@ -31,7 +31,7 @@ import {
   type PipelineQueueOptions,
   type TrainingQueues,
 } from '@trainyard/queue';
-import { withDeadline } from '../common/with-deadline';
+import { fromRedis, withDeadline } from '../common/with-deadline';
 import { requestHash } from './request-hash';
 import { RunReferencesService } from './run-references.service';
 import { PlacementCheck } from './placement-check';
@@ -210,12 +210,11 @@ export class RunsService {
   async queuePosition(id: string): Promise<RunQueueView> {
     const run = await this.mustExist(id);
     const spec = run.spec as Placement;
-    const deadlineMs = this.config.redis.connectTimeoutMs;
     const [position, { serving }] = await Promise.all([
-      withDeadline(this.queues.positionOf({ id, spec }), deadlineMs, `no answer within ${deadlineMs} ms`).catch(
-        (err: Error) => {
-          throw new ServiceUnavailableException(`Run ${id}'s place in its queue is unknown: Redis: ${err.message}`);
-        },
+      fromRedis(
+        this.queues.positionOf({ id, spec }),
+        this.config.redis.connectTimeoutMs,
+        `Run ${id}'s place in its queue is unknown`,
       ),
       this.workers.servability(spec, this.config.worker.lostAfterMs),
     ]);
