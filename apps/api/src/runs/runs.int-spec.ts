@@ -180,10 +180,11 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     // Again: nothing left to change, the same answer.
     expect(await http('POST', `/v1/sweeps/${body.id}/cancel`)).toEqual(cancelled);
     expect(await http('POST', `/v1/sweeps/${randomUUID()}/cancel`)).toMatchObject({ status: 404 });
-    expect(await http('POST', '/v1/sweeps/not-a-uuid/cancel')).toMatchObject({
-      status: 400,
-      body: { errors: [{ field: 'id' }] },
-    });
+    for (const id of ['not-a-uuid', '__proto__', 'constructor', '%00%0a', `${body.id}%0d%0a`])
+      expect(await http('POST', `/v1/sweeps/${id}/cancel`)).toMatchObject({
+        status: 400,
+        body: { errors: [{ field: 'id' }] },
+      });
   });
 
   it('says where a run waits: jobs ahead of it in its class, and how many live workers serve it', async () => {
@@ -219,6 +220,12 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     });
     expect((await http('GET', `/v1/runs/${ids[2]}/queue`)).body.ahead).toBe(first!.body.ahead + 1);
     expect(await http('GET', `/v1/runs/${randomUUID()}/queue`)).toMatchObject({ status: 404 });
+    // Hostile ids are refused before anything is looked up, naming the parameter.
+    for (const id of ['__proto__', 'constructor', '%00%0a', `${ids[0]}%0d%0a`, 'x'.repeat(5000)])
+      expect(await http('GET', `/v1/runs/${id}/queue`)).toMatchObject({
+        status: 400,
+        body: { errors: [{ field: 'id' }] },
+      });
   });
 
   it('answers 404 for an unknown run and 400 for a malformed id', async () => {
