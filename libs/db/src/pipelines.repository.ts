@@ -1,7 +1,8 @@
 import type { PipelineStatus, PipelineView, Placement, RunKind, RunSpec } from '@trainyard/contracts';
 import { chosenCheckpoint } from './checkpoint-choice';
-import type { Prisma, PrismaClient } from './generated/prisma/client';
+import { Prisma, type PrismaClient } from './generated/prisma/client';
 import type { Run } from './model-types';
+import { cancelRunsWhere } from './run-cancel.sql';
 import { pipelineView } from './views';
 
 type Tx = Prisma.TransactionClient;
@@ -183,9 +184,8 @@ export class PipelinesRepository {
 
   /**
    * Ends the pipeline with `reason`. Steps not started are CANCELLED with that reason; running
-   * ones are asked to stop between batches. One UPDATE decides on the status it sees, as a run
-   * cancel does (RunsRepository.requestCancel), so a worker starting a step at this moment either
-   * finds it CANCELLED or finds the flag. Nothing waits.
+   * ones are asked to stop between batches, in the one UPDATE every cancel makes (cancelRunsWhere).
+   * Nothing waits.
    */
   private async end(
     tx: Tx,
@@ -198,16 +198,11 @@ export class PipelinesRepository {
     const downstream = `pipeline ${id} ${status}: ${reason}`;
     const ids = runs.map((r) => r.id);
     if (ids.length) {
-      const stopped = await tx.$queryRaw<{ id: string; status: string }[]>`
-        UPDATE "runs" SET
-          "status" = CASE WHEN "status" IN ('QUEUED', 'PREEMPTED') THEN 'CANCELLED'::"RunStatus" ELSE "status" END,
-          "ended_at" = CASE WHEN "status" IN ('QUEUED', 'PREEMPTED') THEN now() ELSE "ended_at" END,
-          "cancel_requested" = CASE WHEN "status" = 'RUNNING' THEN true ELSE "cancel_requested" END,
-          "held" = false,
-          "failure_reason" = ${downstream},
-          "updated_at" = now()
-        WHERE "id" = ANY(${ids}::uuid[]) AND "status" IN ('QUEUED', 'PREEMPTED', 'RUNNING')
-        RETURNING "id"::text AS id, "status"::text AS status`;
+      const stopped = await cancelRunsWhere(
+        tx,
+        Prisma.sql`"id" = ANY(${ids}::uuid[])`,
+        Prisma.sql`"held" = false, "failure_reason" = ${downstream},`,
+      );
       for (const run of stopped) if (run.status === 'CANCELLED') outcome.cancelled.push(run.id);
     }
     await tx.pipeline.update({ where: { id }, data: { status, failureReason: reason, endedAt: new Date() } });

@@ -13,6 +13,7 @@ import type {
 import { isTerminal, TERMINAL_RUN_STATUSES } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { RunNotFoundError, RunStateError } from './errors';
+import { cancelRunsWhere } from './run-cancel.sql';
 import { toCheckpoint, type Run } from './model-types';
 import { listRuns, loadRunListItems, type RunListQuery } from './run-list.query';
 import { attemptView, checkpointView, metricSummaryView, runLiveState, runView } from './views';
@@ -169,11 +170,10 @@ export class RunsRepository {
 
   /**
    * QUEUED/PREEMPTED runs are cancelled at once (no worker holds them); a RUNNING run only gets
-   * the flag, and its worker stops between batches. One UPDATE decides on the status it sees,
-   * so a worker starting the run at the same moment either finds CANCELLED or finds the flag.
+   * the flag, and its worker stops between batches (cancelRunsWhere).
    */
   async requestCancel(id: string): Promise<RunView | null> {
-    await this.cancelWhere(Prisma.sql`"id" = ${id}::uuid`);
+    await cancelRunsWhere(this.prisma, Prisma.sql`"id" = ${id}::uuid`);
     const run = await this.get(id);
     return run && runView(run);
   }
@@ -183,27 +183,11 @@ export class RunsRepository {
    * one run: the ids cancelled now (they were waiting) and those whose workers were asked to stop.
    */
   async requestCancelOfSweep(sweepId: string): Promise<{ cancelled: string[]; stopping: string[] }> {
-    const rows = await this.cancelWhere(Prisma.sql`"sweep_id" = ${sweepId}::uuid`);
+    const rows = await cancelRunsWhere(this.prisma, Prisma.sql`"sweep_id" = ${sweepId}::uuid`);
     return {
       cancelled: rows.filter((r) => r.status === 'CANCELLED').map((r) => r.id),
       stopping: rows.filter((r) => r.status === 'RUNNING').map((r) => r.id),
     };
-  }
-
-  /**
-   * The runs `where` selects that have not ended: a waiting one (QUEUED, PREEMPTED) becomes
-   * CANCELLED now; a RUNNING one gets `cancelRequested`, and its worker stops it between batches.
-   * Each with its status after.
-   */
-  private cancelWhere(where: Prisma.Sql): Promise<{ id: string; status: string }[]> {
-    return this.prisma.$queryRaw`
-      UPDATE "runs" SET
-        "status" = CASE WHEN "status" IN ('QUEUED', 'PREEMPTED') THEN 'CANCELLED'::"RunStatus" ELSE "status" END,
-        "ended_at" = CASE WHEN "status" IN ('QUEUED', 'PREEMPTED') THEN now() ELSE "ended_at" END,
-        "cancel_requested" = CASE WHEN "status" = 'RUNNING' THEN true ELSE "cancel_requested" END,
-        "updated_at" = now()
-      WHERE ${where} AND "status" IN ('QUEUED', 'PREEMPTED', 'RUNNING')
-      RETURNING "id"::text AS "id", "status"::text AS "status"`;
   }
 
   /** True when the run's worker should stop: the flag is set, or the run was cancelled outright. */
