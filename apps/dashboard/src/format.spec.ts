@@ -1,3 +1,4 @@
+import { TERMINAL_RUN_STATUSES, WAITING_RUN_STATUSES } from '@trainyard/contracts';
 import {
   axisPosition,
   countsText,
@@ -9,6 +10,8 @@ import {
   progressFraction,
   queueCountsShown,
   queueFacts,
+  runEnded,
+  runWaiting,
   runDuration,
   testAccuracy,
 } from './format';
@@ -105,6 +108,12 @@ describe('dashboard formatting', () => {
       ['completed', 0],
       ['failed', 0],
     ]);
+  });
+
+  it('tells ended and waiting runs from the others, as the contracts do', () => {
+    const statuses = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PREEMPTED'];
+    expect(statuses.filter(runEnded)).toEqual(TERMINAL_RUN_STATUSES);
+    expect(statuses.filter(runWaiting)).toEqual(WAITING_RUN_STATUSES);
   });
 
   it('says where a waiting run stands', () => {

@@ -109,6 +109,23 @@ export function queueCountsShown(counts: Partial<Record<string, number>>): [stri
   ];
 }
 
+/**
+ * Run states as the page tells them apart (the page does not load @trainyard/contracts' runtime,
+ * which carries zod: these mirror its TERMINAL_RUN_STATUSES and WAITING_RUN_STATUSES).
+ */
+const ENDED_STATUSES: readonly string[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const WAITING_STATUSES: readonly string[] = ['QUEUED', 'PREEMPTED'];
+
+/** A run that changes no more. */
+export function runEnded(status: string): boolean {
+  return ENDED_STATUSES.includes(status);
+}
+
+/** A run waiting in its queue for a worker. */
+export function runWaiting(status: string): boolean {
+  return WAITING_STATUSES.includes(status);
+}
+
 /** Where a waiting run stands, in a few words: "3 jobs ahead in class gpu · 2 live workers serve it". */
 export function queueFacts(q: {
   resourceClass: string;

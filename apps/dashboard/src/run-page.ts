@@ -11,6 +11,8 @@ import {
   progressFraction,
   queueFacts,
   runDuration,
+  runEnded,
+  runWaiting,
 } from './format';
 import { confusionHeatmap } from './heatmap';
 import { keepFollowing } from './live-stream';
@@ -18,9 +20,6 @@ import { runHousekeepingPanel } from './run-housekeeping-panel';
 import { runLogsPanel } from './run-logs-panel';
 
 const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
-
-/** Statuses after which a run changes no more. */
-const ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /**
  * One run, live: curves from the downsampled series, then extended by server-sent events
@@ -92,7 +91,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
         p?.loss !== undefined ? ` · loss ${formatNumber(p.loss)}` : '',
         p?.etaSeconds !== undefined && status === 'RUNNING' ? ` · ETA ${formatDuration(p.etaSeconds * 1000)}` : '',
         // Whether the page is following the run: nothing to follow once it has ended.
-        ENDED.has(status) ? '' : [' · ', live],
+        runEnded(status) ? '' : [' · ', live],
       ),
     );
   };
@@ -334,7 +333,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
   };
 
   const drawQueue = async () => {
-    const waiting = run !== null && (run.status === 'QUEUED' || run.status === 'PREEMPTED');
+    const waiting = run !== null && runWaiting(run.status);
     const text = waiting ? await api.runQueue(id).then((q) => `Waiting: ${queueFacts(q)}`, errorText) : '';
     queueNote.textContent = text;
     queueNote.hidden = !text;

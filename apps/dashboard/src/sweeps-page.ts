@@ -2,7 +2,7 @@ import type { SweepSummary, SweepView } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
 import { confirmedAction } from './confirmed-action';
-import { countsText, formatNumber } from './format';
+import { countsText, formatNumber, runEnded } from './format';
 import { listTable, pagedListPage } from './list-page';
 import { scatterPlot } from './scatter';
 
@@ -55,7 +55,7 @@ export function sweepPage(root: HTMLElement, id: string): () => void {
   const draw = (sweep: SweepView) => {
     const parameters = Object.keys((sweep.spec as { parameters?: Record<string, unknown> }).parameters ?? {});
     const ranked = sweep.leaderboard.filter((e) => e.value !== null);
-    const unfinished = sweep.leaderboard.some((e) => ['QUEUED', 'RUNNING', 'PREEMPTED'].includes(e.status));
+    const unfinished = sweep.leaderboard.some((e) => !runEnded(e.status));
     cancel.disabled = !unfinished;
     clear(
       head,

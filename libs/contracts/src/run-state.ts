@@ -37,6 +37,13 @@ export function isTerminal(status: RunStatus): boolean {
   return TERMINAL_RUN_STATUSES.includes(status);
 }
 
+/** States in which a run waits in its queue for a worker (its job is not held). */
+export const WAITING_RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'PREEMPTED'];
+
+export function isWaiting(status: RunStatus): boolean {
+  return WAITING_RUN_STATUSES.includes(status);
+}
+
 export const ATTEMPT_OUTCOMES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PREEMPTED', 'CRASHED'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
+  isWaiting,
   resourceClassOf,
   runKindOf,
   type Placement,
@@ -38,9 +39,6 @@ import { PlacementCheck } from './placement-check';
 import { SubmissionQuota } from './submission-quota';
 import { notFound } from '../http/problems';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
-
-/** States in which a run's BullMQ job is waiting (or delayed), not held by a worker. */
-const WAITING_STATUSES: readonly RunStatus[] = ['QUEUED', 'PREEMPTED'];
 
 @Injectable()
 export class RunsService {
@@ -242,7 +240,7 @@ export class RunsService {
     const before = await this.mustExist(id);
     const after = await this.runs.requestCancel(id);
     if (!after) throw notFound('run', id);
-    if (WAITING_STATUSES.includes(before.status as RunStatus) && after.status === 'CANCELLED') {
+    if (isWaiting(before.status as RunStatus) && after.status === 'CANCELLED') {
       await this.removeJob(id);
       if (after.pipelineId) await this.endPipeline(after.pipelineId, id);
     }

@@ -1,10 +1,11 @@
-import type {
-  MetricPointView,
-  MetricSummaryView,
-  RunKind,
-  RunListItemView,
-  RunLogLine,
-  RunStatus,
+import {
+  isWaiting,
+  type MetricPointView,
+  type MetricSummaryView,
+  type RunKind,
+  type RunListItemView,
+  type RunLogLine,
+  type RunStatus,
 } from '@trainyard/contracts';
 import type { RunListQuery } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
@@ -143,13 +144,12 @@ export const showCommand: Command = {
     const run = await ctx.client().run(arg(ctx, 0, 'run id'), { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, run), EXIT.OK);
     // A waiting run: where it stands (best effort: the rest is shown without it).
-    const queue =
-      run.status === 'QUEUED' || run.status === 'PREEMPTED'
-        ? await ctx
-            .client()
-            .runQueue(run.id, { signal: ctx.signal })
-            .catch(() => null)
-        : null;
+    const queue = isWaiting(run.status)
+      ? await ctx
+          .client()
+          .runQueue(run.id, { signal: ctx.signal })
+          .catch(() => null)
+      : null;
     const wall = run.startedAt
       ? formatDuration(((run.endedAt ? Date.parse(run.endedAt) : Date.now()) - Date.parse(run.startedAt)) / 1000)
       : '-';

@@ -1,11 +1,9 @@
-import { isTerminal, type RunStatus } from '@trainyard/contracts';
+import { isTerminal, isWaiting, type RunStatus } from '@trainyard/contracts';
 import { arg, type Command } from './command';
 import { EXIT, type ExitCode } from './exit-codes';
 import { queueText } from './run-report';
 import { WatchRenderer } from './watch-renderer';
 
-/** Statuses in which a run waits in its queue. */
-const WAITING: ReadonlySet<RunStatus> = new Set(['QUEUED', 'PREEMPTED']);
 const QUEUE_REFRESH_MS = 10_000;
 
 /**
@@ -67,7 +65,7 @@ export const watchCommand: Command = {
           if (!ctx.json) {
             renderer.status(id, event.status, event.failureReason);
             if (event.progress && !isTerminal(event.status)) renderer.progress(event.progress);
-            queue.follow(WAITING.has(event.status));
+            queue.follow(isWaiting(event.status));
           }
           if (isTerminal(event.status)) {
             final = event.status;
