@@ -6,8 +6,9 @@ export const EVERY_KERNEL_INPUT = [12, 12, 2] as const;
 /**
  * A tiny model whose training step runs every kernel we register for wasm: Conv2DBackpropFilter,
  * Conv2DBackpropInput (stride 1 as the 1×1 and 3×3 convs' dx, stride 2 as conv2dTranspose's
- * forward pass), the depthwise dW and dx, MaxPoolGrad and the bias-gradient Sum. Fixed seeds
- * give the same starting weights in every process and on every backend.
+ * forward pass), the depthwise dW and dx, MaxPoolGrad, the bias-gradient Sum and the transposed
+ * BatchMatMul (a dense bottleneck's gradients). Fixed seeds give the same starting weights in
+ * every process and on every backend.
  */
 export function everyKernelModel(): tf.LayersModel {
   let seed = 1;
@@ -23,6 +24,13 @@ export function everyKernelModel(): tf.LayersModel {
   h = tf.layers
     .conv2d({ filters: 8, kernelSize: 1, activation: 'relu', kernelInitializer: init() })
     .apply(h) as tf.SymbolicTensor;
+  // A dense bottleneck, as the autoencoders have: its gradients are the transposed matMuls.
+  h = tf.layers.flatten().apply(h) as tf.SymbolicTensor;
+  h = tf.layers.dense({ units: 16, kernelInitializer: init() }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers
+    .dense({ units: 6 * 6 * 8, activation: 'relu', kernelInitializer: init() })
+    .apply(h) as tf.SymbolicTensor;
+  h = tf.layers.reshape({ targetShape: [6, 6, 8] }).apply(h) as tf.SymbolicTensor;
   h = tf.layers
     .conv2dTranspose({
       filters: 4,

@@ -113,6 +113,15 @@ function biasSumCase(shape: number[]): Case {
   };
 }
 
+function transposedMatMulCase(a: [number, number], b: [number, number], transposeA: boolean, what: string): Case {
+  const x = tf.randomNormal(a, 0, 1, 'float32', 11);
+  const y = tf.randomNormal(b, 0, 1, 'float32', 12);
+  return {
+    label: `BatchMatMul ${a.join('x')}${transposeA ? 'ᵀ' : ''} · ${b.join('x')}${transposeA ? '' : 'ᵀ'} (${what})`,
+    run: () => tf.matMul(x, y, transposeA, !transposeA),
+  };
+}
+
 function minMs(run: () => tf.Tensor): number {
   let best = Infinity;
   for (let i = 0; i < calls; i++) {
@@ -186,6 +195,17 @@ async function main(): Promise<void> {
     biasSumCase([32, 16, 16, 64]),
     biasSumCase([32, 8, 8, 128]),
     biasSumCase([32, 10]),
+    // the dense layers' gradients (before: tfjs-wasm's scalar loop for any transposed matMul):
+    // the autoencoders' bottleneck 3136 ↔ 64 (MNIST) and 4096 ↔ 64 (32×32×3), the classifier's
+    // latent 3136 → 64 and head 64 → 10
+    transposedMatMulCase([32, 64], [3136, 64], false, 'dx of dense 3136→64'),
+    transposedMatMulCase([32, 3136], [32, 64], true, 'dW of dense 3136→64'),
+    transposedMatMulCase([32, 3136], [64, 3136], false, 'dx of dense 64→3136'),
+    transposedMatMulCase([32, 64], [32, 3136], true, 'dW of dense 64→3136'),
+    transposedMatMulCase([32, 64], [4096, 64], false, 'dx of dense 4096→64'),
+    transposedMatMulCase([32, 4096], [32, 64], true, 'dW of dense 4096→64'),
+    transposedMatMulCase([32, 10], [64, 10], false, 'dx of dense 64→10'),
+    transposedMatMulCase([32, 64], [32, 10], true, 'dW of dense 64→10'),
     // wider than the reference models: where XNNPACK's packing pays off, if anywhere
     conv2dFilterCase([32, 16, 16, 128], 3, 128, 1),
     conv2dFilterCase([32, 8, 8, 256], 1, 256, 1),

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchMatMulConfig } from './batch-mat-mul.kernel';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.kernel';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.kernel';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop.kernel';
@@ -25,6 +26,9 @@ let stock: tf.KernelConfig | undefined;
 let configs: Record<BackpropInputImpl, tf.KernelConfig> | undefined;
 // Sum: ours for the bias-gradient case (SIMD), tfjs's own for everything else.
 let sum: tf.KernelConfig | undefined;
+// BatchMatMul: ours for one transposed operand (a dense layer's gradients, SIMD), tfjs's own
+// (XNNPACK, or its loop) for everything else.
+let matMul: tf.KernelConfig | undefined;
 // What was registered under each kernel name before we first replaced it (null: nothing),
 // so that the stock backend can be restored (the benchmark measures it).
 const before = new Map<string, tf.KernelConfig | null>();
@@ -52,6 +56,15 @@ export function registerWasmTrainingKernels(opts: { backpropInput?: BackpropInpu
     sum = sumConfig(stockSum);
   }
   replace(sum);
+  if (!matMul) {
+    const stockMatMul = tf.getKernel(tf.BatchMatMul, 'wasm');
+    if (!stockMatMul)
+      throw new Error(
+        'no stock wasm BatchMatMul registered: import @tensorflow/tfjs-backend-wasm before registering kernels',
+      );
+    matMul = batchMatMulConfig(stockMatMul);
+  }
+  replace(matMul);
   useConv2DBackpropInput(opts.backpropInput ?? 'auto');
 }
 
