@@ -70,8 +70,8 @@ test('a dense layer’s gradients match cpu through the fused matMul layers use'
     randomValues([8, 12], 10),
   ];
   const grads = () => {
-    const f = (xt: tf.Tensor2D, wt: tf.Tensor2D) =>
-      tf.fused.matMul({ a: xt, b: wt, bias: tf.tensor1d(bias), activation: 'relu' });
+    const f = (xt: tf.Tensor, wt: tf.Tensor) =>
+      tf.fused.matMul({ a: xt as tf.Tensor2D, b: wt as tf.Tensor2D, bias: tf.tensor1d(bias), activation: 'relu' });
     const [dx, dw] = tf.grads(f)([tf.tensor2d(x, [8, 49]), tf.tensor2d(w, [49, 12])], tf.tensor2d(dy, [8, 12]));
     return tf.concat([dx.flatten(), dw.flatten()]);
   };
