@@ -41,6 +41,10 @@ export const CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS = 300_000;
 export const EnvSchema = z.object({
   TRAINYARD_HOME: z.string().min(1).default('.trainyard'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** The most one PostgreSQL statement may take (the server cancels it; the client gives up on a silent server). */
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** The most a query may wait for a PostgreSQL connection: a new one, or a turn in the pool. */
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   /** Name of the BullMQ training queue; give each environment (or test suite) sharing a Redis its own. */
   TRAINYARD_QUEUE: z
@@ -179,7 +183,7 @@ export const ENV_VARS = Object.keys(EnvSchema.shape) as (keyof Env)[];
 
 export interface TrainyardConfig {
   home: string;
-  database: { url?: string; embeddedPath: string };
+  database: { url?: string; embeddedPath: string; queryTimeoutMs: number; connectTimeoutMs: number };
   redis: { url: string; connectTimeoutMs: number };
   queue: { name: string };
   storage:

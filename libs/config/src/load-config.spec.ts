@@ -28,6 +28,14 @@ describe('loadConfig', () => {
     expect(config.worker.concurrency).toBe(4);
   });
 
+  it('bounds every PostgreSQL statement and every wait for a connection, 30 s and 10 s unless set', () => {
+    expect(loadConfig({}).database).toMatchObject({ queryTimeoutMs: 30_000, connectTimeoutMs: 10_000 });
+    const set = loadConfig({ DATABASE_QUERY_TIMEOUT_MS: '120000', DATABASE_CONNECT_TIMEOUT_MS: '2500' });
+    expect(set.database).toMatchObject({ queryTimeoutMs: 120_000, connectTimeoutMs: 2500 });
+    expect(() => loadConfig({ DATABASE_QUERY_TIMEOUT_MS: '0' })).toThrow(/DATABASE_QUERY_TIMEOUT_MS/);
+    expect(() => loadConfig({ DATABASE_CONNECT_TIMEOUT_MS: 'soon' })).toThrow(/DATABASE_CONNECT_TIMEOUT_MS/);
+  });
+
   it('reads the fleet settings: resource classes, prestarting, limits and caches, with their defaults', () => {
     const defaults = loadConfig({});
     expect({

@@ -39,7 +39,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
   const home = resolve(e.TRAINYARD_HOME);
   return {
     home,
-    database: { url: e.DATABASE_URL, embeddedPath: join(home, 'pglite') },
+    database: {
+      url: e.DATABASE_URL,
+      embeddedPath: join(home, 'pglite'),
+      queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+      connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+    },
     redis: { url: e.REDIS_URL, connectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS },
     queue: { name: e.TRAINYARD_QUEUE },
     storage: e.S3_ENDPOINT

@@ -1,6 +1,7 @@
 /**
  * Codes and messages of a lost database connection (server restart, `pg_terminate_backend`,
- * a dropped socket), as pg, Prisma's driver adapter and Prisma itself report them.
+ * a dropped socket, a server that stopped answering: pg's query and connect deadlines), as pg,
+ * Prisma's driver adapter and Prisma itself report them.
  */
 const CONNECTION_CODES = new Set([
   '57P01', // admin_shutdown: pg_terminate_backend
@@ -20,7 +21,7 @@ const CONNECTION_CODES = new Set([
   'P2024',
 ]);
 const CONNECTION_MESSAGE =
-  /Connection terminated|terminating connection|server closed the connection|Server has closed the connection|Connection is closed|connection error|Can't reach database server|ECONNRESET|ECONNREFUSED|Client has encountered a connection error/i;
+  /Connection terminated|terminating connection|server closed the connection|Server has closed the connection|Connection is closed|connection error|Can't reach database server|ECONNRESET|ECONNREFUSED|Client has encountered a connection error|Query read timeout|timeout exceeded when trying to connect/i;
 
 /** True when `error` (or any error in its cause chain) is a lost or refused database connection. */
 export function isConnectionError(error: unknown): boolean {
@@ -57,4 +58,40 @@ export async function withConnectionRetry<T>(fn: () => Promise<T>, opts: Connect
       await new Promise((r) => setTimeout(r, Math.min(base * 2 ** (attempt - 1), 3000)));
     }
   }
+}
+
+/**
+ * True when PostgreSQL cancelled a statement that ran past `statement_timeout`
+ * (DATABASE_QUERY_TIMEOUT_MS): the server answers, but not within the deadline.
+ */
+export function isStatementTimeout(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
+    const fields = e as { code?: unknown; message?: unknown; cause?: unknown; originalCode?: unknown; meta?: unknown };
+    if (fields.code === '57014' || fields.originalCode === '57014') return true;
+    if ((fields.meta as { code?: unknown } | undefined)?.code === '57014') return true;
+    // Prisma's raw-query error carries the server's code only in its message ("Code: `57014`").
+    if (
+      typeof fields.message === 'string' &&
+      /Code: `57014`|canceling statement due to statement timeout/i.test(fields.message)
+    )
+      return true;
+    e = fields.cause;
+  }
+  return false;
+}
+
+/**
+ * Whether the database failed to serve `error`'s query in time or at all (lost, refused or silent
+ * connection, statement timeout), as opposed to refusing it: only errors from the database client
+ * (Prisma's carry `clientVersion`) count, so another service's socket error is not taken for it.
+ */
+export function databaseUnavailable(error: unknown): 'timeout' | 'unreachable' | null {
+  let fromClient = false;
+  for (let e: unknown = error, depth = 0; e && depth < 8 && !fromClient; depth++) {
+    fromClient = typeof (e as { clientVersion?: unknown }).clientVersion === 'string';
+    e = (e as { cause?: unknown }).cause;
+  }
+  if (!fromClient) return null;
+  if (isStatementTimeout(error)) return 'timeout';
+  return isConnectionError(error) ? 'unreachable' : null;
 }

@@ -1,6 +1,13 @@
 export { PrismaClient, Prisma, $Enums } from './generated/prisma/client';
 export type { Attempt, Checkpoint, MetricPoint, MetricSummary, Run, Worker } from './model-types';
-export { openDatabase, type Database, type OpenDatabaseOptions } from './open-database';
+export {
+  openDatabase,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_QUERY_TIMEOUT_MS,
+  type Database,
+  type DatabaseSettings,
+  type OpenDatabaseOptions,
+} from './open-database';
 export {
   checksumOf,
   findMigrationsDir,
@@ -25,7 +32,13 @@ export {
 export { AttemptsRepository, FAILED_ATTEMPT_OUTCOMES, type OpenedAttempt } from './attempts.repository';
 export { AttemptWritesRepository, type AttemptConclusion, type AttemptWatch } from './attempt-writes.repository';
 export { withFence, type Fence } from './attempt-fence';
-export { withConnectionRetry, isConnectionError, type ConnectionRetryOptions } from './connection-retry';
+export {
+  withConnectionRetry,
+  isConnectionError,
+  isStatementTimeout,
+  databaseUnavailable,
+  type ConnectionRetryOptions,
+} from './connection-retry';
 export { ReconciliationRepository, type UnfinishedRun } from './reconciliation.repository';
 export { IdempotencyKeysRepository, type IdempotentRun, type RunCreation } from './idempotency-keys.repository';
 export { retentionVictims, type RetainedCheckpoint } from './checkpoint-retention';

@@ -11,6 +11,16 @@ import { pgConnection, pgliteConnection } from './sql-connection';
 
 /** How long a session may sit inside a transaction doing nothing before PostgreSQL ends it. */
 export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 5000;
+/** DATABASE_QUERY_TIMEOUT_MS unset: the most one statement may take. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+/** DATABASE_CONNECT_TIMEOUT_MS unset: the most a query may wait for a connection (a new one, or a turn in the pool). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How much later than the server's statement_timeout the client gives up on its own: a server that
+ * answers cancels the statement itself (a clean error, the connection kept); the client's timer
+ * only fires on a server that does not answer at all.
+ */
+const CLIENT_TIMEOUT_GRACE_MS = 2000;
 
 export interface Database {
   prisma: PrismaClient;
@@ -36,11 +46,8 @@ export interface OpenDatabaseOptions {
  * PGlite holds its data directory exclusively). Migrations run on a raw connection first, so
  * the client handed out always sees the current schema.
  */
-export async function openDatabase(
-  config: TrainyardConfig['database'],
-  opts: OpenDatabaseOptions = {},
-): Promise<Database> {
-  return config.url ? openPostgres(config.url, opts) : openPglite(config.embeddedPath, opts);
+export async function openDatabase(config: DatabaseSettings, opts: OpenDatabaseOptions = {}): Promise<Database> {
+  return config.url ? openPostgres(config.url, config, opts) : openPglite(config.embeddedPath, opts);
 }
 
 async function runMigrations(
@@ -55,8 +62,14 @@ async function runMigrations(
   return migrate(conn, migrations, opts.log);
 }
 
-async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Database> {
-  await withRawConnection(url, (client) => runMigrations(pgConnection(client), opts));
+/** The database part of the config; tests and tools may leave the timeouts to their defaults. */
+export type DatabaseSettings = Pick<TrainyardConfig['database'], 'url' | 'embeddedPath'> &
+  Partial<Pick<TrainyardConfig['database'], 'queryTimeoutMs' | 'connectTimeoutMs'>>;
+
+async function openPostgres(url: string, settings: DatabaseSettings, opts: OpenDatabaseOptions): Promise<Database> {
+  const queryTimeoutMs = settings.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const connectTimeoutMs = settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  await withRawConnection(url, connectTimeoutMs, (client) => runMigrations(pgConnection(client), opts));
   // A connection the server ends (restart, failover, pg_terminate_backend) emits 'error' on its pg
   // client, and pg-pool only listens while the client is idle: an event landing while it is
   // checked out (say between a transaction's COMMIT and its release) would be unheard and kill the
@@ -70,6 +83,13 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
     // waits on that lock. The server ends such a session; the paused process, when it wakes,
     // retries and finds itself fenced off.
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    // A server that stops answering (stalled, or partitioned without a reset) must not hang every
+    // caller for ever: a statement is cancelled by the server after statement_timeout, and given up
+    // by the client a little later when the server does not answer at all (pg then drops that
+    // connection from the pool); waiting for a connection, new or pooled, has its own deadline.
+    statement_timeout: queryTimeoutMs,
+    query_timeout: queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS,
+    connectionTimeoutMillis: connectTimeoutMs,
   });
   pool.on('connect', (client) => client.on('error', report));
   pool.on('error', report);
@@ -83,8 +103,13 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
 }
 
 /** One plain pg connection for the migrator (a migration file is many statements: not through Prisma). */
-async function withRawConnection<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
+async function withRawConnection<T>(
+  url: string,
+  connectTimeoutMs: number,
+  fn: (client: Client) => Promise<T>,
+): Promise<T> {
+  // No statement timeout: a migration may take as long as it takes. Connecting has a deadline.
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
   // The migration's own queries fail if the server drops it; the event must not kill the process too.
   client.on('error', () => undefined);
   try {

@@ -5,6 +5,7 @@ import {
   CheckpointNotFoundError,
   DatasetNameTakenError,
   FencedError,
+  databaseUnavailable,
   InvalidCursorError,
   RunNotFoundError,
   RunReferenceRefusedError,
@@ -50,6 +51,15 @@ function mapDomainError(error: unknown): Mapped | undefined {
   if (error instanceof RedisUnavailableError) {
     return { status: HttpStatus.SERVICE_UNAVAILABLE, message: error.message };
   }
+  const database = databaseUnavailable(error);
+  if (database)
+    return {
+      status: HttpStatus.SERVICE_UNAVAILABLE,
+      message:
+        database === 'timeout'
+          ? 'The database did not finish the query within its deadline; try again shortly'
+          : 'The database is unreachable or not answering; try again shortly',
+    };
   return undefined;
 }
 

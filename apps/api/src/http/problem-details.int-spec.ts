@@ -109,5 +109,31 @@ describe('problem details (HTTP, PostgreSQL, Redis)', () => {
       message: 'Internal server error',
       requestId: 'id-2',
     });
+    // The database client's own errors (Prisma's carry clientVersion): lost or silent, and too slow.
+    const fromPrisma = (message: string, fields: Record<string, unknown> = {}) =>
+      Object.assign(new Error(message), { clientVersion: '7.10.1', ...fields });
+    expect(filter.toProblem(fromPrisma('timeout exceeded when trying to connect'), undefined)).toMatchObject({
+      status: 503,
+      detail: 'The database is unreachable or not answering; try again shortly',
+    });
+    expect(
+      filter.toProblem(
+        fromPrisma('Invalid call', { cause: Object.assign(new Error('Query read timeout'), { code: undefined }) }),
+        undefined,
+      ),
+    ).toMatchObject({ status: 503 });
+    expect(
+      filter.toProblem(
+        fromPrisma('Raw query failed. Code: `57014`. Message: `canceling statement due to statement timeout`', {
+          code: 'P2010',
+        }),
+        undefined,
+      ),
+    ).toMatchObject({
+      status: 503,
+      detail: 'The database did not finish the query within its deadline; try again shortly',
+    });
+    // Anything else from the client is not an outage.
+    expect(filter.toProblem(fromPrisma('Unique constraint failed', { code: 'P2002' }), undefined).status).toBe(500);
   });
 });

@@ -37,7 +37,13 @@ export interface TestApi {
  * server's, a shorter Redis timeout); `logger` replaces the silence (a test that reads the log lines).
  */
 export async function startTestApi(
-  options: { env?: Record<string, string>; openApi?: boolean; logger?: ApiOptions['logger'] } = {},
+  options: {
+    env?: Record<string, string>;
+    openApi?: boolean;
+    logger?: ApiOptions['logger'];
+    /** The URL the API reaches its fresh database by (a proxy in front of it, say). */
+    databaseUrl?: (freshUrl: string) => string;
+  } = {},
 ): Promise<TestApi> {
   const queueName = `test-${randomUUID()}`;
   const database = await createFreshDatabase();
@@ -45,7 +51,7 @@ export async function startTestApi(
   const adminKey = options.env?.TRAINYARD_ADMIN_KEY ?? testAdminKey();
   const config = loadConfig({
     TRAINYARD_HOME: home,
-    DATABASE_URL: database.url,
+    DATABASE_URL: options.databaseUrl?.(database.url) ?? database.url,
     LOG_LEVEL: 'error',
     TRAINYARD_ADMIN_KEY: adminKey,
     ...options.env,

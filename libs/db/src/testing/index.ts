@@ -4,3 +4,4 @@ export { authorizedFetch, testAdminKey } from './authorized-fetch';
 export { serverSentEvents, type ServerSentEvent } from './server-sent-events';
 export { freePort } from './free-port';
 export { useMigratedDatabase } from './migrated-database';
+export { startFreezableProxy, type FreezableProxy } from './freezable-proxy';

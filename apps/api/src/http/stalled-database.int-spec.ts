@@ -1,0 +1,101 @@
+import { startFreezableProxy, TEST_POSTGRES_ADMIN_URL, type FreezableProxy } from '@trainyard/db/testing';
+import { startTestApi, type TestApi } from '../testing/test-api';
+
+const QUERY_TIMEOUT_MS = 1000;
+const CONNECT_TIMEOUT_MS = 800;
+/** What a request may take while PostgreSQL is silent: the query deadline, pg's grace, and slack for a loaded machine. */
+const ANSWERED_WITHIN_MS = QUERY_TIMEOUT_MS + 2000 + 3000;
+
+/**
+ * A PostgreSQL that stops answering (a proxy in front of the real server stops forwarding, as a
+ * stalled server or a partition without a reset would): every request that needs it answers 503
+ * naming the database within the deadlines (DATABASE_QUERY_TIMEOUT_MS, DATABASE_CONNECT_TIMEOUT_MS)
+ * instead of hanging, liveness stays up, and once the server answers again so does the API,
+ * without a restart. Every request is bounded by its own timeout, so a hang fails here.
+ */
+describe('API with a PostgreSQL that stops answering', () => {
+  let proxy: FreezableProxy;
+  let api: TestApi;
+
+  beforeAll(async () => {
+    const server = new URL(TEST_POSTGRES_ADMIN_URL);
+    proxy = await startFreezableProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    api = await startTestApi({
+      databaseUrl: (fresh) => {
+        const url = new URL(fresh);
+        url.port = String(proxy.port);
+        return url.toString();
+      },
+      env: {
+        DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
+        DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+        REDIS_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+      },
+    });
+  });
+
+  afterAll(async () => {
+    proxy?.thaw();
+    await api?.stop();
+    await proxy?.close();
+  });
+
+  async function timed(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; ms: number; body: Record<string, unknown> }> {
+    const started = Date.now();
+    try {
+      const res = await api.fetch(`${api.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(3 * ANSWERED_WITHIN_MS),
+      });
+      const text = await res.text();
+      return { status: res.status, ms: Date.now() - started, body: text ? JSON.parse(text) : {} };
+    } catch {
+      return { status: 0, ms: Date.now() - started, body: {} };
+    }
+  }
+
+  const pretrain = (name: string) => ({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
+
+  it('answers 503 naming the database within the deadlines, and everything again once it answers', async () => {
+    const before = await timed('POST', '/v1/runs', pretrain('before the stall'));
+    expect(before).toMatchObject({ status: 201, body: { status: 'QUEUED' } });
+    const id = before.body['id'] as string;
+
+    proxy.freeze();
+    try {
+      // More at once than the pool has connections: some wait for a turn, some hold a silent one.
+      const requests = [
+        ...Array.from({ length: 6 }, () => timed('GET', `/v1/runs/${id}`)),
+        ...Array.from({ length: 6 }, () => timed('GET', '/v1/runs?limit=5')),
+        timed('POST', '/v1/runs', pretrain('during the stall')),
+        timed('POST', `/v1/runs/${id}/cancel`),
+      ];
+      for (const answer of await Promise.all(requests)) {
+        expect(answer).toMatchObject({ status: 503, body: { message: expect.stringMatching(/database/i) } });
+        expect(answer.ms).toBeLessThan(ANSWERED_WITHIN_MS);
+      }
+      const ready = await timed('GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.ms).toBeLessThan(ANSWERED_WITHIN_MS);
+      const live = await timed('GET', '/healthz');
+      expect(live).toMatchObject({ status: 200 });
+      expect(live.ms).toBeLessThan(ANSWERED_WITHIN_MS);
+    } finally {
+      proxy.thaw();
+    }
+
+    // Reads answer again. A write that timed out may still land once the server reads it (as
+    // with any lost reply), so the cancel may have taken effect; a retry would be answered alike.
+    const after = await timed('GET', `/v1/runs/${id}`);
+    expect(after.status).toBe(200);
+    expect(['QUEUED', 'CANCELLED']).toContain(after.body['status']);
+    expect(await timed('POST', '/v1/runs', pretrain('after the stall'))).toMatchObject({ status: 201 });
+    expect((await timed('GET', '/readyz')).status).toBe(200);
+  });
+});
