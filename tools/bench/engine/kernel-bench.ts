@@ -87,19 +87,19 @@ function conv2dFilterCase(xShape: [number, number, number, number], k: number, c
   };
 }
 
-function stride1InputCase(dyShape: [number, number, number, number], cin: number, k = 1): Case {
+function inputGradCase(dyShape: [number, number, number, number], cin: number, k = 1, stride = 1): Case {
   const dy = tf.randomNormal(dyShape, 0, 1, 'float32', 7) as tf.Tensor4D;
   const filter = tf.randomNormal([k, k, cin, dyShape[3]], 0, 1, 'float32', 8) as tf.Tensor4D;
-  const inputShape: [number, number, number, number] = [dyShape[0], dyShape[1], dyShape[2], cin];
+  const inputShape: [number, number, number, number] = [dyShape[0], dyShape[1] * stride, dyShape[2] * stride, cin];
   return {
-    label: `Conv2DBackpropInput ${k}x${k} s1 dy ${dyShape.join('x')} → dx ${inputShape.join('x')}`,
+    label: `Conv2DBackpropInput ${k}x${k} s${stride} dy ${dyShape.join('x')} → dx ${inputShape.join('x')}`,
     run: () =>
       tf
         .engine()
         .runKernel(
           tf.Conv2DBackpropInput,
           { dy, filter },
-          { strides: 1, pad: 'same', inputShape, dataFormat: 'NHWC' },
+          { strides: stride, pad: 'same', inputShape, dataFormat: 'NHWC' },
         ) as tf.Tensor,
   };
 }
@@ -178,15 +178,22 @@ async function main(): Promise<void> {
     conv2dFilterCase([32, 8, 8, 64], 1, 128, 1),
     conv2dFilterCase([32, 8, 8, 128], 1, 128, 1),
     // MobileNet pointwise dx
-    stride1InputCase([32, 16, 16, 64], 32),
-    stride1InputCase([32, 8, 8, 128], 64),
-    stride1InputCase([32, 8, 8, 128], 128),
+    inputGradCase([32, 16, 16, 64], 32),
+    inputGradCase([32, 8, 8, 128], 64),
+    inputGradCase([32, 8, 8, 128], 128),
     // conv2's dx: MNIST classifier and autoencoder, 32×32×3 autoencoder
-    stride1InputCase([32, 14, 14, 64], 32, 3),
-    stride1InputCase([32, 16, 16, 64], 32, 3),
+    inputGradCase([32, 14, 14, 64], 32, 3),
+    inputGradCase([32, 16, 16, 64], 32, 3),
     // the autoencoders' last conv's dx (to 1 or 3 channels from 32)
-    stride1InputCase([32, 28, 28, 1], 32, 3),
-    stride1InputCase([32, 32, 32, 3], 32, 3),
+    inputGradCase([32, 28, 28, 1], 32, 3),
+    inputGradCase([32, 32, 32, 3], 32, 3),
+    // the autoencoders' conv2dTranspose forward passes, stride 2 (before: the phase form, a
+    // stride-1 XNNPACK conv per phase and their interleaving): MNIST convT64, convT32; 32×32×3
+    // convT64, convT32
+    inputGradCase([32, 7, 7, 64], 64, 3, 2),
+    inputGradCase([32, 14, 14, 64], 32, 3, 2),
+    inputGradCase([32, 8, 8, 64], 64, 3, 2),
+    inputGradCase([32, 16, 16, 64], 32, 3, 2),
     // bias gradients (before: tfjs-wasm's Sum, which transposes the channels to the front)
     biasSumCase([32, 28, 28, 32]),
     biasSumCase([32, 14, 14, 64]),

@@ -37,24 +37,28 @@ export function conv2dBackpropInputNHWC(
 }
 
 /**
- * dx of a stride-1 NHWC conv by the wasm SIMD kernels, in place on the heap, where the conv
- * form rotates and transposes the filter into a new tensor that XNNPACK packs every call: a
- * pointwise conv (1×1, no padding) is dy · Wᵀ (`pointwiseInputGrad`,
- * libs/engine/assembly/pointwise-input-grad.as); other filters gather over their taps
- * (`conv2dInputGrad`, conv2d-input-grad.as there). Null where it does not apply or cannot run.
+ * dx of an NHWC conv (any stride: also conv2dTranspose's forward pass) by the wasm SIMD
+ * kernels, in place on the heap, where the conv form rotates and transposes the filter into a
+ * new tensor that XNNPACK packs every call, and the strided forms add zero-spreading or the
+ * phases' slices, stacks and reshapes: a pointwise conv (1×1, stride 1, no padding) is dy · Wᵀ
+ * (`pointwiseInputGrad`, libs/engine/assembly/pointwise-input-grad.as); other filters gather
+ * over their taps, skipping those the stride does not reach (`conv2dInputGrad`,
+ * conv2d-input-grad.as there). Null where it does not apply or cannot run.
  */
-function stride1BackpropInputSimd({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
+function backpropInputSimd({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null {
   const a = attrs as unknown as Conv2DBackpropInputAttrs;
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   if (!inputSimd || a.dataFormat === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return null;
   const g = convGeometry(a.inputShape, filter.shape, a, false);
-  if (g.strideHeight !== 1 || g.strideWidth !== 1) return null;
+  const strided = g.strideHeight !== 1 || g.strideWidth !== 1;
+  if (strided && !stridedSimd) return null;
   const simd = simdKernels(backend);
   if (!simd) return null;
   const b = backend as WasmHeapBackend;
   const out = b.makeOutput(a.inputShape, 'float32');
   const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset;
   const pointwise =
+    !strided &&
     g.filterHeight === 1 &&
     g.filterWidth === 1 &&
     g.padTop === 0 &&
@@ -75,6 +79,8 @@ function stride1BackpropInputSimd({ inputs, backend, attrs }: KernelArgs): tf.Te
       g.outHeight,
       g.outWidth,
       g.outChannels,
+      g.strideHeight,
+      g.strideWidth,
       g.padTop,
       g.padLeft,
       g.filterHeight,
@@ -86,15 +92,21 @@ function stride1BackpropInputSimd({ inputs, backend, attrs }: KernelArgs): tf.Te
 }
 
 let inputSimd = true;
-/** Stride-1 dx by the SIMD kernels (default) or by the conv form (the checks run both). */
+/** dx by the SIMD kernels (default) or by the conv and phase forms (the checks run both). */
 export function useBackpropInputSimd(on: boolean): void {
   inputSimd = on;
+}
+
+let stridedSimd = true;
+/** Strided dx by the SIMD gather (default) or by the phase form (the checks and the bench compare them). */
+export function useStridedBackpropInputSimd(on: boolean): void {
+  stridedSimd = on;
 }
 
 function conv2dBackpropInputKernel(args: KernelArgs): tf.TensorInfo {
   const { inputs, attrs } = args;
   const a = attrs as unknown as Conv2DBackpropInputAttrs;
-  const simd = stride1BackpropInputSimd(args);
+  const simd = backpropInputSimd(args);
   if (simd) return simd;
   return tf.tidy(() => {
     const filter = asTensor4D(inputs.filter, tf.Conv2DBackpropInput, 'filter');

@@ -2,7 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { useConv2DBackpropFilter } from './conv2d-backprop-filter.kernel';
 import { simdKernels } from './simd';
-import { useBackpropInputSimd, useStridedBackpropInputPhases } from './conv2d-backprop-input.kernel';
+import {
+  useBackpropInputSimd,
+  useStridedBackpropInputPhases,
+  useStridedBackpropInputSimd,
+} from './conv2d-backprop-input.kernel';
 import { useConv2DBackpropInput } from './register-wasm-kernels';
 import {
   dilateFilter,
@@ -94,6 +98,7 @@ beforeAll(() => prepareKernelChecks({ backpropInput: 'conv2d' }));
 afterAll(() => {
   useStridedBackpropInputPhases(true);
   useBackpropInputSimd(true);
+  useStridedBackpropInputSimd(true);
   useConv2DBackpropFilter('auto');
   console.log(`gradient check vs cpu\n${report}`);
 });
@@ -137,39 +142,45 @@ describe.each(cases)('conv2d backprop, batch $n', (c) => {
     },
   );
 
-  // 'phases' is the default (and takes stride-1 convs to the SIMD kernels); 'zeros' turns both off.
-  it.each(['phases', 'zeros'] as const)(`Conv2DBackpropInput (%s form) matches cpu (${label(c)})`, async (form) => {
-    useStridedBackpropInputPhases(form === 'phases');
-    useBackpropInputSimd(form === 'phases');
-    const filter = randomValues(sh.filter, 3);
-    const dy = randomValues(sh.dy, 4);
-    const ref = await valuesOn(
-      'cpu',
-      () =>
-        tf
-          .engine()
-          .runKernel(
-            tf.Conv2DBackpropInput,
-            { dy: tf.tensor(dy, sh.dy), filter: dilateFilter(tf.tensor4d(filter, sh.filter), c.d, c.d) },
-            { ...common, inputShape: sh.x },
-          ) as tf.Tensor,
-    );
-    const got = await valuesOn(
-      'wasm',
-      () =>
-        tf
-          .engine()
-          .runKernel(
-            tf.Conv2DBackpropInput,
-            { dy: tf.tensor(dy, sh.dy), filter: tf.tensor(filter, sh.filter) },
-            { ...common, inputShape: sh.x, dilations: c.d },
-          ) as tf.Tensor,
-    );
-    expect(got.shape).toEqual(sh.x);
-    const error = relativeError(ref.values, got.values);
-    report.record(`Conv2DBackpropInput (${c.s === 1 && form === 'phases' ? 'stride-1 SIMD' : form})`, label(c), error);
-    expect(error).toBeLessThan(1e-4);
-  });
+  // 'simd' is the default (the SIMD kernels for every stride); 'phases' keeps them for stride 1
+  // and takes strided convs to the phase form; 'zeros' turns all of it off.
+  it.each(['simd', 'phases', 'zeros'] as const)(
+    `Conv2DBackpropInput (%s form) matches cpu (${label(c)})`,
+    async (form) => {
+      useStridedBackpropInputPhases(form !== 'zeros');
+      useBackpropInputSimd(form !== 'zeros');
+      useStridedBackpropInputSimd(form === 'simd');
+      const filter = randomValues(sh.filter, 3);
+      const dy = randomValues(sh.dy, 4);
+      const ref = await valuesOn(
+        'cpu',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              tf.Conv2DBackpropInput,
+              { dy: tf.tensor(dy, sh.dy), filter: dilateFilter(tf.tensor4d(filter, sh.filter), c.d, c.d) },
+              { ...common, inputShape: sh.x },
+            ) as tf.Tensor,
+      );
+      const got = await valuesOn(
+        'wasm',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              tf.Conv2DBackpropInput,
+              { dy: tf.tensor(dy, sh.dy), filter: tf.tensor(filter, sh.filter) },
+              { ...common, inputShape: sh.x, dilations: c.d },
+            ) as tf.Tensor,
+      );
+      expect(got.shape).toEqual(sh.x);
+      const error = relativeError(ref.values, got.values);
+      const path = form === 'zeros' ? form : c.s === 1 ? 'stride-1 SIMD' : form === 'simd' ? 'strided SIMD' : form;
+      report.record(`Conv2DBackpropInput (${path})`, label(c), error);
+      expect(error).toBeLessThan(1e-4);
+    },
+  );
 });
 
 test('conv2d gradients through tf.grads agree between cpu and wasm (end to end)', async () => {

@@ -79,6 +79,8 @@ export interface SimdKernels {
     outH: number,
     outW: number,
     cout: number,
+    sH: number,
+    sW: number,
     padTop: number,
     padLeft: number,
     kh: number,
