@@ -135,17 +135,21 @@ describe('trainyard CLI: lists and checkpoint archives (subprocess, live API and
     expect(tampered.stderr).toContain(weights);
   }, 60_000);
 
-  it('uploads a local image folder (links left out), and a fine-tune trains on it from the store', async () => {
+  it('uploads a local image folder (links and files that are no images left out), and a fine-tune trains on it from the store', async () => {
     const folder = join(home, 'colours');
-    await writeColourFolder(new LocalObjectStore(folder), '', 8);
+    const local = new LocalObjectStore(folder);
+    await writeColourFolder(local, '', 8);
+    // A PNG cut short: its signature is right, so it goes up; the run cannot decode it.
+    await local.put('red/truncated.png', (await local.get('red/0.png')).subarray(0, 40));
     symlinkSync('/etc/passwd', join(folder, 'red', 'passwd.png'));
     const uploaded = await trainyard('datasets', 'upload', 'colours', folder, '--json');
-    expect({ code: uploaded.code, stderr: uploaded.stderr }).toEqual({
-      code: 0,
-      stderr: expect.stringContaining('left out 1 entries that are no plain files'),
-    });
+    expect(uploaded.code).toBe(0);
+    expect(uploaded.stderr).toContain('left out 1 entries that are no plain files');
+    // red/broken.png ("not a png at all") is left out at upload, named with the reason.
+    expect(uploaded.stderr).toContain('left out 1 files named as images that are none:');
+    expect(uploaded.stderr).toContain('red/broken.png: not a PNG, JPEG or WebP image (it starts with');
     const view = JSON.parse(uploaded.stdout) as { id: string; classNames: string[]; counts: number[]; uri: string };
-    // The corrupt red/broken.png goes up too: the API never decodes; the run skips it and says so.
+    expect(view).toMatchObject({ skippedCount: 1, skipped: [{ entry: 'red/broken.png' }] });
     expect([view.classNames, view.counts]).toEqual([
       ['blue', 'green', 'red'],
       [8, 8, 9],
@@ -169,9 +173,10 @@ describe('trainyard CLI: lists and checkpoint archives (subprocess, live API and
     });
     const done = await cluster.waitForStatus(run.id, ['SUCCEEDED', 'FAILED'], 120_000);
     expect({ status: done.status, reason: done.failureReason }).toEqual({ status: 'SUCCEEDED', reason: null });
+    // What the signature cannot tell is found when the run decodes it, skipped and said.
     expect(done['dataReport']).toMatchObject({
       skippedCount: 1,
-      skipped: [{ file: expect.stringContaining('broken.png') }],
+      skipped: [{ file: expect.stringContaining('truncated.png') }],
     });
   }, 180_000);
 });

@@ -338,8 +338,10 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     await call('GET', '/v1/datasets');
     await call('GET', `/v1/datasets/${dataset.id}`);
     const upload = await tarOf([
-      ['cat/1.png', Buffer.from('x')],
-      ['dog/1.png', Buffer.from('x')],
+      // A PNG signature is what an upload checks (it never decodes): enough to be stored.
+      ['cat/1.png', Buffer.from('89504e470d0a1a0a78', 'hex')],
+      ['dog/1.png', Buffer.from('89504e470d0a1a0a79', 'hex')],
+      ['dog/2.png', Buffer.from('x')],
     ]);
     await call('POST', '/v1/datasets/uploads?name=uploaded-pets', upload, { 'content-type': 'application/x-tar' });
 

@@ -6,6 +6,7 @@ import type {
   CheckpointFiles,
   DatasetList,
   DatasetLocation,
+  DatasetUploaded,
   DatasetView,
   DrainMode,
   Liveness,
@@ -454,9 +455,15 @@ export class TrainyardClientCore {
    * Uploads an image folder packed as a tar (one subfolder per class; what `tar -C dir -c .`
    * writes) and registers it as dataset `name`: the API streams its images into the object store.
    * `tar` is the bytes, or a stream of them (sent once: a 429 or 503 is not retried then).
+   * Files named as images whose bytes are no PNG, JPEG or WebP are left out and listed in
+   * `skipped` (the first 100; `skippedCount` counts them all).
    */
-  uploadDataset(name: string, tar: Uint8Array | ReadableStream<Uint8Array>, opts?: CallOptions): Promise<DatasetView> {
-    return this.json('POST', '/v1/datasets/uploads', 'DatasetView', {
+  uploadDataset(
+    name: string,
+    tar: Uint8Array | ReadableStream<Uint8Array>,
+    opts?: CallOptions,
+  ): Promise<DatasetUploaded> {
+    return this.json('POST', '/v1/datasets/uploads', 'DatasetUploaded', {
       ...opts,
       query: { name },
       raw: { type: 'application/x-tar', data: tar },

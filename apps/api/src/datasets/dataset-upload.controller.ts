@@ -27,13 +27,17 @@ export class DatasetUploadController {
   @ApiConsumes(DATASET_UPLOAD_TYPE)
   @ApiBody({ schema: { type: 'string', format: 'binary' } })
   @ApiQuery({ name: 'name', description: 'The dataset name (unique in the project)' })
-  @Responds(201, 'DatasetView', 'Stored and registered: its class names and image counts')
+  @Responds(
+    201,
+    'DatasetUploaded',
+    'Stored and registered: its class names and image counts, and the files named as images whose bytes are none (left out)',
+  )
   @ApiResponse({ status: 409, description: 'The name is taken' })
   @ApiResponse({ status: 413, description: 'Larger than DATASET_UPLOAD_MAX_BYTES' })
   @ApiResponse({
     status: 422,
     description:
-      'An entry that could leave the folder or is not a plain file (links, devices), an image over 64 MiB, no image in a class folder, a single class',
+      'An entry that could leave the folder or is not a plain file (links, devices), an image over 64 MiB, no image in a class folder (files named as images whose bytes are none are counted out), a single class',
   })
   upload(
     @Query(new ZodValidationPipe(UploadQuerySchema, 'Invalid upload')) query: z.infer<typeof UploadQuerySchema>,

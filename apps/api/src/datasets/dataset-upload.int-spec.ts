@@ -79,6 +79,33 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
     expect(await uploaded()).toEqual(before);
   });
 
+  it('leaves out files named as images whose bytes are none, and names each in its answer', async () => {
+    const html = Buffer.from('<!DOCTYPE html><title>404</title>');
+    const tar = await tarOf([
+      ['cat/1.png', png[0]!],
+      ['cat/2.png', html],
+      ['dog/1.jpg', png[1]!], // a PNG under another image extension: decoded by its bytes, kept
+      ['dog/2.webp', Buffer.alloc(0)],
+      ['dog/3.jpeg', Buffer.from([0xff, 0xd8, 0xfe, 0x00])], // not quite JPEG's signature
+    ]);
+    const res = await upload('pets with strays', tar);
+    expect(res.status).toBe(201);
+    const dataset = (await res.json()) as {
+      counts: number[];
+      location: { prefix: string };
+      skipped: { entry: string; reason: string }[];
+      skippedCount: number;
+    };
+    expect(dataset).toMatchObject({ counts: [1, 1], skippedCount: 3 });
+    expect(dataset.skipped).toEqual([
+      { entry: 'cat/2.png', reason: 'not a PNG, JPEG or WebP image (it starts with 3c 21 44 4f 43 54 59 50)' },
+      { entry: 'dog/2.webp', reason: 'an empty file' },
+      { entry: 'dog/3.jpeg', reason: 'not a PNG, JPEG or WebP image (it starts with ff d8 fe 00)' },
+    ]);
+    const { prefix } = dataset.location;
+    expect((await store.list(prefix)).map((o) => o.key.slice(prefix.length))).toEqual(['cat/1.png', 'dog/1.jpg']);
+  });
+
   const refusals: [string, () => Promise<Buffer>, number, RegExp][] = [
     [
       'a path out of the folder',
@@ -141,6 +168,26 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
       /class/,
     ],
     ['no image at all', () => tarOf([['README.md', Buffer.from('x')]]), 422, /No image inside a class folder/],
+    [
+      'files named as images, none of them one',
+      () =>
+        tarOf([
+          ['cat/1.png', Buffer.from('text')],
+          ['dog/1.png', Buffer.from('more text')],
+        ]),
+      422,
+      /No image inside a class folder .*: 2 file\(s\) named as images are none and were left out, e\.g\. "cat\/1\.png": not a PNG/,
+    ],
+    [
+      'a class whose files are all no images',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['dog/1.png', Buffer.from('text')],
+        ]),
+      422,
+      /1 file\(s\) named as images are none and were left out, e\.g\. "dog\/1\.png"/,
+    ],
     ['bytes that are no tar', async () => randomBytes(4096), 400, /Not a readable tar archive/],
     [
       'a tar cut off inside an image',

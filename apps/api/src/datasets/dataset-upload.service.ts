@@ -1,18 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { ConflictException, HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  ConflictException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import { extract } from 'tar-stream';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { DatasetView } from '@trainyard/contracts';
+import type { DatasetUploaded, SkippedUploadEntry } from '@trainyard/contracts';
 import { DatasetsRepository } from '@trainyard/db';
 import type { ObjectStore } from '@trainyard/storage';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
+import { sniffImageType } from './dataset-samples';
 import { DatasetsService } from './datasets.service';
 import { decideUploadEntry } from './upload-entry';
 
 /** Where uploaded folders go in the store: one folder per upload, never reused. */
 export const UPLOADS_PREFIX = 'datasets/uploads/';
+/** How many files left out an upload's answer names (it counts them all). */
+export const SKIPPED_LISTED = 100;
 
 class UploadRefused extends Error {
   constructor(
@@ -41,7 +52,12 @@ export class DatasetUploadService {
     @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
-  async upload(body: Readable, name: string, project: string, declaredBytes: number | undefined): Promise<DatasetView> {
+  async upload(
+    body: Readable,
+    name: string,
+    project: string,
+    declaredBytes: number | undefined,
+  ): Promise<DatasetUploaded> {
     const maxBytes = this.config.limits.datasetUploadBytes;
     if (declaredBytes !== undefined && declaredBytes > maxBytes)
       throw refusal(new UploadRefused(413, 'body', tooLarge(maxBytes)));
@@ -51,11 +67,19 @@ export class DatasetUploadService {
     const prefix = `${UPLOADS_PREFIX}${randomUUID()}/`;
     const stored: string[] = [];
     try {
-      const { images, skipped } = await this.storeEntries(body, prefix, stored, maxBytes);
+      const { images, ignored, notImages } = await this.storeEntries(body, prefix, stored, maxBytes);
       this.logger.log(
-        `Dataset upload "${name}": ${images} images stored under ${prefix} (${skipped} entries left out)`,
+        `Dataset upload "${name}": ${images} images stored under ${prefix} (${notImages.count} files that are no images and ${ignored} other entries left out)`,
       );
-      return await this.datasets.register({ name, location: { kind: 's3', prefix } }, project);
+      const view = await this.datasets
+        .register({ name, location: { kind: 's3', prefix } }, project)
+        .catch((error: unknown) => {
+          // A class left with no image (or a single class) because its files were none: say so.
+          throw notImages.count > 0 && error instanceof UnprocessableEntityException
+            ? withNotImages(error, notImages.count, notImages.listed[0]!)
+            : error;
+        });
+      return { ...view, skipped: notImages.listed, skippedCount: notImages.count };
     } catch (error) {
       body.resume(); // the rest of the body is read and dropped, so the answer reaches the client
       await this.store
@@ -70,19 +94,20 @@ export class DatasetUploadService {
     prefix: string,
     stored: string[],
     maxBytes: number,
-  ): Promise<{ images: number; skipped: number }> {
+  ): Promise<{ images: number; ignored: number; notImages: { listed: SkippedUploadEntry[]; count: number } }> {
     const maxFiles = this.config.paths.walkMaxFiles;
     const entries = extract();
     body.pipe(entries);
     body.once('error', (error) => entries.destroy(error));
     let bytes = 0;
-    let skipped = 0;
+    let ignored = 0;
+    const notImages = { listed: [] as SkippedUploadEntry[], count: 0 };
     try {
       for await (const entry of entries) {
         const decision = decideUploadEntry(entry.header);
         if (decision.action === 'refuse') throw new UploadRefused(422, 'body', decision.reason);
         if (decision.action === 'skip') {
-          skipped++;
+          ignored++;
           entry.resume();
           continue;
         }
@@ -90,8 +115,17 @@ export class DatasetUploadService {
         if (bytes > maxBytes) throw new UploadRefused(413, 'body', tooLarge(maxBytes));
         if (stored.length >= maxFiles)
           throw new UploadRefused(422, 'body', `More than ${maxFiles} images (FOLDER_WALK_MAX_FILES)`);
+        const bytesOf = await buffer(entry);
+        // Named as an image, but what a training run would fail to decode: said now, not stored.
+        const problem = notAnImage(bytesOf);
+        if (problem) {
+          notImages.count++;
+          if (notImages.listed.length < SKIPPED_LISTED)
+            notImages.listed.push({ entry: decision.path, reason: problem });
+          continue;
+        }
         const key = `${prefix}${decision.path}`;
-        await this.store.put(key, await buffer(entry));
+        await this.store.put(key, bytesOf);
         stored.push(key);
       }
     } catch (error) {
@@ -101,10 +135,42 @@ export class DatasetUploadService {
     } finally {
       body.unpipe(entries);
     }
-    if (stored.length === 0)
-      throw new UploadRefused(422, 'body', 'No image inside a class folder (<class>/<image>.png|jpg|jpeg|webp)');
-    return { images: stored.length, skipped };
+    if (stored.length === 0) {
+      const first = notImages.listed[0];
+      throw new UploadRefused(
+        422,
+        'body',
+        'No image inside a class folder (<class>/<image>.png|jpg|jpeg|webp)' +
+          (first ? `: ${notImagesText(notImages.count, first)}` : ''),
+      );
+    }
+    return { images: stored.length, ignored, notImages };
   }
+}
+
+function notImagesText(count: number, first: SkippedUploadEntry): string {
+  return `${count} file(s) named as images are none and were left out, e.g. ${JSON.stringify(first.entry)}: ${first.reason}`;
+}
+
+/** A registration refusal (a class without images, a single class) with the files that were left out added. */
+function withNotImages(
+  error: UnprocessableEntityException,
+  count: number,
+  first: SkippedUploadEntry,
+): UnprocessableEntityException {
+  const response = error.getResponse() as { message?: string; errors?: { field: string; message: string }[] };
+  return new UnprocessableEntityException({
+    ...response,
+    errors: [...(response.errors ?? []), { field: 'body', message: notImagesText(count, first) }],
+  });
+}
+
+/** Why `bytes` cannot be an image a run decodes (no PNG, JPEG or WebP signature), or null. */
+export function notAnImage(bytes: Buffer): string | null {
+  if (bytes.length === 0) return 'an empty file';
+  if (sniffImageType(bytes)) return null;
+  const head = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `not a PNG, JPEG or WebP image (it starts with ${head})`;
 }
 
 function tooLarge(maxBytes: number): string {

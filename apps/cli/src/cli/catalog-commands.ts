@@ -83,7 +83,7 @@ export const datasetsCommand: Command = {
   summary:
     'Registered image folders (one subfolder per class) with their class counts; upload a local folder, or register one the workers can already read.',
   details:
-    'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<id>/) and registers them. Links and files that are no images are left out.\nregister names a folder that is already where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).',
+    'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<id>/) and registers them. Links and files that are no images are left out; so are files named as images whose bytes are none (PNG, JPEG and WebP are checked by signature), each printed with the reason.\nregister names a folder that is already where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).',
   options: { path: { type: 'string' }, prefix: { type: 'string' } },
   optionHelp: {
     path: 'absolute path the API and workers share',

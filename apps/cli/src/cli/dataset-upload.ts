@@ -85,6 +85,11 @@ export async function uploadFolder(ctx: CommandContext, name: string, dir: strin
   const view = await ctx.client().uploadDataset(name, body, { signal: ctx.signal });
   if (showProgress) ctx.out('\n');
   if (leftOut) ctx.err(`left out ${leftOut} entries that are no plain files (links are not followed)\n`);
+  if (view.skippedCount > 0) {
+    ctx.err(`left out ${view.skippedCount} files named as images that are none:\n`);
+    for (const { entry, reason } of view.skipped) ctx.err(`  ${entry}: ${reason}\n`);
+    if (view.skippedCount > view.skipped.length) ctx.err(`  … and ${view.skippedCount - view.skipped.length} more\n`);
+  }
   if (ctx.json) printJson(ctx, view);
   else
     ctx.out(

@@ -26,6 +26,23 @@ export const DatasetViewSchema = z.strictObject({
 });
 export type DatasetView = z.infer<typeof DatasetViewSchema>;
 
+/** An uploaded file named as an image whose bytes are no PNG, JPEG or WebP: not stored. */
+export const SkippedUploadEntrySchema = z.strictObject({
+  /** The entry's path in the uploaded folder, e.g. `cat/001.png`. */
+  entry: z.string(),
+  reason: z.string(),
+});
+export type SkippedUploadEntry = z.infer<typeof SkippedUploadEntrySchema>;
+
+/** `POST /v1/datasets/uploads`: the dataset registered, and the files named as images it left out. */
+export const DatasetUploadedSchema = DatasetViewSchema.extend({
+  /** The first 100 such files, in upload order. */
+  skipped: z.array(SkippedUploadEntrySchema),
+  /** How many there were in all. */
+  skippedCount: z.int(),
+});
+export type DatasetUploaded = z.infer<typeof DatasetUploadedSchema>;
+
 /** `GET /v1/datasets`, newest first. */
 export const DatasetListSchema = z.strictObject({ items: z.array(DatasetViewSchema) });
 export type DatasetList = z.infer<typeof DatasetListSchema>;

@@ -14,7 +14,13 @@ import {
   SweepSummarySchema,
 } from './catalog.contract';
 import { CheckpointFilesSchema, CheckpointViewSchema, RunCheckpointsSchema } from './checkpoint.contract';
-import { DatasetListSchema, DatasetLocationSchema, DatasetViewSchema } from './dataset.contract';
+import {
+  DatasetListSchema,
+  DatasetLocationSchema,
+  DatasetUploadedSchema,
+  DatasetViewSchema,
+  SkippedUploadEntrySchema,
+} from './dataset.contract';
 import {
   ActiveJobViewSchema,
   QueueListSchema,
@@ -102,6 +108,8 @@ export const HTTP_CONTRACTS = {
   ModelList: ModelListSchema,
   DatasetLocation: DatasetLocationSchema,
   DatasetView: DatasetViewSchema,
+  DatasetUploaded: DatasetUploadedSchema,
+  SkippedUploadEntry: SkippedUploadEntrySchema,
   DatasetList: DatasetListSchema,
   WorkerView: WorkerViewSchema,
   WorkerList: WorkerListSchema,
