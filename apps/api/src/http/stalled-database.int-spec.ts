@@ -1,5 +1,6 @@
 import { startFreezableProxy, TEST_POSTGRES_ADMIN_URL, type FreezableProxy } from '@trainyard/db/testing';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { timedRequest } from '../testing/timed-request';
 
 const QUERY_TIMEOUT_MS = 1000;
 const CONNECT_TIMEOUT_MS = 800;
@@ -40,25 +41,8 @@ describe('API with a PostgreSQL that stops answering', () => {
     await proxy?.close();
   });
 
-  async function timed(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; ms: number; body: Record<string, unknown> }> {
-    const started = Date.now();
-    try {
-      const res = await api.fetch(`${api.baseUrl}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(3 * ANSWERED_WITHIN_MS),
-      });
-      const text = await res.text();
-      return { status: res.status, ms: Date.now() - started, body: text ? JSON.parse(text) : {} };
-    } catch {
-      return { status: 0, ms: Date.now() - started, body: {} };
-    }
-  }
+  const timed = (method: string, path: string, body?: unknown) =>
+    timedRequest(api, 3 * ANSWERED_WITHIN_MS, method, path, body);
 
   const pretrain = (name: string) => ({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
 

@@ -3,6 +3,7 @@ import { RunsRepository } from '@trainyard/db';
 import { serverSentEvents } from '@trainyard/db/testing';
 import { startPrivateRedis, type PrivateRedis } from '../testing/private-redis';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { timedRequest } from '../testing/timed-request';
 
 const DEADLINE_MS = 1000;
 /** Requests a minute per key: enough for the first test, few enough for the second to run out. */
@@ -38,26 +39,8 @@ describe('API with a Redis that accepts connections and never answers', () => {
   });
 
   /** One request, with how long it took; given up (status 0) well after ANSWERED_WITHIN_MS. */
-  async function timed(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; ms: number; body: Record<string, unknown> }> {
-    const started = Date.now();
-    try {
-      const res = await api.fetch(`${api.baseUrl}${path}`, {
-        method,
-        headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(3 * ANSWERED_WITHIN_MS),
-      });
-      const text = await res.text();
-      return { status: res.status, ms: Date.now() - started, body: text ? JSON.parse(text) : {} };
-    } catch {
-      return { status: 0, ms: Date.now() - started, body: {} };
-    }
-  }
+  const timed = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    timedRequest(api, 3 * ANSWERED_WITHIN_MS, method, path, body, headers);
 
   const pretrain = (name: string) => ({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
 
