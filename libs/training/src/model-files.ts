@@ -48,8 +48,9 @@ export function hasOptimizerState(artifacts: tf.io.ModelArtifacts): boolean {
  * Loads a checkpoint's weights AND optimizer state into a compiled model of the same topology.
  * tfjs's `includeOptimizer` appends `optimizer.getWeights()` (iteration count, then e.g. Adam's
  * first and second moments in trainable-weight order) to weights.bin; `optimizer.setWeights`
- * takes them back and rederives Adam's beta powers from the count. Done here rather than by
- * `loadLayersModel` because that would compile the model with an optimizer of its own.
+ * takes them back and rederives Adam's beta powers from the count (recomputed here as training
+ * computed them, see below). Done here rather than by `loadLayersModel` because that would
+ * compile the model with an optimizer of its own.
  */
 export async function restoreTrainingState(model: tf.LayersModel, artifacts: tf.io.ModelArtifacts): Promise<void> {
   if (!artifacts.weightData || !artifacts.weightSpecs)
@@ -66,8 +67,32 @@ export async function restoreTrainingState(model: tf.LayersModel, artifacts: tf.
     if (optimizer.length === 0) throw new Error(`Checkpoint of model ${model.name} holds no optimizer state`);
     model.loadWeights(weights, true);
     await model.optimizer.setWeights(optimizer);
+    replayAdamBetaPowers(model.optimizer);
   } finally {
     // setWeights and loadWeights keep copies (variables); the decoded tensors are ours to free.
     tf.dispose(Object.values(tensors));
   }
+}
+
+/**
+ * tfjs's Adam keeps βᵗ⁺¹ (its bias corrections) as running products, multiplied by β in float32
+ * after every step; `setWeights` rederives them as pow(β, t + 1), which lands a ULP or so away,
+ * enough that a resumed run's losses drift from the uninterrupted run's. Replays the products
+ * instead, in float32 as training does (a product of two float32 values is exact in a double, so
+ * `Math.fround` rounds it once, as a float32 multiply does): the run resumes bit for bit.
+ */
+export function replayAdamBetaPowers(optimizer: tf.Optimizer): void {
+  if (!(optimizer instanceof tf.AdamOptimizer)) return;
+  const adam = optimizer as unknown as { beta1: number; beta2: number; accBeta1: tf.Variable; accBeta2: tf.Variable };
+  const steps = optimizer.iterations;
+  const power = (beta: number) => {
+    const b = Math.fround(beta);
+    let acc = b;
+    for (let i = 0; i < steps; i++) acc = Math.fround(acc * b);
+    return acc;
+  };
+  tf.tidy(() => {
+    adam.accBeta1.assign(tf.scalar(power(adam.beta1)));
+    adam.accBeta2.assign(tf.scalar(power(adam.beta2)));
+  });
 }

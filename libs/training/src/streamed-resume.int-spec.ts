@@ -103,24 +103,15 @@ describe('a streamed fine-tune preempted mid-epoch resumes at the exact data pos
     expect(rest.of('resumed')).toEqual([{ type: 'resumed', sequence: last.sequence, epoch: 1, step: last.step }]);
     const resumedSteps = [...rest.batchLoss.keys()];
     expect(resumedSteps[0]).toBe(last.step + 1);
-    // The rest of epoch 2 — where the stream restarted mid-epoch — retraces the uninterrupted run's
-    // batches to float noise: measured ≤ 5e-7 (tfjs rederives Adam's beta powers from the
-    // iteration count on restore, where training multiplied them step by step, so the weights
-    // differ by ULPs), while neighbouring batches differ far more (checked, so the tolerance
-    // tells batches apart). Epoch 3 starts a fresh epoch order in both runs; from there that noise
-    // grows as training amplifies it (measured 5e-4 → 8e-3 over its 18 steps), so each of its
-    // losses is held to 0.02 and their mean difference to a tenth of the batches' own spread.
+    // The rest of epoch 2 — where the stream restarted mid-epoch — and epoch 3, a fresh epoch
+    // order, retrace the uninterrupted run's batches bit for bit: same data position, same
+    // weights, and Adam's state with its beta powers replayed as training multiplied them (tfjs's
+    // setWeights alone rederives them a ULP away, and the losses drifted by up to 8e-3 by the
+    // end of epoch 3). Neighbouring batches differ far more, so equal losses mean equal batches.
     const neighbours = resumedSteps.slice(1).map((s) => Math.abs(full.batchLoss.get(s)! - full.batchLoss.get(s - 1)!));
-    const spread = neighbours.reduce((a, b) => a + b, 0) / neighbours.length;
-    expect(spread).toBeGreaterThan(1e-2);
-    const epoch3: number[] = [];
-    for (const step of resumedSteps) {
-      const diff = Math.abs(rest.batchLoss.get(step)! - full.batchLoss.get(step)!);
-      if (step < 2 * PER_EPOCH) expect(diff).toBeLessThan(5e-6);
-      else epoch3.push(diff);
-    }
-    expect(epoch3).toHaveLength(PER_EPOCH);
-    expect(Math.max(...epoch3)).toBeLessThan(0.02);
-    expect(epoch3.reduce((a, b) => a + b, 0) / epoch3.length).toBeLessThan(spread / 10);
+    expect(neighbours.reduce((a, b) => a + b, 0) / neighbours.length).toBeGreaterThan(1e-2);
+    expect(resumedSteps.map((step) => rest.batchLoss.get(step))).toEqual(
+      resumedSteps.map((s) => full.batchLoss.get(s)),
+    );
   });
 });
