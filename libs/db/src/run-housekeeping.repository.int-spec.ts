@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { useMigratedDatabase } from './testing';
+import type { Database } from './open-database';
+import { RunHousekeepingRepository } from './run-housekeeping.repository';
+
+// Deleting a run with many metric points: its points go a batch a statement inside the one
+// transaction, and that transaction may outlast Prisma's default 5 s (4 M points took 26 s here,
+// and the delete failed as a whole). A statement trigger that sleeps 2 s on every DELETE of
+// metric points stands in for a large run: three batches take over 6 s.
+let db: Database;
+useMigratedDatabase((opened) => {
+  db = opened;
+});
+
+async function finishedRunWithPoints(points: number): Promise<string> {
+  const id = randomUUID();
+  await db.prisma.$executeRaw`
+    INSERT INTO "runs" ("id", "kind", "status", "name", "spec", "created_at", "updated_at")
+    VALUES (${id}::uuid, 'PRETRAIN', 'SUCCEEDED', 'many points', '{}'::jsonb, now(), now())`;
+  await db.prisma.$executeRaw`
+    INSERT INTO "metric_points" ("run_id", "name", "step", "epoch", "value", "wall_time")
+    SELECT ${id}::uuid, 'loss', g, 0, random(), now() FROM generate_series(1, ${points}::int) g`;
+  return id;
+}
+
+const pointsOf = async (id: string) =>
+  (
+    await db.prisma.$queryRaw<
+      { n: number }[]
+    >`SELECT count(*)::int AS n FROM "metric_points" WHERE "run_id" = ${id}::uuid`
+  )[0]!.n;
+
+test('deletes every point in batches, in one transaction that may outlast 5 s', async () => {
+  const id = await finishedRunWithPoints(250);
+  const other = await finishedRunWithPoints(3);
+  await db.prisma.$executeRawUnsafe(`
+    CREATE FUNCTION slow_metric_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$`);
+  await db.prisma.$executeRawUnsafe(`
+    CREATE TRIGGER slow_metric_delete BEFORE DELETE ON "metric_points"
+    FOR EACH STATEMENT EXECUTE FUNCTION slow_metric_delete()`);
+  try {
+    const started = Date.now();
+    const outcome = await new RunHousekeepingRepository(db.prisma, 100).delete(id);
+    expect(outcome).toMatchObject({ outcome: 'deleted', metricPoints: 250 });
+    // Batches of 100, 100, 50 (then the trigger's statement with the run): 4 sleeps of 2 s.
+    expect(Date.now() - started).toBeGreaterThan(6000);
+  } finally {
+    await db.prisma.$executeRawUnsafe(`DROP TRIGGER slow_metric_delete ON "metric_points"`);
+    await db.prisma.$executeRawUnsafe(`DROP FUNCTION slow_metric_delete()`);
+  }
+  expect(await pointsOf(id)).toBe(0);
+  expect(await db.prisma.run.findUnique({ where: { id } })).toBeNull();
+  expect(await pointsOf(other)).toBe(3);
+}, 30_000);
+
+test('a blocked run keeps every point', async () => {
+  const id = await finishedRunWithPoints(120);
+  await db.prisma.$executeRaw`UPDATE "runs" SET "status" = 'RUNNING' WHERE "id" = ${id}::uuid`;
+  const outcome = await new RunHousekeepingRepository(db.prisma, 50).delete(id);
+  expect(outcome).toMatchObject({ outcome: 'blocked', blockers: [{ reason: 'active' }] });
+  expect(await pointsOf(id)).toBe(120);
+});
