@@ -23,16 +23,35 @@ const CONNECTION_CODES = new Set([
 const CONNECTION_MESSAGE =
   /Connection terminated|terminating connection|server closed the connection|Server has closed the connection|Connection is closed|connection error|Can't reach database server|ECONNRESET|ECONNREFUSED|Client has encountered a connection error|Query read timeout|timeout exceeded when trying to connect/i;
 
-/** True when `error` (or any error in its cause chain) is a lost or refused database connection. */
-export function isConnectionError(error: unknown): boolean {
+/** The fields of an error (pg's, the driver adapter's or Prisma's) these checks read. */
+interface ErrorFields {
+  code?: unknown;
+  originalCode?: unknown;
+  message?: unknown;
+  meta?: unknown;
+  clientVersion?: unknown;
+  cause?: unknown;
+}
+
+/** Whether `test` holds for `error` or an error in its cause chain (at most 8 deep). */
+function inCauseChain(error: unknown, test: (fields: ErrorFields) => boolean): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
-    const fields = e as { code?: unknown; message?: unknown; cause?: unknown; originalCode?: unknown; kind?: unknown };
-    if (typeof fields.code === 'string' && CONNECTION_CODES.has(fields.code)) return true;
-    if (typeof fields.originalCode === 'string' && CONNECTION_CODES.has(fields.originalCode)) return true;
-    if (typeof fields.message === 'string' && CONNECTION_MESSAGE.test(fields.message)) return true;
+    const fields = e as ErrorFields;
+    if (test(fields)) return true;
     e = fields.cause;
   }
   return false;
+}
+
+/** True when `error` (or any error in its cause chain) is a lost or refused database connection. */
+export function isConnectionError(error: unknown): boolean {
+  return inCauseChain(
+    error,
+    (f) =>
+      (typeof f.code === 'string' && CONNECTION_CODES.has(f.code)) ||
+      (typeof f.originalCode === 'string' && CONNECTION_CODES.has(f.originalCode)) ||
+      (typeof f.message === 'string' && CONNECTION_MESSAGE.test(f.message)),
+  );
 }
 
 export interface ConnectionRetryOptions {
@@ -65,19 +84,15 @@ export async function withConnectionRetry<T>(fn: () => Promise<T>, opts: Connect
  * (DATABASE_QUERY_TIMEOUT_MS): the server answers, but not within the deadline.
  */
 export function isStatementTimeout(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
-    const fields = e as { code?: unknown; message?: unknown; cause?: unknown; originalCode?: unknown; meta?: unknown };
-    if (fields.code === '57014' || fields.originalCode === '57014') return true;
-    if ((fields.meta as { code?: unknown } | undefined)?.code === '57014') return true;
-    // Prisma's raw-query error carries the server's code only in its message ("Code: `57014`").
-    if (
-      typeof fields.message === 'string' &&
-      /Code: `57014`|canceling statement due to statement timeout/i.test(fields.message)
-    )
-      return true;
-    e = fields.cause;
-  }
-  return false;
+  return inCauseChain(
+    error,
+    (f) =>
+      f.code === '57014' ||
+      f.originalCode === '57014' ||
+      (f.meta as { code?: unknown } | undefined)?.code === '57014' ||
+      // Prisma's raw-query error carries the server's code only in its message ("Code: `57014`").
+      (typeof f.message === 'string' && /Code: `57014`|canceling statement due to statement timeout/i.test(f.message)),
+  );
 }
 
 /**
@@ -86,12 +101,7 @@ export function isStatementTimeout(error: unknown): boolean {
  * (Prisma's carry `clientVersion`) count, so another service's socket error is not taken for it.
  */
 export function databaseUnavailable(error: unknown): 'timeout' | 'unreachable' | null {
-  let fromClient = false;
-  for (let e: unknown = error, depth = 0; e && depth < 8 && !fromClient; depth++) {
-    fromClient = typeof (e as { clientVersion?: unknown }).clientVersion === 'string';
-    e = (e as { cause?: unknown }).cause;
-  }
-  if (!fromClient) return null;
+  if (!inCauseChain(error, (f) => typeof f.clientVersion === 'string')) return null;
   if (isStatementTimeout(error)) return 'timeout';
   return isConnectionError(error) ? 'unreachable' : null;
 }
