@@ -42,6 +42,16 @@ function replace(config: tf.KernelConfig): void {
   tf.registerKernel(config);
 }
 
+/** tfjs-wasm's own kernel `name`, which ours wrap or stand beside (captured before we replace it). */
+function stockKernel(name: string): tf.KernelConfig {
+  const config = tf.getKernel(name, 'wasm');
+  if (!config)
+    throw new Error(
+      `no stock wasm ${name} registered: import @tensorflow/tfjs-backend-wasm before registering kernels`,
+    );
+  return config;
+}
+
 /**
  * Registers the training kernels the wasm backend lacks. Safe to call more than once, and
  * before or after the wasm backend initialises. Import '@tensorflow/tfjs-backend-wasm' first,
@@ -49,21 +59,9 @@ function replace(config: tf.KernelConfig): void {
  */
 export function registerWasmTrainingKernels(opts: { backpropInput?: BackpropInputImpl } = {}): void {
   for (const config of OURS) replace(config);
-  if (!sum) {
-    const stockSum = tf.getKernel(tf.Sum, 'wasm');
-    if (!stockSum)
-      throw new Error('no stock wasm Sum registered: import @tensorflow/tfjs-backend-wasm before registering kernels');
-    sum = sumConfig(stockSum);
-  }
+  sum ??= sumConfig(stockKernel(tf.Sum));
   replace(sum);
-  if (!matMul) {
-    const stockMatMul = tf.getKernel(tf.BatchMatMul, 'wasm');
-    if (!stockMatMul)
-      throw new Error(
-        'no stock wasm BatchMatMul registered: import @tensorflow/tfjs-backend-wasm before registering kernels',
-      );
-    matMul = batchMatMulConfig(stockMatMul);
-  }
+  matMul ??= batchMatMulConfig(stockKernel(tf.BatchMatMul));
   replace(matMul);
   useConv2DBackpropInput(opts.backpropInput ?? 'auto');
 }
@@ -71,12 +69,9 @@ export function registerWasmTrainingKernels(opts: { backpropInput?: BackpropInpu
 /** Chooses the wasm Conv2DBackpropInput (benchmarks and checks compare them). */
 export function useConv2DBackpropInput(impl: BackpropInputImpl): void {
   if (!configs) {
-    stock = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-    if (!stock)
-      throw new Error(
-        'no stock wasm Conv2DBackpropInput registered: import @tensorflow/tfjs-backend-wasm before registering kernels',
-      );
-    configs = { auto: conv2dBackpropInputConfig(stock), conv2d: conv2dBackpropInputConfig(), stock };
+    const captured = stockKernel(tf.Conv2DBackpropInput);
+    stock = captured;
+    configs = { auto: conv2dBackpropInputConfig(captured), conv2d: conv2dBackpropInputConfig(), stock: captured };
   }
   replace(configs[impl]);
   // A stock kernel registered after the backend initialised has not bound its wasm function
