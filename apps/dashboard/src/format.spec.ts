@@ -116,14 +116,20 @@ describe('dashboard formatting', () => {
     expect(statuses.filter(runWaiting)).toEqual(WAITING_RUN_STATUSES);
   });
 
-  it('says where a waiting run stands', () => {
-    const q = { resourceClass: 'gpu', jobState: 'prioritized', ahead: 3, servingWorkers: 2 };
+  it('says where a waiting run stands, in the words the CLI uses', () => {
+    const q = {
+      runId: 'r',
+      status: 'QUEUED' as const,
+      resourceClass: 'gpu' as const,
+      queue: 'q-gpu',
+      jobState: 'prioritized',
+      ahead: 3,
+      servingWorkers: 2,
+      projectLimit: null,
+    };
     expect(queueFacts(q)).toBe('3 jobs ahead in class gpu · 2 live workers serve it');
-    expect(queueFacts({ ...q, ahead: 0, servingWorkers: 1 })).toBe(
-      'next in line in class gpu · 1 live worker serves it',
-    );
-    expect(queueFacts({ ...q, jobState: 'delayed', ahead: null, servingWorkers: 0 })).toBe(
-      'given back for a moment in class gpu · no live worker serves it yet',
+    expect(queueFacts({ ...q, projectLimit: { project: 'vision', running: 2, limit: 2 } })).toMatch(
+      /^its project vision already trains 2 of the 2 runs .* · 3 jobs ahead in class gpu · 2 live workers serve it$/,
     );
   });
 

@@ -1,5 +1,5 @@
 /** Display helpers shared by the pages; pure, so they are unit-tested. */
-import type { RunProgress } from '@trainyard/contracts';
+import { queueWaitParts, type RunProgress, type RunQueueView } from '@trainyard/contracts';
 import type { ChartPoint } from './chart';
 
 export function formatDuration(ms: number | null | undefined): string {
@@ -127,27 +127,8 @@ export function runWaiting(status: string): boolean {
 }
 
 /** Where a waiting run stands, in a few words: "3 jobs ahead in class gpu · 2 live workers serve it". */
-export function queueFacts(q: {
-  resourceClass: string;
-  jobState: string | null;
-  ahead: number | null;
-  servingWorkers: number;
-}): string {
-  const place =
-    q.ahead === null
-      ? q.jobState === 'delayed'
-        ? 'given back for a moment'
-        : q.jobState === null
-          ? 'not in the queue yet'
-          : `job ${q.jobState}`
-      : q.ahead === 0
-        ? 'next in line'
-        : `${q.ahead} job${q.ahead === 1 ? '' : 's'} ahead`;
-  const workers =
-    q.servingWorkers === 0
-      ? 'no live worker serves it yet'
-      : `${q.servingWorkers} live worker${q.servingWorkers === 1 ? ' serves' : 's serve'} it`;
-  return `${place} in class ${q.resourceClass} · ${workers}`;
+export function queueFacts(q: RunQueueView): string {
+  return queueWaitParts(q).join(' · ');
 }
 
 /** Where a value falls on an axis from `min` to `max` (0..1), on a log scale when asked; 0.5 for a flat axis. */

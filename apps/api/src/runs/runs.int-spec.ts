@@ -24,7 +24,8 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
   let metrics: MetricsRepository;
 
   beforeAll(async () => {
-    api = await startTestApi({ env: { REDIS_CONNECT_TIMEOUT_MS: '3000' }, openApi: true });
+    // PROJECT_MAX_RUNNING only for the queue view: the API does not enforce it, workers do.
+    api = await startTestApi({ env: { REDIS_CONNECT_TIMEOUT_MS: '3000', PROJECT_MAX_RUNNING: '1' }, openApi: true });
     ({ app, baseUrl, queue, config } = api);
     runs = app.get(RunsRepository);
     checkpoints = app.get(CheckpointsRepository);
@@ -187,7 +188,7 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
       });
   });
 
-  it('says where a run waits: jobs ahead of it in its class, and how many live workers serve it', async () => {
+  it('says where a run waits: jobs ahead of it in its class, how many live workers serve it, its project against its limit', async () => {
     const ids: string[] = [];
     for (const name of ['first', 'second', 'third']) ids.push((await http('POST', '/v1/runs', pretrain(name))).body.id);
     const gpu = (await http('POST', '/v1/runs', { ...pretrain('on a gpu'), resources: { accelerator: 'gpu' } })).body
@@ -206,6 +207,18 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
       },
     });
     expect([second!.body.ahead - first!.body.ahead, third!.body.ahead - first!.body.ahead]).toEqual([1, 2]);
+    // Its project's runs training now, against PROJECT_MAX_RUNNING: one more once one trains.
+    const { running } = first!.body.projectLimit;
+    expect(first!.body.projectLimit).toEqual({ project: 'default', running: expect.any(Number), limit: 1 });
+    const training = (await http('POST', '/v1/runs', pretrain('training'))).body.id;
+    await runs.markRunning(training, 'wasm');
+    expect((await http('GET', `/v1/runs/${ids[0]}/queue`)).body.projectLimit).toEqual({
+      project: 'default',
+      running: running + 1,
+      limit: 1,
+    });
+    await runs.finish(training, 'CANCELLED');
+    await queue.remove(training);
     expect((await http('GET', `/v1/runs/${gpu}/queue`)).body).toMatchObject({
       resourceClass: 'gpu',
       queue: `${api.queueName}-gpu`,

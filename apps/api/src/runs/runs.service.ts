@@ -201,20 +201,22 @@ export class RunsService {
   }
 
   /**
-   * Where the run's job stands in its class's queue and how many live workers could take it,
-   * read from Redis (under its deadline: a 503 naming Redis when it does not answer) and
-   * PostgreSQL.
+   * Where the run's job stands in its class's queue, how many live workers could take it and,
+   * under PROJECT_MAX_RUNNING, how many of its project's runs train now: read from Redis (under
+   * its deadline: a 503 naming Redis when it does not answer) and PostgreSQL.
    */
   async queuePosition(id: string): Promise<RunQueueView> {
     const run = await this.mustExist(id);
     const spec = run.spec as Placement;
-    const [position, { serving }] = await Promise.all([
+    const limit = this.config.limits.runningRunsPerProject;
+    const [position, { serving }, running] = await Promise.all([
       fromRedis(
         this.queues.positionOf({ id, spec }),
         this.config.redis.connectTimeoutMs,
         `Run ${id}'s place in its queue is unknown`,
       ),
       this.workers.servability(spec, this.config.worker.lostAfterMs),
+      limit === undefined ? undefined : this.runs.countRunning(run.project),
     ]);
     return {
       runId: id,
@@ -222,6 +224,7 @@ export class RunsService {
       resourceClass: resourceClassOf(spec),
       ...position,
       servingWorkers: serving,
+      projectLimit: limit === undefined ? null : { project: run.project, running: running!, limit },
     };
   }
 

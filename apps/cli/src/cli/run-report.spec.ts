@@ -199,18 +199,21 @@ describe('trainyard show: the run report', () => {
     ]);
   });
 
-  it('says where a waiting run stands and who could take it', () => {
-    const queue = { runId: 'r', status: 'QUEUED' as const, resourceClass: 'gpu' as const, queue: 'q-gpu' };
-    expect(queueText({ ...queue, jobState: 'prioritized', ahead: 3, servingWorkers: 2 })).toBe(
-      '3 jobs ahead in class gpu; 2 live workers serve it',
+  it('says where a waiting run stands and who could take it, in the words the dashboard uses', () => {
+    const queue = {
+      runId: 'r',
+      status: 'QUEUED' as const,
+      resourceClass: 'gpu' as const,
+      queue: 'q-gpu',
+      jobState: 'prioritized',
+      ahead: 3,
+      servingWorkers: 2,
+      projectLimit: null,
+    };
+    expect(queueText(queue)).toBe('3 jobs ahead in class gpu; 2 live workers serve it');
+    expect(queueText({ ...queue, projectLimit: { project: 'vision', running: 3, limit: 2 } })).toMatch(
+      /^its project vision already trains 3 of the 2 runs .*; 3 jobs ahead in class gpu; 2 live workers serve it$/,
     );
-    expect(queueText({ ...queue, jobState: 'prioritized', ahead: 0, servingWorkers: 1 })).toBe(
-      'next in line in class gpu; 1 live worker serves it',
-    );
-    expect(queueText({ ...queue, jobState: 'delayed', ahead: null, servingWorkers: 0 })).toBe(
-      'given back for a moment (delayed) in class gpu; no live worker serves it yet',
-    );
-    expect(queueText({ ...queue, jobState: null, ahead: null, servingWorkers: 1 })).toMatch(/^not in the queue/);
   });
 
   it("sums a run's test result up for a list", () => {

@@ -1,4 +1,4 @@
-import type { AttemptView, DataReport, RunQueueView } from '@trainyard/contracts';
+import { queueWaitParts, type AttemptView, type DataReport, type RunQueueView } from '@trainyard/contracts';
 import { formatDuration, formatTable } from '../progress-line';
 
 /**
@@ -16,21 +16,7 @@ const SKIPPED_SHOWN = 5;
 
 /** Where a waiting run stands: "3 jobs ahead in class gpu; 2 live workers serve it". */
 export function queueText(q: RunQueueView): string {
-  const place =
-    q.ahead !== null
-      ? q.ahead === 0
-        ? 'next in line'
-        : `${q.ahead} job${q.ahead === 1 ? '' : 's'} ahead`
-      : q.jobState === 'delayed'
-        ? 'given back for a moment (delayed)'
-        : q.jobState === null
-          ? 'not in the queue (held by its pipeline, or re-added by the reconciler soon)'
-          : `its job is ${q.jobState}`;
-  const workers =
-    q.servingWorkers === 0
-      ? 'no live worker serves it yet'
-      : `${q.servingWorkers} live worker${q.servingWorkers === 1 ? ' serves' : 's serve'} it`;
-  return `${place} in class ${q.resourceClass}; ${workers}`;
+  return queueWaitParts(q).join('; ');
 }
 
 /** One row per attempt: where it ran, how it ended, how long it took, and why it failed. */

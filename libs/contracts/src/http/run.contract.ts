@@ -132,6 +132,12 @@ export const RunQueueViewSchema = z.strictObject({
   ahead: z.int().min(0).nullable(),
   /** Live workers that consume its class and have the memory it asks for. */
   servingWorkers: z.int().min(0),
+  /**
+   * Its project's runs training now against PROJECT_MAX_RUNNING, as the API is configured; null
+   * when there is no limit. While `running` is at `limit`, workers give its job back however far
+   * ahead it is: it waits for one of them to end.
+   */
+  projectLimit: z.strictObject({ project: z.string(), running: z.int().min(0), limit: z.int().min(1) }).nullable(),
 });
 export type RunQueueView = z.infer<typeof RunQueueViewSchema>;
 

@@ -1,0 +1,44 @@
+import { queueWaitParts } from './run-queue.text';
+
+describe('queueWaitParts', () => {
+  const q = {
+    resourceClass: 'gpu' as const,
+    jobState: 'prioritized',
+    ahead: 3,
+    servingWorkers: 2,
+    projectLimit: null,
+  };
+
+  it('says where a waiting run stands in its class and who could take it', () => {
+    expect(queueWaitParts(q)).toEqual(['3 jobs ahead in class gpu', '2 live workers serve it']);
+    expect(queueWaitParts({ ...q, ahead: 1, servingWorkers: 1 })).toEqual([
+      '1 job ahead in class gpu',
+      '1 live worker serves it',
+    ]);
+    expect(queueWaitParts({ ...q, ahead: 0 })[0]).toBe('next in line in class gpu');
+    expect(queueWaitParts({ ...q, jobState: 'delayed', ahead: null, servingWorkers: 0 })).toEqual([
+      'given back for a moment (delayed) in class gpu',
+      'no live worker serves it yet',
+    ]);
+    expect(queueWaitParts({ ...q, jobState: null, ahead: null })[0]).toMatch(
+      /^not in the queue \(held by its pipeline/,
+    );
+    expect(queueWaitParts({ ...q, jobState: 'active', ahead: null })[0]).toBe('its job is active in class gpu');
+  });
+
+  it("puts its project's limit first while the project is at it, and says nothing of it below", () => {
+    const at = queueWaitParts({ ...q, projectLimit: { project: 'vision', running: 2, limit: 2 } });
+    expect(at).toEqual([
+      'its project vision already trains 2 of the 2 runs it may at once (PROJECT_MAX_RUNNING): it starts when one of them ends',
+      '3 jobs ahead in class gpu',
+      '2 live workers serve it',
+    ]);
+    // A limit lowered below what already runs: still at it.
+    expect(queueWaitParts({ ...q, projectLimit: { project: 'vision', running: 5, limit: 2 } })[0]).toMatch(
+      /already trains 5 of the 2 runs/,
+    );
+    expect(queueWaitParts({ ...q, projectLimit: { project: 'vision', running: 1, limit: 2 } })).toEqual(
+      queueWaitParts(q),
+    );
+  });
+});
