@@ -133,4 +133,31 @@ describe('metric summaries: incremental merge', () => {
       await expectAgreement(runId);
     }
   });
+
+  it('rebuilds summaries after a supersede from whole rollup blocks and the points of blocks holding a NaN', async () => {
+    const runs = new RunsRepository(db.prisma);
+    const runId = (await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'm', spec, baseRunId: null })).id;
+    const { attempt } = await new AttemptsRepository(db.prisma).openCurrent(runId, null);
+    const fence = { runId, attemptId: attempt.id };
+    const steps = Array.from({ length: 12 * ROLLUP_BLOCK }, (_, i) => i);
+    const at = (name: string, value: (step: number) => number) =>
+      steps.map((step) => ({ name, step, epoch: 0, wallTime: new Date(), value: value(step) }));
+    await metrics.writeFenced(fence, [
+      // NaN-free, its least value tied in many blocks (the earliest step wins), ±Infinity in some.
+      ...at('loss', (s) => (s % 97 === 5 ? 0.125 : s === 3000 ? -Infinity : 1 + (s % 13) / 10)),
+      // Its greatest value in a block that also holds a NaN, ties on it elsewhere.
+      ...at('accuracy', (s) => (s === 700 ? NaN : s === 701 || s === 2100 ? 0.99 : s === 2900 ? Infinity : 0.5)),
+      // NaN everywhere but one block.
+      ...at('val_loss', (s) => (s >= ROLLUP_BLOCK * 4 && s < ROLLUP_BLOCK * 5 ? s / 1000 : NaN)),
+    ]);
+    await expectAgreement(runId);
+    // Mid-block: the rebuilt summaries lose the -Infinity, the Infinity and the tie at 2100.
+    expect(await metrics.supersedeAfter(fence, 2050)).toBe(3 * (12 * ROLLUP_BLOCK - 2051));
+    await expectAgreement(runId);
+    expect(await metrics.summaries(runId)).toEqual([
+      expect.objectContaining({ name: 'accuracy', max: 0.99, best: 0.99, bestStep: 701, lastStep: 2050 }),
+      expect.objectContaining({ name: 'loss', min: 0.125, best: 0.125, bestStep: 5, count: 2051 }),
+      expect.objectContaining({ name: 'val_loss', best: (ROLLUP_BLOCK * 4) / 1000, bestStep: ROLLUP_BLOCK * 4 }),
+    ]);
+  });
 });

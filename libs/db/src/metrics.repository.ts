@@ -91,8 +91,13 @@ export class MetricsRepository {
   async supersedeAfter(fence: Fence, step: number): Promise<number> {
     return withFence(this.prisma, fence, `supersede metric points after step ${step}`, async (tx) => {
       await tx.$executeRaw(lockRun(fence.runId));
+      // Through the (run_id, name, step) index, one range a metric that reaches past the step (its
+      // rollups, kept by every path that writes points, say which): O(points removed), where
+      // "run_id and step" alone read every point of the run.
       const removed = await tx.$executeRaw`
-        DELETE FROM "metric_points" WHERE "run_id" = ${fence.runId}::uuid AND "step" > ${step}`;
+        DELETE FROM "metric_points" p
+        USING (SELECT DISTINCT "name" FROM "metric_rollups" WHERE "run_id" = ${fence.runId}::uuid AND "last_step" > ${step}) n
+        WHERE p."run_id" = ${fence.runId}::uuid AND p."name" = n."name" AND p."step" > ${step}`;
       // Nothing past the checkpoint (a preemption saves where it stopped): the summaries still hold.
       if (removed === 0) return 0;
       const names = (
