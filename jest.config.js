@@ -24,6 +24,7 @@ const common = {
   moduleNameMapper: {
     '^@trainyard/([a-z-]+)/testing$': '<rootDir>/libs/$1/src/testing/index.ts',
     '^@trainyard/training/supervisor$': '<rootDir>/libs/training/src/supervisor.ts',
+    '^@trainyard/client/browser$': '<rootDir>/libs/client/src/browser.ts',
     '^@trainyard/api-app$': '<rootDir>/apps/api/src/index.ts',
     '^@trainyard/worker-app$': '<rootDir>/apps/worker/src/index.ts',
     '^@trainyard/cli-app$': '<rootDir>/apps/cli/src/index.ts',

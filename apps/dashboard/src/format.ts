@@ -1,5 +1,6 @@
 /** Display helpers shared by the pages; pure, so they are unit-tested. */
-import { queueWaitParts, type RunProgress, type RunQueueView } from '@trainyard/contracts';
+import { queueWaitParts } from '@trainyard/client/browser';
+import type { RunProgress, RunQueueView } from '@trainyard/contracts';
 import type { ChartPoint } from './chart';
 
 export function formatDuration(ms: number | null | undefined): string {

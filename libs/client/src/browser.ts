@@ -14,4 +14,5 @@ export {
 export type { ResponseContract, ResponseContracts, ResponseValidator } from './response-contracts';
 export { TrainyardApiError } from './trainyard-api.error';
 export { serverSentEvents, type ServerSentEvent } from './server-sent-events';
+export { queueWaitParts } from './queue-wait-text';
 export { DEFAULT_RETRY_POLICY, retryAfterMs, retryDelayMs, type RetryPolicy } from './retry-policy';

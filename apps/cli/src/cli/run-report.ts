@@ -1,4 +1,5 @@
-import { queueWaitParts, type AttemptView, type DataReport, type RunQueueView } from '@trainyard/contracts';
+import { queueWaitParts } from '@trainyard/client';
+import type { AttemptView, DataReport, RunQueueView } from '@trainyard/contracts';
 import { formatDuration, formatTable } from '../progress-line';
 
 /**

@@ -64,7 +64,6 @@ export * from './run-event.contract';
 export * from './run-log-page.contract';
 export * from './run-housekeeping.contract';
 export * from './run.contract';
-export * from './run-queue.text';
 export * from './sweep.contract';
 export { finiteOrNull, isoDate } from './wire';
 

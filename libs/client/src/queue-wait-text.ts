@@ -1,9 +1,10 @@
-import type { RunQueueView } from './run.contract';
+import type { RunQueueView } from '@trainyard/contracts';
 
 /**
  * Where a waiting run stands, in a few words: what holds it back first (its project at its
- * PROJECT_MAX_RUNNING limit), then its place in its class's queue, then who could take it. One
- * wording for the CLI and the dashboard; each joins the parts its own way.
+ * PROJECT_MAX_RUNNING limit), then its place in its class's queue, then who could take it: what a
+ * client shows of `GET /v1/runs/:id/queue`. One wording for the CLI and the dashboard (browser-safe:
+ * no zod); each joins the parts its own way.
  */
 export function queueWaitParts(
   q: Pick<RunQueueView, 'resourceClass' | 'jobState' | 'ahead' | 'servingWorkers' | 'projectLimit'>,

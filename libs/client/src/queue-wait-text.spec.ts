@@ -1,4 +1,4 @@
-import { queueWaitParts } from './run-queue.text';
+import { queueWaitParts } from './queue-wait-text';
 
 describe('queueWaitParts', () => {
   const q = {
