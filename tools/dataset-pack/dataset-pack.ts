@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, type TrainyardConfig } from '@trainyard/config';
+import { isId } from '@trainyard/contracts';
 import { packImageFolder, type PackedVersion } from '@trainyard/datasets';
 import { DatasetsRepository, openDatabase } from '@trainyard/db';
 import {
@@ -28,8 +29,6 @@ import { observedStores, PackProgress } from './pack-progress';
 
 /** The dataset, folder or store would not serve: the message names it. Exit code 2. */
 class Refused extends Error {}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Output {
   out: (text: string) => void;
@@ -78,7 +77,7 @@ async function locate(
     }
     case 'dataset': {
       // Ids are UUIDs (the column's type): anything else cannot be registered.
-      if (!UUID.test(source.id)) throw new Refused(`dataset ${source.id} is not registered (dataset ids are UUIDs)`);
+      if (!isId(source.id)) throw new Refused(`dataset ${source.id} is not registered (dataset ids are UUIDs)`);
       let db;
       try {
         db = await openDatabase(config.database, { migrate: false, log: () => undefined });

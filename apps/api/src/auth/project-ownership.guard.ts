@@ -1,11 +1,10 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { isId } from '@trainyard/contracts';
 import { ProjectsRepository } from '@trainyard/db';
 import { OWNED_RESOURCE, type OwnedKind } from './auth.decorators';
 import type { AuthenticatedRequest } from './principal';
 import { notFound } from '../http/problems';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Runs after ApiKeyGuard: on a route marked @Owned, a key confined to a project gets a 404 for
@@ -29,7 +28,7 @@ export class ProjectOwnershipGuard implements CanActivate {
     const project = request.principal?.project;
     if (!project) return true; // an operator's key, or auth off
     const id = request.params[owned.param];
-    if (typeof id !== 'string' || !UUID.test(id)) return true;
+    if (!isId(id)) return true;
     const owner = await this.projects.projectOf(owned.kind, id);
     if (owner !== null && owner !== project) {
       throw notFound(owned.kind, id);

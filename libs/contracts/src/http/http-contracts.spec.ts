@@ -5,6 +5,7 @@ import {
   RunDetailViewSchema,
   RunListItemViewSchema,
   isoDate,
+  isId,
   finiteOrNull,
 } from './index';
 
@@ -47,5 +48,22 @@ describe('HTTP contracts', () => {
     expect(isoDate(date)).toBe(JSON.parse(JSON.stringify(date)));
     expect(isoDate(null)).toBeNull();
     expect([NaN, Infinity, -Infinity, 0.5, null].map(finiteOrNull)).toEqual([null, null, null, 0.5, null]);
+  });
+
+  it('tells an id from anything else, whatever its case, and nothing around it', () => {
+    expect(['3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b', '3F2B8C1E-9A4D-4E6F-8B2A-1C3D5E7F9A0B'].map(isId)).toEqual([
+      true,
+      true,
+    ]);
+    const refused = [
+      '',
+      'x',
+      '__proto__',
+      '3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0',
+      '3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b\n',
+    ];
+    expect([...refused, ' 3f2b8c1e-9a4d-4e6f-8b2a-1c3d5e7f9a0b', 42, null, undefined, {}].map(isId)).toEqual(
+      Array(refused.length + 5).fill(false),
+    );
   });
 });

@@ -65,7 +65,7 @@ export * from './run-log-page.contract';
 export * from './run-housekeeping.contract';
 export * from './run.contract';
 export * from './sweep.contract';
-export { finiteOrNull, isoDate } from './wire';
+export { finiteOrNull, isId, isoDate } from './wire';
 
 /**
  * Every response contract by the name OpenAPI gives it (`#/components/schemas/<name>`). A schema

@@ -11,6 +11,11 @@ export const NullableTimestamp = Timestamp.nullable();
 /** Any 8-4-4-4-12 hex id: what PostgreSQL's uuid columns hold (the API refuses other shapes). */
 export const Id = z.guid();
 
+/** Whether `text` has the shape of an `Id`: a malformed id never reaches a uuid column. */
+export function isId(text: unknown): text is string {
+  return Id.safeParse(text).success;
+}
+
 /**
  * A measured value. JSON has no NaN or ±Infinity (JSON.stringify writes null), and a diverged
  * loss is NaN, so a value that is not finite is null on the wire: views map it with `finiteOrNull`.
