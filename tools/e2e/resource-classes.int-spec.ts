@@ -39,9 +39,19 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
       `SELECT run_id, started_at, ended_at FROM attempts WHERE run_id = ANY($1) ORDER BY started_at`,
       [runs],
     );
-    // One attempt each, one after the other: the second waited for the first to end.
+    // One attempt each, one after the other: the second waited for the first to end, parked (not
+    // given back every few seconds), and went back in line as soon as it did: well before the
+    // parked job's own delay (PARKED_JOB_DELAY_MS, 60 s) would have brought it back.
     expect(rows).toHaveLength(2);
     expect(rows[1].started_at.getTime()).toBeGreaterThanOrEqual(rows[0].ended_at.getTime());
+    expect(rows[1].started_at.getTime() - rows[0].ended_at.getTime()).toBeLessThan(20_000);
+    const second = rows[1].run_id as string;
+    expect(worker.output().match(new RegExp(`run ${second} parked until a run of its project ends`, 'g'))).toHaveLength(
+      1,
+    );
+    expect(worker.output()).toMatch(
+      new RegExp(`project default has 1 place\\(s\\) free under its limit: ${second} back in line`),
+    );
     for (const id of runs)
       expect(worker.output()).toMatch(
         new RegExp(`run ${id} attempt 1 trains in process \\d+(?!\\d| \\(prestarted\\))`),

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { withLogFields, type TrainyardConfig } from '@trainyard/config';
 import { isTerminal, type Placement, type RunSpec, type RunStatus, type TrainingJobData } from '@trainyard/contracts';
 import {
@@ -34,11 +34,18 @@ import { RunLogs } from './run-logs/run-logs';
 import { standInTraining, trainsWithoutProcess } from './stand-in-training';
 import type { TrainingContext } from './training-context';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
-import { CONFIG } from '@trainyard/infrastructure';
+import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
+import type { TrainingQueues } from '@trainyard/queue';
 
 const WATCH_POLL_MS = 500;
-/** A job given back because this worker lacks the memory it asks for, or its project is at its limit. */
+/** A job given back because this worker lacks the memory it asks for. */
 const WAIT_ELSEWHERE_MS = 5000;
+/**
+ * A job parked while its project trains PROJECT_MAX_RUNNING runs comes back in line when one of
+ * them ends (the worker that trained it releases a parked job); after this long in any case, should
+ * no release reach it (a worker killed as its run ended, the limit raised).
+ */
+export const PARKED_JOB_DELAY_MS = 60_000;
 
 /**
  * Runs one training job. The job carries only the run id: everything else is read from
@@ -68,6 +75,7 @@ export class TrainingProcessor {
     private readonly runLogs: RunLogs,
     private readonly devices: WorkerDevices,
     private readonly prestarted: PrestartedProcesses,
+    @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
   ) {}
 
   async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
@@ -118,10 +126,7 @@ export class TrainingProcessor {
     } catch (error) {
       // Cancelled (or failed by the reconciler) between the read above and now.
       if (error instanceof RunStateError) return { status: error.status };
-      if (error instanceof ProjectAtCapacityError) {
-        this.logger.debug(`run ${runId} waits: ${error.message}`);
-        return giveBack(job, token, WAIT_ELSEWHERE_MS);
-      }
+      if (error instanceof ProjectAtCapacityError) return this.park(job, token, run, error);
       throw error;
     }
     const fields = { runId, attempt: opened.attempt.number, jobId: String(job.id) };
@@ -152,6 +157,48 @@ export class TrainingProcessor {
       await context.retention;
       // Whatever the outcome (preempted, failed, fenced): the tail of the log is written.
       await log.close();
+      // Its project may have a place free now: a job parked at the limit goes back in line.
+      await this.releaseProjectPlaces(run.project);
+    }
+  }
+
+  /**
+   * The run's project trains as many runs as PROJECT_MAX_RUNNING allows: its job waits in BullMQ's
+   * delayed set, recorded for its project, until a run of the project ends and its worker lets it
+   * back in line (or PARKED_JOB_DELAY_MS passes), rather than coming back every few seconds to be
+   * given back again. The run stays QUEUED and its attempt count untouched.
+   */
+  private async park(
+    job: Job<TrainingJobData>,
+    token: string | undefined,
+    run: Run,
+    atLimit: ProjectAtCapacityError,
+  ): Promise<never> {
+    this.logger.log(`run ${run.id} parked until a run of its project ends: ${atLimit.message}`);
+    // Delayed first, recorded second: a release never finds it recorded but still held here.
+    await job.moveToDelayed(Date.now() + PARKED_JOB_DELAY_MS, token);
+    await this.queues.park(run.id, run.project, job.opts.priority ?? 0);
+    // A run of the project that ended after the check above, before the record, released without
+    // this job: look again now that it is recorded.
+    await this.releaseProjectPlaces(run.project);
+    throw new DelayedError();
+  }
+
+  /** Lets as many of the project's parked jobs back in line as it has places free under PROJECT_MAX_RUNNING. */
+  private async releaseProjectPlaces(project: string): Promise<void> {
+    const limit = this.config.limits.runningRunsPerProject;
+    if (limit === undefined) return;
+    try {
+      const free = limit - (await this.runs.countRunning(project));
+      if (free <= 0) return;
+      const released = await this.queues.releaseParked(project, free);
+      if (released.length > 0)
+        this.logger.log(
+          `project ${project} has ${free} place(s) free under its limit: ${released.join(', ')} back in line`,
+        );
+    } catch (err) {
+      // Parked jobs come back on their own after PARKED_JOB_DELAY_MS.
+      this.logger.warn(`could not release the parked runs of project ${project}: ${err}`);
     }
   }
 

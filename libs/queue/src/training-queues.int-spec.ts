@@ -121,6 +121,42 @@ describe('training queues (real Redis)', () => {
     });
   });
 
+  it("lets a project's parked jobs back in line, by priority then age, as many as asked, dropping stale entries", async () => {
+    const { queues, connection } = current;
+    const delayed = async (id: string, priority: number, resources?: { accelerator: 'gpu' }) => {
+      // As a worker parks a job: in its class's queue, delayed far past the test.
+      await queues
+        .of(resources ? 'gpu' : 'any')
+        .add('finetune', { runId: id }, { jobId: id, priority: bullmqPriority(priority), delay: 600_000 });
+      await queues.park(id, 'vision', bullmqPriority(priority));
+      // Parked a millisecond apart at least: ages differ.
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    };
+    const [low, high, gpuHigh, later, gone, taken] = Array.from({ length: 6 }, () => randomUUID());
+    await delayed(low, -10);
+    await delayed(high, 10);
+    await delayed(gpuHigh, 10, { accelerator: 'gpu' });
+    await delayed(gone, 50);
+    await delayed(taken, 50);
+    await delayed(later, -10);
+    await queues.park(randomUUID(), 'other', 1);
+    // Cancelled meanwhile; and back in line already (its delay ran out, say).
+    await queues.of('any').remove(gone);
+    await (await queues.getJob(taken))!.promote();
+
+    const stateOf = async (id: string) => (await queues.getJob(id))!.getState();
+    expect(await queues.releaseParked('vision', 2)).toEqual([high, gpuHigh]);
+    expect([await stateOf(high), await stateOf(gpuHigh), await stateOf(low)]).toEqual([
+      'prioritized',
+      'prioritized',
+      'delayed',
+    ]);
+    expect(await queues.releaseParked('vision', 5)).toEqual([low, later]);
+    expect(await queues.releaseParked('vision', 5)).toEqual([]);
+    expect(await connection.zcard(`trainyard:${queues.name}:parked:other`)).toBe(1);
+    await connection.del(`trainyard:${queues.name}:parked:other`);
+  });
+
   it('does not create a second job when the same run is enqueued twice', async () => {
     const runId = randomUUID();
     await enqueueRun(current.queues, { id: runId, kind: 'PRETRAIN', spec: {} }, 3);

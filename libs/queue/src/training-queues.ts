@@ -82,6 +82,45 @@ export class TrainingQueues {
     return { ...position, ahead: index === null ? null : waiting - 1 - index };
   }
 
+  /**
+   * Records that the run's job waits, delayed, for a place under its project's PROJECT_MAX_RUNNING
+   * (the worker that found the project at its limit moves it to BullMQ's delayed set): a sorted set
+   * per project, BullMQ's priority first (lower first), then the time it was parked.
+   */
+  async park(runId: string, project: string, bullmqJobPriority: number): Promise<void> {
+    // BullMQ priorities here are 1–201 (bullmqPriority): times 2^44, plus milliseconds since 1970
+    // (below 2^42 until the year 2109), exact in a double.
+    const score = bullmqJobPriority * 2 ** 44 + Date.now();
+    await this.connection.zadd(this.parkedKey(project), score, runId);
+  }
+
+  /**
+   * Moves up to `count` of the project's parked jobs, first by priority then by age, from the
+   * delayed set back in line (BullMQ's promote), and returns their run ids. An entry whose job is no
+   * longer delayed (its delay ran out and a worker took it, or it was cancelled) is dropped.
+   */
+  async releaseParked(project: string, count: number): Promise<string[]> {
+    const released: string[] = [];
+    while (released.length < count) {
+      const [runId] = await this.connection.zpopmin(this.parkedKey(project), 1);
+      if (runId === undefined) break;
+      const job = await this.getJob(runId);
+      if (job && (await job.isDelayed())) {
+        // Promoting a job that left the delayed set meanwhile fails: it is in line or taken already.
+        const promoted = await job.promote().then(
+          () => true,
+          () => false,
+        );
+        if (promoted) released.push(runId);
+      }
+    }
+    return released;
+  }
+
+  private parkedKey(project: string): string {
+    return `trainyard:${this.name}:parked:${project}`;
+  }
+
   /** Removes the run's job from every class's queue (a locked, active job is left: BullMQ refuses). */
   async remove(runId: string): Promise<void> {
     // All at once: while Redis stalls, a cancel waits one command timeout, not one per class.
