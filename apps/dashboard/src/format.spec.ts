@@ -125,6 +125,7 @@ describe('dashboard formatting', () => {
       jobState: 'prioritized',
       ahead: 3,
       servingWorkers: 2,
+      parked: false,
       projectLimit: null,
     };
     expect(queueFacts(q)).toBe('3 jobs ahead in class gpu · 2 live workers serve it');

@@ -35,17 +35,11 @@ import { standInTraining, trainsWithoutProcess } from './stand-in-training';
 import type { TrainingContext } from './training-context';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
-import type { TrainingQueues } from '@trainyard/queue';
+import { PARKED_JOB_DELAY_MS, type TrainingQueues } from '@trainyard/queue';
 
 const WATCH_POLL_MS = 500;
 /** A job given back because this worker lacks the memory it asks for. */
 const WAIT_ELSEWHERE_MS = 5000;
-/**
- * A job parked while its project trains PROJECT_MAX_RUNNING runs comes back in line when one of
- * them ends (the worker that trained it releases a parked job); after this long in any case, should
- * no release reach it (a worker killed as its run ended, the limit raised).
- */
-export const PARKED_JOB_DELAY_MS = 60_000;
 
 /**
  * Runs one training job. The job carries only the run id: everything else is read from

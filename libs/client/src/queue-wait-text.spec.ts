@@ -6,6 +6,7 @@ describe('queueWaitParts', () => {
     jobState: 'prioritized',
     ahead: 3,
     servingWorkers: 2,
+    parked: false,
     projectLimit: null,
   };
 
@@ -40,5 +41,17 @@ describe('queueWaitParts', () => {
     expect(queueWaitParts({ ...q, projectLimit: { project: 'vision', running: 1, limit: 2 } })).toEqual(
       queueWaitParts(q),
     );
+  });
+
+  it('says a parked job waits for a run of its project to end, once', () => {
+    const parked = { ...q, jobState: 'delayed', ahead: null, parked: true };
+    expect(queueWaitParts(parked)).toEqual([
+      'parked in class gpu until a run of its project ends (its project was at PROJECT_MAX_RUNNING)',
+      '2 live workers serve it',
+    ]);
+    expect(queueWaitParts({ ...parked, projectLimit: { project: 'vision', running: 2, limit: 2 } }).slice(1)).toEqual([
+      'parked in class gpu',
+      '2 live workers serve it',
+    ]);
   });
 });

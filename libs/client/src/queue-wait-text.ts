@@ -7,25 +7,29 @@ import type { RunQueueView } from '@trainyard/contracts';
  * no zod); each joins the parts its own way.
  */
 export function queueWaitParts(
-  q: Pick<RunQueueView, 'resourceClass' | 'jobState' | 'ahead' | 'servingWorkers' | 'projectLimit'>,
+  q: Pick<RunQueueView, 'resourceClass' | 'jobState' | 'ahead' | 'parked' | 'servingWorkers' | 'projectLimit'>,
 ): string[] {
   const parts: string[] = [];
   const limit = q.projectLimit;
-  if (limit && limit.running >= limit.limit)
+  const atLimit = limit !== null && limit.running >= limit.limit;
+  if (atLimit)
     parts.push(
       `its project ${limit.project} already trains ${limit.running} of the ${limit.limit} runs it may at once (PROJECT_MAX_RUNNING): it starts when one of them ends`,
     );
-  const place =
-    q.ahead !== null
-      ? q.ahead === 0
-        ? 'next in line'
-        : `${q.ahead} job${q.ahead === 1 ? '' : 's'} ahead`
-      : q.jobState === 'delayed'
-        ? 'given back for a moment (delayed)'
-        : q.jobState === null
-          ? 'not in the queue (held by its pipeline, or re-added by the reconciler soon)'
-          : `its job is ${q.jobState}`;
-  parts.push(`${place} in class ${q.resourceClass}`);
+  const inClass = `in class ${q.resourceClass}`;
+  parts.push(
+    q.parked
+      ? atLimit
+        ? `parked ${inClass}`
+        : `parked ${inClass} until a run of its project ends (its project was at PROJECT_MAX_RUNNING)`
+      : q.ahead !== null
+        ? `${q.ahead === 0 ? 'next in line' : `${q.ahead} job${q.ahead === 1 ? '' : 's'} ahead`} ${inClass}`
+        : q.jobState === 'delayed'
+          ? `given back for a moment (delayed) ${inClass}`
+          : q.jobState === null
+            ? `not in the queue (held by its pipeline, or re-added by the reconciler soon) ${inClass}`
+            : `its job is ${q.jobState} ${inClass}`,
+  );
   parts.push(
     q.servingWorkers === 0
       ? 'no live worker serves it yet'

@@ -7,6 +7,7 @@ import { DEFAULT_JOB_OPTIONS } from './training-queue';
 import {
   bullmqPriority,
   ENQUEUE_CHUNK_SIZE,
+  PARKED_JOB_DELAY_MS,
   enqueueRun,
   enqueueRuns,
   queueNameFor,
@@ -68,7 +69,7 @@ describe('training queues (real Redis)', () => {
       await Promise.all(
         runs.map(async (run) => [
           run.id,
-          (await current.queues.positionOf({ id: run.id, spec: { priority: run.priority } })).ahead,
+          (await current.queues.positionOf({ id: run.id, spec: { priority: run.priority }, project: 'default' })).ahead,
         ]),
       ),
     );
@@ -95,29 +96,42 @@ describe('training queues (real Redis)', () => {
     expect([bullmqPriority(100), bullmqPriority(0), bullmqPriority(-100)]).toEqual([1, 101, 201]);
   });
 
-  it('says where a run stands: in line with the jobs ahead of it, or not in line (delayed, none, in another class)', async () => {
+  it('says where a run stands: in line with the jobs ahead of it, or not in line (delayed, parked, none, in another class)', async () => {
     const [queued, delayed] = [randomUUID(), randomUUID()];
     await enqueueRun(current.queues, { id: queued, kind: 'PRETRAIN', spec: {} }, 1);
     // As a job given back waits: delayed, not in line yet.
     await current.queue.add('pretrain', { runId: delayed }, { jobId: delayed, priority: 101, delay: 60_000 });
-    expect(await current.queues.positionOf({ id: queued, spec: {} })).toEqual({
+    expect(await current.queues.positionOf({ id: queued, spec: {}, project: 'default' })).toEqual({
       queue: current.queue.name,
       jobState: 'prioritized',
       ahead: 0,
+      parked: false,
     });
-    expect(await current.queues.positionOf({ id: delayed, spec: {} })).toMatchObject({
+    expect(await current.queues.positionOf({ id: delayed, spec: {}, project: 'default' })).toMatchObject({
       jobState: 'delayed',
       ahead: null,
+      parked: false,
     });
-    expect(await current.queues.positionOf({ id: randomUUID(), spec: {} })).toMatchObject({
+    // Recorded as parked for its project (and only for its own).
+    await current.queues.park(delayed, 'default', 101);
+    expect(await current.queues.positionOf({ id: delayed, spec: {}, project: 'default' })).toMatchObject({
+      jobState: 'delayed',
+      parked: true,
+    });
+    expect((await current.queues.positionOf({ id: delayed, spec: {}, project: 'vision' })).parked).toBe(false);
+    await current.connection.del(`trainyard:${current.queues.name}:parked:default`);
+    expect(await current.queues.positionOf({ id: randomUUID(), spec: {}, project: 'default' })).toMatchObject({
       jobState: null,
       ahead: null,
     });
     // A run is looked for in its own class's queue.
-    expect(await current.queues.positionOf({ id: queued, spec: { resources: { accelerator: 'gpu' } } })).toEqual({
+    expect(
+      await current.queues.positionOf({ id: queued, spec: { resources: { accelerator: 'gpu' } }, project: 'default' }),
+    ).toEqual({
       queue: `${current.queues.name}-gpu`,
       jobState: null,
       ahead: null,
+      parked: false,
     });
   });
 
@@ -154,6 +168,8 @@ describe('training queues (real Redis)', () => {
     expect(await queues.releaseParked('vision', 5)).toEqual([low, later]);
     expect(await queues.releaseParked('vision', 5)).toEqual([]);
     expect(await connection.zcard(`trainyard:${queues.name}:parked:other`)).toBe(1);
+    // Each record expires after its last park, well after a parked job's own delay.
+    expect(await connection.pttl(`trainyard:${queues.name}:parked:other`)).toBeGreaterThan(PARKED_JOB_DELAY_MS);
     await connection.del(`trainyard:${queues.name}:parked:other`);
   });
 

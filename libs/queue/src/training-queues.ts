@@ -20,6 +20,19 @@ export function queueNameFor(base: string, resourceClass: ResourceClass): string
 }
 
 /**
+ * How long a worker parks a job whose project trains PROJECT_MAX_RUNNING runs (BullMQ's delayed
+ * set): it comes back in line when a run of the project ends (`releaseParked`), after this long in
+ * any case, should no release reach it (a worker killed as its run ended, the limit raised).
+ */
+export const PARKED_JOB_DELAY_MS = 60_000;
+/**
+ * A project's record of parked jobs expires this long after its last park: entries left by jobs
+ * that were cancelled, or came back on their own and trained, do not outlive it. A job still
+ * parked is never lost by it: its delay runs out first, and a worker parks it again or trains it.
+ */
+const PARKED_RECORD_TTL_MS = 10 * PARKED_JOB_DELAY_MS;
+
+/**
  * BullMQ's priority for a run's: BullMQ runs lower numbers first and jobs without a priority
  * before every prioritized one, so every job gets one, 1 (priority 100) to 201 (priority -100).
  */
@@ -65,11 +78,19 @@ export class TrainingQueues {
    * jobs BullMQ will hand out before it (0: it is next). Jobs without a priority go before every
    * prioritized one, the prioritized ones by priority; a delayed job (given back, retrying) is not
    * in line yet, and a run with no job (ended, held by its pipeline, or lost with Redis) has none.
+   * A delayed job recorded for its project (`park`) is `parked`.
    */
-  async positionOf(run: { id: string; spec: Placement }): Promise<QueuePosition> {
+  async positionOf(run: { id: string; spec: Placement; project: string }): Promise<QueuePosition> {
     const queue = this.of(resourceClassOf(run.spec));
     const state = await queue.getJobState(run.id);
-    const position: QueuePosition = { queue: queue.name, jobState: state === 'unknown' ? null : state, ahead: null };
+    const position: QueuePosition = {
+      queue: queue.name,
+      jobState: state === 'unknown' ? null : state,
+      ahead: null,
+      parked: false,
+    };
+    if (state === 'delayed')
+      return { ...position, parked: (await this.connection.zscore(this.parkedKey(run.project), run.id)) !== null };
     if (state !== 'waiting' && state !== 'prioritized') return position;
     const client = this.connection;
     const waiting = await client.llen(queue.keys['wait']!);
@@ -91,7 +112,8 @@ export class TrainingQueues {
     // BullMQ priorities here are 1–201 (bullmqPriority): times 2^44, plus milliseconds since 1970
     // (below 2^42 until the year 2109), exact in a double.
     const score = bullmqJobPriority * 2 ** 44 + Date.now();
-    await this.connection.zadd(this.parkedKey(project), score, runId);
+    const key = this.parkedKey(project);
+    await this.connection.multi().zadd(key, score, runId).pexpire(key, PARKED_RECORD_TTL_MS).exec();
   }
 
   /**
@@ -139,6 +161,8 @@ export interface QueuePosition {
   jobState: string | null;
   /** Jobs BullMQ hands out before it, when it is in line (waiting or prioritized); null otherwise. */
   ahead: number | null;
+  /** Delayed and recorded for its project: it waits for a place under PROJECT_MAX_RUNNING. */
+  parked: boolean;
 }
 
 /** A run as enqueueing needs it: its kind, and the spec's resources and priority. */

@@ -5,9 +5,9 @@ import type { Redis } from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
 import { SWEEP_RUN_PRIORITY, type RunSpecInput } from '@trainyard/contracts';
 import { CheckpointsRepository, MetricsRepository, RunsRepository } from '@trainyard/db';
-import { bullmqPriority } from '@trainyard/queue';
+import { bullmqPriority, type TrainingQueues } from '@trainyard/queue';
 import { startTestApi, type TestApi } from '../testing/test-api';
-import { REDIS } from '@trainyard/infrastructure';
+import { REDIS, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 /**
  * The API over real HTTP against the real PostgreSQL (a fresh database), the real Redis (a queue
@@ -219,6 +219,18 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     });
     await runs.finish(training, 'CANCELLED');
     await queue.remove(training);
+    // Parked by a worker that found its project at the limit: delayed, and recorded for its project.
+    const parked = (await http('POST', '/v1/runs', pretrain('parked'))).body.id;
+    await queue.remove(parked);
+    await queue.add('pretrain', { runId: parked }, { jobId: parked, priority: bullmqPriority(0), delay: 600_000 });
+    await app.get<TrainingQueues>(TRAINING_QUEUES).park(parked, 'default', bullmqPriority(0));
+    expect((await http('GET', `/v1/runs/${parked}/queue`)).body).toMatchObject({
+      jobState: 'delayed',
+      ahead: null,
+      parked: true,
+    });
+    expect(first!.body.parked).toBe(false);
+    await http('POST', `/v1/runs/${parked}/cancel`);
     expect((await http('GET', `/v1/runs/${gpu}/queue`)).body).toMatchObject({
       resourceClass: 'gpu',
       queue: `${api.queueName}-gpu`,

@@ -211,7 +211,7 @@ export class RunsService {
     const limit = this.config.limits.runningRunsPerProject;
     const [position, { serving }, running] = await Promise.all([
       fromRedis(
-        this.queues.positionOf({ id, spec }),
+        this.queues.positionOf({ id, spec, project: run.project }),
         this.config.redis.connectTimeoutMs,
         `Run ${id}'s place in its queue is unknown`,
       ),

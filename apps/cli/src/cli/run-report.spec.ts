@@ -208,6 +208,7 @@ describe('trainyard show: the run report', () => {
       jobState: 'prioritized',
       ahead: 3,
       servingWorkers: 2,
+      parked: false,
       projectLimit: null,
     };
     expect(queueText(queue)).toBe('3 jobs ahead in class gpu; 2 live workers serve it');

@@ -130,6 +130,8 @@ export const RunQueueViewSchema = z.strictObject({
   jobState: z.string().nullable(),
   /** Jobs handed out before it (0: it is next), while it is in line; null otherwise. */
   ahead: z.int().min(0).nullable(),
+  /** Its job is delayed, parked by a worker that found its project at PROJECT_MAX_RUNNING: it goes back in line when a run of the project ends. */
+  parked: z.boolean(),
   /** Live workers that consume its class and have the memory it asks for. */
   servingWorkers: z.int().min(0),
   /**
