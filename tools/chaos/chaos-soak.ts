@@ -15,7 +15,14 @@ export interface ChaosReport {
   wallS: number;
   /** Jobs BullMQ found stalled (their lock lapsed: a killed worker, the Redis freeze) and handed out again. */
   stalledJobs: number;
+  /** Jobs parked at their project's PROJECT_MAX_RUNNING, and parked jobs let back in line when a run ended. */
+  parked: number;
+  released: number;
 }
+
+/** PROJECT_MAX_RUNNING of the soak's fleet, and the second project half the runs belong to. */
+const PROJECT_LIMIT = 1;
+const SECOND_PROJECT = 'chaos-b';
 
 const TERMINAL: readonly string[] = TERMINAL_RUN_STATUSES;
 const encoder = { inputShape: [16, 16, 1] as [number, number, number], filters: [8], latentDim: 16 };
@@ -80,14 +87,26 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     WORKER_SHUTDOWN_TIMEOUT_MS: '10000',
     WORKER_RECONCILE_INTERVAL_MS: '1000',
     WORKER_RESOURCE_CLASSES: RESOURCE_CLASSES.join(','),
+    // Half the runs in each of two projects, one run of each training at a time: jobs of a project
+    // at its limit are parked and let back in line through every fault.
+    PROJECT_MAX_RUNNING: String(PROJECT_LIMIT),
   });
+  // Every worker that ran, the killed ones too, for what their output says.
+  const retired: AppProcess[] = [];
   try {
     for (let k = 0; k < options.workers; k++) await cluster.startWorker();
-    const submitted: { id: string; epochs: number; kind: string }[] = [];
+    const secondProject = await projectKey(cluster, SECOND_PROJECT);
+    const submitted: { id: string; epochs: number; kind: string; auth: Record<string, string> }[] = [];
+    const submitAs = async (auth: Record<string, string>, spec: RunSpecInput) => {
+      const response = await cluster.post(spec, auth);
+      if (response.status !== 201) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
+      return ((await response.json()) as { id: string }).id;
+    };
     const pretrains = Math.ceil(options.runs / 2);
     for (let i = 0; i < pretrains; i++) {
       const epochs = 10 + Math.floor(random() * 6);
-      submitted.push({ id: await cluster.submit(pretrain(i, epochs)), epochs, kind: 'pretrain' });
+      const auth = i % 2 === 0 ? {} : secondProject;
+      submitted.push({ id: await submitAs(auth, pretrain(i, epochs)), epochs, kind: 'pretrain', auth });
     }
     log(`chaos: ${pretrains} pretrains submitted to ${options.workers} workers (seed ${options.seed})`);
 
@@ -108,10 +127,13 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       while (submitted.length < options.runs && bases.length > submitted.length - pretrains) {
         const i = submitted.length;
         const epochs = 10 + Math.floor(random() * 6);
+        // In its base's project: a project's key sees only its own runs.
+        const base = bases[i - pretrains]!;
         submitted.push({
-          id: await cluster.submit(finetune(i, epochs, bases[i - pretrains]!.id)),
+          id: await submitAs(base.auth, finetune(i, epochs, base.id)),
           epochs,
           kind: 'finetune',
+          auth: base.auth,
         });
       }
       const pending = submitted.filter((r) => !TERMINAL.includes(now.get(r.id) ?? ''));
@@ -151,7 +173,10 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
               )
             : undefined;
         if (child) killTrainingProcess(child, faults, log);
-        else if (injected > 0) await injectWorkerFault(cluster, random, faults, log);
+        else if (injected > 0) {
+          const stopped = await injectWorkerFault(cluster, random, faults, log);
+          if (stopped) retired.push(stopped);
+        }
         if (child || injected > 0) injected++;
         nextFault = Date.now() + options.faultEveryMs * (0.5 + random());
       }
@@ -165,9 +190,9 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       verdict,
       failed: failures(verdict),
       wallS: (Date.now() - started) / 1000,
-      stalledJobs: cluster.workers
-        .map((w) => w.output().match(/job \S+ stalled and goes back to the queue/g)?.length ?? 0)
-        .reduce((a, b) => a + b, 0),
+      stalledJobs: countLines([...cluster.workers, ...retired], /job \S+ stalled and goes back to the queue/g),
+      parked: countLines([...cluster.workers, ...retired], /run \S+ parked until a run of its project ends/g),
+      released: countLines([...cluster.workers, ...retired], /place\(s\) free under its limit: [^\n]*back in line/g),
     };
   } finally {
     if (options.redisRestart) await startRedis();
@@ -175,16 +200,32 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
   }
 }
 
-/** kill -9 or SIGTERM one live worker, then start a new one in its place. */
+/** How many lines of the workers' output match `pattern` (global). */
+function countLines(workers: AppProcess[], pattern: RegExp): number {
+  return workers.map((w) => w.output().match(pattern)?.length ?? 0).reduce((a, b) => a + b, 0);
+}
+
+/** An API key of `project` (read and submit), as the header that sends it. */
+async function projectKey(cluster: Cluster, project: string): Promise<Record<string, string>> {
+  const response = await cluster.fetch(`${cluster.baseUrl}/v1/keys`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `chaos ${project}`, scopes: ['read', 'submit'], project }),
+  });
+  if (response.status !== 201) throw new Error(`POST /v1/keys answered ${response.status}: ${await response.text()}`);
+  return { authorization: `Bearer ${((await response.json()) as { token: string }).token}` };
+}
+
+/** kill -9 or SIGTERM one live worker, then start a new one in its place; returns the one stopped. */
 async function injectWorkerFault(
   cluster: Cluster,
   random: () => number,
   faults: ChaosReport['faults'],
   log: (line: string) => void,
-): Promise<void> {
+): Promise<AppProcess | undefined> {
   const live = cluster.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
   const victim: AppProcess | undefined = live[Math.floor(random() * live.length)];
-  if (!victim) return;
+  if (!victim) return undefined;
   const signal = random() < 0.5 ? 'SIGKILL' : 'SIGTERM';
   const startedAt = Date.now();
   await victim.stop(signal);
@@ -195,6 +236,7 @@ async function injectWorkerFault(
   // Keep the output of the dead out of the fleet list: the cluster stops only live ones at the end.
   cluster.workers.splice(cluster.workers.indexOf(victim), 1);
   await cluster.startWorker();
+  return victim;
 }
 
 /**

@@ -16,6 +16,7 @@ export function tally(report: ChaosReport): string {
     })`,
     `faults injected: ${faults['kill -9']} worker kill -9, ${faults.SIGTERM} worker SIGTERM, ${faults['child kill -9']} training process kill -9, ${faults['redis restart']} Redis restart, ${faults['redis freeze']} Redis freeze`,
     `resumes (runs with attempts > 1): ${v.resumed}; jobs found stalled and handed out again: ${report.stalledJobs}`,
+    `jobs parked at PROJECT_MAX_RUNNING=1 (two projects): ${report.parked}; parked jobs let back in line as a run ended: ${report.released}`,
     `runs lost: ${v.lost.length}`,
     `duplicated (run, metric, step): ${v.duplicatedSteps}; summary mismatches: ${v.summaryMismatches.length}; unverified final checkpoints: ${v.unverifiedFinals.length}`,
     `wall time: ${report.wallS.toFixed(0)} s (${report.options.workers} workers, seed ${report.options.seed})`,
