@@ -116,21 +116,13 @@ describe('dashboard formatting', () => {
     expect(statuses.filter(runWaiting)).toEqual(WAITING_RUN_STATUSES);
   });
 
-  it('says where a waiting run stands, in the words the CLI uses', () => {
-    const q = {
-      runId: 'r',
-      status: 'QUEUED' as const,
-      resourceClass: 'gpu' as const,
-      queue: 'q-gpu',
-      jobState: 'prioritized',
-      ahead: 3,
-      servingWorkers: 2,
-      parked: false,
-      projectLimit: null,
-    };
-    expect(queueFacts(q)).toBe('3 jobs ahead in class gpu · 2 live workers serve it');
-    expect(queueFacts({ ...q, projectLimit: { project: 'vision', running: 2, limit: 2 } })).toMatch(
-      /^its project vision already trains 2 of the 2 runs .* · 3 jobs ahead in class gpu · 2 live workers serve it$/,
+  it('says where a waiting run stands, in the words the CLI uses, joined by dots', () => {
+    const parked = { resourceClass: 'any' as const, jobState: 'delayed', ahead: null, parked: true, servingWorkers: 1 };
+    expect(queueFacts({ ...parked, projectLimit: { project: 'vision', running: 1, limit: 1 } })).toMatch(
+      /^its project vision already trains 1 of the 1 runs .* · parked in class any · 1 live worker serves it$/,
+    );
+    expect(queueFacts({ ...parked, parked: false, jobState: 'prioritized', ahead: 0, projectLimit: null })).toBe(
+      'next in line in class any · 1 live worker serves it',
     );
   });
 

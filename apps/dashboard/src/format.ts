@@ -1,6 +1,6 @@
 /** Display helpers shared by the pages; pure, so they are unit-tested. */
 import { queueWaitParts } from '@trainyard/client/browser';
-import type { RunProgress, RunQueueView } from '@trainyard/contracts';
+import type { RunProgress } from '@trainyard/contracts';
 import type { ChartPoint } from './chart';
 
 export function formatDuration(ms: number | null | undefined): string {
@@ -128,7 +128,7 @@ export function runWaiting(status: string): boolean {
 }
 
 /** Where a waiting run stands, in a few words: "3 jobs ahead in class gpu · 2 live workers serve it". */
-export function queueFacts(q: RunQueueView): string {
+export function queueFacts(q: Parameters<typeof queueWaitParts>[0]): string {
   return queueWaitParts(q).join(' · ');
 }
 
