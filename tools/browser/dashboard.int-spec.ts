@@ -152,11 +152,16 @@ describe('web dashboard in Chromium against live runs', () => {
     await shot('runs-dark');
     expect(live.cspViolations).toEqual([]);
 
-    // Signing out forgets the cookie: the next page load asks for a key again.
+    // Signing out forgets the cookie: the page asks for a key again, and keeps asking, with what is
+    // typed in the form kept, whatever page is asked for meanwhile (it is drawn once signed in).
     await page.click('#sign-out');
     await page.locator('form.sign-in').waitFor();
+    await page.fill('#api-key', 'half-typed');
     await page.goto(`${baseUrl}/#/fleet`);
-    await page.locator('form.sign-in').waitFor();
+    // Long enough for the fleet page's requests to come back 401, had it asked (it used to, and the
+    // form was drawn again, empty).
+    await page.waitForTimeout(1500);
+    expect(await page.inputValue('#api-key')).toBe('half-typed');
   }, 60_000);
 
   it('tags and annotates a run, filters by its tag, archives it out of the list, and deletes it after a dry run', async () => {

@@ -14,7 +14,14 @@ import { sweepPage, sweepsPage } from './sweeps-page';
 const root = document.getElementById('app')!;
 let leave: () => void = () => undefined;
 
+/**
+ * The sign-in form is up. A page asked for meanwhile is drawn once a key is given, and a 401 from
+ * a request still in flight leaves the form as it is: redrawing it would wipe what is being typed.
+ */
+let signingIn = false;
+
 function route(): void {
+  if (signingIn) return;
   leave();
   const [path = '/', query = ''] = location.hash.replace(/^#/, '').split('?');
   const params = new URLSearchParams(query);
@@ -68,10 +75,13 @@ function showWho(me: SessionView | null): void {
 }
 
 function askForKey(): void {
+  if (signingIn) return;
+  signingIn = true;
   leave();
   leave = () => undefined;
   showWho(null);
   signInPage(root, (me) => {
+    signingIn = false;
     showWho(me);
     route();
   });
