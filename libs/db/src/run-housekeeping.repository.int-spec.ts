@@ -4,8 +4,8 @@ import type { Database } from './open-database';
 import { RunHousekeepingRepository } from './run-housekeeping.repository';
 
 // Deleting a run with many metric points: its points go a batch a statement inside the one
-// transaction, and that transaction may outlast Prisma's default 5 s (4 M points took 26 s here,
-// and the delete failed as a whole). A statement trigger that sleeps 2 s on every DELETE of
+// transaction, and that transaction may outlast Prisma's default 5 s (a run of 4 M points once
+// failed as a whole that way). A statement trigger that sleeps 2 s on every DELETE of
 // metric points stands in for a large run: three batches take over 6 s.
 let db: Database;
 useMigratedDatabase((opened) => {
@@ -30,6 +30,13 @@ const pointsOf = async (id: string) =>
     >`SELECT count(*)::int AS n FROM "metric_points" WHERE "run_id" = ${id}::uuid`
   )[0]!.n;
 
+const rollupCounts = async (id: string) =>
+  (
+    await db.prisma.$queryRaw<
+      { count: number }[]
+    >`SELECT "count" FROM "metric_rollups" WHERE "run_id" = ${id}::uuid ORDER BY "block"`
+  ).map((r) => r.count);
+
 test('deletes every point in batches, in one transaction that may outlast 5 s', async () => {
   const id = await finishedRunWithPoints(250);
   const other = await finishedRunWithPoints(3);
@@ -39,19 +46,38 @@ test('deletes every point in batches, in one transaction that may outlast 5 s', 
   await db.prisma.$executeRawUnsafe(`
     CREATE TRIGGER slow_metric_delete BEFORE DELETE ON "metric_points"
     FOR EACH STATEMENT EXECUTE FUNCTION slow_metric_delete()`);
+  // Counts the rollup rows the rollup trigger writes back: a batch that leaves points in a block
+  // would have the block rewritten, work the run's deletion throws away.
+  await db.prisma.$executeRawUnsafe(`CREATE TABLE rollups_rewritten (n int)`);
+  await db.prisma.$executeRawUnsafe(`
+    CREATE FUNCTION count_rollup_rewrite() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN INSERT INTO rollups_rewritten VALUES (1); RETURN NULL; END $$`);
+  await db.prisma.$executeRawUnsafe(`
+    CREATE TRIGGER count_rollup_rewrite AFTER INSERT ON "metric_rollups"
+    FOR EACH ROW EXECUTE FUNCTION count_rollup_rewrite()`);
   try {
     const started = Date.now();
     const outcome = await new RunHousekeepingRepository(db.prisma, 100).delete(id);
     expect(outcome).toMatchObject({ outcome: 'deleted', metricPoints: 250 });
     // Batches of 100, 100, 50 (then the trigger's statement with the run): 4 sleeps of 2 s.
     expect(Date.now() - started).toBeGreaterThan(6000);
+    expect(await db.prisma.$queryRawUnsafe(`SELECT count(*)::int AS n FROM rollups_rewritten`)).toEqual([{ n: 0 }]);
   } finally {
     await db.prisma.$executeRawUnsafe(`DROP TRIGGER slow_metric_delete ON "metric_points"`);
     await db.prisma.$executeRawUnsafe(`DROP FUNCTION slow_metric_delete()`);
+    await db.prisma.$executeRawUnsafe(`DROP TRIGGER count_rollup_rewrite ON "metric_rollups"`);
+    await db.prisma.$executeRawUnsafe(`DROP FUNCTION count_rollup_rewrite()`);
+    await db.prisma.$executeRawUnsafe(`DROP TABLE rollups_rewritten`);
   }
   expect(await pointsOf(id)).toBe(0);
   expect(await db.prisma.run.findUnique({ where: { id } })).toBeNull();
   expect(await pointsOf(other)).toBe(3);
+  // Its rollups went with it (the trigger stood aside for the deletion's transaction only): the
+  // other run's are whole, and a later DELETE of one of its points still refreshes them.
+  expect(await rollupCounts(id)).toEqual([]);
+  expect(await rollupCounts(other)).toEqual([3]);
+  await db.prisma.$executeRaw`DELETE FROM "metric_points" WHERE "run_id" = ${other}::uuid AND "step" = 1`;
+  expect(await rollupCounts(other)).toEqual([2]);
 }, 30_000);
 
 test('a blocked run keeps every point', async () => {
