@@ -21,6 +21,7 @@ import {
 import { createFreshDatabase } from '@trainyard/db/testing';
 import { deriveRollupsAndSummaries, timedStep } from './queries-dataset';
 import { percentile } from './percentiles';
+import { positiveIntegerFlags } from './positive-flags';
 
 const METRIC_NAMES = [
   'loss',
@@ -44,13 +45,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '5' },
     },
   });
-  const [points, metrics, superseded, rounds] = [values.points, values.metrics, values.superseded, values.rounds].map(
-    (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`flags take positive integers (got ${v})`);
-      return n;
-    },
-  ) as [number, number, number, number];
+  const { points, metrics, superseded, rounds } = positiveIntegerFlags(values);
   if (metrics > METRIC_NAMES.length) throw new Error(`--metrics is at most ${METRIC_NAMES.length}`);
   const steps = Math.floor(points / metrics);
   if (superseded >= steps) throw new Error(`--superseded must be below the steps per metric (${steps})`);

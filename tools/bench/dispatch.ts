@@ -19,6 +19,7 @@ import { measureRawBullmq } from './dispatch-raw-bullmq';
 import { runOneStepRuns, type RunTimeline } from './dispatch-orchestration';
 import { measureThroughput } from './dispatch-throughput';
 import { percentile } from './percentiles';
+import { positiveIntegerFlags } from './positive-flags';
 
 const PER_JOB_OVERHEAD_TARGET_MS = 1000;
 const THROUGHPUT_RATIO_TARGET = 0.5;
@@ -55,12 +56,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '2' },
     },
   });
-  const [runs, jobs, concurrency] = [values.runs, values.jobs, values.concurrency].map((v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`--runs, --jobs and --concurrency take positive integers (got ${v})`);
-    return n;
-  }) as [number, number, number];
+  const { runs, jobs, concurrency } = positiveIntegerFlags(values);
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const load = () =>
     `load average ${loadavg()
