@@ -97,16 +97,11 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     for (let k = 0; k < options.workers; k++) await cluster.startWorker();
     const secondProject = await projectKey(cluster, SECOND_PROJECT);
     const submitted: { id: string; epochs: number; kind: string; auth: Record<string, string> }[] = [];
-    const submitAs = async (auth: Record<string, string>, spec: RunSpecInput) => {
-      const response = await cluster.post(spec, auth);
-      if (response.status !== 201) throw new Error(`submit answered ${response.status}: ${await response.text()}`);
-      return ((await response.json()) as { id: string }).id;
-    };
     const pretrains = Math.ceil(options.runs / 2);
     for (let i = 0; i < pretrains; i++) {
       const epochs = 10 + Math.floor(random() * 6);
       const auth = i % 2 === 0 ? {} : secondProject;
-      submitted.push({ id: await submitAs(auth, pretrain(i, epochs)), epochs, kind: 'pretrain', auth });
+      submitted.push({ id: await cluster.submit(pretrain(i, epochs), auth), epochs, kind: 'pretrain', auth });
     }
     log(`chaos: ${pretrains} pretrains submitted to ${options.workers} workers (seed ${options.seed})`);
 
@@ -130,7 +125,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         // In its base's project: a project's key sees only its own runs.
         const base = bases[i - pretrains]!;
         submitted.push({
-          id: await submitAs(base.auth, finetune(i, epochs, base.id)),
+          id: await cluster.submit(finetune(i, epochs, base.id), base.auth),
           epochs,
           kind: 'finetune',
           auth: base.auth,
