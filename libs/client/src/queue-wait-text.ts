@@ -9,31 +9,31 @@ import type { RunQueueView } from '@trainyard/contracts';
 export function queueWaitParts(
   q: Pick<RunQueueView, 'resourceClass' | 'jobState' | 'ahead' | 'parked' | 'servingWorkers' | 'projectLimit'>,
 ): string[] {
-  const parts: string[] = [];
   const limit = q.projectLimit;
   const atLimit = limit !== null && limit.running >= limit.limit;
-  if (atLimit)
-    parts.push(
-      `its project ${limit.project} already trains ${limit.running} of the ${limit.limit} runs it may at once (PROJECT_MAX_RUNNING): it starts when one of them ends`,
-    );
-  const inClass = `in class ${q.resourceClass}`;
-  parts.push(
-    q.parked
-      ? atLimit
-        ? `parked ${inClass}`
-        : `parked ${inClass} until a run of its project ends (its project was at PROJECT_MAX_RUNNING)`
-      : q.ahead !== null
-        ? `${q.ahead === 0 ? 'next in line' : `${q.ahead} job${q.ahead === 1 ? '' : 's'} ahead`} ${inClass}`
-        : q.jobState === 'delayed'
-          ? `given back for a moment (delayed) ${inClass}`
-          : q.jobState === null
-            ? `not in the queue (held by its pipeline, or re-added by the reconciler soon) ${inClass}`
-            : `its job is ${q.jobState} ${inClass}`,
-  );
-  parts.push(
+  const workers =
     q.servingWorkers === 0
       ? 'no live worker serves it yet'
-      : `${q.servingWorkers} live worker${q.servingWorkers === 1 ? ' serves' : 's serve'} it`,
-  );
-  return parts;
+      : `${q.servingWorkers} live worker${q.servingWorkers === 1 ? ' serves' : 's serve'} it`;
+  if (!atLimit) return [place(q, false), workers];
+  return [
+    `its project ${limit.project} already trains ${limit.running} of the ${limit.limit} runs it may at once (PROJECT_MAX_RUNNING): it starts when one of them ends`,
+    place(q, true),
+    workers,
+  ];
+}
+
+/** Where its job is in its class's queue: parked (why, unless its project's limit is said before), in line, or elsewhere. */
+function place(q: Pick<RunQueueView, 'resourceClass' | 'jobState' | 'ahead' | 'parked'>, limitSaid: boolean): string {
+  const inClass = `in class ${q.resourceClass}`;
+  if (q.parked)
+    return limitSaid
+      ? `parked ${inClass}`
+      : `parked ${inClass} until a run of its project ends (its project was at PROJECT_MAX_RUNNING)`;
+  if (q.ahead === 0) return `next in line ${inClass}`;
+  if (q.ahead !== null) return `${q.ahead} job${q.ahead === 1 ? '' : 's'} ahead ${inClass}`;
+  if (q.jobState === 'delayed') return `given back for a moment (delayed) ${inClass}`;
+  if (q.jobState === null)
+    return `not in the queue (held by its pipeline, or re-added by the reconciler soon) ${inClass}`;
+  return `its job is ${q.jobState} ${inClass}`;
 }
