@@ -6,9 +6,9 @@ import { runView } from './views';
 /**
  * How long deleting one run may take. A run's metric points can be millions (4 M over 10 metrics
  * took 19 s here, `npm run bench:big-run`), more than Prisma's default 5 s for an interactive
- * transaction; the deletion
- * is one transaction so that a run is never left half deleted, so it gets a bound of its own, and
- * its points go in batches so that no statement nears the pool's query deadline.
+ * transaction; the deletion is one transaction so that a run is never left half deleted, so it
+ * gets a bound of its own, and its points go in batches so that no statement nears the pool's
+ * query deadline.
  */
 export const RUN_DELETE_TIMEOUT_MS = 15 * 60_000;
 /** Metric points deleted per statement when a run is deleted (under a second each here). */
