@@ -181,6 +181,8 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
       client.datasets(),
       client.whoami(),
       client.metrics(runId, ['loss', 'val_loss']),
+      client.listProjectLimits(),
+      client.projectLimits('default'),
     ]);
 
     const first: RunEvent[] = [];
@@ -275,6 +277,44 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect(JSON.parse((await trainyard('queues', '--json')).stdout)).toContainEqual(
       expect.objectContaining({ name: cluster.queueName }),
     );
+  });
+
+  it("sets, shows, lists and removes a project's own limit with `limits`, refusing bad values locally", async () => {
+    expect(await trainyard('limits', 'research', '--max-running', '3')).toMatchObject({
+      code: 0,
+      stdout: 'project research: 3 runs at once (its own limit); 0 training, 0 waiting\n',
+    });
+    const listed = await trainyard('limits');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^default \(PROJECT_MAX_RUNNING on the API\): none\n/);
+    expect(
+      listed.stdout
+        .split('\n')
+        .find((line) => line.startsWith('research '))
+        ?.trimEnd()
+        .split(/\s+/),
+    ).toEqual(['research', '3', '0', '0']);
+    expect(JSON.parse((await trainyard('limits', 'research', '--json')).stdout)).toMatchObject({
+      project: 'research',
+      maxRunning: 3,
+      effectiveMaxRunning: 3,
+    });
+    expect((await trainyard('limits', 'research', '--default')).stdout).toBe(
+      'project research: no limit; 0 training, 0 waiting\n',
+    );
+    expect((await trainyard('limits')).stdout).toMatch(/no project has a limit of its own/);
+    for (const bad of [
+      ['limits', 'research', '--max-running', '0'],
+      ['limits', 'research', '--max-running', '1e3'],
+      ['limits', 'research', '--max-running', '2', '--default'],
+      ['limits', '--default'],
+      ['limits', 'a', 'b'],
+    ])
+      expect(await trainyard(...bad)).toMatchObject({ code: 1 });
+    // The API names a bad project.
+    const refused = await trainyard('limits', 'Not_A_Project', '--json');
+    expect(refused.code).not.toBe(0);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ error: { status: 400 } });
   });
 
   it("cancels a sweep's runs with `sweeps cancel`", async () => {

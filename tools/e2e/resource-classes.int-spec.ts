@@ -26,10 +26,18 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
     (await cluster.pg.query(`SELECT id FROM workers WHERE pid = $1 AND stopped_at IS NULL`, [worker.child.pid])).rows[0]
       ?.id as string;
 
-  it('trains at most PROJECT_MAX_RUNNING runs of a project at once, whatever the worker concurrency', async () => {
+  it("trains at most its project's own limit of runs at once, below the default and whatever the worker concurrency", async () => {
+    // The project's own limit, set over the API, holds it below the worker's PROJECT_MAX_RUNNING.
+    const limit = (maxRunning: number | null) =>
+      cluster.fetch(`${cluster.baseUrl}/v1/projects/default/limits`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ maxRunning }),
+      });
+    expect((await limit(1)).status).toBe(200);
     // Without prestarted processes: each attempt starts its own.
     const worker = await cluster.startWorker({
-      PROJECT_MAX_RUNNING: '1',
+      PROJECT_MAX_RUNNING: '5',
       WORKER_CONCURRENCY: '2',
       WORKER_PRESTART: 'false',
     });
@@ -49,6 +57,7 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
     expect(worker.output().match(new RegExp(`run ${second} parked until a run of its project ends`, 'g'))).toHaveLength(
       1,
     );
+    expect(worker.output()).toMatch(/Project default is at its limit of 1 run training at once/);
     expect(worker.output()).toMatch(
       new RegExp(`project default has 1 place\\(s\\) free under its limit: ${second} back in line`),
     );
@@ -56,6 +65,7 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
       expect(worker.output()).toMatch(
         new RegExp(`run ${id} attempt 1 trains in process \\d+(?!\\d| \\(prestarted\\))`),
       );
+    expect((await limit(null)).status).toBe(200);
     await worker.stop('SIGTERM');
     cluster.workers.splice(cluster.workers.indexOf(worker), 1);
   }, 120_000);

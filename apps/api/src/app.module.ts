@@ -13,6 +13,7 @@ import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModelsModule } from './models/models.module';
 import { PipelinesModule } from './pipelines/pipelines.module';
+import { ProjectsModule } from './projects/projects.module';
 import { RunsModule } from './runs/runs.module';
 import { SweepsModule } from './sweeps/sweeps.module';
 
@@ -33,6 +34,7 @@ export class AppModule {
         AuthModule,
         RunsModule,
         FleetModule,
+        ProjectsModule,
         PipelinesModule,
         SweepsModule,
         DatasetsModule,

@@ -118,9 +118,9 @@ describe('dashboard formatting', () => {
 
   it('says where a waiting run stands, in the words the CLI uses, joined by dots', () => {
     const parked = { resourceClass: 'any' as const, jobState: 'delayed', ahead: null, parked: true, servingWorkers: 1 };
-    expect(queueFacts({ ...parked, projectLimit: { project: 'vision', running: 1, limit: 1 } })).toMatch(
-      /^its project vision already trains 1 of the 1 runs .* · parked in class any · 1 live worker serves it$/,
-    );
+    expect(
+      queueFacts({ ...parked, projectLimit: { project: 'vision', running: 1, limit: 1, source: 'project' as const } }),
+    ).toMatch(/^its project vision already trains 1 of the 1 runs .* · parked in class any · 1 live worker serves it$/);
     expect(queueFacts({ ...parked, parked: false, jobState: 'prioritized', ahead: 0, projectLimit: null })).toBe(
       'next in line in class any · 1 live worker serves it',
     );

@@ -7,6 +7,7 @@ import {
   AttemptWritesRepository,
   CheckpointsRepository,
   ProjectAtCapacityError,
+  ProjectsRepository,
   RunStateError,
   RunsRepository,
   withConnectionRetry,
@@ -60,6 +61,7 @@ export class TrainingProcessor {
     private readonly attempts: AttemptsRepository,
     private readonly writes: AttemptWritesRepository,
     private readonly checkpoints: CheckpointsRepository,
+    private readonly projects: ProjectsRepository,
     private readonly applier: RunEventsApplier,
     private readonly concluder: OutcomeConcluder,
     private readonly active: ActiveTrainings,
@@ -157,7 +159,7 @@ export class TrainingProcessor {
   }
 
   /**
-   * The run's project trains as many runs as PROJECT_MAX_RUNNING allows: its job waits in BullMQ's
+   * The run's project trains as many runs as its limit allows: its job waits in BullMQ's
    * delayed set, recorded for its project, until a run of the project ends and its worker lets it
    * back in line (or PARKED_JOB_DELAY_MS passes), rather than coming back every few seconds to be
    * given back again. The run stays QUEUED and its attempt count untouched.
@@ -178,17 +180,22 @@ export class TrainingProcessor {
     throw new DelayedError();
   }
 
-  /** Lets as many of the project's parked jobs back in line as it has places free under PROJECT_MAX_RUNNING. */
+  /**
+   * Lets as many of the project's parked jobs back in line as it has places free under its limit
+   * (its own, else PROJECT_MAX_RUNNING); all of them when no limit holds it any more.
+   */
   private async releaseProjectPlaces(project: string): Promise<void> {
-    const limit = this.config.limits.runningRunsPerProject;
-    if (limit === undefined) return;
     try {
-      const free = limit - (await this.runs.countRunning(project));
+      // Nothing parked, the common case: one Redis call and no query.
+      if (!(await this.queues.hasParked(project))) return;
+      const load = await this.projects.load(project);
+      const limit = load.maxRunning ?? this.config.limits.runningRunsPerProject;
+      const free = limit === undefined ? Number.POSITIVE_INFINITY : limit - load.running;
       if (free <= 0) return;
       const released = await this.queues.releaseParked(project, free);
       if (released.length > 0)
         this.logger.log(
-          `project ${project} has ${free} place(s) free under its limit: ${released.join(', ')} back in line`,
+          `project ${project} has ${free === Number.POSITIVE_INFINITY ? 'no limit now' : `${free} place(s) free under its limit`}: ${released.join(', ')} back in line`,
         );
     } catch (err) {
       // Parked jobs come back on their own after PARKED_JOB_DELAY_MS.

@@ -28,30 +28,40 @@ describe('queueWaitParts', () => {
   });
 
   it("puts its project's limit first while the project is at it, and says nothing of it below", () => {
-    const at = queueWaitParts({ ...q, projectLimit: { project: 'vision', running: 2, limit: 2 } });
+    const at = queueWaitParts({
+      ...q,
+      projectLimit: { project: 'vision', running: 2, limit: 2, source: 'default' as const },
+    });
     expect(at).toEqual([
       'its project vision already trains 2 of the 2 runs it may at once (PROJECT_MAX_RUNNING): it starts when one of them ends',
       '3 jobs ahead in class gpu',
       '2 live workers serve it',
     ]);
     // A limit lowered below what already runs: still at it.
-    expect(queueWaitParts({ ...q, projectLimit: { project: 'vision', running: 5, limit: 2 } })[0]).toMatch(
-      /already trains 5 of the 2 runs/,
+    expect(
+      queueWaitParts({
+        ...q,
+        projectLimit: { project: 'vision', running: 5, limit: 2, source: 'project' as const },
+      })[0],
+    ).toBe(
+      'its project vision already trains 5 of the 2 runs it may at once (its own limit): it starts when one of them ends',
     );
-    expect(queueWaitParts({ ...q, projectLimit: { project: 'vision', running: 1, limit: 2 } })).toEqual(
-      queueWaitParts(q),
-    );
+    expect(
+      queueWaitParts({ ...q, projectLimit: { project: 'vision', running: 1, limit: 2, source: 'default' as const } }),
+    ).toEqual(queueWaitParts(q));
   });
 
   it('says a parked job waits for a run of its project to end, once', () => {
     const parked = { ...q, jobState: 'delayed', ahead: null, parked: true };
     expect(queueWaitParts(parked)).toEqual([
-      'parked in class gpu until a run of its project ends (its project was at PROJECT_MAX_RUNNING)',
+      'parked in class gpu until a run of its project ends (its project was at its limit)',
       '2 live workers serve it',
     ]);
-    expect(queueWaitParts({ ...parked, projectLimit: { project: 'vision', running: 2, limit: 2 } }).slice(1)).toEqual([
-      'parked in class gpu',
-      '2 live workers serve it',
-    ]);
+    expect(
+      queueWaitParts({
+        ...parked,
+        projectLimit: { project: 'vision', running: 2, limit: 2, source: 'default' as const },
+      }).slice(1),
+    ).toEqual(['parked in class gpu', '2 live workers serve it']);
   });
 });

@@ -1,8 +1,8 @@
 import type { RunQueueView } from '@trainyard/contracts';
 
 /**
- * Where a waiting run stands, in a few words: what holds it back first (its project at its
- * PROJECT_MAX_RUNNING limit), then its place in its class's queue, then who could take it: what a
+ * Where a waiting run stands, in a few words: what holds it back first (its project at its limit,
+ * its own or PROJECT_MAX_RUNNING), then its place in its class's queue, then who could take it: what a
  * client shows of `GET /v1/runs/:id/queue`. One wording for the CLI and the dashboard (browser-safe:
  * no zod); each joins the parts its own way.
  */
@@ -17,7 +17,7 @@ export function queueWaitParts(
       : `${q.servingWorkers} live worker${q.servingWorkers === 1 ? ' serves' : 's serve'} it`;
   if (!atLimit) return [place(q, false), workers];
   return [
-    `its project ${limit.project} already trains ${limit.running} of the ${limit.limit} runs it may at once (PROJECT_MAX_RUNNING): it starts when one of them ends`,
+    `its project ${limit.project} already trains ${limit.running} of the ${limit.limit} runs it may at once (${limit.source === 'project' ? 'its own limit' : 'PROJECT_MAX_RUNNING'}): it starts when one of them ends`,
     place(q, true),
     workers,
   ];
@@ -29,7 +29,7 @@ function place(q: Pick<RunQueueView, 'resourceClass' | 'jobState' | 'ahead' | 'p
   if (q.parked)
     return limitSaid
       ? `parked ${inClass}`
-      : `parked ${inClass} until a run of its project ends (its project was at PROJECT_MAX_RUNNING)`;
+      : `parked ${inClass} until a run of its project ends (its project was at its limit)`;
   if (q.ahead === 0) return `next in line ${inClass}`;
   if (q.ahead !== null) return `${q.ahead} job${q.ahead === 1 ? '' : 's'} ahead ${inClass}`;
   if (q.jobState === 'delayed') return `given back for a moment (delayed) ${inClass}`;

@@ -20,6 +20,8 @@ import type {
   ModelVersions,
   PipelineSpecInput,
   PipelineView,
+  ProjectLimitsList,
+  ProjectLimitsView,
   QueueList,
   RunCheckpoints,
   RunComparison,
@@ -108,7 +110,7 @@ export interface ApiKeyCreation {
   project?: string;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE' | 'PATCH';
+type Method = 'GET' | 'POST' | 'DELETE' | 'PATCH' | 'PUT';
 export type Query = Record<string, string | string[] | number | boolean | undefined>;
 
 interface RequestOptions extends CallOptions {
@@ -508,6 +510,27 @@ export class TrainyardClientCore {
 
   queues(opts?: CallOptions): Promise<QueueList> {
     return this.json('GET', '/v1/queues', 'QueueList', opts);
+  }
+
+  // ---- projects ----
+
+  /** A project's limit on runs training at once (its own, else the default) and its load. */
+  projectLimits(project: string, opts?: CallOptions): Promise<ProjectLimitsView> {
+    return this.json('GET', `/v1/projects/${seg(project)}/limits`, 'ProjectLimitsView', opts);
+  }
+
+  /** Every project with a limit of its own (an operator's admin key). */
+  listProjectLimits(opts?: CallOptions): Promise<ProjectLimitsList> {
+    return this.json('GET', '/v1/projects/limits', 'ProjectLimitsList', opts);
+  }
+
+  /** Sets a project's own limit; null removes it (the default applies). A PUT: safe to repeat. */
+  setProjectLimits(project: string, maxRunning: number | null, opts?: CallOptions): Promise<ProjectLimitsView> {
+    return this.json('PUT', `/v1/projects/${seg(project)}/limits`, 'ProjectLimitsView', {
+      ...opts,
+      body: { maxRunning },
+      idempotent: true,
+    });
   }
 
   // ---- transport ----

@@ -3,6 +3,7 @@ import type { RunSpec } from '@trainyard/contracts';
 import { AttemptsRepository } from './attempts.repository';
 import { ProjectAtCapacityError, RunNotFoundError, RunStateError } from './errors';
 import type { Database } from './open-database';
+import { ProjectsRepository } from './projects.repository';
 import { RunsRepository } from './runs.repository';
 import { useMigratedDatabase } from './testing';
 import { WorkersRepository } from './workers.repository';
@@ -14,11 +15,13 @@ describe('AttemptsRepository.openCurrent', () => {
   let db: Database;
   let runs: RunsRepository;
   let attempts: AttemptsRepository;
+  let projects: ProjectsRepository;
 
   useMigratedDatabase(async (opened) => {
     db = opened;
     runs = new RunsRepository(db.prisma);
     attempts = new AttemptsRepository(db.prisma);
+    projects = new ProjectsRepository(db.prisma);
     const workers = new WorkersRepository(db.prisma);
     for (const id of ['w-a', 'w-b'])
       await workers.register({ id, hostname: id, pid: 1, backend: 'wasm', gpu: null, concurrency: 1 });
@@ -96,6 +99,34 @@ describe('AttemptsRepository.openCurrent', () => {
 
     const takeover = await attempts.openCurrent(a.id, 'w-b', { runningPerProject: 1 });
     expect(takeover.crashed.map((c) => c.id)).toEqual([opened.attempt.id]);
+  });
+
+  it("holds a project to its own limit before the caller's default, in both directions, until it is removed", async () => {
+    const project = `own-${randomUUID().slice(0, 8)}`;
+    const runsOf = await Promise.all(Array.from({ length: 4 }, () => newRun(project)));
+    // Its own limit where the worker has no default at all.
+    await projects.setMaxRunning(project, 1);
+    await attempts.openCurrent(runsOf[0]!.id, 'w-a');
+    await expect(attempts.openCurrent(runsOf[1]!.id, 'w-a')).rejects.toMatchObject({
+      name: 'ProjectAtCapacityError',
+      project,
+      limit: 1,
+    });
+    // A lower default does not hold a project whose own limit is higher…
+    await projects.setMaxRunning(project, 2);
+    await attempts.openCurrent(runsOf[1]!.id, 'w-a', { runningPerProject: 1 });
+    // …and a higher default does not lift its own.
+    await expect(attempts.openCurrent(runsOf[2]!.id, 'w-a', { runningPerProject: 10 })).rejects.toMatchObject({
+      limit: 2,
+    });
+    // Removed: the default applies again (10 here), and no default means no limit.
+    await projects.setMaxRunning(project, null);
+    await expect(attempts.openCurrent(runsOf[2]!.id, 'w-a', { runningPerProject: 2 })).rejects.toMatchObject({
+      limit: 2,
+    });
+    await attempts.openCurrent(runsOf[2]!.id, 'w-a', { runningPerProject: 10 });
+    await attempts.openCurrent(runsOf[3]!.id, 'w-a');
+    expect(await projects.load(project)).toEqual({ project, maxRunning: null, running: 4, waiting: 0 });
   });
 
   it('numbers racing takeovers of one run without collisions, and leaves exactly one attempt RUNNING', async () => {

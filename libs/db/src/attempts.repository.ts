@@ -33,7 +33,7 @@ interface AttemptRow {
 /** What `open_current_attempt` answers: the attempt it opened, or why it opened none. */
 type OpenAttemptResult =
   | { opened: true; attempt: AttemptRow; crashed: AttemptRow[]; failures: number }
-  | { opened: false; status: string | null; project?: string; atCapacity?: boolean };
+  | { opened: false; status: string | null; project?: string; atCapacity?: boolean; limit?: number };
 
 function attemptFromRow(row: AttemptRow): Attempt {
   return {
@@ -71,7 +71,7 @@ export class AttemptsRepository {
         ${[...FAILED_ATTEMPT_OUTCOMES]}::text[]) AS opened`;
     if (!opened.opened) {
       if (opened.status === null) throw new RunNotFoundError(runId);
-      if (opened.atCapacity) throw new ProjectAtCapacityError(opened.project!, limits.runningPerProject!);
+      if (opened.atCapacity) throw new ProjectAtCapacityError(opened.project!, opened.limit!);
       throw new RunStateError(runId, opened.status, 'open an attempt');
     }
     return {

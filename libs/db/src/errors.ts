@@ -18,13 +18,13 @@ export class RunStateError extends Error {
   }
 }
 
-/** A project already trains as many runs as PROJECT_MAX_RUNNING allows: the run waits. */
+/** A project already trains as many runs as its limit (its own, else PROJECT_MAX_RUNNING) allows: the run waits. */
 export class ProjectAtCapacityError extends Error {
   constructor(
     readonly project: string,
     readonly limit: number,
   ) {
-    super(`Project ${project} already trains ${limit} runs (PROJECT_MAX_RUNNING=${limit})`);
+    super(`Project ${project} is at its limit of ${limit} run${limit === 1 ? '' : 's'} training at once`);
     this.name = 'ProjectAtCapacityError';
   }
 }

@@ -88,11 +88,6 @@ export class RunsRepository {
     return row && runLiveState(row);
   }
 
-  /** How many of `project`'s runs are training now: what PROJECT_MAX_RUNNING counts. */
-  countRunning(project: string): Promise<number> {
-    return this.prisma.run.count({ where: { project, status: 'RUNNING' } });
-  }
-
   /** How many runs there are of each status and kind (combinations with none are left out). */
   countByStatusAndKind(): Promise<{ status: RunStatus; kind: RunKind; n: number }[]> {
     return this.prisma.$queryRaw`

@@ -167,6 +167,8 @@ describe('training queues (real Redis)', () => {
     ]);
     expect(await queues.releaseParked('vision', 5)).toEqual([low, later]);
     expect(await queues.releaseParked('vision', 5)).toEqual([]);
+    expect(await queues.hasParked('vision')).toBe(false);
+    expect(await queues.hasParked('other')).toBe(true);
     expect(await connection.zcard(`trainyard:${queues.name}:parked:other`)).toBe(1);
     // Each record expires after its last park, well after a parked job's own delay.
     expect(await connection.pttl(`trainyard:${queues.name}:parked:other`)).toBeGreaterThan(PARKED_JOB_DELAY_MS);

@@ -104,8 +104,8 @@ export class TrainingQueues {
   }
 
   /**
-   * Records that the run's job waits, delayed, for a place under its project's PROJECT_MAX_RUNNING
-   * (the worker that found the project at its limit moves it to BullMQ's delayed set): a sorted set
+   * Records that the run's job waits, delayed, for a place under its project's limit (its own, else
+   * PROJECT_MAX_RUNNING; the worker that found the project at its limit moves it to BullMQ's delayed set): a sorted set
    * per project, BullMQ's priority first (lower first), then the time it was parked.
    */
   async park(runId: string, project: string, bullmqJobPriority: number): Promise<void> {
@@ -139,6 +139,11 @@ export class TrainingQueues {
     return released;
   }
 
+  /** Whether any job of the project is recorded as parked (some may have left the delayed set since). */
+  async hasParked(project: string): Promise<boolean> {
+    return (await this.connection.zcard(this.parkedKey(project))) > 0;
+  }
+
   private parkedKey(project: string): string {
     return `trainyard:${this.name}:parked:${project}`;
   }
@@ -161,7 +166,7 @@ export interface QueuePosition {
   jobState: string | null;
   /** Jobs BullMQ hands out before it, when it is in line (waiting or prioritized); null otherwise. */
   ahead: number | null;
-  /** Delayed and recorded for its project: it waits for a place under PROJECT_MAX_RUNNING. */
+  /** Delayed and recorded for its project: it waits for a place under its project's limit. */
   parked: boolean;
 }
 

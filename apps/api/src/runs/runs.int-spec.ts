@@ -209,13 +209,19 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect([second!.body.ahead - first!.body.ahead, third!.body.ahead - first!.body.ahead]).toEqual([1, 2]);
     // Its project's runs training now, against PROJECT_MAX_RUNNING: one more once one trains.
     const { running } = first!.body.projectLimit;
-    expect(first!.body.projectLimit).toEqual({ project: 'default', running: expect.any(Number), limit: 1 });
+    expect(first!.body.projectLimit).toEqual({
+      project: 'default',
+      running: expect.any(Number),
+      limit: 1,
+      source: 'default',
+    });
     const training = (await http('POST', '/v1/runs', pretrain('training'))).body.id;
     await runs.markRunning(training, 'wasm');
     expect((await http('GET', `/v1/runs/${ids[0]}/queue`)).body.projectLimit).toEqual({
       project: 'default',
       running: running + 1,
       limit: 1,
+      source: 'default',
     });
     await runs.finish(training, 'CANCELLED');
     await queue.remove(training);

@@ -19,6 +19,7 @@ import {
   CheckpointsRepository,
   IdempotencyKeysRepository,
   PipelinesRepository,
+  ProjectsRepository,
   RunsRepository,
   WorkersRepository,
   type IdempotentRun,
@@ -64,6 +65,7 @@ export class RunsService {
     private readonly quota: SubmissionQuota,
     private readonly placement: PlacementCheck,
     private readonly workers: WorkersRepository,
+    private readonly projects: ProjectsRepository,
   ) {}
 
   /**
@@ -202,29 +204,38 @@ export class RunsService {
 
   /**
    * Where the run's job stands in its class's queue, how many live workers could take it and,
-   * under PROJECT_MAX_RUNNING, how many of its project's runs train now: read from Redis (under
-   * its deadline: a 503 naming Redis when it does not answer) and PostgreSQL.
+   * under its project's limit (its own, else PROJECT_MAX_RUNNING), how many of the project's runs
+   * train now: read from Redis (under its deadline: a 503 naming Redis when it does not answer)
+   * and PostgreSQL.
    */
   async queuePosition(id: string): Promise<RunQueueView> {
     const run = await this.mustExist(id);
     const spec = run.spec as Placement;
-    const limit = this.config.limits.runningRunsPerProject;
-    const [position, { serving }, running] = await Promise.all([
+    const [position, { serving }, load] = await Promise.all([
       fromRedis(
         this.queues.positionOf({ id, spec, project: run.project }),
         this.config.redis.connectTimeoutMs,
         `Run ${id}'s place in its queue is unknown`,
       ),
       this.workers.servability(spec, this.config.worker.lostAfterMs),
-      limit === undefined ? undefined : this.runs.countRunning(run.project),
+      this.projects.load(run.project),
     ]);
+    const limit = load.maxRunning ?? this.config.limits.runningRunsPerProject;
     return {
       runId: id,
       status: run.status as RunStatus,
       resourceClass: resourceClassOf(spec),
       ...position,
       servingWorkers: serving,
-      projectLimit: limit === undefined ? null : { project: run.project, running: running!, limit },
+      projectLimit:
+        limit === undefined
+          ? null
+          : {
+              project: run.project,
+              running: load.running,
+              limit,
+              source: load.maxRunning === null ? 'default' : 'project',
+            },
     };
   }
 

@@ -3,7 +3,7 @@ import { datasetsCommand, modelsCommand, pipelinesCommand, sweepsCommand } from 
 import { commandHelp, makeContext, parseCommandArgs, type Command } from './command';
 import { downloadCommand } from './download.command';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
-import { queuesCommand, workersCommand } from './fleet-commands';
+import { limitsCommand, queuesCommand, workersCommand } from './fleet-commands';
 import { archiveCommand, noteCommand, renameCommand, rmCommand, tagCommand } from './housekeeping-commands';
 import {
   cancelCommand,
@@ -39,6 +39,7 @@ export const COMMANDS: Command[] = [
   pipelinesCommand,
   sweepsCommand,
   workersCommand,
+  limitsCommand,
   queuesCommand,
 ];
 COMMANDS.push(completionCommand(() => COMMANDS));

@@ -65,3 +65,51 @@ export const queuesCommand: Command = {
     return EXIT.OK;
   },
 };
+
+export const limitsCommand: Command = {
+  name: 'limits',
+  usage: '[<project> [--max-running N | --default]]',
+  summary: "Projects' limits on runs training at once: list them, show one project's, or set it.",
+  details:
+    "Without a project, lists every project with a limit of its own and the default (PROJECT_MAX_RUNNING), which needs an operator's admin key. " +
+    "With one, shows what holds it and its runs training and waiting; --max-running sets its own limit (an operator's admin key), --default removes it. " +
+    'Raising a limit lets the runs parked at the old one back in line at once; lowering it stops no run: the project starts none until it is below.',
+  options: { 'max-running': { type: 'string' }, default: { type: 'boolean' } },
+  optionHelp: {
+    'max-running': "set the project's own limit: 1 to 100000 runs at once",
+    default: "remove the project's own limit (PROJECT_MAX_RUNNING applies again)",
+  },
+  async run(ctx) {
+    const client = ctx.client();
+    const project = ctx.args[0];
+    const maxRunning = ctx.values['max-running'] as string | undefined;
+    const toDefault = ctx.values['default'] === true;
+    if (project === undefined) {
+      if (maxRunning !== undefined || toDefault) throw usageError('Name the project whose limit to set');
+      const list = await client.listProjectLimits({ signal: ctx.signal });
+      if (ctx.json) return (printJson(ctx, list), EXIT.OK);
+      ctx.out(`default (PROJECT_MAX_RUNNING on the API): ${list.defaultMaxRunning ?? 'none'}\n`);
+      const rows = list.items.map((p) => [p.project, String(p.maxRunning), String(p.running), String(p.waiting)]);
+      if (rows.length > 0) ctx.out(`${formatTable(['project', 'max running', 'running', 'waiting'], rows)}\n`);
+      else ctx.out('no project has a limit of its own\n');
+      return EXIT.OK;
+    }
+    if (ctx.args.length > 1) throw usageError(`One project at a time (got ${ctx.args.length})`);
+    if (maxRunning !== undefined && toDefault) throw usageError('Give --max-running or --default, not both');
+    if (maxRunning !== undefined && !/^[1-9]\d{0,5}$/.test(maxRunning))
+      throw usageError(`--max-running takes a whole number of runs from 1 to 100000 (got "${maxRunning}")`);
+    const view =
+      maxRunning !== undefined || toDefault
+        ? await client.setProjectLimits(project, toDefault ? null : Number(maxRunning), { signal: ctx.signal })
+        : await client.projectLimits(project, { signal: ctx.signal });
+    if (ctx.json) return (printJson(ctx, view), EXIT.OK);
+    const limit =
+      view.maxRunning !== null
+        ? `${view.maxRunning} runs at once (its own limit)`
+        : view.defaultMaxRunning !== null
+          ? `${view.defaultMaxRunning} runs at once (the default, PROJECT_MAX_RUNNING)`
+          : 'no limit';
+    ctx.out(`project ${view.project}: ${limit}; ${view.running} training, ${view.waiting} waiting\n`);
+    return EXIT.OK;
+  },
+};

@@ -212,7 +212,9 @@ describe('trainyard show: the run report', () => {
       projectLimit: null,
     };
     expect(queueText(queue)).toBe('3 jobs ahead in class gpu; 2 live workers serve it');
-    expect(queueText({ ...queue, projectLimit: { project: 'vision', running: 3, limit: 2 } })).toMatch(
+    expect(
+      queueText({ ...queue, projectLimit: { project: 'vision', running: 3, limit: 2, source: 'default' as const } }),
+    ).toMatch(
       /^its project vision already trains 3 of the 2 runs .*; 3 jobs ahead in class gpu; 2 live workers serve it$/,
     );
   });

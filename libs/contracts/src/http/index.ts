@@ -33,6 +33,7 @@ import { MetricPointViewSchema, MetricSeriesSchema, RunMetricsSchema, RunSeriesS
 import { ModelVersionRegisteredSchema, ModelVersionsSchema, ModelVersionViewSchema } from './model.contract';
 import { PipelineViewSchema } from './pipeline.contract';
 import { FieldErrorSchema, ProblemDetailsSchema } from './problem.contract';
+import { ProjectLimitsListSchema, ProjectLimitsViewSchema } from './project.contract';
 import { RunEventSchema } from './run-event.contract';
 import { RunLogPageSchema } from './run-log-page.contract';
 import { RunDeletionBlockerSchema, RunDeletionSchema } from './run-housekeeping.contract';
@@ -60,6 +61,7 @@ export * from './metric.contract';
 export * from './model.contract';
 export * from './pipeline.contract';
 export * from './problem.contract';
+export * from './project.contract';
 export * from './run-event.contract';
 export * from './run-log-page.contract';
 export * from './run-housekeeping.contract';
@@ -116,6 +118,8 @@ export const HTTP_CONTRACTS = {
   ActiveJobView: ActiveJobViewSchema,
   QueueView: QueueViewSchema,
   QueueList: QueueListSchema,
+  ProjectLimitsView: ProjectLimitsViewSchema,
+  ProjectLimitsList: ProjectLimitsListSchema,
   ApiKeyView: ApiKeyViewSchema,
   ApiKeyCreated: ApiKeyCreatedSchema,
   ApiKeyList: ApiKeyListSchema,

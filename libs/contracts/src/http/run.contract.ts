@@ -130,16 +130,24 @@ export const RunQueueViewSchema = z.strictObject({
   jobState: z.string().nullable(),
   /** Jobs handed out before it (0: it is next), while it is in line; null otherwise. */
   ahead: z.int().min(0).nullable(),
-  /** Its job is delayed, parked by a worker that found its project at PROJECT_MAX_RUNNING: it goes back in line when a run of the project ends. */
+  /** Its job is delayed, parked by a worker that found its project at its limit: it goes back in line when a run of the project ends. */
   parked: z.boolean(),
   /** Live workers that consume its class and have the memory it asks for. */
   servingWorkers: z.int().min(0),
   /**
-   * Its project's runs training now against PROJECT_MAX_RUNNING, as the API is configured; null
-   * when there is no limit. While `running` is at `limit`, workers give its job back however far
-   * ahead it is: it waits for one of them to end.
+   * Its project's runs training now against the project's limit: its own (`source: 'project'`, set
+   * over `PUT /v1/projects/:project/limits`), else PROJECT_MAX_RUNNING as the API is configured
+   * (`'default'`); null when neither holds it. While `running` is at `limit`, workers park its job
+   * however far ahead it is: it waits for one of them to end.
    */
-  projectLimit: z.strictObject({ project: z.string(), running: z.int().min(0), limit: z.int().min(1) }).nullable(),
+  projectLimit: z
+    .strictObject({
+      project: z.string(),
+      running: z.int().min(0),
+      limit: z.int().min(1),
+      source: z.enum(['project', 'default']),
+    })
+    .nullable(),
 });
 export type RunQueueView = z.infer<typeof RunQueueViewSchema>;
 

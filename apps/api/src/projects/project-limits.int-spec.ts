@@ -1,0 +1,217 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes; the assertions check them */
+import { bullmqPriority, type TrainingQueues } from '@trainyard/queue';
+import { TRAINING_QUEUES } from '@trainyard/infrastructure';
+import { startTestApi, type TestApi } from '../testing/test-api';
+
+/**
+ * A project's own limit on runs training at once (`/v1/projects/:project/limits`) over real HTTP,
+ * PostgreSQL and Redis: what it answers, who may read and change it, that raising it lets parked
+ * jobs back in line at once, and that hostile names and bodies are refused without writing.
+ */
+describe('project limits (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+  let visionKey: string;
+  let visionAdminKey: string;
+  let readOnlyOperatorKey: string;
+
+  async function call(key: string, method: string, path: string, body?: unknown, raw?: string) {
+    const res = await fetch(`${api.baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined && raw === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+    });
+    const text = await res.text();
+    return {
+      status: res.status,
+      body: (text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as any,
+    };
+  }
+  const admin = (method: string, path: string, body?: unknown) => call(api.adminKey, method, path, body);
+
+  async function newKey(scopes: string[], project?: string): Promise<string> {
+    const res = await admin('POST', '/v1/keys', { name: `k ${scopes.join(',')} ${project ?? 'ops'}`, scopes, project });
+    expect(res.status).toBe(201);
+    return res.body.token;
+  }
+
+  beforeAll(async () => {
+    api = await startTestApi({ env: { PROJECT_MAX_RUNNING: '2', RATE_LIMIT_PER_MINUTE: '100000' } });
+    visionKey = await newKey(['read', 'submit'], 'vision');
+    visionAdminKey = await newKey(['admin'], 'vision');
+    readOnlyOperatorKey = await newKey(['read']);
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('answers the default for a project without its own limit, then its own once set, until it is removed', async () => {
+    expect((await admin('GET', '/v1/projects/vision/limits')).body).toEqual({
+      project: 'vision',
+      maxRunning: null,
+      defaultMaxRunning: 2,
+      effectiveMaxRunning: 2,
+      running: 0,
+      waiting: 0,
+    });
+    const run = (
+      await call(visionKey, 'POST', '/v1/runs', { kind: 'pretrain', name: 'a', dataset: { name: 'synthetic-shapes' } })
+    ).body.id;
+    expect((await admin('GET', `/v1/runs/${run}/queue`)).body.projectLimit).toEqual({
+      project: 'vision',
+      running: 0,
+      limit: 2,
+      source: 'default',
+    });
+
+    const set = await admin('PUT', '/v1/projects/vision/limits', { maxRunning: 5 });
+    expect(set).toEqual({
+      status: 200,
+      body: { project: 'vision', maxRunning: 5, defaultMaxRunning: 2, effectiveMaxRunning: 5, running: 0, waiting: 1 },
+    });
+    // Lowered below the default: a project's own limit holds it either way.
+    await admin('PUT', '/v1/projects/vision/limits', { maxRunning: 1 });
+    expect((await call(visionKey, 'GET', '/v1/projects/vision/limits')).body).toMatchObject({
+      maxRunning: 1,
+      effectiveMaxRunning: 1,
+    });
+    expect((await admin('GET', `/v1/runs/${run}/queue`)).body.projectLimit).toEqual({
+      project: 'vision',
+      running: 0,
+      limit: 1,
+      source: 'project',
+    });
+    await admin('PUT', '/v1/projects/audio/limits', { maxRunning: 7 });
+    expect((await admin('GET', '/v1/projects/limits')).body).toEqual({
+      defaultMaxRunning: 2,
+      items: [
+        { project: 'audio', maxRunning: 7, defaultMaxRunning: 2, effectiveMaxRunning: 7, running: 0, waiting: 0 },
+        { project: 'vision', maxRunning: 1, defaultMaxRunning: 2, effectiveMaxRunning: 1, running: 0, waiting: 1 },
+      ],
+    });
+
+    expect((await admin('PUT', '/v1/projects/audio/limits', { maxRunning: null })).body).toMatchObject({
+      maxRunning: null,
+      effectiveMaxRunning: 2,
+    });
+    expect((await admin('GET', '/v1/projects/limits')).body.items.map((p: any) => p.project)).toEqual(['vision']);
+    await call(visionKey, 'POST', `/v1/runs/${run}/cancel`);
+  });
+
+  it('lets parked jobs that now have a place back in line when a limit is raised', async () => {
+    const queues = api.app.get<TrainingQueues>(TRAINING_QUEUES);
+    await admin('PUT', '/v1/projects/vision/limits', { maxRunning: 1 });
+    // Two jobs parked by a worker that found the project at its limit: delayed, recorded for the project.
+    const parked: string[] = [];
+    for (const name of ['p1', 'p2']) {
+      const id = (
+        await call(visionKey, 'POST', '/v1/runs', { kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } })
+      ).body.id;
+      await api.queue.remove(id);
+      await api.queue.add('pretrain', { runId: id }, { jobId: id, priority: bullmqPriority(0), delay: 600_000 });
+      await queues.park(id, 'vision', bullmqPriority(0));
+      parked.push(id);
+    }
+    expect((await call(visionKey, 'GET', `/v1/runs/${parked[0]}/queue`)).body).toMatchObject({
+      parked: true,
+      jobState: 'delayed',
+    });
+
+    // Two places now, none used: both go back in line, in the order they were parked.
+    await admin('PUT', '/v1/projects/vision/limits', { maxRunning: 2 });
+    for (const id of parked) {
+      const queue = (await call(visionKey, 'GET', `/v1/runs/${id}/queue`)).body;
+      expect(queue).toMatchObject({ parked: false, jobState: 'prioritized' });
+    }
+    expect(await queues.hasParked('vision')).toBe(false);
+    for (const id of parked) await call(visionKey, 'POST', `/v1/runs/${id}/cancel`);
+    await admin('PUT', '/v1/projects/vision/limits', { maxRunning: null });
+  });
+
+  it("lets a project's keys read only its own limits, and only an operator's admin key change or list them", async () => {
+    expect((await call(visionKey, 'GET', '/v1/projects/vision/limits')).status).toBe(200);
+    // Another project answers as an unknown resource does.
+    expect(await call(visionKey, 'GET', '/v1/projects/audio/limits')).toMatchObject({
+      status: 404,
+      body: { message: 'No project with id audio' },
+    });
+    expect((await call(visionKey, 'PUT', '/v1/projects/vision/limits', { maxRunning: 50 })).status).toBe(403);
+    expect((await call(visionKey, 'GET', '/v1/projects/limits')).status).toBe(403);
+    expect((await call(readOnlyOperatorKey, 'PUT', '/v1/projects/vision/limits', { maxRunning: 50 })).status).toBe(403);
+    expect((await call(readOnlyOperatorKey, 'GET', '/v1/projects/audio/limits')).status).toBe(200);
+    // Admin of its own project still cannot lift the project's limit, nor list the others.
+    const own = await call(visionAdminKey, 'PUT', '/v1/projects/vision/limits', { maxRunning: 50 });
+    expect(own).toMatchObject({ status: 403, body: { errors: [{ field: 'Authorization' }] } });
+    expect((await call(visionAdminKey, 'GET', '/v1/projects/limits')).status).toBe(403);
+    expect((await admin('GET', '/v1/projects/vision/limits')).body.maxRunning).toBeNull();
+    expect((await call(api.adminKey, 'PUT', '/v1/projects/vision/limits', { maxRunning: 3 }, undefined)).status).toBe(
+      200,
+    );
+    await admin('PUT', '/v1/projects/vision/limits', { maxRunning: null });
+  });
+
+  it('refuses hostile project names and bodies with a 400 naming the field, and writes nothing', async () => {
+    const before = (await admin('GET', '/v1/projects/limits')).body;
+    for (const project of [
+      '__proto__',
+      '_x',
+      'Vision',
+      'a%00b',
+      'a%0Ab',
+      '..%2Fetc',
+      'x'.repeat(64),
+      'x'.repeat(5000),
+      '%E2%80%A8',
+      '-a',
+    ]) {
+      for (const [method, body] of [
+        ['GET', undefined],
+        ['PUT', { maxRunning: 3 }],
+      ] as const) {
+        const res = await admin(method, `/v1/projects/${project}/limits`, body);
+        expect({ project, method, status: res.status, field: res.body.errors?.[0]?.field }).toEqual({
+          project,
+          method,
+          status: 400,
+          field: 'project',
+        });
+      }
+    }
+    const bodies: [unknown, string][] = [
+      [{ maxRunning: 0 }, 'maxRunning'],
+      [{ maxRunning: -1 }, 'maxRunning'],
+      [{ maxRunning: 1.5 }, 'maxRunning'],
+      [{ maxRunning: '3' }, 'maxRunning'],
+      [{ maxRunning: 100_001 }, 'maxRunning'],
+      [{ maxRunning: [3] }, 'maxRunning'],
+      [{}, 'maxRunning'],
+      [{ maxRunning: 3, extra: 1 }, 'extra'],
+    ];
+    for (const [body, field] of bodies) {
+      const res = await admin('PUT', '/v1/projects/vision/limits', body);
+      expect({ body, status: res.status }).toEqual({ body, status: 400 });
+      expect(res.body.errors.map((e: any) => e.field)).toContain(field);
+    }
+    for (const raw of [
+      '{"__proto__":{"maxRunning":3}}',
+      '{"maxRunning":1e309}',
+      '[]',
+      'null',
+      '{"maxRunning":3',
+      '"3"',
+    ]) {
+      const res = await call(api.adminKey, 'PUT', '/v1/projects/vision/limits', undefined, raw);
+      expect({ raw, status: res.status }).toEqual({ raw, status: 400 });
+    }
+    // `constructor` is a well-formed project name: a row keyed by it, nothing inherited.
+    expect((await admin('GET', '/v1/projects/constructor/limits')).body).toMatchObject({
+      project: 'constructor',
+      maxRunning: null,
+    });
+    expect(({} as any).maxRunning).toBeUndefined();
+    expect((await admin('GET', '/v1/projects/limits')).body).toEqual(before);
+  });
+});

@@ -1,0 +1,70 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
+import type { ProjectLimitsList, ProjectLimitsView } from '@trainyard/contracts';
+import { ProjectsRepository, type ProjectLoad } from '@trainyard/db';
+import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
+import type { TrainingQueues } from '@trainyard/queue';
+import { fromRedis } from '../common/with-deadline';
+
+/** A project's own PROJECT_MAX_RUNNING: read, set and removed by operators. */
+@Injectable()
+export class ProjectLimitsService {
+  private readonly logger = new Logger(ProjectLimitsService.name);
+
+  constructor(
+    private readonly projects: ProjectsRepository,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
+    @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
+  ) {}
+
+  async get(project: string): Promise<ProjectLimitsView> {
+    return this.view(await this.projects.load(project));
+  }
+
+  async list(): Promise<ProjectLimitsList> {
+    const items = (await this.projects.listLimited()).map((load) => this.view(load));
+    return { defaultMaxRunning: this.defaultMaxRunning(), items };
+  }
+
+  /**
+   * Sets the project's own limit (null: back to the default). A limit raised or removed lets the
+   * jobs parked at the old one back in line now, as many as have a place, rather than when one of
+   * the project's runs ends or their 60 s delay does; a limit lowered stops no run that trains
+   * already: the project starts none until it is below the new one.
+   */
+  async set(project: string, maxRunning: number | null): Promise<ProjectLimitsView> {
+    await this.projects.setMaxRunning(project, maxRunning);
+    const view = await this.get(project);
+    const free = view.effectiveMaxRunning === null ? Number.POSITIVE_INFINITY : view.effectiveMaxRunning - view.running;
+    if (free > 0) {
+      // The limit is stored either way; a parked job comes back on its own within its delay.
+      await fromRedis(
+        this.queues.releaseParked(project, free),
+        this.config.redis.connectTimeoutMs,
+        'Parked runs were not let back in line',
+      ).then(
+        (released) => {
+          if (released.length > 0) this.logger.log(`project ${project}: ${released.join(', ')} back in line`);
+        },
+        (error: Error) => this.logger.warn(`project ${project}: parked runs not let back in line: ${error.message}`),
+      );
+    }
+    return view;
+  }
+
+  private defaultMaxRunning(): number | null {
+    return this.config.limits.runningRunsPerProject ?? null;
+  }
+
+  private view(load: ProjectLoad): ProjectLimitsView {
+    const defaultMaxRunning = this.defaultMaxRunning();
+    return {
+      project: load.project,
+      maxRunning: load.maxRunning,
+      defaultMaxRunning,
+      effectiveMaxRunning: load.maxRunning ?? defaultMaxRunning,
+      running: load.running,
+      waiting: load.waiting,
+    };
+  }
+}

@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import type { RunSpec } from '@trainyard/contracts';
+import type { Database } from './open-database';
+import { ProjectsRepository } from './projects.repository';
+import { RunsRepository } from './runs.repository';
+import { useMigratedDatabase } from './testing';
+
+const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
+
+/** ProjectsRepository's limits: a project's own PROJECT_MAX_RUNNING and the load it is checked against. */
+describe('ProjectsRepository limits (PostgreSQL)', () => {
+  let db: Database;
+  let runs: RunsRepository;
+  let projects: ProjectsRepository;
+
+  useMigratedDatabase(async (opened) => {
+    db = opened;
+    runs = new RunsRepository(db.prisma);
+    projects = new ProjectsRepository(db.prisma);
+  });
+
+  const newRun = (project: string) =>
+    runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'r', spec, baseRunId: null, project });
+
+  it('counts only training and waiting runs of the project, and reads its own limit with them', async () => {
+    const project = `load-${randomUUID().slice(0, 8)}`;
+    expect(await projects.load(project)).toEqual({ project, maxRunning: null, running: 0, waiting: 0 });
+    const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map(() => newRun(project)));
+    await newRun(`${project}-x`);
+    await runs.markRunning(a!.id, 'wasm');
+    await runs.finish(b!.id, 'SUCCEEDED');
+    await runs.finish(c!.id, 'PREEMPTED');
+    await projects.setMaxRunning(project, 3);
+    expect(await projects.load(project)).toEqual({ project, maxRunning: 3, running: 1, waiting: 2 });
+    expect(d).toBeDefined();
+  });
+
+  it('sets, replaces and removes a limit, and lists only projects that have one, by name, with their load', async () => {
+    const [first, second] = [`b-${randomUUID().slice(0, 8)}`, `a-${randomUUID().slice(0, 8)}`];
+    await projects.setMaxRunning(first, 5);
+    await projects.setMaxRunning(first, 2);
+    await projects.setMaxRunning(second, 7);
+    await runs.markRunning((await newRun(first)).id, 'wasm');
+    await newRun(first);
+    const listed = (await projects.listLimited()).filter((p) => p.project === first || p.project === second);
+    expect(listed).toEqual([
+      { project: second, maxRunning: 7, running: 0, waiting: 0 },
+      { project: first, maxRunning: 2, running: 1, waiting: 1 },
+    ]);
+    await projects.setMaxRunning(first, null);
+    // Removing a limit that is not there is harmless.
+    await projects.setMaxRunning(first, null);
+    expect((await projects.listLimited()).map((p) => p.project)).not.toContain(first);
+    expect((await projects.load(first)).maxRunning).toBeNull();
+  });
+});
