@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { TERMINAL_RUN_STATUSES } from '@trainyard/contracts';
 import type { CheckpointStore } from '@trainyard/storage';
+import { overLimitSpans } from './project-limit-check';
 
 export interface ChaosVerdict {
   terminal: Record<string, number>;
@@ -10,8 +11,16 @@ export interface ChaosVerdict {
   missingEpochs: string[];
   summaryMismatches: string[];
   unverifiedFinals: string[];
+  /** Spans in which a project trained more runs at once than its limit. */
+  overLimit: string[];
   resumed: number;
 }
+
+/**
+ * An overlap of a project's runs shorter than this is the clock, not a breach: an attempt's start
+ * is its transaction's, which may begin a moment before the run it follows ends (see overLimitSpans).
+ */
+const OVER_LIMIT_TOLERANCE_MS = 1000;
 
 const TERMINAL: readonly string[] = TERMINAL_RUN_STATUSES;
 
@@ -25,6 +34,7 @@ export async function verifyChaos(
   pg: Client,
   checkpoints: CheckpointStore,
   runs: { id: string; epochs: number }[],
+  projectLimit: (project: string) => number | undefined,
 ): Promise<ChaosVerdict> {
   const ids = runs.map((r) => r.id);
   const statuses = new Map<string, string>(
@@ -116,10 +126,37 @@ export async function verifyChaos(
       [ids],
     )
   ).rows[0].n as number;
+  const overLimit = overLimitSpans(
+    (
+      await pg.query(
+        `SELECT r.project, a.run_id::text AS id, a.started_at, a.ended_at
+         FROM attempts a JOIN runs r ON r.id = a.run_id WHERE a.run_id = ANY($1::uuid[])`,
+        [ids],
+      )
+    ).rows.map((a) => ({
+      project: a.project,
+      runId: a.id,
+      startMs: a.started_at.getTime(),
+      endMs: a.ended_at?.getTime() ?? null,
+    })),
+    projectLimit,
+    OVER_LIMIT_TOLERANCE_MS,
+    Date.now(),
+  );
   const notSucceeded = ids
     .filter((id) => statuses.get(id) !== 'SUCCEEDED' && !lostIds.includes(id))
     .map((id) => `${id}: ${statuses.get(id)}`);
-  return { terminal, lost, notSucceeded, duplicatedSteps, missingEpochs, summaryMismatches, unverifiedFinals, resumed };
+  return {
+    terminal,
+    lost,
+    notSucceeded,
+    duplicatedSteps,
+    missingEpochs,
+    summaryMismatches,
+    unverifiedFinals,
+    overLimit,
+    resumed,
+  };
 }
 
 /** The failed checks, one line each; empty when the soak passed. */
@@ -131,5 +168,6 @@ export function failures(v: ChaosVerdict): string[] {
     ...v.missingEpochs.map((line) => `epoch metrics not one per epoch: ${line}`),
     ...v.summaryMismatches.map((line) => `summary disagrees with its points: ${line}`),
     ...v.unverifiedFinals.map((line) => `final checkpoint not verified: ${line}`),
+    ...v.overLimit.map((line) => `over its limit: ${line}`),
   ];
 }

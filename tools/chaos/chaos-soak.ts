@@ -177,7 +177,8 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       }
       await new Promise((r) => setTimeout(r, 500));
     }
-    const verdict = await verifyChaos(cluster.pg, cluster.checkpoints, submitted);
+    // Every project of the soak is held by the fleet's PROJECT_MAX_RUNNING.
+    const verdict = await verifyChaos(cluster.pg, cluster.checkpoints, submitted, () => PROJECT_LIMIT);
     return {
       options,
       runs: submitted.length,
