@@ -127,9 +127,14 @@ describe('web dashboard in Chromium against live runs', () => {
     expect(await page.locator('table.compact tbody tr').count()).toBe(2);
     await shot('compare');
 
+    // An operator's admin key sees every project with a limit of its own.
+    await live.client.setProjectLimits('research', 3);
     await page.goto(`${baseUrl}/#/fleet`);
     await page.locator('#workers tbody tr').first().waitFor();
     expect(await page.locator('#workers tbody tr td:nth-child(3)').first().textContent()).toBe('wasm');
+    expect(await page.locator('#project-limits tbody tr').allTextContents()).toEqual([
+      'research3 runs at once (its own limit)00',
+    ]);
     // Jobs by state in words a person acts on: BullMQ's prioritized ones count as waiting.
     expect(await page.locator('.counts').first().locator('.count span').allTextContents()).toEqual([
       'waiting',
@@ -139,6 +144,7 @@ describe('web dashboard in Chromium against live runs', () => {
       'failed',
     ]);
     await shot('fleet');
+    await live.client.setProjectLimits('research', null);
 
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${baseUrl}/#/runs/${ids['finetune']}`);

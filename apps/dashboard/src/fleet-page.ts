@@ -1,12 +1,22 @@
+import { projectLimitText } from '@trainyard/client/browser';
+import type { ProjectLimitsList, Whoami } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
 import { formatAgo, formatDuration, queueCountsShown } from './format';
+import { whoami } from './sign-in';
 
-/** Per resource class: queue depths by state, runs waiting and for how long, the jobs being trained; every worker's classes, backend, GPU and heartbeat. */
+/**
+ * Per resource class: queue depths by state, runs waiting and for how long, the jobs being
+ * trained; every worker's classes, backend, GPU and heartbeat; and the projects' limits on runs
+ * training at once (every project with its own for an operator's admin key, its own project for a
+ * project's key).
+ */
 export function fleetPage(root: HTMLElement): () => void {
+  let me: Promise<Whoami | null> | undefined;
   const load = async () => {
     try {
-      const [queues, workers] = await Promise.all([api.queues(), api.workers()]);
+      me ??= whoami();
+      const [queues, workers, limits] = await Promise.all([api.queues(), api.workers(), projectLimits(await me)]);
       clear(
         root,
         h('h1', {}, 'Queues & workers'),
@@ -111,6 +121,7 @@ export function fleetPage(root: HTMLElement): () => void {
                 ),
               ),
         ),
+        limits ? projectLimitsCard(limits) : [],
       );
     } catch (err) {
       clear(root, h('p', { class: 'error' }, errorText(err)));
@@ -126,4 +137,49 @@ function gpuText(w: { gpu: string | null; gpuCount: number; gpuMemoryMb: number 
   if (!w.gpu || w.gpuCount === 0) return 'none';
   const memory = w.gpuMemoryMb === null ? '' : ` (${Math.round(w.gpuMemoryMb / 1024)} GiB)`;
   return `${w.gpuCount > 1 ? `${w.gpuCount} × ` : ''}${w.gpu}${memory}`;
+}
+
+/** What the signed-in key may see of the projects' limits; null: nothing (a read-only operator key cannot list them). */
+async function projectLimits(me: Whoami | null): Promise<ProjectLimitsList | null> {
+  if (me?.project) {
+    const own = await api.projectLimits(me.project);
+    return { defaultMaxRunning: own.defaultMaxRunning, items: [own] };
+  }
+  return me?.scopes.includes('admin') ? api.listProjectLimits() : null;
+}
+
+function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
+  return h(
+    'section',
+    { class: 'card' },
+    h('h2', {}, 'Project limits'),
+    h(
+      'p',
+      { class: 'muted' },
+      `Runs of one project training at once. Default (PROJECT_MAX_RUNNING on the API): ${limits.defaultMaxRunning ?? 'none'}; an operator sets a project's own with `,
+      h('code', {}, 'trainyard limits PROJECT --max-running N'),
+      '.',
+    ),
+    limits.items.length === 0
+      ? h('p', { class: 'muted' }, 'No project has a limit of its own.')
+      : h(
+          'table',
+          { class: 'compact', id: 'project-limits' },
+          h('thead', {}, h('tr', {}, ...['Project', 'Limit', 'Training', 'Waiting'].map((c) => h('th', {}, c)))),
+          h(
+            'tbody',
+            {},
+            limits.items.map((p) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, p.project),
+                h('td', {}, projectLimitText(p)),
+                h('td', {}, p.running),
+                h('td', {}, p.waiting),
+              ),
+            ),
+          ),
+        ),
+  );
 }

@@ -1,3 +1,4 @@
+import { projectLimitText } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
 import { arg, printJson, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
@@ -103,13 +104,7 @@ export const limitsCommand: Command = {
         ? await client.setProjectLimits(project, toDefault ? null : Number(maxRunning), { signal: ctx.signal })
         : await client.projectLimits(project, { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, view), EXIT.OK);
-    const limit =
-      view.maxRunning !== null
-        ? `${view.maxRunning} runs at once (its own limit)`
-        : view.defaultMaxRunning !== null
-          ? `${view.defaultMaxRunning} runs at once (the default, PROJECT_MAX_RUNNING)`
-          : 'no limit';
-    ctx.out(`project ${view.project}: ${limit}; ${view.running} training, ${view.waiting} waiting\n`);
+    ctx.out(`project ${view.project}: ${projectLimitText(view)}; ${view.running} training, ${view.waiting} waiting\n`);
     return EXIT.OK;
   },
 };
