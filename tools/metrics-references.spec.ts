@@ -29,13 +29,20 @@ async function servedSeries(): Promise<Map<string, Served>> {
   }
   // The API's gauges read PostgreSQL and Redis when scraped; their names and labels are fixed at
   // construction, and their label values are these closed sets (the registry sets every one).
-  const api = new PrometheusRegistry(loadConfig({}), undefined as never, undefined as never, undefined as never);
+  const api = new PrometheusRegistry(
+    loadConfig({}),
+    undefined as never,
+    undefined as never,
+    undefined as never,
+    undefined as never,
+  );
   const closed: Record<string, Record<string, readonly string[]>> = {
     trainyard_queue_jobs: { state: QUEUE_JOB_STATES, class: RESOURCE_CLASSES },
     trainyard_runs: { status: RUN_STATUSES, kind: RUN_KINDS },
     trainyard_workers: { state: WORKER_STATES },
     trainyard_runs_waiting: { class: RESOURCE_CLASSES },
     trainyard_queue_oldest_wait_seconds: { class: RESOURCE_CLASSES },
+    trainyard_project_runs: { state: ['running', 'waiting'] },
   };
   for (const metric of api.registry.getMetricsAsArray()) {
     const labels = (metric as unknown as { labelNames?: string[] }).labelNames ?? [];

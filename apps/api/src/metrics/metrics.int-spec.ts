@@ -53,6 +53,32 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     expect(value(after, 'trainyard_queue_oldest_wait_seconds{class="any"}')).toBeGreaterThanOrEqual(0);
   });
 
+  it('reports the projects with a limit of their own, their runs training and waiting, and drops a removed one', async () => {
+    const put = (project: string, maxRunning: number | null) =>
+      api.fetch(`${api.baseUrl}/v1/projects/${project}/limits`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ maxRunning }),
+      });
+    expect((await scrape()).split('\n').filter((l) => l.startsWith('trainyard_project_'))).toEqual([]);
+    expect((await put('default', 4)).status).toBe(200);
+    expect((await put('vision', 1)).status).toBe(200);
+    const limited = await scrape();
+    expect(value(limited, 'trainyard_project_max_running{project="default"}')).toBe(4);
+    expect(value(limited, 'trainyard_project_max_running{project="vision"}')).toBe(1);
+    // The first test's two runs wait in the default project.
+    expect(value(limited, 'trainyard_project_runs{project="default",state="waiting"}')).toBe(2);
+    expect(value(limited, 'trainyard_project_runs{project="default",state="running"}')).toBe(0);
+    expect(value(limited, 'trainyard_project_runs{project="vision",state="waiting"}')).toBe(0);
+
+    expect((await put('vision', null)).status).toBe(200);
+    const removed = await scrape();
+    expect(value(removed, 'trainyard_project_max_running{project="vision"}')).toBeUndefined();
+    expect(value(removed, 'trainyard_project_runs{project="vision",state="running"}')).toBeUndefined();
+    expect(value(removed, 'trainyard_project_max_running{project="default"}')).toBe(4);
+    await put('default', null);
+  });
+
   it('counts workers alive, draining, drained, lost (silent for 3 heartbeat intervals) and stopped', async () => {
     const { prisma } = api.app.get<Database>(DATABASE);
     const workers = new WorkersRepository(prisma);

@@ -3,7 +3,7 @@ import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrainyardConfig } from '@trainyard/config';
 import { RESOURCE_CLASSES, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { QUEUE_JOB_STATES, WORKER_STATES } from '@trainyard/contracts';
-import { RunsRepository, WorkersRepository } from '@trainyard/db';
+import { ProjectsRepository, RunsRepository, WorkersRepository, type ProjectLoad } from '@trainyard/db';
 import type { TrainingQueues } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
@@ -22,12 +22,15 @@ export class PrometheusRegistry {
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   /** This scrape's waiting runs by class (metrics() starts each scrape afresh). */
   private waits?: Promise<{ resourceClass: string; n: number; oldestWaitSeconds: number }[] | undefined>;
+  /** This scrape's projects with a limit of their own. */
+  private limited?: Promise<ProjectLoad[] | undefined>;
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
     private readonly runsRepository: RunsRepository,
     private readonly workersRepository: WorkersRepository,
+    private readonly projectsRepository: ProjectsRepository,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'trainyard_api_' });
     this.httpDuration = new Histogram({
@@ -78,6 +81,24 @@ export class PrometheusRegistry {
         for (const row of rows) runs.set({ status: row.status, kind: row.kind }, row.n);
       },
     });
+    const projectLimit: Gauge<'project'> = new Gauge({
+      name: 'trainyard_project_max_running',
+      help: "A project's own limit on runs training at once (projects with one; the others follow PROJECT_MAX_RUNNING)",
+      labelNames: ['project'],
+      registers: [this.registry],
+      collect: () => this.collectLimited(projectLimit, (p) => projectLimit.set({ project: p.project }, p.maxRunning!)),
+    });
+    const projectRuns: Gauge<'project' | 'state'> = new Gauge({
+      name: 'trainyard_project_runs',
+      help: 'Runs of each project with a limit of its own, training (running) and waiting for a worker (waiting)',
+      labelNames: ['project', 'state'],
+      registers: [this.registry],
+      collect: () =>
+        this.collectLimited(projectRuns, (p) => {
+          projectRuns.set({ project: p.project, state: 'running' }, p.running);
+          projectRuns.set({ project: p.project, state: 'waiting' }, p.waiting);
+        }),
+    });
     const workers: Gauge<'state'> = new Gauge({
       name: 'trainyard_workers',
       help: 'Registered workers: alive (heartbeat within 3 intervals), draining, drained, lost (silent longer, not stopped) and stopped',
@@ -95,9 +116,22 @@ export class PrometheusRegistry {
 
   /** The exposition text of every metric, for `GET /metrics`. */
   metrics(): Promise<string> {
-    // Both per-class waiting gauges read one query per scrape.
+    // Both per-class waiting gauges read one query per scrape; both per-project gauges another.
     this.waits = undefined;
+    this.limited = undefined;
     return this.registry.metrics();
+  }
+
+  /**
+   * A per-project gauge of the projects with a limit of their own (as many series as operators set
+   * limits, never one per project that merely exists); a project whose limit was removed leaves it.
+   */
+  private async collectLimited(gauge: Gauge<string>, set: (load: ProjectLoad) => void): Promise<void> {
+    this.limited ??= this.read('project limits', () => this.projectsRepository.listLimited());
+    const rows = await this.limited;
+    if (!rows) return;
+    gauge.reset();
+    for (const row of rows) set(row);
   }
 
   /** A per-class gauge of the waiting runs; every class present, zeros included. */
