@@ -41,6 +41,13 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
       WORKER_CONCURRENCY: '2',
       WORKER_PRESTART: 'false',
     });
+    // The worker registered the default it applies; the API (not given one) reports it.
+    expect(await (await cluster.fetch(`${cluster.baseUrl}/v1/projects/default/limits`)).json()).toMatchObject({
+      maxRunning: 1,
+      defaultMaxRunning: 5,
+      workersMaxRunning: [5],
+      effectiveMaxRunning: 1,
+    });
     const runs = [await cluster.submit(tinyPretrain('limit a', 3)), await cluster.submit(tinyPretrain('limit b', 3))];
     for (const id of runs) expect((await cluster.waitForStatus(id, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
     const { rows } = await cluster.pg.query(

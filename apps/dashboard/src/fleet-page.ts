@@ -1,4 +1,4 @@
-import { projectLimitText } from '@trainyard/client/browser';
+import { defaultLimitText, projectLimitText } from '@trainyard/client/browser';
 import type { ProjectLimitsList, Whoami } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
@@ -143,7 +143,7 @@ function gpuText(w: { gpu: string | null; gpuCount: number; gpuMemoryMb: number 
 async function projectLimits(me: Whoami | null): Promise<ProjectLimitsList | null> {
   if (me?.project) {
     const own = await api.projectLimits(me.project);
-    return { defaultMaxRunning: own.defaultMaxRunning, items: [own] };
+    return { defaultMaxRunning: own.defaultMaxRunning, workersMaxRunning: own.workersMaxRunning, items: [own] };
   }
   return me?.scopes.includes('admin') ? api.listProjectLimits() : null;
 }
@@ -156,7 +156,7 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      `Runs of one project training at once. Default (PROJECT_MAX_RUNNING on the API): ${limits.defaultMaxRunning ?? 'none'}; an operator sets a project's own with `,
+      `Runs of one project training at once. Default (PROJECT_MAX_RUNNING): ${defaultLimitText(limits)}; an operator sets a project's own with `,
       h('code', {}, 'trainyard limits PROJECT --max-running N'),
       '.',
     ),

@@ -79,6 +79,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       ...this.devices.registration(),
       resourceClasses: classes,
       concurrency,
+      projectMaxRunning: this.config.limits.runningRunsPerProject ?? null,
     });
     let beating = false;
     this.heartbeat = setInterval(() => {

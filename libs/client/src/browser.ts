@@ -15,5 +15,5 @@ export type { ResponseContract, ResponseContracts, ResponseValidator } from './r
 export { TrainyardApiError } from './trainyard-api.error';
 export { serverSentEvents, type ServerSentEvent } from './server-sent-events';
 export { queueWaitParts } from './queue-wait-text';
-export { projectLimitText } from './project-limit-text';
+export { defaultLimitText, projectLimitText } from './project-limit-text';
 export { DEFAULT_RETRY_POLICY, retryAfterMs, retryDelayMs, type RetryPolicy } from './retry-policy';

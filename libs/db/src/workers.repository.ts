@@ -20,6 +20,8 @@ export interface WorkerRegistration {
   /** Its RAM in MiB, when known. */
   memoryMb?: number | null;
   concurrency: number;
+  /** The PROJECT_MAX_RUNNING it applies (null or not given: none). */
+  projectMaxRunning?: number | null;
 }
 
 /** How many live workers there are, and how many of them could serve a given run. */
@@ -53,6 +55,7 @@ export class WorkersRepository {
       resourceClasses: input.resourceClasses ?? ['any'],
       memoryMb: input.memoryMb ?? null,
       concurrency: input.concurrency,
+      projectMaxRunning: input.projectMaxRunning ?? null,
       startedAt: now,
       lastHeartbeatAt: now,
       stoppedAt: null,
@@ -150,6 +153,18 @@ export class WorkersRepository {
                     >= ${neededMb}::int))::int AS serving
       FROM "workers" WHERE ${liveWorker('"workers"', since)}`;
     return row ?? { live: 0, serving: 0 };
+  }
+
+  /**
+   * The PROJECT_MAX_RUNNING values the live workers apply, each once, smallest first and null (a
+   * worker with none) last: one value when the fleet agrees; none without a live worker.
+   */
+  async liveProjectMaxRunning(lostAfterMs: number): Promise<(number | null)[]> {
+    const since = new Date(Date.now() - lostAfterMs);
+    const rows = await this.prisma.$queryRaw<{ value: number | null }[]>`
+      SELECT DISTINCT "project_max_running" AS value FROM "workers" WHERE ${liveWorker('"workers"', since)}
+      ORDER BY 1 NULLS LAST`;
+    return rows.map((r) => r.value);
   }
 
   /**

@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes; the assertions check them */
+import { WorkersRepository } from '@trainyard/db';
 import { bullmqPriority, type TrainingQueues } from '@trainyard/queue';
 import { TRAINING_QUEUES } from '@trainyard/infrastructure';
 import { startTestApi, type TestApi } from '../testing/test-api';
@@ -53,6 +54,7 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       project: 'vision',
       maxRunning: null,
       defaultMaxRunning: 2,
+      workersMaxRunning: [],
       effectiveMaxRunning: 2,
       running: 0,
       waiting: 0,
@@ -70,7 +72,15 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
     const set = await admin('PUT', '/v1/projects/vision/limits', { maxRunning: 5 });
     expect(set).toEqual({
       status: 200,
-      body: { project: 'vision', maxRunning: 5, defaultMaxRunning: 2, effectiveMaxRunning: 5, running: 0, waiting: 1 },
+      body: {
+        project: 'vision',
+        maxRunning: 5,
+        defaultMaxRunning: 2,
+        workersMaxRunning: [],
+        effectiveMaxRunning: 5,
+        running: 0,
+        waiting: 1,
+      },
     });
     // Lowered below the default: a project's own limit holds it either way.
     await admin('PUT', '/v1/projects/vision/limits', { maxRunning: 1 });
@@ -87,9 +97,26 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
     await admin('PUT', '/v1/projects/audio/limits', { maxRunning: 7 });
     expect((await admin('GET', '/v1/projects/limits')).body).toEqual({
       defaultMaxRunning: 2,
+      workersMaxRunning: [],
       items: [
-        { project: 'audio', maxRunning: 7, defaultMaxRunning: 2, effectiveMaxRunning: 7, running: 0, waiting: 0 },
-        { project: 'vision', maxRunning: 1, defaultMaxRunning: 2, effectiveMaxRunning: 1, running: 0, waiting: 1 },
+        {
+          project: 'audio',
+          maxRunning: 7,
+          defaultMaxRunning: 2,
+          workersMaxRunning: [],
+          effectiveMaxRunning: 7,
+          running: 0,
+          waiting: 0,
+        },
+        {
+          project: 'vision',
+          maxRunning: 1,
+          defaultMaxRunning: 2,
+          workersMaxRunning: [],
+          effectiveMaxRunning: 1,
+          running: 0,
+          waiting: 1,
+        },
       ],
     });
 
@@ -213,5 +240,55 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
     });
     expect(({} as any).maxRunning).toBeUndefined();
     expect((await admin('GET', '/v1/projects/limits')).body).toEqual(before);
+  });
+});
+
+/** An API not given PROJECT_MAX_RUNNING: the default is what the live workers registered. */
+describe('project limits without PROJECT_MAX_RUNNING on the API (PostgreSQL, HTTP)', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+  const get = async (path: string) => (await api.fetch(`${api.baseUrl}${path}`)).json() as Promise<any>;
+
+  it("takes the live workers' PROJECT_MAX_RUNNING as the default while they agree, and says when they do not", async () => {
+    const workers = api.app.get(WorkersRepository);
+    const register = (id: string, projectMaxRunning: number | null) =>
+      workers.register({ id, hostname: id, pid: 1, backend: 'wasm', gpu: null, concurrency: 1, projectMaxRunning });
+    expect(await get('/v1/projects/vision/limits')).toMatchObject({
+      defaultMaxRunning: null,
+      workersMaxRunning: [],
+      effectiveMaxRunning: null,
+    });
+    await register('w-three', 3);
+    await register('w-three-too', 3);
+    expect(await get('/v1/projects/vision/limits')).toMatchObject({
+      defaultMaxRunning: 3,
+      workersMaxRunning: [3],
+      effectiveMaxRunning: 3,
+    });
+    const run = await api.submitPretrain('waits');
+    expect((await get(`/v1/runs/${run}/queue`)).projectLimit).toEqual({
+      project: 'default',
+      running: 0,
+      limit: 3,
+      source: 'default',
+    });
+
+    // One worker with another value, one with none: no single default; each value listed once.
+    await register('w-five', 5);
+    await register('w-none', null);
+    expect(await get('/v1/projects/limits')).toEqual({
+      defaultMaxRunning: null,
+      workersMaxRunning: [3, 5, null],
+      items: [],
+    });
+    expect((await get(`/v1/runs/${run}/queue`)).projectLimit).toBeNull();
+    // A stopped worker no longer counts.
+    for (const id of ['w-five', 'w-none']) await workers.stop(id);
+    expect((await get('/v1/projects/vision/limits')).workersMaxRunning).toEqual([3]);
   });
 });

@@ -5,6 +5,7 @@ import { ProjectsRepository, type ProjectLoad } from '@trainyard/db';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 import type { TrainingQueues } from '@trainyard/queue';
 import { fromRedis } from '../common/with-deadline';
+import { FleetDefaultLimitReader, type FleetDefaultLimit } from './fleet-default-limit';
 
 /** A project's own PROJECT_MAX_RUNNING: read, set and removed by operators. */
 @Injectable()
@@ -15,15 +16,17 @@ export class ProjectLimitsService {
     private readonly projects: ProjectsRepository,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
+    private readonly fleetDefault: FleetDefaultLimitReader,
   ) {}
 
   async get(project: string): Promise<ProjectLimitsView> {
-    return this.view(await this.projects.load(project));
+    const [load, fleet] = await Promise.all([this.projects.load(project), this.fleetDefault.read()]);
+    return view(load, fleet);
   }
 
   async list(): Promise<ProjectLimitsList> {
-    const items = (await this.projects.listLimited()).map((load) => this.view(load));
-    return { defaultMaxRunning: this.defaultMaxRunning(), items };
+    const [loads, fleet] = await Promise.all([this.projects.listLimited(), this.fleetDefault.read()]);
+    return { ...fleet, items: loads.map((load) => view(load, fleet)) };
   }
 
   /**
@@ -34,8 +37,9 @@ export class ProjectLimitsService {
    */
   async set(project: string, maxRunning: number | null): Promise<ProjectLimitsView> {
     await this.projects.setMaxRunning(project, maxRunning);
-    const view = await this.get(project);
-    const free = view.effectiveMaxRunning === null ? Number.POSITIVE_INFINITY : view.effectiveMaxRunning - view.running;
+    const limits = await this.get(project);
+    const free =
+      limits.effectiveMaxRunning === null ? Number.POSITIVE_INFINITY : limits.effectiveMaxRunning - limits.running;
     if (free > 0) {
       // The limit is stored either way; a parked job comes back on its own within its delay.
       await fromRedis(
@@ -49,22 +53,17 @@ export class ProjectLimitsService {
         (error: Error) => this.logger.warn(`project ${project}: parked runs not let back in line: ${error.message}`),
       );
     }
-    return view;
+    return limits;
   }
+}
 
-  private defaultMaxRunning(): number | null {
-    return this.config.limits.runningRunsPerProject ?? null;
-  }
-
-  private view(load: ProjectLoad): ProjectLimitsView {
-    const defaultMaxRunning = this.defaultMaxRunning();
-    return {
-      project: load.project,
-      maxRunning: load.maxRunning,
-      defaultMaxRunning,
-      effectiveMaxRunning: load.maxRunning ?? defaultMaxRunning,
-      running: load.running,
-      waiting: load.waiting,
-    };
-  }
+function view(load: ProjectLoad, fleet: FleetDefaultLimit): ProjectLimitsView {
+  return {
+    project: load.project,
+    maxRunning: load.maxRunning,
+    ...fleet,
+    effectiveMaxRunning: load.maxRunning ?? fleet.defaultMaxRunning,
+    running: load.running,
+    waiting: load.waiting,
+  };
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
+import { ProjectsModule } from '../projects/projects.module';
 import { CheckpointFilesController } from './checkpoint-files.controller';
 import { RunArtifactsController } from './run-artifacts.controller';
 import { RunEventsController } from './run-events.controller';
@@ -23,6 +24,7 @@ import { SubmissionQuota } from './submission-quota';
  * RunHistoryController comes first so `/v1/runs/compare` is matched before `/v1/runs/:id`.
  */
 @Module({
+  imports: [ProjectsModule],
   controllers: [
     RunHistoryController,
     RunsController,

@@ -38,6 +38,7 @@ import { requestHash } from './request-hash';
 import { RunReferencesService } from './run-references.service';
 import { PlacementCheck } from './placement-check';
 import { SubmissionQuota } from './submission-quota';
+import { FleetDefaultLimitReader } from '../projects/fleet-default-limit';
 import { notFound } from '../http/problems';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
@@ -66,6 +67,7 @@ export class RunsService {
     private readonly placement: PlacementCheck,
     private readonly workers: WorkersRepository,
     private readonly projects: ProjectsRepository,
+    private readonly fleetDefault: FleetDefaultLimitReader,
   ) {}
 
   /**
@@ -204,14 +206,14 @@ export class RunsService {
 
   /**
    * Where the run's job stands in its class's queue, how many live workers could take it and,
-   * under its project's limit (its own, else PROJECT_MAX_RUNNING), how many of the project's runs
+   * under its project's limit (its own, else the fleet's PROJECT_MAX_RUNNING), how many of the project's runs
    * train now: read from Redis (under its deadline: a 503 naming Redis when it does not answer)
    * and PostgreSQL.
    */
   async queuePosition(id: string): Promise<RunQueueView> {
     const run = await this.mustExist(id);
     const spec = run.spec as Placement;
-    const [position, { serving }, load] = await Promise.all([
+    const [position, { serving }, load, fleet] = await Promise.all([
       fromRedis(
         this.queues.positionOf({ id, spec, project: run.project }),
         this.config.redis.connectTimeoutMs,
@@ -219,8 +221,9 @@ export class RunsService {
       ),
       this.workers.servability(spec, this.config.worker.lostAfterMs),
       this.projects.load(run.project),
+      this.fleetDefault.read(),
     ]);
-    const limit = load.maxRunning ?? this.config.limits.runningRunsPerProject;
+    const limit = load.maxRunning ?? fleet.defaultMaxRunning;
     return {
       runId: id,
       status: run.status as RunStatus,
@@ -228,7 +231,7 @@ export class RunsService {
       ...position,
       servingWorkers: serving,
       projectLimit:
-        limit === undefined
+        limit === null
           ? null
           : {
               project: run.project,

@@ -1,4 +1,4 @@
-import { projectLimitText } from '@trainyard/client';
+import { defaultLimitText, projectLimitText } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
 import { arg, printJson, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
@@ -89,7 +89,7 @@ export const limitsCommand: Command = {
       if (maxRunning !== undefined || toDefault) throw usageError('Name the project whose limit to set');
       const list = await client.listProjectLimits({ signal: ctx.signal });
       if (ctx.json) return (printJson(ctx, list), EXIT.OK);
-      ctx.out(`default (PROJECT_MAX_RUNNING on the API): ${list.defaultMaxRunning ?? 'none'}\n`);
+      ctx.out(`default (PROJECT_MAX_RUNNING): ${defaultLimitText(list)}\n`);
       const rows = list.items.map((p) => [p.project, String(p.maxRunning), String(p.running), String(p.waiting)]);
       if (rows.length > 0) ctx.out(`${formatTable(['project', 'max running', 'running', 'waiting'], rows)}\n`);
       else ctx.out('no project has a limit of its own\n');

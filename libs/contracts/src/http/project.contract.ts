@@ -12,10 +12,13 @@ export const ProjectLimitsViewSchema = z.strictObject({
   /** Its own limit, set by an admin; null: none, the default applies. */
   maxRunning: z.int().min(1).nullable(),
   /**
-   * PROJECT_MAX_RUNNING as the API is configured: the default of projects without a limit of their
-   * own. Each worker applies its own setting of it, so set it the same on the API and every worker.
+   * The default of projects without a limit of their own: PROJECT_MAX_RUNNING as the API is
+   * configured when it is, else what the live workers apply when they agree; null when neither
+   * gives one (no live worker limits, or they disagree: see `workersMaxRunning`).
    */
   defaultMaxRunning: z.int().min(1).nullable(),
+  /** The PROJECT_MAX_RUNNING values the live workers apply, each once (null: a worker with none); two or more: they disagree. */
+  workersMaxRunning: z.array(z.int().min(1).nullable()),
   /** What holds the project: its own limit, else the default; null: nothing does. */
   effectiveMaxRunning: z.int().min(1).nullable(),
   /** Its runs training now: what the limit counts. */
@@ -27,8 +30,9 @@ export type ProjectLimitsView = z.infer<typeof ProjectLimitsViewSchema>;
 
 /** `GET /v1/projects/limits`: every project with a limit of its own, by name. */
 export const ProjectLimitsListSchema = z.strictObject({
-  /** PROJECT_MAX_RUNNING as the API is configured (the limit of every project not listed). */
+  /** The limit of every project not listed (as in ProjectLimitsView). */
   defaultMaxRunning: z.int().min(1).nullable(),
+  workersMaxRunning: z.array(z.int().min(1).nullable()),
   items: z.array(ProjectLimitsViewSchema),
 });
 export type ProjectLimitsList = z.infer<typeof ProjectLimitsListSchema>;
