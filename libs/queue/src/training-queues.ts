@@ -105,8 +105,9 @@ export class TrainingQueues {
 
   /**
    * Records that the run's job waits, delayed, for a place under its project's limit (its own, else
-   * PROJECT_MAX_RUNNING; the worker that found the project at its limit moves it to BullMQ's delayed set): a sorted set
-   * per project, BullMQ's priority first (lower first), then the time it was parked.
+   * PROJECT_MAX_RUNNING; the worker that found the project at its limit moves it to BullMQ's
+   * delayed set): a sorted set per project, BullMQ's priority first (lower first), then the time
+   * it was parked.
    */
   async park(runId: string, project: string, bullmqJobPriority: number): Promise<void> {
     // BullMQ priorities here are 1–201 (bullmqPriority): times 2^44, plus milliseconds since 1970

@@ -206,9 +206,9 @@ export class RunsService {
 
   /**
    * Where the run's job stands in its class's queue, how many live workers could take it and,
-   * under its project's limit (its own, else the fleet's PROJECT_MAX_RUNNING), how many of the project's runs
-   * train now: read from Redis (under its deadline: a 503 naming Redis when it does not answer)
-   * and PostgreSQL.
+   * under its project's limit (its own, else the fleet's PROJECT_MAX_RUNNING), how many of the
+   * project's runs train now: read from Redis (under its deadline: a 503 naming Redis when it does
+   * not answer) and PostgreSQL.
    */
   async queuePosition(id: string): Promise<RunQueueView> {
     const run = await this.mustExist(id);
