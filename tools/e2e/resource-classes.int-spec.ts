@@ -1,4 +1,4 @@
-import type { AppProcess } from './processes';
+import { freePort, type AppProcess } from './processes';
 import { Cluster, tinyPretrain } from './cluster';
 
 interface QueueEntry {
@@ -36,10 +36,12 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
       });
     expect((await limit(1)).status).toBe(200);
     // Without prestarted processes: each attempt starts its own.
+    const metricsPort = await freePort();
     const worker = await cluster.startWorker({
       PROJECT_MAX_RUNNING: '5',
       WORKER_CONCURRENCY: '2',
       WORKER_PRESTART: 'false',
+      WORKER_METRICS_PORT: String(metricsPort),
     });
     // The worker registered the default it applies; the API (not given one) reports it.
     expect(await (await cluster.fetch(`${cluster.baseUrl}/v1/projects/default/limits`)).json()).toMatchObject({
@@ -65,6 +67,9 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
       1,
     );
     expect(worker.output()).toMatch(/Project default is at its limit of 1 run training at once/);
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^trainyard_worker_project_limit_jobs_total\{action="parked"\} 1$/m);
+    expect(metrics).toMatch(/^trainyard_worker_project_limit_jobs_total\{action="released"\} 1$/m);
     expect(worker.output()).toMatch(
       new RegExp(`project default has 1 place\\(s\\) free under its limit: ${second} back in line`),
     );

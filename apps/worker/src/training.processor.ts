@@ -171,6 +171,7 @@ export class TrainingProcessor {
     atLimit: ProjectAtCapacityError,
   ): Promise<never> {
     this.logger.log(`run ${run.id} parked until a run of its project ends: ${atLimit.message}`);
+    this.metrics.projectLimitJobs.inc({ action: 'parked' });
     // Delayed first, recorded second: a release never finds it recorded but still held here.
     await job.moveToDelayed(Date.now() + PARKED_JOB_DELAY_MS, token);
     await this.queues.park(run.id, run.project, job.opts.priority ?? 0);
@@ -193,6 +194,7 @@ export class TrainingProcessor {
       const free = limit === undefined ? Number.POSITIVE_INFINITY : limit - load.running;
       if (free <= 0) return;
       const released = await this.queues.releaseParked(project, free);
+      this.metrics.projectLimitJobs.inc({ action: 'released' }, released.length);
       if (released.length > 0)
         this.logger.log(
           `project ${project} has ${free === Number.POSITIVE_INFINITY ? 'no limit now' : `${free} place(s) free under its limit`}: ${released.join(', ')} back in line`,

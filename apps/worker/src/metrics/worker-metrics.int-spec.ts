@@ -68,6 +68,8 @@ describe('worker /metrics (real worker, PostgreSQL, Redis)', () => {
     expect(sample(body, 'trainyard_worker_child_crashes_total{cause="exited"}')).toBe(0);
     expect(sample(body, 'trainyard_worker_child_crashes_total{cause="unresponsive"}')).toBe(0);
     expect(sample(body, 'trainyard_worker_queue_wait_seconds_count')).toBe(0);
+    expect(sample(body, 'trainyard_worker_project_limit_jobs_total{action="parked"}')).toBe(0);
+    expect(sample(body, 'trainyard_worker_project_limit_jobs_total{action="released"}')).toBe(0);
     expect(body).toContain('trainyard_worker_process_resident_memory_bytes');
   });
 

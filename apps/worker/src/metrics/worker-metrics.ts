@@ -10,6 +10,9 @@ export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 /** A run's images/s counts towards the worker's throughput while its progress is this recent. */
 export const THROUGHPUT_FRESH_MS = 60_000;
 
+/** What this worker did with a job because of its project's limit: parked it, or let a parked one back in line. */
+export const PROJECT_LIMIT_ACTIONS = ['parked', 'released'] as const;
+
 /** Why a training process ended without an outcome: it exited (native crash, OOM kill, `kill -9`) or it was killed for its silence. */
 export const CHILD_CRASH_CAUSES = ['exited', 'unresponsive'] as const;
 
@@ -52,6 +55,12 @@ export class WorkerMetrics {
     labelNames: ['cause'],
     registers: [this.registry],
   });
+  readonly projectLimitJobs = new Counter({
+    name: 'trainyard_worker_project_limit_jobs_total',
+    help: 'Jobs this worker parked because their project was at its limit (parked), and parked jobs it let back in line as a run of the project ended (released)',
+    labelNames: ['action'],
+    registers: [this.registry],
+  });
   readonly queueWait = new Histogram({
     name: 'trainyard_worker_queue_wait_seconds',
     help: 'Seconds from enqueue (or the end of its delay) to this worker taking the job, first take only',
@@ -63,6 +72,7 @@ export class WorkerMetrics {
     for (const outcome of JOB_OUTCOMES) this.jobs.inc({ outcome }, 0);
     for (const stage of ['record', 'corrupt']) this.checkpointFailures.inc({ stage }, 0);
     for (const cause of CHILD_CRASH_CAUSES) this.childCrashes.inc({ cause }, 0);
+    for (const action of PROJECT_LIMIT_ACTIONS) this.projectLimitJobs.inc({ action }, 0);
     const throughput = this.throughput;
     new Gauge({
       name: 'trainyard_worker_images_per_second',
