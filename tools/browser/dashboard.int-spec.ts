@@ -128,12 +128,12 @@ describe('web dashboard in Chromium against live runs', () => {
     await shot('compare');
 
     // An operator's admin key sees every project with a limit of its own.
-    await live.client.setProjectLimits('research', 3);
+    await live.client.setProjectLimits('research', { maxRunning: 3 });
     await page.goto(`${baseUrl}/#/fleet`);
     await page.locator('#workers tbody tr').first().waitFor();
     expect(await page.locator('#workers tbody tr td:nth-child(3)').first().textContent()).toBe('wasm');
     expect(await page.locator('#project-limits tbody tr').allTextContents()).toEqual([
-      'research3 runs at once (its own limit)00',
+      'research3 runs at once (its own limit)1000 (the default)00',
     ]);
     // Jobs by state in words a person acts on: BullMQ's prioritized ones count as waiting.
     expect(await page.locator('.counts').first().locator('.count span').allTextContents()).toEqual([
@@ -144,7 +144,7 @@ describe('web dashboard in Chromium against live runs', () => {
       'failed',
     ]);
     await shot('fleet');
-    await live.client.setProjectLimits('research', null);
+    await live.client.setProjectLimits('research', { maxRunning: null });
 
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${baseUrl}/#/runs/${ids['finetune']}`);

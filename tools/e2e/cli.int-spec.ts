@@ -279,36 +279,46 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     );
   });
 
-  it("sets, shows, lists and removes a project's own limit with `limits`, refusing bad values locally", async () => {
-    expect(await trainyard('limits', 'research', '--max-running', '3')).toMatchObject({
+  it("sets, shows, lists and removes a project's own limits with `limits`, refusing bad values locally", async () => {
+    expect(await trainyard('limits', 'research', '--max-running', '3', '--max-queued', '40')).toMatchObject({
       code: 0,
-      stdout: 'project research: 3 runs at once (its own limit); 0 training, 0 waiting\n',
+      stdout:
+        'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 40 it may queue (its own quota)\n',
     });
     const listed = await trainyard('limits');
     expect(listed.code).toBe(0);
     // The cluster's worker runs without PROJECT_MAX_RUNNING, as does its API.
-    expect(listed.stdout).toMatch(/^default \(PROJECT_MAX_RUNNING\): none\n/);
+    expect(listed.stdout).toMatch(
+      /^default running limit \(PROJECT_MAX_RUNNING\): none\ndefault queued quota \(QUOTA_QUEUED_RUNS\): 1000\n/,
+    );
     expect(
       listed.stdout
         .split('\n')
         .find((line) => line.startsWith('research '))
         ?.trimEnd()
         .split(/\s+/),
-    ).toEqual(['research', '3', '0', '0']);
+    ).toEqual(['research', '3', '40', '0', '0']);
+    // One limit back to the default, the other kept.
+    expect((await trainyard('limits', 'research', '--max-queued', 'default')).stdout).toBe(
+      'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 1000 it may queue\n',
+    );
     expect(JSON.parse((await trainyard('limits', 'research', '--json')).stdout)).toMatchObject({
       project: 'research',
       maxRunning: 3,
       effectiveMaxRunning: 3,
+      maxQueued: null,
     });
-    expect((await trainyard('limits', 'research', '--default')).stdout).toBe(
-      'project research: no limit; 0 training, 0 waiting\n',
+    expect((await trainyard('limits', 'research', '--max-running', 'default')).stdout).toBe(
+      'project research: no limit; 0 training, 0 waiting of 1000 it may queue\n',
     );
-    expect((await trainyard('limits')).stdout).toMatch(/no project has a limit of its own/);
+    expect((await trainyard('limits')).stdout).toMatch(/no project has limits of its own/);
     for (const bad of [
       ['limits', 'research', '--max-running', '0'],
       ['limits', 'research', '--max-running', '1e3'],
-      ['limits', 'research', '--max-running', '2', '--default'],
-      ['limits', '--default'],
+      ['limits', 'research', '--max-running', '100001'],
+      ['limits', 'research', '--max-queued', 'lots'],
+      ['limits', 'research', '--max-running'],
+      ['limits', '--max-queued', '5'],
       ['limits', 'a', 'b'],
     ])
       expect(await trainyard(...bad)).toMatchObject({ code: 1 });

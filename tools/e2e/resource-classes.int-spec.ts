@@ -30,7 +30,7 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
     // The project's own limit, set over the API, holds it below the worker's PROJECT_MAX_RUNNING.
     const limit = (maxRunning: number | null) =>
       cluster.fetch(`${cluster.baseUrl}/v1/projects/default/limits`, {
-        method: 'PUT',
+        method: 'PATCH',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ maxRunning }),
       });

@@ -337,11 +337,11 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     });
     await call('GET', '/v1/datasets');
     await call('GET', `/v1/datasets/${dataset.id}`);
-    await call('PUT', '/v1/projects/default/limits', { maxRunning: 3 });
+    await call('PATCH', '/v1/projects/default/limits', { maxRunning: 3 });
     await call('GET', '/v1/projects/default/limits');
     const limited = await call<{ items: { project: string }[] }>('GET', '/v1/projects/limits');
     expect(limited.items.map((p) => p.project)).toEqual(['default']);
-    await call('PUT', '/v1/projects/default/limits', { maxRunning: null });
+    await call('PATCH', '/v1/projects/default/limits', { maxRunning: null });
     const upload = await tarOf([
       // A PNG signature is what an upload checks (it never decodes): enough to be stored.
       ['cat/1.png', Buffer.from('89504e470d0a1a0a78', 'hex')],

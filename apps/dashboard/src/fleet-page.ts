@@ -143,7 +143,8 @@ function gpuText(w: { gpu: string | null; gpuCount: number; gpuMemoryMb: number 
 async function projectLimits(me: Whoami | null): Promise<ProjectLimitsList | null> {
   if (me?.project) {
     const own = await api.projectLimits(me.project);
-    return { defaultMaxRunning: own.defaultMaxRunning, workersMaxRunning: own.workersMaxRunning, items: [own] };
+    const { defaultMaxRunning, workersMaxRunning, defaultMaxQueued } = own;
+    return { defaultMaxRunning, workersMaxRunning, defaultMaxQueued, items: [own] };
   }
   return me?.scopes.includes('admin') ? api.listProjectLimits() : null;
 }
@@ -156,16 +157,20 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      `Runs of one project training at once. Default (PROJECT_MAX_RUNNING): ${defaultLimitText(limits)}; an operator sets a project's own with `,
-      h('code', {}, 'trainyard limits PROJECT --max-running N'),
+      `Runs of one project training at once, and waiting at once. Defaults: ${defaultLimitText(limits)} (PROJECT_MAX_RUNNING), ${limits.defaultMaxQueued} waiting (QUOTA_QUEUED_RUNS); an operator sets a project's own with `,
+      h('code', {}, 'trainyard limits PROJECT --max-running N --max-queued M'),
       '.',
     ),
     limits.items.length === 0
-      ? h('p', { class: 'muted' }, 'No project has a limit of its own.')
+      ? h('p', { class: 'muted' }, 'No project has limits of its own.')
       : h(
           'table',
           { class: 'compact', id: 'project-limits' },
-          h('thead', {}, h('tr', {}, ...['Project', 'Limit', 'Training', 'Waiting'].map((c) => h('th', {}, c)))),
+          h(
+            'thead',
+            {},
+            h('tr', {}, ...['Project', 'Limit', 'Queued quota', 'Training', 'Waiting'].map((c) => h('th', {}, c))),
+          ),
           h(
             'tbody',
             {},
@@ -175,6 +180,7 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
                 {},
                 h('td', {}, p.project),
                 h('td', {}, projectLimitText(p)),
+                h('td', {}, `${p.effectiveMaxQueued} (${p.maxQueued === null ? 'the default' : 'its own'})`),
                 h('td', {}, p.running),
                 h('td', {}, p.waiting),
               ),

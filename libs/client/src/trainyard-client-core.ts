@@ -110,7 +110,7 @@ export interface ApiKeyCreation {
   project?: string;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE' | 'PATCH' | 'PUT';
+type Method = 'GET' | 'POST' | 'DELETE' | 'PATCH';
 export type Query = Record<string, string | string[] | number | boolean | undefined>;
 
 interface RequestOptions extends CallOptions {
@@ -514,7 +514,7 @@ export class TrainyardClientCore {
 
   // ---- projects ----
 
-  /** A project's limit on runs training at once (its own, else the default) and its load. */
+  /** A project's limits on runs training and waiting at once (its own, else the defaults) and its load. */
   projectLimits(project: string, opts?: CallOptions): Promise<ProjectLimitsView> {
     return this.json('GET', `/v1/projects/${seg(project)}/limits`, 'ProjectLimitsView', opts);
   }
@@ -524,11 +524,18 @@ export class TrainyardClientCore {
     return this.json('GET', '/v1/projects/limits', 'ProjectLimitsList', opts);
   }
 
-  /** Sets a project's own limit; null removes it (the default applies). A PUT: safe to repeat. */
-  setProjectLimits(project: string, maxRunning: number | null, opts?: CallOptions): Promise<ProjectLimitsView> {
-    return this.json('PUT', `/v1/projects/${seg(project)}/limits`, 'ProjectLimitsView', {
+  /**
+   * Changes a project's own limits (an operator's admin key): a number sets one, null removes it
+   * (the default applies), a field left out stays. Absolute values: safe to repeat.
+   */
+  setProjectLimits(
+    project: string,
+    change: { maxRunning?: number | null; maxQueued?: number | null },
+    opts?: CallOptions,
+  ): Promise<ProjectLimitsView> {
+    return this.json('PATCH', `/v1/projects/${seg(project)}/limits`, 'ProjectLimitsView', {
       ...opts,
-      body: { maxRunning },
+      body: change,
       idempotent: true,
     });
   }

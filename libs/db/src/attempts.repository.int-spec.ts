@@ -105,7 +105,7 @@ describe('AttemptsRepository.openCurrent', () => {
     const project = `own-${randomUUID().slice(0, 8)}`;
     const runsOf = await Promise.all(Array.from({ length: 4 }, () => newRun(project)));
     // Its own limit where the worker has no default at all.
-    await projects.setMaxRunning(project, 1);
+    await projects.setLimits(project, { maxRunning: 1 });
     await attempts.openCurrent(runsOf[0]!.id, 'w-a');
     await expect(attempts.openCurrent(runsOf[1]!.id, 'w-a')).rejects.toMatchObject({
       name: 'ProjectAtCapacityError',
@@ -113,20 +113,26 @@ describe('AttemptsRepository.openCurrent', () => {
       limit: 1,
     });
     // A lower default does not hold a project whose own limit is higher…
-    await projects.setMaxRunning(project, 2);
+    await projects.setLimits(project, { maxRunning: 2 });
     await attempts.openCurrent(runsOf[1]!.id, 'w-a', { runningPerProject: 1 });
     // …and a higher default does not lift its own.
     await expect(attempts.openCurrent(runsOf[2]!.id, 'w-a', { runningPerProject: 10 })).rejects.toMatchObject({
       limit: 2,
     });
     // Removed: the default applies again (10 here), and no default means no limit.
-    await projects.setMaxRunning(project, null);
+    await projects.setLimits(project, { maxRunning: null });
     await expect(attempts.openCurrent(runsOf[2]!.id, 'w-a', { runningPerProject: 2 })).rejects.toMatchObject({
       limit: 2,
     });
     await attempts.openCurrent(runsOf[2]!.id, 'w-a', { runningPerProject: 10 });
     await attempts.openCurrent(runsOf[3]!.id, 'w-a');
-    expect(await projects.load(project)).toEqual({ project, maxRunning: null, running: 4, waiting: 0 });
+    expect(await projects.load(project)).toEqual({
+      project,
+      maxRunning: null,
+      maxQueued: null,
+      running: 4,
+      waiting: 0,
+    });
   });
 
   it('numbers racing takeovers of one run without collisions, and leaves exactly one attempt RUNNING', async () => {

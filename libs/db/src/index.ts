@@ -79,4 +79,9 @@ export { CATALOG_LIST_MAX_LIMIT, type CatalogPage, type CatalogPageQuery } from 
 export { SweepsRepository, type SweepRunCreation, type SweepWithRuns } from './sweeps.repository';
 export { ApiKeysRepository, type ApiKeyCreation } from './api-keys.repository';
 export { newApiKeyToken } from './api-key-token';
-export { ProjectsRepository, type ProjectLoad, type ProjectOwnedKind } from './projects.repository';
+export {
+  ProjectsRepository,
+  type ProjectLimitsChange,
+  type ProjectLoad,
+  type ProjectOwnedKind,
+} from './projects.repository';

@@ -24,33 +24,54 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
 
   it('counts only training and waiting runs of the project, and reads its own limit with them', async () => {
     const project = `load-${randomUUID().slice(0, 8)}`;
-    expect(await projects.load(project)).toEqual({ project, maxRunning: null, running: 0, waiting: 0 });
+    expect(await projects.load(project)).toEqual({
+      project,
+      maxRunning: null,
+      maxQueued: null,
+      running: 0,
+      waiting: 0,
+    });
     const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map(() => newRun(project)));
     await newRun(`${project}-x`);
     await runs.markRunning(a!.id, 'wasm');
     await runs.finish(b!.id, 'SUCCEEDED');
     await runs.finish(c!.id, 'PREEMPTED');
-    await projects.setMaxRunning(project, 3);
-    expect(await projects.load(project)).toEqual({ project, maxRunning: 3, running: 1, waiting: 2 });
+    await projects.setLimits(project, { maxRunning: 3 });
+    expect(await projects.load(project)).toEqual({ project, maxRunning: 3, maxQueued: null, running: 1, waiting: 2 });
     expect(d).toBeDefined();
   });
 
   it('sets, replaces and removes a limit, and lists only projects that have one, by name, with their load', async () => {
     const [first, second] = [`b-${randomUUID().slice(0, 8)}`, `a-${randomUUID().slice(0, 8)}`];
-    await projects.setMaxRunning(first, 5);
-    await projects.setMaxRunning(first, 2);
-    await projects.setMaxRunning(second, 7);
+    await projects.setLimits(first, { maxRunning: 5 });
+    await projects.setLimits(first, { maxRunning: 2 });
+    await projects.setLimits(second, { maxRunning: 7 });
     await runs.markRunning((await newRun(first)).id, 'wasm');
     await newRun(first);
     const listed = (await projects.listLimited()).filter((p) => p.project === first || p.project === second);
     expect(listed).toEqual([
-      { project: second, maxRunning: 7, running: 0, waiting: 0 },
-      { project: first, maxRunning: 2, running: 1, waiting: 1 },
+      { project: second, maxRunning: 7, maxQueued: null, running: 0, waiting: 0 },
+      { project: first, maxRunning: 2, maxQueued: null, running: 1, waiting: 1 },
     ]);
-    await projects.setMaxRunning(first, null);
+    await projects.setLimits(first, { maxRunning: null });
     // Removing a limit that is not there is harmless.
-    await projects.setMaxRunning(first, null);
+    await projects.setLimits(first, { maxRunning: null });
     expect((await projects.listLimited()).map((p) => p.project)).not.toContain(first);
     expect((await projects.load(first)).maxRunning).toBeNull();
+  });
+
+  it('changes one limit without the other, and removes the row once both are back to the default', async () => {
+    const project = `both-${randomUUID().slice(0, 8)}`;
+    await projects.setLimits(project, { maxQueued: 50 });
+    expect(await projects.load(project)).toMatchObject({ maxRunning: null, maxQueued: 50 });
+    await projects.setLimits(project, { maxRunning: 3 });
+    expect(await projects.load(project)).toMatchObject({ maxRunning: 3, maxQueued: 50 });
+    await projects.setLimits(project, { maxQueued: null });
+    expect(await projects.load(project)).toMatchObject({ maxRunning: 3, maxQueued: null });
+    await projects.setLimits(project, { maxRunning: null });
+    expect(await db.prisma.projectLimit.count({ where: { project } })).toBe(0);
+    // Concurrent changes of one project both land.
+    await Promise.all([projects.setLimits(project, { maxRunning: 2 }), projects.setLimits(project, { maxQueued: 9 })]);
+    expect(await projects.load(project)).toMatchObject({ maxRunning: 2, maxQueued: 9 });
   });
 });

@@ -2,11 +2,13 @@ import type { PrismaClient } from './generated/prisma/client';
 
 export type ProjectOwnedKind = 'run' | 'pipeline' | 'sweep' | 'dataset';
 
-/** A project's own limit (null: none, the fleet's default applies) and its runs now. */
+/** A project's own limits (null: none, the fleet's default applies) and its runs now. */
 export interface ProjectLoad {
   project: string;
-  /** Its own PROJECT_MAX_RUNNING, set over the API; null: the default each process has applies. */
+  /** Its own PROJECT_MAX_RUNNING, set over the API; null: the default each worker has applies. */
   maxRunning: number | null;
+  /** Its own QUOTA_QUEUED_RUNS, set over the API; null: the API's default applies. */
+  maxQueued: number | null;
   /** Runs of the project training now: what the limit counts. */
   running: number;
   /** Runs of the project waiting for a worker (QUEUED or PREEMPTED). */
@@ -31,43 +33,51 @@ export class ProjectsRepository {
     return row?.project ?? null;
   }
 
-  /** Runs of a project waiting for a worker (QUEUED, PREEMPTED, or held by a pipeline). */
-  async waitingRuns(project: string): Promise<number> {
-    return this.prisma.run.count({ where: { project, status: { in: ['QUEUED', 'PREEMPTED'] } } });
-  }
-
-  /** The project's own limit and its runs training and waiting now, in one round trip. */
+  /**
+   * The project's own limits and its runs training and waiting (QUEUED, PREEMPTED, or held by a
+   * pipeline) now, in one round trip.
+   */
   async load(project: string): Promise<ProjectLoad> {
     const [row] = await this.prisma.$queryRaw<Omit<ProjectLoad, 'project'>[]>`
-      SELECT (SELECT "max_running" FROM "project_limits" WHERE "project" = ${project}) AS "maxRunning",
-        count(*) FILTER (WHERE "status" = 'RUNNING')::int AS "running",
+      SELECT l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued", c."running", c."waiting"
+      FROM (SELECT count(*) FILTER (WHERE "status" = 'RUNNING')::int AS "running",
         count(*) FILTER (WHERE "status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting"
-      FROM "runs" WHERE "project" = ${project} AND "status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')`;
-    return { project, ...row };
+        FROM "runs" WHERE "project" = ${project} AND "status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')) c
+      LEFT JOIN "project_limits" l ON l."project" = ${project}`;
+    return { project, ...row! };
   }
 
   /** Every project with a limit of its own, by name, with its load. */
   async listLimited(): Promise<ProjectLoad[]> {
     return this.prisma.$queryRaw<ProjectLoad[]>`
-      SELECT l."project", l."max_running" AS "maxRunning",
+      SELECT l."project", l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued",
         count(r."id") FILTER (WHERE r."status" = 'RUNNING')::int AS "running",
         count(r."id") FILTER (WHERE r."status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting"
       FROM "project_limits" l
       LEFT JOIN "runs" r ON r."project" = l."project" AND r."status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')
-      GROUP BY l."project", l."max_running"
+      GROUP BY l."project", l."max_running", l."max_queued"
       ORDER BY l."project"`;
   }
 
-  /** Sets the project's own PROJECT_MAX_RUNNING (the caller checks the bounds); null removes it. */
-  async setMaxRunning(project: string, maxRunning: number | null): Promise<void> {
-    if (maxRunning === null) {
-      await this.prisma.projectLimit.deleteMany({ where: { project } });
-      return;
-    }
-    await this.prisma.projectLimit.upsert({
-      where: { project },
-      create: { project, maxRunning },
-      update: { maxRunning, updatedAt: new Date() },
+  /**
+   * Changes the project's own limits (the caller checks the bounds): a number sets one, null removes
+   * it (the default applies again), a field left out stays as it is. A project left with neither
+   * has no row. One transaction: two operators changing one project's limits at once both land.
+   */
+  async setLimits(project: string, change: ProjectLimitsChange): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      const row = await tx.projectLimit.upsert({
+        where: { project },
+        create: { project, maxRunning: change.maxRunning ?? null, maxQueued: change.maxQueued ?? null },
+        update: { ...change, updatedAt: new Date() },
+      });
+      if (row.maxRunning === null && row.maxQueued === null) await tx.projectLimit.delete({ where: { project } });
     });
   }
+}
+
+/** What an operator changes of a project's limits: a number, null (back to the default), or left out. */
+export interface ProjectLimitsChange {
+  maxRunning?: number | null;
+  maxQueued?: number | null;
 }

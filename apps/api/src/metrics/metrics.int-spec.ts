@@ -54,15 +54,21 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
   });
 
   it('reports the projects with a limit of their own, their runs training and waiting, and drops a removed one', async () => {
-    const put = (project: string, maxRunning: number | null) =>
+    const patch = (project: string, maxRunning: number | null) =>
       api.fetch(`${api.baseUrl}/v1/projects/${project}/limits`, {
-        method: 'PUT',
+        method: 'PATCH',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ maxRunning }),
       });
     expect((await scrape()).split('\n').filter((l) => l.startsWith('trainyard_project_'))).toEqual([]);
-    expect((await put('default', 4)).status).toBe(200);
-    expect((await put('vision', 1)).status).toBe(200);
+    expect((await patch('default', 4)).status).toBe(200);
+    expect((await patch('vision', 1)).status).toBe(200);
+    const quota = await api.fetch(`${api.baseUrl}/v1/projects/audio/limits`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ maxQueued: 50 }),
+    });
+    expect(quota.status).toBe(200);
     const limited = await scrape();
     expect(value(limited, 'trainyard_project_max_running{project="default"}')).toBe(4);
     expect(value(limited, 'trainyard_project_max_running{project="vision"}')).toBe(1);
@@ -70,13 +76,17 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     expect(value(limited, 'trainyard_project_runs{project="default",state="waiting"}')).toBe(2);
     expect(value(limited, 'trainyard_project_runs{project="default",state="running"}')).toBe(0);
     expect(value(limited, 'trainyard_project_runs{project="vision",state="waiting"}')).toBe(0);
+    // A project with only a queued quota of its own has that series and no running limit.
+    expect(value(limited, 'trainyard_project_max_queued{project="audio"}')).toBe(50);
+    expect(value(limited, 'trainyard_project_max_running{project="audio"}')).toBeUndefined();
+    expect(value(limited, 'trainyard_project_max_queued{project="default"}')).toBeUndefined();
 
-    expect((await put('vision', null)).status).toBe(200);
+    expect((await patch('vision', null)).status).toBe(200);
     const removed = await scrape();
     expect(value(removed, 'trainyard_project_max_running{project="vision"}')).toBeUndefined();
     expect(value(removed, 'trainyard_project_runs{project="vision",state="running"}')).toBeUndefined();
     expect(value(removed, 'trainyard_project_max_running{project="default"}')).toBe(4);
-    await put('default', null);
+    await patch('default', null);
   });
 
   it('counts workers alive, draining, drained, lost (silent for 3 heartbeat intervals) and stopped', async () => {

@@ -86,11 +86,24 @@ export class PrometheusRegistry {
       help: "A project's own limit on runs training at once (projects with one; the others follow PROJECT_MAX_RUNNING)",
       labelNames: ['project'],
       registers: [this.registry],
-      collect: () => this.collectLimited(projectLimit, (p) => projectLimit.set({ project: p.project }, p.maxRunning!)),
+      collect: () =>
+        this.collectLimited(projectLimit, (p) => {
+          if (p.maxRunning !== null) projectLimit.set({ project: p.project }, p.maxRunning);
+        }),
+    });
+    const projectQuota: Gauge<'project'> = new Gauge({
+      name: 'trainyard_project_max_queued',
+      help: "A project's own quota of runs waiting at once (projects with one; the others follow QUOTA_QUEUED_RUNS)",
+      labelNames: ['project'],
+      registers: [this.registry],
+      collect: () =>
+        this.collectLimited(projectQuota, (p) => {
+          if (p.maxQueued !== null) projectQuota.set({ project: p.project }, p.maxQueued);
+        }),
     });
     const projectRuns: Gauge<'project' | 'state'> = new Gauge({
       name: 'trainyard_project_runs',
-      help: 'Runs of each project with a limit of its own, training (running) and waiting for a worker (waiting)',
+      help: 'Runs of each project with limits of its own, training (running) and waiting for a worker (waiting)',
       labelNames: ['project', 'state'],
       registers: [this.registry],
       collect: () =>

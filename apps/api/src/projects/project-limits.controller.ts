@@ -1,4 +1,4 @@
-import { Body, Controller, ForbiddenException, Get, Logger, Param, Put } from '@nestjs/common';
+import { Body, Controller, ForbiddenException, Get, Logger, Param, Patch } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ProjectLimitsUpdateSchema, type ProjectLimitsList, type ProjectLimitsUpdate } from '@trainyard/contracts';
 import { ProjectNameSchema } from '../auth/api-keys.dto';
@@ -38,7 +38,9 @@ export class ProjectLimitsController {
 
   @Get('limits')
   @RequireScope('admin')
-  @ApiOperation({ summary: 'Every project with a limit of its own, and the default (PROJECT_MAX_RUNNING)' })
+  @ApiOperation({
+    summary: 'Every project with limits of its own, and the defaults (PROJECT_MAX_RUNNING, QUOTA_QUEUED_RUNS)',
+  })
   @Responds(200, 'ProjectLimitsList')
   list(@CurrentPrincipal() principal: Principal): Promise<ProjectLimitsList> {
     requireOperator(principal);
@@ -46,7 +48,9 @@ export class ProjectLimitsController {
   }
 
   @Get(':project/limits')
-  @ApiOperation({ summary: "A project's limit on runs training at once, where it comes from, and its load" })
+  @ApiOperation({
+    summary: "A project's limits on runs training and waiting at once, where they come from, and its load",
+  })
   @ApiParam({ name: 'project' })
   @Responds(200, 'ProjectLimitsView')
   get(@Param('project', projectPipe) project: string, @CurrentPrincipal() principal: Principal) {
@@ -55,23 +59,25 @@ export class ProjectLimitsController {
     return this.limits.get(project);
   }
 
-  @Put(':project/limits')
+  @Patch(':project/limits')
   @RequireScope('admin')
   @ApiOperation({
     summary:
-      "Set a project's own limit on runs training at once (null: back to PROJECT_MAX_RUNNING); parked runs that now have a place go back in line",
+      "Change a project's own limits: runs training at once (maxRunning) and waiting at once (maxQueued); null: back to the default, left out: as it is. Parked runs that now have a place go back in line",
   })
   @ApiParam({ name: 'project' })
-  @Responds(200, 'ProjectLimitsView', 'The project with its new limit')
+  @Responds(200, 'ProjectLimitsView', 'The project with its limits')
   async set(
     @Param('project', projectPipe) project: string,
     @Body(new ZodValidationPipe(ProjectLimitsUpdateSchema, 'Invalid limits', { in: 'body' })) body: ProjectLimitsUpdate,
     @CurrentPrincipal() principal: Principal,
   ) {
     requireOperator(principal);
-    const view = await this.limits.set(project, body.maxRunning);
+    const view = await this.limits.set(project, body);
+    const said = (value: number | null | undefined) =>
+      value === undefined ? 'unchanged' : value === null ? 'the default' : String(value);
     this.logger.log(
-      `project ${project}: maxRunning ${body.maxRunning ?? 'removed (the default applies)'}, set by key ${principal.keyId}`,
+      `project ${project}: maxRunning ${said(body.maxRunning)}, maxQueued ${said(body.maxQueued)}, set by key ${principal.keyId}`,
     );
     return view;
   }

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes; the assertions check them */
-import { WorkersRepository } from '@trainyard/db';
+import { WorkersRepository, type Database } from '@trainyard/db';
 import { bullmqPriority, type TrainingQueues } from '@trainyard/queue';
-import { TRAINING_QUEUES } from '@trainyard/infrastructure';
+import { DATABASE, TRAINING_QUEUES } from '@trainyard/infrastructure';
 import { startTestApi, type TestApi } from '../testing/test-api';
 
 /**
@@ -56,6 +56,9 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       defaultMaxRunning: 2,
       workersMaxRunning: [],
       effectiveMaxRunning: 2,
+      maxQueued: null,
+      defaultMaxQueued: 1000,
+      effectiveMaxQueued: 1000,
       running: 0,
       waiting: 0,
     });
@@ -69,7 +72,7 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       source: 'default',
     });
 
-    const set = await admin('PUT', '/v1/projects/vision/limits', { maxRunning: 5 });
+    const set = await admin('PATCH', '/v1/projects/vision/limits', { maxRunning: 5 });
     expect(set).toEqual({
       status: 200,
       body: {
@@ -78,12 +81,15 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
         defaultMaxRunning: 2,
         workersMaxRunning: [],
         effectiveMaxRunning: 5,
+        maxQueued: null,
+        defaultMaxQueued: 1000,
+        effectiveMaxQueued: 1000,
         running: 0,
         waiting: 1,
       },
     });
     // Lowered below the default: a project's own limit holds it either way.
-    await admin('PUT', '/v1/projects/vision/limits', { maxRunning: 1 });
+    await admin('PATCH', '/v1/projects/vision/limits', { maxRunning: 1 });
     expect((await call(visionKey, 'GET', '/v1/projects/vision/limits')).body).toMatchObject({
       maxRunning: 1,
       effectiveMaxRunning: 1,
@@ -94,10 +100,11 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       limit: 1,
       source: 'project',
     });
-    await admin('PUT', '/v1/projects/audio/limits', { maxRunning: 7 });
+    await admin('PATCH', '/v1/projects/audio/limits', { maxRunning: 7 });
     expect((await admin('GET', '/v1/projects/limits')).body).toEqual({
       defaultMaxRunning: 2,
       workersMaxRunning: [],
+      defaultMaxQueued: 1000,
       items: [
         {
           project: 'audio',
@@ -105,6 +112,9 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
           defaultMaxRunning: 2,
           workersMaxRunning: [],
           effectiveMaxRunning: 7,
+          maxQueued: null,
+          defaultMaxQueued: 1000,
+          effectiveMaxQueued: 1000,
           running: 0,
           waiting: 0,
         },
@@ -114,13 +124,16 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
           defaultMaxRunning: 2,
           workersMaxRunning: [],
           effectiveMaxRunning: 1,
+          maxQueued: null,
+          defaultMaxQueued: 1000,
+          effectiveMaxQueued: 1000,
           running: 0,
           waiting: 1,
         },
       ],
     });
 
-    expect((await admin('PUT', '/v1/projects/audio/limits', { maxRunning: null })).body).toMatchObject({
+    expect((await admin('PATCH', '/v1/projects/audio/limits', { maxRunning: null })).body).toMatchObject({
       maxRunning: null,
       effectiveMaxRunning: 2,
     });
@@ -128,9 +141,41 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
     await call(visionKey, 'POST', `/v1/runs/${run}/cancel`);
   });
 
+  it("holds a project's submits to its own queued quota, changes one limit without the other, and drops an empty row", async () => {
+    const pretrain = (name: string) => ({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } });
+    const audioKey = await newKey(['read', 'submit'], 'audio');
+    expect((await admin('PATCH', '/v1/projects/audio/limits', { maxQueued: 1, maxRunning: 4 })).body).toMatchObject({
+      maxRunning: 4,
+      maxQueued: 1,
+      effectiveMaxQueued: 1,
+    });
+    const first = await call(audioKey, 'POST', '/v1/runs', pretrain('q1'));
+    expect(first.status).toBe(201);
+    const refused = await call(audioKey, 'POST', '/v1/runs', pretrain('q2'));
+    expect(refused).toMatchObject({ status: 429, body: { errors: [{ field: 'project' }] } });
+    expect(refused.body.message).toMatch(
+      /has 1 runs waiting; 1 more would pass its quota of 1 \(its own, set by an operator\)/,
+    );
+    // Another project keeps the default quota.
+    expect((await call(visionKey, 'POST', '/v1/runs', pretrain('other'))).status).toBe(201);
+
+    // Only the queued quota removed: the running limit stays, and submits are held by the default again.
+    expect((await admin('PATCH', '/v1/projects/audio/limits', { maxQueued: null })).body).toMatchObject({
+      maxRunning: 4,
+      maxQueued: null,
+      effectiveMaxQueued: 1000,
+    });
+    expect((await call(audioKey, 'POST', '/v1/runs', pretrain('q2'))).status).toBe(201);
+    // Both gone: no row left, so the project is not listed.
+    await admin('PATCH', '/v1/projects/audio/limits', { maxRunning: null });
+    expect((await admin('GET', '/v1/projects/limits')).body.items.map((p: any) => p.project)).not.toContain('audio');
+    const { prisma } = api.app.get<Database>(DATABASE);
+    expect(await prisma.projectLimit.count({ where: { project: 'audio' } })).toBe(0);
+  });
+
   it('lets parked jobs that now have a place back in line when a limit is raised', async () => {
     const queues = api.app.get<TrainingQueues>(TRAINING_QUEUES);
-    await admin('PUT', '/v1/projects/vision/limits', { maxRunning: 1 });
+    await admin('PATCH', '/v1/projects/vision/limits', { maxRunning: 1 });
     // Two jobs parked by a worker that found the project at its limit: delayed, recorded for the project.
     const parked: string[] = [];
     for (const name of ['p1', 'p2']) {
@@ -148,14 +193,14 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
     });
 
     // Two places now, none used: both go back in line, in the order they were parked.
-    await admin('PUT', '/v1/projects/vision/limits', { maxRunning: 2 });
+    await admin('PATCH', '/v1/projects/vision/limits', { maxRunning: 2 });
     for (const id of parked) {
       const queue = (await call(visionKey, 'GET', `/v1/runs/${id}/queue`)).body;
       expect(queue).toMatchObject({ parked: false, jobState: 'prioritized' });
     }
     expect(await queues.hasParked('vision')).toBe(false);
     for (const id of parked) await call(visionKey, 'POST', `/v1/runs/${id}/cancel`);
-    await admin('PUT', '/v1/projects/vision/limits', { maxRunning: null });
+    await admin('PATCH', '/v1/projects/vision/limits', { maxRunning: null });
   });
 
   it("lets a project's keys read only its own limits, and only an operator's admin key change or list them", async () => {
@@ -165,19 +210,21 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       status: 404,
       body: { message: 'No project with id audio' },
     });
-    expect((await call(visionKey, 'PUT', '/v1/projects/vision/limits', { maxRunning: 50 })).status).toBe(403);
+    expect((await call(visionKey, 'PATCH', '/v1/projects/vision/limits', { maxRunning: 50 })).status).toBe(403);
     expect((await call(visionKey, 'GET', '/v1/projects/limits')).status).toBe(403);
-    expect((await call(readOnlyOperatorKey, 'PUT', '/v1/projects/vision/limits', { maxRunning: 50 })).status).toBe(403);
+    expect((await call(readOnlyOperatorKey, 'PATCH', '/v1/projects/vision/limits', { maxRunning: 50 })).status).toBe(
+      403,
+    );
     expect((await call(readOnlyOperatorKey, 'GET', '/v1/projects/audio/limits')).status).toBe(200);
     // Admin of its own project still cannot lift the project's limit, nor list the others.
-    const own = await call(visionAdminKey, 'PUT', '/v1/projects/vision/limits', { maxRunning: 50 });
+    const own = await call(visionAdminKey, 'PATCH', '/v1/projects/vision/limits', { maxRunning: 50 });
     expect(own).toMatchObject({ status: 403, body: { errors: [{ field: 'Authorization' }] } });
     expect((await call(visionAdminKey, 'GET', '/v1/projects/limits')).status).toBe(403);
     expect((await admin('GET', '/v1/projects/vision/limits')).body.maxRunning).toBeNull();
-    expect((await call(api.adminKey, 'PUT', '/v1/projects/vision/limits', { maxRunning: 3 }, undefined)).status).toBe(
+    expect((await call(api.adminKey, 'PATCH', '/v1/projects/vision/limits', { maxRunning: 3 }, undefined)).status).toBe(
       200,
     );
-    await admin('PUT', '/v1/projects/vision/limits', { maxRunning: null });
+    await admin('PATCH', '/v1/projects/vision/limits', { maxRunning: null });
   });
 
   it('refuses hostile project names and bodies with a 400 naming the field, and writes nothing', async () => {
@@ -196,7 +243,7 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
     ]) {
       for (const [method, body] of [
         ['GET', undefined],
-        ['PUT', { maxRunning: 3 }],
+        ['PATCH', { maxRunning: 3 }],
       ] as const) {
         const res = await admin(method, `/v1/projects/${project}/limits`, body);
         expect({ project, method, status: res.status, field: res.body.errors?.[0]?.field }).toEqual({
@@ -215,10 +262,14 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       [{ maxRunning: 100_001 }, 'maxRunning'],
       [{ maxRunning: [3] }, 'maxRunning'],
       [{}, 'maxRunning'],
+      [{ maxQueued: 0 }, 'maxQueued'],
+      [{ maxQueued: 1_000_001 }, 'maxQueued'],
+      [{ maxQueued: 2.5 }, 'maxQueued'],
+      [{ maxRunning: 2, maxQueued: 'many' }, 'maxQueued'],
       [{ maxRunning: 3, extra: 1 }, 'extra'],
     ];
     for (const [body, field] of bodies) {
-      const res = await admin('PUT', '/v1/projects/vision/limits', body);
+      const res = await admin('PATCH', '/v1/projects/vision/limits', body);
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
       expect(res.body.errors.map((e: any) => e.field)).toContain(field);
     }
@@ -230,7 +281,7 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       '{"maxRunning":3',
       '"3"',
     ]) {
-      const res = await call(api.adminKey, 'PUT', '/v1/projects/vision/limits', undefined, raw);
+      const res = await call(api.adminKey, 'PATCH', '/v1/projects/vision/limits', undefined, raw);
       expect({ raw, status: res.status }).toEqual({ raw, status: 400 });
     }
     // `constructor` is a well-formed project name: a row keyed by it, nothing inherited.
@@ -284,6 +335,7 @@ describe('project limits without PROJECT_MAX_RUNNING on the API (PostgreSQL, HTT
     expect(await get('/v1/projects/limits')).toEqual({
       defaultMaxRunning: null,
       workersMaxRunning: [3, 5, null],
+      defaultMaxQueued: 1000,
       items: [],
     });
     expect((await get(`/v1/runs/${run}/queue`)).projectLimit).toBeNull();

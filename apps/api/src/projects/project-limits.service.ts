@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { ProjectLimitsList, ProjectLimitsView } from '@trainyard/contracts';
-import { ProjectsRepository, type ProjectLoad } from '@trainyard/db';
+import { ProjectsRepository, type ProjectLimitsChange, type ProjectLoad } from '@trainyard/db';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 import type { TrainingQueues } from '@trainyard/queue';
 import { fromRedis } from '../common/with-deadline';
 import { FleetDefaultLimitReader, type FleetDefaultLimit } from './fleet-default-limit';
 
-/** A project's own PROJECT_MAX_RUNNING: read, set and removed by operators. */
+/** A project's own PROJECT_MAX_RUNNING and QUOTA_QUEUED_RUNS: read, set and removed by operators. */
 @Injectable()
 export class ProjectLimitsService {
   private readonly logger = new Logger(ProjectLimitsService.name);
@@ -21,26 +21,27 @@ export class ProjectLimitsService {
 
   async get(project: string): Promise<ProjectLimitsView> {
     const [load, fleet] = await Promise.all([this.projects.load(project), this.fleetDefault.read()]);
-    return view(load, fleet);
+    return this.view(load, fleet);
   }
 
   async list(): Promise<ProjectLimitsList> {
     const [loads, fleet] = await Promise.all([this.projects.listLimited(), this.fleetDefault.read()]);
-    return { ...fleet, items: loads.map((load) => view(load, fleet)) };
+    return { ...fleet, defaultMaxQueued: this.defaultMaxQueued(), items: loads.map((load) => this.view(load, fleet)) };
   }
 
   /**
-   * Sets the project's own limit (null: back to the default). A limit raised or removed lets the
-   * jobs parked at the old one back in line now, as many as have a place, rather than when one of
-   * the project's runs ends or their 60 s delay does; a limit lowered stops no run that trains
-   * already: the project starts none until it is below the new one.
+   * Changes the project's own limits (null: back to the default; left out: as it is). A running
+   * limit raised or removed lets the jobs parked at the old one back in line now, as many as have a
+   * place, rather than when one of the project's runs ends or their 60 s delay does; a limit
+   * lowered stops no run that trains already: the project starts none until it is below the new
+   * one. A lower queued quota refuses submits from then on and cancels nothing already waiting.
    */
-  async set(project: string, maxRunning: number | null): Promise<ProjectLimitsView> {
-    await this.projects.setMaxRunning(project, maxRunning);
+  async set(project: string, change: ProjectLimitsChange): Promise<ProjectLimitsView> {
+    await this.projects.setLimits(project, change);
     const limits = await this.get(project);
     const free =
       limits.effectiveMaxRunning === null ? Number.POSITIVE_INFINITY : limits.effectiveMaxRunning - limits.running;
-    if (free > 0) {
+    if (change.maxRunning !== undefined && free > 0) {
       // The limit is stored either way; a parked job comes back on its own within its delay.
       await fromRedis(
         this.queues.releaseParked(project, free),
@@ -55,15 +56,22 @@ export class ProjectLimitsService {
     }
     return limits;
   }
-}
 
-function view(load: ProjectLoad, fleet: FleetDefaultLimit): ProjectLimitsView {
-  return {
-    project: load.project,
-    maxRunning: load.maxRunning,
-    ...fleet,
-    effectiveMaxRunning: load.maxRunning ?? fleet.defaultMaxRunning,
-    running: load.running,
-    waiting: load.waiting,
-  };
+  private defaultMaxQueued(): number {
+    return this.config.limits.queuedRunsPerProject;
+  }
+
+  private view(load: ProjectLoad, fleet: FleetDefaultLimit): ProjectLimitsView {
+    return {
+      project: load.project,
+      maxRunning: load.maxRunning,
+      ...fleet,
+      effectiveMaxRunning: load.maxRunning ?? fleet.defaultMaxRunning,
+      maxQueued: load.maxQueued,
+      defaultMaxQueued: this.defaultMaxQueued(),
+      effectiveMaxQueued: load.maxQueued ?? this.defaultMaxQueued(),
+      running: load.running,
+      waiting: load.waiting,
+    };
+  }
 }

@@ -105,12 +105,14 @@ export class SubmissionQuota {
         ],
       });
     }
-    const waiting = await this.projects.waitingRuns(project);
-    const quota = this.config.limits.queuedRunsPerProject;
+    // The project's own quota, else QUOTA_QUEUED_RUNS; read with its waiting runs in one statement.
+    const { waiting, maxQueued } = await this.projects.load(project);
+    const quota = maxQueued ?? this.config.limits.queuedRunsPerProject;
     if (waiting + runs.length > quota) {
+      const whose = maxQueued === null ? 'QUOTA_QUEUED_RUNS' : 'its own, set by an operator';
       throw new HttpException(
         {
-          message: `Project "${project}" has ${waiting} runs waiting; ${runs.length} more would pass its quota of ${quota} (QUOTA_QUEUED_RUNS). Submit again as runs start.`,
+          message: `Project "${project}" has ${waiting} runs waiting; ${runs.length} more would pass its quota of ${quota} (${whose}). Submit again as runs start.`,
           errors: [{ field: 'project', message: `Queued-runs quota ${quota} reached` }],
         },
         HttpStatus.TOO_MANY_REQUESTS,

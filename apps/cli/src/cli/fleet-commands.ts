@@ -67,44 +67,62 @@ export const queuesCommand: Command = {
   },
 };
 
+/** `--max-running 4` or `--max-running default`: the value to send, or undefined when the flag is not given. */
+function limitFlag(value: string | undefined, flag: string, max: number): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'default') return null;
+  const n = /^[1-9]\d*$/.test(value) ? Number(value) : NaN;
+  if (!(n <= max))
+    throw usageError(`--${flag} takes a whole number of runs from 1 to ${max}, or "default" (got "${value}")`);
+  return n;
+}
+
 export const limitsCommand: Command = {
   name: 'limits',
-  usage: '[<project> [--max-running N | --default]]',
-  summary: "Projects' limits on runs training at once: list them, show one project's, or set it.",
+  usage: '[<project> [--max-running N|default] [--max-queued N|default]]',
+  summary: "Projects' limits on runs training and waiting at once: list them, show one project's, or change them.",
   details:
-    "Without a project, lists every project with a limit of its own and the default (PROJECT_MAX_RUNNING), which needs an operator's admin key. " +
-    "With one, shows what holds it and its runs training and waiting; --max-running sets its own limit (an operator's admin key), --default removes it. " +
-    'Raising a limit lets the runs parked at the old one back in line at once; lowering it stops no run: the project starts none until it is below.',
-  options: { 'max-running': { type: 'string' }, default: { type: 'boolean' } },
+    "Without a project, lists every project with limits of its own and the defaults (PROJECT_MAX_RUNNING: the API's, else what the live workers apply; QUOTA_QUEUED_RUNS), which needs an operator's admin key. " +
+    'With one, shows what holds it and its runs training and waiting; --max-running and --max-queued set its own limits (an operator\'s admin key), "default" removes one. ' +
+    'Raising the running limit lets the runs parked at the old one back in line at once; lowering it stops no run: the project starts none until it is below. A lower queued quota refuses new submits (429) and cancels nothing.',
+  options: { 'max-running': { type: 'string' }, 'max-queued': { type: 'string' } },
   optionHelp: {
-    'max-running': "set the project's own limit: 1 to 100000 runs at once",
-    default: "remove the project's own limit (PROJECT_MAX_RUNNING applies again)",
+    'max-running': "the project's own limit on runs training at once: 1 to 100000, or default",
+    'max-queued': "the project's own quota of runs waiting at once: 1 to 1000000, or default",
   },
   async run(ctx) {
     const client = ctx.client();
     const project = ctx.args[0];
-    const maxRunning = ctx.values['max-running'] as string | undefined;
-    const toDefault = ctx.values['default'] === true;
+    const maxRunning = limitFlag(ctx.values['max-running'] as string | undefined, 'max-running', 100_000);
+    const maxQueued = limitFlag(ctx.values['max-queued'] as string | undefined, 'max-queued', 1_000_000);
+    const changes = maxRunning !== undefined || maxQueued !== undefined;
     if (project === undefined) {
-      if (maxRunning !== undefined || toDefault) throw usageError('Name the project whose limit to set');
+      if (changes) throw usageError('Name the project whose limits to change');
       const list = await client.listProjectLimits({ signal: ctx.signal });
       if (ctx.json) return (printJson(ctx, list), EXIT.OK);
-      ctx.out(`default (PROJECT_MAX_RUNNING): ${defaultLimitText(list)}\n`);
-      const rows = list.items.map((p) => [p.project, String(p.maxRunning), String(p.running), String(p.waiting)]);
-      if (rows.length > 0) ctx.out(`${formatTable(['project', 'max running', 'running', 'waiting'], rows)}\n`);
-      else ctx.out('no project has a limit of its own\n');
+      ctx.out(`default running limit (PROJECT_MAX_RUNNING): ${defaultLimitText(list)}\n`);
+      ctx.out(`default queued quota (QUOTA_QUEUED_RUNS): ${list.defaultMaxQueued}\n`);
+      const own = (n: number | null) => (n === null ? 'default' : String(n));
+      const rows = list.items.map((p) => [
+        p.project,
+        own(p.maxRunning),
+        own(p.maxQueued),
+        String(p.running),
+        String(p.waiting),
+      ]);
+      if (rows.length > 0)
+        ctx.out(`${formatTable(['project', 'max running', 'max queued', 'running', 'waiting'], rows)}\n`);
+      else ctx.out('no project has limits of its own\n');
       return EXIT.OK;
     }
     if (ctx.args.length > 1) throw usageError(`One project at a time (got ${ctx.args.length})`);
-    if (maxRunning !== undefined && toDefault) throw usageError('Give --max-running or --default, not both');
-    if (maxRunning !== undefined && !/^[1-9]\d{0,5}$/.test(maxRunning))
-      throw usageError(`--max-running takes a whole number of runs from 1 to 100000 (got "${maxRunning}")`);
-    const view =
-      maxRunning !== undefined || toDefault
-        ? await client.setProjectLimits(project, toDefault ? null : Number(maxRunning), { signal: ctx.signal })
-        : await client.projectLimits(project, { signal: ctx.signal });
+    const view = changes
+      ? await client.setProjectLimits(project, { maxRunning, maxQueued }, { signal: ctx.signal })
+      : await client.projectLimits(project, { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, view), EXIT.OK);
-    ctx.out(`project ${view.project}: ${projectLimitText(view)}; ${view.running} training, ${view.waiting} waiting\n`);
+    ctx.out(
+      `project ${view.project}: ${projectLimitText(view)}; ${view.running} training, ${view.waiting} waiting of ${view.effectiveMaxQueued} it may queue${view.maxQueued === null ? '' : ' (its own quota)'}\n`,
+    );
     return EXIT.OK;
   },
 };

@@ -2,10 +2,12 @@ import { z } from 'zod';
 
 /** The most runs one project may be allowed to train at once (PROJECT_MAX_RUNNING's bound too). */
 export const PROJECT_MAX_RUNNING_BOUND = 100_000;
+/** The most runs one project may be allowed to have waiting (QUOTA_QUEUED_RUNS's bound too). */
+export const PROJECT_MAX_QUEUED_BOUND = 1_000_000;
 
 /**
- * `GET /v1/projects/:project/limits` and `PUT` to it: how many of a project's runs may train at
- * once across the fleet, where that number comes from, and the project's load now.
+ * `GET /v1/projects/:project/limits` and `PATCH` to it: how many of a project's runs may train at
+ * once across the fleet and wait at once, where those numbers come from, and the project's load.
  */
 export const ProjectLimitsViewSchema = z.strictObject({
   project: z.string(),
@@ -21,6 +23,12 @@ export const ProjectLimitsViewSchema = z.strictObject({
   workersMaxRunning: z.array(z.int().min(1).nullable()),
   /** What holds the project: its own limit, else the default; null: nothing does. */
   effectiveMaxRunning: z.int().min(1).nullable(),
+  /** Its own quota of runs waiting at once, set by an operator; null: none, the default applies. */
+  maxQueued: z.int().min(1).nullable(),
+  /** QUOTA_QUEUED_RUNS as the API is configured: the quota of projects without their own. */
+  defaultMaxQueued: z.int().min(1),
+  /** What holds its submits: its own quota, else the default (`429` past it). */
+  effectiveMaxQueued: z.int().min(1),
   /** Its runs training now: what the limit counts. */
   running: z.int().min(0),
   /** Its runs waiting for a worker (QUEUED or PREEMPTED). */
@@ -33,16 +41,33 @@ export const ProjectLimitsListSchema = z.strictObject({
   /** The limit of every project not listed (as in ProjectLimitsView). */
   defaultMaxRunning: z.int().min(1).nullable(),
   workersMaxRunning: z.array(z.int().min(1).nullable()),
+  /** QUOTA_QUEUED_RUNS as the API is configured (the quota of every project not listed). */
+  defaultMaxQueued: z.int().min(1),
   items: z.array(ProjectLimitsViewSchema),
 });
 export type ProjectLimitsList = z.infer<typeof ProjectLimitsListSchema>;
 
-/** `PUT /v1/projects/:project/limits`: its own limit, or null to go back to the default. */
-export const ProjectLimitsUpdateSchema = z.strictObject({
-  maxRunning: z
-    .int('Expected a whole number of runs, or null for the default')
-    .min(1, 'Expected at least 1 (null: the default)')
-    .max(PROJECT_MAX_RUNNING_BOUND, `Expected at most ${PROJECT_MAX_RUNNING_BOUND}`)
-    .nullable(),
-});
+/**
+ * `PATCH /v1/projects/:project/limits`: a number sets one of the project's own limits, null removes
+ * it (back to the default), a field left out stays as it is; at least one field.
+ */
+export const ProjectLimitsUpdateSchema = z
+  .strictObject({
+    maxRunning: z
+      .int('Expected a whole number of runs, or null for the default')
+      .min(1, 'Expected at least 1 (null: the default)')
+      .max(PROJECT_MAX_RUNNING_BOUND, `Expected at most ${PROJECT_MAX_RUNNING_BOUND}`)
+      .nullable()
+      .optional(),
+    maxQueued: z
+      .int('Expected a whole number of runs, or null for the default')
+      .min(1, 'Expected at least 1 (null: the default)')
+      .max(PROJECT_MAX_QUEUED_BOUND, `Expected at most ${PROJECT_MAX_QUEUED_BOUND}`)
+      .nullable()
+      .optional(),
+  })
+  .refine((change) => change.maxRunning !== undefined || change.maxQueued !== undefined, {
+    message: 'Give maxRunning, maxQueued or both (null: back to the default)',
+    path: ['maxRunning'],
+  });
 export type ProjectLimitsUpdate = z.infer<typeof ProjectLimitsUpdateSchema>;

@@ -136,7 +136,7 @@ export const RunQueueViewSchema = z.strictObject({
   servingWorkers: z.int().min(0),
   /**
    * Its project's runs training now against the project's limit: its own (`source: 'project'`, set
-   * over `PUT /v1/projects/:project/limits`), else the fleet's PROJECT_MAX_RUNNING (`'default'`:
+   * over `PATCH /v1/projects/:project/limits`), else the fleet's PROJECT_MAX_RUNNING (`'default'`:
    * the API's when it is given one, else what the live workers apply when they agree); null when
    * neither holds it. While `running` is at `limit`, workers park its job
    * however far ahead it is: it waits for one of them to end.
