@@ -153,8 +153,10 @@ export class TrainingProcessor {
       await context.retention;
       // Whatever the outcome (preempted, failed, fenced): the tail of the log is written.
       await log.close();
-      // Its project may have a place free now: a job parked at the limit goes back in line.
-      await this.releaseProjectPlaces(run.project);
+      // Its project may have a place free now: a job parked at the limit goes back in line. Not
+      // awaited: the job completes (and the slot takes its next one) without waiting on Redis; the
+      // release reports its own failures, and a parked job comes back on its own within its delay.
+      void this.releaseProjectPlaces(run.project);
     }
   }
 
