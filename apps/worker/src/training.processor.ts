@@ -3,6 +3,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { withLogFields, type TrainyardConfig } from '@trainyard/config';
 import { isTerminal, type Placement, type RunSpec, type RunStatus, type TrainingJobData } from '@trainyard/contracts';
 import {
+  placesFree,
   AttemptsRepository,
   AttemptWritesRepository,
   CheckpointsRepository,
@@ -192,8 +193,7 @@ export class TrainingProcessor {
       // Nothing parked, the common case: one Redis call and no query.
       if (!(await this.queues.hasParked(project))) return;
       const load = await this.projects.load(project);
-      const limit = load.maxRunning ?? this.config.limits.runningRunsPerProject;
-      const free = limit === undefined ? Number.POSITIVE_INFINITY : limit - load.running;
+      const free = placesFree(load.maxRunning ?? this.config.limits.runningRunsPerProject ?? null, load.running);
       if (free <= 0) return;
       const released = await this.queues.releaseParked(project, free);
       this.metrics.projectLimitJobs.inc({ action: 'released' }, released.length);

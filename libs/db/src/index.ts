@@ -80,6 +80,7 @@ export { SweepsRepository, type SweepRunCreation, type SweepWithRuns } from './s
 export { ApiKeysRepository, type ApiKeyCreation } from './api-keys.repository';
 export { newApiKeyToken } from './api-key-token';
 export {
+  placesFree,
   ProjectsRepository,
   type ProjectLimitsChange,
   type ProjectLoad,

@@ -15,6 +15,15 @@ export interface ProjectLoad {
   waiting: number;
 }
 
+/**
+ * How many more of a project's runs may start under `limit` with `running` training: none or
+ * fewer past it, every one (Infinity) when no limit holds the project. What a release of parked
+ * jobs counts, in the worker after a run and in the API after a limit changes.
+ */
+export function placesFree(limit: number | null, running: number): number {
+  return limit === null ? Number.POSITIVE_INFINITY : limit - running;
+}
+
 /** Which project a resource belongs to, and the limits and load of a project. */
 export class ProjectsRepository {
   constructor(private readonly prisma: PrismaClient) {}

@@ -20,9 +20,9 @@ export function queueNameFor(base: string, resourceClass: ResourceClass): string
 }
 
 /**
- * How long a worker parks a job whose project trains PROJECT_MAX_RUNNING runs (BullMQ's delayed
- * set): it comes back in line when a run of the project ends (`releaseParked`), after this long in
- * any case, should no release reach it (a worker killed as its run ended, the limit raised).
+ * How long a worker parks a job whose project trains as many runs as its limit allows (BullMQ's
+ * delayed set): it comes back in line when a run of the project ends (`releaseParked`), after this
+ * long in any case, should no release reach it (a worker killed as its run ended, the limit raised).
  */
 export const PARKED_JOB_DELAY_MS = 60_000;
 /**

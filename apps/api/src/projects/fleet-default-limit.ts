@@ -1,8 +1,3 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { TrainyardConfig } from '@trainyard/config';
-import { WorkersRepository } from '@trainyard/db';
-import { CONFIG } from '@trainyard/infrastructure';
-
 /** What holds a project without a limit of its own, and what the live workers say about it. */
 export interface FleetDefaultLimit {
   defaultMaxRunning: number | null;
@@ -19,21 +14,4 @@ export function fleetDefaultMaxRunning(
 ): number | null {
   if (apiSetting !== undefined) return apiSetting;
   return workersMaxRunning.length === 1 ? workersMaxRunning[0]! : null;
-}
-
-/** Reads the live workers' PROJECT_MAX_RUNNING (one query) and resolves the default with the API's own. */
-@Injectable()
-export class FleetDefaultLimitReader {
-  constructor(
-    @Inject(CONFIG) private readonly config: TrainyardConfig,
-    private readonly workers: WorkersRepository,
-  ) {}
-
-  async read(): Promise<FleetDefaultLimit> {
-    const workersMaxRunning = await this.workers.liveProjectMaxRunning(this.config.worker.lostAfterMs);
-    return {
-      defaultMaxRunning: fleetDefaultMaxRunning(this.config.limits.runningRunsPerProject, workersMaxRunning),
-      workersMaxRunning,
-    };
-  }
 }

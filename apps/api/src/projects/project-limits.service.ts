@@ -1,11 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { ProjectLimitsList, ProjectLimitsView } from '@trainyard/contracts';
-import { ProjectsRepository, type ProjectLimitsChange, type ProjectLoad } from '@trainyard/db';
+import {
+  placesFree,
+  ProjectsRepository,
+  WorkersRepository,
+  type ProjectLimitsChange,
+  type ProjectLoad,
+} from '@trainyard/db';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 import type { TrainingQueues } from '@trainyard/queue';
 import { fromRedis } from '../common/with-deadline';
-import { FleetDefaultLimitReader, type FleetDefaultLimit } from './fleet-default-limit';
+import { fleetDefaultMaxRunning, type FleetDefaultLimit } from './fleet-default-limit';
 
 /** A project's own PROJECT_MAX_RUNNING and QUOTA_QUEUED_RUNS: read, set and removed by operators. */
 @Injectable()
@@ -16,16 +22,16 @@ export class ProjectLimitsService {
     private readonly projects: ProjectsRepository,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
-    private readonly fleetDefault: FleetDefaultLimitReader,
+    private readonly workers: WorkersRepository,
   ) {}
 
   async get(project: string): Promise<ProjectLimitsView> {
-    const [load, fleet] = await Promise.all([this.projects.load(project), this.fleetDefault.read()]);
+    const [load, fleet] = await Promise.all([this.projects.load(project), this.fleetDefault()]);
     return this.view(load, fleet);
   }
 
   async list(): Promise<ProjectLimitsList> {
-    const [loads, fleet] = await Promise.all([this.projects.listLimited(), this.fleetDefault.read()]);
+    const [loads, fleet] = await Promise.all([this.projects.listLimited(), this.fleetDefault()]);
     return { ...fleet, defaultMaxQueued: this.defaultMaxQueued(), items: loads.map((load) => this.view(load, fleet)) };
   }
 
@@ -39,8 +45,7 @@ export class ProjectLimitsService {
   async set(project: string, change: ProjectLimitsChange): Promise<ProjectLimitsView> {
     await this.projects.setLimits(project, change);
     const limits = await this.get(project);
-    const free =
-      limits.effectiveMaxRunning === null ? Number.POSITIVE_INFINITY : limits.effectiveMaxRunning - limits.running;
+    const free = placesFree(limits.effectiveMaxRunning, limits.running);
     if (change.maxRunning !== undefined && free > 0) {
       // The limit is stored either way; a parked job comes back on its own within its delay.
       await fromRedis(
@@ -55,6 +60,15 @@ export class ProjectLimitsService {
       );
     }
     return limits;
+  }
+
+  /** The live workers' PROJECT_MAX_RUNNING (one query), resolved with the API's own. */
+  private async fleetDefault(): Promise<FleetDefaultLimit> {
+    const workersMaxRunning = await this.workers.liveProjectMaxRunning(this.config.worker.lostAfterMs);
+    return {
+      defaultMaxRunning: fleetDefaultMaxRunning(this.config.limits.runningRunsPerProject, workersMaxRunning),
+      workersMaxRunning,
+    };
   }
 
   private defaultMaxQueued(): number {

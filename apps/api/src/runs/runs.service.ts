@@ -19,7 +19,6 @@ import {
   CheckpointsRepository,
   IdempotencyKeysRepository,
   PipelinesRepository,
-  ProjectsRepository,
   RunsRepository,
   WorkersRepository,
   type IdempotentRun,
@@ -38,7 +37,7 @@ import { requestHash } from './request-hash';
 import { RunReferencesService } from './run-references.service';
 import { PlacementCheck } from './placement-check';
 import { SubmissionQuota } from './submission-quota';
-import { FleetDefaultLimitReader } from '../projects/fleet-default-limit';
+import { ProjectLimitsService } from '../projects/project-limits.service';
 import { notFound } from '../http/problems';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
@@ -66,8 +65,7 @@ export class RunsService {
     private readonly quota: SubmissionQuota,
     private readonly placement: PlacementCheck,
     private readonly workers: WorkersRepository,
-    private readonly projects: ProjectsRepository,
-    private readonly fleetDefault: FleetDefaultLimitReader,
+    private readonly projectLimits: ProjectLimitsService,
   ) {}
 
   /**
@@ -213,17 +211,16 @@ export class RunsService {
   async queuePosition(id: string): Promise<RunQueueView> {
     const run = await this.mustExist(id);
     const spec = run.spec as Placement;
-    const [position, { serving }, load, fleet] = await Promise.all([
+    const [position, { serving }, limits] = await Promise.all([
       fromRedis(
         this.queues.positionOf({ id, spec, project: run.project }),
         this.config.redis.connectTimeoutMs,
         `Run ${id}'s place in its queue is unknown`,
       ),
       this.workers.servability(spec, this.config.worker.lostAfterMs),
-      this.projects.load(run.project),
-      this.fleetDefault.read(),
+      this.projectLimits.get(run.project),
     ]);
-    const limit = load.maxRunning ?? fleet.defaultMaxRunning;
+    const limit = limits.effectiveMaxRunning;
     return {
       runId: id,
       status: run.status as RunStatus,
@@ -235,9 +232,9 @@ export class RunsService {
           ? null
           : {
               project: run.project,
-              running: load.running,
+              running: limits.running,
               limit,
-              source: load.maxRunning === null ? 'default' : 'project',
+              source: limits.maxRunning === null ? 'default' : 'project',
             },
     };
   }
