@@ -177,7 +177,7 @@ export class TrainingProcessor {
     this.metrics.projectLimitJobs.inc({ action: 'parked' });
     // Delayed first, recorded second: a release never finds it recorded but still held here.
     await job.moveToDelayed(Date.now() + PARKED_JOB_DELAY_MS, token);
-    await this.queues.park(run.id, run.project, job.opts.priority ?? 0);
+    await this.queues.park(run.id, run.project, job.priority, job.timestamp);
     // A run of the project that ended after the check above, before the record, released without
     // this job: look again now that it is recorded.
     await this.releaseProjectPlaces(run.project);

@@ -113,7 +113,7 @@ describe('training queues (real Redis)', () => {
       parked: false,
     });
     // Recorded as parked for its project (and only for its own).
-    await current.queues.park(delayed, 'default', 101);
+    await current.queues.park(delayed, 'default', 101, Date.now());
     expect(await current.queues.positionOf({ id: delayed, spec: {}, project: 'default' })).toMatchObject({
       jobState: 'delayed',
       parked: true,
@@ -135,37 +135,54 @@ describe('training queues (real Redis)', () => {
     });
   });
 
-  it("lets a project's parked jobs back in line, by priority then age, as many as asked, dropping stale entries", async () => {
+  it("lets a project's parked jobs back in line, by priority then submission, as many as asked, dropping stale entries", async () => {
     const { queues, connection } = current;
     const delayed = async (id: string, priority: number, resources?: { accelerator: 'gpu' }) => {
       // As a worker parks a job: in its class's queue, delayed far past the test.
-      await queues
+      const job = await queues
         .of(resources ? 'gpu' : 'any')
         .add('finetune', { runId: id }, { jobId: id, priority: bullmqPriority(priority), delay: 600_000 });
-      await queues.park(id, 'vision', bullmqPriority(priority));
-      // Parked a millisecond apart at least: ages differ.
+      await queues.park(id, 'vision', job.priority, job.timestamp);
+      // Submitted a millisecond apart at least: ages differ.
       await new Promise((resolve) => setTimeout(resolve, 2));
+      return job;
     };
-    const [low, high, gpuHigh, later, gone, taken] = Array.from({ length: 6 }, () => randomUUID());
+    const [low, high, gpuHigh, later, gone, taken, first] = Array.from({ length: 7 }, () => randomUUID());
+    // Submitted before every other, parked last: parked again after losing a race for a place, say.
+    const firstJob = await delayed(first, -10);
+    await connection.zrem(`trainyard:${queues.name}:parked:vision`, first);
     await delayed(low, -10);
     await delayed(high, 10);
     await delayed(gpuHigh, 10, { accelerator: 'gpu' });
     await delayed(gone, 50);
     await delayed(taken, 50);
     await delayed(later, -10);
-    await queues.park(randomUUID(), 'other', 1);
+    await queues.park(first, 'vision', firstJob.priority, firstJob.timestamp);
+    await queues.park(randomUUID(), 'other', 1, Date.now());
     // Cancelled meanwhile; and back in line already (its delay ran out, say).
     await queues.of('any').remove(gone);
     await (await queues.getJob(taken))!.promote();
+    // Jobs of the same priorities that were in line behind the parked ones all along.
+    const [inLineHigh, inLineLow] = [randomUUID(), randomUUID()];
+    await enqueueRun(queues, { id: inLineHigh, kind: 'FINETUNE', spec: { priority: 10 } }, 1);
+    await enqueueRun(queues, { id: inLineLow, kind: 'FINETUNE', spec: { priority: -10 } }, 1);
 
     const stateOf = async (id: string) => (await queues.getJob(id))!.getState();
+    const aheadOf = async (id: string, priority: number) =>
+      (await queues.positionOf({ id, spec: { priority }, project: 'vision' })).ahead;
     expect(await queues.releaseParked('vision', 2)).toEqual([high, gpuHigh]);
     expect([await stateOf(high), await stateOf(gpuHigh), await stateOf(low)]).toEqual([
       'prioritized',
       'prioritized',
       'delayed',
     ]);
+    // Back where a worker took it from: ahead of its priority's jobs in line, behind higher ones.
+    expect(await aheadOf(taken, 50)).toBe(0);
+    expect(await aheadOf(high, 10)).toBe(1);
+    expect(await aheadOf(inLineHigh, 10)).toBe(2);
+    expect(await queues.releaseParked('vision', 1)).toEqual([first]);
     expect(await queues.releaseParked('vision', 5)).toEqual([low, later]);
+    expect(await aheadOf(inLineLow, -10)).toBe(6);
     expect(await queues.releaseParked('vision', 5)).toEqual([]);
     expect(await queues.hasParked('vision')).toBe(false);
     expect(await queues.hasParked('other')).toBe(true);

@@ -106,21 +106,25 @@ export class TrainingQueues {
   /**
    * Records that the run's job waits, delayed, for a place under its project's limit (its own, else
    * PROJECT_MAX_RUNNING; the worker that found the project at its limit moves it to BullMQ's
-   * delayed set): a sorted set per project, BullMQ's priority first (lower first), then the time
-   * it was parked.
+   * delayed set): a sorted set per project, BullMQ's priority first (lower first), then the time the
+   * job was submitted (BullMQ's `timestamp`), so a job parked again after losing a race for a place
+   * keeps its turn ahead of the project's later jobs.
    */
-  async park(runId: string, project: string, bullmqJobPriority: number): Promise<void> {
+  async park(runId: string, project: string, bullmqJobPriority: number, submittedAt: number): Promise<void> {
     // BullMQ priorities here are 1–201 (bullmqPriority): times 2^44, plus milliseconds since 1970
     // (below 2^42 until the year 2109), exact in a double.
-    const score = bullmqJobPriority * 2 ** 44 + Date.now();
+    const score = bullmqJobPriority * 2 ** 44 + submittedAt;
     const key = this.parkedKey(project);
     await this.connection.multi().zadd(key, score, runId).pexpire(key, PARKED_RECORD_TTL_MS).exec();
   }
 
   /**
    * Moves up to `count` of the project's parked jobs, first by priority then by age, from the
-   * delayed set back in line (BullMQ's promote), and returns their run ids. An entry whose job is no
-   * longer delayed (its delay ran out and a worker took it, or it was cancelled) is dropped.
+   * delayed set back in line, and returns their run ids. Each goes back where it stood when a worker
+   * took it: at the front of its priority in its class's queue (BullMQ's promote, then
+   * `changePriority` with `lifo`), so the place its project's ended run left goes to it, not to a
+   * later job of the project that was in line behind it. An entry whose job is no longer delayed
+   * (its delay ran out and a worker took it, or it was cancelled) is dropped.
    */
   async releaseParked(project: string, count: number): Promise<string[]> {
     const released: string[] = [];
@@ -134,7 +138,11 @@ export class TrainingQueues {
           () => true,
           () => false,
         );
-        if (promoted) released.push(runId);
+        if (!promoted) continue;
+        // Taken meanwhile: BullMQ then only rewrites the priority it has. Failing here leaves the
+        // job in line behind its priority's others, as a promote alone would.
+        await job.changePriority({ priority: job.priority, lifo: true }).catch(() => undefined);
+        released.push(runId);
       }
     }
     return released;

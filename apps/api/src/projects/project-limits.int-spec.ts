@@ -184,7 +184,7 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       ).body.id;
       await api.queue.remove(id);
       await api.queue.add('pretrain', { runId: id }, { jobId: id, priority: bullmqPriority(0), delay: 600_000 });
-      await queues.park(id, 'vision', bullmqPriority(0));
+      await queues.park(id, 'vision', bullmqPriority(0), Date.now());
       parked.push(id);
     }
     expect((await call(visionKey, 'GET', `/v1/runs/${parked[0]}/queue`)).body).toMatchObject({

@@ -229,7 +229,7 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     const parked = (await http('POST', '/v1/runs', pretrain('parked'))).body.id;
     await queue.remove(parked);
     await queue.add('pretrain', { runId: parked }, { jobId: parked, priority: bullmqPriority(0), delay: 600_000 });
-    await app.get<TrainingQueues>(TRAINING_QUEUES).park(parked, 'default', bullmqPriority(0));
+    await app.get<TrainingQueues>(TRAINING_QUEUES).park(parked, 'default', bullmqPriority(0), Date.now());
     expect((await http('GET', `/v1/runs/${parked}/queue`)).body).toMatchObject({
       jobState: 'delayed',
       ahead: null,
