@@ -63,16 +63,21 @@ export class ApiKeysRepository {
     return apiKeyView(row);
   }
 
-  async list(): Promise<ApiKeyView[]> {
-    return (await this.prisma.apiKey.findMany({ select: VIEW, orderBy: { createdAt: 'asc' }, take: 10_000 })).map(
-      apiKeyView,
-    );
+  /** Every key, or with `project` only that project's (an operator's keys, without one, are not among them). */
+  async list(project?: string): Promise<ApiKeyView[]> {
+    const where = project === undefined ? {} : { project };
+    return (
+      await this.prisma.apiKey.findMany({ where, select: VIEW, orderBy: { createdAt: 'asc' }, take: 10_000 })
+    ).map(apiKeyView);
   }
 
-  /** Revokes a key (kept for the record); null when there is no such key. Repeating is harmless. */
-  async revoke(id: string): Promise<ApiKeyView | null> {
-    const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { revokedAt: true } });
-    if (!found) return null;
+  /**
+   * Revokes a key (kept for the record); null when there is no such key, or, with `project`, no
+   * such key of that project. Repeating is harmless.
+   */
+  async revoke(id: string, project?: string): Promise<ApiKeyView | null> {
+    const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { revokedAt: true, project: true } });
+    if (!found || (project !== undefined && found.project !== project)) return null;
     if (found.revokedAt) return apiKeyView(await this.prisma.apiKey.findUniqueOrThrow({ where: { id }, select: VIEW }));
     return apiKeyView(
       await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW }),

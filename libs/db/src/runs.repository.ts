@@ -21,6 +21,9 @@ import { attemptView, checkpointView, metricSummaryView, runLiveState, runView }
 export type FinishStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'PREEMPTED';
 
 /** Runs: the source of truth for a job's state; Redis only carries the run id. */
+/** A run id as PostgreSQL's uuid type reads it (any case). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export class RunsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -103,6 +106,14 @@ export class RunsRepository {
       SELECT COALESCE("spec"->'resources'->>'accelerator', 'any') AS "resourceClass", count(*)::int AS n,
              EXTRACT(EPOCH FROM now() - min("updated_at"))::float8 AS "oldestWaitSeconds"
       FROM "runs" WHERE "status" IN ('QUEUED', 'PREEMPTED') AND NOT "held" GROUP BY 1`;
+  }
+
+  /** Those of `ids` that name runs of `project` (anything not a run id is left out). */
+  async idsInProject(ids: string[], project: string): Promise<string[]> {
+    const uuids = ids.filter((id) => UUID.test(id));
+    if (uuids.length === 0) return [];
+    const rows = await this.prisma.run.findMany({ where: { id: { in: uuids }, project }, select: { id: true } });
+    return rows.map((r) => r.id);
   }
 
   /** The runs of `ids` (of `project`, when given) as run lists show them, in the order of `ids`; unknown ids are left out. */

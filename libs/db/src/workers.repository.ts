@@ -114,12 +114,20 @@ export class WorkersRepository {
     await this.prisma.worker.updateMany({ where: { id }, data: { stoppedAt: new Date() } });
   }
 
-  /** The fleet, running workers first, each with its state and the attempts it is training now. */
-  async fleet(lostAfterMs: number): Promise<WorkerView[]> {
+  /**
+   * The fleet, running workers first, each with its state and the attempts it is training now;
+   * with `project`, only the attempts of that project's runs.
+   */
+  async fleet(lostAfterMs: number, project?: string): Promise<WorkerView[]> {
     const rows = await this.prisma.worker.findMany({
       orderBy: [{ stoppedAt: { sort: 'desc', nulls: 'first' } }, { lastHeartbeatAt: 'desc' }],
       take: FLEET_SHOWN,
-      include: { attempts: { where: { outcome: 'RUNNING' }, select: { runId: true, number: true, startedAt: true } } },
+      include: {
+        attempts: {
+          where: { outcome: 'RUNNING', ...(project === undefined ? {} : { run: { project } }) },
+          select: { runId: true, number: true, startedAt: true },
+        },
+      },
     });
     const now = Date.now();
     return rows.map(({ attempts, ...worker }) => workerView(worker, workerState(worker, lostAfterMs, now), attempts));

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, ForbiddenException, Get, HttpCode, Logger, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyList, Whoami } from '@trainyard/contracts';
 import { ApiKeysRepository } from '@trainyard/db';
@@ -7,10 +7,14 @@ import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { CurrentPrincipal, RequireScope } from './auth.decorators';
 import { ApiKeyCreationSchema, ApiKeyIdSchema, type ApiKeyCreationBody } from './api-keys.dto';
-import type { Principal } from './principal';
+import { projectFilter, type Principal } from './principal';
 import { notFound } from '../http/problems';
 
-/** Key administration (the `admin` scope), and `whoami` for any key. */
+/**
+ * Key administration (the `admin` scope), and `whoami` for any key. A project's admin key
+ * administers its project's keys only: it creates keys confined to its project (never one for
+ * every project, which would lift its own confinement), and lists and revokes only those.
+ */
 @ApiTags('keys')
 @Controller('v1')
 export class ApiKeysController {
@@ -30,19 +34,30 @@ export class ApiKeysController {
     @Body(new ZodValidationPipe(ApiKeyCreationSchema, 'Invalid key', { in: 'body' })) body: ApiKeyCreationBody,
     @CurrentPrincipal() admin: Principal,
   ) {
-    const created = await this.keys.create({ name: body.name, scopes: body.scopes, project: body.project ?? null });
+    if (admin.project !== null && body.project !== undefined && body.project !== admin.project)
+      throw new ForbiddenException({
+        message: "A project's admin key creates keys for its own project only",
+        errors: [
+          {
+            field: 'project',
+            message: `This key belongs to project ${admin.project}; leave project out or give ${admin.project}`,
+          },
+        ],
+      });
+    const project = body.project ?? admin.project;
+    const created = await this.keys.create({ name: body.name, scopes: body.scopes, project });
     this.logger.log(
-      `API key ${created.key.id} "${body.name}" created by key ${admin.keyId}: scopes ${body.scopes.join(',')}, project ${body.project ?? '(all)'}`,
+      `API key ${created.key.id} "${body.name}" created by key ${admin.keyId}: scopes ${body.scopes.join(',')}, project ${project ?? '(all)'}`,
     );
     return created;
   }
 
   @Get('keys')
   @RequireScope('admin')
-  @ApiOperation({ summary: 'Every API key (never a token or hash)' })
+  @ApiOperation({ summary: "Every API key (never a token or hash); a project's admin key sees its project's" })
   @Responds(200, 'ApiKeyList')
-  async list(): Promise<ApiKeyList> {
-    return { items: await this.keys.list() };
+  async list(@CurrentPrincipal() admin: Principal): Promise<ApiKeyList> {
+    return { items: await this.keys.list(projectFilter(admin)) };
   }
 
   @Delete('keys/:id')
@@ -54,7 +69,8 @@ export class ApiKeysController {
     @Param('id', new ZodValidationPipe(ApiKeyIdSchema, 'Invalid key id', { field: 'id' })) id: string,
     @CurrentPrincipal() admin: Principal,
   ) {
-    const key = await this.keys.revoke(id);
+    // Another project's key (or an operator's) is the same 404 as an unknown one for a project's admin.
+    const key = await this.keys.revoke(id, projectFilter(admin));
     if (!key) throw notFound('API key', id);
     this.authenticator.forgetAll();
     this.logger.log(`API key ${id} revoked by key ${admin.keyId}`);

@@ -131,6 +131,46 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     expect(me).toMatchObject({ scopes: ['read'], project: null });
   });
 
+  it("confines a project's admin key to its project's keys: it never mints an operator's key, nor sees or revokes others'", async () => {
+    const projectAdmin = await createKey(['admin'], 'vision');
+    const other = await createKey(['read'], 'speech');
+    const operator = await createKey(['read']);
+    const asAdmin = (path: string, init: RequestInit = {}) =>
+      fetch(`${api.baseUrl}${path}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${projectAdmin.token}` },
+      });
+    const keyCount = async () => await api.app.get<Database>(DATABASE).prisma.apiKey.count();
+    const before = await keyCount();
+    // No project given: the new key is confined to the creator's project, not to none (every project).
+    const made = await asAdmin('/v1/keys', json('POST', { name: 'ci', scopes: ['admin'] }));
+    expect(made.status).toBe(201);
+    const minted = (await made.json()) as any;
+    expect(minted.key.project).toBe('vision');
+    const whoami = await fetch(`${api.baseUrl}/v1/whoami`, { headers: { authorization: `Bearer ${minted.token}` } });
+    expect(await whoami.json()).toMatchObject({ scopes: ['admin'], project: 'vision' });
+    // Another project: a 403 naming the field, nothing written.
+    const refused = await asAdmin('/v1/keys', json('POST', { name: 'x', scopes: ['read'], project: 'speech' }));
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as any).errors).toEqual([expect.objectContaining({ field: 'project' })]);
+    expect(await keyCount()).toBe(before + 1);
+    const third = await asAdmin('/v1/keys', json('POST', { name: 'x', scopes: ['read'], project: 'vision' }));
+    expect(third.status).toBe(201);
+    const thirdId = ((await third.json()) as any).key.id as string;
+    // Lists and revokes its project's keys only: another project's key and an operator's are 404s.
+    const listed = ((await (await asAdmin('/v1/keys')).json()) as any).items as { id: string; project: string }[];
+    expect(listed.map((k) => k.id)).toEqual(expect.arrayContaining([projectAdmin.key.id, minted.key.id, thirdId]));
+    expect(new Set(listed.map((k) => k.project))).toEqual(new Set(['vision']));
+    for (const id of [other.key.id, operator.key.id])
+      expect((await asAdmin(`/v1/keys/${id}`, { method: 'DELETE' })).status).toBe(404);
+    const stillLive = await fetch(`${api.baseUrl}/v1/whoami`, { headers: { authorization: `Bearer ${other.token}` } });
+    expect(stillLive.status).toBe(200);
+    expect((await asAdmin(`/v1/keys/${minted.key.id}`, { method: 'DELETE' })).status).toBe(200);
+    // The operator's key still lists every project's.
+    const all = ((await (await api.fetch(`${api.baseUrl}/v1/keys`)).json()) as any).items as { project: string }[];
+    expect(all.map((k) => k.project)).toEqual(expect.arrayContaining([null, 'vision', 'speech']));
+  });
+
   it('validates key creation: unknown scopes, repeated scopes, bad project names and extra fields are 400 with the field', async () => {
     for (const [body, field] of [
       [{ name: 'x', scopes: ['root'] }, 'scopes.0'],

@@ -3,7 +3,8 @@ import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { DRAIN_MODES } from '@trainyard/contracts';
 import { z } from 'zod';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
-import type { Principal } from '../auth/principal';
+import { projectFilter, type Principal } from '../auth/principal';
+import { requireOperator } from '../auth/require-operator';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { FleetService } from './fleet.service';
@@ -29,20 +30,23 @@ export class FleetController {
   constructor(private readonly fleet: FleetService) {}
 
   @Get('queues')
-  @ApiOperation({ summary: 'Training queue depth by job state, and the jobs being trained now' })
+  @ApiOperation({
+    summary:
+      "Training queue depth by job state, and the jobs being trained now (a project's key sees its project's jobs only)",
+  })
   @Responds(200, 'QueueList')
-  queues() {
-    return this.fleet.queues();
+  queues(@CurrentPrincipal() principal: Principal) {
+    return this.fleet.queues(projectFilter(principal));
   }
 
   @Get('workers')
   @ApiOperation({
     summary:
-      'Registered workers: backend, GPU, heartbeat, alive/draining/drained/lost/stopped, the runs each is training',
+      "Registered workers: backend, GPU, heartbeat, alive/draining/drained/lost/stopped, the runs each is training (a project's key sees its project's runs only)",
   })
   @Responds(200, 'WorkerList')
-  workers() {
-    return this.fleet.workers();
+  workers(@CurrentPrincipal() principal: Principal) {
+    return this.fleet.workers(projectFilter(principal));
   }
 
   @Post('workers/:id/drain')
@@ -50,7 +54,7 @@ export class FleetController {
   @RequireScope('admin')
   @ApiOperation({
     summary:
-      'Drain a worker: it takes no new jobs and preempts its runs (checkpoint, back to the queue; mode "finish" lets them end), then reports "drained"',
+      'Drain a worker (an operator\'s admin key): it takes no new jobs and preempts its runs (checkpoint, back to the queue; mode "finish" lets them end), then reports "drained"',
   })
   @ApiParam({ name: 'id' })
   @Responds(202, 'WorkerView', 'The worker, draining')
@@ -60,6 +64,7 @@ export class FleetController {
     body: z.output<typeof DrainSchema>,
     @CurrentPrincipal() principal: Principal,
   ) {
+    requireOperator(principal, 'Draining a worker');
     const mode = body?.mode ?? 'preempt';
     const worker = await this.fleet.drain(id, mode);
     this.logger.log(`worker ${id}: drain (${mode}) requested by key ${principal.keyId}`);
@@ -72,6 +77,7 @@ export class FleetController {
   @ApiParam({ name: 'id' })
   @Responds(200, 'WorkerView', 'The worker, alive again at its next heartbeat')
   async undrain(@Param('id', workerIdPipe) id: string, @CurrentPrincipal() principal: Principal) {
+    requireOperator(principal, 'Taking a drain back');
     const worker = await this.fleet.undrain(id);
     this.logger.log(`worker ${id}: drain taken back by key ${principal.keyId}`);
     return worker;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import type { WorkerList } from '@trainyard/contracts';
-import { WorkersRepository, type Database } from '@trainyard/db';
+import { Worker } from 'bullmq';
+import type { QueueList, WorkerList } from '@trainyard/contracts';
+import { AttemptsRepository, WorkersRepository, type Database } from '@trainyard/db';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { DATABASE } from '@trainyard/infrastructure';
 
@@ -129,5 +130,75 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(asSubmitter.status).toBe(403);
+  });
+
+  it("shows a project's key its own project's runs on the fleet only, and lets only operators drain", async () => {
+    const prisma = app.get<Database>(DATABASE).prisma;
+    const workers = new WorkersRepository(prisma);
+    const attempts = new AttemptsRepository(prisma);
+    const keyOf = async (project: string, scopes: string[]) => {
+      const res = await api.fetch(`${baseUrl}/v1/keys`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `${project} ${scopes.join(' ')}`, scopes, project }),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { token: string }).token;
+    };
+    const [vision, speech, visionAdmin] = [
+      await keyOf('vision', ['read', 'submit']),
+      await keyOf('speech', ['read', 'submit']),
+      await keyOf('vision', ['admin']),
+    ];
+    const as = (token: string, path: string, init: RequestInit = {}) =>
+      fetch(`${baseUrl}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+    const submit = async (token: string, name: string) => {
+      const res = await as(token, '/v1/runs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } }),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { id: string }).id;
+    };
+    // Only this test's jobs in line (the first test left one).
+    await api.queue.drain();
+    const [ours, theirs] = [await submit(vision, 'ours'), await submit(speech, 'theirs')];
+    // Both taken by a worker: their jobs active in BullMQ, their attempts RUNNING on it.
+    const id = `node-4-5-${randomUUID().slice(0, 8)}`;
+    await workers.register({ id, hostname: 'node-4', pid: 5, backend: 'wasm', gpu: null, concurrency: 2 });
+    const taker = new Worker(api.queueName, null, { connection: api.queue.opts.connection });
+    try {
+      expect((await taker.getNextJob('t1'))?.id).toBe(ours);
+      expect((await taker.getNextJob('t2'))?.id).toBe(theirs);
+    } finally {
+      await taker.close();
+    }
+    for (const run of [ours, theirs]) await attempts.openCurrent(run, id);
+
+    const activeSeenBy = async (token: string) =>
+      ((await (await as(token, '/v1/queues')).json()) as QueueList).queues.flatMap((q) => q.active.map((a) => a.runId));
+    const runningSeenBy = async (token: string) =>
+      ((await (await as(token, '/v1/workers')).json()) as WorkerList).workers
+        .find((w) => w.id === id)!
+        .running.map((r) => r.runId);
+    expect((await activeSeenBy(api.adminKey)).sort()).toEqual([ours, theirs].sort());
+    expect((await runningSeenBy(api.adminKey)).sort()).toEqual([ours, theirs].sort());
+    expect(await activeSeenBy(vision)).toEqual([ours]);
+    expect(await runningSeenBy(vision)).toEqual([ours]);
+    expect(await activeSeenBy(speech)).toEqual([theirs]);
+    expect(await runningSeenBy(speech)).toEqual([theirs]);
+    // The depths are numbers for the whole fleet, the same for every key.
+    const counts = async (token: string) =>
+      ((await (await as(token, '/v1/queues')).json()) as QueueList).queues[0]!.counts;
+    expect(await counts(vision)).toEqual(await counts(api.adminKey));
+
+    // The fleet is shared: a project's own admin key neither drains a worker nor takes a drain back.
+    for (const method of ['POST', 'DELETE']) {
+      const res = await as(visionAdmin, `/v1/workers/${id}/drain`, { method });
+      expect(res.status).toBe(403);
+      expect(JSON.stringify(await res.json())).toContain('Authorization');
+    }
+    expect(await workers.heartbeat(id)).toBeNull();
   });
 });

@@ -30,7 +30,7 @@ export class FleetService {
    * One entry per resource class: BullMQ's counts and active jobs, and the runs waiting in
    * PostgreSQL. A 503 naming Redis when it does not answer within its deadline.
    */
-  async queues(): Promise<QueueList> {
+  async queues(project?: string): Promise<QueueList> {
     const waiting = new Map((await this.runsRepository.waitingByClass()).map((w) => [w.resourceClass, w]));
     const jobsOf = (queue: TrainingQueue) =>
       fromRedis(
@@ -38,34 +38,48 @@ export class FleetService {
         this.config.redis.connectTimeoutMs,
         'Queue depths are unavailable',
       );
-    const queues = await Promise.all(
-      this.trainingQueues.entries().map(async ([resourceClass, queue]): Promise<QueueView> => {
-        const [counts, active] = await jobsOf(queue);
-        return {
-          name: queue.name,
-          resourceClass,
-          counts,
-          active: active.map((job): ActiveJobView => ({
-            // A job's id is its run's id (enqueueRun).
-            id: job.id ?? job.data.runId,
-            name: job.name,
-            runId: job.data?.runId ?? null,
-            // 0 until the worker's first report, then the RunProgress it reported.
-            progress: job.progress as ActiveJobView['progress'],
-            attemptsMade: job.attemptsMade,
-            processedOn: job.processedOn ?? null,
-          })),
-          waitingRuns: waiting.get(resourceClass)?.n ?? 0,
-          oldestWaitSeconds: waiting.get(resourceClass)?.oldestWaitSeconds ?? null,
-        };
-      }),
+    const classes = await Promise.all(
+      this.trainingQueues
+        .entries()
+        .map(async ([resourceClass, queue]) => ({ resourceClass, queue, jobs: await jobsOf(queue) })),
     );
+    // A project's key sees the depths (numbers) but only its own project's jobs: one query for all classes.
+    const shown =
+      project === undefined
+        ? null
+        : new Set(
+            await this.runsRepository.idsInProject(
+              classes.flatMap(({ jobs: [, active] }) => active.map((job) => job.data?.runId).filter(isString)),
+              project,
+            ),
+          );
+    const queues = classes.map(({ resourceClass, queue, jobs: [counts, all] }): QueueView => {
+      const active = shown === null ? all : all.filter((job) => shown.has(job.data?.runId));
+      return {
+        name: queue.name,
+        resourceClass,
+        counts,
+        active: active.map((job): ActiveJobView => ({
+          // A job's id is its run's id (enqueueRun).
+          id: job.id ?? job.data.runId,
+          name: job.name,
+          runId: job.data?.runId ?? null,
+          // 0 until the worker's first report, then the RunProgress it reported.
+          progress: job.progress as ActiveJobView['progress'],
+          attemptsMade: job.attemptsMade,
+          processedOn: job.processedOn ?? null,
+        })),
+        waitingRuns: waiting.get(resourceClass)?.n ?? 0,
+        oldestWaitSeconds: waiting.get(resourceClass)?.oldestWaitSeconds ?? null,
+      };
+    });
     return { queues };
   }
 
-  async workers(): Promise<WorkerList> {
+  /** The fleet; with `project`, each worker's runs of that project only. */
+  async workers(project?: string): Promise<WorkerList> {
     // The same rule the reconciler uses to take a worker's runs over (3 heartbeat intervals of silence).
-    return { workers: await this.workersRepository.fleet(this.config.worker.lostAfterMs) };
+    return { workers: await this.workersRepository.fleet(this.config.worker.lostAfterMs, project) };
   }
 
   /** Asks a running worker to drain; it acts at its next heartbeat. 404 for an unknown or stopped worker. */
@@ -91,4 +105,8 @@ function notRunning(id: string): NotFoundException {
   return new NotFoundException({
     message: `No running worker ${id} (unknown, or already stopped)`,
   });
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === 'string';
 }

@@ -1,9 +1,10 @@
-import { Body, Controller, ForbiddenException, Get, Logger, Param, Patch } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Param, Patch } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ProjectLimitsUpdateSchema, type ProjectLimitsList, type ProjectLimitsUpdate } from '@trainyard/contracts';
 import { ProjectNameSchema } from '../auth/api-keys.dto';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
+import { requireOperator } from '../auth/require-operator';
 import { notFound } from '../http/problems';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -16,19 +17,6 @@ const projectPipe = new ZodValidationPipe(ProjectNameSchema, 'Invalid project', 
  * keys too, changing them (and listing every project's) only for an admin key without a project,
  * so a project's own admin cannot lift its limit or learn other projects' names.
  */
-function requireOperator(principal: Principal): void {
-  if (principal.project === null) return;
-  throw new ForbiddenException({
-    message: "A project's limits are set by operators",
-    errors: [
-      {
-        field: 'Authorization',
-        message: `This key belongs to project ${principal.project}; an admin key without a project is required`,
-      },
-    ],
-  });
-}
-
 @ApiTags('projects')
 @Controller('v1/projects')
 export class ProjectLimitsController {
@@ -43,7 +31,7 @@ export class ProjectLimitsController {
   })
   @Responds(200, 'ProjectLimitsList')
   list(@CurrentPrincipal() principal: Principal): Promise<ProjectLimitsList> {
-    requireOperator(principal);
+    requireOperator(principal, "Listing every project's limits");
     return this.limits.list();
   }
 
@@ -72,7 +60,7 @@ export class ProjectLimitsController {
     @Body(new ZodValidationPipe(ProjectLimitsUpdateSchema, 'Invalid limits', { in: 'body' })) body: ProjectLimitsUpdate,
     @CurrentPrincipal() principal: Principal,
   ) {
-    requireOperator(principal);
+    requireOperator(principal, "Setting a project's limits");
     const view = await this.limits.set(project, body);
     const said = (value: number | null | undefined) =>
       value === undefined ? 'unchanged' : value === null ? 'the default' : String(value);
