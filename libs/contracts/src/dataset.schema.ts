@@ -46,7 +46,7 @@ const Fraction = z.number().min(0).max(0.5);
 export const ImageFolderDatasetSchema = z
   .object({
     name: z.literal('image-folder'),
-    datasetId: z.uuid(),
+    datasetId: z.uuid().toLowerCase(),
     /** Every image is decoded and resized to `[height, width, channels]` (channels 1 = grey, 3 = RGB). */
     imageShape: z
       .tuple([z.int().min(8).max(512), z.int().min(8).max(512), z.union([z.literal(1), z.literal(3)])])

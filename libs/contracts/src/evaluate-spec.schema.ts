@@ -18,7 +18,7 @@ export const EvaluateSpecSchema = z
     name: NameSchema,
     checkpoint: z
       .object({
-        runId: z.uuid(),
+        runId: z.uuid().toLowerCase(),
         sequence: z.int().min(0).max(2_147_483_647).optional(),
       })
       .strict(),

@@ -99,7 +99,7 @@ export const ClassifierSchema = z
   .object({
     type: z.literal('classifier'),
     /** Pretrain run whose encoder is the base; null trains the same encoder from scratch. */
-    baseRunId: z.uuid().nullable().default(null),
+    baseRunId: z.uuid().toLowerCase().nullable().default(null),
     baseModel: RegisteredModelRefSchema.optional(),
     importedModel: ImportedModelSchema.optional(),
     ...encoderArchitecture,

@@ -21,6 +21,6 @@ export const ApiKeyCreationSchema = z.strictObject({
 });
 export type ApiKeyCreationBody = z.output<typeof ApiKeyCreationSchema>;
 
-export const ApiKeyIdSchema = z.guid({ message: 'Expected a key id (a UUID)' });
+export const ApiKeyIdSchema = z.guid({ message: 'Expected a key id (a UUID)' }).toLowerCase();
 
 export const SessionSchema = z.strictObject({ key: z.string().regex(/^[\x21-\x7e]{32,512}$/, 'Expected an API key') });

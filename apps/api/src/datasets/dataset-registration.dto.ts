@@ -39,4 +39,4 @@ export const DatasetRegistrationSchema = z.strictObject({
 });
 export type DatasetRegistration = z.infer<typeof DatasetRegistrationSchema>;
 
-export const DatasetIdSchema = z.uuid();
+export const DatasetIdSchema = z.uuid().toLowerCase();

@@ -12,7 +12,7 @@ import { ModelsService } from './models.service';
 
 /** The contracts' name rule: no control characters or lone surrogates, at most 120 characters. */
 const ModelName = NameSchema;
-const ModelRegistrationSchema = z.strictObject({ name: ModelName, runId: z.uuid() });
+const ModelRegistrationSchema = z.strictObject({ name: ModelName, runId: z.uuid().toLowerCase() });
 
 @ApiTags('models')
 @Controller('v1/models')

@@ -215,6 +215,22 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
       expect((await http('DELETE', `/v1/runs/${id}?dryRun=true`)).status).toBe(404);
     });
 
+    it('reads an id in capitals as the same run: the answers name it in lowercase and its objects go too', async () => {
+      const { id } = await finishedRun('shouting');
+      const upper = id.toUpperCase();
+      const fetched = await http('GET', `/v1/runs/${upper}`);
+      expect(fetched.status).toBe(200);
+      expect(fetched.body.id).toBe(id);
+      const compared = await http('GET', `/v1/runs/compare?ids=${upper}`);
+      expect(compared.status).toBe(200);
+      expect((compared.body.runs as { run: { id: string } }[]).map((r) => r.run.id)).toEqual([id]);
+      const deleted = await http('DELETE', `/v1/runs/${upper}`);
+      expect(deleted.status).toBe(200);
+      expect(deleted.body).toMatchObject({ runId: id, objects: { count: 3 } });
+      expect(await store.list(`runs/${id}/`)).toEqual([]);
+      expect(await runs.get(id)).toBeNull();
+    });
+
     it('converges when retried after the objects went but the rows stayed', async () => {
       const { id } = await finishedRun('half-deleted');
       await store.delete((await store.list(`runs/${id}/`)).map((o) => o.key));

@@ -28,9 +28,11 @@ export const RunListSortSchema = z
 
 /**
  * Any 8-4-4-4-12 hex id. PostgreSQL's uuid column accepts every such value, so the API checks
- * the shape only (a malformed id would otherwise surface as a database error, i.e. a 500).
+ * the shape only (a malformed id would otherwise surface as a database error, i.e. a 500), and
+ * writes it in lowercase, as PostgreSQL does: object keys, BullMQ job ids and the comparisons in
+ * the code are case-sensitive, and `DELETE /v1/runs/6F1C…` must remove `runs/6f1c…/` too.
  */
-export const RunIdSchema = z.guid({ message: 'Expected a run id (a UUID)' });
+export const RunIdSchema = z.guid({ message: 'Expected a run id (a UUID)' }).toLowerCase();
 
 /** `Idempotency-Key` header of POST /v1/runs: optional, 1–255 visible ASCII characters (a UUID, say). */
 export const IdempotencyKeySchema = z
