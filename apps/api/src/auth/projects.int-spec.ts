@@ -160,6 +160,20 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
     });
     expect((await call(b, 'GET', '/v1/models/digits/versions')).status).toBe(404);
     expect((await call(a, 'GET', '/v1/models/digits/versions')).body.versions).toHaveLength(1);
+    // Naming its own project changes nothing; naming another is the same 404 as an unknown name.
+    expect((await call(a, 'GET', '/v1/models/digits/versions?project=team-a')).status).toBe(200);
+    expect((await call(b, 'GET', '/v1/models/digits/versions?project=team-a')).status).toBe(404);
+    // An operator's key reads any project's versions (the list shows every project's models), and
+    // registers any run, as a version of the run's own project.
+    expect((await call(api.adminKey, 'GET', '/v1/models/digits/versions')).status).toBe(404);
+    const operatorReads = await call(api.adminKey, 'GET', '/v1/models/digits/versions?project=team-a');
+    expect(operatorReads.status).toBe(200);
+    expect(operatorReads.body.versions).toHaveLength(1);
+    expect((await call(api.adminKey, 'GET', '/v1/models/digits/versions?project=..%2Fteam-a')).status).toBe(400);
+    const operatorRegisters = await call(api.adminKey, 'POST', '/v1/models', { name: 'digits', runId: tuned });
+    expect(operatorRegisters.status).toBe(201);
+    expect(operatorRegisters.body).toMatchObject({ name: 'digits', version: 2, project: 'team-a' });
+    expect((await call(a, 'GET', '/v1/models/digits/versions')).body.versions).toHaveLength(2);
     const viaModel = await call(
       b,
       'POST',

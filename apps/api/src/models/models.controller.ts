@@ -1,10 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { NameSchema, type ModelList } from '@trainyard/contracts';
+import { notFound } from '../http/problems';
 import { CatalogListsRepository } from '@trainyard/db';
 import { z } from 'zod';
 import { CurrentPrincipal } from '../auth/auth.decorators';
-import { projectFilter, projectForWrites, type Principal } from '../auth/principal';
+import { ProjectNameSchema } from '../auth/api-keys.dto';
+import { DEFAULT_PROJECT, projectFilter, type Principal } from '../auth/principal';
 import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/catalog-page-query';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -41,7 +43,7 @@ export class ModelsController {
   @HttpCode(201)
   @ApiOperation({
     summary:
-      "Name a SUCCEEDED run's model: the next version of the name, pinned to the run's best checkpoint (its latest complete one when it records no best)",
+      "Name a SUCCEEDED run's model: the next version of the name in the run's project, pinned to the run's best checkpoint (its latest complete one when it records no best)",
   })
   @Responds(201, 'ModelVersionRegistered', 'The new version')
   @ApiResponse({ status: 422, description: 'The run does not exist, has not SUCCEEDED, or has no complete checkpoint' })
@@ -50,17 +52,28 @@ export class ModelsController {
     body: z.infer<typeof ModelRegistrationSchema>,
     @CurrentPrincipal() principal: Principal,
   ) {
-    return this.models.register(body.name, body.runId, projectForWrites(principal));
+    // A project's key registers its own runs; an operator's, any run, under the run's project.
+    return this.models.register(body.name, body.runId, principal.project);
   }
 
   @Get(':name/versions')
   @ApiOperation({ summary: 'Versions of a registered model, oldest first' })
   @Responds(200, 'ModelVersions')
   @ApiParam({ name: 'name' })
+  @ApiQuery({
+    name: 'project',
+    required: false,
+    description: "The model's project (names are per project): a key's own by default, else `default`",
+  })
   versions(
     @Param('name', new ZodValidationPipe(ModelName, 'Invalid model name', { field: 'name' })) name: string,
+    @Query('project', new ZodValidationPipe(ProjectNameSchema.optional(), 'Invalid project', { field: 'project' }))
+    project: string | undefined,
     @CurrentPrincipal() principal: Principal,
   ) {
-    return this.models.versions(name, projectForWrites(principal));
+    // Another project's, for a project's key, is the same 404 as an unknown name.
+    if (principal.project !== null && project !== undefined && project !== principal.project)
+      throw notFound('model', name);
+    return this.models.versions(name, principal.project ?? project ?? DEFAULT_PROJECT);
   }
 }

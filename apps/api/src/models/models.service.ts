@@ -24,10 +24,13 @@ export class ModelsService {
     private readonly models: ModelVersionsRepository,
   ) {}
 
-  /** Names are per project, and only the project's own runs can be registered. */
-  async register(name: string, runId: string, project: string): Promise<ModelVersionRegistered> {
+  /**
+   * Names are per project: the version goes to the run's project. With `project` (a project's
+   * key), only that project's runs can be registered; null (an operator's key) takes any run.
+   */
+  async register(name: string, runId: string, project: string | null): Promise<ModelVersionRegistered> {
     const run = await this.runs.get(runId);
-    if (!run || run.project !== project) throw refuse(`No run with id ${runId}`);
+    if (!run || (project !== null && run.project !== project)) throw refuse(`No run with id ${runId}`);
     if (run.kind === 'EVALUATE') throw refuse(`Run ${runId} is an EVALUATE run; it trained no model`);
     if (run.status !== 'SUCCEEDED')
       throw refuse(`Run ${runId} is ${run.status}; only a SUCCEEDED run's model can be registered`);
@@ -35,7 +38,7 @@ export class ModelsService {
     const picked = await this.checkpoints.chosen(run);
     if (!picked) throw refuse(`Run ${runId} has no complete checkpoint`);
     const { checkpoint } = picked;
-    const version = await this.models.register({ name, project, runId, checkpointId: checkpoint.id });
+    const version = await this.models.register({ name, project: run.project, runId, checkpointId: checkpoint.id });
     this.logger.log(
       `Model "${name}" v${version.version} = run ${runId} checkpoint #${checkpoint.sequence} (its ${picked.chosen})`,
     );
