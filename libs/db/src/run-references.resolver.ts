@@ -8,9 +8,11 @@ import {
   specTopologies,
 } from '@trainyard/contracts';
 import {
+  internalPathProblem,
   LocalPathRefusedError,
   locateModelFile,
   ModelUriRefusedError,
+  recordedDatasetPrefixProblem,
   resolveUnderRoots,
   type ObjectStore,
 } from '@trainyard/storage';
@@ -139,6 +141,13 @@ export class RunReferencesResolver {
         `No dataset with id ${dataset.datasetId}; register the folder with POST /v1/datasets`,
       );
     }
+    const internal = await this.whyDatasetFolderInternal(record.location);
+    if (internal)
+      throw new RunReferenceRefusedError(
+        'The dataset cannot be read',
+        'dataset.datasetId',
+        `Dataset ${dataset.datasetId}'s folder ${internal}`,
+      );
     const headClasses = ownHeadClasses(based.spec);
     if (headClasses !== null && headClasses !== record.counts.length)
       throw new RunReferenceRefusedError(
@@ -169,8 +178,21 @@ export class RunReferencesResolver {
         const refused = await whyRefused(() => resolveUnderRoots(path, this.files.localRoots));
         if (refused) return { ok: false, reason: `dataset ${dataset.datasetId} location.path ${refused}` };
       }
+      const internal = await this.whyDatasetFolderInternal(record.location);
+      if (internal) return { ok: false, reason: `dataset ${dataset.datasetId}'s folder ${internal}` };
     }
     return { ok: true, references };
+  }
+
+  /**
+   * A dataset row naming a folder Trainyard writes for every project (runs/, uploads other than its
+   * own, packed versions), as a reason; null when it is a folder of its own. Registration refuses
+   * them; this stops rows written before it did, at submit and before a worker reads.
+   */
+  private async whyDatasetFolderInternal(location: DatasetLocation): Promise<string | null> {
+    if (location.kind === 's3') return recordedDatasetPrefixProblem(location.prefix);
+    const real = await resolveUnderRoots(location.path, this.files.localRoots).catch(() => null);
+    return real === null ? null : internalPathProblem(real, this.files.store);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CorruptCheckpointError } from './corrupt-checkpoint.error';
+import { RUNS_ROOT } from './internal-prefixes';
 import { notValidJson } from './json-problem';
 import { assertValidKey } from './object-key';
 import { ObjectNotFoundError } from './object-not-found.error';
@@ -52,7 +53,7 @@ export class CheckpointStore {
   prefix(runId: string, sequence: number): string {
     assertRunId(runId);
     assertSequence(sequence);
-    return `runs/${runId}/checkpoints/${sequence}/`;
+    return `${RUNS_ROOT}${runId}/checkpoints/${sequence}/`;
   }
 
   /**
@@ -109,7 +110,7 @@ export class CheckpointStore {
   /** Sequences of the run's checkpoints whose manifest exists (complete in storage), ascending. */
   async list(runId: string): Promise<number[]> {
     assertRunId(runId);
-    const base = `runs/${runId}/checkpoints/`;
+    const base = `${RUNS_ROOT}${runId}/checkpoints/`;
     const sequences = new Set<number>();
     for (const { key } of await this.store.list(base)) {
       const match = /^(\d+)\/manifest\.json$/.exec(key.slice(base.length));
@@ -124,7 +125,7 @@ export class CheckpointStore {
    */
   async folders(runId: string): Promise<CheckpointFolder[]> {
     assertRunId(runId);
-    const base = `runs/${runId}/checkpoints/`;
+    const base = `${RUNS_ROOT}${runId}/checkpoints/`;
     const folders = new Map<number, CheckpointFolder>();
     for (const { key, lastModified } of await this.store.list(base)) {
       const match = /^(0|[1-9]\d*)\/(.+)$/.exec(key.slice(base.length));

@@ -30,3 +30,15 @@ export { FolderWalkLimitError, walkLimitsOf, type WalkLimits } from './folder-wa
 export { notValidJson } from './json-problem';
 export { locateModelFile, ModelUriRefusedError, type ModelFileLocation } from './model-uri';
 export { PACKED_ROOT, packedManifestKey, packedShardKey } from './packed-keys';
+export {
+  INTERNAL_PREFIXES,
+  RUNS_ROOT,
+  UPLOADS_ROOT,
+  internalFolderOfPath,
+  internalPathProblem,
+  internalPrefixOf,
+  internalPrefixProblem,
+  isUploadFolder,
+  recordedDatasetPrefixProblem,
+  uploadFolder,
+} from './internal-prefixes';

@@ -1,3 +1,4 @@
+import { internalPathProblem, internalPrefixProblem } from './internal-prefixes';
 import { InvalidObjectKeyError } from './invalid-object-key.error';
 import { localPathOf, resolveUnderRoots } from './local-roots';
 import { assertValidKey } from './object-key';
@@ -18,7 +19,10 @@ export class ModelUriRefusedError extends Error {
  * Checks an imported model's URI the same way at submit (the API) and before reading (the
  * worker): `s3://…` and `file://…` URIs of the configured store are keys of it (that bucket only);
  * any other `file://` URI or absolute path must lie under TRAINYARD_LOCAL_ROOTS, resolved with
- * realpath. Throws LocalPathRefusedError or ModelUriRefusedError.
+ * realpath. Neither may name the folders Trainyard writes for every project (runs/, uploads,
+ * packed versions; in a local store reached through the roots too): a model of this fleet is a
+ * base by `model.baseRunId` or `model.baseModel`, which check its project. Throws
+ * LocalPathRefusedError or ModelUriRefusedError.
  */
 export async function locateModelFile(
   uri: string,
@@ -35,6 +39,8 @@ export async function locateModelFile(
         throw new ModelUriRefusedError(`not a key of the object store: ${error.reason}`);
       throw error;
     }
+    const internal = internalPrefixProblem(key);
+    if (internal) throw new ModelUriRefusedError(`${internal}; import a model from a folder of your own`);
     return { kind: 'store', key };
   }
   if (!uri.startsWith('file://') && !uri.startsWith('/')) {
@@ -42,5 +48,8 @@ export async function locateModelFile(
       `is not in the configured object store (${storeUri}); other buckets and locations are not read`,
     );
   }
-  return { kind: 'local', path: await resolveUnderRoots(localPathOf(uri), roots) };
+  const path = await resolveUnderRoots(localPathOf(uri), roots);
+  const internal = await internalPathProblem(path, store);
+  if (internal) throw new ModelUriRefusedError(`${internal}; import a model from a folder of your own`);
+  return { kind: 'local', path };
 }

@@ -1,15 +1,17 @@
+import { RUNS_ROOT } from './internal-prefixes';
+
 /**
  * Where a run's files other than checkpoints live in the store. Shared by the training thread
  * and the worker that write them and the API that serves them (which may not import the
  * training library).
  */
 export function augmentationSampleKey(runId: string): string {
-  return `runs/${runId}/augmentation.png`;
+  return `${RUNS_ROOT}${runId}/augmentation.png`;
 }
 
 /** Every chunk of a run's log is under this prefix; checkpoint retention and sweeps never touch it. */
 export function runLogPrefix(runId: string): string {
-  return `runs/${runId}/logs/`;
+  return `${RUNS_ROOT}${runId}/logs/`;
 }
 
 /** Which attempt wrote a chunk, and its place among that attempt's chunks (from 1). */

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { NameSchema } from '@trainyard/contracts';
-import { InvalidObjectKeyError, normalizeObjectPrefix } from '@trainyard/storage';
+import { InvalidObjectKeyError, internalPrefixProblem, normalizeObjectPrefix } from '@trainyard/storage';
 import { z } from 'zod';
 
 /** Body of POST /v1/datasets. A local path must be absolute: the API and the workers resolve it alike. */
@@ -23,16 +23,21 @@ export const DatasetRegistrationSchema = z.strictObject({
         .min(1)
         .max(1024)
         .superRefine((prefix, ctx) => {
-          // The rule lives with the stores (normalizeObjectPrefix); here it becomes a 400 naming the field.
+          // The rules live with the stores (normalizeObjectPrefix, internalPrefixProblem); here they
+          // become a 400 naming the field, before anything is listed.
+          let folder: string;
           try {
-            normalizeObjectPrefix(prefix);
+            folder = normalizeObjectPrefix(prefix);
           } catch (error) {
             if (!(error instanceof InvalidObjectKeyError)) throw error;
             ctx.addIssue({
               code: 'custom',
               message: `expected a folder of the object store such as datasets/flowers/: ${error.reason}`,
             });
+            return;
           }
+          const internal = internalPrefixProblem(folder);
+          if (internal) ctx.addIssue({ code: 'custom', message: `expected a folder of your own: it ${internal}` });
         }),
     }),
   ]),

@@ -16,8 +16,10 @@ import {
   LocalObjectStore,
   LocalPathRefusedError,
   FolderWalkLimitError,
+  internalPathProblem,
   ObjectNotFoundError,
   prefixProblem,
+  recordedDatasetPrefixProblem,
   resolveUnderRoots,
   walkLimitsOf,
   type ObjectStore,
@@ -103,11 +105,15 @@ export class DatasetSamplesService {
     return new NotFoundException({ message });
   }
 
-  /** The store and folder of a dataset: the configured store for S3, its own folder (still under the roots) for a local one. */
+  /**
+   * The store and folder of a dataset: the configured store for S3, its own folder (still under the
+   * roots) for a local one. A row naming a folder Trainyard writes for every project (registered
+   * before registrations refused them) is served nothing.
+   */
   private async open(dataset: DatasetView): Promise<{ store: ObjectStore; prefix: string; root: string | null }> {
     if (dataset.location.kind === 's3') {
       const prefix = dataset.location.prefix;
-      if (prefixProblem(prefix) !== null || !prefix.endsWith('/'))
+      if (prefixProblem(prefix) !== null || !prefix.endsWith('/') || recordedDatasetPrefixProblem(prefix) !== null)
         throw this.missing(`Dataset ${dataset.id} has no readable folder`);
       return { store: this.store, prefix, root: null };
     }
@@ -119,6 +125,8 @@ export class DatasetSamplesService {
       if (error instanceof LocalPathRefusedError) throw this.missing(`Dataset ${dataset.id}: ${error.message}`);
       throw error;
     }
+    if ((await internalPathProblem(root, this.store)) !== null)
+      throw this.missing(`Dataset ${dataset.id} has no readable folder`);
     return { store: new LocalObjectStore(root), prefix: '', root };
   }
 

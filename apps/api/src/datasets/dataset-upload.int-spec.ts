@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
-import type { ObjectStore } from '@trainyard/storage';
+import { UPLOADS_ROOT, type ObjectStore } from '@trainyard/storage';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { tarOf } from '../testing/tar-of';
-import { UPLOADS_PREFIX } from './dataset-upload.service';
 
 const MAX_BYTES = 200_000;
 /** FOLDER_WALK_MAX_FILES: images one upload may hold. */
@@ -32,7 +31,7 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
       headers: { 'content-type': 'application/x-tar', ...headers },
       body,
     });
-  const uploaded = async () => (await store.list(UPLOADS_PREFIX)).map((o) => o.key);
+  const uploaded = async () => (await store.list(UPLOADS_ROOT)).map((o) => o.key);
 
   it('stores the images of each class folder, leaves the rest out, and registers the folder', async () => {
     const tar = await tarOf([

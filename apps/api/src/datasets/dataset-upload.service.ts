@@ -14,14 +14,12 @@ import { extract } from 'tar-stream';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { DatasetUploaded, SkippedUploadEntry } from '@trainyard/contracts';
 import { DatasetsRepository } from '@trainyard/db';
-import type { ObjectStore } from '@trainyard/storage';
+import { uploadFolder, type ObjectStore } from '@trainyard/storage';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import { sniffImageType } from './dataset-samples';
 import { DatasetsService } from './datasets.service';
 import { decideUploadEntry } from './upload-entry';
 
-/** Where uploaded folders go in the store: one folder per upload, never reused. */
-export const UPLOADS_PREFIX = 'datasets/uploads/';
 /** How many files left out an upload's answer names (it counts them all). */
 export const SKIPPED_LISTED = 100;
 
@@ -64,21 +62,20 @@ export class DatasetUploadService {
     // Before a byte is stored: a taken name would only be found after the whole upload.
     if (await this.repository.nameTaken(project, name)) throw taken(name);
 
-    const prefix = `${UPLOADS_PREFIX}${randomUUID()}/`;
+    // One folder per upload, never reused (libs/storage owns the prefix, which nothing else may name).
+    const prefix = uploadFolder(randomUUID());
     const stored: string[] = [];
     try {
       const { images, ignored, notImages } = await this.storeEntries(body, prefix, stored, maxBytes);
       this.logger.log(
         `Dataset upload "${name}": ${images} images stored under ${prefix} (${notImages.count} files that are no images and ${ignored} other entries left out)`,
       );
-      const view = await this.datasets
-        .register({ name, location: { kind: 's3', prefix } }, project)
-        .catch((error: unknown) => {
-          // A class left with no image (or a single class) because its files were none: say so.
-          throw notImages.count > 0 && error instanceof UnprocessableEntityException
-            ? withNotImages(error, notImages.count, notImages.listed[0]!)
-            : error;
-        });
+      const view = await this.datasets.registerUpload(name, prefix, project).catch((error: unknown) => {
+        // A class left with no image (or a single class) because its files were none: say so.
+        throw notImages.count > 0 && error instanceof UnprocessableEntityException
+          ? withNotImages(error, notImages.count, notImages.listed[0]!)
+          : error;
+      });
       return { ...view, skipped: notImages.listed, skippedCount: notImages.count };
     } catch (error) {
       body.resume(); // the rest of the body is read and dropped, so the answer reaches the client

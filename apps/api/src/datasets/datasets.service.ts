@@ -7,7 +7,10 @@ import { DatasetNameTakenError, DatasetsRepository } from '@trainyard/db';
 import {
   FolderWalkLimitError,
   InvalidImageFolderError,
+  internalPathProblem,
+  internalPrefixProblem,
   InvalidObjectKeyError,
+  isUploadFolder,
   LocalObjectStore,
   LocalPathRefusedError,
   normalizeObjectPrefix,
@@ -43,7 +46,23 @@ export class DatasetsService {
   ) {}
 
   async register(body: DatasetRegistration, project: string): Promise<DatasetView> {
-    const { store, prefix, location } = await this.open(body.location);
+    return this.record(body.name, await this.open(body.location), project);
+  }
+
+  /**
+   * The folder an upload stored (`datasets/uploads/<uuid>/`, DatasetUploadService): the one way a
+   * dataset comes to live under a prefix Trainyard writes, which `register` refuses.
+   */
+  async registerUpload(name: string, prefix: string, project: string): Promise<DatasetView> {
+    if (!isUploadFolder(prefix)) throw new Error(`${prefix} is not the folder of one upload`);
+    return this.record(name, { store: this.store, prefix, location: { kind: 's3', prefix } }, project);
+  }
+
+  private async record(
+    name: string,
+    { store, prefix, location }: { store: ObjectStore; prefix: string; location: DatasetLocation },
+    project: string,
+  ): Promise<DatasetView> {
     let scan;
     try {
       scan = await scanImageFolder(store, prefix, walkLimitsOf(this.config.paths));
@@ -56,7 +75,7 @@ export class DatasetsService {
       const record = await this.datasets.create({
         project,
         id: randomUUID(),
-        name: body.name,
+        name,
         location,
         uri: scan.folder,
         classNames: scan.classNames,
@@ -91,7 +110,8 @@ export class DatasetsService {
    * A local folder is read as a store of its own, and only under TRAINYARD_LOCAL_ROOTS: its real
    * path (symlinks resolved) is what is recorded and what the workers read. Outside the roots
    * nothing is looked at, so the answer says nothing about what is there. An S3 prefix lives in
-   * the configured store.
+   * the configured store. Neither may be in or hold a folder Trainyard writes for every project
+   * (runs/, uploads, packed versions), checked before anything is listed.
    */
   private async open(
     location: DatasetRegistration['location'],
@@ -105,6 +125,9 @@ export class DatasetsService {
           throw refuse('location.prefix', `not a folder of the object store: ${error.reason}`);
         throw error;
       }
+      // Before anything is listed: a 422 naming the classes of runs/ would list every project's runs.
+      const internal = internalPrefixProblem(prefix);
+      if (internal) throw refuse('location.prefix', `expected a folder of your own: it ${internal}`);
       return { store: this.store, prefix, location: { kind: 's3', prefix } };
     }
     let path: string;
@@ -116,6 +139,8 @@ export class DatasetsService {
     }
     const info = await stat(path).catch(() => null);
     if (!info?.isDirectory()) throw refuse('location.path', 'is not a folder this server can read');
+    const internal = await internalPathProblem(path, this.store);
+    if (internal) throw refuse('location.path', `expected a folder of your own: it ${internal}`);
     return { store: new LocalObjectStore(path), prefix: '', location: { kind: 'local', path } };
   }
 }
