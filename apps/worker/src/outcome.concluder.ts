@@ -10,6 +10,7 @@ import {
 } from '@trainyard/db';
 import type { TrainingOutcome } from '@trainyard/training/supervisor';
 import { WorkerMetrics } from './metrics/worker-metrics';
+import { JobHandBack } from './job-hand-back';
 import type { TrainingContext } from './training-context';
 import { CONFIG } from '@trainyard/infrastructure';
 
@@ -49,13 +50,16 @@ export class OutcomeConcluder {
             error: `preempted: ${context.preemptReason ?? 'the worker was asked to stop'}`,
             run: 'PREEMPTED',
           });
-          await this.requeue(context);
           context.log.log(
             this.logger,
-            `run ${runId} PREEMPTED after a checkpoint; its job is back in the queue, first of its priority`,
+            `run ${runId} PREEMPTED after a checkpoint; its job goes back to the queue, first of its priority`,
           );
-          // WaitingError tells BullMQ the job was moved already: no failure, no retry counted.
-          throw new WaitingError(`run ${runId} preempted`);
+          // Moved once the attempt has let everything go (JobHandBack); WaitingError then tells
+          // BullMQ the job was moved already: no failure, no retry counted.
+          throw new JobHandBack(async () => {
+            await this.requeue(context);
+            throw new WaitingError(`run ${runId} preempted`);
+          }, 'preempted');
         case 'failed':
           return await this.failed(context, outcome.reason, outcome.retryable);
       }
@@ -124,8 +128,8 @@ export class OutcomeConcluder {
     try {
       await context.job.moveToWait(context.token);
     } catch (error) {
-      context.log.warn(
-        this.logger,
+      // The attempt's log is closed by now: this goes to the worker's own.
+      this.logger.warn(
         `run ${context.fence.runId}: could not put its job back (${(error as Error).message}); it will stall and be taken again`,
       );
     }

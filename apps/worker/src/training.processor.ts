@@ -24,6 +24,7 @@ import {
 } from '@trainyard/training/supervisor';
 import { ActiveTrainings } from './active-trainings';
 import { giveBack } from './class-consumers';
+import { JobHandBack } from './job-hand-back';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices, type DeviceLease } from './devices/worker-devices';
 import { WorkerMetrics } from './metrics/worker-metrics';
@@ -42,6 +43,11 @@ import { PARKED_JOB_DELAY_MS, type TrainingQueues } from '@trainyard/queue';
 const WATCH_POLL_MS = 500;
 /** A job given back because this worker lacks the memory it asks for. */
 const WAIT_ELSEWHERE_MS = 5000;
+/**
+ * How long after parking a job its worker looks again for a place its project freed meanwhile:
+ * long enough for BullMQ to have let the job go from the slot that parked it (JobHandBack).
+ */
+const SELF_RELEASE_DELAY_MS = 100;
 
 /**
  * Runs one training job. The job carries only the run id: everything else is read from
@@ -79,7 +85,15 @@ export class TrainingProcessor {
     // Every line about this job names its run and job, those before an attempt opens (given back,
     // waiting on its project's limit, already ended) and the pipeline's after it; the attempt's
     // lines add its number.
-    return withLogFields({ runId: job.data.runId, jobId: String(job.id) }, () => this.processJob(job, token));
+    return withLogFields({ runId: job.data.runId, jobId: String(job.id) }, async () => {
+      try {
+        return await this.processJob(job, token);
+      } catch (error) {
+        // Everything the attempt held is let go: only now may the job leave this slot (JobHandBack).
+        if (error instanceof JobHandBack) return error.handBack(job, token);
+        throw error;
+      }
+    });
   }
 
   private async processJob(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
@@ -110,7 +124,7 @@ export class TrainingProcessor {
     const memoryGb = (run.spec as Placement).resources?.memoryGb;
     if (!this.devices.fits(memoryGb)) {
       this.logger.log(`run ${runId} needs ${memoryGb} GB on its device, more than this worker has; given back`);
-      return giveBack(job, token, WAIT_ELSEWHERE_MS);
+      throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'memory');
     }
 
     let opened: OpenedAttempt;
@@ -123,7 +137,7 @@ export class TrainingProcessor {
     } catch (error) {
       // Cancelled (or failed by the reconciler) between the read above and now.
       if (error instanceof RunStateError) return { status: error.status };
-      if (error instanceof ProjectAtCapacityError) return this.park(job, token, run, error);
+      if (error instanceof ProjectAtCapacityError) return this.park(run, error);
       throw error;
     }
     const fields = { runId, attempt: opened.attempt.number, jobId: String(job.id) };
@@ -167,21 +181,19 @@ export class TrainingProcessor {
    * back in line (or PARKED_JOB_DELAY_MS passes), rather than coming back every few seconds to be
    * given back again. The run stays QUEUED and its attempt count untouched.
    */
-  private async park(
-    job: Job<TrainingJobData>,
-    token: string | undefined,
-    run: Run,
-    atLimit: ProjectAtCapacityError,
-  ): Promise<never> {
+  private park(run: Run, atLimit: ProjectAtCapacityError): never {
     this.logger.log(`run ${run.id} parked until a run of its project ends: ${atLimit.message}`);
     this.metrics.projectLimitJobs.inc({ action: 'parked' });
-    // Delayed first, recorded second: a release never finds it recorded but still held here.
-    await job.moveToDelayed(Date.now() + PARKED_JOB_DELAY_MS, token);
-    await this.queues.park(run.id, run.project, job.priority, job.timestamp);
-    // A run of the project that ended after the check above, before the record, released without
-    // this job: look again now that it is recorded.
-    await this.releaseProjectPlaces(run.project);
-    throw new DelayedError();
+    throw new JobHandBack(async (held, token) => {
+      // Delayed first, recorded second: a release never finds it recorded but still held here.
+      await held.moveToDelayed(Date.now() + PARKED_JOB_DELAY_MS, token);
+      await this.queues.park(run.id, run.project, held.priority, held.timestamp);
+      // A run of the project that ended after the check above, before the record, released without
+      // this job: look again now that it is recorded, once BullMQ has let the job go from this slot
+      // (JobHandBack), so this worker does not take it back while this slot still holds its lock.
+      setTimeout(() => void this.releaseProjectPlaces(run.project), SELF_RELEASE_DELAY_MS).unref();
+      throw new DelayedError();
+    }, 'parked');
   }
 
   /**
