@@ -117,7 +117,9 @@ export class TrainingProcessor {
       return { status: run.status };
     }
     if (run.cancelRequested) {
-      await withConnectionRetry(() => this.runs.finish(runId, 'CANCELLED'));
+      // Its worker was lost before it stopped for the cancel: this one ends the run and its attempt.
+      await withConnectionRetry(() => this.runs.finishCancelled(runId));
+      void this.releaseProjectPlaces(run.project);
       return { status: 'CANCELLED' };
     }
 

@@ -159,6 +159,31 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     expect(await runs.isCancelRequested(randomUUID())).toBe(false);
   });
 
+  it('ends a cancelled run taken over from a lost worker: its RUNNING attempt CRASHED, the attempt fence cleared', async () => {
+    const run = await newRun();
+    const lost = await attempts.openCurrent(run.id, null);
+    expect(await runs.requestCancel(run.id)).toMatchObject({ status: 'RUNNING', cancelRequested: true });
+    expect(await runs.finishCancelled(run.id)).toBe(true);
+    const [row] = await db.prisma.$queryRaw<{ status: string; current: string | null; ended: Date | null }[]>`
+      SELECT "status"::text AS status, "current_attempt_id"::text AS current, "ended_at" AS ended
+      FROM "runs" WHERE "id" = ${run.id}::uuid`;
+    expect(row).toEqual({ status: 'CANCELLED', current: null, ended: expect.any(Date) });
+    expect(await attempts.listByRun(run.id)).toEqual([
+      expect.objectContaining({
+        id: lost.attempt.id,
+        outcome: 'CRASHED',
+        endedAt: expect.anything(),
+        error: 'worker ? stopped or lost the job before it stopped for the cancel',
+      }),
+    ]);
+    // An ended run is left as it is.
+    expect(await runs.finishCancelled(run.id)).toBe(false);
+    const done = await newRun();
+    await runs.finish(done.id, 'SUCCEEDED');
+    expect(await runs.finishCancelled(done.id)).toBe(false);
+    expect((await runs.get(done.id))?.status).toBe('SUCCEEDED');
+  });
+
   it('fails the queued runs of a batch in one statement, and leaves those a worker started or that ended', async () => {
     const [queued, alsoQueued, running, cancelled] = await Promise.all([newRun(), newRun(), newRun(), newRun()]);
     await runs.markRunning(running.id, 'cpu');

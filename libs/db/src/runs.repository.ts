@@ -168,6 +168,26 @@ export class RunsRepository {
   }
 
   /**
+   * Ends a run whose cancel was asked for and whose job a worker took over (its worker died, or
+   * lost its job, before it stopped between two batches): CANCELLED, its attempts still RUNNING
+   * closed as CRASHED (naming their worker), and the current attempt cleared, so a worker that
+   * still trains it is fenced off. False when the run had ended meanwhile.
+   */
+  async finishCancelled(id: string): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const updated = await tx.$executeRaw`
+        UPDATE "runs" SET "status" = 'CANCELLED', "ended_at" = now(), "updated_at" = now(), "current_attempt_id" = NULL
+        WHERE "id" = ${id}::uuid AND "status" IN ('QUEUED', 'RUNNING', 'PREEMPTED')`;
+      if (updated === 0) return false;
+      await tx.$executeRaw`
+        UPDATE "attempts" SET "outcome" = 'CRASHED', "ended_at" = now(),
+          "error" = 'worker ' || coalesce("worker_id", '?') || ' stopped or lost the job before it stopped for the cancel'
+        WHERE "run_id" = ${id}::uuid AND "outcome" = 'RUNNING'`;
+      return true;
+    });
+  }
+
+  /**
    * Marks FAILED, with the reason, those of `ids` still QUEUED, in one statement; returns how many.
    * A run a worker already started (its job landed after all) or that ended otherwise keeps its status.
    */
