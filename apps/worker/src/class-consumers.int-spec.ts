@@ -29,7 +29,7 @@ describe('class consumers (real Redis)', () => {
   });
 
   afterAll(async () => {
-    await consumers.close(true);
+    await consumers.close(0);
     await queue.obliterate({ force: true });
     await queue.close();
     await connection.quit();
@@ -53,6 +53,47 @@ describe('class consumers (real Redis)', () => {
     await consumers.resume();
     await waitUntil(async () => processed.includes(id), 10_000);
     expect(processed).toEqual([id]);
+  });
+});
+
+describe('class consumers closing (real Redis)', () => {
+  it('gives up waiting for a held job at its deadline, and closes once the job ends', async () => {
+    const connection = createRedisConnection(REDIS_URL, { forWorker: true });
+    const queueName = `test-consumers-${randomUUID()}`;
+    const queue = new Queue(queueNameFor(queueName, 'any'), { connection: { url: REDIS_URL } });
+    let taken!: () => void;
+    const held = new Promise<void>((resolve) => (taken = resolve));
+    let release!: () => void;
+    const consumers = new ClassConsumers({
+      queueName,
+      classes: ['any'],
+      concurrency: 1,
+      connection,
+      lockDurationMs: 5000,
+      stalledIntervalMs: 5000,
+      maxStalledCount: 1,
+      // A training that does not stop when asked (a child hung in native code, say).
+      process: () => {
+        taken();
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    try {
+      consumers.start();
+      await queue.add('pretrain', { runId: 'hung' }, { jobId: 'hung' });
+      await held;
+      const started = Date.now();
+      expect(await consumers.close(300)).toBe(false);
+      expect(Date.now() - started).toBeLessThan(2000);
+      // Still held (its lock is the process's until it exits): nothing was completed or failed.
+      expect(await queue.getJobState('hung')).toBe('active');
+      release();
+      expect(await consumers.close(5000)).toBe(true);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await connection.quit();
+    }
   });
 });
 

@@ -92,9 +92,23 @@ export class ClassConsumers {
     await this.gate();
   }
 
-  /** Stops taking jobs and waits for the held ones (or, with `force`, does not). */
-  async close(force = false): Promise<void> {
-    await Promise.all(this.consumers.map((c) => c.close(force)));
+  /**
+   * Stops taking jobs and waits for the held ones to end, up to `withinMs` when given; true once
+   * they have, false at the deadline with some still held. Past it nothing more can be done from
+   * here: BullMQ's `close(true)` after a `close()` only returns the first call's wait, and the held
+   * jobs' locks are renewed while this process lives. The caller exits; the locks then expire and
+   * another worker takes the jobs over as stalled.
+   */
+  async close(withinMs?: number): Promise<boolean> {
+    const closed = Promise.all(this.consumers.map((c) => c.close())).then(() => true);
+    if (withinMs === undefined) return closed;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), withinMs)));
+    try {
+      return await Promise.race([closed, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async take(job: Job<TrainingJobData>, token?: string): Promise<unknown> {

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Inject,
   Injectable,
@@ -160,25 +161,29 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     this.shuttingDown = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.prestarted.pause();
-    // The fleet page shows this worker draining until it has stopped.
-    await this.workers.requestDrain(this.options.workerId, 'preempt').catch(() => undefined);
-    await this.reconciler.stop();
-    if (this.consumers) {
-      const timeoutMs = this.config.worker.shutdownTimeoutMs;
-      const preempted = this.active.preemptAll(`the worker was asked to stop (${signal ?? 'shutdown'})`);
-      this.logger.log(
-        `${signal ?? 'shutdown'}: preempting ${preempted} running trainings, waiting up to ${timeoutMs} ms`,
-      );
-      // close() stops taking jobs at once and then waits for active ones with no bound; past the
-      // deadline, force it (the job's lock expires and another worker takes it as stalled).
-      const closed = this.consumers.close().then(() => true);
-      const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
-      if (!(await Promise.race([closed, timedOut]))) {
-        this.logger.warn('shutdown deadline passed; closing the worker forcibly');
-        await this.consumers.close(true);
-      }
-    }
+    const timeoutMs = this.config.worker.shutdownTimeoutMs;
+    // First what frees the held runs, so their checkpoints start at once: preempt them, and take
+    // no new job; then wait for them up to the deadline, beside the rest of the shutdown.
+    const stopped = this.consumers ? this.stopTraining(signal ?? 'shutdown', this.consumers, timeoutMs) : undefined;
+    await Promise.all([
+      // The fleet page shows this worker draining until it has stopped.
+      this.workers.requestDrain(this.options.workerId, 'preempt').catch(() => undefined),
+      // A reconciler pass in flight ends, within the same deadline.
+      Promise.race([this.reconciler.stop(), sleep(timeoutMs, undefined, { ref: false })]),
+      stopped,
+    ]);
     await this.workers.stop(this.options.workerId).catch(() => undefined);
     // The queue, Redis and the database are closed after this, by InfrastructureShutdown.
+  }
+
+  private async stopTraining(signal: string, consumers: ClassConsumers, timeoutMs: number): Promise<void> {
+    const preempted = this.active.preemptAll(`the worker was asked to stop (${signal})`);
+    this.logger.log(`${signal}: preempting ${preempted} running trainings, waiting up to ${timeoutMs} ms`);
+    // Stops taking jobs at once, then waits for the held ones up to the deadline; past it the
+    // worker exits anyway: their locks expire and another worker takes them over as stalled.
+    if (!(await consumers.close(timeoutMs)))
+      this.logger.warn(
+        `shutdown deadline passed with ${this.active.size} training(s) still held: exiting without them; another worker takes them over once their locks expire`,
+      );
   }
 }
