@@ -33,11 +33,14 @@ export class DatasetUploadController {
     'Stored and registered: its class names and image counts, and the files named as images whose bytes are none (left out)',
   )
   @ApiResponse({ status: 409, description: 'The name is taken' })
-  @ApiResponse({ status: 413, description: 'Larger than DATASET_UPLOAD_MAX_BYTES' })
+  @ApiResponse({
+    status: 413,
+    description: 'Larger than DATASET_UPLOAD_MAX_BYTES (every byte of the tar counts, entries left out included)',
+  })
   @ApiResponse({
     status: 422,
     description:
-      'An entry that could leave the folder or is not a plain file (links, devices), an image over 64 MiB, no image in a class folder (files named as images whose bytes are none are counted out), a single class',
+      'An entry that could leave the folder or is not a plain file (links, devices), an image over 64 MiB, more images or more entries left out than FOLDER_WALK_MAX_FILES, no image in a class folder (files named as images whose bytes are none are counted out), a single class',
   })
   upload(
     @Query(new ZodValidationPipe(UploadQuerySchema, 'Invalid upload')) query: z.infer<typeof UploadQuerySchema>,

@@ -232,6 +232,101 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
     expect(names.map((d) => d.name)).not.toContain('refused');
   });
 
+  /** The body streamed in 16 KiB chunks without a Content-Length (Transfer-Encoding: chunked). */
+  const uploadChunked = (name: string, body: Buffer) =>
+    api.fetch(`${api.baseUrl}/v1/datasets/uploads?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-tar' },
+      body: new ReadableStream({
+        start(controller) {
+          for (let at = 0; at < body.length; at += 16_384) controller.enqueue(body.subarray(at, at + 16_384));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+
+  const chunkedRefusals: [string, () => Promise<Buffer>, number, RegExp][] = [
+    [
+      'entries left out (files that are no images) past DATASET_UPLOAD_MAX_BYTES',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['dog/1.png', png[1]!],
+          ...Array.from({ length: 8 }, (_, i): [string, Buffer] => [`cat/${i}.txt`, Buffer.alloc(50_000, 1)]),
+        ]),
+      413,
+      /larger than DATASET_UPLOAD_MAX_BYTES \(200000 bytes\)/,
+    ],
+    [
+      'one file beside the class folders declaring more than DATASET_UPLOAD_MAX_BYTES',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['dog/1.png', png[1]!],
+          ['notes.txt', Buffer.alloc(MAX_BYTES + 1)],
+        ]),
+      413,
+      /DATASET_UPLOAD_MAX_BYTES/,
+    ],
+    [
+      'folders past DATASET_UPLOAD_MAX_BYTES in headers alone',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['dog/1.png', png[1]!],
+          // Folders carry no content: only their headers, here with 30 kB pax records, count.
+          ...Array.from({ length: 9 }, (_, i): [string, { type: 'directory'; pax: Record<string, string> }] => [
+            `cat/${i}/`,
+            { type: 'directory', pax: { comment: 'x'.repeat(30_000) } },
+          ]),
+        ]),
+      413,
+      /DATASET_UPLOAD_MAX_BYTES/,
+    ],
+    [
+      'more entries left out than FOLDER_WALK_MAX_FILES',
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['dog/1.png', png[1]!],
+          ...Array.from({ length: MAX_FILES + 1 }, (_, i): [string, Buffer] => [`cat/${i}.txt`, Buffer.from('x')]),
+        ]),
+      422,
+      /More than 10 entries that are no images .*FOLDER_WALK_MAX_FILES/,
+    ],
+  ];
+
+  it.each(chunkedRefusals)(
+    'refuses %s when sent chunked, without a Content-Length, leaving nothing behind',
+    async (_what, body, status, why) => {
+      const before = await uploaded();
+      const res = await uploadChunked('refused', await body());
+      expect(res.status).toBe(status);
+      const problem = (await res.json()) as { errors: { field: string; message: string }[] };
+      expect(problem.errors).toEqual([{ field: 'body', message: expect.stringMatching(why) }]);
+      expect(await uploaded()).toEqual(before);
+      const names = ((await (await api.fetch(`${api.baseUrl}/v1/datasets`)).json()) as { items: { name: string }[] })
+        .items;
+      expect(names.map((d) => d.name)).not.toContain('refused');
+    },
+  );
+
+  it('still takes a chunked upload within the limits, its skipped entries and headers counted', async () => {
+    const res = await uploadChunked(
+      'chunked pets',
+      await tarOf([
+        ['cat/', { type: 'directory' }],
+        ['cat/1.png', png[0]!],
+        ['dog/1.png', png[1]!],
+        ['cat/notes.txt', Buffer.alloc(50_000, 1)],
+        ['README.md', Buffer.alloc(50_000, 1)],
+      ]),
+    );
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ classNames: ['cat', 'dog'], counts: [1, 1] });
+  });
+
   it('needs a valid name, the tar content type and a key', async () => {
     const tar = await tarOf([
       ['cat/1.png', png[0]!],

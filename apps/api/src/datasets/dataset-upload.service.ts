@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import {
   ConflictException,
@@ -86,6 +86,12 @@ export class DatasetUploadService {
     }
   }
 
+  /**
+   * Every byte of the body counts against DATASET_UPLOAD_MAX_BYTES — headers, padding and the
+   * entries left out as much as the images — and the entries left out count against
+   * FOLDER_WALK_MAX_FILES like the images do, so no tar (say, chunked, without a Content-Length,
+   * of endless `cat/n.txt`) is read further than the limits.
+   */
   private async storeEntries(
     body: Readable,
     prefix: string,
@@ -94,22 +100,41 @@ export class DatasetUploadService {
   ): Promise<{ images: number; ignored: number; notImages: { listed: SkippedUploadEntry[]; count: number } }> {
     const maxFiles = this.config.paths.walkMaxFiles;
     const entries = extract();
-    body.pipe(entries);
+    let refused: UploadRefused | null = null;
+    const refuse = (refusal: UploadRefused): UploadRefused => {
+      refused ??= refusal;
+      entries.destroy(refused);
+      return refused;
+    };
+    let received = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        received += chunk.length;
+        // Not passed on: the tar is parsed no further than the limit.
+        if (received > maxBytes) done(new UploadRefused(413, 'body', tooLarge(maxBytes)));
+        else done(null, chunk);
+      },
+    });
+    counted.once('error', (error) => refuse(error as UploadRefused));
+    body.pipe(counted).pipe(entries);
     body.once('error', (error) => entries.destroy(error));
-    let bytes = 0;
+    let declared = 0;
     let ignored = 0;
     const notImages = { listed: [] as SkippedUploadEntry[], count: 0 };
+    const leftOut = () => ignored + notImages.count;
     try {
       for await (const entry of entries) {
         const decision = decideUploadEntry(entry.header);
         if (decision.action === 'refuse') throw new UploadRefused(422, 'body', decision.reason);
+        // Judged from its header, before a byte of it is read.
+        declared += entry.header.size ?? 0;
+        if (declared > maxBytes) throw refuse(new UploadRefused(413, 'body', tooLarge(maxBytes)));
         if (decision.action === 'skip') {
           ignored++;
+          if (leftOut() > maxFiles) throw refuse(tooManyLeftOut(maxFiles));
           entry.resume();
           continue;
         }
-        bytes += entry.header.size ?? 0;
-        if (bytes > maxBytes) throw new UploadRefused(413, 'body', tooLarge(maxBytes));
         if (stored.length >= maxFiles)
           throw new UploadRefused(422, 'body', `More than ${maxFiles} images (FOLDER_WALK_MAX_FILES)`);
         const bytesOf = await buffer(entry);
@@ -117,6 +142,7 @@ export class DatasetUploadService {
         const problem = notAnImage(bytesOf);
         if (problem) {
           notImages.count++;
+          if (leftOut() > maxFiles) throw refuse(tooManyLeftOut(maxFiles));
           if (notImages.listed.length < SKIPPED_LISTED)
             notImages.listed.push({ entry: decision.path, reason: problem });
           continue;
@@ -126,12 +152,16 @@ export class DatasetUploadService {
         stored.push(key);
       }
     } catch (error) {
+      // A refusal while an entry was being read surfaces as that entry's error: the refusal is the answer.
+      if (refused) throw refused;
       if (error instanceof UploadRefused) throw error;
       // tar-stream's own errors: a body that is not a tar, or ends part-way through an entry.
       throw new UploadRefused(400, 'body', `Not a readable tar archive: ${(error as Error).message}`);
     } finally {
-      body.unpipe(entries);
+      body.unpipe(counted);
+      counted.unpipe(entries);
     }
+    if (refused) throw refused;
     if (stored.length === 0) {
       const first = notImages.listed[0];
       throw new UploadRefused(
@@ -168,6 +198,14 @@ export function notAnImage(bytes: Buffer): string | null {
   if (sniffImageType(bytes)) return null;
   const head = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   return `not a PNG, JPEG or WebP image (it starts with ${head})`;
+}
+
+function tooManyLeftOut(maxFiles: number): UploadRefused {
+  return new UploadRefused(
+    422,
+    'body',
+    `More than ${maxFiles} entries that are no images (folders, other files; FOLDER_WALK_MAX_FILES)`,
+  );
 }
 
 function tooLarge(maxBytes: number): string {
