@@ -1,3 +1,4 @@
+import { textProblem } from '@trainyard/contracts';
 import { z } from 'zod';
 import { InvalidCursorError } from './errors';
 
@@ -29,9 +30,28 @@ export interface NameCursor {
   project: string;
 }
 
+/**
+ * A name or project as the database may hold it: what PostgreSQL's text cannot (NUL), and what no
+ * name the contracts accept holds (control characters, lone surrogates), is a forged cursor, a 400
+ * rather than a query that fails.
+ */
+const CursorText = z
+  .string()
+  .max(500)
+  .refine((value) => textProblem(value) === null);
+
+/**
+ * A creation time PostgreSQL's timestamptz holds: ISO 8601 in UTC, from the year 1 (it has no year
+ * 0, which `Date` parses) to 9999.
+ */
+const CursorTime = z.iso.datetime().refine((value) => {
+  const year = new Date(value).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+});
+
 // Each list has its own tag, so a cursor of one list replayed against another is refused.
-const CreatedSchema = z.strictObject({ k: z.enum(['pipelines', 'sweeps']), t: z.iso.datetime(), i: z.uuid() });
-const NameSchema = z.strictObject({ k: z.literal('models'), n: z.string().max(500), p: z.string().max(500) });
+const CreatedSchema = z.strictObject({ k: z.enum(['pipelines', 'sweeps']), t: CursorTime, i: z.uuid() });
+const NameSchema = z.strictObject({ k: z.literal('models'), n: CursorText, p: CursorText });
 
 function encode(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');

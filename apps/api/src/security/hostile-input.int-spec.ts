@@ -263,6 +263,35 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       expect(fields(reply)).toContain(field);
     });
 
+    const catalogCursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const id = '6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5';
+    it.each([
+      ['models', 'NUL in the name', { k: 'models', n: '\u0000', p: 'a' }],
+      ['models', 'NUL in the project', { k: 'models', n: 'a', p: 'default\u0000' }],
+      ['models', 'an escape sequence', { k: 'models', n: '\u001b[2J', p: 'a' }],
+      ['models', 'a C1 control', { k: 'models', n: 'a\u009b', p: 'a' }],
+      ['models', 'a lone surrogate', { k: 'models', n: 'a\ud800', p: 'a' }],
+      ['pipelines', 'the year 0 (no such year in PostgreSQL)', { k: 'pipelines', t: '0000-01-01T00:00:00Z', i: id }],
+      ['sweeps', 'the year 0 (no such year in PostgreSQL)', { k: 'sweeps', t: '0000-06-30T12:00:00.000Z', i: id }],
+      ['sweeps', 'NUL in the id', { k: 'sweeps', t: '2026-01-01T00:00:00Z', i: `${id}\u0000` }],
+    ])('GET /v1/%s with a forged cursor holding %s is a 400 naming `cursor`', async (list, _what, value) => {
+      const reply = await call('GET', `/v1/${list}?cursor=${catalogCursor(value)}`);
+      expect({ status: reply.status, fields: fields(reply) }).toEqual({ status: 400, fields: ['cursor'] });
+      await expectAlive();
+    });
+
+    it('a forged catalog cursor of the right shape still pages', async () => {
+      for (const [list, value] of [
+        ['models', { k: 'models', n: 'zz', p: 'default' }],
+        ['models', { k: 'models', n: 'caf\u00e9 \ud83d\ude00', p: '' }],
+        ['pipelines', { k: 'pipelines', t: '0001-01-01T00:00:00Z', i: id }],
+        ['sweeps', { k: 'sweeps', t: '9999-12-31T23:59:59.999Z', i: id }],
+      ] as const) {
+        const reply = await call('GET', `/v1/${list}?cursor=${catalogCursor(value)}`);
+        expect({ list, value, status: reply.status }).toEqual({ list, value, status: 200 });
+      }
+    });
+
     it('a forged cursor of the right shape on a metric sort still pages (NaN, Infinity are real values)', async () => {
       for (const v of ['NaN', '-Infinity', '0.5', '1e-05']) {
         const cursor = Buffer.from(
