@@ -77,3 +77,12 @@ export class RunReferenceRefusedError extends Error {
     this.name = 'RunReferenceRefusedError';
   }
 }
+
+/**
+ * PostgreSQL refused a row whose reference is gone (a foreign key, Prisma's P2003): what a request
+ * that pins a run or checkpoint gets when a deletion of it, holding their lock, went first.
+ */
+export function isReferenceGone(error: unknown): boolean {
+  const fields = error as { code?: unknown; clientVersion?: unknown } | null;
+  return typeof fields?.clientVersion === 'string' && fields.code === 'P2003';
+}

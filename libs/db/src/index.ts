@@ -59,6 +59,7 @@ export {
   CheckpointNotFoundError,
   FencedError,
   InvalidCursorError,
+  isReferenceGone,
   ProjectAtCapacityError,
   RunNotFoundError,
   RunReferenceRefusedError,

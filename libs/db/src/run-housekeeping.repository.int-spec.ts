@@ -87,3 +87,60 @@ test('a blocked run keeps every point', async () => {
   expect(outcome).toMatchObject({ outcome: 'blocked', blockers: [{ reason: 'active' }] });
   expect(await pointsOf(id)).toBe(120);
 });
+
+test('removes the objects under the lock: a model version registered meanwhile waits, then finds the run gone', async () => {
+  const id = await finishedRunWithPoints(3);
+  const checkpointId = randomUUID();
+  await db.prisma.$executeRaw`
+    INSERT INTO "checkpoints" ("id", "run_id", "sequence", "epoch", "step", "uri", "models", "status", "bytes", "sha256")
+    VALUES (${checkpointId}::uuid, ${id}::uuid, 1, 1, 3, 'file:///x/', ARRAY['classifier'], 'COMPLETE', 9, ${'f'.repeat(64)})`;
+  const register = () =>
+    db.prisma.modelVersion.create({
+      data: { id: randomUUID(), name: 'digits', version: 1, runId: id, checkpointId },
+    });
+  let registered: Promise<unknown> | undefined;
+  let settledDuringRemoval = false;
+  const outcome = await new RunHousekeepingRepository(db.prisma).delete(id, async () => {
+    // The objects go now, the run's rows locked: a registration cannot pin the checkpoint.
+    registered = register();
+    registered.then(
+      () => (settledDuringRemoval = true),
+      () => (settledDuringRemoval = true),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  });
+  expect(settledDuringRemoval).toBe(false);
+  expect(outcome).toMatchObject({ outcome: 'deleted', checkpoints: { count: 1 } });
+  await expect(registered).rejects.toMatchObject({ code: 'P2003' });
+  expect(await db.prisma.modelVersion.count({ where: { runId: id } })).toBe(0);
+});
+
+test('keeps the objects of a run pinned since its first check, and its rows when removing them fails', async () => {
+  const id = await finishedRunWithPoints(3);
+  const checkpointId = randomUUID();
+  await db.prisma.$executeRaw`
+    INSERT INTO "checkpoints" ("id", "run_id", "sequence", "epoch", "step", "uri", "models", "status", "bytes", "sha256")
+    VALUES (${checkpointId}::uuid, ${id}::uuid, 1, 1, 3, 'file:///x/', ARRAY['classifier'], 'COMPLETE', 9, ${'f'.repeat(64)})`;
+  const housekeeping = new RunHousekeepingRepository(db.prisma);
+  expect(await housekeeping.deletionPlan(id)).toMatchObject({ outcome: 'deletable' });
+  // Pinned between the answer's check and the deletion: the objects are never touched.
+  await db.prisma.modelVersion.create({
+    data: { id: randomUUID(), name: 'pinned', version: 1, runId: id, checkpointId },
+  });
+  let removed = false;
+  expect(
+    await housekeeping.delete(id, async () => {
+      removed = true;
+    }),
+  ).toMatchObject({ outcome: 'blocked', blockers: [expect.objectContaining({ reason: 'registered-model' })] });
+  expect(removed).toBe(false);
+
+  await db.prisma.modelVersion.deleteMany({ where: { runId: id } });
+  await expect(
+    housekeeping.delete(id, async () => {
+      throw new Error('the object store is down');
+    }),
+  ).rejects.toThrow('the object store is down');
+  expect(await db.prisma.run.findUnique({ where: { id } })).not.toBeNull();
+  expect(await pointsOf(id)).toBe(3);
+});

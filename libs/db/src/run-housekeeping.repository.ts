@@ -66,20 +66,25 @@ export class RunHousekeepingRepository {
   }
 
   /**
-   * Deletes the run's rows in one transaction, the run locked first so a fine-tune cannot pin it
-   * meanwhile; its checkpoints, attempts, summaries, rollups and idempotency keys go by ON DELETE
-   * CASCADE, its metric points in batches before it (a run can have millions). The blockers are
-   * checked again under the lock: what the caller saw before removing the objects may have changed.
+   * Deletes the run's rows in one transaction, the run and its checkpoints locked first, so that
+   * nothing can pin them meanwhile (a model version, a fine-tune or an evaluation referring to them
+   * waits on the lock, then finds them gone); its checkpoints, attempts, summaries, rollups and
+   * idempotency keys go by ON DELETE CASCADE, its metric points in batches before it (a run can
+   * have millions). The blockers are checked again under the lock, and only then does
+   * `removeObjects` run (the run's files in the object store), before the rows go: when it fails,
+   * the transaction is rolled back and the rows stay, so retrying the delete converges.
    */
-  async delete(id: string): Promise<RunDeletionOutcome> {
+  async delete(id: string, removeObjects: () => Promise<void> = async () => undefined): Promise<RunDeletionOutcome> {
     return this.prisma.$transaction(
       async (tx) => {
         const locked = await tx.$queryRaw<
           { id: string }[]
         >`SELECT "id"::text FROM "runs" WHERE "id" = ${id}::uuid FOR UPDATE`;
         if (locked.length === 0) return { outcome: 'not-found' } as const;
+        await tx.$queryRaw`SELECT "id" FROM "checkpoints" WHERE "run_id" = ${id}::uuid FOR UPDATE`;
         const checked = await this.check(tx, id, 'deleted');
         if (checked.outcome !== 'deleted') return checked;
+        await removeObjects();
         // The points first, a batch a statement (the trigger that deletes them with the run then
         // finds none left). Their rollups go with the run by its key: the rollup trigger, which
         // would refresh every block each batch touched, stands aside for this transaction.

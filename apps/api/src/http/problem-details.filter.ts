@@ -7,6 +7,7 @@ import {
   FencedError,
   databaseUnavailable,
   InvalidCursorError,
+  isReferenceGone,
   RunNotFoundError,
   RunReferenceRefusedError,
   RunStateError,
@@ -48,6 +49,11 @@ function mapDomainError(error: unknown): Mapped | undefined {
       errors: [{ field: error.field, message: error.why }],
     };
   }
+  if (isReferenceGone(error))
+    return {
+      status: HttpStatus.CONFLICT,
+      message: 'A run or checkpoint this request refers to was deleted meanwhile',
+    };
   if (error instanceof RedisUnavailableError) {
     return { status: HttpStatus.SERVICE_UNAVAILABLE, message: error.message };
   }

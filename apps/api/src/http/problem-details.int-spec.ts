@@ -133,6 +133,10 @@ describe('problem details (HTTP, PostgreSQL, Redis)', () => {
       status: 503,
       detail: 'The database did not finish the query within its deadline; try again shortly',
     });
+    // A reference deleted meanwhile (a run deleted under its lock while a model version waited on it).
+    expect(filter.toProblem(fromPrisma('Foreign key constraint violated', { code: 'P2003' }), undefined)).toMatchObject(
+      { status: 409, detail: 'A run or checkpoint this request refers to was deleted meanwhile' },
+    );
     // Anything else from the client is not an outage.
     expect(filter.toProblem(fromPrisma('Unique constraint failed', { code: 'P2002' }), undefined).status).toBe(500);
   });

@@ -37,9 +37,11 @@ export class RunHousekeepingService {
   }
 
   /**
-   * With `dryRun`, what deleting would remove; otherwise removes it: the run's objects first, then
-   * its rows in one transaction. A DELETE that fails between the two leaves the rows, so retrying
-   * it converges (deleting objects that are gone is a no-op); once the rows are gone it is a 404.
+   * With `dryRun`, what deleting would remove; otherwise removes it: under the run's lock, its
+   * blockers checked again (a model version or fine-tune may have pinned it since the answer's
+   * check), the run's objects first, then its rows, in one transaction. A DELETE that fails between
+   * the two leaves the rows, so retrying it converges (deleting objects that are gone is a no-op);
+   * once the rows are gone it is a 404.
    */
   async delete(id: string, dryRun: boolean): Promise<RunDeletion> {
     const plan = deletable(id, await this.housekeeping.deletionPlan(id));
@@ -60,10 +62,12 @@ export class RunHousekeepingService {
     });
     if (dryRun) return answer(plan);
 
-    for (let i = 0; i < objects.length; i += DELETE_BATCH) {
-      await this.store.delete(objects.slice(i, i + DELETE_BATCH).map((o) => o.key));
-    }
-    const removed = deletable(id, await this.housekeeping.delete(id));
+    const removeObjects = async () => {
+      for (let i = 0; i < objects.length; i += DELETE_BATCH) {
+        await this.store.delete(objects.slice(i, i + DELETE_BATCH).map((o) => o.key));
+      }
+    };
+    const removed = deletable(id, await this.housekeeping.delete(id, removeObjects));
     this.logger.log(
       `Run ${id} deleted: ${removed.metricPoints} metric points, ${removed.checkpoints.count} checkpoints, ${objects.length} objects under ${this.store.uri(prefix)}`,
     );
