@@ -73,8 +73,8 @@ export const downloadCommand: Command = {
         { signal: ctx.signal },
       );
       const sha256 = hash.digest('hex');
-      if (file === MANIFEST) manifest = JSON.parse(readFileSync(target, 'utf8')) as CheckpointManifest;
-      const expected = manifest?.files[file];
+      if (file === MANIFEST) manifest = parseManifest(readFileSync(target, 'utf8'), target);
+      const expected = listed(manifest, file);
       if (expected && (expected.sha256 !== sha256 || expected.bytes !== bytes)) {
         if (showProgress) ctx.out('\n');
         throw new CliError(
@@ -85,6 +85,8 @@ export const downloadCommand: Command = {
       written.push({ file, bytes, sha256, verified: expected !== undefined });
     }
     if (showProgress) ctx.out('\n');
+    const missing = missingFiles(manifest, written);
+    if (missing) throw new CliError(`${outDir}: ${missing}`, EXIT.CHECKSUM);
     if (ctx.json) return (printJson(ctx, { runId: id, sequence, out: outDir, files: written }), EXIT.OK);
     const verified = written.filter((f) => f.verified).length;
     ctx.out(`checkpoint #${sequence} of run ${id}: ${written.length} files, ${formatBytes(received)} in ${outDir}\n`);
@@ -117,9 +119,6 @@ async function downloadArchive(
   const total = Number(response.headers.get('content-length') ?? NaN);
   const showProgress = ctx.stdoutIsTty && !ctx.json;
   const reader = extract();
-  const checked = verifyEntries(reader);
-  // A failed check must not leave the tee waiting for a reader that stopped.
-  checked.catch(() => undefined);
   let received = 0;
   const tee = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -128,16 +127,35 @@ async function downloadArchive(
         ctx.out(
           `\r\x1b[2K${target}  ${formatBytes(received)}${Number.isFinite(total) ? ` / ${formatBytes(total)}` : ''}`,
         );
-      if (reader.write(chunk)) done(null, chunk);
-      else reader.once('drain', () => done(null, chunk));
+      if (reader.write(chunk)) return done(null, chunk);
+      // A reader that fails while full never drains: its close lets the chunk go on, and its
+      // failure (below) stops the download.
+      const go = () => {
+        reader.off('drain', go);
+        reader.off('close', go);
+        done(null, chunk);
+      };
+      reader.on('drain', go);
+      reader.on('close', go);
     },
     flush(done) {
       reader.end(null);
       done();
     },
   });
+  // A damaged archive (a bad header, a manifest that does not parse, a short body) ends the
+  // download at once, exit 5, rather than after the rest of the body.
+  const checked = verifyEntries(reader, target).catch((error: unknown) => {
+    throw error instanceof CliError
+      ? error
+      : new CliError(`${target}: not a readable checkpoint archive: ${(error as Error).message}`, EXIT.CHECKSUM);
+  });
+  checked.catch((error: Error) => tee.destroy(error));
   await pipeline(Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>), tee, createWriteStream(target), {
     signal: ctx.signal,
+  }).catch((error: unknown) => {
+    reader.destroy(); // a body that failed (dropped, interrupted) leaves the reader nothing to wait for
+    throw error;
   });
   if (showProgress) ctx.out('\n');
   const { files, manifest, mismatch } = await checked;
@@ -154,7 +172,10 @@ async function downloadArchive(
 }
 
 /** Every entry of the tar hashed as it streams by, each checked against the manifest read first. */
-async function verifyEntries(reader: ReturnType<typeof extract>): Promise<{
+async function verifyEntries(
+  reader: ReturnType<typeof extract>,
+  target: string,
+): Promise<{
   files: { file: string; bytes: number; sha256: string; verified: boolean }[];
   manifest: CheckpointManifest | null;
   mismatch: string | null;
@@ -174,11 +195,50 @@ async function verifyEntries(reader: ReturnType<typeof extract>): Promise<{
       if (file === MANIFEST && bytes <= 16 * 1024 * 1024) kept.push(chunk as Buffer);
     }
     const sha256 = hash.digest('hex');
-    if (file === MANIFEST && files.length === 0) manifest = JSON.parse(Buffer.concat(kept).toString('utf8'));
-    const expected = manifest && file !== MANIFEST ? manifest.files[file] : undefined;
+    if (file === MANIFEST && files.length === 0)
+      manifest = parseManifest(Buffer.concat(kept).toString('utf8'), `${MANIFEST} in ${target}`);
+    const expected = file !== MANIFEST ? listed(manifest, file) : undefined;
     if (expected && (expected.sha256 !== sha256 || expected.bytes !== bytes) && !mismatch)
       mismatch = `${file}: sha256 ${sha256} (${bytes} bytes), the manifest says ${expected.sha256} (${expected.bytes} bytes)`;
     files.push({ file, bytes, sha256, verified: expected !== undefined });
   }
-  return { files, manifest, mismatch };
+  return { files, manifest, mismatch: mismatch ?? missingFiles(manifest, files) };
+}
+
+/** The manifest's text checked to be one: a stack trace of JSON.parse would not say which file is damaged. */
+function parseManifest(text: string, where: string): CheckpointManifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${where}: not valid JSON (${(error as Error).message})`, EXIT.CHECKSUM);
+  }
+  const files = (value as { files?: unknown } | null)?.files;
+  const entries = typeof files === 'object' && files !== null && !Array.isArray(files) ? Object.values(files) : null;
+  if (
+    !entries?.every(
+      (e: unknown) =>
+        typeof (e as { sha256?: unknown })?.sha256 === 'string' && typeof (e as { bytes?: unknown }).bytes === 'number',
+    )
+  )
+    throw new CliError(
+      `${where}: not a checkpoint manifest (no "files" with each file's sha256 and bytes)`,
+      EXIT.CHECKSUM,
+    );
+  return value as CheckpointManifest;
+}
+
+/** What the manifest says `file` must be, if it lists it (its own keys only: a file named `constructor` is not listed). */
+function listed(manifest: CheckpointManifest | null, file: string): CheckpointManifest['files'][string] | undefined {
+  return manifest && Object.hasOwn(manifest.files, file) ? manifest.files[file] : undefined;
+}
+
+/** The files the manifest lists that did not arrive, in words; null when none is missing. */
+function missingFiles(manifest: CheckpointManifest | null, arrived: { file: string }[]): string | null {
+  if (!manifest) return null;
+  const got = new Set(arrived.map((f) => f.file));
+  const missing = Object.keys(manifest.files).filter((f) => !got.has(f));
+  if (missing.length === 0) return null;
+  const named = missing.slice(0, 10).join(', ') + (missing.length > 10 ? ` and ${missing.length - 10} more` : '');
+  return `${MANIFEST} lists ${missing.length === 1 ? 'a file' : `${missing.length} files`} the checkpoint does not hold: ${named}`;
 }

@@ -9,7 +9,10 @@ export const EXIT = {
   RUN_FAILED: 3,
   /** `watch`: the run ended CANCELLED. */
   RUN_CANCELLED: 4,
-  /** `download`: a file's sha256 or size differs from the checkpoint's manifest. */
+  /**
+   * `download`: a file's sha256 or size differs from the checkpoint's manifest, a file it lists is
+   * missing, or the manifest or the archive is damaged.
+   */
   CHECKSUM: 5,
   /** Not logged in: no API URL configured. */
   NOT_CONFIGURED: 6,

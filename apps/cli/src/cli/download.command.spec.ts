@@ -1,0 +1,130 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pack } from 'tar-stream';
+import { cli, json, scriptedApi, type Route } from '../testing/scripted-api';
+import { EXIT } from './exit-codes';
+
+const RUN = '3f0c6d2e-8d1a-4c55-9a51-0d3c1f6b7a10';
+const CKPT = `/v1/runs/${RUN}/checkpoints/1`;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A tar of `entries` (in order) under `<run>-ckpt1/`, as the API's archive route writes it. */
+async function tar(entries: [string, Buffer][]): Promise<Buffer> {
+  const archive = pack();
+  for (const [name, body] of entries) archive.entry({ name: `${RUN.slice(0, 8)}-ckpt1/${name}` }, body);
+  archive.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The body in 8 KiB writes, so the CLI's tar reader fills up (its buffer is 16 KiB) before it could fail. */
+const body =
+  (bytes: Buffer): Route =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-tar', 'content-length': String(bytes.length) });
+    for (let at = 0; at < bytes.length; at += 8192) res.write(bytes.subarray(at, at + 8192));
+    res.end();
+  };
+
+const manifestOf = (files: Record<string, Buffer>) =>
+  Buffer.from(
+    JSON.stringify({
+      version: 1,
+      createdAt: new Date().toISOString(),
+      files: Object.fromEntries(Object.entries(files).map(([f, b]) => [f, { sha256: sha256(b), bytes: b.length }])),
+    }),
+  );
+
+describe('trainyard download', () => {
+  const home = mkdtempSync(join(tmpdir(), 'trainyard-download-'));
+  let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
+  afterEach(() => api?.close());
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  const download = (...args: string[]) =>
+    cli(['download', RUN, '--checkpoint', '1', ...args], { TRAINYARD_URL: api!.url, XDG_CONFIG_HOME: home });
+
+  const weights = randomBytes(200 * 1024);
+  const model = Buffer.from('{"modelTopology":{}}');
+
+  describe('--archive', () => {
+    it('exits 5 with the reason on a body that is no tar, instead of waiting for the reader it broke', async () => {
+      api = await scriptedApi({ [`GET ${CKPT}/archive`]: body(randomBytes(256 * 1024)) });
+      const result = await download('--archive', '--out', join(home, 'junk.tar'));
+      expect(result.code).toBe(EXIT.CHECKSUM);
+      expect(result.stderr).toMatch(/junk\.tar: not a readable checkpoint archive: .*tar header/i);
+      expect(result.stderr).not.toMatch(/\n\s+at /); // a reason, no stack
+    }, 15_000);
+
+    it('exits 5 naming manifest.json when it is not JSON, the rest of the archive still to come', async () => {
+      const bytes = await tar([
+        ['manifest.json', Buffer.from('{"version": 1, "files": {')],
+        ['model.json', model],
+        ['weights.bin', weights],
+      ]);
+      api = await scriptedApi({ [`GET ${CKPT}/archive`]: body(bytes) });
+      const result = await download('--archive', '--out', join(home, 'bad-manifest.tar'));
+      expect(result.code).toBe(EXIT.CHECKSUM);
+      expect(result.stderr).toMatch(/manifest\.json in .*bad-manifest\.tar: not valid JSON/);
+    }, 15_000);
+
+    it('exits 5 naming a file the manifest lists that the archive lacks', async () => {
+      const bytes = await tar([
+        ['manifest.json', manifestOf({ 'model.json': model, 'weights.bin': weights })],
+        ['model.json', model],
+      ]);
+      api = await scriptedApi({ [`GET ${CKPT}/archive`]: body(bytes) });
+      const result = await download('--archive', '--out', join(home, 'short.tar'));
+      expect(result.code).toBe(EXIT.CHECKSUM);
+      expect(result.stderr).toContain('manifest.json lists a file the checkpoint does not hold: weights.bin');
+    }, 15_000);
+
+    it('verifies a whole archive (exit 0)', async () => {
+      const bytes = await tar([
+        ['manifest.json', manifestOf({ 'model.json': model, 'weights.bin': weights })],
+        ['model.json', model],
+        ['weights.bin', weights],
+      ]);
+      api = await scriptedApi({ [`GET ${CKPT}/archive`]: body(bytes) });
+      const result = await download('--archive', '--out', join(home, 'good.tar'));
+      expect(result).toMatchObject({ code: EXIT.OK, stderr: '' });
+      expect(result.stdout).toContain('sha256 verified against manifest.json: 2 of 2 files');
+    }, 15_000);
+  });
+
+  describe('file by file', () => {
+    const files = (listing: Record<string, Buffer>): Record<string, Route> => ({
+      [`GET ${CKPT}/files`]: json({
+        files: Object.entries(listing).map(([file, b]) => ({ file, bytes: b.length })),
+      }),
+      [`GET ${CKPT}/download`]: (req, res, url) => body(listing[url.searchParams.get('file')!]!)(req, res, url),
+    });
+
+    it('exits 5 naming a file the manifest lists that the checkpoint does not hold', async () => {
+      api = await scriptedApi(
+        files({ 'manifest.json': manifestOf({ 'model.json': model, 'weights.bin': weights }), 'model.json': model }),
+      );
+      const result = await download('--out', join(home, 'missing'));
+      expect(result.code).toBe(EXIT.CHECKSUM);
+      expect(result.stderr).toContain('manifest.json lists a file the checkpoint does not hold: weights.bin');
+    });
+
+    it('exits 5 naming manifest.json when it is not JSON (no stack trace)', async () => {
+      api = await scriptedApi(files({ 'manifest.json': Buffer.from('{"files": '), 'model.json': model }));
+      const result = await download('--out', join(home, 'damaged'));
+      expect(result.code).toBe(EXIT.CHECKSUM);
+      expect(result.stderr).toMatch(/damaged\/manifest\.json: not valid JSON/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('exits 5 when manifest.json is JSON but lists no files', async () => {
+      api = await scriptedApi(files({ 'manifest.json': Buffer.from('{"version": 1}'), 'model.json': model }));
+      const result = await download('--out', join(home, 'not-a-manifest'));
+      expect(result.code).toBe(EXIT.CHECKSUM);
+      expect(result.stderr).toMatch(/not-a-manifest\/manifest\.json: not a checkpoint manifest/);
+    });
+  });
+});

@@ -1,0 +1,84 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runCli, type CliIo } from '../cli/cli-main';
+
+/** Answers one request; `url` is the request's, parsed. */
+export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+
+/**
+ * A real HTTP server on a free loopback port answering by `METHOD /path` (no query) from `routes`,
+ * a 404 problem for anything else: what the CLI's specs point `--url` at to give the commands
+ * answers the live API gives only by accident (a damaged archive, a dropped stream).
+ */
+export async function scriptedApi(routes: Record<string, Route>) {
+  const seen: string[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((req, res) => {
+    const url = new URL(req.url!, 'http://localhost');
+    const key = `${req.method} ${url.pathname}`;
+    seen.push(`${key}${url.search}`);
+    const route = routes[key];
+    if (route) return route(req, res, url);
+    res.writeHead(404, { 'content-type': 'application/problem+json' });
+    res.end(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no route ${key}` }));
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** `METHOD /path?query` of every request, in order. */
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Streams left open (an event stream) would keep close() waiting.
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A JSON answer. */
+export const json =
+  (body: unknown, status = 200): Route =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
+/** Opens a `text/event-stream` answer and returns a writer of `event:`/`data:` blocks. */
+export function openEventStream(res: ServerResponse): (event: string, data: unknown, id?: string) => void {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+  return (event, data, id) =>
+    res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+export interface CliOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function capture(env: Record<string, string | undefined>): { io: CliIo; result: (code: number) => CliOutcome } {
+  let stdout = '';
+  let stderr = '';
+  return {
+    io: {
+      out: (t) => (stdout += t),
+      err: (t) => (stderr += t),
+      stdoutIsTty: false,
+      env,
+      signal: new AbortController().signal,
+    },
+    result: (code) => ({ code, stdout, stderr }),
+  };
+}
+
+/** `trainyard ARGV…` in process, its output captured (stdout a pipe, not a terminal). */
+export async function cli(argv: string[], env: Record<string, string | undefined> = {}): Promise<CliOutcome> {
+  const { io, result } = capture(env);
+  return result(await runCli(argv, io));
+}
