@@ -162,6 +162,30 @@ describe('quotas and live streams (PostgreSQL, Redis, HTTP)', () => {
     await fetch(`${api.baseUrl}/v1/runs/${ids[0]}/cancel`, { method: 'POST', headers: auth });
     expect((await fetch(`${api.baseUrl}/v1/runs`, json(mnistRun(), auth))).status).toBe(201);
   });
+
+  it('counts every run a pipeline records against the quota, its held fine-tunes and evaluations included', async () => {
+    const made = await api.fetch(
+      `${api.baseUrl}/v1/keys`,
+      json({ name: 'pipelines', scopes: ['read', 'submit'], project: 'pipes' }),
+    );
+    const auth = { authorization: `Bearer ${((await made.json()) as any).token}` };
+    const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 4 };
+    const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
+    const pipeline = (evaluations: unknown[]) => ({
+      name: 'counted',
+      pretrain: { name: 'ae', dataset: shapes, model: { type: 'conv-autoencoder', ...encoder } },
+      finetunes: [{ name: 'ft', dataset: shapes, model: { type: 'classifier', ...encoder } }],
+      evaluations,
+    });
+    const before = await runCount();
+    // A pretrain, a fine-tune and its evaluation: 3 runs waiting, over the quota of 2.
+    const over = await fetch(`${api.baseUrl}/v1/pipelines`, json(pipeline([{ split: 'test' }]), auth));
+    expect(over.status).toBe(429);
+    expect(((await over.json()) as any).message).toContain('3 more would pass its quota of 2');
+    expect(await runCount()).toBe(before);
+    expect((await fetch(`${api.baseUrl}/v1/pipelines`, json(pipeline([]), auth))).status).toBe(201);
+    expect(await runCount()).toBe(before + 2);
+  });
 });
 
 describe('transport: JSON only, Host names, CORS and security headers', () => {

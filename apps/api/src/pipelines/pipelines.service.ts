@@ -50,8 +50,10 @@ export class PipelinesService {
     for (const evaluation of spec.evaluations)
       if (evaluation.dataset)
         await this.references.resolve({ ...spec.finetunes[0]!, dataset: evaluation.dataset }, project);
-    // Evaluations make one pass each over at most a fine-tune's data: the training steps bound the work.
-    await this.quota.check(project, planned, 'finetunes');
+    // Evaluations make one pass each over at most a fine-tune's data: the training steps bound the
+    // work; but each is a run recorded as waiting, against the project's queued-runs quota.
+    const recorded = 1 + spec.finetunes.length * (1 + spec.evaluations.length);
+    await this.quota.check(project, planned, 'finetunes', recorded);
     await this.placement.check(spec.pretrain, 'pretrain.');
     for (const [i, finetune] of spec.finetunes.entries()) await this.placement.check(finetune, `finetunes.${i}.`);
 

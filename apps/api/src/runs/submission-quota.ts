@@ -91,7 +91,12 @@ export class SubmissionQuota {
   }
 
   /** `field` names what to change in the answer; by default the budget the (first) run is given in. */
-  async check(project: string, runs: PlannedRun[], field = budgetField(runs)): Promise<void> {
+  /**
+   * `runs` are the runs that train (their images count against QUOTA_REQUEST_IMAGES); `recorded`,
+   * every run the request records as waiting (a pipeline's evaluations too), against the project's
+   * queued-runs quota.
+   */
+  async check(project: string, runs: PlannedRun[], field = budgetField(runs), recorded = runs.length): Promise<void> {
     const limit = this.config.limits.imagesPerRequest;
     const images = runs.reduce((sum, run) => sum + imagesRequested(run.spec, run.folderImages), 0);
     if (images > limit) {
@@ -108,11 +113,11 @@ export class SubmissionQuota {
     // The project's own quota, else QUOTA_QUEUED_RUNS; read with its waiting runs in one statement.
     const { waiting, maxQueued } = await this.projects.load(project);
     const quota = maxQueued ?? this.config.limits.queuedRunsPerProject;
-    if (waiting + runs.length > quota) {
+    if (waiting + recorded > quota) {
       const whose = maxQueued === null ? 'QUOTA_QUEUED_RUNS' : 'its own, set by an operator';
       throw new HttpException(
         {
-          message: `Project "${project}" has ${waiting} runs waiting; ${runs.length} more would pass its quota of ${quota} (${whose}). Submit again as runs start.`,
+          message: `Project "${project}" has ${waiting} runs waiting; ${recorded} more would pass its quota of ${quota} (${whose}). Submit again as runs start.`,
           errors: [{ field: 'project', message: `Queued-runs quota ${quota} reached` }],
         },
         HttpStatus.TOO_MANY_REQUESTS,
