@@ -2,6 +2,7 @@ import { TrainyardApiError } from '@trainyard/client';
 import { datasetsCommand, modelsCommand, pipelinesCommand, sweepsCommand } from './catalog-commands';
 import { commandHelp, makeContext, parseCommandArgs, type Command } from './command';
 import { downloadCommand } from './download.command';
+import { connectionLost } from './connection-lost';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
 import { limitsCommand, queuesCommand, workersCommand } from './fleet-commands';
 import { archiveCommand, noteCommand, renameCommand, rmCommand, tagCommand } from './housekeeping-commands';
@@ -82,15 +83,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<ExitCode> {
     io.err(`trainyard: unknown command "${name}"\n\n${mainHelp()}`);
     return EXIT.USAGE;
   }
+  return runCommand(command, rest, io);
+}
+
+/** One command with its arguments (the words after its name): parsed, run, and any failure reported. */
+export async function runCommand(command: Command, argv: string[], io: CliIo): Promise<ExitCode> {
   try {
-    const { args, values } = parseCommandArgs(command, rest);
+    const { args, values } = parseCommandArgs(command, argv);
     if (values['help']) {
       io.out(commandHelp(command));
       return EXIT.OK;
     }
     return await command.run(makeContext(values, args, io));
   } catch (error) {
-    return report(error, io, values(rest));
+    return report(error, io, values(argv));
   }
 }
 
@@ -115,9 +121,9 @@ function report(error: unknown, io: CliIo, flags: { json: boolean }): ExitCode {
     io.err('trainyard: interrupted\n');
     return EXIT.API;
   }
-  // fetch's "fetch failed" hides the reason (ECONNREFUSED…) in its cause.
-  if (failed?.name === 'TypeError' && failed.message === 'fetch failed') {
-    io.err(`trainyard: cannot reach the API: ${failed.cause?.code ?? failed.cause?.message ?? failed.message}\n`);
+  const lost = connectionLost(error);
+  if (lost) {
+    io.err(`trainyard: ${lost}\n`);
     return EXIT.API;
   }
   io.err(`trainyard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

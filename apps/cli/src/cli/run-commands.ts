@@ -10,6 +10,7 @@ import {
 import type { RunListQuery } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
 import { arg, int, printJson, str, type Command } from './command';
+import { ReconnectBudget } from './connection-lost';
 import { EXIT, usageError } from './exit-codes';
 import { attemptsTable, dataLines, queueText, resultLines, testSummary } from './run-report';
 import { loadSpecFile, SpecFileError, type SpecKind } from './spec-file';
@@ -280,8 +281,25 @@ export const logsCommand: Command = {
       );
     const client = ctx.client();
     if (ctx.values['follow']) {
-      for await (const line of client.followLogs(id, { attempt }, { signal: ctx.signal })) print(line);
-      return EXIT.OK;
+      // A dropped stream (the API restarted) is opened again after the last line printed: no gap, no repeat.
+      const reconnects = new ReconnectBudget();
+      let after: string | undefined;
+      for (;;) {
+        try {
+          for await (const { cursor, line } of client.followLogCursors(
+            id,
+            { attempt, after },
+            { signal: ctx.signal },
+          )) {
+            print(line);
+            if (cursor) after = cursor;
+            reconnects.progressed();
+          }
+          return EXIT.OK;
+        } catch (error) {
+          await reconnects.afterDrop(error, ctx.signal, (text) => ctx.err(`trainyard: ${text}`));
+        }
+      }
     }
     let after: string | undefined;
     for (;;) {

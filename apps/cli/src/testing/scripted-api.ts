@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runCli, type CliIo } from '../cli/cli-main';
+import type { Command } from '../cli/command';
+import { runCli, runCommand, type CliIo } from '../cli/cli-main';
 
 /** Answers one request; `url` is the request's, parsed. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
@@ -81,4 +82,14 @@ function capture(env: Record<string, string | undefined>): { io: CliIo; result: 
 export async function cli(argv: string[], env: Record<string, string | undefined> = {}): Promise<CliOutcome> {
   const { io, result } = capture(env);
   return result(await runCli(argv, io));
+}
+
+/** One command object (e.g. one built with test timings) run as `trainyard` would run it. */
+export async function cliCommand(
+  command: Command,
+  argv: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliOutcome> {
+  const { io, result } = capture(env);
+  return result(await runCommand(command, argv, io));
 }

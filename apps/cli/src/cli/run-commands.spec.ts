@@ -1,0 +1,74 @@
+import { cli, openEventStream, scriptedApi } from '../testing/scripted-api';
+import { EXIT } from './exit-codes';
+
+const RUN = '5d6e7f80-9a1b-4c2d-8e3f-405162738495';
+const LOGS = `GET /v1/runs/${RUN}/logs`;
+const line = (n: number) => ({
+  t: `2026-01-01T00:00:0${n}.000Z`,
+  attempt: 1,
+  source: 'worker',
+  level: 'info',
+  msg: `line ${n}`,
+});
+
+describe('run commands', () => {
+  let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
+  afterEach(() => api?.close());
+
+  describe('logs -f', () => {
+    it('resumes after the last line it printed when the stream drops, with no gap and no repeat', async () => {
+      let streams = 0;
+      api = await scriptedApi({
+        [LOGS]: (_req, res, url) => {
+          const send = openEventStream(res);
+          if (++streams === 1) {
+            send('line', line(1), 'c1');
+            send('line', line(2), 'c2');
+            setTimeout(() => res.socket?.destroy(), 100); // fetch: TypeError: terminated
+            return;
+          }
+          // The server resumes after the cursor it is given.
+          if (url.searchParams.get('after') !== 'c2') send('line', line(9), 'wrong');
+          send('line', line(3), 'c3');
+          res.end(`event: end\ndata: {}\n\n`);
+        },
+      });
+      const result = await cli(['logs', RUN, '-f'], { TRAINYARD_URL: api.url });
+      expect(result.code).toBe(EXIT.OK);
+      expect(
+        result.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(' ').at(-1)),
+      ).toEqual(['1', '2', '3']);
+      expect(api.seen.filter((r) => r.startsWith(LOGS))).toEqual([
+        `${LOGS}?follow=true`,
+        `${LOGS}?after=c2&follow=true`,
+      ]);
+      expect(result.stderr).toMatch(
+        /^trainyard: the connection to the API dropped: \S+; reconnecting in 1 s \(1 of 5\)\n$/,
+      );
+    }, 15_000);
+
+    it('fails at once, in one line, when the API cannot be reached at all', async () => {
+      const gone = await scriptedApi({});
+      await gone.close(); // a port nothing listens on any more
+      const result = await cli(['logs', RUN, '-f'], { TRAINYARD_URL: gone.url });
+      expect(result).toMatchObject({ code: EXIT.API, stderr: 'trainyard: cannot reach the API: ECONNREFUSED\n' });
+    });
+  });
+
+  it('reports a stream dropped mid-answer in one line, exit 2 (no stack trace)', async () => {
+    // `metrics` reads one JSON answer: a body cut short is no stream to resume.
+    api = await scriptedApi({
+      [`GET /v1/runs/${RUN}/metrics`]: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100000' });
+        res.write('{"points": [');
+        setTimeout(() => res.socket?.destroy(), 50);
+      },
+    });
+    const result = await cli(['metrics', RUN], { TRAINYARD_URL: api.url });
+    expect(result).toMatchObject({ code: EXIT.API, stdout: '' });
+    expect(result.stderr).toMatch(/^trainyard: the connection to the API dropped: \S+\n$/);
+  });
+});

@@ -1,0 +1,127 @@
+import type { ServerResponse } from 'node:http';
+import { cliCommand, json, openEventStream, scriptedApi, type Route } from '../testing/scripted-api';
+import { EXIT } from './exit-codes';
+import { watchCommandWith } from './watch.command';
+
+const RUN = '8b9e2f4a-1c3d-4e5f-8a7b-9c0d1e2f3a4b';
+const EVENTS = `GET /v1/runs/${RUN}/events`;
+const STATUS = `GET /v1/runs/${RUN}`;
+
+const state = (status: string, failureReason: string | null = null) => ({
+  status,
+  progress: null,
+  failureReason,
+  endedAt: ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(status) ? new Date().toISOString() : null,
+});
+const run = (status: string, failureReason: string | null = null) => ({ id: RUN, ...state(status, failureReason) });
+const snapshot = (status: string) => ({ type: 'status', runId: RUN, ...state(status) });
+
+/** An event stream that sends the status snapshot, then only keepalive comments, until the client leaves. */
+const quietStream =
+  (status: string): Route =>
+  (_req, res) => {
+    openEventStream(res)('status', snapshot(status));
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), 50);
+    res.on('close', () => clearInterval(keepalive));
+  };
+
+/** An event stream whose connection breaks after the snapshot: fetch rejects the body with `TypeError: terminated`. */
+const droppedStream =
+  (status: string): Route =>
+  (_req, res: ServerResponse) => {
+    openEventStream(res)('status', snapshot(status));
+    setTimeout(() => res.socket?.destroy(), 100);
+  };
+
+describe('trainyard watch', () => {
+  let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
+  afterEach(() => api?.close());
+
+  // Short timings: what the command does, not how long the real ones are.
+  const watch = watchCommandWith({ statusRecheckMs: 400, reconnectDelaysMs: [100, 100, 100] });
+  const watchRun = () => cliCommand(watch, [RUN], { TRAINYARD_URL: api!.url });
+
+  it('ends with 4 when the run is CANCELLED with no event (a held pipeline step cancelled in SQL)', async () => {
+    api = await scriptedApi({ [EVENTS]: quietStream('QUEUED'), [STATUS]: json(run('CANCELLED')) });
+    const result = await watchRun();
+    expect(result).toMatchObject({ code: EXIT.RUN_CANCELLED, stderr: '' });
+    expect(result.stdout).toBe(`run ${RUN} QUEUED\nrun ${RUN} CANCELLED\n`);
+    // One stream, and its status read again while it was quiet.
+    expect(api.seen.filter((r) => r.startsWith(EVENTS))).toHaveLength(1);
+    expect(api.seen).toContain(STATUS);
+  }, 15_000);
+
+  it('reads the status only once the stream has been quiet for a while', async () => {
+    let reads = 0;
+    api = await scriptedApi({
+      [EVENTS]: quietStream('QUEUED'),
+      [STATUS]: (req, res, url) => json(run(++reads >= 2 ? 'SUCCEEDED' : 'QUEUED'))(req, res, url),
+    });
+    const started = Date.now();
+    const result = await watchRun();
+    expect(result).toMatchObject({ code: EXIT.OK, stderr: '' });
+    expect(reads).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 400);
+    expect(result.stdout).toBe(`run ${RUN} QUEUED\nrun ${RUN} SUCCEEDED\n`);
+  }, 15_000);
+
+  it('reconnects after a dropped stream and ends with 3 when the run FAILED meanwhile', async () => {
+    let streams = 0;
+    api = await scriptedApi({
+      [EVENTS]: (req, res, url) =>
+        ++streams === 1 ? droppedStream('RUNNING')(req, res, url) : quietStream('FAILED')(req, res, url),
+      [STATUS]: json(run('FAILED', 'out of memory')),
+    });
+    const result = await watchRun();
+    expect(result.code).toBe(EXIT.RUN_FAILED);
+    expect(result.stdout).toBe(`run ${RUN} RUNNING\nrun ${RUN} FAILED\n`);
+    expect(result.stderr).toMatch(/^trainyard: the connection to the API dropped: \S+; reconnecting in/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  }, 15_000);
+
+  it('follows a reconnected stream to the end, the repeated status not drawn twice', async () => {
+    let streams = 0;
+    api = await scriptedApi({
+      [EVENTS]: (req, res, url) => {
+        if (++streams === 1) return droppedStream('RUNNING')(req, res, url);
+        const send = openEventStream(res);
+        send('status', snapshot('RUNNING'));
+        setTimeout(() => send('status', snapshot('SUCCEEDED')), 50);
+      },
+      [STATUS]: json(run('RUNNING')),
+    });
+    const result = await watchRun();
+    expect(result.code).toBe(EXIT.OK);
+    expect(result.stdout).toBe(`run ${RUN} RUNNING\nrun ${RUN} SUCCEEDED\n`);
+    expect(streams).toBe(2);
+  }, 15_000);
+
+  it('gives up with exit 2 and one line when the API stays away', async () => {
+    let streams = 0;
+    api = await scriptedApi({
+      [EVENTS]: (req, res, url) => {
+        streams++;
+        droppedStream('RUNNING')(req, res, url);
+      },
+      [STATUS]: json(run('RUNNING')),
+    });
+    const result = await watchRun();
+    expect(result.code).toBe(EXIT.API);
+    expect(streams).toBe(4); // the first, then one per pause
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toMatch(/^trainyard: the connection to the API dropped: \S+$/);
+  }, 15_000);
+
+  it('prints the status it read as a status event with --json', async () => {
+    api = await scriptedApi({ [EVENTS]: quietStream('QUEUED'), [STATUS]: json(run('CANCELLED')) });
+    const result = await cliCommand(watch, [RUN, '--json'], { TRAINYARD_URL: api.url });
+    expect(result.code).toBe(EXIT.RUN_CANCELLED);
+    const lines = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; status: string });
+    expect(lines.map((l) => [l.type, l.status])).toEqual([
+      ['status', 'QUEUED'],
+      ['status', 'CANCELLED'],
+    ]);
+  }, 15_000);
+});
