@@ -1,4 +1,8 @@
-import { cli, openEventStream, scriptedApi } from '../testing/scripted-api';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { cli, json, openEventStream, scriptedApi } from '../testing/scripted-api';
 import { EXIT } from './exit-codes';
 
 const RUN = '5d6e7f80-9a1b-4c2d-8e3f-405162738495';
@@ -12,8 +16,57 @@ const line = (n: number) => ({
 });
 
 describe('run commands', () => {
+  const home = mkdtempSync(join(tmpdir(), 'trainyard-run-commands-'));
   let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
   afterEach(() => api?.close());
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  describe('submit --idempotency-key', () => {
+    const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 20 };
+    const pipeline = {
+      name: 'p',
+      pretrain: {
+        name: 'ae',
+        dataset: shapes,
+        model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4], latentDim: 8 },
+      },
+      finetunes: [{ name: 'ft', dataset: shapes }],
+    };
+    const sweep = {
+      name: 's',
+      base: { name: 'ft', dataset: shapes },
+      strategy: 'grid',
+      parameters: { 'training.learningRate': [0.01, 0.001] },
+    };
+
+    it.each([
+      ['pipeline', pipeline],
+      ['sweep', sweep],
+    ])('is refused (exit 1, nothing sent) for a %s spec: only runs take a key', async (kind, spec) => {
+      api = await scriptedApi({});
+      const file = join(home, `${kind}.yaml`);
+      writeFileSync(file, stringify(spec));
+      const result = await cli(['submit', file, '--idempotency-key', 'k-1'], { TRAINYARD_URL: api.url });
+      expect(result.code).toBe(EXIT.USAGE);
+      expect(result.stderr).toContain(`--idempotency-key applies to runs only; ${file} is a ${kind} spec`);
+      expect(api.seen).toEqual([]);
+    });
+
+    it('is sent with a run spec', async () => {
+      let key: string | undefined;
+      api = await scriptedApi({
+        'POST /v1/runs': (req, res, url) => {
+          key = req.headers['idempotency-key'] as string;
+          json({ id: RUN, status: 'QUEUED' }, 201)(req, res, url);
+        },
+      });
+      const file = join(home, 'run.yaml');
+      writeFileSync(file, stringify({ ...pipeline.pretrain, kind: 'pretrain' }));
+      const result = await cli(['submit', file, '--idempotency-key', 'k-2'], { TRAINYARD_URL: api.url });
+      expect(result).toMatchObject({ code: EXIT.OK, stdout: `submitted run ${RUN}\n` });
+      expect(key).toBe('k-2');
+    });
+  });
 
   describe('logs -f', () => {
     it('resumes after the last line it printed when the stream drops, with no gap and no repeat', async () => {

@@ -23,7 +23,7 @@ export const submitCommand: Command = {
   options: { kind: { type: 'string' }, 'idempotency-key': { type: 'string' }, 'dry-run': { type: 'boolean' } },
   optionHelp: {
     kind: 'run, pipeline or sweep (else read from the file)',
-    'idempotency-key': 'repeat a submit safely: the same key creates one run',
+    'idempotency-key': 'repeat a submit safely: the same key creates one run (runs only: not a pipeline or a sweep)',
     'dry-run': 'validate only',
   },
   async run(ctx) {
@@ -41,6 +41,12 @@ export const submitCommand: Command = {
       }
       throw usageError(`Cannot read ${file}: ${(error as Error).message}`);
     }
+    // Only POST /v1/runs takes an Idempotency-Key: a key given for a pipeline or a sweep would
+    // promise a safe repeat the API does not keep.
+    if (str(ctx, 'idempotency-key') !== undefined && loaded.kind !== 'run')
+      throw usageError(
+        `--idempotency-key applies to runs only; ${file} is a ${loaded.kind} spec (the API takes no key for a ${loaded.kind})`,
+      );
     if (ctx.values['dry-run']) {
       ctx.out(
         ctx.json ? `${JSON.stringify({ valid: true, kind: loaded.kind })}\n` : `${file}: a valid ${loaded.kind} spec\n`,
