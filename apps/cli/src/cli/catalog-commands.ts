@@ -1,10 +1,14 @@
 import { formatTable } from '../progress-line';
 import type { PageQuery } from '@trainyard/client';
-import { arg, int, printJson, str, type Command, type CommandContext } from './command';
+import { arg, expectArgs, int, printJson, str, type Command, type CommandContext } from './command';
 import { uploadFolder } from './dataset-upload';
 import { EXIT, usageError, type ExitCode } from './exit-codes';
 
 const sub = (ctx: CommandContext) => ctx.args[0];
+
+/** A usage error when more positional arguments came than the words of `shape` (a subcommand's, e.g. `show <id>`). */
+const argsAtMost = (ctx: CommandContext, name: string, shape: string) =>
+  expectArgs({ name }, ctx.args, shape.split(' ').length, shape);
 
 /** `--limit` and `--cursor` of the list subcommands. */
 const PAGE_OPTIONS: NonNullable<Command['options']> = { limit: { type: 'string' }, cursor: { type: 'string' } };
@@ -55,6 +59,7 @@ export const modelsCommand: Command = {
       ]);
     }
     if (sub(ctx) === 'register') {
+      argsAtMost(ctx, 'models', 'register <name> <run>');
       const version = await client.registerModel(arg(ctx, 1, 'model name'), arg(ctx, 2, 'run id'), {
         signal: ctx.signal,
       });
@@ -65,6 +70,7 @@ export const modelsCommand: Command = {
         );
       return EXIT.OK;
     }
+    argsAtMost(ctx, 'models', '<name>');
     const { name, versions } = await client.modelVersions(arg(ctx, 0, 'model name'), { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, { name, versions }), EXIT.OK);
     ctx.out(
@@ -92,6 +98,7 @@ export const datasetsCommand: Command = {
   async run(ctx) {
     const client = ctx.client();
     if (sub(ctx) === 'register') {
+      argsAtMost(ctx, 'datasets', 'register <name>');
       const name = arg(ctx, 1, 'dataset name');
       const path = str(ctx, 'path');
       const prefix = str(ctx, 'prefix');
@@ -108,8 +115,10 @@ export const datasetsCommand: Command = {
         );
       return EXIT.OK;
     }
+    if (sub(ctx) === 'upload') argsAtMost(ctx, 'datasets', 'upload <name> <dir>');
     if (sub(ctx) === 'upload') return uploadFolder(ctx, arg(ctx, 1, 'dataset name'), arg(ctx, 2, 'folder'));
     if (sub(ctx) === 'show') {
+      argsAtMost(ctx, 'datasets', 'show <id>');
       const view = await client.dataset(arg(ctx, 1, 'dataset id'), { signal: ctx.signal });
       if (ctx.json) return (printJson(ctx, view), EXIT.OK);
       ctx.out(
@@ -155,6 +164,7 @@ export const pipelinesCommand: Command = {
       ]);
     }
     if (action !== 'show' && action !== 'cancel') throw usageError('pipelines takes show <id>, cancel <id> or nothing');
+    argsAtMost(ctx, 'pipelines', `${action} <id>`);
     const id = arg(ctx, 1, 'pipeline id');
     const view =
       action === 'show'
@@ -196,7 +206,9 @@ export const sweepsCommand: Command = {
       ]);
     }
     const action = sub(ctx);
-    const id = action === 'show' || action === 'cancel' ? arg(ctx, 1, 'sweep id') : arg(ctx, 0, 'sweep id');
+    const named = action === 'show' || action === 'cancel';
+    argsAtMost(ctx, 'sweeps', named ? `${action} <id>` : '<id>');
+    const id = named ? arg(ctx, 1, 'sweep id') : arg(ctx, 0, 'sweep id');
     const sweep =
       action === 'cancel'
         ? await ctx.client().cancelSweep(id, { signal: ctx.signal })

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scriptedApi } from '../testing/scripted-api';
 import { configPath, resolveConfig, writeConfig } from './cli-config';
 import { COMMANDS, runCli } from './cli-main';
 import { EXIT } from './exit-codes';
@@ -43,6 +44,53 @@ describe('trainyard command line', () => {
       code: EXIT.USAGE,
       stderr: expect.stringContaining('Missing run id'),
     });
+  });
+
+  it.each(COMMANDS.filter((c) => c.maxArgs !== undefined).map((c) => [c.name, c.maxArgs!]))(
+    'refuses an argument more than `%s` takes (%i), exit 1, before any request',
+    async (name, max) => {
+      const api = await scriptedApi({});
+      try {
+        const extra = Array.from({ length: max + 1 }, (_, i) => `arg${i}`);
+        const result = await cli([name, ...extra], { XDG_CONFIG_HOME: home, TRAINYARD_URL: api.url });
+        expect(result).toMatchObject({ code: EXIT.USAGE, stdout: '' });
+        expect(result.stderr).toContain(`: "arg${max}" left over`);
+        expect(api.seen).toEqual([]);
+      } finally {
+        await api.close();
+      }
+    },
+  );
+
+  it('refuses extra words after a subcommand, and says to quote a name with spaces', async () => {
+    const api = await scriptedApi({});
+    try {
+      const env = { XDG_CONFIG_HOME: home, TRAINYARD_URL: api.url };
+      const rename = await cli(['rename', 'run-1', 'new', 'name'], env);
+      expect(rename).toMatchObject({ code: EXIT.USAGE });
+      expect(rename.stderr).toContain(
+        'rename takes 2 arguments (<run> <name>), got 3: "name" left over (quote an argument that holds spaces)',
+      );
+      expect((await cli(['cancel', 'run-a', 'run-b'], env)).code).toBe(EXIT.USAGE);
+      for (const words of [
+        ['models', 'register', 'm', 'run-1', 'x'],
+        ['models', 'm', 'x'],
+        ['datasets', 'show', 'd', 'x'],
+        ['datasets', 'upload', 'd', home, 'x'],
+        ['datasets', 'register', 'd', 'x', '--path', home],
+        ['pipelines', 'cancel', 'p', 'x'],
+        ['sweeps', 'show', 's', 'x'],
+        ['sweeps', 's', 'x'],
+        ['workers', 'drain', 'w', 'x'],
+      ])
+        expect(await cli(words, env)).toMatchObject({
+          code: EXIT.USAGE,
+          stderr: expect.stringContaining('"x" left over'),
+        });
+      expect(api.seen).toEqual([]);
+    } finally {
+      await api.close();
+    }
   });
 
   it('exits 6 before any request when no API URL is configured, 2 when the API cannot be reached', async () => {

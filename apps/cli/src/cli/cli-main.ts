@@ -1,6 +1,6 @@
 import { TrainyardApiError } from '@trainyard/client';
 import { datasetsCommand, modelsCommand, pipelinesCommand, sweepsCommand } from './catalog-commands';
-import { commandHelp, makeContext, parseCommandArgs, type Command } from './command';
+import { commandHelp, expectArgs, makeContext, parseCommandArgs, type Command } from './command';
 import { downloadCommand } from './download.command';
 import { connectionLost } from './connection-lost';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
@@ -94,6 +94,7 @@ export async function runCommand(command: Command, argv: string[], io: CliIo): P
       io.out(commandHelp(command));
       return EXIT.OK;
     }
+    if (command.maxArgs !== undefined) expectArgs(command, args, command.maxArgs, command.usage);
     return await command.run(makeContext(values, args, io));
   } catch (error) {
     return report(error, io, values(argv));

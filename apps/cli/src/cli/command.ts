@@ -23,6 +23,11 @@ export interface Command {
   name: string;
   /** `<run>`, `<file>`, `[register NAME --path P]`… */
   usage: string;
+  /**
+   * The most positional arguments it takes, where that is fixed (`<run> <name>`: 2): more is a
+   * usage error, not a word silently dropped. Commands with subcommands or lists check their own.
+   */
+  maxArgs?: number;
   summary: string;
   /** Extra lines for `--help`. */
   details?: string;
@@ -59,6 +64,20 @@ export function parseCommandArgs(command: Command, argv: string[]): { args: stri
     // parseArgs names the unknown or malformed option; add where to look.
     throw usageError(`${(error as Error).message}\nSee \`trainyard ${command.name} --help\`.`);
   }
+}
+
+/** A usage error when `args` holds more than `max` positional arguments (`shape` shows the ones it takes). */
+export function expectArgs(command: Pick<Command, 'name'>, args: string[], max: number, shape: string): void {
+  if (args.length <= max) return;
+  const extra = args
+    .slice(max)
+    .map((a) => `"${a}"`)
+    .join(' ');
+  const takes = max === 0 ? 'no arguments' : `${max} argument${max === 1 ? '' : 's'} (${shape})`;
+  throw usageError(
+    `${command.name} takes ${takes}, got ${args.length}: ${extra} left over` +
+      `${max > 0 ? ' (quote an argument that holds spaces)' : ''}\nSee \`trainyard ${command.name} --help\`.`,
+  );
 }
 
 export function commandHelp(command: Command): string {

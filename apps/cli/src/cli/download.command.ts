@@ -21,6 +21,7 @@ const MANIFEST = 'manifest.json';
 export const downloadCommand: Command = {
   name: 'download',
   usage: '<run>',
+  maxArgs: 1,
   summary:
     "Download a checkpoint's files (streamed), each checked against the sha256 its manifest lists; or the whole checkpoint as one tar (--archive).",
   options: { checkpoint: { type: 'string' }, out: { type: 'string', short: 'o' }, archive: { type: 'boolean' } },

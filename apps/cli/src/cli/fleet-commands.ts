@@ -1,6 +1,6 @@
 import { defaultLimitText, projectLimitText } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
-import { arg, printJson, type Command } from './command';
+import { arg, expectArgs, printJson, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
 export const workersCommand: Command = {
@@ -14,6 +14,7 @@ export const workersCommand: Command = {
     const client = ctx.client();
     const action = ctx.args[0];
     if (action === 'drain' || action === 'undrain') {
+      expectArgs({ name: 'workers' }, ctx.args, 2, `${action} <id>`);
       const id = arg(ctx, 1, 'worker id');
       const worker =
         action === 'drain'
@@ -42,6 +43,7 @@ export const workersCommand: Command = {
 export const queuesCommand: Command = {
   name: 'queues',
   usage: '',
+  maxArgs: 0,
   summary: 'Training queues, one per resource class: jobs by state, and the runs waiting and for how long.',
   details:
     "waiting counts the jobs ready to be taken (BullMQ's waiting and prioritized: every run has a priority); " +

@@ -30,6 +30,7 @@ export const tagCommand: Command = {
 export const renameCommand: Command = {
   name: 'rename',
   usage: '<run> <name>',
+  maxArgs: 2,
   summary: 'Give a run a new name.',
   async run(ctx) {
     const run = await ctx
@@ -44,12 +45,15 @@ export const renameCommand: Command = {
 export const noteCommand: Command = {
   name: 'note',
   usage: '<run> [<markdown> | --file <notes.md> | --clear]',
+  maxArgs: 2,
   summary: "Set a run's Markdown notes (the dashboard shows them); without text, print them.",
   options: { file: { type: 'string' }, clear: { type: 'boolean' } },
   optionHelp: { file: 'read the notes from a file', clear: 'remove the notes' },
   async run(ctx) {
     const id = arg(ctx, 0, 'run id');
     const file = str(ctx, 'file');
+    const given = [ctx.args[1] !== undefined, file !== undefined, ctx.values['clear'] === true].filter(Boolean).length;
+    if (given > 1) throw usageError('Give the notes one way: as text, --file or --clear');
     const text = ctx.values['clear'] ? null : file ? readFileSync(file, 'utf8') : ctx.args[1];
     const client = ctx.client();
     const run =
@@ -72,6 +76,7 @@ export const noteCommand: Command = {
 export const archiveCommand: Command = {
   name: 'archive',
   usage: '<run> [--undo]',
+  maxArgs: 1,
   summary: 'Archive a run: `ls` leaves it out unless asked (--archived true|any); nothing else changes.',
   options: { undo: { type: 'boolean' } },
   optionHelp: { undo: 'bring the run back into lists' },
@@ -86,6 +91,7 @@ export const archiveCommand: Command = {
 export const rmCommand: Command = {
   name: 'rm',
   usage: '<run> [--dry-run]',
+  maxArgs: 1,
   summary: 'Delete a finished run with its metrics, checkpoints and stored objects.',
   details:
     'Refused (exit 2, each blocker named) for a queued or running run, one whose checkpoint is a registered model version, the base of another run, or a step of a running pipeline.',

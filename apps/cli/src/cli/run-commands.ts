@@ -18,6 +18,7 @@ import { loadSpecFile, SpecFileError, type SpecKind } from './spec-file';
 export const submitCommand: Command = {
   name: 'submit',
   usage: '<spec.yaml|spec.json>',
+  maxArgs: 1,
   summary: 'Validate a run, pipeline or sweep spec locally (errors name file:line:column), then submit it.',
   details: 'The kind is read from the file: `kind:` for a run, `finetunes:` for a pipeline, `parameters:` for a sweep.',
   options: { kind: { type: 'string' }, 'idempotency-key': { type: 'string' }, 'dry-run': { type: 'boolean' } },
@@ -71,6 +72,7 @@ export const submitCommand: Command = {
 export const lsCommand: Command = {
   name: 'ls',
   usage: '',
+  maxArgs: 0,
   summary: 'List runs, newest first, with their test result: filter, search, sort by any metric summary.',
   options: {
     status: { type: 'string' },
@@ -146,6 +148,7 @@ export const lsCommand: Command = {
 export const showCommand: Command = {
   name: 'show',
   usage: '<run>',
+  maxArgs: 1,
   summary: 'A run: status, progress, data, metric summaries, checkpoints, attempts and its test report.',
   async run(ctx) {
     const run = await ctx.client().run(arg(ctx, 0, 'run id'), { signal: ctx.signal });
@@ -212,6 +215,7 @@ export const showCommand: Command = {
 export const cancelCommand: Command = {
   name: 'cancel',
   usage: '<run>',
+  maxArgs: 1,
   summary: 'Cancel a run: at once when waiting, between batches when running; nothing when it has ended.',
   async run(ctx) {
     const run = await ctx.client().cancel(arg(ctx, 0, 'run id'), { signal: ctx.signal });
@@ -254,6 +258,7 @@ export const compareCommand: Command = {
 export const metricsCommand: Command = {
   name: 'metrics',
   usage: '<run>',
+  maxArgs: 1,
   summary: "Export a run's metric points as CSV or JSON Lines (to stdout).",
   options: { format: { type: 'string' }, names: { type: 'string' } },
   optionHelp: { format: 'csv (default) or jsonl', names: 'comma-separated metric names (default all)' },
@@ -275,6 +280,7 @@ export const metricsCommand: Command = {
 export const logsCommand: Command = {
   name: 'logs',
   usage: '<run>',
+  maxArgs: 1,
   summary: "A run's log: the worker's lines and what its training printed, every attempt.",
   options: { follow: { type: 'boolean', short: 'f' }, attempt: { type: 'string' } },
   optionHelp: { follow: 'keep printing new lines until the run ends', attempt: "only this attempt's lines" },

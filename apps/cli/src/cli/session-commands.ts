@@ -7,6 +7,7 @@ import { EXIT, usageError } from './exit-codes';
 export const loginCommand: Command = {
   name: 'login',
   usage: '--url <url> [--api-key <key> | --key-file <file>]',
+  maxArgs: 0,
   summary: 'Check an API URL and key, and store them (mode 0600) for the other commands.',
   details: `Stored in $XDG_CONFIG_HOME/trainyard/config.json (else ~/.config/trainyard/config.json); TRAINYARD_URL and TRAINYARD_API_KEY override it.`,
   options: { 'key-file': { type: 'string' } },
@@ -32,6 +33,7 @@ export const loginCommand: Command = {
 export const configCommand: Command = {
   name: 'config',
   usage: '',
+  maxArgs: 0,
   summary: 'Where the login is stored and what it holds (the key masked).',
   async run(ctx) {
     const stored = readStoredConfig(ctx.env);
@@ -51,6 +53,7 @@ export function completionCommand(commands: () => Command[]): Command {
   return {
     name: 'completion',
     usage: 'bash|zsh',
+    maxArgs: 1,
     summary:
       'Print a shell completion script: `source <(trainyard completion bash)`, or add it to ~/.bashrc / ~/.zshrc.',
     async run(ctx) {

@@ -54,6 +54,7 @@ export function watchCommandWith(timing: WatchTiming): Command {
   return {
     name: 'watch',
     usage: '<run>',
+    maxArgs: 1,
     summary: 'Follow a run live (progress bar, loss, ETA) until it ends; exit with its outcome.',
     details:
       'Redraws one line on a terminal, prints one line per epoch otherwise; while the run waits, says how many jobs are ahead of it and how many live workers serve its class. ' +
