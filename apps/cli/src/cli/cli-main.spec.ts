@@ -93,6 +93,25 @@ describe('trainyard command line', () => {
     }
   });
 
+  it('note: a file it cannot read is a usage error naming it; so is text and --file at once', async () => {
+    const api = await scriptedApi({});
+    try {
+      const env = { XDG_CONFIG_HOME: home, TRAINYARD_URL: api.url };
+      const missing = join(home, 'no-notes.md');
+      expect(await cli(['note', 'run-1', '--file', missing], env)).toMatchObject({
+        code: EXIT.USAGE,
+        stderr: `trainyard: cannot read ${missing}: no such file or directory\n`,
+      });
+      expect(await cli(['note', 'run-1', 'text', '--file', missing], env)).toMatchObject({
+        code: EXIT.USAGE,
+        stderr: expect.stringContaining('Give the notes one way'),
+      });
+      expect(api.seen).toEqual([]);
+    } finally {
+      await api.close();
+    }
+  });
+
   it('exits 6 before any request when no API URL is configured, 2 when the API cannot be reached', async () => {
     expect(await cli(['ls'], { XDG_CONFIG_HOME: home })).toMatchObject({ code: EXIT.NOT_CONFIGURED });
     const unreachable = await cli(['ls'], { XDG_CONFIG_HOME: home, TRAINYARD_URL: 'http://127.0.0.1:9' });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TrainyardClient } from '@trainyard/client';
 import { resolveConfig } from './cli-config';
@@ -134,6 +135,21 @@ export function arg(ctx: CommandContext, index: number, name: string): string {
   const value = ctx.args[index];
   if (value === undefined) throw usageError(`Missing ${name}`);
   return value;
+}
+
+/** A file named on the command line, as text; a usage error ("cannot read FILE: reason") when it cannot be read. */
+export function readArgFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw usageError(`cannot read ${path}: ${fileErrorReason(error)}`);
+  }
+}
+
+/** "no such file or directory" of Node's "ENOENT: no such file or directory, open 'x'" (the path is said already). */
+export function fileErrorReason(error: unknown): string {
+  const message = (error as Error).message ?? String(error);
+  return /^E[A-Z]+: (.+?), \w+ '.*'$/s.exec(message)?.[1] ?? message;
 }
 
 export function str(ctx: CommandContext, name: string): string | undefined {

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { TrainyardApiError } from '@trainyard/client';
 import type { RunDeletionBlocker } from '@trainyard/contracts';
-import { arg, printJson, str, type Command } from './command';
+import { arg, printJson, readArgFile, str, type Command } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
 
 export const tagCommand: Command = {
@@ -54,7 +53,7 @@ export const noteCommand: Command = {
     const file = str(ctx, 'file');
     const given = [ctx.args[1] !== undefined, file !== undefined, ctx.values['clear'] === true].filter(Boolean).length;
     if (given > 1) throw usageError('Give the notes one way: as text, --file or --clear');
-    const text = ctx.values['clear'] ? null : file ? readFileSync(file, 'utf8') : ctx.args[1];
+    const text = ctx.values['clear'] ? null : file ? readArgFile(file) : ctx.args[1];
     const client = ctx.client();
     const run =
       text === undefined

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { TrainyardClient } from '@trainyard/client';
 import { configPath, readStoredConfig, writeConfig } from './cli-config';
-import { arg, printJson, str, type Command } from './command';
+import { arg, printJson, readArgFile, str, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
 export const loginCommand: Command = {
@@ -17,9 +16,15 @@ export const loginCommand: Command = {
     const url = (str(ctx, 'url') ?? ctx.env['TRAINYARD_URL'] ?? stored.url)?.replace(/\/+$/, '');
     if (!url) throw usageError('login needs --url <url>');
     const keyFile = str(ctx, 'key-file');
-    const apiKey = keyFile
-      ? readFileSync(keyFile, 'utf8').trim()
-      : (str(ctx, 'api-key') ?? ctx.env['TRAINYARD_API_KEY'] ?? stored.apiKey);
+    const given = keyFile ? readArgFile(keyFile).trim() : (str(ctx, 'api-key') ?? ctx.env['TRAINYARD_API_KEY']);
+    if (keyFile && !given) throw usageError(`${keyFile} holds no key`);
+    // The stored key belongs to the stored URL: sent to another host, it would hand that host the key.
+    const sameApi = stored.url !== undefined && stored.url.replace(/\/+$/, '') === url;
+    if (given === undefined && stored.apiKey && !sameApi)
+      throw usageError(
+        `The stored key is for ${stored.url}, not ${url}: give the key for ${url} with --api-key, --key-file or TRAINYARD_API_KEY`,
+      );
+    const apiKey = given ?? stored.apiKey;
     // Refuse to store what does not work: a typo found now is not a puzzle at the next command.
     const client = new TrainyardClient(url, apiKey);
     const who = await client.whoami({ signal: ctx.signal });
