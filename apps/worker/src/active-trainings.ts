@@ -7,7 +7,6 @@ export class ActiveTrainings {
   private readonly contexts = new Set<TrainingContext>();
   /** Why trainings are preempted now (SIGTERM, a drain); undefined while they may run. */
   private preemptReason: string | undefined;
-  private idleWaiters: (() => void)[] = [];
 
   get size(): number {
     return this.contexts.size;
@@ -21,7 +20,6 @@ export class ActiveTrainings {
 
   delete(context: TrainingContext): void {
     this.contexts.delete(context);
-    if (this.contexts.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   /** Called once the training process exists: a preemption requested before it started is passed on. */
@@ -42,12 +40,6 @@ export class ActiveTrainings {
   /** A drain was taken back: new trainings run again (those already preempted still stop). */
   allowTraining(): void {
     this.preemptReason = undefined;
-  }
-
-  /** Resolves once no training runs on this worker (at once if none does). */
-  whenIdle(): Promise<void> {
-    if (this.contexts.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private preempt(context: TrainingContext, reason: string): void {

@@ -50,6 +50,7 @@ export class ClassConsumers {
   private readonly logger = new Logger(ClassConsumers.name);
   private readonly consumers: Worker<TrainingJobData>[] = [];
   private held = 0;
+  private idleWaiters: (() => void)[] = [];
   /** Paused from outside (a drain, a shutdown): stays paused whatever the budget. */
   private stopped = false;
   private gating = Promise.resolve();
@@ -79,6 +80,17 @@ export class ClassConsumers {
       consumer.on('failed', (job, err) => this.logger.warn(`job ${job?.id} failed: ${err.message}`));
       this.consumers.push(consumer);
     }
+  }
+
+  /** Jobs taken and not yet handed back to BullMQ (a training, or one still opening its attempt). */
+  get heldJobs(): number {
+    return this.held;
+  }
+
+  /** Resolves once this worker holds no job: none training, none between its take and its attempt. */
+  whenIdle(): Promise<void> {
+    if (this.held === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Takes no new job (held ones go on) until `resume`. */
@@ -126,6 +138,7 @@ export class ClassConsumers {
       return await this.options.process(job, token);
     } finally {
       this.held--;
+      if (this.held === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       void this.gate();
     }
   }

@@ -139,8 +139,9 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private async reportDrainedWhenIdle(): Promise<void> {
-    await this.active.whenIdle();
-    if (!this.drain || this.active.size > 0) return; // taken back meanwhile (a new drain waits on its own)
+    // Every job held, not only those training: one still opening its attempt would train next.
+    await this.consumers!.whenIdle();
+    if (!this.drain || this.consumers!.heldJobs > 0) return; // taken back meanwhile (a new drain waits on its own)
     try {
       await this.workers.markDrained(this.options.workerId);
       this.logger.log('drained: this worker holds no job and takes none until the drain is taken back or it stops');
