@@ -43,5 +43,12 @@ export function resolveConfig(flags: { url?: string; 'api-key'?: string }, env: 
       `No API URL: run \`trainyard login --url <url>\`, or set TRAINYARD_URL (config: ${configPath(env)})`,
       EXIT.NOT_CONFIGURED,
     );
-  return { url, apiKey: flags['api-key'] ?? env['TRAINYARD_API_KEY'] ?? stored.apiKey };
+  // The stored key belongs to the stored URL: another URL (a flag, TRAINYARD_URL) never gets it.
+  const storedKey = sameApiUrl(url, stored.url) ? stored.apiKey : undefined;
+  return { url, apiKey: flags['api-key'] ?? env['TRAINYARD_API_KEY'] ?? storedKey };
+}
+
+/** Whether two API URLs name the same API (trailing slashes aside). */
+export function sameApiUrl(a: string, b: string | undefined): boolean {
+  return b !== undefined && a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }

@@ -132,6 +132,14 @@ describe('trainyard command line', () => {
     expect(resolveConfig({ url: 'http://flag' }, { ...env, TRAINYARD_URL: 'http://env' })).toMatchObject({
       url: 'http://flag',
     });
+    // The stored key goes to the stored URL only (a trailing slash aside), never to another host.
+    expect(resolveConfig({ url: 'http://other' }, env)).toEqual({ url: 'http://other', apiKey: undefined });
+    expect(resolveConfig({}, { ...env, TRAINYARD_URL: 'http://other' })).toEqual({
+      url: 'http://other',
+      apiKey: undefined,
+    });
+    expect(resolveConfig({ url: 'http://stored/' }, env)).toEqual({ url: 'http://stored/', apiKey: 'stored-key' });
+    expect(resolveConfig({ url: 'http://other', 'api-key': 'given' }, env)).toMatchObject({ apiKey: 'given' });
     expect(configPath({ HOME: '/home/u' })).toBe('/home/u/.config/trainyard/config.json');
   });
 

@@ -1,5 +1,5 @@
 import { TrainyardClient } from '@trainyard/client';
-import { configPath, readStoredConfig, writeConfig } from './cli-config';
+import { configPath, readStoredConfig, sameApiUrl, writeConfig } from './cli-config';
 import { arg, printJson, readArgFile, str, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
@@ -19,8 +19,7 @@ export const loginCommand: Command = {
     const given = keyFile ? readArgFile(keyFile).trim() : (str(ctx, 'api-key') ?? ctx.env['TRAINYARD_API_KEY']);
     if (keyFile && !given) throw usageError(`${keyFile} holds no key`);
     // The stored key belongs to the stored URL: sent to another host, it would hand that host the key.
-    const sameApi = stored.url !== undefined && stored.url.replace(/\/+$/, '') === url;
-    if (given === undefined && stored.apiKey && !sameApi)
+    if (given === undefined && stored.apiKey && !sameApiUrl(url, stored.url))
       throw usageError(
         `The stored key is for ${stored.url}, not ${url}: give the key for ${url} with --api-key, --key-file or TRAINYARD_API_KEY`,
       );
