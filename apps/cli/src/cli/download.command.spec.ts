@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
@@ -80,6 +80,8 @@ describe('trainyard download', () => {
       const result = await download('--archive', '--out', join(home, 'short.tar'));
       expect(result.code).toBe(EXIT.CHECKSUM);
       expect(result.stderr).toContain('manifest.json lists a file the checkpoint does not hold: weights.bin');
+      // Nothing that looks like a whole archive is left, nor its partial file.
+      expect([existsSync(join(home, 'short.tar')), existsSync(join(home, 'short.tar.part'))]).toEqual([false, false]);
     }, 15_000);
 
     it('verifies a whole archive (exit 0)', async () => {
@@ -91,6 +93,7 @@ describe('trainyard download', () => {
       api = await scriptedApi({ [`GET ${CKPT}/archive`]: body(bytes) });
       const result = await download('--archive', '--out', join(home, 'good.tar'));
       expect(result).toMatchObject({ code: EXIT.OK, stderr: '' });
+      expect([existsSync(join(home, 'good.tar')), existsSync(join(home, 'good.tar.part'))]).toEqual([true, false]);
       expect(result.stdout).toContain('sha256 verified against manifest.json: 2 of 2 files');
     }, 15_000);
   });
@@ -110,6 +113,17 @@ describe('trainyard download', () => {
       const result = await download('--out', join(home, 'missing'));
       expect(result.code).toBe(EXIT.CHECKSUM);
       expect(result.stderr).toContain('manifest.json lists a file the checkpoint does not hold: weights.bin');
+    });
+
+    it('leaves a file that does not match the manifest under no name, and those that do under their own', async () => {
+      const other = Buffer.from('{"modelTopology":{"changed":true}}');
+      api = await scriptedApi({
+        ...files({ 'manifest.json': manifestOf({ 'model.json': model }), 'model.json': other }),
+      });
+      const result = await download('--out', join(home, 'mismatch'));
+      expect(result.code).toBe(EXIT.CHECKSUM);
+      expect(result.stderr).toMatch(/mismatch\/model\.json: sha256 [0-9a-f]{64}/);
+      expect(readdirSync(join(home, 'mismatch'))).toEqual(['manifest.json']);
     });
 
     it('exits 5 naming manifest.json when it is not JSON (no stack trace)', async () => {

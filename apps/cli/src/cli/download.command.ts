@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -55,6 +55,9 @@ export const downloadCommand: Command = {
       const target = resolve(outDir, file);
       if (!target.startsWith(outDir + sep)) throw usageError(`Refusing a file name outside ${outDir}: ${file}`);
       mkdirSync(dirname(target), { recursive: true });
+      // Under its own name only once verified: a download that fails or is interrupted leaves no
+      // file that looks whole (the `.part` is removed on failure).
+      const part = `${target}.part`;
       const response = await client.downloadCheckpointFile(id, sequence, file, { signal: ctx.signal });
       const hash = createHash('sha256');
       let bytes = 0;
@@ -67,23 +70,26 @@ export const downloadCommand: Command = {
           done(null, chunk);
         },
       });
-      await pipeline(
-        Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>),
-        meter,
-        createWriteStream(target),
-        { signal: ctx.signal },
-      );
-      const sha256 = hash.digest('hex');
-      if (file === MANIFEST) manifest = parseManifest(readFileSync(target, 'utf8'), target);
-      const expected = listed(manifest, file);
-      if (expected && (expected.sha256 !== sha256 || expected.bytes !== bytes)) {
-        if (showProgress) ctx.out('\n');
-        throw new CliError(
-          `${join(outDir, file)}: sha256 ${sha256} (${bytes} bytes), the manifest says ${expected.sha256} (${expected.bytes} bytes)`,
-          EXIT.CHECKSUM,
+      await discardOnFailure(part, async () => {
+        await pipeline(
+          Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>),
+          meter,
+          createWriteStream(part),
+          { signal: ctx.signal },
         );
-      }
-      written.push({ file, bytes, sha256, verified: expected !== undefined });
+        const sha256 = hash.digest('hex');
+        if (file === MANIFEST) manifest = parseManifest(readFileSync(part, 'utf8'), target);
+        const expected = listed(manifest, file);
+        if (expected && (expected.sha256 !== sha256 || expected.bytes !== bytes)) {
+          if (showProgress) ctx.out('\n');
+          throw new CliError(
+            `${join(outDir, file)}: sha256 ${sha256} (${bytes} bytes), the manifest says ${expected.sha256} (${expected.bytes} bytes)`,
+            EXIT.CHECKSUM,
+          );
+        }
+        renameSync(part, target);
+        written.push({ file, bytes, sha256, verified: expected !== undefined });
+      });
     }
     if (showProgress) ctx.out('\n');
     const missing = missingFiles(manifest, written);
@@ -152,15 +158,21 @@ async function downloadArchive(
       : new CliError(`${target}: not a readable checkpoint archive: ${(error as Error).message}`, EXIT.CHECKSUM);
   });
   checked.catch((error: Error) => tee.destroy(error));
-  await pipeline(Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>), tee, createWriteStream(target), {
-    signal: ctx.signal,
-  }).catch((error: unknown) => {
-    reader.destroy(); // a body that failed (dropped, interrupted) leaves the reader nothing to wait for
-    throw error;
+  // Written as `.part`, under its name only once every entry is verified (removed on failure).
+  const part = `${target}.part`;
+  const { files, manifest } = await discardOnFailure(part, async () => {
+    await pipeline(Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>), tee, createWriteStream(part), {
+      signal: ctx.signal,
+    }).catch((error: unknown) => {
+      reader.destroy(); // a body that failed (dropped, interrupted) leaves the reader nothing to wait for
+      throw error;
+    });
+    if (showProgress) ctx.out('\n');
+    const verified = await checked;
+    if (verified.mismatch) throw new CliError(`${target}: ${verified.mismatch}`, EXIT.CHECKSUM);
+    renameSync(part, target);
+    return verified;
   });
-  if (showProgress) ctx.out('\n');
-  const { files, manifest, mismatch } = await checked;
-  if (mismatch) throw new CliError(`${target}: ${mismatch}`, EXIT.CHECKSUM);
   const verified = files.filter((f) => f.verified).length;
   if (ctx.json) return (printJson(ctx, { runId: id, sequence, archive: target, bytes: received, files }), EXIT.OK);
   ctx.out(`checkpoint #${sequence} of run ${id}: ${files.length} files, ${formatBytes(received)} in ${target}\n`);
@@ -204,6 +216,16 @@ async function verifyEntries(
     files.push({ file, bytes, sha256, verified: expected !== undefined });
   }
   return { files, manifest, mismatch: mismatch ?? missingFiles(manifest, files) };
+}
+
+/** Runs `write`, which writes `part`; when it fails, `part` is removed (never a partial file left looking whole). */
+async function discardOnFailure<T>(part: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    rmSync(part, { force: true });
+    throw error;
+  }
 }
 
 /** The manifest's text checked to be one: a stack trace of JSON.parse would not say which file is damaged. */
