@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { UPLOADS_ROOT, type ObjectStore } from '@trainyard/storage';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
@@ -76,6 +78,43 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
     const again = await upload('pets', tar);
     expect(again.status).toBe(409);
     expect(await uploaded()).toEqual(before);
+  });
+
+  it('refuses one name as both a file and a folder (422, no server path in the answer); a name twice keeps the later', async () => {
+    const before = await uploaded();
+    for (const entries of [
+      [
+        ['cat/1.png', png[0]!],
+        ['cat/1.png/2.png', png[1]!],
+        ['dog/1.png', png[2]!],
+      ],
+      [
+        ['cat/1.png/2.png', png[1]!],
+        ['cat/1.png', png[0]!],
+        ['dog/1.png', png[2]!],
+      ],
+    ] as [string, Buffer][][]) {
+      const res = await upload(`clash ${entries[0]![0]}`, await tarOf(entries));
+      expect(res.status).toBe(422);
+      const text = await res.text();
+      expect((JSON.parse(text) as { errors: { field: string; message: string }[] }).errors).toEqual([
+        { field: 'body', message: '"cat/1.png" is both a file and a folder in the archive' },
+      ]);
+      expect(text).not.toMatch(/EEXIST|EISDIR|ENOTDIR|\.trainyard|objects\//);
+      expect(await uploaded()).toEqual(before);
+    }
+    const twice = await upload(
+      'twice',
+      await tarOf([
+        ['cat/1.png', png[0]!],
+        ['cat/1.png', png[1]!],
+        ['dog/1.png', png[2]!],
+      ]),
+    );
+    expect(twice.status).toBe(201);
+    const dataset = (await twice.json()) as { counts: number[]; location: { prefix: string } };
+    expect(dataset.counts).toEqual([1, 1]);
+    expect((await store.get(`${dataset.location.prefix}cat/1.png`)).equals(png[1]!)).toBe(true);
   });
 
   it('leaves out files named as images whose bytes are none, and names each in its answer', async () => {
@@ -350,6 +389,35 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
     });
     expect(anonymous.status).toBe(401);
     // Still serving.
+    expect((await api.fetch(`${api.baseUrl}/v1/datasets`)).status).toBe(200);
+  });
+});
+
+describe('dataset uploads when the object store fails (PostgreSQL, Redis, local store, HTTP)', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(async () => api?.stop());
+
+  it("answers 503 without the store's paths or reason, and keeps serving", async () => {
+    // A file where the uploads' folder goes: every store put under it fails (ENOTDIR), as a full
+    // or unwritable disk would.
+    mkdirSync(join(api.home, 'objects', 'datasets'), { recursive: true });
+    writeFileSync(join(api.home, 'objects', 'datasets', 'uploads'), 'in the way');
+    const tar = await tarOf([
+      ['cat/1.png', pngWithText('a')],
+      ['dog/1.png', pngWithText('b')],
+    ]);
+    const res = await api.fetch(`${api.baseUrl}/v1/datasets/uploads?name=broken`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-tar' },
+      body: tar,
+    });
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    expect(text).toContain('The object store did not take the upload');
+    expect(text).not.toMatch(/ENOTDIR|EEXIST|trainyard-api-|objects\/datasets/);
     expect((await api.fetch(`${api.baseUrl}/v1/datasets`)).status).toBe(200);
   });
 });

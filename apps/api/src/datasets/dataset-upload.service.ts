@@ -8,6 +8,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  ServiceUnavailableException,
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { extract } from 'tar-stream';
@@ -30,6 +31,42 @@ class UploadRefused extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** The object store refused an entry: a failure of ours, logged with the store's reason. */
+class StoreFailed extends Error {
+  constructor(
+    readonly key: string,
+    override readonly cause: Error,
+  ) {
+    super(`could not store ${key}`);
+  }
+}
+
+/**
+ * The paths an upload stores, so that one name is never both a file and a folder (`cat/1.png` and
+ * `cat/1.png/2.png`): a folder of images on disk or under an S3 prefix cannot hold both.
+ */
+class EntryLayout {
+  private readonly files = new Set<string>();
+  private readonly folders = new Set<string>();
+
+  /**
+   * Records `path`: `clash` in words when it or a folder above it is already the other kind;
+   * `again` when the archive held it before (a tar may: the later one wins, as when extracted).
+   */
+  add(path: string): { clash?: string; again?: boolean } {
+    if (this.files.has(path)) return { again: true };
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join('/');
+      if (this.files.has(folder)) return { clash: `"${folder}" is both a file and a folder in the archive` };
+    }
+    if (this.folders.has(path)) return { clash: `"${path}" is both a file and a folder in the archive` };
+    this.files.add(path);
+    for (let i = 1; i < parts.length; i++) this.folders.add(parts.slice(0, i).join('/'));
+    return {};
   }
 }
 
@@ -120,6 +157,7 @@ export class DatasetUploadService {
     body.once('error', (error) => entries.destroy(error));
     let declared = 0;
     let ignored = 0;
+    const layout = new EntryLayout();
     const notImages = { listed: [] as SkippedUploadEntry[], count: 0 };
     const leftOut = () => ignored + notImages.count;
     try {
@@ -147,14 +185,26 @@ export class DatasetUploadService {
             notImages.listed.push({ entry: decision.path, reason: problem });
           continue;
         }
+        const placed = layout.add(decision.path);
+        if (placed.clash) throw new UploadRefused(422, 'body', placed.clash);
         const key = `${prefix}${decision.path}`;
-        await this.store.put(key, bytesOf);
-        stored.push(key);
+        // The store's own failure is not the archive's: it is answered as a failure of ours, never
+        // a 400 quoting the store's paths or endpoint.
+        await this.store.put(key, bytesOf).catch((error: Error) => {
+          throw new StoreFailed(key, error);
+        });
+        if (!placed.again) stored.push(key);
       }
     } catch (error) {
       // A refusal while an entry was being read surfaces as that entry's error: the refusal is the answer.
       if (refused) throw refused;
       if (error instanceof UploadRefused) throw error;
+      if (error instanceof StoreFailed) {
+        this.logger.error(`upload ${prefix}: could not store ${error.key}: ${error.cause}`);
+        throw new ServiceUnavailableException({
+          message: 'The object store did not take the upload; try again shortly',
+        });
+      }
       // tar-stream's own errors: a body that is not a tar, or ends part-way through an entry.
       throw new UploadRefused(400, 'body', `Not a readable tar archive: ${(error as Error).message}`);
     } finally {
