@@ -8,6 +8,16 @@ export type ImageShape = readonly [height: number, width: number, channels: numb
  */
 export type ResizeFit = 'cover' | 'contain' | 'fill';
 
+/**
+ * The most pixels (width × height) a picture may have to be decoded: 50 megapixels, above any
+ * camera photo a dataset holds (a 48 MP phone sensor is 8000×6000) and far below the 16383×16383
+ * (268 MP) that sharp allows by default. A one-colour WebP that large is 10 KB (a PNG 800 KB), so
+ * it passes every size check of an upload, yet took 0.2–1 s of CPU to decode here, for every such
+ * file and again whenever it is not cached: past this limit sharp refuses from the header alone,
+ * and the file is undecodable (skipped and listed with this reason, as a corrupt one is).
+ */
+export const MAX_INPUT_PIXELS = 50_000_000;
+
 /** A decode that failed: the file's bytes are not an image sharp can read (or they are truncated). */
 export class ImageDecodeError extends Error {
   constructor(reason: string) {
@@ -27,14 +37,14 @@ export async function decodeImage(bytes: Buffer, shape: ImageShape, fit: ResizeF
   if (bytes.length === 0) throw new ImageDecodeError('the file is empty (0 bytes)');
   let out: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    let pipeline = sharp(bytes)
+    let pipeline = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS })
       .rotate() // honour EXIF orientation: phone photos are stored sideways
       .flatten({ background: '#000000' })
       .resize(width, height, { fit, background: '#000000' });
     pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
     out = await pipeline.raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new ImageDecodeError((error as Error).message);
+    throw new ImageDecodeError((await tooManyPixels(bytes)) ?? (error as Error).message);
   }
   const { info, data } = out;
   if (info.width !== width || info.height !== height || info.channels !== channels) {
@@ -43,6 +53,16 @@ export async function decodeImage(bytes: Buffer, shape: ImageShape, fit: ResizeF
     );
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/** Why a picture is over MAX_INPUT_PIXELS, read from its header alone; null when it is not (or has no header). */
+async function tooManyPixels(bytes: Buffer): Promise<string | null> {
+  const { width, height } = await sharp(bytes, { limitInputPixels: false })
+    .metadata()
+    .catch(() => ({ width: undefined, height: undefined }));
+  if (width === undefined || height === undefined || width * height <= MAX_INPUT_PIXELS) return null;
+  const megapixels = (n: number) => Math.round(n / 1_000_000);
+  return `the image is ${width}×${height} (${megapixels(width * height)} megapixels), over the ${megapixels(MAX_INPUT_PIXELS)} megapixel limit (MAX_INPUT_PIXELS)`;
 }
 
 /** uint8 pixels → [0, 1] floats, written at `offset` of `out`. */
