@@ -576,6 +576,9 @@ export class TrainyardClientCore {
     const headers: Record<string, string> = {
       ...(raw ? { 'content-type': raw.type } : opts.body === undefined ? {} : { 'content-type': 'application/json' }),
       ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+      // What no HTML form of another site can send: the API (http-hardening.ts) asks it of a change
+      // made without a key (a page's session cookie, or an API with auth off) and without a JSON body.
+      ...(method === 'GET' ? {} : { 'x-requested-with': 'trainyard' }),
       ...opts.headers,
     };
     const body = raw ? raw.data : opts.body === undefined ? undefined : JSON.stringify(opts.body);

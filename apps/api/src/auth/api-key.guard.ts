@@ -16,6 +16,7 @@ import { PUBLIC_ROUTE, REQUIRED_SCOPE, type PublicReason } from './auth.decorato
 import { AUTH_DISABLED_PRINCIPAL, hasScope, type AuthenticatedRequest } from './principal';
 import { addressSubject, RequestRateLimiter } from './request-rate.limiter';
 import { CONFIG } from '@trainyard/infrastructure';
+import { hasBody } from '../http/http-hardening';
 
 /** The dashboard's session cookie: the key itself, HttpOnly and SameSite=Strict. */
 export const SESSION_COOKIE = 'trainyard_key';
@@ -44,6 +45,7 @@ export class ApiKeyGuard implements CanActivate {
     if (publicReason === 'always' || (publicReason === 'metrics' && this.config.api.metricsPublic)) return true;
 
     if (!this.config.auth.enabled) {
+      requireClientMark(request);
       request.principal = AUTH_DISABLED_PRINCIPAL;
       return true;
     }
@@ -67,6 +69,8 @@ export class ApiKeyGuard implements CanActivate {
       throw invalidKey(response, 'Unknown or revoked API key');
     }
     await this.rateLimiter.enforce(`key:${principal.keyId}`, response);
+    // Proved by the session cookie, which a browser sends by itself (a header it never does).
+    if (request.headers.authorization === undefined) requireClientMark(request);
     const scope =
       this.reflector.getAllAndOverride<ApiKeyScope | undefined>(REQUIRED_SCOPE, targets) ??
       (READ_METHODS.has(request.method ?? 'GET') ? 'read' : 'submit');
@@ -84,6 +88,31 @@ export class ApiKeyGuard implements CanActivate {
     request.principal = principal;
     return true;
   }
+}
+
+/** Sent by @trainyard/client on every change (trainyard-client-core.ts), so the dashboard's calls pass. */
+const REQUESTED_WITH = 'x-requested-with';
+
+/**
+ * A change (POST, PUT, PATCH, DELETE) made with no body on the strength of something a browser
+ * sends by itself (the session cookie, or nothing when auth is off) must carry X-Requested-With,
+ * which no HTML form can send: a form of another page (another port of the same host, a sibling
+ * subdomain, which SameSite=Strict lets through) cannot cancel, archive or drain. A change with a
+ * body is held to JSON already (http-hardening.ts), which no form can send either.
+ */
+function requireClientMark(request: IncomingMessage): void {
+  if (READ_METHODS.has(request.method ?? 'GET') || hasBody(request) || request.headers[REQUESTED_WITH] !== undefined)
+    return;
+  throw new ForbiddenException({
+    message: 'A change made with the session cookie (or with auth off) and no body needs X-Requested-With',
+    errors: [
+      {
+        field: 'X-Requested-With',
+        message:
+          'Missing: send it (any value), or an Authorization header; no HTML form of another site can send either',
+      },
+    ],
+  });
 }
 
 function invalidKey(response: ServerResponse, why: string): UnauthorizedException {

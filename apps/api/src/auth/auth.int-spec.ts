@@ -3,6 +3,7 @@ import { createApiApp } from '../create-api-app';
 import { loadConfig } from '@trainyard/config';
 import { ProblemDetailsSchema } from '@trainyard/contracts';
 import { ApiKeysRepository, type Database } from '@trainyard/db';
+import { TrainyardClient } from '@trainyard/client';
 import { enumerateRoutes, fillPath } from '../security/hostile-requests';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { DATABASE } from '@trainyard/infrastructure';
@@ -204,6 +205,19 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     expect(events.status).toBe(200);
     expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
     controller.abort();
+    // A change with no body on the cookie alone is what a form of another page could send: it needs
+    // X-Requested-With (what @trainyard/client sends), which no form can.
+    const forged = await fetch(`${api.baseUrl}/v1/runs/${id}/cancel`, { method: 'POST', headers: { cookie: session } });
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as any).errors).toEqual([expect.objectContaining({ field: 'X-Requested-With' })]);
+    expect((await (await api.fetch(`${api.baseUrl}/v1/runs/${id}`)).json()) as any).toMatchObject({ status: 'QUEUED' });
+    const marked = await fetch(`${api.baseUrl}/v1/runs/${id}/cancel`, {
+      method: 'POST',
+      headers: { cookie: session, 'x-requested-with': 'trainyard' },
+    });
+    expect(marked.status).toBe(200);
+    // A key in the Authorization header is never sent by a browser on its own: no mark needed.
+    expect((await api.fetch(`${api.baseUrl}/v1/runs/${id}/archive`, { method: 'POST' })).status).toBe(200);
     const out = await fetch(`${api.baseUrl}/v1/session`, { method: 'DELETE' });
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
   });
@@ -248,6 +262,12 @@ describe('auth switched off', () => {
     try {
       const me = (await (await fetch(`${api.baseUrl}/v1/whoami`)).json()) as any;
       expect(me).toMatchObject({ scopes: ['admin'], project: null });
+      // With nothing to prove who asks, any page could post a form here: a change with no body
+      // needs X-Requested-With, which @trainyard/client sends and no form can.
+      const run = await new TrainyardClient(api.baseUrl).submit(mnistRun as never);
+      const forged = await fetch(`${api.baseUrl}/v1/runs/${run.id}/cancel`, { method: 'POST' });
+      expect(forged.status).toBe(403);
+      expect((await new TrainyardClient(api.baseUrl).cancel(run.id)).status).toBe('CANCELLED');
     } finally {
       await api.stop();
     }

@@ -95,7 +95,8 @@ function hostName(header: string | undefined): string | null {
   return match ? match[1]!.toLowerCase() : null;
 }
 
-function hasBody(req: IncomingMessage): boolean {
+/** Whether a request carries a body (a length above 0, or chunked). */
+export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
