@@ -22,7 +22,10 @@ export const ImportedModelSchema = z
       .refine((u) => /^(s3|file):\/\//.test(u) || u.startsWith('/'), {
         message: 'expected s3://…, file://… or an absolute path to model.json',
       })
-      .refine((u) => u.endsWith('model.json'), { message: 'expected the URI of a model.json' }),
+      // Exactly model.json, not `…/runsmodel.json`: its folder is where the weight files are read.
+      .refine((u) => u.endsWith('/model.json'), {
+        message: 'expected the URI of a file named model.json (…/model.json)',
+      }),
     cutAtLayer: text({ max: 200, trim: false }).optional(),
   })
   .strict();

@@ -129,6 +129,18 @@ describe('image folders, augmentation, bases and freezing', () => {
     expect(fields(finetune({ model: { type: 'classifier', importedModel: { uri: 'vgg/model.json' } } }))).toEqual([
       'model.importedModel.uri',
     ]);
+    // Its folder is where weights are read: `runsmodel.json` would make it `runs`, every run's files.
+    for (const uri of [
+      's3://b/runsmodel.json',
+      's3://b/vgg/my-model.json',
+      '/models/vggmodel.json',
+      'file:///model.json/',
+    ])
+      expect({ uri, fields: fields(finetune({ model: { type: 'classifier', importedModel: { uri } } })) }).toEqual({
+        uri,
+        fields: ['model.importedModel.uri'],
+      });
+    expect(finetune({ model: { type: 'classifier', importedModel: { uri: 's3://b/model.json' } } }).ok).toBe(true);
     const two = finetune({ model: { type: 'classifier', baseRunId: datasetId, baseModel: { name: 'x', version: 1 } } });
     expect(fields(two)).toEqual(['model.baseModel']);
     expect(fields(finetune({ model: { type: 'classifier', baseModel: { name: 'x', version: 0 } } }))).toEqual([

@@ -28,7 +28,16 @@ export {
 export { resolveUnderRoots, localPathOf, LocalPathRefusedError, type LocalPathRefusal } from './local-roots';
 export { FolderWalkLimitError, walkLimitsOf, type WalkLimits } from './folder-walk-limit.error';
 export { notValidJson } from './json-problem';
-export { locateModelFile, ModelUriRefusedError, type ModelFileLocation } from './model-uri';
+export {
+  importedModelIOHandler,
+  locateModelFile,
+  MAX_WEIGHT_FILES,
+  ModelFileRefusedError,
+  ModelUriRefusedError,
+  weightPathProblem,
+  type ModelFile,
+  type ModelFileLocation,
+} from './model-uri';
 export { PACKED_ROOT, packedManifestKey, packedShardKey } from './packed-keys';
 export {
   INTERNAL_PREFIXES,

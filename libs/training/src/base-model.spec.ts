@@ -119,9 +119,13 @@ describe('imported models are read only from the configured bucket or under the 
       /TRAINYARD_LOCAL_ROOTS/,
     );
     await expect(importedModelLocation(store.uri('imported/vgg/model.json'), store, [])).resolves.toEqual({
-      store,
-      prefix: 'imported/vgg/',
+      kind: 'store',
+      key: 'imported/vgg/model.json',
     });
+    // Its last segment is exactly model.json: `runsmodel.json` would make runs/ the weights' folder.
+    await expect(importedModelLocation(store.uri('runsmodel.json'), store, [])).rejects.toThrow(
+      'model.importedModel.uri does not name a file called model.json (expected …/model.json)',
+    );
   });
 
   it('says a model.json is not JSON without quoting its bytes', async () => {

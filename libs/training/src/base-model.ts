@@ -1,14 +1,13 @@
-import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ImportedModelSpec } from '@trainyard/contracts';
 import {
-  LocalObjectStore,
+  importedModelIOHandler,
   LocalPathRefusedError,
   locateModelFile,
-  MODEL_JSON,
+  ModelFileRefusedError,
+  type ModelFileLocation,
   ModelUriRefusedError,
   type ObjectStore,
-  storeIOHandler,
 } from '@trainyard/storage';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { LAYERS_ENCODER, LAYERS_HEAD_PREFIX } from './layers.model';
@@ -85,31 +84,30 @@ export function encoderCutLayer(model: tf.LayersModel, cutAt: 'conv' | 'latent',
 }
 
 /**
- * Resolves `importedModel.uri` to a store and the folder holding model.json: a URI of the
- * configured store (its bucket only), or a local file under the worker's TRAINYARD_LOCAL_ROOTS
- * (file:// or an absolute path, resolved with realpath), read as a folder of its own. Weight
- * shards are read from paths relative to model.json, inside that folder.
+ * Where `importedModel.uri`'s model.json is: a key of the configured store (its bucket only), or a
+ * local file under the worker's TRAINYARD_LOCAL_ROOTS (file:// or an absolute path, resolved with
+ * realpath). Refusals are InvalidTrainingInputError naming the field.
  */
 export async function importedModelLocation(
   uri: string,
   store: ObjectStore,
   localRoots: readonly string[],
-): Promise<{ store: ObjectStore; prefix: string }> {
-  let location;
+): Promise<ModelFileLocation> {
   try {
-    location = await locateModelFile(uri, store, localRoots);
+    return await locateModelFile(uri, store, localRoots);
   } catch (error) {
     if (error instanceof LocalPathRefusedError || error instanceof ModelUriRefusedError) {
       throw new InvalidTrainingInputError(`model.importedModel.uri ${error.message}`);
     }
     throw error;
   }
-  if (location.kind === 'store')
-    return { store, prefix: location.key.slice(0, location.key.length - MODEL_JSON.length) };
-  return { store: new LocalObjectStore(dirname(location.path)), prefix: '' };
 }
 
-/** Loads an imported TF.js LayersModel (tensorflowjs_converter's model.json + weight shards) and cuts it. */
+/**
+ * Loads an imported TF.js LayersModel (tensorflowjs_converter's model.json + weight shards) and cuts
+ * it. Weight shards are read only inside model.json's folder (importedModelIOHandler): a path that
+ * leaves it, a link out of it or a key in a folder no project owns fails the run, naming the file.
+ */
 export async function loadImportedBase(
   spec: ImportedModelSpec,
   store: ObjectStore,
@@ -118,8 +116,10 @@ export async function loadImportedBase(
   const location = await importedModelLocation(spec.uri, store, localRoots);
   let model: tf.LayersModel;
   try {
-    model = await tf.loadLayersModel(storeIOHandler(location.store, location.prefix));
+    model = await tf.loadLayersModel(importedModelIOHandler(location, store));
   } catch (error) {
+    if (error instanceof ModelFileRefusedError || error instanceof ModelUriRefusedError)
+      throw new InvalidTrainingInputError(`model.importedModel.uri ${spec.uri}: ${error.message}`);
     throw new InvalidTrainingInputError(
       `model.importedModel.uri ${spec.uri} cannot be loaded as a LayersModel: ${(error as Error).message}`,
     );
