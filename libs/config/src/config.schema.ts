@@ -149,6 +149,15 @@ export const EnvSchema = z.object({
   QUOTA_REQUEST_IMAGES: z.coerce.number().int().min(1).default(500_000_000),
   /** Parameters a model a spec brings as its own topologies may hold (the contracts' ceiling is 100,000,000). */
   QUOTA_MODEL_PARAMETERS: z.coerce.number().int().min(1).max(100_000_000).default(10_000_000),
+  /**
+   * Bytes of decoded images one image-folder run may hold in a worker's memory: a folder loaded
+   * whole at its peak (9 bytes per pixel), or a streamed version's holdouts and sample.
+   */
+  QUOTA_IN_MEMORY_DATASET_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(4 * 1024 ** 3),
   /** Bytes one dataset upload (POST /v1/datasets/uploads, a tar) may carry. */
   DATASET_UPLOAD_MAX_BYTES: z.coerce
     .number()
@@ -206,6 +215,8 @@ export interface TrainyardConfig {
     imagesPerRequest: number;
     /** Parameters of a spec's own topologies (QUOTA_MODEL_PARAMETERS). */
     modelParameters: number;
+    /** Bytes of decoded images one image-folder run may hold in a worker's memory (QUOTA_IN_MEMORY_DATASET_BYTES). */
+    inMemoryDatasetBytes: number;
     sseConnectionsPerKey: number;
     sseConnectionsPerProcess: number;
     /** Bytes one dataset upload may carry (DATASET_UPLOAD_MAX_BYTES). */

@@ -140,6 +140,13 @@ describe('logLevelsUpTo', () => {
     expect(() => loadConfig({ TRAINYARD_LOCAL_ROOTS: 'relative/dir' })).toThrow(/absolute path/);
   });
 
+  it('bounds the decoded images one run may hold in memory on a worker, 4 GiB unless set', () => {
+    expect(loadConfig({}).limits.inMemoryDatasetBytes).toBe(4 * 1024 ** 3);
+    expect(loadConfig({ QUOTA_IN_MEMORY_DATASET_BYTES: '1048576' }).limits.inMemoryDatasetBytes).toBe(1048576);
+    for (const wrong of ['0', '-1', '1.5', 'lots'])
+      expect(() => loadConfig({ QUOTA_IN_MEMORY_DATASET_BYTES: wrong })).toThrow(/QUOTA_IN_MEMORY_DATASET_BYTES/);
+  });
+
   it('reads API_TRUST_PROXY as addresses, CIDRs and range names, and refuses anything else', () => {
     expect(loadConfig({}).api.trustProxy).toEqual([]);
     expect(loadConfig({ API_TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8, 192.0.2.1' }).api.trustProxy).toEqual([

@@ -71,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       queuedRunsPerProject: e.QUOTA_QUEUED_RUNS,
       imagesPerRequest: e.QUOTA_REQUEST_IMAGES,
       modelParameters: e.QUOTA_MODEL_PARAMETERS,
+      inMemoryDatasetBytes: e.QUOTA_IN_MEMORY_DATASET_BYTES,
       sseConnectionsPerKey: e.SSE_MAX_PER_KEY,
       sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
       runningRunsPerProject: e.PROJECT_MAX_RUNNING,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   classifierBase,
   type DatasetLocation,
@@ -9,13 +10,17 @@ import {
 } from '@trainyard/contracts';
 import {
   internalPathProblem,
+  LocalObjectStore,
   LocalPathRefusedError,
   locateModelFile,
   ModelUriRefusedError,
+  ObjectNotFoundError,
+  packedManifestKey,
   recordedDatasetPrefixProblem,
   resolveUnderRoots,
   type ObjectStore,
 } from '@trainyard/storage';
+import { z } from 'zod';
 import { bestCheckpointSequence, chosenCheckpoint } from './checkpoint-choice';
 import { CheckpointsRepository } from './checkpoints.repository';
 import { DatasetsRepository } from './datasets.repository';
@@ -83,8 +88,58 @@ export interface SubmittedReferences {
   spec: RunSpec;
   baseRunId: string | null;
   baseCheckpointId: string | null;
-  /** Images in the registered folder the spec trains on (null for built-in datasets): what quotas count. */
+  /**
+   * Images the spec's image folder holds (null for built-in datasets): what quotas count. The
+   * registered folder's count, or with `dataset.stream` the packed version's own (what it trains on).
+   */
   folderImages: number | null;
+  /** Classes of the same folder or version (null for built-in datasets). */
+  folderClasses: number | null;
+}
+
+type PinnedBase = Omit<SubmittedReferences, 'folderImages' | 'folderClasses'>;
+
+/**
+ * The fields of a packed version's manifest (libs/datasets' PackedManifestSchema, which the API
+ * may not load) that references need; the training process reads and checks the rest.
+ */
+const PackedVersionHeadSchema = z.object({
+  /** `store.uri(prefix)` of the folder it was packed from. */
+  source: z.string(),
+  classNames: z.array(z.string()).min(2),
+  images: z.int().min(0),
+});
+type PackedVersionHead = z.infer<typeof PackedVersionHeadSchema>;
+
+/** Manifests' heads a resolver keeps (a few dozen bytes each). */
+const VERSIONS_KEPT = 256;
+
+/** A manifest in the store that is not the version it is named after, or no manifest. */
+class UnreadablePackedVersionError extends Error {}
+
+async function readPackedVersionHead(store: ObjectStore, version: string): Promise<PackedVersionHead> {
+  const key = packedManifestKey(version);
+  const bytes = await store.get(key);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== version)
+    throw new UnreadablePackedVersionError(
+      `the manifest ${store.uri(key)} has sha256 ${sha256}: altered or truncated, it is not version ${version}`,
+    );
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  const parsed = PackedVersionHeadSchema.safeParse(json);
+  if (!parsed.success)
+    throw new UnreadablePackedVersionError(`the manifest ${store.uri(key)} is not a packed-dataset manifest`);
+  return parsed.data;
+}
+
+/** A folder's URI ends in `/` (`store.uri(prefix)` of a prefix given without one does not). */
+function asFolderUri(uri: string): string {
+  return uri.endsWith('/') ? uri : `${uri}/`;
 }
 
 /** What a starting run reads, beyond its spec. */
@@ -114,6 +169,7 @@ export class RunReferencesResolver {
   private readonly checkpoints: CheckpointsRepository;
   private readonly datasets: DatasetsRepository;
   private readonly models: ModelVersionsRepository;
+  private readonly versions = new Map<string, Promise<PackedVersionHead>>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -132,7 +188,7 @@ export class RunReferencesResolver {
       throw new RunReferenceRefusedError('The imported model cannot be read', 'model.importedModel.uri', imported);
     const based = await this.pinBase(spec, project);
     const dataset = based.spec.dataset;
-    if (dataset?.name !== 'image-folder') return { ...based, folderImages: null };
+    if (dataset?.name !== 'image-folder') return { ...based, folderImages: null, folderClasses: null };
     const record = await this.registeredDataset(dataset.datasetId, project);
     if (!record) {
       throw new RunReferenceRefusedError(
@@ -148,14 +204,26 @@ export class RunReferencesResolver {
         'dataset.datasetId',
         `Dataset ${dataset.datasetId}'s folder ${internal}`,
       );
+    let folder = { images: record.counts.reduce((a, b) => a + b, 0), classes: record.counts.length };
+    if (dataset.stream) {
+      // The run trains on the version's images and classes, not the registered folder's.
+      const version = await this.versionOf(dataset.datasetId, record.location, dataset.stream.version);
+      if ('reason' in version)
+        throw new RunReferenceRefusedError(
+          'The dataset version cannot be streamed',
+          'dataset.stream.version',
+          version.reason,
+        );
+      folder = { images: version.images, classes: version.classNames.length };
+    }
     const headClasses = ownHeadClasses(based.spec);
-    if (headClasses !== null && headClasses !== record.counts.length)
+    if (headClasses !== null && headClasses !== folder.classes)
       throw new RunReferenceRefusedError(
         'The head does not fit the dataset',
         'model.layers.head',
-        `The head outputs ${headClasses} classes but dataset ${dataset.datasetId} has ${record.counts.length}`,
+        `The head outputs ${headClasses} classes but dataset ${dataset.datasetId} has ${folder.classes}`,
       );
-    return { ...based, folderImages: record.counts.reduce((a, b) => a + b, 0) };
+    return { ...based, folderImages: folder.images, folderClasses: folder.classes };
   }
 
   /** What the run reads, or why it cannot start (a reason naming the field, never a file's contents). */
@@ -180,8 +248,78 @@ export class RunReferencesResolver {
       }
       const internal = await this.whyDatasetFolderInternal(record.location);
       if (internal) return { ok: false, reason: `dataset ${dataset.datasetId}'s folder ${internal}` };
+      if (dataset.stream) {
+        const version = await this.versionOf(dataset.datasetId, record.location, dataset.stream.version, 'read');
+        if ('reason' in version) return { ok: false, reason: `dataset.stream.version ${version.reason}` };
+      }
     }
     return { ok: true, references };
+  }
+
+  /**
+   * What a packed version says about itself, once it is known to have been packed from the
+   * dataset's own folder; else why not, as a reason. A version is not recorded on a dataset (any
+   * operator packs any folder into the shared store), so its manifest's `source` is what ties the
+   * two: without this a 2-image dataset could stream another folder's version, another project's
+   * too, while quotas counted its 2 images. A version that is missing and one packed from another
+   * folder get the same answer, so the answer says nothing about other folders' versions. At
+   * submit a manifest already read is not read again (`known`); a worker reads it afresh.
+   */
+  private async versionOf(
+    datasetId: string,
+    location: DatasetLocation,
+    version: string,
+    manifest: 'known' | 'read' = 'known',
+  ): Promise<PackedVersionHead | { reason: string }> {
+    const notOurs = {
+      reason: `no packed version ${version} of dataset ${datasetId} in ${this.files.store.description}: a version streams only the folder it was packed from (npm run dataset:pack -- ${datasetId} prints the version of its folder)`,
+    };
+    let head: PackedVersionHead;
+    try {
+      head =
+        manifest === 'known'
+          ? await this.packedVersion(version)
+          : await readPackedVersionHead(this.files.store, version);
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return notOurs;
+      if (error instanceof UnreadablePackedVersionError) return { reason: error.message };
+      throw error;
+    }
+    const folders = await this.folderUris(location);
+    return folders.includes(asFolderUri(head.source)) ? head : notOurs;
+  }
+
+  /**
+   * The URIs the dataset's folder is known by, as `npm run dataset:pack` records a version's
+   * `source` (`store.uri(prefix)` of the folder it listed): for a prefix (a dataset id or
+   * `--prefix`, both normalised to end in `/`), the configured store's URI of it; for a local
+   * folder (a dataset id or `--path`, both resolved with realpath), a store of its own at the path
+   * the dataset records, or at its real path now (a link changed since registration). Compared
+   * whole, as folders: a sibling (`flowers2/`), a subfolder or a parent is another folder.
+   */
+  private async folderUris(location: DatasetLocation): Promise<string[]> {
+    if (location.kind === 's3') return [asFolderUri(this.files.store.uri(location.prefix))];
+    const uris = [new LocalObjectStore(location.path).uri('')];
+    const real = await resolveUnderRoots(location.path, this.files.localRoots).catch(() => null);
+    if (real !== null) uris.push(new LocalObjectStore(real).uri(''));
+    return uris;
+  }
+
+  /**
+   * A version's manifest, read and checked: its bytes must be the version named (content
+   * addressing), so what it says never changes and each is read once per process (the last
+   * VERSIONS_KEPT), however often runs name it. A failed read is forgotten.
+   */
+  private packedVersion(version: string): Promise<PackedVersionHead> {
+    const known = this.versions.get(version);
+    if (known) return known;
+    const read = readPackedVersionHead(this.files.store, version);
+    this.versions.set(version, read);
+    read.catch(() => {
+      if (this.versions.get(version) === read) this.versions.delete(version);
+    });
+    if (this.versions.size > VERSIONS_KEPT) this.versions.delete(this.versions.keys().next().value!);
+    return read;
   }
 
   /**
@@ -218,7 +356,7 @@ export class RunReferencesResolver {
   }
 
   /** The base run and the checkpoint to pin, chosen at submit. */
-  private async pinBase(spec: RunSpec, project: string): Promise<Omit<SubmittedReferences, 'folderImages'>> {
+  private async pinBase(spec: RunSpec, project: string): Promise<PinnedBase> {
     const base = baseOf(spec);
     if (base.kind === 'none') return { spec, baseRunId: null, baseCheckpointId: null };
     if (base.kind === 'evaluated')
@@ -274,7 +412,7 @@ export class RunReferencesResolver {
     spec: Extract<RunSpec, { kind: 'evaluate' }>,
     { runId, sequence }: Extract<BaseReference, { kind: 'evaluated' }>,
     project: string,
-  ): Promise<Omit<SubmittedReferences, 'folderImages'>> {
+  ): Promise<PinnedBase> {
     const run = await this.ownRun(runId, project);
     const refuse = (field: string, why: string) =>
       new RunReferenceRefusedError('The checkpoint cannot be evaluated', field, why);

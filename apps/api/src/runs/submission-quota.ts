@@ -61,7 +61,96 @@ export function modelSizeErrors(spec: RunSpec, limit: number, prefix = ''): Fiel
   ];
 }
 
-/** A run about to be written: its spec, and the registered folder's size when it trains on one. */
+/**
+ * Bytes per pixel an image folder decoded into memory takes at the peak of loading
+ * (libs/datasets' loadImageFolder): every image decoded as uint8 (1), all of them as one float32
+ * array (4), and the train/validation/test copies made from it (4) before the first two go.
+ */
+export const IN_MEMORY_PEAK_BYTES_PER_PIXEL = 9;
+/** A streamed version's holdouts and training sample are decoded as float32 (loadPackedDataset). */
+const FLOAT_BYTES = 4;
+/** Training images a streamed run decodes up front (loadPackedDataset's sample: head calibration, the augmentation grid). */
+const STREAM_SAMPLE_IMAGES = 256;
+
+/** An image folder's (or streamed version's) size, as RunReferencesService resolved it. */
+export interface FolderSize {
+  folderImages: number | null;
+  folderClasses: number | null;
+}
+
+/**
+ * The bytes of decoded images an image-folder run makes a worker hold, an upper bound from the
+ * spec and the folder's size: a folder loaded whole at IN_MEMORY_PEAK_BYTES_PER_PIXEL; with
+ * `stream`, only the validation and test images and the training sample, as float32, plus a copy
+ * of the largest of them (made while a split that met unusable images is compacted). Holdouts are
+ * rounded per class (stratifiedSplit), so each may pass its share by half an image per class.
+ * Null for built-in datasets.
+ */
+export function datasetMemory(
+  spec: RunSpec,
+  { folderImages, folderClasses }: FolderSize,
+): { bytes: number; images: number; streamed: boolean } | null {
+  const dataset = spec.dataset;
+  if (dataset?.name !== 'image-folder' || folderImages === null) return null;
+  const [h, w, c] = dataset.imageShape;
+  const pixels = h * w * c;
+  if (!dataset.stream) {
+    return { bytes: folderImages * pixels * IN_MEMORY_PEAK_BYTES_PER_PIXEL, images: folderImages, streamed: false };
+  }
+  const slack = (folderClasses ?? folderImages) / 2;
+  const holdout = (share: number) => Math.min(folderImages, Math.ceil(folderImages * share + slack));
+  const parts = [
+    holdout(dataset.split.validation),
+    holdout(dataset.split.test),
+    Math.min(STREAM_SAMPLE_IMAGES, folderImages),
+  ];
+  const images = parts.reduce((a, b) => a + b, 0);
+  return { bytes: (images + Math.max(...parts)) * pixels * FLOAT_BYTES, images, streamed: true };
+}
+
+/**
+ * Why an image-folder run would hold more decoded images in a worker's memory than `limit`
+ * (QUOTA_IN_MEMORY_DATASET_BYTES) allows, naming what to change: `dataset.imageShape` for a folder
+ * loaded whole (or stream it), `dataset.split` for a streamed one (its holdouts are what it
+ * holds). The image quota counts images, not their size: 20,000 8×8 PNGs at 512×512×3 are
+ * 141 GB here. Empty when it fits.
+ */
+export function datasetMemoryErrors(spec: RunSpec, folder: FolderSize, limit: number): FieldError[] {
+  const held = datasetMemory(spec, folder);
+  if (!held || held.bytes <= limit || spec.dataset?.name !== 'image-folder') return [];
+  const shape = spec.dataset.imageShape.join('×');
+  const cap = `the limit is ${bytesText(limit)} (QUOTA_IN_MEMORY_DATASET_BYTES)`;
+  if (!held.streamed)
+    return [
+      {
+        field: 'dataset.imageShape',
+        message: `Loading dataset ${spec.dataset.datasetId}'s ${held.images.toLocaleString('en')} images at ${shape} into a worker's memory takes up to ${bytesText(held.bytes)} (${IN_MEMORY_PEAK_BYTES_PER_PIXEL} bytes per pixel while loading); ${cap}. Stream a packed version of it (dataset.stream; npm run dataset:pack) or use a smaller imageShape`,
+      },
+    ];
+  return [
+    {
+      field: 'dataset.split',
+      message: `Streaming version ${spec.dataset.stream!.version} still decodes its validation and test images and a training sample into a worker's memory: up to ${held.images.toLocaleString('en')} images at ${shape}, ${bytesText(held.bytes)}; ${cap}. Hold out smaller shares (dataset.split.validation, dataset.split.test) or use a smaller imageShape`,
+    },
+  ];
+}
+
+/** 4 GiB, 14.1 GiB, 3.2 MiB. */
+function bytesText(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} bytes` : `${Number(value.toFixed(1)).toLocaleString('en')} ${units[unit]}`;
+}
+
+/**
+ * A run about to be written: its spec, and the size of the image folder it trains on (the
+ * registered folder's, or the streamed version's), null for built-in datasets.
+ */
 export interface PlannedRun {
   spec: RunSpec;
   folderImages: number | null;

@@ -1,0 +1,168 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Database } from '@trainyard/db';
+import { DATABASE, OBJECT_STORE } from '@trainyard/infrastructure';
+import { LocalObjectStore, packedManifestKey, type ObjectStore } from '@trainyard/storage';
+import { startTestApi, type TestApi } from '../testing/test-api';
+
+type Problem = { errors: { field: string; message: string }[] };
+
+/** An 8×8 RGB PNG (95 bytes). */
+const TINY_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAEUlEQVQImWM4ISeHFTEMLQkAkL9BAaxyLUcAAAAASUVORK5CYII=',
+  'base64',
+);
+
+function writeFolder(path: string, perClass: number): void {
+  for (const label of ['cat', 'dog']) {
+    mkdirSync(join(path, label), { recursive: true });
+    for (let i = 0; i < perClass; i++) writeFileSync(join(path, label, `${i}.png`), TINY_PNG);
+  }
+}
+const post = (api: TestApi, route: string, body: unknown) =>
+  api.fetch(`${api.baseUrl}${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+async function register(api: TestApi, path: string): Promise<string> {
+  const res = await post(api, '/v1/datasets', { name: `set ${randomUUID()}`, location: { kind: 'local', path } });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+async function refusal(res: Response): Promise<Problem['errors']> {
+  expect(res.status).toBe(422);
+  return ((await res.json()) as Problem).errors;
+}
+const finetune = (dataset: Record<string, unknown>, shape: number[], training: unknown = { epochs: 1 }) => ({
+  kind: 'finetune',
+  name: 'ft',
+  dataset: { name: 'image-folder', imageShape: shape, ...dataset },
+  // The built-in encoder takes up to 256×256 (a larger dataset shape feeds an imported or layers model).
+  model: { type: 'classifier', filters: [4], latentDim: 8, ...(shape[0]! <= 256 ? { inputShape: shape } : {}) },
+  training,
+});
+
+/**
+ * The image quota counts images, not their size: an image-folder run is refused at submit (422)
+ * when the images it makes a worker decode into memory pass QUOTA_IN_MEMORY_DATASET_BYTES — a
+ * folder loaded whole at its peak, or a streamed version's holdouts and sample —, by every route
+ * that writes runs.
+ */
+describe('decoded images a run may hold in a worker (PostgreSQL, Redis, local store, HTTP)', () => {
+  let api: TestApi;
+  let root: string;
+  const runCount = () => api.app.get<Database>(DATABASE).prisma.run.count();
+
+  beforeAll(async () => {
+    root = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-held-')));
+    // The audit's upload: 20,000 tiny PNGs, 1.9 MB in all.
+    writeFolder(join(root, 'tiny'), 10_000);
+    api = await startTestApi({ env: { TRAINYARD_LOCAL_ROOTS: root } });
+  });
+  afterAll(async () => {
+    await api?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('refuses 20,000 8×8 PNGs fine-tuned at 512×512×3 (141 GB while loading) by default, naming dataset.imageShape, and by a sweep', async () => {
+    const tiny = await register(api, join(root, 'tiny'));
+    const before = await runCount();
+    const huge = finetune({ datasetId: tiny }, [512, 512, 3]);
+    expect(await refusal(await post(api, '/v1/runs', huge))).toEqual([
+      {
+        field: 'dataset.imageShape',
+        message: expect.stringMatching(
+          /20,000 images at 512×512×3 .*up to 131\.8 GiB .*the limit is 4 GiB \(QUOTA_IN_MEMORY_DATASET_BYTES\)\. Stream a packed version of it \(dataset\.stream/,
+        ),
+      },
+    ]);
+    const sweep = { name: 'lr', base: huge, strategy: 'grid', parameters: { 'training.learningRate': [0.01, 0.1] } };
+    expect((await refusal(await post(api, '/v1/sweeps', sweep)))[0]!.field).toBe('dataset.imageShape');
+    expect(await runCount()).toBe(before);
+    // The same images at 16×16×3: 138 MB.
+    expect((await post(api, '/v1/runs', finetune({ datasetId: tiny }, [16, 16, 3]))).status).toBe(201);
+  });
+
+  it('bounds what a streamed run holds too: its holdouts and sample, naming dataset.split', async () => {
+    const tiny = await register(api, join(root, 'tiny'));
+    const store = api.app.get<ObjectStore>(OBJECT_STORE);
+    const images = 20_000;
+    const manifest = Buffer.from(
+      JSON.stringify({
+        format: 'trainyard-packed-v1',
+        source: new LocalObjectStore(join(root, 'tiny')).uri(''),
+        classNames: ['cat', 'dog'],
+        images,
+        shards: [
+          {
+            sha256: 'f'.repeat(64),
+            bytes: images * 95,
+            entries: Array.from({ length: images }, (_, i) => ({ key: `${i}.png`, label: i % 2, bytes: 95 })),
+          },
+        ],
+      }),
+    );
+    const version = createHash('sha256').update(manifest).digest('hex');
+    await store.put(packedManifestKey(version), manifest);
+    const before = await runCount();
+    // 2,001 validation + 4,001 test + 256 sample images at 512×512×3 as float32 (and the largest copied): 32 GB.
+    const streamed = (split: unknown) =>
+      finetune({ datasetId: tiny, split, stream: { version } }, [512, 512, 3], { steps: 10, batchSize: 8 });
+    expect(await refusal(await post(api, '/v1/runs', streamed({ validation: 0.1, test: 0.2 })))).toEqual([
+      {
+        field: 'dataset.split',
+        message: expect.stringMatching(
+          /up to 6,258 images at 512×512×3, 30\.1 GiB; the limit is 4 GiB.*Hold out smaller shares/,
+        ),
+      },
+    ]);
+    expect(await runCount()).toBe(before);
+    // 1% each: 201 + 201 + 256 images, 2.7 GiB; the training images are streamed, never held.
+    expect((await post(api, '/v1/runs', streamed({ validation: 0.01, test: 0.01 }))).status).toBe(201);
+  });
+});
+
+describe('QUOTA_IN_MEMORY_DATASET_BYTES set (PostgreSQL, Redis, local store, HTTP)', () => {
+  let api: TestApi;
+  let root: string;
+  beforeAll(async () => {
+    root = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-held-')));
+    writeFolder(join(root, 'pair'), 1);
+    api = await startTestApi({ env: { TRAINYARD_LOCAL_ROOTS: root, QUOTA_IN_MEMORY_DATASET_BYTES: '200000' } });
+  });
+  afterAll(async () => {
+    await api?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('holds every step of a pipeline to it: 2 images at 64×64×3 are 221,184 bytes while loading', async () => {
+    const pair = await register(api, join(root, 'pair'));
+    const pipeline = (shape: number[]) => ({
+      name: 'held',
+      pretrain: {
+        name: 'ae',
+        dataset: { name: 'image-folder', datasetId: pair, imageShape: shape },
+        model: { type: 'conv-autoencoder', inputShape: shape, filters: [4], latentDim: 8 },
+      },
+      finetunes: [
+        {
+          name: 'ft',
+          dataset: { name: 'image-folder', datasetId: pair, imageShape: shape },
+          model: { type: 'classifier', inputShape: shape, filters: [4], latentDim: 8 },
+        },
+      ],
+    });
+    expect(await refusal(await post(api, '/v1/pipelines', pipeline([64, 64, 3])))).toEqual([
+      {
+        field: 'dataset.imageShape',
+        message: expect.stringContaining('up to 216 KiB (9 bytes per pixel while loading); the limit is 195.3 KiB'),
+      },
+    ]);
+    expect(await refusal(await post(api, '/v1/runs', finetune({ datasetId: pair }, [64, 64, 3])))).toHaveLength(1);
+    expect((await post(api, '/v1/pipelines', pipeline([32, 32, 3]))).status).toBe(201);
+    expect((await post(api, '/v1/runs', finetune({ datasetId: pair }, [32, 32, 3]))).status).toBe(201);
+  });
+});

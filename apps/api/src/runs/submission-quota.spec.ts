@@ -1,0 +1,66 @@
+import { RunSpecSchema } from '@trainyard/contracts';
+import { datasetMemory, datasetMemoryErrors, IN_MEMORY_PEAK_BYTES_PER_PIXEL } from './submission-quota';
+
+const GiB = 1024 ** 3;
+const datasetId = '3f0c9c52-2c1f-4d7e-9a56-0d4f0b6b8a11';
+const finetune = (dataset: Record<string, unknown>) =>
+  RunSpecSchema.parse({
+    kind: 'finetune',
+    name: 'f',
+    dataset: { name: 'image-folder', datasetId, ...dataset },
+    model: { type: 'classifier' },
+  });
+const streamed = { version: 'ab'.repeat(32) };
+
+describe('the decoded images an image-folder run holds in a worker (QUOTA_IN_MEMORY_DATASET_BYTES)', () => {
+  it('counts a folder loaded whole at 9 bytes per pixel: the audit’s 20,000 8×8 PNGs at 512×512×3 are 141 GB', () => {
+    const spec = finetune({ imageShape: [512, 512, 3] });
+    const held = datasetMemory(spec, { folderImages: 20_000, folderClasses: 2 });
+    expect(held).toEqual({ bytes: 20_000 * 512 * 512 * 3 * 9, images: 20_000, streamed: false });
+    expect(IN_MEMORY_PEAK_BYTES_PER_PIXEL).toBe(9);
+    expect(datasetMemoryErrors(spec, { folderImages: 20_000, folderClasses: 2 }, 4 * GiB)).toEqual([
+      {
+        field: 'dataset.imageShape',
+        message: expect.stringMatching(
+          /20,000 images at 512×512×3 .* up to 131\.8 GiB .*the limit is 4 GiB \(QUOTA_IN_MEMORY_DATASET_BYTES\)\. Stream a packed version/,
+        ),
+      },
+    ]);
+    // The same folder at a small shape fits: 20,000 × 16×16×3 × 9 = 138 MB.
+    expect(
+      datasetMemoryErrors(finetune({ imageShape: [16, 16, 3] }), { folderImages: 20_000, folderClasses: 2 }, 4 * GiB),
+    ).toEqual([]);
+    // At the limit exactly it fits; a byte less does not.
+    const exact = 20_000 * 16 * 16 * 3 * 9;
+    const small = finetune({ imageShape: [16, 16, 3] });
+    expect(datasetMemoryErrors(small, { folderImages: 20_000, folderClasses: 2 }, exact)).toEqual([]);
+    expect(datasetMemoryErrors(small, { folderImages: 20_000, folderClasses: 2 }, exact - 1)).toHaveLength(1);
+  });
+
+  it('counts a streamed version’s holdouts (rounded per class, at most half an image over each share per class) and its 256-image sample', () => {
+    const spec = finetune({ imageShape: [224, 224, 3], split: { validation: 0.1, test: 0.2 }, stream: streamed });
+    // 10,000 images in 10 classes: validation ≤ 1,000 + 5, test ≤ 2,000 + 5, sample 256; the largest copied once more.
+    const held = datasetMemory(spec, { folderImages: 10_000, folderClasses: 10 });
+    expect(held).toEqual({ bytes: (1005 + 2005 + 256 + 2005) * 224 * 224 * 3 * 4, images: 3266, streamed: true });
+    expect(datasetMemoryErrors(spec, { folderImages: 10_000, folderClasses: 10 }, 4 * GiB)).toEqual([]);
+    expect(datasetMemoryErrors(spec, { folderImages: 10_000, folderClasses: 10 }, 2 * GiB)).toEqual([
+      {
+        field: 'dataset.split',
+        message: expect.stringMatching(
+          /up to 3,266 images at 224×224×3, 3 GiB; the limit is 2 GiB.*Hold out smaller shares/,
+        ),
+      },
+    ]);
+    // The training images are streamed, never held: 10 million of them hold no more than their holdouts.
+    const tiny = finetune({ imageShape: [224, 224, 3], split: { validation: 0.0001, test: 0.0001 }, stream: streamed });
+    expect(datasetMemory(tiny, { folderImages: 10_000_000, folderClasses: 2 })!.images).toBe(1001 + 1001 + 256);
+    // A version smaller than its sample: 3 images in 2 classes hold out at most ⌈0.3 + 1⌉ and ⌈0.6 + 1⌉, sample 3.
+    expect(datasetMemory(spec, { folderImages: 3, folderClasses: 2 })!.images).toBe(2 + 2 + 3);
+  });
+
+  it('holds nothing for built-in datasets', () => {
+    const mnist = RunSpecSchema.parse({ kind: 'pretrain', name: 'p', dataset: { name: 'mnist' } });
+    expect(datasetMemory(mnist, { folderImages: null, folderClasses: null })).toBeNull();
+    expect(datasetMemoryErrors(mnist, { folderImages: null, folderClasses: null }, 1)).toEqual([]);
+  });
+});

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DatasetLocation, RunSpecSchema } from '@trainyard/contracts';
+import { packImageFolder } from '@trainyard/datasets';
+import { LocalObjectStore, normalizeObjectPrefix, type ObjectStore, packedManifestKey } from '@trainyard/storage';
+import { type S3TestServer, startS3TestServer } from '@trainyard/storage/testing';
+import { DatasetsRepository } from './datasets.repository';
+import { RunReferenceRefusedError } from './errors';
+import type { Database } from './open-database';
+import { RunReferencesResolver } from './run-references.resolver';
+import { RunsRepository } from './runs.repository';
+import { useMigratedDatabase } from './testing';
+
+/**
+ * A streamed dataset version belongs to the dataset a spec names only if it was packed from that
+ * dataset's folder: checked at submit (atSubmit) and again by the worker before anything is read
+ * (atStart), against versions packed the way `npm run dataset:pack` packs them (packImageFolder
+ * over a store at the folder's real path for a dataset id or `--path`, over the configured store
+ * at the normalised prefix for an S3 dataset or `--prefix`).
+ */
+describe('packed versions and the dataset they stream for (PostgreSQL, local object store)', () => {
+  let db: Database;
+  let base: string;
+  let data: string;
+  let store: LocalObjectStore;
+  let datasets: DatasetsRepository;
+  let runs: RunsRepository;
+  const resolver = () => new RunReferencesResolver(db.prisma, { store, localRoots: [data] });
+
+  useMigratedDatabase((opened) => {
+    db = opened;
+    datasets = new DatasetsRepository(db.prisma);
+    runs = new RunsRepository(db.prisma);
+  });
+  beforeAll(() => {
+    base = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-versions-')));
+    data = join(base, 'data');
+    store = new LocalObjectStore(join(base, 'objects'));
+    for (const folder of ['flowers', 'flowers2', 'other'])
+      for (const file of ['cat/1.png', 'dog/1.png']) write(join(data, folder, file));
+    symlinkSync(join(data, 'flowers'), join(data, 'link'));
+  });
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  function write(path: string) {
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, 'x');
+  }
+  async function dataset(location: DatasetLocation, project = 'default'): Promise<string> {
+    const id = randomUUID();
+    await datasets.create({
+      id,
+      name: id,
+      project,
+      location,
+      uri: 'file:///x',
+      classNames: ['cat', 'dog'],
+      counts: [1, 1],
+    });
+    return id;
+  }
+  /** dataset:pack of a dataset id or `--path`: a store of its own at the folder's real path. */
+  const packPath = async (path: string) =>
+    (await packImageFolder(new LocalObjectStore(realpathSync(path)), '', store)).version;
+  /** dataset:pack of an S3 dataset or `--prefix`: the configured store, the prefix normalised. */
+  const packPrefix = async (prefix: string) =>
+    (await packImageFolder(store, normalizeObjectPrefix(prefix), store)).version;
+  const streaming = (datasetId: string, version: string) =>
+    RunSpecSchema.parse({
+      kind: 'finetune',
+      name: 'f',
+      dataset: { name: 'image-folder', datasetId, imageShape: [8, 8, 3], stream: { version } },
+      model: { type: 'classifier' },
+    });
+  async function refusedAtSubmit(datasetId: string, version: string): Promise<RunReferenceRefusedError> {
+    const error = await resolver()
+      .atSubmit(streaming(datasetId, version), 'default')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunReferenceRefusedError);
+    expect((error as RunReferenceRefusedError).field).toBe('dataset.stream.version');
+    return error as RunReferenceRefusedError;
+  }
+  const record = (datasetId: string, version: string) =>
+    runs.create({
+      id: randomUUID(),
+      kind: 'FINETUNE',
+      name: 'f',
+      spec: streaming(datasetId, version),
+      baseRunId: null,
+    });
+
+  it('takes a version of the folder itself, packed by id or by --path, and counts its images and classes', async () => {
+    const flowers = await dataset({ kind: 'local', path: join(data, 'flowers') });
+    // Registered with 2 images; 3 more since: the version holds what the run will train on.
+    for (const file of ['cat/2.png', 'dog/2.png', 'dog/3.png']) write(join(data, 'flowers', file));
+    const version = await packPath(join(data, 'flowers'));
+    expect(await packPath(join(data, 'link'))).toBe(version); // --path through a link: realpath
+    expect(await resolver().atSubmit(streaming(flowers, version), 'default')).toMatchObject({
+      folderImages: 5,
+      folderClasses: 2,
+    });
+  });
+
+  it('takes a version of the prefix of an S3 dataset, packed by id or by --prefix, spelt with or without its slash', async () => {
+    for (const file of ['cat/1.png', 'dog/1.png']) await store.put(`datasets/tulips/${file}`, Buffer.from('x'));
+    const tulips = await dataset({ kind: 's3', prefix: 'datasets/tulips/' });
+    for (const version of [
+      await packPrefix('datasets/tulips/'),
+      await packPrefix('datasets/tulips'),
+      // packImageFolder itself records `store.uri(prefix)` of the prefix as given.
+      (await packImageFolder(store, 'datasets/tulips', store)).version,
+    ])
+      expect(await resolver().atSubmit(streaming(tulips, version), 'default')).toMatchObject({ folderImages: 2 });
+  });
+
+  it('refuses, at submit and on the worker, a version of another folder as it refuses a missing one', async () => {
+    const flowers = await dataset({ kind: 'local', path: join(data, 'flowers2') });
+    const theirs = await dataset({ kind: 'local', path: join(data, 'other') }, 'theirs');
+    const missing = 'ab'.repeat(32);
+    const foreign = [
+      await packPath(join(data, 'other')), // another project's dataset
+      await packPath(join(data, 'flowers')), // a sibling: flowers/ is not flowers2/
+      await packPath(join(data, 'flowers2', 'cat', '..')), // resolved: the folder itself (below)
+    ];
+    const answer = (await refusedAtSubmit(flowers, missing)).why.replace(missing, '<v>');
+    expect(answer).toMatch(/^no packed version <v> of dataset .* a version streams only the folder it was packed from/);
+    for (const version of foreign.slice(0, 2))
+      expect((await refusedAtSubmit(flowers, version)).why.replace(version, '<v>')).toBe(answer);
+    // Their own dataset streams their version.
+    await expect(resolver().atSubmit(streaming(theirs, foreign[0]!), 'theirs')).resolves.toMatchObject({
+      folderImages: 2,
+    });
+
+    // A run recorded before the check (or by another path) is stopped by the worker, naming the field.
+    for (const version of [missing, ...foreign.slice(0, 2)]) {
+      const started = await resolver().atStart(await record(flowers, version), streaming(flowers, version));
+      expect(started).toEqual({
+        ok: false,
+        reason: expect.stringMatching(/^dataset\.stream\.version no packed version/),
+      });
+    }
+    const own = foreign[2]!;
+    expect(await resolver().atStart(await record(flowers, own), streaming(flowers, own))).toMatchObject({ ok: true });
+  });
+
+  it('refuses on the worker a version whose manifest went, or was altered, since submit', async () => {
+    const flowers = await dataset({ kind: 'local', path: join(data, 'flowers') });
+    const version = await packPath(join(data, 'flowers'));
+    // One resolver, as in a process that both submits and works (the demo): the worker reads afresh.
+    const one = resolver();
+    await one.atSubmit(streaming(flowers, version), 'default');
+    const run = await record(flowers, version);
+    expect(await one.atStart(run, streaming(flowers, version))).toMatchObject({ ok: true });
+    const manifest = await store.get(packedManifestKey(version));
+    await store.put(packedManifestKey(version), Buffer.concat([manifest, Buffer.from(' ')]));
+    expect(await one.atStart(run, streaming(flowers, version))).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^dataset\.stream\.version the manifest .* altered or truncated/),
+    });
+    await store.delete([packedManifestKey(version)]);
+    expect(await one.atStart(run, streaming(flowers, version))).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^dataset\.stream\.version no packed version/),
+    });
+  });
+});
+
+describe('packed versions of S3 datasets (PostgreSQL, S3 over HTTP)', () => {
+  let db: Database;
+  let s3: S3TestServer;
+  let store: ObjectStore;
+
+  useMigratedDatabase((opened) => {
+    db = opened;
+  });
+  beforeAll(async () => {
+    s3 = await startS3TestServer();
+    store = await s3.objectStore();
+    for (const folder of ['tulips', 'tulips2'])
+      for (const file of ['cat/1.png', 'dog/1.png']) await store.put(`datasets/${folder}/${file}`, Buffer.from('x'));
+  });
+  afterAll(() => s3?.stop());
+
+  it('takes the prefix’s own version (s3://bucket/prefix/) and refuses a sibling’s', async () => {
+    const id = randomUUID();
+    await new DatasetsRepository(db.prisma).create({
+      id,
+      name: 'tulips',
+      project: 'default',
+      location: { kind: 's3', prefix: 'datasets/tulips/' },
+      uri: store.uri('datasets/tulips/'),
+      classNames: ['cat', 'dog'],
+      counts: [1, 1],
+    });
+    const own = await packImageFolder(store, normalizeObjectPrefix('datasets/tulips'), store);
+    expect(own.manifest.source).toBe(`s3://${s3.bucket}/datasets/tulips/`);
+    const sibling = (await packImageFolder(store, 'datasets/tulips2/', store)).version;
+    const resolver = new RunReferencesResolver(db.prisma, { store, localRoots: [] });
+    const spec = (version: string) =>
+      RunSpecSchema.parse({
+        kind: 'finetune',
+        name: 'f',
+        dataset: { name: 'image-folder', datasetId: id, imageShape: [8, 8, 3], stream: { version } },
+        model: { type: 'classifier' },
+      });
+    expect(await resolver.atSubmit(spec(own.version), 'default')).toMatchObject({ folderImages: 2 });
+    await expect(resolver.atSubmit(spec(sibling), 'default')).rejects.toMatchObject({
+      field: 'dataset.stream.version',
+      why: expect.stringContaining(`no packed version ${sibling} of dataset ${id} in s3://${s3.bucket}`),
+    });
+  });
+});
