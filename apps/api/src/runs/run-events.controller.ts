@@ -13,6 +13,8 @@ import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 import { keepSseAlive } from '../http/sse-keepalive';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
+/** Bytes of events a client may leave unread before its stream is closed (a few thousand metric points). */
+export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
 
 @ApiTags('runs')
 @Owned('run')
@@ -41,32 +43,41 @@ export class RunEventsController {
     @Res() res: ServerResponse,
     @CurrentPrincipal() principal: Principal,
   ): Promise<void> {
-    const snapshot = await this.queries.runStatus(id); // 404 before any byte of the stream
+    await this.queries.runStatus(id); // 404 before any byte of the stream
     const release = this.limiter.acquire(principal.keyId); // 429 before any byte, too
+    // Registered before any further wait: a client gone during one is noticed (Node does not
+    // emit 'close' again for a listener added after it), and its place is given back.
+    let stop = release;
+    res.on('close', () => stop());
+    if (res.destroyed) return stop();
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    const send = (event: RunEvent) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-    // Subscribed before the snapshot goes out, so a client that loads the series after seeing
-    // the snapshot misses no point (it may see one twice, and merges by step).
-    let closed = false;
-    let stop = () => {
-      closed = true;
-      release();
+    const send = (event: RunEvent) => {
+      // A client that stopped reading: its events would pile up here for as long as the run
+      // trains. Past the bound it is let go; a client reconnects and starts from a snapshot.
+      if (res.writableLength > MAX_UNREAD_BYTES) return res.destroy();
+      res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     };
-    res.on('close', () => stop());
-    const unsubscribe = await this.hub.subscribe(id, send);
+    // Subscribed before the snapshot is read, so a client that loads the series after seeing the
+    // snapshot misses no point (it may see one twice, and merges by step); what arrives before the
+    // snapshot is sent waits behind it, so the newest status is always the last one sent.
+    let held: RunEvent[] | null = [];
+    const unsubscribe = await this.hub.subscribe(id, (event) => (held ? held.push(event) : send(event)));
     const stopKeepalive = keepSseAlive(res);
     stop = () => {
       stopKeepalive();
       unsubscribe();
       release();
     };
-    // The client may have gone while we subscribed.
-    if (closed) stop();
-    else send({ type: 'status', runId: id, ...snapshot });
+    if (res.destroyed) return stop();
+    const snapshot = await this.queries.runStatus(id);
+    if (res.destroyed) return; // gone meanwhile: 'close' has stopped everything
+    send({ type: 'status', runId: id, ...snapshot });
+    for (const event of held) send(event);
+    held = null;
   }
 }

@@ -12,6 +12,10 @@ type Listener = (event: RunEvent) => void;
 
 interface Channel {
   listeners: Set<Listener>;
+  /** Viewers between `subscribe` and their listener's registration: the channel stays while any wait. */
+  joining: number;
+  /** Where the run's points end, read once for the channel; every viewer waits for it. */
+  ready: Promise<void>;
   /** metric_points.id of the newest point already sent; new points have larger ids. */
   lastPointId: number;
   reading: boolean;
@@ -49,23 +53,57 @@ export class RunEventsHub implements OnApplicationShutdown {
   /** Starts forwarding the run's events to `listener`; call the returned function to stop. */
   async subscribe(runId: string, listener: Listener): Promise<() => void> {
     await this.ensureQueueEvents();
-    let channel = this.channels.get(runId);
-    if (!channel) {
-      // Registered before the await, so concurrent first viewers share one channel; it reads
-      // nothing until it knows where the run's points end (reading stays true until then).
-      const fresh: Channel = { listeners: new Set(), lastPointId: 0, reading: true, again: false, statusWanted: false };
-      this.channels.set(runId, fresh);
-      fresh.lastPointId = await this.metrics.newestPointId(runId).finally(() => (fresh.reading = false));
-      channel = fresh;
+    const channel = this.channels.get(runId) ?? this.open(runId);
+    // Counted while it waits, so a viewer that leaves meanwhile does not drop the channel under it.
+    channel.joining++;
+    try {
+      await channel.ready;
+    } catch (error) {
+      // The next viewer opens a channel afresh rather than one that never learnt where points end.
+      if (this.channels.get(runId) === channel) this.channels.delete(runId);
+      throw error;
+    } finally {
+      channel.joining--;
     }
     channel.listeners.add(listener);
     return () => {
       channel.listeners.delete(listener);
-      if (channel.listeners.size === 0 && this.channels.get(runId) === channel) {
-        clearTimeout(channel.trailing);
-        this.channels.delete(runId);
-      }
+      this.dropIfIdle(runId, channel);
     };
+  }
+
+  /**
+   * A run's channel, registered at once so that concurrent first viewers share it; it reads
+   * nothing until it knows where the run's points end (reading stays true until then).
+   */
+  private open(runId: string): Channel {
+    const channel: Channel = {
+      listeners: new Set(),
+      joining: 0,
+      ready: Promise.resolve(),
+      lastPointId: 0,
+      reading: true,
+      again: false,
+      statusWanted: false,
+    };
+    channel.ready = this.metrics.newestPointId(runId).then(
+      (id) => {
+        channel.lastPointId = id;
+        channel.reading = false;
+      },
+      (error: unknown) => {
+        channel.reading = false;
+        throw error;
+      },
+    );
+    this.channels.set(runId, channel);
+    return channel;
+  }
+
+  private dropIfIdle(runId: string, channel: Channel): void {
+    if (channel.listeners.size > 0 || channel.joining > 0 || this.channels.get(runId) !== channel) return;
+    clearTimeout(channel.trailing);
+    this.channels.delete(runId);
   }
 
   get watchedRuns(): number {

@@ -103,6 +103,20 @@ export class RunLogsController {
     res: ServerResponse,
     release: () => void,
   ): void {
+    let closed = false;
+    let wake: NodeJS.Timeout | undefined;
+    let stopKeepalive = () => undefined as void;
+    let drained: (() => void) | undefined;
+    const stop = () => {
+      closed = true;
+      clearTimeout(wake);
+      stopKeepalive();
+      drained?.();
+      release();
+    };
+    res.on('close', stop);
+    // Gone while the run was looked up: 'close' came before the listener and will not come again.
+    if (res.destroyed) return stop();
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -111,15 +125,14 @@ export class RunLogsController {
     });
     // A log with nothing new yet writes nothing: send the headers now so the client knows it is live.
     res.flushHeaders();
-    let closed = false;
-    let wake: NodeJS.Timeout | undefined;
-    const stopKeepalive = keepSseAlive(res);
-    res.on('close', () => {
-      closed = true;
-      clearTimeout(wake);
-      stopKeepalive();
-      release();
-    });
+    stopKeepalive = keepSseAlive(res);
+    // A client that stops reading holds its socket's buffer full: nothing more is read for it until
+    // it drains (or goes), so a log is never piled up in this process's memory.
+    const untilDrained = () =>
+      new Promise<void>((resolve) => {
+        drained = resolve;
+        res.once('drain', resolve);
+      });
     let after = query.after;
     const poll = async (): Promise<void> => {
       if (closed) return;
@@ -134,6 +147,7 @@ export class RunLogsController {
           return;
         }
         full = read.entries.length === FOLLOW_BATCH;
+        if (res.writableNeedDrain) await untilDrained();
       } catch (error) {
         if (error instanceof NotFoundException) {
           res.end();
