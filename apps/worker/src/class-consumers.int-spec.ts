@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
+import type { TrainingJobData } from '@trainyard/contracts';
 import { createRedisConnection, queueNameFor } from '@trainyard/queue';
 import { ClassConsumers } from './class-consumers';
 
@@ -11,21 +12,9 @@ const REDIS_URL = `redis://127.0.0.1:${process.env['TRAINYARD_TEST_REDIS_PORT'] 
  * behind the jobs of its priority.
  */
 describe('class consumers (real Redis)', () => {
-  const connection = createRedisConnection(REDIS_URL, { forWorker: true });
-  const queueName = `test-consumers-${randomUUID()}`;
-  const queue = new Queue(queueNameFor(queueName, 'any'), { connection: { url: REDIS_URL } });
   const processed: string[] = [];
-  const consumers = new ClassConsumers({
-    queueName,
-    classes: ['any'],
-    concurrency: 1,
-    connection,
-    lockDurationMs: 5000,
-    stalledIntervalMs: 5000,
-    maxStalledCount: 1,
-    process: async (job) => {
-      processed.push(job.id!);
-    },
+  const { connection, queue, consumers } = consumersOnRealRedis(async (job) => {
+    processed.push(job.id!);
   });
 
   afterAll(async () => {
@@ -58,25 +47,13 @@ describe('class consumers (real Redis)', () => {
 
 describe('class consumers closing (real Redis)', () => {
   it('counts a held job until it ends, and gives up waiting for it at its deadline', async () => {
-    const connection = createRedisConnection(REDIS_URL, { forWorker: true });
-    const queueName = `test-consumers-${randomUUID()}`;
-    const queue = new Queue(queueNameFor(queueName, 'any'), { connection: { url: REDIS_URL } });
     let taken!: () => void;
     const held = new Promise<void>((resolve) => (taken = resolve));
     let release!: () => void;
-    const consumers = new ClassConsumers({
-      queueName,
-      classes: ['any'],
-      concurrency: 1,
-      connection,
-      lockDurationMs: 5000,
-      stalledIntervalMs: 5000,
-      maxStalledCount: 1,
-      // A training that does not stop when asked (a child hung in native code, say).
-      process: () => {
-        taken();
-        return new Promise<void>((resolve) => (release = resolve));
-      },
+    // A training that does not stop when asked (a child hung in native code, say).
+    const { connection, queue, consumers } = consumersOnRealRedis(() => {
+      taken();
+      return new Promise<void>((resolve) => (release = resolve));
     });
     try {
       consumers.start();
@@ -102,6 +79,24 @@ describe('class consumers closing (real Redis)', () => {
     }
   });
 });
+
+/** One consumer of a fresh `any` queue on the real Redis, concurrency 1, calling `process` for each job. */
+function consumersOnRealRedis(process: (job: Job<TrainingJobData>) => Promise<unknown>) {
+  const connection = createRedisConnection(REDIS_URL, { forWorker: true });
+  const queueName = `test-consumers-${randomUUID()}`;
+  const queue = new Queue(queueNameFor(queueName, 'any'), { connection: { url: REDIS_URL } });
+  const consumers = new ClassConsumers({
+    queueName,
+    classes: ['any'],
+    concurrency: 1,
+    connection,
+    lockDurationMs: 5000,
+    stalledIntervalMs: 5000,
+    maxStalledCount: 1,
+    process,
+  });
+  return { connection, queue, consumers };
+}
 
 async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -90,10 +90,7 @@ test('a blocked run keeps every point', async () => {
 
 test('removes the objects under the lock: a model version registered meanwhile waits, then finds the run gone', async () => {
   const id = await finishedRunWithPoints(3);
-  const checkpointId = randomUUID();
-  await db.prisma.$executeRaw`
-    INSERT INTO "checkpoints" ("id", "run_id", "sequence", "epoch", "step", "uri", "models", "status", "bytes", "sha256")
-    VALUES (${checkpointId}::uuid, ${id}::uuid, 1, 1, 3, 'file:///x/', ARRAY['classifier'], 'COMPLETE', 9, ${'f'.repeat(64)})`;
+  const checkpointId = await completeCheckpoint(id);
   const register = () =>
     db.prisma.modelVersion.create({
       data: { id: randomUUID(), name: 'digits', version: 1, runId: id, checkpointId },
@@ -117,10 +114,7 @@ test('removes the objects under the lock: a model version registered meanwhile w
 
 test('keeps the objects of a run pinned since its first check, and its rows when removing them fails', async () => {
   const id = await finishedRunWithPoints(3);
-  const checkpointId = randomUUID();
-  await db.prisma.$executeRaw`
-    INSERT INTO "checkpoints" ("id", "run_id", "sequence", "epoch", "step", "uri", "models", "status", "bytes", "sha256")
-    VALUES (${checkpointId}::uuid, ${id}::uuid, 1, 1, 3, 'file:///x/', ARRAY['classifier'], 'COMPLETE', 9, ${'f'.repeat(64)})`;
+  const checkpointId = await completeCheckpoint(id);
   const housekeeping = new RunHousekeepingRepository(db.prisma);
   expect(await housekeeping.deletionPlan(id)).toMatchObject({ outcome: 'deletable' });
   // Pinned between the answer's check and the deletion: the objects are never touched.
@@ -144,3 +138,12 @@ test('keeps the objects of a run pinned since its first check, and its rows when
   expect(await db.prisma.run.findUnique({ where: { id } })).not.toBeNull();
   expect(await pointsOf(id)).toBe(3);
 });
+
+/** A COMPLETE checkpoint of the run, as a worker records one; its id. */
+async function completeCheckpoint(runId: string): Promise<string> {
+  const id = randomUUID();
+  await db.prisma.$executeRaw`
+    INSERT INTO "checkpoints" ("id", "run_id", "sequence", "epoch", "step", "uri", "models", "status", "bytes", "sha256")
+    VALUES (${id}::uuid, ${runId}::uuid, 1, 1, 3, 'file:///x/', ARRAY['classifier'], 'COMPLETE', 9, ${'f'.repeat(64)})`;
+  return id;
+}

@@ -1,5 +1,6 @@
-import { startFreezableProxy, TEST_POSTGRES_ADMIN_URL, type FreezableProxy } from '@trainyard/db/testing';
-import { startTestApi, type TestApi } from '../testing/test-api';
+import type { FreezableProxy } from '@trainyard/db/testing';
+import type { TestApi } from '../testing/test-api';
+import { startTestApiBehindProxy } from '../testing/test-api-behind-proxy';
 import { timedRequest } from '../testing/timed-request';
 
 const QUERY_TIMEOUT_MS = 1000;
@@ -19,20 +20,11 @@ describe('API with a PostgreSQL that stops answering', () => {
   let api: TestApi;
 
   beforeAll(async () => {
-    const server = new URL(TEST_POSTGRES_ADMIN_URL);
-    proxy = await startFreezableProxy({ host: server.hostname, port: Number(server.port || 5432) });
-    api = await startTestApi({
-      databaseUrl: (fresh) => {
-        const url = new URL(fresh);
-        url.port = String(proxy.port);
-        return url.toString();
-      },
-      env: {
-        DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
-        DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
-        REDIS_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
-      },
-    });
+    ({ api, proxy } = await startTestApiBehindProxy({
+      DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
+      DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+      REDIS_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+    }));
   });
 
   afterAll(async () => {

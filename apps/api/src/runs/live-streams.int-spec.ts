@@ -1,8 +1,9 @@
 import { connect } from 'node:net';
 import { Job } from 'bullmq';
 import type { RunEvent } from '@trainyard/contracts';
-import { startFreezableProxy, TEST_POSTGRES_ADMIN_URL, type FreezableProxy } from '@trainyard/db/testing';
-import { startTestApi, type TestApi } from '../testing/test-api';
+import type { FreezableProxy } from '@trainyard/db/testing';
+import type { TestApi } from '../testing/test-api';
+import { startTestApiBehindProxy } from '../testing/test-api-behind-proxy';
 import { MAX_UNREAD_BYTES } from './run-events.controller';
 import { RunEventsHub } from './run-events.hub';
 
@@ -27,16 +28,7 @@ describe('live streams whose clients leave early (PostgreSQL behind a proxy, Red
   let api: TestApi;
 
   beforeAll(async () => {
-    const server = new URL(TEST_POSTGRES_ADMIN_URL);
-    proxy = await startFreezableProxy({ host: server.hostname, port: Number(server.port || 5432) });
-    api = await startTestApi({
-      databaseUrl: (fresh) => {
-        const url = new URL(fresh);
-        url.port = String(proxy.port);
-        return url.toString();
-      },
-      env: { SSE_MAX_PER_KEY: '2' },
-    });
+    ({ api, proxy } = await startTestApiBehindProxy({ SSE_MAX_PER_KEY: '2' }));
   });
 
   afterAll(async () => {
