@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunSpecInput } from '@trainyard/contracts';
@@ -186,6 +186,20 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
     const outside = await pack('--path', home);
     expect(outside.code).toBe(2);
     expect(outside.stderr).toContain(`--path ${home}: is not inside a folder this server may read`);
+    // Links inside the roots to a folder outside that exists and to one that does not, and a folder
+    // missing inside the roots: one answer, so the command reveals nothing about paths outside.
+    const linkOut = join(roots, 'link-out');
+    const dangling = join(roots, 'dangling');
+    symlinkSync(home, linkOut);
+    symlinkSync(join(home, 'no-such-folder'), dangling);
+    for (const path of [linkOut, dangling, join(roots, 'no-such-folder')]) {
+      const refused = await pack('--path', path);
+      expect({ path, code: refused.code, stderr: refused.stderr.replace(path, '<path>') }).toEqual({
+        path,
+        code: 2,
+        stderr: outside.stderr.replace(home, '<path>'),
+      });
+    }
 
     const missing = await pack('--prefix', 'datasets/nothing-here/');
     expect(missing.code).toBe(2);

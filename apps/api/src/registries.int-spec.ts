@@ -194,7 +194,8 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     const cases: [unknown, string, RegExp][] = [
       [{ kind: 'local', path: localFolder(['only/1.png']) }, 'location', /single class 'only'/],
       [{ kind: 'local', path: localFolder(['a/1.png'], ['b']) }, 'location', /class 'b' has no images/],
-      [{ kind: 'local', path: join(localRoot, 'nope') }, 'location.path', /does not exist/],
+      // A missing folder, even inside the roots, gets the answer of a path outside them (see below).
+      [{ kind: 'local', path: join(localRoot, 'nope') }, 'location.path', /not inside a folder this server may read/],
       [{ kind: 's3', prefix: 'no/such/prefix/' }, 'location', /no class subfolders/],
     ];
     for (const [location, field, why] of cases) {
@@ -339,6 +340,23 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
         const res = await register({ kind: 'local', path });
         expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 422, body: expected });
       }
+      // Links inside the roots whose targets do or do not exist outside: nothing tells them apart.
+      const dangling = join(localRoot, `dangling-${randomUUID()}`);
+      symlinkSync(join(outside, `no-such-folder-${randomUUID()}`), dangling);
+      const toPasswd = join(localRoot, `passwd-${randomUUID()}`);
+      symlinkSync('/etc/passwd', toPasswd);
+      const toNowhere = join(localRoot, `nope-${randomUUID()}`);
+      symlinkSync(`/etc/nope-${randomUUID()}`, toNowhere);
+      for (const path of [
+        dangling,
+        join(dangling, 'x'),
+        toPasswd,
+        toNowhere,
+        join(localRoot, `missing-${randomUUID()}`),
+      ]) {
+        const res = await register({ kind: 'local', path });
+        expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 422, body: expected });
+      }
       const nul = await register({ kind: 'local', path: `${localRoot}/x\0/../../outside` });
       expect([400, 422]).toContain(nul.status);
       expect(nul.body.errors[0].field).toBe('location.path');
@@ -388,11 +406,19 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
       const secret = join(outside, 'model.json');
       writeFileSync(secret, 'root:x:0:0:root:/root:/bin/bash');
       const answers = [];
+      // A link inside the roots to a model.json outside that is missing, and to one that exists.
+      const linkedFolder = join(localRoot, `linked-${randomUUID()}`);
+      symlinkSync(join(outside, `no-such-folder-${randomUUID()}`), linkedFolder);
+      const linkedSecret = join(localFolder([]), 'model.json');
+      symlinkSync(secret, linkedSecret);
       for (const uri of [
         pathToFileURL(secret).href,
         secret,
         pathToFileURL(join(outside, 'missing', 'model.json')).href,
         `file://${localRoot}/../outside/model.json`,
+        pathToFileURL(join(linkedFolder, 'model.json')).href,
+        pathToFileURL(linkedSecret).href,
+        pathToFileURL(join(localRoot, `missing-${randomUUID()}`, 'model.json')).href,
       ]) {
         const res = await submit(uri);
         expect({ uri, status: res.status }).toEqual({ uri, status: 422 });

@@ -66,8 +66,33 @@ describe('resolveUnderRoots', () => {
     expect(existing.message).not.toContain(outside);
   });
 
-  it('says a path inside a root is missing, since the roots may be read anyway', async () => {
-    expect((await refusal(join(root, 'tulips'))).refusal).toBe('missing');
+  it('gives a dangling link, a missing path inside a root and a link to an existing file outside one answer', async () => {
+    // Were a dangling link "missing" and a link out "outside", a link inside a root would tell
+    // whether any path outside exists: `root/b -> /etc/nope` against `root/b -> /etc/passwd`.
+    symlinkSync(join(outside, 'no-such-file'), join(root, 'dangling'));
+    symlinkSync(join(outside, 'passwd'), join(root, 'to-passwd'));
+    symlinkSync(join(base, 'no-such-folder'), join(root, 'dangling-folder'));
+    symlinkSync('/etc/passwd', join(root, 'etc-passwd'));
+    symlinkSync(`/etc/no-such-file-${process.pid}`, join(root, 'etc-nope'));
+    const answer = (error: LocalPathRefusedError) => ({ refusal: error.refusal, message: error.message });
+    const linkOut = answer(await refusal(join(root, 'to-passwd')));
+    expect(linkOut).toEqual({ refusal: 'outside', message: expect.stringMatching(/TRAINYARD_LOCAL_ROOTS/) });
+    for (const path of [
+      join(root, 'dangling'),
+      join(root, 'dangling', 'x'),
+      join(root, 'dangling-folder'),
+      join(root, 'dangling-folder', 'x'),
+      join(root, 'escape', 'no-such-file'),
+      join(root, 'etc-passwd'),
+      join(root, 'etc-nope'),
+      join(root, 'tulips'),
+      join(root, 'flowers', 'tulips', 'x'),
+      join(root, 'flowers', 'rose', '..', 'nope'),
+      outside,
+      join(base, 'nothing-here'),
+    ]) {
+      expect({ path, answer: answer(await refusal(path)) }).toEqual({ path, answer: linkOut });
+    }
   });
 
   it('refuses relative paths and NUL bytes, and everything when no root is configured', async () => {

@@ -1,16 +1,16 @@
 import { realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type LocalPathRefusal = 'no-roots' | 'not-absolute' | 'outside' | 'missing';
+export type LocalPathRefusal = 'no-roots' | 'not-absolute' | 'outside';
 
 const REASONS: Record<LocalPathRefusal, string> = {
   'no-roots':
     'local paths are not enabled on this server (an operator lists the folders it may read in TRAINYARD_LOCAL_ROOTS)',
   'not-absolute': 'expected an absolute path (or file:// URI) with no NUL byte',
-  // One sentence for every path outside the roots, whether it exists or not, is a folder or a file.
+  // One sentence for every path that does not resolve to something inside the roots: outside,
+  // missing (inside or out), a dangling link, a link out, unreadable, a file or a folder.
   outside: 'is not inside a folder this server may read (TRAINYARD_LOCAL_ROOTS)',
-  missing: 'does not exist',
 };
 
 /**
@@ -35,32 +35,20 @@ async function realRoots(roots: readonly string[]): Promise<string[]> {
   return real.filter((root): root is string => root !== null);
 }
 
-/** The real path of the deepest ancestor of `path` (itself included) that resolves. */
-async function deepestReal(path: string): Promise<string> {
-  for (let at = path; ; at = dirname(at)) {
-    const real = await realpath(at).catch(() => null);
-    if (real !== null) return real;
-    if (dirname(at) === at) return at;
-  }
-}
-
 /**
- * The real path of `path` (symlinks and `..` resolved), only when it lies inside one of `roots`
- * (themselves resolved with realpath); otherwise LocalPathRefusedError. A missing path is said to
- * be missing only when the deepest part of it that exists is inside a root: what lies outside the
- * roots is never revealed, not even through a symlink inside a root that points out.
+ * The real path of `path` (symlinks and `..` resolved), only when it exists and lies inside one of
+ * `roots` (themselves resolved with realpath); otherwise LocalPathRefusedError('outside'). A path
+ * that does not resolve gets that same answer wherever it is: telling "missing" from "outside"
+ * would reveal what lies outside the roots, since a link inside a root to a missing target
+ * (`root/b -> /etc/nope`) does not resolve while one to an existing file (`/etc/passwd`) does.
  */
 export async function resolveUnderRoots(path: string, roots: readonly string[]): Promise<string> {
   if (roots.length === 0) throw new LocalPathRefusedError('no-roots');
   if (path.includes('\0') || !isAbsolute(path)) throw new LocalPathRefusedError('not-absolute');
   const allowed = await realRoots(roots);
   const real = await realpath(path).catch(() => null);
-  if (real !== null) {
-    if (allowed.some((root) => inside(root, real))) return real;
-    throw new LocalPathRefusedError('outside');
-  }
-  const existing = await deepestReal(path);
-  throw new LocalPathRefusedError(allowed.some((root) => inside(root, existing)) ? 'missing' : 'outside');
+  if (real !== null && allowed.some((root) => inside(root, real))) return real;
+  throw new LocalPathRefusedError('outside');
 }
 
 /** The local path a `file://` URI (or a bare absolute path) names; refused when it names none. */
