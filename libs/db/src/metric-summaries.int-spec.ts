@@ -134,6 +134,36 @@ describe('metric summaries: incremental merge', () => {
     }
   });
 
+  it('an all-NaN series keeps its earliest step as best when a later batch writes a NaN at an earlier step', async () => {
+    const runs = new RunsRepository(db.prisma);
+    const runId = (await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'm', spec, baseRunId: null })).id;
+    const { attempt } = await new AttemptsRepository(db.prisma).openCurrent(runId, null);
+    const fence = { runId, attemptId: attempt.id };
+    const nan = (name: string, step: number): MetricPointInput => ({
+      name,
+      step,
+      epoch: 1,
+      value: NaN,
+      wallTime: new Date(),
+    });
+    // Goal "min" and goal "max"; then steps going backwards, as a resumed attempt's would.
+    await metrics.writeFenced(fence, [nan('val_loss', 50), nan('val_accuracy', 50)]);
+    await metrics.writeFenced(fence, [nan('val_loss', 10), nan('val_accuracy', 10)]);
+    await expectAgreement(runId);
+    await metrics.writeFenced(fence, [nan('val_loss', 30), nan('val_accuracy', 5)]);
+    await expectAgreement(runId);
+    expect(await metrics.summaries(runId)).toEqual([
+      expect.objectContaining({ name: 'val_accuracy', best: NaN, bestStep: 5, lastStep: 50, count: 3 }),
+      expect.objectContaining({ name: 'val_loss', best: NaN, bestStep: 10, lastStep: 50, count: 3 }),
+    ]);
+    // A number still beats every NaN, wherever it lands.
+    await metrics.writeFenced(fence, [{ ...nan('val_loss', 70), value: 0.5 }]);
+    await expectAgreement(runId);
+    expect(await metrics.summaries(runId)).toContainEqual(
+      expect.objectContaining({ name: 'val_loss', best: 0.5, bestStep: 70 }),
+    );
+  });
+
   it('rebuilds summaries after a supersede from whole rollup blocks and the points of blocks holding a NaN', async () => {
     const runs = new RunsRepository(db.prisma);
     const runId = (await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'm', spec, baseRunId: null })).id;

@@ -29,9 +29,11 @@ const AGGREGATES = Prisma.sql`
 const goalsOf = (names: string[]) =>
   Prisma.sql`unnest(${names}::text[], ${names.map(metricGoal)}::text[]) AS g(name, goal)`;
 
-// A new value wins "best" if it beats the stored one by the goal; NaN never beats a number.
-const BETTER = Prisma.sql`CASE WHEN EXCLUDED."best" = 'NaN'::float8 THEN false
-    WHEN s."best" = 'NaN'::float8 THEN true
+// A new value wins "best" if it beats the stored one by the goal, as BEST_KEY ranks them: a number
+// always beats NaN and NaN never beats a number; between two numbers, or two NaN (an all-NaN series,
+// which float8 holds equal), the earlier step breaks a tie, so a NaN written below the stored best's
+// step by a later batch (a resumed attempt's) takes it, as a full recomputation would.
+const BETTER = Prisma.sql`CASE WHEN (EXCLUDED."best" = 'NaN'::float8) <> (s."best" = 'NaN'::float8) THEN s."best" = 'NaN'::float8
     WHEN s."goal" = 'min' THEN EXCLUDED."best" < s."best" OR (EXCLUDED."best" = s."best" AND EXCLUDED."best_step" < s."best_step")
     ELSE EXCLUDED."best" > s."best" OR (EXCLUDED."best" = s."best" AND EXCLUDED."best_step" < s."best_step") END`;
 
