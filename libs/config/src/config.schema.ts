@@ -38,6 +38,9 @@ const folders = z
 /** WORKER_CHILD_HEARTBEAT_TIMEOUT_MS unset; also what a training process started without one is given. */
 export const CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS = 300_000;
 
+/** WORKER_IMAGE_CACHE_BYTES unset; also the cap of an ImageCache made without one (libs/datasets). */
+export const DEFAULT_IMAGE_CACHE_BYTES = 10 * 1024 ** 3;
+
 export const EnvSchema = z.object({
   TRAINYARD_HOME: z.string().min(1).default('.trainyard'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -88,6 +91,12 @@ export const EnvSchema = z.object({
     .int()
     .min(0)
     .default(10 * 1024 ** 3),
+  /**
+   * Size cap of a node's decoded-image cache ($TRAINYARD_HOME/cache/images, image folders loaded
+   * whole; the shard cache beside it has its own); the least recently used images go past it.
+   * Shared by the node's workers. 0: nothing is cached.
+   */
+  WORKER_IMAGE_CACHE_BYTES: z.coerce.number().int().min(0).default(DEFAULT_IMAGE_CACHE_BYTES),
   /** Runs of one project training at once across the fleet; unset: no limit. */
   PROJECT_MAX_RUNNING: z.coerce.number().int().min(1).max(100_000).optional(),
   /**
@@ -238,6 +247,8 @@ export interface TrainyardConfig {
     prestart: boolean;
     /** WORKER_SHARD_CACHE_BYTES: the node's shard cache cap for streamed datasets. */
     shardCacheBytes: number;
+    /** WORKER_IMAGE_CACHE_BYTES: the node's decoded-image cache cap for image folders loaded whole. */
+    imageCacheBytes: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
     maxAttempts: number;

@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       classes: defaults.worker.resourceClasses,
       prestart: defaults.worker.prestart,
       shardCache: defaults.worker.shardCacheBytes,
+      imageCache: defaults.worker.imageCacheBytes,
       running: defaults.limits.runningRunsPerProject,
       unservable: defaults.limits.queueUnservable,
       upload: defaults.limits.datasetUploadBytes,
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
       classes: undefined,
       prestart: true,
       shardCache: 10 * 1024 ** 3,
+      imageCache: 10 * 1024 ** 3,
       running: undefined,
       unservable: false,
       upload: 2 * 1024 ** 3,
@@ -57,6 +59,7 @@ describe('loadConfig', () => {
       WORKER_RESOURCE_CLASSES: 'gpu, any,gpu',
       WORKER_PRESTART: 'false',
       WORKER_SHARD_CACHE_BYTES: '1048576',
+      WORKER_IMAGE_CACHE_BYTES: '2097152',
       PROJECT_MAX_RUNNING: '3',
       QUEUE_UNSERVABLE_RUNS: 'true',
       DATASET_UPLOAD_MAX_BYTES: '4096',
@@ -65,10 +68,12 @@ describe('loadConfig', () => {
       set.worker.resourceClasses,
       set.worker.prestart,
       set.worker.shardCacheBytes,
+      set.worker.imageCacheBytes,
       set.limits.runningRunsPerProject,
       set.limits.queueUnservable,
       set.limits.datasetUploadBytes,
-    ]).toEqual([['gpu', 'any'], false, 1048576, 3, true, 4096]);
+    ]).toEqual([['gpu', 'any'], false, 1048576, 2097152, 3, true, 4096]);
+    expect(() => loadConfig({ WORKER_IMAGE_CACHE_BYTES: '-1' })).toThrow(/WORKER_IMAGE_CACHE_BYTES/);
     expect(() => loadConfig({ WORKER_RESOURCE_CLASSES: 'tpu' })).toThrow(/WORKER_RESOURCE_CLASSES/);
     expect(() => loadConfig({ PROJECT_MAX_RUNNING: '0' })).toThrow(/PROJECT_MAX_RUNNING/);
   });

@@ -89,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       resourceClasses: e.WORKER_RESOURCE_CLASSES,
       prestart: e.WORKER_PRESTART,
       shardCacheBytes: e.WORKER_SHARD_CACHE_BYTES,
+      imageCacheBytes: e.WORKER_IMAGE_CACHE_BYTES,
       lockDurationMs: e.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
       maxAttempts: e.WORKER_MAX_ATTEMPTS,
