@@ -124,13 +124,18 @@ describe('RunInputsResolver (PostgreSQL)', () => {
     return { runId: run.id, checkpointId: begun.id };
   }
 
-  it('hands the training a folder under the roots, with the roots and walk bounds', async () => {
+  it('hands the training a folder under the roots, with the roots, walk bounds and cache caps', async () => {
     const location = { kind: 'local' as const, path: join(root, 'flowers') };
     const spec = finetune(await dataset(location));
     const resolved = await resolver([root]).resolve(await record(spec), spec);
     expect(resolved).toMatchObject({
       ok: true,
-      inputs: { imageFolder: location, paths: { localRoots: [root], walkMaxFiles: 1_000_000 } },
+      inputs: {
+        imageFolder: location,
+        paths: { localRoots: [root], walkMaxFiles: 1_000_000 },
+        imageCacheBytes: 10 * 1024 ** 3,
+        shardCacheBytes: expect.any(Number),
+      },
     });
   });
 

@@ -18,6 +18,7 @@ export type ResolvedInputs =
         | 'baseCheckpointOf'
         | 'imageFolder'
         | 'cacheDir'
+        | 'imageCacheBytes'
         | 'paths'
         | 'shardCacheBytes'
       >;
@@ -44,6 +45,7 @@ export class RunInputsResolver {
     const { checkpoint, imageFolder } = resolved.references;
     const inputs: Extract<ResolvedInputs, { ok: true }>['inputs'] = {
       cacheDir: join(this.config.home, 'cache', 'images'),
+      imageCacheBytes: this.config.worker.imageCacheBytes,
       paths: this.config.paths,
       shardCacheBytes: this.config.worker.shardCacheBytes,
     };

@@ -100,6 +100,10 @@ describe('loadImageFolder', () => {
     // Another target shape is another cache entry.
     const bigger = await loadImageFolder(store, '', { ...opts, imageShape: [7, 7, 1] });
     expect(bigger.stats.decoded).toBe(17);
+    // The cache's size cap is the caller's (WORKER_IMAGE_CACHE_BYTES): 0 keeps nothing.
+    const uncached = { ...opts, cacheDir: join(root, 'no-cache'), cacheMaxBytes: 0 };
+    await loadImageFolder(store, '', uncached);
+    expect((await loadImageFolder(store, '', uncached)).stats).toEqual({ files: 18, decoded: 17, cacheHits: 0 });
   });
 
   it('cover crops, contain letterboxes in black', async () => {

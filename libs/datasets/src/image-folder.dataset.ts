@@ -12,6 +12,8 @@ export interface ImageFolderLoadOptions {
   fit?: ResizeFit;
   /** Decoded-image cache on local disk (e.g. `$TRAINYARD_HOME/cache/images`); none when absent. */
   cacheDir?: string;
+  /** Size cap of that cache (WORKER_IMAGE_CACHE_BYTES); its default when absent. */
+  cacheMaxBytes?: number;
   seed: number;
   /** Per-class holdout fractions; default validation 0, test 0.2. */
   split?: Partial<SplitFractions>;
@@ -103,7 +105,7 @@ export async function loadImageFolder(
   const scan = opts.scan ?? (await scanImageFolder(store, prefix, opts.walkLimits));
   const shape = opts.imageShape;
   const fit = opts.fit ?? 'cover';
-  const cache = opts.cacheDir ? new ImageCache(opts.cacheDir) : undefined;
+  const cache = opts.cacheDir ? new ImageCache(opts.cacheDir, { maxBytes: opts.cacheMaxBytes }) : undefined;
   const pixels = pixelsPerImage(shape);
   const outcomes = await mapLimited(scan.files.length, opts.concurrency ?? 8, (i) =>
     readOne(store, scan.files[i].key, shape, fit, cache),

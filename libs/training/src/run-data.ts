@@ -29,6 +29,8 @@ export interface RunDataContext {
   storage: TrainyardConfig['storage'];
   imageFolder?: ImageFolderLocation;
   cacheDir?: string;
+  /** Size cap of the decoded-image cache in `cacheDir` (WORKER_IMAGE_CACHE_BYTES); its default when absent. */
+  imageCacheBytes?: number;
   /** Local roots and walk bounds (the worker's config); without them no local folder is read. */
   paths?: TrainyardConfig['paths'];
   /** Size cap of the node's shard cache (beside `cacheDir`); DEFAULT_SHARD_CACHE_BYTES when absent. */
@@ -73,6 +75,7 @@ export async function loadRunData(
       imageShape: spec.imageShape,
       fit: spec.fit,
       cacheDir: ctx.cacheDir,
+      cacheMaxBytes: ctx.imageCacheBytes,
       seed: spec.split.seed,
       split: { validation: spec.split.validation, test: spec.split.test },
       walkLimits: ctx.paths ? walkLimitsOf(ctx.paths) : undefined,

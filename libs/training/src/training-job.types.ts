@@ -30,6 +30,8 @@ export interface TrainingJobInput {
   imageFolder?: ImageFolderLocation;
   /** Decoded-image cache on local disk (`$TRAINYARD_HOME/cache/images`). */
   cacheDir?: string;
+  /** Size cap of that cache (WORKER_IMAGE_CACHE_BYTES); the library's default when absent. */
+  imageCacheBytes?: number;
   /** The worker's `config.paths`: local reads only under its roots (none when absent), folder walks bounded. */
   paths?: TrainyardConfig['paths'];
   /** Size cap of the node's shard cache for streamed datasets (WORKER_SHARD_CACHE_BYTES); the library's default when absent. */
