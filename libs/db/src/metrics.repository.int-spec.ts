@@ -280,6 +280,40 @@ describe('MetricsRepository', () => {
       `Invalid step for metric "loss" step 1.5 of run ${runId}`,
     );
   });
+
+  it('refuses a metric name PostgreSQL or a log line cannot take, naming why, and writes nothing of its batch', async () => {
+    const runId = await newRun();
+    const refused: [string, RegExp][] = [
+      // PostgreSQL refuses NUL in text: unchecked, the batch failed with the driver's error.
+      [
+        'val\u0000loss',
+        /^Invalid metric name "val\\u0000loss" at step 3 of run \S+: Control character U\+0000 at position 3/,
+      ],
+      ['loss\nINFO forged', /Control character U\+000A at position 4/],
+      // Unchecked, the driver stored a lone surrogate as U+FFFD: another name than the one written.
+      ['loss\ud800', /Lone UTF-16 surrogate at position 4/],
+      [
+        'x'.repeat(121),
+        /^Invalid metric name "x{40}"… at step 3 of run \S+: it is 121 characters long, more than 120$/,
+      ],
+      ['', /it is empty/],
+    ];
+    for (const [name, reason] of refused) {
+      await expect(metrics.write(runId, null, [point('loss', 1, 0.5), point(name, 3, 0.25)])).rejects.toThrow(reason);
+    }
+    expect(await metrics.series(runId)).toEqual([]);
+    // At the bounds, and any script: written as given. Values are any double (NaN and ±Infinity too).
+    const names = ['x'.repeat(120), 'loss (élan) 損失 😀', 'val_loss'];
+    await metrics.write(
+      runId,
+      null,
+      names.map((name, i) => point(name, i, [NaN, -Infinity, 0.5][i]!)),
+    );
+    expect((await metrics.summaries(runId)).map((s) => s.name).sort()).toEqual([...names].sort());
+    await expect(
+      metrics.write(runId, null, [{ ...point('loss', 9, 1), value: '1' as unknown as number }]),
+    ).rejects.toThrow('Non-numeric value for metric "loss" step 9');
+  });
 });
 
 describe('MetricsRepository on PGlite', () => {

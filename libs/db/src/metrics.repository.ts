@@ -1,4 +1,4 @@
-import type { MetricPointView } from '@trainyard/contracts';
+import { NAME_MAX_LENGTH, textProblem, type MetricPointView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence, type Tx } from './attempt-fence';
 import { FencedError, RunNotFoundError } from './errors';
@@ -218,9 +218,27 @@ function dedupe(points: MetricPointInput[]): MetricPointInput[] {
   return [...byKey.values()];
 }
 
+/**
+ * Why `name` cannot be a metric's name, or null when it can: text as the contracts define it (no
+ * control character, which PostgreSQL refuses (NUL) or which forges a log line, no lone surrogate,
+ * which the driver would silently store as U+FFFD) of at most NAME_MAX_LENGTH characters, as a
+ * sweep's `metric`, which names one, is.
+ */
+function metricNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string') return `it is a ${typeof name}, not a string`;
+  if (!name) return 'it is empty';
+  if (name.length > NAME_MAX_LENGTH) return `it is ${name.length} characters long, more than ${NAME_MAX_LENGTH}`;
+  return textProblem(name);
+}
+
 function assertValid(runId: string, point: MetricPointInput): void {
-  const where = `metric "${point.name}" step ${point.step} of run ${runId}`;
-  if (!point.name) throw new RangeError(`Empty metric name at step ${point.step} of run ${runId}`);
+  const nameProblem = metricNameProblem(point.name);
+  if (nameProblem) {
+    // Escaped and cut short: the name goes into logs and attempt errors.
+    const shown = JSON.stringify(String(point.name).slice(0, 40)) + (String(point.name).length > 40 ? '…' : '');
+    throw new RangeError(`Invalid metric name ${shown} at step ${point.step} of run ${runId}: ${nameProblem}`);
+  }
+  const where = `metric ${JSON.stringify(point.name)} step ${point.step} of run ${runId}`;
   if (!Number.isInteger(point.step) || point.step < 0 || point.step > 2_147_483_647) {
     throw new RangeError(`Invalid step for ${where}`);
   }

@@ -3,19 +3,24 @@
 // checks between batches: that loop leaves its event loop no turn, so it would never read them.
 import { Socket } from 'node:net';
 import { workerData } from 'node:worker_threads';
-import { CANCEL_FLAG, CONTROL_BYTES, CONTROL_FD, PREEMPT_FLAG } from './child-messages';
+import { CANCEL_FLAG, CONTROL_BYTES, CONTROL_FD, PAUSE_FLAG, PREEMPT_FLAG } from './child-messages';
 
 const flags = (workerData as { flags: Int32Array }).flags;
-const FLAG_OF_BYTE = new Map<number, number>([
-  [CONTROL_BYTES.cancel, CANCEL_FLAG],
-  [CONTROL_BYTES.preempt, PREEMPT_FLAG],
+const SET_BY_BYTE = new Map<number, [flag: number, value: number]>([
+  [CONTROL_BYTES.cancel, [CANCEL_FLAG, 1]],
+  [CONTROL_BYTES.preempt, [PREEMPT_FLAG, 1]],
+  [CONTROL_BYTES.pause, [PAUSE_FLAG, 1]],
+  [CONTROL_BYTES.resume, [PAUSE_FLAG, 0]],
 ]);
 
 const control = new Socket({ fd: CONTROL_FD, readable: true, writable: false });
 control.on('data', (bytes: Buffer) => {
   for (const byte of bytes) {
-    const flag = FLAG_OF_BYTE.get(byte);
-    if (flag !== undefined) Atomics.store(flags, flag, 1);
+    const set = SET_BY_BYTE.get(byte);
+    if (set === undefined) continue;
+    Atomics.store(flags, set[0], set[1]);
+    // A training waiting on PAUSE_FLAG wakes for every request: a resume, or a cancel or preempt it must serve.
+    Atomics.notify(flags, PAUSE_FLAG);
   }
 });
 // The supervisor is gone (killed, crashed): nobody would record what this process trains, and

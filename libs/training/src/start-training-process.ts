@@ -31,22 +31,59 @@ export interface TrainingProcessOptions {
   env?: Record<string, string>;
   /** The process is killed (SIGKILL) after this long without a heartbeat or an event; WORKER_CHILD_HEARTBEAT_TIMEOUT_MS. */
   heartbeatTimeoutMs?: number;
+  /** EVENT_BACKLOG unless given (tests make it small). */
+  eventBacklog?: EventBacklogLimits;
 }
+
+/**
+ * How far a training's events may get ahead of their handling (`onEvent`: the database writes),
+ * counted in items: one per event, plus one per metric point, class name and skipped file it
+ * carries (what makes an event large). Past `pauseAt` the training is asked to wait between two
+ * batches (a pause byte on the control pipe, as cancel and preempt) until the backlog is down to
+ * `resumeAt`: a training faster than its writes (a slow or stalled database, tiny epochs on a fast
+ * GPU) trains at their pace rather than grow the worker's memory. Past `failAt` — a training that
+ * does not wait, such as one whose code floods events within a batch — it is killed and the attempt
+ * fails, retryably (the cause may be a database slow for a while; a flood that repeats ends the run
+ * FAILED after WORKER_MAX_ATTEMPTS, as any repeated failure).
+ */
+export interface EventBacklogLimits {
+  pauseAt: number;
+  resumeAt: number;
+  failAt: number;
+}
+export const EVENT_BACKLOG: EventBacklogLimits = { pauseAt: 1000, resumeAt: 250, failAt: 20_000 };
 
 /**
  * Trains one attempt in a process of its own (training.child.ts), for every backend: this
  * process never loads TensorFlow.js, a native crash or an out-of-memory kill costs the attempt and
  * not the worker, a hung training is killed after `heartbeatTimeoutMs`, and the GPU memory
  * TensorFlow holds goes back to the driver when the process exits. Events reach `onEvent` in
- * order, one at a time; if `onEvent` fails, training is cancelled and the outcome is a retryable
- * failure naming the event. An exit without an outcome is a retryable failure with `crash` set.
+ * order, one at a time, each checked first (ChildMessageSchema); if `onEvent` fails, training is
+ * cancelled and the outcome is a retryable failure naming the event. A message that fails the check
+ * gets the process killed and the attempt failed without retry, naming what was wrong; a backlog of
+ * events past EVENT_BACKLOG's limits pauses the training, then kills it. An exit without an outcome
+ * is a retryable failure with `crash` set.
  */
 export function startTrainingProcess(
   input: TrainingJobInput,
   onEvent: (event: TrainingEvent) => void | Promise<void>,
   options: TrainingProcessOptions = {},
 ): TrainingProcessHandle {
-  return spawnTrainingProcess(options, undefined).train(input, onEvent, options);
+  return startTrainingProcessFromEntry('training.child', input, onEvent, options);
+}
+
+/**
+ * startTrainingProcess with another of this library's compiled entries in place of training.child:
+ * tests give a scripted process (testing/scripted-training.child.ts) to see what the supervisor
+ * does with messages a real training never sends.
+ */
+export function startTrainingProcessFromEntry(
+  entry: string,
+  input: TrainingJobInput,
+  onEvent: (event: TrainingEvent) => void | Promise<void>,
+  options: TrainingProcessOptions = {},
+): TrainingProcessHandle {
+  return spawnTrainingProcess(entry, options, undefined).train(input, onEvent, options);
 }
 
 export interface PrestartOptions {
@@ -83,22 +120,25 @@ export interface PrestartedTrainingProcess {
  */
 export function prestartTrainingProcess(options: PrestartOptions): PrestartedTrainingProcess {
   return spawnTrainingProcess(
+    'training.child',
     { ...options, env: { ...options.env, [PRESTART_BACKEND_ENV]: options.backend ?? 'auto' } },
     options.onOutput ?? echoOutput,
   );
 }
 
 function spawnTrainingProcess(
+  entry: string,
   options: TrainingProcessOptions,
   idleOutput: ((line: TrainingOutputLine) => void) | undefined,
 ): PrestartedTrainingProcess {
   const timeoutMs = options.heartbeatTimeoutMs ?? CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS;
+  const limits = options.eventBacklog ?? EVENT_BACKLOG;
   let what = 'training process (not yet given an attempt)';
   let output = idleOutput ?? options.onOutput ?? echoOutput;
   let onMessage: (message: ChildMessage) => void = () => undefined;
   let given = false;
 
-  const child = superviseChild(compiledEntry('training.child'), {
+  const child = superviseChild(compiledEntry(entry), {
     what,
     env: options.env,
     silenceTimeoutMs: timeoutMs,
@@ -113,20 +153,42 @@ function spawnTrainingProcess(
     what = `training process of run ${input.runId}`;
     output = trainOptions.onOutput ?? options.onOutput ?? echoOutput;
     let reported: TrainingOutcome | undefined;
-    let eventError: string | undefined;
+    // The first reason the attempt failed here (an event not handled, a backlog past failAt): no
+    // event after it is handled, and its outcome is this failure.
+    let failure: string | undefined;
     let delivering: Promise<void> = Promise.resolve();
+    let backlog = 0;
+    let paused = false;
     onMessage = (message) => {
       if (message.kind === 'outcome') {
         reported = message.outcome;
         child.finished();
       } else if (message.kind === 'event') {
+        if (failure) return;
+        const { event } = message;
+        const items = backlogItems(event);
+        backlog += items;
+        if (backlog > limits.failAt) {
+          failure = `${what} (pid ${child.pid}) got more than ${limits.failAt} events and metric points ahead of their handling (the database writes) without waiting, and was killed (SIGKILL)`;
+          child.kill();
+          return;
+        }
+        if (!paused && backlog >= limits.pauseAt) {
+          paused = true;
+          child.control(CONTROL_BYTES.pause);
+        }
         delivering = delivering.then(async () => {
-          if (eventError) return;
           try {
-            await onEvent(message.event);
+            if (!failure) await onEvent(event);
           } catch (error) {
-            eventError = `handling the '${message.event.type}' event of run ${input.runId} failed: ${(error as Error).message}`;
+            failure ??= `handling the '${event.type}' event of run ${input.runId} failed: ${(error as Error).message}`;
             cancel();
+          } finally {
+            backlog -= items;
+            if (paused && backlog <= limits.resumeAt) {
+              paused = false;
+              child.control(CONTROL_BYTES.resume);
+            }
           }
         });
       }
@@ -137,7 +199,10 @@ function spawnTrainingProcess(
 
     const done = child.exited.then(async (crash): Promise<TrainingOutcome> => {
       await delivering;
-      if (eventError) return { status: 'failed', reason: eventError, retryable: true };
+      // The same process, input and code would send the same message again: not worth a retry.
+      if (crash.invalidMessage !== undefined)
+        return { status: 'failed', reason: describeCrash(what, crash, timeoutMs), retryable: false };
+      if (failure) return { status: 'failed', reason: failure, retryable: true };
       if (reported) return reported;
       return { status: 'failed', reason: describeCrash(what, crash, timeoutMs), retryable: true, crash };
     });
@@ -152,6 +217,13 @@ function spawnTrainingProcess(
       if (!given) child.kill();
     },
   };
+}
+
+/** What an event counts for in the backlog: one, plus the entries of the lists that make it large. */
+function backlogItems(event: TrainingEvent): number {
+  if (event.type === 'metrics') return 1 + event.points.length;
+  if (event.type === 'data-report') return 1 + event.report.classNames.length + event.report.skipped.length;
+  return 1;
 }
 
 function echoOutput(line: TrainingOutputLine): void {

@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { CONTROL_FD, type ChildMessage, type StartMessage } from './child-messages';
+import { ChildMessageSchema, describeInvalidMessage } from './child-messages.schema';
 import type { ChildCrash } from './training-job.types';
 import { captureOutputLines, type TrainingOutputLine } from './training-output';
 
@@ -16,6 +17,7 @@ export interface SupervisedChildOptions {
    * waits, quiet, for as long as it takes); 'spawn', the default: from the start.
    */
   watchFrom?: 'spawn' | 'start';
+  /** Each message, once ChildMessageSchema has checked it. The first that fails the check gets the child killed instead. */
   onMessage(message: ChildMessage): void;
   /** Each line the child prints, in order; all of them before `exited` settles (within OUTPUT_DRAIN_MS). */
   onOutput(line: TrainingOutputLine): void;
@@ -74,11 +76,22 @@ export function superviseChild(entry: string, options: SupervisedChildOptions): 
   let watching = options.watchFrom !== 'start';
   let suspect = false;
   let silentMs: number | undefined;
+  let invalidMessage: string | undefined;
   let grace: NodeJS.Timeout | undefined;
-  child.on('message', (message: ChildMessage) => {
+  child.on('message', (raw: unknown) => {
     heardAt = Date.now();
     suspect = false;
-    options.onMessage(message);
+    if (invalidMessage !== undefined) return;
+    // Checked before anything reads it: a malformed message (a bug on the child's side, where a
+    // user's model runs) must not become a SQL error, a forged log line or worse in this process.
+    const parsed = ChildMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      invalidMessage = describeInvalidMessage(parsed.error);
+      clearInterval(watch);
+      child.kill('SIGKILL');
+      return;
+    }
+    options.onMessage(parsed.data);
   });
   const tickMs = Math.max(50, Math.min(1000, Math.floor(options.silenceTimeoutMs / 4)));
   const watch = setInterval(() => {
@@ -106,6 +119,7 @@ export function superviseChild(entry: string, options: SupervisedChildOptions): 
           exitCode,
           signal,
           ...(silentMs === undefined ? {} : { silentMs }),
+          ...(invalidMessage === undefined ? {} : { invalidMessage }),
           stderrTail: [...stderrTail],
         }),
       );
@@ -147,9 +161,11 @@ export function superviseChild(entry: string, options: SupervisedChildOptions): 
 /** One line for the attempt's record: which process, how it ended, and what it said last on stderr. */
 export function describeCrash(what: string, crash: ChildCrash, timeoutMs: number): string {
   const how =
-    crash.silentMs !== undefined
-      ? `sent nothing for ${crash.silentMs} ms (WORKER_CHILD_HEARTBEAT_TIMEOUT_MS=${timeoutMs}) and was killed (SIGKILL)`
-      : `ended without an outcome (${crash.signal ? `signal ${crash.signal}` : `exit code ${crash.exitCode}`})`;
+    crash.invalidMessage !== undefined
+      ? `sent an invalid message and was killed (SIGKILL): ${crash.invalidMessage}`
+      : crash.silentMs !== undefined
+        ? `sent nothing for ${crash.silentMs} ms (WORKER_CHILD_HEARTBEAT_TIMEOUT_MS=${timeoutMs}) and was killed (SIGKILL)`
+        : `ended without an outcome (${crash.signal ? `signal ${crash.signal}` : `exit code ${crash.exitCode}`})`;
   const said = crash.stderrTail.length ? `; its last stderr lines: ${crash.stderrTail.join(' | ')}` : '';
   return `${what} (pid ${crash.pid ?? 'none'}) ${how}${said}`;
 }

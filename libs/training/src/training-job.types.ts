@@ -97,6 +97,8 @@ export interface ChildCrash {
   signal: NodeJS.Signals | null;
   /** Set when the supervisor killed it (SIGKILL) for sending nothing this long. */
   silentMs?: number;
+  /** Set when the supervisor killed it (SIGKILL) for a message that failed ChildMessageSchema: what was wrong with it. */
+  invalidMessage?: string;
   /** The last lines it printed on stderr, oldest first. */
   stderrTail: string[];
 }

@@ -3,14 +3,14 @@
 import { closeSync, openSync } from 'node:fs';
 import { TEST_ONLY_SETTINGS, testOnlySetting } from '@trainyard/config';
 import type { BackendName } from '@trainyard/engine';
-import { CANCEL_FLAG, PREEMPT_FLAG } from './child-messages';
+import { CANCEL_FLAG, FLAG_COUNT, PAUSE_FLAG, PREEMPT_FLAG } from './child-messages';
 import { PRESTART_BACKEND_ENV } from './prestart';
 import { runChild, startControlThread } from './child-runtime';
 import type { ProgressLine } from './progress-lines';
 import type { TrainingEvent, TrainingOutcome } from './training-job.types';
 
 // Set by the control thread, read between two batches with no event-loop turn in between.
-const flags = new Int32Array(new SharedArrayBuffer(8));
+const flags = new Int32Array(new SharedArrayBuffer(FLAG_COUNT * Int32Array.BYTES_PER_ELEMENT));
 startControlThread(flags);
 
 /** TensorFlow.js and the training code; loaded after 'ready', as they take a while. */
@@ -62,6 +62,7 @@ runChild({ onStopSignal: () => Atomics.store(flags, PREEMPT_FLAG, 1) }, async (s
       post,
       () => {
         channel.beat();
+        waitWhilePaused(start.heartbeatMs, () => channel.beat());
         return Atomics.load(flags, CANCEL_FLAG) === 1;
       },
       () => Atomics.load(flags, PREEMPT_FLAG) === 1,
@@ -79,6 +80,22 @@ runChild({ onStopSignal: () => Atomics.store(flags, PREEMPT_FLAG, 1) }, async (s
   await Promise.all([written.stdout, written.stderr]);
   await channel.send({ kind: 'outcome', outcome });
 });
+
+/**
+ * Between two batches, while the supervisor asks it to (its backlog of events to write is long: see
+ * EVENT_BACKLOG in start-training-process.ts), the training waits, still heartbeating, until it is
+ * told to resume or asked to cancel or preempt (served at once, as ever).
+ */
+function waitWhilePaused(heartbeatMs: number, beat: () => void): void {
+  while (
+    Atomics.load(flags, PAUSE_FLAG) === 1 &&
+    Atomics.load(flags, CANCEL_FLAG) === 0 &&
+    Atomics.load(flags, PREEMPT_FLAG) === 0
+  ) {
+    Atomics.wait(flags, PAUSE_FLAG, 1, heartbeatMs);
+    beat();
+  }
+}
 
 /**
  * Test-only (TRAINYARD_TEST_CHILD_HANG_ONCE, honoured under NODE_ENV=test): the first training
