@@ -1,5 +1,5 @@
 import { expandSweep } from './sweep-expansion';
-import { SweepSpecSchema, type SweepSpecInput } from './sweep-spec.schema';
+import { sweepGoal, SweepSpecSchema, type SweepSpecInput } from './sweep-spec.schema';
 import { applySweepValues } from './sweep-parameters';
 
 const base = { name: 'shapes', dataset: { name: 'synthetic-shapes' as const, perClass: 20 }, training: { epochs: 4 } };
@@ -92,9 +92,31 @@ describe('SweepSpecSchema', () => {
       maxRuns: 20,
       seed: 0,
       metric: 'test/accuracy',
-      goal: 'max',
       base: { kind: 'finetune', training: { epochs: 4 } },
     });
+  });
+
+  it("ranks by a summary metric's own goal, refusing the other, and by a test/ field's given goal", () => {
+    const sweep = (metric: string, goal?: 'max' | 'min'): SweepSpecInput => ({
+      name: 's',
+      base,
+      strategy: 'random',
+      parameters: { 'model.headUnits': [0, 8] },
+      metric,
+      ...(goal ? { goal } : {}),
+    });
+    // val_loss's summary keeps its lowest: ranking the highest of those first would put the worst run first.
+    expect(issues(sweep('val_loss', 'max'))).toEqual([
+      { path: 'goal', message: expect.stringContaining('leave goal out or give "min"') },
+    ]);
+    expect(issues(sweep('val_accuracy', 'min'))).toEqual([{ path: 'goal', message: expect.any(String) }]);
+    expect(sweepGoal(SweepSpecSchema.parse(sweep('val_loss')))).toBe('min');
+    expect(sweepGoal(SweepSpecSchema.parse(sweep('val_loss', 'min')))).toBe('min');
+    expect(sweepGoal(SweepSpecSchema.parse(sweep('val_accuracy')))).toBe('max');
+    expect(sweepGoal(SweepSpecSchema.parse(sweep('test/accuracy')))).toBe('max');
+    expect(sweepGoal(SweepSpecSchema.parse(sweep('test/accuracy', 'min')))).toBe('min');
+    // A sweep stored before the check, by the wrong end of a summary metric, ranks by its own.
+    expect(sweepGoal({ metric: 'val_loss', goal: 'max' })).toBe('min');
   });
 
   it('names the bad value of a parameter', () => {

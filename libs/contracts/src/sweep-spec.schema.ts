@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FinetuneSpecSchema } from './run-spec.schema';
+import { metricGoal } from './metric-goal';
 import { ONLY_WHEN_VALID } from './schema-guards';
 import { expandSweep } from './sweep-expansion';
 import {
@@ -46,11 +47,24 @@ export const SweepSpecSchema = z
       .default(0),
     /** `test/<field>` of a run's result (test/accuracy, test/macroF1…), or a metric summary's name (val_accuracy). */
     metric: text({ max: 120 }).default('test/accuracy'),
-    goal: z.enum(['max', 'min']).default('max'),
+    /**
+     * Which end of `metric` ranks first: a `test/<field>`'s as given (its name's own when left out:
+     * lowest for a loss or an error, highest otherwise); a summary metric's is its own (the summary
+     * keeps its best by that goal), so another is refused.
+     */
+    goal: z.enum(['max', 'min']).optional(),
   })
   .strict()
   // Reads base, strategy, parameters and maxRuns: only once each of them is valid (maxRuns bounds the work).
   .superRefine((sweep, ctx) => {
+    if (sweep.goal !== undefined && !sweep.metric.startsWith('test/') && sweep.goal !== metricGoal(sweep.metric)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['goal'],
+        message: `${sweep.metric} keeps its ${metricGoal(sweep.metric) === 'min' ? 'lowest' : 'highest'} value as each run's best; ranking by the ${sweep.goal === 'min' ? 'lowest' : 'highest'} of those would put the worst run first: leave goal out or give "${metricGoal(sweep.metric)}"`,
+      });
+      return;
+    }
     if (sweep.parameters['training.epochs'] !== undefined && sweep.parameters['training.steps'] !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -105,6 +119,16 @@ export const SweepSpecSchema = z
     }
   }, ONLY_WHEN_VALID);
 export type SweepSpec = z.infer<typeof SweepSpecSchema>;
+
+/**
+ * The end of a sweep's metric that ranks first: a summary metric's own goal (its summary's best is
+ * kept by it, whatever a sweep recorded before the check above), a `test/<field>`'s given goal,
+ * else its name's.
+ */
+export function sweepGoal(spec: Pick<SweepSpec, 'metric' | 'goal'>): 'max' | 'min' {
+  if (!spec.metric.startsWith('test/')) return metricGoal(spec.metric);
+  return spec.goal ?? metricGoal(spec.metric);
+}
 export type SweepSpecInput = z.input<typeof SweepSpecSchema>;
 
 function firstIssue(candidate: unknown): string | null {

@@ -1,10 +1,18 @@
-import type { LeaderboardEntry, RunStatus, SweepSpec, SweepValues } from '@trainyard/contracts';
+import {
+  sweepGoal,
+  type LeaderboardEntry,
+  type RunStatus,
+  type SweepSpec,
+  type SweepValues,
+} from '@trainyard/contracts';
 import type { SweepWithRuns } from '@trainyard/db';
 
 /**
  * The runs of a sweep best first by its metric: `test/<field>` reads the run's held-out result
  * (test/accuracy, test/macroF1…), any other name the best value of that metric's summary
- * (val_accuracy, val_loss). Runs without a value (not finished, failed) follow, unranked.
+ * (val_accuracy, val_loss), ranked by `sweepGoal`. Only SUCCEEDED runs with a finite value are
+ * ranked; the others (not finished, failed, cancelled, a NaN or infinite value) follow, unranked,
+ * with the finite value they have so far, by name.
  */
 export function sweepLeaderboard(sweep: SweepWithRuns, spec: Pick<SweepSpec, 'metric' | 'goal'>): LeaderboardEntry[] {
   const entries = sweep.runs.map((run) => ({
@@ -16,14 +24,15 @@ export function sweepLeaderboard(sweep: SweepWithRuns, spec: Pick<SweepSpec, 'me
     params: (run.sweepParams ?? {}) as SweepValues,
     value: metricValue(run.result, run.summaries, spec.metric),
   }));
-  const sign = spec.goal === 'max' ? -1 : 1;
+  const ranked = (e: (typeof entries)[number]) => e.status === 'SUCCEEDED' && e.value !== null;
+  const sign = sweepGoal(spec) === 'max' ? -1 : 1;
   entries.sort(
     (a, b) =>
-      (a.value === null ? 1 : 0) - (b.value === null ? 1 : 0) ||
-      sign * ((a.value ?? 0) - (b.value ?? 0)) ||
+      Number(ranked(b)) - Number(ranked(a)) ||
+      (ranked(a) && ranked(b) ? sign * (a.value! - b.value!) : 0) ||
       a.name.localeCompare(b.name),
   );
-  entries.forEach((e, i) => (e.rank = e.value === null ? null : i + 1));
+  entries.forEach((e, i) => (e.rank = ranked(e) ? i + 1 : null));
   return entries;
 }
 
@@ -37,5 +46,6 @@ function metricValue(result: unknown, summaries: { name: string; best: number }[
         : undefined;
     return typeof value === 'number' && Number.isFinite(value) ? value : null;
   }
-  return summaries.find((s) => s.name === metric)?.best ?? null;
+  const best = summaries.find((s) => s.name === metric)?.best;
+  return typeof best === 'number' && Number.isFinite(best) ? best : null;
 }

@@ -9,6 +9,7 @@ import {
   isoDate,
   runKindOf,
   SWEEP_RUN_PRIORITY,
+  sweepGoal,
   type SweepCreated,
   type SweepSpec,
   type SweepView,
@@ -98,7 +99,7 @@ export class SweepsService {
       createdAt: isoDate(sweep.createdAt),
       spec,
       metric: spec.metric,
-      goal: spec.goal,
+      goal: sweepGoal(spec),
       counts,
       leaderboard,
     };
