@@ -14,11 +14,58 @@ const LIVE_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-child
 // Deletes the lock only if this worker still holds it (it may have expired and been taken).
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+// Writes walk positions (ARGV[3..]: field, value…) only if this worker still holds the lock: a pass
+// that outlived its lock leaves them to the pass that took over.
+const SAVE_POSITIONS = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('hset', KEYS[2], unpack(ARGV, 3))
+redis.call('pexpire', KEYS[2], ARGV[2])
+return 1`;
+
+/**
+ * Unfinished runs, and running pipelines, one pass looks at at most: a pass costs the same however
+ * many wait, and the walk goes on from there on the next pass, whichever worker makes it.
+ */
+export const RECONCILE_PAGE_SIZE = 1000;
+/** Ended runs one pass gives their last orphan checkpoint sweep at most (each lists the run's folders in the store). */
+export const ORPHAN_SWEEP_PAGE_SIZE = 500;
+/** Walk positions no pass moved for a day (or ten intervals) are dropped: the walks then start over. */
+const positionsTtlMs = (intervalMs: number) => Math.max(24 * 60 * 60_000, 10 * intervalMs);
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Where a walk stopped: the last row's time (creation; end, for the sweep) and id, which break ties. */
+interface Position {
+  at: Date;
+  id: string;
+}
+
+/** The walks' positions in Redis, one hash field each; '' (or no field) is "from the start". */
+type PositionFields = Partial<Record<'runs' | 'pipelines' | 'ended' | 'ended-retry', string>>;
+
+export interface ReconcilePassOptions {
+  /** Unfinished runs, and running pipelines, this pass looks at at most (RECONCILE_PAGE_SIZE). */
+  pageSize?: number;
+  /** Ended runs this pass sweeps at most (ORPHAN_SWEEP_PAGE_SIZE). */
+  sweepPageSize?: number;
+}
+
 export interface ReconcileReport {
   ran: boolean;
   requeued: string[];
   failed: string[];
+  /** How many unfinished runs, running pipelines and ended runs (their last orphan sweep) this pass looked at. */
+  looked: { runs: number; pipelines: number; ended: number };
+  /** What this pass could not reconcile ("run <id>", "pipeline <id>", "ended run <id>", or a whole step): logged, retried on a later pass. */
+  errors: string[];
 }
+
+const emptyReport = (): ReconcileReport => ({
+  ran: false,
+  requeued: [],
+  failed: [],
+  looked: { runs: 0, pipelines: 0, ended: 0 },
+  errors: [],
+});
 
 /**
  * Makes PostgreSQL (the truth) and the queue agree, at start and every
@@ -26,6 +73,12 @@ export interface ReconcileReport {
  * PREEMPTED run whose job is missing (a Redis restarted without persistence, a lost enqueue),
  * failed or completed is enqueued again, or FAILED with the reason once its attempts are spent.
  * Nothing stays RUNNING forever.
+ *
+ * A pass reads one page of unfinished runs, one of running pipelines and one of ended runs, each
+ * after the position the previous pass (of any worker: the positions live in Redis beside the
+ * lock) left, so however many runs wait, every one is looked at within a bounded number of passes,
+ * and the fleet's passes together make progress. One run or pipeline that cannot be reconciled
+ * (Redis timing out on its job) is logged and counted; the pass goes on with the others.
  */
 @Injectable()
 export class Reconciler {
@@ -49,7 +102,7 @@ export class Reconciler {
       this.running ??= this.reconcileOnce()
         .catch((error: Error) => {
           this.logger.warn(`reconciliation failed, will try again: ${error.message}`);
-          return { ran: false, requeued: [], failed: [] };
+          return emptyReport();
         })
         .finally(() => (this.running = undefined));
     };
@@ -63,36 +116,164 @@ export class Reconciler {
     await this.running;
   }
 
-  async reconcileOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { ran: false, requeued: [], failed: [] };
+  private get lockKey(): string {
+    return `trainyard:reconciler:${this.options.queueName}`;
+  }
+
+  /** Where each walk stopped, beside the lock: every worker's pass goes on from the last one's. */
+  private get positionsKey(): string {
+    return `${this.lockKey}:positions`;
+  }
+
+  async reconcileOnce(options: ReconcilePassOptions = {}): Promise<ReconcileReport> {
+    const report = emptyReport();
     const interval = this.config.worker.reconcileIntervalMs;
-    const lockKey = `trainyard:reconciler:${this.options.queueName}`;
-    const acquired = await this.redis.set(lockKey, this.options.workerId, 'PX', Math.max(30_000, 2 * interval), 'NX');
+    const acquired = await this.redis.set(
+      this.lockKey,
+      this.options.workerId,
+      'PX',
+      Math.max(30_000, 2 * interval),
+      'NX',
+    );
     if (acquired !== 'OK') return report;
     report.ran = true;
     try {
       const now = Date.now();
-      // A run submitted or touched a moment ago may not be enqueued yet: give it one interval.
-      const runs = await this.reconciliation.listUnfinished(
-        new Date(now - Math.min(10_000, interval)),
-        new Date(now - this.config.worker.lostAfterMs),
+      const positions = await this.step('reading where the last pass stopped (walk positions)', report, () =>
+        this.redis.hgetall(this.positionsKey),
       );
-      for (const run of runs) await this.reconcileRun(run, report);
-      // A step that ended while its worker died (or a step cancelled through the API) moves its pipeline on here.
-      for (const pipelineId of await this.pipelines.listRunning()) await this.advancer.advanceQuietly(pipelineId);
-      // A run's last orphan-checkpoint sweep, once uploads still running when it ended have
-      // settled; the window spans two passes so one missed pass loses nothing.
-      const settled = now - ORPHAN_CHECKPOINT_GRACE_MS;
-      await this.orphans
-        .sweepEnded(new Date(settled - 2 * interval), new Date(settled))
-        .catch((error: Error) => this.logger.warn(`orphan checkpoint sweep failed, will try again: ${error.message}`));
+      const pageSize = options.pageSize ?? RECONCILE_PAGE_SIZE;
+      if (positions) {
+        await this.step('the walk of unfinished runs', report, () =>
+          this.reconcileRuns(now, positions, pageSize, report),
+        );
+        // A step that ended while its worker died (or a step cancelled through the API) moves its pipeline on here.
+        await this.step('the walk of running pipelines', report, () =>
+          this.advancePipelines(positions, pageSize, report),
+        );
+        await this.step('the walk of ended runs (orphan checkpoint sweep)', report, () =>
+          this.sweepEnded(now, positions, options.sweepPageSize ?? ORPHAN_SWEEP_PAGE_SIZE, report),
+        );
+      }
     } finally {
-      await this.redis.eval(RELEASE_LOCK, 1, lockKey, this.options.workerId).catch(() => undefined);
+      await this.redis.eval(RELEASE_LOCK, 1, this.lockKey, this.options.workerId).catch(() => undefined);
     }
-    if (report.requeued.length || report.failed.length) {
+    if (report.errors.length) {
+      this.logger.warn(
+        `reconciled: ${report.requeued.length} runs enqueued again, ${report.failed.length} failed, ` +
+          `${report.errors.length} could not be reconciled this pass (see above)`,
+      );
+    } else if (report.requeued.length || report.failed.length) {
       this.logger.log(`reconciled: ${report.requeued.length} runs enqueued again, ${report.failed.length} failed`);
     }
     return report;
+  }
+
+  /** One step of a pass; its failure is logged and counted, and the pass goes on with the next. */
+  private async step<T>(what: string, report: ReconcileReport, body: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await body();
+    } catch (error) {
+      report.errors.push(what);
+      this.logger.warn(`reconciler: ${what} failed, a later pass will try again: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private async savePositions(fields: PositionFields): Promise<void> {
+    const args = Object.entries(fields).flat();
+    await this.redis.eval(
+      SAVE_POSITIONS,
+      2,
+      this.lockKey,
+      this.positionsKey,
+      this.options.workerId,
+      positionsTtlMs(this.config.worker.reconcileIntervalMs),
+      ...args,
+    );
+  }
+
+  private async reconcileRuns(now: number, positions: PositionFields, limit: number, report: ReconcileReport) {
+    // A run submitted or touched a moment ago may not be enqueued yet: give it one interval.
+    const runs = await walkPage(decodePosition(positions.runs), (after) =>
+      this.reconciliation.listUnfinished(
+        new Date(now - Math.min(10_000, this.config.worker.reconcileIntervalMs)),
+        new Date(now - this.config.worker.lostAfterMs),
+        { after: after && { createdAt: after.at, id: after.id }, limit },
+      ),
+    );
+    for (const run of runs) {
+      try {
+        await this.reconcileRun(run, report);
+      } catch (error) {
+        report.errors.push(`run ${run.id}`);
+        this.logger.warn(
+          `${run.status} run ${run.id}: could not reconcile (${(error as Error).message}); a later pass will look again`,
+        );
+      }
+    }
+    report.looked.runs = runs.length;
+    const last = runs.at(-1);
+    // A short page is the walk's end: the next pass starts over from the oldest.
+    await this.savePositions({ runs: last && runs.length === limit ? encodePosition(last.createdAt, last.id) : '' });
+  }
+
+  private async advancePipelines(positions: PositionFields, limit: number, report: ReconcileReport) {
+    const pipelines = await walkPage(decodePosition(positions.pipelines), (after) =>
+      this.pipelines.listRunning({ after: after && { createdAt: after.at, id: after.id }, limit }),
+    );
+    for (const { id } of pipelines) {
+      try {
+        await this.advancer.advance(id);
+      } catch (error) {
+        report.errors.push(`pipeline ${id}`);
+        this.logger.warn(
+          `pipeline ${id}: could not advance (${(error as Error).message}); a later pass will try again`,
+        );
+      }
+    }
+    report.looked.pipelines = pipelines.length;
+    const last = pipelines.at(-1);
+    await this.savePositions({
+      pipelines: last && pipelines.length === limit ? encodePosition(last.createdAt, last.id) : '',
+    });
+  }
+
+  /**
+   * A run's last orphan-checkpoint sweep, once uploads still running when it ended have settled:
+   * every run that ended a grace period ago, once, in (ended_at, id) order from where the last pass
+   * stopped. A run whose sweep fails (the store not answering) is tried once more on the next pass,
+   * the walk waiting before it; failing again, it is given up so it cannot stop the others for good.
+   */
+  private async sweepEnded(now: number, positions: PositionFields, limit: number, report: ReconcileReport) {
+    const settled = now - ORPHAN_CHECKPOINT_GRACE_MS;
+    // No position (the first pass, or Redis lost it): the runs that ended in the two intervals before.
+    let after = decodePosition(positions.ended) ?? {
+      at: new Date(settled - 2 * this.config.worker.reconcileIntervalMs),
+      id: NIL_UUID,
+    };
+    const ended = await this.reconciliation.endedBefore(new Date(settled), {
+      after: { endedAt: after.at, id: after.id },
+      limit,
+    });
+    let retry = '';
+    for (const run of ended) {
+      try {
+        await this.orphans.sweep(run.id);
+      } catch (error) {
+        report.errors.push(`ended run ${run.id}`);
+        const message = (error as Error).message;
+        if (run.id !== positions['ended-retry']) {
+          this.logger.warn(`run ${run.id}: orphan checkpoint sweep failed, the next pass will try again: ${message}`);
+          retry = run.id;
+          break;
+        }
+        this.logger.warn(`run ${run.id}: orphan checkpoint sweep failed again, given up: ${message}`);
+      }
+      after = { at: run.endedAt, id: run.id };
+      report.looked.ended += 1;
+    }
+    await this.savePositions({ ended: encodePosition(after.at, after.id), 'ended-retry': retry });
   }
 
   private async reconcileRun(run: UnfinishedRun, report: ReconcileReport): Promise<void> {
@@ -130,4 +311,27 @@ export class Reconciler {
     this.logger.warn(`${run.status} run ${run.id}: ${why}; enqueued again`);
     report.requeued.push(run.id);
   }
+}
+
+/**
+ * One page of a walk from `after`. A walk whose last page was full stops after its last row; the
+ * next page, empty, starts over at once rather than spending a pass on nothing.
+ */
+async function walkPage<T>(after: Position | null, read: (after: Position | null) => Promise<T[]>): Promise<T[]> {
+  const rows = await read(after);
+  return rows.length === 0 && after ? read(null) : rows;
+}
+
+function encodePosition(at: Date, id: string): string {
+  return `${at.toISOString()} ${id}`;
+}
+
+/** Null for none, and for anything this code did not write (the walk then starts over rather than failing every pass). */
+function decodePosition(raw: string | undefined): Position | null {
+  const [time, id, ...rest] = (raw ?? '').split(' ');
+  if (!time || !id || rest.length > 0 || !UUID.test(id)) return null;
+  const at = new Date(time);
+  const year = at.getUTCFullYear();
+  if (Number.isNaN(at.getTime()) || year < 1970 || year > 9999 || at.toISOString() !== time) return null;
+  return { at, id };
 }

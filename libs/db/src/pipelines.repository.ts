@@ -1,7 +1,9 @@
 import type { PipelineStatus, PipelineView, Placement, RunKind, RunSpec } from '@trainyard/contracts';
+import type { CreatedCursor } from './catalog-page';
 import { chosenCheckpoint } from './checkpoint-choice';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import type { Run } from './model-types';
+import type { WalkPage } from './reconciliation.repository';
 import { cancelRunsWhere } from './run-cancel.sql';
 import { pipelineView } from './views';
 
@@ -82,15 +84,23 @@ export class PipelinesRepository {
     return pipelineView(row, [...runs].sort(byStep));
   }
 
-  /** Pipelines still RUNNING, for the reconciler's pass (oldest first). */
-  async listRunning(limit = 1000): Promise<string[]> {
-    const rows = await this.prisma.pipeline.findMany({
-      where: { status: 'RUNNING' },
-      select: { id: true },
-      orderBy: { createdAt: 'asc' },
-      take: limit,
+  /**
+   * Pipelines still RUNNING, for the reconciler's pass: one page in (created_at, id) order after
+   * `page.after`; the reconciler walks them all, a page a pass, and starts over after a short page.
+   */
+  async listRunning(page: WalkPage<CreatedCursor>): Promise<CreatedCursor[]> {
+    const { after } = page;
+    return this.prisma.pipeline.findMany({
+      where: {
+        status: 'RUNNING',
+        ...(after && {
+          OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }],
+        }),
+      },
+      select: { id: true, createdAt: true },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: page.limit,
     });
-    return rows.map((r) => r.id);
   }
 
   advance(id: string): Promise<PipelineAdvance> {
@@ -206,7 +216,9 @@ export class PipelinesRepository {
       for (const run of stopped) if (run.status === 'CANCELLED') outcome.cancelled.push(run.id);
     }
     await tx.pipeline.update({ where: { id }, data: { status, failureReason: reason, endedAt: new Date() } });
-    return { ...outcome, status };
+    // A run this advance released before a later step failed is cancelled with the rest: it gets no job.
+    const cancelled = new Set(outcome.cancelled);
+    return { ...outcome, released: outcome.released.filter((run) => !cancelled.has(run.id)), status };
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Placement, RunKind } from '@trainyard/contracts';
-import type { PrismaClient } from './generated/prisma/client';
+import type { CreatedCursor } from './catalog-page';
+import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { FAILED_ATTEMPT_OUTCOMES } from './attempts.repository';
 import { liveWorker } from './worker-state';
 
@@ -7,6 +8,8 @@ export interface UnfinishedRun {
   id: string;
   kind: RunKind;
   status: 'QUEUED' | 'RUNNING' | 'PREEMPTED';
+  /** With the id, the run's place in the reconciler's walk (`listUnfinished`'s `after`). */
+  createdAt: Date;
   /** CRASHED and FAILED attempts so far. */
   failures: number;
   /** The current attempt's worker heartbeated recently and has not stopped. */
@@ -15,26 +18,48 @@ export interface UnfinishedRun {
   spec: Placement;
 }
 
+/** A run that ended, and when: with the id, its place in the walk of the orphan checkpoint sweep. */
+export interface EndedRun {
+  id: string;
+  endedAt: Date;
+}
+
+/** One page of a walk in a keyset's order: at most `limit` rows after `after` (from the first when null). */
+export interface WalkPage<C> {
+  after: C | null;
+  limit: number;
+}
+
 /** What the reconciler reads and writes to make the database and the queue agree. */
 export class ReconciliationRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
    * Runs that should have a live job: QUEUED (and not held by a pipeline), RUNNING or PREEMPTED, untouched since
-   * `updatedBefore` (a run submitted a moment ago may not be enqueued yet).
+   * `updatedBefore` (a run submitted a moment ago may not be enqueued yet). One page in (created_at, id)
+   * order, after `page.after`: the reconciler walks them all, a page a pass, and starts over when a
+   * page comes back short (a keyset, so rows that end or are touched meanwhile shift nothing).
    */
-  async listUnfinished(updatedBefore: Date, heartbeatAfter: Date): Promise<UnfinishedRun[]> {
+  async listUnfinished(
+    updatedBefore: Date,
+    heartbeatAfter: Date,
+    page: WalkPage<CreatedCursor> = { after: null, limit: 1000 },
+  ): Promise<UnfinishedRun[]> {
+    const after = page.after
+      ? Prisma.sql`AND (r."created_at", r."id") > (${page.after.createdAt}::timestamptz, ${page.after.id}::uuid)`
+      : Prisma.empty;
     const rows = await this.prisma.$queryRaw<
       {
         id: string;
         kind: RunKind;
         status: UnfinishedRun['status'];
+        created_at: Date;
         failures: number;
         owner_alive: boolean;
         placement: Placement;
       }[]
     >`
-      SELECT r."id"::text AS id, r."kind"::text AS kind, r."status"::text AS status,
+      SELECT r."id"::text AS id, r."kind"::text AS kind, r."status"::text AS status, r."created_at",
         jsonb_strip_nulls(jsonb_build_object('resources', r."spec"->'resources', 'priority', r."spec"->'priority'))
           AS placement,
         (SELECT count(*)::int4 FROM "attempts" a WHERE a."run_id" = r."id"
@@ -44,16 +69,34 @@ export class ReconciliationRepository {
            WHERE ca."id" = r."current_attempt_id" AND ca."outcome" = 'RUNNING'), false) AS owner_alive
       FROM "runs" r
       WHERE r."status" IN ('QUEUED', 'RUNNING', 'PREEMPTED') AND NOT r."held" AND r."updated_at" < ${updatedBefore}
-      ORDER BY r."created_at"
-      LIMIT 1000`;
+        ${after}
+      ORDER BY r."created_at", r."id"
+      LIMIT ${page.limit}`;
     return rows.map((r) => ({
       id: r.id,
       kind: r.kind,
       status: r.status,
+      createdAt: r.created_at,
       failures: r.failures,
       ownerAlive: r.owner_alive,
       spec: r.placement,
     }));
+  }
+
+  /**
+   * Runs that ended (SUCCEEDED, FAILED, CANCELLED) before `endedBefore`, after `after` in (ended_at,
+   * id) order, at most `limit`: the reconciler's orphan checkpoint sweep walks them once each. Ids
+   * break the ties of runs ended by one statement (a sweep cancelled: hundreds at one instant).
+   */
+  async endedBefore(endedBefore: Date, page: WalkPage<EndedRun>): Promise<EndedRun[]> {
+    const after = page.after
+      ? Prisma.sql`AND ("ended_at", "id") > (${page.after.endedAt}::timestamptz, ${page.after.id}::uuid)`
+      : Prisma.empty;
+    return this.prisma.$queryRaw<EndedRun[]>`
+      SELECT "id"::text AS id, "ended_at" AS "endedAt" FROM "runs"
+      WHERE "status" IN ('SUCCEEDED', 'FAILED', 'CANCELLED') AND "ended_at" < ${endedBefore} ${after}
+      ORDER BY "ended_at", "id"
+      LIMIT ${page.limit}`;
   }
 
   /**

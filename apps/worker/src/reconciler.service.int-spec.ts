@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+import { loadConfig } from '@trainyard/config';
+import { RunSpecSchema, type RunKind } from '@trainyard/contracts';
+import {
+  AttemptsRepository,
+  CheckpointsRepository,
+  PipelinesRepository,
+  ReconciliationRepository,
+  RunsRepository,
+  WorkersRepository,
+  type Database,
+} from '@trainyard/db';
+import { useMigratedDatabase } from '@trainyard/db/testing';
+import { createRedisConnection, enqueueRun, TrainingQueues } from '@trainyard/queue';
+import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
+import { ORPHAN_CHECKPOINT_GRACE_MS, OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
+import { PipelineAdvancer } from './pipeline.advancer';
+import { Reconciler, type ReconcileReport } from './reconciler.service';
+
+const REDIS_URL = `redis://127.0.0.1:${process.env['TRAINYARD_TEST_REDIS_PORT'] ?? 6379}`;
+const shapes = { name: 'synthetic-shapes', imageSize: 8 };
+const pretrain = RunSpecSchema.parse({ kind: 'pretrain', name: 'p', dataset: shapes });
+const finetune = RunSpecSchema.parse({ kind: 'finetune', name: 'f', dataset: shapes });
+const config = loadConfig({ WORKER_RECONCILE_INTERVAL_MS: '60000', WORKER_MAX_ATTEMPTS: '3' });
+
+/**
+ * The reconciler on the real PostgreSQL and Redis: it walks every unfinished run and running
+ * pipeline a page a pass, from where the last pass of any worker stopped, and one run, pipeline
+ * or ended run it cannot reconcile costs only itself.
+ */
+describe('Reconciler (PostgreSQL, Redis)', () => {
+  let db: Database;
+  let runs: RunsRepository;
+  let attempts: AttemptsRepository;
+  let workers: WorkersRepository;
+  let checkpoints: CheckpointsRepository;
+  let pipelines: PipelinesRepository;
+  let folder: string;
+  let connection: Redis;
+  let queues: TrainingQueues;
+  let orphans: OrphanCheckpointSweeper;
+  let advancer: PipelineAdvancer;
+
+  useMigratedDatabase(async (opened) => {
+    db = opened;
+    runs = new RunsRepository(db.prisma);
+    attempts = new AttemptsRepository(db.prisma);
+    workers = new WorkersRepository(db.prisma);
+    checkpoints = new CheckpointsRepository(db.prisma);
+    pipelines = new PipelinesRepository(db.prisma);
+  });
+  beforeAll(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'trainyard-reconciler-'));
+  });
+  afterAll(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await db.prisma.$executeRaw`TRUNCATE "runs", "pipelines", "workers" CASCADE`;
+    connection = createRedisConnection(REDIS_URL);
+    queues = new TrainingQueues(connection, `test-${randomUUID()}`);
+    orphans = new OrphanCheckpointSweeper(new CheckpointStore(new LocalObjectStore(folder)), checkpoints);
+    advancer = new PipelineAdvancer(config, queues, pipelines);
+  });
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    for (const [, queue] of queues.entries()) await queue.obliterate({ force: true });
+    await connection.del(`trainyard:reconciler:${queues.name}`, `trainyard:reconciler:${queues.name}:positions`);
+    await queues.close();
+    await connection.quit();
+  });
+
+  /** A worker's reconciler; several share the lock and the walk positions (the queue name). */
+  const reconciler = (workerId: string) =>
+    new Reconciler(
+      config,
+      { queueName: queues.name, workerId },
+      connection,
+      queues,
+      new ReconciliationRepository(db.prisma),
+      pipelines,
+      advancer,
+      orphans,
+    );
+
+  /** A run created `minutesAgo`, untouched since (the reconciler skips runs touched a moment ago). */
+  async function run(minutesAgo: number, kind: RunKind = 'PRETRAIN'): Promise<string> {
+    const { id } = await runs.create({ id: randomUUID(), kind, name: 'r', spec: pretrain, baseRunId: null });
+    await backdate(id, minutesAgo);
+    return id;
+  }
+  async function backdate(runId: string, minutesAgo: number) {
+    const at = new Date(Date.now() - minutesAgo * 60_000);
+    await db.prisma
+      .$executeRaw`UPDATE "runs" SET "created_at" = ${at}, "updated_at" = ${at} WHERE "id" = ${runId}::uuid`;
+  }
+  /** A QUEUED run whose job waits in the queue: healthy, the reconciler leaves it as it is. */
+  async function healthyRun(minutesAgo: number): Promise<string> {
+    const id = await run(minutesAgo);
+    await enqueueRun(queues, { id, kind: 'PRETRAIN', spec: pretrain }, 3);
+    return id;
+  }
+  /** A RUNNING run whose worker died 10 minutes ago and whose job Redis lost. */
+  async function deadRunningRun(minutesAgo: number): Promise<string> {
+    const id = await run(minutesAgo);
+    const workerId = `gone-${id}`;
+    await workers.register({ id: workerId, hostname: 'gone', pid: 1, backend: 'cpu', gpu: null, concurrency: 1 });
+    await attempts.openCurrent(id, workerId);
+    await db.prisma.worker.update({
+      where: { id: workerId },
+      data: { lastHeartbeatAt: new Date(Date.now() - 10 * 60_000) },
+    });
+    await backdate(id, minutesAgo);
+    return id;
+  }
+  /** A pipeline whose pretrain SUCCEEDED with an encoder: its fine-tune is ready to be released. */
+  async function readyPipeline(minutesAgo: number) {
+    const id = randomUUID();
+    const [pretrainId, finetuneId] = [randomUUID(), randomUUID()];
+    await pipelines.create({ id, name: 'pl', spec: {}, project: 'default' }, [
+      { id: pretrainId, kind: 'PRETRAIN', name: 'p', spec: pretrain, baseRunId: null, held: false },
+      { id: finetuneId, kind: 'FINETUNE', name: 'f', spec: finetune, baseRunId: pretrainId, held: true },
+    ]);
+    const begun = await checkpoints.begin({
+      runId: pretrainId,
+      attemptId: null,
+      sequence: 1,
+      epoch: 1,
+      step: 1,
+      uri: `file:///ckpt/${pretrainId}/1/`,
+      models: ['autoencoder', 'encoder'],
+    });
+    await checkpoints.complete(begun.id, 1, 'a'.repeat(64));
+    await db.prisma.run.update({ where: { id: pretrainId }, data: { status: 'SUCCEEDED', endedAt: new Date() } });
+    await db.prisma.pipeline.update({ where: { id }, data: { createdAt: new Date(Date.now() - minutesAgo * 60_000) } });
+    return { id, finetuneId };
+  }
+  /** A pipeline whose pretrain waits: nothing to advance. */
+  async function waitingPipeline(minutesAgo: number) {
+    const id = randomUUID();
+    await pipelines.create({ id, name: 'pl', spec: {}, project: 'default' }, [
+      { id: randomUUID(), kind: 'PRETRAIN', name: 'p', spec: pretrain, baseRunId: null, held: false },
+    ]);
+    await db.prisma.pipeline.update({ where: { id }, data: { createdAt: new Date(Date.now() - minutesAgo * 60_000) } });
+    return id;
+  }
+  /** Runs that ended together (one statement) long enough ago for their last orphan sweep. */
+  async function endedTogether(count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) ids.push(await run(120));
+    const endedAt = new Date(Date.now() - ORPHAN_CHECKPOINT_GRACE_MS - 60_000);
+    await db.prisma.run.updateMany({ where: { id: { in: ids } }, data: { status: 'CANCELLED', endedAt } });
+    return ids.sort();
+  }
+  const jobState = async (runId: string) => (await (await queues.getJob(runId))?.getState()) ?? 'missing';
+
+  it('reaches a newer lost RUNNING run behind more older waiting runs than a pass reads, the fleet taking turns', async () => {
+    // 12 older QUEUED runs with healthy jobs (left unchanged, so a walk from the oldest every pass
+    // would read only them), then a RUNNING run whose worker died and whose job was lost.
+    for (let i = 0; i < 12; i++) await healthyRun(60 - i);
+    const lost = await deadRunningRun(30);
+    // Two workers take turns holding the lock: the walk goes on from where the other one stopped.
+    const [a, b] = [reconciler('worker-a'), reconciler('worker-b')];
+    const passes: ReconcileReport[] = [];
+    for (const worker of [a, b, a]) {
+      expect(await jobState(lost)).toBe('missing');
+      passes.push(await worker.reconcileOnce({ pageSize: 5 }));
+    }
+    // 13 runs, 5 a pass: the third pass (ceil(13 / 5)) reads it and enqueues it again.
+    expect(passes.map((p) => [p.ran, p.looked.runs])).toEqual([
+      [true, 5],
+      [true, 5],
+      [true, 3],
+    ]);
+    expect(passes.map((p) => p.requeued)).toEqual([[], [], [lost]]);
+    expect(await jobState(lost)).toBe('prioritized');
+    expect((await runs.get(lost))!.status).toBe('RUNNING');
+    // A short page ended the walk: the next pass starts over from the oldest.
+    const again = await b.reconcileOnce({ pageSize: 5 });
+    expect(again.looked.runs).toBe(5);
+    expect(again.errors).toEqual([]);
+  });
+
+  it('reaches a newer running pipeline behind more running pipelines than a pass reads', async () => {
+    for (let i = 0; i < 7; i++) await waitingPipeline(60 - i);
+    const ready = await readyPipeline(30);
+    const [a, b] = [reconciler('worker-a'), reconciler('worker-b')];
+    const looked: number[] = [];
+    for (const worker of [a, b]) {
+      expect((await runs.get(ready.finetuneId))!.held).toBe(true);
+      looked.push((await worker.reconcileOnce({ pageSize: 4 })).looked.pipelines);
+    }
+    expect(looked).toEqual([4, 4]);
+    expect((await runs.get(ready.finetuneId))!.held).toBe(false);
+    expect(await jobState(ready.finetuneId)).toBe('prioritized');
+    expect((await a.reconcileOnce({ pageSize: 4 })).looked.pipelines).toBe(4);
+  });
+
+  it('gives every run that ended together its last orphan sweep, a page a pass, each once', async () => {
+    const ended = await endedTogether(7);
+    const swept: string[] = [];
+    jest.spyOn(orphans, 'sweep').mockImplementation(async (runId) => {
+      swept.push(runId);
+      return [];
+    });
+    const worker = reconciler('worker-a');
+    const looked: number[] = [];
+    for (let pass = 0; pass < 4; pass++) looked.push((await worker.reconcileOnce({ sweepPageSize: 3 })).looked.ended);
+    expect(looked).toEqual([3, 3, 1, 0]);
+    expect(swept).toEqual(ended);
+  });
+
+  it('tries a failed orphan sweep once more on the next pass, then gives it up without stopping the others', async () => {
+    const ended = await endedTogether(5);
+    const failing = ended[1]!;
+    const swept: string[] = [];
+    jest.spyOn(orphans, 'sweep').mockImplementation(async (runId) => {
+      swept.push(runId);
+      if (runId === failing) throw new Error('store not answering');
+      return [];
+    });
+    const worker = reconciler('worker-a');
+    const first = await worker.reconcileOnce({ sweepPageSize: 3 });
+    expect(first).toMatchObject({ looked: { ended: 1 }, errors: [`ended run ${failing}`] });
+    const second = await worker.reconcileOnce({ sweepPageSize: 3 });
+    expect(second).toMatchObject({ looked: { ended: 3 }, errors: [`ended run ${failing}`] });
+    const third = await worker.reconcileOnce({ sweepPageSize: 3 });
+    expect(third).toMatchObject({ looked: { ended: 1 }, errors: [] });
+    expect(swept).toEqual([ended[0], failing, failing, ended[2], ended[3], ended[4]]);
+  });
+
+  it('reconciles each run and pipeline on its own: one that throws is logged and counted, the pass goes on', async () => {
+    const [unreachable, lostJob] = [await run(50), await run(40)];
+    const [stuck, ready] = [await readyPipeline(50), await readyPipeline(40)];
+    const [endedRun] = await endedTogether(1);
+    // Redis times out on one run's job, and one pipeline's advance fails.
+    const getJob = queues.getJob.bind(queues);
+    jest
+      .spyOn(queues, 'getJob')
+      .mockImplementation((runId) =>
+        runId === unreachable ? Promise.reject(new Error('Command timed out')) : getJob(runId),
+      );
+    const advance = advancer.advance.bind(advancer);
+    jest
+      .spyOn(advancer, 'advance')
+      .mockImplementation((id) => (id === stuck.id ? Promise.reject(new Error('connection reset')) : advance(id)));
+    const sweep = jest.spyOn(orphans, 'sweep');
+
+    const report = await reconciler('worker-a').reconcileOnce();
+    expect(report).toMatchObject({ ran: true, requeued: [lostJob], failed: [] });
+    expect(report.errors).toEqual([`run ${unreachable}`, `pipeline ${stuck.id}`]);
+    expect(report.looked).toEqual({ runs: 2, pipelines: 2, ended: 1 });
+    expect(await jobState(lostJob)).toBe('prioritized');
+    expect((await runs.get(ready.finetuneId))!.held).toBe(false);
+    expect(await jobState(ready.finetuneId)).toBe('prioritized');
+    expect(sweep).toHaveBeenCalledWith(endedRun);
+
+    // A whole step failing (listing the pipelines) skips only that step; the next pass mends the rest.
+    jest.spyOn(pipelines, 'listRunning').mockRejectedValueOnce(new Error('database went away'));
+    await backdate(lostJob, 40);
+    await (await queues.getJob(lostJob))!.remove();
+    const next = await reconciler('worker-b').reconcileOnce();
+    expect(next.errors).toEqual([`run ${unreachable}`, 'the walk of running pipelines']);
+    expect(next.requeued).toEqual([lostJob]);
+    jest.restoreAllMocks();
+    const healed = await reconciler('worker-a').reconcileOnce();
+    expect(healed.errors).toEqual([]);
+    expect(healed.requeued).toEqual([unreachable]);
+    expect((await runs.get(stuck.finetuneId))!.held).toBe(false);
+  });
+});
