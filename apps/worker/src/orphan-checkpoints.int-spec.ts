@@ -117,13 +117,10 @@ describe.each(['local', 's3'] as const)('OrphanCheckpointSweeper (PostgreSQL, %s
     );
     await expect(store.read(store.store.uri(store.prefix(run.id, 1001)))).resolves.toBeDefined();
 
-    // The run ends; its ended-runs sweep takes the upload that never got recorded, and only that.
+    // The run ends; its last sweep (the reconciler's, once it has ended) takes the upload that
+    // never got recorded, and only that.
     await writes.conclude(fence2, { attempt: 'SUCCEEDED', run: 'SUCCEEDED' });
-    const ended = await sweeper.sweepEnded(new Date(Date.now() - 60_000), new Date(Date.now() + 60_000), {
-      now: anHourLater(),
-    });
-    expect(ended.get(run.id)).toEqual([1002]);
-    expect(ended.has(other.id)).toBe(false);
+    expect(await sweeper.sweep(run.id, { now: anHourLater() })).toEqual([1002]);
     expect((await store.folders(run.id)).map((f) => f.sequence)).toEqual([1, 1001]);
     expect((await checkpoints.resumePoint(run.id)).candidates).toEqual([
       expect.objectContaining({ sequence: 1001 }),

@@ -52,22 +52,4 @@ export class OrphanCheckpointSweeper {
     }
     return orphans;
   }
-
-  /**
-   * The last sweep of runs that ended in [from, to): the reconciler passes a window that ends a
-   * grace period ago, so uploads that were still running when the run ended are settled by now.
-   * One run's storage trouble does not stop the others.
-   */
-  async sweepEnded(from: Date, to: Date, options: SweepOptions = {}): Promise<Map<string, number[]>> {
-    const swept = new Map<string, number[]>();
-    for (const runId of await this.checkpoints.endedBetween(from, to)) {
-      try {
-        const orphans = await this.sweep(runId, options);
-        if (orphans.length > 0) swept.set(runId, orphans);
-      } catch (error) {
-        this.logger.warn(`run ${runId}: orphan checkpoint sweep failed: ${(error as Error).message}`);
-      }
-    }
-    return swept;
-  }
 }

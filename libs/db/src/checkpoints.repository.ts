@@ -211,13 +211,4 @@ export class CheckpointsRepository {
     const row = rows[0];
     return row ? { runId, terminal: row.terminal, latestAttempt: row.latest_attempt, rows: row.rows } : null;
   }
-
-  /** Runs that reached a terminal state in [from, to), oldest first: their last orphan sweep is due. */
-  async endedBetween(from: Date, to: Date, limit = 500): Promise<string[]> {
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT "id"::text AS id FROM "runs"
-      WHERE "status" IN ('SUCCEEDED', 'FAILED', 'CANCELLED') AND "ended_at" >= ${from} AND "ended_at" < ${to}
-      ORDER BY "ended_at" LIMIT ${limit}`;
-    return rows.map((r) => r.id);
-  }
 }
