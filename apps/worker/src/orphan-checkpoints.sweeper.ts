@@ -11,6 +11,18 @@ import { CHECKPOINT_STORE } from './worker.tokens';
 export const CHECKPOINT_SEQUENCE_BLOCK = 1000;
 
 /**
+ * Where an attempt numbers its first checkpoint: its block's start, above every checkpoint the
+ * run recorded. An earlier attempt that outgrew its block (a thousand checkpoints and more: a
+ * steps budget checkpointing every epoch of a tiny dataset) may reach into this one; if it still
+ * runs, the one folder it can be uploading unrecorded is the one after its last recorded, so the
+ * attempt starts one further: a folder is never written by two attempts.
+ */
+export function firstCheckpointSequence(attemptNumber: number, lastRecorded: number): number {
+  const blockStart = (attemptNumber - 1) * CHECKPOINT_SEQUENCE_BLOCK + 1;
+  return lastRecorded > 0 && lastRecorded >= blockStart - 1 ? lastRecorded + 2 : blockStart;
+}
+
+/**
  * A folder written to within this long is never swept. Uploads write a checkpoint's files one
  * after another, seconds apart; this is far longer, so a live upload is never touched even if the
  * database reasoning below were wrong.

@@ -28,7 +28,7 @@ import { JobHandBack } from './job-hand-back';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices, type DeviceLease } from './devices/worker-devices';
 import { WorkerMetrics } from './metrics/worker-metrics';
-import { CHECKPOINT_SEQUENCE_BLOCK } from './orphan-checkpoints.sweeper';
+import { firstCheckpointSequence } from './orphan-checkpoints.sweeper';
 import { OutcomeConcluder } from './outcome.concluder';
 import { PipelineAdvancer } from './pipeline.advancer';
 import { RunEventsApplier } from './run-events.applier';
@@ -240,7 +240,7 @@ export class TrainingProcessor {
     if (!resolved.ok) return this.concluder.fail(context, resolved.reason);
 
     const { candidates: resumeCandidates, nextSequence } = await this.checkpoints.resumePoint(runId);
-    const firstCheckpointSequence = Math.max(nextSequence, (opened.attempt.number - 1) * CHECKPOINT_SEQUENCE_BLOCK + 1);
+    const firstSequence = firstCheckpointSequence(opened.attempt.number, nextSequence - 1);
     context.log.log(
       this.logger,
       `run ${runId} (${spec.kind} "${run.name}") attempt ${opened.attempt.number} started on worker ${this.options.workerId}` +
@@ -253,7 +253,7 @@ export class TrainingProcessor {
       storage: this.config.storage,
       backend: this.devices.backend,
       ...resolved.inputs,
-      firstCheckpointSequence,
+      firstCheckpointSequence: firstSequence,
       resumeCandidates,
     };
     // A process started ahead (WORKER_PRESTART), with the GPU it is pinned to; else a new one.
