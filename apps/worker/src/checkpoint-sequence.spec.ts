@@ -1,4 +1,8 @@
-import { CHECKPOINT_SEQUENCE_BLOCK, firstCheckpointSequence } from './orphan-checkpoints.sweeper';
+import {
+  CHECKPOINT_SEQUENCE_BLOCK,
+  firstCheckpointSequence,
+  UNRECORDED_CHECKPOINTS_MARGIN,
+} from './orphan-checkpoints.sweeper';
 
 describe("an attempt's first checkpoint sequence", () => {
   it('starts each attempt at its own block, above what earlier attempts recorded', () => {
@@ -10,13 +14,15 @@ describe("an attempt's first checkpoint sequence", () => {
     expect(firstCheckpointSequence(5, 3999)).toBe(4001);
   });
 
-  it('never starts on the folder an earlier attempt that outgrew its block may be uploading', () => {
+  it('never starts on the folders an earlier attempt that outgrew its block may be uploading', () => {
     // Attempt 1 recorded 1000 (its block full) or more: if it still runs, it may be writing the
-    // next one, unrecorded; attempt 2 starts after that.
-    expect(firstCheckpointSequence(2, 1000)).toBe(1002);
-    expect(firstCheckpointSequence(2, 1500)).toBe(1502);
-    expect(firstCheckpointSequence(3, 2000)).toBe(2002);
-    // One short of the block's end: the one it may be uploading is its own block's last.
+    // next ones, unrecorded; attempt 2 starts past them.
+    const past = (last: number) => last + 1 + UNRECORDED_CHECKPOINTS_MARGIN;
+    expect(firstCheckpointSequence(2, 1000)).toBe(past(1000));
+    expect(firstCheckpointSequence(2, 1500)).toBe(past(1500));
+    expect(firstCheckpointSequence(3, 2000)).toBe(past(2000));
+    expect(UNRECORDED_CHECKPOINTS_MARGIN).toBeGreaterThanOrEqual(1);
+    // One short of the block's end: what it may be uploading is its own block's last.
     expect(firstCheckpointSequence(2, 999)).toBe(1001);
   });
 });

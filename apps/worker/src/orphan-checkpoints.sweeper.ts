@@ -11,15 +11,24 @@ import { CHECKPOINT_STORE } from './worker.tokens';
 export const CHECKPOINT_SEQUENCE_BLOCK = 1000;
 
 /**
+ * How many checkpoints past its last recorded one an attempt that still runs may have uploaded:
+ * it uploads a checkpoint, then tells its worker, which records it after the events before it
+ * (a backlog bounded by EVENT_BACKLOG, and a checkpoint takes at least an epoch of training).
+ */
+export const UNRECORDED_CHECKPOINTS_MARGIN = 100;
+
+/**
  * Where an attempt numbers its first checkpoint: its block's start, above every checkpoint the
  * run recorded. An earlier attempt that outgrew its block (a thousand checkpoints and more: a
- * steps budget checkpointing every epoch of a tiny dataset) may reach into this one; if it still
- * runs, the one folder it can be uploading unrecorded is the one after its last recorded, so the
- * attempt starts one further: a folder is never written by two attempts.
+ * steps budget checkpointing every epoch of a tiny dataset) reaches into this one; if it still
+ * runs, it may be uploading the folders after its last recorded one, so the attempt starts past
+ * UNRECORDED_CHECKPOINTS_MARGIN of them: a folder is never written by two attempts.
  */
 export function firstCheckpointSequence(attemptNumber: number, lastRecorded: number): number {
   const blockStart = (attemptNumber - 1) * CHECKPOINT_SEQUENCE_BLOCK + 1;
-  return lastRecorded > 0 && lastRecorded >= blockStart - 1 ? lastRecorded + 2 : blockStart;
+  return lastRecorded > 0 && lastRecorded >= blockStart - 1
+    ? lastRecorded + 1 + UNRECORDED_CHECKPOINTS_MARGIN
+    : blockStart;
 }
 
 /**
