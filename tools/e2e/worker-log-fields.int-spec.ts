@@ -59,5 +59,42 @@ describe("a worker's JSON log lines name the run, attempt and job (real processe
     );
     expect(stray).toMatchObject({ level: 'warn', runId, jobId: strayJobId });
     expect(stray.attempt).toBeUndefined();
+    await worker.stop(); // the next test's runs go to its own worker
+  }, 180_000);
+
+  it('names each run on the lines about it when runs follow one another in processes started ahead', async () => {
+    // Keeping one checkpoint, every epoch's deletes the one before it: CheckpointRetention's lines
+    // are logged while the run's events are handled, in the process started ahead of it.
+    const worker = await cluster.startWorker({ LOG_JSON: 'true', CHECKPOINT_KEEP_LAST: '1', WORKER_PRESTART: 'true' });
+    const runs: string[] = [];
+    for (const name of ['first of two', 'second of two']) {
+      const runId = await cluster.submit(tinyPretrain(name, 3, 20));
+      expect((await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+      runs.push(runId);
+    }
+    // Retention's last pass may end just after the run is recorded SUCCEEDED.
+    for (const runId of runs) {
+      const retention = await waitFor(
+        `CheckpointRetention's lines about run ${runId}`,
+        async () => {
+          const found = linesOf(worker.output()).filter(
+            (l) => l.context === 'CheckpointRetention' && l.message.includes(runId),
+          );
+          return found.length > 0 ? found : undefined;
+        },
+        30_000,
+        () => cluster.logs(),
+      );
+      for (const line of retention) expect(line).toMatchObject({ runId, jobId: runId });
+    }
+    const lines = linesOf(worker.output());
+    // The second run trained in the process started while the first one ended.
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        context: 'TrainingProcessor',
+        runId: runs[1],
+        message: expect.stringContaining('(prestarted)'),
+      }),
+    );
   }, 180_000);
 });

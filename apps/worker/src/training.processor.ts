@@ -280,7 +280,12 @@ export class TrainingProcessor {
     prestarted?: PrestartedTrainingProcess,
   ): Promise<TrainingOutcome> {
     const { runId } = input;
-    const onEvent = this.metrics.instrument(runId, (event) => this.applier.apply(context, event));
+    // The process's messages are handled in the context it was started in, which for a process
+    // started ahead is the attempt before this one's: each event is handled as this attempt's.
+    const fields = { runId, attempt, jobId: String(context.job.id) };
+    const onEvent = this.metrics.instrument(runId, (event) =>
+      withLogFields(fields, () => this.applier.apply(context, event)),
+    );
     const onOutput = (line: TrainingOutputLine) => context.log.output(line);
     const handle = this.withoutProcess
       ? standInTraining()

@@ -21,6 +21,14 @@ export function withLogFields<T>(fields: LogFields, fn: () => T): T {
   return current.run({ ...current.getStore(), ...fields }, fn);
 }
 
+/**
+ * Runs `fn` with no fields in effect: for what outlives the work it was started from (a training
+ * process started ahead for the next attempt must not carry the ended one's run).
+ */
+export function withoutLogFields<T>(fn: () => T): T {
+  return current.exit(fn);
+}
+
 /** The fields in effect here; empty outside withLogFields. */
 export function logFieldsInEffect(): LogFields {
   return current.getStore() ?? {};

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { TrainyardConfig } from '@trainyard/config';
+import { withoutLogFields, type TrainyardConfig } from '@trainyard/config';
 import { CONFIG } from '@trainyard/infrastructure';
 import { prestartTrainingProcess, type PrestartedTrainingProcess } from '@trainyard/training/supervisor';
 import { ActiveTrainings } from '../active-trainings';
@@ -66,7 +66,8 @@ export class PrestartedProcesses {
   /** Starts spares until every idle training slot has one (call when an attempt ends). */
   refill(): void {
     while (!this.paused && this.enabled && this.active.size + this.spares.length < this.devices.concurrency) {
-      this.spares.push(this.start());
+      // Started from an ended attempt's code, it belongs to no run until one is given to it.
+      this.spares.push(withoutLogFields(() => this.start()));
     }
   }
 
