@@ -99,8 +99,14 @@ describe('loadConfig', () => {
     });
   });
 
-  it('treats empty variables as unset', () => {
+  it('treats empty and blank variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', S3_ENDPOINT: '' }).storage.driver).toBe('local');
+    // Blanks would be read as the number 0: a random metrics port, the image cache off.
+    const blank = loadConfig({ WORKER_METRICS_PORT: ' ', WORKER_IMAGE_CACHE_BYTES: '\t ', QUOTA_QUEUED_RUNS: '  ' });
+    const defaults = loadConfig({});
+    expect(blank.worker.metrics).toEqual(defaults.worker.metrics);
+    expect(blank.worker.imageCacheBytes).toBe(defaults.worker.imageCacheBytes);
+    expect(blank.limits.queuedRunsPerProject).toBe(defaults.limits.queuedRunsPerProject);
   });
 });
 

@@ -13,8 +13,9 @@ export class ConfigError extends Error {
 
 /** Parses the environment once; throws one ConfigError listing every wrong setting. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfig {
-  // Treat empty strings as unset, as shells and compose files often pass `VAR=`.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  // Treat empty (or blank) strings as unset, as shells and compose files often pass `VAR=` (or
+  // `VAR: " "`): a number read from blanks would be 0 (WORKER_METRICS_PORT: a random port).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
