@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { checksumOf, findMigrationsDir, readMigrations } from './migrator';
 
 describe('readMigrations', () => {
@@ -26,8 +26,52 @@ describe('readMigrations', () => {
   });
 });
 
+describe('findMigrationsDir', () => {
+  const repoMigrations = resolve(__dirname, '../../../prisma/migrations');
+  const scratch = mkdtempSync(join(tmpdir(), 'trainyard-find-migrations-'));
+  const cwd = process.cwd();
+  afterEach(() => process.chdir(cwd));
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  /** A Prisma project of some other application: package.json, prisma/migrations with its lock. */
+  function otherProject(dir: string): string {
+    mkdirSync(join(dir, 'prisma', 'migrations', '20200101000000_theirs'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{"name":"someone-else"}\n');
+    writeFileSync(join(dir, 'prisma', 'migrations', 'migration_lock.toml'), 'provider = "postgresql"\n');
+    writeFileSync(join(dir, 'prisma', 'migrations', '20200101000000_theirs', 'migration.sql'), 'DROP TABLE runs;\n');
+    return join(dir, 'prisma', 'migrations');
+  }
+
+  it("finds Trainyard's own beside the code even when started inside another Prisma project", () => {
+    const other = otherProject(join(scratch, 'other'));
+    process.chdir(join(scratch, 'other'));
+    expect(findMigrationsDir()).toBe(repoMigrations);
+    expect(findMigrationsDir()).not.toBe(other);
+  });
+
+  it('walks up from the built code to its package root (dist/libs/db/src, /app/dist/libs/db/src in the images)', () => {
+    const app = join(scratch, 'app');
+    mkdirSync(join(app, 'dist', 'libs', 'db', 'src'), { recursive: true });
+    mkdirSync(join(app, 'prisma', 'migrations'), { recursive: true });
+    writeFileSync(join(app, 'package.json'), '{"name":"trainyard"}\n');
+    writeFileSync(join(app, 'prisma', 'migrations', 'migration_lock.toml'), 'provider = "postgresql"\n');
+    expect(findMigrationsDir(join(app, 'dist', 'libs', 'db', 'src'))).toBe(join(app, 'prisma', 'migrations'));
+  });
+
+  it("stops at the package root: a package without its migrations never takes an enclosing project's", () => {
+    const outer = join(scratch, 'outer');
+    otherProject(outer);
+    const pkg = join(outer, 'node_modules', 'trainyard');
+    mkdirSync(join(pkg, 'dist', 'libs', 'db', 'src'), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), '{"name":"trainyard"}\n');
+    expect(() => findMigrationsDir(join(pkg, 'dist', 'libs', 'db', 'src'))).toThrow(
+      `prisma/migrations (with its migration_lock.toml) not found in ${join(pkg, 'dist', 'libs', 'db', 'src')} or a folder above it up to ${pkg}`,
+    );
+  });
+});
+
 describe('the repository migrations', () => {
-  it("are found from the working directory and carry Prisma's lock file", () => {
+  it("are found beside the code and carry Prisma's lock file", () => {
     const dir = findMigrationsDir();
     expect(readFileSync(join(dir, 'migration_lock.toml'), 'utf8')).toMatch(/^provider = "postgresql"$/m);
     expect(readMigrations(dir).map((m) => m.name)).toEqual(

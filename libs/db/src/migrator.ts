@@ -90,21 +90,25 @@ export function readMigrations(migrationsDir: string): MigrationFile[] {
 }
 
 /**
- * Finds prisma/migrations by walking up from the working directory and from this file, so it
- * works from the repository root, from dist/ and from Jest alike.
+ * Finds Trainyard's prisma/migrations beside this code: walking up from this file's folder
+ * (libs/db/src in the repository and under Jest, dist/libs/db/src once built, /app/dist/libs/db/src
+ * in the images, whose /app/prisma the Dockerfiles copy) to the package root, the first folder
+ * with a package.json. Never from the working directory: started from inside another Prisma
+ * project, that would apply its migrations to Trainyard's database. Never above the package root
+ * either, for the same reason. `openDatabase`'s `migrationsDir` names another folder explicitly.
  */
-export function findMigrationsDir(): string {
-  for (const start of [process.cwd(), __dirname]) {
-    let dir = resolve(start);
-    for (;;) {
-      const candidate = join(dir, 'prisma', 'migrations');
-      if (existsSync(join(candidate, 'migration_lock.toml'))) return candidate;
-      const parent = dirname(dir);
-      if (parent === dir) break;
-      dir = parent;
-    }
+export function findMigrationsDir(from: string = __dirname): string {
+  let dir = resolve(from);
+  for (;;) {
+    const candidate = join(dir, 'prisma', 'migrations');
+    if (existsSync(join(candidate, 'migration_lock.toml'))) return candidate;
+    const parent = dirname(dir);
+    if (existsSync(join(dir, 'package.json')) || parent === dir) break;
+    dir = parent;
   }
-  throw new Error(`prisma/migrations not found above ${process.cwd()} or ${__dirname}`);
+  throw new Error(
+    `prisma/migrations (with its migration_lock.toml) not found in ${resolve(from)} or a folder above it up to ${dir}`,
+  );
 }
 
 interface AppliedRow {
