@@ -43,6 +43,12 @@ const DOT_ENV: Record<string, string> = {
   ),
   TRAINYARD_ADMIN_KEY: 'k'.repeat(40),
   MINIO_ROOT_PASSWORD: 'a-test-password',
+  POSTGRES_PASSWORD: 'a-postgres-password',
+};
+
+/** Variables that are not Trainyard's but that the images' native code reads, allowed by name. */
+const FOREIGN_VARS: Record<string, string[]> = {
+  'worker-gpu': ['CUDA_CACHE_PATH', 'CUDA_CACHE_MAXSIZE'],
 };
 
 /** Compose's `${VAR}`, `${VAR:-default}`, `${VAR:?error}` and `$$`, as `docker compose config` applies them. */
@@ -68,8 +74,8 @@ function environmentOf(service: Service): Record<string, string> {
 }
 
 /** Problems with an app service's environment: unknown names, values EnvSchema rejects. */
-function environmentProblems(env: Record<string, string>): string[] {
-  const known = new Set<string>(ENV_VARS);
+function environmentProblems(env: Record<string, string>, foreign: string[] = []): string[] {
+  const known = new Set<string>([...ENV_VARS, ...foreign]);
   const problems = Object.keys(env)
     .filter((name) => !known.has(name))
     .map((name) => `${name} is not a Trainyard variable (known: ${ENV_VARS.join(', ')})`);
@@ -103,12 +109,20 @@ describe('docker-compose.yml', () => {
   });
 
   it('refuses to start without the secrets, instead of falling back to known credentials', () => {
-    for (const name of ['TRAINYARD_ADMIN_KEY', 'MINIO_ROOT_PASSWORD']) {
+    for (const name of ['TRAINYARD_ADMIN_KEY', 'MINIO_ROOT_PASSWORD', 'POSTGRES_PASSWORD']) {
       expect(() => loadCompose(undefined, { ...DOT_ENV, [name]: '' })).toThrow(
         new RegExp(`required variable ${name} is not set: set ${name}`),
       );
     }
     expect(readFileSync(join(root, 'docker-compose.yml'), 'utf8')).not.toMatch(/minioadmin/);
+    // The example .env leaves every secret for the user to set: a copied file starts nothing.
+    const example = readFileSync(join(root, 'docker/compose.env.example'), 'utf8');
+    for (const name of ['TRAINYARD_ADMIN_KEY', 'MINIO_ROOT_PASSWORD', 'POSTGRES_PASSWORD'])
+      expect(example).toMatch(new RegExp(`^${name}=$`, 'm'));
+    // Every service that logs in to PostgreSQL does so with the password it was created with.
+    for (const name of [...APPS, 'migrate'])
+      expect(new URL(environmentOf(services[name]).DATABASE_URL!).password).toBe(DOT_ENV.POSTGRES_PASSWORD);
+    expect(environmentOf(services.postgres).POSTGRES_PASSWORD).toBe(DOT_ENV.POSTGRES_PASSWORD);
   });
 
   it('pins every image to a release, MinIO from its own registry', () => {
@@ -175,10 +189,26 @@ describe('docker-compose.yml', () => {
     expect(services.worker.profiles).toBeUndefined();
   });
 
+  it('trains one job per GPU on the GPU worker, gpu work only, with a CUDA cache on its volume', () => {
+    const gpu = services['worker-gpu'] as Service & { volumes?: string[] };
+    const env = EnvSchema.parse(environmentOf(gpu));
+    // `count: all` GPUs: a WORKER_CONCURRENCY (say "1" from a shared block) would leave all but one idle;
+    // unset, the worker runs one training per GPU it finds (WorkerDevices.concurrency).
+    expect(env.WORKER_CONCURRENCY).toBeUndefined();
+    // Pinned, so a worker whose device probe fails refuses to start rather than serve cpu,any.
+    expect(env.WORKER_RESOURCE_CLASSES).toEqual(['gpu', 'any']);
+    const cache = environmentOf(gpu).CUDA_CACHE_PATH;
+    expect(cache?.startsWith(`${env.TRAINYARD_HOME}/`)).toBe(true);
+    expect(gpu.volumes).toContainEqual(expect.stringMatching(new RegExp(`:${env.TRAINYARD_HOME}$`)));
+    expect(Number(environmentOf(gpu).CUDA_CACHE_MAXSIZE)).toBeGreaterThan(256 * 2 ** 20);
+    // The CPU worker serves what its devices allow: cpu and any.
+    expect(EnvSchema.parse(environmentOf(services.worker)).WORKER_RESOURCE_CLASSES).toBeUndefined();
+  });
+
   it.each(APPS)('gives %s only known variables, with values EnvSchema accepts', (name) => {
     const env = environmentOf(services[name]);
     expect(Object.keys(env).length).toBeGreaterThan(0);
-    expect(environmentProblems(env)).toEqual([]);
+    expect(environmentProblems(env, FOREIGN_VARS[name])).toEqual([]);
     expect(env.DATABASE_URL).toBeDefined();
     expect(env.S3_ENDPOINT).toBeDefined();
   });

@@ -28,13 +28,18 @@ interface Container {
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  startupProbe?: Probe;
   volumeMounts?: { name: string; mountPath: string }[];
 }
 interface Probe {
   httpGet?: { path: string; port: string | number; httpHeaders?: { name: string; value: string }[] };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  failureThreshold?: number;
 }
 interface PodSpec {
   containers: Container[];
+  volumes?: { name: string; emptyDir?: { sizeLimit?: string } }[];
   terminationGracePeriodSeconds?: number;
   nodeSelector?: Record<string, string>;
   tolerations?: { key: string; operator: string; effect?: string }[];
@@ -89,6 +94,8 @@ const cpu = byName<Workload>('Deployment', 'trainyard-worker-cpu');
 const gpu = byName<Workload>('Deployment', 'trainyard-worker-gpu');
 const job = byName<Workload>('Job', 'trainyard-migrate', migrate);
 const container = (w: Workload) => w.spec.template.spec.containers[0]!;
+/** Variables that are not Trainyard's but that the images' native code reads (CUDA), allowed by name. */
+const FOREIGN_VARS = ['CUDA_CACHE_PATH', 'CUDA_CACHE_MAXSIZE'];
 
 /** The environment a container starts with: its envFrom ConfigMap and Secrets, then its env. */
 function environmentOf(c: Container): Record<string, string> {
@@ -162,7 +169,7 @@ describe('deploy/k8s', () => {
     ['migrate', job],
   ] as const)('gives %s only known variables, with values EnvSchema accepts', (_name, w) => {
     const env = environmentOf(container(w));
-    const known = new Set<string>(ENV_VARS);
+    const known = new Set<string>([...ENV_VARS, ...(w === gpu ? FOREIGN_VARS : [])]);
     expect(Object.keys(env).filter((name) => !known.has(name))).toEqual([]);
     const parsed = EnvSchema.safeParse(env);
     expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
@@ -250,8 +257,37 @@ describe('deploy/k8s', () => {
     expect(pod.tolerations).toContainEqual({ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' });
     expect(pod.nodeSelector).toEqual({ 'nvidia.com/gpu.present': 'true' });
     expect(EnvSchema.parse(environmentOf(container(gpu))).TRAINYARD_BACKEND).toBe('tensorflow-gpu');
-    expect(EnvSchema.parse(environmentOf(container(gpu))).WORKER_CONCURRENCY).toBe(1);
+    // Unset: one training per GPU the worker finds, i.e. one with the single GPU above (and as
+    // many as GPUs, should that limit be raised).
+    expect(EnvSchema.parse(environmentOf(container(gpu))).WORKER_CONCURRENCY).toBeUndefined();
     expect(container(cpu).resources?.limits?.['nvidia.com/gpu']).toBeUndefined();
     expect(cpu.spec.template.spec.tolerations).toBeUndefined();
+  });
+
+  it('pins GPU workers to gpu work, so one whose device probe failed refuses to start instead of pulling cpu jobs', () => {
+    expect(EnvSchema.parse(environmentOf(container(gpu))).WORKER_RESOURCE_CLASSES).toEqual(['gpu', 'any']);
+    expect(EnvSchema.parse(environmentOf(container(cpu))).WORKER_RESOURCE_CLASSES).toBeUndefined();
+  });
+
+  it("keeps CUDA's JIT cache on a writable volume of the GPU pod, not on its read-only root", () => {
+    const c = container(gpu);
+    const env = environmentOf(c);
+    const mount = c.volumeMounts?.find((m) => env.CUDA_CACHE_PATH?.startsWith(`${m.mountPath}/`));
+    expect(mount).toBeDefined();
+    // An emptyDir of the pod: it outlives container restarts, so a kernel is compiled once per pod.
+    expect(gpu.spec.template.spec.volumes?.find((v) => v.name === mount!.name)?.emptyDir).toBeDefined();
+    expect(Number(env.CUDA_CACHE_MAXSIZE)).toBeGreaterThan(256 * 2 ** 20);
+    expect(Number(env.CUDA_CACHE_MAXSIZE)).toBeLessThanOrEqual(2 ** 32);
+  });
+
+  it('lets a GPU worker take its slow first CUDA context without liveness killing it', () => {
+    const c = container(gpu);
+    const env = EnvSchema.parse(environmentOf(c));
+    expect(c.startupProbe?.httpGet).toMatchObject({ path: '/healthz', port: 'metrics' });
+    const window = (p: Probe) => (p.initialDelaySeconds ?? 0) + (p.periodSeconds ?? 10) * (p.failureThreshold ?? 3);
+    // Longer than the worker's own device probe may take (it is killed after
+    // WORKER_CHILD_HEARTBEAT_TIMEOUT_MS), with room for the start script's device listing before it.
+    expect(window(c.startupProbe!) * 1000).toBeGreaterThanOrEqual(2 * env.WORKER_CHILD_HEARTBEAT_TIMEOUT_MS);
+    expect(window(c.startupProbe!)).toBeGreaterThan(window(c.livenessProbe!));
   });
 });

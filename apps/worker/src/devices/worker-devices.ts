@@ -13,6 +13,14 @@ export interface DeviceLease {
   release(): void;
 }
 
+/** A worker pinned to the gpu resource class found no GPU to train on: it does not start. */
+export class NoGpuError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoGpuError';
+  }
+}
+
 /** What the workers table records of a worker's devices. */
 export interface DeviceRegistration {
   backend: string | null;
@@ -45,6 +53,7 @@ export class WorkerDevices {
       onOutput: (line) => this.logger.debug(`device probe ${line.stream}: ${line.text}`),
     });
     if (!probe.ok) {
+      this.assertGpuIfPinned(probe.reason);
       // The trainings then choose (or fail to load) their backend themselves, and say so per run.
       this.logger.error(
         `${probe.reason}; training without a device report (backend ${this.config.engine.backend ?? 'chosen by each training'}, no GPU)`,
@@ -52,6 +61,8 @@ export class WorkerDevices {
       return;
     }
     this.report = probe.report;
+    if (!probe.report.gpus.length)
+      this.assertGpuIfPinned(`the device probe found no GPU (backend ${probe.report.backend}: ${probe.report.detail})`);
     const { backend, detail, gpus, unusedGpus } = probe.report;
     this.logger.log(`devices: ${backend} (${detail}); ${gpus.length ? gpus.map(describeGpu).join(', ') : 'no GPU'}`);
     if (unusedGpus.length)
@@ -59,6 +70,31 @@ export class WorkerDevices {
         `the driver lists ${unusedGpus.map(describeGpu).join(', ')}, which the ${backend} backend does not use`,
       );
     for (const gpu of gpus) this.load.set(gpu.index, 0);
+  }
+
+  /**
+   * A worker told to serve the gpu class (WORKER_RESOURCE_CLASSES) that has no GPU would take gpu
+   * jobs and train them on the CPU, silently and very slowly: it refuses to start instead, so the
+   * pod or container restarts (a slow first CUDA start may succeed the next time) and the failure
+   * shows, rather than the queue's gpu jobs. Unless TRAINYARD_BACKEND names a CPU backend: then
+   * gpu jobs on the CPU are what was asked for (a stand-in fleet, tests), and it only says so.
+   */
+  private assertGpuIfPinned(reason: string): void {
+    const classes = this.config.worker.resourceClasses;
+    if (!classes?.includes('gpu')) return;
+    const backend = this.config.engine.backend;
+    if (backend !== undefined && backend !== 'tensorflow-gpu') {
+      this.logger.warn(
+        `WORKER_RESOURCE_CLASSES=${classes.join(',')} includes gpu, but ${reason}: gpu jobs train on the ${backend} backend (TRAINYARD_BACKEND)`,
+      );
+      return;
+    }
+    throw new NoGpuError(
+      `WORKER_RESOURCE_CLASSES=${classes.join(',')} includes gpu, but ${reason}; ` +
+        'refusing to start rather than train gpu jobs on the CPU. Check the NVIDIA driver and the GPU given to ' +
+        'this container (nvidia-smi), raise WORKER_CHILD_HEARTBEAT_TIMEOUT_MS if the first CUDA start is slow, ' +
+        'or drop gpu from WORKER_RESOURCE_CLASSES.',
+    );
   }
 
   /** What each training is told to use: TRAINYARD_BACKEND, else what the probe activated. */
