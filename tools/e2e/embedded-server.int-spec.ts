@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +19,10 @@ describe('embedded server (npm run demo mode)', () => {
   const queueName = `embedded-${randomUUID()}`;
   let server: AppProcess;
   let client: TrainyardClient;
+  let port: number;
 
   beforeAll(async () => {
-    const port = await freePort();
+    port = await freePort();
     const adminKey = embeddedAdminKey(home);
     server = startScript('dist/apps/cli/src/embedded-server.js', {
       TRAINYARD_HOME: home,
@@ -74,7 +76,82 @@ describe('embedded server (npm run demo mode)', () => {
     expect(statSync(join(home, 'admin-key')).mode & 0o777).toBe(0o600);
   }, 180_000);
 
-  it('stops cleanly on SIGTERM', async () => {
-    expect(await server.stop('SIGTERM')).toBe(0);
+  it('is the one process on its embedded database: a second server, the demo, keys and migrate fail fast naming it', async () => {
+    const env = { ...process.env, TRAINYARD_HOME: home, DATABASE_URL: '', S3_ENDPOINT: '', TRAINYARD_QUEUE: queueName };
+    const naming = `in use by process ${server.child.pid} (node embedded-server.js`;
+    const otherPort = String(await freePort());
+    for (const args of [
+      ['dist/apps/cli/src/keys.js', 'list'],
+      ['dist/apps/cli/src/migrate.js'],
+      ['dist/apps/cli/src/demo.js'],
+      ['dist/apps/cli/src/embedded-server.js'],
+    ]) {
+      const started = Date.now();
+      const run = spawnSync(process.execPath, args, { env: { ...env, API_PORT: otherPort }, encoding: 'utf8' });
+      expect({ script: args[0], status: run.status }).toEqual({ script: args[0], status: 75 });
+      expect(run.stderr).toContain(naming);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    }
+    // The server is unharmed: its lock still names it, and it answers.
+    expect(JSON.parse(readFileSync(join(home, 'pglite.lock'), 'utf8')).pid).toBe(server.child.pid);
+    expect(await client.ready()).toBe(true);
   }, 60_000);
+
+  it('the demo refuses a port another server answers on, rather than talk to that one', () => {
+    const other = mkdtempSync(join(tmpdir(), 'trainyard-home-'));
+    try {
+      const run = spawnSync(process.execPath, ['dist/apps/cli/src/demo.js'], {
+        env: { ...process.env, TRAINYARD_HOME: other, DATABASE_URL: '', API_PORT: String(port) },
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(`port ${port} is not free`);
+      expect(existsSync(join(other, 'pglite'))).toBe(false);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('stops cleanly on SIGTERM, PGlite closed and its lock released, even with nobody reading its output', async () => {
+    // As when the demo that started it is gone: its next log line meets a closed pipe (EPIPE).
+    server.child.stdout?.destroy();
+    server.child.stderr?.destroy();
+    expect(await server.stop('SIGTERM')).toBe(0);
+    expect(existsSync(join(home, 'pglite.lock'))).toBe(false);
+  }, 60_000);
+});
+
+describe('npm run demo on Ctrl-C', () => {
+  const home = mkdtempSync(join(tmpdir(), 'trainyard-home-'));
+  const queueName = `embedded-${randomUUID()}`;
+
+  afterAll(async () => {
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: 6379 } });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('waits for its server to stop (worker, API, PGlite closed), then exits 130', async () => {
+    const demo = startScript('dist/apps/cli/src/demo.js', {
+      TRAINYARD_HOME: home,
+      TRAINYARD_QUEUE: queueName,
+      API_PORT: String(await freePort()),
+      DATABASE_URL: '',
+      S3_ENDPOINT: '',
+    });
+    await waitFor(
+      'the demo to start its server',
+      async () => (demo.output().includes('Trainyard API on') ? true : undefined),
+      90_000,
+      () => demo.output(),
+    );
+    const serverPid = JSON.parse(readFileSync(join(home, 'pglite.lock'), 'utf8')).pid as number;
+    expect(serverPid).not.toBe(demo.child.pid);
+    expect(await demo.stop('SIGINT')).toBe(130);
+    // By the time the demo has exited, its server has too, having closed PGlite (which releases the lock).
+    expect(() => process.kill(serverPid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    expect(existsSync(join(home, 'pglite.lock'))).toBe(false);
+    expect(readFileSync(join(home, 'demo-server.log'), 'utf8')).toContain('SIGINT: stopping the worker, then the API');
+  }, 120_000);
 });

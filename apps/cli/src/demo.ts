@@ -5,7 +5,14 @@ import { isTerminal, type ClassificationReport, type RunDetailView, type RunSpec
 import { TrainyardClient } from '@trainyard/client';
 import { formatDuration, formatProgress, formatTable } from './progress-line';
 import { demoSpecs } from './demo-specs';
-import { embeddedAdminKey, startEmbeddedServer, waitUntilReady } from './embedded-process';
+import { loadConfig } from '@trainyard/config';
+import {
+  embeddedAdminKey,
+  embeddedServerBlocker,
+  startEmbeddedServer,
+  stopEmbeddedServer,
+  waitUntilReady,
+} from './embedded-process';
 
 /**
  * `npm run demo`: starts the API with one embedded worker (one process, so the embedded PGlite
@@ -19,13 +26,26 @@ async function main(): Promise<void> {
   const port = Number(process.env.API_PORT ?? 3000);
   const logPath = join(home, 'demo-server.log');
   const adminKey = embeddedAdminKey(home);
-  const server = startEmbeddedServer(port, logPath, { TRAINYARD_HOME: home, TRAINYARD_ADMIN_KEY: adminKey });
+  const serverEnv = { TRAINYARD_HOME: home, TRAINYARD_ADMIN_KEY: adminKey };
+  const { database } = loadConfig({ ...process.env, ...serverEnv });
+  // Before starting anything: a server already running here (another demo, the README's
+  // background embedded-server.js) holds the database, or the port, or both.
+  const blocker = await embeddedServerBlocker(database.url ? null : database.embeddedPath, port);
+  if (blocker) throw new DemoError(blocker.message, blocker.exitCode);
+  const server = startEmbeddedServer(port, logPath, serverEnv);
   const client = new TrainyardClient(`http://127.0.0.1:${port}`, adminKey);
-  const stop = () => server.kill('SIGTERM');
-  process.once('SIGINT', () => {
-    stop();
-    process.exit(130);
-  });
+  let stopping: Promise<unknown> | undefined;
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') => (stopping ??= stopEmbeddedServer(server, signal));
+  // Ctrl-C: the server gets the signal and this process waits for it to stop (its worker, its
+  // API, PGlite flushed; SIGKILL after EMBEDDED_SERVER_STOP_TIMEOUT_MS), then exits 130 (SIGTERM:
+  // 143). Ctrl-C again while it stops changes nothing.
+  const interrupt = (signal: NodeJS.Signals, code: number) => {
+    if (stopping) return out(`\nstill stopping the server (see ${logPath})\n`);
+    out(`\n${signal}: stopping the server, waiting for it to exit\n`);
+    void stop(signal).then(() => process.exit(code));
+  };
+  process.on('SIGINT', () => interrupt('SIGINT', 130));
+  process.on('SIGTERM', () => interrupt('SIGTERM', 143));
 
   try {
     await waitUntilReady(client, server, logPath);
@@ -46,7 +66,17 @@ async function main(): Promise<void> {
     ]);
     printSummary(pretrain, pretrained, scratch);
   } finally {
-    stop();
+    await stop();
+  }
+}
+
+/** A demo that cannot start, with its own exit code (README, "npm run demo"). */
+class DemoError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
   }
 }
 
@@ -102,5 +132,5 @@ function out(text: string): void {
 
 main().catch((err) => {
   process.stderr.write(`\ndemo failed: ${err instanceof Error ? err.message : err}\n`);
-  process.exit(1);
+  process.exit(err instanceof DemoError ? err.exitCode : 1);
 });

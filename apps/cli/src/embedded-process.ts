@@ -1,9 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { newApiKeyToken } from '@trainyard/db';
+import { embeddedLockHolder, newApiKeyToken } from '@trainyard/db';
 import type { TrainyardClient } from '@trainyard/client';
+
+/**
+ * What the demo, the embedded server, `npm run keys` and `npm run migrate` exit with when another
+ * live process has the embedded database open (EX_TEMPFAIL: run it again once that one stopped).
+ */
+export const EMBEDDED_DATABASE_IN_USE_EXIT_CODE = 75;
+
+/** How long the demo waits for its server to stop (worker, API, PGlite flushed) before SIGKILL. */
+export const EMBEDDED_SERVER_STOP_TIMEOUT_MS = 30_000;
 
 /**
  * The embedded server's admin key: made once per TRAINYARD_HOME and kept in `<home>/admin-key`
@@ -23,23 +33,87 @@ export function embeddedAdminKey(home: string): string {
  * process, its output in `logPath` (a fresh log each time, so a failed start shows its own cause).
  */
 export function startEmbeddedServer(port: number, logPath: string, env: Record<string, string> = {}): ChildProcess {
-  const log = createWriteStream(logPath, { flags: 'w' });
-  const child = spawn(process.execPath, [join(__dirname, 'embedded-server.js')], {
-    env: { ...process.env, ...env, API_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // The child writes the log file itself, not through a pipe to us: its output outlives this
+  // process (a demo that exits or is killed first cannot make its last log lines EPIPE).
+  const log = openSync(logPath, 'w');
+  try {
+    return spawn(process.execPath, [join(__dirname, 'embedded-server.js')], {
+      env: { ...process.env, ...env, API_PORT: String(port) },
+      stdio: ['ignore', log, log],
+    });
+  } finally {
+    closeSync(log);
+  }
+}
+
+/**
+ * Why the embedded server cannot start here, checked before it is spawned, or null: another live
+ * process holds the embedded database (`embeddedPath`; null with DATABASE_URL, see
+ * @trainyard/db's embedded-lock), or something already listens on the port (whose /readyz would
+ * otherwise pass for this server's).
+ */
+export async function embeddedServerBlocker(
+  embeddedPath: string | null,
+  port: number,
+): Promise<{ message: string; exitCode: number } | null> {
+  const holder = embeddedPath === null ? null : embeddedLockHolder(embeddedPath);
+  if (holder)
+    return {
+      exitCode: EMBEDDED_DATABASE_IN_USE_EXIT_CODE,
+      message:
+        `the embedded database in ${embeddedPath} is in use by process ${holder.pid} (${holder.command}, ` +
+        `since ${holder.since}), e.g. a demo or a background embedded-server.js. Stop it (Ctrl-C in its ` +
+        `terminal, or kill ${holder.pid}) and run this again.`,
+    };
+  const taken = await new Promise<string | null>((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    // Every interface: a server on any one address of this port conflicts with this probe.
+    probe.listen(port, () => probe.close(() => resolve(null)));
   });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  return child;
+  if (taken)
+    return {
+      exitCode: 1,
+      message: `port ${port} is not free (${taken}): another server listens on it. Stop that one, or set API_PORT.`,
+    };
+  return null;
+}
+
+/**
+ * Stops the embedded server: `signal`, then up to `timeoutMs` for it to exit (the worker, the API
+ * and PGlite closed), then SIGKILL. Resolves once it has exited, with how.
+ */
+export async function stopEmbeddedServer(
+  server: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  timeoutMs = EMBEDDED_SERVER_STOP_TIMEOUT_MS,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
+  const exited = () => server.exitCode !== null || server.signalCode !== null;
+  const done = new Promise<void>((resolve) => {
+    if (exited()) resolve();
+    else server.once('exit', () => resolve());
+  });
+  if (!exited()) server.kill(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    done.then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) {
+    server.kill('SIGKILL');
+    await done;
+  }
+  return { code: server.exitCode, signal: server.signalCode, killed: timedOut };
 }
 
 /** Waits for /readyz; if the server exits first, fails with the end of its log (e.g. "Redis is not reachable…"). */
 export async function waitUntilReady(client: TrainyardClient, server: ChildProcess, logPath: string): Promise<void> {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
-    if (server.exitCode !== null) {
+    if (server.exitCode !== null || server.signalCode !== null) {
       const tail = readFileSync(logPath, 'utf8').trim().split('\n').slice(-15).join('\n');
-      throw new Error(`the Trainyard server exited (code ${server.exitCode}):\n${tail}`);
+      throw new Error(`the Trainyard server exited (${server.signalCode ?? `code ${server.exitCode}`}):\n${tail}`);
     }
     if (await client.ready()) return;
     await sleep(300);

@@ -3,8 +3,9 @@ import { Logger } from '@nestjs/common';
 import { createApiApp, DATABASE } from '@trainyard/api-app';
 import { createWorker } from '@trainyard/worker-app';
 import { ConfigError, loadConfig } from '@trainyard/config';
-import type { Database } from '@trainyard/db';
+import { EmbeddedDatabaseInUseError, type Database } from '@trainyard/db';
 import { RedisUnavailableError } from '@trainyard/queue';
+import { EMBEDDED_DATABASE_IN_USE_EXIT_CODE } from './embedded-process';
 
 /**
  * The zero-configuration process behind `npm run demo`: the API and one worker in one process,
@@ -13,16 +14,33 @@ import { RedisUnavailableError } from '@trainyard/queue';
  * allowed to compose both apps (see eslint.config.mjs).
  */
 async function main(): Promise<void> {
+  // Handled from the start: a signal while the worker is still being made (the API may already
+  // answer /readyz) waits for it, then stops everything, rather than kill the process with PGlite open.
+  const shutdown: { stop?: (signal: string) => Promise<void>; asked?: string } = {};
+  const onSignal = (signal: string) => (shutdown.stop ? void shutdown.stop(signal) : (shutdown.asked ??= signal));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
   const config = loadConfig();
   const api = await createApiApp(config, { shutdownHooks: false });
   const database = api.get<Database>(DATABASE);
+  // Listen before the worker exists: a port already taken fails the start before this process
+  // has taken a single job off the queue.
+  try {
+    await api.listen(config.api.port, config.api.host);
+  } catch (error) {
+    await api.close().catch(() => undefined);
+    await database.close();
+    throw error;
+  }
   const worker = await createWorker(config, { database });
-  await api.listen(config.api.port, config.api.host);
   const logger = new Logger('EmbeddedServer');
   logger.log(`API on http://${config.api.host}:${config.api.port} with one embedded worker`);
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  shutdown.stop = async (signal: string) => {
+    // A second Ctrl-C (the terminal sends it to the demo and to this process) must not cut the
+    // shutdown short: PGlite flushes its data directory only on close.
     if (stopping) return;
     stopping = true;
     logger.log(`${signal}: stopping the worker, then the API`);
@@ -31,12 +49,22 @@ async function main(): Promise<void> {
     await database.close();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  if (shutdown.asked) await shutdown.stop(shutdown.asked);
+}
+
+// Whoever reads this process's output may be gone (a demo killed hard, `| head`): a write to a
+// closed pipe is then EPIPE, which must not kill the process mid-shutdown with PGlite unclosed.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
 }
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof RedisUnavailableError) console.error(err.message);
-  else console.error(err);
+  else if (err instanceof EmbeddedDatabaseInUseError) {
+    console.error(err.message);
+    process.exit(EMBEDDED_DATABASE_IN_USE_EXIT_CODE);
+  } else console.error(err);
   process.exit(1);
 });

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@trainyard/config';
 import { API_KEY_SCOPES, type ApiKeyScope } from '@trainyard/contracts';
-import { ApiKeysRepository, MigrationError, openDatabase } from '@trainyard/db';
+import { ApiKeysRepository, EmbeddedDatabaseInUseError, MigrationError, openDatabase } from '@trainyard/db';
+import { EMBEDDED_DATABASE_IN_USE_EXIT_CODE } from './embedded-process';
 
 const USAGE = `Usage: npm run keys -- <command>
   create --name NAME --scopes read,submit[,admin] [--project PROJECT]   make a key; its token is printed once
@@ -85,6 +86,10 @@ function fail(message: string): number {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof EmbeddedDatabaseInUseError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(EMBEDDED_DATABASE_IN_USE_EXIT_CODE);
+    }
     const plain =
       err instanceof ConfigError ||
       err instanceof MigrationError ||

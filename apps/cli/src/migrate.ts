@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '@trainyard/config';
-import { MigrationError, openDatabase } from '@trainyard/db';
+import { EmbeddedDatabaseInUseError, MigrationError, openDatabase } from '@trainyard/db';
+import { EMBEDDED_DATABASE_IN_USE_EXIT_CODE } from './embedded-process';
 
 /**
  * `npm run migrate` (in the images `node dist/apps/cli/src/migrate.js`): applies every pending
@@ -27,6 +28,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof EmbeddedDatabaseInUseError) {
+    // Nothing was opened: the server holding the embedded database migrates it when it starts.
+    process.stderr.write(`${err.message}\n`);
+    process.exit(EMBEDDED_DATABASE_IN_USE_EXIT_CODE);
+  }
   // Config, migration and connection errors already say what is wrong and what to do.
   const plain =
     err instanceof ConfigError ||

@@ -9,6 +9,14 @@ export {
   type OpenDatabaseOptions,
 } from './open-database';
 export {
+  acquireEmbeddedLock,
+  embeddedLockHolder,
+  embeddedLockPath,
+  EmbeddedDatabaseInUseError,
+  type EmbeddedLock,
+  type EmbeddedLockHolder,
+} from './embedded-lock';
+export {
   checksumOf,
   findMigrationsDir,
   migrate,

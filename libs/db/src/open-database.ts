@@ -6,6 +6,7 @@ import { Client, Pool } from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { redact, type TrainyardConfig } from '@trainyard/config';
 import { PrismaClient } from './generated/prisma/client';
+import { acquireEmbeddedLock } from './embedded-lock';
 import { assertSchemaCurrent, findMigrationsDir, migrate, readMigrations, type MigrateResult } from './migrator';
 import { pgConnection, pgliteConnection } from './sql-connection';
 
@@ -42,9 +43,10 @@ export interface OpenDatabaseOptions {
 }
 
 /**
- * PostgreSQL when `url` is set, otherwise the embedded PGlite at `embeddedPath` (single process:
- * PGlite holds its data directory exclusively). Migrations run on a raw connection first, so
- * the client handed out always sees the current schema.
+ * PostgreSQL when `url` is set, otherwise the embedded PGlite at `embeddedPath` (one process at a
+ * time: `<embeddedPath>.lock` says which; another opener gets EmbeddedDatabaseInUseError, see
+ * embedded-lock.ts). Migrations run on a raw connection first, so the client handed out always
+ * sees the current schema.
  */
 export async function openDatabase(config: DatabaseSettings, opts: OpenDatabaseOptions = {}): Promise<Database> {
   return config.url ? openPostgres(config.url, config, opts) : openPglite(config.embeddedPath, opts);
@@ -127,12 +129,21 @@ async function withRawConnection<T>(
 async function openPglite(embeddedPath: string, opts: OpenDatabaseOptions): Promise<Database> {
   const dataDir = resolve(embeddedPath);
   mkdirSync(dataDir, { recursive: true });
-  const pglite = new PGlite(dataDir);
+  // PGlite's Node filesystem takes no lock of its own: a second process opening the directory
+  // corrupts it. Taken before PGlite touches anything; throws EmbeddedDatabaseInUseError.
+  const lock = acquireEmbeddedLock(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = new PGlite(dataDir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   try {
     await pglite.waitReady;
     await runMigrations(pgliteConnection(pglite), opts);
   } catch (error) {
-    await pglite.close();
+    await pglite.close().finally(lock.release);
     throw error;
   }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
@@ -143,7 +154,11 @@ async function openPglite(embeddedPath: string, opts: OpenDatabaseOptions): Prom
     async close() {
       await prisma.$disconnect();
       // The adapter does not own the PGlite instance: closing it flushes the data directory.
-      if (!pglite.closed) await pglite.close();
+      try {
+        if (!pglite.closed) await pglite.close();
+      } finally {
+        lock.release();
+      }
     },
   };
 }
