@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, logLevelsUpTo, SafeConsoleLogger } from '@trai
 import { MigrationError } from '@trainyard/db';
 import { assertRedisReachable, RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { createWorker } from './create-worker';
+import { NoGpuError } from './devices/worker-devices';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -13,12 +14,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  // Config, Redis and schema errors already say what is wrong and how to fix it: print them plainly.
+  // Config, Redis, schema and missing-GPU errors already say what is wrong and how to fix it: print them plainly.
   const plain =
     err instanceof ConfigError ||
     err instanceof RedisUnavailableError ||
     err instanceof RedisEvictionPolicyError ||
-    err instanceof MigrationError;
+    err instanceof MigrationError ||
+    err instanceof NoGpuError;
   process.stderr.write(`${plain ? err.message : (err?.stack ?? err)}\n`);
   process.exit(1);
 });
