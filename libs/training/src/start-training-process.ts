@@ -219,11 +219,16 @@ function spawnTrainingProcess(
   };
 }
 
-/** What an event counts for in the backlog: one, plus the entries of the lists that make it large. */
-function backlogItems(event: TrainingEvent): number {
-  if (event.type === 'metrics') return 1 + event.points.length;
-  if (event.type === 'data-report') return 1 + event.report.classNames.length + event.report.skipped.length;
-  return 1;
+/**
+ * What an event counts for in the backlog: one, plus its points for a metrics batch (what a
+ * training sends by the thousand). A data report counts one whatever its lists: each replaces the
+ * one before (a streamed dataset sends one per bad image it meets, up to MAX_LISTED_SKIPPED_FILES
+ * of them, in a burst within one batch, each listing every skip so far), and the schema bounds
+ * its lists; weighed by their entries, a shard of bad images tolerated by `maxBadFraction` could
+ * outweigh `failAt` on its own and kill a training that did nothing wrong.
+ */
+export function backlogItems(event: TrainingEvent): number {
+  return event.type === 'metrics' ? 1 + event.points.length : 1;
 }
 
 function echoOutput(line: TrainingOutputLine): void {

@@ -109,6 +109,34 @@ describe('what a training process sends its supervisor', () => {
     expect(alive(flood.pid)).toBe(false);
   });
 
+  it('lets a burst of data reports through, as a streamed dataset sends one per bad image it tolerates', async () => {
+    const eventBacklog = { pauseAt: 50, resumeAt: 10, failAt: 200 };
+    // 300 reports in one burst, each listing 300 skipped files (every skip so far, as the stream
+    // reports them): far past failAt if their lists counted, one each as they replace each other.
+    const skipped = Array.from({ length: 300 }, (_, i) => ({
+      file: `s3://b/shards/x.tar#${i}.jpg`,
+      reason: 'truncated',
+    }));
+    const report = {
+      kind: 'event',
+      event: {
+        type: 'data-report',
+        report: {
+          classNames: ['cat', 'dog'],
+          files: 10_000,
+          splits: { train: 8000, validation: 1000, test: 1000 },
+          skippedCount: 300,
+          skipped,
+          decoded: 0,
+          cacheHits: 0,
+        },
+      },
+    };
+    const burst = await scripted({ messages: [report], times: 150 }, () => sleep(1), { eventBacklog });
+    expect(burst.outcome).toEqual({ status: 'succeeded' });
+    expect(burst.handled).toHaveLength(150);
+  });
+
   it('holds a real training back between batches while its events wait to be handled, then lets it finish', async () => {
     // How far the training had got (its "epoch E/12" lines, printed as it posts each epoch's
     // metrics) each time the handler reached an epoch's metrics.
