@@ -12,8 +12,12 @@ import type { TrainyardClient } from '@trainyard/client';
  */
 export const EMBEDDED_DATABASE_IN_USE_EXIT_CODE = 75;
 
-/** How long the demo waits for its server to stop (worker, API, PGlite flushed) before SIGKILL. */
-export const EMBEDDED_SERVER_STOP_TIMEOUT_MS = 30_000;
+/**
+ * How long the demo waits for its server to stop (worker, API, PGlite flushed) before SIGKILL:
+ * past the worker's own deadline (WORKER_SHUTDOWN_TIMEOUT_MS, 30 s by default), with room for the
+ * API, Redis and the database to close after it.
+ */
+export const EMBEDDED_SERVER_STOP_TIMEOUT_MS = 60_000;
 
 /**
  * The embedded server's admin key: made once per TRAINYARD_HOME and kept in `<home>/admin-key`

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { Job } from 'bullmq';
 import type { RunEvent } from '@trainyard/contracts';
 import type { FreezableProxy } from '@trainyard/db/testing';
-import type { TestApi } from '../testing/test-api';
+import { startTestApi, type TestApi } from '../testing/test-api';
 import { startTestApiBehindProxy } from '../testing/test-api-behind-proxy';
 import { MAX_UNREAD_BYTES } from './run-events.controller';
 import { RunEventsHub } from './run-events.hub';
@@ -127,4 +127,32 @@ describe('live streams whose clients leave early (PostgreSQL behind a proxy, Red
       socket.destroy();
     }
   }, 60_000);
+});
+
+describe('live streams at shutdown (PostgreSQL, Redis, HTTP)', () => {
+  it('ends every open stream first, so the API closes rather than wait for its clients', async () => {
+    const api = await startTestApi();
+    let closed = false;
+    try {
+      const runId = await api.submitPretrain('watched at shutdown');
+      const streams = await Promise.all(
+        [`/v1/runs/${runId}/events`, `/v1/runs/${runId}/logs?follow=true`].map((path) =>
+          api.fetch(`${api.baseUrl}${path}`),
+        ),
+      );
+      expect(streams.map((res) => res.status)).toEqual([200, 200]);
+      const ended = streams.map(async (res) => {
+        const reader = res.body!.getReader();
+        while (!(await reader.read().catch(() => ({ done: true }))).done);
+      });
+      // A dashboard left on a run's page held the HTTP server's close until the process was killed.
+      const closing = api.app.close().then(() => (closed = true));
+      await Promise.race([closing, sleep(10_000)]);
+      expect(closed).toBe(true);
+      await Promise.all(ended);
+    } finally {
+      if (!closed) await api.app.close().catch(() => undefined);
+      await api.stop().catch(() => undefined);
+    }
+  }, 30_000);
 });
