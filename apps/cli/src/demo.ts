@@ -27,10 +27,10 @@ async function main(): Promise<void> {
   const logPath = join(home, 'demo-server.log');
   const adminKey = embeddedAdminKey(home);
   const serverEnv = { TRAINYARD_HOME: home, TRAINYARD_ADMIN_KEY: adminKey };
-  const { database } = loadConfig({ ...process.env, ...serverEnv });
+  const { database, api } = loadConfig({ ...process.env, ...serverEnv });
   // Before starting anything: a server already running here (another demo, the README's
   // background embedded-server.js) holds the database, or the port, or both.
-  const blocker = await embeddedServerBlocker(database.url ? null : database.embeddedPath, port);
+  const blocker = await embeddedServerBlocker(database.url ? null : database.embeddedPath, port, api.host);
   if (blocker) throw new DemoError(blocker.message, blocker.exitCode);
   const server = startEmbeddedServer(port, logPath, serverEnv);
   const client = new TrainyardClient(`http://127.0.0.1:${port}`, adminKey);

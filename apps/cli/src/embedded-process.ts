@@ -59,6 +59,7 @@ export function startEmbeddedServer(port: number, logPath: string, env: Record<s
 export async function embeddedServerBlocker(
   embeddedPath: string | null,
   port: number,
+  host: string,
 ): Promise<{ message: string; exitCode: number } | null> {
   const holder = embeddedPath === null ? null : embeddedLockHolder(embeddedPath);
   if (holder)
@@ -72,8 +73,9 @@ export async function embeddedServerBlocker(
   const taken = await new Promise<string | null>((resolve) => {
     const probe = createServer();
     probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-    // Every interface: a server on any one address of this port conflicts with this probe.
-    probe.listen(port, () => probe.close(() => resolve(null)));
+    // The address the server will listen on (API_HOST, loopback by default): a server on another
+    // address of this port (`[::1]`, a LAN address) is no conflict, and its /readyz is not asked.
+    probe.listen(port, host, () => probe.close(() => resolve(null)));
   });
   if (taken)
     return {

@@ -30,6 +30,8 @@ export const RECONCILE_PAGE_SIZE = 1000;
 export const ORPHAN_SWEEP_PAGE_SIZE = 500;
 /** Walk positions no pass moved for a day (or ten intervals) are dropped: the walks then start over. */
 const positionsTtlMs = (intervalMs: number) => Math.max(24 * 60 * 60_000, 10 * intervalMs);
+/** How long a pass holds the reconciler's lock (never renewed): two intervals, 30 s at least. */
+const lockTtlMs = (intervalMs: number) => Math.max(30_000, 2 * intervalMs);
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -128,13 +130,7 @@ export class Reconciler {
   async reconcileOnce(options: ReconcilePassOptions = {}): Promise<ReconcileReport> {
     const report = emptyReport();
     const interval = this.config.worker.reconcileIntervalMs;
-    const acquired = await this.redis.set(
-      this.lockKey,
-      this.options.workerId,
-      'PX',
-      Math.max(30_000, 2 * interval),
-      'NX',
-    );
+    const acquired = await this.redis.set(this.lockKey, this.options.workerId, 'PX', lockTtlMs(interval), 'NX');
     if (acquired !== 'OK') return report;
     report.ran = true;
     try {
@@ -182,7 +178,7 @@ export class Reconciler {
 
   private async savePositions(fields: PositionFields): Promise<void> {
     const args = Object.entries(fields).flat();
-    await this.redis.eval(
+    const saved = await this.redis.eval(
       SAVE_POSITIONS,
       2,
       this.lockKey,
@@ -191,6 +187,12 @@ export class Reconciler {
       positionsTtlMs(this.config.worker.reconcileIntervalMs),
       ...args,
     );
+    // The pass outlived its lock (another worker may be passing over the same pages now): where
+    // it got to is not saved, and a pass that keeps doing so never moves on. Said, not silent.
+    if (Number(saved) === 0)
+      this.logger.warn(
+        `reconciler: this pass outlived its lock (${lockTtlMs(this.config.worker.reconcileIntervalMs)} ms); where it got to is not saved, and the next pass starts where the last saved one did`,
+      );
   }
 
   private async reconcileRuns(now: number, positions: PositionFields, limit: number, report: ReconcileReport) {
