@@ -34,6 +34,11 @@ export class ReconnectBudget {
 
   constructor(private readonly delaysMs: readonly number[] = RECONNECT_DELAYS_MS) {}
 
+  /** The stream opened (its first event, the snapshot, arrived): the API is there, a drop after it is one to ride out. */
+  opened(): void {
+    this.wasOpen = true;
+  }
+
   /** The stream delivered something it had not: it works. */
   progressed(): void {
     this.drops = 0;

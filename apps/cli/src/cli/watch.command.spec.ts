@@ -124,4 +124,46 @@ describe('trainyard watch', () => {
       ['status', 'CANCELLED'],
     ]);
   }, 15_000);
+
+  it("prints a reconnected stream's repeated snapshot once with --json", async () => {
+    let streams = 0;
+    api = await scriptedApi({
+      [EVENTS]: (req, res, url) => {
+        if (++streams === 1) return droppedStream('RUNNING')(req, res, url);
+        const send = openEventStream(res);
+        send('status', snapshot('RUNNING'));
+        setTimeout(() => send('status', snapshot('SUCCEEDED')), 50);
+      },
+      [STATUS]: json(run('RUNNING')),
+    });
+    const result = await cliCommand(watch, [RUN, '--json'], { TRAINYARD_URL: api.url });
+    expect(result.code).toBe(EXIT.OK);
+    const statuses = result.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { status: string }).status);
+    expect(statuses).toEqual(['RUNNING', 'SUCCEEDED']);
+  }, 15_000);
+
+  it('rides out an API that goes away after ending its stream cleanly, once the stream had opened', async () => {
+    let streams = 0;
+    let reads = 0;
+    api = await scriptedApi({
+      [EVENTS]: (_req, res) => {
+        if (++streams === 1) {
+          // The snapshot, then a clean end (the API restarting), and the status read finds no API.
+          openEventStream(res)('status', snapshot('RUNNING'));
+          return void setTimeout(() => res.end(), 50);
+        }
+        const send = openEventStream(res);
+        send('status', snapshot('RUNNING'));
+        setTimeout(() => send('status', snapshot('SUCCEEDED')), 50);
+      },
+      [STATUS]: (req, res, url) => (++reads === 1 ? res.socket?.destroy() : json(run('RUNNING'))(req, res, url)),
+    });
+    const result = await watchRun();
+    expect(result.code).toBe(EXIT.OK);
+    expect(result.stdout).toBe(`run ${RUN} RUNNING\nrun ${RUN} SUCCEEDED\n`);
+    expect(streams).toBe(2);
+  }, 15_000);
 });

@@ -83,9 +83,11 @@ async function watchRun(ctx: CommandContext, id: string, timing: WatchTiming): P
     const view = await client.runQueue(id, { signal }).catch(() => null);
     if (view && still()) renderer.waiting(`waiting: ${queueText(view)}`);
   });
-  const onStatus = (event: RunLiveState) => {
-    if (ctx.json) ctx.out(`${JSON.stringify({ type: 'status', runId: id, ...event })}\n`);
-    else {
+  // A reconnected stream opens with a snapshot of what was shown already: not printed again.
+  const onStatus = (event: RunLiveState, repeat = false) => {
+    if (ctx.json) {
+      if (!repeat) ctx.out(`${JSON.stringify({ type: 'status', runId: id, ...event })}\n`);
+    } else {
       if (event.status !== shown) renderer.status(id, event.status, event.failureReason);
       if (event.progress && !isTerminal(event.status)) renderer.progress(event.progress);
       queue.follow(isWaiting(event.status));
@@ -114,15 +116,20 @@ async function watchRun(ctx: CommandContext, id: string, timing: WatchTiming): P
     ctx.err(`trainyard: ${text}`);
   };
   try {
+    // Streams opened so far: a reconnected one's snapshot repeats what was shown.
+    let streams = 0;
     while (final === null) {
+      streams++;
       try {
         let first = true;
         for await (const event of client.events(id, { signal })) {
           lastHeardAt = Date.now();
           // Every stream opens with a snapshot: only what follows it shows the stream works.
           if (!first) reconnects.progressed();
+          else reconnects.opened();
+          const repeat = first && streams > 1 && event.type === 'status' && event.status === shown;
           first = false;
-          if (event.type === 'status') onStatus(event);
+          if (event.type === 'status') onStatus(event, repeat);
           else if (ctx.json) ctx.out(`${JSON.stringify(event)}\n`);
           else if (event.type === 'progress') renderer.progress(event.progress);
           if (final !== null) break;
