@@ -96,15 +96,19 @@ test('removes the objects under the lock: a model version registered meanwhile w
       data: { id: randomUUID(), name: 'digits', version: 1, runId: id, checkpointId },
     });
   let registered: Promise<unknown> | undefined;
-  let settledDuringRemoval = false;
+  let settled = false;
+  // Read as the removal ends, before the deletion commits: after it, the waiting registration
+  // fails at once, and may be seen settled before this test's next line runs.
+  let settledDuringRemoval: boolean | undefined;
   const outcome = await new RunHousekeepingRepository(db.prisma).delete(id, async () => {
     // The objects go now, the run's rows locked: a registration cannot pin the checkpoint.
     registered = register();
     registered.then(
-      () => (settledDuringRemoval = true),
-      () => (settledDuringRemoval = true),
+      () => (settled = true),
+      () => (settled = true),
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
+    settledDuringRemoval = settled;
   });
   expect(settledDuringRemoval).toBe(false);
   expect(outcome).toMatchObject({ outcome: 'deleted', checkpoints: { count: 1 } });
