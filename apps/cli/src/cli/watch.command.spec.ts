@@ -33,6 +33,18 @@ const droppedStream =
     setTimeout(() => res.socket?.destroy(), 100);
   };
 
+/** A run's event stream that drops after its RUNNING snapshot, then, reopened, repeats it and says SUCCEEDED. */
+function droppedThenSucceeds(): { route: Route; opened: () => number } {
+  let streams = 0;
+  const route: Route = (req, res, url) => {
+    if (++streams === 1) return droppedStream('RUNNING')(req, res, url);
+    const send = openEventStream(res);
+    send('status', snapshot('RUNNING'));
+    setTimeout(() => send('status', snapshot('SUCCEEDED')), 50);
+  };
+  return { route, opened: () => streams };
+}
+
 describe('trainyard watch', () => {
   let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
   afterEach(() => api?.close());
@@ -80,20 +92,12 @@ describe('trainyard watch', () => {
   }, 15_000);
 
   it('follows a reconnected stream to the end, the repeated status not drawn twice', async () => {
-    let streams = 0;
-    api = await scriptedApi({
-      [EVENTS]: (req, res, url) => {
-        if (++streams === 1) return droppedStream('RUNNING')(req, res, url);
-        const send = openEventStream(res);
-        send('status', snapshot('RUNNING'));
-        setTimeout(() => send('status', snapshot('SUCCEEDED')), 50);
-      },
-      [STATUS]: json(run('RUNNING')),
-    });
+    const stream = droppedThenSucceeds();
+    api = await scriptedApi({ [EVENTS]: stream.route, [STATUS]: json(run('RUNNING')) });
     const result = await watchRun();
     expect(result.code).toBe(EXIT.OK);
     expect(result.stdout).toBe(`run ${RUN} RUNNING\nrun ${RUN} SUCCEEDED\n`);
-    expect(streams).toBe(2);
+    expect(stream.opened()).toBe(2);
   }, 15_000);
 
   it('gives up with exit 2 and one line when the API stays away', async () => {
@@ -126,16 +130,8 @@ describe('trainyard watch', () => {
   }, 15_000);
 
   it("prints a reconnected stream's repeated snapshot once with --json", async () => {
-    let streams = 0;
-    api = await scriptedApi({
-      [EVENTS]: (req, res, url) => {
-        if (++streams === 1) return droppedStream('RUNNING')(req, res, url);
-        const send = openEventStream(res);
-        send('status', snapshot('RUNNING'));
-        setTimeout(() => send('status', snapshot('SUCCEEDED')), 50);
-      },
-      [STATUS]: json(run('RUNNING')),
-    });
+    const stream = droppedThenSucceeds();
+    api = await scriptedApi({ [EVENTS]: stream.route, [STATUS]: json(run('RUNNING')) });
     const result = await cliCommand(watch, [RUN, '--json'], { TRAINYARD_URL: api.url });
     expect(result.code).toBe(EXIT.OK);
     const statuses = result.stdout
