@@ -128,18 +128,22 @@ describe('an imported model in S3 reads weights only inside its folder', () => {
     }
   });
 
+  /** The worker's storage settings for the test's S3 server. */
+  const s3Storage = () =>
+    ({
+      driver: 's3',
+      endpoint: s3.endpoint,
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+      bucket: s3.bucket,
+      region: 'us-east-1',
+    }) as const;
+
   it('fails the run for good, with the refused file as its reason', async () => {
     const outcome = await outcomeOf({
       runId: 'r-s3',
       spec: finetune(store.uri('model.json')),
-      storage: {
-        driver: 's3',
-        endpoint: s3.endpoint,
-        accessKey: s3.accessKey,
-        secretKey: s3.secretKey,
-        bucket: s3.bucket,
-        region: 'us-east-1',
-      },
+      storage: s3Storage(),
     });
     expect(outcome).toEqual({
       status: 'failed',
@@ -152,14 +156,7 @@ describe('an imported model in S3 reads weights only inside its folder', () => {
     const early = await outcomeOf({
       runId: 'r-s3-forged',
       spec: forged,
-      storage: {
-        driver: 's3',
-        endpoint: s3.endpoint,
-        accessKey: s3.accessKey,
-        secretKey: s3.secretKey,
-        bucket: s3.bucket,
-        region: 'us-east-1',
-      },
+      storage: s3Storage(),
     });
     expect(early).toEqual({
       status: 'failed',
