@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
+import { isUuid } from '@trainyard/contracts';
 import { PipelinesRepository, ReconciliationRepository, type UnfinishedRun } from '@trainyard/db';
 import { enqueueRun, type TrainingQueues } from '@trainyard/queue';
 import { ORPHAN_CHECKPOINT_GRACE_MS, OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
@@ -33,7 +34,6 @@ const positionsTtlMs = (intervalMs: number) => Math.max(24 * 60 * 60_000, 10 * i
 /** How long a pass holds the reconciler's lock (never renewed): two intervals, 30 s at least. */
 const lockTtlMs = (intervalMs: number) => Math.max(30_000, 2 * intervalMs);
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Where a walk stopped: the last row's time (creation; end, for the sweep) and id, which break ties. */
 interface Position {
@@ -331,7 +331,7 @@ function encodePosition(at: Date, id: string): string {
 /** Null for none, and for anything this code did not write (the walk then starts over rather than failing every pass). */
 function decodePosition(raw: string | undefined): Position | null {
   const [time, id, ...rest] = (raw ?? '').split(' ');
-  if (!time || !id || rest.length > 0 || !UUID.test(id)) return null;
+  if (!time || !id || rest.length > 0 || !isUuid(id)) return null;
   const at = new Date(time);
   const year = at.getUTCFullYear();
   if (Number.isNaN(at.getTime()) || year < 1970 || year > 9999 || at.toISOString() !== time) return null;

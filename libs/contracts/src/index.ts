@@ -20,3 +20,4 @@ export * from './run-log.contract';
 export * from './http';
 export * from './layers-topology';
 export * from './layers-model';
+export * from './uuid';

@@ -10,7 +10,7 @@ import type {
   RunStatus,
   RunView,
 } from '@trainyard/contracts';
-import { isTerminal, TERMINAL_RUN_STATUSES } from '@trainyard/contracts';
+import { isTerminal, isUuid, TERMINAL_RUN_STATUSES } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { RunNotFoundError, RunStateError } from './errors';
 import { cancelRunsWhere } from './run-cancel.sql';
@@ -21,8 +21,6 @@ import { attemptView, checkpointView, metricSummaryView, runLiveState, runView }
 export type FinishStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'PREEMPTED';
 
 /** Runs: the source of truth for a job's state; Redis only carries the run id. */
-/** A run id as PostgreSQL's uuid type reads it (any case). */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class RunsRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -110,7 +108,7 @@ export class RunsRepository {
 
   /** Those of `ids` that name runs of `project` (anything not a run id is left out). */
   async idsInProject(ids: string[], project: string): Promise<string[]> {
-    const uuids = ids.filter((id) => UUID.test(id));
+    const uuids = ids.filter(isUuid);
     if (uuids.length === 0) return [];
     const rows = await this.prisma.run.findMany({ where: { id: { in: uuids }, project }, select: { id: true } });
     return rows.map((r) => r.id);
