@@ -17,6 +17,7 @@ import {
 } from '@trainyard/db';
 import {
   startTrainingProcess,
+  type BacklogChange,
   type PrestartedTrainingProcess,
   type TrainingJobInput,
   type TrainingOutcome,
@@ -271,6 +272,21 @@ export class TrainingProcessor {
     return this.concluder.conclude(context, outcome);
   }
 
+  /** A training held back by its event backlog (the database writes are slower than it): said in the run's log and counted. */
+  private backlogChanged(context: TrainingContext, change: BacklogChange): void {
+    const { runId } = context.job.data;
+    if (change.paused) {
+      this.metrics.trainingPauses.inc();
+      context.log.warn(
+        this.logger,
+        `run ${runId} training paused: ${change.waiting} events and metric points wait for their writes to the database (it goes on once ${change.limits.resumeAt} or fewer wait)`,
+      );
+    } else {
+      this.metrics.trainingPausedSeconds.inc(change.pausedMs / 1000);
+      context.log.log(this.logger, `run ${runId} training goes on after ${change.pausedMs} ms paused for its writes`);
+    }
+  }
+
   /** Runs the attempt's training process on `device`, watching the run for cancellation and fencing until it ends. */
   private async trainOn(
     device: DeviceLease,
@@ -287,12 +303,14 @@ export class TrainingProcessor {
       withLogFields(fields, () => this.applier.apply(context, event)),
     );
     const onOutput = (line: TrainingOutputLine) => context.log.output(line);
+    const onBacklog = (change: BacklogChange) => this.backlogChanged(context, change);
     const handle = this.withoutProcess
       ? standInTraining()
       : prestarted
-        ? prestarted.train(input, onEvent, { onOutput })
+        ? prestarted.train(input, onEvent, { onOutput, onBacklog })
         : startTrainingProcess(input, onEvent, {
             onOutput,
+            onBacklog,
             env: device.env,
             heartbeatTimeoutMs: this.config.worker.childHeartbeatTimeoutMs,
           });

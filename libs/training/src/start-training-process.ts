@@ -33,7 +33,17 @@ export interface TrainingProcessOptions {
   heartbeatTimeoutMs?: number;
   /** EVENT_BACKLOG unless given (tests make it small). */
   eventBacklog?: EventBacklogLimits;
+  /**
+   * Told each time the training is paused for its event backlog (`paused`, with the items then
+   * waiting) and let go again (`paused: false`, with how long it waited): what the worker logs and
+   * counts, so that a training held back by slow writes is seen as such, not as a slow GPU.
+   */
+  onBacklog?: (change: BacklogChange) => void;
 }
+
+/** A training paused for its event backlog, or let go again (see EventBacklogLimits). */
+export type BacklogChange =
+  { paused: true; waiting: number; limits: EventBacklogLimits } | { paused: false; waiting: number; pausedMs: number };
 
 /**
  * How far a training's events may get ahead of their handling (`onEvent`: the database writes),
@@ -106,7 +116,7 @@ export interface PrestartedTrainingProcess {
   train(
     input: TrainingJobInput,
     onEvent: (event: TrainingEvent) => void | Promise<void>,
-    options?: Pick<TrainingProcessOptions, 'onOutput'>,
+    options?: Pick<TrainingProcessOptions, 'onOutput' | 'onBacklog'>,
   ): TrainingProcessHandle;
   /** Ends it, unless it was given an attempt (a training is stopped with cancel or preempt instead). */
   discard(): void;
@@ -152,13 +162,14 @@ function spawnTrainingProcess(
     given = true;
     what = `training process of run ${input.runId}`;
     output = trainOptions.onOutput ?? options.onOutput ?? echoOutput;
+    const onBacklog = trainOptions.onBacklog ?? options.onBacklog;
     let reported: TrainingOutcome | undefined;
     // The first reason the attempt failed here (an event not handled, a backlog past failAt): no
     // event after it is handled, and its outcome is this failure.
     let failure: string | undefined;
     let delivering: Promise<void> = Promise.resolve();
     let backlog = 0;
-    let paused = false;
+    let pausedAt: number | undefined;
     onMessage = (message) => {
       if (message.kind === 'outcome') {
         reported = message.outcome;
@@ -173,9 +184,10 @@ function spawnTrainingProcess(
           child.kill();
           return;
         }
-        if (!paused && backlog >= limits.pauseAt) {
-          paused = true;
+        if (pausedAt === undefined && backlog >= limits.pauseAt) {
+          pausedAt = Date.now();
           child.control(CONTROL_BYTES.pause);
+          onBacklog?.({ paused: true, waiting: backlog, limits });
         }
         delivering = delivering.then(async () => {
           try {
@@ -185,9 +197,11 @@ function spawnTrainingProcess(
             cancel();
           } finally {
             backlog -= items;
-            if (paused && backlog <= limits.resumeAt) {
-              paused = false;
+            if (pausedAt !== undefined && backlog <= limits.resumeAt) {
+              const pausedMs = Date.now() - pausedAt;
+              pausedAt = undefined;
               child.control(CONTROL_BYTES.resume);
+              onBacklog?.({ paused: false, waiting: backlog, pausedMs });
             }
           }
         });

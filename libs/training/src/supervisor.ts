@@ -5,6 +5,7 @@
 export {
   prestartTrainingProcess,
   startTrainingProcess,
+  type BacklogChange,
   type PrestartedTrainingProcess,
   type PrestartOptions,
   type TrainingProcessHandle,

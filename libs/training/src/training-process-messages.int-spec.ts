@@ -6,6 +6,7 @@ import { RunSpecSchema } from '@trainyard/contracts';
 import {
   startTrainingProcess,
   startTrainingProcessFromEntry,
+  type BacklogChange,
   type TrainingProcessOptions,
 } from './start-training-process';
 import { scriptedEnv, type ScriptedMessages } from './testing/scripted-messages';
@@ -142,6 +143,7 @@ describe('what a training process sends its supervisor', () => {
     // metrics) each time the handler reached an epoch's metrics.
     let printed = 0;
     const lags: number[] = [];
+    const changes: BacklogChange[] = [];
     const training = startTrainingProcess(
       { ...input(pretrain('held back', 12)), backend: 'wasm' },
       async (event) => {
@@ -154,6 +156,7 @@ describe('what a training process sends its supervisor', () => {
       },
       {
         eventBacklog: { pauseAt: 12, resumeAt: 4, failAt: 10_000 },
+        onBacklog: (change) => changes.push(change),
         onOutput: (line) => {
           const epoch = /^epoch (\d+)\/12 /.exec(line.text)?.[1];
           if (epoch) printed = Number(epoch);
@@ -166,6 +169,15 @@ describe('what a training process sends its supervisor', () => {
     // the training is never more than an epoch or two ahead of what was handled. Left to run, it was
     // 6 to 10 epochs ahead by the end.
     expect(Math.max(...lags)).toBeLessThanOrEqual(2);
+    // Each pause was told, then its end, with how long it lasted: what the worker logs and counts.
+    expect(changes.length).toBeGreaterThanOrEqual(2);
+    changes.forEach((change, i) => {
+      expect(change.paused).toBe(i % 2 === 0);
+      if (change.paused) expect(change.waiting).toBeGreaterThanOrEqual(12);
+      else expect(change).toMatchObject({ waiting: expect.any(Number), pausedMs: expect.any(Number) });
+      if (!change.paused) expect(change.waiting).toBeLessThanOrEqual(4);
+    });
+    expect(changes.at(-1)!.paused).toBe(false);
   });
 
   it('keeps a held-back training heartbeating: held longer than its silence deadline, it is not killed', async () => {

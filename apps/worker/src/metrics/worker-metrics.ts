@@ -55,6 +55,16 @@ export class WorkerMetrics {
     labelNames: ['cause'],
     registers: [this.registry],
   });
+  readonly trainingPauses = new Counter({
+    name: 'trainyard_worker_training_pauses_total',
+    help: 'Times a training was paused between two batches because its events and metric points waited on their writes (EVENT_BACKLOG: the database is slower than the training)',
+    registers: [this.registry],
+  });
+  readonly trainingPausedSeconds = new Counter({
+    name: 'trainyard_worker_training_paused_seconds_total',
+    help: 'Seconds trainings spent paused for their event backlog (counted when each pause ends)',
+    registers: [this.registry],
+  });
   readonly projectLimitJobs = new Counter({
     name: 'trainyard_worker_project_limit_jobs_total',
     help: 'Jobs this worker parked because their project was at its limit (parked), and parked jobs it let back in line as a run of the project ended (released)',
