@@ -3,6 +3,7 @@ import type { CreatedCursor } from './catalog-page';
 import { chosenCheckpoint } from './checkpoint-choice';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import type { Run } from './model-types';
+import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
 import type { WalkPage } from './reconciliation.repository';
 import { cancelRunsWhere } from './run-cancel.sql';
 import { pipelineView } from './views';
@@ -45,11 +46,17 @@ const NEEDED_MODEL: Record<string, string> = { FINETUNE: 'encoder', EVALUATE: 'c
 export class PipelinesRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /**
+   * With `check`, nothing is written unless the check passed the project's load (held steps are
+   * QUEUED: they count), read under its submit lock in the same transaction (lockedProjectLoad).
+   */
   async create(
     pipeline: { id: string; name: string; spec: unknown; project: string },
     runs: PipelineRunCreation[],
+    check?: ProjectLoadCheck,
   ): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
+      if (check) check(await lockedProjectLoad(tx, pipeline.project));
       await tx.pipeline.create({
         data: {
           id: pipeline.id,
@@ -73,7 +80,7 @@ export class PipelinesRepository {
           },
         });
       }
-    });
+    }, SUBMIT_TRANSACTION);
   }
 
   /** The pipeline as the API shows it, its runs in step order. */

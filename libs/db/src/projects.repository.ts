@@ -1,4 +1,6 @@
-import type { PrismaClient } from './generated/prisma/client';
+import type { Prisma, PrismaClient } from './generated/prisma/client';
+
+type Tx = Prisma.TransactionClient;
 
 export type ProjectOwnedKind = 'run' | 'pipeline' | 'sweep' | 'dataset';
 
@@ -13,6 +15,34 @@ export interface ProjectLoad {
   running: number;
   /** Runs of the project waiting for a worker (QUEUED or PREEMPTED). */
   waiting: number;
+}
+
+/**
+ * A submit's check of its project's load, made where its runs are recorded (see lockedProjectLoad):
+ * it throws to refuse them, and nothing is written.
+ */
+export type ProjectLoadCheck = (load: ProjectLoad) => void;
+
+/** Namespace of the per-project advisory locks taken while a submit counts and records runs (two-int form). */
+const SUBMIT_LOCK_NAMESPACE = 72_707_372;
+
+/**
+ * Options of a transaction that takes a project's submit lock: a burst of one project's submits
+ * queues for the lock (and for pool connections) longer than Prisma's defaults (2 s, 5 s) allow.
+ */
+export const SUBMIT_TRANSACTION = { maxWait: 10_000, timeout: 30_000 } as const;
+
+/**
+ * The project's load, read after taking its submit lock, held until `tx` ends: the submits of one
+ * project count its waiting runs and record theirs one after another, so two of them can never
+ * pass its queued-runs quota together (counted apart from their inserts, they all saw the same
+ * waiting runs). Submits of other projects take other locks. The lock is a statement of its own:
+ * a count in the same statement would read a snapshot taken before the lock was granted, without
+ * the runs of the submit that held it.
+ */
+export async function lockedProjectLoad(tx: Tx, project: string): Promise<ProjectLoad> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SUBMIT_LOCK_NAMESPACE}::int4, hashtext(${project}))`;
+  return loadOf(tx, project);
 }
 
 /**
@@ -46,14 +76,8 @@ export class ProjectsRepository {
    * The project's own limits and its runs training and waiting (QUEUED, PREEMPTED, or held by a
    * pipeline) now, in one round trip.
    */
-  async load(project: string): Promise<ProjectLoad> {
-    const [row] = await this.prisma.$queryRaw<Omit<ProjectLoad, 'project'>[]>`
-      SELECT l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued", c."running", c."waiting"
-      FROM (SELECT count(*) FILTER (WHERE "status" = 'RUNNING')::int AS "running",
-        count(*) FILTER (WHERE "status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting"
-        FROM "runs" WHERE "project" = ${project} AND "status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')) c
-      LEFT JOIN "project_limits" l ON l."project" = ${project}`;
-    return { project, ...row! };
+  load(project: string): Promise<ProjectLoad> {
+    return loadOf(this.prisma, project);
   }
 
   /** Every project with a limit of its own, by name, with its load. */
@@ -83,6 +107,17 @@ export class ProjectsRepository {
       if (row.maxRunning === null && row.maxQueued === null) await tx.projectLimit.delete({ where: { project } });
     });
   }
+}
+
+/** One statement: the project's own limits and its runs training and waiting (held by a pipeline too: QUEUED). */
+async function loadOf(db: Pick<Tx, '$queryRaw'>, project: string): Promise<ProjectLoad> {
+  const [row] = await db.$queryRaw<Omit<ProjectLoad, 'project'>[]>`
+    SELECT l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued", c."running", c."waiting"
+    FROM (SELECT count(*) FILTER (WHERE "status" = 'RUNNING')::int AS "running",
+      count(*) FILTER (WHERE "status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting"
+      FROM "runs" WHERE "project" = ${project} AND "status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')) c
+    LEFT JOIN "project_limits" l ON l."project" = ${project}`;
+  return { project, ...row! };
 }
 
 /** What an operator changes of a project's limits: a number, null (back to the default), or left out. */

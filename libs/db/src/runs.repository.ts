@@ -16,6 +16,7 @@ import { RunNotFoundError, RunStateError } from './errors';
 import { cancelRunsWhere } from './run-cancel.sql';
 import { toCheckpoint, type Run } from './model-types';
 import { listRuns, loadRunListItems, type RunListQuery } from './run-list.query';
+import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
 import { attemptView, checkpointView, metricSummaryView, runLiveState, runView } from './views';
 
 export type FinishStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'PREEMPTED';
@@ -25,27 +26,38 @@ export type FinishStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'PREEMPTED';
 export class RunsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  create(input: {
-    id: string;
-    kind: RunKind;
-    name: string;
-    spec: RunSpec;
-    baseRunId: string | null;
-    baseCheckpointId?: string | null;
-    /** Default "default", the project of everything made without one. */
-    project?: string;
-  }): Promise<Run> {
-    return this.prisma.run.create({
-      data: {
-        id: input.id,
-        kind: input.kind,
-        name: input.name,
-        spec: input.spec as unknown as Prisma.InputJsonValue,
-        baseRunId: input.baseRunId,
-        baseCheckpointId: input.baseCheckpointId ?? null,
-        project: input.project ?? 'default',
-      },
-    });
+  /**
+   * With `check`, the run is recorded only once the check passed its project's load, read under
+   * the project's submit lock in the same transaction (lockedProjectLoad).
+   */
+  create(
+    input: {
+      id: string;
+      kind: RunKind;
+      name: string;
+      spec: RunSpec;
+      baseRunId: string | null;
+      baseCheckpointId?: string | null;
+      /** Default "default", the project of everything made without one. */
+      project?: string;
+    },
+    check?: ProjectLoadCheck,
+  ): Promise<Run> {
+    const project = input.project ?? 'default';
+    const data = {
+      id: input.id,
+      kind: input.kind,
+      name: input.name,
+      spec: input.spec as unknown as Prisma.InputJsonValue,
+      baseRunId: input.baseRunId,
+      baseCheckpointId: input.baseCheckpointId ?? null,
+      project,
+    };
+    if (!check) return this.prisma.run.create({ data });
+    return this.prisma.$transaction(async (tx) => {
+      check(await lockedProjectLoad(tx, project));
+      return tx.run.create({ data });
+    }, SUBMIT_TRANSACTION);
   }
 
   get(id: string): Promise<Run | null> {

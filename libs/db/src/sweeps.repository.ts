@@ -1,6 +1,7 @@
 import type { RunKind, RunSpec, SweepValues } from '@trainyard/contracts';
 import type { MetricSummary, Prisma, PrismaClient, Sweep } from './generated/prisma/client';
 import type { Run } from './model-types';
+import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
 
 export interface SweepRunCreation {
   id: string;
@@ -18,11 +19,17 @@ export type SweepWithRuns = Sweep & { runs: (Run & { summaries: MetricSummary[] 
 export class SweepsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /**
+   * With `check`, nothing is written unless the check passed the project's load, read under its
+   * submit lock in the same transaction (lockedProjectLoad).
+   */
   async create(
     sweep: { id: string; name: string; spec: unknown; project: string },
     runs: SweepRunCreation[],
+    check?: ProjectLoadCheck,
   ): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
+      if (check) check(await lockedProjectLoad(tx, sweep.project));
       await tx.sweep.create({
         data: { id: sweep.id, name: sweep.name, spec: sweep.spec as Prisma.InputJsonValue, project: sweep.project },
       });
@@ -39,7 +46,7 @@ export class SweepsRepository {
           project: sweep.project,
         })),
       });
-    });
+    }, SUBMIT_TRANSACTION);
   }
 
   async get(id: string): Promise<SweepWithRuns | null> {

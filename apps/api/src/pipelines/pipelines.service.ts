@@ -51,9 +51,8 @@ export class PipelinesService {
       if (evaluation.dataset)
         await this.references.resolve({ ...spec.finetunes[0]!, dataset: evaluation.dataset }, project);
     // Evaluations make one pass each over at most a fine-tune's data: the training steps bound the
-    // work; but each is a run recorded as waiting, against the project's queued-runs quota.
-    const recorded = 1 + spec.finetunes.length * (1 + spec.evaluations.length);
-    await this.quota.check(project, planned, 'finetunes', recorded);
+    // work; but each is a run recorded as waiting, against the project's queued-runs quota (below).
+    this.quota.checkImages(planned, 'finetunes');
     await this.placement.check(spec.pretrain, 'pretrain.');
     for (const [i, finetune] of spec.finetunes.entries()) await this.placement.check(finetune, `finetunes.${i}.`);
 
@@ -91,7 +90,12 @@ export class PipelinesService {
         });
       }
     }
-    await this.pipelines.create({ id, name: spec.name, spec, project }, runs);
+    // Every step counts against the project's queued-runs quota, held ones too, where they are inserted.
+    await this.pipelines.create(
+      { id, name: spec.name, spec, project },
+      runs,
+      this.quota.queuedRuns(project, runs.length),
+    );
     this.logger.log(`Pipeline ${id} ("${spec.name}") with ${runs.length} runs recorded; pretrain ${pretrainId} queued`);
     try {
       await this.runs.enqueue({ id: pretrainId, kind: runKindOf(spec.pretrain.kind), spec: spec.pretrain });

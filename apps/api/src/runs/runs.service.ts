@@ -88,23 +88,28 @@ export class RunsService {
 
     this.quota.checkModelSize([{ spec: submitted, prefix: '' }]);
     const { spec, baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(submitted, project);
-    await this.quota.check(project, [{ spec, folderImages }]);
+    this.quota.checkImages([{ spec, folderImages }]);
     await this.placement.check(spec);
     const kind: RunKind = runKindOf(spec.kind);
     const creation = { kind, name: spec.name, spec, baseRunId, baseCheckpointId, project };
+    // Counted where the run is inserted, under the project's lock: submits arriving together never pass it together.
+    const queuedRuns = this.quota.queuedRuns(project, 1);
 
     if (scopedKey === undefined) {
       const id = randomUUID();
-      const run = await this.runs.create({ id, ...creation });
+      const run = await this.runs.create({ id, ...creation }, queuedRuns);
       await this.enqueue({ id, kind, spec });
       this.logger.log(`Run ${id} (${kind}, "${spec.name}") queued`);
       return { id, status: run.status as RunStatus };
     }
 
-    const outcome = await this.idempotencyKeys.createRunOnce(scopedKey, hash, creation, (id) => ({
-      id,
-      status: 'QUEUED' as RunStatus,
-    }));
+    const outcome = await this.idempotencyKeys.createRunOnce(
+      scopedKey,
+      hash,
+      creation,
+      (id) => ({ id, status: 'QUEUED' as RunStatus }),
+      queuedRuns,
+    );
     // Another request with the key won the race between our lookup and our insert.
     if (!outcome.created) return this.replay(outcome, hash, idempotencyKey!);
     await this.enqueue({ id: outcome.runId, kind, spec });

@@ -1,5 +1,13 @@
+import { HttpException } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
 import { RunSpecSchema } from '@trainyard/contracts';
-import { datasetMemory, datasetMemoryErrors, IN_MEMORY_PEAK_BYTES_PER_PIXEL } from './submission-quota';
+import type { ProjectLoad } from '@trainyard/db';
+import {
+  datasetMemory,
+  datasetMemoryErrors,
+  IN_MEMORY_PEAK_BYTES_PER_PIXEL,
+  SubmissionQuota,
+} from './submission-quota';
 
 const GiB = 1024 ** 3;
 const datasetId = '3f0c9c52-2c1f-4d7e-9a56-0d4f0b6b8a11';
@@ -62,5 +70,49 @@ describe('the decoded images an image-folder run holds in a worker (QUOTA_IN_MEM
     const mnist = RunSpecSchema.parse({ kind: 'pretrain', name: 'p', dataset: { name: 'mnist' } });
     expect(datasetMemory(mnist, { folderImages: null, folderClasses: null })).toBeNull();
     expect(datasetMemoryErrors(mnist, { folderImages: null, folderClasses: null }, 1)).toEqual([]);
+  });
+});
+
+describe("a project's queued-runs quota, as the check made where runs are recorded", () => {
+  const quota = new SubmissionQuota({ limits: { queuedRunsPerProject: 3 } } as TrainyardConfig);
+  const load = (waiting: number, maxQueued: number | null): ProjectLoad => ({
+    project: 'vision',
+    maxRunning: null,
+    maxQueued,
+    running: 0,
+    waiting,
+  });
+  const refusal = (check: () => void) => {
+    try {
+      check();
+    } catch (err) {
+      return { status: (err as HttpException).getStatus(), body: (err as HttpException).getResponse() };
+    }
+    return null;
+  };
+
+  it('admits runs up to the quota exactly, and refuses one more with 429 naming project', () => {
+    expect(refusal(() => quota.queuedRuns('vision', 2)(load(1, null)))).toBeNull();
+    expect(refusal(() => quota.queuedRuns('vision', 2)(load(2, null)))).toEqual({
+      status: 429,
+      body: {
+        message:
+          'Project "vision" has 2 runs waiting; 2 more would pass its quota of 3 (QUOTA_QUEUED_RUNS). Submit again as runs start.',
+        errors: [{ field: 'project', message: 'Queued-runs quota 3 reached' }],
+      },
+    });
+  });
+
+  it('holds a project with its own quota to that one, saying so', () => {
+    expect(refusal(() => quota.queuedRuns('vision', 5)(load(0, 10)))).toBeNull();
+    expect(refusal(() => quota.queuedRuns('vision', 1)(load(1, 1)))).toEqual({
+      status: 429,
+      body: {
+        message: expect.stringContaining(
+          'has 1 runs waiting; 1 more would pass its quota of 1 (its own, set by an operator)',
+        ),
+        errors: [{ field: 'project', message: 'Queued-runs quota 1 reached' }],
+      },
+    });
   });
 });

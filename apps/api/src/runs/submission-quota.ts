@@ -15,7 +15,7 @@ import {
   specTopologies,
   topologySizes,
 } from '@trainyard/contracts';
-import { ProjectsRepository } from '@trainyard/db';
+import type { ProjectLoad } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
 import { validationErrorBody } from '../validation/field-errors';
 
@@ -157,16 +157,13 @@ export interface PlannedRun {
 }
 
 /**
- * Per-project quotas, checked before anything is written: runs waiting at once (429: it frees up
- * as runs start), and the images one request may ask for in all (422 naming the field: the same
- * request will never fit).
+ * Per-project quotas: the images one request may ask for in all, checked before anything is
+ * written (422 naming the field: the same request will never fit); runs waiting at once, checked
+ * where the runs are written (429: it frees up as runs start).
  */
 @Injectable()
 export class SubmissionQuota {
-  constructor(
-    private readonly projects: ProjectsRepository,
-    @Inject(CONFIG) private readonly config: TrainyardConfig,
-  ) {}
+  constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {}
 
   /**
    * 400 when a spec's own topologies pass QUOTA_MODEL_PARAMETERS, naming the largest layer. Each
@@ -179,13 +176,11 @@ export class SubmissionQuota {
     if (errors.length) throw new BadRequestException(validationErrorBody('The model is too large', errors));
   }
 
-  /** `field` names what to change in the answer; by default the budget the (first) run is given in. */
   /**
-   * `runs` are the runs that train (their images count against QUOTA_REQUEST_IMAGES); `recorded`,
-   * every run the request records as waiting (a pipeline's evaluations too), against the project's
-   * queued-runs quota.
+   * 422 when the runs that train (`runs`) ask for more images in all than QUOTA_REQUEST_IMAGES;
+   * `field` names what to change in the answer, by default the budget the (first) run is given in.
    */
-  async check(project: string, runs: PlannedRun[], field = budgetField(runs), recorded = runs.length): Promise<void> {
+  checkImages(runs: PlannedRun[], field = budgetField(runs)): void {
     const limit = this.config.limits.imagesPerRequest;
     const images = runs.reduce((sum, run) => sum + imagesRequested(run.spec, run.folderImages), 0);
     if (images > limit) {
@@ -199,10 +194,18 @@ export class SubmissionQuota {
         ],
       });
     }
-    // The project's own quota, else QUOTA_QUEUED_RUNS; read with its waiting runs in one statement.
-    const { waiting, maxQueued } = await this.projects.load(project);
-    const quota = maxQueued ?? this.config.limits.queuedRunsPerProject;
-    if (waiting + recorded > quota) {
+  }
+
+  /**
+   * The project's queued-runs quota (its own, else QUOTA_QUEUED_RUNS) for `recorded` more waiting
+   * runs (a pipeline's held steps too), as the check the repository that records them makes on the
+   * project's load: counted under the project's lock, in the transaction that inserts them, so
+   * submits arriving together cannot pass it together. Throws 429 naming `project`.
+   */
+  queuedRuns(project: string, recorded: number): (load: ProjectLoad) => void {
+    return ({ waiting, maxQueued }) => {
+      const quota = maxQueued ?? this.config.limits.queuedRunsPerProject;
+      if (waiting + recorded <= quota) return;
       const whose = maxQueued === null ? 'QUOTA_QUEUED_RUNS' : 'its own, set by an operator';
       throw new HttpException(
         {
@@ -211,7 +214,7 @@ export class SubmissionQuota {
         },
         HttpStatus.TOO_MANY_REQUESTS,
       );
-    }
+    };
   }
 }
 

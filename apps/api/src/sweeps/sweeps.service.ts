@@ -63,13 +63,13 @@ export class SweepsService {
         params,
       };
     });
-    await this.quota.check(
-      project,
+    this.quota.checkImages(
       runs.map((run) => ({ spec: run.spec, folderImages })),
       'maxRuns',
     );
     await this.placement.check(spec.base, 'base.');
-    await this.sweeps.create({ id, name: spec.name, spec, project }, runs);
+    // All its runs or none, counted against the project's queued-runs quota where they are inserted.
+    await this.sweeps.create({ id, name: spec.name, spec, project }, runs, this.quota.queuedRuns(project, runs.length));
     await this.runs.enqueueMany(runs, { sweepId: id });
     this.logger.log(`Sweep ${id} ("${spec.name}", ${spec.strategy}) queued ${runs.length} runs`);
     return { id, runs: runs.length };
