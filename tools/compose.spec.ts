@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ENV_VARS, EnvSchema } from '@trainyard/config';
@@ -44,7 +46,9 @@ const DOT_ENV: Record<string, string> = {
   TRAINYARD_ADMIN_KEY: 'k'.repeat(40),
   MINIO_ROOT_PASSWORD: 'a-test-password',
   POSTGRES_PASSWORD: 'a-postgres-password',
+  REDIS_PASSWORD: 'a-redis-password',
 };
+const SECRETS = ['TRAINYARD_ADMIN_KEY', 'MINIO_ROOT_PASSWORD', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD'];
 
 /** Variables that are not Trainyard's but that the images' native code reads, allowed by name. */
 const FOREIGN_VARS: Record<string, string[]> = {
@@ -84,6 +88,58 @@ function environmentProblems(env: Record<string, string>, foreign: string[] = []
   return problems;
 }
 
+/** A stand-in for an image's program: records its arguments and stdin in $STUB_OUT. */
+const RECORD_ARGS_AND_STDIN = `#!/bin/sh
+printf '%s\\n' "$@" > "$STUB_OUT/argv"
+cat > "$STUB_OUT/stdin"
+`;
+
+/** redis-cli as 7.x behaves: PONG with the right REDISCLI_AUTH, else NOAUTH, exit status 0 either way. */
+function fakeRedisCli(serverPassword: string): string {
+  return `#!/bin/sh
+if [ "$1" = ping ] && [ "$REDISCLI_AUTH" = '${serverPassword}' ]; then echo PONG; else echo 'NOAUTH Authentication required.'; fi
+`;
+}
+
+/**
+ * Runs a service's shell command as the container would, minus the container: the image's programs
+ * are stubs, and PATH holds only them and the named `tools` (so nothing real, a redis-server say,
+ * can start by mistake).
+ */
+function runWithStubs(
+  command: string | string[] | undefined,
+  stubs: Record<string, string>,
+  env: Record<string, string>,
+  tools: string[] = [],
+): { status: number | null; stderr: string; recorded: { argv?: string[]; stdin?: string } } {
+  const argv = [command].flat() as string[];
+  const dir = mkdtempSync(join(tmpdir(), 'compose-stub-'));
+  try {
+    for (const [name, script] of Object.entries(stubs)) {
+      writeFileSync(join(dir, name), script);
+      chmodSync(join(dir, name), 0o755);
+    }
+    for (const tool of tools) {
+      const at = ['/usr/bin', '/bin'].map((d) => join(d, tool)).find((path) => existsSync(path));
+      if (!at) throw new Error(`${tool} is not installed here`);
+      symlinkSync(at, join(dir, tool));
+    }
+    const run = spawnSync(argv[0]!, argv.slice(1), {
+      env: { PATH: dir, STUB_OUT: dir, ...env },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : undefined);
+    return {
+      status: run.status,
+      stderr: run.stderr,
+      recorded: { argv: read('argv')?.split('\n').slice(0, -1), stdin: read('stdin') },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const APPS = ['api', 'worker', 'worker-gpu'];
 const WORKERS = ['worker', 'worker-gpu'];
 const DOCKERFILES = ['docker/api.Dockerfile', 'docker/worker.Dockerfile', 'docker/worker-gpu.Dockerfile'];
@@ -109,7 +165,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('refuses to start without the secrets, instead of falling back to known credentials', () => {
-    for (const name of ['TRAINYARD_ADMIN_KEY', 'MINIO_ROOT_PASSWORD', 'POSTGRES_PASSWORD']) {
+    for (const name of SECRETS) {
       expect(() => loadCompose(undefined, { ...DOT_ENV, [name]: '' })).toThrow(
         new RegExp(`required variable ${name} is not set: set ${name}`),
       );
@@ -117,8 +173,7 @@ describe('docker-compose.yml', () => {
     expect(readFileSync(join(root, 'docker-compose.yml'), 'utf8')).not.toMatch(/minioadmin/);
     // The example .env leaves every secret for the user to set: a copied file starts nothing.
     const example = readFileSync(join(root, 'docker/compose.env.example'), 'utf8');
-    for (const name of ['TRAINYARD_ADMIN_KEY', 'MINIO_ROOT_PASSWORD', 'POSTGRES_PASSWORD'])
-      expect(example).toMatch(new RegExp(`^${name}=$`, 'm'));
+    for (const name of SECRETS) expect(example).toMatch(new RegExp(`^${name}=$`, 'm'));
     // Every service that logs in to PostgreSQL does so with the password it was created with.
     for (const name of [...APPS, 'migrate'])
       expect(new URL(environmentOf(services[name]).DATABASE_URL!).password).toBe(DOT_ENV.POSTGRES_PASSWORD);
@@ -153,6 +208,74 @@ describe('docker-compose.yml', () => {
     const command = [services.redis.command].flat().join(' ');
     expect(command).toMatch(/--maxmemory-policy noeviction/);
     expect(command).toMatch(/--appendonly yes/);
+  });
+
+  describe('Redis password', () => {
+    const redis = services.redis;
+    const password = DOT_ENV.REDIS_PASSWORD!;
+
+    it('is given to Redis and to every app in its REDIS_URL', () => {
+      expect(environmentOf(redis).REDIS_PASSWORD).toBe(password);
+      for (const name of APPS) {
+        const url = new URL(EnvSchema.parse(environmentOf(services[name])).REDIS_URL);
+        expect([name, url.host, url.username, decodeURIComponent(url.password)]).toEqual([
+          name,
+          'redis:6379',
+          '',
+          password,
+        ]);
+      }
+    });
+
+    it('starts redis-server with requirepass on its stdin, never in its arguments, through the image entrypoint', () => {
+      // The password comes from the container's environment when it starts: the command holds none.
+      expect([redis.command].flat().slice(0, 2)).toEqual(['/bin/sh', '-c']);
+      expect([redis.command].flat().join(' ')).not.toContain(password);
+      const started = runWithStubs(
+        redis.command,
+        { 'docker-entrypoint.sh': RECORD_ARGS_AND_STDIN },
+        { REDIS_PASSWORD: password },
+        ['cat'],
+      );
+      expect(started.status).toBe(0);
+      expect(started.recorded.argv).toEqual([
+        'redis-server',
+        '-',
+        '--maxmemory-policy',
+        'noeviction',
+        '--appendonly',
+        'yes',
+      ]);
+      expect(started.recorded.stdin).toBe(`requirepass ${password}\n`);
+    });
+
+    it('refuses a password REDIS_URL would need to encode, before starting Redis', () => {
+      for (const bad of ['p@ss', 'with space', 'a/b', '100%', 'x#y', 'q"uote']) {
+        const started = runWithStubs(
+          redis.command,
+          { 'docker-entrypoint.sh': RECORD_ARGS_AND_STDIN },
+          { REDIS_PASSWORD: bad },
+          ['cat'],
+        );
+        expect([bad, started.status === 0, started.recorded.argv]).toEqual([bad, false, undefined]);
+        expect(started.stderr).toMatch(/REDIS_PASSWORD: use only letters, digits/);
+      }
+    });
+
+    it('is healthy only on a PONG to an authenticated ping (redis-cli exits 0 on NOAUTH)', () => {
+      const test = [redis.healthcheck?.test].flat() as string[];
+      expect(test[0]).toBe('CMD-SHELL');
+      expect(test.join(' ')).not.toContain(password);
+      const probe = (serverPassword: string) =>
+        runWithStubs(
+          ['/bin/sh', '-c', test[1]!],
+          { 'redis-cli': fakeRedisCli(serverPassword) },
+          { REDIS_PASSWORD: password },
+          ['grep'],
+        ).status;
+      expect(probe(password)).toBe(0);
+      expect(probe('another-password')).not.toBe(0);
+    });
   });
 
   it.each(['redis', 'postgres', 'minio', 'api', 'worker', 'worker-gpu'])('%s has a healthcheck', (name) => {

@@ -166,6 +166,19 @@ describe('deploy/k8s', () => {
     ['api', api],
     ['worker-cpu', cpu],
     ['worker-gpu', gpu],
+  ] as const)('logs %s in to Redis with a password, from the Secret, never a plain value', (_name, w) => {
+    const c = container(w);
+    expect(c.env?.map((e) => e.name)).not.toContain('REDIS_URL');
+    const env = environmentOf(c);
+    // Without it, EnvSchema's default (an open Redis on 127.0.0.1) would be used.
+    expect(env.REDIS_URL).toBe(secretData['trainyard-secrets']!['REDIS_URL']);
+    expect(new URL(EnvSchema.parse(env).REDIS_URL).password).not.toBe('');
+  });
+
+  it.each([
+    ['api', api],
+    ['worker-cpu', cpu],
+    ['worker-gpu', gpu],
     ['migrate', job],
   ] as const)('gives %s only known variables, with values EnvSchema accepts', (_name, w) => {
     const env = environmentOf(container(w));

@@ -63,11 +63,9 @@ export async function startTestApi(
     openApi: options.openApi ?? false,
   });
   await app.listen(0, '127.0.0.1');
-  // On the Redis the app uses (TEST_REDIS unless the test gave REDIS_URL).
-  const redisAt = new URL(config.redis.url);
-  const queue = new Queue(queueName, {
-    connection: { host: redisAt.hostname, port: Number(redisAt.port || 6379) },
-  });
+  // On the Redis the app uses (TEST_REDIS unless the test gave REDIS_URL), as the app reaches it:
+  // the whole URL, so its password and database number come along.
+  const queue = new Queue(queueName, { connection: { url: config.redis.url } });
   const baseUrl = await app.getUrl();
   const adminFetch = authorizedFetch(adminKey);
   return {
