@@ -1,5 +1,5 @@
 import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 
 /**
  * Who holds an embedded database: written into `<dataDir>.lock` (beside the data directory, not in
@@ -9,7 +9,18 @@ export interface EmbeddedLockHolder {
   pid: number;
   command: string;
   since: string;
+  /**
+   * What tells the holder from a later process given the same pid (after a reboot, or a container's
+   * restart: pid 1 again), where procfs has them (Linux): its start time in clock ticks after boot
+   * (field 22 of /proc/<pid>/stat) and the boot's id. Absent elsewhere, and in locks written before
+   * they were recorded: then the pid alone decides.
+   */
+  startTime?: string;
+  bootId?: string;
 }
+
+/** Where procfs is mounted; the lock's functions take another (tests give a stand-in, or none). */
+const PROC = '/proc';
 
 /** Another live process has the embedded database open: PGlite allows one at a time. */
 export class EmbeddedDatabaseInUseError extends Error {
@@ -43,18 +54,22 @@ export function embeddedLockPath(dataDir: string): string {
 
 /**
  * Takes the exclusive lock on an embedded data directory, or throws EmbeddedDatabaseInUseError
- * naming the live process that holds it. A lock whose process is gone (a crash, a SIGKILL) is
- * stale and taken over. The file appears whole (written aside, then hard-linked into place), so a
- * reader never sees an empty lock. Released by `release()` and, failing that, when this process
- * exits. One gap remains: two processes taking over the same stale lock at the same instant may
- * both remove it; the clean cases (a live holder, a dead one) are exact.
+ * naming the live process that holds it. A lock whose process is gone (a crash, a SIGKILL, a
+ * reboot) is stale and taken over, also when its pid now belongs to another process (see
+ * EmbeddedLockHolder's startTime). Pids mean something on one machine only: a data directory on a
+ * disk shared by two machines or containers is not protected. The file appears whole (written
+ * aside, then hard-linked into place), so a reader never sees an empty lock. Released by
+ * `release()` and, failing that, when this process exits. One gap remains: two processes taking
+ * over the same stale lock at the same instant may both remove it; the clean cases (a live holder,
+ * a dead one) are exact.
  */
-export function acquireEmbeddedLock(dataDir: string): EmbeddedLock {
+export function acquireEmbeddedLock(dataDir: string, proc = PROC): EmbeddedLock {
   const path = embeddedLockPath(dataDir);
   const mine: EmbeddedLockHolder = {
     pid: process.pid,
     command: describeProcess(),
     since: new Date().toISOString(),
+    ...processIdentity(process.pid, proc),
   };
   const content = `${JSON.stringify(mine)}\n`;
   const staging = `${path}.${process.pid}.${Date.now()}`;
@@ -68,7 +83,7 @@ export function acquireEmbeddedLock(dataDir: string): EmbeddedLock {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error;
       }
       const holder = readHolder(path);
-      if (holder && isLive(holder.pid, path)) throw new EmbeddedDatabaseInUseError(dataDir, holder, path);
+      if (holder && isLive(holder, path, proc)) throw new EmbeddedDatabaseInUseError(dataDir, holder, path);
       removeIfPresent(path);
     }
   } finally {
@@ -89,10 +104,17 @@ export function acquireEmbeddedLock(dataDir: string): EmbeddedLock {
 }
 
 /** The live process holding the embedded database at `dataDir`, or null when it is free (or its lock stale). */
-export function embeddedLockHolder(dataDir: string): EmbeddedLockHolder | null {
+export function embeddedLockHolder(dataDir: string, proc = PROC): EmbeddedLockHolder | null {
   const path = embeddedLockPath(dataDir);
   const holder = readHolder(path);
-  return holder && isLive(holder.pid, path) ? holder : null;
+  return holder && isLive(holder, path, proc) ? holder : null;
+}
+
+/** What identifies process `pid` beyond its pid, as far as `proc` tells (nothing without procfs). */
+function processIdentity(pid: number, proc = PROC): Pick<EmbeddedLockHolder, 'startTime' | 'bootId'> {
+  const startTime = readStartTime(pid, proc);
+  const bootId = readBootId(proc);
+  return { ...(startTime ? { startTime } : {}), ...(bootId ? { bootId } : {}) };
 }
 
 function readHolderRaw(path: string): string | null {
@@ -110,22 +132,60 @@ function readHolder(path: string): EmbeddedLockHolder | null {
   try {
     const parsed = JSON.parse(raw) as Partial<EmbeddedLockHolder>;
     if (Number.isInteger(parsed.pid) && (parsed.pid as number) > 0)
-      return { pid: parsed.pid as number, command: String(parsed.command ?? '?'), since: String(parsed.since ?? '?') };
+      return {
+        pid: parsed.pid as number,
+        command: String(parsed.command ?? '?'),
+        since: String(parsed.since ?? '?'),
+        ...(typeof parsed.startTime === 'string' ? { startTime: parsed.startTime } : {}),
+        ...(typeof parsed.bootId === 'string' ? { bootId: parsed.bootId } : {}),
+      };
   } catch {
     // Not ours to read (hand-edited, or truncated by a full disk): stale, unless it is brand new.
   }
   return isFresh(path) ? { pid: 0, command: 'unknown', since: 'just now' } : null;
 }
 
-function isLive(pid: number, path: string): boolean {
+function isLive(holder: EmbeddedLockHolder, path: string, proc: string): boolean {
+  const { pid } = holder;
   if (pid === 0) return true; // an unreadable but brand-new lock: someone is writing it
   // Our own pid on a lock we do not hold: left by an earlier process that had our pid (a container's pid 1).
   if (pid === process.pid) return held.has(path);
+  // Written before a reboot: none of that boot's processes is alive, whatever has the pid now.
+  const bootId = readBootId(proc);
+  if (holder.bootId && bootId && holder.bootId !== bootId) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: alive, another user's
+  }
+  // The pid is alive, but is it the holder? Not if it started at another time: the pid was reused.
+  // When either start time is unknown (no procfs, a hidepid mount, an older lock), it counts as the holder.
+  const startTime = holder.startTime === undefined ? undefined : readStartTime(pid, proc);
+  return !(startTime && startTime !== holder.startTime);
+}
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot. */
+function readStartTime(pid: number, proc: string): string | undefined {
+  const stat = readIfPresent(join(proc, String(pid), 'stat'));
+  // Field 2 is the command name in parentheses, which may hold spaces and ')': count after the last ')'.
+  const fields = stat
+    ?.slice(stat.lastIndexOf(')') + 1)
+    .trim()
+    .split(/\s+/);
+  const startTime = fields?.[22 - 3]; // fields[0] is field 3, the state
+  return startTime && /^\d+$/.test(startTime) ? startTime : undefined;
+}
+
+function readBootId(proc: string): string | undefined {
+  return readIfPresent(join(proc, 'sys/kernel/random/boot_id'))?.trim() || undefined;
+}
+
+/** A procfs file's text, or undefined where it cannot be read (no procfs, another system, hidepid). */
+function readIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
