@@ -36,12 +36,20 @@ import { RunEventsApplier } from './run-events.applier';
 import { RunInputsResolver } from './run-inputs.resolver';
 import { RunLogs } from './run-logs/run-logs';
 import { standInTraining, trainsWithoutProcess } from './stand-in-training';
+import { trainingTimeExceeded, trainingTimeUsedMs } from './training-time-limit';
 import type { TrainingContext } from './training-context';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 import { PARKED_JOB_DELAY_MS, type TrainingQueues } from '@trainyard/queue';
 
 const WATCH_POLL_MS = 500;
+
+/** QUOTA_RUN_TRAINING_HOURS for one attempt: what earlier attempts used, and when this one began. */
+interface TimeLimit {
+  hours: number;
+  usedMs: number;
+  startedAt: number;
+}
 /** A job given back because this worker lacks the memory it asks for. */
 const WAIT_ELSEWHERE_MS = 5000;
 /**
@@ -236,6 +244,14 @@ export class TrainingProcessor {
       );
     }
 
+    // QUOTA_RUN_TRAINING_HOURS counts every attempt's training: a run that used it up stops here.
+    const limitHours = this.config.limits.trainingHoursPerRun;
+    const usedMs =
+      opened.attempt.number > 1 ? trainingTimeUsedMs(await this.attempts.listByRun(runId), opened.attempt.id) : 0;
+    if (usedMs >= limitHours * 3_600_000)
+      return this.concluder.fail(context, trainingTimeExceeded(limitHours, usedMs, false));
+    const timeLimit: TimeLimit = { hours: limitHours, usedMs, startedAt: Date.now() };
+
     // Base or evaluated checkpoint, registered dataset location: see run-inputs.resolver.ts.
     const resolved = await this.inputs.resolve(run, spec);
     if (!resolved.ok) return this.concluder.fail(context, resolved.reason);
@@ -262,7 +278,7 @@ export class TrainingProcessor {
     const device = prestarted?.lease ?? this.devices.lease();
     let outcome: TrainingOutcome;
     try {
-      outcome = await this.trainOn(device, context, input, opened.attempt.number, prestarted?.process);
+      outcome = await this.trainOn(device, context, input, opened.attempt.number, timeLimit, prestarted?.process);
     } finally {
       device.release();
     }
@@ -293,6 +309,7 @@ export class TrainingProcessor {
     context: TrainingContext,
     input: TrainingJobInput,
     attempt: number,
+    timeLimit: TimeLimit,
     prestarted?: PrestartedTrainingProcess,
   ): Promise<TrainingOutcome> {
     const { runId } = input;
@@ -321,7 +338,16 @@ export class TrainingProcessor {
     context.handle = handle;
     this.active.started(context);
 
+    const deadline = timeLimit.startedAt + timeLimit.hours * 3_600_000 - timeLimit.usedMs;
+    let overTime: string | undefined;
     const watch = setInterval(() => {
+      const now = Date.now();
+      if (overTime === undefined && now >= deadline) {
+        // Stopped as a preemption is (at the next batch, its position checkpointed), then failed.
+        overTime = trainingTimeExceeded(timeLimit.hours, timeLimit.usedMs + now - timeLimit.startedAt, true);
+        context.log.warn(this.logger, `run ${runId}: ${overTime}`);
+        handle.preempt();
+      }
       this.writes
         .watch(context.fence)
         .then((state) => {
@@ -332,7 +358,11 @@ export class TrainingProcessor {
         .catch((err) => context.log.warn(this.logger, `cancel check for run ${runId} failed: ${err}`));
     }, WATCH_POLL_MS);
     try {
-      return await handle.done;
+      const outcome = await handle.done;
+      // Not requeued: the run fails for good, its checkpoints kept.
+      if (overTime !== undefined && outcome.status === 'preempted')
+        return { status: 'failed', reason: overTime, retryable: false };
+      return outcome;
     } finally {
       clearInterval(watch);
     }

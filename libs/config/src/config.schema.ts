@@ -167,6 +167,11 @@ export const EnvSchema = z.object({
     .int()
     .min(1)
     .default(4 * 1024 ** 3),
+  /**
+   * Hours of training a run may use over all its attempts (a week by default); past it, the run is
+   * stopped at its next batch, its position checkpointed, and FAILED without retry.
+   */
+  QUOTA_RUN_TRAINING_HOURS: z.coerce.number().positive().max(8760).default(168),
   /** Bytes one dataset upload (POST /v1/datasets/uploads, a tar) may carry. */
   DATASET_UPLOAD_MAX_BYTES: z.coerce
     .number()
@@ -226,6 +231,8 @@ export interface TrainyardConfig {
     modelParameters: number;
     /** Bytes of decoded images one image-folder run may hold in a worker's memory (QUOTA_IN_MEMORY_DATASET_BYTES). */
     inMemoryDatasetBytes: number;
+    /** Hours of training a run may use over its attempts (QUOTA_RUN_TRAINING_HOURS). */
+    trainingHoursPerRun: number;
     sseConnectionsPerKey: number;
     sseConnectionsPerProcess: number;
     /** Bytes one dataset upload may carry (DATASET_UPLOAD_MAX_BYTES). */

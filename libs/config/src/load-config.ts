@@ -73,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       imagesPerRequest: e.QUOTA_REQUEST_IMAGES,
       modelParameters: e.QUOTA_MODEL_PARAMETERS,
       inMemoryDatasetBytes: e.QUOTA_IN_MEMORY_DATASET_BYTES,
+      trainingHoursPerRun: e.QUOTA_RUN_TRAINING_HOURS,
       sseConnectionsPerKey: e.SSE_MAX_PER_KEY,
       sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
       runningRunsPerProject: e.PROJECT_MAX_RUNNING,

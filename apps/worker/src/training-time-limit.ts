@@ -1,0 +1,33 @@
+import type { Attempt } from '@trainyard/db';
+
+/**
+ * Training time a run's earlier attempts used, in ms: each one from its start to its end (an
+ * attempt still open, other than `current`, counts up to `now`). The time between attempts (queued,
+ * parked, waiting for a worker) is not training time and is not counted.
+ */
+export function trainingTimeUsedMs(attempts: readonly Attempt[], current: string, now = Date.now()): number {
+  let used = 0;
+  for (const attempt of attempts) {
+    if (attempt.id === current) continue;
+    const end = attempt.endedAt?.getTime() ?? now;
+    used += Math.max(0, end - attempt.startedAt.getTime());
+  }
+  return used;
+}
+
+/** Why a run is stopped for its training time (QUOTA_RUN_TRAINING_HOURS): the run's failure reason. */
+export function trainingTimeExceeded(limitHours: number, usedMs: number, checkpointed: boolean): string {
+  return (
+    `its training time passed its limit (QUOTA_RUN_TRAINING_HOURS=${limitHours}, ${duration(limitHours * 3_600_000)}): ` +
+    `${duration(usedMs)} over its attempts` +
+    (checkpointed
+      ? '; it was stopped at its next batch with its position checkpointed, and its checkpoints are kept (fine-tune or evaluate from them, or submit it again with a smaller budget)'
+      : '')
+  );
+}
+
+function duration(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
