@@ -21,3 +21,4 @@ export * from './http';
 export * from './layers-topology';
 export * from './layers-model';
 export * from './uuid';
+export * from './steps-budget';

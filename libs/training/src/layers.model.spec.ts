@@ -11,6 +11,7 @@ import { filesToModelArtifacts } from '@trainyard/storage';
 import { defaultCutLayer } from './base-model';
 import { buildClassifier } from './classifier.model';
 import { baseLayers } from './freezing';
+import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { buildLayersAutoencoder, buildLayersBase, buildLayersHead, LAYERS_ENCODER } from './layers.model';
 import { runPretrain } from './pretrain';
 import { recordingHooks } from './recording-hooks.testing';
@@ -138,6 +139,38 @@ describe('topologies as tfjs writes them', () => {
     expect(defaultCutLayer(classifier)).toBe('b1');
     expect(baseLayers(classifier).map((l) => l.name)).toEqual(['b1']);
     await expect(buildLayersHead(headTopology, [13, 13, 2], 4)).rejects.toThrow(/4 classes/);
+  });
+});
+
+describe('a layers head sized for the features it is fed', () => {
+  const head = (...layers: object[]) => LayersTopologySchema.parse({ class_name: 'Sequential', config: { layers } });
+
+  it('refuses a layer past the output cap for good, naming it, before building anything', async () => {
+    // Fine on its own (no declared input), 8,388,608 values per image on a [32, 32, 32] base.
+    const topology = head(
+      { class_name: 'UpSampling2D', config: { name: 'up', size: [16, 16] } },
+      { class_name: 'Flatten', config: { name: 'f' } },
+      { class_name: 'Dense', config: { name: 'o', units: 4, activation: 'softmax' } },
+    );
+    const tensors = tf.memory().numTensors;
+    const started = performance.now();
+    const built = buildLayersHead(topology, [32, 32, 32], 4, 1);
+    await expect(built).rejects.toThrow(InvalidTrainingInputError);
+    await expect(built).rejects.toThrow(
+      "model.layers.head.config.layers.0: UpSampling2D 'up': Outputs [512, 512, 32] (8,388,608 values per image); at most 4,194,304 (the head is fed the base's features [32, 32, 32])",
+    );
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(tf.memory().numTensors).toBe(tensors);
+  });
+
+  it("names a head's input that does not meet the base's features", async () => {
+    const topology = head({
+      class_name: 'Dense',
+      config: { name: 'o', units: 4, activation: 'softmax', batch_input_shape: [null, 5] },
+    });
+    await expect(buildLayersHead(topology, [8], 4)).rejects.toThrow(
+      /^model\.layers\.head\.config\.layers\.0\.config\.batch_input_shape: Dense 'o': Declares input \[5\] but receives \[8\]/,
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LayersAutoencoderSpec, LayersTopology } from '@trainyard/contracts';
+import { inferTopology, type LayersAutoencoderSpec, type LayersTopology } from '@trainyard/contracts';
 import type { ConvAutoencoder } from './conv-autoencoder.model';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 
@@ -117,13 +117,20 @@ export async function buildLayersBase(topology: LayersTopology, seed?: number): 
   return tf.model({ inputs: model.inputs, outputs: model.outputs, name: 'layers_base' });
 }
 
-/** A classifier's `layers.head`, built for the base's features; its layers are renamed `head_l<i>_<name>`. */
+/**
+ * A classifier's `layers.head`, built for the base's features; its layers are renamed `head_l<i>_<name>`.
+ * Its sizes are checked first, with the contracts' shape inference, as the API checks a head it can
+ * place: on a base only the training process reads (a run's, a registered or imported model) the
+ * features are known only here, and a head past the limits would be allocated, crash the process
+ * out of memory and be retried.
+ */
 export async function buildLayersHead(
   topology: LayersTopology,
   features: readonly number[],
   numClasses: number,
   seed?: number,
 ): Promise<tf.layers.Layer[]> {
+  assertHeadFits(topology, features);
   const head = await buildTopology(topology, 'model.layers.head', {
     // Offset from a base's seeds, as the built-in head's are.
     seed: seed === undefined ? undefined : seed + 1,
@@ -136,4 +143,37 @@ export async function buildLayersHead(
       `model.layers.head outputs [${output.join(', ')}] but the dataset has ${numClasses} classes`,
     );
   return computingLayers(head);
+}
+
+/**
+ * Throws InvalidTrainingInputError, before anything is allocated, when the head fed `features`
+ * does not fit: a layer that outputs more than MAX_LAYER_OUTPUT_ELEMENTS values per image, a head
+ * of more than MAX_MODEL_PARAMETERS parameters, or shapes that do not meet. Names the layer and,
+ * where it passes the parameter ceiling, the parameters it holds itself.
+ */
+function assertHeadFits(topology: LayersTopology, features: readonly number[]): void {
+  const result = inferTopology(topology, features);
+  if (result.ok) return;
+  const { path } = result.problem;
+  const own = typeof path[2] === 'number' && path.length === 3 ? layerAlone(topology, path[2], features) : null;
+  // Alone, a layer that passes the ceiling says its own count; one that fits alone is named with it.
+  const fed = `the head is fed the base's features [${features.join(', ')}]`;
+  const message =
+    own && !own.ok
+      ? `${own.problem.message} (${fed})`
+      : own?.ok && own.inferred.parameters > 0
+        ? `${result.problem.message} (the layer holds ${own.inferred.parameters.toLocaleString('en')}; ${fed})`
+        : `${result.problem.message} (${fed})`;
+  throw new InvalidTrainingInputError(`model.layers.head.${path.join('.')}: ${message}`);
+}
+
+/** Layer `index` of a topology inferred alone, fed what the layers before it output (which fit). */
+function layerAlone(topology: LayersTopology, index: number, features: readonly number[]) {
+  const part = (from: number, to: number): LayersTopology => ({
+    ...topology,
+    config: { ...topology.config, layers: topology.config.layers.slice(from, to) },
+  });
+  const before = index === 0 ? null : inferTopology(part(0, index), features);
+  if (before && !before.ok) return null;
+  return inferTopology(part(index, index + 1), before ? before.inferred.outputShape : features);
 }

@@ -1,4 +1,4 @@
-import { type TrainingSpec, trainingBudget } from '@trainyard/contracts';
+import { epochsInBudget, stepsBudgetError, type TrainingSpec, trainingBudget } from '@trainyard/contracts';
 import { stepsPerEpoch } from './batches';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 
@@ -13,15 +13,22 @@ export interface TrainingPlan {
   totalSteps: number;
 }
 
+/**
+ * Throws InvalidTrainingInputError for an empty training split, and for a steps budget that spans
+ * more than MAX_TRAINING_EPOCHS epochs of it (each epoch is validated and may be checkpointed): the
+ * API refuses those it can tell from the spec; a folder's or a split's size is only known here.
+ */
 export function planTraining(
   training: Pick<TrainingSpec, 'epochs' | 'steps' | 'batchSize'>,
   trainCount: number,
 ): TrainingPlan {
   const perEpoch = stepsPerEpoch(trainCount, training.batchSize);
   if (perEpoch === 0) throw new InvalidTrainingInputError('The training split is empty: nothing to train on');
+  const tooLong = stepsBudgetError(training, trainCount, { exact: true });
+  if (tooLong) throw new InvalidTrainingInputError(`${tooLong.field}: ${tooLong.message}`);
   const budget = trainingBudget(training);
   const totalSteps = budget.unit === 'epochs' ? budget.epochs * perEpoch : budget.steps;
-  return { stepsPerEpoch: perEpoch, epochs: Math.ceil(totalSteps / perEpoch), totalSteps };
+  return { stepsPerEpoch: perEpoch, epochs: epochsInBudget(training, trainCount), totalSteps };
 }
 
 /** The batches 0-based epoch `epochIndex` trains: all of them, but in a steps budget's last epoch. */
