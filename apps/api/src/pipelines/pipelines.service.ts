@@ -44,8 +44,9 @@ export class PipelinesService {
       ...spec.finetunes.map((finetune, i) => ({ spec: finetune, prefix: `finetunes.${i}.` })),
     ]);
     // Every step's references (registered datasets) are checked now, not when the step is released.
-    const planned: PlannedRun[] = [await this.references.resolve(spec.pretrain, project)];
-    for (const finetune of spec.finetunes) planned.push(await this.references.resolve(finetune, project));
+    const planned: PlannedRun[] = [{ ...(await this.references.resolve(spec.pretrain, project)), prefix: 'pretrain.' }];
+    for (const [i, finetune] of spec.finetunes.entries())
+      planned.push({ ...(await this.references.resolve(finetune, project)), prefix: `finetunes.${i}.` });
     // An evaluation's own dataset is checked the way a fine-tune's is (its checkpoint does not exist yet).
     for (const evaluation of spec.evaluations)
       if (evaluation.dataset)

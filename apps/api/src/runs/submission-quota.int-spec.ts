@@ -166,3 +166,71 @@ describe('QUOTA_IN_MEMORY_DATASET_BYTES set (PostgreSQL, Redis, local store, HTT
     expect((await post(api, '/v1/runs', finetune({ datasetId: pair }, [32, 32, 3]))).status).toBe(201);
   });
 });
+
+/**
+ * A `training.steps` budget becomes epochs over the run's images: a million steps over ten images
+ * are a million epochs, each validated and checkpointed. Past MAX_TRAINING_EPOCHS it is refused at
+ * submit (422 naming the field where it sits), by every route that writes runs, before any row.
+ */
+describe('steps budgets that span too many epochs (PostgreSQL, Redis, local store, HTTP)', () => {
+  let api: TestApi;
+  let root: string;
+  const runCount = () => api.app.get<Database>(DATABASE).prisma.run.count();
+
+  beforeAll(async () => {
+    root = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-steps-')));
+    writeFolder(join(root, 'five'), 5);
+    api = await startTestApi({ env: { TRAINYARD_LOCAL_ROOTS: root } });
+  });
+  afterAll(async () => {
+    await api?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const pretrain = (training: unknown) => ({
+    kind: 'pretrain',
+    name: 'flood',
+    dataset: { name: 'mnist', limit: 10 },
+    model: { type: 'conv-autoencoder', filters: [1], latentDim: 2 },
+    training,
+  });
+
+  it("refuses the audit's million steps over ten digits, naming training.steps, and writes nothing", async () => {
+    const before = await runCount();
+    expect(
+      await refusal(await post(api, '/v1/runs', pretrain({ steps: 1_000_000, batchSize: 10, validationSplit: 0 }))),
+    ).toEqual([
+      {
+        field: 'training.steps',
+        message:
+          '1,000,000 steps of batch size 10 over at most 10 images an epoch are at least 1,000,000 epochs; a run trains at most 1,000 (MAX_TRAINING_EPOCHS). Give fewer steps, a training.epochs budget, or more images',
+      },
+    ]);
+    expect(await runCount()).toBe(before);
+    // 1,000 epochs of one step: the limit itself.
+    expect((await post(api, '/v1/runs', pretrain({ steps: 1000, batchSize: 10 }))).status).toBe(201);
+  });
+
+  it("counts an image folder's images, and names the step of a pipeline or the base of a sweep", async () => {
+    const five = await register(api, join(root, 'five'));
+    const folder = { name: 'image-folder', datasetId: five, imageShape: [8, 8, 3] };
+    const model = { type: 'classifier', inputShape: [8, 8, 3], filters: [4], latentDim: 8 };
+    // 10 images in batches of 16: one step an epoch, so 5,000 steps are 5,000 epochs.
+    const ft = (steps: number) => ({ kind: 'finetune', name: 'ft', dataset: folder, model, training: { steps } });
+    expect((await refusal(await post(api, '/v1/runs', ft(5000))))[0]!.field).toBe('training.steps');
+    const pipeline = {
+      name: 'p',
+      pretrain: { name: 'ae', dataset: folder, model: { ...model, type: 'conv-autoencoder' } },
+      finetunes: [
+        { ...ft(100), kind: undefined },
+        { ...ft(5000), kind: undefined },
+      ],
+    };
+    expect((await refusal(await post(api, '/v1/pipelines', pipeline))).map((e) => e.field)).toEqual([
+      'finetunes.1.training.steps',
+    ]);
+    const sweep = { name: 's', base: ft(5000), strategy: 'grid', parameters: { 'training.learningRate': [0.01, 0.1] } };
+    expect((await refusal(await post(api, '/v1/sweeps', sweep))).map((e) => e.field)).toEqual(['base.training.steps']);
+    expect((await post(api, '/v1/runs', ft(1000))).status).toBe(201);
+  });
+});

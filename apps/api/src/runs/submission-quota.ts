@@ -13,6 +13,7 @@ import {
   MNIST_TRAIN_DIGITS,
   type RunSpec,
   specTopologies,
+  stepsBudgetError,
   topologySizes,
 } from '@trainyard/contracts';
 import type { ProjectLoad } from '@trainyard/db';
@@ -30,6 +31,12 @@ const SHAPE_CLASSES = 4;
  * before anything is written.
  */
 export function imagesRequested(spec: RunSpec, folderImages: number | null): number {
+  const perEpoch = imagesPerEpoch(spec, folderImages);
+  return spec.kind === 'evaluate' ? perEpoch : imagesInBudget(spec.training, perEpoch);
+}
+
+/** The images an epoch of the run trains on at most (all of them before the validation split); an evaluation's one pass. */
+export function imagesPerEpoch(spec: RunSpec, folderImages: number | null): number {
   const dataset = spec.dataset;
   let perEpoch: number;
   if (!dataset) perEpoch = MNIST_POOL;
@@ -40,7 +47,7 @@ export function imagesRequested(spec: RunSpec, folderImages: number | null): num
     );
   else if (dataset.name === 'synthetic-shapes') perEpoch = (dataset.labelsPerClass ?? dataset.perClass) * SHAPE_CLASSES;
   else perEpoch = folderImages ?? 0;
-  return spec.kind === 'evaluate' ? perEpoch : imagesInBudget(spec.training, perEpoch);
+  return perEpoch;
 }
 
 /**
@@ -154,6 +161,8 @@ function bytesText(bytes: number): string {
 export interface PlannedRun {
   spec: RunSpec;
   folderImages: number | null;
+  /** Where the spec sits in the request (`pretrain.`, `finetunes.0.`, `base.`), for the fields an answer names; '' by default. */
+  prefix?: string;
 }
 
 /**
@@ -181,6 +190,7 @@ export class SubmissionQuota {
    * `field` names what to change in the answer, by default the budget the (first) run is given in.
    */
   checkImages(runs: PlannedRun[], field = budgetField(runs)): void {
+    this.checkStepsBudgets(runs);
     const limit = this.config.limits.imagesPerRequest;
     const images = runs.reduce((sum, run) => sum + imagesRequested(run.spec, run.folderImages), 0);
     if (images > limit) {
@@ -194,6 +204,27 @@ export class SubmissionQuota {
         ],
       });
     }
+  }
+
+  /**
+   * 422 when a run's `training.steps` spans more than MAX_TRAINING_EPOCHS epochs of the images it
+   * trains on (a million steps over ten images are a million epochs, each validated and
+   * checkpointed), naming the field once however many of a sweep's runs share it. The training
+   * process refuses the same budgets, and those only a folder's split reveals.
+   */
+  private checkStepsBudgets(runs: PlannedRun[]): void {
+    const errors = new Map<string, FieldError>();
+    for (const { spec, folderImages, prefix = '' } of runs) {
+      if (spec.kind === 'evaluate') continue;
+      const error = stepsBudgetError(spec.training, imagesPerEpoch(spec, folderImages));
+      const field = `${prefix}training.steps`;
+      if (error && !errors.has(field)) errors.set(field, { ...error, field });
+    }
+    if (errors.size)
+      throw new UnprocessableEntityException({
+        message: 'A steps budget spans more epochs than a run may train',
+        errors: [...errors.values()],
+      });
   }
 
   /**

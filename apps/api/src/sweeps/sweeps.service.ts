@@ -64,7 +64,7 @@ export class SweepsService {
       };
     });
     this.quota.checkImages(
-      runs.map((run) => ({ spec: run.spec, folderImages })),
+      runs.map((run) => ({ spec: run.spec, folderImages, prefix: 'base.' })),
       'maxRuns',
     );
     await this.placement.check(spec.base, 'base.');
