@@ -41,6 +41,12 @@ export const CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS = 300_000;
 /** WORKER_IMAGE_CACHE_BYTES unset; also the cap of an ImageCache made without one (libs/datasets). */
 export const DEFAULT_IMAGE_CACHE_BYTES = 10 * 1024 ** 3;
 
+/** S3_CONNECT_TIMEOUT_MS unset; also what an S3ObjectStore made without one is given (libs/storage). */
+export const S3_CONNECT_TIMEOUT_DEFAULT_MS = 10_000;
+
+/** S3_REQUEST_TIMEOUT_MS unset; also what an S3ObjectStore made without one is given (libs/storage). */
+export const S3_REQUEST_TIMEOUT_DEFAULT_MS = 60_000;
+
 export const EnvSchema = z.object({
   TRAINYARD_HOME: z.string().min(1).default('.trainyard'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -64,6 +70,13 @@ export const EnvSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
     .default('trainyard'),
   S3_REGION: z.string().default('us-east-1'),
+  /** The most an S3 connection may take to open; the request is then retried on a new one. */
+  S3_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(S3_CONNECT_TIMEOUT_DEFAULT_MS),
+  /**
+   * The most an S3 request may go without a byte moving either way (waiting for an answer, or mid-body);
+   * no bound on the whole request, so a large transfer that keeps moving is never cut.
+   */
+  S3_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(S3_REQUEST_TIMEOUT_DEFAULT_MS),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
   /** Jobs one worker trains at once; unset: one per GPU on a worker whose backend is tensorflow-gpu, otherwise 1. */
@@ -210,7 +223,18 @@ export interface TrainyardConfig {
   redis: { url: string; connectTimeoutMs: number };
   queue: { name: string };
   storage:
-    | { driver: 's3'; endpoint: string; accessKey: string; secretKey: string; bucket: string; region: string }
+    | {
+        driver: 's3';
+        endpoint: string;
+        accessKey: string;
+        secretKey: string;
+        bucket: string;
+        region: string;
+        /** S3_CONNECT_TIMEOUT_MS; unset: S3_CONNECT_TIMEOUT_DEFAULT_MS. */
+        connectTimeoutMs?: number;
+        /** S3_REQUEST_TIMEOUT_MS (no byte moving for this long); unset: S3_REQUEST_TIMEOUT_DEFAULT_MS. */
+        requestTimeoutMs?: number;
+      }
     | { driver: 'local'; root: string };
   api: {
     host: string;

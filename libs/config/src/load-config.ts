@@ -56,6 +56,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
           secretKey: e.S3_SECRET_KEY!,
           bucket: e.S3_BUCKET,
           region: e.S3_REGION,
+          connectTimeoutMs: e.S3_CONNECT_TIMEOUT_MS,
+          requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
         }
       : { driver: 'local', root: join(home, 'objects') },
     api: {

@@ -1,6 +1,8 @@
+import { S3_CONNECT_TIMEOUT_DEFAULT_MS, S3_REQUEST_TIMEOUT_DEFAULT_MS } from '@trainyard/config';
 import { Client } from 'minio';
-import type { IncomingMessage } from 'node:http';
+import type * as http from 'node:http';
 import type { Readable } from 'node:stream';
+import { transportWithDeadlines } from './s3-deadlines';
 import { FolderWalkLimitError, WalkBudget, type WalkLimits } from './folder-walk-limit.error';
 import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
 import { assertValidKey, assertValidPrefix } from './object-key';
@@ -16,6 +18,10 @@ export interface S3ObjectStoreOptions {
   bucket: string;
   region?: string;
   retry?: RetryPolicy;
+  /** The most a connection may take to open (S3_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
+  /** The most a request may go without a byte moving either way (S3_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number;
 }
 
 /** minio's client wants the endpoint in pieces; the config carries one URL. */
@@ -63,8 +69,13 @@ export class S3ObjectStore implements ObjectStore {
     this.region = options.region ?? 'us-east-1';
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.description = `s3://${options.bucket} (${options.endpoint.replace(/\/$/, '')})`;
+    const endpoint = parseS3Endpoint(options.endpoint);
     this.client = new Client({
-      ...parseS3Endpoint(options.endpoint),
+      ...endpoint,
+      transport: transportWithDeadlines(endpoint.useSSL, {
+        connectTimeoutMs: options.connectTimeoutMs ?? S3_CONNECT_TIMEOUT_DEFAULT_MS,
+        requestTimeoutMs: options.requestTimeoutMs ?? S3_REQUEST_TIMEOUT_DEFAULT_MS,
+      }),
       accessKey: options.accessKey,
       secretKey: options.secretKey,
       region: this.region,
@@ -113,7 +124,7 @@ export class S3ObjectStore implements ObjectStore {
     // retry would deliver them twice.
     const body = await this.call('get', key, () => this.client.getObject(this.bucket, key));
     // minio answers the HTTP response itself; its Content-Length is the object's size.
-    const length = (body as Partial<IncomingMessage>).headers?.['content-length'];
+    const length = (body as Partial<http.IncomingMessage>).headers?.['content-length'];
     const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
     return { body, size };
   }
