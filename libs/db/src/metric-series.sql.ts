@@ -27,11 +27,15 @@ export function seriesExtentsStatement(runId: string, names?: string[]): Prisma.
     GROUP BY "name" ORDER BY "name"`;
 }
 
-/** Every point of one series, by step. */
-export function fullSeriesStatement(runId: string, name: string): Prisma.Sql {
+/**
+ * Up to `limit` points of one series after step `afterStep` (from its first when null), by step:
+ * one keyset page, a single range of the (run_id, name, step) index however long the series.
+ */
+export function seriesPageStatement(runId: string, name: string, afterStep: number | null, limit: number): Prisma.Sql {
+  const after = afterStep === null ? Prisma.empty : Prisma.sql`AND p."step" > ${afterStep}::int4`;
   return Prisma.sql`
     SELECT ${POINT_COLUMNS} FROM "metric_points" p
-    WHERE p."run_id" = ${runId}::uuid AND p."name" = ${name} ORDER BY p."step"`;
+    WHERE p."run_id" = ${runId}::uuid AND p."name" = ${name} ${after} ORDER BY p."step" LIMIT ${limit}::int4`;
 }
 
 /**

@@ -273,6 +273,57 @@ describe('MetricsRepository', () => {
     expect(await metrics.series(kept)).toHaveLength(3);
   });
 
+  it('reads series in keyset pages of the size asked, by name then step, and reads no page the reader does not ask for', async () => {
+    const runId = await newRun();
+    await metrics.write(runId, null, [
+      ...[0, 1, 2, 3, 4, 5].map((i) => point('loss', i * 10, i)), // two full pages of 3
+      ...[0, 1, 2, 3].map((i) => point('accuracy', i, i / 10)), // a full page and one of 1
+      point('val_loss', 7, NaN),
+    ]);
+    await metrics.write(await newRun(), null, [point('loss', 15, 1)]); // another run's point, between two of this one
+    const read = jest.spyOn(metrics, 'seriesPage');
+    const walk = async (names: string[] | undefined, pageSize: number) => {
+      const pages: string[][] = [];
+      for await (const page of metrics.seriesPages(runId, names, pageSize))
+        pages.push(page.map((p) => `${p.name}@${p.step}`));
+      return pages;
+    };
+
+    expect(await walk(undefined, 3)).toEqual([
+      ['accuracy@0', 'accuracy@1', 'accuracy@2'],
+      ['accuracy@3'],
+      ['loss@0', 'loss@10', 'loss@20'],
+      ['loss@30', 'loss@40', 'loss@50'],
+      ['val_loss@7'],
+    ]);
+    // Each page starts after the last step read; a full page's series is read once more to find its end.
+    expect(read.mock.calls.map(([, name, after, limit]) => [name, after, limit])).toEqual([
+      ['accuracy', null, 3],
+      ['accuracy', 2, 3],
+      ['loss', null, 3],
+      ['loss', 20, 3],
+      ['loss', 50, 3],
+      ['val_loss', null, 3],
+    ]);
+    expect(await walk(['val_loss', 'loss', 'nope'], 4)).toEqual([
+      ['loss@0', 'loss@10', 'loss@20', 'loss@30'],
+      ['loss@40', 'loss@50'],
+      ['val_loss@7'],
+    ]);
+    // The points as the API serves them: NaN as null.
+    expect(await metrics.seriesPage(runId, 'val_loss', null, 10)).toEqual([
+      expect.objectContaining({ runId, attemptId: null, name: 'val_loss', step: 7, value: null }),
+    ]);
+
+    read.mockClear();
+    for await (const page of metrics.seriesPages(runId, undefined, 2)) {
+      expect(page).toHaveLength(2);
+      break;
+    }
+    expect(read).toHaveBeenCalledTimes(1);
+    read.mockRestore();
+  });
+
   it('ignores an empty batch and names the bad point', async () => {
     const runId = await newRun();
     await expect(metrics.write(runId, null, [])).resolves.toBeUndefined();

@@ -4,8 +4,8 @@ import { withFence, type Fence, type Tx } from './attempt-fence';
 import { FencedError, RunNotFoundError } from './errors';
 import {
   downsampledSeriesStatement,
-  fullSeriesStatement,
   seriesExtentsStatement,
+  seriesPageStatement,
   type PointRow,
   type SeriesExtent,
 } from './metric-series.sql';
@@ -136,15 +136,47 @@ export class MetricsRepository {
     return this.prisma.$queryRaw<SeriesExtent[]>(seriesExtentsStatement(runId, names));
   }
 
-  /** Every point of one series, by step, as the API serves it. */
-  async fullSeries(runId: string, name: string): Promise<MetricPointView[]> {
-    return (await this.prisma.$queryRaw<PointRow[]>(fullSeriesStatement(runId, name))).map(metricPointView);
+  /**
+   * Every point of a run's series (all, or those in `names`), by name then step, `pageSize` at a
+   * time: what a streamed answer of any length walks. The pages are keyset pages on (name, step),
+   * each one range of the (run_id, name, step) index, so a page costs the same at the end of a
+   * million-point series as at its start, and no connection is held between pages (a slow reader
+   * holds none). Names in the rollups' order, as `seriesExtents` gives them: one series after the
+   * other rather than `name = ANY(…)`, which PostgreSQL before 17 cannot read from the index in
+   * order (it filters instead, reading the points of every name in between). Each page is read
+   * when the consumer asks for it, and none once `signal` is aborted (a reader that went away).
+   */
+  async *seriesPages(
+    runId: string,
+    names: string[] | undefined,
+    pageSize: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<MetricPointView[]> {
+    for (const { name } of await this.seriesExtents(runId, names)) {
+      let afterStep: number | null = null;
+      for (;;) {
+        // Before every read, not only between pages handed out: after a series of whole pages, its
+        // last read finds nothing and the next series is read without the consumer asking again.
+        signal?.throwIfAborted();
+        const page = await this.seriesPage(runId, name, afterStep, pageSize);
+        if (page.length > 0) yield page;
+        if (page.length < pageSize) break;
+        afterStep = page[page.length - 1]!.step;
+      }
+    }
+  }
+
+  /** Up to `limit` points of one series after step `afterStep` (from its first when null), by step. */
+  async seriesPage(runId: string, name: string, afterStep: number | null, limit: number): Promise<MetricPointView[]> {
+    const statement = seriesPageStatement(runId, name, afterStep, limit);
+    return (await this.prisma.$queryRaw<PointRow[]>(statement)).map(metricPointView);
   }
 
   /** At most `maxPoints` real points of a series, its extremes kept: see `downsampledSeriesStatement`. */
   async downsampledSeries(runId: string, extent: SeriesExtent, maxPoints: number): Promise<MetricPointView[]> {
     const statement = downsampledSeriesStatement(runId, extent, maxPoints);
-    if (!statement) return this.fullSeries(runId, extent.name);
+    // No more points than asked for: the series whole, as one page.
+    if (!statement) return this.seriesPage(runId, extent.name, null, maxPoints);
     return (await this.prisma.$queryRaw<PointRow[]>(statement)).map(metricPointView);
   }
 

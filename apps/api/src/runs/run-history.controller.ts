@@ -1,4 +1,7 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Controller, Get, Logger, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { RunIdSchema } from './run-queries';
@@ -19,6 +22,11 @@ import { projectFilter, type Principal } from '../auth/principal';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 
+/** What Express's res.json sends as the type: the streamed answer says the same. */
+const POINTS_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+/** What Nest passes for `@Res()` here: Express's response, whose `json` answers as a returned value would. */
+type ExpressResponse = ServerResponse & { json(body: unknown): unknown };
+
 /**
  * The read side of `/v1/runs` that dashboards use. RunsModule lists this controller first, so
  * these routes are matched first (`/v1/runs/compare` before `/v1/runs/:id`).
@@ -27,6 +35,8 @@ const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 
 @Owned('run')
 @Controller('v1/runs')
 export class RunHistoryController {
+  private readonly logger = new Logger(RunHistoryController.name);
+
   constructor(private readonly queries: RunHistoryService) {}
 
   @Get()
@@ -90,7 +100,7 @@ export class RunHistoryController {
   @Get(':id/metrics')
   @ApiOperation({
     summary:
-      'Metric points by name and step; with maxPoints each series keeps its bucket minima, maxima and last point',
+      'Metric points by name and step; without maxPoints every point, streamed as it is read; with maxPoints each series keeps its bucket minima, maxima and last point',
   })
   @Responds(200, 'RunMetrics')
   @ApiParam({ name: 'id', format: 'uuid' })
@@ -100,11 +110,55 @@ export class RunHistoryController {
     description: 'Comma-separated metric names (`name` for one is also accepted)',
   })
   @ApiQuery({ name: 'maxPoints', required: false, schema: { type: 'integer', minimum: 10, maximum: 10000 } })
-  metrics(
+  async metrics(
     @Param('id', runIdPipe) id: string,
     @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: MetricSeriesQuery,
-  ) {
-    return this.queries.metricPoints(id, query);
+    @Req() req: IncomingMessage,
+    @Res() res: ExpressResponse,
+  ): Promise<void> {
+    await this.queries.assertExists(id); // 404 before any byte
+    if (query.maxPoints !== undefined) {
+      // At most 10,000 points a series: answered whole, as a returned value is (length, ETag, 304).
+      res.json(await this.queries.metricPoints(id, query.names, query.maxPoints));
+      return;
+    }
+    if (req.method === 'HEAD') {
+      res.writeHead(200, POINTS_HEADERS);
+      res.end();
+      return;
+    }
+    await this.streamPoints(id, query.names, res);
+  }
+
+  /**
+   * Every point of the run, which may be millions: they go out as they are read, a page at a time,
+   * chunked (so with no length and no ETag). The first page is read before the headers go.
+   */
+  private async streamPoints(id: string, names: string[] | undefined, res: ServerResponse): Promise<void> {
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    if (res.destroyed) return; // gone while the run was looked up: 'close' came before the listener
+    const body = await this.queries.metricPointsJson(id, names, gone.signal).catch((error: unknown) => {
+      if (gone.signal.aborted) return null; // gone before the first page: nobody to answer
+      throw error;
+    });
+    if (!body) return;
+    res.writeHead(200, POINTS_HEADERS);
+    try {
+      // pipeline reads the next page only once the client has taken the last one, and on a client
+      // that goes or a page that fails destroys both sides: the reads stop, and the client's body
+      // ends cut short of its closing `]}` (the socket is destroyed, not ended), never valid JSON.
+      await pipeline(Readable.from(body), res);
+    } catch (error) {
+      // Headers are out: nothing can be reported over HTTP now, and throwing would make Nest try to.
+      const reason = (error as Error).message;
+      if (res.writableFinished) return;
+      if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+        this.logger.debug(`metric points of run ${id} closed by the client: ${reason}`);
+      } else {
+        this.logger.warn(`metric points of run ${id} cut short: ${reason}`);
+      }
+    }
   }
 
   @Get(':id/series')

@@ -1,11 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import type { RunComparison, RunListPage, RunLiveState, RunMetrics, RunSeries } from '@trainyard/contracts';
+import type {
+  MetricPointView,
+  RunComparison,
+  RunListPage,
+  RunLiveState,
+  RunMetrics,
+  RunSeries,
+} from '@trainyard/contracts';
 import { MetricsRepository, RunsRepository } from '@trainyard/db';
-import type { CompareQuery, MetricSeriesQuery, RunListRequest } from './run-history-params';
+import type { CompareQuery, RunListRequest } from './run-history-params';
 import { notFound } from '../http/problems';
 
 /** The curves dashboards compare by default when no names are given. */
 const DEFAULT_COMPARE_NAMES = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
+/** Points per page of a streamed `/metrics` answer: about 1 MB of JSON, a few ms of index scan. */
+export const METRIC_POINTS_PAGE = 5000;
 
 /** Read-only queries behind the dashboard: run lists, downsampled series, comparisons. */
 @Injectable()
@@ -20,23 +29,37 @@ export class RunHistoryService {
     return this.runs.list(query);
   }
 
-  /** The flat list of points (by name, then step) that `GET /v1/runs/:id/metrics` has always answered. */
-  async metricPoints(runId: string, query: MetricSeriesQuery): Promise<RunMetrics> {
-    await this.assertExists(runId);
-    const { series } = await this.series(runId, query.names, query.maxPoints);
+  /** `GET /v1/runs/:id/metrics` with maxPoints: each series downsampled, then flattened (by name, then step). */
+  async metricPoints(runId: string, names: string[] | undefined, maxPoints: number): Promise<RunMetrics> {
+    const { series } = await this.series(runId, names, maxPoints);
     return { runId, points: series.flatMap((s) => s.points) };
   }
 
-  async series(runId: string, names: string[] | undefined, maxPoints: number | undefined): Promise<RunSeries> {
+  /**
+   * `GET /v1/runs/:id/metrics` without maxPoints: every point of the run, which may be millions, as
+   * the text of the same `{ runId, points }` document (what JSON.stringify, so Express, writes), a
+   * chunk per page of points. Resolves once the first page is read, so a database failing at the
+   * start is answered with a problem rather than a cut body; the rest is read as the caller pulls
+   * it, a page at a time: memory holds a few pages, never the run. No page is read once `signal`
+   * is aborted.
+   */
+  async metricPointsJson(
+    runId: string,
+    names: string[] | undefined,
+    signal: AbortSignal,
+    pageSize = METRIC_POINTS_PAGE,
+  ): Promise<AsyncGenerator<string>> {
+    const pages = this.metrics.seriesPages(runId, names, pageSize, signal);
+    return runMetricsJson(runId, await pages.next(), pages);
+  }
+
+  async series(runId: string, names: string[] | undefined, maxPoints: number): Promise<RunSeries> {
     const extents = await this.metrics.seriesExtents(runId, names);
     const series = await Promise.all(
       extents.map(async (extent) => ({
         name: extent.name,
         total: extent.count,
-        points:
-          maxPoints === undefined
-            ? await this.metrics.fullSeries(runId, extent.name)
-            : await this.metrics.downsampledSeries(runId, extent, maxPoints),
+        points: await this.metrics.downsampledSeries(runId, extent, maxPoints),
       })),
     );
     return { runId, series };
@@ -69,4 +92,32 @@ export class RunHistoryService {
   async assertExists(id: string): Promise<void> {
     if (!(await this.runs.exists(id))) throw notFound('run', id);
   }
+}
+
+/**
+ * `{"runId":…,"points":[…]}` a page at a time, byte for byte what JSON.stringify makes of the whole
+ * document. Returning it (a consumer that stops reading) returns `rest` with it, which stops the reads.
+ */
+async function* runMetricsJson(
+  runId: string,
+  first: IteratorResult<MetricPointView[]>,
+  rest: AsyncGenerator<MetricPointView[]>,
+): AsyncGenerator<string> {
+  try {
+    const head = `{"runId":${JSON.stringify(runId)},"points":[`;
+    if (first.done) {
+      yield `${head}]}`;
+      return;
+    }
+    yield head + pointsJson(first.value);
+    for await (const page of rest) yield `,${pointsJson(page)}`;
+    yield ']}';
+  } finally {
+    await rest.return(undefined);
+  }
+}
+
+/** A page's points as the elements of a JSON array, without its brackets. */
+function pointsJson(points: MetricPointView[]): string {
+  return JSON.stringify(points).slice(1, -1);
 }
