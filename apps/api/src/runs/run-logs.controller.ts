@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Controller, Get, Logger, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { TrainyardConfig } from '@trainyard/config';
 import type { RunLogPage } from '@trainyard/contracts';
+import { CONFIG } from '@trainyard/infrastructure';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
@@ -41,6 +43,7 @@ export class RunLogsController {
   constructor(
     private readonly runLogs: RunLogsService,
     private readonly limiter: SseConnectionLimiter,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   @Get(':id/logs')
@@ -127,11 +130,17 @@ export class RunLogsController {
     res.flushHeaders();
     stopKeepalive = keepSseAlive(res);
     // A client that stops reading holds its socket's buffer full: nothing more is read for it until
-    // it drains (or goes), so a log is never piled up in this process's memory.
+    // it drains (or goes), so a log is never piled up in this process's memory; and one that takes
+    // nothing for SSE_STALLED_CLIENT_MS is let go, so it does not hold its place under the limits.
+    const stalledMs = this.config.limits.sseStalledClientMs;
     const untilDrained = () =>
-      new Promise<void>((resolve) => {
-        drained = resolve;
-        res.once('drain', resolve);
+      new Promise<boolean>((resolve) => {
+        const stalled = setTimeout(() => resolve(false), stalledMs);
+        drained = () => {
+          clearTimeout(stalled);
+          resolve(true);
+        };
+        res.once('drain', drained);
       });
     let after = query.after;
     const poll = async (): Promise<void> => {
@@ -147,7 +156,13 @@ export class RunLogsController {
           return;
         }
         full = read.entries.length === FOLLOW_BATCH;
-        if (res.writableNeedDrain) await untilDrained();
+        if (res.writableNeedDrain && !(await untilDrained()) && !closed) {
+          this.logger.warn(
+            `following the log of run ${id}: the client took nothing for ${stalledMs} ms (SSE_STALLED_CLIENT_MS); let go`,
+          );
+          res.destroy();
+          return;
+        }
       } catch (error) {
         if (error instanceof NotFoundException) {
           res.end();

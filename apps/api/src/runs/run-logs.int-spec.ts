@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- response bodies; the assertions check them */
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import type { RunLogLine, RunLogPage } from '@trainyard/contracts';
 import { RunsRepository } from '@trainyard/db';
 import { serverSentEvents, type ServerSentEvent } from '@trainyard/db/testing';
@@ -204,4 +205,61 @@ describe('GET /v1/runs/:id/logs (PostgreSQL, Redis, object store, HTTP)', () => 
     const page = (await get(`/v1/runs/${id}/logs?after=1-1-5`)).body as RunLogPage;
     expect(page.lines.map((l) => l.msg)).toEqual(['second']);
   });
+});
+
+describe('a followed log whose client takes nothing (PostgreSQL, Redis, object store, HTTP)', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ env: { SSE_MAX_PER_KEY: '1', SSE_STALLED_CLIENT_MS: '1500' } });
+  });
+  afterAll(() => api?.stop());
+
+  it('is let go after SSE_STALLED_CLIENT_MS, giving its place back, rather than holding it for good', async () => {
+    const id = randomUUID();
+    const runs = api.app.get(RunsRepository);
+    await runs.create({
+      id,
+      kind: 'PRETRAIN',
+      name: 'logs',
+      spec: { kind: 'pretrain', name: 'logs' } as never,
+      baseRunId: null,
+    });
+    await runs.markRunning(id, 'cpu');
+    // 24 MB of lines: far more than the sockets' buffers hold for a client that reads nothing.
+    const msg = 'x'.repeat(8000);
+    const lines = Array.from({ length: 3000 }, () =>
+      JSON.stringify({ t: new Date().toISOString(), level: 'log', source: 'stdout', attempt: 1, jobId: id, msg }),
+    );
+    await api.app
+      .get<ObjectStore>(OBJECT_STORE)
+      .put(runLogChunkKey(id, { attempt: 1, sequence: 1 }), Buffer.from(`${lines.join('\n')}\n`));
+    const url = new URL(`${api.baseUrl}/v1/runs/${id}/logs?follow=true`);
+    const socket = connect(Number(url.port), url.hostname);
+    socket.pause();
+    socket.on('error', () => undefined);
+    socket.write(
+      `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${api.authHeaders.authorization}\r\n\r\n`,
+    );
+    const follow = () =>
+      api.fetch(url.href, { signal: AbortSignal.timeout(2000) }).then((res) => {
+        void res.body?.cancel();
+        return res.status;
+      });
+    try {
+      // The key's one place is held by the client that reads nothing…
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await follow()).toBe(429);
+      // …until it has taken nothing for 1.5 s: then the stream is ended and the place is free.
+      const deadline = Date.now() + 10_000;
+      let status = 429;
+      while (status === 429 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        status = await follow();
+      }
+      expect(status).toBe(200);
+    } finally {
+      socket.destroy();
+    }
+  }, 30_000);
 });
