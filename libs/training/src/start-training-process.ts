@@ -162,7 +162,18 @@ function spawnTrainingProcess(
     given = true;
     what = `training process of run ${input.runId}`;
     output = trainOptions.onOutput ?? options.onOutput ?? echoOutput;
-    const onBacklog = trainOptions.onBacklog ?? options.onBacklog;
+    const backlogHook = trainOptions.onBacklog ?? options.onBacklog;
+    // What the hook does (log, count) must never stop the events' delivery: its failure is only reported.
+    const onBacklog = (change: BacklogChange) => {
+      try {
+        backlogHook?.(change);
+      } catch (error) {
+        output({
+          stream: 'stderr',
+          text: `(supervisor) reporting the event backlog failed: ${(error as Error).message}`,
+        });
+      }
+    };
     let reported: TrainingOutcome | undefined;
     // The first reason the attempt failed here (an event not handled, a backlog past failAt): no
     // event after it is handled, and its outcome is this failure.
@@ -185,9 +196,9 @@ function spawnTrainingProcess(
           return;
         }
         if (pausedAt === undefined && backlog >= limits.pauseAt) {
-          pausedAt = Date.now();
+          pausedAt = performance.now();
           child.control(CONTROL_BYTES.pause);
-          onBacklog?.({ paused: true, waiting: backlog, limits });
+          onBacklog({ paused: true, waiting: backlog, limits });
         }
         delivering = delivering.then(async () => {
           try {
@@ -198,10 +209,10 @@ function spawnTrainingProcess(
           } finally {
             backlog -= items;
             if (pausedAt !== undefined && backlog <= limits.resumeAt) {
-              const pausedMs = Date.now() - pausedAt;
+              const pausedMs = Math.max(0, Math.round(performance.now() - pausedAt));
               pausedAt = undefined;
               child.control(CONTROL_BYTES.resume);
-              onBacklog?.({ paused: false, waiting: backlog, pausedMs });
+              onBacklog({ paused: false, waiting: backlog, pausedMs });
             }
           }
         });

@@ -180,6 +180,30 @@ describe('what a training process sends its supervisor', () => {
     expect(changes.at(-1)!.paused).toBe(false);
   });
 
+  it('delivers every event even when what reports a pause throws (a metrics counter refusing a value)', async () => {
+    let handled = 0;
+    const errors: string[] = [];
+    const training = startTrainingProcess(
+      { ...input(pretrain('hook throws', 4)), backend: 'wasm' },
+      async () => {
+        handled++;
+        await sleep(15);
+      },
+      {
+        eventBacklog: { pauseAt: 6, resumeAt: 2, failAt: 10_000 },
+        onBacklog: () => {
+          throw new Error('It is not possible to decrease a counter');
+        },
+        onOutput: (line) => {
+          if (line.text.includes('reporting the event backlog failed')) errors.push(line.text);
+        },
+      },
+    );
+    expect(await training.done).toEqual({ status: 'succeeded' });
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    expect(handled).toBeGreaterThan(4);
+  });
+
   it('keeps a held-back training heartbeating: held longer than its silence deadline, it is not killed', async () => {
     let printed = 0;
     let printedWhenHandled: number | undefined;
