@@ -22,3 +22,4 @@ export * from './layers-topology';
 export * from './layers-model';
 export * from './uuid';
 export * from './steps-budget';
+export * from './built-in-models';

@@ -149,23 +149,27 @@ export function checkClassifierLayers(
 
 /** A topology's parameters and its largest layer, for the project's quota (QUOTA_MODEL_PARAMETERS). */
 export interface TopologySize {
-  /** Dotted path of the topology in the spec, e.g. `model.encoder`. */
+  /** Dotted path of the topology in the spec, e.g. `model.encoder`, or the built-in part it is, e.g. `built-in head`. */
   field: string;
   parameters: number;
   largest: { field: string; name: string; className: string; parameters: number };
 }
 
 /**
- * The sizes of the topologies a (valid) spec brings, one per topology: what the API holds against
- * the project's parameter quota. A head whose input is only known to the worker is counted with
- * the input it declares, or left out (the worker counts it when it builds the model).
+ * The sizes of the topologies a (valid) spec's model is built of (specTopologies), one per
+ * topology: what the API holds against the project's parameter quota. A head whose input is only
+ * known to the worker is counted with the input it declares, or left out (the worker counts it
+ * when it builds the model). The largest layer is named by its place in the spec's topology, or,
+ * for a built-in part, by the spec field that sizes it (`layerFields`, e.g. `model.headUnits`).
  */
-export function topologySizes(parts: { field: string; topology: LayersTopology; input?: readonly number[] }[]): {
+export function topologySizes(
+  parts: { field: string; topology: LayersTopology; input?: readonly number[]; layerFields?: readonly string[] }[],
+): {
   sizes: TopologySize[];
   parameters: number;
 } {
   const sizes: TopologySize[] = [];
-  for (const { field, topology, input } of parts) {
+  for (const { field, topology, input, layerFields } of parts) {
     const result = inferTopology(topology, input);
     if (!result.ok) continue;
     const { index, layer } = largestLayer(result.inferred);
@@ -173,7 +177,7 @@ export function topologySizes(parts: { field: string; topology: LayersTopology; 
       field,
       parameters: result.inferred.parameters,
       largest: {
-        field: `${field}.config.layers.${index}`,
+        field: layerFields?.[index] ?? `${field}.config.layers.${index}`,
         name: layer.name,
         className: layer.className,
         parameters: layer.parameters,

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { AugmentationSpecSchema } from './augmentation.schema';
 import {
+  builtInAutoencoder,
+  builtInEncoder,
+  builtInHead,
+  type BuiltInPart,
+  checkBuiltInParts,
+  encodedSize,
+} from './built-in-models';
+import {
   classifierBase,
   FreezingSchema,
   ImportedModelSchema,
@@ -16,6 +24,8 @@ import { NameSchema } from './text.schema';
 import { checkValidationRules, type TrainingSpec, TrainingSpecSchema } from './training-spec.schema';
 
 const Dimension = z.int().min(8).max(256);
+/** The built-in encoder's input when a spec leaves `inputShape` out. */
+const DEFAULT_INPUT_SHAPE: [number, number, 1] = [28, 28, 1];
 
 export const CheckpointSpecSchema = z
   .object({
@@ -31,7 +41,7 @@ export type CheckpointSpec = z.infer<typeof CheckpointSpecSchema>;
  * it with transposed convolutions.
  */
 const encoderArchitecture = {
-  inputShape: z.tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])]).default([28, 28, 1]),
+  inputShape: z.tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])]).default(DEFAULT_INPUT_SHAPE),
   filters: z.array(z.int().min(1).max(256)).min(1).max(4).default([16, 32]),
   latentDim: z.int().min(2).max(1024).default(64),
   latentActivation: z.enum(['relu', 'linear']).default('relu'),
@@ -185,6 +195,7 @@ export const PretrainSpecSchema = z
   .superRefine((spec, ctx) => {
     if (spec.model.type === 'layers-autoencoder')
       checkLayersAutoencoder(ctx, ['model'], spec.model, datasetImageShape(spec.dataset));
+    else checkBuiltInParts(ctx, builtInParts(spec));
     checkValidationRules(
       'pretrain',
       spec.training,
@@ -225,14 +236,29 @@ export const FinetuneSpecSchema = z
         classes: datasetClassCount(spec.dataset),
         features: classifierBase(spec.model).kind === 'scratch' ? scratchFeatures(spec.model) : null,
       });
+    checkScratchEncoderImages(spec, ctx);
+    checkBuiltInParts(ctx, builtInParts(spec));
   }, ONLY_WHEN_VALID);
 export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
 
-/** Spatial size after `blocks` of the built-in encoder's 'same' pooling (7 → 4). */
-export function encodedSize(size: number, blocks: number): number {
-  let s = size;
-  for (let i = 0; i < blocks; i++) s = Math.ceil(s / 2);
-  return s;
+/**
+ * A fine-tune that builds the built-in encoder takes the dataset's images as they are: its
+ * `inputShape` must be their shape, refused here rather than by a worker once it has loaded the
+ * data. The default [28, 28, 1] is not held against other images: a parsed spec, stored and parsed
+ * again, cannot tell it from one a client left out, and such specs were always accepted (the
+ * training process refuses them, before it builds anything).
+ */
+function checkScratchEncoderImages(spec: FinetuneSpec, ctx: z.core.$RefinementCtx<unknown>): void {
+  if (classifierBase(spec.model).kind !== 'scratch' || spec.model.layers?.base) return;
+  const images = datasetImageShape(spec.dataset);
+  const input = spec.model.inputShape;
+  const same = (a: readonly number[], b: readonly number[]) => a.join('x') === b.join('x');
+  if (!images || same(input, images) || same(input, DEFAULT_INPUT_SHAPE)) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['model', 'inputShape'],
+    message: `The encoder takes images of ${input.join('×')} but the dataset's are ${images.join('×')}`,
+  });
 }
 
 /**
@@ -250,8 +276,47 @@ export function scratchFeatures(model: ClassifierSpec): number[] | null {
   return [encodedSize(h, n), encodedSize(w, n), model.filters[n - 1]!];
 }
 
+/**
+ * The built-in models a spec has built, as Sequential topologies (built-in-models.ts): a
+ * conv-autoencoder pretrain's; a fine-tune's fresh encoder when it has no base (a pretrain run's,
+ * registered or imported base is counted where it was made, or by the training process), and its
+ * built-in head on features the spec decides. An image folder's classes are only known from the
+ * folder: its head is counted with two, the fewest a folder has.
+ */
+export function builtInParts(spec: RunSpec): BuiltInPart[] {
+  if (spec.kind === 'pretrain') return spec.model.type === 'conv-autoencoder' ? [builtInAutoencoder(spec.model)] : [];
+  if (spec.kind !== 'finetune') return [];
+  const { model } = spec;
+  const scratch = classifierBase(model).kind === 'scratch';
+  const parts: BuiltInPart[] = [];
+  if (scratch && !model.layers?.base) parts.push(builtInEncoder(model));
+  const features = scratch ? scratchFeatures(model) : null;
+  if (!model.layers?.head && features) {
+    const featuresField = model.layers?.base
+      ? 'model.layers.base'
+      : (model.cutAt ?? 'conv') === 'latent'
+        ? 'model.latentDim'
+        : 'model.filters';
+    parts.push(builtInHead(model, features, featuresField, datasetClassCount(spec.dataset) ?? 2));
+  }
+  return parts;
+}
+
+/** A topology of a spec, where it sits in the spec (or what built-in part it is), the input it is fed when the spec decides it, and the field that sizes each layer of a built-in one. */
+export interface SpecTopology {
+  field: string;
+  topology: LayersTopology;
+  input?: number[];
+  layerFields?: string[];
+}
+
+/** The topologies a spec's model is built of: those the spec brings, then its built-in parts (builtInParts). */
+export function specTopologies(spec: RunSpec): SpecTopology[] {
+  return [...ownTopologies(spec), ...builtInParts(spec)];
+}
+
 /** The topologies a spec brings, where each sits in the spec and the input it is fed when the spec decides it. */
-export function specTopologies(spec: RunSpec): { field: string; topology: LayersTopology; input?: number[] }[] {
+function ownTopologies(spec: RunSpec): SpecTopology[] {
   if (spec.kind === 'pretrain' && spec.model.type === 'layers-autoencoder') {
     const encoder = inferTopology(spec.model.encoder);
     return [

@@ -1,12 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import {
+  builtInHead,
   classifierBase,
   effectiveFreezing,
   type FinetuneResult,
   type FinetuneSpec,
+  inferTopology,
   metricGoal,
   scratchFeatures,
   selectionMetric,
+  topologyInputShape,
   type TransferReport,
 } from '@trainyard/contracts';
 import { createBatchPipeline, isIdentityAugmentation, splitValidation, type BatchPipeline } from '@trainyard/datasets';
@@ -48,8 +51,8 @@ export async function runFinetune(
   const classifier = saved
     ? // Without its trainingConfig, so that loading does not compile it with an optimizer of its own.
       await loadModelFromArtifacts({ ...saved, trainingConfig: undefined })
-    : await newClassifier(spec, encoder, data.classNames.length);
-  assertImageShape(data, classifier.inputs[0].shape.slice(1) as number[], 'The base model');
+    : await newClassifier(spec, encoder, data);
+  if (saved) assertImageShape(data, classifier.inputs[0].shape.slice(1) as number[], 'The base model');
   const freezing = effectiveFreezing(spec.model);
   let stage = stageAt(freezing, resume);
   const compile = (s: FreezeStage) => {
@@ -141,20 +144,54 @@ export async function runFinetune(
   }
 }
 
-/** A fresh classifier: the base (given, the spec's `layers.base`, or the built-in encoder) and its head (the spec's `layers.head`, or the built-in one). */
+/**
+ * A fresh classifier: the base (given, the spec's `layers.base`, or the built-in encoder) and its
+ * head (the spec's `layers.head`, or the built-in one). The images are held against the base's
+ * input, and the built-in head against the limits, before either is built: a model built for
+ * other images, or past the limits, could be allocated first and crash the process out of memory.
+ */
 async function newClassifier(
   spec: FinetuneSpec,
   encoder: tf.LayersModel | null,
-  numClasses: number,
+  data: RunData,
 ): Promise<tf.LayersModel> {
   const seed = spec.training.seed;
   const own = spec.model.layers;
+  const numClasses = data.classNames.length;
+  if (encoder) assertImageShape(data, encoder.inputs[0]!.shape.slice(1) as number[], 'The base model');
+  else if (own?.base) assertImageShape(data, topologyInputShape(own.base) ?? [], 'model.layers.base');
+  else assertImageShape(data, spec.model.inputShape, 'model.inputShape');
   const base = encoder ?? (own?.base ? await buildLayersBase(own.base, seed) : null);
-  if (!own?.head) return buildClassifier({ encoder: base, spec: spec.model, numClasses, seed });
+  if (!own?.head) {
+    if (base) assertBuiltInHeadFits(spec, base.outputs[0]!.shape.slice(1) as number[], numClasses);
+    return buildClassifier({ encoder: base, spec: spec.model, numClasses, seed });
+  }
   // The built-in encoder is built (and cut) by buildClassifier; its features are needed first.
   const features = base ? (base.outputs[0]!.shape.slice(1) as number[]) : scratchFeatures(spec.model)!;
   const head = await buildLayersHead(own.head, features, numClasses, seed);
   return buildClassifier({ encoder: base, spec: spec.model, numClasses, seed, head });
+}
+
+/**
+ * Throws InvalidTrainingInputError when the built-in head on a base's `features` does not fit
+ * (a layer past MAX_LAYER_OUTPUT_ELEMENTS, more than MAX_MODEL_PARAMETERS): on a base only this
+ * process reads (a run's, a registered or imported model) the API could not size it.
+ */
+function assertBuiltInHeadFits(spec: FinetuneSpec, features: number[], numClasses: number): void {
+  const base = classifierBase(spec.model).kind;
+  const featuresField = spec.model.layers?.base
+    ? 'model.layers.base'
+    : base === 'imported'
+      ? 'model.importedModel.cutAtLayer'
+      : 'model.cutAt';
+  const head = builtInHead(spec.model, features, featuresField, numClasses);
+  const result = inferTopology(head.topology, head.input);
+  if (result.ok) return;
+  const index = result.problem.path[2];
+  const field = (typeof index === 'number' ? head.layerFields[index] : undefined) ?? featuresField;
+  throw new InvalidTrainingInputError(
+    `${field}: the built-in head's ${result.problem.message} (it is fed the base's features [${features.join(', ')}])`,
+  );
 }
 
 /** A steps budget spans a number of epochs known only now: two-stage must switch inside it. */
