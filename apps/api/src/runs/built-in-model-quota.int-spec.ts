@@ -83,6 +83,16 @@ describe('built-in models against the parameter quota (PostgreSQL, Redis, HTTP)'
     ]);
     const sweep = { name: 's', base: finetune, strategy: 'grid', parameters: { 'training.learningRate': [0.01, 0.1] } };
     expect((await refusal(await post('/v1/sweeps', sweep))).map((e) => e.field)).toEqual(['base.model.headUnits']);
+    // A small base whose sweep makes a run too large: model.headUnits is a sweep parameter.
+    const swept = {
+      name: 'wide heads',
+      base: { ...finetune, model: { ...largeClassifier, headUnits: 16 } },
+      strategy: 'grid',
+      parameters: { 'model.headUnits': [16, 1024] },
+    };
+    expect(await refusal(await post('/v1/sweeps', swept))).toEqual([
+      { field: 'base.model.headUnits', message: expect.stringMatching(/^The model holds 54,806,090 parameters/) },
+    ]);
     const { kind: _kind, ...ae } = pretrain;
     const pipeline = {
       name: 'p',

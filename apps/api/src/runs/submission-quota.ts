@@ -179,10 +179,12 @@ export class SubmissionQuota {
    * spec with the place it holds in the request (`pretrain.`, `finetunes.0.`, `base.`, or '').
    */
   checkModelSize(specs: { spec: RunSpec; prefix: string }[]): void {
-    const errors = specs.flatMap(({ spec, prefix }) =>
-      modelSizeErrors(spec, this.config.limits.modelParameters, prefix),
-    );
-    if (errors.length) throw new BadRequestException(validationErrorBody('The model is too large', errors));
+    // A sweep's runs share their prefix: each field is named once, with its first (its largest) refusal.
+    const errors = new Map<string, FieldError>();
+    for (const { spec, prefix } of specs)
+      for (const error of modelSizeErrors(spec, this.config.limits.modelParameters, prefix))
+        if (!errors.has(error.field)) errors.set(error.field, error);
+    if (errors.size) throw new BadRequestException(validationErrorBody('The model is too large', [...errors.values()]));
   }
 
   /**

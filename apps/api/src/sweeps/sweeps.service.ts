@@ -42,7 +42,7 @@ export class SweepsService {
    * 503, rather than a few FAILED and the rest QUEUED without a job.
    */
   async submit(spec: SweepSpec, project: string): Promise<SweepCreated> {
-    // No sweep parameter changes the model's layers: the base's size is every run's.
+    // The base alone first, before its references are read; each run once expanded, below.
     this.quota.checkModelSize([{ spec: spec.base, prefix: 'base.' }]);
     const { baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(spec.base, project);
     const expanded = expandSweep(spec);
@@ -63,6 +63,8 @@ export class SweepsService {
         params,
       };
     });
+    // A swept parameter may size the model (model.headUnits): every run is held to the quota.
+    this.quota.checkModelSize(runs.map((run) => ({ spec: run.spec, prefix: 'base.' })));
     this.quota.checkImages(
       runs.map((run) => ({ spec: run.spec, folderImages, prefix: 'base.' })),
       'maxRuns',
