@@ -194,8 +194,8 @@ export const EnvSchema = z.object({
   /** Live event streams (SSE) open at once per key, and per API process. */
   SSE_MAX_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
   SSE_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
-  /** A followed log whose client has taken none of its bytes for this long is ended, its place given back. */
-  SSE_STALLED_CLIENT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /** A long answer (a followed log, an event stream, all of a run's points, a download) whose client took none of its bytes for this long is ended. */
+  STALLED_CLIENT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   /** Folders under which local datasets and `file://` models may be read; none by default. */
   TRAINYARD_LOCAL_ROOTS: folders.optional(),
   /** Bounds of one folder walk (dataset registration, loading): files seen and time. */
@@ -261,8 +261,8 @@ export interface TrainyardConfig {
     trainingHoursPerRun: number;
     sseConnectionsPerKey: number;
     sseConnectionsPerProcess: number;
-    /** SSE_STALLED_CLIENT_MS: how long a live stream waits for a client that takes none of its bytes. */
-    sseStalledClientMs: number;
+    /** STALLED_CLIENT_MS: how long a long answer waits for a client that takes none of its bytes. */
+    stalledClientMs: number;
     /** Bytes one dataset upload may carry (DATASET_UPLOAD_MAX_BYTES). */
     datasetUploadBytes: number;
     /** Runs of one project training at once (PROJECT_MAX_RUNNING); undefined: no limit. */

@@ -78,7 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       trainingHoursPerRun: e.QUOTA_RUN_TRAINING_HOURS,
       sseConnectionsPerKey: e.SSE_MAX_PER_KEY,
       sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
-      sseStalledClientMs: e.SSE_STALLED_CLIENT_MS,
+      stalledClientMs: e.STALLED_CLIENT_MS,
       runningRunsPerProject: e.PROJECT_MAX_RUNNING,
       datasetUploadBytes: e.DATASET_UPLOAD_MAX_BYTES,
       queueUnservable: e.QUEUE_UNSERVABLE_RUNS,

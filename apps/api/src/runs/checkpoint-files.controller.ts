@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Controller, Get, Inject, Logger, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { TrainyardConfig } from '@trainyard/config';
 import type { CheckpointFiles } from '@trainyard/contracts';
 import { CheckpointsRepository } from '@trainyard/db';
 import {
@@ -16,7 +17,8 @@ import { z } from 'zod';
 import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { Owned } from '../auth/auth.decorators';
-import { OBJECT_STORE } from '@trainyard/infrastructure';
+import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
+import { endIfStalled } from '../http/stalled-client';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 import { archiveOrder, streamTar, tarLength } from './checkpoint-archive';
 
@@ -42,6 +44,7 @@ export class CheckpointFilesController {
   constructor(
     private readonly checkpoints: CheckpointsRepository,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   @Get(':id/checkpoints/:sequence/files')
@@ -96,6 +99,7 @@ export class CheckpointFilesController {
       'content-disposition': `attachment; filename="${name}"`,
       'x-content-type-options': 'nosniff',
     });
+    this.letGoIfStalled(res, `download of checkpoint #${sequence} "${file}" of run ${id}`);
     try {
       // pipeline waits for the client to drain before reading more (weights can be large), and
       // destroys both sides on an error, so a store that fails mid-body neither leaks its
@@ -145,6 +149,7 @@ export class CheckpointFilesController {
       'x-checkpoint-files': String(files.length),
       'x-checkpoint-manifest': String(files.some((f) => f.file === CHECKPOINT_MANIFEST)),
     });
+    this.letGoIfStalled(res, `archive of checkpoint #${sequence} of run ${id}`);
     try {
       await pipeline(Readable.from(tar), res);
     } catch (error) {
@@ -167,5 +172,13 @@ export class CheckpointFilesController {
     }
     const prefix = keyFromUri(this.store, row.uri);
     return { prefix: prefix.endsWith('/') ? prefix : `${prefix}/` };
+  }
+
+  /** A client that takes nothing for STALLED_CLIENT_MS no longer holds the store's stream open. */
+  private letGoIfStalled(res: ServerResponse, what: string): void {
+    const stalledMs = this.config.limits.stalledClientMs;
+    endIfStalled(res, stalledMs, () =>
+      this.logger.warn(`${what}: the client took nothing for ${stalledMs} ms (STALLED_CLIENT_MS); let go`),
+    );
   }
 }

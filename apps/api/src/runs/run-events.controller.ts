@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Param, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { TrainyardConfig } from '@trainyard/config';
 import type { RunEvent } from '@trainyard/contracts';
+import { CONFIG } from '@trainyard/infrastructure';
 import { RespondsWithoutJson } from '../openapi/response-contract';
 import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -11,6 +13,7 @@ import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 import { keepSseAlive } from '../http/sse-keepalive';
+import { endIfStalled } from '../http/stalled-client';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 /** Bytes of events a client may leave unread before its stream is closed (a few thousand metric points). */
@@ -20,10 +23,13 @@ export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
 @Owned('run')
 @Controller('v1/runs')
 export class RunEventsController {
+  private readonly logger = new Logger(RunEventsController.name);
+
   constructor(
     private readonly hub: RunEventsHub,
     private readonly queries: RunHistoryService,
     private readonly limiter: SseConnectionLimiter,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
   /**
@@ -56,6 +62,10 @@ export class RunEventsController {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    const stalledMs = this.config.limits.stalledClientMs;
+    endIfStalled(res, stalledMs, () =>
+      this.logger.warn(`events of run ${id}: the client took nothing for ${stalledMs} ms (STALLED_CLIENT_MS); let go`),
+    );
     const send = (event: RunEvent) => {
       // A client that stopped reading: its events would pile up here for as long as the run
       // trains. Past the bound it is let go; a client reconnects and starts from a snapshot.

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Controller, Get, Logger, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { TrainyardConfig } from '@trainyard/config';
 import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
+import { CONFIG } from '@trainyard/infrastructure';
 import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import {
@@ -19,6 +21,7 @@ import { RunHistoryService } from './run-history.service';
 import { Responds } from '../openapi/response-contract';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, type Principal } from '../auth/principal';
+import { endIfStalled } from '../http/stalled-client';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 
@@ -37,7 +40,10 @@ type ExpressResponse = ServerResponse & { json(body: unknown): unknown };
 export class RunHistoryController {
   private readonly logger = new Logger(RunHistoryController.name);
 
-  constructor(private readonly queries: RunHistoryService) {}
+  constructor(
+    private readonly queries: RunHistoryService,
+    @Inject(CONFIG) private readonly config: TrainyardConfig,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -144,6 +150,12 @@ export class RunHistoryController {
     });
     if (!body) return;
     res.writeHead(200, POINTS_HEADERS);
+    const stalledMs = this.config.limits.stalledClientMs;
+    endIfStalled(res, stalledMs, () =>
+      this.logger.warn(
+        `metric points of run ${id}: the client took nothing for ${stalledMs} ms (STALLED_CLIENT_MS); let go`,
+      ),
+    );
     try {
       // pipeline reads the next page only once the client has taken the last one, and on a client
       // that goes or a page that fails destroys both sides: the reads stop, and the client's body

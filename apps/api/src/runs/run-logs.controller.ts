@@ -8,6 +8,7 @@ import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 import { keepSseAlive } from '../http/sse-keepalive';
+import { endIfStalled } from '../http/stalled-client';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import {
@@ -131,16 +132,17 @@ export class RunLogsController {
     stopKeepalive = keepSseAlive(res);
     // A client that stops reading holds its socket's buffer full: nothing more is read for it until
     // it drains (or goes), so a log is never piled up in this process's memory; and one that takes
-    // nothing for SSE_STALLED_CLIENT_MS is let go, so it does not hold its place under the limits.
-    const stalledMs = this.config.limits.sseStalledClientMs;
+    // nothing for STALLED_CLIENT_MS is let go, so it does not hold its place under the limits.
+    const stalledMs = this.config.limits.stalledClientMs;
+    endIfStalled(res, stalledMs, () =>
+      this.logger.warn(
+        `following the log of run ${id}: the client took nothing for ${stalledMs} ms (STALLED_CLIENT_MS); let go`,
+      ),
+    );
     const untilDrained = () =>
-      new Promise<boolean>((resolve) => {
-        const stalled = setTimeout(() => resolve(false), stalledMs);
-        drained = () => {
-          clearTimeout(stalled);
-          resolve(true);
-        };
-        res.once('drain', drained);
+      new Promise<void>((resolve) => {
+        drained = resolve;
+        res.once('drain', resolve);
       });
     let after = query.after;
     const poll = async (): Promise<void> => {
@@ -156,13 +158,7 @@ export class RunLogsController {
           return;
         }
         full = read.entries.length === FOLLOW_BATCH;
-        if (res.writableNeedDrain && !(await untilDrained()) && !closed) {
-          this.logger.warn(
-            `following the log of run ${id}: the client took nothing for ${stalledMs} ms (SSE_STALLED_CLIENT_MS); let go`,
-          );
-          res.destroy();
-          return;
-        }
+        if (res.writableNeedDrain) await untilDrained();
       } catch (error) {
         if (error instanceof NotFoundException) {
           res.end();

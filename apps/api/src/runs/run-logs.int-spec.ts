@@ -211,11 +211,11 @@ describe('a followed log whose client takes nothing (PostgreSQL, Redis, object s
   let api: TestApi;
 
   beforeAll(async () => {
-    api = await startTestApi({ env: { SSE_MAX_PER_KEY: '1', SSE_STALLED_CLIENT_MS: '1500' } });
+    api = await startTestApi({ env: { SSE_MAX_PER_KEY: '1', STALLED_CLIENT_MS: '1500' } });
   });
   afterAll(() => api?.stop());
 
-  it('is let go after SSE_STALLED_CLIENT_MS, giving its place back, rather than holding it for good', async () => {
+  it('is let go after STALLED_CLIENT_MS, giving its place back, rather than holding it for good', async () => {
     const id = randomUUID();
     const runs = api.app.get(RunsRepository);
     await runs.create({

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplication } from '@nestjs/common';
 import { MetricsRepository, type MetricPointInput } from '@trainyard/db';
@@ -181,4 +183,57 @@ describe('GET /v1/runs/:id/metrics, streamed (PostgreSQL, Redis, HTTP)', () => {
     const conditional = { 'if-none-match': etag!, 'cache-control': 'max-age=0' };
     expect((await api.fetch(url('?maxPoints=100'), { headers: conditional })).status).toBe(304);
   });
+});
+
+describe('GET /v1/runs/:id/metrics to a client that takes nothing (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ env: { STALLED_CLIENT_MS: '1000' } });
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('is let go after STALLED_CLIENT_MS: the answer ends and no more pages are read for it', async () => {
+    const metrics = api.app.get(MetricsRepository);
+    const runId = await api.submitPretrain('never read');
+    // 80,000 points, ~7 MB of JSON: more than the sockets' buffers take for a client that reads nothing.
+    for (let from = 0; from < 80_000; from += 10_000)
+      await metrics.write(
+        runId,
+        null,
+        Array.from({ length: 10_000 }, (_, i) => ({
+          name: 'loss',
+          step: from + i,
+          epoch: 0,
+          value: 1 / (1 + from + i),
+          wallTime: new Date(1_700_000_000_000 + from + i),
+        })),
+      );
+    const pageRead = jest.spyOn(metrics, 'seriesPage');
+    const closed = new Promise<void>((resolve) =>
+      api.app.getHttpServer().on('request', (req: IncomingMessage, res: ServerResponse) => {
+        if (req.url?.includes(`/runs/${runId}/metrics`)) res.on('close', resolve);
+      }),
+    );
+    const url = new URL(`${api.baseUrl}/v1/runs/${runId}/metrics`);
+    const socket = connect(Number(url.port), url.hostname);
+    socket.pause();
+    socket.on('error', () => undefined);
+    socket.write(
+      `GET ${url.pathname} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${api.authHeaders.authorization}\r\n\r\n`,
+    );
+    try {
+      // The client still holds its connection and reads nothing: only the stall deadline ends the answer.
+      await closed;
+      const read = pageRead.mock.calls.length;
+      expect(read).toBeLessThan(80_000 / METRIC_POINTS_PAGE);
+      await sleep(1500);
+      expect(pageRead.mock.calls.length).toBe(read);
+    } finally {
+      socket.destroy();
+      pageRead.mockRestore();
+    }
+  }, 60_000);
 });
