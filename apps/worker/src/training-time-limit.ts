@@ -1,20 +1,3 @@
-import type { Attempt } from '@trainyard/db';
-
-/**
- * Training time a run's earlier attempts used, in ms: each one from its start to its end (an
- * attempt still open, other than `current`, counts up to `now`). The time between attempts (queued,
- * parked, waiting for a worker) is not training time and is not counted.
- */
-export function trainingTimeUsedMs(attempts: readonly Attempt[], current: string, now = Date.now()): number {
-  let used = 0;
-  for (const attempt of attempts) {
-    if (attempt.id === current) continue;
-    const end = attempt.endedAt?.getTime() ?? now;
-    used += Math.max(0, end - attempt.startedAt.getTime());
-  }
-  return used;
-}
-
 /** Why a run is stopped for its training time (QUOTA_RUN_TRAINING_HOURS): the run's failure reason. */
 export function trainingTimeExceeded(limitHours: number, usedMs: number, checkpointed: boolean): string {
   return (

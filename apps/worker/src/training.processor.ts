@@ -36,7 +36,7 @@ import { RunEventsApplier } from './run-events.applier';
 import { RunInputsResolver } from './run-inputs.resolver';
 import { RunLogs } from './run-logs/run-logs';
 import { standInTraining, trainsWithoutProcess } from './stand-in-training';
-import { trainingTimeExceeded, trainingTimeUsedMs } from './training-time-limit';
+import { trainingTimeExceeded } from './training-time-limit';
 import type { TrainingContext } from './training-context';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
@@ -246,8 +246,7 @@ export class TrainingProcessor {
 
     // QUOTA_RUN_TRAINING_HOURS counts every attempt's training: a run that used it up stops here.
     const limitHours = this.config.limits.trainingHoursPerRun;
-    const usedMs =
-      opened.attempt.number > 1 ? trainingTimeUsedMs(await this.attempts.listByRun(runId), opened.attempt.id) : 0;
+    const usedMs = opened.attempt.number > 1 ? await this.attempts.trainingTimeUsedMs(runId, opened.attempt.id) : 0;
     if (usedMs >= limitHours * 3_600_000)
       return this.concluder.fail(context, trainingTimeExceeded(limitHours, usedMs, false));
     const timeLimit: TimeLimit = { hours: limitHours, usedMs, startedAt: Date.now() };

@@ -159,3 +159,44 @@ describe('AttemptsRepository.openCurrent', () => {
     expect(statuses.filter((s) => s === 'RUNNING')).toHaveLength(3);
   });
 });
+
+describe('AttemptsRepository.trainingTimeUsedMs', () => {
+  let db: Database;
+  let runs: RunsRepository;
+  let attempts: AttemptsRepository;
+
+  useMigratedDatabase(async (opened) => {
+    db = opened;
+    runs = new RunsRepository(db.prisma);
+    attempts = new AttemptsRepository(db.prisma);
+    const workers = new WorkersRepository(db.prisma);
+    for (const id of ['w-dead', 'w-ok'])
+      await workers.register({ id, hostname: id, pid: 1, backend: 'wasm', gpu: null, concurrency: 1 });
+  });
+
+  const at = (minutes: number) => new Date(Date.UTC(2026, 10, 1, 10, 0) + minutes * 60_000);
+  const setTimes = (id: string, from: number, to: number | null, outcome?: string) =>
+    db.prisma.$executeRawUnsafe(
+      `UPDATE attempts SET started_at = $2, ended_at = $3${outcome ? `, outcome = '${outcome}'` : ''} WHERE id = $1::uuid`,
+      id,
+      at(from),
+      to === null ? null : at(to),
+    );
+
+  it('adds up the earlier attempts, a crashed one only up to its worker’s last heartbeat, never the current one', async () => {
+    const run = await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'r', spec, baseRunId: null });
+    const first = await attempts.openCurrent(run.id, 'w-ok');
+    const second = await attempts.openCurrent(run.id, 'w-dead'); // closes the first CRASHED
+    const third = await attempts.openCurrent(run.id, 'w-ok'); // closes the second CRASHED
+    // The first: preempted after 30 min. The second: its worker died 10 min in, and the run was
+    // taken over two hours later (the weekend of an outage): 10 min count, not 130.
+    await setTimes(first.attempt.id, 0, 30, 'PREEMPTED');
+    await setTimes(second.attempt.id, 60, 190);
+    await db.prisma.$executeRawUnsafe(`UPDATE workers SET last_heartbeat_at = $2 WHERE id = $1`, 'w-dead', at(70));
+    await setTimes(third.attempt.id, 200, null);
+    expect(await attempts.trainingTimeUsedMs(run.id, third.attempt.id)).toBe(40 * 60_000);
+    // A crashed attempt whose worker heartbeated past its close counts to its close.
+    await db.prisma.$executeRawUnsafe(`UPDATE workers SET last_heartbeat_at = $2 WHERE id = $1`, 'w-dead', at(500));
+    expect(await attempts.trainingTimeUsedMs(run.id, third.attempt.id)).toBe(160 * 60_000);
+  });
+});

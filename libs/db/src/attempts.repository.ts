@@ -116,6 +116,23 @@ export class AttemptsRepository {
     return this.prisma.attempt.findMany({ where: { runId }, orderBy: { number: 'asc' } });
   }
 
+  /**
+   * Training time the run's attempts other than `current` used, in ms: each from its start to its
+   * end, and a CRASHED one only up to its worker's last heartbeat (it was closed when the run was
+   * taken over, which may be long after its worker died: that wait is not training). The time
+   * between attempts is not counted. QUOTA_RUN_TRAINING_HOURS is held against it.
+   */
+  async trainingTimeUsedMs(runId: string, current: string): Promise<number> {
+    const [row] = await this.prisma.$queryRaw<{ usedMs: number }[]>`
+      SELECT COALESCE(sum(GREATEST(0, EXTRACT(EPOCH FROM (
+        CASE WHEN a."outcome" = 'CRASHED' AND w."last_heartbeat_at" IS NOT NULL
+          THEN LEAST(COALESCE(a."ended_at", now()), GREATEST(w."last_heartbeat_at", a."started_at"))
+          ELSE COALESCE(a."ended_at", now()) END - a."started_at")) * 1000)), 0)::float8 AS "usedMs"
+      FROM "attempts" a LEFT JOIN "workers" w ON w."id" = a."worker_id"
+      WHERE a."run_id" = ${runId}::uuid AND a."id" <> ${current}::uuid`;
+    return Math.round(row?.usedMs ?? 0);
+  }
+
   /** CRASHED and FAILED attempts: what WORKER_MAX_ATTEMPTS bounds. */
   countFailures(runId: string): Promise<number> {
     return this.prisma.attempt.count({ where: { runId, outcome: { in: [...FAILED_ATTEMPT_OUTCOMES] } } });
