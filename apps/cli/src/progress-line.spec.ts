@@ -25,4 +25,22 @@ describe('progress line', () => {
     expect(formatDuration(Number.NaN)).toBe('?');
     expect(formatTable(['a', 'bb'], [['xyz', '1']]).split('\n')).toEqual(['a    bb', '---  --', 'xyz  1 ']);
   });
+
+  it('escapes table cells from the API and measures the columns on what is printed', () => {
+    const rows = [
+      ['cat\u200b\u200b\u200b', '1'],
+      ['\u001b]8;;https://evil\u0007dog', '2'],
+      ['bird\u202e', '3'],
+      ['fish\r\n', '4'],
+    ];
+    const lines = formatTable(['class', 'n'], rows).split('\n');
+    const widest = '\\u001b]8;;https://evil\\u0007dog';
+    expect(lines.slice(2)).toEqual(
+      ['cat\\u200b\\u200b\\u200b', widest, 'bird\\u202e', 'fish\\u000d\\u000a'].map(
+        (name, i) => `${name.padEnd(widest.length)}  ${i + 1}`,
+      ),
+    );
+    // Every row as long as the header, the second column at one offset.
+    expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+  });
 });

@@ -1,7 +1,12 @@
 import type { RunProgress } from '@trainyard/contracts';
+import { terminalSafe } from './terminal-safe';
 
 /** One terminal line describing where a run is: epoch, step, loss, throughput and ETA. */
 export function formatProgress(label: string, status: string, p: RunProgress | null): string {
+  return terminalSafe(progressText(label, status, p));
+}
+
+function progressText(label: string, status: string, p: RunProgress | null): string {
   if (!p) return `${label}  ${status.toLowerCase()}`;
   const parts = [`${label}  ${p.phase}`, `epoch ${Math.max(1, p.epoch)}/${p.epochs}`, `step ${p.step}`];
   if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
@@ -16,11 +21,15 @@ export function formatDuration(seconds: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-/** Renders rows as an aligned plain-text table. */
+/**
+ * Renders rows as an aligned plain-text table. Cells often hold names from the API: each is made
+ * terminal-safe (one line, no control, bidi or zero-width character) before the widths are measured.
+ */
 export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const [head, ...body] = [header, ...rows].map((cells) => cells.map((c) => terminalSafe(String(c))));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
 /** "12 KiB", "3.4 MiB": transfer sizes in progress lines. */

@@ -1,4 +1,5 @@
 import { formatTable } from '../progress-line';
+import { terminalSafe } from '../terminal-safe';
 import type { PageQuery } from '@trainyard/client';
 import { arg, expectArgs, int, printJson, str, type Command, type CommandContext } from './command';
 import { uploadFolder } from './dataset-upload';
@@ -122,7 +123,7 @@ export const datasetsCommand: Command = {
       const view = await client.dataset(arg(ctx, 1, 'dataset id'), { signal: ctx.signal });
       if (ctx.json) return (printJson(ctx, view), EXIT.OK);
       ctx.out(
-        `${view.name} (${view.id}) at ${view.uri}\n${formatTable(
+        `${terminalSafe(`${view.name} (${view.id}) at ${view.uri}`)}\n${formatTable(
           ['class', 'images'],
           view.classNames.map((c, i) => [c, String(view.counts[i])]),
         )}\n`,
@@ -172,7 +173,7 @@ export const pipelinesCommand: Command = {
         : await client.cancelPipeline(id, { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, view), EXIT.OK);
     ctx.out(
-      `pipeline ${view.name} (${view.id}) ${view.status}${view.failureReason ? `: ${view.failureReason}` : ''}\n`,
+      `${terminalSafe(`pipeline ${view.name} (${view.id}) ${view.status}${view.failureReason ? `: ${view.failureReason}` : ''}`)}\n`,
     );
     ctx.out(
       `${formatTable(
@@ -217,7 +218,7 @@ export const sweepsCommand: Command = {
     const counts = Object.entries(sweep.counts)
       .map(([s, n]) => `${n} ${s}`)
       .join(', ');
-    ctx.out(`sweep ${sweep.name} (${sweep.id}): ${sweep.metric} (${sweep.goal}), ${counts}\n`);
+    ctx.out(`${terminalSafe(`sweep ${sweep.name} (${sweep.id}): ${sweep.metric} (${sweep.goal}), ${counts}`)}\n`);
     const rows = sweep.leaderboard.map((e) => [
       e.rank === null ? '-' : String(e.rank),
       e.value === null ? '-' : e.value.toFixed(4),

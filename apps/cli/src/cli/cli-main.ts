@@ -1,4 +1,5 @@
 import { TrainyardApiError } from '@trainyard/client';
+import { jsonText, terminalSafe } from '../terminal-safe';
 import { datasetsCommand, modelsCommand, pipelinesCommand, sweepsCommand } from './catalog-commands';
 import { commandHelp, expectArgs, makeContext, parseCommandArgs, type Command } from './command';
 import { downloadCommand } from './download.command';
@@ -80,7 +81,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<ExitCode> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    io.err(`trainyard: unknown command "${name}"\n\n${mainHelp()}`);
+    io.err(`trainyard: unknown command "${terminalSafe(name)}"\n\n${mainHelp()}`);
     return EXIT.USAGE;
   }
   return runCommand(command, rest, io);
@@ -105,15 +106,20 @@ function values(rest: string[]): { json: boolean } {
   return { json: rest.includes('--json') };
 }
 
-/** One line on stderr (with --json, the problem as JSON on stdout too), and the code for its kind. */
+/**
+ * One line on stderr (with --json, the problem as JSON on stdout too), and the code for its kind.
+ * Messages carry the API's words (a problem's detail, a blocker, a cause): all are made
+ * terminal-safe; the API's own message as one line, the CLI's (which may span lines) as lines.
+ */
 function report(error: unknown, io: CliIo, flags: { json: boolean }): ExitCode {
+  const err = (text: string) => io.err(terminalSafe(text, { multiline: true }));
   if (error instanceof CliError) {
-    io.err(`trainyard: ${error.message}\n`);
+    err(`trainyard: ${error.message}\n`);
     return error.code;
   }
   if (error instanceof TrainyardApiError) {
-    if (flags.json) io.out(`${JSON.stringify({ error: { status: error.status, ...error.body } }, null, 2)}\n`);
-    io.err(`trainyard: ${error.message}${error.requestId ? ` (request ${error.requestId})` : ''}\n`);
+    if (flags.json) io.out(`${jsonText({ error: { status: error.status, ...error.body } }, 2)}\n`);
+    io.err(`trainyard: ${terminalSafe(`${error.message}${error.requestId ? ` (request ${error.requestId})` : ''}`)}\n`);
     return EXIT.API;
   }
   // Matched by name: fetch's errors may come from another realm than this module's Error.
@@ -124,9 +130,9 @@ function report(error: unknown, io: CliIo, flags: { json: boolean }): ExitCode {
   }
   const lost = connectionLost(error);
   if (lost) {
-    io.err(`trainyard: ${lost}\n`);
+    io.err(`trainyard: ${terminalSafe(lost)}\n`);
     return EXIT.API;
   }
-  io.err(`trainyard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  err(`trainyard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   return EXIT.API;
 }

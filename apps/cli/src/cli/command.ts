@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TrainyardClient } from '@trainyard/client';
+import { jsonText, terminalSafe } from '../terminal-safe';
 import { resolveConfig } from './cli-config';
 import { usageError, type ExitCode } from './exit-codes';
 
@@ -13,8 +14,16 @@ export interface CommandContext {
   values: Values;
   json: boolean;
   client(): TrainyardClient;
+  /**
+   * Writes to stdout with every control character but line feeds and tabs shown escaped (see
+   * terminalSafe): what a command prints holds names and reasons from the API, and none of it
+   * may drive the terminal. A value meant as one line is escaped where it is rendered.
+   */
   out(text: string): void;
+  /** Writes to stderr, escaped as `out`. */
   err(text: string): void;
+  /** Clears the terminal's current line and draws `line` (made terminal-safe) on it: the CLI's only terminal code. */
+  redraw(line: string): void;
   stdoutIsTty: boolean;
   env: Record<string, string | undefined>;
   signal: AbortSignal;
@@ -114,6 +123,9 @@ export function makeContext(
   let client: TrainyardClient | undefined;
   return {
     ...io,
+    out: (text) => io.out(terminalSafe(text, { multiline: true })),
+    err: (text) => io.err(terminalSafe(text, { multiline: true })),
+    redraw: (line) => io.out(`\r\x1b[2K${terminalSafe(line)}`),
     args,
     values,
     json: values['json'] === true,
@@ -164,6 +176,7 @@ export function int(ctx: CommandContext, name: string): number | undefined {
   return Number(value);
 }
 
+/** `value` as indented JSON, with the characters JSON.stringify leaves raw escaped (see jsonText). */
 export function printJson(ctx: CommandContext, value: unknown): void {
-  ctx.out(`${JSON.stringify(value, null, 2)}\n`);
+  ctx.out(`${jsonText(value, 2)}\n`);
 }

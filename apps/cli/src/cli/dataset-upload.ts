@@ -5,6 +5,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { formatBytes } from '../progress-line';
+import { terminalSafe } from '../terminal-safe';
 import { printJson, type CommandContext } from './command';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
 
@@ -79,15 +80,14 @@ export async function uploadFolder(ctx: CommandContext, name: string, dir: strin
   const total = tarSize(files);
   const showProgress = ctx.stdoutIsTty && !ctx.json;
   const body = tarStream(files, (sent) => {
-    if (showProgress)
-      ctx.out(`\r\x1b[2Kuploading ${files.length} files  ${formatBytes(sent)} / ~${formatBytes(total)}`);
+    if (showProgress) ctx.redraw(`uploading ${files.length} files  ${formatBytes(sent)} / ~${formatBytes(total)}`);
   });
   const view = await ctx.client().uploadDataset(name, body, { signal: ctx.signal });
   if (showProgress) ctx.out('\n');
   if (leftOut) ctx.err(`left out ${leftOut} entries that are no plain files (links are not followed)\n`);
   if (view.skippedCount > 0) {
     ctx.err(`left out ${view.skippedCount} files named as images that are none:\n`);
-    for (const { entry, reason } of view.skipped) ctx.err(`  ${entry}: ${reason}\n`);
+    for (const { entry, reason } of view.skipped) ctx.err(`  ${terminalSafe(`${entry}: ${reason}`)}\n`);
     if (view.skippedCount > view.skipped.length) ctx.err(`  … and ${view.skippedCount - view.skipped.length} more\n`);
   }
   if (ctx.json) printJson(ctx, view);

@@ -66,7 +66,7 @@ export const downloadCommand: Command = {
           hash.update(chunk);
           bytes += chunk.length;
           received += chunk.length;
-          if (showProgress) ctx.out(`\r\x1b[2K${file}  ${formatBytes(received)} / ${formatBytes(total)}`);
+          if (showProgress) ctx.redraw(`${file}  ${formatBytes(received)} / ${formatBytes(total)}`);
           done(null, chunk);
         },
       });
@@ -131,9 +131,7 @@ async function downloadArchive(
     transform(chunk: Buffer, _enc, done) {
       received += chunk.length;
       if (showProgress)
-        ctx.out(
-          `\r\x1b[2K${target}  ${formatBytes(received)}${Number.isFinite(total) ? ` / ${formatBytes(total)}` : ''}`,
-        );
+        ctx.redraw(`${target}  ${formatBytes(received)}${Number.isFinite(total) ? ` / ${formatBytes(total)}` : ''}`);
       if (reader.write(chunk)) return done(null, chunk);
       // A reader that fails while full never drains: its close lets the chunk go on, and its
       // failure (below) stops the download.

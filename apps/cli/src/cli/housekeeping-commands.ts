@@ -1,5 +1,6 @@
 import { TrainyardApiError } from '@trainyard/client';
 import type { RunDeletionBlocker } from '@trainyard/contracts';
+import { terminalSafe } from '../terminal-safe';
 import { arg, printJson, readArgFile, str, type Command } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
 
@@ -108,7 +109,7 @@ export const rmCommand: Command = {
           : undefined;
       if (!blockers?.length || ctx.json) throw error;
       throw new CliError(
-        `run ${id} cannot be deleted:\n${blockers.map((b) => `  - ${b.message}`).join('\n')}`,
+        `run ${id} cannot be deleted:\n${blockers.map((b) => `  - ${terminalSafe(String(b.message))}`).join('\n')}`,
         EXIT.API,
       );
     }

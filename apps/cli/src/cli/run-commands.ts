@@ -9,6 +9,7 @@ import {
 } from '@trainyard/contracts';
 import type { RunListQuery } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
+import { jsonText, terminalSafe } from '../terminal-safe';
 import { arg, int, printJson, str, type Command } from './command';
 import { ReconnectBudget } from './connection-lost';
 import { EXIT, usageError } from './exit-codes';
@@ -163,27 +164,25 @@ export const showCommand: Command = {
     const wall = run.startedAt
       ? formatDuration(((run.endedAt ? Date.parse(run.endedAt) : Date.now()) - Date.parse(run.startedAt)) / 1000)
       : '-';
-    ctx.out(
-      [
-        `run       ${run.id}`,
-        `name      ${run.name}`,
-        `kind      ${run.kind.toLowerCase()}`,
-        `status    ${run.status}${run.cancelRequested && run.status === 'RUNNING' ? ' (cancel requested)' : ''}${run.failureReason ? `: ${run.failureReason}` : ''}`,
-        `created   ${run.createdAt}`,
-        `wall time ${wall}`,
-        ...(run.baseRunId ? [`base run  ${run.baseRunId}`] : []),
-        ...(run.tags.length ? [`tags      ${run.tags.join(', ')}`] : []),
-        ...(run.archivedAt ? [`archived  ${run.archivedAt}`] : []),
-        ...(run.progress
-          ? [
-              `progress  ${run.progress.phase}, epoch ${run.progress.epoch}/${run.progress.epochs}, step ${run.progress.step}`,
-            ]
-          : []),
-        ...(queue ? [`queue     ${queueText(queue)}`] : []),
-        ...dataLines(run.dataReport),
-        '',
-      ].join('\n'),
-    );
+    // Each line terminal-safe as one line: a reason holding a line feed cannot start a line of its own.
+    const lines = [
+      `run       ${run.id}`,
+      `name      ${run.name}`,
+      `kind      ${run.kind.toLowerCase()}`,
+      `status    ${run.status}${run.cancelRequested && run.status === 'RUNNING' ? ' (cancel requested)' : ''}${run.failureReason ? `: ${run.failureReason}` : ''}`,
+      `created   ${run.createdAt}`,
+      `wall time ${wall}`,
+      ...(run.baseRunId ? [`base run  ${run.baseRunId}`] : []),
+      ...(run.tags.length ? [`tags      ${run.tags.join(', ')}`] : []),
+      ...(run.archivedAt ? [`archived  ${run.archivedAt}`] : []),
+      ...(run.progress
+        ? [
+            `progress  ${run.progress.phase}, epoch ${run.progress.epoch}/${run.progress.epochs}, step ${run.progress.step}`,
+          ]
+        : []),
+      ...(queue ? [`queue     ${queueText(queue)}`] : []),
+    ].map((line) => terminalSafe(line));
+    ctx.out([...lines, ...dataLines(run.dataReport), ''].join('\n'));
     if (run.summaries.length) {
       const rows = run.summaries.map((s) => [
         s.name,
@@ -207,7 +206,7 @@ export const showCommand: Command = {
     if (run.attempts.length) ctx.out(`\n${attemptsTable(run.attempts)}\n`);
     const result = resultLines(run.result);
     if (result.length) ctx.out(`\n${result.join('\n')}\n`);
-    if (run.notes) ctx.out(`\nnotes\n${run.notes.replace(/\n?$/, '\n')}`);
+    if (run.notes) ctx.out(`\nnotes\n${terminalSafe(run.notes, { multiline: true }).replace(/\n?$/, '\n')}`);
     return EXIT.OK;
   },
 };
@@ -269,9 +268,7 @@ export const metricsCommand: Command = {
       .client()
       .metrics(arg(ctx, 0, 'run id'), str(ctx, 'names')?.split(','), {}, { signal: ctx.signal });
     ctx.out(
-      format === 'csv'
-        ? metricsCsv(points)
-        : points.map((p) => JSON.stringify(p)).join('\n') + (points.length ? '\n' : ''),
+      format === 'csv' ? metricsCsv(points) : points.map((p) => jsonText(p)).join('\n') + (points.length ? '\n' : ''),
     );
     return EXIT.OK;
   },
@@ -289,7 +286,9 @@ export const logsCommand: Command = {
     const attempt = int(ctx, 'attempt');
     const print = (line: RunLogLine) =>
       ctx.out(
-        ctx.json ? `${JSON.stringify(line)}\n` : `${line.t} #${line.attempt} ${line.source.padEnd(6)} ${line.msg}\n`,
+        ctx.json
+          ? `${jsonText(line)}\n`
+          : `${terminalSafe(`${line.t} #${line.attempt} ${line.source.padEnd(6)} ${line.msg}`)}\n`,
       );
     const client = ctx.client();
     if (ctx.values['follow']) {
@@ -323,11 +322,15 @@ export const logsCommand: Command = {
   },
 };
 
-/** Wide CSV-safe rows: one per point, in the API's order (name, then step). */
+/**
+ * Wide CSV-safe rows: one per point, in the API's order (name, then step). A text cell that a
+ * spreadsheet would read as a formula (= + - @ tab CR first) gets a leading ' (OWASP's advice for
+ * CSV injection); numbers stay numbers, -0.5 included.
+ */
 export function metricsCsv(points: MetricPointView[]): string {
   const cell = (v: string | number | null) => {
-    const s = v === null ? '' : String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    const s = v === null ? '' : typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const rows = points.map((p) => [p.name, p.step, p.epoch, p.value, p.wallTime, p.attemptId].map(cell).join(','));
   return ['name,step,epoch,value,wallTime,attemptId', ...rows].join('\n') + '\n';

@@ -5,6 +5,7 @@ import type {
   FinetuneResult,
   PretrainResult,
 } from '@trainyard/contracts';
+import { rawControlCharacters } from '../testing/scripted-api';
 import { attemptsTable, dataLines, MAX_CONFUSION_CLASSES, queueText, resultLines, testSummary } from './run-report';
 
 /** A 3-class report in the shape the worker stores (libs/training's classification metrics). */
@@ -224,5 +225,69 @@ describe('trainyard show: the run report', () => {
     expect(testSummary({ split: 'test', samples: 10, mse: 0.007344955911441725 })).toBe('mse 0.007345');
     expect(testSummary(null)).toBe('-');
     expect(testSummary({ something: 'else' })).toBe('-');
+  });
+
+  describe('text the worker stored', () => {
+    // An OSC 52 clipboard write, a hidden OSC 8 link, a CR over the line, a one-character CSI, a bidi override.
+    const hostile = ['cat\u001b]52;c;cm0gLXJmIH4K\u0007', '\u001b]8;;https://evil\u0007dog', 'bird\rcat\u009b2J\u202e'];
+    const shown = [
+      'cat\\u001b]52;c;cm0gLXJmIH4K\\u0007',
+      '\\u001b]8;;https://evil\\u0007dog',
+      'bird\\u000dcat\\u009b2J\\u202e',
+    ];
+
+    it('shows class names escaped in the per-class table and the confusion matrix, columns aligned', () => {
+      const r = report(0.9);
+      const result = {
+        ...r,
+        classNames: hostile,
+        perClass: r.perClass.map((c, i) => ({ ...c, className: hostile[i] })),
+        selection: {
+          metric: 'val\u202eaccuracy',
+          best: { epoch: 1, step: 2, sequence: 1 },
+          last: { epoch: 1, step: 2, sequence: 1 },
+        },
+      };
+      const lines = resultLines(result);
+      expect(lines.flatMap((l) => rawControlCharacters(l))).toEqual([]);
+      expect(lines.every((l) => !l.includes('\n'))).toBe(true);
+      expect(lines).toContain('weights   checkpoint 1 (epoch 1, step 2), the best by val\\u202eaccuracy');
+      const width = Math.max(...shown.map((n) => n.length));
+      const perClass = lines.slice(lines.indexOf('') + 1, lines.indexOf('') + 6);
+      expect(perClass[0]).toBe(`${'class'.padEnd(width)}  precision  recall  f1     support`);
+      expect(perClass.slice(2).map((l) => l.slice(0, width + 2))).toEqual(shown.map((n) => `${n.padEnd(width)}  `));
+      const matrix = lines.slice(lines.indexOf('confusion matrix (rows: actual class, columns: predicted)') + 1);
+      expect(matrix[0]).toBe(`${' '.repeat(width)}  ${shown.map((n) => n.padStart(width)).join('  ')}`);
+      expect(matrix.slice(1).map((l) => l.slice(0, width))).toEqual(shown.map((n) => n.padEnd(width)));
+    });
+
+    it('shows skipped files, their reasons and attempt errors escaped, one line each', () => {
+      const lines = dataLines({
+        folder: 's3://bucket/\u202epets/',
+        splits: { train: 1, validation: 1, test: 1 },
+        skippedCount: 1,
+        skipped: [{ file: `${hostile[0]}.png`, reason: 'corrupt\nskipped   0 files' }],
+      });
+      expect(lines).toEqual([
+        'data      s3://bucket/\\u202epets/: 1 train, 1 validation, 1 test images',
+        'skipped   1 file:',
+        `          ${shown[0]}.png: corrupt\\u000askipped   0 files`,
+      ]);
+      const table = attemptsTable([
+        {
+          id: 'a-1',
+          runId: 'r',
+          number: 1,
+          workerId: 'w\u200b-1',
+          backend: 'wasm',
+          startedAt: '2026-12-05T20:00:00.000Z',
+          endedAt: null,
+          outcome: 'CRASHED',
+          error: `killed\r${hostile[1]}`,
+        },
+      ]);
+      expect(rawControlCharacters(table)).toEqual([]);
+      expect(table.split('\n')[2]).toBe(`1        w\\u200b-1  wasm     CRASHED  -     killed\\u000d${shown[1]}`);
+    });
   });
 });

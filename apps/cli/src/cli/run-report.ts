@@ -1,13 +1,16 @@
 import { queueWaitParts } from '@trainyard/client';
 import type { AttemptView, DataReport, RunQueueView } from '@trainyard/contracts';
 import { formatDuration, formatTable } from '../progress-line';
+import { jsonText, terminalSafe } from '../terminal-safe';
 
 /**
  * What `trainyard show` prints of a run's attempts, data load and result, for a person: the
  * test report of a fine-tune or evaluation (accuracy, macro scores, per class, the confusion
  * matrix), a pretrain's reconstruction error, which weights were tested and why. A run's result
  * and data report are stored JSON that older workers may have shaped differently, so each part is
- * read defensively, and a shape this does not know is printed as JSON rather than dropped.
+ * read defensively, and a shape this does not know is printed as JSON rather than dropped. Names,
+ * reasons and errors in them come from workers and stored data: every line returned here is
+ * terminal-safe (see terminalSafe), and so is every table cell.
  */
 
 /** Confusion matrices are printed up to this many classes; a larger one is in `--json`. */
@@ -17,7 +20,7 @@ const SKIPPED_SHOWN = 5;
 
 /** Where a waiting run stands: "3 jobs ahead in class gpu; 2 live workers serve it". */
 export function queueText(q: RunQueueView): string {
-  return queueWaitParts(q).join('; ');
+  return terminalSafe(queueWaitParts(q).join('; '));
 }
 
 /** One row per attempt: where it ran, how it ended, how long it took, and why it failed. */
@@ -49,7 +52,7 @@ export function dataLines(report: unknown): string[] {
     for (const file of listed) lines.push(`          ${file.file}: ${file.reason}`);
     if (skippedCount > listed.length) lines.push(`          … ${skippedCount - listed.length} more (--json)`);
   }
-  return lines;
+  return safeLines(lines);
 }
 
 /** A run's test result in a few characters, for a list: "acc 92.5%", "mse 0.007345", or "-". */
@@ -62,9 +65,14 @@ export function testSummary(result: unknown): string {
 /** A run's result as lines of text; [] when it has none. */
 export function resultLines(result: unknown): string[] {
   if (!isObject(result)) return [];
-  if (isClassification(result)) return classificationLines(result);
-  if (typeof result['mse'] === 'number') return reconstructionLines(result);
-  return [`result    ${JSON.stringify(result)}`];
+  if (isClassification(result)) return safeLines(classificationLines(result));
+  if (typeof result['mse'] === 'number') return safeLines(reconstructionLines(result));
+  return [`result    ${jsonText(result)}`];
+}
+
+/** Each line terminal-safe, as one line: a line feed inside a name or a reason cannot start a line of its own. */
+function safeLines(lines: string[]): string[] {
+  return lines.map((line) => terminalSafe(line));
 }
 
 interface Classification {
@@ -104,9 +112,9 @@ function classificationLines(r: Classification): string[] {
     ...selectionLines(r['selection'], (test) => (isClassification(test) ? classificationSummary(test) : null)),
   );
   lines.push(...transferLines(r['transfer']));
-  lines.push('', perClassTable(r));
+  lines.push('', ...perClassTable(r).split('\n'));
   if (r.classNames.length <= MAX_CONFUSION_CLASSES) {
-    lines.push('', 'confusion matrix (rows: actual class, columns: predicted)', confusionTable(r));
+    lines.push('', 'confusion matrix (rows: actual class, columns: predicted)', ...confusionTable(r).split('\n'));
   } else {
     lines.push('', `confusion matrix: ${r.classNames.length}×${r.classNames.length}, in --json`);
   }
@@ -223,16 +231,19 @@ function perClassTable(r: Classification): string {
   return formatTable(['class', 'precision', 'recall', 'f1', 'support'], rows);
 }
 
-/** Counts right-aligned under their predicted class, the actual class first on each row. */
+/**
+ * Counts right-aligned under their predicted class, the actual class first on each row. Names
+ * (and counts, stored JSON) are made terminal-safe before they are measured.
+ */
 function confusionTable(r: Classification): string {
-  const names = r.classNames.map(String);
+  const safe = (value: unknown) => terminalSafe(String(value));
+  const names = r.classNames.map(safe);
+  const counts = r.confusionMatrix.map((row) => row.map(safe));
   const label = Math.max(...names.map((n) => n.length));
-  const cell = Math.max(...names.map((n) => n.length), ...r.confusionMatrix.flat().map((n) => String(n).length));
+  const cell = Math.max(...names.map((n) => n.length), ...counts.flat().map((n) => n.length));
   const line = (first: string, cells: string[]) =>
     [first.padEnd(label), ...cells.map((c) => c.padStart(cell))].join('  ').trimEnd();
-  return [line('', names), ...r.confusionMatrix.map((row, i) => line(names[i] ?? String(i), row.map(String)))].join(
-    '\n',
-  );
+  return [line('', names), ...counts.map((row, i) => line(names[i] ?? String(i), row))].join('\n');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

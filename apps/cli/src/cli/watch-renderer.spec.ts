@@ -1,4 +1,5 @@
 import type { RunProgress } from '@trainyard/contracts';
+import { rawControlCharacters } from '../testing/scripted-api';
 import { fractionDone, progressBar, WatchRenderer } from './watch-renderer';
 
 const progress = (epoch: number, step: number, loss = 0.5): RunProgress => ({
@@ -14,7 +15,9 @@ const progress = (epoch: number, step: number, loss = 0.5): RunProgress => ({
 
 function capture(tty: boolean) {
   let text = '';
-  return { renderer: new WatchRenderer({ write: (t: string) => (text += t) }, tty), text: () => text };
+  // redraw as CommandContext.redraw draws it: the one terminal code the CLI sends.
+  const out = { write: (t: string) => (text += t), redraw: (line: string) => (text += `\r\x1b[2K${line}`) };
+  return { renderer: new WatchRenderer(out, tty), text: () => text };
 }
 
 describe('watch renderer', () => {
@@ -78,5 +81,24 @@ describe('watch renderer', () => {
       '  waiting: next in line',
       '',
     ]);
+  });
+
+  it("shows a failure reason, a phase and a queue's words escaped, on one line each, never as terminal codes", () => {
+    const reason = 'out of memory\u001b]52;c;cm0gLXJmIH4K\u0007\rrun r1 SUCCEEDED\n\u009b2J\u202eyrrow on';
+    const hostile = { ...progress(1, 5), phase: 'training\u001b]8;;https://evil\u0007' } as unknown as RunProgress;
+    for (const tty of [false, true]) {
+      const { renderer, text } = capture(tty);
+      renderer.progress(hostile);
+      renderer.waiting('waiting: project \u200bvision\r');
+      renderer.status('r1', 'FAILED', reason);
+      // On a terminal the redraw's own CR and ESC are the only ones: each line drawn after them is safe.
+      const drawn = tty ? text().split('\r\x1b[2K').join('') : text();
+      expect(rawControlCharacters(drawn)).toEqual([]);
+      expect(drawn).toContain('training\\u001b]8;;https://evil\\u0007  [');
+      expect(drawn).toContain('waiting: project \\u200bvision\\u000d');
+      expect(drawn.split('\n').filter(Boolean).at(-1)).toBe(
+        'run r1 FAILED: out of memory\\u001b]52;c;cm0gLXJmIH4K\\u0007\\u000drun r1 SUCCEEDED\\u000a\\u009b2J\\u202eyrrow on',
+      );
+    }
   });
 });

@@ -1,8 +1,11 @@
 import type { RunProgress, RunStatus } from '@trainyard/contracts';
 import { formatDuration } from '../progress-line';
+import { terminalSafe } from '../terminal-safe';
 
 interface Output {
   write(text: string): unknown;
+  /** Clears the terminal's current line and draws `line` on it (CommandContext.redraw). */
+  redraw(line: string): unknown;
 }
 
 const BAR_WIDTH = 24;
@@ -20,19 +23,20 @@ export function progressBar(fraction: number, width = BAR_WIDTH): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%`;
 }
 
-/** The line for a progress report: phase, bar, epoch, loss, throughput, ETA. */
+/** The line for a progress report: phase, bar, epoch, loss, throughput, ETA; terminal-safe (the phase is the worker's word). */
 export function watchLine(p: RunProgress): string {
   const parts = [p.phase.padEnd(13), progressBar(fractionDone(p)), `epoch ${Math.max(1, p.epoch)}/${p.epochs}`];
   if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
   if (p.imagesPerSec !== undefined) parts.push(`${Math.round(p.imagesPerSec)} img/s`);
   if (p.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
-  return parts.join('  ');
+  return terminalSafe(parts.join('  '));
 }
 
 /**
  * Draws `trainyard watch`. On a terminal one line is redrawn in place at every report; into a
  * file or a pipe every line would stay, so only a change of phase or epoch (and each status)
- * is printed, one plain line each, with no escape codes for a log to choke on.
+ * is printed, one plain line each, with no escape codes for a log to choke on. What it draws
+ * comes from the API (a failure reason, a queue's project): each line is made terminal-safe here.
  */
 export class WatchRenderer {
   private live = false;
@@ -47,7 +51,7 @@ export class WatchRenderer {
   progress(p: RunProgress): void {
     const line = watchLine(p);
     if (this.tty) {
-      this.out.write(`\r\x1b[2K${line}`);
+      this.out.redraw(line);
       this.live = true;
       return;
     }
@@ -60,7 +64,7 @@ export class WatchRenderer {
   status(runId: string, status: RunStatus, failureReason: string | null): void {
     this.endLine();
     this.lastWaiting = '';
-    this.out.write(`run ${runId} ${status}${failureReason ? `: ${failureReason}` : ''}\n`);
+    this.out.write(`${terminalSafe(`run ${runId} ${status}${failureReason ? `: ${failureReason}` : ''}`)}\n`);
   }
 
   /**
@@ -68,14 +72,15 @@ export class WatchRenderer {
    * file or a pipe, a line only when it changed.
    */
   waiting(text: string): void {
+    const line = `  ${terminalSafe(text)}`;
     if (this.tty) {
-      this.out.write(`\r\x1b[2K  ${text}`);
+      this.out.redraw(line);
       this.live = true;
       return;
     }
-    if (text === this.lastWaiting) return;
-    this.lastWaiting = text;
-    this.out.write(`  ${text}\n`);
+    if (line === this.lastWaiting) return;
+    this.lastWaiting = line;
+    this.out.write(`${line}\n`);
   }
 
   /** Leaves the redrawn line in place before anything else is written under it. */

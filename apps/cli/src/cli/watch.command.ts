@@ -1,4 +1,5 @@
 import { isTerminal, isWaiting, type RunLiveState, type RunStatus } from '@trainyard/contracts';
+import { jsonText } from '../terminal-safe';
 import { arg, type Command, type CommandContext } from './command';
 import { RECONNECT_DELAYS_MS, ReconnectBudget } from './connection-lost';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
@@ -68,7 +69,10 @@ export const watchCommand: Command = watchCommandWith(WATCH_TIMING);
 
 async function watchRun(ctx: CommandContext, id: string, timing: WatchTiming): Promise<ExitCode> {
   const client = ctx.client();
-  const renderer = new WatchRenderer({ write: (t: string) => ctx.out(t) }, ctx.stdoutIsTty && !ctx.json);
+  const renderer = new WatchRenderer(
+    { write: (t: string) => ctx.out(t), redraw: (line: string) => ctx.redraw(line) },
+    ctx.stdoutIsTty && !ctx.json,
+  );
   // The stream stays open after the run ends; this controller closes it once the outcome is known.
   const done = new AbortController();
   const signal = AbortSignal.any([ctx.signal, done.signal]);
@@ -86,7 +90,7 @@ async function watchRun(ctx: CommandContext, id: string, timing: WatchTiming): P
   // A reconnected stream opens with a snapshot of what was shown already: not printed again.
   const onStatus = (event: RunLiveState, repeat = false) => {
     if (ctx.json) {
-      if (!repeat) ctx.out(`${JSON.stringify({ type: 'status', runId: id, ...event })}\n`);
+      if (!repeat) ctx.out(`${jsonText({ type: 'status', runId: id, ...event })}\n`);
     } else {
       if (event.status !== shown) renderer.status(id, event.status, event.failureReason);
       if (event.progress && !isTerminal(event.status)) renderer.progress(event.progress);
@@ -130,7 +134,7 @@ async function watchRun(ctx: CommandContext, id: string, timing: WatchTiming): P
           const repeat = first && streams > 1 && event.type === 'status' && event.status === shown;
           first = false;
           if (event.type === 'status') onStatus(event, repeat);
-          else if (ctx.json) ctx.out(`${JSON.stringify(event)}\n`);
+          else if (ctx.json) ctx.out(`${jsonText(event)}\n`);
           else if (event.type === 'progress') renderer.progress(event.progress);
           if (final !== null) break;
         }

@@ -93,3 +93,33 @@ export async function cliCommand(
   const { io, result } = capture(env);
   return result(await runCommand(command, argv, io));
 }
+
+/**
+ * The characters of `text` that no CLI output may hold raw, as "U+001B at 12": C0 controls but
+ * the line feed (and the tab, where `tabs` says multi-line text may keep them), DEL, C1, U+2028/2029,
+ * bidi controls and the zero-width characters U+200B, U+200C, U+FEFF. Checked code point by code
+ * point against its own list, not terminalSafe's, so the specs do not share the code's mistakes.
+ */
+export function rawControlCharacters(text: string, { tabs = false } = {}): string[] {
+  const found: string[] = [];
+  let index = 0;
+  for (const char of text) {
+    const c = char.codePointAt(0)!;
+    const unsafe =
+      (c < 0x20 && c !== 0x0a && !(tabs && c === 0x09)) ||
+      (c >= 0x7f && c <= 0x9f) ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      (c >= 0x202a && c <= 0x202e) ||
+      (c >= 0x2066 && c <= 0x2069) ||
+      c === 0x200e ||
+      c === 0x200f ||
+      c === 0x061c ||
+      c === 0x200b ||
+      c === 0x200c ||
+      c === 0xfeff;
+    if (unsafe) found.push(`U+${c.toString(16).toUpperCase().padStart(4, '0')} at ${index}`);
+    index += char.length;
+  }
+  return found;
+}
