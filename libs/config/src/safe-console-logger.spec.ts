@@ -70,4 +70,53 @@ describe('SafeConsoleLogger', () => {
     const parsed = JSON.parse(line!);
     expect(parsed).toMatchObject({ message: 'see ***', jobId: 'a\\nb ***' });
   });
+
+  describe('with LOG_JSON off, a line cannot be forged', () => {
+    const forged = 'evil\n[Nest] 1 - 01/01/2026, 10:00:00 AM LOG [worker] run X SUCCEEDED\n    at x (y:1:2)';
+    const logger = new SafeConsoleLogger('worker', { json: false, colors: false });
+    /** Lines that are neither the logger's own nor a stack frame. */
+    const foreign = (lines: string[]) =>
+      lines.filter((l) => !l.startsWith(`[Nest] ${process.pid} `) && !/^ {4}at \S/.test(l));
+
+    it('by a message that holds a stack frame: one line, escaped', () => {
+      for (const log of [
+        () => logger.log(`run X failed: ${forged}`),
+        () => logger.error(`run X failed: ${forged}`),
+        () => logger.warn(forged, 'RunsService'),
+      ]) {
+        const lines = printed(log);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain('evil\\n[Nest] 1 - 01/01/2026, 10:00:00 AM LOG [worker] run X SUCCEEDED\\n    at x');
+      }
+    });
+
+    it('by an Error whose message holds lines, escape sequences or bidirectional overrides', () => {
+      const error = new Error(`${forged}\u001b[2J\u202e`);
+      const frames = error
+        .stack!.split('\n')
+        .filter((l) => /^ {4}at /.test(l))
+        .slice(1);
+      const lines = printed(() => logger.error(error));
+      expect(foreign(lines)).toEqual([]);
+      expect(lines[0]).toContain('evil\\n[Nest] 1 - ');
+      expect(lines[0]).toContain('SUCCEEDED\\n    at x (y:1:2)\\u001b[2J\\u202e');
+      // The frame-shaped line of the message stays in it: the frames printed are the Error's own.
+      expect(lines.slice(1)).toEqual(frames);
+      expect(lines.join('\n')).not.toMatch(/[\u001b\u202e]/);
+    });
+
+    it('by text passed where a stack goes: only frames keep lines of their own', () => {
+      const lines = printed(() => logger.error('run X failed', forged));
+      expect(foreign(lines)).toEqual(['evil\\n[Nest] 1 - 01/01/2026, 10:00:00 AM LOG [worker] run X SUCCEEDED']);
+      expect(lines[lines.length - 1]).toBe('    at x (y:1:2)');
+    });
+
+    it('while a real stack is still printed one frame a line', () => {
+      const error = new Error('boom');
+      const frames = error.stack!.split('\n').slice(1);
+      const lines = printed(() => logger.error('request failed: boom', error.stack, 'ProblemDetails'));
+      expect(lines[0]).toContain('[ProblemDetails] request failed: boom');
+      expect(lines.slice(1)).toEqual(['Error: boom', ...frames]);
+    });
+  });
 });

@@ -1,12 +1,14 @@
 import { ConsoleLogger, type ConsoleLoggerOptions, type LogLevel } from '@nestjs/common';
+import { escapeText } from '@trainyard/contracts';
 import { LOG_FIELD_NAMES, logFieldsInEffect, logFieldsPrefix, type LogFields } from './log-fields';
-import { escapeControlCharacters, redact } from './redact';
+import { redact } from './redact';
 
 type Params = Record<string, unknown>;
 
 /**
  * Nest's console logger, but no line carries a secret (URL passwords, bearer tokens, registered
- * secret values) or a raw control character: a name with a newline cannot forge a log line.
+ * secret values) or a raw control character: a name with a newline cannot forge a log line. The one
+ * text printed over several lines is the stack argument of `error` and `fatal`, one frame a line.
  * Lines carry what they are about (run, attempt, job, request: see log-fields.ts), from a params
  * object (`logger.log('started', { runId, attempt, jobId })`) or withLogFields: top-level fields
  * of the JSON object in JSON mode, a `[run … attempt … job …]` prefix in text mode.
@@ -28,7 +30,15 @@ export class SafeConsoleLogger extends ConsoleLogger {
     const cleaned = Object.keys(merged).length
       ? (Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, clean(v)])) as Params)
       : undefined;
-    super.printMessages(messages, context, logLevel, writeStreamType, errorStack, cleaned);
+    // A stack-shaped argument reaches here unescaped (so Nest could tell it apart) when Nest
+    // took it for a message after all: escaped like any message.
+    const escaped = messages.map((m) => (typeof m === 'string' ? escapeText(m) : m));
+    const stack = typeof errorStack === 'string' ? stackLines(errorStack) : errorStack;
+    super.printMessages(escaped, context, logLevel, writeStreamType, stack, cleaned);
+  }
+
+  protected override printStackTrace(stack: string): void {
+    super.printStackTrace(stack ? stackLines(stack) : stack);
   }
 
   protected override formatMessage(
@@ -63,7 +73,7 @@ export class SafeConsoleLogger extends ConsoleLogger {
     super.log(clean(message), ...rest.map(clean));
   }
   override error(message: unknown, ...rest: unknown[]): void {
-    super.error(clean(message), ...rest.map(clean));
+    super.error(clean(message), ...rest.map((r) => this.cleanStackArgument(r)));
   }
   override warn(message: unknown, ...rest: unknown[]): void {
     super.warn(clean(message), ...rest.map(clean));
@@ -75,22 +85,49 @@ export class SafeConsoleLogger extends ConsoleLogger {
     super.verbose(clean(message), ...rest.map(clean));
   }
   override fatal(message: unknown, ...rest: unknown[]): void {
-    super.fatal(clean(message), ...rest.map(clean));
+    super.fatal(clean(message), ...rest.map((r) => this.cleanStackArgument(r)));
+  }
+
+  /** A stack keeps its newlines until Nest has told it from the context (see printStackTrace). */
+  private cleanStackArgument(value: unknown): unknown {
+    return typeof value === 'string' && this.isStackFormat(value) ? redact(value) : clean(value);
   }
 }
 
 function clean(value: unknown): unknown {
-  if (typeof value === 'string') return escapeStackSafe(redact(value));
+  if (typeof value === 'string') return escapeText(redact(value));
   if (value instanceof Error) {
-    const copy = new Error(redact(value.message));
-    copy.name = value.name;
-    copy.stack = value.stack ? redact(value.stack) : undefined;
+    const copy = new Error(escapeText(redact(value.message)));
+    copy.name = escapeText(value.name);
+    copy.stack = errorStackLines(value);
     return copy;
   }
   return value;
 }
 
-/** Stack traces keep their newlines (they are ours, not a user's); other text has them escaped. */
-function escapeStackSafe(text: string): string {
-  return /^\s*at .+\(.+:\d+:\d+\)$/m.test(text) ? text : escapeControlCharacters(text);
+/**
+ * An Error's stack with its head (`Name: message`) on one line, whatever the message holds, so a
+ * message cannot add a line even one shaped like a frame; then its frames, one a line.
+ */
+function errorStackLines({ stack, message }: Error): string | undefined {
+  if (!stack) return undefined;
+  const at = message ? stack.indexOf(message) : -1;
+  if (at < 0 || stack.slice(0, at).includes('\n')) return stackLines(redact(stack));
+  const end = at + message.length;
+  return escapeText(redact(stack.slice(0, end))) + stackLines(redact(stack.slice(end)));
+}
+
+/** A V8 stack frame: `    at fn (file:1:2)`, `    at async Promise.all (index 0)`. */
+const STACK_FRAME = /^[ \t]+at \S/;
+
+/**
+ * A stack as lines of frames: a frame keeps its line, and every other newline is escaped, those of
+ * the error's message (`Error: <message>` heads a stack, and a message can quote a user's text) and
+ * of any text made to look like a stack, so nothing in it starts a line of its own that is not a frame.
+ */
+function stackLines(stack: string): string {
+  const [head = '', ...rest] = stack.split('\n');
+  let out = escapeText(head);
+  for (const line of rest) out += STACK_FRAME.test(line) ? `\n${escapeText(line)}` : escapeText(`\n${line}`);
+  return out;
 }

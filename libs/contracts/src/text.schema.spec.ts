@@ -1,5 +1,5 @@
 import { parseRunSpec } from './run-spec.schema';
-import { clipText, NameSchema, text, textProblem } from './text.schema';
+import { clipText, escapeText, NameSchema, quoteText, text, textProblem } from './text.schema';
 
 describe('text()', () => {
   const name = text({ max: 20 });
@@ -16,10 +16,43 @@ describe('text()', () => {
     ['lone high surrogate', 'a\ud800b'],
     ['lone low surrogate', 'a\udc00'],
     ['trailing newline, not trimmed away', 'name\n'],
+    ['right-to-left override (reverses the rest of a row)', 'run\u202efdp.exe'],
+    ['left-to-right embedding', 'a\u202ab'],
+    ['pop directional formatting', 'a\u202cb'],
+    ['right-to-left isolate', 'a\u2067b'],
+    ['pop directional isolate', 'a\u2069b'],
+    ['right-to-left mark', 'a\u200fb'],
+    ['left-to-right mark', 'a\u200eb'],
+    ['Arabic letter mark', 'a\u061cb'],
+    ['zero width space', 'ru\u200bns'],
   ])('refuses %s', (_what, value) => {
     const parsed = name.safeParse(value);
     expect(parsed.success).toBe(false);
-    expect(parsed.error!.issues[0]!.message).toMatch(/Control character U\+[0-9A-F]{4}|Lone UTF-16 surrogate/);
+    expect(parsed.error!.issues[0]!.message).toMatch(
+      /(Control character|Bidirectional or invisible formatting character) U\+[0-9A-F]{4}|Lone UTF-16 surrogate/,
+    );
+  });
+
+  it('names a bidirectional control by its code point, like a control character', () => {
+    expect(textProblem('run \u202eevil')).toBe(
+      'Bidirectional or invisible formatting character U+202E at position 4 is not allowed',
+    );
+    expect(textProblem('\u2066x')).toMatch(/U\+2066 at position 0/);
+  });
+
+  it('accepts right-to-left scripts and the joiners text needs (emoji sequences, Persian)', () => {
+    for (const value of [
+      'قطط وكلاب', // Arabic
+      'חתולים', // Hebrew
+      'run 👩\u200d💻', // ZERO WIDTH JOINER inside an emoji sequence
+      '🏳️\u200d🌈 flags',
+      'می\u200cخواهم', // ZERO WIDTH NON-JOINER in Persian spelling
+    ])
+      expect({ value, problem: textProblem(value), parsed: name.safeParse(value).success }).toEqual({
+        value,
+        problem: null,
+        parsed: true,
+      });
   });
 
   it('accepts any printable script, emoji (surrogate pairs) and homoglyphs, trimmed', () => {
@@ -45,6 +78,23 @@ describe('text()', () => {
       ok: false,
       errors: [{ field: 'name', message: 'Control character U+000A at position 4 is not allowed' }],
     });
+  });
+});
+
+describe('escapeText and quoteText', () => {
+  it('escape what textProblem refuses, so nothing is lost and nothing is raw', () => {
+    const osc52 = '\u001b]52;c;cm0gLXJmIH4K\u0007';
+    expect(escapeText(`${osc52}\r\n\tx\u0085\u2028\u202e`)).toBe(
+      '\\u001b]52;c;cm0gLXJmIH4K\\u0007\\r\\n\\tx\\u0085\\u2028\\u202e',
+    );
+    expect(escapeText('line one\n\tline two\u001b', { keepLines: true })).toBe('line one\n\tline two\\u001b');
+    expect(escapeText('猫 👩\u200d💻 قطط')).toBe('猫 👩\u200d💻 قطط');
+    for (const value of [osc52, 'a\u202eb\u0085', 'x\ud800', 'plain "quoted" \\ path'])
+      expect({ value, quoted: textProblem(quoteText(value)), back: JSON.parse(quoteText(value)) }).toEqual({
+        value,
+        quoted: null,
+        back: value,
+      });
   });
 });
 

@@ -6,8 +6,25 @@ import { z } from 'zod';
  * refused by PostgreSQL text columns (a 500 instead of a 400), escapes repaint a terminal.
  */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/**
+ * Invisible characters that reorder or hide text: the bidirectional embeddings, overrides and
+ * isolates (U+202A–202E, U+2066–2069), the direction marks (U+200E, U+200F, U+061C) and the zero
+ * width space (U+200B). A run name holding U+202E reverses the rest of its table row in a terminal
+ * or the dashboard. Letters of right-to-left scripts (Arabic, Hebrew) are not among them, and two
+ * zero-width characters stay allowed because text needs them: U+200D ZERO WIDTH JOINER builds
+ * emoji sequences (👩‍💻, 🏳️‍🌈), U+200C ZERO WIDTH NON-JOINER is part of Persian and Indic spelling.
+ */
+const FORMAT_CHARACTER = /[\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** Either of the two: what textProblem refuses and escapeText escapes. */
+const REFUSED_CHARACTER = new RegExp(`${CONTROL_CHARACTER.source}|${FORMAT_CHARACTER.source}`);
+const EVERY_REFUSED_CHARACTER = new RegExp(REFUSED_CHARACTER.source, 'g');
 /** A high surrogate not followed by a low one, or a low one without a high one before it. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** `U+202E`: how messages name a character. */
+function codePoint(character: string): string {
+  return `U+${character.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
 
 /**
  * Why a string cannot be stored or logged as text, or null when it can. Shared by the contracts
@@ -15,14 +32,40 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * keys of bodies), so both say the same thing about the same character.
  */
 export function textProblem(value: string): string | null {
-  const control = CONTROL_CHARACTER.exec(value);
-  if (control) {
-    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    return `Control character U+${code} at position ${control.index} is not allowed`;
+  const refused = REFUSED_CHARACTER.exec(value);
+  if (refused) {
+    const what = CONTROL_CHARACTER.test(refused[0])
+      ? 'Control character'
+      : 'Bidirectional or invisible formatting character';
+    return `${what} ${codePoint(refused[0])} at position ${refused.index} is not allowed`;
   }
   const surrogate = LONE_SURROGATE.exec(value);
   if (surrogate) return `Lone UTF-16 surrogate at position ${surrogate.index} is not allowed (not valid Unicode)`;
   return null;
+}
+
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `value` with every character textProblem refuses written as an escape (`\n`, `\u001b`, `\u202e`),
+ * for text that is kept whatever it holds (a failure reason, a skipped file's name, a log line):
+ * stored and shown, it can neither repaint a terminal nor reorder a row, and nothing is lost.
+ * `keepLines` leaves newlines and tabs as they are, for text of several lines. Lone surrogates
+ * are not this function's (see toWellFormed, JSON.stringify).
+ */
+export function escapeText(value: string, options: { keepLines?: boolean } = {}): string {
+  return value.replace(EVERY_REFUSED_CHARACTER, (c) => {
+    if (options.keepLines && (c === '\n' || c === '\t')) return c;
+    return SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * `value` as a JSON string literal that is safe to show: JSON.stringify escapes C0 controls and
+ * lone surrogates, escapeText the rest. For naming, in a message, something a user named.
+ */
+export function quoteText(value: string): string {
+  return escapeText(JSON.stringify(value));
 }
 
 export interface TextOptions {
@@ -36,7 +79,8 @@ export interface TextOptions {
 
 /**
  * The one string type of the contracts: bounded, single-line, well-formed Unicode. Homoglyphs and
- * any printable script are fine; what is refused is what can break storage, logs or terminals.
+ * any printable script are fine; what is refused is what can break storage, logs or terminals, or
+ * reorder what is shown after it.
  */
 export function text(options: TextOptions): z.ZodString {
   const { max, min = 1, trim = true } = options;

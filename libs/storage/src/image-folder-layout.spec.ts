@@ -31,6 +31,20 @@ describe('scanImageFolder (layout check shared by the API and libs/datasets)', (
     expect((error as InvalidImageFolderError).folder).toMatch(/two\/$/);
   });
 
+  it.each([
+    ['an OSC 52 clipboard write', '\u001b]52;c;cm0gLXJmIH4K\u0007', /U\+001B at position 0/],
+    ['a right-to-left override', 'cat\u202egnp.exe', /U\+202E at position 3/],
+  ])('refuses a class folder named with %s, naming it escaped', async (_what, className, problem) => {
+    [`${className}/1.png`, 'dog/2.png'].forEach(file);
+    const error = await scanImageFolder(new LocalObjectStore(root), '').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidImageFolderError);
+    const { reason, message } = error as InvalidImageFolderError;
+    expect(reason.startsWith(`class folder ${JSON.stringify(className).replace('\u202e', '\\u202e')}: `)).toBe(true);
+    expect(reason).toMatch(problem);
+    // The message names the folder without carrying the character itself.
+    expect(message).not.toMatch(/[\u0000-\u001f\u202e]/);
+  });
+
   it('stops a walk past its entry bound with an error naming the setting, and within bounds scans as before', async () => {
     for (let i = 0; i < 30; i++) file(`c${i % 3}/d${i}/${i}.png`);
     const store = new LocalObjectStore(root);

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { quoteText, textProblem } from '@trainyard/contracts';
 import { WalkBudget, type WalkLimits } from './folder-walk-limit.error';
 import { InvalidImageFolderError } from './invalid-image-folder.error';
 import { LocalObjectStore } from './local-object-store';
@@ -69,7 +70,8 @@ async function listObjects(store: ObjectStore, prefix: string, folder: string, l
  *
  * Reads an image folder (one subfolder per class, images possibly nested deeper) through an
  * ObjectStore: a LocalObjectStore wrapping a local path, or S3 under a prefix. Refuses, naming the
- * folder and the reason, a folder with no class, a single class, or a class without images.
+ * folder and the reason, a folder with no class, a single class, a class without images, or a
+ * class whose folder name is not text (a control or bidirectional character).
  * `limits` (config.paths, every caller in the fleet passes them) bound the listing: past them it
  * throws FolderWalkLimitError; without them the listing is unbounded.
  */
@@ -95,6 +97,13 @@ export async function scanImageFolder(
     files.push(object);
   }
   const classNames = [...byClass.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // A class name is stored, put in metric names and failure reasons, and printed: a folder named
+  // with an escape sequence (an OSC 52 clipboard write) would reach every terminal that shows it.
+  // Uploads are checked entry by entry (upload-entry.ts); folders registered by path or prefix here.
+  for (const name of classNames) {
+    const problem = textProblem(name);
+    if (problem) throw new InvalidImageFolderError(folder, `class folder ${quoteText(name)}: ${problem}`);
+  }
   if (classNames.length === 0) {
     throw new InvalidImageFolderError(
       folder,

@@ -1,4 +1,4 @@
-import { ChildMessageSchema, describeInvalidMessage, MAX_POINTS_PER_EVENT } from './child-messages.schema';
+import { ChildMessageSchema, describeInvalidMessage, MAX_POINTS_PER_EVENT, storable } from './child-messages.schema';
 
 const wallTime = '2026-12-01T10:00:00.000Z';
 const point = (name: string, step = 3, value = 0.5) => ({ name, step, epoch: 1, value, wallTime });
@@ -153,6 +153,45 @@ describe('ChildMessageSchema', () => {
     expect(reason.startsWith('bad\ufffdbyte \ufffd and 😀x')).toBe(true);
     expect(reason).toHaveLength(8001);
     expect(reason.endsWith('x…')).toBe(true);
+  });
+
+  it('stores escapes, bidirectional overrides and C1 controls in free text as escaped text, never raw', () => {
+    const osc52 = '\u001b]52;c;cm0gLXJmIH4K\u0007';
+    const parsed = ChildMessageSchema.parse({
+      kind: 'event',
+      event: {
+        type: 'data-report',
+        report: {
+          classNames: ['cat', 'dog'],
+          files: 3,
+          splits: { train: 1, validation: 1, test: 0 },
+          skippedCount: 1,
+          skipped: [{ file: `cat/${osc52}.png`, reason: 'corrupt\n[Nest] 1 - LOG forged\u202e\u0085' }],
+          decoded: 2,
+          cacheHits: 0,
+        },
+      },
+    }) as { event: { report: { skipped: { file: string; reason: string }[] } } };
+    expect(parsed.event.report.skipped).toEqual([
+      {
+        file: 'cat/\\u001b]52;c;cm0gLXJmIH4K\\u0007.png',
+        reason: 'corrupt\\n[Nest] 1 - LOG forged\\u202e\\u0085',
+      },
+    ]);
+    const failed = ChildMessageSchema.parse({
+      kind: 'outcome',
+      outcome: { status: 'failed', reason: 'two\n\tlines\r\u001b[2J', retryable: false },
+    }) as { outcome: { reason: string } };
+    // A failure reason keeps its lines and tabs; the rest is escaped.
+    expect(failed.outcome.reason).toBe('two\n\tlines\\r\\u001b[2J');
+  });
+
+  it('cuts escaped free text to its bound without leaving half an escape', () => {
+    expect(storable('abc\u001b', 6)).toBe('abc…');
+    expect(storable('abc\u001b', 9)).toBe('abc\\u001b');
+    expect(storable('abcdef\u001b', 5)).toBe('abcde…');
+    expect(storable('ab\nc', 3)).toBe('ab…');
+    expect(storable('ab\nc', 3, true)).toBe('ab\n…');
   });
 
   it('says at most three problems, and how many more there were', () => {

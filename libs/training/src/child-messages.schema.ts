@@ -1,4 +1,5 @@
 import {
+  escapeText,
   MAX_LISTED_SKIPPED_FILES,
   NAME_MAX_LENGTH,
   text,
@@ -41,16 +42,31 @@ const double = z.custom<number>((v) => typeof v === 'number', { message: 'Invali
 export const METRIC_NAME = text({ max: NAME_MAX_LENGTH, trim: false });
 
 type WellFormed = { toWellFormed(): string };
+function wellFormed(value: string): string {
+  // Node 20 has String.prototype.toWellFormed (ES2024); the project's lib is ES2022.
+  return (value as unknown as WellFormed).toWellFormed();
+}
+/** The rest of an escape cut short at the bound (`\u00`): dropped rather than shown half. */
+const CUT_ESCAPE = /\\(u[0-9a-f]{0,3})?$/;
+
 /**
  * `value` cut to `max` characters, with NUL (which PostgreSQL's text and jsonb refuse) and lone
- * surrogates (which jsonb refuses, and text stores as U+FFFD) replaced by U+FFFD.
+ * surrogates (which jsonb refuses, and text stores as U+FFFD) replaced by U+FFFD, and the other
+ * characters no text may hold (escapes, C1 controls, bidirectional overrides…) escaped as text
+ * (`\u001b`): a skipped file's name is shown in tables and terminals, and stays readable.
+ * `lines` keeps newlines and tabs, for an account of several lines (a failure reason).
  */
-export function storable(value: string, max: number): string {
-  const cut = value.length > max ? `${value.slice(0, max)}…` : value;
-  // Node 20 has String.prototype.toWellFormed (ES2024); the project's lib is ES2022.
-  return (cut as unknown as WellFormed).toWellFormed().replaceAll('\u0000', '\ufffd');
+export function storable(value: string, max: number, lines = false): string {
+  // Escaping only lengthens: what lies past `max` before it is past `max` after it.
+  const head = value.length > max ? value.slice(0, max) : value;
+  const escaped = escapeText(wellFormed(head).replaceAll('\u0000', '\ufffd'), { keepLines: lines });
+  if (escaped.length <= max) return head === value ? escaped : `${escaped}…`;
+  return `${wellFormed(escaped.slice(0, max).replace(CUT_ESCAPE, ''))}…`;
 }
+/** Names (files, folders, classes, devices): one line. */
 const freeText = (max: number) => z.string().transform((value) => storable(value, max));
+/** A training's own account of what happened (a failure, a corrupt checkpoint): lines kept. */
+const freeLines = (max: number) => z.string().transform((value) => storable(value, max, true));
 
 const progress = z.object({
   phase: z.enum(['loading', 'training', 'evaluating', 'checkpointing', 'done']),
@@ -129,7 +145,7 @@ const result = z.custom<RunResult>().superRefine((value, ctx) => {
 });
 
 const trainingEvent = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('backend'), backend: text({ max: 64, trim: false }), detail: freeText(2000) }),
+  z.object({ type: z.literal('backend'), backend: text({ max: 64, trim: false }), detail: freeLines(2000) }),
   z.object({ type: z.literal('progress'), progress }),
   z.object({ type: z.literal('metrics'), points: z.array(metricPoint).max(MAX_POINTS_PER_EVENT) }),
   z.object({
@@ -144,7 +160,7 @@ const trainingEvent = z.discriminatedUnion('type', [
     reason: z.enum(['interval', 'final', 'preempt', 'best']),
     metric: z.object({ name: METRIC_NAME, value: double }).optional(),
   }),
-  z.object({ type: z.literal('checkpoint-corrupt'), sequence, reason: freeText(2000) }),
+  z.object({ type: z.literal('checkpoint-corrupt'), sequence, reason: freeLines(2000) }),
   z.object({ type: z.literal('resumed'), sequence, epoch, step: position }),
   z.object({ type: z.literal('result'), result }),
   z.object({ type: z.literal('data-report'), report: dataReport }),
@@ -155,7 +171,7 @@ const outcome = z.discriminatedUnion('status', [
   z.object({ status: z.literal('cancelled') }),
   z.object({ status: z.literal('preempted') }),
   // `crash` is the supervisor's to add, never the process's own: dropped here like any unknown key.
-  z.object({ status: z.literal('failed'), reason: freeText(8000), retryable: z.boolean() }),
+  z.object({ status: z.literal('failed'), reason: freeLines(8000), retryable: z.boolean() }),
 ]);
 
 const gpu = z.object({
@@ -168,7 +184,7 @@ const deviceReport = z.object({
   backend: z.custom<BackendName>((v) => typeof v === 'string' && v.length > 0 && v.length <= 64 && !textProblem(v), {
     message: 'Invalid input: expected a backend name',
   }),
-  detail: freeText(2000),
+  detail: freeLines(2000),
   gpus: z.array(gpu).max(1024),
   unusedGpus: z.array(gpu).max(1024),
 });

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { RunSpecSchema } from '@trainyard/contracts';
 import type { Database } from '@trainyard/db';
@@ -172,6 +174,10 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       ['an escape sequence', '\u001b[2Jrun'],
       ['a lone surrogate', 'run\ud800'],
       ['a C1 control', 'run\u009b'],
+      ['a right-to-left override (reverses the rest of a table row)', 'run\u202egnp.exe'],
+      ['a right-to-left isolate', 'run\u2067x'],
+      ['a right-to-left mark', 'run\u200fx'],
+      ['a zero width space', 'ru\u200bn'],
     ])('a run name with %s is a 400 naming `name`, nothing written', async (_what, name) => {
       const before = await written();
       const reply = await call('POST', '/v1/runs', { body: { kind: 'pretrain', name, dataset: { name: 'mnist' } } });
@@ -179,6 +185,33 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       expect(fields(reply)).toEqual(['name']);
       expect(await written()).toEqual(before);
     });
+
+    it.each([
+      ['an OSC 52 clipboard write', '\u001b]52;c;cm0gLXJmIH4K\u0007', 'U+001B'],
+      ['a right-to-left override', 'cat\u202egnp.exe', 'U+202E'],
+    ])(
+      'a folder registered with a class named with %s is a 422 naming the folder, nothing written',
+      async (_what, className, code) => {
+        const storage = api.config.storage;
+        if (storage.driver !== 'local') throw new Error('expected the embedded local store');
+        const prefix = `datasets/hostile-${code.slice(2)}/`;
+        for (const file of [`${className}/1.png`, 'dog/2.png']) {
+          mkdirSync(join(storage.root, prefix, file, '..'), { recursive: true });
+          writeFileSync(join(storage.root, prefix, file), 'x');
+        }
+        const before = await written();
+        const reply = await call('POST', '/v1/datasets', {
+          body: { name: `hostile ${code}`, location: { kind: 's3', prefix } },
+        });
+        expect(reply.status).toBe(422);
+        const [error] = reply.json.errors as { field: string; message: string }[];
+        expect(error!.field).toBe('location');
+        expect(error!.message).toContain(`class folder ${JSON.stringify(className).replace('\u202e', '\\u202e')}: `);
+        expect(error!.message).toContain(code);
+        expect(error!.message).not.toMatch(/[\u0000-\u001f\u202e]/);
+        expect(await written()).toEqual(before);
+      },
+    );
 
     it('control characters are refused in every registration and spec body, naming the field', async () => {
       const base = { name: 'b', dataset: { name: 'synthetic-shapes' } };
@@ -433,9 +466,15 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       }
     });
 
-    it('names in any script, homoglyphs included, are accepted', async () => {
+    it.each([
+      ['homoglyphs, emoji and CJK', 'Ѕhapes аutoencoder 🌸 猫'],
+      ['Arabic', 'أشكال قطط'],
+      ['Hebrew', 'צורות חתולים'],
+      ['an emoji sequence joined by U+200D ZERO WIDTH JOINER', 'run 👩\u200d💻'],
+      ['Persian spelled with U+200C ZERO WIDTH NON-JOINER', 'می\u200cخواهم'],
+    ])('names in any script are accepted: %s', async (_what, name) => {
       const reply = await call('POST', '/v1/runs', {
-        body: { kind: 'pretrain', name: 'Ѕhapes аutoencoder 🌸 猫', dataset: { name: 'synthetic-shapes' } },
+        body: { kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } },
       });
       expect(reply.status).toBe(201);
     });

@@ -8,6 +8,35 @@ describe('hostileInputErrors', () => {
     expect(hostileInputErrors({ name: 'Ѕweep 🌸', training: { epochs: 3 }, filters: [16, 32] })).toEqual([]);
   });
 
+  it('passes right-to-left scripts and the joiners of emoji sequences and Persian', () => {
+    const names = ['قطط وكلاب', 'חתולים', 'run 👩\u200d💻', 'می\u200cخواهم'];
+    expect(hostileInputErrors({ names, מפתח: 'ערך' })).toEqual([]);
+  });
+
+  it('names strings and keys with bidirectional or invisible formatting characters, by code point', () => {
+    const errors = hostileInputErrors({
+      name: 'run\u202egnp.exe',
+      'k\u2066': 1,
+      list: ['ok', 'a\u200bb'],
+      m: '\u061c',
+    });
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        {
+          field: 'name',
+          message: 'Bidirectional or invisible formatting character U+202E at position 3 is not allowed',
+        },
+        {
+          field: 'k\u2066',
+          message: 'Bidirectional or invisible formatting character U+2066 at position 1 is not allowed',
+        },
+        { field: 'list.1', message: expect.stringContaining('U+200B at position 1') },
+        { field: 'm', message: expect.stringContaining('U+061C at position 0') },
+      ]),
+    );
+    expect(errors).toHaveLength(4);
+  });
+
   it('names keys that reach prototype machinery, wherever they sit', () => {
     const body = JSON.parse('{"__proto__":{"x":1},"model":{"constructor":1,"freezing":{"prototype":2}}}');
     expect(

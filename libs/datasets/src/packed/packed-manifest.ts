@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { text } from '@trainyard/contracts';
 import { z } from 'zod';
 
 /** Where packed versions live in the configured store: content-addressed, never overwritten. */
@@ -33,7 +34,12 @@ export const PackedManifestSchema = z
     format: z.literal(PACKED_FORMAT),
     /** Where the images came from (`store.uri(prefix)`), for people. */
     source: z.string(),
-    classNames: z.array(z.string()).min(2),
+    /**
+     * Folder names as scanImageFolder accepted them (text, untrimmed: a folder ' cat' is not 'cat').
+     * A manifest is read back from the store, so a crafted one must not bring an escape sequence
+     * into metric names, failure reasons and terminals.
+     */
+    classNames: z.array(text({ max: 1024, trim: false })).min(2),
     images: z.int().min(0),
     shards: z.array(PackedShardSchema).min(1),
     /**
