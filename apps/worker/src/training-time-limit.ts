@@ -4,7 +4,7 @@ export function trainingTimeExceeded(limitHours: number, usedMs: number, checkpo
     `its training time passed its limit (QUOTA_RUN_TRAINING_HOURS=${limitHours}, ${duration(limitHours * 3_600_000)}): ` +
     `${duration(usedMs)} over its attempts` +
     (checkpointed
-      ? '; it was stopped at its next batch with its position checkpointed, and its checkpoints are kept (fine-tune or evaluate from them, or submit it again with a smaller budget)'
+      ? '; it was stopped at its next batch as a preemption is (its position checkpointed if it had trained since its last checkpoint), and its checkpoints are kept (fine-tune or evaluate from them, or submit it again with a smaller budget)'
       : '')
   );
 }

@@ -23,6 +23,11 @@ export class SseConnectionLimiter implements BeforeApplicationShutdown {
 
   constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {}
 
+  /** Streams open in this process now. */
+  get openStreams(): number {
+    return this.total;
+  }
+
   /** Takes a slot for `keyId`, for the stream `res`, or throws 429; the returned function gives it back (once). */
   acquire(keyId: string, res: ServerResponse): () => void {
     const { sseConnectionsPerKey, sseConnectionsPerProcess } = this.config.limits;

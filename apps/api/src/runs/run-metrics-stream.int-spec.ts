@@ -126,19 +126,23 @@ describe('GET /v1/runs/:id/metrics, streamed (PostgreSQL, Redis, HTTP)', () => {
 
   it('stops reading pages once the client goes mid-body', async () => {
     const abort = new AbortController();
-    let gone!: () => void;
-    const clientGone = new Promise<void>((resolve) => (gone = resolve));
+    // The server's side of the request: its answer's close is when the reads must stop.
+    const answerClosed = new Promise<void>((resolve) =>
+      api.app
+        .getHttpServer()
+        .once('request', (_req: IncomingMessage, res: ServerResponse) => res.once('close', resolve)),
+    );
     const original = MetricsRepository.prototype.seriesPage;
     pageRead.mockImplementation(async function (this: MetricsRepository, ...args) {
-      // The second page is asked for while the first is on its way: hold it until the client has gone.
-      if (pageRead.mock.calls.length === 2) await clientGone.then(() => sleep(200));
+      // The second page is asked for while the first is on its way: hold it until the answer has closed.
+      if (pageRead.mock.calls.length === 2) await answerClosed;
       return original.apply(this, args);
     });
     const res = await api.fetch(url(), { signal: abort.signal });
     const first = await res.body!.getReader().read();
     expect(Buffer.from(first.value!).toString('utf8')).toMatch(new RegExp(`^\\{"runId":"${runId}","points":\\[\\{`));
     abort.abort();
-    gone();
+    await answerClosed;
     await sleep(1000);
     // The held page was the last one read: six make the whole body.
     expect(pagesRead()).toEqual([
