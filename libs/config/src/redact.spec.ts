@@ -23,4 +23,10 @@ describe('escapeControlCharacters', () => {
       'run "x"\\n[Nest] 1 - LOG fake line\\u0000',
     );
   });
+
+  it('keeps a name from reordering a line or hiding in it: bidi and invisible formatting characters', () => {
+    expect(escapeControlCharacters('cat\u202egpj.exe\u200b \u2066x\u2069 \u061c')).toBe(
+      'cat\\u202egpj.exe\\u200b \\u2066x\\u2069 \\u061c',
+    );
+  });
 });

@@ -1,3 +1,5 @@
+import { escapeText } from '@trainyard/contracts';
+
 /**
  * Secrets never reach a log line or an error body: URLs lose their password (`redis://:pw@h` →
  * `redis://:***@h`), and the values of secret settings are replaced wherever they appear.
@@ -21,15 +23,10 @@ export function redact(text: string): string {
   return out;
 }
 
-/** Control characters (newlines included) shown escaped, so a name cannot forge a log line. */
+/**
+ * Control characters (newlines included) and the bidi and invisible formatting characters shown
+ * escaped, so a name can neither forge a log line nor reorder one: the contracts' escapeText.
+ */
 export function escapeControlCharacters(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
-    c === '\n'
-      ? '\\n'
-      : c === '\r'
-        ? '\\r'
-        : c === '\t'
-          ? '\\t'
-          : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return escapeText(text);
 }

@@ -7,6 +7,7 @@ import {
   inferTopology,
   type RunSpec,
   specTopologies,
+  text,
 } from '@trainyard/contracts';
 import {
   internalPathProblem,
@@ -106,7 +107,8 @@ type PinnedBase = Omit<SubmittedReferences, 'folderImages' | 'folderClasses'>;
 const PackedVersionHeadSchema = z.object({
   /** `store.uri(prefix)` of the folder it was packed from. */
   source: z.string(),
-  classNames: z.array(z.string()).min(2),
+  // Checked as the training process checks them (text: no control or bidi characters), so a crafted manifest is refused here.
+  classNames: z.array(text({ max: 1024, trim: false })).min(2),
   images: z.int().min(0),
 });
 type PackedVersionHead = z.infer<typeof PackedVersionHeadSchema>;

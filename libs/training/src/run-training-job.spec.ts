@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunSpecSchema } from '@trainyard/contracts';
-import { TooManyBadImagesError } from '@trainyard/datasets';
+import { InvalidImageFolderError, InvalidPackedManifestError, TooManyBadImagesError } from '@trainyard/datasets';
 import { CorruptCheckpointError } from '@trainyard/storage';
 import { DivergedError } from './diverged.error';
 import { runTrainingJob, trainingFailure } from './run-training-job';
@@ -22,6 +22,19 @@ describe('trainingFailure', () => {
     expect(trainingFailure('r1', new Error('socket hang up'))).toMatchObject({ retryable: true });
     expect(trainingFailure('r1', new CorruptCheckpointError('file:///x/', 'manifest.json', 'missing'))).toMatchObject({
       retryable: false,
+    });
+  });
+
+  it('fails for good a folder or a packed manifest that no attempt could read differently', () => {
+    expect(
+      trainingFailure('r1', new InvalidImageFolderError('file:///d/', 'class folder "\\u001b": refused')),
+    ).toMatchObject({
+      retryable: false,
+    });
+    expect(trainingFailure('r1', new InvalidPackedManifestError('manifest x is not JSON'))).toEqual({
+      status: 'failed',
+      retryable: false,
+      reason: 'run r1: manifest x is not JSON',
     });
   });
 

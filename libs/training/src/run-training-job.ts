@@ -7,7 +7,7 @@ import {
   type RunSpec,
   trainingBudget,
 } from '@trainyard/contracts';
-import { InvalidImageFolderError, TooManyBadImagesError } from '@trainyard/datasets';
+import { InvalidImageFolderError, InvalidPackedManifestError, TooManyBadImagesError } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import {
   CheckpointStore,
@@ -228,6 +228,7 @@ export function trainingFailure(runId: string, error: unknown): TrainingOutcome 
     error instanceof DivergedError ||
     error instanceof InvalidTrainingInputError ||
     error instanceof InvalidImageFolderError ||
+    error instanceof InvalidPackedManifestError ||
     error instanceof CorruptCheckpointError ||
     error instanceof ObjectNotFoundError ||
     // A streamed dataset's bad images are the same on every attempt.

@@ -51,11 +51,11 @@ describe('streamed dataset versions at submit (PostgreSQL, Redis, object store, 
   /** What `npm run dataset:pack` records as a local folder's `source`: the URI of a store at its real path. */
   const folderUri = (folder: string) => new LocalObjectStore(join(root, folder)).uri('');
   /** A manifest as dataset:pack writes it (encoded entries), named by the sha256 of its bytes. */
-  async function putVersion(source: string, images: number): Promise<string> {
+  async function putVersion(source: string, images: number, classNames = ['cat', 'dog']): Promise<string> {
     const manifest = {
       format: 'trainyard-packed-v1',
       source,
-      classNames: ['cat', 'dog'],
+      classNames,
       images,
       shards: [
         {
@@ -111,6 +111,13 @@ describe('streamed dataset versions at submit (PostgreSQL, Redis, object store, 
     expect(await refusal(await submit(id, named))).toEqual([
       { field: 'dataset.stream.version', message: expect.stringContaining('is not a packed-dataset manifest') },
     ]);
+    // A crafted manifest whose class names would write a viewer's clipboard (OSC 52) or reverse a row.
+    for (const evil of ['\u001b]52;c;cm0gLXJmIH4K\u0007', 'cat\u202e']) {
+      const crafted = await putVersion(folderUri('pets'), 4, ['dog', evil]);
+      expect(await refusal(await submit(id, crafted))).toEqual([
+        { field: 'dataset.stream.version', message: expect.stringContaining('is not a packed-dataset manifest') },
+      ]);
+    }
     expect(await runCount()).toBe(0);
 
     expect((await submit(id, await putVersion(folderUri('pets'), 2))).status).toBe(201);

@@ -15,6 +15,12 @@ import {
 import { BadShardError } from './packed-shard';
 import { assertPixelsFit, type BadImage } from './packed-pipeline';
 
+/**
+ * A version's manifest that is not the version it is named after, not JSON, or not a manifest:
+ * the same bytes on every attempt, so a run reading it fails for good, naming it.
+ */
+export class InvalidPackedManifestError extends Error {}
+
 /** Reads a version's manifest and checks that its bytes are the version named (content addressing). */
 export async function readPackedManifest(
   store: ObjectStore,
@@ -24,10 +30,19 @@ export async function readPackedManifest(
   const key = packedManifestKey(version, root);
   const bytes = await store.get(key);
   const sha = sha256Hex(bytes);
-  if (sha !== version) throw new Error(`manifest ${store.uri(key)} has sha256 ${sha}: altered or truncated`);
-  const parsed = PackedManifestSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+  if (sha !== version)
+    throw new InvalidPackedManifestError(`manifest ${store.uri(key)} has sha256 ${sha}: altered or truncated`);
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new InvalidPackedManifestError(`manifest ${store.uri(key)} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = PackedManifestSchema.safeParse(json);
   if (!parsed.success)
-    throw new Error(`manifest ${store.uri(key)} is not a packed-dataset manifest: ${parsed.error.message}`);
+    throw new InvalidPackedManifestError(
+      `manifest ${store.uri(key)} is not a packed-dataset manifest: ${parsed.error.message}`,
+    );
   return parsed.data;
 }
 
