@@ -7,14 +7,15 @@ import { z } from 'zod';
  */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /**
- * Invisible characters that reorder or hide text: the bidirectional embeddings, overrides and
- * isolates (U+202A–202E, U+2066–2069), the direction marks (U+200E, U+200F, U+061C) and the zero
- * width space (U+200B). A run name holding U+202E reverses the rest of its table row in a terminal
- * or the dashboard. Letters of right-to-left scripts (Arabic, Hebrew) are not among them, and two
- * zero-width characters stay allowed because text needs them: U+200D ZERO WIDTH JOINER builds
- * emoji sequences (👩‍💻, 🏳️‍🌈), U+200C ZERO WIDTH NON-JOINER is part of Persian and Indic spelling.
+ * The bidirectional embeddings, overrides and isolates (U+202A–202E, U+2066–2069), which reorder
+ * the text after them ("Trojan Source", CVE-2021-42574): a run name holding U+202E reverses the
+ * rest of its table row in a terminal or the dashboard. What right-to-left and other scripts need
+ * stays allowed: their letters, the direction marks (U+200E, U+200F, U+061C: Hebrew and Arabic
+ * text with Latin in it uses them, and they reorder nothing past a neutral character), the zero
+ * width space (U+200B, a word break in Thai or Khmer), U+200C ZERO WIDTH NON-JOINER (Persian and
+ * Indic spelling) and U+200D ZERO WIDTH JOINER (emoji sequences: 👩‍💻, 🏳️‍🌈).
  */
-const FORMAT_CHARACTER = /[\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const FORMAT_CHARACTER = /[\u202a-\u202e\u2066-\u2069]/;
 /** Either of the two: what textProblem refuses and escapeText escapes. */
 const REFUSED_CHARACTER = new RegExp(`${CONTROL_CHARACTER.source}|${FORMAT_CHARACTER.source}`);
 const EVERY_REFUSED_CHARACTER = new RegExp(REFUSED_CHARACTER.source, 'g');
@@ -32,13 +33,20 @@ function codePoint(character: string): string {
  * keys of bodies), so both say the same thing about the same character.
  */
 export function textProblem(value: string): string | null {
-  const refused = REFUSED_CHARACTER.exec(value);
-  if (refused) {
-    const what = CONTROL_CHARACTER.test(refused[0])
-      ? 'Control character'
-      : 'Bidirectional or invisible formatting character';
-    return `${what} ${codePoint(refused[0])} at position ${refused.index} is not allowed`;
-  }
+  const refused = FORMAT_CHARACTER.exec(value);
+  if (refused)
+    return `Bidirectional formatting character ${codePoint(refused[0])} at position ${refused.index} is not allowed`;
+  return storedTextProblem(value);
+}
+
+/**
+ * What no text Trainyard ever stored holds (control characters, lone surrogates), or null: the
+ * check of values the server wrote and reads back (a list's cursor holding a name), which may hold
+ * what textProblem has refused only since (the bidirectional controls).
+ */
+export function storedTextProblem(value: string): string | null {
+  const control = CONTROL_CHARACTER.exec(value);
+  if (control) return `Control character ${codePoint(control[0])} at position ${control.index} is not allowed`;
   const surrogate = LONE_SURROGATE.exec(value);
   if (surrogate) return `Lone UTF-16 surrogate at position ${surrogate.index} is not allowed (not valid Unicode)`;
   return null;

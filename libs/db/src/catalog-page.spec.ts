@@ -12,6 +12,9 @@ describe('catalog list cursors', () => {
     expect(decodeCreatedCursor('sweeps', raw)).toEqual(at);
     const name = { name: 'caf\u00e9 \ud83d\ude00 vision', project: 'default' };
     expect(decodeNameCursor(encodeNameCursor(name))).toEqual(name);
+    // A model named before the bidirectional controls were refused: the list pages on past it.
+    const older = { name: 'model \u202eevil', project: 'default' };
+    expect(decodeNameCursor(encodeNameCursor(older))).toEqual(older);
   });
 
   it('refuses a cursor of another list', () => {

@@ -1,4 +1,4 @@
-import { textProblem } from '@trainyard/contracts';
+import { storedTextProblem } from '@trainyard/contracts';
 import { z } from 'zod';
 import { InvalidCursorError } from './errors';
 
@@ -32,13 +32,14 @@ export interface NameCursor {
 
 /**
  * A name or project as the database may hold it: what PostgreSQL's text cannot (NUL), and what no
- * name the contracts accept holds (control characters, lone surrogates), is a forged cursor, a 400
- * rather than a query that fails.
+ * name was ever stored with (control characters, lone surrogates), is a forged cursor, a 400
+ * rather than a query that fails. A name stored before the bidirectional controls were refused
+ * may hold one: its cursor is the server's own, and pages on.
  */
 const CursorText = z
   .string()
   .max(500)
-  .refine((value) => textProblem(value) === null);
+  .refine((value) => storedTextProblem(value) === null);
 
 /**
  * A creation time PostgreSQL's timestamptz holds: ISO 8601 in UTC, from the year 1 (it has no year

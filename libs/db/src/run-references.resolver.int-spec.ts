@@ -48,7 +48,7 @@ describe('packed versions and the dataset they stream for (PostgreSQL, local obj
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, 'x');
   }
-  async function dataset(location: DatasetLocation, project = 'default'): Promise<string> {
+  async function dataset(location: DatasetLocation, project = 'default', classNames = ['cat', 'dog']): Promise<string> {
     const id = randomUUID();
     await datasets.create({
       id,
@@ -56,7 +56,7 @@ describe('packed versions and the dataset they stream for (PostgreSQL, local obj
       project,
       location,
       uri: 'file:///x',
-      classNames: ['cat', 'dog'],
+      classNames,
       counts: [1, 1],
     });
     return id;
@@ -90,6 +90,20 @@ describe('packed versions and the dataset they stream for (PostgreSQL, local obj
       spec: streaming(datasetId, version),
       baseRunId: null,
     });
+
+  it('refuses at submit a dataset registered with a class folder every worker now refuses, naming it', async () => {
+    const id = await dataset({ kind: 'local', path: join(data, 'flowers') }, 'default', ['cat', 'dog\u202egpj']);
+    const spec = RunSpecSchema.parse({
+      kind: 'finetune',
+      name: 'f',
+      dataset: { name: 'image-folder', datasetId: id, imageShape: [8, 8, 3] },
+      model: { type: 'classifier', inputShape: [8, 8, 3] },
+    });
+    await expect(resolver().atSubmit(spec, 'default')).rejects.toMatchObject({
+      field: 'dataset.datasetId',
+      why: expect.stringMatching(/class folder "dog\\u202egpj": Bidirectional formatting character U\+202E/),
+    });
+  });
 
   it('takes a version of the folder itself, packed by id or by --path, and counts its images and classes', async () => {
     const flowers = await dataset({ kind: 'local', path: join(data, 'flowers') });

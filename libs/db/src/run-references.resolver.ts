@@ -6,8 +6,10 @@ import {
   type RegisteredModelRef,
   inferTopology,
   type RunSpec,
+  quoteText,
   specTopologies,
   text,
+  textProblem,
 } from '@trainyard/contracts';
 import {
   internalPathProblem,
@@ -205,6 +207,14 @@ export class RunReferencesResolver {
         'The dataset cannot be read',
         'dataset.datasetId',
         `Dataset ${dataset.datasetId}'s folder ${internal}`,
+      );
+    // Registered before class folders were checked, a name may hold what every worker now refuses.
+    const refusedClass = record.classNames.find((name) => textProblem(name) !== null);
+    if (refusedClass !== undefined)
+      throw new RunReferenceRefusedError(
+        'The dataset cannot be read',
+        'dataset.datasetId',
+        `Dataset ${dataset.datasetId}'s class folder ${quoteText(refusedClass)}: ${textProblem(refusedClass)}; rename the folder and register it again`,
       );
     let folder = { images: record.counts.reduce((a, b) => a + b, 0), classes: record.counts.length };
     if (dataset.stream) {

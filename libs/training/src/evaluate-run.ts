@@ -3,7 +3,7 @@ import {
   type EvaluateSpec,
   type EvaluationReport,
   type RunProgress,
-  RunSpecSchema,
+  type RunSpec,
   type TrainingSpec,
 } from '@trainyard/contracts';
 import { type ImageSplit, splitValidation } from '@trainyard/datasets';
@@ -14,6 +14,7 @@ import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { loadModelFromArtifacts } from './model-files';
 import { assertImageShape } from './pretrain';
 import { loadRunData, type RunData, type RunDataContext } from './run-data';
+import { parseStoredSpec, warnRulesBroken } from './stored-spec';
 import { TRAINING_STATE_FILE } from './training-state';
 import type { TrainingEvent } from './training-job.types';
 
@@ -26,15 +27,21 @@ export interface EvaluationInput extends RunDataContext {
 /** The training settings of the evaluated run, from its checkpoint's state.json: its seed and validation split. */
 function evaluatedSpec(files: Record<string, Buffer>, uri: string) {
   const raw = files[TRAINING_STATE_FILE];
-  const parsed = raw
-    ? RunSpecSchema.safeParse((JSON.parse(raw.toString('utf8')) as { spec?: unknown }).spec)
-    : undefined;
-  if (!parsed?.success || parsed.data.kind !== 'finetune') {
-    throw new InvalidTrainingInputError(
+  const notFinetune = () =>
+    new InvalidTrainingInputError(
       `Checkpoint ${uri} is not a fine-tune checkpoint (its ${TRAINING_STATE_FILE} holds no fine-tune spec)`,
     );
+  if (!raw) throw notFinetune();
+  let trained: RunSpec;
+  try {
+    const stored = (JSON.parse(raw.toString('utf8')) as { spec?: unknown }).spec;
+    // A checkpoint written by an earlier release may break rules added since: it is evaluated as it was trained.
+    trained = parseStoredSpec(stored, warnRulesBroken(`the spec in checkpoint ${uri}`));
+  } catch {
+    throw notFinetune();
   }
-  return parsed.data;
+  if (trained.kind !== 'finetune') throw notFinetune();
+  return trained;
 }
 
 /** The split asked for. Built-in datasets carve validation from train as the evaluated run did (its seed and fraction). */

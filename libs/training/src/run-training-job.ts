@@ -1,12 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  classifierBase,
-  type FinetuneSpec,
-  type RunProgress,
-  RunSpecSchema,
-  type RunSpec,
-  trainingBudget,
-} from '@trainyard/contracts';
+import { classifierBase, type FinetuneSpec, type RunProgress, trainingBudget } from '@trainyard/contracts';
 import { InvalidImageFolderError, InvalidPackedManifestError, TooManyBadImagesError } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import {
@@ -28,6 +21,7 @@ import { loadModelFromArtifacts } from './model-files';
 import { runPretrain } from './pretrain';
 import { findResumePoint } from './resume';
 import { loadRunData } from './run-data';
+import { parseStoredSpec, warnRulesBroken } from './stored-spec';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
 import type { TrainingEvent, TrainingJobInput, TrainingOutcome } from './training-job.types';
 
@@ -51,7 +45,7 @@ export async function runTrainingJob(
   shouldPreempt: () => boolean = () => false,
 ): Promise<TrainingOutcome> {
   try {
-    const spec = parseSpec(input.spec);
+    const spec = parseStoredSpec(input.spec, warnRulesBroken("this run's spec"));
     // A steps budget's epochs are known once the data is: the loop's progress says them.
     const budget = spec.kind === 'evaluate' ? undefined : trainingBudget(spec.training);
     const epochs = budget === undefined ? 1 : budget.unit === 'epochs' ? budget.epochs : 0;
@@ -180,15 +174,6 @@ export async function runTrainingJob(
   } finally {
     tf.disposeVariables();
   }
-}
-
-function parseSpec(spec: RunSpec): RunSpec {
-  const parsed = RunSpecSchema.safeParse(spec);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new InvalidTrainingInputError(`The run spec is invalid: ${fields}`);
-  }
-  return parsed.data;
 }
 
 /** The base of a fresh fine-tune: a checkpoint's encoder, a fine-tuned classifier cut below its head, or an imported model. */

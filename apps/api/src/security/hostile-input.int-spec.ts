@@ -176,8 +176,8 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       ['a C1 control', 'run\u009b'],
       ['a right-to-left override (reverses the rest of a table row)', 'run\u202egnp.exe'],
       ['a right-to-left isolate', 'run\u2067x'],
-      ['a right-to-left mark', 'run\u200fx'],
-      ['a zero width space', 'ru\u200bn'],
+      ['a left-to-right embedding', 'run\u202ax'],
+      ['a first strong isolate', 'run\u2068x'],
     ])('a run name with %s is a 400 naming `name`, nothing written', async (_what, name) => {
       const before = await written();
       const reply = await call('POST', '/v1/runs', { body: { kind: 'pretrain', name, dataset: { name: 'mnist' } } });

@@ -17,21 +17,21 @@ describe('hostileInputErrors', () => {
     const errors = hostileInputErrors({
       name: 'run\u202egnp.exe',
       'k\u2066': 1,
-      list: ['ok', 'a\u200bb'],
-      m: '\u061c',
+      list: ['ok', 'a\u202bb'],
+      m: '\u2069',
     });
     expect(errors).toEqual(
       expect.arrayContaining([
         {
           field: 'name',
-          message: 'Bidirectional or invisible formatting character U+202E at position 3 is not allowed',
+          message: 'Bidirectional formatting character U+202E at position 3 is not allowed',
         },
         {
           field: 'k\u2066',
-          message: 'Bidirectional or invisible formatting character U+2066 at position 1 is not allowed',
+          message: 'Bidirectional formatting character U+2066 at position 1 is not allowed',
         },
-        { field: 'list.1', message: expect.stringContaining('U+200B at position 1') },
-        { field: 'm', message: expect.stringContaining('U+061C at position 0') },
+        { field: 'list.1', message: expect.stringContaining('U+202B at position 1') },
+        { field: 'm', message: expect.stringContaining('U+2069 at position 0') },
       ]),
     );
     expect(errors).toHaveLength(4);
