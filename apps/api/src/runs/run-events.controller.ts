@@ -77,7 +77,7 @@ export class RunEventsController {
     // snapshot is sent waits behind it, so the newest status is always the last one sent.
     let held: RunEvent[] | null = [];
     const unsubscribe = await this.hub.subscribe(id, (event) => (held ? held.push(event) : send(event)));
-    const stopKeepalive = keepSseAlive(res);
+    const stopKeepalive = keepSseAlive(res, stalledMs);
     stop = () => {
       stopKeepalive();
       unsubscribe();

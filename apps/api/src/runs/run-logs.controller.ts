@@ -129,7 +129,7 @@ export class RunLogsController {
     });
     // A log with nothing new yet writes nothing: send the headers now so the client knows it is live.
     res.flushHeaders();
-    stopKeepalive = keepSseAlive(res);
+    stopKeepalive = keepSseAlive(res, this.config.limits.stalledClientMs);
     // A client that stops reading holds its socket's buffer full: nothing more is read for it until
     // it drains (or goes), so a log is never piled up in this process's memory; and one that takes
     // nothing for STALLED_CLIENT_MS is let go, so it does not hold its place under the limits.
