@@ -7,9 +7,9 @@
  * shown as a visible `\uXXXX` escape, never dropped: what is printed says what is there.
  */
 
-/** Characters other than C0 shown escaped: DEL, C1 (U+009B is a one-character CSI), line and paragraph separators, bidi controls, zero-width characters (U+200D stays: emoji are built with it). */
+/** Characters other than C0 shown escaped: DEL, C1 (U+009B is a one-character CSI), line and paragraph separators, bidi controls and marks, the zero-width space and BOM (the joiners U+200C and U+200D stay: Persian spelling and emoji are built with them). */
 const UNSAFE_ABOVE_C0 =
-  '\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\u200e\\u200f\\u061c\\u200b\\u200c\\ufeff';
+  '\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\u200e\\u200f\\u061c\\u200b\\ufeff';
 const UNSAFE = new RegExp(`[\\u0000-\\u001f${UNSAFE_ABOVE_C0}]`, 'g');
 /** Multi-line text keeps its line feeds and tabs; a CR before a line feed is a line ending, not an overwrite. */
 const UNSAFE_MULTILINE = new RegExp(`\\r(?!\\n)|[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f${UNSAFE_ABOVE_C0}]`, 'g');

@@ -14,7 +14,7 @@ const OSC52 = '\u001b]52;c;cm0gLXJmIH4K\u0007';
 const OSC8 = '\u001b]8;;https://evil\u0007';
 const REASON = `out of memory${OSC52}\rrun SUCCEEDED\n\u009b2J`;
 const NAME = `resnet\u202egnp.exe\u200b`;
-const CLASSES = [`cat${OSC52}`, `${OSC8}dog`, 'bird\u202e\u200c'];
+const CLASSES = [`cat${OSC52}`, `${OSC8}dog`, 'bird\u202e\u200b'];
 
 const classification = {
   split: 'test',
@@ -126,7 +126,7 @@ describe('text from the API, as the commands print it', () => {
     expect(lines.slice(3).map((l) => l.slice(0, column).trimEnd())).toEqual([
       'cat\\u001b]52;c;cm0gLXJmIH4K\\u0007',
       '\\u001b]8;;https://evil\\u0007dog',
-      'bird\\u202e\\u200c',
+      'bird\\u202e\\u200b',
     ]);
   });
 

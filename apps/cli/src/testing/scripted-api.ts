@@ -116,7 +116,6 @@ export function rawControlCharacters(text: string, { tabs = false } = {}): strin
       c === 0x200f ||
       c === 0x061c ||
       c === 0x200b ||
-      c === 0x200c ||
       c === 0xfeff;
     if (unsafe) found.push(`U+${c.toString(16).toUpperCase().padStart(4, '0')} at ${index}`);
     index += char.length;
