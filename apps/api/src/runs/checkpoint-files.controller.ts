@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Controller, Get, Inject, Logger, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { TrainyardConfig } from '@trainyard/config';
@@ -18,7 +17,7 @@ import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { Owned } from '../auth/auth.decorators';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
-import { endIfStalled } from '../http/stalled-client';
+import { streamToClient } from '../http/stream-to-client';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 import { archiveOrder, streamTar, tarLength } from './checkpoint-archive';
 
@@ -99,22 +98,13 @@ export class CheckpointFilesController {
       'content-disposition': `attachment; filename="${name}"`,
       'x-content-type-options': 'nosniff',
     });
-    this.letGoIfStalled(res, `download of checkpoint #${sequence} "${file}" of run ${id}`);
-    try {
-      // pipeline waits for the client to drain before reading more (weights can be large), and
-      // destroys both sides on an error, so a store that fails mid-body neither leaks its
-      // connection nor leaves the client waiting: it sees the response cut short of its length.
-      await pipeline(opened.body, res);
-    } catch (error) {
-      // Headers are out: nothing can be reported over HTTP now, and throwing would make Nest try to.
-      const reason = (error as Error).message;
-      if (res.writableFinished) return;
-      if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
-        this.logger.debug(`download of checkpoint #${sequence} "${file}" of run ${id} closed by the client: ${reason}`);
-      } else {
-        this.logger.warn(`download of checkpoint #${sequence} "${file}" of run ${id} cut short: ${reason}`);
-      }
-    }
+    // The store's stream is read only as the client takes the file (weights can be large); a store
+    // that fails mid-body leaves the client a body short of its length, and the store's connection goes.
+    await streamToClient(opened.body, res, {
+      what: `download of checkpoint #${sequence} "${file}" of run ${id}`,
+      stalledMs: this.config.limits.stalledClientMs,
+      logger: this.logger,
+    });
   }
 
   @Get(':id/checkpoints/:sequence/archive')
@@ -149,18 +139,11 @@ export class CheckpointFilesController {
       'x-checkpoint-files': String(files.length),
       'x-checkpoint-manifest': String(files.some((f) => f.file === CHECKPOINT_MANIFEST)),
     });
-    this.letGoIfStalled(res, `archive of checkpoint #${sequence} of run ${id}`);
-    try {
-      await pipeline(Readable.from(tar), res);
-    } catch (error) {
-      const reason = (error as Error).message;
-      if (res.writableFinished) return;
-      if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
-        this.logger.debug(`archive of checkpoint #${sequence} of run ${id} closed by the client: ${reason}`);
-      } else {
-        this.logger.warn(`archive of checkpoint #${sequence} of run ${id} cut short: ${reason}`);
-      }
-    }
+    await streamToClient(Readable.from(tar), res, {
+      what: `archive of checkpoint #${sequence} of run ${id}`,
+      stalledMs: this.config.limits.stalledClientMs,
+      logger: this.logger,
+    });
   }
 
   private async checkpoint(runId: string, sequence: number): Promise<{ prefix: string }> {
@@ -172,13 +155,5 @@ export class CheckpointFilesController {
     }
     const prefix = keyFromUri(this.store, row.uri);
     return { prefix: prefix.endsWith('/') ? prefix : `${prefix}/` };
-  }
-
-  /** A client that takes nothing for STALLED_CLIENT_MS no longer holds the store's stream open. */
-  private letGoIfStalled(res: ServerResponse, what: string): void {
-    const stalledMs = this.config.limits.stalledClientMs;
-    endIfStalled(res, stalledMs, () =>
-      this.logger.warn(`${what}: the client took nothing for ${stalledMs} ms (STALLED_CLIENT_MS); let go`),
-    );
   }
 }

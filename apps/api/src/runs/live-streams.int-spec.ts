@@ -1,7 +1,7 @@
-import { connect } from 'node:net';
 import { Job } from 'bullmq';
 import type { RunEvent } from '@trainyard/contracts';
 import type { FreezableProxy } from '@trainyard/db/testing';
+import { silentClient } from '../testing/silent-client';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { startTestApiBehindProxy } from '../testing/test-api-behind-proxy';
 import { MAX_UNREAD_BYTES } from './run-events.controller';
@@ -104,12 +104,7 @@ describe('live streams whose clients leave early (PostgreSQL behind a proxy, Red
     const runId = await api.submitPretrain('never read');
     const url = new URL(`${api.baseUrl}/v1/runs/${runId}/events`);
     // A client that sends its request and then never reads a byte.
-    const socket = connect(Number(url.port), url.hostname);
-    socket.pause();
-    socket.on('error', () => undefined);
-    socket.write(
-      `GET ${url.pathname} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${api.authHeaders.authorization}\r\n\r\n`,
-    );
+    const socket = silentClient(url, api.authHeaders.authorization);
     const hub = api.app.get(RunEventsHub);
     await waitFor(() => hub.watchedRuns === 1, 5_000);
     // Progress events of 64 KiB each, far more than the bound and the sockets' own buffers. The

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Controller, Get, Inject, Logger, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { TrainyardConfig } from '@trainyard/config';
@@ -21,7 +20,7 @@ import { RunHistoryService } from './run-history.service';
 import { Responds } from '../openapi/response-contract';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, type Principal } from '../auth/principal';
-import { endIfStalled } from '../http/stalled-client';
+import { streamToClient } from '../http/stream-to-client';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 
@@ -150,27 +149,13 @@ export class RunHistoryController {
     });
     if (!body) return;
     res.writeHead(200, POINTS_HEADERS);
-    const stalledMs = this.config.limits.stalledClientMs;
-    endIfStalled(res, stalledMs, () =>
-      this.logger.warn(
-        `metric points of run ${id}: the client took nothing for ${stalledMs} ms (STALLED_CLIENT_MS); let go`,
-      ),
-    );
-    try {
-      // pipeline reads the next page only once the client has taken the last one, and on a client
-      // that goes or a page that fails destroys both sides: the reads stop, and the client's body
-      // ends cut short of its closing `]}` (the socket is destroyed, not ended), never valid JSON.
-      await pipeline(Readable.from(body), res);
-    } catch (error) {
-      // Headers are out: nothing can be reported over HTTP now, and throwing would make Nest try to.
-      const reason = (error as Error).message;
-      if (res.writableFinished) return;
-      if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
-        this.logger.debug(`metric points of run ${id} closed by the client: ${reason}`);
-      } else {
-        this.logger.warn(`metric points of run ${id} cut short: ${reason}`);
-      }
-    }
+    // The next page is read only once the client has taken the last one; a client that goes or a
+    // page that fails ends the body short of its closing `]}`, never valid JSON.
+    await streamToClient(Readable.from(body), res, {
+      what: `metric points of run ${id}`,
+      stalledMs: this.config.limits.stalledClientMs,
+      logger: this.logger,
+    });
   }
 
   @Get(':id/series')

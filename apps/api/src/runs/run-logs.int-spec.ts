@@ -1,13 +1,27 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- response bodies; the assertions check them */
 import { randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
 import type { RunLogLine, RunLogPage } from '@trainyard/contracts';
 import { RunsRepository } from '@trainyard/db';
 import { serverSentEvents, type ServerSentEvent } from '@trainyard/db/testing';
 import { runLogChunkKey, type ObjectStore } from '@trainyard/storage';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
+import { silentClient } from '../testing/silent-client';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
+
+/** A run RUNNING in PostgreSQL, whose log the test writes itself, as the worker's RunLogWriter lays it out. */
+async function createRunningRun(runs: RunsRepository): Promise<string> {
+  const id = randomUUID();
+  await runs.create({
+    id,
+    kind: 'PRETRAIN',
+    name: 'logs',
+    spec: { kind: 'pretrain', name: 'logs' } as never,
+    baseRunId: null,
+  });
+  await runs.markRunning(id, 'cpu');
+  return id;
+}
 
 /**
  * A run's log through the API, read from chunks in the (real, local-folder) object store laid out
@@ -40,18 +54,7 @@ describe('GET /v1/runs/:id/logs (PostgreSQL, Redis, object store, HTTP)', () => 
       Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join('')),
     );
 
-  async function runningRun(): Promise<string> {
-    const id = randomUUID();
-    await runs.create({
-      id,
-      kind: 'PRETRAIN',
-      name: 'logs',
-      spec: { kind: 'pretrain', name: 'logs' } as never,
-      baseRunId: null,
-    });
-    await runs.markRunning(id, 'cpu');
-    return id;
-  }
+  const runningRun = () => createRunningRun(runs);
   const get = async (path: string, headers: Record<string, string> = {}) => {
     const res = await api.fetch(`${api.baseUrl}${path}`, { headers });
     return { status: res.status, headers: res.headers, body: (await res.json()) as any };
@@ -217,16 +220,7 @@ describe('a followed log whose client takes nothing (PostgreSQL, Redis, object s
   afterAll(() => api?.stop());
 
   it('is let go after STALLED_CLIENT_MS, giving its place back, rather than holding it for good', async () => {
-    const id = randomUUID();
-    const runs = api.app.get(RunsRepository);
-    await runs.create({
-      id,
-      kind: 'PRETRAIN',
-      name: 'logs',
-      spec: { kind: 'pretrain', name: 'logs' } as never,
-      baseRunId: null,
-    });
-    await runs.markRunning(id, 'cpu');
+    const id = await createRunningRun(api.app.get(RunsRepository));
     // 24 MB of lines: far more than the sockets' buffers hold for a client that reads nothing.
     const msg = 'x'.repeat(8000);
     const lines = Array.from({ length: 3000 }, () =>
@@ -236,12 +230,7 @@ describe('a followed log whose client takes nothing (PostgreSQL, Redis, object s
       .get<ObjectStore>(OBJECT_STORE)
       .put(runLogChunkKey(id, { attempt: 1, sequence: 1 }), Buffer.from(`${lines.join('\n')}\n`));
     const url = new URL(`${api.baseUrl}/v1/runs/${id}/logs?follow=true`);
-    const socket = connect(Number(url.port), url.hostname);
-    socket.pause();
-    socket.on('error', () => undefined);
-    socket.write(
-      `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${api.authHeaders.authorization}\r\n\r\n`,
-    );
+    const socket = silentClient(url, api.authHeaders.authorization);
     const follow = () =>
       api.fetch(url.href).then((res) => {
         void res.body?.cancel();

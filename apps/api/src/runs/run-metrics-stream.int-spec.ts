@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplication } from '@nestjs/common';
 import { MetricsRepository, type MetricPointInput } from '@trainyard/db';
+import { silentClient } from '../testing/silent-client';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { METRIC_POINTS_PAGE } from './run-history.service';
 
@@ -222,12 +222,7 @@ describe('GET /v1/runs/:id/metrics to a client that takes nothing (PostgreSQL, R
       }),
     );
     const url = new URL(`${api.baseUrl}/v1/runs/${runId}/metrics`);
-    const socket = connect(Number(url.port), url.hostname);
-    socket.pause();
-    socket.on('error', () => undefined);
-    socket.write(
-      `GET ${url.pathname} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${api.authHeaders.authorization}\r\n\r\n`,
-    );
+    const socket = silentClient(url, api.authHeaders.authorization);
     try {
       // The client still holds its connection and reads nothing: only the stall deadline ends the answer.
       await closed;
