@@ -24,8 +24,8 @@ export function redact(text: string): string {
 }
 
 /**
- * Control characters (newlines included) and the bidi and invisible formatting characters shown
- * escaped, so a name can neither forge a log line nor reorder one: the contracts' escapeText.
+ * Control characters (newlines included) and the bidirectional embeddings, overrides and isolates
+ * shown escaped, so a name can neither forge a log line nor reorder one: the contracts' escapeText.
  */
 export function escapeControlCharacters(text: string): string {
   return escapeText(text);

@@ -40,9 +40,10 @@ export function textProblem(value: string): string | null {
 }
 
 /**
- * What no text Trainyard ever stored holds (control characters, lone surrogates), or null: the
- * check of values the server wrote and reads back (a list's cursor holding a name), which may hold
- * what textProblem has refused only since (the bidirectional controls).
+ * What the server never stores in text it writes back to a client (control characters, refused in
+ * names since 2026-12-05, and lone surrogates), or null: the check of values it reads back (a
+ * list's cursor holding a name), which may hold what textProblem refuses only since 2026-12-06 (the
+ * bidirectional overrides).
  */
 export function storedTextProblem(value: string): string | null {
   const control = CONTROL_CHARACTER.exec(value);

@@ -209,7 +209,8 @@ export class RunReferencesResolver {
         `Dataset ${dataset.datasetId}'s folder ${internal}`,
       );
     // Registered before class folders were checked, a name may hold what every worker now refuses.
-    const refusedClass = record.classNames.find((name) => textProblem(name) !== null);
+    // A streamed version's own class names are checked when its manifest is read (versionOf).
+    const refusedClass = dataset.stream ? undefined : record.classNames.find((name) => textProblem(name) !== null);
     if (refusedClass !== undefined)
       throw new RunReferenceRefusedError(
         'The dataset cannot be read',

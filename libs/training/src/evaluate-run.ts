@@ -14,7 +14,7 @@ import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { loadModelFromArtifacts } from './model-files';
 import { assertImageShape } from './pretrain';
 import { loadRunData, type RunData, type RunDataContext } from './run-data';
-import { parseStoredSpec, warnRulesBroken } from './stored-spec';
+import { parseStoredSpec, warnEscaped } from './stored-spec';
 import { TRAINING_STATE_FILE } from './training-state';
 import type { TrainingEvent } from './training-job.types';
 
@@ -36,7 +36,7 @@ function evaluatedSpec(files: Record<string, Buffer>, uri: string) {
   try {
     const stored = (JSON.parse(raw.toString('utf8')) as { spec?: unknown }).spec;
     // A checkpoint written by an earlier release may break rules added since: it is evaluated as it was trained.
-    trained = parseStoredSpec(stored, warnRulesBroken(`the spec in checkpoint ${uri}`));
+    trained = parseStoredSpec(stored, warnEscaped(`the spec in checkpoint ${uri}`));
   } catch {
     throw notFinetune();
   }

@@ -21,7 +21,7 @@ import { loadModelFromArtifacts } from './model-files';
 import { runPretrain } from './pretrain';
 import { findResumePoint } from './resume';
 import { loadRunData } from './run-data';
-import { parseStoredSpec, warnRulesBroken } from './stored-spec';
+import { parseStoredSpec, warnEscaped } from './stored-spec';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
 import type { TrainingEvent, TrainingJobInput, TrainingOutcome } from './training-job.types';
 
@@ -45,7 +45,7 @@ export async function runTrainingJob(
   shouldPreempt: () => boolean = () => false,
 ): Promise<TrainingOutcome> {
   try {
-    const spec = parseStoredSpec(input.spec, warnRulesBroken("this run's spec"));
+    const spec = parseStoredSpec(input.spec, warnEscaped("this run's spec"));
     // A steps budget's epochs are known once the data is: the loop's progress says them.
     const budget = spec.kind === 'evaluate' ? undefined : trainingBudget(spec.training);
     const epochs = budget === undefined ? 1 : budget.unit === 'epochs' ? budget.epochs : 0;

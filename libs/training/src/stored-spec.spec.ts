@@ -12,29 +12,30 @@ const pretrain = (overrides: Record<string, unknown> = {}) => ({
 
 describe('a run spec as it was stored', () => {
   it('is checked as at submit, its defaults filled in', () => {
-    const broken = jest.fn();
-    const spec = parseStoredSpec(pretrain(), broken);
+    const escaped = jest.fn();
+    const spec = parseStoredSpec(pretrain(), escaped);
     expect(spec).toMatchObject({ kind: 'pretrain', name: 'ae', training: { epochs: 1, seed: expect.any(Number) } });
-    expect(broken).not.toHaveBeenCalled();
+    expect(escaped).not.toHaveBeenCalled();
   });
 
-  it('trains as it was accepted when it breaks only rules added since, saying which', () => {
-    // Accepted before bidirectional overrides were refused in names…
-    const named = pretrain({ name: 'ae \u202eevil' });
-    const broken = jest.fn();
-    expect(parseStoredSpec(named, broken)).toBe(named);
-    expect(broken).toHaveBeenCalledWith('name: Bidirectional formatting character U+202E at position 3 is not allowed');
-    // …and before built-in models were held to the size bounds (537M parameters).
+  it('trains under escaped names when it was named before bidirectional overrides were refused, saying so', () => {
+    const escaped = jest.fn();
+    const spec = parseStoredSpec(pretrain({ name: 'ae \u202eevil' }), escaped);
+    // Checked as any spec, its defaults filled in; the override is text now.
+    expect(spec).toMatchObject({ name: 'ae \\u202eevil', model: { latentActivation: expect.any(String) } });
+    expect(escaped).toHaveBeenCalledWith(
+      'name: Bidirectional formatting character U+202E at position 3 is not allowed',
+    );
+  });
+
+  it('is refused for any other rule, however long it has been stored: a model past the bounds, a wrong shape', () => {
     const large = pretrain({
       dataset: { name: 'synthetic-shapes', imageSize: 64, perClass: 4, channels: 3 },
       model: { type: 'conv-autoencoder', inputShape: [64, 64, 3], filters: [256], latentDim: 1024 },
     });
-    const sized = jest.fn();
-    expect(parseStoredSpec(large, sized)).toBe(large);
-    expect(sized).toHaveBeenCalledWith(expect.stringMatching(/^model\.\w+: /));
-  });
-
-  it('is refused when its shape is wrong: nothing could train on it', () => {
+    expect(() => parseStoredSpec(large, jest.fn())).toThrow(/The run spec is invalid: model\.\w+: /);
+    // Even named with an override: escaping the name does not make the model fit.
+    expect(() => parseStoredSpec({ ...large, name: 'big \u202e' }, jest.fn())).toThrow(InvalidTrainingInputError);
     expect(() => parseStoredSpec(pretrain({ training: { epochs: 'ten' } }), jest.fn())).toThrow(
       InvalidTrainingInputError,
     );

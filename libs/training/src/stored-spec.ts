@@ -1,29 +1,41 @@
-import { type RunSpec, RunSpecSchema } from '@trainyard/contracts';
+import { escapeText, type RunSpec, RunSpecSchema } from '@trainyard/contracts';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 
 /**
  * A run spec as it was stored, checked with RunSpecSchema as the API checks what it stores. A
- * spec stored by an earlier release may break a rule added since (a character refused in a name,
- * a bound on a built-in model): its shape is what that release checked and accepted, so it trains
- * as it was accepted, and `onRulesBroken` is told which rules (for the run's log) rather than the
- * run failing on its next attempt for a rule it was never held to. A spec whose shape is wrong (a
- * missing field, a value of the wrong type) is still refused: nothing could train on it.
+ * spec stored before the bidirectional overrides were refused in text (a run named with U+202E)
+ * is checked again with every string escaped (`\u202e` as text: names are what such characters
+ * were in) and trains under those escaped names, `onEscaped` told what was refused, rather than
+ * failing on its next attempt for a rule it was never held to. Every other rule holds as at
+ * submit: a spec that breaks one is refused, naming it.
  */
-export function parseStoredSpec(spec: unknown, onRulesBroken: (rules: string) => void): RunSpec {
+export function parseStoredSpec(spec: unknown, onEscaped: (refused: string) => void): RunSpec {
   const parsed = RunSpecSchema.safeParse(spec);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-  if (parsed.error.issues.every((issue) => issue.code === 'custom')) {
-    onRulesBroken(issues);
-    return spec as RunSpec;
+  const escaped = RunSpecSchema.safeParse(escapeStrings(spec));
+  if (escaped.success) {
+    onEscaped(describe(parsed.error.issues));
+    return escaped.data;
   }
-  throw new InvalidTrainingInputError(`The run spec is invalid: ${issues}`);
+  throw new InvalidTrainingInputError(`The run spec is invalid: ${describe(parsed.error.issues)}`);
 }
 
-/** What a training process says of a stored spec that breaks rules added since it was accepted. */
-export function warnRulesBroken(what: string): (rules: string) => void {
-  return (rules) =>
-    process.stderr.write(
-      `${what} breaks rules added since it was accepted (${rules}); it is used as it was accepted\n`,
-    );
+/** What a training process says of a stored spec it had to escape. */
+export function warnEscaped(what: string): (refused: string) => void {
+  return (refused) =>
+    process.stderr.write(`${what} holds characters refused since it was accepted (${refused}); they are escaped\n`);
+}
+
+function describe(issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  return issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');
+}
+
+/** `value` with every string in it (not the keys) passed through escapeText. */
+function escapeStrings(value: unknown): unknown {
+  if (typeof value === 'string') return escapeText(value);
+  if (Array.isArray(value)) return value.map(escapeStrings);
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = Object.create(null);
+  for (const [key, item] of Object.entries(value)) copy[key] = escapeStrings(item);
+  return copy;
 }

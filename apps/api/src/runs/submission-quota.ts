@@ -51,8 +51,9 @@ export function imagesPerEpoch(spec: RunSpec, folderImages: number | null): numb
 }
 
 /**
- * Why the topologies a spec brings (`model.encoder`/`decoder`, `model.layers.base`/`head`) hold
- * more parameters than `limit` allows, naming the largest layer (`prefix` places the spec in the
+ * Why the model a spec builds (its own topologies, `model.encoder`/`decoder`,
+ * `model.layers.base`/`head`, and the built-in models, specTopologies) holds more parameters than
+ * `limit` allows, naming the largest layer (`prefix` places the spec in the
  * request, e.g. `pretrain.` in a pipeline); empty when they fit or the spec brings none.
  */
 export function modelSizeErrors(spec: RunSpec, limit: number, prefix = ''): FieldError[] {

@@ -13,7 +13,7 @@ describe('hostileInputErrors', () => {
     expect(hostileInputErrors({ names, מפתח: 'ערך' })).toEqual([]);
   });
 
-  it('names strings and keys with bidirectional or invisible formatting characters, by code point', () => {
+  it('names strings and keys with bidirectional embeddings, overrides and isolates, by code point', () => {
     const errors = hostileInputErrors({
       name: 'run\u202egnp.exe',
       'k\u2066': 1,

@@ -97,7 +97,7 @@ export async function cliCommand(
 /**
  * The characters of `text` that no CLI output may hold raw, as "U+001B at 12": C0 controls but
  * the line feed (and the tab, where `tabs` says multi-line text may keep them), DEL, C1, U+2028/2029,
- * bidi controls and the zero-width characters U+200B, U+200C, U+FEFF. Checked code point by code
+ * bidi controls and marks, and U+200B, U+FEFF (the joiners U+200C, U+200D stay). Checked code point by code
  * point against its own list, not terminalSafe's, so the specs do not share the code's mistakes.
  */
 export function rawControlCharacters(text: string, { tabs = false } = {}): string[] {
