@@ -211,12 +211,13 @@ describe('what a training process sends its supervisor', () => {
       { ...input(pretrain('held long', 3)), backend: 'wasm' },
       async (event) => {
         if (event.type !== 'metrics' || printedWhenHandled !== undefined) return;
-        // The first write takes 3 s, three silence deadlines.
-        await sleep(3000);
+        // The first write takes 7.5 s, three silence deadlines (2.5 s each: one batch on a loaded
+        // 2-core machine has taken over 1 s, so a 1 s deadline killed a training that was not held).
+        await sleep(7500);
         printedWhenHandled = printed;
       },
       {
-        heartbeatTimeoutMs: 1000,
+        heartbeatTimeoutMs: 2500,
         eventBacklog: { pauseAt: 3, resumeAt: 1, failAt: 10_000 },
         onOutput: (line) => {
           const epoch = /^epoch (\d+)\/3 /.exec(line.text)?.[1];
@@ -225,7 +226,7 @@ describe('what a training process sends its supervisor', () => {
       },
     );
     expect(await training.done).toEqual({ status: 'succeeded' });
-    // It waited in its first epoch all that time (free, it ends all 3 epochs in well under 3 s).
+    // It waited in its first epoch all that time (free, it ends all 3 epochs in well under 7.5 s).
     expect(printedWhenHandled).toBe(0);
   });
 });
