@@ -180,12 +180,10 @@ export class SubmissionQuota {
    * spec with the place it holds in the request (`pretrain.`, `finetunes.0.`, `base.`, or '').
    */
   checkModelSize(specs: { spec: RunSpec; prefix: string }[]): void {
-    // A sweep's runs share their prefix: each field is named once, with its first (its largest) refusal.
-    const errors = new Map<string, FieldError>();
-    for (const { spec, prefix } of specs)
-      for (const error of modelSizeErrors(spec, this.config.limits.modelParameters, prefix))
-        if (!errors.has(error.field)) errors.set(error.field, error);
-    if (errors.size) throw new BadRequestException(validationErrorBody('The model is too large', [...errors.values()]));
+    const errors = oncePerField(
+      specs.flatMap(({ spec, prefix }) => modelSizeErrors(spec, this.config.limits.modelParameters, prefix)),
+    );
+    if (errors.length) throw new BadRequestException(validationErrorBody('The model is too large', errors));
   }
 
   /**
@@ -216,17 +214,17 @@ export class SubmissionQuota {
    * process refuses the same budgets, and those only a folder's split reveals.
    */
   private checkStepsBudgets(runs: PlannedRun[]): void {
-    const errors = new Map<string, FieldError>();
-    for (const { spec, folderImages, prefix = '' } of runs) {
-      if (spec.kind === 'evaluate') continue;
-      const error = stepsBudgetError(spec.training, imagesPerEpoch(spec, folderImages));
-      const field = `${prefix}training.steps`;
-      if (error && !errors.has(field)) errors.set(field, { ...error, field });
-    }
-    if (errors.size)
+    const errors = oncePerField(
+      runs.flatMap(({ spec, folderImages, prefix = '' }) => {
+        const error =
+          spec.kind === 'evaluate' ? null : stepsBudgetError(spec.training, imagesPerEpoch(spec, folderImages));
+        return error ? [{ ...error, field: `${prefix}${error.field}` }] : [];
+      }),
+    );
+    if (errors.length)
       throw new UnprocessableEntityException({
         message: 'A steps budget spans more epochs than a run may train',
-        errors: [...errors.values()],
+        errors,
       });
   }
 
@@ -250,6 +248,13 @@ export class SubmissionQuota {
       );
     };
   }
+}
+
+/** Each field once, with its first refusal: a sweep's runs share their prefix, and a field is named once however many break it. */
+function oncePerField(errors: FieldError[]): FieldError[] {
+  const first = new Map<string, FieldError>();
+  for (const error of errors) if (!first.has(error.field)) first.set(error.field, error);
+  return [...first.values()];
 }
 
 function budgetField(runs: PlannedRun[]): string {
