@@ -5,6 +5,7 @@ import { isTerminal, type ClassificationReport, type RunDetailView, type RunSpec
 import { TrainyardClient } from '@trainyard/client';
 import { formatDuration, formatProgress, formatTable } from './progress-line';
 import { demoSpecs } from './demo-specs';
+import { terminalSafe } from './terminal-safe';
 import { loadConfig } from '@trainyard/config';
 import {
   embeddedAdminKey,
@@ -54,7 +55,8 @@ async function main(): Promise<void> {
     const specs = demoSpecs();
 
     const pretrain = await runToEnd(client, 'pretrain  ', specs.pretrain);
-    if (pretrain.status !== 'SUCCEEDED') throw new Error(`pretrain ${pretrain.status}: ${pretrain.failureReason}`);
+    if (pretrain.status !== 'SUCCEEDED')
+      throw new Error(`pretrain ${pretrain.status}: ${pretrain.failureReason ?? ''}`);
 
     const finetunes = await Promise.all([
       client.submit(specs.finetune(pretrain.id)),
@@ -96,7 +98,8 @@ async function followAll(client: TrainyardClient, runs: [string, string][]): Pro
     for (const [i, view] of views.entries()) out(`\x1b[2K${formatProgress(runs[i][0], view.status, view.progress)}\n`);
     drawn = views.length;
     if (views.every((v) => isTerminal(v.status))) {
-      for (const v of views) if (v.status !== 'SUCCEEDED') out(`run ${v.id} ${v.status}: ${v.failureReason ?? ''}\n`);
+      for (const v of views)
+        if (v.status !== 'SUCCEEDED') out(`run ${v.id} ${v.status}: ${terminalSafe(v.failureReason ?? '')}\n`);
       return views;
     }
     await sleep(500);
@@ -122,7 +125,11 @@ function printSummary(pretrain: RunDetailView, pretrained: RunDetailView, scratc
   out('checkpoints:\n');
   for (const r of [pretrain, pretrained, scratch]) {
     const last = r.checkpoints.at(-1);
-    if (last) out(`  ${r.name}: ${last.uri} (${last.models.join(', ')}, ${(last.bytes / 1024).toFixed(0)} KiB)\n`);
+    if (last)
+      out(
+        terminalSafe(`  ${r.name}: ${last.uri} (${last.models.join(', ')}, ${(last.bytes / 1024).toFixed(0)} KiB)`) +
+          '\n',
+      );
   }
 }
 
@@ -131,6 +138,8 @@ function out(text: string): void {
 }
 
 main().catch((err) => {
-  process.stderr.write(`\ndemo failed: ${err instanceof Error ? err.message : err}\n`);
+  process.stderr.write(
+    `\ndemo failed: ${terminalSafe(err instanceof Error ? err.message : String(err), { multiline: true })}\n`,
+  );
   process.exit(err instanceof DemoError ? err.exitCode : 1);
 });
