@@ -90,8 +90,12 @@ describe('built-in models against the parameter quota (PostgreSQL, Redis, HTTP)'
       strategy: 'grid',
       parameters: { 'model.headUnits': [16, 1024] },
     };
+    // Named as the parameter whose value breaks it, with the run's values: the base holds 16.
     expect(await refusal(await post('/v1/sweeps', swept))).toEqual([
-      { field: 'base.model.headUnits', message: expect.stringMatching(/^The model holds 54,806,090 parameters/) },
+      {
+        field: 'parameters.model.headUnits',
+        message: expect.stringMatching(/^With model\.headUnits=1024: The model holds 54,806,090 parameters/),
+      },
     ]);
     const { kind: _kind, ...ae } = pretrain;
     const pipeline = {

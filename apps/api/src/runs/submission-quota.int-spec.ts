@@ -231,6 +231,11 @@ describe('steps budgets that span too many epochs (PostgreSQL, Redis, local stor
     ]);
     const sweep = { name: 's', base: ft(5000), strategy: 'grid', parameters: { 'training.learningRate': [0.01, 0.1] } };
     expect((await refusal(await post(api, '/v1/sweeps', sweep))).map((e) => e.field)).toEqual(['base.training.steps']);
+    // A swept budget is named as the parameter, with the values of the run it breaks.
+    const swept = { ...sweep, base: ft(100), parameters: { 'training.steps': [100, 5000] } };
+    expect(await refusal(await post(api, '/v1/sweeps', swept))).toEqual([
+      { field: 'parameters.training.steps', message: expect.stringMatching(/^With training\.steps=5000: /) },
+    ]);
     expect((await post(api, '/v1/runs', ft(1000))).status).toBe(201);
   });
 });

@@ -6,6 +6,7 @@ import {
   datasetMemory,
   datasetMemoryErrors,
   IN_MEMORY_PEAK_BYTES_PER_PIXEL,
+  placeError,
   SubmissionQuota,
 } from './submission-quota';
 
@@ -114,5 +115,35 @@ describe("a project's queued-runs quota, as the check made where runs are record
         errors: [{ field: 'project', message: 'Queued-runs quota 1 reached' }],
       },
     });
+  });
+});
+
+describe('placeError: a refusal named where the request holds the field', () => {
+  const error = { field: 'model.headUnits', message: 'too large' };
+  it('prefixes the field with the spec’s place, and leaves it alone without one', () => {
+    expect(placeError(error, { prefix: 'finetunes.1.' })).toEqual({
+      field: 'finetunes.1.model.headUnits',
+      message: 'too large',
+    });
+    expect(placeError(error, {})).toEqual(error);
+    expect(placeError(error, { prefix: 'base.', swept: {} })).toEqual({
+      field: 'base.model.headUnits',
+      message: 'too large',
+    });
+  });
+  it('names a swept field as the sweep parameter, and says which run’s values break it', () => {
+    expect(placeError(error, { prefix: 'base.', swept: { 'model.headUnits': 4096, 'training.seed': 3 } })).toEqual({
+      field: 'parameters.model.headUnits',
+      message: 'With model.headUnits=4096, training.seed=3: too large',
+    });
+    // A field the values did not set stays the base's, with the run's values told.
+    expect(placeError(error, { prefix: 'base.', swept: { 'training.seed': 3 } })).toEqual({
+      field: 'base.model.headUnits',
+      message: 'With training.seed=3: too large',
+    });
+  });
+  it('reads only the values’ own keys', () => {
+    const hostile = { field: 'constructor', message: 'x' };
+    expect(placeError(hostile, { prefix: 'base.', swept: { 'training.seed': 1 } }).field).toBe('base.constructor');
   });
 });

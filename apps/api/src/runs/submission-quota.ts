@@ -14,6 +14,8 @@ import {
   type RunSpec,
   specTopologies,
   stepsBudgetError,
+  describeValues,
+  type SweepValues,
   topologySizes,
 } from '@trainyard/contracts';
 import type { ProjectLoad } from '@trainyard/db';
@@ -51,21 +53,44 @@ export function imagesPerEpoch(spec: RunSpec, folderImages: number | null): numb
 }
 
 /**
+ * Where a spec sits in a request, for the fields a refusal names: `prefix` (`pretrain.`,
+ * `finetunes.0.`, `base.`; '' by default) and, for a sweep's run, the values it was given. A
+ * field one of those values set is named as the sweep parameter (`parameters.model.headUnits`),
+ * not as the base, which may not hold it at all; the message says which run's values break it.
+ */
+export interface SpecPlace {
+  prefix?: string;
+  swept?: SweepValues;
+}
+
+/** `error` at its place in the request (see SpecPlace). */
+export function placeError(error: FieldError, { prefix = '', swept }: SpecPlace): FieldError {
+  if (!swept || Object.keys(swept).length === 0) return { ...error, field: `${prefix}${error.field}` };
+  return {
+    field: Object.hasOwn(swept, error.field) ? `parameters.${error.field}` : `${prefix}${error.field}`,
+    message: `With ${describeValues(swept)}: ${error.message}`,
+  };
+}
+
+/**
  * Why the model a spec builds (its own topologies, `model.encoder`/`decoder`,
  * `model.layers.base`/`head`, and the built-in models, specTopologies) holds more parameters than
- * `limit` allows, naming the largest layer (`prefix` places the spec in the
- * request, e.g. `pretrain.` in a pipeline); empty when they fit or the spec brings none.
+ * `limit` allows, naming the largest layer at its place in the request (`pretrain.` in a
+ * pipeline, a sweep's parameter); empty when they fit or the spec brings none.
  */
-export function modelSizeErrors(spec: RunSpec, limit: number, prefix = ''): FieldError[] {
+export function modelSizeErrors(spec: RunSpec, limit: number, place: SpecPlace = {}): FieldError[] {
   const { sizes, parameters } = topologySizes(specTopologies(spec));
   if (parameters <= limit || sizes.length === 0) return [];
   const largest = sizes.reduce((a, b) => (b.largest.parameters > a.largest.parameters ? b : a)).largest;
   const parts = sizes.map((s) => `${s.field} ${s.parameters.toLocaleString('en')}`).join(', ');
   return [
-    {
-      field: `${prefix}${largest.field}`,
-      message: `The model holds ${parameters.toLocaleString('en')} parameters (${parts}); the project's quota is ${limit.toLocaleString('en')} (QUOTA_MODEL_PARAMETERS). Its largest layer, ${largest.className} '${largest.name}', holds ${largest.parameters.toLocaleString('en')}`,
-    },
+    placeError(
+      {
+        field: largest.field,
+        message: `The model holds ${parameters.toLocaleString('en')} parameters (${parts}); the project's quota is ${limit.toLocaleString('en')} (QUOTA_MODEL_PARAMETERS). Its largest layer, ${largest.className} '${largest.name}', holds ${largest.parameters.toLocaleString('en')}`,
+      },
+      place,
+    ),
   ];
 }
 
@@ -159,11 +184,9 @@ function bytesText(bytes: number): string {
  * A run about to be written: its spec, and the size of the image folder it trains on (the
  * registered folder's, or the streamed version's), null for built-in datasets.
  */
-export interface PlannedRun {
+export interface PlannedRun extends SpecPlace {
   spec: RunSpec;
   folderImages: number | null;
-  /** Where the spec sits in the request (`pretrain.`, `finetunes.0.`, `base.`), for the fields an answer names; '' by default. */
-  prefix?: string;
 }
 
 /**
@@ -177,11 +200,11 @@ export class SubmissionQuota {
 
   /**
    * 400 when a spec's own topologies pass QUOTA_MODEL_PARAMETERS, naming the largest layer. Each
-   * spec with the place it holds in the request (`pretrain.`, `finetunes.0.`, `base.`, or '').
+   * spec with the place it holds in the request (SpecPlace).
    */
-  checkModelSize(specs: { spec: RunSpec; prefix: string }[]): void {
+  checkModelSize(specs: ({ spec: RunSpec } & SpecPlace)[]): void {
     const errors = oncePerField(
-      specs.flatMap(({ spec, prefix }) => modelSizeErrors(spec, this.config.limits.modelParameters, prefix)),
+      specs.flatMap(({ spec, ...place }) => modelSizeErrors(spec, this.config.limits.modelParameters, place)),
     );
     if (errors.length) throw new BadRequestException(validationErrorBody('The model is too large', errors));
   }
@@ -215,10 +238,10 @@ export class SubmissionQuota {
    */
   private checkStepsBudgets(runs: PlannedRun[]): void {
     const errors = oncePerField(
-      runs.flatMap(({ spec, folderImages, prefix = '' }) => {
+      runs.flatMap(({ spec, folderImages, ...place }) => {
         const error =
           spec.kind === 'evaluate' ? null : stepsBudgetError(spec.training, imagesPerEpoch(spec, folderImages));
-        return error ? [{ ...error, field: `${prefix}${error.field}` }] : [];
+        return error ? [placeError(error, place)] : [];
       }),
     );
     if (errors.length)

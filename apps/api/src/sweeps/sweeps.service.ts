@@ -64,9 +64,10 @@ export class SweepsService {
       };
     });
     // A swept parameter may size the model (model.headUnits): every run is held to the quota.
-    this.quota.checkModelSize(runs.map((run) => ({ spec: run.spec, prefix: 'base.' })));
+    // A refusal names the swept parameter that breaks it (parameters.model.headUnits), else the base's field.
+    this.quota.checkModelSize(runs.map((run) => ({ spec: run.spec, prefix: 'base.', swept: run.params })));
     this.quota.checkImages(
-      runs.map((run) => ({ spec: run.spec, folderImages, prefix: 'base.' })),
+      runs.map((run) => ({ spec: run.spec, folderImages, prefix: 'base.', swept: run.params })),
       'maxRuns',
     );
     await this.placement.check(spec.base, 'base.');
