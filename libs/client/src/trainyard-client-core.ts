@@ -125,8 +125,8 @@ interface RequestOptions extends CallOptions {
 
 /**
  * The Trainyard HTTP API, every route typed by the contracts the API validates and answers with
- * (libs/contracts). Answers of 429 and 503 are retried as `Retry-After` asks (bounded); every
- * call takes an AbortSignal; errors are TrainyardApiError with the problem details.
+ * (libs/contracts). Answers of 429 with `Retry-After` and of 503 are retried as it asks, else
+ * with a doubling wait (bounded; see `retryable`); every call takes an AbortSignal; errors are TrainyardApiError with the problem details.
  *
  * Browser-safe: no `node:` module, and the contracts are imported as types only, so a page
  * loads this transport without zod (the dashboard does, through `@trainyard/client/browser`).
@@ -594,7 +594,7 @@ export class TrainyardClientCore {
         ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
       } as RequestInit);
       if (response.ok) return response;
-      if (!streamed && retry < this.retry.retries && this.retryable(method, response.status, opts)) {
+      if (!streamed && retry < this.retry.retries && this.retryable(method, response, opts)) {
         await response.body?.cancel().catch(() => undefined);
         await waitOrAbort(retryDelayMs(this.retry, retry, response.headers.get('retry-after')), opts.signal);
         continue;
@@ -605,12 +605,15 @@ export class TrainyardClientCore {
   }
 
   /**
-   * A 429 is refused before the handler runs, so any call may repeat it. A 503 may come after a
-   * write happened (a submit's run is marked FAILED when Redis is away): only reads and calls
-   * that are safe to repeat (an Idempotency-Key, a cancel, a drain) are retried then.
+   * A 429 with `Retry-After` (the per-key rate limit) is refused before the handler runs, so any
+   * call may repeat it. One without is a quota that frees only as the caller or the fleet acts (a
+   * project's queued runs start, a live stream is closed): repeating it within seconds would only
+   * delay its message. A 503 may come after a write happened (a submit's run is marked FAILED when
+   * Redis is away): only reads and calls that are safe to repeat (an Idempotency-Key, a cancel, a
+   * drain) are retried then.
    */
-  private retryable(method: Method, status: number, opts: RequestOptions): boolean {
-    if (status === 429) return true;
+  private retryable(method: Method, { status, headers }: Response, opts: RequestOptions): boolean {
+    if (status === 429) return headers.has('retry-after');
     return status === 503 && (method === 'GET' || opts.idempotent === true);
   }
 }

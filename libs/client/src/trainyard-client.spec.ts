@@ -68,6 +68,14 @@ describe('TrainyardClient', () => {
     expect(server.seen).toHaveLength(3);
   });
 
+  it('does not retry a 429 without Retry-After: a quota that frees as runs start, not a rate limit', async () => {
+    const quota = { errors: [{ field: 'project', message: 'Queued-runs quota 2 reached' }] };
+    server = scripted([(_req, res) => problem(res, 429, quota), okJson({ id: 'r1' })]);
+    const client = new TrainyardClient(await server.url());
+    await expect(client.submit({} as never)).rejects.toMatchObject({ status: 429, errors: quota.errors });
+    expect(server.seen).toHaveLength(1);
+  });
+
   it('caps a long Retry-After at maxDelayMs', async () => {
     server = scripted([(_req, res) => problem(res, 503, {}, { 'retry-after': '3600' }), okJson({ queues: [] })]);
     const client = new TrainyardClient(await server.url(), undefined, { retry: { maxDelayMs: 50 } });
