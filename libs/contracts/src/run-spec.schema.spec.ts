@@ -118,6 +118,17 @@ describe('image folders, augmentation, bases and freezing', () => {
     expect(fields(finetune({ augmentation: { shear_range: 0.2 } }))).toEqual(['augmentation.shear_range']);
   });
 
+  it('streams a packed version to fine-tunes only: a pretrain with dataset.stream is refused at its field', () => {
+    const stream = { version: 'ab'.repeat(32) };
+    const dataset = { name: 'image-folder', datasetId, imageShape: [28, 28, 1], stream };
+    const pretrain = parseRunSpec({ kind: 'pretrain', name: 'ae', dataset });
+    expect(pretrain.ok ? [] : pretrain.errors).toEqual([
+      { field: 'dataset.stream', message: expect.stringMatching(/^A pretrain trains on the image folder itself/) },
+    ]);
+    expect(fields(finetune({ dataset }))).toEqual([]);
+    expect(parseRunSpec({ kind: 'pretrain', name: 'ae', dataset: { ...dataset, stream: undefined } }).ok).toBe(true);
+  });
+
   it('takes one base: a run, a registered model version, or an imported model.json', () => {
     expect(finetune({ model: { type: 'classifier', baseModel: { name: 'flowers', version: 2 } } }).ok).toBe(true);
     expect(

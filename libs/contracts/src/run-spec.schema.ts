@@ -193,6 +193,13 @@ export const PretrainSpecSchema = z
   })
   .strict()
   .superRefine((spec, ctx) => {
+    // The training process streams only labelled images (streamed-run-data.ts): refused here, not after queueing.
+    if (spec.dataset.name === 'image-folder' && spec.dataset.stream)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataset', 'stream'],
+        message: 'A pretrain trains on the image folder itself: dataset.stream is for fine-tunes and evaluations',
+      });
     if (spec.model.type === 'layers-autoencoder')
       checkLayersAutoencoder(ctx, ['model'], spec.model, datasetImageShape(spec.dataset));
     else checkBuiltInParts(ctx, builtInParts(spec));
