@@ -54,10 +54,11 @@ describe('RunInputsResolver (PostgreSQL)', () => {
     rmSync(base, { recursive: true, force: true });
   });
 
-  function resolver(roots: string[]) {
+  function resolver(roots: string[], env: Record<string, string> = {}) {
     const config = loadConfig({
       TRAINYARD_HOME: join(base, 'home'),
       ...(roots.length ? { TRAINYARD_LOCAL_ROOTS: roots.join(':') } : {}),
+      ...env,
     });
     return new RunInputsResolver(
       config,
@@ -124,10 +125,10 @@ describe('RunInputsResolver (PostgreSQL)', () => {
     return { runId: run.id, checkpointId: begun.id };
   }
 
-  it('hands the training a folder under the roots, with the roots, walk bounds and cache caps', async () => {
+  it('hands the training a folder under the roots, with the roots, walk bounds, cache caps and parameter quota', async () => {
     const location = { kind: 'local' as const, path: join(root, 'flowers') };
     const spec = finetune(await dataset(location));
-    const resolved = await resolver([root]).resolve(await record(spec), spec);
+    const resolved = await resolver([root], { QUOTA_MODEL_PARAMETERS: '2500000' }).resolve(await record(spec), spec);
     expect(resolved).toMatchObject({
       ok: true,
       inputs: {
@@ -135,6 +136,8 @@ describe('RunInputsResolver (PostgreSQL)', () => {
         paths: { localRoots: [root], walkMaxFiles: 1_000_000 },
         imageCacheBytes: 10 * 1024 ** 3,
         shardCacheBytes: expect.any(Number),
+        // The training process holds a head on a base it reads to it (finetune-head-size.int-spec.ts).
+        modelParameterQuota: 2_500_000,
       },
     });
   });

@@ -21,6 +21,7 @@ export type ResolvedInputs =
         | 'imageCacheBytes'
         | 'paths'
         | 'shardCacheBytes'
+        | 'modelParameterQuota'
       >;
     }
   | { ok: false; reason: string };
@@ -48,6 +49,8 @@ export class RunInputsResolver {
       imageCacheBytes: this.config.worker.imageCacheBytes,
       paths: this.config.paths,
       shardCacheBytes: this.config.worker.shardCacheBytes,
+      // A head on a base only the training process reads is held to the quota there (the API cannot size it).
+      modelParameterQuota: this.config.limits.modelParameters,
     };
     if (checkpoint) {
       inputs.baseCheckpointUri = checkpoint.uri;

@@ -169,7 +169,11 @@ export const EnvSchema = z.object({
   QUOTA_QUEUED_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /** Images one request may ask to train on in all (epochs × training images, summed over a sweep or pipeline). */
   QUOTA_REQUEST_IMAGES: z.coerce.number().int().min(1).default(500_000_000),
-  /** Parameters a model a spec brings as its own topologies may hold (the contracts' ceiling is 100,000,000). */
+  /**
+   * Parameters the model a spec builds may hold, its own topologies and the built-in models alike
+   * (the contracts' ceiling is 100,000,000): the API checks it at submit, the workers a fine-tune's
+   * head on a base only the training process reads (set the same value on both).
+   */
   QUOTA_MODEL_PARAMETERS: z.coerce.number().int().min(1).max(100_000_000).default(10_000_000),
   /**
    * Bytes of decoded images one image-folder run may hold in a worker's memory: a folder loaded
@@ -253,7 +257,7 @@ export interface TrainyardConfig {
     requestsPerMinute: number;
     queuedRunsPerProject: number;
     imagesPerRequest: number;
-    /** Parameters of a spec's own topologies (QUOTA_MODEL_PARAMETERS). */
+    /** Parameters of a spec's own topologies (QUOTA_MODEL_PARAMETERS); read by the API and the workers. */
     modelParameters: number;
     /** Bytes of decoded images one image-folder run may hold in a worker's memory (QUOTA_IN_MEMORY_DATASET_BYTES). */
     inMemoryDatasetBytes: number;

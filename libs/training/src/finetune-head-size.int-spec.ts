@@ -23,7 +23,7 @@ const head = (...layers: object[]) => ({
   config: { layers: [{ class_name: 'Flatten', config: { name: 'flat' } }, ...layers] },
 });
 
-describe('a layers head on a pretrained base, sized in the training process', () => {
+describe('a head on a pretrained base, sized in the training process', () => {
   let root: string;
   let baseUri: string;
 
@@ -91,5 +91,53 @@ describe('a layers head on a pretrained base, sized in the training process', ()
     // Nothing trained or saved; the failure came straight after the data and the base were read.
     expect(events.map((e) => e.event.type)).toEqual(['progress', 'backend']);
     expect(endedAt - events.at(-1)!.at).toBeLessThan(FAST_MS);
+  });
+
+  // QUOTA_MODEL_PARAMETERS (the worker's, in the input) bounds the spec's own head, which the API
+  // cannot size on this base. On the base's 128 features, each head below holds ~136,000 parameters:
+  // far under the ceiling, past a quota of 100,000.
+  const quota = 100_000;
+  const finetune = (name: string, model: object): RunSpecInput => ({
+    kind: 'finetune',
+    name,
+    dataset,
+    model: { type: 'classifier', baseRunId: randomUUID(), ...architecture, ...model },
+    training: { epochs: 1, batchSize: 8, seed: 3 },
+  });
+  const heads = [
+    [
+      'the built-in head (headUnits 1024)',
+      { headUnits: 1024 },
+      /^run \S+: model\.headUnits: The built-in head holds 136,708 parameters; the project's quota is 100,000 \(QUOTA_MODEL_PARAMETERS\)\. Its largest layer, Dense 'head_hidden', holds 132,096 \(the head is fed the base's features \[4, 4, 8\]\)$/,
+    ],
+    [
+      'a layers head (Dense(1024))',
+      { layers: { head: head(dense('wide', 1_024), dense('out', 4, 'softmax')) } },
+      /^run \S+: model\.layers\.head\.config\.layers\.1: The head holds 136,196 parameters; the project's quota is 100,000 \(QUOTA_MODEL_PARAMETERS\)\. Its largest layer, Dense 'wide', holds 132,096 \(the head is fed the base's features \[4, 4, 8\]\)$/,
+    ],
+  ] as const;
+
+  it.each(heads)('fails %s past the quota it is given for good, before building it', async (_what, model, reason) => {
+    const { outcome, events, endedAt } = await run(finetune('head past the quota', model), {
+      baseCheckpointUri: baseUri,
+      modelParameterQuota: quota,
+    });
+    expect(outcome).toEqual({ status: 'failed', retryable: false, reason: expect.stringMatching(reason) });
+    expect(events.map((e) => e.event.type)).toEqual(['progress', 'backend']);
+    expect(endedAt - events.at(-1)!.at).toBeLessThan(FAST_MS);
+  });
+
+  it.each(
+    heads.flatMap(([what, model]): [string, string, object, Partial<TrainingJobInput>][] => [
+      [what, 'no quota (MAX_MODEL_PARAMETERS)', model, {}],
+      [what, 'a quota it fits', model, { modelParameterQuota: 10_000_000 }],
+    ]),
+  )('trains %s given %s', async (_what, _quota, model, given) => {
+    const { outcome, events } = await run(finetune('head within the quota', model), {
+      baseCheckpointUri: baseUri,
+      ...given,
+    });
+    expect(outcome).toEqual({ status: 'succeeded' });
+    expect(events.some((e) => e.event.type === 'result')).toBe(true);
   });
 });

@@ -6,10 +6,13 @@ import {
   type FinetuneResult,
   type FinetuneSpec,
   inferTopology,
+  MAX_MODEL_PARAMETERS,
   metricGoal,
   scratchFeatures,
   selectionMetric,
+  type SpecTopology,
   topologyInputShape,
+  topologySizes,
   type TransferReport,
 } from '@trainyard/contracts';
 import { createBatchPipeline, isIdentityAugmentation, splitValidation, type BatchPipeline } from '@trainyard/datasets';
@@ -38,20 +41,27 @@ import { writeCheckpoint } from './training-state';
  * layers, so the base is not needed; `encoder` is then ignored), in the freezing stage of its
  * position. With augmentation, batches come from the batch pipeline's thread, in the same order.
  * Returns the test split's classification report of the best weights (by val_accuracy, or
- * `training.earlyStopping.metric`), the last weights' beside it, and what the base was.
+ * `training.earlyStopping.metric`), the last weights' beside it, and what the base was. A fresh
+ * head may hold at most `modelParameterQuota` parameters (QUOTA_MODEL_PARAMETERS; MAX_MODEL_PARAMETERS
+ * when not given).
  */
 export async function runFinetune(
   data: RunData,
   spec: FinetuneSpec,
   encoder: tf.LayersModel | null,
   hooks: TrainingHooks,
-  { resume, baseCheckpoint, ...opts }: LoopOptions & { baseCheckpoint?: TransferReport['checkpoint'] } = {},
+  {
+    resume,
+    baseCheckpoint,
+    modelParameterQuota = MAX_MODEL_PARAMETERS,
+    ...opts
+  }: LoopOptions & { baseCheckpoint?: TransferReport['checkpoint']; modelParameterQuota?: number } = {},
 ): Promise<TrainingLoopOutcome<FinetuneResult>> {
   const saved = resume ? filesToModelArtifacts('classifier', resume.files) : undefined;
   const classifier = saved
     ? // Without its trainingConfig, so that loading does not compile it with an optimizer of its own.
       await loadModelFromArtifacts({ ...saved, trainingConfig: undefined })
-    : await newClassifier(spec, encoder, data);
+    : await newClassifier(spec, encoder, data, modelParameterQuota);
   if (saved) assertImageShape(data, classifier.inputs[0].shape.slice(1) as number[], 'The base model');
   const freezing = effectiveFreezing(spec.model);
   let stage = stageAt(freezing, resume);
@@ -147,13 +157,14 @@ export async function runFinetune(
 /**
  * A fresh classifier: the base (given, the spec's `layers.base`, or the built-in encoder) and its
  * head (the spec's `layers.head`, or the built-in one). The images are held against the base's
- * input, and the built-in head against the limits, before either is built: a model built for
+ * input, and the head against the limits and `quota`, before either is built: a model built for
  * other images, or past the limits, could be allocated first and crash the process out of memory.
  */
 async function newClassifier(
   spec: FinetuneSpec,
   encoder: tf.LayersModel | null,
   data: RunData,
+  quota: number,
 ): Promise<tf.LayersModel> {
   const seed = spec.training.seed;
   const own = spec.model.layers;
@@ -163,21 +174,22 @@ async function newClassifier(
   else assertImageShape(data, spec.model.inputShape, 'model.inputShape');
   const base = encoder ?? (own?.base ? await buildLayersBase(own.base, seed) : null);
   if (!own?.head) {
-    if (base) assertBuiltInHeadFits(spec, base.outputs[0]!.shape.slice(1) as number[], numClasses);
+    if (base) assertBuiltInHeadFits(spec, base.outputs[0]!.shape.slice(1) as number[], numClasses, quota);
     return buildClassifier({ encoder: base, spec: spec.model, numClasses, seed });
   }
   // The built-in encoder is built (and cut) by buildClassifier; its features are needed first.
   const features = base ? (base.outputs[0]!.shape.slice(1) as number[]) : scratchFeatures(spec.model)!;
+  assertHeadInQuota({ field: 'model.layers.head', topology: own.head, input: features }, 'head', quota);
   const head = await buildLayersHead(own.head, features, numClasses, seed);
   return buildClassifier({ encoder: base, spec: spec.model, numClasses, seed, head });
 }
 
 /**
  * Throws InvalidTrainingInputError when the built-in head on a base's `features` does not fit
- * (a layer past MAX_LAYER_OUTPUT_ELEMENTS, more than MAX_MODEL_PARAMETERS): on a base only this
- * process reads (a run's, a registered or imported model) the API could not size it.
+ * (a layer past MAX_LAYER_OUTPUT_ELEMENTS, more than MAX_MODEL_PARAMETERS, more than `quota`): on
+ * a base only this process reads (a run's, a registered or imported model) the API could not size it.
  */
-function assertBuiltInHeadFits(spec: FinetuneSpec, features: number[], numClasses: number): void {
+function assertBuiltInHeadFits(spec: FinetuneSpec, features: number[], numClasses: number, quota: number): void {
   const base = classifierBase(spec.model).kind;
   const featuresField = spec.model.layers?.base
     ? 'model.layers.base'
@@ -186,11 +198,29 @@ function assertBuiltInHeadFits(spec: FinetuneSpec, features: number[], numClasse
       : 'model.cutAt';
   const head = builtInHead(spec.model, features, featuresField, numClasses);
   const result = inferTopology(head.topology, head.input);
-  if (result.ok) return;
+  if (result.ok) return assertHeadInQuota(head, 'built-in head', quota);
   const index = result.problem.path[2];
   const field = (typeof index === 'number' ? head.layerFields[index] : undefined) ?? featuresField;
   throw new InvalidTrainingInputError(
     `${field}: the built-in head's ${result.problem.message} (it is fed the base's features [${features.join(', ')}])`,
+  );
+}
+
+/**
+ * Throws InvalidTrainingInputError when a head that fits its base's features holds more parameters
+ * than `quota` (QUOTA_MODEL_PARAMETERS), naming the spec field that sizes its largest layer, as
+ * the API does at submit, which cannot size a head on a base only this process reads. Only the
+ * head counts: it is the spec's own topology, while such a base is a run's, a registered or an
+ * imported model; imported bases are deliberately not held to the quota (a pretrained CNN brought
+ * to fine-tune may well pass it alone). A head that does not fit is left to the checks that name
+ * its problem (past the ceiling, its shapes).
+ */
+function assertHeadInQuota(head: SpecTopology, what: string, quota: number): void {
+  const { sizes, parameters } = topologySizes([head]);
+  if (sizes.length === 0 || parameters <= quota) return;
+  const { largest } = sizes[0]!;
+  throw new InvalidTrainingInputError(
+    `${largest.field}: The ${what} holds ${parameters.toLocaleString('en')} parameters; the project's quota is ${quota.toLocaleString('en')} (QUOTA_MODEL_PARAMETERS). Its largest layer, ${largest.className} '${largest.name}', holds ${largest.parameters.toLocaleString('en')} (the head is fed the base's features [${head.input!.join(', ')}])`,
   );
 }
 

@@ -155,7 +155,11 @@ export async function runTrainingJob(
         input.baseCheckpointOf && input.baseCheckpointSequence !== undefined
           ? { ...input.baseCheckpointOf, sequence: input.baseCheckpointSequence }
           : undefined;
-      outcome = await runFinetune(data, spec, encoder, hooks, { resume: resume ?? undefined, baseCheckpoint });
+      outcome = await runFinetune(data, spec, encoder, hooks, {
+        resume: resume ?? undefined,
+        baseCheckpoint,
+        modelParameterQuota: input.modelParameterQuota,
+      });
     }
     if (outcome.status === 'cancelled' || outcome.status === 'preempted') return { status: outcome.status };
     post({ type: 'result', result: outcome.result as Extract<TrainingEvent, { type: 'result' }>['result'] });

@@ -36,6 +36,13 @@ export interface TrainingJobInput {
   paths?: TrainyardConfig['paths'];
   /** Size cap of the node's shard cache for streamed datasets (WORKER_SHARD_CACHE_BYTES); the library's default when absent. */
   shardCacheBytes?: number;
+  /**
+   * The most parameters a fine-tune's own head (`model.layers.head`, or the built-in one) may hold
+   * where only the training process can size it, on a base it reads (the worker's
+   * QUOTA_MODEL_PARAMETERS, which the API holds the rest of a spec to at submit);
+   * MAX_MODEL_PARAMETERS when absent.
+   */
+  modelParameterQuota?: number;
   /** Sequence of this attempt's first checkpoint; each further one adds 1. */
   firstCheckpointSequence: number;
   /**
