@@ -40,6 +40,8 @@ export const CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS = 300_000;
 
 /** WORKER_IMAGE_CACHE_BYTES unset; also the cap of an ImageCache made without one (libs/datasets). */
 export const DEFAULT_IMAGE_CACHE_BYTES = 10 * 1024 ** 3;
+/** WORKER_SHARD_CACHE_BYTES's default: the shard cache a worker (or a training process given none) keeps. */
+export const DEFAULT_SHARD_CACHE_BYTES = 10 * 1024 ** 3;
 
 /** S3_CONNECT_TIMEOUT_MS unset; also what an S3ObjectStore made without one is given (libs/storage). */
 export const S3_CONNECT_TIMEOUT_DEFAULT_MS = 10_000;
@@ -96,17 +98,14 @@ export const EnvSchema = z.object({
    */
   WORKER_PRESTART: bool.default(true),
   /**
-   * Size cap of a node's shard cache for streamed (packed) datasets, beside the image cache in
-   * $TRAINYARD_HOME/cache; the least recently used shards go past it. Shared by the node's workers.
+   * Size cap of a node's shard cache for streamed (packed) datasets, in the image cache's folder
+   * ($TRAINYARD_HOME/cache/images/packed-shards, which the image cache leaves alone) with a cap of
+   * its own; the least recently used shards go past it. Shared by the node's workers.
    */
-  WORKER_SHARD_CACHE_BYTES: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(10 * 1024 ** 3),
+  WORKER_SHARD_CACHE_BYTES: z.coerce.number().int().min(0).default(DEFAULT_SHARD_CACHE_BYTES),
   /**
    * Size cap of a node's decoded-image cache ($TRAINYARD_HOME/cache/images, image folders loaded
-   * whole; the shard cache beside it has its own); the least recently used images go past it.
+   * whole; the shard cache in its packed-shards folder has its own); the least recently used images go past it.
    * Shared by the node's workers. 0: nothing is cached.
    */
   WORKER_IMAGE_CACHE_BYTES: z.coerce.number().int().min(0).default(DEFAULT_IMAGE_CACHE_BYTES),

@@ -33,7 +33,7 @@ export interface RunDataContext {
   imageCacheBytes?: number;
   /** Local roots and walk bounds (the worker's config); without them no local folder is read. */
   paths?: TrainyardConfig['paths'];
-  /** Size cap of the node's shard cache (beside `cacheDir`); DEFAULT_SHARD_CACHE_BYTES when absent. */
+  /** Size cap of the node's shard cache (`cacheDir`/packed-shards); DEFAULT_SHARD_CACHE_BYTES when absent. */
   shardCacheBytes?: number;
 }
 

@@ -13,12 +13,9 @@ import {
   PackedShapeMismatchError,
   ShardCache,
 } from '@trainyard/datasets';
-import type { TrainyardConfig } from '@trainyard/config';
+import { DEFAULT_SHARD_CACHE_BYTES, type TrainyardConfig } from '@trainyard/config';
 import { createObjectStore, ObjectNotFoundError } from '@trainyard/storage';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
-
-/** The node's shard cache is capped at this unless the worker says otherwise. */
-export const DEFAULT_SHARD_CACHE_BYTES = 10 * 1024 ** 3;
 
 /** A packed dataset's training set: its size, and the pipeline that streams it. */
 export interface StreamedTrain {

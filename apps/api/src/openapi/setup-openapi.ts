@@ -10,7 +10,7 @@ import { openApiComponentSchemas } from './openapi-schemas';
 import { CONFIG } from '@trainyard/infrastructure';
 
 /**
- * Swagger UI at /docs, the document at /docs-json — behind a key like every route (the dashboard's
+ * Swagger UI at /docs, the document at /docs-json and /docs-yaml — behind a key like every route (the dashboard's
  * session cookie opens it in a browser), since they are served outside Nest's guards.
  */
 export function setupOpenApi(app: INestApplication): void {
