@@ -9,6 +9,7 @@ import { setLearningRate } from './optimizer';
 import { ProgressMeter } from './progress-meter';
 import type { CheckpointMetric, TrainingHooks, TrainingMetricPoint } from './training-hooks';
 import { batchesInEpoch, type TrainingPlan } from './training-plan';
+import { wasmStepFailure } from './wasm-step-failure';
 import type { CheckpointAt, LoopStart } from './training-state';
 import { freshTracking, observeValidation, type ValidationRules, type ValidationTracking } from './validation-tracking';
 
@@ -166,6 +167,10 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
         let out: number | number[];
         try {
           out = await cfg.model.trainOnBatch(x, y);
+        } catch (error) {
+          // Out of the wasm backend's memory: an error naming the batch size (for good on the run's first step).
+          const firstOfRun = trained === 0 && start.step < 0;
+          throw wasmStepFailure(error, { backend: tf.getBackend(), batch: size, firstOfRun }) ?? error;
         } finally {
           tf.dispose([x, y]);
         }
