@@ -188,5 +188,17 @@ describe('pipelines and sweeps (real processes, Redis, PostgreSQL, S3)', () => {
     ).toEqual(['0.001/0', '0.001/8', '0.01/0', '0.01/8']);
     const linked = await cluster.pg.query(`SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1`, [body.id]);
     expect(linked.rows[0].n).toBe(4);
+    // The test scores are metrics of each run too: the run list sorts by them, as the leaderboard ranks.
+    const accuracy = new Map(sweep.leaderboard.map((e) => [e.runId, e.value!]));
+    const listed = await get<{ items: { id: string }[] }>(
+      `/v1/runs?q=${encodeURIComponent('lr x head')}&sort=metric:test/accuracy:best&limit=4`,
+    );
+    const order = listed.items.map((r) => accuracy.get(r.id));
+    expect(order).toHaveLength(4);
+    expect([...order].sort((a, b) => b! - a!)).toEqual(order);
+    const detail = await get<{ summaries: { name: string; best: number }[] }>(
+      `/v1/runs/${sweep.leaderboard[0]!.runId}`,
+    );
+    expect(detail.summaries.find((m) => m.name === 'test/accuracy')?.best).toBe(sweep.leaderboard[0]!.value);
   }, 200_000);
 });

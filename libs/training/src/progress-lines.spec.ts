@@ -21,6 +21,8 @@ describe('ProgressLines', () => {
     });
     expect(lines.describe({ type: 'progress', progress: progress('training', 811.6) })).toBeUndefined();
     expect(lines.describe({ type: 'metrics', points: [point('batch_loss', 0.5)] })).toBeUndefined();
+    // The test scores, printed with the result in words, are no epoch line.
+    expect(lines.describe({ type: 'metrics', points: [point('test/accuracy', 0.9)] })).toBeUndefined();
     expect(lines.describe({ type: 'metrics', points: [point('loss', 0.012345), point('val_loss', 0.015)] })).toEqual({
       stream: 'stdout',
       text: 'epoch 2/3 loss 0.01235 val_loss 0.01500 (812 img/s)',

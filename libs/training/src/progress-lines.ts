@@ -1,4 +1,5 @@
 import { BATCH_LOSS_METRIC } from './epoch-loop';
+import { TEST_METRIC_PREFIX } from './test-metrics';
 import type { TrainingEvent } from './training-job.types';
 
 /** A line for a person reading the training's output, and which stream it belongs on. */
@@ -34,7 +35,10 @@ export class ProgressLines {
         return undefined;
       }
       case 'metrics': {
-        const points = event.points.filter((p) => p.name !== BATCH_LOSS_METRIC);
+        // The test scores are printed with the result, in words.
+        const points = event.points.filter(
+          (p) => p.name !== BATCH_LOSS_METRIC && !p.name.startsWith(TEST_METRIC_PREFIX),
+        );
         if (points.length === 0) return undefined;
         const epoch = points[0]!.epoch;
         const values = points.map((p) => `${p.name} ${number(p.value)}`).join(' ');

@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { classifierBase, type FinetuneSpec, type RunProgress, trainingBudget } from '@trainyard/contracts';
+import {
+  classifierBase,
+  type FinetuneSpec,
+  type RunProgress,
+  type RunResult,
+  trainingBudget,
+} from '@trainyard/contracts';
 import { InvalidImageFolderError, InvalidPackedManifestError, TooManyBadImagesError } from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import {
@@ -22,6 +28,7 @@ import { runPretrain } from './pretrain';
 import { findResumePoint } from './resume';
 import { loadRunData } from './run-data';
 import { parseStoredSpec, warnEscaped } from './stored-spec';
+import { testMetricPoints } from './test-metrics';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
 import type { TrainingEvent, TrainingJobInput, TrainingOutcome } from './training-job.types';
 
@@ -44,6 +51,11 @@ export async function runTrainingJob(
   shouldStop: () => boolean,
   shouldPreempt: () => boolean = () => false,
 ): Promise<TrainingOutcome> {
+  // The test scores go out as metrics first, so the run is found by them (`sort=metric:test/accuracy:best`).
+  const postResult = (result: RunResult) => {
+    post({ type: 'metrics', points: testMetricPoints(result, now()) });
+    post({ type: 'result', result: result as Extract<TrainingEvent, { type: 'result' }>['result'] });
+  };
   try {
     const spec = parseStoredSpec(input.spec, warnEscaped("this run's spec"));
     // A steps budget's epochs are known once the data is: the loop's progress says them.
@@ -76,7 +88,7 @@ export async function runTrainingJob(
       };
       const result = await runEvaluation(spec, evaluation, checkpoints, post, shouldStop);
       if (result === 'cancelled') return { status: 'cancelled' };
-      post({ type: 'result', result });
+      postResult(result);
       post({
         type: 'progress',
         progress: { phase: 'done', epoch: 1, epochs: 1, step: 0, stepsPerEpoch: 0, etaSeconds: 0, updatedAt: now() },
@@ -162,7 +174,7 @@ export async function runTrainingJob(
       });
     }
     if (outcome.status === 'cancelled' || outcome.status === 'preempted') return { status: outcome.status };
-    post({ type: 'result', result: outcome.result as Extract<TrainingEvent, { type: 'result' }>['result'] });
+    postResult(outcome.result as RunResult);
     // 'done' keeps the last step and rate, so the run's stored progress still reads as a whole.
     const ended = resume?.epoch ?? epochs;
     const base = lastProgress ?? {
