@@ -27,6 +27,17 @@ export interface ClassificationReport {
   confusionMatrix: number[][];
 }
 
+/** The scores of a classification report: a run records each as its metric `test/<score>` when it SUCCEEDS. */
+export const CLASSIFICATION_SCORES = [
+  'accuracy',
+  'macroPrecision',
+  'macroRecall',
+  'macroF1',
+  'weightedPrecision',
+  'weightedRecall',
+  'weightedF1',
+] as const satisfies readonly (keyof ClassificationReport)[];
+
 /** An EVALUATE run's result: the classification report plus what was evaluated and top-k accuracy. */
 export interface EvaluationReport extends ClassificationReport {
   kind: 'evaluation';

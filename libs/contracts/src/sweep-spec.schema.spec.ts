@@ -119,6 +119,22 @@ describe('SweepSpecSchema', () => {
     expect(sweepGoal({ metric: 'val_loss', goal: 'max' })).toBe('min');
   });
 
+  it('refuses a metric no fine-tune records, before any run trains unranked', () => {
+    const sweep = (metric: string): SweepSpecInput => ({
+      name: 's',
+      base,
+      strategy: 'random',
+      parameters: { 'model.headUnits': [0, 8] },
+      metric,
+    });
+    for (const typo of ['test/acc', 'val_acuracy', 'val_mse', 'test/samples', 'test/constructor'])
+      expect(issues(sweep(typo))).toEqual([
+        { path: 'metric', message: expect.stringContaining(`no run records "${typo}"`) },
+      ]);
+    for (const metric of ['test/accuracy', 'test/macroF1', 'test/weightedRecall', 'val_accuracy', 'val_loss', 'loss'])
+      expect(issues(sweep(metric))).toEqual([]);
+  });
+
   it('names the bad value of a parameter', () => {
     expect(
       issues({

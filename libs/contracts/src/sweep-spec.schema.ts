@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { FinetuneSpecSchema } from './run-spec.schema';
+import { CLASSIFICATION_SCORES } from './evaluation.contract';
 import { metricGoal } from './metric-goal';
+import { VALIDATION_METRICS } from './training-spec.schema';
 import { ONLY_WHEN_VALID } from './schema-guards';
 import { expandSweep } from './sweep-expansion';
 import {
@@ -27,6 +29,18 @@ export const SweepValuesSchema = z.union([
     .refine((r) => !r.log || r.min > 0, { message: 'a log range needs min > 0', path: ['min'] }),
 ]);
 export type SweepParameterValues = z.infer<typeof SweepValuesSchema>;
+
+/**
+ * What a sweep may rank its runs by: what every fine-tune records, its epochs' `loss` and
+ * `accuracy`, their validation twins, and its test scores. Another name would leave every run
+ * unranked after all of them trained.
+ */
+export const SWEEP_METRICS: readonly string[] = [
+  'loss',
+  'accuracy',
+  ...VALIDATION_METRICS.finetune,
+  ...CLASSIFICATION_SCORES.map((score) => `test/${score}`),
+];
 
 export const SweepSpecSchema = z
   .object({
@@ -57,6 +71,14 @@ export const SweepSpecSchema = z
   .strict()
   // Reads base, strategy, parameters and maxRuns: only once each of them is valid (maxRuns bounds the work).
   .superRefine((sweep, ctx) => {
+    if (!SWEEP_METRICS.includes(sweep.metric)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metric'],
+        message: `A sweep ranks its runs by one of ${SWEEP_METRICS.join(', ')}; no run records "${sweep.metric}"`,
+      });
+      return;
+    }
     if (sweep.goal !== undefined && !sweep.metric.startsWith('test/') && sweep.goal !== metricGoal(sweep.metric)) {
       ctx.addIssue({
         code: 'custom',
