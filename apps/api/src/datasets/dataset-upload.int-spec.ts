@@ -2,14 +2,78 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
+import type { Header } from 'tar-stream';
 import { UPLOADS_ROOT, type ObjectStore } from '@trainyard/storage';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
+import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { tarOf } from '../testing/tar-of';
 
 const MAX_BYTES = 200_000;
 /** FOLDER_WALK_MAX_FILES: images one upload may hold. */
 const MAX_FILES = 10;
+
+type TarEntries = [string, Buffer | Partial<Omit<Header, 'name'>>][];
+
+/**
+ * Four class folders, one of them (`yellow`, between the others) without an image: the store keeps
+ * no empty folder, so only the upload can see it. The images before and after it are stored first.
+ */
+const colors = (yellow: TarEntries): Promise<Buffer> =>
+  tarOf([
+    ['./', { type: 'directory' }],
+    ['./blue/', { type: 'directory' }],
+    ['./blue/1.png', pngWithText('blue')],
+    ['./green/1.png', pngWithText('green')],
+    ...yellow,
+    ['./red/1.png', pngWithText('red')],
+  ]);
+
+const IMAGE_LAYOUT = '(<class>/<image>.png|jpg|jpeg|webp)';
+
+/** Class folders without an image, and what the 422 says of them (its `errors`). */
+const classesWithoutImages: [string, () => Promise<Buffer>, string][] = [
+  [
+    'an explicit folder entry with nothing under it',
+    () => colors([['./yellow/', { type: 'directory' }]]),
+    `class folder "yellow" has no image inside ${IMAGE_LAYOUT}`,
+  ],
+  [
+    'a folder whose only file is no image',
+    () => colors([['./yellow/notes.txt', Buffer.from('to do: take photos')]]),
+    `class folder "yellow" has no image inside ${IMAGE_LAYOUT}`,
+  ],
+  [
+    'two such folders, one holding files named as images that are none',
+    () =>
+      colors([
+        ['yellow/', { type: 'directory' }],
+        ['yellow/sub/', { type: 'directory' }],
+        ['purple/1.png', Buffer.from('<!DOCTYPE html>')],
+        ['purple/2.jpg', Buffer.alloc(0)],
+      ]),
+    `class folders "yellow", "purple" have no image inside ${IMAGE_LAYOUT}: 2 file(s) named as images are none and were left out, e.g. "purple/1.png": not a PNG, JPEG or WebP image (it starts with 3c 21 44 4f 43 54 59 50)`,
+  ],
+];
+
+/** Uploads `tar` as `name` and expects the 422 `errors`, no dataset `name`, and nothing new under datasets/uploads/. */
+async function expectClassRefused(api: TestApi, store: ObjectStore, name: string, tar: Buffer, errors: unknown) {
+  const uploaded = async () => (await store.list(UPLOADS_ROOT)).map((o) => o.key);
+  const before = await uploaded();
+  const res = await api.fetch(`${api.baseUrl}/v1/datasets/uploads?name=${encodeURIComponent(name)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-tar' },
+    body: tar,
+  });
+  expect(res.status).toBe(422);
+  const problem = (await res.json()) as { message: string; errors: unknown };
+  expect(problem).toMatchObject({ message: 'The upload cannot become a dataset' });
+  expect(problem.errors).toEqual(errors);
+  const datasets = ((await (await api.fetch(`${api.baseUrl}/v1/datasets`)).json()) as { items: { name: string }[] })
+    .items;
+  expect(datasets.map((d) => d.name)).not.toContain(name);
+  expect(await uploaded()).toEqual(before);
+}
 
 /** POST /v1/datasets/uploads through the real API (PostgreSQL, Redis, its object store): what is stored, and what is refused with nothing left behind. */
 describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
@@ -271,6 +335,42 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
     expect(names.map((d) => d.name)).not.toContain('refused');
   });
 
+  it.each(classesWithoutImages)(
+    'refuses a class folder without an image (%s), naming it, and leaves nothing in the store',
+    async (what, body, message) => {
+      await expectClassRefused(api, store, `colors-empty: ${what}`, await body(), [{ field: 'body', message }]);
+    },
+  );
+
+  it('leaves out the folders tools write (hidden ones, __MACOSX) rather than taking them for empty classes', async () => {
+    // What macOS's tar and Finder add beside the classes: AppleDouble files (magic 00 05 16 07).
+    const appleDouble = Buffer.from([0x00, 0x05, 0x16, 0x07, 0x00, 0x02, 0x00, 0x00]);
+    const res = await upload(
+      'colors with junk',
+      await tarOf([
+        ['./', { type: 'directory' }],
+        ['./.DS_Store', Buffer.from('junk')],
+        ['./.git/', { type: 'directory' }],
+        ['./.git/HEAD', Buffer.from('ref: refs/heads/main')],
+        ['./.ipynb_checkpoints/', { type: 'directory' }],
+        ['./__MACOSX/', { type: 'directory' }],
+        ['./__MACOSX/red/._1.png', appleDouble],
+        ['./red/1.png', png[0]!],
+        ['./red/._1.png', appleDouble],
+        ['./green/1.png', png[1]!],
+      ]),
+    );
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({
+      classNames: ['green', 'red'],
+      counts: [1, 1],
+      skipped: [
+        { entry: '__MACOSX/red/._1.png', reason: expect.stringContaining('not a PNG') },
+        { entry: 'red/._1.png', reason: expect.stringContaining('not a PNG') },
+      ],
+    });
+  });
+
   /** The body streamed in 16 KiB chunks without a Content-Length (Transfer-Encoding: chunked). */
   const uploadChunked = (name: string, body: Buffer) =>
     api.fetch(`${api.baseUrl}/v1/datasets/uploads?name=${encodeURIComponent(name)}`, {
@@ -391,6 +491,30 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
     // Still serving.
     expect((await api.fetch(`${api.baseUrl}/v1/datasets`)).status).toBe(200);
   });
+});
+
+describe('dataset uploads over S3 (PostgreSQL, Redis, S3 server, HTTP)', () => {
+  let s3: S3TestServer;
+  let api: TestApi;
+  let store: ObjectStore;
+  beforeAll(async () => {
+    s3 = await startS3TestServer();
+    api = await startTestApi({
+      env: { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: s3.bucket },
+    });
+    store = api.app.get<ObjectStore>(OBJECT_STORE);
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await s3?.stop();
+  });
+
+  it.each(classesWithoutImages)(
+    'refuses a class folder without an image (%s) and deletes the images it had stored',
+    async (what, body, message) => {
+      await expectClassRefused(api, store, `colors-empty: ${what}`, await body(), [{ field: 'body', message }]);
+    },
+  );
 });
 
 describe('dataset uploads when the object store fails (PostgreSQL, Redis, local store, HTTP)', () => {

@@ -19,10 +19,13 @@ import { uploadFolder, type ObjectStore } from '@trainyard/storage';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import { sniffImageType } from './dataset-samples';
 import { DatasetsService } from './datasets.service';
+import { UploadClassFolders, type FoldersWithoutImages } from './upload-class-folders';
 import { decideUploadEntry } from './upload-entry';
 
 /** How many files left out an upload's answer names (it counts them all). */
 export const SKIPPED_LISTED = 100;
+/** Where an upload's images must be, as its refusals say. */
+const IMAGE_LAYOUT = '<class>/<image>.png|jpg|jpeg|webp';
 
 class UploadRefused extends Error {
   constructor(
@@ -108,7 +111,7 @@ export class DatasetUploadService {
         `Dataset upload "${name}": ${images} images stored under ${prefix} (${notImages.count} files that are no images and ${ignored} other entries left out)`,
       );
       const view = await this.datasets.registerUpload(name, prefix, project).catch((error: unknown) => {
-        // A class left with no image (or a single class) because its files were none: say so.
+        // A single class because the files of the others were none: say so.
         throw notImages.count > 0 && error instanceof UnprocessableEntityException
           ? withNotImages(error, notImages.count, notImages.listed[0]!)
           : error;
@@ -158,6 +161,7 @@ export class DatasetUploadService {
     let declared = 0;
     let ignored = 0;
     const layout = new EntryLayout();
+    const classFolders = new UploadClassFolders();
     const notImages = { listed: [] as SkippedUploadEntry[], count: 0 };
     const leftOut = () => ignored + notImages.count;
     try {
@@ -168,6 +172,7 @@ export class DatasetUploadService {
         declared += entry.header.size ?? 0;
         if (declared > maxBytes) throw refuse(new UploadRefused(413, 'body', tooLarge(maxBytes)));
         if (decision.action === 'skip') {
+          if (decision.classFolder !== undefined) classFolders.seen(decision.classFolder);
           ignored++;
           if (leftOut() > maxFiles) throw refuse(tooManyLeftOut(maxFiles));
           entry.resume();
@@ -181,8 +186,9 @@ export class DatasetUploadService {
         if (problem) {
           notImages.count++;
           if (leftOut() > maxFiles) throw refuse(tooManyLeftOut(maxFiles));
-          if (notImages.listed.length < SKIPPED_LISTED)
-            notImages.listed.push({ entry: decision.path, reason: problem });
+          const skipped = { entry: decision.path, reason: problem };
+          if (notImages.listed.length < SKIPPED_LISTED) notImages.listed.push(skipped);
+          classFolders.notImage(decision.classFolder, skipped);
           continue;
         }
         const placed = layout.add(decision.path);
@@ -194,6 +200,7 @@ export class DatasetUploadService {
           throw new StoreFailed(key, error);
         });
         if (!placed.again) stored.push(key);
+        classFolders.stored(decision.classFolder);
       }
     } catch (error) {
       // A refusal while an entry was being read surfaces as that entry's error: the refusal is the answer.
@@ -217,12 +224,25 @@ export class DatasetUploadService {
       throw new UploadRefused(
         422,
         'body',
-        'No image inside a class folder (<class>/<image>.png|jpg|jpeg|webp)' +
+        `No image inside a class folder (${IMAGE_LAYOUT})` +
           (first ? `: ${notImagesText(notImages.count, first)}` : ''),
       );
     }
+    const empty = classFolders.withoutImages();
+    if (empty) throw new UploadRefused(422, 'body', withoutImagesText(empty));
     return { images: stored.length, ignored, notImages };
   }
+}
+
+/** `class folder "yellow" has no image inside (…)`, with the files there that were named as images but are none. */
+function withoutImagesText({ listed, count, notImages }: FoldersWithoutImages): string {
+  const names =
+    listed.map((name) => JSON.stringify(name)).join(', ') + (count > listed.length ? `, … (${count} in all)` : '');
+  const what = count === 1 ? `class folder ${names} has` : `class folders ${names} have`;
+  return (
+    `${what} no image inside (${IMAGE_LAYOUT})` +
+    (notImages.first ? `: ${notImagesText(notImages.count, notImages.first)}` : '')
+  );
 }
 
 function notImagesText(count: number, first: SkippedUploadEntry): string {

@@ -2,22 +2,31 @@ import { decideUploadEntry, UPLOAD_MAX_FILE_BYTES } from './upload-entry';
 
 describe('an entry of an uploaded dataset tar', () => {
   it.each([
-    ['cat/1.png', 'cat/1.png'],
-    ['./cat/1.png', 'cat/1.png'],
-    ['dog/deeper/inside/2.JPEG', 'dog/deeper/inside/2.JPEG'],
-    ['chats noirs/été.webp', 'chats noirs/été.webp'],
-  ])('stores the image %s at %s', (name, path) => {
-    expect(decideUploadEntry({ name, type: 'file', size: 10 })).toEqual({ action: 'store', path });
+    ['cat/1.png', 'cat/1.png', 'cat'],
+    ['./cat/1.png', 'cat/1.png', 'cat'],
+    ['dog/deeper/inside/2.JPEG', 'dog/deeper/inside/2.JPEG', 'dog'],
+    ['chats noirs/été.webp', 'chats noirs/été.webp', 'chats noirs'],
+  ])('stores the image %s at %s, an image of class folder %s', (name, path, classFolder) => {
+    expect(decideUploadEntry({ name, type: 'file', size: 10 })).toEqual({ action: 'store', path, classFolder });
   });
 
   it.each([
-    [{ name: 'cat/', type: 'directory' }],
+    [{ name: 'cat/', type: 'directory' }, 'cat'],
+    [{ name: './yellow', type: 'directory' }, 'yellow'],
+    [{ name: 'cat/empty/', type: 'directory' }, 'cat'],
+    [{ name: 'cat/.DS_Store', type: 'file' }, 'cat'],
+    [{ name: 'cat/notes.txt', type: 'file' }, 'cat'],
+    [{ name: '.git/', type: 'directory' }, '.git'],
+  ])('leaves out %j, naming its class folder %s (which must still hold an image)', (header, classFolder) => {
+    expect(decideUploadEntry(header)).toEqual({ action: 'skip', classFolder });
+  });
+
+  it.each([
     [{ name: './', type: 'directory' }],
     [{ name: 'README.md', type: 'file' }],
     [{ name: 'beside.png', type: 'file' }],
-    [{ name: 'cat/.DS_Store', type: 'file' }],
-    [{ name: 'cat/notes.txt', type: 'file' }],
-  ])('leaves out %j, as a folder scan would', (header) => {
+    [{ name: './.DS_Store', type: 'file' }],
+  ])('leaves out %j, beside the class folders', (header) => {
     expect(decideUploadEntry(header)).toEqual({ action: 'skip' });
   });
 

@@ -11,9 +11,13 @@ const MAX_SEGMENT_BYTES = 255;
 /** What to do with one entry of an uploaded tar. */
 export type UploadEntryDecision =
   /** An image inside a class folder: stored at `<dataset prefix><path>`. */
-  | { action: 'store'; path: string }
-  /** A folder, or a file that is no image or sits beside the class folders: left out, as a folder scan would. */
-  | { action: 'skip' }
+  | { action: 'store'; path: string; classFolder: string }
+  /**
+   * A folder, or a file that is no image or sits beside the class folders: left out, as a folder
+   * scan would. `classFolder`: the top-level folder it is or lies in (none beside the folders),
+   * which the upload must still find an image in, since the store keeps no empty folder.
+   */
+  | { action: 'skip'; classFolder?: string }
   /** The whole upload is refused: the entry could name a place outside the dataset, or is not a plain file. */
   | { action: 'refuse'; reason: string };
 
@@ -43,7 +47,7 @@ export function decideUploadEntry(header: {
     return { action: 'refuse', reason: `entry ${shown}: deeper than ${MAX_DEPTH} levels` };
   if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES))
     return { action: 'refuse', reason: `entry ${shown}: a name longer than ${MAX_SEGMENT_BYTES} bytes` };
-  if (type === 'directory') return { action: 'skip' };
+  if (type === 'directory') return { action: 'skip', classFolder: segments[0] };
   if (type !== 'file' && type !== 'contiguous-file')
     return { action: 'refuse', reason: `entry ${shown}: a ${type}, not a plain file (links are not followed)` };
   if ((header.size ?? 0) > UPLOAD_MAX_FILE_BYTES)
@@ -51,7 +55,8 @@ export function decideUploadEntry(header: {
       action: 'refuse',
       reason: `entry ${shown}: ${header.size} bytes, over the ${UPLOAD_MAX_FILE_BYTES}-byte limit per image`,
     };
+  if (segments.length < 2) return { action: 'skip' };
   const lower = name.toLowerCase();
-  if (segments.length < 2 || !IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext))) return { action: 'skip' };
-  return { action: 'store', path: segments.join('/') };
+  if (!IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext))) return { action: 'skip', classFolder: segments[0] };
+  return { action: 'store', path: segments.join('/'), classFolder: segments[0] };
 }
