@@ -30,7 +30,8 @@ describe('parseRunSpec', () => {
     expect(result.ok && result.spec.kind === 'finetune' && result.spec.model).toEqual({
       type: 'classifier',
       baseRunId: null,
-      inputShape: [28, 28, 1],
+      // The dataset's images: the shapes are 16×16 grey by default.
+      inputShape: [16, 16, 1],
       filters: [16, 32],
       latentDim: 64,
       latentActivation: 'relu',
@@ -116,6 +117,50 @@ describe('image folders, augmentation, bases and freezing', () => {
       rescale: 1,
     });
     expect(fields(finetune({ augmentation: { shear_range: 0.2 } }))).toEqual(['augmentation.shear_range']);
+  });
+
+  it('takes a built-in model’s inputShape from the dataset when left out, and holds a given one to it', () => {
+    const shapes = { name: 'synthetic-shapes', imageSize: 8, channels: 3 };
+    const inputOf = (r: ReturnType<typeof parseRunSpec>) =>
+      r.ok && r.spec.kind !== 'evaluate' && r.spec.model.type !== 'layers-autoencoder' && r.spec.model.inputShape;
+    expect(inputOf(parseRunSpec({ kind: 'pretrain', name: 'ae', dataset: shapes }))).toEqual([8, 8, 3]);
+    expect(
+      inputOf(
+        parseRunSpec({
+          kind: 'pretrain',
+          name: 'ae',
+          dataset: shapes,
+          model: { type: 'conv-autoencoder', latentDim: 8 },
+        }),
+      ),
+    ).toEqual([8, 8, 3]);
+    expect(inputOf(finetune({}))).toEqual([64, 64, 3]);
+    expect(inputOf(finetune({ dataset: { name: 'image-folder', datasetId, imageShape: [32, 32, 1] } }))).toEqual([
+      32, 32, 1,
+    ]);
+    expect(inputOf(parseRunSpec({ kind: 'pretrain', name: 'ae', dataset: { name: 'mnist' } }))).toEqual([28, 28, 1]);
+    // Given, and not the dataset's: a 400 at the field, for a pretrain as for a fine-tune from scratch.
+    const wrong = parseRunSpec({
+      kind: 'pretrain',
+      name: 'ae',
+      dataset: shapes,
+      model: { type: 'conv-autoencoder', inputShape: [16, 16, 1] },
+    });
+    expect(wrong.ok ? [] : wrong.errors).toEqual([
+      { field: 'model.inputShape', message: "The encoder takes images of 16×16×1 but the dataset's are 8×8×3" },
+    ]);
+    expect(fields(finetune({ model: { type: 'classifier', inputShape: [16, 16, 1] } }))).toEqual(['model.inputShape']);
+    // A stored spec keeps the default it was given then: 28×28×1 is not held against other images.
+    expect(
+      inputOf(
+        parseRunSpec({
+          kind: 'pretrain',
+          name: 'ae',
+          dataset: shapes,
+          model: { type: 'conv-autoencoder', inputShape: [28, 28, 1] },
+        }),
+      ),
+    ).toEqual([28, 28, 1]);
   });
 
   it('streams a packed version to fine-tunes only: a pretrain with dataset.stream is refused at its field', () => {

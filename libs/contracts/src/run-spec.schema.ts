@@ -24,7 +24,7 @@ import { NameSchema } from './text.schema';
 import { checkValidationRules, type TrainingSpec, TrainingSpecSchema } from './training-spec.schema';
 
 const Dimension = z.int().min(8).max(256);
-/** The built-in encoder's input when a spec leaves `inputShape` out. */
+/** The built-in encoder's input when a spec leaves `inputShape` out and its dataset is unreadable (the schema then names the dataset). */
 const DEFAULT_INPUT_SHAPE: [number, number, 1] = [28, 28, 1];
 
 export const CheckpointSpecSchema = z
@@ -41,7 +41,11 @@ export type CheckpointSpec = z.infer<typeof CheckpointSpecSchema>;
  * it with transposed convolutions.
  */
 const encoderArchitecture = {
-  inputShape: z.tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])]).default(DEFAULT_INPUT_SHAPE),
+  /** [height, width, channels] of the images; left out, the dataset's (withDatasetInputShape), else 28×28×1. */
+  inputShape: z
+    .tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])])
+    .default(DEFAULT_INPUT_SHAPE)
+    .describe("[height, width, channels] of the images the encoder takes; left out, the dataset's image shape"),
   filters: z.array(z.int().min(1).max(256)).min(1).max(4).default([16, 32]),
   latentDim: z.int().min(2).max(1024).default(64),
   latentActivation: z.enum(['relu', 'linear']).default('relu'),
@@ -181,7 +185,7 @@ const placement = {
   priority: PrioritySchema.optional(),
 };
 
-export const PretrainSpecSchema = z
+const PretrainSpecObject = z
   .object({
     kind: z.literal('pretrain'),
     name: NameSchema,
@@ -202,7 +206,10 @@ export const PretrainSpecSchema = z
       });
     if (spec.model.type === 'layers-autoencoder')
       checkLayersAutoencoder(ctx, ['model'], spec.model, datasetImageShape(spec.dataset));
-    else checkBuiltInParts(ctx, builtInParts(spec));
+    else {
+      checkEncoderImages(spec.model.inputShape, spec.dataset, ctx);
+      checkBuiltInParts(ctx, builtInParts(spec));
+    }
     checkValidationRules(
       'pretrain',
       spec.training,
@@ -210,9 +217,10 @@ export const PretrainSpecSchema = z
       ctx,
     );
   }, ONLY_WHEN_VALID);
+export const PretrainSpecSchema = z.preprocess((v) => withDatasetInputShape(v, 'pretrain'), PretrainSpecObject);
 export type PretrainSpec = z.infer<typeof PretrainSpecSchema>;
 
-export const FinetuneSpecSchema = z
+const FinetuneSpecObject = z
   .object({
     kind: z.literal('finetune'),
     name: NameSchema,
@@ -246,19 +254,46 @@ export const FinetuneSpecSchema = z
     checkScratchEncoderImages(spec, ctx);
     checkBuiltInParts(ctx, builtInParts(spec));
   }, ONLY_WHEN_VALID);
+export const FinetuneSpecSchema = z.preprocess((v) => withDatasetInputShape(v, 'finetune'), FinetuneSpecObject);
 export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const BUILT_IN_MODEL = { pretrain: 'conv-autoencoder', finetune: 'classifier' } as const;
+
 /**
- * A fine-tune that builds the built-in encoder takes the dataset's images as they are: its
- * `inputShape` must be their shape, refused here rather than by a worker once it has loaded the
- * data. The default [28, 28, 1] is not held against other images: a parsed spec, stored and parsed
- * again, cannot tell it from one a client left out, and such specs were always accepted (the
- * training process refuses them, before it builds anything).
+ * A built-in model's `inputShape` left out is the dataset's image shape (MNIST's 28×28×1, the
+ * shapes' `imageSize` and `channels`, an image folder's `imageShape`), filled in before the spec
+ * is checked: a model built for other images than its dataset's could only fail in the worker.
+ * Given, it is the spec's (and held against the dataset). Anything unreadable is left to the
+ * schema to name.
  */
+function withDatasetInputShape(raw: unknown, kind: keyof typeof BUILT_IN_MODEL): unknown {
+  if (!isObject(raw)) return raw;
+  const model = raw['model'] === undefined ? { type: BUILT_IN_MODEL[kind] } : raw['model'];
+  if (!isObject(model) || model['type'] !== BUILT_IN_MODEL[kind] || model['inputShape'] !== undefined) return raw;
+  const dataset = DatasetSpecSchema.safeParse(raw['dataset']);
+  const shape = dataset.success ? datasetImageShape(dataset.data) : null;
+  return shape ? { ...raw, model: { ...model, inputShape: shape } } : raw;
+}
+
+/** A fine-tune that builds the built-in encoder takes the dataset's images as they are (checkEncoderImages). */
 function checkScratchEncoderImages(spec: FinetuneSpec, ctx: z.core.$RefinementCtx<unknown>): void {
   if (classifierBase(spec.model).kind !== 'scratch' || spec.model.layers?.base) return;
-  const images = datasetImageShape(spec.dataset);
-  const input = spec.model.inputShape;
+  checkEncoderImages(spec.model.inputShape, spec.dataset, ctx);
+}
+
+/**
+ * A built-in encoder's `inputShape` (a pretrain's autoencoder, a fine-tune's fresh encoder) must be
+ * the dataset's image shape, refused here rather than by a worker once it has loaded the data (left
+ * out, it is that shape: withDatasetInputShape). [28, 28, 1] is not held against other images:
+ * specs stored before the shape followed the dataset hold it as the default they were given.
+ */
+function checkEncoderImages(
+  input: readonly number[],
+  dataset: z.infer<typeof DatasetSpecSchema>,
+  ctx: z.core.$RefinementCtx<unknown>,
+): void {
+  const images = datasetImageShape(dataset);
   const same = (a: readonly number[], b: readonly number[]) => a.join('x') === b.join('x');
   if (!images || same(input, images) || same(input, DEFAULT_INPUT_SHAPE)) return;
   ctx.addIssue({
@@ -354,10 +389,15 @@ function finetuneValidation(spec: { dataset: z.infer<typeof DatasetSpecSchema>; 
     : { value: spec.training.validationSplit, field: 'training.validationSplit' };
 }
 
-export const RunSpecSchema = z.discriminatedUnion('kind', [PretrainSpecSchema, FinetuneSpecSchema, EvaluateSpecSchema]);
+const RunSpecUnion = z.discriminatedUnion('kind', [PretrainSpecObject, FinetuneSpecObject, EvaluateSpecSchema]);
+export const RunSpecSchema = z.preprocess(
+  (v) =>
+    isObject(v) && (v['kind'] === 'pretrain' || v['kind'] === 'finetune') ? withDatasetInputShape(v, v['kind']) : v,
+  RunSpecUnion,
+);
 export type RunSpec = z.infer<typeof RunSpecSchema>;
 /** What a client sends: every defaulted field may be left out. */
-export type RunSpecInput = z.input<typeof RunSpecSchema>;
+export type RunSpecInput = z.input<typeof RunSpecUnion>;
 /** The kinds that train a model (evaluation runs only read one). */
 export type TrainingRunSpec = PretrainSpec | FinetuneSpec;
 

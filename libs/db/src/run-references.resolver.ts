@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import {
+  autoencoderInputShape,
   classifierBase,
+  datasetImageShape,
   type DatasetLocation,
   type DatasetView,
   type RegisteredModelRef,
   inferTopology,
   type RunSpec,
+  RunSpecSchema,
   quoteText,
   specTopologies,
   text,
@@ -375,7 +378,8 @@ export class RunReferencesResolver {
     if (base.kind === 'evaluated')
       return this.pinEvaluated(spec as Extract<RunSpec, { kind: 'evaluate' }>, base, project);
     if (base.kind === 'run') {
-      const why = await this.whyBaseRunUnusable(base.runId, project);
+      const images = spec.kind === 'finetune' ? datasetImageShape(spec.dataset) : null;
+      const why = await this.whyBaseRunUnusable(base.runId, project, images);
       if (typeof why === 'string')
         throw new RunReferenceRefusedError('The base run cannot be fine-tuned from', 'model.baseRunId', why);
       return { spec, baseRunId: base.runId, baseCheckpointId: why.checkpointId };
@@ -400,14 +404,25 @@ export class RunReferencesResolver {
   /**
    * A fine-tune starts from a finished pretrain run's encoder: its best checkpoint (by the
    * pretrain's selection metric) when its result records one, else its latest complete one
-   * (chosenCheckpoint, the rule of evaluations, model versions and pipeline steps too). Returns
-   * the checkpoint to pin.
+   * (chosenCheckpoint, the rule of evaluations, model versions and pipeline steps too). Its encoder
+   * takes the images it was pretrained on: a fine-tune's dataset of another shape (`images`) could
+   * only fail in the worker. Returns the checkpoint to pin.
    */
-  private async whyBaseRunUnusable(baseRunId: string, project: string): Promise<string | { checkpointId: string }> {
+  private async whyBaseRunUnusable(
+    baseRunId: string,
+    project: string,
+    images: readonly number[] | null,
+  ): Promise<string | { checkpointId: string }> {
     const base = await this.ownRun(baseRunId, project);
     if (!base) return `No run with id ${baseRunId}`;
     if (base.kind !== 'PRETRAIN') return `Run ${baseRunId} is a ${base.kind} run; the base must be a PRETRAIN run`;
     if (base.status !== 'SUCCEEDED') return `Run ${baseRunId} is ${base.status}; the base must have SUCCEEDED`;
+    // A stored spec that no longer reads is left to the training process, which checks the shapes too.
+    const stored = RunSpecSchema.safeParse(base.spec);
+    const encoderImages =
+      stored.success && stored.data.kind === 'pretrain' ? autoencoderInputShape(stored.data.model) : null;
+    if (images && encoderImages && encoderImages.join('x') !== images.join('x'))
+      return `Run ${baseRunId}'s encoder takes images of ${encoderImages.join('×')} but this run's dataset gives ${images.join('×')}: use a dataset of that shape (dataset.imageShape, or the shapes' imageSize and channels)`;
     const picked = await chosenCheckpoint(this.prisma, base);
     if (!picked) return `Run ${baseRunId} has no complete checkpoint`;
     const { checkpoint, chosen } = picked;

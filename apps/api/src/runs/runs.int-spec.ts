@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
-import { SWEEP_RUN_PRIORITY, type RunSpecInput } from '@trainyard/contracts';
+import { RunSpecSchema, SWEEP_RUN_PRIORITY, type RunSpecInput } from '@trainyard/contracts';
 import { CheckpointsRepository, MetricsRepository, RunsRepository } from '@trainyard/db';
 import { bullmqPriority, type TrainingQueues } from '@trainyard/queue';
 import { startTestApi, type TestApi } from '../testing/test-api';
@@ -64,9 +64,13 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
   }
 
   /** A pretrain run in the given state, optionally with a COMPLETE checkpoint holding `models`. */
-  async function seedBase(status: 'RUNNING' | 'SUCCEEDED', models?: string[]): Promise<string> {
+  async function seedBase(
+    status: 'RUNNING' | 'SUCCEEDED',
+    models?: string[],
+    spec: unknown = { kind: 'pretrain' },
+  ): Promise<string> {
     const id = randomUUID();
-    await runs.create({ id, kind: 'PRETRAIN', name: 'base', spec: { kind: 'pretrain' } as never, baseRunId: null });
+    await runs.create({ id, kind: 'PRETRAIN', name: 'base', spec: spec as never, baseRunId: null });
     await runs.markRunning(id, 'cpu');
     if (models) {
       const checkpoint = await checkpoints.begin({
@@ -285,6 +289,23 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     const finetuneRun = (await http('POST', '/v1/runs', finetune(null))).body.id as string;
     const notPretrain = await http('POST', '/v1/runs', finetune(finetuneRun));
     expect(notPretrain.body.errors[0].message).toMatch(/FINETUNE run/);
+  });
+
+  it('answers 422 naming model.baseRunId for a base pretrained on images of another shape than the dataset’s', async () => {
+    const small = { name: 'synthetic-shapes', imageSize: 8 };
+    const stored = RunSpecSchema.parse({ kind: 'pretrain', name: 'ae', dataset: small });
+    const base = await seedBase('SUCCEEDED', ['autoencoder', 'encoder'], stored);
+    const res = await http('POST', '/v1/runs', finetune(base)); // the shapes' 16×16 by default
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([
+      {
+        field: 'model.baseRunId',
+        message: expect.stringContaining(
+          `Run ${base}'s encoder takes images of 8×8×1 but this run's dataset gives 16×16×1`,
+        ),
+      },
+    ]);
+    expect((await http('POST', '/v1/runs', { ...finetune(base), dataset: small })).status).toBe(201);
   });
 
   it('accepts a fine-tune from a succeeded pretrain run with an encoder checkpoint', async () => {
