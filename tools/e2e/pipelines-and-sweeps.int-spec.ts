@@ -36,13 +36,17 @@ const tinyFinetune = (name: string, labelsPerClass?: number) => ({
   model: { type: 'classifier', ...encoder },
   training: { epochs: 2, batchSize: 16, seed: 3 },
 });
-const pipelineSpec = (name: string, pretrainDataset: object = shapes) => ({
+const pipelineSpec = (
+  name: string,
+  pretrainDataset: object = shapes,
+  training: object = { epochs: 2, batchSize: 16 },
+) => ({
   name,
   pretrain: {
     name: `${name}: ae`,
     dataset: pretrainDataset,
     model: { type: 'conv-autoencoder', ...encoder },
-    training: { epochs: 2, batchSize: 16, seed: 1 },
+    training: { ...training, seed: 1 },
   },
   finetunes: [tinyFinetune(`${name}: ft 10`, 10), tinyFinetune(`${name}: ft all`)],
   evaluations: [{ split: 'test', topK: 2 }],
@@ -134,15 +138,19 @@ describe('pipelines and sweeps (real processes, Redis, PostgreSQL, S3)', () => {
   }, 200_000);
 
   it("fails the pipeline with the failed step's reason and cancels the steps after it", async () => {
-    // The pretrain's images (12×12) do not fit its own encoder (16×16): the worker refuses it.
-    const { status, body } = await post('/v1/pipelines', pipelineSpec('broken', { ...shapes, imageSize: 12 }));
+    // 96,000 steps of batch 1 are 1,000 epochs of the 96 images the API counts, past 1,000 of the
+    // ~86 left for training once the validation split is made, which only the worker sees: it refuses them.
+    const { status, body } = await post(
+      '/v1/pipelines',
+      pipelineSpec('broken', shapes, { steps: 96_000, batchSize: 1 }),
+    );
     expect(status).toBe(201);
     const pipeline = await pipelineEnds(body.id);
     expect(pipeline.status).toBe('FAILED');
     const pretrain = pipeline.runs[0]!;
     expect(pretrain.status).toBe('FAILED');
     expect(pipeline.failureReason).toContain(`PRETRAIN step "broken: ae" (run ${pretrain.id}) FAILED: `);
-    expect(pipeline.failureReason).toContain('inputShape');
+    expect(pipeline.failureReason).toContain('training.steps');
     for (const run of pipeline.runs.slice(1)) {
       expect(run.status).toBe('CANCELLED');
       expect(run.failureReason).toContain(`pipeline ${body.id} FAILED: PRETRAIN step`);
