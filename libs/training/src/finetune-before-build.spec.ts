@@ -19,13 +19,13 @@ const dataset = { name: 'synthetic-shapes', imageSize: 16, perClass: 4, testPerC
  * against the images.
  */
 describe('runFinetune, before it builds the classifier', () => {
-  it('refuses images the fresh encoder does not take (the default inputShape, which the API lets through)', async () => {
-    // 28×28×1 by default, on 16×16 shapes; 256 filters: 200,704 values a digit-sized map.
+  it('refuses images the fresh encoder does not take (28×28×1, the default specs stored before kept, which the API lets through)', async () => {
+    // On 16×16 shapes; 256 filters: 200,704 values a digit-sized map.
     const spec = FinetuneSpecSchema.parse({
       kind: 'finetune',
       name: 'x',
       dataset,
-      model: { type: 'classifier', filters: [256, 256] },
+      model: { type: 'classifier', inputShape: [28, 28, 1], filters: [256, 256] },
     });
     const data = loadDataset(spec.dataset, { seed: 1, labeled: true });
     const before = tf.memory().numTensors;
