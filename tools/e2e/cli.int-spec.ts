@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { TrainyardClient } from '@trainyard/client';
-import type { RunEvent, RunListItemView } from '@trainyard/contracts';
+import type { ApiKeyCreated, ApiKeyList, RunEvent, RunListPage } from '@trainyard/contracts';
 import { Cluster, tinyPretrain } from './cluster';
 import { waitFor, type AppProcess } from './processes';
 
@@ -68,6 +68,13 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     const wrong = await trainyard('login', '--url', cluster.baseUrl, '--api-key', 'x'.repeat(40));
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/401/);
+    // A URL without its scheme is a usage error that says so, not fetch's TypeError.
+    const schemeless = cluster.baseUrl.replace(/^http:\/\//, '');
+    const noScheme = await trainyard('login', '--url', schemeless, '--api-key', 'x'.repeat(40));
+    expect(noScheme).toMatchObject({ code: 1, stdout: '' });
+    expect(noScheme.stderr).toBe(
+      `trainyard: --url: "${schemeless}" is not an http:// or https:// URL; include the scheme, e.g. http://${schemeless}\n`,
+    );
 
     const keyFile = join(home, 'admin-key');
     writeFileSync(keyFile, `${cluster.adminKey}\n`);
@@ -138,7 +145,7 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
   it('lists the run with --json, sorted by a metric', async () => {
     const listed = await trainyard('ls', '--json', '--sort', 'metric:loss:best', '--order', 'asc');
     expect(listed.code).toBe(0);
-    const runs = JSON.parse(listed.stdout) as RunListItemView[];
+    const runs = (JSON.parse(listed.stdout) as RunListPage).items;
     expect(runs.find((r) => r.id === runId)).toMatchObject({ status: 'SUCCEEDED', name: 'cli tiny' });
     const table = await trainyard('ls', '--status', 'succeeded');
     // Its row ends with its test result: the pretrain's reconstruction error.
@@ -223,6 +230,22 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
         .map((l) => JSON.parse(l)),
     ).toContainEqual(expect.objectContaining({ name: 'loss', runId }));
 
+    // A metric name that matches nothing is said, with the names there are (exit 0 all the same).
+    const typo = await trainyard('metrics', runId, '--names', 'val_acc');
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toMatch(
+      new RegExp(`^trainyard: warning: run ${runId} has no metric "val_acc" \\(its metrics: .*\\bloss\\b`),
+    );
+    const compareTypo = await trainyard('compare', runId, runId, '--names', 'val_acc');
+    expect(compareTypo.stderr).toMatch(
+      /^trainyard: warning: no run compared has a metric "val_acc" \((its|their) metrics: .*\bloss\b/,
+    );
+    expect(await trainyard('logs', runId, '--attempt', '2')).toMatchObject({
+      code: 0,
+      stdout: '',
+      stderr: `trainyard: warning: run ${runId} has no attempt 2 (its attempts: 1)\n`,
+    });
+
     const compared = await trainyard('compare', runId, runId, '--json');
     expect(compared.code).toBe(0);
     const comparison = JSON.parse(compared.stdout) as { runs: { run: { id: string } }[] };
@@ -231,8 +254,13 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
 
   it('tags, finds by tag, archives, and deletes the run with a dry run first', async () => {
     expect((await trainyard('tag', runId, 'cli', 'tiny')).code).toBe(0);
-    const tagged = JSON.parse((await trainyard('ls', '--tag', 'cli', '--json')).stdout) as RunListItemView[];
+    const tagged = (JSON.parse((await trainyard('ls', '--tag', 'cli', '--json')).stdout) as RunListPage).items;
     expect(tagged.map((r) => [r.id, r.tags])).toEqual([[runId, ['cli', 'tiny']]]);
+    // A tag the API would refuse is refused first, named as typed.
+    expect(await trainyard('tag', runId, 'Bad Tag')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('"Bad Tag" is not a valid tag'),
+    });
     expect((await trainyard('note', runId, '# tiny\nthree epochs')).code).toBe(0);
     const shown = (await trainyard('show', runId)).stdout;
     expect(shown).toContain('three epochs');
@@ -242,7 +270,7 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect(shown).toMatch(/^1 +\S+ +wasm +SUCCEEDED +\d+s/m);
     expect(shown).not.toContain('{"');
     expect((await trainyard('archive', runId)).code).toBe(0);
-    expect((JSON.parse((await trainyard('ls', '--json')).stdout) as RunListItemView[]).map((r) => r.id)).not.toContain(
+    expect((JSON.parse((await trainyard('ls', '--json')).stdout) as RunListPage).items.map((r) => r.id)).not.toContain(
       runId,
     );
 
@@ -272,6 +300,15 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stdout)).toMatchObject({ error: { status: 404 } });
     expect((await trainyard('ls', '--limit', 'many')).code).toBe(1);
+    // Values the API would refuse (its 400, exit 2) that the CLI knows to check: usage errors, exit 1.
+    for (const [flag, value] of [
+      ['--limit', '0'],
+      ['--status', 'DONE'],
+    ]) {
+      const refused = await trainyard('ls', flag!, value!, '--json');
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({ error: { title: 'Usage error', errors: [{ field: flag }] } });
+    }
     expect((await trainyard('frobnicate')).code).toBe(1);
     expect((await trainyard('workers', '--json')).code).toBe(0);
     expect(JSON.parse((await trainyard('queues', '--json')).stdout)).toContainEqual(
@@ -357,5 +394,51 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toContain(`sweep cli sweep (${id}): test/accuracy (max), 3 CANCELLED`);
     expect((await cluster.queue.getJobCounts('prioritized', 'waiting', 'active')).prioritized).toBe(0);
+  });
+
+  it('pages `ls` as the other lists: `more: --cursor C`, then the next page from it', async () => {
+    // The runs of the tests before: more than two.
+    const first = await trainyard('ls', '--limit', '2');
+    expect(first.code).toBe(0);
+    const cursor = /^more: --cursor (\S+)$/m.exec(first.stdout)?.[1];
+    expect(cursor).toBeDefined();
+    const page = JSON.parse((await trainyard('ls', '--limit', '2', '--json')).stdout) as RunListPage;
+    expect(page).toMatchObject({ nextCursor: cursor });
+    const next = JSON.parse(
+      (await trainyard('ls', '--limit', '2', '--cursor', cursor!, '--json')).stdout,
+    ) as RunListPage;
+    expect(next.items.length).toBeGreaterThan(0);
+    expect(next.items.map((r) => r.id)).not.toContain(page.items[0]!.id);
+  });
+
+  it('makes, lists and revokes an API key with `keys`: the token printed once, refused once revoked', async () => {
+    const made = await trainyard('keys', 'create', '--name', 'cli reader', '--scopes', 'read', '--project', 'research');
+    expect(made.code).toBe(0);
+    const token = made.stdout.trim();
+    expect(made.stdout).toBe(`${token}\n`);
+    const id = /^key (\S+) "cli reader" \(read; project research\)/.exec(made.stderr)?.[1];
+    expect(id).toBeDefined();
+    // The new key is one the API takes.
+    expect((await trainyard('ls', '--api-key', token)).code).toBe(0);
+    const listed = JSON.parse((await trainyard('keys', '--json')).stdout) as ApiKeyList;
+    expect(listed.items.find((k) => k.id === id)).toMatchObject({
+      name: 'cli reader',
+      scopes: ['read'],
+      revokedAt: null,
+    });
+    expect((await trainyard('keys', 'list')).stdout).toMatch(
+      new RegExp(`^${id} +cli reader +read +research +active`, 'm'),
+    );
+    expect((await trainyard('keys', 'revoke', id!)).code).toBe(0);
+    const refused = await trainyard('ls', '--api-key', token);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/401/);
+    const json = JSON.parse(
+      (await trainyard('keys', 'create', '--name', 'cli json', '--scopes', 'read,submit', '--json')).stdout,
+    ) as ApiKeyCreated;
+    expect(json).toMatchObject({
+      key: { name: 'cli json', scopes: ['read', 'submit'], project: null },
+      token: expect.any(String),
+    });
   });
 });

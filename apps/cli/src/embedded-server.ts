@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { createApiApp, DATABASE } from '@trainyard/api-app';
 import { createWorker } from '@trainyard/worker-app';
 import { ConfigError, loadConfig } from '@trainyard/config';
-import { EmbeddedDatabaseInUseError, type Database } from '@trainyard/db';
+import { EmbeddedDatabaseInUseError, embeddedLockHolder, embeddedLockPath, type Database } from '@trainyard/db';
 import { RedisUnavailableError } from '@trainyard/queue';
 import { EMBEDDED_DATABASE_IN_USE_EXIT_CODE } from './embedded-process';
 
@@ -22,6 +22,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => onSignal('SIGINT'));
 
   const config = loadConfig();
+  // Another server holding the embedded database is said here, in one message, before Nest boots:
+  // thrown from inside Nest (the database provider takes the lock), Nest's own handler would log it
+  // first with a dozen stack frames. (Taken in the instant between this check and the open, it
+  // still fails as safely, only less quietly.)
+  if (!config.database.url) {
+    const { embeddedPath } = config.database;
+    const holder = embeddedLockHolder(embeddedPath);
+    if (holder) throw new EmbeddedDatabaseInUseError(embeddedPath, holder, embeddedLockPath(embeddedPath));
+  }
   const api = await createApiApp(config, { shutdownHooks: false });
   const database = api.get<Database>(DATABASE);
   // Listen before the worker exists: a port already taken fails the start before this process

@@ -1,39 +1,15 @@
 import { formatTable } from '../progress-line';
 import { terminalSafe } from '../terminal-safe';
-import type { PageQuery } from '@trainyard/client';
-import { arg, expectArgs, int, printJson, str, type Command, type CommandContext } from './command';
+import { arg, expectArgs, printJson, str, type Command, type CommandContext } from './command';
 import { uploadFolder } from './dataset-upload';
-import { EXIT, usageError, type ExitCode } from './exit-codes';
+import { EXIT, usageError } from './exit-codes';
+import { PAGE_HELP, PAGE_OPTIONS, pageQuery, printPage } from './list-page';
 
 const sub = (ctx: CommandContext) => ctx.args[0];
 
 /** A usage error when more positional arguments came than the words of `shape` (a subcommand's, e.g. `show <id>`). */
 const argsAtMost = (ctx: CommandContext, name: string, shape: string) =>
   expectArgs({ name }, ctx.args, shape.split(' ').length, shape);
-
-/** `--limit` and `--cursor` of the list subcommands. */
-const PAGE_OPTIONS: NonNullable<Command['options']> = { limit: { type: 'string' }, cursor: { type: 'string' } };
-const PAGE_HELP = {
-  limit: 'rows of a list page, 1 to 100 (default 25)',
-  cursor: 'the next-page cursor a previous list printed',
-};
-
-function pageQuery(ctx: CommandContext): PageQuery {
-  return { limit: int(ctx, 'limit'), cursor: str(ctx, 'cursor') };
-}
-
-/** A list page as a table (or its JSON), and where the next page starts. */
-function printPage<T>(
-  ctx: CommandContext,
-  page: { items: T[]; nextCursor: string | null },
-  headers: string[],
-  row: (item: T) => string[],
-): ExitCode {
-  if (ctx.json) return (printJson(ctx, page), EXIT.OK);
-  ctx.out(page.items.length ? `${formatTable(headers, page.items.map(row))}\n` : 'none\n');
-  if (page.nextCursor) ctx.out(`more: --cursor ${page.nextCursor}\n`);
-  return EXIT.OK;
-}
 
 const countsText = (counts: Partial<Record<string, number>>) =>
   Object.entries(counts)

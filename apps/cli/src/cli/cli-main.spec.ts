@@ -118,6 +118,89 @@ describe('trainyard command line', () => {
     expect(unreachable).toMatchObject({ code: EXIT.API, stderr: expect.stringContaining('cannot reach the API') });
   });
 
+  it('names the URL it could not reach, and says the server may not be running', async () => {
+    const gone = await scriptedApi({});
+    await gone.close(); // a port nothing listens on any more
+    const result = await cli(['ls'], { XDG_CONFIG_HOME: home, TRAINYARD_URL: gone.url });
+    expect(result).toMatchObject({ code: EXIT.API, stdout: '' });
+    expect(result.stderr).toBe(
+      `trainyard: cannot reach the API at ${gone.url}: ECONNREFUSED (nothing listens there: is the server running? Else check --url, TRAINYARD_URL or \`trainyard login\`)\n`,
+    );
+    const asJson = await cli(['show', 'run-1', '--json'], { XDG_CONFIG_HOME: home, TRAINYARD_URL: gone.url });
+    expect(asJson.code).toBe(EXIT.API);
+    expect(JSON.parse(asJson.stdout)).toEqual({
+      error: {
+        title: 'API unreachable',
+        detail: expect.stringContaining(`at ${gone.url}: ECONNREFUSED`),
+        url: gone.url,
+      },
+    });
+  });
+
+  it.each([
+    [['ls', '--url', '127.0.0.1:3000'], {}, '--url: "127.0.0.1:3000"', 'http://127.0.0.1:3000'],
+    [['ls'], { TRAINYARD_URL: 'localhost:3000' }, 'TRAINYARD_URL: "localhost:3000"', 'http://localhost:3000'],
+    [['login', '--url', '127.0.0.1:3000', '--api-key', 'k'], {}, '--url: "127.0.0.1:3000"', 'http://127.0.0.1:3000'],
+    [['login', '--api-key', 'k'], { TRAINYARD_URL: 'localhost:3000' }, 'TRAINYARD_URL: "localhost:3000"', 'http://'],
+    [['ls', '--url', 'ftp://host:21'], {}, '--url: "ftp://host:21"', 'http://host:21'],
+    [['ls', '--url', 'http://exa mple'], {}, '--url: "http://exa mple"', 'http://'],
+  ])(
+    '%j with %j: a URL with no http:// or https:// is a usage error naming where it came from',
+    async (argv, extra, named, example) => {
+      const result = await cli(argv, { XDG_CONFIG_HOME: home, ...extra });
+      expect(result).toMatchObject({ code: EXIT.USAGE, stdout: '' });
+      expect(result.stderr).toContain(
+        `trainyard: ${named} is not an http:// or https:// URL; include the scheme, e.g. ${example}`,
+      );
+      expect(result.stderr).not.toMatch(/TypeError|\n\s+at /);
+    },
+  );
+
+  it('a URL stored in the config that is none is named with the config file', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'trainyard-cli-unit-'));
+    try {
+      const path = writeConfig({ url: '127.0.0.1:3000', apiKey: 'k' }, { XDG_CONFIG_HOME: own });
+      const result = await cli(['ls'], { XDG_CONFIG_HOME: own });
+      expect(result).toMatchObject({ code: EXIT.USAGE });
+      expect(result.stderr).toContain(`the URL stored in ${path}: "127.0.0.1:3000" is not an http:// or https:// URL`);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
+  it('with --json, prints every failure as problem details on stdout too, not only on stderr', async () => {
+    const api = await scriptedApi({});
+    try {
+      const env = { XDG_CONFIG_HOME: home, TRAINYARD_URL: api.url };
+      const usage = await cli(['ls', '--bogus', '--json'], env);
+      expect(usage.code).toBe(EXIT.USAGE);
+      expect(usage.stderr).toContain("Unknown option '--bogus'");
+      expect(JSON.parse(usage.stdout)).toEqual({
+        error: { title: 'Usage error', detail: expect.stringContaining("Unknown option '--bogus'") },
+      });
+      const unknown = await cli(['frobnicate', '--json'], env);
+      expect(unknown.code).toBe(EXIT.USAGE);
+      expect(JSON.parse(unknown.stdout)).toEqual({
+        error: { title: 'Usage error', detail: 'unknown command "frobnicate"' },
+      });
+      const missing = join(home, 'typo.yaml');
+      const unreadable = await cli(['submit', missing, '--json'], env);
+      expect(unreadable).toMatchObject({
+        code: EXIT.USAGE,
+        stderr: `trainyard: cannot read ${missing}: no such file or directory\n`,
+      });
+      expect(JSON.parse(unreadable.stdout)).toEqual({
+        error: { title: 'Usage error', detail: `cannot read ${missing}: no such file or directory` },
+      });
+      const notLoggedIn = await cli(['ls', '--json'], { XDG_CONFIG_HOME: home });
+      expect(notLoggedIn.code).toBe(EXIT.NOT_CONFIGURED);
+      expect(JSON.parse(notLoggedIn.stdout)).toMatchObject({ error: { title: 'Not logged in' } });
+      expect(api.seen).toEqual([]);
+    } finally {
+      await api.close();
+    }
+  });
+
   it('stores the login 0600 under XDG_CONFIG_HOME; the environment and flags override it', () => {
     const env = { XDG_CONFIG_HOME: home };
     const path = writeConfig({ url: 'http://stored', apiKey: 'stored-key' }, env);

@@ -1,21 +1,13 @@
-import { TrainyardApiError } from '@trainyard/client';
-import { jsonText, terminalSafe } from '../terminal-safe';
 import { datasetsCommand, modelsCommand, pipelinesCommand, sweepsCommand } from './catalog-commands';
-import { commandHelp, expectArgs, makeContext, parseCommandArgs, type Command } from './command';
+import { commandHelp, expectArgs, makeContext, parseCommandArgs, type Command, type CommandContext } from './command';
 import { downloadCommand } from './download.command';
-import { connectionLost } from './connection-lost';
-import { CliError, EXIT, type ExitCode } from './exit-codes';
+import { reportFailure, reportUnknownCommand } from './error-report';
+import { EXIT, type ExitCode } from './exit-codes';
 import { limitsCommand, queuesCommand, workersCommand } from './fleet-commands';
 import { archiveCommand, noteCommand, renameCommand, rmCommand, tagCommand } from './housekeeping-commands';
-import {
-  cancelCommand,
-  compareCommand,
-  logsCommand,
-  lsCommand,
-  metricsCommand,
-  showCommand,
-  submitCommand,
-} from './run-commands';
+import { keysCommand } from './keys.command';
+import { lsCommand } from './ls.command';
+import { cancelCommand, compareCommand, logsCommand, metricsCommand, showCommand, submitCommand } from './run-commands';
 import { completionCommand, configCommand, loginCommand } from './session-commands';
 import { watchCommand } from './watch.command';
 
@@ -43,6 +35,7 @@ export const COMMANDS: Command[] = [
   workersCommand,
   limitsCommand,
   queuesCommand,
+  keysCommand,
 ];
 COMMANDS.push(completionCommand(() => COMMANDS));
 
@@ -66,7 +59,7 @@ export function mainHelp(): string {
     '',
     'Every command takes --json, --url, --api-key and --help (`trainyard <command> --help`).',
     'Exit codes: 0 ok, 1 usage or invalid spec, 2 API error or unreachable, 3 run FAILED, 4 run CANCELLED,',
-    '            5 checkpoint damaged or not as its manifest says, 6 not logged in.',
+    '            5 checkpoint damaged or not as its manifest says, 6 not logged in, 141 stdout closed (| head).',
     '',
   ].join('\n');
 }
@@ -80,15 +73,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<ExitCode> {
     return name === undefined ? EXIT.USAGE : EXIT.OK;
   }
   const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    io.err(`trainyard: unknown command "${terminalSafe(name)}"\n\n${mainHelp()}`);
-    return EXIT.USAGE;
-  }
+  if (!command) return reportUnknownCommand(name, io, { json: rest.includes('--json'), help: mainHelp() });
   return runCommand(command, rest, io);
 }
 
 /** One command with its arguments (the words after its name): parsed, run, and any failure reported. */
 export async function runCommand(command: Command, argv: string[], io: CliIo): Promise<ExitCode> {
+  let ctx: CommandContext | undefined;
   try {
     const { args, values } = parseCommandArgs(command, argv);
     if (values['help']) {
@@ -96,43 +87,10 @@ export async function runCommand(command: Command, argv: string[], io: CliIo): P
       return EXIT.OK;
     }
     if (command.maxArgs !== undefined) expectArgs(command, args, command.maxArgs, command.usage);
-    return await command.run(makeContext(values, args, io));
+    ctx = makeContext(values, args, io);
+    return await command.run(ctx);
   } catch (error) {
-    return report(error, io, values(argv));
+    // --json as typed: a failure to parse the options is reported under it too.
+    return reportFailure(error, io, { json: argv.includes('--json'), apiUrl: ctx?.apiUrl });
   }
-}
-
-function values(rest: string[]): { json: boolean } {
-  return { json: rest.includes('--json') };
-}
-
-/**
- * One line on stderr (with --json, the problem as JSON on stdout too), and the code for its kind.
- * Messages carry the API's words (a problem's detail, a blocker, a cause): all are made
- * terminal-safe; the API's own message as one line, the CLI's (which may span lines) as lines.
- */
-function report(error: unknown, io: CliIo, flags: { json: boolean }): ExitCode {
-  const err = (text: string) => io.err(terminalSafe(text, { multiline: true }));
-  if (error instanceof CliError) {
-    err(`trainyard: ${error.message}\n`);
-    return error.code;
-  }
-  if (error instanceof TrainyardApiError) {
-    if (flags.json) io.out(`${jsonText({ error: { status: error.status, ...error.body } }, 2)}\n`);
-    io.err(`trainyard: ${terminalSafe(`${error.message}${error.requestId ? ` (request ${error.requestId})` : ''}`)}\n`);
-    return EXIT.API;
-  }
-  // Matched by name: fetch's errors may come from another realm than this module's Error.
-  const failed = error as { name?: string; message?: string; cause?: { code?: string; message?: string } } | null;
-  if (failed?.name === 'AbortError' || failed?.name === 'TimeoutError') {
-    io.err('trainyard: interrupted\n');
-    return EXIT.API;
-  }
-  const lost = connectionLost(error);
-  if (lost) {
-    io.err(`trainyard: ${terminalSafe(lost)}\n`);
-    return EXIT.API;
-  }
-  err(`trainyard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  return EXIT.API;
 }

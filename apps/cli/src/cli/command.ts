@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TrainyardClient } from '@trainyard/client';
 import { jsonText, terminalSafe } from '../terminal-safe';
-import { resolveConfig } from './cli-config';
+import { resolveConfig, type CliConfig } from './cli-config';
 import { usageError, type ExitCode } from './exit-codes';
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
@@ -13,7 +13,10 @@ export interface CommandContext {
   args: string[];
   values: Values;
   json: boolean;
-  client(): TrainyardClient;
+  /** A client for the API of the login config (flags, environment, stored login), or for `target` (what `login` checks). */
+  client(target?: CliConfig): TrainyardClient;
+  /** The URL of the API the last client made talks to (undefined before one is made): an unreachable API is named by it. */
+  readonly apiUrl: string | undefined;
   /**
    * Writes to stdout with every control character but line feeds and tabs shown escaped (see
    * terminalSafe): what a command prints holds names and reasons from the API, and none of it
@@ -121,6 +124,7 @@ export function makeContext(
   },
 ): CommandContext {
   let client: TrainyardClient | undefined;
+  let target: TrainyardClient | undefined;
   return {
     ...io,
     out: (text) => io.out(terminalSafe(text, { multiline: true })),
@@ -129,7 +133,11 @@ export function makeContext(
     args,
     values,
     json: values['json'] === true,
-    client() {
+    get apiUrl() {
+      return (target ?? client)?.baseUrl;
+    },
+    client(given) {
+      if (given) return (target = new TrainyardClient(given.url, given.apiKey));
       if (!client) {
         const config = resolveConfig(
           { url: values['url'] as string | undefined, 'api-key': values['api-key'] as string | undefined },
@@ -172,8 +180,39 @@ export function str(ctx: CommandContext, name: string): string | undefined {
 export function int(ctx: CommandContext, name: string): number | undefined {
   const value = str(ctx, name);
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw usageError(`--${name} expects a whole number, got "${value}"`);
+  if (!/^\d+$/.test(value)) throw usageError(`--${name} expects a whole number, got "${value}"`, `--${name}`);
   return Number(value);
+}
+
+/**
+ * `--name`'s value when it is one of `allowed` (compared as `normalize` spells it: the API takes
+ * `succeeded` for `SUCCEEDED`), else a usage error naming the flag and what it takes: checked here,
+ * against the list the API checks with, rather than sent to be refused as an API error.
+ */
+export function choice<T extends string>(
+  ctx: CommandContext,
+  name: string,
+  allowed: readonly T[],
+  normalize: (value: string) => string = (value) => value,
+): T | undefined {
+  const value = str(ctx, name);
+  if (value === undefined) return undefined;
+  const normalized = normalize(value);
+  if ((allowed as readonly string[]).includes(normalized)) return normalized as T;
+  throw usageError(`--${name} takes ${orList(allowed)}, got "${value}"`, `--${name}`);
+}
+
+/** `a, b or c`. */
+export function orList(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+
+/**
+ * A warning on stderr: the answer is fine but shows the user likely meant something else (a metric
+ * or an attempt that exists nowhere). The exit code stays what it was.
+ */
+export function warn(ctx: CommandContext, text: string): void {
+  ctx.err(`trainyard: warning: ${text}\n`);
 }
 
 /** `value` as indented JSON, with the characters JSON.stringify leaves raw escaped (see jsonText). */

@@ -3,18 +3,28 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * What went wrong, in words, when `error` is the connection to the API failing (none made, or one
  * dropped mid-answer); null for any other error. fetch's errors are matched by name and message:
- * they may come from another realm than this module's TypeError.
+ * they may come from another realm than this module's TypeError. An API never reached is named
+ * by `url` (the client's, where known): fetch's error does not say where it tried.
  */
-export function connectionLost(error: unknown): string | null {
+export function connectionLost(error: unknown, url?: string): string | null {
   const failed = error as { name?: string; message?: string; cause?: { code?: string; message?: string } } | null;
   if (failed?.name !== 'TypeError') return null;
   const reason = failed.cause?.code ?? failed.cause?.message ?? failed.message;
+  const at = url === undefined ? '' : ` at ${url}`;
   // "fetch failed" hides the reason (ECONNREFUSED…) in its cause.
-  if (failed.message === 'fetch failed') return `cannot reach the API: ${reason}`;
+  if (failed.message === 'fetch failed')
+    return `cannot reach the API${at}: ${reason}${UNREACHABLE_HINTS[failed.cause?.code ?? ''] ?? ''}`;
   // A body being read when its socket closes (the API restarted, a proxy gave up): UND_ERR_SOCKET…
+  // The API was reached: its URL is no suspect.
   if (failed.message === 'terminated') return `the connection to the API dropped: ${reason}`;
   return null;
 }
+
+/** What the usual reasons of a connection never made mean, for the person who typed the URL. */
+const UNREACHABLE_HINTS: Record<string, string> = {
+  ECONNREFUSED: ' (nothing listens there: is the server running? Else check --url, TRAINYARD_URL or `trainyard login`)',
+  ENOTFOUND: ' (no such host: check --url, TRAINYARD_URL or `trainyard login`)',
+};
 
 /** Pauses before reconnecting a dropped stream, one per drop in a row; past the last, it gives up. */
 export const RECONNECT_DELAYS_MS: readonly number[] = [1_000, 2_000, 4_000, 8_000, 16_000];

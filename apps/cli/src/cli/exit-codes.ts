@@ -16,17 +16,40 @@ export const EXIT = {
   CHECKSUM: 5,
   /** Not logged in: no API URL configured. */
   NOT_CONFIGURED: 6,
+  /**
+   * Whoever read stdout closed it before the command was done (`| head`, a pager quit): 128 +
+   * SIGPIPE, what a shell reports for a C tool that a closed pipe ended (`git log | head -1`). Not
+   * 0: the command did not finish (a `watch` cut short has no outcome to report).
+   */
+  OUTPUT_CLOSED: 141,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** A failure the CLI reports as one line on stderr and exits with `code`. */
+/** The `title` of a failure's problem details under --json, by its exit code. */
+export const EXIT_TITLES: Partial<Record<ExitCode, string>> = {
+  [EXIT.USAGE]: 'Usage error',
+  [EXIT.API]: 'API error',
+  [EXIT.CHECKSUM]: 'Checkpoint does not match its manifest',
+  [EXIT.NOT_CONFIGURED]: 'Not logged in',
+};
+
+/** One wrong value the user gave: the flag, variable or argument that held it (`--status`, `TRAINYARD_URL`, `tag`) and why. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** A failure the CLI reports as one line on stderr (and under --json as problem details on stdout) and exits with `code`. */
 export class CliError extends Error {
   constructor(
     message: string,
     readonly code: ExitCode,
+    /** Which value was wrong, for the `errors` of the problem details. */
+    readonly errors: FieldProblem[] = [],
   ) {
     super(message);
   }
 }
 
-export const usageError = (message: string) => new CliError(message, EXIT.USAGE);
+export const usageError = (message: string, field?: string) =>
+  new CliError(message, EXIT.USAGE, field === undefined ? [] : [{ field, message }]);

@@ -1,5 +1,5 @@
 import { TrainyardApiError } from '@trainyard/client';
-import type { RunDeletionBlocker } from '@trainyard/contracts';
+import { RUN_TAGS_MAX, RunTagSchema, type RunDeletionBlocker } from '@trainyard/contracts';
 import { terminalSafe } from '../terminal-safe';
 import { arg, printJson, readArgFile, str, type Command } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
@@ -14,18 +14,33 @@ export const tagCommand: Command = {
     const id = arg(ctx, 0, 'run id');
     const given = ctx.args.slice(1);
     if (!given.length) throw usageError('tag needs at least one tag');
+    // Each tag checked by the API's own rule, so a refusal names the tag typed (not `tags.2`) before anything is sent.
+    checkTags(given, 'tag');
     const client = ctx.client();
     // The API sets the whole list: read it, change it, write it back.
     const { tags } = await client.run(id, { signal: ctx.signal });
     const next = ctx.values['remove']
       ? tags.filter((t) => !given.includes(t))
       : [...tags, ...given.filter((t) => !tags.includes(t))];
+    if (next.length > RUN_TAGS_MAX)
+      throw usageError(
+        `run ${id} has ${tags.length} tags; with ${next.length - tags.length} more it would have ${next.length}, and a run has ${RUN_TAGS_MAX} at most`,
+        'tag',
+      );
     const run = await client.updateRun(id, { tags: next }, { signal: ctx.signal });
     if (ctx.json) printJson(ctx, { id: run.id, tags: run.tags });
     else ctx.out(`run ${run.id} tags: ${run.tags.join(', ') || '(none)'}\n`);
     return EXIT.OK;
   },
 };
+
+/** A usage error naming the first of `tags` that is no valid run tag (`field`: where it was given, `tag` or `--tag`), and why. */
+export function checkTags(tags: string[], field: string): void {
+  for (const tag of tags) {
+    const problem = RunTagSchema.safeParse(tag).error?.issues[0]?.message;
+    if (problem) throw usageError(`"${tag}" is not a valid tag: ${problem}`, field);
+  }
+}
 
 export const renameCommand: Command = {
   name: 'rename',

@@ -103,11 +103,120 @@ describe('run commands', () => {
       );
     }, 15_000);
 
-    it('fails at once, in one line, when the API cannot be reached at all', async () => {
+    it('fails at once, in one line naming the URL tried, when the API cannot be reached at all', async () => {
       const gone = await scriptedApi({});
       await gone.close(); // a port nothing listens on any more
       const result = await cli(['logs', RUN, '-f'], { TRAINYARD_URL: gone.url });
-      expect(result).toMatchObject({ code: EXIT.API, stderr: 'trainyard: cannot reach the API: ECONNREFUSED\n' });
+      expect(result).toMatchObject({
+        code: EXIT.API,
+        stderr: `trainyard: cannot reach the API at ${gone.url}: ECONNREFUSED (nothing listens there: is the server running? Else check --url, TRAINYARD_URL or \`trainyard login\`)\n`,
+      });
+    });
+  });
+
+  describe('submit --json of a spec that does not validate', () => {
+    it('prints each problem with its line and column as JSON on stdout, and file:line:column on stderr (exit 1, nothing sent)', async () => {
+      api = await scriptedApi({});
+      const file = join(home, 'typo.yaml');
+      writeFileSync(
+        file,
+        [
+          'kind: pretrain',
+          'name: typo',
+          'dataset: { name: synthetic-shapes, imageSize: 16, perClass: 20 }',
+          'model: { type: conv-autoencoder, inputShape: [16, 16, 1], filters: [4], latentDim: 8 }',
+          'training: { epochs: 0 }',
+          '',
+        ].join('\n'),
+      );
+      const result = await cli(['submit', file, '--json'], { TRAINYARD_URL: api.url });
+      expect(result.code).toBe(EXIT.USAGE);
+      expect(result.stderr).toBe(`${file}:5:13: training.epochs: Too small: expected number to be >=1\n`);
+      const { error } = JSON.parse(result.stdout) as { error: { title: string; file: string; errors: unknown[] } };
+      expect(error).toMatchObject({ title: 'Invalid spec', file });
+      expect(error.errors).toContainEqual({
+        field: 'training.epochs',
+        message: 'Too small: expected number to be >=1',
+        line: 5,
+        column: 13,
+      });
+      expect(api.seen).toEqual([]);
+    });
+  });
+
+  describe('names that match nothing', () => {
+    const detail = {
+      id: RUN,
+      name: 'r',
+      summaries: [
+        { name: 'loss', last: 0.5, best: 0.25, bestStep: 1, count: 3 },
+        { name: 'val_accuracy', last: 0.9, best: 0.95, bestStep: 2, count: 3 },
+      ],
+      attempts: [{ id: 'a1', runId: RUN, number: 1, outcome: 'SUCCEEDED' }],
+    };
+
+    it('compare --names: warns of a metric no run compared has, with the ones they have (exit 0)', async () => {
+      const row = (id: string) => ({ run: { ...detail, id, status: 'SUCCEEDED' }, series: [] });
+      api = await scriptedApi({
+        'GET /v1/runs/compare': json({ names: ['val_acc', 'loss'], maxPoints: 10, runs: [row('a'), row('b')] }),
+      });
+      const result = await cli(['compare', 'a', 'b', '--names', 'val_acc,loss'], { TRAINYARD_URL: api.url });
+      expect(result.code).toBe(EXIT.OK);
+      expect(result.stderr).toBe(
+        'trainyard: warning: no run compared has a metric "val_acc" (their metrics: loss, val_accuracy)\n',
+      );
+      expect(api.seen).toHaveLength(1);
+    });
+
+    it('compare without --names: no warning for a default metric a run lacks', async () => {
+      api = await scriptedApi({
+        'GET /v1/runs/compare': json({
+          names: ['loss', 'accuracy'],
+          maxPoints: 10,
+          runs: [{ run: { ...detail, id: 'a', status: 'SUCCEEDED' }, series: [] }],
+        }),
+      });
+      expect(await cli(['compare', 'a', 'b'], { TRAINYARD_URL: api.url })).toMatchObject({ code: EXIT.OK, stderr: '' });
+    });
+
+    it('metrics --names: warns of a metric the run has no point of, naming its metrics (one request more, only then)', async () => {
+      api = await scriptedApi({
+        [`GET /v1/runs/${RUN}/metrics`]: json({ points: [] }),
+        [`GET /v1/runs/${RUN}`]: json(detail),
+      });
+      const result = await cli(['metrics', RUN, '--names', 'val_acc'], { TRAINYARD_URL: api.url });
+      expect(result).toMatchObject({ code: EXIT.OK, stdout: 'name,step,epoch,value,wallTime,attemptId\n' });
+      expect(result.stderr).toBe(
+        `trainyard: warning: run ${RUN} has no metric "val_acc" (its metrics: loss, val_accuracy)\n`,
+      );
+      expect(api.seen).toEqual([`GET /v1/runs/${RUN}/metrics?names=val_acc`, `GET /v1/runs/${RUN}`]);
+    });
+
+    it('logs --attempt: warns of an attempt the run never had, naming the ones it had', async () => {
+      api = await scriptedApi({
+        [LOGS]: json({ lines: [], complete: true, next: null }),
+        [`GET /v1/runs/${RUN}`]: json(detail),
+      });
+      const result = await cli(['logs', RUN, '--attempt', '2'], { TRAINYARD_URL: api.url });
+      expect(result).toMatchObject({ code: EXIT.OK, stdout: '' });
+      expect(result.stderr).toBe(`trainyard: warning: run ${RUN} has no attempt 2 (its attempts: 1)\n`);
+      // An attempt that exists, and printed lines: nothing more asked, nothing said.
+      api.seen.length = 0;
+      const one = await cli(['logs', RUN, '--attempt', '1'], { TRAINYARD_URL: api.url });
+      expect(one).toMatchObject({ code: EXIT.OK, stderr: '' });
+    });
+
+    it('logs -f --attempt: the same once the stream has ended', async () => {
+      api = await scriptedApi({
+        [LOGS]: (_req, res) => {
+          openEventStream(res);
+          res.end('event: end\ndata: {}\n\n');
+        },
+        [`GET /v1/runs/${RUN}`]: json(detail),
+      });
+      const result = await cli(['logs', RUN, '-f', '--attempt', '3'], { TRAINYARD_URL: api.url });
+      expect(result).toMatchObject({ code: EXIT.OK, stdout: '' });
+      expect(result.stderr).toBe(`trainyard: warning: run ${RUN} has no attempt 3 (its attempts: 1)\n`);
     });
   });
 

@@ -1,19 +1,11 @@
-import {
-  isWaiting,
-  type MetricPointView,
-  type MetricSummaryView,
-  type RunKind,
-  type RunListItemView,
-  type RunLogLine,
-  type RunStatus,
-} from '@trainyard/contracts';
-import type { RunListQuery } from '@trainyard/client';
+import { isWaiting, type MetricPointView, type RunLogLine } from '@trainyard/contracts';
 import { formatDuration, formatTable } from '../progress-line';
 import { jsonText, terminalSafe } from '../terminal-safe';
-import { arg, int, printJson, str, type Command } from './command';
+import { arg, fileErrorReason, int, printJson, str, warn, type Command } from './command';
 import { ReconnectBudget } from './connection-lost';
 import { EXIT, usageError } from './exit-codes';
-import { attemptsTable, dataLines, queueText, resultLines, testSummary } from './run-report';
+import { formatValue, summaryValue, warnAbsentMetrics } from './metric-summary-text';
+import { attemptsTable, dataLines, queueText, resultLines } from './run-report';
 import { loadSpecFile, SpecFileError, type SpecKind } from './spec-file';
 
 export const submitCommand: Command = {
@@ -37,11 +29,9 @@ export const submitCommand: Command = {
     try {
       loaded = loadSpecFile(file, kind as SpecKind | undefined);
     } catch (error) {
-      if (error instanceof SpecFileError) {
-        ctx.err(`${error.message}\n`);
-        return EXIT.USAGE;
-      }
-      throw usageError(`Cannot read ${file}: ${(error as Error).message}`);
+      // A spec that does not parse or validate is reported with each problem's line and column.
+      if (error instanceof SpecFileError) throw error;
+      throw usageError(`cannot read ${file}: ${fileErrorReason(error)}`);
     }
     // Only POST /v1/runs takes an Idempotency-Key: a key given for a pipeline or a sweep would
     // promise a safe repeat the API does not keep.
@@ -66,82 +56,6 @@ export const submitCommand: Command = {
     else if (loaded.kind === 'sweep')
       ctx.out(`submitted sweep ${created.id} (${'runs' in created ? created.runs : '?'} runs)\n`);
     else ctx.out(`submitted ${loaded.kind} ${created.id}\n`);
-    return EXIT.OK;
-  },
-};
-
-export const lsCommand: Command = {
-  name: 'ls',
-  usage: '',
-  maxArgs: 0,
-  summary: 'List runs, newest first, with their test result: filter, search, sort by any metric summary.',
-  options: {
-    status: { type: 'string' },
-    kind: { type: 'string' },
-    q: { type: 'string' },
-    tag: { type: 'string', multiple: true },
-    archived: { type: 'string' },
-    spec: { type: 'string', multiple: true },
-    sort: { type: 'string' },
-    order: { type: 'string' },
-    limit: { type: 'string' },
-    all: { type: 'boolean' },
-  },
-  optionHelp: {
-    status: 'QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED or PREEMPTED',
-    kind: 'PRETRAIN, FINETUNE or EVALUATE',
-    q: 'substring of the name',
-    tag: 'runs with this tag (repeat for runs with all of them)',
-    archived: 'false (default), true (only archived) or any',
-    spec: 'PATH=VALUE equality on a spec field, e.g. training.learningRate=0.001 (repeatable)',
-    sort: 'createdAt or metric:<name>:<best|last|min|max>',
-    order: 'asc or desc (default desc)',
-    limit: 'rows (default 20; with --all, the page size)',
-    all: 'every matching run, page after page',
-  },
-  async run(ctx) {
-    const query: RunListQuery = {
-      status: str(ctx, 'status')?.toUpperCase() as RunStatus | undefined,
-      kind: str(ctx, 'kind')?.toUpperCase() as RunKind | undefined,
-      q: str(ctx, 'q'),
-      tag: ctx.values['tag'] as string[] | undefined,
-      archived: str(ctx, 'archived') as RunListQuery['archived'],
-      sort: str(ctx, 'sort'),
-      order: str(ctx, 'order') as 'asc' | 'desc' | undefined,
-      limit: int(ctx, 'limit') ?? 20,
-    };
-    for (const filter of (ctx.values['spec'] as string[] | undefined) ?? []) {
-      const eq = filter.indexOf('=');
-      if (eq <= 0) throw usageError(`--spec expects PATH=VALUE, got "${filter}"`);
-      query[`spec.${filter.slice(0, eq).replace(/^spec\./, '')}`] = filter.slice(eq + 1);
-    }
-    const client = ctx.client();
-    const runs: RunListItemView[] = [];
-    if (ctx.values['all']) for await (const run of client.runs(query, { signal: ctx.signal })) runs.push(run);
-    else runs.push(...(await client.listRuns(query, { signal: ctx.signal })).items);
-    if (ctx.json) return (printJson(ctx, runs), EXIT.OK);
-    const metric = /^metric:([^:]+):(best|last|min|max)$/.exec(query.sort ?? '');
-    const header = [
-      'id',
-      'kind',
-      'status',
-      'name',
-      'tags',
-      'created',
-      'test',
-      ...(metric ? [`${metric[1]} (${metric[2]})`] : []),
-    ];
-    const rows = runs.map((r) => [
-      r.id,
-      r.kind.toLowerCase(),
-      r.status,
-      r.name.length > 48 ? `${r.name.slice(0, 47)}…` : r.name,
-      r.tags.join(','),
-      r.createdAt.slice(0, 19).replace('T', ' '),
-      testSummary(r.result),
-      ...(metric ? [formatValue(summaryValue(r.summaries, metric[1], metric[2] as 'best'))] : []),
-    ]);
-    ctx.out(`${formatTable(header, rows)}\n`);
     return EXIT.OK;
   },
 };
@@ -235,9 +149,15 @@ export const compareCommand: Command = {
   optionHelp: { names: 'comma-separated metrics (default loss, val_loss, accuracy, val_accuracy)' },
   async run(ctx) {
     if (ctx.args.length < 2) throw usageError('compare needs at least two run ids');
-    const comparison = await ctx
-      .client()
-      .compare(ctx.args, { names: str(ctx, 'names')?.split(','), maxPoints: 10 }, { signal: ctx.signal });
+    const names = str(ctx, 'names')?.split(',');
+    const comparison = await ctx.client().compare(ctx.args, { names, maxPoints: 10 }, { signal: ctx.signal });
+    // Only names typed: the default ones (accuracy…) are absent from a pretrain by design.
+    warnAbsentMetrics(
+      ctx,
+      names ?? [],
+      comparison.runs.map(({ run }) => run),
+      (name) => `no run compared has a metric "${name}"`,
+    );
     if (ctx.json) return (printJson(ctx, comparison), EXIT.OK);
     const header = ['run', 'name', 'status', ...comparison.names.flatMap((n) => [`${n} last`, `${n} best`])];
     const rows = comparison.runs.map(({ run }) => [
@@ -264,9 +184,16 @@ export const metricsCommand: Command = {
   async run(ctx) {
     const format = str(ctx, 'format') ?? (ctx.json ? 'jsonl' : 'csv');
     if (format !== 'csv' && format !== 'jsonl') throw usageError(`--format must be csv or jsonl, got "${format}"`);
-    const { points } = await ctx
-      .client()
-      .metrics(arg(ctx, 0, 'run id'), str(ctx, 'names')?.split(','), {}, { signal: ctx.signal });
+    const id = arg(ctx, 0, 'run id');
+    const names = str(ctx, 'names')?.split(',');
+    const client = ctx.client();
+    const { points } = await client.metrics(id, names, {}, { signal: ctx.signal });
+    // A name with no point may be a typo: the run's metric summaries (one request, only then) say what it has.
+    const pointless = (names ?? []).filter((name) => !points.some((p) => p.name === name));
+    if (pointless.length) {
+      const run = await client.run(id, { signal: ctx.signal }).catch(() => null); // best effort: the points stand
+      if (run) warnAbsentMetrics(ctx, pointless, [run], (name) => `run ${id} has no metric "${name}"`);
+    }
     ctx.out(
       format === 'csv' ? metricsCsv(points) : points.map((p) => jsonText(p)).join('\n') + (points.length ? '\n' : ''),
     );
@@ -284,13 +211,29 @@ export const logsCommand: Command = {
   async run(ctx) {
     const id = arg(ctx, 0, 'run id');
     const attempt = int(ctx, 'attempt');
-    const print = (line: RunLogLine) =>
+    let printed = 0;
+    const print = (line: RunLogLine) => {
+      printed++;
       ctx.out(
         ctx.json
           ? `${jsonText(line)}\n`
           : `${terminalSafe(`${line.t} #${line.attempt} ${line.source.padEnd(6)} ${line.msg}`)}\n`,
       );
+    };
     const client = ctx.client();
+    // No line of the attempt asked for may mean there is no such attempt: the run says (one request,
+    // only then; best effort: the log was printed all the same).
+    const warnIfNoAttempt = async () => {
+      if (attempt === undefined || printed > 0) return;
+      const run = await client.run(id, { signal: ctx.signal }).catch(() => null);
+      const attempts = run?.attempts ?? [];
+      if (!run || attempts.some((a) => a.number === attempt)) return;
+      const numbers = attempts.map((a) => a.number).sort((a, b) => a - b);
+      warn(
+        ctx,
+        `run ${id} has no attempt ${attempt} (${numbers.length ? `its attempts: ${numbers.join(', ')}` : 'it has none yet'})`,
+      );
+    };
     if (ctx.values['follow']) {
       // A dropped stream (the API restarted) is opened again after the last line printed: no gap, no repeat.
       const reconnects = new ReconnectBudget();
@@ -306,17 +249,19 @@ export const logsCommand: Command = {
             if (cursor) after = cursor;
             reconnects.progressed();
           }
-          return EXIT.OK;
+          break;
         } catch (error) {
           await reconnects.afterDrop(error, ctx.signal, (text) => ctx.err(`trainyard: ${text}`));
         }
       }
+      await warnIfNoAttempt();
+      return EXIT.OK;
     }
     let after: string | undefined;
     for (;;) {
       const page = await client.logs(id, { after, attempt, limit: 1000 }, { signal: ctx.signal });
       page.lines.forEach(print);
-      if (page.complete || page.lines.length === 0) return EXIT.OK;
+      if (page.complete || page.lines.length === 0) return (await warnIfNoAttempt(), EXIT.OK);
       after = page.next;
     }
   },
@@ -334,18 +279,4 @@ export function metricsCsv(points: MetricPointView[]): string {
   };
   const rows = points.map((p) => [p.name, p.step, p.epoch, p.value, p.wallTime, p.attemptId].map(cell).join(','));
   return ['name,step,epoch,value,wallTime,attemptId', ...rows].join('\n') + '\n';
-}
-
-function summaryValue(
-  summaries: MetricSummaryView[],
-  name: string,
-  which: 'best' | 'last' | 'min' | 'max',
-): number | null {
-  const summary = summaries.find((s) => s.name === name);
-  return summary ? (summary[which] as number | null) : null;
-}
-
-function formatValue(value: number | null | undefined): string {
-  if (value === null || value === undefined) return '-';
-  return Math.abs(value) >= 1000 || value === Math.round(value) ? String(value) : value.toFixed(4);
 }

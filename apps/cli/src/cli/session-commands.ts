@@ -1,5 +1,4 @@
-import { TrainyardClient } from '@trainyard/client';
-import { configPath, readStoredConfig, sameApiUrl, writeConfig } from './cli-config';
+import { checkApiUrl, chosenApiUrl, configPath, readStoredConfig, sameApiUrl, writeConfig } from './cli-config';
 import { arg, printJson, readArgFile, str, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
@@ -13,8 +12,10 @@ export const loginCommand: Command = {
   optionHelp: { 'key-file': "read the key from a file, e.g. the demo's .trainyard/admin-key" },
   async run(ctx) {
     const stored = readStoredConfig(ctx.env);
-    const url = (str(ctx, 'url') ?? ctx.env['TRAINYARD_URL'] ?? stored.url)?.replace(/\/+$/, '');
-    if (!url) throw usageError('login needs --url <url>');
+    const chosen = chosenApiUrl(str(ctx, 'url'), ctx.env, stored);
+    const url = chosen.url?.replace(/\/+$/, '');
+    if (!url) throw usageError('login needs --url <url>', '--url');
+    checkApiUrl(url, chosen.source);
     const keyFile = str(ctx, 'key-file');
     const given = keyFile ? readArgFile(keyFile).trim() : (str(ctx, 'api-key') ?? ctx.env['TRAINYARD_API_KEY']);
     if (keyFile && !given) throw usageError(`${keyFile} holds no key`);
@@ -25,8 +26,7 @@ export const loginCommand: Command = {
       );
     const apiKey = given ?? stored.apiKey;
     // Refuse to store what does not work: a typo found now is not a puzzle at the next command.
-    const client = new TrainyardClient(url, apiKey);
-    const who = await client.whoami({ signal: ctx.signal });
+    const who = await ctx.client({ url, apiKey }).whoami({ signal: ctx.signal });
     const path = writeConfig({ url, ...(apiKey ? { apiKey } : {}) }, ctx.env);
     if (ctx.json) printJson(ctx, { url, config: path, whoami: who });
     else ctx.out(`logged in to ${url} as key "${who.name}" (${who.scopes.join(', ')}); saved to ${path}\n`);
@@ -74,9 +74,9 @@ export function completionScript(shell: 'bash' | 'zsh', commands: Command[]): st
   const cases = commands
     .map((c) => {
       const words = [...Object.keys(c.options ?? {}), 'json', 'url', 'api-key', 'help'].map((o) => `--${o}`);
-      const subs = [...c.usage.matchAll(/(?:^|[[|] ?)(show|register|cancel|drain|undrain|bash|zsh)\b/g)].map(
-        (m) => m[1],
-      );
+      const subs = [
+        ...c.usage.matchAll(/(?:^|[[|] ?)(show|register|cancel|drain|undrain|create|list|revoke|bash|zsh)\b/g),
+      ].map((m) => m[1]);
       return `    ${c.name}) subs="${[...new Set(subs)].join(' ')}" opts="${words.join(' ')}" ;;`;
     })
     .join('\n');

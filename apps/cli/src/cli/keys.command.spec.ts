@@ -1,0 +1,86 @@
+import { cli, json, scriptedApi, type Route } from '../testing/scripted-api';
+import { EXIT } from './exit-codes';
+
+const KEY = {
+  id: '7f8091a2-b3c4-4d5e-8f60-718293a4b5c6',
+  name: 'ci reader',
+  scopes: ['read'],
+  project: 'research',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  lastUsedAt: null,
+  revokedAt: null,
+};
+const TOKEN = 'ty_' + 'x'.repeat(40);
+
+describe('trainyard keys', () => {
+  let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
+  let sent: unknown;
+  afterEach(() => api?.close());
+
+  const routes: Record<string, Route> = {
+    'POST /v1/keys': (req, res, url) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        sent = JSON.parse(body);
+        json({ key: KEY, token: TOKEN }, 201)(req, res, url);
+      });
+    },
+    'GET /v1/keys': json({
+      items: [KEY, { ...KEY, id: 'k2', name: 'old', project: null, revokedAt: '2026-02-01T00:00:00.000Z' }],
+    }),
+    [`DELETE /v1/keys/${KEY.id}`]: json({ ...KEY, revokedAt: '2026-03-01T00:00:00.000Z' }),
+  };
+
+  it('create: sends name, scopes and project; the token alone on stdout, what it is on stderr', async () => {
+    api = await scriptedApi(routes);
+    const result = await cli(
+      ['keys', 'create', '--name', 'ci reader', '--scopes', 'read,read', '--project', 'research'],
+      { TRAINYARD_URL: api.url, TRAINYARD_API_KEY: 'admin' },
+    );
+    expect(result).toMatchObject({ code: EXIT.OK, stdout: `${TOKEN}\n` });
+    expect(result.stderr).toBe(
+      `key ${KEY.id} "ci reader" (read; project research): its token, shown this once, is on the next line\n`,
+    );
+    expect(sent).toEqual({ name: 'ci reader', scopes: ['read'], project: 'research' });
+    const asJson = await cli(['keys', 'create', '--name', 'n', '--scopes', 'read', '--json'], {
+      TRAINYARD_URL: api.url,
+    });
+    expect(JSON.parse(asJson.stdout)).toEqual({ key: KEY, token: TOKEN });
+    expect(sent).toEqual({ name: 'n', scopes: ['read'] });
+  });
+
+  it('list and revoke', async () => {
+    api = await scriptedApi(routes);
+    const env = { TRAINYARD_URL: api.url };
+    const listed = await cli(['keys'], env);
+    expect(listed.code).toBe(EXIT.OK);
+    const rows = listed.stdout.trimEnd().split('\n');
+    expect(rows[0]).toMatch(/^id +name +scopes +project +state +last used$/);
+    expect(rows.slice(2).map((r) => r.trimEnd().split(/ {2,}/))).toEqual([
+      [KEY.id, 'ci reader', 'read', 'research', 'active', '-'],
+      ['k2', 'old', 'read', '(all)', 'revoked 2026-02-01', '-'],
+    ]);
+    expect((await cli(['keys', 'list', '--json'], env)).stdout).toContain('"items"');
+    expect(await cli(['keys', 'revoke', KEY.id], env)).toMatchObject({
+      code: EXIT.OK,
+      stdout: `key ${KEY.id} "ci reader" revoked (refused from now on, within 5 s on every API replica)\n`,
+    });
+  });
+
+  it.each([
+    [['keys', 'create', '--scopes', 'read'], '--name'],
+    [['keys', 'create', '--name', 'n'], '--scopes'],
+    [['keys', 'create', '--name', 'n', '--scopes', 'read,write'], 'not a scope: "write"'],
+    [['keys', 'list', '--name', 'n'], '--name applies to keys create only'],
+    [['keys', 'revoke'], 'Missing key id'],
+    [['keys', 'revoke', 'a', 'b'], '"b" left over'],
+    [['keys', 'rotate'], 'keys takes list, create or revoke, got "rotate"'],
+  ])('%j is a usage error (%s), nothing sent', async (argv, message) => {
+    api = await scriptedApi(routes);
+    const result = await cli(argv, { TRAINYARD_URL: api.url });
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).toContain(message);
+    expect(api.seen).toEqual([]);
+  });
+});

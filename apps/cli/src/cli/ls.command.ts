@@ -1,0 +1,101 @@
+import { RUN_KINDS, RUN_STATUSES, type RunListItemView, type RunListPage } from '@trainyard/contracts';
+import type { RunListQuery } from '@trainyard/client';
+import { choice, orList, str, type Command } from './command';
+import { usageError } from './exit-codes';
+import { checkTags } from './housekeeping-commands';
+import { PAGE_HELP, PAGE_OPTIONS, pageQuery, printPage } from './list-page';
+import { formatValue, summaryValue, warnAbsentMetrics } from './metric-summary-text';
+import { testSummary } from './run-report';
+
+/** `metric:<name>:<best|last|min|max>`, the sort by a metric summary (else `createdAt`). */
+const METRIC_SORT = /^metric:([^:]+):(best|last|min|max)$/;
+
+/** `--archived` and `--order` as the client's query types spell them. */
+const ARCHIVED = ['false', 'true', 'any'] as const satisfies readonly NonNullable<RunListQuery['archived']>[];
+const ORDERS = ['asc', 'desc'] as const satisfies readonly NonNullable<RunListQuery['order']>[];
+
+export const lsCommand: Command = {
+  name: 'ls',
+  usage: '',
+  maxArgs: 0,
+  summary: 'List runs, newest first, with their test result: filter, search, sort by any metric summary.',
+  options: {
+    status: { type: 'string' },
+    kind: { type: 'string' },
+    q: { type: 'string' },
+    tag: { type: 'string', multiple: true },
+    archived: { type: 'string' },
+    spec: { type: 'string', multiple: true },
+    sort: { type: 'string' },
+    order: { type: 'string' },
+    ...PAGE_OPTIONS,
+    all: { type: 'boolean' },
+  },
+  optionHelp: {
+    status: orList(RUN_STATUSES),
+    kind: orList(RUN_KINDS),
+    q: 'substring of the name',
+    tag: 'runs with this tag (repeat for runs with all of them)',
+    archived: 'false (default), true (only archived) or any',
+    spec: 'PATH=VALUE equality on a spec field, e.g. training.learningRate=0.001 (repeatable)',
+    sort: 'createdAt or metric:<name>:<best|last|min|max>',
+    order: 'asc or desc (default desc)',
+    limit: 'rows of a page (default 20; with --all, the page size)',
+    cursor: PAGE_HELP.cursor,
+    all: 'every matching run, page after page',
+  },
+  async run(ctx) {
+    const sort = str(ctx, 'sort');
+    const metric = METRIC_SORT.exec(sort ?? '');
+    if (sort !== undefined && sort !== 'createdAt' && !metric)
+      throw usageError(`--sort takes createdAt or metric:<name>:<best|last|min|max>, got "${sort}"`, '--sort');
+    const tags = ctx.values['tag'] as string[] | undefined;
+    checkTags(tags ?? [], '--tag');
+    const page = pageQuery(ctx);
+    const query: RunListQuery = {
+      status: choice(ctx, 'status', RUN_STATUSES, (s) => s.toUpperCase()),
+      kind: choice(ctx, 'kind', RUN_KINDS, (k) => k.toUpperCase()),
+      q: str(ctx, 'q'),
+      tag: tags,
+      archived: choice(ctx, 'archived', ARCHIVED),
+      sort,
+      order: choice(ctx, 'order', ORDERS),
+      limit: page.limit ?? 20,
+      cursor: page.cursor,
+    };
+    for (const filter of (ctx.values['spec'] as string[] | undefined) ?? []) {
+      const eq = filter.indexOf('=');
+      if (eq <= 0) throw usageError(`--spec expects PATH=VALUE, got "${filter}"`, '--spec');
+      query[`spec.${filter.slice(0, eq).replace(/^spec\./, '')}`] = filter.slice(eq + 1);
+    }
+    const client = ctx.client();
+    let runs: RunListPage;
+    if (ctx.values['all']) {
+      const items: RunListItemView[] = [];
+      for await (const run of client.runs(query, { signal: ctx.signal })) items.push(run);
+      runs = { items, nextCursor: null };
+    } else runs = await client.listRuns(query, { signal: ctx.signal });
+    if (metric)
+      warnAbsentMetrics(ctx, [metric[1]!], runs.items, (name) => `no run listed has a metric "${name}" to sort by`);
+    const header = [
+      'id',
+      'kind',
+      'status',
+      'name',
+      'tags',
+      'created',
+      'test',
+      ...(metric ? [`${metric[1]} (${metric[2]})`] : []),
+    ];
+    return printPage(ctx, runs, header, (r) => [
+      r.id,
+      r.kind.toLowerCase(),
+      r.status,
+      r.name.length > 48 ? `${r.name.slice(0, 47)}…` : r.name,
+      r.tags.join(','),
+      r.createdAt.slice(0, 19).replace('T', ' '),
+      testSummary(r.result),
+      ...(metric ? [formatValue(summaryValue(r.summaries, metric[1]!, metric[2] as 'best'))] : []),
+    ]);
+  },
+};
