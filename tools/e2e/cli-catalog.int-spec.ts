@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { extract } from 'tar-stream';
@@ -158,6 +158,14 @@ describe('trainyard CLI: lists and checkpoint archives (subprocess, live API and
     // Refused the second time: the name is taken (exit code 2, the API's 409 on stderr).
     const again = await trainyard('datasets', 'upload', 'colours', folder);
     expect([again.code, again.stderr]).toEqual([2, expect.stringMatching(/409|already registered/)]);
+    // An empty class folder goes up as a folder, and the upload is refused naming it, not left a class short.
+    mkdirSync(join(folder, 'yellow'));
+    const empty = await trainyard('datasets', 'upload', 'colours-and-yellow', folder);
+    expect([empty.code, empty.stderr]).toEqual([
+      2,
+      expect.stringContaining('class folder "yellow" has no image inside'),
+    ]);
+    rmdirSync(join(folder, 'yellow'));
 
     const run = await client.submit({
       kind: 'finetune',

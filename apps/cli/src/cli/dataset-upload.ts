@@ -17,37 +17,48 @@ export interface FolderFile {
 }
 
 /**
- * The plain files under `root`, sorted by name; links and anything else that is no plain file
- * are left out and counted (the server would refuse them in the tar, and following them could
- * send what lies outside the folder).
+ * The plain files under `root`, sorted by name, and its top-level folders (the classes); links and
+ * anything else that is no plain file are left out and counted (the server would refuse them in
+ * the tar, and following them could send what lies outside the folder). The folders go in the tar
+ * too, so that a class folder with no file in it reaches the server, which refuses it by name,
+ * rather than vanishing from the dataset.
  */
-export async function folderFiles(root: string): Promise<{ files: FolderFile[]; leftOut: number }> {
+export async function folderFiles(root: string): Promise<{ files: FolderFile[]; folders: string[]; leftOut: number }> {
   const info = await lstat(root).catch(() => null);
   if (!info?.isDirectory()) throw new CliError(`${root} is not a folder`, EXIT.USAGE);
   const files: FolderFile[] = [];
+  const folders: string[] = [];
   let leftOut = 0;
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) {
+      if (entry.isDirectory()) {
+        if (dir === root) folders.push(entry.name);
+        await walk(path);
+      } else if (entry.isFile()) {
         const name = relative(root, path).split(sep).join('/');
         files.push({ name, path, size: (await lstat(path)).size });
       } else leftOut++;
     }
   };
   await walk(root);
-  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { files, leftOut };
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  files.sort((a, b) => byName(a.name, b.name));
+  return { files, folders: folders.sort(byName), leftOut };
 }
 
 /**
- * The files as a tar, produced as it is read (one file open at a time), reporting how many bytes
- * of the tar have gone out.
+ * The folders' entries, then the files, as a tar produced as it is read (one file open at a
+ * time), reporting how many bytes of the tar have gone out.
  */
-export function tarStream(files: FolderFile[], onBytes: (sent: number) => void): ReadableStream<Uint8Array> {
+export function tarStream(
+  files: FolderFile[],
+  onBytes: (sent: number) => void,
+  folders: string[] = [],
+): ReadableStream<Uint8Array> {
   const tar = pack();
   void (async () => {
+    for (const folder of folders) tar.entry({ name: `${folder}/`, type: 'directory' });
     for (const file of files) {
       const entry = tar.entry({ name: file.name, size: file.size, type: 'file' });
       await pipeline(createReadStream(file.path), entry);
@@ -68,20 +79,24 @@ export function tarStream(files: FolderFile[], onBytes: (sent: number) => void):
   return Readable.toWeb(counted) as ReadableStream<Uint8Array>;
 }
 
-/** Bytes the tar of `files` will take: a 512-byte header per file, contents padded to 512, two empty blocks at the end. */
-export function tarSize(files: FolderFile[]): number {
-  return files.reduce((total, f) => total + 512 + Math.ceil(f.size / 512) * 512, 1024);
+/** Bytes the tar of `files` and `folders` will take: a 512-byte header per entry, contents padded to 512, two empty blocks at the end. */
+export function tarSize(files: FolderFile[], folders = 0): number {
+  return files.reduce((total, f) => total + 512 + Math.ceil(f.size / 512) * 512, 1024 + 512 * folders);
 }
 
 /** `trainyard datasets upload NAME DIR`: the folder streamed as a tar, with a progress line on a terminal. */
 export async function uploadFolder(ctx: CommandContext, name: string, dir: string): Promise<ExitCode> {
-  const { files, leftOut } = await folderFiles(dir);
+  const { files, folders, leftOut } = await folderFiles(dir);
   if (files.length === 0) throw new CliError(`${dir} holds no file to upload`, EXIT.USAGE);
-  const total = tarSize(files);
+  const total = tarSize(files, folders.length);
   const showProgress = ctx.stdoutIsTty && !ctx.json;
-  const body = tarStream(files, (sent) => {
-    if (showProgress) ctx.redraw(`uploading ${files.length} files  ${formatBytes(sent)} / ~${formatBytes(total)}`);
-  });
+  const body = tarStream(
+    files,
+    (sent) => {
+      if (showProgress) ctx.redraw(`uploading ${files.length} files  ${formatBytes(sent)} / ~${formatBytes(total)}`);
+    },
+    folders,
+  );
   const view = await ctx.client().uploadDataset(name, body, { signal: ctx.signal });
   if (showProgress) ctx.out('\n');
   if (leftOut) ctx.err(`left out ${leftOut} entries that are no plain files (links are not followed)\n`);
