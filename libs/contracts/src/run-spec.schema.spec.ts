@@ -150,6 +150,13 @@ describe('image folders, augmentation, bases and freezing', () => {
       { field: 'model.inputShape', message: "The encoder takes images of 16×16×1 but the dataset's are 8×8×3" },
     ]);
     expect(fields(finetune({ model: { type: 'classifier', inputShape: [16, 16, 1] } }))).toEqual(['model.inputShape']);
+    // A fine-tune on a base builds no built-in encoder: its images may be any size the dataset takes.
+    const large = { name: 'image-folder', datasetId, imageShape: [512, 512, 3] };
+    const imported = { uri: 'file:///models/m/model.json', cutAtLayer: 'pool' };
+    expect(fields(finetune({ dataset: large, model: { type: 'classifier', importedModel: imported } }))).toEqual([]);
+    expect(fields(finetune({ dataset: large, model: { type: 'classifier', baseRunId: datasetId } }))).toEqual([]);
+    // Images past the built-in encoder's 256 keep the default, as before (the worker refuses them).
+    expect(inputOf(finetune({ dataset: large }))).toEqual([28, 28, 1]);
     // A stored spec keeps the default it was given then: 28×28×1 is not held against other images.
     expect(
       inputOf(

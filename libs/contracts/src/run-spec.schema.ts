@@ -271,9 +271,15 @@ function withDatasetInputShape(raw: unknown, kind: keyof typeof BUILT_IN_MODEL):
   if (!isObject(raw)) return raw;
   const model = raw['model'] === undefined ? { type: BUILT_IN_MODEL[kind] } : raw['model'];
   if (!isObject(model) || model['type'] !== BUILT_IN_MODEL[kind] || model['inputShape'] !== undefined) return raw;
+  // A fine-tune on a base (or its own layers.base) builds no built-in encoder: its inputShape is not used.
+  const layers = model['layers'];
+  const base = ['baseRunId', 'baseModel', 'importedModel'].some((field) => model[field] != null);
+  if (base || (isObject(layers) && layers['base'] !== undefined)) return raw;
   const dataset = DatasetSpecSchema.safeParse(raw['dataset']);
   const shape = dataset.success ? datasetImageShape(dataset.data) : null;
-  return shape ? { ...raw, model: { ...model, inputShape: shape } } : raw;
+  // Images the built-in encoder cannot take (an image folder past 256 pixels a side) keep the default, as before.
+  const fits = shape !== null && Dimension.safeParse(shape[0]).success && Dimension.safeParse(shape[1]).success;
+  return fits ? { ...raw, model: { ...model, inputShape: shape } } : raw;
 }
 
 /** A fine-tune that builds the built-in encoder takes the dataset's images as they are (checkEncoderImages). */
