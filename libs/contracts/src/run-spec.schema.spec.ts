@@ -121,31 +121,19 @@ describe('image folders, augmentation, bases and freezing', () => {
 
   it('takes a built-in model’s inputShape from the dataset when left out, and holds a given one to it', () => {
     const shapes = { name: 'synthetic-shapes', imageSize: 8, channels: 3 };
+    const pretrain = (model?: object) =>
+      parseRunSpec({ kind: 'pretrain', name: 'ae', dataset: shapes, ...(model ? { model } : {}) });
     const inputOf = (r: ReturnType<typeof parseRunSpec>) =>
       r.ok && r.spec.kind !== 'evaluate' && r.spec.model.type !== 'layers-autoencoder' && r.spec.model.inputShape;
-    expect(inputOf(parseRunSpec({ kind: 'pretrain', name: 'ae', dataset: shapes }))).toEqual([8, 8, 3]);
-    expect(
-      inputOf(
-        parseRunSpec({
-          kind: 'pretrain',
-          name: 'ae',
-          dataset: shapes,
-          model: { type: 'conv-autoencoder', latentDim: 8 },
-        }),
-      ),
-    ).toEqual([8, 8, 3]);
+    expect(inputOf(pretrain())).toEqual([8, 8, 3]);
+    expect(inputOf(pretrain({ type: 'conv-autoencoder', latentDim: 8 }))).toEqual([8, 8, 3]);
     expect(inputOf(finetune({}))).toEqual([64, 64, 3]);
     expect(inputOf(finetune({ dataset: { name: 'image-folder', datasetId, imageShape: [32, 32, 1] } }))).toEqual([
       32, 32, 1,
     ]);
     expect(inputOf(parseRunSpec({ kind: 'pretrain', name: 'ae', dataset: { name: 'mnist' } }))).toEqual([28, 28, 1]);
     // Given, and not the dataset's: a 400 at the field, for a pretrain as for a fine-tune from scratch.
-    const wrong = parseRunSpec({
-      kind: 'pretrain',
-      name: 'ae',
-      dataset: shapes,
-      model: { type: 'conv-autoencoder', inputShape: [16, 16, 1] },
-    });
+    const wrong = pretrain({ type: 'conv-autoencoder', inputShape: [16, 16, 1] });
     expect(wrong.ok ? [] : wrong.errors).toEqual([
       { field: 'model.inputShape', message: "The encoder takes images of 16×16×1 but the dataset's are 8×8×3" },
     ]);
@@ -158,16 +146,7 @@ describe('image folders, augmentation, bases and freezing', () => {
     // Images past the built-in encoder's 256 keep the default, as before (the worker refuses them).
     expect(inputOf(finetune({ dataset: large }))).toEqual([28, 28, 1]);
     // A stored spec keeps the default it was given then: 28×28×1 is not held against other images.
-    expect(
-      inputOf(
-        parseRunSpec({
-          kind: 'pretrain',
-          name: 'ae',
-          dataset: shapes,
-          model: { type: 'conv-autoencoder', inputShape: [28, 28, 1] },
-        }),
-      ),
-    ).toEqual([28, 28, 1]);
+    expect(inputOf(pretrain({ type: 'conv-autoencoder', inputShape: [28, 28, 1] }))).toEqual([28, 28, 1]);
   });
 
   it('streams a packed version to fine-tunes only: a pretrain with dataset.stream is refused at its field', () => {
