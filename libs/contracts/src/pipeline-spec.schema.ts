@@ -2,12 +2,10 @@ import { z } from 'zod';
 import { DatasetSpecSchema, datasetImageShape } from './dataset.schema';
 import { EVALUATION_SPLITS } from './evaluate-spec.schema';
 import { autoencoderInputShape, FinetuneSpecSchema, PretrainSpecSchema } from './run-spec.schema';
-import { ONLY_WHEN_VALID } from './schema-guards';
+import { ONLY_WHEN_VALID, withKind } from './schema-guards';
 import { NameSchema } from './text.schema';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** `kind` is implied by where a spec sits in a pipeline; a client may still write it. */
-const withKind = (kind: string) => (v: unknown) => (isObject(v) ? { kind, ...v } : v);
 
 /**
  * A fine-tune step: a fine-tune spec without a base, because its base is the pipeline's pretrain

@@ -19,7 +19,7 @@ import { EvaluateSpecSchema } from './evaluate-spec.schema';
 import { checkClassifierLayers, checkLayersAutoencoder } from './layers-model';
 import { inferTopology, type LayersTopology, LayersTopologySchema } from './layers-topology';
 import { PrioritySchema, ResourcesSchema } from './resources.schema';
-import { ONLY_WHEN_VALID } from './schema-guards';
+import { isObject, ONLY_WHEN_VALID } from './schema-guards';
 import { NameSchema } from './text.schema';
 import { checkValidationRules, type TrainingSpec, TrainingSpecSchema } from './training-spec.schema';
 
@@ -257,7 +257,6 @@ const FinetuneSpecObject = z
 export const FinetuneSpecSchema = z.preprocess((v) => withDatasetInputShape(v, 'finetune'), FinetuneSpecObject);
 export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const BUILT_IN_MODEL = { pretrain: 'conv-autoencoder', finetune: 'classifier' } as const;
 
 /**

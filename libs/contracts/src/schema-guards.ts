@@ -10,6 +10,13 @@ export const ONLY_WHEN_VALID = {
   when: (payload: z.core.ParsePayload) => payload.issues.length === 0,
 } as const;
 
+/** A JSON object (not an array, not null): what a preprocess may read keys of. */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A preprocess giving an object its `kind` where the request leaves it out (a pipeline's steps, a sweep's base). */
+export const withKind = (kind: string) => (v: unknown) => (isObject(v) ? { kind, ...v } : v);
+
 /**
  * The product of `factors`, or `cap + 1` as soon as it passes `cap`: a grid's size is known to be
  * too large without multiplying 50⁹ (or overflowing) and without expanding anything.

@@ -3,7 +3,7 @@ import { FinetuneSpecSchema } from './run-spec.schema';
 import { CLASSIFICATION_SCORES } from './evaluation.contract';
 import { metricGoal } from './metric-goal';
 import { VALIDATION_METRICS } from './training-spec.schema';
-import { ONLY_WHEN_VALID } from './schema-guards';
+import { ONLY_WHEN_VALID, withKind } from './schema-guards';
 import { expandSweep } from './sweep-expansion';
 import {
   applySweepValues,
@@ -14,8 +14,6 @@ import {
   type SweepValue,
 } from './sweep-parameters';
 import { NameSchema, text } from './text.schema';
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const SweepValueSchema = z.union([z.number(), text({ max: 120, trim: false }), z.boolean()]);
 
@@ -46,7 +44,7 @@ export const SweepSpecSchema = z
   .object({
     name: NameSchema,
     /** The fine-tune every run starts from; the parameters override its fields. */
-    base: z.preprocess((v) => (isObject(v) ? { kind: 'finetune', ...v } : v), FinetuneSpecSchema),
+    base: z.preprocess(withKind('finetune'), FinetuneSpecSchema),
     strategy: z.enum(['grid', 'random']),
     parameters: z
       .partialRecord(z.enum(SWEEP_PARAMETERS), SweepValuesSchema)
