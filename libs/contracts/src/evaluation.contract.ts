@@ -27,6 +27,9 @@ export interface ClassificationReport {
   confusionMatrix: number[][];
 }
 
+/** What the metric of a test score is named with, before the report's field: `test/accuracy`, a pretrain's `test/mse`. */
+export const TEST_METRIC_PREFIX = 'test/';
+
 /** The scores of a classification report: a run records each as its metric `test/<score>` when it SUCCEEDS. */
 export const CLASSIFICATION_SCORES = [
   'accuracy',

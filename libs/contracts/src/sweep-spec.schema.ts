@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FinetuneSpecSchema } from './run-spec.schema';
-import { CLASSIFICATION_SCORES } from './evaluation.contract';
+import { CLASSIFICATION_SCORES, TEST_METRIC_PREFIX } from './evaluation.contract';
 import { metricGoal } from './metric-goal';
 import { VALIDATION_METRICS } from './training-spec.schema';
 import { ONLY_WHEN_VALID, withKind } from './schema-guards';
@@ -37,7 +37,7 @@ export const SWEEP_METRICS: readonly string[] = [
   'loss',
   'accuracy',
   ...VALIDATION_METRICS.finetune,
-  ...CLASSIFICATION_SCORES.map((score) => `test/${score}`),
+  ...CLASSIFICATION_SCORES.map((score) => `${TEST_METRIC_PREFIX}${score}`),
 ];
 
 export const SweepSpecSchema = z
@@ -77,7 +77,11 @@ export const SweepSpecSchema = z
       });
       return;
     }
-    if (sweep.goal !== undefined && !sweep.metric.startsWith('test/') && sweep.goal !== metricGoal(sweep.metric)) {
+    if (
+      sweep.goal !== undefined &&
+      !sweep.metric.startsWith(TEST_METRIC_PREFIX) &&
+      sweep.goal !== metricGoal(sweep.metric)
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['goal'],
@@ -146,7 +150,7 @@ export type SweepSpec = z.infer<typeof SweepSpecSchema>;
  * else its name's.
  */
 export function sweepGoal(spec: Pick<SweepSpec, 'metric' | 'goal'>): 'max' | 'min' {
-  if (!spec.metric.startsWith('test/')) return metricGoal(spec.metric);
+  if (!spec.metric.startsWith(TEST_METRIC_PREFIX)) return metricGoal(spec.metric);
   return spec.goal ?? metricGoal(spec.metric);
 }
 export type SweepSpecInput = z.input<typeof SweepSpecSchema>;

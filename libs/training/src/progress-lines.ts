@@ -1,5 +1,5 @@
+import { TEST_METRIC_PREFIX } from '@trainyard/contracts';
 import { BATCH_LOSS_METRIC } from './epoch-loop';
-import { TEST_METRIC_PREFIX } from './test-metrics';
 import type { TrainingEvent } from './training-job.types';
 
 /** A line for a person reading the training's output, and which stream it belongs on. */

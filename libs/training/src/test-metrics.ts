@@ -1,8 +1,5 @@
-import type { RunResult } from '@trainyard/contracts';
+import { type RunResult, TEST_METRIC_PREFIX } from '@trainyard/contracts';
 import type { TrainingMetricPoint } from './training-hooks';
-
-/** What a test score's metric name starts with (`test/accuracy`). */
-export const TEST_METRIC_PREFIX = 'test/';
 
 /** Top-level numbers of a result that are counts, not scores: no metric of their own. */
 const NOT_METRICS = new Set(['samples']);

@@ -1,5 +1,6 @@
 import {
   sweepGoal,
+  TEST_METRIC_PREFIX,
   type LeaderboardEntry,
   type RunStatus,
   type SweepSpec,
@@ -37,9 +38,9 @@ export function sweepLeaderboard(sweep: SweepWithRuns, spec: Pick<SweepSpec, 'me
 }
 
 function metricValue(result: unknown, summaries: { name: string; best: number }[], metric: string): number | null {
-  if (metric.startsWith('test/')) {
+  if (metric.startsWith(TEST_METRIC_PREFIX)) {
     // The field name is the client's (`test/constructor` must not read Object's own members).
-    const field = metric.slice('test/'.length);
+    const field = metric.slice(TEST_METRIC_PREFIX.length);
     const value =
       typeof result === 'object' && result !== null && Object.hasOwn(result, field)
         ? (result as Record<string, unknown>)[field]
