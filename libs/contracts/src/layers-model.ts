@@ -186,3 +186,11 @@ export function topologySizes(
   }
   return { sizes, parameters: sizes.reduce((sum, s) => sum + s.parameters, 0) };
 }
+
+/**
+ * How a refusal under QUOTA_MODEL_PARAMETERS ends, at submit (the API) and in the training process
+ * (a head on a base only it reads), so both say the same: the quota, then the largest layer.
+ */
+export function parameterQuotaText(quota: number, largest: TopologySize['largest']): string {
+  return `the project's quota is ${quota.toLocaleString('en')} (QUOTA_MODEL_PARAMETERS). Its largest layer, ${largest.className} '${largest.name}', holds ${largest.parameters.toLocaleString('en')}`;
+}

@@ -8,6 +8,7 @@ import {
   inferTopology,
   MAX_MODEL_PARAMETERS,
   metricGoal,
+  parameterQuotaText,
   scratchFeatures,
   selectionMetric,
   type SpecTopology,
@@ -220,7 +221,7 @@ function assertHeadInQuota(head: SpecTopology, what: string, quota: number): voi
   if (sizes.length === 0 || parameters <= quota) return;
   const { largest } = sizes[0]!;
   throw new InvalidTrainingInputError(
-    `${largest.field}: The ${what} holds ${parameters.toLocaleString('en')} parameters; the project's quota is ${quota.toLocaleString('en')} (QUOTA_MODEL_PARAMETERS). Its largest layer, ${largest.className} '${largest.name}', holds ${largest.parameters.toLocaleString('en')} (the head is fed the base's features [${head.input!.join(', ')}])`,
+    `${largest.field}: The ${what} holds ${parameters.toLocaleString('en')} parameters; ${parameterQuotaText(quota, largest)} (the head is fed the base's features [${head.input!.join(', ')}])`,
   );
 }
 

@@ -10,6 +10,7 @@ import type { TrainyardConfig } from '@trainyard/config';
 import {
   type FieldError,
   imagesInBudget,
+  parameterQuotaText,
   MNIST_TRAIN_DIGITS,
   type RunSpec,
   specTopologies,
@@ -87,7 +88,7 @@ export function modelSizeErrors(spec: RunSpec, limit: number, place: SpecPlace =
     placeError(
       {
         field: largest.field,
-        message: `The model holds ${parameters.toLocaleString('en')} parameters (${parts}); the project's quota is ${limit.toLocaleString('en')} (QUOTA_MODEL_PARAMETERS). Its largest layer, ${largest.className} '${largest.name}', holds ${largest.parameters.toLocaleString('en')}`,
+        message: `The model holds ${parameters.toLocaleString('en')} parameters (${parts}); ${parameterQuotaText(limit, largest)}`,
       },
       place,
     ),
