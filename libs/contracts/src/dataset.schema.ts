@@ -113,6 +113,11 @@ export function datasetImageShape(dataset: DatasetSpec): [number, number, number
   }
 }
 
+/** Whether two image shapes ([height, width, channels]) are the same. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((size, i) => size === b[i]);
+}
+
 /** How many classes a dataset's labels have, where the spec alone decides it (an image folder's are its subfolders). */
 export function datasetClassCount(dataset: DatasetSpec): number | null {
   if (dataset.name === 'mnist') return MNIST_CLASSES.length;

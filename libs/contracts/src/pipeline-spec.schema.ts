@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DatasetSpecSchema, datasetImageShape } from './dataset.schema';
+import { DatasetSpecSchema, datasetImageShape, sameShape } from './dataset.schema';
 import { EVALUATION_SPLITS } from './evaluate-spec.schema';
 import { autoencoderInputShape, FinetuneSpecSchema, PretrainSpecSchema } from './run-spec.schema';
 import { ONLY_WHEN_VALID, withKind } from './schema-guards';
@@ -61,7 +61,7 @@ export const PipelineSpecSchema = z
     const encoderInput = autoencoderInputShape(p.pretrain.model);
     p.finetunes.forEach((f, i) => {
       const shape = datasetImageShape(f.dataset);
-      if (shape && shape.join('x') !== encoderInput.join('x')) {
+      if (shape && !sameShape(shape, encoderInput)) {
         ctx.addIssue({
           code: 'custom',
           path: ['finetunes', i, 'dataset'],

@@ -14,7 +14,7 @@ import {
   ImportedModelSchema,
   RegisteredModelRefSchema,
 } from './classifier-base.schema';
-import { datasetClassCount, datasetImageShape, DatasetSpecSchema } from './dataset.schema';
+import { datasetClassCount, datasetImageShape, DatasetSpecSchema, sameShape } from './dataset.schema';
 import { EvaluateSpecSchema } from './evaluate-spec.schema';
 import { checkClassifierLayers, checkLayersAutoencoder } from './layers-model';
 import { inferTopology, type LayersTopology, LayersTopologySchema } from './layers-topology';
@@ -299,8 +299,7 @@ function checkEncoderImages(
   ctx: z.core.$RefinementCtx<unknown>,
 ): void {
   const images = datasetImageShape(dataset);
-  const same = (a: readonly number[], b: readonly number[]) => a.join('x') === b.join('x');
-  if (!images || same(input, images) || same(input, DEFAULT_INPUT_SHAPE)) return;
+  if (!images || sameShape(input, images) || sameShape(input, DEFAULT_INPUT_SHAPE)) return;
   ctx.addIssue({
     code: 'custom',
     path: ['model', 'inputShape'],

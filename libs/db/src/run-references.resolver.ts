@@ -10,6 +10,7 @@ import {
   type RunSpec,
   RunSpecSchema,
   quoteText,
+  sameShape,
   specTopologies,
   text,
   textProblem,
@@ -421,7 +422,7 @@ export class RunReferencesResolver {
     const stored = RunSpecSchema.safeParse(base.spec);
     const encoderImages =
       stored.success && stored.data.kind === 'pretrain' ? autoencoderInputShape(stored.data.model) : null;
-    if (images && encoderImages && encoderImages.join('x') !== images.join('x'))
+    if (images && encoderImages && !sameShape(encoderImages, images))
       return `Run ${baseRunId}'s encoder takes images of ${encoderImages.join('×')} but this run's dataset gives ${images.join('×')}: use a dataset of that shape (dataset.imageShape, or the shapes' imageSize and channels)`;
     const picked = await chosenCheckpoint(this.prisma, base);
     if (!picked) return `Run ${baseRunId} has no complete checkpoint`;
