@@ -54,6 +54,15 @@ const classesWithoutImages: [string, () => Promise<Buffer>, string][] = [
       ]),
     `class folders "yellow", "purple" have no image inside ${IMAGE_LAYOUT}: 2 file(s) named as images are none and were left out, e.g. "purple/1.png": not a PNG, JPEG or WebP image (it starts with 3c 21 44 4f 43 54 59 50)`,
   ],
+  [
+    'folders named after the prototype machinery, tallied as any other name',
+    () =>
+      colors([
+        ['__proto__/', { type: 'directory' }],
+        ['constructor/notes.txt', Buffer.from('x')],
+      ]),
+    `class folders "__proto__", "constructor" have no image inside ${IMAGE_LAYOUT}`,
+  ],
 ];
 
 /** Uploads `tar` as `name` and expects the 422 `errors`, no dataset `name`, and nothing new under datasets/uploads/. */
