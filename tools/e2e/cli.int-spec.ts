@@ -317,16 +317,18 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
   });
 
   it("sets, shows, lists and removes a project's own limits with `limits`, refusing bad values locally", async () => {
-    expect(await trainyard('limits', 'research', '--max-running', '3', '--max-queued', '40')).toMatchObject({
+    expect(
+      await trainyard('limits', 'research', '--max-running', '3', '--max-queued', '40', '--max-priority', '0'),
+    ).toMatchObject({
       code: 0,
       stdout:
-        'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 40 it may queue (its own quota)\n',
+        'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 40 it may queue (its own quota); priority up to 0 (its own cap)\n',
     });
     const listed = await trainyard('limits');
     expect(listed.code).toBe(0);
     // The cluster's worker runs without PROJECT_MAX_RUNNING, as does its API.
     expect(listed.stdout).toMatch(
-      /^default running limit \(PROJECT_MAX_RUNNING\): none\ndefault queued quota \(QUOTA_QUEUED_RUNS\): 1000\n/,
+      /^default running limit \(PROJECT_MAX_RUNNING\): none\ndefault queued quota \(QUOTA_QUEUED_RUNS\): 1000\ndefault priority cap \(QUOTA_MAX_PRIORITY\): 100\n/,
     );
     expect(
       listed.stdout
@@ -334,10 +336,10 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
         .find((line) => line.startsWith('research '))
         ?.trimEnd()
         .split(/\s+/),
-    ).toEqual(['research', '3', '40', '0', '0']);
-    // One limit back to the default, the other kept.
-    expect((await trainyard('limits', 'research', '--max-queued', 'default')).stdout).toBe(
-      'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 1000 it may queue\n',
+    ).toEqual(['research', '3', '40', '0', '0', '0']);
+    // Two limits back to the default, the other kept.
+    expect((await trainyard('limits', 'research', '--max-queued', 'default', '--max-priority', 'default')).stdout).toBe(
+      'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 1000 it may queue; priority up to 100\n',
     );
     expect(JSON.parse((await trainyard('limits', 'research', '--json')).stdout)).toMatchObject({
       project: 'research',
@@ -346,7 +348,7 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
       maxQueued: null,
     });
     expect((await trainyard('limits', 'research', '--max-running', 'default')).stdout).toBe(
-      'project research: no limit; 0 training, 0 waiting of 1000 it may queue\n',
+      'project research: no limit; 0 training, 0 waiting of 1000 it may queue; priority up to 100\n',
     );
     expect((await trainyard('limits')).stdout).toMatch(/no project has limits of its own/);
     for (const bad of [
@@ -354,6 +356,9 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
       ['limits', 'research', '--max-running', '1e3'],
       ['limits', 'research', '--max-running', '100001'],
       ['limits', 'research', '--max-queued', 'lots'],
+      ['limits', 'research', '--max-priority', '101'],
+      ['limits', 'research', '--max-priority', '-1'],
+      ['limits', 'research', '--max-priority', '00'],
       ['limits', 'research', '--max-running'],
       ['limits', '--max-queued', '5'],
       ['limits', 'a', 'b'],

@@ -143,8 +143,8 @@ function gpuText(w: { gpu: string | null; gpuCount: number; gpuMemoryMb: number 
 async function projectLimits(me: Whoami | null): Promise<ProjectLimitsList | null> {
   if (me?.project) {
     const own = await api.projectLimits(me.project);
-    const { defaultMaxRunning, workersMaxRunning, defaultMaxQueued } = own;
-    return { defaultMaxRunning, workersMaxRunning, defaultMaxQueued, items: [own] };
+    const { defaultMaxRunning, workersMaxRunning, defaultMaxQueued, defaultMaxPriority } = own;
+    return { defaultMaxRunning, workersMaxRunning, defaultMaxQueued, defaultMaxPriority, items: [own] };
   }
   return me?.scopes.includes('admin') ? api.listProjectLimits() : null;
 }
@@ -157,8 +157,8 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      `Runs of one project training at once, and waiting at once. Defaults: ${defaultLimitText(limits)} (PROJECT_MAX_RUNNING), ${limits.defaultMaxQueued} waiting (QUOTA_QUEUED_RUNS); an operator sets a project's own with `,
-      h('code', {}, 'trainyard limits PROJECT --max-running N --max-queued M'),
+      `Runs of one project training at once and waiting at once, and the highest priority its specs may name. Defaults: ${defaultLimitText(limits)} (PROJECT_MAX_RUNNING), ${limits.defaultMaxQueued} waiting (QUOTA_QUEUED_RUNS), priority up to ${limits.defaultMaxPriority} (QUOTA_MAX_PRIORITY); an operator sets a project's own with `,
+      h('code', {}, 'trainyard limits PROJECT --max-running N --max-queued M --max-priority P'),
       '.',
     ),
     limits.items.length === 0
@@ -169,7 +169,11 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
           h(
             'thead',
             {},
-            h('tr', {}, ...['Project', 'Limit', 'Queued quota', 'Training', 'Waiting'].map((c) => h('th', {}, c))),
+            h(
+              'tr',
+              {},
+              ...['Project', 'Limit', 'Queued quota', 'Priority cap', 'Training', 'Waiting'].map((c) => h('th', {}, c)),
+            ),
           ),
           h(
             'tbody',
@@ -181,6 +185,7 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
                 h('td', {}, p.project),
                 h('td', {}, projectLimitText(p)),
                 h('td', {}, `${p.effectiveMaxQueued} (${p.maxQueued === null ? 'the default' : 'its own'})`),
+                h('td', {}, `${p.effectiveMaxPriority} (${p.maxPriority === null ? 'the default' : 'its own'})`),
                 h('td', {}, p.running),
                 h('td', {}, p.waiting),
               ),

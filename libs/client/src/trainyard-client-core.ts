@@ -530,7 +530,7 @@ export class TrainyardClientCore {
    */
   setProjectLimits(
     project: string,
-    change: { maxRunning?: number | null; maxQueued?: number | null },
+    change: { maxRunning?: number | null; maxQueued?: number | null; maxPriority?: number | null },
     opts?: CallOptions,
   ): Promise<ProjectLimitsView> {
     return this.json('PATCH', `/v1/projects/${seg(project)}/limits`, 'ProjectLimitsView', {

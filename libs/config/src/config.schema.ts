@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { delimiter, isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { MAX_PRIORITY } from '@trainyard/contracts';
 
 /**
  * Every setting Trainyard reads from the environment, validated once at boot into typed groups.
@@ -166,6 +167,11 @@ export const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /** Runs a project may have waiting (QUEUED or PREEMPTED) at once. */
   QUOTA_QUEUED_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /**
+   * The highest `priority` a spec may name (0–100; 100, the contracts' own ceiling: no cap), in
+   * projects without a cap of their own: a shared fleet keeps the top of the queue for its operators.
+   */
+  QUOTA_MAX_PRIORITY: z.coerce.number().int().min(0).max(MAX_PRIORITY).default(MAX_PRIORITY),
   /** Images one request may ask to train on in all (epochs × training images, summed over a sweep or pipeline). */
   QUOTA_REQUEST_IMAGES: z.coerce.number().int().min(1).default(500_000_000),
   /**
@@ -270,6 +276,8 @@ export interface TrainyardConfig {
     datasetUploadBytes: number;
     /** Runs of one project training at once (PROJECT_MAX_RUNNING); undefined: no limit. */
     runningRunsPerProject?: number;
+    /** The highest priority a spec may name in a project without a cap of its own (QUOTA_MAX_PRIORITY). */
+    maxPriority: number;
     /** Accept runs no live worker can serve (QUEUE_UNSERVABLE_RUNS) instead of answering 422. */
     queueUnservable: boolean;
   };

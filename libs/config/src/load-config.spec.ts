@@ -36,6 +36,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_CONNECT_TIMEOUT_MS: 'soon' })).toThrow(/DATABASE_CONNECT_TIMEOUT_MS/);
   });
 
+  it('caps the priority specs may name at QUOTA_MAX_PRIORITY, 100 (no cap) unless set, from 0 to 100', () => {
+    expect(loadConfig({}).limits.maxPriority).toBe(100);
+    expect(loadConfig({ QUOTA_MAX_PRIORITY: '0' }).limits.maxPriority).toBe(0);
+    expect(loadConfig({ QUOTA_MAX_PRIORITY: '40' }).limits.maxPriority).toBe(40);
+    for (const bad of ['-1', '101', '2.5', 'high'])
+      expect(() => loadConfig({ QUOTA_MAX_PRIORITY: bad })).toThrow(/QUOTA_MAX_PRIORITY/);
+  });
+
   it('reads the fleet settings: resource classes, prestarting, limits and caches, with their defaults', () => {
     const defaults = loadConfig({});
     expect({

@@ -72,6 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
     limits: {
       requestsPerMinute: e.RATE_LIMIT_PER_MINUTE,
       queuedRunsPerProject: e.QUOTA_QUEUED_RUNS,
+      maxPriority: e.QUOTA_MAX_PRIORITY,
       imagesPerRequest: e.QUOTA_REQUEST_IMAGES,
       modelParameters: e.QUOTA_MODEL_PARAMETERS,
       inMemoryDatasetBytes: e.QUOTA_IN_MEMORY_DATASET_BYTES,

@@ -21,8 +21,11 @@ export const ResourcesSchema = z
   .strict();
 export type Resources = z.infer<typeof ResourcesSchema>;
 
+/** The highest priority a spec may name; operators may cap it lower per project (QUOTA_MAX_PRIORITY). */
+export const MAX_PRIORITY = 100;
+
 /** A run's priority: higher runs sooner; 0 by default; equal priorities run in submission order. */
-export const PrioritySchema = z.int().min(-100).max(100);
+export const PrioritySchema = z.int().min(-MAX_PRIORITY).max(MAX_PRIORITY);
 
 /** Sweep runs come after single runs unless the sweep's base spec names a priority. */
 export const SWEEP_RUN_PRIORITY = -10;

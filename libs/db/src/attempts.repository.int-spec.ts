@@ -130,6 +130,7 @@ describe('AttemptsRepository.openCurrent', () => {
       project,
       maxRunning: null,
       maxQueued: null,
+      maxPriority: null,
       running: 4,
       waiting: 0,
     });

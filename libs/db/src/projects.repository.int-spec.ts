@@ -28,6 +28,7 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
       project,
       maxRunning: null,
       maxQueued: null,
+      maxPriority: null,
       running: 0,
       waiting: 0,
     });
@@ -37,7 +38,14 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
     await runs.finish(b!.id, 'SUCCEEDED');
     await runs.finish(c!.id, 'PREEMPTED');
     await projects.setLimits(project, { maxRunning: 3 });
-    expect(await projects.load(project)).toEqual({ project, maxRunning: 3, maxQueued: null, running: 1, waiting: 2 });
+    expect(await projects.load(project)).toEqual({
+      project,
+      maxRunning: 3,
+      maxQueued: null,
+      maxPriority: null,
+      running: 1,
+      waiting: 2,
+    });
     expect(d).toBeDefined();
   });
 
@@ -50,8 +58,8 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
     await newRun(first);
     const listed = (await projects.listLimited()).filter((p) => p.project === first || p.project === second);
     expect(listed).toEqual([
-      { project: second, maxRunning: 7, maxQueued: null, running: 0, waiting: 0 },
-      { project: first, maxRunning: 2, maxQueued: null, running: 1, waiting: 1 },
+      { project: second, maxRunning: 7, maxQueued: null, maxPriority: null, running: 0, waiting: 0 },
+      { project: first, maxRunning: 2, maxQueued: null, maxPriority: null, running: 1, waiting: 1 },
     ]);
     await projects.setLimits(first, { maxRunning: null });
     // Removing a limit that is not there is harmless.
@@ -60,7 +68,7 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
     expect((await projects.load(first)).maxRunning).toBeNull();
   });
 
-  it('changes one limit without the other, and removes the row once both are back to the default', async () => {
+  it('changes one limit without the others, and removes the row once all are back to the default', async () => {
     const project = `both-${randomUUID().slice(0, 8)}`;
     await projects.setLimits(project, { maxQueued: 50 });
     expect(await projects.load(project)).toMatchObject({ maxRunning: null, maxQueued: 50 });
@@ -68,7 +76,11 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
     expect(await projects.load(project)).toMatchObject({ maxRunning: 3, maxQueued: 50 });
     await projects.setLimits(project, { maxQueued: null });
     expect(await projects.load(project)).toMatchObject({ maxRunning: 3, maxQueued: null });
+    await projects.setLimits(project, { maxPriority: 0 });
     await projects.setLimits(project, { maxRunning: null });
+    expect(await projects.load(project)).toMatchObject({ maxRunning: null, maxQueued: null, maxPriority: 0 });
+    expect(await db.prisma.projectLimit.count({ where: { project } })).toBe(1);
+    await projects.setLimits(project, { maxPriority: null });
     expect(await db.prisma.projectLimit.count({ where: { project } })).toBe(0);
     // Concurrent changes of one project both land.
     await Promise.all([projects.setLimits(project, { maxRunning: 2 }), projects.setLimits(project, { maxQueued: 9 })]);

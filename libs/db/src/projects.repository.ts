@@ -11,6 +11,8 @@ export interface ProjectLoad {
   maxRunning: number | null;
   /** Its own QUOTA_QUEUED_RUNS, set over the API; null: the API's default applies. */
   maxQueued: number | null;
+  /** Its own QUOTA_MAX_PRIORITY, set over the API; null: the API's default applies. */
+  maxPriority: number | null;
   /** Runs of the project training now: what the limit counts. */
   running: number;
   /** Runs of the project waiting for a worker (QUEUED or PREEMPTED). */
@@ -84,27 +86,34 @@ export class ProjectsRepository {
   async listLimited(): Promise<ProjectLoad[]> {
     return this.prisma.$queryRaw<ProjectLoad[]>`
       SELECT l."project", l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued",
+        l."max_priority" AS "maxPriority",
         count(r."id") FILTER (WHERE r."status" = 'RUNNING')::int AS "running",
         count(r."id") FILTER (WHERE r."status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting"
       FROM "project_limits" l
       LEFT JOIN "runs" r ON r."project" = l."project" AND r."status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')
-      GROUP BY l."project", l."max_running", l."max_queued"
+      GROUP BY l."project", l."max_running", l."max_queued", l."max_priority"
       ORDER BY l."project"`;
   }
 
   /**
    * Changes the project's own limits (the caller checks the bounds): a number sets one, null removes
-   * it (the default applies again), a field left out stays as it is. A project left with neither
-   * has no row. One transaction: two operators changing one project's limits at once both land.
+   * it (the default applies again), a field left out stays as it is. A project left with no limit
+   * of its own has no row. One transaction: two operators changing one project's limits at once both land.
    */
   async setLimits(project: string, change: ProjectLimitsChange): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
       const row = await tx.projectLimit.upsert({
         where: { project },
-        create: { project, maxRunning: change.maxRunning ?? null, maxQueued: change.maxQueued ?? null },
+        create: {
+          project,
+          maxRunning: change.maxRunning ?? null,
+          maxQueued: change.maxQueued ?? null,
+          maxPriority: change.maxPriority ?? null,
+        },
         update: { ...change, updatedAt: new Date() },
       });
-      if (row.maxRunning === null && row.maxQueued === null) await tx.projectLimit.delete({ where: { project } });
+      if (row.maxRunning === null && row.maxQueued === null && row.maxPriority === null)
+        await tx.projectLimit.delete({ where: { project } });
     });
   }
 }
@@ -112,7 +121,8 @@ export class ProjectsRepository {
 /** One statement: the project's own limits and its runs training and waiting (held by a pipeline too: QUEUED). */
 async function loadOf(db: Pick<Tx, '$queryRaw'>, project: string): Promise<ProjectLoad> {
   const [row] = await db.$queryRaw<Omit<ProjectLoad, 'project'>[]>`
-    SELECT l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued", c."running", c."waiting"
+    SELECT l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued", l."max_priority" AS "maxPriority",
+      c."running", c."waiting"
     FROM (SELECT count(*) FILTER (WHERE "status" = 'RUNNING')::int AS "running",
       count(*) FILTER (WHERE "status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting"
       FROM "runs" WHERE "project" = ${project} AND "status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')) c
@@ -124,4 +134,5 @@ async function loadOf(db: Pick<Tx, '$queryRaw'>, project: string): Promise<Proje
 export interface ProjectLimitsChange {
   maxRunning?: number | null;
   maxQueued?: number | null;
+  maxPriority?: number | null;
 }

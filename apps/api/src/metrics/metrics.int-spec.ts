@@ -66,7 +66,7 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     const quota = await api.fetch(`${api.baseUrl}/v1/projects/audio/limits`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ maxQueued: 50 }),
+      body: JSON.stringify({ maxQueued: 50, maxPriority: 0 }),
     });
     expect(quota.status).toBe(200);
     const limited = await scrape();
@@ -80,6 +80,8 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     expect(value(limited, 'trainyard_project_max_queued{project="audio"}')).toBe(50);
     expect(value(limited, 'trainyard_project_max_running{project="audio"}')).toBeUndefined();
     expect(value(limited, 'trainyard_project_max_queued{project="default"}')).toBeUndefined();
+    expect(value(limited, 'trainyard_project_max_priority{project="audio"}')).toBe(0);
+    expect(value(limited, 'trainyard_project_max_priority{project="vision"}')).toBeUndefined();
 
     expect((await patch('vision', null)).status).toBe(200);
     const removed = await scrape();

@@ -101,6 +101,16 @@ export class PrometheusRegistry {
           if (p.maxQueued !== null) projectQuota.set({ project: p.project }, p.maxQueued);
         }),
     });
+    const projectPriority: Gauge<'project'> = new Gauge({
+      name: 'trainyard_project_max_priority',
+      help: "A project's own cap on the priority its specs may name (projects with one; the others follow QUOTA_MAX_PRIORITY)",
+      labelNames: ['project'],
+      registers: [this.registry],
+      collect: () =>
+        this.collectLimited(projectPriority, (p) => {
+          if (p.maxPriority !== null) projectPriority.set({ project: p.project }, p.maxPriority);
+        }),
+    });
     const projectRuns: Gauge<'project' | 'state'> = new Gauge({
       name: 'trainyard_project_runs',
       help: 'Runs of each project with limits of its own, training (running) and waiting for a worker (waiting)',

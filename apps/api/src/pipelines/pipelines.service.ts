@@ -92,11 +92,15 @@ export class PipelinesService {
       }
     }
     // Every step counts against the project's queued-runs quota, held ones too, where they are inserted.
-    await this.pipelines.create(
-      { id, name: spec.name, spec, project },
-      runs,
-      this.quota.queuedRuns(project, runs.length),
+    const limits = this.quota.projectLimits(
+      project,
+      [
+        { spec: spec.pretrain, prefix: 'pretrain.' },
+        ...spec.finetunes.map((finetune, i) => ({ spec: finetune, prefix: `finetunes.${i}.` })),
+      ],
+      runs.length,
     );
+    await this.pipelines.create({ id, name: spec.name, spec, project }, runs, limits);
     this.logger.log(`Pipeline ${id} ("${spec.name}") with ${runs.length} runs recorded; pretrain ${pretrainId} queued`);
     try {
       await this.runs.enqueue({ id: pretrainId, kind: runKindOf(spec.pretrain.kind), spec: spec.pretrain });

@@ -27,7 +27,8 @@ export class ProjectLimitsController {
   @Get('limits')
   @RequireScope('admin')
   @ApiOperation({
-    summary: 'Every project with limits of its own, and the defaults (PROJECT_MAX_RUNNING, QUOTA_QUEUED_RUNS)',
+    summary:
+      'Every project with limits of its own, and the defaults (PROJECT_MAX_RUNNING, QUOTA_QUEUED_RUNS, QUOTA_MAX_PRIORITY)',
   })
   @Responds(200, 'ProjectLimitsList')
   list(@CurrentPrincipal() principal: Principal): Promise<ProjectLimitsList> {
@@ -37,7 +38,8 @@ export class ProjectLimitsController {
 
   @Get(':project/limits')
   @ApiOperation({
-    summary: "A project's limits on runs training and waiting at once, where they come from, and its load",
+    summary:
+      "A project's limits on runs training and waiting at once and on the priority its specs may name, where they come from, and its load",
   })
   @ApiParam({ name: 'project' })
   @Responds(200, 'ProjectLimitsView')
@@ -51,7 +53,7 @@ export class ProjectLimitsController {
   @RequireScope('admin')
   @ApiOperation({
     summary:
-      "Change a project's own limits: runs training at once (maxRunning) and waiting at once (maxQueued); null: back to the default, left out: as it is. Parked runs that now have a place go back in line",
+      "Change a project's own limits: runs training at once (maxRunning), waiting at once (maxQueued), the highest priority its specs may name (maxPriority); null: back to the default, left out: as it is. Parked runs that now have a place go back in line",
   })
   @ApiParam({ name: 'project' })
   @Responds(200, 'ProjectLimitsView', 'The project with its limits')
@@ -65,7 +67,7 @@ export class ProjectLimitsController {
     const said = (value: number | null | undefined) =>
       value === undefined ? 'unchanged' : value === null ? 'the default' : String(value);
     this.logger.log(
-      `project ${project}: maxRunning ${said(body.maxRunning)}, maxQueued ${said(body.maxQueued)}, set by key ${principal.keyId}`,
+      `project ${project}: maxRunning ${said(body.maxRunning)}, maxQueued ${said(body.maxQueued)}, maxPriority ${said(body.maxPriority)}, set by key ${principal.keyId}`,
     );
     return view;
   }

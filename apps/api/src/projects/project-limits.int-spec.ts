@@ -39,7 +39,9 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
   }
 
   beforeAll(async () => {
-    api = await startTestApi({ env: { PROJECT_MAX_RUNNING: '2', RATE_LIMIT_PER_MINUTE: '100000' } });
+    api = await startTestApi({
+      env: { PROJECT_MAX_RUNNING: '2', QUOTA_MAX_PRIORITY: '50', RATE_LIMIT_PER_MINUTE: '100000' },
+    });
     visionKey = await newKey(['read', 'submit'], 'vision');
     visionAdminKey = await newKey(['admin'], 'vision');
     readOnlyOperatorKey = await newKey(['read']);
@@ -59,6 +61,9 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       maxQueued: null,
       defaultMaxQueued: 1000,
       effectiveMaxQueued: 1000,
+      maxPriority: null,
+      defaultMaxPriority: 50,
+      effectiveMaxPriority: 50,
       running: 0,
       waiting: 0,
     });
@@ -84,6 +89,9 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
         maxQueued: null,
         defaultMaxQueued: 1000,
         effectiveMaxQueued: 1000,
+        maxPriority: null,
+        defaultMaxPriority: 50,
+        effectiveMaxPriority: 50,
         running: 0,
         waiting: 1,
       },
@@ -105,6 +113,7 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       defaultMaxRunning: 2,
       workersMaxRunning: [],
       defaultMaxQueued: 1000,
+      defaultMaxPriority: 50,
       items: [
         {
           project: 'audio',
@@ -115,6 +124,9 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
           maxQueued: null,
           defaultMaxQueued: 1000,
           effectiveMaxQueued: 1000,
+          maxPriority: null,
+          defaultMaxPriority: 50,
+          effectiveMaxPriority: 50,
           running: 0,
           waiting: 0,
         },
@@ -127,6 +139,9 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
           maxQueued: null,
           defaultMaxQueued: 1000,
           effectiveMaxQueued: 1000,
+          maxPriority: null,
+          defaultMaxPriority: 50,
+          effectiveMaxPriority: 50,
           running: 0,
           waiting: 1,
         },
@@ -171,6 +186,100 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
     expect((await admin('GET', '/v1/projects/limits')).body.items.map((p: any) => p.project)).not.toContain('audio');
     const { prisma } = api.app.get<Database>(DATABASE);
     expect(await prisma.projectLimit.count({ where: { project: 'audio' } })).toBe(0);
+  });
+
+  it("holds every spec of a run, sweep or pipeline to the project's priority cap (422 naming it), writing nothing past it", async () => {
+    const { prisma } = api.app.get<Database>(DATABASE);
+    const runsOf = (project: string) => prisma.run.count({ where: { project } });
+    const robotsKey = await newKey(['read', 'submit'], 'robots');
+    const submit = (path: string, body: unknown, key = robotsKey) => call(key, 'POST', path, body);
+    const dataset = { name: 'synthetic-shapes' };
+    const pretrain = (priority?: number) => ({ kind: 'pretrain', name: `p ${priority}`, dataset, priority });
+    const finetune = (priority?: number) => ({
+      name: `f ${priority}`,
+      dataset,
+      model: { type: 'classifier' },
+      priority,
+    });
+    const sweep = (priority?: number) => ({
+      name: `s ${priority}`,
+      base: finetune(priority),
+      strategy: 'grid',
+      parameters: { 'training.seed': [1, 2] },
+      metric: 'test/accuracy',
+      goal: 'max',
+    });
+    const pipeline = (priorities: (number | undefined)[]) => ({
+      name: 'pl',
+      pretrain: { name: 'pl pretrain', dataset, priority: priorities[0] },
+      finetunes: priorities.slice(1).map((priority, i) => ({ ...finetune(priority), name: `pl f${i}` })),
+    });
+    const refusedFields = (res: { status: number; body: any }) => ({
+      status: res.status,
+      fields: res.body.errors?.map((e: any) => e.field),
+    });
+
+    // QUOTA_MAX_PRIORITY (50) holds a project without a cap of its own.
+    expect((await submit('/v1/runs', pretrain(50))).status).toBe(201);
+    const above = await submit('/v1/runs', pretrain(51));
+    expect(refusedFields(above)).toEqual({ status: 422, fields: ['priority'] });
+    expect(above.body.errors[0].message).toBe(
+      'Priority 51 is above 50, the highest project "robots" may ask for (QUOTA_MAX_PRIORITY)',
+    );
+    expect(await runsOf('robots')).toBe(1);
+
+    // Its own cap, above the default.
+    expect((await admin('PATCH', '/v1/projects/robots/limits', { maxPriority: 80 })).body).toMatchObject({
+      maxPriority: 80,
+      defaultMaxPriority: 50,
+      effectiveMaxPriority: 80,
+      maxRunning: null,
+      maxQueued: null,
+    });
+    expect((await submit('/v1/runs', pretrain(80))).status).toBe(201);
+    expect((await submit('/v1/runs', pretrain(81))).body.errors[0].message).toMatch(
+      /above 80, the highest project "robots" may ask for \(its own, set by an operator\)$/,
+    );
+
+    // Capped at 0: specs naming none (0) and sweep runs (−10) still pass; any spec above is named where it sits.
+    await admin('PATCH', '/v1/projects/robots/limits', { maxPriority: 0 });
+    const before = await runsOf('robots');
+    expect((await submit('/v1/runs', pretrain())).status).toBe(201);
+    expect((await submit('/v1/sweeps', sweep())).status).toBe(201);
+    expect((await submit('/v1/pipelines', pipeline([undefined, -5]))).status).toBe(201);
+    expect(await runsOf('robots')).toBe(before + 1 + 2 + 2);
+    const written = await runsOf('robots');
+    expect(refusedFields(await submit('/v1/sweeps', sweep(5)))).toEqual({ status: 422, fields: ['base.priority'] });
+    expect(refusedFields(await submit('/v1/pipelines', pipeline([3, 0, 7])))).toEqual({
+      status: 422,
+      fields: ['pretrain.priority', 'finetunes.1.priority'],
+    });
+    // With an Idempotency-Key: refused, and the key stays unused for the corrected request.
+    const keyed = (body: unknown) =>
+      fetch(`${api.baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${robotsKey}`, 'content-type': 'application/json', 'idempotency-key': 'k1' },
+        body: JSON.stringify(body),
+      });
+    expect((await keyed(pretrain(1))).status).toBe(422);
+    expect((await keyed(pretrain(0))).status).toBe(201);
+    expect(await runsOf('robots')).toBe(written + 1);
+    // Another project keeps the default cap; an operator's own submits are held to it too.
+    expect((await submit('/v1/runs', pretrain(50), visionKey)).status).toBe(201);
+    expect((await call(api.adminKey, 'POST', '/v1/runs', pretrain(51))).status).toBe(422);
+
+    for (const body of [{ maxPriority: -1 }, { maxPriority: 101 }, { maxPriority: 2.5 }, { maxPriority: '5' }]) {
+      const res = await admin('PATCH', '/v1/projects/robots/limits', body);
+      expect({ body, ...refusedFields(res) }).toEqual({ body, status: 400, fields: ['maxPriority'] });
+    }
+    expect((await admin('PATCH', '/v1/projects/robots/limits', { maxPriority: null })).body).toMatchObject({
+      maxPriority: null,
+      effectiveMaxPriority: 50,
+    });
+    // Its only limit removed: no row left.
+    expect(await prisma.projectLimit.count({ where: { project: 'robots' } })).toBe(0);
+    const waiting = await prisma.run.findMany({ where: { project: { in: ['robots', 'vision'] }, status: 'QUEUED' } });
+    for (const run of waiting) await admin('POST', `/v1/runs/${run.id}/cancel`);
   });
 
   it('lets parked jobs that now have a place back in line when a limit is raised', async () => {
@@ -336,6 +445,7 @@ describe('project limits without PROJECT_MAX_RUNNING on the API (PostgreSQL, HTT
       defaultMaxRunning: null,
       workersMaxRunning: [3, 5, null],
       defaultMaxQueued: 1000,
+      defaultMaxPriority: 100,
       items: [],
     });
     expect((await get(`/v1/runs/${run}/queue`)).projectLimit).toBeNull();

@@ -13,7 +13,7 @@ import type { TrainingQueues } from '@trainyard/queue';
 import { fromRedis } from '../common/with-deadline';
 import { fleetDefaultMaxRunning, type FleetDefaultLimit } from './fleet-default-limit';
 
-/** A project's own PROJECT_MAX_RUNNING and QUOTA_QUEUED_RUNS: read, set and removed by operators. */
+/** A project's own PROJECT_MAX_RUNNING, QUOTA_QUEUED_RUNS and QUOTA_MAX_PRIORITY: read, set and removed by operators. */
 @Injectable()
 export class ProjectLimitsService {
   private readonly logger = new Logger(ProjectLimitsService.name);
@@ -32,7 +32,12 @@ export class ProjectLimitsService {
 
   async list(): Promise<ProjectLimitsList> {
     const [loads, fleet] = await Promise.all([this.projects.listLimited(), this.fleetDefault()]);
-    return { ...fleet, defaultMaxQueued: this.defaultMaxQueued(), items: loads.map((load) => this.view(load, fleet)) };
+    return {
+      ...fleet,
+      defaultMaxQueued: this.defaultMaxQueued(),
+      defaultMaxPriority: this.defaultMaxPriority(),
+      items: loads.map((load) => this.view(load, fleet)),
+    };
   }
 
   /**
@@ -40,7 +45,8 @@ export class ProjectLimitsService {
    * limit raised or removed lets the jobs parked at the old one back in line now, as many as have a
    * place, rather than when one of the project's runs ends or their 60 s delay does; a limit
    * lowered stops no run that trains already: the project starts none until it is below the new
-   * one. A lower queued quota refuses submits from then on and cancels nothing already waiting.
+   * one. A lower queued quota refuses submits from then on and cancels nothing already waiting; a
+   * lower priority cap refuses specs above it from then on and leaves the runs queued as they are.
    */
   async set(project: string, change: ProjectLimitsChange): Promise<ProjectLimitsView> {
     await this.projects.setLimits(project, change);
@@ -75,6 +81,10 @@ export class ProjectLimitsService {
     return this.config.limits.queuedRunsPerProject;
   }
 
+  private defaultMaxPriority(): number {
+    return this.config.limits.maxPriority;
+  }
+
   private view(load: ProjectLoad, fleet: FleetDefaultLimit): ProjectLimitsView {
     return {
       project: load.project,
@@ -84,6 +94,9 @@ export class ProjectLimitsService {
       maxQueued: load.maxQueued,
       defaultMaxQueued: this.defaultMaxQueued(),
       effectiveMaxQueued: load.maxQueued ?? this.defaultMaxQueued(),
+      maxPriority: load.maxPriority,
+      defaultMaxPriority: this.defaultMaxPriority(),
+      effectiveMaxPriority: load.maxPriority ?? this.defaultMaxPriority(),
       running: load.running,
       waiting: load.waiting,
     };

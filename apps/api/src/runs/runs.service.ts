@@ -92,12 +92,12 @@ export class RunsService {
     await this.placement.check(spec);
     const kind: RunKind = runKindOf(spec.kind);
     const creation = { kind, name: spec.name, spec, baseRunId, baseCheckpointId, project };
-    // Counted where the run is inserted, under the project's lock: submits arriving together never pass it together.
-    const queuedRuns = this.quota.queuedRuns(project, 1);
+    // Checked where the run is inserted, under the project's lock: submits arriving together never pass it together.
+    const projectLimits = this.quota.projectLimits(project, [{ spec }]);
 
     if (scopedKey === undefined) {
       const id = randomUUID();
-      const run = await this.runs.create({ id, ...creation }, queuedRuns);
+      const run = await this.runs.create({ id, ...creation }, projectLimits);
       await this.enqueue({ id, kind, spec });
       this.logger.log(`Run ${id} (${kind}, "${spec.name}") queued`);
       return { id, status: run.status as RunStatus };
@@ -108,7 +108,7 @@ export class RunsService {
       hash,
       creation,
       (id) => ({ id, status: 'QUEUED' as RunStatus }),
-      queuedRuns,
+      projectLimits,
     );
     // Another request with the key won the race between our lookup and our insert.
     if (!outcome.created) return this.replay(outcome, hash, idempotencyKey!);

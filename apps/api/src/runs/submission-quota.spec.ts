@@ -12,12 +12,13 @@ import {
 
 const GiB = 1024 ** 3;
 const datasetId = '3f0c9c52-2c1f-4d7e-9a56-0d4f0b6b8a11';
+// On a base: the built-in encoder takes at most 256 pixels a side, and the images counted here are larger.
 const finetune = (dataset: Record<string, unknown>) =>
   RunSpecSchema.parse({
     kind: 'finetune',
     name: 'f',
     dataset: { name: 'image-folder', datasetId, ...dataset },
-    model: { type: 'classifier' },
+    model: { type: 'classifier', importedModel: { uri: 'file:///models/vgg/model.json' } },
   });
 const streamed = { version: 'ab'.repeat(32) };
 
@@ -74,15 +75,17 @@ describe('the decoded images an image-folder run holds in a worker (QUOTA_IN_MEM
   });
 });
 
-describe("a project's queued-runs quota, as the check made where runs are recorded", () => {
-  const quota = new SubmissionQuota({ limits: { queuedRunsPerProject: 3 } } as TrainyardConfig);
-  const load = (waiting: number, maxQueued: number | null): ProjectLoad => ({
+describe("a project's limits, as the check made where runs are recorded", () => {
+  const quota = new SubmissionQuota({ limits: { queuedRunsPerProject: 3, maxPriority: 50 } } as TrainyardConfig);
+  const load = (waiting: number, maxQueued: number | null, maxPriority: number | null = null): ProjectLoad => ({
     project: 'vision',
     maxRunning: null,
     maxQueued,
+    maxPriority,
     running: 0,
     waiting,
   });
+  const runs = (n: number, priority?: number) => Array.from({ length: n }, () => ({ spec: { priority } }));
   const refusal = (check: () => void) => {
     try {
       check();
@@ -93,8 +96,8 @@ describe("a project's queued-runs quota, as the check made where runs are record
   };
 
   it('admits runs up to the quota exactly, and refuses one more with 429 naming project', () => {
-    expect(refusal(() => quota.queuedRuns('vision', 2)(load(1, null)))).toBeNull();
-    expect(refusal(() => quota.queuedRuns('vision', 2)(load(2, null)))).toEqual({
+    expect(refusal(() => quota.projectLimits('vision', runs(2))(load(1, null)))).toBeNull();
+    expect(refusal(() => quota.projectLimits('vision', runs(2))(load(2, null)))).toEqual({
       status: 429,
       body: {
         message:
@@ -104,9 +107,14 @@ describe("a project's queued-runs quota, as the check made where runs are record
     });
   });
 
+  it('counts the runs recorded, which may pass the specs given (a pipeline’s evaluations)', () => {
+    expect(refusal(() => quota.projectLimits('vision', runs(1), 3)(load(0, null)))).toBeNull();
+    expect(refusal(() => quota.projectLimits('vision', runs(1), 4)(load(0, null)))?.status).toBe(429);
+  });
+
   it('holds a project with its own quota to that one, saying so', () => {
-    expect(refusal(() => quota.queuedRuns('vision', 5)(load(0, 10)))).toBeNull();
-    expect(refusal(() => quota.queuedRuns('vision', 1)(load(1, 1)))).toEqual({
+    expect(refusal(() => quota.projectLimits('vision', runs(5))(load(0, 10)))).toBeNull();
+    expect(refusal(() => quota.projectLimits('vision', runs(1))(load(1, 1)))).toEqual({
       status: 429,
       body: {
         message: expect.stringContaining(
@@ -115,6 +123,54 @@ describe("a project's queued-runs quota, as the check made where runs are record
         errors: [{ field: 'project', message: 'Queued-runs quota 1 reached' }],
       },
     });
+  });
+
+  it('admits a priority up to QUOTA_MAX_PRIORITY exactly, and refuses one above with 422 naming priority', () => {
+    expect(refusal(() => quota.projectLimits('vision', runs(1, 50))(load(0, null)))).toBeNull();
+    expect(refusal(() => quota.projectLimits('vision', runs(1, -100))(load(0, null)))).toBeNull();
+    expect(refusal(() => quota.projectLimits('vision', runs(1, 51))(load(0, null)))).toEqual({
+      status: 422,
+      body: {
+        message: 'A priority is above what the project may ask for',
+        errors: [
+          {
+            field: 'priority',
+            message: 'Priority 51 is above 50, the highest project "vision" may ask for (QUOTA_MAX_PRIORITY)',
+          },
+        ],
+      },
+    });
+  });
+
+  it('holds a project with its own cap to that one, above or below the default, before its quota', () => {
+    expect(refusal(() => quota.projectLimits('vision', runs(1, 90))(load(0, null, 90)))).toBeNull();
+    const capped = refusal(() => quota.projectLimits('vision', runs(1, 10))(load(9, 1, 0)));
+    expect(capped?.status).toBe(422);
+    expect(capped?.body).toMatchObject({
+      errors: [
+        {
+          field: 'priority',
+          message: expect.stringContaining(
+            'above 0, the highest project "vision" may ask for (its own, set by an operator)',
+          ),
+        },
+      ],
+    });
+  });
+
+  it("names each spec at its place in the request, a sweep's at its base, each field once", () => {
+    const specs = [
+      { spec: { priority: 80 }, prefix: 'pretrain.' },
+      { spec: { priority: 10 }, prefix: 'finetunes.0.' },
+      { spec: { priority: 70 }, prefix: 'finetunes.1.' },
+      { spec: { priority: 60 }, prefix: 'base.', swept: { 'training.seed': 1 } },
+      { spec: { priority: 60 }, prefix: 'base.', swept: { 'training.seed': 2 } },
+    ];
+    const body = refusal(() => quota.projectLimits('vision', specs)(load(0, null)))?.body as {
+      errors: { field: string; message: string }[];
+    };
+    expect(body.errors.map((e) => e.field)).toEqual(['pretrain.priority', 'finetunes.1.priority', 'base.priority']);
+    expect(body.errors[2]!.message).toMatch(/^With training.seed=1: Priority 60 is above 50/);
   });
 });
 

@@ -9,6 +9,8 @@ import {
 import type { TrainyardConfig } from '@trainyard/config';
 import {
   type FieldError,
+  type Placement,
+  priorityOf,
   imagesInBudget,
   parameterQuotaText,
   MNIST_TRAIN_DIGITS,
@@ -192,8 +194,9 @@ export interface PlannedRun extends SpecPlace {
 
 /**
  * Per-project quotas: the images one request may ask for in all, checked before anything is
- * written (422 naming the field: the same request will never fit); runs waiting at once, checked
- * where the runs are written (429: it frees up as runs start).
+ * written (422 naming the field: the same request will never fit); the priority its specs may
+ * name (422) and the runs waiting at once (429: it frees up as runs start), checked where the
+ * runs are written.
  */
 @Injectable()
 export class SubmissionQuota {
@@ -253,24 +256,58 @@ export class SubmissionQuota {
   }
 
   /**
-   * The project's queued-runs quota (its own, else QUOTA_QUEUED_RUNS) for `recorded` more waiting
-   * runs (a pipeline's held steps too), as the check the repository that records them makes on the
-   * project's load: counted under the project's lock, in the transaction that inserts them, so
-   * submits arriving together cannot pass it together. Throws 429 naming `project`.
+   * The project's limits on the runs a submit records, as the check the repository that records
+   * them makes on the project's load (read under the project's lock, in the transaction that
+   * inserts them, so submits arriving together cannot pass them together): first the highest
+   * priority its specs may name (its own, else QUOTA_MAX_PRIORITY), a 422 naming each spec's
+   * `priority` at its place in the request, for the same request will never pass it; then its
+   * queued-runs quota (its own, else QUOTA_QUEUED_RUNS) for `recorded` more waiting runs (a
+   * pipeline's held steps too, so `recorded` may pass the specs given), a 429 naming `project`.
    */
-  queuedRuns(project: string, recorded: number): (load: ProjectLoad) => void {
-    return ({ waiting, maxQueued }) => {
-      const quota = maxQueued ?? this.config.limits.queuedRunsPerProject;
-      if (waiting + recorded <= quota) return;
-      const whose = maxQueued === null ? 'QUOTA_QUEUED_RUNS' : 'its own, set by an operator';
-      throw new HttpException(
-        {
-          message: `Project "${project}" has ${waiting} runs waiting; ${recorded} more would pass its quota of ${quota} (${whose}). Submit again as runs start.`,
-          errors: [{ field: 'project', message: `Queued-runs quota ${quota} reached` }],
-        },
-        HttpStatus.TOO_MANY_REQUESTS,
-      );
+  projectLimits(
+    project: string,
+    specs: ({ spec: Placement } & SpecPlace)[],
+    recorded = specs.length,
+  ): (load: ProjectLoad) => void {
+    return (load) => {
+      this.checkPriorities(project, specs, load.maxPriority);
+      this.checkQueuedRuns(project, recorded, load);
     };
+  }
+
+  private checkPriorities(project: string, specs: ({ spec: Placement } & SpecPlace)[], own: number | null): void {
+    const cap = own ?? this.config.limits.maxPriority;
+    const whose = own === null ? 'QUOTA_MAX_PRIORITY' : 'its own, set by an operator';
+    const errors = oncePerField(
+      specs.flatMap(({ spec, ...place }) =>
+        priorityOf(spec) > cap
+          ? [
+              placeError(
+                {
+                  field: 'priority',
+                  message: `Priority ${priorityOf(spec)} is above ${cap}, the highest project "${project}" may ask for (${whose})`,
+                },
+                place,
+              ),
+            ]
+          : [],
+      ),
+    );
+    if (errors.length)
+      throw new UnprocessableEntityException({ message: 'A priority is above what the project may ask for', errors });
+  }
+
+  private checkQueuedRuns(project: string, recorded: number, { waiting, maxQueued }: ProjectLoad): void {
+    const quota = maxQueued ?? this.config.limits.queuedRunsPerProject;
+    if (waiting + recorded <= quota) return;
+    const whose = maxQueued === null ? 'QUOTA_QUEUED_RUNS' : 'its own, set by an operator';
+    throw new HttpException(
+      {
+        message: `Project "${project}" has ${waiting} runs waiting; ${recorded} more would pass its quota of ${quota} (${whose}). Submit again as runs start.`,
+        errors: [{ field: 'project', message: `Queued-runs quota ${quota} reached` }],
+      },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
   }
 }
 

@@ -71,8 +71,12 @@ export class SweepsService {
       'maxRuns',
     );
     await this.placement.check(spec.base, 'base.');
-    // All its runs or none, counted against the project's queued-runs quota where they are inserted.
-    await this.sweeps.create({ id, name: spec.name, spec, project }, runs, this.quota.queuedRuns(project, runs.length));
+    // All its runs or none, held to the project's limits where they are inserted.
+    const limits = this.quota.projectLimits(
+      project,
+      runs.map((run) => ({ spec: run.spec, prefix: 'base.', swept: run.params })),
+    );
+    await this.sweeps.create({ id, name: spec.name, spec, project }, runs, limits);
     await this.runs.enqueueMany(runs, { sweepId: id });
     this.logger.log(`Sweep ${id} ("${spec.name}", ${spec.strategy}) queued ${runs.length} runs`);
     return { id, runs: runs.length };

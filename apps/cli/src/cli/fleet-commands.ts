@@ -1,4 +1,5 @@
 import { defaultLimitText, projectLimitText } from '@trainyard/client';
+import { MAX_PRIORITY, PROJECT_MAX_QUEUED_BOUND, PROJECT_MAX_RUNNING_BOUND } from '@trainyard/contracts';
 import { formatDuration, formatTable } from '../progress-line';
 import { arg, expectArgs, printJson, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
@@ -70,60 +71,74 @@ export const queuesCommand: Command = {
 };
 
 /** `--max-running 4` or `--max-running default`: the value to send, or undefined when the flag is not given. */
-function limitFlag(value: string | undefined, flag: string, max: number): number | null | undefined {
+function limitFlag(
+  value: string | undefined,
+  flag: string,
+  [min, max]: readonly [number, number],
+  what = 'a whole number of runs',
+): number | null | undefined {
   if (value === undefined) return undefined;
   if (value === 'default') return null;
-  const n = /^[1-9]\d*$/.test(value) ? Number(value) : NaN;
-  if (!(n <= max))
-    throw usageError(`--${flag} takes a whole number of runs from 1 to ${max}, or "default" (got "${value}")`);
+  const n = /^(0|[1-9]\d*)$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max))
+    throw usageError(`--${flag} takes ${what} from ${min} to ${max}, or "default" (got "${value}")`);
   return n;
 }
 
+const own = (n: number | null) => (n === null ? 'default' : String(n));
+
 export const limitsCommand: Command = {
   name: 'limits',
-  usage: '[<project> [--max-running N|default] [--max-queued N|default]]',
-  summary: "Projects' limits on runs training and waiting at once: list them, show one project's, or change them.",
+  usage: '[<project> [--max-running N|default] [--max-queued N|default] [--max-priority N|default]]',
+  summary:
+    "Projects' limits on runs training and waiting at once and on the priority they may ask for: list them, show one project's, or change them.",
   details:
-    "Without a project, lists every project with limits of its own and the defaults (PROJECT_MAX_RUNNING: the API's, else what the live workers apply; QUOTA_QUEUED_RUNS), which needs an operator's admin key. " +
-    'With one, shows what holds it and its runs training and waiting; --max-running and --max-queued set its own limits (an operator\'s admin key), "default" removes one. ' +
-    'Raising the running limit lets the runs parked at the old one back in line at once; lowering it stops no run: the project starts none until it is below. A lower queued quota refuses new submits (429) and cancels nothing.',
-  options: { 'max-running': { type: 'string' }, 'max-queued': { type: 'string' } },
+    "Without a project, lists every project with limits of its own and the defaults (PROJECT_MAX_RUNNING: the API's, else what the live workers apply; QUOTA_QUEUED_RUNS; QUOTA_MAX_PRIORITY), which needs an operator's admin key. " +
+    'With one, shows what holds it and its runs training and waiting; --max-running, --max-queued and --max-priority set its own limits (an operator\'s admin key), "default" removes one. ' +
+    'Raising the running limit lets the runs parked at the old one back in line at once; lowering it stops no run: the project starts none until it is below. A lower queued quota refuses new submits (429) and cancels nothing; a lower priority cap refuses specs above it (422) and leaves the runs already queued as they are.',
+  options: { 'max-running': { type: 'string' }, 'max-queued': { type: 'string' }, 'max-priority': { type: 'string' } },
   optionHelp: {
-    'max-running': "the project's own limit on runs training at once: 1 to 100000, or default",
-    'max-queued': "the project's own quota of runs waiting at once: 1 to 1000000, or default",
+    'max-running': `the project's own limit on runs training at once: 1 to ${PROJECT_MAX_RUNNING_BOUND}, or default`,
+    'max-queued': `the project's own quota of runs waiting at once: 1 to ${PROJECT_MAX_QUEUED_BOUND}, or default`,
+    'max-priority': `the highest priority the project's specs may name: 0 to ${MAX_PRIORITY}, or default`,
   },
   async run(ctx) {
     const client = ctx.client();
     const project = ctx.args[0];
-    const maxRunning = limitFlag(ctx.values['max-running'] as string | undefined, 'max-running', 100_000);
-    const maxQueued = limitFlag(ctx.values['max-queued'] as string | undefined, 'max-queued', 1_000_000);
-    const changes = maxRunning !== undefined || maxQueued !== undefined;
+    const flag = (name: string) => ctx.values[name] as string | undefined;
+    const change = {
+      maxRunning: limitFlag(flag('max-running'), 'max-running', [1, PROJECT_MAX_RUNNING_BOUND]),
+      maxQueued: limitFlag(flag('max-queued'), 'max-queued', [1, PROJECT_MAX_QUEUED_BOUND]),
+      maxPriority: limitFlag(flag('max-priority'), 'max-priority', [0, MAX_PRIORITY], 'a whole number'),
+    };
+    const changes = Object.values(change).some((value) => value !== undefined);
     if (project === undefined) {
       if (changes) throw usageError('Name the project whose limits to change');
       const list = await client.listProjectLimits({ signal: ctx.signal });
       if (ctx.json) return (printJson(ctx, list), EXIT.OK);
       ctx.out(`default running limit (PROJECT_MAX_RUNNING): ${defaultLimitText(list)}\n`);
       ctx.out(`default queued quota (QUOTA_QUEUED_RUNS): ${list.defaultMaxQueued}\n`);
-      const own = (n: number | null) => (n === null ? 'default' : String(n));
+      ctx.out(`default priority cap (QUOTA_MAX_PRIORITY): ${list.defaultMaxPriority}\n`);
       const rows = list.items.map((p) => [
         p.project,
         own(p.maxRunning),
         own(p.maxQueued),
+        own(p.maxPriority),
         String(p.running),
         String(p.waiting),
       ]);
-      if (rows.length > 0)
-        ctx.out(`${formatTable(['project', 'max running', 'max queued', 'running', 'waiting'], rows)}\n`);
+      const header = ['project', 'max running', 'max queued', 'max priority', 'running', 'waiting'];
+      if (rows.length > 0) ctx.out(`${formatTable(header, rows)}\n`);
       else ctx.out('no project has limits of its own\n');
       return EXIT.OK;
     }
     if (ctx.args.length > 1) throw usageError(`One project at a time (got ${ctx.args.length})`);
     const view = changes
-      ? await client.setProjectLimits(project, { maxRunning, maxQueued }, { signal: ctx.signal })
+      ? await client.setProjectLimits(project, change, { signal: ctx.signal })
       : await client.projectLimits(project, { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, view), EXIT.OK);
     ctx.out(
-      `project ${view.project}: ${projectLimitText(view)}; ${view.running} training, ${view.waiting} waiting of ${view.effectiveMaxQueued} it may queue${view.maxQueued === null ? '' : ' (its own quota)'}\n`,
+      `project ${view.project}: ${projectLimitText(view)}; ${view.running} training, ${view.waiting} waiting of ${view.effectiveMaxQueued} it may queue${view.maxQueued === null ? '' : ' (its own quota)'}; priority up to ${view.effectiveMaxPriority}${view.maxPriority === null ? '' : ' (its own cap)'}\n`,
     );
     return EXIT.OK;
   },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PRIORITY } from '../resources.schema';
 
 /** The most runs one project may be allowed to train at once (PROJECT_MAX_RUNNING's bound too). */
 export const PROJECT_MAX_RUNNING_BOUND = 100_000;
@@ -7,7 +8,8 @@ export const PROJECT_MAX_QUEUED_BOUND = 1_000_000;
 
 /**
  * `GET /v1/projects/:project/limits` and `PATCH` to it: how many of a project's runs may train at
- * once across the fleet and wait at once, where those numbers come from, and the project's load.
+ * once across the fleet and wait at once, the highest priority its specs may name, where those
+ * numbers come from, and the project's load.
  */
 export const ProjectLimitsViewSchema = z.strictObject({
   project: z.string(),
@@ -29,6 +31,12 @@ export const ProjectLimitsViewSchema = z.strictObject({
   defaultMaxQueued: z.int().min(1),
   /** What holds its submits: its own quota, else the default (`429` past it). */
   effectiveMaxQueued: z.int().min(1),
+  /** Its own cap on the `priority` its specs may name, set by an operator; null: none, the default applies. */
+  maxPriority: z.int().min(0).max(MAX_PRIORITY).nullable(),
+  /** QUOTA_MAX_PRIORITY as the API is configured: the cap of projects without their own. */
+  defaultMaxPriority: z.int().min(0).max(MAX_PRIORITY),
+  /** What holds its specs' `priority`: its own cap, else the default (`422` naming `priority` past it). */
+  effectiveMaxPriority: z.int().min(0).max(MAX_PRIORITY),
   /** Its runs training now: what the limit counts. */
   running: z.int().min(0),
   /** Its runs waiting for a worker (QUEUED or PREEMPTED). */
@@ -43,13 +51,16 @@ export const ProjectLimitsListSchema = z.strictObject({
   workersMaxRunning: z.array(z.int().min(1).nullable()),
   /** QUOTA_QUEUED_RUNS as the API is configured (the quota of every project not listed). */
   defaultMaxQueued: z.int().min(1),
+  /** QUOTA_MAX_PRIORITY as the API is configured (the cap of every project not listed). */
+  defaultMaxPriority: z.int().min(0).max(MAX_PRIORITY),
   items: z.array(ProjectLimitsViewSchema),
 });
 export type ProjectLimitsList = z.infer<typeof ProjectLimitsListSchema>;
 
 /**
  * `PATCH /v1/projects/:project/limits`: a number sets one of the project's own limits, null removes
- * it (back to the default), a field left out stays as it is; at least one field.
+ * it (back to the default), a field left out stays as it is; at least one field. A priority cap
+ * of at least 0 keeps every spec that names none (0) and every sweep run (−10) acceptable.
  */
 export const ProjectLimitsUpdateSchema = z
   .strictObject({
@@ -65,9 +76,15 @@ export const ProjectLimitsUpdateSchema = z
       .max(PROJECT_MAX_QUEUED_BOUND, `Expected at most ${PROJECT_MAX_QUEUED_BOUND}`)
       .nullable()
       .optional(),
+    maxPriority: z
+      .int('Expected a whole number, or null for the default')
+      .min(0, 'Expected at least 0: runs without a priority have 0 (null: the default)')
+      .max(MAX_PRIORITY, `Expected at most ${MAX_PRIORITY}`)
+      .nullable()
+      .optional(),
   })
-  .refine((change) => change.maxRunning !== undefined || change.maxQueued !== undefined, {
-    message: 'Give maxRunning, maxQueued or both (null: back to the default)',
-    path: ['maxRunning'],
-  });
+  .refine(
+    (change) => change.maxRunning !== undefined || change.maxQueued !== undefined || change.maxPriority !== undefined,
+    { message: 'Give maxRunning, maxQueued, maxPriority or several (null: back to the default)', path: ['maxRunning'] },
+  );
 export type ProjectLimitsUpdate = z.infer<typeof ProjectLimitsUpdateSchema>;
