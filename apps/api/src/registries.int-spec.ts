@@ -159,6 +159,29 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     expect((await http('POST', '/v1/datasets', { name: 'pets', location: { kind: 'local', path } })).status).toBe(409);
   });
 
+  it("registers a local folder and an S3 prefix without taking tools' folders (.git, hidden ones, __MACOSX) for classes", async () => {
+    const junk = [
+      '.git/HEAD',
+      '.git/objects/ab/cdef',
+      '.ipynb_checkpoints/cat/1-checkpoint.png',
+      '__MACOSX/cat/._1.png',
+    ];
+    const path = localFolder(['cat/1.png', 'dog/1.png', 'dog/2.png', ...junk], ['.DS_Store-like', '.empty']);
+    const local = await http('POST', '/v1/datasets', { name: 'pets with tools', location: { kind: 'local', path } });
+    expect(local.status).toBe(201);
+    expect(local.body).toMatchObject({ classNames: ['cat', 'dog'], counts: [1, 2], images: 3 });
+
+    for (const key of ['rose/a.png', 'tulip/b.png', ...junk, '.DS_Store-like/x.png']) {
+      await store.put(`sets/tools/${key}`, Buffer.from('x'));
+    }
+    const remote = await http('POST', '/v1/datasets', {
+      name: 'flowers with tools',
+      location: { kind: 's3', prefix: 'sets/tools' },
+    });
+    expect(remote.status).toBe(201);
+    expect(remote.body).toMatchObject({ classNames: ['rose', 'tulip'], counts: [1, 1], images: 2 });
+  });
+
   it("refuses a fine-tune's own head whose classes are not the registered folder's, with 422 naming it", async () => {
     const path = localFolder(['a/1.png', 'b/1.png', 'c/1.png']);
     const folder = await http('POST', '/v1/datasets', {

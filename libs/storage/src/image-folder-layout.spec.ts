@@ -1,7 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FolderWalkLimitError, InvalidImageFolderError, LocalObjectStore, scanImageFolder } from './index';
+import {
+  FolderWalkLimitError,
+  InvalidImageFolderError,
+  isToolFolder,
+  LocalObjectStore,
+  scanImageFolder,
+} from './index';
 
 /** Listing only: file contents are never read, so any bytes stand in for images here. */
 describe('scanImageFolder (layout check shared by the API and libs/datasets)', () => {
@@ -18,6 +24,26 @@ describe('scanImageFolder (layout check shared by the API and libs/datasets)', (
     const scan = await scanImageFolder(new LocalObjectStore(root), '');
     expect(scan.classNames).toEqual(['a', 'b']);
     expect(scan.counts).toEqual([1, 2]);
+  });
+
+  it("takes no tool's folder for a class (hidden ones, __MACOSX), empty or holding images", async () => {
+    ['cat/1.png', 'dog/2.png', '.git/HEAD', '.ipynb_checkpoints/cat/1-checkpoint.png', '__MACOSX/cat/._1.png'].forEach(
+      file,
+    );
+    mkdirSync(join(root, '.DS_Store-like'));
+    mkdirSync(join(root, '.empty'));
+    const scan = await scanImageFolder(new LocalObjectStore(root), '');
+    expect(scan.classNames).toEqual(['cat', 'dog']);
+    expect(scan.files.map((f) => f.key)).toEqual(['cat/1.png', 'dog/2.png']);
+    expect(['.git', '.DS_Store', '__MACOSX', 'cat', 'MACOSX', '_MACOSX', 'cat.'].map(isToolFolder)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('refuses a single class and an empty class, naming the folder and the class', async () => {

@@ -30,6 +30,15 @@ export interface ImageFolderScan {
   counts: number[];
 }
 
+/**
+ * Folders that tools leave beside the classes: hidden ones (`.git`, `.ipynb_checkpoints`,
+ * `.DS_Store`-style) and the resource forks macOS archives carry (`__MACOSX`). They are no class
+ * anybody meant, so a folder scan (local or S3) and an upload leave them out, whatever they hold.
+ */
+export function isToolFolder(name: string): boolean {
+  return name.startsWith('.') || name === '__MACOSX';
+}
+
 function isImage(key: string): boolean {
   const lower = key.toLowerCase();
   return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
@@ -47,7 +56,7 @@ async function emptyLocalFolders(
   if (!(store instanceof LocalObjectStore)) return [];
   const entries = await readdir(join(store.root, prefix), { withFileTypes: true }).catch(() => []);
   budget?.see(entries.length);
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  return entries.filter((e) => e.isDirectory() && !isToolFolder(e.name)).map((e) => e.name);
 }
 
 /** Objects under the prefix; a local subfolder the server may not open refuses the folder, not the server. */
@@ -69,7 +78,8 @@ async function listObjects(store: ObjectStore, prefix: string, folder: string, l
  * definition of a valid folder.
  *
  * Reads an image folder (one subfolder per class, images possibly nested deeper) through an
- * ObjectStore: a LocalObjectStore wrapping a local path, or S3 under a prefix. Refuses, naming the
+ * ObjectStore: a LocalObjectStore wrapping a local path, or S3 under a prefix. Tools' folders
+ * (isToolFolder) are no classes. Refuses, naming the
  * folder and the reason, a folder with no class, a single class, a class without images, or a
  * class whose folder name is not text (a control or bidirectional character).
  * `limits` (config.paths, every caller in the fleet passes them) bound the listing: past them it
@@ -90,6 +100,7 @@ export async function scanImageFolder(
     const slash = relative.indexOf('/');
     if (slash <= 0) continue; // a file beside the class folders belongs to no class
     const className = relative.slice(0, slash);
+    if (isToolFolder(className)) continue;
     const files = byClass.get(className) ?? [];
     byClass.set(className, files);
     // S3 consoles create `class/` marker objects for folders: they make the class exist, empty.

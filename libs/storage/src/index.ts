@@ -16,7 +16,13 @@ export {
   type CheckpointFolder,
   type CheckpointManifest,
 } from './checkpoint-store';
-export { IMAGE_EXTENSIONS, scanImageFolder, type ImageFile, type ImageFolderScan } from './image-folder-layout';
+export {
+  IMAGE_EXTENSIONS,
+  isToolFolder,
+  scanImageFolder,
+  type ImageFile,
+  type ImageFolderScan,
+} from './image-folder-layout';
 export { InvalidImageFolderError } from './invalid-image-folder.error';
 export {
   augmentationSampleKey,

@@ -364,6 +364,8 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
         ['./.ipynb_checkpoints/', { type: 'directory' }],
         ['./__MACOSX/', { type: 'directory' }],
         ['./__MACOSX/red/._1.png', appleDouble],
+        // An image in a tool's folder makes no class either: it is not stored.
+        ['./.ipynb_checkpoints/red/1-checkpoint.png', png[0]!],
         ['./red/1.png', png[0]!],
         ['./red/._1.png', appleDouble],
         ['./green/1.png', png[1]!],
@@ -373,11 +375,11 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
     expect(await res.json()).toMatchObject({
       classNames: ['green', 'red'],
       counts: [1, 1],
-      skipped: [
-        { entry: '__MACOSX/red/._1.png', reason: expect.stringContaining('not a PNG') },
-        { entry: 'red/._1.png', reason: expect.stringContaining('not a PNG') },
-      ],
+      // What sits in a tool's folder is left out without a word; a class folder's non-image is named.
+      skipped: [{ entry: 'red/._1.png', reason: expect.stringContaining('not a PNG') }],
+      skippedCount: 1,
     });
+    expect((await uploaded()).filter((key) => key.includes('ipynb') || key.includes('__MACOSX'))).toEqual([]);
   });
 
   /** The body streamed in 16 KiB chunks without a Content-Length (Transfer-Encoding: chunked). */

@@ -1,4 +1,4 @@
-import { isToolFolder, UploadClassFolders } from './upload-class-folders';
+import { UploadClassFolders } from './upload-class-folders';
 
 describe('the class folders of an upload', () => {
   it('finds none without images when every folder named got an image', () => {
@@ -28,19 +28,5 @@ describe('the class folders of an upload', () => {
     for (let i = 0; i < 12; i++) folders.seen(`c${i}`);
     expect(folders.withoutImages()).toMatchObject({ count: 12, listed: expect.arrayContaining(['c0', 'c9']) });
     expect(folders.withoutImages()?.listed).toHaveLength(10);
-  });
-
-  it("leaves out folders tools write (hidden ones, macOS's __MACOSX) when they hold no image", () => {
-    const folders = new UploadClassFolders();
-    for (const name of ['.git', '.ipynb_checkpoints', '__MACOSX']) folders.seen(name);
-    folders.notImage('__MACOSX', { entry: '__MACOSX/cat/._1.png', reason: 'not a PNG, JPEG or WebP image' });
-    folders.stored('cat');
-    expect(folders.withoutImages()).toBeNull();
-    expect([
-      isToolFolder('.DS_Store'),
-      isToolFolder('__MACOSX'),
-      isToolFolder('yellow'),
-      isToolFolder('MACOSX'),
-    ]).toEqual([true, true, false, false]);
   });
 });

@@ -3,15 +3,6 @@ import type { SkippedUploadEntry } from '@trainyard/contracts';
 /** How many class folders without an image a refusal names (it counts them all). */
 const EMPTY_LISTED = 10;
 
-/**
- * Folders that tools leave beside the classes: hidden ones (`.git`, `.ipynb_checkpoints`) and the
- * resource forks macOS archives carry (`__MACOSX`). Holding no image, they are no class anybody
- * meant, so they stay left out instead of refusing the upload.
- */
-export function isToolFolder(name: string): boolean {
-  return name.startsWith('.') || name === '__MACOSX';
-}
-
 /** The class folders without an image, and the files in them that were named as images but are none. */
 export interface FoldersWithoutImages {
   /** In the order the archive named them, the first EMPTY_LISTED. */
@@ -49,9 +40,9 @@ export class UploadClassFolders {
     tally.firstNotImage ??= entry;
   }
 
-  /** The class folders (not tools' folders) with no image stored, or null when every one has one. */
+  /** The class folders with no image stored, or null when every one has one (tools' folders are never seen: decideUploadEntry). */
   withoutImages(): FoldersWithoutImages | null {
-    const empty = [...this.folders].filter(([name, tally]) => tally.images === 0 && !isToolFolder(name));
+    const empty = [...this.folders].filter(([, tally]) => tally.images === 0);
     if (empty.length === 0) return null;
     const withNotImages = empty.filter(([, tally]) => tally.notImages > 0);
     return {

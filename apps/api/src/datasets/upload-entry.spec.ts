@@ -16,7 +16,6 @@ describe('an entry of an uploaded dataset tar', () => {
     [{ name: 'cat/empty/', type: 'directory' }, 'cat'],
     [{ name: 'cat/.DS_Store', type: 'file' }, 'cat'],
     [{ name: 'cat/notes.txt', type: 'file' }, 'cat'],
-    [{ name: '.git/', type: 'directory' }, '.git'],
   ])('leaves out %j, naming its class folder %s (which must still hold an image)', (header, classFolder) => {
     expect(decideUploadEntry(header)).toEqual({ action: 'skip', classFolder });
   });
@@ -28,6 +27,21 @@ describe('an entry of an uploaded dataset tar', () => {
     [{ name: './.DS_Store', type: 'file' }],
   ])('leaves out %j, beside the class folders', (header) => {
     expect(decideUploadEntry(header)).toEqual({ action: 'skip' });
+  });
+
+  it.each([
+    [{ name: '.git/', type: 'directory' }],
+    [{ name: '.git/HEAD', type: 'file', size: 21 }],
+    [{ name: './.ipynb_checkpoints/cat/1-checkpoint.png', type: 'file', size: 10 }],
+    [{ name: '__MACOSX/red/._1.png', type: 'file', size: 10 }],
+    // Judged a tool's folder before its size: a large pack file there is no image over the limit.
+    [{ name: '.git/objects/pack/pack-1.pack', type: 'file', size: UPLOAD_MAX_FILE_BYTES + 1 }],
+  ])("leaves out %j, in a tool's folder (no class, as in a folder scan)", (header) => {
+    expect(decideUploadEntry(header)).toEqual({ action: 'skip' });
+  });
+
+  it("still refuses a link in a tool's folder", () => {
+    expect(decideUploadEntry({ name: '.git/link', type: 'symlink' })).toMatchObject({ action: 'refuse' });
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { textProblem } from '@trainyard/contracts';
-import { IMAGE_EXTENSIONS, prefixProblem } from '@trainyard/storage';
+import { IMAGE_EXTENSIONS, isToolFolder, prefixProblem } from '@trainyard/storage';
 
 /** The Content-Type of `POST /v1/datasets/uploads`: a tar of the folder (one subfolder per class). */
 export const DATASET_UPLOAD_TYPE = 'application/x-tar';
@@ -13,8 +13,8 @@ export type UploadEntryDecision =
   /** An image inside a class folder: stored at `<dataset prefix><path>`. */
   | { action: 'store'; path: string; classFolder: string }
   /**
-   * A folder, or a file that is no image or sits beside the class folders: left out, as a folder
-   * scan would. `classFolder`: the top-level folder it is or lies in (none beside the folders),
+   * A folder, a file that is no image or sits beside the class folders, or anything in a tool's
+   * folder (isToolFolder): left out, as a folder scan would. `classFolder`: the top-level folder it is or lies in (none beside the folders),
    * which the upload must still find an image in, since the store keeps no empty folder.
    */
   | { action: 'skip'; classFolder?: string }
@@ -47,9 +47,11 @@ export function decideUploadEntry(header: {
     return { action: 'refuse', reason: `entry ${shown}: deeper than ${MAX_DEPTH} levels` };
   if (segments.some((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES))
     return { action: 'refuse', reason: `entry ${shown}: a name longer than ${MAX_SEGMENT_BYTES} bytes` };
-  if (type === 'directory') return { action: 'skip', classFolder: segments[0] };
-  if (type !== 'file' && type !== 'contiguous-file')
+  if (type !== 'directory' && type !== 'file' && type !== 'contiguous-file')
     return { action: 'refuse', reason: `entry ${shown}: a ${type}, not a plain file (links are not followed)` };
+  // A tool's folder (`.git/`, `__MACOSX/`) is no class, as in a folder scan: nothing in it is stored or reported.
+  if (isToolFolder(segments[0]!)) return { action: 'skip' };
+  if (type === 'directory') return { action: 'skip', classFolder: segments[0] };
   if ((header.size ?? 0) > UPLOAD_MAX_FILE_BYTES)
     return {
       action: 'refuse',
