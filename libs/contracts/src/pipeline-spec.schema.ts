@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DatasetSpecSchema, datasetImageShape, sameShape } from './dataset.schema';
 import { EVALUATION_SPLITS } from './evaluate-spec.schema';
-import { autoencoderInputShape, FinetuneSpecSchema, PretrainSpecSchema } from './run-spec.schema';
+import { autoencoderInputShape, FinetuneStepSpecSchema, PretrainSpecSchema } from './run-spec.schema';
 import { ONLY_WHEN_VALID, withKind } from './schema-guards';
 import { NameSchema } from './text.schema';
 
@@ -9,9 +9,10 @@ import { NameSchema } from './text.schema';
 
 /**
  * A fine-tune step: a fine-tune spec without a base, because its base is the pipeline's pretrain
- * (filled in when the pretrain SUCCEEDS). Validated in full at submit like any fine-tune.
+ * (filled in when the pretrain SUCCEEDS). Validated in full at submit like any fine-tune, but for
+ * the built-in encoder's images: it builds none (its images are held against the pretrain's below).
  */
-const PipelineFinetuneSchema = z.preprocess(withKind('finetune'), FinetuneSpecSchema).superRefine((spec, ctx) => {
+const PipelineFinetuneSchema = z.preprocess(withKind('finetune'), FinetuneStepSpecSchema).superRefine((spec, ctx) => {
   for (const key of ['baseRunId', 'baseModel', 'importedModel'] as const) {
     if (spec.model[key] !== undefined && spec.model[key] !== null) {
       ctx.addIssue({

@@ -1,5 +1,5 @@
 import { effectiveFreezing } from './classifier-base.schema';
-import { parseRunSpec } from './run-spec.schema';
+import { FinetuneStepSpecSchema, parseRunSpec } from './run-spec.schema';
 import { isTerminal } from './run-state';
 
 describe('parseRunSpec', () => {
@@ -143,10 +143,38 @@ describe('image folders, augmentation, bases and freezing', () => {
     const imported = { uri: 'file:///models/m/model.json', cutAtLayer: 'pool' };
     expect(fields(finetune({ dataset: large, model: { type: 'classifier', importedModel: imported } }))).toEqual([]);
     expect(fields(finetune({ dataset: large, model: { type: 'classifier', baseRunId: datasetId } }))).toEqual([]);
-    // Images past the built-in encoder's 256 keep the default, as before (the worker refuses them).
-    expect(inputOf(finetune({ dataset: large }))).toEqual([28, 28, 1]);
     // A stored spec keeps the default it was given then: 28×28×1 is not held against other images.
     expect(inputOf(pretrain({ type: 'conv-autoencoder', inputShape: [28, 28, 1] }))).toEqual([28, 28, 1]);
+  });
+
+  it('refuses the built-in encoder on images past 256 pixels a side at dataset.imageShape, whatever its inputShape', () => {
+    const large = { name: 'image-folder', datasetId, imageShape: [512, 512, 3] };
+    const errorsOf = (r: ReturnType<typeof parseRunSpec>) => (r.ok ? [] : r.errors);
+    const why = "The built-in encoder takes 8–256 pixels a side; this dataset's images are 512×512×3: ";
+    const resize = ', or resize them (a dataset.imageShape of at most 256×256)';
+    const scratch = {
+      field: 'dataset.imageShape',
+      message: `${why}use a base (model.baseRunId, model.baseModel, model.importedModel or model.layers.base)${resize}`,
+    };
+    expect(errorsOf(finetune({ dataset: large }))).toEqual([scratch]);
+    // The default a stored spec holds, given: no inputShape would do, so it is the images that are named.
+    for (const inputShape of [
+      [28, 28, 1],
+      [256, 256, 3],
+    ])
+      expect(errorsOf(finetune({ dataset: large, model: { type: 'classifier', inputShape } }))).toEqual([scratch]);
+    expect(errorsOf(parseRunSpec({ kind: 'pretrain', name: 'ae', dataset: large }))).toEqual([
+      {
+        field: 'dataset.imageShape',
+        message: `${why}bring the encoder (model.type 'layers-autoencoder')${resize}`,
+      },
+    ]);
+    // Past 256 on one side only.
+    const wide = { ...large, imageShape: [64, 320, 3] };
+    expect(errorsOf(finetune({ dataset: wide })).map((e) => e.field)).toEqual(['dataset.imageShape']);
+    // A pipeline's fine-tune step builds on the pipeline's pretrain, never on the built-in encoder.
+    const step = { kind: 'finetune', name: 'ft', dataset: large };
+    expect(FinetuneStepSpecSchema.safeParse(step).success).toBe(true);
   });
 
   it('streams a packed version to fine-tunes only: a pretrain with dataset.stream is refused at its field', () => {

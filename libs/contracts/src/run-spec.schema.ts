@@ -23,7 +23,9 @@ import { isObject, ONLY_WHEN_VALID } from './schema-guards';
 import { NameSchema } from './text.schema';
 import { checkValidationRules, type TrainingSpec, TrainingSpecSchema } from './training-spec.schema';
 
-const Dimension = z.int().min(8).max(256);
+/** Pixels a side the built-in encoder takes. */
+const ENCODER_SIDE = { min: 8, max: 256 } as const;
+const Dimension = z.int().min(ENCODER_SIDE.min).max(ENCODER_SIDE.max);
 /** The built-in encoder's input when a spec leaves `inputShape` out and its dataset is unreadable (the schema then names the dataset). */
 const DEFAULT_INPUT_SHAPE: [number, number, 1] = [28, 28, 1];
 
@@ -207,7 +209,8 @@ const PretrainSpecObject = z
     if (spec.model.type === 'layers-autoencoder')
       checkLayersAutoencoder(ctx, ['model'], spec.model, datasetImageShape(spec.dataset));
     else {
-      checkEncoderImages(spec.model.inputShape, spec.dataset, ctx);
+      if (builtInEncoderTakes(spec.dataset, "bring the encoder (model.type 'layers-autoencoder')", ctx))
+        checkEncoderImages(spec.model.inputShape, spec.dataset, ctx);
       checkBuiltInParts(ctx, builtInParts(spec));
     }
     checkValidationRules(
@@ -220,7 +223,8 @@ const PretrainSpecObject = z
 export const PretrainSpecSchema = z.preprocess((v) => withDatasetInputShape(v, 'pretrain'), PretrainSpecObject);
 export type PretrainSpec = z.infer<typeof PretrainSpecSchema>;
 
-const FinetuneSpecObject = z
+/** A fine-tune's fields; its rules are finetuneRules'. */
+const FinetuneFields = z
   .object({
     kind: z.literal('finetune'),
     name: NameSchema,
@@ -232,8 +236,15 @@ const FinetuneSpecObject = z
     checkpoint: CheckpointSpecSchema.prefault({}),
     ...placement,
   })
-  .strict()
-  .superRefine((spec, ctx) => {
+  .strict();
+
+/**
+ * The rules of a fine-tune, as a run or a sweep's base (`run`), or as a pipeline's step: written
+ * without a base, a step builds on the pipeline's pretrain (filled in when that SUCCEEDS), never
+ * on the built-in encoder, and the pipeline holds its images against the pretrain's encoder instead.
+ */
+function finetuneRules(where: 'run' | 'pipeline step') {
+  return (spec: z.infer<typeof FinetuneFields>, ctx: z.core.$RefinementCtx<unknown>): void => {
     const freezing = spec.model.freezing;
     // A steps budget's epochs depend on the data: the fine-tune checks it once the data is loaded.
     const epochs = spec.training.epochs;
@@ -251,11 +262,18 @@ const FinetuneSpecObject = z
         classes: datasetClassCount(spec.dataset),
         features: classifierBase(spec.model).kind === 'scratch' ? scratchFeatures(spec.model) : null,
       });
-    checkScratchEncoderImages(spec, ctx);
+    if (where === 'run') checkScratchEncoderImages(spec, ctx);
     checkBuiltInParts(ctx, builtInParts(spec));
-  }, ONLY_WHEN_VALID);
+  };
+}
+const FinetuneSpecObject = FinetuneFields.superRefine(finetuneRules('run'), ONLY_WHEN_VALID);
 export const FinetuneSpecSchema = z.preprocess((v) => withDatasetInputShape(v, 'finetune'), FinetuneSpecObject);
 export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
+/** A pipeline's fine-tune step (finetuneRules). */
+export const FinetuneStepSpecSchema = z.preprocess(
+  (v) => withDatasetInputShape(v, 'finetune'),
+  FinetuneFields.superRefine(finetuneRules('pipeline step'), ONLY_WHEN_VALID),
+);
 
 const BUILT_IN_MODEL = { pretrain: 'conv-autoencoder', finetune: 'classifier' } as const;
 
@@ -276,7 +294,8 @@ function withDatasetInputShape(raw: unknown, kind: keyof typeof BUILT_IN_MODEL):
   if (base || (isObject(layers) && layers['base'] !== undefined)) return raw;
   const dataset = DatasetSpecSchema.safeParse(raw['dataset']);
   const shape = dataset.success ? datasetImageShape(dataset.data) : null;
-  // Images the built-in encoder cannot take (an image folder past 256 pixels a side) keep the default, as before.
+  // Images the built-in encoder cannot take (an image folder past 256 pixels a side) keep the default:
+  // the spec is refused at dataset.imageShape (builtInEncoderTakes), not at a shape it never gave.
   const fits = shape !== null && Dimension.safeParse(shape[0]).success && Dimension.safeParse(shape[1]).success;
   return fits ? { ...raw, model: { ...model, inputShape: shape } } : raw;
 }
@@ -284,7 +303,31 @@ function withDatasetInputShape(raw: unknown, kind: keyof typeof BUILT_IN_MODEL):
 /** A fine-tune that builds the built-in encoder takes the dataset's images as they are (checkEncoderImages). */
 function checkScratchEncoderImages(spec: FinetuneSpec, ctx: z.core.$RefinementCtx<unknown>): void {
   if (classifierBase(spec.model).kind !== 'scratch' || spec.model.layers?.base) return;
-  checkEncoderImages(spec.model.inputShape, spec.dataset, ctx);
+  const base = 'use a base (model.baseRunId, model.baseModel, model.importedModel or model.layers.base)';
+  if (builtInEncoderTakes(spec.dataset, base, ctx)) checkEncoderImages(spec.model.inputShape, spec.dataset, ctx);
+}
+
+/**
+ * Whether the built-in encoder (its `inputShape`: 8–256 pixels a side) can take the dataset's
+ * images; when it cannot (an image folder's `imageShape` goes up to 512), no `inputShape` would
+ * do, and the spec is refused at `dataset.imageShape` with the two ways out: `instead` (a model
+ * of the spec's own, or a base), or smaller images. A worker would only refuse it once the data
+ * is loaded.
+ */
+function builtInEncoderTakes(
+  dataset: z.infer<typeof DatasetSpecSchema>,
+  instead: string,
+  ctx: z.core.$RefinementCtx<unknown>,
+): boolean {
+  const images = datasetImageShape(dataset);
+  if (!images || (Dimension.safeParse(images[0]).success && Dimension.safeParse(images[1]).success)) return true;
+  const { min, max } = ENCODER_SIDE;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['dataset', 'imageShape'],
+    message: `The built-in encoder takes ${min}–${max} pixels a side; this dataset's images are ${images.join('×')}: ${instead}, or resize them (a dataset.imageShape of at most ${max}×${max})`,
+  });
+  return false;
 }
 
 /**

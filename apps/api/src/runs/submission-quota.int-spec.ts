@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Database } from '@trainyard/db';
 import { DATABASE, OBJECT_STORE } from '@trainyard/infrastructure';
 import { LocalObjectStore, packedManifestKey, type ObjectStore } from '@trainyard/storage';
@@ -36,12 +37,20 @@ async function refusal(res: Response): Promise<Problem['errors']> {
   expect(res.status).toBe(422);
   return ((await res.json()) as Problem).errors;
 }
-const finetune = (dataset: Record<string, unknown>, shape: number[], training: unknown = { epochs: 1 }) => ({
+/**
+ * The built-in encoder takes up to 256×256: a larger dataset shape is fine-tuned on a base (`base`,
+ * e.g. an imported model), or refused at dataset.imageShape before any quota is counted.
+ */
+const finetune = (
+  dataset: Record<string, unknown>,
+  shape: number[],
+  training: unknown = { epochs: 1 },
+  base?: Record<string, unknown>,
+) => ({
   kind: 'finetune',
   name: 'ft',
   dataset: { name: 'image-folder', imageShape: shape, ...dataset },
-  // The built-in encoder takes up to 256×256 (a larger dataset shape feeds an imported or layers model).
-  model: { type: 'classifier', filters: [4], latentDim: 8, ...(shape[0]! <= 256 ? { inputShape: shape } : {}) },
+  model: { type: 'classifier', filters: [4], latentDim: 8, ...(base ?? { inputShape: shape }) },
   training,
 });
 
@@ -60,8 +69,13 @@ describe('decoded images a run may hold in a worker (PostgreSQL, Redis, local st
     root = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-held-')));
     // The audit's upload: 20,000 tiny PNGs, 1.9 MB in all.
     writeFolder(join(root, 'tiny'), 10_000);
+    writeFolder(join(root, 'few'), 8);
+    // Only its place is checked at submit (under TRAINYARD_LOCAL_ROOTS): the training process reads it.
+    writeFileSync(join(root, 'model.json'), '{}');
     api = await startTestApi({ env: { TRAINYARD_LOCAL_ROOTS: root } });
   });
+  /** A base for images past the built-in encoder's 256 pixels a side. */
+  const imported = () => ({ importedModel: { uri: pathToFileURL(join(root, 'model.json')).href } });
   afterAll(async () => {
     await api?.stop();
     rmSync(root, { recursive: true, force: true });
@@ -70,7 +84,7 @@ describe('decoded images a run may hold in a worker (PostgreSQL, Redis, local st
   it('refuses 20,000 8×8 PNGs fine-tuned at 512×512×3 (141 GB while loading) by default, naming dataset.imageShape, and by a sweep', async () => {
     const tiny = await register(api, join(root, 'tiny'));
     const before = await runCount();
-    const huge = finetune({ datasetId: tiny }, [512, 512, 3]);
+    const huge = finetune({ datasetId: tiny }, [512, 512, 3], undefined, imported());
     expect(await refusal(await post(api, '/v1/runs', huge))).toEqual([
       {
         field: 'dataset.imageShape',
@@ -84,6 +98,38 @@ describe('decoded images a run may hold in a worker (PostgreSQL, Redis, local st
     expect(await runCount()).toBe(before);
     // The same images at 16×16×3: 138 MB.
     expect((await post(api, '/v1/runs', finetune({ datasetId: tiny }, [16, 16, 3]))).status).toBe(201);
+  });
+
+  it('refuses a pretrain and a fine-tune from scratch on 512×512×3 images with 400 at dataset.imageShape; on a base, only the quota holds', async () => {
+    const tiny = await register(api, join(root, 'tiny'));
+    const before = await runCount();
+    const invalid = async (res: Response) => {
+      expect(res.status).toBe(400);
+      return ((await res.json()) as Problem).errors;
+    };
+    const images = "The built-in encoder takes 8–256 pixels a side; this dataset's images are 512×512×3: ";
+    const scratch = finetune({ datasetId: tiny }, [512, 512, 3], undefined, {});
+    expect(await invalid(await post(api, '/v1/runs', scratch))).toEqual([
+      { field: 'dataset.imageShape', message: expect.stringContaining(`${images}use a base (model.baseRunId, `) },
+    ]);
+    const pretrain = { ...scratch, kind: 'pretrain', model: { type: 'conv-autoencoder', filters: [4], latentDim: 8 } };
+    expect(await invalid(await post(api, '/v1/runs', pretrain))).toEqual([
+      { field: 'dataset.imageShape', message: expect.stringContaining(`${images}bring the encoder`) },
+    ]);
+    const sweep = { name: 'lr', base: scratch, strategy: 'grid', parameters: { 'training.learningRate': [0.01, 0.1] } };
+    expect((await invalid(await post(api, '/v1/sweeps', sweep))).map((e) => e.field)).toEqual([
+      'base.dataset.imageShape',
+    ]);
+    expect(await runCount()).toBe(before);
+    // On a base the spec is valid: what refuses it is the memory its 512×512×3 images would take.
+    expect(
+      (await post(api, '/v1/runs', finetune({ datasetId: tiny }, [512, 512, 3], undefined, imported()))).status,
+    ).toBe(422);
+    // 8 PNGs a class at 512×512×3 hold 113 MB: accepted.
+    const few = await register(api, join(root, 'few'));
+    expect(
+      (await post(api, '/v1/runs', finetune({ datasetId: few }, [512, 512, 3], undefined, imported()))).status,
+    ).toBe(201);
   });
 
   it('bounds what a streamed run holds too: its holdouts and sample, naming dataset.split', async () => {
@@ -110,7 +156,7 @@ describe('decoded images a run may hold in a worker (PostgreSQL, Redis, local st
     const before = await runCount();
     // 2,001 validation + 4,001 test + 256 sample images at 512×512×3 as float32 (and the largest copied): 32 GB.
     const streamed = (split: unknown) =>
-      finetune({ datasetId: tiny, split, stream: { version } }, [512, 512, 3], { steps: 10, batchSize: 8 });
+      finetune({ datasetId: tiny, split, stream: { version } }, [512, 512, 3], { steps: 10, batchSize: 8 }, imported());
     expect(await refusal(await post(api, '/v1/runs', streamed({ validation: 0.1, test: 0.2 })))).toEqual([
       {
         field: 'dataset.split',
