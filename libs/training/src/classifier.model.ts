@@ -73,12 +73,14 @@ const NORM_STATISTICS_BATCH = 256;
  * moving averages (momentum 0.99) start at 0 and 1 and lag: 80 steps into a few-label fine-tune
  * they still weigh the start at 45 %, and such fine-tunes tested up to 20 points below the same
  * ones with no normalisation at all (docs/training.md). Training itself uses batch statistics, so
- * this changes no training step. Does nothing without a 'head_norm' layer.
+ * this changes no training step. Does nothing without a 'head_norm' layer. `batch` images at a time
+ * (part of the validation pass: evaluationBatch).
  */
 export async function calibrateHeadNorm(
   classifier: tf.LayersModel,
   train: ImageSplit,
   imageShape: [number, number, number],
+  batch = NORM_STATISTICS_BATCH,
 ): Promise<void> {
   const norm = classifier.layers.find((l) => l.name === 'head_norm');
   const count = Math.min(train.count, NORM_STATISTICS_IMAGES);
@@ -93,8 +95,8 @@ export async function calibrateHeadNorm(
   };
   let sum: tf.Tensor | undefined;
   let squares: tf.Tensor | undefined;
-  for (let start = 0; start < count; start += NORM_STATISTICS_BATCH) {
-    const { x } = sliceBatch(train, start, Math.min(start + NORM_STATISTICS_BATCH, count), imageShape);
+  for (let start = 0; start < count; start += batch) {
+    const { x } = sliceBatch(train, start, Math.min(start + batch, count), imageShape);
     const [s, q] = tf.tidy(() => {
       const f = features.predict(x) as tf.Tensor2D;
       return [f.sum(0), f.square().sum(0)];

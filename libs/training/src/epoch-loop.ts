@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BatchPipeline, ImageSplit } from '@trainyard/datasets';
 import type { WeightsPosition } from '@trainyard/contracts';
 import { epochOrder, gatherBatch } from './batches';
+import { evaluationBatch } from './evaluate';
 import { DivergedError } from './diverged.error';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { scheduledLearningRate } from './learning-rate-schedule';
@@ -9,7 +10,7 @@ import { setLearningRate } from './optimizer';
 import { ProgressMeter } from './progress-meter';
 import type { CheckpointMetric, TrainingHooks, TrainingMetricPoint } from './training-hooks';
 import { batchesInEpoch, type TrainingPlan } from './training-plan';
-import { wasmStepFailure } from './wasm-step-failure';
+import { namingWasmTraps } from './wasm-trap-failure';
 import type { CheckpointAt, LoopStart } from './training-state';
 import { freshTracking, observeValidation, type ValidationRules, type ValidationTracking } from './validation-tracking';
 
@@ -33,7 +34,7 @@ export interface EpochLoopConfig extends ValidationRules {
   learningRate(epochIndex: number): number;
   /** The training target of a batch (the images themselves for an autoencoder). */
   targets(x: tf.Tensor4D, labels: Int32Array): tf.Tensor;
-  /** Validation metrics after each epoch, e.g. { val_loss }; {} when there is no validation split. */
+  /** Validation metrics after each epoch, e.g. { val_loss }; {} when there is no validation split. On batches of evaluationBatch(batchSize). */
   validate(): Promise<Record<string, number>>;
   checkpointEveryEpochs: number;
   /** Serializes and hands over a checkpoint (through hooks.onCheckpoint); resolves to its sequence. */
@@ -102,6 +103,8 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
     validation: metricHere ?? null,
   };
   let trained = 0;
+  // No training step of the run has succeeded yet: a wasm trap now would come back on every attempt.
+  const firstOfRun = () => trained === 0 && start.step < 0;
   let learningRate: number | undefined;
   const served = cfg.pipeline ? pipelineBatches(cfg.pipeline, start.epoch, start.nextBatch, plan.epochs) : undefined;
   try {
@@ -166,11 +169,10 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
         const y = cfg.targets(x, labels);
         let out: number | number[];
         try {
-          out = await cfg.model.trainOnBatch(x, y);
-        } catch (error) {
           // Out of the wasm backend's memory: an error naming the batch size (for good on the run's first step).
-          const firstOfRun = trained === 0 && start.step < 0;
-          throw wasmStepFailure(error, { backend: tf.getBackend(), batch: size, firstOfRun }) ?? error;
+          out = await namingWasmTraps({ pass: 'step', batch: size, firstOfRun: firstOfRun() }, () =>
+            cfg.model.trainOnBatch(x, y),
+          );
         } finally {
           tf.dispose([x, y]);
         }
@@ -189,7 +191,10 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
         }
         meter.step(epoch, step, size, loss, trained++ === 0);
       }
-      const validation = await cfg.validate();
+      const validation = await namingWasmTraps(
+        { pass: 'validation', batch: evaluationBatch(cfg.batchSize), firstOfRun: firstOfRun() },
+        () => cfg.validate(),
+      );
       const points = cfg.metricNames.map((name, i) => point(name, step, epoch, sums[i] / seen));
       for (const [name, value] of Object.entries(validation)) points.push(point(name, step, epoch, value));
       if (learningRate !== undefined) points.push(point(LEARNING_RATE_METRIC, step, epoch, learningRate));

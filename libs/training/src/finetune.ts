@@ -22,7 +22,7 @@ import { defaultCutLayer } from './base-model';
 import { testBestAndLast } from './checkpoint-selection';
 import { buildClassifier, calibrateHeadNorm } from './classifier.model';
 import { runEpochLoop } from './epoch-loop';
-import { evaluateClassifier, evaluateLoss } from './evaluate';
+import { evaluateClassifier, evaluateLoss, evaluationBatch } from './evaluate';
 import { applyFreezing, type FreezeStage, stageAt, stageLearningRate } from './freezing';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { buildLayersBase, buildLayersHead } from './layers.model';
@@ -95,6 +95,7 @@ export async function runFinetune(
   assertSecondStageStarts(spec, plan);
   const metric = selectionMetric('finetune', spec.training);
   const selection = { metric, goal: metricGoal(metric) };
+  const batch = evaluationBatch(spec.training.batchSize);
   const transfer = { ...transferOf(classifier, spec), ...(baseCheckpoint ? { checkpoint: baseCheckpoint } : {}) };
   const augment = spec.augmentation && !isIdentityAugmentation(spec.augmentation);
   let pipeline: BatchPipeline | undefined;
@@ -129,8 +130,8 @@ export async function runFinetune(
       learningRate: () => stageLearningRate(freezing, spec.training, stage),
       targets: (x, labels) => tf.tidy(() => oneHot(x, labels)),
       validate: async (): Promise<Record<string, number>> => {
-        await calibrateHeadNorm(classifier, train, data.imageShape);
-        const [valLoss, valAccuracy] = await evaluateLoss(classifier, validation, data.imageShape, oneHot);
+        await calibrateHeadNorm(classifier, train, data.imageShape, batch);
+        const [valLoss, valAccuracy] = await evaluateLoss(classifier, validation, data.imageShape, oneHot, batch);
         return valLoss === undefined ? {} : { val_loss: valLoss, val_accuracy: valAccuracy };
       },
       selection,
@@ -145,8 +146,9 @@ export async function runFinetune(
     if (loop.status !== 'completed') return loop;
     // The final checkpoint is stored: a preempted attempt's successor only has to evaluate.
     if (hooks.shouldPreempt?.()) return { status: 'preempted' };
-    const test = (model: tf.LayersModel) => evaluateClassifier(model, data.test, data.imageShape, data.classNames);
-    const tested = await testBestAndLast(loop, selection, hooks, { model: 'classifier', test }, classifier);
+    const test = (model: tf.LayersModel) =>
+      evaluateClassifier(model, data.test, data.imageShape, data.classNames, batch);
+    const tested = await testBestAndLast(loop, selection, hooks, { model: 'classifier', test, batch }, classifier);
     return { status: 'completed', result: { ...tested, transfer } };
   } finally {
     await pipeline?.close();

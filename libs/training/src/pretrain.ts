@@ -12,7 +12,7 @@ import { testBestAndLast } from './checkpoint-selection';
 import { buildConvAutoencoder } from './conv-autoencoder.model';
 import { runEpochLoop } from './epoch-loop';
 import { buildLayersAutoencoder } from './layers.model';
-import { evaluateLoss, evaluateReconstruction } from './evaluate';
+import { evaluateLoss, evaluateReconstruction, evaluationBatch } from './evaluate';
 import { restoreTrainingState } from './model-files';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { createOptimizer } from './optimizer';
@@ -71,6 +71,7 @@ export async function runPretrain(
   });
   const metric = selectionMetric('pretrain', spec.training);
   const selection = { metric, goal: metricGoal(metric) };
+  const batch = evaluationBatch(spec.training.batchSize);
   try {
     if (resume) await restoreTrainingState(autoencoder, filesToModelArtifacts('autoencoder', resume.files));
     const loop = await runEpochLoop({
@@ -84,9 +85,11 @@ export async function runPretrain(
       learningRate: () => spec.training.learningRate,
       targets: identity,
       validate: async (): Promise<Record<string, number>> => {
-        const [valLoss] = await evaluateLoss(autoencoder, validation, data.imageShape, identity);
+        const [valLoss] = await evaluateLoss(autoencoder, validation, data.imageShape, identity, batch);
         if (valLoss === undefined) return {};
-        const valMse = mse ? valLoss : (await evaluateReconstruction(autoencoder, validation, data.imageShape)).mse;
+        const valMse = mse
+          ? valLoss
+          : (await evaluateReconstruction(autoencoder, validation, data.imageShape, batch)).mse;
         return { val_loss: valLoss, val_mse: valMse };
       },
       selection,
@@ -101,10 +104,10 @@ export async function runPretrain(
     if (loop.status !== 'completed') return loop;
     // The final checkpoint is stored: a preempted attempt's successor only has to evaluate.
     if (hooks.shouldPreempt?.()) return { status: 'preempted' };
-    const test = (model: tf.LayersModel) => evaluateReconstruction(model, data.test, data.imageShape);
+    const test = (model: tf.LayersModel) => evaluateReconstruction(model, data.test, data.imageShape, batch);
     return {
       status: 'completed',
-      result: await testBestAndLast(loop, selection, hooks, { model: 'autoencoder', test }, autoencoder),
+      result: await testBestAndLast(loop, selection, hooks, { model: 'autoencoder', test, batch }, autoencoder),
     };
   } finally {
     autoencoder.optimizer?.dispose();

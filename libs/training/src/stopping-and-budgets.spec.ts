@@ -133,7 +133,7 @@ describe('testBestAndLast', () => {
       loop,
       { metric: 'val_loss', goal: 'min' },
       hooks,
-      { model: 'net', test },
+      { model: 'net', test, batch: 256 },
       model(3),
     );
     expect(result).toEqual({
@@ -151,7 +151,7 @@ describe('testBestAndLast', () => {
       { ...loop, tracking: { ...loop.tracking, best: { ...loop.tracking.best, step: 19, sequence: 2 } } },
       { metric: 'val_loss', goal: 'min' },
       { readCheckpoint: () => Promise.reject(new Error('not read')) },
-      { model: 'net', test },
+      { model: 'net', test, batch: 256 },
       model(3),
     );
     expect(same.out).toBe(3);

@@ -1,0 +1,159 @@
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '@trainyard/engine';
+import { testBestAndLast } from './checkpoint-selection';
+import { runEpochLoop, type EpochLoopConfig } from './epoch-loop';
+import { evaluateLoss, evaluationBatch } from './evaluate';
+import { InvalidTrainingInputError } from './invalid-training-input.error';
+import { recordingHooks } from './recording-hooks.testing';
+import { wasmTrapFailure } from './wasm-trap-failure';
+
+const WasmTrap = (globalThis as unknown as { WebAssembly: { RuntimeError: new (message: string) => Error } })
+  .WebAssembly.RuntimeError;
+const trap = () => new WasmTrap('memory access out of bounds');
+const ADVICE =
+  "as one that needs more memory than the 4 GiB it can hold does: lower training.batchSize (or the image or model size), or train on a GPU worker (resources.accelerator: 'gpu')";
+
+describe('wasmTrapFailure: a pass out of the wasm backend’s memory, as the user can act on it', () => {
+  it('names training.batchSize, the batch, the trap and the 4 GiB, for good on the run’s first step', () => {
+    const failure = wasmTrapFailure(trap(), { backend: 'wasm', pass: 'step', batch: 512, firstOfRun: true });
+    expect(failure).toBeInstanceOf(InvalidTrainingInputError);
+    expect(failure!.message).toBe(
+      `training.batchSize: a training step on a batch of 512 failed in the wasm backend (memory access out of bounds), ${ADVICE}`,
+    );
+  });
+
+  it('leaves a later step’s trap retryable (a fresh process has an unfragmented heap), with the same advice', () => {
+    const failure = wasmTrapFailure(trap(), { backend: 'wasm', pass: 'step', batch: 64, firstOfRun: false });
+    expect(failure).not.toBeInstanceOf(InvalidTrainingInputError);
+    expect(failure!.message).toMatch(/^training\.batchSize: a training step on a batch of 64 failed/);
+  });
+
+  it.each([
+    ['validation', 'the validation pass on batches of 256'],
+    ['test', 'the test evaluation on batches of 256'],
+  ] as const)('names the %s pass and its batch, under the same rule for retries', (pass, words) => {
+    const later = wasmTrapFailure(trap(), { backend: 'wasm', pass, batch: 256, firstOfRun: false });
+    expect(later).not.toBeInstanceOf(InvalidTrainingInputError);
+    expect(later!.message).toBe(
+      `training.batchSize: ${words} failed in the wasm backend (memory access out of bounds), ${ADVICE}`,
+    );
+    const first = wasmTrapFailure(trap(), { backend: 'wasm', pass, batch: 256, firstOfRun: true });
+    expect(first).toBeInstanceOf(InvalidTrainingInputError);
+    expect(first!.message).toBe(later!.message);
+  });
+
+  it('says nothing of other errors, or of traps on other backends', () => {
+    const at = { backend: 'wasm', pass: 'validation', batch: 8, firstOfRun: true } as const;
+    expect(wasmTrapFailure(new Error('memory access out of bounds'), at)).toBeNull();
+    expect(wasmTrapFailure(trap(), { ...at, backend: 'tensorflow' })).toBeNull();
+    expect(wasmTrapFailure('a string', at)).toBeNull();
+  });
+});
+
+/** Where the training loop and the test meet a trap (on the wasm backend, as a CPU worker runs). */
+describe('a wasm trap in each pass of a run', () => {
+  beforeAll(async () => {
+    await initEngine({ backend: 'wasm' });
+  });
+
+  const shape: [number, number, number] = [2, 2, 1];
+  const images = (count: number) => ({
+    images: Float32Array.from({ length: count * 4 }, (_, i) => (i % 7) / 7),
+    labels: new Int32Array(count),
+    count,
+  });
+  const tinyModel = () => {
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: shape }), tf.layers.dense({ units: 1 })] });
+    model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
+    return model;
+  };
+  const loopConfig = (model: tf.LayersModel, overrides: Partial<EpochLoopConfig> = {}): EpochLoopConfig => ({
+    model,
+    metricNames: ['loss'],
+    train: images(6),
+    imageShape: shape,
+    plan: { stepsPerEpoch: 2, epochs: 2, totalSteps: 4 },
+    batchSize: 3,
+    seed: 1,
+    learningRate: () => 0.1,
+    targets: (_x, labels) => tf.ones([labels.length, 1]),
+    validate: () => Promise.resolve({}),
+    checkpointEveryEpochs: 1,
+    checkpoint: () => Promise.resolve(1),
+    hooks: recordingHooks(),
+    progressIntervalMs: 0,
+    ...overrides,
+  });
+
+  it('fails a run whose first step traps for good, naming the step', async () => {
+    const model = tinyModel();
+    model.trainOnBatch = () => Promise.reject(trap());
+    const failure = await runEpochLoop(loopConfig(model)).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(InvalidTrainingInputError);
+    expect((failure as Error).message).toMatch(/^training\.batchSize: a training step on a batch of 3 failed/);
+    model.dispose();
+  });
+
+  it('keeps the retry of a validation pass that traps after steps trained, naming the pass and its batch', async () => {
+    const model = tinyModel();
+    const config = loopConfig(model, { validate: () => Promise.reject(trap()) });
+    const failure = await runEpochLoop(config).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(Error);
+    expect(failure).not.toBeInstanceOf(InvalidTrainingInputError);
+    expect((failure as Error).message).toMatch(
+      /^training\.batchSize: the validation pass on batches of 3 failed in the wasm backend \(memory access out of bounds\)/,
+    );
+    model.dispose();
+  });
+
+  it('names the test evaluation and its batch; retried after steps trained, for good when none did', async () => {
+    const loop = {
+      status: 'completed' as const,
+      tracking: { best: null, earlyStopping: null, plateau: null, stoppedEarly: null },
+      last: { epoch: 4, step: 19, sequence: 2, validation: null },
+    };
+    const saved = { model: 'net', test: () => Promise.reject(trap()), batch: 64 };
+    const model = tinyModel();
+    const tested = (last: typeof loop.last) =>
+      testBestAndLast({ ...loop, last }, { metric: 'val_loss', goal: 'min' }, recordingHooks(), saved, model).catch(
+        (e: unknown) => e,
+      );
+    const later = await tested(loop.last);
+    expect(later).not.toBeInstanceOf(InvalidTrainingInputError);
+    expect((later as Error).message).toMatch(/^training\.batchSize: the test evaluation on batches of 64 failed/);
+    expect(await tested({ ...loop.last, step: -1 })).toBeInstanceOf(InvalidTrainingInputError);
+    // Any other failure of a pass is left as it was.
+    const other = new Error('disk full');
+    await expect(
+      testBestAndLast(
+        loop,
+        { metric: 'val_loss', goal: 'min' },
+        recordingHooks(),
+        {
+          ...saved,
+          test: () => Promise.reject(other),
+        },
+        model,
+      ),
+    ).rejects.toBe(other);
+    model.dispose();
+  });
+
+  it('runs a pass on batches of at most training.batchSize, with the mean a single pass gives', async () => {
+    expect([evaluationBatch(8), evaluationBatch(256), evaluationBatch(1024)]).toEqual([8, 256, 256]);
+    const model = tinyModel();
+    const split = images(7);
+    const targets = (_x: tf.Tensor4D, labels: Int32Array) => tf.ones([labels.length, 1]);
+    const batches: number[] = [];
+    const evaluate = model.evaluate.bind(model);
+    const whole = await evaluateLoss(model, split, shape, targets);
+    model.evaluate = (x, y, args) => {
+      batches.push((x as tf.Tensor).shape[0]!);
+      return evaluate(x, y, args);
+    };
+    const inThrees = await evaluateLoss(model, split, shape, targets, 3);
+    expect(batches).toEqual([3, 3, 1]);
+    expect(inThrees[0]).toBeCloseTo(whole[0]!, 6);
+    model.dispose();
+  });
+});
