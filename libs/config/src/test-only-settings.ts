@@ -6,6 +6,11 @@
 export const TEST_ONLY_SETTINGS = {
   /** `1`: `@tensorflow/tfjs-node-gpu` resolves to the engine's fake (fake-tfjs-node-gpu.testing.ts). */
   fakeTfjsNodeGpu: 'TRAINYARD_TEST_FAKE_TFJS_NODE_GPU',
+  /**
+   * Bytes: the fake's GPU refuses any op whose output is larger, with TensorFlow's own
+   * ResourceExhausted message ("OOM when allocating tensor with shape[…] … device:GPU:0").
+   */
+  fakeGpuMemoryBytes: 'TRAINYARD_TEST_FAKE_GPU_MEMORY_BYTES',
   /** A file path: the first training process to create that file stops answering at its first metrics event. */
   childHangOnce: 'TRAINYARD_TEST_CHILD_HANG_ONCE',
   /**

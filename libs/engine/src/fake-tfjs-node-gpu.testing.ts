@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { testOnlySetting } from '@trainyard/config';
 
 /**
  * A stand-in for `@tensorflow/tfjs-node-gpu` where there is no GPU (CI), which initEngine loads in
@@ -13,7 +14,9 @@ import * as tf from '@tensorflow/tfjs';
  * - it registers a backend named 'tensorflow' that says a GPU is in use (here running the cpu
  *   kernels), so the engine records the run as a `tensorflow-gpu` one;
  * - like TensorFlow's "Created device" line, it prints on stderr which device the process was
- *   pinned to (CUDA_VISIBLE_DEVICES) and whether memory growth is on.
+ *   pinned to (CUDA_VISIBLE_DEVICES) and whether memory growth is on;
+ * - with TRAINYARD_TEST_FAKE_GPU_MEMORY_BYTES, its "GPU" runs out of memory as TensorFlow's does:
+ *   an op whose output is larger throws ResourceExhausted's message.
  */
 
 /** A process, told apart from a dead one with the same (reused) pid by its start time. */
@@ -47,7 +50,13 @@ if (isMainThread) process.once('exit', () => rmSync(marker, { force: true }));
 if (!tf.findBackendFactory('tensorflow')) {
   const cpu = tf.findBackendFactory('cpu');
   if (!cpu) throw new Error('fake tfjs-node-gpu: the cpu backend is not registered');
-  for (const kernel of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...kernel, backendName: 'tensorflow' });
+  const memoryBytes = Number(testOnlySetting('fakeGpuMemoryBytes') ?? Number.POSITIVE_INFINITY);
+  for (const kernel of tf.getKernelsForBackend('cpu'))
+    tf.registerKernel({
+      ...kernel,
+      backendName: 'tensorflow',
+      kernelFunc: withinMemory(kernel.kernelFunc, memoryBytes),
+    });
   tf.registerBackend('tensorflow', () =>
     Object.assign(cpu() as tf.KernelBackend, { isGPUPackage: true, isUsingGpuDevice: true }),
   );
@@ -57,6 +66,21 @@ process.stderr.write(
   `fake tfjs-node-gpu: loaded in process ${process.pid} with CUDA_VISIBLE_DEVICES=${process.env['CUDA_VISIBLE_DEVICES'] ?? '(unset)'} ` +
     `TF_FORCE_GPU_ALLOW_GROWTH=${process.env['TF_FORCE_GPU_ALLOW_GROWTH'] ?? '(unset)'}\n`,
 );
+
+/** `kernel`, refusing an output past `bytes` (4 a value) as TensorFlow's GPU allocator does. */
+function withinMemory(kernel: tf.KernelFunc, bytes: number): tf.KernelFunc {
+  if (!Number.isFinite(bytes)) return kernel;
+  return (args) => {
+    const out = kernel(args) as tf.TensorInfo | tf.TensorInfo[];
+    const outputs = Array.isArray(out) ? out : [out];
+    const tooLarge = outputs.find((info) => tf.util.sizeFromShape(info.shape) * 4 > bytes);
+    if (!tooLarge) return out;
+    for (const info of outputs) (args.backend as tf.KernelBackend).disposeData(info.dataId);
+    throw new Error(
+      `OOM when allocating tensor with shape[${tooLarge.shape.join(',')}] and type float on /job:localhost/replica:0/task:0/device:GPU:0 by allocator GPU_0_bfc`,
+    );
+  };
+}
 
 /** The real package re-exports @tensorflow/tfjs; the engine checks that it is the same copy. */
 export const Tensor = tf.Tensor;

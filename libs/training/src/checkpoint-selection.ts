@@ -4,14 +4,14 @@ import { filesToModelArtifacts } from '@trainyard/storage';
 import type { EpochLoopResult } from './epoch-loop';
 import { loadModelFromArtifacts } from './model-files';
 import type { TrainingHooks } from './training-hooks';
-import { namingWasmTraps } from './wasm-trap-failure';
+import { namingMemoryFailures } from './memory-failure';
 
 /**
  * The test report of a completed run's best weights, with how they were chosen and the test of
  * its last weights. The last weights are the model in memory; the best, when they are not the
  * last, are read back from their checkpoint (stored at the round they became best, kept by
  * retention), so what is tested is exactly what a later evaluation of that checkpoint would load.
- * `saved.test` runs on batches of `saved.batch` (evaluationBatch): a wasm trap in it is named so.
+ * `saved.test` runs on batches of `saved.batch` (evaluationBatch): running out of memory in it is named so.
  */
 export async function testBestAndLast<R extends object>(
   loop: Extract<EpochLoopResult, { status: 'completed' }>,
@@ -21,9 +21,9 @@ export async function testBestAndLast<R extends object>(
   current: tf.LayersModel,
 ): Promise<R & { selection: CheckpointSelection<R> }> {
   const { tracking, last } = loop;
-  // Out of the wasm backend's memory: an error naming the batch size (for good when no step ever trained).
+  // Out of the backend's memory: an error naming the batch size (for good when no step ever trained).
   const test = (model: tf.LayersModel) =>
-    namingWasmTraps({ pass: 'test', batch: saved.batch, firstOfRun: last.step < 0 }, () => saved.test(model));
+    namingMemoryFailures({ pass: 'test', batch: saved.batch, firstOfRun: last.step < 0 }, () => saved.test(model));
   const lastTest = await test(current);
   const best = tracking.best;
   const choice = {

@@ -10,7 +10,7 @@ import { setLearningRate } from './optimizer';
 import { ProgressMeter } from './progress-meter';
 import type { CheckpointMetric, TrainingHooks, TrainingMetricPoint } from './training-hooks';
 import { batchesInEpoch, type TrainingPlan } from './training-plan';
-import { namingWasmTraps } from './wasm-trap-failure';
+import { namingMemoryFailures } from './memory-failure';
 import type { CheckpointAt, LoopStart } from './training-state';
 import { freshTracking, observeValidation, type ValidationRules, type ValidationTracking } from './validation-tracking';
 
@@ -103,7 +103,7 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
     validation: metricHere ?? null,
   };
   let trained = 0;
-  // No training step of the run has succeeded yet: a wasm trap now would come back on every attempt.
+  // No training step of the run has succeeded yet: running out of memory now would come back on every attempt.
   const firstOfRun = () => trained === 0 && start.step < 0;
   let learningRate: number | undefined;
   const served = cfg.pipeline ? pipelineBatches(cfg.pipeline, start.epoch, start.nextBatch, plan.epochs) : undefined;
@@ -169,8 +169,8 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
         const y = cfg.targets(x, labels);
         let out: number | number[];
         try {
-          // Out of the wasm backend's memory: an error naming the batch size (for good on the run's first step).
-          out = await namingWasmTraps({ pass: 'step', batch: size, firstOfRun: firstOfRun() }, () =>
+          // Out of the backend's memory (a wasm trap, TensorFlow's OOM): an error naming the batch size (for good on the run's first step).
+          out = await namingMemoryFailures({ pass: 'step', batch: size, firstOfRun: firstOfRun() }, () =>
             cfg.model.trainOnBatch(x, y),
           );
         } finally {
@@ -191,7 +191,7 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
         }
         meter.step(epoch, step, size, loss, trained++ === 0);
       }
-      const validation = await namingWasmTraps(
+      const validation = await namingMemoryFailures(
         { pass: 'validation', batch: evaluationBatch(cfg.batchSize), firstOfRun: firstOfRun() },
         () => cfg.validate(),
       );

@@ -10,7 +10,7 @@ const EVAL_BATCH = 256;
  * The batch of a run's validation pass and test evaluation: 256 images, never more than the
  * run's training batch. A pass only predicts, so it needs less memory than a training step on
  * the same batch: a run whose steps fit (on wasm's 4 GiB, say) has passes that fit too, and
- * lowering training.batchSize lowers both (wasm-trap-failure.ts says so).
+ * lowering training.batchSize lowers both (memory-failure.ts says so).
  */
 export function evaluationBatch(trainingBatchSize: number): number {
   return Math.min(EVAL_BATCH, trainingBatchSize);

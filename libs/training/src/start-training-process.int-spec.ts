@@ -287,6 +287,26 @@ describe('startTrainingProcess', () => {
     expect(runs[0]!.handle.pid).not.toBe(runs[1]!.handle.pid);
   });
 
+  it('fails a run for good when its first step runs out of (fake) GPU memory, naming training.batchSize', async () => {
+    // 256 KiB of "GPU": the first convolution's output at batch 128 (128 × 16 × 16 × 4 floats, 512 KiB) does not fit.
+    const small: TrainingProcessOptions = {
+      env: { NODE_ENV: 'test', TRAINYARD_TEST_FAKE_TFJS_NODE_GPU: '1', TRAINYARD_TEST_FAKE_GPU_MEMORY_BYTES: '262144' },
+    };
+    const input = (): Input => ({
+      ...long('too large for the gpu', { epochs: 1, batchSize: 128, seed: 1 }),
+      backend: 'tensorflow-gpu',
+    });
+    const run = await train(input(), undefined, small);
+    expect(run.outcome).toEqual({
+      status: 'failed',
+      retryable: false,
+      reason: expect.stringMatching(
+        /^run \S+: training\.batchSize: a training step on a batch of 128 ran out of GPU memory \(OOM when allocating tensor with shape\[128,16,16,4\] .*device:GPU:0.*\): lower training\.batchSize/,
+      ),
+    });
+    expect(run.events.filter((e) => e.type === 'checkpoint')).toEqual([]);
+  });
+
   it('prestarts a process that loads its backend while it waits, unwatched, then trains the attempt it is given, once', async () => {
     const idle: TrainingOutputLine[] = [];
     const heartbeatTimeoutMs = 1000;

@@ -5,7 +5,7 @@ import { runEpochLoop, type EpochLoopConfig } from './epoch-loop';
 import { evaluateLoss, evaluationBatch } from './evaluate';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { recordingHooks } from './recording-hooks.testing';
-import { wasmTrapFailure } from './wasm-trap-failure';
+import { memoryFailure } from './memory-failure';
 
 const WasmTrap = (globalThis as unknown as { WebAssembly: { RuntimeError: new (message: string) => Error } })
   .WebAssembly.RuntimeError;
@@ -13,9 +13,9 @@ const trap = () => new WasmTrap('memory access out of bounds');
 const ADVICE =
   "as one that needs more memory than the 4 GiB it can hold does: lower training.batchSize (or the image or model size), or train on a GPU worker (resources.accelerator: 'gpu')";
 
-describe('wasmTrapFailure: a pass out of the wasm backend’s memory, as the user can act on it', () => {
+describe('memoryFailure: a pass out of the wasm backend’s memory, as the user can act on it', () => {
   it('names training.batchSize, the batch, the trap and the 4 GiB, for good on the run’s first step', () => {
-    const failure = wasmTrapFailure(trap(), { backend: 'wasm', pass: 'step', batch: 512, firstOfRun: true });
+    const failure = memoryFailure(trap(), { backend: 'wasm', pass: 'step', batch: 512, firstOfRun: true });
     expect(failure).toBeInstanceOf(InvalidTrainingInputError);
     expect(failure!.message).toBe(
       `training.batchSize: a training step on a batch of 512 failed in the wasm backend (memory access out of bounds), ${ADVICE}`,
@@ -23,7 +23,7 @@ describe('wasmTrapFailure: a pass out of the wasm backend’s memory, as the use
   });
 
   it('leaves a later step’s trap retryable (a fresh process has an unfragmented heap), with the same advice', () => {
-    const failure = wasmTrapFailure(trap(), { backend: 'wasm', pass: 'step', batch: 64, firstOfRun: false });
+    const failure = memoryFailure(trap(), { backend: 'wasm', pass: 'step', batch: 64, firstOfRun: false });
     expect(failure).not.toBeInstanceOf(InvalidTrainingInputError);
     expect(failure!.message).toMatch(/^training\.batchSize: a training step on a batch of 64 failed/);
   });
@@ -32,21 +32,56 @@ describe('wasmTrapFailure: a pass out of the wasm backend’s memory, as the use
     ['validation', 'the validation pass on batches of 256'],
     ['test', 'the test evaluation on batches of 256'],
   ] as const)('names the %s pass and its batch, under the same rule for retries', (pass, words) => {
-    const later = wasmTrapFailure(trap(), { backend: 'wasm', pass, batch: 256, firstOfRun: false });
+    const later = memoryFailure(trap(), { backend: 'wasm', pass, batch: 256, firstOfRun: false });
     expect(later).not.toBeInstanceOf(InvalidTrainingInputError);
     expect(later!.message).toBe(
       `training.batchSize: ${words} failed in the wasm backend (memory access out of bounds), ${ADVICE}`,
     );
-    const first = wasmTrapFailure(trap(), { backend: 'wasm', pass, batch: 256, firstOfRun: true });
+    const first = memoryFailure(trap(), { backend: 'wasm', pass, batch: 256, firstOfRun: true });
     expect(first).toBeInstanceOf(InvalidTrainingInputError);
     expect(first!.message).toBe(later!.message);
   });
 
   it('says nothing of other errors, or of traps on other backends', () => {
     const at = { backend: 'wasm', pass: 'validation', batch: 8, firstOfRun: true } as const;
-    expect(wasmTrapFailure(new Error('memory access out of bounds'), at)).toBeNull();
-    expect(wasmTrapFailure(trap(), { ...at, backend: 'tensorflow' })).toBeNull();
-    expect(wasmTrapFailure('a string', at)).toBeNull();
+    expect(memoryFailure(new Error('memory access out of bounds'), at)).toBeNull();
+    expect(memoryFailure(trap(), { ...at, backend: 'tensorflow' })).toBeNull();
+    expect(memoryFailure('a string', at)).toBeNull();
+  });
+});
+
+describe('memoryFailure: a pass out of TensorFlow’s memory (tfjs-node, tfjs-node-gpu), as the user can act on it', () => {
+  const oom = (device: string) =>
+    new Error(
+      `OOM when allocating tensor with shape[256,32,224,224] and type float on /job:localhost/replica:0/task:0/device:${device}:0 by allocator GPU_0_bfc\n\t [[{{node conv2d/Conv2D}}]]\nHint: If you want to see a list of allocated tensors when OOM happens, add report_tensor_allocations_upon_oom to RunOptions`,
+    );
+
+  it('names training.batchSize, the pass, what TensorFlow said (its first line) and the GPU, for good on the run’s first step', () => {
+    const failure = memoryFailure(oom('GPU'), { backend: 'tensorflow', pass: 'step', batch: 256, firstOfRun: true });
+    expect(failure).toBeInstanceOf(InvalidTrainingInputError);
+    expect(failure!.message).toBe(
+      'training.batchSize: a training step on a batch of 256 ran out of GPU memory (OOM when allocating tensor with shape[256,32,224,224] and type float on /job:localhost/replica:0/task:0/device:GPU:0 by allocator GPU_0_bfc): lower training.batchSize (or the image or model size), or ask for a GPU with more memory (resources.memoryGb)',
+    );
+  });
+
+  it('leaves a later pass’s retryable, and says CPU memory on a CPU device', () => {
+    const later = memoryFailure(new Error('Resource exhausted: OOM when allocating tensor on /device:CPU:0'), {
+      backend: 'tensorflow',
+      pass: 'validation',
+      batch: 64,
+      firstOfRun: false,
+    });
+    expect(later).not.toBeInstanceOf(InvalidTrainingInputError);
+    expect(later!.message).toMatch(
+      /^training\.batchSize: the validation pass on batches of 64 ran out of CPU memory \(Resource exhausted: .*\): .*give the worker more memory \(resources\.memoryGb\)$/,
+    );
+  });
+
+  it('says nothing of other TensorFlow errors, or of such words on another backend', () => {
+    const at = { backend: 'tensorflow', pass: 'step', batch: 8, firstOfRun: true } as const;
+    expect(memoryFailure(new Error('Invalid argument: Incompatible shapes: [8,10] vs. [8,4]'), at)).toBeNull();
+    expect(memoryFailure(oom('GPU'), { ...at, backend: 'wasm' })).toBeNull();
+    expect(memoryFailure(oom('GPU'), { ...at, backend: 'cpu' })).toBeNull();
   });
 });
 

@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs';
+import { InvalidTrainingInputError } from './invalid-training-input.error';
+
+/** What TensorFlow.js's wasm backend can hold: every tensor lives in one wasm32 memory, at most 4 GiB. */
+export const WASM_MEMORY_GIB = 4;
+
+/** `WebAssembly.RuntimeError`, a trap (the WebAssembly namespace is not in this project's type libraries). */
+const WasmTrap = (globalThis as { WebAssembly?: { RuntimeError: new (message?: string) => Error } }).WebAssembly
+  ?.RuntimeError;
+
+/** The work of a run that runs on batches the training batch size bounds (evaluation.ts, evaluationBatch). */
+export type TrainingPass = 'step' | 'validation' | 'test';
+
+const PASS_WORDS: Record<TrainingPass, (batch: number) => string> = {
+  step: (batch) => `a training step on a batch of ${batch}`,
+  validation: (batch) => `the validation pass on batches of ${batch}`,
+  test: (batch) => `the test evaluation on batches of ${batch}`,
+};
+
+/** Where a pass ran: the backend, its batch, and whether no training step of the run had succeeded before. */
+export interface PassAt {
+  backend: string;
+  pass: TrainingPass;
+  batch: number;
+  firstOfRun: boolean;
+}
+
+/** A one-line excerpt of what the backend said: TensorFlow adds hints and node dumps on further lines. */
+function firstLine(message: string): string {
+  const line = message.split('\n', 1)[0]!.trim();
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
+}
+
+/**
+ * TensorFlow's own "out of memory" (tfjs-node and tfjs-node-gpu, the `tensorflow` backend): an
+ * allocation fails and the op throws ResourceExhausted, "OOM when allocating tensor with
+ * shape[256,32,224,224] and type float on /job:localhost/replica:0/task:0/device:GPU:0 by
+ * allocator GPU_0_bfc" (device:CPU:0 on a CPU worker). Null for any other error.
+ */
+function tensorflowOutOfMemory(error: unknown): { device: 'GPU' | 'CPU'; said: string } | null {
+  if (!(error instanceof Error) || !/OOM when allocating|Resource exhausted/i.test(error.message)) return null;
+  return { device: /device:GPU/i.test(error.message) ? 'GPU' : 'CPU', said: firstLine(error.message) };
+}
+
+/**
+ * A pass that ran out of its backend's memory, as the user can act on it; null for any other
+ * error. Every pass's batch is bounded by training.batchSize (evaluationBatch), so lowering it is
+ * the advice whatever the pass.
+ * - The wasm backend does not throw "out of memory": past its 4 GiB an allocation fails and the
+ *   kernel then traps with a WebAssembly.RuntimeError ("memory access out of bounds", or "null
+ *   function or function signature mismatch" for one tensor larger than what is left; a 64×64×3
+ *   autoencoder with filters [32, 64] traps so at batch 512 and trains at 256).
+ * - TensorFlow (the `tensorflow` backend, on a GPU or a CPU) throws ResourceExhausted (see
+ *   tensorflowOutOfMemory). Each attempt's process has its GPU to itself (one process a GPU,
+ *   CUDA_VISIBLE_DEVICES), so the same batch fails the same way on the next one. (A CUDA abort
+ *   that kills the process instead is a crash, retried like any.)
+ * A failure before any training step of the run succeeded comes back on every attempt (the same
+ * batch, the same model, the same device): InvalidTrainingInputError, not retried. A later one may
+ * come from a heap a long attempt fragmented, which a fresh process does not have: a plain Error,
+ * retried, with the same advice (a retry resumes from the last checkpoint; after the final one it
+ * only evaluates).
+ */
+export function memoryFailure(error: unknown, at: PassAt): Error | null {
+  let message: string;
+  if (at.backend === 'wasm' && WasmTrap && error instanceof WasmTrap) {
+    message = `training.batchSize: ${PASS_WORDS[at.pass](at.batch)} failed in the wasm backend (${error.message}), as one that needs more memory than the ${WASM_MEMORY_GIB} GiB it can hold does: lower training.batchSize (or the image or model size), or train on a GPU worker (resources.accelerator: 'gpu')`;
+  } else {
+    const oom = at.backend === 'tensorflow' ? tensorflowOutOfMemory(error) : null;
+    if (!oom) return null;
+    const elsewhere =
+      oom.device === 'GPU'
+        ? ', or ask for a GPU with more memory (resources.memoryGb)'
+        : ', or give the worker more memory (resources.memoryGb)';
+    message = `training.batchSize: ${PASS_WORDS[at.pass](at.batch)} ran out of ${oom.device} memory (${oom.said}): lower training.batchSize (or the image or model size)${elsewhere}`;
+  }
+  return at.firstOfRun ? new InvalidTrainingInputError(message) : new Error(message);
+}
+
+/** Runs `pass`, an out-of-memory failure in it rethrown as memoryFailure words it (on the backend in use). */
+export async function namingMemoryFailures<T>(at: Omit<PassAt, 'backend'>, pass: () => Promise<T>): Promise<T> {
+  try {
+    return await pass();
+  } catch (error) {
+    throw memoryFailure(error, { ...at, backend: tf.getBackend() }) ?? error;
+  }
+}
