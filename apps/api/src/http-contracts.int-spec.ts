@@ -288,6 +288,8 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
         '/v1/models?limit=5',
       );
       expect(models.items.map((m) => [m.name, m.versions[0]!.runId])).toEqual([['contracts-model', runId]]);
+      await call('POST', '/v1/models', { name: 'contracts-model', runId });
+      await call('DELETE', '/v1/models/contracts-model/versions/2');
 
       const { id: queued } = await call<{ id: string }>('POST', '/v1/runs', pretrain('contracts: cancelled'));
       await call('POST', `/v1/runs/${queued}/cancel`);
@@ -348,7 +350,11 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
       ['dog/1.png', Buffer.from('89504e470d0a1a0a79', 'hex')],
       ['dog/2.png', Buffer.from('x')],
     ]);
-    await call('POST', '/v1/datasets/uploads?name=uploaded-pets', upload, { 'content-type': 'application/x-tar' });
+    const uploaded = await call<{ id: string }>('POST', '/v1/datasets/uploads?name=uploaded-pets', upload, {
+      'content-type': 'application/x-tar',
+    });
+    await call('DELETE', `/v1/datasets/${uploaded.id}`);
+    await call('DELETE', `/v1/datasets/${dataset.id}`);
 
     const created = await call<{ key: { id: string } }>('POST', '/v1/keys', { name: 'contracts', scopes: ['read'] });
     await call('GET', '/v1/keys');
@@ -388,6 +394,8 @@ describe('HTTP contracts: every route answers what its contract says (PostgreSQL
     await problem('GET', `/v1/datasets/${unknown}`, 404);
     await problem('GET', '/v1/models/nothing-by-this-name/versions', 404);
     await problem('POST', '/v1/models', 422, { name: 'm', runId: unknown });
+    await problem('DELETE', `/v1/datasets/${unknown}`, 404);
+    await problem('DELETE', '/v1/models/nothing-by-this-name/versions/1', 404);
     await problem('DELETE', `/v1/keys/${unknown}`, 404);
     await problem('POST', '/v1/workers/nobody/drain', 404);
     expect(problems.size).toBeGreaterThanOrEqual(14);

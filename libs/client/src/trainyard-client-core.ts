@@ -4,6 +4,7 @@ import type {
   ApiKeyScope,
   ApiKeyView,
   CheckpointFiles,
+  DatasetDeletion,
   DatasetList,
   DatasetLocation,
   DatasetUploaded,
@@ -16,6 +17,7 @@ import type {
   PipelineSummary,
   SweepList,
   SweepSummary,
+  ModelVersionDeletion,
   ModelVersionRegistered,
   ModelVersions,
   PipelineSpecInput,
@@ -439,6 +441,23 @@ export class TrainyardClientCore {
     return this.json('GET', `/v1/models/${seg(name)}/versions`, 'ModelVersions', opts);
   }
 
+  /**
+   * Removes a version from the registry (its checkpoint stays with its run); the name goes with its
+   * last version. `project`: an operator's key names the model's project (`default` if left out).
+   */
+  deleteModelVersion(
+    name: string,
+    version: number,
+    params: { project?: string } = {},
+    opts?: CallOptions,
+  ): Promise<ModelVersionDeletion> {
+    return this.json('DELETE', `/v1/models/${seg(name)}/versions/${seg(String(version))}`, 'ModelVersionDeletion', {
+      ...opts,
+      query: { project: params.project },
+      idempotent: true,
+    });
+  }
+
   /** One page of registered models by name, each with its newest versions and the run of each. */
   listModels(query: PageQuery = {}, opts?: CallOptions): Promise<ModelList> {
     return this.json('GET', '/v1/models', 'ModelList', { ...opts, query: { ...query } });
@@ -478,6 +497,11 @@ export class TrainyardClientCore {
 
   dataset(id: string, opts?: CallOptions): Promise<DatasetView> {
     return this.json('GET', `/v1/datasets/${seg(id)}`, 'DatasetView', opts);
+  }
+
+  /** Deletes a dataset: its registration, and the images an upload stored (a folder of your own stays as it is). */
+  deleteDataset(id: string, opts?: CallOptions): Promise<DatasetDeletion> {
+    return this.json('DELETE', `/v1/datasets/${seg(id)}`, 'DatasetDeletion', { ...opts, idempotent: true });
   }
 
   /** Sample image `index` of class `classIndex` of a dataset (PNG, JPEG or WebP, as stored), as a response. */

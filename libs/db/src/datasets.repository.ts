@@ -1,5 +1,6 @@
-import type { DatasetView } from '@trainyard/contracts';
+import type { ActiveRuns, DatasetView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
+import { finishedRunsReferring, unfinishedRunsReferring, usingDataset } from './registry-references';
 import { datasetView } from './views';
 
 /** What registration writes: the folder as checked (the database dates it, the view sums its counts). */
@@ -12,6 +13,18 @@ export class DatasetNameTakenError extends Error {
     this.name = 'DatasetNameTakenError';
   }
 }
+
+/** What deleting a dataset did; `removed` is what its `removeObjects` answered. */
+export type DatasetDeletionOutcome<T> =
+  | { outcome: 'not-found' }
+  | { outcome: 'in-use'; activeRuns: ActiveRuns }
+  | { outcome: 'deleted'; dataset: DatasetView; finishedRuns: number; removed: T };
+
+/**
+ * How long deleting a dataset may hold its row: the objects of an upload (up to
+ * FOLDER_WALK_MAX_FILES of them, 1,000 a request) are removed under the lock.
+ */
+export const DATASET_DELETE_TIMEOUT_MS = 15 * 60_000;
 
 /** Registered image folders (the registration API checked their layout before writing). */
 export class DatasetsRepository {
@@ -40,10 +53,49 @@ export class DatasetsRepository {
     return (await this.prisma.dataset.count({ where: { project, name } })) > 0;
   }
 
+  /**
+   * Whether a dataset other than `exceptId` is registered at the store prefix. An upload's folder is
+   * its dataset's alone (registration refuses the prefix), but a row written before it did may name
+   * another's: its objects are then left where they are.
+   */
+  async prefixShared(prefix: string, exceptId: string): Promise<boolean> {
+    const [row] = await this.prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS "n" FROM "datasets"
+      WHERE "location"->>'kind' = 's3' AND "location"->>'prefix' = ${prefix} AND "id" <> ${exceptId}::uuid`;
+    return (row?.n ?? 0) > 0;
+  }
+
   /** Newest first; one project's, or every project's when `project` is undefined. */
   async list(project?: string): Promise<DatasetView[]> {
     return (await this.prisma.dataset.findMany({ where: { project }, orderBy: { createdAt: 'desc' }, take: 1000 })).map(
       datasetView,
+    );
+  }
+
+  /**
+   * Deletes the registration in one transaction holding its row FOR UPDATE: a submit naming the
+   * dataset takes the row FOR KEY SHARE where it records its runs (lockRegistryReferences), so it
+   * either records them first, and they are found here (in use), or waits and then finds the row
+   * gone. Only once no unfinished run names it does `removeObjects` run (what Trainyard stored for
+   * it), before the row goes: when it fails the transaction is rolled back and the row stays, so
+   * retrying the delete converges. Finished runs keep their specs, which name the id.
+   */
+  async delete<T>(id: string, removeObjects: (dataset: DatasetView) => Promise<T>): Promise<DatasetDeletionOutcome<T>> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        const locked = await tx.$queryRaw<{ id: string }[]>`
+          SELECT "id"::text AS "id" FROM "datasets" WHERE "id" = ${id}::uuid FOR UPDATE`;
+        const row = locked.length === 0 ? null : await tx.dataset.findUnique({ where: { id } });
+        if (!row) return { outcome: 'not-found' } as const;
+        const activeRuns = await unfinishedRunsReferring(tx, row.project, usingDataset(id));
+        if (activeRuns) return { outcome: 'in-use', activeRuns } as const;
+        const finishedRuns = await finishedRunsReferring(tx, row.project, usingDataset(id));
+        const dataset = datasetView(row);
+        const removed = await removeObjects(dataset);
+        await tx.dataset.delete({ where: { id } });
+        return { outcome: 'deleted', dataset, finishedRuns, removed } as const;
+      },
+      { maxWait: 10_000, timeout: DATASET_DELETE_TIMEOUT_MS },
     );
   }
 }

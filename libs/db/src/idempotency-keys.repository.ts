@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RunKind, RunSpec } from '@trainyard/contracts';
 import type { Prisma, PrismaClient } from './generated/prisma/client';
 import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
+import { lockRegistryReferences } from './registry-references';
 
 export interface RunCreation {
   kind: RunKind;
@@ -47,6 +48,7 @@ export class IdempotencyKeysRepository {
   ): Promise<IdempotentRun<R>> {
     if (!check) return insertOnce(this.prisma, key, requestHash, run, response);
     return this.prisma.$transaction(async (tx) => {
+      await lockRegistryReferences(tx, run.project, [run.spec]);
       const load = await lockedProjectLoad(tx, run.project);
       try {
         check(load);

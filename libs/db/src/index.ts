@@ -80,8 +80,17 @@ export {
   type StartingReferences,
   type SubmittedReferences,
 } from './run-references.resolver';
-export { DatasetsRepository, DatasetNameTakenError, type DatasetCreation } from './datasets.repository';
-export { ModelVersionsRepository, type ModelVersionWithCheckpoint } from './model-versions.repository';
+export {
+  DatasetsRepository,
+  DatasetNameTakenError,
+  type DatasetCreation,
+  type DatasetDeletionOutcome,
+} from './datasets.repository';
+export {
+  ModelVersionsRepository,
+  type ModelVersionDeletionOutcome,
+  type ModelVersionWithCheckpoint,
+} from './model-versions.repository';
 export { PipelinesRepository, type PipelineAdvance, type PipelineRunCreation } from './pipelines.repository';
 export { CatalogListsRepository } from './catalog-lists.repository';
 export { CATALOG_LIST_MAX_LIMIT, type CatalogPage, type CatalogPageQuery } from './catalog-page';

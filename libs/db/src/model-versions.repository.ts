@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { ModelVersionView } from '@trainyard/contracts';
+import type { ActiveRuns, ModelVersionDeletion, ModelVersionView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import type { Checkpoint } from './model-types';
 import { toCheckpoint } from './model-types';
+import { onModelVersion, unfinishedRunsReferring } from './registry-references';
 import { modelVersionView } from './views';
 
 export type ModelVersionWithCheckpoint = ModelVersionView & { checkpoint: Checkpoint };
+
+export type ModelVersionDeletionOutcome =
+  | { outcome: 'not-found' }
+  | { outcome: 'in-use'; activeRuns: ActiveRuns }
+  | ({ outcome: 'deleted' } & ModelVersionDeletion);
 
 /** Concurrent registrations of one name may pick the same next version; the loser retries. */
 const VERSION_RACE_RETRIES = 5;
@@ -57,5 +63,35 @@ export class ModelVersionsRepository {
     if (!row) return null;
     const { checkpoint, ...versionRow } = row;
     return { ...modelVersionView(versionRow), checkpoint: toCheckpoint(checkpoint) };
+  }
+
+  /**
+   * Removes the version from the registry (its checkpoint belongs to its run and stays; the pin
+   * goes with the row, so retention and `DELETE /v1/runs/:id` may take it then), holding the row
+   * FOR UPDATE while it looks for unfinished runs that fine-tune from it: a submit naming it takes
+   * the row FOR KEY SHARE where it records its runs (lockRegistryReferences). A name is its
+   * versions: with the last one gone, the name is gone too.
+   */
+  async delete(project: string, name: string, version: number): Promise<ModelVersionDeletionOutcome> {
+    return this.prisma.$transaction(async (tx) => {
+      const [row] = await tx.$queryRaw<{ id: string; runId: string; checkpointId: string }[]>`
+        SELECT "id"::text AS "id", "run_id"::text AS "runId", "checkpoint_id"::text AS "checkpointId"
+        FROM "model_versions" WHERE "project" = ${project} AND "name" = ${name} AND "version" = ${version}::int
+        FOR UPDATE`;
+      if (!row) return { outcome: 'not-found' } as const;
+      const activeRuns = await unfinishedRunsReferring(tx, project, onModelVersion({ name, version }));
+      if (activeRuns) return { outcome: 'in-use', activeRuns } as const;
+      await tx.modelVersion.delete({ where: { id: row.id } });
+      const remainingVersions = await tx.modelVersion.count({ where: { project, name } });
+      return {
+        outcome: 'deleted',
+        name,
+        project,
+        version,
+        runId: row.runId,
+        checkpointId: row.checkpointId,
+        remainingVersions,
+      } as const;
+    });
   }
 }

@@ -4,6 +4,7 @@ import { chosenCheckpoint } from './checkpoint-choice';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import type { Run } from './model-types';
 import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
+import { lockRegistryReferences } from './registry-references';
 import type { WalkPage } from './reconciliation.repository';
 import { cancelRunsWhere } from './run-cancel.sql';
 import { pipelineView } from './views';
@@ -56,6 +57,11 @@ export class PipelinesRepository {
     check?: ProjectLoadCheck,
   ): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
+      await lockRegistryReferences(
+        tx,
+        pipeline.project,
+        runs.map((run) => run.spec),
+      );
       if (check) check(await lockedProjectLoad(tx, pipeline.project));
       await tx.pipeline.create({
         data: {

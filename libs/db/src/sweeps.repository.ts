@@ -2,6 +2,7 @@ import type { RunKind, RunSpec, SweepValues } from '@trainyard/contracts';
 import type { MetricSummary, Prisma, PrismaClient, Sweep } from './generated/prisma/client';
 import type { Run } from './model-types';
 import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
+import { lockRegistryReferences } from './registry-references';
 
 export interface SweepRunCreation {
   id: string;
@@ -29,6 +30,11 @@ export class SweepsRepository {
     check?: ProjectLoadCheck,
   ): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
+      await lockRegistryReferences(
+        tx,
+        sweep.project,
+        runs.map((run) => run.spec),
+      );
       if (check) check(await lockedProjectLoad(tx, sweep.project));
       await tx.sweep.create({
         data: { id: sweep.id, name: sweep.name, spec: sweep.spec as Prisma.InputJsonValue, project: sweep.project },

@@ -1,15 +1,19 @@
 import type { ServerResponse } from 'node:http';
-import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, projectForWrites, type Principal } from '../auth/principal';
+import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 import { z } from 'zod';
 import { DATASET_SAMPLE_MAX_BYTES, DATASET_SAMPLES_PER_CLASS } from './dataset-samples';
+import { DatasetDeletionService } from './dataset-deletion.service';
 import { DatasetSamplesService } from './dataset-samples.service';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { DatasetIdSchema, DatasetRegistrationSchema, type DatasetRegistration } from './dataset-registration.dto';
 import { DatasetsService } from './datasets.service';
+
+const datasetIdPipe = new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', { field: 'id' });
 
 /** Digits only (no sign, exponent or spaces), so `1e3`, `-1` and ` 2` are refused, not coerced. */
 const ClassIndexSchema = z
@@ -29,6 +33,7 @@ export class DatasetsController {
   constructor(
     private readonly datasets: DatasetsService,
     private readonly samples: DatasetSamplesService,
+    private readonly deletion: DatasetDeletionService,
   ) {}
 
   @Post()
@@ -62,8 +67,29 @@ export class DatasetsController {
   @ApiOperation({ summary: 'A registered dataset' })
   @Responds(200, 'DatasetView')
   @ApiParam({ name: 'id', format: 'uuid' })
-  get(@Param('id', new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', { field: 'id' })) id: string) {
+  get(@Param('id', datasetIdPipe) id: string) {
     return this.datasets.get(id);
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Delete a dataset: its registration and, for an uploaded folder, the images Trainyard stored for it; a local path or a prefix you registered is left untouched',
+    description:
+      'Finished runs that trained on it keep their history; none of them can run again on it (a worker refuses a run whose dataset is not registered).',
+  })
+  @Responds(200, 'DatasetDeletion', 'What was removed')
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiResponse({ status: 404, description: 'No such dataset (or one of another project)' })
+  @ApiResponse({
+    status: 409,
+    description:
+      'Runs not finished (queued, running or preempted) train on it: `activeRuns` counts them and names the first',
+    schema: schemaRef('ProblemDetails'),
+  })
+  remove(@Param('id', datasetIdPipe) id: string) {
+    return this.deletion.delete(id);
   }
 
   @Get(':id/samples/:class/:index')
@@ -79,7 +105,7 @@ export class DatasetsController {
   @ApiResponse({ status: 413, description: 'The file is larger than the sample limit' })
   @ApiResponse({ status: 422, description: 'The file is not a PNG, JPEG or WebP image' })
   async sample(
-    @Param('id', new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', { field: 'id' })) id: string,
+    @Param('id', datasetIdPipe) id: string,
     @Param('class', new ZodValidationPipe(ClassIndexSchema, 'Invalid class', { field: 'class' })) classIndex: number,
     @Param('index', new ZodValidationPipe(SampleIndexSchema, 'Invalid sample', { field: 'index' })) index: number,
     @Res() res: ServerResponse,

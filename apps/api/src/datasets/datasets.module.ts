@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DatasetDeletionService } from './dataset-deletion.service';
 import { DatasetUploadController } from './dataset-upload.controller';
 import { DatasetUploadService } from './dataset-upload.service';
 import { DatasetsController } from './datasets.controller';
@@ -7,6 +8,6 @@ import { DatasetsService } from './datasets.service';
 
 @Module({
   controllers: [DatasetsController, DatasetUploadController],
-  providers: [DatasetsService, DatasetSamplesService, DatasetUploadService],
+  providers: [DatasetsService, DatasetSamplesService, DatasetUploadService, DatasetDeletionService],
 })
 export class DatasetsModule {}

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { NameSchema, type ModelList } from '@trainyard/contracts';
+import { NameSchema, RegisteredModelRefSchema, type ModelList } from '@trainyard/contracts';
 import { notFound } from '../http/problems';
 import { CatalogListsRepository } from '@trainyard/db';
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { CurrentPrincipal } from '../auth/auth.decorators';
 import { ProjectNameSchema } from '../auth/api-keys.dto';
 import { DEFAULT_PROJECT, projectFilter, type Principal } from '../auth/principal';
 import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/catalog-page-query';
+import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ModelsService } from './models.service';
@@ -15,6 +16,26 @@ import { ModelsService } from './models.service';
 /** The contracts' name rule: no control characters or lone surrogates, at most 120 characters. */
 const ModelName = NameSchema;
 const ModelRegistrationSchema = z.strictObject({ name: ModelName, runId: z.uuid().toLowerCase() });
+/** Digits only (no sign, exponent or spaces), within the range a spec's `model.baseModel.version` takes. */
+const ModelVersionNumberSchema = z
+  .string()
+  .regex(/^\d{1,7}$/, 'Expected a version number (1, 2, …)')
+  .transform(Number)
+  .pipe(RegisteredModelRefSchema.shape.version);
+
+const modelNamePipe = new ZodValidationPipe(ModelName, 'Invalid model name', { field: 'name' });
+const projectPipe = new ZodValidationPipe(ProjectNameSchema.optional(), 'Invalid project', { field: 'project' });
+
+/**
+ * The project whose model `name` a request means (names are per project): a project's key, its own
+ * (another project named is the same 404 as an unknown name); an operator's, the one named, else
+ * `default`.
+ */
+function modelProject(principal: Principal, project: string | undefined, name: string): string {
+  if (principal.project !== null && project !== undefined && project !== principal.project)
+    throw notFound('model', name);
+  return principal.project ?? project ?? DEFAULT_PROJECT;
+}
 
 @ApiTags('models')
 @Controller('v1/models')
@@ -66,14 +87,43 @@ export class ModelsController {
     description: "The model's project (names are per project): a key's own by default, else `default`",
   })
   versions(
-    @Param('name', new ZodValidationPipe(ModelName, 'Invalid model name', { field: 'name' })) name: string,
-    @Query('project', new ZodValidationPipe(ProjectNameSchema.optional(), 'Invalid project', { field: 'project' }))
-    project: string | undefined,
+    @Param('name', modelNamePipe) name: string,
+    @Query('project', projectPipe) project: string | undefined,
     @CurrentPrincipal() principal: Principal,
   ) {
-    // Another project's, for a project's key, is the same 404 as an unknown name.
-    if (principal.project !== null && project !== undefined && project !== principal.project)
-      throw notFound('model', name);
-    return this.models.versions(name, principal.project ?? project ?? DEFAULT_PROJECT);
+    return this.models.versions(name, modelProject(principal, project, name));
+  }
+
+  @Delete(':name/versions/:version')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Delete a model version from the registry (its checkpoint belongs to its run and stays); the model's name goes with its last version",
+    description:
+      'Runs that fine-tuned from it keep their history and their pinned checkpoint. Once no version comes from a run (and no run builds on it), `DELETE /v1/runs/:id` may delete it.',
+  })
+  @Responds(200, 'ModelVersionDeletion', 'What was removed, and how many versions of the name are left')
+  @ApiParam({ name: 'name' })
+  @ApiParam({ name: 'version', description: 'The version number (1, 2, …)' })
+  @ApiQuery({
+    name: 'project',
+    required: false,
+    description: "The model's project (names are per project): a key's own by default, else `default`",
+  })
+  @ApiResponse({ status: 404, description: 'No such version (or a model of another project)' })
+  @ApiResponse({
+    status: 409,
+    description:
+      'Runs not finished (queued, running or preempted) fine-tune from it: `activeRuns` counts them and names the first',
+    schema: schemaRef('ProblemDetails'),
+  })
+  removeVersion(
+    @Param('name', modelNamePipe) name: string,
+    @Param('version', new ZodValidationPipe(ModelVersionNumberSchema, 'Invalid model version', { field: 'version' }))
+    version: number,
+    @Query('project', projectPipe) project: string | undefined,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.models.deleteVersion(name, version, modelProject(principal, project, name));
   }
 }

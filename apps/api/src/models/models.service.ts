@@ -1,6 +1,7 @@
 import { Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
-import type { ModelVersionRegistered, ModelVersions } from '@trainyard/contracts';
+import type { ModelVersionDeletion, ModelVersionRegistered, ModelVersions } from '@trainyard/contracts';
 import { CheckpointsRepository, ModelVersionsRepository, RunsRepository } from '@trainyard/db';
+import { inUseByRuns } from '../common/in-use-conflict';
 
 function refuse(why: string): UnprocessableEntityException {
   return new UnprocessableEntityException({
@@ -49,5 +50,23 @@ export class ModelsService {
     const versions = await this.models.versions(name, project);
     if (versions.length === 0) throw new NotFoundException({ message: `No model named "${name}"` });
     return { name, versions };
+  }
+
+  /**
+   * Removes a version from the registry, refused (409) while unfinished runs fine-tune from it. Its
+   * checkpoint stays with its run, no longer pinned by the version; the name goes with its last
+   * version (there is nothing else to a name), so a mistyped one is removed this way.
+   */
+  async deleteVersion(name: string, version: number, project: string): Promise<ModelVersionDeletion> {
+    const outcome = await this.models.delete(project, name, version);
+    if (outcome.outcome === 'not-found')
+      throw new NotFoundException({ message: `No version ${version} of model "${name}"` });
+    const what = `Version ${version} of model "${name}"`;
+    if (outcome.outcome === 'in-use') throw inUseByRuns(what, 'version', outcome.activeRuns);
+    const { outcome: _deleted, ...deleted } = outcome;
+    this.logger.log(
+      `${what} (project ${project}) deleted: run ${deleted.runId} checkpoint ${deleted.checkpointId}; ${deleted.remainingVersions} versions left`,
+    );
+    return deleted;
   }
 }

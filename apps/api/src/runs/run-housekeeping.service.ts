@@ -1,15 +1,14 @@
-import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { RunDeletion, RunDeletionBlocker, RunDetailView, RunUpdate, RunView } from '@trainyard/contracts';
 import { RunHousekeepingRepository, RunsRepository, type RunDeletionOutcome } from '@trainyard/db';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
-import { FolderWalkLimitError, walkLimitsOf, type ObjectStore, type StoredObject } from '@trainyard/storage';
+import { walkLimitsOf, type ObjectStore } from '@trainyard/storage';
+import { objectsToRemove, removeObjects } from '../common/stored-objects-removal';
 import { notFound } from '../http/problems';
 
 /** Keys a deletion answer shows; the counts cover them all. */
 const SAMPLE_KEYS = 100;
-/** Keys per delete request (S3's DeleteObjects takes at most 1,000). */
-const DELETE_BATCH = 1000;
 
 /** Renaming, tagging, annotating, archiving and deleting runs (`PATCH`, `archive`, `DELETE /v1/runs/:id`). */
 @Injectable()
@@ -46,7 +45,7 @@ export class RunHousekeepingService {
   async delete(id: string, dryRun: boolean): Promise<RunDeletion> {
     const plan = deletable(id, await this.housekeeping.deletionPlan(id));
     const prefix = `runs/${id}/`;
-    const objects = await this.listObjects(id, prefix);
+    const objects = await objectsToRemove(this.store, prefix, walkLimitsOf(this.config.paths), `Run ${id}`);
     const answer = (counts: typeof plan): RunDeletion => ({
       runId: id,
       dryRun,
@@ -62,27 +61,11 @@ export class RunHousekeepingService {
     });
     if (dryRun) return answer(plan);
 
-    const removeObjects = async () => {
-      for (let i = 0; i < objects.length; i += DELETE_BATCH) {
-        await this.store.delete(objects.slice(i, i + DELETE_BATCH).map((o) => o.key));
-      }
-    };
-    const removed = deletable(id, await this.housekeeping.delete(id, removeObjects));
+    const removed = deletable(id, await this.housekeeping.delete(id, () => removeObjects(this.store, objects)));
     this.logger.log(
       `Run ${id} deleted: ${removed.metricPoints} metric points, ${removed.checkpoints.count} checkpoints, ${objects.length} objects under ${this.store.uri(prefix)}`,
     );
     return answer(removed);
-  }
-
-  private async listObjects(id: string, prefix: string): Promise<StoredObject[]> {
-    try {
-      return await this.store.list(prefix, walkLimitsOf(this.config.paths));
-    } catch (err) {
-      if (!(err instanceof FolderWalkLimitError)) throw err;
-      throw new UnprocessableEntityException({
-        message: `Run ${id} has too many objects to delete in one request: ${err.message}`,
-      });
-    }
   }
 }
 

@@ -4,6 +4,7 @@ import { arg, expectArgs, printJson, str, type Command, type CommandContext } fr
 import { uploadFolder } from './dataset-upload';
 import { EXIT, usageError } from './exit-codes';
 import { PAGE_HELP, PAGE_OPTIONS, pageQuery, printPage } from './list-page';
+import { removeDataset, removeModelVersion } from './registry-removal';
 
 const sub = (ctx: CommandContext) => ctx.args[0];
 
@@ -18,9 +19,11 @@ const countsText = (counts: Partial<Record<string, number>>) =>
 
 export const modelsCommand: Command = {
   name: 'models',
-  usage: '[<name> | register <name> <run>]',
+  usage: '[<name> | register <name> <run> | rm <name> <version>]',
   summary:
-    "Registered models (a page, by name), a model's versions (which run and checkpoint made each), or register a run's checkpoint (its best, else its latest) as a new version.",
+    "Registered models (a page, by name), a model's versions (which run and checkpoint made each), register a run's checkpoint (its best, else its latest) as a new version, or delete a version.",
+  details:
+    'rm removes the version from the registry only: its checkpoint stays with its run (which `trainyard rm` may then delete), and the name goes with its last version. Refused (exit 2, the runs named) while runs not finished fine-tune from it.',
   options: PAGE_OPTIONS,
   optionHelp: PAGE_HELP,
   async run(ctx) {
@@ -47,6 +50,10 @@ export const modelsCommand: Command = {
         );
       return EXIT.OK;
     }
+    if (sub(ctx) === 'rm') {
+      argsAtMost(ctx, 'models', 'rm <name> <version>');
+      return removeModelVersion(ctx, arg(ctx, 1, 'model name'), arg(ctx, 2, 'version'));
+    }
     argsAtMost(ctx, 'models', '<name>');
     const { name, versions } = await client.modelVersions(arg(ctx, 0, 'model name'), { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, { name, versions }), EXIT.OK);
@@ -62,11 +69,12 @@ export const modelsCommand: Command = {
 
 export const datasetsCommand: Command = {
   name: 'datasets',
-  usage: '[show <id> | upload <name> <dir> | register <name> --path <dir> | register <name> --prefix <prefix>]',
+  usage:
+    '[show <id> | upload <name> <dir> | register <name> --path <dir> | register <name> --prefix <prefix> | rm <id>]',
   summary:
-    'Registered image folders (one subfolder per class) with their class counts; upload a local folder, or register one the workers can already read.',
+    'Registered image folders (one subfolder per class) with their class counts; upload a local folder, register one the workers can already read, or delete one.',
   details:
-    'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<id>/) and registers them. Links and files that are no images are left out; so are files named as images whose bytes are none (PNG, JPEG and WebP are checked by signature), each printed with the reason.\nregister names a folder that is already where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).',
+    'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<id>/) and registers them. Links and files that are no images are left out; so are files named as images whose bytes are none (PNG, JPEG and WebP are checked by signature), each printed with the reason.\nregister names a folder that is already where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).\nrm deletes the registration, and the images an upload stored; a registered folder (--path, --prefix) is left as it is. Refused (exit 2, the runs named) while runs not finished train on it; finished runs keep their history.',
   options: { path: { type: 'string' }, prefix: { type: 'string' } },
   optionHelp: {
     path: 'absolute path the API and workers share',
@@ -94,6 +102,10 @@ export const datasetsCommand: Command = {
     }
     if (sub(ctx) === 'upload') argsAtMost(ctx, 'datasets', 'upload <name> <dir>');
     if (sub(ctx) === 'upload') return uploadFolder(ctx, arg(ctx, 1, 'dataset name'), arg(ctx, 2, 'folder'));
+    if (sub(ctx) === 'rm') {
+      argsAtMost(ctx, 'datasets', 'rm <id>');
+      return removeDataset(ctx, arg(ctx, 1, 'dataset id'));
+    }
     if (sub(ctx) === 'show') {
       argsAtMost(ctx, 'datasets', 'show <id>');
       const view = await client.dataset(arg(ctx, 1, 'dataset id'), { signal: ctx.signal });

@@ -75,7 +75,7 @@ export function completionScript(shell: 'bash' | 'zsh', commands: Command[]): st
     .map((c) => {
       const words = [...Object.keys(c.options ?? {}), 'json', 'url', 'api-key', 'help'].map((o) => `--${o}`);
       const subs = [
-        ...c.usage.matchAll(/(?:^|[[|] ?)(show|register|cancel|drain|undrain|create|list|revoke|bash|zsh)\b/g),
+        ...c.usage.matchAll(/(?:^|[[|] ?)(show|register|rm|cancel|drain|undrain|create|list|revoke|bash|zsh)\b/g),
       ].map((m) => m[1]);
       return `    ${c.name}) subs="${[...new Set(subs)].join(' ')}" opts="${words.join(' ')}" ;;`;
     })

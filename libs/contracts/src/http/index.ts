@@ -37,6 +37,7 @@ import { ProjectLimitsListSchema, ProjectLimitsViewSchema } from './project.cont
 import { RunEventSchema } from './run-event.contract';
 import { RunLogPageSchema } from './run-log-page.contract';
 import { RunDeletionBlockerSchema, RunDeletionSchema } from './run-housekeeping.contract';
+import { ActiveRunsSchema, DatasetDeletionSchema, ModelVersionDeletionSchema } from './registry-deletion.contract';
 import {
   AttemptViewSchema,
   MetricSummaryViewSchema,
@@ -65,6 +66,7 @@ export * from './project.contract';
 export * from './run-event.contract';
 export * from './run-log-page.contract';
 export * from './run-housekeeping.contract';
+export * from './registry-deletion.contract';
 export * from './run.contract';
 export * from './sweep.contract';
 export { finiteOrNull, isId, isoDate } from './wire';
@@ -106,6 +108,7 @@ export const HTTP_CONTRACTS = {
   ModelVersionView: ModelVersionViewSchema,
   ModelVersionRegistered: ModelVersionRegisteredSchema,
   ModelVersions: ModelVersionsSchema,
+  ModelVersionDeletion: ModelVersionDeletionSchema,
   ModelSummary: ModelSummarySchema,
   ModelList: ModelListSchema,
   DatasetLocation: DatasetLocationSchema,
@@ -113,6 +116,8 @@ export const HTTP_CONTRACTS = {
   DatasetUploaded: DatasetUploadedSchema,
   SkippedUploadEntry: SkippedUploadEntrySchema,
   DatasetList: DatasetListSchema,
+  DatasetDeletion: DatasetDeletionSchema,
+  ActiveRuns: ActiveRunsSchema,
   WorkerView: WorkerViewSchema,
   WorkerList: WorkerListSchema,
   ActiveJobView: ActiveJobViewSchema,
