@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { CheckpointsRepository, RunsRepository } from '@trainyard/db';
+import { RunsRepository } from '@trainyard/db';
 import { augmentationSampleKey, createObjectStore, type ObjectStore } from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
+import { completeCheckpoint } from './testing/succeeded-run';
 import { startTestApi, type TestApi } from './testing/test-api';
 
 /**
@@ -27,7 +28,6 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
   let queue: Queue;
   let store: ObjectStore;
   let runs: RunsRepository;
-  let checkpoints: CheckpointsRepository;
 
   beforeAll(async () => {
     s3 = await startS3TestServer();
@@ -49,7 +49,6 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     ({ app, baseUrl, queue } = api);
     store = await createObjectStore(api.config.storage);
     runs = app.get(RunsRepository);
-    checkpoints = app.get(CheckpointsRepository);
   });
 
   afterAll(async () => {
@@ -102,18 +101,7 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     const spec = { kind: kind.toLowerCase(), dataset: { name: 'synthetic-shapes', imageSize: 16 } };
     await runs.create({ id, kind, name: 'seed', spec: spec as never, baseRunId: null });
     await runs.markRunning(id, 'cpu');
-    if (models) {
-      const checkpoint = await checkpoints.begin({
-        runId: id,
-        attemptId: null,
-        sequence: 1,
-        epoch: 1,
-        step: 3,
-        uri: `s3://x/${id}/`,
-        models,
-      });
-      await checkpoints.complete(checkpoint.id, 10, 'f'.repeat(64));
-    }
+    if (models) await completeCheckpoint(api.app, id, { uri: `s3://x/${id}/`, models });
     if (status === 'SUCCEEDED') await runs.finish(id, 'SUCCEEDED');
     return id;
   }

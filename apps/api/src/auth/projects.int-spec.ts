@@ -1,8 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes; the assertions check them */
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointsRepository, RunsRepository } from '@trainyard/db';
+import { projectKey as keyFor, requestAs } from '../testing/keyed-requests';
+import { succeededRun } from '../testing/succeeded-run';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { tinySpecs } from '../testing/tiny-specs';
 
@@ -17,58 +17,12 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
   let b: string;
   const { pretrain, finetune, encoder } = tinySpecs({ testPerClass: 2 });
 
-  async function call(
-    key: string,
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${api.baseUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      body: res.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : text,
-    };
-  }
-
-  async function projectKey(project: string): Promise<string> {
-    const res = await call(api.adminKey, 'POST', '/v1/keys', {
-      name: `${project} team`,
-      scopes: ['read', 'submit'],
-      project,
-    });
-    expect(res.status).toBe(201);
-    return res.body.token;
-  }
+  const call = (key: string, method: string, path: string, body?: unknown) => requestAs(api, key, method, path, body);
+  const projectKey = (project: string) => keyFor(api, project);
 
   /** A SUCCEEDED run of `project` with a COMPLETE checkpoint holding `models`, as a worker leaves it. */
-  async function finishedRun(project: string, kind: 'PRETRAIN' | 'FINETUNE', models: string[]): Promise<string> {
-    const runs = api.app.get(RunsRepository);
-    const checkpoints = api.app.get(CheckpointsRepository);
-    const id = randomUUID();
-    const spec = kind === 'PRETRAIN' ? pretrain('seed') : finetune('seed');
-    await runs.create({ id, kind, name: `${project} seed`, spec: spec as never, baseRunId: null, project });
-    await runs.markRunning(id, 'cpu');
-    const checkpoint = await checkpoints.begin({
-      runId: id,
-      attemptId: null,
-      sequence: 1,
-      epoch: 1,
-      step: 3,
-      uri: `file:///x/${id}/`,
-      models,
-    });
-    await checkpoints.complete(checkpoint.id, 10, 'f'.repeat(64));
-    await runs.finish(id, 'SUCCEEDED');
-    return id;
-  }
+  const finishedRun = (project: string, kind: 'PRETRAIN' | 'FINETUNE', models: string[]) =>
+    succeededRun(api.app, { project, kind, spec: kind === 'PRETRAIN' ? pretrain('seed') : finetune('seed'), models });
 
   beforeAll(async () => {
     api = await startTestApi();

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { TrainyardClient } from '@trainyard/client';
 import { extract } from 'tar-stream';
-import { CheckpointsRepository, ModelVersionsRepository, RunsRepository } from '@trainyard/db';
+import { ModelVersionsRepository, RunsRepository } from '@trainyard/db';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
 import type { ObjectStore } from '@trainyard/storage';
+import { completeCheckpoint } from '../testing/succeeded-run';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { tinySpecs } from '../testing/tiny-specs';
 
@@ -59,7 +60,6 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
   /** A SUCCEEDED run of `project` whose COMPLETE checkpoint #1 holds `files` in the store, as a worker leaves it. */
   async function finishedRun(project: string, files: Record<string, Buffer>): Promise<string> {
     const runs = api.app.get(RunsRepository);
-    const checkpoints = api.app.get(CheckpointsRepository);
     const store = api.app.get<ObjectStore>(OBJECT_STORE);
     const id = randomUUID();
     await runs.create({
@@ -73,16 +73,7 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
     await runs.markRunning(id, 'cpu');
     const prefix = `runs/${id}/checkpoints/1/`;
     for (const [file, body] of Object.entries(files)) await store.put(prefix + file, body);
-    const checkpoint = await checkpoints.begin({
-      runId: id,
-      attemptId: null,
-      sequence: 1,
-      epoch: 1,
-      step: 3,
-      uri: store.uri(prefix),
-      models: ['classifier'],
-    });
-    await checkpoints.complete(checkpoint.id, 10, 'f'.repeat(64));
+    await completeCheckpoint(api.app, id, { uri: store.uri(prefix), models: ['classifier'] });
     await runs.finish(id, 'SUCCEEDED');
     return id;
   }

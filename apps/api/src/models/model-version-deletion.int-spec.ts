@@ -1,6 +1,6 @@
 import { HOSTILE_PATH_SEGMENTS, statusClass } from '../testing/hostile-path-segments';
 import { projectKey, requestAs } from '../testing/keyed-requests';
-import { succeededPretrain } from '../testing/succeeded-run';
+import { succeededRun } from '../testing/succeeded-run';
 import { startTestApi, type TestApi } from '../testing/test-api';
 
 /**
@@ -21,7 +21,7 @@ describe('DELETE /v1/models/:name/versions/:version (PostgreSQL, Redis, HTTP)', 
 
   const call = (method: string, path: string, body?: unknown, key = api.adminKey) =>
     requestAs(api, key, method, path, body);
-  const pretrained = (project = 'default') => succeededPretrain(api.app, { project });
+  const pretrained = (project = 'default') => succeededRun(api.app, { project });
 
   const register = async (name: string, runId: string, key = api.adminKey) => {
     const res = await call('POST', '/v1/models', { name, runId }, key);

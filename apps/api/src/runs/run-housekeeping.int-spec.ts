@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { RunSpecInput } from '@trainyard/contracts';
 import {
   AttemptsRepository,
-  CheckpointsRepository,
   MetricsRepository,
   ModelVersionsRepository,
   RunsRepository,
@@ -10,6 +9,7 @@ import {
 } from '@trainyard/db';
 import { DATABASE, OBJECT_STORE } from '@trainyard/infrastructure';
 import type { ObjectStore } from '@trainyard/storage';
+import { completeCheckpoint } from '../testing/succeeded-run';
 import { startTestApi, type TestApi } from '../testing/test-api';
 
 /**
@@ -74,19 +74,13 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
     await store.put(`${prefix}classifier/model.json`, Buffer.from('{"a":1}'));
     await store.put(`${prefix}manifest.json`, Buffer.from('{}'));
     await store.put(`runs/${id}/logs/00001-000001.ndjson`, Buffer.from('{}\n'));
-    const checkpoints = api.app.get(CheckpointsRepository);
-    const checkpoint = await checkpoints.begin({
-      runId: id,
-      attemptId: null,
-      sequence: 1,
-      epoch: 1,
-      step: 3,
+    const checkpointId = await completeCheckpoint(api.app, id, {
       uri: store.uri(prefix),
       models: ['classifier'],
+      bytes: 9,
     });
-    await checkpoints.complete(checkpoint.id, 9, 'f'.repeat(64));
     await runs.finish(id, 'SUCCEEDED');
-    return { id, checkpointId: checkpoint.id };
+    return { id, checkpointId };
   }
 
   describe('PATCH /v1/runs/:id', () => {

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes; the assertions check them */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,40 +7,15 @@ import { DatasetsRepository } from '@trainyard/db';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
 import type { ObjectStore } from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
+import { projectKey, requestAs, type KeyedReply } from '../testing/keyed-requests';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { tarOf } from '../testing/tar-of';
 
 /** Bytes that pass an upload's image check (PNG's signature); nothing here decodes them. */
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('pixels')]);
 
-type Reply = { status: number; body: any; text: string };
-
-async function call(api: TestApi, key: string, method: string, path: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(`${api.baseUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    text,
-    body: res.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : text,
-  };
-}
-
-async function projectKey(api: TestApi, project: string): Promise<string> {
-  const res = await call(api, api.adminKey, 'POST', '/v1/keys', {
-    name: `${project} team`,
-    scopes: ['read', 'submit'],
-    project,
-  });
-  expect(res.status).toBe(201);
-  return res.body.token;
-}
+const call = requestAs;
+type Reply = KeyedReply;
 
 const fields = (reply: Reply): string[] => ((reply.body?.errors ?? []) as { field: string }[]).map((e) => e.field);
 

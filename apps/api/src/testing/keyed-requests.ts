@@ -1,8 +1,8 @@
 import type { TestApi } from './test-api';
 
-/** An answer: its status, and its body parsed when it is JSON (its text otherwise). */
+/** An answer: its status, its text, and its body parsed when it is JSON (its text otherwise). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies of many shapes; tests assert them field by field
-export type KeyedReply = { status: number; body: any };
+export type KeyedReply = { status: number; body: any; text: string };
 
 /** `method path` on the test API as the holder of `key` (a JSON body when given). */
 export async function requestAs(
@@ -23,6 +23,7 @@ export async function requestAs(
   const text = await res.text();
   return {
     status: res.status,
+    text,
     body: res.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : text,
   };
 }
