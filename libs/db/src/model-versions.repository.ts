@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ActiveRuns, ModelVersionDeletion, ModelVersionView } from '@trainyard/contracts';
-import { Prisma, type PrismaClient } from './generated/prisma/client';
+import type { PrismaClient } from './generated/prisma/client';
 import type { Checkpoint } from './model-types';
 import { toCheckpoint } from './model-types';
 import { onModelVersion, unfinishedRunsReferring } from './registry-references';
@@ -13,16 +13,14 @@ export type ModelVersionDeletionOutcome =
   | { outcome: 'in-use'; activeRuns: ActiveRuns }
   | ({ outcome: 'deleted' } & ModelVersionDeletion);
 
-/** Concurrent registrations of one name may pick the same next version; the loser retries. */
-const VERSION_RACE_RETRIES = 5;
-
 /** The model registry: names → versions → a run's pinned checkpoint. */
 export class ModelVersionsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
-   * The next version of `name` (previous max + 1, from 1). The unique (name, version) index
-   * settles a race between two registrations: the one that loses tries the next number.
+   * The next version of `name` in its project: one past the last it was ever given (model_names),
+   * from 1, so a deleted version's number is never given again. The upsert holds the name's row
+   * until the version is written: registrations of one name take their numbers one at a time.
    */
   async register(input: {
     name: string;
@@ -30,22 +28,15 @@ export class ModelVersionsRepository {
     runId: string;
     checkpointId: string;
   }): Promise<ModelVersionView> {
-    for (let attempt = 1; ; attempt++) {
-      const max = await this.prisma.modelVersion.aggregate({
-        where: { name: input.name, project: input.project },
-        _max: { version: true },
-      });
-      try {
-        return modelVersionView(
-          await this.prisma.modelVersion.create({
-            data: { id: randomUUID(), ...input, version: (max._max.version ?? 0) + 1 },
-          }),
-        );
-      } catch (error) {
-        const race = error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-        if (!race || attempt >= VERSION_RACE_RETRIES) throw error;
-      }
-    }
+    return this.prisma.$transaction(async (tx) => {
+      const [numbered] = await tx.$queryRaw<{ version: number }[]>`
+        INSERT INTO "model_names" ("project", "name", "last_version") VALUES (${input.project}, ${input.name}, 1)
+        ON CONFLICT ("project", "name") DO UPDATE SET "last_version" = "model_names"."last_version" + 1
+        RETURNING "last_version" AS "version"`;
+      return modelVersionView(
+        await tx.modelVersion.create({ data: { id: randomUUID(), ...input, version: numbered!.version } }),
+      );
+    });
   }
 
   /** A project's versions of `name` (model names are unique within a project). */

@@ -76,6 +76,23 @@ describe('DELETE /v1/models/:name/versions/:version (PostgreSQL, Redis, HTTP)', 
     });
   });
 
+  it("never gives a deleted version's number again, even once the name had no version left", async () => {
+    const runId = await pretrained();
+    // Registrations of one name racing each other take one number each.
+    const raced = await Promise.all([1, 2, 3].map(() => register('renumbered', runId)));
+    expect(raced.map((v) => v.version).sort()).toEqual([1, 2, 3]);
+    expect((await call('DELETE', versionPath('renumbered', 3))).status).toBe(200);
+    expect((await register('renumbered', runId)).version).toBe(4);
+    // A spec naming the deleted number is refused, not trained on the model that took its place.
+    const stale = await call('POST', '/v1/runs', finetuneFrom('renumbered', 3));
+    expect(stale.status).toBe(422);
+    expect(stale.body.errors[0].field).toBe('model.baseModel');
+    for (const version of [1, 2, 4])
+      expect((await call('DELETE', versionPath('renumbered', version))).status).toBe(200);
+    expect((await call('GET', '/v1/models/renumbered/versions')).status).toBe(404);
+    expect((await register('renumbered', runId)).version).toBe(5);
+  });
+
   it('refuses while an unfinished fine-tune builds on the version, naming it; a finished one does not hold it', async () => {
     const runId = await pretrained();
     await register('digits', runId);
