@@ -1,4 +1,5 @@
 import {
+  CATALOG_LIST_MAX_LIMIT,
   MODEL_LIST_VERSIONS,
   type ModelSummary,
   type PipelineSummary,
@@ -7,7 +8,6 @@ import {
 } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import {
-  CATALOG_LIST_MAX_LIMIT,
   countsByOwner,
   createdBefore,
   decodeCreatedCursor,

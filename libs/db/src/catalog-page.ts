@@ -2,9 +2,6 @@ import { storedTextProblem } from '@trainyard/contracts';
 import { z } from 'zod';
 import { InvalidCursorError } from './errors';
 
-/** Ceiling of `limit` on the pipeline, sweep and model lists (the API refuses more with a 400). */
-export const CATALOG_LIST_MAX_LIMIT = 100;
-
 /** A page request of a catalog list; `cursor` is the `nextCursor` of the previous page. */
 export interface CatalogPageQuery {
   /** Only this project's; undefined for every project (an operator's key). */

@@ -30,7 +30,6 @@ export { pgConnection, pgliteConnection, type SqlConnection } from './sql-connec
 export { RunsRepository, type FinishStatus } from './runs.repository';
 export { RunHousekeepingRepository, type RunDeletionOutcome, type RunRowsCount } from './run-housekeeping.repository';
 export {
-  RUN_LIST_MAX_LIMIT,
   specContainment,
   type RunListQuery,
   type RunListSort,
@@ -93,7 +92,7 @@ export {
 } from './model-versions.repository';
 export { PipelinesRepository, type PipelineAdvance, type PipelineRunCreation } from './pipelines.repository';
 export { CatalogListsRepository } from './catalog-lists.repository';
-export { CATALOG_LIST_MAX_LIMIT, type CatalogPage, type CatalogPageQuery } from './catalog-page';
+export { type CatalogPage, type CatalogPageQuery } from './catalog-page';
 export { SweepsRepository, type SweepRunCreation, type SweepWithRuns } from './sweeps.repository';
 export { ApiKeysRepository, type ApiKeyCreation } from './api-keys.repository';
 export { newApiKeyToken } from './api-key-token';

@@ -1,4 +1,5 @@
 import {
+  RUN_LIST_MAX_LIMIT,
   isForbiddenKey,
   type RunKind,
   type RunListItemView,
@@ -39,8 +40,6 @@ export interface RunListQuery {
   /** Opaque, from a previous page's `nextCursor`. */
   cursor?: string;
 }
-
-export const RUN_LIST_MAX_LIMIT = 200;
 
 // Whitelisted column fragments: the stat comes from a query string, so it never reaches SQL as text.
 const STAT_COLUMNS = {

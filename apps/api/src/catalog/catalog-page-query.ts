@@ -1,7 +1,5 @@
-import { CATALOG_LIST_MAX_LIMIT } from '@trainyard/db';
+import { CATALOG_LIST_DEFAULT_LIMIT, CATALOG_LIST_MAX_LIMIT } from '@trainyard/contracts';
 import { z } from 'zod';
-
-export const CATALOG_LIST_DEFAULT_LIMIT = 25;
 
 /**
  * Query of `GET /v1/pipelines`, `/v1/sweeps` and `/v1/models`: `limit` (1 to 100) and the

@@ -1,11 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { NameSchema, RegisteredModelRefSchema, type ModelList } from '@trainyard/contracts';
+import { NameSchema, ProjectNameSchema, RegisteredModelRefSchema, type ModelList } from '@trainyard/contracts';
 import { notFound } from '../http/problems';
 import { CatalogListsRepository } from '@trainyard/db';
 import { z } from 'zod';
 import { CurrentPrincipal } from '../auth/auth.decorators';
-import { ProjectNameSchema } from '../auth/api-keys.dto';
 import { DEFAULT_PROJECT, projectFilter, type Principal } from '../auth/principal';
 import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/catalog-page-query';
 import { schemaRef } from '../openapi/openapi-schemas';

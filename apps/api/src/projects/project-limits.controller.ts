@@ -1,7 +1,11 @@
 import { Body, Controller, Get, Logger, Param, Patch } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ProjectLimitsUpdateSchema, type ProjectLimitsList, type ProjectLimitsUpdate } from '@trainyard/contracts';
-import { ProjectNameSchema } from '../auth/api-keys.dto';
+import {
+  ProjectLimitsUpdateSchema,
+  ProjectNameSchema,
+  type ProjectLimitsList,
+  type ProjectLimitsUpdate,
+} from '@trainyard/contracts';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { requireOperator } from '../auth/require-operator';

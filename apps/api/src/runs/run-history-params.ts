@@ -1,17 +1,18 @@
 import {
   isForbiddenKey,
   RUN_KINDS,
+  RUN_LIST_DEFAULT_LIMIT,
+  RUN_LIST_MAX_LIMIT,
   RUN_STATUSES,
   RUN_TAGS_MAX,
   RunTagSchema,
   text,
   textProblem,
 } from '@trainyard/contracts';
-import { RUN_LIST_MAX_LIMIT, type RunListQuery, type SpecFilter, type SpecValue } from '@trainyard/db';
+import { type RunListQuery, type SpecFilter, type SpecValue } from '@trainyard/db';
 import { z } from 'zod';
 import { RunIdSchema, RunListSortSchema } from './run-queries';
 
-export const RUN_LIST_DEFAULT_LIMIT = 50;
 /** Default and ceiling of `maxPoints`: a chart is ~1,000–2,000 px wide, more points add nothing. */
 export const SERIES_DEFAULT_MAX_POINTS = 1000;
 export const SERIES_MAX_POINTS = 10_000;

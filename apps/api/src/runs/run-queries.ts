@@ -1,8 +1,6 @@
-import { textProblem } from '@trainyard/contracts';
+import { RUN_LIST_METRIC_SORT, textProblem } from '@trainyard/contracts';
 import type { RunListQuery } from '@trainyard/db';
 import { z } from 'zod';
-
-const METRIC_SORT = /^metric:([^:]+):(best|last|min|max)$/;
 
 /**
  * `sort=createdAt` or `sort=metric:<name>:<best|last|min|max>`, e.g. `metric:val_accuracy:best`.
@@ -18,7 +16,7 @@ export const RunListSortSchema = z
       ctx.addIssue({ code: 'custom', message: problem });
       return z.NEVER;
     }
-    const match = METRIC_SORT.exec(value);
+    const match = RUN_LIST_METRIC_SORT.exec(value);
     if (!match) {
       ctx.addIssue({ code: 'custom', message: 'Expected "createdAt" or "metric:<name>:<best|last|min|max>"' });
       return z.NEVER;

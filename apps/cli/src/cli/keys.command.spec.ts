@@ -72,6 +72,16 @@ describe('trainyard keys', () => {
     [['keys', 'create', '--scopes', 'read'], '--name'],
     [['keys', 'create', '--name', 'n'], '--scopes'],
     [['keys', 'create', '--name', 'n', '--scopes', 'read,write'], 'not a scope: "write"'],
+    [['keys', 'create', '--name', 'x'.repeat(101), '--scopes', 'read'], '--name: Expected 1 to 100 printable ASCII'],
+    [['keys', 'create', '--name', 'tab\there', '--scopes', 'read'], '--name: Expected 1 to 100 printable ASCII'],
+    [
+      ['keys', 'create', '--name', 'n', '--scopes', 'read', '--project', 'Research'],
+      '--project: Expected 1 to 63 lowercase',
+    ],
+    [
+      ['keys', 'create', '--name', 'n', '--scopes', 'read', '--project', '__proto__'],
+      '--project: Expected 1 to 63 lowercase',
+    ],
     [['keys', 'list', '--name', 'n'], '--name applies to keys create only'],
     [['keys', 'revoke'], 'Missing key id'],
     [['keys', 'revoke', 'a', 'b'], '"b" left over'],

@@ -1,4 +1,5 @@
 import type { PageQuery } from '@trainyard/client';
+import { CATALOG_LIST_DEFAULT_LIMIT, CATALOG_LIST_MAX_LIMIT } from '@trainyard/contracts';
 import { formatTable } from '../progress-line';
 import { int, printJson, str, type Command, type CommandContext } from './command';
 import { EXIT, usageError, type ExitCode } from './exit-codes';
@@ -6,18 +7,21 @@ import { EXIT, usageError, type ExitCode } from './exit-codes';
 /** `--limit` and `--cursor` of every keyset list (`ls`, `models`, `pipelines`, `sweeps`). */
 export const PAGE_OPTIONS: NonNullable<Command['options']> = { limit: { type: 'string' }, cursor: { type: 'string' } };
 export const PAGE_HELP = {
-  limit: 'rows of a list page, 1 to 100 (default 25)',
+  limit: `rows of a list page, 1 to ${CATALOG_LIST_MAX_LIMIT} (default ${CATALOG_LIST_DEFAULT_LIMIT})`,
   cursor: 'the next-page cursor a previous list printed',
 };
 
 /**
- * `--limit` and `--cursor` as given. A page of no rows is refused here; the most rows a page may
- * have is the API's to say (its 400, exit 2).
+ * `--limit` and `--cursor` as given, `--limit` held to what the API takes (1 to `maxLimit`, the
+ * contracts' bound of the list) before anything is sent. A cursor is the API's to judge.
  */
-export function pageQuery(ctx: CommandContext): PageQuery {
+export function pageQuery(ctx: CommandContext, maxLimit = CATALOG_LIST_MAX_LIMIT): PageQuery {
   const limit = int(ctx, 'limit');
-  if (limit === 0)
-    throw usageError(`--limit expects a whole number of rows from 1, got "${str(ctx, 'limit')}"`, '--limit');
+  if (limit !== undefined && (limit < 1 || limit > maxLimit))
+    throw usageError(
+      `--limit expects a whole number of rows from 1 to ${maxLimit}, got "${str(ctx, 'limit')}"`,
+      '--limit',
+    );
   return { limit, cursor: str(ctx, 'cursor') };
 }
 

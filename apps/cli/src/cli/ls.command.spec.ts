@@ -19,7 +19,8 @@ describe('trainyard ls', () => {
   it.each([
     [['--status', 'DONE'], '--status takes QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED or PREEMPTED, got "DONE"'],
     [['--kind', 'train'], '--kind takes PRETRAIN, FINETUNE or EVALUATE, got "train"'],
-    [['--limit', '0'], '--limit expects a whole number of rows from 1, got "0"'],
+    [['--limit', '0'], '--limit expects a whole number of rows from 1 to 200, got "0"'],
+    [['--limit', '201'], '--limit expects a whole number of rows from 1 to 200, got "201"'],
     [['--limit', 'abc'], '--limit expects a whole number, got "abc"'],
     [['--order', 'up'], '--order takes asc or desc, got "up"'],
     [['--archived', 'yes'], '--archived takes false, true or any, got "yes"'],
@@ -33,6 +34,18 @@ describe('trainyard ls', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({
       error: { title: 'Usage error', errors: [{ field: flags[0] }] },
     });
+    expect(api.seen).toEqual([]);
+  });
+
+  it.each([
+    ['models', '101'],
+    ['pipelines', '0'],
+    ['sweeps', '101'],
+  ])('%s --limit %s is a usage error: the catalog lists take 1 to 100, nothing sent', async (list, limit) => {
+    api = await scriptedApi({});
+    const result = await cli([list, '--limit', limit], { TRAINYARD_URL: api.url });
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).toContain(`--limit expects a whole number of rows from 1 to 100, got "${limit}"`);
     expect(api.seen).toEqual([]);
   });
 

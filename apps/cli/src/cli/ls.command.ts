@@ -1,4 +1,11 @@
-import { RUN_KINDS, RUN_STATUSES, type RunListItemView, type RunListPage } from '@trainyard/contracts';
+import {
+  RUN_KINDS,
+  RUN_LIST_MAX_LIMIT,
+  RUN_LIST_METRIC_SORT,
+  RUN_STATUSES,
+  type RunListItemView,
+  type RunListPage,
+} from '@trainyard/contracts';
 import type { RunListQuery } from '@trainyard/client';
 import { choice, orList, str, type Command } from './command';
 import { usageError } from './exit-codes';
@@ -6,9 +13,6 @@ import { checkTags } from './housekeeping-commands';
 import { PAGE_HELP, PAGE_OPTIONS, pageQuery, printPage } from './list-page';
 import { formatValue, summaryValue, warnAbsentMetrics } from './metric-summary-text';
 import { testSummary } from './run-report';
-
-/** `metric:<name>:<best|last|min|max>`, the sort by a metric summary (else `createdAt`). */
-const METRIC_SORT = /^metric:([^:]+):(best|last|min|max)$/;
 
 /** `--archived` and `--order` as the client's query types spell them. */
 const ARCHIVED = ['false', 'true', 'any'] as const satisfies readonly NonNullable<RunListQuery['archived']>[];
@@ -40,18 +44,18 @@ export const lsCommand: Command = {
     spec: 'PATH=VALUE equality on a spec field, e.g. training.learningRate=0.001 (repeatable)',
     sort: 'createdAt or metric:<name>:<best|last|min|max>',
     order: 'asc or desc (default desc)',
-    limit: 'rows of a page (default 20; with --all, the page size)',
+    limit: `rows of a page, 1 to ${RUN_LIST_MAX_LIMIT} (default 20; with --all, the page size)`,
     cursor: PAGE_HELP.cursor,
     all: 'every matching run, page after page',
   },
   async run(ctx) {
     const sort = str(ctx, 'sort');
-    const metric = METRIC_SORT.exec(sort ?? '');
+    const metric = RUN_LIST_METRIC_SORT.exec(sort ?? '');
     if (sort !== undefined && sort !== 'createdAt' && !metric)
       throw usageError(`--sort takes createdAt or metric:<name>:<best|last|min|max>, got "${sort}"`, '--sort');
     const tags = ctx.values['tag'] as string[] | undefined;
     checkTags(tags ?? [], '--tag');
-    const page = pageQuery(ctx);
+    const page = pageQuery(ctx, RUN_LIST_MAX_LIMIT);
     const query: RunListQuery = {
       status: choice(ctx, 'status', RUN_STATUSES, (s) => s.toUpperCase()),
       kind: choice(ctx, 'kind', RUN_KINDS, (k) => k.toUpperCase()),

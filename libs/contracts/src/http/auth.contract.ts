@@ -2,6 +2,19 @@ import { z } from 'zod';
 import { Id, NullableTimestamp, Timestamp } from './wire';
 
 export const API_KEY_SCOPES = ['read', 'submit', 'admin'] as const;
+
+/** A project name: what keys are confined to and resources are filed under. */
+export const ProjectNameSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9_-]{0,62}$/,
+    'Expected 1 to 63 lowercase letters, digits, "-" or "_", starting with a letter or digit',
+  );
+
+/** What a key is for, as its creator names it. */
+export const ApiKeyNameSchema = z
+  .string()
+  .regex(/^[\x20-\x7e]{1,100}$/, 'Expected 1 to 100 printable ASCII characters');
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /** A key as the API shows it: never its token or hash. */

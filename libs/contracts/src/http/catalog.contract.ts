@@ -7,6 +7,10 @@ import { Id, NullableTimestamp, Timestamp } from './wire';
 /** Runs by status (statuses with none left out). */
 const RunCounts = z.partialRecord(z.enum(RUN_STATUSES), z.int());
 
+/** The most items one page of a catalog list (models, pipelines, sweeps) holds, and how many by default. */
+export const CATALOG_LIST_MAX_LIMIT = 100;
+export const CATALOG_LIST_DEFAULT_LIMIT = 25;
+
 /** Pass as `cursor` for the next page; null on the last one. */
 const NextCursor = z.string().nullable();
 

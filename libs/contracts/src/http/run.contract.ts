@@ -96,6 +96,13 @@ export const RunListItemViewSchema = RunViewSchema.omit({ spec: true }).extend({
 export type RunListItemView = z.infer<typeof RunListItemViewSchema>;
 
 /** `GET /v1/runs`: a keyset page. */
+/** The most runs one page of `GET /v1/runs` holds (`limit`), and how many when `limit` is left out. */
+export const RUN_LIST_MAX_LIMIT = 200;
+export const RUN_LIST_DEFAULT_LIMIT = 50;
+
+/** `sort=metric:<name>:<best|last|min|max>`: the run list ordered by a metric summary (else `createdAt`). */
+export const RUN_LIST_METRIC_SORT = /^metric:([^:]+):(best|last|min|max)$/;
+
 export const RunListPageSchema = z.strictObject({
   items: z.array(RunListItemViewSchema),
   /** Pass as `cursor` for the next page; null on the last one. */
