@@ -14,6 +14,7 @@ import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { loadModelFromArtifacts } from './model-files';
 import { assertImageShape } from './pretrain';
 import { loadRunData, type RunData, type RunDataContext } from './run-data';
+import { namingMemoryFailures } from './memory-failure';
 import { parseStoredSpec, warnEscaped } from './stored-spec';
 import { TRAINING_STATE_FILE } from './training-state';
 import type { TrainingEvent } from './training-job.types';
@@ -116,7 +117,14 @@ export async function runEvaluation(
       const start = step * spec.batchSize;
       const end = Math.min(start + spec.batchSize, split.count);
       const { x } = sliceBatch(split, start, end, data.imageShape);
-      const probabilities = model.predict(x) as tf.Tensor;
+      // Out of the backend's memory: an error naming batchSize, for good (a retry would use the same batch).
+      const probabilities = await namingMemoryFailures(
+        { pass: 'evaluation', batch: spec.batchSize, firstOfRun: true },
+        async () => model.predict(x) as tf.Tensor,
+      ).catch((error: unknown) => {
+        tf.dispose(x);
+        throw error;
+      });
       scores.set(await probabilities.data(), start * numClasses);
       tf.dispose([x, probabilities]);
       post({ type: 'progress', progress: progress(step) });

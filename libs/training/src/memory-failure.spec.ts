@@ -77,6 +77,23 @@ describe('memoryFailure: a pass out of TensorFlow’s memory (tfjs-node, tfjs-no
     );
   });
 
+  it("names an evaluation run's own batchSize, not the training's", () => {
+    const failure = memoryFailure(oom('GPU'), {
+      backend: 'tensorflow',
+      pass: 'evaluation',
+      batch: 512,
+      firstOfRun: true,
+    });
+    expect(failure).toBeInstanceOf(InvalidTrainingInputError);
+    expect(failure!.message).toMatch(
+      /^batchSize: the evaluation on batches of 512 ran out of GPU memory \(OOM when allocating .*\): lower batchSize \(or the image or model size\)/,
+    );
+    const trapped = memoryFailure(trap(), { backend: 'wasm', pass: 'evaluation', batch: 512, firstOfRun: true });
+    expect(trapped!.message).toMatch(
+      /^batchSize: the evaluation on batches of 512 failed in the wasm backend .*: lower batchSize /,
+    );
+  });
+
   it('says nothing of other TensorFlow errors, or of such words on another backend', () => {
     const at = { backend: 'tensorflow', pass: 'step', batch: 8, firstOfRun: true } as const;
     expect(memoryFailure(new Error('Invalid argument: Incompatible shapes: [8,10] vs. [8,4]'), at)).toBeNull();

@@ -8,14 +8,21 @@ export const WASM_MEMORY_GIB = 4;
 const WasmTrap = (globalThis as { WebAssembly?: { RuntimeError: new (message?: string) => Error } }).WebAssembly
   ?.RuntimeError;
 
-/** The work of a run that runs on batches the training batch size bounds (evaluation.ts, evaluationBatch). */
-export type TrainingPass = 'step' | 'validation' | 'test';
+/**
+ * The work of a run that runs on batches: a training run's step, validation pass and test (the
+ * training batch size bounds each: evaluationBatch), an evaluation run's one pass (its own `batchSize`).
+ */
+export type TrainingPass = 'step' | 'validation' | 'test' | 'evaluation';
 
 const PASS_WORDS: Record<TrainingPass, (batch: number) => string> = {
   step: (batch) => `a training step on a batch of ${batch}`,
   validation: (batch) => `the validation pass on batches of ${batch}`,
   test: (batch) => `the test evaluation on batches of ${batch}`,
+  evaluation: (batch) => `the evaluation on batches of ${batch}`,
 };
+
+/** The spec field that sets a pass's batch: an evaluation run's own `batchSize`, else the training's. */
+const batchField = (pass: TrainingPass) => (pass === 'evaluation' ? 'batchSize' : 'training.batchSize');
 
 /** Where a pass ran: the backend, its batch, and whether no training step of the run had succeeded before. */
 export interface PassAt {
@@ -61,9 +68,10 @@ function tensorflowOutOfMemory(error: unknown): { device: 'GPU' | 'CPU'; said: s
  * only evaluates).
  */
 export function memoryFailure(error: unknown, at: PassAt): Error | null {
+  const field = batchField(at.pass);
   let message: string;
   if (at.backend === 'wasm' && WasmTrap && error instanceof WasmTrap) {
-    message = `training.batchSize: ${PASS_WORDS[at.pass](at.batch)} failed in the wasm backend (${error.message}), as one that needs more memory than the ${WASM_MEMORY_GIB} GiB it can hold does: lower training.batchSize (or the image or model size), or train on a GPU worker (resources.accelerator: 'gpu')`;
+    message = `${field}: ${PASS_WORDS[at.pass](at.batch)} failed in the wasm backend (${error.message}), as one that needs more memory than the ${WASM_MEMORY_GIB} GiB it can hold does: lower ${field} (or the image or model size), or train on a GPU worker (resources.accelerator: 'gpu')`;
   } else {
     const oom = at.backend === 'tensorflow' ? tensorflowOutOfMemory(error) : null;
     if (!oom) return null;
@@ -71,7 +79,7 @@ export function memoryFailure(error: unknown, at: PassAt): Error | null {
       oom.device === 'GPU'
         ? ', or ask for a GPU with more memory (resources.memoryGb)'
         : ', or give the worker more memory (resources.memoryGb)';
-    message = `training.batchSize: ${PASS_WORDS[at.pass](at.batch)} ran out of ${oom.device} memory (${oom.said}): lower training.batchSize (or the image or model size)${elsewhere}`;
+    message = `${field}: ${PASS_WORDS[at.pass](at.batch)} ran out of ${oom.device} memory (${oom.said}): lower ${field} (or the image or model size)${elsewhere}`;
   }
   return at.firstOfRun ? new InvalidTrainingInputError(message) : new Error(message);
 }

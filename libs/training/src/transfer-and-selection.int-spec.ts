@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ClassificationReport, FinetuneResult, RunSpecInput } from '@trainyard/contracts';
 import { RunSpecSchema } from '@trainyard/contracts';
 import { CheckpointStore, filesToModelArtifacts, LocalObjectStore } from '@trainyard/storage';
-import { startTrainingProcess } from './start-training-process';
+import { startTrainingProcess, type TrainingProcessOptions } from './start-training-process';
 import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 
 // Needs the compiled training process: `node tools/build.mjs libs` (the test command builds first).
@@ -19,7 +19,10 @@ describe('transfer from a pretrain run, and the best checkpoint tested', () => {
   let checkpoints: CheckpointStore;
   let pretrained: Extract<TrainingEvent, { type: 'checkpoint' }>;
 
-  async function run(input: Omit<Partial<TrainingJobInput>, 'spec'> & { spec: RunSpecInput }) {
+  async function run(
+    input: Omit<Partial<TrainingJobInput>, 'spec'> & { spec: RunSpecInput },
+    options: TrainingProcessOptions = {},
+  ) {
     const events: TrainingEvent[] = [];
     const handle = startTrainingProcess(
       {
@@ -31,6 +34,7 @@ describe('transfer from a pretrain run, and the best checkpoint tested', () => {
         storage: { driver: 'local', root },
       },
       (e) => void events.push(e),
+      options,
     );
     const outcome = await handle.done;
     const of = <T extends TrainingEvent['type']>(type: T) =>
@@ -151,5 +155,34 @@ describe('transfer from a pretrain run, and the best checkpoint tested', () => {
     });
     expect(pick(result)).toEqual(await evaluate(saved[bestAt]));
     expect(pick(result.selection!.last.test)).toEqual(await evaluate(saved.at(-1)!));
+  });
+
+  it('fails an evaluation run for good when its batch runs out of (fake) GPU memory, naming its batchSize', async () => {
+    const ft = await run({ spec: finetune({ baseRunId: null }, { epochs: 1 }) });
+    expect(ft.outcome).toEqual({ status: 'succeeded' });
+    const checkpoint = ft.of('checkpoint').at(-1)!;
+    // 32 KiB of "GPU": the first convolution's output for 16 test images (16 × 16 × 16 × 4 floats, 64 KiB) does not fit.
+    const evaluation = await run(
+      {
+        spec: { kind: 'evaluate', name: 'eval', checkpoint: { runId: randomUUID() }, batchSize: 16 },
+        baseCheckpointUri: checkpoint.uri,
+        baseCheckpointSequence: checkpoint.sequence,
+        backend: 'tensorflow-gpu',
+      },
+      {
+        env: {
+          NODE_ENV: 'test',
+          TRAINYARD_TEST_FAKE_TFJS_NODE_GPU: '1',
+          TRAINYARD_TEST_FAKE_GPU_MEMORY_BYTES: '32768',
+        },
+      },
+    );
+    expect(evaluation.outcome).toEqual({
+      status: 'failed',
+      retryable: false,
+      reason: expect.stringMatching(
+        /^run \S+: batchSize: the evaluation on batches of 16 ran out of GPU memory \(OOM when allocating tensor with shape\[16,16,16,4\] .*\): lower batchSize/,
+      ),
+    });
   });
 });
