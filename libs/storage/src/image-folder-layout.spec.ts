@@ -26,6 +26,13 @@ describe('scanImageFolder (layout check shared by the API and libs/datasets)', (
     expect(scan.counts).toEqual([1, 2]);
   });
 
+  it("counts no hidden file as an image: macOS's ._photo.png beside photo.png is metadata", async () => {
+    ['a/1.png', 'a/._1.png', 'b/2.png', 'b/x/._2.png', 'b/.3.png'].forEach(file);
+    const scan = await scanImageFolder(new LocalObjectStore(root), '');
+    expect(scan.counts).toEqual([1, 1]);
+    expect(scan.files.map((f) => f.key)).toEqual(['a/1.png', 'b/2.png']);
+  });
+
   it("takes no tool's folder for a class (hidden ones, __MACOSX), empty or holding images", async () => {
     ['cat/1.png', 'dog/2.png', '.git/HEAD', '.ipynb_checkpoints/cat/1-checkpoint.png', '__MACOSX/cat/._1.png'].forEach(
       file,

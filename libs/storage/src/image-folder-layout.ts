@@ -39,9 +39,15 @@ export function isToolFolder(name: string): boolean {
   return name.startsWith('.') || name === '__MACOSX';
 }
 
-function isImage(key: string): boolean {
-  const lower = key.toLowerCase();
-  return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
+/**
+ * Whether a file is an image of a class, by its name: one of IMAGE_EXTENSIONS, and not hidden (a
+ * name starting with "."): macOS leaves `._photo.png` beside `photo.png` (AppleDouble metadata,
+ * no image) on disks and in archives that are not its own. The one rule of a folder scan, an
+ * upload and the sample images.
+ */
+export function isImageFileName(key: string): boolean {
+  const name = key.slice(key.lastIndexOf('/') + 1).toLowerCase();
+  return !name.startsWith('.') && IMAGE_EXTENSIONS.some((ext) => name.endsWith(ext));
 }
 
 /**
@@ -104,7 +110,7 @@ export async function scanImageFolder(
     const files = byClass.get(className) ?? [];
     byClass.set(className, files);
     // S3 consoles create `class/` marker objects for folders: they make the class exist, empty.
-    if (object.key.endsWith('/') || !isImage(object.key)) continue;
+    if (object.key.endsWith('/') || !isImageFileName(object.key)) continue;
     files.push(object);
   }
   const classNames = [...byClass.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

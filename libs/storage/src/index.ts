@@ -18,6 +18,7 @@ export {
 } from './checkpoint-store';
 export {
   IMAGE_EXTENSIONS,
+  isImageFileName,
   isToolFolder,
   scanImageFolder,
   type ImageFile,

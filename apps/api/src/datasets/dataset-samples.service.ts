@@ -12,7 +12,7 @@ import type { DatasetView } from '@trainyard/contracts';
 import { DatasetsRepository } from '@trainyard/db';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import {
-  IMAGE_EXTENSIONS,
+  isImageFileName,
   LocalObjectStore,
   LocalPathRefusedError,
   FolderWalkLimitError,
@@ -41,11 +41,6 @@ const LISTING_CACHE_ENTRIES = 256;
 export interface DatasetSample {
   body: Buffer;
   type: SampleImageType;
-}
-
-function isImage(key: string): boolean {
-  const lower = key.toLowerCase();
-  return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
 }
 
 /**
@@ -147,7 +142,7 @@ export class DatasetSamplesService {
     }
     const keys = listed
       .map((o) => o.key)
-      .filter((key) => !key.endsWith('/') && isImage(key))
+      .filter((key) => !key.endsWith('/') && isImageFileName(key))
       .sort()
       .slice(0, DATASET_SAMPLES_PER_CLASS);
     if (this.listings.size >= LISTING_CACHE_ENTRIES) this.listings.delete(this.listings.keys().next().value!);

@@ -16,6 +16,11 @@ describe('an entry of an uploaded dataset tar', () => {
     [{ name: 'cat/empty/', type: 'directory' }, 'cat'],
     [{ name: 'cat/.DS_Store', type: 'file' }, 'cat'],
     [{ name: 'cat/notes.txt', type: 'file' }, 'cat'],
+    // macOS's AppleDouble metadata beside an image, in an archive made off a Mac's own disk: no image.
+    [{ name: 'cat/._1.png', type: 'file', size: 4096 }, 'cat'],
+    [{ name: 'cat/deeper/.hidden.jpg', type: 'file', size: 10 }, 'cat'],
+    // No image whatever its size: skipped, not refused as an image over the limit.
+    [{ name: 'cat/clip.mp4', type: 'file', size: UPLOAD_MAX_FILE_BYTES + 1 }, 'cat'],
   ])('leaves out %j, naming its class folder %s (which must still hold an image)', (header, classFolder) => {
     expect(decideUploadEntry(header)).toEqual({ action: 'skip', classFolder });
   });

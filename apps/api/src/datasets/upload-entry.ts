@@ -1,5 +1,5 @@
 import { textProblem } from '@trainyard/contracts';
-import { IMAGE_EXTENSIONS, isToolFolder, prefixProblem } from '@trainyard/storage';
+import { isImageFileName, isToolFolder, prefixProblem } from '@trainyard/storage';
 
 /** The Content-Type of `POST /v1/datasets/uploads`: a tar of the folder (one subfolder per class). */
 export const DATASET_UPLOAD_TYPE = 'application/x-tar';
@@ -52,13 +52,13 @@ export function decideUploadEntry(header: {
   // A tool's folder (`.git/`, `__MACOSX/`) is no class, as in a folder scan: nothing in it is stored or reported.
   if (isToolFolder(segments[0]!)) return { action: 'skip' };
   if (type === 'directory') return { action: 'skip', classFolder: segments[0] };
+  if (segments.length < 2) return { action: 'skip' };
+  // What is no image (a README, a video, macOS's `._photo.png`) is skipped whatever its size.
+  if (!isImageFileName(name)) return { action: 'skip', classFolder: segments[0] };
   if ((header.size ?? 0) > UPLOAD_MAX_FILE_BYTES)
     return {
       action: 'refuse',
       reason: `entry ${shown}: ${header.size} bytes, over the ${UPLOAD_MAX_FILE_BYTES}-byte limit per image`,
     };
-  if (segments.length < 2) return { action: 'skip' };
-  const lower = name.toLowerCase();
-  if (!IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext))) return { action: 'skip', classFolder: segments[0] };
   return { action: 'store', path: segments.join('/'), classFolder: segments[0] };
 }
