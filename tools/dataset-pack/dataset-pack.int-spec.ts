@@ -107,10 +107,7 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
       PATH: process.env['PATH'] ?? '',
       TRAINYARD_HOME: join(home, 'trainyard'),
       DATABASE_URL: fresh.url,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET: s3.bucket,
+      ...s3.env(),
       TRAINYARD_LOCAL_ROOTS: roots,
     };
   }, 120_000);

@@ -53,10 +53,7 @@ export class Cluster {
     this.env = {
       DATABASE_URL: this.database.url,
       REDIS_URL: `redis://${REDIS.host}:${REDIS.port}`,
-      S3_ENDPOINT: this.s3.endpoint,
-      S3_ACCESS_KEY: this.s3.accessKey,
-      S3_SECRET_KEY: this.s3.secretKey,
-      S3_BUCKET: this.s3.bucket,
+      ...this.s3.env(),
       TRAINYARD_QUEUE: this.queueName,
       API_PORT: String(port),
       WORKER_LOCK_DURATION_MS: '1000',

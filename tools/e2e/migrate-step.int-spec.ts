@@ -57,10 +57,7 @@ describe('migrations as a step (compiled processes, PostgreSQL, Redis, S3)', () 
     env = {
       DATABASE_URL: database.url,
       REDIS_URL: 'redis://127.0.0.1:6379',
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET: s3.bucket,
+      ...s3.env(),
       TRAINYARD_QUEUE: `e2e-${randomUUID()}`,
       TRAINYARD_ADMIN_KEY: testAdminKey(),
       TRAINYARD_BACKEND: 'wasm',

@@ -38,10 +38,7 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     mkdirSync(outside);
     api = await startTestApi({
       env: {
-        S3_ENDPOINT: s3.endpoint,
-        S3_ACCESS_KEY: s3.accessKey,
-        S3_SECRET_KEY: s3.secretKey,
-        S3_BUCKET: s3.bucket,
+        ...s3.env(),
         TRAINYARD_LOCAL_ROOTS: localRoot,
         FOLDER_WALK_MAX_FILES: '200',
       },

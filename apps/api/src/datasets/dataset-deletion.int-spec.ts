@@ -33,10 +33,7 @@ describe('DELETE /v1/datasets/:id (PostgreSQL, Redis, S3 server, HTTP)', () => {
     localRoot = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-dataset-deletion-')));
     api = await startTestApi({
       env: {
-        S3_ENDPOINT: s3.endpoint,
-        S3_ACCESS_KEY: s3.accessKey,
-        S3_SECRET_KEY: s3.secretKey,
-        S3_BUCKET: s3.bucket,
+        ...s3.env(),
         TRAINYARD_LOCAL_ROOTS: localRoot,
       },
     });

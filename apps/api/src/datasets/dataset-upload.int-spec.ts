@@ -512,7 +512,7 @@ describe('dataset uploads over S3 (PostgreSQL, Redis, S3 server, HTTP)', () => {
   beforeAll(async () => {
     s3 = await startS3TestServer();
     api = await startTestApi({
-      env: { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: s3.bucket },
+      env: { ...s3.env() },
     });
     store = api.app.get<ObjectStore>(OBJECT_STORE);
   });

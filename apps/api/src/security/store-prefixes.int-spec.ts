@@ -47,7 +47,7 @@ describe('shared store prefixes (PostgreSQL, Redis, S3, HTTP)', () => {
   beforeAll(async () => {
     s3 = await startS3TestServer();
     api = await startTestApi({
-      env: { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: s3.bucket },
+      env: { ...s3.env() },
     });
     store = api.app.get<ObjectStore>(OBJECT_STORE);
     [a, b] = [await projectKey(api, 'alpha'), await projectKey(api, 'beta')];

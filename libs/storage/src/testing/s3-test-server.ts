@@ -14,6 +14,8 @@ export interface S3TestServer {
   bucket: string;
   /** The S3 object store of its bucket, as the API and workers build it from their settings. */
   objectStore(): Promise<ObjectStore>;
+  /** The settings that point an API or a worker at it: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET. */
+  env(): Record<'S3_ENDPOINT' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY' | 'S3_BUCKET', string>;
   /** Closes the server and deletes its files. */
   stop(): Promise<void>;
 }
@@ -49,6 +51,7 @@ export async function startS3TestServer(options: { bucket?: string } = {}): Prom
     secretKey,
     bucket,
     objectStore: () => createObjectStore({ driver: 's3', endpoint, accessKey, secretKey, bucket, region: 'us-east-1' }),
+    env: () => ({ S3_ENDPOINT: endpoint, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_BUCKET: bucket }),
     async stop() {
       if (stopped) return;
       stopped = true;
