@@ -59,6 +59,31 @@ describe('AttemptWritesRepository.conclude', () => {
     expect((await attempts.listByRun(fence.runId))[0]).toMatchObject({ outcome: 'FAILED', error: 'boom' });
   });
 
+  it('clears an earlier attempt\'s "retrying after" once the run SUCCEEDED; the attempt keeps its error', async () => {
+    const fence = await running();
+    const reason = 'retrying after: put "runs/x/model.json" failed (ECONNREFUSED)';
+    await writes.conclude(fence, { attempt: 'FAILED', error: 'ECONNREFUSED', run: 'PREEMPTED', failureReason: reason });
+    const { attempt: second } = await attempts.openCurrent(fence.runId, null);
+    const retry = { runId: fence.runId, attemptId: second.id };
+    await writes.conclude(retry, { attempt: 'SUCCEEDED', run: 'SUCCEEDED' });
+    expect(await runs.get(fence.runId)).toMatchObject({ status: 'SUCCEEDED', failureReason: null });
+    expect((await attempts.listByRun(fence.runId)).map((a) => [a.outcome, a.error])).toEqual([
+      ['FAILED', 'ECONNREFUSED'],
+      ['SUCCEEDED', null],
+    ]);
+    // A run cancelled while it waited for its retry keeps why it was waiting.
+    const other = await running();
+    await writes.conclude(other, {
+      attempt: 'FAILED',
+      error: 'boom',
+      run: 'PREEMPTED',
+      failureReason: 'retrying after: boom',
+    });
+    const { attempt: again } = await attempts.openCurrent(other.runId, null);
+    await writes.conclude({ runId: other.runId, attemptId: again.id }, { attempt: 'CANCELLED', run: 'CANCELLED' });
+    expect((await runs.get(other.runId))!.failureReason).toBe('retrying after: boom');
+  });
+
   it('writes nothing for an attempt that was replaced: FencedError', async () => {
     const fence = await running();
     const { attempt: second } = await attempts.openCurrent(fence.runId, null);

@@ -16,6 +16,11 @@ export interface AttemptConclusion {
   /** Stored on the attempt: why it ended (failure, crash, preemption). */
   error?: string;
   run: FinishStatus;
+  /**
+   * Shown on the run: why it failed, or why it waits for a retry. Left out, the run keeps the one
+   * it has, except a run that SUCCEEDED: an earlier attempt's "retrying after: …" is no reason of
+   * its outcome (the attempts keep their errors).
+   */
   failureReason?: string;
   result?: RunResult;
 }
@@ -70,11 +75,13 @@ export class AttemptWritesRepository {
    * fenced transaction, which tells which it is.
    */
   async conclude(fence: Fence, c: AttemptConclusion): Promise<void> {
+    const failureReason = c.failureReason ?? null;
+    const keepsReason = c.failureReason === undefined && c.run !== 'SUCCEEDED';
     const concluded = await this.prisma.$executeRaw`
       WITH "run" AS (
         UPDATE "runs" SET "status" = ${c.run}::text::"RunStatus",
           "ended_at" = CASE WHEN ${isTerminal(c.run)} THEN now() ELSE "ended_at" END,
-          "failure_reason" = COALESCE(${c.failureReason ?? null}::text, "failure_reason"),
+          "failure_reason" = CASE WHEN ${keepsReason} THEN "failure_reason" ELSE ${failureReason}::text END,
           "result" = COALESCE(${c.result === undefined ? null : JSON.stringify(c.result)}::jsonb, "result"),
           "updated_at" = now()
         WHERE "id" = ${fence.runId}::uuid AND "current_attempt_id" = ${fence.attemptId}::uuid
@@ -95,7 +102,7 @@ export class AttemptWritesRepository {
       });
       const data: Prisma.RunUpdateManyMutationInput = { status: c.run };
       if (isTerminal(c.run)) data.endedAt = new Date();
-      if (c.failureReason !== undefined) data.failureReason = c.failureReason;
+      if (c.failureReason !== undefined || c.run === 'SUCCEEDED') data.failureReason = c.failureReason ?? null;
       if (c.result !== undefined) data.result = c.result as unknown as Prisma.InputJsonValue;
       const { count } = await tx.run.updateMany({
         where: { id: fence.runId, status: { notIn: [...TERMINAL_RUN_STATUSES] } },
