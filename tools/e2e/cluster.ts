@@ -37,7 +37,8 @@ export class Cluster {
   readonly adminKey = testAdminKey();
   readonly fetch = authorizedFetch(this.adminKey);
   private database?: FreshDatabase;
-  private s3?: Awaited<ReturnType<typeof startS3TestServer>>;
+  /** The S3 server the API and workers store to (`down()`/`up()` make an outage). */
+  s3?: Awaited<ReturnType<typeof startS3TestServer>>;
 
   static async start(env: Record<string, string> = {}): Promise<Cluster> {
     const cluster = new Cluster();

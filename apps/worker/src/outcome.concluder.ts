@@ -5,12 +5,14 @@ import {
   AttemptsRepository,
   AttemptWritesRepository,
   FencedError,
+  STORE_OUTAGE_ERROR,
   withConnectionRetry,
   type AttemptConclusion,
 } from '@trainyard/db';
 import type { TrainingOutcome } from '@trainyard/training/supervisor';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { JobHandBack } from './job-hand-back';
+import { storeWait, type StoreWait } from './store-outage';
 import type { TrainingContext } from './training-context';
 import { CONFIG } from '@trainyard/infrastructure';
 
@@ -60,8 +62,11 @@ export class OutcomeConcluder {
             await this.requeue(context);
             throw new WaitingError(`run ${runId} preempted`);
           }, 'preempted');
-        case 'failed':
+        case 'failed': {
+          const wait = outcome.storeUnavailable && outcome.retryable ? await this.storeWait(runId) : null;
+          if (wait) return await this.waitForStore(context, outcome.reason, wait);
           return await this.failed(context, outcome.reason, outcome.retryable);
+        }
       }
     } catch (error) {
       if (error instanceof FencedError) {
@@ -112,6 +117,38 @@ export class OutcomeConcluder {
       `run ${context.fence.runId} attempt failed (${failures}/${maxAttempts}), will retry: ${reason}`,
     );
     throw new Error(reason);
+  }
+
+  private async storeWait(runId: string): Promise<StoreWait | null> {
+    const outage = await withConnectionRetry(() => this.attempts.storeOutage(runId));
+    return storeWait(outage, Date.now(), this.config.worker.storeOutagePatienceMs);
+  }
+
+  /**
+   * The object store could not be reached: an outage, not the run's fault. The attempt ends
+   * PREEMPTED (not counted against WORKER_MAX_ATTEMPTS) with the reason, and its job waits in
+   * BullMQ's delayed set (storeWait's growing delay) before a worker tries again, so a store down
+   * for minutes delays runs rather than failing them; past WORKER_STORE_OUTAGE_PATIENCE_MS such
+   * failures count as any other.
+   */
+  private async waitForStore(context: TrainingContext, reason: string, wait: StoreWait): Promise<never> {
+    const { runId } = context.fence;
+    const seconds = Math.round(wait.delayMs / 1000);
+    await this.write(context, {
+      attempt: 'PREEMPTED',
+      error: `${STORE_OUTAGE_ERROR}${reason}`,
+      run: 'PREEMPTED',
+      failureReason: `waiting for the object store (try ${wait.tries}, in ${seconds} s): ${reason}`,
+    });
+    this.metrics.jobEnded('store-wait');
+    context.log.warn(
+      this.logger,
+      `run ${runId}: the object store could not be reached; its job tries again in ${seconds} s (try ${wait.tries}, not counted as a failed attempt): ${reason}`,
+    );
+    throw new JobHandBack(async (held, token) => {
+      await held.moveToDelayed(Date.now() + wait.delayMs, token);
+      throw new DelayedError(`run ${runId} waits for the object store`);
+    }, 'store-outage');
   }
 
   private write(context: TrainingContext, conclusion: AttemptConclusion): Promise<void> {

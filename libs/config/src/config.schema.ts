@@ -120,6 +120,17 @@ export const EnvSchema = z.object({
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).max(600000).default(30000),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(30000),
   WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  /**
+   * How long a run waits for an object store it cannot reach (its attempts given back with a
+   * growing delay, none counted against WORKER_MAX_ATTEMPTS) before such failures count as any
+   * other; 0: they count at once.
+   */
+  WORKER_STORE_OUTAGE_PATIENCE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3_600_000)
+    .default(30 * 60_000),
   WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
   /** How often a worker records that it is alive; one silent for three intervals is taken for dead. */
   WORKER_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(10000),
@@ -298,6 +309,8 @@ export interface TrainyardConfig {
     lockDurationMs: number;
     stalledIntervalMs: number;
     maxAttempts: number;
+    /** WORKER_STORE_OUTAGE_PATIENCE_MS: how long a run waits for an unreachable object store. */
+    storeOutagePatienceMs: number;
     shutdownTimeoutMs: number;
     reconcileIntervalMs: number;
     heartbeatIntervalMs: number;

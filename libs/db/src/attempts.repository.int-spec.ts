@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '@trainyard/contracts';
-import { AttemptsRepository } from './attempts.repository';
+import { AttemptWritesRepository } from './attempt-writes.repository';
+import { AttemptsRepository, STORE_OUTAGE_ERROR } from './attempts.repository';
 import { ProjectAtCapacityError, RunNotFoundError, RunStateError } from './errors';
 import type { Database } from './open-database';
 import { ProjectsRepository } from './projects.repository';
@@ -199,5 +200,45 @@ describe('AttemptsRepository.trainingTimeUsedMs', () => {
     // A crashed attempt whose worker heartbeated past its close counts to its close.
     await db.prisma.$executeRawUnsafe(`UPDATE workers SET last_heartbeat_at = $2 WHERE id = $1`, 'w-dead', at(500));
     expect(await attempts.trainingTimeUsedMs(run.id, third.attempt.id)).toBe(160 * 60_000);
+  });
+});
+
+describe('AttemptsRepository.storeOutage', () => {
+  let runs: RunsRepository;
+  let attempts: AttemptsRepository;
+  let writes: AttemptWritesRepository;
+
+  useMigratedDatabase(async (db) => {
+    runs = new RunsRepository(db.prisma);
+    attempts = new AttemptsRepository(db.prisma);
+    writes = new AttemptWritesRepository(db.prisma);
+  });
+
+  /** Opens the run's next attempt and ends it as `how` says. */
+  const attemptEnding = async (runId: string, how: 'store' | 'preempted' | 'failed') => {
+    const { attempt } = await attempts.openCurrent(runId, null);
+    const fence = { runId, attemptId: attempt.id };
+    const error = how === 'store' ? `${STORE_OUTAGE_ERROR}run ${runId}: put failed (ECONNREFUSED)` : how;
+    await writes.conclude(fence, { attempt: how === 'failed' ? 'FAILED' : 'PREEMPTED', error, run: 'PREEMPTED' });
+    return attempt;
+  };
+
+  it('counts the attempts in a row, the latest ones, that ended waiting for the store, and when the first started', async () => {
+    const run = await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'r', spec, baseRunId: null });
+    expect(await attempts.storeOutage(run.id)).toBeNull();
+    await attemptEnding(run.id, 'store');
+    await attemptEnding(run.id, 'failed');
+    // An outage that another failure ended is over: the next one starts from nothing.
+    expect(await attempts.storeOutage(run.id)).toBeNull();
+    const first = await attemptEnding(run.id, 'store');
+    await attemptEnding(run.id, 'store');
+    expect(await attempts.storeOutage(run.id)).toEqual({ waits: 2, since: first.startedAt });
+    // The attempt open now does not count, nor does a preemption for another reason (a drain).
+    await attempts.openCurrent(run.id, null);
+    expect((await attempts.storeOutage(run.id))?.waits).toBe(2);
+    const other = await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'r', spec, baseRunId: null });
+    await attemptEnding(other.id, 'store');
+    await attemptEnding(other.id, 'preempted');
+    expect(await attempts.storeOutage(other.id)).toBeNull();
   });
 });

@@ -137,4 +137,29 @@ export class AttemptsRepository {
   countFailures(runId: string): Promise<number> {
     return this.prisma.attempt.count({ where: { runId, outcome: { in: [...FAILED_ATTEMPT_OUTCOMES] } } });
   }
+
+  /**
+   * The outage of the object store the run's last attempts met: how many attempts in a row, the
+   * latest ones, ended waiting for it (PREEMPTED, their error starting with STORE_OUTAGE_ERROR),
+   * and when the first of them started. Null when the last ended attempt was not one.
+   */
+  async storeOutage(runId: string): Promise<StoreOutage | null> {
+    const [row] = await this.prisma.$queryRaw<{ waits: number; since: Date | null }[]>`
+      SELECT count(*)::int AS "waits", min("started_at") AS "since" FROM "attempts"
+      WHERE "run_id" = ${runId}::uuid AND "ended_at" IS NOT NULL
+        AND "number" > (SELECT coalesce(max("number"), 0) FROM "attempts"
+          WHERE "run_id" = ${runId}::uuid AND "ended_at" IS NOT NULL
+            AND NOT ("outcome" = 'PREEMPTED' AND starts_with(coalesce("error", ''), ${STORE_OUTAGE_ERROR})))`;
+    return row && row.waits > 0 && row.since ? { waits: row.waits, since: row.since } : null;
+  }
+}
+
+/** How an attempt given back to wait for the object store starts its error (AttemptsRepository.storeOutage). */
+export const STORE_OUTAGE_ERROR = 'object store unavailable: ';
+
+export interface StoreOutage {
+  /** Attempts in a row that ended waiting for the store. */
+  waits: number;
+  /** When the first of them started. */
+  since: Date;
 }

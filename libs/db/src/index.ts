@@ -36,7 +36,13 @@ export {
   type SpecFilter,
   type SpecValue,
 } from './run-list.query';
-export { AttemptsRepository, FAILED_ATTEMPT_OUTCOMES, type OpenedAttempt } from './attempts.repository';
+export {
+  AttemptsRepository,
+  FAILED_ATTEMPT_OUTCOMES,
+  STORE_OUTAGE_ERROR,
+  type OpenedAttempt,
+  type StoreOutage,
+} from './attempts.repository';
 export { AttemptWritesRepository, type AttemptConclusion, type AttemptWatch } from './attempt-writes.repository';
 export { withFence, type Fence } from './attempt-fence';
 export {

@@ -171,7 +171,12 @@ const outcome = z.discriminatedUnion('status', [
   z.object({ status: z.literal('cancelled') }),
   z.object({ status: z.literal('preempted') }),
   // `crash` is the supervisor's to add, never the process's own: dropped here like any unknown key.
-  z.object({ status: z.literal('failed'), reason: freeLines(8000), retryable: z.boolean() }),
+  z.object({
+    status: z.literal('failed'),
+    reason: freeLines(8000),
+    retryable: z.boolean(),
+    storeUnavailable: z.boolean().optional(),
+  }),
 ]);
 
 const gpu = z.object({

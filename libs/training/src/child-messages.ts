@@ -13,7 +13,8 @@ export type ChildMessage =
 
 /** An outcome as the process reports it: `crash` is its supervisor's to add. */
 export type ReportedOutcome =
-  Exclude<TrainingOutcome, { status: 'failed' }> | { status: 'failed'; reason: string; retryable: boolean };
+  | Exclude<TrainingOutcome, { status: 'failed' }>
+  | { status: 'failed'; reason: string; retryable: boolean; storeUnavailable?: boolean };
 
 /** What the supervisor sends over IPC, once, after 'ready'. */
 export type StartMessage =

@@ -13,6 +13,7 @@ import {
   CorruptCheckpointError,
   createObjectStore,
   filesToModelArtifacts,
+  isTransientStorageError,
   ObjectNotFoundError,
   type ObjectStore,
 } from '@trainyard/storage';
@@ -221,7 +222,8 @@ async function loadBase(
 
 /**
  * Diverged training, bad input and a missing or corrupt base checkpoint fail for good (the same
- * input fails again); anything else (storage outages, a crashed backend) may be retried.
+ * input fails again); anything else (storage outages, a crashed backend) may be retried. An object
+ * store that could not be reached is said so (`storeUnavailable`): its retry waits for the store.
  */
 export function trainingFailure(runId: string, error: unknown): TrainingOutcome {
   const message = error instanceof Error ? error.message : String(error);
@@ -234,7 +236,8 @@ export function trainingFailure(runId: string, error: unknown): TrainingOutcome 
     error instanceof ObjectNotFoundError ||
     // A streamed dataset's bad images are the same on every attempt.
     error instanceof TooManyBadImagesError;
-  return { status: 'failed', reason: `run ${runId}: ${message}`, retryable: !permanent };
+  const failure = { status: 'failed', reason: `run ${runId}: ${message}`, retryable: !permanent } as const;
+  return !permanent && isTransientStorageError(error) ? { ...failure, storeUnavailable: true } : failure;
 }
 
 function now(): string {

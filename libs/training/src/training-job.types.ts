@@ -94,8 +94,12 @@ export type TrainingOutcome =
   | { status: 'cancelled' }
   /** Stopped by preempt(): the position is in the last 'checkpoint' event (or the checkpoint resumed from). */
   | { status: 'preempted' }
-  /** `crash`: the training process ended without reporting an outcome (always retryable). */
-  | { status: 'failed'; reason: string; retryable: boolean; crash?: ChildCrash };
+  /**
+   * `crash`: the training process ended without reporting an outcome (always retryable).
+   * `storeUnavailable`: the object store could not be reached (network errors, 5xx, throttling,
+   * past the store client's own retries): a retry waits for it rather than counting as a failure.
+   */
+  | { status: 'failed'; reason: string; retryable: boolean; crash?: ChildCrash; storeUnavailable?: boolean };
 
 /** How a training process ended when it reported no outcome: a native crash, an OOM kill, a `kill -9`, silence. */
 export interface ChildCrash {

@@ -3,8 +3,19 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Job } from 'bullmq';
 import type { TrainingEvent, TrainingOutcome } from '@trainyard/training/supervisor';
 
-/** How a job's attempt on this worker ended. `retried`: failed, and goes back to the queue. */
-export const JOB_OUTCOMES = ['succeeded', 'failed', 'retried', 'cancelled', 'preempted', 'fenced'] as const;
+/**
+ * How a job's attempt on this worker ended. `retried`: failed, and goes back to the queue;
+ * `store-wait`: the object store could not be reached, and the job waits for it (not a failure).
+ */
+export const JOB_OUTCOMES = [
+  'succeeded',
+  'failed',
+  'retried',
+  'store-wait',
+  'cancelled',
+  'preempted',
+  'fenced',
+] as const;
 export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 
 /** A run's images/s counts towards the worker's throughput while its progress is this recent. */

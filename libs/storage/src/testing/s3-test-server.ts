@@ -16,6 +16,10 @@ export interface S3TestServer {
   objectStore(): Promise<ObjectStore>;
   /** The settings that point an API or a worker at it: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET. */
   env(): Record<'S3_ENDPOINT' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY' | 'S3_BUCKET', string>;
+  /** Takes the server down, its objects kept: connections to its port are refused until `up()`. */
+  down(): Promise<void>;
+  /** Brings it back on the same port, with the objects it held. */
+  up(): Promise<void>;
   /** Closes the server and deletes its files. */
   stop(): Promise<void>;
 }
@@ -28,13 +32,10 @@ export interface S3TestServer {
 export async function startS3TestServer(options: { bucket?: string } = {}): Promise<S3TestServer> {
   const bucket = options.bucket ?? 'trainyard-test';
   const directory = await mkdtemp(join(tmpdir(), 'trainyard-s3rver-'));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0, // the OS picks a free port, so parallel suites never collide
-    silent: true,
-    directory,
-    configureBuckets: [{ name: bucket }],
-  });
+  // Port 0 at first: the OS picks a free port, so parallel suites never collide; the same one after `down()`.
+  const serve = (port: number) =>
+    new S3rver({ address: '127.0.0.1', port, silent: true, directory, configureBuckets: [{ name: bucket }] });
+  let server = serve(0);
   let address;
   try {
     address = await server.run();
@@ -43,6 +44,7 @@ export async function startS3TestServer(options: { bucket?: string } = {}): Prom
     throw error;
   }
   let stopped = false;
+  let running = true;
   const endpoint = `http://127.0.0.1:${address.port}`;
   const [accessKey, secretKey] = ['S3RVER', 'S3RVER'];
   return {
@@ -52,10 +54,21 @@ export async function startS3TestServer(options: { bucket?: string } = {}): Prom
     bucket,
     objectStore: () => createObjectStore({ driver: 's3', endpoint, accessKey, secretKey, bucket, region: 'us-east-1' }),
     env: () => ({ S3_ENDPOINT: endpoint, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_BUCKET: bucket }),
+    async down() {
+      if (!running) return;
+      running = false;
+      await server.close();
+    },
+    async up() {
+      if (running || stopped) return;
+      server = serve(address.port);
+      await server.run();
+      running = true;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
-      await server.close();
+      if (running) await server.close();
       await rm(directory, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,59 @@
+import { Cluster, tinyPretrain } from './cluster';
+
+const STORE_OUTAGE = 'object store unavailable: ';
+
+/**
+ * The object store goes away for longer than its client's own retries while a run trains: the
+ * run waits for it (its attempts given back with a growing delay, none counted as a failure) and
+ * SUCCEEDS once the store is back, resuming from its last checkpoint, instead of using up
+ * WORKER_MAX_ATTEMPTS in half a minute and ending FAILED.
+ */
+describe('an object store outage (real processes, Redis, PostgreSQL, S3)', () => {
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    cluster = await Cluster.start();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.s3?.up();
+    await cluster?.stop();
+  });
+
+  it('delays a training run through a 25 s outage, then finishes it with no failed attempt', async () => {
+    await cluster.startWorker();
+    const runId = await cluster.submit(tinyPretrain('through a store outage', 80));
+    await cluster.waitForSql(
+      `run ${runId} to have 2 checkpoints`,
+      `SELECT count(*) >= 2 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
+      [runId],
+    );
+    await cluster.s3!.down();
+    const downAt = Date.now();
+    try {
+      // The attempt that met the outage, given back to wait: not a failure.
+      await cluster.waitForSql(
+        `run ${runId} to wait for the store`,
+        `SELECT count(*) >= 1 AS ok FROM attempts WHERE run_id = $1 AND outcome = 'PREEMPTED' AND starts_with(error, $2)`,
+        [runId, STORE_OUTAGE],
+        60_000,
+      );
+      const waiting = await cluster.pg.query(`SELECT status, failure_reason FROM runs WHERE id = $1`, [runId]);
+      expect(waiting.rows[0]).toMatchObject({
+        status: expect.stringMatching(/^(PREEMPTED|RUNNING)$/),
+      });
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 25_000 - (Date.now() - downAt))));
+    } finally {
+      await cluster.s3!.up();
+    }
+    await cluster.waitForStatus(runId, ['SUCCEEDED'], 180_000);
+
+    const attempts = await cluster.attempts(runId);
+    expect(attempts.filter((a) => a.outcome === 'FAILED' || a.outcome === 'CRASHED')).toEqual([]);
+    const waited = attempts.filter((a) => a.outcome === 'PREEMPTED');
+    expect(waited.length).toBeGreaterThanOrEqual(1);
+    for (const attempt of waited) expect(attempt.error).toMatch(new RegExp(`^${STORE_OUTAGE}run ${runId}: `));
+    expect(attempts.at(-1)).toMatchObject({ outcome: 'SUCCEEDED' });
+    const { rows } = await cluster.pg.query(`SELECT failure_reason FROM runs WHERE id = $1`, [runId]);
+    expect(rows[0].failure_reason).toBeNull();
+  }, 300_000);
+});
