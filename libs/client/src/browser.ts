@@ -12,7 +12,7 @@ export {
   type TrainyardClientCoreOptions,
 } from './trainyard-client-core';
 export type { ResponseContract, ResponseContracts, ResponseValidator } from './response-contracts';
-export { TrainyardApiError } from './trainyard-api.error';
+export { StreamEndedEarlyError, TrainyardApiError } from './trainyard-api.error';
 export { serverSentEvents, type ServerSentEvent } from './server-sent-events';
 export { queueWaitParts } from './queue-wait-text';
 export { defaultLimitText, projectLimitText } from './project-limit-text';

@@ -1,6 +1,14 @@
 import type { FieldError, ProblemDetails } from '@trainyard/contracts';
 
 /**
+ * A followed stream the server ended before its end: the API restarted, or the key was revoked
+ * (the API ends such streams). Open it again after the last item read: the next answer says which.
+ */
+export class StreamEndedEarlyError extends Error {
+  override readonly name = 'StreamEndedEarlyError';
+}
+
+/**
  * An error answer of the Trainyard API, with its problem details body (RFC 9457) when it sent one:
  * `status`, `detail`, the bad `errors` fields of a 400 and the `requestId` to look for in the logs.
  */

@@ -54,7 +54,7 @@ import type {
 import type { ResponseContract, ResponseContracts, ResponseValidator } from './response-contracts';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, waitOrAbort, type RetryPolicy } from './retry-policy';
 import { serverSentEvents } from './server-sent-events';
-import { TrainyardApiError } from './trainyard-api.error';
+import { StreamEndedEarlyError, TrainyardApiError } from './trainyard-api.error';
 
 export interface TrainyardClientCoreOptions {
   retry?: Partial<RetryPolicy>;
@@ -353,7 +353,8 @@ export class TrainyardClientCore {
 
   /**
    * followLogs with each line's cursor: pass the last one as `after` to resume a dropped stream
-   * without a gap or a repeat.
+   * without a gap or a repeat. It returns once the server says the run's log has ended (`end`);
+   * a stream that stops before that (an API restarted, a key revoked) throws StreamEndedEarlyError.
    */
   async *followLogCursors(
     id: string,
@@ -369,6 +370,7 @@ export class TrainyardClientCore {
       if (event.event === 'end') return;
       if (event.event === 'line') yield { cursor: event.id, line: this.parse('RunLogLine', JSON.parse(event.data)) };
     }
+    throw new StreamEndedEarlyError(`the API ended run ${id}'s log stream before the run's log ended`);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TrainyardApiError } from './trainyard-api.error';
+import { StreamEndedEarlyError, TrainyardApiError } from './trainyard-api.error';
 import { TrainyardClient } from './trainyard-client';
 import { TrainyardClientCore } from './trainyard-client-core';
 
@@ -143,6 +143,24 @@ describe('TrainyardClient', () => {
     for await (const l of client.followLogs('run-1')) lines.push(l);
     expect(lines).toEqual([line]);
     expect(server.seen[0].url).toBe('/v1/runs/run-1/logs?follow=true');
+  });
+
+  it('says a followed log the server ended before `end` ended early (an API restarted, a key revoked)', async () => {
+    const line = { t: '2026-01-01T00:00:00Z', level: 'log', source: 'stdout', attempt: 1, jobId: 'j', msg: 'epoch 1' };
+    server = scripted([
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(`id: 1-0-1\nevent: line\ndata: ${JSON.stringify(line)}\n\n: key revoked\n\n`);
+      },
+    ]);
+    const client = new TrainyardClient(await server.url());
+    const lines: unknown[] = [];
+    await expect(
+      (async () => {
+        for await (const l of client.followLogs('run-1')) lines.push(l);
+      })(),
+    ).rejects.toBeInstanceOf(StreamEndedEarlyError);
+    expect(lines).toEqual([line]);
   });
 
   it('checks answers against their contracts only in the Node client with validateResponses; the core takes them as typed', async () => {

@@ -103,6 +103,28 @@ describe('run commands', () => {
       );
     }, 15_000);
 
+    it('opens a stream the API ended early again, and fails with the answer it then gets (a revoked key: 401)', async () => {
+      let streams = 0;
+      api = await scriptedApi({
+        [LOGS]: (_req, res, url) => {
+          if (++streams === 1) {
+            const send = openEventStream(res);
+            send('line', line(1), 'c1');
+            res.end(': this key was revoked\n\n'); // a clean end, without `event: end`
+            return;
+          }
+          expect(url.searchParams.get('after')).toBe('c1');
+          json({ statusCode: 401, message: 'Unknown or revoked API key' }, 401)(_req, res, url);
+        },
+      });
+      const result = await cli(['logs', RUN, '-f'], { TRAINYARD_URL: api.url });
+      expect(result.code).toBe(EXIT.API);
+      expect(result.stdout.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(result.stderr).toMatch(/^trainyard: the API ended the log stream early; reconnecting in 1 s \(1 of 5\)\n/);
+      expect(result.stderr).toMatch(/401/);
+      expect(streams).toBe(2);
+    }, 15_000);
+
     it('fails at once, in one line naming the URL tried, when the API cannot be reached at all', async () => {
       const gone = await scriptedApi({});
       await gone.close(); // a port nothing listens on any more

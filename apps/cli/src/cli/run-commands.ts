@@ -1,4 +1,5 @@
 import { isWaiting, type MetricPointView, type RunLogLine } from '@trainyard/contracts';
+import { StreamEndedEarlyError } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
 import { jsonText, terminalSafe } from '../terminal-safe';
 import { arg, fileErrorReason, int, printJson, str, warn, type Command } from './command';
@@ -251,7 +252,11 @@ export const logsCommand: Command = {
           }
           break;
         } catch (error) {
-          await reconnects.afterDrop(error, ctx.signal, (text) => ctx.err(`trainyard: ${text}`));
+          const notice = (text: string) => ctx.err(`trainyard: ${text}`);
+          // Opened again, the stream answers why it ended (a revoked key: 401) or goes on.
+          if (error instanceof StreamEndedEarlyError)
+            await reconnects.afterEnd('the API ended the log stream early', ctx.signal, notice, () => error);
+          else await reconnects.afterDrop(error, ctx.signal, notice);
         }
       }
       await warnIfNoAttempt();
