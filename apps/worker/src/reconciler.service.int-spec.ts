@@ -83,6 +83,7 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
       queues,
       new ReconciliationRepository(db.prisma),
       pipelines,
+      workers,
       advancer,
       orphans,
     );
@@ -271,5 +272,67 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
     expect(healed.errors).toEqual([]);
     expect(healed.requeued).toEqual([unreachable]);
     expect((await runs.get(stuck.finetuneId))!.held).toBe(false);
+  });
+
+  it('records a worker lost for WORKER_LOST_RETIRE_MS as stopped (reason lost), once across the fleet; a lost one that beats again runs again', async () => {
+    const { lostAfterMs, lostRetireMs } = config.worker;
+    expect(lostRetireMs).toBe(600_000); // the default: 10 minutes past lost
+    const worker = async (id: string, silentForMs: number) => {
+      await workers.register({ id, hostname: 'h', pid: 1, backend: 'cpu', gpu: null, concurrency: 1 });
+      const lastHeartbeatAt = new Date(Date.now() - silentForMs);
+      await db.prisma.worker.update({ where: { id }, data: { lastHeartbeatAt } });
+    };
+    await worker('alive', 0);
+    await worker('lost-recently', lostAfterMs + lostRetireMs - 60_000);
+    await worker('lost-long-ago', lostAfterMs + lostRetireMs + 60_000);
+    await worker('lost-while-draining', lostAfterMs + lostRetireMs + 5_000);
+    await workers.requestDrain('lost-while-draining', 'finish');
+    await worker('stopped-itself', lostAfterMs + lostRetireMs + 60_000);
+    await workers.stop('stopped-itself');
+    const stateOf = async () =>
+      Object.fromEntries((await workers.fleet(lostAfterMs)).map((w) => [w.id, [w.state, w.stopReason]]));
+    expect(await workers.countByState(lostAfterMs)).toMatchObject({ lost: 3, stopped: 1 });
+
+    // Two workers' reconcilers at once, each on its own queue (their own locks): each row retired once.
+    const other = new TrainingQueues(connection, `test-${randomUUID()}`);
+    try {
+      const otherReconciler = new Reconciler(
+        config,
+        { queueName: other.name, workerId: 'worker-b' },
+        connection,
+        other,
+        new ReconciliationRepository(db.prisma),
+        pipelines,
+        workers,
+        advancer,
+        orphans,
+      );
+      const reports = await Promise.all([reconciler('worker-a').reconcileOnce(), otherReconciler.reconcileOnce()]);
+      expect(reports.flatMap((r) => r.retiredWorkers).sort()).toEqual(['lost-long-ago', 'lost-while-draining']);
+      expect(reports.every((r) => r.errors.length === 0)).toBe(true);
+    } finally {
+      await connection.del(`trainyard:reconciler:${other.name}`, `trainyard:reconciler:${other.name}:positions`);
+      await other.close();
+    }
+    expect(await stateOf()).toEqual({
+      alive: ['alive', null],
+      'lost-recently': ['lost', null],
+      'lost-long-ago': ['stopped', 'lost'],
+      'lost-while-draining': ['stopped', 'lost'],
+      'stopped-itself': ['stopped', 'shutdown'],
+    });
+    // The gauge counts only the worker lost recently: the "workers lost" alert clears by itself.
+    expect(await workers.countByState(lostAfterMs)).toMatchObject({ alive: 1, lost: 1, stopped: 3 });
+    expect((await reconciler('worker-a').reconcileOnce()).retiredWorkers).toEqual([]);
+    // Nothing reaches a retired worker; one that was only silent (a partition) and beats again runs again.
+    expect(await workers.requestDrain('lost-long-ago', 'preempt', lostAfterMs)).toBe(false);
+    expect(await workers.heartbeat('lost-long-ago')).toBeNull();
+    expect(await workers.heartbeat('lost-while-draining')).toMatchObject({ mode: 'finish' });
+    expect(await workers.heartbeat('stopped-itself')).toBeNull();
+    expect(await stateOf()).toMatchObject({
+      'lost-long-ago': ['alive', null],
+      'lost-while-draining': ['draining', null],
+      'stopped-itself': ['stopped', 'shutdown'],
+    });
   });
 });

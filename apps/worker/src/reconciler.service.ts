@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
 import { isUuid } from '@trainyard/contracts';
-import { PipelinesRepository, ReconciliationRepository, type UnfinishedRun } from '@trainyard/db';
+import { PipelinesRepository, ReconciliationRepository, WorkersRepository, type UnfinishedRun } from '@trainyard/db';
 import { enqueueRun, type TrainingQueues } from '@trainyard/queue';
 import { ORPHAN_CHECKPOINT_GRACE_MS, OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import { PipelineAdvancer } from './pipeline.advancer';
@@ -55,6 +55,8 @@ export interface ReconcileReport {
   ran: boolean;
   requeued: string[];
   failed: string[];
+  /** Workers lost for WORKER_LOST_RETIRE_MS this pass recorded as stopped (reason `lost`). */
+  retiredWorkers: string[];
   /** How many unfinished runs, running pipelines and ended runs (their last orphan sweep) this pass looked at. */
   looked: { runs: number; pipelines: number; ended: number };
   /** What this pass could not reconcile ("run <id>", "pipeline <id>", "ended run <id>", or a whole step): logged, retried on a later pass. */
@@ -65,6 +67,7 @@ const emptyReport = (): ReconcileReport => ({
   ran: false,
   requeued: [],
   failed: [],
+  retiredWorkers: [],
   looked: { runs: 0, pipelines: 0, ended: 0 },
   errors: [],
 });
@@ -81,6 +84,11 @@ const emptyReport = (): ReconcileReport => ({
  * lock) left, so however many runs wait, every one is looked at within a bounded number of passes,
  * and the fleet's passes together make progress. One run or pipeline that cannot be reconciled
  * (Redis timing out on its job) is logged and counted; the pass goes on with the others.
+ *
+ * A pass also retires the workers lost for WORKER_LOST_RETIRE_MS (recorded as stopped, reason
+ * `lost`), so `trainyard_workers{state="lost"}` counts the workers lost recently, not every one
+ * ever killed. One UPDATE whose WHERE holds the rule: passes of other queues' reconcilers (which do
+ * not share this lock) retire each worker once.
  */
 @Injectable()
 export class Reconciler {
@@ -95,6 +103,7 @@ export class Reconciler {
     @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
     private readonly reconciliation: ReconciliationRepository,
     private readonly pipelines: PipelinesRepository,
+    private readonly workers: WorkersRepository,
     private readonly advancer: PipelineAdvancer,
     private readonly orphans: OrphanCheckpointSweeper,
   ) {}
@@ -139,6 +148,7 @@ export class Reconciler {
         this.redis.hgetall(this.positionsKey),
       );
       const pageSize = options.pageSize ?? RECONCILE_PAGE_SIZE;
+      await this.step('retiring lost workers', report, () => this.retireLostWorkers(report));
       if (positions) {
         await this.step('the walk of unfinished runs', report, () =>
           this.reconcileRuns(now, positions, pageSize, report),
@@ -163,6 +173,16 @@ export class Reconciler {
       this.logger.log(`reconciled: ${report.requeued.length} runs enqueued again, ${report.failed.length} failed`);
     }
     return report;
+  }
+
+  private async retireLostWorkers(report: ReconcileReport): Promise<void> {
+    const { lostAfterMs, lostRetireMs } = this.config.worker;
+    for (const worker of await this.workers.retireLost(lostAfterMs, lostRetireMs)) {
+      report.retiredWorkers.push(worker.id);
+      this.logger.warn(
+        `worker ${worker.id}: lost since its last heartbeat at ${worker.lastHeartbeatAt.toISOString()}; recorded as stopped (reason lost, WORKER_LOST_RETIRE_MS=${lostRetireMs})`,
+      );
+    }
   }
 
   /** One step of a pass; its failure is logged and counted, and the pass goes on with the next. */

@@ -27,6 +27,23 @@ describe('queueWaitParts', () => {
     expect(queueWaitParts({ ...q, jobState: 'active', ahead: null })[0]).toBe('its job is active in class gpu');
   });
 
+  it('says how many of the workers that serve it are draining or drained, and that it waits while all are', () => {
+    expect(queueWaitParts({ ...q, ahead: 0, drainingWorkers: 2 })).toEqual([
+      'next in line in class gpu',
+      '2 live workers serve it, both drained or draining: it waits until a drain is taken back or another worker starts',
+    ]);
+    expect(queueWaitParts({ ...q, servingWorkers: 1, drainingWorkers: 1 })[1]).toBe(
+      '1 live worker serves it, drained or draining: it waits until its drain is taken back or another worker starts',
+    );
+    expect(queueWaitParts({ ...q, servingWorkers: 3, drainingWorkers: 3 })[1]).toMatch(
+      /^3 live workers serve it, all drained or draining: /,
+    );
+    expect(queueWaitParts({ ...q, servingWorkers: 3, drainingWorkers: 1 })[1]).toBe(
+      '3 live workers serve it, 1 of them draining or drained',
+    );
+    expect(queueWaitParts({ ...q, drainingWorkers: 0 })).toEqual(queueWaitParts(q));
+  });
+
   it("puts its project's limit first while the project is at it, and says nothing of it below", () => {
     const at = queueWaitParts({
       ...q,

@@ -135,6 +135,12 @@ export const EnvSchema = z.object({
   /** How often a worker records that it is alive; one silent for three intervals is taken for dead. */
   WORKER_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(10000),
   /**
+   * A worker lost this long (past its three silent intervals) is recorded as stopped, reason
+   * `lost`, by the live workers' reconciler: `trainyard_workers{state="lost"}` then counts only
+   * workers lost recently, rather than every worker ever killed.
+   */
+  WORKER_LOST_RETIRE_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
+  /**
    * A training process (or the device probe) that sends nothing for this long is killed with SIGKILL
    * and its attempt retried. It must outlast the longest stretch with no batch boundary: one batch,
    * one validation pass or the final evaluation of the largest model on the slowest backend.
@@ -318,6 +324,8 @@ export interface TrainyardConfig {
     childHeartbeatTimeoutMs: number;
     /** A worker whose last heartbeat is older than this is dead: its RUNNING runs may be taken over. */
     lostAfterMs: number;
+    /** WORKER_LOST_RETIRE_MS: how long a worker stays lost before it is recorded as stopped (reason `lost`). */
+    lostRetireMs: number;
     /** The worker's own /metrics server; absent when WORKER_METRICS_PORT is unset (port 0: any free port). */
     metrics?: { host: string; port: number };
   };

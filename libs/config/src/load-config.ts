@@ -105,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       heartbeatIntervalMs: e.WORKER_HEARTBEAT_INTERVAL_MS,
       childHeartbeatTimeoutMs: e.WORKER_CHILD_HEARTBEAT_TIMEOUT_MS,
       lostAfterMs: 3 * e.WORKER_HEARTBEAT_INTERVAL_MS,
+      lostRetireMs: e.WORKER_LOST_RETIRE_MS,
       metrics:
         e.WORKER_METRICS_PORT === undefined ? undefined : { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     },

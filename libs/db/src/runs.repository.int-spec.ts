@@ -294,7 +294,11 @@ describe('RunsRepository, AttemptsRepository, CheckpointsRepository, WorkersRepo
     expect(await workers.countByState(lostAfterMs)).toEqual(shown);
 
     const live = shown.alive + shown.draining + shown.drained;
-    expect(await workers.servability({}, lostAfterMs)).toEqual({ live, serving: live });
+    expect(await workers.servability({}, lostAfterMs)).toEqual({
+      live,
+      serving: live,
+      draining: shown.draining + shown.drained,
+    });
 
     // Each worker owns a run's current attempt: the reconciler sees its owner alive exactly when the fleet does.
     const ownerOf = new Map<string, string>();

@@ -210,6 +210,7 @@ export type WorkerShown = Pick<
   | 'startedAt'
   | 'lastHeartbeatAt'
   | 'stoppedAt'
+  | 'stopReason'
   | 'drainRequestedAt'
   | 'drainMode'
   | 'drainedAt'
@@ -234,6 +235,7 @@ export function workerView(
     startedAt: isoDate(row.startedAt),
     lastHeartbeatAt: isoDate(row.lastHeartbeatAt),
     stoppedAt: isoDate(row.stoppedAt),
+    stopReason: row.stopReason === 'shutdown' || row.stopReason === 'lost' ? row.stopReason : null,
     drainRequestedAt: isoDate(row.drainRequestedAt),
     drainMode: row.drainMode === null ? null : drainModeOf(row.drainMode),
     drainedAt: isoDate(row.drainedAt),

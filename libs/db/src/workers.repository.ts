@@ -1,6 +1,6 @@
 import type { DrainMode, Placement, ResourceClass, WorkerState, WorkerView } from '@trainyard/contracts';
 import { resourceClassOf, WORKER_STATES } from '@trainyard/contracts';
-import type { PrismaClient } from './generated/prisma/client';
+import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { drainModeOf, workerView } from './views';
 import { liveWorker, workerState } from './worker-state';
 
@@ -24,10 +24,20 @@ export interface WorkerRegistration {
   projectMaxRunning?: number | null;
 }
 
-/** How many live workers there are, and how many of them could serve a given run. */
+/**
+ * How many live workers there are, how many of them could serve a given run, and how many of
+ * those serving ones are draining or drained (live, but taking no job until the drain is taken back).
+ */
 export interface Servability {
   live: number;
   serving: number;
+  draining: number;
+}
+
+/** A worker the fleet retired: lost for WORKER_LOST_RETIRE_MS, now recorded as stopped (reason `lost`). */
+export interface RetiredWorker {
+  id: string;
+  lastHeartbeatAt: Date;
 }
 
 /** What a heartbeat tells the worker: whether (and how) it has been asked to drain. */
@@ -59,6 +69,7 @@ export class WorkersRepository {
       startedAt: now,
       lastHeartbeatAt: now,
       stoppedAt: null,
+      stopReason: null,
       drainRequestedAt: null,
       drainMode: null,
       drainedAt: null,
@@ -66,13 +77,19 @@ export class WorkersRepository {
     await this.prisma.worker.upsert({ where: { id: input.id }, create: { id: input.id, ...fields }, update: fields });
   }
 
-  /** Records that the worker lives, and answers with the drain it was asked for, if any. */
+  /**
+   * Records that the worker lives, and answers with the drain it was asked for, if any. A worker
+   * the fleet retired as lost that beats again (a long partition, a frozen process) was not dead
+   * after all: it is running again, as it is; one that stopped itself stays stopped.
+   */
   async heartbeat(id: string): Promise<DrainOrder | null> {
-    const [row] = await this.prisma.worker.updateManyAndReturn({
-      where: { id },
-      data: { lastHeartbeatAt: new Date() },
-      select: { drainRequestedAt: true, drainMode: true },
-    });
+    const [row] = await this.prisma.$queryRaw<{ drainRequestedAt: Date | null; drainMode: string | null }[]>`
+      UPDATE "workers"
+      SET "last_heartbeat_at" = ${new Date()},
+          "stopped_at" = CASE WHEN "stop_reason" = 'lost' THEN NULL ELSE "stopped_at" END,
+          "stop_reason" = CASE WHEN "stop_reason" = 'lost' THEN NULL ELSE "stop_reason" END
+      WHERE "id" = ${id}
+      RETURNING "drain_requested_at" AS "drainRequestedAt", "drain_mode" AS "drainMode"`;
     return row?.drainRequestedAt
       ? { mode: drainModeOf(row.drainMode ?? 'preempt'), requestedAt: row.drainRequestedAt }
       : null;
@@ -81,15 +98,20 @@ export class WorkersRepository {
   /**
    * Asks a running worker to drain (it learns at its next heartbeat). Asking again keeps the
    * first request's time; `preempt` overrides an earlier `finish`, never the reverse. Returns
-   * false when no such worker runs (unknown or stopped).
+   * false when no such worker runs (unknown or stopped) or, with `lostAfterMs`, when it is lost (no
+   * heartbeat would carry the request to it).
    */
-  async requestDrain(id: string, mode: DrainMode): Promise<boolean> {
+  async requestDrain(id: string, mode: DrainMode, lostAfterMs?: number): Promise<boolean> {
     const now = new Date();
+    const running =
+      lostAfterMs === undefined
+        ? Prisma.sql`"stopped_at" IS NULL`
+        : liveWorker('"workers"', new Date(now.getTime() - lostAfterMs));
     const rows = await this.prisma.$executeRaw`
       UPDATE "workers"
       SET "drain_requested_at" = COALESCE("drain_requested_at", ${now}),
           "drain_mode" = CASE WHEN "drain_mode" = 'preempt' THEN 'preempt' ELSE ${mode} END
-      WHERE "id" = ${id} AND "stopped_at" IS NULL`;
+      WHERE "id" = ${id} AND ${running}`;
     return rows > 0;
   }
 
@@ -110,8 +132,24 @@ export class WorkersRepository {
     });
   }
 
+  /** The worker stopped itself (reason `shutdown`). */
   async stop(id: string): Promise<void> {
-    await this.prisma.worker.updateMany({ where: { id }, data: { stoppedAt: new Date() } });
+    await this.prisma.worker.updateMany({ where: { id }, data: { stoppedAt: new Date(), stopReason: 'shutdown' } });
+  }
+
+  /**
+   * Records as stopped (reason `lost`) every worker lost for `retireMs` past its `lostAfterMs` of
+   * silence, and returns them. One statement with its condition in the WHERE: passes of several
+   * workers at once retire each row once, and one that beat meanwhile is left alone. Its RUNNING
+   * attempts are not touched: taking its runs over is the stalled-job check's and the
+   * reconciler's, as for any lost worker (a retired worker is no more alive than a lost one).
+   */
+  async retireLost(lostAfterMs: number, retireMs: number): Promise<RetiredWorker[]> {
+    const now = new Date();
+    return this.prisma.$queryRaw<RetiredWorker[]>`
+      UPDATE "workers" SET "stopped_at" = ${now}, "stop_reason" = 'lost'
+      WHERE "stopped_at" IS NULL AND "last_heartbeat_at" < ${new Date(now.getTime() - lostAfterMs - retireMs)}
+      RETURNING "id", "last_heartbeat_at" AS "lastHeartbeatAt"`;
   }
 
   /**
@@ -146,21 +184,23 @@ export class WorkersRepository {
 
   /**
    * Live workers (not stopped, heard from within `lostAfterMs`; draining ones count, as they may
-   * be taken back), and those of them that consume the run's class and have the memory it asks
-   * for on the device it would train on: one GPU's on a worker with GPUs, RAM otherwise (unknown
-   * memory counts as enough).
+   * be taken back), those of them that consume the run's class and have the memory it asks for on
+   * the device it would train on: one GPU's on a worker with GPUs, RAM otherwise (unknown memory
+   * counts as enough), and how many of the serving ones are draining or drained.
    */
   async servability(spec: Placement, lostAfterMs: number): Promise<Servability> {
     const since = new Date(Date.now() - lostAfterMs);
     const neededMb = spec.resources?.memoryGb === undefined ? null : Math.ceil(spec.resources.memoryGb * 1024);
+    const serves = Prisma.sql`(${resourceClassOf(spec)} = ANY("resource_classes")
+      AND (${neededMb}::int IS NULL
+        OR COALESCE(CASE WHEN "gpu_count" > 0 THEN "gpu_memory_mb" ELSE "memory_mb" END, ${neededMb}::int)
+           >= ${neededMb}::int))`;
     const [row] = await this.prisma.$queryRaw<Servability[]>`
       SELECT count(*)::int AS live,
-             count(*) FILTER (WHERE ${resourceClassOf(spec)} = ANY("resource_classes")
-               AND (${neededMb}::int IS NULL
-                 OR COALESCE(CASE WHEN "gpu_count" > 0 THEN "gpu_memory_mb" ELSE "memory_mb" END, ${neededMb}::int)
-                    >= ${neededMb}::int))::int AS serving
+             count(*) FILTER (WHERE ${serves})::int AS serving,
+             count(*) FILTER (WHERE ${serves} AND "drain_requested_at" IS NOT NULL)::int AS draining
       FROM "workers" WHERE ${liveWorker('"workers"', since)}`;
-    return row ?? { live: 0, serving: 0 };
+    return row ?? { live: 0, serving: 0, draining: 0 };
   }
 
   /**

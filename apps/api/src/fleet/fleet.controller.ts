@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Logger, Param, Post } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DRAIN_MODES } from '@trainyard/contracts';
 import { z } from 'zod';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
@@ -58,6 +58,11 @@ export class FleetController {
   })
   @ApiParam({ name: 'id' })
   @Responds(202, 'WorkerView', 'The worker, draining')
+  @ApiResponse({ status: 404, description: 'No such worker' })
+  @ApiResponse({
+    status: 409,
+    description: 'The worker is lost or stopped (`workerState` says which): no drain can reach it; nothing was changed',
+  })
   async drain(
     @Param('id', workerIdPipe) id: string,
     @Body(new ZodValidationPipe(DrainSchema, 'Invalid drain request', { in: 'body' }))
@@ -76,6 +81,8 @@ export class FleetController {
   @ApiOperation({ summary: 'Take a drain back: the worker consumes again at its next heartbeat' })
   @ApiParam({ name: 'id' })
   @Responds(200, 'WorkerView', 'The worker, alive again at its next heartbeat')
+  @ApiResponse({ status: 404, description: 'No such worker' })
+  @ApiResponse({ status: 409, description: 'The worker is stopped (`workerState`); nothing was changed' })
   async undrain(@Param('id', workerIdPipe) id: string, @CurrentPrincipal() principal: Principal) {
     requireOperator(principal, 'Taking a drain back');
     const worker = await this.fleet.undrain(id);

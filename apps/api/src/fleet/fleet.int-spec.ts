@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { Worker } from 'bullmq';
-import type { QueueList, WorkerList } from '@trainyard/contracts';
+import type { QueueList, RunQueueView, WorkerList } from '@trainyard/contracts';
 import { AttemptsRepository, WorkersRepository, type Database } from '@trainyard/db';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { DATABASE } from '@trainyard/infrastructure';
@@ -106,7 +106,7 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
     expect(await undrain.json()).toMatchObject({ id, state: 'alive', drainMode: null, drainedAt: null });
     expect(await workers.heartbeat(id)).toBeNull();
 
-    // Bad input names the field; unknown and stopped workers are 404; only admins drain.
+    // Bad input names the field; an unknown worker is 404 (a stopped one 409, below); only admins drain.
     const bad = await drain({ mode: 'later' });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(await bad.json())).toContain('mode');
@@ -116,7 +116,14 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
     expect((await drain(undefined, {}, '../../keys')).status).toBe(400);
     expect((await drain(undefined, {}, `no-such-${randomUUID()}`)).status).toBe(404);
     await workers.stop(id);
-    expect((await drain()).status).toBe(404);
+    const stopped = await drain();
+    expect(stopped.status).toBe(409);
+    expect(await stopped.json()).toMatchObject({
+      workerState: 'stopped',
+      message: expect.stringMatching(
+        /^Worker node-3-77-\w+ is stopped \(it stopped itself, .*\); it cannot be drained$/,
+      ),
+    });
     expect(await stateOf()).toMatchObject({ state: 'stopped' });
 
     const created = await api.fetch(`${baseUrl}/v1/keys`, {
@@ -200,5 +207,84 @@ describe('queues, workers and drains (PostgreSQL, Redis, HTTP)', () => {
       expect(JSON.stringify(await res.json())).toContain('Authorization');
     }
     expect(await workers.heartbeat(id)).toBeNull();
+  });
+
+  it('answers a drain of a lost or stopped worker with 409 naming its state, changing nothing', async () => {
+    const prisma = app.get<Database>(DATABASE).prisma;
+    const workers = new WorkersRepository(prisma);
+    const id = `node-5-9-${randomUUID().slice(0, 8)}`;
+    await workers.register({ id, hostname: 'node-5', pid: 9, backend: 'wasm', gpu: null, concurrency: 1 });
+    // Killed outright (kill -9): no heartbeat for longer than 3 intervals.
+    const silentSince = new Date(Date.now() - api.config.worker.lostAfterMs - 60_000);
+    await prisma.worker.update({ where: { id }, data: { lastHeartbeatAt: silentSince } });
+    const post = (path: string, method = 'POST') => api.fetch(`${baseUrl}/v1/workers/${id}/${path}`, { method });
+
+    const lost = await post('drain');
+    expect(lost.status).toBe(409);
+    expect(await lost.json()).toMatchObject({
+      status: 409,
+      workerState: 'lost',
+      message: expect.stringContaining(`Worker ${id} is lost (no heartbeat since ${silentSince.toISOString()})`),
+    });
+    const row = await prisma.worker.findUniqueOrThrow({ where: { id } });
+    expect(row.drainRequestedAt).toBeNull();
+
+    // Retired by the fleet (WORKER_LOST_RETIRE_MS later): stopped, and it says how it ended.
+    await workers.retireLost(api.config.worker.lostAfterMs, 0);
+    const retired = await post('drain');
+    expect(retired.status).toBe(409);
+    expect(await retired.json()).toMatchObject({
+      workerState: 'stopped',
+      message: expect.stringContaining('is stopped (retired after it was lost'),
+    });
+    const undrain = await post('drain', 'DELETE');
+    expect(undrain.status).toBe(409);
+    expect(await undrain.json()).toMatchObject({ workerState: 'stopped' });
+    const shown = ((await (await api.fetch(`${baseUrl}/v1/workers`)).json()) as WorkerList).workers.find(
+      (w) => w.id === id,
+    );
+    expect(shown).toMatchObject({ state: 'stopped', stopReason: 'lost', drainRequestedAt: null });
+  });
+
+  it('says how many of the workers serving a waiting run are draining or drained (still live for the submit check)', async () => {
+    const workers = new WorkersRepository(app.get<Database>(DATABASE).prisma);
+    const ids = [`cpu-a-${randomUUID().slice(0, 8)}`, `cpu-b-${randomUUID().slice(0, 8)}`];
+    for (const id of ids)
+      await workers.register({
+        id,
+        hostname: 'cpu',
+        pid: 1,
+        backend: 'wasm',
+        gpu: null,
+        resourceClasses: ['cpu'],
+        concurrency: 1,
+      });
+    const queueOf = async (runId: string) =>
+      (await (await api.fetch(`${baseUrl}/v1/runs/${runId}/queue`)).json()) as RunQueueView;
+    try {
+      for (const id of ids) {
+        expect((await api.fetch(`${baseUrl}/v1/workers/${id}/drain`, { method: 'POST' })).status).toBe(202);
+        await workers.markDrained(id);
+      }
+      // Every cpu worker drained: the submit check still counts them (a drain may be taken back)...
+      const submitted = await api.fetch(`${baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          kind: 'pretrain',
+          name: 'waits for an undrain',
+          dataset: { name: 'synthetic-shapes' },
+          resources: { accelerator: 'cpu' },
+        }),
+      });
+      expect(submitted.status).toBe(201);
+      const { id: runId } = (await submitted.json()) as { id: string };
+      // ...and the queue view says they take nothing now.
+      expect(await queueOf(runId)).toMatchObject({ resourceClass: 'cpu', servingWorkers: 2, drainingWorkers: 2 });
+      expect((await api.fetch(`${baseUrl}/v1/workers/${ids[0]}/drain`, { method: 'DELETE' })).status).toBe(200);
+      expect(await queueOf(runId)).toMatchObject({ servingWorkers: 2, drainingWorkers: 1 });
+    } finally {
+      for (const id of ids) await workers.stop(id);
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
   QUEUE_JOB_STATES,
@@ -82,16 +82,40 @@ export class FleetService {
     return { workers: await this.workersRepository.fleet(this.config.worker.lostAfterMs, project) };
   }
 
-  /** Asks a running worker to drain; it acts at its next heartbeat. 404 for an unknown or stopped worker. */
+  /**
+   * Asks a live worker to drain; it acts at its next heartbeat. 404 for an unknown worker; 409
+   * naming its state for a lost or stopped one: the order travels in a heartbeat's answer, which a
+   * lost worker no longer asks for, so a 202 would promise a drain that never happens.
+   */
   async drain(id: string, mode: DrainMode): Promise<WorkerView> {
-    if (!(await this.workersRepository.requestDrain(id, mode))) throw notRunning(id);
+    const { lostAfterMs } = this.config.worker;
+    if (!(await this.workersRepository.requestDrain(id, mode, lostAfterMs))) throw await this.notLive(id, 'drained');
     return this.worker(id);
   }
 
-  /** Takes a drain back: the worker consumes again at its next heartbeat. */
+  /**
+   * Takes a drain back: the worker consumes again at its next heartbeat (a lost one, should it come
+   * back). 404 for an unknown worker, 409 for a stopped one.
+   */
   async undrain(id: string): Promise<WorkerView> {
-    if (!(await this.workersRepository.cancelDrain(id))) throw notRunning(id);
+    if (!(await this.workersRepository.cancelDrain(id))) throw await this.notLive(id, 'undrained');
     return this.worker(id);
+  }
+
+  /** Why a drain (or its taking back) did not apply: 404 unknown, else 409 naming the worker's state. */
+  private async notLive(id: string, what: 'drained' | 'undrained'): Promise<NotFoundException | ConflictException> {
+    const worker = await this.workersRepository.get(id, this.config.worker.lostAfterMs);
+    if (!worker) return notRunning(id);
+    const why =
+      worker.state === 'lost'
+        ? `is lost (no heartbeat since ${worker.lastHeartbeatAt}): a drain reaches a worker in its heartbeat's answer, and its runs are taken over by other workers; it is recorded as stopped WORKER_LOST_RETIRE_MS after it was lost`
+        : worker.state === 'stopped'
+          ? `is stopped (${worker.stopReason === 'lost' ? 'retired after it was lost' : 'it stopped itself'}, ${worker.stoppedAt})`
+          : `is ${worker.state}`;
+    return new ConflictException({
+      message: `Worker ${id} ${why}; it cannot be ${what}`,
+      workerState: worker.state,
+    });
   }
 
   private async worker(id: string): Promise<WorkerView> {
@@ -102,9 +126,7 @@ export class FleetService {
 }
 
 function notRunning(id: string): NotFoundException {
-  return new NotFoundException({
-    message: `No running worker ${id} (unknown, or already stopped)`,
-  });
+  return new NotFoundException({ message: `No worker ${id}` });
 }
 
 function isString(value: unknown): value is string {

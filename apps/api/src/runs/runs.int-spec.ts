@@ -208,6 +208,7 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
         queue: api.queueName,
         jobState: 'prioritized',
         servingWorkers: 0,
+        drainingWorkers: 0,
       },
     });
     expect([second!.body.ahead - first!.body.ahead, third!.body.ahead - first!.body.ahead]).toEqual([1, 2]);

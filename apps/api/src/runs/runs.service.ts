@@ -208,7 +208,8 @@ export class RunsService {
   }
 
   /**
-   * Where the run's job stands in its class's queue, how many live workers could take it and,
+   * Where the run's job stands in its class's queue, how many live workers could take it (and how
+   * many of those are draining or drained, so take nothing now) and,
    * under its project's limit (its own, else the fleet's PROJECT_MAX_RUNNING), how many of the
    * project's runs train now: read from Redis (under its deadline: a 503 naming Redis when it does
    * not answer) and PostgreSQL.
@@ -216,7 +217,7 @@ export class RunsService {
   async queuePosition(id: string): Promise<RunQueueView> {
     const run = await this.mustExist(id);
     const spec = run.spec as Placement;
-    const [position, { serving }, limits] = await Promise.all([
+    const [position, { serving, draining }, limits] = await Promise.all([
       fromRedis(
         this.queues.positionOf({ id, spec, project: run.project }),
         this.config.redis.connectTimeoutMs,
@@ -232,6 +233,7 @@ export class RunsService {
       resourceClass: resourceClassOf(spec),
       ...position,
       servingWorkers: serving,
+      drainingWorkers: draining,
       projectLimit:
         limit === null
           ? null

@@ -1,5 +1,10 @@
 import { defaultLimitText, projectLimitText } from '@trainyard/client';
-import { MAX_PRIORITY, PROJECT_MAX_QUEUED_BOUND, PROJECT_MAX_RUNNING_BOUND } from '@trainyard/contracts';
+import {
+  MAX_PRIORITY,
+  PROJECT_MAX_QUEUED_BOUND,
+  PROJECT_MAX_RUNNING_BOUND,
+  type WorkerList,
+} from '@trainyard/contracts';
 import { formatDuration, formatTable } from '../progress-line';
 import { arg, expectArgs, printJson, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
@@ -31,15 +36,32 @@ export const workersCommand: Command = {
     const rows = workers.map((w) => [
       w.id,
       w.state,
+      w.resourceClasses.join(',') || '-',
       w.backend ?? '-',
       w.gpu ?? '-',
       `${w.running.length}/${w.concurrency}`,
+      runsText(w.running),
       w.lastHeartbeatAt.slice(0, 19).replace('T', ' '),
     ]);
-    ctx.out(`${formatTable(['worker', 'state', 'backend', 'gpu', 'running', 'last heartbeat'], rows)}\n`);
+    const header = ['worker', 'state', 'classes', 'backend', 'gpu', 'running', 'runs', 'last heartbeat'];
+    ctx.out(`${formatTable(header, rows)}\n`);
     return EXIT.OK;
   },
 };
+
+/** Runs listed by id in a worker's row; the rest are counted (`--json` has every one). */
+const RUNS_SHOWN = 3;
+
+/**
+ * The runs a worker trains, by short id (the first 8 characters, as `trainyard compare` shows
+ * runs), a few and then a count, so a GPU node's row stays readable.
+ */
+function runsText(running: WorkerList['workers'][number]['running']): string {
+  if (running.length === 0) return '-';
+  const shown = running.slice(0, RUNS_SHOWN).map((r) => r.runId.slice(0, 8));
+  const more = running.length - shown.length;
+  return `${shown.join(',')}${more > 0 ? ` +${more}` : ''}`;
+}
 
 export const queuesCommand: Command = {
   name: 'queues',

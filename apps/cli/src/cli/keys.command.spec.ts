@@ -23,7 +23,9 @@ describe('trainyard keys', () => {
       req.on('data', (chunk) => (body += chunk));
       req.on('end', () => {
         sent = JSON.parse(body);
-        json({ key: KEY, token: TOKEN }, 201)(req, res, url);
+        // The key as made: for the project sent, or for every project (null) without one.
+        const project = (sent as { project?: string }).project ?? null;
+        json({ key: { ...KEY, project }, token: TOKEN }, 201)(req, res, url);
       });
     },
     'GET /v1/keys': json({
@@ -46,8 +48,21 @@ describe('trainyard keys', () => {
     const asJson = await cli(['keys', 'create', '--name', 'n', '--scopes', 'read', '--json'], {
       TRAINYARD_URL: api.url,
     });
-    expect(JSON.parse(asJson.stdout)).toEqual({ key: KEY, token: TOKEN });
+    expect(JSON.parse(asJson.stdout)).toEqual({ key: { ...KEY, project: null }, token: TOKEN });
     expect(sent).toEqual({ name: 'n', scopes: ['read'] });
+  });
+
+  it('create: tells a key for every project from one for a project named "all", in the words the table uses', async () => {
+    api = await scriptedApi(routes);
+    const env = { TRAINYARD_URL: api.url };
+    const unconfined = await cli(['keys', 'create', '--name', 'ci reader', '--scopes', 'read'], env);
+    expect(unconfined.stderr).toBe(
+      `key ${KEY.id} "ci reader" (read; every project): its token, shown this once, is on the next line\n`,
+    );
+    const named = await cli(['keys', 'create', '--name', 'ci reader', '--scopes', 'read', '--project', 'all'], env);
+    expect(named.stderr).toBe(
+      `key ${KEY.id} "ci reader" (read; project all): its token, shown this once, is on the next line\n`,
+    );
   });
 
   it('list and revoke', async () => {
@@ -59,7 +74,7 @@ describe('trainyard keys', () => {
     expect(rows[0]).toMatch(/^id +name +scopes +project +state +last used$/);
     expect(rows.slice(2).map((r) => r.trimEnd().split(/ {2,}/))).toEqual([
       [KEY.id, 'ci reader', 'read', 'research', 'active', '-'],
-      ['k2', 'old', 'read', '(all)', 'revoked 2026-02-01', '-'],
+      ['k2', 'old', 'read', 'every project', 'revoked 2026-02-01', '-'],
     ]);
     expect((await cli(['keys', 'list', '--json'], env)).stdout).toContain('"items"');
     expect(await cli(['keys', 'revoke', KEY.id], env)).toMatchObject({

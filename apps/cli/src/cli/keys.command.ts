@@ -33,11 +33,18 @@ function scopesFlag(value: string | undefined): ApiKeyScope[] {
   return [...new Set(scopes)] as ApiKeyScope[];
 }
 
+/**
+ * What a key may see, the same words in the table and after `create`: its project, or `every
+ * project` for an operator's key (one without a project). No project can be named so (names take
+ * no spaces), where "all" can be a project's name.
+ */
+export const keyProjectText = (k: Pick<ApiKeyView, 'project'>): string => k.project ?? 'every project';
+
 const keyRow = (k: ApiKeyView) => [
   k.id,
   k.name,
   k.scopes.join(','),
-  k.project ?? '(all)',
+  keyProjectText(k),
   k.revokedAt ? `revoked ${k.revokedAt.slice(0, 10)}` : 'active',
   k.lastUsedAt ? k.lastUsedAt.slice(0, 19).replace('T', ' ') : '-',
 ];
@@ -76,7 +83,7 @@ export const keysCommand: Command = {
       );
       if (ctx.json) return (printJson(ctx, { key, token }), EXIT.OK);
       ctx.err(
-        `key ${key.id} "${key.name}" (${key.scopes.join(', ')}; project ${key.project ?? 'all'}): its token, shown this once, is on the next line\n`,
+        `key ${key.id} "${key.name}" (${key.scopes.join(', ')}; ${key.project === null ? keyProjectText(key) : `project ${key.project}`}): its token, shown this once, is on the next line\n`,
       );
       ctx.out(`${token}\n`);
       return EXIT.OK;

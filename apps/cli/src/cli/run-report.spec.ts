@@ -209,10 +209,15 @@ describe('trainyard show: the run report', () => {
       jobState: 'prioritized',
       ahead: 3,
       servingWorkers: 2,
+      drainingWorkers: 0,
       parked: false,
       projectLimit: null,
     };
     expect(queueText(queue)).toBe('3 jobs ahead in class gpu; 2 live workers serve it');
+    // Every worker of its class drained: live, yet the run will not move until one is taken back.
+    expect(queueText({ ...queue, ahead: 0, drainingWorkers: 2 })).toBe(
+      'next in line in class gpu; 2 live workers serve it, both drained or draining: it waits until a drain is taken back or another worker starts',
+    );
     expect(
       queueText({ ...queue, projectLimit: { project: 'vision', running: 3, limit: 2, source: 'default' as const } }),
     ).toMatch(

@@ -1,62 +1,120 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
+import { CONFIG, REDIS } from '@trainyard/infrastructure';
 import { WorkerHost } from '../worker-host.service';
 import { WorkerMetrics } from './worker-metrics';
-import { CONFIG } from '@trainyard/infrastructure';
+
+/**
+ * The longest /readyz waits for Redis's PING: below the probes' usual 1 s timeout (Kubernetes'
+ * default), so a stalled Redis reads as not ready rather than as a probe that timed out.
+ */
+export const READINESS_REDIS_DEADLINE_MS = 800;
+
+/** WORKER_METRICS_PORT (or WORKER_METRICS_HOST) cannot be listened on: the worker stops before it registers. */
+export class WorkerMetricsListenError extends Error {
+  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
+    const why =
+      cause.code === 'EADDRINUSE'
+        ? `port ${port} on ${host} is already in use (EADDRINUSE): stop what listens there or set WORKER_METRICS_PORT to a free port (0: any)`
+        : `cannot listen on ${host}:${port} (${cause.code ?? cause.message}): check WORKER_METRICS_PORT and WORKER_METRICS_HOST`;
+    super(`Worker not started: WORKER_METRICS_PORT=${port}: ${why}`);
+    this.name = 'WorkerMetricsListenError';
+  }
+}
 
 /**
  * Serves this worker's Prometheus metrics at GET /metrics, GET /healthz (liveness: the process
- * answers) and GET /readyz (200 while it consumes; 503 naming why not: starting, draining,
- * stopping) on WORKER_METRICS_HOST:WORKER_METRICS_PORT; nothing when the port is unset, since
- * several workers (the demo, tests, `npm run chaos`) may share a host. A plain node:http server:
- * the worker is a Nest application context with no HTTP stack, and needs none for three routes.
+ * answers; never Redis, so a Redis outage does not get every worker pod restarted) and GET /readyz
+ * (200 while it consumes and Redis answers a PING within READINESS_REDIS_DEADLINE_MS; 503 naming
+ * why not: starting, draining, stopping, or Redis) on WORKER_METRICS_HOST:WORKER_METRICS_PORT;
+ * nothing when the port is unset, since several workers (the demo, tests, `npm run chaos`) may
+ * share a host. A plain node:http server: the worker is a Nest application context with no HTTP
+ * stack, and needs none for three routes.
+ *
+ * It listens at module init, before any bootstrap hook: a port already taken stops the worker
+ * before it registers in `workers` or consumes a job (a crash-looping pod would otherwise leave a
+ * lost worker, counted as serving, at every restart).
  */
 @Injectable()
-export class WorkerMetricsServer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WorkerMetricsServer implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(WorkerMetricsServer.name);
   private server?: Server;
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
+    @Inject(REDIS) private readonly redis: Redis,
     private readonly metrics: WorkerMetrics,
     private readonly host: WorkerHost,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  async onModuleInit(): Promise<void> {
     const settings = this.config.worker.metrics;
     if (!settings) return;
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '').split('?')[0];
-      if (req.method !== 'GET' || (path !== '/metrics' && path !== '/healthz' && path !== '/readyz')) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics, /healthz or /readyz\n');
-        return;
-      }
-      if (path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-        return;
-      }
-      if (path === '/readyz') {
-        const state = this.host.readiness;
-        res.writeHead(state === 'consuming' ? 200 : 503, { 'content-type': 'text/plain' }).end(`${state}\n`);
-        return;
-      }
-      this.metrics.registry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body),
-        (error: Error) =>
-          res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error.message}\n`),
-      );
-    });
-    // A listen error (port taken) stops the worker at start, with the address in the message.
+    const server = createServer((req, res) => this.answer(req, res));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) =>
-        reject(new Error(`worker metrics cannot listen on ${settings.host}:${settings.port}: ${error.message}`)),
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new WorkerMetricsListenError(settings.host, settings.port, error)),
       );
       server.listen(settings.port, settings.host, () => resolve());
     });
     this.server = server;
     this.logger.log(`metrics on http://${settings.host}:${this.port()}/metrics`);
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0];
+    const text = (status: number, body: string) =>
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(`${body}\n`);
+    if (req.method !== 'GET' || (path !== '/metrics' && path !== '/healthz' && path !== '/readyz')) {
+      text(404, 'not found: GET /metrics, /healthz or /readyz');
+      return;
+    }
+    if (path === '/healthz') {
+      text(200, 'ok');
+      return;
+    }
+    if (path === '/readyz') {
+      void this.readiness().then(([status, body]) => text(status, body));
+      return;
+    }
+    this.metrics.registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body),
+      (error: Error) => text(500, `metrics failed: ${error.message}`),
+    );
+  }
+
+  /** `consuming` only while the worker takes jobs and can reach Redis, where they are. */
+  private async readiness(): Promise<[number, string]> {
+    const state = this.host.readiness;
+    if (state !== 'consuming') return [503, state];
+    const problem = await this.redisProblem();
+    return problem === null ? [200, state] : [503, `redis unreachable: ${problem}`];
+  }
+
+  /** Null when Redis answers a PING in time. A connection not ready is not pinged: the command would only queue. */
+  private async redisProblem(): Promise<string | null> {
+    if (this.redis.status !== 'ready') return `connection ${this.redis.status}`;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<string>((resolve) => {
+      timer = setTimeout(
+        () => resolve(`no answer to PING within ${READINESS_REDIS_DEADLINE_MS} ms`),
+        READINESS_REDIS_DEADLINE_MS,
+      );
+    });
+    try {
+      return await Promise.race([
+        this.redis.ping().then(
+          () => null,
+          (error: Error) => `PING failed: ${error.message}`,
+        ),
+        deadline,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The port listened on (the chosen one when WORKER_METRICS_PORT=0); undefined when not serving. */

@@ -11,6 +11,14 @@ export type DrainMode = (typeof DRAIN_MODES)[number];
 export const WORKER_STATES = ['alive', 'draining', 'drained', 'lost', 'stopped'] as const;
 export type WorkerState = (typeof WORKER_STATES)[number];
 
+/**
+ * Why a stopped worker stopped: `shutdown`, it stopped itself (SIGTERM, SIGINT); `lost`, it went
+ * silent and the fleet retired it after WORKER_LOST_RETIRE_MS lost (a kill -9, an OOM kill, a
+ * node gone).
+ */
+export const WORKER_STOP_REASONS = ['shutdown', 'lost'] as const;
+export type WorkerStopReason = (typeof WORKER_STOP_REASONS)[number];
+
 /** The states a training queue's jobs are counted by (BullMQ's names). */
 export const QUEUE_JOB_STATES = [
   'waiting',
@@ -44,6 +52,8 @@ export const WorkerViewSchema = z.strictObject({
   startedAt: Timestamp,
   lastHeartbeatAt: Timestamp,
   stoppedAt: NullableTimestamp,
+  /** Why it stopped (null while it runs, and for workers stopped before this was recorded). */
+  stopReason: z.enum(WORKER_STOP_REASONS).nullable(),
   drainRequestedAt: NullableTimestamp,
   drainMode: z.enum(DRAIN_MODES).nullable(),
   drainedAt: NullableTimestamp,

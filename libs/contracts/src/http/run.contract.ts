@@ -139,8 +139,13 @@ export const RunQueueViewSchema = z.strictObject({
   ahead: z.int().min(0).nullable(),
   /** Its job is delayed, parked by a worker that found its project at its limit: it goes back in line when a run of the project ends. */
   parked: z.boolean(),
-  /** Live workers that consume its class and have the memory it asks for. */
+  /**
+   * Live workers that consume its class and have the memory it asks for. Draining and drained
+   * workers are live (a drain may be taken back: the submit check counts them too), so they count.
+   */
   servingWorkers: z.int().min(0),
+  /** How many of `servingWorkers` are draining or drained: they take no job until their drain is taken back. */
+  drainingWorkers: z.int().min(0),
   /**
    * Its project's runs training now against the project's limit: its own (`source: 'project'`, set
    * over `PATCH /v1/projects/:project/limits`), else the fleet's PROJECT_MAX_RUNNING (`'default'`:
