@@ -3,7 +3,10 @@ import { Injectable } from '@nestjs/common';
 import { ApiKeysRepository } from '@trainyard/db';
 import type { Principal } from './principal';
 
-/** How long a verified key is trusted without asking the database again (so revocation takes at most this long). */
+/**
+ * How long a verified key is trusted without asking the database again (so revocation takes at
+ * most this long), and how often the keys of open streams are asked again (OpenRequestKeyCheck).
+ */
 export const KEY_CACHE_TTL_MS = 5_000;
 const KEY_CACHE_MAX = 10_000;
 
@@ -18,16 +21,21 @@ export class ApiKeyAuthenticator {
   constructor(private readonly keys: ApiKeysRepository) {}
 
   async authenticate(token: string): Promise<Principal | null> {
-    const digest = createHash('sha256').update(token).digest('base64url');
-    const now = Date.now();
-    const cached = this.cache.get(digest);
-    if (cached && cached.expires > now) return cached.principal;
+    const cached = this.cache.get(digestOf(token));
+    if (cached && cached.expires > Date.now()) return cached.principal;
+    return this.verifyNow(token);
+  }
+
+  /** Asks the database whatever the cache holds (a stream's periodic re-check), and caches the answer. */
+  async verifyNow(token: string): Promise<Principal | null> {
     const key = await this.keys.verify(token);
     const principal: Principal | null = key
       ? { keyId: key.id, name: key.name, scopes: key.scopes, project: key.project }
       : null;
+    const digest = digestOf(token);
+    this.cache.delete(digest);
     if (this.cache.size >= KEY_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(digest, { principal, expires: now + KEY_CACHE_TTL_MS });
+    this.cache.set(digest, { principal, expires: Date.now() + KEY_CACHE_TTL_MS });
     return principal;
   }
 
@@ -35,4 +43,8 @@ export class ApiKeyAuthenticator {
   forgetAll(): void {
     this.cache.clear();
   }
+}
+
+function digestOf(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
 }

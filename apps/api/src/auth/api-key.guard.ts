@@ -12,6 +12,7 @@ import type { TrainyardConfig } from '@trainyard/config';
 import type { ApiKeyScope } from '@trainyard/contracts';
 import { parse as parseCookies } from 'cookie';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
+import { OpenRequestKeyCheck } from './open-request-key.check';
 import { PUBLIC_ROUTE, REQUIRED_SCOPE, type PublicReason } from './auth.decorators';
 import { AUTH_DISABLED_PRINCIPAL, hasScope, type AuthenticatedRequest } from './principal';
 import { addressSubject, RequestRateLimiter } from './request-rate.limiter';
@@ -26,7 +27,8 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
 /**
  * The one global guard: every route needs a key with the route's scope unless it is marked
  * @Public. The key comes as `Authorization: Bearer <key>` or, for the dashboard and its event
- * streams, in the session cookie. Then the key's rate limit is spent.
+ * streams, in the session cookie. Then the key's rate limit is spent. A request that stays open
+ * (a stream) is held by OpenRequestKeyCheck, which ends it once its key is revoked.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -34,6 +36,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly authenticator: ApiKeyAuthenticator,
     private readonly rateLimiter: RequestRateLimiter,
+    private readonly openRequests: OpenRequestKeyCheck,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
@@ -86,6 +89,7 @@ export class ApiKeyGuard implements CanActivate {
       });
     }
     request.principal = principal;
+    this.openRequests.watch(response, token, principal);
     return true;
   }
 }

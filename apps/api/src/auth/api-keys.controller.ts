@@ -6,6 +6,7 @@ import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { CurrentPrincipal, RequireScope } from './auth.decorators';
+import { OpenRequestKeyCheck } from './open-request-key.check';
 import { ApiKeyCreationSchema, ApiKeyIdSchema, type ApiKeyCreationBody } from './api-keys.dto';
 import { projectFilter, type Principal } from './principal';
 import { notFound } from '../http/problems';
@@ -23,6 +24,7 @@ export class ApiKeysController {
   constructor(
     private readonly keys: ApiKeysRepository,
     private readonly authenticator: ApiKeyAuthenticator,
+    private readonly openRequests: OpenRequestKeyCheck,
   ) {}
 
   @Post('keys')
@@ -62,7 +64,10 @@ export class ApiKeysController {
 
   @Delete('keys/:id')
   @RequireScope('admin')
-  @ApiOperation({ summary: 'Revoke a key: refused from then on (within 5 s on every replica); repeating is harmless' })
+  @ApiOperation({
+    summary:
+      'Revoke a key: refused from then on, its open streams ended (within 5 s on every replica); repeating is harmless',
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @Responds(200, 'ApiKeyView', 'The key, revoked')
   async revoke(
@@ -74,6 +79,8 @@ export class ApiKeysController {
     if (!key) throw notFound('API key', id);
     this.authenticator.forgetAll();
     this.logger.log(`API key ${id} revoked by key ${admin.keyId}`);
+    // Its streams here at once; other replicas' at their next check, within KEY_CACHE_TTL_MS.
+    this.openRequests.endRequestsOf(id);
     return key;
   }
 

@@ -4,6 +4,7 @@ import { AdminKeyProvisioner } from './admin-key.provisioner';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeysController } from './api-keys.controller';
+import { OpenRequestKeyCheck } from './open-request-key.check';
 import { ProjectOwnershipGuard } from './project-ownership.guard';
 import { RequestRateLimiter } from './request-rate.limiter';
 import { SessionController } from './session.controller';
@@ -13,6 +14,7 @@ import { SessionController } from './session.controller';
   controllers: [ApiKeysController, SessionController],
   providers: [
     ApiKeyAuthenticator,
+    OpenRequestKeyCheck,
     RequestRateLimiter,
     AdminKeyProvisioner,
     { provide: APP_GUARD, useClass: ApiKeyGuard },

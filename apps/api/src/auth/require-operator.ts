@@ -3,8 +3,9 @@ import type { Principal } from './principal';
 
 /**
  * What only an operator may do (a key without a project): change a project's limits, drain
- * workers. A project's own admin key gets a 403 naming `Authorization`, so it cannot lift its
- * own limits or act on the shared fleet. `action` completes "… is for operators".
+ * workers, read the fleet's metrics. A project's key, its admin key too, gets a 403 naming
+ * `Authorization`, so it cannot lift its own limits, act on the shared fleet or read what other
+ * projects do. The route's scope is checked apart (the guard). `action` completes "… is for operators".
  */
 export function requireOperator(principal: Principal, action: string): void {
   if (principal.project === null) return;
@@ -13,7 +14,7 @@ export function requireOperator(principal: Principal, action: string): void {
     errors: [
       {
         field: 'Authorization',
-        message: `This key belongs to project ${principal.project}; an admin key without a project is required`,
+        message: `This key belongs to project ${principal.project}; a key without a project (an operator's) is required`,
       },
     ],
   });

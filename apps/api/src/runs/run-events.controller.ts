@@ -67,6 +67,7 @@ export class RunEventsController {
       this.logger.warn(`events of run ${id}: the client took nothing for ${stalledMs} ms (STALLED_CLIENT_MS); let go`),
     );
     const send = (event: RunEvent) => {
+      if (res.writableEnded) return; // ended for it (its key revoked, the API shutting down)
       // A client that stopped reading: its events would pile up here for as long as the run
       // trains. Past the bound it is let go; a client reconnects and starts from a snapshot.
       if (res.writableLength > MAX_UNREAD_BYTES) return res.destroy();

@@ -146,10 +146,11 @@ export class RunLogsController {
       });
     let after = query.after;
     const poll = async (): Promise<void> => {
-      if (closed) return;
+      if (closed || res.writableEnded) return; // writableEnded: ended for it (its key revoked, shutdown)
       let full = false;
       try {
         const read = await this.runLogs.read(id, { after, limit: FOLLOW_BATCH, attempt: query.attempt });
+        if (res.writableEnded) return;
         for (const { line, after: cursor } of read.entries)
           res.write(`id: ${cursor}\nevent: line\ndata: ${JSON.stringify(line)}\n\n`);
         after = read.next;
