@@ -9,6 +9,8 @@ import type { ApiOptions } from './config/api-options';
 import { hardenHttp, isLoopbackHost, JSON_BODY_LIMIT } from './http/http-hardening';
 import { createLogger } from './logging/create-logger';
 import { assignRequestId, logWithRequestId } from './logging/request-id';
+import { httpMetrics } from './metrics/http-metrics.middleware';
+import { PrometheusRegistry } from './metrics/prometheus.registry';
 import { setupOpenApi } from './openapi/setup-openapi';
 
 export type { ApiOptions } from './config/api-options';
@@ -35,6 +37,9 @@ export async function createApiApp(config: TrainyardConfig, options: ApiOptions 
     bodyParser: false,
   });
   app.disable('x-powered-by');
+  // First, so every request is timed from its arrival and counted with the status it was sent,
+  // those refused by middleware or guards before any interceptor included.
+  app.use(httpMetrics(app.get(PrometheusRegistry).httpDuration));
   app.use(assignRequestId);
   hardenHttp(app, config);
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });

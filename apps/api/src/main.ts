@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig } from '@trainyard/config';
+import { ConfigError, loadConfig, printStartFailure } from '@trainyard/config';
 import { MigrationError } from '@trainyard/db';
 import { RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { createApiApp } from './create-api-app';
@@ -16,13 +16,12 @@ main().catch((err: unknown) => {
   // Configuration, a missing Redis and a schema older than this code (MIGRATE_ON_START=false) are
   // the usual start problems: print the message alone, which already lists every bad setting, says
   // how to start Redis or names the migrate command; anything else with its stack.
-  if (
+  const explained =
     err instanceof ConfigError ||
     err instanceof RedisUnavailableError ||
     err instanceof RedisEvictionPolicyError ||
-    err instanceof MigrationError
-  )
-    console.error(err.message);
-  else console.error(err);
+    err instanceof MigrationError;
+  // Through the logger under LOG_JSON (one JSON line, like the rest of the output).
+  printStartFailure('Bootstrap', err, explained);
   process.exit(1);
 });

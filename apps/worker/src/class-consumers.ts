@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DelayedError, WaitingError, Worker, type Job } from 'bullmq';
 import type Redis from 'ioredis';
 import type { ResourceClass, TrainingJobData } from '@trainyard/contracts';
+import { logQueueErrors } from '@trainyard/infrastructure';
 import { queueNameFor } from '@trainyard/queue';
 
 /** How long a job given back waits before a worker may take it again. */
@@ -75,7 +76,8 @@ export class ClassConsumers {
           maxStalledCount: o.maxStalledCount,
         },
       );
-      consumer.on('error', (err) => this.logger.error(`queue ${consumer.name}: ${err.message}`));
+      // Redis failures are logged once per outage by the connection (libs/infrastructure), not per retry here.
+      logQueueErrors(consumer, this.logger, `queue ${consumer.name}`);
       consumer.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled and goes back to the queue`));
       consumer.on('failed', (job, err) => this.logger.warn(`job ${job?.id} failed: ${err.message}`));
       this.consumers.push(consumer);

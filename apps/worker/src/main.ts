@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig, logLevelsUpTo, SafeConsoleLogger } from '@trainyard/config';
+import { ConfigError, loadConfig, logLevelsUpTo, printStartFailure, SafeConsoleLogger } from '@trainyard/config';
 import { MigrationError } from '@trainyard/db';
 import { assertRedisReachable, RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { createWorker } from './create-worker';
 import { NoGpuError } from './devices/worker-devices';
+import { WorkerMetricsListenError } from './metrics/worker-metrics.server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -20,7 +21,8 @@ main().catch((err) => {
     err instanceof RedisUnavailableError ||
     err instanceof RedisEvictionPolicyError ||
     err instanceof MigrationError ||
-    err instanceof NoGpuError;
-  process.stderr.write(`${plain ? err.message : (err?.stack ?? err)}\n`);
+    err instanceof NoGpuError ||
+    err instanceof WorkerMetricsListenError;
+  printStartFailure('Bootstrap', err, plain);
   process.exit(1);
 });

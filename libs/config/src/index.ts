@@ -5,3 +5,4 @@ export * from './redact';
 export * from './safe-console-logger';
 export * from './log-fields';
 export * from './test-only-settings';
+export * from './start-failure';

@@ -21,11 +21,12 @@ import {
   WorkersRepository,
   type Database,
 } from '@trainyard/db';
-import { assertNoEviction, createRedisConnection, TrainingQueues } from '@trainyard/queue';
+import { assertNoEviction, TrainingQueues } from '@trainyard/queue';
 import { createObjectStore, type ObjectStore } from '@trainyard/storage';
 import type { Redis } from 'ioredis';
 import { InfrastructureShutdown, OWNS_DATABASE } from './infrastructure-shutdown.service';
 import { CONFIG, DATABASE, OBJECT_STORE, REDIS, TRAINING_QUEUES } from './infrastructure.tokens';
+import { logQueueErrors, openRedisConnection } from './redis-reachability';
 
 export interface InfrastructureOptions {
   /**
@@ -85,13 +86,13 @@ export class InfrastructureModule {
         provide: REDIS,
         useFactory: async () => {
           const logger = new Logger('Redis');
-          const connection = createRedisConnection(config.redis.url, {
+          // Its failures (and those of the connections BullMQ duplicates from it) are logged once per outage.
+          const connection = openRedisConnection(config.redis.url, {
             connectTimeoutMs: config.redis.connectTimeoutMs,
             forWorker: options.role === 'worker',
             // The API's commands never block: each is bounded, so a stalled Redis cannot hang a request.
             ...(options.role === 'api' ? { commandTimeoutMs: config.redis.connectTimeoutMs } : {}),
           });
-          connection.on('error', (err: Error) => logger.warn(`Redis connection error: ${err.message}`));
           if (options.role === 'api') await assertNoEviction(connection, (m) => logger.warn(m));
           return connection;
         },
@@ -99,7 +100,12 @@ export class InfrastructureModule {
       {
         provide: TRAINING_QUEUES,
         inject: [REDIS],
-        useFactory: (redis: Redis) => new TrainingQueues(redis, options.queueName),
+        useFactory: (redis: Redis) => {
+          const queues = new TrainingQueues(redis, options.queueName);
+          const logger = new Logger('TrainingQueues');
+          for (const [, queue] of queues.entries()) logQueueErrors(queue, logger, `queue ${queue.name}`);
+          return queues;
+        },
       },
       { provide: OBJECT_STORE, useFactory: () => createObjectStore(config.storage) },
       ...REPOSITORIES.map((Repository) => ({

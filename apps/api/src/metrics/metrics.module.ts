@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
-import { HttpMetricsInterceptor } from './http-metrics.interceptor';
 import { MetricsController } from './metrics.controller';
 import { PrometheusRegistry } from './prometheus.registry';
 
+/** `/metrics`; requests are timed by the HTTP middleware createApiApp installs first (http-metrics.middleware.ts). */
 @Module({
   controllers: [MetricsController],
-  providers: [PrometheusRegistry, { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor }],
+  providers: [PrometheusRegistry],
 })
 export class MetricsModule {}

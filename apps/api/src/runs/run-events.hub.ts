@@ -3,10 +3,10 @@ import { QueueEvents } from 'bullmq';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { RunEvent, RunProgress } from '@trainyard/contracts';
 import { MetricsRepository, RunsRepository } from '@trainyard/db';
-import { createRedisConnection, type TrainingQueues } from '@trainyard/queue';
+import type { TrainingQueues } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../common/with-deadline';
-import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
+import { CONFIG, logQueueErrors, openRedisConnection, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 type Listener = (event: RunEvent) => void;
 
@@ -156,14 +156,13 @@ export class RunEventsHub implements OnApplicationShutdown {
 
   private async startQueueEventsOf(queueName: string): Promise<void> {
     // QueueEvents blocks on XREAD, so each gets a connection of its own (never the queue's).
-    const connection = createRedisConnection(this.config.redis.url, {
+    const connection = openRedisConnection(this.config.redis.url, {
       forWorker: true,
       connectTimeoutMs: this.config.redis.connectTimeoutMs,
     });
-    connection.on('error', (err: Error) => this.logger.warn(`Run events: Redis error: ${err.message}`));
     const lastEventId = await this.redisNow(connection);
     const queueEvents = new QueueEvents(queueName, { connection, autorun: true, lastEventId });
-    queueEvents.on('error', (err: Error) => this.logger.warn(`Run events: ${err.message}`));
+    logQueueErrors(queueEvents, this.logger, 'Run events');
     queueEvents.on('progress', ({ jobId, data }) => {
       // The worker reports a RunProgress (training-job progress events), nothing else.
       this.emit(jobId, { type: 'progress', runId: jobId, progress: data as RunProgress });

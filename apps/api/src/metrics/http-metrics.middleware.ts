@@ -1,0 +1,54 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Histogram } from 'prom-client';
+
+/** The route label of every request no route matched: one series for any number of unknown URLs. */
+export const UNMATCHED_ROUTE = 'unmatched';
+/**
+ * The status label of a request whose client went away before any answer was sent (nginx's
+ * "client closed request"): no status was sent, and the 200 Node presets would count it a success.
+ */
+export const CLIENT_CLOSED_STATUS = '499';
+
+type HttpDuration = Histogram<'method' | 'route' | 'status_code'>;
+
+/**
+ * Times every request from its arrival (this is the first middleware) to the end of its answer,
+ * with the status actually sent: what guards refuse (401, 403, a project's 404), what the
+ * exception filter maps (a domain error answered 422), what middleware refuses before routing
+ * (421, 415). An event stream (a run's events, a followed log) is timed to its headers, how long
+ * it took to open, not how long the viewer stayed, so latency quantiles by route keep their
+ * meaning. Labelled by the route pattern the router matched (`/v1/runs/:id`, never the id), or
+ * `unmatched`, so the number of series stays bounded whatever URLs clients send.
+ */
+export function httpMetrics(duration: HttpDuration) {
+  return (req: IncomingMessage & { route?: { path?: unknown } }, res: ServerResponse, next: () => void): void => {
+    const start = performance.now();
+    let headersAt: number | undefined;
+    // Every answer's headers go through writeHead (an implicit header included): note when.
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+      headersAt ??= performance.now();
+      return writeHead.apply(this, args);
+    } as ServerResponse['writeHead'];
+    let observed = false;
+    const observe = () => {
+      // 'close' follows 'finish' on an answer sent in full: one observation per request.
+      if (observed) return;
+      observed = true;
+      const path = req.route?.path;
+      const stream = /^text\/event-stream\b/i.test(String(res.getHeader('content-type') ?? ''));
+      const until = stream && headersAt !== undefined ? headersAt : performance.now();
+      duration.observe(
+        {
+          method: req.method ?? '',
+          route: typeof path === 'string' ? path : UNMATCHED_ROUTE,
+          status_code: res.headersSent ? String(res.statusCode) : CLIENT_CLOSED_STATUS,
+        },
+        (until - start) / 1000,
+      );
+    };
+    res.once('finish', observe);
+    res.once('close', observe);
+    next();
+  };
+}
