@@ -243,7 +243,10 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.goto(`${baseUrl}/#/runs/${waiting}`);
     const note = page.locator('#queue-position');
     await note.waitFor();
-    expect(await note.textContent()).toBe('Waiting: next in line in class any · 1 live worker serves it');
+    // The one worker that serves it is drained: said so, and what the run waits for.
+    expect(await note.textContent()).toBe(
+      'Waiting: next in line in class any · 1 live worker serves it, drained or draining: it waits until its drain is taken back or another worker starts',
+    );
     await shot('run-waiting');
 
     await live.client.undrainWorker(worker!.id);

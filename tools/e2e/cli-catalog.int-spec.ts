@@ -89,10 +89,10 @@ describe('trainyard CLI: lists and checkpoint archives (subprocess, live API and
     const next = await trainyard('pipelines', '--limit', '1', '--cursor', cursor!, '--json');
     expect(JSON.parse(next.stdout).items.map((p: { name: string }) => p.name)).toEqual(['first']);
     expect((await trainyard('sweeps', '--json')).stdout).toContain('"items": []');
-    // The API's 400 for a limit past the cap is the CLI's API error exit.
+    // A limit past the lists' cap (the contracts' CATALOG_LIST_MAX_LIMIT) is refused before anything is sent.
     const refused = await trainyard('pipelines', '--limit', '1000');
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/limit/);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--limit expects a whole number of rows from 1 to 100, got "1000"/);
   }, 60_000);
 
   it('downloads the checkpoint as one tar, every file checked against the manifest; a changed file fails with exit 5', async () => {
