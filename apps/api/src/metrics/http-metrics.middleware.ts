@@ -30,11 +30,7 @@ export function httpMetrics(duration: HttpDuration) {
       headersAt ??= performance.now();
       return writeHead.apply(this, args);
     } as ServerResponse['writeHead'];
-    let observed = false;
     const observe = () => {
-      // 'close' follows 'finish' on an answer sent in full: one observation per request.
-      if (observed) return;
-      observed = true;
       const path = req.route?.path;
       const stream = /^text\/event-stream\b/i.test(String(res.getHeader('content-type') ?? ''));
       const until = stream && headersAt !== undefined ? headersAt : performance.now();
@@ -47,8 +43,11 @@ export function httpMetrics(duration: HttpDuration) {
         (until - start) / 1000,
       );
     };
-    res.once('finish', observe);
+    // 'close' ends every answer, sent in full or cut short: one observation per request.
     res.once('close', observe);
+    // A streamed answer carries a dozen listeners of its own (pipeline, the stall guard, the
+    // key re-check, this): more than Node's default of 10 is no leak here, and no warning.
+    res.setMaxListeners(32);
     next();
   };
 }
