@@ -9,7 +9,7 @@ import { seededRandom, type ChaosOptions } from './chaos-options';
 export interface ChaosReport {
   options: ChaosOptions;
   runs: number;
-  faults: Record<'kill -9' | 'SIGTERM' | 'child kill -9' | 'redis restart' | 'redis freeze', number>;
+  faults: Record<'kill -9' | 'SIGTERM' | 'child kill -9' | 'redis restart' | 'redis freeze' | 'store outage', number>;
   verdict: ChaosVerdict;
   failed: string[];
   wallS: number;
@@ -70,6 +70,8 @@ const finetune = (i: number, epochs: number, baseRunId: string): RunSpecInput =>
  */
 /** Longer than the e2e workers' lock (WORKER_LOCK_DURATION_MS 1000 in Cluster). */
 const REDIS_FREEZE_MS = 3000;
+/** Longer than the store client's own retries (5 tries, at most 0.2 + 0.4 + 0.8 + 1.6 s apart). */
+const STORE_OUTAGE_MS = 8000;
 
 export async function runChaos(options: ChaosOptions, log: (line: string) => void): Promise<ChaosReport> {
   const started = Date.now();
@@ -80,6 +82,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     'child kill -9': 0,
     'redis restart': 0,
     'redis freeze': 0,
+    'store outage': 0,
   };
   // Faults are the point: attempts must not run out before the runs finish.
   const cluster = await Cluster.start({
@@ -156,6 +159,22 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
         log(`chaos: freezing Redis for ${REDIS_FREEZE_MS} ms (nothing answers; locks expire)`);
         await freezeRedis(REDIS_FREEZE_MS);
         faults['redis freeze']++;
+      } else if (
+        faults['store outage'] === 0 &&
+        (faults['redis freeze'] > 0 || !options.redisRestart) &&
+        injected > 1
+      ) {
+        // Then, once, the object store goes away for longer than its client retries: checkpoints
+        // and logs cannot be written; the runs that meet it wait for it (not counted as failures)
+        // and go on from their last COMPLETE checkpoint once it is back.
+        log(`chaos: taking the object store down for ${STORE_OUTAGE_MS} ms`);
+        await cluster.s3!.down();
+        try {
+          await new Promise((resolve) => setTimeout(resolve, STORE_OUTAGE_MS));
+        } finally {
+          await cluster.s3!.up();
+        }
+        faults['store outage']++;
       } else if (injected < 2 || Date.now() >= nextFault) {
         // The first fault kills a training process and the second a worker, as soon as a run
         // trains; after them a third of the faults, at random, kill a training process.

@@ -1,5 +1,6 @@
 // `npm run chaos`: a bounded soak on loopback. Workers are killed (-9) and terminated, and
-// training processes killed (-9), at random times, Redis is restarted once and frozen once, and afterwards every run must be terminal (SUCCEEDED), with
+// training processes killed (-9), at random times, Redis is restarted once and frozen once, the
+// object store taken down once, and afterwards every run must be terminal (SUCCEEDED), with
 // exactly-once metrics, summaries that agree with their points, verified final checkpoints, and
 // no project ever training more runs at once than its limit.
 // Exit code 1 when any check fails. Flags: see chaos-options.ts (--runs, --workers, --duration,
@@ -15,7 +16,7 @@ export function tally(report: ChaosReport): string {
         .map(([s, n]) => `${n} ${s}`)
         .join(', ') || 'none terminal'
     })`,
-    `faults injected: ${faults['kill -9']} worker kill -9, ${faults.SIGTERM} worker SIGTERM, ${faults['child kill -9']} training process kill -9, ${faults['redis restart']} Redis restart, ${faults['redis freeze']} Redis freeze`,
+    `faults injected: ${faults['kill -9']} worker kill -9, ${faults.SIGTERM} worker SIGTERM, ${faults['child kill -9']} training process kill -9, ${faults['redis restart']} Redis restart, ${faults['redis freeze']} Redis freeze, ${faults['store outage']} object store outage`,
     `resumes (runs with attempts > 1): ${v.resumed}; jobs found stalled and handed out again: ${report.stalledJobs}`,
     `jobs parked at PROJECT_MAX_RUNNING=1 (two projects): ${report.parked}; parked jobs let back in line as a run ended: ${report.released}; spans over a project's limit: ${v.overLimit.length}`,
     `runs lost: ${v.lost.length}`,
