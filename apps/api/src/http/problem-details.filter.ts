@@ -13,7 +13,12 @@ import {
   RunStateError,
 } from '@trainyard/db';
 import { RedisUnavailableError } from '@trainyard/queue';
-import { InvalidObjectKeyError, ObjectNotFoundError } from '@trainyard/storage';
+import {
+  InvalidObjectKeyError,
+  isTransientStorageError,
+  ObjectNotFoundError,
+  StorageRequestError,
+} from '@trainyard/storage';
 import { requestIdOf } from '../logging/request-id';
 
 /** A domain error this API knows, as status, message and (where there is one) the field at fault. */
@@ -65,6 +70,12 @@ function mapDomainError(error: unknown): Mapped | undefined {
         database === 'timeout'
           ? 'The database did not finish the query within its deadline; try again shortly'
           : 'The database is unreachable or not answering; try again shortly',
+    };
+  // The object store refused or did not answer past its client's retries (a run's log, a download).
+  if (error instanceof StorageRequestError && isTransientStorageError(error))
+    return {
+      status: HttpStatus.SERVICE_UNAVAILABLE,
+      message: 'The object store is unreachable or not answering; try again shortly',
     };
   return undefined;
 }
