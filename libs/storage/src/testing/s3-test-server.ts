@@ -57,7 +57,11 @@ export async function startS3TestServer(options: { bucket?: string } = {}): Prom
     async down() {
       if (!running) return;
       running = false;
-      await server.close();
+      // close() alone stops new connections but keeps serving the open keep-alive ones: a client
+      // holding one would never see the outage. Every connection goes, as when a server dies.
+      const closing = server.close();
+      (server as unknown as { httpServer?: { closeAllConnections(): void } }).httpServer?.closeAllConnections();
+      await closing;
     },
     async up() {
       if (running || stopped) return;
