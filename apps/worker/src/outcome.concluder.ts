@@ -6,6 +6,7 @@ import {
   AttemptWritesRepository,
   FencedError,
   STORE_OUTAGE_ERROR,
+  storeWaitReason,
   withConnectionRetry,
   type AttemptConclusion,
 } from '@trainyard/db';
@@ -138,7 +139,7 @@ export class OutcomeConcluder {
       attempt: 'PREEMPTED',
       error: `${STORE_OUTAGE_ERROR}${reason}`,
       run: 'PREEMPTED',
-      failureReason: `waiting for the object store (try ${wait.tries}, in ${seconds} s): ${reason}`,
+      failureReason: storeWaitReason(wait.tries, seconds, reason),
     });
     this.metrics.jobEnded('store-wait');
     context.log.warn(

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '@trainyard/contracts';
 import { AttemptWritesRepository } from './attempt-writes.repository';
-import { AttemptsRepository, STORE_OUTAGE_ERROR } from './attempts.repository';
+import { AttemptsRepository, STORE_OUTAGE_ERROR, storeWaitReason } from './attempts.repository';
 import { ProjectAtCapacityError, RunNotFoundError, RunStateError } from './errors';
 import type { Database } from './open-database';
 import { ProjectsRepository } from './projects.repository';
@@ -240,5 +240,29 @@ describe('AttemptsRepository.storeOutage', () => {
     await attemptEnding(other.id, 'store');
     await attemptEnding(other.id, 'preempted');
     expect(await attempts.storeOutage(other.id)).toBeNull();
+  });
+
+  it("rewrites a store wait's reason as the next attempt opens, and keeps any other", async () => {
+    const run = await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'r', spec, baseRunId: null });
+    const { attempt } = await attempts.openCurrent(run.id, null);
+    const failureReason = storeWaitReason(3, 40, 'checkpoint 2: put failed (ECONNREFUSED)');
+    await writes.conclude(
+      { runId: run.id, attemptId: attempt.id },
+      { attempt: 'PREEMPTED', error: `${STORE_OUTAGE_ERROR}put failed`, run: 'PREEMPTED', failureReason },
+    );
+    expect((await runs.get(run.id))!.failureReason).toBe(
+      'waiting for the object store (try 3, in 40 s): checkpoint 2: put failed (ECONNREFUSED)',
+    );
+    const next = await attempts.openCurrent(run.id, null);
+    expect((await runs.get(run.id))!.failureReason).toBe(
+      'retrying after waiting for the object store (try 3): checkpoint 2: put failed (ECONNREFUSED)',
+    );
+    // A retried failure's reason reads right while the retry trains: it stays.
+    await writes.conclude(
+      { runId: run.id, attemptId: next.attempt.id },
+      { attempt: 'FAILED', error: 'boom', run: 'PREEMPTED', failureReason: 'retrying after: boom' },
+    );
+    await attempts.openCurrent(run.id, null);
+    expect((await runs.get(run.id))!.failureReason).toBe('retrying after: boom');
   });
 });

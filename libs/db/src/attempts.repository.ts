@@ -157,6 +157,15 @@ export class AttemptsRepository {
 /** How an attempt given back to wait for the object store starts its error (AttemptsRepository.storeOutage). */
 export const STORE_OUTAGE_ERROR = 'object store unavailable: ';
 
+/**
+ * The run's failure reason while its job waits for the object store. open_current_attempt
+ * (migration 20261207100000_store_wait_reason) matches this wording and rewrites it, as the next
+ * attempt opens, to "retrying after waiting for the object store (try N): …": keep the two in step.
+ */
+export function storeWaitReason(tries: number, delaySeconds: number, reason: string): string {
+  return `waiting for the object store (try ${tries}, in ${delaySeconds} s): ${reason}`;
+}
+
 export interface StoreOutage {
   /** Attempts in a row that ended waiting for the store. */
   waits: number;

@@ -40,6 +40,7 @@ export {
   AttemptsRepository,
   FAILED_ATTEMPT_OUTCOMES,
   STORE_OUTAGE_ERROR,
+  storeWaitReason,
   type OpenedAttempt,
   type StoreOutage,
 } from './attempts.repository';
