@@ -60,7 +60,7 @@ describe('trainyard CLI: lists and checkpoint archives (subprocess, live API and
       page.items.map((m: { name: string; versions: { runId: string }[] }) => [m.name, m.versions[0]!.runId]),
     ).toEqual([['digits-ae', runId]]);
     const table = await trainyard('models');
-    expect(table.stdout).toMatch(/digits-ae\s+v1\s+1\s+/);
+    expect(table.stdout).toMatch(/digits-ae\s+default\s+v1\s+1\s+/);
   }, 180_000);
 
   it('lists pipelines and sweeps a page at a time, naming the cursor of the next page', async () => {

@@ -439,8 +439,12 @@ export class TrainyardClientCore {
     return this.json('POST', '/v1/models', 'ModelVersionRegistered', { ...opts, body: { name, runId } });
   }
 
-  modelVersions(name: string, opts?: CallOptions): Promise<ModelVersions> {
-    return this.json('GET', `/v1/models/${seg(name)}/versions`, 'ModelVersions', opts);
+  /** A model's versions, newest first. `project`: an operator's key names the model's project (`default` if left out). */
+  modelVersions(name: string, params: { project?: string } = {}, opts?: CallOptions): Promise<ModelVersions> {
+    return this.json('GET', `/v1/models/${seg(name)}/versions`, 'ModelVersions', {
+      ...opts,
+      query: { project: params.project },
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { formatTable } from '../progress-line';
 import { terminalSafe } from '../terminal-safe';
-import { arg, expectArgs, printJson, str, type Command, type CommandContext } from './command';
+import { arg, expectArgs, printJson, projectFlag, str, type Command, type CommandContext } from './command';
 import { uploadFolder } from './dataset-upload';
 import { EXIT, usageError } from './exit-codes';
 import { PAGE_HELP, PAGE_OPTIONS, pageQuery, printPage } from './list-page';
@@ -19,19 +19,30 @@ const countsText = (counts: Partial<Record<string, number>>) =>
 
 export const modelsCommand: Command = {
   name: 'models',
-  usage: '[<name> | register <name> <run> | rm <name> <version>]',
+  usage: '[<name> [--project <p>] | register <name> <run> | rm <name> <version> [--project <p>]]',
   summary:
     "Registered models (a page, by name), a model's versions (which run and checkpoint made each), register a run's checkpoint (its best, else its latest) as a new version, or delete a version.",
   details:
     'rm removes the version from the registry only: its checkpoint stays with its run (which `trainyard rm` may then delete), and the name goes with its last version. Refused (exit 2, the runs named) while runs not finished fine-tune from it.',
-  options: PAGE_OPTIONS,
-  optionHelp: PAGE_HELP,
+  options: { ...PAGE_OPTIONS, project: { type: 'string' } },
+  optionHelp: {
+    ...PAGE_HELP,
+    project:
+      "with <name> or rm, an operator's key names the model's project (model names are per project; `default` if left out); a project's key has only its own",
+  },
   async run(ctx) {
     const client = ctx.client();
+    const project = projectFlag(ctx);
+    if (project !== undefined && (sub(ctx) === undefined || sub(ctx) === 'register'))
+      throw usageError(
+        `--project goes with \`models <name>\` and \`models rm\`: the list shows every model the key may read, and a version is registered in its run's project`,
+        '--project',
+      );
     if (sub(ctx) === undefined) {
       const page = await client.listModels(pageQuery(ctx), { signal: ctx.signal });
-      return printPage(ctx, page, ['name', 'latest', 'versions', 'latest run', 'registered'], (m) => [
+      return printPage(ctx, page, ['name', 'project', 'latest', 'versions', 'latest run', 'registered'], (m) => [
         m.name,
+        m.project,
         `v${m.latestVersion}`,
         String(m.versionCount),
         m.versions[0]?.runId ?? '-',
@@ -52,10 +63,14 @@ export const modelsCommand: Command = {
     }
     if (sub(ctx) === 'rm') {
       argsAtMost(ctx, 'models', 'rm <name> <version>');
-      return removeModelVersion(ctx, arg(ctx, 1, 'model name'), arg(ctx, 2, 'version'));
+      return removeModelVersion(ctx, arg(ctx, 1, 'model name'), arg(ctx, 2, 'version'), project);
     }
     argsAtMost(ctx, 'models', '<name>');
-    const { name, versions } = await client.modelVersions(arg(ctx, 0, 'model name'), { signal: ctx.signal });
+    const { name, versions } = await client.modelVersions(
+      arg(ctx, 0, 'model name'),
+      { project },
+      { signal: ctx.signal },
+    );
     if (ctx.json) return (printJson(ctx, { name, versions }), EXIT.OK);
     ctx.out(
       `${formatTable(

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TrainyardClient } from '@trainyard/client';
+import { ProjectNameSchema } from '@trainyard/contracts';
+import type { z } from 'zod';
 import { jsonText, terminalSafe } from '../terminal-safe';
 import { resolveConfig, type CliConfig } from './cli-config';
 import { usageError, type ExitCode } from './exit-codes';
@@ -175,6 +177,19 @@ export function fileErrorReason(error: unknown): string {
 export function str(ctx: CommandContext, name: string): string | undefined {
   const value = ctx.values[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** A flag's value held to the contract the API holds it to, before anything is sent. */
+export function checkFlag(schema: z.ZodType<string>, value: string, flag: string): void {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw usageError(`${flag}: ${parsed.error.issues[0]!.message} (got "${value}")`, flag);
+}
+
+/** `--project` as given (a project name as the API takes it), or undefined. */
+export function projectFlag(ctx: CommandContext): string | undefined {
+  const project = str(ctx, 'project');
+  if (project !== undefined) checkFlag(ProjectNameSchema, project, '--project');
+  return project;
 }
 
 export function int(ctx: CommandContext, name: string): number | undefined {

@@ -1,23 +1,10 @@
-import type { z } from 'zod';
-import {
-  API_KEY_SCOPES,
-  ApiKeyNameSchema,
-  ProjectNameSchema,
-  type ApiKeyScope,
-  type ApiKeyView,
-} from '@trainyard/contracts';
+import { API_KEY_SCOPES, ApiKeyNameSchema, type ApiKeyScope, type ApiKeyView } from '@trainyard/contracts';
 import { formatTable } from '../progress-line';
-import { arg, expectArgs, orList, printJson, str, type Command } from './command';
+import { arg, checkFlag, expectArgs, orList, printJson, projectFlag, str, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
 const SUBCOMMANDS = ['list', 'create', 'revoke'] as const;
 const CREATE_OPTIONS = ['name', 'scopes', 'project'] as const;
-
-/** A flag's value held to the contract the API holds it to, before anything is sent. */
-function checkFlag(schema: z.ZodType<string>, value: string, flag: string): void {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw usageError(`${flag}: ${parsed.error.issues[0]!.message} (got "${value}")`, flag);
-}
 
 /** `--scopes read,submit` as the API takes it: each a known scope, each once, at least one. */
 function scopesFlag(value: string | undefined): ApiKeyScope[] {
@@ -75,8 +62,7 @@ export const keysCommand: Command = {
       if (name === undefined) throw usageError('keys create needs --name, what the key is for', '--name');
       checkFlag(ApiKeyNameSchema, name, '--name');
       const scopes = scopesFlag(str(ctx, 'scopes'));
-      const project = str(ctx, 'project');
-      if (project !== undefined) checkFlag(ProjectNameSchema, project, '--project');
+      const project = projectFlag(ctx);
       const { key, token } = await client.createKey(
         { name, scopes, ...(project === undefined ? {} : { project }) },
         { signal: ctx.signal },

@@ -95,6 +95,36 @@ describe('trainyard models rm', () => {
     expect(api.seen).toEqual([]);
   });
 
+  it("names the model's project with --project, for its versions and rm; refuses it where it means nothing, and a bad name", async () => {
+    const versions = { name: 'digits', versions: [] };
+    api = await scriptedApi({
+      'DELETE /v1/models/digits/versions/2': json({ ...deletion('digits', 2, 0), project: 'vision' }),
+      'GET /v1/models/digits/versions': json(versions),
+    });
+    const env = { TRAINYARD_URL: api.url };
+    expect((await cli(['models', 'rm', 'digits', '2', '--project', 'vision'], env)).code).toBe(EXIT.OK);
+    expect((await cli(['models', 'digits', '--project', 'vision', '--json'], env)).stdout).toBe(
+      `${JSON.stringify(versions, null, 2)}\n`,
+    );
+    expect((await cli(['models', 'digits'], env)).code).toBe(EXIT.OK);
+    for (const argv of [
+      ['models', '--project', 'vision'],
+      ['models', 'register', 'm', RUN, '--project', 'vision'],
+      ['models', 'digits', '--project', '__proto__ x'],
+      ['models', 'rm', 'digits', '2', '--project', 'a\u0000b'],
+      ['models', 'digits', '--project', ''],
+    ]) {
+      const result = await cli([...argv, '--json'], env);
+      expect({ argv, code: result.code }).toEqual({ argv, code: EXIT.USAGE });
+      expect(JSON.parse(result.stdout)).toMatchObject({ error: { errors: [{ field: '--project' }] } });
+    }
+    expect(api.seen).toEqual([
+      'DELETE /v1/models/digits/versions/2?project=vision',
+      'GET /v1/models/digits/versions?project=vision',
+      'GET /v1/models/digits/versions',
+    ]);
+  });
+
   it('reads v-prefixed and bare numbers alike', () => {
     expect([modelVersionArg('1'), modelVersionArg('v12'), modelVersionArg('007')]).toEqual([1, 12, 7]);
   });

@@ -26,9 +26,14 @@ export function modelVersionArg(text: string): number {
 }
 
 /** `models rm <name> <version>`: the registry entry only (the checkpoint stays with its run); the name goes with its last version. */
-export async function removeModelVersion(ctx: CommandContext, name: string, versionText: string): Promise<ExitCode> {
+export async function removeModelVersion(
+  ctx: CommandContext,
+  name: string,
+  versionText: string,
+  project?: string,
+): Promise<ExitCode> {
   const version = modelVersionArg(versionText);
-  const deleted = await ctx.client().deleteModelVersion(name, version, {}, { signal: ctx.signal });
+  const deleted = await ctx.client().deleteModelVersion(name, version, { project }, { signal: ctx.signal });
   if (ctx.json) return (printJson(ctx, deleted), EXIT.OK);
   const left =
     deleted.remainingVersions === 0
