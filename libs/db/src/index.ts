@@ -110,3 +110,4 @@ export {
   type ProjectLoad,
   type ProjectOwnedKind,
 } from './projects.repository';
+export { inSubmitTurn, SubmitsBusyError, SUBMIT_TURN_WAIT_MS } from './submit-turns';

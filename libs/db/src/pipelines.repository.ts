@@ -4,6 +4,7 @@ import { chosenCheckpoint } from './checkpoint-choice';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import type { Run } from './model-types';
 import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
+import { inSubmitTurn } from './submit-turns';
 import { lockRegistryReferences } from './registry-references';
 import type { WalkPage } from './reconciliation.repository';
 import { cancelRunsWhere } from './run-cancel.sql';
@@ -56,37 +57,40 @@ export class PipelinesRepository {
     runs: PipelineRunCreation[],
     check?: ProjectLoadCheck,
   ): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
-      await lockRegistryReferences(
-        tx,
-        pipeline.project,
-        runs.map((run) => run.spec),
-      );
-      if (check) check(await lockedProjectLoad(tx, pipeline.project));
-      await tx.pipeline.create({
-        data: {
-          id: pipeline.id,
-          name: pipeline.name,
-          spec: pipeline.spec as Prisma.InputJsonValue,
-          project: pipeline.project,
-        },
-      });
-      // In step order: a run's upstream row must exist before its foreign key points at it.
-      for (const run of runs) {
-        await tx.run.create({
+    const write = () =>
+      this.prisma.$transaction(async (tx) => {
+        await lockRegistryReferences(
+          tx,
+          pipeline.project,
+          runs.map((run) => run.spec),
+        );
+        if (check) check(await lockedProjectLoad(tx, pipeline.project));
+        await tx.pipeline.create({
           data: {
-            id: run.id,
-            kind: run.kind,
-            name: run.name,
-            spec: run.spec as unknown as Prisma.InputJsonValue,
-            baseRunId: run.baseRunId,
-            pipelineId: pipeline.id,
-            held: run.held,
+            id: pipeline.id,
+            name: pipeline.name,
+            spec: pipeline.spec as Prisma.InputJsonValue,
             project: pipeline.project,
           },
         });
-      }
-    }, SUBMIT_TRANSACTION);
+        // In step order: a run's upstream row must exist before its foreign key points at it.
+        for (const run of runs) {
+          await tx.run.create({
+            data: {
+              id: run.id,
+              kind: run.kind,
+              name: run.name,
+              spec: run.spec as unknown as Prisma.InputJsonValue,
+              baseRunId: run.baseRunId,
+              pipelineId: pipeline.id,
+              held: run.held,
+              project: pipeline.project,
+            },
+          });
+        }
+      }, SUBMIT_TRANSACTION);
+    // The project's submit lock is taken only with a check: only then is there a turn to wait for.
+    await (check ? inSubmitTurn(pipeline.project, write) : write());
   }
 
   /** The pipeline as the API shows it, its runs in step order. */

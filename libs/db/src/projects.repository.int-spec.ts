@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '@trainyard/contracts';
 import type { Database } from './open-database';
-import { ProjectsRepository } from './projects.repository';
+import { lockedProjectLoad, ProjectsRepository } from './projects.repository';
 import { RunsRepository } from './runs.repository';
 import { useMigratedDatabase } from './testing';
 
@@ -86,4 +86,53 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
     await Promise.all([projects.setLimits(project, { maxRunning: 2 }), projects.setLimits(project, { maxQueued: 9 })]);
     expect(await projects.load(project)).toMatchObject({ maxRunning: 2, maxQueued: 9 });
   });
+});
+
+/**
+ * A project's submits wait for its submit lock one at a time per process, in memory: a burst of
+ * one project's submits cannot take every pool connection, each blocked on the advisory lock,
+ * and stall every other project's requests behind them.
+ */
+describe("a project's submit lock and the connection pool (PostgreSQL)", () => {
+  let db: Database;
+  let runs: RunsRepository;
+
+  useMigratedDatabase(async (opened) => {
+    db = opened;
+    runs = new RunsRepository(db.prisma);
+  });
+
+  const submit = (project: string) =>
+    runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'r', spec, baseRunId: null, project }, () => undefined);
+
+  it("lets other projects' submits and reads through while one project's burst waits for its lock", async () => {
+    // A submit of `busy` that holds its lock (as a slow one would) until released.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const holder = db.prisma.$transaction(
+      async (tx) => {
+        await lockedProjectLoad(tx, 'busy');
+        locked();
+        await released;
+      },
+      { timeout: 60_000 },
+    );
+    await holding;
+    // Twice the pool's 10 connections of submits queue behind it.
+    const burst = Array.from({ length: 20 }, () => submit('busy'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const started = Date.now();
+    const other = await submit('quiet');
+    expect(await runs.get(other.id)).toMatchObject({ project: 'quiet' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+
+    release();
+    await holder;
+    const created = await Promise.all(burst);
+    expect(new Set(created.map((run) => run.id)).size).toBe(20);
+    expect(await db.prisma.run.count({ where: { project: 'busy' } })).toBe(20);
+  }, 30_000);
 });

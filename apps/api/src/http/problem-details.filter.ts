@@ -11,6 +11,7 @@ import {
   RunNotFoundError,
   RunReferenceRefusedError,
   RunStateError,
+  SubmitsBusyError,
 } from '@trainyard/db';
 import { RedisUnavailableError } from '@trainyard/queue';
 import {
@@ -59,6 +60,7 @@ function mapDomainError(error: unknown): Mapped | undefined {
       status: HttpStatus.CONFLICT,
       message: 'A run or checkpoint this request refers to was deleted meanwhile',
     };
+  if (error instanceof SubmitsBusyError) return { status: HttpStatus.SERVICE_UNAVAILABLE, message: error.message };
   if (error instanceof RedisUnavailableError) {
     return { status: HttpStatus.SERVICE_UNAVAILABLE, message: error.message };
   }

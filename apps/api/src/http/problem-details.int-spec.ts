@@ -1,4 +1,4 @@
-import { RunStateError, InvalidCursorError, RunReferenceRefusedError } from '@trainyard/db';
+import { InvalidCursorError, RunReferenceRefusedError, RunStateError, SubmitsBusyError } from '@trainyard/db';
 import { ObjectNotFoundError } from '@trainyard/storage';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { ProblemDetailsFilter } from './problem-details.filter';
@@ -132,6 +132,11 @@ describe('problem details (HTTP, PostgreSQL, Redis)', () => {
     ).toMatchObject({
       status: 503,
       detail: 'The database did not finish the query within its deadline; try again shortly',
+    });
+    // A burst of one project's submits queued past its wait in this replica.
+    expect(filter.toProblem(new SubmitsBusyError('vision'), undefined)).toMatchObject({
+      status: 503,
+      detail: 'Too many submits of project vision are waiting for their turn; try again shortly',
     });
     // A reference deleted meanwhile (a run deleted under its lock while a model version waited on it).
     expect(filter.toProblem(fromPrisma('Foreign key constraint violated', { code: 'P2003' }), undefined)).toMatchObject(
