@@ -1,4 +1,6 @@
+import type { RunLogLine } from '@trainyard/contracts';
 import { Cluster, tinyPretrain } from './cluster';
+import { waitFor } from './processes';
 
 const STORE_OUTAGE = 'object store unavailable: ';
 
@@ -55,5 +57,21 @@ describe('an object store outage (real processes, Redis, PostgreSQL, S3)', () =>
     expect(attempts.at(-1)).toMatchObject({ outcome: 'SUCCEEDED' });
     const { rows } = await cluster.pg.query(`SELECT failure_reason FROM runs WHERE id = $1`, [runId]);
     expect(rows[0].failure_reason).toBeNull();
+
+    // Each attempt that waited says so in its own log: its last lines, written at its end while
+    // the store was down, were kept and written once it was back.
+    for (const attempt of waited)
+      await waitFor(
+        `attempt ${attempt.number}'s log to say it waits for the store`,
+        async () => {
+          const response = await cluster.fetch(`${cluster.baseUrl}/v1/runs/${runId}/logs?attempt=${attempt.number}`);
+          const { lines } = (await response.json()) as { lines: RunLogLine[] };
+          return lines.some((line) => line.msg.includes('the object store could not be reached; its job tries again'))
+            ? true
+            : undefined;
+        },
+        30_000,
+        () => cluster.logs(),
+      );
   }, 300_000);
 });

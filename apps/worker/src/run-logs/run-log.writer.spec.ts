@@ -163,4 +163,37 @@ describe('RunLogWriter', () => {
     expect(kept.at(-1)!.msg.startsWith('line 49 ')).toBe(true);
     expect(lines.at(-1)!.msg).toBe('store is back');
   });
+
+  it("writes a closed attempt's tail once the store is back, in that attempt's chunks; gives up after lingerMs", async () => {
+    await writeFile(join(root, 'runs'), 'in the way');
+    const gaveUp: number[] = [];
+    const writer = open({ flushMs: 50, closeTimeoutMs: 100, onGiveUp: (lines) => gaveUp.push(lines) });
+    writer.append('log', 'stdout', 'epoch 1');
+    writer.append('warn', 'worker', 'the object store could not be reached; its job tries again in 10 s');
+    await writer.close();
+    expect(writer.allWritten()).toBe(false);
+    writer.append('log', 'stdout', 'after close: not taken');
+    await sleep(200);
+    await rm(join(root, 'runs'));
+    for (let i = 0; i < 100 && !writer.allWritten(); i++) await sleep(20);
+    expect((await chunks()).map((c) => [parseRunLogChunkKey(runId, c.key), c.lines.map((l) => l.msg)])).toEqual([
+      [{ attempt: 2, sequence: 1 }, ['epoch 1', 'the object store could not be reached; its job tries again in 10 s']],
+    ]);
+    expect(gaveUp).toEqual([]);
+
+    // Another run whose folder is blocked for good: its tail is given up once lingerMs ran out.
+    const blocked = randomUUID();
+    await writeFile(join(root, 'runs', blocked), 'in the way');
+    const short = open({
+      runId: blocked,
+      flushMs: 20,
+      closeTimeoutMs: 50,
+      lingerMs: 150,
+      onGiveUp: (lines) => gaveUp.push(lines),
+    });
+    short.append('log', 'stdout', 'never stored');
+    await short.close();
+    for (let i = 0; i < 50 && gaveUp.length === 0; i++) await sleep(20);
+    expect(gaveUp).toEqual([1]);
+  });
 });

@@ -21,9 +21,20 @@ export interface RunLogWriterOptions {
   maxPendingBytes?: number;
   /** How long `close` waits for the store before giving up on the tail (default 10 s). */
   closeTimeoutMs?: number;
+  /**
+   * How long a closed log whose tail the store did not take keeps retrying it, every flushMs
+   * (default 30 minutes, WORKER_STORE_OUTAGE_PATIENCE_MS's default: an attempt that ended waiting
+   * for the store has its last lines, why it ended included, written once the store is back).
+   */
+  lingerMs?: number;
   /** The store refused a write (once per run of failures): for the process log, never this one. */
   onStoreError?: (error: Error) => void;
+  /** A closed log's tail was still not taken when `lingerMs` ran out: `lines` are lost. */
+  onGiveUp?: (lines: number) => void;
 }
+
+/** lingerMs unset. */
+export const RUN_LOG_LINGER_MS = 30 * 60_000;
 
 interface Encoded {
   text: string;
@@ -95,13 +106,37 @@ export class RunLogWriter {
     return timeoutMs === undefined ? this.writing : within(this.writing, timeoutMs);
   }
 
-  /** The last flush (the attempt ended, however it ended): waits for the store up to closeTimeoutMs. */
+  /**
+   * The last flush (the attempt ended, however it ended): waits for the store up to
+   * closeTimeoutMs. What the store has not taken by then is retried in the background, every
+   * flushMs for up to lingerMs (the writer takes no more lines), and lands in this attempt's
+   * chunks, where a reader looks for it.
+   */
   async close(): Promise<void> {
     if (this.closed) return this.writing;
     clearInterval(this.timer);
     const last = this.flush(this.options.closeTimeoutMs ?? 10_000);
     this.closed = true;
     await last;
+    if (!this.allWritten()) this.linger();
+  }
+
+  /** Every line appended is in the store (none waiting, none dropped unsaid). */
+  allWritten(): boolean {
+    return this.pending.length === 0 && !this.chunk.dirty && this.dropped === 0;
+  }
+
+  private linger(): void {
+    const until = Date.now() + (this.options.lingerMs ?? RUN_LOG_LINGER_MS);
+    const retry = setInterval(() => {
+      void this.flush().then(() => {
+        if (this.allWritten()) return clearInterval(retry);
+        if (Date.now() < until) return;
+        clearInterval(retry);
+        this.options.onGiveUp?.(this.pending.length + (this.chunk.dirty ? this.chunk.lines.length : 0) + this.dropped);
+      });
+    }, this.options.flushMs);
+    retry.unref();
   }
 
   private async write(): Promise<void> {

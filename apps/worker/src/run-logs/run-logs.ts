@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { ObjectStore } from '@trainyard/storage';
 import { AttemptLog, type AttemptFields } from './attempt-log';
-import { RunLogWriter } from './run-log.writer';
+import { RUN_LOG_LINGER_MS, RunLogWriter } from './run-log.writer';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 
 /** Opens the log of each attempt this worker runs (see RunLogWriter for how it is stored). */
@@ -26,6 +26,11 @@ export class RunLogs {
       onStoreError: (error) =>
         this.logger.warn(
           `the run's log could not be written to ${this.store.description} (${error.message}); lines wait in memory and are retried`,
+          { ...fields },
+        ),
+      onGiveUp: (lines) =>
+        this.logger.warn(
+          `up to ${lines} lines of the run's log were lost: ${this.store.description} did not take them within ${RUN_LOG_LINGER_MS / 60_000} minutes of the attempt's end`,
           { ...fields },
         ),
     });
