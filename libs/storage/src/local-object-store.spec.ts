@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,20 @@ describe('LocalObjectStore', () => {
       expect((error as Error).message).toContain(key);
     }
   });
+
+  it('refuses a FIFO swapped in for an object at once, without holding the threads every file read needs', async () => {
+    await store.put('datasets/pets/cat/1.png', Buffer.from('png'));
+    for (const i of [2, 3, 4, 5, 6]) execFileSync('mkfifo', [join(root, 'objects', 'datasets/pets/cat', `${i}.png`)]);
+    // More reads than libuv has threads (4): a blocking open() of a FIFO with no writer never returns.
+    const reads = [2, 3, 4, 5, 6].flatMap((i) => [
+      store.get(`datasets/pets/cat/${i}.png`),
+      store.getStream(`datasets/pets/cat/${i}.png`),
+    ]);
+    for (const read of reads) await expect(read).rejects.toBeInstanceOf(ObjectNotFoundError);
+    expect((await store.get('datasets/pets/cat/1.png')).toString()).toBe('png');
+    // Nor is a FIFO listed.
+    expect((await store.list('datasets/pets/')).map((o) => o.key)).toEqual(['datasets/pets/cat/1.png']);
+  }, 10_000);
 
   it('reports when each listed object was last written', async () => {
     await store.put('t/old', Buffer.from('o'));

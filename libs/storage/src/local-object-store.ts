@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
@@ -58,34 +58,41 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer> {
-    const path = this.pathOf(key);
+    const { handle } = await this.openFile(key);
     try {
-      return await readFile(path);
-    } catch (error) {
-      const code = errno(error);
-      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
-        throw new ObjectNotFoundError(key, this.description);
-      }
-      throw error;
+      return await handle.readFile();
+    } finally {
+      await handle.close();
     }
   }
 
   async getStream(key: string): Promise<ObjectReadStream> {
-    const path = this.pathOf(key);
-    let handle;
+    const { handle, size } = await this.openFile(key);
+    // The size of the open file: a put renames a new file over the path, never rewrites this one,
+    // so the stream delivers exactly this many bytes.
+    return { body: handle.createReadStream({ autoClose: true }), size };
+  }
+
+  /**
+   * The key's file, open, when it is a regular file. Opened without blocking: a FIFO (or a device)
+   * swapped in for a file of a registered folder would otherwise hold one of libuv's four threads
+   * in open() until something writes to it, and four of them every file read of the process (the
+   * store, downloads, logs, samples of every project). Anything but a regular file is no object.
+   */
+  private async openFile(key: string): Promise<{ handle: FileHandle; size: number }> {
+    let handle: FileHandle;
     try {
-      handle = await open(path, 'r');
+      handle = await open(this.pathOf(key), constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (error) {
       const code = errno(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new ObjectNotFoundError(key, this.description);
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR')
+        throw new ObjectNotFoundError(key, this.description);
       throw error;
     }
     try {
-      // The size of the open file: a put renames a new file over the path, never rewrites this one,
-      // so the stream delivers exactly this many bytes.
       const info = await handle.stat();
       if (!info.isFile()) throw new ObjectNotFoundError(key, this.description);
-      return { body: handle.createReadStream({ autoClose: true }), size: info.size };
+      return { handle, size: info.size };
     } catch (error) {
       await handle.close();
       throw error;
