@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
-import { delimiter, isAbsolute } from 'node:path';
+import { delimiter, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { MAX_PRIORITY } from '@trainyard/contracts';
+import { MAX_PRIORITY, ProjectNameSchema } from '@trainyard/contracts';
 
 /**
  * Every setting Trainyard reads from the environment, validated once at boot into typed groups.
@@ -25,16 +25,47 @@ const list = z.string().transform((v) =>
     .map((item) => item.trim())
     .filter(Boolean),
 );
-/** Absolute folders separated by the platform's path delimiter (`:` here), like PATH. */
-const folders = z
+/**
+ * TRAINYARD_LOCAL_ROOTS: absolute folders separated by the platform's path delimiter (`:` here),
+ * like PATH, each shared by every project (`/data/shared`) or one project's own (`team-a=/data/team-a`).
+ */
+const localRoots = z
   .string()
   .transform((v) =>
     v
       .split(delimiter)
       .map((item) => item.trim())
-      .filter(Boolean),
+      .filter(Boolean)
+      .map((item) => {
+        const owned = /^([^/=]+)=(.*)$/.exec(item);
+        return owned ? { project: owned[1]!, path: owned[2]! } : { project: null, path: item };
+      }),
   )
-  .pipe(z.array(z.string().refine((path) => isAbsolute(path), 'every root must be an absolute path')));
+  .pipe(
+    z.array(
+      z.object({
+        project: ProjectNameSchema.nullable(),
+        path: z.string().refine((path) => isAbsolute(path), 'every root must be an absolute path'),
+      }),
+    ),
+  )
+  .superRefine((roots, ctx) => {
+    // A project's own root inside another root (or holding one) would be read through that one.
+    const owned = roots.filter((root) => root.project !== null);
+    for (const mine of owned)
+      for (const other of roots)
+        if (other !== mine && (within(other.path, mine.path) || within(mine.path, other.path)))
+          ctx.addIssue({
+            code: 'custom',
+            message: `${mine.project}'s root ${mine.path} may neither lie in nor hold another root (${other.path})`,
+          });
+  });
+
+/** Whether `target` is `folder` or lies in it, segment by segment (`/data2` is not in `/data`). */
+function within(folder: string, target: string): boolean {
+  const rel = relative(resolve(folder), resolve(target));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
 
 /** WORKER_CHILD_HEARTBEAT_TIMEOUT_MS unset; also what a training process started without one is given. */
 export const CHILD_HEARTBEAT_TIMEOUT_DEFAULT_MS = 300_000;
@@ -223,7 +254,7 @@ export const EnvSchema = z.object({
   /** A long answer (a followed log, an event stream, all of a run's points, a download) whose client took none of its bytes for this long is ended. */
   STALLED_CLIENT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   /** Folders under which local datasets and `file://` models may be read; none by default. */
-  TRAINYARD_LOCAL_ROOTS: folders.optional(),
+  TRAINYARD_LOCAL_ROOTS: localRoots.optional(),
   /** Bounds of one folder walk (dataset registration, loading): files seen and time. */
   FOLDER_WALK_MAX_FILES: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
   FOLDER_WALK_MAX_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
@@ -299,7 +330,14 @@ export interface TrainyardConfig {
     queueUnservable: boolean;
   };
   /** Local-path and file:// reads: only under these real paths; folder walks bounded. */
-  paths: { localRoots: string[]; walkMaxFiles: number; walkMaxMs: number };
+  paths: {
+    /** Every root, shared or a project's own: what a worker and the tools may read under. */
+    localRoots: string[];
+    /** The roots that are one project's own (TRAINYARD_LOCAL_ROOTS `project=/path`), by path: see localRootsFor. */
+    rootProjects?: Record<string, string>;
+    walkMaxFiles: number;
+    walkMaxMs: number;
+  };
   migrations: { onStart: boolean };
   worker: {
     /** Set by WORKER_CONCURRENCY; undefined: the worker decides from its devices at start (one per GPU). */
@@ -334,4 +372,18 @@ export interface TrainyardConfig {
   log: { level: Env['LOG_LEVEL']; json: boolean };
   /** Per-run logs in the object store: chunk size cap and how often new lines are written. */
   runLogs: { chunkBytes: number; flushMs: number };
+}
+
+/**
+ * The local roots a project may register datasets and import models under: the shared ones and
+ * its own, never another project's (TRAINYARD_LOCAL_ROOTS `project=/path`).
+ */
+export function localRootsFor(
+  paths: Pick<TrainyardConfig['paths'], 'localRoots' | 'rootProjects'>,
+  project: string,
+): string[] {
+  return paths.localRoots.filter((root) => {
+    const owner = paths.rootProjects?.[root];
+    return owner === undefined || owner === project;
+  });
 }

@@ -1,3 +1,4 @@
+import { localRootsFor } from './config.schema';
 import { ConfigError, loadConfig } from './load-config';
 import { logLevelsUpTo } from './log-levels';
 
@@ -157,6 +158,24 @@ describe('logLevelsUpTo', () => {
     expect(set.paths.localRoots).toEqual(['/data', '/mnt/sets']);
     expect(set.limits.requestsPerMinute).toBe(5);
     expect(() => loadConfig({ TRAINYARD_LOCAL_ROOTS: 'relative/dir' })).toThrow(/absolute path/);
+  });
+
+  it("reads a project's own local roots beside shared ones, and keeps each to its project", () => {
+    const { paths } = loadConfig({ TRAINYARD_LOCAL_ROOTS: '/data/shared:team-b=/data/team-b:team-c=/mnt/c/' });
+    expect(paths.localRoots).toEqual(['/data/shared', '/data/team-b', '/mnt/c']);
+    expect(paths.rootProjects).toEqual({ '/data/team-b': 'team-b', '/mnt/c': 'team-c' });
+    expect(localRootsFor(paths, 'team-b')).toEqual(['/data/shared', '/data/team-b']);
+    expect(localRootsFor(paths, 'team-a')).toEqual(['/data/shared']);
+    expect(localRootsFor(paths, 'default')).toEqual(['/data/shared']);
+    for (const wrong of ['Team B=/data/b', '__proto__ x=/data/b', 'team-b=relative', '=/data/b'])
+      expect(() => loadConfig({ TRAINYARD_LOCAL_ROOTS: wrong })).toThrow(/TRAINYARD_LOCAL_ROOTS/);
+    // A project's root inside another root, or holding one, would be read through it.
+    for (const nested of ['/data:team-b=/data/team-b', 'team-b=/data:/data/shared', 'a=/data/x:b=/data/x/y'])
+      expect(() => loadConfig({ TRAINYARD_LOCAL_ROOTS: nested })).toThrow(/may neither lie in nor hold another root/);
+    // Siblings are not nested.
+    expect(loadConfig({ TRAINYARD_LOCAL_ROOTS: '/data:team-b=/data2' }).paths.rootProjects).toEqual({
+      '/data2': 'team-b',
+    });
   });
 
   it('bounds the decoded images one run may hold in memory on a worker, 4 GiB unless set', () => {

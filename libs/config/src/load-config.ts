@@ -85,7 +85,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       queueUnservable: e.QUEUE_UNSERVABLE_RUNS,
     },
     paths: {
-      localRoots: (e.TRAINYARD_LOCAL_ROOTS ?? []).map((root) => resolve(root)),
+      localRoots: (e.TRAINYARD_LOCAL_ROOTS ?? []).map((root) => resolve(root.path)),
+      rootProjects: Object.fromEntries(
+        (e.TRAINYARD_LOCAL_ROOTS ?? []).flatMap((root) => (root.project ? [[resolve(root.path), root.project]] : [])),
+      ),
       walkMaxFiles: e.FOLDER_WALK_MAX_FILES,
       walkMaxMs: e.FOLDER_WALK_MAX_MS,
     },

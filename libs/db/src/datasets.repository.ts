@@ -1,4 +1,4 @@
-import type { ActiveRuns, DatasetView } from '@trainyard/contracts';
+import type { ActiveRuns, DatasetLocation, DatasetView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { finishedRunsReferring, unfinishedRunsReferring, usingDataset } from './registry-references';
 import { datasetView } from './views';
@@ -12,6 +12,27 @@ export class DatasetNameTakenError extends Error {
     super(`A dataset named "${datasetName}" is already registered`);
     this.name = 'DatasetNameTakenError';
   }
+}
+
+/**
+ * Thrown when a folder is, holds or lies in a folder another project registered: a folder is read
+ * by the project that registered it first, so a key of one project cannot read another's images
+ * by registering the same folder (or the folder above it, which would list theirs as classes).
+ */
+export class DatasetFolderTakenError extends Error {
+  constructor(readonly field: 'location.path' | 'location.prefix') {
+    super('is, holds or lies in a folder another project registered as a dataset');
+    this.name = 'DatasetFolderTakenError';
+  }
+}
+
+/** Namespace of the advisory lock registrations take, so two projects cannot claim overlapping folders together. */
+const REGISTRATION_LOCK_NAMESPACE = 72_707_373;
+
+/** A registered location as a folder with a trailing `/`, so `a/b/` never matches `a/bc/`. */
+function folderOf(location: DatasetLocation): string {
+  const folder = location.kind === 'local' ? location.path : location.prefix;
+  return folder.endsWith('/') ? folder : `${folder}/`;
 }
 
 /** What deleting a dataset did; `removed` is what its `removeObjects` answered. */
@@ -30,10 +51,18 @@ export const DATASET_DELETE_TIMEOUT_MS = 15 * 60_000;
 export class DatasetsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /**
+   * Records the dataset, unless its folder is, holds or lies in one another project registered
+   * (DatasetFolderTakenError): checked under a lock every registration takes, so two projects
+   * registering overlapping folders at once cannot both pass.
+   */
   async create(input: DatasetCreation): Promise<DatasetView> {
     try {
-      const row = await this.prisma.dataset.create({
-        data: { ...input, location: input.location as unknown as Prisma.InputJsonValue },
+      const row = await this.prisma.$transaction(async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${REGISTRATION_LOCK_NAMESPACE}::int4, 0)`;
+        if (await folderTakenBy(tx, input.location, input.project))
+          throw new DatasetFolderTakenError(fieldOf(input.location));
+        return tx.dataset.create({ data: { ...input, location: input.location as unknown as Prisma.InputJsonValue } });
       });
       return datasetView(row);
     } catch (error) {
@@ -41,6 +70,11 @@ export class DatasetsRepository {
         throw new DatasetNameTakenError(input.name);
       throw error;
     }
+  }
+
+  /** Whether `location` is, holds or lies in a folder a project other than `project` registered. */
+  folderTaken(location: DatasetLocation, project: string): Promise<boolean> {
+    return folderTakenBy(this.prisma, location, project);
   }
 
   async get(id: string): Promise<DatasetView | null> {
@@ -98,4 +132,25 @@ export class DatasetsRepository {
       { maxWait: 10_000, timeout: DATASET_DELETE_TIMEOUT_MS },
     );
   }
+}
+
+const fieldOf = (location: DatasetLocation) => (location.kind === 'local' ? 'location.path' : 'location.prefix');
+
+async function folderTakenBy(
+  db: Pick<PrismaClient, '$queryRaw'>,
+  location: DatasetLocation,
+  project: string,
+): Promise<boolean> {
+  const folder = folderOf(location);
+  const [row] = await db.$queryRaw<{ taken: boolean }[]>`
+    SELECT EXISTS (
+      SELECT 1 FROM (
+        SELECT CASE WHEN right(f, 1) = '/' THEN f ELSE f || '/' END AS "other" FROM (
+          SELECT coalesce("location"->>'path', "location"->>'prefix') AS f FROM "datasets"
+          WHERE "project" <> ${project} AND "location"->>'kind' = ${location.kind}
+        ) named
+      ) others
+      WHERE starts_with(${folder}, "other") OR starts_with("other", ${folder})
+    ) AS "taken"`;
+  return row?.taken ?? false;
 }

@@ -88,6 +88,7 @@ export {
 } from './run-references.resolver';
 export {
   DatasetsRepository,
+  DatasetFolderTakenError,
   DatasetNameTakenError,
   type DatasetCreation,
   type DatasetDeletionOutcome,

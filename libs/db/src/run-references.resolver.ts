@@ -1,3 +1,4 @@
+import { localRootsFor } from '@trainyard/config';
 import { createHash } from 'node:crypto';
 import {
   autoencoderInputShape,
@@ -87,7 +88,9 @@ function lacks(checkpoint: Checkpoint, wanted: BaseModel[]): string {
 /** Where the process that resolves may read files: its object store, and local paths only under its roots. */
 export interface ReadableFiles {
   store: ObjectStore;
-  localRoots: readonly string[];
+  localRoots: string[];
+  /** The roots that are one project's own, by path (TRAINYARD_LOCAL_ROOTS `project=/path`): no other project reads under them. */
+  rootProjects?: Record<string, string>;
 }
 
 /** A spec with every reference checked at submit, and the run/checkpoint it builds on (pinned against retention). */
@@ -191,7 +194,7 @@ export class RunReferencesResolver {
 
   /** Checks a submitted spec's references; throws RunReferenceRefusedError naming the field. */
   async atSubmit(spec: RunSpec, project: string): Promise<SubmittedReferences> {
-    const imported = await this.whyImportedModelUnreadable(spec);
+    const imported = await this.whyImportedModelUnreadable(spec, project);
     if (imported)
       throw new RunReferenceRefusedError('The imported model cannot be read', 'model.importedModel.uri', imported);
     const based = await this.pinBase(spec, project);
@@ -205,7 +208,7 @@ export class RunReferencesResolver {
         `No dataset with id ${dataset.datasetId}; register the folder with POST /v1/datasets`,
       );
     }
-    const internal = await this.whyDatasetFolderInternal(record.location);
+    const internal = await this.whyDatasetFolderInternal(record.location, project);
     if (internal)
       throw new RunReferenceRefusedError(
         'The dataset cannot be read',
@@ -248,7 +251,7 @@ export class RunReferencesResolver {
     run: Run,
     spec: RunSpec,
   ): Promise<{ ok: true; references: StartingReferences } | { ok: false; reason: string }> {
-    const imported = await this.whyImportedModelUnreadable(spec);
+    const imported = await this.whyImportedModelUnreadable(spec, run.project);
     if (imported) return { ok: false, reason: `model.importedModel.uri ${imported}` };
     const checkpoint = await this.pinnedCheckpoint(run, spec);
     if (checkpoint && 'reason' in checkpoint) return { ok: false, reason: checkpoint.reason };
@@ -260,10 +263,10 @@ export class RunReferencesResolver {
       references.imageFolder = record.location;
       if (record.location.kind === 'local') {
         const { path } = record.location;
-        const refused = await whyRefused(() => resolveUnderRoots(path, this.files.localRoots));
+        const refused = await whyRefused(() => resolveUnderRoots(path, this.rootsOf(run.project)));
         if (refused) return { ok: false, reason: `dataset ${dataset.datasetId} location.path ${refused}` };
       }
-      const internal = await this.whyDatasetFolderInternal(record.location);
+      const internal = await this.whyDatasetFolderInternal(record.location, run.project);
       if (internal) return { ok: false, reason: `dataset ${dataset.datasetId}'s folder ${internal}` };
       if (dataset.stream) {
         const version = await this.versionOf(dataset.datasetId, record.location, dataset.stream.version, 'read');
@@ -344,9 +347,9 @@ export class RunReferencesResolver {
    * own, packed versions), as a reason; null when it is a folder of its own. Registration refuses
    * them; this stops rows written before it did, at submit and before a worker reads.
    */
-  private async whyDatasetFolderInternal(location: DatasetLocation): Promise<string | null> {
+  private async whyDatasetFolderInternal(location: DatasetLocation, project: string): Promise<string | null> {
     if (location.kind === 's3') return recordedDatasetPrefixProblem(location.prefix);
-    const real = await resolveUnderRoots(location.path, this.files.localRoots).catch(() => null);
+    const real = await resolveUnderRoots(location.path, this.rootsOf(project)).catch(() => null);
     return real === null ? null : internalPathProblem(real, this.files.store);
   }
 
@@ -355,10 +358,15 @@ export class RunReferencesResolver {
    * TRAINYARD_LOCAL_ROOTS; the refusal of anything else, or null. Checked at submit and again
    * before a worker reads (roots and links may change in between).
    */
-  private async whyImportedModelUnreadable(spec: RunSpec): Promise<string | null> {
+  private async whyImportedModelUnreadable(spec: RunSpec, project: string): Promise<string | null> {
     const base = spec.kind === 'finetune' ? classifierBase(spec.model) : null;
     if (base?.kind !== 'imported') return null;
-    return whyRefused(() => locateModelFile(base.model.uri, this.files.store, this.files.localRoots));
+    return whyRefused(() => locateModelFile(base.model.uri, this.files.store, this.rootsOf(project)));
+  }
+
+  /** The local roots the project may read under: the shared ones and its own. */
+  private rootsOf(project: string): string[] {
+    return localRootsFor({ localRoots: this.files.localRoots, rootProjects: this.files.rootProjects }, project);
   }
 
   /** A run of the project, or null (another project's run is as absent as an unknown one). */

@@ -117,7 +117,11 @@ export class InfrastructureModule {
         provide: RunReferencesResolver,
         inject: [DATABASE, OBJECT_STORE],
         useFactory: (db: Database, store: ObjectStore) =>
-          new RunReferencesResolver(db.prisma, { store, localRoots: config.paths.localRoots }),
+          new RunReferencesResolver(db.prisma, {
+            store,
+            localRoots: config.paths.localRoots,
+            rootProjects: config.paths.rootProjects,
+          }),
       },
       InfrastructureShutdown,
     ];

@@ -27,7 +27,14 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
   beforeAll(async () => {
     api = await startTestApi();
     // An image folder under the local store, registered as an S3-style prefix of it.
-    for (const file of ['sets/pets/cat/1.png', 'sets/pets/dog/1.png']) {
+    for (const file of [
+      'sets/pets/cat/1.png',
+      'sets/pets/dog/1.png',
+      'sets/pets-b/cat/1.png',
+      'sets/pets-b/dog/1.png',
+      'sets/race/cat/1.png',
+      'sets/race/dog/1.png',
+    ]) {
       const path = join(api.home, 'objects', file);
       mkdirSync(join(path, '..'), { recursive: true });
       writeFileSync(path, 'x');
@@ -140,9 +147,25 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
   it("keeps datasets apart: names per project, another project's dataset unseen and unusable", async () => {
     const mine = await call(a, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } });
     expect(mine.status).toBe(201);
-    // The same name in another project is its own dataset.
+    // Nor can another project register that folder, a folder in it, or one holding it (which would
+    // list it as a class), and the refusal lists nothing.
+    for (const prefix of ['sets/pets', 'sets/pets/', 'sets/pets/cat', 'sets']) {
+      const taken = await call(b, 'POST', '/v1/datasets', { name: 'theirs', location: { kind: 's3', prefix } });
+      expect({ prefix, status: taken.status, field: taken.body.errors?.[0]?.field }).toEqual({
+        prefix,
+        status: 409,
+        field: 'location.prefix',
+      });
+      expect(JSON.stringify(taken.body)).not.toMatch(/\bcat\b|\bdog\b/);
+    }
+    // The same name in another project is its own dataset, of a folder of its own (a sibling is another folder).
     expect(
-      (await call(b, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } })).status,
+      (await call(b, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets-b' } })).status,
+    ).toBe(201);
+    // A project may register its own folder again, under another name.
+    expect(
+      (await call(a, 'POST', '/v1/datasets', { name: 'pets-again', location: { kind: 's3', prefix: 'sets/pets' } }))
+        .status,
     ).toBe(201);
     expect(
       (await call(a, 'POST', '/v1/datasets', { name: 'pets', location: { kind: 's3', prefix: 'sets/pets' } })).status,
@@ -155,6 +178,17 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
     const theirs = await call(b, 'POST', '/v1/runs', finetune('their folder', { dataset: imageFolder }));
     expect(theirs.status).toBe(422);
     expect(theirs.body.errors[0].field).toBe('dataset.datasetId');
+  });
+
+  it('lets one project only register a folder two projects race for', async () => {
+    const register = (key: string, i: number) =>
+      call(key, 'POST', '/v1/datasets', { name: `race-${i}`, location: { kind: 's3', prefix: 'sets/race' } });
+    const replies = await Promise.all([0, 1, 2, 3, 4].flatMap((i) => [register(a, i), register(b, i)]));
+    const statuses = replies.map((reply) => reply.status);
+    expect(new Set(statuses)).toEqual(new Set([201, 409]));
+    const winners = new Set(replies.filter((reply) => reply.status === 201).map((reply) => reply.body.project));
+    expect(winners.size).toBe(1);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(5);
   });
 
   it('keeps pipelines and sweeps apart', async () => {

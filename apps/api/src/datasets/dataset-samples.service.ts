@@ -7,7 +7,7 @@ import {
   PayloadTooLargeException,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import type { TrainyardConfig } from '@trainyard/config';
+import { localRootsFor, type TrainyardConfig } from '@trainyard/config';
 import type { DatasetView } from '@trainyard/contracts';
 import { DatasetsRepository } from '@trainyard/db';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
@@ -114,7 +114,7 @@ export class DatasetSamplesService {
     }
     let root: string;
     try {
-      root = await resolveUnderRoots(dataset.location.path, this.config.paths.localRoots);
+      root = await resolveUnderRoots(dataset.location.path, localRootsFor(this.config.paths, dataset.project));
     } catch (error) {
       // The roots may have changed since registration: the folder is no longer this server's to read.
       if (error instanceof LocalPathRefusedError) throw this.missing(`Dataset ${dataset.id}: ${error.message}`);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
-import type { TrainyardConfig } from '@trainyard/config';
+import { localRootsFor, type TrainyardConfig } from '@trainyard/config';
 import type { DatasetList, DatasetLocation, DatasetView } from '@trainyard/contracts';
-import { DatasetNameTakenError, DatasetsRepository } from '@trainyard/db';
+import { DatasetFolderTakenError, DatasetNameTakenError, DatasetsRepository } from '@trainyard/db';
 import {
   FolderWalkLimitError,
   InvalidImageFolderError,
@@ -30,6 +30,16 @@ function refuse(field: string, why: string): UnprocessableEntityException {
   });
 }
 
+/** 409: the folder is, holds or lies in one another project registered (DatasetsRepository.create). */
+function folderTaken(location: DatasetLocation): ConflictException {
+  const field = location.kind === 'local' ? 'location.path' : 'location.prefix';
+  const message = new DatasetFolderTakenError(field).message;
+  return new ConflictException({
+    message: `The folder cannot be registered as a dataset: it ${message}`,
+    errors: [{ field, message }],
+  });
+}
+
 /**
  * Registers image folders. The layout (class subfolders, ≥ 2 classes, no empty class) is checked
  * here by listing only — the API never decodes images; corrupt files are found, skipped and
@@ -46,7 +56,10 @@ export class DatasetsService {
   ) {}
 
   async register(body: DatasetRegistration, project: string): Promise<DatasetView> {
-    return this.record(body.name, await this.open(body.location), project);
+    const opened = await this.open(body.location, project);
+    // Before anything is listed: a 422 naming the classes would show another project's folders.
+    if (await this.datasets.folderTaken(opened.location, project)) throw folderTaken(opened.location);
+    return this.record(body.name, opened, project);
   }
 
   /**
@@ -86,6 +99,7 @@ export class DatasetsService {
       );
       return record;
     } catch (error) {
+      if (error instanceof DatasetFolderTakenError) throw folderTaken(location);
       if (error instanceof DatasetNameTakenError) {
         throw new ConflictException({
           message: error.message,
@@ -115,6 +129,7 @@ export class DatasetsService {
    */
   private async open(
     location: DatasetRegistration['location'],
+    project: string,
   ): Promise<{ store: ObjectStore; prefix: string; location: DatasetLocation }> {
     if (location.kind === 's3') {
       let prefix: string;
@@ -132,7 +147,7 @@ export class DatasetsService {
     }
     let path: string;
     try {
-      path = await resolveUnderRoots(location.path, this.config.paths.localRoots);
+      path = await resolveUnderRoots(location.path, localRootsFor(this.config.paths, project));
     } catch (error) {
       if (error instanceof LocalPathRefusedError) throw refuse('location.path', error.message);
       throw error;
