@@ -142,6 +142,27 @@ describe('projects (PostgreSQL, Redis, HTTP)', () => {
       finetune('via model', { model: { type: 'classifier', baseModel: { name: 'digits', version: 1 }, ...encoder } }),
     );
     expect(viaModel.status).toBe(422);
+
+    // In a sweep's base or a pipeline's step, the refusal names the field where it sits.
+    const theirBase = { model: { type: 'classifier', baseRunId: base, ...encoder } };
+    const sweep = await call(b, 'POST', '/v1/sweeps', {
+      name: 'steal',
+      base: finetune('steal', theirBase),
+      strategy: 'grid',
+      parameters: { 'training.learningRate': [0.001, 0.01] },
+    });
+    expect(sweep.status).toBe(422);
+    expect(sweep.body.errors.map((e: any) => e.field)).toEqual(['base.model.baseRunId']);
+    const pipeline = await call(b, 'POST', '/v1/pipelines', {
+      name: 'steal',
+      pretrain: pretrain('p pretrain'),
+      finetunes: [
+        finetune('ok'),
+        finetune('steal', { dataset: { name: 'image-folder', datasetId: base, imageShape: [16, 16, 1] } }),
+      ],
+    });
+    expect(pipeline.status).toBe(422);
+    expect(pipeline.body.errors.map((e: any) => e.field)).toEqual(['finetunes.1.dataset.datasetId']);
   });
 
   it("keeps datasets apart: names per project, another project's dataset unseen and unusable", async () => {

@@ -44,13 +44,22 @@ export class PipelinesService {
       ...spec.finetunes.map((finetune, i) => ({ spec: finetune, prefix: `finetunes.${i}.` })),
     ]);
     // Every step's references (registered datasets) are checked now, not when the step is released.
-    const planned: PlannedRun[] = [{ ...(await this.references.resolve(spec.pretrain, project)), prefix: 'pretrain.' }];
+    const planned: PlannedRun[] = [
+      { ...(await this.references.resolve(spec.pretrain, project, 'pretrain.')), prefix: 'pretrain.' },
+    ];
     for (const [i, finetune] of spec.finetunes.entries())
-      planned.push({ ...(await this.references.resolve(finetune, project)), prefix: `finetunes.${i}.` });
+      planned.push({
+        ...(await this.references.resolve(finetune, project, `finetunes.${i}.`)),
+        prefix: `finetunes.${i}.`,
+      });
     // An evaluation's own dataset is checked the way a fine-tune's is (its checkpoint does not exist yet).
-    for (const evaluation of spec.evaluations)
+    for (const [i, evaluation] of spec.evaluations.entries())
       if (evaluation.dataset)
-        await this.references.resolve({ ...spec.finetunes[0]!, dataset: evaluation.dataset }, project);
+        await this.references.resolve(
+          { ...spec.finetunes[0]!, dataset: evaluation.dataset },
+          project,
+          `evaluations.${i}.`,
+        );
     // Evaluations make one pass each over at most a fine-tune's data: the training steps bound the
     // work; but each is a run recorded as waiting, against the project's queued-runs quota (below).
     this.quota.checkImages(planned, 'finetunes');

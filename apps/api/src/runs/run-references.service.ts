@@ -1,6 +1,6 @@
 import { Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
 import type { RunSpec } from '@trainyard/contracts';
-import { RunReferencesResolver, type SubmittedReferences } from '@trainyard/db';
+import { RunReferenceRefusedError, RunReferencesResolver, type SubmittedReferences } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
 import type { TrainyardConfig } from '@trainyard/config';
 import { datasetMemoryErrors } from './submission-quota';
@@ -25,10 +25,20 @@ export class RunReferencesService {
   ) {}
 
   /** A refused reference is a RunReferenceRefusedError, which the problem filter answers 422 naming the field. */
-  async resolve(spec: RunSpec, project: string): Promise<ResolvedReferences> {
-    const resolved = await this.resolver.atSubmit(spec, project);
+  /** `prefix`: where the spec sits in the request (`base.` of a sweep, `finetunes.1.` of a pipeline), put before each field named. */
+  async resolve(spec: RunSpec, project: string, prefix = ''): Promise<ResolvedReferences> {
+    let resolved: ResolvedReferences;
+    try {
+      resolved = await this.resolver.atSubmit(spec, project);
+    } catch (error) {
+      if (error instanceof RunReferenceRefusedError && prefix)
+        throw new RunReferenceRefusedError(error.summary, `${prefix}${error.field}`, error.why);
+      throw error;
+    }
     // The resolved spec: an evaluation without a dataset of its own reads its run's.
-    const errors = datasetMemoryErrors(resolved.spec, resolved, this.config.limits.inMemoryDatasetBytes);
+    const errors = datasetMemoryErrors(resolved.spec, resolved, this.config.limits.inMemoryDatasetBytes).map(
+      (error) => ({ ...error, field: `${prefix}${error.field}` }),
+    );
     if (errors.length)
       throw new UnprocessableEntityException({
         message: "The dataset would not fit in a worker's memory",

@@ -94,7 +94,7 @@ describe('decoded images a run may hold in a worker (PostgreSQL, Redis, local st
       },
     ]);
     const sweep = { name: 'lr', base: huge, strategy: 'grid', parameters: { 'training.learningRate': [0.01, 0.1] } };
-    expect((await refusal(await post(api, '/v1/sweeps', sweep)))[0]!.field).toBe('dataset.imageShape');
+    expect((await refusal(await post(api, '/v1/sweeps', sweep)))[0]!.field).toBe('base.dataset.imageShape');
     expect(await runCount()).toBe(before);
     // The same images at 16×16×3: 138 MB.
     expect((await post(api, '/v1/runs', finetune({ datasetId: tiny }, [16, 16, 3]))).status).toBe(201);
@@ -203,7 +203,7 @@ describe('QUOTA_IN_MEMORY_DATASET_BYTES set (PostgreSQL, Redis, local store, HTT
     });
     expect(await refusal(await post(api, '/v1/pipelines', pipeline([64, 64, 3])))).toEqual([
       {
-        field: 'dataset.imageShape',
+        field: 'pretrain.dataset.imageShape',
         message: expect.stringContaining('up to 216 KiB (9 bytes per pixel while loading); the limit is 195.3 KiB'),
       },
     ]);

@@ -44,7 +44,7 @@ export class SweepsService {
   async submit(spec: SweepSpec, project: string): Promise<SweepCreated> {
     // The base alone first, before its references are read; each run once expanded, below.
     this.quota.checkModelSize([{ spec: spec.base, prefix: 'base.' }]);
-    const { baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(spec.base, project);
+    const { baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(spec.base, project, 'base.');
     const expanded = expandSweep(spec);
     if ('tooMany' in expanded)
       throw new Error(`sweep "${spec.name}": ${expanded.tooMany} runs slipped past validation`);
