@@ -213,6 +213,11 @@ export const EnvSchema = z.object({
   METRICS_PUBLIC: bool.default(false),
   /** Requests per minute per key, counted in Redis so every API replica shares the budget. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /**
+   * Live (unrevoked) API keys a project may hold at once: every per-key budget (requests, streams)
+   * is multiplied by the keys a project's admin can mint. Keys without a project are not counted.
+   */
+  API_KEYS_MAX_PER_PROJECT: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** Runs a project may have waiting (QUEUED or PREEMPTED) at once. */
   QUOTA_QUEUED_RUNS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   /**
@@ -251,6 +256,11 @@ export const EnvSchema = z.object({
   /** Live event streams (SSE) open at once per key, and per API process. */
   SSE_MAX_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
   SSE_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /**
+   * Live event streams the keys of one project may hold open at once in one API process, below
+   * SSE_MAX_PER_PROCESS so no project takes every place; unset: a quarter of SSE_MAX_PER_PROCESS.
+   */
+  SSE_MAX_PER_PROJECT: z.coerce.number().int().min(1).max(1_000_000).optional(),
   /** A long answer (a followed log, an event stream, all of a run's points, a download) whose client took none of its bytes for this long is ended. */
   STALLED_CLIENT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   /** Folders under which local datasets and `file://` models may be read; none by default. */
@@ -317,7 +327,11 @@ export interface TrainyardConfig {
     /** Hours of training a run may use over its attempts (QUOTA_RUN_TRAINING_HOURS). */
     trainingHoursPerRun: number;
     sseConnectionsPerKey: number;
+    /** SSE_MAX_PER_PROJECT (or its default): streams of one project's keys, per API process; operators' keys are not counted. */
+    sseConnectionsPerProject: number;
     sseConnectionsPerProcess: number;
+    /** API_KEYS_MAX_PER_PROJECT: live keys one project may hold; operators' keys (no project) are not counted. */
+    liveKeysPerProject: number;
     /** STALLED_CLIENT_MS: how long a long answer waits for a client that takes none of its bytes. */
     stalledClientMs: number;
     /** Bytes one dataset upload may carry (DATASET_UPLOAD_MAX_BYTES). */

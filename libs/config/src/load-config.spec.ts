@@ -197,4 +197,25 @@ describe('logLevelsUpTo', () => {
       expect(() => loadConfig({ API_TRUST_PROXY: bad })).toThrow(/API_TRUST_PROXY/);
     }
   });
+
+  it("caps live keys per project (100) and a project's streams below the process's (a quarter unless set)", () => {
+    const defaults = loadConfig({}).limits;
+    expect([defaults.liveKeysPerProject, defaults.sseConnectionsPerProject]).toEqual([100, 250]);
+    expect(loadConfig({ API_KEYS_MAX_PER_PROJECT: '5' }).limits.liveKeysPerProject).toBe(5);
+    expect(loadConfig({ SSE_MAX_PER_PROCESS: '40' }).limits.sseConnectionsPerProject).toBe(10);
+    expect(loadConfig({ SSE_MAX_PER_PROCESS: '3' }).limits.sseConnectionsPerProject).toBe(1);
+    expect(loadConfig({ SSE_MAX_PER_PROJECT: '999' }).limits.sseConnectionsPerProject).toBe(999);
+    // As many as the process (or more) would let one project take every place again.
+    for (const [project, process] of [
+      ['1000', '1000'],
+      ['50', '10'],
+    ])
+      expect(() => loadConfig({ SSE_MAX_PER_PROJECT: project, SSE_MAX_PER_PROCESS: process })).toThrow(
+        /SSE_MAX_PER_PROJECT: must be below SSE_MAX_PER_PROCESS/,
+      );
+    for (const wrong of ['0', '-1', '2.5', 'many']) {
+      expect(() => loadConfig({ API_KEYS_MAX_PER_PROJECT: wrong })).toThrow(/API_KEYS_MAX_PER_PROJECT/);
+      expect(() => loadConfig({ SSE_MAX_PER_PROJECT: wrong })).toThrow(/SSE_MAX_PER_PROJECT/);
+    }
+  });
 });

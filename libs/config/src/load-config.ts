@@ -37,6 +37,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       'S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT (there are no default credentials)',
     ]);
   }
+  if (e.SSE_MAX_PER_PROJECT !== undefined && e.SSE_MAX_PER_PROJECT >= e.SSE_MAX_PER_PROCESS) {
+    throw new ConfigError([
+      `SSE_MAX_PER_PROJECT: must be below SSE_MAX_PER_PROCESS (${e.SSE_MAX_PER_PROCESS}), so one project cannot take every stream place of a process (got ${e.SSE_MAX_PER_PROJECT})`,
+    ]);
+  }
   const home = resolve(e.TRAINYARD_HOME);
   return {
     home,
@@ -78,7 +83,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       inMemoryDatasetBytes: e.QUOTA_IN_MEMORY_DATASET_BYTES,
       trainingHoursPerRun: e.QUOTA_RUN_TRAINING_HOURS,
       sseConnectionsPerKey: e.SSE_MAX_PER_KEY,
+      sseConnectionsPerProject: e.SSE_MAX_PER_PROJECT ?? Math.max(1, Math.floor(e.SSE_MAX_PER_PROCESS / 4)),
       sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
+      liveKeysPerProject: e.API_KEYS_MAX_PER_PROJECT,
       stalledClientMs: e.STALLED_CLIENT_MS,
       runningRunsPerProject: e.PROJECT_MAX_RUNNING,
       datasetUploadBytes: e.DATASET_UPLOAD_MAX_BYTES,

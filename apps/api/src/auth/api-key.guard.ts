@@ -29,6 +29,14 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
  * @Public. The key comes as `Authorization: Bearer <key>` or, for the dashboard and its event
  * streams, in the session cookie. Then the key's rate limit is spent. A request that stays open
  * (a stream) is held by OpenRequestKeyCheck, which ends it once its key is revoked.
+ *
+ * A request whose key fails (none, malformed, unknown, revoked) spends its client address's
+ * budget (RATE_LIMIT_PER_MINUTE). Once that is spent, a token this process has not proven a live
+ * key is refused 429 before it is looked up, valid or not: a guesser gets that many tries a minute
+ * per address and costs no lookup beyond them, and a 429 says nothing about the token. A key this
+ * process has proven (ApiKeyAuthenticator.hasProven: no guesser can present one) still passes, so
+ * the users behind the guesser's NAT or proxy who were working go on working; one whose key this
+ * process has not seen yet waits for the address's minute to end (Retry-After).
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -65,10 +73,11 @@ export class ApiKeyGuard implements CanActivate {
       await this.rateLimiter.enforce(addressSubject(request), response);
       throw invalidKey(response, 'Malformed: expected "Bearer <key>" with a key of visible ASCII characters');
     }
+    const address = addressSubject(request);
+    if (!this.authenticator.hasProven(token)) await this.rateLimiter.refuseIfSpent(address, response);
     const principal = await this.authenticator.authenticate(token);
     if (!principal) {
-      // Wrong keys spend the client address's budget, so guessing is as slow as any other abuse.
-      await this.rateLimiter.enforce(addressSubject(request), response);
+      await this.rateLimiter.enforce(address, response);
       throw invalidKey(response, 'Unknown or revoked API key');
     }
     await this.rateLimiter.enforce(`key:${principal.keyId}`, response);

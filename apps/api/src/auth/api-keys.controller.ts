@@ -1,10 +1,11 @@
 import { Body, Controller, Delete, ForbiddenException, Get, HttpCode, Logger, Param, Post } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyList, Whoami } from '@trainyard/contracts';
 import { ApiKeysRepository } from '@trainyard/db';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
+import { ApiKeyIssuer } from './api-key.issuer';
 import { CurrentPrincipal, RequireScope } from './auth.decorators';
 import { OpenRequestKeyCheck } from './open-request-key.check';
 import { ApiKeyCreationSchema, ApiKeyIdSchema, type ApiKeyCreationBody } from './api-keys.dto';
@@ -14,7 +15,8 @@ import { notFound } from '../http/problems';
 /**
  * Key administration (the `admin` scope), and `whoami` for any key. A project's admin key
  * administers its project's keys only: it creates keys confined to its project (never one for
- * every project, which would lift its own confinement), and lists and revokes only those.
+ * every project, which would lift its own confinement; at most API_KEYS_MAX_PER_PROJECT live ones,
+ * ApiKeyIssuer), and lists and revokes only those.
  */
 @ApiTags('keys')
 @Controller('v1')
@@ -23,6 +25,7 @@ export class ApiKeysController {
 
   constructor(
     private readonly keys: ApiKeysRepository,
+    private readonly issuer: ApiKeyIssuer,
     private readonly authenticator: ApiKeyAuthenticator,
     private readonly openRequests: OpenRequestKeyCheck,
   ) {}
@@ -32,6 +35,7 @@ export class ApiKeysController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Create an API key; its token is in this answer only (it is stored hashed)' })
   @Responds(201, 'ApiKeyCreated', 'The key and its token')
+  @ApiResponse({ status: 409, description: 'The project holds API_KEYS_MAX_PER_PROJECT live keys already' })
   async create(
     @Body(new ZodValidationPipe(ApiKeyCreationSchema, 'Invalid key', { in: 'body' })) body: ApiKeyCreationBody,
     @CurrentPrincipal() admin: Principal,
@@ -47,7 +51,7 @@ export class ApiKeysController {
         ],
       });
     const project = body.project ?? admin.project;
-    const created = await this.keys.create({ name: body.name, scopes: body.scopes, project });
+    const created = await this.issuer.issue({ name: body.name, scopes: body.scopes, project });
     this.logger.log(
       `API key ${created.key.id} "${body.name}" created by key ${admin.keyId}: scopes ${body.scopes.join(',')}, project ${project ?? '(all)'}`,
     );
@@ -77,7 +81,7 @@ export class ApiKeysController {
     // Another project's key (or an operator's) is the same 404 as an unknown one for a project's admin.
     const key = await this.keys.revoke(id, projectFilter(admin));
     if (!key) throw notFound('API key', id);
-    this.authenticator.forgetAll();
+    this.authenticator.expireAll();
     this.logger.log(`API key ${id} revoked by key ${admin.keyId}`);
     // Its streams here at once; other replicas' at their next check, within KEY_CACHE_TTL_MS.
     this.openRequests.endRequestsOf(id);

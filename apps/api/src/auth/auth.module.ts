@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AdminKeyProvisioner } from './admin-key.provisioner';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeyIssuer } from './api-key.issuer';
 import { ApiKeysController } from './api-keys.controller';
 import { OpenRequestKeyCheck } from './open-request-key.check';
 import { ProjectOwnershipGuard } from './project-ownership.guard';
@@ -14,6 +15,7 @@ import { SessionController } from './session.controller';
   controllers: [ApiKeysController, SessionController],
   providers: [
     ApiKeyAuthenticator,
+    ApiKeyIssuer,
     OpenRequestKeyCheck,
     RequestRateLimiter,
     AdminKeyProvisioner,

@@ -3,7 +3,7 @@ import { HttpException, HttpStatus, Inject, Injectable, Logger } from '@nestjs/c
 import type { TrainyardConfig } from '@trainyard/config';
 import type { TrainingQueues } from '@trainyard/queue';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { CONFIG, REDIS, TRAINING_QUEUES } from '@trainyard/infrastructure';
 import { withDeadline } from '../common/with-deadline';
 
@@ -58,12 +58,32 @@ export class RequestRateLimiter {
     }
   }
 
+  /**
+   * Whether `subject` has spent its minute, spending nothing: null when it has some left, else the
+   * seconds until it has. Asked before work a refused request must not cause (a key's lookup).
+   */
+  async spent(subject: string): Promise<number | null> {
+    try {
+      const state = await this.counted((limiter) => limiter.get(subject));
+      if (!state || state.consumedPoints < this.limiter.points) return null;
+      return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+    } catch (error) {
+      this.logger.warn(`Rate limiter unavailable, request let through: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
   /** Resolves when allowed; rejects with a RateLimiterRes when over the budget. */
-  private async consume(subject: string): Promise<unknown> {
-    if (Date.now() < this.storeDownUntil) return this.inProcess.consume(subject, 1);
+  private consume(subject: string): Promise<unknown> {
+    return this.counted((limiter) => limiter.consume(subject, 1));
+  }
+
+  /** `operation` on Redis's count, or on this process's while Redis is away or silent. */
+  private async counted<T>(operation: (limiter: RateLimiterAbstract) => Promise<T>): Promise<T> {
+    if (Date.now() < this.storeDownUntil) return operation(this.inProcess);
     try {
       return await withDeadline(
-        this.limiter.consume(subject, 1),
+        operation(this.limiter),
         STORE_DEADLINE_MS,
         `Redis did not count the request within ${STORE_DEADLINE_MS} ms`,
       );
@@ -73,13 +93,21 @@ export class RequestRateLimiter {
       this.logger.warn(
         `Counting requests in this process for ${STORE_RETRY_AFTER_MS / 1000} s: ${(outcome as Error).message}`,
       );
-      return this.inProcess.consume(subject, 1);
+      return operation(this.inProcess);
     }
   }
 
   /** Spends one request of `subject`'s minute, or throws the 429 (with Retry-After set on `response`). */
   async enforce(subject: string, response: ServerResponse): Promise<void> {
     const retryAfterS = await this.spend(subject);
+    if (retryAfterS === null) return;
+    response.setHeader('retry-after', String(retryAfterS));
+    throw tooManyRequests(retryAfterS);
+  }
+
+  /** Throws the 429 (with Retry-After set on `response`) when `subject` has spent its minute; spends nothing. */
+  async refuseIfSpent(subject: string, response: ServerResponse): Promise<void> {
+    const retryAfterS = await this.spent(subject);
     if (retryAfterS === null) return;
     response.setHeader('retry-after', String(retryAfterS));
     throw tooManyRequests(retryAfterS);

@@ -50,7 +50,7 @@ export class RunEventsController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<void> {
     await this.queries.runStatus(id); // 404 before any byte of the stream
-    const release = this.limiter.acquire(principal.keyId, res); // 429 before any byte, too
+    const release = this.limiter.acquire(principal, res); // 429 before any byte, too
     // Registered before any further wait: a client gone during one is noticed (Node does not
     // emit 'close' again for a listener added after it), and its place is given back.
     let stop = release;

@@ -96,7 +96,7 @@ export class RunLogsController {
     // the id of the last line it got, which wins over the `after` of its URL.
     const resumeAt = lastEventIdPipe.transform(headerValue(req.headers['last-event-id'])) ?? query.after;
     await this.runLogs.assertRun(id); // 404 before any byte of the stream
-    const release = this.limiter.acquire(principal.keyId, res); // 429 before any byte, too
+    const release = this.limiter.acquire(principal, res); // 429 before any byte, too
     this.stream(id, { ...query, after: resumeAt }, res, release);
   }
 
