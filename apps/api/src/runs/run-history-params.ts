@@ -138,7 +138,9 @@ export const CompareQuerySchema = z.strictObject({
           .filter(Boolean),
       ),
     ])
-    .pipe(z.array(RunIdSchema).min(1, 'Give at least one run id').max(COMPARE_MAX_RUNS)),
+    .pipe(z.array(RunIdSchema).min(1, 'Give at least one run id').max(COMPARE_MAX_RUNS))
+    // Once more after RunIdSchema lower-cased them: one run named in two cases is one run.
+    .transform((ids) => [...new Set(ids)]),
   names: NamesSchema.optional(),
   maxPoints: z.coerce.number().int().min(10).max(SERIES_MAX_POINTS).default(SERIES_DEFAULT_MAX_POINTS),
 });

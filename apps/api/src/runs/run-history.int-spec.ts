@@ -203,6 +203,13 @@ describe('dashboard queries (PostgreSQL, Redis, HTTP)', () => {
       );
       expect((await get(`/v1/runs/compare?ids=${randomUUID()}`)).status).toBe(404);
       expect((await get('/v1/runs/compare?ids=nope')).status).toBe(400);
+      // One run named twenty times in other cases is compared once, not answered twenty times over.
+      const spellings = Array.from({ length: 20 }, (_, i) =>
+        [...other].map((c, j) => ((i >> (j % 5)) & 1 ? c.toUpperCase() : c)).join(''),
+      );
+      const once = await get(`/v1/runs/compare?ids=${spellings.join(',')}&names=loss`);
+      expect(once.status).toBe(200);
+      expect(once.body.runs.map((r: { run: { id: string } }) => r.run.id)).toEqual([other]);
     });
   });
 
