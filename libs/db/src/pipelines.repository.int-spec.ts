@@ -61,6 +61,23 @@ describe('PipelinesRepository (PostgreSQL)', () => {
     });
   }
 
+  it('keeps and releases its steps in the order the pipeline named them, not by name', async () => {
+    const steps: [string, RunKind, string | null][] = [
+      ['p', 'PRETRAIN', null],
+      ['p-ft-5', 'FINETUNE', 'p'],
+      ['p-ft-5 eval', 'EVALUATE', 'p-ft-5'],
+      ['p-ft-10', 'FINETUNE', 'p'],
+      ['p-ft-10 eval', 'EVALUATE', 'p-ft-10'],
+    ];
+    const { id, ids } = await pipeline(steps);
+    expect((await pipelines.get(id))!.runs.map((run) => run.name)).toEqual(steps.map(([name]) => name));
+    await succeed(ids.get('p')!, ['autoencoder', 'encoder']);
+    expect((await pipelines.advance(id)).released.map((run) => run.id)).toEqual([
+      ids.get('p-ft-5'),
+      ids.get('p-ft-10'),
+    ]);
+  });
+
   it('never releases a step it cancels in the same advance: a later step failing ends the pipeline, with no job for either', async () => {
     // Two fine-tunes ended; "a-eval" can be released on a's classifier, "b-eval" cannot (b recorded none).
     const { id, ids } = await pipeline([

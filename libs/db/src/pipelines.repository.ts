@@ -33,8 +33,15 @@ export interface PipelineAdvance {
 }
 
 const KIND_ORDER: Record<string, number> = { PRETRAIN: 0, FINETUNE: 1, EVALUATE: 2 };
+/**
+ * A pipeline's runs in the order it named them (pipeline_step); runs of a pipeline recorded before
+ * the step was kept, by kind then name.
+ */
 const byStep = (a: Run, b: Run) =>
-  KIND_ORDER[a.kind]! - KIND_ORDER[b.kind]! || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+  (a.pipelineStep ?? Infinity) - (b.pipelineStep ?? Infinity) ||
+  KIND_ORDER[a.kind]! - KIND_ORDER[b.kind]! ||
+  a.name.localeCompare(b.name) ||
+  a.id.localeCompare(b.id);
 /** The model a released run reads from its upstream run's checkpoint. */
 const NEEDED_MODEL: Record<string, string> = { FINETUNE: 'encoder', EVALUATE: 'classifier' };
 
@@ -74,7 +81,7 @@ export class PipelinesRepository {
           },
         });
         // In step order: a run's upstream row must exist before its foreign key points at it.
-        for (const run of runs) {
+        for (const [step, run] of runs.entries()) {
           await tx.run.create({
             data: {
               id: run.id,
@@ -84,6 +91,7 @@ export class PipelinesRepository {
               baseRunId: run.baseRunId,
               pipelineId: pipeline.id,
               held: run.held,
+              pipelineStep: step,
               project: pipeline.project,
             },
           });
