@@ -61,7 +61,7 @@ describe('PipelinesRepository (PostgreSQL)', () => {
     });
   }
 
-  it('keeps and releases its steps in the order the pipeline named them, not by name', async () => {
+  it("keeps and releases each stage's steps in the order the pipeline named them, not by name", async () => {
     const steps: [string, RunKind, string | null][] = [
       ['p', 'PRETRAIN', null],
       ['p-ft-5', 'FINETUNE', 'p'],
@@ -70,7 +70,13 @@ describe('PipelinesRepository (PostgreSQL)', () => {
       ['p-ft-10 eval', 'EVALUATE', 'p-ft-10'],
     ];
     const { id, ids } = await pipeline(steps);
-    expect((await pipelines.get(id))!.runs.map((run) => run.name)).toEqual(steps.map(([name]) => name));
+    expect((await pipelines.get(id))!.runs.map((run) => run.name)).toEqual([
+      'p',
+      'p-ft-5',
+      'p-ft-10',
+      'p-ft-5 eval',
+      'p-ft-10 eval',
+    ]);
     await succeed(ids.get('p')!, ['autoencoder', 'encoder']);
     expect((await pipelines.advance(id)).released.map((run) => run.id)).toEqual([
       ids.get('p-ft-5'),

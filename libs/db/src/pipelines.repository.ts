@@ -34,12 +34,13 @@ export interface PipelineAdvance {
 
 const KIND_ORDER: Record<string, number> = { PRETRAIN: 0, FINETUNE: 1, EVALUATE: 2 };
 /**
- * A pipeline's runs in the order it named them (pipeline_step); runs of a pipeline recorded before
- * the step was kept, by kind then name.
+ * A pipeline's runs stage by stage (the pretrain, the fine-tunes, the evaluations), each stage's
+ * in the order the pipeline named them (pipeline_step); a pipeline recorded before the step was
+ * kept, each stage by name.
  */
 const byStep = (a: Run, b: Run) =>
-  (a.pipelineStep ?? Infinity) - (b.pipelineStep ?? Infinity) ||
   KIND_ORDER[a.kind]! - KIND_ORDER[b.kind]! ||
+  (a.pipelineStep ?? 0) - (b.pipelineStep ?? 0) ||
   a.name.localeCompare(b.name) ||
   a.id.localeCompare(b.id);
 /** The model a released run reads from its upstream run's checkpoint. */
