@@ -14,7 +14,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const out = join(root, 'dist/packages/client');
 const sources = ['libs/client/src', 'libs/contracts/src'];
-const { paths } = JSON.parse(await readFile(join(root, 'tsconfig.base.json'), 'utf8')).compilerOptions;
+const base = JSON.parse(await readFile(join(root, 'tsconfig.base.json'), 'utf8')).compilerOptions;
+const { paths } = base;
 
 async function* files(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -31,7 +32,9 @@ for (const source of sources) {
   for await (const file of files(join(root, source))) {
     const { code } = await transformFile(file, {
       jsc: { parser: { syntax: 'typescript' }, target: 'es2022', baseUrl: root, paths, keepClassNames: true },
-      module: { type: 'commonjs' },
+      // Lists each module's exports where Node's ES-module loader reads CommonJS names (cjs-module-lexer):
+      // without it `import { TrainyardClient } from '@trainyard/client'` fails in an ES module.
+      module: { type: 'commonjs', exportInteropAnnotation: true },
       filename: file,
     });
     const target = join(out, relative(root, file)).replace(/\.ts$/, '.js');
@@ -42,12 +45,17 @@ for (const source of sources) {
 }
 
 // Declarations: tsc keeps import specifiers as written, so the alias is made relative afterwards.
+// It is given the contracts' alias alone and no baseUrl: a type it must name itself in a
+// declaration (a schema's RunProgress) it may name through any module that exports it, and since
+// the client re-exports the contracts' types that was `import("libs/client/src")` (by baseUrl) or
+// `@trainyard/client`, which mean nothing inside the package.
 const tsconfig = join(out, 'tsconfig.declarations.json');
 await writeFile(
   tsconfig,
   JSON.stringify({
-    extends: join(root, 'tsconfig.base.json'),
     compilerOptions: {
+      ...base,
+      baseUrl: undefined,
       declaration: true,
       emitDeclarationOnly: true,
       noEmit: false,
@@ -55,6 +63,7 @@ await writeFile(
       outDir: out,
       types: ['node'],
       skipLibCheck: true,
+      paths: { '@trainyard/contracts': paths['@trainyard/contracts'].map((path) => join(root, path)) },
     },
     files: [join(root, 'libs/client/src/index.ts'), join(root, 'libs/client/src/browser.ts')],
   }),
@@ -71,6 +80,8 @@ for (const dir of sources.map((s) => join(out, s))) {
     if (!target.startsWith('.')) target = `./${target}`;
     const fixed = text.replace(/(['"])@trainyard\/contracts\1/g, `'${target}'`);
     if (/['"]@trainyard\//.test(fixed)) throw new Error(`${path} still names a workspace library`);
+    const outside = /(?:\bfrom\s*|\bimport\s*\(\s*)['"](?!\.\.?[/'"]|zod[/'"])([^'"]+)['"]/.exec(fixed);
+    if (outside) throw new Error(`${path} imports "${outside[1]}", which is neither in the package nor zod`);
     if (fixed !== text) await writeFile(path, fixed);
   }
 }

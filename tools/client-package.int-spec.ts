@@ -1,9 +1,22 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { HTTP_CONTRACTS } from '@trainyard/contracts';
 
 const ROOT = resolve(__dirname, '..');
+
+/**
+ * The TypeScript example README.md gives for the client, read from README.md itself (the ```ts
+ * block after "compiles this very text"): compiled below against the packed package, so the README
+ * cannot drift from what the package exports.
+ */
+const README_EXAMPLE = (() => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const example = /compiles this very text[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!example) throw new Error('README.md has no TypeScript example of the client after "compiles this very text"');
+  return example;
+})();
 
 /**
  * @trainyard/client as a package of its own (tools/build-client-package.mjs): installed alone in
@@ -17,9 +30,17 @@ describe('@trainyard/client built as its own package', () => {
   beforeAll(() => {
     execFileSync(process.execPath, [join(ROOT, 'tools/build-client-package.mjs')], { cwd: ROOT, stdio: 'pipe' });
     const modules = join(consumer, 'node_modules');
-    mkdirSync(join(modules, '@trainyard'), { recursive: true });
+    mkdirSync(join(modules, '@trainyard/client'), { recursive: true });
     mkdirSync(join(modules, '@types'), { recursive: true });
-    cpSync(join(ROOT, 'dist/packages/client'), join(modules, '@trainyard/client'), { recursive: true });
+    // Installed as a user gets it: what `npm pack` puts in the tarball (its `files`), nothing else of dist.
+    const [packed] = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', consumer], {
+        cwd: join(ROOT, 'dist/packages/client'),
+        encoding: 'utf8',
+      }),
+    ) as { filename: string }[];
+    const tarball = join(consumer, packed!.filename);
+    execFileSync('tar', ['-xzf', tarball, '--strip-components=1', '-C', join(modules, '@trainyard/client')]);
     symlinkSync(join(ROOT, 'node_modules/zod'), join(modules, 'zod'));
     symlinkSync(join(ROOT, 'node_modules/@types/node'), join(modules, '@types/node'));
   }, 120_000);
@@ -59,35 +80,50 @@ describe('@trainyard/client built as its own package', () => {
     for (const file of out.loaded) expect(readFileSync(file, 'utf8')).not.toMatch(/require\(["']node:/);
   });
 
+  it('loads its named exports into an ES module', () => {
+    // Node finds a CommonJS module's names by reading its source (cjs-module-lexer): without the
+    // build's export annotations `import { TrainyardClient }` is a SyntaxError in an .mjs.
+    writeFileSync(
+      join(consumer, 'use.mjs'),
+      `import { TrainyardClient, TrainyardConnectionError } from '@trainyard/client';
+      import { TrainyardClientCore, TrainyardApiError } from '@trainyard/client/browser';
+      console.log(JSON.stringify([TrainyardClient, TrainyardConnectionError, TrainyardClientCore, TrainyardApiError].map((f) => typeof f)));`,
+    );
+    const out = execFileSync(process.execPath, ['use.mjs'], { cwd: consumer, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual(['function', 'function', 'function', 'function']);
+  });
+
+  /** Type-checks `source` as the consumer's `file` under tsc --strict: '' when it compiles, else tsc's report. */
+  const tsc = (file: string, source: string, module: 'commonjs' | 'nodenext' = 'commonjs') => {
+    writeFileSync(join(consumer, file), source);
+    try {
+      execFileSync(
+        process.execPath,
+        [
+          join(ROOT, 'node_modules/typescript/bin/tsc'),
+          '--noEmit',
+          '--strict',
+          '--esModuleInterop',
+          '--skipLibCheck',
+          '--module',
+          module,
+          '--moduleResolution',
+          module === 'commonjs' ? 'node10' : 'nodenext',
+          '--target',
+          'es2022',
+          '--types',
+          'node',
+          file,
+        ],
+        { cwd: consumer, encoding: 'utf8', stdio: 'pipe' },
+      );
+      return '';
+    } catch (error) {
+      return String((error as { stdout?: string }).stdout);
+    }
+  };
+
   it('type-checks a consumer against its declarations, and refuses a wrong use', () => {
-    const tsc = (source: string) => {
-      writeFileSync(join(consumer, 'use.ts'), source);
-      try {
-        execFileSync(
-          process.execPath,
-          [
-            join(ROOT, 'node_modules/typescript/bin/tsc'),
-            '--noEmit',
-            '--strict',
-            '--esModuleInterop',
-            '--skipLibCheck',
-            '--module',
-            'commonjs',
-            '--moduleResolution',
-            'node10',
-            '--target',
-            'es2022',
-            '--types',
-            'node',
-            'use.ts',
-          ],
-          { cwd: consumer, encoding: 'utf8', stdio: 'pipe' },
-        );
-        return '';
-      } catch (error) {
-        return String((error as { stdout?: string }).stdout);
-      }
-    };
     const good = `import { TrainyardClient } from '@trainyard/client';
       async function main(): Promise<string[]> {
         const client = new TrainyardClient('http://localhost:3000', 'key');
@@ -97,7 +133,7 @@ describe('@trainyard/client built as its own package', () => {
         return names;
       }
       void main;`;
-    expect(tsc(good)).toBe('');
+    expect(tsc('use.ts', good)).toBe('');
     const browser = `import { TrainyardClientCore, TrainyardApiError } from '@trainyard/client/browser';
       async function main(): Promise<string> {
         const client = new TrainyardClientCore('', undefined, { credentials: 'same-origin' });
@@ -108,10 +144,83 @@ describe('@trainyard/client built as its own package', () => {
         }
       }
       void main;`;
-    expect(tsc(browser)).toBe('');
+    expect(tsc('use.ts', browser)).toBe('');
     expect(
-      tsc(`import { TrainyardClient } from '@trainyard/client';
-      const n: number = new TrainyardClient('x').baseUrl;`),
+      tsc(
+        'use.ts',
+        `import { TrainyardClient } from '@trainyard/client';
+      const n: number = new TrainyardClient('x').baseUrl;`,
+      ),
     ).toMatch(/TS2322/);
-  }, 60_000);
+  }, 120_000);
+
+  it('exports the types of what a client sends and reads, from both entries, and a consumer uses them', () => {
+    // Every answer's contract by its OpenAPI name, and what a caller writes: specs, queries, enums.
+    const names = [
+      ...Object.keys(HTTP_CONTRACTS),
+      ...['RunLogLine', 'RunSpecInput', 'PretrainSpecInput', 'FinetuneSpecInput', 'PipelineSpecInput'],
+      ...['SweepSpecInput', 'RunUpdate', 'RunSpec', 'RunStatus', 'RunKind', 'ApiKeyScope', 'DrainMode'],
+      ...['RunListQuery', 'PageQuery', 'RunLogQuery', 'RunProgress', 'RunResult', 'DataReport'],
+    ];
+    const source = `import type { RunDetailView, RunSpecInput, RunEvent, RunListQuery, SweepSpecInput } from '@trainyard/client';
+import type { PipelineSpecInput, RunDeletionBlocker, ProblemDetails } from '@trainyard/client';
+import type * as Client from '@trainyard/client';
+import type * as Browser from '@trainyard/client/browser';
+import { TrainyardApiError, TrainyardClient, TrainyardConnectionError } from '@trainyard/client';
+import { TrainyardConnectionError as BrowserConnectionError } from '@trainyard/client/browser';
+
+export type Named = [${names.map((n) => `Client.${n}`).join(', ')}];
+export type NamedInBrowser = [${names.map((n) => `Browser.${n}`).join(', ')}];
+
+export async function follow(client: TrainyardClient, spec: RunSpecInput): Promise<RunDetailView> {
+  const { id } = await client.submit(spec);
+  for await (const event of client.events(id)) {
+    const e: RunEvent = event;
+    if (e.type === 'status' && e.endedAt !== null) break;
+  }
+  return client.run(id);
+}
+export const finetunes: RunListQuery = { kind: 'finetune', status: 'succeeded' };
+export const sweep: SweepSpecInput = {
+  name: 's',
+  strategy: 'grid',
+  base: { name: 'b', dataset: { name: 'mnist' } },
+  parameters: { 'training.learningRate': [0.01, 0.001] },
+};
+export const pipeline: PipelineSpecInput = {
+  name: 'p',
+  pretrain: { name: 'ae', dataset: { name: 'mnist' } },
+  finetunes: [{ name: 'ft', kind: 'finetune', dataset: { name: 'mnist', labelsPerClass: 10 } }],
+};
+export function explain(error: unknown): string {
+  if (error instanceof TrainyardConnectionError) return error.method + ' ' + error.url + ' ' + (error.code ?? '');
+  if (error instanceof TrainyardApiError) {
+    const blockers: RunDeletionBlocker[] = error.blockers;
+    const body: Partial<ProblemDetails> | null = error.body;
+    return blockers.map((b) => b.reason + ' ' + (b.id ?? '')).join(', ') + (body?.title ?? '');
+  }
+  return String(error);
+}
+export const same: typeof TrainyardConnectionError = BrowserConnectionError;
+`;
+    expect(tsc('types.ts', source)).toBe('');
+  }, 120_000);
+
+  it("refuses a sweep's base, a pipeline's steps and a run kind that are none (what the API would refuse)", () => {
+    const report = tsc(
+      'wrong.ts',
+      `import type { TrainyardClient } from '@trainyard/client';
+export const s: Parameters<TrainyardClient['submitSweep']>[0] = { name: 'x', strategy: 'grid', base: 42, parameters: { 'training.learningRate': [1] } };
+export const p: Parameters<TrainyardClient['submitPipeline']>[0] = { name: 'p', pretrain: 'oops', finetunes: [1, 2, 3] };
+export const k: Parameters<TrainyardClient['listRuns']>[0] = { kind: 'finetunes' };
+`,
+    );
+    const lines = new Set([...report.matchAll(/^wrong\.ts\((\d+),\d+\): error TS\d+/gm)].map((m) => Number(m[1])));
+    expect([...lines]).toEqual([2, 3, 4]);
+  }, 120_000);
+
+  it("compiles README's example against the package, in a CommonJS and in an ES module", () => {
+    expect(tsc('readme.ts', README_EXAMPLE)).toBe('');
+    expect(tsc('readme.mts', README_EXAMPLE, 'nodenext')).toBe('');
+  }, 120_000);
 });

@@ -54,7 +54,7 @@ import type {
 import type { ResponseContract, ResponseContracts, ResponseValidator } from './response-contracts';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, waitOrAbort, type RetryPolicy } from './retry-policy';
 import { serverSentEvents } from './server-sent-events';
-import { StreamEndedEarlyError, TrainyardApiError } from './trainyard-api.error';
+import { StreamEndedEarlyError, TrainyardApiError, TrainyardConnectionError } from './trainyard-api.error';
 
 export interface TrainyardClientCoreOptions {
   retry?: Partial<RetryPolicy>;
@@ -80,8 +80,10 @@ export interface CallOptions {
 
 /** `GET /v1/runs`: filters, sort (`createdAt` or `metric:<name>:<best|last|min|max>`) and keyset paging; extra parameters (`spec.<path>`, future filters) pass through. */
 export interface RunListQuery {
-  status?: RunStatus;
-  kind?: RunKind;
+  /** Either case: the API reads `succeeded` as `SUCCEEDED`. */
+  status?: RunStatus | Lowercase<RunStatus>;
+  /** Either case, as specs write kinds (`finetune`) and runs show them (`FINETUNE`). */
+  kind?: RunKind | Lowercase<RunKind>;
   q?: string;
   sort?: string;
   order?: 'asc' | 'desc';
@@ -128,7 +130,9 @@ interface RequestOptions extends CallOptions {
 /**
  * The Trainyard HTTP API, every route typed by the contracts the API validates and answers with
  * (libs/contracts). Answers of 429 with `Retry-After` and of 503 are retried as it asks, else
- * with a doubling wait (bounded; see `retryable`); every call takes an AbortSignal; errors are TrainyardApiError with the problem details.
+ * with a doubling wait (bounded; see `retryable`); every call takes an AbortSignal; errors are
+ * TrainyardApiError with the problem details, or TrainyardConnectionError naming the method and
+ * URL where the API was not reached.
  *
  * Browser-safe: no `node:` module, and the contracts are imported as types only, so a page
  * loads this transport without zod (the dashboard does, through `@trainyard/client/browser`).
@@ -622,7 +626,11 @@ export class TrainyardClientCore {
         signal: opts.signal,
         ...(streamed ? { duplex: 'half' } : {}),
         ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
-      } as RequestInit);
+      } as RequestInit).catch((error: unknown) => {
+        // An abort rejects as fetch rejected it (an AbortError, or the signal's reason): the caller asked for it.
+        if (opts.signal?.aborted || (error as { name?: unknown } | null)?.name === 'AbortError') throw error;
+        throw new TrainyardConnectionError(method, url, error);
+      });
       if (response.ok) return response;
       if (!streamed && retry < this.retry.retries && this.retryable(method, response, opts)) {
         await response.body?.cancel().catch(() => undefined);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamEndedEarlyError, TrainyardApiError } from './trainyard-api.error';
+import { StreamEndedEarlyError, TrainyardApiError, TrainyardConnectionError } from './trainyard-api.error';
 import { TrainyardClient } from './trainyard-client';
 import { TrainyardClientCore } from './trainyard-client-core';
 
@@ -17,7 +17,11 @@ function scripted(handlers: ((req: IncomingMessage, res: ServerResponse) => void
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // a request left unanswered (an aborted one) would hold close() for seconds
+      }),
   };
 }
 
@@ -111,6 +115,74 @@ describe('TrainyardClient', () => {
     const started = Date.now();
     await expect(client.workers({ signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('says which call could not reach the API, and why, as a TrainyardConnectionError', async () => {
+    server = scripted([okJson({})]);
+    const url = await server.url();
+    await server.close(); // nothing listens there now
+    const error = await new TrainyardClient(url).deleteRun('r1', { dryRun: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainyardConnectionError);
+    expect(error).toMatchObject({
+      name: 'TrainyardConnectionError',
+      method: 'DELETE',
+      url: `${url}/v1/runs/r1?dryRun=true`,
+      code: 'ECONNREFUSED',
+      cause: expect.objectContaining({ name: 'TypeError', message: 'fetch failed' }),
+    });
+    expect((error as Error).message).toMatch(
+      new RegExp(`^DELETE ${url}/v1/runs/r1\\?dryRun=true could not reach the API: .*ECONNREFUSED`),
+    );
+  });
+
+  it('rejects an aborted call with its AbortError, never a TrainyardConnectionError', async () => {
+    server = scripted([() => undefined]); // never answers
+    const client = new TrainyardClient(await server.url());
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const inFlight = await client.workers({ signal: controller.signal }).catch((e: unknown) => e);
+    expect(inFlight).toMatchObject({ name: 'AbortError' });
+    expect(inFlight).not.toBeInstanceOf(TrainyardConnectionError);
+    const before = await client.workers({ signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    expect(before).toMatchObject({ name: 'AbortError' });
+    const timedOut = await client.workers({ signal: AbortSignal.timeout(50) }).catch((e: unknown) => e);
+    expect(timedOut).toMatchObject({ name: 'TimeoutError' });
+  });
+
+  it("says each blocker of a refused run deletion once, and types the 409's blockers", async () => {
+    const blockers = [
+      { reason: 'registered-model', message: 'Version 2 of model "digits" is its checkpoint', id: 'digits@2' },
+      { reason: 'base-of-run', message: 'Run r2 fine-tunes from it', id: 'r2' },
+    ] as const;
+    const detail = `Run r1 cannot be deleted: ${blockers.map((b) => b.message).join('; ')}`;
+    server = scripted([
+      (_req, res) =>
+        problem(res, 409, {
+          detail,
+          message: detail,
+          errors: blockers.map((b) => ({ field: b.reason, message: b.message })),
+          blockers,
+        }),
+    ]);
+    const error = (await new TrainyardClient(await server.url()).deleteRun('r1').catch((e: unknown) => e)) as
+      TrainyardApiError | undefined;
+    expect(error).toBeInstanceOf(TrainyardApiError);
+    expect(error!.message).toBe(`DELETE /v1/runs/r1 answered 409: ${detail}`);
+    const ids: (string | null)[] = error!.blockers.map((b) => b.id);
+    expect(ids).toEqual(['digits@2', 'r2']);
+    expect(error!.errors).toHaveLength(2);
+    expect(new TrainyardApiError('GET', '/v1/runs', 400, null).blockers).toEqual([]);
+  });
+
+  it('filters runs by kind and status in either case, as the API reads them', async () => {
+    server = scripted([okJson({ items: [], nextCursor: null })]);
+    const client = new TrainyardClient(await server.url());
+    await client.listRuns({ kind: 'finetune', status: 'succeeded' });
+    // The compiler's half, checked by `npm run typecheck`: a kind that is none still does not compile.
+    // @ts-expect-error not a run kind
+    const notAKind: Parameters<TrainyardClient['listRuns']>[0] = { kind: 'finetunes' };
+    expect(notAKind).toBeDefined();
+    expect(server.seen[0]!.url).toBe('/v1/runs?kind=finetune&status=succeeded');
   });
 
   it('pages GET /v1/runs with the keyset cursor', async () => {

@@ -32,6 +32,39 @@ describe('PipelineSpecSchema', () => {
     expect(PipelineSpecSchema.parse({ ...valid, evaluations: undefined }).evaluations).toEqual([]);
   });
 
+  it("types a client's steps as pretrain and fine-tune specs, their kinds optional as the schema fills them in", () => {
+    // The compiler's half is checked by `npm run typecheck`: an @ts-expect-error whose line compiles fails it.
+    const written: PipelineSpecInput = {
+      ...valid,
+      pretrain: { ...valid.pretrain, kind: 'pretrain' },
+      finetunes: [{ kind: 'finetune', name: 'ft', dataset: shapes }],
+    };
+    const pretrainNotASpec: PipelineSpecInput = {
+      ...valid,
+      // @ts-expect-error a pretrain is a pretrain spec, not any value
+      pretrain: 'oops',
+    };
+    const finetunesNotSpecs: PipelineSpecInput = {
+      ...valid,
+      // @ts-expect-error each fine-tune is a fine-tune spec
+      finetunes: [1, 2, 3],
+    };
+    const pretrainOtherKind: PipelineSpecInput = {
+      ...valid,
+      // @ts-expect-error a pretrain that names its kind names a pretrain's
+      pretrain: { ...valid.pretrain, kind: 'finetune' },
+    };
+    const finetuneOtherKind: PipelineSpecInput = {
+      ...valid,
+      // @ts-expect-error a fine-tune that names its kind names a fine-tune's
+      finetunes: [{ kind: 'evaluate', name: 'ft', dataset: shapes }],
+    };
+    expect(PipelineSpecSchema.safeParse(written).success).toBe(true);
+    expect([pretrainNotASpec, finetunesNotSpecs, pretrainOtherKind, finetuneOtherKind].map((p) => paths(p)[0])).toEqual(
+      ['pretrain', 'finetunes.0', 'pretrain.kind', 'finetunes.0.kind'],
+    );
+  });
+
   it('validates every step at submit, naming the step and field', () => {
     expect(
       paths({

@@ -1,18 +1,31 @@
 import { z } from 'zod';
 import { DatasetSpecSchema, datasetImageShape, sameShape } from './dataset.schema';
 import { EVALUATION_SPLITS } from './evaluate-spec.schema';
-import { autoencoderInputShape, FinetuneStepSpecSchema, PretrainSpecSchema } from './run-spec.schema';
+import {
+  autoencoderInputShape,
+  FinetuneStepSpecSchema,
+  PretrainSpecSchema,
+  type FinetuneSpecInput,
+  type KindImplied,
+  type PretrainSpecInput,
+} from './run-spec.schema';
 import { ONLY_WHEN_VALID, withKind } from './schema-guards';
 import { NameSchema } from './text.schema';
 
-/** `kind` is implied by where a spec sits in a pipeline; a client may still write it. */
+/**
+ * `kind` is implied by where a spec sits in a pipeline; a client may still write it. withKind is
+ * typed by what it takes: a preprocess's argument is its schema's input type, which a client's
+ * PipelineSpecInput is made of (an untyped one would let any step through the compiler).
+ */
+const pretrainWithKind: (step: KindImplied<PretrainSpecInput>) => unknown = withKind('pretrain');
+const finetuneWithKind: (step: KindImplied<FinetuneSpecInput>) => unknown = withKind('finetune');
 
 /**
  * A fine-tune step: a fine-tune spec without a base, because its base is the pipeline's pretrain
  * (filled in when the pretrain SUCCEEDS). Validated in full at submit like any fine-tune, but for
  * the built-in encoder's images: it builds none (its images are held against the pretrain's below).
  */
-const PipelineFinetuneSchema = z.preprocess(withKind('finetune'), FinetuneStepSpecSchema).superRefine((spec, ctx) => {
+const PipelineFinetuneSchema = z.preprocess(finetuneWithKind, FinetuneStepSpecSchema).superRefine((spec, ctx) => {
   for (const key of ['baseRunId', 'baseModel', 'importedModel'] as const) {
     if (spec.model[key] !== undefined && spec.model[key] !== null) {
       ctx.addIssue({
@@ -44,7 +57,7 @@ export const MAX_PIPELINE_RUNS = 100;
 export const PipelineSpecSchema = z
   .object({
     name: NameSchema,
-    pretrain: z.preprocess(withKind('pretrain'), PretrainSpecSchema),
+    pretrain: z.preprocess(pretrainWithKind, PretrainSpecSchema),
     finetunes: z.array(PipelineFinetuneSchema).min(1).max(20),
     evaluations: z.array(PipelineEvaluationSchema).max(4).default([]),
   })

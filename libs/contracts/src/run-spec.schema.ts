@@ -445,6 +445,15 @@ export const RunSpecSchema = z.preprocess(
 export type RunSpec = z.infer<typeof RunSpecSchema>;
 /** What a client sends: every defaulted field may be left out. */
 export type RunSpecInput = z.input<typeof RunSpecUnion>;
+/** A pretrain as a client sends it (RunSpecInput's): every defaulted field may be left out. */
+export type PretrainSpecInput = z.input<typeof PretrainSpecObject>;
+/** A fine-tune as a client sends it (RunSpecInput's): every defaulted field may be left out. */
+export type FinetuneSpecInput = z.input<typeof FinetuneSpecObject>;
+/**
+ * A spec where its place says its kind (a sweep's base, a pipeline's steps): `kind` may be left
+ * out, and the schema fills it in (withKind); written, it must be that kind.
+ */
+export type KindImplied<S extends { kind: string }> = Omit<S, 'kind'> & { kind?: S['kind'] };
 /** The kinds that train a model (evaluation runs only read one). */
 export type TrainingRunSpec = PretrainSpec | FinetuneSpec;
 

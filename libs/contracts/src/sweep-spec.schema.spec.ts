@@ -96,6 +96,34 @@ describe('SweepSpecSchema', () => {
     });
   });
 
+  it("types a client's base as a fine-tune spec, its kind optional as the schema fills it in", () => {
+    // The compiler's half is checked by `npm run typecheck`: an @ts-expect-error whose line compiles fails it.
+    const sweep = { name: 's', strategy: 'grid' as const, parameters: { 'training.seed': [1, 2] } };
+    const implied: SweepSpecInput = { ...sweep, base };
+    const written: SweepSpecInput = { ...sweep, base: { ...base, kind: 'finetune' } };
+    const notASpec: SweepSpecInput = {
+      ...sweep,
+      // @ts-expect-error a base is a fine-tune spec, not any value
+      base: 42,
+    };
+    const otherKind: SweepSpecInput = {
+      ...sweep,
+      // @ts-expect-error a base that names its kind names a fine-tune's
+      base: { ...base, kind: 'pretrain' },
+    };
+    const noDataset: SweepSpecInput = {
+      ...sweep,
+      // @ts-expect-error a fine-tune needs a dataset
+      base: { name: 'b' },
+    };
+    expect([implied, written].map((s) => SweepSpecSchema.safeParse(s).success)).toEqual([true, true]);
+    expect([notASpec, otherKind, noDataset].map((s) => issues(s)[0]?.path)).toEqual([
+      'base',
+      'base.kind',
+      'base.dataset',
+    ]);
+  });
+
   it("ranks by a summary metric's own goal, refusing the other, and by a test/ field's given goal", () => {
     const sweep = (metric: string, goal?: 'max' | 'min'): SweepSpecInput => ({
       name: 's',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FinetuneSpecSchema } from './run-spec.schema';
+import { FinetuneSpecSchema, type FinetuneSpecInput, type KindImplied } from './run-spec.schema';
 import { CLASSIFICATION_SCORES, TEST_METRIC_PREFIX } from './evaluation.contract';
 import { metricGoal } from './metric-goal';
 import { VALIDATION_METRICS } from './training-spec.schema';
@@ -40,11 +40,17 @@ export const SWEEP_METRICS: readonly string[] = [
   ...CLASSIFICATION_SCORES.map((score) => `${TEST_METRIC_PREFIX}${score}`),
 ];
 
+/**
+ * withKind typed by what it takes: a preprocess's argument is its schema's input type, which a
+ * client's SweepSpecInput is made of (an untyped one would let any `base` through the compiler).
+ */
+const baseWithKind: (base: KindImplied<FinetuneSpecInput>) => unknown = withKind('finetune');
+
 export const SweepSpecSchema = z
   .object({
     name: NameSchema,
     /** The fine-tune every run starts from; the parameters override its fields. */
-    base: z.preprocess(withKind('finetune'), FinetuneSpecSchema),
+    base: z.preprocess(baseWithKind, FinetuneSpecSchema),
     strategy: z.enum(['grid', 'random']),
     parameters: z
       .partialRecord(z.enum(SWEEP_PARAMETERS), SweepValuesSchema)

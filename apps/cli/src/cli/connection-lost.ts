@@ -7,7 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * by `url` (the client's, where known): fetch's error does not say where it tried.
  */
 export function connectionLost(error: unknown, url?: string): string | null {
-  const failed = error as { name?: string; message?: string; cause?: { code?: string; message?: string } } | null;
+  // The client's TrainyardConnectionError (an API never reached) carries fetch's own error as its cause.
+  const outer = error as { name?: string; cause?: unknown } | null;
+  const failed = (outer?.name === 'TrainyardConnectionError' ? outer.cause : error) as {
+    name?: string;
+    message?: string;
+    cause?: { code?: string; message?: string };
+  } | null;
   if (failed?.name !== 'TypeError') return null;
   const reason = failed.cause?.code ?? failed.cause?.message ?? failed.message;
   const at = url === undefined ? '' : ` at ${url}`;
