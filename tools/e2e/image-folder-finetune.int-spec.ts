@@ -128,4 +128,30 @@ describe('image folder → imported model fine-tune → evaluation (API, worker,
     });
     expect((fromRegistry.result as { accuracy: number }).accuracy).toBeGreaterThanOrEqual(0.75);
   });
+
+  it('fails a run on a folder with no readable image in a class, its data report naming every file skipped and why', async () => {
+    for (const file of ['cat/1.png', 'cat/2.png', 'dog/1.png', 'dog/2.png'])
+      await cluster.store.put(`datasets/not-images/${file}`, Buffer.from('this is text, not a PNG'));
+    const dataset = await json('POST', '/v1/datasets', {
+      name: 'not images',
+      location: { kind: 's3', prefix: 'datasets/not-images/' },
+    });
+    expect(dataset.status).toBe(201);
+    const runId = await cluster.submit({
+      kind: 'finetune',
+      name: 'on text',
+      dataset: { name: 'image-folder', datasetId: dataset.body.id as string, imageShape: [16, 16, 3] },
+      model: { type: 'classifier', filters: [4], latentDim: 8 },
+      training: { epochs: 1, batchSize: 2 },
+    });
+    const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 120_000);
+    expect(run.status).toBe('FAILED');
+    expect(run.failureReason).toMatch(/classes 'cat', 'dog' have no readable image \(4 file\(s\) skipped\)/);
+    const report = run.dataReport as { skippedCount: number; skipped: { file: string; reason: string }[] } | null;
+    expect(report).toMatchObject({ classNames: ['cat', 'dog'], files: 4, skippedCount: 4 });
+    expect(report!.skipped.map((s) => s.file).sort()).toEqual(
+      ['cat/1.png', 'cat/2.png', 'dog/1.png', 'dog/2.png'].map((file) => `datasets/not-images/${file}`),
+    );
+    for (const skipped of report!.skipped) expect(skipped.reason.length).toBeGreaterThan(0);
+  });
 });

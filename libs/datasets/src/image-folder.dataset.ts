@@ -92,6 +92,23 @@ async function mapLimited<T>(n: number, limit: number, task: (i: number) => Prom
 }
 
 /**
+ * A folder refused because a class has no readable image left: with what the load found, so the
+ * run's data report can name every file skipped and why (the reasons a person needs here most).
+ */
+export class UnreadableClassesError extends InvalidImageFolderError {
+  constructor(
+    folder: string,
+    reason: string,
+    readonly classNames: string[],
+    readonly skipped: SkippedImage[],
+    readonly stats: ImageFolderDataset['stats'],
+  ) {
+    super(folder, reason);
+    this.name = 'UnreadableClassesError';
+  }
+}
+
+/**
  * An image-folder dataset (see scanImageFolder), decoded and resized to `imageShape` with pixels
  * in [0, 1], split per class into train/validation/test by seed. Unreadable files are skipped and
  * listed; a class left without a readable image refuses the folder. Deterministic for a seed and
@@ -126,10 +143,18 @@ export async function loadImageFolder(
   });
   const readable = scan.classNames.map((_, c) => kept.filter((i) => scan.files[i].label === c).length);
   const lost = scan.classNames.filter((_, c) => readable[c] === 0);
+  const count = (via: Via) => outcomes.filter((o) => o.via === via).length;
+  const stats = { files: scan.files.length, decoded: count('decode'), cacheHits: count('cache') };
   if (lost.length > 0) {
     const list = lost.map((c) => `'${c}'`).join(', ');
     const what = lost.length === 1 ? `class ${list} has` : `classes ${list} have`;
-    throw new InvalidImageFolderError(scan.folder, `${what} no readable image (${skipped.length} file(s) skipped)`);
+    throw new UnreadableClassesError(
+      scan.folder,
+      `${what} no readable image (${skipped.length} file(s) skipped)`,
+      scan.classNames,
+      skipped,
+      stats,
+    );
   }
 
   const parts = stratifiedSplit(
@@ -137,7 +162,6 @@ export async function loadImageFolder(
     { validation: opts.split?.validation ?? 0, test: opts.split?.test ?? 0.2 },
     opts.seed,
   );
-  const count = (via: Via) => outcomes.filter((o) => o.via === via).length;
   return {
     classNames: scan.classNames,
     imageShape: [...shape],
@@ -146,6 +170,6 @@ export async function loadImageFolder(
     test: selectImages(all, parts.test, pixels),
     folder: scan.folder,
     skipped,
-    stats: { files: scan.files.length, decoded: count('decode'), cacheHits: count('cache') },
+    stats,
   };
 }

@@ -80,7 +80,12 @@ export async function runEvaluation(
   }
   const trained = evaluatedSpec(files, input.checkpointUri);
   const dataset = spec.dataset ?? trained.dataset;
-  const { data, report } = await loadRunData(dataset, input, { seed: trained.training.seed, labeled: true });
+  const { data, report } = await loadRunData(dataset, input, {
+    seed: trained.training.seed,
+    labeled: true,
+    // A folder refused for unreadable classes still reports what it skipped, and why.
+    onReport: (refused) => post({ type: 'data-report', report: refused }),
+  });
   if (report) post({ type: 'data-report', report });
   const model = await loadModelFromArtifacts({
     ...filesToModelArtifacts('classifier', files),

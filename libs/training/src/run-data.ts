@@ -1,6 +1,13 @@
 import type { TrainyardConfig } from '@trainyard/config';
 import { type DataReport, type DatasetSpec, MAX_LISTED_SKIPPED_FILES } from '@trainyard/contracts';
-import { type ImageSplit, type LoadedDataset, loadDataset, loadImageFolder } from '@trainyard/datasets';
+import {
+  type ImageSplit,
+  type LoadedDataset,
+  loadDataset,
+  loadImageFolder,
+  type SkippedImage,
+  UnreadableClassesError,
+} from '@trainyard/datasets';
 import {
   createObjectStore,
   FolderWalkLimitError,
@@ -83,18 +90,36 @@ export async function loadRunData(
   } catch (error) {
     if (error instanceof FolderWalkLimitError)
       throw new InvalidTrainingInputError(`run ${ctx.runId}: dataset ${spec.datasetId}: ${error.message}`);
+    // The run fails, but its report still names each file skipped and why: what the person needs.
+    if (error instanceof UnreadableClassesError)
+      opts.onReport?.(folderReport(error.folder, error.classNames, error.skipped, error.stats, null));
     throw error;
   }
-  const report: DataReport = {
-    folder: loaded.folder,
-    classNames: loaded.classNames,
-    files: loaded.stats.files,
-    splits: { train: loaded.train.count, validation: loaded.validation.count, test: loaded.test.count },
-    skippedCount: loaded.skipped.length,
-    skipped: loaded.skipped.slice(0, MAX_LISTED_SKIPPED_FILES),
-    decoded: loaded.stats.decoded,
-    cacheHits: loaded.stats.cacheHits,
-  };
+  const report = folderReport(loaded.folder, loaded.classNames, loaded.skipped, loaded.stats, {
+    train: loaded.train.count,
+    validation: loaded.validation.count,
+    test: loaded.test.count,
+  });
   const { classNames, imageShape, train, validation, test } = loaded;
   return { data: { classNames, imageShape, train, validation, test }, report };
+}
+
+/** The data report of a folder's load; `splits` null when it was refused (no image split): all zero. */
+function folderReport(
+  folder: string,
+  classNames: string[],
+  skipped: SkippedImage[],
+  stats: { files: number; decoded: number; cacheHits: number },
+  splits: DataReport['splits'] | null,
+): DataReport {
+  return {
+    folder,
+    classNames,
+    files: stats.files,
+    splits: splits ?? { train: 0, validation: 0, test: 0 },
+    skippedCount: skipped.length,
+    skipped: skipped.slice(0, MAX_LISTED_SKIPPED_FILES),
+    decoded: stats.decoded,
+    cacheHits: stats.cacheHits,
+  };
 }
