@@ -253,6 +253,12 @@ export const EnvSchema = z.object({
     .int()
     .min(1024)
     .default(2 * 1024 ** 3),
+  /**
+   * Dataset uploads open at once per key, and per API process (429 beyond). Each open upload holds
+   * at most one image part (5 MiB) of memory on its way to the store, and a share of a core.
+   */
+  DATASET_UPLOAD_MAX_PER_KEY: z.coerce.number().int().min(1).max(1000).default(2),
+  DATASET_UPLOAD_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1000).default(4),
   /** Live event streams (SSE) open at once per key, and per API process. */
   SSE_MAX_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
   SSE_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
@@ -336,6 +342,9 @@ export interface TrainyardConfig {
     stalledClientMs: number;
     /** Bytes one dataset upload may carry (DATASET_UPLOAD_MAX_BYTES). */
     datasetUploadBytes: number;
+    /** Dataset uploads open at once per key (DATASET_UPLOAD_MAX_PER_KEY) and per API process (DATASET_UPLOAD_MAX_PER_PROCESS). */
+    datasetUploadsPerKey: number;
+    datasetUploadsPerProcess: number;
     /** Runs of one project training at once (PROJECT_MAX_RUNNING); undefined: no limit. */
     runningRunsPerProject?: number;
     /** The highest priority a spec may name in a project without a cap of its own (QUOTA_MAX_PRIORITY). */

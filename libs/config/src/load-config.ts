@@ -89,6 +89,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       stalledClientMs: e.STALLED_CLIENT_MS,
       runningRunsPerProject: e.PROJECT_MAX_RUNNING,
       datasetUploadBytes: e.DATASET_UPLOAD_MAX_BYTES,
+      datasetUploadsPerKey: e.DATASET_UPLOAD_MAX_PER_KEY,
+      datasetUploadsPerProcess: e.DATASET_UPLOAD_MAX_PER_PROCESS,
       queueUnservable: e.QUEUE_UNSERVABLE_RUNS,
     },
     paths: {

@@ -8,6 +8,7 @@ import { WalkBudget, type WalkLimits } from './folder-walk-limit.error';
 import { assertValidKey, assertValidPrefix } from './object-key';
 import { InvalidObjectKeyError } from './invalid-object-key.error';
 import { ObjectNotFoundError } from './object-not-found.error';
+import { chunksOfSize } from './sized-body';
 
 /** Suffix of in-flight writes; such files are never listed and are not valid key names. */
 const PARTIAL_SUFFIX = '.partial';
@@ -42,6 +43,33 @@ export class LocalObjectStore implements ObjectStore {
     const handle = await open(temp, 'wx');
     try {
       await handle.writeFile(body);
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await handle.close();
+    try {
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * As `put`, the bytes written to the temp file as they come (one chunk in memory at a time) and
+   * renamed over the target only once all `size` of them are there and synced.
+   */
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, size: number): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(dirname(target), { recursive: true });
+    const temp = `${target}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
+    const handle = await open(temp, 'wx');
+    try {
+      for await (const chunk of chunksOfSize(body, size, key))
+        for (let at = 0; at < chunk.length;) at += (await handle.write(chunk, at)).bytesWritten;
       await handle.sync();
     } catch (error) {
       await handle.close();

@@ -27,6 +27,16 @@ export interface ObjectStore {
   uri(key: string): string;
   /** Retried with backoff on transient errors. */
   put(key: string, body: Buffer): Promise<void>;
+  /**
+   * Writes the `size` bytes `body` yields under `key` without holding them all in memory: the
+   * local store writes them to a temp file as they come; the S3 store holds one part
+   * (PUT_STREAM_PART_BYTES) at a time, one PUT when that is the whole object, else a multipart
+   * upload. The object appears whole or not at all: a body that fails, or yields fewer or more
+   * than `size` bytes, rejects and leaves nothing new under `key` (an S3 multipart upload is
+   * aborted). Each S3 request is retried like `put` (a part from the bytes it holds); the body is
+   * read once, never again.
+   */
+  putStream(key: string, body: AsyncIterable<Uint8Array>, size: number): Promise<void>;
   /** Throws ObjectNotFoundError naming the key. */
   get(key: string): Promise<Buffer>;
   /**

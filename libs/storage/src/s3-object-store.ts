@@ -1,5 +1,6 @@
 import { S3_CONNECT_TIMEOUT_DEFAULT_MS, S3_REQUEST_TIMEOUT_DEFAULT_MS } from '@trainyard/config';
 import { Client } from 'minio';
+import { createHash } from 'node:crypto';
 import type * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import { transportWithDeadlines } from './s3-deadlines';
@@ -7,6 +8,7 @@ import { FolderWalkLimitError, WalkBudget, type WalkLimits } from './folder-walk
 import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
 import { assertValidKey, assertValidPrefix } from './object-key';
 import { ObjectNotFoundError } from './object-not-found.error';
+import { partsOf, PUT_STREAM_PART_BYTES } from './sized-body';
 import { StorageRequestError } from './storage-request.error';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withStorageRetry } from './transient-error';
 
@@ -51,6 +53,11 @@ async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks);
+}
+
+/** An upload id as a query value: minio puts it into the URL of a part and of an abort as it is given. */
+function queryValue(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function errorCode(error: unknown): unknown {
@@ -109,6 +116,47 @@ export class S3ObjectStore implements ObjectStore {
     await this.call('put', key, async () => {
       await this.client.putObject(this.bucket, key, body, body.length);
     });
+  }
+
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, size: number): Promise<void> {
+    assertValidKey(key);
+    const parts = partsOf(body, size, PUT_STREAM_PART_BYTES, key);
+    if (size <= PUT_STREAM_PART_BYTES) {
+      // One part is the whole object: a plain PUT of it, as `put` does.
+      let whole: Buffer = Buffer.alloc(0);
+      for await (const part of parts) whole = part;
+      return this.put(key, whole);
+    }
+    const uploadId = await this.call('put', key, () => this.client.initiateNewMultipartUpload(this.bucket, key, {}));
+    try {
+      const etags: { part: number; etag: string }[] = [];
+      // The body is read between requests, never inside one: a slow or stalled body holds no
+      // request to the store open (its deadline would blame the store), and a retry resends the
+      // part it holds rather than reading the body again.
+      for await (const bytes of parts) {
+        const part = etags.length + 1;
+        const md5 = createHash('md5').update(bytes).digest('base64');
+        const { etag } = await this.call('put', `${key} (part ${part})`, () =>
+          this.client.uploadPart(
+            {
+              bucketName: this.bucket,
+              objectName: key,
+              uploadID: queryValue(uploadId),
+              partNumber: part,
+              headers: { 'content-md5': md5 },
+            },
+            bytes,
+          ),
+        );
+        etags.push({ part, etag });
+      }
+      await this.call('put', key, () => this.client.completeMultipartUpload(this.bucket, key, uploadId, etags));
+    } catch (error) {
+      // Best effort: parts of an upload never completed are not objects (no list or get sees
+      // them), but the store keeps them until aborted or a lifecycle rule removes them.
+      await this.client.abortMultipartUpload(this.bucket, key, queryValue(uploadId)).catch(() => undefined);
+      throw error;
+    }
   }
 
   async get(key: string): Promise<Buffer> {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
+import { finished, Transform, type Readable } from 'node:stream';
 import {
   ConflictException,
   HttpException,
@@ -19,6 +18,7 @@ import { uploadFolder, type ObjectStore } from '@trainyard/storage';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import { sniffImageType } from './dataset-samples';
 import { DatasetsService } from './datasets.service';
+import { readEntryHead } from './entry-head';
 import { UploadClassFolders, type FoldersWithoutImages } from './upload-class-folders';
 import { decideUploadEntry } from './upload-entry';
 
@@ -26,6 +26,8 @@ import { decideUploadEntry } from './upload-entry';
 export const SKIPPED_LISTED = 100;
 /** Where an upload's images must be, as its refusals say. */
 const IMAGE_LAYOUT = '<class>/<image>.png|jpg|jpeg|webp';
+/** What tells an image from other bytes: WebP's signature is the longest (`RIFF` + size + `WEBP`). */
+const SIGNATURE_BYTES = 12;
 
 class UploadRefused extends Error {
   constructor(
@@ -77,7 +79,11 @@ class EntryLayout {
  * Turns an uploaded tar of an image folder (one subfolder per class) into a registered dataset:
  * its images are streamed, one at a time, into a folder of the object store of their own
  * (`datasets/uploads/<id>/`), then registered like any S3 folder (layout checked by listing). An
- * upload that is refused or fails part-way leaves nothing behind: what it stored is deleted.
+ * upload that is refused or fails part-way leaves nothing behind: what it stored is deleted. No
+ * image is held whole: its signature is read from its first bytes and the rest goes on to the
+ * store as it arrives (`ObjectStore.putStream`: at most one S3 part in memory), so an open upload
+ * costs the API about 5 MiB however large its images, and DatasetUploadLimiter bounds how many
+ * are open.
  */
 @Injectable()
 export class DatasetUploadService {
@@ -157,7 +163,11 @@ export class DatasetUploadService {
     });
     counted.once('error', (error) => refuse(error as UploadRefused));
     body.pipe(counted).pipe(entries);
-    body.once('error', (error) => entries.destroy(error));
+    // A client gone mid-body (or cut by STALLED_CLIENT_MS) fails the entry being read, and with it
+    // the store's write of it: nothing waits for bytes that will not come.
+    finished(body, (error) => {
+      if (error) entries.destroy(error);
+    });
     let declared = 0;
     let ignored = 0;
     const layout = new EntryLayout();
@@ -180,10 +190,12 @@ export class DatasetUploadService {
         }
         if (stored.length >= maxFiles)
           throw new UploadRefused(422, 'body', `More than ${maxFiles} images (FOLDER_WALK_MAX_FILES)`);
-        const bytesOf = await buffer(entry);
+        // tar-stream's entries yield Buffers (its types say unknown).
+        const { head, bytes } = await readEntryHead(entry as AsyncIterable<Buffer>, SIGNATURE_BYTES);
         // Named as an image, but what a training run would fail to decode: said now, not stored.
-        const problem = notAnImage(bytesOf);
+        const problem = notAnImage(head);
         if (problem) {
+          for await (const _ of bytes); // read and dropped: the tar goes on
           notImages.count++;
           if (leftOut() > maxFiles) throw refuse(tooManyLeftOut(maxFiles));
           const skipped = { entry: decision.path, reason: problem };
@@ -194,12 +206,23 @@ export class DatasetUploadService {
         const placed = layout.add(decision.path);
         if (placed.clash) throw new UploadRefused(422, 'body', placed.clash);
         const key = `${prefix}${decision.path}`;
-        // The store's own failure is not the archive's: it is answered as a failure of ours, never
-        // a 400 quoting the store's paths or endpoint.
-        await this.store.put(key, bytesOf).catch((error: Error) => {
-          throw new StoreFailed(key, error);
-        });
+        // Counted before it is written: a write that failed after the store kept it is deleted too.
         if (!placed.again) stored.push(key);
+        let unread: unknown = null;
+        const fromArchive = async function* () {
+          try {
+            yield* bytes;
+          } catch (error) {
+            unread = error ?? new Error('the entry could not be read');
+            throw error;
+          }
+        };
+        // The store's own failure is not the archive's: it is answered as a failure of ours, never
+        // a 400 quoting the store's paths or endpoint. The archive's (a body cut short, a client
+        // gone, a refusal) is answered as such below.
+        await this.store.putStream(key, fromArchive(), entry.header.size ?? 0).catch((error: Error) => {
+          throw unread ?? new StoreFailed(key, error);
+        });
         classFolders.stored(decision.classFolder);
       }
     } catch (error) {
@@ -262,12 +285,15 @@ function withNotImages(
   });
 }
 
-/** Why `bytes` cannot be an image a run decodes (no PNG, JPEG or WebP signature), or null. */
-export function notAnImage(bytes: Buffer): string | null {
-  if (bytes.length === 0) return 'an empty file';
-  if (sniffImageType(bytes)) return null;
-  const head = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-  return `not a PNG, JPEG or WebP image (it starts with ${head})`;
+/**
+ * Why a file starting with `head` (its first SIGNATURE_BYTES or more, or all of it when shorter)
+ * cannot be an image a run decodes (no PNG, JPEG or WebP signature), or null.
+ */
+export function notAnImage(head: Buffer): string | null {
+  if (head.length === 0) return 'an empty file';
+  if (sniffImageType(head)) return null;
+  const start = [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `not a PNG, JPEG or WebP image (it starts with ${start})`;
 }
 
 function tooManyLeftOut(maxFiles: number): UploadRefused {

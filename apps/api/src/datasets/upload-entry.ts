@@ -3,7 +3,7 @@ import { isImageFileName, isToolFolder, prefixProblem } from '@trainyard/storage
 
 /** The Content-Type of `POST /v1/datasets/uploads`: a tar of the folder (one subfolder per class). */
 export const DATASET_UPLOAD_TYPE = 'application/x-tar';
-/** An image larger than this is refused (each is held in memory once, on its way to the store). */
+/** An image larger than this is refused: no picture to train on is near it (each is streamed to the store, never held whole). */
 export const UPLOAD_MAX_FILE_BYTES = 64 * 2 ** 20;
 const MAX_DEPTH = 16;
 const MAX_SEGMENT_BYTES = 255;

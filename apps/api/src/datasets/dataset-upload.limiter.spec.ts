@@ -1,0 +1,67 @@
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { HttpException } from '@nestjs/common';
+import { loadConfig } from '@trainyard/config';
+import { DatasetUploadLimiter, UPLOAD_RETRY_AFTER_S } from './dataset-upload.limiter';
+
+/** What the limiter uses of an answer: its headers and its `close`. */
+class FakeResponse extends EventEmitter {
+  readonly headers: Record<string, string> = {};
+  setHeader(name: string, value: string): void {
+    this.headers[name] = value;
+  }
+}
+
+const limiterWith = (env: Record<string, string>) =>
+  new DatasetUploadLimiter(loadConfig({ TRAINYARD_HOME: '/tmp/trainyard-limiter-spec', ...env }));
+
+function refusal(take: () => unknown): { status: number; message: string } {
+  try {
+    take();
+  } catch (error) {
+    const e = error as HttpException;
+    return { status: e.getStatus(), message: (e.getResponse() as { message: string }).message };
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('DatasetUploadLimiter', () => {
+  it('holds a key to DATASET_UPLOAD_MAX_PER_KEY (2) and the process to DATASET_UPLOAD_MAX_PER_PROCESS (4) by default', () => {
+    const limiter = limiterWith({});
+    const res = () => new FakeResponse() as unknown as ServerResponse;
+    limiter.acquire('a', res());
+    limiter.acquire('a', res());
+    const refused = new FakeResponse();
+    expect(refusal(() => limiter.acquire('a', refused as unknown as ServerResponse))).toEqual({
+      status: 429,
+      message: expect.stringContaining('this key has 2 open (DATASET_UPLOAD_MAX_PER_KEY=2)'),
+    });
+    expect(refused.headers).toEqual({ 'retry-after': String(UPLOAD_RETRY_AFTER_S) });
+    limiter.acquire('b', res());
+    limiter.acquire('c', res());
+    expect(refusal(() => limiter.acquire('d', res()))).toEqual({
+      status: 429,
+      message: expect.stringContaining('this server has 4 open (DATASET_UPLOAD_MAX_PER_PROCESS=4)'),
+    });
+    expect(limiter.openUploads).toBe(4);
+  });
+
+  it('gives a place back once, whether released, closed or both', () => {
+    const limiter = limiterWith({ DATASET_UPLOAD_MAX_PER_KEY: '1', DATASET_UPLOAD_MAX_PER_PROCESS: '2' });
+    const first = new FakeResponse();
+    const release = limiter.acquire('a', first as unknown as ServerResponse);
+    release();
+    first.emit('close');
+    release();
+    expect(limiter.openUploads).toBe(0);
+    // The client went away: its answer closed without the handler having released.
+    const second = new FakeResponse();
+    limiter.acquire('a', second as unknown as ServerResponse);
+    limiter.acquire('b', new FakeResponse() as unknown as ServerResponse);
+    second.emit('close');
+    expect(limiter.openUploads).toBe(1);
+    limiter.acquire('a', new FakeResponse() as unknown as ServerResponse);
+    expect(limiter.openUploads).toBe(2);
+    expect(second.listenerCount('close')).toBe(0);
+  });
+});
