@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -10,6 +11,7 @@ import { hardenHttp, isLoopbackHost, JSON_BODY_LIMIT } from './http/http-hardeni
 import { createLogger } from './logging/create-logger';
 import { assignRequestId, logWithRequestId } from './logging/request-id';
 import { httpMetrics } from './metrics/http-metrics.middleware';
+import { requestBodyDeadline } from './http/request-body-deadline';
 import { PrometheusRegistry } from './metrics/prometheus.registry';
 import { setupOpenApi } from './openapi/setup-openapi';
 
@@ -41,6 +43,10 @@ export async function createApiApp(config: TrainyardConfig, options: ApiOptions 
   // those refused by middleware or guards before any interceptor included.
   app.use(httpMetrics(app.get(PrometheusRegistry).httpDuration));
   app.use(assignRequestId);
+  // Node's 5-minute requestTimeout would cut a large dataset upload: off, and kept for every other
+  // route's body by requestBodyDeadline (headersTimeout still bounds a request's headers).
+  (app.getHttpServer() as Server).requestTimeout = 0;
+  app.use(requestBodyDeadline(config.limits.requestBodyMs));
   hardenHttp(app, config);
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.use(logWithRequestId);

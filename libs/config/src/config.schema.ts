@@ -269,6 +269,12 @@ export const EnvSchema = z.object({
   SSE_MAX_PER_PROJECT: z.coerce.number().int().min(1).max(1_000_000).optional(),
   /** A long answer (a followed log, an event stream, all of a run's points, a download) whose client took none of its bytes for this long is ended. */
   STALLED_CLIENT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  /**
+   * The most a request's body may take to arrive, for every route but a dataset upload (which may
+   * take as long as it keeps sending: STALLED_CLIENT_MS): Node's own requestTimeout, which would
+   * cut a 2 GiB upload after 5 minutes, is off.
+   */
+  API_REQUEST_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
   /** Folders under which local datasets and `file://` models may be read; none by default. */
   TRAINYARD_LOCAL_ROOTS: localRoots.optional(),
   /** Bounds of one folder walk (dataset registration, loading): files seen and time. */
@@ -340,6 +346,8 @@ export interface TrainyardConfig {
     liveKeysPerProject: number;
     /** STALLED_CLIENT_MS: how long a long answer waits for a client that takes none of its bytes. */
     stalledClientMs: number;
+    /** API_REQUEST_BODY_TIMEOUT_MS: how long a request body (a dataset upload's aside) may take to arrive. */
+    requestBodyMs: number;
     /** Bytes one dataset upload may carry (DATASET_UPLOAD_MAX_BYTES). */
     datasetUploadBytes: number;
     /** Dataset uploads open at once per key (DATASET_UPLOAD_MAX_PER_KEY) and per API process (DATASET_UPLOAD_MAX_PER_PROCESS). */

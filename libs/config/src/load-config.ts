@@ -87,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       sseConnectionsPerProcess: e.SSE_MAX_PER_PROCESS,
       liveKeysPerProject: e.API_KEYS_MAX_PER_PROJECT,
       stalledClientMs: e.STALLED_CLIENT_MS,
+      requestBodyMs: e.API_REQUEST_BODY_TIMEOUT_MS,
       runningRunsPerProject: e.PROJECT_MAX_RUNNING,
       datasetUploadBytes: e.DATASET_UPLOAD_MAX_BYTES,
       datasetUploadsPerKey: e.DATASET_UPLOAD_MAX_PER_KEY,

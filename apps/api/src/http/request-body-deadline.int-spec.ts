@@ -1,0 +1,74 @@
+import { request, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tarOf } from '../testing/tar-of';
+import { startTestApi, type TestApi } from '../testing/test-api';
+
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Sends `body` in `pieces` chunks `gapMs` apart; resolves with the status, or 'cut' when the connection went first. */
+function dribble(
+  api: TestApi,
+  path: string,
+  contentType: string,
+  body: Buffer,
+  pieces: number,
+  gapMs: number,
+): Promise<number | 'cut'> {
+  return new Promise((resolve) => {
+    const req = request(new URL(path, api.baseUrl), {
+      method: 'POST',
+      agent: false,
+      headers: { authorization: `Bearer ${api.adminKey}`, 'content-type': contentType },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', () => resolve('cut'));
+    const size = Math.ceil(body.length / pieces);
+    void (async () => {
+      for (let i = 0; i < pieces; i++) {
+        if (req.destroyed) return;
+        req.write(body.subarray(i * size, (i + 1) * size));
+        await sleep(gapMs);
+      }
+      req.end();
+    })();
+  });
+}
+
+/**
+ * A request body has API_REQUEST_BODY_TIMEOUT_MS to arrive, for every route but a dataset upload,
+ * which may take as long as it keeps sending: Node's own 5-minute requestTimeout, which would cut
+ * a large upload with a 408, is off.
+ */
+describe('the time a request body may take (HTTP, PostgreSQL, Redis)', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ env: { API_REQUEST_BODY_TIMEOUT_MS: '800', STALLED_CLIENT_MS: '5000' } });
+  });
+  afterAll(() => api?.stop());
+
+  it("turns Node's requestTimeout off", () => {
+    expect((api.app.getHttpServer() as Server).requestTimeout).toBe(0);
+  });
+
+  it('answers 408 to a JSON body still arriving past the deadline, and takes one that arrives in time', async () => {
+    const spec = Buffer.from(JSON.stringify({ kind: 'pretrain', name: 'slow', dataset: { name: 'synthetic-shapes' } }));
+    const started = Date.now();
+    expect(await dribble(api, '/v1/runs', 'application/json', spec, 10, 250)).toBe(408);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(await dribble(api, '/v1/runs', 'application/json', spec, 3, 50)).toBe(201);
+  });
+
+  it('lets a dataset upload take longer than the deadline while it keeps sending', async () => {
+    const tar = await tarOf([
+      ['cat/1.png', Buffer.concat([PNG, Buffer.alloc(4096, 1)])],
+      ['dog/1.png', Buffer.concat([PNG, Buffer.alloc(4096, 2)])],
+    ]);
+    const started = Date.now();
+    expect(await dribble(api, '/v1/datasets/uploads?name=slow-upload', 'application/x-tar', tar, 8, 250)).toBe(201);
+    expect(Date.now() - started).toBeGreaterThan(1_600);
+  });
+});

@@ -1,0 +1,36 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** The one route whose body may take as long as it keeps arriving (its stalls are cut by STALLED_CLIENT_MS). */
+export const isDatasetUpload = (req: IncomingMessage): boolean =>
+  req.method === 'POST' && /^\/v1\/datasets\/uploads(?:[?/]|$)/.test(req.url ?? '');
+
+/**
+ * Node's server.requestTimeout (5 minutes for the whole request, body included) would cut a
+ * dataset upload of a few GiB on an ordinary link with a 408, so it is off (createApiApp); this
+ * keeps it for every other route: a body not fully arrived within `ms` (API_REQUEST_BODY_TIMEOUT_MS)
+ * is answered 408 and its connection closed, so a client dribbling a JSON body holds no socket for
+ * long. A request without a body, or whose body has arrived, is not timed.
+ */
+export function requestBodyDeadline(ms: number) {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    if (req.complete || isDatasetUpload(req)) return next();
+    const timer = setTimeout(() => {
+      if (req.complete) return;
+      if (!res.headersSent) {
+        const detail = `The request's body did not arrive within ${ms} ms (API_REQUEST_BODY_TIMEOUT_MS)`;
+        res.writeHead(408, { 'content-type': 'application/problem+json', connection: 'close' });
+        res.end(
+          JSON.stringify({ type: 'about:blank', title: 'Request Timeout', status: 408, detail, message: detail }),
+        );
+      }
+      // What is still arriving is not read: the connection goes.
+      res.once('finish', () => req.socket.destroy());
+      if (res.writableFinished) req.socket.destroy();
+    }, ms);
+    timer.unref();
+    const clear = () => clearTimeout(timer);
+    req.once('end', clear);
+    res.once('close', clear);
+    next();
+  };
+}
