@@ -259,6 +259,8 @@ export const EnvSchema = z.object({
    */
   DATASET_UPLOAD_MAX_PER_KEY: z.coerce.number().int().min(1).max(1000).default(2),
   DATASET_UPLOAD_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1000).default(4),
+  /** Dataset uploads the keys of one project may hold open at once in one API process; unset: half of DATASET_UPLOAD_MAX_PER_PROCESS. */
+  DATASET_UPLOAD_MAX_PER_PROJECT: z.coerce.number().int().min(1).max(1000).optional(),
   /** Live event streams (SSE) open at once per key, and per API process. */
   SSE_MAX_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
   SSE_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
@@ -353,6 +355,8 @@ export interface TrainyardConfig {
     /** Dataset uploads open at once per key (DATASET_UPLOAD_MAX_PER_KEY) and per API process (DATASET_UPLOAD_MAX_PER_PROCESS). */
     datasetUploadsPerKey: number;
     datasetUploadsPerProcess: number;
+    /** DATASET_UPLOAD_MAX_PER_PROJECT (or its default): one project's uploads together, per API process; operators' keys are not counted. */
+    datasetUploadsPerProject: number;
     /** Runs of one project training at once (PROJECT_MAX_RUNNING); undefined: no limit. */
     runningRunsPerProject?: number;
     /** The highest priority a spec may name in a project without a cap of its own (QUOTA_MAX_PRIORITY). */

@@ -82,7 +82,7 @@ export class DatasetUploadController {
       });
     }
     // Before a byte of the body is read (a 429 with Retry-After, as the rate limit's).
-    const release = this.limiter.acquire(principal.keyId, res);
+    const release = this.limiter.acquire(principal.keyId, principal.project, res);
     // A client that stops sending holds its place and its part of an image: cut it, as a long
     // answer whose client stopped reading is (its place given back when its socket closes). Only
     // while the body comes: registering what arrived (a listing, the database) has deadlines of its own.

@@ -29,38 +29,59 @@ describe('DatasetUploadLimiter', () => {
   it('holds a key to DATASET_UPLOAD_MAX_PER_KEY (2) and the process to DATASET_UPLOAD_MAX_PER_PROCESS (4) by default', () => {
     const limiter = limiterWith({});
     const res = () => new FakeResponse() as unknown as ServerResponse;
-    limiter.acquire('a', res());
-    limiter.acquire('a', res());
+    limiter.acquire('a', null, res());
+    limiter.acquire('a', null, res());
     const refused = new FakeResponse();
-    expect(refusal(() => limiter.acquire('a', refused as unknown as ServerResponse))).toEqual({
+    expect(refusal(() => limiter.acquire('a', null, refused as unknown as ServerResponse))).toEqual({
       status: 429,
       message: expect.stringContaining('this key has 2 open (DATASET_UPLOAD_MAX_PER_KEY=2)'),
     });
     expect(refused.headers).toEqual({ 'retry-after': String(UPLOAD_RETRY_AFTER_S) });
-    limiter.acquire('b', res());
-    limiter.acquire('c', res());
-    expect(refusal(() => limiter.acquire('d', res()))).toEqual({
+    limiter.acquire('b', null, res());
+    limiter.acquire('c', null, res());
+    expect(refusal(() => limiter.acquire('d', null, res()))).toEqual({
       status: 429,
       message: expect.stringContaining('this server has 4 open (DATASET_UPLOAD_MAX_PER_PROCESS=4)'),
     });
     expect(limiter.openUploads).toBe(4);
   });
 
+  it("holds a project's keys together to DATASET_UPLOAD_MAX_PER_PROJECT (half the process's by default), not an operator's", () => {
+    const limiter = limiterWith({});
+    const res = () => new FakeResponse() as unknown as ServerResponse;
+    const releaseA1 = limiter.acquire('a1', 'vision', res());
+    limiter.acquire('a2', 'vision', res());
+    expect(refusal(() => limiter.acquire('a3', 'vision', res()))).toEqual({
+      status: 429,
+      message: expect.stringContaining('project vision has 2 open (DATASET_UPLOAD_MAX_PER_PROJECT=2)'),
+    });
+    // Another project, and an operator's key, still find places.
+    limiter.acquire('b1', 'audio', res());
+    limiter.acquire('op', null, res());
+    expect(limiter.openUploads).toBe(4);
+    expect(refusal(() => limiter.acquire('c1', 'text', res())).message).toContain('this server has 4 open');
+    // A place the project gave back is the project's to take again.
+    releaseA1();
+    limiter.acquire('a3', 'vision', res());
+    expect(limiter.openUploads).toBe(4);
+    expect(limiterWith({ DATASET_UPLOAD_MAX_PER_PROCESS: '10' }).acquire('x', 'p', res())).toBeInstanceOf(Function);
+  });
+
   it('gives a place back once, whether released, closed or both', () => {
     const limiter = limiterWith({ DATASET_UPLOAD_MAX_PER_KEY: '1', DATASET_UPLOAD_MAX_PER_PROCESS: '2' });
     const first = new FakeResponse();
-    const release = limiter.acquire('a', first as unknown as ServerResponse);
+    const release = limiter.acquire('a', null, first as unknown as ServerResponse);
     release();
     first.emit('close');
     release();
     expect(limiter.openUploads).toBe(0);
     // The client went away: its answer closed without the handler having released.
     const second = new FakeResponse();
-    limiter.acquire('a', second as unknown as ServerResponse);
-    limiter.acquire('b', new FakeResponse() as unknown as ServerResponse);
+    limiter.acquire('a', null, second as unknown as ServerResponse);
+    limiter.acquire('b', null, new FakeResponse() as unknown as ServerResponse);
     second.emit('close');
     expect(limiter.openUploads).toBe(1);
-    limiter.acquire('a', new FakeResponse() as unknown as ServerResponse);
+    limiter.acquire('a', null, new FakeResponse() as unknown as ServerResponse);
     expect(limiter.openUploads).toBe(2);
     expect(second.listenerCount('close')).toBe(0);
   });

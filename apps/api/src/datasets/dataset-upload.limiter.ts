@@ -13,7 +13,8 @@ export const UPLOAD_RETRY_AFTER_S = 15;
 
 /**
  * Dataset uploads open at once: a key may hold DATASET_UPLOAD_MAX_PER_KEY of them in this process,
- * the process DATASET_UPLOAD_MAX_PER_PROCESS. An upload holds its socket, one image part on its way
+ * the keys of one project together DATASET_UPLOAD_MAX_PER_PROJECT (half the process's by default,
+ * so a project with several keys cannot take every place), the process DATASET_UPLOAD_MAX_PER_PROCESS. An upload holds its socket, one image part on its way
  * to the store and a share of a core for as long as its client keeps sending (or until
  * STALLED_CLIENT_MS cuts a client that stopped): without a bound, one key opening many at once
  * could take the API's memory and every other project's uploads with it.
@@ -21,7 +22,8 @@ export const UPLOAD_RETRY_AFTER_S = 15;
 @Injectable()
 export class DatasetUploadLimiter {
   private total = 0;
-  private readonly perKey = new Map<string, number>();
+  /** Open uploads by `key:<id>` and `project:<name>`. */
+  private readonly held = new Map<string, number>();
 
   constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {}
 
@@ -35,14 +37,20 @@ export class DatasetUploadLimiter {
    * is given back by the returned function (once, whoever calls it first) and in any case when
    * `res` closes: the answer sent, the client gone, its socket cut.
    */
-  acquire(keyId: string, res: ServerResponse): () => void {
-    const { datasetUploadsPerKey, datasetUploadsPerProcess } = this.config.limits;
-    const mine = this.perKey.get(keyId) ?? 0;
-    if (mine >= datasetUploadsPerKey || this.total >= datasetUploadsPerProcess) {
-      const which =
-        mine >= datasetUploadsPerKey
-          ? `this key has ${mine} open (DATASET_UPLOAD_MAX_PER_KEY=${datasetUploadsPerKey})`
-          : `this server has ${this.total} open (DATASET_UPLOAD_MAX_PER_PROCESS=${datasetUploadsPerProcess})`;
+  acquire(keyId: string, project: string | null, res: ServerResponse): () => void {
+    const { datasetUploadsPerKey, datasetUploadsPerProject, datasetUploadsPerProcess } = this.config.limits;
+    const counted = [`key:${keyId}`, ...(project === null ? [] : [`project:${project}`])];
+    const mine = this.held.get(counted[0]!) ?? 0;
+    const ours = project === null ? 0 : (this.held.get(counted[1]!) ?? 0);
+    const which =
+      mine >= datasetUploadsPerKey
+        ? `this key has ${mine} open (DATASET_UPLOAD_MAX_PER_KEY=${datasetUploadsPerKey})`
+        : project !== null && ours >= datasetUploadsPerProject
+          ? `project ${project} has ${ours} open (DATASET_UPLOAD_MAX_PER_PROJECT=${datasetUploadsPerProject})`
+          : this.total >= datasetUploadsPerProcess
+            ? `this server has ${this.total} open (DATASET_UPLOAD_MAX_PER_PROCESS=${datasetUploadsPerProcess})`
+            : null;
+    if (which !== null) {
       res.setHeader('retry-after', String(UPLOAD_RETRY_AFTER_S));
       throw new HttpException(
         {
@@ -52,7 +60,7 @@ export class DatasetUploadLimiter {
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }
-    this.perKey.set(keyId, mine + 1);
+    for (const name of counted) this.held.set(name, (this.held.get(name) ?? 0) + 1);
     this.total++;
     let released = false;
     const release = () => {
@@ -60,9 +68,11 @@ export class DatasetUploadLimiter {
       released = true;
       res.off('close', release);
       this.total--;
-      const left = (this.perKey.get(keyId) ?? 1) - 1;
-      if (left <= 0) this.perKey.delete(keyId);
-      else this.perKey.set(keyId, left);
+      for (const name of counted) {
+        const left = (this.held.get(name) ?? 1) - 1;
+        if (left <= 0) this.held.delete(name);
+        else this.held.set(name, left);
+      }
     };
     res.once('close', release);
     return release;
