@@ -23,3 +23,4 @@ export * from './layers-model';
 export * from './uuid';
 export * from './steps-budget';
 export * from './built-in-models';
+export * from './base-architecture';

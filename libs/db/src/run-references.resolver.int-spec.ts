@@ -6,6 +6,7 @@ import { type DatasetLocation, RunSpecSchema } from '@trainyard/contracts';
 import { packImageFolder } from '@trainyard/datasets';
 import { LocalObjectStore, normalizeObjectPrefix, type ObjectStore, packedManifestKey } from '@trainyard/storage';
 import { type S3TestServer, startS3TestServer } from '@trainyard/storage/testing';
+import { CheckpointsRepository } from './checkpoints.repository';
 import { DatasetsRepository } from './datasets.repository';
 import { RunReferenceRefusedError } from './errors';
 import type { Database } from './open-database';
@@ -224,5 +225,78 @@ describe('packed versions of S3 datasets (PostgreSQL, S3 over HTTP)', () => {
       field: 'dataset.stream.version',
       why: expect.stringContaining(`no packed version ${sibling} of dataset ${id} in s3://${s3.bucket}`),
     });
+  });
+});
+
+/**
+ * A fine-tune on a pretrain's encoder trains that encoder: its stored spec takes the pretrain's
+ * architecture, and a field given another value (not the default) is refused, naming it.
+ */
+describe("a fine-tune's encoder fields and its base (PostgreSQL)", () => {
+  let db: Database;
+  let runs: RunsRepository;
+  const resolver = () =>
+    new RunReferencesResolver(db.prisma, { store: new LocalObjectStore(tmpdir()), localRoots: [] });
+
+  useMigratedDatabase((opened) => {
+    db = opened;
+    runs = new RunsRepository(db.prisma);
+  });
+
+  /** A SUCCEEDED pretrain of 16×16 shapes with filters [8, 16], latent 32 (linear) and a COMPLETE checkpoint. */
+  async function pretrain(): Promise<string> {
+    const id = randomUUID();
+    const spec = RunSpecSchema.parse({
+      kind: 'pretrain',
+      name: 'base',
+      dataset: { name: 'synthetic-shapes', imageSize: 16 },
+      model: { type: 'conv-autoencoder', filters: [8, 16], latentDim: 32, latentActivation: 'linear' },
+    });
+    await runs.create({ id, kind: 'PRETRAIN', name: 'base', spec, baseRunId: null });
+    await runs.markRunning(id, 'cpu');
+    const checkpoints = new CheckpointsRepository(db.prisma);
+    const begun = await checkpoints.begin({
+      runId: id,
+      attemptId: null,
+      sequence: 1,
+      epoch: 1,
+      step: 1,
+      uri: `file:///x/${id}/`,
+      models: ['autoencoder', 'encoder'],
+    });
+    await checkpoints.complete(begun.id, 1, 'a'.repeat(64));
+    await runs.finish(id, 'SUCCEEDED');
+    return id;
+  }
+  const finetune = (baseRunId: string, model: Record<string, unknown> = {}) =>
+    RunSpecSchema.parse({
+      kind: 'finetune',
+      name: 'f',
+      dataset: { name: 'synthetic-shapes', imageSize: 16 },
+      model: { type: 'classifier', baseRunId, ...model },
+    });
+
+  it("records the base's architecture in the spec, and refuses a field given otherwise", async () => {
+    const base = await pretrain();
+    const { spec } = await resolver().atSubmit(finetune(base), 'default');
+    expect(spec.kind === 'finetune' && spec.model).toMatchObject({
+      inputShape: [16, 16, 1],
+      filters: [8, 16],
+      latentDim: 32,
+      latentActivation: 'linear',
+    });
+    // The base's own values, or the defaults, are no conflict.
+    await resolver().atSubmit(finetune(base, { filters: [8, 16], latentDim: 64 }), 'default');
+    for (const [field, value] of [
+      ['filters', [32, 64]],
+      ['latentDim', 128],
+    ] as const) {
+      const refused = await resolver()
+        .atSubmit(finetune(base, { [field]: value }), 'default')
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RunReferenceRefusedError);
+      expect((refused as RunReferenceRefusedError).field).toBe(`model.${field}`);
+      expect((refused as RunReferenceRefusedError).why).toContain("a classifier with a base trains the base's encoder");
+    }
   });
 });

@@ -15,6 +15,7 @@ import {
   specTopologies,
   text,
   textProblem,
+  withBaseArchitecture,
 } from '@trainyard/contracts';
 import {
   internalPathProblem,
@@ -391,7 +392,11 @@ export class RunReferencesResolver {
       const why = await this.whyBaseRunUnusable(base.runId, project, images);
       if (typeof why === 'string')
         throw new RunReferenceRefusedError('The base run cannot be fine-tuned from', 'model.baseRunId', why);
-      return { spec, baseRunId: base.runId, baseCheckpointId: why.checkpointId };
+      return {
+        spec: await this.withBaseRunArchitecture(spec, base.runId),
+        baseRunId: base.runId,
+        baseCheckpointId: why.checkpointId,
+      };
     }
     const { name, version: number } = base.model;
     const version = await this.models.get(name, number, project);
@@ -407,7 +412,28 @@ export class RunReferencesResolver {
       throw refuse(`Its checkpoint ${version.checkpointId} is ${version.checkpoint.status}`);
     if (!usableModel(version.checkpoint, MODELS_OF.registered))
       throw refuse(`Its checkpoint ${version.checkpointId} ${lacks(version.checkpoint, MODELS_OF.registered)}`);
-    return { spec, baseRunId: version.runId, baseCheckpointId: version.checkpointId };
+    return {
+      spec: await this.withBaseRunArchitecture(spec, version.runId),
+      baseRunId: version.runId,
+      baseCheckpointId: version.checkpointId,
+    };
+  }
+
+  /**
+   * A fine-tune on a pretrain's encoder (a base run, or a registered version of one) trains that
+   * encoder: its stored spec takes the pretrain's architecture (withBaseArchitecture), or the
+   * field given otherwise is refused. A base that is no built-in pretrain (a registered fine-tune,
+   * an autoencoder of the spec's own layers) or a stored spec that no longer reads leaves it as it is.
+   */
+  private async withBaseRunArchitecture(spec: RunSpec, baseRunId: string): Promise<RunSpec> {
+    if (spec.kind !== 'finetune') return spec;
+    const stored = RunSpecSchema.safeParse((await this.runs.get(baseRunId))?.spec);
+    if (!stored.success || stored.data.kind !== 'pretrain' || stored.data.model.type !== 'conv-autoencoder')
+      return spec;
+    const taken = withBaseArchitecture(spec.model, stored.data.model);
+    if ('field' in taken)
+      throw new RunReferenceRefusedError('The model cannot be built on its base', taken.field, taken.message);
+    return { ...spec, model: taken.model };
   }
 
   /**

@@ -53,6 +53,23 @@ describe('pipeline cancel (PostgreSQL, Redis, HTTP)', () => {
     return { status: response.status, body: text ? JSON.parse(text) : undefined };
   }
 
+  it("records its pretrain's encoder in each fine-tune's spec, and refuses a fine-tune asking for another", async () => {
+    const spec = pipelineSpec('encoders');
+    spec.pretrain.model = { type: 'conv-autoencoder', ...encoder, latentDim: 12 };
+    spec.finetunes[0]!.model = { type: 'classifier', inputShape: [16, 16, 1] } as never;
+    spec.finetunes[1]!.model = { type: 'classifier', ...encoder, latentDim: 12 };
+    const created = await http('POST', '/v1/pipelines', spec);
+    expect(created.status).toBe(201);
+    for (const run of created.body.runs.filter((r: { kind: string }) => r.kind === 'FINETUNE')) {
+      const stored = await runs.get(run.id);
+      expect((stored!.spec as { model: object }).model).toMatchObject({ filters: [4], latentDim: 12 });
+    }
+    spec.finetunes[1]!.model = { type: 'classifier', ...encoder, filters: [8, 8] };
+    const refused = await http('POST', '/v1/pipelines', { ...spec, name: 'encoders 2' });
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors.map((e: { field: string }) => e.field)).toEqual(['finetunes.1.model.filters']);
+  });
+
   /** A submitted pipeline: the pretrain queued (with its job), 2 fine-tunes and 2 evaluations held. */
   async function submit(name: string): Promise<{ id: string; pretrainId: string; runIds: string[] }> {
     const res = await http('POST', '/v1/pipelines', pipelineSpec(name));

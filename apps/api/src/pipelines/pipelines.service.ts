@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
 import {
   clipText,
   runKindOf,
@@ -7,6 +7,8 @@ import {
   type FinetuneSpec,
   type PipelineSpec,
   type PipelineView,
+  type PretrainSpec,
+  withBaseArchitecture,
 } from '@trainyard/contracts';
 import { PipelinesRepository, type PipelineRunCreation } from '@trainyard/db';
 import { applyPipelineDecision, type TrainingQueues } from '@trainyard/queue';
@@ -78,7 +80,8 @@ export class PipelinesService {
         held: false,
       },
     ];
-    for (const finetune of spec.finetunes) {
+    for (const [i, step] of spec.finetunes.entries()) {
+      const finetune = onPretrainEncoder(step, spec.pretrain, i);
       const finetuneId = randomUUID();
       runs.push({
         id: finetuneId,
@@ -167,4 +170,20 @@ function evaluationSpec(
     topK: evaluation.topK,
     batchSize: evaluation.batchSize,
   };
+}
+
+/**
+ * A pipeline's fine-tune trains its pretrain's encoder: its stored spec takes the pretrain's
+ * architecture (withBaseArchitecture), or a field given otherwise is a 422 naming it. A step with a
+ * base of its own layers (`layers.base`), or a pretrain of the spec's own layers, is left as it is.
+ */
+function onPretrainEncoder(finetune: FinetuneSpec, pretrain: PretrainSpec, i: number): FinetuneSpec {
+  if (pretrain.model.type !== 'conv-autoencoder' || finetune.model.layers?.base) return finetune;
+  const taken = withBaseArchitecture(finetune.model, pretrain.model);
+  if ('field' in taken)
+    throw new UnprocessableEntityException({
+      message: "The fine-tune cannot be built on the pipeline's pretrain",
+      errors: [{ field: `finetunes.${i}.${taken.field}`, message: taken.message }],
+    });
+  return { ...finetune, model: taken.model };
 }

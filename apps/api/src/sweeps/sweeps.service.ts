@@ -44,13 +44,16 @@ export class SweepsService {
   async submit(spec: SweepSpec, project: string): Promise<SweepCreated> {
     // The base alone first, before its references are read; each run once expanded, below.
     this.quota.checkModelSize([{ spec: spec.base, prefix: 'base.' }]);
-    const { baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(spec.base, project, 'base.');
+    const resolved = await this.references.resolve(spec.base, project, 'base.');
+    const { baseRunId, baseCheckpointId, folderImages } = resolved;
+    // The base as resolved: on a pretrain's encoder, that encoder's architecture (withBaseArchitecture).
+    const base = resolved.spec.kind === 'finetune' ? resolved.spec : spec.base;
     const expanded = expandSweep(spec);
     if ('tooMany' in expanded)
       throw new Error(`sweep "${spec.name}": ${expanded.tooMany} runs slipped past validation`);
     const id = randomUUID();
     const runs: SweepRunCreation[] = expanded.runs.map((params, i) => {
-      const run = FinetuneSpecSchema.parse(applySweepValues(spec.base, params));
+      const run = FinetuneSpecSchema.parse(applySweepValues(base, params));
       const name = clipText(`${spec.name} #${i + 1} (${describeValues(params)})`);
       return {
         id: randomUUID(),

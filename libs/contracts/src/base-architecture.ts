@@ -1,0 +1,40 @@
+import type { ClassifierSpec, ConvAutoencoderSpec } from './run-spec.schema';
+
+/** The encoder fields a classifier with an encoder base takes from that base, and the values they default to. */
+const ENCODER_FIELDS = {
+  filters: [16, 32],
+  latentDim: 64,
+  latentActivation: 'relu',
+} as const satisfies Partial<Record<keyof ClassifierSpec, unknown>>;
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * A fine-tune's model with the encoder architecture of the pretrain it builds on (`base`, the
+ * pretrain's model): a classifier with a base trains the base's encoder, so the fields of its own
+ * that describe one (filters, latentDim, latentActivation, inputShape) are the base's, and its
+ * stored spec says what was trained. A field given another value than the base's and than its
+ * default was meant, and cannot be honoured: it is named instead (field, message).
+ */
+export function withBaseArchitecture(
+  model: ClassifierSpec,
+  base: ConvAutoencoderSpec,
+): { model: ClassifierSpec } | { field: string; message: string } {
+  for (const [field, byDefault] of Object.entries(ENCODER_FIELDS) as [keyof typeof ENCODER_FIELDS, unknown][]) {
+    const given = model[field];
+    if (!same(given, base[field]) && !same(given, byDefault))
+      return {
+        field: `model.${field}`,
+        message: `The base's encoder has ${field} ${JSON.stringify(base[field])}, not ${JSON.stringify(given)}: a classifier with a base trains the base's encoder; leave model.${field} out`,
+      };
+  }
+  return {
+    model: {
+      ...model,
+      inputShape: base.inputShape,
+      filters: base.filters,
+      latentDim: base.latentDim,
+      latentActivation: base.latentActivation,
+    },
+  };
+}
