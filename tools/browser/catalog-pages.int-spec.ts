@@ -116,6 +116,20 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
     await page.locator('#pipeline-graph .step.cancelled').nth(1).waitFor({ timeout: 60_000 });
     expect((await live.client.pipeline(pipeline.id)).status).toBe('CANCELLED');
     await shot('pipeline-cancelled');
+
+    // The fine-tune that never started: its page says it was cancelled, not that it waits or loads.
+    const { runs } = await live.client.pipeline(pipeline.id);
+    const never = runs.find((r) => r.kind === 'FINETUNE')!;
+    await page.goto(`${baseUrl}/#/runs/${never.id}`);
+    await page.locator('#run-status', { hasText: 'cancelled' }).waitFor();
+    await page.locator('#no-curves').waitFor();
+    expect(await page.locator('#progress-facts').textContent()).toMatch(
+      /^cancelled before it started · ended \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/,
+    );
+    expect(await page.locator('#evaluation-note').textContent()).toBe(
+      'None: the run was cancelled before it was evaluated.',
+    );
+    expect(await page.locator('[role=progressbar]').count()).toBe(0);
   }, 90_000);
 
   it("shows a sweep's leaderboard and a chart of each parameter against the metric", async () => {
@@ -145,6 +159,14 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
     expect(await page.locator('#sweep-charts .scatter-box').count()).toBe(2);
     expect(await page.locator('#sweep-charts .scatter-box').first().getAttribute('data-points')).toBe('4');
     expect(await page.locator('#sweep-charts circle.dot').count()).toBe(8);
+    // A learning rate's axis in one notation (it read "3.00e-4" beside "0.03"), and each chart told in words.
+    const rates = page.locator('#sweep-charts .scatter-box', {
+      has: page.locator('svg[aria-label^="training.learningRate "]'),
+    });
+    expect((await rates.locator('text.tick').allTextContents()).slice(0, 2)).toEqual(['3e-4', '3e-2']);
+    expect(await rates.locator('svg').getAttribute('aria-label')).toMatch(
+      /^training\.learningRate against test\/accuracy: 4 runs, training\.learningRate from 3e-4 to 3e-2, test\/accuracy from \S+ to \S+\.$/,
+    );
     // Nothing left to cancel.
     expect(await page.locator('#cancel-sweep').isDisabled()).toBe(true);
     await shot('sweep');
@@ -228,4 +250,56 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
     await shot('dataset');
     expect(live.cspViolations).toEqual([]);
   }, 60_000);
+
+  it('shows a run that failed as ended, how and where, and asks for nothing it will never have', async () => {
+    // A class whose only image is unreadable: the run fails while loading its data.
+    const folder = join(roots, 'unreadable');
+    mkdirSync(join(folder, 'good'), { recursive: true });
+    mkdirSync(join(folder, 'bad'), { recursive: true });
+    for (const i of [0, 1, 2, 3]) {
+      const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 9 * i, g: 0, b: 0 } } })
+        .png()
+        .toBuffer();
+      writeFileSync(join(folder, 'good', `${i}.png`), png);
+    }
+    writeFileSync(join(folder, 'bad', '0.png'), 'not a png');
+    const dataset = await live.client.registerDataset('unreadable', { kind: 'local', path: folder });
+    const { id } = await live.client.submit({
+      kind: 'finetune',
+      name: 'browser unreadable',
+      dataset: { name: 'image-folder', datasetId: dataset.id, imageShape: [8, 8, 3] },
+      model: { type: 'classifier', filters: [4], latentDim: 8 },
+      augmentation: { horizontalFlip: true },
+      training: { epochs: 1, batchSize: 2, seed: 1 },
+    });
+    const run = await waitFor(
+      'the run to fail',
+      async () => {
+        const view = await live.client.run(id);
+        return view.status === 'FAILED' ? view : undefined;
+      },
+      120_000,
+      logs,
+    );
+    // The case reported: its last progress says it was loading.
+    expect(run.progress?.phase).toBe('loading');
+
+    const asked: string[] = [];
+    page.on('request', (request) => request.url().endsWith('/augmentation.png') && asked.push(request.url()));
+    await page.goto(`${baseUrl}/#/runs/${id}`);
+    await page.locator('#run-status', { hasText: 'failed' }).waitFor();
+    await page.locator('#no-curves').waitFor();
+    expect(await page.locator('#no-curves').textContent()).toBe(
+      'No curves: the run failed before it recorded a metric.',
+    );
+    expect(await page.locator('#run-charts').isHidden()).toBe(true);
+    expect(await page.locator('#progress-facts').textContent()).toMatch(
+      /^failed while loading its data, before its first step · ended \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/,
+    );
+    expect(await page.locator('[role=progressbar]').count()).toBe(0);
+    expect(await page.locator('#evaluation-note').textContent()).toBe('None: the run failed before it was evaluated.');
+    // Augmentation in its spec, but no sample saved before it failed: nothing asked for, no 404.
+    expect(asked).toEqual([]);
+    await shot('run-failed');
+  }, 180_000);
 });

@@ -13,10 +13,21 @@ describe('web dashboard in Chromium against live runs', () => {
   let baseUrl: string;
   let page: Page;
   const ids: Record<string, string> = {};
+  /** Every augmentation sample the page asked for, and what the API answered. */
+  const augmentationAnswers: { url: string; status: number }[] = [];
 
   beforeAll(async () => {
-    live = await startLiveDashboard({ name: 'browser', viewport: { width: 1280, height: 800 } });
+    // Far from UTC, so a time shown in UTC (or a date) cannot pass for local time.
+    live = await startLiveDashboard({
+      name: 'browser',
+      viewport: { width: 1280, height: 800 },
+      timezoneId: 'Asia/Tokyo',
+    });
     ({ baseUrl, page } = live);
+    page.on('response', (response) => {
+      if (response.url().endsWith('/augmentation.png'))
+        augmentationAnswers.push({ url: response.url(), status: response.status() });
+    });
   }, 120_000);
   afterAll(() => live?.stop());
 
@@ -26,6 +37,9 @@ describe('web dashboard in Chromium against live runs', () => {
   const status = async (id: string) => (await live.client.run(id)).status;
   const shot = (name: string) => live.shot(name);
   const workerLog = () => live.logs();
+  /** An instant as the page in Tokyo (UTC+9 all year) shows it: "2026-12-06 01:45:13". */
+  const inTokyo = (iso: string) =>
+    new Date(Date.parse(iso) + 9 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
 
   it('lists the runs and moves through them with the keyboard', async () => {
     ids['pretrain'] = await submit({
@@ -58,6 +72,11 @@ describe('web dashboard in Chromium against live runs', () => {
       'browser finetune',
       'browser pretrain',
     ]);
+    // Created in the reader's zone, which it names, the UTC instant in its tooltip.
+    const created = page.locator(`#runs-table tr[data-id="${ids['finetune']}"] td:last-child time`);
+    const { createdAt } = await live.client.run(ids['finetune']!);
+    expect(await created.textContent()).toBe(`${inTokyo(createdAt)} UTC+9`);
+    expect(await created.getAttribute('title')).toMatch(new RegExp(`^${createdAt.replace(/\./g, '\\.')} · `));
     // The key is in an HttpOnly cookie: no script on the page can read it.
     expect(await page.evaluate('document.cookie')).not.toContain(live.adminKey);
     await shot('runs-light');
@@ -97,6 +116,11 @@ describe('web dashboard in Chromium against live runs', () => {
       .locator('#run-log .log-line.source-stdout', { hasText: /epoch \d+\/14 loss/ })
       .first()
       .waitFor({ timeout: 60_000 });
+    // Its lines' times are in the same zone as the runs list (they were UTC), and the log says which.
+    const lineTime = page.locator('#run-log .log-line time').first();
+    const t = (await lineTime.getAttribute('datetime'))!;
+    expect(await lineTime.textContent()).toBe(inTokyo(t).slice(11));
+    expect(await page.locator('#run-log-zone').textContent()).toBe('(times in Asia/Tokyo, UTC+9)');
     await shot('run-live');
     await waitFor(
       'the fine-tune to succeed',
@@ -112,10 +136,54 @@ describe('web dashboard in Chromium against live runs', () => {
     // Ended: nothing left to follow live.
     expect(await page.locator('#live-state').count()).toBe(0);
     expect(await page.locator('#chart-accuracy canvas').count()).toBe(1);
-    // The augmented samples the run trained on are shown with it.
+    // The augmented samples the run trained on are shown with it, asked for once the run had saved
+    // them: no 404 while it waited or loaded its data, none again when its status changed.
     await page.locator('img.augmentation:not([hidden])').waitFor({ timeout: 15_000 });
+    expect(augmentationAnswers).toEqual([
+      { url: `${baseUrl}/v1/runs/${ids['finetune']}/augmentation.png`, status: 200 },
+    ]);
+    // Its curves are named and told in words (a canvas alone says nothing to a screen reader).
+    expect(await page.locator('#chart-loss').getAttribute('aria-label')).toBe('Loss');
+    expect(await page.locator('#chart-loss canvas').getAttribute('role')).toBe('img');
+    expect(await page.locator('#chart-loss canvas').getAttribute('aria-label')).toMatch(
+      /^Loss by step\. .*val_loss: \d+ points, steps \d+ to \d+, last [^,]+, lowest [^,]+, highest [^,]+\./,
+    );
     await shot('run-done');
   }, 420_000);
+
+  it('shows the metric the list is sorted by in a column of its own, as the API orders the rows', async () => {
+    await page.goto(`${baseUrl}/#/?sort=metric:val_loss:min&order=asc`);
+    const header = page.locator('#runs-table th.sorted-by');
+    await header.waitFor();
+    await page.locator('#runs-table tbody tr').nth(1).waitFor();
+    expect(await header.textContent()).toBe('val_loss (min)');
+    expect(await header.getAttribute('aria-sort')).toBe('ascending');
+    // The values the rows are ordered by, in the API's order (the headline column shows others).
+    const { items } = await live.client.listRuns({ sort: 'metric:val_loss:min', order: 'asc' });
+    const shown = (value: number | null | undefined) => (value == null ? '—' : String(Number(value.toPrecision(4))));
+    const rows = page.locator('#runs-table tbody tr');
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')))).toEqual(
+      items.map((r) => r.id),
+    );
+    expect(await page.locator('#runs-table td.sorted-metric').allTextContents()).toEqual(
+      items.map((r) => shown(r.summaries.find((m) => m.name === 'val_loss')?.min)),
+    );
+    const values = items.flatMap((r) => r.summaries.find((m) => m.name === 'val_loss')?.min ?? []);
+    expect(values.length).toBeGreaterThan(0);
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    // The fine-tune's test accuracy, which no other column shows.
+    await page.fill('input[list="sorts"]', 'metric:test/accuracy:best');
+    await page.locator('#runs-table th.sorted-by', { hasText: 'test/accuracy (best)' }).waitFor();
+    const accuracy = (await live.client.run(ids['finetune']!)).summaries.find((m) => m.name === 'test/accuracy')!.best;
+    expect(await page.locator(`#runs-table tr[data-id="${ids['finetune']}"] td.sorted-metric`).textContent()).toBe(
+      shown(accuracy),
+    );
+    await shot('runs-sorted');
+    // Sorted by creation: no metric column, and the Created column says it is the order.
+    await page.fill('input[list="sorts"]', 'createdAt');
+    await page.locator('#runs-table th[aria-sort]', { hasText: 'Created' }).waitFor();
+    expect(await page.locator('#runs-table th.sorted-by').count()).toBe(0);
+  }, 60_000);
 
   it('overlays the curves of chosen runs on the compare page, and shows queues and workers, light and dark', async () => {
     // Both runs were marked with x in the first test; the Compare button opens them.
@@ -175,6 +243,8 @@ describe('web dashboard in Chromium against live runs', () => {
     await live.signIn();
     await page.goto(`${baseUrl}/#/runs/${ids['pretrain']}`);
     await page.click('#edit-run');
+    // A pretrain has no augmentation: its page does not ask for a sample (a 404 and a console error).
+    expect(augmentationAnswers.filter((a) => a.url.includes(ids['pretrain']!))).toEqual([]);
     await page.fill('#edit-tags', 'baseline gold');
     // Markdown is shown as the text written: a tag in the notes stays text.
     await page.fill('#edit-notes', '# Findings\n<b>not bold</b>');

@@ -43,12 +43,14 @@ export interface LiveDashboard {
 /**
  * Starts the built API and worker (`npm run build`: dist/ and dist/dashboard) on a fresh
  * database and a queue of their own, training on the wasm backend, and opens the dashboard's
- * origin in headless Chromium (Debian's, driven by playwright-core); `env` adds settings.
+ * origin in headless Chromium (Debian's, driven by playwright-core); `env` adds settings, and
+ * `timezoneId` the time zone the page lives in (the machine's when absent).
  */
 export async function startLiveDashboard(options: {
   name: string;
   viewport: { width: number; height: number };
   env?: Record<string, string>;
+  timezoneId?: string;
 }): Promise<LiveDashboard> {
   if (!existsSync(CHROMIUM))
     throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
@@ -91,7 +93,7 @@ export async function startLiveDashboard(options: {
       () => api.output(),
     );
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
-    const page = await browser.newPage({ viewport: options.viewport });
+    const page = await browser.newPage({ viewport: options.viewport, timezoneId: options.timezoneId });
     const cspViolations: string[] = [];
     page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());

@@ -2,6 +2,7 @@ import type { DatasetView, ModelSummary } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
 import { listTable, pagedListPage } from './list-page';
+import { timeElement } from './local-time';
 
 /** Registered models by name: each version, the run that made it (linked) and its checkpoint. */
 export function modelsPage(root: HTMLElement): () => void {
@@ -38,7 +39,7 @@ export function modelsPage(root: HTMLElement): () => void {
                   h('td', {}, `v${v.version}`),
                   h('td', {}, h('a', { href: `#/runs/${v.runId}`, class: 'version-run' }, v.runId)),
                   h('td', { class: 'muted', title: v.checkpointId }, v.checkpointId.slice(0, 8)),
-                  h('td', { class: 'muted' }, new Date(v.createdAt).toLocaleString()),
+                  h('td', { class: 'muted' }, timeElement(v.createdAt)),
                 ),
               ),
             ),

@@ -1,8 +1,8 @@
 import uPlot from 'uplot';
-import type { MetricPointView } from '@trainyard/contracts';
+import { lineChartSummary } from './chart-summary';
+import type { ChartPoint } from './format';
 
-/** What a line needs of a metric point. */
-export type ChartPoint = Pick<MetricPointView, 'step' | 'value'>;
+export type { ChartPoint } from './format';
 
 const PALETTE = [
   '#3b82f6',
@@ -77,8 +77,13 @@ export function lineChart(container: HTMLElement, title: string, height = 260): 
       container,
     );
     container.dataset['points'] = String(lines.reduce((n, line) => n + line.points.length, 0));
+    // A canvas says nothing to a screen reader: the figure is named by its title, its picture by the lines in words.
+    plot.ctx.canvas.setAttribute('role', 'img');
+    plot.ctx.canvas.setAttribute('aria-label', lineChartSummary(title, lines));
   };
 
+  container.setAttribute('role', 'figure');
+  container.setAttribute('aria-label', title);
   const observer = new ResizeObserver(() => {
     if (plot && Math.abs(plot.width - container.clientWidth) > 20) render();
   });

@@ -3,6 +3,7 @@ import type { ProjectLimitsList, Whoami } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
 import { formatAgo, formatDuration, queueCountsShown } from './format';
+import { timeTitle } from './local-time';
 import { whoami } from './sign-in';
 
 /**
@@ -59,7 +60,7 @@ export function fleetPage(root: HTMLElement): () => void {
                         h('td', {}, h('a', { href: `#/runs/${job.runId}` }, job.runId ?? job.id)),
                         h('td', {}, p?.epoch !== undefined ? `${p.epoch}/${p.epochs}` : '—'),
                         h('td', {}, job.attemptsMade + 1),
-                        h('td', {}, job.processedOn ? formatAgo(new Date(job.processedOn).toISOString()) : '—'),
+                        job.processedOn ? agoCell(new Date(job.processedOn).toISOString()) : h('td', {}, '—'),
                       );
                     }),
                   ),
@@ -107,7 +108,7 @@ export function fleetPage(root: HTMLElement): () => void {
                       h('td', {}, w.backend ?? '—'),
                       h('td', {}, gpuText(w)),
                       h('td', {}, w.resourceClasses.join(', ')),
-                      h('td', {}, formatAgo(w.lastHeartbeatAt)),
+                      agoCell(w.lastHeartbeatAt),
                       h(
                         'td',
                         {},
@@ -130,6 +131,11 @@ export function fleetPage(root: HTMLElement): () => void {
   void load();
   const timer = window.setInterval(() => document.visibilityState === 'visible' && void load(), 5000);
   return () => window.clearInterval(timer);
+}
+
+/** A time as how long ago, the instant itself (UTC and local) in its tooltip. */
+function agoCell(iso: string): HTMLElement {
+  return h('td', {}, h('time', { datetime: iso, title: timeTitle(iso) }, formatAgo(iso)));
 }
 
 /** "2 × NVIDIA H100 (80 GiB)", or "none" on a CPU worker. */

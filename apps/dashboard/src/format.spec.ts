@@ -1,10 +1,12 @@
-import { TERMINAL_RUN_STATUSES, WAITING_RUN_STATUSES } from '@trainyard/contracts';
+import { RUN_LIST_METRIC_SORT, TERMINAL_RUN_STATUSES, WAITING_RUN_STATUSES } from '@trainyard/contracts';
 import {
+  axisLabels,
   axisPosition,
   countsText,
   formatDuration,
   formatNumber,
   mergeByStep,
+  metricSort,
   moveSelection,
   parameterAxis,
   progressFraction,
@@ -13,6 +15,7 @@ import {
   runEnded,
   runWaiting,
   runDuration,
+  sortedMetricValue,
   testAccuracy,
 } from './format';
 
@@ -129,6 +132,33 @@ describe('dashboard formatting', () => {
   it('counts runs by status in words', () => {
     expect(countsText({ SUCCEEDED: 2, RUNNING: 1, FAILED: 0 })).toBe('2 succeeded · 1 running');
     expect(countsText({})).toBe('no runs');
+  });
+
+  it('reads the metric a run list is sorted by, as the contracts do, and finds its value on a row', () => {
+    expect(metricSort('metric:test/accuracy:best')).toEqual({ name: 'test/accuracy', stat: 'best' });
+    expect(metricSort(' metric:val_loss:last ')).toEqual({ name: 'val_loss', stat: 'last' });
+    expect(metricSort('createdAt')).toBeNull();
+    expect(metricSort('metric:val_loss:median')).toBeNull();
+    for (const sort of ['metric:test/accuracy:best', 'metric:a:b:max', 'metric::best', 'createdAt', 'metric:x:min'])
+      expect(metricSort(sort) !== null).toBe(RUN_LIST_METRIC_SORT.test(sort));
+    const summaries = [
+      { name: 'val_accuracy', best: 0.8, last: 0.75, min: 0.2, max: 0.8 },
+      { name: 'test/accuracy', best: 0.9167, last: 0.9167, min: 0.9167, max: 0.9167 },
+    ];
+    expect(sortedMetricValue(summaries, { name: 'test/accuracy', stat: 'best' })).toBe(0.9167);
+    expect(sortedMetricValue(summaries, { name: 'val_accuracy', stat: 'last' })).toBe(0.75);
+    expect(sortedMetricValue(summaries, { name: 'val_loss', stat: 'best' })).toBeNull();
+  });
+
+  it("labels an axis's ticks in one notation", () => {
+    // The report: "3.00e-4" beside "0.01" on a learning rate's axis.
+    expect(axisLabels([0.0003, 0.01])).toEqual(['3e-4', '1e-2']);
+    expect(axisLabels([0.00025, 0.03])).toEqual(['2.5e-4', '3e-2']);
+    expect(axisLabels([0, 0.0001])).toEqual(['0', '1e-4']);
+    expect(axisLabels([16, 32])).toEqual(['16', '32']);
+    expect(axisLabels([0.001, 0.1])).toEqual(['0.001', '0.1']);
+    expect(axisLabels([0.51234, 0.93])).toEqual(['0.512', '0.93']);
+    expect(axisLabels([1, 2_500_000])).toEqual(['1e0', '2.5e6']);
   });
 
   it('places sweep values on a linear, log or category axis', () => {

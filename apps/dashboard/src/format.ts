@@ -1,7 +1,9 @@
 /** Display helpers shared by the pages; pure, so they are unit-tested. */
 import { queueWaitParts } from '@trainyard/client/browser';
-import type { RunProgress } from '@trainyard/contracts';
-import type { ChartPoint } from './chart';
+import type { MetricPointView, MetricSummaryView, RunProgress } from '@trainyard/contracts';
+
+/** What a chart's line needs of a metric point (here, below chart.ts and chart-summary.ts, which both use it). */
+export type ChartPoint = Pick<MetricPointView, 'step' | 'value'>;
 
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '—';
@@ -51,6 +53,26 @@ export function kindLabel(kind: string): string {
 /** The metric a run is judged by in lists: validation accuracy for fine-tunes, validation loss for pretrains. */
 export function headlineMetric(kind: string): { name: string; label: string } {
   return kind === 'FINETUNE' ? { name: 'val_accuracy', label: 'val acc' } : { name: 'val_loss', label: 'val loss' };
+}
+
+/** A metric summary's statistics a run list sorts by. */
+export type MetricStat = 'best' | 'last' | 'min' | 'max';
+
+/** Mirrors @trainyard/contracts' RUN_LIST_METRIC_SORT (the page does not load the contracts' runtime, which carries zod). */
+const METRIC_SORT = /^metric:([^:]+):(best|last|min|max)$/;
+
+/** The metric a run list is sorted by (`metric:test/accuracy:best`), or null when it is not (`createdAt`). */
+export function metricSort(sort: string): { name: string; stat: MetricStat } | null {
+  const match = METRIC_SORT.exec(sort.trim());
+  return match ? { name: match[1]!, stat: match[2] as MetricStat } : null;
+}
+
+/** A run's value of the metric statistic a list is sorted by; null when the run has no such metric. */
+export function sortedMetricValue(
+  summaries: Pick<MetricSummaryView, 'name' | MetricStat>[],
+  sort: { name: string; stat: MetricStat },
+): number | null {
+  return summaries.find((s) => s.name === sort.name)?.[sort.stat] ?? null;
 }
 
 /** Share of the run done, from its progress snapshot (0..1). */
@@ -136,6 +158,18 @@ export function queueFacts(q: Parameters<typeof queueWaitParts>[0]): string {
 export function axisPosition(value: number, min: number, max: number, log = false): number {
   const [v, lo, hi] = log ? [Math.log10(value), Math.log10(min), Math.log10(max)] : [value, min, max];
   return hi === lo ? 0.5 : (v - lo) / (hi - lo);
+}
+
+/**
+ * An axis's tick labels, all in one notation: plain numbers ("16", "0.01") when every value reads
+ * well so, else all in exponent notation ("3e-4", "1e-2"), never "3.00e-4" beside "0.01".
+ */
+export function axisLabels(values: number[], digits = 3): string[] {
+  const exponent = values.some((v) => v !== 0 && Number.isFinite(v) && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6));
+  if (!exponent) return values.map((v) => formatNumber(v, digits));
+  return values.map((v) =>
+    v === 0 || !Number.isFinite(v) ? formatNumber(v) : Number(v.toPrecision(digits)).toExponential().replace('e+', 'e'),
+  );
 }
 
 /**

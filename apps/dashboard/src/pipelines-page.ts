@@ -4,6 +4,7 @@ import { clear, h, s } from './dom';
 import { confirmedAction } from './confirmed-action';
 import { countsText, formatNumber, kindLabel, testAccuracy } from './format';
 import { listTable, pagedListPage } from './list-page';
+import { timeElement } from './local-time';
 
 /** Pipelines newest first, a page at a time. */
 export function pipelinesPage(root: HTMLElement): () => void {
@@ -23,7 +24,7 @@ export function pipelinesPage(root: HTMLElement): () => void {
           h('td', {}, h('a', { href: `#/pipelines/${p.id}` }, p.name)),
           h('td', { class: 'num' }, p.steps),
           h('td', {}, countsText(p.counts)),
-          h('td', { class: 'muted' }, new Date(p.createdAt).toLocaleString()),
+          h('td', { class: 'muted' }, timeElement(p.createdAt)),
         ),
       ),
     refresh: true,
@@ -58,7 +59,15 @@ export function pipelineGraph(runs: RunView[]): SVGElement {
   const clip = (text: string, n: number) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
   return s(
     'svg',
-    { viewBox: `0 0 ${width} ${height}`, width, height, class: 'pipeline-graph', id: 'pipeline-graph', role: 'img' },
+    {
+      viewBox: `0 0 ${width} ${height}`,
+      width,
+      height,
+      class: 'pipeline-graph',
+      id: 'pipeline-graph',
+      role: 'img',
+      'aria-label': `Steps, each after the run it builds on: ${runs.map((r) => `${r.name} (${kindLabel(r.kind)}, ${stepStatus(r)})`).join('; ')}`,
+    },
     s(
       'defs',
       {},
@@ -133,8 +142,9 @@ export function pipelinePage(root: HTMLElement, id: string): () => void {
         'p',
         {},
         h('span', { class: `badge ${p.status.toLowerCase()}`, id: 'pipeline-status' }, p.status.toLowerCase()),
-        ` ${p.runs.length} steps · created ${new Date(p.createdAt).toLocaleString()}`,
-        p.endedAt ? ` · ended ${new Date(p.endedAt).toLocaleString()}` : '',
+        ` ${p.runs.length} steps · created `,
+        timeElement(p.createdAt),
+        p.endedAt ? [' · ended ', timeElement(p.endedAt)] : '',
         ' ',
         cancel,
         ' ',

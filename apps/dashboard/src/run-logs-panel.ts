@@ -2,6 +2,7 @@ import type { RunLogLine } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
 import { keepFollowing } from './live-stream';
+import { timeElement, zoneHeading } from './local-time';
 
 /** Lines kept on the page; older ones leave the top as new ones arrive. */
 const MAX_SHOWN = 5000;
@@ -15,7 +16,9 @@ const PAGE = 1000;
 export function runLogsPanel(runId: string): { element: HTMLElement; close(): void } {
   const lines = h('div', { class: 'run-log', id: 'run-log', role: 'log', 'aria-live': 'off', tabindex: 0 });
   const state = h('span', { class: 'muted', id: 'run-log-state' }, 'loading…');
-  const element = h('section', { class: 'card' }, h('h2', {}, 'Logs ', state), lines);
+  // Line times are the reader's local time, as every time on the dashboard: the heading names the zone.
+  const zone = h('span', { class: 'muted', id: 'run-log-zone' }, `(${zoneHeading()})`);
+  const element = h('section', { class: 'card' }, h('h2', {}, 'Logs ', zone, ' ', state), lines);
   let stream: { close(): void } | undefined;
   let closed = false;
 
@@ -28,7 +31,7 @@ export function runLogsPanel(runId: string): { element: HTMLElement; close(): vo
         h(
           'div',
           { class: `log-line source-${line.source} level-${line.level}` },
-          h('span', { class: 'muted', title: line.t }, line.t.slice(11, 19)),
+          h('span', { class: 'muted' }, timeElement(line.t, 'clock')),
           ' ',
           h('span', { class: 'log-source' }, `#${line.attempt} ${line.source}`),
           ' ',

@@ -8,7 +8,6 @@ import {
   formatNumber,
   kindLabel,
   mergeByStep,
-  progressFraction,
   queueFacts,
   runDuration,
   runEnded,
@@ -16,8 +15,10 @@ import {
 } from './format';
 import { confusionHeatmap } from './heatmap';
 import { keepFollowing } from './live-stream';
+import { timeElement } from './local-time';
 import { runHousekeepingPanel } from './run-housekeeping-panel';
 import { runLogsPanel } from './run-logs-panel';
+import { augmentationSampleSaved, evaluationNote, noCurvesNote, progressBar, progressHeadline } from './run-page-state';
 
 const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
 
@@ -27,6 +28,7 @@ const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
  */
 export function runPage(root: HTMLElement, id: string): () => void {
   const series = new Map<string, ChartPoint[]>();
+  let seriesLoaded = false;
   const charts: { loss?: LineChart; accuracy?: LineChart } = {};
   let run: RunDetailView | null = null;
   const header = h('div', { class: 'run-header' });
@@ -35,6 +37,9 @@ export function runPage(root: HTMLElement, id: string): () => void {
   const queueNote = h('p', { class: 'muted', id: 'queue-position', hidden: true });
   const lossBox = h('div', { class: 'chart', id: 'chart-loss' });
   const accBox = h('div', { class: 'chart', id: 'chart-accuracy' });
+  const chartsBox = h('div', { class: 'charts', id: 'run-charts' }, lossBox, accBox);
+  // Where the curves would be, once an ended run is known to have none.
+  const noCurves = h('p', { class: 'muted', id: 'no-curves', hidden: true });
   const attempts = h('section', { class: 'card' });
   const checkpoints = h('section', { class: 'card' });
   const evaluation = h('section', { class: 'card' });
@@ -51,7 +56,8 @@ export function runPage(root: HTMLElement, id: string): () => void {
     housekeeping.element,
     progress,
     queueNote,
-    h('div', { class: 'charts' }, lossBox, accBox),
+    chartsBox,
+    noCurves,
     h('div', { class: 'grid2' }, attempts, checkpoints),
     evaluation,
     data,
@@ -66,32 +72,48 @@ export function runPage(root: HTMLElement, id: string): () => void {
     const acc = lines.filter((l) => isAccuracy(l.label));
     accBox.hidden = acc.length === 0;
     if (acc.length) charts.accuracy?.setLines(acc);
+    drawNoCurves();
+  };
+
+  /** An ended run with no metric says so, where empty charts would read as curves still to come. */
+  const drawNoCurves = () => {
+    const note = run && seriesLoaded ? noCurvesNote(run.status, series.size > 0) : null;
+    noCurves.textContent = note ?? '';
+    noCurves.hidden = note === null;
+    chartsBox.hidden = note !== null;
   };
 
   const drawProgress = (p: RunProgress | null, status: string) => {
-    const fraction = status === 'SUCCEEDED' ? 1 : progressFraction(p);
+    const bar = progressBar(status, p);
+    const ended = runEnded(status);
     clear(
       progress,
+      bar
+        ? h(
+            'div',
+            {
+              class: `bar${bar.stopped ? ` stopped ${status.toLowerCase()}` : ''}`,
+              role: 'progressbar',
+              'aria-label': 'Progress',
+              'aria-valuenow': Math.round(bar.fraction * 100),
+              'aria-valuetext': bar.stopped
+                ? `${Math.round(bar.fraction * 100)}%, ${status.toLowerCase()} there`
+                : null,
+              'aria-valuemin': 0,
+              'aria-valuemax': 100,
+            },
+            h('div', { style: `width:${(bar.fraction * 100).toFixed(1)}%` }),
+          )
+        : '',
       h(
         'div',
-        {
-          class: 'bar',
-          role: 'progressbar',
-          'aria-valuenow': Math.round(fraction * 100),
-          'aria-valuemin': 0,
-          'aria-valuemax': 100,
-        },
-        h('div', { style: `width:${(fraction * 100).toFixed(1)}%` }),
-      ),
-      h(
-        'div',
-        { class: 'progress-facts' },
-        p ? `${p.phase} · epoch ${p.epoch}/${p.epochs} · step ${p.step}` : status.toLowerCase(),
+        { class: 'progress-facts', id: 'progress-facts' },
+        progressHeadline(status, p),
         p?.imagesPerSec !== undefined ? ` · ${formatNumber(p.imagesPerSec, 3)} images/s` : '',
         p?.loss !== undefined ? ` · loss ${formatNumber(p.loss)}` : '',
         p?.etaSeconds !== undefined && status === 'RUNNING' ? ` · ETA ${formatDuration(p.etaSeconds * 1000)}` : '',
-        // Whether the page is following the run: nothing to follow once it has ended.
-        runEnded(status) ? '' : [' · ', live],
+        // Whether the page is following the run: nothing to follow once it has ended, but when it did.
+        ended ? (run?.endedAt ? [' · ended ', timeElement(run.endedAt)] : '') : [' · ', live],
       ),
     );
   };
@@ -245,11 +267,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
       clear(
         evaluation,
         h('h2', {}, 'Evaluation'),
-        h(
-          'p',
-          { class: 'muted' },
-          r.status === 'SUCCEEDED' ? 'No evaluation recorded.' : 'After training, on the held-out test split.',
-        ),
+        h('p', { class: 'muted', id: 'evaluation-note' }, evaluationNote(r.status)),
       );
       return;
     }
@@ -303,19 +321,27 @@ export function runPage(root: HTMLElement, id: string): () => void {
     );
   };
 
-  /** What the data looked like: files skipped as unreadable, and the augmented samples the run trained on. */
-  const drawData = (r: RunDetailView) => {
-    const report = r.dataReport;
-    const grid = h('img', {
+  // Asked for once, and only once the API has it: any other request is a 404 and a console error.
+  let grid: HTMLImageElement | null = null;
+  const augmentationGrid = (r: Pick<RunDetailView, 'spec' | 'progress' | 'checkpoints'>) => {
+    if (grid || !augmentationSampleSaved(r)) return grid;
+    grid = h('img', {
       src: api.augmentationPreviewUrl(id),
       alt: 'Augmented training samples',
       class: 'augmentation',
       hidden: true,
     });
     grid.addEventListener('load', () => {
-      grid.hidden = false;
+      grid!.hidden = false;
       data.hidden = false;
     });
+    return grid;
+  };
+
+  /** What the data looked like: files skipped as unreadable, and the augmented samples the run trained on. */
+  const drawData = (r: RunDetailView) => {
+    const report = r.dataReport;
+    const image = augmentationGrid(r);
     clear(
       data,
       h('h2', {}, 'Data and augmentation'),
@@ -327,9 +353,9 @@ export function runPage(root: HTMLElement, id: string): () => void {
             report.skipped.slice(0, 20).map((s) => h('li', {}, `${s.file}: ${s.reason}`)),
           )
         : '',
-      grid,
+      image,
     );
-    data.hidden = !report;
+    data.hidden = !report && !(image && !image.hidden);
   };
 
   const drawQueue = async () => {
@@ -353,11 +379,13 @@ export function runPage(root: HTMLElement, id: string): () => void {
     drawCheckpoints(run);
     drawEvaluation(run);
     drawData(run);
+    drawNoCurves();
   };
 
   const loadSeries = async () => {
     const body = await api.series(id, undefined, { maxPoints: 1000 });
     for (const s of body.series) series.set(s.name, mergeByStep(series.get(s.name) ?? [], s.points));
+    seriesLoaded = true;
     drawCharts();
   };
 
@@ -368,7 +396,11 @@ export function runPage(root: HTMLElement, id: string): () => void {
       for await (const event of api.events(id, { signal })) {
         live.textContent = '● live';
         if (event.type === 'progress') {
-          if (run) run.progress = event.progress;
+          if (run) {
+            run.progress = event.progress;
+            // Training has begun: a fine-tune's augmentation sample is saved by now.
+            if (!grid && augmentationGrid(run)) drawData(run);
+          }
           drawProgress(event.progress, run?.status ?? 'RUNNING');
         } else if (event.type === 'metrics') {
           const byName = new Map<string, ChartPoint[]>();

@@ -7,10 +7,13 @@ import {
   formatNumber,
   headlineMetric,
   kindLabel,
+  metricSort,
   moveSelection,
   runDuration,
+  sortedMetricValue,
   testAccuracy,
 } from './format';
+import { timeElement } from './local-time';
 
 const SORTS: [string, string][] = [
   ['createdAt', 'Newest'],
@@ -104,20 +107,13 @@ export function runsPage(root: HTMLElement): () => void {
   const message = h('p', { class: 'muted', role: 'status' });
   const body = h('tbody');
   const more = h('button', { type: 'button', onclick: () => void load(true) }, 'Load more');
+  // The order the rows came back in: a metric sort adds that metric's column, as `trainyard ls` does.
+  let shown = { sort: metricSort(params.get('sort') ?? ''), order: params.get('order') ?? 'desc' };
+  const head = h('tr');
   const table = h(
     'table',
     { class: 'runs', tabindex: 0, 'aria-label': 'Runs', id: 'runs-table' },
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        ...['', 'Status', 'Kind', 'Name', 'Base', 'Best val / test', 'Duration', 'Images/s', 'Backend', 'Created'].map(
-          (c) => h('th', { scope: 'col' }, c),
-        ),
-      ),
-    ),
+    h('thead', {}, head),
     body,
   );
 
@@ -149,6 +145,7 @@ export function runsPage(root: HTMLElement): () => void {
       const page = await api.listRuns(listQuery(q));
       const keep = rows[selected]?.id;
       rows = append ? [...rows, ...page.items] : page.items;
+      shown = { sort: metricSort(q.get('sort') ?? ''), order: q.get('order') ?? 'desc' };
       nextCursor = page.nextCursor;
       selected = keep ? rows.findIndex((r) => r.id === keep) : selected;
       message.textContent = rows.length ? '' : 'No runs match.';
@@ -159,6 +156,21 @@ export function runsPage(root: HTMLElement): () => void {
   }
 
   function render(): void {
+    const sorted = shown.sort;
+    const ariaSort = shown.order === 'asc' ? 'ascending' : 'descending';
+    clear(
+      head,
+      ['', 'Status', 'Kind', 'Name', 'Base', 'Best val / test'].map((c) => h('th', { scope: 'col' }, c)),
+      sorted
+        ? h(
+            'th',
+            { scope: 'col', class: 'sorted-by', 'aria-sort': ariaSort, title: 'The metric the list is sorted by' },
+            `${sorted.name} (${sorted.stat})`,
+          )
+        : '',
+      ['Duration', 'Images/s', 'Backend'].map((c) => h('th', { scope: 'col' }, c)),
+      h('th', { scope: 'col', 'aria-sort': sorted ? null : ariaSort }, 'Created'),
+    );
     clear(
       body,
       rows.map((run, i) => {
@@ -225,10 +237,17 @@ export function runsPage(root: HTMLElement): () => void {
                 { class: 'num', title: metric.name },
                 summary ? `${formatNumber(summary.best)} ${metric.label}` : '—',
               ),
+          sorted
+            ? h(
+                'td',
+                { class: 'num sorted-metric', title: `${sorted.name} (${sorted.stat})` },
+                formatNumber(sortedMetricValue(run.summaries, sorted)),
+              )
+            : '',
           h('td', { class: 'num' }, formatDuration(runDuration(run))),
           h('td', { class: 'num' }, formatNumber(run.progress?.imagesPerSec ?? null, 3)),
           h('td', {}, run.backend ?? '—'),
-          h('td', { class: 'muted' }, new Date(run.createdAt).toLocaleString()),
+          h('td', { class: 'muted' }, timeElement(run.createdAt)),
         );
       }),
     );
@@ -313,6 +332,7 @@ export function runsPage(root: HTMLElement): () => void {
     h('div', { class: 'table-wrap' }, table),
     more,
   );
+  render();
   void load();
   // The list is refreshed every 5 s while the page is open (one request, whatever is on it).
   const timer = window.setInterval(() => {

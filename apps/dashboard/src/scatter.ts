@@ -1,5 +1,6 @@
+import { scatterSummary } from './chart-summary';
 import { h, s } from './dom';
-import { axisPosition, formatNumber, parameterAxis } from './format';
+import { axisLabels, axisPosition, formatNumber, parameterAxis } from './format';
 
 export interface ScatterPoint {
   /** The parameter's value (a number, or anything else as a category). */
@@ -34,13 +35,20 @@ export function scatterPlot(title: string, metric: string, points: ScatterPoint[
     return PAD.left + ((i + 0.5) / axis.categories.length) * plotW;
   };
   const yOf = (value: number) => PAD.top + (1 - inset(axisPosition(value, yMin, yMax))) * plotH;
+  // Each axis's labels in one notation (never "3.00e-4" beside "0.01").
   const xTicks =
     axis.kind === 'number'
-      ? [axis.min, axis.max].map((v) => ({ at: xOf(v), text: formatNumber(v, 3) }))
+      ? axisLabels([axis.min, axis.max]).map((text, i) => ({ at: xOf(i === 0 ? axis.min : axis.max), text }))
       : axis.categories.map((c) => ({ at: xOf(JSON.parse(c)), text: c.replace(/^"|"$/g, '') }));
+  const yTicks = axisLabels([yMin, yMax]).map((text, i) => ({ at: yOf(i === 0 ? yMin : yMax), text }));
   const svg = s(
     'svg',
-    { viewBox: `0 0 ${W} ${H}`, class: 'scatter', role: 'img', 'aria-label': `${title} against ${metric}` },
+    {
+      viewBox: `0 0 ${W} ${H}`,
+      class: 'scatter',
+      role: 'img',
+      'aria-label': scatterSummary(title, metric, axis, ys),
+    },
     s(
       'text',
       { x: W / 2, y: 16, class: 'scatter-title', 'text-anchor': 'middle' },
@@ -49,9 +57,7 @@ export function scatterPlot(title: string, metric: string, points: ScatterPoint[
     s('line', { x1: PAD.left, y1: PAD.top + plotH, x2: PAD.left + plotW, y2: PAD.top + plotH, class: 'axis' }),
     s('line', { x1: PAD.left, y1: PAD.top, x2: PAD.left, y2: PAD.top + plotH, class: 'axis' }),
     xTicks.map((t) => s('text', { x: t.at, y: PAD.top + plotH + 16, class: 'tick', 'text-anchor': 'middle' }, t.text)),
-    [yMin, yMax].map((v) =>
-      s('text', { x: PAD.left - 6, y: yOf(v) + 4, class: 'tick', 'text-anchor': 'end' }, formatNumber(v, 3)),
-    ),
+    yTicks.map((t) => s('text', { x: PAD.left - 6, y: t.at + 4, class: 'tick', 'text-anchor': 'end' }, t.text)),
     s('text', { x: PAD.left + plotW / 2, y: H - 6, class: 'tick', 'text-anchor': 'middle' }, title),
     points.map((p) =>
       s(

@@ -4,6 +4,7 @@ import { clear, h } from './dom';
 import { confirmedAction } from './confirmed-action';
 import { countsText, formatNumber, runEnded } from './format';
 import { listTable, pagedListPage } from './list-page';
+import { timeElement } from './local-time';
 import { scatterPlot } from './scatter';
 
 /** Sweeps newest first, a page at a time ("Load more" follows the cursor). */
@@ -25,7 +26,7 @@ export function sweepsPage(root: HTMLElement): () => void {
           h('td', {}, `${w.metric} (${w.goal})`),
           h('td', {}, w.parameters.join(', ')),
           h('td', {}, `${w.runs}: ${countsText(w.counts)}`),
-          h('td', { class: 'muted' }, new Date(w.createdAt).toLocaleString()),
+          h('td', { class: 'muted' }, timeElement(w.createdAt)),
         ),
       ),
     refresh: true,

@@ -1,0 +1,69 @@
+/**
+ * What a run's page shows for where the run stands: its progress line and bar, live or ended, and
+ * what it says where an ended run will never have something (curves, an evaluation). Pure, so they
+ * are unit-tested; run-page.ts draws them.
+ */
+import type { RunDetailView, RunProgress } from '@trainyard/contracts';
+import { progressFraction, runEnded } from './format';
+
+type Progress = Pick<RunProgress, 'phase' | 'epoch' | 'epochs' | 'step' | 'stepsPerEpoch' | 'totalSteps'> | null;
+
+/** Where a run that stopped got to: "at epoch 3/10, step 120", "while loading its data, before its first step". */
+function whereItStopped(p: Progress): string {
+  if (!p) return 'before it started';
+  const at = `epoch ${p.epoch}/${p.epochs}, step ${p.step}`;
+  if (p.phase === 'loading')
+    return p.step > 0 ? `while loading its data, at ${at}` : 'while loading its data, before its first step';
+  if (p.phase === 'evaluating') return `while evaluating, after epoch ${p.epoch}/${p.epochs}`;
+  if (p.phase === 'checkpointing') return `while checkpointing at ${at}`;
+  if (p.phase === 'done') return `after its last step (${at})`;
+  return `at ${at}`;
+}
+
+/**
+ * The progress line's first words: the phase, epoch and step while the run lives ("training · epoch
+ * 2/4 · step 15"), or how it ended ("failed while loading its data, before its first step"): the
+ * last snapshot of an ended run is not what it is doing now.
+ */
+export function progressHeadline(status: string, p: Progress): string {
+  if (status === 'SUCCEEDED') return p ? `succeeded · epoch ${p.epoch}/${p.epochs} · step ${p.step}` : 'succeeded';
+  if (runEnded(status)) return `${status.toLowerCase()} ${whereItStopped(p)}`;
+  return p ? `${p.phase} · epoch ${p.epoch}/${p.epochs} · step ${p.step}` : status.toLowerCase();
+}
+
+/**
+ * The progress bar: full for a run that succeeded, how far it got for one that stopped, left out
+ * (null) for one that stopped before it trained a step: an empty bar reads as still to come.
+ */
+export function progressBar(status: string, p: Progress): { fraction: number; stopped: boolean } | null {
+  if (status === 'SUCCEEDED') return { fraction: 1, stopped: false };
+  const fraction = progressFraction(p);
+  if (!runEnded(status)) return { fraction, stopped: false };
+  return fraction > 0 ? { fraction, stopped: true } : null;
+}
+
+/** What the Evaluation card says while a run has no result: to come, or never (the run ended without one). */
+export function evaluationNote(status: string): string {
+  if (status === 'SUCCEEDED') return 'No evaluation recorded.';
+  if (status === 'FAILED') return 'None: the run failed before it was evaluated.';
+  if (status === 'CANCELLED') return 'None: the run was cancelled before it was evaluated.';
+  return 'After training, on the held-out test split.';
+}
+
+/** What stands where the curves would be once an ended run recorded no metric; null while they may still come. */
+export function noCurvesNote(status: string, hasCurves: boolean): string | null {
+  if (hasCurves || !runEnded(status)) return null;
+  if (status === 'SUCCEEDED') return 'No curves: the run recorded no metric.';
+  return `No curves: the run ${status === 'FAILED' ? 'failed' : 'was cancelled'} before it recorded a metric.`;
+}
+
+/**
+ * Whether the API has the run's augmentation sample (GET /v1/runs/:id/augmentation.png): a
+ * fine-tune with augmentation saves it once its data is loaded, before its first step; anything
+ * else has none, and asking only earns a 404 (and the console error a browser logs for it).
+ */
+export function augmentationSampleSaved(run: Pick<RunDetailView, 'spec' | 'progress' | 'checkpoints'>): boolean {
+  if (run.spec.kind !== 'finetune' || !run.spec.augmentation) return false;
+  // Past loading, or a checkpoint from an earlier attempt (a resumed attempt loads again first).
+  return (run.progress !== null && run.progress.phase !== 'loading') || run.checkpoints.length > 0;
+}
