@@ -37,25 +37,7 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Buffer): Promise<void> {
-    const target = this.pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
-    const temp = `${target}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
-    const handle = await open(temp, 'wx');
-    try {
-      await handle.writeFile(body);
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await rm(temp, { force: true });
-      throw error;
-    }
-    await handle.close();
-    try {
-      await rename(temp, target);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await this.writeWhole(key, (handle) => handle.writeFile(body));
   }
 
   /**
@@ -63,13 +45,20 @@ export class LocalObjectStore implements ObjectStore {
    * renamed over the target only once all `size` of them are there and synced.
    */
   async putStream(key: string, body: AsyncIterable<Uint8Array>, size: number): Promise<void> {
+    await this.writeWhole(key, async (handle) => {
+      for await (const chunk of chunksOfSize(body, size, key))
+        for (let at = 0; at < chunk.length;) at += (await handle.write(chunk, at)).bytesWritten;
+    });
+  }
+
+  /** `write` into a temp file beside the key's, synced, then renamed over it: the whole object or none. */
+  private async writeWhole(key: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
     const target = this.pathOf(key);
     await mkdir(dirname(target), { recursive: true });
     const temp = `${target}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
     const handle = await open(temp, 'wx');
     try {
-      for await (const chunk of chunksOfSize(body, size, key))
-        for (let at = 0; at < chunk.length;) at += (await handle.write(chunk, at)).bytesWritten;
+      await write(handle);
       await handle.sync();
     } catch (error) {
       await handle.close();
