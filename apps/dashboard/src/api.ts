@@ -37,7 +37,10 @@ export const sessionApi = new TrainyardClientCore('', undefined, COOKIE_SESSION)
 
 /** An error as the page shows it: the status and the API's words, with the fields a 400 names. */
 export function errorText(error: unknown): string {
-  if (error instanceof TrainyardApiError)
-    return `${error.status} ${error.detail}${error.errors.length ? `: ${error.errors.map((e) => `${e.field} ${e.message}`).join('; ')}` : ''}`;
+  if (error instanceof TrainyardApiError) {
+    // A field whose message the detail already says (a 409's blockers, an in-use conflict) is not said twice.
+    const unsaid = error.errors.filter((e) => !error.detail.includes(e.message));
+    return `${error.status} ${error.detail}${unsaid.length ? `: ${unsaid.map((e) => `${e.field} ${e.message}`).join('; ')}` : ''}`;
+  }
   return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,5 @@
 import { TrainyardApiError } from '@trainyard/client';
-import { RUN_TAGS_MAX, RunTagSchema, type RunDeletionBlocker } from '@trainyard/contracts';
+import { RUN_TAGS_MAX, RunTagSchema } from '@trainyard/contracts';
 import { terminalSafe } from '../terminal-safe';
 import { arg, printJson, readArgFile, str, type Command } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
@@ -118,11 +118,8 @@ export const rmCommand: Command = {
     try {
       deletion = await ctx.client().deleteRun(id, { dryRun: ctx.values['dry-run'] === true }, { signal: ctx.signal });
     } catch (error) {
-      const blockers =
-        error instanceof TrainyardApiError && error.status === 409
-          ? (error.body?.['blockers'] as RunDeletionBlocker[] | undefined)
-          : undefined;
-      if (!blockers?.length || ctx.json) throw error;
+      const blockers = error instanceof TrainyardApiError && error.status === 409 ? error.blockers : [];
+      if (!blockers.length || ctx.json) throw error;
       throw new CliError(
         `run ${id} cannot be deleted:\n${blockers.map((b) => `  - ${terminalSafe(String(b.message))}`).join('\n')}`,
         EXIT.API,

@@ -87,7 +87,7 @@ export const lsCommand: Command = {
       'status',
       'name',
       'tags',
-      'created',
+      'created (UTC)',
       'test',
       ...(metric ? [`${metric[1]} (${metric[2]})`] : []),
     ];
