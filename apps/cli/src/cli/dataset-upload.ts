@@ -3,7 +3,9 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pack } from 'tar-stream';
+import { TrainyardApiError } from '@trainyard/client';
 import { formatBytes } from '../progress-line';
 import { terminalSafe } from '../terminal-safe';
 import { printJson, type CommandContext } from './command';
@@ -90,14 +92,17 @@ export async function uploadFolder(ctx: CommandContext, name: string, dir: strin
   if (files.length === 0) throw new CliError(`${dir} holds no file to upload`, EXIT.USAGE);
   const total = tarSize(files, folders.length);
   const showProgress = ctx.stdoutIsTty && !ctx.json;
-  const body = tarStream(
-    files,
-    (sent) => {
-      if (showProgress) ctx.redraw(`uploading ${files.length} files  ${formatBytes(sent)} / ~${formatBytes(total)}`);
-    },
-    folders,
-  );
-  const view = await ctx.client().uploadDataset(name, body, { signal: ctx.signal });
+  const view = await withUploadPlace(ctx, () => {
+    // A stream is sent once: each try tars the folder again.
+    const body = tarStream(
+      files,
+      (sent) => {
+        if (showProgress) ctx.redraw(`uploading ${files.length} files  ${formatBytes(sent)} / ~${formatBytes(total)}`);
+      },
+      folders,
+    );
+    return ctx.client().uploadDataset(name, body, { signal: ctx.signal });
+  });
   if (showProgress) ctx.out('\n');
   if (leftOut) ctx.err(`left out ${leftOut} entries that are no plain files (links are not followed)\n`);
   if (view.skippedCount > 0) {
@@ -111,4 +116,33 @@ export async function uploadFolder(ctx: CommandContext, name: string, dir: strin
       `uploaded ${view.name} (${view.id}): ${view.images} images in ${view.classNames.length} classes at ${view.uri}\n`,
     );
   return EXIT.OK;
+}
+
+/** How long `datasets upload` waits for a place in all (each wait the server's Retry-After), before the 429 stands. */
+export const UPLOAD_PLACE_PATIENCE_MS = 10 * 60_000;
+
+/**
+ * `upload()` tried until the API has a place for it: a 429 (every upload place of the key, its
+ * project or the server taken, or the key's request budget spent) is answered before any byte is
+ * stored, so the folder is sent again after the server's Retry-After (15 s for upload places),
+ * saying so on stderr, for up to UPLOAD_PLACE_PATIENCE_MS; then the 429 stands.
+ */
+async function withUploadPlace<T>(
+  ctx: CommandContext,
+  upload: () => Promise<T>,
+  patienceMs = UPLOAD_PLACE_PATIENCE_MS,
+): Promise<T> {
+  const until = Date.now() + patienceMs;
+  for (;;) {
+    try {
+      return await upload();
+    } catch (error) {
+      if (!(error instanceof TrainyardApiError) || error.status !== 429) throw error;
+      const asked = error.body?.['retryAfterSeconds'];
+      const waitMs = (typeof asked === 'number' && asked > 0 ? asked : 15) * 1000;
+      if (Date.now() + waitMs > until) throw error;
+      ctx.err(`${terminalSafe(error.detail)}: sending the folder again in ${waitMs / 1000} s\n`);
+      await sleep(waitMs, undefined, { signal: ctx.signal });
+    }
+  }
 }
