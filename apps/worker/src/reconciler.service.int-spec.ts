@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
@@ -8,6 +8,7 @@ import { RunSpecSchema, type RunKind } from '@trainyard/contracts';
 import {
   AttemptsRepository,
   CheckpointsRepository,
+  DatasetsRepository,
   PipelinesRepository,
   ReconciliationRepository,
   RunsRepository,
@@ -18,6 +19,7 @@ import { useMigratedDatabase } from '@trainyard/db/testing';
 import { createRedisConnection, enqueueRun, TrainingQueues } from '@trainyard/queue';
 import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
 import { ORPHAN_CHECKPOINT_GRACE_MS, OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
+import { OrphanUploadSweeper } from './orphan-uploads.sweeper';
 import { PipelineAdvancer } from './pipeline.advancer';
 import { Reconciler, type ReconcileReport } from './reconciler.service';
 
@@ -43,6 +45,7 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
   let connection: Redis;
   let queues: TrainingQueues;
   let orphans: OrphanCheckpointSweeper;
+  let uploads: OrphanUploadSweeper;
   let advancer: PipelineAdvancer;
 
   useMigratedDatabase(async (opened) => {
@@ -64,12 +67,17 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
     connection = createRedisConnection(REDIS_URL);
     queues = new TrainingQueues(connection, `test-${randomUUID()}`);
     orphans = new OrphanCheckpointSweeper(new CheckpointStore(new LocalObjectStore(folder)), checkpoints);
+    uploads = new OrphanUploadSweeper(new LocalObjectStore(folder), new DatasetsRepository(db.prisma));
     advancer = new PipelineAdvancer(config, queues, pipelines);
   });
   afterEach(async () => {
     jest.restoreAllMocks();
     for (const [, queue] of queues.entries()) await queue.obliterate({ force: true });
-    await connection.del(`trainyard:reconciler:${queues.name}`, `trainyard:reconciler:${queues.name}:positions`);
+    await connection.del(
+      `trainyard:reconciler:${queues.name}`,
+      `trainyard:reconciler:${queues.name}:positions`,
+      `trainyard:reconciler:${queues.name}:uploads-swept`,
+    );
     await queues.close();
     await connection.quit();
   });
@@ -86,6 +94,7 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
       workers,
       advancer,
       orphans,
+      uploads,
     );
 
   /** A run created `minutesAgo`, untouched since (the reconciler skips runs touched a moment ago). */
@@ -274,6 +283,43 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
     expect((await runs.get(stuck.finetuneId))!.held).toBe(false);
   });
 
+  it('deletes, about hourly across the fleet, the images of an upload no dataset names once a day passed without a write', async () => {
+    const store = new LocalObjectStore(folder);
+    const datasets = new DatasetsRepository(db.prisma);
+    const [orphan, registered, recent] = [randomUUID(), randomUUID(), randomUUID()].map(
+      (id) => `datasets/uploads/${id}/`,
+    );
+    for (const prefix of [orphan!, registered!, recent!])
+      for (const file of ['cat/1.png', 'dog/1.png']) await store.put(`${prefix}${file}`, Buffer.from(file));
+    await datasets.create({
+      id: randomUUID(),
+      name: 'kept',
+      project: 'default',
+      location: { kind: 's3', prefix: registered! },
+      uri: store.uri(registered!),
+      classNames: ['cat', 'dog'],
+      counts: [1, 1],
+    });
+    // The orphan and the registered upload were last written two days ago; the recent one now.
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60_000);
+    for (const prefix of [orphan!, registered!])
+      for (const file of ['cat/1.png', 'dog/1.png']) await utimes(join(folder, prefix, file), twoDaysAgo, twoDaysAgo);
+
+    const first = await reconciler('worker-a').reconcileOnce();
+    expect(first.sweptUploads).toEqual([orphan]);
+    expect((await store.list('datasets/uploads/')).map((o) => o.key.split('/')[2])).toEqual(
+      expect.arrayContaining([registered!.split('/')[2], recent!.split('/')[2]]),
+    );
+    expect(await store.list(orphan!)).toEqual([]);
+    expect(await store.list(registered!)).toHaveLength(2);
+    expect(await store.list(recent!)).toHaveLength(2);
+    // Not again within the hour, from any worker.
+    for (const file of ['cat/1.png']) await store.put(`${orphan}${file}`, Buffer.from(file));
+    await utimes(join(folder, orphan!, 'cat/1.png'), twoDaysAgo, twoDaysAgo);
+    expect((await reconciler('worker-b').reconcileOnce()).sweptUploads).toEqual([]);
+    expect(await store.list(orphan!)).toHaveLength(1);
+  });
+
   it('records a worker lost for WORKER_LOST_RETIRE_MS as stopped (reason lost), once across the fleet; a lost one that beats again runs again', async () => {
     const { lostAfterMs, lostRetireMs } = config.worker;
     expect(lostRetireMs).toBe(600_000); // the default: 10 minutes past lost
@@ -306,6 +352,7 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
         workers,
         advancer,
         orphans,
+        uploads,
       );
       const reports = await Promise.all([reconciler('worker-a').reconcileOnce(), otherReconciler.reconcileOnce()]);
       expect(reports.flatMap((r) => r.retiredWorkers).sort()).toEqual(['lost-long-ago', 'lost-while-draining']);

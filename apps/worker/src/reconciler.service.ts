@@ -5,6 +5,7 @@ import { isUuid } from '@trainyard/contracts';
 import { PipelinesRepository, ReconciliationRepository, WorkersRepository, type UnfinishedRun } from '@trainyard/db';
 import { enqueueRun, type TrainingQueues } from '@trainyard/queue';
 import { ORPHAN_CHECKPOINT_GRACE_MS, OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
+import { OrphanUploadSweeper } from './orphan-uploads.sweeper';
 import { PipelineAdvancer } from './pipeline.advancer';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG, REDIS, TRAINING_QUEUES } from '@trainyard/infrastructure';
@@ -51,12 +52,17 @@ export interface ReconcilePassOptions {
   sweepPageSize?: number;
 }
 
+/** How often the reconciler looks for upload folders no dataset names (OrphanUploadSweeper). */
+export const UPLOAD_SWEEP_EVERY_MS = 60 * 60_000;
+
 export interface ReconcileReport {
   ran: boolean;
   requeued: string[];
   failed: string[];
   /** Workers lost for WORKER_LOST_RETIRE_MS this pass recorded as stopped (reason `lost`). */
   retiredWorkers: string[];
+  /** Upload folders no dataset names whose images this pass deleted (OrphanUploadSweeper, about hourly). */
+  sweptUploads: string[];
   /** How many unfinished runs, running pipelines and ended runs (their last orphan sweep) this pass looked at. */
   looked: { runs: number; pipelines: number; ended: number };
   /** What this pass could not reconcile ("run <id>", "pipeline <id>", "ended run <id>", or a whole step): logged, retried on a later pass. */
@@ -68,6 +74,7 @@ const emptyReport = (): ReconcileReport => ({
   requeued: [],
   failed: [],
   retiredWorkers: [],
+  sweptUploads: [],
   looked: { runs: 0, pipelines: 0, ended: 0 },
   errors: [],
 });
@@ -106,6 +113,7 @@ export class Reconciler {
     private readonly workers: WorkersRepository,
     private readonly advancer: PipelineAdvancer,
     private readonly orphans: OrphanCheckpointSweeper,
+    private readonly uploads: OrphanUploadSweeper,
   ) {}
 
   start(): void {
@@ -161,6 +169,7 @@ export class Reconciler {
           this.sweepEnded(now, positions, options.sweepPageSize ?? ORPHAN_SWEEP_PAGE_SIZE, report),
         );
       }
+      await this.step('the sweep of orphan uploads', report, () => this.sweepUploads(report));
     } finally {
       await this.redis.eval(RELEASE_LOCK, 1, this.lockKey, this.options.workerId).catch(() => undefined);
     }
@@ -173,6 +182,16 @@ export class Reconciler {
       this.logger.log(`reconciled: ${report.requeued.length} runs enqueued again, ${report.failed.length} failed`);
     }
     return report;
+  }
+
+  /**
+   * About once every UPLOAD_SWEEP_EVERY_MS across the fleet (a Redis key, so however many workers
+   * reconcile): the images of uploads that never became a dataset (OrphanUploadSweeper).
+   */
+  private async sweepUploads(report: ReconcileReport): Promise<void> {
+    const key = `${this.lockKey}:uploads-swept`;
+    if ((await this.redis.set(key, this.options.workerId, 'PX', UPLOAD_SWEEP_EVERY_MS, 'NX')) !== 'OK') return;
+    report.sweptUploads.push(...(await this.uploads.sweep()));
   }
 
   private async retireLostWorkers(report: ReconcileReport): Promise<void> {

@@ -10,6 +10,7 @@ import { WorkerMetrics } from './metrics/worker-metrics';
 import { WorkerMetricsServer } from './metrics/worker-metrics.server';
 import { CheckpointRetention } from './checkpoint-retention.service';
 import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
+import { OrphanUploadSweeper } from './orphan-uploads.sweeper';
 import { PipelineAdvancer } from './pipeline.advancer';
 import { OutcomeConcluder } from './outcome.concluder';
 import { Reconciler } from './reconciler.service';
@@ -43,6 +44,7 @@ export class WorkerModule {
         WorkerDevices,
         PrestartedProcesses,
         OrphanCheckpointSweeper,
+        OrphanUploadSweeper,
         CheckpointRetention,
         RunEventsApplier,
         RunLogs,

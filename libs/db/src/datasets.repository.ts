@@ -99,6 +99,15 @@ export class DatasetsRepository {
     return (row?.n ?? 0) > 0;
   }
 
+  /** Which of the store prefixes `prefixes` a dataset is registered at. */
+  async registeredPrefixes(prefixes: string[]): Promise<Set<string>> {
+    if (prefixes.length === 0) return new Set();
+    const rows = await this.prisma.$queryRaw<{ prefix: string }[]>`
+      SELECT DISTINCT "location"->>'prefix' AS "prefix" FROM "datasets"
+      WHERE "location"->>'kind' = 's3' AND "location"->>'prefix' = ANY (${prefixes}::text[])`;
+    return new Set(rows.map((row) => row.prefix));
+  }
+
   /** Newest first; one project's, or every project's when `project` is undefined. */
   async list(project?: string): Promise<DatasetView[]> {
     return (await this.prisma.dataset.findMany({ where: { project }, orderBy: { createdAt: 'desc' }, take: 1000 })).map(

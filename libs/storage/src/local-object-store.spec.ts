@@ -80,6 +80,15 @@ describe('LocalObjectStore', () => {
     expect((await store.list('datasets/pets/')).map((o) => o.key)).toEqual(['datasets/pets/cat/1.png']);
   }, 10_000);
 
+  it('lists the folders right under a folder, not the objects below them, nor links', async () => {
+    for (const key of ['up/b/1.png', 'up/b/deep/2.png', 'up/a/1.png', 'up/file.txt', 'other/c/1.png'])
+      await store.put(key, Buffer.from(key));
+    execFileSync('ln', ['-s', join(root, 'objects', 'other'), join(root, 'objects', 'up', 'link')]);
+    expect(await store.subfolders('up/')).toEqual(['up/a/', 'up/b/']);
+    expect(await store.subfolders('up/b/')).toEqual(['up/b/deep/']);
+    expect(await store.subfolders('nothing/')).toEqual([]);
+  });
+
   it('reports when each listed object was last written', async () => {
     await store.put('t/old', Buffer.from('o'));
     await store.put('t/new', Buffer.from('n'));

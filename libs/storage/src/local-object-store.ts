@@ -125,6 +125,19 @@ export class LocalObjectStore implements ObjectStore {
     return found.filter((o) => o.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  async subfolders(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    const entries = await readdir(join(this.root, prefix), { withFileTypes: true }).catch((error: unknown) => {
+      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return [];
+      throw error;
+    });
+    // Symlinks are no folders to a Dirent, as in the walk.
+    return entries
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `${prefix}${entry.name}/`)
+      .sort();
+  }
+
   async delete(keys: string[]): Promise<void> {
     const paths = keys.map((k) => this.pathOf(k));
     for (const path of paths) {

@@ -53,6 +53,11 @@ export interface ObjectStore {
   list(prefix: string, limits?: WalkLimits): Promise<StoredObject[]>;
   /** Missing keys are not an error: deleting is idempotent so a retried job can repeat it. */
   delete(keys: string[]): Promise<void>;
+  /**
+   * The folders right under the folder `prefix` (which ends in `/`), each as a prefix ending in
+   * `/`, sorted: one listing of names, not of every object below them.
+   */
+  subfolders(prefix: string): Promise<string[]>;
   /** Throws if the store cannot be reached or written (health checks). */
   ping(): Promise<void>;
 }

@@ -169,6 +169,14 @@ describe(`S3ObjectStore over HTTP (${external ? `S3_ENDPOINT=${external}` : 's3r
     expect(keyFromUri(store, store.uri('runs/r2/c'))).toBe('runs/r2/c');
   });
 
+  it('lists the folders right under a folder, not the objects below them', async () => {
+    for (const key of ['up/b/1.png', 'up/b/deep/2.png', 'up/a/1.png', 'up/file.txt', 'other/c/1.png'])
+      await store.put(key, Buffer.from(key));
+    expect(await store.subfolders('up/')).toEqual(['up/a/', 'up/b/']);
+    expect(await store.subfolders('up/b/')).toEqual(['up/b/deep/']);
+    expect(await store.subfolders('nothing/')).toEqual([]);
+  });
+
   it('stops a listing past its entry bound with FolderWalkLimitError, not a retried or wrapped error', async () => {
     for (let i = 0; i < 5; i++) await store.put(`bounded/x/${i}.png`, Buffer.from('x'));
     const error = await store.list('bounded/', { maxFiles: 3, maxMs: 60_000 }).catch((e: unknown) => e);

@@ -192,6 +192,18 @@ export class S3ObjectStore implements ObjectStore {
     return items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  async subfolders(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    const found = await this.call('list', prefix, async () => {
+      const folders: string[] = [];
+      // Not recursive: S3 answers the common prefixes under `prefix` (delimiter '/') beside its objects.
+      for await (const item of this.client.listObjectsV2(this.bucket, prefix, false))
+        if (item.prefix !== undefined) folders.push(item.prefix);
+      return folders;
+    });
+    return found.sort();
+  }
+
   async delete(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     keys.forEach(assertValidKey);
