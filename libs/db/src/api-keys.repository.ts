@@ -24,6 +24,9 @@ const VIEW = {
 /** `last_used_at` is written at most this often per key, so every request does not cost a write. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** Keys `GET /v1/keys` lists at most: every live one first (a project holds at most API_KEYS_MAX_PER_PROJECT). */
+export const API_KEYS_LISTED_MAX = 10_000;
+
 export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -63,12 +66,30 @@ export class ApiKeysRepository {
     return apiKeyView(row);
   }
 
-  /** Every key, or with `project` only that project's (an operator's keys, without one, are not among them). */
-  async list(project?: string): Promise<ApiKeyView[]> {
+  /**
+   * Every key, or with `project` only that project's (an operator's keys, without one, are not
+   * among them): the live ones by creation, then the most recently revoked, `max` in all. The
+   * oldest revoked go first when there are more (a mint-and-revoke loop cannot push live keys, nor
+   * the newest, out of the list, as it did when the first `max` by creation were listed).
+   */
+  async list(project?: string, max = API_KEYS_LISTED_MAX): Promise<ApiKeyView[]> {
     const where = project === undefined ? {} : { project };
-    return (
-      await this.prisma.apiKey.findMany({ where, select: VIEW, orderBy: { createdAt: 'asc' }, take: 10_000 })
-    ).map(apiKeyView);
+    const live = await this.prisma.apiKey.findMany({
+      where: { ...where, revokedAt: null },
+      select: VIEW,
+      orderBy: { createdAt: 'asc' },
+      take: max,
+    });
+    const revoked =
+      live.length < max
+        ? await this.prisma.apiKey.findMany({
+            where: { ...where, revokedAt: { not: null } },
+            select: VIEW,
+            orderBy: [{ revokedAt: 'desc' }, { createdAt: 'desc' }],
+            take: max - live.length,
+          })
+        : [];
+    return [...live, ...revoked].map(apiKeyView);
   }
 
   /**

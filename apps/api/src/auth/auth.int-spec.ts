@@ -234,6 +234,23 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     expect(doc.security).toEqual([{ bearer: [] }]);
   });
 
+  it('lists every live key first and then the newest revoked ones, however many keys were revoked before', async () => {
+    const keys = api.app.get(ApiKeysRepository);
+    const project = 'listed';
+    const made = async (name: string) => (await keys.create({ name, scopes: ['read'], project })).key.id;
+    const oldLive = await made('old live');
+    const revoked = [];
+    for (const name of ['revoked 1', 'revoked 2', 'revoked 3']) {
+      const id = await made(name);
+      await keys.revoke(id);
+      revoked.push(id);
+    }
+    const newLive = await made('new live');
+    // Listing three at most: both live keys, then the last revoked, never the first by creation only.
+    expect((await keys.list(project, 3)).map((k) => k.id)).toEqual([oldLive, newLive, revoked[2]]);
+    expect((await keys.list(project)).map((k) => k.id)).toEqual([oldLive, newLive, ...revoked.reverse()]);
+  });
+
   it('provisions TRAINYARD_ADMIN_KEY once: a restart with the same key makes no second row', async () => {
     const keys = api.app.get(ApiKeysRepository);
     const admins = (await keys.list()).filter((k) => k.name.includes('TRAINYARD_ADMIN_KEY'));
