@@ -10,7 +10,7 @@ import type { ApiOptions } from './config/api-options';
 import { hardenHttp, isLoopbackHost, JSON_BODY_LIMIT } from './http/http-hardening';
 import { createLogger } from './logging/create-logger';
 import { assignRequestId, logWithRequestId } from './logging/request-id';
-import { httpMetrics } from './metrics/http-metrics.middleware';
+import { httpMetrics, routeByRouter } from './metrics/http-metrics.middleware';
 import { requestBodyDeadline } from './http/request-body-deadline';
 import { PrometheusRegistry } from './metrics/prometheus.registry';
 import { setupOpenApi } from './openapi/setup-openapi';
@@ -41,7 +41,13 @@ export async function createApiApp(config: TrainyardConfig, options: ApiOptions 
   app.disable('x-powered-by');
   // First, so every request is timed from its arrival and counted with the status it was sent,
   // those refused by middleware or guards before any interceptor included.
-  app.use(httpMetrics(app.get(PrometheusRegistry).httpDuration));
+  const express = app.getHttpAdapter().getInstance() as { router?: { stack?: never[] } };
+  app.use(
+    httpMetrics(
+      app.get(PrometheusRegistry).httpDuration,
+      routeByRouter(() => express.router),
+    ),
+  );
   app.use(assignRequestId);
   // Node's 5-minute requestTimeout would cut a large dataset upload: off, and kept for every other
   // route's body by requestBodyDeadline (headersTimeout still bounds a request's headers).

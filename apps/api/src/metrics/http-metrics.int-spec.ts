@@ -98,6 +98,28 @@ describe('HTTP request metric (PostgreSQL, Redis, HTTP)', () => {
     expect(text).not.toContain('status_code="500"');
   });
 
+  it("labels what the body parser refuses before routing (400, 413) by the route it was for, not 'unmatched'", async () => {
+    const before = observations(await scrape());
+    const post = (body: string) =>
+      api.fetch(`${api.baseUrl}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect((await post('{"kind": "pretrain",')).status).toBe(400);
+    expect((await post(JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }))).status).toBe(413);
+    const run = await requestAs(api, api.adminKey, 'POST', '/v1/runs', pretrain('labelled'));
+    expect(run.status).toBe(201);
+    const malformed = await api.fetch(`${api.baseUrl}/v1/runs/${run.body.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"tags": [',
+    });
+    expect(malformed.status).toBe(400);
+    expect(await countedSince(before, 4)).toEqual({
+      'POST /v1/runs 400': 1,
+      'POST /v1/runs 413': 1,
+      'POST /v1/runs 201': 1,
+      'PATCH /v1/runs/:id 400': 1,
+    });
+  });
+
   it('times an event stream to its opening, not to how long the viewer stayed', async () => {
     const run = await requestAs(api, api.adminKey, 'POST', '/v1/runs', pretrain('watched'));
     expect(run.status).toBe(201);
