@@ -112,7 +112,13 @@ describe('HTTP request metric (PostgreSQL, Redis, HTTP)', () => {
       body: '{"tags": [',
     });
     expect(malformed.status).toBe(400);
-    expect(await countedSince(before, 4)).toEqual({
+    // A path the router cannot decode is answered and counted, never taken for a route (nor a crash).
+    const undecodable = await requestAs(api, api.adminKey, 'GET', '/v1/runs/%E0%A4%A');
+    expect(undecodable.status).toBe(400);
+    expect((await fetch(`${api.baseUrl}/healthz`)).status).toBe(200);
+    expect(await countedSince(before, 6)).toEqual({
+      'GET unmatched 400': 1,
+      'GET /healthz 200': 1,
       'POST /v1/runs 400': 1,
       'POST /v1/runs 413': 1,
       'POST /v1/runs 201': 1,

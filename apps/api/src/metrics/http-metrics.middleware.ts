@@ -74,7 +74,12 @@ export function routeByRouter(router: () => { stack?: RouterLayer[] } | undefine
     for (const layer of router()?.stack ?? []) {
       const route = layer.route;
       if (typeof route?.path !== 'string' || !(route.methods?.[method] || route.methods?.['_all'])) continue;
-      if (layer.match(path)) return route.path;
+      try {
+        if (layer.match(path)) return route.path;
+      } catch {
+        // A path the router cannot decode (`%E0%A4%A`): no route is its.
+        return undefined;
+      }
     }
     return undefined;
   };
