@@ -60,3 +60,4 @@ export {
   recordedDatasetPrefixProblem,
   uploadFolder,
 } from './internal-prefixes';
+export { removePackedVersionsOf, type RemovedPackedVersions } from './packed-versions-removal';

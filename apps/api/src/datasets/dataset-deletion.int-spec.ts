@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunReferencesResolver, RunsRepository, type Run } from '@trainyard/db';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
-import { UPLOADS_ROOT, type ObjectStore } from '@trainyard/storage';
+import { PACKED_ROOT, packedManifestKey, packedShardKey, UPLOADS_ROOT, type ObjectStore } from '@trainyard/storage';
+import { packImageFolder } from '@trainyard/datasets';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
 import type { RunSpec } from '@trainyard/contracts';
 import { HOSTILE_PATH_SEGMENTS, statusClass } from '../testing/hostile-path-segments';
@@ -104,7 +105,7 @@ describe('DELETE /v1/datasets/:id (PostgreSQL, Redis, S3 server, HTTP)', () => {
       datasetId: dataset.id,
       name: 'pets',
       location: { kind: 's3', prefix },
-      objects: { prefix: store.uri(prefix), count: 3, bytes: expect.any(Number) },
+      objects: { prefix: store.uri(prefix), count: 3, bytes: expect.any(Number), packedVersions: 0 },
       finishedRuns: 2,
     });
     // Gone from the S3 server itself, not only from the registry.
@@ -126,6 +127,27 @@ describe('DELETE /v1/datasets/:id (PostgreSQL, Redis, S3 server, HTTP)', () => {
     const late = await call('POST', '/v1/runs', onFolder(dataset.id));
     expect(late.status).toBe(422);
     expect(late.body.errors).toEqual([{ field: 'dataset.datasetId', message: expect.stringContaining(dataset.id) }]);
+  });
+
+  it("removes the versions packed from an upload with it, and the shards no other version uses; another folder's stay", async () => {
+    const upload = await uploaded('packed pets');
+    const mine = await packImageFolder(store, upload.location.prefix, store);
+    for (const key of ['mine/other/rose/1.png', 'mine/other/tulip/1.png']) await store.put(key, png(key));
+    const other = await packImageFolder(store, 'mine/other/', store);
+    const shardsOf = async (version: string) =>
+      (
+        JSON.parse((await store.get(packedManifestKey(version))).toString()) as { shards: { sha256: string }[] }
+      ).shards.map((shard) => packedShardKey(shard.sha256));
+    const [myShards, otherShards] = [await shardsOf(mine.version), await shardsOf(other.version)];
+
+    const deleted = await call('DELETE', `/v1/datasets/${upload.id}`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.objects).toMatchObject({ count: 3, packedVersions: 1 });
+    const left = new Set((await store.list(PACKED_ROOT)).map((o) => o.key));
+    expect(left.has(packedManifestKey(mine.version))).toBe(false);
+    for (const shard of myShards) expect(left.has(shard)).toBe(false);
+    expect(left.has(packedManifestKey(other.version))).toBe(true);
+    for (const shard of otherShards) expect(left.has(shard)).toBe(true);
   });
 
   it("removes a registered prefix's registration only: the objects under it stay", async () => {

@@ -3,7 +3,7 @@ import type { TrainyardConfig } from '@trainyard/config';
 import type { DatasetDeletion, DatasetLocation } from '@trainyard/contracts';
 import { DatasetsRepository } from '@trainyard/db';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
-import { isUploadFolder, walkLimitsOf, type ObjectStore } from '@trainyard/storage';
+import { isUploadFolder, removePackedVersionsOf, walkLimitsOf, type ObjectStore } from '@trainyard/storage';
 import { inUseByRuns } from '../common/in-use-conflict';
 import { objectsToRemove, removeObjects } from '../common/stored-objects-removal';
 import { notFound } from '../http/problems';
@@ -49,6 +49,13 @@ export class DatasetDeletionService {
     if (folder === null || (await this.datasets.prefixShared(folder, id))) return null;
     const stored = await objectsToRemove(this.store, folder, walkLimitsOf(this.config.paths), `Dataset ${id}`);
     await removeObjects(this.store, stored);
-    return { prefix: this.store.uri(folder), count: stored.length, bytes: stored.reduce((sum, o) => sum + o.size, 0) };
+    // No dataset can name the upload's folder again, so no run could stream what was packed from it.
+    const packed = await removePackedVersionsOf(this.store, this.store.uri(folder));
+    return {
+      prefix: this.store.uri(folder),
+      count: stored.length,
+      bytes: stored.reduce((sum, o) => sum + o.size, 0),
+      packedVersions: packed.versions,
+    };
   }
 }

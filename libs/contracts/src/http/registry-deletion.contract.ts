@@ -32,6 +32,8 @@ export const DatasetDeletionSchema = z.strictObject({
       prefix: z.string(),
       count: z.int().min(0),
       bytes: z.number().min(0),
+      /** Versions packed from the upload (`npm run dataset:pack`), removed with their shards no other version uses. */
+      packedVersions: z.int().min(0),
     })
     .nullable(),
   /** Finished runs that trained on it: they keep their history; none of them can run again. */
