@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import helmet from 'helmet';
-import { DATASET_UPLOAD_TYPE } from '../datasets/upload-entry';
 import { REQUEST_ID_HEADER } from '../logging/request-id';
 import { problem, sendProblem } from './problem-details.filter';
+import { isDatasetUpload } from './request-body-deadline';
 
 /** What the API accepts in a body: JSON, up to this size (a pipeline of many steps fits easily). */
 export const JSON_BODY_LIMIT = '1mb';
@@ -47,7 +47,7 @@ export function hardenHttp(app: INestApplication, config: TrainyardConfig): void
       BODY_METHODS.has(req.method ?? '') &&
       hasBody(req) &&
       !isJson(req.headers['content-type']) &&
-      !isDatasetUpload(req.method, path, req.headers['content-type'])
+      !isDatasetUpload(req)
     ) {
       return refuse(res, 415, 'Unsupported Media Type', 'Content-Type', 'Send the body as application/json');
     }
@@ -109,14 +109,6 @@ export function mediaType(contentType: string | undefined): string {
 function isJson(contentType: string | undefined): boolean {
   const type = mediaType(contentType);
   return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
-}
-
-/**
- * The one route that takes a body other than JSON: a dataset's tar. `application/x-tar` is no type
- * an HTML form can send, so a page on another site still cannot post it (CSRF stays closed).
- */
-function isDatasetUpload(method: string | undefined, path: string, contentType: string | undefined): boolean {
-  return method === 'POST' && path === '/v1/datasets/uploads' && mediaType(contentType) === DATASET_UPLOAD_TYPE;
 }
 
 function refuse(res: ServerResponse, status: number, error: string, field: string, message: string): void {

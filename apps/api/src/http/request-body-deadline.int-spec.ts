@@ -13,12 +13,13 @@ function dribble(
   body: Buffer,
   pieces: number,
   gapMs: number,
+  key: string | null = api.adminKey,
 ): Promise<number | 'cut'> {
   return new Promise((resolve) => {
     const req = request(new URL(path, api.baseUrl), {
       method: 'POST',
       agent: false,
-      headers: { authorization: `Bearer ${api.adminKey}`, 'content-type': contentType },
+      headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), 'content-type': contentType },
     });
     req.on('response', (res) => {
       res.resume();
@@ -70,5 +71,38 @@ describe('the time a request body may take (HTTP, PostgreSQL, Redis)', () => {
     const started = Date.now();
     expect(await dribble(api, '/v1/datasets/uploads?name=slow-upload', 'application/x-tar', tar, 8, 250)).toBe(201);
     expect(Date.now() - started).toBeGreaterThan(1_600);
+  });
+
+  it('holds no socket for a client without a key: a JSON body at the upload path has the deadline, a refused tar is let go', async () => {
+    const json = Buffer.from(JSON.stringify({ name: 'x'.repeat(200) }));
+    const started = Date.now();
+    expect(await dribble(api, '/v1/datasets/uploads', 'application/json', json, 20, 250, null)).toBe(408);
+    expect(await dribble(api, '/v1/datasets/uploads/x', 'application/x-tar', json, 20, 250, null)).toBe(415);
+    expect(Date.now() - started).toBeLessThan(4_000);
+
+    // A tar without a key is answered 401 at once, and a client that goes on sending is cut soon after
+    // (Node closes such a connection itself; requestBodyDeadline destroys it EARLY_ANSWER_LINGER_MS after the answer in any case).
+    const tar = Buffer.alloc(64 * 1024);
+    const socketClosed = new Promise<number>((resolve) => {
+      const req = request(new URL('/v1/datasets/uploads?name=x', api.baseUrl), {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/x-tar' },
+      });
+      const opened = Date.now();
+      let status = 0;
+      req.on('response', (res) => {
+        status = res.statusCode!;
+        res.resume();
+      });
+      req.on('close', () => resolve(status === 401 ? Date.now() - opened : -status));
+      req.on('error', () => undefined);
+      const sending = setInterval(() => req.write(tar.subarray(0, 512)), 100);
+      req.on('close', () => clearInterval(sending));
+      req.write(tar.subarray(0, 512));
+    });
+    const heldMs = await socketClosed;
+    expect(heldMs).toBeGreaterThan(0);
+    expect(heldMs).toBeLessThan(4_000);
   });
 });

@@ -1,8 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** The one route whose body may take as long as it keeps arriving (its stalls are cut by STALLED_CLIENT_MS). */
+/**
+ * The one route that takes a body other than JSON, and the one body that may take as long as it
+ * keeps arriving (its stalls are cut by STALLED_CLIENT_MS): a tar posted to the upload route
+ * itself. `application/x-tar` is no type an HTML form can send, so a page on another site still
+ * cannot post it (CSRF stays closed). Anything else at that path (a JSON body the body parser
+ * would read before any key is checked, a longer path) has the deadline.
+ */
 export const isDatasetUpload = (req: IncomingMessage): boolean =>
-  req.method === 'POST' && /^\/v1\/datasets\/uploads(?:[?/]|$)/.test(req.url ?? '');
+  req.method === 'POST' &&
+  /^\/v1\/datasets\/uploads(?:\?|$)/.test(req.url ?? '') &&
+  /^application\/x-tar\s*(?:;|$)/i.test(req.headers['content-type'] ?? '');
+
+/** How long a connection whose answer went out before its body had arrived is kept, for the answer to reach its client. */
+export const EARLY_ANSWER_LINGER_MS = 1_000;
 
 /**
  * Node's server.requestTimeout (5 minutes for the whole request, body included) would cut a
@@ -13,7 +24,14 @@ export const isDatasetUpload = (req: IncomingMessage): boolean =>
  */
 export function requestBodyDeadline(ms: number) {
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    if (req.complete || isDatasetUpload(req)) return next();
+    if (req.complete) return next();
+    // Answered before its body arrived (a 401, a 429, a 413): the rest is not read, and a client
+    // still sending (an upload the API refused) would otherwise hold the socket for as long as it
+    // sends. The connection goes once the answer has had a moment to reach it.
+    res.once('finish', () => {
+      if (!req.complete) setTimeout(() => req.socket.destroy(), EARLY_ANSWER_LINGER_MS).unref();
+    });
+    if (isDatasetUpload(req)) return next();
     const timer = setTimeout(() => {
       if (req.complete) return;
       if (!res.headersSent) {
