@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunReferencesResolver, RunsRepository, type Run } from '@trainyard/db';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
 import { PACKED_ROOT, packedManifestKey, packedShardKey, UPLOADS_ROOT, type ObjectStore } from '@trainyard/storage';
-import { packImageFolder } from '@trainyard/datasets';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
 import type { RunSpec } from '@trainyard/contracts';
 import { HOSTILE_PATH_SEGMENTS, statusClass } from '../testing/hostile-path-segments';
@@ -131,22 +130,40 @@ describe('DELETE /v1/datasets/:id (PostgreSQL, Redis, S3 server, HTTP)', () => {
 
   it("removes the versions packed from an upload with it, and the shards no other version uses; another folder's stay", async () => {
     const upload = await uploaded('packed pets');
-    const mine = await packImageFolder(store, upload.location.prefix, store);
-    for (const key of ['mine/other/rose/1.png', 'mine/other/tulip/1.png']) await store.put(key, png(key));
-    const other = await packImageFolder(store, 'mine/other/', store);
-    const shardsOf = async (version: string) =>
-      (
-        JSON.parse((await store.get(packedManifestKey(version))).toString()) as { shards: { sha256: string }[] }
-      ).shards.map((shard) => packedShardKey(shard.sha256));
-    const [myShards, otherShards] = [await shardsOf(mine.version), await shardsOf(other.version)];
+    // Versions as `npm run dataset:pack` stores them: a manifest named by its sha256, naming its
+    // source folder and its shards (by sha256); one shard shared by both versions.
+    const shard = async (text: string) => {
+      const sha256 = createHash('sha256').update(text).digest('hex');
+      await store.put(packedShardKey(sha256), Buffer.from(text));
+      return sha256;
+    };
+    const [own, shared, others] = [await shard('own'), await shard('shared'), await shard('others')];
+    const version = async (source: string, shards: string[]) => {
+      const bytes = Buffer.from(
+        JSON.stringify({
+          format: 'trainyard-packed-v1',
+          source,
+          classNames: ['cat', 'dog'],
+          images: 3,
+          shards: shards.map((sha256) => ({ sha256, bytes: 1, entries: [{ key: 'cat/1.png', label: 0, bytes: 1 }] })),
+        }),
+      );
+      const name = createHash('sha256').update(bytes).digest('hex');
+      await store.put(packedManifestKey(name), bytes);
+      return name;
+    };
+    const mine = await version(store.uri(upload.location.prefix), [own, shared]);
+    const other = await version(store.uri('mine/other/'), [shared, others]);
+    const myShards = [packedShardKey(own)];
+    const otherShards = [packedShardKey(shared), packedShardKey(others)];
 
     const deleted = await call('DELETE', `/v1/datasets/${upload.id}`);
     expect(deleted.status).toBe(200);
     expect(deleted.body.objects).toMatchObject({ count: 3, packedVersions: 1 });
     const left = new Set((await store.list(PACKED_ROOT)).map((o) => o.key));
-    expect(left.has(packedManifestKey(mine.version))).toBe(false);
+    expect(left.has(packedManifestKey(mine))).toBe(false);
     for (const shard of myShards) expect(left.has(shard)).toBe(false);
-    expect(left.has(packedManifestKey(other.version))).toBe(true);
+    expect(left.has(packedManifestKey(other))).toBe(true);
     for (const shard of otherShards) expect(left.has(shard)).toBe(true);
   });
 
