@@ -84,6 +84,38 @@ describe('key guessing is limited per address before any lookup (PostgreSQL, Red
   });
 });
 
+describe('dashboard sign-ins and key guessing (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+  let lookups: jest.SpyInstance;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '5', API_TRUST_PROXY: 'loopback' } });
+    lookups = jest.spyOn(api.app.get(ApiKeysRepository), 'verify');
+  });
+  afterAll(() => api?.stop());
+
+  it('holds dashboard sign-ins to the same rule: failures spend the budget, a proven key still signs in', async () => {
+    const nat = someAddress('203.0.113');
+    const signIn = (key: string) =>
+      fetch(`${api.baseUrl}/v1/session`, {
+        method: 'POST',
+        headers: { 'x-forwarded-for': nat, 'content-type': 'application/json' },
+        body: JSON.stringify({ key }),
+      });
+    const working = await projectKey(api, 'team', ['read']);
+    const unseen = await projectKey(api, 'team', ['read']);
+    // Signing in succeeds as often as needed: it spends nothing.
+    for (let i = 0; i < 6; i++) expect((await signIn(working)).status).toBe(200);
+    const failed: number[] = [];
+    for (let i = 0; i < 5; i++) failed.push((await signIn(guess())).status);
+    expect(failed).toEqual([401, 401, 401, 401, 401]);
+    lookups.mockClear();
+    expect((await signIn(guess())).status).toBe(429);
+    expect((await signIn(unseen)).status).toBe(429);
+    expect(lookups).not.toHaveBeenCalled();
+    expect((await signIn(working)).status).toBe(200);
+  });
+});
+
 describe('the cache of verified keys (PostgreSQL)', () => {
   let api: TestApi;
   beforeAll(async () => {

@@ -43,9 +43,14 @@ export class SessionController {
     @Req() req: IncomingMessage,
     @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<SessionView> {
-    await this.rateLimiter.enforce(addressSubject(req), res);
+    // As ApiKeyGuard: a failed sign-in spends the address's budget; past it, a key this process has
+    // not proven is refused before it is looked up, and one it has still signs in.
+    const address = addressSubject(req);
+    if (this.config.auth.enabled && !this.authenticator.hasProven(body.key))
+      await this.rateLimiter.refuseIfSpent(address, res);
     const principal = this.config.auth.enabled ? await this.authenticator.authenticate(body.key) : null;
     if (this.config.auth.enabled && !principal) {
+      await this.rateLimiter.enforce(address, res);
       throw new UnauthorizedException({
         message: 'Invalid API key',
         errors: [{ field: 'key', message: 'Unknown or revoked API key' }],
