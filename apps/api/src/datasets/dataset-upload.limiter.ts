@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { CONFIG } from '@trainyard/infrastructure';
+import { HolderPlaces, type PlaceBounds } from '../http/holder-places';
 
 /**
  * The Retry-After of a refused upload, in seconds: a place frees when another upload ends, which
@@ -21,15 +22,22 @@ export const UPLOAD_RETRY_AFTER_S = 15;
  */
 @Injectable()
 export class DatasetUploadLimiter {
-  private total = 0;
-  /** Open uploads by `key:<id>` and `project:<name>`. */
-  private readonly held = new Map<string, number>();
+  private readonly places = new HolderPlaces();
+  private readonly bounds: PlaceBounds;
 
-  constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {}
+  constructor(@Inject(CONFIG) config: TrainyardConfig) {
+    const { datasetUploadsPerKey, datasetUploadsPerProject, datasetUploadsPerProcess } = config.limits;
+    this.bounds = {
+      perKey: { max: datasetUploadsPerKey, setting: 'DATASET_UPLOAD_MAX_PER_KEY' },
+      perProject: { max: datasetUploadsPerProject, setting: 'DATASET_UPLOAD_MAX_PER_PROJECT' },
+      perProcess: { max: datasetUploadsPerProcess, setting: 'DATASET_UPLOAD_MAX_PER_PROCESS' },
+      projectHolds: (project, open) => `project ${project} has ${open} open`,
+    };
+  }
 
   /** Uploads open in this process now. */
   get openUploads(): number {
-    return this.total;
+    return this.places.held;
   }
 
   /**
@@ -38,18 +46,7 @@ export class DatasetUploadLimiter {
    * `res` closes: the answer sent, the client gone, its socket cut.
    */
   acquire(keyId: string, project: string | null, res: ServerResponse): () => void {
-    const { datasetUploadsPerKey, datasetUploadsPerProject, datasetUploadsPerProcess } = this.config.limits;
-    const counted = [`key:${keyId}`, ...(project === null ? [] : [`project:${project}`])];
-    const mine = this.held.get(counted[0]!) ?? 0;
-    const ours = project === null ? 0 : (this.held.get(counted[1]!) ?? 0);
-    const which =
-      mine >= datasetUploadsPerKey
-        ? `this key has ${mine} open (DATASET_UPLOAD_MAX_PER_KEY=${datasetUploadsPerKey})`
-        : project !== null && ours >= datasetUploadsPerProject
-          ? `project ${project} has ${ours} open (DATASET_UPLOAD_MAX_PER_PROJECT=${datasetUploadsPerProject})`
-          : this.total >= datasetUploadsPerProcess
-            ? `this server has ${this.total} open (DATASET_UPLOAD_MAX_PER_PROCESS=${datasetUploadsPerProcess})`
-            : null;
+    const which = this.places.whyFull({ keyId, project }, this.bounds);
     if (which !== null) {
       res.setHeader('retry-after', String(UPLOAD_RETRY_AFTER_S));
       throw new HttpException(
@@ -60,19 +57,10 @@ export class DatasetUploadLimiter {
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }
-    for (const name of counted) this.held.set(name, (this.held.get(name) ?? 0) + 1);
-    this.total++;
-    let released = false;
+    const give = this.places.take({ keyId, project });
     const release = () => {
-      if (released) return;
-      released = true;
       res.off('close', release);
-      this.total--;
-      for (const name of counted) {
-        const left = (this.held.get(name) ?? 1) - 1;
-        if (left <= 0) this.held.delete(name);
-        else this.held.set(name, left);
-      }
+      give();
     };
     res.once('close', release);
     return release;

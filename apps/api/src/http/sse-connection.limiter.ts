@@ -2,10 +2,10 @@ import type { ServerResponse } from 'node:http';
 import { HttpException, HttpStatus, Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { CONFIG } from '@trainyard/infrastructure';
-import type { Principal } from '../auth/principal';
+import { HolderPlaces, type PlaceBounds, type PlaceHolder } from './holder-places';
 
 /** Who holds a stream: its key, and the project the key is confined to (null: an operator's key). */
-export type StreamHolder = Pick<Principal, 'keyId' | 'project'>;
+export type StreamHolder = PlaceHolder;
 
 /**
  * Live event streams hold a socket and a subscription each for as long as the client likes: a
@@ -19,10 +19,9 @@ export type StreamHolder = Pick<Principal, 'keyId' | 'project'>;
  */
 @Injectable()
 export class SseConnectionLimiter implements BeforeApplicationShutdown {
-  private total = 0;
-  private readonly perKey = new Map<string, number>();
-  private readonly perProject = new Map<string, number>();
+  private readonly places = new HolderPlaces();
   private readonly open = new Set<ServerResponse>();
+  private readonly bounds: PlaceBounds;
 
   /** Ends every open stream (clients reconnect, to another replica or once this one is back). */
   beforeApplicationShutdown(): void {
@@ -30,57 +29,34 @@ export class SseConnectionLimiter implements BeforeApplicationShutdown {
     this.open.clear();
   }
 
-  constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {}
+  constructor(@Inject(CONFIG) config: TrainyardConfig) {
+    const { sseConnectionsPerKey, sseConnectionsPerProject, sseConnectionsPerProcess } = config.limits;
+    this.bounds = {
+      perKey: { max: sseConnectionsPerKey, setting: 'SSE_MAX_PER_KEY' },
+      perProject: { max: sseConnectionsPerProject, setting: 'SSE_MAX_PER_PROJECT' },
+      perProcess: { max: sseConnectionsPerProcess, setting: 'SSE_MAX_PER_PROCESS' },
+      projectHolds: (project, open) => `the keys of project ${project} have ${open} open on this server`,
+    };
+  }
 
   /** Streams open in this process now. */
   get openStreams(): number {
-    return this.total;
+    return this.places.held;
   }
 
   /** Takes a place for `holder`, for the stream `res`, or throws 429; the returned function gives it back (once). */
   acquire(holder: StreamHolder, res: ServerResponse): () => void {
-    const full = this.whyFull(holder);
+    const full = this.places.whyFull(holder, this.bounds);
     if (full !== null)
       throw new HttpException(
         { message: `Too many live event streams: ${full}; close one first` },
         HttpStatus.TOO_MANY_REQUESTS,
       );
-    const { keyId, project } = holder;
-    increment(this.perKey, keyId);
-    if (project !== null) increment(this.perProject, project);
-    this.total++;
+    const release = this.places.take(holder);
     this.open.add(res);
-    let released = false;
     return () => {
-      if (released) return;
-      released = true;
       this.open.delete(res);
-      this.total--;
-      decrement(this.perKey, keyId);
-      if (project !== null) decrement(this.perProject, project);
+      release();
     };
   }
-
-  /** Which limit a new stream of `holder` would pass, in words; null when it has a place. */
-  private whyFull({ keyId, project }: StreamHolder): string | null {
-    const { sseConnectionsPerKey, sseConnectionsPerProject, sseConnectionsPerProcess } = this.config.limits;
-    const mine = this.perKey.get(keyId) ?? 0;
-    if (mine >= sseConnectionsPerKey) return `this key has ${mine} open (SSE_MAX_PER_KEY=${sseConnectionsPerKey})`;
-    const ours = project === null ? 0 : (this.perProject.get(project) ?? 0);
-    if (ours >= sseConnectionsPerProject)
-      return `the keys of project ${project} have ${ours} open on this server (SSE_MAX_PER_PROJECT=${sseConnectionsPerProject})`;
-    if (this.total >= sseConnectionsPerProcess)
-      return `this server has ${this.total} open (SSE_MAX_PER_PROCESS=${sseConnectionsPerProcess})`;
-    return null;
-  }
-}
-
-function increment(counts: Map<string, number>, name: string): void {
-  counts.set(name, (counts.get(name) ?? 0) + 1);
-}
-
-function decrement(counts: Map<string, number>, name: string): void {
-  const left = (counts.get(name) ?? 1) - 1;
-  if (left <= 0) counts.delete(name);
-  else counts.set(name, left);
 }
