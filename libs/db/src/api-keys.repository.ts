@@ -24,6 +24,9 @@ const VIEW = {
 /** `last_used_at` is written at most this often per key, so every request does not cost a write. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** Namespace of the per-project advisory locks taken while a project's live keys are counted and one is added (two-int form). */
+const PROJECT_KEYS_LOCK_NAMESPACE = 72_707_374;
+
 /** Keys `GET /v1/keys` lists at most: every live one first (a project holds at most API_KEYS_MAX_PER_PROJECT). */
 export const API_KEYS_LISTED_MAX = 10_000;
 
@@ -31,13 +34,26 @@ export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /** Creates a key and returns its token: the only time anyone sees it. */
-  async create(input: ApiKeyCreation, token = newApiKeyToken()): Promise<{ key: ApiKeyView; token: string }> {
-    const salt = newApiKeySalt();
-    const row = await this.prisma.apiKey.create({
-      data: { id: randomUUID(), ...input, lookup: apiKeyLookup(token), salt, hash: apiKeyHash(token, salt) },
-      select: VIEW,
+  create(input: ApiKeyCreation, token = newApiKeyToken()): Promise<{ key: ApiKeyView; token: string }> {
+    return insertKey(this.prisma, input, token);
+  }
+
+  /**
+   * Creates a key of `project` unless the project already holds `limit` live (unrevoked) keys:
+   * then `{ full: <live keys> }`, nothing written. The count and the insert are made under the
+   * project's advisory lock, held until the transaction ends: two creates racing for the last
+   * place (on one replica or two) take turns, and the second counts the first's key. The lock is
+   * a statement of its own, so the count's snapshot is taken after it is granted.
+   */
+  createWithin(
+    input: ApiKeyCreation & { project: string },
+    limit: number,
+  ): Promise<{ key: ApiKeyView; token: string } | { full: number }> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${PROJECT_KEYS_LOCK_NAMESPACE}::int4, hashtext(${input.project}))`;
+      const live = await tx.apiKey.count({ where: { project: input.project, revokedAt: null } });
+      return live >= limit ? { full: live } : insertKey(tx, input, newApiKeyToken());
     });
-    return { key: apiKeyView(row), token };
   }
 
   /**
@@ -104,4 +120,17 @@ export class ApiKeysRepository {
       await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW }),
     );
   }
+}
+
+async function insertKey(
+  db: Pick<PrismaClient, 'apiKey'>,
+  input: ApiKeyCreation,
+  token: string,
+): Promise<{ key: ApiKeyView; token: string }> {
+  const salt = newApiKeySalt();
+  const row = await db.apiKey.create({
+    data: { id: randomUUID(), ...input, lookup: apiKeyLookup(token), salt, hash: apiKeyHash(token, salt) },
+    select: VIEW,
+  });
+  return { key: apiKeyView(row), token };
 }

@@ -1,28 +1,20 @@
 import { ConflictException, Inject, Injectable } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { ApiKeyView } from '@trainyard/contracts';
-import { ApiKeysRepository, type ApiKeyCreation, type Database, type PrismaClient } from '@trainyard/db';
-import { CONFIG, DATABASE } from '@trainyard/infrastructure';
-
-/** Namespace of the per-project advisory locks taken while a project's live keys are counted and one is added (two-int form). */
-const PROJECT_KEYS_LOCK_NAMESPACE = 72_707_374;
+import { ApiKeysRepository, type ApiKeyCreation } from '@trainyard/db';
+import { CONFIG } from '@trainyard/infrastructure';
 
 /**
  * Makes API keys, holding each project to API_KEYS_MAX_PER_PROJECT live (unrevoked) keys: every
  * per-key budget (RATE_LIMIT_PER_MINUTE, SSE_MAX_PER_KEY) is multiplied by the keys a project's
  * admin may mint, so the number of keys is what bounds a project's share. A key without a project
- * (an operator's, which only an operator can make) is not counted.
- *
- * The count and the insert are made under the project's advisory lock, held until the transaction
- * ends: two creates racing for the last place (on one replica or two) take turns, and the second
- * counts the first's key. The lock is a statement of its own, so the count's snapshot is taken
- * after it is granted.
+ * (an operator's, which only an operator can make) is not counted. Race-free: see
+ * ApiKeysRepository.createWithin.
  */
 @Injectable()
 export class ApiKeyIssuer {
   constructor(
     private readonly keys: ApiKeysRepository,
-    @Inject(DATABASE) private readonly database: Database,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
 
@@ -31,14 +23,9 @@ export class ApiKeyIssuer {
     const { project } = input;
     if (project === null) return this.keys.create(input);
     const limit = this.config.limits.liveKeysPerProject;
-    return this.database.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${PROJECT_KEYS_LOCK_NAMESPACE}::int4, hashtext(${project}))`;
-      const live = await tx.apiKey.count({ where: { project, revokedAt: null } });
-      if (live >= limit) throw projectKeysFull(project, live, limit);
-      // The repository writes with the client it is given: here the transaction's, which has every
-      // model it uses (a transaction client lacks only $transaction, $connect and the like).
-      return new ApiKeysRepository(tx as unknown as PrismaClient).create(input);
-    });
+    const created = await this.keys.createWithin({ ...input, project }, limit);
+    if ('full' in created) throw projectKeysFull(project, created.full, limit);
+    return created;
   }
 }
 
