@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunKind, RunSpec } from '@trainyard/contracts';
 import type { Prisma, PrismaClient } from './generated/prisma/client';
-import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
-import { inSubmitTurn } from './submit-turns';
+import { lockedProjectLoad, submitTransaction, type ProjectLoadCheck } from './projects.repository';
 import { lockRegistryReferences } from './registry-references';
 
 export interface RunCreation {
@@ -48,17 +47,7 @@ export class IdempotencyKeysRepository {
     check?: ProjectLoadCheck,
   ): Promise<IdempotentRun<R>> {
     if (!check) return insertOnce(this.prisma, key, requestHash, run, response);
-    return inSubmitTurn(run.project, () => this.lockedCreate(key, requestHash, run, response, check));
-  }
-
-  private lockedCreate<R>(
-    key: string,
-    requestHash: string,
-    run: RunCreation,
-    response: (runId: string) => R,
-    check: ProjectLoadCheck,
-  ): Promise<IdempotentRun<R>> {
-    return this.prisma.$transaction(async (tx) => {
+    return submitTransaction(this.prisma, run.project, true, async (tx) => {
       await lockRegistryReferences(tx, run.project, [run.spec]);
       const load = await lockedProjectLoad(tx, run.project);
       try {
@@ -69,7 +58,7 @@ export class IdempotencyKeysRepository {
         throw refusal;
       }
       return insertOnce(tx, key, requestHash, run, response);
-    }, SUBMIT_TRANSACTION);
+    });
   }
 }
 

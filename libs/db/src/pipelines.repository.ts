@@ -3,8 +3,7 @@ import type { CreatedCursor } from './catalog-page';
 import { chosenCheckpoint } from './checkpoint-choice';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import type { Run } from './model-types';
-import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
-import { inSubmitTurn } from './submit-turns';
+import { lockedProjectLoad, submitTransaction, type ProjectLoadCheck } from './projects.repository';
 import { lockRegistryReferences } from './registry-references';
 import type { WalkPage } from './reconciliation.repository';
 import { cancelRunsWhere } from './run-cancel.sql';
@@ -65,41 +64,39 @@ export class PipelinesRepository {
     runs: PipelineRunCreation[],
     check?: ProjectLoadCheck,
   ): Promise<void> {
-    const write = () =>
-      this.prisma.$transaction(async (tx) => {
-        await lockRegistryReferences(
-          tx,
-          pipeline.project,
-          runs.map((run) => run.spec),
-        );
-        if (check) check(await lockedProjectLoad(tx, pipeline.project));
-        await tx.pipeline.create({
+    // The project's submit lock is taken only with a check: only then is there a turn to wait for.
+    await submitTransaction(this.prisma, pipeline.project, check !== undefined, async (tx) => {
+      await lockRegistryReferences(
+        tx,
+        pipeline.project,
+        runs.map((run) => run.spec),
+      );
+      if (check) check(await lockedProjectLoad(tx, pipeline.project));
+      await tx.pipeline.create({
+        data: {
+          id: pipeline.id,
+          name: pipeline.name,
+          spec: pipeline.spec as Prisma.InputJsonValue,
+          project: pipeline.project,
+        },
+      });
+      // In step order: a run's upstream row must exist before its foreign key points at it.
+      for (const [step, run] of runs.entries()) {
+        await tx.run.create({
           data: {
-            id: pipeline.id,
-            name: pipeline.name,
-            spec: pipeline.spec as Prisma.InputJsonValue,
+            id: run.id,
+            kind: run.kind,
+            name: run.name,
+            spec: run.spec as unknown as Prisma.InputJsonValue,
+            baseRunId: run.baseRunId,
+            pipelineId: pipeline.id,
+            held: run.held,
+            pipelineStep: step,
             project: pipeline.project,
           },
         });
-        // In step order: a run's upstream row must exist before its foreign key points at it.
-        for (const [step, run] of runs.entries()) {
-          await tx.run.create({
-            data: {
-              id: run.id,
-              kind: run.kind,
-              name: run.name,
-              spec: run.spec as unknown as Prisma.InputJsonValue,
-              baseRunId: run.baseRunId,
-              pipelineId: pipeline.id,
-              held: run.held,
-              pipelineStep: step,
-              project: pipeline.project,
-            },
-          });
-        }
-      }, SUBMIT_TRANSACTION);
-    // The project's submit lock is taken only with a check: only then is there a turn to wait for.
-    await (check ? inSubmitTurn(pipeline.project, write) : write());
+      }
+    });
   }
 
   /** The pipeline as the API shows it, its runs in step order. */

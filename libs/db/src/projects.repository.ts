@@ -1,4 +1,5 @@
 import type { Prisma, PrismaClient } from './generated/prisma/client';
+import { inSubmitTurn } from './submit-turns';
 
 type Tx = Prisma.TransactionClient;
 
@@ -32,7 +33,22 @@ const SUBMIT_LOCK_NAMESPACE = 72_707_372;
  * Options of a transaction that takes a project's submit lock: a burst of one project's submits
  * queues for the lock (and for pool connections) longer than Prisma's defaults (2 s, 5 s) allow.
  */
-export const SUBMIT_TRANSACTION = { maxWait: 10_000, timeout: 30_000 } as const;
+const SUBMIT_TRANSACTION = { maxWait: 10_000, timeout: 30_000 } as const;
+
+/**
+ * A submit's transaction (SUBMIT_TRANSACTION's deadlines). `locked`: it takes the project's submit
+ * lock (lockedProjectLoad), so it first waits for its turn among the project's submits in this
+ * process (inSubmitTurn), holding no pool connection while it waits.
+ */
+export function submitTransaction<T>(
+  prisma: PrismaClient,
+  project: string,
+  locked: boolean,
+  write: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  const run = () => prisma.$transaction(write, SUBMIT_TRANSACTION);
+  return locked ? inSubmitTurn(project, run) : run();
+}
 
 /**
  * The project's load, read after taking its submit lock, held until `tx` ends: the submits of one

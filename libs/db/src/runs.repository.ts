@@ -16,8 +16,7 @@ import { RunNotFoundError, RunStateError } from './errors';
 import { cancelRunsWhere } from './run-cancel.sql';
 import { toCheckpoint, type Run } from './model-types';
 import { listRuns, loadRunListItems, type RunListQuery } from './run-list.query';
-import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
-import { inSubmitTurn } from './submit-turns';
+import { lockedProjectLoad, submitTransaction, type ProjectLoadCheck } from './projects.repository';
 import { lockRegistryReferences } from './registry-references';
 import { attemptView, checkpointView, metricSummaryView, runLiveState, runView } from './views';
 
@@ -56,13 +55,11 @@ export class RunsRepository {
       project,
     };
     if (!check) return this.prisma.run.create({ data });
-    return inSubmitTurn(project, () =>
-      this.prisma.$transaction(async (tx) => {
-        await lockRegistryReferences(tx, project, [input.spec]);
-        check(await lockedProjectLoad(tx, project));
-        return tx.run.create({ data });
-      }, SUBMIT_TRANSACTION),
-    );
+    return submitTransaction(this.prisma, project, true, async (tx) => {
+      await lockRegistryReferences(tx, project, [input.spec]);
+      check(await lockedProjectLoad(tx, project));
+      return tx.run.create({ data });
+    });
   }
 
   get(id: string): Promise<Run | null> {

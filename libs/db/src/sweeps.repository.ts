@@ -1,8 +1,7 @@
 import type { RunKind, RunSpec, SweepValues } from '@trainyard/contracts';
 import type { MetricSummary, Prisma, PrismaClient, Sweep } from './generated/prisma/client';
 import type { Run } from './model-types';
-import { lockedProjectLoad, SUBMIT_TRANSACTION, type ProjectLoadCheck } from './projects.repository';
-import { inSubmitTurn } from './submit-turns';
+import { lockedProjectLoad, submitTransaction, type ProjectLoadCheck } from './projects.repository';
 import { lockRegistryReferences } from './registry-references';
 
 export interface SweepRunCreation {
@@ -30,33 +29,31 @@ export class SweepsRepository {
     runs: SweepRunCreation[],
     check?: ProjectLoadCheck,
   ): Promise<void> {
-    const write = () =>
-      this.prisma.$transaction(async (tx) => {
-        await lockRegistryReferences(
-          tx,
-          sweep.project,
-          runs.map((run) => run.spec),
-        );
-        if (check) check(await lockedProjectLoad(tx, sweep.project));
-        await tx.sweep.create({
-          data: { id: sweep.id, name: sweep.name, spec: sweep.spec as Prisma.InputJsonValue, project: sweep.project },
-        });
-        await tx.run.createMany({
-          data: runs.map((run) => ({
-            id: run.id,
-            kind: run.kind,
-            name: run.name,
-            spec: run.spec as unknown as Prisma.InputJsonValue,
-            baseRunId: run.baseRunId,
-            baseCheckpointId: run.baseCheckpointId,
-            sweepId: sweep.id,
-            sweepParams: run.params as Prisma.InputJsonValue,
-            project: sweep.project,
-          })),
-        });
-      }, SUBMIT_TRANSACTION);
     // The project's submit lock is taken only with a check: only then is there a turn to wait for.
-    await (check ? inSubmitTurn(sweep.project, write) : write());
+    await submitTransaction(this.prisma, sweep.project, check !== undefined, async (tx) => {
+      await lockRegistryReferences(
+        tx,
+        sweep.project,
+        runs.map((run) => run.spec),
+      );
+      if (check) check(await lockedProjectLoad(tx, sweep.project));
+      await tx.sweep.create({
+        data: { id: sweep.id, name: sweep.name, spec: sweep.spec as Prisma.InputJsonValue, project: sweep.project },
+      });
+      await tx.run.createMany({
+        data: runs.map((run) => ({
+          id: run.id,
+          kind: run.kind,
+          name: run.name,
+          spec: run.spec as unknown as Prisma.InputJsonValue,
+          baseRunId: run.baseRunId,
+          baseCheckpointId: run.baseCheckpointId,
+          sweepId: sweep.id,
+          sweepParams: run.params as Prisma.InputJsonValue,
+          project: sweep.project,
+        })),
+      });
+    });
   }
 
   async get(id: string): Promise<SweepWithRuns | null> {
