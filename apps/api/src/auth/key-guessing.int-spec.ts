@@ -9,15 +9,23 @@ const guess = () => `ty_${randomBytes(32).toString('base64url')}`;
 /** An address of the documentation ranges, new on every run. */
 const someAddress = (prefix: string) => `${prefix}.${1 + Math.floor(Math.random() * 254)}`;
 
+/**
+ * An API whose budget is 5 a minute, behind a trusted proxy (loopback) so each test's clients are
+ * addresses of their own, and a spy on its key lookups; each suite its own (their own admin key's budget).
+ */
+function useGuessedApi(use: (api: TestApi, lookups: jest.SpyInstance) => void): void {
+  let api: TestApi | undefined;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '5', API_TRUST_PROXY: 'loopback' } });
+    use(api, jest.spyOn(api.app.get(ApiKeysRepository), 'verify'));
+  });
+  afterAll(() => api?.stop());
+}
+
 describe('key guessing is limited per address before any lookup (PostgreSQL, Redis, HTTP)', () => {
   let api: TestApi;
   let lookups: jest.SpyInstance;
-  beforeAll(async () => {
-    // Behind a trusted proxy (loopback), so each test's clients are addresses of their own.
-    api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '5', API_TRUST_PROXY: 'loopback' } });
-    lookups = jest.spyOn(api.app.get(ApiKeysRepository), 'verify');
-  });
-  afterAll(() => api?.stop());
+  useGuessedApi((started, spy) => ((api = started), (lookups = spy)));
 
   const whoami = (token: string | undefined, address: string) =>
     fetch(`${api.baseUrl}/v1/whoami`, {
@@ -87,11 +95,7 @@ describe('key guessing is limited per address before any lookup (PostgreSQL, Red
 describe('dashboard sign-ins and key guessing (PostgreSQL, Redis, HTTP)', () => {
   let api: TestApi;
   let lookups: jest.SpyInstance;
-  beforeAll(async () => {
-    api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '5', API_TRUST_PROXY: 'loopback' } });
-    lookups = jest.spyOn(api.app.get(ApiKeysRepository), 'verify');
-  });
-  afterAll(() => api?.stop());
+  useGuessedApi((started, spy) => ((api = started), (lookups = spy)));
 
   it('holds dashboard sign-ins to the same rule: failures spend the budget, a proven key still signs in', async () => {
     const nat = someAddress('203.0.113');
