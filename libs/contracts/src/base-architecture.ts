@@ -1,11 +1,4 @@
-import type { ClassifierSpec, ConvAutoencoderSpec } from './run-spec.schema';
-
-/** The encoder fields a classifier with an encoder base takes from that base, and the values they default to. */
-const ENCODER_FIELDS = {
-  filters: [16, 32],
-  latentDim: 64,
-  latentActivation: 'relu',
-} as const satisfies Partial<Record<keyof ClassifierSpec, unknown>>;
+import { ENCODER_DEFAULTS, type ClassifierSpec, type ConvAutoencoderSpec } from './run-spec.schema';
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -20,7 +13,7 @@ export function withBaseArchitecture(
   model: ClassifierSpec,
   base: ConvAutoencoderSpec,
 ): { model: ClassifierSpec } | { field: string; message: string } {
-  for (const [field, byDefault] of Object.entries(ENCODER_FIELDS) as [keyof typeof ENCODER_FIELDS, unknown][]) {
+  for (const [field, byDefault] of Object.entries(ENCODER_DEFAULTS) as [keyof typeof ENCODER_DEFAULTS, unknown][]) {
     const given = model[field];
     if (!same(given, base[field]) && !same(given, byDefault))
       return {

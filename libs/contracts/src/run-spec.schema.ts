@@ -42,15 +42,22 @@ export type CheckpointSpec = z.infer<typeof CheckpointSpecSchema>;
  * dense latent layer (`latentActivation`: 'relu', the original, or 'linear'). The decoder mirrors
  * it with transposed convolutions.
  */
+/** The built-in encoder's architecture where a spec leaves it out (withBaseArchitecture reads them too). */
+export const ENCODER_DEFAULTS = { filters: [16, 32], latentDim: 64, latentActivation: 'relu' } as const;
+
 const encoderArchitecture = {
   /** [height, width, channels] of the images; left out, the dataset's (withDatasetInputShape), else 28×28×1. */
   inputShape: z
     .tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])])
     .default(DEFAULT_INPUT_SHAPE)
     .describe("[height, width, channels] of the images the encoder takes; left out, the dataset's image shape"),
-  filters: z.array(z.int().min(1).max(256)).min(1).max(4).default([16, 32]),
-  latentDim: z.int().min(2).max(1024).default(64),
-  latentActivation: z.enum(['relu', 'linear']).default('relu'),
+  filters: z
+    .array(z.int().min(1).max(256))
+    .min(1)
+    .max(4)
+    .default(() => [...ENCODER_DEFAULTS.filters]),
+  latentDim: z.int().min(2).max(1024).default(ENCODER_DEFAULTS.latentDim),
+  latentActivation: z.enum(['relu', 'linear']).default(ENCODER_DEFAULTS.latentActivation),
 };
 
 /**
