@@ -214,6 +214,11 @@ export const EnvSchema = z.object({
   /** Requests per minute per key, counted in Redis so every API replica shares the budget. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /**
+   * Requests per minute of one project's keys together (default ten times RATE_LIMIT_PER_MINUTE),
+   * beside each key's own: a project's keys cannot multiply its share. Operators' keys are not counted.
+   */
+  RATE_LIMIT_PER_PROJECT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).optional(),
+  /**
    * Live (unrevoked) API keys a project may hold at once: every per-key budget (requests, streams)
    * is multiplied by the keys a project's admin can mint. Keys without a project are not counted.
    */
@@ -332,6 +337,8 @@ export interface TrainyardConfig {
   auth: { enabled: boolean; adminKey?: string };
   limits: {
     requestsPerMinute: number;
+    /** RATE_LIMIT_PER_PROJECT_PER_MINUTE (or its default): requests of one project's keys together. */
+    requestsPerMinutePerProject: number;
     queuedRunsPerProject: number;
     imagesPerRequest: number;
     /** Parameters of a spec's own topologies (QUOTA_MODEL_PARAMETERS); read by the API and the workers. */

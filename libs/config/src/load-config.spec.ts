@@ -157,6 +157,13 @@ describe('logLevelsUpTo', () => {
     expect(set.api.allowedHosts).toEqual(['a.example', 'b.example']);
     expect(set.paths.localRoots).toEqual(['/data', '/mnt/sets']);
     expect(set.limits.requestsPerMinute).toBe(5);
+    expect(set.limits.requestsPerMinutePerProject).toBe(50);
+    expect(defaults.limits.requestsPerMinutePerProject).toBe(6000);
+    expect(loadConfig({ RATE_LIMIT_PER_PROJECT_PER_MINUTE: '7' }).limits.requestsPerMinutePerProject).toBe(7);
+    for (const wrong of ['0', '-1', '2.5', 'many'])
+      expect(() => loadConfig({ RATE_LIMIT_PER_PROJECT_PER_MINUTE: wrong })).toThrow(
+        /RATE_LIMIT_PER_PROJECT_PER_MINUTE/,
+      );
     expect(() => loadConfig({ TRAINYARD_LOCAL_ROOTS: 'relative/dir' })).toThrow(/absolute path/);
   });
 

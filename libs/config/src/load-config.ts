@@ -76,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
     auth: { enabled: e.TRAINYARD_AUTH === 'on', adminKey: e.TRAINYARD_ADMIN_KEY },
     limits: {
       requestsPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      requestsPerMinutePerProject: e.RATE_LIMIT_PER_PROJECT_PER_MINUTE ?? e.RATE_LIMIT_PER_MINUTE * 10,
       queuedRunsPerProject: e.QUOTA_QUEUED_RUNS,
       maxPriority: e.QUOTA_MAX_PRIORITY,
       imagesPerRequest: e.QUOTA_REQUEST_IMAGES,

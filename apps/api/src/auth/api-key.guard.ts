@@ -27,7 +27,8 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
 /**
  * The one global guard: every route needs a key with the route's scope unless it is marked
  * @Public. The key comes as `Authorization: Bearer <key>` or, for the dashboard and its event
- * streams, in the session cookie. Then the key's rate limit is spent. A request that stays open
+ * streams, in the session cookie. Then the key's rate limit is spent, and its project's (the
+ * project's keys together). A request that stays open
  * (a stream) is held by OpenRequestKeyCheck, which ends it once its key is revoked.
  *
  * A request whose key fails (none, malformed, unknown, revoked) spends its client address's
@@ -81,6 +82,7 @@ export class ApiKeyGuard implements CanActivate {
       throw invalidKey(response, 'Unknown or revoked API key');
     }
     await this.rateLimiter.enforce(`key:${principal.keyId}`, response);
+    if (principal.project !== null) await this.rateLimiter.enforceProject(principal.project, response);
     // Proved by the session cookie, which a browser sends by itself (a header it never does).
     if (request.headers.authorization === undefined) requireClientMark(request);
     const scope =

@@ -145,3 +145,49 @@ describe('live streams per project (PostgreSQL, Redis, HTTP)', () => {
     }
   });
 });
+
+describe('requests per project (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '4', RATE_LIMIT_PER_PROJECT_PER_MINUTE: '6' } });
+  });
+  afterAll(() => api?.stop());
+
+  it("holds a project's keys together to RATE_LIMIT_PER_PROJECT_PER_MINUTE (429 naming it, Retry-After); other projects and operators keep theirs", async () => {
+    const [first, second, third] = [
+      await projectKey(api, 'gamma', ['read']),
+      await projectKey(api, 'gamma', ['read']),
+      await projectKey(api, 'gamma', ['read']),
+    ];
+    // The admin key has spent 3 of its 4; an operator's second key makes the rest.
+    const operator = (await requestAs(api, api.adminKey, 'POST', '/v1/keys', { name: 'op', scopes: ['admin', 'read'] }))
+      .body.token as string;
+    const whoami = (key: string) => requestAs(api, key, 'GET', '/v1/whoami');
+    for (let i = 0; i < 4; i++) expect((await whoami(first)).status).toBe(200);
+    // Refused by its key's own budget: that spends nothing of the project's.
+    const keyLimited = await whoami(first);
+    expect(keyLimited.status).toBe(429);
+    expect(keyLimited.body.message).toMatch(/^Rate limit reached; retry in \d+ s$/);
+    expect((await whoami(second)).status).toBe(200);
+    expect((await whoami(second)).status).toBe(200);
+
+    for (const key of [second, third]) {
+      const res = await fetch(`${api.baseUrl}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } });
+      expect(res.status).toBe(429);
+      const retryAfter = Number(res.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(((await res.json()) as { message: string }).message).toBe(
+        `Project gamma's keys together have made their 6 requests of this minute (RATE_LIMIT_PER_PROJECT_PER_MINUTE); retry in ${retryAfter} s`,
+      );
+    }
+    // A new key of the project is held too; another project's and an operator's own (no project) are not.
+    const mint = async (project: string) =>
+      (await requestAs(api, operator, 'POST', '/v1/keys', { name: project, scopes: ['read'], project })).body
+        .token as string;
+    expect((await whoami(await mint('gamma'))).status).toBe(429);
+    expect((await whoami(await mint('delta'))).status).toBe(200);
+    expect((await whoami(operator)).status).toBe(200);
+    expect((await whoami(operator)).status).toBe(200);
+  });
+});

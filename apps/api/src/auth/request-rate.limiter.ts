@@ -12,18 +12,27 @@ const STORE_DEADLINE_MS = 500;
 /** How long requests are counted in this process after Redis failed to count one. */
 const STORE_RETRY_AFTER_MS = 5000;
 
+/** One budget: counted in Redis, and in this process while Redis does not answer. */
+interface Budget {
+  shared: RateLimiterRedis;
+  inProcess: RateLimiterMemory;
+}
+
 /**
- * Requests per minute per key (or per client address before a key is proven), counted in Redis
- * so every API replica spends from the same budget. While Redis does not answer, each process
- * counts on its own rather than letting everything through: a count Redis has not answered within
- * STORE_DEADLINE_MS sends that request, and every request for STORE_RETRY_AFTER_MS after it, to
- * the process's own count. A stalled Redis costs one request in STORE_RETRY_AFTER_MS that wait.
+ * Requests per minute per key (or per client address before a key is proven), and per project
+ * for its keys together, counted in Redis so every API replica spends from the same budgets.
+ * While Redis does not answer, each process counts on its own rather than letting everything
+ * through: a count Redis has not answered within STORE_DEADLINE_MS sends that request, and every
+ * request for STORE_RETRY_AFTER_MS after it, to the process's own count. A stalled Redis costs one
+ * request in STORE_RETRY_AFTER_MS that wait.
  */
 @Injectable()
 export class RequestRateLimiter {
   private readonly logger = new Logger(RequestRateLimiter.name);
-  private readonly limiter: RateLimiterRedis;
-  private readonly inProcess: RateLimiterMemory;
+  /** RATE_LIMIT_PER_MINUTE: a key's, or a client address's failed authentications. */
+  private readonly requests: Budget;
+  /** RATE_LIMIT_PER_PROJECT_PER_MINUTE: the requests of one project's keys together. */
+  private readonly projectRequests: Budget;
   /** Until when requests are counted in this process only, after Redis failed to count one. */
   private storeDownUntil = 0;
 
@@ -32,22 +41,20 @@ export class RequestRateLimiter {
     @Inject(CONFIG) config: TrainyardConfig,
     @Inject(TRAINING_QUEUES) queues: TrainingQueues,
   ) {
-    const points = config.limits.requestsPerMinute;
-    this.limiter = new RateLimiterRedis({
-      storeClient: redis,
-      // Per deployment: the replicas serving one queue share a budget (the queue an app was given,
-      // not only TRAINYARD_QUEUE's value, so two deployments on one Redis never spend each other's).
-      keyPrefix: `trainyard:rate:${queues.name}`,
-      points,
-      duration: 60,
+    // Per deployment: the replicas serving one queue share a budget (the queue an app was given,
+    // not only TRAINYARD_QUEUE's value, so two deployments on one Redis never spend each other's).
+    const budget = (keyPrefix: string, points: number): Budget => ({
+      shared: new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration: 60 }),
+      inProcess: new RateLimiterMemory({ points, duration: 60 }),
     });
-    this.inProcess = new RateLimiterMemory({ points, duration: 60 });
+    this.requests = budget(`trainyard:rate:${queues.name}`, config.limits.requestsPerMinute);
+    this.projectRequests = budget(`trainyard:rate-project:${queues.name}`, config.limits.requestsPerMinutePerProject);
   }
 
   /** Spends one request of `subject`'s minute: null when allowed, else the seconds until it may retry. */
-  async spend(subject: string): Promise<number | null> {
+  async spend(subject: string, budget = this.requests): Promise<number | null> {
     try {
-      await this.consume(subject);
+      await this.counted(budget, (limiter) => limiter.consume(subject, 1));
       return null;
     } catch (outcome) {
       if (!(outcome instanceof RateLimiterRes)) {
@@ -64,8 +71,8 @@ export class RequestRateLimiter {
    */
   async spent(subject: string): Promise<number | null> {
     try {
-      const state = await this.counted((limiter) => limiter.get(subject));
-      if (!state || state.consumedPoints < this.limiter.points) return null;
+      const state = await this.counted(this.requests, (limiter) => limiter.get(subject));
+      if (!state || state.consumedPoints < this.requests.shared.points) return null;
       return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
     } catch (error) {
       this.logger.warn(`Rate limiter unavailable, request let through: ${(error as Error).message}`);
@@ -73,17 +80,12 @@ export class RequestRateLimiter {
     }
   }
 
-  /** Resolves when allowed; rejects with a RateLimiterRes when over the budget. */
-  private consume(subject: string): Promise<unknown> {
-    return this.counted((limiter) => limiter.consume(subject, 1));
-  }
-
   /** `operation` on Redis's count, or on this process's while Redis is away or silent. */
-  private async counted<T>(operation: (limiter: RateLimiterAbstract) => Promise<T>): Promise<T> {
-    if (Date.now() < this.storeDownUntil) return operation(this.inProcess);
+  private async counted<T>(budget: Budget, operation: (limiter: RateLimiterAbstract) => Promise<T>): Promise<T> {
+    if (Date.now() < this.storeDownUntil) return operation(budget.inProcess);
     try {
       return await withDeadline(
-        operation(this.limiter),
+        operation(budget.shared),
         STORE_DEADLINE_MS,
         `Redis did not count the request within ${STORE_DEADLINE_MS} ms`,
       );
@@ -93,7 +95,7 @@ export class RequestRateLimiter {
       this.logger.warn(
         `Counting requests in this process for ${STORE_RETRY_AFTER_MS / 1000} s: ${(outcome as Error).message}`,
       );
-      return operation(this.inProcess);
+      return operation(budget.inProcess);
     }
   }
 
@@ -103,6 +105,20 @@ export class RequestRateLimiter {
     if (retryAfterS === null) return;
     response.setHeader('retry-after', String(retryAfterS));
     throw tooManyRequests(retryAfterS);
+  }
+
+  /**
+   * Spends one request of `project`'s minute (RATE_LIMIT_PER_PROJECT_PER_MINUTE, its keys
+   * together), or throws the 429 naming the setting (with Retry-After set on `response`).
+   */
+  async enforceProject(project: string, response: ServerResponse): Promise<void> {
+    const retryAfterS = await this.spend(`project:${project}`, this.projectRequests);
+    if (retryAfterS === null) return;
+    response.setHeader('retry-after', String(retryAfterS));
+    throw tooManyRequests(
+      retryAfterS,
+      `Project ${project}'s keys together have made their ${this.projectRequests.shared.points} requests of this minute (RATE_LIMIT_PER_PROJECT_PER_MINUTE)`,
+    );
   }
 
   /** Throws the 429 (with Retry-After set on `response`) when `subject` has spent its minute; spends nothing. */
@@ -122,10 +138,10 @@ export function addressSubject(request: IncomingMessage & { ip?: string }): stri
   return `ip:${request.ip ?? request.socket.remoteAddress ?? 'unknown'}`;
 }
 
-function tooManyRequests(retryAfterS: number): HttpException {
+function tooManyRequests(retryAfterS: number, why = 'Rate limit reached'): HttpException {
   return new HttpException(
     {
-      message: `Rate limit reached; retry in ${retryAfterS} s`,
+      message: `${why}; retry in ${retryAfterS} s`,
       retryAfterSeconds: retryAfterS,
     },
     HttpStatus.TOO_MANY_REQUESTS,
