@@ -41,6 +41,33 @@ describe('LocalObjectStore', () => {
     expect((await store.list('')).map((o) => o.key)).toEqual(['runs/a/checkpoints/1/weights.bin', 'runs/b/x']);
   });
 
+  it('removes the folders a delete empties, up to the root, and puts into them again', async () => {
+    await store.put('up/1/cat/a.png', Buffer.from('a'));
+    await store.put('up/1/dog/b.png', Buffer.from('b'));
+    await store.put('up/2/cat/c.png', Buffer.from('c'));
+    await store.delete(['up/1/cat/a.png']);
+    expect(await store.subfolders('up/1/')).toEqual(['up/1/dog/']);
+    await store.delete(['up/1/dog/b.png', 'up/1/missing/x.png']);
+    expect(await store.subfolders('up/')).toEqual(['up/2/']);
+    await store.delete(['up/2/cat/c.png']);
+    expect(await readdir(store.root)).toEqual([]);
+    await store.put('up/1/cat/a.png', Buffer.from('again'));
+    expect((await store.get('up/1/cat/a.png')).toString()).toBe('again');
+  });
+
+  it('loses no put to a delete emptying the same folders at the same time', async () => {
+    for (let round = 0; round < 20; round++) {
+      await store.put('race/deep/old.bin', Buffer.from('old'));
+      await Promise.all([
+        store.delete(['race/deep/old.bin']),
+        store.put(`race/deep/new-${round}.bin`, Buffer.from('new')),
+      ]);
+      expect((await store.get(`race/deep/new-${round}.bin`)).toString()).toBe('new');
+      await store.delete([`race/deep/new-${round}.bin`]);
+    }
+    expect(await readdir(store.root)).toEqual([]);
+  });
+
   it('maps a missing object to ObjectNotFoundError naming key and store', async () => {
     const error = await store.get('runs/missing/model.json').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ObjectNotFoundError);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
@@ -54,9 +54,8 @@ export class LocalObjectStore implements ObjectStore {
   /** `write` into a temp file beside the key's, synced, then renamed over it: the whole object or none. */
   private async writeWhole(key: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
     const target = this.pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
     const temp = `${target}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
-    const handle = await open(temp, 'wx');
+    const handle = await this.createInFolder(temp);
     try {
       await write(handle);
       await handle.sync();
@@ -71,6 +70,21 @@ export class LocalObjectStore implements ObjectStore {
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
+    }
+  }
+
+  /**
+   * Creates `path` (exclusively), its folders first. A delete removes the folders it empties, so
+   * one may go between the mkdir and the open: made again, a few times.
+   */
+  private async createInFolder(path: string): Promise<FileHandle> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdir(dirname(path), { recursive: true });
+        return await open(path, 'wx');
+      } catch (error) {
+        if (errno(error) !== 'ENOENT' || attempt === 5) throw error;
+      }
     }
   }
 
@@ -138,6 +152,12 @@ export class LocalObjectStore implements ObjectStore {
       .sort();
   }
 
+  /**
+   * Deletes the keys' files (one already gone is no error), then the folders that left empty, up
+   * to the root: a folder holds objects or is not there, as in S3, so `subfolders` and an
+   * operator's `ls` find no husks of deleted runs and uploads. A put racing into a folder removed
+   * here makes it again (`createInFolder`); a folder a put has a temp file in is not empty.
+   */
   async delete(keys: string[]): Promise<void> {
     const paths = keys.map((k) => this.pathOf(k));
     for (const path of paths) {
@@ -145,6 +165,22 @@ export class LocalObjectStore implements ObjectStore {
         await unlink(path);
       } catch (error) {
         if (errno(error) !== 'ENOENT') throw error;
+      }
+    }
+    // Deepest first, so a folder's emptied subfolders go before it is tried.
+    const folders = [...new Set(paths.map((path) => dirname(path)))].sort((a, b) => b.length - a.length);
+    for (const folder of folders) await this.removeEmptyFolders(folder);
+  }
+
+  /** Removes `folder` and each folder above it, below the root, while each is empty; never throws. */
+  private async removeEmptyFolders(folder: string): Promise<void> {
+    for (let at = folder; at !== this.root && at.startsWith(`${this.root}${sep}`); at = dirname(at)) {
+      try {
+        await rmdir(at);
+      } catch {
+        // Not empty (the usual answer), already gone, or not ours to remove (a mount point, no
+        // permission): the objects are deleted either way, and the folders stop here.
+        return;
       }
     }
   }
