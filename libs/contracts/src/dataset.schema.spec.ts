@@ -57,3 +57,20 @@ describe('an image-folder dataset streamed from a packed version', () => {
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });
+
+describe("an image folder's split", () => {
+  const withSplit = (split: unknown) =>
+    parseRunSpec({ kind: 'finetune', name: 'x', dataset: { name: 'image-folder', datasetId, split } });
+
+  it('holds out a test split: 0 is refused naming the field, with one message', () => {
+    const refused = withSplit({ test: 0 });
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.errors).toEqual([
+      { field: 'dataset.split.test', message: 'Expected above 0: a run reports its test scores on this split' },
+    ]);
+    for (const bad of [-0.1, 0.51, '0.2', null])
+      expect(fields(withSplit({ test: bad }))).toEqual(['dataset.split.test']);
+    expect(withSplit({ test: 0.01 }).ok).toBe(true);
+    expect(withSplit({ validation: 0 }).ok).toBe(true);
+  });
+});

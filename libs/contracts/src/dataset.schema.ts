@@ -38,6 +38,18 @@ export const SyntheticShapesDatasetSchema = z
 const Fraction = z.number().min(0).max(0.5);
 
 /**
+ * How an image folder's split picks each image's part. `key`: by the image's path in the folder
+ * (`cat/001.png`), ranked within its class by the sha256 of `<split.seed>/<path>`, so adding or
+ * removing an image moves at most a boundary image of its class, and a folder and a packed version
+ * of it hold out the same images. `position`: by the image's place in the listing, one seeded
+ * shuffle across classes — how runs recorded before `key` existed were split (a migration wrote it
+ * into their specs; a checkpoint's spec without it means it), kept so they resume and are
+ * evaluated on the split they trained on.
+ */
+export const SPLIT_ASSIGNMENTS = ['key', 'position'] as const;
+export type SplitAssignment = (typeof SPLIT_ASSIGNMENTS)[number];
+
+/**
  * A folder registered through `POST /v1/datasets` (one subfolder per class, local or under an S3
  * prefix). Its split is its own, seeded by `split.seed` and not by the run's training seed, so a
  * fine-tune and a later evaluation of it on `test` see the same held-out images. With an image
@@ -56,14 +68,21 @@ export const ImageFolderDatasetSchema = z
     split: z
       .object({
         validation: Fraction.default(0.1),
-        test: Fraction.default(0.2),
+        /** Above 0: a run reports its scores on its test split (an evaluation of `validation` reads the other holdout). */
+        test: z.number().gt(0, 'Expected above 0: a run reports its test scores on this split').max(0.5).default(0.2),
         seed: z
           .int()
           .min(0)
           .max(2 ** 31 - 1)
           .default(0),
+        assign: z.enum(SPLIT_ASSIGNMENTS).default('key'),
       })
       .strict()
+      // Every class keeps a training image only if the holdouts leave it some share.
+      .refine((split) => split.validation + split.test < 1, {
+        path: ['test'],
+        message: 'validation + test must be below 1: the rest is what the run trains on',
+      })
       .prefault({}),
     /**
      * Train from a packed version of the data (tar shards plus a manifest in the configured store,

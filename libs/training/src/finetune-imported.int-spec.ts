@@ -254,4 +254,21 @@ describe('fine-tuning an imported model on an image folder: two-stage freezing, 
     // The fine-tune tested its final weights too, beside its best ones.
     expect(result.accuracy).toEqual((full.of('result')[0].result as FinetuneResult).selection!.last.test.accuracy);
   });
+
+  it('fails for good before training when the test split rounds to no image in every class, naming dataset.split.test', async () => {
+    if (spec.kind !== 'finetune' || spec.dataset.name !== 'image-folder') throw new Error('a fine-tune of the folder');
+    // 10 readable images a class: 4 % of each rounds to none.
+    const tiny = { ...spec, dataset: { ...spec.dataset, split: { validation: 0.2, test: 0.04, seed: 3 } } };
+    const { outcome, of } = await run({ runId: randomUUID(), spec: tiny });
+    expect(outcome).toEqual({
+      status: 'failed',
+      retryable: false,
+      reason: expect.stringMatching(
+        /dataset\.split\.test 0\.04 holds out no test image: each of the 3 classes rounds its share down to none \(24 training and 6 validation images in all\); raise dataset\.split\.test or add images$/,
+      ),
+    });
+    expect(of('data-report')[0].report.splits).toEqual({ train: 24, validation: 6, test: 0 });
+    expect(of('checkpoint')).toEqual([]);
+    expect(of('result')).toEqual([]);
+  });
 });

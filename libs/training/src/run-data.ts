@@ -104,6 +104,19 @@ export async function loadRunData(
   return { data: { classNames, imageShape, train, validation, test }, report };
 }
 
+/**
+ * A training run reports its scores on its test split: one with none (a small folder whose
+ * classes each round `dataset.split.test` down to no image) fails before training, naming the
+ * field, rather than publishing a 0 % accuracy measured on nothing.
+ */
+export function assertTestImages(spec: DatasetSpec, data: RunData): void {
+  if (spec.name !== 'image-folder' || data.test.count > 0) return;
+  const classes = data.classNames.length;
+  throw new InvalidTrainingInputError(
+    `dataset.split.test ${spec.split.test} holds out no test image: each of the ${classes} classes rounds its share down to none (${data.train.count} training and ${data.validation?.count ?? 0} validation images in all); raise dataset.split.test or add images`,
+  );
+}
+
 /** The data report of a folder's load; `splits` null when it was refused (no image split): all zero. */
 function folderReport(
   folder: string,

@@ -27,7 +27,7 @@ import { LAYERS_ENCODER } from './layers.model';
 import { loadModelFromArtifacts } from './model-files';
 import { runPretrain } from './pretrain';
 import { findResumePoint } from './resume';
-import { loadRunData } from './run-data';
+import { assertTestImages, loadRunData } from './run-data';
 import { parseStoredSpec, warnEscaped } from './stored-spec';
 import { testMetricPoints } from './test-metrics';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
@@ -103,6 +103,7 @@ export async function runTrainingJob(
       onReport: (updated) => post({ type: 'data-report', report: updated }),
     });
     if (report) post({ type: 'data-report', report });
+    assertTestImages(spec.dataset, data);
 
     let sequence = input.firstCheckpointSequence;
     // Where this run's checkpoints are: this attempt's, the earlier attempts' complete ones (resume
