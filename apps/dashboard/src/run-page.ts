@@ -289,6 +289,13 @@ export function runPage(root: HTMLElement, id: string): () => void {
             {},
             `reconstruction MSE ${formatNumber('mse' in result ? result.mse : null)} · ${result.samples} samples`,
           ),
+      classification?.unscoredClasses?.length
+        ? h(
+            'p',
+            { class: 'muted' },
+            `Macro scores over ${classification.classNames.length - classification.unscoredClasses.length} of ${classification.classNames.length} classes, leaving out those with no image in the split that the model never predicted: ${classification.unscoredClasses.join(', ')}`,
+          )
+        : '',
       classification?.confusionMatrix && classification.classNames
         ? confusionHeatmap(classification.classNames, classification.confusionMatrix)
         : '',

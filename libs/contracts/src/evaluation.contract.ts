@@ -15,9 +15,15 @@ export interface ClassificationReport {
   samples: number;
   classNames: string[];
   accuracy: number;
+  /**
+   * Means over the classes the split holds or the model predicted (sklearn's `average='macro'`
+   * with its labels inferred); the others are `unscoredClasses`.
+   */
   macroPrecision: number;
   macroRecall: number;
   macroF1: number;
+  /** Classes with no sample in the split that the model never predicted: in `perClass` (all 0, support 0), left out of the macro averages. Absent when there are none. */
+  unscoredClasses?: string[];
   /** Means over classes weighted by support (sklearn's 'weighted' average). */
   weightedPrecision: number;
   weightedRecall: number;

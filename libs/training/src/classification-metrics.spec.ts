@@ -27,8 +27,8 @@ describe('classification metrics', () => {
     expect(accuracy(m)).toBeCloseTo(4 / 6);
     const s = perClassScores(m);
     // class 0: P = 2/2, R = 2/3, F1 = 0.8; class 1: P = 1/2, R = 1/2, F1 = 0.5; class 2: P = 1/2, R = 1, F1 = 2/3
-    expect(s[0]).toEqual({ precision: 1, recall: 2 / 3, f1: expect.closeTo(0.8), support: 3 });
-    expect(s[1]).toEqual({ precision: 0.5, recall: 0.5, f1: 0.5, support: 2 });
+    expect(s[0]).toEqual({ precision: 1, recall: 2 / 3, f1: expect.closeTo(0.8), support: 3, predicted: 2 });
+    expect(s[1]).toEqual({ precision: 0.5, recall: 0.5, f1: 0.5, support: 2, predicted: 2 });
     expect(s[2].precision).toBeCloseTo(0.5);
     expect(s[2].recall).toBe(1);
     expect(s[2].f1).toBeCloseTo(2 / 3);
@@ -40,9 +40,27 @@ describe('classification metrics', () => {
 
   it('scores undefined ratios as 0: a class never predicted and a class never present', () => {
     const s = perClassScores(confusionMatrix([0, 0, 1], [0, 0, 0], 3));
-    expect(s[1]).toEqual({ precision: 0, recall: 0, f1: 0, support: 1 });
-    expect(s[2]).toEqual({ precision: 0, recall: 0, f1: 0, support: 0 });
+    expect(s[1]).toEqual({ precision: 0, recall: 0, f1: 0, support: 1, predicted: 0 });
+    expect(s[2]).toEqual({ precision: 0, recall: 0, f1: 0, support: 0, predicted: 0 });
     expect(accuracy(confusionMatrix([], [], 2))).toBe(0);
+  });
+
+  it('averages macro scores over the classes present or predicted, as sklearn infers its labels, naming the rest', () => {
+    // Class 2 has no test sample and is never predicted: sklearn's f1_score(average='macro') over
+    // y_true ∪ y_pred is the mean of classes 0 and 1 (F1 0.8 and 2/3), not that over 3 classes.
+    const r = classificationReport([0, 0, 1, 1], [0, 0, 1, 0], ['a', 'b', 'c']);
+    expect(r.macroF1).toBeCloseTo((0.8 + 2 / 3) / 2);
+    expect(r.macroPrecision).toBeCloseTo((2 / 3 + 1) / 2);
+    expect(r.macroRecall).toBeCloseTo((1 + 0.5) / 2);
+    expect(r.unscoredClasses).toEqual(['c']);
+    expect(r.perClass[2]).toEqual({ className: 'c', precision: 0, recall: 0, f1: 0, support: 0 });
+    // A class predicted but absent is scored (precision 0 counts against the model), and one present but never predicted.
+    const wrong = classificationReport([0, 0], [0, 2], ['a', 'b', 'c']);
+    expect(wrong.unscoredClasses).toEqual(['b']);
+    expect(wrong.macroPrecision).toBeCloseTo((1 + 0) / 2);
+    expect(wrong.macroRecall).toBeCloseTo((0.5 + 0) / 2);
+    expect('unscoredClasses' in classificationReport(actual, predicted, ['a', 'b', 'c'])).toBe(false);
+    expect(macroAverages(perClassScores(confusionMatrix([], [], 2)))).toEqual({ precision: 0, recall: 0, f1: 0 });
   });
 
   it('builds a ClassificationReport with class names', () => {

@@ -42,24 +42,38 @@ export interface ClassScores {
 /**
  * Per class: precision = TP / predicted, recall = TP / actual (support), F1 their harmonic mean.
  * Any undefined ratio is 0 (a class never predicted has precision 0; F1 is 0 when both are 0).
+ * `predicted` is how many samples the model gave the class.
  */
-export function perClassScores(confusion: number[][]): ClassScores[] {
+export function perClassScores(confusion: number[][]): (ClassScores & { predicted: number })[] {
   return confusion.map((row, c) => {
     const tp = row[c];
     const support = row.reduce((a, b) => a + b, 0);
     const predicted = confusion.reduce((n, r) => n + r[c], 0);
     const precision = ratio(tp, predicted);
     const recall = ratio(tp, support);
-    return { precision, recall, f1: ratio(2 * precision * recall, precision + recall), support };
+    return { precision, recall, f1: ratio(2 * precision * recall, precision + recall), support, predicted };
   });
 }
 
-/** The unweighted mean over classes of precision, recall and F1 (every class counts, even with support 0). */
-export function macroAverages(scores: ClassScores[]): { precision: number; recall: number; f1: number } {
+/**
+ * Whether a class takes part in the macro averages: the split holds it or the model predicted
+ * it, as sklearn's `average='macro'` with its labels inferred (the classes of y_true and y_pred)
+ * and torchmetrics' macro averages count classes. A class with neither has no score to average,
+ * not a score of 0: counting it would lower every macro score by its share.
+ */
+const scored = (s: ClassScores & { predicted: number }) => s.support > 0 || s.predicted > 0;
+
+/** The unweighted mean of precision, recall and F1 over the classes scored (`scored`); 0 when none is. */
+export function macroAverages(scores: (ClassScores & { predicted: number })[]): {
+  precision: number;
+  recall: number;
+  f1: number;
+} {
+  const counted = scores.filter(scored);
   const mean = (pick: (s: ClassScores) => number) =>
     ratio(
-      scores.reduce((n, s) => n + pick(s), 0),
-      scores.length,
+      counted.reduce((n, s) => n + pick(s), 0),
+      counted.length,
     );
   return { precision: mean((s) => s.precision), recall: mean((s) => s.recall), f1: mean((s) => s.f1) };
 }
@@ -86,6 +100,7 @@ export function classificationReport(
   const scores = perClassScores(confusion);
   const macro = macroAverages(scores);
   const weighted = weightedAverages(scores);
+  const unscored = classNames.filter((_, c) => !scored(scores[c]));
   return {
     split,
     samples: actual.length,
@@ -97,7 +112,14 @@ export function classificationReport(
     weightedPrecision: weighted.precision,
     weightedRecall: weighted.recall,
     weightedF1: weighted.f1,
-    perClass: scores.map((s, c) => ({ className: classNames[c], ...s })),
+    ...(unscored.length > 0 ? { unscoredClasses: unscored } : {}),
+    perClass: scores.map(({ precision, recall, f1, support }, c) => ({
+      className: classNames[c],
+      precision,
+      recall,
+      f1,
+      support,
+    })),
     confusionMatrix: confusion,
   };
 }

@@ -86,12 +86,14 @@ describe('trainyard show: the run report', () => {
   it("prints an evaluation's checkpoint and top-k, and a pretrain's reconstruction error", () => {
     const evaluation: EvaluationReport = {
       ...report(0.9),
+      unscoredClasses: ['bird'],
       kind: 'evaluation',
       checkpoint: { runId: 'r-2', sequence: 3 },
       topK: { k: 2, accuracy: 0.9667 },
     };
-    expect(resultLines(evaluation).slice(0, 3)).toEqual([
+    expect(resultLines(evaluation).slice(0, 4)).toEqual([
       'test      accuracy 90.0%, macro F1 0.899 (precision 0.901, recall 0.900) on 30 images of the test split',
+      '          macro scores over 2 of 3 classes, leaving out those with no image in the split that the model never predicted: bird',
       'evaluated checkpoint 3 of run r-2',
       'top-2 accuracy 96.7%',
     ]);

@@ -107,6 +107,11 @@ function classificationLines(r: Classification): string[] {
   const lines = [
     `test      accuracy ${percent(r.accuracy)}, macro F1 ${fixed(r.macroF1)}${macro.length ? ` (${macro.join(', ')})` : ''}${onSplit(r)}`,
   ];
+  const unscored = r['unscoredClasses'];
+  if (Array.isArray(unscored) && unscored.length > 0)
+    lines.push(
+      `          macro scores over ${r.classNames.length - unscored.length} of ${r.classNames.length} classes, leaving out those with no image in the split that the model never predicted: ${unscored.join(', ')}`,
+    );
   if (r['kind'] === 'evaluation') lines.push(...evaluationLines(r));
   lines.push(
     ...selectionLines(r['selection'], (test) => (isClassification(test) ? classificationSummary(test) : null)),
