@@ -43,6 +43,49 @@ describe('parseRunSpec', () => {
     });
   });
 
+  it("takes a model given without type as the kind's built-in one, and still names a wrong type or key", () => {
+    const finetune = parseRunSpec({
+      kind: 'finetune',
+      name: 'ft',
+      dataset: { name: 'synthetic-shapes' },
+      model: { headUnits: 32 },
+    });
+    expect(finetune.ok && finetune.spec.kind === 'finetune' && finetune.spec.model).toMatchObject({
+      type: 'classifier',
+      headUnits: 32,
+      inputShape: [16, 16, 1],
+    });
+    const pretrain = parseRunSpec({
+      kind: 'pretrain',
+      name: 'ae',
+      dataset: { name: 'mnist' },
+      model: { latentDim: 16 },
+    });
+    expect(pretrain.ok && pretrain.spec.model).toMatchObject({
+      type: 'conv-autoencoder',
+      latentDim: 16,
+      inputShape: [28, 28, 1],
+    });
+    const fields = (raw: unknown) => {
+      const result = parseRunSpec(raw);
+      return result.ok ? [] : result.errors.map((e) => e.field);
+    };
+    expect(fields({ kind: 'finetune', name: 'ft', dataset: { name: 'mnist' }, model: { type: 'bogus' } })).toEqual([
+      'model.type',
+    ]);
+    expect(fields({ kind: 'pretrain', name: 'ae', dataset: { name: 'mnist' }, model: { type: null } })).toEqual([
+      'model.type',
+    ]);
+    const prototypeKey = JSON.parse(
+      '{"kind":"finetune","name":"ft","dataset":{"name":"mnist"},"model":{"__proto__":{"x":1}}}',
+    );
+    expect(fields(prototypeKey)).toEqual(['model.__proto__']);
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
+    expect(fields({ kind: 'finetune', name: 'ft', dataset: { name: 'mnist' }, model: 'classifier' })).toEqual([
+      'model',
+    ]);
+  });
+
   it('names every bad field, including unknown ones', () => {
     const result = parseRunSpec({
       kind: 'finetune',

@@ -285,26 +285,32 @@ export const FinetuneStepSpecSchema = z.preprocess(
 const BUILT_IN_MODEL = { pretrain: 'conv-autoencoder', finetune: 'classifier' } as const;
 
 /**
- * A built-in model's `inputShape` left out is the dataset's image shape (MNIST's 28×28×1, the
- * shapes' `imageSize` and `channels`, an image folder's `imageShape`), filled in before the spec
- * is checked: a model built for other images than its dataset's could only fail in the worker.
- * Given, it is the spec's (and held against the dataset). Anything unreadable is left to the
- * schema to name.
+ * A `model` without `type` is the kind's built-in model (`{ "headUnits": 32 }` is a classifier's),
+ * as a `model` left out is. A built-in model's `inputShape` left out is the dataset's image shape
+ * (MNIST's 28×28×1, the shapes' `imageSize` and `channels`, an image folder's `imageShape`),
+ * filled in before the spec is checked: a model built for other images than its dataset's could
+ * only fail in the worker. Given, it is the spec's (and held against the dataset). Anything
+ * unreadable is left to the schema to name.
  */
 function withDatasetInputShape(raw: unknown, kind: keyof typeof BUILT_IN_MODEL): unknown {
   if (!isObject(raw)) return raw;
-  const model = raw['model'] === undefined ? { type: BUILT_IN_MODEL[kind] } : raw['model'];
-  if (!isObject(model) || model['type'] !== BUILT_IN_MODEL[kind] || model['inputShape'] !== undefined) return raw;
+  const given = raw['model'];
+  const model =
+    given === undefined || (isObject(given) && given['type'] === undefined)
+      ? { type: BUILT_IN_MODEL[kind], ...(given as object | undefined) }
+      : given;
+  const typed = model === given ? raw : { ...raw, model };
+  if (!isObject(model) || model['type'] !== BUILT_IN_MODEL[kind] || model['inputShape'] !== undefined) return typed;
   // A fine-tune on a base (or its own layers.base) builds no built-in encoder: its inputShape is not used.
   const layers = model['layers'];
   const base = ['baseRunId', 'baseModel', 'importedModel'].some((field) => model[field] != null);
-  if (base || (isObject(layers) && layers['base'] !== undefined)) return raw;
+  if (base || (isObject(layers) && layers['base'] !== undefined)) return typed;
   const dataset = DatasetSpecSchema.safeParse(raw['dataset']);
   const shape = dataset.success ? datasetImageShape(dataset.data) : null;
   // Images the built-in encoder cannot take (an image folder past 256 pixels a side) keep the default:
   // the spec is refused at dataset.imageShape (builtInEncoderTakes), not at a shape it never gave.
   const fits = shape !== null && Dimension.safeParse(shape[0]).success && Dimension.safeParse(shape[1]).success;
-  return fits ? { ...raw, model: { ...model, inputShape: shape } } : raw;
+  return fits ? { ...raw, model: { ...model, inputShape: shape } } : typed;
 }
 
 /** A fine-tune that builds the built-in encoder takes the dataset's images as they are (checkEncoderImages). */
