@@ -36,8 +36,8 @@ export const AugmentationSpecSchema = z
       .default(null),
     /** How points sampled outside the image are filled; Keras's default is 'nearest'. */
     fillMode: z.enum(['nearest', 'constant', 'reflect', 'wrap']).default('nearest'),
-    /** The fill value for fillMode 'constant'. */
-    cval: z.number().min(-10).max(10).default(0),
+    /** The fill value for fillMode 'constant', in the images' units (0 black, 1 white). */
+    cval: z.number().min(0).max(1).default(0),
   })
   .strict()
   .refine((s) => !Array.isArray(s.zoomRange) || s.zoomRange[0] <= s.zoomRange[1], {

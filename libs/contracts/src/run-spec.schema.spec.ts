@@ -306,8 +306,16 @@ describe('image folders, augmentation, bases and freezing', () => {
     for (const freezing of [{ unfreezeTopLayers: 0 }, { unfreezeAfterEpochs: 1001 }, { fineTuneLearningRate: 2 }]) {
       expect(finetune({ model: { type: 'classifier', freezing } }).ok).toBe(false);
     }
-    for (const augmentation of [{ rotationRange: 181 }, { cval: 1e9 }, { zoomRange: [2, 1] }])
+    for (const augmentation of [
+      { rotationRange: 181 },
+      { cval: 1e9 },
+      { cval: 2 },
+      { cval: -0.1 },
+      { zoomRange: [2, 1] },
+    ])
       expect(finetune({ augmentation }).ok).toBe(false);
+    // Pixels are in [0, 1]: a constant fill is too.
+    expect(finetune({ augmentation: { fillMode: 'constant', cval: 1 } }).ok).toBe(true);
   });
 });
 

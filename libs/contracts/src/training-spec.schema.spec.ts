@@ -147,6 +147,9 @@ describe('learning-rate schedules', () => {
     [{ type: 'step', everySteps: 10, factor: 1 }, 'training.schedule.factor'],
     [{ type: 'step', everySteps: 10, factor: 0 }, 'training.schedule.factor'],
     [{ type: 'cosine', minLearningRate: -1 }, 'training.schedule.minLearningRate'],
+    // Above training.learningRate (1e-3 here): a floor the schedule could never lower the rate to.
+    [{ type: 'cosine', minLearningRate: 0.1 }, 'training.schedule.minLearningRate'],
+    [{ type: 'reduceOnPlateau', minLearningRate: 0.002 }, 'training.schedule.minLearningRate'],
     [{ type: 'cosine', warmupSteps: MAX_TRAINING_STEPS + 1 }, 'training.schedule.warmupSteps'],
     [{ type: 'constant', warmupSteps: -5 }, 'training.schedule.warmupSteps'],
     [{ type: 'reduceOnPlateau', patience: -3 }, 'training.schedule.patience'],

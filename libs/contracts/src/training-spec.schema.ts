@@ -139,6 +139,15 @@ export const TrainingSpecSchema = z
         message: 'Give training.epochs or training.steps, not both: each is a whole budget',
       });
     }
+    // A floor above the rate it lowers would never be reached: the schedule would do nothing.
+    const schedule = training.schedule;
+    if (schedule && 'minLearningRate' in schedule && schedule.minLearningRate > training.learningRate) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule', 'minLearningRate'],
+        message: `The floor the schedule lowers the learning rate to: at most training.learningRate (${training.learningRate})`,
+      });
+    }
   }, ONLY_WHEN_VALID)
   .transform((training) =>
     training.epochs === undefined && training.steps === undefined
