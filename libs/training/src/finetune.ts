@@ -241,9 +241,12 @@ function assertSecondStageStarts(spec: FinetuneSpec, plan: TrainingPlan): void {
 function transferOf(classifier: tf.LayersModel, spec: FinetuneSpec): TransferReport {
   const cutLayer = defaultCutLayer(classifier);
   const features = classifier.getLayer(cutLayer).outputShape as (number | null)[];
+  const base = classifierBase(spec.model).kind;
   return {
-    base: classifierBase(spec.model).kind,
-    cutAt: cutLayer === 'latent' ? 'latent' : /^enc_pool\d+$/.test(cutLayer) ? 'conv' : null,
+    base,
+    // An imported model is cut at its own layers, whatever they are named.
+    cutAt:
+      base === 'imported' ? null : cutLayer === 'latent' ? 'latent' : /^enc_pool\d+$/.test(cutLayer) ? 'conv' : null,
     cutLayer,
     features: features.slice(1) as number[],
     // The spec's own head has no built-in normalisation in front of it.
