@@ -74,3 +74,20 @@ describe("an image folder's split", () => {
     expect(withSplit({ validation: 0 }).ok).toBe(true);
   });
 });
+
+describe('image shapes', () => {
+  it('names the channels an image may have', () => {
+    for (const [dataset, field] of [
+      [{ name: 'image-folder', datasetId, imageShape: [24, 24, 2] }, 'dataset.imageShape.2'],
+      [{ name: 'synthetic-shapes', channels: 4 }, 'dataset.channels'],
+    ] as const) {
+      const result = parseRunSpec({ kind: 'finetune', name: 'x', dataset });
+      expect(!result.ok && result.errors).toEqual([{ field, message: 'Expected 1 (grey) or 3 (RGB)' }]);
+    }
+    const model = { type: 'conv-autoencoder', inputShape: [28, 28, 0] };
+    const result = parseRunSpec({ kind: 'pretrain', name: 'x', dataset: { name: 'mnist' }, model });
+    expect(!result.ok && result.errors).toEqual([
+      { field: 'model.inputShape.2', message: 'Expected 1 (grey) or 3 (RGB)' },
+    ]);
+  });
+});

