@@ -8,12 +8,23 @@ import { Queue } from 'bullmq';
 import type { RunDetailView } from '@trainyard/contracts';
 import { freePort, startScript, waitFor, type AppProcess } from './processes';
 import { embeddedAdminKey, TrainyardClient } from '@trainyard/cli-app';
+import { LocalObjectStore } from '@trainyard/storage';
+import { writeColourFolder } from './image-folder-fixtures';
 
 /**
  * The zero-configuration mode behind `npm run demo`: no DATABASE_URL and no S3_ENDPOINT, so the
  * server uses an embedded PGlite and a local object store under TRAINYARD_HOME, with the API and
  * one worker in one process.
  */
+/** `promise`, or an error naming `what` once `ms` have passed without its answer. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} had no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 describe('embedded server (npm run demo mode)', () => {
   const home = mkdtempSync(join(tmpdir(), 'trainyard-home-'));
   const queueName = `embedded-${randomUUID()}`;
@@ -75,6 +86,24 @@ describe('embedded server (npm run demo mode)', () => {
     // The demo's key file is the user's alone.
     expect(statSync(join(home, 'admin-key')).mode & 0o777).toBe(0o600);
   }, 180_000);
+
+  it('deletes an uploaded dataset and its images, on its one database connection, and answers on', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'trainyard-upload-'));
+    try {
+      await writeColourFolder(new LocalObjectStore(folder), '', 3);
+      const tar = spawnSync('tar', ['-C', folder, '-c', '.'], { maxBuffer: 64 << 20 });
+      expect(tar.status).toBe(0);
+      const uploaded = await client.uploadDataset('colours', new Uint8Array(tar.stdout));
+      expect(uploaded).toMatchObject({ classNames: ['blue', 'green', 'red'], counts: [3, 3, 3], skippedCount: 1 });
+      // Its deletion once waited for ever for a second connection PGlite does not have, and held
+      // the one it had: every later request hung with it.
+      const deleted = await within(20_000, 'the deletion', client.deleteDataset(uploaded.id));
+      expect(deleted.objects).toMatchObject({ count: 9 });
+      expect((await within(5_000, 'a request after it', client.datasets())).items).toEqual([]);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('is the one process on its embedded database: a second server, the demo, keys and migrate fail fast naming it', async () => {
     const env = { ...process.env, TRAINYARD_HOME: home, DATABASE_URL: '', S3_ENDPOINT: '', TRAINYARD_QUEUE: queueName };

@@ -87,18 +87,6 @@ export class DatasetsRepository {
     return (await this.prisma.dataset.count({ where: { project, name } })) > 0;
   }
 
-  /**
-   * Whether a dataset other than `exceptId` is registered at the store prefix. An upload's folder is
-   * its dataset's alone (registration refuses the prefix), but a row written before it did may name
-   * another's: its objects are then left where they are.
-   */
-  async prefixShared(prefix: string, exceptId: string): Promise<boolean> {
-    const [row] = await this.prisma.$queryRaw<{ n: number }[]>`
-      SELECT count(*)::int AS "n" FROM "datasets"
-      WHERE "location"->>'kind' = 's3' AND "location"->>'prefix' = ${prefix} AND "id" <> ${exceptId}::uuid`;
-    return (row?.n ?? 0) > 0;
-  }
-
   /** Which of the store prefixes `prefixes` a dataset is registered at. */
   async registeredPrefixes(prefixes: string[]): Promise<Set<string>> {
     if (prefixes.length === 0) return new Set();
@@ -122,8 +110,14 @@ export class DatasetsRepository {
    * gone. Only once no unfinished run names it does `removeObjects` run (what Trainyard stored for
    * it), before the row goes: when it fails the transaction is rolled back and the row stays, so
    * retrying the delete converges. Finished runs keep their specs, which name the id.
+   * `removeObjects` reads the database only through the `within` it is given, the transaction's own
+   * connection: a query on another would wait for this transaction for ever where the database
+   * has one connection (the embedded PGlite of `npm run demo`).
    */
-  async delete<T>(id: string, removeObjects: (dataset: DatasetView) => Promise<T>): Promise<DatasetDeletionOutcome<T>> {
+  async delete<T>(
+    id: string,
+    removeObjects: (dataset: DatasetView, within: DatasetDeletionReads) => Promise<T>,
+  ): Promise<DatasetDeletionOutcome<T>> {
     return this.prisma.$transaction(
       async (tx) => {
         const locked = await tx.$queryRaw<{ id: string }[]>`
@@ -134,13 +128,30 @@ export class DatasetsRepository {
         if (activeRuns) return { outcome: 'in-use', activeRuns } as const;
         const finishedRuns = await finishedRunsReferring(tx, row.project, usingDataset(id));
         const dataset = datasetView(row);
-        const removed = await removeObjects(dataset);
+        const removed = await removeObjects(dataset, {
+          prefixShared: async (prefix) => {
+            const [shared] = await tx.$queryRaw<{ n: number }[]>`
+              SELECT count(*)::int AS "n" FROM "datasets"
+              WHERE "location"->>'kind' = 's3' AND "location"->>'prefix' = ${prefix} AND "id" <> ${id}::uuid`;
+            return (shared?.n ?? 0) > 0;
+          },
+        });
         await tx.dataset.delete({ where: { id } });
         return { outcome: 'deleted', dataset, finishedRuns, removed } as const;
       },
       { maxWait: 10_000, timeout: DATASET_DELETE_TIMEOUT_MS },
     );
   }
+}
+
+/** What a dataset's deletion may read while it holds the row. */
+export interface DatasetDeletionReads {
+  /**
+   * Whether a dataset other than the one going is registered at the store prefix. An upload's
+   * folder is its dataset's alone (registration refuses the prefix), but a row written before it
+   * did may name another's: its objects are then left where they are.
+   */
+  prefixShared(prefix: string): Promise<boolean>;
 }
 
 const fieldOf = (location: DatasetLocation) => (location.kind === 'local' ? 'location.path' : 'location.prefix');

@@ -92,6 +92,7 @@ export {
   DatasetNameTakenError,
   type DatasetCreation,
   type DatasetDeletionOutcome,
+  type DatasetDeletionReads,
 } from './datasets.repository';
 export {
   ModelVersionsRepository,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { DatasetDeletion, DatasetLocation } from '@trainyard/contracts';
-import { DatasetsRepository } from '@trainyard/db';
+import { DatasetsRepository, type DatasetDeletionReads } from '@trainyard/db';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import { isUploadFolder, removePackedVersionsOf, walkLimitsOf, type ObjectStore } from '@trainyard/storage';
 import { inUseByRuns } from '../common/in-use-conflict';
@@ -33,7 +33,9 @@ export class DatasetDeletionService {
   ) {}
 
   async delete(id: string): Promise<DatasetDeletion> {
-    const outcome = await this.datasets.delete(id, (dataset) => this.removeStoredFolder(id, dataset.location));
+    const outcome = await this.datasets.delete(id, (dataset, within) =>
+      this.removeStoredFolder(id, dataset.location, within),
+    );
     if (outcome.outcome === 'not-found') throw notFound('dataset', id);
     if (outcome.outcome === 'in-use') throw inUseByRuns(`Dataset ${id}`, 'id', outcome.activeRuns);
     const { dataset, finishedRuns, removed } = outcome;
@@ -44,9 +46,13 @@ export class DatasetDeletionService {
   }
 
   /** The objects of the folder Trainyard stored for the dataset, removed; null when it has none. */
-  private async removeStoredFolder(id: string, location: DatasetLocation): Promise<DatasetDeletion['objects']> {
+  private async removeStoredFolder(
+    id: string,
+    location: DatasetLocation,
+    within: DatasetDeletionReads,
+  ): Promise<DatasetDeletion['objects']> {
     const folder = storedFolderOf(location);
-    if (folder === null || (await this.datasets.prefixShared(folder, id))) return null;
+    if (folder === null || (await within.prefixShared(folder))) return null;
     const stored = await objectsToRemove(this.store, folder, walkLimitsOf(this.config.paths), `Dataset ${id}`);
     await removeObjects(this.store, stored);
     // No dataset can name the upload's folder again, so no run could stream what was packed from it.
