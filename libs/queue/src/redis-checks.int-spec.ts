@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { assertNoEviction, assertRedisReachable } from './redis-checks';
 import { createRedisConnection } from './redis-connection';
@@ -6,14 +8,44 @@ import { RedisUnavailableError } from './redis-unavailable.error';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** A free TCP port on loopback. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A Redis of this test's own on `port` (the machine's redis-server), keeping nothing on disk. */
+function startRedis(port: number, args: string[] = []): ChildProcess {
+  return spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
+    {
+      stdio: 'ignore',
+    },
+  );
+}
+
+const servers: ChildProcess[] = [];
+afterAll(() => {
+  for (const server of servers) server.kill('SIGKILL');
+});
+
 describe('assertRedisReachable', () => {
   it('resolves for the running Redis', async () => {
     await expect(assertRedisReachable(REDIS_URL, 3000)).resolves.toBeUndefined();
   });
 
-  it('fails within the timeout with the URL and how to start Redis when nothing listens', async () => {
+  it('waits out the timeout, then fails with the URL and how to start Redis when nothing listens', async () => {
     const started = Date.now();
     const error = await assertRedisReachable('redis://127.0.0.1:1', 2000).catch((e: unknown) => e);
+    // Refused at once, tried again until the deadline: what the message says it waited.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1700);
     expect(Date.now() - started).toBeLessThan(2500);
     expect(error).toBeInstanceOf(RedisUnavailableError);
     const message = (error as Error).message;
@@ -22,6 +54,30 @@ describe('assertRedisReachable', () => {
     expect(message).toContain('docker compose up -d redis');
     expect(message).toContain('REDIS_URL');
     expect(message).toContain('ECONNREFUSED');
+  });
+
+  it('waits for a Redis that starts after it, within the timeout', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const late = setTimeout(() => servers.push(startRedis(port)), 800);
+    try {
+      await expect(assertRedisReachable(`redis://127.0.0.1:${port}`, 10_000)).resolves.toBeUndefined();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+    } finally {
+      clearTimeout(late);
+    }
+  });
+
+  it('fails at once for an answer no wait changes: a wrong password', async () => {
+    const port = await freePort();
+    servers.push(startRedis(port, ['--requirepass', 'right']));
+    await assertRedisReachable(`redis://:right@127.0.0.1:${port}`, 10_000);
+    const started = Date.now();
+    const error = await assertRedisReachable(`redis://:wrong@127.0.0.1:${port}`, 10_000).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect((error as Error).message).toMatch(/WRONGPASS|invalid username-password/);
+    expect((error as Error).message).not.toContain('wrong@');
   });
 
   it('fails by its deadline when the host never answers', async () => {

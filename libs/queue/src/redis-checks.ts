@@ -3,18 +3,40 @@ import { redact } from '@trainyard/config';
 import { RedisEvictionPolicyError } from './redis-eviction-policy.error';
 import { RedisUnavailableError } from './redis-unavailable.error';
 
+/** How long a start waits between two tries to reach Redis. */
+const RETRY_EVERY_MS = 250;
+
 /**
- * Fails within `timeoutMs` when Redis cannot answer PING. ioredis would otherwise retry forever
- * and a process would hang at boot with no hint why, so this probe uses its own client with
- * retries off and a hard deadline.
+ * Waits up to `timeoutMs` for Redis to answer PING, trying again every RETRY_EVERY_MS while it
+ * cannot be reached (refused, not resolved yet, still loading its data): a Redis that starts beside
+ * the process (compose, a pod) is waited for, not a reason to stop. Then fails, naming the last
+ * reason; at once for an answer no wait will change (a wrong password). ioredis would otherwise
+ * retry forever and a process would hang at boot with no hint why, so each try uses its own client
+ * with retries off and the deadline's remaining time.
  */
 export async function assertRedisReachable(url: string, timeoutMs: number): Promise<void> {
-  const shown = redact(url);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const failure = await pingOnce(url, deadline - Date.now());
+    if (failure === null) return;
+    const left = deadline - Date.now();
+    if (!failure.transient || left <= RETRY_EVERY_MS)
+      throw new RedisUnavailableError(redact(url), timeoutMs, failure.reason);
+    await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
+  }
+}
+
+/** Connection failures a Redis that is starting gives; anything else is its answer. */
+const TRANSIENT =
+  /ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|LOADING|timed out|Connection is closed/;
+
+/** One PING within `timeoutMs`: null when Redis answered, else why not. */
+async function pingOnce(url: string, timeoutMs: number): Promise<{ reason: string; transient: boolean } | null> {
   let probe: Redis;
   try {
     probe = new Redis(url, {
       lazyConnect: true,
-      connectTimeout: timeoutMs,
+      connectTimeout: Math.max(1, timeoutMs),
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       retryStrategy: () => null,
@@ -22,7 +44,7 @@ export async function assertRedisReachable(url: string, timeoutMs: number): Prom
       disconnectTimeout: 100,
     });
   } catch (err) {
-    throw new RedisUnavailableError(shown, timeoutMs, (err as Error).message);
+    return { reason: describe(err), transient: false };
   }
   // ioredis rejects with a bare "Connection is closed."; the socket's error (ECONNREFUSED,
   // ENOTFOUND, WRONGPASS…) is what tells a person what is wrong, and it arrives as an event.
@@ -32,12 +54,14 @@ export async function assertRedisReachable(url: string, timeoutMs: number): Prom
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), timeoutMs);
+    timer = setTimeout(() => reject(new Error('timed out')), Math.max(1, timeoutMs));
   });
   try {
     await Promise.race([probe.connect().then(() => probe.ping()), deadline]);
+    return null;
   } catch (err) {
-    throw new RedisUnavailableError(shown, timeoutMs, describe(socketError ?? err));
+    const reason = describe(socketError ?? err);
+    return { reason, transient: TRANSIENT.test(reason) };
   } finally {
     clearTimeout(timer);
     if (probe.status === 'ready') await probe.quit().catch(() => probe.disconnect());
