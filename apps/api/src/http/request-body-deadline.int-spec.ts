@@ -5,7 +5,7 @@ import { startTestApi, type TestApi } from '../testing/test-api';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/** Sends `body` in `pieces` chunks `gapMs` apart; resolves with the status, or 'cut' when the connection went first. */
+/** Sends `body` in `pieces` chunks `gapMs` apart; resolves with the status and body, or 'cut' when the connection went first. */
 function dribble(
   api: TestApi,
   path: string,
@@ -14,7 +14,7 @@ function dribble(
   pieces: number,
   gapMs: number,
   key: string | null = api.adminKey,
-): Promise<number | 'cut'> {
+): Promise<{ status: number | 'cut'; body: string }> {
   return new Promise((resolve) => {
     const req = request(new URL(path, api.baseUrl), {
       method: 'POST',
@@ -22,10 +22,12 @@ function dribble(
       headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), 'content-type': contentType },
     });
     req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
     });
-    req.on('error', () => resolve('cut'));
+    req.on('error', () => resolve({ status: 'cut', body: '' }));
     const size = Math.ceil(body.length / pieces);
     void (async () => {
       for (let i = 0; i < pieces; i++) {
@@ -58,9 +60,21 @@ describe('the time a request body may take (HTTP, PostgreSQL, Redis)', () => {
   it('answers 408 to a JSON body still arriving past the deadline, and takes one that arrives in time', async () => {
     const spec = Buffer.from(JSON.stringify({ kind: 'pretrain', name: 'slow', dataset: { name: 'synthetic-shapes' } }));
     const started = Date.now();
-    expect(await dribble(api, '/v1/runs', 'application/json', spec, 10, 250)).toBe(408);
+    const late = await dribble(api, '/v1/runs', 'application/json', spec, 10, 250);
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect(await dribble(api, '/v1/runs', 'application/json', spec, 3, 50)).toBe(201);
+    expect(late.status).toBe(408);
+    // A problem body like every other error's (README: Errors).
+    expect(JSON.parse(late.body)).toEqual({
+      type: 'about:blank',
+      title: 'Request Timeout',
+      status: 408,
+      statusCode: 408,
+      error: 'Request Timeout',
+      detail: "The request's body did not arrive within 800 ms (API_REQUEST_BODY_TIMEOUT_MS)",
+      message: "The request's body did not arrive within 800 ms (API_REQUEST_BODY_TIMEOUT_MS)",
+      requestId: expect.any(String),
+    });
+    expect((await dribble(api, '/v1/runs', 'application/json', spec, 3, 50)).status).toBe(201);
   });
 
   it('lets a dataset upload take longer than the deadline while it keeps sending', async () => {
@@ -69,15 +83,17 @@ describe('the time a request body may take (HTTP, PostgreSQL, Redis)', () => {
       ['dog/1.png', Buffer.concat([PNG, Buffer.alloc(4096, 2)])],
     ]);
     const started = Date.now();
-    expect(await dribble(api, '/v1/datasets/uploads?name=slow-upload', 'application/x-tar', tar, 8, 250)).toBe(201);
+    expect((await dribble(api, '/v1/datasets/uploads?name=slow-upload', 'application/x-tar', tar, 8, 250)).status).toBe(
+      201,
+    );
     expect(Date.now() - started).toBeGreaterThan(1_600);
   });
 
   it('holds no socket for a client without a key: a JSON body at the upload path has the deadline, a refused tar is let go', async () => {
     const json = Buffer.from(JSON.stringify({ name: 'x'.repeat(200) }));
     const started = Date.now();
-    expect(await dribble(api, '/v1/datasets/uploads', 'application/json', json, 20, 250, null)).toBe(408);
-    expect(await dribble(api, '/v1/datasets/uploads/x', 'application/x-tar', json, 20, 250, null)).toBe(415);
+    expect((await dribble(api, '/v1/datasets/uploads', 'application/json', json, 20, 250, null)).status).toBe(408);
+    expect((await dribble(api, '/v1/datasets/uploads/x', 'application/x-tar', json, 20, 250, null)).status).toBe(415);
     expect(Date.now() - started).toBeLessThan(4_000);
 
     // A tar without a key is answered 401 at once, and a client that goes on sending is cut soon after

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestIdOf } from '../logging/request-id';
+import { problem, sendProblem } from './problem-details.filter';
 
 /**
  * The one route that takes a body other than JSON, and the one body that may take as long as it
@@ -35,11 +37,9 @@ export function requestBodyDeadline(ms: number) {
     const timer = setTimeout(() => {
       if (req.complete) return;
       if (!res.headersSent) {
-        const detail = `The request's body did not arrive within ${ms} ms (API_REQUEST_BODY_TIMEOUT_MS)`;
-        res.writeHead(408, { 'content-type': 'application/problem+json', connection: 'close' });
-        res.end(
-          JSON.stringify({ type: 'about:blank', title: 'Request Timeout', status: 408, detail, message: detail }),
-        );
+        const message = `The request's body did not arrive within ${ms} ms (API_REQUEST_BODY_TIMEOUT_MS)`;
+        res.setHeader('connection', 'close');
+        sendProblem(res, problem(408, { message }, requestIdOf(req)));
       }
       // What is still arriving is not read: the connection goes.
       res.once('finish', () => req.socket.destroy());
