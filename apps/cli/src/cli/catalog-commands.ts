@@ -89,7 +89,7 @@ export const datasetsCommand: Command = {
   summary:
     'Registered image folders (one subfolder per class) with their class counts; upload a local folder, register one the workers can already read, or delete one.',
   details:
-    'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<id>/) and registers them. Links and files that are no images are left out; so are files named as images whose bytes are none (PNG, JPEG and WebP are checked by signature), each printed with the reason.\nregister names a folder that is already where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).\nrm deletes the registration, and the images an upload stored; a registered folder (--path, --prefix) is left as it is. Refused (exit 2, the runs named) while runs not finished train on it; finished runs keep their history.',
+    'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<upload-uuid>/) and registers them. Links and files that are no images are left out; so are files named as images whose bytes are none (PNG, JPEG and WebP are checked by signature), each printed with the reason.\nregister names a folder that is already where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).\nrm deletes the registration, and the images an upload stored; a registered folder (--path, --prefix) is left as it is. Refused (exit 2, the runs named) while runs not finished train on it; finished runs keep their history.',
   options: { path: { type: 'string' }, prefix: { type: 'string' } },
   optionHelp: {
     path: 'absolute path the API and workers share',

@@ -27,7 +27,7 @@ export const downloadCommand: Command = {
   options: { checkpoint: { type: 'string' }, out: { type: 'string', short: 'o' }, archive: { type: 'boolean' } },
   optionHelp: {
     checkpoint: 'sequence number (default: the latest complete)',
-    out: 'folder (default ./<run id>-ckpt<N>); with --archive the .tar file (or a folder to put it in)',
+    out: 'folder (default ./<first 8 characters of the run id>-ckpt<N>); with --archive the .tar file (or a folder to put it in)',
     archive: 'one .tar of the checkpoint (manifest.json first), verified against the manifest as it arrives',
   },
   async run(ctx) {

@@ -58,7 +58,7 @@ export function watchCommandWith(timing: WatchTiming): Command {
     maxArgs: 1,
     summary: 'Follow a run live (progress bar, loss, ETA) until it ends; exit with its outcome.',
     details:
-      'Redraws one line on a terminal, prints one line per epoch otherwise; while the run waits, says how many jobs are ahead of it and how many live workers serve its class. ' +
+      'Redraws one line on a terminal, prints a line at each change of phase or epoch otherwise (about two an epoch); while the run waits, says how many jobs are ahead of it and how many live workers serve its class. ' +
       `Reads the run's status again after ${timing.statusRecheckMs / 1000} s without an event, and opens a dropped stream again (${timing.reconnectDelaysMs.length} tries in a row at most). ` +
       'Exits 0 SUCCEEDED, 3 FAILED, 4 CANCELLED. With --json, prints each event as one JSON line.',
     run: (ctx) => watchRun(ctx, arg(ctx, 0, 'run id'), timing),
