@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@trainyard/config';
-import { API_KEY_SCOPES, type ApiKeyScope } from '@trainyard/contracts';
+import { API_KEY_SCOPES, CATALOG_LIST_MAX_LIMIT, type ApiKeyScope, type ApiKeyView } from '@trainyard/contracts';
 import { ApiKeysRepository, EmbeddedDatabaseInUseError, MigrationError, openDatabase } from '@trainyard/db';
 import { EMBEDDED_DATABASE_IN_USE_EXIT_CODE } from './embedded-process';
 
@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'list') {
-      for (const key of await keys.list()) {
+      for await (const key of everyKey(keys)) {
         process.stdout.write(
           `${key.id}  ${key.revokedAt ? 'revoked' : 'active '}  ${key.scopes.join(',').padEnd(18)}  ${(key.project ?? '(all)').padEnd(16)}  ${key.name}\n`,
         );
@@ -98,3 +98,13 @@ main(process.argv.slice(2)).then(
     process.exit(plain ? 2 : 1);
   },
 );
+
+/** Every key, newest first, a page at a time. */
+async function* everyKey(keys: ApiKeysRepository): AsyncGenerator<ApiKeyView> {
+  let cursor: string | undefined;
+  do {
+    const page = await keys.page({ limit: CATALOG_LIST_MAX_LIMIT, cursor });
+    yield* page.items;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+}

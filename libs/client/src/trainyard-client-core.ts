@@ -96,7 +96,7 @@ export interface RunListQuery {
   [parameter: string]: string | string[] | number | undefined;
 }
 
-/** `GET /v1/pipelines`, `/v1/sweeps` and `/v1/models`: a page of at most `limit` (1 to 100, default 25) after `cursor`. */
+/** `GET /v1/pipelines`, `/v1/sweeps`, `/v1/models` and `/v1/keys`: a page of at most `limit` (1 to 100, default 25) after `cursor`. */
 export interface PageQuery {
   limit?: number;
   cursor?: string;
@@ -202,8 +202,14 @@ export class TrainyardClientCore {
     return this.json('POST', '/v1/keys', 'ApiKeyCreated', { ...opts, body });
   }
 
-  keys(opts?: CallOptions): Promise<ApiKeyList> {
-    return this.json('GET', '/v1/keys', 'ApiKeyList', opts);
+  /** A page of API keys, newest first; `revoked` true for only revoked ones, false for only live ones. */
+  listKeys(query: PageQuery & { revoked?: boolean } = {}, opts?: CallOptions): Promise<ApiKeyList> {
+    return this.json('GET', '/v1/keys', 'ApiKeyList', { ...opts, query: { ...query } });
+  }
+
+  /** Every API key this admin key may see, page after page. */
+  keys(query: PageQuery & { revoked?: boolean } = {}, opts?: CallOptions): AsyncGenerator<ApiKeyView> {
+    return this.pages((q) => this.listKeys({ ...query, ...q }, opts), query);
   }
 
   revokeKey(id: string, opts?: CallOptions): Promise<ApiKeyView> {

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { ApiKeyScope, ApiKeyView } from '@trainyard/contracts';
+import { CATALOG_LIST_MAX_LIMIT, type ApiKeyScope, type ApiKeyView } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { apiKeyHash, apiKeyLookup, apiKeyMatches, newApiKeySalt, newApiKeyToken } from './api-key-token';
+import {
+  createdBefore,
+  decodeCreatedCursor,
+  encodeCreatedCursor,
+  type CatalogPage,
+  type CatalogPageQuery,
+} from './catalog-page';
 import { apiKeyView } from './views';
 
 export interface ApiKeyCreation {
@@ -26,9 +33,6 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** Namespace of the per-project advisory locks taken while a project's live keys are counted and one is added (two-int form). */
 const PROJECT_KEYS_LOCK_NAMESPACE = 72_707_374;
-
-/** Keys `GET /v1/keys` lists at most: every live one first (a project holds at most API_KEYS_MAX_PER_PROJECT). */
-export const API_KEYS_LISTED_MAX = 10_000;
 
 export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -83,29 +87,26 @@ export class ApiKeysRepository {
   }
 
   /**
-   * Every key, or with `project` only that project's (an operator's keys, without one, are not
-   * among them): the live ones by creation, then the most recently revoked, `max` in all. The
-   * oldest revoked go first when there are more (a mint-and-revoke loop cannot push live keys, nor
-   * the newest, out of the list, as it did when the first `max` by creation were listed).
+   * A page of keys, newest first (one project's, or every key with `project` undefined; only live
+   * or only revoked ones with `revoked`): keyset pages, so keys made or revoked meanwhile neither
+   * repeat nor vanish, however many a fleet has made.
    */
-  async list(project?: string, max = API_KEYS_LISTED_MAX): Promise<ApiKeyView[]> {
-    const where = project === undefined ? {} : { project };
-    const live = await this.prisma.apiKey.findMany({
-      where: { ...where, revokedAt: null },
+  async page(query: CatalogPageQuery & { revoked?: boolean }): Promise<CatalogPage<ApiKeyView>> {
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > CATALOG_LIST_MAX_LIMIT)
+      throw new RangeError(`limit must be a whole number from 1 to ${CATALOG_LIST_MAX_LIMIT}, got ${query.limit}`);
+    const after = query.cursor === undefined ? undefined : decodeCreatedCursor('keys', query.cursor);
+    const state = query.revoked === undefined ? {} : { revokedAt: query.revoked ? { not: null } : null };
+    const rows = await this.prisma.apiKey.findMany({
+      where: { project: query.project, ...state, ...createdBefore(after) },
       select: VIEW,
-      orderBy: { createdAt: 'asc' },
-      take: max,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: query.limit + 1,
     });
-    const revoked =
-      live.length < max
-        ? await this.prisma.apiKey.findMany({
-            where: { ...where, revokedAt: { not: null } },
-            select: VIEW,
-            orderBy: [{ revokedAt: 'desc' }, { createdAt: 'desc' }],
-            take: max - live.length,
-          })
-        : [];
-    return [...live, ...revoked].map(apiKeyView);
+    const page = rows.slice(0, query.limit);
+    return {
+      items: page.map(apiKeyView),
+      nextCursor: rows.length > query.limit ? encodeCreatedCursor('keys', page.at(-1)!) : null,
+    };
   }
 
   /**

@@ -48,7 +48,8 @@ const CursorTime = z.iso.datetime().refine((value) => {
 });
 
 // Each list has its own tag, so a cursor of one list replayed against another is refused.
-const CreatedSchema = z.strictObject({ k: z.enum(['pipelines', 'sweeps']), t: CursorTime, i: z.uuid() });
+const CREATED_LISTS = ['pipelines', 'sweeps', 'keys'] as const;
+const CreatedSchema = z.strictObject({ k: z.enum(CREATED_LISTS), t: CursorTime, i: z.uuid() });
 const NameSchema = z.strictObject({ k: z.literal('models'), n: CursorText, p: CursorText });
 
 function encode(value: unknown): string {
@@ -67,11 +68,11 @@ function decode<S extends z.ZodType>(raw: string, schema: S): z.infer<S> {
   return result.data;
 }
 
-export function encodeCreatedCursor(list: 'pipelines' | 'sweeps', at: CreatedCursor): string {
+export function encodeCreatedCursor(list: (typeof CREATED_LISTS)[number], at: CreatedCursor): string {
   return encode({ k: list, t: at.createdAt.toISOString(), i: at.id });
 }
 
-export function decodeCreatedCursor(list: 'pipelines' | 'sweeps', raw: string): CreatedCursor {
+export function decodeCreatedCursor(list: (typeof CREATED_LISTS)[number], raw: string): CreatedCursor {
   const { k, t, i } = decode(raw, CreatedSchema);
   if (k !== list) throw new InvalidCursorError(raw, `it belongs to the ${k} list`);
   return { createdAt: new Date(t), id: i };

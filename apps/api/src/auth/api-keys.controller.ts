@@ -1,5 +1,16 @@
-import { Body, Controller, Delete, ForbiddenException, Get, HttpCode, Logger, Param, Post } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Logger,
+  Param,
+  Post,
+  Query,
+} from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyList, Whoami } from '@trainyard/contracts';
 import { ApiKeysRepository } from '@trainyard/db';
 import { Responds } from '../openapi/response-contract';
@@ -8,7 +19,13 @@ import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { ApiKeyIssuer } from './api-key.issuer';
 import { CurrentPrincipal, RequireScope } from './auth.decorators';
 import { OpenRequestKeyCheck } from './open-request-key.check';
-import { ApiKeyCreationSchema, ApiKeyIdSchema, type ApiKeyCreationBody } from './api-keys.dto';
+import {
+  ApiKeyCreationSchema,
+  ApiKeyIdSchema,
+  ApiKeyListQuerySchema,
+  type ApiKeyCreationBody,
+  type ApiKeyListQuery,
+} from './api-keys.dto';
 import { projectFilter, type Principal } from './principal';
 import { notFound } from '../http/problems';
 
@@ -60,10 +77,24 @@ export class ApiKeysController {
 
   @Get('keys')
   @RequireScope('admin')
-  @ApiOperation({ summary: "Every API key (never a token or hash); a project's admin key sees its project's" })
+  @ApiOperation({
+    summary:
+      "API keys, newest first, a page at a time (never a token or hash); a project's admin key sees its project's",
+  })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 100 (default 25)' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'The nextCursor of the previous page' })
+  @ApiQuery({
+    name: 'revoked',
+    required: false,
+    enum: ['true', 'false'],
+    description: 'Only revoked, or only live, keys',
+  })
   @Responds(200, 'ApiKeyList')
-  async list(@CurrentPrincipal() admin: Principal): Promise<ApiKeyList> {
-    return { items: await this.keys.list(projectFilter(admin)) };
+  list(
+    @Query(new ZodValidationPipe(ApiKeyListQuerySchema, 'Invalid query')) query: ApiKeyListQuery,
+    @CurrentPrincipal() admin: Principal,
+  ): Promise<ApiKeyList> {
+    return this.keys.page({ ...query, project: projectFilter(admin) });
   }
 
   @Delete('keys/:id')

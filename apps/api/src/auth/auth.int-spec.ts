@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 /* eslint-disable @typescript-eslint/no-explicit-any -- response bodies of many shapes; the assertions check them */
 import { createApiApp } from '../create-api-app';
 import { loadConfig } from '@trainyard/config';
-import { ProblemDetailsSchema } from '@trainyard/contracts';
+import { ProblemDetailsSchema, type ApiKeyScope } from '@trainyard/contracts';
 import { ApiKeysRepository, type Database } from '@trainyard/db';
 import { TrainyardClient } from '@trainyard/client';
 import { enumerateRoutes, fillPath } from '../security/hostile-requests';
+import { requestAs } from '../testing/keyed-requests';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { DATABASE } from '@trainyard/infrastructure';
 
@@ -234,26 +236,64 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     expect(doc.security).toEqual([{ bearer: [] }]);
   });
 
-  it('lists every live key first and then the newest revoked ones, however many keys were revoked before', async () => {
+  it('lists keys newest first a page at a time, live or revoked ones alone, however many there are', async () => {
     const keys = api.app.get(ApiKeysRepository);
     const project = 'listed';
-    const made = async (name: string) => (await keys.create({ name, scopes: ['read'], project })).key.id;
-    const oldLive = await made('old live');
-    const revoked = [];
+    const made = async (name: string, scopes: ApiKeyScope[] = ['read']) => keys.create({ name, scopes, project });
+    const admin = await made('admin', ['admin']);
+    const oldLive = (await made('old live')).key.id;
+    const revoked: string[] = [];
     for (const name of ['revoked 1', 'revoked 2', 'revoked 3']) {
-      const id = await made(name);
-      await keys.revoke(id);
-      revoked.push(id);
+      const { key } = await made(name);
+      await keys.revoke(key.id);
+      revoked.push(key.id);
     }
-    const newLive = await made('new live');
-    // Listing three at most: both live keys, then the last revoked, never the first by creation only.
-    expect((await keys.list(project, 3)).map((k) => k.id)).toEqual([oldLive, newLive, revoked[2]]);
-    expect((await keys.list(project)).map((k) => k.id)).toEqual([oldLive, newLive, ...revoked.reverse()]);
+    const newLive = (await made('new live')).key.id;
+    const get = (query: string) => requestAs(api, admin.token, 'GET', `/v1/keys${query}`);
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await get(`?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      ids.push(...page.body.items.map((k: { id: string }) => k.id));
+      cursor = page.body.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(ids).toEqual([newLive, ...[...revoked].reverse(), oldLive, admin.key.id]);
+    expect((await get('?revoked=false')).body.items.map((k: { id: string }) => k.id)).toEqual([
+      newLive,
+      oldLive,
+      admin.key.id,
+    ]);
+    expect((await get('?revoked=true&limit=2')).body).toMatchObject({
+      items: [{ id: revoked[2] }, { id: revoked[1] }],
+      nextCursor: expect.any(String),
+    });
+    // Hostile queries: each a 400 naming its parameter, nothing listed.
+    const pipelinesCursor = Buffer.from(
+      JSON.stringify({ k: 'pipelines', t: new Date().toISOString(), i: randomUUID() }),
+    ).toString('base64url');
+    for (const [query, field] of [
+      ['?limit=101', 'limit'],
+      ['?limit=0', 'limit'],
+      ['?revoked=yes', 'revoked'],
+      ['?cursor=not%20a%20cursor', 'cursor'],
+      [`?cursor=${pipelinesCursor}`, 'cursor'],
+      [`?cursor=${Buffer.from('{"k":"keys","t":"0000-01-01T00:00:00Z","i":"x"}').toString('base64url')}`, 'cursor'],
+      ['?__proto__=1', '__proto__'],
+    ] as const) {
+      const refused = await get(query);
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors.map((e: { field: string }) => e.field)).toEqual([field]);
+    }
   });
 
   it('provisions TRAINYARD_ADMIN_KEY once: a restart with the same key makes no second row', async () => {
     const keys = api.app.get(ApiKeysRepository);
-    const admins = (await keys.list()).filter((k) => k.name.includes('TRAINYARD_ADMIN_KEY'));
+    const admins = (await keys.page({ limit: 100 })).items.filter((k) => k.name.includes('TRAINYARD_ADMIN_KEY'));
     expect(admins).toHaveLength(1);
     const again = await createApiApp(api.config, {
       queueName: api.queueName,
@@ -262,7 +302,9 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
       openApi: false,
     });
     await again.close();
-    expect((await keys.list()).filter((k) => k.name.includes('TRAINYARD_ADMIN_KEY'))).toHaveLength(1);
+    expect((await keys.page({ limit: 100 })).items.filter((k) => k.name.includes('TRAINYARD_ADMIN_KEY'))).toHaveLength(
+      1,
+    );
   });
 });
 

@@ -1,4 +1,10 @@
-import { API_KEY_SCOPES, ApiKeyNameSchema, type ApiKeyScope, type ApiKeyView } from '@trainyard/contracts';
+import {
+  API_KEY_SCOPES,
+  ApiKeyNameSchema,
+  CATALOG_LIST_MAX_LIMIT,
+  type ApiKeyScope,
+  type ApiKeyView,
+} from '@trainyard/contracts';
 import { formatTable } from '../progress-line';
 import { arg, checkFlag, expectArgs, orList, printJson, projectFlag, str, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
@@ -82,9 +88,9 @@ export const keysCommand: Command = {
       return EXIT.OK;
     }
     expectArgs({ name: 'keys' }, ctx.args, ctx.args.length ? 1 : 0, 'list');
-    const list = await client.keys({ signal: ctx.signal });
-    if (ctx.json) return (printJson(ctx, list), EXIT.OK);
-    const { items } = list;
+    const items: ApiKeyView[] = [];
+    for await (const key of client.keys({ limit: CATALOG_LIST_MAX_LIMIT }, { signal: ctx.signal })) items.push(key);
+    if (ctx.json) return (printJson(ctx, { items }), EXIT.OK);
     ctx.out(
       items.length
         ? `${formatTable(['id', 'name', 'scopes', 'project', 'state', 'last used'], items.map(keyRow))}\n`

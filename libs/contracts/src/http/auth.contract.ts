@@ -34,8 +34,8 @@ export type ApiKeyView = z.infer<typeof ApiKeyViewSchema>;
 export const ApiKeyCreatedSchema = z.strictObject({ key: ApiKeyViewSchema, token: z.string() });
 export type ApiKeyCreated = z.infer<typeof ApiKeyCreatedSchema>;
 
-/** `GET /v1/keys` */
-export const ApiKeyListSchema = z.strictObject({ items: z.array(ApiKeyViewSchema) });
+/** `GET /v1/keys`: newest first, a page at a time (`nextCursor` null on the last). */
+export const ApiKeyListSchema = z.strictObject({ items: z.array(ApiKeyViewSchema), nextCursor: z.string().nullable() });
 export type ApiKeyList = z.infer<typeof ApiKeyListSchema>;
 
 /** `POST /v1/session`: who the session cookie now signs in as. */
