@@ -144,19 +144,24 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
     expect((await http('POST', '/v1/datasets', { name: 'pets', location: { kind: 'local', path } })).status).toBe(409);
   });
 
-  it("registers a local folder and an S3 prefix without taking tools' folders (.git, hidden ones, __MACOSX) for classes", async () => {
+  it("registers a local folder and an S3 prefix without taking tools' folders (.git, hidden ones, __MACOSX) for classes or images", async () => {
     const junk = [
       '.git/HEAD',
       '.git/objects/ab/cdef',
       '.ipynb_checkpoints/cat/1-checkpoint.png',
       '__MACOSX/cat/._1.png',
     ];
-    const path = localFolder(['cat/1.png', 'dog/1.png', 'dog/2.png', ...junk], ['.DS_Store-like', '.empty']);
+    // Inside a class too, at any depth: Jupyter's copy of an image is no second image.
+    const inClasses = ['cat/.ipynb_checkpoints/1-checkpoint.png', 'dog/x/__MACOSX/2.png'];
+    const path = localFolder(
+      ['cat/1.png', 'dog/1.png', 'dog/2.png', ...junk, ...inClasses],
+      ['.DS_Store-like', '.empty'],
+    );
     const local = await http('POST', '/v1/datasets', { name: 'pets with tools', location: { kind: 'local', path } });
     expect(local.status).toBe(201);
     expect(local.body).toMatchObject({ classNames: ['cat', 'dog'], counts: [1, 2], images: 3 });
 
-    for (const key of ['rose/a.png', 'tulip/b.png', ...junk, '.DS_Store-like/x.png']) {
+    for (const key of ['rose/a.png', 'tulip/b.png', 'tulip/.cache/b.png', ...junk, '.DS_Store-like/x.png']) {
       await store.put(`sets/tools/${key}`, Buffer.from('x'));
     }
     const remote = await http('POST', '/v1/datasets', {

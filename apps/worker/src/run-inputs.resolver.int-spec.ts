@@ -204,6 +204,49 @@ describe('RunInputsResolver (PostgreSQL)', () => {
     });
   });
 
+  it("hands an evaluation what the evaluated run's row recorded: its classes and the files its data report counted", async () => {
+    const datasetId = await dataset({ kind: 'local', path: join(root, 'flowers') });
+    const writer = await record(finetune(datasetId));
+    const begun = await checkpoints.begin({
+      runId: writer.id,
+      attemptId: null,
+      sequence: 2,
+      epoch: 2,
+      step: 20,
+      uri: `file:///ckpt/${writer.id}/2/`,
+      models: ['classifier'],
+    });
+    await checkpoints.complete(begun.id, 1, 'a'.repeat(64));
+    const evaluation = RunSpecSchema.parse({
+      kind: 'evaluate',
+      name: 'e',
+      checkpoint: { runId: writer.id },
+      dataset: { name: 'image-folder', datasetId, imageShape: [8, 8, 3] },
+    });
+    const run = await record(evaluation, begun.id, writer.id);
+    // Before the run recorded anything: nothing to check against but the checkpoint.
+    expect(await resolver([root]).resolve(run, evaluation)).toMatchObject({
+      ok: true,
+      inputs: { baseCheckpointTrainedOn: { classNames: null, files: null } },
+    });
+    await db.prisma.run.update({
+      where: { id: writer.id },
+      data: {
+        dataReport: {
+          classNames: ['a', 'b'],
+          files: 12,
+          skippedCount: 1,
+          splits: { train: 7, validation: 1, test: 3 },
+        },
+        result: { split: 'test', classNames: ['a', 'b'], accuracy: 1 },
+      },
+    });
+    expect(await resolver([root]).resolve(run, evaluation)).toMatchObject({
+      ok: true,
+      inputs: { baseCheckpointTrainedOn: { classNames: ['a', 'b'], files: { found: 12, skipped: 1 } } },
+    });
+  });
+
   it('fails a run whose pinned checkpoint was found CORRUPT, or holds no model it can use, saying which', async () => {
     const corrupt = await checkpointOf(['autoencoder', 'encoder'], 'CORRUPT');
     const spec = RunSpecSchema.parse({

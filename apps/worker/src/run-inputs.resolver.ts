@@ -16,6 +16,7 @@ export type ResolvedInputs =
         | 'baseCheckpointModel'
         | 'baseCheckpointSequence'
         | 'baseCheckpointOf'
+        | 'baseCheckpointTrainedOn'
         | 'imageFolder'
         | 'cacheDir'
         | 'imageCacheBytes'
@@ -57,6 +58,7 @@ export class RunInputsResolver {
       inputs.baseCheckpointModel = checkpoint.model;
       inputs.baseCheckpointSequence = checkpoint.sequence;
       inputs.baseCheckpointOf = { runId: checkpoint.runId, best: checkpoint.best };
+      inputs.baseCheckpointTrainedOn = checkpoint.trainedOn;
     }
     if (imageFolder) inputs.imageFolder = imageFolder;
     return { ok: true, inputs };

@@ -45,12 +45,27 @@ const Fraction = z.number().min(0).max(0.5);
  * (`cat/001.png`), ranked within its class by the sha256 of `<split.seed>/<path>`, so adding or
  * removing an image moves at most a boundary image of its class, and a folder and a packed version
  * of it hold out the same images. `position`: by the image's place in the listing, one seeded
- * shuffle across classes — how runs recorded before `key` existed were split (a migration wrote it
- * into their specs; a checkpoint's spec without it means it), kept so they resume and are
- * evaluated on the split they trained on.
+ * shuffle across classes — how runs recorded before `key` existed were split (splitAsRecorded),
+ * kept so they resume and are evaluated on the split they trained on.
  */
 export const SPLIT_ASSIGNMENTS = ['key', 'position'] as const;
 export type SplitAssignment = (typeof SPLIT_ASSIGNMENTS)[number];
+
+/**
+ * A stored image-folder dataset spec (a run's in PostgreSQL, a checkpoint's in its state.json) as
+ * it was split. Specs are stored with their defaults filled in, so one without `split.assign` was
+ * recorded before key splits and was split by position: it says so now. For what is read back,
+ * never for what is submitted (whose default is 'key'). Nothing is rewritten in the database: a
+ * stored `assign` would be an unknown key to the previous release's strict schema, and its
+ * workers, still running during a rolling upgrade or after a rollback, would fail every such run.
+ */
+export function splitAsRecorded(dataset: unknown): unknown {
+  const stored = dataset as { name?: unknown; split?: unknown } | null;
+  if (typeof stored !== 'object' || stored === null || stored.name !== 'image-folder') return dataset;
+  const split = stored.split ?? {};
+  if (typeof split !== 'object' || split === null || 'assign' in split) return dataset;
+  return { ...stored, split: { ...split, assign: 'position' } };
+}
 
 /**
  * A folder registered through `POST /v1/datasets` (one subfolder per class, local or under an S3
@@ -63,9 +78,7 @@ export const ImageFolderDatasetSchema = z
     name: z.literal('image-folder'),
     datasetId: z.uuid().toLowerCase(),
     /** Every image is decoded and resized to `[height, width, channels]` (channels 1 = grey, 3 = RGB). */
-    imageShape: z
-      .tuple([z.int().min(8).max(512), z.int().min(8).max(512), Channels])
-      .default([64, 64, 3]),
+    imageShape: z.tuple([z.int().min(8).max(512), z.int().min(8).max(512), Channels]).default([64, 64, 3]),
     /** 'cover' crops to the aspect ratio, 'contain' letterboxes in black, 'fill' stretches (as Keras's flow_from_directory). */
     fit: z.enum(['cover', 'contain', 'fill']).default('cover'),
     split: z

@@ -152,7 +152,7 @@ describe('image folders, augmentation, bases and freezing', () => {
       datasetId,
       imageShape: [64, 64, 3],
       fit: 'cover',
-      split: { validation: 0.1, test: 0.2, seed: 0 },
+      split: { validation: 0.1, test: 0.2, seed: 0, assign: 'key' },
     });
     expect(result.ok && result.spec.kind === 'finetune' && result.spec.augmentation).toMatchObject({
       shearRange: 20,

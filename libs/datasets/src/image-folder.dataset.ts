@@ -4,7 +4,7 @@ import { contentHash, ImageCache } from './image-cache';
 import { decodeImage, ImageDecodeError, type ResizeFit, toUnitFloats } from './image-decode';
 import { type ImageFolderScan, scanImageFolder } from './image-folder-scan';
 import { InvalidImageFolderError } from './invalid-image-folder.error';
-import { type SplitFractions, stratifiedSplit } from './stratified-split';
+import { type FolderSplit, stratifiedSplit } from './stratified-split';
 
 export interface ImageFolderLoadOptions {
   /** Target `[height, width, channels]` (channels 1 or 3). */
@@ -15,8 +15,8 @@ export interface ImageFolderLoadOptions {
   /** Size cap of that cache (WORKER_IMAGE_CACHE_BYTES); its default when absent. */
   cacheMaxBytes?: number;
   seed: number;
-  /** Per-class holdout fractions; default validation 0, test 0.2. */
-  split?: Partial<SplitFractions>;
+  /** Per-class holdout fractions (default validation 0, test 0.2) and their assignment (default 'key'). */
+  split?: Partial<FolderSplit>;
   /** Files fetched and decoded at once (sharp decodes on libuv's pool; fetches overlap S3 latency). */
   concurrency?: number;
   /** A scan already made (e.g. at registration), to skip listing again. */
@@ -157,10 +157,14 @@ export async function loadImageFolder(
     );
   }
 
+  // An image's key is its path in the folder: the same in every listing of it, and in a packed version.
+  const keys =
+    opts.split?.assign === 'position' ? undefined : kept.map((i) => scan.files[i].key.slice(scan.prefix.length));
   const parts = stratifiedSplit(
     all.labels,
     { validation: opts.split?.validation ?? 0, test: opts.split?.test ?? 0.2 },
     opts.seed,
+    keys,
   );
   return {
     classNames: scan.classNames,

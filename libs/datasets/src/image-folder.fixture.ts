@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
+import type { ImageSplit } from './dataset.types';
 
 export type FixtureFormat = 'png' | 'jpeg' | 'webp';
 
@@ -32,4 +34,13 @@ export async function writeFiles(root: string, files: Record<string, Buffer>): P
     await mkdir(dirname(join(root, path)), { recursive: true });
     await writeFile(join(root, path), bytes);
   }
+}
+
+/** A split's images as `<label>:<sha256 of its pixels>`, sorted: which images it holds, whatever their order. */
+export function imageIdentities(split: ImageSplit): string[] {
+  const pixels = split.images.length / Math.max(1, split.count);
+  return Array.from({ length: split.count }, (_, i) => {
+    const bytes = new Uint8Array(split.images.buffer, split.images.byteOffset + i * pixels * 4, pixels * 4);
+    return `${split.labels[i]}:${createHash('sha256').update(bytes).digest('hex')}`;
+  }).sort();
 }

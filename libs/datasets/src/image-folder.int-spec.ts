@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3ObjectStore } from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
-import { fixtureImage } from './image-folder.fixture';
+import { fixtureImage, imageIdentities } from './image-folder.fixture';
 import { loadImageFolder, scanImageFolder } from './index';
 
 // The same loader over S3 (s3rver over real HTTP): listing a prefix, reading objects, caching locally.
@@ -48,5 +48,23 @@ describe('image folder under an S3 prefix', () => {
     const second = await loadImageFolder(store, prefix, opts);
     expect(second.stats).toEqual({ files: 9, decoded: 0, cacheHits: 9 });
     expect(second.test.images).toEqual(first.test.images);
+  });
+
+  it('keeps every held-out image out of training when an image is added: the split is by key', async () => {
+    const grown = `datasets/${randomUUID()}/`;
+    for (const [c, name] of ['ant', 'bee', 'cat'].entries())
+      for (let i = 0; i < 12; i++) await store.put(`${grown}${name}/${i}.png`, await fixtureImage('png', 40 * c + i));
+    const opts = { imageShape: [8, 8, 3] as [number, number, number], seed: 3, split: { validation: 0.2, test: 0.25 } };
+    const before = await loadImageFolder(store, grown, opts);
+    await store.put(`${grown}bee/00-new.png`, await fixtureImage('png', 200));
+    const after = await loadImageFolder(store, grown, opts);
+    const trainedBefore = new Set(imageIdentities(before.train));
+    const trainedAfter = new Set(imageIdentities(after.train));
+    // Was: one image more reshuffled every class (a position split), and an evaluation scored on trained images.
+    expect(imageIdentities(after.test).filter((image) => trainedBefore.has(image))).toEqual([]);
+    expect(imageIdentities(before.test).filter((image) => trainedAfter.has(image))).toEqual([]);
+    // The classes that did not grow hold out exactly what they did.
+    const notBee = (images: string[]) => images.filter((image) => !image.startsWith('1:'));
+    expect(notBee(imageIdentities(after.test))).toEqual(notBee(imageIdentities(before.test)));
   });
 });

@@ -158,9 +158,17 @@ function asFolderUri(uri: string): string {
 export interface StartingReferences {
   /**
    * The checkpoint it builds on or evaluates (the one pinned at submit), which of its models, the
-   * run that wrote it, and whether it is that run's best (its `result.selection.best`).
+   * run that wrote it, whether it is that run's best (its `result.selection.best`), and what that
+   * run's row recorded of its data (TrainedData).
    */
-  checkpoint: { uri: string; sequence: number; model: BaseModel; runId: string; best: boolean } | null;
+  checkpoint: {
+    uri: string;
+    sequence: number;
+    model: BaseModel;
+    runId: string;
+    best: boolean;
+    trainedOn: TrainedData;
+  } | null;
   /** Where its registered image folder is. */
   imageFolder: DatasetLocation | null;
 }
@@ -531,8 +539,31 @@ export class RunReferencesResolver {
     }
     const writer = await this.runs.get(row.runId);
     const best = bestCheckpointSequence(writer?.result) === row.sequence;
-    return { uri: row.uri, sequence: row.sequence, model, runId: row.runId, best };
+    return { uri: row.uri, sequence: row.sequence, model, runId: row.runId, best, trainedOn: trainedData(writer) };
   }
+}
+
+/**
+ * What a run's row says of the data it trained on, for an evaluation of its checkpoint to check
+ * what the checkpoint cannot tell alone: its classes (its result's, for checkpoints written before
+ * they held them) and how many image files its data report found and skipped (a position split
+ * holds out the same images only of the folder as it was). Null where the row says nothing.
+ */
+export interface TrainedData {
+  classNames: string[] | null;
+  files: { found: number; skipped: number } | null;
+}
+
+const TrainedResult = z.object({ classNames: z.array(z.string()) });
+const TrainedReport = z.object({ files: z.int().min(0), skippedCount: z.int().min(0) });
+
+function trainedData(run: Run | null): TrainedData {
+  const result = TrainedResult.safeParse(run?.result);
+  const report = TrainedReport.safeParse(run?.dataReport);
+  return {
+    classNames: result.success ? result.data.classNames : null,
+    files: report.success ? { found: report.data.files, skipped: report.data.skippedCount } : null,
+  };
 }
 
 /** The classes a fine-tune's own head outputs, where the spec alone tells (null otherwise). */

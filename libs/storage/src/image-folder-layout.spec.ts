@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   FolderWalkLimitError,
   InvalidImageFolderError,
+  isFolderImage,
   isToolFolder,
   LocalObjectStore,
   scanImageFolder,
@@ -51,6 +52,34 @@ describe('scanImageFolder (layout check shared by the API and libs/datasets)', (
       false,
       false,
     ]);
+  });
+
+  it('sorts classes by code point, as Python sorted() does, not by UTF-16 unit', async () => {
+    // U+FF5A and U+1F600: UTF-16 puts the emoji (its first unit U+D83D) first.
+    ['\u{1F600}/1.png', '\uFF5A/1.png', 'a/1.png'].forEach(file);
+    const scan = await scanImageFolder(new LocalObjectStore(root), '');
+    expect(scan.classNames).toEqual(['a', '\uFF5A', '\u{1F600}']);
+    expect(scan.files.map((f) => f.label)).toEqual([0, 1, 2]);
+  });
+
+  it("takes no image from a tool's folder inside a class, at any depth", async () => {
+    [
+      'circle/circle_01.png',
+      'circle/.ipynb_checkpoints/circle_01-checkpoint.png',
+      'circle/deep/.git/x.png',
+      'circle/deep/__MACOSX/._y.png',
+      'circle/deep/z.png',
+      'square/1.png',
+      'square/.hidden/only.png',
+    ].forEach(file);
+    const scan = await scanImageFolder(new LocalObjectStore(root), '');
+    expect(scan.files.map((f) => f.key)).toEqual(['circle/circle_01.png', 'circle/deep/z.png', 'square/1.png']);
+    expect(['cat/1.png', 'cat/.x/1.png', 'cat/a/__MACOSX/1.png', '.x/1.png', 'cat/._1.png'].map(isFolderImage)).toEqual(
+      [true, false, false, false, false],
+    );
+    // A class whose only images lie in a tool's folder has none.
+    rmSync(join(root, 'square/1.png'));
+    await expect(scanImageFolder(new LocalObjectStore(root), '')).rejects.toThrow(/class 'square' has no images/);
   });
 
   it('refuses a single class and an empty class, naming the folder and the class', async () => {

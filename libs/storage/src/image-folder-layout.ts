@@ -22,7 +22,7 @@ export interface ImageFolderScan {
   prefix: string;
   /** `store.uri(prefix)`: what errors and reports name. */
   folder: string;
-  /** Subfolder names, sorted (code-point order, like Keras's sorted(os.listdir)), so labels are stable. */
+  /** Subfolder names in code-point order (byCodePoint, as Keras's sorted(os.listdir)), so labels are stable. */
   classNames: string[];
   /** Every image file, class by class, sorted by key within a class. */
   files: ImageFile[];
@@ -31,19 +31,38 @@ export interface ImageFolderScan {
 }
 
 /**
- * Folders that tools leave beside the classes: hidden ones (`.git`, `.ipynb_checkpoints`,
- * `.DS_Store`-style) and the resource forks macOS archives carry (`__MACOSX`). They are no class
- * anybody meant, so a folder scan (local or S3) and an upload leave them out, whatever they hold.
+ * Folders that tools leave beside the classes and inside them: hidden ones (`.git`,
+ * `.ipynb_checkpoints`, `.DS_Store`-style) and the resource forks macOS archives carry
+ * (`__MACOSX`). They hold no picture anybody meant (Jupyter copies `cat/1.png` to
+ * `cat/.ipynb_checkpoints/1-checkpoint.png`), so a folder scan (local or S3) and an upload leave
+ * them out at any depth, whatever they hold: at the top they are no class.
  */
 export function isToolFolder(name: string): boolean {
   return name.startsWith('.') || name === '__MACOSX';
 }
 
 /**
+ * Whether a file of a folder is one of its images, by its path in the folder (`cat/x/1.png`) or in
+ * its class folder: an image's name (isImageFileName) in no tool's folder (isToolFolder) at any
+ * depth. The one rule of a folder scan, an upload and the sample images.
+ */
+export function isFolderImage(path: string): boolean {
+  return isImageFileName(path) && !path.split('/').slice(0, -1).some(isToolFolder);
+}
+
+/**
+ * Unicode code-point order (what Python's sorted() gives), not JS's UTF-16 order: `😀` (U+1F600)
+ * sorts after `ｚ` (U+FF5A) although its first UTF-16 unit (U+D83D) is lower. UTF-8 bytes compare
+ * in code-point order.
+ */
+function byCodePoint(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/**
  * Whether a file is an image of a class, by its name: one of IMAGE_EXTENSIONS, and not hidden (a
  * name starting with "."): macOS leaves `._photo.png` beside `photo.png` (AppleDouble metadata,
- * no image) on disks and in archives that are not its own. The one rule of a folder scan, an
- * upload and the sample images.
+ * no image) on disks and in archives that are not its own. isFolderImage adds its folders.
  */
 export function isImageFileName(key: string): boolean {
   const name = key.slice(key.lastIndexOf('/') + 1).toLowerCase();
@@ -110,10 +129,10 @@ export async function scanImageFolder(
     const files = byClass.get(className) ?? [];
     byClass.set(className, files);
     // S3 consoles create `class/` marker objects for folders: they make the class exist, empty.
-    if (object.key.endsWith('/') || !isImageFileName(object.key)) continue;
+    if (object.key.endsWith('/') || !isFolderImage(relative)) continue;
     files.push(object);
   }
-  const classNames = [...byClass.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const classNames = [...byClass.keys()].sort(byCodePoint);
   // A class name is stored, put in metric names and failure reasons, and printed: a folder named
   // with an escape sequence (an OSC 52 clipboard write) would reach every terminal that shows it.
   // Uploads are checked entry by entry (upload-entry.ts); folders registered by path or prefix here.
@@ -141,6 +160,8 @@ export async function scanImageFolder(
   }
   const files: ImageFile[] = [];
   const counts = classNames.map((name, label) => {
+    // Still in UTF-16 order: position splits (split.assign 'position') and packs rank this listing
+    // as they always did; a key split does not depend on it.
     const objects = (byClass.get(name) ?? []).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const o of objects) files.push({ key: o.key, label, size: o.size });
     return objects.length;

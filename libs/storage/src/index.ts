@@ -20,6 +20,7 @@ export {
 } from './checkpoint-store';
 export {
   IMAGE_EXTENSIONS,
+  isFolderImage,
   isImageFileName,
   isToolFolder,
   scanImageFolder,

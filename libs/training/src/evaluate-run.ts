@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import {
+  type DataReport,
+  type DatasetSpec,
   type EvaluateSpec,
   type EvaluationReport,
+  type FinetuneSpec,
+  quoteText,
   type RunProgress,
   type RunSpec,
   type TrainingSpec,
@@ -17,16 +21,21 @@ import { loadRunData, type RunData, type RunDataContext } from './run-data';
 import { namingMemoryFailures } from './memory-failure';
 import { parseStoredSpec, warnEscaped } from './stored-spec';
 import { TRAINING_STATE_FILE } from './training-state';
-import type { TrainingEvent } from './training-job.types';
+import type { TrainingEvent, TrainingJobInput } from './training-job.types';
 
 export interface EvaluationInput extends RunDataContext {
   /** The COMPLETE checkpoint evaluated (pinned at submit) and its sequence. */
   checkpointUri: string;
   sequence: number;
+  /** What the evaluated run's row recorded of its data (the worker reads it from PostgreSQL). */
+  trainedOn?: TrainingJobInput['baseCheckpointTrainedOn'];
 }
 
-/** The training settings of the evaluated run, from its checkpoint's state.json: its seed and validation split. */
-function evaluatedSpec(files: Record<string, Buffer>, uri: string) {
+/**
+ * The evaluated run's spec (its seed, dataset and split: a checkpoint written before key splits
+ * holds a position split, parseStoredSpec) and classes, from its checkpoint's state.json.
+ */
+function evaluatedState(files: Record<string, Buffer>, uri: string) {
   const raw = files[TRAINING_STATE_FILE];
   const notFinetune = () =>
     new InvalidTrainingInputError(
@@ -34,15 +43,93 @@ function evaluatedSpec(files: Record<string, Buffer>, uri: string) {
     );
   if (!raw) throw notFinetune();
   let trained: RunSpec;
+  let classNames: unknown;
   try {
-    const stored = (JSON.parse(raw.toString('utf8')) as { spec?: unknown }).spec;
+    const state = JSON.parse(raw.toString('utf8')) as { spec?: unknown; classNames?: unknown };
     // A checkpoint written by an earlier release may break rules added since: it is evaluated as it was trained.
-    trained = parseStoredSpec(stored, warnEscaped(`the spec in checkpoint ${uri}`));
+    trained = parseStoredSpec(state.spec, warnEscaped(`the spec in checkpoint ${uri}`));
+    classNames = state.classNames;
   } catch {
     throw notFinetune();
   }
   if (trained.kind !== 'finetune') throw notFinetune();
-  return trained;
+  const named = Array.isArray(classNames) && classNames.every((name) => typeof name === 'string');
+  return { trained, classNames: named ? (classNames as string[]) : undefined };
+}
+
+/** The split settings of an image-folder dataset that decide which images it holds out. */
+const SPLIT_SETTINGS = ['assign', 'seed', 'validation', 'test'] as const;
+
+/** The trained run's image folder when the evaluation reads that same folder (null otherwise). */
+function sameFolder(dataset: DatasetSpec, trained: FinetuneSpec) {
+  const ran = trained.dataset;
+  if (dataset.name !== 'image-folder' || ran.name !== 'image-folder' || dataset.datasetId !== ran.datasetId)
+    return null;
+  return { evaluated: dataset, ran };
+}
+
+/**
+ * An evaluation of the folder the run trained on scores on what that run held out only with the
+ * run's own split: another seed, share or assignment would hold out images it trained on, and so
+ * would a position split of the images listed in another order (a packed version's, the folder's).
+ */
+function assertSameSplit(dataset: DatasetSpec, trained: FinetuneSpec, runId: string): void {
+  const same = sameFolder(dataset, trained);
+  if (!same) return;
+  const { evaluated, ran } = same;
+  const differ = SPLIT_SETTINGS.filter((key) => evaluated.split[key] !== ran.split[key]).map(
+    (key) =>
+      `dataset.split.${key} ${JSON.stringify(evaluated.split[key])} (the run's: ${JSON.stringify(ran.split[key])})`,
+  );
+  const version = (d: typeof ran) => d.stream?.version ?? 'none';
+  if (ran.split.assign === 'position' && version(evaluated) !== version(ran))
+    differ.push(`dataset.stream.version ${version(evaluated)} (the run's: ${version(ran)})`);
+  if (differ.length > 0)
+    throw new InvalidTrainingInputError(
+      `Dataset ${ran.datasetId} is the one run ${runId} trained on, but ${differ.join(', ')} would hold out images the run trained on: leave dataset out to evaluate on the run's own split`,
+    );
+}
+
+/**
+ * A position split (runs recorded before key splits) holds out the run's images only of the folder
+ * as the run listed it: a folder that gained or lost images since is split otherwise. What the
+ * run's data report counted is compared (a packed version is content-addressed: it cannot change).
+ */
+function assertSameListing(
+  dataset: DatasetSpec,
+  trained: FinetuneSpec,
+  runId: string,
+  trainedOn: EvaluationInput['trainedOn'],
+  report: DataReport | undefined,
+): void {
+  const same = sameFolder(dataset, trained);
+  const then = trainedOn?.files;
+  if (!same || same.ran.split.assign !== 'position' || same.ran.stream || !report || !then) return;
+  if (then.found === report.files && then.skipped === report.skippedCount) return;
+  throw new InvalidTrainingInputError(
+    `Run ${runId} split dataset ${same.ran.datasetId} by position (dataset.split.assign 'position': it was recorded before key splits) when the folder held ${then.found} image files (${then.skipped} unreadable); it holds ${report.files} (${report.skippedCount} unreadable) now, and a position split of another listing holds out images the run trained on: evaluate a run trained since, whose split is by key`,
+  );
+}
+
+/**
+ * The classes the classifier's outputs stand for must be the dataset's, name for name and in
+ * order: a folder whose classes sort otherwise (renamed, or sorted by another rule) would score
+ * every image against another class's output. The checkpoint names them (written since it did),
+ * else the evaluated run's result; where neither does, only their number is checked.
+ */
+function assertSameClasses(trained: string[] | null | undefined, data: RunData, runId: string, dataset: DatasetSpec) {
+  if (!trained) return;
+  const at = Math.max(trained.length, data.classNames.length);
+  const first = Array.from({ length: at }, (_, i) => i).find((i) => trained[i] !== data.classNames[i]);
+  if (first === undefined) return;
+  const name = (names: string[]) => (first < names.length ? quoteText(names[first]) : 'none');
+  throw new InvalidTrainingInputError(
+    `The classifier of run ${runId} was trained on ${trained.length} classes, ${datasetName(dataset)} has ${data.classNames.length}, and they differ first at output ${first}: ${name(trained)} for the run, ${name(data.classNames)} in the dataset; evaluate on a dataset with the run's classes, in its order`,
+  );
+}
+
+function datasetName(dataset: DatasetSpec): string {
+  return dataset.name === 'image-folder' ? `dataset ${dataset.datasetId}` : `dataset ${dataset.name}`;
 }
 
 /** The split asked for. Built-in datasets carve validation from train as the evaluated run did (its seed and fraction). */
@@ -78,8 +165,10 @@ export async function runEvaluation(
       `Checkpoint ${input.checkpointUri} of run ${spec.checkpoint.runId} holds no classifier to evaluate`,
     );
   }
-  const trained = evaluatedSpec(files, input.checkpointUri);
+  const { trained, classNames } = evaluatedState(files, input.checkpointUri);
   const dataset = spec.dataset ?? trained.dataset;
+  const runId = spec.checkpoint.runId;
+  assertSameSplit(dataset, trained, runId);
   const { data, report } = await loadRunData(dataset, input, {
     seed: trained.training.seed,
     labeled: true,
@@ -87,21 +176,19 @@ export async function runEvaluation(
     onReport: (refused) => post({ type: 'data-report', report: refused }),
   });
   if (report) post({ type: 'data-report', report });
+  assertSameListing(dataset, trained, runId, input.trainedOn, report);
+  assertSameClasses(classNames ?? input.trainedOn?.classNames, data, runId, dataset);
   const model = await loadModelFromArtifacts({
     ...filesToModelArtifacts('classifier', files),
     trainingConfig: undefined,
   });
   try {
-    assertImageShape(
-      data,
-      model.inputs[0].shape.slice(1) as number[],
-      `The classifier of run ${spec.checkpoint.runId}`,
-    );
+    assertImageShape(data, model.inputs[0].shape.slice(1) as number[], `The classifier of run ${runId}`);
     const numClasses = data.classNames.length;
     const outputs = model.outputs[0].shape[1];
     if (outputs !== numClasses) {
       throw new InvalidTrainingInputError(
-        `The classifier of run ${spec.checkpoint.runId} predicts ${outputs} classes; dataset ${dataset.name} has ${numClasses}`,
+        `The classifier of run ${runId} predicts ${outputs} classes; ${datasetName(dataset)} has ${numClasses}`,
       );
     }
     const split = pickSplit(data, spec.split, trained.training);

@@ -138,7 +138,7 @@ export async function runFinetune(
       earlyStopping: spec.training.earlyStopping,
       schedule: spec.training.schedule,
       checkpointEveryEpochs: spec.checkpoint.everyEpochs,
-      checkpoint: (at) => writeCheckpoint(hooks, spec, { classifier }, at),
+      checkpoint: (at) => writeCheckpoint(hooks, spec, { classifier }, at, data.classNames),
       hooks,
       start: resume,
       ...opts,

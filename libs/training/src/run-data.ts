@@ -84,7 +84,7 @@ export async function loadRunData(
       cacheDir: ctx.cacheDir,
       cacheMaxBytes: ctx.imageCacheBytes,
       seed: spec.split.seed,
-      split: { validation: spec.split.validation, test: spec.split.test },
+      split: { validation: spec.split.validation, test: spec.split.test, assign: spec.split.assign },
       walkLimits: ctx.paths ? walkLimitsOf(ctx.paths) : undefined,
     });
   } catch (error) {

@@ -2,7 +2,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunSpecSchema } from '@trainyard/contracts';
-import { InvalidImageFolderError, InvalidPackedManifestError, TooManyBadImagesError } from '@trainyard/datasets';
+import {
+  InvalidImageFolderError,
+  InvalidPackedManifestError,
+  InvalidSplitError,
+  TooManyBadImagesError,
+} from '@trainyard/datasets';
 import { CorruptCheckpointError } from '@trainyard/storage';
 import { DivergedError } from './diverged.error';
 import { runTrainingJob, trainingFailure } from './run-training-job';
@@ -31,6 +36,10 @@ describe('trainingFailure', () => {
     ).toMatchObject({
       retryable: false,
     });
+    // Split fractions that leave a class nothing to train on (stratifiedSplit's refusal).
+    expect(
+      trainingFailure('r1', new InvalidSplitError('split fractions must … leave some training data')),
+    ).toMatchObject({ retryable: false });
     expect(trainingFailure('r1', new InvalidPackedManifestError('manifest x is not JSON'))).toEqual({
       status: 'failed',
       retryable: false,

@@ -6,7 +6,12 @@ import {
   type RunResult,
   trainingBudget,
 } from '@trainyard/contracts';
-import { InvalidImageFolderError, InvalidPackedManifestError, TooManyBadImagesError } from '@trainyard/datasets';
+import {
+  InvalidImageFolderError,
+  InvalidPackedManifestError,
+  InvalidSplitError,
+  TooManyBadImagesError,
+} from '@trainyard/datasets';
 import { initEngine } from '@trainyard/engine';
 import {
   CheckpointStore,
@@ -86,6 +91,7 @@ export async function runTrainingJob(
         ...input,
         checkpointUri: input.baseCheckpointUri,
         sequence: input.baseCheckpointSequence ?? -1,
+        trainedOn: input.baseCheckpointTrainedOn,
       };
       const result = await runEvaluation(spec, evaluation, checkpoints, post, shouldStop);
       if (result === 'cancelled') return { status: 'cancelled' };
@@ -233,6 +239,7 @@ export function trainingFailure(runId: string, error: unknown): TrainingOutcome 
     error instanceof InvalidTrainingInputError ||
     error instanceof InvalidImageFolderError ||
     error instanceof InvalidPackedManifestError ||
+    error instanceof InvalidSplitError ||
     error instanceof CorruptCheckpointError ||
     error instanceof ObjectNotFoundError ||
     // A streamed dataset's bad images are the same on every attempt.

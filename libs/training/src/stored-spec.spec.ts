@@ -1,3 +1,4 @@
+import { RunSpecSchema } from '@trainyard/contracts';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { parseStoredSpec } from './stored-spec';
 
@@ -26,6 +27,24 @@ describe('a run spec as it was stored', () => {
     expect(escaped).toHaveBeenCalledWith(
       'name: Bidirectional formatting character U+202E at position 3 is not allowed',
     );
+  });
+
+  it('keeps the position split of an image folder recorded before key splits; anything recorded since as it says', () => {
+    const finetune = (split: Record<string, unknown> | undefined) => ({
+      kind: 'finetune',
+      name: 'ft',
+      dataset: { name: 'image-folder', datasetId: '5f0e7c1a-9d2b-4c3e-8f4a-1b2c3d4e5f60', split },
+    });
+    const splitOf = (spec: ReturnType<typeof parseStoredSpec>) =>
+      spec.kind === 'finetune' && spec.dataset.name === 'image-folder' ? spec.dataset.split : undefined;
+    const stored = { validation: 0.1, test: 0.2, seed: 3 };
+    expect(splitOf(parseStoredSpec(finetune(stored), jest.fn()))).toEqual({ ...stored, assign: 'position' });
+    expect(splitOf(parseStoredSpec(finetune(undefined), jest.fn()))).toMatchObject({ assign: 'position' });
+    expect(splitOf(parseStoredSpec(finetune({ ...stored, assign: 'key' }), jest.fn()))).toMatchObject({
+      assign: 'key',
+    });
+    // Submitted, the default is a key split.
+    expect(RunSpecSchema.parse(finetune(stored))).toMatchObject({ dataset: { split: { assign: 'key' } } });
   });
 
   it('is refused for any other rule, however long it has been stored: a model past the bounds, a wrong shape', () => {

@@ -1,4 +1,4 @@
-import { escapeText, type RunSpec, RunSpecSchema } from '@trainyard/contracts';
+import { escapeText, type RunSpec, RunSpecSchema, splitAsRecorded } from '@trainyard/contracts';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 
 /**
@@ -6,10 +6,13 @@ import { InvalidTrainingInputError } from './invalid-training-input.error';
  * spec stored before the bidirectional overrides were refused in text (a run named with U+202E)
  * is checked again with every string escaped (`\u202e` as text: names are what such characters
  * were in) and trains under those escaped names, `onEscaped` told what was refused, rather than
- * failing on its next attempt for a rule it was never held to. Every other rule holds as at
+ * failing on its next attempt for a rule it was never held to. An image folder's split recorded
+ * before key splits stays a position split (splitAsRecorded). Every other rule holds as at
  * submit: a spec that breaks one is refused, naming it.
  */
-export function parseStoredSpec(spec: unknown, onEscaped: (refused: string) => void): RunSpec {
+export function parseStoredSpec(stored: unknown, onEscaped: (refused: string) => void): RunSpec {
+  const dataset = (stored as { dataset?: unknown } | null)?.dataset;
+  const spec = dataset === undefined ? stored : { ...(stored as object), dataset: splitAsRecorded(dataset) };
   const parsed = RunSpecSchema.safeParse(spec);
   if (parsed.success) return parsed.data;
   const escaped = RunSpecSchema.safeParse(escapeStrings(spec));

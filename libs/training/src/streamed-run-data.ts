@@ -65,7 +65,7 @@ export async function loadStreamedRunData(
       imageShape: spec.imageShape,
       fit: spec.fit,
       seed: spec.split.seed,
-      split: { validation: spec.split.validation, test: spec.split.test },
+      split: { validation: spec.split.validation, test: spec.split.test, assign: spec.split.assign },
     });
   } catch (error) {
     if (error instanceof PackedShapeMismatchError)

@@ -26,6 +26,15 @@ export interface TrainingJobInput {
   baseCheckpointSequence?: number;
   /** The run that wrote `baseCheckpointUri`, and whether it is that run's best checkpoint (a fine-tune reports both). */
   baseCheckpointOf?: { runId: string; best: boolean };
+  /**
+   * Evaluate: what the row of the run that wrote `baseCheckpointUri` recorded of its data, for what
+   * the checkpoint cannot tell alone: its classes (its result's; checkpoints written before they
+   * held theirs) and the image files its data report found and skipped. Null where it says nothing.
+   */
+  baseCheckpointTrainedOn?: {
+    classNames: string[] | null;
+    files: { found: number; skipped: number } | null;
+  };
   /** Where the spec's image-folder dataset lives (resolved from its datasetId by the worker). */
   imageFolder?: ImageFolderLocation;
   /** Decoded-image cache on local disk (`$TRAINYARD_HOME/cache/images`). */

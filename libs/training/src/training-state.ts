@@ -41,6 +41,11 @@ export interface TrainingState extends LoopPosition {
   metric: CheckpointMetric | null;
   /** The validation rules' memory (best weights, early stopping, reduceOnPlateau); absent in older checkpoints. */
   tracking?: ValidationTracking;
+  /**
+   * A fine-tune's classes, in the order of its outputs: an evaluation holds a dataset's to them.
+   * Absent in pretrain checkpoints and in checkpoints written before they were kept.
+   */
+  classNames?: string[];
 }
 
 // zod's number() refuses NaN and ±Infinity (JSON cannot hold them either).
@@ -98,6 +103,7 @@ export async function writeCheckpoint(
   spec: RunSpec,
   models: Record<string, tf.LayersModel>,
   at: CheckpointAt,
+  classNames?: string[],
 ): Promise<number> {
   const { epoch, step, nextBatch, reason, metric, epochTotals, tracking } = at;
   const state: TrainingState = {
@@ -109,6 +115,7 @@ export async function writeCheckpoint(
     metric: metric ?? null,
     epochTotals,
     tracking,
+    classNames,
   };
   const files = await checkpointFiles(models, state as unknown as Record<string, unknown>);
   return hooks.onCheckpoint({

@@ -12,7 +12,7 @@ import type { DatasetView } from '@trainyard/contracts';
 import { DatasetsRepository } from '@trainyard/db';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import {
-  isImageFileName,
+  isFolderImage,
   LocalObjectStore,
   LocalPathRefusedError,
   FolderWalkLimitError,
@@ -142,7 +142,7 @@ export class DatasetSamplesService {
     }
     const keys = listed
       .map((o) => o.key)
-      .filter((key) => !key.endsWith('/') && isImageFileName(key))
+      .filter((key) => !key.endsWith('/') && isFolderImage(key.slice(folder.length)))
       .sort()
       .slice(0, DATASET_SAMPLES_PER_CLASS);
     if (this.listings.size >= LISTING_CACHE_ENTRIES) this.listings.delete(this.listings.keys().next().value!);

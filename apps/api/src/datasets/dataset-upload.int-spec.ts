@@ -368,6 +368,8 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
         ['./.ipynb_checkpoints/red/1-checkpoint.png', png[0]!],
         ['./red/1.png', png[0]!],
         ['./red/._1.png', appleDouble],
+        // Nor one in a tool's folder inside a class: Jupyter's copy is no second red image.
+        ['./red/.ipynb_checkpoints/1-checkpoint.png', png[0]!],
         ['./green/1.png', png[1]!],
       ]),
     );

@@ -19,6 +19,10 @@ describe('an entry of an uploaded dataset tar', () => {
     // macOS's AppleDouble metadata beside an image, in an archive made off a Mac's own disk: no image.
     [{ name: 'cat/._1.png', type: 'file', size: 4096 }, 'cat'],
     [{ name: 'cat/deeper/.hidden.jpg', type: 'file', size: 10 }, 'cat'],
+    // In a tool's folder inside the class, at any depth: Jupyter's copy of an image, a resource fork.
+    [{ name: 'circle/.ipynb_checkpoints/circle_01-checkpoint.png', type: 'file', size: 10 }, 'circle'],
+    [{ name: 'cat/deeper/__MACOSX/1.png', type: 'file', size: 10 }, 'cat'],
+    [{ name: 'cat/.git/objects/pack/pack-1.pack', type: 'file', size: UPLOAD_MAX_FILE_BYTES + 1 }, 'cat'],
     // No image whatever its size: skipped, not refused as an image over the limit.
     [{ name: 'cat/clip.mp4', type: 'file', size: UPLOAD_MAX_FILE_BYTES + 1 }, 'cat'],
   ])('leaves out %j, naming its class folder %s (which must still hold an image)', (header, classFolder) => {

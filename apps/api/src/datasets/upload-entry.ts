@@ -1,5 +1,5 @@
 import { textProblem } from '@trainyard/contracts';
-import { isImageFileName, isToolFolder, prefixProblem } from '@trainyard/storage';
+import { isFolderImage, isToolFolder, prefixProblem } from '@trainyard/storage';
 
 /** The Content-Type of `POST /v1/datasets/uploads`: a tar of the folder (one subfolder per class). */
 export const DATASET_UPLOAD_TYPE = 'application/x-tar';
@@ -53,8 +53,9 @@ export function decideUploadEntry(header: {
   if (isToolFolder(segments[0]!)) return { action: 'skip' };
   if (type === 'directory') return { action: 'skip', classFolder: segments[0] };
   if (segments.length < 2) return { action: 'skip' };
-  // What is no image (a README, a video, macOS's `._photo.png`) is skipped whatever its size.
-  if (!isImageFileName(name)) return { action: 'skip', classFolder: segments[0] };
+  // What is no image (a README, a video, macOS's `._photo.png`, anything in `cat/.ipynb_checkpoints/`)
+  // is skipped whatever its size.
+  if (!isFolderImage(segments.join('/'))) return { action: 'skip', classFolder: segments[0] };
   if ((header.size ?? 0) > UPLOAD_MAX_FILE_BYTES)
     return {
       action: 'refuse',

@@ -104,6 +104,19 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     ]);
   });
 
+  it('answers 400 naming dataset.split.test for holdouts that leave nothing to train on', async () => {
+    const res = await http('POST', '/v1/runs', {
+      kind: 'finetune',
+      name: 'all held out',
+      dataset: { name: 'image-folder', datasetId: randomUUID(), split: { validation: 0.5, test: 0.5 } },
+    });
+    // Was 201, then three attempts failed on a plain Error and the run "gave up after 3 failed attempts".
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      { field: 'dataset.split.test', message: 'validation + test must be below 1: the rest is what the run trains on' },
+    ]);
+  });
+
   it('records a submitted run QUEUED and enqueues a job with id = run id and data exactly { runId }', async () => {
     const res = await http('POST', '/v1/runs', pretrain());
     expect(res.status).toBe(201);

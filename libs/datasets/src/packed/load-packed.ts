@@ -1,9 +1,10 @@
 import type { ObjectStore } from '@trainyard/storage';
 import type { ImageSplit } from '../dataset.types';
 import { decodeImage, type ResizeFit, toUnitFloats } from '../image-decode';
-import { type SplitFractions, stratifiedSplit } from '../stratified-split';
+import { type FolderSplit, stratifiedSplit } from '../stratified-split';
 import { fetchShard, type ShardSource } from './fetch-shard';
 import {
+  manifestKeys,
   manifestLabels,
   PACKED_ROOT,
   type PackedManifest,
@@ -51,7 +52,8 @@ export interface PackedDatasetOptions {
   fit: ResizeFit;
   /** The split's own seed (not the training seed): every run of the version holds out the same images. */
   seed: number;
-  split: SplitFractions;
+  /** Assigned by key unless `assign` is 'position' (over the manifest's order, which a folder's listing does not share). */
+  split: FolderSplit;
   /** Training images decoded up front (in id order), e.g. to calibrate a head's normalisation. */
   sampleSize?: number;
   concurrency?: number;
@@ -74,9 +76,10 @@ export interface PackedDataset {
 }
 
 /**
- * Opens a packed version for a run: the stratified split over the manifest's labels (by
- * `split.seed`, no bytes read), then one pass over the shards that hold holdout or sample images,
- * one shard at a time, decoding only those. Training images stay in the shards, for the stream.
+ * Opens a packed version for a run: the stratified split over the manifest's labels and keys (by
+ * `split.seed`, no bytes read: the folder itself holds out the same images), then one pass over
+ * the shards that hold holdout or sample images, one shard at a time, decoding only those.
+ * Training images stay in the shards, for the stream.
  */
 export async function loadPackedDataset(
   source: ShardSource,
@@ -87,7 +90,8 @@ export async function loadPackedDataset(
   assertPixelsFit(manifest, opts.imageShape, opts.fit);
   const raw = manifest.pixels !== undefined;
   const labels = manifestLabels(manifest);
-  const split = stratifiedSplit(labels, opts.split, opts.seed);
+  const keys = opts.split.assign === 'position' ? undefined : manifestKeys(manifest);
+  const split = stratifiedSplit(labels, opts.split, opts.seed, keys);
   const sampleIds = split.train.slice(0, opts.sampleSize ?? 256).sort((a, b) => a - b);
   const wanted = new Map<number, { into: Decoding; at: number }>();
   const bad: BadImage[] = [...(manifest.skipped ?? [])];

@@ -89,3 +89,23 @@ export function manifestLabels(manifest: PackedManifest): Int32Array {
   for (const shard of manifest.shards) for (const e of shard.entries) labels[id++] = e.label;
   return labels;
 }
+
+/**
+ * Every entry's key relative to the packed folder (`cat/001.png`), by global id: what a key split
+ * ranks, as loadImageFolder ranks a scan's. The manifest keeps the keys the pack listed, prefix
+ * included, and not the prefix: it is what every listed key (entries and files skipped) shares up
+ * to its last `/`, since the listing held two classes or more (a folder scan refuses fewer) and
+ * what keys of two classes share ends inside their class names.
+ */
+export function manifestKeys(manifest: PackedManifest): string[] {
+  const keys = manifest.shards.flatMap((shard) => shard.entries.map((e) => e.key));
+  const listed = [...keys, ...(manifest.skipped ?? []).map((s) => s.file)];
+  let shared = listed[0] ?? '';
+  for (const key of listed) {
+    let i = 0;
+    while (i < shared.length && key.charCodeAt(i) === shared.charCodeAt(i)) i++;
+    shared = shared.slice(0, i);
+  }
+  const prefix = shared.slice(0, shared.lastIndexOf('/') + 1);
+  return keys.map((key) => key.slice(prefix.length));
+}

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ObjectStore, S3ObjectStore } from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
-import { fixtureImage } from '../image-folder.fixture';
+import { loadImageFolder } from '../image-folder.dataset';
+import { fixtureImage, imageIdentities } from '../image-folder.fixture';
 import { EpochReader } from './epoch-reader';
 import { loadPackedDataset, readPackedManifest } from './load-packed';
 import { packImageFolder, type PackedVersion } from './pack-image-folder';
@@ -120,6 +121,25 @@ describe('packed datasets over S3', () => {
     expect(labels(1)).toEqual(expected);
     expect(batches[0].x.length).toBe(7 * 8 * 8 * 3);
     expect(Math.max(...batches[0].x)).toBeLessThanOrEqual(1);
+  });
+
+  it('holds out the same images as the folder it was packed from: both split by key', async () => {
+    const opts = { imageShape, fit: 'fill' as const, seed: 1 };
+    const folder = await loadImageFolder(s3, prefix, { ...opts, split });
+    const version = await loadPackedDataset({ store: s3, root }, packed.version, { ...opts, split });
+    expect(imageIdentities(version.test)).toEqual(imageIdentities(folder.test));
+    expect(imageIdentities(version.validation)).toEqual(imageIdentities(folder.validation));
+    // The sample holds every training image here (36 < 256).
+    expect(imageIdentities(version.sample)).toEqual(imageIdentities(folder.train));
+    // By position the two listings (the folder's sorted, the pack's shuffled) hold out other images:
+    // why an evaluation of a position-split run must read the data as the run did.
+    const byPosition = { ...split, assign: 'position' as const };
+    const folderByPosition = await loadImageFolder(s3, prefix, { ...opts, split: byPosition });
+    const versionByPosition = await loadPackedDataset({ store: s3, root }, packed.version, {
+      ...opts,
+      split: byPosition,
+    });
+    expect(imageIdentities(versionByPosition.test)).not.toEqual(imageIdentities(folderByPosition.test));
   });
 
   it('serves the same batches on any number of threads, augmented or not', async () => {
