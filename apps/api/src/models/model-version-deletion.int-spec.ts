@@ -1,3 +1,4 @@
+import { TrainyardClient } from '@trainyard/client';
 import { HOSTILE_PATH_SEGMENTS, statusClass } from '../testing/hostile-path-segments';
 import { projectKey, requestAs } from '../testing/keyed-requests';
 import { succeededRun } from '../testing/succeeded-run';
@@ -164,5 +165,23 @@ describe('DELETE /v1/models/:name/versions/:version (PostgreSQL, Redis, HTTP)', 
     ]);
     expect((await call('DELETE', versionPath('kept', 1, '?project=..%2Fx'))).status).toBe(400);
     expect((await call('GET', '/v1/models/kept/versions')).body.versions).toHaveLength(1);
+  });
+
+  it("refuses to register a model named '.' or '..', which no URL could reach again; other odd names round-trip", async () => {
+    const runId = await pretrained();
+    for (const name of ['.', '..', ' .. ']) {
+      const res = await call('POST', '/v1/models', { name, runId });
+      expect({ name, status: res.status, errors: res.body.errors }).toEqual({
+        name,
+        status: 400,
+        errors: [{ field: 'name', message: "'.' and '..' cannot name a model: URLs resolve them as path steps" }],
+      });
+    }
+    const client = new TrainyardClient(api.baseUrl, api.adminKey);
+    for (const name of ['...', '.hidden', 'a/b', 'a%2Fb', 'x?y#z']) {
+      const { version } = await register(name, runId);
+      expect((await client.modelVersions(name)).versions.map((v) => v.version)).toEqual([version]);
+      await client.deleteModelVersion(name, version);
+    }
   });
 });

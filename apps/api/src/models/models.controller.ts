@@ -13,7 +13,15 @@ import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ModelsService } from './models.service';
 
 /** The contracts' name rule: no control characters or lone surrogates, at most 120 characters. */
-const ModelName = NameSchema;
+/**
+ * A model's name is a path segment of its routes (`/v1/models/:name/versions`), and `.` and `..`
+ * are none: every URL parser (the client's, the CLI's, a browser's) resolves them away, so a
+ * version registered under one could be neither read nor deleted but by hand.
+ */
+const ModelName = NameSchema.refine(
+  (name) => name !== '.' && name !== '..',
+  "'.' and '..' cannot name a model: URLs resolve them as path steps",
+);
 const ModelRegistrationSchema = z.strictObject({ name: ModelName, runId: z.uuid().toLowerCase() });
 /** Digits only (no sign, exponent or spaces), within the range a spec's `model.baseModel.version` takes. */
 const ModelVersionNumberSchema = z
