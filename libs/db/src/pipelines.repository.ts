@@ -234,7 +234,7 @@ export class PipelinesRepository {
       const stopped = await cancelRunsWhere(
         tx,
         Prisma.sql`"id" = ANY(${ids}::uuid[])`,
-        Prisma.sql`"held" = false, "failure_reason" = ${downstream},`,
+        Prisma.sql`"failure_reason" = ${downstream},`,
       );
       for (const run of stopped) if (run.status === 'CANCELLED') outcome.cancelled.push(run.id);
     }

@@ -181,10 +181,12 @@ describe('pipeline cancel (PostgreSQL, Redis, HTTP)', () => {
     const step = runIds[1]!;
     const res = await http('POST', `/v1/runs/${step}/cancel`);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: step, status: 'CANCELLED' });
+    expect(res.body).toMatchObject({ id: step, status: 'CANCELLED', held: false });
+    expect((await http('GET', `/v1/runs/${step}`)).body).toMatchObject({ status: 'CANCELLED', held: false });
 
     const pipeline = await http('GET', `/v1/pipelines/${id}`);
     expect(pipeline.body.status).toBe('CANCELLED');
+    expect(pipeline.body.runs.map((r: { held: boolean }) => r.held)).toEqual(Array(5).fill(false));
     expect(pipeline.body.failureReason).toBe(`FINETUNE step "one step: ft a" (run ${step}) CANCELLED`);
     expect(pipeline.body.runs.map((r: { status: string }) => r.status)).toEqual(Array(5).fill('CANCELLED'));
     expect(pipeline.body.runs[0].failureReason).toContain(`pipeline ${id} CANCELLED: FINETUNE step "one step: ft a"`);
