@@ -288,6 +288,30 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
       expect(res.status).toBe(422);
       expect(res.body.errors).toEqual([{ field, message: expect.stringMatching(why) }]);
     }
+    // A dataset the classifier (trained on 16×16 grey shapes) cannot take: refused now, not after queueing.
+    for (const [dataset, why] of [
+      [
+        { name: 'synthetic-shapes', imageSize: 32 },
+        /^Images of 32×32×1 do not fit the classifier of run .*, which takes 16×16×1$/,
+      ],
+      [{ name: 'mnist' }, /^Images of 28×28×1 do not fit/],
+    ] as const) {
+      const res = await http('POST', '/v1/runs', {
+        kind: 'evaluate',
+        name: 'ev',
+        checkpoint: { runId: finetuned },
+        dataset,
+      });
+      expect(res.status).toBe(422);
+      expect(res.body.errors).toEqual([{ field: 'dataset', message: expect.stringMatching(why) }]);
+    }
+    const sameImages = await http('POST', '/v1/runs', {
+      kind: 'evaluate',
+      name: 'ev',
+      checkpoint: { runId: finetuned },
+      dataset: { name: 'synthetic-shapes', imageSize: 16, testPerClass: 3 },
+    });
+    expect(sameImages.status).toBe(201);
     const unregistered = await http('POST', '/v1/runs', {
       kind: 'finetune',
       name: 'f',

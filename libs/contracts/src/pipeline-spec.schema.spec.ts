@@ -96,6 +96,30 @@ describe('PipelineSpecSchema', () => {
     ]);
   });
 
+  it('refuses an evaluation on images the classifiers cannot take, or on another number of classes, before anything trains', () => {
+    for (const dataset of [
+      { name: 'synthetic-shapes', imageSize: 32 },
+      { name: 'synthetic-shapes', imageSize: 16, channels: 3 },
+      { name: 'mnist', testPerClass: 5 },
+    ]) {
+      expect(paths({ ...valid, evaluations: [{ split: 'test' }, { split: 'validation', dataset }] })).toEqual([
+        'evaluations.1.dataset',
+      ]);
+    }
+    // 16×16 grey MNIST would fit a 16×16 encoder, not the shapes' classifiers: its 10 classes are not theirs.
+    const mnistPipeline = {
+      ...valid,
+      pretrain: {
+        ...valid.pretrain,
+        dataset: { name: 'mnist' },
+        model: { type: 'conv-autoencoder', inputShape: [28, 28, 1] },
+      },
+      finetunes: [{ name: 'ft', dataset: { name: 'mnist', labelsPerClass: 10 } }],
+    };
+    expect(paths({ ...mnistPipeline, evaluations: [{ dataset: { name: 'mnist', testPerClass: 5 } }] })).toEqual([]);
+    expect(paths({ ...valid, evaluations: [{ dataset: { ...shapes, testPerClass: 3 } }] })).toEqual([]);
+  });
+
   it('refuses an empty pipeline and unknown fields', () => {
     expect(paths({ ...valid, finetunes: [] })).toEqual(['finetunes']);
     expect(paths({ ...valid, retries: 3 })).toEqual(['']);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DatasetSpecSchema, datasetImageShape, sameShape } from './dataset.schema';
+import { datasetClassCount, DatasetSpecSchema, datasetImageShape, sameShape } from './dataset.schema';
 import { EVALUATION_SPLITS } from './evaluate-spec.schema';
 import {
   autoencoderInputShape,
@@ -82,6 +82,32 @@ export const PipelineSpecSchema = z
           message: `Images of ${shape.join('×')} do not fit the pretrain's encoder (${encoderInput.join('×')})`,
         });
       }
+    });
+    // Every fine-tune's classifier takes the encoder's images and predicts its own dataset's
+    // classes: an evaluation on other images, or another number of classes, could only fail after
+    // the whole pipeline has trained.
+    p.evaluations.forEach((e, i) => {
+      if (!e.dataset) return;
+      const shape = datasetImageShape(e.dataset);
+      if (shape && !sameShape(shape, encoderInput)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['evaluations', i, 'dataset'],
+          message: `Images of ${shape.join('×')} do not fit the fine-tunes' classifiers, which take the pretrain's ${encoderInput.join('×')}`,
+        });
+        return;
+      }
+      const classes = datasetClassCount(e.dataset);
+      const other = p.finetunes.find((f) => {
+        const theirs = datasetClassCount(f.dataset);
+        return classes !== null && theirs !== null && theirs !== classes;
+      });
+      if (other)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['evaluations', i, 'dataset'],
+          message: `It has ${classes} classes; fine-tune "${other.name}" predicts ${datasetClassCount(other.dataset)}`,
+        });
     });
   }, ONLY_WHEN_VALID);
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
