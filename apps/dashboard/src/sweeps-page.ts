@@ -55,7 +55,8 @@ export function sweepPage(root: HTMLElement, id: string): () => void {
   });
   const draw = (sweep: SweepView) => {
     const parameters = Object.keys((sweep.spec as { parameters?: Record<string, unknown> }).parameters ?? {});
-    const ranked = sweep.leaderboard.filter((e) => e.value !== null);
+    // What the API ranks (SUCCEEDED runs with a finite value): a cancelled run's partial value is no result.
+    const ranked = sweep.leaderboard.filter((e) => e.rank !== null);
     const unfinished = sweep.leaderboard.some((e) => !runEnded(e.status));
     cancel.disabled = !unfinished;
     clear(
@@ -76,7 +77,11 @@ export function sweepPage(root: HTMLElement, id: string): () => void {
         'div',
         { class: 'charts', id: 'sweep-charts' },
         ranked.length === 0
-          ? h('p', { class: 'muted' }, `No run has a ${sweep.metric} yet: the charts appear as runs finish.`)
+          ? h(
+              'p',
+              { class: 'muted' },
+              `No run has succeeded with a ${sweep.metric} yet: the charts appear as runs finish.`,
+            )
           : parameters.map((name) =>
               scatterPlot(
                 name,

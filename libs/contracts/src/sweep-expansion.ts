@@ -2,6 +2,7 @@ import { cappedProduct } from './schema-guards';
 import {
   INTEGER_SWEEP_PARAMETERS,
   MAX_SWEEP_RUNS,
+  SWEEP_PARAMETERS,
   type SweepParameter,
   type SweepValue,
   type SweepValues,
@@ -19,11 +20,13 @@ export interface SweepExpansionInput {
 }
 
 /**
- * The runs of a sweep, as the values each one takes. Grid: every combination, in the order the
- * parameters and their values were given (the last parameter varies fastest); more than maxRuns
- * is refused rather than silently cut. Random: maxRuns independent draws from a PRNG seeded by
- * `seed`: a list is drawn from uniformly, a range uniformly (or log-uniformly), rounded for
- * whole-number parameters. Pure and deterministic: the same spec gives the same runs.
+ * The runs of a sweep, as the values each one takes, the parameters taken in SWEEP_PARAMETERS'
+ * order whatever order they were given in (a stored spec's keys come back reordered). Grid: every
+ * combination, each parameter's values in the order given (the last parameter varies fastest);
+ * more than maxRuns is refused rather than silently cut. Random: maxRuns independent draws from a
+ * PRNG seeded by `seed`: a list is drawn from uniformly, a range uniformly (or log-uniformly),
+ * rounded for whole-number parameters. Pure and deterministic: the same spec gives the same runs,
+ * and so does its copy with the parameters listed in another order.
  *
  * Its cost is bounded whatever it is given: maxRuns outside 1..MAX_SWEEP_RUNS throws, and a grid's
  * size is computed (capped, `tooMany` is then MAX_SWEEP_RUNS + 1 at most) before anything is built.
@@ -32,7 +35,12 @@ export function expandSweep(spec: SweepExpansionInput): { runs: SweepValues[] } 
   if (!Number.isSafeInteger(spec.maxRuns) || spec.maxRuns < 1 || spec.maxRuns > MAX_SWEEP_RUNS) {
     throw new RangeError(`A sweep's maxRuns must be an integer in 1..${MAX_SWEEP_RUNS}, got ${spec.maxRuns}`);
   }
-  const entries = Object.entries(spec.parameters) as [SweepParameter, SweepValue[] | Range][];
+  // In SWEEP_PARAMETERS' order, not the object's: a spec stored as JSONB comes back with its keys
+  // reordered, and its resubmission must give the same runs.
+  const entries = SWEEP_PARAMETERS.flatMap((key) => {
+    const values = Object.hasOwn(spec.parameters, key) ? spec.parameters[key] : undefined;
+    return values === undefined ? [] : [[key, values] as [SweepParameter, SweepValue[] | Range]];
+  });
   if (spec.strategy === 'grid') {
     const lists = entries.map(
       ([key, values]) => [key, Array.isArray(values) ? values : [values.min, values.max]] as const,

@@ -24,6 +24,27 @@ describe('sweep expansion', () => {
     expect(runs[5]).toEqual({ 'training.learningRate': 0.001, 'model.freezing.mode': 'two-stage' });
   });
 
+  it('gives the same runs whatever order the parameters are listed in (a stored spec comes back reordered)', () => {
+    const lr = { min: 1e-4, max: 1e-2, log: true as const };
+    const dropout = [0, 0.1, 0.2, 0.3, 0.4];
+    for (const strategy of ['random', 'grid'] as const) {
+      const given = strategy === 'grid' ? [1e-4, 1e-3] : lr;
+      const one = expandSweep({
+        strategy,
+        parameters: { 'training.learningRate': given, 'model.dropout': dropout },
+        maxRuns: 10,
+        seed: 11,
+      });
+      const other = expandSweep({
+        strategy,
+        parameters: { 'model.dropout': dropout, 'training.learningRate': given },
+        maxRuns: 10,
+        seed: 11,
+      });
+      expect(other).toEqual(one);
+    }
+  });
+
   it('grid: refuses more combinations than maxRuns instead of cutting', () => {
     expect(
       expandSweep({
@@ -216,7 +237,7 @@ describe('SweepSpecSchema', () => {
     expect(clash[0]).toEqual({
       path: 'parameters',
       message: expect.stringMatching(
-        /^Run 1 \(model.freezing.mode=two-stage, training.epochs=1\): model.freezing.unfreezeAfterEpochs/,
+        /^Run 1 \(training.epochs=1, model.freezing.mode=two-stage\): model.freezing.unfreezeAfterEpochs/,
       ),
     });
   });

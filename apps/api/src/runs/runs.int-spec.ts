@@ -176,6 +176,28 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     );
   });
 
+  it('gives the same runs again when a sweep’s stored spec is submitted again (PostgreSQL reorders its parameters)', async () => {
+    const submitted = {
+      ...sweep('random again'),
+      strategy: 'random',
+      maxRuns: 4,
+      seed: 11,
+      parameters: { 'training.learningRate': { min: 1e-4, max: 1e-2, log: true }, 'model.dropout': [0, 0.1, 0.2, 0.3] },
+    };
+    const paramsOf = async (id: string) =>
+      ((await http('GET', `/v1/sweeps/${id}`)).body.leaderboard as { name: string; params: object }[])
+        .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
+        .map((entry) => entry.params);
+    const first = await http('POST', '/v1/sweeps', submitted);
+    const stored = (await http('GET', `/v1/sweeps/${first.body.id}`)).body.spec;
+    expect(Object.keys(stored.parameters)).toEqual(['model.dropout', 'training.learningRate']);
+    const again = await http('POST', '/v1/sweeps', { ...stored, name: 'random again, resubmitted' });
+    expect(again.status).toBe(201);
+    expect(await paramsOf(again.body.id)).toEqual(await paramsOf(first.body.id));
+    await http('POST', `/v1/sweeps/${first.body.id}/cancel`);
+    await http('POST', `/v1/sweeps/${again.body.id}/cancel`);
+  });
+
   it('cancels a sweep: waiting runs at once with their jobs removed, a running one between batches, an ended one kept', async () => {
     const { body } = await http('POST', '/v1/sweeps', sweep('to cancel'));
     const [running, ended, ...waiting] = (await sweepRuns(body.id))['QUEUED']!;

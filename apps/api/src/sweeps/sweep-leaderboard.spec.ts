@@ -56,4 +56,26 @@ describe('sweep leaderboard', () => {
       ['running', null, 0.2],
     ]);
   });
+
+  it('gives equal values one rank (1, 1, 3) and orders names as a person reads them (#4 before #10)', () => {
+    const board = sweepLeaderboard(
+      sweepOf([
+        { name: 'sweep #10', status: 'SUCCEEDED', best: 0.5 },
+        { name: 'sweep #4', status: 'SUCCEEDED', best: 0.5 },
+        { name: 'sweep #2', status: 'SUCCEEDED', best: 0.7 },
+        { name: 'sweep #11', status: 'SUCCEEDED', best: 0.2 },
+        { name: 'sweep #12', status: 'CANCELLED', best: 0.1 },
+        { name: 'sweep #3', status: 'QUEUED' },
+      ]),
+      { metric: 'val_loss' },
+    );
+    expect(board.map((e) => [e.name, e.rank])).toEqual([
+      ['sweep #11', 1],
+      ['sweep #4', 2],
+      ['sweep #10', 2],
+      ['sweep #2', 4],
+      ['sweep #3', null],
+      ['sweep #12', null],
+    ]);
+  });
 });

@@ -8,12 +8,16 @@ import {
 } from '@trainyard/contracts';
 import type { SweepWithRuns } from '@trainyard/db';
 
+/** Run names in the order a person reads them: `sweep #4` before `sweep #10`. */
+const BY_NAME = new Intl.Collator('en', { numeric: true });
+
 /**
  * The runs of a sweep best first by its metric: `test/<field>` reads the run's held-out result
  * (test/accuracy, test/macroF1…), any other name the best value of that metric's summary
  * (val_accuracy, val_loss), ranked by `sweepGoal`. Only SUCCEEDED runs with a finite value are
- * ranked; the others (not finished, failed, cancelled, a NaN or infinite value) follow, unranked,
- * with the finite value they have so far, by name.
+ * ranked, equal values sharing a rank (1, 1, 3) and ordered by name; the others (not finished,
+ * failed, cancelled, a NaN or infinite value) follow, unranked, with the finite value they have so
+ * far, by name (numbers in names compared as numbers: `#4` before `#10`).
  */
 export function sweepLeaderboard(sweep: SweepWithRuns, spec: Pick<SweepSpec, 'metric' | 'goal'>): LeaderboardEntry[] {
   const entries = sweep.runs.map((run) => ({
@@ -31,9 +35,13 @@ export function sweepLeaderboard(sweep: SweepWithRuns, spec: Pick<SweepSpec, 'me
     (a, b) =>
       Number(ranked(b)) - Number(ranked(a)) ||
       (ranked(a) && ranked(b) ? sign * (a.value! - b.value!) : 0) ||
-      a.name.localeCompare(b.name),
+      BY_NAME.compare(a.name, b.name),
   );
-  entries.forEach((e, i) => (e.rank = ranked(e) ? i + 1 : null));
+  // Equal values share a rank (1, 1, 3: competition ranking); #4 comes before #10.
+  entries.forEach((e, i) => {
+    const before = entries[i - 1];
+    e.rank = !ranked(e) ? null : before && ranked(before) && before.value === e.value ? before.rank : i + 1;
+  });
   return entries;
 }
 
