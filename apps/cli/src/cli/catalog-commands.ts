@@ -181,7 +181,12 @@ export const pipelinesCommand: Command = {
     ctx.out(
       `${formatTable(
         ['run', 'kind', 'status', 'name'],
-        view.runs.map((r) => [r.id, r.kind.toLowerCase(), r.held && r.status === 'QUEUED' ? `${r.status} (held)` : r.status, r.name]),
+        view.runs.map((r) => [
+          r.id,
+          r.kind.toLowerCase(),
+          r.held && r.status === 'QUEUED' ? `${r.status} (held)` : r.status,
+          r.name,
+        ]),
       )}\n`,
     );
     return EXIT.OK;
