@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { type DataReport, type RunSpecInput, RunSpecSchema } from '@trainyard/contracts';
 import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
-import { startTrainingProcess } from './start-training-process';
-import type { TrainingEvent, TrainingJobInput } from './training-job.types';
+import type { TrainingJobInput } from './training-job.types';
+import { collectTrainingProcess } from './testing/collect-training-process';
 
 // Needs the compiled training process: `node tools/build.mjs libs` (the test command builds first).
 // Evaluations of a fine-tune trained on a local folder, each in a training process as a worker runs
@@ -27,23 +27,16 @@ describe('an evaluation holds its dataset to the classes and the split the run t
   });
 
   async function run(input: Omit<Partial<TrainingJobInput>, 'spec'> & { spec: RunSpecInput }) {
-    const events: TrainingEvent[] = [];
-    const handle = startTrainingProcess(
-      {
-        runId: randomUUID(),
-        firstCheckpointSequence: 1,
-        imageFolder: { kind: 'local', path: join(root, 'pets') },
-        paths: { localRoots: [root], walkMaxFiles: 1_000_000, walkMaxMs: 30_000 },
-        backend: 'wasm',
-        ...input,
-        spec: RunSpecSchema.parse(input.spec),
-        storage: { driver: 'local', root: join(root, 'objects') },
-      },
-      (e) => void events.push(e),
-    );
-    const outcome = await handle.done;
-    const of = <T extends TrainingEvent['type']>(type: T) =>
-      events.filter((e): e is Extract<TrainingEvent, { type: T }> => e.type === type);
+    const { outcome, of } = await collectTrainingProcess({
+      runId: randomUUID(),
+      firstCheckpointSequence: 1,
+      imageFolder: { kind: 'local', path: join(root, 'pets') },
+      paths: { localRoots: [root], walkMaxFiles: 1_000_000, walkMaxMs: 30_000 },
+      backend: 'wasm',
+      ...input,
+      spec: RunSpecSchema.parse(input.spec),
+      storage: { driver: 'local', root: join(root, 'objects') },
+    });
     return { outcome, of };
   }
 

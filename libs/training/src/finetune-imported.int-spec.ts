@@ -12,8 +12,8 @@ import {
   LocalObjectStore,
   storeIOHandler,
 } from '@trainyard/storage';
-import { startTrainingProcess } from './start-training-process';
-import type { TrainingEvent, TrainingJobInput } from './training-job.types';
+import type { TrainingJobInput } from './training-job.types';
+import { collectTrainingProcess } from './testing/collect-training-process';
 
 // Needs the compiled training process and batch-pipeline thread: `node tools/build.mjs libs` (npm test builds first).
 // 3 colour classes × 10 PNGs (16×16) + a corrupt file; split 6 train / 2 validation / 2 test per class.
@@ -89,24 +89,17 @@ describe('fine-tuning an imported model on an image folder: two-stage freezing, 
   let folder: string;
 
   async function run(input: Omit<Partial<TrainingJobInput>, 'spec'> & { runId: string; spec: RunSpecInput }) {
-    const events: TrainingEvent[] = [];
-    const handle = startTrainingProcess(
-      {
-        firstCheckpointSequence: 1,
-        imageFolder: { kind: 'local', path: folder },
-        cacheDir: join(root, 'cache'),
-        // The worker's TRAINYARD_LOCAL_ROOTS: the folder and the imported model are read from under it.
-        paths: { localRoots: [root], walkMaxFiles: 1_000_000, walkMaxMs: 30_000 },
-        backend: 'cpu',
-        ...input,
-        spec: RunSpecSchema.parse(input.spec),
-        storage: { driver: 'local', root: join(root, 'objects') },
-      },
-      (e) => void events.push(e),
-    );
-    const outcome = await handle.done;
-    const of = <T extends TrainingEvent['type']>(type: T) =>
-      events.filter((e): e is Extract<TrainingEvent, { type: T }> => e.type === type);
+    const { outcome, of } = await collectTrainingProcess({
+      firstCheckpointSequence: 1,
+      imageFolder: { kind: 'local', path: folder },
+      cacheDir: join(root, 'cache'),
+      // The worker's TRAINYARD_LOCAL_ROOTS: the folder and the imported model are read from under it.
+      paths: { localRoots: [root], walkMaxFiles: 1_000_000, walkMaxMs: 30_000 },
+      backend: 'cpu',
+      ...input,
+      spec: RunSpecSchema.parse(input.spec),
+      storage: { driver: 'local', root: join(root, 'objects') },
+    });
     return { outcome, of };
   }
 
