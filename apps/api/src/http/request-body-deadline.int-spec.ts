@@ -1,6 +1,7 @@
-import { request, type Server } from 'node:http';
+import { Agent, request, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tarOf } from '../testing/tar-of';
+import { EARLY_ANSWER_LINGER_MS } from './request-body-deadline';
 import { startTestApi, type TestApi } from '../testing/test-api';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -120,5 +121,51 @@ describe('the time a request body may take (HTTP, PostgreSQL, Redis)', () => {
     const heldMs = await socketClosed;
     expect(heldMs).toBeGreaterThan(0);
     expect(heldMs).toBeLessThan(4_000);
+  });
+
+  it('keeps a connection answered early whose body then arrived whole: a request on it after is not cut', async () => {
+    const run = (await (
+      await api.fetch(`${api.baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'pretrain', name: 'watched', dataset: { name: 'synthetic-shapes' } }),
+      })
+    ).json()) as { id: string };
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const headers = { authorization: `Bearer ${api.adminKey}` };
+      // A form-like body is refused before it is read (415); Node reads the rest of it after, and keeps the connection.
+      const refused = await new Promise<number>((resolve) => {
+        const req = request(new URL('/v1/runs', api.baseUrl), {
+          method: 'POST',
+          agent,
+          headers: { ...headers, 'content-type': 'text/plain' },
+        });
+        req.on('response', (res) => res.resume().on('end', () => resolve(res.statusCode!)));
+        req.end('kind=pretrain');
+      });
+      expect(refused).toBe(415);
+      // The run's event stream, on that same connection, open across the moment it was once destroyed at.
+      const stream = await new Promise<{ outcome: 'open' | 'cut'; reused: boolean }>((resolve) => {
+        const req = request(new URL(`/v1/runs/${run.id}/events`, api.baseUrl), {
+          agent,
+          headers: { ...headers, accept: 'text/event-stream' },
+        });
+        const end = (outcome: 'open' | 'cut') => {
+          resolve({ outcome, reused: req.reusedSocket });
+          req.destroy();
+        };
+        req.on('response', (res) => {
+          res.on('data', () => undefined);
+          res.on('close', () => end('cut'));
+          setTimeout(() => end('open'), EARLY_ANSWER_LINGER_MS + 800);
+        });
+        req.on('error', () => end('cut'));
+        req.end();
+      });
+      expect(stream).toEqual({ outcome: 'open', reused: true });
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -29,9 +29,15 @@ export function requestBodyDeadline(ms: number) {
     if (req.complete) return next();
     // Answered before its body arrived (a 401, a 429, a 413): the rest is not read, and a client
     // still sending (an upload the API refused) would otherwise hold the socket for as long as it
-    // sends. The connection goes once the answer has had a moment to reach it.
+    // sends. The connection goes once the answer has had a moment to reach it, if the body has
+    // still not all arrived then: Node reads what is left of a body answered early and keeps the
+    // connection, and a client that sent it whole reuses it for its next request, which a socket
+    // destroyed regardless would cut ("other side closed").
     res.once('finish', () => {
-      if (!req.complete) setTimeout(() => req.socket.destroy(), EARLY_ANSWER_LINGER_MS).unref();
+      if (!req.complete)
+        setTimeout(() => {
+          if (!req.complete) req.socket.destroy();
+        }, EARLY_ANSWER_LINGER_MS).unref();
     });
     if (isDatasetUpload(req)) return next();
     const timer = setTimeout(() => {
