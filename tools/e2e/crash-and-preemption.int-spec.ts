@@ -276,8 +276,17 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     );
     const attempts = await cluster.attempts(runId);
     expect(attempts.map((a) => a.outcome)).toEqual(['FAILED']);
-    expect((await cluster.queue.getJob(runId))!.attemptsMade).toBe(1);
-    expect(await (await cluster.queue.getJob(runId))!.getState()).toBe('failed');
+    // The run is FAILED in PostgreSQL first, then its job in BullMQ: once it is, on its one attempt.
+    const job = await waitFor(
+      `job ${runId} failed in BullMQ`,
+      async () => {
+        const found = await cluster.queue.getJob(runId);
+        return found && (await found.getState()) === 'failed' ? found : undefined;
+      },
+      15_000,
+      () => cluster.logs(),
+    );
+    expect(job.attemptsMade).toBe(1);
     // It trained to its limit, not to its 400 epochs, and kept where it got to.
     const [seconds] = await attemptSeconds(runId);
     expect(seconds).toBeGreaterThanOrEqual(limitSeconds);
