@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { CATALOG_LIST_MAX_LIMIT, type ApiKeyScope, type ApiKeyView } from '@trainyard/contracts';
+import type { ApiKeyScope, ApiKeyView } from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import { apiKeyHash, apiKeyLookup, apiKeyMatches, newApiKeySalt, newApiKeyToken } from './api-key-token';
 import {
+  checkLimit,
   createdBefore,
   decodeCreatedCursor,
   encodeCreatedCursor,
@@ -92,8 +93,7 @@ export class ApiKeysRepository {
    * repeat nor vanish, however many a fleet has made.
    */
   async page(query: CatalogPageQuery & { revoked?: boolean }): Promise<CatalogPage<ApiKeyView>> {
-    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > CATALOG_LIST_MAX_LIMIT)
-      throw new RangeError(`limit must be a whole number from 1 to ${CATALOG_LIST_MAX_LIMIT}, got ${query.limit}`);
+    checkLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeCreatedCursor('keys', query.cursor);
     const state = query.revoked === undefined ? {} : { revokedAt: query.revoked ? { not: null } : null };
     const rows = await this.prisma.apiKey.findMany({

@@ -1,5 +1,4 @@
 import {
-  CATALOG_LIST_MAX_LIMIT,
   MODEL_LIST_VERSIONS,
   type ModelSummary,
   type PipelineSummary,
@@ -8,6 +7,7 @@ import {
 } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import {
+  checkLimit,
   countsByOwner,
   createdBefore,
   decodeCreatedCursor,
@@ -18,12 +18,6 @@ import {
   type CatalogPageQuery,
 } from './catalog-page';
 import { modelVersionView } from './views';
-
-function checkLimit(limit: number): void {
-  // The API's schema refuses these first; a caller inside the fleet gets the same rule.
-  if (!Number.isInteger(limit) || limit < 1 || limit > CATALOG_LIST_MAX_LIMIT)
-    throw new RangeError(`limit must be a whole number from 1 to ${CATALOG_LIST_MAX_LIMIT}, got ${limit}`);
-}
 
 /**
  * The pipeline, sweep and model lists: keyset pages (a cursor names the last row shown, so a

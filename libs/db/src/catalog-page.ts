@@ -1,4 +1,4 @@
-import { storedTextProblem } from '@trainyard/contracts';
+import { CATALOG_LIST_MAX_LIMIT, storedTextProblem } from '@trainyard/contracts';
 import { z } from 'zod';
 import { InvalidCursorError } from './errors';
 
@@ -13,6 +13,12 @@ export interface CatalogPageQuery {
 export interface CatalogPage<T> {
   items: T[];
   nextCursor: string | null;
+}
+
+/** A page's `limit`, 1 to CATALOG_LIST_MAX_LIMIT: the API's schema refuses others first; a caller inside the fleet gets the same rule. */
+export function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > CATALOG_LIST_MAX_LIMIT)
+    throw new RangeError(`limit must be a whole number from 1 to ${CATALOG_LIST_MAX_LIMIT}, got ${limit}`);
 }
 
 /** Where a newest-first list stopped: the last row's creation time and id (ids break ties). */
