@@ -159,3 +159,23 @@ export function datasetClassCount(dataset: DatasetSpec): number | null {
   if (dataset.name === 'synthetic-shapes') return SHAPE_CLASSES.length;
   return null;
 }
+
+/**
+ * Why a classifier trained on `trainedOn` (`classifier`, as a message names it) cannot take
+ * `dataset`, as far as the specs tell: its images are not the shape it trained on, or a built-in
+ * dataset has another number of classes. Null when nothing in the specs says so (a folder's
+ * classes are checked by name where the checkpoint is read).
+ */
+export function evaluationDatasetProblem(
+  dataset: DatasetSpec,
+  trainedOn: DatasetSpec,
+  classifier: string,
+): string | null {
+  const [shape, trained] = [datasetImageShape(dataset), datasetImageShape(trainedOn)];
+  if (shape && trained && !sameShape(shape, trained))
+    return `Images of ${shape.join('×')} do not fit ${classifier}, which takes ${trained.join('×')}`;
+  const [classes, predicted] = [datasetClassCount(dataset), datasetClassCount(trainedOn)];
+  if (classes !== null && predicted !== null && classes !== predicted)
+    return `It has ${classes} classes; ${classifier} predicts ${predicted}`;
+  return null;
+}

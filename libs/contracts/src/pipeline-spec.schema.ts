@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { datasetClassCount, DatasetSpecSchema, datasetImageShape, sameShape } from './dataset.schema';
+import { DatasetSpecSchema, datasetImageShape, evaluationDatasetProblem, sameShape } from './dataset.schema';
 import { EVALUATION_SPLITS } from './evaluate-spec.schema';
 import {
   autoencoderInputShape,
@@ -10,7 +10,7 @@ import {
   type PretrainSpecInput,
 } from './run-spec.schema';
 import { ONLY_WHEN_VALID, withKind } from './schema-guards';
-import { NameSchema } from './text.schema';
+import { NameSchema, quoteText } from './text.schema';
 
 /**
  * `kind` is implied by where a spec sits in a pipeline; a client may still write it. withKind is
@@ -83,31 +83,14 @@ export const PipelineSpecSchema = z
         });
       }
     });
-    // Every fine-tune's classifier takes the encoder's images and predicts its own dataset's
-    // classes: an evaluation on other images, or another number of classes, could only fail after
-    // the whole pipeline has trained.
+    // An evaluation no fine-tune's classifier could take would only fail after the whole pipeline trained.
     p.evaluations.forEach((e, i) => {
-      if (!e.dataset) return;
-      const shape = datasetImageShape(e.dataset);
-      if (shape && !sameShape(shape, encoderInput)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['evaluations', i, 'dataset'],
-          message: `Images of ${shape.join('×')} do not fit the fine-tunes' classifiers, which take the pretrain's ${encoderInput.join('×')}`,
-        });
-        return;
-      }
-      const classes = datasetClassCount(e.dataset);
-      const other = p.finetunes.find((f) => {
-        const theirs = datasetClassCount(f.dataset);
-        return classes !== null && theirs !== null && theirs !== classes;
-      });
-      if (other)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['evaluations', i, 'dataset'],
-          message: `It has ${classes} classes; fine-tune "${other.name}" predicts ${datasetClassCount(other.dataset)}`,
-        });
+      const dataset = e.dataset;
+      if (!dataset) return;
+      const problem = p.finetunes
+        .map((f) => evaluationDatasetProblem(dataset, f.dataset, `the classifier of fine-tune ${quoteText(f.name)}`))
+        .find((why) => why !== null);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['evaluations', i, 'dataset'], message: problem });
     });
   }, ONLY_WHEN_VALID);
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;

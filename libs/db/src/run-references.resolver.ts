@@ -3,10 +3,9 @@ import { createHash } from 'node:crypto';
 import {
   autoencoderInputShape,
   classifierBase,
-  datasetClassCount,
   datasetImageShape,
-  type DatasetSpec,
   DatasetSpecSchema,
+  evaluationDatasetProblem,
   type DatasetLocation,
   type DatasetView,
   type RegisteredModelRef,
@@ -150,29 +149,6 @@ async function readPackedVersionHead(store: ObjectStore, version: string): Promi
   if (!parsed.success)
     throw new UnreadablePackedVersionError(`the manifest ${store.uri(key)} is not a packed-dataset manifest`);
   return parsed.data;
-}
-
-/**
- * Whether a fine-tune's classifier can take `dataset` at all, as far as the specs tell: its
- * images are the shape it trained on, and a built-in dataset's classes as many as it predicts.
- * Refused naming `dataset`, rather than an evaluation that fails on a worker (a folder's classes
- * are checked there, by name, against the checkpoint's).
- */
-function assertEvaluable(
-  dataset: DatasetSpec,
-  trainedOn: DatasetSpec,
-  runId: string,
-  refuse: (field: string, why: string) => Error,
-): void {
-  const [shape, trained] = [datasetImageShape(dataset), datasetImageShape(trainedOn)];
-  if (shape && trained && !sameShape(shape, trained))
-    throw refuse(
-      'dataset',
-      `Images of ${shape.join('×')} do not fit the classifier of run ${runId}, which takes ${trained.join('×')}`,
-    );
-  const [classes, predicted] = [datasetClassCount(dataset), datasetClassCount(trainedOn)];
-  if (classes !== null && predicted !== null && classes !== predicted)
-    throw refuse('dataset', `It has ${classes} classes; the classifier of run ${runId} predicts ${predicted}`);
 }
 
 /** A folder's URI ends in `/` (`store.uri(prefix)` of a prefix given without one does not). */
@@ -533,7 +509,12 @@ export class RunReferencesResolver {
       throw refuse(field, `Checkpoint #${checkpoint.sequence} of run ${runId} holds no classifier`);
     const trainedOn = (run.spec as unknown as { dataset: NonNullable<typeof spec.dataset> }).dataset;
     const trained = DatasetSpecSchema.safeParse(trainedOn);
-    if (spec.dataset && trained.success) assertEvaluable(spec.dataset, trained.data, runId, refuse);
+    const problem =
+      spec.dataset && trained.success
+        ? evaluationDatasetProblem(spec.dataset, trained.data, `the classifier of run ${runId}`)
+        : null;
+    // Refused naming `dataset` now, rather than an evaluation that fails on a worker.
+    if (problem) throw refuse('dataset', problem);
     const dataset = spec.dataset ?? trainedOn;
     return { spec: { ...spec, dataset }, baseRunId: runId, baseCheckpointId: checkpoint.id };
   }
