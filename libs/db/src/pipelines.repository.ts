@@ -3,8 +3,7 @@ import type { CreatedCursor } from './catalog-page';
 import { chosenCheckpoint } from './checkpoint-choice';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import type { Run } from './model-types';
-import { lockedProjectLoad, submitTransaction, type ProjectLoadCheck } from './projects.repository';
-import { lockRegistryReferences } from './registry-references';
+import { lockSubmitted, submitTransaction, type ProjectLoadCheck } from './projects.repository';
 import type { WalkPage } from './reconciliation.repository';
 import { cancelRunsWhere } from './run-cancel.sql';
 import { pipelineView } from './views';
@@ -66,12 +65,12 @@ export class PipelinesRepository {
   ): Promise<void> {
     // The project's submit lock is taken only with a check: only then is there a turn to wait for.
     await submitTransaction(this.prisma, pipeline.project, check !== undefined, async (tx) => {
-      await lockRegistryReferences(
+      await lockSubmitted(
         tx,
         pipeline.project,
         runs.map((run) => run.spec),
+        check,
       );
-      if (check) check(await lockedProjectLoad(tx, pipeline.project));
       await tx.pipeline.create({
         data: {
           id: pipeline.id,

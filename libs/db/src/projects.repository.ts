@@ -1,4 +1,6 @@
 import type { Prisma, PrismaClient } from './generated/prisma/client';
+import type { RunSpec } from '@trainyard/contracts';
+import { lockRegistryReferences } from './registry-references';
 import { inSubmitTurn } from './submit-turns';
 
 type Tx = Prisma.TransactionClient;
@@ -61,6 +63,21 @@ export function submitTransaction<T>(
 export async function lockedProjectLoad(tx: Tx, project: string): Promise<ProjectLoad> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SUBMIT_LOCK_NAMESPACE}::int4, hashtext(${project}))`;
   return loadOf(tx, project);
+}
+
+/**
+ * The start of a submit's transaction: the datasets and model versions its specs name locked
+ * (lockRegistryReferences), then, with a `check`, the project's load read under its submit lock
+ * (lockedProjectLoad) and checked, which throws to refuse the submit.
+ */
+export async function lockSubmitted(
+  tx: Tx,
+  project: string,
+  specs: readonly RunSpec[],
+  check?: ProjectLoadCheck,
+): Promise<void> {
+  await lockRegistryReferences(tx, project, specs);
+  if (check) check(await lockedProjectLoad(tx, project));
 }
 
 /**

@@ -16,8 +16,7 @@ import { RunNotFoundError, RunStateError } from './errors';
 import { cancelRunsWhere } from './run-cancel.sql';
 import { toCheckpoint, type Run } from './model-types';
 import { listRuns, loadRunListItems, type RunListQuery } from './run-list.query';
-import { lockedProjectLoad, submitTransaction, type ProjectLoadCheck } from './projects.repository';
-import { lockRegistryReferences } from './registry-references';
+import { lockSubmitted, submitTransaction, type ProjectLoadCheck } from './projects.repository';
 import { attemptView, checkpointView, metricSummaryView, runLiveState, runView } from './views';
 
 export type FinishStatus = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'PREEMPTED';
@@ -56,8 +55,7 @@ export class RunsRepository {
     };
     if (!check) return this.prisma.run.create({ data });
     return submitTransaction(this.prisma, project, true, async (tx) => {
-      await lockRegistryReferences(tx, project, [input.spec]);
-      check(await lockedProjectLoad(tx, project));
+      await lockSubmitted(tx, project, [input.spec], check);
       return tx.run.create({ data });
     });
   }

@@ -1,8 +1,7 @@
 import type { RunKind, RunSpec, SweepValues } from '@trainyard/contracts';
 import type { MetricSummary, Prisma, PrismaClient, Sweep } from './generated/prisma/client';
 import type { Run } from './model-types';
-import { lockedProjectLoad, submitTransaction, type ProjectLoadCheck } from './projects.repository';
-import { lockRegistryReferences } from './registry-references';
+import { lockSubmitted, submitTransaction, type ProjectLoadCheck } from './projects.repository';
 
 export interface SweepRunCreation {
   id: string;
@@ -31,12 +30,12 @@ export class SweepsRepository {
   ): Promise<void> {
     // The project's submit lock is taken only with a check: only then is there a turn to wait for.
     await submitTransaction(this.prisma, sweep.project, check !== undefined, async (tx) => {
-      await lockRegistryReferences(
+      await lockSubmitted(
         tx,
         sweep.project,
         runs.map((run) => run.spec),
+        check,
       );
-      if (check) check(await lockedProjectLoad(tx, sweep.project));
       await tx.sweep.create({
         data: { id: sweep.id, name: sweep.name, spec: sweep.spec as Prisma.InputJsonValue, project: sweep.project },
       });
