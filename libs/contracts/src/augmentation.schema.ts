@@ -26,7 +26,11 @@ export const AugmentationSpecSchema = z
      * Keras's zoom: z in [1 - r, 1 + r] for a number, or [lo, hi]; drawn separately for width and
      * height. z < 1 zooms in (z = 0.5 shows the centre twice as large), as in Keras.
      */
-    zoomRange: z.union([z.number().min(0).max(0.95), z.tuple([Factor, Factor])]).default(0),
+    zoomRange: z
+      .union([z.number().min(0).max(0.95), z.tuple([Factor, Factor])], {
+        error: 'Expected a number from 0 to 0.95, or a [low, high] pair of zoom factors',
+      })
+      .default(0),
     horizontalFlip: z.boolean().default(false),
     verticalFlip: z.boolean().default(false),
     /** Brightness factor drawn from [lo, hi] (1 = unchanged); results are clipped to [0, 1]. */

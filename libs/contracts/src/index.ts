@@ -1,5 +1,6 @@
 export * from './run-state';
 export * from './dataset.schema';
+export * from './field-errors';
 export * from './run-spec.schema';
 export * from './resources.schema';
 export * from './training-spec.schema';

@@ -33,14 +33,16 @@ const LayerName = text({ max: 100, trim: false })
 
 const Size = (max: number) => z.int().min(1).max(max);
 /** An int or a pair of ints, as Keras writes kernel sizes, strides and pool sizes. */
-const Pair = (max: number) => z.union([Size(max), z.tuple([Size(max), Size(max)])]);
+const Pair = (max: number) =>
+  z.union([Size(max), z.tuple([Size(max), Size(max)])], {
+    error: `Expected an integer from 1 to ${max}, or a pair of them`,
+  });
 const PadPair = z.tuple([z.int().min(0).max(512), z.int().min(0).max(512)]);
 /** ZeroPadding2D's and Cropping2D's `[[top, bottom], [left, right]]`, or one int, or `[vertical, horizontal]`. */
-const Padding2D = z.union([
-  z.int().min(0).max(512),
-  z.tuple([z.int().min(0).max(512), z.int().min(0).max(512)]),
-  z.tuple([PadPair, PadPair]),
-]);
+const Padding2D = z.union(
+  [z.int().min(0).max(512), z.tuple([z.int().min(0).max(512), z.int().min(0).max(512)]), z.tuple([PadPair, PadPair])],
+  { error: 'Expected an integer from 0 to 512, a [vertical, horizontal] pair, or [[top, bottom], [left, right]]' },
+);
 
 /** Activation names as tfjs serializes them. */
 export const ACTIVATIONS = [

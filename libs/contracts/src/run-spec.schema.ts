@@ -16,6 +16,7 @@ import {
 } from './classifier-base.schema';
 import { Channels, datasetClassCount, datasetImageShape, DatasetSpecSchema, sameShape } from './dataset.schema';
 import { EvaluateSpecSchema } from './evaluate-spec.schema';
+import { type FieldError, fieldErrorsOf } from './field-errors';
 import { checkClassifierLayers, checkLayersAutoencoder } from './layers-model';
 import { inferTopology, type LayersTopology, LayersTopologySchema } from './layers-topology';
 import { PrioritySchema, ResourcesSchema } from './resources.schema';
@@ -470,12 +471,6 @@ export type KindImplied<S extends { kind: string }> = Omit<S, 'kind'> & { kind?:
 /** The kinds that train a model (evaluation runs only read one). */
 export type TrainingRunSpec = PretrainSpec | FinetuneSpec;
 
-export interface FieldError {
-  /** Dotted path of the offending field, e.g. `training.learningRate`. */
-  field: string;
-  message: string;
-}
-
 export type SpecParseResult = { ok: true; spec: RunSpec } | { ok: false; errors: FieldError[] };
 
 /** Validates a submitted spec, returning every bad field with its path. */
@@ -483,28 +478,4 @@ export function parseRunSpec(input: unknown): SpecParseResult {
   const result = RunSpecSchema.safeParse(input);
   if (result.success) return { ok: true, spec: result.data };
   return { ok: false, errors: fieldErrorsOf(result.error) };
-}
-
-export interface FieldErrorNaming {
-  /** The field of an issue at the top: the name of a value validated alone (a path parameter), else `(root)`. */
-  root?: string;
-  /** What an unknown key is called: a `field` of a body (the default), a `parameter` of a query string. */
-  unknownKey?: 'field' | 'parameter';
-}
-
-/**
- * Zod issues as `{ field, message }` with dotted paths, the shape of every 400 of the API: the one
- * formatter of the API's validation pipe and of parseRunSpec.
- */
-export function fieldErrorsOf(error: z.ZodError, naming: FieldErrorNaming = {}): FieldError[] {
-  const root = naming.root ?? '(root)';
-  const unknown = naming.unknownKey === 'parameter' ? 'Unknown parameter' : 'Unknown field';
-  return error.issues.flatMap((issue) => {
-    const path = issue.path.map(String);
-    // An unknown key is reported at its parent; name the key itself so the client sees which.
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: unknown }));
-    }
-    return [{ field: path.length ? path.join('.') : root, message: issue.message }];
-  });
 }

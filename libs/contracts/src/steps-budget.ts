@@ -1,4 +1,4 @@
-import type { FieldError } from './run-spec.schema';
+import type { FieldError } from './field-errors';
 import { MAX_TRAINING_EPOCHS, type TrainingSpec, trainingBudget } from './training-spec.schema';
 
 /**

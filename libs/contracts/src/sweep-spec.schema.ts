@@ -15,17 +15,22 @@ import {
 } from './sweep-parameters';
 import { NameSchema, text } from './text.schema';
 
-const SweepValueSchema = z.union([z.number(), text({ max: 120, trim: false }), z.boolean()]);
+const SweepValueSchema = z.union([z.number(), text({ max: 120, trim: false }), z.boolean()], {
+  error: 'Expected a number, a string or a boolean',
+});
 
 /** A list of values (grid or random choice), or a range to draw from (random only). */
-export const SweepValuesSchema = z.union([
-  z.array(SweepValueSchema).min(1).max(MAX_SWEEP_VALUES),
-  z
-    .object({ min: z.number(), max: z.number(), log: z.literal(true).optional() })
-    .strict()
-    .refine((r) => r.min < r.max, { message: 'min must be below max', path: ['max'] })
-    .refine((r) => !r.log || r.min > 0, { message: 'a log range needs min > 0', path: ['min'] }),
-]);
+export const SweepValuesSchema = z.union(
+  [
+    z.array(SweepValueSchema).min(1).max(MAX_SWEEP_VALUES),
+    z
+      .object({ min: z.number(), max: z.number(), log: z.literal(true).optional() })
+      .strict()
+      .refine((r) => r.min < r.max, { message: 'min must be below max', path: ['max'] })
+      .refine((r) => !r.log || r.min > 0, { message: 'a log range needs min > 0', path: ['min'] }),
+  ],
+  { error: `Expected a list of 1 to ${MAX_SWEEP_VALUES} values, or a range { min, max } (random sweeps)` },
+);
 export type SweepParameterValues = z.infer<typeof SweepValuesSchema>;
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FieldError } from '../run-spec.schema';
+import type { FieldError } from '../field-errors';
 
 /** One bad field of a request: its dotted path (`training.learningRate`, `Idempotency-Key`) and what is wrong. */
 export const FieldErrorSchema = z.strictObject({
