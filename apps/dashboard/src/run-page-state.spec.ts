@@ -1,5 +1,12 @@
 import type { RunDetailView } from '@trainyard/contracts';
-import { augmentationSampleSaved, evaluationNote, noCurvesNote, progressBar, progressHeadline } from './run-page-state';
+import {
+  augmentationSampleSaved,
+  curveLines,
+  evaluationNote,
+  noCurvesNote,
+  progressBar,
+  progressHeadline,
+} from './run-page-state';
 
 const progress = (phase: 'loading' | 'training' | 'evaluating' | 'done', epoch: number, step: number) => ({
   phase,
@@ -41,10 +48,35 @@ describe("a run page's state", () => {
     expect(evaluationNote('FAILED')).toBe('None: the run failed before it was evaluated.');
     expect(evaluationNote('CANCELLED')).toBe('None: the run was cancelled before it was evaluated.');
     expect(evaluationNote('SUCCEEDED')).toBe('No evaluation recorded.');
-    expect(noCurvesNote('RUNNING', false)).toBeNull();
-    expect(noCurvesNote('FAILED', true)).toBeNull();
-    expect(noCurvesNote('FAILED', false)).toBe('No curves: the run failed before it recorded a metric.');
-    expect(noCurvesNote('CANCELLED', false)).toBe('No curves: the run was cancelled before it recorded a metric.');
+    const finetune = (status: string) => ({ kind: 'FINETUNE' as const, status });
+    expect(noCurvesNote(finetune('RUNNING'), false)).toBeNull();
+    expect(noCurvesNote(finetune('FAILED'), true)).toBeNull();
+    expect(noCurvesNote(finetune('FAILED'), false)).toBe('No curves: the run failed before it recorded a metric.');
+    expect(noCurvesNote(finetune('CANCELLED'), false)).toBe(
+      'No curves: the run was cancelled before it recorded a metric.',
+    );
+    expect(noCurvesNote(finetune('SUCCEEDED'), false)).toBe('No curves: the run recorded no metric.');
+    // An evaluation trains nothing: never empty charts waiting for curves, running or not.
+    for (const status of ['RUNNING', 'SUCCEEDED'])
+      expect(noCurvesNote({ kind: 'EVALUATE', status }, false)).toMatch(/^No curves: an evaluation run trains nothing/);
+  });
+
+  it('charts curves, losses apart from scores, and leaves the one-point test scores to the Evaluation card', () => {
+    const at = (...values: number[]) => values.map((value, step) => ({ step, value }));
+    const series = new Map([
+      ['loss', at(1, 0.5)],
+      ['val_loss', at(1.1, 0.6)],
+      ['accuracy', at(0.5, 0.8)],
+      ['val_macroF1', at(0.4, 0.7)],
+      ['test/accuracy', at(0.9)],
+      ['test/loss', at(0.3)],
+      ['test/mse', at(0.01)],
+    ]);
+    const { loss, scores } = curveLines(series);
+    expect(loss.map((l) => l.label)).toEqual(['loss', 'val_loss']);
+    expect(scores.map((l) => l.label)).toEqual(['accuracy', 'val_macroF1']);
+    expect(scores[0]!.points).toEqual(at(0.5, 0.8));
+    expect(curveLines(new Map([['test/accuracy', at(0.9)]]))).toEqual({ loss: [], scores: [] });
   });
 
   it('asks for the augmentation sample only of a fine-tune with augmentation that got past loading its data', () => {

@@ -4,7 +4,7 @@
  * are unit-tested; run-page.ts draws them.
  */
 import type { RunDetailView, RunProgress } from '@trainyard/contracts';
-import { progressFraction, runEnded } from './format';
+import { progressFraction, runEnded, type ChartPoint } from './format';
 
 type Progress = Pick<RunProgress, 'phase' | 'epoch' | 'epochs' | 'step' | 'stepsPerEpoch' | 'totalSteps'> | null;
 
@@ -50,11 +50,38 @@ export function evaluationNote(status: string): string {
   return 'After training, on the held-out test split.';
 }
 
-/** What stands where the curves would be once an ended run recorded no metric; null while they may still come. */
-export function noCurvesNote(status: string, hasCurves: boolean): string | null {
-  if (hasCurves || !runEnded(status)) return null;
-  if (status === 'SUCCEEDED') return 'No curves: the run recorded no metric.';
-  return `No curves: the run ${status === 'FAILED' ? 'failed' : 'was cancelled'} before it recorded a metric.`;
+/** A chart's line: a metric's name and its points. */
+export interface CurveLine {
+  label: string;
+  points: ChartPoint[];
+}
+
+/** The end-of-run test scores (`test/accuracy`, `test/mse`…): one point each, shown by the Evaluation card. */
+const TEST_SCORE = /^test\//;
+const SCORE = /acc|f1|precision|recall/i;
+
+/**
+ * The run's curves, losses on one chart and scores on the other. A run's test scores are recorded
+ * as metrics (to sort and compare runs by) but are one point at the last step each, not curves:
+ * they are left out here, as the Evaluation card shows them.
+ */
+export function curveLines(series: ReadonlyMap<string, ChartPoint[]>): { loss: CurveLine[]; scores: CurveLine[] } {
+  const lines = [...series.entries()]
+    .filter(([name]) => !TEST_SCORE.test(name))
+    .map(([label, points]) => ({ label, points }));
+  return { loss: lines.filter((l) => !SCORE.test(l.label)), scores: lines.filter((l) => SCORE.test(l.label)) };
+}
+
+/**
+ * What stands where the curves would be: for an evaluation run, which trains nothing, always; for
+ * another, once it ended without recording a curve; null while they may still come.
+ */
+export function noCurvesNote(run: Pick<RunDetailView, 'kind' | 'status'>, hasCurves: boolean): string | null {
+  if (run.kind === 'EVALUATE')
+    return 'No curves: an evaluation run trains nothing; its scores are in the Evaluation card.';
+  if (hasCurves || !runEnded(run.status)) return null;
+  if (run.status === 'SUCCEEDED') return 'No curves: the run recorded no metric.';
+  return `No curves: the run ${run.status === 'FAILED' ? 'failed' : 'was cancelled'} before it recorded a metric.`;
 }
 
 /**

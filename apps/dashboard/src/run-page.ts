@@ -18,9 +18,14 @@ import { keepFollowing } from './live-stream';
 import { timeElement } from './local-time';
 import { runHousekeepingPanel } from './run-housekeeping-panel';
 import { runLogsPanel } from './run-logs-panel';
-import { augmentationSampleSaved, evaluationNote, noCurvesNote, progressBar, progressHeadline } from './run-page-state';
-
-const isAccuracy = (name: string) => /acc|f1|precision|recall/i.test(name);
+import {
+  augmentationSampleSaved,
+  curveLines,
+  evaluationNote,
+  noCurvesNote,
+  progressBar,
+  progressHeadline,
+} from './run-page-state';
 
 /**
  * One run, live: curves from the downsampled series, then extended by server-sent events
@@ -67,17 +72,17 @@ export function runPage(root: HTMLElement, id: string): () => void {
   charts.accuracy = lineChart(accBox, 'Accuracy');
 
   const drawCharts = () => {
-    const lines = [...series.entries()].map(([name, points]) => ({ label: name, points }));
-    charts.loss?.setLines(lines.filter((l) => !isAccuracy(l.label)));
-    const acc = lines.filter((l) => isAccuracy(l.label));
-    accBox.hidden = acc.length === 0;
-    if (acc.length) charts.accuracy?.setLines(acc);
+    const curves = curveLines(series);
+    charts.loss?.setLines(curves.loss);
+    accBox.hidden = curves.scores.length === 0;
+    if (curves.scores.length) charts.accuracy?.setLines(curves.scores);
     drawNoCurves();
   };
 
   /** An ended run with no metric says so, where empty charts would read as curves still to come. */
   const drawNoCurves = () => {
-    const note = run && seriesLoaded ? noCurvesNote(run.status, series.size > 0) : null;
+    const curves = curveLines(series);
+    const note = run && seriesLoaded ? noCurvesNote(run, curves.loss.length + curves.scores.length > 0) : null;
     noCurves.textContent = note ?? '';
     noCurves.hidden = note === null;
     chartsBox.hidden = note !== null;
