@@ -17,11 +17,13 @@ export const METRIC_DELETE_BATCH = 200_000;
 /** Statuses in which a worker holds, or will hold, the run: it must be cancelled before it is deleted. */
 const ACTIVE_STATUSES = ['QUEUED', 'RUNNING', 'PREEMPTED'] as const;
 
-/** What deleting a run removes from the database. */
+/** What deleting a run removes from the database, and the sweep and pipeline it leaves. */
 export interface RunRowsCount {
   metricPoints: number;
   attempts: number;
   checkpoints: { count: number; bytes: number };
+  sweep: { id: string; name: string } | null;
+  pipeline: { id: string; name: string } | null;
 }
 
 export type RunDeletionOutcome =
@@ -103,7 +105,14 @@ export class RunHousekeepingRepository {
   }
 
   private async check(db: Tx, id: string, ok: 'deleted' | 'deletable'): Promise<RunDeletionOutcome> {
-    const run = await db.run.findUnique({ where: { id }, select: { status: true, pipelineId: true } });
+    const run = await db.run.findUnique({
+      where: { id },
+      select: {
+        status: true,
+        sweep: { select: { id: true, name: true } },
+        pipeline: { select: { id: true, name: true, status: true } },
+      },
+    });
     if (!run) return { outcome: 'not-found' };
     const blockers = await this.blockers(db, id, run);
     if (blockers.length > 0) return { outcome: 'blocked', blockers };
@@ -117,20 +126,22 @@ export class RunHousekeepingRepository {
       metricPoints: points?.n ?? 0,
       attempts,
       checkpoints: { count: checkpoints._count._all, bytes: Number(checkpoints._sum.bytes ?? 0) },
+      sweep: run.sweep,
+      pipeline: run.pipeline && { id: run.pipeline.id, name: run.pipeline.name },
     };
   }
 
   private async blockers(
     db: Tx,
     id: string,
-    run: { status: string; pipelineId: string | null },
+    run: { status: string; pipeline: { id: string; name: string; status: string } | null },
   ): Promise<RunDeletionBlocker[]> {
     const blockers: RunDeletionBlocker[] = [];
     if ((ACTIVE_STATUSES as readonly string[]).includes(run.status)) {
       blockers.push({ reason: 'active', message: `Run ${id} is ${run.status}: cancel it first`, id });
     }
     const ownCheckpoints = { run: { id } };
-    const [versions, derived, pipeline] = await Promise.all([
+    const [versions, derived] = await Promise.all([
       db.modelVersion.findMany({
         where: { OR: [{ runId: id }, { checkpoint: ownCheckpoints }] },
         select: { id: true, name: true, version: true },
@@ -142,9 +153,6 @@ export class RunHousekeepingRepository {
         orderBy: { createdAt: 'asc' },
         take: 50,
       }),
-      run.pipelineId
-        ? db.pipeline.findUnique({ where: { id: run.pipelineId }, select: { id: true, name: true, status: true } })
-        : null,
     ]);
     for (const v of versions) {
       blockers.push({
@@ -160,6 +168,7 @@ export class RunHousekeepingRepository {
         id: r.id,
       });
     }
+    const pipeline = run.pipeline;
     if (pipeline?.status === 'RUNNING') {
       blockers.push({
         reason: 'running-pipeline',

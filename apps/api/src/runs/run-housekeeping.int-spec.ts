@@ -189,6 +189,8 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
         metricPoints: 3,
         attempts: 1,
         checkpoints: { count: 1, bytes: 9 },
+        sweep: null,
+        pipeline: null,
       });
       expect(dry.body.objects).toMatchObject({ prefix: store.uri(`runs/${id}/`), count: 3, bytes: 7 + 2 + 3 });
       expect(dry.body.objects.sample).toContain(`runs/${id}/checkpoints/1/manifest.json`);
@@ -284,6 +286,44 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
       expect(reply.body.blockers.map((b: { reason: string }) => b.reason)).toEqual(
         expect.arrayContaining(['running-pipeline', 'base-of-run']),
       );
+    });
+
+    it('names the sweep and the ended pipeline a deletion takes a run out of, dry or not', async () => {
+      const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 8 };
+      const encoder = { inputShape: [16, 16, 1], filters: [4], latentDim: 8 };
+      const sweep = await http('POST', '/v1/sweeps', {
+        name: 'lr search',
+        base: { name: 'sw', dataset: shapes, model: { type: 'classifier', ...encoder } },
+        strategy: 'grid',
+        parameters: { 'training.seed': [1, 2] },
+      });
+      expect(sweep.status).toBe(201);
+      const board = async () =>
+        ((await http('GET', `/v1/sweeps/${sweep.body.id}`)).body.leaderboard as { runId: string }[]).map(
+          (r) => r.runId,
+        );
+      const swept = (await board())[0]!;
+      expect((await http('POST', `/v1/runs/${swept}/cancel`)).status).toBe(200);
+      const inSweep = { id: sweep.body.id, name: 'lr search' };
+      expect((await http('DELETE', `/v1/runs/${swept}?dryRun=true`)).body).toMatchObject({
+        sweep: inSweep,
+        pipeline: null,
+      });
+      expect((await http('DELETE', `/v1/runs/${swept}`)).body).toMatchObject({ dryRun: false, sweep: inSweep });
+      expect(await board()).not.toContain(swept);
+
+      const pipeline = await http('POST', '/v1/pipelines', {
+        name: 'ended',
+        pretrain: { name: 'e pretrain', dataset: shapes, model: { type: 'conv-autoencoder', ...encoder } },
+        finetunes: [{ name: 'e ft', dataset: shapes, model: { type: 'classifier', ...encoder } }],
+      });
+      expect(pipeline.status).toBe(201);
+      expect((await http('POST', `/v1/pipelines/${pipeline.body.id}/cancel`)).status).toBe(200);
+      const step = (pipeline.body.runs as { id: string; kind: string }[]).find((r) => r.kind === 'FINETUNE')!;
+      expect((await http('DELETE', `/v1/runs/${step.id}?dryRun=true`)).body).toMatchObject({
+        sweep: null,
+        pipeline: { id: pipeline.body.id, name: 'ended' },
+      });
     });
 
     it('refuses a malformed dryRun with a 400 naming it', async () => {

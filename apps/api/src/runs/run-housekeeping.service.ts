@@ -58,6 +58,8 @@ export class RunHousekeepingService {
         bytes: objects.reduce((sum, o) => sum + o.size, 0),
         sample: objects.slice(0, SAMPLE_KEYS).map((o) => o.key),
       },
+      sweep: counts.sweep,
+      pipeline: counts.pipeline,
     });
     if (dryRun) return answer(plan);
 

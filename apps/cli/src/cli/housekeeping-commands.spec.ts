@@ -53,3 +53,50 @@ describe('trainyard tag', () => {
     });
   });
 });
+
+describe('trainyard rm', () => {
+  let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
+  afterEach(() => api?.close());
+
+  const SWEEP = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
+  const deletion = (dryRun: boolean, sweep: unknown, pipeline: unknown) => ({
+    runId: RUN,
+    dryRun,
+    metricPoints: 30,
+    attempts: 1,
+    checkpoints: { count: 2, bytes: 4096 },
+    objects: { prefix: `s3://bucket/runs/${RUN}/`, count: 5, bytes: 8192, sample: [] },
+    sweep,
+    pipeline,
+  });
+
+  it('says what would go, and the sweep whose leaderboard the run would leave (its name made terminal-safe)', async () => {
+    api = await scriptedApi({
+      [`DELETE /v1/runs/${RUN}`]: (req, res, url) =>
+        json(deletion(url.searchParams.get('dryRun') === 'true', { id: SWEEP, name: 'lr\u001b[2Jsearch' }, null))(
+          req,
+          res,
+          url,
+        ),
+    });
+    expect(await cli(['rm', RUN, '--dry-run'], { TRAINYARD_URL: api.url })).toMatchObject({
+      code: EXIT.OK,
+      stdout:
+        `would delete run ${RUN}: 1 attempts, 30 metric points, 2 checkpoints, 5 objects (8 KiB) under s3://bucket/runs/${RUN}/\n` +
+        `it would leave sweep ${SWEEP} ("lr\\u001b[2Jsearch") and its leaderboard\n`,
+    });
+    expect((await cli(['rm', RUN], { TRAINYARD_URL: api.url })).stdout).toMatch(
+      new RegExp(`^deleted run .*\nit left sweep ${SWEEP} `),
+    );
+  });
+
+  it('names the ended pipeline a run was a step of, and nothing more for a run of neither', async () => {
+    api = await scriptedApi({ [`DELETE /v1/runs/${RUN}`]: json(deletion(true, null, { id: SWEEP, name: 'nightly' })) });
+    expect((await cli(['rm', RUN, '--dry-run'], { TRAINYARD_URL: api.url })).stdout).toContain(
+      `\nit would leave pipeline ${SWEEP} ("nightly") with a step without its run\n`,
+    );
+    await api.close();
+    api = await scriptedApi({ [`DELETE /v1/runs/${RUN}`]: json(deletion(true, null, null)) });
+    expect((await cli(['rm', RUN, '--dry-run'], { TRAINYARD_URL: api.url })).stdout.split('\n')).toHaveLength(2);
+  });
+});

@@ -131,6 +131,13 @@ export const rmCommand: Command = {
       `${verb} run ${id}: ${deletion.attempts} attempts, ${deletion.metricPoints} metric points, ${deletion.checkpoints.count} checkpoints, ` +
         `${deletion.objects.count} objects (${(deletion.objects.bytes / 1024).toFixed(0)} KiB) under ${deletion.objects.prefix}\n`,
     );
+    const leaves = deletion.dryRun ? 'would leave' : 'left';
+    if (deletion.sweep)
+      ctx.out(`it ${leaves} sweep ${deletion.sweep.id} ("${terminalSafe(deletion.sweep.name)}") and its leaderboard\n`);
+    if (deletion.pipeline)
+      ctx.out(
+        `it ${leaves} pipeline ${deletion.pipeline.id} ("${terminalSafe(deletion.pipeline.name)}") with a step without its run\n`,
+      );
     return EXIT.OK;
   },
 };

@@ -62,5 +62,9 @@ export const RunDeletionSchema = z.strictObject({
     /** The first keys (at most 100), for a person to look at. */
     sample: z.array(z.string()),
   }),
+  /** The sweep the run is one of: deleting it takes it off the sweep's leaderboard. */
+  sweep: z.strictObject({ id: Id, name: z.string() }).nullable(),
+  /** The (ended) pipeline the run is a step of: deleting it leaves that step without its run. */
+  pipeline: z.strictObject({ id: Id, name: z.string() }).nullable(),
 });
 export type RunDeletion = z.infer<typeof RunDeletionSchema>;
