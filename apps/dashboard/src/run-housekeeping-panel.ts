@@ -151,6 +151,8 @@ export function runHousekeepingPanel(
           {},
           `${dry.objects.count} stored objects (${formatBytes(dry.objects.bytes)}) under ${dry.objects.prefix}`,
         ),
+        dry.sweep ? h('li', {}, `its place on the leaderboard of sweep ${dry.sweep.name}`) : null,
+        dry.pipeline ? h('li', {}, `its step of pipeline ${dry.pipeline.name} (left without its run)`) : null,
       ),
       h('div', { class: 'toolbar' }, confirm, h('button', { type: 'button', onclick: view }, 'Keep it')),
       message,
