@@ -14,6 +14,7 @@ import { type ImageSplit, splitValidation } from '@trainyard/datasets';
 import { type CheckpointStore, filesToModelArtifacts } from '@trainyard/storage';
 import { sliceBatch } from './batches';
 import { classificationReport, topKAccuracy } from './classification-metrics';
+import { classDifference } from './class-names';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { loadModelFromArtifacts } from './model-files';
 import { assertImageShape } from './pretrain';
@@ -118,13 +119,10 @@ function assertSameListing(
  * else the evaluated run's result; where neither does, only their number is checked.
  */
 function assertSameClasses(trained: string[] | null | undefined, data: RunData, runId: string, dataset: DatasetSpec) {
-  if (!trained) return;
-  const at = Math.max(trained.length, data.classNames.length);
-  const first = Array.from({ length: at }, (_, i) => i).find((i) => trained[i] !== data.classNames[i]);
-  if (first === undefined) return;
-  const name = (names: string[]) => (first < names.length ? quoteText(names[first]) : 'none');
+  const differ = trained && classDifference(trained, data.classNames);
+  if (!differ) return;
   throw new InvalidTrainingInputError(
-    `The classifier of run ${runId} was trained on ${trained.length} classes, ${datasetName(dataset)} has ${data.classNames.length}, and they differ first at output ${first}: ${name(trained)} for the run, ${name(data.classNames)} in the dataset; evaluate on a dataset with the run's classes, in its order`,
+    `The classifier of run ${runId} was trained on ${trained.length} classes, ${datasetName(dataset)} has ${data.classNames.length}, and they differ first at output ${differ.output}: ${differ.trained} for the run, ${differ.dataset} in the dataset; evaluate on a dataset with the run's classes, in its order`,
   );
 }
 

@@ -20,6 +20,7 @@ import { createBatchPipeline, isIdentityAugmentation, splitValidation, type Batc
 import { filesToModelArtifacts } from '@trainyard/storage';
 import { defaultCutLayer } from './base-model';
 import { testBestAndLast } from './checkpoint-selection';
+import { classDifference } from './class-names';
 import { buildClassifier, calibrateHeadNorm } from './classifier.model';
 import { runEpochLoop } from './epoch-loop';
 import { evaluateClassifier, evaluateLoss, evaluationBatch } from './evaluate';
@@ -32,7 +33,7 @@ import { assertImageShape, type LoopOptions } from './pretrain';
 import type { RunData } from './run-data';
 import type { TrainingHooks, TrainingLoopOutcome } from './training-hooks';
 import { planTraining, type TrainingPlan } from './training-plan';
-import { writeCheckpoint } from './training-state';
+import { type ResumeFrom, writeCheckpoint } from './training-state';
 
 /**
  * Supervised fine-tuning: the base (a pretrained encoder, an imported or registered model cut at a
@@ -63,7 +64,10 @@ export async function runFinetune(
     ? // Without its trainingConfig, so that loading does not compile it with an optimizer of its own.
       await loadModelFromArtifacts({ ...saved, trainingConfig: undefined })
     : await newClassifier(spec, encoder, data, modelParameterQuota);
-  if (saved) assertImageShape(data, classifier.inputs[0].shape.slice(1) as number[], 'The base model');
+  if (saved) {
+    assertImageShape(data, classifier.inputs[0].shape.slice(1) as number[], 'The base model');
+    assertResumedClasses(resume!, classifier, data.classNames);
+  }
   const freezing = effectiveFreezing(spec.model);
   let stage = stageAt(freezing, resume);
   const compile = (s: FreezeStage) => {
@@ -228,6 +232,31 @@ function assertHeadInQuota(head: SpecTopology, what: string, quota: number): voi
 }
 
 /** A steps budget spans a number of epochs known only now: two-stage must switch inside it. */
+/**
+ * A resumed fine-tune must meet the classes its checkpoint was trained on, output by output: the
+ * folder is listed again at every attempt, and a class renamed, added or removed meanwhile would
+ * train (and test) every image against another class's output, or fail on the labels' shape after
+ * every retry. The checkpoint names its classes (since it did); an older one, its output count.
+ */
+function assertResumedClasses(resume: ResumeFrom, classifier: tf.LayersModel, classNames: string[]): void {
+  const checkpoint = resume.sequence === undefined ? 'checkpoint' : `checkpoint ${resume.sequence}`;
+  const changed = (trainedOn: number | null | undefined, where = '') =>
+    new InvalidTrainingInputError(
+      `This run's ${checkpoint} was trained on ${trainedOn} classes and its dataset has ${classNames.length} now${where}: the dataset's classes changed while the run trained (a class folder renamed, added or removed), and resuming would train every image against another class's output. Put the classes back as they were to resume, or submit a new run`,
+    );
+  if (resume.classNames) {
+    const differ = classDifference(resume.classNames, classNames);
+    if (differ)
+      throw changed(
+        resume.classNames.length,
+        `, differing first at output ${differ.output}: ${differ.trained} in the checkpoint, ${differ.dataset} in the dataset`,
+      );
+    return;
+  }
+  const outputs = classifier.outputs[0]!.shape.at(-1);
+  if (outputs !== classNames.length) throw changed(outputs);
+}
+
 function assertSecondStageStarts(spec: FinetuneSpec, plan: TrainingPlan): void {
   const freezing = effectiveFreezing(spec.model);
   if (freezing.mode === 'two-stage' && freezing.unfreezeAfterEpochs >= plan.epochs) {

@@ -48,8 +48,8 @@ export async function findResumePoint(
       if (!hasOptimizerState(filesToModelArtifacts(model, files))) {
         throw new Error(`model '${model}' was saved without its optimizer state`);
       }
-      const { epoch, step, nextBatch, epochTotals, tracking, metric } = state;
-      return { sequence, epoch, step, nextBatch, epochTotals, tracking, metric, files };
+      const { epoch, step, nextBatch, epochTotals, tracking, metric, classNames } = state;
+      return { sequence, epoch, step, nextBatch, epochTotals, tracking, metric, files, classNames };
     } catch (error) {
       skip(`Checkpoint ${uri} cannot be resumed from: ${(error as Error).message}`);
     }

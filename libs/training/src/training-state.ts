@@ -75,6 +75,7 @@ const TrainingStateSchema = z.object({
   metric: z.object({ name: z.string(), value: z.number() }).nullable().default(null),
   epochTotals: z.object({ sums: z.array(z.number()), seen: z.number().int().min(0) }).optional(),
   tracking: TrackingSchema.optional(),
+  classNames: z.array(z.string()).optional(),
 });
 
 /** Parses a checkpoint's state.json; throws with a reason fit for a 'checkpoint-corrupt' event. */
@@ -144,4 +145,6 @@ export interface LoopStart extends LoopPosition {
 /** A checkpoint to continue from: its position and its verified files. */
 export interface ResumeFrom extends LoopStart {
   files: Record<string, Buffer>;
+  /** A fine-tune checkpoint's classes, in the order of its outputs (absent in older ones). */
+  classNames?: string[];
 }
