@@ -33,6 +33,22 @@ export type RunDeletionOutcome =
 
 type Tx = Prisma.TransactionClient | PrismaClient;
 
+/** What PATCH /v1/runs/:id changes (validated by RunUpdateSchema). */
+export interface RunChange {
+  name?: string;
+  tags?: string[];
+  addTags?: string[];
+  removeTags?: string[];
+  notes?: string | null;
+}
+
+/** A run's tags after a change: the list given, or the run's own with `removeTags` out and `addTags` in, each once. */
+function nextTags(current: string[], change: RunChange): string[] {
+  if (change.tags !== undefined) return change.tags;
+  const kept = current.filter((tag) => !change.removeTags?.includes(tag));
+  return [...kept, ...(change.addTags ?? []).filter((tag) => !kept.includes(tag))];
+}
+
 /**
  * What people change on runs after the fact: names, tags, notes, the archive mark, and deletion
  * with the protections that keep registered models and the runs built on a run intact.
@@ -43,14 +59,31 @@ export class RunHousekeepingRepository {
     private readonly metricDeleteBatch = METRIC_DELETE_BATCH,
   ) {}
 
-  /** Renames, retags or annotates a run; `notes` null or "" clears them. False for an unknown run. */
-  async update(id: string, change: { name?: string; tags?: string[]; notes?: string | null }): Promise<boolean> {
-    const data: Prisma.RunUpdateManyMutationInput = {};
-    if (change.name !== undefined) data.name = change.name;
-    if (change.tags !== undefined) data.tags = change.tags;
-    if (change.notes !== undefined) data.notes = change.notes === '' ? null : change.notes;
-    const { count } = await this.prisma.run.updateMany({ where: { id }, data });
-    return count > 0;
+  /**
+   * Renames, retags or annotates a run; `notes` null or "" clears them. `addTags` (appended, each
+   * once) and `removeTags` are applied to the tags the run has under its row lock, so concurrent
+   * changes all land; past `maxTags` nothing changes and the answer says how many there would be.
+   */
+  async update(
+    id: string,
+    change: RunChange,
+    maxTags: number,
+  ): Promise<{ outcome: 'updated' | 'not-found' } | { outcome: 'too-many-tags'; tags: number }> {
+    return this.prisma.$transaction(async (tx) => {
+      const [run] = await tx.$queryRaw<
+        { tags: string[] }[]
+      >`SELECT "tags" FROM "runs" WHERE "id" = ${id}::uuid FOR UPDATE`;
+      if (!run) return { outcome: 'not-found' } as const;
+      const data: Prisma.RunUpdateInput = {};
+      if (change.name !== undefined) data.name = change.name;
+      if (change.notes !== undefined) data.notes = change.notes === '' ? null : change.notes;
+      const tags = nextTags(run.tags, change);
+      if (tags.length > maxTags) return { outcome: 'too-many-tags', tags: tags.length } as const;
+      if (change.tags !== undefined || change.addTags !== undefined || change.removeTags !== undefined)
+        data.tags = tags;
+      await tx.run.update({ where: { id }, data });
+      return { outcome: 'updated' } as const;
+    });
   }
 
   /** Archives (keeping the first archive time) or unarchives a run; null for an unknown run. */

@@ -119,6 +119,10 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
         [{ name: '' }, 'name'],
         [{ status: 'SUCCEEDED' }, 'status'],
         [{}, '(root)'],
+        [{ tags: ['a'], addTags: ['b'] }, 'tags'],
+        [{ addTags: ['a'], removeTags: ['a'] }, 'removeTags'],
+        [{ addTags: ['Bad'] }, 'addTags.0'],
+        [{ removeTags: [{ __proto__: 1 }] }, 'removeTags.0'],
       ];
       for (const [body, field] of cases) {
         const reply = await http('PATCH', `/v1/runs/${id}`, body);
@@ -127,6 +131,35 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
       }
       expect(await runs.get(id)).toMatchObject({ name: 'kept', tags: [], notes: null });
       expect((await http('PATCH', `/v1/runs/${randomUUID()}`, { name: 'x' })).status).toBe(404);
+    });
+
+    it('adds and removes tags under the run lock: twelve scripts tagging at once all land', async () => {
+      const { id } = await finishedRun('tagged at once');
+      await http('PATCH', `/v1/runs/${id}`, { tags: ['keep', 'drop'] });
+      const adds = Array.from({ length: 12 }, (_, i) => `t${i}`);
+      const replies = await Promise.all([
+        ...adds.map((tag) => http('PATCH', `/v1/runs/${id}`, { addTags: [tag, 'keep'] })),
+        http('PATCH', `/v1/runs/${id}`, { removeTags: ['drop'] }),
+      ]);
+      expect(replies.map((r) => r.status)).toEqual(replies.map(() => 200));
+      const { tags } = (await runs.get(id))!;
+      expect([...tags].sort()).toEqual(['keep', ...adds].sort());
+      expect(tags[0]).toBe('keep');
+    });
+
+    it('refuses tags added past the most a run may have with a 400 naming addTags, changing nothing', async () => {
+      const { id } = await finishedRun('full');
+      const full = Array.from({ length: 32 }, (_, i) => `t${i}`);
+      await http('PATCH', `/v1/runs/${id}`, { tags: full });
+      const reply = await http('PATCH', `/v1/runs/${id}`, { addTags: ['one-more', 't0'], name: 'renamed' });
+      expect(reply.status).toBe(400);
+      expect(reply.body.errors).toEqual([
+        { field: 'addTags', message: 'The run would have 33 tags; a run has 32 at most' },
+      ]);
+      expect(await runs.get(id)).toMatchObject({ name: 'full', tags: full });
+      expect((await http('PATCH', `/v1/runs/${id}`, { addTags: ['t5'], removeTags: ['t0'] })).body.tags).toEqual([
+        ...full.slice(1),
+      ]);
     });
   });
 

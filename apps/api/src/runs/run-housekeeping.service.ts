@@ -1,11 +1,19 @@
-import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { RunDeletion, RunDeletionBlocker, RunDetailView, RunUpdate, RunView } from '@trainyard/contracts';
+import {
+  RUN_TAGS_MAX,
+  type RunDeletion,
+  type RunDeletionBlocker,
+  type RunDetailView,
+  type RunUpdate,
+  type RunView,
+} from '@trainyard/contracts';
 import { RunHousekeepingRepository, RunsRepository, type RunDeletionOutcome } from '@trainyard/db';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import { walkLimitsOf, type ObjectStore } from '@trainyard/storage';
 import { objectsToRemove, removeObjects } from '../common/stored-objects-removal';
 import { notFound } from '../http/problems';
+import { validationErrorBody } from '../validation/field-errors';
 
 /** Keys a deletion answer shows; the counts cover them all. */
 const SAMPLE_KEYS = 100;
@@ -23,7 +31,13 @@ export class RunHousekeepingService {
   ) {}
 
   async update(id: string, change: RunUpdate): Promise<RunDetailView> {
-    if (!(await this.housekeeping.update(id, change))) throw notFound('run', id);
+    const updated = await this.housekeeping.update(id, change, RUN_TAGS_MAX);
+    if (updated.outcome === 'not-found') throw notFound('run', id);
+    if (updated.outcome === 'too-many-tags') {
+      const field = change.addTags ? 'addTags' : 'tags';
+      const message = `The run would have ${updated.tags} tags; a run has ${RUN_TAGS_MAX} at most`;
+      throw new BadRequestException(validationErrorBody(message, [{ field, message }]));
+    }
     const run = await this.runs.getDetail(id);
     if (!run) throw notFound('run', id);
     return run;

@@ -7,13 +7,23 @@ describe('trainyard tag', () => {
   let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
   afterEach(() => api?.close());
 
-  /** The run with `tags`, and PATCH answering with what it was sent. */
-  const routes = (tags: string[]): Record<string, Route> => ({
-    [`GET /v1/runs/${RUN}`]: json({ id: RUN, tags }),
+  /** PATCH applying addTags and removeTags to the run's `tags` as the API does, each body kept. */
+  const routes = (tags: string[], sent: unknown[] = []): Record<string, Route> => ({
     [`PATCH /v1/runs/${RUN}`]: (req, res, url) => {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => json({ id: RUN, ...(JSON.parse(body) as object) })(req, res, url));
+      req.on('end', () => {
+        const change = JSON.parse(body) as { addTags?: string[]; removeTags?: string[] };
+        sent.push(change);
+        tags = [...tags.filter((t) => !change.removeTags?.includes(t)), ...(change.addTags ?? [])];
+        tags = [...new Set(tags)];
+        if (tags.length > 32) {
+          const message = `The run would have ${tags.length} tags; a run has 32 at most`;
+          const problem = { type: 'about:blank', title: 'Bad Request', status: 400, detail: message, message };
+          return json({ ...problem, errors: [{ field: 'addTags', message }] }, 400)(req, res, url);
+        }
+        json({ id: RUN, tags })(req, res, url);
+      });
     },
   });
 
@@ -33,24 +43,27 @@ describe('trainyard tag', () => {
     expect(api.seen).toEqual([]);
   });
 
-  it('refuses a tag past the most a run may have, sending no change', async () => {
+  it("says the API's refusal of a tag past the most a run may have, exit 2", async () => {
     api = await scriptedApi(routes(Array.from({ length: 32 }, (_, i) => `t${i}`)));
     const result = await cli(['tag', RUN, 'one-more'], { TRAINYARD_URL: api.url });
-    expect(result.code).toBe(EXIT.USAGE);
-    expect(result.stderr).toContain(`run ${RUN} has 32 tags; with 1 more it would have 33, and a run has 32 at most`);
-    expect(api.seen).toEqual([`GET /v1/runs/${RUN}`]);
+    expect(result.code).toBe(EXIT.API);
+    expect(result.stderr).toContain('The run would have 33 tags; a run has 32 at most');
   });
 
-  it('adds and removes valid tags', async () => {
-    api = await scriptedApi(routes(['a']));
-    expect(await cli(['tag', RUN, 'b', 'a'], { TRAINYARD_URL: api.url })).toMatchObject({
+  it('adds and removes tags through addTags and removeTags, which the API applies under the run lock', async () => {
+    const sent: unknown[] = [];
+    api = await scriptedApi(routes(['a'], sent));
+    expect(await cli(['tag', RUN, 'b', 'a', 'b'], { TRAINYARD_URL: api.url })).toMatchObject({
       code: EXIT.OK,
       stdout: `run ${RUN} tags: a, b\n`,
     });
-    expect(await cli(['tag', RUN, 'a', '--remove'], { TRAINYARD_URL: api.url })).toMatchObject({
+    expect(await cli(['tag', RUN, 'a', 'b', '--remove'], { TRAINYARD_URL: api.url })).toMatchObject({
       code: EXIT.OK,
       stdout: `run ${RUN} tags: (none)\n`,
     });
+    // No read of the run's tags: a list read and written back lost tags given at the same time.
+    expect(api.seen).toEqual([`PATCH /v1/runs/${RUN}`, `PATCH /v1/runs/${RUN}`]);
+    expect(sent).toEqual([{ addTags: ['b', 'a'] }, { removeTags: ['a', 'b'] }]);
   });
 });
 

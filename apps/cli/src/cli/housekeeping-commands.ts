@@ -1,5 +1,5 @@
 import { TrainyardApiError } from '@trainyard/client';
-import { RUN_TAGS_MAX, RunTagSchema } from '@trainyard/contracts';
+import { RunTagSchema } from '@trainyard/contracts';
 import { terminalSafe } from '../terminal-safe';
 import { arg, printJson, readArgFile, str, type Command } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
@@ -16,18 +16,10 @@ export const tagCommand: Command = {
     if (!given.length) throw usageError('tag needs at least one tag');
     // Each tag checked by the API's own rule, so a refusal names the tag typed (not `tags.2`) before anything is sent.
     checkTags(given, 'tag');
-    const client = ctx.client();
-    // The API sets the whole list: read it, change it, write it back.
-    const { tags } = await client.run(id, { signal: ctx.signal });
-    const next = ctx.values['remove']
-      ? tags.filter((t) => !given.includes(t))
-      : [...tags, ...given.filter((t) => !tags.includes(t))];
-    if (next.length > RUN_TAGS_MAX)
-      throw usageError(
-        `run ${id} has ${tags.length} tags; with ${next.length - tags.length} more it would have ${next.length}, and a run has ${RUN_TAGS_MAX} at most`,
-        'tag',
-      );
-    const run = await client.updateRun(id, { tags: next }, { signal: ctx.signal });
+    // Added or removed by the API under the run's lock, so that tags given at once by several
+    // people or scripts all land (reading the list and writing it back lost some).
+    const change = ctx.values['remove'] ? { removeTags: given } : { addTags: [...new Set(given)] };
+    const run = await ctx.client().updateRun(id, change, { signal: ctx.signal });
     if (ctx.json) printJson(ctx, { id: run.id, tags: run.tags });
     else ctx.out(`run ${run.id} tags: ${run.tags.join(', ') || '(none)'}\n`);
     return EXIT.OK;

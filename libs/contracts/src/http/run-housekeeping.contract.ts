@@ -28,14 +28,28 @@ export const RunNotesSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-/** `PATCH /v1/runs/:id`: what a person may change on a run. `notes: null` (or "") clears the notes. */
+/**
+ * `PATCH /v1/runs/:id`: what a person may change on a run. `notes: null` (or "") clears the notes.
+ * `tags` replaces the run's tags; `addTags` and `removeTags` change them under the run's row lock,
+ * so that two people (or scripts) tagging a run at once both land.
+ */
 export const RunUpdateSchema = z
   .strictObject({
     name: NameSchema.optional(),
     tags: RunTagsSchema.optional(),
+    addTags: RunTagsSchema.optional(),
+    removeTags: RunTagsSchema.optional(),
     notes: RunNotesSchema.nullable().optional(),
   })
-  .refine((update) => Object.keys(update).length > 0, 'Give at least one of name, tags, notes');
+  .refine((update) => Object.keys(update).length > 0, 'Give at least one of name, tags, addTags, removeTags, notes')
+  .refine((update) => update.tags === undefined || (update.addTags === undefined && update.removeTags === undefined), {
+    message: 'tags replaces the whole list: give it, or addTags and removeTags, not both',
+    path: ['tags'],
+  })
+  .refine((update) => !update.addTags?.some((tag) => update.removeTags?.includes(tag)), {
+    message: 'A tag is both added and removed',
+    path: ['removeTags'],
+  });
 export type RunUpdate = z.infer<typeof RunUpdateSchema>;
 
 /** Why a run cannot be deleted: one entry per thing in the way, naming it. */
