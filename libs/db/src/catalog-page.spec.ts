@@ -19,8 +19,12 @@ describe('catalog list cursors', () => {
 
   it('refuses a cursor of another list', () => {
     const raw = encodeCreatedCursor('pipelines', { createdAt: new Date(), id });
-    expect(() => decodeCreatedCursor('sweeps', raw)).toThrow(/belongs to the pipelines list/);
-    expect(() => decodeNameCursor(raw)).toThrow(InvalidCursorError);
+    expect(() => decodeCreatedCursor('sweeps', raw)).toThrow(
+      /^Invalid sweeps list cursor ".*": it belongs to the pipelines list$/,
+    );
+    expect(() => decodeNameCursor(raw)).toThrow(/^Invalid models list cursor /);
+    // Named by the list it was given to (a sweeps cursor was once "Invalid run list cursor").
+    expect(() => decodeCreatedCursor('keys', 'garbage')).toThrow(/^Invalid keys list cursor "garbage": not a cursor/);
   });
 
   it.each([

@@ -62,15 +62,15 @@ function encode(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-function decode<S extends z.ZodType>(raw: string, schema: S): z.infer<S> {
+function decode<S extends z.ZodType>(raw: string, schema: S, list: string): z.infer<S> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
   } catch {
-    throw new InvalidCursorError(raw, 'not a cursor returned by this API');
+    throw new InvalidCursorError(raw, 'not a cursor returned by this API', list);
   }
   const result = schema.safeParse(parsed);
-  if (!result.success) throw new InvalidCursorError(raw, 'not a cursor returned by this list');
+  if (!result.success) throw new InvalidCursorError(raw, 'not a cursor returned by this list', list);
   return result.data;
 }
 
@@ -79,8 +79,8 @@ export function encodeCreatedCursor(list: (typeof CREATED_LISTS)[number], at: Cr
 }
 
 export function decodeCreatedCursor(list: (typeof CREATED_LISTS)[number], raw: string): CreatedCursor {
-  const { k, t, i } = decode(raw, CreatedSchema);
-  if (k !== list) throw new InvalidCursorError(raw, `it belongs to the ${k} list`);
+  const { k, t, i } = decode(raw, CreatedSchema, list);
+  if (k !== list) throw new InvalidCursorError(raw, `it belongs to the ${k} list`, list);
   return { createdAt: new Date(t), id: i };
 }
 
@@ -89,7 +89,7 @@ export function encodeNameCursor(at: NameCursor): string {
 }
 
 export function decodeNameCursor(raw: string): NameCursor {
-  const { n, p } = decode(raw, NameSchema);
+  const { n, p } = decode(raw, NameSchema, 'models');
   return { name: n, project: p };
 }
 

@@ -37,8 +37,9 @@ export class CheckpointNotFoundError extends Error {
 }
 
 export class InvalidCursorError extends Error {
-  constructor(cursor: string, reason: string) {
-    super(`Invalid run list cursor "${cursor.slice(0, 64)}": ${reason}`);
+  /** `list`: which list the cursor was given to (`run`, `sweeps`, `models`…). */
+  constructor(cursor: string, reason: string, list = 'run') {
+    super(`Invalid ${list} list cursor "${cursor.slice(0, 64)}": ${reason}`);
     this.name = 'InvalidCursorError';
   }
 }
