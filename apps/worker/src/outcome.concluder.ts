@@ -101,7 +101,7 @@ export class OutcomeConcluder {
    * run that keeps killing its worker ends FAILED just like one that keeps throwing.
    */
   private async failed(context: TrainingContext, reason: string, retryable: boolean): Promise<never> {
-    const failures = (await this.attempts.countFailures(context.fence.runId)) + 1;
+    const failures = (await withConnectionRetry(() => this.attempts.countFailures(context.fence.runId))) + 1;
     const maxAttempts = this.config.worker.maxAttempts;
     if (!retryable || failures >= maxAttempts) {
       return this.fail(context, retryable ? `${reason} (gave up after ${failures} failed attempts)` : reason);

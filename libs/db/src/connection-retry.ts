@@ -21,7 +21,7 @@ const CONNECTION_CODES = new Set([
   'P2024',
 ]);
 const CONNECTION_MESSAGE =
-  /Connection terminated|terminating connection|server closed the connection|Server has closed the connection|Connection is closed|connection error|Can't reach database server|ECONNRESET|ECONNREFUSED|Client has encountered a connection error|Query read timeout|timeout exceeded when trying to connect/i;
+  /Connection terminated|terminating connection|server closed the connection|Server has closed the connection|Connection is closed|connection error|Can't reach database server|ECONNRESET|ECONNREFUSED|Client has encountered a connection error|Query read timeout|timeout exceeded when trying to connect|the database system is (shutting down|starting up|in recovery mode)/i;
 
 /** The fields of an error (pg's, the driver adapter's or Prisma's) these checks read. */
 interface ErrorFields {
@@ -33,12 +33,17 @@ interface ErrorFields {
   cause?: unknown;
 }
 
-/** Whether `test` holds for `error` or an error in its cause chain (at most 8 deep). */
+/**
+ * Whether `test` holds for `error` or an error it wraps (at most 8 deep): its `cause`, or what
+ * Prisma keeps of the driver adapter's error under `meta.driverAdapterError` — where alone a raw
+ * query's failure (`P2010`) keeps the server's code, `57P03` while PostgreSQL shuts down or starts.
+ */
 function inCauseChain(error: unknown, test: (fields: ErrorFields) => boolean): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
     const fields = e as ErrorFields;
     if (test(fields)) return true;
-    e = fields.cause;
+    const adapter = (fields.meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError;
+    e = fields.cause ?? adapter;
   }
   return false;
 }

@@ -1,5 +1,5 @@
 import { createFreshDatabase, startFreezableProxy, type FreezableProxy, type FreshDatabase } from './testing';
-import { isConnectionError, isStatementTimeout } from './connection-retry';
+import { isConnectionError, isStatementTimeout, withConnectionRetry } from './connection-retry';
 import { openDatabase, type Database } from './open-database';
 
 // A PostgreSQL that stops answering (a proxy in front of the real server stops forwarding) must
@@ -92,4 +92,37 @@ test('a slow statement on a server that answers is cancelled by the server, and 
   expect(ms).toBeGreaterThanOrEqual(QUERY_TIMEOUT_MS - 50);
   expect(ms).toBeLessThan(QUERY_TIMEOUT_MS + 2000);
   await expect(db.prisma.run.count()).resolves.toBe(0);
+});
+
+test('a restart (the server answering 57P03 while it stops and starts) is a lost connection, raw and model queries alike', async () => {
+  await db.prisma.$queryRaw`SELECT 1`;
+  for (const message of ['the database system is shutting down', 'the database system is starting up'] as const) {
+    proxy.restart(message);
+    try {
+      // Prisma keeps the server's code only under meta.driverAdapterError for a raw query (P2010):
+      // read as "not a connection error", a restart cost every running run an attempt.
+      const outcomes = await Promise.all([failure(db.prisma.$queryRaw`SELECT 1`), failure(db.prisma.run.count())]);
+      for (const { error } of outcomes)
+        expect({ message, connection: isConnectionError(error) }).toEqual({ message, connection: true });
+    } finally {
+      proxy.back();
+    }
+  }
+  await expect(db.prisma.run.count()).resolves.toBe(0);
+});
+
+test('a write retried on lost connections rides through a restart of a second and a half', async () => {
+  await db.prisma.$queryRaw`SELECT 1`;
+  proxy.restart();
+  const restarted = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      proxy.back();
+      resolve();
+    }, 1500),
+  );
+  let retries = 0;
+  const count = withConnectionRetry(() => db.prisma.run.count(), { onRetry: () => retries++ });
+  await expect(count).resolves.toBe(0);
+  await restarted;
+  expect(retries).toBeGreaterThan(0);
 });

@@ -29,6 +29,7 @@ describe('API with a PostgreSQL that stops answering', () => {
 
   afterAll(async () => {
     proxy?.thaw();
+    proxy?.back();
     await api?.stop();
     await proxy?.close();
   });
@@ -73,5 +74,20 @@ describe('API with a PostgreSQL that stops answering', () => {
     expect(['QUEUED', 'CANCELLED']).toContain(after.body['status']);
     expect(await timed('POST', '/v1/runs', pretrain('after the stall'))).toMatchObject({ status: 201 });
     expect((await timed('GET', '/readyz')).status).toBe(200);
+  });
+
+  it('answers 503, not 500, while PostgreSQL restarts (57P03 to every new connection), and 200 after', async () => {
+    proxy.restart();
+    try {
+      const answers = await Promise.all([
+        timed('GET', '/v1/runs?limit=1'),
+        timed('POST', '/v1/runs', pretrain('during the restart')),
+      ]);
+      for (const answer of answers)
+        expect(answer).toMatchObject({ status: 503, body: { message: expect.stringMatching(/database/i) } });
+    } finally {
+      proxy.back();
+    }
+    expect((await timed('GET', '/v1/runs?limit=1')).status).toBe(200);
   });
 });

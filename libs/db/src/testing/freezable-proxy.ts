@@ -12,8 +12,29 @@ export interface FreezableProxy {
   freeze(): void;
   /** Forwards again, what was held back first. */
   thaw(): void;
+  /**
+   * PostgreSQL stopping or starting (`pg_ctl restart`): open connections are cut, and each new
+   * one is answered as the server answers while it shuts down or starts up, a FATAL `57P03`,
+   * until `back()`. `severity` and the message are the server's own.
+   */
+  restart(message?: 'the database system is shutting down' | 'the database system is starting up'): void;
+  /** Forwards new connections to the server again after `restart()`. */
+  back(): void;
   close(): Promise<void>;
 }
+
+/** A protocol ErrorResponse ('E'): the fields PostgreSQL sends to refuse a connection. */
+function errorResponse(code: string, message: string): Buffer {
+  const fields = Object.entries({ S: 'FATAL', V: 'FATAL', C: code, M: message }).map(([k, v]) => `${k}${v}\0`);
+  const body = Buffer.from(`${fields.join('')}\0`);
+  const head = Buffer.alloc(5);
+  head.write('E', 0);
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+/** pg's SSLRequest, 8 bytes: answered 'N' (no TLS) before the startup message. */
+const SSL_REQUEST = 80877103;
 
 /** Starts a proxy on a free loopback port forwarding to `target` (host and port). */
 export async function startFreezableProxy(target: { host: string; port: number }): Promise<FreezableProxy> {
@@ -25,7 +46,17 @@ export async function startFreezableProxy(target: { host: string; port: number }
     socket.on('error', () => socket.destroy());
     if (frozen) socket.pause();
   };
+  let refusal: string | null = null;
   const server: Server = createServer((client) => {
+    if (refusal !== null) {
+      const message = refusal;
+      client.on('error', () => client.destroy());
+      client.on('data', (packet) => {
+        if (packet.length === 8 && packet.readInt32BE(4) === SSL_REQUEST) client.write('N');
+        else client.end(errorResponse('57P03', message));
+      });
+      return;
+    }
     const upstream = connect(target.port, target.host);
     // pipe() resumes its source: pause a connection opened while frozen only after it.
     client.pipe(upstream);
@@ -50,6 +81,13 @@ export async function startFreezableProxy(target: { host: string; port: number }
     thaw() {
       frozen = false;
       for (const socket of sockets) socket.resume();
+    },
+    restart(message = 'the database system is shutting down') {
+      refusal = message;
+      for (const socket of sockets) socket.destroy();
+    },
+    back() {
+      refusal = null;
     },
     async close() {
       for (const socket of sockets) socket.destroy();
