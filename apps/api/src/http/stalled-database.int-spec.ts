@@ -76,6 +76,29 @@ describe('API with a PostgreSQL that stops answering', () => {
     expect((await timed('GET', '/readyz')).status).toBe(200);
   });
 
+  it("leaves the database's gauges out of a scrape while it is silent, rather than serving their last values", async () => {
+    const scrape = async () => {
+      const res = await api.fetch(`${api.baseUrl}/metrics`, { signal: AbortSignal.timeout(3 * ANSWERED_WITHIN_MS) });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      return (name: string) => text.split('\n').filter((line) => line.startsWith(`${name}{`)).length;
+    };
+    const before = await scrape();
+    expect(before('trainyard_runs')).toBeGreaterThan(0);
+    expect(before('trainyard_workers')).toBeGreaterThan(0);
+    expect(before('trainyard_runs_waiting')).toBeGreaterThan(0);
+    proxy.freeze();
+    try {
+      const during = await scrape();
+      for (const gauge of ['trainyard_runs', 'trainyard_workers', 'trainyard_runs_waiting'])
+        expect({ gauge, series: during(gauge) }).toEqual({ gauge, series: 0 });
+      expect(during('trainyard_queue_jobs')).toBeGreaterThan(0); // Redis answers: its gauges stay
+    } finally {
+      proxy.thaw();
+    }
+    expect((await scrape())('trainyard_runs')).toBeGreaterThan(0);
+  });
+
   it('answers 503, not 500, while PostgreSQL restarts (57P03 to every new connection), and 200 after', async () => {
     proxy.restart();
     try {

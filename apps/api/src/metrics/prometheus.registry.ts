@@ -13,7 +13,9 @@ import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
  * embedded demo or tests, never collide). Fleet gauges — queue depths, runs by status and kind,
  * workers by state — are read when Prometheus scrapes, from Redis and PostgreSQL, so every API
  * replica reports the same fleet and nothing is counted between scrapes. A source that does not
- * answer in time leaves its gauges out of that scrape (and is logged) instead of failing it.
+ * answer in time leaves its gauges out of that scrape (and is logged) instead of failing it: they
+ * are reset, as prom-client would otherwise serve the last values read, and an alert on a frozen
+ * queue depth or worker count would go on judging the fleet as it was before the outage.
  */
 @Injectable()
 export class PrometheusRegistry {
@@ -46,9 +48,10 @@ export class PrometheusRegistry {
       labelNames: ['queue', 'class', 'state'],
       registers: [this.registry],
       collect: async () => {
+        queueJobs.reset();
         for (const [resourceClass, queue] of this.queues.entries()) {
           const counts = await this.read('queue depths', () => queue.getJobCounts(...QUEUE_JOB_STATES));
-          if (!counts) return;
+          if (!counts) continue;
           for (const state of QUEUE_JOB_STATES)
             queueJobs.set({ queue: queue.name, class: resourceClass, state }, counts[state] ?? 0);
         }
@@ -75,7 +78,7 @@ export class PrometheusRegistry {
       registers: [this.registry],
       collect: async () => {
         const rows = await this.read('runs by status', () => this.runsRepository.countByStatusAndKind());
-        if (!rows) return;
+        if (!rows) return runs.reset();
         // Every combination, zeros included: a series that vanishes at 0 breaks rate() and alerts.
         for (const status of RUN_STATUSES) for (const kind of RUN_KINDS) runs.set({ status, kind }, 0);
         for (const row of rows) runs.set({ status: row.status, kind: row.kind }, row.n);
@@ -131,7 +134,7 @@ export class PrometheusRegistry {
         const counts = await this.read('workers by state', () =>
           this.workersRepository.countByState(this.config.worker.lostAfterMs),
         );
-        if (!counts) return;
+        if (!counts) return workers.reset();
         for (const state of WORKER_STATES) workers.set({ state }, counts[state]);
       },
     });
@@ -152,8 +155,8 @@ export class PrometheusRegistry {
   private async collectLimited(gauge: Gauge<string>, set: (load: ProjectLoad) => void): Promise<void> {
     this.limited ??= this.read('project limits', () => this.projectsRepository.listLimited());
     const rows = await this.limited;
-    if (!rows) return;
     gauge.reset();
+    if (!rows) return;
     for (const row of rows) set(row);
   }
 
@@ -164,7 +167,7 @@ export class PrometheusRegistry {
   ): Promise<void> {
     this.waits ??= this.read('waiting runs by class', () => this.runsRepository.waitingByClass());
     const rows = await this.waits;
-    if (!rows) return;
+    if (!rows) return gauge.reset();
     for (const resourceClass of RESOURCE_CLASSES)
       gauge.set({ class: resourceClass }, value(rows.find((r) => r.resourceClass === resourceClass)));
   }
