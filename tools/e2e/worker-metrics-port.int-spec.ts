@@ -73,3 +73,47 @@ describe('a worker whose metrics port is taken (compiled process, PostgreSQL, Re
     }
   }, 90_000);
 });
+
+/** The API's own port taken: the same, one line naming API_PORT (a raw EADDRINUSE and its stack before). */
+describe('an API whose port is taken (compiled process, PostgreSQL, Redis)', () => {
+  let database: FreshDatabase;
+  let taken: Server;
+  let api: AppProcess | undefined;
+
+  beforeAll(async () => {
+    database = await createFreshDatabase();
+    taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  }, 60_000);
+
+  afterAll(async () => {
+    await api?.stop('SIGKILL');
+    await new Promise((resolve) => taken.close(resolve));
+    await database.drop();
+  });
+
+  it('exits 1 with one clear line naming the port and API_PORT', async () => {
+    const port = (taken.address() as { port: number }).port;
+    api = startApp('api', {
+      DATABASE_URL: database.url,
+      REDIS_URL: `redis://${REDIS.host}:${REDIS.port}`,
+      TRAINYARD_QUEUE: `e2e-${randomUUID()}`,
+      API_PORT: String(port),
+      API_HOST: '127.0.0.1',
+      LOG_JSON: 'false',
+    });
+    const proc = api;
+    const code = await waitFor(
+      'the API to exit',
+      async () => proc.child.exitCode ?? undefined,
+      60_000,
+      () => proc.output(),
+    );
+    const output = proc.output();
+    expect(code).toBe(1);
+    expect(output.trimEnd().split('\n').at(-1)).toBe(
+      `API not started: API_PORT=${port}: port ${port} on 127.0.0.1 is already in use (EADDRINUSE): stop what listens there or set API_PORT to a free port`,
+    );
+    expect(output).not.toMatch(/^\s+at /m);
+  }, 90_000);
+});

@@ -2,25 +2,31 @@ import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, printStartFailure } from '@trainyard/config';
 import { MigrationError } from '@trainyard/db';
 import { RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
+import { ApiListenError, listenError } from './api-listen.error';
 import { createApiApp } from './create-api-app';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createApiApp(config);
-  await app.listen(config.api.port, config.api.host);
+  try {
+    await app.listen(config.api.port, config.api.host);
+  } catch (error) {
+    throw listenError(config.api.host, config.api.port, error);
+  }
   const logger = new Logger('Bootstrap');
   logger.log(`Trainyard API listening on http://${config.api.host}:${config.api.port} (OpenAPI at /docs)`);
 }
 
 main().catch((err: unknown) => {
-  // Configuration, a missing Redis and a schema older than this code (MIGRATE_ON_START=false) are
-  // the usual start problems: print the message alone, which already lists every bad setting, says
+  // Configuration, a missing Redis, a schema older than this code (MIGRATE_ON_START=false) and a
+  // taken port are the usual start problems: print the message alone, which already lists every bad setting, says
   // how to start Redis or names the migrate command; anything else with its stack.
   const explained =
     err instanceof ConfigError ||
     err instanceof RedisUnavailableError ||
     err instanceof RedisEvictionPolicyError ||
-    err instanceof MigrationError;
+    err instanceof MigrationError ||
+    err instanceof ApiListenError;
   // Through the logger under LOG_JSON (one JSON line, like the rest of the output).
   printStartFailure('Bootstrap', err, explained);
   process.exit(1);
