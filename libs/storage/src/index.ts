@@ -27,6 +27,15 @@ export {
   type ImageFile,
   type ImageFolderScan,
 } from './image-folder-layout';
+export {
+  IMAGE_SIGNATURE_BYTES,
+  IMAGE_TYPE_NAMES,
+  MAX_IMAGE_FILE_BYTES,
+  imageFileTooLarge,
+  notAnImage,
+  sniffImageType,
+  type ImageType,
+} from './image-file';
 export { InvalidImageFolderError } from './invalid-image-folder.error';
 export {
   augmentationSampleKey,
