@@ -1,7 +1,8 @@
-import type { ObjectStore, WalkLimits } from '@trainyard/storage';
+import type { ImageFile, ObjectStore, WalkLimits } from '@trainyard/storage';
 import { type ImageSplit, type LoadedDataset, pixelsPerImage, selectImages } from './dataset.types';
 import { contentHash, ImageCache } from './image-cache';
 import { decodeImage, ImageDecodeError, type ResizeFit, toUnitFloats } from './image-decode';
+import { readFolderImage } from './image-folder-read';
 import { type ImageFolderScan, scanImageFolder } from './image-folder-scan';
 import { InvalidImageFolderError } from './invalid-image-folder.error';
 import { type FolderSplit, stratifiedSplit } from './stratified-split';
@@ -17,7 +18,10 @@ export interface ImageFolderLoadOptions {
   seed: number;
   /** Per-class holdout fractions (default validation 0, test 0.2) and their assignment (default 'key'). */
   split?: Partial<FolderSplit>;
-  /** Files fetched and decoded at once (sharp decodes on libuv's pool; fetches overlap S3 latency). */
+  /**
+   * Files fetched and decoded at once (sharp decodes on libuv's pool; fetches overlap S3 latency).
+   * Each holds at most MAX_IMAGE_FILE_BYTES read: larger files are skipped unread.
+   */
   concurrency?: number;
   /** A scan already made (e.g. at registration), to skip listing again. */
   scan?: ImageFolderScan;
@@ -46,19 +50,14 @@ type Outcome = { ok: true; pixels: Uint8Array; via: Via } | { ok: false; reason:
 
 async function readOne(
   store: ObjectStore,
-  key: string,
+  file: ImageFile,
   shape: [number, number, number],
   fit: ResizeFit,
   cache: ImageCache | undefined,
 ): Promise<Outcome> {
-  let bytes: Buffer;
-  try {
-    bytes = await store.get(key);
-  } catch (error) {
-    // A file deleted since the scan, or a permission error on one file: skip it, not the run.
-    return { ok: false, reason: `cannot be read: ${(error as Error).message}`, via: 'read' };
-  }
-  if (bytes.length === 0) return { ok: false, reason: 'the file is empty (0 bytes)', via: 'read' };
+  const read = await readFolderImage(store, file);
+  if (!read.ok) return { ok: false, reason: read.reason, via: 'read' };
+  const { bytes } = read;
   const hash = contentHash(bytes);
   const hit = await cache?.get(hash, shape, fit);
   if (hit)
@@ -125,7 +124,7 @@ export async function loadImageFolder(
   const cache = opts.cacheDir ? new ImageCache(opts.cacheDir, { maxBytes: opts.cacheMaxBytes }) : undefined;
   const pixels = pixelsPerImage(shape);
   const outcomes = await mapLimited(scan.files.length, opts.concurrency ?? 8, (i) =>
-    readOne(store, scan.files[i].key, shape, fit, cache),
+    readOne(store, scan.files[i], shape, fit, cache),
   );
 
   const skipped: SkippedImage[] = [];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3ObjectStore } from '@trainyard/storage';
+import { MAX_IMAGE_FILE_BYTES, S3ObjectStore } from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
 import { fixtureImage, imageIdentities } from './image-folder.fixture';
 import { loadImageFolder, scanImageFolder } from './index';
@@ -48,6 +48,34 @@ describe('image folder under an S3 prefix', () => {
     const second = await loadImageFolder(store, prefix, opts);
     expect(second.stats).toEqual({ files: 9, decoded: 0, cacheHits: 9 });
     expect(second.test.images).toEqual(first.test.images);
+  });
+
+  it('reads no object over MAX_IMAGE_FILE_BYTES', async () => {
+    const mixed = `datasets/${randomUUID()}/`;
+    for (let i = 0; i < 3; i++) await store.put(`${mixed}circle/${i}.png`, await fixtureImage('png', 50 + i));
+    for (let i = 0; i < 3; i++) await store.put(`${mixed}square/${i}.jpg`, await fixtureImage('jpeg', 60 + i));
+    // One byte over the cap: the listing's size says so, and the object is never requested.
+    const zeros = async function* () {
+      for (let left = MAX_IMAGE_FILE_BYTES + 1; left > 0; left -= 2 ** 20)
+        yield new Uint8Array(Math.min(left, 2 ** 20));
+    };
+    await store.putStream(`${mixed}circle/video.png`, zeros(), MAX_IMAGE_FILE_BYTES + 1);
+    const requested: string[] = [];
+    const counted: S3ObjectStore = Object.create(store);
+    counted.get = (key) => (requested.push(key), store.get(key));
+    counted.getStream = (key) => (requested.push(key), store.getStream(key));
+
+    const d = await loadImageFolder(counted, mixed, { imageShape: [8, 8, 3], seed: 1 });
+
+    expect(d.skipped).toEqual([
+      {
+        file: `${mixed}circle/video.png`,
+        reason: `the file is ${MAX_IMAGE_FILE_BYTES + 1} bytes, over the 67108864-byte (64 MiB) limit per image (MAX_IMAGE_FILE_BYTES); it was not read`,
+      },
+    ]);
+    expect(requested).not.toContain(`${mixed}circle/video.png`);
+    expect(requested).toHaveLength(6);
+    expect(d.stats).toEqual({ files: 7, decoded: 6, cacheHits: 0 });
   });
 
   it('keeps every held-out image out of training when an image is added: the split is by key', async () => {

@@ -10,6 +10,7 @@ export * from './image-decode';
 export * from './image-cache';
 export * from './stratified-split';
 export * from './image-folder.dataset';
+export * from './image-folder-read';
 export * from './augmentation.schema';
 export * from './affine-transform';
 export * from './augmentation';

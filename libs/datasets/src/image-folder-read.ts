@@ -1,0 +1,32 @@
+import { imageFileTooLarge, type ImageFile, type ObjectStore } from '@trainyard/storage';
+
+/** One file of a folder, read: its bytes, or why it is no image (the reason a data report lists). */
+export type FolderImageRead = { ok: true; bytes: Buffer } | { ok: false; reason: string };
+
+/**
+ * Reads one image file of a scanned folder, refusing what cannot be one of its images before its
+ * bytes go further: a file over MAX_IMAGE_FILE_BYTES by the size its listing gave is not read at
+ * all (a 1.2 GB `video.jpg` was read whole, eight at a time, only to fail decoding), and an empty
+ * one is skipped. Reasons are the same for the same file on every load and pack.
+ *
+ * Reads with `store.get`, which retries a transient failure (an S3 reset mid-body) whole: a file
+ * that grew past the cap after the listing is read once and then skipped the same way.
+ */
+export async function readFolderImage(
+  store: ObjectStore,
+  file: Pick<ImageFile, 'key' | 'size'>,
+): Promise<FolderImageRead> {
+  const listedTooLarge = imageFileTooLarge(file.size);
+  if (listedTooLarge) return { ok: false, reason: `${listedTooLarge}; it was not read` };
+  let bytes: Buffer;
+  try {
+    bytes = await store.get(file.key);
+  } catch (error) {
+    // A file deleted since the scan, or a permission error on one file: skip it, not the run.
+    return { ok: false, reason: `cannot be read: ${(error as Error).message}` };
+  }
+  if (bytes.length === 0) return { ok: false, reason: 'the file is empty (0 bytes)' };
+  const tooLarge = imageFileTooLarge(bytes.length);
+  if (tooLarge) return { ok: false, reason: tooLarge };
+  return { ok: true, bytes };
+}
