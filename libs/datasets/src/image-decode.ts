@@ -1,3 +1,4 @@
+import { notAnImage, sniffImageType } from '@trainyard/storage';
 import sharp from 'sharp';
 
 export type ImageShape = readonly [height: number, width: number, channels: number];
@@ -18,7 +19,10 @@ export type ResizeFit = 'cover' | 'contain' | 'fill';
  */
 export const MAX_INPUT_PIXELS = 50_000_000;
 
-/** A decode that failed: the file's bytes are not an image sharp can read (or they are truncated). */
+/**
+ * A decode that failed: the bytes are no PNG, JPEG or WebP, or one sharp cannot read (or they are
+ * truncated).
+ */
 export class ImageDecodeError extends Error {
   constructor(reason: string) {
     super(reason);
@@ -30,11 +34,15 @@ export class ImageDecodeError extends Error {
  * Decodes JPEG/PNG/WebP bytes and resizes them to `[h, w, c]` as row-major uint8 (c = 1: luminance,
  * c = 3: sRGB). Transparency is composited over black so a transparent background reads the same
  * whatever colour the encoder left under it. Runs on libuv's pool, not on the calling JS thread.
+ *
+ * Only bytes with a PNG, JPEG or WebP signature (sniffImageType, the uploads' rule) reach sharp:
+ * it would decode TIFF, GIF or AVIF, and render SVG, named `.png` just as well.
  */
 export async function decodeImage(bytes: Buffer, shape: ImageShape, fit: ResizeFit): Promise<Uint8Array> {
   const [height, width, channels] = shape;
   if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 or 3, got ${channels}`);
   if (bytes.length === 0) throw new ImageDecodeError('the file is empty (0 bytes)');
+  if (sniffImageType(bytes) === null) throw new ImageDecodeError(notAnImage(bytes) ?? 'not a PNG, JPEG or WebP image');
   let out: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
     let pipeline = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS })

@@ -2,12 +2,26 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalObjectStore, MAX_IMAGE_FILE_BYTES, type ObjectStore } from '@trainyard/storage';
+import sharp from 'sharp';
 import { fixtureImage, writeFiles } from './image-folder.fixture';
+import { decodeImage, ImageDecodeError } from './image-decode';
 import { loadImageFolder } from './image-folder.dataset';
+
+/** Every buffer handed to sharp in this file's process: what a decoder was ever given. */
+const mockSharpInputs: Buffer[] = [];
+jest.mock('sharp', () => {
+  const actual = jest.requireActual('sharp');
+  const counted = (input: unknown, ...rest: unknown[]) => {
+    if (Buffer.isBuffer(input)) mockSharpInputs.push(input);
+    return actual(input, ...rest);
+  };
+  return { __esModule: true, default: Object.assign(counted, actual) };
+});
 
 let root: string;
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'trainyard-folder-read-'));
+  mockSharpInputs.length = 0;
 });
 afterEach(() => rm(root, { recursive: true, force: true }));
 
@@ -52,12 +66,55 @@ describe('a registered folder: what its load reads', () => {
     expect(d.skipped).toEqual([
       { file: 'a/over.png', reason: over(MAX_IMAGE_FILE_BYTES + 1) },
       { file: 'a/video.jpg', reason: over(1_258_291_200) },
-      { file: 'b/at-cap.png', reason: expect.stringMatching(/^not a readable image: /) },
+      {
+        file: 'b/at-cap.png',
+        reason: 'not a readable image: not a PNG, JPEG or WebP image (it starts with 00 00 00 00 00 00 00 00)',
+      },
       { file: 'b/dump.png', reason: over(1_258_291_200) },
     ]);
     expect(['a/over.png', 'a/video.jpg', 'b/dump.png'].map((key) => reads.get(key) ?? 0)).toEqual([0, 0, 0]);
     expect(reads.get('b/at-cap.png')).toBe(1);
     expect(total(d)).toBe(8);
-    expect(d.stats).toEqual({ files: 12, decoded: 9, cacheHits: 0 });
+    expect(d.stats).toEqual({ files: 12, decoded: 8, cacheHits: 0 });
+  });
+
+  it('decodes only PNG, JPEG and WebP by their signature: TIFF, GIF, AVIF and SVG under image names are skipped, never decoded', async () => {
+    const green = () => sharp({ create: { width: 8, height: 8, channels: 3, background: '#00ff00' } });
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="red"/></svg>',
+    );
+    const files: Record<string, Buffer> = {
+      'a/tiff.png': await green().tiff().toBuffer(),
+      'a/gif.jpg': await green().gif().toBuffer(),
+      'b/avif.webp': await green().avif().toBuffer(),
+      'b/drawing.png': svg,
+    };
+    for (let i = 0; i < 3; i++) files[`a/${i}.jpg`] = await fixtureImage('jpeg', i);
+    for (let i = 0; i < 3; i++) files[`b/${i}.webp`] = await fixtureImage('webp', 10 + i);
+    await writeFiles(root, files);
+    mockSharpInputs.length = 0;
+
+    const d = await loadImageFolder(new LocalObjectStore(root), '', { imageShape: shape, seed: 1 });
+
+    // Was: all four trained on (the SVG rendered), while an upload left them out and the sample route answered 422.
+    const notImage = (start: string) => `not a readable image: not a PNG, JPEG or WebP image (it starts with ${start})`;
+    expect(d.skipped).toEqual([
+      { file: 'a/gif.jpg', reason: notImage('47 49 46 38 39 61 08 00') },
+      { file: 'a/tiff.png', reason: notImage('49 49 2a 00 36 00 00 00') },
+      { file: 'b/avif.webp', reason: notImage('00 00 00 1c 66 74 79 70') },
+      { file: 'b/drawing.png', reason: notImage('3c 73 76 67 20 78 6d 6c') },
+    ]);
+    expect(total(d)).toBe(6);
+    expect(d.stats.decoded).toBe(6);
+    expect(mockSharpInputs.length).toBeGreaterThanOrEqual(6); // the count sees every decode
+    const given = new Set(mockSharpInputs);
+    for (const key of Object.keys(files).filter((k) => !/\/\d\./.test(k))) expect(given.has(files[key])).toBe(false);
+    expect(mockSharpInputs.some((input) => input.subarray(0, 4).toString() === '<svg')).toBe(false);
+
+    // decodeImage, which packing and the stream use too, holds the same rule.
+    const error = await decodeImage(svg, shape, 'cover').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageDecodeError);
+    expect((error as Error).message).toBe('not a PNG, JPEG or WebP image (it starts with 3c 73 76 67 20 78 6d 6c)');
+    expect(mockSharpInputs.some((input) => input === svg)).toBe(false);
   });
 });

@@ -1,4 +1,10 @@
-import { imageFileTooLarge, type ImageFile, type ObjectStore } from '@trainyard/storage';
+import {
+  IMAGE_SIGNATURE_BYTES,
+  imageFileTooLarge,
+  notAnImage,
+  type ImageFile,
+  type ObjectStore,
+} from '@trainyard/storage';
 
 /** One file of a folder, read: its bytes, or why it is no image (the reason a data report lists). */
 export type FolderImageRead = { ok: true; bytes: Buffer } | { ok: false; reason: string };
@@ -6,8 +12,9 @@ export type FolderImageRead = { ok: true; bytes: Buffer } | { ok: false; reason:
 /**
  * Reads one image file of a scanned folder, refusing what cannot be one of its images before its
  * bytes go further: a file over MAX_IMAGE_FILE_BYTES by the size its listing gave is not read at
- * all (a 1.2 GB `video.jpg` was read whole, eight at a time, only to fail decoding), and an empty
- * one is skipped. Reasons are the same for the same file on every load and pack.
+ * all (a 1.2 GB `video.jpg` was read whole, eight at a time, only to fail decoding), an empty one
+ * is skipped, and bytes without a PNG, JPEG or WebP signature are skipped as uploads skip them,
+ * before any hash or decode. Reasons are the same for the same file on every load and pack.
  *
  * Reads with `store.get`, which retries a transient failure (an S3 reset mid-body) whole: a file
  * that grew past the cap after the listing is read once and then skipped the same way.
@@ -28,5 +35,7 @@ export async function readFolderImage(
   if (bytes.length === 0) return { ok: false, reason: 'the file is empty (0 bytes)' };
   const tooLarge = imageFileTooLarge(bytes.length);
   if (tooLarge) return { ok: false, reason: tooLarge };
+  const notImage = notAnImage(bytes.subarray(0, IMAGE_SIGNATURE_BYTES));
+  if (notImage) return { ok: false, reason: `not a readable image: ${notImage}` };
   return { ok: true, bytes };
 }

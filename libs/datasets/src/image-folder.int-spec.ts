@@ -50,7 +50,7 @@ describe('image folder under an S3 prefix', () => {
     expect(second.test.images).toEqual(first.test.images);
   });
 
-  it('reads no object over MAX_IMAGE_FILE_BYTES', async () => {
+  it('reads no object over MAX_IMAGE_FILE_BYTES and decodes none that is no PNG, JPEG or WebP', async () => {
     const mixed = `datasets/${randomUUID()}/`;
     for (let i = 0; i < 3; i++) await store.put(`${mixed}circle/${i}.png`, await fixtureImage('png', 50 + i));
     for (let i = 0; i < 3; i++) await store.put(`${mixed}square/${i}.jpg`, await fixtureImage('jpeg', 60 + i));
@@ -60,6 +60,7 @@ describe('image folder under an S3 prefix', () => {
         yield new Uint8Array(Math.min(left, 2 ** 20));
     };
     await store.putStream(`${mixed}circle/video.png`, zeros(), MAX_IMAGE_FILE_BYTES + 1);
+    await store.put(`${mixed}square/drawing.jpg`, Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'));
     const requested: string[] = [];
     const counted: S3ObjectStore = Object.create(store);
     counted.get = (key) => (requested.push(key), store.get(key));
@@ -72,10 +73,14 @@ describe('image folder under an S3 prefix', () => {
         file: `${mixed}circle/video.png`,
         reason: `the file is ${MAX_IMAGE_FILE_BYTES + 1} bytes, over the 67108864-byte (64 MiB) limit per image (MAX_IMAGE_FILE_BYTES); it was not read`,
       },
+      {
+        file: `${mixed}square/drawing.jpg`,
+        reason: 'not a readable image: not a PNG, JPEG or WebP image (it starts with 3c 73 76 67 20 78 6d 6c)',
+      },
     ]);
     expect(requested).not.toContain(`${mixed}circle/video.png`);
-    expect(requested).toHaveLength(6);
-    expect(d.stats).toEqual({ files: 7, decoded: 6, cacheHits: 0 });
+    expect(requested).toHaveLength(7);
+    expect(d.stats).toEqual({ files: 8, decoded: 6, cacheHits: 0 });
   });
 
   it('keeps every held-out image out of training when an image is added: the split is by key', async () => {
