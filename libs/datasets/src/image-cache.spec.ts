@@ -79,7 +79,7 @@ describe('ImageCache', () => {
     const cache = new ImageCache(dir, { maxBytes: 300 });
     await cache.put(hash(6), shape, 'cover', pixels(6));
     // 600 bytes down to 90% of the cap (270): the four least recently used go.
-    expect(await files(dir)).toEqual([`${hash(5)}-10x10x1-cover-v2.u8`, `${hash(6)}-10x10x1-cover-v2.u8`]);
+    expect(await files(dir)).toEqual([`${hash(5)}-10x10x1-cover-v3.u8`, `${hash(6)}-10x10x1-cover-v3.u8`]);
   });
 
   it('never serves an entry of an older format (decoded before the 50-megapixel limit), and evicts those first', async () => {
@@ -89,11 +89,16 @@ describe('ImageCache', () => {
     await mkdir(join(dir, hash(1).slice(0, 2)), { recursive: true });
     await writeFile(old, new Uint8Array(100).fill(9));
     expect(await cache.get(hash(1), shape, 'cover')).toBeUndefined();
+    // What v2 stored for a failed decode: libvips' text, which concurrent decodes mixed up.
+    const oldFailure = join(dir, hash(4).slice(0, 2), `${hash(4)}-10x10x1-cover-v2.err`);
+    await mkdir(join(dir, hash(4).slice(0, 2)), { recursive: true });
+    await writeFile(oldFailure, 'not a readable image: vipspng: libpng read error');
+    expect(await cache.get(hash(4), shape, 'cover')).toBeUndefined();
     expect(cache.pixelsPath(hash(1), shape, 'cover')).not.toBe(old);
     await cache.put(hash(2), shape, 'cover', pixels(2));
     await usedAgo(cache, 2, 600); // older than the old entry, yet kept: the old entry is never read
     await cache.put(hash(3), shape, 'cover', pixels(3));
-    expect(await files(dir)).toEqual([`${hash(2)}-10x10x1-cover-v2.u8`, `${hash(3)}-10x10x1-cover-v2.u8`]);
+    expect(await files(dir)).toEqual([`${hash(2)}-10x10x1-cover-v3.u8`, `${hash(3)}-10x10x1-cover-v3.u8`]);
   });
 
   it('never reads a partly written entry, nor a short one, and sweeps temp files a dead writer left', async () => {

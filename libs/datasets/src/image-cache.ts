@@ -7,8 +7,11 @@ import type { ImageShape, ResizeFit } from './image-decode';
 /**
  * Bumped when decoding changes (resize kernel, colour handling, what is refused) so old entries
  * are not reused. 2: pictures over MAX_INPUT_PIXELS are refused; a v1 entry may hold one decoded.
+ * 3: only PNG, JPEG and WebP by signature are decoded, and a failure's reason is ours, not
+ * libvips' (shared between concurrent decodes): a v2 entry may hold a TIFF or an SVG decoded, or
+ * another file's error text.
  */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 
 /** An entry's file name, of any format: `<sha256>-<h>x<w>x<c>-<fit>-v<format>.<u8|err>`. */
 const ENTRY_NAME = /^[0-9a-f]{64}-\d+x\d+x\d+-[a-z]+-v(\d+)\.(?:u8|err)$/;

@@ -1,4 +1,4 @@
-import { notAnImage, sniffImageType } from '@trainyard/storage';
+import { IMAGE_TYPE_NAMES, notAnImage, sniffImageType } from '@trainyard/storage';
 import sharp from 'sharp';
 
 export type ImageShape = readonly [height: number, width: number, channels: number];
@@ -20,8 +20,9 @@ export type ResizeFit = 'cover' | 'contain' | 'fill';
 export const MAX_INPUT_PIXELS = 50_000_000;
 
 /**
- * A decode that failed: the bytes are no PNG, JPEG or WebP, or one sharp cannot read (or they are
- * truncated).
+ * A decode that failed: the bytes are no PNG, JPEG or WebP, or one that does not decode (corrupt,
+ * truncated, over MAX_INPUT_PIXELS). Its message is the reason a data report lists, the same for
+ * the same bytes on every load and every pack (a packed version hashes it).
  */
 export class ImageDecodeError extends Error {
   constructor(reason: string) {
@@ -36,13 +37,18 @@ export class ImageDecodeError extends Error {
  * whatever colour the encoder left under it. Runs on libuv's pool, not on the calling JS thread.
  *
  * Only bytes with a PNG, JPEG or WebP signature (sniffImageType, the uploads' rule) reach sharp:
- * it would decode TIFF, GIF or AVIF, and render SVG, named `.png` just as well.
+ * it would decode TIFF, GIF or AVIF, and render SVG, named `.png` just as well. A failed decode
+ * is reported from what we know of the bytes (`corrupt or truncated JPEG`), never with libvips'
+ * error text: that buffer is shared by every decode of the process, so under concurrency one
+ * file's failure read as another's (`vipspng: libpng read error` for a truncated JPEG), merged
+ * several, or read `Warning treated as error due to failOn setting`.
  */
 export async function decodeImage(bytes: Buffer, shape: ImageShape, fit: ResizeFit): Promise<Uint8Array> {
   const [height, width, channels] = shape;
   if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 or 3, got ${channels}`);
   if (bytes.length === 0) throw new ImageDecodeError('the file is empty (0 bytes)');
-  if (sniffImageType(bytes) === null) throw new ImageDecodeError(notAnImage(bytes) ?? 'not a PNG, JPEG or WebP image');
+  const type = sniffImageType(bytes);
+  if (type === null) throw new ImageDecodeError(notAnImage(bytes) ?? 'not a PNG, JPEG or WebP image');
   let out: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
     let pipeline = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS })
@@ -51,8 +57,8 @@ export async function decodeImage(bytes: Buffer, shape: ImageShape, fit: ResizeF
       .resize(width, height, { fit, background: '#000000' });
     pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
     out = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  } catch (error) {
-    throw new ImageDecodeError((await tooManyPixels(bytes)) ?? (error as Error).message);
+  } catch {
+    throw new ImageDecodeError((await tooManyPixels(bytes)) ?? `corrupt or truncated ${IMAGE_TYPE_NAMES[type]}`);
   }
   const { info, data } = out;
   if (info.width !== width || info.height !== height || info.channels !== channels) {

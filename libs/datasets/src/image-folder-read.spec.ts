@@ -118,3 +118,72 @@ describe('a registered folder: what its load reads', () => {
     expect(mockSharpInputs.some((input) => input === svg)).toBe(false);
   });
 });
+
+describe('a file that does not decode: its reason', () => {
+  /** Noise, so every format holds enough data to be cut in its middle. */
+  const noise = () =>
+    sharp({
+      create: {
+        width: 48,
+        height: 48,
+        channels: 3,
+        background: '#000000',
+        noise: { type: 'gaussian', mean: 128, sigma: 40 },
+      },
+    });
+  let encoded: Record<'JPEG' | 'PNG' | 'WebP', Buffer>;
+  beforeAll(async () => {
+    encoded = {
+      JPEG: await noise().jpeg().toBuffer(),
+      PNG: await noise().png().toBuffer(),
+      WebP: await noise().webp().toBuffer(),
+    };
+  });
+  /** Each format cut at several lengths (inside the header, inside the data) and one with its body garbled. */
+  const broken = () =>
+    (['JPEG', 'PNG', 'WebP'] as const).flatMap((format) => {
+      const bytes = encoded[format];
+      const cuts = [30, 100, 200, Math.floor(bytes.length / 2), bytes.length - 40].map((n) => ({
+        format,
+        bytes: bytes.subarray(0, n),
+      }));
+      const garbled = Buffer.from(bytes);
+      garbled.fill(0x5a, 12, 300);
+      return [...cuts, { format, bytes: garbled }];
+    });
+
+  it('is said from what the bytes are, the same under concurrency, never libvips text', async () => {
+    // Was: libvips' error buffer is shared by concurrent decodes: a truncated JPEG read as
+    // `vipspng: libpng read error`, messages merged, or `Warning treated as error due to failOn setting`.
+    const cases = broken();
+    for (let round = 0; round < 3; round++) {
+      const reasons = await Promise.all(
+        [...cases, ...cases].map(({ bytes }) =>
+          decodeImage(bytes, shape, 'cover').then(
+            () => 'decoded',
+            (error: unknown) => (error instanceof ImageDecodeError ? error.message : `thrown: ${String(error)}`),
+          ),
+        ),
+      );
+      expect(reasons).toEqual([...cases, ...cases].map(({ format }) => `corrupt or truncated ${format}`));
+    }
+  });
+
+  it('is listed the same on every load of a folder, eight files decoding at once', async () => {
+    const files: Record<string, Buffer> = {};
+    broken().forEach(
+      ({ format, bytes }, i) => (files[`${i % 2 ? 'a' : 'b'}/broken-${i}.${format.toLowerCase()}`] = bytes),
+    );
+    for (let i = 0; i < 3; i++) files[`a/${i}.png`] = await fixtureImage('png', i);
+    for (let i = 0; i < 3; i++) files[`b/${i}.png`] = await fixtureImage('png', 10 + i);
+    await writeFiles(root, files);
+    const load = () => loadImageFolder(new LocalObjectStore(root), '', { imageShape: shape, seed: 1, concurrency: 8 });
+    const first = await load();
+    expect(first.skipped).toHaveLength(18);
+    for (const { file, reason } of first.skipped) {
+      const format = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP' }[file.slice(file.lastIndexOf('.') + 1)];
+      expect(reason).toBe(`not a readable image: corrupt or truncated ${format}`);
+    }
+    expect((await load()).skipped).toEqual(first.skipped);
+  });
+});
