@@ -107,6 +107,19 @@ describe('scanImageFolder (layout check shared by the API and libs/datasets)', (
     expect(message).not.toMatch(/[\u0000-\u001f\u202e]/);
   });
 
+  it('refuses a class folder whose name holds a backslash, which no object key may hold, naming it', async () => {
+    // Was: registered (201), then every run failed for good: `class 'a\\b' has no readable image`.
+    ['a\\b/1.png', 'dog/2.png'].forEach(file);
+    const store = new LocalObjectStore(root);
+    expect((await store.list('')).map((o) => o.key)).toContain('a\\b/1.png'); // the walk lists it...
+    await expect(store.get('a\\b/1.png')).rejects.toThrow(/contains "\\"/); // ...and no read takes its key
+    const error = await scanImageFolder(store, '').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidImageFolderError);
+    expect((error as InvalidImageFolderError).reason).toBe(
+      'class folder "a\\\\b": it contains "\\", which no object key may hold: none of its images could be read',
+    );
+  });
+
   it('stops a walk past its entry bound with an error naming the setting, and within bounds scans as before', async () => {
     for (let i = 0; i < 30; i++) file(`c${i % 3}/d${i}/${i}.png`);
     const store = new LocalObjectStore(root);

@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quoteText, textProblem } from '@trainyard/contracts';
+import { prefixProblem } from './object-key';
 import { WalkBudget, type WalkLimits } from './folder-walk-limit.error';
 import { InvalidImageFolderError } from './invalid-image-folder.error';
 import { LocalObjectStore } from './local-object-store';
@@ -70,6 +71,21 @@ export function isImageFileName(key: string): boolean {
 }
 
 /**
+ * Why a class folder's name cannot name a class, or null. It is stored, put in metric names and
+ * failure reasons, and printed: a name with an escape sequence (an OSC 52 clipboard write) would
+ * reach every terminal that shows it (textProblem). And every image of the class is read by an
+ * object key that starts with it: a backslash, a separator on Windows, is refused in every key
+ * (prefixProblem), so a class `a\b` registered fine but failed every run (no readable image).
+ * Uploads refuse both, entry by entry (upload-entry.ts).
+ */
+function classNameProblem(name: string): string | null {
+  const text = textProblem(name);
+  if (text) return text;
+  const key = prefixProblem(name);
+  return key ? `${key}, which no object key may hold: none of its images could be read` : null;
+}
+
+/**
  * Class folders that hold no object at all. Object stores have no empty folders (a prefix exists
  * only through its objects), but on disk an empty subfolder is a class the user meant to fill.
  */
@@ -106,7 +122,7 @@ async function listObjects(store: ObjectStore, prefix: string, folder: string, l
  * ObjectStore: a LocalObjectStore wrapping a local path, or S3 under a prefix. Tools' folders
  * (isToolFolder) are no classes. Refuses, naming the
  * folder and the reason, a folder with no class, a single class, a class without images, or a
- * class whose folder name is not text (a control or bidirectional character).
+ * class whose folder name is not text (a control or bidirectional character) or holds a backslash.
  * `limits` (config.paths, every caller in the fleet passes them) bound the listing: past them it
  * throws FolderWalkLimitError; without them the listing is unbounded.
  */
@@ -133,11 +149,8 @@ export async function scanImageFolder(
     files.push(object);
   }
   const classNames = [...byClass.keys()].sort(byCodePoint);
-  // A class name is stored, put in metric names and failure reasons, and printed: a folder named
-  // with an escape sequence (an OSC 52 clipboard write) would reach every terminal that shows it.
-  // Uploads are checked entry by entry (upload-entry.ts); folders registered by path or prefix here.
   for (const name of classNames) {
-    const problem = textProblem(name);
+    const problem = classNameProblem(name);
     if (problem) throw new InvalidImageFolderError(folder, `class folder ${quoteText(name)}: ${problem}`);
   }
   if (classNames.length === 0) {

@@ -213,6 +213,31 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
       },
     );
 
+    it.each([
+      // Was: 201, then every run failed for good (`class 'a\\b' has no readable image`): no key may hold a backslash.
+      ['a backslash', 'backslash', ['a\\b/1.png', 'dog/2.png'], 'class folder "a\\\\b": it contains "\\"'],
+    ])(
+      'a folder registered with %s in its class folders is a 422 naming them, nothing written',
+      async (_what, tag, files, named) => {
+        const storage = api.config.storage;
+        if (storage.driver !== 'local') throw new Error('expected the embedded local store');
+        const prefix = `datasets/hostile-${tag}/`;
+        for (const file of files) {
+          mkdirSync(join(storage.root, prefix, file, '..'), { recursive: true });
+          writeFileSync(join(storage.root, prefix, file), 'x');
+        }
+        const before = await written();
+        const reply = await call('POST', '/v1/datasets', {
+          body: { name: `hostile ${tag}`, location: { kind: 's3', prefix } },
+        });
+        expect(reply.status).toBe(422);
+        const [error] = reply.json.errors as { field: string; message: string }[];
+        expect(error!.field).toBe('location');
+        expect(error!.message).toContain(named);
+        expect(await written()).toEqual(before);
+      },
+    );
+
     it('control characters are refused in every registration and spec body, naming the field', async () => {
       const base = { name: 'b', dataset: { name: 'synthetic-shapes' } };
       const cases: [string, unknown, string][] = [
