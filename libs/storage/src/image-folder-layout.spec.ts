@@ -120,6 +120,27 @@ describe('scanImageFolder (layout check shared by the API and libs/datasets)', (
     );
   });
 
+  it('refuses two class folders that are one name spelt two ways in Unicode, naming both', async () => {
+    // `café` precomposed (U+00E9) and decomposed (e + U+0301, as HFS+ writes it): two classes that look one.
+    ['caf\u00e9/1.png', 'cafe\u0301/2.png', 'tea/3.png'].forEach(file);
+    const error = await scanImageFolder(new LocalObjectStore(root), '').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidImageFolderError);
+    expect((error as InvalidImageFolderError).reason).toBe(
+      // In class order: code point, `e` (U+0065) before `é` (U+00E9).
+      'class folders "cafe\u0301" (cafe\\u0301) and "caf\u00e9" (caf\\u00e9) are one name spelt two ways in Unicode ' +
+        '(equal once NFC-normalized): rename or merge them',
+    );
+    // Names that only look alike but differ after NFC (Latin `a`, Cyrillic `а`) are two classes, as before.
+    rmSync(join(root, 'cafe\u0301'), { recursive: true });
+    ['\u0430/4.png', 'a/5.png'].forEach(file);
+    expect((await scanImageFolder(new LocalObjectStore(root), '')).classNames).toEqual([
+      'a',
+      'caf\u00e9',
+      'tea',
+      '\u0430',
+    ]);
+  });
+
   it('stops a walk past its entry bound with an error naming the setting, and within bounds scans as before', async () => {
     for (let i = 0; i < 30; i++) file(`c${i % 3}/d${i}/${i}.png`);
     const store = new LocalObjectStore(root);

@@ -86,6 +86,37 @@ function classNameProblem(name: string): string | null {
 }
 
 /**
+ * Two class folders whose names differ only in their Unicode spelling (`café` as U+00E9, and as
+ * `e` + U+0301, as HFS+ and some archivers write names): they look the same, yet would be two
+ * classes with two outputs. Names are compared after NFC normalization; null when no two are equal.
+ */
+function sameNameSpeltTwice(classNames: string[]): string | null {
+  const byNfc = new Map<string, string>();
+  for (const name of classNames) {
+    const key = name.normalize('NFC');
+    const other = byNfc.get(key);
+    if (other !== undefined)
+      return (
+        `class folders ${quoteText(other)} (${escapedPastAscii(other)}) and ${quoteText(name)} (${escapedPastAscii(name)}) ` +
+        'are one name spelt two ways in Unicode (equal once NFC-normalized): rename or merge them'
+      );
+    byNfc.set(key, name);
+  }
+  return null;
+}
+
+/** Every character past ASCII as a JS escape (`caf\u00e9`, `cafe\u0301`): what tells two look-alike names apart. */
+function escapedPastAscii(name: string): string {
+  return [...name]
+    .map((c) => {
+      const code = c.codePointAt(0)!;
+      if (code < 0x80) return c;
+      return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    })
+    .join('');
+}
+
+/**
  * Class folders that hold no object at all. Object stores have no empty folders (a prefix exists
  * only through its objects), but on disk an empty subfolder is a class the user meant to fill.
  */
@@ -121,8 +152,9 @@ async function listObjects(store: ObjectStore, prefix: string, folder: string, l
  * Reads an image folder (one subfolder per class, images possibly nested deeper) through an
  * ObjectStore: a LocalObjectStore wrapping a local path, or S3 under a prefix. Tools' folders
  * (isToolFolder) are no classes. Refuses, naming the
- * folder and the reason, a folder with no class, a single class, a class without images, or a
- * class whose folder name is not text (a control or bidirectional character) or holds a backslash.
+ * folder and the reason, a folder with no class, a single class, a class without images, a
+ * class whose folder name is not text (a control or bidirectional character) or holds a backslash,
+ * or two class folders whose names are equal once NFC-normalized.
  * `limits` (config.paths, every caller in the fleet passes them) bound the listing: past them it
  * throws FolderWalkLimitError; without them the listing is unbounded.
  */
@@ -153,6 +185,8 @@ export async function scanImageFolder(
     const problem = classNameProblem(name);
     if (problem) throw new InvalidImageFolderError(folder, `class folder ${quoteText(name)}: ${problem}`);
   }
+  const spelling = sameNameSpeltTwice(classNames);
+  if (spelling) throw new InvalidImageFolderError(folder, spelling);
   if (classNames.length === 0) {
     throw new InvalidImageFolderError(
       folder,

@@ -216,6 +216,13 @@ describe('hostile input (PostgreSQL, Redis, HTTP)', () => {
     it.each([
       // Was: 201, then every run failed for good (`class 'a\\b' has no readable image`): no key may hold a backslash.
       ['a backslash', 'backslash', ['a\\b/1.png', 'dog/2.png'], 'class folder "a\\\\b": it contains "\\"'],
+      // Was: two classes that look one (`café` precomposed, and e + U+0301 as HFS+ writes it).
+      [
+        'one name spelt two ways in Unicode',
+        'nfc',
+        ['caf\u00e9/1.png', 'cafe\u0301/2.png'],
+        'class folders "cafe\u0301" (cafe\\u0301) and "caf\u00e9" (caf\\u00e9) are one name spelt two ways in Unicode',
+      ],
     ])(
       'a folder registered with %s in its class folders is a 422 naming them, nothing written',
       async (_what, tag, files, named) => {
