@@ -22,6 +22,8 @@ import {
   recordedDatasetPrefixProblem,
   resolveUnderRoots,
   walkLimitsOf,
+  sniffImageType,
+  type ImageType,
   type ObjectStore,
 } from '@trainyard/storage';
 import { notFound } from '../http/problems';
@@ -30,8 +32,6 @@ import {
   DATASET_SAMPLES_PER_CLASS,
   readBounded,
   SampleTooLargeError,
-  sniffImageType,
-  type SampleImageType,
 } from './dataset-samples';
 
 /** Listings of a class folder are kept this long, so a page of thumbnails lists each class once. */
@@ -40,7 +40,7 @@ const LISTING_CACHE_ENTRIES = 256;
 
 export interface DatasetSample {
   body: Buffer;
-  type: SampleImageType;
+  type: ImageType;
 }
 
 /**

@@ -66,6 +66,25 @@ const classesWithoutImages: [string, () => Promise<Buffer>, string][] = [
 ];
 
 /** Uploads `tar` as `name` and expects the 422 `errors`, no dataset `name`, and nothing new under datasets/uploads/. */
+/**
+ * `tar` with the last character of entry `name` (ASCII in the archive) replaced by the byte
+ * `byte` and the header's checksum made right again: a name as an archiver writing Latin-1 names
+ * would store it (`caf\xe9.png`).
+ */
+function latin1Name(tar: Buffer, name: string, byte: number): Buffer {
+  const out = Buffer.from(tar);
+  for (let at = 0; at + 512 <= out.length; at += 512) {
+    if (out.toString('latin1', at, at + name.length) !== name || out[at + name.length] !== 0) continue;
+    out[at + name.length - 5] = byte; // the character before ".png"
+    out.fill(0x20, at + 148, at + 156);
+    let sum = 0;
+    for (let i = at; i < at + 512; i++) sum += out[i]!;
+    out.write(`${sum.toString(8).padStart(6, '0')}\0 `, at + 148, 'latin1');
+    return out;
+  }
+  throw new Error(`no header named ${name}`);
+}
+
 async function expectClassRefused(api: TestApi, store: ObjectStore, name: string, tar: Buffer, errors: unknown) {
   const uploaded = async () => (await store.list(UPLOADS_ROOT)).map((o) => o.key);
   const before = await uploaded();
@@ -311,6 +330,35 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
         ).subarray(0, 512 + 200),
       400,
       /Not a readable tar archive/,
+    ],
+    [
+      // tar-stream, like GNU tar, reads an archive cut at an entry's end as a shorter one: 2 of 3 images kept.
+      'a tar cut off at the end of an entry',
+      async () => {
+        const entries: [string, Buffer][] = [
+          ['cat/1.png', png[0]!],
+          ['dog/1.png', png[1]!],
+          ['dog/2.png', png[0]!],
+        ];
+        const blocks = (bytes: Buffer) => 512 + Math.ceil(bytes.length / 512) * 512;
+        return (await tarOf(entries)).subarray(0, blocks(png[0]!) + blocks(png[1]!));
+      },
+      400,
+      /Not a whole tar archive: it ends without the blocks of zeros that end a tar/,
+    ],
+    [
+      'a name that is not UTF-8 (a Latin-1 tar: two names would become one)',
+      async () =>
+        latin1Name(
+          await tarOf([
+            ['cat/1.png', png[0]!],
+            ['dog/cafX.png', png[1]!],
+          ]),
+          'dog/cafX.png',
+          0xe9,
+        ),
+      422,
+      /entry "dog\/caf\uFFFD\.png": its name is not UTF-8/,
     ],
     [
       'more images than FOLDER_WALK_MAX_FILES',

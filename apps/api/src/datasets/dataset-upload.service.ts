@@ -14,9 +14,8 @@ import { extract } from 'tar-stream';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { DatasetUploaded, SkippedUploadEntry } from '@trainyard/contracts';
 import { DatasetsRepository } from '@trainyard/db';
-import { uploadFolder, type ObjectStore } from '@trainyard/storage';
+import { IMAGE_SIGNATURE_BYTES, notAnImage, uploadFolder, type ObjectStore } from '@trainyard/storage';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
-import { sniffImageType } from './dataset-samples';
 import { DatasetsService } from './datasets.service';
 import { readEntryHead } from './entry-head';
 import { UploadClassFolders, type FoldersWithoutImages } from './upload-class-folders';
@@ -26,8 +25,8 @@ import { decideUploadEntry } from './upload-entry';
 export const SKIPPED_LISTED = 100;
 /** Where an upload's images must be, as its refusals say. */
 const IMAGE_LAYOUT = '<class>/<image>.png|jpg|jpeg|webp';
-/** What tells an image from other bytes: WebP's signature is the longest (`RIFF` + size + `WEBP`). */
-const SIGNATURE_BYTES = 12;
+/** A tar's unit: headers and data are padded to it, and an archive ends with two of zeros. */
+const TAR_BLOCK = 512;
 
 class UploadRefused extends Error {
   constructor(
@@ -153,9 +152,15 @@ export class DatasetUploadService {
       return refused;
     };
     let received = 0;
+    // The body's last block: a tar ends with blocks of zeros, what tells a whole archive from one
+    // cut at an entry's end (which tar-stream, like GNU tar, reads as a shorter archive).
+    let tail = Buffer.alloc(0);
     const counted = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         received += chunk.length;
+        tail = Buffer.from(
+          chunk.length >= TAR_BLOCK ? chunk.subarray(-TAR_BLOCK) : Buffer.concat([tail, chunk]).subarray(-TAR_BLOCK),
+        );
         // Not passed on: the tar is parsed no further than the limit.
         if (received > maxBytes) done(new UploadRefused(413, 'body', tooLarge(maxBytes)));
         else done(null, chunk);
@@ -191,7 +196,7 @@ export class DatasetUploadService {
         if (stored.length >= maxFiles)
           throw new UploadRefused(422, 'body', `More than ${maxFiles} images (FOLDER_WALK_MAX_FILES)`);
         // tar-stream's entries yield Buffers (its types say unknown).
-        const { head, bytes } = await readEntryHead(entry as AsyncIterable<Buffer>, SIGNATURE_BYTES);
+        const { head, bytes } = await readEntryHead(entry as AsyncIterable<Buffer>, IMAGE_SIGNATURE_BYTES);
         // Named as an image, but what a training run would fail to decode: said now, not stored.
         const problem = notAnImage(head);
         if (problem) {
@@ -225,6 +230,12 @@ export class DatasetUploadService {
         });
         classFolders.stored(decision.classFolder);
       }
+      if (tail.length < TAR_BLOCK || tail.some((byte) => byte !== 0))
+        throw new UploadRefused(
+          400,
+          'body',
+          `Not a whole tar archive: it ends without the blocks of zeros that end a tar, so it was cut short (after ${received} bytes); send the whole archive`,
+        );
     } catch (error) {
       // A refusal while an entry was being read surfaces as that entry's error: the refusal is the answer.
       if (refused) throw refused;
@@ -283,17 +294,6 @@ function withNotImages(
     ...response,
     errors: [...(response.errors ?? []), { field: 'body', message: notImagesText(count, first) }],
   });
-}
-
-/**
- * Why a file starting with `head` (its first SIGNATURE_BYTES or more, or all of it when shorter)
- * cannot be an image a run decodes (no PNG, JPEG or WebP signature), or null.
- */
-export function notAnImage(head: Buffer): string | null {
-  if (head.length === 0) return 'an empty file';
-  if (sniffImageType(head)) return null;
-  const start = [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-  return `not a PNG, JPEG or WebP image (it starts with ${start})`;
 }
 
 function tooManyLeftOut(maxFiles: number): UploadRefused {

@@ -1,4 +1,5 @@
-import { decideUploadEntry, UPLOAD_MAX_FILE_BYTES } from './upload-entry';
+import { MAX_IMAGE_FILE_BYTES } from '@trainyard/storage';
+import { decideUploadEntry } from './upload-entry';
 
 describe('an entry of an uploaded dataset tar', () => {
   it.each([
@@ -22,9 +23,9 @@ describe('an entry of an uploaded dataset tar', () => {
     // In a tool's folder inside the class, at any depth: Jupyter's copy of an image, a resource fork.
     [{ name: 'circle/.ipynb_checkpoints/circle_01-checkpoint.png', type: 'file', size: 10 }, 'circle'],
     [{ name: 'cat/deeper/__MACOSX/1.png', type: 'file', size: 10 }, 'cat'],
-    [{ name: 'cat/.git/objects/pack/pack-1.pack', type: 'file', size: UPLOAD_MAX_FILE_BYTES + 1 }, 'cat'],
+    [{ name: 'cat/.git/objects/pack/pack-1.pack', type: 'file', size: MAX_IMAGE_FILE_BYTES + 1 }, 'cat'],
     // No image whatever its size: skipped, not refused as an image over the limit.
-    [{ name: 'cat/clip.mp4', type: 'file', size: UPLOAD_MAX_FILE_BYTES + 1 }, 'cat'],
+    [{ name: 'cat/clip.mp4', type: 'file', size: MAX_IMAGE_FILE_BYTES + 1 }, 'cat'],
   ])('leaves out %j, naming its class folder %s (which must still hold an image)', (header, classFolder) => {
     expect(decideUploadEntry(header)).toEqual({ action: 'skip', classFolder });
   });
@@ -44,7 +45,7 @@ describe('an entry of an uploaded dataset tar', () => {
     [{ name: './.ipynb_checkpoints/cat/1-checkpoint.png', type: 'file', size: 10 }],
     [{ name: '__MACOSX/red/._1.png', type: 'file', size: 10 }],
     // Judged a tool's folder before its size: a large pack file there is no image over the limit.
-    [{ name: '.git/objects/pack/pack-1.pack', type: 'file', size: UPLOAD_MAX_FILE_BYTES + 1 }],
+    [{ name: '.git/objects/pack/pack-1.pack', type: 'file', size: MAX_IMAGE_FILE_BYTES + 1 }],
   ])("leaves out %j, in a tool's folder (no class, as in a folder scan)", (header) => {
     expect(decideUploadEntry(header)).toEqual({ action: 'skip' });
   });
@@ -76,7 +77,7 @@ describe('an entry of an uploaded dataset tar', () => {
   });
 
   it('refuses an image over the per-file limit from its header, before reading it', () => {
-    expect(decideUploadEntry({ name: 'cat/big.png', type: 'file', size: UPLOAD_MAX_FILE_BYTES + 1 })).toMatchObject({
+    expect(decideUploadEntry({ name: 'cat/big.png', type: 'file', size: MAX_IMAGE_FILE_BYTES + 1 })).toMatchObject({
       action: 'refuse',
       reason: expect.stringMatching(/over the 67108864-byte limit per image/),
     });

@@ -1,10 +1,8 @@
 import { textProblem } from '@trainyard/contracts';
-import { isFolderImage, isToolFolder, prefixProblem } from '@trainyard/storage';
+import { isFolderImage, isToolFolder, MAX_IMAGE_FILE_BYTES, prefixProblem } from '@trainyard/storage';
 
 /** The Content-Type of `POST /v1/datasets/uploads`: a tar of the folder (one subfolder per class). */
 export const DATASET_UPLOAD_TYPE = 'application/x-tar';
-/** An image larger than this is refused: no picture to train on is near it (each is streamed to the store, never held whole). */
-export const UPLOAD_MAX_FILE_BYTES = 64 * 2 ** 20;
 const MAX_DEPTH = 16;
 const MAX_SEGMENT_BYTES = 255;
 
@@ -38,6 +36,13 @@ export function decideUploadEntry(header: {
   while (name.startsWith('./')) name = name.slice(2);
   if (name === '' || name === '.') return { action: 'skip' };
   const shown = JSON.stringify(name.slice(0, 200));
+  // tar-stream reads names as UTF-8, each byte that is not as U+FFFD: two Latin-1 names
+  // (`caf\xe9.png`, `caf\xe8.png`) would become one, the later image silently replacing the other.
+  if (name.includes('\uFFFD'))
+    return {
+      action: 'refuse',
+      reason: `entry ${shown}: its name is not UTF-8 (the archive was written in another encoding: write it with UTF-8 names, as \`trainyard datasets upload\`, GNU tar in a UTF-8 locale or Python's tarfile do)`,
+    };
   const text = textProblem(name);
   if (text) return { action: 'refuse', reason: `entry ${shown}: ${text}` };
   const problem = prefixProblem(name);
@@ -56,10 +61,10 @@ export function decideUploadEntry(header: {
   // What is no image (a README, a video, macOS's `._photo.png`, anything in `cat/.ipynb_checkpoints/`)
   // is skipped whatever its size.
   if (!isFolderImage(segments.join('/'))) return { action: 'skip', classFolder: segments[0] };
-  if ((header.size ?? 0) > UPLOAD_MAX_FILE_BYTES)
+  if ((header.size ?? 0) > MAX_IMAGE_FILE_BYTES)
     return {
       action: 'refuse',
-      reason: `entry ${shown}: ${header.size} bytes, over the ${UPLOAD_MAX_FILE_BYTES}-byte limit per image`,
+      reason: `entry ${shown}: ${header.size} bytes, over the ${MAX_IMAGE_FILE_BYTES}-byte limit per image`,
     };
   return { action: 'store', path: segments.join('/'), classFolder: segments[0] };
 }
