@@ -34,12 +34,52 @@ describe('parsePackArgs', () => {
     expect(parsePackArgs(['-h'])).toBe(HELP);
   });
 
+  it('takes the shapes a run can train at (sides 8 to 512, 1 or 3 channels) and folders of its own', () => {
+    for (const shape of ['8x8x1', '512x512x3', '32x48x3'])
+      expect(parsePackArgs(['--prefix', 'p/', '--decode-to', shape])).toMatchObject({
+        decodeTo: { imageShape: shape.split('x').map(Number) },
+      });
+    // Normalized as the API normalizes location.prefix.
+    expect(parsePackArgs(['--prefix', 'datasets/flowers'])).toMatchObject({
+      source: { kind: 'prefix', prefix: 'datasets/flowers/' },
+    });
+  });
+
+  it.each([
+    ['32x32x4', /--decode-to 32x32x4: channels: Expected 1 \(grey\) or 3 \(RGB\)/],
+    ['32x32x2', /--decode-to 32x32x2: channels: Expected 1 \(grey\) or 3 \(RGB\)/],
+    ['32x2', /--decode-to: expected HEIGHTxWIDTHxCHANNELS, e.g. 224x224x3 \(got "32x2"\)/],
+    ['4x4x3', /--decode-to 4x4x3: height: .*>=8; width: .*>=8 \(the shape a run's dataset.imageShape can take/],
+    ['1000x8x3', /--decode-to 1000x8x3: height: .*<=512/],
+    ['8x513x1', /--decode-to 8x513x1: width: .*<=512/],
+  ])('refuses --decode-to %s naming the flag and the bound', (shape, message) => {
+    expect(() => parsePackArgs(['--prefix', 'p/', '--decode-to', shape])).toThrow(UsageError);
+    expect(() => parsePackArgs(['--prefix', 'p/', '--decode-to', shape])).toThrow(message);
+  });
+
+  it.each([
+    'datasets/uploads/',
+    'datasets/uploads',
+    'DATASETS/Uploads/',
+    'datasets/',
+    'datasets/packed/x/',
+    'runs/',
+    '',
+  ])('refuses --prefix %j, a folder Trainyard keeps for every project (as the API does)', (prefix) => {
+    expect(() => parsePackArgs(['--prefix', prefix])).toThrow(UsageError);
+    expect(() => parsePackArgs(['--prefix', prefix])).toThrow(
+      prefix === ''
+        ? /--prefix: empty/
+        : /^--prefix .*: expected a folder of your own: it is in or holds (runs|datasets)\//,
+    );
+  });
+
   it.each([
     [['--prefix', 'p/', '--bogus'], /'--bogus'/],
     [['--prefix'], /'--prefix/],
     [[], /name what to pack/],
     [['id', '--prefix', 'p/'], /not dataset id "id" and --prefix/],
-    [['--prefix', 'p/', '--decode-to', '224x224x5'], /--decode-to: .*got "224x224x5"/],
+    [['--prefix', 'p/', '--decode-to', '224x224x5'], /--decode-to 224x224x5: channels/],
     [['--prefix', 'p/', '--decode-to', '0x224x3'], /--decode-to/],
     [['--prefix', 'p/', '--decode-to', '8x8x3', '--fit', 'stretch'], /--fit: expected cover, contain, fill/],
     [['--prefix', 'p/', '--fit', 'cover'], /--fit: only with --decode-to/],

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { ImageFolderDatasetSchema } from '@trainyard/contracts';
+import { InvalidObjectKeyError, internalPrefixProblem, normalizeObjectPrefix } from '@trainyard/storage';
 
 export type ResizeFit = 'cover' | 'contain' | 'fill';
 
@@ -24,7 +26,7 @@ in dataset.stream.version. Reads DATABASE_URL, S3_* and TRAINYARD_LOCAL_ROOTS fr
   --prefix P            a prefix of the configured object store (S3_BUCKET), e.g. datasets/flowers/
   --path DIR            a local folder, under one of TRAINYARD_LOCAL_ROOTS
   --decode-to HxWxC     store decoded, resized uint8 pixels (e.g. 224x224x3): no decoding when training,
-                        usable only by runs of that imageShape and fit
+                        usable only by runs of that imageShape and fit (sides 8 to 512, 1 or 3 channels)
   --fit F               cover (default), contain or fill; only with --decode-to
   --shard-mb N          a shard closes at N MiB (default 16)
   --json                print one JSON object on stdout instead of text
@@ -80,20 +82,15 @@ export function parsePackArgs(argv: string[]): PackArgs | typeof HELP {
     throw new UsageError(`name one thing to pack, not ${names.join(' and ')}`);
   }
   const source = given[0];
-  if (source.kind === 'prefix' && source.prefix.trim() === '') throw new UsageError('--prefix: empty');
+  if (source.kind === 'prefix') source.prefix = ownPrefix(source.prefix);
   if (source.kind === 'path' && source.path.trim() === '') throw new UsageError('--path: empty');
 
   let decodeTo: PackArgs['decodeTo'];
   if (values['decode-to'] !== undefined) {
-    const m = /^(\d{1,5})x(\d{1,5})x(\d)$/.exec(values['decode-to']);
-    const shape = m ? ([Number(m[1]), Number(m[2]), Number(m[3])] as [number, number, number]) : null;
-    if (!shape || shape[0] < 1 || shape[1] < 1 || shape[2] < 1 || shape[2] > 4)
-      throw new UsageError(
-        `--decode-to: expected HEIGHTxWIDTHxCHANNELS with 1 to 4 channels, e.g. 224x224x3 (got "${values['decode-to']}")`,
-      );
+    const imageShape = decodedShape(values['decode-to']);
     const fit = values.fit ?? 'cover';
     if (!FITS.includes(fit as ResizeFit)) throw new UsageError(`--fit: expected ${FITS.join(', ')} (got "${fit}")`);
-    decodeTo = { imageShape: shape, fit: fit as ResizeFit };
+    decodeTo = { imageShape, fit: fit as ResizeFit };
   } else if (values.fit !== undefined) {
     throw new UsageError('--fit: only with --decode-to (an encoded pack is resized when a run reads it)');
   }
@@ -108,4 +105,43 @@ export function parsePackArgs(argv: string[]): PackArgs | typeof HELP {
     shardBytes = Math.max(1, Math.round(mb * 2 ** 20));
   }
   return { source, decodeTo, shardBytes, json: values.json };
+}
+
+/**
+ * A folder of the configured store that a project may register (normalizeObjectPrefix,
+ * internalPrefixProblem: the API's rules for `location.prefix`). `datasets/uploads/` would pack
+ * every project's uploads into one version, each upload's folder a class.
+ */
+function ownPrefix(given: string): string {
+  if (given.trim() === '') throw new UsageError('--prefix: empty');
+  let prefix: string;
+  try {
+    prefix = normalizeObjectPrefix(given);
+  } catch (error) {
+    if (error instanceof InvalidObjectKeyError) throw new UsageError(`--prefix ${given}: ${error.reason}`);
+    throw error;
+  }
+  const internal = internalPrefixProblem(prefix);
+  if (internal) throw new UsageError(`--prefix ${given}: expected a folder of your own: it ${internal}`);
+  return prefix;
+}
+
+const SHAPE_PARTS = ['height', 'width', 'channels'];
+
+/**
+ * `HxWxC` as a run's `dataset.imageShape` takes it (its bounds live in ImageFolderDatasetSchema):
+ * a version decoded to another shape could never be trained on.
+ */
+function decodedShape(given: string): [number, number, number] {
+  const m = /^(\d{1,5})x(\d{1,5})x(\d{1,5})$/.exec(given);
+  if (!m) throw new UsageError(`--decode-to: expected HEIGHTxWIDTHxCHANNELS, e.g. 224x224x3 (got "${given}")`);
+  const shape: [number, number, number] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const checked = ImageFolderDatasetSchema.shape.imageShape.safeParse(shape);
+  if (!checked.success) {
+    const problems = checked.error.issues.map((i) => `${SHAPE_PARTS[Number(i.path[0])] ?? 'shape'}: ${i.message}`);
+    throw new UsageError(
+      `--decode-to ${given}: ${problems.join('; ')} (the shape a run's dataset.imageShape can take, which the version must match)`,
+    );
+  }
+  return shape;
 }

@@ -198,6 +198,31 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
       });
     }
 
+    // A row naming every project's uploads (written before registrations were checked) is not packed.
+    const uploadsRow = randomUUID();
+    await new DatasetsRepository(db.prisma).create({
+      id: uploadsRow,
+      name: 'all-uploads',
+      project: 'default',
+      classNames: ['a', 'b'],
+      counts: [1, 1],
+      location: { kind: 's3', prefix: 'datasets/uploads/' },
+      uri: store.uri('datasets/uploads/'),
+    });
+    const internalRow = await pack(uploadsRow);
+    expect(internalRow.code).toBe(2);
+    expect(internalRow.stderr).toContain(`location.prefix datasets/uploads/ is in or holds datasets/uploads/`);
+    // Nor the local store's uploads, where the roots hold it (the demo's store, no S3 configured).
+    const localUploads = join(roots, 'store', 'objects', 'datasets', 'uploads');
+    mkdirSync(join(localUploads, randomUUID()), { recursive: true });
+    const localStore = await runCommand(
+      { PATH: env['PATH'], TRAINYARD_HOME: join(roots, 'store'), TRAINYARD_LOCAL_ROOTS: roots },
+      '--path',
+      localUploads,
+    );
+    expect(localStore.code).toBe(2);
+    expect(localStore.stderr).toContain(`--path ${localUploads}: expected a folder of your own: it is in or holds`);
+
     const missing = await pack('--prefix', 'datasets/nothing-here/');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(
@@ -210,6 +235,10 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
       [['--prefix', prefix, '--shards', '3'], "'--shards'"],
       [['--prefix', prefix, '--shard-mb', 'lots'], '--shard-mb: expected a number of MiB'],
       [['--prefix', prefix, '--decode-to', '224x224'], '--decode-to: expected HEIGHTxWIDTHxCHANNELS'],
+      // Shapes no run can train at: refused before anything is read, not packed as "no image could be read".
+      [['--prefix', prefix, '--decode-to', '32x32x4'], '--decode-to 32x32x4: channels: Expected 1 (grey) or 3 (RGB)'],
+      // Every project's uploads, each upload's folder a class: the API refuses this prefix too.
+      [['--prefix', 'datasets/uploads/'], '--prefix datasets/uploads/: expected a folder of your own'],
       [['--prefix', prefix, '--fit', 'cover'], '--fit: only with --decode-to'],
       [['--prefix', prefix, '--path', localFolder], 'name one thing to pack, not --prefix and --path'],
       [[], 'name what to pack'],

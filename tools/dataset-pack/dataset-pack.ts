@@ -12,14 +12,14 @@ import { DatasetsRepository, openDatabase } from '@trainyard/db';
 import {
   createObjectStore,
   FolderWalkLimitError,
+  internalPathProblem,
   InvalidImageFolderError,
-  InvalidObjectKeyError,
   LocalObjectStore,
   LocalPathRefusedError,
-  normalizeObjectPrefix,
   type ObjectStore,
   PACKED_ROOT,
   packedManifestKey,
+  recordedDatasetPrefixProblem,
   resolveUnderRoots,
   scanImageFolder,
   walkLimitsOf,
@@ -44,7 +44,12 @@ async function configuredStore(config: TrainyardConfig): Promise<ObjectStore> {
   }
 }
 
-async function localFolder(path: string, what: string, config: TrainyardConfig): Promise<LocalObjectStore> {
+async function localFolder(
+  path: string,
+  what: string,
+  config: TrainyardConfig,
+  dest: () => Promise<ObjectStore>,
+): Promise<LocalObjectStore> {
   let real: string;
   try {
     real = await resolveUnderRoots(resolve(path), config.paths.localRoots);
@@ -53,6 +58,9 @@ async function localFolder(path: string, what: string, config: TrainyardConfig):
     throw error;
   }
   if (!(await stat(real).catch(() => null))?.isDirectory()) throw new Refused(`${what} ${path} is not a folder`);
+  // The local store under the roots (the demo's .trainyard/objects) holds every project's files.
+  const internal = await internalPathProblem(real, await dest());
+  if (internal) throw new Refused(`${what} ${path}: expected a folder of your own: it ${internal}`);
   return new LocalObjectStore(real);
 }
 
@@ -64,42 +72,42 @@ async function locate(
 ): Promise<{ store: ObjectStore; prefix: string; dataset?: string }> {
   switch (source.kind) {
     case 'path':
-      return { store: await localFolder(source.path, '--path', config), prefix: '' };
-    case 'prefix': {
-      let prefix: string;
-      try {
-        prefix = normalizeObjectPrefix(source.prefix);
-      } catch (error) {
-        if (error instanceof InvalidObjectKeyError) throw new UsageError(`--prefix ${source.prefix}: ${error.reason}`);
-        throw error;
-      }
-      return { store: await dest(), prefix };
-    }
+      return { store: await localFolder(source.path, '--path', config, dest), prefix: '' };
+    case 'prefix':
+      // Normalized and checked as a folder of one's own by parsePackArgs.
+      return { store: await dest(), prefix: source.prefix };
     case 'dataset': {
       // Ids are UUIDs (the column's type): anything else cannot be registered.
       if (!isId(source.id)) throw new Refused(`dataset ${source.id} is not registered (dataset ids are UUIDs)`);
-      let db;
-      try {
-        db = await openDatabase(config.database, { migrate: false, log: () => undefined });
-      } catch (error) {
-        throw new Refused(`the database cannot be used: ${(error as Error).message}`);
-      }
-      let dataset;
-      try {
-        dataset = await new DatasetsRepository(db.prisma).get(source.id);
-      } finally {
-        await db.close();
-      }
+      const dataset = await registeredDataset(source.id, config);
       if (!dataset) throw new Refused(`dataset ${source.id} is not registered`);
       const label = `dataset ${source.id} (${dataset.project}/${dataset.name})`;
-      return dataset.location.kind === 'local'
-        ? {
-            store: await localFolder(dataset.location.path, `${label}: location.path`, config),
-            prefix: '',
-            dataset: label,
-          }
-        : { store: await dest(), prefix: dataset.location.prefix, dataset: label };
+      if (dataset.location.kind === 'local')
+        return {
+          store: await localFolder(dataset.location.path, `${label}: location.path`, config, dest),
+          prefix: '',
+          dataset: label,
+        };
+      // A row written before registrations were checked may name every project's folder.
+      const internal = recordedDatasetPrefixProblem(dataset.location.prefix);
+      if (internal) throw new Refused(`${label}: location.prefix ${dataset.location.prefix} ${internal}`);
+      return { store: await dest(), prefix: dataset.location.prefix, dataset: label };
     }
+  }
+}
+
+/** The dataset's row, or null; the database is open only meanwhile (the embedded one admits one process). */
+async function registeredDataset(id: string, config: TrainyardConfig) {
+  let db;
+  try {
+    db = await openDatabase(config.database, { migrate: false, log: () => undefined });
+  } catch (error) {
+    throw new Refused(`the database cannot be used: ${(error as Error).message}`);
+  }
+  try {
+    return await new DatasetsRepository(db.prisma).get(id);
+  } finally {
+    await db.close();
   }
 }
 
