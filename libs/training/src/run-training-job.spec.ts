@@ -53,7 +53,7 @@ describe('trainingFailure', () => {
       status: 'failed',
       retryable: false,
       reason:
-        'run r1: 3 of 10 training images are unusable, more than maxBadFraction 0.2 allows (the last: flowers/rose/7.jpg: not a readable image)',
+        "run r1: 3 of the version's 10 images are unusable, more than maxBadFraction 0.2 allows (the last: flowers/rose/7.jpg: not a readable image)",
     });
   });
 });

@@ -12,6 +12,7 @@ import {
   type PackedPipeline,
   PackedShapeMismatchError,
   ShardCache,
+  UnusableImages,
 } from '@trainyard/datasets';
 import { DEFAULT_SHARD_CACHE_BYTES, type TrainyardConfig } from '@trainyard/config';
 import { createObjectStore, ObjectNotFoundError } from '@trainyard/storage';
@@ -28,7 +29,6 @@ type StreamSpec = NonNullable<ImageFolderDatasetSpec['stream']>;
 
 /** What of a run's context the stream needs (RunDataContext's fields). */
 export interface StreamContext {
-  runId: string;
   storage: TrainyardConfig['storage'];
   cacheDir?: string;
   shardCacheBytes?: number;
@@ -36,10 +36,12 @@ export interface StreamContext {
 
 /**
  * Opens a run's packed version from the configured store (shards cached on the node's disk): the
- * holdouts and a training sample decoded now, the training images streamed later. Every unusable
- * image (a bad picture, a truncated or missing shard) lands in the data report, holdouts' now and
- * training images' as the stream meets them (`onReport` gets the updated report); past
- * `maxBadFraction` of the images the run fails, naming the last one.
+ * holdouts and a training sample decoded now, the training images streamed later. The data report
+ * lists the files the pack left out (no images of the version) and every image of the version
+ * that turns out unusable (a bad picture, a truncated or missing shard): those decoded now at
+ * once, the others as the stream meets them (`onReport` gets the updated report). Past
+ * `maxBadFraction` of the version's images unusable, counted together wherever they were found,
+ * the run fails naming the last one, its report recorded first (`onReport`).
  */
 export async function loadStreamedRunData(
   spec: ImageFolderDatasetSpec,
@@ -47,9 +49,10 @@ export async function loadStreamedRunData(
   ctx: StreamContext,
   opts: { labeled: boolean; onReport?: (report: DataReport) => void },
 ): Promise<{ data: LoadedDataset & { validation: ImageSplit; stream: StreamedTrain }; report: DataReport }> {
+  // Messages do not name the run: the failure reason says it once (trainingFailure).
   if (!opts.labeled)
     throw new InvalidTrainingInputError(
-      `run ${ctx.runId}: dataset.stream is for fine-tuning and evaluation; pretrain on the folder itself`,
+      'dataset.stream is for fine-tuning and evaluation; pretrain on the folder itself',
     );
   const store = await createObjectStore(ctx.storage);
   const cache = ctx.cacheDir
@@ -69,14 +72,15 @@ export async function loadStreamedRunData(
     });
   } catch (error) {
     if (error instanceof PackedShapeMismatchError)
-      throw new InvalidTrainingInputError(`run ${ctx.runId}: dataset.imageShape / dataset.fit: ${error.message}`);
+      throw new InvalidTrainingInputError(`dataset.imageShape / dataset.fit: ${error.message}`);
     if (error instanceof ObjectNotFoundError)
       throw new InvalidTrainingInputError(
-        `run ${ctx.runId}: dataset.stream.version ${stream.version} is not a packed version in ${store.description}`,
+        `dataset.stream.version ${stream.version} is not a packed version in ${store.description}`,
       );
     throw error;
   }
-  const skipped: BadImage[] = [...packed.bad];
+  const leftOut = packed.leftOut.map((s) => ({ file: s.file, reason: `left out by the pack: ${s.reason}` }));
+  const skipped: BadImage[] = [...leftOut, ...packed.unusable.values()];
   const report: DataReport = {
     folder: packed.manifest.source,
     classNames: packed.classNames,
@@ -88,18 +92,21 @@ export async function loadStreamedRunData(
     cacheHits: 0,
     packedVersion: packed.version,
   };
-  const tooMany = skipped.length > stream.maxBadFraction * packed.manifest.images;
-  if (tooMany) {
-    const last = skipped[skipped.length - 1];
-    throw new InvalidTrainingInputError(
-      `run ${ctx.runId}: ${skipped.length} of ${packed.manifest.images} images of version ${packed.version} are unusable, more than dataset.stream.maxBadFraction ${stream.maxBadFraction} allows (the last: ${last.file}: ${last.reason})`,
-    );
+  // The rule the stream applies, to what was found here: it fails the run before training.
+  const unusable = new UnusableImages(packed.manifest, stream.maxBadFraction);
+  for (const [id, bad] of packed.unusable) unusable.add(id, bad);
+  const problem = unusable.problem();
+  if (problem) {
+    // The run fails, but its report still names each file and why: what the person needs.
+    opts.onReport?.({ ...report });
+    throw problem;
   }
-  const onBad = (bad: BadImage) => {
+  const onBad = (bad: BadImage, failing: boolean) => {
     skipped.push(bad);
     report.skippedCount = skipped.length;
     if (skipped.length <= MAX_LISTED_SKIPPED_FILES) report.skipped = skipped.slice();
-    if (skipped.length <= MAX_LISTED_SKIPPED_FILES || skipped.length % 100 === 0) opts.onReport?.({ ...report });
+    if (failing || skipped.length <= MAX_LISTED_SKIPPED_FILES || skipped.length % 100 === 0)
+      opts.onReport?.({ ...report });
   };
   const streamed: StreamedTrain = {
     version: packed.version,
@@ -118,8 +125,9 @@ export async function loadStreamedRunData(
         readAhead: stream.readAheadShards,
         // One thread per core but the one the training step runs on, unless the spec says.
         threads: stream.threads ?? Math.max(1, availableParallelism() - 1),
-        // The stream's share is over its training images; the holdouts' bad ones were counted above.
         maxBadFraction: stream.maxBadFraction,
+        // Counted with the images the stream meets, and not reported twice.
+        unusableBefore: packed.unusable,
         onBad,
       }),
   };

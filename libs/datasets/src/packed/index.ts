@@ -5,5 +5,6 @@ export * from './fetch-shard';
 export * from './pack-image-folder';
 export * from './stream-order';
 export * from './epoch-reader';
+export * from './unusable-images';
 export * from './packed-pipeline';
 export * from './load-packed';

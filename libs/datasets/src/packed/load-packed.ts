@@ -14,7 +14,8 @@ import {
   shardStarts,
 } from './packed-manifest';
 import { BadShardError } from './packed-shard';
-import { assertPixelsFit, type BadImage } from './packed-pipeline';
+import { assertPixelsFit } from './packed-pipeline';
+import type { BadImage } from './unusable-images';
 
 /**
  * A version's manifest that is not the version it is named after, not JSON, or not a manifest:
@@ -71,8 +72,14 @@ export interface PackedDataset {
   test: ImageSplit;
   /** A few training images in memory. */
   sample: ImageSplit;
-  /** Holdout images that could not be used, and what the pack left out (a bad training image is the stream's to report, once). */
-  bad: BadImage[];
+  /**
+   * Images of the version found unusable here (holdouts and the sample), by entry id in id order:
+   * a run reports them now and counts them against `maxBadFraction` with those the stream meets
+   * (`PackedPipelineOptions.unusableBefore`).
+   */
+  unusable: Map<number, BadImage>;
+  /** The files the pack left out (`manifest.skipped`): no images of the version, for the data report. */
+  leftOut: BadImage[];
 }
 
 /**
@@ -94,15 +101,10 @@ export async function loadPackedDataset(
   const split = stratifiedSplit(labels, opts.split, opts.seed, keys);
   const sampleIds = split.train.slice(0, opts.sampleSize ?? 256).sort((a, b) => a - b);
   const wanted = new Map<number, { into: Decoding; at: number }>();
-  const bad: BadImage[] = [...(manifest.skipped ?? [])];
+  const unusable: { id: number; bad: BadImage }[] = [];
   const pixels = opts.imageShape[0] * opts.imageShape[1] * opts.imageShape[2];
-  const decodings = [split.validation, split.test, sampleIds].map((ids, i) => {
-    const d: Decoding = {
-      ids,
-      ok: new Uint8Array(ids.length),
-      images: new Float32Array(ids.length * pixels),
-      reported: i < 2,
-    };
+  const decodings = [split.validation, split.test, sampleIds].map((ids) => {
+    const d: Decoding = { ids, ok: new Uint8Array(ids.length), images: new Float32Array(ids.length * pixels) };
     ids.forEach((id, at) => wanted.set(id, { into: d, at }));
     return d;
   });
@@ -117,7 +119,7 @@ export async function loadPackedDataset(
       files = await fetchShard(source, manifest.shards[s]);
     } catch (error) {
       if (!(error instanceof BadShardError)) throw error;
-      for (const id of ids) if (wanted.get(id)!.into.reported) bad.push({ file: keyOf(id, s), reason: error.message });
+      for (const id of ids) unusable.push({ id, bad: { file: keyOf(id, s), reason: error.message } });
       continue;
     }
     await Promise.all(
@@ -130,8 +132,10 @@ export async function loadPackedDataset(
           toUnitFloats(raw ? file : await decodeImage(file, opts.imageShape, opts.fit), into.images, at * pixels);
           into.ok[at] = 1;
         } catch (error) {
-          if (into.reported)
-            bad.push({ file: keyOf(id, s), reason: `not a readable image: ${(error as Error).message}` });
+          unusable.push({
+            id,
+            bad: { file: keyOf(id, s), reason: `not a readable image: ${(error as Error).message}` },
+          });
         }
       }),
     );
@@ -146,7 +150,9 @@ export async function loadPackedDataset(
     validation,
     test,
     sample,
-    bad,
+    // In id order, whatever order the decodes finished in: the data report is the same every time.
+    unusable: new Map(unusable.sort((a, b) => a.id - b.id).map((u) => [u.id, u.bad])),
+    leftOut: manifest.skipped ?? [],
   };
 }
 
@@ -154,8 +160,6 @@ interface Decoding {
   ids: number[];
   ok: Uint8Array;
   images: Float32Array;
-  /** Holdouts: their bad images are reported here. */
-  reported: boolean;
 }
 
 /** The decoded images of a holdout without its bad ones. */

@@ -11,21 +11,7 @@ import { decodeBatch, type DecodedBatch, type EncodedBatch } from './packed-batc
 import type { PackedReply, PackedRequest, PackedThreadData } from './packed-batch.thread';
 import { manifestLabels, type PackedManifest, shardStarts } from './packed-manifest';
 import { epochStreamPlan, type EpochStreamPlan } from './stream-order';
-
-/** An image a run could not use: named in the run's data report. */
-export interface BadImage {
-  file: string;
-  reason: string;
-}
-
-export class TooManyBadImagesError extends Error {
-  constructor(bad: number, count: number, maxBadFraction: number, last: BadImage) {
-    super(
-      `${bad} of ${count} training images are unusable, more than maxBadFraction ${maxBadFraction} allows (the last: ${last.file}: ${last.reason})`,
-    );
-    this.name = 'TooManyBadImagesError';
-  }
-}
+import { type BadImage, UnusableImages } from './unusable-images';
 
 export class PackedShapeMismatchError extends Error {
   constructor(message: string) {
@@ -62,15 +48,26 @@ export interface PackedPipelineOptions {
   prefetch?: number;
   /** Threads decoding and augmenting; 0 does it on the caller's thread (sharp still decodes on libuv's pool). Default 1. */
   threads?: number;
-  /** Share of the training images that may be bad before the run fails (0: the first one fails it). */
+  /**
+   * Share of the version's images (`manifest.images`, holdouts included) that may turn out unusable
+   * before the stream fails (0: the first one fails it): see UnusableImages.
+   */
   maxBadFraction: number;
-  /** Told about each distinct bad image once. */
-  onBad?(bad: BadImage): void;
+  /**
+   * The version's images found unusable before the stream started (loadPackedDataset's `unusable`:
+   * holdouts and the sample), by entry id: they count against the same share, and are not told again.
+   */
+  unusableBefore?: ReadonlyMap<number, BadImage>;
+  /**
+   * Told about each distinct bad image once; `failing` when it is the one that fails the stream
+   * (the last chance to record it before the batch rejects).
+   */
+  onBad?(bad: BadImage, failing: boolean): void;
 }
 
 export interface PackedPipeline extends BatchPipeline {
   readonly count: number;
-  /** Distinct bad training images found so far. */
+  /** Distinct bad training images the stream found so far (not those in `unusableBefore`). */
   badCount(): number;
 }
 
@@ -117,14 +114,16 @@ export function createPackedPipeline(opts: PackedPipelineOptions): PackedPipelin
     return Int32Array.from(ids);
   });
 
-  const bad = new Map<number, BadImage>();
+  const unusable = new UnusableImages(manifest, opts.maxBadFraction);
+  for (const [id, found] of opts.unusableBefore ?? []) unusable.add(id, found);
+  let badFound = 0;
   const noteBad = (entryId: number, reason: string) => {
-    if (bad.has(entryId)) return;
     const found = { file: keys[entryId], reason };
-    bad.set(entryId, found);
-    opts.onBad?.(found);
-    if (bad.size > opts.maxBadFraction * count)
-      throw new TooManyBadImagesError(bad.size, count, opts.maxBadFraction, found);
+    if (!unusable.add(entryId, found)) return;
+    badFound++;
+    const problem = unusable.problem();
+    opts.onBad?.(found, problem !== null);
+    if (problem) throw problem;
   };
 
   const pending = new Map<number, Pending>();
@@ -238,7 +237,7 @@ export function createPackedPipeline(opts: PackedPipelineOptions): PackedPipelin
     stepsPerEpoch,
     batches,
     ahead: () => live?.length ?? 0,
-    badCount: () => bad.size,
+    badCount: () => badFound,
     close() {
       closing ??= failAll(new Error('the packed pipeline was closed'));
       return closing;

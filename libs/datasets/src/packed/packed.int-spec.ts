@@ -10,9 +10,10 @@ import { EpochReader } from './epoch-reader';
 import { loadPackedDataset, readPackedManifest } from './load-packed';
 import { packImageFolder, type PackedVersion } from './pack-image-folder';
 import { encodeManifest, packedManifestKey, packedShardKey, shardStarts } from './packed-manifest';
-import { type BadImage, createPackedPipeline, type PackedPipelineOptions } from './packed-pipeline';
+import { createPackedPipeline, type PackedPipelineOptions } from './packed-pipeline';
 import { ShardCache } from './shard-cache';
 import { epochStreamPlan } from './stream-order';
+import { type BadImage, TooManyBadImagesError } from './unusable-images';
 
 /** Counts the reads that reach S3, so tests see what a resume or the cache spares. */
 function counting(store: ObjectStore): ObjectStore & { gets: string[] } {
@@ -294,7 +295,42 @@ describe('packed datasets over S3', () => {
         seed: 0,
         split,
       });
-      expect(data.bad).toEqual(decoded.manifest.skipped);
+      // Left out, not unusable: no image of the version, so none counts against maxBadFraction.
+      expect(data.leftOut).toEqual(decoded.manifest.skipped);
+      expect(data.unusable.size).toBe(0);
+    });
+
+    it("counts the holdouts' unusable images and the stream's against one share of the version", async () => {
+      const entries = version.manifest.shards.flatMap((s) => s.entries);
+      const corrupt = entries.findIndex((e) => e.key.endsWith('corrupt.jpg'));
+      const missing = new Set(missingKeys);
+      // Stream the images of the missing shard only; the corrupt picture was found (as a holdout) before.
+      const trainIds = Int32Array.from(entries.flatMap((e, id) => (missing.has(e.key) ? [id] : [])));
+      const unusableBefore = new Map([[corrupt, { file: entries[corrupt].key, reason: 'not a readable image' }]]);
+      const stream = (maxBadFraction: number) => {
+        const told: BadImage[] = [];
+        const pipeline = createPackedPipeline(
+          options({
+            manifest: version.manifest,
+            trainIds,
+            maxBadFraction,
+            unusableBefore,
+            onBad: (b) => told.push(b),
+          }),
+        );
+        return { told, run: collect(pipeline, 0, 1).finally(() => pipeline.close()) };
+      };
+      // The missing shard's images and the corrupt holdout, of the version's 25: exactly the share allowed.
+      const allowed = (missingKeys.length + 1) / 25;
+      const within = stream(allowed);
+      await within.run;
+      expect(within.told.map((b) => b.file).sort()).toEqual([...missingKeys].sort()); // the holdout is not told again
+      // One fewer allowed: the holdout and the stream's together are one too many.
+      const past = stream((missingKeys.length + 0.5) / 25);
+      await expect(past.run).rejects.toThrow(TooManyBadImagesError);
+      await expect(past.run).rejects.toThrow(
+        new RegExp(`^${missingKeys.length + 1} of the version's 25 images are unusable`),
+      );
     });
   });
 });
