@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,28 @@ const runCommand = (env: Record<string, string>, ...args: string[]): Promise<Res
       (error, stdout, stderr) =>
         done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
     );
+  });
+
+/**
+ * The compiled command, as runCommand, with `during` run once its stderr says the packing began
+ * (the folder listed, no file read yet): what an operator's upload deleted meanwhile looks like.
+ */
+const runDuring = (env: Record<string, string>, during: () => Promise<void>, ...args: string[]): Promise<Result> =>
+  new Promise((done, fail) => {
+    const child = spawn(process.execPath, [COMMAND, ...args], { env, cwd: ROOT });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    let stdout = '';
+    let stderr = '';
+    let acted: Promise<void> | undefined;
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (!acted && /^packing /m.test(stderr)) acted = during();
+    });
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      void (acted ?? Promise.resolve()).then(() => done({ code: code ?? -1, stdout, stderr }), fail);
+    });
   });
 
 // Only this tool's files, once for both suites below: libs and apps are compiled by `npm run build`
@@ -228,6 +250,54 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
     expect(missing.stderr).toContain(
       `${store.uri('datasets/nothing-here/')} cannot be used: it has no class subfolders`,
     );
+  });
+
+  it('exits 2 writing no version when the folder or its dataset goes while it is packed', async () => {
+    const changing = 'datasets/changing/';
+    const id = randomUUID();
+    await new DatasetsRepository(db.prisma).create({
+      id,
+      name: 'changing',
+      project: 'default',
+      classNames: ['blue', 'green', 'red'],
+      counts: [200, 200, 201],
+      location: { kind: 's3', prefix: changing },
+      uri: store.uri(changing),
+    });
+    const packedNow = async () => (await store.list('datasets/packed/')).map((o) => o.key);
+    const before = await packedNow();
+
+    // The upload deleted (DELETE /v1/datasets/:id removes its objects first) while its files are read.
+    await writeColourFolder(store, changing, 200);
+    const deleted = await runDuring(
+      env,
+      async () => {
+        await store.delete((await store.list(changing)).map((o) => o.key));
+      },
+      id,
+    );
+    expect(deleted.code).toBe(2);
+    expect(deleted.stderr).toMatch(
+      new RegExp(
+        `changed while it was packed: ${store.uri(changing)}\\S+ was listed but is gone .*no version was written: pack it again`,
+      ),
+    );
+    expect(deleted.stdout).toBe('');
+    expect(await packedNow()).toEqual(before);
+
+    // The row deleted once the files were listed: they are all read, and no manifest is written.
+    await writeColourFolder(store, changing, 200);
+    const unregistered = await runDuring(
+      env,
+      async () => {
+        await db.prisma.dataset.delete({ where: { id } });
+      },
+      id,
+    );
+    expect(unregistered.code).toBe(2);
+    expect(unregistered.stderr).toContain(`dataset ${id} was deleted while it was packed: no version was written`);
+    expect(unregistered.stderr).toMatch(/^601\/601 files packed/m);
+    expect(await packedNow()).toEqual(before);
   });
 
   it('exits 1 naming the bad flag', async () => {

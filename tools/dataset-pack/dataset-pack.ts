@@ -111,6 +111,11 @@ async function registeredDataset(id: string, config: TrainyardConfig) {
   }
 }
 
+async function stillRegistered(id: string, config: TrainyardConfig): Promise<void> {
+  if (!(await registeredDataset(id, config)))
+    throw new Error(`dataset ${id} was deleted while it was packed: no version was written`);
+}
+
 function streamSnippet(version: string) {
   return { version, shuffleBuffer: 1000, readAheadShards: 2, maxBadFraction: 0 };
 }
@@ -122,7 +127,8 @@ function mebibytes(bytes: number): string {
 async function pack(args: PackArgs, config: TrainyardConfig, io: Output): Promise<void> {
   let destStore: ObjectStore | undefined;
   const dest = async () => (destStore ??= await configuredStore(config));
-  const { store, prefix, dataset } = await locate(args.source, config, dest);
+  const source = args.source;
+  const { store, prefix, dataset } = await locate(source, config, dest);
   const target = await dest();
   const folder = store.uri(prefix);
 
@@ -156,6 +162,8 @@ async function pack(args: PackArgs, config: TrainyardConfig, io: Output): Promis
       shardBytes: args.shardBytes,
       decodeTo: args.decodeTo,
       walkLimits,
+      // A dataset deleted meanwhile (its files may all have been read first) gets no version.
+      beforeManifest: source.kind === 'dataset' ? () => stillRegistered(source.id, config) : undefined,
     });
   } catch (error) {
     throw new Refused(`packing ${folder} failed: ${(error as Error).message}`);

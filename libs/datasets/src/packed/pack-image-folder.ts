@@ -1,4 +1,4 @@
-import type { ObjectStore, WalkLimits } from '@trainyard/storage';
+import { isTransientStorageError, ObjectNotFoundError, type ObjectStore, type WalkLimits } from '@trainyard/storage';
 import { decodeImage, type ResizeFit } from '../image-decode';
 import { scanImageFolder } from '../image-folder-scan';
 import { deriveSeed, mulberry32, permutation } from '../prng';
@@ -28,13 +28,31 @@ export interface PackOptions {
    * a version usable only at this shape and fit. Undecodable images are left out and listed.
    */
   decodeTo?: { imageShape: [number, number, number]; fit: ResizeFit };
+  /**
+   * Called once every shard is written, right before the manifest: throwing aborts the pack as a
+   * source that changed does (e.g. the dataset packed was deleted meanwhile).
+   */
+  beforeManifest?: () => Promise<void>;
+}
+
+/**
+ * A file listed when the pack began was gone when it was read: the folder changed under the pack
+ * (deleted, or being rewritten), so what was read is no version of it.
+ */
+export class PackSourceChangedError extends Error {
+  constructor(folder: string, file: string, cause: string) {
+    super(
+      `${folder} changed while it was packed: ${file} was listed but is gone (${cause}); no version was written: pack it again`,
+    );
+    this.name = 'PackSourceChangedError';
+  }
 }
 
 export interface PackedVersion {
   /** sha256 of the manifest's bytes: what a run spec names and a run records. */
   version: string;
   manifest: PackedManifest;
-  /** Files that could not be read while packing (deleted since the listing, unreadable). */
+  /** Files left out: unreadable (a local file without permission) or, with `decodeTo`, undecodable. */
   skipped: { file: string; reason: string }[];
 }
 
@@ -43,7 +61,13 @@ export interface PackedVersion {
  * written to `dest` under content-addressed names. Files are packed in a fixed shuffled order (so
  * a shard mixes classes and a shuffle buffer sees all of them), with fixed tar metadata: packing
  * the same files again gives the same shards and the same version, and writes nothing new that
- * matters. Images are not decoded here: a bad picture is found (and reported) when a run reads it.
+ * matters. Without `decodeTo` images are not decoded here: a bad picture is found (and reported)
+ * when a run reads it.
+ *
+ * A pack that fails writes no manifest and removes the shards it wrote that were not in `dest`
+ * before (those were another version's, with the same bytes). A listed file gone when read
+ * (PackSourceChangedError) and a store that cannot be reached fail the pack: either would leave a
+ * version without files of the folder.
  */
 export async function packImageFolder(
   source: ObjectStore,
@@ -58,13 +82,18 @@ export async function packImageFolder(
   const order = permutation(scan.files.length, mulberry32(deriveSeed(0, 41)));
   const skipped: PackedVersion['skipped'] = [];
   const shards: PackedShard[] = [];
+  /** Shards this pack added to `dest`: removed if it fails. */
+  const added: string[] = [];
   let pending: { key: string; label: number; bytes: Buffer }[] = [];
   let pendingBytes = 0;
   const flush = async () => {
     if (pending.length === 0) return;
     const tar = await writeShard(pending, opts.decodeTo !== undefined);
     const sha256 = sha256Hex(tar);
-    await dest.put(packedShardKey(sha256, root), tar);
+    const key = packedShardKey(sha256, root);
+    const existed = (await dest.list(key)).some((o) => o.key === key);
+    await dest.put(key, tar);
+    if (!existed) added.push(key);
     shards.push({
       sha256,
       bytes: tar.length,
@@ -73,43 +102,64 @@ export async function packImageFolder(
     pending = [];
     pendingBytes = 0;
   };
-  for (let start = 0; start < order.length; start += concurrency) {
-    const files = Array.from(order.subarray(start, start + concurrency), (i) => scan.files[i]);
-    const read = await Promise.all(files.map((f) => readForPack(source, f.key, opts.decodeTo)));
-    for (let i = 0; i < files.length; i++) {
-      const r = read[i];
-      if (!r.ok) {
-        skipped.push({ file: files[i].key, reason: r.reason });
-        continue;
+  const folder = source.uri(prefix);
+  try {
+    for (let start = 0; start < order.length; start += concurrency) {
+      const files = Array.from(order.subarray(start, start + concurrency), (i) => scan.files[i]);
+      const read = await Promise.all(files.map((f) => readForPack(source, f.key, opts.decodeTo)));
+      for (let i = 0; i < files.length; i++) {
+        const r = read[i];
+        if (r.ok === 'gone') throw new PackSourceChangedError(folder, source.uri(files[i].key), r.reason);
+        if (!r.ok) {
+          skipped.push({ file: files[i].key, reason: r.reason });
+          continue;
+        }
+        pending.push({ key: files[i].key, label: files[i].label, bytes: r.bytes });
+        pendingBytes += r.bytes.length;
+        if (pendingBytes >= shardBytes) await flush();
       }
-      pending.push({ key: files[i].key, label: files[i].label, bytes: r.bytes });
-      pendingBytes += r.bytes.length;
-      if (pendingBytes >= shardBytes) await flush();
     }
+    await flush();
+    if (shards.length === 0) throw new Error(`${folder}: no image could be read, nothing to pack`);
+    await opts.beforeManifest?.();
+    const manifest: PackedManifest = {
+      format: PACKED_FORMAT,
+      source: folder,
+      classNames: scan.classNames,
+      images: shards.reduce((n, s) => n + s.entries.length, 0),
+      shards,
+      ...(opts.decodeTo ? { pixels: opts.decodeTo } : {}),
+      ...(skipped.length > 0 ? { skipped } : {}),
+    };
+    const { bytes, version } = encodeManifest(manifest);
+    await dest.put(packedManifestKey(version, root), bytes);
+    return { version, manifest, skipped };
+  } catch (error) {
+    throw await withoutShards(dest, added, error);
   }
-  await flush();
-  if (shards.length === 0) throw new Error(`${source.uri(prefix)}: no image could be read, nothing to pack`);
-  const manifest: PackedManifest = {
-    format: PACKED_FORMAT,
-    source: source.uri(prefix),
-    classNames: scan.classNames,
-    images: shards.reduce((n, s) => n + s.entries.length, 0),
-    shards,
-    ...(opts.decodeTo ? { pixels: opts.decodeTo } : {}),
-    ...(skipped.length > 0 ? { skipped } : {}),
-  };
-  const { bytes, version } = encodeManifest(manifest);
-  await dest.put(packedManifestKey(version, root), bytes);
-  return { version, manifest, skipped };
 }
 
-type Read = { ok: true; bytes: Buffer } | { ok: false; reason: string };
+/** `error`, once the shards the failed pack added are removed (or saying they could not be). */
+async function withoutShards(dest: ObjectStore, added: string[], error: unknown): Promise<unknown> {
+  const left = await dest.delete(added).then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
+  if (left && error instanceof Error)
+    error.message += ` (the ${added.length} shards it wrote could not be removed: ${left.message})`;
+  return error;
+}
+
+type Read = { ok: true; bytes: Buffer } | { ok: false; reason: string } | { ok: 'gone'; reason: string };
 
 async function readForPack(source: ObjectStore, key: string, decodeTo: PackOptions['decodeTo']): Promise<Read> {
   let bytes: Buffer;
   try {
     bytes = await source.get(key);
   } catch (error) {
+    if (error instanceof ObjectNotFoundError) return { ok: 'gone', reason: error.message };
+    // Not the file's fault: packing on would leave it out of the version.
+    if (isTransientStorageError(error)) throw error;
     return { ok: false, reason: `cannot be read: ${(error as Error).message}` };
   }
   if (!decodeTo) return { ok: true, bytes };

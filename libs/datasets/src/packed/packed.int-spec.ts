@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ObjectStore, S3ObjectStore } from '@trainyard/storage';
+import { ObjectNotFoundError, type ObjectStore, S3ObjectStore } from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
 import { loadImageFolder } from '../image-folder.dataset';
 import { fixtureImage, imageIdentities } from '../image-folder.fixture';
 import { EpochReader } from './epoch-reader';
 import { loadPackedDataset, readPackedManifest } from './load-packed';
-import { packImageFolder, type PackedVersion } from './pack-image-folder';
+import { packImageFolder, PackSourceChangedError, type PackedVersion } from './pack-image-folder';
 import { encodeManifest, packedManifestKey, packedShardKey, shardStarts } from './packed-manifest';
 import { createPackedPipeline, type PackedPipelineOptions } from './packed-pipeline';
 import { ShardCache } from './shard-cache';
@@ -225,6 +225,73 @@ describe('packed datasets over S3', () => {
     expect(() => createPackedPipeline(options({ manifest: raw.manifest, imageShape: [8, 8, 1] }))).toThrow(
       /decoded to 8×8×3 \(fill\); asked for 8×8×1 \(fill\)/,
     );
+  });
+
+  describe('a folder that changes while it is packed', () => {
+    /** The source as the pack reads it: once `after` files were read, `change` runs (once). */
+    const changing = (after: number, change: () => Promise<void>): ObjectStore => {
+      let reads = 0;
+      return Object.assign(Object.create(s3) as ObjectStore, {
+        get: async (key: string) => {
+          if (++reads === after) await change();
+          return s3.get(key);
+        },
+      });
+    };
+    const keysUnder = async (under: string) => (await s3.list(under)).map((o) => o.key);
+
+    it('fails when a listed file is gone, writing no manifest and removing the shards it added', async () => {
+      const folder = `datasets/${randomUUID()}/`;
+      const files: string[] = [];
+      for (const name of classes) for (let i = 0; i < 10; i++) files.push(`${folder}${name}/${i}.png`);
+      for (const [i, key] of files.entries()) await s3.put(key, await fixtureImage('png', i));
+      const fresh = `packed-${randomUUID()}/`;
+      // The upload is deleted after 12 of its 30 files were read: 3 shards of 4 written by then.
+      const deleting = changing(12, () => s3.delete(files));
+      const failed = packImageFolder(deleting, folder, s3, { shardBytes: 600, root: fresh });
+      await expect(failed).rejects.toThrow(PackSourceChangedError);
+      await expect(failed).rejects.toThrow(
+        new RegExp(`^${s3.uri(folder)} changed while it was packed: ${s3.uri(folder)}\\S+ was listed but is gone`),
+      );
+      expect(await keysUnder(fresh)).toEqual([]);
+    });
+
+    it('keeps the shards another version holds, and that version whole, when a pack of the same files fails', async () => {
+      const before = await keysUnder(root);
+      let reads = 0;
+      // The same folder as `packed`, whose files vanish after 40 were read: the shards written by
+      // then are byte for byte that version's.
+      const vanishing = Object.assign(Object.create(s3) as ObjectStore, {
+        get: async (key: string) => {
+          if (++reads > 40) throw new ObjectNotFoundError(key, s3.description);
+          return s3.get(key);
+        },
+      });
+      await expect(packImageFolder(vanishing, prefix, s3, { shardBytes: 600, root })).rejects.toThrow(
+        PackSourceChangedError,
+      );
+      expect(await keysUnder(root)).toEqual(before);
+      const data = await loadPackedDataset({ store: s3, root }, packed.version, {
+        imageShape,
+        fit: 'fill',
+        seed: 1,
+        split,
+      });
+      expect(data.unusable.size).toBe(0);
+    });
+    it('writes no manifest when the check before it refuses, and removes the shards', async () => {
+      const fresh = `packed-${randomUUID()}/`;
+      const refused = packImageFolder(s3, prefix, s3, {
+        shardBytes: 600,
+        root: fresh,
+        beforeManifest: async () => {
+          expect((await keysUnder(fresh)).length).toBe(packed.manifest.shards.length);
+          throw new Error('dataset deleted meanwhile');
+        },
+      });
+      await expect(refused).rejects.toThrow('dataset deleted meanwhile');
+      expect(await keysUnder(fresh)).toEqual([]);
+    });
   });
 
   describe('with a bad picture, a missing shard and a truncated shard', () => {
