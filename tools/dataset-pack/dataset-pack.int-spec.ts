@@ -300,6 +300,21 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
     expect(await packedNow()).toEqual(before);
   });
 
+  it('exits 2 naming a class with no image a run could learn, encoded or decoded', async () => {
+    const folder = 'datasets/html-class/';
+    await writeColourFolder(store, folder, 4);
+    // Error pages saved as .jpg: the in-memory load refuses the class, so does the pack.
+    for (let i = 0; i < 6; i++) await store.put(`${folder}bad/${i}.jpg`, Buffer.from('<html>Not found</html>'));
+    const before = (await store.list('datasets/packed/')).length;
+    const encoded = await pack('--prefix', folder);
+    expect({ code: encoded.code, stdout: encoded.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(encoded.stderr).toContain('class "bad" has no PNG, JPEG or WebP image: none of its 6 files starts as one');
+    const decoded = await pack('--prefix', folder, '--decode-to', '8x8x3');
+    expect(decoded.code).toBe(2);
+    expect(decoded.stderr).toContain('class "bad" has no readable image: its 6 files were left out');
+    expect((await store.list('datasets/packed/')).length).toBe(before);
+  });
+
   it('exits 1 naming the bad flag', async () => {
     const cases: [string[], string][] = [
       [['--prefix', prefix, '--shards', '3'], "'--shards'"],

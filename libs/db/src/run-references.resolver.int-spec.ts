@@ -14,6 +14,9 @@ import { RunReferencesResolver } from './run-references.resolver';
 import { RunsRepository } from './runs.repository';
 import { useMigratedDatabase } from './testing';
 
+/** A PNG's first bytes: all an encoded pack reads of a file (it decodes nothing), so images enough here. */
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 /**
  * A streamed dataset version belongs to the dataset a spec names only if it was packed from that
  * dataset's folder: checked at submit (atSubmit) and again by the worker before anything is read
@@ -47,7 +50,7 @@ describe('packed versions and the dataset they stream for (PostgreSQL, local obj
 
   function write(path: string) {
     mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, 'x');
+    writeFileSync(path, PNG_SIGNATURE);
   }
   async function dataset(location: DatasetLocation, project = 'default', classNames = ['cat', 'dog']): Promise<string> {
     const id = randomUUID();
@@ -119,7 +122,7 @@ describe('packed versions and the dataset they stream for (PostgreSQL, local obj
   });
 
   it('takes a version of the prefix of an S3 dataset, packed by id or by --prefix, spelt with or without its slash', async () => {
-    for (const file of ['cat/1.png', 'dog/1.png']) await store.put(`datasets/tulips/${file}`, Buffer.from('x'));
+    for (const file of ['cat/1.png', 'dog/1.png']) await store.put(`datasets/tulips/${file}`, PNG_SIGNATURE);
     const tulips = await dataset({ kind: 's3', prefix: 'datasets/tulips/' });
     for (const version of [
       await packPrefix('datasets/tulips/'),
@@ -194,7 +197,7 @@ describe('packed versions of S3 datasets (PostgreSQL, S3 over HTTP)', () => {
     s3 = await startS3TestServer();
     store = await s3.objectStore();
     for (const folder of ['tulips', 'tulips2'])
-      for (const file of ['cat/1.png', 'dog/1.png']) await store.put(`datasets/${folder}/${file}`, Buffer.from('x'));
+      for (const file of ['cat/1.png', 'dog/1.png']) await store.put(`datasets/${folder}/${file}`, PNG_SIGNATURE);
   });
   afterAll(() => s3?.stop());
 

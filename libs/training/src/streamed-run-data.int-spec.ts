@@ -2,7 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DataReport, ImageFolderDatasetSchema } from '@trainyard/contracts';
-import { packImageFolder, packedShardKey, TooManyBadImagesError } from '@trainyard/datasets';
+import {
+  encodeManifest,
+  packImageFolder,
+  packedManifestKey,
+  packedShardKey,
+  readPackedManifest,
+  TooManyBadImagesError,
+  UnusableClassesError,
+} from '@trainyard/datasets';
 import { LocalObjectStore } from '@trainyard/storage';
 import sharp from 'sharp';
 import { trainingFailure } from './run-training-job';
@@ -136,6 +144,49 @@ describe('loadStreamedRunData', () => {
       const last = reports.at(-1)!;
       expect(last.skippedCount).toBeGreaterThan(10); // 4 + more than 0.25 × 40 - 4
       expect(last.skipped.at(-1)!.reason).toMatch(/the object is missing/);
+    });
+  });
+
+  describe('a version with a class a run cannot learn', () => {
+    it('fails for good naming a class with no image packed, its report recorded', async () => {
+      // A version packed before packs refused such a class: "bad" holds only files left out.
+      for (let i = 0; i < 12; i++) await store.put(`no-class/ok/${i}.png`, await picture(i));
+      for (let i = 0; i < 6; i++) await store.put(`no-class/other/${i}.png`, await picture(60 + i));
+      const { version: good } = await packImageFolder(store, 'no-class/', store, {});
+      const manifest = await readPackedManifest(store, good);
+      const { bytes, version } = encodeManifest({
+        ...manifest,
+        classNames: ['bad', 'ok', 'other'],
+        shards: manifest.shards.map((s) => ({ ...s, entries: s.entries.map((e) => ({ ...e, label: e.label + 1 })) })),
+        skipped: Array.from({ length: 6 }, (_, i) => ({
+          file: `no-class/bad/${i}.jpg`,
+          reason: 'not a readable image',
+        })),
+      });
+      await store.put(packedManifestKey(version), bytes);
+
+      const reports: DataReport[] = [];
+      const refused = await load(dataset({ version, maxBadFraction: 0.9 }), (r) => reports.push(r)).catch(
+        (e: unknown) => e,
+      );
+      expect(refused).toBeInstanceOf(UnusableClassesError);
+      expect(reasonOf(refused)).toMatch(
+        /^run r1: image folder \S+ cannot be used: class "bad" \(no image packed\) has no usable image in the packed version \(the pack left out 6 files/,
+      );
+      expect(reports).toEqual([expect.objectContaining({ packedVersion: version, skippedCount: 6 })]);
+    });
+
+    it('fails for good naming a class whose every image is unusable', async () => {
+      for (let i = 0; i < 12; i++) await store.put(`html/ok/${i}.png`, await picture(i));
+      for (let i = 0; i < 6; i++) await store.put(`html/bad/${i}.jpg`, TRUNCATED_JPEG);
+      const { version } = await packImageFolder(store, 'html/', store, {});
+      const reports: DataReport[] = [];
+      const refused = await load(dataset({ version, maxBadFraction: 0.9 }), (r) => reports.push(r)).catch(
+        (e: unknown) => e,
+      );
+      expect(refused).toBeInstanceOf(UnusableClassesError);
+      expect((refused as Error).message).toContain('class "bad" (all 6 unusable) has no usable image');
+      expect(reports).toEqual([expect.objectContaining({ skippedCount: 6 })]);
     });
   });
 

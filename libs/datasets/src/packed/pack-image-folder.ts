@@ -1,7 +1,10 @@
+import { quoteText } from '@trainyard/contracts';
 import { isTransientStorageError, ObjectNotFoundError, type ObjectStore, type WalkLimits } from '@trainyard/storage';
 import { decodeImage, type ResizeFit } from '../image-decode';
-import { scanImageFolder } from '../image-folder-scan';
+import { type ImageFolderScan, scanImageFolder } from '../image-folder-scan';
+import { InvalidImageFolderError } from '../invalid-image-folder.error';
 import { deriveSeed, mulberry32, permutation } from '../prng';
+import { hasImageSignature } from './image-signature';
 import {
   encodeManifest,
   PACKED_FORMAT,
@@ -82,6 +85,8 @@ export async function packImageFolder(
   const order = permutation(scan.files.length, mulberry32(deriveSeed(0, 41)));
   const skipped: PackedVersion['skipped'] = [];
   const shards: PackedShard[] = [];
+  /** Per class, the entries a run can decode (decoded ones; else those with an image's signature). */
+  const imageEntries = new Int32Array(scan.classNames.length);
   /** Shards this pack added to `dest`: removed if it fails. */
   const added: string[] = [];
   let pending: { key: string; label: number; bytes: Buffer }[] = [];
@@ -114,6 +119,7 @@ export async function packImageFolder(
           skipped.push({ file: files[i].key, reason: r.reason });
           continue;
         }
+        if (opts.decodeTo || hasImageSignature(r.bytes)) imageEntries[files[i].label]++;
         pending.push({ key: files[i].key, label: files[i].label, bytes: r.bytes });
         pendingBytes += r.bytes.length;
         if (pendingBytes >= shardBytes) await flush();
@@ -121,6 +127,8 @@ export async function packImageFolder(
     }
     await flush();
     if (shards.length === 0) throw new Error(`${folder}: no image could be read, nothing to pack`);
+    const unreadable = classesWithoutImages(scan, opts.decodeTo !== undefined, imageEntries);
+    if (unreadable) throw new InvalidImageFolderError(folder, unreadable);
     await opts.beforeManifest?.();
     const manifest: PackedManifest = {
       format: PACKED_FORMAT,
@@ -137,6 +145,28 @@ export async function packImageFolder(
   } catch (error) {
     throw await withoutShards(dest, added, error);
   }
+}
+
+/**
+ * Why the version would hold a class no run can learn, or null: a class none of whose files
+ * decoded, or (an encoded pack, which decodes nothing) none of whose files starts as a PNG, JPEG
+ * or WebP. The in-memory load of the folder refuses such a class too.
+ */
+function classesWithoutImages(scan: ImageFolderScan, decoded: boolean, imageEntries: Int32Array): string | null {
+  const listed = new Int32Array(scan.classNames.length);
+  for (const f of scan.files) listed[f.label]++;
+  const lost = scan.classNames.flatMap((name, c) => {
+    if (imageEntries[c] > 0) return [];
+    const one = listed[c] === 1;
+    return decoded
+      ? [
+          `class ${quoteText(name)} has no readable image: ${one ? 'its file was' : `its ${listed[c]} files were`} left out`,
+        ]
+      : [
+          `class ${quoteText(name)} has no PNG, JPEG or WebP image: ${one ? 'its file does not start' : `none of its ${listed[c]} files starts`} as one`,
+        ];
+  });
+  return lost.length === 0 ? null : `${lost.join('; ')} (a run could not learn it)`;
 }
 
 /** `error`, once the shards the failed pack added are removed (or saying they could not be). */

@@ -13,7 +13,7 @@ import { encodeManifest, packedManifestKey, packedShardKey, shardStarts } from '
 import { createPackedPipeline, type PackedPipelineOptions } from './packed-pipeline';
 import { ShardCache } from './shard-cache';
 import { epochStreamPlan } from './stream-order';
-import { type BadImage, TooManyBadImagesError } from './unusable-images';
+import { type BadImage, TooManyBadImagesError, UnusableClassesError } from './unusable-images';
 
 /** Counts the reads that reach S3, so tests see what a resume or the cache spares. */
 function counting(store: ObjectStore): ObjectStore & { gets: string[] } {
@@ -291,6 +291,45 @@ describe('packed datasets over S3', () => {
       });
       await expect(refused).rejects.toThrow('dataset deleted meanwhile');
       expect(await keysUnder(fresh)).toEqual([]);
+    });
+  });
+
+  describe('a class with no image a run can use', () => {
+    it('is refused by the pack, naming it, encoded or decoded, and leaves nothing behind', async () => {
+      const folder = `datasets/${randomUUID()}/`;
+      for (let i = 0; i < 12; i++) await s3.put(`${folder}ok/${i}.png`, await fixtureImage('png', i));
+      // Pages saved as .jpg: no image's signature, and nothing sharp decodes.
+      for (let i = 0; i < 6; i++) await s3.put(`${folder}bad/${i}.jpg`, Buffer.from('<html>Not found</html>'));
+      const fresh = `packed-${randomUUID()}/`;
+      await expect(packImageFolder(s3, folder, s3, { shardBytes: 600, root: fresh })).rejects.toThrow(
+        `image folder ${s3.uri(folder)} cannot be used: class "bad" has no PNG, JPEG or WebP image: none of its 6 files starts as one (a run could not learn it)`,
+      );
+      const decodeTo = { imageShape, fit: 'fill' as const };
+      await expect(packImageFolder(s3, folder, s3, { shardBytes: 600, root: fresh, decodeTo })).rejects.toThrow(
+        'class "bad" has no readable image: its 6 files were left out (a run could not learn it)',
+      );
+      expect(await s3.list(fresh)).toEqual([]);
+    });
+
+    it('fails the stream once every image of a class turned out unusable, whatever maxBadFraction allows', async () => {
+      const folder = `datasets/${randomUUID()}/`;
+      for (let i = 0; i < 6; i++) await s3.put(`${folder}a/${i}.png`, await fixtureImage('png', i));
+      // A JPEG's signature and nothing more: an encoded pack keeps them, a decode fails.
+      for (let i = 0; i < 6; i++) await s3.put(`${folder}b/${i}.jpg`, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10]));
+      const truncated = await packImageFolder(s3, folder, s3, { shardBytes: 600, root });
+      const told: BadImage[] = [];
+      const pipeline = createPackedPipeline(
+        options({
+          manifest: truncated.manifest,
+          trainIds: Int32Array.from({ length: 12 }, (_, i) => i),
+          maxBadFraction: 1,
+          onBad: (b) => told.push(b),
+        }),
+      );
+      const run = collect(pipeline, 0, 1).finally(() => pipeline.close());
+      await expect(run).rejects.toThrow(UnusableClassesError);
+      await expect(run).rejects.toThrow('class "b" (all 6 unusable) has no usable image in the packed version');
+      expect(told).toHaveLength(6);
     });
   });
 

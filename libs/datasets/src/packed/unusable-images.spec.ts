@@ -1,18 +1,21 @@
 import type { PackedManifest } from './packed-manifest';
-import { TooManyBadImagesError, UnusableImages } from './unusable-images';
+import { TooManyBadImagesError, UnusableClassesError, UnusableImages } from './unusable-images';
 
-/** A manifest of `images` entries in one shard (labels alternate), and `skipped` files left out. */
-function manifest(images: number, skipped = 0): PackedManifest {
+/**
+ * A manifest of `images` entries in one shard (labels alternate over the first `classes` of
+ * `classNames`), and `skipped` files left out.
+ */
+function manifest(images: number, skipped = 0, classNames = ['a', 'b'], classes = classNames.length): PackedManifest {
   return {
     format: 'trainyard-packed-v1',
     source: 's3://bucket/flowers/',
-    classNames: ['a', 'b'],
+    classNames,
     images,
     shards: [
       {
         sha256: '0'.repeat(64),
         bytes: 0,
-        entries: Array.from({ length: images }, (_, i) => ({ key: `flowers/${i}.png`, label: i % 2, bytes: 1 })),
+        entries: Array.from({ length: images }, (_, i) => ({ key: `flowers/${i}.png`, label: i % classes, bytes: 1 })),
       },
     ],
     ...(skipped > 0
@@ -43,5 +46,23 @@ describe('UnusableImages', () => {
     expect(unusable.add(3, { file: 'flowers/3.png', reason: 'the object is missing' })).toBe(false);
     expect(unusable.count).toBe(1);
     expect(unusable.problem()).toBeNull();
+  });
+
+  it('fails a class with no usable image, whatever the share allows, naming it', () => {
+    // A version packed before packs refused it: class "bad" has no entry, only files left out.
+    const none = new UnusableImages(manifest(12, 6, ['ok', 'bad'], 1), 1).problem();
+    expect(none).toBeInstanceOf(UnusableClassesError);
+    expect(none?.message).toBe(
+      'image folder s3://bucket/flowers/ cannot be used: class "bad" (no image packed) has no usable image in the packed version (the pack left out 6 files, named in the data report): a run could not learn it',
+    );
+    // Every image of class b found unusable, at load or by the stream.
+    const unusable = new UnusableImages(manifest(6), 1);
+    unusable.add(1, bad(1));
+    unusable.add(3, bad(3));
+    expect(unusable.problem()).toBeNull();
+    unusable.add(5, bad(5));
+    expect(unusable.problem()?.message).toMatch(
+      /: class "b" \(all 3 unusable\) has no usable image in the packed version: /,
+    );
   });
 });
