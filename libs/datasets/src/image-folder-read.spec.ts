@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { fixtureImage, writeFiles } from './image-folder.fixture';
 import { decodeImage, ImageDecodeError } from './image-decode';
 import { loadImageFolder } from './image-folder.dataset';
+import { packImageFolder } from './packed';
 
 /** Every buffer handed to sharp in this file's process: what a decoder was ever given. */
 const mockSharpInputs: Buffer[] = [];
@@ -76,6 +77,28 @@ describe('a registered folder: what its load reads', () => {
     expect(reads.get('b/at-cap.png')).toBe(1);
     expect(total(d)).toBe(8);
     expect(d.stats).toEqual({ files: 12, decoded: 8, cacheHits: 0 });
+  });
+
+  it('packs the same folder without reading a file over the cap, encoded or decoded, and lists it', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 2; i++) files[`a/${i}.png`] = await fixtureImage('png', i);
+    for (let i = 0; i < 2; i++) files[`b/${i}.png`] = await fixtureImage('png', 10 + i);
+    await writeFiles(root, files);
+    await sparse('a/video.jpg', 1200 * 2 ** 20); // was read whole and packed into a shard of its own
+    for (const decodeTo of [undefined, { imageShape: shape, fit: 'fill' as const }]) {
+      const { store, reads } = countingReads(new LocalObjectStore(root));
+      const dest = new LocalObjectStore(await mkdtemp(join(root, '..', 'trainyard-pack-dest-')));
+      const { manifest } = await packImageFolder(store, '', dest, { decodeTo });
+      expect(manifest.skipped).toEqual([
+        {
+          file: 'a/video.jpg',
+          reason: `the file is 1258291200 bytes, over the 67108864-byte (64 MiB) limit per image (MAX_IMAGE_FILE_BYTES); it was not read`,
+        },
+      ]);
+      expect(manifest.images).toBe(4);
+      expect(reads.get('a/video.jpg') ?? 0).toBe(0);
+      await rm(dest.root, { recursive: true, force: true });
+    }
   });
 
   it('decodes only PNG, JPEG and WebP by their signature: TIFF, GIF, AVIF and SVG under image names are skipped, never decoded', async () => {

@@ -1,10 +1,18 @@
 import { quoteText } from '@trainyard/contracts';
-import { isTransientStorageError, ObjectNotFoundError, type ObjectStore, type WalkLimits } from '@trainyard/storage';
+import {
+  IMAGE_SIGNATURE_BYTES,
+  imageFileTooLarge,
+  isTransientStorageError,
+  ObjectNotFoundError,
+  sniffImageType,
+  type ImageFile,
+  type ObjectStore,
+  type WalkLimits,
+} from '@trainyard/storage';
 import { decodeImage, type ResizeFit } from '../image-decode';
 import { type ImageFolderScan, scanImageFolder } from '../image-folder-scan';
 import { InvalidImageFolderError } from '../invalid-image-folder.error';
 import { deriveSeed, mulberry32, permutation } from '../prng';
-import { hasImageSignature } from './image-signature';
 import {
   encodeManifest,
   PACKED_FORMAT,
@@ -111,7 +119,7 @@ export async function packImageFolder(
   try {
     for (let start = 0; start < order.length; start += concurrency) {
       const files = Array.from(order.subarray(start, start + concurrency), (i) => scan.files[i]);
-      const read = await Promise.all(files.map((f) => readForPack(source, f.key, opts.decodeTo)));
+      const read = await Promise.all(files.map((f) => readForPack(source, f, opts.decodeTo)));
       for (let i = 0; i < files.length; i++) {
         const r = read[i];
         if (r.ok === 'gone') throw new PackSourceChangedError(folder, source.uri(files[i].key), r.reason);
@@ -119,7 +127,7 @@ export async function packImageFolder(
           skipped.push({ file: files[i].key, reason: r.reason });
           continue;
         }
-        if (opts.decodeTo || hasImageSignature(r.bytes)) imageEntries[files[i].label]++;
+        if (opts.decodeTo || sniffImageType(r.bytes.subarray(0, IMAGE_SIGNATURE_BYTES))) imageEntries[files[i].label]++;
         pending.push({ key: files[i].key, label: files[i].label, bytes: r.bytes });
         pendingBytes += r.bytes.length;
         if (pendingBytes >= shardBytes) await flush();
@@ -182,7 +190,15 @@ async function withoutShards(dest: ObjectStore, added: string[], error: unknown)
 
 type Read = { ok: true; bytes: Buffer } | { ok: false; reason: string } | { ok: 'gone'; reason: string };
 
-async function readForPack(source: ObjectStore, key: string, decodeTo: PackOptions['decodeTo']): Promise<Read> {
+async function readForPack(
+  source: ObjectStore,
+  { key, size }: Pick<ImageFile, 'key' | 'size'>,
+  decodeTo: PackOptions['decodeTo'],
+): Promise<Read> {
+  // Not read at all past the cap, as a folder's load skips it (readFolderImage): one 1.2 GB file
+  // named .jpg was read whole, and packed into one shard of its own.
+  const tooLarge = imageFileTooLarge(size);
+  if (tooLarge) return { ok: false, reason: `${tooLarge}; it was not read` };
   let bytes: Buffer;
   try {
     bytes = await source.get(key);
