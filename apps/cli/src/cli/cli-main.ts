@@ -59,7 +59,8 @@ export function mainHelp(): string {
     '',
     'Every command takes --json, --url, --api-key and --help (`trainyard <command> --help`).',
     'Exit codes: 0 ok, 1 usage or invalid spec, 2 API error or unreachable, 3 run FAILED, 4 run CANCELLED,',
-    '            5 checkpoint damaged or not as its manifest says, 6 not logged in, 141 stdout closed (| head).',
+    '            5 checkpoint damaged or not as its manifest says, 6 not logged in,',
+    '            130 interrupted (Ctrl-C), 141 stdout closed (| head).',
     '',
   ].join('\n');
 }
@@ -90,7 +91,13 @@ export async function runCommand(command: Command, argv: string[], io: CliIo): P
     ctx = makeContext(values, args, io);
     return await command.run(ctx);
   } catch (error) {
-    // --json as typed: a failure to parse the options is reported under it too.
-    return reportFailure(error, io, { json: argv.includes('--json'), apiUrl: ctx?.apiUrl });
+    ctx?.endLine();
+    // --json as typed: a failure to parse the options is reported under it too. Once Ctrl-C has
+    // aborted the command's signal, whatever it rejected with says only that it was stopped.
+    return reportFailure(error, io, {
+      json: argv.includes('--json'),
+      apiUrl: ctx?.apiUrl,
+      interrupted: io.signal.aborted,
+    });
   }
 }

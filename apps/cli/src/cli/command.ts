@@ -29,6 +29,11 @@ export interface CommandContext {
   err(text: string): void;
   /** Clears the terminal's current line and draws `line` (made terminal-safe) on it: the CLI's only terminal code. */
   redraw(line: string): void;
+  /**
+   * Ends a line `redraw` left open (a progress line), so what follows, a failure's message on
+   * stderr included, starts on a line of its own rather than after the ETA.
+   */
+  endLine(): void;
   stdoutIsTty: boolean;
   env: Record<string, string | undefined>;
   signal: AbortSignal;
@@ -127,11 +132,23 @@ export function makeContext(
 ): CommandContext {
   let client: TrainyardClient | undefined;
   let target: TrainyardClient | undefined;
+  // Whether the last thing on stdout is a line `redraw` drew, with no line feed after it yet.
+  let lineOpen = false;
+  const out = (text: string) => {
+    if (text) lineOpen = lineOpen && !text.endsWith('\n');
+    io.out(text);
+  };
   return {
     ...io,
-    out: (text) => io.out(terminalSafe(text, { multiline: true })),
+    out: (text) => out(terminalSafe(text, { multiline: true })),
     err: (text) => io.err(terminalSafe(text, { multiline: true })),
-    redraw: (line) => io.out(`\r\x1b[2K${terminalSafe(line)}`),
+    redraw: (line) => {
+      io.out(`\r\x1b[2K${terminalSafe(line)}`);
+      lineOpen = true;
+    },
+    endLine: () => {
+      if (lineOpen) out('\n');
+    },
     args,
     values,
     json: values['json'] === true,

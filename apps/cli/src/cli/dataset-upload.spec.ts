@@ -85,4 +85,21 @@ describe('trainyard datasets upload', () => {
     expect((await cli(['datasets', 'upload', 'pets', folder], { TRAINYARD_URL: api.url })).code).toBe(EXIT.API);
     expect(api.seen).toHaveLength(1);
   });
+
+  it('exits 130 when interrupted, the progress line ended before the message', async () => {
+    // The API reads the upload and never answers: the command waits until Ctrl-C.
+    api = await scriptedApi({ 'POST /v1/datasets/uploads': (req) => void bodyOf(req) });
+    const interrupt = new AbortController();
+    const result = await cli(
+      ['datasets', 'upload', 'pets', folder],
+      { TRAINYARD_URL: api.url },
+      {
+        stdoutIsTty: true,
+        signal: interrupt.signal,
+        onOut: (text) => void (text.startsWith('\r') && interrupt.abort()),
+      },
+    );
+    expect(result).toMatchObject({ code: EXIT.INTERRUPTED, stderr: 'trainyard: interrupted\n' });
+    expect(result.stdout).toMatch(/^\r.*uploading.*\n$/s);
+  });
 });

@@ -29,6 +29,24 @@ const body =
     res.end();
   };
 
+/** The first half of the body, then nothing more until the client leaves (a download under way). */
+const stalls =
+  (bytes: Buffer): Route =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) });
+    res.write(bytes.subarray(0, bytes.length >> 1));
+  };
+
+/** Ctrl-C once the progress line is drawn. */
+function ctrlCOnProgress() {
+  const interrupt = new AbortController();
+  return {
+    stdoutIsTty: true,
+    signal: interrupt.signal,
+    onOut: (text: string) => void (text.startsWith('\r') && interrupt.abort()),
+  };
+}
+
 const manifestOf = (files: Record<string, Buffer>) =>
   Buffer.from(
     JSON.stringify({
@@ -46,6 +64,12 @@ describe('trainyard download', () => {
 
   const download = (...args: string[]) =>
     cli(['download', RUN, '--checkpoint', '1', ...args], { TRAINYARD_URL: api!.url, XDG_CONFIG_HOME: home });
+  const interrupted = (...args: string[]) =>
+    cli(
+      ['download', RUN, '--checkpoint', '1', ...args],
+      { TRAINYARD_URL: api!.url, XDG_CONFIG_HOME: home },
+      ctrlCOnProgress(),
+    );
 
   const weights = randomBytes(200 * 1024);
   const model = Buffer.from('{"modelTopology":{}}');
@@ -82,6 +106,19 @@ describe('trainyard download', () => {
       expect(result.stderr).toContain('manifest.json lists a file the checkpoint does not hold: weights.bin');
       // Nothing that looks like a whole archive is left, nor its partial file.
       expect([existsSync(join(home, 'short.tar')), existsSync(join(home, 'short.tar.part'))]).toEqual([false, false]);
+    }, 15_000);
+
+    it('exits 130 when interrupted, the progress line ended first, no file left', async () => {
+      const bytes = await tar([
+        ['manifest.json', manifestOf({ 'weights.bin': weights })],
+        ['weights.bin', weights],
+      ]);
+      api = await scriptedApi({ [`GET ${CKPT}/archive`]: stalls(bytes) });
+      const out = join(home, 'interrupted-archive');
+      const result = await interrupted('--archive', '--out', `${out}.tar`);
+      expect(result).toMatchObject({ code: EXIT.INTERRUPTED, stderr: 'trainyard: interrupted\n' });
+      expect(result.stdout).toMatch(/\n$/);
+      expect(readdirSync(home).filter((f) => f.startsWith('interrupted-archive'))).toEqual([]);
     }, 15_000);
 
     it('verifies a whole archive (exit 0)', async () => {
@@ -133,6 +170,16 @@ describe('trainyard download', () => {
       expect(result.stderr).toMatch(/damaged\/manifest\.json: not valid JSON/);
       expect(result.stderr).not.toMatch(/\n\s+at /);
     });
+
+    it('exits 130 when interrupted, the progress line ended first', async () => {
+      api = await scriptedApi({
+        [`GET ${CKPT}/files`]: json({ files: [{ file: 'weights.bin', bytes: weights.length }] }),
+        [`GET ${CKPT}/download`]: stalls(weights),
+      });
+      const result = await interrupted('--out', join(home, 'interrupted'));
+      expect(result).toMatchObject({ code: EXIT.INTERRUPTED, stderr: 'trainyard: interrupted\n' });
+      expect(result.stdout).toMatch(/\n$/);
+    }, 15_000);
 
     it('exits 5 when manifest.json is JSON but lists no files', async () => {
       api = await scriptedApi(files({ 'manifest.json': Buffer.from('{"version": 1}'), 'model.json': model }));

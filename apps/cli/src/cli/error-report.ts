@@ -30,9 +30,9 @@ interface Failure {
 export function reportFailure(
   error: unknown,
   io: ReportIo,
-  flags: { json: boolean; apiUrl?: string; help?: string },
+  flags: { json: boolean; apiUrl?: string; help?: string; interrupted?: boolean },
 ): ExitCode {
-  const failure = describeFailure(error, flags.apiUrl);
+  const failure = flags.interrupted ? INTERRUPTED : describeFailure(error, flags.apiUrl);
   if (flags.json) io.out(`${jsonText({ error: failure.problem }, 2)}\n`);
   io.err(`${failure.message}\n${flags.help ?? ''}`);
   return failure.code;
@@ -42,6 +42,16 @@ export function reportFailure(
 export function reportUnknownCommand(name: string, io: ReportIo, flags: { json: boolean; help: string }): ExitCode {
   return reportFailure(usageError(`unknown command "${name}"`), io, { json: flags.json, help: `\n${flags.help}` });
 }
+
+/**
+ * Ctrl-C: whatever the command was doing rejects (fetch and streams with an AbortError, a
+ * socket torn down as a TypeError), and every one of those means only that it was asked to stop.
+ */
+const INTERRUPTED: Failure = {
+  code: EXIT.INTERRUPTED,
+  message: 'trainyard: interrupted',
+  problem: { title: EXIT_TITLES[EXIT.INTERRUPTED], detail: 'interrupted' },
+};
 
 function describeFailure(error: unknown, apiUrl: string | undefined): Failure {
   const lines = (text: string) => terminalSafe(text, { multiline: true });
@@ -78,13 +88,7 @@ function describeFailure(error: unknown, apiUrl: string | undefined): Failure {
   }
   // Matched by name: fetch's errors may come from another realm than this module's Error.
   const failed = error as { name?: string; message?: string } | null;
-  if (failed?.name === 'AbortError' || failed?.name === 'TimeoutError') {
-    return {
-      code: EXIT.API,
-      message: 'trainyard: interrupted',
-      problem: { title: 'Interrupted', detail: 'interrupted' },
-    };
-  }
+  if (failed?.name === 'AbortError' || failed?.name === 'TimeoutError') return INTERRUPTED;
   const lost = connectionLost(error, apiUrl);
   if (lost) {
     return {

@@ -22,6 +22,11 @@ export const EXIT = {
    * 0: the command did not finish (a `watch` cut short has no outcome to report).
    */
   OUTPUT_CLOSED: 141,
+  /**
+   * Ctrl-C (SIGINT) ended the command: 128 + SIGINT, what a shell reports for a C tool it ended,
+   * and what the demo exits with. Not the API's 2: nothing went wrong there.
+   */
+  INTERRUPTED: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -31,6 +36,7 @@ export const EXIT_TITLES: Partial<Record<ExitCode, string>> = {
   [EXIT.API]: 'API error',
   [EXIT.CHECKSUM]: 'Checkpoint does not match its manifest',
   [EXIT.NOT_CONFIGURED]: 'Not logged in',
+  [EXIT.INTERRUPTED]: 'Interrupted',
 };
 
 /** One wrong value the user gave: the flag, variable or argument that held it (`--status`, `TRAINYARD_URL`, `tag`) and why. */

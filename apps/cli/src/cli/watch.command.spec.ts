@@ -162,4 +162,52 @@ describe('trainyard watch', () => {
     expect(result.stdout).toBe(`run ${RUN} RUNNING\nrun ${RUN} SUCCEEDED\n`);
     expect(streams).toBe(2);
   }, 15_000);
+
+  describe('interrupted (Ctrl-C)', () => {
+    /** A stream of progress reports every 20 ms until the client leaves. */
+    const training: Route = (_req, res) => {
+      const send = openEventStream(res);
+      send('status', snapshot('RUNNING'));
+      let step = 0;
+      const timer = setInterval(() => {
+        step += 10;
+        send('progress', {
+          type: 'progress',
+          runId: RUN,
+          progress: { phase: 'training', epoch: 1, epochs: 9, step, stepsPerEpoch: 100, etaSeconds: 11 },
+        });
+      }, 20);
+      res.on('close', () => clearInterval(timer));
+    };
+    /** Ctrl-C once `seen` matches what was written. */
+    const ctrlCWhen = (seen: RegExp) => {
+      const interrupt = new AbortController();
+      let written = '';
+      return {
+        signal: interrupt.signal,
+        onOut: (text: string) => {
+          written += text;
+          if (seen.test(written)) interrupt.abort();
+        },
+      };
+    };
+
+    it('exits 130, the progress line ended before the message', async () => {
+      api = await scriptedApi({ [EVENTS]: training, [STATUS]: json(run('RUNNING')) });
+      const result = await cliCommand(
+        watch,
+        [RUN],
+        { TRAINYARD_URL: api.url },
+        { stdoutIsTty: true, ...ctrlCWhen(/ETA 11s/) },
+      );
+      expect(result).toMatchObject({ code: EXIT.INTERRUPTED, stderr: 'trainyard: interrupted\n' });
+      expect(result.stdout).toMatch(/ETA 11s\n$/);
+    }, 15_000);
+
+    it('exits 130 with --json', async () => {
+      api = await scriptedApi({ [EVENTS]: training, [STATUS]: json(run('RUNNING')) });
+      const result = await cliCommand(watch, [RUN, '--json'], { TRAINYARD_URL: api.url }, ctrlCWhen(/"progress"/));
+      expect(result).toMatchObject({ code: EXIT.INTERRUPTED, stderr: 'trainyard: interrupted\n' });
+    }, 15_000);
+  });
 });

@@ -63,24 +63,44 @@ export interface CliOutcome {
   stderr: string;
 }
 
-function capture(env: Record<string, string | undefined>): { io: CliIo; result: (code: number) => CliOutcome } {
+/** How the in-process command meets its "process": a terminal or a pipe, Ctrl-C. */
+export interface CliSetting {
+  /** stdout is a terminal (default: a pipe). */
+  stdoutIsTty?: boolean;
+  /** Aborted as Ctrl-C aborts the command's signal. */
+  signal?: AbortSignal;
+  /** Called with each write to stdout as it happens (to act, e.g. interrupt, once some output came). */
+  onOut?(text: string): void;
+}
+
+function capture(
+  env: Record<string, string | undefined>,
+  setting: CliSetting = {},
+): { io: CliIo; result: (code: number) => CliOutcome } {
   let stdout = '';
   let stderr = '';
   return {
     io: {
-      out: (t) => (stdout += t),
+      out: (t) => {
+        stdout += t;
+        setting.onOut?.(t);
+      },
       err: (t) => (stderr += t),
-      stdoutIsTty: false,
+      stdoutIsTty: setting.stdoutIsTty ?? false,
       env,
-      signal: new AbortController().signal,
+      signal: setting.signal ?? new AbortController().signal,
     },
     result: (code) => ({ code, stdout, stderr }),
   };
 }
 
-/** `trainyard ARGV…` in process, its output captured (stdout a pipe, not a terminal). */
-export async function cli(argv: string[], env: Record<string, string | undefined> = {}): Promise<CliOutcome> {
-  const { io, result } = capture(env);
+/** `trainyard ARGV…` in process, its output captured (stdout a pipe unless `setting` says a terminal). */
+export async function cli(
+  argv: string[],
+  env: Record<string, string | undefined> = {},
+  setting: CliSetting = {},
+): Promise<CliOutcome> {
+  const { io, result } = capture(env, setting);
   return result(await runCli(argv, io));
 }
 
@@ -89,8 +109,9 @@ export async function cliCommand(
   command: Command,
   argv: string[],
   env: Record<string, string | undefined> = {},
+  setting: CliSetting = {},
 ): Promise<CliOutcome> {
-  const { io, result } = capture(env);
+  const { io, result } = capture(env, setting);
   return result(await runCommand(command, argv, io));
 }
 
