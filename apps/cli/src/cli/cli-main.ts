@@ -60,7 +60,8 @@ export function mainHelp(): string {
     'Every command takes --json, --url, --api-key and --help (`trainyard <command> --help`).',
     'Exit codes: 0 ok, 1 usage or invalid spec, 2 API error or unreachable, 3 run FAILED, 4 run CANCELLED,',
     '            5 checkpoint damaged or not as its manifest says, 6 not logged in,',
-    '            130 interrupted (Ctrl-C), 141 stdout closed (| head).',
+    '            7 a local file or folder cannot be written or read, 130 interrupted (Ctrl-C),',
+    '            141 stdout closed (| head).',
     '',
   ].join('\n');
 }

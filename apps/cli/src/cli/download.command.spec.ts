@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
@@ -186,6 +186,30 @@ describe('trainyard download', () => {
       const result = await download('--out', join(home, 'not-a-manifest'));
       expect(result.code).toBe(EXIT.CHECKSUM);
       expect(result.stderr).toMatch(/not-a-manifest\/manifest\.json: not a checkpoint manifest/);
+    });
+  });
+
+  describe('a local folder that cannot be written', () => {
+    const afile = join(home, 'afile');
+    beforeAll(() => writeFileSync(afile, 'not a folder'));
+    const files = { [`GET ${CKPT}/files`]: json({ files: [{ file: 'model.json', bytes: model.length }] }) };
+
+    it.each([
+      [['--out', join(afile, 'sub')], `${afile}/sub`, 'a part of the path is a file, not a folder (ENOTDIR)'],
+      [['--archive', '--out', join(afile, 'x.tar')], afile, 'a file of that name is in the way (EEXIST)'],
+    ])('%j: one line naming the path and why, exit 7, one JSON object with --json', async (args, path, why) => {
+      api = await scriptedApi({
+        ...files,
+        [`GET ${CKPT}/download`]: body(model),
+        [`GET ${CKPT}/archive`]: body(model),
+      });
+      const result = await download(...args);
+      expect(result.code).toBe(EXIT.LOCAL_IO);
+      expect(result.stderr).toMatch(new RegExp(`^trainyard: cannot create the folder ${path}: .*\\n$`));
+      expect(result.stderr).toContain(why);
+      const asJson = await download(...args, '--json');
+      expect(asJson.code).toBe(EXIT.LOCAL_IO);
+      expect(JSON.parse(asJson.stdout)).toMatchObject({ error: { title: 'Local file error', path } });
     });
   });
 });

@@ -118,9 +118,8 @@ async function downloadArchive(
   sequence: number,
 ): Promise<(typeof EXIT)[keyof typeof EXIT]> {
   const named = resolve(str(ctx, 'out') ?? '.');
-  const isFolder =
-    str(ctx, 'out') === undefined || (statSync(named, { throwIfNoEntry: false })?.isDirectory() ?? false);
-  const target = isFolder ? join(named, `${id.slice(0, 8)}-ckpt${sequence}.tar`) : named;
+  const target =
+    str(ctx, 'out') === undefined || isFolder(named) ? join(named, `${id.slice(0, 8)}-ckpt${sequence}.tar`) : named;
   mkdirSync(dirname(target), { recursive: true });
   const response = await client.downloadCheckpointArchive(id, sequence, { signal: ctx.signal });
   const total = Number(response.headers.get('content-length') ?? NaN);
@@ -214,6 +213,15 @@ async function verifyEntries(
     files.push({ file, bytes, sha256, verified: expected !== undefined });
   }
   return { files, manifest, mismatch: mismatch ?? missingFiles(manifest, files) };
+}
+
+/** Whether `path` is a folder now; one that cannot be read is none (creating what it names says why it fails). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `write`, which writes `part`; when it fails, `part` is removed (never a partial file left looking whole). */

@@ -2,6 +2,7 @@ import { TrainyardApiError } from '@trainyard/client';
 import { jsonText, terminalSafe } from '../terminal-safe';
 import { connectionLost } from './connection-lost';
 import { CliError, EXIT, EXIT_TITLES, usageError, type ExitCode } from './exit-codes';
+import { localFileFailure } from './local-file-error';
 import { SpecFileError } from './spec-file';
 
 /** Where a failure is reported: the CLI's stdout and stderr. */
@@ -99,6 +100,14 @@ function describeFailure(error: unknown, apiUrl: string | undefined): Failure {
         detail: lost,
         ...(apiUrl === undefined ? {} : { url: apiUrl }),
       },
+    };
+  }
+  const local = localFileFailure(error);
+  if (local) {
+    return {
+      code: EXIT.LOCAL_IO,
+      message: `trainyard: ${terminalSafe(local.detail)}`,
+      problem: { title: EXIT_TITLES[EXIT.LOCAL_IO], detail: local.detail, path: local.path, reason: local.reason },
     };
   }
   return {

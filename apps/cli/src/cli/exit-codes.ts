@@ -17,6 +17,11 @@ export const EXIT = {
   /** Not logged in: no API URL configured. */
   NOT_CONFIGURED: 6,
   /**
+   * A local file or folder could not be written or read (the path and the reason named): a file
+   * where `--out` needs a folder, no permission, a full disk, stdout that takes no more (ENOSPC).
+   */
+  LOCAL_IO: 7,
+  /**
    * Whoever read stdout closed it before the command was done (`| head`, a pager quit): 128 +
    * SIGPIPE, what a shell reports for a C tool that a closed pipe ended (`git log | head -1`). Not
    * 0: the command did not finish (a `watch` cut short has no outcome to report).
@@ -36,6 +41,7 @@ export const EXIT_TITLES: Partial<Record<ExitCode, string>> = {
   [EXIT.API]: 'API error',
   [EXIT.CHECKSUM]: 'Checkpoint does not match its manifest',
   [EXIT.NOT_CONFIGURED]: 'Not logged in',
+  [EXIT.LOCAL_IO]: 'Local file error',
   [EXIT.INTERRUPTED]: 'Interrupted',
 };
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { json, openEventStream, scriptedApi, type Route } from '../testing/scripted-api';
@@ -118,4 +118,21 @@ describe('trainyard with its stdout closed early (`| head`)', () => {
       stderr: '',
     });
   });
+
+  (existsSync('/dev/full') ? it : it.skip)(
+    'says in one line that stdout takes no more (`> /dev/full`), exit 7, no stack trace',
+    async () => {
+      api = await scriptedApi({ 'GET /v1/runs': json({ items: [], nextCursor: null }) });
+      const full = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, [CLI, 'ls'], { env: env(), stdio: ['ignore', full, 'pipe'] });
+      closeSync(full);
+      let stderr = '';
+      child.stderr!.on('data', (chunk) => (stderr += chunk));
+      const code = await new Promise<number | null>((done) => child.on('close', done));
+      expect({ code, stderr }).toEqual({
+        code: EXIT.LOCAL_IO,
+        stderr: 'trainyard: cannot write to stdout: no space left on the device (ENOSPC)\n',
+      });
+    },
+  );
 });
