@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
@@ -8,6 +8,7 @@ import { EXIT } from './exit-codes';
 
 const RUN = '3f0c6d2e-8d1a-4c55-9a51-0d3c1f6b7a10';
 const CKPT = `/v1/runs/${RUN}/checkpoints/1`;
+const MANIFEST = 'manifest.json';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** A tar of `entries` (in order) under `<run>-ckpt1/`, as the API's archive route writes it. */
@@ -46,6 +47,9 @@ function ctrlCOnProgress() {
     onOut: (text: string) => void (text.startsWith('\r') && interrupt.abort()),
   };
 }
+
+/** What is in `dir` whose name starts with `name`: the download's folder or file, and any partial one beside it. */
+const leftIn = (dir: string, name: string) => readdirSync(dir).filter((f) => f.startsWith(name));
 
 const manifestOf = (files: Record<string, Buffer>) =>
   Buffer.from(
@@ -118,7 +122,33 @@ describe('trainyard download', () => {
       const result = await interrupted('--archive', '--out', `${out}.tar`);
       expect(result).toMatchObject({ code: EXIT.INTERRUPTED, stderr: 'trainyard: interrupted\n' });
       expect(result.stdout).toMatch(/\n$/);
-      expect(readdirSync(home).filter((f) => f.startsWith('interrupted-archive'))).toEqual([]);
+      expect(leftIn(home, 'interrupted-archive')).toEqual([]);
+    }, 15_000);
+
+    it('takes --out DIR/ (a trailing slash) for a folder, created if need be, the tar inside', async () => {
+      const bytes = await tar([
+        ['manifest.json', manifestOf({ 'model.json': model })],
+        ['model.json', model],
+      ]);
+      api = await scriptedApi({ [`GET ${CKPT}/archive`]: body(bytes) });
+      const result = await download('--archive', '--out', `${join(home, 'dl2')}/`);
+      expect(result).toMatchObject({ code: EXIT.OK, stderr: '' });
+      expect(readdirSync(join(home, 'dl2'))).toEqual([`${RUN.slice(0, 8)}-ckpt1.tar`]);
+    }, 15_000);
+
+    it('two downloads of one archive at once each write a partial file of their own', async () => {
+      const bytes = await tar([
+        ['manifest.json', manifestOf({ 'weights.bin': weights })],
+        ['weights.bin', weights],
+      ]);
+      api = await scriptedApi({ [`GET ${CKPT}/archive`]: body(bytes) });
+      const out = join(home, 'twice.tar');
+      const results = await Promise.all([download('--archive', '--out', out), download('--archive', '--out', out)]);
+      expect(results.map((r) => [r.code, r.stderr])).toEqual([
+        [EXIT.OK, ''],
+        [EXIT.OK, ''],
+      ]);
+      expect(leftIn(home, 'twice.tar')).toEqual(['twice.tar']);
     }, 15_000);
 
     it('verifies a whole archive (exit 0)', async () => {
@@ -152,7 +182,7 @@ describe('trainyard download', () => {
       expect(result.stderr).toContain('manifest.json lists a file the checkpoint does not hold: weights.bin');
     });
 
-    it('leaves a file that does not match the manifest under no name, and those that do under their own', async () => {
+    it('leaves nothing when a file does not match the manifest, not even the files that did', async () => {
       const other = Buffer.from('{"modelTopology":{"changed":true}}');
       api = await scriptedApi({
         ...files({ 'manifest.json': manifestOf({ 'model.json': model }), 'model.json': other }),
@@ -160,7 +190,101 @@ describe('trainyard download', () => {
       const result = await download('--out', join(home, 'mismatch'));
       expect(result.code).toBe(EXIT.CHECKSUM);
       expect(result.stderr).toMatch(/mismatch\/model\.json: sha256 [0-9a-f]{64}/);
-      expect(readdirSync(join(home, 'mismatch'))).toEqual(['manifest.json']);
+      expect(leftIn(home, 'mismatch')).toEqual([]);
+    });
+
+    it('verifies every file and puts them in the folder named, nothing else beside it', async () => {
+      api = await scriptedApi(
+        files({
+          'manifest.json': manifestOf({ 'model.json': model, 'weights.bin': weights }),
+          'model.json': model,
+          'weights.bin': weights,
+        }),
+      );
+      const result = await download('--out', join(home, 'whole'));
+      expect(result).toMatchObject({ code: EXIT.OK, stderr: '' });
+      expect(result.stdout).toContain('sha256 verified against manifest.json: 2 of 2 files');
+      expect(readdirSync(join(home, 'whole')).sort()).toEqual(['manifest.json', 'model.json', 'weights.bin']);
+      expect(leftIn(home, 'whole')).toEqual(['whole']);
+    });
+
+    it('leaves nothing when the connection drops mid-file', async () => {
+      api = await scriptedApi({
+        ...files({ 'manifest.json': manifestOf({ 'weights.bin': weights }), 'weights.bin': weights }),
+        [`GET ${CKPT}/download`]: (req, res, url) =>
+          url.searchParams.get('file') === MANIFEST
+            ? body(manifestOf({ 'weights.bin': weights }))(req, res, url)
+            : (stalls(weights)(req, res, url), setTimeout(() => res.socket?.destroy(), 50)),
+      });
+      const result = await download('--out', join(home, 'dropped'));
+      expect(result.code).toBe(EXIT.API);
+      expect(result.stderr).toMatch(/^trainyard: the connection to the API dropped/);
+      expect(leftIn(home, 'dropped')).toEqual([]);
+    });
+
+    it('refuses an --out folder that is not empty, or a file, before anything is fetched (exit 1)', async () => {
+      api = await scriptedApi(files({ 'model.json': model }));
+      const full = join(home, 'full');
+      mkdirSync(full);
+      writeFileSync(join(full, 'model.json'), 'another checkpoint');
+      const result = await download('--out', full, '--json');
+      expect(result.code).toBe(EXIT.USAGE);
+      expect(result.stderr).toContain(`--out ${full} is not empty (1 entry)`);
+      expect(JSON.parse(result.stdout)).toMatchObject({ error: { errors: [{ field: '--out' }] } });
+      const afile = join(home, 'a-file');
+      writeFileSync(afile, '');
+      expect(await download('--out', afile)).toMatchObject({
+        code: EXIT.USAGE,
+        stderr: `trainyard: --out ${afile} is a file, not a folder\n`,
+      });
+      expect(api.seen).toEqual([]);
+      expect(readdirSync(full)).toEqual(['model.json']);
+      // An empty folder is free.
+      mkdirSync(join(home, 'empty'));
+      expect((await download('--out', join(home, 'empty'))).code).toBe(EXIT.OK);
+      expect(readdirSync(join(home, 'empty'))).toEqual(['model.json']);
+    });
+
+    it('refuses the default folder when it is not empty, having fetched only the checkpoint list', async () => {
+      const cwd = process.cwd();
+      const own = mkdtempSync(join(tmpdir(), 'trainyard-download-cwd-'));
+      try {
+        process.chdir(own);
+        mkdirSync(join(own, `${RUN.slice(0, 8)}-ckpt1`));
+        writeFileSync(join(own, `${RUN.slice(0, 8)}-ckpt1`, 'x'), '');
+        api = await scriptedApi({
+          ...files({ 'model.json': model }),
+          [`GET /v1/runs/${RUN}/checkpoints`]: json({ checkpoints: [{ sequence: 1, status: 'COMPLETE' }] }),
+        });
+        const result = await cli(['download', RUN], { TRAINYARD_URL: api.url, XDG_CONFIG_HOME: home });
+        expect(result.code).toBe(EXIT.USAGE);
+        expect(result.stderr).toContain('(the default folder) is not empty');
+        expect(api.seen).toEqual([`GET /v1/runs/${RUN}/checkpoints`]);
+      } finally {
+        process.chdir(cwd);
+        rmSync(own, { recursive: true, force: true });
+      }
+    });
+
+    it('two downloads into one new folder: one fills it, the other says so; never a mix, nothing left over', async () => {
+      const listing = { 'manifest.json': manifestOf({ 'model.json': model }), 'model.json': model };
+      api = await scriptedApi({
+        ...files(listing),
+        // Slow answers: both downloads are under way before either is done.
+        [`GET ${CKPT}/download`]: (req, res, url) =>
+          void setTimeout(
+            () => body(listing[url.searchParams.get('file') as keyof typeof listing])(req, res, url),
+            100,
+          ),
+      });
+      const out = join(home, 'two-at-once');
+      const results = await Promise.all([download('--out', out), download('--out', out)]);
+      expect(results.map((r) => r.code).sort()).toEqual([EXIT.OK, EXIT.LOCAL_IO]);
+      expect(results.find((r) => r.code === EXIT.LOCAL_IO)!.stderr).toBe(
+        `trainyard: ${out} was filled while the checkpoint downloaded (another download into it?): its files were verified, not kept\n`,
+      );
+      expect(readdirSync(out).sort()).toEqual(['manifest.json', 'model.json']);
+      expect(leftIn(home, 'two-at-once')).toEqual(['two-at-once']);
     });
 
     it('exits 5 naming manifest.json when it is not JSON (no stack trace)', async () => {
@@ -171,7 +295,7 @@ describe('trainyard download', () => {
       expect(result.stderr).not.toMatch(/\n\s+at /);
     });
 
-    it('exits 130 when interrupted, the progress line ended first', async () => {
+    it('exits 130 when interrupted, the progress line ended first, nothing left', async () => {
       api = await scriptedApi({
         [`GET ${CKPT}/files`]: json({ files: [{ file: 'weights.bin', bytes: weights.length }] }),
         [`GET ${CKPT}/download`]: stalls(weights),
@@ -179,6 +303,7 @@ describe('trainyard download', () => {
       const result = await interrupted('--out', join(home, 'interrupted'));
       expect(result).toMatchObject({ code: EXIT.INTERRUPTED, stderr: 'trainyard: interrupted\n' });
       expect(result.stdout).toMatch(/\n$/);
+      expect(leftIn(home, 'interrupted')).toEqual([]);
     }, 15_000);
 
     it('exits 5 when manifest.json is JSON but lists no files', async () => {
@@ -195,7 +320,7 @@ describe('trainyard download', () => {
     const files = { [`GET ${CKPT}/files`]: json({ files: [{ file: 'model.json', bytes: model.length }] }) };
 
     it.each([
-      [['--out', join(afile, 'sub')], `${afile}/sub`, 'a part of the path is a file, not a folder (ENOTDIR)'],
+      [['--out', join(afile, 'sub')], afile, 'a file of that name is in the way (EEXIST)'],
       [['--archive', '--out', join(afile, 'x.tar')], afile, 'a file of that name is in the way (EEXIST)'],
     ])('%j: one line naming the path and why, exit 7, one JSON object with --json', async (args, path, why) => {
       api = await scriptedApi({

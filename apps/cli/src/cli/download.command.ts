@@ -1,5 +1,15 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,11 +37,15 @@ export const downloadCommand: Command = {
   options: { checkpoint: { type: 'string' }, out: { type: 'string', short: 'o' }, archive: { type: 'boolean' } },
   optionHelp: {
     checkpoint: 'sequence number (default: the latest complete)',
-    out: 'folder (default ./<first 8 characters of the run id>-ckpt<N>); with --archive the .tar file (or a folder to put it in)',
+    out: 'a new or empty folder (default ./<first 8 characters of the run id>-ckpt<N>); with --archive the .tar file, or a folder to put it in (an existing one, or one ending in /)',
     archive: 'one .tar of the checkpoint (manifest.json first), verified against the manifest as it arrives',
   },
   async run(ctx) {
     const id = arg(ctx, 0, 'run id');
+    const archive = ctx.values['archive'] === true;
+    const out = str(ctx, 'out');
+    // An --out that would be refused is refused before anything is asked of the API.
+    if (!archive && out !== undefined) checkFreeFolder(resolve(out), true);
     const client = ctx.client();
     let sequence = int(ctx, 'checkpoint');
     if (sequence === undefined) {
@@ -41,70 +55,127 @@ export const downloadCommand: Command = {
       if (!latest) throw new CliError(`Run ${id} has no complete checkpoint`, EXIT.API);
       sequence = latest.sequence;
     }
-    if (ctx.values['archive'] === true) return downloadArchive(ctx, client, id, sequence);
-    const outDir = resolve(str(ctx, 'out') ?? `${id.slice(0, 8)}-ckpt${sequence}`);
+    if (archive) return downloadArchive(ctx, client, id, sequence);
+    const outDir = resolve(out ?? `${id.slice(0, 8)}-ckpt${sequence}`);
+    if (out === undefined) checkFreeFolder(outDir, false);
     const { files } = await client.checkpointFiles(id, sequence, { signal: ctx.signal });
-    // The manifest first: it says what every other file must hash to.
-    const ordered = [...files].sort((a, b) => Number(b.file === MANIFEST) - Number(a.file === MANIFEST));
-    const total = files.reduce((n, f) => n + f.bytes, 0);
-    let received = 0;
-    let manifest: CheckpointManifest | null = null;
-    const written: { file: string; bytes: number; sha256: string; verified: boolean }[] = [];
-    const showProgress = ctx.stdoutIsTty && !ctx.json;
-    for (const { file } of ordered) {
-      const target = resolve(outDir, file);
-      if (!target.startsWith(outDir + sep)) throw usageError(`Refusing a file name outside ${outDir}: ${file}`);
-      mkdirSync(dirname(target), { recursive: true });
-      // Under its own name only once verified: a download that fails or is interrupted leaves no
-      // file that looks whole (the `.part` is removed on failure).
-      const part = `${target}.part`;
-      const response = await client.downloadCheckpointFile(id, sequence, file, { signal: ctx.signal });
-      const hash = createHash('sha256');
-      let bytes = 0;
-      const meter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          received += chunk.length;
-          if (showProgress) ctx.redraw(`${file}  ${formatBytes(received)} / ${formatBytes(total)}`);
-          done(null, chunk);
-        },
-      });
-      await discardOnFailure(part, async () => {
-        await pipeline(
-          Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>),
-          meter,
-          createWriteStream(part),
-          { signal: ctx.signal },
-        );
-        const sha256 = hash.digest('hex');
-        if (file === MANIFEST) manifest = parseManifest(readFileSync(part, 'utf8'), target);
-        const expected = listed(manifest, file);
-        if (expected && (expected.sha256 !== sha256 || expected.bytes !== bytes)) {
-          if (showProgress) ctx.out('\n');
-          throw new CliError(
-            `${join(outDir, file)}: sha256 ${sha256} (${bytes} bytes), the manifest says ${expected.sha256} (${expected.bytes} bytes)`,
-            EXIT.CHECKSUM,
-          );
-        }
-        renameSync(part, target);
-        written.push({ file, bytes, sha256, verified: expected !== undefined });
-      });
+    mkdirSync(dirname(outDir), { recursive: true });
+    // Every file goes into a folder of its own beside outDir, which takes outDir's name only once
+    // all are verified: a download that fails or is interrupted leaves nothing that looks like a
+    // checkpoint, and two downloads at once never write into each other's files.
+    const staging = mkdtempSync(`${outDir}.part-`);
+    try {
+      const { written, manifest, received } = await fetchFiles(ctx, client, { id, sequence, files, staging, outDir });
+      moveIntoPlace(staging, outDir);
+      if (ctx.json) return (printJson(ctx, { runId: id, sequence, out: outDir, files: written }), EXIT.OK);
+      const verified = written.filter((f) => f.verified).length;
+      ctx.out(`checkpoint #${sequence} of run ${id}: ${written.length} files, ${formatBytes(received)} in ${outDir}\n`);
+      ctx.out(
+        manifest
+          ? `sha256 verified against manifest.json: ${verified} of ${written.length - 1} files\n`
+          : 'no manifest.json: nothing to verify against\n',
+      );
+      return EXIT.OK;
+    } finally {
+      rmSync(staging, { recursive: true, force: true }); // gone already once moved into place
     }
-    if (showProgress) ctx.out('\n');
-    const missing = missingFiles(manifest, written);
-    if (missing) throw new CliError(`${outDir}: ${missing}`, EXIT.CHECKSUM);
-    if (ctx.json) return (printJson(ctx, { runId: id, sequence, out: outDir, files: written }), EXIT.OK);
-    const verified = written.filter((f) => f.verified).length;
-    ctx.out(`checkpoint #${sequence} of run ${id}: ${written.length} files, ${formatBytes(received)} in ${outDir}\n`);
-    ctx.out(
-      manifest
-        ? `sha256 verified against manifest.json: ${verified} of ${written.length - 1} files\n`
-        : 'no manifest.json: nothing to verify against\n',
-    );
-    return EXIT.OK;
   },
 };
+
+/** A file of a checkpoint as downloaded: its sha256, and whether the manifest listed it (and so it was checked). */
+interface ReceivedFile {
+  file: string;
+  bytes: number;
+  sha256: string;
+  verified: boolean;
+}
+
+/**
+ * The checkpoint's files, the manifest first (it says what every other file must hash to), each
+ * streamed into `staging` and checked against it; files are named in errors as they would be in
+ * `outDir`. Exit 5 on the first mismatch, or when a file the manifest lists is missing.
+ */
+async function fetchFiles(
+  ctx: CommandContext,
+  client: TrainyardClient,
+  at: { id: string; sequence: number; files: { file: string; bytes: number }[]; staging: string; outDir: string },
+): Promise<{ written: ReceivedFile[]; manifest: CheckpointManifest | null; received: number }> {
+  const { id, sequence, staging, outDir } = at;
+  const ordered = [...at.files].sort((a, b) => Number(b.file === MANIFEST) - Number(a.file === MANIFEST));
+  const total = at.files.reduce((n, f) => n + f.bytes, 0);
+  let received = 0;
+  let manifest: CheckpointManifest | null = null;
+  const written: ReceivedFile[] = [];
+  const showProgress = ctx.stdoutIsTty && !ctx.json;
+  for (const { file } of ordered) {
+    const target = resolve(staging, file);
+    if (!target.startsWith(staging + sep)) throw usageError(`Refusing a file name outside ${outDir}: ${file}`);
+    mkdirSync(dirname(target), { recursive: true });
+    const response = await client.downloadCheckpointFile(id, sequence, file, { signal: ctx.signal });
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        received += chunk.length;
+        if (showProgress) ctx.redraw(`${file}  ${formatBytes(received)} / ${formatBytes(total)}`);
+        done(null, chunk);
+      },
+    });
+    await pipeline(
+      Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>),
+      meter,
+      createWriteStream(target),
+      { signal: ctx.signal },
+    );
+    const sha256 = hash.digest('hex');
+    if (file === MANIFEST) manifest = parseManifest(readFileSync(target, 'utf8'), join(outDir, file));
+    const expected = listed(manifest, file);
+    if (expected && (expected.sha256 !== sha256 || expected.bytes !== bytes))
+      throw new CliError(
+        `${join(outDir, file)}: sha256 ${sha256} (${bytes} bytes), the manifest says ${expected.sha256} (${expected.bytes} bytes)`,
+        EXIT.CHECKSUM,
+      );
+    written.push({ file, bytes, sha256, verified: expected !== undefined });
+  }
+  ctx.endLine();
+  const missing = missingFiles(manifest, written);
+  if (missing) throw new CliError(`${outDir}: ${missing}`, EXIT.CHECKSUM);
+  return { written, manifest, received };
+}
+
+/**
+ * A usage error, before anything is fetched, unless `dir` is free for a checkpoint: not there yet,
+ * or an empty folder. The files of two checkpoints in one folder would pass for one.
+ */
+function checkFreeFolder(dir: string, named: boolean): void {
+  const info = statIfThere(dir);
+  if (!info) return;
+  const which = named ? `--out ${dir}` : `${dir} (the default folder)`;
+  if (!info.isDirectory()) throw usageError(`${which} is a file, not a folder`, '--out');
+  const entries = readdirSync(dir).length;
+  if (entries > 0)
+    throw usageError(
+      `${which} is not empty (${entries} ${entries === 1 ? 'entry' : 'entries'}): a checkpoint's files would mix with what is there; name a new or empty folder with --out`,
+      '--out',
+    );
+}
+
+/** The verified checkpoint's folder renamed to `outDir`: refused, rather than merged, when something filled it meanwhile. */
+function moveIntoPlace(staging: string, outDir: string): void {
+  try {
+    renameSync(staging, outDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    throw new CliError(
+      `${outDir} was filled while the checkpoint downloaded (another download into it?): its files were verified, not kept`,
+      EXIT.LOCAL_IO,
+      [{ field: '--out', message: `${outDir} is not empty` }],
+    );
+  }
+}
 
 /**
  * `download --archive`: GET …/archive streamed to a .tar file and, through the same chunks, into a
@@ -117,9 +188,11 @@ async function downloadArchive(
   id: string,
   sequence: number,
 ): Promise<(typeof EXIT)[keyof typeof EXIT]> {
-  const named = resolve(str(ctx, 'out') ?? '.');
-  const target =
-    str(ctx, 'out') === undefined || isFolder(named) ? join(named, `${id.slice(0, 8)}-ckpt${sequence}.tar`) : named;
+  const out = str(ctx, 'out');
+  const named = resolve(out ?? '.');
+  // A trailing slash names a folder, there or not yet, as cp and rsync read it (resolve drops it).
+  const folder = out === undefined || out.endsWith('/') || out.endsWith(sep) || statIfThere(named)?.isDirectory();
+  const target = folder ? join(named, `${id.slice(0, 8)}-ckpt${sequence}.tar`) : named;
   mkdirSync(dirname(target), { recursive: true });
   const response = await client.downloadCheckpointArchive(id, sequence, { signal: ctx.signal });
   const total = Number(response.headers.get('content-length') ?? NaN);
@@ -155,8 +228,9 @@ async function downloadArchive(
       : new CliError(`${target}: not a readable checkpoint archive: ${(error as Error).message}`, EXIT.CHECKSUM);
   });
   checked.catch((error: Error) => tee.destroy(error));
-  // Written as `.part`, under its name only once every entry is verified (removed on failure).
-  const part = `${target}.part`;
+  // Written as `.part-XXXXXX` (its own: two downloads at once never write one file), under its
+  // name only once every entry is verified (removed on failure).
+  const part = `${target}.part-${randomBytes(3).toString('hex')}`;
   const { files, manifest } = await discardOnFailure(part, async () => {
     await pipeline(Readable.fromWeb(response.body! as WebReadableStream<Uint8Array>), tee, createWriteStream(part), {
       signal: ctx.signal,
@@ -164,7 +238,7 @@ async function downloadArchive(
       reader.destroy(); // a body that failed (dropped, interrupted) leaves the reader nothing to wait for
       throw error;
     });
-    if (showProgress) ctx.out('\n');
+    ctx.endLine();
     const verified = await checked;
     if (verified.mismatch) throw new CliError(`${target}: ${verified.mismatch}`, EXIT.CHECKSUM);
     renameSync(part, target);
@@ -215,12 +289,14 @@ async function verifyEntries(
   return { files, manifest, mismatch: mismatch ?? missingFiles(manifest, files) };
 }
 
-/** Whether `path` is a folder now; one that cannot be read is none (creating what it names says why it fails). */
-function isFolder(path: string): boolean {
+/** What is at `path`, or undefined when nothing is (a part of the path missing, or a file: creating it says why). */
+function statIfThere(path: string): Stats | undefined {
   try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
+    return statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
   }
 }
 
