@@ -1,3 +1,5 @@
+import { statSync, type Stats } from 'node:fs';
+
 /** A failed system call on a local file or folder, as Node reports it (`fs`, a stream's write). */
 interface SystemError {
   code: string;
@@ -68,4 +70,15 @@ export function localFileFailure(error: unknown): { detail: string; path: string
   const reason = systemErrorReason(failed);
   const path = failed.dest ? `${failed.path} to ${failed.dest}` : failed.path;
   return { detail: `cannot ${doing} ${path}: ${reason}`, path: failed.path, reason };
+}
+
+/** What is at `path`, or undefined when nothing is (a part of the path missing, or a file: creating it says why). */
+export function statIfThere(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
+  }
 }
