@@ -45,6 +45,8 @@ export interface CliIo {
   stdoutIsTty: boolean;
   env: Record<string, string | undefined>;
   signal: AbortSignal;
+  /** All of stdin, read when a command asks for it (`submit -`). */
+  readStdin?(): Promise<string>;
 }
 
 export function mainHelp(): string {

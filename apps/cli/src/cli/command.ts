@@ -37,6 +37,8 @@ export interface CommandContext {
   stdoutIsTty: boolean;
   env: Record<string, string | undefined>;
   signal: AbortSignal;
+  /** All of stdin, as text (`submit -`). */
+  readStdin(): Promise<string>;
 }
 
 export interface Command {
@@ -128,6 +130,7 @@ export function makeContext(
     stdoutIsTty: boolean;
     env: Record<string, string | undefined>;
     signal: AbortSignal;
+    readStdin?(): Promise<string>;
   },
 ): CommandContext {
   let client: TrainyardClient | undefined;
@@ -149,6 +152,7 @@ export function makeContext(
     endLine: () => {
       if (lineOpen) out('\n');
     },
+    readStdin: () => io.readStdin?.() ?? Promise.reject(usageError('no standard input to read')),
     args,
     values,
     json: values['json'] === true,
@@ -176,11 +180,15 @@ export function arg(ctx: CommandContext, index: number, name: string): string {
   return value;
 }
 
-/** A file named on the command line, as text; a usage error ("cannot read FILE: reason") when it cannot be read. */
-export function readArgFile(path: string): string {
+/**
+ * A file named on the command line, as text; a usage error ("cannot read FILE: reason", "FILE is a
+ * folder, expected a spec file") when it cannot be read. `what` it should be names it then.
+ */
+export function readArgFile(path: string, what = 'file'): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw usageError(`${path} is a folder, expected a ${what}`);
     throw usageError(`cannot read ${path}: ${fileErrorReason(error)}`);
   }
 }

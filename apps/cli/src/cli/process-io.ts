@@ -51,6 +51,11 @@ export function runAsProcess(argv: string[]): void {
     stdoutIsTty: process.stdout.isTTY === true,
     env: process.env,
     signal: interrupt.signal,
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
   }).then((code) => {
     process.exitCode = stoppedWith ?? code;
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -132,6 +132,54 @@ describe('run commands', () => {
       expect(result).toMatchObject({
         code: EXIT.API,
         stderr: `trainyard: cannot reach the API at ${gone.url}: ECONNREFUSED (nothing listens there: is the server running? Else check --url, TRAINYARD_URL or \`trainyard login\`)\n`,
+      });
+    });
+  });
+
+  describe('submit - (the spec on stdin)', () => {
+    const run = {
+      kind: 'pretrain',
+      name: 'ae',
+      dataset: { name: 'synthetic-shapes', imageSize: 16, perClass: 20 },
+      model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4], latentDim: 8 },
+    };
+
+    it.each([
+      ['YAML', stringify(run)],
+      ['JSON', JSON.stringify(run)],
+    ])('reads %s from stdin', async (_format, stdin) => {
+      let sent: unknown;
+      api = await scriptedApi({
+        'POST /v1/runs': (req, res, url) => {
+          let body = '';
+          req.on('data', (chunk) => (body += chunk));
+          req.on('end', () => {
+            sent = JSON.parse(body);
+            json({ id: RUN, status: 'QUEUED' }, 201)(req, res, url);
+          });
+        },
+      });
+      const result = await cli(['submit', '-'], { TRAINYARD_URL: api.url }, { stdin });
+      expect(result).toMatchObject({ code: EXIT.OK, stdout: `submitted run ${RUN}\n` });
+      expect(sent).toEqual(run);
+    });
+
+    it('names stdin in the problems of JSON that is none, exit 1, nothing sent', async () => {
+      api = await scriptedApi({});
+      const result = await cli(['submit', '-'], { TRAINYARD_URL: api.url }, { stdin: '{ "kind": "pretrain", }' });
+      expect(result).toMatchObject({
+        code: EXIT.USAGE,
+        stderr: '<stdin>:1:23: Expected double-quoted property name (not valid JSON)\n',
+      });
+      expect(api.seen).toEqual([]);
+    });
+
+    it('says a folder named as the spec is a folder', async () => {
+      const folder = join(home, 'ds');
+      mkdirSync(folder);
+      expect(await cli(['submit', folder, '--dry-run'])).toMatchObject({
+        code: EXIT.USAGE,
+        stderr: `trainyard: ${folder} is a folder, expected a spec file\n`,
       });
     });
   });

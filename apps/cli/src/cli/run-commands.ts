@@ -2,19 +2,20 @@ import { isWaiting, type MetricPointView, type RunLogLine } from '@trainyard/con
 import { StreamEndedEarlyError } from '@trainyard/client';
 import { formatDuration, formatTable } from '../progress-line';
 import { jsonText, terminalSafe } from '../terminal-safe';
-import { arg, fileErrorReason, int, printJson, str, warn, type Command } from './command';
+import { arg, int, printJson, readArgFile, str, warn, type Command } from './command';
 import { ReconnectBudget } from './connection-lost';
 import { EXIT, usageError } from './exit-codes';
 import { formatValue, summaryValue, warnAbsentMetrics } from './metric-summary-text';
 import { attemptsTable, dataLines, queueText, resultLines } from './run-report';
-import { loadSpecFile, SpecFileError, type SpecKind } from './spec-file';
+import { parseSpecText, specFormatOf, specFormatOfText, type SpecKind } from './spec-file';
 
 export const submitCommand: Command = {
   name: 'submit',
-  usage: '<spec.yaml|spec.json>',
+  usage: '<spec.yaml|spec.json|->',
   maxArgs: 1,
   summary: 'Validate a run, pipeline or sweep spec locally (errors name file:line:column), then submit it.',
-  details: 'The kind is read from the file: `kind:` for a run, `finetunes:` for a pipeline, `parameters:` for a sweep.',
+  details:
+    'The kind is read from the file: `kind:` for a run, `finetunes:` for a pipeline, `parameters:` for a sweep. A .json file is read as JSON, any other as YAML; `-` reads the spec from stdin (JSON when it starts with `{`, else YAML).',
   options: { kind: { type: 'string' }, 'idempotency-key': { type: 'string' }, 'dry-run': { type: 'boolean' } },
   optionHelp: {
     kind: 'run, pipeline or sweep (else read from the file)',
@@ -26,23 +27,25 @@ export const submitCommand: Command = {
     const kind = str(ctx, 'kind');
     if (kind !== undefined && !['run', 'pipeline', 'sweep'].includes(kind))
       throw usageError(`--kind must be run, pipeline or sweep, got "${kind}"`);
-    let loaded;
-    try {
-      loaded = loadSpecFile(file, kind as SpecKind | undefined);
-    } catch (error) {
-      // A spec that does not parse or validate is reported with each problem's line and column.
-      if (error instanceof SpecFileError) throw error;
-      throw usageError(`cannot read ${file}: ${fileErrorReason(error)}`);
-    }
+    // `-`: the spec on stdin, JSON or YAML as its first character says (no name to tell).
+    const fromStdin = file === '-';
+    const name = fromStdin ? '<stdin>' : file;
+    const text = fromStdin ? await ctx.readStdin() : readArgFile(file, 'spec file');
+    const loaded = parseSpecText(
+      text,
+      name,
+      kind as SpecKind | undefined,
+      fromStdin ? specFormatOfText(text) : specFormatOf(file),
+    );
     // Only POST /v1/runs takes an Idempotency-Key: a key given for a pipeline or a sweep would
     // promise a safe repeat the API does not keep.
     if (str(ctx, 'idempotency-key') !== undefined && loaded.kind !== 'run')
       throw usageError(
-        `--idempotency-key applies to runs only; ${file} is a ${loaded.kind} spec (the API takes no key for a ${loaded.kind})`,
+        `--idempotency-key applies to runs only; ${name} is a ${loaded.kind} spec (the API takes no key for a ${loaded.kind})`,
       );
     if (ctx.values['dry-run']) {
       ctx.out(
-        ctx.json ? `${JSON.stringify({ valid: true, kind: loaded.kind })}\n` : `${file}: a valid ${loaded.kind} spec\n`,
+        ctx.json ? `${JSON.stringify({ valid: true, kind: loaded.kind })}\n` : `${name}: a valid ${loaded.kind} spec\n`,
       );
       return EXIT.OK;
     }

@@ -1,4 +1,4 @@
-import { parseSpecText, SpecFileError, specKindOf } from './spec-file';
+import { parseSpecText, SpecFileError, specFormatOfText, specKindOf } from './spec-file';
 
 const valid = `kind: pretrain
 name: tiny
@@ -44,6 +44,29 @@ describe('spec files', () => {
       2,
     );
     expect(problems(json, 'spec.json')).toEqual([expect.stringMatching(/^spec\.json:\d+:\d+: training\.epochs: /)]);
+  });
+
+  it('reads a .json file as JSON: a trailing comma YAML would take is refused, with its line and column', () => {
+    const text = '{\n  "kind": "pretrain",\n  "training": { "epochs": 1, },\n}\n';
+    expect(problems(text, 'spec.json')).toEqual([
+      'spec.json:3:30: Expected double-quoted property name (not valid JSON)',
+    ]);
+    // Cut short: V8 gives no position, the end of the text is where it stopped.
+    expect(problems('{ "kind":', 'spec.json')).toEqual([
+      'spec.json:1:10: Unexpected end of JSON input (not valid JSON)',
+    ]);
+    // The same text named .yaml is YAML, which takes it (then the schema finds what is missing).
+    expect(problems(text, 'spec.yaml')[0]).not.toContain('not valid JSON');
+  });
+
+  it('refuses a key given twice in a JSON file, where JSON.parse would keep the last silently', () => {
+    const json = JSON.stringify({ kind: 'pretrain', name: 'x' }).replace('"name"', '"name": "y", "name"');
+    expect(problems(json, 'spec.json')).toEqual([expect.stringMatching(/^spec\.json:1:\d+: Map keys must be unique/)]);
+  });
+
+  it('tells JSON from YAML on stdin by its first character', () => {
+    expect(specFormatOfText('\n  {"kind": "pretrain"}')).toBe('json');
+    expect(specFormatOfText('kind: pretrain\n')).toBe('yaml');
   });
 
   it('names file:line:column of a bad value and of an unknown field', () => {

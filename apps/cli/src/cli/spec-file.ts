@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   PipelineSpecSchema,
   RunSpecSchema,
@@ -49,28 +48,60 @@ export function specKindOf(value: unknown): SpecKind {
   return 'run';
 }
 
-export function loadSpecFile(file: string, kind?: SpecKind): LoadedSpec {
-  return parseSpecText(readFileSync(file, 'utf8'), file, kind);
+/** How a spec's text is read: strict JSON, or YAML (which reads most JSON too, and more). */
+export type SpecFormat = 'json' | 'yaml';
+
+/** What a spec's name says it is: `.json` is JSON, anything else YAML. */
+export function specFormatOf(file: string): SpecFormat {
+  return /\.json$/i.test(file) ? 'json' : 'yaml';
+}
+
+/** What a spec's text is when nothing names it (stdin): JSON when it opens with `{`, else YAML. */
+export function specFormatOfText(text: string): SpecFormat {
+  return text.trimStart().startsWith('{') ? 'json' : 'yaml';
 }
 
 /**
- * Parses YAML or JSON (YAML's parser reads both and keeps every node's offsets), then validates
- * with the contracts' schema the API uses, so a bad spec is refused here with the line and
- * column of the field rather than by the API with only its path.
+ * Parses the text as `format` says: JSON with JSON's own rules (YAML's parser would take
+ * `{ "epochs": 1, }`, and a JSON file is expected to be JSON), YAML with YAML's; YAML's parser
+ * reads either for where each node starts. Then validates with the contracts' schema the API
+ * uses, so a bad spec is refused here with the line and column of the field rather than by the
+ * API with only its path.
  */
-export function parseSpecText(text: string, file: string, kind?: SpecKind): LoadedSpec {
+export function parseSpecText(
+  text: string,
+  file: string,
+  kind?: SpecKind,
+  format: SpecFormat = specFormatOf(file),
+): LoadedSpec {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    throw new SpecFileError(
-      file,
-      doc.errors.map((e) => {
-        const at = lines.linePos(e.pos[0]);
-        return { line: at.line, column: at.col, field: '', message: e.message.split('\n')[0] };
-      }),
-    );
+  const problem = (offset: number, message: string): SpecProblem => {
+    const at = lines.linePos(offset);
+    return { line: at.line, column: at.col, field: '', message };
+  };
+  let value: unknown;
+  if (format === 'json') {
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new SpecFileError(file, [jsonSyntaxProblem(text, (error as Error).message, problem)]);
+    }
+    // Valid JSON, but a key twice: JSON.parse keeps the last silently, YAML's parser says where.
+    const twice = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY');
+    if (twice.length)
+      throw new SpecFileError(
+        file,
+        twice.map((e) => problem(e.pos[0], e.message.split('\n')[0]!)),
+      );
+  } else {
+    if (doc.errors.length)
+      throw new SpecFileError(
+        file,
+        doc.errors.map((e) => problem(e.pos[0], e.message.split('\n')[0]!)),
+      );
+    value = doc.toJS();
   }
-  const value: unknown = doc.toJS();
   const chosen = kind ?? specKindOf(value);
   const result = SCHEMAS[chosen].safeParse(value);
   if (!result.success) {
@@ -94,6 +125,21 @@ export function parseSpecText(text: string, file: string, kind?: SpecKind): Load
   }
   // The API fills in defaults itself: send what the file says, now known to be valid.
   return { kind: chosen, spec: value } as LoadedSpec;
+}
+
+/**
+ * JSON.parse's complaint located: V8 says "… in JSON at position N" (or nothing, at the end of
+ * the text); the line and column are counted here, as for YAML, not read from its words.
+ */
+function jsonSyntaxProblem(
+  text: string,
+  message: string,
+  problem: (offset: number, message: string) => SpecProblem,
+): SpecProblem {
+  const position = /\bat position (\d+)/.exec(message);
+  const offset = position ? Number(position[1]) : text.length;
+  const what = message.replace(/\s*(in JSON )?at position \d+.*$/s, '').replace(/^SyntaxError: /, '');
+  return problem(Math.min(offset, text.length), `${what} (not valid JSON)`);
 }
 
 /** Where the deepest node of `path` that exists starts: the key of a named field, else its value, else its nearest parent. */

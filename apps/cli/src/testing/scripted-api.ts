@@ -71,6 +71,8 @@ export interface CliSetting {
   signal?: AbortSignal;
   /** Called with each write to stdout as it happens (to act, e.g. interrupt, once some output came). */
   onOut?(text: string): void;
+  /** What stdin holds (default: nothing to read). */
+  stdin?: string;
 }
 
 function capture(
@@ -89,6 +91,7 @@ function capture(
       stdoutIsTty: setting.stdoutIsTty ?? false,
       env,
       signal: setting.signal ?? new AbortController().signal,
+      ...(setting.stdin === undefined ? {} : { readStdin: () => Promise.resolve(setting.stdin!) }),
     },
     result: (code) => ({ code, stdout, stderr }),
   };
