@@ -16,13 +16,40 @@ export function configPath(env: Env = process.env): string {
   return join(base, 'trainyard', 'config.json');
 }
 
-export function readStoredConfig(env: Env = process.env): Partial<CliConfig> {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(configPath(env), 'utf8'));
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Partial<CliConfig>) : {};
-  } catch {
-    return {};
+/** config.json that is there but not a login `trainyard login` wrote: said, naming it, rather than taken for none. */
+export class DamagedConfigError extends CliError {
+  constructor(
+    readonly path: string,
+    why: string,
+  ) {
+    super(`${path} is damaged (${why}): fix it, or write it anew with \`trainyard login\``, EXIT.LOCAL_IO, [
+      { field: path, message: why },
+    ]);
   }
+}
+
+/** What `login` stored: none when there is no file; a DamagedConfigError when the file is no login. */
+export function readStoredConfig(env: Env = process.env): Partial<CliConfig> {
+  const path = configPath(env);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw error; // unreadable (EACCES…): told as a local file error, naming the path
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new DamagedConfigError(path, `not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new DamagedConfigError(path, 'not a JSON object');
+  const { url, apiKey } = parsed as Record<string, unknown>;
+  if ((url !== undefined && typeof url !== 'string') || (apiKey !== undefined && typeof apiKey !== 'string'))
+    throw new DamagedConfigError(path, '"url" and "apiKey" must be strings');
+  return { url, apiKey };
 }
 
 /** The key is a secret: the file is created 0600 and chmod-ed again in case it existed wider. */
@@ -34,30 +61,80 @@ export function writeConfig(config: CliConfig, env: Env = process.env): string {
   return path;
 }
 
-/** Flags win over TRAINYARD_URL / TRAINYARD_API_KEY, which win over what `login` stored. */
+/**
+ * A variable's value, trimmed, or undefined when it is unset or holds nothing but spaces: an empty
+ * `TRAINYARD_URL=` or `TRAINYARD_API_KEY=""` reads as unset (as a shell user means it), never as a
+ * URL or a key that is "".
+ */
+function fromEnv(env: Env, name: string): string | undefined {
+  return env[name]?.trim() || undefined;
+}
+
+/**
+ * The key given, trimmed (a key pasted with a space is refused by the API as malformed): --api-key,
+ * else TRAINYARD_API_KEY; undefined when neither. An --api-key that is empty is a usage error: a
+ * script that meant to pass a key passed none.
+ */
+export function givenApiKey(flag: string | undefined, env: Env): { key: string; source: string } | undefined {
+  if (flag !== undefined) {
+    const key = flag.trim();
+    if (!key) throw usageError('--api-key is empty', '--api-key');
+    return { key, source: '--api-key' };
+  }
+  const key = fromEnv(env, 'TRAINYARD_API_KEY');
+  return key === undefined ? undefined : { key, source: 'TRAINYARD_API_KEY' };
+}
+
+/** What a command would use: the URL and the key, each with where it comes from (undefined where none). */
+export interface EffectiveConfig {
+  url?: string;
+  urlSource?: string;
+  apiKey?: string;
+  keySource?: string;
+  /** A stored key left unused, and why: it belongs to another URL. */
+  storedKeyUnused?: string;
+}
+
+/**
+ * Flags win over TRAINYARD_URL / TRAINYARD_API_KEY, which win over what `login` stored; the stored
+ * key goes only with the stored URL. The login file is read only when it is needed.
+ */
+export function effectiveConfig(flags: { url?: string; 'api-key'?: string }, env: Env = process.env): EffectiveConfig {
+  let stored: Partial<CliConfig> | undefined;
+  const login = () => (stored ??= readStoredConfig(env));
+  const { url, source } = chosenApiUrl(flags.url, env, login);
+  const given = givenApiKey(flags['api-key'], env);
+  if (given) return { url, urlSource: source, apiKey: given.key, keySource: given.source };
+  const { url: storedUrl, apiKey: storedKey } = login();
+  if (!storedKey) return { url, urlSource: source };
+  // The stored key belongs to the stored URL: another URL (a flag, TRAINYARD_URL) never gets it.
+  if (url !== undefined && sameApiUrl(url, storedUrl))
+    return { url, urlSource: source, apiKey: storedKey, keySource: `stored in ${configPath(env)}` };
+  return { url, urlSource: source, storedKeyUnused: `the stored key is for ${storedUrl}, not this URL` };
+}
+
+/** What a command talks to: effectiveConfig, with a URL (exit 6 without one) that is an http(s) URL. */
 export function resolveConfig(flags: { url?: string; 'api-key'?: string }, env: Env = process.env): CliConfig {
-  const stored = readStoredConfig(env);
-  const { url, source } = chosenApiUrl(flags.url, env, stored);
+  const { url, urlSource, apiKey } = effectiveConfig(flags, env);
   if (!url)
     throw new CliError(
       `No API URL: run \`trainyard login --url <url>\`, or set TRAINYARD_URL (config: ${configPath(env)})`,
       EXIT.NOT_CONFIGURED,
     );
-  checkApiUrl(url, source);
-  // The stored key belongs to the stored URL: another URL (a flag, TRAINYARD_URL) never gets it.
-  const storedKey = sameApiUrl(url, stored.url) ? stored.apiKey : undefined;
-  return { url, apiKey: flags['api-key'] ?? env['TRAINYARD_API_KEY'] ?? storedKey };
+  checkApiUrl(url, urlSource!);
+  return { url, apiKey };
 }
 
 /** The API URL given (--url, else TRAINYARD_URL, else the one `login` stored), and which of them gave it. */
 export function chosenApiUrl(
   flag: string | undefined,
   env: Env,
-  stored: Partial<CliConfig> = readStoredConfig(env),
+  stored: () => Partial<CliConfig> = () => readStoredConfig(env),
 ): { url: string | undefined; source: string } {
   if (flag !== undefined) return { url: flag, source: '--url' };
-  if (env['TRAINYARD_URL'] !== undefined) return { url: env['TRAINYARD_URL'], source: 'TRAINYARD_URL' };
-  return { url: stored.url, source: `the URL stored in ${configPath(env)}` };
+  const fromVariable = fromEnv(env, 'TRAINYARD_URL');
+  if (fromVariable !== undefined) return { url: fromVariable, source: 'TRAINYARD_URL' };
+  return { url: stored().url, source: `the URL stored in ${configPath(env)}` };
 }
 
 /**

@@ -1,5 +1,16 @@
-import { checkApiUrl, chosenApiUrl, configPath, readStoredConfig, sameApiUrl, writeConfig } from './cli-config';
-import { arg, printJson, readArgFile, str, type Command } from './command';
+import {
+  checkApiUrl,
+  chosenApiUrl,
+  configPath,
+  DamagedConfigError,
+  effectiveConfig,
+  givenApiKey,
+  readStoredConfig,
+  sameApiUrl,
+  writeConfig,
+  type CliConfig,
+} from './cli-config';
+import { arg, printJson, readArgFile, str, warn, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
 export const loginCommand: Command = {
@@ -11,14 +22,23 @@ export const loginCommand: Command = {
   options: { 'key-file': { type: 'string' } },
   optionHelp: { 'key-file': "read the key from a file, e.g. the demo's .trainyard/admin-key" },
   async run(ctx) {
-    const stored = readStoredConfig(ctx.env);
-    const chosen = chosenApiUrl(str(ctx, 'url'), ctx.env, stored);
+    const keyFile = str(ctx, 'key-file');
+    if (keyFile !== undefined && str(ctx, 'api-key') !== undefined)
+      throw usageError('Give the key one way: --api-key or --key-file, not both', '--key-file');
+    // A damaged login is what `login` is run to replace: said, then written anew.
+    let stored: Partial<CliConfig> = {};
+    try {
+      stored = readStoredConfig(ctx.env);
+    } catch (error) {
+      if (!(error instanceof DamagedConfigError)) throw error;
+      warn(ctx, `${error.path} is damaged: this login replaces it`);
+    }
+    const chosen = chosenApiUrl(str(ctx, 'url'), ctx.env, () => stored);
     const url = chosen.url?.replace(/\/+$/, '');
     if (!url) throw usageError('login needs --url <url>', '--url');
     checkApiUrl(url, chosen.source);
-    const keyFile = str(ctx, 'key-file');
-    const given = keyFile ? readArgFile(keyFile).trim() : (str(ctx, 'api-key') ?? ctx.env['TRAINYARD_API_KEY']);
-    if (keyFile && !given) throw usageError(`${keyFile} holds no key`);
+    const given = keyFile ? readArgFile(keyFile).trim() : givenApiKey(str(ctx, 'api-key'), ctx.env)?.key;
+    if (keyFile && !given) throw usageError(`${keyFile} holds no key`, '--key-file');
     // The stored key belongs to the stored URL: sent to another host, it would hand that host the key.
     if (given === undefined && stored.apiKey && !sameApiUrl(url, stored.url))
       throw usageError(
@@ -38,16 +58,25 @@ export const configCommand: Command = {
   name: 'config',
   usage: '',
   maxArgs: 0,
-  summary: 'Where the login is stored and what it holds (the key masked).',
+  summary:
+    'The API URL and key a command would use (with --url and --api-key as given), where each comes from, and where the login is stored; the key masked.',
   async run(ctx) {
-    const stored = readStoredConfig(ctx.env);
+    const used = effectiveConfig({ url: str(ctx, 'url'), 'api-key': str(ctx, 'api-key') }, ctx.env);
     const view = {
       path: configPath(ctx.env),
-      url: ctx.env['TRAINYARD_URL'] ?? stored.url ?? null,
-      apiKey: (ctx.env['TRAINYARD_API_KEY'] ?? stored.apiKey) ? '****' : null,
+      url: used.url ?? null,
+      urlFrom: used.url === undefined ? null : used.urlSource!,
+      apiKey: used.apiKey === undefined ? null : '****',
+      apiKeyFrom: used.keySource ?? null,
+      ...(used.storedKeyUnused ? { note: used.storedKeyUnused } : {}),
     };
-    if (ctx.json) printJson(ctx, view);
-    else ctx.out(`config ${view.path}\nurl    ${view.url ?? '(none)'}\nkey    ${view.apiKey ?? '(none)'}\n`);
+    if (ctx.json) return (printJson(ctx, view), EXIT.OK);
+    const from = (source: string | null) => (source ? ` (${source})` : '');
+    ctx.out(
+      `config ${view.path}\n` +
+        `url    ${view.url ?? '(none)'}${from(view.urlFrom)}\n` +
+        `key    ${view.apiKey ?? `(none${used.storedKeyUnused ? `: ${used.storedKeyUnused}` : ''})`}${from(view.apiKeyFrom)}\n`,
+    );
     return EXIT.OK;
   },
 };
