@@ -99,6 +99,7 @@ export async function runCommand(command: Command, argv: string[], io: CliIo): P
     // aborted the command's signal, whatever it rejected with says only that it was stopped.
     return reportFailure(error, io, {
       json: argv.includes('--json'),
+      jsonLines: command.jsonLines,
       apiUrl: ctx?.apiUrl,
       interrupted: io.signal.aborted,
     });

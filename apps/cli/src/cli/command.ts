@@ -54,6 +54,11 @@ export interface Command {
   /** Extra lines for `--help`. */
   details?: string;
   options?: OptionSpecs;
+  /**
+   * With --json it prints JSON Lines (one value a line: `watch`, `logs`, `metrics`): a failure's
+   * problem details are one line too, so a reader of lines parses every line it gets.
+   */
+  jsonLines?: boolean;
   /** Option descriptions, by option name, for `--help`. */
   optionHelp?: Record<string, string>;
   run(ctx: CommandContext): Promise<ExitCode>;

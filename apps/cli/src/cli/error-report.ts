@@ -22,7 +22,7 @@ interface Failure {
 
 /**
  * Reports a command's failure: its message on stderr and, with --json, its problem details as JSON
- * on stdout (`{ "error": { … } }`), the API's for an API error, the CLI's for its own (a usage
+ * on stdout (`{ "error": { … } }`; one line after JSON Lines), the API's for an API error, the CLI's for its own (a usage
  * error, a spec that does not validate, an API it cannot reach), so a script reading stdout learns
  * of every failure the same way. Returns the exit code for its kind. Messages carry the API's words
  * (a problem's detail, a blocker, a cause): all are made terminal-safe; the API's own message as
@@ -31,10 +31,10 @@ interface Failure {
 export function reportFailure(
   error: unknown,
   io: ReportIo,
-  flags: { json: boolean; apiUrl?: string; help?: string; interrupted?: boolean },
+  flags: { json: boolean; jsonLines?: boolean; apiUrl?: string; help?: string; interrupted?: boolean },
 ): ExitCode {
   const failure = flags.interrupted ? INTERRUPTED : describeFailure(error, flags.apiUrl);
-  if (flags.json) io.out(`${jsonText({ error: failure.problem }, 2)}\n`);
+  if (flags.json) io.out(`${jsonText({ error: failure.problem }, flags.jsonLines ? undefined : 2)}\n`);
   io.err(`${failure.message}\n${flags.help ?? ''}`);
   return failure.code;
 }

@@ -184,6 +184,13 @@ describe('run commands', () => {
     });
   });
 
+  it.each([['metrics'], ['logs']])('%s --json: a failure is one JSON line, as what it prints', async (command) => {
+    api = await scriptedApi({});
+    const result = await cli([command, RUN, '--json'], { TRAINYARD_URL: api.url });
+    expect(result.code).toBe(EXIT.API);
+    expect(result.stdout.split('\n')).toEqual([expect.stringMatching(/^\{"error":\{.*"status":404/), '']);
+  });
+
   describe('submit --json of a spec that does not validate', () => {
     it('prints each problem with its line and column as JSON on stdout, and file:line:column on stderr (exit 1, nothing sent)', async () => {
       api = await scriptedApi({});

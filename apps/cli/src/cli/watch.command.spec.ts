@@ -115,6 +115,20 @@ describe('trainyard watch', () => {
     expect(result.stderr.trimEnd().split('\n').at(-1)).toMatch(/^trainyard: the connection to the API dropped: \S+$/);
   }, 15_000);
 
+  it('stays JSON Lines to the end with --json: the failure that ends it is one line too', async () => {
+    api = await scriptedApi({
+      [EVENTS]: (req, res, url) => droppedStream('RUNNING')(req, res, url),
+      [STATUS]: json(run('RUNNING')),
+    });
+    const result = await cliCommand(watch, [RUN, '--json'], { TRAINYARD_URL: api.url });
+    expect(result.code).toBe(EXIT.API);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines.map((l) => JSON.parse(l) as unknown).at(-1)).toMatchObject({
+      error: { title: 'Connection to the API dropped' },
+    });
+    expect(lines).toHaveLength(2); // the status, then the failure
+  }, 15_000);
+
   it('prints the status it read as a status event with --json', async () => {
     api = await scriptedApi({ [EVENTS]: quietStream('QUEUED'), [STATUS]: json(run('CANCELLED')) });
     const result = await cliCommand(watch, [RUN, '--json'], { TRAINYARD_URL: api.url });

@@ -56,6 +56,7 @@ export function watchCommandWith(timing: WatchTiming): Command {
     name: 'watch',
     usage: '<run>',
     maxArgs: 1,
+    jsonLines: true,
     summary: 'Follow a run live (progress bar, loss, ETA) until it ends; exit with its outcome.',
     details:
       'Redraws one line on a terminal, prints a line at each change of phase or epoch otherwise (about two an epoch); while the run waits, says how many jobs are ahead of it and how many live workers serve its class. ' +
