@@ -1,3 +1,4 @@
+import { displayWidth } from './display-width';
 import { formatDuration, formatProgress, formatTable } from './progress-line';
 
 describe('progress line', () => {
@@ -42,5 +43,20 @@ describe('progress line', () => {
     );
     // Every row as long as the header, the second column at one offset.
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+  });
+
+  it('aligns columns of CJK and emoji names by the columns they take on a terminal', () => {
+    const lines = formatTable(
+      ['class', 'n'],
+      [
+        ['cat', '1'],
+        ['猫の画像', '2'],
+        ['🐈‍⬛ black cat', '3'],
+      ],
+    ).split('\n');
+    // The second column starts at one terminal column on every row.
+    const at = lines.map((l) => displayWidth(l.slice(0, l.lastIndexOf('  ') + 2)));
+    expect(new Set(at).size).toBe(1);
+    expect(lines[1]).toBe(`${'-'.repeat(displayWidth('🐈‍⬛ black cat'))}  -`);
   });
 });

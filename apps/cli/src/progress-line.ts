@@ -1,4 +1,5 @@
 import type { RunProgress } from '@trainyard/contracts';
+import { displayWidth, padToWidth } from './display-width';
 import { terminalSafe } from './terminal-safe';
 
 /** One terminal line describing where a run is: epoch, step, loss, throughput and ETA. */
@@ -23,12 +24,13 @@ export function formatDuration(seconds: number): string {
 
 /**
  * Renders rows as an aligned plain-text table. Cells often hold names from the API: each is made
- * terminal-safe (one line, no control, bidi or zero-width character) before the widths are measured.
+ * terminal-safe (one line, no control, bidi or zero-width character) before the widths are measured,
+ * in terminal columns (a CJK character or an emoji takes two).
  */
 export function formatTable(header: string[], rows: string[][]): string {
   const [head, ...body] = [header, ...rows].map((cells) => cells.map((c) => terminalSafe(String(c))));
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  const widths = head.map((h, i) => Math.max(displayWidth(h), ...body.map((r) => displayWidth(r[i]))));
+  const line = (cells: string[]) => cells.map((c, i) => padToWidth(c, widths[i])).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 

@@ -49,6 +49,16 @@ describe('trainyard ls', () => {
     expect(api.seen).toEqual([]);
   });
 
+  it('cuts a long name on whole characters (an emoji is never split in half), by terminal columns', async () => {
+    api = await scriptedApi({
+      'GET /v1/runs': json({ items: [{ ...item(1), name: `${'a'.repeat(46)}${'🐈'.repeat(10)}` }], nextCursor: null }),
+    });
+    const result = await cli(['ls'], { TRAINYARD_URL: api.url });
+    expect(result.code).toBe(EXIT.OK);
+    expect(result.stdout).toContain(`${'a'.repeat(46)}…`);
+    expect(result.stdout).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+  });
+
   it('takes a status or kind in any case, as the API does', async () => {
     api = await scriptedApi({ 'GET /v1/runs': json({ items: [], nextCursor: null }) });
     expect((await cli(['ls', '--status', 'succeeded', '--kind', 'finetune'], { TRAINYARD_URL: api.url })).code).toBe(

@@ -7,6 +7,7 @@ import {
   type RunListPage,
 } from '@trainyard/contracts';
 import type { RunListQuery } from '@trainyard/client';
+import { truncateToWidth } from '../display-width';
 import { choice, orList, str, type Command } from './command';
 import { usageError } from './exit-codes';
 import { checkTags } from './housekeeping-commands';
@@ -95,7 +96,7 @@ export const lsCommand: Command = {
       r.id,
       r.kind.toLowerCase(),
       r.status,
-      r.name.length > 48 ? `${r.name.slice(0, 47)}…` : r.name,
+      truncateToWidth(r.name, 48),
       r.tags.join(','),
       r.createdAt.slice(0, 19).replace('T', ' '),
       testSummary(r.result),

@@ -1,5 +1,6 @@
 import { isWaiting, type MetricPointView, type RunLogLine } from '@trainyard/contracts';
 import { StreamEndedEarlyError } from '@trainyard/client';
+import { truncateToWidth } from '../display-width';
 import { formatDuration, formatTable } from '../progress-line';
 import { jsonText, terminalSafe } from '../terminal-safe';
 import { arg, int, printJson, readArgFile, str, warn, type Command } from './command';
@@ -166,7 +167,7 @@ export const compareCommand: Command = {
     const header = ['run', 'name', 'status', ...comparison.names.flatMap((n) => [`${n} last`, `${n} best`])];
     const rows = comparison.runs.map(({ run }) => [
       run.id.slice(0, 8),
-      run.name.length > 40 ? `${run.name.slice(0, 39)}…` : run.name,
+      truncateToWidth(run.name, 40),
       run.status,
       ...comparison.names.flatMap((n) => [
         formatValue(summaryValue(run.summaries, n, 'last')),

@@ -1,5 +1,6 @@
 import { queueWaitParts } from '@trainyard/client';
 import type { AttemptView, DataReport, RunQueueView } from '@trainyard/contracts';
+import { displayWidth, padStartToWidth, padToWidth } from '../display-width';
 import { formatDuration, formatTable } from '../progress-line';
 import { jsonText, terminalSafe } from '../terminal-safe';
 
@@ -238,16 +239,16 @@ function perClassTable(r: Classification): string {
 
 /**
  * Counts right-aligned under their predicted class, the actual class first on each row. Names
- * (and counts, stored JSON) are made terminal-safe before they are measured.
+ * (and counts, stored JSON) are made terminal-safe before they are measured, in terminal columns.
  */
 function confusionTable(r: Classification): string {
   const safe = (value: unknown) => terminalSafe(String(value));
   const names = r.classNames.map(safe);
   const counts = r.confusionMatrix.map((row) => row.map(safe));
-  const label = Math.max(...names.map((n) => n.length));
-  const cell = Math.max(...names.map((n) => n.length), ...counts.flat().map((n) => n.length));
+  const label = Math.max(...names.map(displayWidth));
+  const cell = Math.max(...names.map(displayWidth), ...counts.flat().map(displayWidth));
   const line = (first: string, cells: string[]) =>
-    [first.padEnd(label), ...cells.map((c) => c.padStart(cell))].join('  ').trimEnd();
+    [padToWidth(first, label), ...cells.map((c) => padStartToWidth(c, cell))].join('  ').trimEnd();
   return [line('', names), ...counts.map((row, i) => line(names[i] ?? String(i), row))].join('\n');
 }
 
