@@ -235,4 +235,15 @@ describe('trainyard command line', () => {
     }
     expect((await cli(['completion', 'fish'])).code).toBe(EXIT.USAGE);
   });
+
+  it.each([
+    [['completion', 'bash', '--json'], '--json', 'completion prints a shell script, not JSON: leave out --json'],
+    [['metrics', 'run-1', '--json', '--format', 'csv'], '--format', '--json prints JSON Lines, not --format csv'],
+    [['metrics', 'run-1', '--format', 'xml'], '--format', '--format must be csv or jsonl, got "xml"'],
+  ])('%j: a usage error naming the flag under --json too, nothing printed but it', async (argv, field, message) => {
+    const result = await cli([...argv, '--json'], { XDG_CONFIG_HOME: home, TRAINYARD_URL: 'http://127.0.0.1:9' });
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).toContain(message);
+    expect(JSON.parse(result.stdout)).toMatchObject({ error: { title: 'Usage error', errors: [{ field }] } });
+  });
 });

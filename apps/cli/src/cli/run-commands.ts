@@ -186,10 +186,17 @@ export const metricsCommand: Command = {
   jsonLines: true,
   summary: "Export a run's metric points as CSV or JSON Lines (to stdout).",
   options: { format: { type: 'string' }, names: { type: 'string' } },
-  optionHelp: { format: 'csv (default) or jsonl', names: 'comma-separated metric names (default all)' },
+  optionHelp: {
+    format: 'csv (default) or jsonl (what --json prints)',
+    names: 'comma-separated metric names (default all)',
+  },
   async run(ctx) {
     const format = str(ctx, 'format') ?? (ctx.json ? 'jsonl' : 'csv');
-    if (format !== 'csv' && format !== 'jsonl') throw usageError(`--format must be csv or jsonl, got "${format}"`);
+    if (format !== 'csv' && format !== 'jsonl')
+      throw usageError(`--format must be csv or jsonl, got "${format}"`, '--format');
+    // --json is JSON Lines here: CSV under it would be neither what was asked nor JSON.
+    if (ctx.json && format !== 'jsonl')
+      throw usageError(`--json prints JSON Lines, not --format ${format}: give one or the other`, '--format');
     const id = arg(ctx, 0, 'run id');
     const names = str(ctx, 'names')?.split(',');
     const client = ctx.client();

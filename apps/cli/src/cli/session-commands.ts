@@ -90,6 +90,8 @@ export function completionCommand(commands: () => Command[]): Command {
     summary:
       'Print a shell completion script: `source <(trainyard completion bash)`, or add it to ~/.bashrc / ~/.zshrc.',
     async run(ctx) {
+      // A script to source is no JSON: printing it under --json would break a reader expecting JSON.
+      if (ctx.json) throw usageError('completion prints a shell script, not JSON: leave out --json', '--json');
       const shell = arg(ctx, 0, 'shell (bash or zsh)');
       if (shell !== 'bash' && shell !== 'zsh') throw usageError(`completion supports bash and zsh, not "${shell}"`);
       ctx.out(completionScript(shell, commands()));
