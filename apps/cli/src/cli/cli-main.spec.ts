@@ -30,6 +30,32 @@ describe('trainyard command line', () => {
     expect(stdout).toContain('--json');
   });
 
+  it('prints the help to stderr with exit 1 when no command is given, to stdout when asked for', async () => {
+    expect(await cli([])).toMatchObject({
+      code: EXIT.USAGE,
+      stdout: '',
+      stderr: expect.stringMatching(/^Usage: trainyard/),
+    });
+    expect(await cli(['--help'])).toMatchObject({ code: EXIT.OK, stdout: expect.stringMatching(/^Usage: trainyard/) });
+    expect(await cli(['help', 'ls'])).toMatchObject({
+      code: EXIT.OK,
+      stdout: expect.stringMatching(/^Usage: trainyard ls/),
+    });
+  });
+
+  it('says `help` of a command there is none of is an unknown command, exit 1', async () => {
+    const result = await cli(['help', 'nope']);
+    expect(result).toMatchObject({ code: EXIT.USAGE, stdout: '' });
+    expect(result.stderr).toMatch(/^trainyard: unknown command "nope"\n/);
+  });
+
+  it('says its version', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '../../../../package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(await cli(['--version'])).toEqual({ code: EXIT.OK, stdout: `trainyard ${version}\n`, stderr: '' });
+  });
+
   it('answers usage errors with exit 1 and says where to look', async () => {
     expect(await cli([])).toMatchObject({ code: EXIT.USAGE });
     expect(await cli(['frobnicate'])).toMatchObject({

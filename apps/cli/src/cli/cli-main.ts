@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { datasetsCommand, modelsCommand, pipelinesCommand, sweepsCommand } from './catalog-commands';
 import { commandHelp, expectArgs, makeContext, parseCommandArgs, type Command, type CommandContext } from './command';
 import { downloadCommand } from './download.command';
@@ -59,7 +61,8 @@ export function mainHelp(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Every command takes --json, --url, --api-key and --help (`trainyard <command> --help`).',
+    'Every command takes --json (but completion), --url, --api-key and --help (`trainyard <command> --help`);',
+    '--version says which trainyard this is.',
     'Exit codes: 0 ok, 1 usage or invalid spec, 2 API error or unreachable, 3 run FAILED, 4 run CANCELLED,',
     '            5 checkpoint damaged or not as its manifest says, 6 not logged in,',
     '            7 a local file or folder cannot be written or read, 130 interrupted (Ctrl-C),',
@@ -68,13 +71,34 @@ export function mainHelp(): string {
   ].join('\n');
 }
 
+/**
+ * The version in trainyard's package.json, the nearest above this file: the repository's root,
+ * whether this runs from apps/cli/src/cli (the specs) or from the build in dist/apps/cli/src/cli.
+ */
+export function cliVersion(): string {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'trainyard' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // none here (or none that parses): look one folder up
+    }
+  }
+  return 'unknown';
+}
+
 /** Runs one command line and returns its exit code; writes only through `io`, so tests drive it in process too. */
 export async function runCli(argv: string[], io: CliIo): Promise<ExitCode> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    const topic = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    io.out(topic ? commandHelp(topic) : mainHelp());
-    return name === undefined ? EXIT.USAGE : EXIT.OK;
+  // No command is a usage error: the help it gets goes where errors go, not into a pipe's data.
+  if (name === undefined) return (io.err(mainHelp()), EXIT.USAGE);
+  if (name === '--help' || name === '-h' || (name === 'help' && rest[0] === undefined))
+    return (io.out(mainHelp()), EXIT.OK);
+  if (name === '--version' || name === '-V') return (io.out(`trainyard ${cliVersion()}\n`), EXIT.OK);
+  if (name === 'help') {
+    const topic = COMMANDS.find((c) => c.name === rest[0]);
+    if (!topic) return reportUnknownCommand(rest[0]!, io, { json: rest.includes('--json'), help: mainHelp() });
+    return (io.out(commandHelp(topic)), EXIT.OK);
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) return reportUnknownCommand(name, io, { json: rest.includes('--json'), help: mainHelp() });
