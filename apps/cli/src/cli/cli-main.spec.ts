@@ -252,6 +252,15 @@ describe('trainyard command line', () => {
     expect(configPath({ HOME: '/home/u' })).toBe('/home/u/.config/trainyard/config.json');
   });
 
+  it('completes the subcommands every usage names, upload of datasets among them', async () => {
+    const { stdout } = await cli(['completion', 'bash']);
+    expect(stdout).toContain('    datasets) subs="show upload register rm"');
+    expect(stdout).toContain('    keys) subs="list create revoke"');
+    expect(stdout).toContain('    completion) subs="bash zsh"');
+    // A value of an option (--max-running N|default) is no subcommand.
+    expect(stdout).toContain('    limits) subs=""');
+  });
+
   it('prints bash and zsh completion naming every command', async () => {
     for (const shell of ['bash', 'zsh']) {
       const { code, stdout } = await cli(['completion', shell]);

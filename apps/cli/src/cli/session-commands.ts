@@ -100,14 +100,22 @@ export function completionCommand(commands: () => Command[]): Command {
   };
 }
 
+/**
+ * The subcommands a usage names: each lowercase word that opens an alternative (`[show <id> |
+ * upload <name> <dir>]`, `bash|zsh`), read from the usage itself so that a new one (`upload`) is
+ * completed without a list to keep; `<…>` placeholders and option values (`N|default`) are none.
+ */
+export function subcommandsOf(usage: string): string[] {
+  const words = usage.replace(/<[^>]*>/g, '').matchAll(/(?:^|\[ ?|(?<![A-Z])\| ?)([a-z][a-z-]*)\b/g);
+  return [...new Set([...words].map((m) => m[1]!))];
+}
+
 export function completionScript(shell: 'bash' | 'zsh', commands: Command[]): string {
   const names = commands.map((c) => c.name).join(' ');
   const cases = commands
     .map((c) => {
       const words = [...Object.keys(c.options ?? {}), 'json', 'url', 'api-key', 'help'].map((o) => `--${o}`);
-      const subs = [
-        ...c.usage.matchAll(/(?:^|[[|] ?)(show|register|rm|cancel|drain|undrain|create|list|revoke|bash|zsh)\b/g),
-      ].map((m) => m[1]);
+      const subs = subcommandsOf(c.usage);
       return `    ${c.name}) subs="${[...new Set(subs)].join(' ')}" opts="${words.join(' ')}" ;;`;
     })
     .join('\n');
