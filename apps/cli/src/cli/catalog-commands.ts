@@ -102,7 +102,8 @@ export const datasetsCommand: Command = {
       const name = arg(ctx, 1, 'dataset name');
       const path = str(ctx, 'path');
       const prefix = str(ctx, 'prefix');
-      if ((path === undefined) === (prefix === undefined)) throw usageError('Give exactly one of --path and --prefix');
+      if ((path === undefined) === (prefix === undefined))
+        throw usageError('Give exactly one of --path and --prefix', '--path');
       const view = await client.registerDataset(
         name,
         path !== undefined ? { kind: 'local', path } : { kind: 's3', prefix: prefix! },

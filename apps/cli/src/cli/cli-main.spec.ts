@@ -194,6 +194,18 @@ describe('trainyard command line', () => {
     }
   });
 
+  it.each([
+    [['submit', 'x.yaml', '--kind', 'bogus'], '--kind'],
+    [['ls', '--limit'], '--limit'],
+    [['ls', '--bogus'], '--bogus'],
+    [['watch'], 'run id'],
+    [['limits', 'p', '--max-running', 'x'], '--max-running'],
+  ])('%j: the usage error names what was wrong in its problem details (errors[].field)', async (argv, field) => {
+    const result = await cli([...argv, '--json'], { XDG_CONFIG_HOME: home, TRAINYARD_URL: 'http://127.0.0.1:9' });
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(JSON.parse(result.stdout)).toMatchObject({ error: { title: 'Usage error', errors: [{ field }] } });
+  });
+
   it('with --json, prints every failure as problem details on stdout too, not only on stderr', async () => {
     const api = await scriptedApi({});
     try {
@@ -202,7 +214,11 @@ describe('trainyard command line', () => {
       expect(usage.code).toBe(EXIT.USAGE);
       expect(usage.stderr).toContain("Unknown option '--bogus'");
       expect(JSON.parse(usage.stdout)).toEqual({
-        error: { title: 'Usage error', detail: expect.stringContaining("Unknown option '--bogus'") },
+        error: {
+          title: 'Usage error',
+          detail: expect.stringContaining("Unknown option '--bogus'"),
+          errors: [{ field: '--bogus', message: expect.stringContaining("Unknown option '--bogus'") }],
+        },
       });
       const unknown = await cli(['frobnicate', '--json'], env);
       expect(unknown.code).toBe(EXIT.USAGE);

@@ -88,8 +88,11 @@ export function parseCommandArgs(command: Command, argv: string[]): { args: stri
     });
     return { args: positionals, values: values as Values };
   } catch (error) {
-    // parseArgs names the unknown or malformed option; add where to look.
-    throw usageError(`${(error as Error).message}\nSee \`trainyard ${command.name} --help\`.`);
+    // parseArgs names the unknown or malformed option ("Unknown option '--bogus'", "Option '--limit
+    // <value>' argument missing"): the flag for the problem details, and where to look.
+    const message = (error as Error).message;
+    const flag = /'(--?[^' ]+)/.exec(message)?.[1];
+    throw usageError(`${message}\nSee \`trainyard ${command.name} --help\`.`, flag);
   }
 }
 
@@ -181,7 +184,7 @@ export function makeContext(
 /** The positional argument at `index`, or a usage error naming it. */
 export function arg(ctx: CommandContext, index: number, name: string): string {
   const value = ctx.args[index];
-  if (value === undefined) throw usageError(`Missing ${name}`);
+  if (value === undefined) throw usageError(`Missing ${name}`, name);
   return value;
 }
 

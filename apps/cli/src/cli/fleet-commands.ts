@@ -103,7 +103,7 @@ function limitFlag(
   if (value === 'default') return null;
   const n = /^(0|[1-9]\d*)$/.test(value) ? Number(value) : NaN;
   if (!(n >= min && n <= max))
-    throw usageError(`--${flag} takes ${what} from ${min} to ${max}, or "default" (got "${value}")`);
+    throw usageError(`--${flag} takes ${what} from ${min} to ${max}, or "default" (got "${value}")`, `--${flag}`);
   return n;
 }
 

@@ -27,7 +27,7 @@ export const submitCommand: Command = {
     const file = arg(ctx, 0, 'spec file');
     const kind = str(ctx, 'kind');
     if (kind !== undefined && !['run', 'pipeline', 'sweep'].includes(kind))
-      throw usageError(`--kind must be run, pipeline or sweep, got "${kind}"`);
+      throw usageError(`--kind must be run, pipeline or sweep, got "${kind}"`, '--kind');
     // `-`: the spec on stdin, JSON or YAML as its first character says (no name to tell).
     const fromStdin = file === '-';
     const name = fromStdin ? '<stdin>' : file;
@@ -43,6 +43,7 @@ export const submitCommand: Command = {
     if (str(ctx, 'idempotency-key') !== undefined && loaded.kind !== 'run')
       throw usageError(
         `--idempotency-key applies to runs only; ${name} is a ${loaded.kind} spec (the API takes no key for a ${loaded.kind})`,
+        '--idempotency-key',
       );
     if (ctx.values['dry-run']) {
       ctx.out(
