@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TrainyardClient } from '@trainyard/client';
 import { ProjectNameSchema } from '@trainyard/contracts';
 import type { z } from 'zod';
+import { displayWidth } from '../display-width';
 import { jsonText, terminalSafe } from '../terminal-safe';
 import { resolveConfig, type CliConfig } from './cli-config';
 import { usageError, type ExitCode } from './exit-codes';
@@ -27,7 +28,10 @@ export interface CommandContext {
   out(text: string): void;
   /** Writes to stderr, escaped as `out`. */
   err(text: string): void;
-  /** Clears the terminal's current line and draws `line` (made terminal-safe) on it: the CLI's only terminal code. */
+  /**
+   * Clears the terminal's current line and draws `line` (made terminal-safe) on it: the CLI's only
+   * terminal code (none at all under TERM=dumb: a carriage return and spaces).
+   */
   redraw(line: string): void;
   /**
    * Ends a line `redraw` left open (a progress line), so what follows, a failure's message on
@@ -143,19 +147,28 @@ export function makeContext(
 ): CommandContext {
   let client: TrainyardClient | undefined;
   let target: TrainyardClient | undefined;
-  // Whether the last thing on stdout is a line `redraw` drew, with no line feed after it yet.
+  // Whether the last thing on stdout is a line `redraw` drew, with no line feed after it yet, and
+  // how many columns it took.
   let lineOpen = false;
+  let drawnWidth = 0;
   const out = (text: string) => {
     if (text) lineOpen = lineOpen && !text.endsWith('\n');
+    if (!lineOpen) drawnWidth = 0;
     io.out(text);
   };
+  // A dumb terminal (TERM=dumb: an Emacs shell buffer) shows escape sequences as text: there a
+  // carriage return, then spaces over what the longer line before left, redraw the line.
+  const dumb = io.env['TERM'] === 'dumb';
   return {
     ...io,
     out: (text) => out(terminalSafe(text, { multiline: true })),
     err: (text) => io.err(terminalSafe(text, { multiline: true })),
     redraw: (line) => {
-      io.out(`\r\x1b[2K${terminalSafe(line)}`);
+      const safe = terminalSafe(line);
+      const width = displayWidth(safe);
+      io.out(dumb ? `\r${safe}${' '.repeat(Math.max(0, drawnWidth - width))}` : `\r\x1b[2K${safe}`);
       lineOpen = true;
+      drawnWidth = width;
     },
     endLine: () => {
       if (lineOpen) out('\n');

@@ -218,6 +218,19 @@ describe('trainyard watch', () => {
       expect(result.stdout).toMatch(/ETA 11s\n$/);
     }, 15_000);
 
+    it('redraws with no escape sequence on a dumb terminal (TERM=dumb)', async () => {
+      api = await scriptedApi({ [EVENTS]: training, [STATUS]: json(run('RUNNING')) });
+      const result = await cliCommand(
+        watch,
+        [RUN],
+        { TRAINYARD_URL: api.url, TERM: 'dumb' },
+        { stdoutIsTty: true, ...ctrlCWhen(/(\r[^\r]*ETA 11s){3}/) },
+      );
+      expect(result.code).toBe(EXIT.INTERRUPTED);
+      expect(result.stdout).toContain('\rtraining');
+      expect(result.stdout).not.toContain('\x1b');
+    }, 15_000);
+
     it('exits 130 with --json', async () => {
       api = await scriptedApi({ [EVENTS]: training, [STATUS]: json(run('RUNNING')) });
       const result = await cliCommand(watch, [RUN, '--json'], { TRAINYARD_URL: api.url }, ctrlCWhen(/"progress"/));
