@@ -95,7 +95,7 @@ describe('trainyard rm', () => {
     expect(await cli(['rm', RUN, '--dry-run'], { TRAINYARD_URL: api.url })).toMatchObject({
       code: EXIT.OK,
       stdout:
-        `would delete run ${RUN}: 1 attempts, 30 metric points, 2 checkpoints, 5 objects (8 KiB) under s3://bucket/runs/${RUN}/\n` +
+        `would delete run ${RUN}: 1 attempt, 30 metric points, 2 checkpoints, 5 objects (8 KiB) under s3://bucket/runs/${RUN}/\n` +
         `it would leave sweep ${SWEEP} ("lr\\u001b[2Jsearch") and its leaderboard\n`,
     });
     expect((await cli(['rm', RUN], { TRAINYARD_URL: api.url })).stdout).toMatch(

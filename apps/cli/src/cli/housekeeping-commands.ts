@@ -120,8 +120,8 @@ export const rmCommand: Command = {
     if (ctx.json) return (printJson(ctx, deletion), EXIT.OK);
     const verb = deletion.dryRun ? 'would delete' : 'deleted';
     ctx.out(
-      `${verb} run ${id}: ${deletion.attempts} attempts, ${deletion.metricPoints} metric points, ${deletion.checkpoints.count} checkpoints, ` +
-        `${deletion.objects.count} objects (${(deletion.objects.bytes / 1024).toFixed(0)} KiB) under ${deletion.objects.prefix}\n`,
+      `${verb} run ${id}: ${count(deletion.attempts, 'attempt')}, ${count(deletion.metricPoints, 'metric point')}, ${count(deletion.checkpoints.count, 'checkpoint')}, ` +
+        `${count(deletion.objects.count, 'object')} (${(deletion.objects.bytes / 1024).toFixed(0)} KiB) under ${deletion.objects.prefix}\n`,
     );
     const leaves = deletion.dryRun ? 'would leave' : 'left';
     if (deletion.sweep)
@@ -133,3 +133,8 @@ export const rmCommand: Command = {
     return EXIT.OK;
   },
 };
+
+/** `1 attempt`, `2 attempts`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
