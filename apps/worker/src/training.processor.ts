@@ -37,6 +37,7 @@ import { RunInputsResolver } from './run-inputs.resolver';
 import { RunLogs } from './run-logs/run-logs';
 import { standInTraining, trainsWithoutProcess } from './stand-in-training';
 import { trainingTimeExceeded } from './training-time-limit';
+import { waitAtMost } from './wait-at-most';
 import type { TrainingContext } from './training-context';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
@@ -57,6 +58,8 @@ const WAIT_ELSEWHERE_MS = 5000;
  * long enough for BullMQ to have let the job go from the slot that parked it (JobHandBack).
  */
 const SELF_RELEASE_DELAY_MS = 100;
+/** The longest a slot whose run ended waits for its project's parked jobs to go back in line (releaseBeforeNextJob). */
+const RELEASE_WAIT_MS = 2000;
 
 /**
  * Runs one training job. The job carries only the run id: everything else is read from
@@ -128,7 +131,7 @@ export class TrainingProcessor {
     if (run.cancelRequested) {
       // Its worker was lost before it stopped for the cancel: this one ends the run and its attempt.
       await withConnectionRetry(() => this.runs.finishCancelled(runId));
-      void this.releaseProjectPlaces(run.project);
+      await this.releaseBeforeNextJob(run.project);
       return { status: 'CANCELLED' };
     }
 
@@ -179,11 +182,21 @@ export class TrainingProcessor {
       await context.retention;
       // Whatever the outcome (preempted, failed, fenced): the tail of the log is written.
       await log.close();
-      // Its project may have a place free now: a job parked at the limit goes back in line. Not
-      // awaited: the job completes (and the slot takes its next one) without waiting on Redis; the
-      // release reports its own failures, and a parked job comes back on its own within its delay.
-      void this.releaseProjectPlaces(run.project);
+      await this.releaseBeforeNextJob(run.project);
     }
+  }
+
+  /**
+   * A run of the project ended, so it may have a place free: its parked jobs go back in line
+   * before this slot takes its next job. BullMQ fetches that job as this one completes (or as the
+   * consumers resume, ClassConsumers), so a release still under way then would leave the place to
+   * whatever is in line now: a later job of the project, or one of lower priority. It costs one
+   * Redis call (ZCARD) per ended run when nothing is parked. Bounded: a Redis or PostgreSQL that
+   * does not answer holds the slot RELEASE_WAIT_MS at most; the release goes on and reports its own
+   * failures, and a parked job comes back on its own within its delay anyway.
+   */
+  private async releaseBeforeNextJob(project: string): Promise<void> {
+    await waitAtMost(this.releaseProjectPlaces(project), RELEASE_WAIT_MS);
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   type RunLogSource,
 } from '@trainyard/contracts';
 import { runLogChunkKey, type ObjectStore } from '@trainyard/storage';
+import { waitAtMost } from '../wait-at-most';
 
 export interface RunLogWriterOptions {
   store: ObjectStore;
@@ -103,7 +104,7 @@ export class RunLogWriter {
         return this.write();
       });
     }
-    return timeoutMs === undefined ? this.writing : within(this.writing, timeoutMs);
+    return timeoutMs === undefined ? this.writing : waitAtMost(this.writing, timeoutMs).then(() => undefined);
   }
 
   /**
@@ -205,10 +206,4 @@ export class RunLogWriter {
     const text = `${JSON.stringify(line)}\n`;
     return { text, bytes: Buffer.byteLength(text) };
   }
-}
-
-function within(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
