@@ -10,6 +10,12 @@ const untilCancelled = (name: string, priority?: number): RunSpecInput =>
     ...(priority === undefined ? {} : { priority }),
   }) as RunSpecInput;
 
+const sample = (body: string, series: string): number => {
+  const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+  if (!line) throw new Error(`no ${series} in /metrics`);
+  return Number(line.slice(series.length + 1));
+};
+
 /**
  * A job parked at its project's limit and let back in line as a run of the project ends takes the
  * place that run left, on the worker whose run ended: not a later job of the project queued
@@ -92,7 +98,7 @@ describe('a parked job let back in line (real processes, Redis, PostgreSQL, S3)'
     for (const id of ids) await cluster.waitForStatus(id, ['CANCELLED', 'SUCCEEDED', 'FAILED']);
   }
 
-  it('goes before a later job of its project queued behind it', async () => {
+  it('goes before a later job of its project queued behind it, and its queue wait counts the time parked', async () => {
     const { next, b, others } = await placeLeftBy(() => asVision(untilCancelled('vision c')));
     const c = others[2]!;
     try {
@@ -102,6 +108,19 @@ describe('a parked job let back in line (real processes, Redis, PostgreSQL, S3)'
       expect(worker.output()).toMatch(
         new RegExp(`project vision has 1 place\\(s\\) free under its limit: ${b} back in line`),
       );
+
+      // trainyard_worker_queue_wait_seconds: B's wait runs from its submission to its start, the
+      // time it spent parked included, not to the take that parked it.
+      const { rows } = await cluster.pg.query(
+        `SELECT extract(epoch FROM a.started_at - r.created_at)::float AS waited FROM attempts a JOIN runs r ON r.id = a.run_id WHERE a.run_id = $1`,
+        [b],
+      );
+      const waited = rows[0].waited as number;
+      expect(waited).toBeGreaterThan(2);
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      // A, the other project's run and B: each counted once, when its training started.
+      expect(sample(metrics, 'trainyard_worker_queue_wait_seconds_count')).toBe(3);
+      expect(sample(metrics, 'trainyard_worker_queue_wait_seconds_sum')).toBeGreaterThan(waited - 0.5);
     } finally {
       await cancelAll([b, ...others]);
     }

@@ -110,7 +110,6 @@ export class TrainingProcessor {
 
   private async processJob(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
     const { runId } = job.data;
-    this.metrics.jobTaken(job);
     const run = await withConnectionRetry(() => this.runs.get(runId));
     if (!run) throw new UnrecoverableError(`run ${runId} does not exist in the database`);
     if (!run.pipelineId) return this.processRun(job, run, token);
@@ -154,6 +153,7 @@ export class TrainingProcessor {
       if (error instanceof ProjectAtCapacityError) return this.park(run, error);
       throw error;
     }
+    this.metrics.trainingStarted(job, opened.attempt.number);
     const fields = { runId, attempt: opened.attempt.number, jobId: String(job.id) };
     const log = this.runLogs.open(fields);
     for (const crashed of opened.crashed) {

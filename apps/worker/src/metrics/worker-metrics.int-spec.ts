@@ -76,8 +76,8 @@ describe('worker /metrics (real worker, PostgreSQL, Redis)', () => {
   it('counts what the processor and the concluder report', async () => {
     const metrics = worker!.get(WorkerMetrics);
     const now = Date.now();
-    metrics.jobTaken({ timestamp: now - 42_000, processedOn: now, attemptsStarted: 1, delay: 0 });
-    metrics.jobTaken({ timestamp: now - 99_000, processedOn: now, attemptsStarted: 2, delay: 0 }); // a retry: not a queue wait
+    metrics.trainingStarted({ timestamp: now - 42_000 }, 1, now);
+    metrics.trainingStarted({ timestamp: now - 99_000 }, 2, now); // a retry: not a queue wait
     const apply = metrics.instrument('run-1', async (event) => {
       if (event.type === 'checkpoint' && event.sequence === 2) throw new Error('PostgreSQL went away');
     });

@@ -84,7 +84,7 @@ export class WorkerMetrics {
   });
   readonly queueWait = new Histogram({
     name: 'trainyard_worker_queue_wait_seconds',
-    help: 'Seconds from enqueue (or the end of its delay) to this worker taking the job, first take only',
+    help: "Seconds from a run's job entering the queue to its first attempt starting on this worker, time parked at its project's limit or given back included (retries and preempted runs' later attempts not counted)",
     buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600],
     registers: [this.registry],
   });
@@ -112,10 +112,15 @@ export class WorkerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'trainyard_worker_' });
   }
 
-  /** When the job was taken: how long it waited in the queue (retries and requeues excluded). */
-  jobTaken(job: Pick<Job, 'timestamp' | 'processedOn' | 'attemptsStarted' | 'delay'>): void {
-    if (job.attemptsStarted > 1 || !job.processedOn) return;
-    this.queueWait.observe(Math.max(0, job.processedOn - job.timestamp - (job.delay ?? 0)) / 1000);
+  /**
+   * A run's attempt opened: the first one's wait, from its job's enqueue to now, is the queue's
+   * wait. Counted here rather than when a worker takes the job: a job parked at its project's limit
+   * or given back (no room, no memory) is taken and let go again, and its wait runs until one of
+   * those takes trains it. A later attempt (a retry, a preempted run) is no queue wait.
+   */
+  trainingStarted(job: Pick<Job, 'timestamp'>, attempt: number, now = Date.now()): void {
+    if (attempt !== 1) return;
+    this.queueWait.observe(Math.max(0, now - job.timestamp) / 1000);
   }
 
   /** Wraps the handler of a training's events: counts throughput and checkpoints as they are applied. */
