@@ -16,6 +16,7 @@ import { ClassConsumers } from './class-consumers';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { Reconciler } from './reconciler.service';
+import { RunLogs } from './run-logs/run-logs';
 import { TrainingProcessor } from './training.processor';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG, REDIS } from '@trainyard/infrastructure';
@@ -63,6 +64,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly reconciler: Reconciler,
     private readonly devices: WorkerDevices,
     private readonly prestarted: PrestartedProcesses,
+    private readonly runLogs: RunLogs,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -173,6 +175,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       Promise.race([this.reconciler.stop(), sleep(timeoutMs, undefined, { ref: false })]),
       stopped,
     ]);
+    // Run logs whose lines the store lacks (it is down, say) are written now or lost, and said so.
+    await this.runLogs.stop();
     await this.workers.stop(this.options.workerId).catch(() => undefined);
     // The queue, Redis and the database are closed after this, by InfrastructureShutdown.
   }

@@ -196,4 +196,35 @@ describe('RunLogWriter', () => {
     for (let i = 0; i < 50 && gaveUp.length === 0; i++) await sleep(20);
     expect(gaveUp).toEqual([1]);
   });
+
+  it('abandoned as the process stops: one last write, then the count of lines the store lacks, and nothing more', async () => {
+    await writeFile(join(root, 'runs'), 'in the way');
+    const gaveUp: number[] = [];
+    let finished = 0;
+    const writer = open({
+      flushMs: 20,
+      closeTimeoutMs: 50,
+      lingerMs: 200,
+      onGiveUp: (lines) => gaveUp.push(lines),
+      onFinished: () => finished++,
+    });
+    writer.append('log', 'stdout', 'checkpoint 1 written');
+    writer.append('warn', 'worker', 'run … PREEMPTED after a checkpoint');
+    await writer.close();
+    writer.append('log', 'worker', 'after close: not taken');
+    expect([writer.unwritten(), finished]).toEqual([2, 0]);
+    expect(await writer.abandon(100)).toBe(2);
+    expect(finished).toBe(1);
+    // No give-up later (it was said by whoever abandoned it), and no write once the store is back.
+    await rm(join(root, 'runs'));
+    await sleep(400);
+    expect(gaveUp).toEqual([]);
+    expect(await chunks()).toEqual([]);
+    expect(await writer.abandon(100)).toBe(0);
+
+    // One whose last write succeeds loses nothing.
+    const open2 = open({ runId: randomUUID(), flushMs: 60_000 });
+    open2.append('log', 'stdout', 'epoch 1');
+    expect(await open2.abandon(1000)).toBe(0);
+  });
 });

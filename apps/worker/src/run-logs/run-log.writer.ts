@@ -32,6 +32,8 @@ export interface RunLogWriterOptions {
   onStoreError?: (error: Error) => void;
   /** A closed log's tail was still not taken when `lingerMs` ran out: `lines` are lost. */
   onGiveUp?: (lines: number) => void;
+  /** The writer will write nothing more: closed with every line stored, given up, or abandoned. Called once. */
+  onFinished?: () => void;
 }
 
 /** lingerMs unset. */
@@ -67,6 +69,9 @@ export class RunLogWriter {
   private dropped = 0;
   private failing = false;
   private closed = false;
+  private finished = false;
+  /** Retries a closed log's tail (linger); cleared by `abandon`. */
+  private lingering?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
   /** A write is queued that has not begun: lines appended meanwhile go with it. */
   private queued = false;
@@ -119,7 +124,23 @@ export class RunLogWriter {
     const last = this.flush(this.options.closeTimeoutMs ?? 10_000);
     this.closed = true;
     await last;
-    if (!this.allWritten()) this.linger();
+    if (this.finished) return;
+    if (this.allWritten()) this.finish();
+    else this.linger();
+  }
+
+  /**
+   * The process stops: one last write of what the store lacks, up to `timeoutMs`, then nothing
+   * more (no flush, no linger, no line taken). Returns how many lines the store still lacks: they
+   * are lost with the process, and only its caller can say so.
+   */
+  async abandon(timeoutMs: number): Promise<number> {
+    if (this.finished) return 0;
+    clearInterval(this.timer);
+    this.closed = true;
+    if (!this.allWritten()) await this.flush(timeoutMs);
+    this.finish();
+    return this.unwritten();
   }
 
   /** Every line appended is in the store (none waiting, none dropped unsaid). */
@@ -127,17 +148,35 @@ export class RunLogWriter {
     return this.pending.length === 0 && !this.chunk.dirty && this.dropped === 0;
   }
 
+  /**
+   * Lines appended that the store lacks: waiting, dropped (and the line saying so), and those of
+   * the open chunk when its last write failed: up to that many, since the chunk is written whole.
+   */
+  unwritten(): number {
+    const count = (lines: Encoded[]) => lines.reduce((n, line) => n + 1 + (line.dropped ?? 0), 0);
+    return count(this.pending) + (this.chunk.dirty ? count(this.chunk.lines) : 0) + this.dropped;
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearInterval(this.lingering);
+    this.options.onFinished?.();
+  }
+
   private linger(): void {
     const until = Date.now() + (this.options.lingerMs ?? RUN_LOG_LINGER_MS);
-    const retry = setInterval(() => {
+    this.lingering = setInterval(() => {
       void this.flush().then(() => {
-        if (this.allWritten()) return clearInterval(retry);
+        if (this.finished) return;
+        if (this.allWritten()) return this.finish();
         if (Date.now() < until) return;
-        clearInterval(retry);
-        this.options.onGiveUp?.(this.pending.length + (this.chunk.dirty ? this.chunk.lines.length : 0) + this.dropped);
+        const lost = this.unwritten();
+        this.finish();
+        this.options.onGiveUp?.(lost);
       });
     }, this.options.flushMs);
-    retry.unref();
+    this.lingering.unref();
   }
 
   private async write(): Promise<void> {
