@@ -1,5 +1,6 @@
 import { Cluster, tinyPretrain } from './cluster';
-import { waitFor } from './processes';
+import { freePort, waitFor } from './processes';
+import { ThrowawayRedis } from './throwaway-redis';
 
 const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
@@ -51,5 +52,41 @@ describe('a worker stopped during an outage (real processes, Redis, PostgreSQL, 
       30_000,
     );
     await cluster.fetch(`${cluster.baseUrl}/v1/runs/${runId}/cancel`, { method: 'POST' });
+  }, 180_000);
+});
+
+describe('a worker stopped while Redis is down (real processes, a Redis of its own, PostgreSQL, S3)', () => {
+  let redis: ThrowawayRedis;
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    redis = new ThrowawayRedis(await freePort());
+    await redis.start();
+    cluster = await Cluster.start({ REDIS_URL: redis.url });
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+    await redis?.remove();
+  });
+
+  it('says at its deadline which jobs it could not put back, and that Redis does not answer', async () => {
+    const worker = await cluster.startWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '6000' });
+    const runId = await cluster.submit(tinyPretrain('stopped while Redis is down', 500, 20));
+    await cluster.waitForSql(
+      `run ${runId} to have a checkpoint`,
+      `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
+      [runId],
+    );
+    await redis.kill();
+    await worker.stop('SIGTERM');
+    const output = plain(worker.output());
+    // The run was preempted (checkpoint, PREEMPTED in PostgreSQL); only its job's move back waits on Redis.
+    const { rows } = await cluster.pg.query(`SELECT status FROM runs WHERE id = $1`, [runId]);
+    expect(rows[0].status).toBe('PREEMPTED');
+    expect(output).toContain(
+      `shutdown deadline (6000 ms) passed with 1 job(s) held and none training: 1 not yet put back in the queue (run ${runId}): Redis at 127.0.0.1:${redis.port} does not answer (connection `,
+    );
+    expect(output).not.toMatch(/with 0 training\(s\) still held/);
+    cluster.workers.splice(cluster.workers.indexOf(worker), 1);
   }, 180_000);
 });

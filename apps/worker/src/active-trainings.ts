@@ -12,6 +12,11 @@ export class ActiveTrainings {
     return this.contexts.size;
   }
 
+  /** The runs of those trainings. */
+  get runIds(): string[] {
+    return [...this.contexts].map((context) => context.fence.runId);
+  }
+
   add(context: TrainingContext): void {
     this.contexts.add(context);
     // A training that starts while the worker is draining or shutting down is preempted at once.

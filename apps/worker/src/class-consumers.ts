@@ -50,7 +50,8 @@ export interface ClassConsumersOptions {
 export class ClassConsumers {
   private readonly logger = new Logger(ClassConsumers.name);
   private readonly consumers: Worker<TrainingJobData>[] = [];
-  private held = 0;
+  /** The ids of the jobs taken and not yet handed back to BullMQ, one entry per take. */
+  private readonly held: string[] = [];
   private idleWaiters: (() => void)[] = [];
   /** Paused from outside (a drain, a shutdown): stays paused whatever the budget. */
   private stopped = false;
@@ -86,12 +87,17 @@ export class ClassConsumers {
 
   /** Jobs taken and not yet handed back to BullMQ (a training, or one still opening its attempt). */
   get heldJobs(): number {
-    return this.held;
+    return this.held.length;
+  }
+
+  /** The ids of those jobs (a run's job id is its run id). */
+  get heldJobIds(): readonly string[] {
+    return [...this.held];
   }
 
   /** Resolves once this worker holds no job: none training, none between its take and its attempt. */
   whenIdle(): Promise<void> {
-    if (this.held === 0) return Promise.resolve();
+    if (this.held.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -126,7 +132,7 @@ export class ClassConsumers {
   }
 
   private async take(job: Job<TrainingJobData>, token?: string): Promise<unknown> {
-    if (this.stopped || this.held >= this.options.concurrency) {
+    if (this.stopped || this.held.length >= this.options.concurrency) {
       this.logger.debug(`job ${job.id}: taken at capacity or while paused; given back`);
       // Paused already, its consumer will not fetch it again: it keeps its place in line. Not yet
       // (the pause is on its way), a delay keeps it from going back and forth between us and Redis.
@@ -134,13 +140,14 @@ export class ClassConsumers {
       if (consumer?.isPaused()) return backInLine(job, token);
       return giveBack(job, token, GIVE_BACK_DELAY_MS);
     }
-    this.held++;
+    const id = String(job.id);
+    this.held.push(id);
     void this.gate();
     try {
       return await this.options.process(job, token);
     } finally {
-      this.held--;
-      if (this.held === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      this.held.splice(this.held.indexOf(id), 1);
+      if (this.held.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       void this.gate();
     }
   }
@@ -150,7 +157,7 @@ export class ClassConsumers {
     // With one class the consumer's own concurrency is the budget: nothing to gate, unless paused.
     this.gating = this.gating
       .then(async () => {
-        const open = !this.stopped && (this.consumers.length === 1 || this.held < this.options.concurrency);
+        const open = !this.stopped && (this.consumers.length === 1 || this.held.length < this.options.concurrency);
         for (const consumer of this.consumers) {
           if (open && consumer.isPaused()) await consumer.resume();
           else if (!open && !consumer.isPaused()) await consumer.pause(true);

@@ -16,6 +16,8 @@ import { ClassConsumers } from './class-consumers';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { Reconciler } from './reconciler.service';
+import { redisEndpoint, redisProblem } from './redis-problem';
+import { shutdownDeadlineMessage } from './shutdown-deadline';
 import { RunLogs } from './run-logs/run-logs';
 import { TrainingProcessor } from './training.processor';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
@@ -186,9 +188,16 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     this.logger.log(`${signal}: preempting ${preempted} running trainings, waiting up to ${timeoutMs} ms`);
     // Stops taking jobs at once, then waits for the held ones up to the deadline; past it the
     // worker exits anyway: their locks expire and another worker takes them over as stalled.
-    if (!(await consumers.close(timeoutMs)))
-      this.logger.warn(
-        `shutdown deadline passed with ${this.active.size} training(s) still held: exiting without them; another worker takes them over once their locks expire`,
-      );
+    if (await consumers.close(timeoutMs)) return;
+    // What is left, and what it waits for: a job whose training ended may still wait to be put
+    // back in the queue, on a Redis that does not answer (commands wait for it to reconnect).
+    this.logger.warn(
+      shutdownDeadlineMessage({
+        timeoutMs,
+        training: this.active.runIds,
+        held: consumers.heldJobIds,
+        redis: { endpoint: redisEndpoint(this.redis), problem: await redisProblem(this.redis) },
+      }),
+    );
   }
 }

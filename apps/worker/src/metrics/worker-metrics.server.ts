@@ -4,14 +4,12 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
 import { CONFIG, REDIS } from '@trainyard/infrastructure';
+import { REDIS_PING_DEADLINE_MS, redisProblem } from '../redis-problem';
 import { WorkerHost } from '../worker-host.service';
 import { WorkerMetrics } from './worker-metrics';
 
-/**
- * The longest /readyz waits for Redis's PING: below the probes' usual 1 s timeout (Kubernetes'
- * default), so a stalled Redis reads as not ready rather than as a probe that timed out.
- */
-export const READINESS_REDIS_DEADLINE_MS = 800;
+/** The longest /readyz waits for Redis's PING (see REDIS_PING_DEADLINE_MS). */
+export const READINESS_REDIS_DEADLINE_MS = REDIS_PING_DEADLINE_MS;
 
 /** WORKER_METRICS_PORT (or WORKER_METRICS_HOST) cannot be listened on: the worker stops before it registers. */
 export class WorkerMetricsListenError extends Error {
@@ -90,31 +88,8 @@ export class WorkerMetricsServer implements OnModuleInit, OnApplicationShutdown 
   private async readiness(): Promise<[number, string]> {
     const state = this.host.readiness;
     if (state !== 'consuming') return [503, state];
-    const problem = await this.redisProblem();
+    const problem = await redisProblem(this.redis);
     return problem === null ? [200, state] : [503, `redis unreachable: ${problem}`];
-  }
-
-  /** Null when Redis answers a PING in time. A connection not ready is not pinged: the command would only queue. */
-  private async redisProblem(): Promise<string | null> {
-    if (this.redis.status !== 'ready') return `connection ${this.redis.status}`;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<string>((resolve) => {
-      timer = setTimeout(
-        () => resolve(`no answer to PING within ${READINESS_REDIS_DEADLINE_MS} ms`),
-        READINESS_REDIS_DEADLINE_MS,
-      );
-    });
-    try {
-      return await Promise.race([
-        this.redis.ping().then(
-          () => null,
-          (error: Error) => `PING failed: ${error.message}`,
-        ),
-        deadline,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** The port listened on (the chosen one when WORKER_METRICS_PORT=0); undefined when not serving. */

@@ -1,0 +1,40 @@
+/** What a stopping worker still holds when its shutdown deadline passes (WorkerHost). */
+export interface HeldAtDeadline {
+  timeoutMs: number;
+  /** The runs whose training has not ended. */
+  training: readonly string[];
+  /** The jobs (a run's job id is its run id) taken and not yet handed back to BullMQ, those training included. */
+  held: readonly string[];
+  /** Where Redis is, and why it does not answer (null: it answers). */
+  redis: { endpoint: string; problem: string | null };
+}
+
+/**
+ * The line a worker logs as it exits past its shutdown deadline: how many jobs it leaves and what
+ * each waits for, a training that has not stopped or a job not yet put back in the queue (and why:
+ * Redis not answering, or its attempt still concluding), so the count is never "0 trainings" while
+ * a job is in fact left behind.
+ */
+export function shutdownDeadlineMessage({ timeoutMs, training, held, redis }: HeldAtDeadline): string {
+  const head = `shutdown deadline (${timeoutMs} ms) passed`;
+  const redisDown = redis.problem === null ? null : `Redis at ${redis.endpoint} does not answer (${redis.problem})`;
+  if (held.length === 0)
+    return `${head} with no job held, but BullMQ had not finished with Redis${redisDown ? `: ${redisDown}` : ''}; exiting`;
+  const stillTraining = held.filter((id) => training.includes(id));
+  const notBack = held.filter((id) => !training.includes(id));
+  const parts: string[] = [];
+  if (stillTraining.length > 0)
+    parts.push(`${stillTraining.length} still training, not stopped at a checkpoint yet (${runs(stillTraining)})`);
+  if (notBack.length > 0)
+    parts.push(
+      `${notBack.length} not yet put back in the queue (${runs(notBack)}): ${redisDown ?? 'waiting on PostgreSQL or the object store'}`,
+    );
+  return (
+    `${head} with ${held.length} job(s) held${stillTraining.length === 0 ? ' and none training' : ''}: ${parts.join('; ')}; ` +
+    'exiting without them: another worker takes them over once their locks expire'
+  );
+}
+
+function runs(ids: readonly string[]): string {
+  return `${ids.length === 1 ? 'run' : 'runs'} ${ids.join(', ')}`;
+}
