@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { Queue, type Job } from 'bullmq';
 import type { TrainingJobData } from '@trainyard/contracts';
 import { createRedisConnection, queueNameFor } from '@trainyard/queue';
@@ -80,8 +81,54 @@ describe('class consumers closing (real Redis)', () => {
   });
 });
 
+describe('class consumers holding a job Redis lost (real Redis)', () => {
+  it('warns once for the job, not an error per lock renewal and per move at its end', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    let taken!: () => void;
+    const held = new Promise<void>((resolve) => (taken = resolve));
+    let release!: () => void;
+    const { connection, queue, consumers } = consumersOnRealRedis(
+      () => {
+        taken();
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      { lockDurationMs: 400 },
+    );
+    try {
+      consumers.start();
+      await queue.add('pretrain', { runId: 'lost' }, { jobId: 'lost', attempts: 3 });
+      await held;
+      // A Redis restarted without its data: the job's hash and lock are gone while it trains.
+      await connection.del(`bull:${queue.name}:lost`, `bull:${queue.name}:lost:lock`);
+      // Several lock renewals (every 200 ms) fail meanwhile; then the run ends and BullMQ cannot move it.
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      release();
+      await waitUntil(async () => consumers.heldJobs === 0, 5000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const aboutLost = (calls: unknown[][]) => calls.map((c) => String(c[0])).filter((m) => m.includes('lost'));
+      expect(aboutLost(error.mock.calls)).toEqual([]);
+      const warned = aboutLost(warn.mock.calls);
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatch(
+        /^job lost is no longer this worker's in Redis \(could not renew lock for job lost\): Redis lost it/,
+      );
+    } finally {
+      warn.mockRestore();
+      error.mockRestore();
+      await consumers.close(5000);
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await connection.quit();
+    }
+  });
+});
+
 /** One consumer of a fresh `any` queue on the real Redis, concurrency 1, calling `process` for each job. */
-function consumersOnRealRedis(process: (job: Job<TrainingJobData>) => Promise<unknown>) {
+function consumersOnRealRedis(
+  process: (job: Job<TrainingJobData>) => Promise<unknown>,
+  timing: { lockDurationMs?: number } = {},
+) {
   const connection = createRedisConnection(REDIS_URL, { forWorker: true });
   const queueName = `test-consumers-${randomUUID()}`;
   const queue = new Queue(queueNameFor(queueName, 'any'), { connection: { url: REDIS_URL } });
@@ -90,7 +137,7 @@ function consumersOnRealRedis(process: (job: Job<TrainingJobData>) => Promise<un
     classes: ['any'],
     concurrency: 1,
     connection,
-    lockDurationMs: 5000,
+    lockDurationMs: timing.lockDurationMs ?? 5000,
     stalledIntervalMs: 5000,
     maxStalledCount: 1,
     process,

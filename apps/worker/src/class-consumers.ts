@@ -5,6 +5,9 @@ import type { ResourceClass, TrainingJobData } from '@trainyard/contracts';
 import { logQueueErrors } from '@trainyard/infrastructure';
 import { queueNameFor } from '@trainyard/queue';
 
+/** BullMQ's messages for a job whose lock or key Redis lost (lock-manager.js, finished-errors.js): the job id. */
+const JOB_GONE_FROM_REDIS = /^(?:could not renew lock for job (\S+)|Missing (?:key|lock) for job (\S+)\. \w+)$/;
+
 /** How long a job given back waits before a worker may take it again. */
 export const GIVE_BACK_DELAY_MS = 2000;
 
@@ -53,6 +56,8 @@ export class ClassConsumers {
   /** The ids of the jobs taken and not yet handed back to BullMQ, one entry per take. */
   private readonly held: string[] = [];
   private idleWaiters: (() => void)[] = [];
+  /** Jobs already reported gone from Redis (jobGoneFromRedis), oldest first; a take forgets its job's. */
+  private readonly reportedGone = new Set<string>();
   /** Paused from outside (a drain, a shutdown): stays paused whatever the budget. */
   private stopped = false;
   private gating = Promise.resolve();
@@ -77,8 +82,13 @@ export class ClassConsumers {
           maxStalledCount: o.maxStalledCount,
         },
       );
-      // Redis failures are logged once per outage by the connection (libs/infrastructure), not per retry here.
-      logQueueErrors(consumer, this.logger, `queue ${consumer.name}`);
+      // Redis failures are logged once per outage by the connection (libs/infrastructure), not per
+      // retry here; a job Redis no longer has for this worker, once per job (jobGoneFromRedis).
+      logQueueErrors(
+        { on: (event, listener) => consumer.on(event, (error) => this.jobGoneFromRedis(error) || listener(error)) },
+        this.logger,
+        `queue ${consumer.name}`,
+      );
       consumer.on('stalled', (jobId) => this.logger.warn(`job ${jobId} stalled and goes back to the queue`));
       consumer.on('failed', (job, err) => this.logger.warn(`job ${job?.id} failed: ${err.message}`));
       this.consumers.push(consumer);
@@ -141,6 +151,7 @@ export class ClassConsumers {
       return giveBack(job, token, GIVE_BACK_DELAY_MS);
     }
     const id = String(job.id);
+    this.reportedGone.delete(id);
     this.held.push(id);
     void this.gate();
     try {
@@ -150,6 +161,28 @@ export class ClassConsumers {
       if (this.held.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       void this.gate();
     }
+  }
+
+  /**
+   * BullMQ's errors for a job whose key or lock Redis no longer has (a Redis restarted without its
+   * data; a lock that expired before it was renewed, the job perhaps taken over since): one each time
+   * it fails to renew the lock (every half lock duration) and one for each move at the job's end.
+   * The first is said once, as a warning that says what happened; the rest are not logged. Returns
+   * whether `error` was one of them.
+   */
+  private jobGoneFromRedis(error: Error): boolean {
+    const gone = JOB_GONE_FROM_REDIS.exec(error.message);
+    if (!gone) return false;
+    const id = gone[1] ?? gone[2]!;
+    if (this.reportedGone.has(id)) return true;
+    this.reportedGone.add(id);
+    // Bounded: a long-lived worker forgets the oldest.
+    if (this.reportedGone.size > 1000) this.reportedGone.delete(this.reportedGone.values().next().value!);
+    this.logger.warn(
+      `job ${id} is no longer this worker's in Redis (${error.message}): Redis lost it (restarted without its data), or its lock expired before it could be renewed (Redis unreachable, or this process stalled). ` +
+        "Its run goes on here and ends in PostgreSQL, unless another worker took it over (which fences this attempt); BullMQ's further errors about this job are not logged",
+    );
+    return true;
   }
 
   /** Pauses every consumer while the budget is spent or a pause stands, resumes them otherwise; one change at a time. */
