@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { waitFor } from './processes';
 
 /**
- * A redis-server of one test's own, on a port that stays its own across a kill: for outages that
- * must not touch the shared Redis the other suites use.
+ * A redis-server of one test's own, on a port that stays its own across a kill and a restart: for
+ * outages that must not touch the shared Redis the other suites use.
  */
 export class ThrowawayRedis {
   private child?: ChildProcess;
@@ -18,6 +18,7 @@ export class ThrowawayRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** Starts it, unless it runs already. */
   async start(): Promise<void> {
     if (await this.answers()) return;
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
