@@ -5,7 +5,6 @@ import {
   type EvaluateSpec,
   type EvaluationReport,
   type FinetuneSpec,
-  quoteText,
   type RunProgress,
   type RunSpec,
   type TrainingSpec,
