@@ -16,11 +16,12 @@ describe('the OpenAPI component schemas', () => {
 
   it('documents the PATCH /v1/runs/:id body from RunUpdateSchema, not by hand', () => {
     const update = components['RunUpdate'] as JsonSchema & { properties: Record<string, JsonSchema> };
-    expect(Object.keys(update.properties).sort()).toEqual(['name', 'notes', 'tags']);
+    expect(Object.keys(update.properties).sort()).toEqual(['addTags', 'name', 'notes', 'removeTags', 'tags']);
     // What only the zod schema knows: no other key, the limits of each field.
     expect(update.additionalProperties).toBe(false);
     expect(update.properties['notes']).toMatchObject({ nullable: true, maxLength: expect.any(Number) });
     expect(update.properties['tags']).toMatchObject({ type: 'array', maxItems: expect.any(Number) });
+    expect(update.properties['addTags']).toMatchObject({ type: 'array', maxItems: expect.any(Number) });
   });
 
   it('refers only to components it holds', () => {
