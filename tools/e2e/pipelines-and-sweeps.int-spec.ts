@@ -205,9 +205,13 @@ describe('pipelines and sweeps (real processes, Redis, PostgreSQL, S3)', () => {
     const order = listed.items.map((r) => accuracy.get(r.id));
     expect(order).toHaveLength(4);
     expect([...order].sort((a, b) => b! - a!)).toEqual(order);
-    const detail = await get<{ summaries: { name: string; best: number }[] }>(
-      `/v1/runs/${sweep.leaderboard[0]!.runId}`,
-    );
-    expect(detail.summaries.find((m) => m.name === 'test/accuracy')?.best).toBe(sweep.leaderboard[0]!.value);
+    const detail = await get<{
+      summaries: { name: string; best: number; bestStep: number }[];
+      result: { selection: { best: { step: number } } };
+    }>(`/v1/runs/${sweep.leaderboard[0]!.runId}`);
+    const tested = detail.summaries.find((m) => m.name === 'test/accuracy');
+    expect(tested?.best).toBe(sweep.leaderboard[0]!.value);
+    // They stand at the step of the weights they measure: the best checkpoint's.
+    expect(tested?.bestStep).toBe(detail.result.selection.best.step);
   }, 200_000);
 });

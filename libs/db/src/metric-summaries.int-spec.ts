@@ -190,4 +190,31 @@ describe('metric summaries: incremental merge', () => {
       expect.objectContaining({ name: 'val_loss', best: (ROLLUP_BLOCK * 4) / 1000, bestStep: ROLLUP_BLOCK * 4 }),
     ]);
   });
+
+  it('a resume supersedes the test scores whatever their step: they stand at the best checkpoint, before it', async () => {
+    const runs = new RunsRepository(db.prisma);
+    const runId = (await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'm', spec, baseRunId: null })).id;
+    const { attempt } = await new AttemptsRepository(db.prisma).openCurrent(runId, null);
+    const fence = { runId, attemptId: attempt.id };
+    const point = (name: string, step: number, value: number) => ({
+      name,
+      step,
+      epoch: 0,
+      wallTime: new Date(),
+      value,
+    });
+    await metrics.writeFenced(
+      fence,
+      Array.from({ length: 10 }, (_, step) => point('val_loss', step, 1 / (1 + Math.abs(step - 4)))),
+    );
+    // Tested at the end, at the best weights' step (4); a metric named like one, `tests/x`, is not one.
+    await metrics.writeFenced(fence, [point('test/mse', 4, 0.02), point('tests/x', 4, 1)]);
+    // The next attempt resumes from step 6: the old test score goes, and only it and the steps after 6.
+    expect(await metrics.supersedeAfter(fence, 6)).toBe(3 + 1);
+    await expectAgreement(runId);
+    expect((await metrics.summaries(runId)).map((s) => [s.name, s.count])).toEqual([
+      ['tests/x', 1],
+      ['val_loss', 7],
+    ]);
+  });
 });

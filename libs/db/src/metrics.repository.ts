@@ -1,4 +1,4 @@
-import { NAME_MAX_LENGTH, textProblem, type MetricPointView } from '@trainyard/contracts';
+import { NAME_MAX_LENGTH, TEST_METRIC_PREFIX, textProblem, type MetricPointView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { withFence, type Fence, type Tx } from './attempt-fence';
 import { FencedError, RunNotFoundError } from './errors';
@@ -86,18 +86,22 @@ export class MetricsRepository {
   /**
    * A resumed attempt restarts after the checkpoint at `step`: the points the lost attempt wrote
    * past it will be written again (or never, if sampling differs), so they go now, and every
-   * summary is rebuilt from what remains. Returns how many points were superseded.
+   * summary is rebuilt from what remains. The test scores (`test/*`) go whatever their step: they
+   * stand at the best checkpoint's step, which may be before `step`, and measure a training the
+   * resumed attempt finishes (and tests) again. Returns how many points were superseded.
    */
   async supersedeAfter(fence: Fence, step: number): Promise<number> {
     return withFence(this.prisma, fence, `supersede metric points after step ${step}`, async (tx) => {
       await tx.$executeRaw(lockRun(fence.runId));
       // Through the (run_id, name, step) index, one range a metric that reaches past the step (its
       // rollups, kept by every path that writes points, say which): O(points removed), where
-      // "run_id and step" alone read every point of the run.
+      // "run_id and step" alone read every point of the run. The prefix holds no LIKE wildcard.
+      const tests = `${TEST_METRIC_PREFIX}%`;
       const removed = await tx.$executeRaw`
         DELETE FROM "metric_points" p
-        USING (SELECT DISTINCT "name" FROM "metric_rollups" WHERE "run_id" = ${fence.runId}::uuid AND "last_step" > ${step}) n
-        WHERE p."run_id" = ${fence.runId}::uuid AND p."name" = n."name" AND p."step" > ${step}`;
+        USING (SELECT DISTINCT "name" FROM "metric_rollups" WHERE "run_id" = ${fence.runId}::uuid
+               AND ("last_step" > ${step} OR "name" LIKE ${tests})) n
+        WHERE p."run_id" = ${fence.runId}::uuid AND p."name" = n."name" AND (p."step" > ${step} OR p."name" LIKE ${tests})`;
       // Nothing past the checkpoint (a preemption saves where it stopped): the summaries still hold.
       if (removed === 0) return 0;
       const names = (

@@ -19,7 +19,7 @@ const report = {
 const position = { epoch: 3, step: 29, sequence: 3, validation: null };
 
 describe('testMetricPoints: a finished run’s test scores as metrics', () => {
-  it('names each score of a fine-tune test/<field>, at its last weights’ step, leaving out the sample count', () => {
+  it('names each score of a fine-tune test/<field>, at the step of the best weights it measures, leaving out the sample count', () => {
     const result: FinetuneResult = {
       ...report,
       selection: {
@@ -34,8 +34,8 @@ describe('testMetricPoints: a finished run’s test scores as metrics', () => {
       ['accuracy', 'macroPrecision', 'macroRecall', 'macroF1', 'weightedPrecision', 'weightedRecall', 'weightedF1'].map(
         (field) => ({
           name: `test/${field}`,
-          step: 29,
-          epoch: 3,
+          step: 19,
+          epoch: 2,
           value: report[field as keyof typeof report],
           wallTime: at,
         }),
