@@ -64,6 +64,10 @@ describe('pipeline cancel (PostgreSQL, Redis, HTTP)', () => {
       const stored = await runs.get(run.id);
       expect((stored!.spec as { model: object }).model).toMatchObject({ filters: [4], latentDim: 12 });
     }
+    // The pipeline's record says the same, not the defaults the first step's spec was parsed with.
+    const pipeline = await http('GET', `/v1/pipelines/${created.body.id}`);
+    for (const finetune of pipeline.body.spec.finetunes)
+      expect(finetune.model).toMatchObject({ filters: [4], latentDim: 12 });
     spec.finetunes[1]!.model = { type: 'classifier', ...encoder, filters: [8, 8] };
     const refused = await http('POST', '/v1/pipelines', { ...spec, name: 'encoders 2' });
     expect(refused.status).toBe(422);

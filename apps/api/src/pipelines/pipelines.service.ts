@@ -80,8 +80,9 @@ export class PipelinesService {
         held: false,
       },
     ];
-    for (const [i, step] of spec.finetunes.entries()) {
-      const finetune = onPretrainEncoder(step, spec.pretrain, i);
+    // The pipeline's own record says what its runs train: each fine-tune with the pretrain's encoder.
+    const finetunes = spec.finetunes.map((step, i) => onPretrainEncoder(step, spec.pretrain, i));
+    for (const finetune of finetunes) {
       const finetuneId = randomUUID();
       runs.push({
         id: finetuneId,
@@ -112,7 +113,7 @@ export class PipelinesService {
       ],
       runs.length,
     );
-    await this.pipelines.create({ id, name: spec.name, spec, project }, runs, limits);
+    await this.pipelines.create({ id, name: spec.name, spec: { ...spec, finetunes }, project }, runs, limits);
     this.logger.log(`Pipeline ${id} ("${spec.name}") with ${runs.length} runs recorded; pretrain ${pretrainId} queued`);
     try {
       await this.runs.enqueue({ id: pretrainId, kind: runKindOf(spec.pretrain.kind), spec: spec.pretrain });
