@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, printStartFailure } from '@trainyard/config';
-import { MigrationError } from '@trainyard/db';
+import { DatabaseUnreachableError, MigrationError } from '@trainyard/db';
 import { RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { ApiListenError, listenError } from './api-listen.error';
 import { createApiApp } from './create-api-app';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // Configuration, a missing Redis, a schema older than this code (MIGRATE_ON_START=false) and a
+  // Configuration, a missing Redis or database, a schema older than this code (MIGRATE_ON_START=false) and a
   // taken port are the usual start problems: print the message alone, which already lists every bad setting, says
   // how to start Redis or names the migrate command; anything else with its stack.
   const explained =
@@ -26,6 +26,7 @@ main().catch((err: unknown) => {
     err instanceof RedisUnavailableError ||
     err instanceof RedisEvictionPolicyError ||
     err instanceof MigrationError ||
+    err instanceof DatabaseUnreachableError ||
     err instanceof ApiListenError;
   // Through the logger under LOG_JSON (one JSON line, like the rest of the output).
   printStartFailure('Bootstrap', err, explained);

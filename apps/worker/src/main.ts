@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig, logLevelsUpTo, printStartFailure, SafeConsoleLogger } from '@trainyard/config';
-import { MigrationError } from '@trainyard/db';
+import { DatabaseUnreachableError, MigrationError } from '@trainyard/db';
 import { assertRedisReachable, RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { createWorker } from './create-worker';
 import { NoGpuError } from './devices/worker-devices';
@@ -15,12 +15,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  // Config, Redis, schema and missing-GPU errors already say what is wrong and how to fix it: print them plainly.
+  // Config, Redis, database, schema and missing-GPU errors already say what is wrong and how to fix it: print them plainly.
   const plain =
     err instanceof ConfigError ||
     err instanceof RedisUnavailableError ||
     err instanceof RedisEvictionPolicyError ||
     err instanceof MigrationError ||
+    err instanceof DatabaseUnreachableError ||
     err instanceof NoGpuError ||
     err instanceof WorkerMetricsListenError;
   printStartFailure('Bootstrap', err, plain);

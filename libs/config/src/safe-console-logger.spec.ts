@@ -1,3 +1,5 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { withLogFields } from './log-fields';
 import { registerSecret } from './redact';
 import { SafeConsoleLogger } from './safe-console-logger';
@@ -118,5 +120,31 @@ describe('SafeConsoleLogger', () => {
       expect(lines[0]).toContain('[ProblemDetails] request failed: boom');
       expect(lines.slice(1)).toEqual(['Error: boom', ...frames]);
     });
+  });
+
+  it("does not print an app's creation error Nest hands to the caller: the caller says it, once", async () => {
+    const logger = new SafeConsoleLogger('api', { json: false, colors: false });
+    @Module({ providers: [{ provide: 'DATABASE', useFactory: () => Promise.reject(new Error('no such database x')) }] })
+    class Failing {}
+    const lines: string[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      return true;
+    };
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+    try {
+      await expect(NestFactory.createApplicationContext(Failing, { logger, abortOnError: false })).rejects.toThrow(
+        'no such database x',
+      );
+      logger.error('a request failed: no such database x', 'ExceptionsHandler');
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    // Nest's own lines (starting, its ExceptionHandler's) but the error: only the other context's.
+    expect(lines.filter((line) => line.includes('no such database x'))).toEqual([
+      expect.stringContaining('[ExceptionsHandler] a request failed'),
+    ]);
   });
 });

@@ -5,6 +5,9 @@ import { redact } from './redact';
 
 type Params = Record<string, unknown>;
 
+/** The context Nest logs an app's creation error under (`ExceptionHandler`), before rethrowing it. */
+const NEST_CREATION_ERROR_CONTEXT = 'ExceptionHandler';
+
 /**
  * Nest's console logger, but no line carries a secret (URL passwords, bearer tokens, registered
  * secret values) or a raw control character: a name with a newline cannot forge a log line. The one
@@ -73,6 +76,10 @@ export class SafeConsoleLogger extends ConsoleLogger {
     super.log(clean(message), ...rest.map(clean));
   }
   override error(message: unknown, ...rest: unknown[]): void {
+    // Nest's ExceptionHandler logs an error thrown while an app is created, then hands it to the
+    // caller (abortOnError: false, as create-api-app.ts and create-worker.ts create theirs), whose
+    // start-failure message says it: printed here as well, every start failure came out twice.
+    if (rest.at(-1) === NEST_CREATION_ERROR_CONTEXT) return;
     super.error(clean(message), ...rest.map((r) => this.cleanStackArgument(r)));
   }
   override warn(message: unknown, ...rest: unknown[]): void {

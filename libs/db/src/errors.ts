@@ -29,6 +29,17 @@ export class ProjectAtCapacityError extends Error {
   }
 }
 
+/**
+ * PostgreSQL refused or did not answer a process's first connection (a wrong URL, a database that
+ * does not exist, a server that is down): the message names the URL (redacted), the setting and why.
+ */
+export class DatabaseUnreachableError extends Error {
+  constructor(url: string, reason: string, options?: ErrorOptions) {
+    super(`Cannot connect to PostgreSQL at ${url} (DATABASE_URL): ${reason}`, options);
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
 export class CheckpointNotFoundError extends Error {
   constructor(readonly checkpointId: string) {
     super(`Checkpoint ${checkpointId} not found`);

@@ -71,6 +71,7 @@ export { WorkersRepository, type DrainOrder, type WorkerRegistration } from './w
 export { workerState } from './worker-state';
 export {
   CheckpointNotFoundError,
+  DatabaseUnreachableError,
   FencedError,
   InvalidCursorError,
   isReferenceGone,

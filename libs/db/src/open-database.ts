@@ -7,6 +7,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { redact, type TrainyardConfig } from '@trainyard/config';
 import { PrismaClient } from './generated/prisma/client';
 import { acquireEmbeddedLock } from './embedded-lock';
+import { DatabaseUnreachableError } from './errors';
 import { assertSchemaCurrent, findMigrationsDir, migrate, readMigrations, type MigrateResult } from './migrator';
 import { pgConnection, pgliteConnection } from './sql-connection';
 
@@ -117,7 +118,7 @@ async function withRawConnection<T>(
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`Cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}`, { cause: error });
+    throw new DatabaseUnreachableError(redact(url), (error as Error).message, { cause: error });
   }
   try {
     return await fn(client);
