@@ -28,9 +28,3 @@ export async function redisProblem(redis: Redis): Promise<string | null> {
     clearTimeout(timer);
   }
 }
-
-/** Where `redis` connects, as the process's Redis lines name it (never the URL: it may hold the password). */
-export function redisEndpoint(redis: Redis): string {
-  const { host, port, path } = redis.options;
-  return path ? String(path) : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
-}

@@ -16,12 +16,12 @@ import { ClassConsumers } from './class-consumers';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { Reconciler } from './reconciler.service';
-import { redisEndpoint, redisProblem } from './redis-problem';
+import { redisProblem } from './redis-problem';
 import { shutdownDeadlineMessage } from './shutdown-deadline';
 import { RunLogs } from './run-logs/run-logs';
 import { TrainingProcessor } from './training.processor';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
-import { CONFIG, REDIS } from '@trainyard/infrastructure';
+import { CONFIG, REDIS, redisEndpoint } from '@trainyard/infrastructure';
 
 /** Where a worker is in its life (GET /readyz of its metrics port): it takes jobs only while `consuming`. */
 export type WorkerReadinessState = 'starting' | 'consuming' | 'draining' | 'stopping';

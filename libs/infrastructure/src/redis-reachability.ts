@@ -95,11 +95,15 @@ export function openRedisConnection(url: string, options: RedisConnectionOptions
   return watchRedisConnection(createRedisConnection(url, options));
 }
 
+/** Where `redis` connects, as the process's Redis lines name it (never the URL: it may hold the password). */
+export function redisEndpoint(redis: Redis): string {
+  const { host, port, path } = redis.options;
+  return path ? String(path) : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
+}
+
 /** Reports `connection`'s failures and recovery (see openRedisConnection), and those of its duplicates. */
 export function watchRedisConnection(connection: Redis): Redis {
-  const { host, port, path } = connection.options;
-  // Never the URL: it may hold the password.
-  const endpoint = path ? String(path) : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
+  const endpoint = redisEndpoint(connection);
   let failing = false;
   connection.on('error', (error: unknown) => {
     if (typeof error === 'object' && error !== null) reported.add(error);
