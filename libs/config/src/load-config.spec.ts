@@ -131,6 +131,20 @@ describe('logLevelsUpTo', () => {
     );
   });
 
+  it('lists the problems between settings beside those of single settings, in one error', () => {
+    let problems: string[] = [];
+    try {
+      loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000', API_PORT: 'eighty', SSE_MAX_PER_PROJECT: '5000' });
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(/^API_PORT: /),
+      'S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT (there are no default credentials)',
+      expect.stringMatching(/^SSE_MAX_PER_PROJECT: must be below SSE_MAX_PER_PROCESS \(1000\)/),
+    ]);
+  });
+
   it('never echoes a secret setting or a URL password in its errors', () => {
     let message = '';
     try {

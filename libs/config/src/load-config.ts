@@ -17,31 +17,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
   // `VAR: " "`): a number read from blanks would be 0 (WORKER_METRICS_PORT: a random port).
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => {
+  // Every problem in one error, those between settings too: a fix should not reveal the next one.
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => {
         const name = String(i.path[0]);
         // A secret is never echoed, not even a wrong one; a URL loses its password.
         const got = SECRET_VARS.has(name)
           ? `${present[name]?.length ?? 0} characters`
           : redact(JSON.stringify(present[name]));
         return `${i.path.join('.')}: ${i.message} (got ${got})`;
-      }),
-    );
-  }
+      });
+  problems.push(...problemsBetweenSettings(present));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   registerSecret(e.S3_SECRET_KEY);
   registerSecret(e.TRAINYARD_ADMIN_KEY);
-  if (e.S3_ENDPOINT && (!e.S3_ACCESS_KEY || !e.S3_SECRET_KEY)) {
-    throw new ConfigError([
-      'S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT (there are no default credentials)',
-    ]);
-  }
-  if (e.SSE_MAX_PER_PROJECT !== undefined && e.SSE_MAX_PER_PROJECT >= e.SSE_MAX_PER_PROCESS) {
-    throw new ConfigError([
-      `SSE_MAX_PER_PROJECT: must be below SSE_MAX_PER_PROCESS (${e.SSE_MAX_PER_PROCESS}), so one project cannot take every stream place of a process (got ${e.SSE_MAX_PER_PROJECT})`,
-    ]);
-  }
   const home = resolve(e.TRAINYARD_HOME);
   return {
     home,
@@ -130,4 +121,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
     log: { level: e.LOG_LEVEL, json: e.LOG_JSON },
     runLogs: { chunkBytes: e.RUN_LOG_CHUNK_BYTES, flushMs: e.RUN_LOG_FLUSH_MS },
   };
+}
+
+/** What no one setting is wrong in, but two together are; each read as the schema reads it, when it reads. */
+function problemsBetweenSettings(present: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if (present['S3_ENDPOINT'] && (!present['S3_ACCESS_KEY'] || !present['S3_SECRET_KEY']))
+    problems.push('S3_ACCESS_KEY and S3_SECRET_KEY: required with S3_ENDPOINT (there are no default credentials)');
+  const perProject = EnvSchema.shape.SSE_MAX_PER_PROJECT.safeParse(present['SSE_MAX_PER_PROJECT']);
+  const perProcess = EnvSchema.shape.SSE_MAX_PER_PROCESS.safeParse(present['SSE_MAX_PER_PROCESS']);
+  if (perProject.success && perProcess.success && perProject.data !== undefined && perProject.data >= perProcess.data)
+    problems.push(
+      `SSE_MAX_PER_PROJECT: must be below SSE_MAX_PER_PROCESS (${perProcess.data}), so one project cannot take every stream place of a process (got ${perProject.data})`,
+    );
+  return problems;
 }
