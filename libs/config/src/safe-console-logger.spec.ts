@@ -4,8 +4,8 @@ import { withLogFields } from './log-fields';
 import { registerSecret } from './redact';
 import { SafeConsoleLogger } from './safe-console-logger';
 
-/** What the logger writes to stdout and stderr while `fn` runs, one entry per line. */
-function printed(fn: () => void): string[] {
+/** Captures what is written to stdout and stderr, one entry per line, until `restore`. */
+function capturing(): { lines: string[]; restore: () => void } {
   const lines: string[] = [];
   const capture = (chunk: string | Uint8Array) => {
     lines.push(...String(chunk).split('\n').filter(Boolean));
@@ -13,11 +13,22 @@ function printed(fn: () => void): string[] {
   };
   const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
   const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+  return {
+    lines,
+    restore: () => {
+      out.mockRestore();
+      err.mockRestore();
+    },
+  };
+}
+
+/** What the logger writes to stdout and stderr while `fn` runs, one entry per line. */
+function printed(fn: () => void): string[] {
+  const { lines, restore } = capturing();
   try {
     fn();
   } finally {
-    out.mockRestore();
-    err.mockRestore();
+    restore();
   }
   return lines;
 }
@@ -126,21 +137,14 @@ describe('SafeConsoleLogger', () => {
     const logger = new SafeConsoleLogger('api', { json: false, colors: false });
     @Module({ providers: [{ provide: 'DATABASE', useFactory: () => Promise.reject(new Error('no such database x')) }] })
     class Failing {}
-    const lines: string[] = [];
-    const capture = (chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      return true;
-    };
-    const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+    const { lines, restore } = capturing();
     try {
       await expect(NestFactory.createApplicationContext(Failing, { logger, abortOnError: false })).rejects.toThrow(
         'no such database x',
       );
       logger.error('a request failed: no such database x', 'ExceptionsHandler');
     } finally {
-      out.mockRestore();
-      err.mockRestore();
+      restore();
     }
     // Nest's own lines (starting, its ExceptionHandler's) but the error: only the other context's.
     expect(lines.filter((line) => line.includes('no such database x'))).toEqual([
