@@ -1,4 +1,5 @@
 import {
+  RUN_ID_PREFIX,
   RUN_LIST_MAX_LIMIT,
   isForbiddenKey,
   type RunKind,
@@ -25,6 +26,8 @@ export interface RunListQuery {
   project?: string;
   status?: RunStatus;
   kind?: RunKind;
+  /** Lowercase hex digits a run id starts with (RUN_ID_PREFIX): `trainyard show 1a2b3c4d`. */
+  idPrefix?: string;
   /** Case-insensitive substring of the run name. */
   search?: string;
   /** Equality filters on spec fields, all of which must hold. */
@@ -141,6 +144,10 @@ function runFilters(q: RunListQuery): Prisma.Sql[] {
   if (q.project !== undefined) conditions.push(Prisma.sql`r."project" = ${q.project}`);
   if (q.status) conditions.push(Prisma.sql`r."status" = ${q.status}::"RunStatus"`);
   if (q.kind) conditions.push(Prisma.sql`r."kind" = ${q.kind}::"RunKind"`);
+  if (q.idPrefix !== undefined) {
+    const [low, high] = idPrefixRange(q.idPrefix);
+    conditions.push(Prisma.sql`r."id" BETWEEN ${low}::uuid AND ${high}::uuid`);
+  }
   if (q.search) conditions.push(Prisma.sql`r."name" ILIKE ${`%${escapeLike(q.search)}%`}`);
   // One containment test for all spec filters: the GIN (jsonb_path_ops) index answers it.
   if (q.spec?.length) conditions.push(Prisma.sql`r."spec" @> ${JSON.stringify(specContainment(q.spec))}::jsonb`);
@@ -215,6 +222,18 @@ function checkedCursor(cursor: RunListCursor, sort: RunListSort, raw: string): R
   const named = /^(?:NaN|-?Infinity)$/.test(cursor.value);
   if (!named && (!Number.isFinite(n) || (n === 0 && /[1-9]/.test(cursor.value.split(/[eE]/)[0]!)))) throw forged();
   return cursor;
+}
+
+/**
+ * The run ids that start with `prefix`, as the lowest and highest of them: uuids order as their
+ * hex digits do, so a prefix is a range the primary key's index answers (a LIKE on `id::text`
+ * would read every row).
+ */
+export function idPrefixRange(prefix: string): [string, string] {
+  if (!RUN_ID_PREFIX.test(prefix)) throw new RangeError(`Run id prefix must match ${RUN_ID_PREFIX}, got "${prefix}"`);
+  const uuid = (hex: string) =>
+    `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return [uuid(prefix.padEnd(32, '0')), uuid(prefix.padEnd(32, 'f'))];
 }
 
 function escapeLike(text: string): string {

@@ -2,6 +2,8 @@ import {
   isForbiddenKey,
   RUN_KINDS,
   RUN_LIST_DEFAULT_LIMIT,
+  RUN_ID_PREFIX,
+  RUN_ID_PREFIX_MIN,
   RUN_LIST_MAX_LIMIT,
   RUN_STATUSES,
   RUN_TAGS_MAX,
@@ -28,6 +30,13 @@ const BaseListSchema = z.strictObject({
   status: z.preprocess(upper, z.enum(RUN_STATUSES)).optional(),
   kind: z.preprocess(upper, z.enum(RUN_KINDS)).optional(),
   q: text({ max: 200 }).optional(),
+  // `trainyard show 1a2b3c4d`: the runs whose id starts with these hex digits (either case).
+  idPrefix: z
+    .string()
+    .max(32, 'At most 32 hex digits (a whole run id without its dashes)')
+    .transform((value) => value.toLowerCase())
+    .pipe(z.string().regex(RUN_ID_PREFIX, `Expected ${RUN_ID_PREFIX_MIN} to 32 hex digits (0-9, a-f) of a run id`))
+    .optional(),
   // `tag=a&tag=b`: runs with all of them.
   tag: z.union([RunTagSchema.transform((tag) => [tag]), z.array(RunTagSchema).max(RUN_TAGS_MAX)]).optional(),
   archived: z

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { Controller, Get, Inject, Logger, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { TrainyardConfig } from '@trainyard/config';
-import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
+import { RUN_ID_PREFIX, RUN_ID_PREFIX_MIN, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { CONFIG } from '@trainyard/infrastructure';
 import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -57,6 +57,13 @@ export class RunHistoryController {
     name: 'spec.<path>',
     required: false,
     description: 'Equality on a spec field, e.g. `spec.training.learningRate=0.001`, `spec.model.type=classifier`',
+  })
+  @ApiQuery({
+    name: 'idPrefix',
+    required: false,
+    schema: { type: 'string', pattern: RUN_ID_PREFIX.source, minLength: RUN_ID_PREFIX_MIN, maxLength: 32 },
+    description:
+      'Runs whose id starts with these hex digits (either case; no dashes): how `trainyard show 1a2b3c4d` finds the run a short id names',
   })
   @ApiQuery({
     name: 'tag',

@@ -397,6 +397,64 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
     expect((await http('GET', `/v1/runs/${ids[0]}/checkpoints`)).body).toEqual({ runId: ids[0], checkpoints: [] });
   });
 
+  it('finds runs by a prefix of their id (idPrefix), in either case, archived ones too when asked', async () => {
+    // Ids of our own choosing that share a random prefix, so no other run of the suite matches.
+    const base = randomUUID().replace(/-/g, '').slice(0, 6);
+    const uuid = (hex: string) =>
+      `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    const [a, b, c] = ['00', '01', 'ff'].map((two) => uuid(`${base}${two}${'a'.repeat(24)}`)) as [
+      string,
+      string,
+      string,
+    ];
+    for (const id of [a, b, c])
+      await runs.create({ id, kind: 'PRETRAIN', name: 'p', spec: {} as never, baseRunId: null });
+    expect((await http('POST', `/v1/runs/${c}/archive`)).status).toBe(200);
+    const found = async (query: string) =>
+      ((await http('GET', `/v1/runs?${query}`)).body.items as { id: string }[]).map((r) => r.id).sort();
+    expect(await found(`idPrefix=${base}`)).toEqual([a, b]);
+    expect(await found(`idPrefix=${base}&archived=any`)).toEqual([a, b, c]);
+    expect(await found(`idPrefix=${base}01`)).toEqual([b]);
+    expect(await found(`idPrefix=${base.toUpperCase()}0`)).toEqual([a, b]);
+    // All 32 digits: the one run; the last digit is inclusive at both ends of the range.
+    expect(await found(`idPrefix=${a.replace(/-/g, '')}`)).toEqual([a]);
+    expect(await found(`idPrefix=${c.replace(/-/g, '')}&archived=any`)).toEqual([c]);
+    expect(await found(`idPrefix=${base}02`)).toEqual([]);
+  });
+
+  it('refuses a hostile idPrefix with 400 naming it, and answers as before afterwards', async () => {
+    for (const value of [
+      '%25', // a LIKE wildcard, sent as itself
+      '____',
+      'abcd%25',
+      'abc', // shorter than RUN_ID_PREFIX_MIN
+      'abcdefg', // not hex
+      encodeURIComponent('ａｂｃｄ'), // fullwidth letters
+      encodeURIComponent('١٢٣٤'), // Arabic-Indic digits
+      encodeURIComponent('abcd\u0000'),
+      'a'.repeat(33),
+      'a'.repeat(1000),
+      '',
+      'abcd-ef01',
+    ]) {
+      const res = await http('GET', `/v1/runs?idPrefix=${value}`);
+      expect([value, res.status]).toEqual([value, 400]);
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['idPrefix']);
+    }
+    // Given twice, or as an object or array in bracket syntax: refused, never read as a prefix.
+    for (const query of ['idPrefix=abcd&idPrefix=abce', 'idPrefix[__proto__]=abcd', 'idPrefix[]=abcd']) {
+      const res = await http('GET', `/v1/runs?${query}`);
+      expect([query, res.status]).toEqual([query, 400]);
+    }
+    for (const key of ['__proto__', 'constructor', 'prototype', '__proto__[idPrefix]']) {
+      const res = await http('GET', `/v1/runs?${key}=abcd`);
+      expect([key, res.status]).toEqual([key, 400]);
+    }
+    const after = await http('GET', '/v1/runs?limit=1');
+    expect(after.status).toBe(200);
+    expect(({} as Record<string, unknown>)['idPrefix']).toBeUndefined();
+  });
+
   it('answers 400 naming the query parameter that is wrong', async () => {
     for (const [query, field] of [
       ['limit=500', 'limit'],
@@ -486,6 +544,29 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
       properties: { createdAt: { type: 'string', format: 'date-time' } },
     });
     expect(schemas.RunListItemView.properties.spec).toBeUndefined();
+    // The list's filters, idPrefix (what `trainyard show <short id>` asks for) among them.
+    const listParams = (doc.body.paths['/v1/runs'].get.parameters as { name: string; schema?: unknown }[]).map(
+      (p) => p.name,
+    );
+    expect(listParams).toEqual(
+      expect.arrayContaining([
+        'status',
+        'kind',
+        'q',
+        'idPrefix',
+        'tag',
+        'archived',
+        'sort',
+        'order',
+        'limit',
+        'cursor',
+      ]),
+    );
+    expect(
+      (doc.body.paths['/v1/runs'].get.parameters as { name: string; schema?: unknown }[]).find(
+        (p) => p.name === 'idPrefix',
+      )?.schema,
+    ).toMatchObject({ type: 'string', pattern: '^[0-9a-f]{4,32}$', minLength: 4, maxLength: 32 });
     // Every $ref in the document resolves.
     for (const [, name] of JSON.stringify(doc.body).matchAll(/"#\/components\/schemas\/([^"]+)"/g))
       expect(Object.keys(schemas)).toContain(name);

@@ -100,6 +100,14 @@ export type RunListItemView = z.infer<typeof RunListItemViewSchema>;
 export const RUN_LIST_MAX_LIMIT = 200;
 export const RUN_LIST_DEFAULT_LIMIT = 50;
 
+/**
+ * `idPrefix` of `GET /v1/runs`: the first hex digits of a run id (without its dashes), at least
+ * RUN_ID_PREFIX_MIN of them, as `trainyard ls` shows ids by their first 8. Hex only: the prefix
+ * becomes a range of the id's primary key, never text matched in SQL.
+ */
+export const RUN_ID_PREFIX_MIN = 4;
+export const RUN_ID_PREFIX = new RegExp(`^[0-9a-f]{${RUN_ID_PREFIX_MIN},32}$`);
+
 /** `sort=metric:<name>:<best|last|min|max>`: the run list ordered by a metric summary (else `createdAt`). */
 export const RUN_LIST_METRIC_SORT = /^metric:([^:]+):(best|last|min|max)$/;
 
