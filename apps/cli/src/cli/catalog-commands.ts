@@ -5,6 +5,7 @@ import { uploadFolder } from './dataset-upload';
 import { EXIT, usageError } from './exit-codes';
 import { PAGE_HELP, PAGE_OPTIONS, pageQuery, printPage } from './list-page';
 import { removeDataset, removeModelVersion } from './registry-removal';
+import { resolveRunId } from './run-id-arg';
 
 const sub = (ctx: CommandContext) => ctx.args[0];
 
@@ -51,9 +52,13 @@ export const modelsCommand: Command = {
     }
     if (sub(ctx) === 'register') {
       argsAtMost(ctx, 'models', 'register <name> <run>');
-      const version = await client.registerModel(arg(ctx, 1, 'model name'), arg(ctx, 2, 'run id'), {
-        signal: ctx.signal,
-      });
+      const version = await client.registerModel(
+        arg(ctx, 1, 'model name'),
+        await resolveRunId(ctx, arg(ctx, 2, 'run id')),
+        {
+          signal: ctx.signal,
+        },
+      );
       if (ctx.json) printJson(ctx, version);
       else
         ctx.out(

@@ -124,14 +124,16 @@ describe('trainyard command line', () => {
     try {
       const env = { XDG_CONFIG_HOME: home, TRAINYARD_URL: api.url };
       const missing = join(home, 'no-notes.md');
-      expect(await cli(['note', 'run-1', '--file', missing], env)).toMatchObject({
+      expect(await cli(['note', '00000000-0000-4000-8000-000000000001', '--file', missing], env)).toMatchObject({
         code: EXIT.USAGE,
         stderr: `trainyard: cannot read ${missing}: no such file or directory\n`,
       });
-      expect(await cli(['note', 'run-1', 'text', '--file', missing], env)).toMatchObject({
-        code: EXIT.USAGE,
-        stderr: expect.stringContaining('Give the notes one way'),
-      });
+      expect(await cli(['note', '00000000-0000-4000-8000-000000000001', 'text', '--file', missing], env)).toMatchObject(
+        {
+          code: EXIT.USAGE,
+          stderr: expect.stringContaining('Give the notes one way'),
+        },
+      );
       expect(api.seen).toEqual([]);
     } finally {
       await api.close();
@@ -152,7 +154,10 @@ describe('trainyard command line', () => {
     expect(result.stderr).toBe(
       `trainyard: cannot reach the API at ${gone.url}: ECONNREFUSED (nothing listens there: is the server running? Else check --url, TRAINYARD_URL or \`trainyard login\`)\n`,
     );
-    const asJson = await cli(['show', 'run-1', '--json'], { XDG_CONFIG_HOME: home, TRAINYARD_URL: gone.url });
+    const asJson = await cli(['show', '00000000-0000-4000-8000-000000000001', '--json'], {
+      XDG_CONFIG_HOME: home,
+      TRAINYARD_URL: gone.url,
+    });
     expect(asJson.code).toBe(EXIT.API);
     expect(JSON.parse(asJson.stdout)).toEqual({
       error: {

@@ -9,9 +9,10 @@ import type { CheckpointManifest } from '@trainyard/storage';
 import { formatBytes } from '../progress-line';
 import { downloadArchive } from './checkpoint-archive';
 import { MANIFEST, listed, missingFiles, parseManifest, type ReceivedFile } from './checkpoint-manifest';
-import { arg, int, printJson, str, type Command, type CommandContext } from './command';
+import { int, printJson, str, type Command, type CommandContext } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
 import { statIfThere } from './local-file-error';
+import { runIdArg } from './run-id-arg';
 
 export const downloadCommand: Command = {
   name: 'download',
@@ -26,11 +27,11 @@ export const downloadCommand: Command = {
     archive: 'one .tar of the checkpoint (manifest.json first), verified against the manifest as it arrives',
   },
   async run(ctx) {
-    const id = arg(ctx, 0, 'run id');
     const archive = ctx.values['archive'] === true;
     const out = str(ctx, 'out');
     // An --out that would be refused is refused before anything is asked of the API.
     if (!archive && out !== undefined) checkFreeFolder(resolve(out), true);
+    const id = await runIdArg(ctx, 0);
     const client = ctx.client();
     let sequence = int(ctx, 'checkpoint');
     if (sequence === undefined) {

@@ -3,6 +3,7 @@ import { RunTagSchema } from '@trainyard/contracts';
 import { terminalSafe } from '../terminal-safe';
 import { arg, printJson, readArgFile, str, type Command } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
+import { runIdArg } from './run-id-arg';
 
 export const tagCommand: Command = {
   name: 'tag',
@@ -11,7 +12,7 @@ export const tagCommand: Command = {
   options: { remove: { type: 'boolean' } },
   optionHelp: { remove: 'remove the tags instead' },
   async run(ctx) {
-    const id = arg(ctx, 0, 'run id');
+    const id = await runIdArg(ctx, 0);
     const given = ctx.args.slice(1);
     if (!given.length) throw usageError('tag needs at least one tag');
     // Each tag checked by the API's own rule, so a refusal names the tag typed (not `tags.2`) before anything is sent.
@@ -42,7 +43,7 @@ export const renameCommand: Command = {
   async run(ctx) {
     const run = await ctx
       .client()
-      .updateRun(arg(ctx, 0, 'run id'), { name: arg(ctx, 1, 'new name') }, { signal: ctx.signal });
+      .updateRun(await runIdArg(ctx, 0), { name: arg(ctx, 1, 'new name') }, { signal: ctx.signal });
     if (ctx.json) printJson(ctx, { id: run.id, name: run.name });
     else ctx.out(`run ${run.id} is now "${run.name}"\n`);
     return EXIT.OK;
@@ -57,7 +58,7 @@ export const noteCommand: Command = {
   options: { file: { type: 'string' }, clear: { type: 'boolean' } },
   optionHelp: { file: 'read the notes from a file', clear: 'remove the notes' },
   async run(ctx) {
-    const id = arg(ctx, 0, 'run id');
+    const id = await runIdArg(ctx, 0);
     const file = str(ctx, 'file');
     const given = [ctx.args[1] !== undefined, file !== undefined, ctx.values['clear'] === true].filter(Boolean).length;
     if (given > 1) throw usageError('Give the notes one way: as text, --file or --clear');
@@ -88,7 +89,7 @@ export const archiveCommand: Command = {
   options: { undo: { type: 'boolean' } },
   optionHelp: { undo: 'bring the run back into lists' },
   async run(ctx) {
-    const run = await ctx.client().archive(arg(ctx, 0, 'run id'), !ctx.values['undo'], { signal: ctx.signal });
+    const run = await ctx.client().archive(await runIdArg(ctx, 0), !ctx.values['undo'], { signal: ctx.signal });
     if (ctx.json) printJson(ctx, run);
     else ctx.out(`run ${run.id} ${run.archivedAt ? `archived at ${run.archivedAt}` : 'back in lists'}\n`);
     return EXIT.OK;
@@ -105,7 +106,7 @@ export const rmCommand: Command = {
   options: { 'dry-run': { type: 'boolean' } },
   optionHelp: { 'dry-run': 'only list what would be deleted' },
   async run(ctx) {
-    const id = arg(ctx, 0, 'run id');
+    const id = await runIdArg(ctx, 0);
     let deletion;
     try {
       deletion = await ctx.client().deleteRun(id, { dryRun: ctx.values['dry-run'] === true }, { signal: ctx.signal });

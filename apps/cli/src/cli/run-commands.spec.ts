@@ -6,6 +6,8 @@ import { cli, json, openEventStream, scriptedApi } from '../testing/scripted-api
 import { EXIT } from './exit-codes';
 
 const RUN = '5d6e7f80-9a1b-4c2d-8e3f-405162738495';
+/** Two more runs, for compare. */
+const [A, B] = ['0a000000-0000-4000-8000-000000000000', '0b000000-0000-4000-8000-000000000000'];
 const LOGS = `GET /v1/runs/${RUN}/logs`;
 const line = (n: number) => ({
   t: `2026-01-01T00:00:0${n}.000Z`,
@@ -235,9 +237,9 @@ describe('run commands', () => {
     it('compare --names: warns of a metric no run compared has, with the ones they have (exit 0)', async () => {
       const row = (id: string) => ({ run: { ...detail, id, status: 'SUCCEEDED' }, series: [] });
       api = await scriptedApi({
-        'GET /v1/runs/compare': json({ names: ['val_acc', 'loss'], maxPoints: 10, runs: [row('a'), row('b')] }),
+        'GET /v1/runs/compare': json({ names: ['val_acc', 'loss'], maxPoints: 10, runs: [row(A), row(B)] }),
       });
-      const result = await cli(['compare', 'a', 'b', '--names', 'val_acc,loss'], { TRAINYARD_URL: api.url });
+      const result = await cli(['compare', A, B, '--names', 'val_acc,loss'], { TRAINYARD_URL: api.url });
       expect(result.code).toBe(EXIT.OK);
       expect(result.stderr).toBe(
         'trainyard: warning: no run compared has a metric "val_acc" (their metrics: loss, val_accuracy)\n',
@@ -250,10 +252,10 @@ describe('run commands', () => {
         'GET /v1/runs/compare': json({
           names: ['loss', 'accuracy'],
           maxPoints: 10,
-          runs: [{ run: { ...detail, id: 'a', status: 'SUCCEEDED' }, series: [] }],
+          runs: [{ run: { ...detail, id: A, status: 'SUCCEEDED' }, series: [] }],
         }),
       });
-      expect(await cli(['compare', 'a', 'b'], { TRAINYARD_URL: api.url })).toMatchObject({ code: EXIT.OK, stderr: '' });
+      expect(await cli(['compare', A, B], { TRAINYARD_URL: api.url })).toMatchObject({ code: EXIT.OK, stderr: '' });
     });
 
     it('metrics --names: warns of a metric the run has no point of, naming its metrics (one request more, only then)', async () => {

@@ -9,6 +9,7 @@ import { EXIT, usageError } from './exit-codes';
 import { formatValue, summaryValue, warnAbsentMetrics } from './metric-summary-text';
 import { attemptsTable, dataLines, queueText, resultLines } from './run-report';
 import { parseSpecText, specFormatOf, specFormatOfText, type SpecKind } from './spec-file';
+import { resolveRunId, runIdArg } from './run-id-arg';
 
 export const submitCommand: Command = {
   name: 'submit',
@@ -72,7 +73,7 @@ export const showCommand: Command = {
   maxArgs: 1,
   summary: 'A run: status, progress, data, metric summaries, checkpoints, attempts and its test report.',
   async run(ctx) {
-    const run = await ctx.client().run(arg(ctx, 0, 'run id'), { signal: ctx.signal });
+    const run = await ctx.client().run(await runIdArg(ctx, 0), { signal: ctx.signal });
     if (ctx.json) return (printJson(ctx, run), EXIT.OK);
     // A waiting run: where it stands (best effort: the rest is shown without it).
     const queue = isWaiting(run.status)
@@ -137,7 +138,7 @@ export const cancelCommand: Command = {
   maxArgs: 1,
   summary: 'Cancel a run: at once when waiting, between batches when running; nothing when it has ended.',
   async run(ctx) {
-    const run = await ctx.client().cancel(arg(ctx, 0, 'run id'), { signal: ctx.signal });
+    const run = await ctx.client().cancel(await runIdArg(ctx, 0), { signal: ctx.signal });
     if (ctx.json) printJson(ctx, run);
     else
       ctx.out(
@@ -156,7 +157,9 @@ export const compareCommand: Command = {
   async run(ctx) {
     if (ctx.args.length < 2) throw usageError('compare needs at least two run ids');
     const names = str(ctx, 'names')?.split(',');
-    const comparison = await ctx.client().compare(ctx.args, { names, maxPoints: 10 }, { signal: ctx.signal });
+    const ids: string[] = [];
+    for (const text of ctx.args) ids.push(await resolveRunId(ctx, text));
+    const comparison = await ctx.client().compare(ids, { names, maxPoints: 10 }, { signal: ctx.signal });
     // Only names typed: the default ones (accuracy…) are absent from a pretrain by design.
     warnAbsentMetrics(
       ctx,
@@ -198,7 +201,7 @@ export const metricsCommand: Command = {
     // --json is JSON Lines here: CSV under it would be neither what was asked nor JSON.
     if (ctx.json && format !== 'jsonl')
       throw usageError(`--json prints JSON Lines, not --format ${format}: give one or the other`, '--format');
-    const id = arg(ctx, 0, 'run id');
+    const id = await runIdArg(ctx, 0);
     const names = str(ctx, 'names')?.split(',');
     const client = ctx.client();
     const { points } = await client.metrics(id, names, {}, { signal: ctx.signal });
@@ -224,7 +227,7 @@ export const logsCommand: Command = {
   options: { follow: { type: 'boolean', short: 'f' }, attempt: { type: 'string' } },
   optionHelp: { follow: 'keep printing new lines until the run ends', attempt: "only this attempt's lines" },
   async run(ctx) {
-    const id = arg(ctx, 0, 'run id');
+    const id = await runIdArg(ctx, 0);
     const attempt = int(ctx, 'attempt');
     let printed = 0;
     const print = (line: RunLogLine) => {

@@ -1,10 +1,11 @@
 import { isTerminal, isWaiting, type RunLiveState, type RunStatus } from '@trainyard/contracts';
 import { jsonText } from '../terminal-safe';
-import { arg, type Command, type CommandContext } from './command';
+import { type Command, type CommandContext } from './command';
 import { RECONNECT_DELAYS_MS, ReconnectBudget } from './connection-lost';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
 import { queueText } from './run-report';
 import { WatchRenderer } from './watch-renderer';
+import { runIdArg } from './run-id-arg';
 
 const QUEUE_REFRESH_MS = 10_000;
 
@@ -62,7 +63,7 @@ export function watchCommandWith(timing: WatchTiming): Command {
       'Redraws one line on a terminal, prints a line at each change of phase or epoch otherwise (about two an epoch); while the run waits, says how many jobs are ahead of it and how many live workers serve its class. ' +
       `Reads the run's status again after ${timing.statusRecheckMs / 1000} s without an event, and opens a dropped stream again (${timing.reconnectDelaysMs.length} tries in a row at most). ` +
       'Exits 0 SUCCEEDED, 3 FAILED, 4 CANCELLED. With --json, prints each event as one JSON line.',
-    run: (ctx) => watchRun(ctx, arg(ctx, 0, 'run id'), timing),
+    run: async (ctx) => watchRun(ctx, await runIdArg(ctx, 0), timing),
   };
 }
 
