@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,7 +11,8 @@ import { formatBytes } from '../progress-line';
 import { MANIFEST, listed, missingFiles, parseManifest, type ReceivedFile } from './checkpoint-manifest';
 import { printJson, str, type CommandContext } from './command';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
-import { statIfThere } from './local-file-error';
+import { LocalFileInTheWay, statIfThere } from './local-file-error';
+import { removeStaleParts } from './stale-parts';
 
 /**
  * `download --archive`: GET …/archive streamed to a .tar file and, through the same chunks, into a
@@ -29,7 +30,11 @@ export async function downloadArchive(
   // A trailing slash names a folder, there or not yet, as cp and rsync read it (resolve drops it).
   const folder = out === undefined || out.endsWith('/') || out.endsWith(sep) || statIfThere(named)?.isDirectory();
   const target = folder ? join(named, `${id.slice(0, 8)}-ckpt${sequence}.tar`) : named;
+  const force = ctx.values['force'] === true;
+  // An earlier download is the user's: refused before anything is fetched, unless --force.
+  if (!force && statIfThere(target)) throw archiveInTheWay(target);
   mkdirSync(dirname(target), { recursive: true });
+  removeStaleParts(ctx, target);
   const response = await client.downloadCheckpointArchive(id, sequence, { signal: ctx.signal });
   const total = Number(response.headers.get('content-length') ?? NaN);
   const showProgress = ctx.stdoutIsTty && !ctx.json;
@@ -77,7 +82,7 @@ export async function downloadArchive(
     ctx.endLine();
     const verified = await checked;
     if (verified.mismatch) throw new CliError(`${target}: ${verified.mismatch}`, EXIT.CHECKSUM);
-    renameSync(part, target);
+    putInPlace(part, target, force);
     return verified;
   });
   const verified = files.filter((f) => f.verified).length;
@@ -123,6 +128,28 @@ async function verifyEntries(
     files.push({ file, bytes, sha256, verified: expected !== undefined });
   }
   return { files, manifest, mismatch: mismatch ?? missingFiles(manifest, files) };
+}
+
+const archiveInTheWay = (target: string) =>
+  new LocalFileInTheWay('write', target, '--force replaces it, or name another file with --out');
+
+/**
+ * The verified archive under its name. Without --force, a hard link (which, unlike rename, fails
+ * rather than replaces) keeps a file that appeared there meanwhile, another download's say; a file
+ * system without hard links gets the check and the rename.
+ */
+function putInPlace(part: string, target: string, force: boolean): void {
+  if (force) return renameSync(part, target);
+  try {
+    linkSync(part, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw archiveInTheWay(target);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw error;
+    if (statIfThere(target)) throw archiveInTheWay(target);
+    return renameSync(part, target);
+  }
+  rmSync(part, { force: true });
 }
 
 /** Runs `write`, which writes `part`; when it fails, `part` is removed (never a partial file left looking whole). */

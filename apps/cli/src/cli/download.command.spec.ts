@@ -1,10 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { cli, json, scriptedApi, type Route } from '../testing/scripted-api';
 import { EXIT } from './exit-codes';
+import { STALE_PART_AGE_MS } from './stale-parts';
 
 const RUN = '3f0c6d2e-8d1a-4c55-9a51-0d3c1f6b7a10';
 const CKPT = `/v1/runs/${RUN}/checkpoints/1`;
@@ -136,7 +147,7 @@ describe('trainyard download', () => {
       expect(readdirSync(join(home, 'dl2'))).toEqual([`${RUN.slice(0, 8)}-ckpt1.tar`]);
     }, 15_000);
 
-    it('two downloads of one archive at once each write a partial file of their own', async () => {
+    it('two downloads of one archive at once each write a partial file of their own; the first done keeps the name', async () => {
       const bytes = await tar([
         ['manifest.json', manifestOf({ 'weights.bin': weights })],
         ['weights.bin', weights],
@@ -144,11 +155,69 @@ describe('trainyard download', () => {
       api = await scriptedApi({ [`GET ${CKPT}/archive`]: body(bytes) });
       const out = join(home, 'twice.tar');
       const results = await Promise.all([download('--archive', '--out', out), download('--archive', '--out', out)]);
-      expect(results.map((r) => [r.code, r.stderr])).toEqual([
+      expect(results.map((r) => r.code).sort()).toEqual([EXIT.OK, EXIT.LOCAL_IO]);
+      expect(results.find((r) => r.code === EXIT.LOCAL_IO)!.stderr).toContain(
+        `cannot write ${out}: a file of that name is in the way (EEXIST)`,
+      );
+      // With --force both land, one after the other.
+      const forced = await Promise.all([
+        download('--archive', '--out', out, '--force'),
+        download('--archive', '--out', out, '--force'),
+      ]);
+      expect(forced.map((r) => [r.code, r.stderr])).toEqual([
         [EXIT.OK, ''],
         [EXIT.OK, ''],
       ]);
+      expect(readFileSync(out)).toEqual(bytes);
       expect(leftIn(home, 'twice.tar')).toEqual(['twice.tar']);
+    }, 15_000);
+
+    it('refuses a .tar already there (exit 7, as other local file errors), fetching nothing; --force replaces it', async () => {
+      const bytes = await tar([
+        ['manifest.json', manifestOf({ 'model.json': model })],
+        ['model.json', model],
+      ]);
+      api = await scriptedApi({ [`GET ${CKPT}/archive`]: body(bytes) });
+      const earlier = join(home, 'earlier.tar');
+      writeFileSync(earlier, 'an earlier download');
+      const refused = await download('--archive', '--out', earlier);
+      expect(refused).toMatchObject({
+        code: EXIT.LOCAL_IO,
+        stderr: `trainyard: cannot write ${earlier}: a file of that name is in the way (EEXIST): --force replaces it, or name another file with --out\n`,
+      });
+      const asJson = await download('--archive', '--out', earlier, '--json');
+      expect(asJson.code).toBe(EXIT.LOCAL_IO);
+      expect(JSON.parse(asJson.stdout)).toMatchObject({ error: { title: 'Local file error', path: earlier } });
+      // The default name in a folder is checked the same way.
+      mkdirSync(join(home, 'dl3'));
+      writeFileSync(join(home, 'dl3', `${RUN.slice(0, 8)}-ckpt1.tar`), 'an earlier download');
+      expect((await download('--archive', '--out', join(home, 'dl3'))).code).toBe(EXIT.LOCAL_IO);
+      expect(api.seen).toEqual([]);
+      expect(readFileSync(earlier, 'utf8')).toBe('an earlier download');
+
+      expect(await download('--archive', '--out', earlier, '--force')).toMatchObject({ code: EXIT.OK, stderr: '' });
+      expect(readFileSync(earlier)).toEqual(bytes);
+      expect(leftIn(home, 'earlier.tar')).toEqual(['earlier.tar']);
+    }, 15_000);
+
+    it('keeps a .tar that appeared while it downloaded (another download), its own verified copy not kept', async () => {
+      const bytes = await tar([
+        ['manifest.json', manifestOf({ 'weights.bin': weights })],
+        ['weights.bin', weights],
+      ]);
+      const out = join(home, 'raced.tar');
+      api = await scriptedApi({
+        // The other download finishes while this one's body is under way.
+        [`GET ${CKPT}/archive`]: (req, res, url) => {
+          writeFileSync(out, 'the other download');
+          body(bytes)(req, res, url);
+        },
+      });
+      const result = await download('--archive', '--out', out);
+      expect(result.code).toBe(EXIT.LOCAL_IO);
+      expect(result.stderr).toContain(`cannot write ${out}: a file of that name is in the way (EEXIST)`);
+      expect(readFileSync(out, 'utf8')).toBe('the other download');
+      expect(leftIn(home, 'raced.tar')).toEqual(['raced.tar']);
     }, 15_000);
 
     it('verifies a whole archive (exit 0)', async () => {
@@ -312,6 +381,76 @@ describe('trainyard download', () => {
       expect(result.code).toBe(EXIT.CHECKSUM);
       expect(result.stderr).toMatch(/not-a-manifest\/manifest\.json: not a checkpoint manifest/);
     });
+  });
+
+  describe('partial downloads a killed download left (kill -9)', () => {
+    const listing = { 'manifest.json': manifestOf({ 'model.json': model }), 'model.json': model };
+    const files: Record<string, Route> = {
+      [`GET ${CKPT}/files`]: json({ files: Object.entries(listing).map(([file, b]) => ({ file, bytes: b.length })) }),
+      [`GET ${CKPT}/download`]: (req, res, url) =>
+        body(listing[url.searchParams.get('file') as keyof typeof listing])(req, res, url),
+    };
+    /** Sets the modification time of `paths` to `ms` ago. */
+    const age = (ms: number, ...paths: string[]) => {
+      const then = new Date(Date.now() - ms);
+      for (const path of paths) utimesSync(path, then, then);
+    };
+
+    it('the next download to the same folder removes its stale .part-XXXXXX siblings, naming them; nothing else', async () => {
+      api = await scriptedApi(files);
+      const place = join(home, 'killed');
+      mkdirSync(place);
+      const out = join(place, 'ckpt');
+      const stale = `${out}.part-Ab3dE9`;
+      mkdirSync(stale);
+      writeFileSync(join(stale, 'weights.bin'), 'half a file');
+      // In use: the folder is old but a file in it is being written (another download).
+      const live = `${out}.part-Zz9Yy8`;
+      mkdirSync(live);
+      writeFileSync(join(live, 'weights.bin'), 'being written');
+      // Not a download's: another shape of name, another destination, a link.
+      const others = [`${out}.part-abc`, `${out}.partial`, `${join(place, 'other')}.part-Ab3dE9`, `${out}.part-Ln1k00`];
+      for (const other of others.slice(0, 3)) writeFileSync(other, '');
+      symlinkSync(stale, others[3]!);
+      age(STALE_PART_AGE_MS + 60_000, join(stale, 'weights.bin'), stale, live, ...others.slice(0, 3));
+
+      const result = await download('--out', out);
+      expect(result.code).toBe(EXIT.OK);
+      expect(result.stderr).toBe(
+        `trainyard: removed ${stale}, left by an interrupted download (unchanged for 11 min)\n`,
+      );
+      expect(readdirSync(place).sort()).toEqual(
+        ['ckpt', ...[live, ...others].map((p) => p.slice(place.length + 1))].sort(),
+      );
+    });
+
+    it('a download under way beside it keeps its partial folder (changed lately)', async () => {
+      api = await scriptedApi(files);
+      const out = join(home, 'busy');
+      const recent = `${out}.part-Q1w2E3`;
+      mkdirSync(recent);
+      age(STALE_PART_AGE_MS - 60_000, recent);
+      expect(await download('--out', out)).toMatchObject({ code: EXIT.OK, stderr: '' });
+      expect(existsSync(recent)).toBe(true);
+    });
+
+    it('an --archive download removes a stale partial .tar of the same name', async () => {
+      const bytes = await tar([
+        ['manifest.json', manifestOf({ 'model.json': model })],
+        ['model.json', model],
+      ]);
+      api = await scriptedApi({ [`GET ${CKPT}/archive`]: body(bytes) });
+      const out = join(home, 'killed-archive.tar');
+      const stale = `${out}.part-0a1b2c`;
+      writeFileSync(stale, bytes.subarray(0, 100));
+      age(2 * STALE_PART_AGE_MS, stale);
+      const result = await download('--archive', '--out', out);
+      expect(result.code).toBe(EXIT.OK);
+      expect(result.stderr).toBe(
+        `trainyard: removed ${stale}, left by an interrupted download (unchanged for 20 min)\n`,
+      );
+      expect(leftIn(home, 'killed-archive.tar')).toEqual(['killed-archive.tar']);
+    }, 15_000);
   });
 
   describe('a local folder that cannot be written', () => {

@@ -12,6 +12,7 @@ import { MANIFEST, listed, missingFiles, parseManifest, type ReceivedFile } from
 import { int, printJson, str, type Command, type CommandContext } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
 import { statIfThere } from './local-file-error';
+import { removeStaleParts } from './stale-parts';
 import { runIdArg } from './run-id-arg';
 
 export const downloadCommand: Command = {
@@ -20,17 +21,26 @@ export const downloadCommand: Command = {
   maxArgs: 1,
   summary:
     "Download a checkpoint's files (streamed), each checked against the sha256 its manifest lists; or the whole checkpoint as one tar (--archive).",
-  options: { checkpoint: { type: 'string' }, out: { type: 'string', short: 'o' }, archive: { type: 'boolean' } },
+  options: {
+    checkpoint: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    archive: { type: 'boolean' },
+    force: { type: 'boolean' },
+  },
   optionHelp: {
     checkpoint: 'sequence number (default: the latest complete)',
     out: 'a new or empty folder (default ./<first 8 characters of the run id>-ckpt<N>); with --archive the .tar file, or a folder to put it in (an existing one, or one ending in /)',
     archive: 'one .tar of the checkpoint (manifest.json first), verified against the manifest as it arrives',
+    force: 'with --archive, replace a .tar already there (else refused, exit 7); without it, a usage error',
   },
   async run(ctx) {
     const archive = ctx.values['archive'] === true;
     const out = str(ctx, 'out');
     // An --out that would be refused is refused before anything is asked of the API.
     if (!archive && out !== undefined) checkFreeFolder(resolve(out), true);
+    // A folder is never replaced: --force would promise what download does not do.
+    if (!archive && ctx.values['force'] === true)
+      throw usageError('--force goes with --archive (a folder download never replaces a folder)', '--force');
     const id = await runIdArg(ctx, 0);
     const client = ctx.client();
     let sequence = int(ctx, 'checkpoint');
@@ -46,6 +56,7 @@ export const downloadCommand: Command = {
     if (out === undefined) checkFreeFolder(outDir, false);
     const { files } = await client.checkpointFiles(id, sequence, { signal: ctx.signal });
     mkdirSync(dirname(outDir), { recursive: true });
+    removeStaleParts(ctx, outDir);
     // Every file goes into a folder of its own beside outDir, which takes outDir's name only once
     // all are verified: a download that fails or is interrupted leaves nothing that looks like a
     // checkpoint, and two downloads at once never write into each other's files.

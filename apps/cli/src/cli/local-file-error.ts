@@ -44,6 +44,22 @@ const WHY: Record<string, string> = {
   EIO: 'an input/output error of the device',
 };
 
+/**
+ * A file where the CLI will not write over one (a `download --archive` of earlier): reported as a
+ * failed system call is, "cannot write PATH: a file of that name is in the way (EEXIST)", exit 7,
+ * with `hint` saying how to go on.
+ */
+export class LocalFileInTheWay extends Error {
+  readonly code = 'EEXIST';
+  constructor(
+    readonly syscall: string,
+    readonly path: string,
+    readonly hint: string,
+  ) {
+    super(`EEXIST: file already exists, ${syscall} '${path}'`);
+  }
+}
+
 /** `error` when it is a failed system call (an `E…` code and a syscall), else null. */
 export function systemError(error: unknown): SystemError | null {
   const e = error as Partial<SystemError> | null;
@@ -69,7 +85,8 @@ export function localFileFailure(error: unknown): { detail: string; path: string
   const doing = DOING[failed.syscall] ?? failed.syscall;
   const reason = systemErrorReason(failed);
   const path = failed.dest ? `${failed.path} to ${failed.dest}` : failed.path;
-  return { detail: `cannot ${doing} ${path}: ${reason}`, path: failed.path, reason };
+  const hint = error instanceof LocalFileInTheWay ? `: ${error.hint}` : '';
+  return { detail: `cannot ${doing} ${path}: ${reason}${hint}`, path: failed.path, reason };
 }
 
 /** What is at `path`, or undefined when nothing is (a part of the path missing, or a file: creating it says why). */
