@@ -4,6 +4,7 @@ import { arg, expectArgs, printJson, projectFlag, str, type Command, type Comman
 import { uploadFolder } from './dataset-upload';
 import { EXIT, usageError } from './exit-codes';
 import { PAGE_HELP, PAGE_OPTIONS, pageQuery, printPage } from './list-page';
+import { showModel } from './model-show';
 import { removeDataset, removeModelVersion } from './registry-removal';
 import { resolveRunId } from './run-id-arg';
 
@@ -20,23 +21,25 @@ const countsText = (counts: Partial<Record<string, number>>) =>
 
 export const modelsCommand: Command = {
   name: 'models',
-  usage: '[<name> [--project <p>] | register <name> <run> | rm <name> <version> [--project <p>]]',
+  usage:
+    '[show <name> [--project <p>] | <name> [--project <p>] | register <name> <run> | rm <name> <version> [--project <p>]]',
   summary:
     "Registered models (a page, by name), a model's versions (which run and checkpoint made each), register a run's checkpoint (its best, else its latest) as a new version, or delete a version.",
   details:
+    'show lists the versions oldest first: the run, the checkpoint (its sequence, what `download --checkpoint` takes, and its id) and when each was registered. `models <name>` is short for `models show <name>`, except for a model named show, register or rm: the subcommand always wins, and `models show <name>` reaches any model.\n' +
     'rm removes the version from the registry only: its checkpoint stays with its run (which `trainyard rm` may then delete), and the name goes with its last version. Refused (exit 2, the runs named) while runs not finished fine-tune from it.',
   options: { ...PAGE_OPTIONS, project: { type: 'string' } },
   optionHelp: {
     ...PAGE_HELP,
     project:
-      "with <name> or rm, an operator's key names the model's project (model names are per project; `default` if left out); a project's key has only its own",
+      "with show, <name> or rm, an operator's key names the model's project (model names are per project; `default` if left out); a project's key has only its own",
   },
   async run(ctx) {
     const client = ctx.client();
     const project = projectFlag(ctx);
     if (project !== undefined && (sub(ctx) === undefined || sub(ctx) === 'register'))
       throw usageError(
-        `--project goes with \`models <name>\` and \`models rm\`: the list shows every model the key may read, and a version is registered in its run's project`,
+        `--project goes with \`models show\`, \`models <name>\` and \`models rm\`: the list shows every model the key may read, and a version is registered in its run's project`,
         '--project',
       );
     if (sub(ctx) === undefined) {
@@ -52,13 +55,10 @@ export const modelsCommand: Command = {
     }
     if (sub(ctx) === 'register') {
       argsAtMost(ctx, 'models', 'register <name> <run>');
-      const version = await client.registerModel(
-        arg(ctx, 1, 'model name'),
-        await resolveRunId(ctx, arg(ctx, 2, 'run id')),
-        {
-          signal: ctx.signal,
-        },
-      );
+      const name = arg(ctx, 1, 'model name');
+      const version = await client.registerModel(name, await resolveRunId(ctx, arg(ctx, 2, 'run id')), {
+        signal: ctx.signal,
+      });
       if (ctx.json) printJson(ctx, version);
       else
         ctx.out(
@@ -70,20 +70,12 @@ export const modelsCommand: Command = {
       argsAtMost(ctx, 'models', 'rm <name> <version>');
       return removeModelVersion(ctx, arg(ctx, 1, 'model name'), arg(ctx, 2, 'version'), project);
     }
+    if (sub(ctx) === 'show') {
+      argsAtMost(ctx, 'models', 'show <name>');
+      return showModel(ctx, arg(ctx, 1, 'model name'), project);
+    }
     argsAtMost(ctx, 'models', '<name>');
-    const { name, versions } = await client.modelVersions(
-      arg(ctx, 0, 'model name'),
-      { project },
-      { signal: ctx.signal },
-    );
-    if (ctx.json) return (printJson(ctx, { name, versions }), EXIT.OK);
-    ctx.out(
-      `${formatTable(
-        ['version', 'run', 'checkpoint', 'created'],
-        versions.map((v) => [`v${v.version}`, v.runId, v.checkpointId, v.createdAt]),
-      )}\n`,
-    );
-    return EXIT.OK;
+    return showModel(ctx, arg(ctx, 0, 'model name'), project);
   },
 };
 
