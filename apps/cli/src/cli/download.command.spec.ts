@@ -306,6 +306,11 @@ describe('trainyard download', () => {
         code: EXIT.USAGE,
         stderr: `trainyard: --out ${afile} is a file, not a folder\n`,
       });
+      // --force replaces an archive only: a folder download never replaces a folder.
+      expect(await download('--out', join(home, 'forced'), '--force')).toMatchObject({
+        code: EXIT.USAGE,
+        stderr: 'trainyard: --force goes with --archive (a folder download never replaces a folder)\n',
+      });
       expect(api.seen).toEqual([]);
       expect(readdirSync(full)).toEqual(['model.json']);
       // An empty folder is free.
