@@ -208,6 +208,15 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     await expect(aborted()).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('takes the short id `ls` prints wherever a run id goes', async () => {
+    const short = runId.slice(0, 8);
+    const shown = await trainyard('show', short, '--json');
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id: runId });
+    const unknown = await trainyard('show', short === 'ffffffff' ? '00000000' : 'ffffffff');
+    expect(unknown.code).toBe(2);
+  });
+
   it('prints the log, exports metrics as CSV and JSON Lines, and compares', async () => {
     const logs = await trainyard('logs', runId);
     expect(logs.code).toBe(0);
