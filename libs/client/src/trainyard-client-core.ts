@@ -93,6 +93,8 @@ export interface RunListQuery {
   tag?: string | string[];
   /** Archived runs are left out unless `true` (only them) or `any`. */
   archived?: 'true' | 'false' | 'any';
+  /** Runs whose id starts with these 4 to 32 hex digits, no dashes (`ls`'s short ids). */
+  idPrefix?: string;
   [parameter: string]: string | string[] | number | undefined;
 }
 
