@@ -1,4 +1,30 @@
-import { databaseUnavailable, isConnectionError, isStatementTimeout, withConnectionRetry } from './connection-retry';
+import {
+  DatabaseOutageError,
+  databaseUnavailable,
+  isConnectionError,
+  isStatementTimeout,
+  withConnectionRetry,
+  type RetryClock,
+} from './connection-retry';
+
+/** A clock whose sleeps only move its time on, and record how long each was. */
+function fakeClock(): RetryClock & { waits: number[]; nowMs: number } {
+  const clock = {
+    nowMs: 0,
+    waits: [] as number[],
+    now: () => clock.nowMs,
+    sleep: async (ms: number, signal?: AbortSignal) => {
+      clock.waits.push(ms);
+      if (!signal?.aborted) clock.nowMs += ms;
+    },
+  };
+  return clock;
+}
+
+const refused = () =>
+  Object.assign(new Error('Invalid `prisma.run.findUnique()` invocation:\n\nthe database system is shutting down'), {
+    code: '57P03',
+  });
 
 describe('withConnectionRetry', () => {
   it('recognises lost connections through the cause chain, not other errors', () => {
@@ -44,5 +70,98 @@ describe('withConnectionRetry', () => {
       withConnectionRetry(() => (other++, Promise.reject(new RangeError('bad'))), { baseDelayMs: 1 }),
     ).rejects.toThrow('bad');
     expect(other).toBe(1);
+  });
+
+  it('keeps today’s tries when no time budget is given', async () => {
+    const clock = fakeClock();
+    let calls = 0;
+    const error = refused();
+    await expect(withConnectionRetry(() => (calls++, Promise.reject(error)), { clock })).rejects.toBe(error);
+    expect(calls).toBe(6);
+    expect(clock.waits).toEqual([100, 200, 400, 800, 1600]);
+  });
+
+  it('retries for its time budget with capped waits, then says how long the database was unreachable', async () => {
+    const clock = fakeClock();
+    const retries: number[] = [];
+    let calls = 0;
+    const failure = withConnectionRetry(() => (calls++, Promise.reject(refused())), {
+      clock,
+      patienceMs: 20_000,
+      maxDelayMs: 5000,
+      onRetry: (_error, _attempt, awayMs) => retries.push(awayMs),
+    });
+    await expect(failure).rejects.toThrow(
+      'the database was unreachable for 20 s (10 tries): the database system is shutting down',
+    );
+    await expect(failure).rejects.toBeInstanceOf(DatabaseOutageError);
+    // Doubling from 100 ms, never more than 5 s apart, and the last try as the budget ends.
+    expect(clock.waits).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000, 3700]);
+    expect(retries[0]).toBe(0);
+    expect(clock.nowMs).toBe(20_000);
+    // Still a lost connection to whoever reads it: its cause is the last one.
+    expect(isConnectionError(await failure.catch((e: unknown) => e))).toBe(true);
+  });
+
+  it('says once how long the database was away when it answers again, within its budget', async () => {
+    const clock = fakeClock();
+    const recovered: [number, number][] = [];
+    let calls = 0;
+    const value = await withConnectionRetry(
+      () => (++calls <= 4 ? Promise.reject(refused()) : Promise.resolve('written')),
+      { clock, patienceMs: 60_000, onRecovered: (awayMs, tries) => recovered.push([awayMs, tries]) },
+    );
+    expect(value).toBe('written');
+    expect(recovered).toEqual([[1500, 5]]);
+    // An answer that is an error of the database's own (a fenced write) is an answer too.
+    const fenced = new Error('attempt fenced off');
+    let other = 0;
+    await expect(
+      withConnectionRetry(() => (++other === 1 ? Promise.reject(refused()) : Promise.reject(fenced)), {
+        clock,
+        patienceMs: 60_000,
+        onRecovered: (awayMs, tries) => recovered.push([awayMs, tries]),
+      }),
+    ).rejects.toBe(fenced);
+    expect(recovered).toEqual([
+      [1500, 5],
+      [100, 2],
+    ]);
+    // Nothing lost, nothing said.
+    await withConnectionRetry(() => Promise.resolve(1), { clock, onRecovered: () => recovered.push([-1, -1]) });
+    expect(recovered).toHaveLength(2);
+  });
+
+  it('gives its time budget up once the process stops, keeping only today’s tries', async () => {
+    const clock = fakeClock();
+    const stopping = new AbortController();
+    let calls = 0;
+    // Past today's 6 tries when the stop comes, during a wait: the wait ends and the next try is the last.
+    const sleep = clock.sleep;
+    clock.sleep = (ms, signal) => {
+      if (clock.waits.length === 6) stopping.abort();
+      return sleep(ms, signal);
+    };
+    const failure = withConnectionRetry(() => (calls++, Promise.reject(refused())), {
+      clock,
+      patienceMs: 120_000,
+      signal: stopping.signal,
+    });
+    await expect(failure).rejects.toThrow(/unreachable for 6 s \(8 tries, given up as the process stops\)/);
+    expect(calls).toBe(8);
+    expect(clock.waits).toEqual([100, 200, 400, 800, 1600, 3000, 3000]);
+    expect(clock.nowMs).toBe(6100); // the 3 s wait the stop cut short never passed
+    // Within today's tries when the stop comes: it goes on up to them, no further.
+    const early = new AbortController();
+    early.abort();
+    let few = 0;
+    await expect(
+      withConnectionRetry(() => (few++, Promise.reject(refused())), {
+        clock,
+        patienceMs: 120_000,
+        signal: early.signal,
+      }),
+    ).rejects.toThrow(/6 tries, given up as the process stops/);
+    expect(few).toBe(6);
   });
 });

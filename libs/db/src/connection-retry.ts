@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /**
  * Codes and messages of a lost database connection (server restart, `pg_terminate_backend`,
  * a dropped socket, a server that stopped answering: pg's query and connect deadlines), as pg,
@@ -59,28 +61,119 @@ export function isConnectionError(error: unknown): boolean {
   );
 }
 
+/** Time as `withConnectionRetry` reads and waits it; a test gives a fake one. */
+export interface RetryClock {
+  now(): number;
+  /** Waits `ms`, or less when `signal` aborts meanwhile; never rejects. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+const REAL_CLOCK: RetryClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+};
+
 export interface ConnectionRetryOptions {
+  /** Tries in all when no time budget holds (default 6: about 3 s with the default delays). */
   attempts?: number;
+  /** The first wait; each next one doubles, up to `maxDelayMs` (default 100). */
   baseDelayMs?: number;
-  onRetry?: (error: unknown, attempt: number) => void;
+  /** The longest wait between two tries (default 3000). */
+  maxDelayMs?: number;
+  /**
+   * A time budget instead of `attempts`: tries go on, as long as the connection is lost, until
+   * this long has passed since the first lost one (0 or unset: `attempts` alone). Spent, it
+   * throws `DatabaseOutageError`.
+   */
+  patienceMs?: number;
+  /**
+   * Once aborted (the process is stopping) the time budget no longer holds: a wait under way ends
+   * at once, and the tries stop where `attempts` would have stopped them (at the next lost
+   * connection when they are already past it).
+   */
+  signal?: AbortSignal;
+  /** Each lost connection that will be tried again: which try lost it, and how long since the first. */
+  onRetry?: (error: unknown, attempt: number, awayMs: number) => void;
+  /** The database answered again (a result, or an error of its own) after `awayMs` of lost connections. */
+  onRecovered?: (awayMs: number, attempts: number) => void;
+  clock?: RetryClock;
 }
 
 /**
- * Retries `fn` when the connection was lost. Only for writes that are safe to repeat (upserts,
- * fenced conditional updates, inserts that tolerate their own earlier commit): a connection can
- * drop after the server committed, before the reply arrived.
+ * Thrown by `withConnectionRetry` when its time budget (`patienceMs`) is spent: the database was
+ * unreachable all along. The last lost connection is its `cause`, so `isConnectionError` still
+ * holds for it.
+ */
+export class DatabaseOutageError extends Error {
+  constructor(
+    readonly awayMs: number,
+    readonly attempts: number,
+    cause: unknown,
+    stopping: boolean,
+  ) {
+    super(
+      `the database was unreachable for ${Math.round(awayMs / 1000)} s (${attempts} tries` +
+        `${stopping ? ', given up as the process stops' : ''}): ${lastLine(cause)}`,
+      { cause },
+    );
+    this.name = 'DatabaseOutageError';
+  }
+}
+
+/** Prisma's messages open with "Invalid `prisma.x()` invocation:"; the driver's own words come last. */
+function lastLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  return lines.at(-1) ?? message;
+}
+
+/**
+ * Retries `fn` when the connection was lost: `attempts` times, or for `patienceMs`. Only for
+ * writes that are safe to repeat (upserts, fenced conditional updates, inserts that tolerate their
+ * own earlier commit) and for reads: a connection can drop after the server committed, before the
+ * reply arrived. Only what `isConnectionError` recognises is retried, not a statement the server
+ * cancelled at its deadline (it answers: waiting longer on it would only add load), so `fn` should
+ * call nothing but the database.
  */
 export async function withConnectionRetry<T>(fn: () => Promise<T>, opts: ConnectionRetryOptions = {}): Promise<T> {
   const attempts = opts.attempts ?? 6;
   const base = opts.baseDelayMs ?? 100;
+  const maxDelay = opts.maxDelayMs ?? 3000;
+  const patienceMs = opts.patienceMs ?? 0;
+  const clock = opts.clock ?? REAL_CLOCK;
+  /** When the first lost connection came back; undefined while none was lost. */
+  let since: number | undefined;
+  const recovered = (attempt: number) => {
+    if (since !== undefined) opts.onRecovered?.(clock.now() - since, attempt);
+  };
   for (let attempt = 1; ; attempt++) {
+    let result: T;
     try {
-      return await fn();
+      result = await fn();
     } catch (error) {
-      if (attempt >= attempts || !isConnectionError(error)) throw error;
-      opts.onRetry?.(error, attempt);
-      await new Promise((r) => setTimeout(r, Math.min(base * 2 ** (attempt - 1), 3000)));
+      if (!isConnectionError(error)) {
+        recovered(attempt);
+        throw error;
+      }
+      const now = clock.now();
+      since ??= now;
+      const awayMs = now - since;
+      const patient = patienceMs > 0 && !opts.signal?.aborted;
+      if (patient ? awayMs >= patienceMs : attempt >= attempts) {
+        if (patienceMs <= 0) throw error;
+        throw new DatabaseOutageError(awayMs, attempt, error, opts.signal?.aborted ?? false);
+      }
+      opts.onRetry?.(error, attempt, awayMs);
+      const delay = Math.min(base * 2 ** (attempt - 1), maxDelay);
+      // The last try falls due as the budget ends, not a whole delay past it.
+      await clock.sleep(patient ? Math.min(delay, patienceMs - awayMs) : delay, opts.signal);
+      continue;
     }
+    recovered(attempt);
+    return result;
   }
 }
 

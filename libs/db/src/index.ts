@@ -51,7 +51,9 @@ export {
   isConnectionError,
   isStatementTimeout,
   databaseUnavailable,
+  DatabaseOutageError,
   type ConnectionRetryOptions,
+  type RetryClock,
 } from './connection-retry';
 export { ReconciliationRepository, type UnfinishedRun } from './reconciliation.repository';
 export { IdempotencyKeysRepository, type IdempotentRun, type RunCreation } from './idempotency-keys.repository';
