@@ -162,6 +162,16 @@ export const EnvSchema = z.object({
     .min(0)
     .max(7 * 24 * 3_600_000)
     .default(30 * 60_000),
+  /**
+   * How long a worker's writes and reads for its trainings wait for a PostgreSQL they cannot reach
+   * (a restart, a failover) before the attempt fails as any other; 0: about 3 s of retries.
+   */
+  WORKER_DATABASE_OUTAGE_PATIENCE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 3_600_000)
+    .default(120_000),
   WORKER_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600000).default(30000),
   /** How often a worker records that it is alive; one silent for three intervals is taken for dead. */
   WORKER_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(10000),
@@ -397,6 +407,8 @@ export interface TrainyardConfig {
     maxAttempts: number;
     /** WORKER_STORE_OUTAGE_PATIENCE_MS: how long a run waits for an unreachable object store. */
     storeOutagePatienceMs: number;
+    /** WORKER_DATABASE_OUTAGE_PATIENCE_MS: how long a training's database calls wait for an unreachable PostgreSQL. */
+    databaseOutagePatienceMs: number;
     shutdownTimeoutMs: number;
     reconcileIntervalMs: number;
     heartbeatIntervalMs: number;

@@ -37,6 +37,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_CONNECT_TIMEOUT_MS: 'soon' })).toThrow(/DATABASE_CONNECT_TIMEOUT_MS/);
   });
 
+  it('lets a worker wait 2 minutes for an unreachable PostgreSQL unless set, 0 for the old few seconds', () => {
+    expect(loadConfig({}).worker.databaseOutagePatienceMs).toBe(120_000);
+    expect(loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: '0' }).worker.databaseOutagePatienceMs).toBe(0);
+    for (const bad of ['-1', 'long', '1.5'])
+      expect(() => loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: bad })).toThrow(
+        /WORKER_DATABASE_OUTAGE_PATIENCE_MS/,
+      );
+  });
+
   it('caps the priority specs may name at QUOTA_MAX_PRIORITY, 100 (no cap) unless set, from 0 to 100', () => {
     expect(loadConfig({}).limits.maxPriority).toBe(100);
     expect(loadConfig({ QUOTA_MAX_PRIORITY: '0' }).limits.maxPriority).toBe(0);
