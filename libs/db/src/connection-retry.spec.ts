@@ -97,6 +97,7 @@ describe('withConnectionRetry', () => {
     await expect(failure).rejects.toBeInstanceOf(DatabaseOutageError);
     // Doubling from 100 ms, never more than 5 s apart, and the last try as the budget ends.
     expect(clock.waits).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000, 3700]);
+    expect(calls).toBe(10);
     expect(retries[0]).toBe(0);
     expect(clock.nowMs).toBe(20_000);
     // Still a lost connection to whoever reads it: its cause is the last one.
@@ -132,36 +133,46 @@ describe('withConnectionRetry', () => {
     expect(recovered).toHaveLength(2);
   });
 
-  it('gives its time budget up once the process stops, keeping only today’s tries', async () => {
+  it('gives up at the next lost connection once the process stops, a wait under way cut short', async () => {
     const clock = fakeClock();
     const stopping = new AbortController();
-    let calls = 0;
-    // Past today's 6 tries when the stop comes, during a wait: the wait ends and the next try is the last.
     const sleep = clock.sleep;
     clock.sleep = (ms, signal) => {
-      if (clock.waits.length === 6) stopping.abort();
+      if (clock.waits.length === 3) stopping.abort();
       return sleep(ms, signal);
     };
+    let calls = 0;
     const failure = withConnectionRetry(() => (calls++, Promise.reject(refused())), {
       clock,
       patienceMs: 120_000,
       signal: stopping.signal,
     });
-    await expect(failure).rejects.toThrow(/unreachable for 6 s \(8 tries, given up as the process stops\)/);
-    expect(calls).toBe(8);
-    expect(clock.waits).toEqual([100, 200, 400, 800, 1600, 3000, 3000]);
-    expect(clock.nowMs).toBe(6100); // the 3 s wait the stop cut short never passed
-    // Within today's tries when the stop comes: it goes on up to them, no further.
-    const early = new AbortController();
-    early.abort();
-    let few = 0;
+    await expect(failure).rejects.toThrow(
+      'the database was unreachable for 1 s (5 tries, given up as the process stops): the database system is shutting down',
+    );
+    expect(calls).toBe(5);
+    expect(clock.waits).toEqual([100, 200, 400, 800]);
+    expect(clock.nowMs).toBe(700); // the 800 ms wait the stop cut short never passed
+  });
+
+  it('retries only what `retryOn` takes for a lost connection, when the call reaches more than the database', async () => {
+    const clock = fakeClock();
+    const store = new Error('connect ECONNREFUSED 127.0.0.1:9000'); // the object store's socket, not the database's
+    const retryOn = (e: unknown) => databaseUnavailable(e) === 'unreachable';
+    let calls = 0;
     await expect(
-      withConnectionRetry(() => (few++, Promise.reject(refused())), {
+      withConnectionRetry(() => (calls++, Promise.reject(store)), { clock, patienceMs: 60_000, retryOn }),
+    ).rejects.toBe(store);
+    expect(calls).toBe(1);
+    const prisma = Object.assign(refused(), { clientVersion: '7' });
+    calls = 0;
+    await expect(
+      withConnectionRetry(() => (++calls < 3 ? Promise.reject(prisma) : Promise.resolve('read')), {
         clock,
-        patienceMs: 120_000,
-        signal: early.signal,
+        patienceMs: 60_000,
+        retryOn,
       }),
-    ).rejects.toThrow(/6 tries, given up as the process stops/);
-    expect(few).toBe(6);
+    ).resolves.toBe('read');
+    expect(calls).toBe(3);
   });
 });

@@ -87,10 +87,12 @@ export interface ConnectionRetryOptions {
    */
   patienceMs?: number;
   /**
-   * Once aborted (the process is stopping) the time budget no longer holds: a wait under way ends
-   * at once, and the tries stop where `attempts` would have stopped them (at the next lost
-   * connection when they are already past it).
+   * Which errors are a lost connection to retry (default `isConnectionError`). A `fn` that reaches
+   * more than the database (the object store, files) passes one that tells the database's apart,
+   * such as `databaseUnavailable(e) === 'unreachable'`.
    */
+  retryOn?: (error: unknown) => boolean;
+  /** Once aborted (the process is stopping), a wait under way ends at once and the next lost connection is the last. */
   signal?: AbortSignal;
   /** Each lost connection that will be tried again: which try lost it, and how long since the first. */
   onRetry?: (error: unknown, attempt: number, awayMs: number) => void;
@@ -112,16 +114,19 @@ export class DatabaseOutageError extends Error {
     stopping: boolean,
   ) {
     super(
-      `the database was unreachable for ${Math.round(awayMs / 1000)} s (${attempts} tries` +
-        `${stopping ? ', given up as the process stops' : ''}): ${lastLine(cause)}`,
+      `the database was unreachable for ${Math.round(awayMs / 1000)} s (${attempts} ${attempts === 1 ? 'try' : 'tries'}` +
+        `${stopping ? ', given up as the process stops' : ''}): ${databaseErrorLine(cause)}`,
       { cause },
     );
     this.name = 'DatabaseOutageError';
   }
 }
 
-/** Prisma's messages open with "Invalid `prisma.x()` invocation:"; the driver's own words come last. */
-function lastLine(error: unknown): string {
+/**
+ * What a database error says in one line, for a log or a failure reason: Prisma's messages open
+ * with "Invalid `prisma.x()` invocation:" and the code around it; the driver's own words come last.
+ */
+export function databaseErrorLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const lines = message
     .split('\n')
@@ -134,9 +139,8 @@ function lastLine(error: unknown): string {
  * Retries `fn` when the connection was lost: `attempts` times, or for `patienceMs`. Only for
  * writes that are safe to repeat (upserts, fenced conditional updates, inserts that tolerate their
  * own earlier commit) and for reads: a connection can drop after the server committed, before the
- * reply arrived. Only what `isConnectionError` recognises is retried, not a statement the server
- * cancelled at its deadline (it answers: waiting longer on it would only add load), so `fn` should
- * call nothing but the database.
+ * reply arrived. Only a lost connection is retried (`retryOn`), not a statement the server
+ * cancelled at its deadline: the server answers, and waiting longer on it would only add load.
  */
 export async function withConnectionRetry<T>(fn: () => Promise<T>, opts: ConnectionRetryOptions = {}): Promise<T> {
   const attempts = opts.attempts ?? 6;
@@ -144,6 +148,7 @@ export async function withConnectionRetry<T>(fn: () => Promise<T>, opts: Connect
   const maxDelay = opts.maxDelayMs ?? 3000;
   const patienceMs = opts.patienceMs ?? 0;
   const clock = opts.clock ?? REAL_CLOCK;
+  const lost = opts.retryOn ?? isConnectionError;
   /** When the first lost connection came back; undefined while none was lost. */
   let since: number | undefined;
   const recovered = (attempt: number) => {
@@ -154,22 +159,22 @@ export async function withConnectionRetry<T>(fn: () => Promise<T>, opts: Connect
     try {
       result = await fn();
     } catch (error) {
-      if (!isConnectionError(error)) {
+      if (!lost(error)) {
         recovered(attempt);
         throw error;
       }
       const now = clock.now();
       since ??= now;
       const awayMs = now - since;
-      const patient = patienceMs > 0 && !opts.signal?.aborted;
-      if (patient ? awayMs >= patienceMs : attempt >= attempts) {
+      const stopping = opts.signal?.aborted ?? false;
+      if (stopping || (patienceMs > 0 ? awayMs >= patienceMs : attempt >= attempts)) {
         if (patienceMs <= 0) throw error;
-        throw new DatabaseOutageError(awayMs, attempt, error, opts.signal?.aborted ?? false);
+        throw new DatabaseOutageError(awayMs, attempt, error, stopping);
       }
       opts.onRetry?.(error, attempt, awayMs);
       const delay = Math.min(base * 2 ** (attempt - 1), maxDelay);
       // The last try falls due as the budget ends, not a whole delay past it.
-      await clock.sleep(patient ? Math.min(delay, patienceMs - awayMs) : delay, opts.signal);
+      await clock.sleep(patienceMs > 0 ? Math.min(delay, patienceMs - awayMs) : delay, opts.signal);
       continue;
     }
     recovered(attempt);

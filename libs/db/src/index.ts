@@ -52,6 +52,7 @@ export {
   isStatementTimeout,
   databaseUnavailable,
   DatabaseOutageError,
+  databaseErrorLine,
   type ConnectionRetryOptions,
   type RetryClock,
 } from './connection-retry';
