@@ -7,10 +7,10 @@ import {
   FencedError,
   STORE_OUTAGE_ERROR,
   storeWaitReason,
-  withConnectionRetry,
   type AttemptConclusion,
 } from '@trainyard/db';
 import type { TrainingOutcome } from '@trainyard/training/supervisor';
+import { DatabasePatience } from './database-patience';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { JobHandBack } from './job-hand-back';
 import { storeWait, type StoreWait } from './store-outage';
@@ -31,6 +31,7 @@ export class OutcomeConcluder {
     private readonly attempts: AttemptsRepository,
     private readonly writes: AttemptWritesRepository,
     private readonly metrics: WorkerMetrics,
+    private readonly patience: DatabasePatience,
   ) {}
 
   async conclude(context: TrainingContext, outcome: TrainingOutcome): Promise<{ status: string }> {
@@ -64,7 +65,7 @@ export class OutcomeConcluder {
             throw new WaitingError(`run ${runId} preempted`);
           }, 'preempted');
         case 'failed': {
-          const wait = outcome.storeUnavailable && outcome.retryable ? await this.storeWait(runId) : null;
+          const wait = outcome.storeUnavailable && outcome.retryable ? await this.storeWait(context) : null;
           if (wait) return await this.waitForStore(context, outcome.reason, wait);
           return await this.failed(context, outcome.reason, outcome.retryable);
         }
@@ -101,7 +102,10 @@ export class OutcomeConcluder {
    * run that keeps killing its worker ends FAILED just like one that keeps throwing.
    */
   private async failed(context: TrainingContext, reason: string, retryable: boolean): Promise<never> {
-    const failures = (await withConnectionRetry(() => this.attempts.countFailures(context.fence.runId))) + 1;
+    const failures =
+      (await this.patient(context, 'counting its failed attempts', () =>
+        this.attempts.countFailures(context.fence.runId),
+      )) + 1;
     const maxAttempts = this.config.worker.maxAttempts;
     if (!retryable || failures >= maxAttempts) {
       return this.fail(context, retryable ? `${reason} (gave up after ${failures} failed attempts)` : reason);
@@ -120,8 +124,11 @@ export class OutcomeConcluder {
     throw new Error(reason);
   }
 
-  private async storeWait(runId: string): Promise<StoreWait | null> {
-    const outage = await withConnectionRetry(() => this.attempts.storeOutage(runId));
+  private async storeWait(context: TrainingContext): Promise<StoreWait | null> {
+    const { runId } = context.fence;
+    const outage = await this.patient(context, 'reading its object store outage', () =>
+      this.attempts.storeOutage(runId),
+    );
     return storeWait(outage, Date.now(), this.config.worker.storeOutagePatienceMs);
   }
 
@@ -153,7 +160,17 @@ export class OutcomeConcluder {
   }
 
   private write(context: TrainingContext, conclusion: AttemptConclusion): Promise<void> {
-    return withConnectionRetry(() => this.writes.conclude(context.fence, conclusion));
+    return this.patient(context, `recording its attempt ${conclusion.attempt}`, () =>
+      this.writes.conclude(context.fence, conclusion),
+    );
+  }
+
+  /** A read or a fenced write of the outcome, waiting for a PostgreSQL that cannot be reached (DatabasePatience). */
+  private patient<T>(context: TrainingContext, what: string, fn: () => Promise<T>): Promise<T> {
+    return this.patience.call(`run ${context.fence.runId}: ${what}`, fn, {
+      warn: (message) => context.log.warn(this.logger, message),
+      log: (message) => context.log.log(this.logger, message),
+    });
   }
 
   /**

@@ -1,19 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
-import {
-  AttemptWritesRepository,
-  CheckpointsRepository,
-  FencedError,
-  MetricsRepository,
-  withConnectionRetry,
-} from '@trainyard/db';
+import { AttemptWritesRepository, CheckpointsRepository, FencedError, MetricsRepository } from '@trainyard/db';
 import type { TrainingEvent } from '@trainyard/training/supervisor';
 import { CheckpointRetention } from './checkpoint-retention.service';
+import { DatabasePatience } from './database-patience';
 import type { TrainingContext } from './training-context';
 
 /**
  * Turns a training process's events into database writes, in order, each one fenced by the
- * attempt and retried when the PostgreSQL connection drops. A FencedError stops the training
- * (another worker owns the run now) instead of failing it: the run is no longer ours to touch.
+ * attempt and retried while PostgreSQL cannot be reached (DatabasePatience: the training pauses
+ * behind them). A FencedError stops the training (another worker owns the run now) instead of
+ * failing it: the run is no longer ours to touch.
  */
 @Injectable()
 export class RunEventsApplier {
@@ -24,6 +20,7 @@ export class RunEventsApplier {
     private readonly metrics: MetricsRepository,
     private readonly checkpoints: CheckpointsRepository,
     private readonly retention: CheckpointRetention,
+    private readonly patience: DatabasePatience,
   ) {}
 
   async apply(context: TrainingContext, event: TrainingEvent): Promise<void> {
@@ -50,12 +47,9 @@ export class RunEventsApplier {
   private async write(context: TrainingContext, event: TrainingEvent): Promise<void> {
     const { fence, job } = context;
     const retry = <T>(what: string, fn: () => Promise<T>) =>
-      withConnectionRetry(fn, {
-        onRetry: (error, attempt) =>
-          context.log.warn(
-            this.logger,
-            `run ${fence.runId}: ${what} lost its database connection (try ${attempt}): ${(error as Error).message}`,
-          ),
+      this.patience.call(`run ${fence.runId}: ${what}`, fn, {
+        warn: (message) => context.log.warn(this.logger, message),
+        log: (message) => context.log.log(this.logger, message),
       });
     switch (event.type) {
       case 'backend':

@@ -7,11 +7,11 @@ import {
   AttemptsRepository,
   AttemptWritesRepository,
   CheckpointsRepository,
+  databaseUnavailable,
   ProjectAtCapacityError,
   ProjectsRepository,
   RunStateError,
   RunsRepository,
-  withConnectionRetry,
   type OpenedAttempt,
   type Run,
 } from '@trainyard/db';
@@ -25,6 +25,7 @@ import {
 } from '@trainyard/training/supervisor';
 import { ActiveTrainings } from './active-trainings';
 import { giveBack } from './class-consumers';
+import { DatabasePatience, type PatienceLog } from './database-patience';
 import { JobHandBack } from './job-hand-back';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices, type DeviceLease } from './devices/worker-devices';
@@ -91,7 +92,14 @@ export class TrainingProcessor {
     private readonly devices: WorkerDevices,
     private readonly prestarted: PrestartedProcesses,
     @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
+    private readonly patience: DatabasePatience,
   ) {}
+
+  /** Before an attempt opens, a job's lines go to the worker's log (naming its run and job: withLogFields). */
+  private readonly workerLog: PatienceLog = {
+    warn: (message) => this.logger.warn(message),
+    log: (message) => this.logger.log(message),
+  };
 
   async process(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
     // Every line about this job names its run and job, those before an attempt opens (given back,
@@ -110,7 +118,9 @@ export class TrainingProcessor {
 
   private async processJob(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
     const { runId } = job.data;
-    const run = await withConnectionRetry(() => this.runs.get(runId));
+    // A job taken while PostgreSQL is down waits for it here, holding its lock, rather than
+    // failing in BullMQ: that failure would count as one of the run's WORKER_MAX_ATTEMPTS there.
+    const run = await this.patience.call(`run ${runId}: reading the run`, () => this.runs.get(runId), this.workerLog);
     if (!run) throw new UnrecoverableError(`run ${runId} does not exist in the database`);
     if (!run.pipelineId) return this.processRun(job, run, token);
     try {
@@ -129,7 +139,11 @@ export class TrainingProcessor {
     }
     if (run.cancelRequested) {
       // Its worker was lost before it stopped for the cancel: this one ends the run and its attempt.
-      await withConnectionRetry(() => this.runs.finishCancelled(runId));
+      await this.patience.call(
+        `run ${runId}: ending it CANCELLED`,
+        () => this.runs.finishCancelled(runId),
+        this.workerLog,
+      );
       await this.releaseBeforeNextJob(run.project);
       return { status: 'CANCELLED' };
     }
@@ -142,10 +156,13 @@ export class TrainingProcessor {
 
     let opened: OpenedAttempt;
     try {
-      opened = await withConnectionRetry(() =>
-        this.attempts.openCurrent(runId, this.options.workerId, {
-          runningPerProject: this.config.limits.runningRunsPerProject,
-        }),
+      opened = await this.patience.call(
+        `run ${runId}: opening an attempt`,
+        () =>
+          this.attempts.openCurrent(runId, this.options.workerId, {
+            runningPerProject: this.config.limits.runningRunsPerProject,
+          }),
+        this.workerLog,
       );
     } catch (error) {
       // Cancelled (or failed by the reconciler) between the read above and now.
@@ -247,8 +264,19 @@ export class TrainingProcessor {
     const { runId } = context.fence;
     const spec = run.spec as unknown as RunSpec;
     const maxAttempts = this.config.worker.maxAttempts;
+    // The attempt is open: a read that gave up now would leave it RUNNING, to be closed CRASHED.
+    const read = <T>(what: string, fn: () => Promise<T>, retryOn?: (error: unknown) => boolean) =>
+      this.patience.call(
+        `run ${runId}: ${what}`,
+        fn,
+        {
+          warn: (message) => context.log.warn(this.logger, message),
+          log: (message) => context.log.log(this.logger, message),
+        },
+        retryOn,
+      );
     if (opened.failures >= maxAttempts) {
-      const last = (await this.attempts.listByRun(runId))
+      const last = (await read('listing its attempts', () => this.attempts.listByRun(runId)))
         .filter((a) => a.outcome === 'CRASHED' || a.outcome === 'FAILED')
         .pop();
       return this.concluder.fail(
@@ -259,16 +287,27 @@ export class TrainingProcessor {
 
     // QUOTA_RUN_TRAINING_HOURS counts every attempt's training: a run that used it up stops here.
     const limitHours = this.config.limits.trainingHoursPerRun;
-    const usedMs = opened.attempt.number > 1 ? await this.attempts.trainingTimeUsedMs(runId, opened.attempt.id) : 0;
+    const usedMs =
+      opened.attempt.number > 1
+        ? await read('reading its training time', () => this.attempts.trainingTimeUsedMs(runId, opened.attempt.id))
+        : 0;
     if (usedMs >= limitHours * 3_600_000)
       return this.concluder.fail(context, trainingTimeExceeded(limitHours, usedMs, false));
     const timeLimit: TimeLimit = { hours: limitHours, usedMs, startedAt: Date.now() };
 
     // Base or evaluated checkpoint, registered dataset location: see run-inputs.resolver.ts.
-    const resolved = await this.inputs.resolve(run, spec);
+    // It also reads the object store (a packed dataset's manifest): only the database's own lost
+    // connections are waited for, not the store's refused ones.
+    const resolved = await read(
+      'resolving its inputs',
+      () => this.inputs.resolve(run, spec),
+      (error) => databaseUnavailable(error) === 'unreachable',
+    );
     if (!resolved.ok) return this.concluder.fail(context, resolved.reason);
 
-    const { candidates: resumeCandidates, nextSequence } = await this.checkpoints.resumePoint(runId);
+    const { candidates: resumeCandidates, nextSequence } = await read('finding its resume point', () =>
+      this.checkpoints.resumePoint(runId),
+    );
     const firstSequence = firstCheckpointSequence(opened.attempt.number, nextSequence - 1);
     context.log.log(
       this.logger,

@@ -13,6 +13,7 @@ import { WorkersRepository, type DrainOrder } from '@trainyard/db';
 import { assertNoEviction } from '@trainyard/queue';
 import { ActiveTrainings } from './active-trainings';
 import { ClassConsumers } from './class-consumers';
+import { DatabasePatience } from './database-patience';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { Reconciler } from './reconciler.service';
@@ -67,6 +68,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly devices: WorkerDevices,
     private readonly prestarted: PrestartedProcesses,
     private readonly runLogs: RunLogs,
+    private readonly patience: DatabasePatience,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -167,6 +169,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.prestarted.pause();
     const timeoutMs = this.config.worker.shutdownTimeoutMs;
+    // Calls waiting out a PostgreSQL outage must not hold the worker past its deadline.
+    this.patience.stopWaiting(timeoutMs);
     // First what frees the held runs, so their checkpoints start at once: preempt them, and take
     // no new job; then wait for them up to the deadline, beside the rest of the shutdown.
     const stopped = this.consumers ? this.stopTraining(signal ?? 'shutdown', this.consumers, timeoutMs) : undefined;

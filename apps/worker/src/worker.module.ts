@@ -4,6 +4,7 @@ import type { Database } from '@trainyard/db';
 import { InfrastructureModule, OBJECT_STORE } from '@trainyard/infrastructure';
 import { CheckpointStore, type ObjectStore } from '@trainyard/storage';
 import { ActiveTrainings } from './active-trainings';
+import { DatabasePatience } from './database-patience';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { WorkerMetrics } from './metrics/worker-metrics';
@@ -41,6 +42,7 @@ export class WorkerModule {
         PipelineAdvancer,
         RunInputsResolver,
         ActiveTrainings,
+        DatabasePatience,
         WorkerDevices,
         PrestartedProcesses,
         OrphanCheckpointSweeper,

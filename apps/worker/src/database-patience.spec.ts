@@ -1,0 +1,73 @@
+import { loadConfig } from '@trainyard/config';
+import { DatabasePatience, waitReports } from './database-patience';
+
+const refused = () => Object.assign(new Error('the database system is shutting down'), { code: '57P03' });
+
+function lines() {
+  const said: { level: 'warn' | 'log'; message: string }[] = [];
+  return {
+    said,
+    log: {
+      warn: (message: string) => said.push({ level: 'warn', message }),
+      log: (message: string) => said.push({ level: 'log', message }),
+    },
+  };
+}
+
+describe('DatabasePatience', () => {
+  it('warns at the first lost connection, then every 10 s at most, and once when the database is back', () => {
+    const { said, log } = lines();
+    const reports = waitReports('run r: writing metrics', 120_000, log);
+    // Tries over a 35 s outage, waits capped at 5 s.
+    const away = [0, 100, 300, 700, 1500, 3100, 6300, 11_300, 16_300, 21_300, 26_300, 31_300];
+    away.forEach((ms, i) => reports.onRetry(refused(), i + 1, ms));
+    reports.onRecovered(35_000, away.length + 1);
+    expect(said).toEqual([
+      {
+        level: 'warn',
+        message:
+          'run r: writing metrics waits for the database (try 1: the database system is shutting down); it tries again for up to 120 s (WORKER_DATABASE_OUTAGE_PATIENCE_MS)',
+      },
+      {
+        level: 'warn',
+        message:
+          'run r: writing metrics still waits for the database after 11 s (try 8: the database system is shutting down)',
+      },
+      {
+        level: 'warn',
+        message:
+          'run r: writing metrics still waits for the database after 21 s (try 10: the database system is shutting down)',
+      },
+      {
+        level: 'warn',
+        message:
+          'run r: writing metrics still waits for the database after 31 s (try 12: the database system is shutting down)',
+      },
+      { level: 'log', message: 'the database answers again after 35 s away; run r: writing metrics went on (try 13)' },
+    ]);
+  });
+
+  it('stops waiting within half the shutdown deadline once the worker stops', async () => {
+    const patience = new DatabasePatience(loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: '120000' }));
+    const { said, log } = lines();
+    const started = Date.now();
+    const waiting = patience.call('run r: recording checkpoint 3', () => Promise.reject(refused()), log);
+    patience.stopWaiting(400);
+    await expect(waiting).rejects.toThrow(
+      /^the database was unreachable for \d+ s \(\d+ tries, given up as the process stops\): the database system is shutting down$/,
+    );
+    const tookMs = Date.now() - started;
+    expect(tookMs).toBeGreaterThanOrEqual(190);
+    expect(tookMs).toBeLessThan(1500);
+    expect(said[0]).toMatchObject({
+      level: 'warn',
+      message: expect.stringMatching(/^run r: recording checkpoint 3 waits/),
+    });
+    // A call after the stop gives up at its first lost connection.
+    let tries = 0;
+    await expect(
+      patience.call('run r: reading the run', () => (tries++, Promise.reject(refused())), log),
+    ).rejects.toThrow(/\(1 try, given up as the process stops\)/);
+    expect(tries).toBe(1);
+  });
+});

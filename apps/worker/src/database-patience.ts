@@ -1,0 +1,84 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { TrainyardConfig } from '@trainyard/config';
+import { databaseErrorLine, withConnectionRetry, type ConnectionRetryOptions } from '@trainyard/db';
+import { CONFIG } from '@trainyard/infrastructure';
+
+/** The longest wait between two tries of a call riding an outage: the database is used again within 5 s of its return. */
+export const DATABASE_RETRY_MAX_DELAY_MS = 5000;
+/** A call still waiting says so again at most this often: a minute's outage is a few lines, not hundreds. */
+export const DATABASE_WAIT_REPORT_MS = 10_000;
+
+/** Where a waiting call's lines go: the attempt's log when there is one, else the worker's. */
+export interface PatienceLog {
+  warn(message: string): void;
+  log(message: string): void;
+}
+
+/**
+ * The worker's database calls for its trainings (the events' writes, the outcome, the reads and
+ * the opening of an attempt) wait for a PostgreSQL they cannot reach for up to
+ * WORKER_DATABASE_OUTAGE_PATIENCE_MS: a restart or a failover delays the run rather than costing it
+ * an attempt, since nothing can be recorded without the database anyway. The training pauses behind
+ * its waiting writes (its event backlog). Only calls that are safe to repeat go through here.
+ *
+ * A stopping worker waits only half its shutdown deadline (WORKER_SHUTDOWN_TIMEOUT_MS): the other
+ * half is for the training to stop and the job to go back to BullMQ, as it does without an outage.
+ */
+@Injectable()
+export class DatabasePatience {
+  private readonly stopping = new AbortController();
+  private stopTimer?: NodeJS.Timeout;
+
+  constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {}
+
+  /**
+   * `fn`, retried while the database is unreachable; `what` names the call in the lines about it.
+   * `retryOn` tells a lost database connection from other errors (default `isConnectionError`):
+   * see withConnectionRetry.
+   */
+  call<T>(what: string, fn: () => Promise<T>, log: PatienceLog, retryOn?: (error: unknown) => boolean): Promise<T> {
+    const patienceMs = this.config.worker.databaseOutagePatienceMs;
+    return withConnectionRetry(fn, {
+      patienceMs,
+      maxDelayMs: DATABASE_RETRY_MAX_DELAY_MS,
+      signal: this.stopping.signal,
+      retryOn,
+      ...waitReports(what, patienceMs, log),
+    });
+  }
+
+  /** The worker stops: calls waiting for the database give up within `deadlineMs / 2`, and later ones at their first lost connection. */
+  stopWaiting(deadlineMs: number): void {
+    this.stopTimer ??= setTimeout(() => this.stopping.abort(), deadlineMs / 2).unref();
+  }
+}
+
+/**
+ * The lines about one call waiting for the database: a warning at its first lost connection, then
+ * at most one every DATABASE_WAIT_REPORT_MS, and one line when the database answers again.
+ */
+export function waitReports(
+  what: string,
+  patienceMs: number,
+  log: PatienceLog,
+): Required<Pick<ConnectionRetryOptions, 'onRetry' | 'onRecovered'>> {
+  let reportedAtMs: number | undefined;
+  return {
+    onRetry: (error, attempt, awayMs) => {
+      if (reportedAtMs !== undefined && awayMs - reportedAtMs < DATABASE_WAIT_REPORT_MS) return;
+      const first = reportedAtMs === undefined;
+      reportedAtMs = awayMs;
+      log.warn(
+        first
+          ? `${what} waits for the database (try ${attempt}: ${databaseErrorLine(error)}); it tries again ${patienceMs > 0 ? `for up to ${duration(patienceMs)}` : 'a few times over about 3 s'} (WORKER_DATABASE_OUTAGE_PATIENCE_MS)`
+          : `${what} still waits for the database after ${duration(awayMs)} (try ${attempt}: ${databaseErrorLine(error)})`,
+      );
+    },
+    onRecovered: (awayMs, tries) =>
+      log.log(`the database answers again after ${duration(awayMs)} away; ${what} went on (try ${tries})`),
+  };
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
+}
