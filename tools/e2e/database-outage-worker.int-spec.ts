@@ -128,4 +128,26 @@ describe('a worker whose PostgreSQL stops for longer than a restart (real proces
     expect(attempts[0]!.error).toMatch(UNREACHABLE);
     expect(Number(UNREACHABLE.exec(attempts[0]!.error!)![1])).toBeGreaterThanOrEqual(2);
   }, 240_000);
+
+  it('stops waiting for the database once the worker is stopped, and exits within its shutdown deadline', async () => {
+    const worker = await startWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '8000' });
+    const runId = await cluster.submit(tinyPretrain(`stopped in a database outage ${randomUUID()}`, 500, 20));
+    await cluster.waitForSql('training', `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1`, [runId]);
+    proxy.restart();
+    await waitFor(
+      'a write to wait for the database',
+      async () => (/waits for the database/.test(worker.output()) ? true : undefined),
+      30_000,
+      () => worker.output(),
+    );
+    const stoppedAt = Date.now();
+    await worker.stop('SIGTERM');
+    // Half the deadline waiting, then the training stops and its job goes back to BullMQ before the
+    // deadline: not held until the worker exits without it, its lock left to expire.
+    expect(Date.now() - stoppedAt).toBeLessThan(8000 + 4000);
+    expect(worker.output()).not.toMatch(/shutdown deadline \(\d+ ms\) passed/);
+    expect(worker.output()).toMatch(
+      /the database was unreachable for \d+ s \(\d+ tr(y|ies), given up as the process stops\)/,
+    );
+  }, 120_000);
 });
