@@ -1,5 +1,5 @@
 import { loadConfig } from '@trainyard/config';
-import { DatabasePatience, waitReports } from './database-patience';
+import { DatabasePatience, repeatedFailureReports, waitReports } from './database-patience';
 
 const refused = () => Object.assign(new Error('the database system is shutting down'), { code: '57P03' });
 
@@ -69,5 +69,23 @@ describe('DatabasePatience', () => {
       patience.call('run r: reading the run', () => (tries++, Promise.reject(refused())), log),
     ).rejects.toThrow(/\(1 try, given up as the process stops\)/);
     expect(tries).toBe(1);
+  });
+
+  it('says a check repeated every 0.5 s that fails once, then every 10 s at most, and once when it answers', () => {
+    const { said, log } = lines();
+    let at = 0;
+    const checks = repeatedFailureReports('cancel check for run r', log, () => at);
+    checks.answered();
+    // A 35 s outage: 70 failed checks, 0.5 s apart.
+    for (; at < 35_000; at += 500) checks.failed(refused());
+    checks.answered();
+    checks.answered();
+    expect(said.map((s) => `${s.level} ${s.message}`)).toEqual([
+      'warn cancel check for run r failed: the database system is shutting down',
+      'warn cancel check for run r still fails after 10 s (21 tries): the database system is shutting down',
+      'warn cancel check for run r still fails after 20 s (41 tries): the database system is shutting down',
+      'warn cancel check for run r still fails after 30 s (61 tries): the database system is shutting down',
+      'log cancel check for run r answers again after 35 s (70 failed)',
+    ]);
   });
 });

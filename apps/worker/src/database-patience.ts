@@ -79,6 +79,40 @@ export function waitReports(
   };
 }
 
+/**
+ * The lines about a check repeated every fraction of a second (a training's cancel check) while it
+ * fails: the first failure, then at most one every DATABASE_WAIT_REPORT_MS with how many failed,
+ * and one line once it answers again. Before, an outage of two minutes wrote 240 lines a training.
+ */
+export function repeatedFailureReports(
+  what: string,
+  log: PatienceLog,
+  now: () => number = Date.now,
+): { failed(error: unknown): void; answered(): void } {
+  let since: number | undefined;
+  let reportedAtMs = 0;
+  let failures = 0;
+  return {
+    failed(error) {
+      const at = now();
+      failures++;
+      if (since === undefined) {
+        since = reportedAtMs = at;
+        log.warn(`${what} failed: ${databaseErrorLine(error)}`);
+      } else if (at - reportedAtMs >= DATABASE_WAIT_REPORT_MS) {
+        reportedAtMs = at;
+        log.warn(`${what} still fails after ${duration(at - since)} (${failures} tries): ${databaseErrorLine(error)}`);
+      }
+    },
+    answered() {
+      if (since === undefined) return;
+      log.log(`${what} answers again after ${duration(now() - since)} (${failures} failed)`);
+      since = undefined;
+      failures = 0;
+    },
+  };
+}
+
 function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`;
 }

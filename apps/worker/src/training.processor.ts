@@ -25,7 +25,7 @@ import {
 } from '@trainyard/training/supervisor';
 import { ActiveTrainings } from './active-trainings';
 import { giveBack } from './class-consumers';
-import { DatabasePatience, type PatienceLog } from './database-patience';
+import { DatabasePatience, repeatedFailureReports, type PatienceLog } from './database-patience';
 import { JobHandBack } from './job-hand-back';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices, type DeviceLease } from './devices/worker-devices';
@@ -391,6 +391,10 @@ export class TrainingProcessor {
 
     const deadline = timeLimit.startedAt + timeLimit.hours * 3_600_000 - timeLimit.usedMs;
     let overTime: string | undefined;
+    const checks = repeatedFailureReports(`cancel check for run ${runId}`, {
+      warn: (message) => context.log.warn(this.logger, message),
+      log: (message) => context.log.log(this.logger, message),
+    });
     const watch = setInterval(() => {
       const now = Date.now();
       if (overTime === undefined && now >= deadline) {
@@ -402,11 +406,12 @@ export class TrainingProcessor {
       this.writes
         .watch(context.fence)
         .then((state) => {
+          checks.answered();
           if (state.fenced)
             this.applier.fence(context, `attempt ${context.fence.attemptId} is no longer the run's current attempt`);
           else if (state.cancelRequested) handle.cancel();
         })
-        .catch((err) => context.log.warn(this.logger, `cancel check for run ${runId} failed: ${err}`));
+        .catch((err: unknown) => checks.failed(err));
     }, WATCH_POLL_MS);
     try {
       const outcome = await handle.done;
