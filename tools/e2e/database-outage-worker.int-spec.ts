@@ -70,6 +70,8 @@ describe('a worker whose PostgreSQL stops for longer than a restart (real proces
     expect(waits.length).toBeGreaterThanOrEqual(1);
     // A warning at the first failure, then one every ~10 s at most, per waiting write: no flood.
     expect(waits.length).toBeLessThan(10);
+    // The training's cancel check, every 0.5 s, too (30 lines over the outage before).
+    expect((log.match(/cancel check for run/g) ?? []).length).toBeLessThan(6);
     const back = /the database answers again after (\d+) s away/.exec(log);
     expect(back).not.toBeNull();
     expect(Number(back![1])).toBeGreaterThanOrEqual(5);
