@@ -32,10 +32,19 @@ export async function readFolderImage(
     // A file deleted since the scan, or a permission error on one file: skip it, not the run.
     return { ok: false, reason: `cannot be read: ${(error as Error).message}` };
   }
-  if (bytes.length === 0) return { ok: false, reason: 'the file is empty (0 bytes)' };
+  const problem = imageBytesProblem(bytes);
+  return problem ? { ok: false, reason: problem } : { ok: true, bytes };
+}
+
+/**
+ * Why the bytes read of a folder's file are no image of it (empty, over MAX_IMAGE_FILE_BYTES, no
+ * PNG, JPEG or WebP signature), or null: the reason a load's data report and a pack's `skipped`
+ * both give, so a file is left out of both for the same words.
+ */
+export function imageBytesProblem(bytes: Buffer): string | null {
+  if (bytes.length === 0) return 'the file is empty (0 bytes)';
   const tooLarge = imageFileTooLarge(bytes.length);
-  if (tooLarge) return { ok: false, reason: tooLarge };
+  if (tooLarge) return tooLarge;
   const notImage = notAnImage(bytes.subarray(0, IMAGE_SIGNATURE_BYTES));
-  if (notImage) return { ok: false, reason: `not a readable image: ${notImage}` };
-  return { ok: true, bytes };
+  return notImage ? `not a readable image: ${notImage}` : null;
 }

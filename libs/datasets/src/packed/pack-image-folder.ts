@@ -1,15 +1,14 @@
 import { quoteText } from '@trainyard/contracts';
 import {
-  IMAGE_SIGNATURE_BYTES,
   imageFileTooLarge,
   isTransientStorageError,
   ObjectNotFoundError,
-  sniffImageType,
   type ImageFile,
   type ObjectStore,
   type WalkLimits,
 } from '@trainyard/storage';
 import { decodeImage, type ResizeFit } from '../image-decode';
+import { imageBytesProblem } from '../image-folder-read';
 import { type ImageFolderScan, scanImageFolder } from '../image-folder-scan';
 import { InvalidImageFolderError } from '../invalid-image-folder.error';
 import { deriveSeed, mulberry32, permutation } from '../prng';
@@ -63,7 +62,10 @@ export interface PackedVersion {
   /** sha256 of the manifest's bytes: what a run spec names and a run records. */
   version: string;
   manifest: PackedManifest;
-  /** Files left out: unreadable (a local file without permission) or, with `decodeTo`, undecodable. */
+  /**
+   * Files left out: unreadable (a local file without permission), empty, over MAX_IMAGE_FILE_BYTES,
+   * without a PNG, JPEG or WebP signature, or, with `decodeTo`, undecodable.
+   */
   skipped: { file: string; reason: string }[];
 }
 
@@ -72,8 +74,9 @@ export interface PackedVersion {
  * written to `dest` under content-addressed names. Files are packed in a fixed shuffled order (so
  * a shard mixes classes and a shuffle buffer sees all of them), with fixed tar metadata: packing
  * the same files again gives the same shards and the same version, and writes nothing new that
- * matters. Without `decodeTo` images are not decoded here: a bad picture is found (and reported)
- * when a run reads it.
+ * matters. Without `decodeTo` images are not decoded here, only their signatures checked (a file
+ * that is no PNG, JPEG or WebP is left out and listed, as a load of the folder skips it): a picture
+ * that does not decode is found (and reported) when a run reads it.
  *
  * A pack that fails writes no manifest and removes the shards it wrote that were not in `dest`
  * before (those were another version's, with the same bytes). A listed file gone when read
@@ -93,7 +96,7 @@ export async function packImageFolder(
   const order = permutation(scan.files.length, mulberry32(deriveSeed(0, 41)));
   const skipped: PackedVersion['skipped'] = [];
   const shards: PackedShard[] = [];
-  /** Per class, the entries a run can decode (decoded ones; else those with an image's signature). */
+  /** Per class, the entries packed: decoded ones, or (encoded) files with an image's signature. */
   const imageEntries = new Int32Array(scan.classNames.length);
   /** Shards this pack added to `dest`: removed if it fails. */
   const added: string[] = [];
@@ -127,7 +130,7 @@ export async function packImageFolder(
           skipped.push({ file: files[i].key, reason: r.reason });
           continue;
         }
-        if (opts.decodeTo || sniffImageType(r.bytes.subarray(0, IMAGE_SIGNATURE_BYTES))) imageEntries[files[i].label]++;
+        imageEntries[files[i].label]++;
         pending.push({ key: files[i].key, label: files[i].label, bytes: r.bytes });
         pendingBytes += r.bytes.length;
         if (pendingBytes >= shardBytes) await flush();
@@ -208,6 +211,10 @@ async function readForPack(
     if (isTransientStorageError(error)) throw error;
     return { ok: false, reason: `cannot be read: ${(error as Error).message}` };
   }
+  // Encoded, the bytes are packed as they are: what has no image's signature (a page saved as
+  // .jpg, a TIFF) is left out and listed now, not stored in a version every run then skips.
+  const problem = imageBytesProblem(bytes);
+  if (problem) return { ok: false, reason: problem };
   if (!decodeTo) return { ok: true, bytes };
   try {
     const pixels = await decodeImage(bytes, decodeTo.imageShape, decodeTo.fit);

@@ -311,6 +311,37 @@ describe('packed datasets over S3', () => {
       expect(await s3.list(fresh)).toEqual([]);
     });
 
+    it('leaves a file without an image signature out of an encoded pack and lists it, as a load skips it', async () => {
+      const folder = `datasets/${randomUUID()}/`;
+      for (const c of ['a', 'b'])
+        for (let i = 0; i < 4; i++) await s3.put(`${folder}${c}/${i}.png`, await fixtureImage('png', i));
+      await s3.put(`${folder}a/page.jpg`, Buffer.from('<html>Not found</html>'));
+      await s3.put(`${folder}b/empty.png`, Buffer.alloc(0));
+      // A TIFF named .png: sharp would decode it, no dataset holds it.
+      await s3.put(`${folder}b/scan.png`, Buffer.from([0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0, 0, 0, 0, 0]));
+      const encoded = await packImageFolder(s3, folder, s3, { shardBytes: 600, root });
+      const expected = [
+        {
+          file: `${folder}a/page.jpg`,
+          reason: 'not a readable image: not a PNG, JPEG or WebP image (it starts with 3c 68 74 6d 6c 3e 4e 6f)',
+        },
+        { file: `${folder}b/empty.png`, reason: 'the file is empty (0 bytes)' },
+        {
+          file: `${folder}b/scan.png`,
+          reason: 'not a readable image: not a PNG, JPEG or WebP image (it starts with 49 49 2a 00 08 00 00 00)',
+        },
+      ];
+      const byFile = (a: { file: string }, b: { file: string }) => (a.file < b.file ? -1 : 1);
+      expect([...encoded.skipped].sort(byFile)).toEqual(expected);
+      expect([...(encoded.manifest.skipped ?? [])].sort(byFile)).toEqual(expected);
+      expect(encoded.manifest.images).toBe(8);
+      const packedKeys = encoded.manifest.shards.flatMap((s) => s.entries.map((e) => e.key));
+      expect(packedKeys.every((k) => k.endsWith('.png') && !k.includes('empty') && !k.includes('scan'))).toBe(true);
+      // The same files, with the same reasons, as a load of the folder skips.
+      const loaded = await loadImageFolder(s3, folder, { imageShape, seed: 0 });
+      expect([...loaded.skipped].sort(byFile)).toEqual(expected);
+    });
+
     it('fails the stream once every image of a class turned out unusable, whatever maxBadFraction allows', async () => {
       const folder = `datasets/${randomUUID()}/`;
       for (let i = 0; i < 6; i++) await s3.put(`${folder}a/${i}.png`, await fixtureImage('png', i));
