@@ -1,5 +1,6 @@
 import type { ImageFile, ObjectStore, WalkLimits } from '@trainyard/storage';
 import { type ImageSplit, type LoadedDataset, pixelsPerImage, selectImages } from './dataset.types';
+import { type DecodePixelBudget, FILES_IN_FLIGHT } from './decode-pixel-budget';
 import { contentHash, ImageCache } from './image-cache';
 import { decodeImage, ImageDecodeError, type ResizeFit, toUnitFloats } from './image-decode';
 import { readFolderImage } from './image-folder-read';
@@ -19,10 +20,15 @@ export interface ImageFolderLoadOptions {
   /** Per-class holdout fractions (default validation 0, test 0.2) and their assignment (default 'key'). */
   split?: Partial<FolderSplit>;
   /**
-   * Files fetched and decoded at once (sharp decodes on libuv's pool; fetches overlap S3 latency).
-   * Each holds at most MAX_IMAGE_FILE_BYTES read: larger files are skipped unread.
+   * Files fetched and decoded at once (FILES_IN_FLIGHT by default). Each holds at most
+   * MAX_IMAGE_FILE_BYTES read: larger files are skipped unread.
    */
   concurrency?: number;
+  /**
+   * What bounds the pixels decoded at once; without it, the thread's (threadDecodeBudget,
+   * DECODE_PIXEL_BUDGET), shared with every other decode of the thread.
+   */
+  decodeBudget?: DecodePixelBudget;
   /** A scan already made (e.g. at registration), to skip listing again. */
   scan?: ImageFolderScan;
   /** Bounds of the folder listing (config.paths); past them FolderWalkLimitError. */
@@ -54,6 +60,7 @@ async function readOne(
   shape: [number, number, number],
   fit: ResizeFit,
   cache: ImageCache | undefined,
+  budget: DecodePixelBudget | undefined,
 ): Promise<Outcome> {
   const read = await readFolderImage(store, file);
   if (!read.ok) return { ok: false, reason: read.reason, via: 'read' };
@@ -65,7 +72,7 @@ async function readOne(
       ? { ok: true, pixels: hit.pixels, via: 'cache' }
       : { ok: false, reason: hit.reason, via: 'cache' };
   try {
-    const pixels = await decodeImage(bytes, shape, fit);
+    const pixels = await decodeImage(bytes, shape, fit, budget);
     await cache?.put(hash, shape, fit, { kind: 'pixels', pixels });
     return { ok: true, pixels, via: 'decode' };
   } catch (error) {
@@ -123,8 +130,8 @@ export async function loadImageFolder(
   const fit = opts.fit ?? 'cover';
   const cache = opts.cacheDir ? new ImageCache(opts.cacheDir, { maxBytes: opts.cacheMaxBytes }) : undefined;
   const pixels = pixelsPerImage(shape);
-  const outcomes = await mapLimited(scan.files.length, opts.concurrency ?? 8, (i) =>
-    readOne(store, scan.files[i], shape, fit, cache),
+  const outcomes = await mapLimited(scan.files.length, opts.concurrency ?? FILES_IN_FLIGHT, (i) =>
+    readOne(store, scan.files[i], shape, fit, cache, opts.decodeBudget),
   );
 
   const skipped: SkippedImage[] = [];

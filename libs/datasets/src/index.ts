@@ -7,6 +7,7 @@ export * from './prng';
 export * from './invalid-image-folder.error';
 export * from './image-folder-scan';
 export * from './image-decode';
+export * from './decode-pixel-budget';
 export * from './image-cache';
 export * from './stratified-split';
 export * from './image-folder.dataset';

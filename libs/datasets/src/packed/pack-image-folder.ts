@@ -7,6 +7,7 @@ import {
   type ObjectStore,
   type WalkLimits,
 } from '@trainyard/storage';
+import { FILES_IN_FLIGHT } from '../decode-pixel-budget';
 import { decodeImage, type ResizeFit } from '../image-decode';
 import { imageBytesProblem } from '../image-folder-read';
 import { type ImageFolderScan, scanImageFolder } from '../image-folder-scan';
@@ -29,7 +30,7 @@ export interface PackOptions {
   shardBytes?: number;
   /** Where shards and the manifest go in `dest` (default PACKED_ROOT). */
   root?: string;
-  /** Files read at once from the source. */
+  /** Files read (and, with `decodeTo`, decoded) at once from the source: FILES_IN_FLIGHT by default. */
   concurrency?: number;
   walkLimits?: WalkLimits;
   /**
@@ -91,7 +92,7 @@ export async function packImageFolder(
 ): Promise<PackedVersion> {
   const shardBytes = opts.shardBytes ?? 16 * 1024 * 1024;
   const root = opts.root ?? PACKED_ROOT;
-  const concurrency = opts.concurrency ?? 8;
+  const concurrency = opts.concurrency ?? FILES_IN_FLIGHT;
   const scan = await scanImageFolder(source, prefix, opts.walkLimits);
   const order = permutation(scan.files.length, mulberry32(deriveSeed(0, 41)));
   const skipped: PackedVersion['skipped'] = [];
