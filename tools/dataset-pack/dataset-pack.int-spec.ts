@@ -147,8 +147,16 @@ describe('dataset:pack (compiled command, PostgreSQL, S3 server)', () => {
       source: store.uri(prefix),
       manifest: store.uri(packedManifestKey(printed.version)),
       alreadyPacked: false,
-      images: 13, // encoded: the broken file is packed as is, a run names it when it fails to decode
-      skipped: [],
+      // Encoded, yet the broken file (no image's signature) is left out and listed, as a load skips it.
+      images: 12,
+      skipped: [
+        {
+          file: `${prefix}red/broken.png`,
+          reason: expect.stringMatching(
+            /^not a readable image: not a PNG, JPEG or WebP image \(it starts with /,
+          ) as unknown,
+        },
+      ],
       stream: { version: printed.version, shuffleBuffer: 1000, readAheadShards: 2, maxBadFraction: 0 },
     });
     expect(printed.shards).toBeGreaterThan(1);
@@ -399,6 +407,7 @@ describe('dataset:pack → streamed fine-tune (API, worker, PostgreSQL, S3 serve
     const runId = await cluster.submit(spec);
     const run = await cluster.waitForStatus(runId, TERMINAL, 240_000);
     expect({ status: run.status, reason: run.failureReason }).toEqual({ status: 'SUCCEEDED', reason: null });
-    expect(run.dataReport).toMatchObject({ packedVersion: version, files: 25, skippedCount: 1 });
+    // The broken file, left out by the pack, is listed in the report and is no image of the version.
+    expect(run.dataReport).toMatchObject({ packedVersion: version, files: 24, skippedCount: 1 });
   }, 400_000);
 });
