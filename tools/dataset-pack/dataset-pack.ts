@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, type TrainyardConfig } from '@trainyard/config';
-import { isId } from '@trainyard/contracts';
+import { escapeText, isId } from '@trainyard/contracts';
 import { packImageFolder, type PackedVersion } from '@trainyard/datasets';
 import { DatasetsRepository, openDatabase } from '@trainyard/db';
 import {
@@ -206,7 +206,8 @@ async function pack(args: PackArgs, config: TrainyardConfig, io: Output): Promis
   ];
   if (skipped.length > 0) {
     lines.push(`  ${skipped.length} file${skipped.length === 1 ? '' : 's'} left out (listed in the manifest):`);
-    for (const s of skipped.slice(0, 10)) lines.push(`    ${s.file}: ${s.reason}`);
+    // A file's name may hold an escape sequence (that is why it was left out): shown escaped.
+    for (const s of skipped.slice(0, 10)) lines.push(`    ${escapeText(s.file)}: ${escapeText(s.reason)}`);
     if (skipped.length > 10) lines.push(`    … and ${skipped.length - 10} more`);
   }
   lines.push(

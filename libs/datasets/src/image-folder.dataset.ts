@@ -134,7 +134,8 @@ export async function loadImageFolder(
     readOne(store, scan.files[i], shape, fit, cache, opts.decodeBudget),
   );
 
-  const skipped: SkippedImage[] = [];
+  // Files whose names no image may have (imageNameProblem) were left out by the listing, unread.
+  const skipped: SkippedImage[] = [...scan.leftOut];
   const kept: number[] = [];
   outcomes.forEach((o, i) => (o.ok ? kept.push(i) : skipped.push({ file: scan.files[i].key, reason: o.reason })));
   const all: ImageSplit = {

@@ -1,4 +1,11 @@
-import { IMAGE_SIGNATURE_BYTES, imageFileTooLarge, MAX_IMAGE_FILE_BYTES, notAnImage, sniffImageType } from './index';
+import {
+  IMAGE_SIGNATURE_BYTES,
+  imageFileTooLarge,
+  imageNameProblem,
+  MAX_IMAGE_FILE_BYTES,
+  notAnImage,
+  sniffImageType,
+} from './index';
 
 /** The first bytes of each format, as their encoders write them (sharp's output for the images). */
 const HEADS = {
@@ -44,5 +51,47 @@ describe('what a file must be to be an image of a dataset', () => {
     expect(notAnImage(Buffer.alloc(0))).toBe('an empty file');
     expect(notAnImage(HEADS.jpeg.subarray(0, 3))).toBeNull();
     expect(notAnImage(HEADS.png.subarray(0, 7))).toMatch(/^not a PNG/); // cut inside the signature
+  });
+});
+
+describe('imageNameProblem: one rule for an image file name, on every path', () => {
+  it.each([
+    ['cat/a\\b.png', 'its name holds "\\" (a folder separator on Windows), which no object key may hold'],
+    ['cat/sub\\dir/1.png', 'its name holds "\\" (a folder separator on Windows), which no object key may hold'],
+    [
+      'cat/\u001b[2J.png',
+      'its name below the class folder is not text (control character U+001B at position 0 is not allowed)',
+    ],
+    [
+      'cat/tab\t.png',
+      'its name below the class folder is not text (control character U+0009 at position 3 is not allowed)',
+    ],
+    [
+      'cat/\u202egnp.exe.png',
+      'its name below the class folder is not text (bidirectional formatting character U+202E at position 0 is not allowed)',
+    ],
+    ['cat/../dog/1.png', 'its path holds a ".." segment, which no object key may hold'],
+    ['cat/./1.png', 'its path holds a "." segment, which no object key may hold'],
+    ['cat//1.png', 'its path holds an empty segment ("//"), which no object key may hold'],
+    [`cat/${'é'.repeat(150)}.png`, 'a name of 304 bytes, over the 255 bytes a file system holds'],
+    [`cat/${'x'.repeat(300)}.png`, 'a name of 304 bytes, over the 255 bytes a file system holds'],
+  ])('%j: %s', (path, reason) => {
+    expect(imageNameProblem(path)).toBe(reason);
+  });
+
+  it.each([
+    'cat/1.png',
+    'cat/a..b.png',
+    'cat/caf\u00e9.png',
+    'cat/cafe\u0301.png',
+    'cat/\u05e9\u05dc\u05d5\u05dd \u200f.png',
+    'cat/👩‍👩‍👧.png',
+    `cat/${'x'.repeat(251)}.png`,
+  ])('%j is a name an image may have', (path) => {
+    expect(imageNameProblem(path)).toBeNull();
+  });
+
+  it('judges only what lies below the class folder (a class folder has rules of its own)', () => {
+    expect(imageNameProblem('a\\b/1.png')).toBeNull();
   });
 });

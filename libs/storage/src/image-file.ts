@@ -5,6 +5,7 @@
  * (which skip and list it) and the sample route, so a file is an image on every path or on none.
  * Here, not in libs/datasets, because the API checks it too and never loads sharp.
  */
+import { textProblem } from '@trainyard/contracts';
 
 /**
  * The largest image file a dataset holds: no picture to train on is near it (a 50-megapixel photo,
@@ -59,4 +60,40 @@ export function notAnImage(head: Uint8Array): string | null {
   if (sniffImageType(head)) return null;
   const start = [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   return `not a PNG, JPEG or WebP image (it starts with ${start})`;
+}
+
+/** The longest name (one path segment, in UTF-8 bytes) a file system holds: ext4, APFS, NTFS. */
+export const MAX_FILE_NAME_BYTES = 255;
+
+/**
+ * Why an image file's path in its folder (`cat/sub/a\b.png`, class folder first) cannot name one
+ * of its images, by what lies below the class folder (the class folder has rules of its own, which
+ * refuse the folder), or null. Such a file is left out and listed, not refused with its folder: a
+ * folder of thousands of pictures is not refused for one bad name. One rule for a registration's
+ * listing (not counted), a load (in the data report), a pack (in the manifest's `skipped`) and an
+ * upload (in its `skipped`):
+ * - a control or bidirectional character or a lone surrogate: the name is stored in reports and
+ *   manifests and printed, and an escape sequence in it would reach every terminal showing it;
+ * - a backslash (a separator on Windows) or a `.`, `..` or empty segment (an S3 key may hold
+ *   them): no object key may, so neither store could read the file (it registered, then was
+ *   skipped by every load);
+ * - a name over MAX_FILE_NAME_BYTES (an S3 key may be 1,024 bytes): no disk holds it, so neither
+ *   the local store nor a copy of the folder could.
+ * Two names that are one spelt two ways in Unicode (NFC and NFD `café.png`) are two files, and two
+ * images, on every path: unlike two class folders, they are not two outputs of a classifier.
+ */
+export function imageNameProblem(path: string): string | null {
+  const inClass = path.slice(path.indexOf('/') + 1);
+  const text = textProblem(inClass);
+  if (text) return `its name below the class folder is not text (${text.charAt(0).toLowerCase()}${text.slice(1)})`;
+  if (inClass.includes('\\'))
+    return 'its name holds "\\" (a folder separator on Windows), which no object key may hold';
+  for (const segment of inClass.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..')
+      return `its path holds ${segment === '' ? 'an empty segment ("//")' : `a "${segment}" segment`}, which no object key may hold`;
+    const bytes = Buffer.byteLength(segment);
+    if (bytes > MAX_FILE_NAME_BYTES)
+      return `a name of ${bytes} bytes, over the ${MAX_FILE_NAME_BYTES} bytes a file system holds`;
+  }
+  return null;
 }

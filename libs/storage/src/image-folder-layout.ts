@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quoteText, textProblem } from '@trainyard/contracts';
+import { imageNameProblem } from './image-file';
 import { prefixProblem } from './object-key';
 import { WalkBudget, type WalkLimits } from './folder-walk-limit.error';
 import { InvalidImageFolderError } from './invalid-image-folder.error';
@@ -29,6 +30,17 @@ export interface ImageFolderScan {
   files: ImageFile[];
   /** Image files per class, in `classNames` order. */
   counts: number[];
+  /**
+   * Files named as images whose name no image may have (imageNameProblem: a backslash, a control
+   * character, …), left out of `files` and `counts`, with why: a load and a pack list them.
+   */
+  leftOut: LeftOutImage[];
+}
+
+/** A file of a folder left out of its images, and why (what a data report or a manifest lists). */
+export interface LeftOutImage {
+  file: string;
+  reason: string;
 }
 
 /**
@@ -166,6 +178,7 @@ export async function scanImageFolder(
   const normalised = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   const folder = store.uri(normalised);
   const byClass = new Map<string, { key: string; size: number }[]>();
+  const leftOut: LeftOutImage[] = [];
   const top = limits ? new WalkBudget(folder, limits) : undefined;
   for (const name of await emptyLocalFolders(store, normalised, top)) byClass.set(name, []);
   for (const object of await listObjects(store, normalised, folder, limits)) {
@@ -178,6 +191,11 @@ export async function scanImageFolder(
     byClass.set(className, files);
     // S3 consoles create `class/` marker objects for folders: they make the class exist, empty.
     if (object.key.endsWith('/') || !isFolderImage(relative)) continue;
+    const badName = imageNameProblem(relative);
+    if (badName) {
+      leftOut.push({ file: object.key, reason: `left out: ${badName}` });
+      continue;
+    }
     files.push(object);
   }
   const classNames = [...byClass.keys()].sort(byCodePoint);
@@ -203,7 +221,12 @@ export async function scanImageFolder(
   if (empty.length > 0) {
     const list = empty.map((c) => `'${c}'`).join(', ');
     const what = empty.length === 1 ? `class ${list} has` : `classes ${list} have`;
-    throw new InvalidImageFolderError(folder, `${what} no images (${IMAGE_EXTENSIONS.join(', ')})`);
+    // A class emptied by bad names says so: "no images" alone would send a person looking for none.
+    const named = leftOut.find((f) => empty.includes(f.file.slice(normalised.length).split('/')[0]));
+    const why = named
+      ? `; files named as images were left out for their names (${quoteText(named.file)}: ${named.reason})`
+      : '';
+    throw new InvalidImageFolderError(folder, `${what} no images (${IMAGE_EXTENSIONS.join(', ')})${why}`);
   }
   const files: ImageFile[] = [];
   const counts = classNames.map((name, label) => {
@@ -213,5 +236,5 @@ export async function scanImageFolder(
     for (const o of objects) files.push({ key: o.key, label, size: o.size });
     return objects.length;
   });
-  return { prefix: normalised, folder, classNames, files, counts };
+  return { prefix: normalised, folder, classNames, files, counts, leftOut };
 }

@@ -26,12 +26,15 @@ export {
   scanImageFolder,
   type ImageFile,
   type ImageFolderScan,
+  type LeftOutImage,
 } from './image-folder-layout';
 export {
   IMAGE_SIGNATURE_BYTES,
   IMAGE_TYPE_NAMES,
+  MAX_FILE_NAME_BYTES,
   MAX_IMAGE_FILE_BYTES,
   imageFileTooLarge,
+  imageNameProblem,
   notAnImage,
   sniffImageType,
   type ImageType,

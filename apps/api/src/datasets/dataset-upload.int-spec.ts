@@ -236,6 +236,47 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
     expect((await store.list(prefix)).map((o) => o.key.slice(prefix.length))).toEqual(['cat/1.png', 'dog/1.jpg']);
   });
 
+  it('leaves out and lists an image whose own name no image may have, as a registered folder does; keeps NFC and NFD', async () => {
+    const nfc = 'dog/caf\u00e9.png';
+    const nfd = 'dog/cafe\u0301.png';
+    const tar = await tarOf([
+      ['cat/1.png', png[0]!],
+      ['cat/a\\b.png', png[1]!],
+      ['cat/\u001b[2J.png', png[0]!],
+      [`cat/${'x'.repeat(300)}.png`, png[1]!],
+      [nfc, png[0]!],
+      [nfd, png[1]!],
+    ]);
+    const res = await upload('pets with odd names', tar);
+    expect(res.status).toBe(201);
+    const dataset = (await res.json()) as {
+      counts: number[];
+      location: { prefix: string };
+      skipped: { entry: string; reason: string }[];
+      skippedCount: number;
+    };
+    expect(dataset).toMatchObject({ counts: [1, 2], skippedCount: 3 });
+    expect(dataset.skipped).toEqual([
+      {
+        entry: 'cat/a\\b.png',
+        reason: 'left out: its name holds "\\" (a folder separator on Windows), which no object key may hold',
+      },
+      {
+        entry: 'cat/\u001b[2J.png',
+        reason:
+          'left out: its name below the class folder is not text (control character U+001B at position 0 is not allowed)',
+      },
+      {
+        entry: `cat/${'x'.repeat(300)}.png`,
+        reason: 'left out: a name of 304 bytes, over the 255 bytes a file system holds',
+      },
+    ]);
+    const { prefix } = dataset.location;
+    expect((await store.list(prefix)).map((o) => o.key.slice(prefix.length)).sort()).toEqual(
+      ['cat/1.png', nfd, nfc].sort(),
+    );
+  });
+
   const refusals: [string, () => Promise<Buffer>, number, RegExp][] = [
     [
       'a path out of the folder',
@@ -278,14 +319,24 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
       /a link, not a plain file/,
     ],
     [
-      'a control character',
+      "a control character in a class folder's name",
+      () =>
+        tarOf([
+          ['cat/1.png', png[0]!],
+          ['\u001b[2J/1.png', png[1]!],
+        ]),
+      422,
+      /Control character U\+001B/,
+    ],
+    [
+      'a class whose one image has a control character in its name (left out: the class is empty)',
       () =>
         tarOf([
           ['cat/1.png', png[0]!],
           ['dog/\u001b[2J.png', png[1]!],
         ]),
       422,
-      /Control character/,
+      /class folder "dog" has no image inside .*control character U\+001B/,
     ],
     [
       'one class only',

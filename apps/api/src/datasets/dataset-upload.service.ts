@@ -186,6 +186,14 @@ export class DatasetUploadService {
         // Judged from its header, before a byte of it is read.
         declared += entry.header.size ?? 0;
         if (declared > maxBytes) throw refuse(new UploadRefused(413, 'body', tooLarge(maxBytes)));
+        if (decision.action === 'skip' && decision.leftOut && decision.classFolder !== undefined) {
+          entry.resume();
+          notImages.count++;
+          if (leftOut() > maxFiles) throw refuse(tooManyLeftOut(maxFiles));
+          if (notImages.listed.length < SKIPPED_LISTED) notImages.listed.push(decision.leftOut);
+          classFolders.notImage(decision.classFolder, decision.leftOut);
+          continue;
+        }
         if (decision.action === 'skip') {
           if (decision.classFolder !== undefined) classFolders.seen(decision.classFolder);
           ignored++;

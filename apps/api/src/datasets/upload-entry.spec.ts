@@ -59,21 +59,55 @@ describe('an entry of an uploaded dataset tar', () => {
     ['cat/../../evil.png', 'file', /"\.\." segment/],
     ['/etc/cat/1.png', 'file', /starts with "\/"/],
     ['cat//1.png', 'file', /empty path segment/],
-    ['cat\\..\\1.png', 'file', /contains "\\"/],
-    ['cat/1\u0000.png', 'file', /Control character U\+0000/],
-    ['cat/\u001b[31m.png', 'file', /Control character U\+001B/],
-    ['cat/\ud800.png', 'file', /Lone UTF-16 surrogate/],
+    // A backslash is a separator to an extractor on Windows: this one climbs out of the folder.
+    ['cat\\..\\1.png', 'file', /"\.\." segment/],
+    ['a\\b/1.png', 'file', /contains "\\"/],
+    ['\u001b[2J/1.png', 'file', /Control character U\+001B/],
+    [`${'c'.repeat(300)}/1.png`, 'file', /longer than 255 bytes/],
+    ['cat/1\u0000.png', 'file', /NUL byte/],
     ['cat/link.png', 'symlink', /a symlink, not a plain file/],
     ['cat/hard.png', 'link', /a link, not a plain file/],
     ['cat/dev.png', 'character-device', /not a plain file/],
     ['cat/fifo.png', 'fifo', /not a plain file/],
     [`${'a/'.repeat(17)}1.png`, 'file', /deeper than 16 levels/],
-    [`cat/${'x'.repeat(300)}.png`, 'file', /longer than 255 bytes/],
   ])('refuses %j (%s), naming the entry', (name, type, why) => {
     const decision = decideUploadEntry({ name, type, size: 1 });
     expect(decision.action).toBe('refuse');
     expect(decision.action === 'refuse' && decision.reason).toMatch(why);
     expect(decision.action === 'refuse' && decision.reason).toContain('entry "');
+  });
+
+  it.each([
+    ['cat/a\\b.png', /its name holds "\\"/],
+    ['cat/sub\\dir/1.png', /its name holds "\\"/],
+    ['cat/\u001b[31m.png', /not text \(control character U\+001B/],
+    ['cat/bell\u0007.png', /control character U\+0007/],
+    ['cat/del\u007f.png', /control character U\+007F/],
+    ['cat/\u202egnp.exe.png', /bidirectional formatting character U\+202E/],
+    ['cat/\ud800.png', /lone UTF-16 surrogate/],
+    [`cat/${'x'.repeat(300)}.png`, /a name of 304 bytes, over the 255 bytes a file system holds/],
+  ])(
+    'leaves out and lists the image %j, whose own name no image may have (the rule of a registered folder)',
+    (name, why) => {
+      const decision = decideUploadEntry({ name, type: 'file', size: 1 });
+      expect(decision).toMatchObject({ action: 'skip', classFolder: 'cat', leftOut: { entry: name } });
+      expect(decision.action === 'skip' && decision.leftOut?.reason).toMatch(why);
+    },
+  );
+
+  it('stores both spellings of one name (NFC and NFD café.png): two files, as on every other path', () => {
+    const nfc = 'cat/caf\u00e9.png';
+    const nfd = 'cat/cafe\u0301.png';
+    expect(decideUploadEntry({ name: nfc, type: 'file', size: 1 })).toEqual({
+      action: 'store',
+      path: nfc,
+      classFolder: 'cat',
+    });
+    expect(decideUploadEntry({ name: nfd, type: 'file', size: 1 })).toEqual({
+      action: 'store',
+      path: nfd,
+      classFolder: 'cat',
+    });
   });
 
   it('refuses an image over the per-file limit from its header, before reading it', () => {

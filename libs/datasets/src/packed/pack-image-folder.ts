@@ -95,7 +95,8 @@ export async function packImageFolder(
   const concurrency = opts.concurrency ?? FILES_IN_FLIGHT;
   const scan = await scanImageFolder(source, prefix, opts.walkLimits);
   const order = permutation(scan.files.length, mulberry32(deriveSeed(0, 41)));
-  const skipped: PackedVersion['skipped'] = [];
+  // Files whose names no image may have (imageNameProblem), left out by the listing, unread.
+  const skipped: PackedVersion['skipped'] = [...scan.leftOut];
   const shards: PackedShard[] = [];
   /** Per class, the entries packed: decoded ones, or (encoded) files with an image's signature. */
   const imageEntries = new Int32Array(scan.classNames.length);
