@@ -261,6 +261,8 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
       // A link out of the dataset's folder is never listed, so never served.
       writeFileSync(join(outside, 'secret.png'), images[1]!);
       symlinkSync(join(outside, 'secret.png'), join(folder, 'dog', 'b.png'));
+      // A name no image may have (a backslash): left out of the counts and of the samples alike.
+      writeFileSync(join(folder, 'dog', 'a\\b.png'), images[2]!);
       const res = await call('/v1/datasets', {
         key: teamA,
         method: 'POST',
@@ -290,7 +292,7 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
       expect(await status('0/2')).toBe(422); // HTML named .png
       expect(await status('0/3')).toBe(413); // over the cap
       expect(await status('0/4')).toBe(404); // the class has 4
-      expect(await status('1/1')).toBe(404); // the symlink to a file outside was not listed
+      expect(await status('1/1')).toBe(404); // neither `a\b.png` nor the symlink to a file outside was listed
       expect(await status('2/0')).toBe(404); // 2 classes
       // Another project's dataset is not there at all.
       expect((await call(`/v1/datasets/${dataset}/samples/0/0`, { key: teamB })).status).toBe(404);

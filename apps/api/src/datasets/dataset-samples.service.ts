@@ -12,6 +12,7 @@ import type { DatasetView } from '@trainyard/contracts';
 import { DatasetsRepository } from '@trainyard/db';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import {
+  imageNameProblem,
   isFolderImage,
   LocalObjectStore,
   LocalPathRefusedError,
@@ -72,7 +73,7 @@ export class DatasetSamplesService {
         message: `Class ${classIndex} of dataset ${id} has a name that is not a folder name`,
       });
     const { store, prefix, root } = await this.open(dataset);
-    const keys = await this.classKeys(dataset, store, `${prefix}${className}/`);
+    const keys = await this.classKeys(dataset, store, prefix, className);
     const key = keys[index];
     if (key === undefined)
       throw this.missing(`Class "${className}" of dataset ${id} has no sample #${index} (it shows ${keys.length})`);
@@ -125,8 +126,17 @@ export class DatasetSamplesService {
     return { store: new LocalObjectStore(root), prefix: '', root };
   }
 
-  /** The first DATASET_SAMPLES_PER_CLASS image keys of a class folder, by key (listed once a minute at most). */
-  private async classKeys(dataset: DatasetView, store: ObjectStore, folder: string): Promise<string[]> {
+  /**
+   * The first DATASET_SAMPLES_PER_CLASS image keys of a class folder, by key (listed once a minute
+   * at most): the images a load reads, so not one whose name no image may have (imageNameProblem).
+   */
+  private async classKeys(
+    dataset: DatasetView,
+    store: ObjectStore,
+    prefix: string,
+    className: string,
+  ): Promise<string[]> {
+    const folder = `${prefix}${className}/`;
     const cacheKey = `${dataset.id}\0${folder}`;
     const cached = this.listings.get(cacheKey);
     if (cached && Date.now() - cached.at < LISTING_TTL_MS) return cached.keys;
@@ -142,7 +152,12 @@ export class DatasetSamplesService {
     }
     const keys = listed
       .map((o) => o.key)
-      .filter((key) => !key.endsWith('/') && isFolderImage(key.slice(folder.length)))
+      .filter(
+        (key) =>
+          !key.endsWith('/') &&
+          isFolderImage(key.slice(folder.length)) &&
+          imageNameProblem(key.slice(prefix.length)) === null,
+      )
       .sort()
       .slice(0, DATASET_SAMPLES_PER_CLASS);
     if (this.listings.size >= LISTING_CACHE_ENTRIES) this.listings.delete(this.listings.keys().next().value!);
