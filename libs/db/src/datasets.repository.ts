@@ -54,14 +54,16 @@ export class DatasetsRepository {
   /**
    * Records the dataset, unless its folder is, holds or lies in one another project registered
    * (DatasetFolderTakenError): checked under a lock every registration takes, so two projects
-   * registering overlapping folders at once cannot both pass.
+   * registering overlapping folders at once cannot both pass. `sameFolder` names the folder by
+   * the other kind of location too (a local store's prefix as a path, and back), checked alike.
    */
-  async create(input: DatasetCreation): Promise<DatasetView> {
+  async create(input: DatasetCreation, sameFolder: DatasetLocation[] = []): Promise<DatasetView> {
     try {
       const row = await this.prisma.$transaction(async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${REGISTRATION_LOCK_NAMESPACE}::int4, 0)`;
-        if (await folderTakenBy(tx, input.location, input.project))
-          throw new DatasetFolderTakenError(fieldOf(input.location));
+        for (const location of [input.location, ...sameFolder])
+          if (await folderTakenBy(tx, location, input.project))
+            throw new DatasetFolderTakenError(fieldOf(input.location));
         return tx.dataset.create({ data: { ...input, location: input.location as unknown as Prisma.InputJsonValue } });
       });
       return datasetView(row);

@@ -21,6 +21,7 @@ import {
 } from '@trainyard/storage';
 import type { DatasetRegistration } from './dataset-registration.dto';
 import { notFound } from '../http/problems';
+import { storeFolderTwin } from './store-folder-twin';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 
 function refuse(field: string, why: string): UnprocessableEntityException {
@@ -58,7 +59,8 @@ export class DatasetsService {
   async register(body: DatasetRegistration, project: string): Promise<DatasetView> {
     const opened = await this.open(body.location, project);
     // Before anything is listed: a 422 naming the classes would show another project's folders.
-    if (await this.datasets.folderTaken(opened.location, project)) throw folderTaken(opened.location);
+    for (const location of await this.namesOf(opened.location))
+      if (await this.datasets.folderTaken(location, project)) throw folderTaken(opened.location);
     return this.record(body.name, opened, project);
   }
 
@@ -85,15 +87,19 @@ export class DatasetsService {
       throw error;
     }
     try {
-      const record = await this.datasets.create({
-        project,
-        id: randomUUID(),
-        name,
-        location,
-        uri: scan.folder,
-        classNames: scan.classNames,
-        counts: scan.counts,
-      });
+      const [, ...sameFolder] = await this.namesOf(location);
+      const record = await this.datasets.create(
+        {
+          project,
+          id: randomUUID(),
+          name,
+          location,
+          uri: scan.folder,
+          classNames: scan.classNames,
+          counts: scan.counts,
+        },
+        sameFolder,
+      );
       this.logger.log(
         `Dataset ${record.id} "${record.name}" registered: ${scan.folder}, ${scan.classNames.length} classes, ${scan.files.length} images`,
       );
@@ -108,6 +114,12 @@ export class DatasetsService {
       }
       throw error;
     }
+  }
+
+  /** The location, then the same folder as the other kind names it where the store is local (storeFolderTwin). */
+  private async namesOf(location: DatasetLocation): Promise<DatasetLocation[]> {
+    const twin = await storeFolderTwin(location, this.store);
+    return twin ? [location, twin] : [location];
   }
 
   async list(project: string | undefined): Promise<DatasetList> {

@@ -228,6 +228,7 @@ describe('shared store folders of a local store reached through the roots (Postg
   let api: TestApi;
   let base: string;
   let objects: string;
+  let a: string;
   let b: string;
   const aRun = randomUUID();
 
@@ -242,12 +243,18 @@ describe('shared store folders of a local store reached through the roots (Postg
       '../../mine/a/1.png',
       '../../mine/b/1.png',
       '../../models/mine/model.json',
+      'teams/alpha/pets/cats/1.png',
+      'teams/alpha/pets/dogs/1.png',
+      'teams/alpha/birds/owls/1.png',
+      'teams/alpha/birds/hawks/1.png',
+      'teams/beta/fish/cod/1.png',
+      'teams/beta/fish/eel/1.png',
     ]) {
       mkdirSync(join(objects, file, '..'), { recursive: true });
       writeFileSync(join(objects, file), PNG);
     }
     api = await startTestApi({ env: { TRAINYARD_HOME: join(base, 'home'), TRAINYARD_LOCAL_ROOTS: base } });
-    b = await projectKey(api, 'beta');
+    [a, b] = [await projectKey(api, 'alpha'), await projectKey(api, 'beta')];
   });
 
   afterAll(async () => {
@@ -297,5 +304,57 @@ describe('shared store folders of a local store reached through the roots (Postg
     }
     const own = await call(api, b, 'POST', '/v1/runs', finetune(join(base, 'models', 'mine', 'model.json')));
     expect(own.status).toBe(201);
+  });
+
+  it("refuses a local path naming another project's store prefix, and a prefix naming its local path", async () => {
+    // Before, the two kinds were compared apart: B read A's images by naming A's folder the other way.
+    const prefix = await call(api, a, 'POST', '/v1/datasets', {
+      name: 'pets',
+      location: { kind: 's3', prefix: 'teams/alpha/pets/' },
+    });
+    expect(prefix.status).toBe(201);
+    const local = await call(api, a, 'POST', '/v1/datasets', {
+      name: 'birds',
+      location: { kind: 'local', path: join(objects, 'teams', 'alpha', 'birds') },
+    });
+    expect(local.status).toBe(201);
+    const attempts: { location: Record<string, string>; field: string }[] = [
+      { location: { kind: 'local', path: join(objects, 'teams', 'alpha', 'pets') }, field: 'location.path' },
+      { location: { kind: 'local', path: `${objects}/teams/alpha/pets/` }, field: 'location.path' },
+      { location: { kind: 'local', path: join(objects, 'teams', 'alpha', 'pets', 'cats') }, field: 'location.path' },
+      { location: { kind: 'local', path: join(objects, 'teams', 'alpha') }, field: 'location.path' },
+      { location: { kind: 'local', path: join(objects, 'teams') }, field: 'location.path' },
+      { location: { kind: 's3', prefix: 'teams/alpha/birds/' }, field: 'location.prefix' },
+      { location: { kind: 's3', prefix: 'teams/alpha/birds/owls' }, field: 'location.prefix' },
+      { location: { kind: 's3', prefix: 'teams/' }, field: 'location.prefix' },
+    ];
+    for (const { location, field } of attempts) {
+      const reply = await call(api, b, 'POST', '/v1/datasets', { name: 'theirs', location });
+      expect({ location, status: reply.status, fields: fields(reply) }).toEqual({
+        location,
+        status: 409,
+        fields: [field],
+      });
+      expect({ location, leaks: ['cats', 'dogs', 'owls', 'hawks'].filter((s) => reply.text.includes(s)) }).toEqual({
+        location,
+        leaks: [],
+      });
+    }
+    // Its own folders, named either way, and A naming its own the other way, are registered.
+    const own = await call(api, b, 'POST', '/v1/datasets', {
+      name: 'fish',
+      location: { kind: 'local', path: join(objects, 'teams', 'beta', 'fish') },
+    });
+    expect(own.status).toBe(201);
+    const ownPrefix = await call(api, b, 'POST', '/v1/datasets', {
+      name: 'fish again',
+      location: { kind: 's3', prefix: 'teams/beta/fish/' },
+    });
+    expect(ownPrefix.status).toBe(201);
+    const sameProject = await call(api, a, 'POST', '/v1/datasets', {
+      name: 'pets by path',
+      location: { kind: 'local', path: join(objects, 'teams', 'alpha', 'pets') },
+    });
+    expect(sameProject.status).toBe(201);
   });
 });
