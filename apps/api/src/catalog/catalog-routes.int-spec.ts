@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { get } from 'node:http';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -360,6 +361,38 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
       expect((await call(`/v1/runs/${runId}/checkpoints/2/archive`, { key: teamA })).status).toBe(404);
       expect((await call(`/v1/runs/${runId}/checkpoints/-1/archive`, { key: teamA })).status).toBe(400);
       expect((await call(`/v1/runs/${runId}/checkpoints/..%2f1/archive`, { key: teamA })).status).toBe(400);
+    });
+
+    it('survives clients that close the archive or a download in the middle of a file', async () => {
+      // Before, one archive closed mid-file left a promise rejected with nothing awaiting it, and
+      // that unhandled rejection ended the API process: any read key could take the API down.
+      const rejections: unknown[] = [];
+      const onRejection = (reason: unknown) => rejections.push(reason);
+      process.on('unhandledRejection', onRejection);
+      try {
+        const runId = await finishedRun('team-a', {
+          'manifest.json': Buffer.from('{"files":{}}'),
+          'classifier/weights.bin': Buffer.alloc(40 * 1024 * 1024, 3),
+        });
+        const paths = [
+          `/v1/runs/${runId}/checkpoints/1/archive`,
+          `/v1/runs/${runId}/checkpoints/1/download?file=classifier/weights.bin`,
+        ];
+        for (const path of [...paths, ...paths, ...paths]) {
+          await new Promise<void>((resolve, reject) => {
+            const req = get(`${api.baseUrl}${path}`, { headers: { authorization: `Bearer ${teamA}` } }, (res) => {
+              expect(res.statusCode).toBe(200);
+              res.once('data', () => (req.destroy(), resolve()));
+            });
+            req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(rejections).toEqual([]);
+        expect((await call('/v1/whoami', { key: teamA })).status).toBe(200);
+      } finally {
+        process.off('unhandledRejection', onRejection);
+      }
     });
   });
 });

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { archiveOrder, streamTar, tarLength, type ArchivedFile } from './checkpoint-archive';
 
@@ -75,5 +76,30 @@ describe('checkpoint archive (tar, streamed)', () => {
     for await (const _chunk of pack) break; // the first chunk, then the reader leaves
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(opened.length).toBeLessThan(files.length);
+  });
+
+  it('leaves no rejection unhandled when the client goes in the middle of a file', async () => {
+    // Before, the entry's promise rejected with nothing awaiting it once the reader had gone: an
+    // unhandled rejection, which ended the API process (one closed download took the API down).
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      let taken = 0;
+      // A client that takes two chunks, then closes its connection, as the HTTP response does.
+      const client: Writable = new Writable({
+        highWaterMark: 1,
+        write(_chunk, _encoding, callback) {
+          if (++taken === 2) setImmediate(() => client.destroy());
+          else callback();
+        },
+      });
+      const sent = pipeline(Readable.from(streamTar('x', archiveOrder(files), open)), client);
+      await expect(sent).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
   });
 });

@@ -59,6 +59,9 @@ export function streamTar(
       const written = new Promise<void>((resolve, reject) => {
         finish = (error) => (error ? reject(error) : resolve());
       });
+      // A reader that goes mid-file errors the entry after the loop below has returned, with nothing
+      // awaiting this: left unhandled, that rejection ended the API process.
+      written.catch(() => undefined);
       const entry = pack.entry({ name: `${folder}/${file}`, size: bytes, mode: 0o644, mtime, type: 'file' }, finish);
       // A size mismatch (or the pack destroyed) errors the entry: the archive fails with it.
       entry.on('error', finish);
