@@ -123,7 +123,7 @@ describe('live streams per project (PostgreSQL, Redis, HTTP)', () => {
       }
     expect(statusesOfA).toEqual([200, 200, 200, 429, 429, 429]);
     expect(refusal?.message).toBe(
-      'Too many live event streams: the keys of project a have 3 open on this server (SSE_MAX_PER_PROJECT=3); close one first',
+      'Too many open streams (live events, followed logs, checkpoint downloads): the keys of project a have 3 open on this server (SSE_MAX_PER_PROJECT=3); close one first',
     );
 
     // Project B, and the operator, whose key has its own places (within the process's), are not locked out.

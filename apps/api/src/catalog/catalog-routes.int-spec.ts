@@ -363,6 +363,42 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
       expect((await call(`/v1/runs/${runId}/checkpoints/..%2f1/archive`, { key: teamA })).status).toBe(400);
     });
 
+    it("holds a key's open downloads and archives to its stream places (SSE_MAX_PER_KEY), and gives them back", async () => {
+      // Before, any number could be held paused: 300 archives took the API from 244 to 378 MiB and 600 descriptors.
+      const runId = await finishedRun('team-a', {
+        'manifest.json': Buffer.from('{"files":{}}'),
+        'classifier/weights.bin': Buffer.alloc(8 * 1024 * 1024, 5),
+      });
+      const held: import('node:http').ClientRequest[] = [];
+      const open = (path: string, key: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = get(`${api.baseUrl}${path}`, { headers: { authorization: `Bearer ${key}` } }, (res) => {
+            res.pause(); // takes nothing more: the answer stays open
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+          held.push(req);
+        });
+      const archive = `/v1/runs/${runId}/checkpoints/1/archive`;
+      const download = `/v1/runs/${runId}/checkpoints/1/download?file=classifier/weights.bin`;
+      try {
+        const statuses = [];
+        for (let i = 0; i < 20; i++) statuses.push(await open(i % 2 ? archive : download, teamA));
+        expect(statuses).toEqual(Array(20).fill(200));
+        for (const path of [archive, download]) {
+          const refused = await call(path, { key: teamA });
+          expect(refused.status).toBe(429);
+          expect(refused.body.message).toContain('SSE_MAX_PER_KEY=20');
+        }
+        // Another project's key is not held by A's places (and A's run is a 404 to it, as ever).
+        expect((await call(archive, { key: teamB })).status).toBe(404);
+      } finally {
+        for (const req of held) req.destroy();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await call(archive, { key: teamA })).status).toBe(200);
+    });
+
     it('survives clients that close the archive or a download in the middle of a file', async () => {
       // Before, one archive closed mid-file left a promise rejected with nothing awaiting it, and
       // that unhandled rejection ended the API process: any read key could take the API down.

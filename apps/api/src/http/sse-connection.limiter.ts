@@ -8,7 +8,8 @@ import { HolderPlaces, type PlaceBounds, type PlaceHolder } from './holder-place
 export type StreamHolder = PlaceHolder;
 
 /**
- * Live event streams hold a socket and a subscription each for as long as the client likes: a
+ * Live event streams hold a socket and a subscription each for as long as the client likes
+ * (followed logs and checkpoint downloads a socket and a store stream): a
  * key may keep SSE_MAX_PER_KEY open at once in this process, the keys of one project together
  * SSE_MAX_PER_PROJECT (below SSE_MAX_PER_PROCESS: a project minting keys multiplies its per-key
  * places, and without this one project could take every place of the process and lock the
@@ -46,17 +47,28 @@ export class SseConnectionLimiter implements BeforeApplicationShutdown {
 
   /** Takes a place for `holder`, for the stream `res`, or throws 429; the returned function gives it back (once). */
   acquire(holder: StreamHolder, res: ServerResponse): () => void {
-    const full = this.places.whyFull(holder, this.bounds);
-    if (full !== null)
-      throw new HttpException(
-        { message: `Too many live event streams: ${full}; close one first` },
-        HttpStatus.TOO_MANY_REQUESTS,
-      );
-    const release = this.places.take(holder);
+    const release = this.takePlace(holder);
     this.open.add(res);
     return () => {
       this.open.delete(res);
       release();
     };
+  }
+
+  /**
+   * A place for a long answer that is not an event stream (a checkpoint download or archive):
+   * counted with the streams, since it holds a socket, a store stream and their buffers for as
+   * long as its client reads, but not ended at shutdown (a body ended early could look complete).
+   */
+  takePlace(holder: StreamHolder): () => void {
+    const full = this.places.whyFull(holder, this.bounds);
+    if (full !== null)
+      throw new HttpException(
+        {
+          message: `Too many open streams (live events, followed logs, checkpoint downloads): ${full}; close one first`,
+        },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    return this.places.take(holder);
   }
 }

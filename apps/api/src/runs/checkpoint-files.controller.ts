@@ -15,7 +15,9 @@ import {
 import { z } from 'zod';
 import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
-import { Owned } from '../auth/auth.decorators';
+import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
+import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import { streamToClient } from '../http/stream-to-client';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
@@ -44,6 +46,7 @@ export class CheckpointFilesController {
     private readonly checkpoints: CheckpointsRepository,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
+    private readonly limiter: SseConnectionLimiter,
   ) {}
 
   @Get(':id/checkpoints/:sequence/files')
@@ -73,6 +76,7 @@ export class CheckpointFilesController {
     @Param('sequence', sequencePipe) sequence: number,
     @Query('file', filePipe) file: string,
     @Res() res: ServerResponse,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<void> {
     const { prefix } = await this.checkpoint(id, sequence);
     const listed = await this.store.list(prefix);
@@ -82,29 +86,37 @@ export class CheckpointFilesController {
       });
     const object = listed.find((o) => o.key === prefix + file);
     if (!object) throw missing();
+    // Before the store is opened: a client holding downloads paused would otherwise hold a socket,
+    // a store stream and their buffers each, as many as its key's requests (429 past its places).
+    const release = this.limiter.takePlace(principal);
     let opened: ObjectReadStream;
     try {
       opened = await this.store.getStream(object.key);
     } catch (error) {
+      release();
       // Retention may delete it between the listing and now; nothing has been sent yet.
       if (error instanceof ObjectNotFoundError) throw missing();
       throw error;
     }
-    const name = `${id.slice(0, 8)}-ckpt${sequence}-${file.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-    res.writeHead(200, {
-      'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
-      // Without a length from the store the body goes out chunked.
-      ...(opened.size === undefined ? {} : { 'content-length': opened.size }),
-      'content-disposition': `attachment; filename="${name}"`,
-      'x-content-type-options': 'nosniff',
-    });
-    // The store's stream is read only as the client takes the file (weights can be large); a store
-    // that fails mid-body leaves the client a body short of its length, and the store's connection goes.
-    await streamToClient(opened.body, res, {
-      what: `download of checkpoint #${sequence} "${file}" of run ${id}`,
-      stalledMs: this.config.limits.stalledClientMs,
-      logger: this.logger,
-    });
+    try {
+      const name = `${id.slice(0, 8)}-ckpt${sequence}-${file.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+      res.writeHead(200, {
+        'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+        // Without a length from the store the body goes out chunked.
+        ...(opened.size === undefined ? {} : { 'content-length': opened.size }),
+        'content-disposition': `attachment; filename="${name}"`,
+        'x-content-type-options': 'nosniff',
+      });
+      // The store's stream is read only as the client takes the file (weights can be large); a store
+      // that fails mid-body leaves the client a body short of its length, and the store's connection goes.
+      await streamToClient(opened.body, res, {
+        what: `download of checkpoint #${sequence} "${file}" of run ${id}`,
+        stalledMs: this.config.limits.stalledClientMs,
+        logger: this.logger,
+      });
+    } finally {
+      release();
+    }
   }
 
   @Get(':id/checkpoints/:sequence/archive')
@@ -118,6 +130,7 @@ export class CheckpointFilesController {
     @Param('id', runIdPipe) id: string,
     @Param('sequence', sequencePipe) sequence: number,
     @Res() res: ServerResponse,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<void> {
     const { prefix } = await this.checkpoint(id, sequence);
     const files = archiveOrder(
@@ -129,21 +142,26 @@ export class CheckpointFilesController {
       });
     const folder = `${id.slice(0, 8)}-ckpt${sequence}`;
     const length = tarLength(folder, files);
-    // Files are opened one at a time as the client reads: a store that lost one since the listing cuts the body short.
-    const tar = streamTar(folder, files, async (file) => (await this.store.getStream(prefix + file)).body);
-    res.writeHead(200, {
-      'content-type': 'application/x-tar',
-      ...(length === null ? {} : { 'content-length': length }),
-      'content-disposition': `attachment; filename="${folder}.tar"`,
-      'x-content-type-options': 'nosniff',
-      'x-checkpoint-files': String(files.length),
-      'x-checkpoint-manifest': String(files.some((f) => f.file === CHECKPOINT_MANIFEST)),
-    });
-    await streamToClient(Readable.from(tar), res, {
-      what: `archive of checkpoint #${sequence} of run ${id}`,
-      stalledMs: this.config.limits.stalledClientMs,
-      logger: this.logger,
-    });
+    const release = this.limiter.takePlace(principal); // as a download's
+    try {
+      // Files are opened one at a time as the client reads: a store that lost one since the listing cuts the body short.
+      const tar = streamTar(folder, files, async (file) => (await this.store.getStream(prefix + file)).body);
+      res.writeHead(200, {
+        'content-type': 'application/x-tar',
+        ...(length === null ? {} : { 'content-length': length }),
+        'content-disposition': `attachment; filename="${folder}.tar"`,
+        'x-content-type-options': 'nosniff',
+        'x-checkpoint-files': String(files.length),
+        'x-checkpoint-manifest': String(files.some((f) => f.file === CHECKPOINT_MANIFEST)),
+      });
+      await streamToClient(Readable.from(tar), res, {
+        what: `archive of checkpoint #${sequence} of run ${id}`,
+        stalledMs: this.config.limits.stalledClientMs,
+        logger: this.logger,
+      });
+    } finally {
+      release();
+    }
   }
 
   private async checkpoint(runId: string, sequence: number): Promise<{ prefix: string }> {
