@@ -21,6 +21,7 @@ import { Responds } from '../openapi/response-contract';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, type Principal } from '../auth/principal';
 import { streamToClient } from '../http/stream-to-client';
+import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 
@@ -42,6 +43,7 @@ export class RunHistoryController {
   constructor(
     private readonly queries: RunHistoryService,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
+    private readonly limiter: SseConnectionLimiter,
   ) {}
 
   @Get()
@@ -127,6 +129,7 @@ export class RunHistoryController {
     @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: MetricSeriesQuery,
     @Req() req: IncomingMessage,
     @Res() res: ExpressResponse,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<void> {
     await this.queries.assertExists(id); // 404 before any byte
     if (query.maxPoints !== undefined) {
@@ -139,30 +142,41 @@ export class RunHistoryController {
       res.end();
       return;
     }
-    await this.streamPoints(id, query.names, res);
+    await this.streamPoints(id, query.names, res, principal);
   }
 
   /**
    * Every point of the run, which may be millions: they go out as they are read, a page at a time,
    * chunked (so with no length and no ETag). The first page is read before the headers go.
    */
-  private async streamPoints(id: string, names: string[] | undefined, res: ServerResponse): Promise<void> {
+  private async streamPoints(
+    id: string,
+    names: string[] | undefined,
+    res: ServerResponse,
+    principal: Principal,
+  ): Promise<void> {
     const gone = new AbortController();
     res.once('close', () => gone.abort());
     if (res.destroyed) return; // gone while the run was looked up: 'close' came before the listener
-    const body = await this.queries.metricPointsJson(id, names, gone.signal).catch((error: unknown) => {
-      if (gone.signal.aborted) return null; // gone before the first page: nobody to answer
-      throw error;
-    });
-    if (!body) return;
-    res.writeHead(200, POINTS_HEADERS);
-    // The next page is read only once the client has taken the last one; a client that goes or a
-    // page that fails ends the body short of its closing `]}`, never valid JSON.
-    await streamToClient(Readable.from(body), res, {
-      what: `metric points of run ${id}`,
-      stalledMs: this.config.limits.stalledClientMs,
-      logger: this.logger,
-    });
+    // A page of points waits in memory for each client that reads slowly: a stream place, as a download's.
+    const release = this.limiter.takePlace(principal);
+    try {
+      const body = await this.queries.metricPointsJson(id, names, gone.signal).catch((error: unknown) => {
+        if (gone.signal.aborted) return null; // gone before the first page: nobody to answer
+        throw error;
+      });
+      if (!body) return;
+      res.writeHead(200, POINTS_HEADERS);
+      // The next page is read only once the client has taken the last one; a client that goes or a
+      // page that fails ends the body short of its closing `]}`, never valid JSON.
+      await streamToClient(Readable.from(body), res, {
+        what: `metric points of run ${id}`,
+        stalledMs: this.config.limits.stalledClientMs,
+        logger: this.logger,
+      });
+    } finally {
+      release();
+    }
   }
 
   @Get(':id/series')

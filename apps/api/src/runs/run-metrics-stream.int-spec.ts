@@ -236,3 +236,55 @@ describe('GET /v1/runs/:id/metrics to a client that takes nothing (PostgreSQL, R
     }
   }, 60_000);
 });
+
+describe('GET /v1/runs/:id/metrics held open (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ env: { SSE_MAX_PER_KEY: '2' } });
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it("takes one of its key's stream places (SSE_MAX_PER_KEY) while it is open, and gives it back", async () => {
+    // Before, nothing counted them: a key could hold any number open, a page of points waiting in each.
+    const metrics = api.app.get(MetricsRepository);
+    const runId = await api.submitPretrain('held open');
+    for (let from = 0; from < 80_000; from += 10_000)
+      await metrics.write(
+        runId,
+        null,
+        Array.from({ length: 10_000 }, (_, i) => ({
+          name: 'loss',
+          step: from + i,
+          epoch: 0,
+          value: 1 / (1 + from + i),
+          wallTime: new Date(1_700_000_000_000 + from + i),
+        })),
+      );
+    const url = new URL(`${api.baseUrl}/v1/runs/${runId}/metrics`);
+    const sockets = [
+      silentClient(url, api.authHeaders.authorization),
+      silentClient(url, api.authHeaders.authorization),
+    ];
+    try {
+      let refused: Response | undefined;
+      for (let tries = 0; tries < 50 && refused?.status !== 429; tries++) {
+        await sleep(100);
+        refused = await api.fetch(url.href, { method: 'GET' });
+        if (refused.status !== 429) await refused.body?.cancel();
+      }
+      expect(refused!.status).toBe(429);
+      expect(((await refused!.json()) as { message: string }).message).toContain('SSE_MAX_PER_KEY=2');
+      // With maxPoints the answer is whole and short: no place is taken.
+      expect((await api.fetch(`${url.href}?maxPoints=100`)).status).toBe(200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    await sleep(300);
+    const again = await api.fetch(`${url.href}?names=loss`);
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { points: unknown[] }).points).toHaveLength(80_000);
+  }, 60_000);
+});
