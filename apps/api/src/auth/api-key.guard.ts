@@ -14,7 +14,7 @@ import { parse as parseCookies } from 'cookie';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { OpenRequestKeyCheck } from './open-request-key.check';
 import { PUBLIC_ROUTE, REQUIRED_SCOPE, type PublicReason } from './auth.decorators';
-import { AUTH_DISABLED_PRINCIPAL, hasScope, type AuthenticatedRequest } from './principal';
+import { AUTH_DISABLED_PRINCIPAL, hasScope, type AuthenticatedRequest, type Principal } from './principal';
 import { addressSubject, RequestRateLimiter } from './request-rate.limiter';
 import { CONFIG } from '@trainyard/infrastructure';
 import { hasBody } from '../http/http-hardening';
@@ -61,28 +61,7 @@ export class ApiKeyGuard implements CanActivate {
       request.principal = AUTH_DISABLED_PRINCIPAL;
       return true;
     }
-    const token = tokenOf(request);
-    if (token === undefined) {
-      await this.rateLimiter.enforce(addressSubject(request), response);
-      response.setHeader('www-authenticate', 'Bearer realm="trainyard"');
-      throw new UnauthorizedException({
-        message: 'An API key is required: send "Authorization: Bearer <key>"',
-        errors: [{ field: 'Authorization', message: 'Missing' }],
-      });
-    }
-    if (token === null) {
-      await this.rateLimiter.enforce(addressSubject(request), response);
-      throw invalidKey(response, 'Malformed: expected "Bearer <key>" with a key of visible ASCII characters');
-    }
-    const address = addressSubject(request);
-    if (!this.authenticator.hasProven(token)) await this.rateLimiter.refuseIfSpent(address, response);
-    const principal = await this.authenticator.authenticate(token);
-    if (!principal) {
-      await this.rateLimiter.enforce(address, response);
-      throw invalidKey(response, 'Unknown or revoked API key');
-    }
-    await this.rateLimiter.enforce(`key:${principal.keyId}`, response);
-    if (principal.project !== null) await this.rateLimiter.enforceProject(principal.project, response);
+    const { principal, token } = await requestPrincipal(request, response, this.authenticator, this.rateLimiter);
     // Proved by the session cookie, which a browser sends by itself (a header it never does).
     if (request.headers.authorization === undefined) requireClientMark(request);
     const scope =
@@ -103,6 +82,43 @@ export class ApiKeyGuard implements CanActivate {
     this.openRequests.watch(response, token, principal);
     return true;
   }
+}
+
+/**
+ * The live key a request presents (its principal, and the token that proved it), its budgets spent (the address's for a key that fails, else
+ * the key's and its project's), or the 401 or 429 to answer. The guard's check, and that of the
+ * routes served outside Nest (OpenAPI): before, those looked up every token they were sent,
+ * unlimited, past the address's spent budget too.
+ */
+export async function requestPrincipal(
+  request: IncomingMessage & { ip?: string },
+  response: ServerResponse,
+  authenticator: ApiKeyAuthenticator,
+  rateLimiter: RequestRateLimiter,
+): Promise<{ principal: Principal; token: string }> {
+  const token = tokenOf(request);
+  if (token === undefined) {
+    await rateLimiter.enforce(addressSubject(request), response);
+    response.setHeader('www-authenticate', 'Bearer realm="trainyard"');
+    throw new UnauthorizedException({
+      message: 'An API key is required: send "Authorization: Bearer <key>"',
+      errors: [{ field: 'Authorization', message: 'Missing' }],
+    });
+  }
+  if (token === null) {
+    await rateLimiter.enforce(addressSubject(request), response);
+    throw invalidKey(response, 'Malformed: expected "Bearer <key>" with a key of visible ASCII characters');
+  }
+  const address = addressSubject(request);
+  if (!authenticator.hasProven(token)) await rateLimiter.refuseIfSpent(address, response);
+  const principal = await authenticator.authenticate(token);
+  if (!principal) {
+    await rateLimiter.enforce(address, response);
+    throw invalidKey(response, 'Unknown or revoked API key');
+  }
+  await rateLimiter.enforce(`key:${principal.keyId}`, response);
+  if (principal.project !== null) await rateLimiter.enforceProject(principal.project, response);
+  return { principal, token };
 }
 
 /** Sent by @trainyard/client on every change (trainyard-client-core.ts), so the dashboard's calls pass. */

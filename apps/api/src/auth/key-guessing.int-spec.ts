@@ -16,7 +16,7 @@ const someAddress = (prefix: string) => `${prefix}.${1 + Math.floor(Math.random(
 function useGuessedApi(use: (api: TestApi, lookups: jest.SpyInstance) => void): void {
   let api: TestApi | undefined;
   beforeAll(async () => {
-    api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '5', API_TRUST_PROXY: 'loopback' } });
+    api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '5', API_TRUST_PROXY: 'loopback' }, openApi: true });
     use(api, jest.spyOn(api.app.get(ApiKeysRepository), 'verify'));
   });
   afterAll(() => api?.stop());
@@ -68,6 +68,32 @@ describe('key guessing is limited per address before any lookup (PostgreSQL, Red
     expect((await whoami(working, nat)).status).toBe(200);
     // Another address has its own budget: the unseen key works there.
     expect((await whoami(unseen, someAddress('198.51.100'))).status).toBe(200);
+  });
+
+  it('holds the OpenAPI document (served outside Nest) to the same budget, looking nothing up past it', async () => {
+    // Before, /docs-json looked up every token it was sent, however many an address had failed.
+    const address = `2001:db8::${Math.floor(Math.random() * 0xffff).toString(16)}`;
+    const docs = (token: string) =>
+      fetch(`${api.baseUrl}/docs-json`, { headers: { 'x-forwarded-for': address, authorization: `Bearer ${token}` } });
+    const working = await projectKey(api, 'team', ['read']);
+    expect((await whoami(working, address)).status).toBe(200);
+    lookups.mockClear();
+    const first: number[] = [];
+    for (let i = 0; i < 5; i++) first.push((await docs(guess())).status);
+    expect(first).toEqual([401, 401, 401, 401, 401]);
+    expect(lookups).toHaveBeenCalledTimes(5);
+    lookups.mockClear();
+    for (let i = 0; i < 5; i++) {
+      const refused = await docs(guess());
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    // The failures spent the address's budget for the API's routes too.
+    expect((await whoami(guess(), address)).status).toBe(429);
+    expect(lookups).not.toHaveBeenCalled();
+    // A key this process proved still reads the document.
+    expect((await docs(working)).status).toBe(200);
   });
 
   it('forgets a proven key that fails (revoked): from an address past its budget it is then refused unlooked-up', async () => {

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { INestApplication } from '@nestjs/common';
+import { HttpException, type INestApplication } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { ApiKeyAuthenticator } from '../auth/api-key.authenticator';
-import { tokenOf } from '../auth/api-key.guard';
+import { requestPrincipal } from '../auth/api-key.guard';
+import { RequestRateLimiter } from '../auth/request-rate.limiter';
 import { problem, sendProblem } from '../http/problem-details.filter';
 import { requestIdOf } from '../logging/request-id';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -16,18 +17,21 @@ import { CONFIG } from '@trainyard/infrastructure';
 export function setupOpenApi(app: INestApplication): void {
   const config = app.get<TrainyardConfig>(CONFIG);
   const authenticator = app.get(ApiKeyAuthenticator);
+  const rateLimiter = app.get(RequestRateLimiter);
   app.use(
     ['/docs', '/docs-json', '/docs-yaml'],
     (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
       if (!config.auth.enabled) return next();
-      const token = tokenOf(req);
-      void (token ? authenticator.authenticate(token) : Promise.resolve(null)).then((principal) => {
-        if (principal) return next();
-        // Served outside Nest's controllers, so outside its exception filter: answered in the same shape by hand.
-        res.setHeader('www-authenticate', 'Bearer realm="trainyard"');
-        const message = 'An API key is required (sign in on the dashboard, or send "Authorization: Bearer <key>")';
-        sendProblem(res, problem(401, { message }, requestIdOf(req)));
-      }, next);
+      // The guard's own check, budgets included: a token that fails spends its address's.
+      void requestPrincipal(req, res, authenticator, rateLimiter).then(
+        () => next(),
+        (error: unknown) => {
+          if (!(error instanceof HttpException)) return next(error);
+          // Served outside Nest's controllers, so outside its exception filter: answered in the same shape by hand.
+          const fields = error.getResponse() as Record<string, unknown> & { message: string };
+          sendProblem(res, problem(error.getStatus(), fields, requestIdOf(req)));
+        },
+      );
     },
   );
   const documentConfig = new DocumentBuilder()
