@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import type { Header } from 'tar-stream';
+import { DATASET_MAX_CLASSES } from '@trainyard/contracts';
 import { UPLOADS_ROOT, type ObjectStore } from '@trainyard/storage';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
@@ -679,3 +681,65 @@ function pngWithText(text: string): Buffer {
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+describe("a dataset's classes, capped (PostgreSQL, Redis, local store, HTTP)", () => {
+  let api: TestApi;
+  let store: ObjectStore;
+  let roots: string;
+  const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
+  const classFolder = (i: number) => `class-${String(i).padStart(6, '0')}`;
+
+  beforeAll(async () => {
+    roots = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-classes-')));
+    api = await startTestApi({ env: { TRAINYARD_LOCAL_ROOTS: roots } });
+    store = api.app.get<ObjectStore>(OBJECT_STORE);
+  });
+  afterAll(async () => {
+    await api?.stop();
+    rmSync(roots, { recursive: true, force: true });
+  });
+
+  it(`refuses an upload of more than DATASET_MAX_CLASSES (${DATASET_MAX_CLASSES}) class folders, storing nothing`, async () => {
+    // Before, any number was registered: 20,000 classes of one tiny image made a 3 MB row, and every
+    // list of the project's datasets carried it.
+    const entries: TarEntries = [['class-000000/1.png', PNG]];
+    for (let i = 1; i <= DATASET_MAX_CLASSES; i++) entries.push([`${classFolder(i)}/`, { type: 'directory' }]);
+    const res = await api.fetch(`${api.baseUrl}/v1/datasets/uploads?name=too-many`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-tar' },
+      body: await tarOf(entries),
+    });
+    expect(res.status).toBe(422);
+    const problem = (await res.json()) as { errors: { field: string; message: string }[] };
+    expect(problem.errors).toEqual([
+      { field: 'body', message: expect.stringContaining(`at most ${DATASET_MAX_CLASSES}`) },
+    ]);
+    expect(await store.list(UPLOADS_ROOT)).toEqual([]);
+  }, 60_000);
+
+  it('refuses a folder of more class folders registered by path, naming location', async () => {
+    const folder = join(roots, 'many');
+    for (let i = 0; i <= DATASET_MAX_CLASSES; i++) {
+      mkdirSync(join(folder, classFolder(i)), { recursive: true });
+      writeFileSync(join(folder, classFolder(i), '1.png'), PNG);
+    }
+    const res = await api.fetch(`${api.baseUrl}/v1/datasets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'many', location: { kind: 'local', path: folder } }),
+    });
+    expect(res.status).toBe(422);
+    const problem = (await res.json()) as { errors: { field: string; message: string }[] };
+    expect(problem.errors).toEqual([
+      { field: 'location', message: expect.stringContaining(`${DATASET_MAX_CLASSES + 1} class folders`) },
+    ]);
+    // One fewer is registered.
+    rmSync(join(folder, classFolder(0)), { recursive: true });
+    const fewer = await api.fetch(`${api.baseUrl}/v1/datasets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'many', location: { kind: 'local', path: folder } }),
+    });
+    expect(fewer.status).toBe(201);
+  }, 120_000);
+});

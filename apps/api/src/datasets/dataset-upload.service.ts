@@ -12,7 +12,7 @@ import {
 } from '@nestjs/common';
 import { extract } from 'tar-stream';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { DatasetUploaded, SkippedUploadEntry } from '@trainyard/contracts';
+import { DATASET_MAX_CLASSES, type DatasetUploaded, type SkippedUploadEntry } from '@trainyard/contracts';
 import { DatasetsRepository } from '@trainyard/db';
 import { IMAGE_SIGNATURE_BYTES, notAnImage, uploadFolder, type ObjectStore } from '@trainyard/storage';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
@@ -183,6 +183,9 @@ export class DatasetUploadService {
       for await (const entry of entries) {
         const decision = decideUploadEntry(entry.header);
         if (decision.action === 'refuse') throw new UploadRefused(422, 'body', decision.reason);
+        // Before a byte of the class past the cap is stored: the registration would refuse it anyway.
+        if (decision.classFolder !== undefined && classFolders.wouldPass(decision.classFolder, DATASET_MAX_CLASSES))
+          throw new UploadRefused(422, 'body', tooManyClasses());
         // Judged from its header, before a byte of it is read.
         declared += entry.header.size ?? 0;
         if (declared > maxBytes) throw refuse(new UploadRefused(413, 'body', tooLarge(maxBytes)));
@@ -302,6 +305,10 @@ function withNotImages(
     ...response,
     errors: [...(response.errors ?? []), { field: 'body', message: notImagesText(count, first) }],
   });
+}
+
+function tooManyClasses(): string {
+  return `More than ${DATASET_MAX_CLASSES} class folders: a dataset may have at most ${DATASET_MAX_CLASSES} classes`;
 }
 
 function tooManyLeftOut(maxFiles: number): UploadRefused {

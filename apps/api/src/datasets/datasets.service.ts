@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
 import { localRootsFor, type TrainyardConfig } from '@trainyard/config';
-import type { DatasetList, DatasetLocation, DatasetView } from '@trainyard/contracts';
+import { DATASET_MAX_CLASSES, type DatasetList, type DatasetLocation, type DatasetView } from '@trainyard/contracts';
 import { DatasetFolderTakenError, DatasetNameTakenError, DatasetsRepository } from '@trainyard/db';
 import {
   FolderWalkLimitError,
@@ -86,6 +86,11 @@ export class DatasetsService {
       if (error instanceof FolderWalkLimitError) throw refuse('location', error.message);
       throw error;
     }
+    if (scan.classNames.length > DATASET_MAX_CLASSES)
+      throw refuse(
+        'location',
+        `${scan.folder}: it has ${scan.classNames.length} class folders; a dataset may have at most ${DATASET_MAX_CLASSES}`,
+      );
     try {
       const [, ...sameFolder] = await this.namesOf(location);
       const record = await this.datasets.create(

@@ -23,6 +23,11 @@ export class UploadClassFolders {
     { images: number; notImages: number; firstNotImage?: SkippedUploadEntry }
   >();
 
+  /** Whether `folder` would be one more than `max` class folders. */
+  wouldPass(folder: string, max: number): boolean {
+    return !this.folders.has(folder) && this.folders.size >= max;
+  }
+
   seen(folder: string): void {
     if (!this.folders.has(folder)) this.folders.set(folder, { images: 0, notImages: 0 });
   }

@@ -8,6 +8,13 @@ export const DatasetLocationSchema = z.discriminatedUnion('kind', [
 ]);
 export type DatasetLocation = z.infer<typeof DatasetLocationSchema>;
 
+/**
+ * Class folders one dataset may have. Every dataset answer (the list's too) carries its class
+ * names, up to 255 bytes each: without a cap one upload of tiny files made a row, and every list
+ * of the project's datasets, of hundreds of megabytes (20,000 classes of 148 characters: 3 MB).
+ */
+export const DATASET_MAX_CLASSES = 10_000;
+
 /** A registered image folder (one subfolder per class), as checked at registration. */
 export const DatasetViewSchema = z.strictObject({
   id: Id,
