@@ -106,6 +106,14 @@ async function expectClassRefused(api: TestApi, store: ObjectStore, name: string
 }
 
 /** POST /v1/datasets/uploads through the real API (PostgreSQL, Redis, its object store): what is stored, and what is refused with nothing left behind. */
+/** The fields of an upload's answer the left-out files are checked by. */
+interface UploadedWithSkips {
+  counts: number[];
+  location: { prefix: string };
+  skipped: { entry: string; reason: string }[];
+  skippedCount: number;
+}
+
 describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
   let api: TestApi;
   let store: ObjectStore;
@@ -222,12 +230,7 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
     ]);
     const res = await upload('pets with strays', tar);
     expect(res.status).toBe(201);
-    const dataset = (await res.json()) as {
-      counts: number[];
-      location: { prefix: string };
-      skipped: { entry: string; reason: string }[];
-      skippedCount: number;
-    };
+    const dataset = (await res.json()) as UploadedWithSkips;
     expect(dataset).toMatchObject({ counts: [1, 1], skippedCount: 3 });
     expect(dataset.skipped).toEqual([
       { entry: 'cat/2.png', reason: 'not a PNG, JPEG or WebP image (it starts with 3c 21 44 4f 43 54 59 50)' },
@@ -251,12 +254,7 @@ describe('dataset uploads (PostgreSQL, Redis, object store, HTTP)', () => {
     ]);
     const res = await upload('pets with odd names', tar);
     expect(res.status).toBe(201);
-    const dataset = (await res.json()) as {
-      counts: number[];
-      location: { prefix: string };
-      skipped: { entry: string; reason: string }[];
-      skippedCount: number;
-    };
+    const dataset = (await res.json()) as UploadedWithSkips;
     expect(dataset).toMatchObject({ counts: [1, 2], skippedCount: 3 });
     expect(dataset.skipped).toEqual([
       {

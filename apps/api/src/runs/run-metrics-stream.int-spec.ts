@@ -189,6 +189,22 @@ describe('GET /v1/runs/:id/metrics, streamed (PostgreSQL, Redis, HTTP)', () => {
   });
 });
 
+/** `count` points of `loss` (80,000 are ~7 MB of JSON: more than the sockets' buffers take for a client that reads nothing). */
+async function writeLossPoints(metrics: MetricsRepository, runId: string, count: number): Promise<void> {
+  for (let from = 0; from < count; from += 10_000)
+    await metrics.write(
+      runId,
+      null,
+      Array.from({ length: Math.min(10_000, count - from) }, (_, i) => ({
+        name: 'loss',
+        step: from + i,
+        epoch: 0,
+        value: 1 / (1 + from + i),
+        wallTime: new Date(1_700_000_000_000 + from + i),
+      })),
+    );
+}
+
 describe('GET /v1/runs/:id/metrics to a client that takes nothing (PostgreSQL, Redis, HTTP)', () => {
   let api: TestApi;
 
@@ -202,19 +218,7 @@ describe('GET /v1/runs/:id/metrics to a client that takes nothing (PostgreSQL, R
   it('is let go after STALLED_CLIENT_MS: the answer ends and no more pages are read for it', async () => {
     const metrics = api.app.get(MetricsRepository);
     const runId = await api.submitPretrain('never read');
-    // 80,000 points, ~7 MB of JSON: more than the sockets' buffers take for a client that reads nothing.
-    for (let from = 0; from < 80_000; from += 10_000)
-      await metrics.write(
-        runId,
-        null,
-        Array.from({ length: 10_000 }, (_, i) => ({
-          name: 'loss',
-          step: from + i,
-          epoch: 0,
-          value: 1 / (1 + from + i),
-          wallTime: new Date(1_700_000_000_000 + from + i),
-        })),
-      );
+    await writeLossPoints(metrics, runId, 80_000);
     const pageRead = jest.spyOn(metrics, 'seriesPage');
     const closed = new Promise<void>((resolve) =>
       api.app.getHttpServer().on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -251,18 +255,7 @@ describe('GET /v1/runs/:id/metrics held open (PostgreSQL, Redis, HTTP)', () => {
     // Before, nothing counted them: a key could hold any number open, a page of points waiting in each.
     const metrics = api.app.get(MetricsRepository);
     const runId = await api.submitPretrain('held open');
-    for (let from = 0; from < 80_000; from += 10_000)
-      await metrics.write(
-        runId,
-        null,
-        Array.from({ length: 10_000 }, (_, i) => ({
-          name: 'loss',
-          step: from + i,
-          epoch: 0,
-          value: 1 / (1 + from + i),
-          wallTime: new Date(1_700_000_000_000 + from + i),
-        })),
-      );
+    await writeLossPoints(metrics, runId, 80_000);
     const url = new URL(`${api.baseUrl}/v1/runs/${runId}/metrics`);
     const sockets = [
       silentClient(url, api.authHeaders.authorization),
