@@ -1,15 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { withLogFields, type TrainyardConfig } from '@trainyard/config';
 import { isTerminal, type Placement, type RunSpec, type RunStatus, type TrainingJobData } from '@trainyard/contracts';
 import {
-  placesFree,
   AttemptsRepository,
   AttemptWritesRepository,
   CheckpointsRepository,
   databaseUnavailable,
   ProjectAtCapacityError,
-  ProjectsRepository,
   RunStateError,
   RunsRepository,
   type OpenedAttempt,
@@ -33,16 +31,15 @@ import { WorkerMetrics } from './metrics/worker-metrics';
 import { firstCheckpointSequence } from './orphan-checkpoints.sweeper';
 import { OutcomeConcluder } from './outcome.concluder';
 import { PipelineAdvancer } from './pipeline.advancer';
+import { ProjectParking } from './project-parking';
 import { RunEventsApplier } from './run-events.applier';
 import { RunInputsResolver } from './run-inputs.resolver';
 import { RunLogs } from './run-logs/run-logs';
 import { standInTraining, trainsWithoutProcess } from './stand-in-training';
 import { trainingTimeExceeded } from './training-time-limit';
-import { waitAtMost } from './wait-at-most';
 import type { TrainingContext } from './training-context';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
-import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
-import { PARKED_JOB_DELAY_MS, type TrainingQueues } from '@trainyard/queue';
+import { CONFIG } from '@trainyard/infrastructure';
 
 const WATCH_POLL_MS = 500;
 
@@ -54,13 +51,6 @@ interface TimeLimit {
 }
 /** A job given back because this worker lacks the memory it asks for. */
 const WAIT_ELSEWHERE_MS = 5000;
-/**
- * How long after parking a job its worker looks again for a place its project freed meanwhile:
- * long enough for BullMQ to have let the job go from the slot that parked it (JobHandBack).
- */
-const SELF_RELEASE_DELAY_MS = 100;
-/** The longest a slot whose run ended waits for its project's parked jobs to go back in line (releaseBeforeNextJob). */
-const RELEASE_WAIT_MS = 2000;
 
 /**
  * Runs one training job. The job carries only the run id: everything else is read from
@@ -81,7 +71,6 @@ export class TrainingProcessor {
     private readonly attempts: AttemptsRepository,
     private readonly writes: AttemptWritesRepository,
     private readonly checkpoints: CheckpointsRepository,
-    private readonly projects: ProjectsRepository,
     private readonly applier: RunEventsApplier,
     private readonly concluder: OutcomeConcluder,
     private readonly active: ActiveTrainings,
@@ -91,8 +80,8 @@ export class TrainingProcessor {
     private readonly runLogs: RunLogs,
     private readonly devices: WorkerDevices,
     private readonly prestarted: PrestartedProcesses,
-    @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
     private readonly patience: DatabasePatience,
+    private readonly parking: ProjectParking,
   ) {}
 
   /** Before an attempt opens, a job's lines go to the worker's log (naming its run and job: withLogFields). */
@@ -144,7 +133,7 @@ export class TrainingProcessor {
         () => this.runs.finishCancelled(runId),
         this.workerLog,
       );
-      await this.releaseBeforeNextJob(run.project);
+      await this.parking.releaseBeforeNextJob(run.project);
       return { status: 'CANCELLED' };
     }
 
@@ -167,7 +156,7 @@ export class TrainingProcessor {
     } catch (error) {
       // Cancelled (or failed by the reconciler) between the read above and now.
       if (error instanceof RunStateError) return { status: error.status };
-      if (error instanceof ProjectAtCapacityError) return this.park(run, error);
+      if (error instanceof ProjectAtCapacityError) return this.parking.park(run, error);
       throw error;
     }
     this.metrics.trainingStarted(job, opened.attempt.number);
@@ -199,64 +188,7 @@ export class TrainingProcessor {
       await context.retention;
       // Whatever the outcome (preempted, failed, fenced): the tail of the log is written.
       await log.close();
-      await this.releaseBeforeNextJob(run.project);
-    }
-  }
-
-  /**
-   * A run of the project ended, so it may have a place free: its parked jobs go back in line
-   * before this slot takes its next job. BullMQ fetches that job as this one completes (or as the
-   * consumers resume, ClassConsumers), so a release still under way then would leave the place to
-   * whatever is in line now: a later job of the project, or one of lower priority. It costs one
-   * Redis call (ZCARD) per ended run when nothing is parked. Bounded: a Redis or PostgreSQL that
-   * does not answer holds the slot RELEASE_WAIT_MS at most; the release goes on and reports its own
-   * failures, and a parked job comes back on its own within its delay anyway.
-   */
-  private async releaseBeforeNextJob(project: string): Promise<void> {
-    await waitAtMost(this.releaseProjectPlaces(project), RELEASE_WAIT_MS);
-  }
-
-  /**
-   * The run's project trains as many runs as its limit allows: its job waits in BullMQ's
-   * delayed set, recorded for its project, until a run of the project ends and its worker lets it
-   * back in line (or PARKED_JOB_DELAY_MS passes), rather than coming back every few seconds to be
-   * given back again. The run stays QUEUED and its attempt count untouched.
-   */
-  private park(run: Run, atLimit: ProjectAtCapacityError): never {
-    this.logger.log(`run ${run.id} parked until a run of its project ends: ${atLimit.message}`);
-    this.metrics.projectLimitJobs.inc({ action: 'parked' });
-    throw new JobHandBack(async (held, token) => {
-      // Delayed first, recorded second: a release never finds it recorded but still held here.
-      await held.moveToDelayed(Date.now() + PARKED_JOB_DELAY_MS, token);
-      await this.queues.park(run.id, run.project, held.priority, held.timestamp);
-      // A run of the project that ended after the check above, before the record, released without
-      // this job: look again now that it is recorded, once BullMQ has let the job go from this slot
-      // (JobHandBack), so this worker does not take it back while this slot still holds its lock.
-      setTimeout(() => void this.releaseProjectPlaces(run.project), SELF_RELEASE_DELAY_MS).unref();
-      throw new DelayedError();
-    }, 'parked');
-  }
-
-  /**
-   * Lets as many of the project's parked jobs back in line as it has places free under its limit
-   * (its own, else PROJECT_MAX_RUNNING); all of them when no limit holds it any more.
-   */
-  private async releaseProjectPlaces(project: string): Promise<void> {
-    try {
-      // Nothing parked, the common case: one Redis call and no query.
-      if (!(await this.queues.hasParked(project))) return;
-      const load = await this.projects.load(project);
-      const free = placesFree(load.maxRunning ?? this.config.limits.runningRunsPerProject ?? null, load.running);
-      if (free <= 0) return;
-      const released = await this.queues.releaseParked(project, free);
-      this.metrics.projectLimitJobs.inc({ action: 'released' }, released.length);
-      if (released.length > 0)
-        this.logger.log(
-          `project ${project} has ${free === Number.POSITIVE_INFINITY ? 'no limit now' : `${free} place(s) free under its limit`}: ${released.join(', ')} back in line`,
-        );
-    } catch (err) {
-      // Parked jobs come back on their own after PARKED_JOB_DELAY_MS.
-      this.logger.warn(`could not release the parked runs of project ${project}: ${err}`);
+      await this.parking.releaseBeforeNextJob(run.project);
     }
   }
 

@@ -18,6 +18,7 @@ import { Reconciler } from './reconciler.service';
 import { RunEventsApplier } from './run-events.applier';
 import { RunInputsResolver } from './run-inputs.resolver';
 import { RunLogs } from './run-logs/run-logs';
+import { ProjectParking } from './project-parking';
 import { TrainingProcessor } from './training.processor';
 import { WorkerHost } from './worker-host.service';
 import { CHECKPOINT_STORE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
@@ -51,6 +52,7 @@ export class WorkerModule {
         RunEventsApplier,
         RunLogs,
         OutcomeConcluder,
+        ProjectParking,
         TrainingProcessor,
         Reconciler,
         WorkerHost,
