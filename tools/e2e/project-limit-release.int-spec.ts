@@ -63,21 +63,28 @@ describe('a parked job let back in line (real processes, Redis, PostgreSQL, S3)'
    * Vision's A trains and its B is parked; the other slot trains another project's run; `behind`
    * is submitted, then A is cancelled: the run that starts next in A's place is returned, with B.
    */
-  async function placeLeftBy(behind: () => Promise<string>): Promise<{ next: string; b: string; others: string[] }> {
+  async function placeLeftBy(
+    behind: () => Promise<string>,
+  ): Promise<{ next: string; b: string; others: string[]; bParkedFor: number }> {
     const a = await asVision(untilCancelled('vision a'));
     await cluster.waitForStatus(a, ['RUNNING']);
     const b = await asVision(untilCancelled('vision b'));
+    const bRecorded = Date.now();
     await waitFor(
       `run ${b} to be parked`,
       async () => (worker.output().includes(`run ${b} parked until a run of its project ends`) ? true : undefined),
       30_000,
       () => cluster.logs(),
     );
+    // B stays parked 2 s at least, whatever the machine's pace: its queue wait must show that time.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     const other = await cluster.submit(untilCancelled('other project'));
     await cluster.waitForStatus(other, ['RUNNING']);
     const waiting = await behind();
     expect((await cluster.run(waiting)).status).toBe('QUEUED');
 
+    // B cannot start before A's place is left: it waits at least this long, parked most of it.
+    const bParkedFor = (Date.now() - bRecorded) / 1000;
     expect((await cancel(a)).status).toBe(200);
     const next = await waitFor(
       'a run to start in the place A left',
@@ -90,7 +97,7 @@ describe('a parked job let back in line (real processes, Redis, PostgreSQL, S3)'
     );
     // Give the other one the time to start too, had it taken a slot as well.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    return { next, b, others: [a, other, waiting] };
+    return { next, b, others: [a, other, waiting], bParkedFor };
   }
 
   async function cancelAll(ids: string[]): Promise<void> {
@@ -99,7 +106,7 @@ describe('a parked job let back in line (real processes, Redis, PostgreSQL, S3)'
   }
 
   it('goes before a later job of its project queued behind it, and its queue wait counts the time parked', async () => {
-    const { next, b, others } = await placeLeftBy(() => asVision(untilCancelled('vision c')));
+    const { next, b, others, bParkedFor } = await placeLeftBy(() => asVision(untilCancelled('vision c')));
     const c = others[2]!;
     try {
       expect(next).toBe(b);
@@ -116,7 +123,10 @@ describe('a parked job let back in line (real processes, Redis, PostgreSQL, S3)'
         [b],
       );
       const waited = rows[0].waited as number;
-      expect(waited).toBeGreaterThan(2);
+      // A bound from the test's own clock, not a guess at how long the steps above take (2 s, before:
+      // a quiet machine takes less).
+      expect(waited).toBeGreaterThan(bParkedFor);
+      expect(bParkedFor).toBeGreaterThanOrEqual(2);
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       // A, the other project's run and B: each counted once, when its training started.
       expect(sample(metrics, 'trainyard_worker_queue_wait_seconds_count')).toBe(3);
