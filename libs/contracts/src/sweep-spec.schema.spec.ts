@@ -198,6 +198,63 @@ describe('SweepSpecSchema', () => {
     ]);
   });
 
+  describe('a random range outside its field', () => {
+    const random = (parameters: SweepSpecInput['parameters'], seed = 0, maxRuns = 1): SweepSpecInput => ({
+      name: 's',
+      base,
+      strategy: 'random',
+      parameters,
+      seed,
+      maxRuns,
+    });
+
+    it('is refused whatever the seed, naming min or max, with the bound the field has', () => {
+      const huge = { 'training.learningRate': { min: 1e-308, max: 1e308, log: true as const } };
+      // A single draw falls inside the field's bounds for about half the seeds: none may pass.
+      for (let seed = 0; seed < 20; seed++)
+        expect(issues(random(huge, seed))).toEqual([
+          { path: 'parameters.training.learningRate.max', message: expect.stringMatching(/^1e\+308: .*<=1/) },
+        ]);
+      expect(issues(random({ 'training.learningRate': { min: 0, max: 0.1 } }))).toEqual([
+        { path: 'parameters.training.learningRate.min', message: expect.stringMatching(/^0: .*>0/) },
+      ]);
+      expect(issues(random({ 'model.dropout': { min: 0.1, max: 0.95 } }))).toEqual([
+        { path: 'parameters.model.dropout.max', message: expect.stringMatching(/^0\.95: .*<=0\.9/) },
+      ]);
+      expect(issues(random({ 'training.batchSize': { min: 0, max: 2048 } }))).toEqual([
+        { path: 'parameters.training.batchSize.min', message: expect.stringMatching(/>=1/) },
+        { path: 'parameters.training.batchSize.max', message: expect.stringMatching(/<=1024/) },
+      ]);
+      // The bound of the base's own dataset: synthetic shapes take at most 5,000 labels a class.
+      expect(issues(random({ 'dataset.labelsPerClass': { min: 10, max: 5001 } }))).toEqual([
+        { path: 'parameters.dataset.labelsPerClass.max', message: expect.stringMatching(/<=5000/) },
+      ]);
+    });
+
+    it('is refused when a whole-number field has a fractional end, min is not below max, or a log range starts at 0', () => {
+      expect(issues(random({ 'model.headUnits': { min: 4.5, max: 64 } }))).toEqual([
+        { path: 'parameters.model.headUnits.min', message: expect.stringMatching(/^4\.5: .*int/) },
+      ]);
+      expect(issues(random({ 'training.learningRate': { min: 0.1, max: 0.01 } }))).toEqual([
+        { path: 'parameters.training.learningRate.max', message: 'min must be below max' },
+      ]);
+      expect(issues(random({ 'training.learningRate': { min: 0, max: 0.01, log: true } }))).toEqual([
+        { path: 'parameters.training.learningRate.min', message: 'a log range needs min > 0' },
+      ]);
+    });
+
+    it('passes when both ends lie in the field, and every draw then does', () => {
+      const parsed = SweepSpecSchema.safeParse(
+        random(
+          { 'training.learningRate': { min: 1e-6, max: 1, log: true }, 'model.dropout': { min: 0, max: 0.9 } },
+          3,
+          200,
+        ),
+      );
+      expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
+    });
+  });
+
   it('refuses unknown parameters, ranges in a grid, too many runs and clashing combinations', () => {
     expect(
       issues({ name: 's', base, strategy: 'grid', parameters: { 'training.momentum': [0.9] } as never })[0],

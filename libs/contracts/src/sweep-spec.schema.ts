@@ -118,6 +118,17 @@ export const SweepSpecSchema = z
             message: 'A grid needs a list of values; ranges are for strategy "random"',
           });
           ok = false;
+          continue;
+        }
+        // The values a swept field takes over a base form an interval (the fine-tune schema's
+        // bounds, a whole number where it asks for one), so a range whose two ends fit it draws
+        // only values that fit, whatever the seed; an end that does not is named with the bound.
+        for (const end of ['min', 'max'] as const) {
+          const issue = firstIssue(applySweepValues(sweep.base, { [key]: values[end] }));
+          if (issue) {
+            ctx.addIssue({ code: 'custom', path: ['parameters', key, end], message: `${values[end]}: ${issue}` });
+            ok = false;
+          }
         }
         continue;
       }

@@ -153,6 +153,27 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
     expect(crossed.body.errors.map((e: { field: string }) => e.field)).toEqual(['cursor']);
   });
 
+  it('refuses a random range outside its field whatever the seed, naming the end and the bound', async () => {
+    // Seed 0 draws a learning rate inside (0, 1] for one run: before the ends were checked it was accepted.
+    for (const seed of [0, 1, 2, 3]) {
+      const res = await call('/v1/sweeps', {
+        method: 'POST',
+        body: {
+          name: 'huge lr',
+          base: finetune('huge lr'),
+          strategy: 'random',
+          maxRuns: 1,
+          seed,
+          parameters: { 'training.learningRate': { min: 1e-308, max: 1e308, log: true } },
+        },
+      });
+      expect({ seed, status: res.status }).toEqual({ seed, status: 400 });
+      expect(res.body.errors).toEqual([
+        { field: 'parameters.training.learningRate.max', message: expect.stringContaining('<=1') },
+      ]);
+    }
+  });
+
   it('lists models by name with their newest versions and the run of each, one project apart from another', async () => {
     const registered: Record<string, string[]> = {};
     for (const [key, name] of [
