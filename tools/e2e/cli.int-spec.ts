@@ -185,7 +185,7 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     await Promise.all([
       client.workers(),
       client.queues(),
-      client.datasets(),
+      client.listDatasets(),
       client.whoami(),
       client.metrics(runId, ['loss', 'val_loss']),
       client.listProjectLimits(),

@@ -99,7 +99,7 @@ describe('embedded server (npm run demo mode)', () => {
       // the one it had: every later request hung with it.
       const deleted = await within(20_000, 'the deletion', client.deleteDataset(uploaded.id));
       expect(deleted.objects).toMatchObject({ count: 9 });
-      expect((await within(5_000, 'a request after it', client.datasets())).items).toEqual([]);
+      expect((await within(5_000, 'a request after it', client.listDatasets())).items).toEqual([]);
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }

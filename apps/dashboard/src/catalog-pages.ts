@@ -1,4 +1,4 @@
-import type { DatasetView, ModelSummary } from '@trainyard/contracts';
+import type { DatasetSummary, DatasetView, ModelSummary } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
 import { listTable, pagedListPage } from './list-page';
@@ -55,41 +55,42 @@ export function modelsPage(root: HTMLElement): () => void {
 /** Sample images shown per class on a dataset's page (the API serves up to 16). */
 const SAMPLES_SHOWN = 8;
 
-/** Registered image folders: their classes and image counts, and a few sample images of each class. */
+/**
+ * Registered image folders a page at a time, newest first, with their class and image counts;
+ * under them the selected one's classes, fetched on its own (it may be on a page not loaded yet),
+ * each with a few sample images.
+ */
 export function datasetsPage(root: HTMLElement, selected?: string): () => void {
-  clear(root, h('h1', {}, 'Datasets'), h('p', { class: 'muted' }, 'Loading…'));
-  void api
-    .datasets()
-    .then(({ items }) => {
-      const current = items.find((d) => d.id === selected);
-      clear(
-        root,
-        h('h1', {}, current ? `Dataset ${current.name}` : 'Datasets'),
-        items.length === 0
-          ? h('p', { class: 'muted' }, 'No registered datasets: `trainyard datasets register NAME --path DIR`.')
-          : listTable(
-              'datasets-table',
-              ['Name', 'Classes', 'Images', 'Where'],
-              h(
-                'tbody',
-                {},
-                items.map((d) =>
-                  h(
-                    'tr',
-                    { class: d.id === selected ? 'selected' : '', 'data-id': d.id },
-                    h('td', {}, h('a', { href: `#/datasets/${d.id}` }, d.name)),
-                    h('td', { class: 'num' }, d.classNames.length),
-                    h('td', { class: 'num' }, d.images),
-                    h('td', { class: 'muted' }, d.uri),
-                  ),
-                ),
-              ),
-            ),
-        current ? datasetDetail(current) : '',
-      );
-    })
-    .catch((err: unknown) => clear(root, h('p', { class: 'error' }, errorText(err))));
-  return () => undefined;
+  const list = h('div');
+  const detail = h('div');
+  clear(root, list, detail);
+  const body = h('tbody');
+  const leave = pagedListPage<DatasetSummary>(list, {
+    title: 'Datasets',
+    fetchPage: (query) => api.listDatasets(query),
+    empty: 'No registered datasets: `trainyard datasets register NAME --path DIR`.',
+    container: body,
+    frame: listTable('datasets-table', ['Name', 'Classes', 'Images', 'Where'], body),
+    render: (rows) =>
+      rows.map((d) =>
+        h(
+          'tr',
+          { class: d.id === selected ? 'selected' : '', 'data-id': d.id },
+          h('td', {}, h('a', { href: `#/datasets/${d.id}` }, d.name)),
+          h('td', { class: 'num', title: d.firstClassNames.join(', ') }, d.classCount),
+          h('td', { class: 'num' }, d.images),
+          h('td', { class: 'muted' }, d.uri),
+        ),
+      ),
+  });
+  if (selected !== undefined) {
+    clear(detail, h('p', { class: 'muted' }, 'Loading…'));
+    void api
+      .dataset(selected)
+      .then((d) => clear(detail, datasetDetail(d)))
+      .catch((err: unknown) => clear(detail, h('p', { class: 'error' }, errorText(err))));
+  }
+  return leave;
 }
 
 function datasetDetail(d: DatasetView): HTMLElement {
@@ -97,7 +98,7 @@ function datasetDetail(d: DatasetView): HTMLElement {
   return h(
     'section',
     { class: 'card', id: 'dataset-detail' },
-    h('h2', {}, `${d.classNames.length} classes · ${d.images} images`),
+    h('h2', {}, `Dataset ${d.name} · ${d.classNames.length} classes · ${d.images} images`),
     h(
       'table',
       { class: 'compact classes' },

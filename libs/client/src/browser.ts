@@ -116,6 +116,7 @@ export type {
   DatasetView,
   DatasetUploaded,
   SkippedUploadEntry,
+  DatasetSummary,
   DatasetList,
   DatasetDeletion,
   ActiveRuns,

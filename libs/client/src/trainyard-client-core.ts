@@ -7,6 +7,7 @@ import type {
   DatasetDeletion,
   DatasetList,
   DatasetLocation,
+  DatasetSummary,
   DatasetUploaded,
   DatasetView,
   DrainMode,
@@ -509,8 +510,17 @@ export class TrainyardClientCore {
     });
   }
 
-  datasets(opts?: CallOptions): Promise<DatasetList> {
-    return this.json('GET', '/v1/datasets', 'DatasetList', opts);
+  /**
+   * One page of registered datasets, newest first, each with its classes counted and the first few
+   * named (`dataset(id)` has them all, with their counts).
+   */
+  listDatasets(query: PageQuery = {}, opts?: CallOptions): Promise<DatasetList> {
+    return this.json('GET', '/v1/datasets', 'DatasetList', { ...opts, query: { ...query } });
+  }
+
+  /** Every registered dataset, page after page. */
+  datasets(query: PageQuery = {}, opts?: CallOptions): AsyncGenerator<DatasetSummary> {
+    return this.pages((q) => this.listDatasets(q, opts), query);
   }
 
   dataset(id: string, opts?: CallOptions): Promise<DatasetView> {

@@ -54,7 +54,7 @@ const CursorTime = z.iso.datetime().refine((value) => {
 });
 
 // Each list has its own tag, so a cursor of one list replayed against another is refused.
-const CREATED_LISTS = ['pipelines', 'sweeps', 'keys'] as const;
+const CREATED_LISTS = ['pipelines', 'sweeps', 'keys', 'datasets'] as const;
 const CreatedSchema = z.strictObject({ k: z.enum(CREATED_LISTS), t: CursorTime, i: z.uuid() });
 const NameSchema = z.strictObject({ k: z.literal('models'), n: CursorText, p: CursorText });
 

@@ -1,4 +1,17 @@
-import type { ActiveRuns, DatasetLocation, DatasetView } from '@trainyard/contracts';
+import {
+  DATASET_LIST_CLASS_NAMES,
+  type ActiveRuns,
+  type DatasetLocation,
+  type DatasetSummary,
+  type DatasetView,
+} from '@trainyard/contracts';
+import {
+  checkLimit,
+  decodeCreatedCursor,
+  encodeCreatedCursor,
+  type CatalogPage,
+  type CatalogPageQuery,
+} from './catalog-page';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { finishedRunsReferring, unfinishedRunsReferring, usingDataset } from './registry-references';
 import { datasetView } from './views';
@@ -98,11 +111,43 @@ export class DatasetsRepository {
     return new Set(rows.map((row) => row.prefix));
   }
 
-  /** Newest first; one project's, or every project's when `project` is undefined. */
-  async list(project?: string): Promise<DatasetView[]> {
-    return (await this.prisma.dataset.findMany({ where: { project }, orderBy: { createdAt: 'desc' }, take: 1000 })).map(
-      datasetView,
-    );
+  /**
+   * Newest first, a keyset page like the other catalog lists (catalog-page.ts); one project's, or
+   * every project's when `query.project` is undefined. A row carries its classes counted and the
+   * first DATASET_LIST_CLASS_NAMES named: the arrays of up to DATASET_MAX_CLASSES are sliced and
+   * summed in PostgreSQL, for the page's rows only, so a page never reads them whole.
+   */
+  async list(query: CatalogPageQuery): Promise<CatalogPage<DatasetSummary>> {
+    checkLimit(query.limit);
+    const after = query.cursor === undefined ? undefined : decodeCreatedCursor('datasets', query.cursor);
+    const project = query.project ?? null;
+    const rows = await this.prisma.$queryRaw<
+      (Omit<DatasetSummary, 'createdAt' | 'location'> & { location: unknown; createdAt: Date })[]
+    >`
+      SELECT d."id"::text AS "id", d."name", d."project", d."location", d."uri",
+             cardinality(d."class_names") AS "classCount",
+             coalesce(d."class_names"[1:${DATASET_LIST_CLASS_NAMES}::int], '{}') AS "firstClassNames",
+             (SELECT coalesce(sum(c), 0) FROM unnest(d."counts") AS c)::int AS "images",
+             d."created_at" AS "createdAt"
+      FROM (
+        SELECT "id" FROM "datasets"
+        WHERE (${project}::text IS NULL OR "project" = ${project}::text)
+          AND (${after?.createdAt ?? null}::timestamptz IS NULL
+               OR ("created_at", "id") < (${after?.createdAt ?? null}::timestamptz, ${after?.id ?? null}::uuid))
+        ORDER BY "created_at" DESC, "id" DESC
+        LIMIT ${query.limit + 1}
+      ) AS page
+      JOIN "datasets" AS d ON d."id" = page."id"
+      ORDER BY d."created_at" DESC, d."id" DESC`;
+    const page = rows.slice(0, query.limit);
+    return {
+      items: page.map((row) => ({
+        ...row,
+        location: row.location as DatasetLocation,
+        createdAt: row.createdAt.toISOString(),
+      })),
+      nextCursor: rows.length > query.limit ? encodeCreatedCursor('datasets', page.at(-1)!) : null,
+    };
   }
 
   /**

@@ -2,7 +2,7 @@ import { CATALOG_LIST_DEFAULT_LIMIT, CATALOG_LIST_MAX_LIMIT } from '@trainyard/c
 import { z } from 'zod';
 
 /**
- * Query of `GET /v1/pipelines`, `/v1/sweeps` and `/v1/models`: `limit` (1 to 100) and the
+ * Query of `GET /v1/pipelines`, `/v1/sweeps`, `/v1/models` and `/v1/datasets`: `limit` (1 to 100) and the
  * `cursor` a previous page returned. Anything else is refused, naming the parameter, so a typo
  * (or `__proto__`) is a 400, not ignored.
  */

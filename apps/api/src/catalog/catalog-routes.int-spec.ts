@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { TrainyardClient } from '@trainyard/client';
 import { extract } from 'tar-stream';
-import { ModelVersionsRepository, RunsRepository } from '@trainyard/db';
+import { DatasetsRepository, ModelVersionsRepository, RunsRepository } from '@trainyard/db';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
 import type { ObjectStore } from '@trainyard/storage';
 import { completeCheckpoint } from '../testing/succeeded-run';
@@ -248,20 +248,97 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
       'cursor',
     ],
     [`cursor=${'A'.repeat(5000)}`, 'cursor'],
-  ])('GET /v1/{pipelines,sweeps,models}?%s is refused, naming %s, and the API lives on', async (query, field) => {
-    for (const list of ['pipelines', 'sweeps', 'models']) {
-      const res = await call(`/v1/${list}?${query}`);
-      if (field === null) {
-        // 1e2 = 100 is within the cap: coerced, like any number.
-        expect(res.status).toBe(200);
-        continue;
+  ])(
+    'GET /v1/{pipelines,sweeps,models,datasets}?%s is refused, naming %s, and the API lives on',
+    async (query, field) => {
+      for (const list of ['pipelines', 'sweeps', 'models', 'datasets']) {
+        const res = await call(`/v1/${list}?${query}`);
+        if (field === null) {
+          // 1e2 = 100 is within the cap: coerced, like any number.
+          expect(res.status).toBe(200);
+          continue;
+        }
+        expect({ list, status: res.status }).toEqual({ list, status: 400 });
+        expect(res.type).toMatch(/^application\/problem\+json/);
+        expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
       }
-      expect({ list, status: res.status }).toEqual({ list, status: 400 });
-      expect(res.type).toMatch(/^application\/problem\+json/);
-      expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+      expect((await call('/healthz')).status).toBe(200);
+    },
+  );
+
+  it('pages 60 datasets of two projects newest first, each key its own, rows with their classes counted', async () => {
+    const datasets = api.app.get(DatasetsRepository);
+    const made: Record<string, string[]> = { 'team-a': [], 'team-b': [] };
+    for (let i = 0; i < 60; i++) {
+      const project = i % 3 === 0 ? 'team-b' : 'team-a';
+      // One with more classes than a row names: the list counts them, the detail route has them all.
+      const classes = i === 7 ? 500 : 2;
+      const view = await datasets.create({
+        project,
+        id: randomUUID(),
+        name: `set-${String(i).padStart(2, '0')}`,
+        location: { kind: 's3', prefix: `sets/${project}/${i}/` },
+        uri: `s3://bucket/sets/${project}/${i}/`,
+        classNames: Array.from({ length: classes }, (_, c) => `class-${c}`),
+        counts: Array.from({ length: classes }, () => 3),
+      });
+      made[project]!.push(view.id);
     }
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-    expect((await call('/healthz')).status).toBe(200);
+    const pageThrough = async (key: string, limit: number) => {
+      const rows: { id: string; name: string; createdAt: string }[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res = await call(`/v1/datasets?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, { key });
+        expect(res.status).toBe(200);
+        expect(res.body.items.length).toBeLessThanOrEqual(limit);
+        rows.push(...res.body.items);
+        cursor = res.body.nextCursor;
+        pages++;
+      } while (cursor);
+      return { rows, pages };
+    };
+    const a = await pageThrough(teamA, 7);
+    // Newest first; rows created in the same millisecond keep one order by id, none repeated or lost.
+    expect(new Set(a.rows.map((r) => r.id)).size).toBe(40);
+    expect([...a.rows.map((r) => r.id)].sort()).toEqual([...made['team-a']!].sort());
+    const times = a.rows.map((r) => r.createdAt);
+    expect(times).toEqual([...times].sort().reverse());
+    expect(a.pages).toBe(Math.ceil(40 / 7));
+    const b = await pageThrough(teamB, 100);
+    expect(b.pages).toBe(1);
+    expect([...b.rows.map((r) => r.id)].sort()).toEqual([...made['team-b']!].sort());
+    expect(new Set(a.rows.map((r) => r.name)).size).toBe(40);
+    // An operator's key sees both projects' (and nothing twice), at the default page size.
+    const first = await call('/v1/datasets');
+    expect(first.body.items).toHaveLength(25);
+    const all = await pageThrough(api.adminKey, 25);
+    const mine = all.rows.filter((r) => made['team-a']!.includes(r.id) || made['team-b']!.includes(r.id));
+    expect(mine).toHaveLength(60);
+    // A row counts its classes and names the first few; the dataset itself has every one.
+    const big = a.rows.find((r) => r.name === 'set-07') as unknown as Record<string, unknown>;
+    expect(big).toMatchObject({ classCount: 500, images: 1500, project: 'team-a' });
+    expect(big['firstClassNames']).toEqual(Array.from({ length: 10 }, (_, c) => `class-${c}`));
+    expect(big).not.toHaveProperty('classNames');
+    expect((await call(`/v1/datasets/${big['id']}`, { key: teamA })).body.classNames).toHaveLength(500);
+    // The typed client pages alike, each answer parsed by its contract.
+    const client = new TrainyardClient(api.baseUrl, teamB, { validateResponses: true });
+    const seen: string[] = [];
+    for await (const d of client.datasets({ limit: 6 })) seen.push(d.id);
+    expect(seen).toEqual(b.rows.map((r) => r.id));
+    // A cursor that is none, or another list's, is refused, naming the datasets list.
+    const crossed = await call('/v1/datasets?cursor=garbage');
+    expect(crossed.status).toBe(400);
+    expect(crossed.body.errors).toEqual([
+      { field: 'cursor', message: expect.stringMatching(/^Invalid datasets list cursor/) },
+    ]);
+    const pipelineCursor = (await call('/v1/pipelines?limit=1')).body.nextCursor as string;
+    const wrongList = await call(`/v1/datasets?cursor=${pipelineCursor}`);
+    expect(wrongList.body.errors).toEqual([
+      { field: 'cursor', message: expect.stringContaining('datasets list cursor') },
+    ]);
+    expect(wrongList.body.errors[0].message).toContain('it belongs to the pipelines list');
   });
 
   describe('sample images of a dataset', () => {

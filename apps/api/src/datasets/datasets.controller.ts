@@ -1,8 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { DATASET_LIST_CLASS_NAMES, type DatasetList } from '@trainyard/contracts';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, projectForWrites, type Principal } from '../auth/principal';
+import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/catalog-page-query';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 import { z } from 'zod';
@@ -57,10 +59,17 @@ export class DatasetsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Registered datasets, newest first' })
+  @ApiOperation({
+    summary: `Registered datasets, newest first: each with its classes counted and the first ${DATASET_LIST_CLASS_NAMES} named (GET /v1/datasets/:id has them all); keyset pages`,
+  })
+  @ApiQuery({ name: 'limit', required: false, description: '1 to 100 (default 25)' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'The nextCursor of the previous page' })
   @Responds(200, 'DatasetList')
-  list(@CurrentPrincipal() principal: Principal) {
-    return this.datasets.list(projectFilter(principal));
+  list(
+    @Query(new ZodValidationPipe(CatalogPageQuerySchema, 'Invalid query')) query: CatalogPageQueryParams,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<DatasetList> {
+    return this.datasets.list({ ...query, project: projectFilter(principal) });
   }
 
   @Get(':id')

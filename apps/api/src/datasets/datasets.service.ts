@@ -3,7 +3,12 @@ import { stat } from 'node:fs/promises';
 import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
 import { localRootsFor, type TrainyardConfig } from '@trainyard/config';
 import { DATASET_MAX_CLASSES, type DatasetList, type DatasetLocation, type DatasetView } from '@trainyard/contracts';
-import { DatasetFolderTakenError, DatasetNameTakenError, DatasetsRepository } from '@trainyard/db';
+import {
+  DatasetFolderTakenError,
+  DatasetNameTakenError,
+  DatasetsRepository,
+  type CatalogPageQuery,
+} from '@trainyard/db';
 import {
   FolderWalkLimitError,
   InvalidImageFolderError,
@@ -127,8 +132,9 @@ export class DatasetsService {
     return twin ? [location, twin] : [location];
   }
 
-  async list(project: string | undefined): Promise<DatasetList> {
-    return { items: await this.datasets.list(project) };
+  /** A page of the datasets `project` may read (every project's when undefined), newest first. */
+  list(query: CatalogPageQuery): Promise<DatasetList> {
+    return this.datasets.list(query);
   }
 
   async get(id: string): Promise<DatasetView> {

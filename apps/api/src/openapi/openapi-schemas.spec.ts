@@ -24,6 +24,17 @@ describe('the OpenAPI component schemas', () => {
     expect(update.properties['addTags']).toMatchObject({ type: 'array', maxItems: expect.any(Number) });
   });
 
+  it('documents GET /v1/datasets as a keyset page of rows with their classes counted, not every class name', () => {
+    const list = components['DatasetList'] as JsonSchema & { properties: Record<string, JsonSchema> };
+    expect(list.required).toEqual(['items', 'nextCursor']);
+    expect(list.properties['items']).toMatchObject({ items: { $ref: '#/components/schemas/DatasetSummary' } });
+    const row = components['DatasetSummary'] as JsonSchema & { properties: Record<string, JsonSchema> };
+    expect(row.properties['classCount']).toMatchObject({ type: 'integer' });
+    expect(row.properties['firstClassNames']).toMatchObject({ type: 'array', maxItems: 10 });
+    expect(row.properties['classNames']).toBeUndefined();
+    expect(row.properties['counts']).toBeUndefined();
+  });
+
   it('refers only to components it holds', () => {
     const missing = refsIn(components)
       .map((ref) => ref.replace('#/components/schemas/', ''))

@@ -567,6 +567,11 @@ describe('runs API (PostgreSQL, Redis, HTTP)', () => {
         (p) => p.name === 'idPrefix',
       )?.schema,
     ).toMatchObject({ type: 'string', pattern: '^[0-9a-f]{4,32}$', minLength: 4, maxLength: 32 });
+    // The catalog lists are keyset pages, the datasets list among them.
+    expect(answer('/v1/datasets', 'get', 200)).toEqual({ $ref: '#/components/schemas/DatasetList' });
+    expect((doc.body.paths['/v1/datasets'].get.parameters as { name: string }[]).map((p) => p.name)).toEqual(
+      expect.arrayContaining(['limit', 'cursor']),
+    );
     // Every $ref in the document resolves.
     for (const [, name] of JSON.stringify(doc.body).matchAll(/"#\/components\/schemas\/([^"]+)"/g))
       expect(Object.keys(schemas)).toContain(name);

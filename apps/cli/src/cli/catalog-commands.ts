@@ -1,3 +1,4 @@
+import type { DatasetList, DatasetSummary } from '@trainyard/contracts';
 import { formatTable } from '../progress-line';
 import { terminalSafe } from '../terminal-safe';
 import { arg, expectArgs, printJson, projectFlag, str, type Command, type CommandContext } from './command';
@@ -84,16 +85,25 @@ export const datasetsCommand: Command = {
   usage:
     '[show <id> | upload <name> <dir> | register <name> --path <dir> | register <name> --prefix <prefix> | rm <id>]',
   summary:
-    'Registered image folders (one subfolder per class) with their class counts; upload a local folder, register one the workers can already read, or delete one.',
+    'Registered image folders (a page, newest first) with their class and image counts; upload a local folder, register one the workers can already read, or delete one.',
   details:
     'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<upload-uuid>/) and registers them. Links and files that are no images are left out; so are files named as images whose bytes are none (PNG, JPEG and WebP are checked by signature), each printed with the reason.\nregister names a folder that is already where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).\nrm deletes the registration, and the images an upload stored; a registered folder (--path, --prefix) is left as it is. Refused (exit 2, the runs named) while runs not finished train on it; finished runs keep their history.',
-  options: { path: { type: 'string' }, prefix: { type: 'string' } },
+  options: { path: { type: 'string' }, prefix: { type: 'string' }, ...PAGE_OPTIONS, all: { type: 'boolean' } },
   optionHelp: {
     path: 'absolute path the API and workers share',
     prefix: 'object-store prefix, e.g. datasets/flowers/',
+    ...PAGE_HELP,
+    limit: `${PAGE_HELP.limit}; with --all, the page size`,
+    all: 'every dataset, page after page',
   },
   async run(ctx) {
     const client = ctx.client();
+    const paging = (['limit', 'cursor', 'all'] as const).find((flag) => ctx.values[flag] !== undefined);
+    if (sub(ctx) !== undefined && paging !== undefined)
+      throw usageError(
+        `--${paging} goes with the list (\`datasets\` alone), not \`datasets ${sub(ctx)}\``,
+        `--${paging}`,
+      );
     if (sub(ctx) === 'register') {
       argsAtMost(ctx, 'datasets', 'register <name>');
       const name = arg(ctx, 1, 'dataset name');
@@ -132,15 +142,20 @@ export const datasetsCommand: Command = {
       return EXIT.OK;
     }
     if (sub(ctx) !== undefined) throw usageError(`Unknown datasets subcommand "${sub(ctx)}"`);
-    const { items } = await client.datasets({ signal: ctx.signal });
-    if (ctx.json) return (printJson(ctx, items), EXIT.OK);
-    ctx.out(
-      `${formatTable(
-        ['id', 'name', 'classes', 'images', 'uri'],
-        items.map((d) => [d.id, d.name, String(d.classNames.length), String(d.images), d.uri]),
-      )}\n`,
-    );
-    return EXIT.OK;
+    const query = pageQuery(ctx);
+    let page: DatasetList;
+    if (ctx.values['all']) {
+      const items: DatasetSummary[] = [];
+      for await (const dataset of client.datasets(query, { signal: ctx.signal })) items.push(dataset);
+      page = { items, nextCursor: null };
+    } else page = await client.listDatasets(query, { signal: ctx.signal });
+    return printPage(ctx, page, ['id', 'name', 'classes', 'images', 'uri'], (d) => [
+      d.id,
+      d.name,
+      String(d.classCount),
+      String(d.images),
+      d.uri,
+    ]);
   },
 };
 

@@ -4,7 +4,7 @@ import { formatTable } from '../progress-line';
 import { int, printJson, str, type Command, type CommandContext } from './command';
 import { EXIT, usageError, type ExitCode } from './exit-codes';
 
-/** `--limit` and `--cursor` of every keyset list (`ls`, `models`, `pipelines`, `sweeps`). */
+/** `--limit` and `--cursor` of every keyset list (`ls`, `datasets`, `models`, `pipelines`, `sweeps`). */
 export const PAGE_OPTIONS: NonNullable<Command['options']> = { limit: { type: 'string' }, cursor: { type: 'string' } };
 export const PAGE_HELP = {
   limit: `rows of a list page, 1 to ${CATALOG_LIST_MAX_LIMIT} (default ${CATALOG_LIST_DEFAULT_LIMIT})`,

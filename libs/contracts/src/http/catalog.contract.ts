@@ -7,7 +7,7 @@ import { Id, NullableTimestamp, Timestamp } from './wire';
 /** Runs by status (statuses with none left out). */
 const RunCounts = z.partialRecord(z.enum(RUN_STATUSES), z.int());
 
-/** The most items one page of a catalog list (models, pipelines, sweeps) holds, and how many by default. */
+/** The most items one page of a catalog list (datasets, models, pipelines, sweeps, keys) holds, and how many by default. */
 export const CATALOG_LIST_MAX_LIMIT = 100;
 export const CATALOG_LIST_DEFAULT_LIMIT = 25;
 

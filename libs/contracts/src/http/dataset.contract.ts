@@ -9,9 +9,9 @@ export const DatasetLocationSchema = z.discriminatedUnion('kind', [
 export type DatasetLocation = z.infer<typeof DatasetLocationSchema>;
 
 /**
- * Class folders one dataset may have. Every dataset answer (the list's too) carries its class
- * names, up to 255 bytes each: without a cap one upload of tiny files made a row, and every list
- * of the project's datasets, of hundreds of megabytes (20,000 classes of 148 characters: 3 MB).
+ * Class folders one dataset may have. A dataset's answer carries its class names, up to 255 bytes
+ * each: without a cap one upload of tiny files made a row of hundreds of megabytes (20,000 classes
+ * of 148 characters: 3 MB). The list carries the first DATASET_LIST_CLASS_NAMES only.
  */
 export const DATASET_MAX_CLASSES = 10_000;
 
@@ -50,6 +50,24 @@ export const DatasetUploadedSchema = DatasetViewSchema.extend({
 });
 export type DatasetUploaded = z.infer<typeof DatasetUploadedSchema>;
 
-/** `GET /v1/datasets`, newest first. */
-export const DatasetListSchema = z.strictObject({ items: z.array(DatasetViewSchema) });
+/**
+ * Class names a row of `GET /v1/datasets` carries, the first in classNames order: a dataset may have
+ * DATASET_MAX_CLASSES, and a page of 100 rows with every name was tens of MB. `GET /v1/datasets/:id`
+ * has them all, with their counts.
+ */
+export const DATASET_LIST_CLASS_NAMES = 10;
+
+/** A row of `GET /v1/datasets`: the dataset with its classes counted and the first few named. */
+export const DatasetSummarySchema = DatasetViewSchema.omit({ classNames: true, counts: true }).extend({
+  classCount: z.int().min(0),
+  /** The first DATASET_LIST_CLASS_NAMES of classNames. */
+  firstClassNames: z.array(z.string()).max(DATASET_LIST_CLASS_NAMES),
+});
+export type DatasetSummary = z.infer<typeof DatasetSummarySchema>;
+
+/** `GET /v1/datasets`: newest first, a keyset page like the other catalog lists. */
+export const DatasetListSchema = z.strictObject({
+  items: z.array(DatasetSummarySchema),
+  nextCursor: z.string().nullable(),
+});
 export type DatasetList = z.infer<typeof DatasetListSchema>;

@@ -17,6 +17,7 @@ import { CheckpointFilesSchema, CheckpointViewSchema, RunCheckpointsSchema } fro
 import {
   DatasetListSchema,
   DatasetLocationSchema,
+  DatasetSummarySchema,
   DatasetUploadedSchema,
   DatasetViewSchema,
   SkippedUploadEntrySchema,
@@ -115,6 +116,7 @@ export const HTTP_CONTRACTS = {
   DatasetView: DatasetViewSchema,
   DatasetUploaded: DatasetUploadedSchema,
   SkippedUploadEntry: SkippedUploadEntrySchema,
+  DatasetSummary: DatasetSummarySchema,
   DatasetList: DatasetListSchema,
   DatasetDeletion: DatasetDeletionSchema,
   ActiveRuns: ActiveRunsSchema,
