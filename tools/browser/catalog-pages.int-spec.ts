@@ -233,9 +233,22 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
       }
     }
     const dataset = await live.client.registerDataset('tiles', { kind: 'local', path: folder });
+    // 50 newer ones fill the page's first page (50 rows): tiles is on the second.
+    for (let i = 0; i < 50; i++) await live.client.registerDataset(`tiles-${i}`, { kind: 'local', path: folder });
     await page.goto(`${baseUrl}/#/datasets`);
-    await page.locator(`#datasets-table tr[data-id="${dataset.id}"] a`).click();
+    await page.locator('#datasets-table tr[data-id]').nth(49).waitFor();
+    expect(await page.locator(`#datasets-table tr[data-id="${dataset.id}"]`).count()).toBe(0);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    const row = page.locator(`#datasets-table tr[data-id="${dataset.id}"]`);
+    // Its classes counted, their names on hover.
+    expect(await row.locator('td:nth-child(2)').textContent()).toBe('2');
+    expect(await row.locator('td:nth-child(2)').getAttribute('title')).toBe('dark, light');
+    await row.locator('a').click();
     await page.waitForURL(`**/#/datasets/${dataset.id}`);
+    await page.locator('#dataset-detail tr[data-class="dark"]').waitFor();
+    // Opened by its address, the dataset is shown though its row is on a page not loaded.
+    await page.goto(`${baseUrl}/`);
+    await page.goto(`${baseUrl}/#/datasets/${dataset.id}`);
     await page.locator('#dataset-detail tr[data-class="dark"]').waitFor();
     expect(await page.locator('#dataset-detail tbody tr td:nth-child(2)').allTextContents()).toEqual(['3', '2']);
     await waitFor(
