@@ -276,6 +276,20 @@ export const EnvSchema = z.object({
   DATASET_UPLOAD_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1000).default(4),
   /** Dataset uploads the keys of one project may hold open at once in one API process; unset: half of DATASET_UPLOAD_MAX_PER_PROCESS. */
   DATASET_UPLOAD_MAX_PER_PROJECT: z.coerce.number().int().min(1).max(1000).optional(),
+  /**
+   * The slowest a dataset upload's body may arrive, averaged over the last
+   * DATASET_UPLOAD_RATE_WINDOW_MS the API waited for it (and never judged before one whole window):
+   * a client trickling a byte just under every STALLED_CLIENT_MS would hold an upload's place for
+   * good. 0: no floor.
+   */
+  DATASET_UPLOAD_MIN_BYTES_PER_SECOND: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1024 ** 3)
+    .default(64 * 1024),
+  /** The window DATASET_UPLOAD_MIN_BYTES_PER_SECOND is averaged over, and the grace an upload has before it is first judged. */
+  DATASET_UPLOAD_RATE_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   /** Live event streams (SSE) open at once per key, and per API process. */
   SSE_MAX_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(20),
   SSE_MAX_PER_PROCESS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
@@ -288,7 +302,7 @@ export const EnvSchema = z.object({
   STALLED_CLIENT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   /**
    * The most a request's body may take to arrive, for every route but a dataset upload (which may
-   * take as long as it keeps sending: STALLED_CLIENT_MS): Node's own requestTimeout, which would
+   * take as long as it keeps sending: STALLED_CLIENT_MS, DATASET_UPLOAD_MIN_BYTES_PER_SECOND): Node's own requestTimeout, which would
    * cut a 2 GiB upload after 5 minutes, is off.
    */
   API_REQUEST_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
@@ -372,6 +386,9 @@ export interface TrainyardConfig {
     /** Dataset uploads open at once per key (DATASET_UPLOAD_MAX_PER_KEY) and per API process (DATASET_UPLOAD_MAX_PER_PROCESS). */
     datasetUploadsPerKey: number;
     datasetUploadsPerProcess: number;
+    /** DATASET_UPLOAD_MIN_BYTES_PER_SECOND (0: off), averaged over DATASET_UPLOAD_RATE_WINDOW_MS of waiting for the client. */
+    datasetUploadMinBytesPerSecond: number;
+    datasetUploadRateWindowMs: number;
     /** DATASET_UPLOAD_MAX_PER_PROJECT (or its default): one project's uploads together, per API process; operators' keys are not counted. */
     datasetUploadsPerProject: number;
     /** Runs of one project training at once (PROJECT_MAX_RUNNING); undefined: no limit. */

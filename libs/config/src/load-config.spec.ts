@@ -96,6 +96,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PROJECT_MAX_RUNNING: '0' })).toThrow(/PROJECT_MAX_RUNNING/);
   });
 
+  it('floors dataset uploads at 64 KiB/s over 30 s by default, 0 turning it off, and names a wrong setting', () => {
+    const { datasetUploadMinBytesPerSecond, datasetUploadRateWindowMs } = loadConfig({}).limits;
+    expect([datasetUploadMinBytesPerSecond, datasetUploadRateWindowMs]).toEqual([65_536, 30_000]);
+    const set = loadConfig({ DATASET_UPLOAD_MIN_BYTES_PER_SECOND: '0', DATASET_UPLOAD_RATE_WINDOW_MS: '5000' }).limits;
+    expect([set.datasetUploadMinBytesPerSecond, set.datasetUploadRateWindowMs]).toEqual([0, 5000]);
+    for (const wrong of ['-1', '1.5', 'fast'])
+      expect(() => loadConfig({ DATASET_UPLOAD_MIN_BYTES_PER_SECOND: wrong })).toThrow(
+        /DATASET_UPLOAD_MIN_BYTES_PER_SECOND/,
+      );
+    expect(() => loadConfig({ DATASET_UPLOAD_RATE_WINDOW_MS: '999' })).toThrow(/DATASET_UPLOAD_RATE_WINDOW_MS/);
+  });
+
   it('lists every wrong setting in one error', () => {
     let error: unknown;
     try {

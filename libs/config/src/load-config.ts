@@ -84,6 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       datasetUploadBytes: e.DATASET_UPLOAD_MAX_BYTES,
       datasetUploadsPerKey: e.DATASET_UPLOAD_MAX_PER_KEY,
       datasetUploadsPerProcess: e.DATASET_UPLOAD_MAX_PER_PROCESS,
+      datasetUploadMinBytesPerSecond: e.DATASET_UPLOAD_MIN_BYTES_PER_SECOND,
+      datasetUploadRateWindowMs: e.DATASET_UPLOAD_RATE_WINDOW_MS,
       datasetUploadsPerProject:
         e.DATASET_UPLOAD_MAX_PER_PROJECT ?? Math.max(1, Math.floor(e.DATASET_UPLOAD_MAX_PER_PROCESS / 2)),
       queueUnservable: e.QUEUE_UNSERVABLE_RUNS,

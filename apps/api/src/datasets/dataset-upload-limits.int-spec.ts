@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { request, type ClientRequest, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pack } from 'tar-stream';
@@ -286,5 +286,112 @@ describe('dataset uploads open at once (PostgreSQL, Redis, local store, HTTP)', 
       expect(limiter.openUploads).toBe(0);
     }
     expect(answers).toEqual([201, 409, 400, 422, 400]);
+  });
+});
+
+/**
+ * A client on a raw socket: the request's head with a `Content-Length` it never reaches, then
+ * `start`, then one byte of the unfinished image every `everyMs`, below any stall. Resolves with
+ * everything the API wrote back once it closes the connection.
+ */
+function trickle(api: TestApi, token: string, name: string, start: Buffer, everyMs: number) {
+  const url = new URL(`/v1/datasets/uploads?name=${encodeURIComponent(name)}`, api.baseUrl);
+  const socket = connect(Number(url.port), url.hostname);
+  socket.on('error', () => undefined);
+  socket.write(
+    `POST ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${token}\r\n` +
+      `Content-Type: application/x-tar\r\nContent-Length: ${start.length + MiB}\r\n\r\n`,
+  );
+  socket.write(start);
+  const dribble = setInterval(() => socket.write(ZEROS.subarray(0, 1)), everyMs);
+  const answered = new Promise<string>((resolve) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('close', () => {
+      clearInterval(dribble);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+  return { answered, end: () => socket.destroy() };
+}
+
+/** Writes `tar` in `chunk`-byte pieces every `everyMs`: an honest client on a slow link. */
+async function* slowly(tar: Buffer, chunk: number, everyMs: number): AsyncGenerator<Buffer> {
+  for (let at = 0; at < tar.length; at += chunk) {
+    yield tar.subarray(at, at + chunk);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+describe('dataset uploads slower than DATASET_UPLOAD_MIN_BYTES_PER_SECOND (PostgreSQL, Redis, local store, HTTP)', () => {
+  /** Small, so the test runs in seconds: 2 KiB/s averaged over 1.5 s. */
+  const MIN_RATE = 2048;
+  const WINDOW_MS = 1500;
+  let api: TestApi;
+  let store: ObjectStore;
+  let limiter: DatasetUploadLimiter;
+
+  beforeAll(async () => {
+    api = await startTestApi({
+      env: {
+        DATASET_UPLOAD_MIN_BYTES_PER_SECOND: String(MIN_RATE),
+        DATASET_UPLOAD_RATE_WINDOW_MS: String(WINDOW_MS),
+        // Far above the trickle's gaps: only the floor can cut it.
+        STALLED_CLIENT_MS: '60000',
+      },
+    });
+    store = api.app.get<ObjectStore>(OBJECT_STORE);
+    limiter = api.app.get(DatasetUploadLimiter);
+  });
+  afterAll(async () => api?.stop());
+
+  it('cuts a client trickling a byte every 50 ms after the grace window: a 408 naming the floor, its place freed, nothing stored', async () => {
+    const start = Buffer.concat([
+      await openTar([['cat/1.png', image('cat')]]),
+      await entryHeader('cat/big.png', MiB),
+      PNG_SIGNATURE,
+    ]);
+    const startedAt = Date.now();
+    const client = trickle(api, api.adminKey, 'trickled', start, 50);
+    try {
+      await until('the upload is open', () => limiter.openUploads === 1, 10_000);
+      // Its first image is stored while it trickles: the cut must delete it.
+      await until('its first image is stored', async () =>
+        (await store.list(UPLOADS_ROOT)).some((o) => o.key.endsWith('/cat/1.png')),
+      );
+      await until('the trickling upload is cut', () => limiter.openUploads === 0, 10 * WINDOW_MS);
+      // Not before a whole window of waiting: the grace period.
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(WINDOW_MS);
+      const answer = await client.answered;
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toMatch(
+        /The upload arrived at \d+ bytes\/s over the last 2 s, below DATASET_UPLOAD_MIN_BYTES_PER_SECOND \(2048 bytes\/s\)/,
+      );
+      expect(await store.list(UPLOADS_ROOT)).toEqual([]);
+      expect((await api.fetch(`${api.baseUrl}/v1/datasets`)).status).toBe(200);
+    } finally {
+      client.end();
+    }
+    const listed = (await (await api.fetch(`${api.baseUrl}/v1/datasets`)).json()) as { items: { name: string }[] };
+    expect(listed.items.map((d) => d.name)).not.toContain('trickled');
+  });
+
+  it('takes a fast upload and a slow but honest one (4× the floor, over several windows)', async () => {
+    expect((await upload(api, api.adminKey, 'fast', await smallFolder())).status).toBe(201);
+    const tar = await tarOf([
+      ['cat/1.png', Buffer.concat([PNG_SIGNATURE, Buffer.alloc(16 * 1024, 1)])],
+      ['dog/1.png', Buffer.concat([PNG_SIGNATURE, Buffer.alloc(16 * 1024, 2)])],
+    ]);
+    const startedAt = Date.now();
+    // 1 KiB every 125 ms: 8 KiB/s, about 4.5 s in all, three windows.
+    const res = await fetch(`${api.baseUrl}/v1/datasets/uploads?name=honest`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.adminKey}`, 'content-type': 'application/x-tar' },
+      body: ReadableStream.from(slowly(tar, 1024, 125)),
+      duplex: 'half',
+    } as RequestInit);
+    expect([res.status, await res.text()]).toEqual([201, expect.stringContaining('"honest"')]);
+    expect(Date.now() - startedAt).toBeGreaterThan(2 * WINDOW_MS);
+    expect(limiter.openUploads).toBe(0);
   });
 });

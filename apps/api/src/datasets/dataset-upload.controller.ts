@@ -59,6 +59,11 @@ export class DatasetUploadController {
       'Too many uploads open at once: DATASET_UPLOAD_MAX_PER_KEY for this key, or DATASET_UPLOAD_MAX_PER_PROCESS on this server (with Retry-After)',
   })
   @ApiResponse({
+    status: 408,
+    description:
+      'The body arrived slower than DATASET_UPLOAD_MIN_BYTES_PER_SECOND, averaged over DATASET_UPLOAD_RATE_WINDOW_MS: cut, nothing stored',
+  })
+  @ApiResponse({
     status: 413,
     description: 'Larger than DATASET_UPLOAD_MAX_BYTES (every byte of the tar counts, entries left out included)',
   })

@@ -16,6 +16,7 @@ import { DATASET_MAX_CLASSES, type DatasetUploaded, type SkippedUploadEntry } fr
 import { DatasetsRepository } from '@trainyard/db';
 import { IMAGE_SIGNATURE_BYTES, notAnImage, uploadFolder, type ObjectStore } from '@trainyard/storage';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
+import { watchBodyRate, type SlowBody } from '../http/body-rate-floor';
 import { DatasetsService } from './datasets.service';
 import { readEntryHead } from './entry-head';
 import { UploadClassFolders, type FoldersWithoutImages } from './upload-class-folders';
@@ -111,7 +112,13 @@ export class DatasetUploadService {
     const prefix = uploadFolder(randomUUID());
     const stored: string[] = [];
     try {
-      const { images, ignored, notImages } = await this.storeEntries(body, prefix, stored, maxBytes);
+      const { images, ignored, notImages } = await this.storeEntries(
+        body,
+        prefix,
+        stored,
+        maxBytes,
+        `"${name}" of project ${project}`,
+      );
       this.logger.log(
         `Dataset upload "${name}": ${images} images stored under ${prefix} (${notImages.count} files that are no images and ${ignored} other entries left out)`,
       );
@@ -142,6 +149,7 @@ export class DatasetUploadService {
     prefix: string,
     stored: string[],
     maxBytes: number,
+    upload: string,
   ): Promise<{ images: number; ignored: number; notImages: { listed: SkippedUploadEntry[]; count: number } }> {
     const maxFiles = this.config.paths.walkMaxFiles;
     const entries = extract();
@@ -152,12 +160,20 @@ export class DatasetUploadService {
       return refused;
     };
     let received = 0;
+    const { datasetUploadMinBytesPerSecond: minBytesPerSecond, datasetUploadRateWindowMs: windowMs } =
+      this.config.limits;
+    // Judged while the body streams: a client cut for it is answered (if it still reads) and its place freed.
+    const rate = watchBodyRate(body, { minBytesPerSecond, windowMs }, (slow) => {
+      this.logger.warn(`Dataset upload ${upload} (${prefix}): ${tooSlow(slow, minBytesPerSecond)}; cut`);
+      refuse(new UploadRefused(408, 'body', tooSlow(slow, minBytesPerSecond)));
+    });
     // The body's last block: a tar ends with blocks of zeros, what tells a whole archive from one
     // cut at an entry's end (which tar-stream, like GNU tar, reads as a shorter archive).
     let tail = Buffer.alloc(0);
     const counted = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         received += chunk.length;
+        rate.count(chunk.length);
         tail = Buffer.from(
           chunk.length >= TAR_BLOCK ? chunk.subarray(-TAR_BLOCK) : Buffer.concat([tail, chunk]).subarray(-TAR_BLOCK),
         );
@@ -260,6 +276,7 @@ export class DatasetUploadService {
       // tar-stream's own errors: a body that is not a tar, or ends part-way through an entry.
       throw new UploadRefused(400, 'body', `Not a readable tar archive: ${(error as Error).message}`);
     } finally {
+      rate.stop();
       body.unpipe(counted);
       counted.unpipe(entries);
     }
@@ -316,6 +333,13 @@ function tooManyLeftOut(maxFiles: number): UploadRefused {
     422,
     'body',
     `More than ${maxFiles} entries that are no images (folders, other files; FOLDER_WALK_MAX_FILES)`,
+  );
+}
+
+function tooSlow({ bytesPerSecond, windowMs }: SlowBody, minBytesPerSecond: number): string {
+  return (
+    `The upload arrived at ${bytesPerSecond} bytes/s over the last ${Math.round(windowMs / 1000)} s, below ` +
+    `DATASET_UPLOAD_MIN_BYTES_PER_SECOND (${minBytesPerSecond} bytes/s): send it over a faster link, or ask an operator to lower the floor`
   );
 }
 
