@@ -25,3 +25,4 @@ export * from './uuid';
 export * from './steps-budget';
 export * from './built-in-models';
 export * from './base-architecture';
+export * from './decimal-int';

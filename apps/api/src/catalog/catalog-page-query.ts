@@ -1,4 +1,4 @@
-import { CATALOG_LIST_DEFAULT_LIMIT, CATALOG_LIST_MAX_LIMIT } from '@trainyard/contracts';
+import { CATALOG_LIST_DEFAULT_LIMIT, CATALOG_LIST_MAX_LIMIT, decimalInt } from '@trainyard/contracts';
 import { z } from 'zod';
 
 /**
@@ -7,7 +7,7 @@ import { z } from 'zod';
  * (or `__proto__`) is a 400, not ignored.
  */
 export const CatalogPageQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(CATALOG_LIST_MAX_LIMIT).default(CATALOG_LIST_DEFAULT_LIMIT),
+  limit: decimalInt({ min: 1, max: CATALOG_LIST_MAX_LIMIT }).default(CATALOG_LIST_DEFAULT_LIMIT),
   // Cursors are base64url (libs/db catalog-page.ts); anything else is refused here, naming `cursor`.
   cursor: z
     .string()

@@ -7,7 +7,7 @@ import { projectFilter, projectForWrites, type Principal } from '../auth/princip
 import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/catalog-page-query';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
-import { z } from 'zod';
+import { decimalInt } from '@trainyard/contracts';
 import { DATASET_SAMPLE_MAX_BYTES, DATASET_SAMPLES_PER_CLASS } from './dataset-samples';
 import { DatasetDeletionService } from './dataset-deletion.service';
 import { DatasetSamplesService } from './dataset-samples.service';
@@ -17,16 +17,9 @@ import { DatasetsService } from './datasets.service';
 
 const datasetIdPipe = new ZodValidationPipe(DatasetIdSchema, 'Invalid dataset id', { field: 'id' });
 
-/** Digits only (no sign, exponent or spaces), so `1e3`, `-1` and ` 2` are refused, not coerced. */
-const ClassIndexSchema = z
-  .string()
-  .regex(/^\d{1,6}$/, 'Expected the index of a class (0, 1, …)')
-  .transform(Number);
-const SampleIndexSchema = z
-  .string()
-  .regex(/^\d{1,3}$/, 'Expected a sample index')
-  .transform(Number)
-  .pipe(z.int().max(DATASET_SAMPLES_PER_CLASS - 1));
+/** Digits only (decimalInt: no sign, exponent, spaces or leading zero), so `1e3`, `-1` and ` 2` are refused, not coerced. */
+const ClassIndexSchema = decimalInt({ min: 0, max: 999_999, what: 'the index of a class (0, 1, …)' });
+const SampleIndexSchema = decimalInt({ min: 0, max: DATASET_SAMPLES_PER_CLASS - 1, what: 'a sample index (0, 1, …)' });
 
 @ApiTags('datasets')
 @Owned('dataset')

@@ -1,6 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { NameSchema, ProjectNameSchema, RegisteredModelRefSchema, type ModelList } from '@trainyard/contracts';
+import {
+  decimalInt,
+  NameSchema,
+  ProjectNameSchema,
+  RegisteredModelRefSchema,
+  type ModelList,
+} from '@trainyard/contracts';
 import { notFound } from '../http/problems';
 import { CatalogListsRepository } from '@trainyard/db';
 import { z } from 'zod';
@@ -23,12 +29,13 @@ const ModelName = NameSchema.refine(
   "'.' and '..' cannot name a model: URLs resolve them as path steps",
 );
 const ModelRegistrationSchema = z.strictObject({ name: ModelName, runId: z.uuid().toLowerCase() });
-/** Digits only (no sign, exponent or spaces), within the range a spec's `model.baseModel.version` takes. */
-const ModelVersionNumberSchema = z
-  .string()
-  .regex(/^\d{1,7}$/, 'Expected a version number (1, 2, …)')
-  .transform(Number)
-  .pipe(RegisteredModelRefSchema.shape.version);
+/** Digits only (decimalInt), within the range a spec's `model.baseModel.version` takes (read from it: one rule). */
+const ModelVersion = RegisteredModelRefSchema.shape.version;
+const ModelVersionNumberSchema = decimalInt({
+  min: ModelVersion.minValue ?? 1,
+  max: ModelVersion.maxValue ?? 1_000_000,
+  what: 'a version number (1, 2, …)',
+});
 
 const modelNamePipe = new ZodValidationPipe(ModelName, 'Invalid model name', { field: 'name' });
 const projectPipe = new ZodValidationPipe(ProjectNameSchema.optional(), 'Invalid project', { field: 'project' });

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { Controller, Get, Inject, Logger, NotFoundException, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { TrainyardConfig } from '@trainyard/config';
-import type { CheckpointFiles } from '@trainyard/contracts';
+import { decimalInt, type CheckpointFiles } from '@trainyard/contracts';
 import { CheckpointsRepository } from '@trainyard/db';
 import {
   CHECKPOINT_MANIFEST,
@@ -25,7 +25,7 @@ import { archiveOrder, streamTar, tarLength } from './checkpoint-archive';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 const sequencePipe = new ZodValidationPipe(
-  z.coerce.number().int().min(0).max(2_147_483_647),
+  decimalInt({ min: 0, max: 2_147_483_647, what: 'a checkpoint sequence (0, 1, …)' }),
   'Invalid checkpoint sequence',
   { field: 'sequence' },
 );

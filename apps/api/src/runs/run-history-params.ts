@@ -1,4 +1,5 @@
 import {
+  decimalInt,
   isForbiddenKey,
   RUN_KINDS,
   RUN_LIST_DEFAULT_LIMIT,
@@ -45,7 +46,7 @@ const BaseListSchema = z.strictObject({
     .default(false),
   sort: RunListSortSchema.default({ by: 'createdAt' }),
   order: z.enum(['asc', 'desc']).default('desc'),
-  limit: z.coerce.number().int().min(1).max(RUN_LIST_MAX_LIMIT).default(RUN_LIST_DEFAULT_LIMIT),
+  limit: decimalInt({ min: 1, max: RUN_LIST_MAX_LIMIT }).default(RUN_LIST_DEFAULT_LIMIT),
   // Cursors are base64url (run-list-cursor.ts); anything else is refused here, naming `cursor`.
   cursor: z
     .string()
@@ -129,7 +130,7 @@ export const MetricSeriesQuerySchema = z
   .strictObject({
     name: text({ max: 200, trim: false }).optional(),
     names: NamesSchema.optional(),
-    maxPoints: z.coerce.number().int().min(10).max(SERIES_MAX_POINTS).optional(),
+    maxPoints: decimalInt({ min: 10, max: SERIES_MAX_POINTS }).optional(),
   })
   .transform((q) => ({ names: q.names ?? (q.name ? [q.name] : undefined), maxPoints: q.maxPoints }));
 export type MetricSeriesQuery = z.output<typeof MetricSeriesQuerySchema>;
@@ -151,7 +152,7 @@ export const CompareQuerySchema = z.strictObject({
     // Once more after RunIdSchema lower-cased them: one run named in two cases is one run.
     .transform((ids) => [...new Set(ids)]),
   names: NamesSchema.optional(),
-  maxPoints: z.coerce.number().int().min(10).max(SERIES_MAX_POINTS).default(SERIES_DEFAULT_MAX_POINTS),
+  maxPoints: decimalInt({ min: 10, max: SERIES_MAX_POINTS }).default(SERIES_DEFAULT_MAX_POINTS),
 });
 export type CompareQuery = z.output<typeof CompareQuerySchema>;
 

@@ -1,3 +1,4 @@
+import { decimalInt } from '@trainyard/contracts';
 import { z } from 'zod';
 
 export const RUN_LOG_DEFAULT_LIMIT = 200;
@@ -13,7 +14,8 @@ export interface RunLogCursor {
   offset: number;
 }
 
-const CURSOR = /^(\d{1,9})-(\d{1,9})-(\d{1,10})$/;
+/** Each number as DECIMAL_DIGITS spells it (no leading zero), so one place in a log has one cursor. */
+const CURSOR = /^(0|[1-9][0-9]{0,8})-(0|[1-9][0-9]{0,8})-(0|[1-9][0-9]{0,9})$/;
 
 export function formatRunLogCursor(cursor: RunLogCursor): string {
   return `${cursor.attempt}-${cursor.sequence}-${cursor.offset}`;
@@ -32,9 +34,9 @@ export const RunLogCursorSchema = z
 /** Query of `GET /v1/runs/:id/logs`; anything else is refused, naming the parameter. */
 export const RunLogQuerySchema = z.strictObject({
   after: RunLogCursorSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(RUN_LOG_MAX_LIMIT).default(RUN_LOG_DEFAULT_LIMIT),
+  limit: decimalInt({ min: 1, max: RUN_LOG_MAX_LIMIT }).default(RUN_LOG_DEFAULT_LIMIT),
   /** Only this attempt's lines. */
-  attempt: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  attempt: decimalInt({ min: 1, max: 1_000_000, what: 'an attempt number (1, 2, …)' }).optional(),
   /** `true`: a server-sent event stream that follows the log until the run ends. */
   follow: z
     .enum(['true', 'false'])
