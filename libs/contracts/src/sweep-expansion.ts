@@ -69,9 +69,18 @@ export function expandSweep(spec: SweepExpansionInput): { runs: SweepValues[] } 
 }
 
 function draw(range: Range, random: () => number, integer: boolean): number {
-  const u = random();
+  return rangeValueAt(range, random(), integer);
+}
+
+/**
+ * The value of a range at `u` in [0, 1): uniform, or log-uniform. Held to the range's ends:
+ * `exp(log(0.3))` is 0.29999999999999993, below a range (and perhaps a field) that starts at 0.3,
+ * and a draw outside what the sweep's ends were checked against would be refused as a run.
+ */
+export function rangeValueAt(range: Range, u: number, integer: boolean): number {
   const value = range.log
     ? Math.exp(Math.log(range.min) + u * (Math.log(range.max) - Math.log(range.min)))
     : range.min + u * (range.max - range.min);
-  return integer ? Math.round(value) : value;
+  const held = Math.min(range.max, Math.max(range.min, value));
+  return integer ? Math.round(held) : held;
 }

@@ -1,4 +1,4 @@
-import { expandSweep } from './sweep-expansion';
+import { expandSweep, rangeValueAt } from './sweep-expansion';
 import { sweepGoal, SweepSpecSchema, type SweepSpecInput } from './sweep-spec.schema';
 import { applySweepValues } from './sweep-parameters';
 
@@ -459,5 +459,20 @@ describe('SweepSpecSchema bounds what a request may cost (issue #9)', () => {
     expect(Object.keys(parsed.parameters)).toEqual(['training.seed']);
     expect(Object.getPrototypeOf(parsed.parameters)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
+
+describe('rangeValueAt: a random sweep draw from a range', () => {
+  it('never leaves the range, whatever floating point makes of a log range’s ends', () => {
+    const range = { min: 0.3, max: 0.7, log: true as const };
+    // exp(log(0.3)) is 0.29999999999999993: below the end the sweep was checked against.
+    expect(rangeValueAt(range, 0, false)).toBe(0.3);
+    expect(rangeValueAt(range, 1 - Number.EPSILON, false)).toBeLessThanOrEqual(0.7);
+    for (let u = 0; u < 1; u += 1 / 997) {
+      const value = rangeValueAt(range, u, false);
+      expect(value).toBeGreaterThanOrEqual(0.3);
+      expect(value).toBeLessThanOrEqual(0.7);
+    }
+    expect(rangeValueAt({ min: 2, max: 6 }, 0.5, true)).toBe(4);
   });
 });

@@ -53,7 +53,7 @@ export class SweepsController {
   @Responds(201, 'SweepCreated', 'The sweep id and the number of runs recorded and queued')
   @ApiBadRequestResponse({
     description:
-      'Invalid sweep, naming the bad parameter value (parameters.training.learningRate.1) or the clashing run',
+      'Invalid sweep, naming the bad parameter value (parameters.training.learningRate.1), the bad end of a random range (parameters.training.learningRate.min or .max) or the clashing run',
     schema: schemaRef('ProblemDetails'),
   })
   @ApiResponse({
