@@ -208,7 +208,7 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     await expect(aborted()).rejects.toMatchObject({ name: 'AbortError' });
   });
 
-  it('takes the short id `ls` prints wherever a run id goes', async () => {
+  it('takes the short id of a run (its first 8 characters) wherever a run id goes', async () => {
     const short = runId.slice(0, 8);
     const shown = await trainyard('show', short, '--json');
     expect(shown.code).toBe(0);

@@ -63,7 +63,7 @@ export function mainHelp(): string {
     '',
     'Every command takes --json (but completion), --url, --api-key and --help (`trainyard <command> --help`);',
     '--version says which trainyard this is.',
-    'RUN: a run id, or a unique prefix of one (4 hex digits or more: the short id `trainyard ls` shows).',
+    'RUN: a run id, or a unique prefix of one (4 hex digits or more, such as the first 8 that `workers` and `compare` print).',
     'Exit codes: 0 ok, 1 usage or invalid spec, 2 API error or unreachable, 3 run FAILED, 4 run CANCELLED,',
     '            5 checkpoint damaged or not as its manifest says, 6 not logged in,',
     '            7 a local file or folder cannot be written or read, 130 interrupted (Ctrl-C),',

@@ -28,7 +28,7 @@ const byPrefix =
     );
   };
 
-describe('run ids: a unique prefix (the short id `ls` shows) names a run', () => {
+describe('run ids: a unique prefix (the short id `workers` and `compare` print) names a run', () => {
   let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
   afterEach(() => api?.close());
   const env = () => ({ TRAINYARD_URL: api!.url });

@@ -15,9 +15,9 @@ export function runIdArg(ctx: CommandContext, index: number): Promise<string> {
 
 /**
  * A run id as the user typed it: a whole UUID goes to the API as it is (no request more), while
- * the short ids `ls` and the other lists print (`1a2b3c4d`, at least RUN_ID_PREFIX_MIN hex digits)
- * are looked up with `GET /v1/runs?idPrefix=` among every run the key may read, archived ones
- * included. A prefix no run has is the API's "not found" (exit 2); one that several runs share is a
+ * the short ids `workers` and `compare` print (`1a2b3c4d`), or any prefix of at least
+ * RUN_ID_PREFIX_MIN hex digits, are looked up with `GET /v1/runs?idPrefix=` among every run the
+ * key may read, archived ones included. A prefix no run has is the API's "not found" (exit 2); one that several runs share is a
  * usage error naming a few of them (exit 1), so a command never acts on a run the user did not mean.
  */
 export async function resolveRunId(ctx: CommandContext, text: string): Promise<string> {
@@ -25,7 +25,7 @@ export async function resolveRunId(ctx: CommandContext, text: string): Promise<s
   const prefix = text.replace(/-/g, '').toLowerCase();
   if (!UUID_START.test(text) || !RUN_ID_PREFIX.test(prefix))
     throw usageError(
-      `"${text}" is not a run id: give the whole id or its first ${RUN_ID_PREFIX_MIN} or more hex digits (as \`trainyard ls\` shows them)`,
+      `"${text}" is not a run id: give the whole id or its first ${RUN_ID_PREFIX_MIN} or more hex digits (\`workers\` and \`compare\` print the first 8)`,
       'run',
     );
   const page = await ctx
