@@ -168,6 +168,16 @@ export class Cluster {
     );
   }
 
+  /** Polls until the run has at least `count` COMPLETE checkpoints. */
+  waitForCheckpoints(runId: string, count: number, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+    return this.waitForSql(
+      `run ${runId} to have ${count} complete checkpoint(s)`,
+      `SELECT count(*) >= $2 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
+      [runId, count],
+      timeoutMs,
+    );
+  }
+
   async attempts(
     runId: string,
   ): Promise<{ id: string; number: number; outcome: string; worker_id: string; error: string | null }[]> {

@@ -31,12 +31,6 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
         [runId],
       )
     ).rows;
-  const waitForCheckpoints = (runId: string, n: number) =>
-    cluster.waitForSql(
-      `run ${runId} to have ${n} checkpoints`,
-      `SELECT count(*) >= $2 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
-      [runId, n],
-    );
   const epochLosses = async (runId: string) =>
     (
       await cluster.pg.query(
@@ -100,7 +94,7 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     await cluster.startWorker();
     const epochs = 14;
     const runId = await cluster.submit(tinyPretrain('crash', epochs, 80));
-    await waitForCheckpoints(runId, 3);
+    await cluster.waitForCheckpoints(runId, 3);
     const [first] = await cluster.attempts(runId);
     const victim = cluster.workerOf(first!.worker_id);
     const [orphan] = trainingProcesses(victim.output(), runId);
@@ -163,7 +157,7 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     const worker = await cluster.startWorker();
     const epochs = 14;
     const runId = await cluster.submit(tinyPretrain('child crash', epochs, 80));
-    await waitForCheckpoints(runId, 2);
+    await cluster.waitForCheckpoints(runId, 2);
     const [victim] = trainingProcesses(worker.output(), runId);
     process.kill(victim!.pid, 'SIGKILL');
 
@@ -222,7 +216,7 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
   it('SIGTERM: the worker checkpoints, marks the attempt and run PREEMPTED, requeues without using a retry, exits in time', async () => {
     const worker = await cluster.startWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '15000' });
     const runId = await cluster.submit(tinyPretrain('preempt', 20, 80));
-    await waitForCheckpoints(runId, 2);
+    await cluster.waitForCheckpoints(runId, 2);
     const started = Date.now();
     await worker.stop('SIGTERM');
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -299,7 +293,7 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
     const env = { QUOTA_RUN_TRAINING_HOURS: String(limitSeconds / 3600), WORKER_SHUTDOWN_TIMEOUT_MS: '15000' };
     const first = await cluster.startWorker(env);
     const runId = await cluster.submit(tinyPretrain('over time twice', 400, 80));
-    await waitForCheckpoints(runId, 1);
+    await cluster.waitForCheckpoints(runId, 1);
     const {
       rows: [{ started }],
     } = await cluster.pg.query(`SELECT started_at AS started FROM attempts WHERE run_id = $1`, [runId]);
@@ -323,7 +317,7 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
   it('drain through the API mid-run: the worker preempts, takes no new job, reports drained; the run resumes on another worker', async () => {
     const drained = await cluster.startWorker({ WORKER_HEARTBEAT_INTERVAL_MS: '300' });
     const runId = await cluster.submit(tinyPretrain('drain', 20, 80));
-    await waitForCheckpoints(runId, 2);
+    await cluster.waitForCheckpoints(runId, 2);
     const [first] = await cluster.attempts(runId);
     const workerState = async () =>
       (
@@ -367,7 +361,7 @@ describe('crash and preemption (real processes, Redis, PostgreSQL, S3)', () => {
   it('drain with mode finish: the held run ends here, heartbeats go on meanwhile (the worker is never lost), then drained', async () => {
     const worker = await cluster.startWorker({ WORKER_HEARTBEAT_INTERVAL_MS: '300' });
     const runId = await cluster.submit(tinyPretrain('drain-finish', 30, 60));
-    await waitForCheckpoints(runId, 1);
+    await cluster.waitForCheckpoints(runId, 1);
     const [first] = await cluster.attempts(runId);
     const heartbeat = async () =>
       (await cluster.pg.query(`SELECT last_heartbeat_at FROM workers WHERE id = $1`, [first!.worker_id])).rows[0]

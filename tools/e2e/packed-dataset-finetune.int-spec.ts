@@ -82,12 +82,7 @@ describe('packed dataset → streamed fine-tune → kill -9 → exact resume (AP
     });
 
     const killedId = await cluster.submit(spec('killed'));
-    await cluster.waitForSql(
-      `run ${killedId} to have 3 checkpoints`,
-      `SELECT count(*) >= 3 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
-      [killedId],
-      120_000,
-    );
+    await cluster.waitForCheckpoints(killedId, 3, 120_000);
     const [victim] = trainingProcesses(worker.output(), killedId);
     process.kill(victim!.pid, 'SIGKILL');
     const killed = await cluster.waitForStatus(killedId, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 240_000);

@@ -35,11 +35,7 @@ describe('Redis restart (real processes, Redis restarted for real)', () => {
     // Concurrency 1: the first run trains, the second waits in the queue.
     const running = await cluster.submit(tinyPretrain('running-through-restart', 8, 40));
     const queued = await cluster.submit(tinyPretrain('queued-through-restart', 3, 20));
-    await cluster.waitForSql(
-      'a checkpoint of the running run',
-      `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
-      [running],
-    );
+    await cluster.waitForCheckpoints(running, 1);
     expect((await cluster.run(queued)).status).toBe('QUEUED');
 
     await restartRedis();
@@ -71,11 +67,7 @@ describe('Redis restart (real processes, Redis restarted for real)', () => {
     const fast = { WORKER_HEARTBEAT_INTERVAL_MS: '500' };
     const first = await cluster.startWorker(fast);
     const runId = await cluster.submit(tinyPretrain('node-lost', 8, 40));
-    await cluster.waitForSql(
-      'two checkpoints of the run',
-      `SELECT count(*) >= 2 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
-      [runId],
-    );
+    await cluster.waitForCheckpoints(runId, 2);
 
     first.child.kill('SIGKILL');
     await first.stop();

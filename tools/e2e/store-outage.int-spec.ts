@@ -24,11 +24,7 @@ describe('an object store outage (real processes, Redis, PostgreSQL, S3)', () =>
   it('delays a training run through a 25 s outage, then finishes it with no failed attempt', async () => {
     await cluster.startWorker();
     const runId = await cluster.submit(tinyPretrain('through a store outage', 80));
-    await cluster.waitForSql(
-      `run ${runId} to have 2 checkpoints`,
-      `SELECT count(*) >= 2 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
-      [runId],
-    );
+    await cluster.waitForCheckpoints(runId, 2);
     await cluster.s3!.down();
     const downAt = Date.now();
     try {

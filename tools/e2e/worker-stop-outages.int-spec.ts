@@ -22,11 +22,7 @@ describe('a worker stopped during an outage (real processes, Redis, PostgreSQL, 
   it('says how many lines of the run’s log were lost when the object store is down', async () => {
     const worker = await cluster.startWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '20000' });
     const runId = await cluster.submit(tinyPretrain('stopped while the store is down', 500, 20));
-    await cluster.waitForSql(
-      `run ${runId} to have a checkpoint`,
-      `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
-      [runId],
-    );
+    await cluster.waitForCheckpoints(runId, 1);
     await cluster.s3!.down();
     try {
       await worker.stop('SIGTERM');
@@ -72,11 +68,7 @@ describe('a worker stopped while Redis is down (real processes, a Redis of its o
   it('says at its deadline which jobs it could not put back, and that Redis does not answer', async () => {
     const worker = await cluster.startWorker({ WORKER_SHUTDOWN_TIMEOUT_MS: '6000' });
     const runId = await cluster.submit(tinyPretrain('stopped while Redis is down', 500, 20));
-    await cluster.waitForSql(
-      `run ${runId} to have a checkpoint`,
-      `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE'`,
-      [runId],
-    );
+    await cluster.waitForCheckpoints(runId, 1);
     await redis.kill();
     await worker.stop('SIGTERM');
     const output = plain(worker.output());
