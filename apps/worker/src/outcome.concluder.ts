@@ -167,10 +167,7 @@ export class OutcomeConcluder {
 
   /** A read or a fenced write of the outcome, waiting for a PostgreSQL that cannot be reached (DatabasePatience). */
   private patient<T>(context: TrainingContext, what: string, fn: () => Promise<T>): Promise<T> {
-    return this.patience.call(`run ${context.fence.runId}: ${what}`, fn, {
-      warn: (message) => context.log.warn(this.logger, message),
-      log: (message) => context.log.log(this.logger, message),
-    });
+    return this.patience.call(`run ${context.fence.runId}: ${what}`, fn, context.log.from(this.logger));
   }
 
   /**

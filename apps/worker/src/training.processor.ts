@@ -198,15 +198,7 @@ export class TrainingProcessor {
     const maxAttempts = this.config.worker.maxAttempts;
     // The attempt is open: a read that gave up now would leave it RUNNING, to be closed CRASHED.
     const read = <T>(what: string, fn: () => Promise<T>, retryOn?: (error: unknown) => boolean) =>
-      this.patience.call(
-        `run ${runId}: ${what}`,
-        fn,
-        {
-          warn: (message) => context.log.warn(this.logger, message),
-          log: (message) => context.log.log(this.logger, message),
-        },
-        retryOn,
-      );
+      this.patience.call(`run ${runId}: ${what}`, fn, context.log.from(this.logger), retryOn);
     if (opened.failures >= maxAttempts) {
       const last = (await read('listing its attempts', () => this.attempts.listByRun(runId)))
         .filter((a) => a.outcome === 'CRASHED' || a.outcome === 'FAILED')
@@ -323,10 +315,7 @@ export class TrainingProcessor {
 
     const deadline = timeLimit.startedAt + timeLimit.hours * 3_600_000 - timeLimit.usedMs;
     let overTime: string | undefined;
-    const checks = repeatedFailureReports(`cancel check for run ${runId}`, {
-      warn: (message) => context.log.warn(this.logger, message),
-      log: (message) => context.log.log(this.logger, message),
-    });
+    const checks = repeatedFailureReports(`cancel check for run ${runId}`, context.log.from(this.logger));
     const watch = setInterval(() => {
       const now = Date.now();
       if (overTime === undefined && now >= deadline) {

@@ -42,6 +42,11 @@ export class AttemptLog {
     this.line(from, 'debug', message);
   }
 
+  /** Lines `from` one logger, as what takes only warnings and lines wants them (PatienceLog). */
+  from(logger: Logger): { warn(message: string): void; log(message: string): void } {
+    return { warn: (message) => this.warn(logger, message), log: (message) => this.log(logger, message) };
+  }
+
   /** A line the training printed; stderr lines are warnings in the process log. */
   output(line: TrainingOutputLine): void {
     const logger = OUTPUT_LOGGERS[line.stream];
