@@ -56,11 +56,21 @@ export class SseConnectionLimiter implements BeforeApplicationShutdown {
   }
 
   /**
-   * A place for a long answer that is not an event stream (a checkpoint download or archive):
-   * counted with the streams, since it holds a socket, a store stream and their buffers for as
-   * long as its client reads, but not ended at shutdown (a body ended early could look complete).
+   * Runs `answer` holding a place for a long answer that is not an event stream (a checkpoint
+   * download or archive, streamed metric points): counted with the streams, since it holds a
+   * socket, a store stream or a page and their buffers for as long as its client reads, but not
+   * ended at shutdown (a body ended early could look complete). 429 before `answer` runs.
    */
-  takePlace(holder: StreamHolder): () => void {
+  async whileHolding<T>(holder: StreamHolder, answer: () => Promise<T>): Promise<T> {
+    const release = this.takePlace(holder);
+    try {
+      return await answer();
+    } finally {
+      release();
+    }
+  }
+
+  private takePlace(holder: StreamHolder): () => void {
     const full = this.places.whyFull(holder, this.bounds);
     if (full !== null)
       throw new HttpException(

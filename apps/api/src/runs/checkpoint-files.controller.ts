@@ -88,17 +88,15 @@ export class CheckpointFilesController {
     if (!object) throw missing();
     // Before the store is opened: a client holding downloads paused would otherwise hold a socket,
     // a store stream and their buffers each, as many as its key's requests (429 past its places).
-    const release = this.limiter.takePlace(principal);
-    let opened: ObjectReadStream;
-    try {
-      opened = await this.store.getStream(object.key);
-    } catch (error) {
-      release();
-      // Retention may delete it between the listing and now; nothing has been sent yet.
-      if (error instanceof ObjectNotFoundError) throw missing();
-      throw error;
-    }
-    try {
+    await this.limiter.whileHolding(principal, async () => {
+      let opened: ObjectReadStream;
+      try {
+        opened = await this.store.getStream(object.key);
+      } catch (error) {
+        // Retention may delete it between the listing and now; nothing has been sent yet.
+        if (error instanceof ObjectNotFoundError) throw missing();
+        throw error;
+      }
       const name = `${id.slice(0, 8)}-ckpt${sequence}-${file.replace(/[^A-Za-z0-9._-]/g, '_')}`;
       res.writeHead(200, {
         'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
@@ -114,9 +112,7 @@ export class CheckpointFilesController {
         stalledMs: this.config.limits.stalledClientMs,
         logger: this.logger,
       });
-    } finally {
-      release();
-    }
+    });
   }
 
   @Get(':id/checkpoints/:sequence/archive')
@@ -142,8 +138,8 @@ export class CheckpointFilesController {
       });
     const folder = `${id.slice(0, 8)}-ckpt${sequence}`;
     const length = tarLength(folder, files);
-    const release = this.limiter.takePlace(principal); // as a download's
-    try {
+    // A place as a download's.
+    await this.limiter.whileHolding(principal, async () => {
       // Files are opened one at a time as the client reads: a store that lost one since the listing cuts the body short.
       const tar = streamTar(folder, files, async (file) => (await this.store.getStream(prefix + file)).body);
       res.writeHead(200, {
@@ -159,9 +155,7 @@ export class CheckpointFilesController {
         stalledMs: this.config.limits.stalledClientMs,
         logger: this.logger,
       });
-    } finally {
-      release();
-    }
+    });
   }
 
   private async checkpoint(runId: string, sequence: number): Promise<{ prefix: string }> {

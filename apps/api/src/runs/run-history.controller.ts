@@ -159,8 +159,7 @@ export class RunHistoryController {
     res.once('close', () => gone.abort());
     if (res.destroyed) return; // gone while the run was looked up: 'close' came before the listener
     // A page of points waits in memory for each client that reads slowly: a stream place, as a download's.
-    const release = this.limiter.takePlace(principal);
-    try {
+    await this.limiter.whileHolding(principal, async () => {
       const body = await this.queries.metricPointsJson(id, names, gone.signal).catch((error: unknown) => {
         if (gone.signal.aborted) return null; // gone before the first page: nobody to answer
         throw error;
@@ -174,9 +173,7 @@ export class RunHistoryController {
         stalledMs: this.config.limits.stalledClientMs,
         logger: this.logger,
       });
-    } finally {
-      release();
-    }
+    });
   }
 
   @Get(':id/series')
