@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { CheckpointsRepository, FencedError, withConnectionRetry, type Fence } from '@trainyard/db';
+import { CheckpointsRepository, FencedError, type Fence } from '@trainyard/db';
 import type { CheckpointStore } from '@trainyard/storage';
+import { DatabasePatience } from './database-patience';
 import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
+import type { AttemptLog } from './run-logs/attempt-log';
 import { CHECKPOINT_STORE } from './worker.tokens';
 import { CONFIG } from '@trainyard/infrastructure';
 
@@ -11,7 +13,9 @@ import { CONFIG } from '@trainyard/infrastructure';
  * as its base; the rest are marked DELETED first (resume never reads them again), then their
  * objects are removed. Then folders no record stands for (uploads of replaced attempts,
  * interrupted deletes) are swept. Storage or database trouble here never fails training: the
- * next checkpoint tries again.
+ * next checkpoint tries again. Its database calls wait out an outage as the run's other writes do
+ * (DatabasePatience): after a run's final checkpoint no later one would try again, and the run
+ * would keep every checkpoint it made.
  */
 @Injectable()
 export class CheckpointRetention {
@@ -22,22 +26,22 @@ export class CheckpointRetention {
     @Inject(CHECKPOINT_STORE) private readonly store: CheckpointStore,
     private readonly checkpoints: CheckpointsRepository,
     private readonly orphans: OrphanCheckpointSweeper,
+    private readonly patience: DatabasePatience,
   ) {}
 
-  async apply(fence: Fence): Promise<void> {
+  /** `attemptLog`: the attempt whose checkpoint this follows, where lines about waiting for the database go too. */
+  async apply(fence: Fence, attemptLog?: AttemptLog): Promise<void> {
+    const log = attemptLog?.from(this.logger) ?? this.logger;
+    const waiting = <T>(what: string, fn: () => Promise<T>) =>
+      this.patience.call(`run ${fence.runId}: ${what}`, fn, log);
     try {
-      // Retried like the marking below: after a run's final checkpoint no later one retries it.
-      const victims = await withConnectionRetry(() =>
+      const victims = await waiting('checkpoint retention', () =>
         this.checkpoints.retentionCandidates(fence.runId, this.config.checkpoints.keepLast),
       );
       if (victims.length > 0) {
+        const ids = victims.map((v) => v.id);
         const marked = new Set(
-          await withConnectionRetry(() =>
-            this.checkpoints.markDeleted(
-              fence,
-              victims.map((v) => v.id),
-            ),
-          ),
+          await waiting('marking old checkpoints DELETED', () => this.checkpoints.markDeleted(fence, ids)),
         );
         for (const victim of victims.filter((v) => marked.has(v.id))) {
           await this.store.delete(fence.runId, victim.sequence);

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '@trainyard/config';
+import type { RunSpec } from '@trainyard/contracts';
+import { AttemptsRepository, CheckpointsRepository, openDatabase, RunsRepository, type Database } from '@trainyard/db';
+import {
+  createFreshDatabase,
+  startFreezableProxy,
+  type FreezableProxy,
+  type FreshDatabase,
+} from '@trainyard/db/testing';
+import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
+import { CheckpointRetention } from './checkpoint-retention.service';
+import { DatabasePatience } from './database-patience';
+import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
+
+const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
+const files = { 'model/model.json': Buffer.from('{"modelTopology":{}}'), 'model/weights.bin': Buffer.alloc(256, 5) };
+/** Longer than the ~3 s a plain connection retry gives a call. */
+const OUTAGE_MS = 6000;
+
+/**
+ * Checkpoint retention on real PostgreSQL, reached through a proxy that plays a PostgreSQL restart
+ * (open connections cut, new ones answered FATAL 57P03). Retention runs after each checkpoint; after
+ * a run's final one no later checkpoint tries it again, so it must wait out an outage as the run's
+ * other writes do, or the run keeps every checkpoint it made.
+ */
+describe('CheckpointRetention across a PostgreSQL restart (real PostgreSQL, local store)', () => {
+  let fresh: FreshDatabase;
+  let direct: Database;
+  let proxied: Database;
+  let proxy: FreezableProxy;
+  let folder: string;
+  let store: CheckpointStore;
+  let retention: CheckpointRetention;
+
+  beforeAll(async () => {
+    fresh = await createFreshDatabase();
+    direct = await openDatabase({ url: fresh.url, embeddedPath: '' });
+    const url = new URL(fresh.url);
+    proxy = await startFreezableProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.port = String(proxy.port);
+    proxied = await openDatabase(
+      { url: url.toString(), embeddedPath: '', queryTimeoutMs: 1000, connectTimeoutMs: 1000 },
+      { migrate: false },
+    );
+    folder = await mkdtemp(join(tmpdir(), 'trainyard-retention-'));
+    store = new CheckpointStore(new LocalObjectStore(folder));
+    const config = loadConfig({ CHECKPOINT_KEEP_LAST: '1', WORKER_DATABASE_OUTAGE_PATIENCE_MS: '60000' });
+    const checkpoints = new CheckpointsRepository(proxied.prisma);
+    retention = new CheckpointRetention(
+      config,
+      store,
+      checkpoints,
+      new OrphanCheckpointSweeper(store, checkpoints),
+      new DatabasePatience(config),
+    );
+  });
+  afterAll(async () => {
+    proxy?.back();
+    await proxied?.close();
+    await direct?.close();
+    await proxy?.close();
+    await fresh?.drop();
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+
+  it('waits for the database and then keeps only the last checkpoint, not giving up after ~3 s', async () => {
+    const checkpoints = new CheckpointsRepository(direct.prisma);
+    const run = await new RunsRepository(direct.prisma).create({
+      id: randomUUID(),
+      kind: 'PRETRAIN',
+      name: 'retention in an outage',
+      spec,
+      baseRunId: null,
+    });
+    const opened = await new AttemptsRepository(direct.prisma).openCurrent(run.id, null);
+    const fence = { runId: run.id, attemptId: opened.attempt.id };
+    for (const sequence of [1, 2, 3]) {
+      const written = await store.write(run.id, sequence, files, { sequence });
+      await checkpoints.recordComplete(fence, {
+        sequence,
+        epoch: sequence,
+        step: sequence,
+        models: ['autoencoder'],
+        ...written,
+      });
+    }
+
+    proxy.restart();
+    const applied = retention.apply(fence);
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+    proxy.back();
+    await applied;
+
+    const left = await checkpoints.listByRun(run.id);
+    expect(left.map((c) => [c.sequence, c.status])).toEqual([
+      [1, 'DELETED'],
+      [2, 'DELETED'],
+      [3, 'COMPLETE'],
+    ]);
+    expect((await store.folders(run.id)).map((f) => f.sequence)).toEqual([3]);
+  }, 60_000);
+});
