@@ -75,8 +75,8 @@ describe('packed dataset → streamed fine-tune → kill -9 → exact resume (AP
     expect(clean.dataReport).toMatchObject({
       packedVersion: packed.version,
       // The pack left out red/broken.png (no image signature) and listed it: 72 images are packed,
-      // and the stream's report names the left-out file once.
-      files: 72,
+      // and the stream's report counts and names the left-out file once, as a folder's would.
+      files: 73,
       skippedCount: 1,
       skipped: [{ file: `${prefix}red/broken.png`, reason: expect.stringMatching(/not a readable image/) }],
     });

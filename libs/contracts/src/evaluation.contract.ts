@@ -136,7 +136,10 @@ export interface DataReport {
   /** 'image-folder' datasets name the folder (`s3://bucket/prefix/` or `file:///path/`). */
   folder?: string;
   classNames: string[];
-  /** Image files found (readable or not). */
+  /**
+   * Files found under the class folders, readable or not: the splits' images and every file
+   * skipped (left out by its name, by a pack, or unreadable), so `files` = splits + `skippedCount`.
+   */
   files: number;
   /** Images per split after skipping. */
   splits: { train: number; validation: number; test: number };

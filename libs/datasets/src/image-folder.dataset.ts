@@ -151,7 +151,7 @@ export async function loadImageFolder(
   const readable = scan.classNames.map((_, c) => kept.filter((i) => scan.files[i].label === c).length);
   const lost = scan.classNames.filter((_, c) => readable[c] === 0);
   const count = (via: Via) => outcomes.filter((o) => o.via === via).length;
-  const stats = { files: scan.files.length, decoded: count('decode'), cacheHits: count('cache') };
+  const stats = { files: scan.files.length + scan.leftOut.length, decoded: count('decode'), cacheHits: count('cache') };
   if (lost.length > 0) {
     const list = lost.map((c) => `'${c}'`).join(', ');
     const what = lost.length === 1 ? `class ${list} has` : `classes ${list} have`;

@@ -92,7 +92,7 @@ describe('loadStreamedRunData', () => {
     const { data, report } = await load(dataset({ version: packed.version, maxBadFraction: 0 }), (r) =>
       reports.push(r),
     );
-    expect(report).toMatchObject({ files: 54, skippedCount: 10, packedVersion: packed.version });
+    expect(report).toMatchObject({ files: 64, skippedCount: 10, packedVersion: packed.version });
     expect(report.skipped.map((s) => s.file).sort()).toEqual(packed.skipped.map((s) => s.file).sort());
     for (const s of report.skipped) expect(s.reason).toMatch(/^left out by the pack: not a readable image/);
     expect(reports).toEqual([]); // nothing met yet: the caller records `report`

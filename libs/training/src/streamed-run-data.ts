@@ -84,7 +84,8 @@ export async function loadStreamedRunData(
   const report: DataReport = {
     folder: packed.manifest.source,
     classNames: packed.classNames,
-    files: packed.manifest.images,
+    // Every file of the folder the pack found: those it packed and those it left out (listed in `skipped`).
+    files: packed.manifest.images + packed.leftOut.length,
     splits: { train: packed.trainIds.length, validation: packed.validation.count, test: packed.test.count },
     skippedCount: skipped.length,
     skipped: skipped.slice(0, MAX_LISTED_SKIPPED_FILES),
