@@ -280,7 +280,8 @@ export const EnvSchema = z.object({
    * The slowest a dataset upload's body may arrive, averaged over the last
    * DATASET_UPLOAD_RATE_WINDOW_MS the API waited for it (and never judged before one whole window):
    * a client trickling a byte just under every STALLED_CLIENT_MS would hold an upload's place for
-   * good. 0: no floor.
+   * good. Judged only while another upload was refused the place it holds within the last window
+   * (the process's, or its project's): alone, a slow link may take its time. 0: no floor.
    */
   DATASET_UPLOAD_MIN_BYTES_PER_SECOND: z.coerce
     .number()

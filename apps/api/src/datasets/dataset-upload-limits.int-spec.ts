@@ -338,6 +338,9 @@ describe('dataset uploads slower than DATASET_UPLOAD_MIN_BYTES_PER_SECOND (Postg
         DATASET_UPLOAD_RATE_WINDOW_MS: String(WINDOW_MS),
         // Far above the trickle's gaps: only the floor can cut it.
         STALLED_CLIENT_MS: '60000',
+        // One place in the process: a second upload (the key may hold two) is refused it and waits for it.
+        DATASET_UPLOAD_MAX_PER_PROCESS: '1',
+        DATASET_UPLOAD_MAX_PER_KEY: '2',
       },
     });
     store = api.app.get<ObjectStore>(OBJECT_STORE);
@@ -345,7 +348,7 @@ describe('dataset uploads slower than DATASET_UPLOAD_MIN_BYTES_PER_SECOND (Postg
   });
   afterAll(async () => api?.stop());
 
-  it('cuts a client trickling a byte every 50 ms after the grace window: a 408 naming the floor, its place freed, nothing stored', async () => {
+  it('leaves a client trickling a byte every 50 ms alone while nobody waits, then cuts it once an upload is refused its place: a 408 naming the floor, its place freed, nothing stored', async () => {
     const start = Buffer.concat([
       await openTar([['cat/1.png', image('cat')]]),
       await entryHeader('cat/big.png', MiB),
@@ -359,13 +362,22 @@ describe('dataset uploads slower than DATASET_UPLOAD_MIN_BYTES_PER_SECOND (Postg
       await until('its first image is stored', async () =>
         (await store.list(UPLOADS_ROOT)).some((o) => o.key.endsWith('/cat/1.png')),
       );
+      // Far below the floor for well over a window, but its place is wanted by nobody: it goes on.
+      await new Promise((r) => setTimeout(r, 2.5 * WINDOW_MS));
+      expect(limiter.openUploads).toBe(1);
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(2 * WINDOW_MS);
+
+      // Another upload wants the one place and is refused it: the trickle is now judged, and cut.
+      const refused = await upload(api, api.adminKey, 'waiting', await smallFolder());
+      expect(refused.status).toBe(429);
+      const refusedAt = Date.now();
       await until('the trickling upload is cut', () => limiter.openUploads === 0, 10 * WINDOW_MS);
-      // Not before a whole window of waiting: the grace period.
-      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(WINDOW_MS);
+      // Within about a tick of the refusal: its average was kept all along.
+      expect(Date.now() - refusedAt).toBeLessThan(WINDOW_MS);
       const answer = await client.answered;
       expect(answer).toMatch(/^HTTP\/1\.1 408 /);
       expect(answer).toMatch(
-        /The upload arrived at \d+ bytes\/s over the last 2 s, below DATASET_UPLOAD_MIN_BYTES_PER_SECOND \(2048 bytes\/s\)/,
+        /The upload arrived at \d+ bytes\/s over the last 2 s, below DATASET_UPLOAD_MIN_BYTES_PER_SECOND \(2048 bytes\/s\), while another upload waited for its place/,
       );
       expect(await store.list(UPLOADS_ROOT)).toEqual([]);
       expect((await api.fetch(`${api.baseUrl}/v1/datasets`)).status).toBe(200);

@@ -61,7 +61,7 @@ export class DatasetUploadController {
   @ApiResponse({
     status: 408,
     description:
-      'The body arrived slower than DATASET_UPLOAD_MIN_BYTES_PER_SECOND, averaged over DATASET_UPLOAD_RATE_WINDOW_MS: cut, nothing stored',
+      'The body arrived slower than DATASET_UPLOAD_MIN_BYTES_PER_SECOND, averaged over DATASET_UPLOAD_RATE_WINDOW_MS, while another upload was refused the place it held: cut, nothing stored',
   })
   @ApiResponse({
     status: 413,
@@ -99,12 +99,16 @@ export class DatasetUploadController {
     );
     request.once('end', () => res.setTimeout(0));
     const length = Number(request.headers['content-length']);
+    // A slow body is cut only while another upload was lately refused the place it holds.
+    const windowMs = this.config.limits.datasetUploadRateWindowMs;
+    const contended = () => this.limiter.wanted(principal.project, windowMs);
     try {
       return await this.uploads.upload(
         request,
         query.name,
         projectForWrites(principal),
         Number.isFinite(length) ? length : undefined,
+        contended,
       );
     } finally {
       release();

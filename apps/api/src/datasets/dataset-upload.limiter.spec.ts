@@ -85,4 +85,36 @@ describe('DatasetUploadLimiter', () => {
     expect(limiter.openUploads).toBe(2);
     expect(second.listenerCount('close')).toBe(0);
   });
+  it("says an upload's place is wanted after a refusal for the process's places or its project's, not a key's own, and only for the window", () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    try {
+      const limiter = limiterWith({ DATASET_UPLOAD_MAX_PER_PROCESS: '4', DATASET_UPLOAD_MAX_PER_KEY: '1' });
+      const res = () => new FakeResponse() as unknown as ServerResponse;
+      limiter.acquire('a1', 'vision', res());
+      // The key's own bound: that client waits for its own upload, nobody else's.
+      refusal(() => limiter.acquire('a1', 'vision', res()));
+      expect(limiter.wanted('vision', 1000)).toBe(false);
+      // The project's bound (2 of 4): the project's uploads are wanted, another project's not.
+      limiter.acquire('a2', 'vision', res());
+      refusal(() => limiter.acquire('a3', 'vision', res()));
+      expect([limiter.wanted('vision', 1000), limiter.wanted('audio', 1000), limiter.wanted(null, 1000)]).toEqual([
+        true,
+        false,
+        false,
+      ]);
+      jest.advanceTimersByTime(1001);
+      expect(limiter.wanted('vision', 1000)).toBe(false);
+      // The process's bound: every upload holds a place someone wants.
+      limiter.acquire('b1', 'audio', res());
+      limiter.acquire('op', null, res());
+      refusal(() => limiter.acquire('op2', null, res()));
+      expect([limiter.wanted('vision', 1000), limiter.wanted('audio', 1000), limiter.wanted(null, 1000)]).toEqual([
+        true,
+        true,
+        true,
+      ]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

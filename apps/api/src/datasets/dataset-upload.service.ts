@@ -101,6 +101,8 @@ export class DatasetUploadService {
     name: string,
     project: string,
     declaredBytes: number | undefined,
+    /** Whether another upload waits for this one's place: the rate floor cuts a slow one only then (DatasetUploadLimiter.wanted). */
+    contended: () => boolean,
   ): Promise<DatasetUploaded> {
     const maxBytes = this.config.limits.datasetUploadBytes;
     if (declaredBytes !== undefined && declaredBytes > maxBytes)
@@ -118,6 +120,7 @@ export class DatasetUploadService {
         stored,
         maxBytes,
         `"${name}" of project ${project}`,
+        contended,
       );
       this.logger.log(
         `Dataset upload "${name}": ${images} images stored under ${prefix} (${notImages.count} files that are no images and ${ignored} other entries left out)`,
@@ -150,6 +153,7 @@ export class DatasetUploadService {
     stored: string[],
     maxBytes: number,
     upload: string,
+    contended: () => boolean,
   ): Promise<{ images: number; ignored: number; notImages: { listed: SkippedUploadEntry[]; count: number } }> {
     const maxFiles = this.config.paths.walkMaxFiles;
     const entries = extract();
@@ -163,7 +167,7 @@ export class DatasetUploadService {
     const { datasetUploadMinBytesPerSecond: minBytesPerSecond, datasetUploadRateWindowMs: windowMs } =
       this.config.limits;
     // Judged while the body streams: a client cut for it is answered (if it still reads) and its place freed.
-    const rate = watchBodyRate(body, { minBytesPerSecond, windowMs }, (slow) => {
+    const rate = watchBodyRate(body, { minBytesPerSecond, windowMs, contended }, (slow) => {
       this.logger.warn(`Dataset upload ${upload} (${prefix}): ${tooSlow(slow, minBytesPerSecond)}; cut`);
       refuse(new UploadRefused(408, 'body', tooSlow(slow, minBytesPerSecond)));
     });
@@ -339,7 +343,8 @@ function tooManyLeftOut(maxFiles: number): UploadRefused {
 function tooSlow({ bytesPerSecond, windowMs }: SlowBody, minBytesPerSecond: number): string {
   return (
     `The upload arrived at ${bytesPerSecond} bytes/s over the last ${Math.round(windowMs / 1000)} s, below ` +
-    `DATASET_UPLOAD_MIN_BYTES_PER_SECOND (${minBytesPerSecond} bytes/s): send it over a faster link, or ask an operator to lower the floor`
+    `DATASET_UPLOAD_MIN_BYTES_PER_SECOND (${minBytesPerSecond} bytes/s), while another upload waited for its place: ` +
+    'send it over a faster link, try again when the server is less busy, or ask an operator to lower the floor'
   );
 }
 

@@ -41,6 +41,26 @@ describe('watchBodyRate', () => {
     floors.fast.stop();
   });
 
+  it('leaves a slow body alone while nobody wants its place, and cuts it within a tick once someone does', async () => {
+    const body = new PassThrough();
+    let wanted = false;
+    const slow: SlowBody[] = [];
+    const floor = watchBodyRate(body, { minBytesPerSecond: 1000, windowMs: WINDOW_MS, contended: () => wanted }, (s) =>
+      slow.push(s),
+    );
+    body.on('data', () => undefined);
+    for (let i = 0; i < 25; i++) {
+      floor.count(20); // 200 bytes/s, far below the floor, for 2.5 windows
+      await sleep(100);
+    }
+    expect(slow).toEqual([]);
+    wanted = true;
+    await sleep(0.3 * WINDOW_MS);
+    expect(slow).toHaveLength(1);
+    expect(slow[0]!.bytesPerSecond).toBeLessThan(1000);
+    floor.stop();
+  });
+
   it('stops judging once the body has ended', async () => {
     const body = new PassThrough();
     let calls = 0;

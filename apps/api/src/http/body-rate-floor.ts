@@ -5,6 +5,11 @@ export interface BodyRateFloorOptions {
   minBytesPerSecond: number;
   /** The time, waiting for the client, the average is taken over; also the grace period before the first judgement. */
   windowMs: number;
+  /**
+   * Whether another client wants the place this body holds now: a slow body is cut only then (no
+   * one waiting, an honest slow link may take its time). Unset: always judged.
+   */
+  contended?: () => boolean;
 }
 
 /** What a body that was too slow sent over the window it was judged on. */
@@ -29,11 +34,13 @@ const SAMPLES_PER_WINDOW = 10;
  * sends nothing; one that sends a byte just before each stall would otherwise hold its place for
  * as long as it likes. Only time the body was flowing counts: while the server's own reader holds
  * it back (a slow store pauses the request, and then the socket), the client cannot send, and is
- * not blamed for it. Nothing is judged before a whole window of waiting: the grace period.
+ * not blamed for it. Nothing is judged before a whole window of waiting: the grace period. The
+ * average is kept all along but judged only while `contended()` says another client wants the
+ * place: a trickle that holds a place someone waits for is cut within a tenth of a window.
  */
 export function watchBodyRate(
   body: Readable,
-  { minBytesPerSecond, windowMs }: BodyRateFloorOptions,
+  { minBytesPerSecond, windowMs, contended = () => true }: BodyRateFloorOptions,
   onTooSlow: (slow: SlowBody) => void,
 ): BodyRateFloor {
   if (minBytesPerSecond <= 0) return { count: () => undefined, stop: () => undefined };
@@ -59,7 +66,7 @@ export function watchBodyRate(
     while (samples.length > 1 && waited - samples[0]!.activeMs >= windowMs) waited -= samples.shift()!.activeMs;
     if (waited < windowMs) return;
     const bytesPerSecond = Math.floor((samples.reduce((sum, s) => sum + s.bytes, 0) * 1000) / waited);
-    if (bytesPerSecond >= minBytesPerSecond) return;
+    if (bytesPerSecond >= minBytesPerSecond || !contended()) return;
     stop();
     onTooSlow({ bytesPerSecond, windowMs: waited });
   };

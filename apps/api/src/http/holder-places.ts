@@ -3,6 +3,9 @@ import type { Principal } from '../auth/principal';
 /** Who holds a place: its key, and the project the key is confined to (null: an operator's key). */
 export type PlaceHolder = Pick<Principal, 'keyId' | 'project'>;
 
+/** Whose places a bound counts: one key's, one project's keys' together, or the whole process's. */
+export type PlaceLevel = 'key' | 'project' | 'process';
+
 /** A bound on places, and the setting that sets it (named in a refusal). */
 export interface PlaceBound {
   max: number;
@@ -34,15 +37,23 @@ export class HolderPlaces {
   }
 
   /** Which bound a new place of `holder` would pass, in words; null when it has one. */
-  whyFull({ keyId, project }: PlaceHolder, bounds: PlaceBounds): string | null {
+  whyFull(holder: PlaceHolder, bounds: PlaceBounds): string | null {
+    return this.full(holder, bounds)?.why ?? null;
+  }
+
+  /** The bound a new place of `holder` would pass (whose places are all held) and the words for it; null when it has one. */
+  full({ keyId, project }: PlaceHolder, bounds: PlaceBounds): { level: PlaceLevel; why: string } | null {
     const { perKey, perProject, perProcess } = bounds;
     const mine = this.perKey.get(keyId) ?? 0;
-    if (mine >= perKey.max) return `this key has ${mine} open (${perKey.setting}=${perKey.max})`;
+    if (mine >= perKey.max) return { level: 'key', why: `this key has ${mine} open (${perKey.setting}=${perKey.max})` };
     const ours = project === null ? 0 : (this.perProject.get(project) ?? 0);
     if (project !== null && ours >= perProject.max)
-      return `${bounds.projectHolds(project, ours)} (${perProject.setting}=${perProject.max})`;
+      return {
+        level: 'project',
+        why: `${bounds.projectHolds(project, ours)} (${perProject.setting}=${perProject.max})`,
+      };
     if (this.total >= perProcess.max)
-      return `this server has ${this.total} open (${perProcess.setting}=${perProcess.max})`;
+      return { level: 'process', why: `this server has ${this.total} open (${perProcess.setting}=${perProcess.max})` };
     return null;
   }
 
