@@ -1,16 +1,10 @@
 import { z } from 'zod';
 import { ONLY_WHEN_VALID } from './schema-guards';
+import type { Inferred } from './named-schema';
 
 const Factor = z.number().positive().max(100);
 
-/**
- * On-the-fly augmentation, named and scaled like Keras's ImageDataGenerator so a Keras recipe
- * ports as is (`shear_range=0.2, zoom_range=0.2, horizontal_flip=True` → `{ shearRange: 0.2,
- * zoomRange: 0.2, horizontalFlip: true }`). Differences, on purpose: decoded images are already in
- * [0, 1], so Keras's `rescale=1/255` is `rescale: 1` here (the default); shear is in degrees as in
- * Keras 2.
- */
-export const AugmentationSpecSchema = z
+const augmentationSpecSchema = z
   .object({
     /** Multiplies every pixel after the random transforms (Keras applies rescale last too). */
     rescale: Factor.default(1),
@@ -54,6 +48,15 @@ export const AugmentationSpecSchema = z
     path: ['brightnessRange'],
     ...ONLY_WHEN_VALID,
   });
+export interface AugmentationSpecSchemaType extends Inferred<typeof augmentationSpecSchema> {}
+/**
+ * On-the-fly augmentation, named and scaled like Keras's ImageDataGenerator so a Keras recipe
+ * ports as is (`shear_range=0.2, zoom_range=0.2, horizontal_flip=True` → `{ shearRange: 0.2,
+ * zoomRange: 0.2, horizontalFlip: true }`). Differences, on purpose: decoded images are already in
+ * [0, 1], so Keras's `rescale=1/255` is `rescale: 1` here (the default); shear is in degrees as in
+ * Keras 2.
+ */
+export const AugmentationSpecSchema: AugmentationSpecSchemaType = augmentationSpecSchema;
 
 export type AugmentationSpec = z.infer<typeof AugmentationSpecSchema>;
 export type FillMode = AugmentationSpec['fillMode'];

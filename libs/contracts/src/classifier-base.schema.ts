@@ -1,22 +1,19 @@
 import { z } from 'zod';
 import { NameSchema, text } from './text.schema';
+import type { Inferred } from './named-schema';
 
-/** A version of a model named in the registry (`POST /v1/models`), e.g. `{ name: 'flowers', version: 3 }`. */
-export const RegisteredModelRefSchema = z
+const registeredModelRefSchema = z
   .object({
     name: NameSchema,
     version: z.int().min(1).max(1_000_000),
   })
   .strict();
+export interface RegisteredModelRefSchemaType extends Inferred<typeof registeredModelRefSchema> {}
+/** A version of a model named in the registry (`POST /v1/models`), e.g. `{ name: 'flowers', version: 3 }`. */
+export const RegisteredModelRefSchema: RegisteredModelRefSchemaType = registeredModelRefSchema;
 export type RegisteredModelRef = z.infer<typeof RegisteredModelRefSchema>;
 
-/**
- * A TF.js LayersModel made elsewhere (a Keras VGG16 or MobileNet run through
- * tensorflowjs_converter): `uri` is an object-store URI of its model.json (`s3://bucket/…/model.json`,
- * `file:///…/model.json`) or an absolute path to it on the worker. The base is the model cut at
- * `cutAtLayer`'s output; without it, at the last layer before the model's top dense layers.
- */
-export const ImportedModelSchema = z
+const importedModelSchema = z
   .object({
     uri: text({ max: 2000, trim: false })
       .refine((u) => /^(s3|file):\/\//.test(u) || u.startsWith('/'), {
@@ -29,15 +26,17 @@ export const ImportedModelSchema = z
     cutAtLayer: text({ max: 200, trim: false }).optional(),
   })
   .strict();
+export interface ImportedModelSchemaType extends Inferred<typeof importedModelSchema> {}
+/**
+ * A TF.js LayersModel made elsewhere (a Keras VGG16 or MobileNet run through
+ * tensorflowjs_converter): `uri` is an object-store URI of its model.json (`s3://bucket/…/model.json`,
+ * `file:///…/model.json`) or an absolute path to it on the worker. The base is the model cut at
+ * `cutAtLayer`'s output; without it, at the last layer before the model's top dense layers.
+ */
+export const ImportedModelSchema: ImportedModelSchemaType = importedModelSchema;
 export type ImportedModelSpec = z.infer<typeof ImportedModelSchema>;
 
-/**
- * Which base layers train. 'none': all of them; 'base': none (only the head learns); 'two-stage':
- * the Keras recipe — the head alone for `unfreezeAfterEpochs` epochs, then the top
- * `unfreezeTopLayers` base layers that hold weights train too, at `fineTuneLearningRate`
- * (default: a tenth of `training.learningRate`).
- */
-export const FreezingSchema = z
+const freezingSchema = z
   .object({
     mode: z.enum(['none', 'base', 'two-stage']).default('none'),
     unfreezeTopLayers: z.int().min(1).max(1000).default(2),
@@ -45,6 +44,14 @@ export const FreezingSchema = z
     fineTuneLearningRate: z.number().positive().max(1).optional(),
   })
   .strict();
+export interface FreezingSchemaType extends Inferred<typeof freezingSchema> {}
+/**
+ * Which base layers train. 'none': all of them; 'base': none (only the head learns); 'two-stage':
+ * the Keras recipe — the head alone for `unfreezeAfterEpochs` epochs, then the top
+ * `unfreezeTopLayers` base layers that hold weights train too, at `fineTuneLearningRate`
+ * (default: a tenth of `training.learningRate`).
+ */
+export const FreezingSchema: FreezingSchemaType = freezingSchema;
 export type FreezingSpec = z.infer<typeof FreezingSchema>;
 
 /** The freezing a classifier trains with, `freezeBase: true` (the older field) read as mode 'base'. */

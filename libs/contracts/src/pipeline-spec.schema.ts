@@ -11,6 +11,7 @@ import {
 } from './run-spec.schema';
 import { ONLY_WHEN_VALID, withKind } from './schema-guards';
 import { NameSchema, quoteText } from './text.schema';
+import type { Inferred } from './named-schema';
 
 /**
  * `kind` is implied by where a spec sits in a pipeline; a client may still write it. withKind is
@@ -20,12 +21,7 @@ import { NameSchema, quoteText } from './text.schema';
 const pretrainWithKind: (step: KindImplied<PretrainSpecInput>) => unknown = withKind('pretrain');
 const finetuneWithKind: (step: KindImplied<FinetuneSpecInput>) => unknown = withKind('finetune');
 
-/**
- * A fine-tune step: a fine-tune spec without a base, because its base is the pipeline's pretrain
- * (filled in when the pretrain SUCCEEDS). Validated in full at submit like any fine-tune, but for
- * the built-in encoder's images: it builds none (its images are held against the pretrain's below).
- */
-const PipelineFinetuneSchema = z.preprocess(finetuneWithKind, FinetuneStepSpecSchema).superRefine((spec, ctx) => {
+const pipelineFinetuneSchema = z.preprocess(finetuneWithKind, FinetuneStepSpecSchema).superRefine((spec, ctx) => {
   for (const key of ['baseRunId', 'baseModel', 'importedModel'] as const) {
     if (spec.model[key] !== undefined && spec.model[key] !== null) {
       ctx.addIssue({
@@ -36,9 +32,15 @@ const PipelineFinetuneSchema = z.preprocess(finetuneWithKind, FinetuneStepSpecSc
     }
   }
 }, ONLY_WHEN_VALID);
+export interface PipelineFinetuneSchemaType extends Inferred<typeof pipelineFinetuneSchema> {}
+/**
+ * A fine-tune step: a fine-tune spec without a base, because its base is the pipeline's pretrain
+ * (filled in when the pretrain SUCCEEDS). Validated in full at submit like any fine-tune, but for
+ * the built-in encoder's images: it builds none (its images are held against the pretrain's below).
+ */
+const PipelineFinetuneSchema: PipelineFinetuneSchemaType = pipelineFinetuneSchema;
 
-/** An evaluation of every fine-tune's chosen checkpoint (its best when recorded, else its latest COMPLETE one). */
-export const PipelineEvaluationSchema = z
+const pipelineEvaluationSchema = z
   .object({
     /** Defaults to "<fine-tune name>: <split> evaluation". */
     name: NameSchema.optional(),
@@ -49,12 +51,15 @@ export const PipelineEvaluationSchema = z
     batchSize: z.int().min(1).max(1024).default(64),
   })
   .strict();
+export interface PipelineEvaluationSchemaType extends Inferred<typeof pipelineEvaluationSchema> {}
+/** An evaluation of every fine-tune's chosen checkpoint (its best when recorded, else its latest COMPLETE one). */
+export const PipelineEvaluationSchema: PipelineEvaluationSchemaType = pipelineEvaluationSchema;
 export type PipelineEvaluation = z.infer<typeof PipelineEvaluationSchema>;
 
 /** Runs one pipeline may create: 1 pretrain + fine-tunes × (1 + evaluations). */
 export const MAX_PIPELINE_RUNS = 100;
 
-export const PipelineSpecSchema = z
+const pipelineSpecSchema = z
   .object({
     name: NameSchema,
     pretrain: z.preprocess(pretrainWithKind, PretrainSpecSchema),
@@ -93,6 +98,8 @@ export const PipelineSpecSchema = z
       if (problem) ctx.addIssue({ code: 'custom', path: ['evaluations', i, 'dataset'], message: problem });
     });
   }, ONLY_WHEN_VALID);
+export interface PipelineSpecSchemaType extends Inferred<typeof pipelineSpecSchema> {}
+export const PipelineSpecSchema: PipelineSpecSchemaType = pipelineSpecSchema;
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 export type PipelineSpecInput = z.input<typeof PipelineSpecSchema>;
 

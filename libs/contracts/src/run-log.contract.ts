@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Inferred } from './named-schema';
 
 /**
  * Where a line of a run's log came from: the worker's own lines about the run (started, resumed,
@@ -16,12 +17,7 @@ export type RunLogLevel = (typeof RUN_LOG_LEVELS)[number];
  */
 export const RUN_LOG_MAX_LINE_LENGTH = 8192;
 
-/**
- * One line of a run's log, as the worker stores it (one JSON object per line in the chunks under
- * `runs/<runId>/logs/`) and the API serves it. `msg` is redacted and has its control characters
- * escaped before it is stored.
- */
-export const RunLogLineSchema = z.object({
+const runLogLineSchema = z.object({
   /** When the worker saw the line (ISO 8601). */
   t: z.string(),
   level: z.enum(RUN_LOG_LEVELS),
@@ -30,4 +26,11 @@ export const RunLogLineSchema = z.object({
   jobId: z.string(),
   msg: z.string(),
 });
+export interface RunLogLineSchemaType extends Inferred<typeof runLogLineSchema> {}
+/**
+ * One line of a run's log, as the worker stores it (one JSON object per line in the chunks under
+ * `runs/<runId>/logs/`) and the API serves it. `msg` is redacted and has its control characters
+ * escaped before it is stored.
+ */
+export const RunLogLineSchema: RunLogLineSchemaType = runLogLineSchema;
 export type RunLogLine = z.infer<typeof RunLogLineSchema>;

@@ -23,6 +23,7 @@ import { PrioritySchema, ResourcesSchema } from './resources.schema';
 import { isObject, ONLY_WHEN_VALID } from './schema-guards';
 import { NameSchema } from './text.schema';
 import { checkValidationRules, type TrainingSpec, TrainingSpecSchema } from './training-spec.schema';
+import type { Inferred } from './named-schema';
 
 /** Pixels a side the built-in encoder takes. */
 const ENCODER_SIDE = { min: 8, max: 256 } as const;
@@ -30,12 +31,14 @@ const Dimension = z.int().min(ENCODER_SIDE.min).max(ENCODER_SIDE.max);
 /** The built-in encoder's input when a spec leaves `inputShape` out and its dataset is unreadable (the schema then names the dataset). */
 const DEFAULT_INPUT_SHAPE: [number, number, 1] = [28, 28, 1];
 
-export const CheckpointSpecSchema = z
+const checkpointSpecSchema = z
   .object({
     /** A checkpoint every N epochs; the final one is always written. */
     everyEpochs: z.int().min(1).max(1000).default(1),
   })
   .strict();
+export interface CheckpointSpecSchemaType extends Inferred<typeof checkpointSpecSchema> {}
+export const CheckpointSpecSchema: CheckpointSpecSchemaType = checkpointSpecSchema;
 export type CheckpointSpec = z.infer<typeof CheckpointSpecSchema>;
 
 /**
@@ -61,27 +64,23 @@ const encoderArchitecture = {
   latentActivation: z.enum(['relu', 'linear']).default(ENCODER_DEFAULTS.latentActivation),
 };
 
-/**
- * `loss`: the reconstruction loss, 'mse' (the original) or 'binaryCrossentropy' (pixels in [0, 1]
- * read as probabilities; a sigmoid decoder with no dense bottleneck that stalls at the mean image
- * under MSE trains under it).
- */
-export const ConvAutoencoderSchema = z
+const convAutoencoderSchema = z
   .object({
     type: z.literal('conv-autoencoder'),
     ...encoderArchitecture,
     loss: z.enum(['mse', 'binaryCrossentropy']).default('mse'),
   })
   .strict();
+export interface ConvAutoencoderSchemaType extends Inferred<typeof convAutoencoderSchema> {}
+/**
+ * `loss`: the reconstruction loss, 'mse' (the original) or 'binaryCrossentropy' (pixels in [0, 1]
+ * read as probabilities; a sigmoid decoder with no dense bottleneck that stalls at the mean image
+ * under MSE trains under it).
+ */
+export const ConvAutoencoderSchema: ConvAutoencoderSchemaType = convAutoencoderSchema;
 export type ConvAutoencoderSpec = z.infer<typeof ConvAutoencoderSchema>;
 
-/**
- * An autoencoder the spec brings as two TF.js Sequential topologies (docs/training.md, "Your own
- * architecture"): `encoder` (its first layer declares the image shape) feeds `decoder`, which
- * must give back the encoder's input shape (ending in a sigmoid under binary cross-entropy). The
- * checkpoints hold the encoder whole, so a fine-tune of the run uses it whole as its base.
- */
-export const LayersAutoencoderSchema = z
+const layersAutoencoderSchema = z
   .object({
     type: z.literal('layers-autoencoder'),
     encoder: LayersTopologySchema,
@@ -89,8 +88,18 @@ export const LayersAutoencoderSchema = z
     loss: z.enum(['mse', 'binaryCrossentropy']).default('mse'),
   })
   .strict();
+export interface LayersAutoencoderSchemaType extends Inferred<typeof layersAutoencoderSchema> {}
+/**
+ * An autoencoder the spec brings as two TF.js Sequential topologies (docs/training.md, "Your own
+ * architecture"): `encoder` (its first layer declares the image shape) feeds `decoder`, which
+ * must give back the encoder's input shape (ending in a sigmoid under binary cross-entropy). The
+ * checkpoints hold the encoder whole, so a fine-tune of the run uses it whole as its base.
+ */
+export const LayersAutoencoderSchema: LayersAutoencoderSchemaType = layersAutoencoderSchema;
 export type LayersAutoencoderSpec = z.infer<typeof LayersAutoencoderSchema>;
-export const AutoencoderSchema = z.discriminatedUnion('type', [ConvAutoencoderSchema, LayersAutoencoderSchema]);
+const autoencoderSchema = z.discriminatedUnion('type', [ConvAutoencoderSchema, LayersAutoencoderSchema]);
+export interface AutoencoderSchemaType extends Inferred<typeof autoencoderSchema> {}
+export const AutoencoderSchema: AutoencoderSchemaType = autoencoderSchema;
 export type AutoencoderSpec = z.infer<typeof AutoencoderSchema>;
 
 /** The image shape an autoencoder takes: the built-in one's `inputShape`, a topology's first layer's. */
@@ -105,21 +114,17 @@ export function topologyInputShape(topology: LayersTopology): number[] | null {
   return declared ? (declared.slice(1) as number[]) : null;
 }
 
-/** A classifier's own topologies: a base trained from scratch in place of the built-in encoder, and a head in place of the built-in head. */
-const ClassifierLayersSchema = z
+const classifierLayersSchema = z
   .object({
     base: LayersTopologySchema.optional(),
     head: LayersTopologySchema.optional(),
   })
   .strict();
+export interface ClassifierLayersSchemaType extends Inferred<typeof classifierLayersSchema> {}
+/** A classifier's own topologies: a base trained from scratch in place of the built-in encoder, and a head in place of the built-in head. */
+const ClassifierLayersSchema: ClassifierLayersSchemaType = classifierLayersSchema;
 
-/**
- * Encoder (the base) → optional hidden dense + dropout → `dense(numClasses, softmax)`. The base is
- * one of: a pretrain run's encoder (`baseRunId`), a registered model version (`baseModel`), an
- * imported TF.js LayersModel (`importedModel`), or none (a fresh encoder of the architecture
- * below, which is ignored with a base: the base brings its own).
- */
-export const ClassifierSchema = z
+const classifierSchema = z
   .object({
     type: z.literal('classifier'),
     /** Pretrain run whose encoder is the base; null trains the same encoder from scratch. */
@@ -187,6 +192,14 @@ export const ClassifierSchema = z
       });
     }
   }, ONLY_WHEN_VALID);
+export interface ClassifierSchemaType extends Inferred<typeof classifierSchema> {}
+/**
+ * Encoder (the base) → optional hidden dense + dropout → `dense(numClasses, softmax)`. The base is
+ * one of: a pretrain run's encoder (`baseRunId`), a registered model version (`baseModel`), an
+ * imported TF.js LayersModel (`importedModel`), or none (a fresh encoder of the architecture
+ * below, which is ignored with a base: the base brings its own).
+ */
+export const ClassifierSchema: ClassifierSchemaType = classifierSchema;
 export type ClassifierSpec = z.infer<typeof ClassifierSchema>;
 
 /** Where and when the run's job runs: its resource class and priority (resources.schema.ts). */
@@ -195,7 +208,7 @@ const placement = {
   priority: PrioritySchema.optional(),
 };
 
-const PretrainSpecObject = z
+const pretrainSpecObject = z
   .object({
     kind: z.literal('pretrain'),
     name: NameSchema,
@@ -228,11 +241,14 @@ const PretrainSpecObject = z
       ctx,
     );
   }, ONLY_WHEN_VALID);
-export const PretrainSpecSchema = z.preprocess((v) => withDatasetInputShape(v, 'pretrain'), PretrainSpecObject);
+export interface PretrainSpecObjectType extends Inferred<typeof pretrainSpecObject> {}
+const PretrainSpecObject: PretrainSpecObjectType = pretrainSpecObject;
+const pretrainSpecSchema = z.preprocess((v) => withDatasetInputShape(v, 'pretrain'), PretrainSpecObject);
+export interface PretrainSpecSchemaType extends Inferred<typeof pretrainSpecSchema> {}
+export const PretrainSpecSchema: PretrainSpecSchemaType = pretrainSpecSchema;
 export type PretrainSpec = z.infer<typeof PretrainSpecSchema>;
 
-/** A fine-tune's fields; its rules are finetuneRules'. */
-const FinetuneFields = z
+const finetuneFields = z
   .object({
     kind: z.literal('finetune'),
     name: NameSchema,
@@ -245,6 +261,9 @@ const FinetuneFields = z
     ...placement,
   })
   .strict();
+export interface FinetuneFieldsType extends Inferred<typeof finetuneFields> {}
+/** A fine-tune's fields; its rules are finetuneRules'. */
+const FinetuneFields: FinetuneFieldsType = finetuneFields;
 
 /**
  * The rules of a fine-tune, as a run or a sweep's base (`run`), or as a pipeline's step: written
@@ -274,14 +293,20 @@ function finetuneRules(where: 'run' | 'pipeline step') {
     checkBuiltInParts(ctx, builtInParts(spec));
   };
 }
-const FinetuneSpecObject = FinetuneFields.superRefine(finetuneRules('run'), ONLY_WHEN_VALID);
-export const FinetuneSpecSchema = z.preprocess((v) => withDatasetInputShape(v, 'finetune'), FinetuneSpecObject);
+const finetuneSpecObject = FinetuneFields.superRefine(finetuneRules('run'), ONLY_WHEN_VALID);
+export interface FinetuneSpecObjectType extends Inferred<typeof finetuneSpecObject> {}
+const FinetuneSpecObject: FinetuneSpecObjectType = finetuneSpecObject;
+const finetuneSpecSchema = z.preprocess((v) => withDatasetInputShape(v, 'finetune'), FinetuneSpecObject);
+export interface FinetuneSpecSchemaType extends Inferred<typeof finetuneSpecSchema> {}
+export const FinetuneSpecSchema: FinetuneSpecSchemaType = finetuneSpecSchema;
 export type FinetuneSpec = z.infer<typeof FinetuneSpecSchema>;
-/** A pipeline's fine-tune step (finetuneRules). */
-export const FinetuneStepSpecSchema = z.preprocess(
+const finetuneStepSpecSchema = z.preprocess(
   (v) => withDatasetInputShape(v, 'finetune'),
   FinetuneFields.superRefine(finetuneRules('pipeline step'), ONLY_WHEN_VALID),
 );
+export interface FinetuneStepSpecSchemaType extends Inferred<typeof finetuneStepSpecSchema> {}
+/** A pipeline's fine-tune step (finetuneRules). */
+export const FinetuneStepSpecSchema: FinetuneStepSpecSchemaType = finetuneStepSpecSchema;
 
 const BUILT_IN_MODEL = { pretrain: 'conv-autoencoder', finetune: 'classifier' } as const;
 
@@ -450,12 +475,16 @@ function finetuneValidation(spec: { dataset: z.infer<typeof DatasetSpecSchema>; 
     : { value: spec.training.validationSplit, field: 'training.validationSplit' };
 }
 
-const RunSpecUnion = z.discriminatedUnion('kind', [PretrainSpecObject, FinetuneSpecObject, EvaluateSpecSchema]);
-export const RunSpecSchema = z.preprocess(
+const runSpecUnion = z.discriminatedUnion('kind', [PretrainSpecObject, FinetuneSpecObject, EvaluateSpecSchema]);
+export interface RunSpecUnionType extends Inferred<typeof runSpecUnion> {}
+const RunSpecUnion: RunSpecUnionType = runSpecUnion;
+const runSpecSchema = z.preprocess(
   (v) =>
     isObject(v) && (v['kind'] === 'pretrain' || v['kind'] === 'finetune') ? withDatasetInputShape(v, v['kind']) : v,
   RunSpecUnion,
 );
+export interface RunSpecSchemaType extends Inferred<typeof runSpecSchema> {}
+export const RunSpecSchema: RunSpecSchemaType = runSpecSchema;
 export type RunSpec = z.infer<typeof RunSpecSchema>;
 /** What a client sends: every defaulted field may be left out. */
 export type RunSpecInput = z.input<typeof RunSpecUnion>;

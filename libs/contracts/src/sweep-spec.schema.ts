@@ -14,13 +14,15 @@ import {
   type SweepValue,
 } from './sweep-parameters';
 import { NameSchema, text } from './text.schema';
+import type { Inferred } from './named-schema';
 
-const SweepValueSchema = z.union([z.number(), text({ max: 120, trim: false }), z.boolean()], {
+const sweepValueSchema = z.union([z.number(), text({ max: 120, trim: false }), z.boolean()], {
   error: 'Expected a number, a string or a boolean',
 });
+export interface SweepValueSchemaType extends Inferred<typeof sweepValueSchema> {}
+const SweepValueSchema: SweepValueSchemaType = sweepValueSchema;
 
-/** A list of values (grid or random choice), or a range to draw from (random only). */
-export const SweepValuesSchema = z.union(
+const sweepValuesSchema = z.union(
   [
     z.array(SweepValueSchema).min(1).max(MAX_SWEEP_VALUES),
     z
@@ -31,6 +33,9 @@ export const SweepValuesSchema = z.union(
   ],
   { error: `Expected a list of 1 to ${MAX_SWEEP_VALUES} values, or a range { min, max } (random sweeps)` },
 );
+export interface SweepValuesSchemaType extends Inferred<typeof sweepValuesSchema> {}
+/** A list of values (grid or random choice), or a range to draw from (random only). */
+export const SweepValuesSchema: SweepValuesSchemaType = sweepValuesSchema;
 export type SweepParameterValues = z.infer<typeof SweepValuesSchema>;
 
 /**
@@ -51,7 +56,7 @@ export const SWEEP_METRICS: readonly string[] = [
  */
 const baseWithKind: (base: KindImplied<FinetuneSpecInput>) => unknown = withKind('finetune');
 
-export const SweepSpecSchema = z
+const sweepSpecSchema = z
   .object({
     name: NameSchema,
     /** The fine-tune every run starts from; the parameters override its fields. */
@@ -164,6 +169,8 @@ export const SweepSpecSchema = z
       }
     }
   }, ONLY_WHEN_VALID);
+export interface SweepSpecSchemaType extends Inferred<typeof sweepSpecSchema> {}
+export const SweepSpecSchema: SweepSpecSchemaType = sweepSpecSchema;
 export type SweepSpec = z.infer<typeof SweepSpecSchema>;
 
 /**

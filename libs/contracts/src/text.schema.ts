@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Inferred } from './named-schema';
 
 /**
  * C0 controls (NUL, tab, newline, escape…), DEL, C1 controls, and the Unicode line and paragraph
@@ -106,7 +107,9 @@ export function text(options: TextOptions): z.ZodString {
 
 /** A name a person gives a run, pipeline, sweep, model or dataset. */
 export const NAME_MAX_LENGTH = 120;
-export const NameSchema = text({ max: NAME_MAX_LENGTH });
+const nameSchema = text({ max: NAME_MAX_LENGTH });
+export interface NameSchemaType extends Inferred<typeof nameSchema> {}
+export const NameSchema: NameSchemaType = nameSchema;
 
 /**
  * `text` cut to at most `max` UTF-16 units without splitting a surrogate pair (half an emoji is a

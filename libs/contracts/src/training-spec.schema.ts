@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { metricGoal } from './metric-goal';
 import { ONLY_WHEN_VALID } from './schema-guards';
+import type { Inferred } from './named-schema';
 
 export const MAX_TRAINING_EPOCHS = 1000;
 /** About 1,000 epochs of the 60,000 MNIST training digits at batch 64: the same ceiling as epochs. */
@@ -17,7 +18,9 @@ export const VALIDATION_METRICS = {
   pretrain: ['val_loss', 'val_mse'],
   finetune: ['val_loss', 'val_accuracy'],
 } as const;
-const ValidationMetricSchema = z.enum(['val_loss', 'val_mse', 'val_accuracy']);
+const validationMetricSchema = z.enum(['val_loss', 'val_mse', 'val_accuracy']);
+export interface ValidationMetricSchemaType extends Inferred<typeof validationMetricSchema> {}
+const ValidationMetricSchema: ValidationMetricSchemaType = validationMetricSchema;
 export type ValidationMetric = z.infer<typeof ValidationMetricSchema>;
 
 /** The metric a run keeps its best checkpoint by when `training.earlyStopping` names none. */
@@ -54,27 +57,20 @@ function modeAgrees(rule: { metric: ValidationMetric; mode?: 'min' | 'max' }, ct
   }
 }
 
+const earlyStoppingSchema = z.object(monitored).strict().superRefine(modeAgrees, ONLY_WHEN_VALID);
+export interface EarlyStoppingSchemaType extends Inferred<typeof earlyStoppingSchema> {}
 /**
  * Stops training after `patience` validation rounds in a row in which `metric` did not improve
  * on its best by more than `minDelta` (Keras's EarlyStopping). The run's best checkpoint is kept
  * by the same metric and its test split is evaluated.
  */
-export const EarlyStoppingSchema = z.object(monitored).strict().superRefine(modeAgrees, ONLY_WHEN_VALID);
+export const EarlyStoppingSchema: EarlyStoppingSchemaType = earlyStoppingSchema;
 export type EarlyStoppingSpec = z.infer<typeof EarlyStoppingSchema>;
 
 /** Every schedule may start with a linear warm-up from `learningRate / warmupSteps` to the learning rate. */
 const warmup = { warmupSteps: z.int().min(0).max(MAX_TRAINING_STEPS).default(0) };
 
-/**
- * How the learning rate moves (per optimizer step), as a multiple of the stage's learning rate
- * (`training.learningRate`, or a two-stage fine-tune's second one):
- * - constant: fixed (with `warmupSteps`, a pure warm-up);
- * - step: × `factor` every `everyEpochs` epochs or every `everySteps` steps;
- * - cosine: half a cosine from the learning rate down to `minLearningRate` over the budget after warm-up;
- * - reduceOnPlateau: × `factor` after `patience` validation rounds without an improvement of
- *   `metric` by more than `minDelta`, then `cooldown` rounds of rest, never below `minLearningRate`.
- */
-export const LearningRateScheduleSchema = z.discriminatedUnion('type', [
+const learningRateScheduleSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('constant'), ...warmup }).strict(),
   z
     .object({
@@ -107,14 +103,20 @@ export const LearningRateScheduleSchema = z.discriminatedUnion('type', [
     .strict()
     .superRefine(modeAgrees, ONLY_WHEN_VALID),
 ]);
+export interface LearningRateScheduleSchemaType extends Inferred<typeof learningRateScheduleSchema> {}
+/**
+ * How the learning rate moves (per optimizer step), as a multiple of the stage's learning rate
+ * (`training.learningRate`, or a two-stage fine-tune's second one):
+ * - constant: fixed (with `warmupSteps`, a pure warm-up);
+ * - step: × `factor` every `everyEpochs` epochs or every `everySteps` steps;
+ * - cosine: half a cosine from the learning rate down to `minLearningRate` over the budget after warm-up;
+ * - reduceOnPlateau: × `factor` after `patience` validation rounds without an improvement of
+ *   `metric` by more than `minDelta`, then `cooldown` rounds of rest, never below `minLearningRate`.
+ */
+export const LearningRateScheduleSchema: LearningRateScheduleSchemaType = learningRateScheduleSchema;
 export type LearningRateSchedule = z.infer<typeof LearningRateScheduleSchema>;
 
-/**
- * The budget is `epochs` or `steps` (optimizer steps, i.e. batches), never both; neither means
- * `DEFAULT_TRAINING_EPOCHS` epochs, written into the spec. A steps budget ends part-way through
- * an epoch when it falls there: that last epoch is validated and checkpointed like the others.
- */
-export const TrainingSpecSchema = z
+const trainingSpecSchema = z
   .object({
     epochs: z.int().min(1).max(MAX_TRAINING_EPOCHS).optional(),
     steps: z.int().min(1).max(MAX_TRAINING_STEPS).optional(),
@@ -154,6 +156,13 @@ export const TrainingSpecSchema = z
       ? { ...training, epochs: DEFAULT_TRAINING_EPOCHS }
       : training,
   );
+export interface TrainingSpecSchemaType extends Inferred<typeof trainingSpecSchema> {}
+/**
+ * The budget is `epochs` or `steps` (optimizer steps, i.e. batches), never both; neither means
+ * `DEFAULT_TRAINING_EPOCHS` epochs, written into the spec. A steps budget ends part-way through
+ * an epoch when it falls there: that last epoch is validated and checkpointed like the others.
+ */
+export const TrainingSpecSchema: TrainingSpecSchemaType = trainingSpecSchema;
 export type TrainingSpec = z.infer<typeof TrainingSpecSchema>;
 
 /** A run's budget, from a parsed training spec. */

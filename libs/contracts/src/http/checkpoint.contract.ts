@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { CHECKPOINT_STATUSES } from '../run-state';
 import { Id, MeasuredValue, Timestamp } from './wire';
+import type { Inferred } from '../named-schema';
 
-export const CheckpointViewSchema = z.strictObject({
+const checkpointViewSchema = z.strictObject({
   id: Id,
   runId: Id,
   attemptId: Id.nullable(),
@@ -24,16 +25,22 @@ export const CheckpointViewSchema = z.strictObject({
   metricName: z.string().nullable(),
   metricValue: MeasuredValue,
 });
+export interface CheckpointViewSchemaType extends Inferred<typeof checkpointViewSchema> {}
+export const CheckpointViewSchema: CheckpointViewSchemaType = checkpointViewSchema;
 export type CheckpointView = z.infer<typeof CheckpointViewSchema>;
 
+const runCheckpointsSchema = z.strictObject({ runId: Id, checkpoints: z.array(CheckpointViewSchema) });
+export interface RunCheckpointsSchemaType extends Inferred<typeof runCheckpointsSchema> {}
 /** `GET /v1/runs/:id/checkpoints`: every record of the run, whatever its status, by sequence. */
-export const RunCheckpointsSchema = z.strictObject({ runId: Id, checkpoints: z.array(CheckpointViewSchema) });
+export const RunCheckpointsSchema: RunCheckpointsSchemaType = runCheckpointsSchema;
 export type RunCheckpoints = z.infer<typeof RunCheckpointsSchema>;
 
-/** `GET /v1/runs/:id/checkpoints/:sequence/files`: names to pass to `download?file=`. */
-export const CheckpointFilesSchema = z.strictObject({
+const checkpointFilesSchema = z.strictObject({
   runId: Id,
   sequence: z.int(),
   files: z.array(z.strictObject({ file: z.string(), bytes: z.int() })),
 });
+export interface CheckpointFilesSchemaType extends Inferred<typeof checkpointFilesSchema> {}
+/** `GET /v1/runs/:id/checkpoints/:sequence/files`: names to pass to `download?file=`. */
+export const CheckpointFilesSchema: CheckpointFilesSchemaType = checkpointFilesSchema;
 export type CheckpointFiles = z.infer<typeof CheckpointFilesSchema>;

@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { Id, Timestamp } from './wire';
+import type { Inferred } from '../named-schema';
 
-/** Where a registered image folder lives: a path the workers share, or a prefix of the configured store. */
-export const DatasetLocationSchema = z.discriminatedUnion('kind', [
+const datasetLocationSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('local'), path: z.string() }),
   z.strictObject({ kind: z.literal('s3'), prefix: z.string() }),
 ]);
+export interface DatasetLocationSchemaType extends Inferred<typeof datasetLocationSchema> {}
+/** Where a registered image folder lives: a path the workers share, or a prefix of the configured store. */
+export const DatasetLocationSchema: DatasetLocationSchemaType = datasetLocationSchema;
 export type DatasetLocation = z.infer<typeof DatasetLocationSchema>;
 
 /**
@@ -15,8 +18,7 @@ export type DatasetLocation = z.infer<typeof DatasetLocationSchema>;
  */
 export const DATASET_MAX_CLASSES = 10_000;
 
-/** A registered image folder (one subfolder per class), as checked at registration. */
-export const DatasetViewSchema = z.strictObject({
+const datasetViewSchema = z.strictObject({
   id: Id,
   name: z.string(),
   /** Names are unique within a project. */
@@ -31,23 +33,30 @@ export const DatasetViewSchema = z.strictObject({
   images: z.int(),
   createdAt: Timestamp,
 });
+export interface DatasetViewSchemaType extends Inferred<typeof datasetViewSchema> {}
+/** A registered image folder (one subfolder per class), as checked at registration. */
+export const DatasetViewSchema: DatasetViewSchemaType = datasetViewSchema;
 export type DatasetView = z.infer<typeof DatasetViewSchema>;
 
-/** An uploaded file named as an image whose bytes are no PNG, JPEG or WebP: not stored. */
-export const SkippedUploadEntrySchema = z.strictObject({
+const skippedUploadEntrySchema = z.strictObject({
   /** The entry's path in the uploaded folder, e.g. `cat/001.png`. */
   entry: z.string(),
   reason: z.string(),
 });
+export interface SkippedUploadEntrySchemaType extends Inferred<typeof skippedUploadEntrySchema> {}
+/** An uploaded file named as an image whose bytes are no PNG, JPEG or WebP: not stored. */
+export const SkippedUploadEntrySchema: SkippedUploadEntrySchemaType = skippedUploadEntrySchema;
 export type SkippedUploadEntry = z.infer<typeof SkippedUploadEntrySchema>;
 
-/** `POST /v1/datasets/uploads`: the dataset registered, and the files named as images it left out. */
-export const DatasetUploadedSchema = DatasetViewSchema.extend({
+const datasetUploadedSchema = DatasetViewSchema.extend({
   /** The first 100 such files, in upload order. */
   skipped: z.array(SkippedUploadEntrySchema),
   /** How many there were in all. */
   skippedCount: z.int(),
 });
+export interface DatasetUploadedSchemaType extends Inferred<typeof datasetUploadedSchema> {}
+/** `POST /v1/datasets/uploads`: the dataset registered, and the files named as images it left out. */
+export const DatasetUploadedSchema: DatasetUploadedSchemaType = datasetUploadedSchema;
 export type DatasetUploaded = z.infer<typeof DatasetUploadedSchema>;
 
 /**
@@ -57,17 +66,21 @@ export type DatasetUploaded = z.infer<typeof DatasetUploadedSchema>;
  */
 export const DATASET_LIST_CLASS_NAMES = 10;
 
-/** A row of `GET /v1/datasets`: the dataset with its classes counted and the first few named. */
-export const DatasetSummarySchema = DatasetViewSchema.omit({ classNames: true, counts: true }).extend({
+const datasetSummarySchema = DatasetViewSchema.omit({ classNames: true, counts: true }).extend({
   classCount: z.int().min(0),
   /** The first DATASET_LIST_CLASS_NAMES of classNames. */
   firstClassNames: z.array(z.string()).max(DATASET_LIST_CLASS_NAMES),
 });
+export interface DatasetSummarySchemaType extends Inferred<typeof datasetSummarySchema> {}
+/** A row of `GET /v1/datasets`: the dataset with its classes counted and the first few named. */
+export const DatasetSummarySchema: DatasetSummarySchemaType = datasetSummarySchema;
 export type DatasetSummary = z.infer<typeof DatasetSummarySchema>;
 
-/** `GET /v1/datasets`: newest first, a keyset page like the other catalog lists. */
-export const DatasetListSchema = z.strictObject({
+const datasetListSchema = z.strictObject({
   items: z.array(DatasetSummarySchema),
   nextCursor: z.string().nullable(),
 });
+export interface DatasetListSchemaType extends Inferred<typeof datasetListSchema> {}
+/** `GET /v1/datasets`: newest first, a keyset page like the other catalog lists. */
+export const DatasetListSchema: DatasetListSchemaType = datasetListSchema;
 export type DatasetList = z.infer<typeof DatasetListSchema>;

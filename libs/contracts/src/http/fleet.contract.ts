@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { RunProgress } from '../queue.contract';
 import { RESOURCE_CLASSES } from '../resources.schema';
 import { Id, NullableTimestamp, recorded, Timestamp } from './wire';
+import type { Inferred } from '../named-schema';
 
 /** `preempt`: checkpoint the held jobs now and put them back in the queue; `finish`: let them end. */
 export const DRAIN_MODES = ['preempt', 'finish'] as const;
@@ -31,8 +32,7 @@ export const QUEUE_JOB_STATES = [
 ] as const;
 export type QueueJobState = (typeof QUEUE_JOB_STATES)[number];
 
-/** A worker process as the fleet page shows it, with the attempts it is training now. */
-export const WorkerViewSchema = z.strictObject({
+const workerViewSchema = z.strictObject({
   /** `<hostname>-<pid>-<8 hex>` */
   id: z.string(),
   hostname: z.string(),
@@ -60,14 +60,18 @@ export const WorkerViewSchema = z.strictObject({
   state: z.enum(WORKER_STATES),
   running: z.array(z.strictObject({ runId: Id, number: z.int(), startedAt: Timestamp })),
 });
+export interface WorkerViewSchemaType extends Inferred<typeof workerViewSchema> {}
+/** A worker process as the fleet page shows it, with the attempts it is training now. */
+export const WorkerViewSchema: WorkerViewSchemaType = workerViewSchema;
 export type WorkerView = z.infer<typeof WorkerViewSchema>;
 
+const workerListSchema = z.strictObject({ workers: z.array(WorkerViewSchema) });
+export interface WorkerListSchemaType extends Inferred<typeof workerListSchema> {}
 /** `GET /v1/workers` */
-export const WorkerListSchema = z.strictObject({ workers: z.array(WorkerViewSchema) });
+export const WorkerListSchema: WorkerListSchemaType = workerListSchema;
 export type WorkerList = z.infer<typeof WorkerListSchema>;
 
-/** A job being trained now; its id is its run's id. */
-export const ActiveJobViewSchema = z.strictObject({
+const activeJobViewSchema = z.strictObject({
   id: z.string(),
   /** The job name: the run's spec kind. */
   name: z.string(),
@@ -78,10 +82,12 @@ export const ActiveJobViewSchema = z.strictObject({
   /** When a worker took it (epoch milliseconds). */
   processedOn: z.number().nullable(),
 });
+export interface ActiveJobViewSchemaType extends Inferred<typeof activeJobViewSchema> {}
+/** A job being trained now; its id is its run's id. */
+export const ActiveJobViewSchema: ActiveJobViewSchemaType = activeJobViewSchema;
 export type ActiveJobView = z.infer<typeof ActiveJobViewSchema>;
 
-/** One resource class's queue: BullMQ's counts, the jobs trained now, and how long runs have waited. */
-export const QueueViewSchema = z.strictObject({
+const queueViewSchema = z.strictObject({
   name: z.string(),
   resourceClass: z.enum(RESOURCE_CLASSES),
   counts: z.partialRecord(z.enum(QUEUE_JOB_STATES), z.int()),
@@ -91,8 +97,13 @@ export const QueueViewSchema = z.strictObject({
   /** How long the longest-waiting of them has waited, in seconds; null when none waits. */
   oldestWaitSeconds: z.number().nullable(),
 });
+export interface QueueViewSchemaType extends Inferred<typeof queueViewSchema> {}
+/** One resource class's queue: BullMQ's counts, the jobs trained now, and how long runs have waited. */
+export const QueueViewSchema: QueueViewSchemaType = queueViewSchema;
 export type QueueView = z.infer<typeof QueueViewSchema>;
 
+const queueListSchema = z.strictObject({ queues: z.array(QueueViewSchema) });
+export interface QueueListSchemaType extends Inferred<typeof queueListSchema> {}
 /** `GET /v1/queues` */
-export const QueueListSchema = z.strictObject({ queues: z.array(QueueViewSchema) });
+export const QueueListSchema: QueueListSchemaType = queueListSchema;
 export type QueueList = z.infer<typeof QueueListSchema>;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { Id, Timestamp } from './wire';
+import type { Inferred } from '../named-schema';
 
-/** A version of a registered model: a SUCCEEDED run's checkpoint, pinned. */
-export const ModelVersionViewSchema = z.strictObject({
+const modelVersionViewSchema = z.strictObject({
   id: Id,
   name: z.string(),
   project: z.string(),
@@ -11,15 +11,22 @@ export const ModelVersionViewSchema = z.strictObject({
   checkpointId: Id,
   createdAt: Timestamp,
 });
+export interface ModelVersionViewSchemaType extends Inferred<typeof modelVersionViewSchema> {}
+/** A version of a registered model: a SUCCEEDED run's checkpoint, pinned. */
+export const ModelVersionViewSchema: ModelVersionViewSchemaType = modelVersionViewSchema;
 export type ModelVersionView = z.infer<typeof ModelVersionViewSchema>;
 
-/** `POST /v1/models`: the new version, and which checkpoint (and models in it) it names. */
-export const ModelVersionRegisteredSchema = ModelVersionViewSchema.extend({
+const modelVersionRegisteredSchema = ModelVersionViewSchema.extend({
   checkpointSequence: z.int(),
   models: z.array(z.string()),
 });
+export interface ModelVersionRegisteredSchemaType extends Inferred<typeof modelVersionRegisteredSchema> {}
+/** `POST /v1/models`: the new version, and which checkpoint (and models in it) it names. */
+export const ModelVersionRegisteredSchema: ModelVersionRegisteredSchemaType = modelVersionRegisteredSchema;
 export type ModelVersionRegistered = z.infer<typeof ModelVersionRegisteredSchema>;
 
+const modelVersionsSchema = z.strictObject({ name: z.string(), versions: z.array(ModelVersionViewSchema) });
+export interface ModelVersionsSchemaType extends Inferred<typeof modelVersionsSchema> {}
 /** `GET /v1/models/:name/versions`, oldest first. */
-export const ModelVersionsSchema = z.strictObject({ name: z.string(), versions: z.array(ModelVersionViewSchema) });
+export const ModelVersionsSchema: ModelVersionsSchemaType = modelVersionsSchema;
 export type ModelVersions = z.infer<typeof ModelVersionsSchema>;

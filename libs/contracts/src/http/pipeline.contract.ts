@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { PIPELINE_STATUSES, type PipelineSpec } from '../pipeline-spec.schema';
 import { RunViewSchema } from './run.contract';
 import { Id, NullableTimestamp, recorded, Timestamp } from './wire';
+import type { Inferred } from '../named-schema';
 
-/** `GET /v1/pipelines/:id` (and what submit and cancel answer). */
-export const PipelineViewSchema = z.strictObject({
+const pipelineViewSchema = z.strictObject({
   id: Id,
   name: z.string(),
   project: z.string(),
@@ -18,4 +18,7 @@ export const PipelineViewSchema = z.strictObject({
   /** In step order: pretrain, fine-tunes, evaluations. */
   runs: z.array(RunViewSchema),
 });
+export interface PipelineViewSchemaType extends Inferred<typeof pipelineViewSchema> {}
+/** `GET /v1/pipelines/:id` (and what submit and cancel answer). */
+export const PipelineViewSchema: PipelineViewSchemaType = pipelineViewSchema;
 export type PipelineView = z.infer<typeof PipelineViewSchema>;

@@ -1,17 +1,13 @@
 import { z } from 'zod';
 import { MAX_PRIORITY } from '../resources.schema';
+import type { Inferred } from '../named-schema';
 
 /** The most runs one project may be allowed to train at once (PROJECT_MAX_RUNNING's bound too). */
 export const PROJECT_MAX_RUNNING_BOUND = 100_000;
 /** The most runs one project may be allowed to have waiting (QUOTA_QUEUED_RUNS's bound too). */
 export const PROJECT_MAX_QUEUED_BOUND = 1_000_000;
 
-/**
- * `GET /v1/projects/:project/limits` and `PATCH` to it: how many of a project's runs may train at
- * once across the fleet and wait at once, the highest priority its specs may name, where those
- * numbers come from, and the project's load.
- */
-export const ProjectLimitsViewSchema = z.strictObject({
+const projectLimitsViewSchema = z.strictObject({
   project: z.string(),
   /** Its own limit, set by an admin; null: none, the default applies. */
   maxRunning: z.int().min(1).nullable(),
@@ -42,10 +38,16 @@ export const ProjectLimitsViewSchema = z.strictObject({
   /** Its runs waiting for a worker (QUEUED or PREEMPTED). */
   waiting: z.int().min(0),
 });
+export interface ProjectLimitsViewSchemaType extends Inferred<typeof projectLimitsViewSchema> {}
+/**
+ * `GET /v1/projects/:project/limits` and `PATCH` to it: how many of a project's runs may train at
+ * once across the fleet and wait at once, the highest priority its specs may name, where those
+ * numbers come from, and the project's load.
+ */
+export const ProjectLimitsViewSchema: ProjectLimitsViewSchemaType = projectLimitsViewSchema;
 export type ProjectLimitsView = z.infer<typeof ProjectLimitsViewSchema>;
 
-/** `GET /v1/projects/limits`: every project with a limit of its own, by name. */
-export const ProjectLimitsListSchema = z.strictObject({
+const projectLimitsListSchema = z.strictObject({
   /** The limit of every project not listed (as in ProjectLimitsView). */
   defaultMaxRunning: z.int().min(1).nullable(),
   workersMaxRunning: z.array(z.int().min(1).nullable()),
@@ -55,14 +57,12 @@ export const ProjectLimitsListSchema = z.strictObject({
   defaultMaxPriority: z.int().min(0).max(MAX_PRIORITY),
   items: z.array(ProjectLimitsViewSchema),
 });
+export interface ProjectLimitsListSchemaType extends Inferred<typeof projectLimitsListSchema> {}
+/** `GET /v1/projects/limits`: every project with a limit of its own, by name. */
+export const ProjectLimitsListSchema: ProjectLimitsListSchemaType = projectLimitsListSchema;
 export type ProjectLimitsList = z.infer<typeof ProjectLimitsListSchema>;
 
-/**
- * `PATCH /v1/projects/:project/limits`: a number sets one of the project's own limits, null removes
- * it (back to the default), a field left out stays as it is; at least one field. A priority cap
- * of at least 0 keeps every spec that names none (0) and every sweep run (−10) acceptable.
- */
-export const ProjectLimitsUpdateSchema = z
+const projectLimitsUpdateSchema = z
   .strictObject({
     maxRunning: z
       .int('Expected a whole number of runs, or null for the default')
@@ -87,4 +87,11 @@ export const ProjectLimitsUpdateSchema = z
     (change) => change.maxRunning !== undefined || change.maxQueued !== undefined || change.maxPriority !== undefined,
     { message: 'Give maxRunning, maxQueued, maxPriority or several (null: back to the default)', path: ['maxRunning'] },
   );
+export interface ProjectLimitsUpdateSchemaType extends Inferred<typeof projectLimitsUpdateSchema> {}
+/**
+ * `PATCH /v1/projects/:project/limits`: a number sets one of the project's own limits, null removes
+ * it (back to the default), a field left out stays as it is; at least one field. A priority cap
+ * of at least 0 keeps every spec that names none (0) and every sweep run (−10) acceptable.
+ */
+export const ProjectLimitsUpdateSchema: ProjectLimitsUpdateSchemaType = projectLimitsUpdateSchema;
 export type ProjectLimitsUpdate = z.infer<typeof ProjectLimitsUpdateSchema>;

@@ -8,12 +8,12 @@ import type { SweepValues } from '../sweep-parameters';
 import { CheckpointViewSchema } from './checkpoint.contract';
 import { MetricSeriesSchema } from './metric.contract';
 import { Id, MeasuredValue, NullableTimestamp, recorded, Timestamp } from './wire';
+import type { Inferred } from '../named-schema';
 
 /** A run's progress as the worker last reported it (RunProgress), or null before its first report. */
 const RecordedProgress = recorded<RunProgress>('The RunProgress the worker last reported').nullable();
 
-/** A run as the API shows it: every column of its row, dates as ISO strings. */
-export const RunViewSchema = z.strictObject({
+const runViewSchema = z.strictObject({
   id: Id,
   kind: z.enum(RUN_KINDS),
   status: z.enum(RUN_STATUSES),
@@ -48,10 +48,12 @@ export const RunViewSchema = z.strictObject({
   /** Archived runs are left out of lists unless `archived=true|any`. */
   archivedAt: NullableTimestamp,
 });
+export interface RunViewSchemaType extends Inferred<typeof runViewSchema> {}
+/** A run as the API shows it: every column of its row, dates as ISO strings. */
+export const RunViewSchema: RunViewSchemaType = runViewSchema;
 export type RunView = z.infer<typeof RunViewSchema>;
 
-/** A metric's summary on a run, kept in step with its points; what run lists sort by. */
-export const MetricSummaryViewSchema = z.strictObject({
+const metricSummaryViewSchema = z.strictObject({
   runId: Id,
   name: z.string(),
   /** "min" when lower is better (losses), "max" otherwise. */
@@ -65,9 +67,12 @@ export const MetricSummaryViewSchema = z.strictObject({
   bestStep: z.int(),
   updatedAt: Timestamp,
 });
+export interface MetricSummaryViewSchemaType extends Inferred<typeof metricSummaryViewSchema> {}
+/** A metric's summary on a run, kept in step with its points; what run lists sort by. */
+export const MetricSummaryViewSchema: MetricSummaryViewSchemaType = metricSummaryViewSchema;
 export type MetricSummaryView = z.infer<typeof MetricSummaryViewSchema>;
 
-export const AttemptViewSchema = z.strictObject({
+const attemptViewSchema = z.strictObject({
   id: Id,
   runId: Id,
   number: z.int().min(1),
@@ -78,21 +83,27 @@ export const AttemptViewSchema = z.strictObject({
   outcome: z.enum(ATTEMPT_OUTCOMES),
   error: z.string().nullable(),
 });
+export interface AttemptViewSchemaType extends Inferred<typeof attemptViewSchema> {}
+export const AttemptViewSchema: AttemptViewSchemaType = attemptViewSchema;
 export type AttemptView = z.infer<typeof AttemptViewSchema>;
 
-/** `GET /v1/runs/:id`: the run with its attempts, metric summaries and COMPLETE checkpoints. */
-export const RunDetailViewSchema = RunViewSchema.extend({
+const runDetailViewSchema = RunViewSchema.extend({
   attempts: z.array(AttemptViewSchema),
   summaries: z.array(MetricSummaryViewSchema),
   checkpoints: z.array(CheckpointViewSchema),
 });
+export interface RunDetailViewSchemaType extends Inferred<typeof runDetailViewSchema> {}
+/** `GET /v1/runs/:id`: the run with its attempts, metric summaries and COMPLETE checkpoints. */
+export const RunDetailViewSchema: RunDetailViewSchemaType = runDetailViewSchema;
 export type RunDetailView = z.infer<typeof RunDetailViewSchema>;
 
-/** A row of a run list: the run without its (large) spec, with its summaries and its base run's name. */
-export const RunListItemViewSchema = RunViewSchema.omit({ spec: true }).extend({
+const runListItemViewSchema = RunViewSchema.omit({ spec: true }).extend({
   summaries: z.array(MetricSummaryViewSchema),
   baseRunName: z.string().nullable(),
 });
+export interface RunListItemViewSchemaType extends Inferred<typeof runListItemViewSchema> {}
+/** A row of a run list: the run without its (large) spec, with its summaries and its base run's name. */
+export const RunListItemViewSchema: RunListItemViewSchemaType = runListItemViewSchema;
 export type RunListItemView = z.infer<typeof RunListItemViewSchema>;
 
 /** `GET /v1/runs`: a keyset page. */
@@ -111,31 +122,33 @@ export const RUN_ID_PREFIX = new RegExp(`^[0-9a-f]{${RUN_ID_PREFIX_MIN},32}$`);
 /** `sort=metric:<name>:<best|last|min|max>`: the run list ordered by a metric summary (else `createdAt`). */
 export const RUN_LIST_METRIC_SORT = /^metric:([^:]+):(best|last|min|max)$/;
 
-export const RunListPageSchema = z.strictObject({
+const runListPageSchema = z.strictObject({
   items: z.array(RunListItemViewSchema),
   /** Pass as `cursor` for the next page; null on the last one. */
   nextCursor: z.string().nullable(),
 });
+export interface RunListPageSchemaType extends Inferred<typeof runListPageSchema> {}
+export const RunListPageSchema: RunListPageSchemaType = runListPageSchema;
 export type RunListPage = z.infer<typeof RunListPageSchema>;
 
+const runCreatedSchema = z.strictObject({ id: Id, status: z.enum(RUN_STATUSES) });
+export interface RunCreatedSchemaType extends Inferred<typeof runCreatedSchema> {}
 /** `POST /v1/runs` (and its replays under an Idempotency-Key). */
-export const RunCreatedSchema = z.strictObject({ id: Id, status: z.enum(RUN_STATUSES) });
+export const RunCreatedSchema: RunCreatedSchemaType = runCreatedSchema;
 export type RunCreated = z.infer<typeof RunCreatedSchema>;
 
-/** What a live view shows of a run and follows as it changes. */
-export const RunLiveStateSchema = z.strictObject({
+const runLiveStateSchema = z.strictObject({
   status: z.enum(RUN_STATUSES),
   progress: RecordedProgress,
   failureReason: z.string().nullable(),
   endedAt: NullableTimestamp,
 });
+export interface RunLiveStateSchemaType extends Inferred<typeof runLiveStateSchema> {}
+/** What a live view shows of a run and follows as it changes. */
+export const RunLiveStateSchema: RunLiveStateSchemaType = runLiveStateSchema;
 export type RunLiveState = z.infer<typeof RunLiveStateSchema>;
 
-/**
- * `GET /v1/runs/:id/queue`: where a run's job stands in its class's queue, and how many live
- * workers could take it: what a person waiting for a run wants to know.
- */
-export const RunQueueViewSchema = z.strictObject({
+const runQueueViewSchema = z.strictObject({
   runId: Id,
   status: z.enum(RUN_STATUSES),
   resourceClass: z.enum(RESOURCE_CLASSES),
@@ -170,12 +183,20 @@ export const RunQueueViewSchema = z.strictObject({
     })
     .nullable(),
 });
+export interface RunQueueViewSchemaType extends Inferred<typeof runQueueViewSchema> {}
+/**
+ * `GET /v1/runs/:id/queue`: where a run's job stands in its class's queue, and how many live
+ * workers could take it: what a person waiting for a run wants to know.
+ */
+export const RunQueueViewSchema: RunQueueViewSchemaType = runQueueViewSchema;
 export type RunQueueView = z.infer<typeof RunQueueViewSchema>;
 
-/** `GET /v1/runs/compare`: each run's list row and its downsampled curves. */
-export const RunComparisonSchema = z.strictObject({
+const runComparisonSchema = z.strictObject({
   names: z.array(z.string()),
   maxPoints: z.int(),
   runs: z.array(z.strictObject({ run: RunListItemViewSchema, series: z.array(MetricSeriesSchema) })),
 });
+export interface RunComparisonSchemaType extends Inferred<typeof runComparisonSchema> {}
+/** `GET /v1/runs/compare`: each run's list row and its downsampled curves. */
+export const RunComparisonSchema: RunComparisonSchemaType = runComparisonSchema;
 export type RunComparison = z.infer<typeof RunComparisonSchema>;

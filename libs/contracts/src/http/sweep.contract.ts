@@ -3,9 +3,9 @@ import { RUN_STATUSES } from '../run-state';
 import type { SweepValues } from '../sweep-parameters';
 import type { SweepSpec } from '../sweep-spec.schema';
 import { Id, recorded, Timestamp } from './wire';
+import type { Inferred } from '../named-schema';
 
-/** A run of a sweep, ranked by the sweep's metric. */
-export const LeaderboardEntrySchema = z.strictObject({
+const leaderboardEntrySchema = z.strictObject({
   /** 1 for the best; null for a run without a value yet. */
   rank: z.int().nullable(),
   runId: Id,
@@ -16,10 +16,12 @@ export const LeaderboardEntrySchema = z.strictObject({
   /** The sweep's metric for this run; null until the run has it. */
   value: z.number().nullable(),
 });
+export interface LeaderboardEntrySchemaType extends Inferred<typeof leaderboardEntrySchema> {}
+/** A run of a sweep, ranked by the sweep's metric. */
+export const LeaderboardEntrySchema: LeaderboardEntrySchemaType = leaderboardEntrySchema;
 export type LeaderboardEntry = z.infer<typeof LeaderboardEntrySchema>;
 
-/** `GET /v1/sweeps/:id` */
-export const SweepViewSchema = z.strictObject({
+const sweepViewSchema = z.strictObject({
   id: Id,
   name: z.string(),
   createdAt: Timestamp,
@@ -31,8 +33,13 @@ export const SweepViewSchema = z.strictObject({
   /** Best first; runs without a value last, unranked. */
   leaderboard: z.array(LeaderboardEntrySchema),
 });
+export interface SweepViewSchemaType extends Inferred<typeof sweepViewSchema> {}
+/** `GET /v1/sweeps/:id` */
+export const SweepViewSchema: SweepViewSchemaType = sweepViewSchema;
 export type SweepView = z.infer<typeof SweepViewSchema>;
 
+const sweepCreatedSchema = z.strictObject({ id: Id, runs: z.int() });
+export interface SweepCreatedSchemaType extends Inferred<typeof sweepCreatedSchema> {}
 /** `POST /v1/sweeps` */
-export const SweepCreatedSchema = z.strictObject({ id: Id, runs: z.int() });
+export const SweepCreatedSchema: SweepCreatedSchemaType = sweepCreatedSchema;
 export type SweepCreated = z.infer<typeof SweepCreatedSchema>;
