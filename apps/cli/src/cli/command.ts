@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TrainyardClient } from '@trainyard/client';
-import { ProjectNameSchema } from '@trainyard/contracts';
+import { DECIMAL_DIGITS, decimalInt, ProjectNameSchema } from '@trainyard/contracts';
 import type { z } from 'zod';
 import { displayWidth } from '../display-width';
 import { jsonText, terminalSafe } from '../terminal-safe';
@@ -238,11 +238,33 @@ export function projectFlag(ctx: CommandContext): string | undefined {
   return project;
 }
 
-export function int(ctx: CommandContext, name: string): number | undefined {
+/** A numeric option's bounds, and what it counts (`a whole number of rows`), for its refusal. */
+export interface IntRange {
+  min: number;
+  max: number;
+  what: string;
+}
+
+/** The most an attempt number or a checkpoint sequence can be: they are PostgreSQL integers. */
+export const PG_INT_MAX = 2_147_483_647;
+
+/**
+ * A numeric option, read by the API's own rule for numbers (decimalInt: decimal digits, no sign,
+ * exponent, `0x` or leading zero) and held to `range`, or a usage error naming the option. Checked
+ * here because what is sent must be what was typed: 22 digits made a Number are sent as `1e+21`.
+ */
+export function int(ctx: CommandContext, name: string, { min, max, what }: IntRange): number | undefined {
   const value = str(ctx, name);
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw usageError(`--${name} expects a whole number, got "${value}"`, `--${name}`);
-  return Number(value);
+  const parsed = decimalInt({ min, max }).safeParse(value);
+  if (parsed.success) return parsed.data;
+  const flag = `--${name}`;
+  throw usageError(
+    DECIMAL_DIGITS.test(value)
+      ? `${flag} expects ${what} from ${min} to ${max}, got "${value}"`
+      : `${flag}: ${parsed.error.issues[0]!.message}, got "${value}"`,
+    flag,
+  );
 }
 
 /**

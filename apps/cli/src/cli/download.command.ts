@@ -9,7 +9,7 @@ import type { CheckpointManifest } from '@trainyard/storage';
 import { formatBytes } from '../progress-line';
 import { downloadArchive } from './checkpoint-archive';
 import { MANIFEST, listed, missingFiles, parseManifest, type ReceivedFile } from './checkpoint-manifest';
-import { int, printJson, str, type Command, type CommandContext } from './command';
+import { int, PG_INT_MAX, printJson, str, type Command, type CommandContext } from './command';
 import { CliError, EXIT, usageError } from './exit-codes';
 import { statIfThere } from './local-file-error';
 import { removeStaleParts } from './stale-parts';
@@ -43,7 +43,7 @@ export const downloadCommand: Command = {
       throw usageError('--force goes with --archive (a folder download never replaces a folder)', '--force');
     const id = await runIdArg(ctx, 0);
     const client = ctx.client();
-    let sequence = int(ctx, 'checkpoint');
+    let sequence = int(ctx, 'checkpoint', { min: 0, max: PG_INT_MAX, what: 'a checkpoint sequence' });
     if (sequence === undefined) {
       const latest = (await client.checkpoints(id, { signal: ctx.signal })).checkpoints
         .filter((c) => c.status === 'COMPLETE')

@@ -1,5 +1,6 @@
 import { defaultLimitText, projectLimitText } from '@trainyard/client';
 import {
+  decimalInt,
   MAX_PRIORITY,
   PROJECT_MAX_QUEUED_BOUND,
   PROJECT_MAX_RUNNING_BOUND,
@@ -101,10 +102,10 @@ function limitFlag(
 ): number | null | undefined {
   if (value === undefined) return undefined;
   if (value === 'default') return null;
-  const n = /^(0|[1-9]\d*)$/.test(value) ? Number(value) : NaN;
-  if (!(n >= min && n <= max))
+  const n = decimalInt({ min, max }).safeParse(value);
+  if (!n.success)
     throw usageError(`--${flag} takes ${what} from ${min} to ${max}, or "default" (got "${value}")`, `--${flag}`);
-  return n;
+  return n.data;
 }
 
 const own = (n: number | null) => (n === null ? 'default' : String(n));

@@ -2,7 +2,7 @@ import type { PageQuery } from '@trainyard/client';
 import { CATALOG_LIST_DEFAULT_LIMIT, CATALOG_LIST_MAX_LIMIT } from '@trainyard/contracts';
 import { formatTable } from '../progress-line';
 import { int, printJson, str, type Command, type CommandContext } from './command';
-import { EXIT, usageError, type ExitCode } from './exit-codes';
+import { EXIT, type ExitCode } from './exit-codes';
 
 /** `--limit` and `--cursor` of every keyset list (`ls`, `datasets`, `models`, `pipelines`, `sweeps`). */
 export const PAGE_OPTIONS: NonNullable<Command['options']> = { limit: { type: 'string' }, cursor: { type: 'string' } };
@@ -16,12 +16,7 @@ export const PAGE_HELP = {
  * contracts' bound of the list) before anything is sent. A cursor is the API's to judge.
  */
 export function pageQuery(ctx: CommandContext, maxLimit = CATALOG_LIST_MAX_LIMIT): PageQuery {
-  const limit = int(ctx, 'limit');
-  if (limit !== undefined && (limit < 1 || limit > maxLimit))
-    throw usageError(
-      `--limit expects a whole number of rows from 1 to ${maxLimit}, got "${str(ctx, 'limit')}"`,
-      '--limit',
-    );
+  const limit = int(ctx, 'limit', { min: 1, max: maxLimit, what: 'a whole number of rows' });
   return { limit, cursor: str(ctx, 'cursor') };
 }
 

@@ -21,7 +21,10 @@ describe('trainyard ls', () => {
     [['--kind', 'train'], '--kind takes PRETRAIN, FINETUNE or EVALUATE, got "train"'],
     [['--limit', '0'], '--limit expects a whole number of rows from 1 to 200, got "0"'],
     [['--limit', '201'], '--limit expects a whole number of rows from 1 to 200, got "201"'],
-    [['--limit', 'abc'], '--limit expects a whole number, got "abc"'],
+    [
+      ['--limit', 'abc'],
+      '--limit: Expected a whole number in decimal digits (0-9), without sign, spaces, exponent, point or leading zero, got "abc"',
+    ],
     [['--order', 'up'], '--order takes asc or desc, got "up"'],
     [['--archived', 'yes'], '--archived takes false, true or any, got "yes"'],
     [['--sort', 'val_accuracy'], '--sort takes createdAt or metric:<name>:<best|last|min|max>, got "val_accuracy"'],

@@ -3,7 +3,7 @@ import { StreamEndedEarlyError } from '@trainyard/client';
 import { truncateToWidth } from '../display-width';
 import { formatDuration, formatTable } from '../progress-line';
 import { jsonText, terminalSafe } from '../terminal-safe';
-import { arg, int, printJson, readArgFile, str, warn, type Command } from './command';
+import { arg, int, PG_INT_MAX, printJson, readArgFile, str, warn, type Command } from './command';
 import { ReconnectBudget } from './connection-lost';
 import { EXIT, usageError } from './exit-codes';
 import { formatValue, summaryValue, warnAbsentMetrics } from './metric-summary-text';
@@ -228,7 +228,7 @@ export const logsCommand: Command = {
   optionHelp: { follow: 'keep printing new lines until the run ends', attempt: "only this attempt's lines" },
   async run(ctx) {
     const id = await runIdArg(ctx, 0);
-    const attempt = int(ctx, 'attempt');
+    const attempt = int(ctx, 'attempt', { min: 1, max: PG_INT_MAX, what: 'an attempt number' });
     let printed = 0;
     const print = (line: RunLogLine) => {
       printed++;
