@@ -28,10 +28,24 @@ export function formatDuration(seconds: number): string {
  * in terminal columns (a CJK character or an emoji takes two).
  */
 export function formatTable(header: string[], rows: string[][]): string {
+  const widths = tableWidths(header, rows);
+  return [...tableHead(header, widths), ...tableRows(rows, widths)].join('\n');
+}
+
+/** The columns' widths that fit `header` and `rows`, in terminal columns, as formatTable measures them. */
+export function tableWidths(header: string[], rows: string[][]): number[] {
   const [head, ...body] = [header, ...rows].map((cells) => cells.map((c) => terminalSafe(String(c))));
-  const widths = head.map((h, i) => Math.max(displayWidth(h), ...body.map((r) => displayWidth(r[i]))));
-  const line = (cells: string[]) => cells.map((c, i) => padToWidth(c, widths[i])).join('  ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  return head!.map((h, i) => Math.max(displayWidth(h), ...body.map((r) => displayWidth(r[i]))));
+}
+
+/** A table's header and rule lines at `widths`. */
+export function tableHead(header: string[], widths: number[]): string[] {
+  return [...tableRows([header], widths), widths.map((w) => '-'.repeat(w)).join('  ')];
+}
+
+/** Rows at `widths` (a cell wider than its column widens only its own row): a table printed a page at a time. */
+export function tableRows(rows: string[][], widths: number[]): string[] {
+  return rows.map((cells) => cells.map((c, i) => padToWidth(terminalSafe(String(c)), widths[i] ?? 0)).join('  '));
 }
 
 /** "12 KiB", "3.4 MiB": transfer sizes in progress lines. */

@@ -1,10 +1,10 @@
-import type { DatasetList, DatasetSummary } from '@trainyard/contracts';
+import type { DatasetSummary } from '@trainyard/contracts';
 import { formatTable } from '../progress-line';
 import { terminalSafe } from '../terminal-safe';
 import { arg, expectArgs, printJson, projectFlag, str, type Command, type CommandContext } from './command';
 import { uploadFolder } from './dataset-upload';
 import { EXIT, usageError } from './exit-codes';
-import { PAGE_HELP, PAGE_OPTIONS, pageQuery, printPage } from './list-page';
+import { ALL_HELP, PAGE_HELP, PAGE_OPTIONS, pageQuery, printAllPages, printPage } from './list-page';
 import { showModel } from './model-show';
 import { removeDataset, removeModelVersion } from './registry-removal';
 import { resolveRunId } from './run-id-arg';
@@ -94,7 +94,7 @@ export const datasetsCommand: Command = {
     prefix: 'object-store prefix, e.g. datasets/flowers/',
     ...PAGE_HELP,
     limit: `${PAGE_HELP.limit}; with --all, the page size`,
-    all: 'every dataset, page after page',
+    all: `every dataset: ${ALL_HELP}`,
   },
   async run(ctx) {
     const client = ctx.client();
@@ -143,19 +143,14 @@ export const datasetsCommand: Command = {
     }
     if (sub(ctx) !== undefined) throw usageError(`Unknown datasets subcommand "${sub(ctx)}"`);
     const query = pageQuery(ctx);
-    let page: DatasetList;
+    const header = ['id', 'name', 'classes', 'images', 'uri'];
+    const row = (d: DatasetSummary) => [d.id, d.name, String(d.classCount), String(d.images), d.uri];
     if (ctx.values['all']) {
-      const items: DatasetSummary[] = [];
-      for await (const dataset of client.datasets(query, { signal: ctx.signal })) items.push(dataset);
-      page = { items, nextCursor: null };
-    } else page = await client.listDatasets(query, { signal: ctx.signal });
-    return printPage(ctx, page, ['id', 'name', 'classes', 'images', 'uri'], (d) => [
-      d.id,
-      d.name,
-      String(d.classCount),
-      String(d.images),
-      d.uri,
-    ]);
+      const fetchPage = (cursor: string | undefined) =>
+        client.listDatasets({ ...query, cursor }, { signal: ctx.signal });
+      return printAllPages(ctx, fetchPage, query.cursor, header, row);
+    }
+    return printPage(ctx, await client.listDatasets(query, { signal: ctx.signal }), header, row);
   },
 };
 

@@ -11,8 +11,8 @@ import { truncateToWidth } from '../display-width';
 import { choice, orList, str, type Command } from './command';
 import { usageError } from './exit-codes';
 import { checkTags } from './housekeeping-commands';
-import { PAGE_HELP, PAGE_OPTIONS, pageQuery, printPage } from './list-page';
-import { formatValue, summaryValue, warnAbsentMetrics } from './metric-summary-text';
+import { ALL_HELP, PAGE_HELP, PAGE_OPTIONS, pageQuery, printAllPages, printPage } from './list-page';
+import { formatValue, summaryValue, warnAbsentMetricNames, warnAbsentMetrics } from './metric-summary-text';
 import { testSummary } from './run-report';
 
 /** `--archived` and `--order` as the client's query types spell them. */
@@ -47,7 +47,7 @@ export const lsCommand: Command = {
     order: 'asc or desc (default desc)',
     limit: `rows of a page, 1 to ${RUN_LIST_MAX_LIMIT} (default 20; with --all, the page size)`,
     cursor: PAGE_HELP.cursor,
-    all: 'every matching run, page after page',
+    all: `every matching run: ${ALL_HELP}`,
   },
   async run(ctx) {
     const sort = str(ctx, 'sort');
@@ -74,14 +74,7 @@ export const lsCommand: Command = {
       query[`spec.${filter.slice(0, eq).replace(/^spec\./, '')}`] = filter.slice(eq + 1);
     }
     const client = ctx.client();
-    let runs: RunListPage;
-    if (ctx.values['all']) {
-      const items: RunListItemView[] = [];
-      for await (const run of client.runs(query, { signal: ctx.signal })) items.push(run);
-      runs = { items, nextCursor: null };
-    } else runs = await client.listRuns(query, { signal: ctx.signal });
-    if (metric)
-      warnAbsentMetrics(ctx, [metric[1]!], runs.items, (name) => `no run listed has a metric "${name}" to sort by`);
+    const absent = (name: string) => `no run listed has a metric "${name}" to sort by`;
     const header = [
       'id',
       'kind',
@@ -92,7 +85,7 @@ export const lsCommand: Command = {
       'test',
       ...(metric ? [`${metric[1]} (${metric[2]})`] : []),
     ];
-    return printPage(ctx, runs, header, (r) => [
+    const row = (r: RunListItemView) => [
       r.id,
       r.kind.toLowerCase(),
       r.status,
@@ -101,6 +94,21 @@ export const lsCommand: Command = {
       r.createdAt.slice(0, 19).replace('T', ' '),
       testSummary(r.result),
       ...(metric ? [formatValue(summaryValue(r.summaries, metric[1]!, metric[2] as 'best'))] : []),
-    ]);
+    ];
+    if (ctx.values['all']) {
+      // The metric warning covers the whole list: the names its runs have, gathered page by page.
+      const metrics = new Set<string>();
+      let count = 0;
+      const fetchPage = (cursor: string | undefined) => client.listRuns({ ...query, cursor }, { signal: ctx.signal });
+      const code = await printAllPages(ctx, fetchPage, query.cursor, header, row, (items) => {
+        count += items.length;
+        for (const r of items) for (const s of r.summaries) metrics.add(s.name);
+      });
+      if (metric) warnAbsentMetricNames(ctx, [metric[1]!], metrics, count, absent);
+      return code;
+    }
+    const runs: RunListPage = await client.listRuns(query, { signal: ctx.signal });
+    if (metric) warnAbsentMetrics(ctx, [metric[1]!], runs.items, absent);
+    return printPage(ctx, runs, header, row);
   },
 };

@@ -28,9 +28,21 @@ export function warnAbsentMetrics(
   runs: { summaries: MetricSummaryView[] }[],
   absent: (name: string) => string,
 ): void {
-  if (runs.length === 0) return;
-  const present = [...new Set(runs.flatMap((r) => r.summaries.map((s) => s.name)))].sort();
-  const own = runs.length === 1 ? 'its' : 'their';
+  const present = new Set(runs.flatMap((r) => r.summaries.map((s) => s.name)));
+  warnAbsentMetricNames(ctx, names, present, runs.length, absent);
+}
+
+/** warnAbsentMetrics from what it needs of the runs: the metric names they have, and how many they are. */
+export function warnAbsentMetricNames(
+  ctx: CommandContext,
+  names: string[],
+  metrics: ReadonlySet<string>,
+  runCount: number,
+  absent: (name: string) => string,
+): void {
+  if (runCount === 0) return;
+  const present = [...metrics].sort();
+  const own = runCount === 1 ? 'its' : 'their';
   const offer = present.length
     ? `${own} metrics: ${present.join(', ')}`
     : `${own === 'its' ? 'it has' : 'they have'} none`;
