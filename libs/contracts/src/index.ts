@@ -24,5 +24,6 @@ export * from './layers-model';
 export * from './uuid';
 export * from './steps-budget';
 export * from './built-in-models';
+export * from './training-memory';
 export * from './base-architecture';
 export * from './decimal-int';

@@ -1,0 +1,114 @@
+import { parseRunSpec, type RunSpec, type RunSpecInput } from './run-spec.schema';
+import {
+  BACKWARD_FACTOR,
+  GIB,
+  largestBatchWithin,
+  modelFootprint,
+  placementMemoryGb,
+  storedPlacementMemoryGb,
+  trainingBytes,
+  trainingMemory,
+} from './training-memory';
+
+function parsed(input: RunSpecInput): RunSpec {
+  const result = parseRunSpec(input);
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.spec;
+}
+
+const tinyShapes = { name: 'synthetic-shapes', imageSize: 8, channels: 1, perClass: 4 } as const;
+
+/**
+ * 8×8×1 → conv 2 (3×3×1×2 + 2 = 20 weights; 8×8×2 = 128 values an image) → pool (32) → flatten (32)
+ * → latent 2 (32×2 + 2 = 66; 2) → dense 32 (2×32 + 32 = 96; 32) → reshape (32) → deconv 2, stride 2
+ * (3×3×2×2 + 2 = 38; 128) → conv 1, sigmoid (3×3×2×1 + 1 = 19; 64): 239 weights; 64 input values +
+ * 128 + 32 + 32 + 2 + 32 + 32 + 128 + 64 = 514 values an image; input and target 64 + 64.
+ */
+const tinyPretrain = (training: object = {}) =>
+  parsed({
+    kind: 'pretrain',
+    name: 'tiny',
+    dataset: tinyShapes,
+    model: { type: 'conv-autoencoder', inputShape: [8, 8, 1], filters: [2], latentDim: 2 },
+    training: { epochs: 1, batchSize: 4, ...training },
+  });
+
+describe('the training-memory estimate', () => {
+  it("counts a tiny autoencoder's weights, activations and batch by hand", () => {
+    const memory = trainingMemory(tinyPretrain());
+    expect(memory?.footprint).toEqual({ parameters: 239, activationsPerImage: 514, inputPerImage: 128 });
+    // Adam: weights, gradients and 2 slots; 4 images of activations × the backward factor, and the batch.
+    expect(memory?.bytes).toBe(4 * (239 * 4 + 4 * (514 * BACKWARD_FACTOR + 128)));
+    expect(memory).toMatchObject({ batch: 4, batchField: 'training.batchSize', optimizer: 'adam' });
+  });
+
+  it('keeps as many slots a weight as the optimizer does: sgd none, rmsprop two', () => {
+    const activations = 4 * 4 * (514 * BACKWARD_FACTOR + 128);
+    expect(trainingMemory(tinyPretrain({ optimizer: 'sgd' }))?.bytes).toBe(4 * 239 * 2 + activations);
+    expect(trainingMemory(tinyPretrain({ optimizer: 'rmsprop' }))?.bytes).toBe(4 * 239 * 4 + activations);
+  });
+
+  it('grows with the batch by the same bytes an image', () => {
+    const one = trainingMemory(tinyPretrain({ batchSize: 1 }))!.bytes;
+    const two = trainingMemory(tinyPretrain({ batchSize: 2 }))!.bytes;
+    expect(trainingMemory(tinyPretrain({ batchSize: 512 }))!.bytes).toBe(one + 511 * (two - one));
+  });
+
+  it("sums a from-scratch fine-tune's encoder (latent included) and its head", () => {
+    // Encoder: 20 + 66 weights, 64 + 128 + 32 + 32 + 2 values; head on the 4×4×2 maps: flatten (32),
+    // softmax over the 4 shapes (32×4 + 4 = 132; 4). Input and one-hot target: 64 + 4.
+    const finetune = (headNorm: 'none' | 'batchNorm') =>
+      parsed({
+        kind: 'finetune',
+        name: 'tiny',
+        dataset: tinyShapes,
+        model: { type: 'classifier', inputShape: [8, 8, 1], filters: [2], latentDim: 2, headNorm },
+        training: { epochs: 1, batchSize: 4 },
+      });
+    expect(modelFootprint(finetune('none'))).toEqual({ parameters: 218, activationsPerImage: 294, inputPerImage: 68 });
+    // Batch norm on the 32 features: 4 × 32 weights (moving statistics included), held three times over.
+    expect(modelFootprint(finetune('batchNorm'))).toEqual({
+      parameters: 218 + 128,
+      activationsPerImage: 294 + 3 * 32,
+      inputPerImage: 68,
+    });
+  });
+
+  it('makes none where the spec does not decide the model: a fine-tune on a base, an evaluation', () => {
+    const onBase = parsed({
+      kind: 'finetune',
+      name: 'x',
+      dataset: tinyShapes,
+      model: { type: 'classifier', baseRunId: '6f1c1a0e-2b7d-4c51-9a77-0d7f2f6f9d11' },
+      training: { epochs: 1 },
+    });
+    expect(trainingMemory(onBase)).toBeNull();
+    const evaluation = parsed({
+      kind: 'evaluate',
+      name: 'x',
+      checkpoint: { runId: '6f1c1a0e-2b7d-4c51-9a77-0d7f2f6f9d11' },
+    });
+    expect(trainingMemory(evaluation)).toBeNull();
+  });
+
+  it('finds the largest batch whose estimate fits a limit', () => {
+    const memory = trainingMemory(tinyPretrain())!;
+    const limit = trainingBytes(memory.footprint, 'adam', 1000) + 1;
+    expect(largestBatchWithin(memory, limit)).toBe(1000);
+    expect(largestBatchWithin(memory, limit - 2)).toBe(999);
+    expect(largestBatchWithin(memory, 100)).toBe(0);
+  });
+
+  it('places a run by the larger of what it declares and its estimate', () => {
+    const spec = tinyPretrain({ batchSize: 1024 });
+    const memory = trainingMemory(spec)!;
+    expect(placementMemoryGb(spec, memory)).toBe(memory.bytes / GIB);
+    expect(placementMemoryGb({ ...spec, resources: { accelerator: 'any', memoryGb: 8 } }, memory)).toBe(8);
+    expect(placementMemoryGb({ resources: { memoryGb: 0.000001 } }, memory)).toBe(memory.bytes / GIB);
+    expect(placementMemoryGb({}, null)).toBeUndefined();
+    // As stored: checked again; a spec that no longer passes is placed by what it declares.
+    expect(storedPlacementMemoryGb(JSON.parse(JSON.stringify(spec)))).toBe(memory.bytes / GIB);
+    expect(storedPlacementMemoryGb({ kind: 'pretrain', resources: { memoryGb: 3 } })).toBe(3);
+    expect(storedPlacementMemoryGb(null)).toBeUndefined();
+  });
+});

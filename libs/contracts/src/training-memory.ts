@@ -1,0 +1,164 @@
+import { classifierBase } from './classifier-base.schema';
+import { inferTopology } from './layers-topology';
+import type { Placement } from './resources.schema';
+import { type RunSpec, RunSpecSchema, specTopologies } from './run-spec.schema';
+import type { TrainingSpec } from './training-spec.schema';
+
+/**
+ * What a run's training needs on its device, estimated at submit from the layers the contracts
+ * infer (docs/training.md, "Training memory"), so that a batch no device of the fleet can hold is
+ * refused before it waits in a queue and fails on its first step.
+ */
+
+/** Bytes of one float32, what every weight, gradient, slot and activation is held as. */
+const FLOAT_BYTES = 4;
+
+/** One GiB: what `resources.memoryGb` counts in (the workers table's MiB ÷ 1024). */
+export const GIB = 2 ** 30;
+
+/** What the wasm backend can hold: every tensor of a training lives in one wasm32 memory, at most 4 GiB. */
+export const WASM_MEMORY_GIB = 4;
+
+/**
+ * The tensors each optimizer keeps per weight, as tfjs 4.22 keeps them: Adam its first and second
+ * moments, RMSProp (not centred) its mean squares and its moments (kept even at momentum 0), SGD none.
+ */
+export const OPTIMIZER_SLOTS: Record<TrainingSpec['optimizer'], number> = { adam: 2, rmsprop: 2, sgd: 0 };
+
+/**
+ * How many times its layers' outputs a training step holds at its peak: the outputs kept for the
+ * backward pass (1) and the backward pass's own temporaries (the gradient of each output, the
+ * activations' derivatives, the wasm kernels' transposed and padded copies). Calibrated on the
+ * wasm backend (tools/memory/calibrate-wasm.ts; the points are in docs/training.md): the largest
+ * factor under which every batch that trained is estimated within 4 GiB.
+ */
+export const BACKWARD_FACTOR = 4.8;
+
+/**
+ * Layers whose training holds several tensors of their output's size where others hold one:
+ * batch norm keeps the centred input, its square and the normalised output for its gradient.
+ */
+const HELD_OUTPUTS: Partial<Record<string, number>> = { BatchNormalization: 3 };
+
+/** The sizes of a model the estimate is made of. */
+export interface ModelFootprint {
+  /** Weights the model holds (batch norm's moving statistics included). */
+  parameters: number;
+  /** Values one image fills across the model: its input and every layer's output (HELD_OUTPUTS times for some). */
+  activationsPerImage: number;
+  /** Values of one image's input and of its target (the image itself for an autoencoder, the one-hot classes for a classifier). */
+  inputPerImage: number;
+}
+
+/** A run's estimate, and what it was made of. */
+export interface TrainingMemory {
+  bytes: number;
+  /** The spec field that sets `batch`. */
+  batchField: 'training.batchSize';
+  batch: number;
+  footprint: ModelFootprint;
+  optimizer: TrainingSpec['optimizer'];
+}
+
+/**
+ * The model's sizes when the spec alone decides the whole model: a pretrain, or a fine-tune that
+ * builds its base (the built-in encoder or `model.layers.base`) with a head the contracts can size.
+ * Null otherwise: a fine-tune on a base (a pretrain run's, a registered or imported model) is sized
+ * by that base, which the spec does not hold, and an evaluation run by the model it evaluates.
+ */
+export function modelFootprint(spec: RunSpec): ModelFootprint | null {
+  if (spec.kind === 'evaluate') return null;
+  if (spec.kind === 'finetune' && classifierBase(spec.model).kind !== 'scratch') return null;
+  const parts = specTopologies(spec);
+  if (!parts.length) return null;
+  let parameters = 0;
+  let activations = 0;
+  let input: number[] | null = null;
+  let output: number[] = [];
+  for (const part of parts) {
+    const result = inferTopology(part.topology, part.input);
+    if (!result.ok) return null;
+    const { inferred } = result;
+    input ??= inferred.inputShape;
+    output = inferred.outputShape;
+    parameters += inferred.parameters;
+    for (const layer of inferred.layers)
+      if (layer.className !== 'InputLayer')
+        activations += product(layer.outputShape) * (HELD_OUTPUTS[layer.className] ?? 1);
+  }
+  // A fine-tune's head fed by the base must follow it: a head whose input the spec does not decide is not counted here.
+  if (spec.kind === 'finetune' && parts.every((p) => p.field !== 'built-in head' && p.field !== 'model.layers.head'))
+    return null;
+  const inputValues = product(input!);
+  return {
+    parameters,
+    activationsPerImage: inputValues + activations,
+    inputPerImage: inputValues + product(output),
+  };
+}
+
+/**
+ * Bytes a training step on `batch` images needs: the weights, their gradients and the optimizer's
+ * slots, plus the batch's activations × BACKWARD_FACTOR, plus the batch itself (images and targets).
+ */
+export function trainingBytes(footprint: ModelFootprint, optimizer: TrainingSpec['optimizer'], batch: number): number {
+  const perWeight = 2 + OPTIMIZER_SLOTS[optimizer];
+  return (
+    FLOAT_BYTES *
+    (footprint.parameters * perWeight +
+      batch * (footprint.activationsPerImage * BACKWARD_FACTOR + footprint.inputPerImage))
+  );
+}
+
+/** The estimate for a run spec (its training step; its validation and test passes run forward only on batches no larger), or null when the spec alone does not decide its model (modelFootprint). */
+export function trainingMemory(spec: RunSpec): TrainingMemory | null {
+  if (spec.kind === 'evaluate') return null;
+  const footprint = modelFootprint(spec);
+  if (!footprint) return null;
+  const { batchSize: batch, optimizer } = spec.training;
+  return {
+    bytes: trainingBytes(footprint, optimizer, batch),
+    batchField: 'training.batchSize',
+    batch,
+    footprint,
+    optimizer,
+  };
+}
+
+/** The largest batch whose estimate fits in `limitBytes` (0 when not even one image does). */
+export function largestBatchWithin(
+  memory: Pick<TrainingMemory, 'footprint' | 'optimizer'>,
+  limitBytes: number,
+): number {
+  const fixed = trainingBytes(memory.footprint, memory.optimizer, 0);
+  const perImage = trainingBytes(memory.footprint, memory.optimizer, 1) - fixed;
+  return Math.max(0, Math.floor((limitBytes - fixed) / perImage));
+}
+
+/** GiB, as a person reads them: two decimals (0.01 at least, so a small model does not read as nothing). */
+export function gibText(bytes: number): string {
+  return `${Math.max(0.01, Math.ceil((bytes / GIB) * 100) / 100).toFixed(2)} GiB`;
+}
+
+/**
+ * The memory a run is placed by: the larger of what it declares (`resources.memoryGb`) and its
+ * estimate, in GiB; undefined when it declares none and has no estimate (it fits anywhere).
+ */
+export function placementMemoryGb(spec: Placement, memory: TrainingMemory | null): number | undefined {
+  const declared = spec.resources?.memoryGb;
+  const estimated = memory ? memory.bytes / GIB : undefined;
+  if (declared === undefined) return estimated;
+  return estimated === undefined ? declared : Math.max(declared, estimated);
+}
+
+/**
+ * placementMemoryGb of a spec as a run stores it (what a worker reads): checked again with
+ * RunSpecSchema; one that no longer passes is placed by what it declares.
+ */
+export function storedPlacementMemoryGb(stored: unknown): number | undefined {
+  const parsed = RunSpecSchema.safeParse(stored);
+  if (!parsed.success) return (stored as Placement | null)?.resources?.memoryGb;
+  return placementMemoryGb(parsed.data, trainingMemory(parsed.data));
+}
+
+const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
