@@ -1,7 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { withLogFields, type TrainyardConfig } from '@trainyard/config';
-import { isTerminal, type Placement, type RunSpec, type RunStatus, type TrainingJobData } from '@trainyard/contracts';
+import {
+  isTerminal,
+  type RunSpec,
+  type RunStatus,
+  storedPlacementMemoryGb,
+  type TrainingJobData,
+} from '@trainyard/contracts';
 import {
   AttemptsRepository,
   AttemptWritesRepository,
@@ -137,9 +143,11 @@ export class TrainingProcessor {
       return { status: 'CANCELLED' };
     }
 
-    const memoryGb = (run.spec as Placement).resources?.memoryGb;
+    const memoryGb = storedPlacementMemoryGb(run.spec);
     if (!this.devices.fits(memoryGb)) {
-      this.logger.log(`run ${runId} needs ${memoryGb} GB on its device, more than this worker has; given back`);
+      this.logger.log(
+        `run ${runId} needs ${memoryGb!.toFixed(2)} GB on its device (the larger of resources.memoryGb and its estimate), more than this worker has; given back`,
+      );
       throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'memory');
     }
 

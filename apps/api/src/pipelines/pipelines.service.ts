@@ -66,7 +66,8 @@ export class PipelinesService {
     // work; but each is a run recorded as waiting, against the project's queued-runs quota (below).
     this.quota.checkImages(planned, 'finetunes');
     await this.placement.check(spec.pretrain, 'pretrain.');
-    for (const [i, finetune] of spec.finetunes.entries()) await this.placement.check(finetune, `finetunes.${i}.`);
+    for (const [i, finetune] of spec.finetunes.entries())
+      await this.placement.check(finetune, `finetunes.${i}.`, { estimate: false });
 
     const id = randomUUID();
     const pretrainId = randomUUID();

@@ -1,14 +1,31 @@
 import { Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { resourceClassOf, type Placement } from '@trainyard/contracts';
+import {
+  GIB,
+  gibText,
+  largestBatchWithin,
+  placementMemoryGb,
+  resourceClassOf,
+  type RunSpec,
+  trainingMemory,
+  type TrainingMemory,
+  WASM_MEMORY_GIB,
+} from '@trainyard/contracts';
 import { WorkersRepository } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
 
+/** A worker state the fleet counts as live (servability's liveWorker). */
+const LIVE_STATES = new Set(['alive', 'draining', 'drained']);
+
 /**
  * Refuses, at submit, a run no live worker could ever serve — none consumes its resource class, or
- * none has the memory it asks for — with a 422 naming `resources` (QUEUE_UNSERVABLE_RUNS=true
+ * none has the memory it needs — with a 422 naming `resources` (QUEUE_UNSERVABLE_RUNS=true
  * queues it anyway). With no live worker at all the fleet may be scaling up from zero: the run
- * waits.
+ * waits. The memory it needs is the larger of what it declares and its training-memory estimate
+ * (libs/contracts training-memory.ts); a declared `resources.memoryGb` below the estimate is
+ * refused (422 at `resources.memoryGb`), and so is a batch whose estimate is past the wasm
+ * backend's 4 GiB when every live worker that would serve the run trains on wasm (422 at
+ * `training.batchSize`).
  */
 @Injectable()
 export class PlacementCheck {
@@ -17,19 +34,66 @@ export class PlacementCheck {
     private readonly workers: WorkersRepository,
   ) {}
 
-  /** `field`: where the spec sits in the request (`base.` for a sweep's, `finetunes.0.` for a pipeline step). */
-  async check(spec: Placement, field = ''): Promise<void> {
+  /**
+   * `field`: where the spec sits in the request (`base.` for a sweep's, `finetunes.0.` for a
+   * pipeline step). A sweep gives all its runs (a swept training.batchSize sizes each): the one
+   * whose estimate is largest is checked. A pipeline's fine-tune step trains on the encoder its
+   * pretrain makes, which its own spec does not describe: `estimate: false` places it by what it declares.
+   */
+  async check(specs: RunSpec | readonly RunSpec[], field = '', { estimate = true } = {}): Promise<void> {
+    const list: readonly RunSpec[] = Array.isArray(specs) ? specs : [specs as RunSpec];
+    const { spec, memory } = estimate ? mostDemanding(list) : { spec: list[0]!, memory: null };
+    const declared = spec.resources?.memoryGb;
+    if (memory && declared !== undefined && declared * GIB < memory.bytes) {
+      const message = `Declares ${declared} GB on its device, but its training needs about ${gibText(memory.bytes)} (estimated from its layers at ${memory.batchField} ${memory.batch}, docs/training.md): declare at least that, or lower ${memory.batchField}`;
+      unprocessable(`${field}resources.memoryGb`, message);
+    }
     if (this.config.limits.queueUnservable) return;
-    const { live, serving } = await this.workers.servability(spec, this.config.worker.lostAfterMs);
-    if (live === 0 || serving > 0) return;
-    const resourceClass = resourceClassOf(spec);
-    const memory = spec.resources?.memoryGb === undefined ? '' : ` with ${spec.resources.memoryGb} GB on its device`;
-    const message =
-      `None of the ${live} live workers serves resource class "${resourceClass}"${memory}; ` +
-      'start one that does (WORKER_RESOURCE_CLASSES, a GPU node), ask for less, or set QUEUE_UNSERVABLE_RUNS=true to queue it anyway';
-    throw new UnprocessableEntityException({
-      message,
-      errors: [{ field: `${field}resources`, message }],
-    });
+    const neededGb = placementMemoryGb(spec, memory);
+    const placed = { ...spec, resources: { ...spec.resources, memoryGb: neededGb } };
+    const { live, serving } = await this.workers.servability(placed, this.config.worker.lostAfterMs);
+    if (live === 0) return;
+    if (serving === 0) {
+      const resourceClass = resourceClassOf(spec);
+      const memoryText = neededGb === undefined ? '' : ` with ${gbText(neededGb)} GB on its device`;
+      const message =
+        `None of the ${live} live workers serves resource class "${resourceClass}"${memoryText}; ` +
+        'start one that does (WORKER_RESOURCE_CLASSES, a GPU node), ask for less, or set QUEUE_UNSERVABLE_RUNS=true to queue it anyway';
+      unprocessable(`${field}resources`, message);
+    }
+    if (memory && memory.bytes > WASM_MEMORY_GIB * GIB && (await this.onlyWasmServes(spec, live))) {
+      const largest = largestBatchWithin(memory, WASM_MEMORY_GIB * GIB);
+      const message = `A training step on a batch of ${memory.batch} needs about ${gibText(memory.bytes)} (estimated from its layers, docs/training.md), more than the ${WASM_MEMORY_GIB} GiB the wasm backend can hold, and every live worker that serves resource class "${resourceClassOf(spec)}" trains on wasm: lower ${memory.batchField} to at most ${largest}, or train on a GPU worker (resources.accelerator: 'gpu')`;
+      unprocessable(`${field}${memory.batchField}`, message);
+    }
   }
+
+  /**
+   * Whether every live worker that consumes the run's class trains on the wasm backend (which
+   * backend a run lands on is not known at submit: only then is the wasm limit certain). False
+   * when the fleet listing is cut short of the `live` workers servability counted.
+   */
+  private async onlyWasmServes(spec: RunSpec, live: number): Promise<boolean> {
+    const resourceClass = resourceClassOf(spec);
+    const fleet = (await this.workers.fleet(this.config.worker.lostAfterMs)).filter((w) => LIVE_STATES.has(w.state));
+    if (fleet.length < live) return false;
+    const serving = fleet.filter((w) => w.resourceClasses.includes(resourceClass));
+    return serving.length > 0 && serving.every((w) => w.backend === 'wasm');
+  }
+}
+
+function mostDemanding(specs: readonly RunSpec[]): { spec: RunSpec; memory: TrainingMemory | null } {
+  let best = { spec: specs[0]!, memory: trainingMemory(specs[0]!) };
+  for (const spec of specs.slice(1)) {
+    const memory = trainingMemory(spec);
+    if (memory && (!best.memory || memory.bytes > best.memory.bytes)) best = { spec, memory };
+  }
+  return best;
+}
+
+/** GB as the refusal says them: as declared, or an estimate rounded up to two decimals. */
+const gbText = (gb: number) => String(Math.ceil(gb * 100) / 100);
+
+function unprocessable(field: string, message: string): never {
+  throw new UnprocessableEntityException({ message, errors: [{ field, message }] });
 }

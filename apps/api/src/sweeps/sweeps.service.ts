@@ -73,7 +73,10 @@ export class SweepsService {
       runs.map((run) => ({ spec: run.spec, folderImages, prefix: 'base.', swept: run.params })),
       'maxRuns',
     );
-    await this.placement.check(spec.base, 'base.');
+    await this.placement.check(
+      runs.map((run) => run.spec),
+      'base.',
+    );
     // All its runs or none, held to the project's limits where they are inserted.
     const limits = this.quota.projectLimits(
       project,

@@ -1,0 +1,162 @@
+import type { INestApplication } from '@nestjs/common';
+import {
+  GIB,
+  largestBatchWithin,
+  parseRunSpec,
+  type RunSpecInput,
+  trainingMemory,
+  WASM_MEMORY_GIB,
+} from '@trainyard/contracts';
+import { type Database, WorkersRepository } from '@trainyard/db';
+import { DATABASE } from '@trainyard/infrastructure';
+import { startTestApi, type TestApi } from '../testing/test-api';
+
+type Problem = { errors?: { field: string; message: string }[] };
+
+/** The autoencoder measured on wasm: traps at a batch of 512, trains at 256 (docs/training.md). */
+const autoencoder = (batchSize: number, extra: object = {}) => ({
+  kind: 'pretrain',
+  name: `ae ${batchSize}`,
+  dataset: { name: 'synthetic-shapes', imageSize: 64, channels: 3, perClass: 4 },
+  model: { type: 'conv-autoencoder', inputShape: [64, 64, 3], filters: [32, 64], latentDim: 64 },
+  training: { epochs: 1, batchSize },
+  ...extra,
+});
+
+function estimateOf(input: object) {
+  const parsed = parseRunSpec(input as RunSpecInput);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  return trainingMemory(parsed.spec)!;
+}
+
+/**
+ * What a run needs on its device is estimated from its layers at submit (training-memory.ts):
+ * a batch past the wasm backend's 4 GiB on a fleet that only trains on wasm, and a declared
+ * resources.memoryGb below the estimate, are refused with a 422 rather than queued to fail on
+ * their first step; the fleet is held to the larger of the two. Real PostgreSQL, Redis and HTTP.
+ */
+describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+  let app: INestApplication;
+  let workers: WorkersRepository;
+  const started: string[] = [];
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    app = api.app;
+    workers = new WorkersRepository(app.get<Database>(DATABASE).prisma);
+  });
+  afterEach(async () => {
+    for (const id of started.splice(0)) await workers.stop(id);
+  });
+  afterAll(() => api?.stop());
+
+  async function post(route: string, body: unknown): Promise<{ status: number; body: Problem & { id?: string } }> {
+    const res = await api.fetch(`${api.baseUrl}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Problem };
+  }
+  async function startWorker(
+    id: string,
+    backend: string,
+    fields: Partial<Parameters<WorkersRepository['register']>[0]>,
+  ) {
+    await workers.register({ id, hostname: id, pid: 1, backend, gpu: null, concurrency: 1, ...fields });
+    started.push(id);
+  }
+  const cpuWasmWorker = () => startWorker('cpu-wasm', 'wasm', { resourceClasses: ['cpu', 'any'], memoryMb: 65_536 });
+
+  it('refuses a declared resources.memoryGb below the estimate, naming it, whatever the fleet', async () => {
+    const spec = autoencoder(256, { resources: { accelerator: 'any', memoryGb: 1 } });
+    const estimate = estimateOf(spec).bytes / GIB;
+    expect(estimate).toBeGreaterThan(1);
+    const res = await post('/v1/runs', spec);
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([
+      {
+        field: 'resources.memoryGb',
+        message: expect.stringMatching(
+          /^Declares 1 GB on its device, but its training needs about \d+\.\d\d GiB .*training\.batchSize 256/,
+        ),
+      },
+    ]);
+    const enough = await post('/v1/runs', autoencoder(256, { resources: { memoryGb: Math.ceil(estimate) } }));
+    expect(enough.status).toBe(201);
+  });
+
+  it("refuses a batch past the wasm backend's 4 GiB when only wasm workers serve the class, naming training.batchSize and the largest batch it allows", async () => {
+    await cpuWasmWorker();
+    const largest = largestBatchWithin(estimateOf(autoencoder(1)), WASM_MEMORY_GIB * GIB);
+    expect(largest).toBeGreaterThanOrEqual(256);
+    expect(largest).toBeLessThan(512);
+    const cpu = { resources: { accelerator: 'cpu' } };
+
+    const over = await post('/v1/runs', autoencoder(largest + 1, cpu));
+    expect(over.status).toBe(422);
+    expect(over.body.errors).toEqual([
+      {
+        field: 'training.batchSize',
+        message: expect.stringMatching(
+          new RegExp(
+            `^A training step on a batch of ${largest + 1} needs about 4\\.\\d\\d GiB .*more than the 4 GiB the wasm backend can hold, and every live worker that serves resource class "cpu" trains on wasm: lower training.batchSize to at most ${largest},`,
+          ),
+        ),
+      },
+    ]);
+    expect((await post('/v1/runs', autoencoder(largest, cpu))).status).toBe(201);
+
+    // A sweep's runs are held to it each: the swept batch is what breaks it.
+    const sweep = {
+      name: 'batches',
+      base: {
+        ...autoencoder(32, cpu),
+        kind: 'finetune',
+        model: { type: 'classifier', filters: [64, 128], inputShape: [64, 64, 3] },
+      },
+      strategy: 'grid',
+      parameters: { 'training.batchSize': [32, 1024] },
+      metric: 'test/accuracy',
+      goal: 'max',
+    };
+    const swept = await post('/v1/sweeps', sweep);
+    expect(swept.status).toBe(422);
+    expect(swept.body.errors?.map((e) => e.field)).toEqual(['base.training.batchSize']);
+    expect(swept.body.errors?.[0]?.message).toMatch(/^A training step on a batch of 1024 /);
+  });
+
+  it('queues the same batch when a live worker of the class trains on another backend', async () => {
+    await cpuWasmWorker();
+    await startWorker('cpu-tensorflow', 'tensorflow', { resourceClasses: ['cpu', 'any'], memoryMb: 65_536 });
+    expect((await post('/v1/runs', autoencoder(1024, { resources: { accelerator: 'cpu' } }))).status).toBe(201);
+  });
+
+  it('places a run by its estimate when it declares less or nothing: no GPU too small for it', async () => {
+    // One GPU worker of 2 GiB; the run needs more than that and declares nothing.
+    await startWorker('gpu-small', 'tensorflow-gpu', {
+      gpu: 'small',
+      gpuCount: 1,
+      gpuMemoryMb: 2048,
+      resourceClasses: ['gpu', 'any'],
+      memoryMb: 65_536,
+    });
+    const gpu = { resources: { accelerator: 'gpu' } };
+    const needed = estimateOf(autoencoder(512, gpu)).bytes / GIB;
+    expect(needed).toBeGreaterThan(2);
+    const res = await post('/v1/runs', autoencoder(512, gpu));
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([
+      {
+        field: 'resources',
+        message: expect.stringMatching(
+          new RegExp(
+            `^None of the 1 live workers serves resource class "gpu" with ${Math.ceil(needed * 100) / 100} GB on its device;`,
+          ),
+        ),
+      },
+    ]);
+    expect((await post('/v1/runs', autoencoder(64, gpu))).status).toBe(201);
+  });
+});
