@@ -1,4 +1,11 @@
-import { isWaiting, type MetricPointView, type RunLogLine } from '@trainyard/contracts';
+import {
+  gibText,
+  isWaiting,
+  type MetricPointView,
+  type RunLogLine,
+  RunSpecSchema,
+  trainingMemory,
+} from '@trainyard/contracts';
 import { StreamEndedEarlyError } from '@trainyard/client';
 import { truncateToWidth } from '../display-width';
 import { formatDuration, formatTable } from '../progress-line';
@@ -67,6 +74,18 @@ export const submitCommand: Command = {
   },
 };
 
+/**
+ * What a training step of the run needs on its device, estimated from its spec's layers as the API
+ * places it (training-memory.ts); nothing when the spec alone does not decide the model.
+ */
+function memoryLines(spec: unknown): string[] {
+  const parsed = RunSpecSchema.safeParse(spec);
+  const memory = parsed.success ? trainingMemory(parsed.data) : null;
+  return memory
+    ? [`memory    about ${gibText(memory.bytes)} a training step (estimated at ${memory.batchField} ${memory.batch})`]
+    : [];
+}
+
 export const showCommand: Command = {
   name: 'show',
   usage: '<run>',
@@ -102,6 +121,7 @@ export const showCommand: Command = {
           ]
         : []),
       ...(queue ? [`queue     ${queueText(queue)}`] : []),
+      ...memoryLines(run.spec),
     ].map((line) => terminalSafe(line));
     ctx.out([...lines, ...dataLines(run.dataReport), ''].join('\n'));
     if (run.summaries.length) {
