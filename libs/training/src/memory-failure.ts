@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+// What the wasm backend can hold lives in the contracts: the API refuses a batch past it at submit.
+import { WASM_MEMORY_GIB } from '@trainyard/contracts';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
-
-/** What TensorFlow.js's wasm backend can hold: every tensor lives in one wasm32 memory, at most 4 GiB. */
-export const WASM_MEMORY_GIB = 4;
 
 /** `WebAssembly.RuntimeError`, a trap (the WebAssembly namespace is not in this project's type libraries). */
 const WasmTrap = (globalThis as { WebAssembly?: { RuntimeError: new (message?: string) => Error } }).WebAssembly
