@@ -115,7 +115,9 @@ export class DatasetsRepository {
    * Newest first, a keyset page like the other catalog lists (catalog-page.ts); one project's, or
    * every project's when `query.project` is undefined. A row carries its classes counted and the
    * first DATASET_LIST_CLASS_NAMES named: the arrays of up to DATASET_MAX_CLASSES are sliced and
-   * summed in PostgreSQL, for the page's rows only, so a page never reads them whole.
+   * summed in PostgreSQL, for the page's rows only: the page is read in the order of
+   * datasets_project_created_at_id_idx (or datasets_created_at_id_idx), so only the rows the LIMIT
+   * keeps are computed, and a page never reads the arrays whole nor the table.
    */
   async list(query: CatalogPageQuery): Promise<CatalogPage<DatasetSummary>> {
     checkLimit(query.limit);
@@ -129,16 +131,12 @@ export class DatasetsRepository {
              coalesce(d."class_names"[1:${DATASET_LIST_CLASS_NAMES}::int], '{}') AS "firstClassNames",
              (SELECT coalesce(sum(c), 0) FROM unnest(d."counts") AS c)::int AS "images",
              d."created_at" AS "createdAt"
-      FROM (
-        SELECT "id" FROM "datasets"
-        WHERE (${project}::text IS NULL OR "project" = ${project}::text)
-          AND (${after?.createdAt ?? null}::timestamptz IS NULL
-               OR ("created_at", "id") < (${after?.createdAt ?? null}::timestamptz, ${after?.id ?? null}::uuid))
-        ORDER BY "created_at" DESC, "id" DESC
-        LIMIT ${query.limit + 1}
-      ) AS page
-      JOIN "datasets" AS d ON d."id" = page."id"
-      ORDER BY d."created_at" DESC, d."id" DESC`;
+      FROM "datasets" AS d
+      WHERE (${project}::text IS NULL OR d."project" = ${project}::text)
+        AND (${after?.createdAt ?? null}::timestamptz IS NULL
+             OR (d."created_at", d."id") < (${after?.createdAt ?? null}::timestamptz, ${after?.id ?? null}::uuid))
+      ORDER BY d."created_at" DESC, d."id" DESC
+      LIMIT ${query.limit + 1}`;
     const page = rows.slice(0, query.limit);
     return {
       items: page.map((row) => ({
