@@ -221,6 +221,13 @@ export const EnvSchema = z.object({
     .optional(),
   /** Serve GET /metrics without a key (for a Prometheus on a private network). */
   METRICS_PUBLIC: bool.default(false),
+  /**
+   * How old the counts of ended runs (SUCCEEDED, FAILED, CANCELLED) in `trainyard_runs` may be:
+   * counting them reads every ended run, the whole table in effect (300 ms at 200,000 runs), so
+   * each API process counts them at most this often; unfinished runs are counted at every scrape.
+   * 0: at every scrape.
+   */
+  METRICS_ENDED_RUNS_MAX_AGE_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   /** Requests per minute per key, counted in Redis so every API replica shares the budget. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /**
@@ -358,6 +365,8 @@ export interface TrainyardConfig {
     /** Proxies whose X-Forwarded-For names the client (express's `trust proxy`); empty = the socket's peer is the client. */
     trustProxy: string[];
     metricsPublic: boolean;
+    /** METRICS_ENDED_RUNS_MAX_AGE_MS: how old `trainyard_runs`' counts of ended runs may be (0: counted at every scrape). */
+    metricsEndedRunsMaxAgeMs: number;
   };
   auth: { enabled: boolean; adminKey?: string };
   limits: {

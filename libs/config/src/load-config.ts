@@ -63,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       corsOrigins: e.API_CORS_ORIGINS ?? [],
       trustProxy: e.API_TRUST_PROXY ?? [],
       metricsPublic: e.METRICS_PUBLIC,
+      metricsEndedRunsMaxAgeMs: e.METRICS_ENDED_RUNS_MAX_AGE_MS,
     },
     auth: { enabled: e.TRAINYARD_AUTH === 'on', adminKey: e.TRAINYARD_ADMIN_KEY },
     limits: {

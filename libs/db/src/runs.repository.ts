@@ -101,10 +101,11 @@ export class RunsRepository {
     return row && runLiveState(row);
   }
 
-  /** How many runs there are of each status and kind (combinations with none are left out). */
-  countByStatusAndKind(): Promise<{ status: RunStatus; kind: RunKind; n: number }[]> {
+  /** How many runs of `statuses` there are of each status and kind (combinations with none are left out). */
+  countByStatusAndKind(statuses: readonly RunStatus[]): Promise<{ status: RunStatus; kind: RunKind; n: number }[]> {
     return this.prisma.$queryRaw`
-      SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs" GROUP BY 1, 2`;
+      SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs"
+      WHERE "status" = ANY(${statuses}::"RunStatus"[]) GROUP BY 1, 2`;
   }
 
   /**

@@ -3,12 +3,15 @@ import { WorkersRepository, type Database } from '@trainyard/db';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { DATABASE } from '@trainyard/infrastructure';
 
+/** Short, so the test waits for a fresh count of ended runs in seconds (60 s by default). */
+const ENDED_MAX_AGE_MS = 1500;
+
 /** `GET /metrics` over HTTP, its fleet gauges read from the real Redis and PostgreSQL. */
 describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
   let api: TestApi;
 
   beforeAll(async () => {
-    api = await startTestApi();
+    api = await startTestApi({ env: { METRICS_ENDED_RUNS_MAX_AGE_MS: String(ENDED_MAX_AGE_MS) } });
   });
   afterAll(async () => {
     await api?.stop();
@@ -137,5 +140,33 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     expect(text).not.toMatch(/route="\/v1\/runs\/[0-9a-f]{8}-/);
     // Process metrics come with the API prefix.
     expect(value(text, 'trainyard_api_process_resident_memory_bytes')).toBeGreaterThan(0);
+  });
+  // Last: it submits runs, which the request counts above would see.
+  it('counts unfinished runs at every scrape and ended ones at most once every METRICS_ENDED_RUNS_MAX_AGE_MS', async () => {
+    const { prisma } = api.app.get<Database>(DATABASE);
+    const queued = 'trainyard_runs{status="QUEUED",kind="PRETRAIN"}';
+    const succeeded = 'trainyard_runs{status="SUCCEEDED",kind="PRETRAIN"}';
+    await new Promise((r) => setTimeout(r, ENDED_MAX_AGE_MS + 100)); // the last count of ended runs is too old now
+    const first = await scrape();
+    const ids: string[] = [];
+    for (const name of ['c', 'd']) {
+      const res = await api.fetch(`${api.baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } }),
+      });
+      expect(res.status).toBe(201);
+      ids.push(((await res.json()) as { id: string }).id);
+    }
+    await prisma.$executeRaw`UPDATE "runs" SET "status" = 'SUCCEEDED', "ended_at" = now() WHERE "id" = ${ids[0]}::uuid`;
+
+    // At once: the queued run; the ended one waits for the next count of ended runs.
+    const soon = await scrape();
+    expect(value(soon, queued)).toBe(value(first, queued)! + 1);
+    expect(value(soon, succeeded)).toBe(value(first, succeeded));
+    await new Promise((r) => setTimeout(r, ENDED_MAX_AGE_MS + 100));
+    const later = await scrape();
+    expect(value(later, succeeded)).toBe(value(first, succeeded)! + 1);
+    expect(value(later, queued)).toBe(value(first, queued)! + 1);
   });
 });

@@ -1,12 +1,26 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrainyardConfig } from '@trainyard/config';
-import { RESOURCE_CLASSES, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
+import {
+  isTerminal,
+  RESOURCE_CLASSES,
+  RUN_KINDS,
+  RUN_STATUSES,
+  type RunKind,
+  type RunStatus,
+} from '@trainyard/contracts';
 import { QUEUE_JOB_STATES, WORKER_STATES } from '@trainyard/contracts';
 import { ProjectsRepository, RunsRepository, WorkersRepository, type ProjectLoad } from '@trainyard/db';
 import type { TrainingQueues } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
+
+/** Runs that have not ended: few, counted at every scrape through the status index. */
+const UNFINISHED = RUN_STATUSES.filter((status) => !isTerminal(status));
+/** Runs that have ended: every run ever recorded but a few, counted at most once every METRICS_ENDED_RUNS_MAX_AGE_MS. */
+const ENDED = RUN_STATUSES.filter(isTerminal);
+
+type RunCount = { status: RunStatus; kind: RunKind; n: number };
 
 /**
  * The API's Prometheus metrics, in a registry of its own (two apps in one process, as in the
@@ -26,6 +40,8 @@ export class PrometheusRegistry {
   private waits?: Promise<{ resourceClass: string; n: number; oldestWaitSeconds: number }[] | undefined>;
   /** This scrape's projects with a limit of their own. */
   private limited?: Promise<ProjectLoad[] | undefined>;
+  /** The last count of ended runs by status and kind, reused for METRICS_ENDED_RUNS_MAX_AGE_MS. */
+  private ended?: { readAt: number; rows: Promise<RunCount[] | undefined> };
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -77,11 +93,14 @@ export class PrometheusRegistry {
       labelNames: ['status', 'kind'],
       registers: [this.registry],
       collect: async () => {
-        const rows = await this.read('runs by status', () => this.runsRepository.countByStatusAndKind());
-        if (!rows) return runs.reset();
+        const [unfinished, ended] = await Promise.all([
+          this.read('unfinished runs by status', () => this.runsRepository.countByStatusAndKind(UNFINISHED)),
+          this.endedRunCounts(),
+        ]);
+        if (!unfinished || !ended) return runs.reset();
         // Every combination, zeros included: a series that vanishes at 0 breaks rate() and alerts.
         for (const status of RUN_STATUSES) for (const kind of RUN_KINDS) runs.set({ status, kind }, 0);
-        for (const row of rows) runs.set({ status: row.status, kind: row.kind }, row.n);
+        for (const row of [...unfinished, ...ended]) runs.set({ status: row.status, kind: row.kind }, row.n);
       },
     });
     const projectLimit: Gauge<'project'> = new Gauge({
@@ -170,6 +189,26 @@ export class PrometheusRegistry {
     if (!rows) return gauge.reset();
     for (const resourceClass of RESOURCE_CLASSES)
       gauge.set({ class: resourceClass }, value(rows.find((r) => r.resourceClass === resourceClass)));
+  }
+
+  /**
+   * Ended runs by status and kind, counted at most once every METRICS_ENDED_RUNS_MAX_AGE_MS in this
+   * process: there are as many as runs ever recorded, and counting them reads them all. A count
+   * that failed is not reused.
+   */
+  private endedRunCounts(): Promise<RunCount[] | undefined> {
+    const now = Date.now();
+    const maxAgeMs = this.config.api.metricsEndedRunsMaxAgeMs;
+    if (this.ended && now - this.ended.readAt < maxAgeMs) return this.ended.rows;
+    const counted = {
+      readAt: now,
+      rows: this.read('ended runs by status', () => this.runsRepository.countByStatusAndKind(ENDED)),
+    };
+    this.ended = counted;
+    void counted.rows.then((rows) => {
+      if (!rows && this.ended === counted) this.ended = undefined;
+    });
+    return counted.rows;
   }
 
   private async read<T>(what: string, query: () => Promise<T>): Promise<T | undefined> {
