@@ -69,7 +69,7 @@ function tensorflowOutOfMemory(error: unknown): { device: 'GPU' | 'CPU'; said: s
 export function memoryFailure(error: unknown, at: PassAt): Error | null {
   const field = batchField(at.pass);
   let message: string;
-  if (at.backend === 'wasm' && WasmTrap && error instanceof WasmTrap) {
+  if (at.backend === 'wasm' && isWasmTrap(error)) {
     message = `${field}: ${PASS_WORDS[at.pass](at.batch)} failed in the wasm backend (${error.message}), as one that needs more memory than the ${WASM_MEMORY_GIB} GiB it can hold does: lower ${field} (or the image or model size), or train on a GPU worker (resources.accelerator: 'gpu')`;
   } else {
     const oom = at.backend === 'tensorflow' ? tensorflowOutOfMemory(error) : null;
@@ -83,11 +83,54 @@ export function memoryFailure(error: unknown, at: PassAt): Error | null {
   return at.firstOfRun ? new InvalidTrainingInputError(message) : new Error(message);
 }
 
+/**
+ * The last pass of this process's job that ran out of memory, as memoryFailure worded it. A wasm
+ * trap leaves the instance's heap unusable: the cleanup the failure unwinds through (disposing the
+ * batch, the optimizer, the model, the variables) may trap again, and that bare trap would replace
+ * the worded failure (measured: the own layers-autoencoder 64×64×3 at batch 520, docs/training.md).
+ */
+let failedPass: Error | undefined;
+
+/** A new job in this process (runTrainingJob): an earlier job's failed pass says nothing of this one's traps. */
+export function forgetMemoryFailures(): void {
+  failedPass = undefined;
+}
+
 /** Runs `pass`, an out-of-memory failure in it rethrown as memoryFailure words it (on the backend in use). */
 export async function namingMemoryFailures<T>(at: Omit<PassAt, 'backend'>, pass: () => Promise<T>): Promise<T> {
   try {
     return await pass();
   } catch (error) {
-    throw memoryFailure(error, { ...at, backend: tf.getBackend() }) ?? error;
+    const worded = memoryFailure(error, { ...at, backend: tf.getBackend() });
+    if (worded) failedPass = worded;
+    throw worded ?? error;
+  }
+}
+
+export function isWasmTrap(error: unknown): error is Error {
+  return WasmTrap !== undefined && error instanceof WasmTrap;
+}
+
+/**
+ * What a job that failed with `error` reports: a wasm trap after a pass ran out of memory is that
+ * pass's worded failure (for good or retried as it was); a trap outside every pass on the wasm
+ * backend (making a batch, writing a checkpoint) is most likely memory too, and said so, retried
+ * (whether a step of the run had trained is not known there); anything else is left as it is.
+ */
+export function failureBehindTrap(error: unknown): unknown {
+  if (!isWasmTrap(error)) return error;
+  if (failedPass) return failedPass;
+  if (!onWasm()) return error;
+  return new Error(
+    `training.batchSize: the training failed in the wasm backend (${error.message}) outside the passes that name their batch, most likely as one that needs more memory than the ${WASM_MEMORY_GIB} GiB it can hold does: lower training.batchSize (an evaluation run's batchSize), or the image or model size, or train on a GPU worker (resources.accelerator: 'gpu')`,
+  );
+}
+
+/** Whether this process trains on wasm; false before a backend is set (reading it then would pick one). */
+function onWasm(): boolean {
+  try {
+    return tf.getBackend() === 'wasm';
+  } catch {
+    return false;
   }
 }

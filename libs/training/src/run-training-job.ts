@@ -29,6 +29,7 @@ import { runEvaluation } from './evaluate-run';
 import { runFinetune } from './finetune';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { LAYERS_ENCODER } from './layers.model';
+import { failureBehindTrap, forgetMemoryFailures, isWasmTrap } from './memory-failure';
 import { loadModelFromArtifacts } from './model-files';
 import { runPretrain } from './pretrain';
 import { findResumePoint } from './resume';
@@ -62,6 +63,7 @@ export async function runTrainingJob(
     post({ type: 'metrics', points: testMetricPoints(result, now()) });
     post({ type: 'result', result: result as Extract<TrainingEvent, { type: 'result' }>['result'] });
   };
+  forgetMemoryFailures();
   try {
     const spec = parseStoredSpec(input.spec, warnEscaped("this run's spec"));
     // A steps budget's epochs are known once the data is: the loop's progress says them.
@@ -196,7 +198,19 @@ export async function runTrainingJob(
   } catch (error) {
     return trainingFailure(input.runId, error);
   } finally {
+    disposeVariablesAfter();
+  }
+}
+
+/**
+ * Frees the job's variables. After a wasm trap the heap is unusable and freeing may trap again:
+ * that must not replace the job's outcome; the process ends with its attempt, its memory with it.
+ */
+function disposeVariablesAfter(): void {
+  try {
     tf.disposeVariables();
+  } catch (error) {
+    if (!isWasmTrap(error)) throw error;
   }
 }
 
@@ -231,8 +245,11 @@ async function loadBase(
  * Diverged training, bad input and a missing or corrupt base checkpoint fail for good (the same
  * input fails again); anything else (storage outages, a crashed backend) may be retried. An object
  * store that could not be reached is said so (`storeUnavailable`): its retry waits for the store.
+ * A wasm trap is read as memory first (failureBehindTrap): the pass that ran out, or memory at large.
  */
-export function trainingFailure(runId: string, error: unknown): TrainingOutcome {
+export function trainingFailure(runId: string, thrown: unknown): TrainingOutcome {
+  // A trap in the cleanup after a pass ran out of wasm memory is that pass's failure.
+  const error = failureBehindTrap(thrown);
   const message = error instanceof Error ? error.message : String(error);
   const permanent =
     error instanceof DivergedError ||

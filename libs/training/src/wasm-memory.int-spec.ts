@@ -44,4 +44,63 @@ describe('a training step past the wasm backend’s memory, in a real training p
     });
     expect(events.filter((e) => e.type === 'checkpoint' || e.type === 'metrics')).toEqual([]);
   }, 180_000);
+
+  it('fails it for good naming the step when the cleanup after the trap traps again', async () => {
+    // Measured: the own layers-autoencoder (the third of tools/memory/calibrate-wasm.ts) at batch
+    // 520 traps in its step, then disposing the batch and the variables traps again on the heap
+    // the first trap left: that bare RuntimeError came out retryable, naming nothing.
+    const spec = RunSpecSchema.parse({
+      kind: 'pretrain',
+      name: 'a trap after the trap',
+      dataset: { name: 'synthetic-shapes', imageSize: 64, channels: 3, perClass: 139, testPerClass: 2 },
+      model: {
+        type: 'layers-autoencoder',
+        encoder: {
+          class_name: 'Sequential',
+          config: {
+            layers: [
+              {
+                class_name: 'Conv2D',
+                config: {
+                  name: 'conv',
+                  batch_input_shape: [null, 64, 64, 3],
+                  filters: 48,
+                  kernel_size: 3,
+                  padding: 'same',
+                  activation: 'relu',
+                },
+              },
+              { class_name: 'MaxPooling2D', config: { name: 'pool', pool_size: 2 } },
+            ],
+          },
+        },
+        decoder: {
+          class_name: 'Sequential',
+          config: {
+            layers: [
+              { class_name: 'UpSampling2D', config: { name: 'up', size: [2, 2] } },
+              {
+                class_name: 'Conv2D',
+                config: { name: 'out', filters: 3, kernel_size: 3, padding: 'same', activation: 'sigmoid' },
+              },
+            ],
+          },
+        },
+      },
+      training: { steps: 1, batchSize: 520, validationSplit: 0.05, seed: 1 },
+    });
+    const handle = startTrainingProcess(
+      { runId: randomUUID(), firstCheckpointSequence: 1, backend: 'wasm', spec, storage: { driver: 'local', root } },
+      () => undefined,
+    );
+    const guard = setTimeout(() => handle.cancel(), 120_000);
+    const outcome = await handle.done.finally(() => clearTimeout(guard));
+    expect(outcome).toEqual({
+      status: 'failed',
+      retryable: false,
+      reason: expect.stringMatching(
+        /^run \S+: training\.batchSize: a training step on a batch of 520 failed in the wasm backend \(.+\), as one that needs more memory than the 4 GiB it can hold does/,
+      ),
+    });
+  }, 180_000);
 });
