@@ -190,17 +190,32 @@ export class WorkersRepository {
    */
   async servability(spec: Placement, lostAfterMs: number): Promise<Servability> {
     const since = new Date(Date.now() - lostAfterMs);
-    const neededMb = spec.resources?.memoryGb === undefined ? null : Math.ceil(spec.resources.memoryGb * 1024);
-    const serves = Prisma.sql`(${resourceClassOf(spec)} = ANY("resource_classes")
-      AND (${neededMb}::int IS NULL
-        OR COALESCE(CASE WHEN "gpu_count" > 0 THEN "gpu_memory_mb" ELSE "memory_mb" END, ${neededMb}::int)
-           >= ${neededMb}::int))`;
+    const serves = servesRun(spec);
     const [row] = await this.prisma.$queryRaw<Servability[]>`
       SELECT count(*)::int AS live,
              count(*) FILTER (WHERE ${serves})::int AS serving,
              count(*) FILTER (WHERE ${serves} AND "drain_requested_at" IS NOT NULL)::int AS draining
       FROM "workers" WHERE ${liveWorker('"workers"', since)}`;
     return row ?? { live: 0, serving: 0, draining: 0 };
+  }
+
+  /**
+   * Live workers taking jobs (neither draining nor drained), `exceptId` left out, on a known backend
+   * other than `backend`, that serve the run as servability counts it: where a worker whose backend
+   * cannot hold the run (wasm, past its 4 GiB) gives its job back to. A few, the latest heard first.
+   */
+  async takersOnOtherBackends(
+    spec: Placement,
+    backend: string,
+    lostAfterMs: number,
+    exceptId: string,
+  ): Promise<{ id: string; backend: string }[]> {
+    const since = new Date(Date.now() - lostAfterMs);
+    return this.prisma.$queryRaw<{ id: string; backend: string }[]>`
+      SELECT "id", "backend" FROM "workers"
+      WHERE ${liveWorker('"workers"', since)} AND ${servesRun(spec)} AND "drain_requested_at" IS NULL
+        AND "id" <> ${exceptId} AND "backend" IS NOT NULL AND "backend" <> ${backend}
+      ORDER BY "last_heartbeat_at" DESC LIMIT 3`;
   }
 
   /**
@@ -234,4 +249,16 @@ export class WorkersRepository {
     for (const worker of running) counts[workerState(worker, lostAfterMs, now)] += 1;
     return counts;
   }
+}
+
+/**
+ * A worker row serves a run: it consumes the run's class and has the memory the run asks for on
+ * the device it would train on (one GPU's with GPUs, RAM otherwise; unknown memory counts as enough).
+ */
+function servesRun(spec: Placement): Prisma.Sql {
+  const neededMb = spec.resources?.memoryGb === undefined ? null : Math.ceil(spec.resources.memoryGb * 1024);
+  return Prisma.sql`(${resourceClassOf(spec)} = ANY("resource_classes")
+      AND (${neededMb}::int IS NULL
+        OR COALESCE(CASE WHEN "gpu_count" > 0 THEN "gpu_memory_mb" ELSE "memory_mb" END, ${neededMb}::int)
+           >= ${neededMb}::int))`;
 }
