@@ -18,6 +18,7 @@ import {
   RunsRepository,
   type OpenedAttempt,
   type Run,
+  WorkersRepository,
 } from '@trainyard/db';
 import {
   startTrainingProcess,
@@ -32,6 +33,7 @@ import { giveBack } from './class-consumers';
 import { DatabasePatience, repeatedFailureReports, type PatienceLog } from './database-patience';
 import { JobHandBack } from './job-hand-back';
 import { PrestartedProcesses } from './devices/prestarted-processes';
+import { wasmMemoryPlacement } from './devices/wasm-memory-placement';
 import { WorkerDevices, type DeviceLease } from './devices/worker-devices';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { firstCheckpointSequence } from './orphan-checkpoints.sweeper';
@@ -55,7 +57,7 @@ interface TimeLimit {
   usedMs: number;
   startedAt: number;
 }
-/** A job given back because this worker lacks the memory it asks for. */
+/** A job given back because this worker lacks the memory it asks for (or its backend cannot hold it). */
 const WAIT_ELSEWHERE_MS = 5000;
 
 /**
@@ -88,6 +90,7 @@ export class TrainingProcessor {
     private readonly prestarted: PrestartedProcesses,
     private readonly patience: DatabasePatience,
     private readonly parking: ProjectParking,
+    private readonly workers: WorkersRepository,
   ) {}
 
   /** Before an attempt opens, a job's lines go to the worker's log (naming its run and job: withLogFields). */
@@ -150,6 +153,18 @@ export class TrainingProcessor {
       );
       throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'memory');
     }
+    const wasm = await wasmMemoryPlacement(runId, run.spec, memoryGb, this.devices.backend, (placement) =>
+      this.patience.call(
+        `run ${runId}: looking for a worker of another backend`,
+        () =>
+          this.workers.takersOnOtherBackends(placement, 'wasm', this.config.worker.lostAfterMs, this.options.workerId),
+        this.workerLog,
+      ),
+    );
+    if (wasm?.giveBack) {
+      this.logger.log(wasm.line);
+      throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'wasm memory');
+    }
 
     let opened: OpenedAttempt;
     try {
@@ -170,6 +185,7 @@ export class TrainingProcessor {
     this.metrics.trainingStarted(job, opened.attempt.number);
     const fields = { runId, attempt: opened.attempt.number, jobId: String(job.id) };
     const log = this.runLogs.open(fields);
+    if (wasm) log.warn(this.logger, wasm.line);
     for (const crashed of opened.crashed) {
       log.warn(
         this.logger,

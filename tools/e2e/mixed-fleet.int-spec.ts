@@ -1,0 +1,72 @@
+import { Cluster } from './cluster';
+
+/**
+ * A batch past the wasm backend's 4 GiB in a fleet where a worker of another backend also serves
+ * the run's class: the API accepts it (it cannot know which worker takes it), and a wasm worker that
+ * takes it gives it back for that one, until none serves the class any more; then it trains it,
+ * and the run fails naming the batch size rather than wait forever. Real processes (an API and a
+ * wasm worker, PostgreSQL, Redis, S3); the `tensorflow` worker is a row in the workers table that
+ * the test keeps heartbeating (no TensorFlow build here), which is all the fleet knows of a worker.
+ */
+describe('a wasm worker and a run only another backend can hold (real processes)', () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await Cluster.start();
+  }, 120_000);
+  afterAll(async () => cluster?.stop());
+
+  it('gives the run back while a live tensorflow worker serves its class, and trains it (to fail, worded) once none does', async () => {
+    const worker = await cluster.startWorker({ WORKER_PRESTART: 'false' });
+    const other = 'tensorflow-elsewhere';
+    await cluster.pg.query(
+      `INSERT INTO workers (id, hostname, pid, backend, resource_classes, memory_mb, concurrency)
+       VALUES ($1, 'elsewhere', 1, 'tensorflow', '{cpu,any}', 65536, 1)`,
+      [other],
+    );
+    const beat = setInterval(
+      () => void cluster.pg.query(`UPDATE workers SET last_heartbeat_at = now() WHERE id = $1`, [other]),
+      1000,
+    );
+    try {
+      // Estimated at 4.71 GiB (the estimate allows 509 on wasm); its first batch holds 600 and traps on wasm.
+      const id = await cluster.submit({
+        kind: 'pretrain',
+        name: 'past wasm memory',
+        dataset: { name: 'synthetic-shapes', imageSize: 64, channels: 3, perClass: 170, testPerClass: 2 },
+        model: { type: 'conv-autoencoder', inputShape: [64, 64, 3], filters: [32, 64], latentDim: 64 },
+        training: { epochs: 1, batchSize: 600, seed: 1 },
+      });
+      const givenBack = new RegExp(
+        `run ${id}: a training step on a batch of 600 needs about \\d+\\.\\d\\d GiB \\(estimated from its layers\\), more than the 4 GiB the wasm backend this worker trains on can hold; given back for worker ${other} \\(tensorflow\\), which serves resource class "any"`,
+        'g',
+      );
+      // Given back, and again after WAIT_ELSEWHERE_MS: no attempt opened meanwhile.
+      const deadline = Date.now() + 30_000;
+      while ((worker.output().match(givenBack)?.length ?? 0) < 2 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(worker.output().match(givenBack)?.length ?? 0).toBeGreaterThanOrEqual(2);
+      expect(await cluster.attempts(id)).toEqual([]);
+      expect((await cluster.run(id)).status).toBe('QUEUED');
+
+      // The other worker stops: the wasm worker trains the run, which fails for good, worded.
+      clearInterval(beat);
+      await cluster.pg.query(`UPDATE workers SET stopped_at = now(), stop_reason = 'shutdown' WHERE id = $1`, [other]);
+      const run = await cluster.waitForStatus(id, ['FAILED', 'SUCCEEDED'], 150_000);
+      expect(run.status).toBe('FAILED');
+      expect(run.failureReason).toMatch(
+        /training\.batchSize: a training step on a batch of 600 failed in the wasm backend \(.+\), as one that needs more memory than the 4 GiB it can hold does/,
+      );
+      expect((await cluster.attempts(id)).map((a) => a.outcome)).toEqual(['FAILED']);
+      const log = (await cluster.runLog(id)).map((line) => line.msg);
+      expect(log).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^run ${id}: a training step on a batch of 600 needs about .*, and no live worker of another backend serves resource class "any": trained here, where its first step is expected to fail naming training\\.batchSize$`,
+          ),
+        ),
+      );
+    } finally {
+      clearInterval(beat);
+    }
+  }, 300_000);
+});
