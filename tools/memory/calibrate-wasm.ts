@@ -125,12 +125,8 @@ async function tryBatch(arch: Architecture, batch: number, root: string): Promis
   );
   const outcome = await handle.done;
   if (outcome.status === 'succeeded') return 'trains';
-  // A trap in the step is named (memory-failure.ts); one in a later pass of the same run may come back bare.
-  if (
-    outcome.status === 'failed' &&
-    /failed in the wasm backend|RuntimeError: memory access out of bounds/.test(outcome.reason)
-  )
-    return 'traps';
+  // A trap is worded by memory-failure.ts, in the pass it happened in or (failureBehindTrap) the one before it.
+  if (outcome.status === 'failed' && /failed in the wasm backend/.test(outcome.reason)) return 'traps';
   throw new Error(`batch ${batch}: ${JSON.stringify(outcome)}`);
 }
 
