@@ -6,6 +6,7 @@ import {
   modelFootprint,
   placementMemoryGb,
   storedPlacementMemoryGb,
+  storedTrainingMemory,
   trainingBytes,
   trainingMemory,
 } from './training-memory';
@@ -106,9 +107,14 @@ describe('the training-memory estimate', () => {
     expect(placementMemoryGb({ ...spec, resources: { accelerator: 'any', memoryGb: 8 } }, memory)).toBe(8);
     expect(placementMemoryGb({ resources: { memoryGb: 0.000001 } }, memory)).toBe(memory.bytes / GIB);
     expect(placementMemoryGb({}, null)).toBeUndefined();
-    // As stored: checked again; a spec that no longer passes is placed by what it declares.
+    // As stored (read as it is): the same estimate; one that lacks what the estimate reads (an
+    // older version's) has none, never a NaN that no worker would fit, and is placed by what it declares.
     expect(storedPlacementMemoryGb(JSON.parse(JSON.stringify(spec)))).toBe(memory.bytes / GIB);
     expect(storedPlacementMemoryGb({ kind: 'pretrain', resources: { memoryGb: 3 } })).toBe(3);
+    const { training: _training, ...untrained } = JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
+    expect(storedTrainingMemory(untrained)).toBeNull();
+    expect(storedPlacementMemoryGb({ ...untrained, resources: { memoryGb: 2 } })).toBe(2);
+    expect(storedPlacementMemoryGb({ ...untrained, training: { batchSize: 'many' } })).toBeUndefined();
     expect(storedPlacementMemoryGb(null)).toBeUndefined();
   });
 });

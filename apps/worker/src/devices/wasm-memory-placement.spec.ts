@@ -1,13 +1,16 @@
+import { RunSpecSchema } from '@trainyard/contracts';
 import { wasmMemoryPlacement } from './wasm-memory-placement';
 
-const spec = (batchSize: number) => ({
-  kind: 'pretrain',
-  name: 'p',
-  dataset: { name: 'synthetic-shapes', imageSize: 64, channels: 3, perClass: 10, testPerClass: 2 },
-  model: { type: 'conv-autoencoder', inputShape: [64, 64, 3], filters: [32, 64], latentDim: 64 },
-  training: { epochs: 1, batchSize, seed: 1 },
-  resources: { accelerator: 'cpu' },
-});
+/** A spec as a run stores it: RunSpecSchema's output, defaults applied. */
+const spec = (batchSize: number) =>
+  RunSpecSchema.parse({
+    kind: 'pretrain',
+    name: 'p',
+    dataset: { name: 'synthetic-shapes', imageSize: 64, channels: 3, perClass: 10, testPerClass: 2 },
+    model: { type: 'conv-autoencoder', inputShape: [64, 64, 3], filters: [32, 64], latentDim: 64 },
+    training: { epochs: 1, batchSize, seed: 1 },
+    resources: { accelerator: 'cpu' },
+  });
 
 describe('wasmMemoryPlacement: a run past what wasm holds, on a wasm worker', () => {
   const asked: unknown[] = [];

@@ -4,7 +4,7 @@ import {
   type Placement,
   resourceClassOf,
   RunSpecSchema,
-  trainingMemory,
+  storedTrainingMemory,
   WASM_MEMORY_GIB,
 } from '@trainyard/contracts';
 
@@ -30,9 +30,12 @@ export async function wasmMemoryPlacement(
   takers: OtherBackendTakers,
 ): Promise<WasmMemoryPlacement | null> {
   if (backend !== 'wasm') return null;
+  // Every job comes through here on a wasm worker: the stored spec is read as it is, and parsed
+  // again only for the few past the limit.
+  const memory = storedTrainingMemory(stored);
+  if (!memory || memory.bytes <= WASM_MEMORY_GIB * GIB) return null;
   const parsed = RunSpecSchema.safeParse(stored);
-  const memory = parsed.success ? trainingMemory(parsed.data) : null;
-  if (!parsed.success || !memory || memory.bytes <= WASM_MEMORY_GIB * GIB) return null;
+  if (!parsed.success) return null;
   const spec = parsed.data;
   const needs =
     `run ${runId}: a training step on a batch of ${memory.batch} needs about ${gibText(memory.bytes)} (estimated from its layers), ` +
