@@ -6,6 +6,7 @@ import {
   type RunSpec,
   type RunStatus,
   storedPlacementMemoryGb,
+  storedTrainingMemory,
   type TrainingJobData,
 } from '@trainyard/contracts';
 import {
@@ -146,14 +147,15 @@ export class TrainingProcessor {
       return { status: 'CANCELLED' };
     }
 
-    const memoryGb = storedPlacementMemoryGb(run.spec);
+    const memory = storedTrainingMemory(run.spec);
+    const memoryGb = storedPlacementMemoryGb(run.spec, memory);
     if (!this.devices.fits(memoryGb)) {
       this.logger.log(
         `run ${runId} needs ${memoryGb!.toFixed(2)} GB on its device (the larger of resources.memoryGb and its estimate), more than this worker has; given back`,
       );
       throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'memory');
     }
-    const wasm = await wasmMemoryPlacement(runId, run.spec, memoryGb, this.devices.backend, (placement) =>
+    const wasm = await wasmMemoryPlacement(runId, run.spec, memory, memoryGb, this.devices.backend, (placement) =>
       this.patience.call(
         `run ${runId}: looking for a worker of another backend`,
         () =>

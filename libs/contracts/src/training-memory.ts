@@ -170,13 +170,13 @@ export function storedTrainingMemory(stored: unknown): TrainingMemory | null {
   }
 }
 
-/** placementMemoryGb of a spec as a run stores it (storedTrainingMemory). */
-export function storedPlacementMemoryGb(stored: unknown): number | undefined {
+/** placementMemoryGb of a spec as a run stores it, by its storedTrainingMemory (given, when the caller has it already). */
+export function storedPlacementMemoryGb(
+  stored: unknown,
+  memory: TrainingMemory | null = storedTrainingMemory(stored),
+): number | undefined {
   const declared = (stored as Placement | null)?.resources?.memoryGb;
-  return placementMemoryGb(
-    { resources: { memoryGb: typeof declared === 'number' ? declared : undefined } },
-    storedTrainingMemory(stored),
-  );
+  return placementMemoryGb({ resources: { memoryGb: typeof declared === 'number' ? declared : undefined } }, memory);
 }
 
 const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

@@ -4,7 +4,7 @@ import {
   type Placement,
   resourceClassOf,
   RunSpecSchema,
-  storedTrainingMemory,
+  type TrainingMemory,
   WASM_MEMORY_GIB,
 } from '@trainyard/contracts';
 
@@ -20,19 +20,19 @@ export type WasmMemoryPlacement = { giveBack: boolean; line: string };
  * serves its class (it cannot know which worker takes it): this one gives it back for that one,
  * and trains it only when none serves it any more, so it never waits forever (its first step then
  * fails naming the batch size, for good). Null on any other backend or under the limit.
- * `memoryGb` is what the run is placed by (storedPlacementMemoryGb).
+ * `memory` is the stored spec's estimate (storedTrainingMemory), `memoryGb` what the run is placed
+ * by (storedPlacementMemoryGb).
  */
 export async function wasmMemoryPlacement(
   runId: string,
   stored: unknown,
+  memory: TrainingMemory | null,
   memoryGb: number | undefined,
   backend: string | undefined,
   takers: OtherBackendTakers,
 ): Promise<WasmMemoryPlacement | null> {
   if (backend !== 'wasm') return null;
-  // Every job comes through here on a wasm worker: the stored spec is read as it is, and parsed
-  // again only for the few past the limit.
-  const memory = storedTrainingMemory(stored);
+  // Every job comes through here on a wasm worker: the stored spec is parsed only for the few past the limit.
   if (!memory || memory.bytes <= WASM_MEMORY_GIB * GIB) return null;
   const parsed = RunSpecSchema.safeParse(stored);
   if (!parsed.success) return null;
