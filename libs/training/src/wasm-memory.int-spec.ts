@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunSpecSchema } from '@trainyard/contracts';
+import { type RunSpec, RunSpecSchema } from '@trainyard/contracts';
 import { startTrainingProcess } from './start-training-process';
 import type { TrainingEvent } from './training-job.types';
 
@@ -19,6 +19,16 @@ describe('a training step past the wasm backend’s memory, in a real training p
     await rm(root, { recursive: true, force: true });
   });
 
+  /** `spec` trained in a real training process on the wasm backend (cancelled past 2 minutes): its outcome. */
+  const trainOnWasm = (spec: RunSpec, onEvent: (event: TrainingEvent) => void = () => undefined) => {
+    const handle = startTrainingProcess(
+      { runId: randomUUID(), firstCheckpointSequence: 1, backend: 'wasm', spec, storage: { driver: 'local', root } },
+      onEvent,
+    );
+    const guard = setTimeout(() => handle.cancel(), 120_000);
+    return handle.done.finally(() => clearTimeout(guard));
+  };
+
   it('fails the run for good at its first step, naming training.batchSize and the batch', async () => {
     // 600 images, 540 after the validation split: the first batch holds 512 (measured: this model traps at 512, trains at 256).
     const spec = RunSpecSchema.parse({
@@ -29,12 +39,7 @@ describe('a training step past the wasm backend’s memory, in a real training p
       training: { epochs: 1, batchSize: 512, seed: 1 },
     });
     const events: TrainingEvent[] = [];
-    const handle = startTrainingProcess(
-      { runId: randomUUID(), firstCheckpointSequence: 1, backend: 'wasm', spec, storage: { driver: 'local', root } },
-      (event) => void events.push(event),
-    );
-    const guard = setTimeout(() => handle.cancel(), 120_000);
-    const outcome = await handle.done.finally(() => clearTimeout(guard));
+    const outcome = await trainOnWasm(spec, (event) => void events.push(event));
     expect(outcome).toEqual({
       status: 'failed',
       retryable: false,
@@ -89,12 +94,7 @@ describe('a training step past the wasm backend’s memory, in a real training p
       },
       training: { steps: 1, batchSize: 520, validationSplit: 0.05, seed: 1 },
     });
-    const handle = startTrainingProcess(
-      { runId: randomUUID(), firstCheckpointSequence: 1, backend: 'wasm', spec, storage: { driver: 'local', root } },
-      () => undefined,
-    );
-    const guard = setTimeout(() => handle.cancel(), 120_000);
-    const outcome = await handle.done.finally(() => clearTimeout(guard));
+    const outcome = await trainOnWasm(spec);
     expect(outcome).toEqual({
       status: 'failed',
       retryable: false,
