@@ -3,7 +3,7 @@ import { useMigratedDatabase } from './testing';
 import { WorkersRepository } from './workers.repository';
 
 /** Where a wasm worker gives back a run its backend cannot hold: only to a worker that would take it. */
-describe('WorkersRepository.takersOnOtherBackends (PostgreSQL)', () => {
+describe('WorkersRepository.takersOnOtherBackends and onlyBackendServes (PostgreSQL)', () => {
   let db: Database;
   let workers: WorkersRepository;
   useMigratedDatabase(async (opened) => {
@@ -41,5 +41,22 @@ describe('WorkersRepository.takersOnOtherBackends (PostgreSQL)', () => {
     ]);
     expect((await takers({ resources: { memoryGb: 4.7 } })).map((w) => w.id).sort()).toEqual(['cpu-backend', 'tf-cpu']);
     expect((await takers({ resources: { accelerator: 'gpu' } })).map((w) => w.id)).toEqual(['tf-gpu-only']);
+  });
+  it('says only wasm serves a class while every live worker of it, draining ones included, trains on wasm', async () => {
+    const only = (resourceClass: 'cpu' | 'gpu' | 'any') =>
+      workers.onlyBackendServes(resourceClass, 'wasm', lostAfterMs);
+    await db.prisma.worker.deleteMany();
+    expect(await only('cpu')).toBe(false); // no worker at all
+    await worker('w1', 'wasm', ['cpu', 'any']);
+    await worker('tf-gpu', 'tensorflow', ['gpu']);
+    await worker('tf-stopped', 'tensorflow', ['cpu', 'any']);
+    await workers.stop('tf-stopped');
+    expect([await only('cpu'), await only('any'), await only('gpu')]).toEqual([true, true, false]);
+    // A draining worker of another backend still counts, and so does one of no recorded backend.
+    await worker('tf-draining', 'tensorflow', ['cpu']);
+    await workers.requestDrain('tf-draining', 'finish');
+    expect([await only('cpu'), await only('any')]).toEqual([false, true]);
+    await worker('unknown', null, ['any']);
+    expect(await only('any')).toBe(false);
   });
 });

@@ -200,6 +200,19 @@ export class WorkersRepository {
   }
 
   /**
+   * Whether every live worker (draining and drained included) that consumes `resourceClass` trains
+   * on `backend`, and one does: which backend a run lands on is not known at submit, so only then
+   * is that backend's limit certain. A worker of no recorded backend counts as another backend.
+   */
+  async onlyBackendServes(resourceClass: ResourceClass, backend: string, lostAfterMs: number): Promise<boolean> {
+    const since = new Date(Date.now() - lostAfterMs);
+    const [row] = await this.prisma.$queryRaw<{ serving: number; others: number }[]>`
+      SELECT count(*)::int AS serving, count(*) FILTER (WHERE "backend" IS DISTINCT FROM ${backend})::int AS others
+      FROM "workers" WHERE ${liveWorker('"workers"', since)} AND ${resourceClass} = ANY("resource_classes")`;
+    return !!row && row.serving > 0 && row.others === 0;
+  }
+
+  /**
    * Live workers taking jobs (neither draining nor drained), `exceptId` left out, on a known backend
    * other than `backend`, that serve the run as servability counts it: where a worker whose backend
    * cannot hold the run (wasm, past its 4 GiB) gives its job back to. A few, the latest heard first.

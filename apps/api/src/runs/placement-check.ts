@@ -14,9 +14,6 @@ import {
 import { WorkersRepository } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
 
-/** A worker state the fleet counts as live (servability's liveWorker). */
-const LIVE_STATES = new Set(['alive', 'draining', 'drained']);
-
 /**
  * Refuses, at submit, a run no live worker could ever serve — none consumes its resource class, or
  * none has the memory it needs — with a 422 naming `resources` (QUEUE_UNSERVABLE_RUNS=true
@@ -61,24 +58,15 @@ export class PlacementCheck {
         'start one that does (WORKER_RESOURCE_CLASSES, a GPU node), ask for less, or set QUEUE_UNSERVABLE_RUNS=true to queue it anyway';
       unprocessable(`${field}resources`, message);
     }
-    if (memory && memory.bytes > WASM_MEMORY_GIB * GIB && (await this.onlyWasmServes(spec, live))) {
+    if (
+      memory &&
+      memory.bytes > WASM_MEMORY_GIB * GIB &&
+      (await this.workers.onlyBackendServes(resourceClassOf(spec), 'wasm', this.config.worker.lostAfterMs))
+    ) {
       const largest = largestBatchWithin(memory, WASM_MEMORY_GIB * GIB);
       const message = `A training step on a batch of ${memory.batch} needs about ${gibText(memory.bytes)} (estimated from its layers, docs/training.md), more than the ${WASM_MEMORY_GIB} GiB the wasm backend can hold, and every live worker that serves resource class "${resourceClassOf(spec)}" trains on wasm: lower ${memory.batchField} to at most ${largest}, or train on a GPU worker (resources.accelerator: 'gpu')`;
       unprocessable(`${field}${memory.batchField}`, message);
     }
-  }
-
-  /**
-   * Whether every live worker that consumes the run's class trains on the wasm backend (which
-   * backend a run lands on is not known at submit: only then is the wasm limit certain). False
-   * when the fleet listing is cut short of the `live` workers servability counted.
-   */
-  private async onlyWasmServes(spec: RunSpec, live: number): Promise<boolean> {
-    const resourceClass = resourceClassOf(spec);
-    const fleet = (await this.workers.fleet(this.config.worker.lostAfterMs)).filter((w) => LIVE_STATES.has(w.state));
-    if (fleet.length < live) return false;
-    const serving = fleet.filter((w) => w.resourceClasses.includes(resourceClass));
-    return serving.length > 0 && serving.every((w) => w.backend === 'wasm');
   }
 }
 
