@@ -121,10 +121,46 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
       metric: 'test/accuracy',
       goal: 'max',
     };
+    // Named where the request holds the value to change (the sweep schema's path), saying which.
     const swept = await post('/v1/sweeps', sweep);
     expect(swept.status).toBe(422);
-    expect(swept.body.errors?.map((e) => e.field)).toEqual(['base.training.batchSize']);
-    expect(swept.body.errors?.[0]?.message).toMatch(/^A training step on a batch of 1024 /);
+    expect(swept.body.errors?.map((e) => e.field)).toEqual(['parameters.training.batchSize']);
+    expect(swept.body.errors?.[0]?.message).toMatch(
+      /^With training\.batchSize=1024: A training step on a batch of 1024 .*lower training\.batchSize to at most \d+,/,
+    );
+    // A swept parameter that sizes the model, the batch the base's: the base's batch is what to lower.
+    const wide = { ...sweep, parameters: { 'model.headUnits': [16, 32] } };
+    const wider = await post('/v1/sweeps', {
+      ...wide,
+      base: { ...sweep.base, training: { epochs: 1, batchSize: 1024 } },
+    });
+    expect(wider.status).toBe(422);
+    expect(wider.body.errors?.map((e) => e.field)).toEqual(['base.training.batchSize']);
+    expect(wider.body.errors?.[0]?.message).toMatch(/^With model\.headUnits=32: A training step on a batch of 1024 /);
+  });
+
+  it("names the swept batch that breaks a sweep base's resources.memoryGb", async () => {
+    const sweep = {
+      name: 'declared',
+      base: {
+        ...autoencoder(32, { resources: { accelerator: 'any', memoryGb: 1 } }),
+        kind: 'finetune',
+        model: { type: 'classifier', filters: [64, 128], inputShape: [64, 64, 3] },
+      },
+      strategy: 'grid',
+      parameters: { 'training.batchSize': [32, 512] },
+    };
+    const res = await post('/v1/sweeps', sweep);
+    expect(res.status).toBe(422);
+    // resources.memoryGb is the base's own (no sweep parameter sets it): named there, with the run's values.
+    expect(res.body.errors).toEqual([
+      {
+        field: 'base.resources.memoryGb',
+        message: expect.stringMatching(
+          /^With training\.batchSize=512: Declares 1 GB on its device, but its training needs about \d+\.\d\d GiB .*training\.batchSize 512/,
+        ),
+      },
+    ]);
   });
 
   it('queues the same batch when a live worker of the class trains on another backend', async () => {

@@ -7,12 +7,20 @@ import {
   placementMemoryGb,
   resourceClassOf,
   type RunSpec,
+  type SweepValues,
   trainingMemory,
   type TrainingMemory,
   WASM_MEMORY_GIB,
 } from '@trainyard/contracts';
 import { WorkersRepository } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
+import { placeError, type SpecPlace } from './submission-quota';
+
+/** One run of a sweep: its spec and the values the sweep gave it. */
+export interface SweptSpec {
+  spec: RunSpec;
+  swept: SweepValues;
+}
 
 /**
  * Refuses, at submit, a run no live worker could ever serve — none consumes its resource class, or
@@ -33,17 +41,20 @@ export class PlacementCheck {
 
   /**
    * `field`: where the spec sits in the request (`base.` for a sweep's, `finetunes.0.` for a
-   * pipeline step). A sweep gives all its runs (a swept training.batchSize sizes each): the one
-   * whose estimate is largest is checked. A pipeline's fine-tune step trains on the encoder its
-   * pretrain makes, which its own spec does not describe: `estimate: false` places it by what it declares.
+   * pipeline step). A sweep gives all its runs with their values (a swept training.batchSize sizes
+   * each): the one whose estimate is largest is checked, and a refusal names the swept parameter
+   * where its value is what breaks the limit (`parameters.training.batchSize`; SpecPlace), saying
+   * which values. A pipeline's fine-tune step trains on the encoder its pretrain makes, which its
+   * own spec does not describe: `estimate: false` places it by what it declares.
    */
-  async check(specs: RunSpec | readonly RunSpec[], field = '', { estimate = true } = {}): Promise<void> {
-    const list: readonly RunSpec[] = Array.isArray(specs) ? specs : [specs as RunSpec];
-    const { spec, memory } = estimate ? mostDemanding(list) : { spec: list[0]!, memory: null };
+  async check(specs: RunSpec | readonly SweptSpec[], field = '', { estimate = true } = {}): Promise<void> {
+    const list: readonly SweptSpec[] = Array.isArray(specs) ? specs : [{ spec: specs as RunSpec, swept: {} }];
+    const { spec, swept, memory } = estimate ? mostDemanding(list) : { ...list[0]!, memory: null };
+    const place: SpecPlace = { prefix: field, swept };
     const declared = spec.resources?.memoryGb;
     if (memory && declared !== undefined && declared * GIB < memory.bytes) {
       const message = `Declares ${declared} GB on its device, but its training needs about ${gibText(memory.bytes)} (estimated from its layers at ${memory.batchField} ${memory.batch}, docs/training.md): declare at least that, or lower ${memory.batchField}`;
-      unprocessable(`${field}resources.memoryGb`, message);
+      unprocessable(place, 'resources.memoryGb', message);
     }
     if (this.config.limits.queueUnservable) return;
     const neededGb = placementMemoryGb(spec, memory);
@@ -56,7 +67,7 @@ export class PlacementCheck {
       const message =
         `None of the ${live} live workers serves resource class "${resourceClass}"${memoryText}; ` +
         'start one that does (WORKER_RESOURCE_CLASSES, a GPU node), ask for less, or set QUEUE_UNSERVABLE_RUNS=true to queue it anyway';
-      unprocessable(`${field}resources`, message);
+      unprocessable(place, 'resources', message);
     }
     if (
       memory &&
@@ -65,16 +76,16 @@ export class PlacementCheck {
     ) {
       const largest = largestBatchWithin(memory, WASM_MEMORY_GIB * GIB);
       const message = `A training step on a batch of ${memory.batch} needs about ${gibText(memory.bytes)} (estimated from its layers, docs/training.md), more than the ${WASM_MEMORY_GIB} GiB the wasm backend can hold, and every live worker that serves resource class "${resourceClassOf(spec)}" trains on wasm: lower ${memory.batchField} to at most ${largest}, or train on a GPU worker (resources.accelerator: 'gpu')`;
-      unprocessable(`${field}${memory.batchField}`, message);
+      unprocessable(place, memory.batchField, message);
     }
   }
 }
 
-function mostDemanding(specs: readonly RunSpec[]): { spec: RunSpec; memory: TrainingMemory | null } {
-  let best = { spec: specs[0]!, memory: trainingMemory(specs[0]!) };
-  for (const spec of specs.slice(1)) {
-    const memory = trainingMemory(spec);
-    if (memory && (!best.memory || memory.bytes > best.memory.bytes)) best = { spec, memory };
+function mostDemanding(specs: readonly SweptSpec[]): SweptSpec & { memory: TrainingMemory | null } {
+  let best = { ...specs[0]!, memory: trainingMemory(specs[0]!.spec) };
+  for (const run of specs.slice(1)) {
+    const memory = trainingMemory(run.spec);
+    if (memory && (!best.memory || memory.bytes > best.memory.bytes)) best = { ...run, memory };
   }
   return best;
 }
@@ -82,6 +93,8 @@ function mostDemanding(specs: readonly RunSpec[]): { spec: RunSpec; memory: Trai
 /** GB as the refusal says them: as declared, or an estimate rounded up to two decimals. */
 const gbText = (gb: number) => String(Math.ceil(gb * 100) / 100);
 
-function unprocessable(field: string, message: string): never {
-  throw new UnprocessableEntityException({ message, errors: [{ field, message }] });
+/** A 422 naming `field` of the spec at its place in the request (a sweep's run: the swept parameter that set it, and its values). */
+function unprocessable(place: SpecPlace, field: string, message: string): never {
+  const error = placeError({ field, message }, place);
+  throw new UnprocessableEntityException({ message: error.message, errors: [error] });
 }

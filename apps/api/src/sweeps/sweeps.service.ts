@@ -73,8 +73,9 @@ export class SweepsService {
       runs.map((run) => ({ spec: run.spec, folderImages, prefix: 'base.', swept: run.params })),
       'maxRuns',
     );
+    // A refusal names the swept parameter whose value breaks it (parameters.training.batchSize), else the base's field.
     await this.placement.check(
-      runs.map((run) => run.spec),
+      runs.map((run) => ({ spec: run.spec, swept: run.params })),
       'base.',
     );
     // All its runs or none, held to the project's limits where they are inserted.
