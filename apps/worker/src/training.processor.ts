@@ -33,6 +33,7 @@ import { ActiveTrainings } from './active-trainings';
 import { giveBack } from './class-consumers';
 import { DatabasePatience, repeatedFailureReports, type PatienceLog } from './database-patience';
 import { JobHandBack } from './job-hand-back';
+import { GiveBackLines } from './devices/give-back-lines';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { wasmMemoryPlacement } from './devices/wasm-memory-placement';
 import { WorkerDevices, type DeviceLease } from './devices/worker-devices';
@@ -72,6 +73,8 @@ export class TrainingProcessor {
   private readonly logger = new Logger(TrainingProcessor.name);
   /** Test-only: bench:dispatch's orchestration with the training process left out. */
   private readonly withoutProcess = trainsWithoutProcess();
+  /** A job given back comes round every WAIT_ELSEWHERE_MS: its line is logged once, not every time. */
+  private readonly givenBack = new GiveBackLines();
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -150,9 +153,8 @@ export class TrainingProcessor {
     const memory = storedTrainingMemory(run.spec);
     const memoryGb = storedPlacementMemoryGb(run.spec, memory);
     if (!this.devices.fits(memoryGb)) {
-      this.logger.log(
-        `run ${runId} needs ${memoryGb!.toFixed(2)} GB on its device (the larger of resources.memoryGb and its estimate), more than this worker has; given back`,
-      );
+      const line = `run ${runId} needs ${memoryGb!.toFixed(2)} GB on its device (the larger of resources.memoryGb and its estimate), more than this worker has; given back`;
+      if (this.givenBack.news(runId, line)) this.logger.log(line);
       throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'memory');
     }
     const wasm = await wasmMemoryPlacement(runId, run.spec, memory, memoryGb, this.devices.backend, (placement) =>
@@ -164,9 +166,10 @@ export class TrainingProcessor {
       ),
     );
     if (wasm?.giveBack) {
-      this.logger.log(wasm.line);
+      if (this.givenBack.news(runId, wasm.line)) this.logger.log(wasm.line);
       throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'wasm memory');
     }
+    this.givenBack.forget(runId);
 
     let opened: OpenedAttempt;
     try {
