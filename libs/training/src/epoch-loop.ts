@@ -156,17 +156,35 @@ export async function runEpochLoop(cfg: EpochLoopConfig): Promise<EpochLoopResul
           if (rate !== learningRate || b === first) setLearningRate(cfg.model.optimizer, rate);
           learningRate = rate;
         }
-        const { x, labels } = order
-          ? gatherBatch(cfg.train, order.subarray(b * cfg.batchSize, (b + 1) * cfg.batchSize), cfg.imageShape)
-          : await nextServed(served!, e, b, cfg.imageShape);
-        // A streamed batch may be short: its unreadable images are left out (the data report names them).
-        const size = x.shape[0];
-        if (size === 0) {
-          x.dispose();
+        const indices = order?.subarray(b * cfg.batchSize, (b + 1) * cfg.batchSize);
+        // Making the batch (its images and targets on the backend) is part of the step: out of
+        // memory there, it fails as the step would, named and for good on the run's first step
+        // (a served batch's size is known once made: it is named by training.batchSize).
+        const batch = await namingMemoryFailures(
+          { pass: 'step', batch: indices?.length ?? cfg.batchSize, firstOfRun: firstOfRun() },
+          async () => {
+            const { x, labels } = indices
+              ? gatherBatch(cfg.train, indices, cfg.imageShape)
+              : await nextServed(served!, e, b, cfg.imageShape);
+            // A streamed batch may be short: its unreadable images are left out (the data report names them).
+            if (x.shape[0] === 0) {
+              x.dispose();
+              return null;
+            }
+            try {
+              return { x, y: cfg.targets(x, labels) };
+            } catch (error) {
+              x.dispose();
+              throw error;
+            }
+          },
+        );
+        if (!batch) {
           unsaved++;
           continue;
         }
-        const y = cfg.targets(x, labels);
+        const { x, y } = batch;
+        const size = x.shape[0];
         let out: number | number[];
         try {
           // Out of the backend's memory (a wasm trap, TensorFlow's OOM): an error naming the batch size (for good on the run's first step).

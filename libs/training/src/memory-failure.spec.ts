@@ -8,9 +8,38 @@ import { recordingHooks } from './recording-hooks.testing';
 import { forgetMemoryFailures, memoryFailure } from './memory-failure';
 import { trainingFailure } from './run-training-job';
 
-const WasmTrap = (globalThis as unknown as { WebAssembly: { RuntimeError: new (message: string) => Error } })
-  .WebAssembly.RuntimeError;
+/** The WebAssembly namespace (not in this project's type libraries). */
+const WebAssembly = (
+  globalThis as unknown as {
+    WebAssembly: {
+      RuntimeError: new (message: string) => Error;
+      Module: new (bytes: Uint8Array) => object;
+      Instance: new (module: object) => { exports: Record<string, unknown> };
+    };
+  }
+).WebAssembly;
+const WasmTrap = WebAssembly.RuntimeError;
 const trap = () => new WasmTrap('memory access out of bounds');
+
+/**
+ * A real trap: wasm code reading past the end of its one page of memory, as a kernel reading
+ * past the 4 GiB does ("memory access out of bounds"). The tfjs wasm backend itself does not trap
+ * making a batch on demand: past its memory its malloc returns 0 and the batch is written over
+ * the heap's start, and what traps then depends on what lay there.
+ * (module (memory 1) (func (export "load") (drop (i32.load (i32.const 65536)))))
+ */
+const readPastMemory = new WebAssembly.Instance(
+  new WebAssembly.Module(
+    Uint8Array.from([
+      ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version
+      ...[0x01, 0x04, 0x01, 0x60, 0x00, 0x00], // one type: () -> ()
+      ...[0x03, 0x02, 0x01, 0x00], // one function of it
+      ...[0x05, 0x03, 0x01, 0x00, 0x01], // one memory of one page (64 KiB)
+      ...[0x07, 0x08, 0x01, 0x04, 0x6c, 0x6f, 0x61, 0x64, 0x00, 0x00], // exported as "load"
+      ...[0x0a, 0x0c, 0x01, 0x0a, 0x00, 0x41, 0x80, 0x80, 0x04, 0x28, 0x02, 0x00, 0x1a, 0x0b], // i32.load at 65536
+    ]),
+  ),
+).exports['load'] as () => void;
 const ADVICE =
   "as one that needs more memory than the 4 GiB it can hold does: lower training.batchSize (or the image or model size), or train on a GPU worker (resources.accelerator: 'gpu')";
 
@@ -144,6 +173,56 @@ describe('a wasm trap in each pass of a run', () => {
     const failure = await runEpochLoop(loopConfig(model)).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(InvalidTrainingInputError);
     expect((failure as Error).message).toMatch(/^training\.batchSize: a training step on a batch of 3 failed/);
+    model.dispose();
+  });
+
+  // Making a batch (its images, its targets) is the step's: a trap there was worded as "outside the
+  // passes that name their batch" and retried, on the first step too.
+  it('fails a run whose first batch traps while it is made for good, naming the step, and frees the batch', async () => {
+    forgetMemoryFailures();
+    const model = tinyModel();
+    const trained: number[] = [];
+    const fit = model.trainOnBatch.bind(model);
+    model.trainOnBatch = (x, y) => {
+      trained.push((x as tf.Tensor).shape[0]!);
+      return fit(x, y);
+    };
+    const tensors = tf.memory().numTensors;
+    const targets = () => {
+      readPastMemory();
+      return tf.ones([3, 1]);
+    };
+    const failure = (await runEpochLoop(loopConfig(model, { targets })).catch((e: unknown) => e)) as Error;
+    expect(failure).toBeInstanceOf(InvalidTrainingInputError);
+    expect(failure.message).toBe(
+      `training.batchSize: a training step on a batch of 3 failed in the wasm backend (memory access out of bounds), ${ADVICE}`,
+    );
+    expect(trained).toEqual([]);
+    expect(tf.memory().numTensors).toBe(tensors);
+    // The run fails with it, for good.
+    expect(trainingFailure('r1', failure)).toEqual({
+      status: 'failed',
+      retryable: false,
+      reason: `run r1: ${failure.message}`,
+    });
+    model.dispose();
+  });
+
+  it('retries a run whose batch traps while it is made after a step trained, with the same words', async () => {
+    forgetMemoryFailures();
+    const model = tinyModel();
+    let made = 0;
+    const targets = (_x: tf.Tensor4D, labels: Int32Array) => {
+      if (++made === 2) readPastMemory();
+      return tf.ones([labels.length, 1]);
+    };
+    const failure = (await runEpochLoop(loopConfig(model, { targets })).catch((e: unknown) => e)) as Error;
+    expect(failure).toBeInstanceOf(Error);
+    expect(failure).not.toBeInstanceOf(InvalidTrainingInputError);
+    expect(failure.message).toMatch(
+      /^training\.batchSize: a training step on a batch of 3 failed in the wasm backend \(memory access out of bounds\)/,
+    );
+    expect(trainingFailure('r1', failure)).toMatchObject({ retryable: true, reason: `run r1: ${failure.message}` });
     model.dispose();
   });
 
