@@ -1,4 +1,4 @@
-import { parseRunSpec, type RunSpec, type RunSpecInput } from './run-spec.schema';
+import { type FinetuneSpec, parseRunSpec, type PretrainSpec, type RunSpec, type RunSpecInput } from './run-spec.schema';
 import {
   BACKWARD_FACTOR,
   GIB,
@@ -9,6 +9,7 @@ import {
   storedTrainingMemory,
   trainingBytes,
   trainingMemory,
+  trainingMemoryOnPretrain,
 } from './training-memory';
 
 function parsed(input: RunSpecInput): RunSpec {
@@ -90,6 +91,58 @@ describe('the training-memory estimate', () => {
       checkpoint: { runId: '6f1c1a0e-2b7d-4c51-9a77-0d7f2f6f9d11' },
     });
     expect(trainingMemory(evaluation)).toBeNull();
+  });
+
+  it("sizes a pipeline's fine-tune step as a fine-tune from scratch with its pretrain's encoder", () => {
+    const pretrain = tinyPretrain() as PretrainSpec;
+    const step = (model: object = {}) =>
+      parsed({
+        kind: 'finetune',
+        name: 'step',
+        dataset: tinyShapes,
+        model: { type: 'classifier', headUnits: 8, ...model },
+        training: { epochs: 1, batchSize: 16 },
+      }) as FinetuneSpec;
+    // Its own encoder fields are the defaults: the pretrain's (inputShape [8, 8, 1], filters [2], latentDim 2) are trained.
+    const scratch = step({ inputShape: [8, 8, 1], filters: [2], latentDim: 2 });
+    expect(trainingMemoryOnPretrain(step(), pretrain)).toEqual(trainingMemory(scratch));
+    expect(trainingMemoryOnPretrain(step({ cutAt: 'latent' }), pretrain)).toEqual(
+      trainingMemory(step({ inputShape: [8, 8, 1], filters: [2], latentDim: 2, cutAt: 'latent' })),
+    );
+    expect(trainingMemoryOnPretrain(step(), pretrain)!.bytes).not.toBe(trainingMemory(step())!.bytes);
+    // A field the pretrain's encoder cannot honour (refused at submit), a pretrain of the spec's own layers: none.
+    expect(trainingMemoryOnPretrain(step({ filters: [4, 4] }), pretrain)).toBeNull();
+    const own = parsed({
+      kind: 'pretrain',
+      name: 'own',
+      dataset: tinyShapes,
+      model: {
+        type: 'layers-autoencoder',
+        encoder: {
+          class_name: 'Sequential',
+          config: {
+            layers: [
+              {
+                class_name: 'Conv2D',
+                config: { name: 'e', filters: 2, kernel_size: 3, padding: 'same', batch_input_shape: [null, 8, 8, 1] },
+              },
+            ],
+          },
+        },
+        decoder: {
+          class_name: 'Sequential',
+          config: {
+            layers: [
+              {
+                class_name: 'Conv2D',
+                config: { name: 'd', filters: 1, kernel_size: 3, padding: 'same', activation: 'sigmoid' },
+              },
+            ],
+          },
+        },
+      },
+    }) as PretrainSpec;
+    expect(trainingMemoryOnPretrain(step(), own)).toBeNull();
   });
 
   it('finds the largest batch whose estimate fits a limit', () => {

@@ -1,7 +1,8 @@
+import { withBaseArchitecture } from './base-architecture';
 import { classifierBase } from './classifier-base.schema';
 import { inferTopology } from './layers-topology';
 import type { Placement } from './resources.schema';
-import { type RunSpec, specTopologies } from './run-spec.schema';
+import { type FinetuneSpec, type PretrainSpec, type RunSpec, specTopologies } from './run-spec.schema';
 import type { TrainingSpec } from './training-spec.schema';
 
 /**
@@ -126,6 +127,22 @@ export function trainingMemory(spec: RunSpec): TrainingMemory | null {
     footprint,
     optimizer,
   };
+}
+
+/**
+ * The estimate of a fine-tune that trains on a pretrain's encoder, the pretrain's spec at hand (a
+ * pipeline's fine-tune step and its pretrain, in one request). A built-in `conv-autoencoder`'s
+ * encoder is the encoder a fine-tune from scratch builds with the same encoder fields (the ones
+ * withBaseArchitecture gives it, cut at the same `cutAt`): the fine-tune is sized as that one.
+ * Null for a pretrain of the spec's own layers (its encoder is not cut as the built-in one is;
+ * not calibrated) and for a step bringing `model.layers.base`.
+ */
+export function trainingMemoryOnPretrain(finetune: FinetuneSpec, pretrain: PretrainSpec): TrainingMemory | null {
+  if (pretrain.model.type !== 'conv-autoencoder' || finetune.model.layers?.base) return null;
+  const taken = withBaseArchitecture(finetune.model, pretrain.model);
+  if ('field' in taken) return null;
+  const { baseModel: _registered, importedModel: _imported, ...model } = taken.model;
+  return trainingMemory({ ...finetune, model: { ...model, baseRunId: null } });
 }
 
 /** The largest batch whose estimate fits in `limitBytes` (0 when not even one image does). */

@@ -9,7 +9,10 @@ import {
   type PretrainSpec,
   type RunSpec,
   type RunSpecInput,
+  trainingMemory,
+  trainingMemoryOnPretrain,
 } from '@trainyard/contracts';
+import { cutModel, encoderCutLayer } from './base-model';
 import { buildClassifier } from './classifier.model';
 import { buildConvAutoencoder, buildEncoder } from './conv-autoencoder.model';
 import { buildLayersBase } from './layers.model';
@@ -108,6 +111,52 @@ describe("the contracts' built-in models are the ones libs/training builds", () 
     expect(total(inferred)).toBe(classifier.countParams() + cutAway);
     classifier.dispose();
     encoder.dispose();
+  });
+
+  // trainingMemoryOnPretrain sizes a fine-tune on a built-in pretrain's encoder as the fine-tune from
+  // scratch with the same encoder fields: the worker's model (the pretrain's encoder, cut at cutAt,
+  // under the head) must be that one, layer by layer.
+  it.each([
+    [{}, { inputShape: [28, 28, 1], filters: [16, 32], latentDim: 64 }],
+    [
+      { cutAt: 'latent', headUnits: 6 },
+      { inputShape: [16, 16, 3], filters: [4, 8], latentDim: 5 },
+    ],
+    [
+      { headNorm: 'none', dropout: 0.2 },
+      { inputShape: [13, 10, 3], filters: [2], latentDim: 4, latentActivation: 'linear' },
+    ],
+  ] as const)('classifier %j on a pretrain %j: the one from scratch with its encoder fields', (head, encoderFields) => {
+    const shape = encoderFields.inputShape;
+    const mnist = shape.join('x') === '28x28x1';
+    const pretrain = parsed<'pretrain'>({
+      kind: 'pretrain',
+      name: 'ae',
+      dataset: mnist ? { name: 'mnist' } : imagesOf(shape),
+      model: {
+        type: 'conv-autoencoder',
+        ...encoderFields,
+        inputShape: [...shape],
+        filters: [...encoderFields.filters],
+      },
+    }) as PretrainSpec & { model: { type: 'conv-autoencoder' } };
+    const finetune = (model: object) =>
+      parsed<'finetune'>({
+        kind: 'finetune',
+        name: 'ft',
+        dataset: mnist ? { name: 'mnist' } : imagesOf(shape),
+        model: { type: 'classifier', ...head, ...model },
+      });
+    const step = finetune({});
+    const scratch = finetune({ ...encoderFields, inputShape: [...shape], filters: [...encoderFields.filters] });
+    expect(trainingMemoryOnPretrain(step, pretrain)).toEqual(trainingMemory(scratch));
+    // What the worker builds: the pretrain's encoder (as its checkpoint holds it) cut at cutAt, under the head.
+    const { encoder } = buildConvAutoencoder(pretrain.model);
+    const cut = cutModel(encoder, encoderCutLayer(encoder, step.model.cutAt ?? 'conv'));
+    const classifier = buildClassifier({ encoder: cut, spec: step.model, numClasses: mnist ? 10 : 2 });
+    expect(view(inferredLayers(scratch))).toEqual(view(builtLayers([encoder, classifier])));
+    // Its layers are the encoder's: the variables go in afterEach.
+    classifier.dispose();
   });
 
   it("puts the built-in head on a base of the spec's own layers as the classifier does", async () => {

@@ -8,6 +8,7 @@ import {
   type PipelineSpec,
   type PipelineView,
   type PretrainSpec,
+  trainingMemoryOnPretrain,
   withBaseArchitecture,
 } from '@trainyard/contracts';
 import { PipelinesRepository, type PipelineRunCreation } from '@trainyard/db';
@@ -66,8 +67,11 @@ export class PipelinesService {
     // work; but each is a run recorded as waiting, against the project's queued-runs quota (below).
     this.quota.checkImages(planned, 'finetunes');
     await this.placement.check(spec.pretrain, 'pretrain.');
+    // A step trains on the encoder its pretrain makes: sized as that (trainingMemoryOnPretrain), or by what it declares.
     for (const [i, finetune] of spec.finetunes.entries())
-      await this.placement.check(finetune, `finetunes.${i}.`, { estimate: false });
+      await this.placement.check(finetune, `finetunes.${i}.`, {
+        estimateOf: () => trainingMemoryOnPretrain(finetune, spec.pretrain),
+      });
 
     const id = randomUUID();
     const pretrainId = randomUUID();

@@ -163,6 +163,70 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
     ]);
   });
 
+  it("sizes a pipeline's fine-tune step by its pretrain's encoder: refused past wasm's 4 GiB, and below a declared memoryGb", async () => {
+    await cpuWasmWorker();
+    const cpu = { accelerator: 'cpu' };
+    const pipeline = (finetune: object) => ({
+      name: 'steps',
+      pretrain: { ...autoencoder(32), resources: cpu },
+      finetunes: [
+        {
+          name: 'small',
+          dataset: autoencoder(32).dataset,
+          model: { type: 'classifier' },
+          training: { epochs: 1, batchSize: 32 },
+          resources: cpu,
+        },
+        { name: 'large', dataset: autoencoder(32).dataset, model: { type: 'classifier' }, ...finetune },
+      ],
+    });
+    // The step trains the pretrain's encoder (64×64×3, filters [32, 64]): what a fine-tune from scratch with those fields needs.
+    const onEncoder = (batchSize: number) =>
+      estimateOf({
+        kind: 'finetune',
+        name: 'x',
+        dataset: autoencoder(32).dataset,
+        model: { type: 'classifier', inputShape: [64, 64, 3], filters: [32, 64], latentDim: 64 },
+        training: { epochs: 1, batchSize },
+      });
+    const largest = largestBatchWithin(onEncoder(1), WASM_MEMORY_GIB * GIB);
+    expect(largest).toBeLessThan(1024);
+
+    const over = await post(
+      '/v1/pipelines',
+      pipeline({ training: { epochs: 1, batchSize: largest + 1 }, resources: cpu }),
+    );
+    expect(over.status).toBe(422);
+    expect(over.body.errors).toEqual([
+      {
+        field: 'finetunes.1.training.batchSize',
+        message: expect.stringMatching(
+          new RegExp(
+            `^A training step on a batch of ${largest + 1} needs about 4\\.\\d\\d GiB .*lower training\\.batchSize to at most ${largest},`,
+          ),
+        ),
+      },
+    ]);
+    const declared = await post(
+      '/v1/pipelines',
+      pipeline({ training: { epochs: 1, batchSize: 256 }, resources: { ...cpu, memoryGb: 1 } }),
+    );
+    expect(declared.status).toBe(422);
+    expect(declared.body.errors).toEqual([
+      {
+        field: 'finetunes.1.resources.memoryGb',
+        message: expect.stringMatching(
+          new RegExp(
+            `^Declares 1 GB on its device, but its training needs about ${(Math.ceil((onEncoder(256).bytes / GIB) * 100) / 100).toFixed(2)} GiB`,
+          ),
+        ),
+      },
+    ]);
+    expect(
+      (await post('/v1/pipelines', pipeline({ training: { epochs: 1, batchSize: largest }, resources: cpu }))).status,
+    ).toBe(201);
+  });
+
   it('queues the same batch when a live worker of the class trains on another backend', async () => {
     await cpuWasmWorker();
     await startWorker('cpu-tensorflow', 'tensorflow', { resourceClasses: ['cpu', 'any'], memoryMb: 65_536 });

@@ -44,12 +44,16 @@ export class PlacementCheck {
    * pipeline step). A sweep gives all its runs with their values (a swept training.batchSize sizes
    * each): the one whose estimate is largest is checked, and a refusal names the swept parameter
    * where its value is what breaks the limit (`parameters.training.batchSize`; SpecPlace), saying
-   * which values. A pipeline's fine-tune step trains on the encoder its pretrain makes, which its
-   * own spec does not describe: `estimate: false` places it by what it declares.
+   * which values. `estimateOf` sizes a spec whose base is not its own (a pipeline's fine-tune step
+   * on the encoder its pretrain makes: trainingMemoryOnPretrain); trainingMemory by default.
    */
-  async check(specs: RunSpec | readonly SweptSpec[], field = '', { estimate = true } = {}): Promise<void> {
+  async check(
+    specs: RunSpec | readonly SweptSpec[],
+    field = '',
+    { estimateOf = trainingMemory }: { estimateOf?: (spec: RunSpec) => TrainingMemory | null } = {},
+  ): Promise<void> {
     const list: readonly SweptSpec[] = Array.isArray(specs) ? specs : [{ spec: specs as RunSpec, swept: {} }];
-    const { spec, swept, memory } = estimate ? mostDemanding(list) : { ...list[0]!, memory: null };
+    const { spec, swept, memory } = mostDemanding(list, estimateOf);
     const place: SpecPlace = { prefix: field, swept };
     const declared = spec.resources?.memoryGb;
     if (memory && declared !== undefined && declared * GIB < memory.bytes) {
@@ -81,10 +85,13 @@ export class PlacementCheck {
   }
 }
 
-function mostDemanding(specs: readonly SweptSpec[]): SweptSpec & { memory: TrainingMemory | null } {
-  let best = { ...specs[0]!, memory: trainingMemory(specs[0]!.spec) };
+function mostDemanding(
+  specs: readonly SweptSpec[],
+  estimateOf: (spec: RunSpec) => TrainingMemory | null,
+): SweptSpec & { memory: TrainingMemory | null } {
+  let best = { ...specs[0]!, memory: estimateOf(specs[0]!.spec) };
   for (const run of specs.slice(1)) {
-    const memory = trainingMemory(run.spec);
+    const memory = estimateOf(run.spec);
     if (memory && (!best.memory || memory.bytes > best.memory.bytes)) best = { ...run, memory };
   }
   return best;
