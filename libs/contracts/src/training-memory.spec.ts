@@ -9,6 +9,7 @@ import {
   storedTrainingMemory,
   trainingBytes,
   trainingMemory,
+  trainingMemoryOnBaseRun,
   trainingMemoryOnPretrain,
 } from './training-memory';
 
@@ -143,6 +144,28 @@ describe('the training-memory estimate', () => {
       },
     }) as PretrainSpec;
     expect(trainingMemoryOnPretrain(step(), own)).toBeNull();
+  });
+
+  it("sizes a fine-tune on a base run by that run's stored spec: a built-in pretrain's only", () => {
+    const onBase = (model: object) =>
+      parsed({
+        kind: 'finetune',
+        name: 'on a base',
+        dataset: tinyShapes,
+        model: { type: 'classifier', ...model },
+        training: { epochs: 1, batchSize: 16 },
+      });
+    const baseRunId = '6f1c1a0e-2b7d-4c51-9a77-0d7f2f6f9d11';
+    const stored = JSON.parse(JSON.stringify(tinyPretrain())) as unknown;
+    const expected = trainingMemory(onBase({ inputShape: [8, 8, 1], filters: [2], latentDim: 2 }));
+    expect(trainingMemoryOnBaseRun(onBase({ baseRunId }), stored)).toEqual(expected);
+    expect(trainingMemoryOnBaseRun(onBase({ baseModel: { name: 'm', version: 1 } }), stored)).toEqual(expected);
+    // A registered fine-tune's run, a spec that no longer reads, a base that is none of these: none.
+    expect(trainingMemoryOnBaseRun(onBase({ baseRunId }), JSON.parse(JSON.stringify(onBase({}))))).toBeNull();
+    expect(trainingMemoryOnBaseRun(onBase({ baseRunId }), { kind: 'pretrain' })).toBeNull();
+    expect(trainingMemoryOnBaseRun(onBase({ baseRunId }), null)).toBeNull();
+    expect(trainingMemoryOnBaseRun(onBase({ importedModel: { uri: 's3://b/m/model.json' } }), stored)).toBeNull();
+    expect(trainingMemoryOnBaseRun(onBase({}), stored)).toBeNull();
   });
 
   it('finds the largest batch whose estimate fits a limit', () => {

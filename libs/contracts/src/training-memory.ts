@@ -2,7 +2,7 @@ import { withBaseArchitecture } from './base-architecture';
 import { classifierBase } from './classifier-base.schema';
 import { inferTopology } from './layers-topology';
 import type { Placement } from './resources.schema';
-import { type FinetuneSpec, type PretrainSpec, type RunSpec, specTopologies } from './run-spec.schema';
+import { type FinetuneSpec, type PretrainSpec, type RunSpec, RunSpecSchema, specTopologies } from './run-spec.schema';
 import type { TrainingSpec } from './training-spec.schema';
 
 /**
@@ -143,6 +143,21 @@ export function trainingMemoryOnPretrain(finetune: FinetuneSpec, pretrain: Pretr
   if ('field' in taken) return null;
   const { baseModel: _registered, importedModel: _imported, ...model } = taken.model;
   return trainingMemory({ ...finetune, model: { ...model, baseRunId: null } });
+}
+
+/**
+ * The estimate of a fine-tune on a base run (`baseRunId`, or the run of a registered `baseModel`
+ * version), from that run's stored spec (PostgreSQL's): on a built-in `conv-autoencoder` pretrain's
+ * encoder, as trainingMemoryOnPretrain sizes it. Null for any other base (a registered fine-tune,
+ * a pretrain of the spec's own layers, a stored spec that no longer reads) and any other spec.
+ */
+export function trainingMemoryOnBaseRun(spec: RunSpec, storedBase: unknown): TrainingMemory | null {
+  if (spec.kind !== 'finetune') return null;
+  const base = classifierBase(spec.model).kind;
+  if (base !== 'run' && base !== 'registered') return null;
+  const stored = RunSpecSchema.safeParse(storedBase);
+  if (!stored.success || stored.data.kind !== 'pretrain') return null;
+  return trainingMemoryOnPretrain(spec, stored.data);
 }
 
 /** The largest batch whose estimate fits in `limitBytes` (0 when not even one image does). */

@@ -3,11 +3,13 @@ import {
   GIB,
   largestBatchWithin,
   parseRunSpec,
+  RunSpecSchema,
   type RunSpecInput,
   trainingMemory,
   WASM_MEMORY_GIB,
 } from '@trainyard/contracts';
-import { type Database, WorkersRepository } from '@trainyard/db';
+import { randomUUID } from 'node:crypto';
+import { CheckpointsRepository, type Database, RunsRepository, WorkersRepository } from '@trainyard/db';
 import { DATABASE } from '@trainyard/infrastructure';
 import { startTestApi, type TestApi } from '../testing/test-api';
 
@@ -225,6 +227,76 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
     expect(
       (await post('/v1/pipelines', pipeline({ training: { epochs: 1, batchSize: largest }, resources: cpu }))).status,
     ).toBe(201);
+  });
+
+  it('sizes a fine-tune on a base run, or on a registered version of it, by the pretrain its stored spec holds', async () => {
+    // A SUCCEEDED built-in pretrain (64×64×3, filters [32, 64]) with a COMPLETE checkpoint holding its encoder.
+    const runs = app.get(RunsRepository);
+    const checkpoints = app.get(CheckpointsRepository);
+    const baseRunId = randomUUID();
+    const stored = RunSpecSchema.parse(autoencoder(32));
+    await runs.create({ id: baseRunId, kind: 'PRETRAIN', name: 'base', spec: stored as never, baseRunId: null });
+    await runs.markRunning(baseRunId, 'cpu');
+    const checkpoint = await checkpoints.begin({
+      runId: baseRunId,
+      attemptId: null,
+      sequence: 1,
+      epoch: 1,
+      step: 10,
+      uri: `file:///x/${baseRunId}/`,
+      models: ['autoencoder', 'encoder'],
+    });
+    await checkpoints.complete(checkpoint.id, 100, 'f'.repeat(64));
+    await runs.finish(baseRunId, 'SUCCEEDED');
+    const registered = await post('/v1/models', { name: `encoder-${baseRunId.slice(0, 8)}`, runId: baseRunId });
+    expect(registered.status).toBe(201);
+
+    await cpuWasmWorker();
+    const largest = largestBatchWithin(
+      estimateOf({
+        kind: 'finetune',
+        name: 'x',
+        dataset: autoencoder(32).dataset,
+        model: { type: 'classifier', inputShape: [64, 64, 3], filters: [32, 64], latentDim: 64 },
+        training: { epochs: 1, batchSize: 1 },
+      }),
+      WASM_MEMORY_GIB * GIB,
+    );
+    const onBase = (base: object, batchSize: number, resources: object = { accelerator: 'cpu' }) => ({
+      kind: 'finetune',
+      name: `on a base ${batchSize}`,
+      dataset: autoencoder(32).dataset,
+      model: { type: 'classifier', ...base },
+      training: { epochs: 1, batchSize },
+      resources,
+    });
+    const version = { baseModel: { name: `encoder-${baseRunId.slice(0, 8)}`, version: 1 } };
+    for (const base of [{ baseRunId }, version]) {
+      const over = await post('/v1/runs', onBase(base, largest + 1));
+      expect(over.status).toBe(422);
+      expect(over.body.errors).toEqual([
+        {
+          field: 'training.batchSize',
+          message: expect.stringMatching(
+            new RegExp(
+              `^A training step on a batch of ${largest + 1} needs about 4\\.\\d\\d GiB .*at most ${largest},`,
+            ),
+          ),
+        },
+      ]);
+      const declared = await post('/v1/runs', onBase(base, 256, { accelerator: 'cpu', memoryGb: 1 }));
+      expect(declared.body.errors?.map((e) => e.field)).toEqual(['resources.memoryGb']);
+      expect((await post('/v1/runs', onBase(base, largest))).status).toBe(201);
+    }
+    // A sweep on the base: its swept batch named.
+    const sweep = await post('/v1/sweeps', {
+      name: 'on a base',
+      base: onBase({ baseRunId }, 32),
+      strategy: 'grid',
+      parameters: { 'training.batchSize': [32, largest + 1] },
+    });
+    expect(sweep.status).toBe(422);
+    expect(sweep.body.errors?.map((e) => e.field)).toEqual(['parameters.training.batchSize']);
   });
 
   it('queues the same batch when a live worker of the class trains on another backend', async () => {

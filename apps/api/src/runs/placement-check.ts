@@ -9,10 +9,11 @@ import {
   type RunSpec,
   type SweepValues,
   trainingMemory,
+  trainingMemoryOnBaseRun,
   type TrainingMemory,
   WASM_MEMORY_GIB,
 } from '@trainyard/contracts';
-import { WorkersRepository } from '@trainyard/db';
+import { RunsRepository, WorkersRepository } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
 import { placeError, type SpecPlace } from './submission-quota';
 
@@ -37,6 +38,7 @@ export class PlacementCheck {
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly workers: WorkersRepository,
+    private readonly runs: RunsRepository,
   ) {}
 
   /**
@@ -44,16 +46,21 @@ export class PlacementCheck {
    * pipeline step). A sweep gives all its runs with their values (a swept training.batchSize sizes
    * each): the one whose estimate is largest is checked, and a refusal names the swept parameter
    * where its value is what breaks the limit (`parameters.training.batchSize`; SpecPlace), saying
-   * which values. `estimateOf` sizes a spec whose base is not its own (a pipeline's fine-tune step
-   * on the encoder its pretrain makes: trainingMemoryOnPretrain); trainingMemory by default.
+   * which values. A fine-tune on a base run (`baseRunId`: the resolved one, a registered version's
+   * run too) is sized by that run's stored spec (trainingMemoryOnBaseRun); `estimateOf` sizes a
+   * spec whose base is elsewhere (a pipeline's fine-tune step on the encoder its pretrain makes:
+   * trainingMemoryOnPretrain); trainingMemory by default.
    */
   async check(
     specs: RunSpec | readonly SweptSpec[],
     field = '',
-    { estimateOf = trainingMemory }: { estimateOf?: (spec: RunSpec) => TrainingMemory | null } = {},
+    options: { estimateOf?: (spec: RunSpec) => TrainingMemory | null; baseRunId?: string | null } = {},
   ): Promise<void> {
     const list: readonly SweptSpec[] = Array.isArray(specs) ? specs : [{ spec: specs as RunSpec, swept: {} }];
-    const { spec, swept, memory } = mostDemanding(list, estimateOf);
+    const { spec, swept, memory } = mostDemanding(
+      list,
+      options.estimateOf ?? (await this.estimator(options.baseRunId)),
+    );
     const place: SpecPlace = { prefix: field, swept };
     const declared = spec.resources?.memoryGb;
     if (memory && declared !== undefined && declared * GIB < memory.bytes) {
@@ -82,6 +89,13 @@ export class PlacementCheck {
       const message = `A training step on a batch of ${memory.batch} needs about ${gibText(memory.bytes)} (estimated from its layers, docs/training.md), more than the ${WASM_MEMORY_GIB} GiB the wasm backend can hold, and every live worker that serves resource class "${resourceClassOf(spec)}" trains on wasm: lower ${memory.batchField} to at most ${largest}, or train on a GPU worker (resources.accelerator: 'gpu')`;
       unprocessable(place, memory.batchField, message);
     }
+  }
+
+  /** trainingMemory, or on a base run, the estimate its stored spec allows (one read of it). */
+  private async estimator(baseRunId: string | null | undefined): Promise<(spec: RunSpec) => TrainingMemory | null> {
+    if (!baseRunId) return trainingMemory;
+    const base = await this.runs.get(baseRunId);
+    return (spec) => trainingMemory(spec) ?? trainingMemoryOnBaseRun(spec, base?.spec);
   }
 }
 

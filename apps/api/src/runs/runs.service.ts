@@ -89,7 +89,7 @@ export class RunsService {
     this.quota.checkModelSize([{ spec: submitted, prefix: '' }]);
     const { spec, baseRunId, baseCheckpointId, folderImages } = await this.references.resolve(submitted, project);
     this.quota.checkImages([{ spec, folderImages }]);
-    await this.placement.check(spec);
+    await this.placement.check(spec, '', { baseRunId });
     const kind: RunKind = runKindOf(spec.kind);
     const creation = { kind, name: spec.name, spec, baseRunId, baseCheckpointId, project };
     // Checked where the run is inserted, under the project's lock: submits arriving together never pass it together.

@@ -77,6 +77,7 @@ export class SweepsService {
     await this.placement.check(
       runs.map((run) => ({ spec: run.spec, swept: run.params })),
       'base.',
+      { baseRunId },
     );
     // All its runs or none, held to the project's limits where they are inserted.
     const limits = this.quota.projectLimits(
