@@ -32,8 +32,7 @@ export class CheckpointRetention {
   /** `attemptLog`: the attempt whose checkpoint this follows, where lines about waiting for the database go too. */
   async apply(fence: Fence, attemptLog?: AttemptLog): Promise<void> {
     const log = attemptLog?.from(this.logger) ?? this.logger;
-    const waiting = <T>(what: string, fn: () => Promise<T>) =>
-      this.patience.call(`run ${fence.runId}: ${what}`, fn, log);
+    const waiting = this.patience.forRun(fence.runId, log);
     try {
       const victims = await waiting('checkpoint retention', () =>
         this.checkpoints.retentionCandidates(fence.runId, this.config.checkpoints.keepLast),

@@ -71,6 +71,37 @@ describe('DatabasePatience', () => {
     expect(tries).toBe(1);
   });
 
+  it('names a run’s calls after it, in the log it is given, and tells their lost connections apart with retryOn', async () => {
+    const patience = new DatabasePatience(loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: '120000' }));
+    const { said, log } = lines();
+    const forRun = patience.forRun('r7', log);
+    let tries = 0;
+    await expect(
+      forRun('reading the run', () => (++tries < 3 ? Promise.reject(refused()) : Promise.resolve('run'))),
+    ).resolves.toBe('run');
+    expect(tries).toBe(3);
+    expect(said.map((s) => `${s.level} ${s.message}`)).toEqual([
+      expect.stringMatching(
+        /^warn run r7: reading the run waits for the database \(try 1: the database system is shutting down\)/,
+      ),
+      expect.stringMatching(
+        /^log the database answers again after \d+ ms away; run r7: reading the run went on \(try 3\)$/,
+      ),
+    ]);
+    // retryOn: an error it does not take for a lost connection is not waited for.
+    const storeDown = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
+    let storeTries = 0;
+    await expect(
+      forRun(
+        'resolving its inputs',
+        () => (storeTries++, Promise.reject(storeDown)),
+        () => false,
+      ),
+    ).rejects.toBe(storeDown);
+    expect(storeTries).toBe(1);
+    expect(said).toHaveLength(2);
+  });
+
   it('says a check repeated every 0.5 s that fails once, then every 10 s at most, and once when it answers', () => {
     const { said, log } = lines();
     let at = 0;

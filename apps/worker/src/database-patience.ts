@@ -14,6 +14,9 @@ export interface PatienceLog {
   log(message: string): void;
 }
 
+/** A run's patient calls: `what` is named `run <id>: <what>` in the lines about its wait (DatabasePatience.forRun). */
+export type RunPatience = <T>(what: string, fn: () => Promise<T>, retryOn?: (error: unknown) => boolean) => Promise<T>;
+
 /**
  * The worker's database calls for its trainings (the events' writes, the outcome, the reads and
  * the opening of an attempt) wait for a PostgreSQL they cannot reach for up to
@@ -45,6 +48,11 @@ export class DatabasePatience {
       retryOn,
       ...waitReports(what, patienceMs, log),
     });
+  }
+
+  /** `call` for one run's database work: each call is named after the run, its lines go to `log`. */
+  forRun(runId: string, log: PatienceLog): RunPatience {
+    return (what, fn, retryOn) => this.call(`run ${runId}: ${what}`, fn, log, retryOn);
   }
 
   /** The worker stops: calls waiting for the database give up within `deadlineMs / 2`, and later ones at their first lost connection. */

@@ -167,7 +167,7 @@ export class OutcomeConcluder {
 
   /** A read or a fenced write of the outcome, waiting for a PostgreSQL that cannot be reached (DatabasePatience). */
   private patient<T>(context: TrainingContext, what: string, fn: () => Promise<T>): Promise<T> {
-    return this.patience.call(`run ${context.fence.runId}: ${what}`, fn, context.log.from(this.logger));
+    return this.patience.forRun(context.fence.runId, context.log.from(this.logger))(what, fn);
   }
 
   /**

@@ -46,8 +46,7 @@ export class RunEventsApplier {
 
   private async write(context: TrainingContext, event: TrainingEvent): Promise<void> {
     const { fence, job } = context;
-    const retry = <T>(what: string, fn: () => Promise<T>) =>
-      this.patience.call(`run ${fence.runId}: ${what}`, fn, context.log.from(this.logger));
+    const retry = this.patience.forRun(fence.runId, context.log.from(this.logger));
     switch (event.type) {
       case 'backend':
         context.log.log(this.logger, `run ${fence.runId} trains on ${event.backend} (${event.detail})`);

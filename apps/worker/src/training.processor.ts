@@ -122,7 +122,7 @@ export class TrainingProcessor {
     const { runId } = job.data;
     // A job taken while PostgreSQL is down waits for it here, holding its lock, rather than
     // failing in BullMQ: that failure would count as one of the run's WORKER_MAX_ATTEMPTS there.
-    const run = await this.patience.call(`run ${runId}: reading the run`, () => this.runs.get(runId), this.workerLog);
+    const run = await this.patience.forRun(runId, this.workerLog)('reading the run', () => this.runs.get(runId));
     if (!run) throw new UnrecoverableError(`run ${runId} does not exist in the database`);
     if (!run.pipelineId) return this.processRun(job, run, token);
     try {
@@ -141,11 +141,7 @@ export class TrainingProcessor {
     }
     if (run.cancelRequested) {
       // Its worker was lost before it stopped for the cancel: this one ends the run and its attempt.
-      await this.patience.call(
-        `run ${runId}: ending it CANCELLED`,
-        () => this.runs.finishCancelled(runId),
-        this.workerLog,
-      );
+      await this.patience.forRun(runId, this.workerLog)('ending it CANCELLED', () => this.runs.finishCancelled(runId));
       await this.parking.releaseBeforeNextJob(run.project);
       return { status: 'CANCELLED' };
     }
@@ -158,11 +154,8 @@ export class TrainingProcessor {
       throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'memory');
     }
     const wasm = await wasmMemoryPlacement(runId, run.spec, memory, memoryGb, this.devices.backend, (placement) =>
-      this.patience.call(
-        `run ${runId}: looking for a worker of another backend`,
-        () =>
-          this.workers.takersOnOtherBackends(placement, 'wasm', this.config.worker.lostAfterMs, this.options.workerId),
-        this.workerLog,
+      this.patience.forRun(runId, this.workerLog)('looking for a worker of another backend', () =>
+        this.workers.takersOnOtherBackends(placement, 'wasm', this.config.worker.lostAfterMs, this.options.workerId),
       ),
     );
     if (wasm?.giveBack) {
@@ -173,13 +166,10 @@ export class TrainingProcessor {
 
     let opened: OpenedAttempt;
     try {
-      opened = await this.patience.call(
-        `run ${runId}: opening an attempt`,
-        () =>
-          this.attempts.openCurrent(runId, this.options.workerId, {
-            runningPerProject: this.config.limits.runningRunsPerProject,
-          }),
-        this.workerLog,
+      opened = await this.patience.forRun(runId, this.workerLog)('opening an attempt', () =>
+        this.attempts.openCurrent(runId, this.options.workerId, {
+          runningPerProject: this.config.limits.runningRunsPerProject,
+        }),
       );
     } catch (error) {
       // Cancelled (or failed by the reconciler) between the read above and now.
@@ -226,8 +216,7 @@ export class TrainingProcessor {
     const spec = run.spec as unknown as RunSpec;
     const maxAttempts = this.config.worker.maxAttempts;
     // The attempt is open: a read that gave up now would leave it RUNNING, to be closed CRASHED.
-    const read = <T>(what: string, fn: () => Promise<T>, retryOn?: (error: unknown) => boolean) =>
-      this.patience.call(`run ${runId}: ${what}`, fn, context.log.from(this.logger), retryOn);
+    const read = this.patience.forRun(runId, context.log.from(this.logger));
     if (opened.failures >= maxAttempts) {
       const last = (await read('listing its attempts', () => this.attempts.listByRun(runId)))
         .filter((a) => a.outcome === 'CRASHED' || a.outcome === 'FAILED')
