@@ -20,6 +20,7 @@ import { createRedisConnection, enqueueRun, TrainingQueues } from '@trainyard/qu
 import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
 import { ORPHAN_CHECKPOINT_GRACE_MS, OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import { OrphanUploadSweeper } from './orphan-uploads.sweeper';
+import { DatabasePatience } from './database-patience';
 import { PipelineAdvancer } from './pipeline.advancer';
 import { Reconciler, type ReconcileReport } from './reconciler.service';
 
@@ -68,7 +69,7 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
     queues = new TrainingQueues(connection, `test-${randomUUID()}`);
     orphans = new OrphanCheckpointSweeper(new CheckpointStore(new LocalObjectStore(folder)), checkpoints);
     uploads = new OrphanUploadSweeper(new LocalObjectStore(folder), new DatasetsRepository(db.prisma));
-    advancer = new PipelineAdvancer(config, queues, pipelines);
+    advancer = new PipelineAdvancer(config, queues, pipelines, new DatabasePatience(config));
   });
   afterEach(async () => {
     jest.restoreAllMocks();

@@ -129,7 +129,7 @@ export class TrainingProcessor {
       return await this.processRun(job, run, token);
     } finally {
       // Whatever the step's outcome (a retry leaves the run unfinished, and then nothing moves).
-      await this.pipelines.advanceQuietly(run.pipelineId);
+      await this.pipelines.advanceAfterStep(run.pipelineId, runId);
     }
   }
 
