@@ -14,6 +14,17 @@ export interface PatienceLog {
   log(message: string): void;
 }
 
+/**
+ * One patience window for calls that are one step together (an attempt's outcome: a read, then
+ * the write it decides): it opens at the first lost connection of any of them, and each later call
+ * waits only what is left of it, so the step as a whole waits WORKER_DATABASE_OUTAGE_PATIENCE_MS at
+ * most, not that much for each of its calls.
+ */
+export class PatienceWindow {
+  /** When the first of its calls lost its connection (Date.now()); undefined while none has. */
+  openedAt?: number;
+}
+
 /** A run's patient calls: `what` is named `run <id>: <what>` in the lines about its wait (DatabasePatience.forRun). */
 export type RunPatience = <T>(what: string, fn: () => Promise<T>, retryOn?: (error: unknown) => boolean) => Promise<T>;
 
@@ -37,22 +48,39 @@ export class DatabasePatience {
   /**
    * `fn`, retried while the database is unreachable; `what` names the call in the lines about it.
    * `retryOn` tells a lost database connection from other errors (default `isConnectionError`):
-   * see withConnectionRetry.
+   * see withConnectionRetry. Given a `window`, it waits only what is left of it (PatienceWindow).
    */
-  call<T>(what: string, fn: () => Promise<T>, log: PatienceLog, retryOn?: (error: unknown) => boolean): Promise<T> {
-    const patienceMs = this.config.worker.databaseOutagePatienceMs;
+  call<T>(
+    what: string,
+    fn: () => Promise<T>,
+    log: PatienceLog,
+    retryOn?: (error: unknown) => boolean,
+    window?: PatienceWindow,
+  ): Promise<T> {
+    const fullMs = this.config.worker.databaseOutagePatienceMs;
+    // What is left of a window another call opened; 1 ms rather than 0, which would mean "a few tries".
+    const patienceMs =
+      window?.openedAt === undefined || fullMs <= 0 ? fullMs : Math.max(1, window.openedAt + fullMs - Date.now());
+    const reports = waitReports(what, patienceMs, log);
     return withConnectionRetry(fn, {
       patienceMs,
       maxDelayMs: DATABASE_RETRY_MAX_DELAY_MS,
       signal: this.stopping.signal,
       retryOn,
-      ...waitReports(what, patienceMs, log),
+      ...reports,
+      onRetry: (error, attempt, awayMs) => {
+        if (window) window.openedAt ??= Date.now() - awayMs;
+        reports.onRetry(error, attempt, awayMs);
+      },
     });
   }
 
-  /** `call` for one run's database work: each call is named after the run, its lines go to `log`. */
-  forRun(runId: string, log: PatienceLog): RunPatience {
-    return (what, fn, retryOn) => this.call(`run ${runId}: ${what}`, fn, log, retryOn);
+  /**
+   * `call` for one run's database work: each call is named after the run, its lines go to `log`;
+   * calls given one `window` wait one patience window between them.
+   */
+  forRun(runId: string, log: PatienceLog, window?: PatienceWindow): RunPatience {
+    return (what, fn, retryOn) => this.call(`run ${runId}: ${what}`, fn, log, retryOn, window);
   }
 
   /** The worker stops: calls waiting for the database give up within `deadlineMs / 2`, and later ones at their first lost connection. */

@@ -10,7 +10,7 @@ import {
   type AttemptConclusion,
 } from '@trainyard/db';
 import type { TrainingOutcome } from '@trainyard/training/supervisor';
-import { DatabasePatience } from './database-patience';
+import { DatabasePatience, PatienceWindow } from './database-patience';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { JobHandBack } from './job-hand-back';
 import { storeWait, type StoreWait } from './store-outage';
@@ -25,6 +25,8 @@ import { CONFIG } from '@trainyard/infrastructure';
 @Injectable()
 export class OutcomeConcluder {
   private readonly logger = new Logger(OutcomeConcluder.name);
+  /** Each attempt's outcome's one patience window (see patient). */
+  private readonly windows = new WeakMap<TrainingContext, PatienceWindow>();
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -165,9 +167,15 @@ export class OutcomeConcluder {
     );
   }
 
-  /** A read or a fenced write of the outcome, waiting for a PostgreSQL that cannot be reached (DatabasePatience). */
+  /**
+   * A read or a fenced write of the outcome, waiting for a PostgreSQL that cannot be reached
+   * (DatabasePatience). An outcome's calls share one patience window: a read that waited most of
+   * it leaves its write only the rest, so the outcome waits the patience once, not once a call.
+   */
   private patient<T>(context: TrainingContext, what: string, fn: () => Promise<T>): Promise<T> {
-    return this.patience.forRun(context.fence.runId, context.log.from(this.logger))(what, fn);
+    let window = this.windows.get(context);
+    if (!window) this.windows.set(context, (window = new PatienceWindow()));
+    return this.patience.forRun(context.fence.runId, context.log.from(this.logger), window)(what, fn);
   }
 
   /**

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConsoleLogger, Logger } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { loadConfig } from '@trainyard/config';
+import type { RunSpec, TrainingJobData } from '@trainyard/contracts';
+import {
+  AttemptsRepository,
+  AttemptWritesRepository,
+  DatabaseOutageError,
+  openDatabase,
+  RunsRepository,
+  type Database,
+} from '@trainyard/db';
+import {
+  createFreshDatabase,
+  startFreezableProxy,
+  type FreezableProxy,
+  type FreshDatabase,
+} from '@trainyard/db/testing';
+import { LocalObjectStore } from '@trainyard/storage';
+import { DatabasePatience } from './database-patience';
+import { WorkerMetrics } from './metrics/worker-metrics';
+import { OutcomeConcluder } from './outcome.concluder';
+import { RunLogs } from './run-logs/run-logs';
+import type { TrainingContext } from './training-context';
+
+const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
+const PATIENCE_MS = 4000;
+
+/** The process log as lines, and a hook on each: the test acts the moment a line is said. */
+class HookedLogger extends ConsoleLogger {
+  onLine: (message: string) => void = () => undefined;
+  override log(message: unknown, ...rest: unknown[]): void {
+    this.onLine(String(message));
+    super.log(message, ...rest);
+  }
+  override warn(message: unknown, ...rest: unknown[]): void {
+    this.onLine(String(message));
+    super.warn(message, ...rest);
+  }
+}
+
+/**
+ * An attempt's outcome recorded on real PostgreSQL reached through a proxy that plays a PostgreSQL
+ * restart (open connections cut, new ones answered FATAL 57P03): a failed attempt's outcome is a
+ * read (its failed attempts) and then a write, and the two together wait one
+ * WORKER_DATABASE_OUTAGE_PATIENCE_MS, not one each.
+ */
+describe('OutcomeConcluder across PostgreSQL restarts (real PostgreSQL, local store)', () => {
+  let fresh: FreshDatabase;
+  let direct: Database;
+  let proxied: Database;
+  let proxy: FreezableProxy;
+  let folder: string;
+  let concluder: OutcomeConcluder;
+  let runLogs: RunLogs;
+  const logger = new HookedLogger();
+
+  beforeAll(async () => {
+    Logger.overrideLogger(logger);
+    fresh = await createFreshDatabase();
+    direct = await openDatabase({ url: fresh.url, embeddedPath: '' });
+    const url = new URL(fresh.url);
+    proxy = await startFreezableProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.port = String(proxy.port);
+    proxied = await openDatabase(
+      { url: url.toString(), embeddedPath: '', queryTimeoutMs: 1000, connectTimeoutMs: 1000 },
+      { migrate: false },
+    );
+    folder = await mkdtemp(join(tmpdir(), 'trainyard-outcome-'));
+    const config = loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: String(PATIENCE_MS), WORKER_MAX_ATTEMPTS: '3' });
+    runLogs = new RunLogs(config, new LocalObjectStore(folder));
+    concluder = new OutcomeConcluder(
+      config,
+      new AttemptsRepository(proxied.prisma),
+      new AttemptWritesRepository(proxied.prisma),
+      new WorkerMetrics(),
+      new DatabasePatience(config),
+    );
+  });
+  afterAll(async () => {
+    Logger.overrideLogger(new ConsoleLogger());
+    proxy?.back();
+    await runLogs?.stop();
+    await proxied?.close();
+    await direct?.close();
+    await proxy?.close();
+    await fresh?.drop();
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+
+  it('gives up once one patience window is spent, though the database came back between its read and its write', async () => {
+    const run = await new RunsRepository(direct.prisma).create({
+      id: randomUUID(),
+      kind: 'PRETRAIN',
+      name: 'outcome in a flapping outage',
+      spec,
+      baseRunId: null,
+    });
+    const opened = await new AttemptsRepository(direct.prisma).openCurrent(run.id, null);
+    const fields = { runId: run.id, attempt: opened.attempt.number, jobId: run.id };
+    const context: TrainingContext = {
+      job: { id: run.id, data: { runId: run.id } } as Job<TrainingJobData>,
+      token: undefined,
+      fence: { runId: run.id, attemptId: opened.attempt.id },
+      fenced: false,
+      preemptRequested: false,
+      retention: Promise.resolve(),
+      log: runLogs.open(fields),
+    };
+    // PostgreSQL stops; it is back for a moment near the end of the patience, long enough for the
+    // outcome's read, and stops again the moment the read went on, before the write.
+    logger.onLine = (message) => {
+      if (/answers again .* counting its failed attempts went on/.test(message)) proxy.restart();
+    };
+    proxy.restart();
+    const back = setTimeout(() => proxy.back(), PATIENCE_MS - 1000);
+    const started = Date.now();
+    const concluded = concluder.conclude(context, { status: 'failed', reason: 'a write gave up', retryable: true });
+    const error = await concluded.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const tookMs = Date.now() - started;
+    clearTimeout(back);
+    logger.onLine = () => undefined;
+    proxy.back();
+
+    expect(error).toBeInstanceOf(DatabaseOutageError);
+    expect((error as Error).message).toMatch(/^the database was unreachable for \d+ s/);
+    // One window (4 s) and a try's deadline (1 s): before, the write waited a whole window of its own (about 7 s in all).
+    expect(tookMs).toBeGreaterThanOrEqual(PATIENCE_MS - 1000);
+    expect(tookMs).toBeLessThan(PATIENCE_MS + 1500);
+    // Nothing was recorded: the attempt is left to be closed CRASHED, as when the database is gone for longer.
+    const attempts = await new AttemptsRepository(direct.prisma).listByRun(run.id);
+    expect(attempts.map((a) => a.outcome)).toEqual(['RUNNING']);
+  }, 60_000);
+});
