@@ -4,6 +4,7 @@ import { DatabaseUnreachableError, MigrationError } from '@trainyard/db';
 import { assertRedisReachable, RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { createWorker } from './create-worker';
 import { NoGpuError } from './devices/worker-devices';
+import { exitPastShutdownDeadline } from './shutdown-deadline';
 import { WorkerMetricsListenError } from './metrics/worker-metrics.server';
 
 async function main(): Promise<void> {
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   await assertRedisReachable(config.redis.url, config.redis.connectTimeoutMs);
   const app = await createWorker(config, { logger });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  exitPastShutdownDeadline(config.worker.shutdownTimeoutMs, (message) => logger.warn(message, 'WorkerHost'));
 }
 
 main().catch((err) => {

@@ -1,3 +1,37 @@
+/**
+ * How long past WORKER_SHUTDOWN_TIMEOUT_MS a stopping worker may still take: the run logs' last
+ * write, the PING that says why a job was left behind, marking itself stopped and closing its
+ * connections. Past it the process exits whatever still waits (exitPastShutdownDeadline).
+ */
+export const SHUTDOWN_MARGIN_MS = 1000;
+
+/** What the shutdown leaves InfrastructureShutdown, within the margin, to close its connections. */
+export const CLOSING_CONNECTIONS_MS = 300;
+
+/**
+ * The backstop of the shutdown deadline, armed at the first of `signals`: SHUTDOWN_MARGIN_MS past
+ * `timeoutMs` the process exits, whatever its shutdown still waits on (pg's pool, ending a query
+ * that a silent PostgreSQL never answers, waits out its query deadline: 30 s by default). The timer
+ * does not keep the process alive: a shutdown done sooner ends as it always did.
+ */
+export function exitPastShutdownDeadline(
+  timeoutMs: number,
+  warn: (message: string) => void,
+  signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+  exit: () => void = () => process.exit(1),
+): void {
+  const arm = () => {
+    for (const signal of signals) process.off(signal, arm);
+    setTimeout(() => {
+      warn(
+        `shutdown not done ${SHUTDOWN_MARGIN_MS} ms past its deadline (${timeoutMs} ms, WORKER_SHUTDOWN_TIMEOUT_MS): exiting without closing its connections`,
+      );
+      exit();
+    }, timeoutMs + SHUTDOWN_MARGIN_MS).unref();
+  };
+  for (const signal of signals) process.once(signal, arm);
+}
+
 /** What a stopping worker still holds when its shutdown deadline passes (WorkerHost). */
 export interface HeldAtDeadline {
   timeoutMs: number;

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Inject,
   Injectable,
@@ -18,9 +17,10 @@ import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
 import { Reconciler } from './reconciler.service';
 import { redisProblem } from './redis-problem';
-import { shutdownDeadlineMessage } from './shutdown-deadline';
+import { CLOSING_CONNECTIONS_MS, SHUTDOWN_MARGIN_MS, shutdownDeadlineMessage } from './shutdown-deadline';
 import { RunLogs } from './run-logs/run-logs';
 import { TrainingProcessor } from './training.processor';
+import { waitAtMost } from './wait-at-most';
 import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG, REDIS, redisEndpoint } from '@trainyard/infrastructure';
 
@@ -169,6 +169,9 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.prestarted.pause();
     const timeoutMs = this.config.worker.shutdownTimeoutMs;
+    // Every step ends by the deadline, or within SHUTDOWN_MARGIN_MS past it for the last ones:
+    // a database or a Redis that does not answer holds none of them longer.
+    const closeBy = Date.now() + timeoutMs + SHUTDOWN_MARGIN_MS - CLOSING_CONNECTIONS_MS;
     // Calls waiting out a PostgreSQL outage must not hold the worker past its deadline.
     this.patience.stopWaiting(timeoutMs);
     // First what frees the held runs, so their checkpoints start at once: preempt them, and take
@@ -176,14 +179,17 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     const stopped = this.consumers ? this.stopTraining(signal ?? 'shutdown', this.consumers, timeoutMs) : undefined;
     await Promise.all([
       // The fleet page shows this worker draining until it has stopped.
-      this.workers.requestDrain(this.options.workerId, 'preempt').catch(() => undefined),
+      waitAtMost(this.workers.requestDrain(this.options.workerId, 'preempt'), timeoutMs),
       // A reconciler pass in flight ends, within the same deadline.
-      Promise.race([this.reconciler.stop(), sleep(timeoutMs, undefined, { ref: false })]),
+      waitAtMost(this.reconciler.stop(), timeoutMs),
       stopped,
     ]);
-    // Run logs whose lines the store lacks (it is down, say) are written now or lost, and said so.
-    await this.runLogs.stop();
-    await this.workers.stop(this.options.workerId).catch(() => undefined);
+    const left = Math.max(0, closeBy - Date.now());
+    await Promise.all([
+      // Run logs whose lines the store lacks (it is down, say) are written now or lost, and said so.
+      this.runLogs.stop(left),
+      waitAtMost(this.workers.stop(this.options.workerId), left),
+    ]);
     // The queue, Redis and the database are closed after this, by InfrastructureShutdown.
   }
 

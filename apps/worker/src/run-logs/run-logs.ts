@@ -49,14 +49,14 @@ export class RunLogs {
    * lines the store lacks (an attempt that ended while the store was down and still retries its
    * tail, or one still open) gets a last write, up to RUN_LOG_LAST_WRITE_MS for all of them; what
    * the store still lacks then goes with the process, and the process log says how many lines, per
-   * attempt. Returns the lines lost.
+   * attempt (`withinMs`: less, when the worker's shutdown deadline leaves less). Returns the lines lost.
    */
-  async stop(): Promise<number> {
+  async stop(withinMs = RUN_LOG_LAST_WRITE_MS): Promise<number> {
     const logs = [...this.unfinished];
     this.unfinished.clear();
     const lost = await Promise.all(
       logs.map(async ([writer, fields]) => {
-        const lines = await writer.abandon(RUN_LOG_LAST_WRITE_MS);
+        const lines = await writer.abandon(Math.min(withinMs, RUN_LOG_LAST_WRITE_MS));
         if (lines > 0)
           this.logger.warn(
             `up to ${lines} lines of the run's log were lost: the worker stopped before ${this.store.description} took them`,
