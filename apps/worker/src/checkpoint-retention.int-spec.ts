@@ -4,13 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@trainyard/config';
 import type { RunSpec } from '@trainyard/contracts';
-import { AttemptsRepository, CheckpointsRepository, openDatabase, RunsRepository, type Database } from '@trainyard/db';
-import {
-  createFreshDatabase,
-  startFreezableProxy,
-  type FreezableProxy,
-  type FreshDatabase,
-} from '@trainyard/db/testing';
+import { AttemptsRepository, CheckpointsRepository, RunsRepository, type Database } from '@trainyard/db';
+import { useDatabaseBehindProxy, type FreezableProxy } from '@trainyard/db/testing';
 import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
 import { CheckpointRetention } from './checkpoint-retention.service';
 import { DatabasePatience } from './database-patience';
@@ -28,28 +23,18 @@ const OUTAGE_MS = 6000;
  * other writes do, or the run keeps every checkpoint it made.
  */
 describe('CheckpointRetention across a PostgreSQL restart (real PostgreSQL, local store)', () => {
-  let fresh: FreshDatabase;
   let direct: Database;
-  let proxied: Database;
   let proxy: FreezableProxy;
   let folder: string;
   let store: CheckpointStore;
   let retention: CheckpointRetention;
 
-  beforeAll(async () => {
-    fresh = await createFreshDatabase();
-    direct = await openDatabase({ url: fresh.url, embeddedPath: '' });
-    const url = new URL(fresh.url);
-    proxy = await startFreezableProxy({ host: url.hostname, port: Number(url.port || 5432) });
-    url.port = String(proxy.port);
-    proxied = await openDatabase(
-      { url: url.toString(), embeddedPath: '', queryTimeoutMs: 1000, connectTimeoutMs: 1000 },
-      { migrate: false },
-    );
+  useDatabaseBehindProxy(async (opened) => {
+    ({ direct, proxy } = opened);
     folder = await mkdtemp(join(tmpdir(), 'trainyard-retention-'));
     store = new CheckpointStore(new LocalObjectStore(folder));
     const config = loadConfig({ CHECKPOINT_KEEP_LAST: '1', WORKER_DATABASE_OUTAGE_PATIENCE_MS: '60000' });
-    const checkpoints = new CheckpointsRepository(proxied.prisma);
+    const checkpoints = new CheckpointsRepository(opened.proxied.prisma);
     retention = new CheckpointRetention(
       config,
       store,
@@ -59,11 +44,6 @@ describe('CheckpointRetention across a PostgreSQL restart (real PostgreSQL, loca
     );
   });
   afterAll(async () => {
-    proxy?.back();
-    await proxied?.close();
-    await direct?.close();
-    await proxy?.close();
-    await fresh?.drop();
     if (folder) await rm(folder, { recursive: true, force: true });
   });
 

@@ -10,16 +10,10 @@ import {
   AttemptsRepository,
   AttemptWritesRepository,
   DatabaseOutageError,
-  openDatabase,
   RunsRepository,
   type Database,
 } from '@trainyard/db';
-import {
-  createFreshDatabase,
-  startFreezableProxy,
-  type FreezableProxy,
-  type FreshDatabase,
-} from '@trainyard/db/testing';
+import { useDatabaseBehindProxy, type FreezableProxy } from '@trainyard/db/testing';
 import { LocalObjectStore } from '@trainyard/storage';
 import { DatabasePatience } from './database-patience';
 import { WorkerMetrics } from './metrics/worker-metrics';
@@ -50,45 +44,30 @@ class HookedLogger extends ConsoleLogger {
  * WORKER_DATABASE_OUTAGE_PATIENCE_MS, not one each.
  */
 describe('OutcomeConcluder across PostgreSQL restarts (real PostgreSQL, local store)', () => {
-  let fresh: FreshDatabase;
   let direct: Database;
-  let proxied: Database;
   let proxy: FreezableProxy;
   let folder: string;
   let concluder: OutcomeConcluder;
   let runLogs: RunLogs;
   const logger = new HookedLogger();
 
-  beforeAll(async () => {
+  useDatabaseBehindProxy(async (opened) => {
+    ({ direct, proxy } = opened);
     Logger.overrideLogger(logger);
-    fresh = await createFreshDatabase();
-    direct = await openDatabase({ url: fresh.url, embeddedPath: '' });
-    const url = new URL(fresh.url);
-    proxy = await startFreezableProxy({ host: url.hostname, port: Number(url.port || 5432) });
-    url.port = String(proxy.port);
-    proxied = await openDatabase(
-      { url: url.toString(), embeddedPath: '', queryTimeoutMs: 1000, connectTimeoutMs: 1000 },
-      { migrate: false },
-    );
     folder = await mkdtemp(join(tmpdir(), 'trainyard-outcome-'));
     const config = loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: String(PATIENCE_MS), WORKER_MAX_ATTEMPTS: '3' });
     runLogs = new RunLogs(config, new LocalObjectStore(folder));
     concluder = new OutcomeConcluder(
       config,
-      new AttemptsRepository(proxied.prisma),
-      new AttemptWritesRepository(proxied.prisma),
+      new AttemptsRepository(opened.proxied.prisma),
+      new AttemptWritesRepository(opened.proxied.prisma),
       new WorkerMetrics(),
       new DatabasePatience(config),
     );
   });
   afterAll(async () => {
     Logger.overrideLogger(new ConsoleLogger());
-    proxy?.back();
     await runLogs?.stop();
-    await proxied?.close();
-    await direct?.close();
-    await proxy?.close();
-    await fresh?.drop();
     if (folder) await rm(folder, { recursive: true, force: true });
   });
 

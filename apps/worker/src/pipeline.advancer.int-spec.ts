@@ -2,13 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { loadConfig } from '@trainyard/config';
 import { RunSpecSchema } from '@trainyard/contracts';
-import { CheckpointsRepository, openDatabase, PipelinesRepository, type Database } from '@trainyard/db';
-import {
-  createFreshDatabase,
-  startFreezableProxy,
-  type FreezableProxy,
-  type FreshDatabase,
-} from '@trainyard/db/testing';
+import { CheckpointsRepository, PipelinesRepository, type Database } from '@trainyard/db';
+import { useDatabaseBehindProxy, type FreezableProxy } from '@trainyard/db/testing';
 import { createRedisConnection, TrainingQueues } from '@trainyard/queue';
 import { DatabasePatience } from './database-patience';
 import { PipelineAdvancer } from './pipeline.advancer';
@@ -24,43 +19,24 @@ const OUTAGE_MS = 6000;
  * next step is enqueued once the database answers, not left to the reconciler's next pass.
  */
 describe('PipelineAdvancer across a PostgreSQL restart (real PostgreSQL, Redis)', () => {
-  let fresh: FreshDatabase;
   let direct: Database;
-  let proxied: Database;
   let proxy: FreezableProxy;
   let connection: Redis;
   let queues: TrainingQueues;
   let advancer: PipelineAdvancer;
 
-  beforeAll(async () => {
-    fresh = await createFreshDatabase();
-    direct = await openDatabase({ url: fresh.url, embeddedPath: '' });
-    const url = new URL(fresh.url);
-    proxy = await startFreezableProxy({ host: url.hostname, port: Number(url.port || 5432) });
-    url.port = String(proxy.port);
-    proxied = await openDatabase(
-      { url: url.toString(), embeddedPath: '', queryTimeoutMs: 1000, connectTimeoutMs: 1000 },
-      { migrate: false },
-    );
+  useDatabaseBehindProxy((opened) => {
+    ({ direct, proxy } = opened);
     connection = createRedisConnection(REDIS_URL);
     queues = new TrainingQueues(connection, `test-${randomUUID()}`);
     const config = loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: '60000' });
-    advancer = new PipelineAdvancer(
-      config,
-      queues,
-      new PipelinesRepository(proxied.prisma),
-      new DatabasePatience(config),
-    );
+    const pipelines = new PipelinesRepository(opened.proxied.prisma);
+    advancer = new PipelineAdvancer(config, queues, pipelines, new DatabasePatience(config));
   });
   afterAll(async () => {
-    proxy?.back();
     for (const [, queue] of queues?.entries() ?? []) await queue.obliterate({ force: true });
     await queues?.close();
     await connection?.quit();
-    await proxied?.close();
-    await direct?.close();
-    await proxy?.close();
-    await fresh?.drop();
   });
 
   it('enqueues the next step as soon as the database is back, not giving up after ~3 s', async () => {

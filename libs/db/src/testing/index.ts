@@ -5,3 +5,4 @@ export { serverSentEvents, type ServerSentEvent } from './server-sent-events';
 export { freePort } from './free-port';
 export { useMigratedDatabase } from './migrated-database';
 export { startFreezableProxy, type FreezableProxy } from './freezable-proxy';
+export { useDatabaseBehindProxy, type DatabaseBehindProxy } from './database-behind-proxy';
