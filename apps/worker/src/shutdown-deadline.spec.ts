@@ -1,4 +1,4 @@
-import { shutdownDeadlineMessage } from './shutdown-deadline';
+import { exitPastShutdownDeadline, SHUTDOWN_MARGIN_MS, shutdownDeadlineMessage } from './shutdown-deadline';
 
 describe('shutdownDeadlineMessage', () => {
   const redisDown = { endpoint: '127.0.0.1:6379', problem: 'connection reconnecting' };
@@ -26,5 +26,26 @@ describe('shutdownDeadlineMessage', () => {
       'shutdown deadline (5000 ms) passed with no job held, but BullMQ had not finished with Redis: ' +
         'Redis at 127.0.0.1:6379 does not answer (connection reconnecting); exiting',
     );
+  });
+});
+
+describe('exitPastShutdownDeadline', () => {
+  it('exits SHUTDOWN_MARGIN_MS past the deadline from the first signal, once, saying so', async () => {
+    const said: string[] = [];
+    const exits: number[] = [];
+    const exit = () => void exits.push(Date.now());
+    exitPastShutdownDeadline(200, (message) => said.push(message), ['SIGUSR2'], exit);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(exits).toEqual([]); // nothing before a signal
+    const signalledAt = Date.now();
+    process.emit('SIGUSR2');
+    process.emit('SIGUSR2'); // a second signal arms nothing more
+    await new Promise((resolve) => setTimeout(resolve, 200 + SHUTDOWN_MARGIN_MS + 300));
+    expect(exits).toHaveLength(1);
+    expect(exits[0]! - signalledAt).toBeGreaterThanOrEqual(200 + SHUTDOWN_MARGIN_MS - 5);
+    expect(said).toEqual([
+      'shutdown not done 1000 ms past its deadline (200 ms, WORKER_SHUTDOWN_TIMEOUT_MS): exiting without closing its connections',
+    ]);
+    expect(process.listenerCount('SIGUSR2')).toBe(0);
   });
 });
