@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { CheckpointsRepository, FencedError, type Fence } from '@trainyard/db';
 import type { CheckpointStore } from '@trainyard/storage';
-import { DatabasePatience } from './database-patience';
+import { DatabasePatience, type PatienceWindow } from './database-patience';
 import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import type { AttemptLog } from './run-logs/attempt-log';
 import { CHECKPOINT_STORE } from './worker.tokens';
@@ -29,10 +29,14 @@ export class CheckpointRetention {
     private readonly patience: DatabasePatience,
   ) {}
 
-  /** `attemptLog`: the attempt whose checkpoint this follows, where lines about waiting for the database go too. */
-  async apply(fence: Fence, attemptLog?: AttemptLog): Promise<void> {
+  /**
+   * `attemptLog`: the attempt whose checkpoint this follows, where lines about waiting for the
+   * database go too. `window`: the patience window its calls join once there is one (the outcome's,
+   * which waits for this).
+   */
+  async apply(fence: Fence, attemptLog?: AttemptLog, window?: () => PatienceWindow | undefined): Promise<void> {
     const log = attemptLog?.from(this.logger) ?? this.logger;
-    const waiting = this.patience.forRun(fence.runId, log);
+    const waiting = this.patience.forRun(fence.runId, log, window);
     try {
       const victims = await waiting('checkpoint retention', () =>
         this.checkpoints.retentionCandidates(fence.runId, this.config.checkpoints.keepLast),

@@ -25,6 +25,13 @@ export class PatienceWindow {
   openedAt?: number;
 }
 
+/**
+ * The window a call shares: one, or where to find it at each of the call's tries (a call begun
+ * before its step's window existed joins it at its next lost connection, bringing when it lost its
+ * first).
+ */
+export type PatienceWindowSource = PatienceWindow | (() => PatienceWindow | undefined);
+
 /** A run's patient calls: `what` is named `run <id>: <what>` in the lines about its wait (DatabasePatience.forRun). */
 export type RunPatience = <T>(what: string, fn: () => Promise<T>, retryOn?: (error: unknown) => boolean) => Promise<T>;
 
@@ -55,12 +62,13 @@ export class DatabasePatience {
     fn: () => Promise<T>,
     log: PatienceLog,
     retryOn?: (error: unknown) => boolean,
-    window?: PatienceWindow,
+    window?: PatienceWindowSource,
   ): Promise<T> {
+    const windowNow = typeof window === 'function' ? window : () => window;
+    const openedAt = windowNow()?.openedAt;
     const fullMs = this.config.worker.databaseOutagePatienceMs;
     // What is left of a window another call opened; 1 ms rather than 0, which would mean "a few tries".
-    const patienceMs =
-      window?.openedAt === undefined || fullMs <= 0 ? fullMs : Math.max(1, window.openedAt + fullMs - Date.now());
+    const patienceMs = openedAt === undefined || fullMs <= 0 ? fullMs : Math.max(1, openedAt + fullMs - Date.now());
     const reports = waitReports(what, patienceMs, log);
     return withConnectionRetry(fn, {
       patienceMs,
@@ -69,7 +77,8 @@ export class DatabasePatience {
       retryOn,
       ...reports,
       onRetry: (error, attempt, awayMs) => {
-        if (window) window.openedAt ??= Date.now() - awayMs;
+        const shared = windowNow();
+        if (shared) shared.openedAt ??= Date.now() - awayMs;
         reports.onRetry(error, attempt, awayMs);
       },
     });
@@ -79,7 +88,7 @@ export class DatabasePatience {
    * `call` for one run's database work: each call is named after the run, its lines go to `log`;
    * calls given one `window` wait one patience window between them.
    */
-  forRun(runId: string, log: PatienceLog, window?: PatienceWindow): RunPatience {
+  forRun(runId: string, log: PatienceLog, window?: PatienceWindowSource): RunPatience {
     return (what, fn, retryOn) => this.call(`run ${runId}: ${what}`, fn, log, retryOn, window);
   }
 

@@ -9,14 +9,17 @@ import type { RunSpec, TrainingJobData } from '@trainyard/contracts';
 import {
   AttemptsRepository,
   AttemptWritesRepository,
+  CheckpointsRepository,
   DatabaseOutageError,
   RunsRepository,
   type Database,
 } from '@trainyard/db';
 import { useDatabaseBehindProxy, type FreezableProxy } from '@trainyard/db/testing';
-import { LocalObjectStore } from '@trainyard/storage';
-import { DatabasePatience } from './database-patience';
+import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
+import { CheckpointRetention } from './checkpoint-retention.service';
+import { DatabasePatience, PatienceWindow } from './database-patience';
 import { WorkerMetrics } from './metrics/worker-metrics';
+import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import { OutcomeConcluder } from './outcome.concluder';
 import { RunLogs } from './run-logs/run-logs';
 import type { TrainingContext } from './training-context';
@@ -41,13 +44,16 @@ class HookedLogger extends ConsoleLogger {
  * An attempt's outcome recorded on real PostgreSQL reached through a proxy that plays a PostgreSQL
  * restart (open connections cut, new ones answered FATAL 57P03): a failed attempt's outcome is a
  * read (its failed attempts) and then a write, and the two together wait one
- * WORKER_DATABASE_OUTAGE_PATIENCE_MS, not one each.
+ * WORKER_DATABASE_OUTAGE_PATIENCE_MS, not one each; so does the last checkpoint's retention, which
+ * the outcome waits for, with them.
  */
 describe('OutcomeConcluder across PostgreSQL restarts (real PostgreSQL, local store)', () => {
   let direct: Database;
   let proxy: FreezableProxy;
   let folder: string;
   let concluder: OutcomeConcluder;
+  let retention: CheckpointRetention;
+  let store: CheckpointStore;
   let runLogs: RunLogs;
   const logger = new HookedLogger();
 
@@ -55,14 +61,28 @@ describe('OutcomeConcluder across PostgreSQL restarts (real PostgreSQL, local st
     ({ direct, proxy } = opened);
     Logger.overrideLogger(logger);
     folder = await mkdtemp(join(tmpdir(), 'trainyard-outcome-'));
-    const config = loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: String(PATIENCE_MS), WORKER_MAX_ATTEMPTS: '3' });
+    const config = loadConfig({
+      WORKER_DATABASE_OUTAGE_PATIENCE_MS: String(PATIENCE_MS),
+      WORKER_MAX_ATTEMPTS: '3',
+      CHECKPOINT_KEEP_LAST: '1',
+    });
     runLogs = new RunLogs(config, new LocalObjectStore(folder));
+    store = new CheckpointStore(new LocalObjectStore(join(folder, 'checkpoints')));
+    const patience = new DatabasePatience(config);
+    const checkpoints = new CheckpointsRepository(opened.proxied.prisma);
+    retention = new CheckpointRetention(
+      config,
+      store,
+      checkpoints,
+      new OrphanCheckpointSweeper(store, checkpoints),
+      patience,
+    );
     concluder = new OutcomeConcluder(
       config,
       new AttemptsRepository(opened.proxied.prisma),
       new AttemptWritesRepository(opened.proxied.prisma),
       new WorkerMetrics(),
-      new DatabasePatience(config),
+      patience,
     );
   });
   afterAll(async () => {
@@ -71,25 +91,29 @@ describe('OutcomeConcluder across PostgreSQL restarts (real PostgreSQL, local st
     if (folder) await rm(folder, { recursive: true, force: true });
   });
 
-  it('gives up once one patience window is spent, though the database came back between its read and its write', async () => {
+  /** A run with its attempt open, as a worker holds it while training. */
+  async function attempt(name: string): Promise<TrainingContext> {
     const run = await new RunsRepository(direct.prisma).create({
       id: randomUUID(),
       kind: 'PRETRAIN',
-      name: 'outcome in a flapping outage',
+      name,
       spec,
       baseRunId: null,
     });
     const opened = await new AttemptsRepository(direct.prisma).openCurrent(run.id, null);
-    const fields = { runId: run.id, attempt: opened.attempt.number, jobId: run.id };
-    const context: TrainingContext = {
+    return {
       job: { id: run.id, data: { runId: run.id } } as Job<TrainingJobData>,
       token: undefined,
       fence: { runId: run.id, attemptId: opened.attempt.id },
       fenced: false,
       preemptRequested: false,
       retention: Promise.resolve(),
-      log: runLogs.open(fields),
+      log: runLogs.open({ runId: run.id, attempt: opened.attempt.number, jobId: run.id }),
     };
+  }
+
+  it('gives up once one patience window is spent, though the database came back between its read and its write', async () => {
+    const context = await attempt('outcome in a flapping outage');
     // PostgreSQL stops; it is back for a moment near the end of the patience, long enough for the
     // outcome's read, and stops again the moment the read went on, before the write.
     logger.onLine = (message) => {
@@ -114,7 +138,43 @@ describe('OutcomeConcluder across PostgreSQL restarts (real PostgreSQL, local st
     expect(tookMs).toBeGreaterThanOrEqual(PATIENCE_MS - 1000);
     expect(tookMs).toBeLessThan(PATIENCE_MS + 1500);
     // Nothing was recorded: the attempt is left to be closed CRASHED, as when the database is gone for longer.
-    const attempts = await new AttemptsRepository(direct.prisma).listByRun(run.id);
+    const attempts = await new AttemptsRepository(direct.prisma).listByRun(context.fence.runId);
+    expect(attempts.map((a) => a.outcome)).toEqual(['RUNNING']);
+  }, 60_000);
+
+  it('counts the last checkpoint’s retention, still waiting when the training ended, in the same window', async () => {
+    const context = await attempt('outcome after a waiting retention');
+    const checkpoints = new CheckpointsRepository(direct.prisma);
+    for (const sequence of [1, 2]) {
+      const written = await store.write(context.fence.runId, sequence, { 'model/model.json': Buffer.from('{}') }, {});
+      await checkpoints.recordComplete(context.fence, {
+        sequence,
+        epoch: sequence,
+        step: sequence,
+        models: ['autoencoder'],
+        ...written,
+      });
+    }
+    const started = Date.now();
+    proxy.restart();
+    // The last checkpoint's retention, begun while training (as RunEventsApplier begins it), waits.
+    context.retention = retention.apply(context.fence, context.log, () => context.outcomeWindow);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The training ended (as TrainingProcessor goes on): the outcome waits for the retention, then writes.
+    context.outcomeWindow ??= new PatienceWindow();
+    await context.retention;
+    const error = await concluder.conclude(context, { status: 'succeeded' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const tookMs = Date.now() - started;
+    proxy.back();
+
+    expect(error).toBeInstanceOf(DatabaseOutageError);
+    // One window (4 s) and a try's deadline (1 s): before, the outcome's write waited a window of its own after the retention's (8 s in all).
+    expect(tookMs).toBeGreaterThanOrEqual(PATIENCE_MS);
+    expect(tookMs).toBeLessThan(PATIENCE_MS + 1500);
+    const attempts = await new AttemptsRepository(direct.prisma).listByRun(context.fence.runId);
     expect(attempts.map((a) => a.outcome)).toEqual(['RUNNING']);
   }, 60_000);
 });

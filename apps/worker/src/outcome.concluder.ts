@@ -25,8 +25,6 @@ import { CONFIG } from '@trainyard/infrastructure';
 @Injectable()
 export class OutcomeConcluder {
   private readonly logger = new Logger(OutcomeConcluder.name);
-  /** Each attempt's outcome's one patience window (see patient). */
-  private readonly windows = new WeakMap<TrainingContext, PatienceWindow>();
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -169,13 +167,13 @@ export class OutcomeConcluder {
 
   /**
    * A read or a fenced write of the outcome, waiting for a PostgreSQL that cannot be reached
-   * (DatabasePatience). An outcome's calls share one patience window: a read that waited most of
-   * it leaves its write only the rest, so the outcome waits the patience once, not once a call.
+   * (DatabasePatience). An outcome's calls share one patience window (context.outcomeWindow): a
+   * read, or the last checkpoint's retention, that waited most of it leaves the write only the
+   * rest, so the outcome waits the patience once, not once a call.
    */
   private patient<T>(context: TrainingContext, what: string, fn: () => Promise<T>): Promise<T> {
-    let window = this.windows.get(context);
-    if (!window) this.windows.set(context, (window = new PatienceWindow()));
-    return this.patience.forRun(context.fence.runId, context.log.from(this.logger), window)(what, fn);
+    context.outcomeWindow ??= new PatienceWindow();
+    return this.patience.forRun(context.fence.runId, context.log.from(this.logger), context.outcomeWindow)(what, fn);
   }
 
   /**

@@ -87,9 +87,11 @@ export class RunEventsApplier {
         // Deleting old checkpoints costs storage round trips: done beside training so events
         // (and a cancel or preemption behind them) are not held up.
         context.retention = context.retention.then(() =>
-          this.retention.apply(fence, context.log).catch((error: Error) => {
-            if (error instanceof FencedError) this.fence(context, error);
-          }),
+          this.retention
+            .apply(fence, context.log, () => context.outcomeWindow)
+            .catch((error: Error) => {
+              if (error instanceof FencedError) this.fence(context, error);
+            }),
         );
         return;
       case 'checkpoint-corrupt':

@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import type { RunResult, TrainingJobData } from '@trainyard/contracts';
 import type { Fence } from '@trainyard/db';
 import type { TrainingProcessHandle } from '@trainyard/training/supervisor';
+import type { PatienceWindow } from './database-patience';
 import type { AttemptLog } from './run-logs/attempt-log';
 
 /** One training in progress on this worker: its job, its fence, and what its events taught us. */
@@ -20,6 +21,11 @@ export interface TrainingContext {
   result?: RunResult;
   /** Checkpoint retention runs beside training, one pass at a time, off the event path. */
   retention: Promise<void>;
+  /**
+   * The outcome's one patience window, from when the training ended: the outcome's calls share it,
+   * and so does a retention still waiting for the database then, which the outcome waits for.
+   */
+  outcomeWindow?: PatienceWindow;
   /** Lines about this attempt: to the process log and to the run's own log in the object store. */
   log: AttemptLog;
 }

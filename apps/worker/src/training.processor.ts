@@ -31,7 +31,7 @@ import {
 } from '@trainyard/training/supervisor';
 import { ActiveTrainings } from './active-trainings';
 import { giveBack } from './class-consumers';
-import { DatabasePatience, repeatedFailureReports, type PatienceLog } from './database-patience';
+import { DatabasePatience, PatienceWindow, repeatedFailureReports, type PatienceLog } from './database-patience';
 import { JobHandBack } from './job-hand-back';
 import { GiveBackLines } from './devices/give-back-lines';
 import { PrestartedProcesses } from './devices/prestarted-processes';
@@ -277,6 +277,8 @@ export class TrainingProcessor {
     }
     // The retention its last checkpoints started is settled before the run is seen to end, so
     // whoever reads a finished run's checkpoints reads the kept ones (it never fails: see apply).
+    // Its waits for the database count in the outcome's one patience window.
+    context.outcomeWindow ??= new PatienceWindow();
     await context.retention;
     return this.concluder.conclude(context, outcome);
   }
