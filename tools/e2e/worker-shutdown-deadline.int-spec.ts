@@ -39,7 +39,7 @@ describe('a worker stopped while its PostgreSQL does not answer (real processes,
     const tookMs = Date.now() - stoppedAt;
     cluster.workers.splice(cluster.workers.indexOf(worker), 1);
     const output = worker.output();
-    // Before, 51 s: its shutdown's database calls, then closing pg's pool, waited on the silent database.
+    // Before, 51 s after SIGTERM: its shutdown's database calls, then closing pg's pool, waited on the silent database.
     expect(tookMs).toBeLessThan(TIMEOUT_MS + 1500);
     expect(tookMs).toBeGreaterThanOrEqual(TIMEOUT_MS);
     // It said what it left behind at the deadline, and why it exited before its connections closed.
