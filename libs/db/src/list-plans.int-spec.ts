@@ -21,13 +21,18 @@ interface PlanNode {
   'Relation Name'?: string;
   'Index Name'?: string;
   'Plan Rows': number;
+  /** With ANALYZE: per loop, as the rows removed are. */
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
   Plans?: PlanNode[];
 }
 
 const ROWS = 3000;
 const PROJECTS = ['vision', 'speech', 'default'];
 /** Tables whose lists are checked; a Seq Scan of one of them, or a Sort over more than this many rows of it, fails. */
-const LISTED = ['runs', 'datasets', 'pipelines', 'sweeps', 'model_versions'];
+const LISTED = ['runs', 'datasets', 'pipelines', 'sweeps', 'model_versions', 'metric_summaries'];
 const SORT_ROWS_MAX = 200;
 
 describe('list queries at scale use an index in page order', () => {
@@ -55,18 +60,37 @@ describe('list queries at scale use an index in page order', () => {
     await fresh?.drop();
   });
 
-  /** Runs `list` for the first page and the page after it; the plans of every statement it sent. */
-  async function plansOf(list: (cursor?: string) => Promise<{ nextCursor: string | null }>) {
+  /**
+   * Runs `list` for the first page and the page after it (if any: `expectMore` says there must be
+   * one); the plans of every statement it sent, run again under EXPLAIN ANALYZE when `analyze`.
+   */
+  async function plansOf(
+    list: (cursor?: string) => Promise<{ nextCursor: string | null }>,
+    { analyze = false, expectMore = true } = {},
+  ) {
     sent.length = 0;
     const first = await list();
-    expect(first.nextCursor).not.toBeNull();
-    await list(first.nextCursor!);
+    if (expectMore) expect(first.nextCursor).not.toBeNull();
+    if (first.nextCursor) await list(first.nextCursor);
     const plans: { sql: string; plan: PlanNode }[] = [];
     for (const { query, params } of sent) {
-      const { rows } = await pg.query(`EXPLAIN (FORMAT JSON) ${query}`, JSON.parse(params) as unknown[]);
+      const explain = analyze ? 'EXPLAIN (ANALYZE, FORMAT JSON)' : 'EXPLAIN (FORMAT JSON)';
+      const { rows } = await pg.query(`${explain} ${query}`, JSON.parse(params) as unknown[]);
       plans.push({ sql: query, plan: (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan });
     }
     return plans;
+  }
+
+  /** Every run of the list, following nextCursor page by page. */
+  async function allPages(list: (cursor?: string) => Promise<{ items: { id: string }[]; nextCursor: string | null }>) {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await list(cursor);
+      ids.push(...page.items.map((item) => item.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return ids;
   }
 
   const catalog = () => new CatalogListsRepository(prisma);
@@ -96,20 +120,104 @@ describe('list queries at scale use an index in page order', () => {
     for (const { sql, plan } of plans) expect({ sql, problems: problemsOf(plan) }).toEqual({ sql, problems: [] });
     expect(plans.some(({ plan }) => indexScansOf(plan, 'runs').length > 0)).toBe(true);
   });
+
+  describe.each(['best', 'last', 'min', 'max'] as const)('runs by a metric, stat %s', (stat) => {
+    it.each([
+      ['one project', 'speech', 'asc'],
+      ['every project', undefined, 'desc'],
+    ] as const)('%s: read by the stat index in page order, no Sort of the metric', async (_what, project, order) => {
+      const query: RunListQuery = { project, sort: { by: 'metric', metric: 'val_loss', stat }, order, limit: 25 };
+      const plans = await plansOf((cursor) => listRuns(prisma, { ...query, cursor }));
+      for (const { sql, plan } of plans) expect({ sql, problems: problemsOf(plan) }).toEqual({ sql, problems: [] });
+      const walks = plans.flatMap(({ plan }) => indexScansOf(plan, 'metric_summaries'));
+      expect(walks.map((n) => n['Index Name'])).toContain(`metric_summaries_name_${stat}_run_id_idx`);
+    });
+  });
+
+  // Reads, not plans: what was slow at a year's history was a plan walking an index for rows that
+  // were never found, so each statement is run (ANALYZE) and the rows it read are counted.
+  it('runs of a kind that never records the metric, by that metric: the metric is not walked', async () => {
+    const query: RunListQuery = {
+      kind: 'PRETRAIN',
+      sort: { by: 'metric', metric: 'test/accuracy', stat: 'best' },
+      order: 'desc',
+      limit: 25,
+    };
+    const plans = await plansOf((cursor) => listRuns(prisma, { ...query, cursor }), { analyze: true });
+    for (const { sql, plan } of plans) {
+      expect({ sql, problems: problemsOf(plan, { executedOnly: true }) }).toEqual({ sql, problems: [] });
+      // The runs without the metric, by id: about 26 / 0.3 runs read (bounded at three times that),
+      // each probed for the metric (no row found), and the page's own summaries (one a run here) for
+      // its items; walking the metric read its 4,200 summaries.
+      expect({ sql, summaries: rowsRead(plan, 'metric_summaries') <= 2 * 26 }).toEqual({ sql, summaries: true });
+      expect({ sql, runs: rowsRead(plan, 'runs') <= 10 * 26 }).toEqual({ sql, runs: true });
+    }
+  });
+
+  describe('pages hold the same runs in the same order as one ORDER BY over every run', () => {
+    const reference = async (sql: string, values: unknown[]) =>
+      (await pg.query<{ id: string }>(sql, values)).rows.map((row) => row.id);
+
+    it.each([
+      ['val_loss', 'last', 'FINETUNE', 'asc'],
+      ['val_loss', 'min', 'PRETRAIN', 'desc'],
+      ['val_loss', 'max', undefined, 'asc'],
+      ['val_loss', 'best', 'FINETUNE', 'desc'],
+      ['test/accuracy', 'best', 'PRETRAIN', 'desc'],
+      ['test/accuracy', 'last', 'FINETUNE', 'asc'],
+    ] as const)('%s:%s, kind %s, %s (runs without it last, by id)', async (metric, stat, kind, order) => {
+      const query: RunListQuery = {
+        project: 'speech',
+        kind,
+        sort: { by: 'metric', metric, stat },
+        order,
+        limit: 50,
+      };
+      const expected = await reference(
+        `SELECT r.id::text AS id FROM runs r LEFT JOIN metric_summaries s ON s.run_id = r.id AND s.name = $1
+         WHERE r.project = 'speech' AND ($2::"RunKind" IS NULL OR r.kind = $2) AND r.archived_at IS NULL
+         ORDER BY s.run_id IS NULL, s."${stat}" ${order}, r.id ${order}`,
+        [metric, kind ?? null],
+      );
+      expect(expected.length).toBeGreaterThan(500);
+      expect(await allPages((cursor) => listRuns(prisma, { ...query, cursor }))).toEqual(expected);
+    });
+  });
 });
 
 function nodes(plan: PlanNode): PlanNode[] {
   return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 }
 
+/** Nodes that ran (of an ANALYZE plan): a gated branch or CTE that was not needed has no loops. */
+function executed(plan: PlanNode): PlanNode[] {
+  return plan['Actual Loops'] === 0 ? [] : [plan, ...(plan.Plans ?? []).flatMap(executed)];
+}
+
 function indexScansOf(plan: PlanNode, table: string): PlanNode[] {
   return nodes(plan).filter((n) => n['Relation Name'] === table && /Index/.test(n['Node Type']));
 }
 
-/** A Seq Scan of a listed table, or a Sort of more than SORT_ROWS_MAX rows read from one. */
-function problemsOf(plan: PlanNode): string[] {
+/** Rows the scans of `table` read (returned or filtered out), in an ANALYZE plan. */
+function rowsRead(plan: PlanNode, table: string): number {
+  return executed(plan)
+    .filter((n) => n['Relation Name'] === table)
+    .reduce(
+      (sum, n) =>
+        sum +
+        ((n['Actual Rows'] ?? 0) + (n['Rows Removed by Filter'] ?? 0) + (n['Rows Removed by Index Recheck'] ?? 0)) *
+          (n['Actual Loops'] ?? 1),
+      0,
+    );
+}
+
+/**
+ * A Seq Scan of a listed table, or a Sort of more than SORT_ROWS_MAX rows read from one; of the
+ * nodes that ran when `executedOnly` (an ANALYZE plan).
+ */
+function problemsOf(plan: PlanNode, { executedOnly = false } = {}): string[] {
   const problems: string[] = [];
-  for (const node of nodes(plan)) {
+  for (const node of executedOnly ? executed(plan) : nodes(plan)) {
     if (node['Node Type'] === 'Seq Scan' && LISTED.includes(node['Relation Name'] ?? ''))
       problems.push(`Seq Scan on ${node['Relation Name']}`);
     if (node['Node Type'] === 'Sort') {
@@ -138,10 +246,22 @@ async function seed(pg: Client): Promise<void> {
     INSERT INTO "sweeps" ("id", "name", "project", "spec", "created_at")
     SELECT ${uuid(`'sw' || i`)}, 'sweep ' || i, ${project(`'sw' || i`)}, '{"strategy": "grid"}', ${created}
     FROM generate_series(1, ${ROWS}) i;
-    INSERT INTO "runs" ("id", "kind", "status", "name", "spec", "project", "created_at", "pipeline_id", "sweep_id")
-    SELECT ${uuid(`'run' || i`)}, 'FINETUNE', 'SUCCEEDED', 'run ' || i, '{}', ${project(`'run' || i`)}, ${created},
-      CASE WHEN i % 2 = 0 THEN ${uuid(`'pl' || (i / 2)`)} END, CASE WHEN i % 2 = 1 THEN ${uuid(`'sw' || (i / 2 + 1)`)} END
+    INSERT INTO "runs" ("id", "kind", "status", "name", "spec", "project", "created_at", "pipeline_id", "sweep_id", "tags")
+    SELECT ${uuid(`'run' || i`)}, CASE WHEN i % 10 < 3 THEN 'PRETRAIN' ELSE 'FINETUNE' END::"RunKind", 'SUCCEEDED',
+      'run ' || i, jsonb_build_object('name', 'run ' || i, 'notes', repeat('x', 400)), ${project(`'run' || i`)}, ${created},
+      CASE WHEN i % 2 = 0 THEN ${uuid(`'pl' || (i / 2)`)} END, CASE WHEN i % 2 = 1 THEN ${uuid(`'sw' || (i / 2 + 1)`)} END,
+      CASE WHEN i % 97 = 0 THEN ARRAY['ablation', 'v2'] WHEN i % 5 = 0 THEN ARRAY[]::text[] WHEN i % 5 = 1 THEN ARRAY['baseline']
+        WHEN i % 5 = 2 THEN ARRAY['prod', 'v2'] WHEN i % 5 = 3 THEN ARRAY['ablation'] ELSE ARRAY['v2'] END
     FROM generate_series(1, ${ROWS * 2}) i;
+    -- val_loss of every run but one in 11, test/accuracy of fine-tunes only: many ties, a few NaN.
+    INSERT INTO "metric_summaries" ("run_id", "name", "goal", "count", "last", "last_step", "min", "max", "best", "best_step")
+    SELECT ${uuid(`'run' || i`)}, 'val_loss', 'min', 5, CASE WHEN i % 499 = 0 THEN 'NaN' ELSE (i % 37) / 10.0 END,
+      5, (i % 41) / 10.0, (i % 43) / 10.0, (i % 41) / 10.0, 3
+    FROM generate_series(1, ${ROWS * 2}) i WHERE i % 11 <> 0;
+    INSERT INTO "metric_summaries" ("run_id", "name", "goal", "count", "last", "last_step", "min", "max", "best", "best_step")
+    SELECT ${uuid(`'run' || i`)}, 'test/accuracy', 'max', 1, (i % 29) / 100.0, 1, (i % 29) / 100.0, (i % 29) / 100.0,
+      (i % 29) / 100.0, 1
+    FROM generate_series(1, ${ROWS * 2}) i WHERE i % 10 >= 3;
     INSERT INTO "checkpoints" ("id", "run_id", "sequence", "epoch", "step", "uri", "bytes", "sha256", "status", "models")
     SELECT ${uuid(`'ck' || i`)}, ${uuid(`'run' || i`)}, 1, 1, 1, 's3://b/c/' || i, 1, md5('x'), 'COMPLETE', ARRAY['classifier']
     FROM generate_series(1, ${ROWS}) i;

@@ -116,6 +116,30 @@ describe('RunsRepository.list', () => {
     expect(failed.items.map((r) => r.name)).toEqual(['a']);
   });
 
+  it('sorts the runs of a kind by a metric they recorded (metric_names learns it from their writes)', async () => {
+    const { prisma } = db;
+    // The trigger on metric_summaries recorded which kinds wrote val_loss; the list asks before walking it.
+    const kinds = await prisma.$queryRaw<{ kind: string }[]>`
+      SELECT "kind"::text AS kind FROM "metric_names" WHERE "name" = 'val_loss' AND "project" = 'default' ORDER BY 1`;
+    expect(kinds.map((k) => k.kind)).toEqual(['FINETUNE', 'PRETRAIN']);
+    const pretrains = (
+      await pages({
+        kind: 'PRETRAIN',
+        sort: { by: 'metric', metric: 'val_loss', stat: 'best' },
+        order: 'asc',
+        limit: 2,
+      })
+    ).flat();
+    expect(pretrains).toEqual(['b', ...tieOrder('a', 'c', 'asc'), 'd']);
+    const unknown = await runs.list({
+      kind: 'EVALUATE',
+      sort: { by: 'metric', metric: 'val_loss', stat: 'best' },
+      order: 'asc',
+      limit: 2,
+    });
+    expect(unknown).toEqual({ items: [], nextCursor: null });
+  });
+
   it('refuses bad limits and foreign cursors', async () => {
     await expect(runs.list({ sort: { by: 'createdAt' }, order: 'asc', limit: 0 })).rejects.toThrow(/1\.\.200/);
     await expect(runs.list({ sort: { by: 'createdAt' }, order: 'asc', limit: 201 })).rejects.toThrow(RangeError);

@@ -61,10 +61,10 @@ interface KeyRow {
 /**
  * Keyset pagination (never OFFSET) over runs, filtered by status, kind, name and spec fields:
  * each page continues strictly after the previous page's last (sort value, id), so rows inserted
- * meanwhile neither repeat nor vanish. A metric sort walks metric_summaries in the (name, best)
- * index order and joins each run by primary key, stopping after `limit + 1` rows, so a
- * 100,000-run history costs the same as a small one; runs that never recorded the metric follow,
- * by id, in a second phase.
+ * meanwhile neither repeat nor vanish. A metric sort walks metric_summaries in the order of its
+ * (name, stat, run_id) index and joins each run by primary key, stopping after `limit + 1` rows,
+ * so a 200,000-run history costs the same as a small one; runs that never recorded the metric
+ * follow, by id, in a second phase.
  */
 export async function listRuns(prisma: PrismaClient, q: RunListQuery): Promise<RunListPage> {
   if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > RUN_LIST_MAX_LIMIT) {
@@ -89,7 +89,7 @@ export async function listRuns(prisma: PrismaClient, q: RunListQuery): Promise<R
       ${where([...filters, ...after])}
       ORDER BY r."created_at" ${dir}, r."id" ${dir} LIMIT ${q.limit + 1}`;
   } else {
-    rows = await pageByMetric(prisma, q.limit, q.sort, filters, cursor, dir, cmp);
+    rows = await pageByMetric(prisma, q, q.sort, filters, cursor, dir, cmp);
   }
 
   const hasMore = rows.length > q.limit;
@@ -106,13 +106,14 @@ export async function listRuns(prisma: PrismaClient, q: RunListQuery): Promise<R
 
 async function pageByMetric(
   prisma: PrismaClient,
-  limit: number,
+  q: RunListQuery,
   sort: Extract<RunListSort, { by: 'metric' }>,
   filters: Prisma.Sql[],
   cursor: RunListCursor | null,
   dir: Prisma.Sql,
   cmp: Prisma.Sql,
 ): Promise<KeyRow[]> {
+  const { limit } = q;
   const col = STAT_COLUMNS[sort.stat];
   const rows: KeyRow[] = [];
   // Phase 1: runs with the metric, in the order of its value (ties by id).
@@ -122,7 +123,7 @@ async function pageByMetric(
       ...(await prisma.$queryRaw<KeyRow[]>`
         SELECT r."id"::text AS id, ${col}::text AS value
         FROM "metric_summaries" s JOIN "runs" r ON r."id" = s."run_id"
-        ${where([Prisma.sql`s."name" = ${sort.metric}`, ...filters, ...after])}
+        ${where([Prisma.sql`s."name" = ${sort.metric}`, ...metricRecordedBy(q, sort.metric), ...filters, ...after])}
         ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${limit + 1}`),
     );
   }
@@ -137,6 +138,23 @@ async function pageByMetric(
       ORDER BY r."id" ${dir} LIMIT ${limit + 1 - rows.length}`),
   );
   return rows;
+}
+
+/**
+ * When the list is of one project's runs or one kind's, whether any such run ever recorded the
+ * metric (metric_names), as a condition: PostgreSQL runs it once, before the walk (a one-time
+ * filter), and skips the walk when it is false. Without it a kind or project that never records
+ * the metric (`test/accuracy` of pretrains) walked every summary of the metric for nothing: the
+ * planner takes the runs of the filter to be spread evenly among the metric's.
+ */
+function metricRecordedBy(q: RunListQuery, metric: string): Prisma.Sql[] {
+  if (q.project === undefined && !q.kind) return [];
+  const scope = [
+    Prisma.sql`m."name" = ${metric}`,
+    ...(q.project !== undefined ? [Prisma.sql`m."project" = ${q.project}`] : []),
+    ...(q.kind ? [Prisma.sql`m."kind" = ${q.kind}::"RunKind"`] : []),
+  ];
+  return [Prisma.sql`EXISTS (SELECT 1 FROM "metric_names" m ${where(scope)})`];
 }
 
 function runFilters(q: RunListQuery): Prisma.Sql[] {
