@@ -5,7 +5,7 @@ import type { CatalogPage, CatalogPageQuery } from './catalog-page';
 import { DatasetsRepository } from './datasets.repository';
 import { PrismaClient } from './generated/prisma/client';
 import { openDatabase } from './open-database';
-import { listRuns, type RunListQuery } from './run-list.query';
+import { TAG_WALK_ROWS_PER_ROW, listRuns, type RunListQuery } from './run-list.query';
 import { createFreshDatabase, type FreshDatabase } from './testing';
 
 /**
@@ -154,9 +154,45 @@ describe('list queries at scale use an index in page order', () => {
     }
   });
 
+  it.each([
+    ['no run has both', ['ablation', 'baseline'], undefined],
+    ['one run in 97 has both', ['ablation', 'v2'], 'speech'],
+  ])('runs with two tags, %s: a bounded walk, then the tags index', async (_what, tags, project) => {
+    const limit = 5;
+    const query: RunListQuery = { project, tags, sort: { by: 'createdAt' }, order: 'desc', limit };
+    const plans = await plansOf((cursor) => listRuns(prisma, { ...query, cursor }), {
+      analyze: true,
+      expectMore: false,
+    });
+    for (const { sql, plan } of plans) {
+      expect({ sql, problems: problemsOf(plan, { executedOnly: true }) }).toEqual({ sql, problems: [] });
+      // Twice the walk (found, then counted), which reads three runs for one of a project's, and the
+      // runs with the tags. Reading every run (ROWS * 2) for them, as before, is well above.
+      const bound = 2 * 3 * (limit + 1) * TAG_WALK_ROWS_PER_ROW + (ROWS * 2) / 97;
+      expect({ sql, runs: rowsRead(plan, 'runs') <= bound }).toEqual({ sql, runs: true });
+    }
+    const indexesRead = plans.flatMap(({ plan }) => executed(plan).map((n) => n['Index Name']));
+    expect(indexesRead).toContain('runs_tags_idx');
+  });
+
   describe('pages hold the same runs in the same order as one ORDER BY over every run', () => {
     const reference = async (sql: string, values: unknown[]) =>
       (await pg.query<{ id: string }>(sql, values)).rows.map((row) => row.id);
+
+    it.each([
+      [['ablation', 'v2'], 'speech', 'desc'],
+      [['ablation', 'v2'], undefined, 'asc'],
+      [['prod', 'v2'], 'speech', 'asc'],
+      [['ablation', 'baseline'], undefined, 'desc'],
+    ] as const)('tags %j, project %s, %s', async (tags, project, order) => {
+      const query: RunListQuery = { project, tags: [...tags], sort: { by: 'createdAt' }, order, limit: 7 };
+      const expected = await reference(
+        `SELECT id::text AS id FROM runs WHERE tags @> $1::text[] AND ($2::text IS NULL OR project = $2) AND archived_at IS NULL
+         ORDER BY created_at ${order}, id ${order}`,
+        [tags, project ?? null],
+      );
+      expect(await allPages((cursor) => listRuns(prisma, { ...query, cursor }))).toEqual(expected);
+    });
 
     it.each([
       ['val_loss', 'last', 'FINETUNE', 'asc'],
