@@ -12,8 +12,10 @@ import { createFreshDatabase, type FreshDatabase } from './testing';
  * The list routes' statements, as the repositories send them, planned by PostgreSQL over a few
  * thousand rows per table (ANALYZEd): each page must be read through an index in its order, never
  * by reading the whole table and sorting it, which is what a list costs at a year's history
- * (`npm run bench:history`, docs/benchmarks.md "History at scale"). The statements are caught
- * with Prisma's query event, so model queries and $queryRaw alike are checked as sent.
+ * (`npm run bench:history`, docs/benchmarks.md "History at scale"). Where a plan in page order
+ * was not enough (a walk in order that finds nothing to keep), the statements are run under
+ * EXPLAIN ANALYZE and the rows they read are counted. The statements are caught with Prisma's
+ * query event, so model queries and $queryRaw alike are checked as sent.
  */
 
 interface PlanNode {
