@@ -1,4 +1,5 @@
-import { Cluster } from './cluster';
+import { Cluster, TERMINAL } from './cluster';
+import type { AppProcess } from './processes';
 
 /**
  * A batch past the wasm backend's 4 GiB in a fleet where a worker of another backend also serves
@@ -15,18 +16,45 @@ describe('a wasm worker and a run only another backend can hold (real processes)
   }, 120_000);
   afterAll(async () => cluster?.stop());
 
-  it('gives the run back while a live tensorflow worker serves its class, and trains it (to fail, worded) once none does', async () => {
-    const worker = await cluster.startWorker({ WORKER_PRESTART: 'false' });
-    const other = 'tensorflow-elsewhere';
+  let worker: AppProcess;
+  beforeAll(async () => {
+    worker = await cluster.startWorker({ WORKER_PRESTART: 'false' });
+  }, 120_000);
+
+  /** A live `tensorflow` worker serving the class "any": a workers row kept heartbeating until stopped. */
+  async function otherBackendWorker(id: string): Promise<{ stop(): Promise<void> }> {
     await cluster.pg.query(
       `INSERT INTO workers (id, hostname, pid, backend, resource_classes, memory_mb, concurrency)
        VALUES ($1, 'elsewhere', 1, 'tensorflow', '{cpu,any}', 65536, 1)`,
-      [other],
+      [id],
     );
     const beat = setInterval(
-      () => void cluster.pg.query(`UPDATE workers SET last_heartbeat_at = now() WHERE id = $1`, [other]),
+      () => void cluster.pg.query(`UPDATE workers SET last_heartbeat_at = now() WHERE id = $1`, [id]),
       1000,
     );
+    return {
+      async stop() {
+        clearInterval(beat);
+        await cluster.pg.query(`UPDATE workers SET stopped_at = now(), stop_reason = 'shutdown' WHERE id = $1`, [id]);
+      },
+    };
+  }
+
+  /** Taken and given back again every WAIT_ELSEWHERE_MS (each take stamps the job's processedOn), `times` times. */
+  async function takenTimes(id: string, times: number): Promise<number> {
+    const taken = new Set<number>();
+    const deadline = Date.now() + 40_000;
+    while (taken.size < times && Date.now() < deadline) {
+      const processedOn = (await cluster.queue.getJob(id))?.processedOn;
+      if (processedOn) taken.add(processedOn);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return taken.size;
+  }
+
+  it('gives the run back while a live tensorflow worker serves its class, and trains it (to fail, worded) once none does', async () => {
+    const other = 'tensorflow-elsewhere';
+    const elsewhere = await otherBackendWorker(other);
     try {
       // Estimated at 4.71 GiB (the estimate allows 509 on wasm); its first batch holds 600 and traps on wasm.
       const id = await cluster.submit({
@@ -40,23 +68,14 @@ describe('a wasm worker and a run only another backend can hold (real processes)
         `run ${id}: a training step on a batch of 600 needs about \\d+\\.\\d\\d GiB \\(estimated from its layers\\), more than the 4 GiB the wasm backend this worker trains on can hold; given back for worker ${other} \\(tensorflow\\), which serves resource class "any"`,
         'g',
       );
-      // Given back, and taken and given back again every WAIT_ELSEWHERE_MS (each take stamps the
-      // job's processedOn): no attempt opened meanwhile, and the worker's log says so once.
-      const taken = new Set<number>();
-      const deadline = Date.now() + 40_000;
-      while (taken.size < 3 && Date.now() < deadline) {
-        const processedOn = (await cluster.queue.getJob(id))?.processedOn;
-        if (processedOn) taken.add(processedOn);
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      expect(taken.size).toBeGreaterThanOrEqual(3);
+      // Given back, and taken and given back again: no attempt opened meanwhile, and the worker's log says so once.
+      expect(await takenTimes(id, 3)).toBeGreaterThanOrEqual(3);
       expect(worker.output().match(givenBack)?.length ?? 0).toBe(1);
       expect(await cluster.attempts(id)).toEqual([]);
       expect((await cluster.run(id)).status).toBe('QUEUED');
 
       // The other worker stops: the wasm worker trains the run, which fails for good, worded.
-      clearInterval(beat);
-      await cluster.pg.query(`UPDATE workers SET stopped_at = now(), stop_reason = 'shutdown' WHERE id = $1`, [other]);
+      await elsewhere.stop();
       const run = await cluster.waitForStatus(id, ['FAILED', 'SUCCEEDED'], 150_000);
       expect(run.status).toBe('FAILED');
       expect(run.failureReason).toMatch(
@@ -72,7 +91,45 @@ describe('a wasm worker and a run only another backend can hold (real processes)
         ),
       );
     } finally {
-      clearInterval(beat);
+      await elsewhere.stop();
+    }
+  }, 300_000);
+
+  it("sizes a fine-tune on a base run by the base's stored spec: given back as a run past wasm memory", async () => {
+    // The base: a built-in conv autoencoder, trained here (small, well under wasm's limit).
+    const dataset = { name: 'synthetic-shapes', imageSize: 64, channels: 3, perClass: 4, testPerClass: 2 } as const;
+    const baseRunId = await cluster.submit({
+      kind: 'pretrain',
+      name: 'base',
+      dataset,
+      model: { type: 'conv-autoencoder', inputShape: [64, 64, 3], filters: [32, 64], latentDim: 64 },
+      training: { epochs: 1, batchSize: 8, seed: 1 },
+    });
+    expect((await cluster.waitForStatus(baseRunId, TERMINAL, 120_000)).status).toBe('SUCCEEDED');
+
+    const other = 'tensorflow-elsewhere-finetune';
+    const elsewhere = await otherBackendWorker(other);
+    try {
+      // Its own spec names only its base: sized as the fine-tune from scratch on the base's
+      // encoder, a batch of 800 is past what wasm holds (778 at most, trainingMemoryOnBaseRun).
+      const id = await cluster.submit({
+        kind: 'finetune',
+        name: 'on the base, past wasm memory',
+        dataset,
+        model: { type: 'classifier', baseRunId },
+        training: { epochs: 1, batchSize: 800, seed: 1 },
+      });
+      expect(await takenTimes(id, 3)).toBeGreaterThanOrEqual(3);
+      const givenBack = new RegExp(
+        `run ${id}: a training step on a batch of 800 needs about 4\\.\\d\\d GiB \\(estimated from its layers\\), more than the 4 GiB the wasm backend this worker trains on can hold; given back for worker ${other} \\(tensorflow\\), which serves resource class "any"`,
+        'g',
+      );
+      expect(worker.output().match(givenBack)?.length ?? 0).toBe(1);
+      expect(await cluster.attempts(id)).toEqual([]);
+      expect((await cluster.run(id)).status).toBe('QUEUED');
+      expect((await cluster.fetch(`${cluster.baseUrl}/v1/runs/${id}/cancel`, { method: 'POST' })).ok).toBe(true);
+    } finally {
+      await elsewhere.stop();
     }
   }, 300_000);
 });

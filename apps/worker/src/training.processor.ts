@@ -5,8 +5,11 @@ import {
   isTerminal,
   type RunSpec,
   type RunStatus,
+  storedOnBaseRun,
   storedPlacementMemoryGb,
   storedTrainingMemory,
+  storedTrainingMemoryOnBaseRun,
+  type TrainingMemory,
   type TrainingJobData,
 } from '@trainyard/contracts';
 import {
@@ -133,6 +136,21 @@ export class TrainingProcessor {
     }
   }
 
+  /**
+   * A fine-tune on a base run (a pipeline's released step too) has no estimate of its own spec: its
+   * model is the base's encoder and a head, sized by the base run's stored spec, as the API sized it
+   * at submit. One more read, for such jobs only; its row's baseRunId is the resolved base (a
+   * registered version's run too).
+   */
+  private async memoryOnBaseRun(run: Run): Promise<TrainingMemory | null> {
+    const baseRunId = run.baseRunId;
+    if (!baseRunId || !storedOnBaseRun(run.spec)) return null;
+    const base = await this.patience.forRun(run.id, this.workerLog)('reading its base run', () =>
+      this.runs.get(baseRunId),
+    );
+    return storedTrainingMemoryOnBaseRun(run.spec, base?.spec);
+  }
+
   private async processRun(job: Job<TrainingJobData>, run: Run, token?: string): Promise<{ status: string }> {
     const runId = run.id;
     if (isTerminal(run.status as RunStatus)) {
@@ -146,7 +164,7 @@ export class TrainingProcessor {
       return { status: 'CANCELLED' };
     }
 
-    const memory = storedTrainingMemory(run.spec);
+    const memory = storedTrainingMemory(run.spec) ?? (await this.memoryOnBaseRun(run));
     const memoryGb = storedPlacementMemoryGb(run.spec, memory);
     if (!this.devices.fits(memoryGb)) {
       const line = `run ${runId} needs ${memoryGb!.toFixed(2)} GB on its device (the larger of resources.memoryGb and its estimate), more than this worker has; given back`;

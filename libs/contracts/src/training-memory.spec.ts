@@ -10,6 +10,8 @@ import {
   trainingBytes,
   trainingMemory,
   trainingMemoryOnBaseRun,
+  storedOnBaseRun,
+  storedTrainingMemoryOnBaseRun,
   trainingMemoryOnPretrain,
 } from './training-memory';
 
@@ -166,6 +168,19 @@ describe('the training-memory estimate', () => {
     expect(trainingMemoryOnBaseRun(onBase({ baseRunId }), null)).toBeNull();
     expect(trainingMemoryOnBaseRun(onBase({ importedModel: { uri: 's3://b/m/model.json' } }), stored)).toBeNull();
     expect(trainingMemoryOnBaseRun(onBase({}), stored)).toBeNull();
+
+    // As a worker reads them: stored specs, the base read only for a fine-tune that names one.
+    const storedOnBase = (model: object) => JSON.parse(JSON.stringify(onBase(model))) as unknown;
+    expect(storedOnBaseRun(storedOnBase({ baseRunId }))).toBe(true);
+    expect(storedOnBaseRun(storedOnBase({ baseModel: { name: 'm', version: 1 } }))).toBe(true);
+    expect(storedTrainingMemoryOnBaseRun(storedOnBase({ baseRunId }), stored)).toEqual(expected);
+    for (const other of [storedOnBase({}), storedOnBase({ importedModel: { uri: 's3://b/m/model.json' } }), stored])
+      expect(storedOnBaseRun(other)).toBe(false);
+    expect(storedOnBaseRun(null)).toBe(false);
+    expect(storedOnBaseRun({ kind: 'finetune', model: null })).toBe(false);
+    // An older stored fine-tune that lacks what the estimate reads: none, not a throw.
+    expect(storedTrainingMemoryOnBaseRun({ kind: 'finetune', model: { baseRunId } }, stored)).toBeNull();
+    expect(storedTrainingMemoryOnBaseRun(storedOnBase({ baseRunId }), null)).toBeNull();
   });
 
   it('finds the largest batch whose estimate fits a limit', () => {

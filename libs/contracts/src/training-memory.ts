@@ -202,6 +202,35 @@ export function storedTrainingMemory(stored: unknown): TrainingMemory | null {
   }
 }
 
+/**
+ * Whether a spec as a run stores it is a fine-tune on a base run (`baseRunId`, or a registered
+ * `baseModel` version, whose run the run's row holds): the one kind whose estimate needs another
+ * run's stored spec (storedTrainingMemoryOnBaseRun). Reads two fields, so a worker reads the base
+ * for such a job only.
+ */
+export function storedOnBaseRun(stored: unknown): boolean {
+  const { kind, model } = (typeof stored === 'object' && stored !== null ? stored : {}) as {
+    kind?: unknown;
+    model?: { baseRunId?: unknown; baseModel?: unknown } | null;
+  };
+  return kind === 'finetune' && typeof model === 'object' && model !== null && !!(model.baseRunId || model.baseModel);
+}
+
+/**
+ * trainingMemoryOnBaseRun of a fine-tune as a run stores it, on its base run's stored spec (both
+ * read as storedTrainingMemory reads a spec); null for any other spec or base, or one that no
+ * longer reads.
+ */
+export function storedTrainingMemoryOnBaseRun(stored: unknown, storedBase: unknown): TrainingMemory | null {
+  if (!storedOnBaseRun(stored)) return null;
+  try {
+    const memory = trainingMemoryOnBaseRun(stored as RunSpec, storedBase);
+    return memory && Number.isFinite(memory.bytes) && memory.bytes > 0 ? memory : null;
+  } catch {
+    return null;
+  }
+}
+
 /** placementMemoryGb of a spec as a run stores it, by its storedTrainingMemory (given, when the caller has it already). */
 export function storedPlacementMemoryGb(
   stored: unknown,

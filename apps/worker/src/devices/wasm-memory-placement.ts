@@ -20,8 +20,9 @@ export type WasmMemoryPlacement = { giveBack: boolean; line: string };
  * serves its class (it cannot know which worker takes it): this one gives it back for that one,
  * and trains it only when none serves it any more, so it never waits forever (its first step then
  * fails naming the batch size, for good). Null on any other backend or under the limit.
- * `memory` is the stored spec's estimate (storedTrainingMemory), `memoryGb` what the run is placed
- * by (storedPlacementMemoryGb).
+ * `memory` is the stored spec's estimate (storedTrainingMemory; a fine-tune on a base run's, by its
+ * base's stored spec: storedTrainingMemoryOnBaseRun), `memoryGb` what the run is placed by
+ * (storedPlacementMemoryGb).
  */
 export async function wasmMemoryPlacement(
   runId: string,
