@@ -1,5 +1,12 @@
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { Cluster, TERMINAL } from './cluster';
 import type { AppProcess } from './processes';
+
+const CLI = resolve(__dirname, '../../dist/apps/cli/src/trainyard.js');
+const execFileAsync = promisify(execFile);
 
 /**
  * A batch past the wasm backend's 4 GiB in a fleet where a worker of another backend also serves
@@ -95,7 +102,7 @@ describe('a wasm worker and a run only another backend can hold (real processes)
     }
   }, 300_000);
 
-  it("sizes a fine-tune on a base run by the base's stored spec: given back as a run past wasm memory", async () => {
+  it("sizes a fine-tune on a base run by the base's stored spec: given back as a run past wasm memory, shown by `trainyard show`", async () => {
     // The base: a built-in conv autoencoder, trained here (small, well under wasm's limit).
     const dataset = { name: 'synthetic-shapes', imageSize: 64, channels: 3, perClass: 4, testPerClass: 2 } as const;
     const baseRunId = await cluster.submit({
@@ -127,6 +134,16 @@ describe('a wasm worker and a run only another backend can hold (real processes)
       expect(worker.output().match(givenBack)?.length ?? 0).toBe(1);
       expect(await cluster.attempts(id)).toEqual([]);
       expect((await cluster.run(id)).status).toBe('QUEUED');
+      // `trainyard show` (the compiled command, against this API) prints the same estimate.
+      const { stdout } = await execFileAsync(process.execPath, [CLI, 'show', id], {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: tmpdir(),
+          TRAINYARD_URL: cluster.baseUrl,
+          TRAINYARD_API_KEY: cluster.adminKey,
+        },
+      });
+      expect(stdout).toMatch(/^memory {4}about 4\.\d\d GiB a training step \(estimated at training\.batchSize 800\)$/m);
       expect((await cluster.fetch(`${cluster.baseUrl}/v1/runs/${id}/cancel`, { method: 'POST' })).ok).toBe(true);
     } finally {
       await elsewhere.stop();

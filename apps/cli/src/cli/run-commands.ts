@@ -3,14 +3,17 @@ import {
   isWaiting,
   type MetricPointView,
   type RunLogLine,
+  type RunDetailView,
   RunSpecSchema,
+  storedOnBaseRun,
   trainingMemory,
+  trainingMemoryOnBaseRun,
 } from '@trainyard/contracts';
 import { StreamEndedEarlyError } from '@trainyard/client';
 import { truncateToWidth } from '../display-width';
 import { formatDuration, formatTable } from '../progress-line';
 import { jsonText, terminalSafe } from '../terminal-safe';
-import { arg, int, PG_INT_MAX, printJson, readArgFile, str, warn, type Command } from './command';
+import { arg, int, PG_INT_MAX, printJson, readArgFile, str, warn, type Command, type CommandContext } from './command';
 import { ReconnectBudget } from './connection-lost';
 import { EXIT, usageError } from './exit-codes';
 import { formatValue, summaryValue, warnAbsentMetrics } from './metric-summary-text';
@@ -76,14 +79,27 @@ export const submitCommand: Command = {
 
 /**
  * What a training step of the run needs on its device, estimated from its spec's layers as the API
- * places it (training-memory.ts); nothing when the spec alone does not decide the model.
+ * places it and its worker checks it (training-memory.ts): a fine-tune on a base run by that run's
+ * spec too (one more read, for such a run only; none when the base cannot be read); nothing when
+ * neither decides the model.
  */
-function memoryLines(spec: unknown): string[] {
-  const parsed = RunSpecSchema.safeParse(spec);
-  const memory = parsed.success ? trainingMemory(parsed.data) : null;
+async function memoryLines(ctx: CommandContext, run: RunDetailView): Promise<string[]> {
+  const parsed = RunSpecSchema.safeParse(run.spec);
+  if (!parsed.success) return [];
+  const memory = trainingMemory(parsed.data) ?? trainingMemoryOnBaseRun(parsed.data, await baseRunSpec(ctx, run));
   return memory
     ? [`memory    about ${gibText(memory.bytes)} a training step (estimated at ${memory.batchField} ${memory.batch})`]
     : [];
+}
+
+/** The stored spec of the run's base run, for a fine-tune on one only (best effort: undefined when it cannot be read). */
+async function baseRunSpec(ctx: CommandContext, run: RunDetailView): Promise<unknown> {
+  if (!run.baseRunId || !storedOnBaseRun(run.spec)) return undefined;
+  const base = await ctx
+    .client()
+    .run(run.baseRunId, { signal: ctx.signal })
+    .catch(() => null);
+  return base?.spec;
 }
 
 export const showCommand: Command = {
@@ -121,7 +137,7 @@ export const showCommand: Command = {
           ]
         : []),
       ...(queue ? [`queue     ${queueText(queue)}`] : []),
-      ...memoryLines(run.spec),
+      ...(await memoryLines(ctx, run)),
     ].map((line) => terminalSafe(line));
     ctx.out([...lines, ...dataLines(run.dataReport), ''].join('\n'));
     if (run.summaries.length) {
