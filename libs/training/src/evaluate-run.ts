@@ -200,24 +200,11 @@ export async function runEvaluation(
       stepsPerEpoch: steps,
       updatedAt: new Date().toISOString(),
     });
-    const scores = new Float32Array(split.count * numClasses);
-    for (let step = 0; step < steps; step++) {
-      if (shouldStop()) return 'cancelled';
-      const start = step * spec.batchSize;
-      const end = Math.min(start + spec.batchSize, split.count);
-      const { x } = sliceBatch(split, start, end, data.imageShape);
-      // Out of the backend's memory: an error naming batchSize, for good (a retry would use the same batch).
-      const probabilities = await namingMemoryFailures(
-        { pass: 'evaluation', batch: spec.batchSize, firstOfRun: true },
-        async () => model.predict(x) as tf.Tensor,
-      ).catch((error: unknown) => {
-        tf.dispose(x);
-        throw error;
-      });
-      scores.set(await probabilities.data(), start * numClasses);
-      tf.dispose([x, probabilities]);
-      post({ type: 'progress', progress: progress(step) });
-    }
+    const scores = await predictedScores(model, split, data.imageShape, spec.batchSize, numClasses, {
+      shouldStop,
+      predicted: (step) => post({ type: 'progress', progress: progress(step) }),
+    });
+    if (scores === 'cancelled') return 'cancelled';
     const predicted = new Int32Array(split.count);
     for (let i = 0; i < split.count; i++) {
       let best = 0;
@@ -234,4 +221,40 @@ export async function runEvaluation(
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * The classifier's scores for every image of `split` (numClasses a row), predicted in batches of
+ * `batchSize`; 'cancelled' when `shouldStop` says so between batches. Making a batch (its images on
+ * the backend) is part of its prediction: out of the backend's memory in either, an error naming
+ * batchSize, for good (a retry would make the same batch), the batch freed.
+ */
+export async function predictedScores(
+  model: tf.LayersModel,
+  split: ImageSplit,
+  imageShape: readonly [number, number, number],
+  batchSize: number,
+  numClasses: number,
+  { shouldStop, predicted }: { shouldStop: () => boolean; predicted: (step: number) => void },
+): Promise<Float32Array | 'cancelled'> {
+  const scores = new Float32Array(split.count * numClasses);
+  for (let step = 0, start = 0; start < split.count; step++, start += batchSize) {
+    if (shouldStop()) return 'cancelled';
+    const end = Math.min(start + batchSize, split.count);
+    const probabilities = await namingMemoryFailures(
+      { pass: 'evaluation', batch: batchSize, firstOfRun: true },
+      async () => {
+        const { x } = sliceBatch(split, start, end, imageShape);
+        try {
+          return model.predict(x) as tf.Tensor;
+        } finally {
+          x.dispose();
+        }
+      },
+    );
+    scores.set(await probabilities.data(), start * numClasses);
+    probabilities.dispose();
+    predicted(step);
+  }
+  return scores;
 }

@@ -3,6 +3,7 @@ import { initEngine } from '@trainyard/engine';
 import { testBestAndLast } from './checkpoint-selection';
 import { runEpochLoop, type EpochLoopConfig } from './epoch-loop';
 import { evaluateLoss, evaluationBatch } from './evaluate';
+import { predictedScores } from './evaluate-run';
 import { InvalidTrainingInputError } from './invalid-training-input.error';
 import { recordingHooks } from './recording-hooks.testing';
 import { forgetMemoryFailures, memoryFailure } from './memory-failure';
@@ -223,6 +224,41 @@ describe('a wasm trap in each pass of a run', () => {
       /^training\.batchSize: a training step on a batch of 3 failed in the wasm backend \(memory access out of bounds\)/,
     );
     expect(trainingFailure('r1', failure)).toMatchObject({ retryable: true, reason: `run r1: ${failure.message}` });
+    model.dispose();
+  });
+
+  // Making an evaluation's batch (its images on the backend) is its prediction's: a trap there was
+  // worded as "outside the passes that name their batch" and retried, though the same batch traps again.
+  it('fails an evaluation whose batch traps while it is made for good, naming batchSize, and leaves no tensor', async () => {
+    forgetMemoryFailures();
+    const model = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: shape }), tf.layers.dense({ units: 2, activation: 'softmax' })],
+    });
+    const split = images(5);
+    const slice = split.images.subarray.bind(split.images);
+    let made = 0;
+    split.images.subarray = (begin?: number, end?: number) => {
+      if (++made === 2) readPastMemory();
+      return slice(begin, end);
+    };
+    const tensors = tf.memory().numTensors;
+    const predicted: number[] = [];
+    const failure = (await predictedScores(model, split, shape, 3, 2, {
+      shouldStop: () => false,
+      predicted: (step) => predicted.push(step),
+    }).catch((e: unknown) => e)) as Error;
+    expect(failure).toBeInstanceOf(InvalidTrainingInputError);
+    expect(failure.message).toBe(
+      "batchSize: the evaluation on batches of 3 failed in the wasm backend (memory access out of bounds), as one that needs more memory than the 4 GiB it can hold does: lower batchSize (or the image or model size), or train on a GPU worker (resources.accelerator: 'gpu')",
+    );
+    expect(predicted).toEqual([0]);
+    expect(tf.memory().numTensors).toBe(tensors);
+    // The evaluation run fails with it, for good.
+    expect(trainingFailure('r1', failure)).toEqual({
+      status: 'failed',
+      retryable: false,
+      reason: `run r1: ${failure.message}`,
+    });
     model.dispose();
   });
 

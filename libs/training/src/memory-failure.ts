@@ -114,8 +114,8 @@ export function isWasmTrap(error: unknown): error is Error {
 /**
  * What a job that failed with `error` reports: a wasm trap after a pass ran out of memory is that
  * pass's worded failure (for good or retried as it was); a trap outside every pass on the wasm
- * backend (writing a checkpoint, loading the data; making a training batch is the step's) is most
- * likely memory too, and said so, retried
+ * backend (writing a checkpoint, loading the data; making a training batch is the step's, an
+ * evaluation's batch its prediction's) is most likely memory too, and said so, retried
  * (whether a step of the run had trained is not known there); anything else is left as it is.
  */
 export function failureBehindTrap(error: unknown): unknown {
