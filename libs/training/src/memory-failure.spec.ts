@@ -41,6 +41,12 @@ const readPastMemory = new WebAssembly.Instance(
     ]),
   ),
 ).exports['load'] as () => void;
+/** What run r1's job reports when `failure` fails it for good (trainingFailure). */
+const failedForGood = (failure: Error) => ({
+  status: 'failed',
+  retryable: false,
+  reason: `run r1: ${failure.message}`,
+});
 const ADVICE =
   "as one that needs more memory than the 4 GiB it can hold does: lower training.batchSize (or the image or model size), or train on a GPU worker (resources.accelerator: 'gpu')";
 
@@ -201,11 +207,7 @@ describe('a wasm trap in each pass of a run', () => {
     expect(trained).toEqual([]);
     expect(tf.memory().numTensors).toBe(tensors);
     // The run fails with it, for good.
-    expect(trainingFailure('r1', failure)).toEqual({
-      status: 'failed',
-      retryable: false,
-      reason: `run r1: ${failure.message}`,
-    });
+    expect(trainingFailure('r1', failure)).toEqual(failedForGood(failure));
     model.dispose();
   });
 
@@ -254,11 +256,7 @@ describe('a wasm trap in each pass of a run', () => {
     expect(predicted).toEqual([0]);
     expect(tf.memory().numTensors).toBe(tensors);
     // The evaluation run fails with it, for good.
-    expect(trainingFailure('r1', failure)).toEqual({
-      status: 'failed',
-      retryable: false,
-      reason: `run r1: ${failure.message}`,
-    });
+    expect(trainingFailure('r1', failure)).toEqual(failedForGood(failure));
     model.dispose();
   });
 
@@ -317,11 +315,7 @@ describe('a wasm trap in each pass of a run', () => {
     const worded = (await runEpochLoop(loopConfig(model)).catch((e: unknown) => e)) as Error;
     expect(worded).toBeInstanceOf(InvalidTrainingInputError);
     // What the unwinding met next (the batch's dispose, the model's, the variables'): a bare trap.
-    expect(trainingFailure('r1', trap())).toEqual({
-      status: 'failed',
-      retryable: false,
-      reason: `run r1: ${worded.message}`,
-    });
+    expect(trainingFailure('r1', trap())).toEqual(failedForGood(worded));
     // Another job in the same process starts with nothing behind its traps.
     forgetMemoryFailures();
     expect(trainingFailure('r1', trap())).toMatchObject({ reason: expect.not.stringContaining('a training step') });
