@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, printStartFailure } from '@trainyard/config';
 import { DatabaseUnreachableError, MigrationError } from '@trainyard/db';
+import { exitAfterShutdownSignal } from '@trainyard/infrastructure';
 import { RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { ApiListenError, listenError } from './api-listen.error';
 import { createApiApp } from './create-api-app';
@@ -8,12 +9,20 @@ import { createApiApp } from './create-api-app';
 async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createApiApp(config);
+  const logger = new Logger('Bootstrap');
+  // A request waiting on a PostgreSQL that does not answer holds the HTTP server's close, and its
+  // query pg's pool: past API_SHUTDOWN_TIMEOUT_MS the API exits anyway, inside the grace period.
+  const timeoutMs = config.api.shutdownTimeoutMs;
+  exitAfterShutdownSignal(
+    timeoutMs,
+    `shutdown not done within ${timeoutMs} ms (API_SHUTDOWN_TIMEOUT_MS): exiting without waiting longer for the requests in flight or closing its connections`,
+    (message) => logger.warn(message),
+  );
   try {
     await app.listen(config.api.port, config.api.host);
   } catch (error) {
     throw listenError(config.api.host, config.api.port, error);
   }
-  const logger = new Logger('Bootstrap');
   logger.log(`Trainyard API listening on http://${config.api.host}:${config.api.port} (OpenAPI at /docs)`);
 }
 

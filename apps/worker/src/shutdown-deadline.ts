@@ -1,3 +1,5 @@
+import { exitAfterShutdownSignal } from '@trainyard/infrastructure';
+
 /**
  * How long past WORKER_SHUTDOWN_TIMEOUT_MS a stopping worker may still take: the run logs' last
  * write, the PING that says why a job was left behind, marking itself stopped and closing its
@@ -10,9 +12,7 @@ export const CLOSING_CONNECTIONS_MS = 300;
 
 /**
  * The backstop of the shutdown deadline, armed at the first of `signals`: SHUTDOWN_MARGIN_MS past
- * `timeoutMs` the process exits, whatever its shutdown still waits on (pg's pool, ending a query
- * that a silent PostgreSQL never answers, waits out its query deadline: 30 s by default). The timer
- * does not keep the process alive: a shutdown done sooner ends as it always did.
+ * `timeoutMs` the process exits, whatever its shutdown still waits on (exitAfterShutdownSignal).
  */
 export function exitPastShutdownDeadline(
   timeoutMs: number,
@@ -20,16 +20,13 @@ export function exitPastShutdownDeadline(
   signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
   exit: () => void = () => process.exit(1),
 ): void {
-  const arm = () => {
-    for (const signal of signals) process.off(signal, arm);
-    setTimeout(() => {
-      warn(
-        `shutdown not done ${SHUTDOWN_MARGIN_MS} ms past its deadline (${timeoutMs} ms, WORKER_SHUTDOWN_TIMEOUT_MS): exiting without closing its connections`,
-      );
-      exit();
-    }, timeoutMs + SHUTDOWN_MARGIN_MS).unref();
-  };
-  for (const signal of signals) process.once(signal, arm);
+  exitAfterShutdownSignal(
+    timeoutMs + SHUTDOWN_MARGIN_MS,
+    `shutdown not done ${SHUTDOWN_MARGIN_MS} ms past its deadline (${timeoutMs} ms, WORKER_SHUTDOWN_TIMEOUT_MS): exiting without closing its connections`,
+    warn,
+    signals,
+    exit,
+  );
 }
 
 /** What a stopping worker still holds when its shutdown deadline passes (WorkerHost). */

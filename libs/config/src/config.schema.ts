@@ -314,6 +314,12 @@ export const EnvSchema = z.object({
    * cut a 2 GiB upload after 5 minutes, is off.
    */
   API_REQUEST_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(300_000),
+  /**
+   * How long the API, stopped (SIGTERM, SIGINT), waits for its requests in flight and for closing its
+   * connections before it exits anyway: a PostgreSQL that does not answer held it until pg gave up
+   * the request's query (DATABASE_QUERY_TIMEOUT_MS) and then its pool, past the platform's grace period.
+   */
+  API_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(8000),
   /** Folders under which local datasets and `file://` models may be read; none by default. */
   TRAINYARD_LOCAL_ROOTS: localRoots.optional(),
   /** Bounds of one folder walk (dataset registration, loading): files seen and time. */
@@ -367,6 +373,8 @@ export interface TrainyardConfig {
     metricsPublic: boolean;
     /** METRICS_ENDED_RUNS_MAX_AGE_MS: how old `trainyard_runs`' counts of ended runs may be (0: counted at every scrape). */
     metricsEndedRunsMaxAgeMs: number;
+    /** API_SHUTDOWN_TIMEOUT_MS: how long a stopping API waits for its requests in flight and its connections' close. */
+    shutdownTimeoutMs: number;
   };
   auth: { enabled: boolean; adminKey?: string };
   limits: {

@@ -37,6 +37,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_CONNECT_TIMEOUT_MS: 'soon' })).toThrow(/DATABASE_CONNECT_TIMEOUT_MS/);
   });
 
+  it('gives a stopping API 8 s to finish its requests unless set, from 1 s to 10 minutes', () => {
+    expect(loadConfig({}).api.shutdownTimeoutMs).toBe(8000);
+    expect(loadConfig({ API_SHUTDOWN_TIMEOUT_MS: '20000' }).api.shutdownTimeoutMs).toBe(20_000);
+    for (const bad of ['999', '600001', 'soon'])
+      expect(() => loadConfig({ API_SHUTDOWN_TIMEOUT_MS: bad })).toThrow(/API_SHUTDOWN_TIMEOUT_MS/);
+  });
+
   it('lets a worker wait 2 minutes for an unreachable PostgreSQL unless set, 0 for the old few seconds', () => {
     expect(loadConfig({}).worker.databaseOutagePatienceMs).toBe(120_000);
     expect(loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: '0' }).worker.databaseOutagePatienceMs).toBe(0);

@@ -64,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       trustProxy: e.API_TRUST_PROXY ?? [],
       metricsPublic: e.METRICS_PUBLIC,
       metricsEndedRunsMaxAgeMs: e.METRICS_ENDED_RUNS_MAX_AGE_MS,
+      shutdownTimeoutMs: e.API_SHUTDOWN_TIMEOUT_MS,
     },
     auth: { enabled: e.TRAINYARD_AUTH === 'on', adminKey: e.TRAINYARD_ADMIN_KEY },
     limits: {
