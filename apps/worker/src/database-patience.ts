@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { databaseErrorLine, withConnectionRetry, type ConnectionRetryOptions } from '@trainyard/db';
+import {
+  DatabaseOutageError,
+  databaseErrorLine,
+  withConnectionRetry,
+  type ConnectionRetryOptions,
+} from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
 
 /** The longest wait between two tries of a call riding an outage: the database is used again within 5 s of its return. */
@@ -13,6 +18,12 @@ export interface PatienceLog {
   warn(message: string): void;
   log(message: string): void;
 }
+
+/**
+ * Once a stopping worker stops waiting (half its shutdown deadline), a try the database has not
+ * answered this share of the deadline after that, or after the try began if later, is given up.
+ */
+export const STOPPING_TRY_SHARE = 1 / 8;
 
 /**
  * One patience window for calls that are one step together (an attempt's outcome: a read, then
@@ -42,15 +53,22 @@ export type RunPatience = <T>(what: string, fn: () => Promise<T>, retryOn?: (err
  * an attempt, since nothing can be recorded without the database anyway. The training pauses behind
  * its waiting writes (its event backlog). Only calls that are safe to repeat go through here.
  *
- * A stopping worker waits only half its shutdown deadline (WORKER_SHUTDOWN_TIMEOUT_MS): the other
- * half is for the training to stop and the job to go back to BullMQ, as it does without an outage.
+ * A stopping worker waits only half its shutdown deadline (WORKER_SHUTDOWN_TIMEOUT_MS), and for a
+ * try in flight STOPPING_TRY_SHARE of it more: the rest is for the training to stop and the job to
+ * go back to BullMQ, as it does without an outage.
  */
 @Injectable()
 export class DatabasePatience {
   private readonly stopping = new AbortController();
   private stopTimer?: NodeJS.Timeout;
+  /** How long, once the worker stops waiting, a try may go unanswered (stopWaiting). */
+  private stoppingTryMs = 0;
+  /** What starts the clock of each try in flight when the worker stops waiting (giveUpIfHung). */
+  private readonly triesInFlight = new Set<() => void>();
 
-  constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {}
+  constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {
+    this.stopping.signal.addEventListener('abort', () => this.triesInFlight.forEach((arm) => arm()), { once: true });
+  }
 
   /**
    * `fn`, retried while the database is unreachable; `what` names the call in the lines about it.
@@ -70,18 +88,61 @@ export class DatabasePatience {
     // What is left of a window another call opened; 1 ms rather than 0, which would mean "a few tries".
     const patienceMs = openedAt === undefined || fullMs <= 0 ? fullMs : Math.max(1, openedAt + fullMs - Date.now());
     const reports = waitReports(what, patienceMs, log);
-    return withConnectionRetry(fn, {
+    let lostSince: number | undefined;
+    let tries = 0;
+    let giveUp!: (error: Error) => void;
+    const givenUp = new Promise<never>((_, reject) => (giveUp = reject));
+    const tryOnce = () => {
+      const triedAt = Date.now();
+      // One promise for the retry and the clock, read once: Prisma's calls run when first read.
+      const tried = Promise.resolve(fn());
+      const tryNumber = ++tries;
+      this.giveUpIfHung(tried, () => {
+        const now = Date.now();
+        const unanswered = Object.assign(
+          new Error(`no answer to try ${tryNumber} after ${duration(now - triedAt)}; left to pg's own deadline`),
+          { code: 'ETIMEDOUT' },
+        );
+        giveUp(new DatabaseOutageError(now - (lostSince ?? triedAt), tryNumber, unanswered, true));
+      });
+      return tried;
+    };
+    const retried = withConnectionRetry(tryOnce, {
       patienceMs,
       maxDelayMs: DATABASE_RETRY_MAX_DELAY_MS,
       signal: this.stopping.signal,
       retryOn,
       ...reports,
       onRetry: (error, attempt, awayMs) => {
+        lostSince ??= Date.now() - awayMs;
         const shared = windowNow();
         if (shared) shared.openedAt ??= Date.now() - awayMs;
         reports.onRetry(error, attempt, awayMs);
       },
     });
+    // With the database silent, a try in flight holds its call until pg's own deadlines
+    // (DATABASE_CONNECT_TIMEOUT_MS, DATABASE_QUERY_TIMEOUT_MS: 10 s and 30 s by default); a stopping
+    // worker stops waiting for it, so its job can still go back to the queue while Redis answers.
+    return Promise.race([retried, givenUp]);
+  }
+
+  /**
+   * Once the worker stops waiting, `giveUp` is called if `tried` is still unanswered
+   * STOPPING_TRY_SHARE of the shutdown deadline later (counted from when the try began, if later).
+   * The try itself goes on, ended by pg's deadline or the process's exit: only safe-to-repeat
+   * calls come here, and an attempt's writes are fenced, so one landing late changes nothing
+   * another worker did since.
+   */
+  private giveUpIfHung(tried: Promise<unknown>, giveUp: () => void): void {
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => void (timer = setTimeout(giveUp, this.stoppingTryMs).unref());
+    const settled = () => {
+      clearTimeout(timer);
+      this.triesInFlight.delete(arm);
+    };
+    if (this.stopping.signal.aborted) arm();
+    else this.triesInFlight.add(arm);
+    tried.then(settled, settled);
   }
 
   /**
@@ -92,9 +153,15 @@ export class DatabasePatience {
     return (what, fn, retryOn) => this.call(`run ${runId}: ${what}`, fn, log, retryOn, window);
   }
 
-  /** The worker stops: calls waiting for the database give up within `deadlineMs / 2`, and later ones at their first lost connection. */
+  /**
+   * The worker stops: calls waiting for the database give up within `deadlineMs / 2`, and later
+   * ones at their first lost connection; a try unanswered `deadlineMs * STOPPING_TRY_SHARE` past
+   * that (or past its start) is given up too.
+   */
   stopWaiting(deadlineMs: number): void {
-    this.stopTimer ??= setTimeout(() => this.stopping.abort(), deadlineMs / 2).unref();
+    if (this.stopTimer) return;
+    this.stoppingTryMs = deadlineMs * STOPPING_TRY_SHARE;
+    this.stopTimer = setTimeout(() => this.stopping.abort(), deadlineMs / 2).unref();
   }
 }
 
