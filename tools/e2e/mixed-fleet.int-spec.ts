@@ -29,11 +29,11 @@ describe('a wasm worker and a run only another backend can hold (real processes)
   }, 120_000);
 
   /** A live `tensorflow` worker serving the class "any": a workers row kept heartbeating until stopped. */
-  async function otherBackendWorker(id: string): Promise<{ stop(): Promise<void> }> {
+  async function otherBackendWorker(id: string, memoryMb = 65536): Promise<{ stop(): Promise<void> }> {
     await cluster.pg.query(
       `INSERT INTO workers (id, hostname, pid, backend, resource_classes, memory_mb, concurrency)
-       VALUES ($1, 'elsewhere', 1, 'tensorflow', '{cpu,any}', 65536, 1)`,
-      [id],
+       VALUES ($1, 'elsewhere', 1, 'tensorflow', '{cpu,any}', $2, 1)`,
+      [id, memoryMb],
     );
     const beat = setInterval(
       () => void cluster.pg.query(`UPDATE workers SET last_heartbeat_at = now() WHERE id = $1`, [id]),
@@ -149,4 +149,31 @@ describe('a wasm worker and a run only another backend can hold (real processes)
       await elsewhere.stop();
     }
   }, 300_000);
+
+  it('gives back a run that needs more memory than this worker has, saying so once, whatever its backend', async () => {
+    // 900 GB: more RAM than this worker registers, which only the 1 TiB row serves (the API accepts it).
+    const other = 'tensorflow-elsewhere-ram';
+    const elsewhere = await otherBackendWorker(other, 1024 * 1024);
+    try {
+      const id = await cluster.submit({
+        kind: 'pretrain',
+        name: 'more memory than this worker has',
+        dataset: { name: 'synthetic-shapes', imageSize: 16, perClass: 4, testPerClass: 1 },
+        model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4, 8], latentDim: 8 },
+        training: { epochs: 1, batchSize: 8, seed: 1 },
+        resources: { memoryGb: 900 },
+      });
+      expect(await takenTimes(id, 3)).toBeGreaterThanOrEqual(3);
+      const givenBack = new RegExp(
+        `run ${id} needs 900\\.00 GB on its device \\(the larger of resources\\.memoryGb and its estimate\\), more than this worker has; given back`,
+        'g',
+      );
+      expect(worker.output().match(givenBack)?.length ?? 0).toBe(1);
+      expect(await cluster.attempts(id)).toEqual([]);
+      expect((await cluster.run(id)).status).toBe('QUEUED');
+      expect((await cluster.fetch(`${cluster.baseUrl}/v1/runs/${id}/cancel`, { method: 'POST' })).ok).toBe(true);
+    } finally {
+      await elsewhere.stop();
+    }
+  }, 120_000);
 });
