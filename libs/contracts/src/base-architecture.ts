@@ -1,5 +1,11 @@
 import { ENCODER_DEFAULTS, type ClassifierSpec, type ConvAutoencoderSpec } from './run-spec.schema';
 
+/** What a built-in pretrain's encoder is built from: the fields of its model a fine-tune on it takes. */
+export type EncoderArchitecture = Pick<
+  ConvAutoencoderSpec,
+  'inputShape' | 'filters' | 'latentDim' | 'latentActivation'
+>;
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -11,7 +17,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  */
 export function withBaseArchitecture(
   model: ClassifierSpec,
-  base: ConvAutoencoderSpec,
+  base: EncoderArchitecture,
 ): { model: ClassifierSpec } | { field: string; message: string } {
   for (const [field, byDefault] of Object.entries(ENCODER_DEFAULTS) as [keyof typeof ENCODER_DEFAULTS, unknown][]) {
     const given = model[field];

@@ -1,4 +1,11 @@
-import { type FinetuneSpec, parseRunSpec, type PretrainSpec, type RunSpec, type RunSpecInput } from './run-spec.schema';
+import {
+  type FinetuneSpec,
+  parseRunSpec,
+  type PretrainSpec,
+  type RunSpec,
+  type RunSpecInput,
+  RunSpecSchema,
+} from './run-spec.schema';
 import {
   BACKWARD_FACTOR,
   GIB,
@@ -181,6 +188,107 @@ describe('the training-memory estimate', () => {
     // An older stored fine-tune that lacks what the estimate reads: none, not a throw.
     expect(storedTrainingMemoryOnBaseRun({ kind: 'finetune', model: { baseRunId } }, stored)).toBeNull();
     expect(storedTrainingMemoryOnBaseRun(storedOnBase({ baseRunId }), null)).toBeNull();
+  });
+
+  it("reads a base's stored spec as stored, unparsed: the parsed estimate on every built-in pretrain, none on garbage", () => {
+    const onBase = (model: object) =>
+      JSON.parse(
+        JSON.stringify(
+          parsed({
+            kind: 'finetune',
+            name: 'on a base',
+            dataset: tinyShapes,
+            model: { type: 'classifier', ...model },
+            training: { epochs: 1, batchSize: 16 },
+          }),
+        ),
+      ) as RunSpec;
+    const finetunes = [
+      onBase({ baseRunId: '6f1c1a0e-2b7d-4c51-9a77-0d7f2f6f9d11' }),
+      onBase({ baseModel: { name: 'm', version: 1 }, headUnits: 32, freezing: { mode: 'base' } }),
+    ];
+    const pretrain = (imageSize: number, channels: 1 | 3, model: object) =>
+      JSON.parse(
+        JSON.stringify(
+          parsed({
+            kind: 'pretrain',
+            name: 'base',
+            dataset: { name: 'synthetic-shapes', imageSize, channels, perClass: 4 },
+            model: { type: 'conv-autoencoder', inputShape: [imageSize, imageSize, channels], ...model },
+            training: { epochs: 1, batchSize: 8 },
+          }),
+        ),
+      ) as unknown;
+    let estimated = 0;
+    for (const [imageSize, channels] of [
+      [8, 1],
+      [28, 1],
+      [64, 3],
+      [48, 3],
+    ] as const)
+      for (const filters of [[2], [16, 32], [32, 64], [8, 16, 32, 64]])
+        for (const latentDim of [2, 64, 1024])
+          for (const latentActivation of ['relu', 'linear'])
+            for (const finetune of finetunes) {
+              const base = pretrain(imageSize, channels, { filters, latentDim, latentActivation });
+              const expected = trainingMemoryOnBaseRun(finetune, base);
+              expect(storedTrainingMemoryOnBaseRun(finetune, base)).toEqual(expected);
+              if (expected) estimated++;
+            }
+    // Most of them have an estimate (an 8×8 image under four pools has none, parsed or not).
+    expect(estimated).toBeGreaterThan(150);
+
+    const good = pretrain(64, 3, { filters: [32, 64] }) as { kind: string; model: Record<string, unknown> };
+    const withModel = (fields: object) => ({ ...good, model: { ...good.model, ...fields } });
+    const without = (field: string) => ({ ...good, model: { ...good.model, [field]: undefined } });
+    const garbage: unknown[] = [
+      null,
+      'pretrain',
+      42,
+      [],
+      [good],
+      { ...good, kind: 'finetune' },
+      { ...good, kind: ['pretrain'] },
+      { ...good, model: [good.model] },
+      { ...good, model: null },
+      withModel({ type: 'layers-autoencoder' }),
+      withModel({ filters: '32,64' }),
+      withModel({ filters: [] }),
+      withModel({ filters: [32, '64'] }),
+      withModel({ filters: [1.5] }),
+      withModel({ filters: [0] }),
+      withModel({ filters: { 0: 32, length: 1 } }),
+      withModel({ inputShape: [64, 64] }),
+      withModel({ inputShape: '64,64,3' }),
+      withModel({ inputShape: [64, 64, -3] }),
+      withModel({ inputShape: [[64], 64, 3] }),
+      withModel({ latentDim: '64' }),
+      withModel({ latentDim: 0 }),
+      withModel({ latentDim: null }),
+      withModel({ latentDim: 1e300 }),
+      withModel({ latentActivation: 'toString' }),
+      withModel({ latentActivation: 'constructor' }),
+      withModel({ latentActivation: ['relu'] }),
+      ...['type', 'inputShape', 'filters', 'latentDim', 'latentActivation'].map(without),
+      // Prototype keys: a `__proto__` key as JSON.parse makes it (an own key), and fields only inherited.
+      JSON.parse(`{"kind":"pretrain","model":{"__proto__":${JSON.stringify(good.model)}}}`),
+      JSON.parse(`{"__proto__":${JSON.stringify(good)}}`),
+      Object.create(good) as unknown,
+      { kind: 'pretrain', model: Object.create(good.model) as unknown },
+    ];
+    // A worker's job costs no parse of the base's spec.
+    const parses = jest.spyOn(RunSpecSchema, 'safeParse');
+    try {
+      expect(storedTrainingMemoryOnBaseRun(finetunes[0]!, good)).not.toBeNull();
+      expect(parses).not.toHaveBeenCalled();
+    } finally {
+      parses.mockRestore();
+    }
+    for (const finetune of finetunes) {
+      expect(storedTrainingMemoryOnBaseRun(finetune, good)).not.toBeNull();
+      for (const base of garbage)
+        expect({ base, memory: storedTrainingMemoryOnBaseRun(finetune, base) }).toEqual({ base, memory: null });
+    }
   });
 
   it('finds the largest batch whose estimate fits a limit', () => {

@@ -1,8 +1,15 @@
-import { withBaseArchitecture } from './base-architecture';
+import { type EncoderArchitecture, withBaseArchitecture } from './base-architecture';
 import { classifierBase } from './classifier-base.schema';
 import { inferTopology } from './layers-topology';
 import type { Placement } from './resources.schema';
-import { type FinetuneSpec, type PretrainSpec, type RunSpec, RunSpecSchema, specTopologies } from './run-spec.schema';
+import {
+  ConvAutoencoderSchema,
+  type FinetuneSpec,
+  type PretrainSpec,
+  type RunSpec,
+  RunSpecSchema,
+  specTopologies,
+} from './run-spec.schema';
 import type { TrainingSpec } from './training-spec.schema';
 
 /**
@@ -138,26 +145,44 @@ export function trainingMemory(spec: RunSpec): TrainingMemory | null {
  * not calibrated) and for a step bringing `model.layers.base`.
  */
 export function trainingMemoryOnPretrain(finetune: FinetuneSpec, pretrain: PretrainSpec): TrainingMemory | null {
-  if (pretrain.model.type !== 'conv-autoencoder' || finetune.model.layers?.base) return null;
-  const taken = withBaseArchitecture(finetune.model, pretrain.model);
+  return pretrain.model.type === 'conv-autoencoder' ? trainingMemoryOnEncoder(finetune, pretrain.model) : null;
+}
+
+/** trainingMemoryOnPretrain on a built-in pretrain's encoder, given by its fields. */
+function trainingMemoryOnEncoder(finetune: FinetuneSpec, encoder: EncoderArchitecture): TrainingMemory | null {
+  if (finetune.model.layers?.base) return null;
+  const taken = withBaseArchitecture(finetune.model, encoder);
   if ('field' in taken) return null;
   const { baseModel: _registered, importedModel: _imported, ...model } = taken.model;
   return trainingMemory({ ...finetune, model: { ...model, baseRunId: null } });
 }
 
+/** Whether a fine-tune builds on a base run's checkpoint (`baseRunId`, or a registered `baseModel` version's run). */
+function onBaseRun(spec: FinetuneSpec): boolean {
+  const base = classifierBase(spec.model).kind;
+  return base === 'run' || base === 'registered';
+}
+
 /**
  * The estimate of a fine-tune on a base run (`baseRunId`, or the run of a registered `baseModel`
- * version), from that run's stored spec (PostgreSQL's): on a built-in `conv-autoencoder` pretrain's
- * encoder, as trainingMemoryOnPretrain sizes it. Null for any other base (a registered fine-tune,
- * a pretrain of the spec's own layers, a stored spec that no longer reads) and any other spec.
+ * version), given that run's spec as it reads (`base`: what RunReferencesResolver read and parsed
+ * at submit, null when the base is no pretrain or its spec no longer reads): on a built-in
+ * `conv-autoencoder` pretrain's encoder, as trainingMemoryOnPretrain sizes it. Null for any other
+ * base (a registered fine-tune, a pretrain of the spec's own layers) and any other spec.
+ */
+export function trainingMemoryOnBase(spec: RunSpec, base: PretrainSpec | null): TrainingMemory | null {
+  if (spec.kind !== 'finetune' || !base || !onBaseRun(spec)) return null;
+  return trainingMemoryOnPretrain(spec, base);
+}
+
+/**
+ * trainingMemoryOnBase on that run's stored spec (PostgreSQL's, as `GET /v1/runs/:id` gives it),
+ * parsed with RunSpecSchema: null when it no longer reads or is no pretrain.
  */
 export function trainingMemoryOnBaseRun(spec: RunSpec, storedBase: unknown): TrainingMemory | null {
-  if (spec.kind !== 'finetune') return null;
-  const base = classifierBase(spec.model).kind;
-  if (base !== 'run' && base !== 'registered') return null;
+  if (spec.kind !== 'finetune' || !onBaseRun(spec)) return null;
   const stored = RunSpecSchema.safeParse(storedBase);
-  if (!stored.success || stored.data.kind !== 'pretrain') return null;
-  return trainingMemoryOnPretrain(spec, stored.data);
+  return stored.success && stored.data.kind === 'pretrain' ? trainingMemoryOnBase(spec, stored.data) : null;
 }
 
 /** The largest batch whose estimate fits in `limitBytes` (0 when not even one image does). */
@@ -217,19 +242,58 @@ export function storedOnBaseRun(stored: unknown): boolean {
 }
 
 /**
- * trainingMemoryOnBaseRun of a fine-tune as a run stores it, on its base run's stored spec (both
- * read as storedTrainingMemory reads a spec); null for any other spec or base, or one that no
- * longer reads.
+ * trainingMemoryOnBaseRun of a fine-tune as a run stores it, on its base run's stored spec, both
+ * read as stored (as storedTrainingMemory reads a spec): the base's encoder fields are checked
+ * (storedEncoder), not parsed, so a worker's job costs no parse of the base (0.2–0.3 ms with
+ * RunSpecSchema). Null for any other spec or base, or one that no longer reads.
  */
 export function storedTrainingMemoryOnBaseRun(stored: unknown, storedBase: unknown): TrainingMemory | null {
   if (!storedOnBaseRun(stored)) return null;
+  const encoder = storedEncoder(storedBase);
+  if (!encoder) return null;
   try {
-    const memory = trainingMemoryOnBaseRun(stored as RunSpec, storedBase);
+    const memory = trainingMemoryOnEncoder(stored as FinetuneSpec, encoder);
     return memory && Number.isFinite(memory.bytes) && memory.bytes > 0 ? memory : null;
   } catch {
     return null;
   }
 }
+
+/**
+ * The encoder fields of a built-in `conv-autoencoder` pretrain's spec as a run stores it (the
+ * output of RunSpecSchema at its submit), each of the type the schema gave it and the run's own
+ * (not inherited), copied into an object of their own; null for any other spec, or one whose
+ * fields no longer read so (a spec stored by an older version, or altered by hand).
+ */
+function storedEncoder(storedBase: unknown): EncoderArchitecture | null {
+  const model = ownField(storedBase, 'kind') === 'pretrain' ? ownField(storedBase, 'model') : undefined;
+  if (ownField(model, 'type') !== 'conv-autoencoder') return null;
+  const inputShape = ownField(model, 'inputShape');
+  const filters = ownField(model, 'filters');
+  const latentDim = ownField(model, 'latentDim');
+  const latentActivation = ownField(model, 'latentActivation');
+  if (!countsList(inputShape) || inputShape.length !== 3 || !countsList(filters) || !filters.length) return null;
+  if (!isCount(latentDim) || !LATENT_ACTIVATIONS.includes(latentActivation as never)) return null;
+  return {
+    inputShape: [...inputShape] as EncoderArchitecture['inputShape'],
+    filters: [...filters],
+    latentDim,
+    latentActivation: latentActivation as EncoderArchitecture['latentActivation'],
+  };
+}
+
+/** The latent activations RunSpecSchema accepts, read from it once. */
+const LATENT_ACTIVATIONS: readonly string[] = ConvAutoencoderSchema.shape.latentActivation.unwrap().options;
+
+/** A field an object (not an array) holds itself, else undefined. */
+function ownField(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
+const countsList = (value: unknown): value is number[] => Array.isArray(value) && value.every(isCount);
 
 /** placementMemoryGb of a spec as a run stores it, by its storedTrainingMemory (given, when the caller has it already). */
 export function storedPlacementMemoryGb(

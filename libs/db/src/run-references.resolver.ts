@@ -8,6 +8,7 @@ import {
   evaluationDatasetProblem,
   type DatasetLocation,
   type DatasetView,
+  type PretrainSpec,
   type RegisteredModelRef,
   inferTopology,
   type RunSpec,
@@ -101,6 +102,13 @@ export interface SubmittedReferences {
   spec: RunSpec;
   baseRunId: string | null;
   baseCheckpointId: string | null;
+  /**
+   * The base run's spec, read and parsed once here, when it is a pretrain (a fine-tune on a base
+   * run or on a registered version of one; null otherwise, or when its stored spec no longer
+   * reads): what the training-memory estimate sizes the fine-tune by (trainingMemoryOnBase), so
+   * the placement check does not read the base again.
+   */
+  basePretrain: PretrainSpec | null;
   /**
    * Images the spec's image folder holds (null for built-in datasets): what quotas count. The
    * registered folder's count, or with `dataset.stream` the packed version's own (what it trains on).
@@ -394,7 +402,7 @@ export class RunReferencesResolver {
   /** The base run and the checkpoint to pin, chosen at submit. */
   private async pinBase(spec: RunSpec, project: string): Promise<PinnedBase> {
     const base = baseOf(spec);
-    if (base.kind === 'none') return { spec, baseRunId: null, baseCheckpointId: null };
+    if (base.kind === 'none') return { spec, baseRunId: null, baseCheckpointId: null, basePretrain: null };
     if (base.kind === 'evaluated')
       return this.pinEvaluated(spec as Extract<RunSpec, { kind: 'evaluate' }>, base, project);
     if (base.kind === 'run') {
@@ -403,9 +411,10 @@ export class RunReferencesResolver {
       if (typeof why === 'string')
         throw new RunReferenceRefusedError('The base run cannot be fine-tuned from', 'model.baseRunId', why);
       return {
-        spec: await this.withBaseRunArchitecture(spec, base.runId),
+        spec: withBaseRunArchitecture(spec, why.pretrain),
         baseRunId: base.runId,
         baseCheckpointId: why.checkpointId,
+        basePretrain: why.pretrain,
       };
     }
     const { name, version: number } = base.model;
@@ -422,28 +431,14 @@ export class RunReferencesResolver {
       throw refuse(`Its checkpoint ${version.checkpointId} is ${version.checkpoint.status}`);
     if (!usableModel(version.checkpoint, MODELS_OF.registered))
       throw refuse(`Its checkpoint ${version.checkpointId} ${lacks(version.checkpoint, MODELS_OF.registered)}`);
+    // The version's run: a pretrain's (its encoder), or a fine-tune's (its classifier: no architecture to take).
+    const pretrain = spec.kind === 'finetune' ? storedPretrain(await this.runs.get(version.runId)) : null;
     return {
-      spec: await this.withBaseRunArchitecture(spec, version.runId),
+      spec: withBaseRunArchitecture(spec, pretrain),
       baseRunId: version.runId,
       baseCheckpointId: version.checkpointId,
+      basePretrain: pretrain,
     };
-  }
-
-  /**
-   * A fine-tune on a pretrain's encoder (a base run, or a registered version of one) trains that
-   * encoder: its stored spec takes the pretrain's architecture (withBaseArchitecture), or the
-   * field given otherwise is refused. A base that is no built-in pretrain (a registered fine-tune,
-   * an autoencoder of the spec's own layers) or a stored spec that no longer reads leaves it as it is.
-   */
-  private async withBaseRunArchitecture(spec: RunSpec, baseRunId: string): Promise<RunSpec> {
-    if (spec.kind !== 'finetune') return spec;
-    const stored = RunSpecSchema.safeParse((await this.runs.get(baseRunId))?.spec);
-    if (!stored.success || stored.data.kind !== 'pretrain' || stored.data.model.type !== 'conv-autoencoder')
-      return spec;
-    const taken = withBaseArchitecture(spec.model, stored.data.model);
-    if ('field' in taken)
-      throw new RunReferenceRefusedError('The model cannot be built on its base', taken.field, taken.message);
-    return { ...spec, model: taken.model };
   }
 
   /**
@@ -451,21 +446,21 @@ export class RunReferencesResolver {
    * pretrain's selection metric) when its result records one, else its latest complete one
    * (chosenCheckpoint, the rule of evaluations, model versions and pipeline steps too). Its encoder
    * takes the images it was pretrained on: a fine-tune's dataset of another shape (`images`) could
-   * only fail in the worker. Returns the checkpoint to pin.
+   * only fail in the worker. Returns the checkpoint to pin, and the run's spec when it reads as a
+   * pretrain's (read and parsed here only).
    */
   private async whyBaseRunUnusable(
     baseRunId: string,
     project: string,
     images: readonly number[] | null,
-  ): Promise<string | { checkpointId: string }> {
+  ): Promise<string | { checkpointId: string; pretrain: PretrainSpec | null }> {
     const base = await this.ownRun(baseRunId, project);
     if (!base) return `No run with id ${baseRunId}`;
     if (base.kind !== 'PRETRAIN') return `Run ${baseRunId} is a ${base.kind} run; the base must be a PRETRAIN run`;
     if (base.status !== 'SUCCEEDED') return `Run ${baseRunId} is ${base.status}; the base must have SUCCEEDED`;
     // A stored spec that no longer reads is left to the training process, which checks the shapes too.
-    const stored = RunSpecSchema.safeParse(base.spec);
-    const encoderImages =
-      stored.success && stored.data.kind === 'pretrain' ? autoencoderInputShape(stored.data.model) : null;
+    const pretrain = storedPretrain(base);
+    const encoderImages = pretrain ? autoencoderInputShape(pretrain.model) : null;
     if (images && encoderImages && !sameShape(encoderImages, images))
       return `Run ${baseRunId}'s encoder takes images of ${encoderImages.join('×')} but this run's dataset gives ${images.join('×')}: use a dataset of that shape (dataset.imageShape, or the shapes' imageSize and channels)`;
     const picked = await chosenCheckpoint(this.prisma, base);
@@ -473,7 +468,7 @@ export class RunReferencesResolver {
     const { checkpoint, chosen } = picked;
     if (!usableModel(checkpoint, MODELS_OF.run))
       return `The ${chosen === 'best' ? 'best' : 'latest complete'} checkpoint of run ${baseRunId} ${lacks(checkpoint, MODELS_OF.run)}`;
-    return { checkpointId: checkpoint.id };
+    return { checkpointId: checkpoint.id, pretrain };
   }
 
   /**
@@ -516,7 +511,7 @@ export class RunReferencesResolver {
     // Refused naming `dataset` now, rather than an evaluation that fails on a worker.
     if (problem) throw refuse('dataset', problem);
     const dataset = spec.dataset ?? trainedOn;
-    return { spec: { ...spec, dataset }, baseRunId: runId, baseCheckpointId: checkpoint.id };
+    return { spec: { ...spec, dataset }, baseRunId: runId, baseCheckpointId: checkpoint.id, basePretrain: null };
   }
 
   /**
@@ -582,6 +577,27 @@ function ownHeadClasses(spec: RunSpec): number | null {
   if (!head) return null;
   const inferred = inferTopology(head.topology, head.input);
   return inferred.ok && inferred.inferred.outputShape.length === 1 ? inferred.inferred.outputShape[0]! : null;
+}
+
+/** A run's stored spec, parsed, when it reads as a pretrain's; else null (no run, another kind, a spec that no longer reads). */
+function storedPretrain(run: Run | null): PretrainSpec | null {
+  const stored = RunSpecSchema.safeParse(run?.spec);
+  return stored.success && stored.data.kind === 'pretrain' ? stored.data : null;
+}
+
+/**
+ * A fine-tune on a pretrain's encoder (a base run, or a registered version of one) trains that
+ * encoder: its stored spec takes the pretrain's architecture (withBaseArchitecture), or the
+ * field given otherwise is refused. A base that is no built-in pretrain (a registered fine-tune,
+ * an autoencoder of the spec's own layers) or a stored spec that no longer reads (`pretrain`
+ * null) leaves it as it is.
+ */
+function withBaseRunArchitecture(spec: RunSpec, pretrain: PretrainSpec | null): RunSpec {
+  if (spec.kind !== 'finetune' || pretrain?.model.type !== 'conv-autoencoder') return spec;
+  const taken = withBaseArchitecture(spec.model, pretrain.model);
+  if ('field' in taken)
+    throw new RunReferenceRefusedError('The model cannot be built on its base', taken.field, taken.message);
+  return { ...spec, model: taken.model };
 }
 
 /** The refusal of a local path or model URI, as a reason; null when it may be read. */

@@ -288,6 +288,24 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
       expect(declared.body.errors?.map((e) => e.field)).toEqual(['resources.memoryGb']);
       expect((await post('/v1/runs', onBase(base, largest))).status).toBe(201);
     }
+    // Submit reads the base run once and parses its spec once: the resolver's read is what sizes it.
+    const reads = jest.spyOn(RunsRepository.prototype, 'get');
+    const parses = jest.spyOn(RunSpecSchema, 'safeParse');
+    try {
+      for (const base of [{ baseRunId }, version]) {
+        reads.mockClear();
+        parses.mockClear();
+        expect((await post('/v1/runs', onBase(base, 32))).status).toBe(201);
+        const baseReads = reads.mock.calls.filter(([id]) => id === baseRunId).length;
+        const baseParses = parses.mock.calls.filter(
+          ([spec]) => (spec as { kind?: unknown } | null)?.kind === 'pretrain',
+        );
+        expect({ base, baseReads, baseParses: baseParses.length }).toEqual({ base, baseReads: 1, baseParses: 1 });
+      }
+    } finally {
+      reads.mockRestore();
+      parses.mockRestore();
+    }
     // A sweep on the base: its swept batch named.
     const sweep = await post('/v1/sweeps', {
       name: 'on a base',

@@ -5,15 +5,16 @@ import {
   gibText,
   largestBatchWithin,
   placementMemoryGb,
+  type PretrainSpec,
   resourceClassOf,
   type RunSpec,
   type SweepValues,
   trainingMemory,
-  trainingMemoryOnBaseRun,
+  trainingMemoryOnBase,
   type TrainingMemory,
   WASM_MEMORY_GIB,
 } from '@trainyard/contracts';
-import { RunsRepository, WorkersRepository } from '@trainyard/db';
+import { WorkersRepository } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
 import { placeError, type SpecPlace } from './submission-quota';
 
@@ -38,7 +39,6 @@ export class PlacementCheck {
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     private readonly workers: WorkersRepository,
-    private readonly runs: RunsRepository,
   ) {}
 
   /**
@@ -46,21 +46,22 @@ export class PlacementCheck {
    * pipeline step). A sweep gives all its runs with their values (a swept training.batchSize sizes
    * each): the one whose estimate is largest is checked, and a refusal names the swept parameter
    * where its value is what breaks the limit (`parameters.training.batchSize`; SpecPlace), saying
-   * which values. A fine-tune on a base run (`baseRunId`: the resolved one, a registered version's
-   * run too) is sized by that run's stored spec (trainingMemoryOnBaseRun); `estimateOf` sizes a
+   * which values. A fine-tune on a base run (the resolved one, a registered version's run too) is
+   * sized by that run's spec as the references' resolver read it (`basePretrain`,
+   * SubmittedReferences: the base is not read again; trainingMemoryOnBase); `estimateOf` sizes a
    * spec whose base is elsewhere (a pipeline's fine-tune step on the encoder its pretrain makes:
    * trainingMemoryOnPretrain); trainingMemory by default.
    */
   async check(
     specs: RunSpec | readonly SweptSpec[],
     field = '',
-    options: { estimateOf?: (spec: RunSpec) => TrainingMemory | null; baseRunId?: string | null } = {},
+    options: {
+      estimateOf?: (spec: RunSpec) => TrainingMemory | null;
+      basePretrain?: PretrainSpec | null;
+    } = {},
   ): Promise<void> {
     const list: readonly SweptSpec[] = Array.isArray(specs) ? specs : [{ spec: specs as RunSpec, swept: {} }];
-    const { spec, swept, memory } = mostDemanding(
-      list,
-      options.estimateOf ?? (await this.estimator(options.baseRunId)),
-    );
+    const { spec, swept, memory } = mostDemanding(list, options.estimateOf ?? estimator(options.basePretrain ?? null));
     const place: SpecPlace = { prefix: field, swept };
     const declared = spec.resources?.memoryGb;
     if (memory && declared !== undefined && declared * GIB < memory.bytes) {
@@ -90,13 +91,11 @@ export class PlacementCheck {
       unprocessable(place, memory.batchField, message);
     }
   }
+}
 
-  /** trainingMemory, or on a base run, the estimate its stored spec allows (one read of it). */
-  private async estimator(baseRunId: string | null | undefined): Promise<(spec: RunSpec) => TrainingMemory | null> {
-    if (!baseRunId) return trainingMemory;
-    const base = await this.runs.get(baseRunId);
-    return (spec) => trainingMemory(spec) ?? trainingMemoryOnBaseRun(spec, base?.spec);
-  }
+/** trainingMemory, or on a base run, the estimate its spec (read at submit) allows. */
+function estimator(basePretrain: PretrainSpec | null): (spec: RunSpec) => TrainingMemory | null {
+  return basePretrain ? (spec) => trainingMemory(spec) ?? trainingMemoryOnBase(spec, basePretrain) : trainingMemory;
 }
 
 function mostDemanding(
