@@ -68,6 +68,43 @@ const ARCHITECTURES: Architecture[] = [
     traps: 404,
   },
   {
+    // The same classifier with its base frozen (freezing.mode 'base'): only the head learns.
+    name: '28×28×1 classifier from scratch, filters [256], frozen base',
+    spec: (batch) => ({
+      kind: 'finetune',
+      name: 'calibration',
+      dataset: { name: 'mnist', limit: imagesFor(batch), testPerClass: 2 },
+      model: { type: 'classifier', filters: [256], freezing: { mode: 'base' } },
+      training: training(batch),
+    }),
+    trains: 400,
+    traps: 2048,
+  },
+  {
+    name: '64×64×3 classifier from scratch, filters [32, 64]',
+    spec: (batch) => ({
+      kind: 'finetune',
+      name: 'calibration',
+      dataset: shapes(64, 3, batch),
+      model: { type: 'classifier', filters: [32, 64] },
+      training: training(batch),
+    }),
+    trains: 300,
+    traps: 2048,
+  },
+  {
+    name: '64×64×3 classifier from scratch, filters [32, 64], frozen base',
+    spec: (batch) => ({
+      kind: 'finetune',
+      name: 'calibration',
+      dataset: shapes(64, 3, batch),
+      model: { type: 'classifier', filters: [32, 64], freezing: { mode: 'base' } },
+      training: training(batch),
+    }),
+    trains: 300,
+    traps: 2048,
+  },
+  {
     name: '64×64×3 own layers autoencoder (conv 48, pool, upsample, conv 3)',
     spec: (batch) => ({
       kind: 'pretrain',

@@ -8,6 +8,7 @@ import {
 } from './run-spec.schema';
 import {
   BACKWARD_FACTOR,
+  FROZEN_FACTOR,
   GIB,
   largestBatchWithin,
   modelFootprint,
@@ -45,10 +46,26 @@ const tinyPretrain = (training: object = {}) =>
     training: { epochs: 1, batchSize: 4, ...training },
   });
 
+/** The tiny pretrain's encoder under a head, from scratch: 218 weights, 294 values an image, 68 of input and target. */
+const tinyFinetune = (model: object, training: object = {}) =>
+  parsed({
+    kind: 'finetune',
+    name: 'tiny',
+    dataset: tinyShapes,
+    model: { type: 'classifier', inputShape: [8, 8, 1], filters: [2], latentDim: 2, ...model },
+    training: { epochs: 1, batchSize: 4, ...training },
+  });
+
 describe('the training-memory estimate', () => {
   it("counts a tiny autoencoder's weights, activations and batch by hand", () => {
     const memory = trainingMemory(tinyPretrain());
-    expect(memory?.footprint).toEqual({ parameters: 239, activationsPerImage: 514, inputPerImage: 128 });
+    expect(memory?.footprint).toEqual({
+      parameters: 239,
+      activationsPerImage: 514,
+      inputPerImage: 128,
+      frozenParameters: 0,
+      frozenActivationsPerImage: 0,
+    });
     // Adam: weights, gradients and 2 slots; 4 images of activations × the backward factor, and the batch.
     expect(memory?.bytes).toBe(4 * (239 * 4 + 4 * (514 * BACKWARD_FACTOR + 128)));
     expect(memory).toMatchObject({ batch: 4, batchField: 'training.batchSize', optimizer: 'adam' });
@@ -69,21 +86,46 @@ describe('the training-memory estimate', () => {
   it("sums a from-scratch fine-tune's encoder (latent included) and its head", () => {
     // Encoder: 20 + 66 weights, 64 + 128 + 32 + 32 + 2 values; head on the 4×4×2 maps: flatten (32),
     // softmax over the 4 shapes (32×4 + 4 = 132; 4). Input and one-hot target: 64 + 4.
-    const finetune = (headNorm: 'none' | 'batchNorm') =>
-      parsed({
-        kind: 'finetune',
-        name: 'tiny',
-        dataset: tinyShapes,
-        model: { type: 'classifier', inputShape: [8, 8, 1], filters: [2], latentDim: 2, headNorm },
-        training: { epochs: 1, batchSize: 4 },
-      });
-    expect(modelFootprint(finetune('none'))).toEqual({ parameters: 218, activationsPerImage: 294, inputPerImage: 68 });
+    const unfrozen = { frozenParameters: 0, frozenActivationsPerImage: 0 };
+    expect(modelFootprint(tinyFinetune({ headNorm: 'none' }))).toEqual({
+      parameters: 218,
+      activationsPerImage: 294,
+      inputPerImage: 68,
+      ...unfrozen,
+    });
     // Batch norm on the 32 features: 4 × 32 weights (moving statistics included), held three times over.
-    expect(modelFootprint(finetune('batchNorm'))).toEqual({
+    expect(modelFootprint(tinyFinetune({ headNorm: 'batchNorm' }))).toEqual({
       parameters: 218 + 128,
       activationsPerImage: 294 + 3 * 32,
       inputPerImage: 68,
+      ...unfrozen,
     });
+  });
+
+  it("holds a frozen base's weights alone and its outputs once: no gradients, slots or backward pass for them", () => {
+    // The tiny fine-tune above: its encoder (20 + 66 weights; 128 + 32 + 32 + 2 values) frozen.
+    const expected = { parameters: 218, activationsPerImage: 294, inputPerImage: 68, frozenParameters: 86 };
+    for (const frozen of [{ freezing: { mode: 'base' } }, { freezeBase: true }]) {
+      const memory = trainingMemory(tinyFinetune({ headNorm: 'none', ...frozen }))!;
+      expect(memory.footprint).toEqual({ ...expected, frozenActivationsPerImage: 194 });
+      // Adam on the head's 132 weights; the encoder's 86 held once; 4 images: the head's values and
+      // the input × BACKWARD_FACTOR, the encoder's × FROZEN_FACTOR, and the batch.
+      expect(memory.bytes).toBe(4 * (132 * 4 + 86 + 4 * ((294 - 194) * BACKWARD_FACTOR + 194 * FROZEN_FACTOR + 68)));
+      expect(memory.bytes).toBeLessThan(trainingMemory(tinyFinetune({ headNorm: 'none' }))!.bytes);
+    }
+    // Two-stage unfreezing peaks in its second stage, the top layers training: sized as unfrozen.
+    const twoStage = tinyFinetune({ headNorm: 'none', freezing: { mode: 'two-stage' } }, { epochs: 2 });
+    expect(trainingMemory(twoStage)).toEqual(trainingMemory(tinyFinetune({ headNorm: 'none' }, { epochs: 2 })));
+    // A spec stored before `freezing` existed reads as unfrozen, not as none.
+    const { freezing: _freezing, ...older } = (tinyFinetune({ headNorm: 'none' }) as FinetuneSpec).model;
+    const stored = {
+      ...JSON.parse(JSON.stringify(tinyFinetune({ headNorm: 'none' }))),
+      model: { ...older, freezeBase: true },
+    };
+    expect(storedTrainingMemory(stored)).toEqual(trainingMemory(tinyFinetune({ headNorm: 'none' })));
+    // On a pretrain's encoder, the step's freezing is its own.
+    const step = tinyFinetune({ headNorm: 'none', freezing: { mode: 'base' } }) as FinetuneSpec;
+    expect(trainingMemoryOnPretrain(step, tinyPretrain() as PretrainSpec)?.footprint.frozenParameters).toBe(86);
   });
 
   it('makes none where the spec does not decide the model: a fine-tune on a base, an evaluation', () => {

@@ -1,5 +1,5 @@
 import { type EncoderArchitecture, withBaseArchitecture } from './base-architecture';
-import { classifierBase } from './classifier-base.schema';
+import { classifierBase, effectiveFreezing, type FreezingSpec } from './classifier-base.schema';
 import { inferTopology } from './layers-topology';
 import type { Placement } from './resources.schema';
 import {
@@ -46,6 +46,18 @@ export const OPTIMIZER_SLOTS: Record<TrainingSpec['optimizer'], number> = { adam
 export const BACKWARD_FACTOR = 4;
 
 /**
+ * How many times its layers' outputs a frozen base (`freezing.mode: 'base'`, or `freezeBase`) costs
+ * a step at its peak: tfjs records them on its tape and its kernels keep what they saved, but no
+ * gradient flows back through layers with no trainable weight under them, so the backward pass's
+ * temporaries are not made for them (their weights get no gradient and no slot either). Calibrated
+ * on the wasm backend as BACKWARD_FACTOR is (docs/training.md): with the rest counted × 4, the two
+ * frozen classifiers measured need 2.30 and 3.15 times their base's values an image at the batch
+ * that trapped; 1.5 keeps their estimate at the largest batch that trained a sixth under 4 GiB or
+ * more (3.32 and 2.47 GiB), so a frozen model is not refused at a batch it can train.
+ */
+export const FROZEN_FACTOR = 1.5;
+
+/**
  * Layers whose training holds several tensors of their output's size where others hold one:
  * batch norm keeps the centred input, its square and the normalised output for its gradient.
  */
@@ -59,6 +71,10 @@ export interface ModelFootprint {
   activationsPerImage: number;
   /** Values of one image's input and of its target (the image itself for an autoencoder, the one-hot classes for a classifier). */
   inputPerImage: number;
+  /** Of `parameters`, those of a frozen base: held, with no gradient and no optimizer slot (0 unless the base is frozen). */
+  frozenParameters: number;
+  /** Of `activationsPerImage`, the outputs of a frozen base's layers: held for the tape, no backward pass (FROZEN_FACTOR). */
+  frozenActivationsPerImage: number;
 }
 
 /** A run's estimate, and what it was made of. */
@@ -82,8 +98,11 @@ export function modelFootprint(spec: RunSpec): ModelFootprint | null {
   if (spec.kind === 'finetune' && classifierBase(spec.model).kind !== 'scratch') return null;
   const parts = specTopologies(spec);
   if (!parts.length) return null;
+  const frozen = baseFrozen(spec);
   let parameters = 0;
   let activations = 0;
+  let frozenParameters = 0;
+  let frozenActivations = 0;
   let input: number[] | null = null;
   let output: number[] = [];
   for (const part of parts) {
@@ -92,32 +111,58 @@ export function modelFootprint(spec: RunSpec): ModelFootprint | null {
     const { inferred } = result;
     input ??= inferred.inputShape;
     output = inferred.outputShape;
-    parameters += inferred.parameters;
+    let values = 0;
     for (const layer of inferred.layers)
-      if (layer.className !== 'InputLayer')
-        activations += product(layer.outputShape) * (HELD_OUTPUTS[layer.className] ?? 1);
+      if (layer.className !== 'InputLayer') values += product(layer.outputShape) * (HELD_OUTPUTS[layer.className] ?? 1);
+    parameters += inferred.parameters;
+    activations += values;
+    if (frozen && !HEAD_FIELDS.has(part.field)) {
+      frozenParameters += inferred.parameters;
+      frozenActivations += values;
+    }
   }
   // A fine-tune's head fed by the base must follow it: a head whose input the spec does not decide is not counted here.
-  if (spec.kind === 'finetune' && parts.every((p) => p.field !== 'built-in head' && p.field !== 'model.layers.head'))
-    return null;
+  if (spec.kind === 'finetune' && parts.every((p) => !HEAD_FIELDS.has(p.field))) return null;
   const inputValues = product(input!);
   return {
     parameters,
     activationsPerImage: inputValues + activations,
     inputPerImage: inputValues + product(output),
+    frozenParameters,
+    frozenActivationsPerImage: frozenActivations,
   };
+}
+
+/** The parts of a fine-tune that are its head (specTopologies' fields): what trains when its base is frozen. */
+const HEAD_FIELDS: ReadonlySet<string> = new Set(['built-in head', 'model.layers.head']);
+
+/**
+ * Whether a fine-tune trains with its base frozen throughout (`freezing.mode: 'base'`, or the older
+ * `freezeBase`). Two-stage unfreezing is not: its peak is its second stage, with top layers
+ * trained. A spec stored before `freezing` existed reads as unfrozen (the larger estimate).
+ */
+function baseFrozen(spec: RunSpec): boolean {
+  if (spec.kind !== 'finetune') return false;
+  const { freezing, freezeBase } = spec.model as { freezing?: FreezingSpec; freezeBase?: unknown };
+  return !!freezing && effectiveFreezing({ freezing, freezeBase: freezeBase === true }).mode === 'base';
 }
 
 /**
  * Bytes a training step on `batch` images needs: the weights, their gradients and the optimizer's
  * slots, plus the batch's activations × BACKWARD_FACTOR, plus the batch itself (images and targets).
+ * A frozen base's weights are held alone, and its layers' outputs × FROZEN_FACTOR.
  */
 export function trainingBytes(footprint: ModelFootprint, optimizer: TrainingSpec['optimizer'], batch: number): number {
   const perWeight = 2 + OPTIMIZER_SLOTS[optimizer];
+  const { frozenParameters, frozenActivationsPerImage } = footprint;
+  const trainedParameters = footprint.parameters - frozenParameters;
+  const backwardActivations = footprint.activationsPerImage - frozenActivationsPerImage;
   return (
     FLOAT_BYTES *
-    (footprint.parameters * perWeight +
-      batch * (footprint.activationsPerImage * BACKWARD_FACTOR + footprint.inputPerImage))
+    (trainedParameters * perWeight +
+      frozenParameters +
+      batch *
+        (backwardActivations * BACKWARD_FACTOR + frozenActivationsPerImage * FROZEN_FACTOR + footprint.inputPerImage))
   );
 }
 

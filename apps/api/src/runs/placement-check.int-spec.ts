@@ -317,6 +317,33 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
     expect(sweep.body.errors?.map((e) => e.field)).toEqual(['parameters.training.batchSize']);
   });
 
+  it('sizes a fine-tune whose base is frozen by what trains: a batch its unfrozen twin is refused at is queued', async () => {
+    await cpuWasmWorker();
+    // The classifier calibrated frozen and unfrozen (docs/training.md), on 28×28×1 shapes.
+    const classifier = (batchSize: number, model: object = {}) => ({
+      kind: 'finetune',
+      name: `classifier ${batchSize}`,
+      dataset: { name: 'synthetic-shapes', imageSize: 28, channels: 1, perClass: 4 },
+      model: { type: 'classifier', filters: [256], ...model },
+      training: { epochs: 1, batchSize },
+      resources: { accelerator: 'cpu' },
+    });
+    const frozen = { freezing: { mode: 'base' } };
+    const limit = WASM_MEMORY_GIB * GIB;
+    const largest = largestBatchWithin(estimateOf(classifier(1, frozen)), limit);
+    expect(largest).toBeGreaterThan(largestBatchWithin(estimateOf(classifier(1)), limit));
+    expect(largest).toBeLessThan(1024);
+    // 702 trained frozen on wasm (400 the most unfrozen): accepted, where it was refused as unfrozen.
+    expect((await post('/v1/runs', classifier(702, frozen))).status).toBe(201);
+    const unfrozen = await post('/v1/runs', classifier(largest));
+    expect(unfrozen.body.errors?.map((e) => e.field)).toEqual(['training.batchSize']);
+    for (const base of [frozen, { freezeBase: true }])
+      expect((await post('/v1/runs', classifier(largest, base))).status).toBe(201);
+    const over = await post('/v1/runs', classifier(largest + 1, frozen));
+    expect(over.status).toBe(422);
+    expect(over.body.errors?.[0]?.message).toMatch(new RegExp(`at most ${largest},`));
+  });
+
   it('queues the same batch when a live worker of the class trains on another backend', async () => {
     await cpuWasmWorker();
     await startWorker('cpu-tensorflow', 'tensorflow', { resourceClasses: ['cpu', 'any'], memoryMb: 65_536 });
