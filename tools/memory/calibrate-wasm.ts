@@ -77,8 +77,8 @@ const ARCHITECTURES: Architecture[] = [
       model: { type: 'classifier', filters: [256], freezing: { mode: 'base' } },
       training: training(batch),
     }),
-    trains: 400,
-    traps: 2048,
+    trains: 702,
+    traps: 712,
   },
   {
     name: '64×64×3 classifier from scratch, filters [32, 64]',
@@ -89,8 +89,8 @@ const ARCHITECTURES: Architecture[] = [
       model: { type: 'classifier', filters: [32, 64] },
       training: training(batch),
     }),
-    trains: 300,
-    traps: 2048,
+    trains: 548,
+    traps: 553,
   },
   {
     name: '64×64×3 classifier from scratch, filters [32, 64], frozen base',
@@ -101,8 +101,8 @@ const ARCHITECTURES: Architecture[] = [
       model: { type: 'classifier', filters: [32, 64], freezing: { mode: 'base' } },
       training: training(batch),
     }),
-    trains: 300,
-    traps: 2048,
+    trains: 921,
+    traps: 933,
   },
   {
     name: '64×64×3 own layers autoencoder (conv 48, pool, upsample, conv 3)',
