@@ -18,6 +18,7 @@ import {
   WASM_MEMORY_GIB,
 } from '@trainyard/contracts';
 import { startTrainingProcess } from '@trainyard/training/supervisor';
+import { OWN_LAYERS_AUTOENCODER } from '@trainyard/training/testing';
 
 /**
  * A spec to calibrate on, given its batch, and the bracket the bisection starts from: a batch that
@@ -110,40 +111,7 @@ const ARCHITECTURES: Architecture[] = [
       kind: 'pretrain',
       name: 'calibration',
       dataset: shapes(64, 3, batch),
-      model: {
-        type: 'layers-autoencoder',
-        encoder: {
-          class_name: 'Sequential',
-          config: {
-            layers: [
-              {
-                class_name: 'Conv2D',
-                config: {
-                  name: 'conv',
-                  batch_input_shape: [null, 64, 64, 3],
-                  filters: 48,
-                  kernel_size: 3,
-                  padding: 'same',
-                  activation: 'relu',
-                },
-              },
-              { class_name: 'MaxPooling2D', config: { name: 'pool', pool_size: 2 } },
-            ],
-          },
-        },
-        decoder: {
-          class_name: 'Sequential',
-          config: {
-            layers: [
-              { class_name: 'UpSampling2D', config: { name: 'up', size: [2, 2] } },
-              {
-                class_name: 'Conv2D',
-                config: { name: 'out', filters: 3, kernel_size: 3, padding: 'same', activation: 'sigmoid' },
-              },
-            ],
-          },
-        },
-      },
+      model: OWN_LAYERS_AUTOENCODER,
       training: training(batch),
     }),
     trains: 469,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunSpec, RunSpecSchema } from '@trainyard/contracts';
 import { startTrainingProcess } from './start-training-process';
+import { OWN_LAYERS_AUTOENCODER } from './testing/own-layers-autoencoder';
 import type { TrainingEvent } from './training-job.types';
 
 // Needs the compiled training process: `node tools/build.mjs libs` (the test command builds first).
@@ -51,47 +52,14 @@ describe('a training step past the wasm backend’s memory, in a real training p
   }, 180_000);
 
   it('fails it for good naming the step when the cleanup after the trap traps again', async () => {
-    // Measured: the own layers-autoencoder (the third of tools/memory/calibrate-wasm.ts) at batch
+    // Measured: the own layers-autoencoder (the one tools/memory/calibrate-wasm.ts calibrates) at batch
     // 520 traps in its step, then disposing the batch and the variables traps again on the heap
     // the first trap left: that bare RuntimeError came out retryable, naming nothing.
     const spec = RunSpecSchema.parse({
       kind: 'pretrain',
       name: 'a trap after the trap',
       dataset: { name: 'synthetic-shapes', imageSize: 64, channels: 3, perClass: 139, testPerClass: 2 },
-      model: {
-        type: 'layers-autoencoder',
-        encoder: {
-          class_name: 'Sequential',
-          config: {
-            layers: [
-              {
-                class_name: 'Conv2D',
-                config: {
-                  name: 'conv',
-                  batch_input_shape: [null, 64, 64, 3],
-                  filters: 48,
-                  kernel_size: 3,
-                  padding: 'same',
-                  activation: 'relu',
-                },
-              },
-              { class_name: 'MaxPooling2D', config: { name: 'pool', pool_size: 2 } },
-            ],
-          },
-        },
-        decoder: {
-          class_name: 'Sequential',
-          config: {
-            layers: [
-              { class_name: 'UpSampling2D', config: { name: 'up', size: [2, 2] } },
-              {
-                class_name: 'Conv2D',
-                config: { name: 'out', filters: 3, kernel_size: 3, padding: 'same', activation: 'sigmoid' },
-              },
-            ],
-          },
-        },
-      },
+      model: OWN_LAYERS_AUTOENCODER,
       training: { steps: 1, batchSize: 520, validationSplit: 0.05, seed: 1 },
     });
     const outcome = await trainOnWasm(spec);
