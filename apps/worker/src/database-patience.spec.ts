@@ -71,6 +71,22 @@ describe('DatabasePatience', () => {
     expect(tries).toBe(1);
   });
 
+  it('counts a try given up unanswered until PostgreSQL answers it at last', async () => {
+    const patience = new DatabasePatience(loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: '120000' }));
+    const { log } = lines();
+    let answer!: () => void;
+    const hung = new Promise<void>((resolve) => (answer = resolve));
+    patience.stopWaiting(400);
+    const call = patience.call('run r: recording its attempt FAILED', () => hung, log);
+    expect(patience.unansweredTries).toBe(0);
+    // Stopped waiting at 200 ms, the try given up 50 ms later: the database is silent.
+    await expect(call).rejects.toThrow(/given up as the process stops\): no answer to try 1/);
+    expect(patience.unansweredTries).toBe(1);
+    answer();
+    await hung;
+    expect(patience.unansweredTries).toBe(0);
+  });
+
   it('names a run’s calls after it, in the log it is given, and tells their lost connections apart with retryOn', async () => {
     const patience = new DatabasePatience(loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: '120000' }));
     const { said, log } = lines();

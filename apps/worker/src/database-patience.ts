@@ -65,6 +65,8 @@ export class DatabasePatience {
   private stoppingTryMs = 0;
   /** What starts the clock of each try in flight when the worker stops waiting (giveUpIfHung). */
   private readonly triesInFlight = new Set<() => void>();
+  /** Tries given up unanswered as the worker stops (giveUpIfHung) that PostgreSQL has still not answered. */
+  private readonly unanswered = new Set<Promise<unknown>>();
 
   constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {
     this.stopping.signal.addEventListener('abort', () => this.triesInFlight.forEach((arm) => arm()), { once: true });
@@ -135,10 +137,15 @@ export class DatabasePatience {
    */
   private giveUpIfHung(tried: Promise<unknown>, giveUp: () => void): void {
     let timer: NodeJS.Timeout | undefined;
-    const arm = () => void (timer = setTimeout(giveUp, this.stoppingTryMs).unref());
+    const arm = () =>
+      void (timer = setTimeout(() => {
+        this.unanswered.add(tried);
+        giveUp();
+      }, this.stoppingTryMs).unref());
     const settled = () => {
       clearTimeout(timer);
       this.triesInFlight.delete(arm);
+      this.unanswered.delete(tried);
     };
     if (this.stopping.signal.aborted) arm();
     else this.triesInFlight.add(arm);
@@ -151,6 +158,14 @@ export class DatabasePatience {
    */
   forRun(runId: string, log: PatienceLog, window?: PatienceWindowSource): RunPatience {
     return (what, fn, retryOn) => this.call(`run ${runId}: ${what}`, fn, log, retryOn, window);
+  }
+
+  /**
+   * How many tries this stopping worker gave up unanswered are still without an answer: while any
+   * is, PostgreSQL is silent, and closing pg's pool would wait for it until pg's query deadline.
+   */
+  get unansweredTries(): number {
+    return this.unanswered.size;
   }
 
   /**

@@ -6,6 +6,7 @@ import { createWorker } from './create-worker';
 import { NoGpuError } from './devices/worker-devices';
 import { exitPastShutdownDeadline } from './shutdown-deadline';
 import { WorkerMetricsListenError } from './metrics/worker-metrics.server';
+import { WorkerHost } from './worker-host.service';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -14,6 +15,12 @@ async function main(): Promise<void> {
   const app = await createWorker(config, { logger });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   exitPastShutdownDeadline(config.worker.shutdownTimeoutMs, (message) => logger.warn(message, 'WorkerHost'));
+  // Its jobs back in the queue and PostgreSQL silent, nothing is left to wait for but the backstop:
+  // exit now, as the backstop would (1).
+  app.get(WorkerHost).exitOnceJobsBackIfDatabaseSilent((message) => {
+    logger.warn(message, 'WorkerHost');
+    process.exit(1);
+  });
 }
 
 main().catch((err) => {

@@ -44,6 +44,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   /** The drain this worker is carrying out, if any. */
   private drain?: DrainOrder;
   private shuttingDown = false;
+  /** See exitOnceJobsBackIfDatabaseSilent. */
+  private exitEarly?: (message: string) => void;
 
   /**
    * Where this worker is in its life, answered at GET /readyz on its metrics port: it takes jobs
@@ -164,26 +166,50 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     this.logger.log('drain taken back: consuming again');
   }
 
+  /**
+   * What ends the process early (main.ts: exit 1, as the shutdown backstop does) once every job is
+   * back in the queue but PostgreSQL is silent (DatabasePatience.unansweredTries): what is left of
+   * the shutdown (marking the worker stopped, closing pg's pool) would only wait for the backstop.
+   * Not given (the demo's in-process worker, tests), the shutdown goes on as without it.
+   */
+  exitOnceJobsBackIfDatabaseSilent(exit: (message: string) => void): void {
+    this.exitEarly = exit;
+  }
+
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.shuttingDown = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.prestarted.pause();
     const timeoutMs = this.config.worker.shutdownTimeoutMs;
+    const stoppedAt = Date.now();
     // Every step ends by the deadline, or within SHUTDOWN_MARGIN_MS past it for the last ones:
     // a database or a Redis that does not answer holds none of them longer.
-    const closeBy = Date.now() + timeoutMs + SHUTDOWN_MARGIN_MS - CLOSING_CONNECTIONS_MS;
+    const closeBy = stoppedAt + timeoutMs + SHUTDOWN_MARGIN_MS - CLOSING_CONNECTIONS_MS;
     // Calls waiting out a PostgreSQL outage must not hold the worker past its deadline.
     this.patience.stopWaiting(timeoutMs);
     // First what frees the held runs, so their checkpoints start at once: preempt them, and take
     // no new job; then wait for them up to the deadline, beside the rest of the shutdown.
-    const stopped = this.consumers ? this.stopTraining(signal ?? 'shutdown', this.consumers, timeoutMs) : undefined;
-    await Promise.all([
+    const allBack = this.consumers
+      ? this.stopTraining(signal ?? 'shutdown', this.consumers, timeoutMs)
+      : Promise.resolve(true);
+    const others = Promise.all([
       // The fleet page shows this worker draining until it has stopped.
       waitAtMost(this.workers.requestDrain(this.options.workerId, 'preempt'), timeoutMs),
       // A reconciler pass in flight ends, within the same deadline.
       waitAtMost(this.reconciler.stop(), timeoutMs),
-      stopped,
     ]);
+    if ((await allBack) && this.exitEarly && this.patience.unansweredTries > 0) {
+      // Only the database's calls are left, and it is silent: the run logs' last lines go to the
+      // store (which may answer), then the process exits rather than wait for the backstop.
+      await this.runLogs.stop(Math.max(0, closeBy - Date.now()));
+      const tries = this.patience.unansweredTries;
+      this.exitEarly(
+        `shutdown: every job is back in the queue after ${Date.now() - stoppedAt} ms, but PostgreSQL does not answer ` +
+          `(${tries} ${tries === 1 ? 'try' : 'tries'} given up unanswered): exiting without marking this worker stopped or closing its connections`,
+      );
+      return;
+    }
+    await others;
     const left = Math.max(0, closeBy - Date.now());
     await Promise.all([
       // Run logs whose lines the store lacks (it is down, say) are written now or lost, and said so.
@@ -193,12 +219,13 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     // The queue, Redis and the database are closed after this, by InfrastructureShutdown.
   }
 
-  private async stopTraining(signal: string, consumers: ClassConsumers, timeoutMs: number): Promise<void> {
+  /** True once every job held is back in the queue; false past the deadline, saying what is left. */
+  private async stopTraining(signal: string, consumers: ClassConsumers, timeoutMs: number): Promise<boolean> {
     const preempted = this.active.preemptAll(`the worker was asked to stop (${signal})`);
     this.logger.log(`${signal}: preempting ${preempted} running trainings, waiting up to ${timeoutMs} ms`);
     // Stops taking jobs at once, then waits for the held ones up to the deadline; past it the
     // worker exits anyway: their locks expire and another worker takes them over as stalled.
-    if (await consumers.close(timeoutMs)) return;
+    if (await consumers.close(timeoutMs)) return true;
     // What is left, and what it waits for: a job whose training ended may still wait to be put
     // back in the queue, on a Redis that does not answer (commands wait for it to reconnect).
     this.logger.warn(
@@ -209,5 +236,6 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
         redis: { endpoint: redisEndpoint(this.redis), problem: await redisProblem(this.redis) },
       }),
     );
+    return false;
   }
 }
