@@ -34,7 +34,13 @@ import {
 } from '@trainyard/training/supervisor';
 import { ActiveTrainings } from './active-trainings';
 import { giveBack } from './class-consumers';
-import { DatabasePatience, PatienceWindow, repeatedFailureReports, type PatienceLog } from './database-patience';
+import {
+  DatabasePatience,
+  PatienceWindow,
+  repeatedFailureReports,
+  type PatienceLog,
+  type RunPatience,
+} from './database-patience';
 import { JobHandBack } from './job-hand-back';
 import { GiveBackLines } from './devices/give-back-lines';
 import { PrestartedProcesses } from './devices/prestarted-processes';
@@ -123,13 +129,15 @@ export class TrainingProcessor {
 
   private async processJob(job: Job<TrainingJobData>, token?: string): Promise<{ status: string }> {
     const { runId } = job.data;
+    // The job's calls before its attempt opens; their lines go to the worker's log.
+    const patient = this.patience.forRun(runId, this.workerLog);
     // A job taken while PostgreSQL is down waits for it here, holding its lock, rather than
     // failing in BullMQ: that failure would count as one of the run's WORKER_MAX_ATTEMPTS there.
-    const run = await this.patience.forRun(runId, this.workerLog)('reading the run', () => this.runs.get(runId));
+    const run = await patient('reading the run', () => this.runs.get(runId));
     if (!run) throw new UnrecoverableError(`run ${runId} does not exist in the database`);
-    if (!run.pipelineId) return this.processRun(job, run, token);
+    if (!run.pipelineId) return this.processRun(job, run, patient, token);
     try {
-      return await this.processRun(job, run, token);
+      return await this.processRun(job, run, patient, token);
     } finally {
       // Whatever the step's outcome (a retry leaves the run unfinished, and then nothing moves).
       await this.pipelines.advanceAfterStep(run.pipelineId, runId);
@@ -142,16 +150,19 @@ export class TrainingProcessor {
    * at submit. One more read, for such jobs only; its row's baseRunId is the resolved base (a
    * registered version's run too).
    */
-  private async memoryOnBaseRun(run: Run): Promise<TrainingMemory | null> {
+  private async memoryOnBaseRun(run: Run, patient: RunPatience): Promise<TrainingMemory | null> {
     const baseRunId = run.baseRunId;
     if (!baseRunId || !storedOnBaseRun(run.spec)) return null;
-    const base = await this.patience.forRun(run.id, this.workerLog)('reading its base run', () =>
-      this.runs.get(baseRunId),
-    );
+    const base = await patient('reading its base run', () => this.runs.get(baseRunId));
     return storedTrainingMemoryOnBaseRun(run.spec, base?.spec);
   }
 
-  private async processRun(job: Job<TrainingJobData>, run: Run, token?: string): Promise<{ status: string }> {
+  private async processRun(
+    job: Job<TrainingJobData>,
+    run: Run,
+    patient: RunPatience,
+    token?: string,
+  ): Promise<{ status: string }> {
     const runId = run.id;
     if (isTerminal(run.status as RunStatus)) {
       this.logger.warn(`run ${runId} is already ${run.status}; nothing to do`);
@@ -159,12 +170,12 @@ export class TrainingProcessor {
     }
     if (run.cancelRequested) {
       // Its worker was lost before it stopped for the cancel: this one ends the run and its attempt.
-      await this.patience.forRun(runId, this.workerLog)('ending it CANCELLED', () => this.runs.finishCancelled(runId));
+      await patient('ending it CANCELLED', () => this.runs.finishCancelled(runId));
       await this.parking.releaseBeforeNextJob(run.project);
       return { status: 'CANCELLED' };
     }
 
-    const memory = storedTrainingMemory(run.spec) ?? (await this.memoryOnBaseRun(run));
+    const memory = storedTrainingMemory(run.spec) ?? (await this.memoryOnBaseRun(run, patient));
     const memoryGb = storedPlacementMemoryGb(run.spec, memory);
     if (!this.devices.fits(memoryGb)) {
       const line = `run ${runId} needs ${memoryGb!.toFixed(2)} GB on its device (the larger of resources.memoryGb and its estimate), more than this worker has; given back`;
@@ -172,7 +183,7 @@ export class TrainingProcessor {
       throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'memory');
     }
     const wasm = await wasmMemoryPlacement(runId, run.spec, memory, memoryGb, this.devices.backend, (placement) =>
-      this.patience.forRun(runId, this.workerLog)('looking for a worker of another backend', () =>
+      patient('looking for a worker of another backend', () =>
         this.workers.takersOnOtherBackends(placement, 'wasm', this.config.worker.lostAfterMs, this.options.workerId),
       ),
     );
@@ -184,7 +195,7 @@ export class TrainingProcessor {
 
     let opened: OpenedAttempt;
     try {
-      opened = await this.patience.forRun(runId, this.workerLog)('opening an attempt', () =>
+      opened = await patient('opening an attempt', () =>
         this.attempts.openCurrent(runId, this.options.workerId, {
           runningPerProject: this.config.limits.runningRunsPerProject,
         }),
