@@ -245,13 +245,20 @@ export class TrainingProcessor {
     const spec = run.spec as unknown as RunSpec;
     const maxAttempts = this.config.worker.maxAttempts;
     // The attempt is open: a read that gave up now would leave it RUNNING, to be closed CRASHED.
-    const read = this.patience.forRun(runId, context.log.from(this.logger));
+    // Each read has a patience window of its own; a failure it decides is recorded within what is
+    // left of it (the outcome's window), so the read and the failure's calls wait one window in all.
+    let lastRead: PatienceWindow | undefined;
+    const read: RunPatience = (what, fn, retryOn) =>
+      this.patience.forRun(runId, context.log.from(this.logger), (lastRead = new PatienceWindow()))(what, fn, retryOn);
+    const fail = (reason: string) => {
+      context.outcomeWindow = lastRead;
+      return this.concluder.fail(context, reason);
+    };
     if (opened.failures >= maxAttempts) {
       const last = (await read('listing its attempts', () => this.attempts.listByRun(runId)))
         .filter((a) => a.outcome === 'CRASHED' || a.outcome === 'FAILED')
         .pop();
-      return this.concluder.fail(
-        context,
+      return fail(
         `gave up after ${opened.failures} failed attempts (WORKER_MAX_ATTEMPTS=${maxAttempts}); the last, attempt ${last?.number}, ${last?.outcome}: ${last?.error ?? 'no reason recorded'}`,
       );
     }
@@ -262,8 +269,7 @@ export class TrainingProcessor {
       opened.attempt.number > 1
         ? await read('reading its training time', () => this.attempts.trainingTimeUsedMs(runId, opened.attempt.id))
         : 0;
-    if (usedMs >= limitHours * 3_600_000)
-      return this.concluder.fail(context, trainingTimeExceeded(limitHours, usedMs, false));
+    if (usedMs >= limitHours * 3_600_000) return fail(trainingTimeExceeded(limitHours, usedMs, false));
     const timeLimit: TimeLimit = { hours: limitHours, usedMs, startedAt: Date.now() };
 
     // Base or evaluated checkpoint, registered dataset location: see run-inputs.resolver.ts.
@@ -274,7 +280,7 @@ export class TrainingProcessor {
       () => this.inputs.resolve(run, spec),
       (error) => databaseUnavailable(error) === 'unreachable',
     );
-    if (!resolved.ok) return this.concluder.fail(context, resolved.reason);
+    if (!resolved.ok) return fail(resolved.reason);
 
     const { candidates: resumeCandidates, nextSequence } = await read('finding its resume point', () =>
       this.checkpoints.resumePoint(runId),
