@@ -265,6 +265,12 @@ export class Reconciler {
     );
     for (const { id } of pipelines) {
       try {
+        // Not patient (about 3 s of retries, then the next pass), unlike the advance after a step
+        // (PipelineAdvancer.advanceAfterStep), on purpose: this pass is the backstop, run again every
+        // WORKER_RECONCILE_INTERVAL_MS and idempotent; the page read just above is not patient
+        // either, so an outage fails the pass there first; and a pass waiting out an outage of up to
+        // WORKER_DATABASE_OUTAGE_PATIENCE_MS (2 min) on one pipeline would hold every later step and
+        // pipeline behind it and outlive its lock (lockTtlMs: 2 min by default), its walk not saved.
         await this.advancer.advance(id);
       } catch (error) {
         report.errors.push(`pipeline ${id}`);
