@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApiApp, DATABASE } from '@trainyard/api-app';
-import { createWorker } from '@trainyard/worker-app';
+import { createWorker, SHUTDOWN_MARGIN_MS } from '@trainyard/worker-app';
 import { ConfigError, loadConfig } from '@trainyard/config';
 import { EmbeddedDatabaseInUseError, embeddedLockHolder, embeddedLockPath, type Database } from '@trainyard/db';
+import { exitAfterShutdownSignal } from '@trainyard/infrastructure';
 import { RedisUnavailableError } from '@trainyard/queue';
 import { EMBEDDED_DATABASE_IN_USE_EXIT_CODE } from './embedded-process';
 
@@ -22,6 +23,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => onSignal('SIGINT'));
 
   const config = loadConfig();
+  // The worker stops first (WORKER_SHUTDOWN_TIMEOUT_MS and its margin), then the API
+  // (API_SHUTDOWN_TIMEOUT_MS): past both, the process exits whatever still waits (a request, or
+  // pg's pool, waiting on a PostgreSQL given by DATABASE_URL that does not answer), before the demo
+  // (EMBEDDED_SERVER_STOP_TIMEOUT_MS) would kill it. PGlite answers in this process: a shutdown on it ends sooner.
+  const stopWithinMs = config.worker.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + config.api.shutdownTimeoutMs;
+  exitAfterShutdownSignal(
+    stopWithinMs,
+    `shutdown not done within ${stopWithinMs} ms (WORKER_SHUTDOWN_TIMEOUT_MS, 1 s, API_SHUTDOWN_TIMEOUT_MS): exiting without waiting longer for the requests in flight or closing its connections`,
+    (message) => new Logger('EmbeddedServer').warn(message),
+  );
   // Another server holding the embedded database is said here, in one message, before Nest boots:
   // thrown from inside Nest (the database provider takes the lock), Nest's own handler would log it
   // first with a dozen stack frames. (Taken in the instant between this check and the open, it
