@@ -371,7 +371,7 @@ export interface TrainyardConfig {
     /** Proxies whose X-Forwarded-For names the client (express's `trust proxy`); empty = the socket's peer is the client. */
     trustProxy: string[];
     metricsPublic: boolean;
-    /** METRICS_ENDED_RUNS_MAX_AGE_MS: how old `trainyard_runs`' counts of ended runs may be (0: counted at every scrape). */
+    /** METRICS_ENDED_RUNS_MAX_AGE_MS: how often `trainyard_runs` recounts every ended run, the base it adds those ended since to (0: at every scrape). */
     metricsEndedRunsMaxAgeMs: number;
     /** API_SHUTDOWN_TIMEOUT_MS: how long a stopping API waits for its requests in flight and its connections' close. */
     shutdownTimeoutMs: number;

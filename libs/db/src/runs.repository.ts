@@ -10,7 +10,7 @@ import type {
   RunStatus,
   RunView,
 } from '@trainyard/contracts';
-import { isTerminal, isUuid, TERMINAL_RUN_STATUSES } from '@trainyard/contracts';
+import { isTerminal, isUuid, RUN_STATUSES, TERMINAL_RUN_STATUSES } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { RunNotFoundError, RunStateError } from './errors';
 import { cancelRunsWhere } from './run-cancel.sql';
@@ -106,6 +106,47 @@ export class RunsRepository {
     return this.prisma.$queryRaw`
       SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs"
       WHERE "status" = ANY(${statuses}::"RunStatus"[]) GROUP BY 1, 2`;
+  }
+
+  /**
+   * The ended runs (SUCCEEDED, FAILED, CANCELLED) by status and kind whose `ended_at` is before
+   * `endedBefore` (or unset), `endedBefore` being the database's clock less `marginMs`, to the
+   * millisecond as `ended_at` is stored: one statement, so the count and its bound are of one
+   * instant. It reads every ended run; countUnfinishedAndEndedSince adds those ended since.
+   */
+  async countEndedBefore(
+    marginMs: number,
+  ): Promise<{ endedBefore: Date; rows: { status: RunStatus; kind: RunKind; n: number }[] }> {
+    const rows = await this.prisma.$queryRaw<
+      { endedBefore: Date; status: RunStatus | null; kind: RunKind; n: number }[]
+    >`
+      SELECT b."endedBefore", c.status, c.kind, c.n
+      FROM (SELECT date_trunc('milliseconds', now() - make_interval(secs => ${marginMs / 1000}::float8)) AS "endedBefore") b
+      LEFT JOIN LATERAL (
+        SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs"
+        WHERE "status" = ANY(${TERMINAL_RUN_STATUSES}::"RunStatus"[])
+          AND ("ended_at" < b."endedBefore" OR "ended_at" IS NULL)
+        GROUP BY 1, 2
+      ) c ON true`;
+    return {
+      endedBefore: rows[0]!.endedBefore,
+      rows: rows.flatMap(({ status, kind, n }) => (status === null ? [] : [{ status, kind, n }])),
+    };
+  }
+
+  /**
+   * In one statement (one snapshot, so a run that ends meanwhile is counted once): the runs that
+   * have not ended, through the status index, and the ended ones whose `ended_at` is `endedSince`
+   * or later, through the `ended_at` index; by status and kind, combinations with none left out.
+   */
+  countUnfinishedAndEndedSince(endedSince: Date): Promise<{ status: RunStatus; kind: RunKind; n: number }[]> {
+    const unfinished = RUN_STATUSES.filter((status) => !isTerminal(status));
+    return this.prisma.$queryRaw`
+      SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs"
+      WHERE "status" = ANY(${unfinished}::"RunStatus"[]) GROUP BY 1, 2
+      UNION ALL
+      SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs"
+      WHERE "ended_at" >= ${endedSince}::timestamptz AND "status" = ANY(${TERMINAL_RUN_STATUSES}::"RunStatus"[]) GROUP BY 1, 2`;
   }
 
   /**

@@ -142,31 +142,35 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     expect(value(text, 'trainyard_api_process_resident_memory_bytes')).toBeGreaterThan(0);
   });
   // Last: it submits runs, which the request counts above would see.
-  it('counts unfinished runs at every scrape and ended ones at most once every METRICS_ENDED_RUNS_MAX_AGE_MS', async () => {
+  it('adds runs ended since its count of ended runs at every scrape, and recounts them all every METRICS_ENDED_RUNS_MAX_AGE_MS', async () => {
     const { prisma } = api.app.get<Database>(DATABASE);
     const queued = 'trainyard_runs{status="QUEUED",kind="PRETRAIN"}';
     const succeeded = 'trainyard_runs{status="SUCCEEDED",kind="PRETRAIN"}';
+    const failed = 'trainyard_runs{status="FAILED",kind="PRETRAIN"}';
     await new Promise((r) => setTimeout(r, ENDED_MAX_AGE_MS + 100)); // the last count of ended runs is too old now
-    const first = await scrape();
+    const first = await scrape(); // counts them all afresh
     const ids: string[] = [];
-    for (const name of ['c', 'd']) {
-      const res = await api.fetch(`${api.baseUrl}/v1/runs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ kind: 'pretrain', name, dataset: { name: 'synthetic-shapes' } }),
-      });
-      expect(res.status).toBe(201);
-      ids.push(((await res.json()) as { id: string }).id);
-    }
-    await prisma.$executeRaw`UPDATE "runs" SET "status" = 'SUCCEEDED', "ended_at" = now() WHERE "id" = ${ids[0]}::uuid`;
+    for (const name of ['c', 'd', 'e']) ids.push(await api.submitPretrain(name));
+    await prisma.$executeRaw`UPDATE "runs" SET "status" = 'FAILED', "ended_at" = now() WHERE "id" = ${ids[0]}::uuid`;
+    // Stamped ended 20 minutes before it committed: past ENDED_RUNS_LATE_COMMIT_MARGIN_MS (10 minutes).
+    await prisma.$executeRaw`
+      UPDATE "runs" SET "status" = 'SUCCEEDED', "ended_at" = now() - interval '20 minutes' WHERE "id" = ${ids[1]}::uuid`;
 
-    // At once: the queued run; the ended one waits for the next count of ended runs.
+    // At once: the queued run and the one that ended; the one stamped past the margin waits for the next count.
     const soon = await scrape();
     expect(value(soon, queued)).toBe(value(first, queued)! + 1);
+    expect(value(soon, failed)).toBe(value(first, failed)! + 1);
     expect(value(soon, succeeded)).toBe(value(first, succeeded));
     await new Promise((r) => setTimeout(r, ENDED_MAX_AGE_MS + 100));
     const later = await scrape();
     expect(value(later, succeeded)).toBe(value(first, succeeded)! + 1);
+    expect(value(later, failed)).toBe(value(first, failed)! + 1);
     expect(value(later, queued)).toBe(value(first, queued)! + 1);
+
+    // A deleted run (only ended ones can be) leaves the count of ended runs it is in at the next count.
+    expect((await api.fetch(`${api.baseUrl}/v1/runs/${ids[1]}`, { method: 'DELETE' })).status).toBe(200);
+    expect(value(await scrape(), succeeded)).toBe(value(first, succeeded)! + 1);
+    await new Promise((r) => setTimeout(r, ENDED_MAX_AGE_MS + 100));
+    expect(value(await scrape(), succeeded)).toBe(value(first, succeeded));
   });
 });

@@ -1,26 +1,26 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrainyardConfig } from '@trainyard/config';
-import {
-  isTerminal,
-  RESOURCE_CLASSES,
-  RUN_KINDS,
-  RUN_STATUSES,
-  type RunKind,
-  type RunStatus,
-} from '@trainyard/contracts';
+import { RESOURCE_CLASSES, RUN_KINDS, RUN_STATUSES, type RunKind, type RunStatus } from '@trainyard/contracts';
 import { QUEUE_JOB_STATES, WORKER_STATES } from '@trainyard/contracts';
 import { ProjectsRepository, RunsRepository, WorkersRepository, type ProjectLoad } from '@trainyard/db';
 import type { TrainingQueues } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
-/** Runs that have not ended: few, counted at every scrape through the status index. */
-const UNFINISHED = RUN_STATUSES.filter((status) => !isTerminal(status));
-/** Runs that have ended: every run ever recorded but a few, counted at most once every METRICS_ENDED_RUNS_MAX_AGE_MS. */
-const ENDED = RUN_STATUSES.filter(isTerminal);
+/**
+ * How long before the base's instant its count of ended runs stops, the later ones being counted at
+ * every scrape: a run's `ended_at` may precede its commit (a transaction's now() is its start; some
+ * writers stamp it with their own clock), and a run committed after the base with an `ended_at`
+ * before its bound would be in neither count until the next base. Ten minutes is far longer than
+ * any transaction that ends a run lasts, and than the clock drift of hosts kept by NTP; a run
+ * stamped further back shows at the next base, as every ended run did before.
+ */
+export const ENDED_RUNS_LATE_COMMIT_MARGIN_MS = 10 * 60_000;
 
 type RunCount = { status: RunStatus; kind: RunKind; n: number };
+/** Every ended run up to `endedBefore`, counted at one instant of the database. */
+type EndedRunsBase = { endedBefore: Date; rows: RunCount[] };
 
 /**
  * The API's Prometheus metrics, in a registry of its own (two apps in one process, as in the
@@ -40,8 +40,8 @@ export class PrometheusRegistry {
   private waits?: Promise<{ resourceClass: string; n: number; oldestWaitSeconds: number }[] | undefined>;
   /** This scrape's projects with a limit of their own. */
   private limited?: Promise<ProjectLoad[] | undefined>;
-  /** The last count of ended runs by status and kind, reused for METRICS_ENDED_RUNS_MAX_AGE_MS. */
-  private ended?: { readAt: number; rows: Promise<RunCount[] | undefined> };
+  /** The last base of ended runs by status and kind, reused for METRICS_ENDED_RUNS_MAX_AGE_MS. */
+  private endedBase?: { readAt: number; base: Promise<EndedRunsBase | undefined> };
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -93,14 +93,14 @@ export class PrometheusRegistry {
       labelNames: ['status', 'kind'],
       registers: [this.registry],
       collect: async () => {
-        const [unfinished, ended] = await Promise.all([
-          this.read('unfinished runs by status', () => this.runsRepository.countByStatusAndKind(UNFINISHED)),
-          this.endedRunCounts(),
-        ]);
-        if (!unfinished || !ended) return runs.reset();
+        const base = await this.endedRunsBase();
+        const current =
+          base &&
+          (await this.read('runs by status', () => this.runsRepository.countUnfinishedAndEndedSince(base.endedBefore)));
+        if (!base || !current) return runs.reset();
         // Every combination, zeros included: a series that vanishes at 0 breaks rate() and alerts.
         for (const status of RUN_STATUSES) for (const kind of RUN_KINDS) runs.set({ status, kind }, 0);
-        for (const row of [...unfinished, ...ended]) runs.set({ status: row.status, kind: row.kind }, row.n);
+        for (const row of [...base.rows, ...current]) runs.inc({ status: row.status, kind: row.kind }, row.n);
       },
     });
     const projectLimit: Gauge<'project'> = new Gauge({
@@ -192,23 +192,27 @@ export class PrometheusRegistry {
   }
 
   /**
-   * Ended runs by status and kind, counted at most once every METRICS_ENDED_RUNS_MAX_AGE_MS in this
-   * process: there are as many as runs ever recorded, and counting them reads them all. A count
-   * that failed is not reused.
+   * Every ended run up to a bound, counted at most once every METRICS_ENDED_RUNS_MAX_AGE_MS in this
+   * process: there are as many as runs ever recorded, and counting them reads them all. Each scrape
+   * adds those ended since the bound (countUnfinishedAndEndedSince), so a run shows in its ended
+   * status at the first scrape after it ended. Runs never leave an ended status; a deleted one
+   * (only ended runs can be) leaves the base at its next count. A count that failed is not reused.
    */
-  private endedRunCounts(): Promise<RunCount[] | undefined> {
+  private endedRunsBase(): Promise<EndedRunsBase | undefined> {
     const now = Date.now();
     const maxAgeMs = this.config.api.metricsEndedRunsMaxAgeMs;
-    if (this.ended && now - this.ended.readAt < maxAgeMs) return this.ended.rows;
+    if (this.endedBase && now - this.endedBase.readAt < maxAgeMs) return this.endedBase.base;
     const counted = {
       readAt: now,
-      rows: this.read('ended runs by status', () => this.runsRepository.countByStatusAndKind(ENDED)),
+      base: this.read('ended runs by status', () =>
+        this.runsRepository.countEndedBefore(ENDED_RUNS_LATE_COMMIT_MARGIN_MS),
+      ),
     };
-    this.ended = counted;
-    void counted.rows.then((rows) => {
-      if (!rows && this.ended === counted) this.ended = undefined;
+    this.endedBase = counted;
+    void counted.base.then((base) => {
+      if (!base && this.endedBase === counted) this.endedBase = undefined;
     });
-    return counted.rows;
+    return counted.base;
   }
 
   private async read<T>(what: string, query: () => Promise<T>): Promise<T | undefined> {
