@@ -152,7 +152,7 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     const ids: string[] = [];
     for (const name of ['c', 'd', 'e']) ids.push(await api.submitPretrain(name));
     await prisma.$executeRaw`UPDATE "runs" SET "status" = 'FAILED', "ended_at" = now() WHERE "id" = ${ids[0]}::uuid`;
-    // Stamped ended 20 minutes before it committed: past ENDED_RUNS_LATE_COMMIT_MARGIN_MS (10 minutes).
+    // Stamped ended 20 minutes before it committed: past ENDED_RUNS_LATE_COMMIT_MARGIN_MS (5 minutes).
     await prisma.$executeRaw`
       UPDATE "runs" SET "status" = 'SUCCEEDED', "ended_at" = now() - interval '20 minutes' WHERE "id" = ${ids[1]}::uuid`;
 

@@ -12,11 +12,13 @@ import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
  * How long before the base's instant its count of ended runs stops, the later ones being counted at
  * every scrape: a run's `ended_at` may precede its commit (a transaction's now() is its start; some
  * writers stamp it with their own clock), and a run committed after the base with an `ended_at`
- * before its bound would be in neither count until the next base. Ten minutes is far longer than
- * any transaction that ends a run lasts, and than the clock drift of hosts kept by NTP; a run
- * stamped further back shows at the next base, as every ended run did before.
+ * before its bound would be in neither count until the next base. Five minutes is far longer than
+ * any transaction that ends a run may last (30 s, after waiting up to 10 s for a connection) and
+ * than the clock drift of hosts kept by NTP; a run stamped further back shows at the next base,
+ * as every ended run did before. Each scrape reads the runs ended within it and since the base
+ * through the `ended_at` index: the longer, the dearer a busy fleet's scrape.
  */
-export const ENDED_RUNS_LATE_COMMIT_MARGIN_MS = 10 * 60_000;
+export const ENDED_RUNS_LATE_COMMIT_MARGIN_MS = 5 * 60_000;
 
 type RunCount = { status: RunStatus; kind: RunKind; n: number };
 /** Every ended run up to `endedBefore`, counted at one instant of the database. */
