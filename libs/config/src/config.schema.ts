@@ -222,10 +222,10 @@ export const EnvSchema = z.object({
   /** Serve GET /metrics without a key (for a Prometheus on a private network). */
   METRICS_PUBLIC: bool.default(false),
   /**
-   * How old the counts of ended runs (SUCCEEDED, FAILED, CANCELLED) in `trainyard_runs` may be:
-   * counting them reads every ended run, the whole table in effect (300 ms at 200,000 runs), so
-   * each API process counts them at most this often; unfinished runs are counted at every scrape.
-   * 0: at every scrape.
+   * How often each API process recounts every ended run (SUCCEEDED, FAILED, CANCELLED) for
+   * `trainyard_runs`, which reads the whole table in effect (0.1–0.3 s at 200,000 runs): a base of
+   * those ended 5 minutes before it, to which every scrape adds the runs ended since through the
+   * `ended_at` index, so a run that ends is in its ended status at the next scrape. 0: at every scrape.
    */
   METRICS_ENDED_RUNS_MAX_AGE_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   /** Requests per minute per key, counted in Redis so every API replica shares the budget. */
