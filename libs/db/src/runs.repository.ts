@@ -101,13 +101,6 @@ export class RunsRepository {
     return row && runLiveState(row);
   }
 
-  /** How many runs of `statuses` there are of each status and kind (combinations with none are left out). */
-  countByStatusAndKind(statuses: readonly RunStatus[]): Promise<{ status: RunStatus; kind: RunKind; n: number }[]> {
-    return this.prisma.$queryRaw`
-      SELECT "status"::text AS status, "kind"::text AS kind, count(*)::int AS n FROM "runs"
-      WHERE "status" = ANY(${statuses}::"RunStatus"[]) GROUP BY 1, 2`;
-  }
-
   /**
    * The ended runs (SUCCEEDED, FAILED, CANCELLED) by status and kind whose `ended_at` is before
    * `endedBefore` (or unset), `endedBefore` being the database's clock less `marginMs`, to the
