@@ -5,7 +5,7 @@ import type { CatalogPage, CatalogPageQuery } from './catalog-page';
 import { DatasetsRepository } from './datasets.repository';
 import { PrismaClient } from './generated/prisma/client';
 import { openDatabase } from './open-database';
-import { TAG_WALK_ROWS_PER_ROW, listRuns, type RunListQuery } from './run-list.query';
+import { METRIC_WALK_ROWS_PER_ROW, TAG_WALK_ROWS_PER_ROW, listRuns, type RunListQuery } from './run-list.query';
 import { createFreshDatabase, type FreshDatabase } from './testing';
 
 /**
@@ -28,6 +28,7 @@ interface PlanNode {
   'Actual Loops'?: number;
   'Rows Removed by Filter'?: number;
   'Rows Removed by Index Recheck'?: number;
+  'Subplan Name'?: string;
   Plans?: PlanNode[];
 }
 
@@ -36,6 +37,9 @@ const PROJECTS = ['vision', 'speech', 'default'];
 /** Tables whose lists are checked; a Seq Scan of one of them, or a Sort over more than this many rows of it, fails. */
 const LISTED = ['runs', 'datasets', 'pipelines', 'sweeps', 'model_versions', 'metric_summaries'];
 const SORT_ROWS_MAX = 200;
+/** Runs i of 1..ROWS * 2 that failed (i % 47 = 0), and that have spec.optimizer = 'sgd' (i % 70 = 1). */
+const FAILED = Math.floor((ROWS * 2) / 47);
+const SGD = Math.floor((ROWS * 2 - 1) / 70) + 1;
 
 describe('list queries at scale use an index in page order', () => {
   let fresh: FreshDatabase;
@@ -129,9 +133,15 @@ describe('list queries at scale use an index in page order', () => {
       ['every project', undefined, 'desc'],
     ] as const)('%s: read by the stat index in page order, no Sort of the metric', async (_what, project, order) => {
       const query: RunListQuery = { project, sort: { by: 'metric', metric: 'val_loss', stat }, order, limit: 25 };
-      const plans = await plansOf((cursor) => listRuns(prisma, { ...query, cursor }));
-      for (const { sql, plan } of plans) expect({ sql, problems: problemsOf(plan) }).toEqual({ sql, problems: [] });
-      const walks = plans.flatMap(({ plan }) => indexScansOf(plan, 'metric_summaries'));
+      // Run, for the branch taken: the filter's runs are read only when the walk finds too few.
+      const plans = await plansOf((cursor) => listRuns(prisma, { ...query, cursor }), { analyze: true });
+      for (const { sql, plan } of plans) {
+        expect({ sql, problems: problemsOf(plan, { executedOnly: true }) }).toEqual({ sql, problems: [] });
+        expect({ sql, filtered: readsFilteredRuns(plan) }).toEqual({ sql, filtered: false });
+      }
+      const walks = plans.flatMap(({ plan }) =>
+        executed(plan).filter((n) => n['Relation Name'] === 'metric_summaries'),
+      );
       expect(walks.map((n) => n['Index Name'])).toContain(`metric_summaries_name_${stat}_run_id_idx`);
     });
   });
@@ -153,6 +163,50 @@ describe('list queries at scale use an index in page order', () => {
       // its items; walking the metric read its 4,200 summaries.
       expect({ sql, summaries: rowsRead(plan, 'metric_summaries') <= 2 * 26 }).toEqual({ sql, summaries: true });
       expect({ sql, runs: rowsRead(plan, 'runs') <= 10 * 26 }).toEqual({ sql, runs: true });
+    }
+  });
+
+  // test/accuracy is written by succeeded fine-tunes only: no failed run has it, nor any run with
+  // spec.optimizer=sgd (pretrains). val_loss is recorded by one failed run in 47, under the walk's
+  // one in 40. The statement that walked every summary of the metric (about 4,000 and a run lookup
+  // each) must walk a bounded share, then read the filter's runs from their index.
+  it.each([
+    ['status FAILED, by a metric no failed run has', { status: 'FAILED' }, 'test/accuracy', FAILED],
+    [
+      'spec.optimizer=sgd, by a metric no such run has',
+      { spec: [{ path: ['optimizer'], value: 'sgd' }] },
+      'test/accuracy',
+      SGD,
+    ],
+    ['status FAILED, by a metric one failed run in 47 has', { status: 'FAILED' }, 'val_loss', FAILED],
+  ] as const)("runs of %s: a bounded walk, then the filter's runs", async (_what, filter, metric, matching) => {
+    const limit = 5;
+    const query: RunListQuery = {
+      ...(filter as Partial<RunListQuery>),
+      sort: { by: 'metric', metric, stat: 'best' },
+      order: 'desc',
+      limit,
+    };
+    const plans = await plansOf((cursor) => listRuns(prisma, { ...query, cursor }), {
+      analyze: true,
+      expectMore: metric === 'val_loss',
+    });
+    const walked = (limit + 1) * METRIC_WALK_ROWS_PER_ROW;
+    // The statement of the runs with the metric (phase 1); those without it follow by id (phase 2).
+    const withMetric = plans.filter(
+      ({ sql }) => sql.includes('FROM "metric_summaries" s') && !sql.includes('NOT EXISTS'),
+    );
+    expect(withMetric.length).toBeGreaterThan(0);
+    // Within its bound, or the rows read: the statement that walked read every summary of the metric.
+    const within = (read: number, bound: number) => (read <= bound ? 'within' : read);
+    for (const { sql, plan } of withMetric) {
+      // The walk (summaries and their runs), the walk counted again (summaries), the filter's runs
+      // and a probe of each for its summary.
+      const read = { summaries: rowsRead(plan, 'metric_summaries'), runs: rowsRead(plan, 'runs') };
+      expect({ sql, summaries: within(read.summaries, 2 * walked + matching) }).toEqual({ sql, summaries: 'within' });
+      expect({ sql, runs: within(read.runs, walked + matching) }).toEqual({ sql, runs: 'within' });
+      expect({ sql, problems: problemsOf(plan, { executedOnly: true }) }).toEqual({ sql, problems: [] });
+      expect({ sql, filtered: readsFilteredRuns(plan) }).toEqual({ sql, filtered: true });
     }
   });
 
@@ -220,6 +274,58 @@ describe('list queries at scale use an index in page order', () => {
       expect(expected.length).toBeGreaterThan(500);
       expect(await allPages((cursor) => listRuns(prisma, { ...query, cursor }))).toEqual(expected);
     });
+
+    // Filters few or none of the metric's runs pass (the walk, then the filter's runs, page after
+    // page) and filters many pass (the walk alone), each with the SQL condition it stands for.
+    const sgd = [{ path: ['optimizer'], value: 'sgd' }];
+    it.each([
+      ['test/accuracy', 'best', 'desc', { status: 'FAILED' }, `r.status = 'FAILED'`, 15],
+      ['val_loss', 'best', 'asc', { status: 'FAILED' }, `r.status = 'FAILED'`, 15],
+      [
+        'val_loss',
+        'last',
+        'desc',
+        { status: 'FAILED', project: 'vision' },
+        `r.status = 'FAILED' AND r.project = 'vision'`,
+        15,
+      ],
+      ['test/accuracy', 'max', 'asc', { spec: sgd }, `r.spec @> '{"optimizer": "sgd"}'`, 15],
+      ['val_loss', 'min', 'desc', { spec: sgd }, `r.spec @> '{"optimizer": "sgd"}'`, 15],
+      ['test/accuracy', 'best', 'desc', { search: 'run 12' }, `r.name ILIKE '%run 12%'`, 15],
+      [
+        'val_loss',
+        'best',
+        'asc',
+        { search: 'RUN 1', status: 'FAILED' },
+        `r.name ILIKE '%run 1%' AND r.status = 'FAILED'`,
+        15,
+      ],
+      ['test/accuracy', 'last', 'asc', { idPrefix: '1903' }, `r.id::text LIKE '1903%'`, 1],
+      ['val_loss', 'best', 'asc', { tags: ['ablation', 'v2'] }, `r.tags @> ARRAY['ablation', 'v2']`, 15],
+      [
+        'val_loss',
+        'max',
+        'desc',
+        { kind: 'FINETUNE', search: 'run 2' },
+        `r.kind = 'FINETUNE' AND r.name ILIKE '%run 2%'`,
+        15,
+      ],
+    ] as const)('%s:%s, %s, filters %j', async (metric, stat, order, filter, condition, least) => {
+      const query: RunListQuery = {
+        ...(filter as Partial<RunListQuery>),
+        sort: { by: 'metric', metric, stat },
+        order,
+        limit: 7,
+      };
+      const expected = await reference(
+        `SELECT r.id::text AS id FROM runs r LEFT JOIN metric_summaries s ON s.run_id = r.id AND s.name = $1
+         WHERE ${condition} AND r.archived_at IS NULL
+         ORDER BY s.run_id IS NULL, s."${stat}" ${order}, r.id ${order}`,
+        [metric],
+      );
+      expect(expected.length).toBeGreaterThanOrEqual(least);
+      expect(await allPages((cursor) => listRuns(prisma, { ...query, cursor }))).toEqual(expected);
+    });
   });
 });
 
@@ -230,6 +336,11 @@ function nodes(plan: PlanNode): PlanNode[] {
 /** Nodes that ran (of an ANALYZE plan): a gated branch or CTE that was not needed has no loops. */
 function executed(plan: PlanNode): PlanNode[] {
   return plan['Actual Loops'] === 0 ? [] : [plan, ...(plan.Plans ?? []).flatMap(executed)];
+}
+
+/** Whether the filter's runs were read for a metric page (its `filtered` CTE ran). */
+function readsFilteredRuns(plan: PlanNode): boolean {
+  return executed(plan).some((n) => n['Subplan Name'] === 'CTE filtered');
 }
 
 function indexScansOf(plan: PlanNode, table: string): PlanNode[] {
@@ -251,7 +362,7 @@ function rowsRead(plan: PlanNode, table: string): number {
 
 /**
  * A Seq Scan of a listed table, or a Sort of more than SORT_ROWS_MAX rows read from one; of the
- * nodes that ran when `executedOnly` (an ANALYZE plan).
+ * nodes that ran, and the rows they sorted, when `executedOnly` (an ANALYZE plan).
  */
 function problemsOf(plan: PlanNode, { executedOnly = false } = {}): string[] {
   const problems: string[] = [];
@@ -261,8 +372,10 @@ function problemsOf(plan: PlanNode, { executedOnly = false } = {}): string[] {
     if (node['Node Type'] === 'Sort') {
       const input = node.Plans?.[0];
       const from = input ? nodes(input).find((n) => LISTED.includes(n['Relation Name'] ?? '')) : undefined;
-      if (input && from && input['Plan Rows'] > SORT_ROWS_MAX)
-        problems.push(`Sort of ${input['Plan Rows']} rows of ${from['Relation Name']}`);
+      // Of an ANALYZE plan, the rows it sorted: a gated branch's Sort runs, on no rows.
+      const rows = executedOnly ? (input?.['Actual Rows'] ?? 0) * (input?.['Actual Loops'] ?? 1) : input?.['Plan Rows'];
+      if (input && from && rows !== undefined && rows > SORT_ROWS_MAX)
+        problems.push(`Sort of ${rows} rows of ${from['Relation Name']}`);
     }
   }
   return problems;
@@ -285,13 +398,14 @@ async function seed(pg: Client): Promise<void> {
     SELECT ${uuid(`'sw' || i`)}, 'sweep ' || i, ${project(`'sw' || i`)}, '{"strategy": "grid"}', ${created}
     FROM generate_series(1, ${ROWS}) i;
     INSERT INTO "runs" ("id", "kind", "status", "name", "spec", "project", "created_at", "pipeline_id", "sweep_id", "tags")
-    SELECT ${uuid(`'run' || i`)}, CASE WHEN i % 10 < 3 THEN 'PRETRAIN' ELSE 'FINETUNE' END::"RunKind", 'SUCCEEDED',
-      'run ' || i, jsonb_build_object('name', 'run ' || i, 'notes', repeat('x', 400)), ${project(`'run' || i`)}, ${created},
+    SELECT ${uuid(`'run' || i`)}, CASE WHEN i % 10 < 3 THEN 'PRETRAIN' ELSE 'FINETUNE' END::"RunKind",
+      CASE WHEN i % 47 = 0 THEN 'FAILED' ELSE 'SUCCEEDED' END::"RunStatus", 'run ' || i,
+      jsonb_build_object('name', 'run ' || i, 'notes', repeat('x', 400), 'optimizer', CASE WHEN i % 70 = 1 THEN 'sgd' ELSE 'adam' END), ${project(`'run' || i`)}, ${created},
       CASE WHEN i % 2 = 0 THEN ${uuid(`'pl' || (i / 2)`)} END, CASE WHEN i % 2 = 1 THEN ${uuid(`'sw' || (i / 2 + 1)`)} END,
       CASE WHEN i % 97 = 0 THEN ARRAY['ablation', 'v2'] WHEN i % 5 = 0 THEN ARRAY[]::text[] WHEN i % 5 = 1 THEN ARRAY['baseline']
         WHEN i % 5 = 2 THEN ARRAY['prod', 'v2'] WHEN i % 5 = 3 THEN ARRAY['ablation'] ELSE ARRAY['v2'] END
     FROM generate_series(1, ${ROWS * 2}) i;
-    -- val_loss of every run but one in 11, test/accuracy of fine-tunes only: many ties, a few NaN.
+    -- val_loss of every run but one in 11, test/accuracy of succeeded fine-tunes only: many ties, a few NaN.
     INSERT INTO "metric_summaries" ("run_id", "name", "goal", "count", "last", "last_step", "min", "max", "best", "best_step")
     SELECT ${uuid(`'run' || i`)}, 'val_loss', 'min', 5, CASE WHEN i % 499 = 0 THEN 'NaN' ELSE (i % 37) / 10.0 END,
       5, (i % 41) / 10.0, (i % 43) / 10.0, (i % 41) / 10.0, 3
@@ -299,7 +413,7 @@ async function seed(pg: Client): Promise<void> {
     INSERT INTO "metric_summaries" ("run_id", "name", "goal", "count", "last", "last_step", "min", "max", "best", "best_step")
     SELECT ${uuid(`'run' || i`)}, 'test/accuracy', 'max', 1, (i % 29) / 100.0, 1, (i % 29) / 100.0, (i % 29) / 100.0,
       (i % 29) / 100.0, 1
-    FROM generate_series(1, ${ROWS * 2}) i WHERE i % 10 >= 3;
+    FROM generate_series(1, ${ROWS * 2}) i WHERE i % 10 >= 3 AND i % 47 <> 0;
     INSERT INTO "checkpoints" ("id", "run_id", "sequence", "epoch", "step", "uri", "bytes", "sha256", "status", "models")
     SELECT ${uuid(`'ck' || i`)}, ${uuid(`'run' || i`)}, 1, 1, 1, 's3://b/c/' || i, 1, md5('x'), 'COMPLETE', ARRAY['classifier']
     FROM generate_series(1, ${ROWS}) i;

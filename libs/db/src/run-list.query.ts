@@ -64,8 +64,9 @@ interface KeyRow {
  * meanwhile neither repeat nor vanish. A metric sort walks metric_summaries in the order of its
  * (name, stat, run_id) index and joins each run by primary key, stopping after `limit + 1` rows,
  * so a 200,000-run history costs the same as a small one; runs that never recorded the metric
- * follow, by id, in a second phase. A tag filter's page is found by a bounded walk, or from the
- * tags' index when the walk finds too few (`pageByTimeWithTags`).
+ * follow, by id, in a second phase. A filtered metric page (`pageOfMetricRuns`) and a tag
+ * filter's page (`pageByTimeWithTags`) are found by a bounded walk, or from the filter's own
+ * indexes when the walk finds too few.
  */
 export async function listRuns(prisma: PrismaClient, q: RunListQuery): Promise<RunListPage> {
   if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > RUN_LIST_MAX_LIMIT) {
@@ -158,6 +159,13 @@ async function pageByTimeWithTags(
     ORDER BY p."created_at" ${dir}, p."id" ${dir}`;
 }
 
+/**
+ * Summaries of the metric a filtered page walks in its order, per row of the page, before it reads
+ * the filter's runs from their own index instead: the walk finds a page of a filter one run in 40
+ * of the metric's matches, and the filter's runs are read only when fewer of them have the metric.
+ */
+export const METRIC_WALK_ROWS_PER_ROW = 40;
+
 async function pageByMetric(
   prisma: PrismaClient,
   q: RunListQuery,
@@ -168,19 +176,10 @@ async function pageByMetric(
   cmp: Prisma.Sql,
 ): Promise<KeyRow[]> {
   const { limit } = q;
-  const col = STAT_COLUMNS[sort.stat];
   const rows: KeyRow[] = [];
   // Phase 1: runs with the metric, in the order of its value (ties by id).
-  if (!cursor || cursor.value !== null) {
-    const after = cursor ? [Prisma.sql`(${col}, s."run_id") ${cmp} (${cursor.value}::float8, ${cursor.id}::uuid)`] : [];
-    rows.push(
-      ...(await prisma.$queryRaw<KeyRow[]>`
-        SELECT r."id"::text AS id, ${col}::text AS value
-        FROM "metric_summaries" s JOIN "runs" r ON r."id" = s."run_id"
-        ${where([Prisma.sql`s."name" = ${sort.metric}`, ...metricRecordedBy(q, sort.metric), ...filters, ...after])}
-        ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${limit + 1}`),
-    );
-  }
+  if (!cursor || cursor.value !== null)
+    rows.push(...(await pageOfMetricRuns(prisma, q, sort, filters, cursor, dir, cmp)));
   if (rows.length > limit) return rows;
   // Phase 2: runs without it come last, whatever the order.
   const after = cursor?.value === null ? [Prisma.sql`r."id" ${cmp} ${cursor.id}::uuid`] : [];
@@ -192,6 +191,73 @@ async function pageByMetric(
       ORDER BY r."id" ${dir} LIMIT ${limit + 1 - rows.length}`),
   );
   return rows;
+}
+
+/**
+ * Up to `limit + 1` runs of the filters that recorded the metric, in the order of its value, ties
+ * by id, after the cursor. Unfiltered, a walk of the metric's (name, stat, run_id) index that
+ * joins each run by primary key and stops after the page. Filtered, the walk could read every
+ * summary of the metric and find nothing (`status=FAILED` by `test/accuracy`, which only
+ * succeeded runs write: 124,101 summaries and a run lookup each, 0.5–1.8 s), and the planner
+ * cannot know it (it takes a filter's runs to be spread evenly among the metric's). So, as for
+ * tags (`pageByTimeWithTags`), one statement with two bounded ways: walk at most
+ * `METRIC_WALK_ROWS_PER_ROW` summaries per row of the page, keeping the runs that pass the filters;
+ * only when that found too few and the walk did not reach the metric's last summary (counted
+ * again, from the index alone), the filter's runs are read by their own indexes (status, project,
+ * spec, tags: a materialized CTE, so the page's ORDER BY and LIMIT cannot lead the planner back to
+ * the walk), each is probed for its summary by primary key, and that set is sorted. Same rows,
+ * same order as the walk alone.
+ */
+async function pageOfMetricRuns(
+  prisma: PrismaClient,
+  q: RunListQuery,
+  sort: Extract<RunListSort, { by: 'metric' }>,
+  filters: Prisma.Sql[],
+  cursor: RunListCursor | null,
+  dir: Prisma.Sql,
+  cmp: Prisma.Sql,
+): Promise<KeyRow[]> {
+  const { limit } = q;
+  const col = STAT_COLUMNS[sort.stat];
+  const recorded = metricRecordedBy(q, sort.metric);
+  const ofMetric = [Prisma.sql`s."name" = ${sort.metric}`, ...recorded];
+  const after = (value: Prisma.Sql, id: Prisma.Sql) =>
+    cursor ? [Prisma.sql`(${value}, ${id}) ${cmp} (${cursor.value}::float8, ${cursor.id}::uuid)`] : [];
+  if (filters.length === 0) {
+    return prisma.$queryRaw<KeyRow[]>`
+      SELECT s."run_id"::text AS id, ${col}::text AS value FROM "metric_summaries" s
+      ${where([...ofMetric, ...after(col, Prisma.sql`s."run_id"`)])}
+      ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${limit + 1}`;
+  }
+  const walked = (limit + 1) * METRIC_WALK_ROWS_PER_ROW;
+  const walk = where([...ofMetric, ...after(col, Prisma.sql`s."run_id"`)]);
+  return prisma.$queryRaw<KeyRow[]>`
+    WITH "found" AS (
+      SELECT w."id", w."value" FROM (
+        SELECT s."run_id" AS "id", ${col} AS "value", (${Prisma.join(filters, ' AND ')}) AS "kept"
+        FROM "metric_summaries" s JOIN "runs" r ON r."id" = s."run_id" ${walk}
+        ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${walked}
+      ) w WHERE w."kept" ORDER BY w."value" ${dir}, w."id" ${dir} LIMIT ${limit + 1}
+    ), "walk_answers" AS (
+      SELECT (SELECT count(*) FROM "found") > ${limit} OR (SELECT count(*) FROM (
+        SELECT 1 FROM "metric_summaries" s ${walk} ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${walked}
+      ) w) < ${walked} AS "yes"
+    ), "filtered" AS MATERIALIZED (
+      SELECT r."id" FROM "runs" r ${where([...recorded, ...filters])}
+    ), "ranked" AS (
+      SELECT f."id", m."value" FROM "filtered" f
+      CROSS JOIN LATERAL (
+        SELECT ${col} AS "value" FROM "metric_summaries" s WHERE s."run_id" = f."id" AND s."name" = ${sort.metric} LIMIT 1
+      ) m
+      ${where(after(Prisma.sql`m."value"`, Prisma.sql`f."id"`))}
+    )
+    SELECT p."id"::text AS id, p."value"::text AS value FROM (
+      SELECT f."id", f."value" FROM "found" f WHERE (SELECT "yes" FROM "walk_answers")
+      UNION ALL
+      (SELECT k."id", k."value" FROM "ranked" k WHERE NOT (SELECT "yes" FROM "walk_answers")
+        ORDER BY k."value" ${dir}, k."id" ${dir} LIMIT ${limit + 1})
+    ) p
+    ORDER BY p."value" ${dir}, p."id" ${dir}`;
 }
 
 /**
