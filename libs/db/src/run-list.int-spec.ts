@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '@trainyard/contracts';
 import { InvalidCursorError } from './errors';
+import { Prisma } from './generated/prisma/client';
 import { MetricsRepository } from './metrics.repository';
 import type { Database } from './open-database';
 import type { RunListQuery } from './run-list.query';
@@ -172,7 +173,23 @@ describe('RunsRepository.list', () => {
     ]) {
       await expect(runs.list({ ...byTime, cursor: forge('createdAt:asc', v) })).rejects.toThrow(InvalidCursorError);
     }
-    for (const v of ['abc', '1e999', '-1e999', '1e-999', '0x10', '1,5', '']) {
+    // Spellings of a number other than the one the list writes (issue: `1e3` and `-0` were taken).
+    for (const v of [
+      'abc',
+      '1e999',
+      '-1e999',
+      '1e-999',
+      '0x10',
+      '1,5',
+      '',
+      '1e3',
+      '-0',
+      '1E3',
+      '+1',
+      '0.20',
+      '.2',
+      '1e15',
+    ]) {
       await expect(runs.list({ ...byLoss, cursor: forge('metric:val_loss:best:asc', v) })).rejects.toThrow(
         InvalidCursorError,
       );
@@ -189,4 +206,74 @@ describe('RunsRepository.list', () => {
       });
     }
   });
+});
+
+/**
+ * Every double a metric cursor can carry, written as metrics, listed one run a page both ways: each
+ * cursor the list writes is taken back (the pages hold every run once, in order), and its value is
+ * PostgreSQL's own text of the double (a summary stored as -0, which no writer stores, pages as 0).
+ */
+describe('RunsRepository.list: metric cursors of every kind of double', () => {
+  let db: Database;
+  let runs: RunsRepository;
+  const values = [
+    NaN,
+    Infinity,
+    -Infinity,
+    5e-324,
+    -5e-324,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    1e15,
+    999999999999999.9,
+    1e-5,
+    0.0001,
+    0.1 + 0.2,
+    1e21,
+    1e-7,
+    123456.789,
+    0,
+    -1,
+    2.2250738585072014e-308,
+  ];
+  const byId = new Map<string, number>();
+
+  useMigratedDatabase(async (opened) => {
+    db = opened;
+    runs = new RunsRepository(db.prisma);
+    const metrics = new MetricsRepository(db.prisma);
+    for (const value of [...values, -0]) {
+      const id = randomUUID();
+      byId.set(id, value);
+      await runs.create({ id, kind: 'PRETRAIN', name: String(value), spec, baseRunId: null });
+      await metrics.write(id, null, [{ name: 'val_loss', step: 1, epoch: 0, value, wallTime: new Date() }]);
+    }
+    // The writers turn -0 into 0 (its text in JavaScript); set it by hand to page over one.
+    const negativeZero = [...byId].find(([, value]) => Object.is(value, -0))![0];
+    await db.prisma
+      .$executeRaw`UPDATE "metric_summaries" SET "best" = '-0'::float8 WHERE "run_id" = ${negativeZero}::uuid`;
+  });
+
+  it.each(['asc', 'desc'] as const)(
+    "%s, one run a page: every cursor is taken back, in PostgreSQL's spelling",
+    async (order) => {
+      const query = { sort: { by: 'metric', metric: 'val_loss', stat: 'best' }, order, limit: 1 } as const;
+      const seen: string[] = [];
+      const cursorValues: (string | null)[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await runs.list({ ...query, cursor });
+        seen.push(...page.items.map((item) => item.id));
+        cursor = page.nextCursor ?? undefined;
+        if (cursor)
+          cursorValues.push((JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { v: string | null }).v);
+      } while (cursor);
+      const expected = await db.prisma.$queryRaw<{ id: string; text: string }[]>`
+      SELECT "run_id"::text AS id, "best"::text AS text FROM "metric_summaries" WHERE "name" = 'val_loss'
+      ORDER BY "best" ${order === 'asc' ? Prisma.sql`ASC` : Prisma.sql`DESC`}, "run_id" ${order === 'asc' ? Prisma.sql`ASC` : Prisma.sql`DESC`}`;
+      expect(seen).toEqual(expected.map((row) => row.id));
+      expect(cursorValues).toEqual(expected.slice(0, -1).map((row) => (row.text === '-0' ? '0' : row.text)));
+      expect(expected.map((row) => row.text)).toContain('-0');
+    },
+  );
 });
