@@ -79,7 +79,8 @@ describe('list queries at scale use an index in page order', () => {
     if (expectMore) expect(first.nextCursor).not.toBeNull();
     if (first.nextCursor) await list(first.nextCursor);
     const plans: { sql: string; plan: PlanNode }[] = [];
-    for (const { query, params } of sent) {
+    // Statements, not the transaction's BEGIN, COMMIT or a SET LOCAL.
+    for (const { query, params } of sent.filter(({ query }) => /^\s*(SELECT|WITH)\b/i.test(query))) {
       const explain = analyze ? 'EXPLAIN (ANALYZE, FORMAT JSON)' : 'EXPLAIN (FORMAT JSON)';
       const { rows } = await pg.query(`${explain} ${query}`, JSON.parse(params) as unknown[]);
       plans.push({ sql: query, plan: (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan });
@@ -197,17 +198,17 @@ describe('list queries at scale use an index in page order', () => {
       ({ sql }) => sql.includes('FROM "metric_summaries" s') && !sql.includes('NOT EXISTS'),
     );
     expect(withMetric.length).toBeGreaterThan(0);
-    // Within its bound, or the rows read: the statement that walked read every summary of the metric.
-    const within = (read: number, bound: number) => (read <= bound ? 'within' : read);
-    for (const { sql, plan } of withMetric) {
-      // The walk (summaries and their runs), the walk counted again (summaries), the filter's runs
-      // and a probe of each for its summary.
-      const read = { summaries: rowsRead(plan, 'metric_summaries'), runs: rowsRead(plan, 'runs') };
-      expect({ sql, summaries: within(read.summaries, 2 * walked + matching) }).toEqual({ sql, summaries: 'within' });
-      expect({ sql, runs: within(read.runs, walked + matching) }).toEqual({ sql, runs: 'within' });
+    for (const { sql, plan } of withMetric)
       expect({ sql, problems: problemsOf(plan, { executedOnly: true }) }).toEqual({ sql, problems: [] });
-      expect({ sql, filtered: readsFilteredRuns(plan) }).toEqual({ sql, filtered: true });
-    }
+    // Per page (one, or two with the cursor): the walk (summaries and their runs), the walk counted
+    // again (summaries), the filter's runs and a probe of each for its summary. Within the bound, or
+    // the rows read: the statement that walked read every summary of the metric.
+    const pages = metric === 'val_loss' ? 2 : 1;
+    const read = (table: string) => withMetric.reduce((sum, { plan }) => sum + rowsRead(plan, table), 0);
+    const within = (rows: number, bound: number) => (rows <= bound ? 'within' : rows);
+    expect(within(read('metric_summaries'), pages * (2 * walked + matching))).toBe('within');
+    expect(within(read('runs'), pages * (walked + matching))).toBe('within');
+    expect(withMetric.some(({ plan }) => readsFilteredRuns(plan))).toBe(true);
   });
 
   it.each([

@@ -202,16 +202,19 @@ async function pageByMetric(
 /**
  * Up to `limit + 1` runs of the filters that recorded the metric, in the order of its value, ties
  * by id, after the cursor. Unfiltered, a walk of the metric's (name, stat, run_id) index that
- * joins each run by primary key and stops after the page. Filtered, the walk could read every
+ * stops after the page. Filtered, that walk (joining each run by primary key) could read every
  * summary of the metric and find nothing (`status=FAILED` by `test/accuracy`, which only
  * succeeded runs write: 124,101 summaries and a run lookup each, 0.5–1.8 s), and the planner
  * cannot know it (it takes a filter's runs to be spread evenly among the metric's). So, as for
- * tags (`pageByTimeWithTags`), one statement with two bounded ways: walk at most
- * `METRIC_WALK_ROWS_PER_ROW` summaries per row of the page, keeping the runs that pass the filters;
- * only when that found too few and the walk did not reach the metric's last summary (counted
- * again, from the index alone), the filter's runs are read by their own indexes (status, project,
- * spec, tags: a materialized CTE, so the page's ORDER BY and LIMIT cannot lead the planner back to
- * the walk), each is probed for its summary by primary key, and that set is sorted. Same rows,
+ * tags (`pageByTimeWithTags`), two bounded ways: the walk reads at most `METRIC_WALK_ROWS_PER_ROW`
+ * summaries per row of the page, keeping the runs that pass the filters, and says whether it
+ * reached the metric's last summary (counted again, from the index alone); only when it found too
+ * few and did not, a second statement reads the filter's runs by their own indexes (status,
+ * project, spec, tags: a materialized CTE, so the page's ORDER BY and LIMIT cannot lead the
+ * planner back to the walk), probes each for its summary by primary key and sorts that set. Two
+ * statements and not one: PostgreSQL plans a statement as a whole, and the second way's estimate
+ * (every run of a broad filter) put the walk's cheap statement past `jit_above_cost`, so each page
+ * paid 300–600 ms of JIT compilation. The second runs with JIT off for the same reason. Same rows,
  * same order as the walk alone.
  */
 async function pageOfMetricRuns(
@@ -229,41 +232,46 @@ async function pageOfMetricRuns(
   const ofMetric = [Prisma.sql`s."name" = ${sort.metric}`, ...recorded];
   const after = (value: Prisma.Sql, id: Prisma.Sql) =>
     cursor ? [Prisma.sql`(${value}, ${id}) ${cmp} (${cursor.value}::float8, ${cursor.id}::uuid)`] : [];
+  const walk = where([...ofMetric, ...after(col, Prisma.sql`s."run_id"`)]);
   if (filters.length === 0) {
     return prisma.$queryRaw<KeyRow[]>`
-      SELECT s."run_id"::text AS id, ${col}::text AS value FROM "metric_summaries" s
-      ${where([...ofMetric, ...after(col, Prisma.sql`s."run_id"`)])}
+      SELECT s."run_id"::text AS id, ${col}::text AS value FROM "metric_summaries" s ${walk}
       ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${limit + 1}`;
   }
   const walked = (limit + 1) * METRIC_WALK_ROWS_PER_ROW;
-  const walk = where([...ofMetric, ...after(col, Prisma.sql`s."run_id"`)]);
-  return prisma.$queryRaw<KeyRow[]>`
+  // The page's runs the walk found (none: one row of nulls), and, unless it found a whole page,
+  // how many summaries it had to walk (fewer than `walked`: it reached the metric's last one).
+  const found = await prisma.$queryRaw<(KeyRow & { summaries: number | null })[]>`
     WITH "found" AS (
       SELECT w."id", w."value" FROM (
         SELECT s."run_id" AS "id", ${col} AS "value", (${Prisma.join(filters, ' AND ')}) AS "kept"
         FROM "metric_summaries" s JOIN "runs" r ON r."id" = s."run_id" ${walk}
         ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${walked}
       ) w WHERE w."kept" ORDER BY w."value" ${dir}, w."id" ${dir} LIMIT ${limit + 1}
-    ), "walk_answers" AS (
-      SELECT (SELECT count(*) FROM "found") > ${limit} OR (SELECT count(*) FROM (
+    ), "walk" AS (
+      SELECT CASE WHEN (SELECT count(*) FROM "found") > ${limit} THEN NULL ELSE (SELECT count(*) FROM (
         SELECT 1 FROM "metric_summaries" s ${walk} ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${walked}
-      ) w) < ${walked} AS "yes"
-    ), "filtered" AS MATERIALIZED (
-      SELECT r."id" FROM "runs" r ${where([...recorded, ...filters])}
-    ), "ranked" AS (
-      SELECT f."id", m."value" FROM "filtered" f
+      ) w) END::int4 AS "summaries"
+    )
+    SELECT f."id"::text AS id, f."value"::text AS value, k."summaries" FROM "walk" k LEFT JOIN "found" f ON TRUE
+    ORDER BY f."value" ${dir}, f."id" ${dir}`;
+  const rows = found.filter((row) => row.id !== null).map(({ id, value }) => ({ id, value }));
+  const summaries = found[0]?.summaries ?? null;
+  if (rows.length > limit || summaries === null || summaries < walked) return rows;
+  const [, filtered] = await prisma.$transaction([
+    prisma.$executeRaw`SET LOCAL jit = off`,
+    prisma.$queryRaw<KeyRow[]>`
+      WITH "filtered" AS MATERIALIZED (
+        SELECT r."id" FROM "runs" r ${where([...recorded, ...filters])}
+      )
+      SELECT f."id"::text AS id, m."value"::text AS value FROM "filtered" f
       CROSS JOIN LATERAL (
         SELECT ${col} AS "value" FROM "metric_summaries" s WHERE s."run_id" = f."id" AND s."name" = ${sort.metric} LIMIT 1
       ) m
       ${where(after(Prisma.sql`m."value"`, Prisma.sql`f."id"`))}
-    )
-    SELECT p."id"::text AS id, p."value"::text AS value FROM (
-      SELECT f."id", f."value" FROM "found" f WHERE (SELECT "yes" FROM "walk_answers")
-      UNION ALL
-      (SELECT k."id", k."value" FROM "ranked" k WHERE NOT (SELECT "yes" FROM "walk_answers")
-        ORDER BY k."value" ${dir}, k."id" ${dir} LIMIT ${limit + 1})
-    ) p
-    ORDER BY p."value" ${dir}, p."id" ${dir}`;
+      ORDER BY m."value" ${dir}, f."id" ${dir} LIMIT ${limit + 1}`,
+  ]);
+  return filtered;
 }
 
 /**
