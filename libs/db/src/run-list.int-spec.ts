@@ -277,3 +277,50 @@ describe('RunsRepository.list: metric cursors of every kind of double', () => {
     },
   );
 });
+
+/**
+ * `spec.dataset.split.assign=position` finds the image-folder runs stored before key splits, whose
+ * specs lack the field though they split by position (splitAsRecorded), as well as those that say so.
+ */
+describe('RunsRepository.list: spec.dataset.split.assign=position', () => {
+  let runs: RunsRepository;
+  const ids = new Map<string, string>();
+  const folder = { name: 'image-folder', datasetId: '0b6c7a8e-1f3e-4a51-9d3c-2b8f3f1e2d4c' };
+  const stored: Record<string, unknown> = {
+    before: { ...folder, split: { validation: 0.1, test: 0.2, seed: 3 } },
+    position: { ...folder, split: { validation: 0.1, test: 0.2, seed: 3, assign: 'position' } },
+    key: { ...folder, split: { validation: 0.1, test: 0.2, seed: 3, assign: 'key' } },
+    noSplit: { ...folder },
+    nullSplit: { ...folder, split: null },
+    mnist: { name: 'mnist' },
+  };
+
+  useMigratedDatabase(async (db) => {
+    runs = new RunsRepository(db.prisma);
+    for (const [name, dataset] of Object.entries(stored)) {
+      const id = randomUUID();
+      ids.set(name, id);
+      await runs.create({ id, kind: 'PRETRAIN', name, spec, baseRunId: null });
+      // As stored by the release that wrote it (the spec's dataset verbatim).
+      await db.prisma
+        .$executeRaw`UPDATE "runs" SET "spec" = jsonb_set("spec", '{dataset}', ${JSON.stringify(dataset)}::jsonb) WHERE "id" = ${id}::uuid`;
+    }
+  });
+
+  const names = async (filters: { path: string[]; value: string | number }[]) => {
+    const byId = new Map([...ids].map(([name, id]) => [id, name]));
+    const page = await runs.list({ spec: filters, sort: { by: 'createdAt' }, order: 'asc', limit: 50 });
+    return page.items.map((item) => byId.get(item.id)).sort();
+  };
+  const assign = (value: string) => ({ path: ['dataset', 'split', 'assign'], value });
+
+  it('holds of the runs that say position and of those stored before the field', async () => {
+    expect(await names([assign('position')])).toEqual(['before', 'noSplit', 'nullSplit', 'position']);
+    expect(await names([assign('key')])).toEqual(['key']);
+    expect(await names([assign('position'), { path: ['dataset', 'split', 'seed'], value: 3 }])).toEqual([
+      'before',
+      'position',
+    ]);
+    expect(await names([assign('position'), { path: ['dataset', 'name'], value: 'mnist' }])).toEqual([]);
+  });
+});

@@ -308,13 +308,32 @@ function runFilters(q: RunListQuery): Prisma.Sql[] {
   }
   if (q.search) conditions.push(Prisma.sql`r."name" ILIKE ${`%${escapeLike(q.search)}%`}`);
   // One containment test for all spec filters: the GIN (jsonb_path_ops) index answers it.
-  if (q.spec?.length) conditions.push(Prisma.sql`r."spec" @> ${JSON.stringify(specContainment(q.spec))}::jsonb`);
+  const spec = (q.spec ?? []).filter((filter) => !isPositionSplitFilter(filter));
+  if (spec.length) conditions.push(Prisma.sql`r."spec" @> ${JSON.stringify(specContainment(spec))}::jsonb`);
+  if (spec.length < (q.spec?.length ?? 0)) conditions.push(splitByPosition);
   if (q.archived !== 'any')
     conditions.push(
       q.archived === true ? Prisma.sql`r."archived_at" IS NOT NULL` : Prisma.sql`r."archived_at" IS NULL`,
     );
   return conditions;
 }
+
+/** `spec.dataset.split.assign=position`, which also holds of specs stored before key splits (`splitByPosition`). */
+function isPositionSplitFilter({ path, value }: SpecFilter): boolean {
+  return value === 'position' && path.length === 3 && path.join('.') === 'dataset.split.assign';
+}
+
+/**
+ * A run whose image folder was split by position: its spec says so, or it was stored before
+ * `split.assign` existed (an image-folder dataset whose split, absent or null, or an object, has no
+ * `assign`), which `splitAsRecorded` in libs/contracts reads as a position split. Stored specs are
+ * not rewritten (the previous release's strict schema would refuse the key), so the filter holds
+ * the same rule. The containment of the image-folder name is answered by the spec's GIN index.
+ */
+const splitByPosition = Prisma.sql`(r."spec" @> '{"dataset": {"split": {"assign": "position"}}}'::jsonb
+  OR (r."spec" @> '{"dataset": {"name": "image-folder"}}'::jsonb
+    AND (COALESCE(jsonb_typeof(r."spec" -> 'dataset' -> 'split'), 'null') = 'null'
+      OR (jsonb_typeof(r."spec" -> 'dataset' -> 'split') = 'object' AND NOT (r."spec" -> 'dataset' -> 'split') ? 'assign'))))`;
 
 /**
  * `[{ path: ['training', 'learningRate'], value: 0.001 }]` → `{ training: { learningRate: 0.001 } }`.
