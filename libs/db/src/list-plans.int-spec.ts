@@ -211,6 +211,26 @@ describe('list queries at scale use an index in page order', () => {
     expect(withMetric.some(({ plan }) => readsFilteredRuns(plan))).toBe(true);
   });
 
+  it("runs of an id prefix, by a metric: the prefix's runs, not a walk of the metric", async () => {
+    const query: RunListQuery = {
+      idPrefix: '1903',
+      sort: { by: 'metric', metric: 'val_loss', stat: 'best' },
+      order: 'asc',
+      limit: 5,
+    };
+    const plans = await plansOf((cursor) => listRuns(prisma, { ...query, cursor }), {
+      analyze: true,
+      expectMore: false,
+    });
+    const withMetric = plans.filter(
+      ({ sql }) => sql.includes('FROM "metric_summaries" s') && !sql.includes('NOT EXISTS'),
+    );
+    expect(withMetric).toHaveLength(1);
+    // The prefix's runs (one or two of 6,000) and a probe each; a walk read 240 summaries and runs.
+    const plan = withMetric[0]!.plan;
+    expect(rowsRead(plan, 'metric_summaries') + rowsRead(plan, 'runs')).toBeLessThanOrEqual(10);
+  });
+
   it.each([
     ['no run has both', ['ablation', 'baseline'], undefined],
     ['one run in 97 has both', ['ablation', 'v2'], 'speech'],

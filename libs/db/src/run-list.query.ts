@@ -239,6 +239,25 @@ async function pageOfMetricRuns(
       ORDER BY ${col} ${dir}, s."run_id" ${dir} LIMIT ${limit + 1}`;
   }
   const walked = (limit + 1) * METRIC_WALK_ROWS_PER_ROW;
+  // The filter's runs, each probed for its summary, sorted; with JIT off unless the set is small.
+  const filteredRuns = async (small: boolean) => {
+    const statement = prisma.$queryRaw<KeyRow[]>`
+        WITH "filtered" AS MATERIALIZED (
+          SELECT r."id" FROM "runs" r ${where([...recorded, ...filters])}
+        )
+        SELECT f."id"::text AS id, m."value"::text AS value FROM "filtered" f
+        CROSS JOIN LATERAL (
+          SELECT ${col} AS "value" FROM "metric_summaries" s WHERE s."run_id" = f."id" AND s."name" = ${sort.metric} LIMIT 1
+        ) m
+        ${where(after(Prisma.sql`m."value"`, Prisma.sql`f."id"`))}
+        ORDER BY m."value" ${dir}, f."id" ${dir} LIMIT ${limit + 1}`;
+    if (small) return statement;
+    const [, rows] = await prisma.$transaction([prisma.$executeRaw`SET LOCAL jit = off`, statement]);
+    return rows;
+  };
+  // An id prefix (4 hex digits at least) is a range of the primary key holding one run in 65,536
+  // or fewer: its runs are the cheaper way, always.
+  if (q.idPrefix !== undefined) return filteredRuns(true);
   // The page's runs the walk found (none: one row of nulls), and, unless it found a whole page,
   // how many summaries it had to walk (fewer than `walked`: it reached the metric's last one).
   const found = await prisma.$queryRaw<(KeyRow & { summaries: number | null })[]>`
@@ -258,20 +277,7 @@ async function pageOfMetricRuns(
   const rows = found.filter((row) => row.id !== null).map(({ id, value }) => ({ id, value }));
   const summaries = found[0]?.summaries ?? null;
   if (rows.length > limit || summaries === null || summaries < walked) return rows;
-  const [, filtered] = await prisma.$transaction([
-    prisma.$executeRaw`SET LOCAL jit = off`,
-    prisma.$queryRaw<KeyRow[]>`
-      WITH "filtered" AS MATERIALIZED (
-        SELECT r."id" FROM "runs" r ${where([...recorded, ...filters])}
-      )
-      SELECT f."id"::text AS id, m."value"::text AS value FROM "filtered" f
-      CROSS JOIN LATERAL (
-        SELECT ${col} AS "value" FROM "metric_summaries" s WHERE s."run_id" = f."id" AND s."name" = ${sort.metric} LIMIT 1
-      ) m
-      ${where(after(Prisma.sql`m."value"`, Prisma.sql`f."id"`))}
-      ORDER BY m."value" ${dir}, f."id" ${dir} LIMIT ${limit + 1}`,
-  ]);
-  return filtered;
+  return filteredRuns(false);
 }
 
 /**
