@@ -138,7 +138,12 @@ describe('list queries at scale use an index in page order', () => {
       const plans = await plansOf((cursor) => listRuns(prisma, { ...query, cursor }), { analyze: true });
       for (const { sql, plan } of plans) {
         expect({ sql, problems: problemsOf(plan, { executedOnly: true }) }).toEqual({ sql, problems: [] });
-        expect({ sql, filtered: readsFilteredRuns(plan) }).toEqual({ sql, filtered: false });
+        // The walk answered: the filter's runs are neither read nor planned (planned with the walk,
+        // their estimate for a broad filter put the statement past jit_above_cost at 200,000 runs).
+        expect({ sql, filtered: readsFilteredRuns(plan) || sql.includes('"filtered"') }).toEqual({
+          sql,
+          filtered: false,
+        });
       }
       const walks = plans.flatMap(({ plan }) =>
         executed(plan).filter((n) => n['Relation Name'] === 'metric_summaries'),
