@@ -34,16 +34,21 @@ export const ORPHAN_SWEEP_PAGE_SIZE = 500;
 const positionsTtlMs = (intervalMs: number) => Math.max(24 * 60 * 60_000, 10 * intervalMs);
 /** How long a pass holds the reconciler's lock (never renewed): two intervals, 30 s at least. */
 const lockTtlMs = (intervalMs: number) => Math.max(30_000, 2 * intervalMs);
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
-/** Where a walk stopped: the last row's time (creation; end, for the sweep) and id, which break ties. */
+/** Where a walk stopped: the last row's creation time and id, which break ties. */
 interface Position {
   at: Date;
   id: string;
 }
 
-/** The walks' positions in Redis, one hash field each; '' (or no field) is "from the start". */
-type PositionFields = Partial<Record<'runs' | 'pipelines' | 'ended' | 'ended-retry', string>>;
+/**
+ * The walks' positions in Redis, one hash field each; '' (or no field) is "from the start". Losing
+ * them (Redis restarted without persistence) only delays: the walks of unfinished runs and running
+ * pipelines start over from the oldest and reach every row again within as many passes. The sweep of
+ * ended runs keeps what is left to do in PostgreSQL (`runs.orphans_swept_at`); only its
+ * `ended-retry` (the run whose sweep failed once) is here, and losing it costs that run one more try.
+ */
+type PositionFields = Partial<Record<'runs' | 'pipelines' | 'ended-retry', string>>;
 
 export interface ReconcilePassOptions {
   /** Unfinished runs, and running pipelines, this pass looks at at most (RECONCILE_PAGE_SIZE). */
@@ -86,10 +91,11 @@ const emptyReport = (): ReconcileReport => ({
  * failed or completed is enqueued again, or FAILED with the reason once its attempts are spent.
  * Nothing stays RUNNING forever.
  *
- * A pass reads one page of unfinished runs, one of running pipelines and one of ended runs, each
- * after the position the previous pass (of any worker: the positions live in Redis beside the
- * lock) left, so however many runs wait, every one is looked at within a bounded number of passes,
- * and the fleet's passes together make progress. One run or pipeline that cannot be reconciled
+ * A pass reads one page of unfinished runs and one of running pipelines, each after the position
+ * the previous pass (of any worker: the positions live in Redis beside the lock) left, and one page
+ * of the ended runs not yet given their last orphan sweep (marked in PostgreSQL, so no position), so
+ * however many runs wait, every one is looked at within a bounded number of passes, and the fleet's
+ * passes together make progress. One run or pipeline that cannot be reconciled
  * (Redis timing out on its job) is logged and counted; the pass goes on with the others.
  *
  * A pass also retires the workers lost for WORKER_LOST_RETIRE_MS (recorded as stopped, reason
@@ -288,21 +294,16 @@ export class Reconciler {
 
   /**
    * A run's last orphan-checkpoint sweep, once uploads still running when it ended have settled:
-   * every run that ended a grace period ago, once, in (ended_at, id) order from where the last pass
-   * stopped. A run whose sweep fails (the store not answering) is tried once more on the next pass,
-   * the walk waiting before it; failing again, it is given up so it cannot stop the others for good.
+   * every run that ended a grace period ago and is not marked swept in PostgreSQL, oldest first, a
+   * page a pass. The mark, not a position, says what is left, so nothing here is lost with Redis:
+   * a pass that outlived its lock, or two queues' reconcilers, may sweep a run twice, which deletes
+   * nothing more (the sweep is idempotent). A run whose sweep fails (the store not answering) is
+   * tried once more on the next pass, the page stopping before it; failing again, it is marked and
+   * given up so it cannot stop the others for good.
    */
   private async sweepEnded(now: number, positions: PositionFields, limit: number, report: ReconcileReport) {
-    const settled = now - ORPHAN_CHECKPOINT_GRACE_MS;
-    // No position (the first pass, or Redis lost it): the runs that ended in the two intervals before.
-    let after = decodePosition(positions.ended) ?? {
-      at: new Date(settled - 2 * this.config.worker.reconcileIntervalMs),
-      id: NIL_UUID,
-    };
-    const ended = await this.reconciliation.endedBefore(new Date(settled), {
-      after: { endedAt: after.at, id: after.id },
-      limit,
-    });
+    const ended = await this.reconciliation.awaitingOrphanSweep(new Date(now - ORPHAN_CHECKPOINT_GRACE_MS), limit);
+    const done: string[] = [];
     let retry = '';
     for (const run of ended) {
       try {
@@ -317,10 +318,12 @@ export class Reconciler {
         }
         this.logger.warn(`run ${run.id}: orphan checkpoint sweep failed again, given up: ${message}`);
       }
-      after = { at: run.endedAt, id: run.id };
+      done.push(run.id);
       report.looked.ended += 1;
     }
-    await this.savePositions({ ended: encodePosition(after.at, after.id), 'ended-retry': retry });
+    // Not marked (the database away): the next pass sweeps them again, which deletes nothing more.
+    await this.reconciliation.markOrphansSwept(done);
+    await this.savePositions({ 'ended-retry': retry });
   }
 
   private async reconcileRun(run: UnfinishedRun, report: ReconcileReport): Promise<void> {

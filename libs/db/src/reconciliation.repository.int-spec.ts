@@ -2,15 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '@trainyard/contracts';
 import type { CreatedCursor } from './catalog-page';
 import type { Database } from './open-database';
-import { ReconciliationRepository, type EndedRun } from './reconciliation.repository';
+import { ReconciliationRepository } from './reconciliation.repository';
 import { RunsRepository } from './runs.repository';
 import { useMigratedDatabase } from './testing';
 
 const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
 
 /**
- * The reconciler walks unfinished runs, and ended runs for their last orphan sweep, a page a pass
- * (keyset pages): every row once per walk, ties in time included, however many there are.
+ * The reconciler walks unfinished runs a page a pass (keyset pages), and takes the ended runs not
+ * yet marked swept for their last orphan sweep a page a pass: every row once, ties in time
+ * included, however many there are.
  */
 describe('ReconciliationRepository walks (PostgreSQL)', () => {
   let db: Database;
@@ -66,23 +67,38 @@ describe('ReconciliationRepository walks (PostgreSQL)', () => {
     expect((await reconciliation.listUnfinished(now, now)).map((r) => r.id)).toEqual(pages.flat());
   });
 
-  it('pages ended runs by (ended_at, id), runs ended by one statement (one instant) included, up to a bound', async () => {
+  it('lists ended runs not yet swept by (ended_at, id), runs ended by one statement (one instant) included, up to a bound, until marked', async () => {
     const ids = await makeRuns(7, { sameInstant: 5, ended: true });
     const unfinished = await makeRuns(1, { sameInstant: 0 });
+    const order = [...ids.slice(0, 5).sort(), ...ids.slice(5)];
     const seen: string[] = [];
-    let after: EndedRun | null = null;
     for (let pass = 0; pass < 5; pass++) {
-      const page = await reconciliation.endedBefore(new Date(), { after, limit: 2 });
+      const page = await reconciliation.awaitingOrphanSweep(new Date(), 2);
       seen.push(...page.map((r) => r.id));
-      after = page.at(-1) ?? after;
+      await reconciliation.markOrphansSwept(page.map((r) => r.id));
     }
-    expect(seen).toEqual([...ids.slice(0, 5).sort(), ...ids.slice(5)]);
+    expect(seen).toEqual(order);
     expect(seen).not.toContain(unfinished[0]);
-    // Only runs that ended before the bound.
+    expect(await reconciliation.awaitingOrphanSweep(new Date(), 10)).toEqual([]);
+    // Marked once: a second mark (a pass over the same page) keeps the first time.
+    const markedAt = async () =>
+      (await db.prisma.run.findMany({ where: { id: { in: ids } }, orderBy: { id: 'asc' } })).map(
+        (r) => r.orphansSweptAt,
+      );
+    const first = await markedAt();
+    expect(first.every((at) => at instanceof Date)).toBe(true);
+    await reconciliation.markOrphansSwept(ids);
+    expect(await markedAt()).toEqual(first);
+    // A run deleted meanwhile is nothing to mark.
+    await expect(reconciliation.markOrphansSwept([randomUUID()])).resolves.toBeUndefined();
+  });
+
+  it('lists only runs that ended before the bound', async () => {
+    const ids = await makeRuns(7, { sameInstant: 5, ended: true });
     const firstEnd = (await db.prisma.run.findUniqueOrThrow({ where: { id: ids[0]! } })).endedAt!;
-    expect(await reconciliation.endedBefore(firstEnd, { after: null, limit: 10 })).toEqual([]);
-    expect(
-      (await reconciliation.endedBefore(new Date(firstEnd.getTime() + 1), { after: null, limit: 10 })).map((r) => r.id),
-    ).toEqual(ids.slice(0, 5).sort());
+    expect(await reconciliation.awaitingOrphanSweep(firstEnd, 10)).toEqual([]);
+    expect((await reconciliation.awaitingOrphanSweep(new Date(firstEnd.getTime() + 1), 10)).map((r) => r.id)).toEqual(
+      ids.slice(0, 5).sort(),
+    );
   });
 });

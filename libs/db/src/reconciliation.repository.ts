@@ -18,7 +18,7 @@ export interface UnfinishedRun {
   spec: Placement;
 }
 
-/** A run that ended, and when: with the id, its place in the walk of the orphan checkpoint sweep. */
+/** A run that ended, and when: with the id, its place in the order of the orphan checkpoint sweep. */
 export interface EndedRun {
   id: string;
   endedAt: Date;
@@ -84,19 +84,35 @@ export class ReconciliationRepository {
   }
 
   /**
-   * Runs that ended (SUCCEEDED, FAILED, CANCELLED) before `endedBefore`, after `after` in (ended_at,
-   * id) order, at most `limit`: the reconciler's orphan checkpoint sweep walks them once each. Ids
-   * break the ties of runs ended by one statement (a sweep cancelled: hundreds at one instant).
+   * Runs that ended (SUCCEEDED, FAILED, CANCELLED) before `endedBefore` and have not had their last
+   * orphan checkpoint sweep (`markOrphansSwept`), oldest first in (ended_at, id) order, at most
+   * `limit`: the reconciler's sweep takes a page a pass until none is left. No position: what is
+   * left to sweep is kept in PostgreSQL, so a Redis restarted without persistence skips no run, and
+   * runs ended by one statement (a sweep cancelled: hundreds at one instant) are all reached. Reads
+   * the partial index runs_awaiting_orphan_sweep_idx (ended_at, id): only the runs still waiting
+   * (0.06 ms at 160,000 ended runs, 99 ms through runs_ended_at_idx without it). ORDER BY names the
+   * table's columns: a bare "id" is the text the SELECT makes of it, which no index orders.
    */
-  async endedBefore(endedBefore: Date, page: WalkPage<EndedRun>): Promise<EndedRun[]> {
-    const after = page.after
-      ? Prisma.sql`AND ("ended_at", "id") > (${page.after.endedAt}::timestamptz, ${page.after.id}::uuid)`
-      : Prisma.empty;
+  async awaitingOrphanSweep(endedBefore: Date, limit: number): Promise<EndedRun[]> {
     return this.prisma.$queryRaw<EndedRun[]>`
       SELECT "id"::text AS id, "ended_at" AS "endedAt" FROM "runs"
-      WHERE "status" IN ('SUCCEEDED', 'FAILED', 'CANCELLED') AND "ended_at" < ${endedBefore} ${after}
-      ORDER BY "ended_at", "id"
-      LIMIT ${page.limit}`;
+      WHERE "ended_at" IS NOT NULL AND "orphans_swept_at" IS NULL AND "ended_at" < ${endedBefore}
+        AND "status" IN ('SUCCEEDED', 'FAILED', 'CANCELLED')
+      ORDER BY "runs"."ended_at", "runs"."id"
+      LIMIT ${limit}`;
+  }
+
+  /**
+   * Records that these ended runs had their last orphan checkpoint sweep (or that it was given up):
+   * `awaitingOrphanSweep` leaves them out from now on. A run deleted meanwhile is no row to mark;
+   * a run marked twice (two passes over one page, a pass that outlived its lock) keeps its first
+   * time. Leaves updated_at alone: the sweep changed nothing a client sees.
+   */
+  async markOrphansSwept(runIds: readonly string[]): Promise<void> {
+    if (runIds.length === 0) return;
+    await this.prisma.$executeRaw`
+      UPDATE "runs" SET "orphans_swept_at" = now()
+      WHERE "id" = ANY(${[...runIds]}::uuid[]) AND "orphans_swept_at" IS NULL`;
   }
 
   /**
