@@ -136,4 +136,28 @@ describe('Reconciler sweep of ended runs across a Redis restart (PostgreSQL, Red
     const marked = await db.prisma.run.findMany({ where: { id: { in: all } }, select: { orphansSweptAt: true } });
     expect(marked.filter((r) => r.orphansSweptAt === null)).toEqual([]);
   });
+
+  it('tries a sweep that failed (the store down) again after a Redis restart, not giving it up, and sweeps it once the store is back', async () => {
+    const ids = (await endedTogether(2, ORPHAN_CHECKPOINT_GRACE_MS / 60_000 + 1)).sort();
+    const [a, b] = [reconciler('worker-a'), reconciler('worker-b')];
+    await s3.down();
+    try {
+      // The page stops at the first run, to be tried once more on the next pass...
+      expect(await a.reconcileOnce({ sweepPageSize: 3 })).toMatchObject({
+        looked: { ended: 0 },
+        errors: [`ended run ${ids[0]}`],
+      });
+      // ...but Redis lost which run failed once: it costs one more try, and nothing is given up.
+      // (Redis lost the hour of the upload sweep too: it runs, and fails on the store as well.)
+      await connection.flushdb();
+      expect(await b.reconcileOnce({ sweepPageSize: 3 })).toMatchObject({
+        looked: { ended: 0 },
+        errors: [`ended run ${ids[0]}`, 'the sweep of orphan uploads'],
+      });
+    } finally {
+      await s3.up();
+    }
+    expect(await a.reconcileOnce({ sweepPageSize: 3 })).toMatchObject({ looked: { ended: 2 }, errors: [] });
+    for (const id of ids) expect(await foldersOf(id)).toEqual([]);
+  });
 });
