@@ -31,10 +31,11 @@ describe('embedded server (npm run demo mode)', () => {
   let server: AppProcess;
   let client: TrainyardClient;
   let port: number;
+  let adminKey: string;
 
   beforeAll(async () => {
     port = await freePort();
-    const adminKey = embeddedAdminKey(home);
+    adminKey = embeddedAdminKey(home);
     server = startScript('dist/apps/cli/src/embedded-server.js', {
       TRAINYARD_HOME: home,
       TRAINYARD_QUEUE: queueName,
@@ -60,7 +61,18 @@ describe('embedded server (npm run demo mode)', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('trains a submitted run to SUCCEEDED with its database and checkpoints under TRAINYARD_HOME', async () => {
+  /**
+   * `trainyard_runs`' series that are not 0. PGlite's driver sends an array parameter of an enum as
+   * a bare list PostgreSQL refuses: the counts name their statuses one parameter each, so the series
+   * is there instead of left out of every scrape.
+   */
+  const runsSeries = async (): Promise<string[]> => {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } });
+    expect(res.status).toBe(200);
+    return (await res.text()).split('\n').filter((l) => l.startsWith('trainyard_runs{') && !l.endsWith(' 0'));
+  };
+
+  it('trains a submitted run to SUCCEEDED with its database and checkpoints under TRAINYARD_HOME, counted in /metrics', async () => {
     const { id } = await client.submit({
       kind: 'pretrain',
       name: 'embedded smoke',
@@ -68,6 +80,8 @@ describe('embedded server (npm run demo mode)', () => {
       model: { type: 'conv-autoencoder', inputShape: [16, 16, 1], filters: [4, 8], latentDim: 16 },
       training: { epochs: 2, batchSize: 16 },
     });
+    // One run, in whichever status it has reached.
+    expect(await runsSeries()).toEqual([expect.stringMatching(/^trainyard_runs\{status="\w+",kind="PRETRAIN"\} 1$/)]);
     const run = await waitFor<RunDetailView>(
       `run ${id} to end`,
       async () => {
@@ -78,6 +92,8 @@ describe('embedded server (npm run demo mode)', () => {
       () => server.output(),
     );
     expect(run).toMatchObject({ status: 'SUCCEEDED', failureReason: null });
+    // In its ended status at the next scrape, not a minute later (METRICS_ENDED_RUNS_MAX_AGE_MS).
+    expect(await runsSeries()).toEqual(['trainyard_runs{status="SUCCEEDED",kind="PRETRAIN"} 1']);
     expect(run.checkpoints.length).toBeGreaterThan(0);
     const folder = fileURLToPath(run.checkpoints.at(-1)!.uri);
     expect(folder.startsWith(join(home, 'objects'))).toBe(true);
