@@ -23,22 +23,10 @@ import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import { OutcomeConcluder } from './outcome.concluder';
 import { RunLogs } from './run-logs/run-logs';
 import type { TrainingContext } from './training-context';
+import { HookedLogger } from './testing/hooked-logger';
 
 const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
 const PATIENCE_MS = 4000;
-
-/** The process log as lines, and a hook on each: the test acts the moment a line is said. */
-class HookedLogger extends ConsoleLogger {
-  onLine: (message: string) => void = () => undefined;
-  override log(message: unknown, ...rest: unknown[]): void {
-    this.onLine(String(message));
-    super.log(message, ...rest);
-  }
-  override warn(message: unknown, ...rest: unknown[]): void {
-    this.onLine(String(message));
-    super.warn(message, ...rest);
-  }
-}
 
 /**
  * An attempt's outcome recorded on real PostgreSQL reached through a proxy that plays a PostgreSQL

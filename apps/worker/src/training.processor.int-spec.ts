@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConsoleLogger, type INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { loadConfig } from '@trainyard/config';
 import type { RunSpec, TrainingJobData } from '@trainyard/contracts';
@@ -10,25 +10,10 @@ import { AttemptsRepository, DatabaseOutageError, RunsRepository, type Database 
 import { useDatabaseBehindProxy, type FreezableProxy } from '@trainyard/db/testing';
 import { createWorker } from './create-worker';
 import { TrainingProcessor } from './training.processor';
+import { HookedLogger } from './testing/hooked-logger';
 
 const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
 const PATIENCE_MS = 4000;
-
-/** The process log as lines, and a hook on each: the test acts the moment a line is said. */
-class HookedLogger extends ConsoleLogger {
-  readonly lines: string[] = [];
-  onLine: (message: string) => void = () => undefined;
-  override log(message: unknown, ...rest: unknown[]): void {
-    this.lines.push(String(message));
-    this.onLine(String(message));
-    super.log(message, ...rest);
-  }
-  override warn(message: unknown, ...rest: unknown[]): void {
-    this.lines.push(String(message));
-    this.onLine(String(message));
-    super.warn(message, ...rest);
-  }
-}
 
 /**
  * A job whose run used up WORKER_MAX_ATTEMPTS, taken by a worker (the whole worker module, in
