@@ -223,6 +223,9 @@ async function buildCases(pg: Client, api: HttpClient, pages: number): Promise<C
     ['status=SUCCEEDED', 'status=SUCCEEDED'],
     ['kind=evaluate', 'kind=evaluate'],
     ['q=flowers', 'q=flowers'],
+    // A rare text and one no run holds: without the names' trigram index each reads every run.
+    ['q=run 12345 (a few runs)', 'q=run%2012345'],
+    ['q=no such run (none)', 'q=no%20such%20run'],
     [`idPrefix=${idPrefix}`, `idPrefix=${idPrefix}`],
     ['tag=prod', 'tag=prod'],
     ['tag=ablation&tag=v2 (no run has both)', 'tag=ablation&tag=v2'],

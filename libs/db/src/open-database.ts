@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Client, Pool } from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -135,7 +136,9 @@ async function openPglite(embeddedPath: string, opts: OpenDatabaseOptions): Prom
   const lock = acquireEmbeddedLock(dataDir);
   let pglite: PGlite;
   try {
-    pglite = new PGlite(dataDir);
+    // pg_trgm: the runs' name search index (migration 20261207150000_runs_name_trigram); PGlite's
+    // own build of it, in its package, loaded from there (nothing is downloaded).
+    pglite = new PGlite(dataDir, { extensions: { pg_trgm } });
   } catch (error) {
     lock.release();
     throw error;
