@@ -84,3 +84,79 @@ describe('CheckpointRetention across a PostgreSQL restart (real PostgreSQL, loca
     expect((await store.folders(run.id)).map((f) => f.sequence)).toEqual([3]);
   }, 60_000);
 });
+
+/**
+ * A worker stopping (SIGTERM) while its PostgreSQL is silent: the attempt's end waits for the
+ * retention its last checkpoints started, so none of retention's calls may wait longer than the
+ * run's other calls, which a stopping worker gives up. pg's query deadline here is production's
+ * default (30 s), what a call outside the run's patience waits.
+ */
+describe('CheckpointRetention in a stopping worker whose PostgreSQL does not answer (real PostgreSQL, local store)', () => {
+  const DEADLINE_MS = 4000;
+  const PG_QUERY_TIMEOUT_MS = 30_000;
+  let direct: Database;
+  let proxy: FreezableProxy;
+  let folder: string;
+  let store: CheckpointStore;
+  let patience: DatabasePatience;
+  let retention: CheckpointRetention;
+
+  useDatabaseBehindProxy(async (opened) => {
+    ({ direct, proxy } = opened);
+    folder = await mkdtemp(join(tmpdir(), 'trainyard-retention-'));
+    store = new CheckpointStore(new LocalObjectStore(folder));
+    const config = loadConfig({ CHECKPOINT_KEEP_LAST: '1', WORKER_DATABASE_OUTAGE_PATIENCE_MS: '60000' });
+    patience = new DatabasePatience(config);
+    // PostgreSQL falls silent as the orphan sweep reads it, retention's patient calls answered
+    // before: the moment a test run with the worker under load caught.
+    const checkpoints = new (class extends CheckpointsRepository {
+      override sweepRecord(runId: string) {
+        proxy.freeze();
+        return super.sweepRecord(runId);
+      }
+    })(opened.proxied.prisma);
+    retention = new CheckpointRetention(
+      config,
+      store,
+      checkpoints,
+      new OrphanCheckpointSweeper(store, checkpoints),
+      patience,
+    );
+  }, PG_QUERY_TIMEOUT_MS);
+  afterAll(async () => {
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+
+  it('gives up its orphan sweep with the run’s calls, within the shutdown deadline, not at pg’s query deadline', async () => {
+    const run = await new RunsRepository(direct.prisma).create({
+      id: randomUUID(),
+      kind: 'PRETRAIN',
+      name: 'retention in a silent database',
+      spec,
+      baseRunId: null,
+    });
+    const opened = await new AttemptsRepository(direct.prisma).openCurrent(run.id, null);
+    const fence = { runId: run.id, attemptId: opened.attempt.id };
+    const written = await store.write(run.id, 1, files, { sequence: 1 });
+    await new CheckpointsRepository(direct.prisma).recordComplete(fence, {
+      sequence: 1,
+      epoch: 1,
+      step: 1,
+      models: ['autoencoder'],
+      ...written,
+    });
+
+    const stoppedAt = Date.now();
+    patience.stopWaiting(DEADLINE_MS);
+    await retention.apply(fence);
+    const tookMs = Date.now() - stoppedAt;
+
+    // Half the deadline, then an eighth of it for the try in flight: 2.5 s. Before, 30.0 s: the
+    // sweep's read waited for pg's query deadline, and the worker exited at its backstop with its
+    // job still held (tools/e2e/worker-shutdown-deadline.int-spec.ts, 2 runs in 6 under load).
+    expect(tookMs).toBeGreaterThanOrEqual(DEADLINE_MS / 2);
+    expect(tookMs).toBeLessThan(DEADLINE_MS);
+    // Given up unanswered: what lets the stopping worker exit without waiting for its backstop.
+    expect(patience.unansweredTries).toBe(1);
+  }, 60_000);
+});

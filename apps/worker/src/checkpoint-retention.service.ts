@@ -51,7 +51,7 @@ export class CheckpointRetention {
           this.logger.log(`run ${fence.runId}: checkpoint ${victim.sequence} deleted by retention`);
         }
       }
-      await this.orphans.sweep(fence.runId);
+      await this.orphans.sweep(fence.runId, { read: waiting });
     } catch (error) {
       if (error instanceof FencedError) throw error;
       this.logger.warn(

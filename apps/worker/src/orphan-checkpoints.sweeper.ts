@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CheckpointsRepository } from '@trainyard/db';
+import { CheckpointsRepository, databaseUnavailable } from '@trainyard/db';
 import type { CheckpointStore } from '@trainyard/storage';
+import type { RunPatience } from './database-patience';
 import { CHECKPOINT_STORE } from './worker.tokens';
 
 /**
@@ -41,6 +42,13 @@ export const ORPHAN_CHECKPOINT_GRACE_MS = 15 * 60_000;
 export interface SweepOptions {
   now?: Date;
   graceMs?: number;
+  /**
+   * How its database read is made: a training's retention gives it the run's patience, so a
+   * PostgreSQL that does not answer holds it only as long as the run's other calls (a stopping
+   * worker gives it up with them) rather than until pg's query deadline, which the attempt's end
+   * (and with it the job's hand-back) waits for. Without it, one plain read.
+   */
+  read?: RunPatience;
 }
 
 /**
@@ -60,11 +68,18 @@ export class OrphanCheckpointSweeper {
 
   /** Returns the sequences whose folders were deleted. */
   async sweep(runId: string, options: SweepOptions = {}): Promise<number[]> {
-    const orphans = await this.checkpoints.orphanFolders(runId, () => this.store.folders(runId), {
-      now: options.now ?? new Date(),
-      graceMs: options.graceMs ?? ORPHAN_CHECKPOINT_GRACE_MS,
-      sequenceBlock: CHECKPOINT_SEQUENCE_BLOCK,
-    });
+    const read: RunPatience = options.read ?? ((_what, fn) => fn());
+    const orphans = await read(
+      'finding orphan checkpoint folders',
+      () =>
+        this.checkpoints.orphanFolders(runId, () => this.store.folders(runId), {
+          now: options.now ?? new Date(),
+          graceMs: options.graceMs ?? ORPHAN_CHECKPOINT_GRACE_MS,
+          sequenceBlock: CHECKPOINT_SEQUENCE_BLOCK,
+        }),
+      // It lists the store's folders too: only the database's lost connections are waited for.
+      (error) => databaseUnavailable(error) === 'unreachable',
+    );
     for (const sequence of orphans) {
       await this.store.delete(runId, sequence);
       this.logger.log(
