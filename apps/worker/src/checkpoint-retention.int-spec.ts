@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { loadConfig } from '@trainyard/config';
 import type { RunSpec } from '@trainyard/contracts';
 import { AttemptsRepository, CheckpointsRepository, RunsRepository, type Database } from '@trainyard/db';
-import { useDatabaseBehindProxy, type FreezableProxy } from '@trainyard/db/testing';
-import { CheckpointStore, LocalObjectStore } from '@trainyard/storage';
+import { startFreezableProxy, useDatabaseBehindProxy, type FreezableProxy } from '@trainyard/db/testing';
+import { CheckpointStore, createObjectStore, LocalObjectStore } from '@trainyard/storage';
+import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
 import { CheckpointRetention } from './checkpoint-retention.service';
 import { DatabasePatience } from './database-patience';
 import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
@@ -158,5 +159,114 @@ describe('CheckpointRetention in a stopping worker whose PostgreSQL does not ans
     expect(tookMs).toBeLessThan(DEADLINE_MS);
     // Given up unanswered: what lets the stopping worker exit without waiting for its backstop.
     expect(patience.unansweredTries).toBe(1);
+  }, 60_000);
+});
+
+/**
+ * A worker stopping (SIGTERM) while its object store falls silent (a frozen MinIO, a partition that
+ * sends no reset) as retention deletes an old checkpoint: the attempt's end waits for retention, so
+ * its store calls may not wait for the S3 client's own deadlines (S3_REQUEST_TIMEOUT_MS, 60 s by
+ * default, the client's here, each of up to 5 tries). Real s3rver behind a freezable TCP proxy.
+ */
+describe('CheckpointRetention in a stopping worker whose object store does not answer (real PostgreSQL, s3rver)', () => {
+  const DEADLINE_MS = 4000;
+  /** How long the test waits for retention before calling it hung (the S3 client would wait minutes). */
+  const CAP_MS = 20_000;
+  let direct: Database;
+  let s3: S3TestServer;
+  let s3Proxy: FreezableProxy;
+  let store: CheckpointStore;
+  let patience: DatabasePatience;
+  let retention: CheckpointRetention;
+  let freezeOnDelete = true;
+
+  useDatabaseBehindProxy(async (opened) => {
+    ({ direct } = opened);
+    s3 = await startS3TestServer();
+    const target = new URL(s3.endpoint);
+    s3Proxy = await startFreezableProxy({ host: target.hostname, port: Number(target.port) });
+    // The worker's S3 client, with production's deadlines and retries, reaching s3rver through the proxy.
+    const objects = await createObjectStore({
+      driver: 's3',
+      endpoint: `http://127.0.0.1:${s3Proxy.port}`,
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+      bucket: s3.bucket,
+      region: 'us-east-1',
+    });
+    // The store falls silent as retention deletes an old checkpoint.
+    store = new (class extends CheckpointStore {
+      override delete(runId: string, sequence: number) {
+        if (freezeOnDelete) s3Proxy.freeze();
+        return super.delete(runId, sequence);
+      }
+    })(objects);
+    const config = loadConfig({ CHECKPOINT_KEEP_LAST: '1', WORKER_DATABASE_OUTAGE_PATIENCE_MS: '60000' });
+    patience = new DatabasePatience(config);
+    const checkpoints = new CheckpointsRepository(direct.prisma);
+    retention = new CheckpointRetention(
+      config,
+      store,
+      checkpoints,
+      new OrphanCheckpointSweeper(store, checkpoints),
+      patience,
+    );
+  });
+  afterAll(async () => {
+    s3Proxy?.thaw();
+    await s3Proxy?.close();
+    await s3?.stop();
+  });
+
+  it('gives up its store calls at half the shutdown deadline; a later sweep deletes what it left', async () => {
+    const checkpoints = new CheckpointsRepository(direct.prisma);
+    const run = await new RunsRepository(direct.prisma).create({
+      id: randomUUID(),
+      kind: 'PRETRAIN',
+      name: 'retention in a silent object store',
+      spec,
+      baseRunId: null,
+    });
+    const opened = await new AttemptsRepository(direct.prisma).openCurrent(run.id, null);
+    const fence = { runId: run.id, attemptId: opened.attempt.id };
+    for (const sequence of [1, 2]) {
+      const written = await store.write(run.id, sequence, files, { sequence });
+      await checkpoints.recordComplete(fence, {
+        sequence,
+        epoch: sequence,
+        step: sequence,
+        models: ['autoencoder'],
+        ...written,
+      });
+    }
+
+    const stoppedAt = Date.now();
+    patience.stopWaiting(DEADLINE_MS);
+    retention.stopWaiting(DEADLINE_MS);
+    const ended = await Promise.race([
+      retention.apply(fence).then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), CAP_MS).unref()),
+    ]);
+    const tookMs = Date.now() - stoppedAt;
+
+    // Half the deadline: 2.0 s. Before, still waiting at the test's 20 s cap (the S3 client's
+    // 60 s request deadline, then its retries): the job went back only at the worker's backstop.
+    expect(tookMs).toBeLessThan(DEADLINE_MS);
+    expect(tookMs).toBeGreaterThanOrEqual(DEADLINE_MS / 2 - 5);
+    expect(ended).toBe(true);
+    // A silent store is not taken for a silent PostgreSQL (which would end the worker's shutdown early).
+    expect(patience.unansweredTries).toBe(0);
+    // The checkpoint was marked DELETED before its objects' delete was given up.
+    expect((await checkpoints.listByRun(run.id)).map((c) => [c.sequence, c.status])).toEqual([
+      [1, 'DELETED'],
+      [2, 'COMPLETE'],
+    ]);
+
+    // The store answers again: the reconciler's sweep of the ended run (or the next attempt's
+    // retention) leaves only the kept checkpoint's folder.
+    freezeOnDelete = false;
+    s3Proxy.thaw();
+    await new OrphanCheckpointSweeper(store, checkpoints).sweep(run.id, { graceMs: 0 });
+    expect((await store.folders(run.id)).map((f) => f.sequence)).toEqual([2]);
   }, 60_000);
 });

@@ -1,9 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { CheckpointsRepository, FencedError, type Fence } from '@trainyard/db';
 import type { CheckpointStore } from '@trainyard/storage';
 import { DatabasePatience, type PatienceWindow } from './database-patience';
-import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
+import { OrphanCheckpointSweeper, type StoreCall } from './orphan-checkpoints.sweeper';
 import type { AttemptLog } from './run-logs/attempt-log';
 import { CHECKPOINT_STORE } from './worker.tokens';
 import { CONFIG } from '@trainyard/infrastructure';
@@ -16,10 +16,19 @@ import { CONFIG } from '@trainyard/infrastructure';
  * next checkpoint tries again. Its database calls wait out an outage as the run's other writes do
  * (DatabasePatience): after a run's final checkpoint no later one would try again, and the run
  * would keep every checkpoint it made.
+ *
+ * Its object-store calls are bounded once the worker stops (stopWaiting): the attempt's end, and
+ * with it the job's hand-back, waits for retention, and an S3 that does not answer would otherwise
+ * hold it until the S3 client's own deadlines (S3_REQUEST_TIMEOUT_MS, 60 s without a byte, each of
+ * up to 5 tries), past WORKER_SHUTDOWN_TIMEOUT_MS.
  */
 @Injectable()
-export class CheckpointRetention {
+export class CheckpointRetention implements BeforeApplicationShutdown {
   private readonly logger = new Logger(CheckpointRetention.name);
+  /** When the worker began to stop (Date.now()), and its shutdown deadline; undefined while it runs. */
+  private stopping?: { at: number; deadlineMs: number };
+  /** What starts the clock of each store call in flight when the worker stops. */
+  private readonly callsInFlight = new Set<() => void>();
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -37,6 +46,7 @@ export class CheckpointRetention {
   async apply(fence: Fence, attemptLog?: AttemptLog, window?: () => PatienceWindow | undefined): Promise<void> {
     const log = attemptLog?.from(this.logger) ?? this.logger;
     const waiting = this.patience.forRun(fence.runId, log, window);
+    const store: StoreCall = (what, fn) => this.storeCall(`run ${fence.runId}: ${what}`, fn);
     try {
       const victims = await waiting('checkpoint retention', () =>
         this.checkpoints.retentionCandidates(fence.runId, this.config.checkpoints.keepLast),
@@ -47,16 +57,76 @@ export class CheckpointRetention {
           await waiting('marking old checkpoints DELETED', () => this.checkpoints.markDeleted(fence, ids)),
         );
         for (const victim of victims.filter((v) => marked.has(v.id))) {
-          await this.store.delete(fence.runId, victim.sequence);
+          await store(`deleting checkpoint ${victim.sequence}`, () => this.store.delete(fence.runId, victim.sequence));
           this.logger.log(`run ${fence.runId}: checkpoint ${victim.sequence} deleted by retention`);
         }
       }
-      await this.orphans.sweep(fence.runId, { read: waiting });
+      await this.orphans.sweep(fence.runId, { read: waiting, store });
     } catch (error) {
       if (error instanceof FencedError) throw error;
+      if (error instanceof StoreGivenUpError) {
+        this.logger.warn(`${error.message}; left to a later retention or the reconciler's sweep of the ended run`);
+        return;
+      }
       this.logger.warn(
         `run ${fence.runId}: checkpoint retention failed, will retry at the next checkpoint: ${(error as Error).message}`,
       );
     }
   }
+
+  /** Nest calls this beside WorkerHost's (one module's providers stop together): the worker stops. */
+  beforeApplicationShutdown(): void {
+    this.stopWaiting(this.config.worker.shutdownTimeoutMs);
+  }
+
+  /**
+   * The worker stops, with `deadlineMs` to hand its jobs back: retention's store calls end at half
+   * the deadline, when the run's database calls stop waiting (before a try of theirs is given up, so
+   * a silent store is never counted as a silent PostgreSQL); one in flight then is given up, none is
+   * begun after, and the pass ends there. Retention is best effort, so nothing is lost: a checkpoint
+   * whose delete was given up is marked DELETED already, and an orphan folder stays an orphan; the
+   * orphan sweep deletes both, at the next attempt's retention (the preempted job's, on whichever
+   * worker takes it) or at the reconciler's sweep of the ended run (orphanCheckpointSequences:
+   * DELETED rows' folders, and every unrecorded one once the run ended). A call given up goes on,
+   * ended by the S3 client's deadline or the process's exit.
+   */
+  stopWaiting(deadlineMs: number): void {
+    if (this.stopping) return;
+    this.stopping = { at: Date.now(), deadlineMs };
+    for (const arm of this.callsInFlight) arm();
+  }
+
+  private storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const startedAt = Date.now();
+    const endsAt = () => this.stopping!.at + this.stopping!.deadlineMs / 2;
+    if (this.stopping && startedAt >= endsAt())
+      return Promise.reject(new StoreGivenUpError(`${what}: not tried, the worker stops (past half its deadline)`));
+    const tried = fn();
+    let timer: NodeJS.Timeout | undefined;
+    let giveUp!: (error: Error) => void;
+    const givenUp = new Promise<never>((_, reject) => (giveUp = reject));
+    const arm = () => {
+      timer = setTimeout(
+        () =>
+          giveUp(
+            new StoreGivenUpError(
+              `${what}: no answer from the object store after ${Date.now() - startedAt} ms, given up as the worker stops`,
+            ),
+          ),
+        Math.max(0, endsAt() - Date.now()),
+      ).unref();
+    };
+    const settled = () => {
+      clearTimeout(timer);
+      this.callsInFlight.delete(arm);
+    };
+    if (this.stopping) arm();
+    else this.callsInFlight.add(arm);
+    // Given up, its late failure is nobody's: caught here, not left unhandled.
+    tried.then(settled, settled);
+    return Promise.race([tried, givenUp]);
+  }
 }
+
+/** A retention store call a stopping worker gave up unanswered (CheckpointRetention.stopWaiting). */
+class StoreGivenUpError extends Error {}

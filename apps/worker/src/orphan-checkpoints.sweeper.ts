@@ -49,7 +49,15 @@ export interface SweepOptions {
    * (and with it the job's hand-back) waits for. Without it, one plain read.
    */
   read?: RunPatience;
+  /**
+   * How its object-store calls are made: a training's retention bounds them once the worker stops
+   * (CheckpointRetention.stopWaiting). Without it, plain calls.
+   */
+  store?: StoreCall;
 }
+
+/** One object-store call, `what` naming it. */
+export type StoreCall = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 
 /**
  * Deletes checkpoint folders that no Checkpoint row will ever stand for: uploads of attempts
@@ -69,19 +77,24 @@ export class OrphanCheckpointSweeper {
   /** Returns the sequences whose folders were deleted. */
   async sweep(runId: string, options: SweepOptions = {}): Promise<number[]> {
     const read: RunPatience = options.read ?? ((_what, fn) => fn());
+    const store: StoreCall = options.store ?? ((_what, fn) => fn());
     const orphans = await read(
       'finding orphan checkpoint folders',
       () =>
-        this.checkpoints.orphanFolders(runId, () => this.store.folders(runId), {
-          now: options.now ?? new Date(),
-          graceMs: options.graceMs ?? ORPHAN_CHECKPOINT_GRACE_MS,
-          sequenceBlock: CHECKPOINT_SEQUENCE_BLOCK,
-        }),
+        this.checkpoints.orphanFolders(
+          runId,
+          () => store('listing its checkpoint folders', () => this.store.folders(runId)),
+          {
+            now: options.now ?? new Date(),
+            graceMs: options.graceMs ?? ORPHAN_CHECKPOINT_GRACE_MS,
+            sequenceBlock: CHECKPOINT_SEQUENCE_BLOCK,
+          },
+        ),
       // It lists the store's folders too: only the database's lost connections are waited for.
       (error) => databaseUnavailable(error) === 'unreachable',
     );
     for (const sequence of orphans) {
-      await this.store.delete(runId, sequence);
+      await store(`deleting orphan checkpoint folder ${sequence}`, () => this.store.delete(runId, sequence));
       this.logger.log(
         `run ${runId}: orphan checkpoint folder ${this.store.prefix(runId, sequence)} deleted (no checkpoint record stands for it)`,
       );
