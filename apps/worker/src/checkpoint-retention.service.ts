@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { CheckpointsRepository, FencedError, type Fence } from '@trainyard/db';
 import type { CheckpointStore } from '@trainyard/storage';
@@ -23,7 +23,7 @@ import { CONFIG } from '@trainyard/infrastructure';
  * up to 5 tries), past WORKER_SHUTDOWN_TIMEOUT_MS.
  */
 @Injectable()
-export class CheckpointRetention implements BeforeApplicationShutdown {
+export class CheckpointRetention {
   private readonly logger = new Logger(CheckpointRetention.name);
   /** When the worker began to stop (Date.now()), and its shutdown deadline; undefined while it runs. */
   private stopping?: { at: number; deadlineMs: number };
@@ -74,13 +74,9 @@ export class CheckpointRetention implements BeforeApplicationShutdown {
     }
   }
 
-  /** Nest calls this beside WorkerHost's (one module's providers stop together): the worker stops. */
-  beforeApplicationShutdown(): void {
-    this.stopWaiting(this.config.worker.shutdownTimeoutMs);
-  }
-
   /**
-   * The worker stops, with `deadlineMs` to hand its jobs back: retention's store calls end at half
+   * The worker stops (WorkerHost, beside DatabasePatience.stopWaiting), with `deadlineMs` to hand
+   * its jobs back: retention's store calls end at half
    * the deadline, when the run's database calls stop waiting (before a try of theirs is given up, so
    * a silent store is never counted as a silent PostgreSQL); one in flight then is given up, none is
    * begun after, and the pass ends there. Retention is best effort, so nothing is lost: a checkpoint

@@ -12,6 +12,7 @@ import { WorkersRepository, type DrainOrder } from '@trainyard/db';
 import { assertNoEviction } from '@trainyard/queue';
 import { ActiveTrainings } from './active-trainings';
 import { ClassConsumers } from './class-consumers';
+import { CheckpointRetention } from './checkpoint-retention.service';
 import { DatabasePatience } from './database-patience';
 import { PrestartedProcesses } from './devices/prestarted-processes';
 import { WorkerDevices } from './devices/worker-devices';
@@ -71,6 +72,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly prestarted: PrestartedProcesses,
     private readonly runLogs: RunLogs,
     private readonly patience: DatabasePatience,
+    private readonly retention: CheckpointRetention,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -187,6 +189,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     const closeBy = stoppedAt + timeoutMs + SHUTDOWN_MARGIN_MS - CLOSING_CONNECTIONS_MS;
     // Calls waiting out a PostgreSQL outage must not hold the worker past its deadline.
     this.patience.stopWaiting(timeoutMs);
+    // So are retention's object-store calls, which the attempts' ends wait for.
+    this.retention.stopWaiting(timeoutMs);
     // First what frees the held runs, so their checkpoints start at once: preempt them, and take
     // no new job; then wait for them up to the deadline, beside the rest of the shutdown.
     const allBack = this.consumers
