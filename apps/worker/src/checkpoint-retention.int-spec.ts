@@ -8,7 +8,10 @@ import { AttemptsRepository, CheckpointsRepository, RunsRepository, type Databas
 import { startFreezableProxy, useDatabaseBehindProxy, type FreezableProxy } from '@trainyard/db/testing';
 import { CheckpointStore, createObjectStore, LocalObjectStore } from '@trainyard/storage';
 import { startS3TestServer, type S3TestServer } from '@trainyard/storage/testing';
+import type { INestApplicationContext } from '@nestjs/common';
 import { CheckpointRetention } from './checkpoint-retention.service';
+import { createWorker } from './create-worker';
+import { CHECKPOINT_STORE } from './worker.tokens';
 import { DatabasePatience } from './database-patience';
 import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 
@@ -268,5 +271,90 @@ describe('CheckpointRetention in a stopping worker whose object store does not a
     s3Proxy.thaw();
     await new OrphanCheckpointSweeper(store, checkpoints).sweep(run.id, { graceMs: 0 });
     expect((await store.folders(run.id)).map((f) => f.sequence)).toEqual([2]);
+  }, 60_000);
+});
+
+/**
+ * The same, in a whole worker (Nest, its WorkerHost) stopped with app.close(), as SIGTERM does:
+ * what tells retention the worker stops is its shutdown, not a test's call.
+ */
+describe('CheckpointRetention in a whole worker stopping while its object store does not answer (real PostgreSQL, Redis, s3rver)', () => {
+  const DEADLINE_MS = 4000;
+  const CAP_MS = 20_000;
+  let direct: Database;
+  let s3: S3TestServer;
+  let s3Proxy: FreezableProxy;
+  let home: string;
+  let app: INestApplicationContext;
+
+  useDatabaseBehindProxy(async (opened) => {
+    ({ direct } = opened);
+    s3 = await startS3TestServer();
+    const target = new URL(s3.endpoint);
+    s3Proxy = await startFreezableProxy({ host: target.hostname, port: Number(target.port) });
+    home = await mkdtemp(join(tmpdir(), 'trainyard-retention-'));
+    const config = loadConfig({
+      ...s3.env(),
+      S3_ENDPOINT: `http://127.0.0.1:${s3Proxy.port}`,
+      TRAINYARD_HOME: home,
+      TRAINYARD_QUEUE: `test-${randomUUID()}`,
+      REDIS_URL: `redis://127.0.0.1:${process.env['TRAINYARD_TEST_REDIS_PORT'] ?? 6379}`,
+      CHECKPOINT_KEEP_LAST: '1',
+      WORKER_SHUTDOWN_TIMEOUT_MS: String(DEADLINE_MS),
+      WORKER_PRESTART: 'false',
+      WORKER_RECONCILE_INTERVAL_MS: '3600000',
+    });
+    app = await createWorker(config, { database: opened.proxied, logger: false });
+  });
+  afterAll(async () => {
+    s3Proxy?.thaw();
+    await app?.close();
+    await s3Proxy?.close();
+    await s3?.stop();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  it('ends retention within the shutdown deadline of app.close()', async () => {
+    const checkpoints = new CheckpointsRepository(direct.prisma);
+    const store = app.get<CheckpointStore>(CHECKPOINT_STORE);
+    const run = await new RunsRepository(direct.prisma).create({
+      id: randomUUID(),
+      kind: 'PRETRAIN',
+      name: 'retention in a stopping worker, silent object store',
+      spec,
+      baseRunId: null,
+    });
+    const opened = await new AttemptsRepository(direct.prisma).openCurrent(run.id, null);
+    const fence = { runId: run.id, attemptId: opened.attempt.id };
+    for (const sequence of [1, 2]) {
+      const written = await store.write(run.id, sequence, files, { sequence });
+      await checkpoints.recordComplete(fence, {
+        sequence,
+        epoch: sequence,
+        step: sequence,
+        models: ['autoencoder'],
+        ...written,
+      });
+    }
+
+    // The store falls silent; retention (PostgreSQL answering) reaches its delete; the worker stops.
+    s3Proxy.freeze();
+    const applied = app.get(CheckpointRetention).apply(fence);
+    const stoppedAt = Date.now();
+    const closed = app.close();
+    const ended = await Promise.race([
+      applied.then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), CAP_MS).unref()),
+    ]);
+    const tookMs = Date.now() - stoppedAt;
+    s3Proxy.thaw();
+    await closed;
+
+    expect(tookMs).toBeLessThan(DEADLINE_MS);
+    expect(ended).toBe(true);
+    expect((await checkpoints.listByRun(run.id)).map((c) => [c.sequence, c.status])).toEqual([
+      [1, 'DELETED'],
+      [2, 'COMPLETE'],
+    ]);
   }, 60_000);
 });
