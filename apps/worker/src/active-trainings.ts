@@ -7,6 +7,8 @@ export class ActiveTrainings {
   private readonly contexts = new Set<TrainingContext>();
   /** Why trainings are preempted now (SIGTERM, a drain); undefined while they may run. */
   private preemptReason: string | undefined;
+  /** Those whose training process has exited: their attempt finishes (its retention, its outcome). */
+  private readonly ended = new WeakSet<TrainingContext>();
 
   get size(): number {
     return this.contexts.size;
@@ -15,6 +17,17 @@ export class ActiveTrainings {
   /** The runs of those trainings. */
   get runIds(): string[] {
     return [...this.contexts].map((context) => context.fence.runId);
+  }
+
+  /**
+   * The runs among them whose training has ended (its process exited, or the attempt concludes
+   * without one: a failure found before it started) and whose attempt is finishing: the retention
+   * its last checkpoints started, then its outcome.
+   */
+  get finishingRunIds(): string[] {
+    return [...this.contexts]
+      .filter((context) => this.ended.has(context) || context.outcomeWindow !== undefined)
+      .map((context) => context.fence.runId);
   }
 
   add(context: TrainingContext): void {
@@ -30,6 +43,8 @@ export class ActiveTrainings {
   /** Called once the training process exists: a preemption requested before it started is passed on. */
   started(context: TrainingContext): void {
     if (context.preemptRequested) context.handle?.preempt();
+    // `done` settles once the process has exited and its events are applied; it never rejects.
+    void context.handle?.done.then(() => this.ended.add(context));
   }
 
   /**

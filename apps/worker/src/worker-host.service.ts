@@ -236,6 +236,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       shutdownDeadlineMessage({
         timeoutMs,
         training: this.active.runIds,
+        finishing: this.active.finishingRunIds,
         held: consumers.heldJobIds,
         redis: { endpoint: redisEndpoint(this.redis), problem: await redisProblem(this.redis) },
       }),
