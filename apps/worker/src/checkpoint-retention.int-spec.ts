@@ -234,7 +234,7 @@ describe('CheckpointRetention in a stopping worker whose object store does not a
     await s3?.stop();
   });
 
-  it('gives up its store calls at half the shutdown deadline; a later sweep deletes what it left', async () => {
+  it('gives up its store calls at half the shutdown deadline; what it left is deleted once the store answers', async () => {
     const checkpoints = new CheckpointsRepository(direct.prisma);
     const run = await new RunsRepository(direct.prisma).create({
       id: randomUUID(),
