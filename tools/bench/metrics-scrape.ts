@@ -1,7 +1,7 @@
 // `GET /metrics` timed over HTTP on bench:history's dataset (200,000 runs): 200 scrapes with
 // METRICS_ENDED_RUNS_MAX_AGE_MS at its default, 20 with 0 (every ended run counted at each scrape),
 // then the EXPLAIN ANALYZE of trainyard_runs' two statements. A script, not a test:
-//   node tools/build.mjs libs apps/api tools/bench && node dist/tools/bench/metrics-scrape.js
+//   npm run bench:metrics [-- --database-url URL --mode quiet|burst --requests 200]
 // seeds a fresh database and keeps it (its URL printed; drop it yourself), so another build can be
 // timed on the same rows with --database-url URL. --mode burst first moves 2,500 ended runs into the
 // last 5 minutes (a fleet ending 8 runs a second); --mode quiet (the default) puts them back.
