@@ -17,6 +17,36 @@ import { OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 
 const spec = { kind: 'pretrain', name: 'ae', dataset: { source: 'mnist' } } as unknown as RunSpec;
 const files = { 'model/model.json': Buffer.from('{"modelTopology":{}}'), 'model/weights.bin': Buffer.alloc(256, 5) };
+/** A run with an open attempt and a complete checkpoint of each of `sequences`, written to `store` and recorded: its fence. */
+async function runWithCheckpoints(
+  db: Database,
+  store: CheckpointStore,
+  name: string,
+  sequences: number[],
+): Promise<{ runId: string; attemptId: string }> {
+  const run = await new RunsRepository(db.prisma).create({
+    id: randomUUID(),
+    kind: 'PRETRAIN',
+    name,
+    spec,
+    baseRunId: null,
+  });
+  const opened = await new AttemptsRepository(db.prisma).openCurrent(run.id, null);
+  const fence = { runId: run.id, attemptId: opened.attempt.id };
+  const checkpoints = new CheckpointsRepository(db.prisma);
+  for (const sequence of sequences) {
+    const written = await store.write(run.id, sequence, files, { sequence });
+    await checkpoints.recordComplete(fence, {
+      sequence,
+      epoch: sequence,
+      step: sequence,
+      models: ['autoencoder'],
+      ...written,
+    });
+  }
+  return fence;
+}
+
 /** Longer than the ~3 s a plain connection retry gives a call. */
 const OUTAGE_MS = 6000;
 
@@ -53,25 +83,7 @@ describe('CheckpointRetention across a PostgreSQL restart (real PostgreSQL, loca
 
   it('waits for the database and then keeps only the last checkpoint, not giving up after ~3 s', async () => {
     const checkpoints = new CheckpointsRepository(direct.prisma);
-    const run = await new RunsRepository(direct.prisma).create({
-      id: randomUUID(),
-      kind: 'PRETRAIN',
-      name: 'retention in an outage',
-      spec,
-      baseRunId: null,
-    });
-    const opened = await new AttemptsRepository(direct.prisma).openCurrent(run.id, null);
-    const fence = { runId: run.id, attemptId: opened.attempt.id };
-    for (const sequence of [1, 2, 3]) {
-      const written = await store.write(run.id, sequence, files, { sequence });
-      await checkpoints.recordComplete(fence, {
-        sequence,
-        epoch: sequence,
-        step: sequence,
-        models: ['autoencoder'],
-        ...written,
-      });
-    }
+    const fence = await runWithCheckpoints(direct, store, 'retention in an outage', [1, 2, 3]);
 
     proxy.restart();
     const applied = retention.apply(fence);
@@ -79,13 +91,13 @@ describe('CheckpointRetention across a PostgreSQL restart (real PostgreSQL, loca
     proxy.back();
     await applied;
 
-    const left = await checkpoints.listByRun(run.id);
+    const left = await checkpoints.listByRun(fence.runId);
     expect(left.map((c) => [c.sequence, c.status])).toEqual([
       [1, 'DELETED'],
       [2, 'DELETED'],
       [3, 'COMPLETE'],
     ]);
-    expect((await store.folders(run.id)).map((f) => f.sequence)).toEqual([3]);
+    expect((await store.folders(fence.runId)).map((f) => f.sequence)).toEqual([3]);
   }, 60_000);
 });
 
@@ -132,23 +144,7 @@ describe('CheckpointRetention in a stopping worker whose PostgreSQL does not ans
   });
 
   it('gives up its orphan sweep with the run’s calls, within the shutdown deadline, not at pg’s query deadline', async () => {
-    const run = await new RunsRepository(direct.prisma).create({
-      id: randomUUID(),
-      kind: 'PRETRAIN',
-      name: 'retention in a silent database',
-      spec,
-      baseRunId: null,
-    });
-    const opened = await new AttemptsRepository(direct.prisma).openCurrent(run.id, null);
-    const fence = { runId: run.id, attemptId: opened.attempt.id };
-    const written = await store.write(run.id, 1, files, { sequence: 1 });
-    await new CheckpointsRepository(direct.prisma).recordComplete(fence, {
-      sequence: 1,
-      epoch: 1,
-      step: 1,
-      models: ['autoencoder'],
-      ...written,
-    });
+    const fence = await runWithCheckpoints(direct, store, 'retention in a silent database', [1]);
 
     const stoppedAt = Date.now();
     patience.stopWaiting(DEADLINE_MS);
@@ -236,25 +232,7 @@ describe('CheckpointRetention in a stopping worker whose object store does not a
 
   it('gives up its store calls at half the shutdown deadline; what it left is deleted once the store answers', async () => {
     const checkpoints = new CheckpointsRepository(direct.prisma);
-    const run = await new RunsRepository(direct.prisma).create({
-      id: randomUUID(),
-      kind: 'PRETRAIN',
-      name: 'retention in a silent object store',
-      spec,
-      baseRunId: null,
-    });
-    const opened = await new AttemptsRepository(direct.prisma).openCurrent(run.id, null);
-    const fence = { runId: run.id, attemptId: opened.attempt.id };
-    for (const sequence of [1, 2]) {
-      const written = await store.write(run.id, sequence, files, { sequence });
-      await checkpoints.recordComplete(fence, {
-        sequence,
-        epoch: sequence,
-        step: sequence,
-        models: ['autoencoder'],
-        ...written,
-      });
-    }
+    const fence = await runWithCheckpoints(direct, store, 'retention in a silent object store', [1, 2]);
 
     const stoppedAt = Date.now();
     patience.stopWaiting(DEADLINE_MS);
@@ -273,7 +251,7 @@ describe('CheckpointRetention in a stopping worker whose object store does not a
     // A silent store is not taken for a silent PostgreSQL (which would end the worker's shutdown early).
     expect(patience.unansweredTries).toBe(0);
     // The checkpoint was marked DELETED before its objects' delete was given up.
-    expect((await checkpoints.listByRun(run.id)).map((c) => [c.sequence, c.status])).toEqual([
+    expect((await checkpoints.listByRun(fence.runId)).map((c) => [c.sequence, c.status])).toEqual([
       [1, 'DELETED'],
       [2, 'COMPLETE'],
     ]);
@@ -282,9 +260,9 @@ describe('CheckpointRetention in a stopping worker whose object store does not a
     // retention) leaves only the kept checkpoint's folder.
     freezeOnDelete = false;
     s3Proxy.thaw();
-    await new OrphanCheckpointSweeper(store, checkpoints).sweep(run.id, { graceMs: 0 });
+    await new OrphanCheckpointSweeper(store, checkpoints).sweep(fence.runId, { graceMs: 0 });
     // The delete given up went on too once the store answered: either leaves the kept folder alone.
-    await foldersSettle(store, run.id, [2]);
+    await foldersSettle(store, fence.runId, [2]);
   }, 60_000);
 });
 
@@ -331,25 +309,12 @@ describe('CheckpointRetention in a whole worker stopping while its object store 
   it('ends retention within the shutdown deadline of app.close()', async () => {
     const checkpoints = new CheckpointsRepository(direct.prisma);
     const store = app.get<CheckpointStore>(CHECKPOINT_STORE);
-    const run = await new RunsRepository(direct.prisma).create({
-      id: randomUUID(),
-      kind: 'PRETRAIN',
-      name: 'retention in a stopping worker, silent object store',
-      spec,
-      baseRunId: null,
-    });
-    const opened = await new AttemptsRepository(direct.prisma).openCurrent(run.id, null);
-    const fence = { runId: run.id, attemptId: opened.attempt.id };
-    for (const sequence of [1, 2]) {
-      const written = await store.write(run.id, sequence, files, { sequence });
-      await checkpoints.recordComplete(fence, {
-        sequence,
-        epoch: sequence,
-        step: sequence,
-        models: ['autoencoder'],
-        ...written,
-      });
-    }
+    const fence = await runWithCheckpoints(
+      direct,
+      store,
+      'retention in a stopping worker, silent object store',
+      [1, 2],
+    );
 
     // The store falls silent; retention (PostgreSQL answering) reaches its delete; the worker stops.
     s3Proxy.freeze();
@@ -364,11 +329,11 @@ describe('CheckpointRetention in a whole worker stopping while its object store 
     s3Proxy.thaw();
     await closed;
     // The delete given up goes on once the store answers: let it end before the suite tears down.
-    await foldersSettle(store, run.id, [2]);
+    await foldersSettle(store, fence.runId, [2]);
 
     expect(tookMs).toBeLessThan(DEADLINE_MS);
     expect(ended).toBe(true);
-    expect((await checkpoints.listByRun(run.id)).map((c) => [c.sequence, c.status])).toEqual([
+    expect((await checkpoints.listByRun(fence.runId)).map((c) => [c.sequence, c.status])).toEqual([
       [1, 'DELETED'],
       [2, 'COMPLETE'],
     ]);
