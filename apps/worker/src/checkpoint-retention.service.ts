@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { CheckpointsRepository, FencedError, type Fence } from '@trainyard/db';
 import type { CheckpointStore } from '@trainyard/storage';
+import { CallsGivenUpAtStop } from './calls-given-up-at-stop';
 import { DatabasePatience, type PatienceWindow } from './database-patience';
 import { OrphanCheckpointSweeper, type StoreCall } from './orphan-checkpoints.sweeper';
 import type { AttemptLog } from './run-logs/attempt-log';
@@ -27,8 +28,8 @@ export class CheckpointRetention {
   private readonly logger = new Logger(CheckpointRetention.name);
   /** When the worker began to stop (Date.now()), and its shutdown deadline; undefined while it runs. */
   private stopping?: { at: number; deadlineMs: number };
-  /** What starts the clock of each store call in flight when the worker stops. */
-  private readonly callsInFlight = new Set<() => void>();
+  /** The store calls in flight, given up at half the deadline once the worker stops. */
+  private readonly callsInFlight = new CallsGivenUpAtStop();
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -89,7 +90,7 @@ export class CheckpointRetention {
   stopWaiting(deadlineMs: number): void {
     if (this.stopping) return;
     this.stopping = { at: Date.now(), deadlineMs };
-    for (const arm of this.callsInFlight) arm();
+    this.callsInFlight.stop();
   }
 
   private storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -98,28 +99,19 @@ export class CheckpointRetention {
     if (this.stopping && startedAt >= endsAt())
       return Promise.reject(new StoreGivenUpError(`${what}: not tried, the worker stops (past half its deadline)`));
     const tried = fn();
-    let timer: NodeJS.Timeout | undefined;
     let giveUp!: (error: Error) => void;
     const givenUp = new Promise<never>((_, reject) => (giveUp = reject));
-    const arm = () => {
-      timer = setTimeout(
-        () =>
-          giveUp(
-            new StoreGivenUpError(
-              `${what}: no answer from the object store after ${Date.now() - startedAt} ms, given up as the worker stops`,
-            ),
+    // Given up, its late failure is nobody's: the watch's handlers catch it, not left unhandled.
+    this.callsInFlight.watch(
+      tried,
+      () => endsAt() - Date.now(),
+      () =>
+        giveUp(
+          new StoreGivenUpError(
+            `${what}: no answer from the object store after ${Date.now() - startedAt} ms, given up as the worker stops`,
           ),
-        Math.max(0, endsAt() - Date.now()),
-      ).unref();
-    };
-    const settled = () => {
-      clearTimeout(timer);
-      this.callsInFlight.delete(arm);
-    };
-    if (this.stopping) arm();
-    else this.callsInFlight.add(arm);
-    // Given up, its late failure is nobody's: caught here, not left unhandled.
-    tried.then(settled, settled);
+        ),
+    );
     return Promise.race([tried, givenUp]);
   }
 }

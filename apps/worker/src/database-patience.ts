@@ -7,6 +7,7 @@ import {
   type ConnectionRetryOptions,
 } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
+import { CallsGivenUpAtStop } from './calls-given-up-at-stop';
 
 /** The longest wait between two tries of a call riding an outage: the database is used again within 5 s of its return. */
 export const DATABASE_RETRY_MAX_DELAY_MS = 5000;
@@ -63,13 +64,13 @@ export class DatabasePatience {
   private stopTimer?: NodeJS.Timeout;
   /** How long, once the worker stops waiting, a try may go unanswered (stopWaiting). */
   private stoppingTryMs = 0;
-  /** What starts the clock of each try in flight when the worker stops waiting (giveUpIfHung). */
-  private readonly triesInFlight = new Set<() => void>();
+  /** The tries in flight, given up once the worker stops waiting (giveUpIfHung). */
+  private readonly triesInFlight = new CallsGivenUpAtStop();
   /** Tries given up unanswered as the worker stops (giveUpIfHung) that PostgreSQL has still not answered. */
   private readonly unanswered = new Set<Promise<unknown>>();
 
   constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {
-    this.stopping.signal.addEventListener('abort', () => this.triesInFlight.forEach((arm) => arm()), { once: true });
+    this.stopping.signal.addEventListener('abort', () => this.triesInFlight.stop(), { once: true });
   }
 
   /**
@@ -136,20 +137,16 @@ export class DatabasePatience {
    * another worker did since.
    */
   private giveUpIfHung(tried: Promise<unknown>, giveUp: () => void): void {
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () =>
-      void (timer = setTimeout(() => {
+    this.triesInFlight.watch(
+      tried,
+      () => this.stoppingTryMs,
+      () => {
         this.unanswered.add(tried);
         giveUp();
-      }, this.stoppingTryMs).unref());
-    const settled = () => {
-      clearTimeout(timer);
-      this.triesInFlight.delete(arm);
-      this.unanswered.delete(tried);
-    };
-    if (this.stopping.signal.aborted) arm();
-    else this.triesInFlight.add(arm);
-    tried.then(settled, settled);
+      },
+    );
+    const answered = () => this.unanswered.delete(tried);
+    tried.then(answered, answered);
   }
 
   /**
