@@ -92,6 +92,11 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       concurrency,
       projectMaxRunning: this.config.limits.runningRunsPerProject ?? null,
     });
+    // Starts are what add worker rows: each one forgets the fleet's long-stopped ones, so the table
+    // holds WORKER_STOPPED_RETENTION_MS of history. Not worth failing a start for.
+    await this.workers
+      .forgetStopped(new Date(Date.now() - settings.stoppedRetentionMs))
+      .catch((err) => this.logger.warn(`forgetting workers stopped long ago failed: ${err}`));
     let beating = false;
     this.heartbeat = setInterval(() => {
       if (beating) return; // a slow database: never pile heartbeats up

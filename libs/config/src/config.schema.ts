@@ -182,6 +182,18 @@ export const EnvSchema = z.object({
    */
   WORKER_LOST_RETIRE_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
   /**
+   * A worker stopped this long ago is forgotten: its row is deleted as a worker starts (every start
+   * adds one), and its ended attempts keep their outcome but no longer name it. Autoscaled and spot
+   * fleets start hundreds of workers a day; kept forever, their rows slowed every submit's check for
+   * a live worker. At least an hour, so a retired-as-lost worker that heartbeats again soon finds its row.
+   */
+  WORKER_STOPPED_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .min(3_600_000)
+    .max(10 * 365 * 86_400_000)
+    .default(30 * 86_400_000),
+  /**
    * A training process (or the device probe) that sends nothing for this long is killed with SIGKILL
    * and its attempt retried. It must outlast the longest stretch with no batch boundary: one batch,
    * one validation pass or the final evaluation of the largest model on the slowest backend.
@@ -453,6 +465,8 @@ export interface TrainyardConfig {
     lostAfterMs: number;
     /** WORKER_LOST_RETIRE_MS: how long a worker stays lost before it is recorded as stopped (reason `lost`). */
     lostRetireMs: number;
+    /** WORKER_STOPPED_RETENTION_MS: how long a stopped worker's row is kept before a starting worker deletes it. */
+    stoppedRetentionMs: number;
     /** The worker's own /metrics server; absent when WORKER_METRICS_PORT is unset (port 0: any free port). */
     metrics?: { host: string; port: number };
   };
