@@ -332,6 +332,17 @@ export const EnvSchema = z.object({
    * the request's query (DATABASE_QUERY_TIMEOUT_MS) and then its pool, past the platform's grace period.
    */
   API_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(8000),
+  /**
+   * How long a POST /v1/runs Idempotency-Key is kept: a retry within it gets the first response,
+   * after it may create a new run. The client and the CLI send a key with every submit, so the keys
+   * were a row for every run ever submitted; a keyed submit now deletes a few past this age.
+   */
+  IDEMPOTENCY_KEY_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .min(3_600_000)
+    .max(10 * 365 * 86_400_000)
+    .default(7 * 86_400_000),
   /** Folders under which local datasets and `file://` models may be read; none by default. */
   TRAINYARD_LOCAL_ROOTS: localRoots.optional(),
   /** Bounds of one folder walk (dataset registration, loading): files seen and time. */
@@ -387,6 +398,8 @@ export interface TrainyardConfig {
     metricsEndedRunsMaxAgeMs: number;
     /** API_SHUTDOWN_TIMEOUT_MS: how long a stopping API waits for its requests in flight and its connections' close. */
     shutdownTimeoutMs: number;
+    /** IDEMPOTENCY_KEY_RETENTION_MS: how long a submit's Idempotency-Key is kept before a later keyed submit deletes it. */
+    idempotencyKeyRetentionMs: number;
   };
   auth: { enabled: boolean; adminKey?: string };
   limits: {

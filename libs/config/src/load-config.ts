@@ -65,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       metricsPublic: e.METRICS_PUBLIC,
       metricsEndedRunsMaxAgeMs: e.METRICS_ENDED_RUNS_MAX_AGE_MS,
       shutdownTimeoutMs: e.API_SHUTDOWN_TIMEOUT_MS,
+      idempotencyKeyRetentionMs: e.IDEMPOTENCY_KEY_RETENTION_MS,
     },
     auth: { enabled: e.TRAINYARD_AUTH === 'on', adminKey: e.TRAINYARD_ADMIN_KEY },
     limits: {

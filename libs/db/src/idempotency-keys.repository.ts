@@ -21,6 +21,13 @@ export interface IdempotentRun<R> {
   response: R;
 }
 
+/**
+ * Expired keys one keyed submit deletes at most: a submit adds one key, so it keeps up, and a
+ * year's backlog left by an upgrade is gone after a few thousand submits without one submit
+ * waiting on a large delete.
+ */
+export const EXPIRED_KEYS_FORGOTTEN_PER_SUBMIT = 100;
+
 /** Idempotency-Key → the run it created and the response its first request got. */
 export class IdempotencyKeysRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -28,6 +35,18 @@ export class IdempotencyKeysRepository {
   /** The run a key already created, if any: a replay is answered from it before any check that costs. */
   find<R>(key: string): Promise<IdempotentRun<R> | null> {
     return findKey<R>(this.prisma, key);
+  }
+
+  /**
+   * Deletes up to `limit` keys created before `createdBefore`, the oldest first, and returns how
+   * many (the runs stay). Through idempotency_keys_created_at_idx; rows another submit is deleting
+   * are skipped, not waited for.
+   */
+  async forgetCreatedBefore(createdBefore: Date, limit = EXPIRED_KEYS_FORGOTTEN_PER_SUBMIT): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM "idempotency_keys" WHERE "key" IN (
+        SELECT "key" FROM "idempotency_keys" WHERE "created_at" < ${createdBefore}
+        ORDER BY "created_at" LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
   }
 
   /**

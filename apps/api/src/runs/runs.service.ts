@@ -117,7 +117,22 @@ export class RunsService {
     if (!outcome.created) return this.replay(outcome, hash, idempotencyKey!);
     await this.enqueue({ id: outcome.runId, kind, spec });
     this.logger.log(`Run ${outcome.runId} (${kind}, "${spec.name}") queued under Idempotency-Key "${idempotencyKey}"`);
+    await this.forgetExpiredKeys();
     return outcome.response;
+  }
+
+  /**
+   * Each keyed submit adds a key, so each deletes a few past IDEMPOTENCY_KEY_RETENTION_MS: the keys
+   * hold that long a window of submits, not every run ever submitted. Its run is created and queued
+   * by then: a failure here is logged, never the submit's answer.
+   */
+  private async forgetExpiredKeys(): Promise<void> {
+    const createdBefore = new Date(Date.now() - this.config.api.idempotencyKeyRetentionMs);
+    await this.idempotencyKeys
+      .forgetCreatedBefore(createdBefore)
+      .catch((err) =>
+        this.logger.warn(`deleting Idempotency-Keys created before ${createdBefore.toISOString()} failed: ${err}`),
+      );
   }
 
   /** The first answer for a key again (or 422 when the body differs), making sure its job exists. */
