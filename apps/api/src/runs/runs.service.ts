@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, ServiceUnavailableException, UnprocessableEntityException } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+  UnprocessableEntityException,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
   isWaiting,
@@ -42,8 +49,10 @@ import { notFound } from '../http/problems';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 
 @Injectable()
-export class RunsService {
+export class RunsService implements OnModuleDestroy {
   private readonly logger = new Logger(RunsService.name);
+  /** The delete of expired Idempotency-Keys under way, if any (see forgetExpiredKeys). */
+  private forgetting?: Promise<void>;
   /**
    * How the API carries out a pipeline decision on the queue (advancePipeline, applyPipelineDecision):
    * released runs through `enqueueMany` (FAILED and a 503 when Redis does not answer), removals
@@ -117,22 +126,32 @@ export class RunsService {
     if (!outcome.created) return this.replay(outcome, hash, idempotencyKey!);
     await this.enqueue({ id: outcome.runId, kind, spec });
     this.logger.log(`Run ${outcome.runId} (${kind}, "${spec.name}") queued under Idempotency-Key "${idempotencyKey}"`);
-    await this.forgetExpiredKeys();
+    this.forgetExpiredKeys();
     return outcome.response;
   }
 
   /**
-   * Each keyed submit adds a key, so each deletes a few past IDEMPOTENCY_KEY_RETENTION_MS: the keys
-   * hold that long a window of submits, not every run ever submitted. Its run is created and queued
-   * by then: a failure here is logged, never the submit's answer.
+   * Each keyed submit adds a key, so each starts a delete of a few past IDEMPOTENCY_KEY_RETENTION_MS:
+   * the keys hold that long a window of submits, not every run ever submitted. The submit does not
+   * wait for it (its run is created and queued, its answer ready), and one runs at a time in this
+   * process: a burst of submits starts one delete, not one each. A failure is logged, never answered.
    */
-  private async forgetExpiredKeys(): Promise<void> {
+  private forgetExpiredKeys(): void {
+    if (this.forgetting) return;
     const createdBefore = new Date(Date.now() - this.config.api.idempotencyKeyRetentionMs);
-    await this.idempotencyKeys
+    this.forgetting = this.idempotencyKeys
       .forgetCreatedBefore(createdBefore)
-      .catch((err) =>
-        this.logger.warn(`deleting Idempotency-Keys created before ${createdBefore.toISOString()} failed: ${err}`),
-      );
+      .then(
+        () => undefined,
+        (err: unknown) =>
+          this.logger.warn(`deleting Idempotency-Keys created before ${createdBefore.toISOString()} failed: ${err}`),
+      )
+      .finally(() => (this.forgetting = undefined));
+  }
+
+  /** The delete under way ends before the database's pool closes (libs/infrastructure's shutdown). */
+  async onModuleDestroy(): Promise<void> {
+    await this.forgetting;
   }
 
   /** The first answer for a key again (or 422 when the body differs), making sure its job exists. */
