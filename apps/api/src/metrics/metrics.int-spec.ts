@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { WorkersRepository, type Database } from '@trainyard/db';
+import { RunsRepository, WorkersRepository, type Database } from '@trainyard/db';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { DATABASE } from '@trainyard/infrastructure';
 
-/** Short, so the test waits for a fresh count of ended runs in seconds (60 s by default). */
+/** Short, so the test waits for a fresh count of ended runs, counted in the background, in seconds (60 s by default). */
 const ENDED_MAX_AGE_MS = 1500;
 
 /** `GET /metrics` over HTTP, its fleet gauges read from the real Redis and PostgreSQL. */
@@ -147,8 +147,31 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     const queued = 'trainyard_runs{status="QUEUED",kind="PRETRAIN"}';
     const succeeded = 'trainyard_runs{status="SUCCEEDED",kind="PRETRAIN"}';
     const failed = 'trainyard_runs{status="FAILED",kind="PRETRAIN"}';
-    await new Promise((r) => setTimeout(r, ENDED_MAX_AGE_MS + 100)); // the last count of ended runs is too old now
-    const first = await scrape(); // counts them all afresh
+    // The counts run in the background: each step holds the next one until it has scraped what the
+    // last base shows (the count itself is the real query).
+    const runs = api.app.get(RunsRepository, { strict: false });
+    const realCount = runs.countEndedBefore.bind(runs);
+    const countEndedBefore = jest.spyOn(runs, 'countEndedBefore');
+    /** Holds the API's next count of ended runs until `release()`; `counted` resolves once its base is in use. */
+    const holdNextCount = () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const counted = new Promise<void>((resolve) => {
+        countEndedBefore.mockImplementationOnce(async (marginMs) => {
+          await gate;
+          const base = realCount(marginMs);
+          const inUse = () => setImmediate(resolve);
+          void base.then(inUse, inUse);
+          return base;
+        });
+      });
+      return { release, counted };
+    };
+    const fresh = holdNextCount();
+    fresh.release();
+    await fresh.counted; // a base counted just now; the next one waits for `next`
+    const next = holdNextCount();
+    const first = await scrape();
     const ids: string[] = [];
     for (const name of ['c', 'd', 'e']) ids.push(await api.submitPretrain(name));
     await prisma.$executeRaw`UPDATE "runs" SET "status" = 'FAILED', "ended_at" = now() WHERE "id" = ${ids[0]}::uuid`;
@@ -161,16 +184,19 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     expect(value(soon, queued)).toBe(value(first, queued)! + 1);
     expect(value(soon, failed)).toBe(value(first, failed)! + 1);
     expect(value(soon, succeeded)).toBe(value(first, succeeded));
-    await new Promise((r) => setTimeout(r, ENDED_MAX_AGE_MS + 100));
+    next.release();
+    await next.counted;
     const later = await scrape();
     expect(value(later, succeeded)).toBe(value(first, succeeded)! + 1);
     expect(value(later, failed)).toBe(value(first, failed)! + 1);
     expect(value(later, queued)).toBe(value(first, queued)! + 1);
 
     // A deleted run (only ended ones can be) leaves the count of ended runs it is in at the next count.
+    const afterDelete = holdNextCount();
     expect((await api.fetch(`${api.baseUrl}/v1/runs/${ids[1]}`, { method: 'DELETE' })).status).toBe(200);
     expect(value(await scrape(), succeeded)).toBe(value(first, succeeded)! + 1);
-    await new Promise((r) => setTimeout(r, ENDED_MAX_AGE_MS + 100));
+    afterDelete.release();
+    await afterDelete.counted;
     expect(value(await scrape(), succeeded)).toBe(value(first, succeeded));
   });
 });

@@ -1,12 +1,13 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrainyardConfig } from '@trainyard/config';
-import { RESOURCE_CLASSES, RUN_KINDS, RUN_STATUSES, type RunKind, type RunStatus } from '@trainyard/contracts';
+import { RESOURCE_CLASSES, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { QUEUE_JOB_STATES, WORKER_STATES } from '@trainyard/contracts';
 import { ProjectsRepository, RunsRepository, WorkersRepository, type ProjectLoad } from '@trainyard/db';
 import type { TrainingQueues } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
+import { EndedRunsBaseCounter } from './ended-runs-base.counter';
 
 /**
  * How long before the base's instant its count of ended runs stops, the later ones being counted at
@@ -20,10 +21,6 @@ import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
  */
 export const ENDED_RUNS_LATE_COMMIT_MARGIN_MS = 5 * 60_000;
 
-type RunCount = { status: RunStatus; kind: RunKind; n: number };
-/** Every ended run up to `endedBefore`, counted at one instant of the database. */
-type EndedRunsBase = { endedBefore: Date; rows: RunCount[] };
-
 /**
  * The API's Prometheus metrics, in a registry of its own (two apps in one process, as in the
  * embedded demo or tests, never collide). Fleet gauges — queue depths, runs by status and kind,
@@ -34,7 +31,7 @@ type EndedRunsBase = { endedBefore: Date; rows: RunCount[] };
  * queue depth or worker count would go on judging the fleet as it was before the outage.
  */
 @Injectable()
-export class PrometheusRegistry {
+export class PrometheusRegistry implements OnModuleDestroy {
   private readonly logger = new Logger(PrometheusRegistry.name);
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -42,8 +39,14 @@ export class PrometheusRegistry {
   private waits?: Promise<{ resourceClass: string; n: number; oldestWaitSeconds: number }[] | undefined>;
   /** This scrape's projects with a limit of their own. */
   private limited?: Promise<ProjectLoad[] | undefined>;
-  /** The last base of ended runs by status and kind, reused for METRICS_ENDED_RUNS_MAX_AGE_MS. */
-  private endedBase?: { readAt: number; base: Promise<EndedRunsBase | undefined> };
+  /**
+   * Every ended run up to a bound, counted in the background every METRICS_ENDED_RUNS_MAX_AGE_MS in
+   * this process: there are as many as runs ever recorded, and counting them reads them all. Each
+   * scrape adds those ended since the bound (countUnfinishedAndEndedSince), so a run shows in its
+   * ended status at the first scrape after it ended. Runs never leave an ended status; a deleted one
+   * (only ended runs can be) leaves the base at its next count.
+   */
+  private readonly endedRuns: EndedRunsBaseCounter;
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -52,6 +55,10 @@ export class PrometheusRegistry {
     private readonly workersRepository: WorkersRepository,
     private readonly projectsRepository: ProjectsRepository,
   ) {
+    this.endedRuns = new EndedRunsBaseCounter(
+      () => this.runsRepository.countEndedBefore(ENDED_RUNS_LATE_COMMIT_MARGIN_MS),
+      { periodMs: config.api.metricsEndedRunsMaxAgeMs, deadlineMs: config.redis.connectTimeoutMs, logger: this.logger },
+    );
     collectDefaultMetrics({ register: this.registry, prefix: 'trainyard_api_' });
     this.httpDuration = new Histogram({
       name: 'trainyard_http_request_duration_seconds',
@@ -95,7 +102,7 @@ export class PrometheusRegistry {
       labelNames: ['status', 'kind'],
       registers: [this.registry],
       collect: async () => {
-        const base = await this.endedRunsBase();
+        const base = await this.endedRuns.base();
         const current =
           base &&
           (await this.read('runs by status', () => this.runsRepository.countUnfinishedAndEndedSince(base.endedBefore)));
@@ -161,6 +168,11 @@ export class PrometheusRegistry {
     });
   }
 
+  /** Ends the background count of ended runs before the database closes (libs/infrastructure's shutdown). */
+  onModuleDestroy(): Promise<void> {
+    return this.endedRuns.stop();
+  }
+
   /** The exposition text of every metric, for `GET /metrics`. */
   metrics(): Promise<string> {
     // Both per-class waiting gauges read one query per scrape; both per-project gauges another.
@@ -191,30 +203,6 @@ export class PrometheusRegistry {
     if (!rows) return gauge.reset();
     for (const resourceClass of RESOURCE_CLASSES)
       gauge.set({ class: resourceClass }, value(rows.find((r) => r.resourceClass === resourceClass)));
-  }
-
-  /**
-   * Every ended run up to a bound, counted at most once every METRICS_ENDED_RUNS_MAX_AGE_MS in this
-   * process: there are as many as runs ever recorded, and counting them reads them all. Each scrape
-   * adds those ended since the bound (countUnfinishedAndEndedSince), so a run shows in its ended
-   * status at the first scrape after it ended. Runs never leave an ended status; a deleted one
-   * (only ended runs can be) leaves the base at its next count. A count that failed is not reused.
-   */
-  private endedRunsBase(): Promise<EndedRunsBase | undefined> {
-    const now = Date.now();
-    const maxAgeMs = this.config.api.metricsEndedRunsMaxAgeMs;
-    if (this.endedBase && now - this.endedBase.readAt < maxAgeMs) return this.endedBase.base;
-    const counted = {
-      readAt: now,
-      base: this.read('ended runs by status', () =>
-        this.runsRepository.countEndedBefore(ENDED_RUNS_LATE_COMMIT_MARGIN_MS),
-      ),
-    };
-    this.endedBase = counted;
-    void counted.base.then((base) => {
-      if (!base && this.endedBase === counted) this.endedBase = undefined;
-    });
-    return counted.base;
   }
 
   private async read<T>(what: string, query: () => Promise<T>): Promise<T | undefined> {
