@@ -19,7 +19,8 @@ const TIMEOUT_MS = 4000;
  * margin, whatever still waits on the database, and its job is back in the queue before it exits:
  * the stopping worker gives up the try its outcome's write had in flight (pg would end it only at
  * its 30 s query deadline) and hands the job back on Redis, which answers. With its job back and
- * PostgreSQL silent, it exits then, not at the backstop 1 s past the deadline.
+ * PostgreSQL silent, it exits then, not at the backstop 1 s past the deadline; so does a worker
+ * holding no job, once its own shutdown's first call is given up.
  */
 describe('a worker stopped while its PostgreSQL does not answer (real processes, Redis, PostgreSQL, S3)', () => {
   let cluster: Cluster;
@@ -33,6 +34,38 @@ describe('a worker stopped while its PostgreSQL does not answer (real processes,
     await cluster?.stop();
     await proxy?.close();
   });
+
+  // First: a job of the other test, back in the queue, would be this worker's.
+  it(`exits holding no job once its drain request is given up, before WORKER_SHUTDOWN_TIMEOUT_MS (${TIMEOUT_MS} ms)`, async () => {
+    const database = new URL(cluster.env['DATABASE_URL']!);
+    const idleProxy = await startFreezableProxy({ host: database.hostname, port: Number(database.port || 5432) });
+    try {
+      database.port = String(idleProxy.port);
+      const worker = await cluster.startWorker({
+        DATABASE_URL: database.toString(),
+        WORKER_SHUTDOWN_TIMEOUT_MS: String(TIMEOUT_MS),
+      });
+      idleProxy.freeze();
+      const stoppedAt = Date.now();
+      const exitCode = await worker.stop('SIGTERM');
+      const tookMs = Date.now() - stoppedAt;
+      cluster.workers.splice(cluster.workers.indexOf(worker), 1);
+      const output = worker.output();
+      // Its drain request (the fleet page's "draining") is given up as a training's try would be:
+      // half the deadline, then an eighth, 2.5 s. Before, 5.0 s: at the backstop 1 s past the
+      // deadline, the request waited out, then marking the worker stopped and closing pg's pool.
+      expect(tookMs).toBeGreaterThanOrEqual(TIMEOUT_MS / 2 + TIMEOUT_MS / 8 - 50);
+      expect(tookMs).toBeLessThan(TIMEOUT_MS);
+      expect(output).toMatch(
+        /shutdown: no job held, and after \d+ ms PostgreSQL does not answer \(\d+ tr(?:y|ies) given up unanswered\): exiting without marking this worker stopped or closing its connections/,
+      );
+      expect(output).not.toContain('past its deadline');
+      expect(exitCode).toBe(1);
+    } finally {
+      idleProxy.thaw();
+      await idleProxy.close();
+    }
+  }, 180_000);
 
   it(`exits once its job is back in the queue, before WORKER_SHUTDOWN_TIMEOUT_MS (${TIMEOUT_MS} ms)`, async () => {
     const database = new URL(cluster.env['DATABASE_URL']!);

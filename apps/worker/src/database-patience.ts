@@ -68,6 +68,8 @@ export class DatabasePatience {
   private readonly triesInFlight = new CallsGivenUpAtStop();
   /** Tries given up unanswered as the worker stops (giveUpIfHung) that PostgreSQL has still not answered. */
   private readonly unanswered = new Set<Promise<unknown>>();
+  /** What whenTryUnanswered's callers wait for: the next try given up unanswered. */
+  private nextUnanswered?: { given: Promise<void>; resolve: () => void };
 
   constructor(@Inject(CONFIG) private readonly config: TrainyardConfig) {
     this.stopping.signal.addEventListener('abort', () => this.triesInFlight.stop(), { once: true });
@@ -142,6 +144,8 @@ export class DatabasePatience {
       () => this.stoppingTryMs,
       () => {
         this.unanswered.add(tried);
+        this.nextUnanswered?.resolve();
+        this.nextUnanswered = undefined;
         giveUp();
       },
     );
@@ -155,6 +159,27 @@ export class DatabasePatience {
    */
   forRun(runId: string, log: PatienceLog, window?: PatienceWindowSource): RunPatience {
     return (what, fn, retryOn) => this.call(`run ${runId}: ${what}`, fn, log, retryOn, window);
+  }
+
+  /**
+   * A call of the worker's own shutdown, made once rather than through `call` (marking the worker
+   * draining): given up as a try is once the worker stops waiting, and counted in unansweredTries
+   * then, so a silent PostgreSQL shows there even when the worker holds no job whose calls would.
+   * The call itself goes on; its caller waits for it as it would.
+   */
+  watchShutdownCall(tried: Promise<unknown>): void {
+    this.giveUpIfHung(tried, () => undefined);
+  }
+
+  /** Resolves once a try is given up unanswered (unansweredTries above 0): at once if one is already. */
+  whenTryUnanswered(): Promise<void> {
+    if (this.unanswered.size > 0) return Promise.resolve();
+    if (!this.nextUnanswered) {
+      let resolve!: () => void;
+      const given = new Promise<void>((r) => (resolve = r));
+      this.nextUnanswered = { given, resolve };
+    }
+    return this.nextUnanswered.given;
   }
 
   /**

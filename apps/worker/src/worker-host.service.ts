@@ -189,6 +189,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     this.prestarted.pause();
     const timeoutMs = this.config.worker.shutdownTimeoutMs;
     const stoppedAt = Date.now();
+    const heldAtStop = this.consumers?.heldJobs ?? 0;
     // Every step ends by the deadline, or within SHUTDOWN_MARGIN_MS past it for the last ones:
     // a database or a Redis that does not answer holds none of them longer.
     const closeBy = stoppedAt + timeoutMs + SHUTDOWN_MARGIN_MS - CLOSING_CONNECTIONS_MS;
@@ -201,19 +202,32 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     const allBack = this.consumers
       ? this.stopTraining(signal ?? 'shutdown', this.consumers, timeoutMs)
       : Promise.resolve(true);
+    // The fleet page shows this worker draining until it has stopped. Given up as the trainings'
+    // tries are: a worker holding no job has no other call to tell a silent PostgreSQL by.
+    const drainRequested = this.workers.requestDrain(this.options.workerId, 'preempt');
+    this.patience.watchShutdownCall(drainRequested);
     const others = Promise.all([
-      // The fleet page shows this worker draining until it has stopped.
-      waitAtMost(this.workers.requestDrain(this.options.workerId, 'preempt'), timeoutMs),
+      waitAtMost(drainRequested, timeoutMs),
       // A reconciler pass in flight ends, within the same deadline.
       waitAtMost(this.reconciler.stop(), timeoutMs),
     ]);
-    if ((await allBack) && this.exitEarly && this.patience.unansweredTries > 0) {
+    // Every job back, what is left waits on PostgreSQL: once a try of it is given up unanswered
+    // (at once if one already was), nothing is left to wait for but the backstop.
+    const silent =
+      (await allBack) &&
+      this.exitEarly !== undefined &&
+      (await Promise.race([this.patience.whenTryUnanswered().then(() => true), others.then(() => false)]));
+    if (silent && this.exitEarly && this.patience.unansweredTries > 0) {
       // Only the database's calls are left, and it is silent: the run logs' last lines go to the
       // store (which may answer), then the process exits rather than wait for the backstop.
       await this.runLogs.stop(Math.max(0, closeBy - Date.now()));
       const tries = this.patience.unansweredTries;
+      const jobs =
+        heldAtStop > 0
+          ? `every job is back in the queue after ${Date.now() - stoppedAt} ms, but`
+          : `no job held, and after ${Date.now() - stoppedAt} ms`;
       this.exitEarly(
-        `shutdown: every job is back in the queue after ${Date.now() - stoppedAt} ms, but PostgreSQL does not answer ` +
+        `shutdown: ${jobs} PostgreSQL does not answer ` +
           `(${tries} ${tries === 1 ? 'try' : 'tries'} given up unanswered): exiting without marking this worker stopped or closing its connections`,
       );
       return;
