@@ -27,6 +27,16 @@ describe('CallsGivenUpAtStop', () => {
     expect(givenUp).toHaveBeenCalledTimes(1);
   });
 
+  it('gives up at once a call begun after the stop with no time left (afterMs at or below 0)', async () => {
+    const calls = new CallsGivenUpAtStop();
+    calls.stop();
+    const givenUp = jest.fn();
+    calls.watch(never(), () => -50, givenUp);
+    expect(givenUp).not.toHaveBeenCalled(); // on the next turn of the event loop, not within watch()
+    await sleep(5);
+    expect(givenUp).toHaveBeenCalledTimes(1);
+  });
+
   it('leaves a call that settles in time, answered or failed, alone', async () => {
     const calls = new CallsGivenUpAtStop();
     const givenUp = jest.fn();

@@ -191,6 +191,7 @@ describe('CheckpointRetention in a stopping worker whose object store does not a
   let patience: DatabasePatience;
   let retention: CheckpointRetention;
   let freezeOnDelete = true;
+  let deletesTried = 0;
 
   useDatabaseBehindProxy(async (opened) => {
     ({ direct } = opened);
@@ -209,6 +210,7 @@ describe('CheckpointRetention in a stopping worker whose object store does not a
     // The store falls silent as retention deletes an old checkpoint.
     store = new (class extends CheckpointStore {
       override delete(runId: string, sequence: number) {
+        deletesTried += 1;
         if (freezeOnDelete) s3Proxy.freeze();
         return super.delete(runId, sequence);
       }
@@ -262,6 +264,46 @@ describe('CheckpointRetention in a stopping worker whose object store does not a
     s3Proxy.thaw();
     await new OrphanCheckpointSweeper(store, checkpoints).sweep(fence.runId, { graceMs: 0 });
     // The delete given up went on too once the store answered: either leaves the kept folder alone.
+    await foldersSettle(store, fence.runId, [2]);
+  }, 60_000);
+
+  it('gives up at once, untried, a store call that would begin past half the shutdown deadline', async () => {
+    const checkpoints = new CheckpointsRepository(direct.prisma);
+    const fence = await runWithCheckpoints(direct, store, 'retention begun past half the deadline', [1, 2]);
+    // A retention of its own, stopped before this one begins: its pass starts past half the deadline.
+    const config = loadConfig({ CHECKPOINT_KEEP_LAST: '1' });
+    const late = new CheckpointRetention(
+      config,
+      store,
+      checkpoints,
+      new OrphanCheckpointSweeper(store, checkpoints),
+      new DatabasePatience(config),
+    );
+    const SHORT_DEADLINE_MS = 600;
+    late.stopWaiting(SHORT_DEADLINE_MS);
+    await new Promise((resolve) => setTimeout(resolve, SHORT_DEADLINE_MS / 2 + 100));
+    freezeOnDelete = true; // were the delete tried, the store would fall silent for it
+    const tried = deletesTried;
+    const startedAt = Date.now();
+    const ended = await Promise.race([
+      late.apply(fence).then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), CAP_MS).unref()),
+    ]);
+    const tookMs = Date.now() - startedAt;
+    freezeOnDelete = false;
+    s3Proxy.thaw();
+
+    // Its database calls (answered) and nothing else: the delete was never sent to the store.
+    expect(ended).toBe(true);
+    expect(tookMs).toBeLessThan(SHORT_DEADLINE_MS);
+    expect(deletesTried).toBe(tried);
+    expect((await checkpoints.listByRun(fence.runId)).map((c) => [c.sequence, c.status])).toEqual([
+      [1, 'DELETED'],
+      [2, 'COMPLETE'],
+    ]);
+    // Left for a later sweep, which deletes it once the worker is not stopping.
+    expect((await store.folders(fence.runId)).map((f) => f.sequence)).toEqual([1, 2]);
+    await new OrphanCheckpointSweeper(store, checkpoints).sweep(fence.runId, { graceMs: 0 });
     await foldersSettle(store, fence.runId, [2]);
   }, 60_000);
 });
