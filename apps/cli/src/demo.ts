@@ -10,6 +10,7 @@ import { loadConfig } from '@trainyard/config';
 import {
   embeddedAdminKey,
   embeddedServerBlocker,
+  embeddedServerKillAfterMs,
   startEmbeddedServer,
   stopEmbeddedServer,
   waitUntilReady,
@@ -28,7 +29,8 @@ async function main(): Promise<void> {
   const logPath = join(home, 'demo-server.log');
   const adminKey = embeddedAdminKey(home);
   const serverEnv = { TRAINYARD_HOME: home, TRAINYARD_ADMIN_KEY: adminKey };
-  const { database, api } = loadConfig({ ...process.env, ...serverEnv });
+  const config = loadConfig({ ...process.env, ...serverEnv });
+  const { database, api } = config;
   // Before starting anything: a server already running here (another demo, the README's
   // background embedded-server.js) holds the database, or the port, or both.
   const blocker = await embeddedServerBlocker(database.url ? null : database.embeddedPath, port, api.host);
@@ -36,9 +38,10 @@ async function main(): Promise<void> {
   const server = startEmbeddedServer(port, logPath, serverEnv);
   const client = new TrainyardClient(`http://127.0.0.1:${port}`, adminKey);
   let stopping: Promise<unknown> | undefined;
-  const stop = (signal: NodeJS.Signals = 'SIGTERM') => (stopping ??= stopEmbeddedServer(server, signal));
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') =>
+    (stopping ??= stopEmbeddedServer(server, embeddedServerKillAfterMs(config), signal));
   // Ctrl-C: the server gets the signal and this process waits for it to stop (its worker, its
-  // API, PGlite flushed; SIGKILL after EMBEDDED_SERVER_STOP_TIMEOUT_MS), then exits 130 (SIGTERM:
+  // API, PGlite flushed; SIGKILL after embeddedServerKillAfterMs), then exits 130 (SIGTERM:
   // 143). Ctrl-C again while it stops changes nothing.
   const interrupt = (signal: NodeJS.Signals, code: number) => {
     if (stopping) return out(`\nstill stopping the server (see ${logPath})\n`);

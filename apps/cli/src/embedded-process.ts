@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { embeddedLockHolder, newApiKeyToken } from '@trainyard/db';
 import type { TrainyardClient } from '@trainyard/client';
+import { WORKER_SHUTDOWN_MARGIN_MS, type TrainyardConfig } from '@trainyard/config';
 
 /**
  * What the demo, the embedded server, `npm run keys` and `npm run migrate` exit with when another
@@ -13,11 +14,29 @@ import type { TrainyardClient } from '@trainyard/client';
 export const EMBEDDED_DATABASE_IN_USE_EXIT_CODE = 75;
 
 /**
- * How long the demo waits for its server to stop (worker, API, PGlite flushed) before SIGKILL:
- * past the worker's own deadline (WORKER_SHUTDOWN_TIMEOUT_MS, 30 s by default), with room for the
- * API, Redis and the database to close after it.
+ * How long the embedded server's shutdown may take once signalled before it exits whatever still
+ * waits (its own backstop, embedded-server.ts): the worker stops first, within
+ * WORKER_SHUTDOWN_TIMEOUT_MS and its margin, then the API, within API_SHUTDOWN_TIMEOUT_MS.
  */
-export const EMBEDDED_SERVER_STOP_TIMEOUT_MS = 60_000;
+export function embeddedServerStopWithinMs(config: Pick<TrainyardConfig, 'worker' | 'api'>): number {
+  return config.worker.shutdownTimeoutMs + WORKER_SHUTDOWN_MARGIN_MS + config.api.shutdownTimeoutMs;
+}
+
+/**
+ * How long past the server's own backstop the demo still waits before SIGKILL: the backstop's exit
+ * is immediate, but PGlite runs its statements on the server's event loop, and one in flight
+ * delays the backstop's timer until it ends.
+ */
+export const EMBEDDED_SERVER_KILL_ROOM_MS = 10_000;
+
+/**
+ * How long the demo waits for its server to stop (worker, API, PGlite flushed) before SIGKILL: past
+ * the server's own backstop, derived from the same settings, so a longer WORKER_SHUTDOWN_TIMEOUT_MS
+ * moves the kill too (a fixed 60 s came before the worker's deadline above about 51 s).
+ */
+export function embeddedServerKillAfterMs(config: Pick<TrainyardConfig, 'worker' | 'api'>): number {
+  return embeddedServerStopWithinMs(config) + EMBEDDED_SERVER_KILL_ROOM_MS;
+}
 
 /**
  * The embedded server's admin key: made once per TRAINYARD_HOME and kept in `<home>/admin-key`
@@ -86,13 +105,13 @@ export async function embeddedServerBlocker(
 }
 
 /**
- * Stops the embedded server: `signal`, then up to `timeoutMs` for it to exit (the worker, the API
- * and PGlite closed), then SIGKILL. Resolves once it has exited, with how.
+ * Stops the embedded server: `signal`, then up to `timeoutMs` (embeddedServerKillAfterMs) for it to
+ * exit (the worker, the API and PGlite closed), then SIGKILL. Resolves once it has exited, with how.
  */
 export async function stopEmbeddedServer(
   server: ChildProcess,
+  timeoutMs: number,
   signal: NodeJS.Signals = 'SIGTERM',
-  timeoutMs = EMBEDDED_SERVER_STOP_TIMEOUT_MS,
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
   const exited = () => server.exitCode !== null || server.signalCode !== null;
   const done = new Promise<void>((resolve) => {

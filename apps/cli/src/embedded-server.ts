@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApiApp, DATABASE } from '@trainyard/api-app';
-import { createWorker, SHUTDOWN_MARGIN_MS } from '@trainyard/worker-app';
+import { createWorker } from '@trainyard/worker-app';
 import { ConfigError, loadConfig } from '@trainyard/config';
 import { EmbeddedDatabaseInUseError, embeddedLockHolder, embeddedLockPath, type Database } from '@trainyard/db';
 import { exitAfterShutdownSignal } from '@trainyard/infrastructure';
 import { RedisUnavailableError } from '@trainyard/queue';
-import { EMBEDDED_DATABASE_IN_USE_EXIT_CODE } from './embedded-process';
+import { EMBEDDED_DATABASE_IN_USE_EXIT_CODE, embeddedServerStopWithinMs } from './embedded-process';
 
 /**
  * The zero-configuration process behind `npm run demo`: the API and one worker in one process,
@@ -26,8 +26,8 @@ async function main(): Promise<void> {
   // The worker stops first (WORKER_SHUTDOWN_TIMEOUT_MS and its margin), then the API
   // (API_SHUTDOWN_TIMEOUT_MS): past both, the process exits whatever still waits (a request, or
   // pg's pool, waiting on a PostgreSQL given by DATABASE_URL that does not answer), before the demo
-  // (EMBEDDED_SERVER_STOP_TIMEOUT_MS) would kill it. PGlite answers in this process: a shutdown on it ends sooner.
-  const stopWithinMs = config.worker.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + config.api.shutdownTimeoutMs;
+  // (embeddedServerKillAfterMs) would kill it. PGlite answers in this process: a shutdown on it ends sooner.
+  const stopWithinMs = embeddedServerStopWithinMs(config);
   exitAfterShutdownSignal(
     stopWithinMs,
     `shutdown not done within ${stopWithinMs} ms (WORKER_SHUTDOWN_TIMEOUT_MS, 1 s, API_SHUTDOWN_TIMEOUT_MS): exiting without waiting longer for the requests in flight or closing its connections`,

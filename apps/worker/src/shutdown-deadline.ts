@@ -1,11 +1,13 @@
+import { WORKER_SHUTDOWN_MARGIN_MS } from '@trainyard/config';
 import { exitAfterShutdownSignal } from '@trainyard/infrastructure';
 
 /**
  * How long past WORKER_SHUTDOWN_TIMEOUT_MS a stopping worker may still take: the run logs' last
  * write, the PING that says why a job was left behind, marking itself stopped and closing its
- * connections. Past it the process exits whatever still waits (exitPastShutdownDeadline).
+ * connections. Past it the process exits whatever still waits (exitPastShutdownDeadline). Its home
+ * is @trainyard/config, where the demo reads it too.
  */
-export const SHUTDOWN_MARGIN_MS = 1000;
+export const SHUTDOWN_MARGIN_MS = WORKER_SHUTDOWN_MARGIN_MS;
 
 /** What the shutdown leaves InfrastructureShutdown, within the margin, to close its connections. */
 export const CLOSING_CONNECTIONS_MS = 300;

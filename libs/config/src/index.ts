@@ -6,3 +6,4 @@ export * from './safe-console-logger';
 export * from './log-fields';
 export * from './test-only-settings';
 export * from './start-failure';
+export * from './shutdown-margins';
