@@ -94,7 +94,14 @@ export async function listRuns(prisma: PrismaClient, q: RunListQuery): Promise<R
       ${where([...filters, ...after])}
       ORDER BY r."created_at" ${dir}, r."id" ${dir} LIMIT ${q.limit + 1}`;
   } else {
-    rows = await pageByMetric(prisma, q, q.sort, tags ? [...filters, tags] : filters, cursor, dir, cmp);
+    rows = await pageByMetric(prisma, {
+      q,
+      sort: q.sort,
+      filters: tags ? [...filters, tags] : filters,
+      cursor,
+      dir,
+      cmp,
+    });
   }
 
   const hasMore = rows.length > q.limit;
@@ -172,20 +179,25 @@ async function pageByTimeWithTags(
  */
 export const METRIC_WALK_ROWS_PER_ROW = 40;
 
-async function pageByMetric(
-  prisma: PrismaClient,
-  q: RunListQuery,
-  sort: Extract<RunListSort, { by: 'metric' }>,
-  filters: Prisma.Sql[],
-  cursor: RunListCursor | null,
-  dir: Prisma.Sql,
-  cmp: Prisma.Sql,
-): Promise<KeyRow[]> {
+/** A page of the run list sorted by a metric, as pageByMetric and pageOfMetricRuns read it. */
+interface MetricSortedPage {
+  q: RunListQuery;
+  sort: Extract<RunListSort, { by: 'metric' }>;
+  /** Every filter of the list as a condition on `r` (runs), the tags' included. */
+  filters: Prisma.Sql[];
+  /** Where the page resumes: after this (value, id); null for the first page. */
+  cursor: RunListCursor | null;
+  /** `ASC` or `DESC`, and the comparison that goes past the cursor that way (`>` or `<`). */
+  dir: Prisma.Sql;
+  cmp: Prisma.Sql;
+}
+
+async function pageByMetric(prisma: PrismaClient, page: MetricSortedPage): Promise<KeyRow[]> {
+  const { q, sort, filters, cursor, cmp, dir } = page;
   const { limit } = q;
   const rows: KeyRow[] = [];
   // Phase 1: runs with the metric, in the order of its value (ties by id).
-  if (!cursor || cursor.value !== null)
-    rows.push(...(await pageOfMetricRuns(prisma, q, sort, filters, cursor, dir, cmp)));
+  if (!cursor || cursor.value !== null) rows.push(...(await pageOfMetricRuns(prisma, page)));
   if (rows.length > limit) return rows;
   // Phase 2: runs without it come last, whatever the order.
   const after = cursor?.value === null ? [Prisma.sql`r."id" ${cmp} ${cursor.id}::uuid`] : [];
@@ -217,15 +229,8 @@ async function pageByMetric(
  * paid 300–600 ms of JIT compilation. The second runs with JIT off for the same reason. Same rows,
  * same order as the walk alone.
  */
-async function pageOfMetricRuns(
-  prisma: PrismaClient,
-  q: RunListQuery,
-  sort: Extract<RunListSort, { by: 'metric' }>,
-  filters: Prisma.Sql[],
-  cursor: RunListCursor | null,
-  dir: Prisma.Sql,
-  cmp: Prisma.Sql,
-): Promise<KeyRow[]> {
+async function pageOfMetricRuns(prisma: PrismaClient, page: MetricSortedPage): Promise<KeyRow[]> {
+  const { q, sort, filters, cursor, dir, cmp } = page;
   const { limit } = q;
   const col = STAT_COLUMNS[sort.stat];
   const recorded = metricRecordedBy(q, sort.metric);
