@@ -87,6 +87,31 @@ describe('DatabasePatience', () => {
     expect(patience.unansweredTries).toBe(0);
   });
 
+  it('counts a shutdown call unanswered past the stop as a try given up, and tells whoever waits for one', async () => {
+    const patience = new DatabasePatience(loadConfig({}));
+    let answer!: () => void;
+    const hung = new Promise<void>((resolve) => (answer = resolve));
+    const waited = patience.whenTryUnanswered();
+    let told = false;
+    void waited.then(() => (told = true));
+    patience.stopWaiting(400);
+    patience.watchShutdownCall(hung);
+    const startedAt = Date.now();
+    await waited;
+    // Stopped waiting at 200 ms, the call given up 50 ms later.
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(240);
+    expect(told).toBe(true);
+    expect(patience.unansweredTries).toBe(1);
+    await patience.whenTryUnanswered(); // at once while one is
+    answer();
+    await hung;
+    expect(patience.unansweredTries).toBe(0);
+    // An answered one is left alone.
+    patience.watchShutdownCall(Promise.resolve());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(patience.unansweredTries).toBe(0);
+  });
+
   it('names a run’s calls after it, in the log it is given, and tells their lost connections apart with retryOn', async () => {
     const patience = new DatabasePatience(loadConfig({ WORKER_DATABASE_OUTAGE_PATIENCE_MS: '120000' }));
     const { said, log } = lines();
