@@ -21,8 +21,6 @@ export class EndedRunsBaseCounter {
   private last?: EndedRunsBase;
   /** The count under way: what a scrape with no base waits for. */
   private counting?: Promise<EndedRunsBase | undefined>;
-  /** Settles once the count under way, its query included, has ended and the next is scheduled. */
-  private settled?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private failing = false;
   private stopped = false;
@@ -38,11 +36,14 @@ export class EndedRunsBaseCounter {
     return this.last ?? this.counting ?? this.refresh();
   }
 
-  /** No count starts after this; resolves once the one under way, if any, has ended (the pool may close then). */
+  /**
+   * No count starts after this; resolves once the one under way, if any, has ended, or at its
+   * deadline (REDIS_CONNECT_TIMEOUT_MS) if PostgreSQL is silent, so the shutdown is not held longer.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.settled;
+    await this.counting;
   }
 
   private refresh(): Promise<EndedRunsBase | undefined> {
@@ -71,7 +72,7 @@ export class EndedRunsBaseCounter {
       },
     );
     this.counting = counting;
-    this.settled = Promise.allSettled([query, counting]).then(() => {
+    void Promise.allSettled([query, counting]).then(() => {
       this.counting = undefined;
       if (this.stopped) return;
       clearTimeout(this.timer);
