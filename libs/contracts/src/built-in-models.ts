@@ -104,6 +104,16 @@ export function builtInEncoder(arch: BuiltInEncoderFields): BuiltInPart {
   return sequential('built-in encoder', encoderLayers(arch));
 }
 
+/**
+ * The built-in encoder as a classifier trained on it holds it: cut at `cutAt` (buildClassifier's
+ * scratchBase), so without the flatten and the latent layer when cut at 'conv'. What a
+ * registered fine-tune's checkpoint holds of its encoder, and a fine-tune on it loads.
+ */
+export function builtInEncoderCut(arch: BuiltInEncoderFields, cutAt: 'conv' | 'latent'): BuiltInPart {
+  const layers = encoderLayers(arch);
+  return sequential('built-in encoder', cutAt === 'latent' ? layers : layers.slice(0, -2));
+}
+
 /** buildConvAutoencoder: the encoder, then dense → reshape → transposed convolutions → crop → sigmoid conv. */
 export function builtInAutoencoder(arch: BuiltInEncoderFields): BuiltInPart {
   const [h, w, channels] = arch.inputShape;

@@ -25,8 +25,20 @@ import { NameSchema } from './text.schema';
 import { checkValidationRules, type TrainingSpec, TrainingSpecSchema } from './training-spec.schema';
 import type { Inferred } from './named-schema';
 
+/**
+ * The ranges of the built-in encoder's fields (inputShape's sides, filters' blocks and their
+ * filters, latentDim) and of the built-in head's: the schema's, and what a stored spec read
+ * without it is held to (training-memory.ts).
+ */
+export const ENCODER_LIMITS = {
+  side: { min: 8, max: 256 },
+  blocks: { min: 1, max: 4 },
+  filters: { min: 1, max: 256 },
+  latentDim: { min: 2, max: 1024 },
+} as const;
+export const HEAD_LIMITS = { headUnits: { min: 0, max: 4096 }, dropout: { min: 0, max: 0.9 } } as const;
 /** Pixels a side the built-in encoder takes. */
-const ENCODER_SIDE = { min: 8, max: 256 } as const;
+const ENCODER_SIDE = ENCODER_LIMITS.side;
 const Dimension = z.int().min(ENCODER_SIDE.min).max(ENCODER_SIDE.max);
 /** The built-in encoder's input when a spec leaves `inputShape` out and its dataset is unreadable (the schema then names the dataset). */
 const DEFAULT_INPUT_SHAPE: [number, number, 1] = [28, 28, 1];
@@ -56,11 +68,15 @@ const encoderArchitecture = {
     .default(DEFAULT_INPUT_SHAPE)
     .describe("[height, width, channels] of the images the encoder takes; left out, the dataset's image shape"),
   filters: z
-    .array(z.int().min(1).max(256))
-    .min(1)
-    .max(4)
+    .array(z.int().min(ENCODER_LIMITS.filters.min).max(ENCODER_LIMITS.filters.max))
+    .min(ENCODER_LIMITS.blocks.min)
+    .max(ENCODER_LIMITS.blocks.max)
     .default(() => [...ENCODER_DEFAULTS.filters]),
-  latentDim: z.int().min(2).max(1024).default(ENCODER_DEFAULTS.latentDim),
+  latentDim: z
+    .int()
+    .min(ENCODER_LIMITS.latentDim.min)
+    .max(ENCODER_LIMITS.latentDim.max)
+    .default(ENCODER_DEFAULTS.latentDim),
   latentActivation: z.enum(['relu', 'linear']).default(ENCODER_DEFAULTS.latentActivation),
 };
 
@@ -142,8 +158,8 @@ const classifierSchema = z
     /** Normalisation between the base's (flattened) features and the head: 'batchNorm' or 'none'. */
     headNorm: z.enum(['batchNorm', 'none']).default('batchNorm'),
     /** Units of an optional hidden dense layer before the softmax; 0 for none. */
-    headUnits: z.int().min(0).max(4096).default(0),
-    dropout: z.number().min(0).max(0.9).default(0),
+    headUnits: z.int().min(HEAD_LIMITS.headUnits.min).max(HEAD_LIMITS.headUnits.max).default(0),
+    dropout: z.number().min(HEAD_LIMITS.dropout.min).max(HEAD_LIMITS.dropout.max).default(0),
     freezing: FreezingSchema.prefault({}),
     /**
      * The spec's own architecture: `base` (a Sequential topology, trained from scratch, instead of

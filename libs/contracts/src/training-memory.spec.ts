@@ -1,4 +1,6 @@
 import {
+  ClassifierSchema,
+  ConvAutoencoderSchema,
   type FinetuneSpec,
   parseRunSpec,
   type PretrainSpec,
@@ -17,6 +19,8 @@ import {
   storedTrainingMemory,
   trainingBytes,
   trainingMemory,
+  type BaseRunSpec,
+  trainingMemoryOnBase,
   trainingMemoryOnBaseRun,
   storedOnBaseRun,
   storedTrainingMemoryOnBaseRun,
@@ -197,7 +201,7 @@ describe('the training-memory estimate', () => {
     expect(trainingMemoryOnPretrain(step(), own)).toBeNull();
   });
 
-  it("sizes a fine-tune on a base run by that run's stored spec: a built-in pretrain's only", () => {
+  it("sizes a fine-tune on a base run by that run's stored spec: a pretrain's, a registered fine-tune's from scratch", () => {
     const onBase = (model: object) =>
       parsed({
         kind: 'finetune',
@@ -211,8 +215,12 @@ describe('the training-memory estimate', () => {
     const expected = trainingMemory(onBase({ inputShape: [8, 8, 1], filters: [2], latentDim: 2 }));
     expect(trainingMemoryOnBaseRun(onBase({ baseRunId }), stored)).toEqual(expected);
     expect(trainingMemoryOnBaseRun(onBase({ baseModel: { name: 'm', version: 1 } }), stored)).toEqual(expected);
-    // A registered fine-tune's run, a spec that no longer reads, a base that is none of these: none.
-    expect(trainingMemoryOnBaseRun(onBase({ baseRunId }), JSON.parse(JSON.stringify(onBase({}))))).toBeNull();
+    // A registered fine-tune's run (from scratch): its classifier cut below its head, a fresh head on it.
+    expect(trainingMemoryOnBaseRun(onBase({ baseRunId }), JSON.parse(JSON.stringify(onBase({}))))).not.toBeNull();
+    // One trained on a base itself (its architecture is its base's), a spec that no longer reads, a base that is none of these: none.
+    expect(
+      trainingMemoryOnBaseRun(onBase({ baseRunId }), JSON.parse(JSON.stringify(onBase({ baseRunId })))),
+    ).toBeNull();
     expect(trainingMemoryOnBaseRun(onBase({ baseRunId }), { kind: 'pretrain' })).toBeNull();
     expect(trainingMemoryOnBaseRun(onBase({ baseRunId }), null)).toBeNull();
     expect(trainingMemoryOnBaseRun(onBase({ importedModel: { uri: 's3://b/m/model.json' } }), stored)).toBeNull();
@@ -330,6 +338,65 @@ describe('the training-memory estimate', () => {
       expect(storedTrainingMemoryOnBaseRun(finetune, good)).not.toBeNull();
       for (const base of garbage)
         expect({ base, memory: storedTrainingMemoryOnBaseRun(finetune, base) }).toEqual({ base, memory: null });
+    }
+  });
+
+  it("reads a base's stored fields in the ranges RunSpecSchema allows: none past them, never a throw", () => {
+    const onBase = JSON.parse(
+      JSON.stringify(
+        parsed({
+          kind: 'finetune',
+          name: 'on a base',
+          dataset: tinyShapes,
+          model: { type: 'classifier', baseModel: { name: 'm', version: 1 } },
+          training: { epochs: 1, batchSize: 16 },
+        }),
+      ),
+    ) as unknown;
+    const pretrain = (model: object) => {
+      const spec = tinyPretrain() as PretrainSpec;
+      return { ...spec, model: { ...spec.model, ...model } };
+    };
+    const classifier = (model: object) => {
+      const spec = tinyFinetune({}) as FinetuneSpec;
+      return { ...spec, model: { ...spec.model, ...model } };
+    };
+    // At each bound the schema takes the value and the reader sizes it; one step past, the schema refuses it and the reader gives none.
+    const bounds: [string, object, object][] = [
+      ['inputShape', { inputShape: [8, 256, 1] }, { inputShape: [8, 257, 1] }],
+      ['inputShape', { inputShape: [256, 8, 3] }, { inputShape: [7, 8, 3] }],
+      ['inputShape', { inputShape: [8, 8, 3] }, { inputShape: [8, 8, 2] }],
+      ['filters', { filters: [256] }, { filters: [257] }],
+      ['filters', { filters: [1] }, { filters: [-1] }],
+      ['filters', { filters: [1, 1, 1, 1] }, { filters: [1, 1, 1, 1, 1] }],
+      ['latentDim', { latentDim: 2 }, { latentDim: 1 }],
+      ['latentDim', { latentDim: 1024 }, { latentDim: 1025 }],
+      ['latentDim', { latentDim: 1024 }, { latentDim: -64 }],
+    ];
+    const heads: [string, object, object][] = [
+      ['headUnits', { headUnits: 4096 }, { headUnits: 4097 }],
+      ['headUnits', { headUnits: 0 }, { headUnits: -1 }],
+      ['dropout', { dropout: 0.9 }, { dropout: 0.95 }],
+      ['dropout', { dropout: 0 }, { dropout: -0.1 }],
+      ['headNorm', { headNorm: 'none' }, { headNorm: 'layerNorm' }],
+      ['cutAt', { cutAt: 'latent' }, { cutAt: 'middle' }],
+    ];
+    const cases = [
+      ...bounds.map(([field, at, past]) => ({ field, at: pretrain(at), past: pretrain(past) })),
+      ...[...bounds, ...heads].map(([field, at, past]) => ({ field, at: classifier(at), past: classifier(past) })),
+    ];
+    for (const { field, at, past } of cases) {
+      const stored = (spec: object) => JSON.parse(JSON.stringify(spec)) as unknown;
+      const takes = (spec: { kind: string; model: object }) =>
+        (spec.kind === 'pretrain' ? ConvAutoencoderSchema : ClassifierSchema).safeParse(stored(spec.model)).success;
+      expect({ field, at: takes(at) }).toEqual({ field, at: true });
+      expect({ field, past: takes(past) }).toEqual({ field, past: false });
+      expect({ field, at: storedTrainingMemoryOnBaseRun(onBase, stored(at)) }).toEqual({
+        field,
+        at: trainingMemoryOnBase(onBase as RunSpec, stored(at) as BaseRunSpec),
+      });
+      expect({ field, at: storedTrainingMemoryOnBaseRun(onBase, stored(at)) === null }).toEqual({ field, at: false });
+      expect({ field, past: storedTrainingMemoryOnBaseRun(onBase, stored(past)) }).toEqual({ field, past: null });
     }
   });
 

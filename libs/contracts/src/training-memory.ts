@@ -1,13 +1,18 @@
 import { type EncoderArchitecture, withBaseArchitecture } from './base-architecture';
+import { builtInEncoderCut, builtInHead } from './built-in-models';
 import { classifierBase, effectiveFreezing, type FreezingSpec } from './classifier-base.schema';
-import { inferTopology } from './layers-topology';
+import { datasetClassCount } from './dataset.schema';
+import { inferTopology, type LayersTopology, MAX_TOPOLOGY_LAYERS } from './layers-topology';
 import type { Placement } from './resources.schema';
 import {
   ConvAutoencoderSchema,
+  ENCODER_LIMITS,
   type FinetuneSpec,
+  HEAD_LIMITS,
   type PretrainSpec,
   type RunSpec,
   RunSpecSchema,
+  type SpecTopology,
   specTopologies,
 } from './run-spec.schema';
 import type { TrainingSpec } from './training-spec.schema';
@@ -71,7 +76,10 @@ export interface ModelFootprint {
   activationsPerImage: number;
   /** Values of one image's input and of its target (the image itself for an autoencoder, the one-hot classes for a classifier). */
   inputPerImage: number;
-  /** Of `parameters`, those of a frozen base: held, with no gradient and no optimizer slot (0 unless the base is frozen). */
+  /**
+   * Of `parameters`, those held with no gradient and no optimizer slot: a frozen base's, and the
+   * layers a fine-tune loads with its base that its cut leaves out (a registered fine-tune's head).
+   */
   frozenParameters: number;
   /** Of `activationsPerImage`, the outputs of a frozen base's layers: held for the tape, no backward pass (FROZEN_FACTOR). */
   frozenActivationsPerImage: number;
@@ -98,10 +106,20 @@ export function modelFootprint(spec: RunSpec): ModelFootprint | null {
   if (spec.kind === 'finetune' && classifierBase(spec.model).kind !== 'scratch') return null;
   const parts = specTopologies(spec);
   if (!parts.length) return null;
-  const frozen = baseFrozen(spec);
-  let parameters = 0;
+  // A fine-tune's head fed by the base must follow it: a head whose input the spec does not decide is not counted here.
+  if (spec.kind === 'finetune' && parts.every((p) => !HEAD_FIELDS.has(p.field))) return null;
+  return partsFootprint(parts, baseFrozen(spec));
+}
+
+/**
+ * The sizes of a model built of `parts` in order (the first's input is the model's), its parts
+ * other than a head frozen when `frozen`; `heldOnly` parameters are loaded with them and never
+ * trained. Null when a part's shapes do not infer.
+ */
+function partsFootprint(parts: readonly SpecTopology[], frozen: boolean, heldOnly = 0): ModelFootprint | null {
+  let parameters = heldOnly;
   let activations = 0;
-  let frozenParameters = 0;
+  let frozenParameters = heldOnly;
   let frozenActivations = 0;
   let input: number[] | null = null;
   let output: number[] = [];
@@ -121,9 +139,8 @@ export function modelFootprint(spec: RunSpec): ModelFootprint | null {
       frozenActivations += values;
     }
   }
-  // A fine-tune's head fed by the base must follow it: a head whose input the spec does not decide is not counted here.
-  if (spec.kind === 'finetune' && parts.every((p) => !HEAD_FIELDS.has(p.field))) return null;
-  const inputValues = product(input!);
+  if (!input) return null;
+  const inputValues = product(input);
   return {
     parameters,
     activationsPerImage: inputValues + activations,
@@ -169,7 +186,11 @@ export function trainingBytes(footprint: ModelFootprint, optimizer: TrainingSpec
 /** The estimate for a run spec (its training step; its validation and test passes run forward only on batches no larger), or null when the spec alone does not decide its model (modelFootprint). */
 export function trainingMemory(spec: RunSpec): TrainingMemory | null {
   if (spec.kind === 'evaluate') return null;
-  const footprint = modelFootprint(spec);
+  return memoryOf(spec, modelFootprint(spec));
+}
+
+/** The estimate of a run whose model has `footprint`, at its spec's batch and optimizer. */
+function memoryOf(spec: PretrainSpec | FinetuneSpec, footprint: ModelFootprint | null): TrainingMemory | null {
   if (!footprint) return null;
   const { batchSize: batch, optimizer } = spec.training;
   return {
@@ -208,26 +229,113 @@ function onBaseRun(spec: FinetuneSpec): boolean {
   return base === 'run' || base === 'registered';
 }
 
+/** The spec of the run a fine-tune builds on (a base run, a registered version's run): a pretrain's or a fine-tune's. */
+export type BaseRunSpec = PretrainSpec | FinetuneSpec;
+
 /**
  * The estimate of a fine-tune on a base run (`baseRunId`, or the run of a registered `baseModel`
  * version), given that run's spec as it reads (`base`: what RunReferencesResolver read and parsed
- * at submit, null when the base is no pretrain or its spec no longer reads): on a built-in
- * `conv-autoencoder` pretrain's encoder, as trainingMemoryOnPretrain sizes it. Null for any other
- * base (a registered fine-tune, a pretrain of the spec's own layers) and any other spec.
+ * at submit, null when its stored spec no longer reads), sized by the layers the worker loads
+ * from its checkpoint and cuts (run-training-job.ts's loadBase; built-in-model-sizes.spec.ts):
+ * - a built-in `conv-autoencoder` pretrain's encoder, as trainingMemoryOnPretrain sizes it;
+ * - a `layers-autoencoder` pretrain's encoder, used whole (a `cutAt` fails the run: none);
+ * - a registered fine-tune trained from scratch (the built-in encoder or its `layers.base`): its
+ *   classifier cut below its head, or at `cutAt` for the built-in encoder (only where the worker
+ *   finds that layer), its head's weights held unused.
+ * Null for any other base (a registered fine-tune that was itself trained on a base, whose
+ * architecture is its base's, in another row) and any other spec.
  */
-export function trainingMemoryOnBase(spec: RunSpec, base: PretrainSpec | null): TrainingMemory | null {
+export function trainingMemoryOnBase(spec: RunSpec, base: BaseRunSpec | null): TrainingMemory | null {
   if (spec.kind !== 'finetune' || !base || !onBaseRun(spec)) return null;
-  return trainingMemoryOnPretrain(spec, base);
+  let loaded: LoadedBase | null;
+  if (base.kind === 'finetune') loaded = fineTunedBase(spec, base);
+  else if (base.model.type === 'conv-autoencoder') return trainingMemoryOnPretrain(spec, base);
+  else loaded = layersEncoderBase(spec, base.model.encoder);
+  if (!loaded) return null;
+  const features = outputOf(loaded.parts);
+  if (!features) return null;
+  const head: SpecTopology = spec.model.layers?.head
+    ? { field: 'model.layers.head', topology: spec.model.layers.head, input: features }
+    : builtInHead(spec.model, features, 'model.baseModel', datasetClassCount(spec.dataset) ?? 2);
+  return memoryOf(spec, partsFootprint([...loaded.parts, head], baseFrozen(spec), loaded.heldOnly));
+}
+
+/** A base as a fine-tune on it loads it: the layers it trains on (`parts`), and the parameters loaded with them that its cut leaves out. */
+interface LoadedBase {
+  parts: SpecTopology[];
+  heldOnly: number;
+}
+
+/** A `layers-autoencoder` pretrain's encoder: the checkpoint's encoder, used whole (the worker refuses a `cutAt`). */
+function layersEncoderBase(spec: FinetuneSpec, encoder: LayersTopology): LoadedBase | null {
+  return spec.model.cutAt === undefined
+    ? { parts: [{ field: 'model.encoder', topology: encoder }], heldOnly: 0 }
+    : null;
+}
+
+/**
+ * A registered fine-tune's classifier (`trained`, its run's spec) cut as a fine-tune on it cuts
+ * it: below its head (its base as it trained it), or at `cutAt` on the built-in encoder ('conv'
+ * always; 'latent' only where its classifier kept the latent layer). Its head (and the latent
+ * layer a lower cut leaves out) is loaded and held, never trained. Only a classifier trained from
+ * scratch: one trained on a base is that base's, which its spec does not hold.
+ */
+function fineTunedBase(spec: FinetuneSpec, trained: FinetuneSpec): LoadedBase | null {
+  if (classifierBase(trained.model).kind !== 'scratch') return null;
+  const own = trained.model.layers;
+  let whole: SpecTopology;
+  let kept: SpecTopology;
+  if (own?.base) {
+    // Its layers are the spec's own: whether the worker finds a layer to cut at (enc_pool<n>, latent) is not known here.
+    if (spec.model.cutAt !== undefined) return null;
+    whole = kept = { field: 'model.layers.base', topology: own.base };
+  } else {
+    const trainedCut = trained.model.cutAt ?? 'conv';
+    const cut = spec.model.cutAt ?? trainedCut;
+    if (cut === 'latent' && trainedCut === 'conv') return null;
+    whole = builtInEncoderCut(trained.model, trainedCut);
+    kept = builtInEncoderCut(trained.model, cut);
+  }
+  const features = outputOf([whole]);
+  if (!features) return null;
+  const head: SpecTopology = own?.head
+    ? { field: 'model.layers.head', topology: own.head, input: features }
+    : builtInHead(trained.model, features, 'model.baseModel', datasetClassCount(trained.dataset) ?? 2);
+  const held = parametersOf([whole, head]);
+  const used = parametersOf([kept]);
+  return held === null || used === null ? null : { parts: [kept], heldOnly: held - used };
+}
+
+/** What the last of `parts` outputs per image, fed in order; null when a shape does not infer. */
+function outputOf(parts: readonly SpecTopology[]): number[] | null {
+  let shape: number[] | undefined;
+  for (const part of parts) {
+    const result = inferTopology(part.topology, part.input ?? shape);
+    if (!result.ok) return null;
+    shape = result.inferred.outputShape;
+  }
+  return shape ?? null;
+}
+
+/** The parameters `parts` hold, each fed its own input; null when a shape does not infer. */
+function parametersOf(parts: readonly SpecTopology[]): number | null {
+  let total = 0;
+  for (const part of parts) {
+    const result = inferTopology(part.topology, part.input);
+    if (!result.ok) return null;
+    total += result.inferred.parameters;
+  }
+  return total;
 }
 
 /**
  * trainingMemoryOnBase on that run's stored spec (PostgreSQL's, as `GET /v1/runs/:id` gives it),
- * parsed with RunSpecSchema: null when it no longer reads or is no pretrain.
+ * parsed with RunSpecSchema: null when it no longer reads or is an evaluation's.
  */
 export function trainingMemoryOnBaseRun(spec: RunSpec, storedBase: unknown): TrainingMemory | null {
   if (spec.kind !== 'finetune' || !onBaseRun(spec)) return null;
   const stored = RunSpecSchema.safeParse(storedBase);
-  return stored.success && stored.data.kind === 'pretrain' ? trainingMemoryOnBase(spec, stored.data) : null;
+  return stored.success && stored.data.kind !== 'evaluate' ? trainingMemoryOnBase(spec, stored.data) : null;
 }
 
 /** The largest batch whose estimate fits in `limitBytes` (0 when not even one image does). */
@@ -288,43 +396,114 @@ export function storedOnBaseRun(stored: unknown): boolean {
 
 /**
  * trainingMemoryOnBaseRun of a fine-tune as a run stores it, on its base run's stored spec, both
- * read as stored (as storedTrainingMemory reads a spec): the base's encoder fields are checked
- * (storedEncoder), not parsed, so a worker's job costs no parse of the base (0.2–0.3 ms with
- * RunSpecSchema). Null for any other spec or base, or one that no longer reads.
+ * read as stored (as storedTrainingMemory reads a spec): the fields of the base the estimate reads
+ * are checked, for their types and the ranges RunSpecSchema allows (storedBaseRunSpec), not
+ * parsed, so a worker's job costs no parse of the base (0.2–0.3 ms with RunSpecSchema). Null for
+ * any other spec or base, or one that no longer reads (an older release's, a row altered by hand).
  */
 export function storedTrainingMemoryOnBaseRun(stored: unknown, storedBase: unknown): TrainingMemory | null {
   if (!storedOnBaseRun(stored)) return null;
-  const encoder = storedEncoder(storedBase);
-  if (!encoder) return null;
+  const base = storedBaseRunSpec(storedBase);
+  if (!base) return null;
   try {
-    const memory = trainingMemoryOnEncoder(stored as FinetuneSpec, encoder);
-    return memory && Number.isFinite(memory.bytes) && memory.bytes > 0 ? memory : null;
+    const memory = trainingMemoryOnBase(stored as FinetuneSpec, base);
+    return memory && Number.isFinite(memory.bytes) && memory.bytes > 0 && counted(memory.footprint) ? memory : null;
   } catch {
     return null;
   }
 }
 
+/** Whether every size of a footprint is a count (a stored topology's layer of, say, negative units would give less). */
+const counted = (footprint: ModelFootprint) => Object.values(footprint).every((n) => Number.isSafeInteger(n) && n >= 0);
+
 /**
- * The encoder fields of a built-in `conv-autoencoder` pretrain's spec as a run stores it (the
- * output of RunSpecSchema at its submit), each of the type the schema gave it and the run's own
- * (not inherited), copied into an object of their own; null for any other spec, or one whose
- * fields no longer read so (a spec stored by an older version, or altered by hand).
+ * The fields of a base run's stored spec (the output of RunSpecSchema at its submit) that
+ * trainingMemoryOnBase reads, each the run's own (not inherited), of the type and in the range
+ * the schema gave it, copied into a spec of their own: a built-in pretrain's encoder fields, a
+ * `layers-autoencoder` pretrain's encoder topology, a fine-tune's model and its dataset's name.
+ * Null for any other spec, or one whose fields no longer read so. A topology is checked for its
+ * form here, and its shapes by inferTopology where it is sized.
  */
-function storedEncoder(storedBase: unknown): EncoderArchitecture | null {
-  const model = ownField(storedBase, 'kind') === 'pretrain' ? ownField(storedBase, 'model') : undefined;
-  if (ownField(model, 'type') !== 'conv-autoencoder') return null;
+function storedBaseRunSpec(storedBase: unknown): BaseRunSpec | null {
+  const kind = ownField(storedBase, 'kind');
+  const model = ownField(storedBase, 'model');
+  if (kind === 'pretrain') {
+    const type = ownField(model, 'type');
+    if (type === 'layers-autoencoder') {
+      const encoder = ownField(model, 'encoder');
+      return isTopology(encoder) ? ({ kind, model: { type, encoder } } as unknown as PretrainSpec) : null;
+    }
+    const encoder = type === 'conv-autoencoder' ? storedEncoder(model) : null;
+    return encoder ? ({ kind, model: { type, ...encoder } } as unknown as PretrainSpec) : null;
+  }
+  if (kind !== 'finetune' || ownField(model, 'type') !== 'classifier') return null;
+  // Only a classifier trained from scratch is sized by its spec (fineTunedBase).
+  if (ownField(model, 'baseRunId') || ownField(model, 'baseModel') || ownField(model, 'importedModel')) return null;
+  const name = ownField(ownField(storedBase, 'dataset'), 'name');
+  const layers = ownField(model, 'layers');
+  const base = ownField(layers, 'base');
+  const head = ownField(layers, 'head');
+  if (typeof name !== 'string') return null;
+  if ((base !== undefined && !isTopology(base)) || (head !== undefined && !isTopology(head))) return null;
+  const cutAt = ownField(model, 'cutAt');
+  if (cutAt !== undefined && cutAt !== 'conv' && cutAt !== 'latent') return null;
+  const encoder = base ? {} : storedEncoder(model);
+  const builtInHead = head ? {} : storedHead(model);
+  if (!encoder || !builtInHead) return null;
+  const copy = { type: 'classifier', baseRunId: null, cutAt, ...encoder, ...builtInHead, layers: { base, head } };
+  return { kind, dataset: { name }, model: copy } as unknown as FinetuneSpec;
+}
+
+/**
+ * The built-in encoder's fields of a stored model (a conv-autoencoder's, a classifier's), each of
+ * the type and in the range the schema allows (ENCODER_LIMITS), copied; null otherwise.
+ */
+function storedEncoder(model: unknown): EncoderArchitecture | null {
   const inputShape = ownField(model, 'inputShape');
   const filters = ownField(model, 'filters');
   const latentDim = ownField(model, 'latentDim');
   const latentActivation = ownField(model, 'latentActivation');
-  if (!countsList(inputShape) || inputShape.length !== 3 || !countsList(filters) || !filters.length) return null;
-  if (!isCount(latentDim) || !LATENT_ACTIVATIONS.includes(latentActivation as never)) return null;
+  const { side, blocks, filters: perBlock, latentDim: latent } = ENCODER_LIMITS;
+  if (!Array.isArray(inputShape) || inputShape.length !== 3) return null;
+  const [height, width, channels] = inputShape as unknown[];
+  if (!inRange(height, side) || !inRange(width, side) || (channels !== 1 && channels !== 3)) return null;
+  if (!Array.isArray(filters) || !inRange(filters.length, blocks) || !filters.every((f) => inRange(f, perBlock)))
+    return null;
+  if (!inRange(latentDim, latent) || !LATENT_ACTIVATIONS.includes(latentActivation as never)) return null;
   return {
-    inputShape: [...inputShape] as EncoderArchitecture['inputShape'],
-    filters: [...filters],
+    inputShape: [height, width, channels] as EncoderArchitecture['inputShape'],
+    filters: [...(filters as number[])],
     latentDim,
     latentActivation: latentActivation as EncoderArchitecture['latentActivation'],
   };
+}
+
+/** The built-in head's fields of a stored classifier, of the type and in the range the schema allows (HEAD_LIMITS), copied; null otherwise. */
+function storedHead(model: unknown): { headNorm: 'batchNorm' | 'none'; headUnits: number; dropout: number } | null {
+  const headNorm = ownField(model, 'headNorm');
+  const headUnits = ownField(model, 'headUnits');
+  const dropout = ownField(model, 'dropout');
+  if (headNorm !== 'batchNorm' && headNorm !== 'none') return null;
+  if (!inRange(headUnits, HEAD_LIMITS.headUnits)) return null;
+  const { min, max } = HEAD_LIMITS.dropout;
+  if (typeof dropout !== 'number' || !(dropout >= min && dropout <= max)) return null;
+  return { headNorm, headUnits, dropout };
+}
+
+/** A Sequential topology's form (its layers' classes and names); its shapes are inferTopology's to check. */
+function isTopology(value: unknown): value is LayersTopology {
+  const layers = ownField(ownField(value, 'config'), 'layers');
+  return (
+    ownField(value, 'class_name') === 'Sequential' &&
+    Array.isArray(layers) &&
+    layers.length > 0 &&
+    layers.length <= MAX_TOPOLOGY_LAYERS &&
+    layers.every(
+      (layer) =>
+        typeof ownField(layer, 'class_name') === 'string' &&
+        typeof ownField(ownField(layer, 'config'), 'name') === 'string',
+    )
+  );
 }
 
 /** The latent activations RunSpecSchema accepts, read from it once. */
@@ -337,8 +516,9 @@ function ownField(value: unknown, key: string): unknown {
     : undefined;
 }
 
-const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
-const countsList = (value: unknown): value is number[] => Array.isArray(value) && value.every(isCount);
+/** A whole number in `range` (bounds included). */
+const inRange = (value: unknown, range: { min: number; max: number }): value is number =>
+  Number.isSafeInteger(value) && (value as number) >= range.min && (value as number) <= range.max;
 
 /** placementMemoryGb of a spec as a run stores it, by its storedTrainingMemory (given, when the caller has it already). */
 export function storedPlacementMemoryGb(

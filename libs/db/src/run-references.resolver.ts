@@ -8,6 +8,7 @@ import {
   evaluationDatasetProblem,
   type DatasetLocation,
   type DatasetView,
+  type BaseRunSpec,
   type PretrainSpec,
   type RegisteredModelRef,
   inferTopology,
@@ -103,12 +104,12 @@ export interface SubmittedReferences {
   baseRunId: string | null;
   baseCheckpointId: string | null;
   /**
-   * The base run's spec, read and parsed once here, when it is a pretrain (a fine-tune on a base
-   * run or on a registered version of one; null otherwise, or when its stored spec no longer
-   * reads): what the training-memory estimate sizes the fine-tune by (trainingMemoryOnBase), so
-   * the placement check does not read the base again.
+   * The base run's spec, read and parsed once here (a fine-tune on a base run, a pretrain, or on
+   * a registered version's run, a pretrain or a fine-tune; null otherwise, or when its stored spec
+   * no longer reads): what the training-memory estimate sizes the fine-tune by
+   * (trainingMemoryOnBase), so the placement check does not read the base again.
    */
-  basePretrain: PretrainSpec | null;
+  baseSpec: BaseRunSpec | null;
   /**
    * Images the spec's image folder holds (null for built-in datasets): what quotas count. The
    * registered folder's count, or with `dataset.stream` the packed version's own (what it trains on).
@@ -402,7 +403,7 @@ export class RunReferencesResolver {
   /** The base run and the checkpoint to pin, chosen at submit. */
   private async pinBase(spec: RunSpec, project: string): Promise<PinnedBase> {
     const base = baseOf(spec);
-    if (base.kind === 'none') return { spec, baseRunId: null, baseCheckpointId: null, basePretrain: null };
+    if (base.kind === 'none') return { spec, baseRunId: null, baseCheckpointId: null, baseSpec: null };
     if (base.kind === 'evaluated')
       return this.pinEvaluated(spec as Extract<RunSpec, { kind: 'evaluate' }>, base, project);
     if (base.kind === 'run') {
@@ -414,7 +415,7 @@ export class RunReferencesResolver {
         spec: withBaseRunArchitecture(spec, why.pretrain),
         baseRunId: base.runId,
         baseCheckpointId: why.checkpointId,
-        basePretrain: why.pretrain,
+        baseSpec: why.pretrain,
       };
     }
     const { name, version: number } = base.model;
@@ -432,12 +433,12 @@ export class RunReferencesResolver {
     if (!usableModel(version.checkpoint, MODELS_OF.registered))
       throw refuse(`Its checkpoint ${version.checkpointId} ${lacks(version.checkpoint, MODELS_OF.registered)}`);
     // The version's run: a pretrain's (its encoder), or a fine-tune's (its classifier: no architecture to take).
-    const pretrain = spec.kind === 'finetune' ? storedPretrain(await this.runs.get(version.runId)) : null;
+    const baseSpec = spec.kind === 'finetune' ? storedBaseSpec(await this.runs.get(version.runId)) : null;
     return {
-      spec: withBaseRunArchitecture(spec, pretrain),
+      spec: withBaseRunArchitecture(spec, baseSpec?.kind === 'pretrain' ? baseSpec : null),
       baseRunId: version.runId,
       baseCheckpointId: version.checkpointId,
-      basePretrain: pretrain,
+      baseSpec,
     };
   }
 
@@ -459,7 +460,8 @@ export class RunReferencesResolver {
     if (base.kind !== 'PRETRAIN') return `Run ${baseRunId} is a ${base.kind} run; the base must be a PRETRAIN run`;
     if (base.status !== 'SUCCEEDED') return `Run ${baseRunId} is ${base.status}; the base must have SUCCEEDED`;
     // A stored spec that no longer reads is left to the training process, which checks the shapes too.
-    const pretrain = storedPretrain(base);
+    const stored = storedBaseSpec(base);
+    const pretrain = stored?.kind === 'pretrain' ? stored : null;
     const encoderImages = pretrain ? autoencoderInputShape(pretrain.model) : null;
     if (images && encoderImages && !sameShape(encoderImages, images))
       return `Run ${baseRunId}'s encoder takes images of ${encoderImages.join('×')} but this run's dataset gives ${images.join('×')}: use a dataset of that shape (dataset.imageShape, or the shapes' imageSize and channels)`;
@@ -511,7 +513,7 @@ export class RunReferencesResolver {
     // Refused naming `dataset` now, rather than an evaluation that fails on a worker.
     if (problem) throw refuse('dataset', problem);
     const dataset = spec.dataset ?? trainedOn;
-    return { spec: { ...spec, dataset }, baseRunId: runId, baseCheckpointId: checkpoint.id, basePretrain: null };
+    return { spec: { ...spec, dataset }, baseRunId: runId, baseCheckpointId: checkpoint.id, baseSpec: null };
   }
 
   /**
@@ -579,10 +581,10 @@ function ownHeadClasses(spec: RunSpec): number | null {
   return inferred.ok && inferred.inferred.outputShape.length === 1 ? inferred.inferred.outputShape[0]! : null;
 }
 
-/** A run's stored spec, parsed, when it reads as a pretrain's; else null (no run, another kind, a spec that no longer reads). */
-function storedPretrain(run: Run | null): PretrainSpec | null {
+/** A run's stored spec, parsed, when it reads as a pretrain's or a fine-tune's; else null (no run, an evaluation, a spec that no longer reads). */
+function storedBaseSpec(run: Run | null): BaseRunSpec | null {
   const stored = RunSpecSchema.safeParse(run?.spec);
-  return stored.success && stored.data.kind === 'pretrain' ? stored.data : null;
+  return stored.success && stored.data.kind !== 'evaluate' ? stored.data : null;
 }
 
 /**

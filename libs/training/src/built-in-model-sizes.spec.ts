@@ -10,12 +10,13 @@ import {
   type RunSpec,
   type RunSpecInput,
   trainingMemory,
+  trainingMemoryOnBase,
   trainingMemoryOnPretrain,
 } from '@trainyard/contracts';
 import { cutModel, encoderCutLayer } from './base-model';
 import { buildClassifier } from './classifier.model';
 import { buildConvAutoencoder, buildEncoder } from './conv-autoencoder.model';
-import { buildLayersBase } from './layers.model';
+import { buildLayersAutoencoder, buildLayersBase, buildLayersHead } from './layers.model';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -183,5 +184,156 @@ describe("the contracts' built-in models are the ones libs/training builds", () 
     built.delete(classifier.layers[0]!.name); // its input layer
     expect(view(inferredLayers(spec))).toEqual(view(built));
     classifier.dispose();
+  });
+
+  describe('a fine-tune on a base the worker loads: the estimate counts the layers it builds', () => {
+    /** A topology of `layers` as tfjs writes one (what a spec brings). */
+    const topology = (layers: tf.layers.Layer[]) =>
+      LayersTopologySchema.parse(tf.sequential({ layers }).toJSON(null, false));
+    /**
+     * What the worker holds and trains: the parameters of every layer it loaded or built (the
+     * loaded base's whole model, the cut leaves them held), and one image's values across the
+     * classifier it trains (its input, each layer's output, batch norm's three times).
+     */
+    function heldAndTrained(loaded: tf.LayersModel, classifier: tf.LayersModel) {
+      const layers = new Set([...loaded.layers, ...classifier.layers]);
+      const parameters = [...layers].reduce((sum, l) => sum + l.countParams(), 0);
+      const values = (shape: tf.Shape) => (shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+      let activations = values(classifier.inputs[0]!.shape);
+      for (const l of classifier.layers)
+        if (l.getClassName() !== 'InputLayer')
+          activations += values(l.outputShape as tf.Shape) * (l.getClassName() === 'BatchNormalization' ? 3 : 1);
+      return { parameters, activations };
+    }
+    const estimated = (spec: FinetuneSpec, base: PretrainSpec | FinetuneSpec) => {
+      const memory = trainingMemoryOnBase(spec, base);
+      if (!memory) throw new Error('no estimate');
+      return { parameters: memory.footprint.parameters, activations: memory.footprint.activationsPerImage };
+    };
+    const finetune = (model: object) =>
+      parsed<'finetune'>({
+        kind: 'finetune',
+        name: 'ft',
+        dataset: { name: 'mnist' },
+        model: { type: 'classifier', baseModel: { name: 'm', version: 1 }, ...model },
+      });
+    /** The classifier the worker trains on `base`: the spec's own head (built for the base's features), or the built-in one. */
+    async function classifierOn(base: tf.LayersModel, spec: FinetuneSpec): Promise<tf.LayersModel> {
+      const own = spec.model.layers?.head;
+      const features = base.outputs[0]!.shape.slice(1) as number[];
+      const head = own ? await buildLayersHead(own, features, 10) : undefined;
+      return buildClassifier({ encoder: base, spec: spec.model, numClasses: 10, ...(head ? { head } : {}) });
+    }
+    // A head declares no input: it is fed the base's features.
+    const ownHead = (flatten: boolean) =>
+      LayersTopologySchema.parse({
+        class_name: 'Sequential',
+        config: {
+          layers: [
+            ...(flatten ? [{ class_name: 'Flatten', config: { name: 'flat' } }] : []),
+            { class_name: 'Dense', config: { name: 'out', units: 10, activation: 'softmax' } },
+          ],
+        },
+      });
+
+    it.each([
+      [{ headUnits: 12, dropout: 0.2 }],
+      [{ headNorm: 'none' }],
+      [{ freezing: { mode: 'base' } }],
+      [{ layers: 'own head' }],
+    ] as const)("on a layers-autoencoder pretrain's encoder, used whole: %j", async (model) => {
+      const pretrain = parsed<'pretrain'>({
+        kind: 'pretrain',
+        name: 'ae',
+        dataset: { name: 'mnist' },
+        model: {
+          type: 'layers-autoencoder',
+          encoder: topology([
+            tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, strides: 2, name: 'e1' }),
+            tf.layers.batchNormalization({ name: 'e2' }),
+            tf.layers.flatten({ name: 'e3' }),
+            tf.layers.dense({ units: 6, name: 'e4' }),
+          ]),
+          decoder: topology([
+            tf.layers.dense({ inputShape: [6], units: 784, activation: 'sigmoid', name: 'd1' }),
+            tf.layers.reshape({ targetShape: [28, 28, 1], name: 'd2' }),
+          ]),
+        },
+      }) as PretrainSpec;
+      if (pretrain.model.type !== 'layers-autoencoder') throw new Error('not a layers-autoencoder');
+      const head = 'layers' in model ? { layers: { head: ownHead(false) } } : model;
+      const spec = finetune({ baseModel: undefined, baseRunId: '6f1c1a0e-2b7d-4c51-9a77-0d7f2f6f9d11', ...head });
+      // The checkpoint's encoder, used whole (run-training-job.ts's loadBase: no cutAt).
+      const { encoder } = await buildLayersAutoencoder(pretrain.model);
+      const classifier = await classifierOn(encoder, spec);
+      expect(estimated(spec, pretrain)).toEqual(heldAndTrained(encoder, classifier));
+      expect(trainingMemoryOnBase(finetune({ cutAt: 'conv' }), pretrain)).toBeNull();
+    });
+
+    it.each([
+      [{}, {}],
+      [{ cutAt: 'latent', latentDim: 8, headUnits: 16 }, {}],
+      [
+        { cutAt: 'latent', latentDim: 8 },
+        { cutAt: 'conv', headUnits: 5 },
+      ],
+      [
+        { cutAt: 'latent', filters: [3, 5, 7] },
+        { cutAt: 'latent', dropout: 0.3 },
+      ],
+      [
+        { filters: [4], headNorm: 'none', dropout: 0.5 },
+        { cutAt: 'conv', freezing: { mode: 'base' } },
+      ],
+      [{ filters: [4], layers: 'own head' }, { layers: 'own head' }],
+      [{ layers: 'own base' }, { headUnits: 7 }],
+    ] as const)(
+      'on a registered fine-tune from scratch %j, cut as the worker cuts it: %j',
+      async (trainedModel, model) => {
+        const ownBase = () =>
+          topology([
+            tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 3, kernelSize: 5, strides: 3, name: 'b1' }),
+            tf.layers.maxPooling2d({ poolSize: 2, name: 'b2' }),
+          ]);
+        const layersOf = (m: object) =>
+          'layers' in m ? { layers: m.layers === 'own base' ? { base: ownBase() } : { head: ownHead(true) } } : {};
+        const { layers: _t, ...trainedFields } = trainedModel as { layers?: string };
+        const { layers: _f, ...fields } = model as { layers?: string };
+        const trained = parsed<'finetune'>({
+          kind: 'finetune',
+          name: 'registered',
+          dataset: { name: 'mnist' },
+          model: { type: 'classifier', ...trainedFields, ...layersOf(trainedModel) },
+        });
+        const spec = finetune({ ...fields, ...layersOf(model) });
+        // Its checkpoint's classifier (as it trained it), cut as loadBase cuts it: below its head, or at cutAt.
+        const own = trained.model.layers?.base;
+        const trainedBase = own ? await buildLayersBase(own) : null;
+        const registered = await classifierOn(trainedBase ?? buildEncoderCut(trained), trained);
+        const cutAt = spec.model.cutAt;
+        const base = cutModel(registered, cutAt ? encoderCutLayer(registered, cutAt) : undefined);
+        const classifier = await classifierOn(base, spec);
+        // Their layers are shared: the variables go in afterEach.
+        expect(estimated(spec, trained)).toEqual(heldAndTrained(registered, classifier));
+      },
+    );
+
+    /** A fine-tune's fresh encoder, cut at its cutAt (buildClassifier's own, when given no base). */
+    function buildEncoderCut(spec: FinetuneSpec): tf.LayersModel {
+      const encoder = buildEncoder(spec.model);
+      return spec.model.cutAt === 'latent' ? encoder : cutModel(encoder, encoderCutLayer(encoder, 'conv'));
+    }
+
+    it('has none where the worker would not find the cut, or the base is itself on a base', () => {
+      const trained = parsed<'finetune'>({
+        kind: 'finetune',
+        name: 'registered',
+        dataset: { name: 'mnist' },
+        model: { type: 'classifier' },
+      });
+      expect(trainingMemoryOnBase(finetune({ cutAt: 'latent' }), trained)).toBeNull();
+      const onBase = { ...trained, model: { ...trained.model, baseModel: { name: 'n', version: 2 } } };
+      expect(trainingMemoryOnBase(finetune({}), onBase)).toBeNull();
+    });
   });
 });

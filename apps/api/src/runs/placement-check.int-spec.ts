@@ -1,11 +1,13 @@
 import type { INestApplication } from '@nestjs/common';
 import {
+  type BaseRunSpec,
   GIB,
   largestBatchWithin,
   parseRunSpec,
   RunSpecSchema,
   type RunSpecInput,
   trainingMemory,
+  trainingMemoryOnBase,
   WASM_MEMORY_GIB,
 } from '@trainyard/contracts';
 import { randomUUID } from 'node:crypto';
@@ -315,6 +317,94 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
     });
     expect(sweep.status).toBe(422);
     expect(sweep.body.errors?.map((e) => e.field)).toEqual(['parameters.training.batchSize']);
+  });
+
+  it('sizes a fine-tune on a layers-autoencoder pretrain run, and on a registered fine-tune, by the layers the worker loads', async () => {
+    const runs = app.get(RunsRepository);
+    const checkpoints = app.get(CheckpointsRepository);
+    /** A SUCCEEDED run of `kind` with `stored` as its spec and a COMPLETE checkpoint holding `models`. */
+    async function succeeded(kind: 'PRETRAIN' | 'FINETUNE', stored: unknown, models: string[]): Promise<string> {
+      const id = randomUUID();
+      await runs.create({ id, kind, name: 'base', spec: stored as never, baseRunId: null });
+      await runs.markRunning(id, 'cpu');
+      const checkpoint = await checkpoints.begin({
+        runId: id,
+        attemptId: null,
+        sequence: 1,
+        epoch: 1,
+        step: 10,
+        uri: `file:///x/${id}/`,
+        models,
+      });
+      await checkpoints.complete(checkpoint.id, 100, 'f'.repeat(64));
+      await runs.finish(id, 'SUCCEEDED');
+      return id;
+    }
+    const dataset = autoencoder(32).dataset;
+    const conv = (name: string, extra: object = {}) => ({
+      class_name: 'Conv2D',
+      config: { name, filters: 32, kernel_size: 3, padding: 'same', activation: 'relu', ...extra },
+    });
+    const encoder = {
+      class_name: 'Sequential',
+      config: { layers: [conv('e1', { batch_input_shape: [null, 64, 64, 3] }), conv('e2')] },
+    };
+    const decoder = {
+      class_name: 'Sequential',
+      config: { layers: [conv('d1', { filters: 3, activation: 'sigmoid' })] },
+    };
+    const pretrainId = await succeeded(
+      'PRETRAIN',
+      RunSpecSchema.parse({ ...autoencoder(32), model: { type: 'layers-autoencoder', encoder, decoder } }),
+      ['autoencoder', 'encoder'],
+    );
+    // A classifier trained from scratch on the built-in encoder, registered as a version.
+    const trained = RunSpecSchema.parse({
+      kind: 'finetune',
+      name: 'trained',
+      dataset,
+      model: { type: 'classifier', inputShape: [64, 64, 3], filters: [32, 64], headUnits: 64 },
+      training: { epochs: 1, batchSize: 32 },
+    });
+    const trainedId = await succeeded('FINETUNE', trained, ['classifier']);
+    const name = `classifier-${trainedId.slice(0, 8)}`;
+    expect((await post('/v1/models', { name, runId: trainedId })).status).toBe(201);
+
+    await cpuWasmWorker();
+    const onBase = (base: object, batchSize: number, resources: object = { accelerator: 'cpu' }) => ({
+      kind: 'finetune',
+      name: `on a base ${batchSize}`,
+      dataset,
+      model: { type: 'classifier', ...base },
+      training: { epochs: 1, batchSize },
+      resources,
+    });
+    // The layers each loads: the pretrain's encoder whole under a fresh head; the classifier's encoder cut below its head, under one.
+    const ownBase = estimateOf(onBase({ layers: { base: encoder } }, 1));
+    const registeredBase = trainingMemoryOnBase(
+      RunSpecSchema.parse(onBase({ baseModel: { name, version: 1 } }, 1)),
+      trained as BaseRunSpec,
+    )!;
+    for (const [base, memory] of [
+      [{ baseRunId: pretrainId }, ownBase],
+      [{ baseModel: { name, version: 1 } }, registeredBase],
+    ] as const) {
+      const largest = largestBatchWithin(memory, WASM_MEMORY_GIB * GIB);
+      expect(largest).toBeGreaterThan(8);
+      const over = await post('/v1/runs', onBase(base, largest + 1));
+      expect({ base, status: over.status, fields: over.body.errors?.map((e) => e.field) }).toEqual({
+        base,
+        status: 422,
+        fields: ['training.batchSize'],
+      });
+      expect(over.body.errors?.[0]?.message).toMatch(new RegExp(`lower training\\.batchSize to at most ${largest},`));
+      const declared = await post('/v1/runs', onBase(base, largest, { accelerator: 'cpu', memoryGb: 0.5 }));
+      expect({ base, fields: declared.body.errors?.map((e) => e.field) }).toEqual({
+        base,
+        fields: ['resources.memoryGb'],
+      });
+      expect({ base, status: (await post('/v1/runs', onBase(base, largest))).status }).toEqual({ base, status: 201 });
+    }
   });
 
   it('sizes a fine-tune whose base is frozen by what trains: a batch its unfrozen twin is refused at is queued', async () => {

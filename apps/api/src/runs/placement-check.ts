@@ -1,11 +1,11 @@
 import { Inject, Injectable, UnprocessableEntityException } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
+  type BaseRunSpec,
   GIB,
   gibText,
   largestBatchWithin,
   placementMemoryGb,
-  type PretrainSpec,
   resourceClassOf,
   type RunSpec,
   type SweepValues,
@@ -47,8 +47,8 @@ export class PlacementCheck {
    * each): the one whose estimate is largest is checked, and a refusal names the swept parameter
    * where its value is what breaks the limit (`parameters.training.batchSize`; SpecPlace), saying
    * which values. A fine-tune on a base run (the resolved one, a registered version's run too) is
-   * sized by that run's spec as the references' resolver read it (`basePretrain`,
-   * SubmittedReferences: the base is not read again; trainingMemoryOnBase); `estimateOf` sizes a
+   * sized by that run's spec as the references' resolver read it (`baseSpec`, a pretrain's or a
+   * registered fine-tune's, SubmittedReferences: the base is not read again; trainingMemoryOnBase); `estimateOf` sizes a
    * spec whose base is elsewhere (a pipeline's fine-tune step on the encoder its pretrain makes:
    * trainingMemoryOnPretrain); trainingMemory by default.
    */
@@ -57,11 +57,11 @@ export class PlacementCheck {
     field = '',
     options: {
       estimateOf?: (spec: RunSpec) => TrainingMemory | null;
-      basePretrain?: PretrainSpec | null;
+      baseSpec?: BaseRunSpec | null;
     } = {},
   ): Promise<void> {
     const list: readonly SweptSpec[] = Array.isArray(specs) ? specs : [{ spec: specs as RunSpec, swept: {} }];
-    const { spec, swept, memory } = mostDemanding(list, options.estimateOf ?? estimator(options.basePretrain ?? null));
+    const { spec, swept, memory } = mostDemanding(list, options.estimateOf ?? estimator(options.baseSpec ?? null));
     const place: SpecPlace = { prefix: field, swept };
     const declared = spec.resources?.memoryGb;
     if (memory && declared !== undefined && declared * GIB < memory.bytes) {
@@ -94,8 +94,8 @@ export class PlacementCheck {
 }
 
 /** trainingMemory, or on a base run, the estimate its spec (read at submit) allows. */
-function estimator(basePretrain: PretrainSpec | null): (spec: RunSpec) => TrainingMemory | null {
-  return basePretrain ? (spec) => trainingMemory(spec) ?? trainingMemoryOnBase(spec, basePretrain) : trainingMemory;
+function estimator(baseSpec: BaseRunSpec | null): (spec: RunSpec) => TrainingMemory | null {
+  return baseSpec ? (spec) => trainingMemory(spec) ?? trainingMemoryOnBase(spec, baseSpec) : trainingMemory;
 }
 
 function mostDemanding(

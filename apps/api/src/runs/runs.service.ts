@@ -96,12 +96,12 @@ export class RunsService implements OnModuleDestroy {
     if (earlier) return this.replay(earlier, hash, idempotencyKey!);
 
     this.quota.checkModelSize([{ spec: submitted, prefix: '' }]);
-    const { spec, baseRunId, baseCheckpointId, basePretrain, folderImages } = await this.references.resolve(
+    const { spec, baseRunId, baseCheckpointId, baseSpec, folderImages } = await this.references.resolve(
       submitted,
       project,
     );
     this.quota.checkImages([{ spec, folderImages }]);
-    await this.placement.check(spec, '', { basePretrain });
+    await this.placement.check(spec, '', { baseSpec });
     const kind: RunKind = runKindOf(spec.kind);
     const creation = { kind, name: spec.name, spec, baseRunId, baseCheckpointId, project };
     // Checked where the run is inserted, under the project's lock: submits arriving together never pass it together.

@@ -45,7 +45,7 @@ export class SweepsService {
     // The base alone first, before its references are read; each run once expanded, below.
     this.quota.checkModelSize([{ spec: spec.base, prefix: 'base.' }]);
     const resolved = await this.references.resolve(spec.base, project, 'base.');
-    const { baseRunId, baseCheckpointId, basePretrain, folderImages } = resolved;
+    const { baseRunId, baseCheckpointId, baseSpec, folderImages } = resolved;
     // The base as resolved: on a pretrain's encoder, that encoder's architecture (withBaseArchitecture).
     const base = resolved.spec.kind === 'finetune' ? resolved.spec : spec.base;
     const expanded = expandSweep(spec);
@@ -77,7 +77,7 @@ export class SweepsService {
     await this.placement.check(
       runs.map((run) => ({ spec: run.spec, swept: run.params })),
       'base.',
-      { basePretrain },
+      { baseSpec },
     );
     // All its runs or none, held to the project's limits where they are inserted.
     const limits = this.quota.projectLimits(
