@@ -6,8 +6,8 @@ import {
   type RunDetailView,
   RunSpecSchema,
   storedOnBaseRun,
+  storedTrainingMemoryOnBaseRun,
   trainingMemory,
-  trainingMemoryOnBaseRun,
 } from '@trainyard/contracts';
 import { StreamEndedEarlyError } from '@trainyard/client';
 import { truncateToWidth } from '../display-width';
@@ -80,13 +80,14 @@ export const submitCommand: Command = {
 /**
  * What a training step of the run needs on its device, estimated from its spec's layers as the API
  * places it and its worker checks it (training-memory.ts): a fine-tune on a base run by that run's
- * spec too (one more read, for such a run only; none when the base cannot be read); nothing when
- * neither decides the model.
+ * stored spec too, read as the worker reads it (storedTrainingMemoryOnBaseRun: the figure the
+ * worker places the job by, and no parse of the base; one more read, for such a run only; none
+ * when the base cannot be read); nothing when neither decides the model.
  */
 async function memoryLines(ctx: CommandContext, run: RunDetailView): Promise<string[]> {
   const parsed = RunSpecSchema.safeParse(run.spec);
   if (!parsed.success) return [];
-  const memory = trainingMemory(parsed.data) ?? trainingMemoryOnBaseRun(parsed.data, await baseRunSpec(ctx, run));
+  const memory = trainingMemory(parsed.data) ?? storedTrainingMemoryOnBaseRun(run.spec, await baseRunSpec(ctx, run));
   return memory
     ? [`memory    about ${gibText(memory.bytes)} a training step (estimated at ${memory.batchField} ${memory.batch})`]
     : [];

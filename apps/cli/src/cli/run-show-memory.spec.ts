@@ -1,4 +1,12 @@
-import { GIB, parseRunSpec, type RunSpecInput, trainingMemory, trainingMemoryOnBaseRun } from '@trainyard/contracts';
+import {
+  GIB,
+  parseRunSpec,
+  type RunSpecInput,
+  RunSpecSchema,
+  storedTrainingMemoryOnBaseRun,
+  trainingMemory,
+  trainingMemoryOnBaseRun,
+} from '@trainyard/contracts';
 import { cli, json, scriptedApi } from '../testing/scripted-api';
 import { EXIT } from './exit-codes';
 
@@ -108,5 +116,38 @@ describe('trainyard show: the training-memory estimate', () => {
     api = await scriptedApi({ [`GET /v1/runs/${RUN}`]: json(evaluation) });
     expect((await cli(['show', RUN], { TRAINYARD_URL: api.url })).code).toBe(EXIT.OK);
     expect(api.seen.filter((request) => request.includes(BASE))).toEqual([]);
+  });
+
+  it('sizes the base as the worker reads its stored spec: the same figure where the schema no longer takes it', async () => {
+    const BASE = '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
+    const dataset = { name: 'synthetic-shapes', imageSize: 64, channels: 3 } as const;
+    // A registered fine-tune trained from scratch, stored by a release whose schema took a field this one does not.
+    const trained = parsed({
+      kind: 'finetune',
+      name: 'trained',
+      dataset,
+      model: { type: 'classifier', inputShape: [64, 64, 3], filters: [32, 64], headUnits: 32 },
+      training: { epochs: 1, batchSize: 32 },
+    });
+    const stored = { ...trained, model: { ...(trained as { model: object }).model, retiredField: true } };
+    expect(RunSpecSchema.safeParse(stored).success).toBe(false);
+    const finetune = parsed({
+      kind: 'finetune',
+      name: 'on it',
+      dataset,
+      model: { type: 'classifier', baseModel: { name: 'm', version: 1 } },
+      training: { epochs: 1, batchSize: 512 },
+    });
+    const memory = storedTrainingMemoryOnBaseRun(finetune, stored)!;
+    const gib = Math.ceil((memory.bytes / GIB) * 100) / 100;
+    api = await scriptedApi({
+      [`GET /v1/runs/${RUN}`]: json({ ...runDetail(finetune), kind: 'FINETUNE', baseRunId: BASE }),
+      [`GET /v1/runs/${BASE}`]: json({ ...runDetail(stored), id: BASE, kind: 'FINETUNE', status: 'SUCCEEDED' }),
+    });
+    const shown = await cli(['show', RUN], { TRAINYARD_URL: api.url });
+    expect({ code: shown.code, stderr: shown.stderr }).toEqual({ code: EXIT.OK, stderr: '' });
+    expect(shown.stdout.split('\n')).toContain(
+      `memory    about ${gib.toFixed(2)} GiB a training step (estimated at training.batchSize 512)`,
+    );
   });
 });
