@@ -400,6 +400,92 @@ describe('the training-memory estimate', () => {
     }
   });
 
+  it("reads a layers-autoencoder's or a registered fine-tune's stored spec as stored: the parsed estimate, none on garbage", () => {
+    const stored = (spec: unknown) => JSON.parse(JSON.stringify(spec)) as Record<string, unknown>;
+    const onBase = stored(
+      parsed({
+        kind: 'finetune',
+        name: 'on a base',
+        dataset: tinyShapes,
+        model: { type: 'classifier', baseModel: { name: 'm', version: 1 }, headUnits: 8 },
+        training: { epochs: 1, batchSize: 16 },
+      }),
+    );
+    const conv = (name: string, extra: object = {}) => ({
+      class_name: 'Conv2D',
+      config: { name, filters: 2, kernel_size: 3, padding: 'same', ...extra },
+    });
+    const encoder = {
+      class_name: 'Sequential',
+      config: { layers: [conv('e', { batch_input_shape: [null, 8, 8, 1] })] },
+    };
+    const layersPretrain = stored(
+      parsed({
+        kind: 'pretrain',
+        name: 'own',
+        dataset: tinyShapes,
+        model: {
+          type: 'layers-autoencoder',
+          encoder,
+          decoder: { class_name: 'Sequential', config: { layers: [conv('d', { filters: 1, activation: 'sigmoid' })] } },
+        },
+      }),
+    );
+    const registered = [
+      stored(tinyFinetune({})),
+      stored(tinyFinetune({ cutAt: 'latent', headNorm: 'none', dropout: 0.5 })),
+      stored(
+        parsed({
+          kind: 'finetune',
+          name: 'own base',
+          dataset: tinyShapes,
+          model: { type: 'classifier', layers: { base: encoder } },
+        }),
+      ),
+    ];
+    for (const base of [layersPretrain, ...registered]) {
+      const expected = trainingMemoryOnBaseRun(onBase as RunSpec, base);
+      expect({ base, memory: storedTrainingMemoryOnBaseRun(onBase, base) }).toEqual({ base, memory: expected });
+      expect(expected).not.toBeNull();
+    }
+    const model = (spec: Record<string, unknown>, fields: object) => ({
+      ...spec,
+      model: { ...(spec['model'] as object), ...fields },
+    });
+    const withEncoderLayer = (layer: object) =>
+      model(layersPretrain, { encoder: { class_name: 'Sequential', config: { layers: [layer] } } });
+    const garbage: unknown[] = [
+      model(layersPretrain, { encoder: undefined }),
+      model(layersPretrain, { encoder: 'Sequential' }),
+      model(layersPretrain, { encoder: { class_name: 'Model', config: encoder.config } }),
+      model(layersPretrain, { encoder: { class_name: 'Sequential', config: { layers: [] } } }),
+      withEncoderLayer(conv('e', { batch_input_shape: [null, 8, 8, 1], filters: -2 })),
+      withEncoderLayer(conv('e', { batch_input_shape: [null, 8, 8, 1], filters: 2.3 })),
+      withEncoderLayer({ class_name: 'Conv2D', config: null }),
+      withEncoderLayer({ class_name: 'Conv2D' }),
+      model(layersPretrain, {
+        encoder: {
+          class_name: 'Sequential',
+          config: { layers: Array(101).fill(conv('e', { batch_input_shape: [null, 8, 8, 1] })) },
+        },
+      }),
+      model(registered[0]!, { baseModel: { name: 'n', version: 2 } }),
+      model(registered[0]!, { baseRunId: '6f1c1a0e-2b7d-4c51-9a77-0d7f2f6f9d11' }),
+      model(registered[0]!, { importedModel: { uri: 's3://b/m/model.json' } }),
+      model(registered[0]!, { type: 'conv-autoencoder' }),
+      model(registered[0]!, { filters: [-16] }),
+      model(registered[0]!, { headUnits: 1e9 }),
+      model(registered[0]!, { dropout: Number.NaN }),
+      model(registered[0]!, { layers: { head: 'dense' } }),
+      model(registered[2]!, { layers: { base: { ...encoder, class_name: 'Functional' } } }),
+      { ...registered[0], dataset: undefined },
+      JSON.parse(`{"__proto__":${JSON.stringify(registered[0])}}`),
+    ];
+    garbage.forEach((base, i) =>
+      expect({ i, memory: storedTrainingMemoryOnBaseRun(onBase, base) }).toEqual({ i, memory: null }),
+    );
+  });
+
   it('finds the largest batch whose estimate fits a limit', () => {
     const memory = trainingMemory(tinyPretrain())!;
     const limit = trainingBytes(memory.footprint, 'adam', 1000) + 1;
