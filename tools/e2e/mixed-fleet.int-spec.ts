@@ -2,6 +2,14 @@ import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  type FinetuneSpec,
+  GIB,
+  largestBatchWithin,
+  RunSpecSchema,
+  trainingMemoryOnBase,
+  WASM_MEMORY_GIB,
+} from '@trainyard/contracts';
 import { Cluster, TERMINAL } from './cluster';
 import type { AppProcess } from './processes';
 
@@ -144,6 +152,59 @@ describe('a wasm worker and a run only another backend can hold (real processes)
         },
       });
       expect(stdout).toMatch(/^memory {4}about 4\.\d\d GiB a training step \(estimated at training\.batchSize 800\)$/m);
+      expect((await cluster.fetch(`${cluster.baseUrl}/v1/runs/${id}/cancel`, { method: 'POST' })).ok).toBe(true);
+    } finally {
+      await elsewhere.stop();
+    }
+  }, 300_000);
+
+  it('sizes a fine-tune on a registered fine-tune by the classifier its stored spec builds: given back as a run past wasm memory', async () => {
+    // The base: a classifier trained here from scratch (small), registered as a version.
+    const dataset = { name: 'synthetic-shapes', imageSize: 64, channels: 3, perClass: 4, testPerClass: 2 } as const;
+    const trained = {
+      kind: 'finetune' as const,
+      name: 'registered base',
+      dataset,
+      model: {
+        type: 'classifier' as const,
+        inputShape: [64, 64, 3] as [number, number, 3],
+        filters: [32, 64],
+        headUnits: 16,
+      },
+      training: { epochs: 1, batchSize: 8, seed: 1 },
+    };
+    const trainedId = await cluster.submit(trained);
+    expect((await cluster.waitForStatus(trainedId, TERMINAL, 120_000)).status).toBe('SUCCEEDED');
+    const name = `classifier-${trainedId.slice(0, 8)}`;
+    const registered = await cluster.fetch(`${cluster.baseUrl}/v1/models`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, runId: trainedId }),
+    });
+    expect(registered.status).toBe(201);
+
+    const finetune = (batchSize: number) => ({
+      kind: 'finetune' as const,
+      name: 'on the registered classifier, past wasm memory',
+      dataset,
+      model: { type: 'classifier' as const, baseModel: { name, version: 1 } },
+      training: { epochs: 1, batchSize, seed: 1 },
+    });
+    // The batch just past wasm's 4 GiB for the layers the worker loads (its classifier cut below its head, a fresh head).
+    const spec = (input: object) => RunSpecSchema.parse(input) as FinetuneSpec;
+    const memory = trainingMemoryOnBase(spec(finetune(1)), spec(trained))!;
+    const batch = largestBatchWithin(memory, WASM_MEMORY_GIB * GIB) + 1;
+    const other = 'tensorflow-elsewhere-registered';
+    const elsewhere = await otherBackendWorker(other);
+    try {
+      const id = await cluster.submit(finetune(batch));
+      expect(await takenTimes(id, 3)).toBeGreaterThanOrEqual(3);
+      const givenBack = new RegExp(
+        `run ${id}: a training step on a batch of ${batch} needs about 4\\.\\d\\d GiB \\(estimated from its layers\\), more than the 4 GiB the wasm backend this worker trains on can hold; given back for worker ${other} \\(tensorflow\\), which serves resource class "any"`,
+        'g',
+      );
+      expect(worker.output().match(givenBack)?.length ?? 0).toBe(1);
+      expect(await cluster.attempts(id)).toEqual([]);
       expect((await cluster.fetch(`${cluster.baseUrl}/v1/runs/${id}/cancel`, { method: 'POST' })).ok).toBe(true);
     } finally {
       await elsewhere.stop();
