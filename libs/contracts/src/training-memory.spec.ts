@@ -166,7 +166,7 @@ describe('the training-memory estimate', () => {
       trainingMemory(step({ inputShape: [8, 8, 1], filters: [2], latentDim: 2, cutAt: 'latent' })),
     );
     expect(trainingMemoryOnPretrain(step(), pretrain)!.bytes).not.toBe(trainingMemory(step())!.bytes);
-    // A field the pretrain's encoder cannot honour (refused at submit), a pretrain of the spec's own layers: none.
+    // A field the pretrain's encoder cannot honour (refused at submit): none.
     expect(trainingMemoryOnPretrain(step({ filters: [4, 4] }), pretrain)).toBeNull();
     const own = parsed({
       kind: 'pretrain',
@@ -198,7 +198,13 @@ describe('the training-memory estimate', () => {
         },
       },
     }) as PretrainSpec;
-    expect(trainingMemoryOnPretrain(step(), own)).toBeNull();
+    // A pretrain of the spec's own layers: its encoder whole under the step's head, as the same
+    // topology trained from scratch as `layers.base`; with cutAt (the worker refuses it) none.
+    if (own.model.type !== 'layers-autoencoder') throw new Error('not a layers-autoencoder');
+    const ownBase = step({ layers: { base: own.model.encoder } });
+    expect(trainingMemoryOnPretrain(step(), own)).toEqual(trainingMemory(ownBase));
+    expect(trainingMemoryOnPretrain(step(), own)).not.toBeNull();
+    expect(trainingMemoryOnPretrain(step({ cutAt: 'conv' }), own)).toBeNull();
   });
 
   it("sizes a fine-tune on a base run by that run's stored spec: a pretrain's, a registered fine-tune's from scratch", () => {

@@ -206,12 +206,16 @@ function memoryOf(spec: PretrainSpec | FinetuneSpec, footprint: ModelFootprint |
  * The estimate of a fine-tune that trains on a pretrain's encoder, the pretrain's spec at hand (a
  * pipeline's fine-tune step and its pretrain, in one request). A built-in `conv-autoencoder`'s
  * encoder is the encoder a fine-tune from scratch builds with the same encoder fields (the ones
- * withBaseArchitecture gives it, cut at the same `cutAt`): the fine-tune is sized as that one.
- * Null for a pretrain of the spec's own layers (its encoder is not cut as the built-in one is;
- * not calibrated) and for a step bringing `model.layers.base`.
+ * withBaseArchitecture gives it, cut at the same `cutAt`): the fine-tune is sized as that one. A
+ * `layers-autoencoder`'s encoder is used whole under the step's head (layersEncoderBase). Null
+ * for a step bringing `model.layers.base`, and on a `layers-autoencoder` for one giving `cutAt`
+ * (the worker refuses it).
  */
 export function trainingMemoryOnPretrain(finetune: FinetuneSpec, pretrain: PretrainSpec): TrainingMemory | null {
-  return pretrain.model.type === 'conv-autoencoder' ? trainingMemoryOnEncoder(finetune, pretrain.model) : null;
+  if (pretrain.model.type === 'conv-autoencoder') return trainingMemoryOnEncoder(finetune, pretrain.model);
+  return finetune.model.layers?.base
+    ? null
+    : onLoadedBase(finetune, layersEncoderBase(finetune, pretrain.model.encoder));
 }
 
 /** trainingMemoryOnPretrain on a built-in pretrain's encoder, given by its fields. */
@@ -247,10 +251,13 @@ export type BaseRunSpec = PretrainSpec | FinetuneSpec;
  */
 export function trainingMemoryOnBase(spec: RunSpec, base: BaseRunSpec | null): TrainingMemory | null {
   if (spec.kind !== 'finetune' || !base || !onBaseRun(spec)) return null;
-  let loaded: LoadedBase | null;
-  if (base.kind === 'finetune') loaded = fineTunedBase(spec, base);
-  else if (base.model.type === 'conv-autoencoder') return trainingMemoryOnPretrain(spec, base);
-  else loaded = layersEncoderBase(spec, base.model.encoder);
+  return base.kind === 'pretrain'
+    ? trainingMemoryOnPretrain(spec, base)
+    : onLoadedBase(spec, fineTunedBase(spec, base));
+}
+
+/** The estimate of a fine-tune on a base as it loads it, under the fine-tune's own head (`model.layers.head`, or the built-in one). */
+function onLoadedBase(spec: FinetuneSpec, loaded: LoadedBase | null): TrainingMemory | null {
   if (!loaded) return null;
   const features = outputOf(loaded.parts);
   if (!features) return null;

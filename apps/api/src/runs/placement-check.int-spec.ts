@@ -231,6 +231,43 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
     ).toBe(201);
   });
 
+  it("sizes a pipeline's fine-tune step on a layers-autoencoder pretrain by its encoder, used whole", async () => {
+    await cpuWasmWorker();
+    const cpu = { accelerator: 'cpu' };
+    const conv = (name: string, extra: object = {}) => ({
+      class_name: 'Conv2D',
+      config: { name, filters: 32, kernel_size: 3, padding: 'same', activation: 'relu', ...extra },
+    });
+    const encoder = {
+      class_name: 'Sequential',
+      config: { layers: [conv('e1', { batch_input_shape: [null, 64, 64, 3] }), conv('e2')] },
+    };
+    const decoder = {
+      class_name: 'Sequential',
+      config: { layers: [conv('d1', { filters: 3, activation: 'sigmoid' })] },
+    };
+    const dataset = autoencoder(32).dataset;
+    const pipeline = (batchSize: number) => ({
+      name: 'own steps',
+      pretrain: { ...autoencoder(32), model: { type: 'layers-autoencoder', encoder, decoder }, resources: cpu },
+      finetunes: [
+        { name: 'step', dataset, model: { type: 'classifier' }, training: { epochs: 1, batchSize }, resources: cpu },
+      ],
+    });
+    // The worker trains the encoder whole under the step's head: the same topology from scratch as layers.base.
+    const largest = largestBatchWithin(
+      estimateOf({ kind: 'finetune', name: 'x', dataset, model: { type: 'classifier', layers: { base: encoder } } }),
+      WASM_MEMORY_GIB * GIB,
+    );
+    expect(largest).toBeGreaterThan(8);
+    const over = await post('/v1/pipelines', pipeline(largest + 1));
+    expect({ status: over.status, fields: over.body.errors?.map((e) => e.field) }).toEqual({
+      status: 422,
+      fields: ['finetunes.0.training.batchSize'],
+    });
+    expect((await post('/v1/pipelines', pipeline(largest))).status).toBe(201);
+  });
+
   it('sizes a fine-tune on a base run, or on a registered version of it, by the pretrain its stored spec holds', async () => {
     // A SUCCEEDED built-in pretrain (64×64×3, filters [32, 64]) with a COMPLETE checkpoint holding its encoder.
     const runs = app.get(RunsRepository);
