@@ -1,8 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
 import { RunsRepository, type Database } from '@trainyard/db';
-import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { DATABASE } from '@trainyard/infrastructure';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { scrapedRunsByStatus, tableRunsByStatus } from '../testing/runs-by-status';
 
 /** Short, so a count of ended runs falls due within the test. */
 const PERIOD_MS = 1000;
@@ -42,26 +42,8 @@ describe('/metrics base of ended runs counted in the background (PostgreSQL, Red
     await api?.stop();
   });
 
-  /** Every `trainyard_runs` series of one scrape, by `STATUS/KIND`. */
-  const scrapeRuns = async (): Promise<Record<string, number>> => {
-    const res = await api.fetch(`${api.baseUrl}/metrics`);
-    expect(res.status).toBe(200);
-    const counts: Record<string, number> = {};
-    for (const line of (await res.text()).split('\n')) {
-      const m = /^trainyard_runs\{status="(\w+)",kind="(\w+)"\} (\d+)$/.exec(line);
-      if (m) counts[`${m[1]}/${m[2]}`] = Number(m[3]);
-    }
-    return counts;
-  };
-  /** The same counts read straight from the table. */
-  const table = async (): Promise<Record<string, number>> => {
-    const counts: Record<string, number> = {};
-    for (const status of RUN_STATUSES) for (const kind of RUN_KINDS) counts[`${status}/${kind}`] = 0;
-    const rows = await prisma.$queryRaw<{ key: string; n: number }[]>`
-      SELECT "status"::text || '/' || "kind"::text AS key, count(*)::int AS n FROM "runs" GROUP BY 1`;
-    for (const row of rows) counts[row.key] = row.n;
-    return counts;
-  };
+  const scrapeRuns = () => scrapedRunsByStatus(api);
+  const table = () => tableRunsByStatus(prisma);
   /** Resolves when `promise` does, or with `late` after `ms`. */
   const within = <T>(promise: Promise<T>, ms: number, late: T): Promise<T> =>
     Promise.race([promise, sleep(ms).then(() => late)]);

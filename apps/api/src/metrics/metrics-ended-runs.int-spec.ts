@@ -1,7 +1,7 @@
 import { RunsRepository, type Database } from '@trainyard/db';
-import { RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { DATABASE } from '@trainyard/infrastructure';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { scrapedRunsByStatus, tableRunsByStatus } from '../testing/runs-by-status';
 
 /**
  * `trainyard_runs{status,kind}` as runs end, with METRICS_ENDED_RUNS_MAX_AGE_MS at its default
@@ -22,27 +22,9 @@ describe('/metrics runs by status as runs end (PostgreSQL, Redis, HTTP)', () => 
     await api?.stop();
   });
 
-  /** Every `trainyard_runs` series of one scrape, by `STATUS/KIND`. */
-  const scrapeRuns = async (): Promise<Record<string, number>> => {
-    const res = await api.fetch(`${api.baseUrl}/metrics`);
-    expect(res.status).toBe(200);
-    const counts: Record<string, number> = {};
-    for (const line of (await res.text()).split('\n')) {
-      const m = /^trainyard_runs\{status="(\w+)",kind="(\w+)"\} (\d+)$/.exec(line);
-      if (m) counts[`${m[1]}/${m[2]}`] = Number(m[3]);
-    }
-    return counts;
-  };
+  const scrapeRuns = () => scrapedRunsByStatus(api);
   const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-  /** The same counts read straight from the table. */
-  const table = async (): Promise<Record<string, number>> => {
-    const counts: Record<string, number> = {};
-    for (const status of RUN_STATUSES) for (const kind of RUN_KINDS) counts[`${status}/${kind}`] = 0;
-    const rows = await prisma.$queryRaw<{ key: string; n: number }[]>`
-      SELECT "status"::text || '/' || "kind"::text AS key, count(*)::int AS n FROM "runs" GROUP BY 1`;
-    for (const row of rows) counts[row.key] = row.n;
-    return counts;
-  };
+  const table = () => tableRunsByStatus(prisma);
 
   it('shows a run that ended since the last scrape in its ended status at the next one', async () => {
     expect(api.config.api.metricsEndedRunsMaxAgeMs).toBe(60_000);

@@ -27,6 +27,20 @@ const autoencoder = (batchSize: number, extra: object = {}) => ({
   ...extra,
 });
 
+/** A `layers-autoencoder` of its own: two 3×3 convolutions of 32 filters at 64×64×3, one back to 3 channels. */
+const ownConv = (name: string, extra: object = {}) => ({
+  class_name: 'Conv2D',
+  config: { name, filters: 32, kernel_size: 3, padding: 'same', activation: 'relu', ...extra },
+});
+const ownEncoder = {
+  class_name: 'Sequential',
+  config: { layers: [ownConv('e1', { batch_input_shape: [null, 64, 64, 3] }), ownConv('e2')] },
+};
+const ownDecoder = {
+  class_name: 'Sequential',
+  config: { layers: [ownConv('d1', { filters: 3, activation: 'sigmoid' })] },
+};
+
 function estimateOf(input: object) {
   const parsed = parseRunSpec(input as RunSpecInput);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
@@ -234,29 +248,21 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
   it("sizes a pipeline's fine-tune step on a layers-autoencoder pretrain by its encoder, used whole", async () => {
     await cpuWasmWorker();
     const cpu = { accelerator: 'cpu' };
-    const conv = (name: string, extra: object = {}) => ({
-      class_name: 'Conv2D',
-      config: { name, filters: 32, kernel_size: 3, padding: 'same', activation: 'relu', ...extra },
-    });
-    const encoder = {
-      class_name: 'Sequential',
-      config: { layers: [conv('e1', { batch_input_shape: [null, 64, 64, 3] }), conv('e2')] },
-    };
-    const decoder = {
-      class_name: 'Sequential',
-      config: { layers: [conv('d1', { filters: 3, activation: 'sigmoid' })] },
-    };
     const dataset = autoencoder(32).dataset;
     const pipeline = (batchSize: number) => ({
       name: 'own steps',
-      pretrain: { ...autoencoder(32), model: { type: 'layers-autoencoder', encoder, decoder }, resources: cpu },
+      pretrain: {
+        ...autoencoder(32),
+        model: { type: 'layers-autoencoder', encoder: ownEncoder, decoder: ownDecoder },
+        resources: cpu,
+      },
       finetunes: [
         { name: 'step', dataset, model: { type: 'classifier' }, training: { epochs: 1, batchSize }, resources: cpu },
       ],
     });
     // The worker trains the encoder whole under the step's head: the same topology from scratch as layers.base.
     const largest = largestBatchWithin(
-      estimateOf({ kind: 'finetune', name: 'x', dataset, model: { type: 'classifier', layers: { base: encoder } } }),
+      estimateOf({ kind: 'finetune', name: 'x', dataset, model: { type: 'classifier', layers: { base: ownEncoder } } }),
       WASM_MEMORY_GIB * GIB,
     );
     expect(largest).toBeGreaterThan(8);
@@ -378,21 +384,12 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
       return id;
     }
     const dataset = autoencoder(32).dataset;
-    const conv = (name: string, extra: object = {}) => ({
-      class_name: 'Conv2D',
-      config: { name, filters: 32, kernel_size: 3, padding: 'same', activation: 'relu', ...extra },
-    });
-    const encoder = {
-      class_name: 'Sequential',
-      config: { layers: [conv('e1', { batch_input_shape: [null, 64, 64, 3] }), conv('e2')] },
-    };
-    const decoder = {
-      class_name: 'Sequential',
-      config: { layers: [conv('d1', { filters: 3, activation: 'sigmoid' })] },
-    };
     const pretrainId = await succeeded(
       'PRETRAIN',
-      RunSpecSchema.parse({ ...autoencoder(32), model: { type: 'layers-autoencoder', encoder, decoder } }),
+      RunSpecSchema.parse({
+        ...autoencoder(32),
+        model: { type: 'layers-autoencoder', encoder: ownEncoder, decoder: ownDecoder },
+      }),
       ['autoencoder', 'encoder'],
     );
     // A classifier trained from scratch on the built-in encoder, registered as a version.
@@ -417,7 +414,7 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
       resources,
     });
     // The layers each loads: the pretrain's encoder whole under a fresh head; the classifier's encoder cut below its head, under one.
-    const ownBase = estimateOf(onBase({ layers: { base: encoder } }, 1));
+    const ownBase = estimateOf(onBase({ layers: { base: ownEncoder } }, 1));
     const registeredBase = trainingMemoryOnBase(
       RunSpecSchema.parse(onBase({ baseModel: { name, version: 1 } }, 1)),
       trained as BaseRunSpec,
