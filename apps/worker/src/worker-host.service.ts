@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
-import { WorkersRepository, type DrainOrder } from '@trainyard/db';
+import { WorkerNotFoundError, WorkersRepository, type DrainOrder, type WorkerRegistration } from '@trainyard/db';
 import { assertNoEviction } from '@trainyard/queue';
 import { ActiveTrainings } from './active-trainings';
 import { ClassConsumers } from './class-consumers';
@@ -44,6 +44,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   private heartbeat?: NodeJS.Timeout;
   /** The drain this worker is carrying out, if any. */
   private drain?: DrainOrder;
+  /** What this worker registered as, kept to register again (see beat). */
+  private registration?: WorkerRegistration;
   private shuttingDown = false;
   /** See exitOnceJobsBackIfDatabaseSilent. */
   private exitEarly?: (message: string) => void;
@@ -83,7 +85,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     await this.devices.detect();
     const concurrency = this.devices.concurrency;
     const classes = this.devices.resourceClasses;
-    await this.workers.register({
+    this.registration = {
       id: this.options.workerId,
       hostname: hostname(),
       pid: process.pid,
@@ -91,7 +93,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
       resourceClasses: classes,
       concurrency,
       projectMaxRunning: this.config.limits.runningRunsPerProject ?? null,
-    });
+    };
+    await this.workers.register(this.registration);
     // Starts are what add worker rows: each one forgets the fleet's long-stopped ones, so the table
     // holds WORKER_STOPPED_RETENTION_MS of history. Not worth failing a start for.
     await this.workers
@@ -129,7 +132,14 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
 
   /** Records that this worker lives; starts, upgrades or ends a drain as the answer says. */
   private async beat(): Promise<void> {
-    const order = await this.workers.heartbeat(this.options.workerId);
+    const order = await this.workers.heartbeat(this.options.workerId).catch(async (error: unknown) => {
+      if (!(error instanceof WorkerNotFoundError) || !this.registration) throw error;
+      // PostgreSQL restored from a backup taken before this worker registered: until it registers
+      // again every attempt it opens breaks the attempts' foreign key, and the fleet cannot see it.
+      await this.workers.register(this.registration);
+      this.logger.warn(`${error.message}; registered again`);
+      return null;
+    });
     if (this.shuttingDown || !this.consumers) return;
     if (order && (!this.drain || (this.drain.mode === 'finish' && order.mode === 'preempt')))
       await this.startDrain(order);

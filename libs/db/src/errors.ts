@@ -6,6 +6,18 @@ export class RunNotFoundError extends Error {
   }
 }
 
+/**
+ * A worker's heartbeat found no row of its own: PostgreSQL was restored from a backup taken before
+ * the worker registered. It must register again, or every attempt it opens would break the
+ * attempts' foreign key to it.
+ */
+export class WorkerNotFoundError extends Error {
+  constructor(readonly workerId: string) {
+    super(`Worker ${workerId} is not in the database (restored from a backup taken before it registered?)`);
+    this.name = 'WorkerNotFoundError';
+  }
+}
+
 /** A state change that the run's current status forbids (e.g. marking a cancelled run RUNNING). */
 export class RunStateError extends Error {
   constructor(

@@ -82,6 +82,7 @@ export {
   RunNotFoundError,
   RunReferenceRefusedError,
   RunStateError,
+  WorkerNotFoundError,
 } from './errors';
 export {
   RunReferencesResolver,

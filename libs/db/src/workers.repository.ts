@@ -1,6 +1,7 @@
 import type { DrainMode, Placement, ResourceClass, WorkerState, WorkerView } from '@trainyard/contracts';
 import { resourceClassOf, WORKER_STATES } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
+import { WorkerNotFoundError } from './errors';
 import { drainModeOf, workerView } from './views';
 import { liveWorker, workerState } from './worker-state';
 
@@ -96,7 +97,8 @@ export class WorkersRepository {
           "stop_reason" = CASE WHEN "stop_reason" = 'lost' THEN NULL ELSE "stop_reason" END
       WHERE "id" = ${id}
       RETURNING "drain_requested_at" AS "drainRequestedAt", "drain_mode" AS "drainMode"`;
-    return row?.drainRequestedAt
+    if (!row) throw new WorkerNotFoundError(id);
+    return row.drainRequestedAt
       ? { mode: drainModeOf(row.drainMode ?? 'preempt'), requestedAt: row.drainRequestedAt }
       : null;
   }

@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { TEST_ONLY_SETTINGS } from '@trainyard/config';
+import { Cluster, tinyPretrain } from './cluster';
+
+const run = promisify(execFile);
+
+/**
+ * An operator restores PostgreSQL from a backup older than Redis and the object store, the way
+ * docs/operations.md says (pg_dump --format=custom, pg_restore --clean --if-exists), under a fleet
+ * that keeps running: real API and worker processes, PostgreSQL, Redis and S3.
+ */
+describe('PostgreSQL restored from an older backup under a running fleet (real processes, Redis, PostgreSQL, S3)', () => {
+  let cluster: Cluster;
+  let dumps: string;
+
+  beforeAll(async () => {
+    cluster = await Cluster.start();
+    dumps = await mkdtemp(join(tmpdir(), 'trainyard-restore-'));
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+    if (dumps) await rm(dumps, { recursive: true, force: true });
+  });
+
+  const dump = async (name: string): Promise<string> => {
+    const file = join(dumps, `${name}.dump`);
+    await run('pg_dump', ['--format=custom', '--no-owner', '--file', file, cluster.env['DATABASE_URL']!]);
+    return file;
+  };
+  const restore = async (file: string): Promise<void> => {
+    await run('pg_restore', ['--clean', '--if-exists', '--no-owner', '-d', cluster.env['DATABASE_URL']!, file]);
+  };
+  const workerRows = async (): Promise<string[]> =>
+    (await cluster.pg.query(`SELECT id FROM workers ORDER BY id`)).rows.map((r: { id: string }) => r.id);
+
+  it('a worker started after the backup registers again and trains, not failing every attempt on its missing row', async () => {
+    const beforeWorker = await dump('before-worker');
+    const worker = await cluster.startWorker({ NODE_ENV: 'test', [TEST_ONLY_SETTINGS.noTrainingProcess]: '1' });
+    expect(await workerRows()).toHaveLength(1);
+    await restore(beforeWorker);
+    expect(await workerRows()).toHaveLength(0);
+
+    const runId = await cluster.submit(tinyPretrain('after the restore', 1, 4));
+    const ended = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED'], 60_000);
+    expect([ended.status, ended.failureReason]).toEqual(['SUCCEEDED', null]);
+    expect(await workerRows()).toHaveLength(1);
+    expect(worker.output()).toMatch(/not in the database/);
+    await cluster.stopWorkers('SIGTERM');
+  }, 120_000);
+});
