@@ -32,7 +32,15 @@ describe('PostgreSQL restored from an older backup under a running fleet (real p
     return file;
   };
   const restore = async (file: string): Promise<void> => {
-    await run('pg_restore', ['--clean', '--if-exists', '--no-owner', '-d', cluster.env['DATABASE_URL']!, file]);
+    await run('pg_restore', [
+      '--clean',
+      '--if-exists',
+      '--single-transaction',
+      '--no-owner',
+      '-d',
+      cluster.env['DATABASE_URL']!,
+      file,
+    ]);
   };
   const workerRows = async (): Promise<string[]> =>
     (await cluster.pg.query(`SELECT id FROM workers ORDER BY id`)).rows.map((r: { id: string }) => r.id);
@@ -51,4 +59,39 @@ describe('PostgreSQL restored from an older backup under a running fleet (real p
     expect(worker.output()).toMatch(/not in the database/);
     await cluster.stopWorkers('SIGTERM');
   }, 120_000);
+
+  it('a run the backup holds RUNNING on a worker that lives on but ended it long ago is taken over, not left RUNNING for ever', async () => {
+    const worker = await cluster.startWorker();
+    const runId = await cluster.submit(tinyPretrain('restored while running', 12, 30));
+    await cluster.waitForCheckpoints(runId, 2);
+    const whileRunning = await dump('while-running');
+    expect((await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+    expect(await cluster.settledJobState(runId)).toBe('completed');
+    await restore(whileRunning);
+    const [restored] = await cluster.attempts(runId);
+    expect(restored).toMatchObject({ number: 1, outcome: 'RUNNING' });
+    const { rows } = await cluster.pg.query(
+      `SELECT status, (SELECT max(sequence) FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE') AS newest
+       FROM runs WHERE id = $1`,
+      [runId],
+    );
+    expect(rows[0].status).toBe('RUNNING');
+    const newest = Number(rows[0].newest);
+    expect(newest).toBeGreaterThanOrEqual(1);
+
+    // Its owner heartbeats on, so the reconciler takes it for a training still going: the owner itself says it is not.
+    const ended = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED'], 90_000);
+    expect([ended.status, ended.failureReason]).toEqual(['SUCCEEDED', null]);
+    const attempts = await cluster.attempts(runId);
+    expect(attempts.map((a) => a.outcome)).toEqual(['CRASHED', 'SUCCEEDED']);
+    expect(attempts[0]!.error).toMatch(new RegExp(`worker ${restored!.worker_id} is not training it`));
+    // Retention deleted the checkpoints the backup knows once the run first ended: each is named as missing.
+    expect(worker.output()).toMatch(
+      new RegExp(
+        `run ${runId}: checkpoint ${newest} is unusable \\(.*checkpoints/${newest}/.*manifest.json is missing`,
+      ),
+    );
+    expect(worker.output()).toMatch(new RegExp(`run ${runId}: attempt 1 is RUNNING on this worker .* not training it`));
+    await cluster.stopWorkers('SIGTERM');
+  }, 180_000);
 });

@@ -19,6 +19,11 @@ export class ActiveTrainings {
     return [...this.contexts].map((context) => context.fence.runId);
   }
 
+  /** Their attempts: what PostgreSQL may call RUNNING on this worker (see WorkerHost.beat). */
+  get attemptIds(): string[] {
+    return [...this.contexts].map((context) => context.fence.attemptId);
+  }
+
   /**
    * The runs among them whose training has ended (its process exited, or the attempt concludes
    * without one: a failure found before it started) and whose attempt is finishing: the retention

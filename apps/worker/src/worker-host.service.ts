@@ -8,7 +8,13 @@ import {
 } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
-import { WorkerNotFoundError, WorkersRepository, type DrainOrder, type WorkerRegistration } from '@trainyard/db';
+import {
+  AttemptsRepository,
+  WorkerNotFoundError,
+  WorkersRepository,
+  type DrainOrder,
+  type WorkerRegistration,
+} from '@trainyard/db';
 import { assertNoEviction } from '@trainyard/queue';
 import { ActiveTrainings } from './active-trainings';
 import { ClassConsumers } from './class-consumers';
@@ -67,6 +73,7 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
     @Inject(REDIS) private readonly redis: Redis,
     private readonly workers: WorkersRepository,
+    private readonly attempts: AttemptsRepository,
     private readonly processor: TrainingProcessor,
     private readonly active: ActiveTrainings,
     private readonly reconciler: Reconciler,
@@ -144,6 +151,24 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     if (order && (!this.drain || (this.drain.mode === 'finish' && order.mode === 'preempt')))
       await this.startDrain(order);
     else if (!order && this.drain) await this.endDrain();
+    await this.closeUnheldAttempts().catch((err) =>
+      this.logger.warn(`looking for attempts it does not hold failed: ${err}`),
+    );
+  }
+
+  /**
+   * Attempts PostgreSQL says this worker trains and it does not (restored from a backup taken while
+   * they ran): closed as CRASHED, so the reconciler takes their runs over and they resume from their
+   * newest checkpoint. Only those opened longer ago than a silent worker takes to count as lost
+   * (three heartbeat intervals): one opened a moment ago may not be among the held ones yet.
+   */
+  private async closeUnheldAttempts(): Promise<void> {
+    const openedBefore = new Date(Date.now() - this.config.worker.lostAfterMs);
+    const closed = await this.attempts.closeUnheld(this.options.workerId, this.active.attemptIds, openedBefore);
+    for (const attempt of closed)
+      this.logger.warn(
+        `run ${attempt.runId}: attempt ${attempt.number} is RUNNING on this worker in PostgreSQL, and this worker is not training it (a database restored from a backup?); closed as CRASHED, the reconciler enqueues the run again`,
+      );
   }
 
   private async startDrain(order: DrainOrder): Promise<void> {

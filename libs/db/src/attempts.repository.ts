@@ -107,6 +107,26 @@ export class AttemptsRepository {
     });
   }
 
+  /**
+   * Closes as CRASHED the RUNNING attempts PostgreSQL gives `workerId` that it does not hold (not in
+   * `held`) and that opened before `openedBefore`: a live worker's heartbeat would otherwise keep
+   * them RUNNING for ever, the reconciler taking them for trainings still going. PostgreSQL restored
+   * from a backup taken while they trained is the way there; an outcome whose write was given up
+   * another. Their runs are then taken over as a dead worker's are. Returns what it closed.
+   */
+  async closeUnheld(
+    workerId: string,
+    held: readonly string[],
+    openedBefore: Date,
+  ): Promise<{ id: string; runId: string; number: number }[]> {
+    const error = `worker ${workerId} is not training it (it holds no such attempt): PostgreSQL was restored from a backup taken while it ran, or its end was never recorded`;
+    return this.prisma.$queryRaw`
+      UPDATE "attempts" SET "outcome" = 'CRASHED', "ended_at" = now(), "error" = ${error}
+      WHERE "worker_id" = ${workerId} AND "outcome" = 'RUNNING' AND "started_at" < ${openedBefore}
+        AND NOT ("id" = ANY(${[...held]}::uuid[]))
+      RETURNING "id"::text AS id, "run_id"::text AS "runId", "number"`;
+  }
+
   /** The backend is known only once the engine has initialised, after the attempt opened. */
   async setBackend(attemptId: string, backend: string): Promise<void> {
     await this.prisma.attempt.update({ where: { id: attemptId }, data: { backend } });
