@@ -57,8 +57,10 @@ import { RunLogs } from './run-logs/run-logs';
 import { standInTraining, trainsWithoutProcess } from './stand-in-training';
 import { trainingTimeExceeded } from './training-time-limit';
 import type { TrainingContext } from './training-context';
-import { WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
+import { withUnrecordedCheckpoints } from './unrecorded-checkpoints';
+import { CHECKPOINT_STORE, WORKER_OPTIONS, type WorkerOptions } from './worker.tokens';
 import { CONFIG } from '@trainyard/infrastructure';
+import type { CheckpointStore } from '@trainyard/storage';
 
 const WATCH_POLL_MS = 500;
 
@@ -104,6 +106,7 @@ export class TrainingProcessor {
     private readonly patience: DatabasePatience,
     private readonly parking: ProjectParking,
     private readonly workers: WorkersRepository,
+    @Inject(CHECKPOINT_STORE) private readonly store: CheckpointStore,
   ) {}
 
   /** Before an attempt opens, a job's lines go to the worker's log (naming its run and job: withLogFields). */
@@ -282,10 +285,23 @@ export class TrainingProcessor {
     );
     if (!resolved.ok) return fail(resolved.reason);
 
-    const { candidates: resumeCandidates, nextSequence } = await read('finding its resume point', () =>
-      this.checkpoints.resumePoint(runId),
-    );
-    const firstSequence = firstCheckpointSequence(opened.attempt.number, nextSequence - 1);
+    const recorded = await read('finding its resume point', () => this.checkpoints.resumePoint(runId));
+    // A store that does not answer the listing costs only the unrecorded folders: the recorded
+    // checkpoints are read (and an outage met) by the training process, as before.
+    const plan = await withUnrecordedCheckpoints(this.store, runId, recorded).catch((error: Error) => {
+      context.log.warn(
+        this.logger,
+        `run ${runId}: its checkpoint folders could not be listed in the store (${error.message}); resuming from the recorded ones only`,
+      );
+      return { candidates: recorded.candidates, lastSequence: recorded.nextSequence - 1, unrecorded: [] };
+    });
+    if (plan.unrecorded.length)
+      context.log.warn(
+        this.logger,
+        `run ${runId}: checkpoint folder(s) ${plan.unrecorded.join(', ')} in the store have no record in PostgreSQL (restored from an older backup, or an attempt lost before recording them); tried first, each verified against its manifest`,
+      );
+    const resumeCandidates = plan.candidates;
+    const firstSequence = firstCheckpointSequence(opened.attempt.number, plan.lastSequence);
     context.log.log(
       this.logger,
       `run ${runId} (${spec.kind} "${run.name}") attempt ${opened.attempt.number} started on worker ${this.options.workerId}` +
