@@ -140,4 +140,20 @@ describe('a head on a pretrained base, sized in the training process', () => {
     expect(outcome).toEqual({ status: 'succeeded' });
     expect(events.some((e) => e.event.type === 'result')).toBe(true);
   });
+
+  // Not a head's size, but the same read of the base: a bucket restored from an older backup lost it.
+  it('fails for good naming the base run when its checkpoint is gone from the store', async () => {
+    const gone = baseUri.replace(/\/checkpoints\/\d+\/$/, '/checkpoints/999/');
+    expect(gone).not.toBe(baseUri);
+    const { outcome } = await run(finetune('base gone', { headUnits: 8 }), { baseCheckpointUri: gone });
+    expect(outcome).toEqual({
+      status: 'failed',
+      retryable: false,
+      reason: expect.stringMatching(
+        new RegExp(
+          `^run \\S+: Base run [0-9a-f-]{36} cannot be fine-tuned from: .*checkpoints/999/.*manifest\\.json is missing`,
+        ),
+      ),
+    });
+  });
 });

@@ -229,7 +229,14 @@ async function loadBase(
   const uri = input.baseCheckpointUri;
   if (!uri) throw new InvalidTrainingInputError(`${what} was given without a checkpoint uri`);
   const model = input.baseCheckpointModel ?? 'encoder';
-  const { files } = await checkpoints.read(uri);
+  let files: Record<string, Buffer>;
+  try {
+    ({ files } = await checkpoints.read(uri));
+  } catch (error) {
+    // Gone or damaged (a bucket restored from an older backup): said as the base's, not as a bare key.
+    if (!(error instanceof CorruptCheckpointError || error instanceof ObjectNotFoundError)) throw error;
+    throw new InvalidTrainingInputError(`${what} cannot be fine-tuned from: ${error.message}`);
+  }
   if (!files[`${model}/model.json`])
     throw new InvalidTrainingInputError(`Checkpoint ${uri} of ${what} has no '${model}' model`);
   const loaded = await loadModelFromArtifacts({ ...filesToModelArtifacts(model, files), trainingConfig: undefined });
