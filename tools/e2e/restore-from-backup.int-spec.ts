@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TEST_ONLY_SETTINGS } from '@trainyard/config';
 import { Cluster, tinyPretrain } from './cluster';
+import { waitFor } from './processes';
 
 const run = promisify(execFile);
 
@@ -45,7 +47,7 @@ describe('PostgreSQL restored from an older backup under a running fleet (real p
   const workerRows = async (): Promise<string[]> =>
     (await cluster.pg.query(`SELECT id FROM workers ORDER BY id`)).rows.map((r: { id: string }) => r.id);
 
-  it('a worker started after the backup registers again and trains, not failing every attempt on its missing row', async () => {
+  it('a worker started after the backup registers again and trains, not failing every attempt on its missing row; a job for a run the backup lacks fails once', async () => {
     const beforeWorker = await dump('before-worker');
     const worker = await cluster.startWorker({ NODE_ENV: 'test', [TEST_ONLY_SETTINGS.noTrainingProcess]: '1' });
     expect(await workerRows()).toHaveLength(1);
@@ -57,6 +59,20 @@ describe('PostgreSQL restored from an older backup under a running fleet (real p
     expect([ended.status, ended.failureReason]).toEqual(['SUCCEEDED', null]);
     expect(await workerRows()).toHaveLength(1);
     expect(worker.output()).toMatch(/not in the database/);
+
+    // A job Redis still holds for a run the dump lacks (submitted after it) fails once, not retried.
+    const ghost = randomUUID();
+    await cluster.queue.add('pretrain', { runId: ghost }, { jobId: ghost, attempts: 3 });
+    const failed = await waitFor(
+      `job ${ghost} to fail`,
+      async () => {
+        const job = await cluster.queue.getJob(ghost);
+        return job && (await job.getState()) === 'failed' ? job : undefined;
+      },
+      15_000,
+      () => cluster.logs(),
+    );
+    expect([failed.attemptsMade, failed.failedReason]).toEqual([1, `run ${ghost} does not exist in the database`]);
     await cluster.stopWorkers('SIGTERM');
   }, 120_000);
 
