@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { registerSecret } from '@trainyard/config';
 import { RUN_LOG_MAX_LINE_LENGTH, RunLogLineSchema, type RunLogLine } from '@trainyard/contracts';
-import { LocalObjectStore, parseRunLogChunkKey, runLogPrefix } from '@trainyard/storage';
+import { LocalObjectStore, parseRunLogChunkKey, runLogChunkKey, runLogPrefix } from '@trainyard/storage';
 import { RunLogWriter, type RunLogWriterOptions } from './run-log.writer';
 
 // A real folder store: the writer's chunks are files a reader lists and reads back.
@@ -74,6 +74,23 @@ describe('RunLogWriter', () => {
       jobId: runId,
       t: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
+  });
+
+  it('writes after the chunks the store already holds of its attempt number (PostgreSQL restored from an older backup numbers it again)', async () => {
+    const line = (msg: string) =>
+      `${JSON.stringify({ t: new Date().toISOString(), level: 'log', source: 'worker', attempt: 2, jobId: runId, msg })}\n`;
+    await store.put(runLogChunkKey(runId, { attempt: 2, sequence: 1 }), Buffer.from(line('lost one')));
+    await store.put(runLogChunkKey(runId, { attempt: 2, sequence: 2 }), Buffer.from(line('lost two')));
+    await store.put(runLogChunkKey(runId, { attempt: 3, sequence: 7 }), Buffer.from(line('another attempt')));
+    const writer = open();
+    writer.append('log', 'worker', 'new one');
+    await writer.close();
+    expect((await chunks()).map((c) => [parseRunLogChunkKey(runId, c.key), c.lines.map((l) => l.msg)])).toEqual([
+      [{ attempt: 2, sequence: 1 }, ['lost one']],
+      [{ attempt: 2, sequence: 2 }, ['lost two']],
+      [{ attempt: 2, sequence: 3 }, ['new one']],
+      [{ attempt: 3, sequence: 7 }, ['another attempt']],
+    ]);
   });
 
   it('grows the open chunk in place between flushes, so a reader’s line offset stays valid', async () => {

@@ -6,7 +6,7 @@ import {
   type RunLogLine,
   type RunLogSource,
 } from '@trainyard/contracts';
-import { runLogChunkKey, type ObjectStore } from '@trainyard/storage';
+import { parseRunLogChunkKey, runLogChunkKey, runLogPrefix, type ObjectStore } from '@trainyard/storage';
 import { waitAtMost } from '../wait-at-most';
 
 export interface RunLogWriterOptions {
@@ -64,6 +64,8 @@ interface Chunk {
  */
 export class RunLogWriter {
   private chunk: Chunk = { sequence: 1, lines: [], bytes: 0, dirty: false };
+  /** Whether the first chunk's sequence is past every chunk the store already holds of this attempt (see placeFirstChunk). */
+  private placed = false;
   private pending: Encoded[] = [];
   private pendingBytes = 0;
   private dropped = 0;
@@ -211,9 +213,26 @@ export class RunLogWriter {
     }
   }
 
+  /**
+   * An attempt's number is PostgreSQL's: restored from an older backup, it numbers again attempts
+   * whose logs the store still holds. This one's chunks go after theirs rather than over the first
+   * of them, so neither reads as the other's. Listed once, before the first write that succeeds.
+   */
+  private async placeFirstChunk(): Promise<void> {
+    const { store, runId, attempt } = this.options;
+    let last = 0;
+    for (const { key } of await store.list(runLogPrefix(runId))) {
+      const chunk = parseRunLogChunkKey(runId, key);
+      if (chunk?.attempt === attempt) last = Math.max(last, chunk.sequence);
+    }
+    this.chunk.sequence = last + 1;
+    this.placed = true;
+  }
+
   private async put(chunk: Chunk): Promise<boolean> {
     const { store, runId, attempt } = this.options;
     try {
+      if (!this.placed) await this.placeFirstChunk();
       await store.put(
         runLogChunkKey(runId, { attempt, sequence: chunk.sequence }),
         Buffer.from(chunk.lines.map((l) => l.text).join('')),
