@@ -23,6 +23,10 @@ describe('PostgreSQL restored from an older backup under a running fleet (real p
     cluster = await Cluster.start();
     dumps = await mkdtemp(join(tmpdir(), 'trainyard-restore-'));
   }, 120_000);
+  // Each test starts its own worker: one left by a test that failed would take the next one's runs.
+  afterEach(async () => {
+    await cluster?.stopWorkers('SIGTERM');
+  });
   afterAll(async () => {
     await cluster?.stop();
     if (dumps) await rm(dumps, { recursive: true, force: true });
@@ -63,17 +67,15 @@ describe('PostgreSQL restored from an older backup under a running fleet (real p
     // A job Redis still holds for a run the dump lacks (submitted after it) fails once, not retried.
     const ghost = randomUUID();
     await cluster.queue.add('pretrain', { runId: ghost }, { jobId: ghost, attempts: 3 });
-    const failed = await waitFor(
+    await waitFor(
       `job ${ghost} to fail`,
-      async () => {
-        const job = await cluster.queue.getJob(ghost);
-        return job && (await job.getState()) === 'failed' ? job : undefined;
-      },
+      async () => ((await cluster.queue.getJobState(ghost)) === 'failed' ? true : undefined),
       15_000,
       () => cluster.logs(),
     );
+    // Read once failed: a job read before holds what it was then.
+    const failed = (await cluster.queue.getJob(ghost))!;
     expect([failed.attemptsMade, failed.failedReason]).toEqual([1, `run ${ghost} does not exist in the database`]);
-    await cluster.stopWorkers('SIGTERM');
   }, 120_000);
 
   it('a run the backup holds RUNNING on a worker that lives on but ended it long ago is taken over and resumes from the newest checkpoint the store holds', async () => {
@@ -108,6 +110,5 @@ describe('PostgreSQL restored from an older backup under a running fleet (real p
     expect(newestInStore).toBeGreaterThan(newest);
     expect(worker.output()).toMatch(new RegExp(`run ${runId} resumed from checkpoint ${newestInStore} `));
     expect(worker.output()).toMatch(new RegExp(`run ${runId}: attempt 1 is RUNNING on this worker .* not training it`));
-    await cluster.stopWorkers('SIGTERM');
   }, 180_000);
 });
