@@ -53,6 +53,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
   /** What this worker registered as, kept to register again (see beat). */
   private registration?: WorkerRegistration;
   private shuttingDown = false;
+  /** When closeUnheldAttempts last looked (0: not yet). */
+  private unheldLookedForAt = 0;
   /** See exitOnceJobsBackIfDatabaseSilent. */
   private exitEarly?: (message: string) => void;
 
@@ -160,11 +162,14 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
    * Attempts PostgreSQL says this worker trains and it does not (restored from a backup taken while
    * they ran): closed as CRASHED, so the reconciler takes their runs over and they resume from their
    * newest checkpoint. Only those opened longer ago than a silent worker takes to count as lost
-   * (three heartbeat intervals): one opened a moment ago may not be among the held ones yet.
+   * (three heartbeat intervals): one opened a moment ago may not be among the held ones yet. Looked
+   * for once in that time too, not at every heartbeat: nothing but a restore leaves them.
    */
   private async closeUnheldAttempts(): Promise<void> {
-    const openedBefore = new Date(Date.now() - this.config.worker.lostAfterMs);
-    const closed = await this.attempts.closeUnheld(this.options.workerId, this.active.attemptIds, openedBefore);
+    const { lostAfterMs } = this.config.worker;
+    if (Date.now() - this.unheldLookedForAt < lostAfterMs) return;
+    this.unheldLookedForAt = Date.now();
+    const closed = await this.attempts.closeUnheld(this.options.workerId, this.active.attemptIds, lostAfterMs);
     for (const attempt of closed)
       this.logger.warn(
         `run ${attempt.runId}: attempt ${attempt.number} is RUNNING on this worker in PostgreSQL, and this worker is not training it (a database restored from a backup?); closed as CRASHED, the reconciler enqueues the run again`,

@@ -108,23 +108,28 @@ export class AttemptsRepository {
   }
 
   /**
-   * Closes as CRASHED the RUNNING attempts PostgreSQL gives `workerId` that it does not hold (not in
-   * `held`) and that opened before `openedBefore`: a live worker's heartbeat would otherwise keep
-   * them RUNNING for ever, the reconciler taking them for trainings still going. PostgreSQL restored
-   * from a backup taken while they trained is the way there; an outcome whose write was given up
-   * another. Their runs are then taken over as a dead worker's are. Returns what it closed.
+   * Closes as CRASHED the RUNNING attempts of RUNNING runs that PostgreSQL gives `workerId` and that
+   * it does not hold (not in `held`), opened more than `openedAgoMs` ago by the database's clock: a
+   * live worker's heartbeat would otherwise keep them RUNNING for ever, the reconciler taking them
+   * for trainings still going. PostgreSQL restored from a backup taken while they trained is the way
+   * there; an outcome whose write was given up another. Their runs are then taken over as a dead
+   * worker's are. Read from the running runs (runs_status_created_at_idx), not from the worker's
+   * attempts, which a long-lived worker has by the ten thousand. Returns what it closed.
    */
   async closeUnheld(
     workerId: string,
     held: readonly string[],
-    openedBefore: Date,
+    openedAgoMs: number,
   ): Promise<{ id: string; runId: string; number: number }[]> {
     const error = `worker ${workerId} is not training it (it holds no such attempt): PostgreSQL was restored from a backup taken while it ran, or its end was never recorded`;
     return this.prisma.$queryRaw`
-      UPDATE "attempts" SET "outcome" = 'CRASHED', "ended_at" = now(), "error" = ${error}
-      WHERE "worker_id" = ${workerId} AND "outcome" = 'RUNNING' AND "started_at" < ${openedBefore}
-        AND NOT ("id" = ANY(${[...held]}::uuid[]))
-      RETURNING "id"::text AS id, "run_id"::text AS "runId", "number"`;
+      UPDATE "attempts" AS a SET "outcome" = 'CRASHED', "ended_at" = now(), "error" = ${error}
+      FROM "runs" AS r
+      WHERE r."status" = 'RUNNING' AND a."run_id" = r."id" AND a."worker_id" = ${workerId}
+        AND a."outcome" = 'RUNNING'
+        AND a."started_at" < now() - ${openedAgoMs}::double precision * interval '1 millisecond'
+        AND NOT (a."id" = ANY(${[...held]}::uuid[]))
+      RETURNING a."id"::text AS id, a."run_id"::text AS "runId", a."number"`;
   }
 
   /** The backend is known only once the engine has initialised, after the attempt opened. */
