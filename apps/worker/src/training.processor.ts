@@ -286,15 +286,22 @@ export class TrainingProcessor {
     if (!resolved.ok) return fail(resolved.reason);
 
     const recorded = await read('finding its resume point', () => this.checkpoints.resumePoint(runId));
-    // A store that does not answer the listing costs only the unrecorded folders: the recorded
-    // checkpoints are read (and an outage met) by the training process, as before.
-    const plan = await withUnrecordedCheckpoints(this.store, runId, recorded).catch((error: Error) => {
-      context.log.warn(
-        this.logger,
-        `run ${runId}: its checkpoint folders could not be listed in the store (${error.message}); resuming from the recorded ones only`,
-      );
-      return { candidates: recorded.candidates, lastSequence: recorded.nextSequence - 1, unrecorded: [] };
-    });
+    const recordedOnly = { candidates: recorded.candidates, lastSequence: recorded.nextSequence - 1, unrecorded: [] };
+    // A first attempt, nearly every one, lists nothing: folders PostgreSQL does not record come from
+    // an attempt it lost (a restore from a backup taken while the run trained, an attempt lost before
+    // recording one), so a later attempt. A store that does not answer the listing costs only the
+    // unrecorded folders: the recorded checkpoints are read (and an outage met) by the training
+    // process, as before.
+    const plan =
+      opened.attempt.number <= 1
+        ? recordedOnly
+        : await withUnrecordedCheckpoints(this.store, runId, recorded).catch((error: Error) => {
+            context.log.warn(
+              this.logger,
+              `run ${runId}: its checkpoint folders could not be listed in the store (${error.message}); resuming from the recorded ones only`,
+            );
+            return recordedOnly;
+          });
     if (plan.unrecorded.length)
       context.log.warn(
         this.logger,

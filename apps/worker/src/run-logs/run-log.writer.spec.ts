@@ -93,6 +93,28 @@ describe('RunLogWriter', () => {
     ]);
   });
 
+  it("lists nothing for a first attempt: its first chunk is the attempt's first, without a listing of the run's log", async () => {
+    let listings = 0;
+    const list = store.list.bind(store);
+    jest.spyOn(store, 'list').mockImplementation((prefix, limits) => {
+      listings++;
+      return list(prefix, limits);
+    });
+    const first = open({ attempt: 1 });
+    first.append('log', 'worker', 'first attempt');
+    await first.close();
+    expect(listings).toBe(0);
+    const second = open({ attempt: 2 });
+    second.append('log', 'worker', 'second attempt');
+    await second.close();
+    expect(listings).toBe(1);
+    jest.restoreAllMocks();
+    expect((await chunks()).map((c) => [parseRunLogChunkKey(runId, c.key), c.lines.map((l) => l.msg)])).toEqual([
+      [{ attempt: 1, sequence: 1 }, ['first attempt']],
+      [{ attempt: 2, sequence: 1 }, ['second attempt']],
+    ]);
+  });
+
   it('grows the open chunk in place between flushes, so a reader’s line offset stays valid', async () => {
     const writer = open();
     writer.append('log', 'worker', 'one');

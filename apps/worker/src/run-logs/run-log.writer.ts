@@ -64,8 +64,11 @@ interface Chunk {
  */
 export class RunLogWriter {
   private chunk: Chunk = { sequence: 1, lines: [], bytes: 0, dirty: false };
-  /** Whether the first chunk's sequence is past every chunk the store already holds of this attempt (see placeFirstChunk). */
-  private placed = false;
+  /**
+   * Whether the first chunk's sequence is past every chunk the store already holds of this attempt
+   * (see placeFirstChunk). A first attempt starts placed: see there.
+   */
+  private placed: boolean;
   private pending: Encoded[] = [];
   private pendingBytes = 0;
   private dropped = 0;
@@ -82,6 +85,7 @@ export class RunLogWriter {
 
   constructor(private readonly options: RunLogWriterOptions) {
     this.maxPendingBytes = options.maxPendingBytes ?? 4 * options.chunkBytes;
+    this.placed = options.attempt <= 1;
     this.timer = setInterval(() => void this.flush(), options.flushMs);
     this.timer.unref();
   }
@@ -216,7 +220,10 @@ export class RunLogWriter {
   /**
    * An attempt's number is PostgreSQL's: restored from an older backup, it numbers again attempts
    * whose logs the store still holds. This one's chunks go after theirs rather than over the first
-   * of them, so neither reads as the other's. Listed once, before the first write that succeeds.
+   * of them, so neither reads as the other's. Listed once, before the first write that succeeds;
+   * not for a first attempt, nearly every one, which would pay a listing for the rare run that
+   * trained after the dump it was restored from never attempted (its first chunk is then written
+   * over the lost attempt's first: docs/operations.md, restoring from backups).
    */
   private async placeFirstChunk(): Promise<void> {
     const { store, runId, attempt } = this.options;
