@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { CheckpointsRepository, type Database, RunsRepository, WorkersRepository } from '@trainyard/db';
 import { DATABASE } from '@trainyard/infrastructure';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { succeededRun } from '../testing/succeeded-run';
 
 type Problem = { errors?: { field: string; message: string }[] };
 
@@ -363,26 +364,9 @@ describe('the training-memory estimate at submit (PostgreSQL, Redis, HTTP)', () 
   });
 
   it('sizes a fine-tune on a layers-autoencoder pretrain run, and on a registered fine-tune, by the layers the worker loads', async () => {
-    const runs = app.get(RunsRepository);
-    const checkpoints = app.get(CheckpointsRepository);
     /** A SUCCEEDED run of `kind` with `stored` as its spec and a COMPLETE checkpoint holding `models`. */
-    async function succeeded(kind: 'PRETRAIN' | 'FINETUNE', stored: unknown, models: string[]): Promise<string> {
-      const id = randomUUID();
-      await runs.create({ id, kind, name: 'base', spec: stored as never, baseRunId: null });
-      await runs.markRunning(id, 'cpu');
-      const checkpoint = await checkpoints.begin({
-        runId: id,
-        attemptId: null,
-        sequence: 1,
-        epoch: 1,
-        step: 10,
-        uri: `file:///x/${id}/`,
-        models,
-      });
-      await checkpoints.complete(checkpoint.id, 100, 'f'.repeat(64));
-      await runs.finish(id, 'SUCCEEDED');
-      return id;
-    }
+    const succeeded = (kind: 'PRETRAIN' | 'FINETUNE', stored: object, models: string[]) =>
+      succeededRun(app, { kind, spec: stored, models });
     const dataset = autoencoder(32).dataset;
     const pretrainId = await succeeded(
       'PRETRAIN',
