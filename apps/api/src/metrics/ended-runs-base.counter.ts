@@ -15,7 +15,8 @@ export type EndedRunsBase = { endedBefore: Date; rows: RunCount[] };
  * that finds none, the first or one after every count failed, waits for the count under way or
  * starts one. A count that fails keeps the last base and is tried again `periodMs` later, logged
  * once until one answers. One count at a time: the next is scheduled once the last has settled, even
- * past its deadline (PostgreSQL may still be reading). With `periodMs` 0, each scrape counts its own.
+ * past its deadline (PostgreSQL may still be reading). `periodMs` 0 (each scrape counting its own) is
+ * the registry's, which then reads the count as it reads its other queries.
  */
 export class EndedRunsBaseCounter {
   private last?: EndedRunsBase;
@@ -32,7 +33,6 @@ export class EndedRunsBaseCounter {
 
   /** The base for this scrape; undefined when none could be counted (logged), and the runs are left out. */
   async base(): Promise<EndedRunsBase | undefined> {
-    if (this.options.periodMs === 0) return this.countForOneScrape();
     return this.last ?? this.counting ?? this.refresh();
   }
 
@@ -79,15 +79,5 @@ export class EndedRunsBaseCounter {
       this.timer = setTimeout(() => void this.refresh(), periodMs).unref();
     });
     return counting;
-  }
-
-  private async countForOneScrape(): Promise<EndedRunsBase | undefined> {
-    const { deadlineMs, logger } = this.options;
-    try {
-      return await withDeadline(this.count(), deadlineMs, `no answer within ${deadlineMs} ms`);
-    } catch (err) {
-      logger.warn(`Metrics: ended runs by status left out of this scrape: ${(err as Error).message}`);
-      return undefined;
-    }
   }
 }

@@ -47,6 +47,7 @@ export class PrometheusRegistry implements OnModuleDestroy {
    * (only ended runs can be) leaves the base at its next count.
    */
   private readonly endedRuns: EndedRunsBaseCounter;
+  private readonly countEndedRuns = () => this.runsRepository.countEndedBefore(ENDED_RUNS_LATE_COMMIT_MARGIN_MS);
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -55,10 +56,11 @@ export class PrometheusRegistry implements OnModuleDestroy {
     private readonly workersRepository: WorkersRepository,
     private readonly projectsRepository: ProjectsRepository,
   ) {
-    this.endedRuns = new EndedRunsBaseCounter(
-      () => this.runsRepository.countEndedBefore(ENDED_RUNS_LATE_COMMIT_MARGIN_MS),
-      { periodMs: config.api.metricsEndedRunsMaxAgeMs, deadlineMs: config.redis.connectTimeoutMs, logger: this.logger },
-    );
+    this.endedRuns = new EndedRunsBaseCounter(this.countEndedRuns, {
+      periodMs: config.api.metricsEndedRunsMaxAgeMs,
+      deadlineMs: config.redis.connectTimeoutMs,
+      logger: this.logger,
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'trainyard_api_' });
     this.httpDuration = new Histogram({
       name: 'trainyard_http_request_duration_seconds',
@@ -102,7 +104,10 @@ export class PrometheusRegistry implements OnModuleDestroy {
       labelNames: ['status', 'kind'],
       registers: [this.registry],
       collect: async () => {
-        const base = await this.endedRuns.base();
+        const base =
+          this.config.api.metricsEndedRunsMaxAgeMs === 0
+            ? await this.read('ended runs by status', this.countEndedRuns)
+            : await this.endedRuns.base();
         const current =
           base &&
           (await this.read('runs by status', () => this.runsRepository.countUnfinishedAndEndedSince(base.endedBefore)));
