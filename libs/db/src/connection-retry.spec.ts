@@ -3,6 +3,7 @@ import {
   databaseUnavailable,
   isConnectionError,
   isStatementTimeout,
+  isTooManyConnections,
   withConnectionRetry,
   type RetryClock,
 } from './connection-retry';
@@ -35,6 +36,26 @@ describe('withConnectionRetry', () => {
     expect(isConnectionError(new Error('Query read timeout'))).toBe(true);
     expect(isConnectionError(new Error('timeout exceeded when trying to connect'))).toBe(true);
     expect(isConnectionError(new Error('Connection terminated due to connection timeout'))).toBe(true);
+  });
+
+  it('takes a connection refused as too many (53300) for a lost one, and tells it apart', () => {
+    // As Prisma 7's pg adapter reports it (seen in apps/api/src/http/full-database.int-spec.ts).
+    const adapter = (code: string) =>
+      Object.assign(new Error('Too many database connections opened: too many connections for role "r"'), {
+        clientVersion: '7',
+        code,
+        meta: { driverAdapterError: { cause: { originalCode: '53300', kind: 'TooManyConnections' } } },
+      });
+    for (const error of [
+      adapter('P2037'),
+      adapter('P2010'),
+      Object.assign(new Error('sorry, too many clients already'), { code: '53300' }),
+    ]) {
+      expect(isTooManyConnections(error)).toBe(true);
+      expect(isConnectionError(error)).toBe(true);
+    }
+    expect(databaseUnavailable(adapter('P2037'))).toBe('unreachable');
+    expect(isTooManyConnections(refused())).toBe(false);
   });
 
   it('tells a statement the server cancelled at its deadline, and only the database client’s errors as an outage', () => {

@@ -1,5 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** PostgreSQL's too_many_connections, and what Prisma's driver adapter reports it as. */
+const TOO_MANY_CONNECTIONS_CODES = ['53300', 'P2037'];
+const TOO_MANY_CONNECTIONS_MESSAGE =
+  /too many clients already|too many connections for (role|database)|remaining connection slots are reserved|Too many database connections opened/i;
+
 /**
  * Codes and messages of a lost database connection (server restart, `pg_terminate_backend`,
  * a dropped socket, a server that stopped answering: pg's query and connect deadlines), as pg,
@@ -50,14 +55,35 @@ function inCauseChain(error: unknown, test: (fields: ErrorFields) => boolean): b
   return false;
 }
 
-/** True when `error` (or any error in its cause chain) is a lost or refused database connection. */
+/**
+ * True when `error` (or any error in its cause chain) is a lost or refused database connection,
+ * a connection refused because the server has as many as it allows included: as passing as a
+ * restart, so waited out the same way (before, Prisma's P2037 was a plain error: a 500, a failed attempt).
+ */
 export function isConnectionError(error: unknown): boolean {
+  return (
+    inCauseChain(
+      error,
+      (f) =>
+        (typeof f.code === 'string' && CONNECTION_CODES.has(f.code)) ||
+        (typeof f.originalCode === 'string' && CONNECTION_CODES.has(f.originalCode)) ||
+        (typeof f.message === 'string' && CONNECTION_MESSAGE.test(f.message)),
+    ) || isTooManyConnections(error)
+  );
+}
+
+/**
+ * True when PostgreSQL refused a new connection because it has as many as it allows (its
+ * `max_connections`, or a role's or database's `CONNECTION LIMIT`): reachable, but full. It is a
+ * connection error too (`isConnectionError`); this tells it apart for the words a person reads.
+ */
+export function isTooManyConnections(error: unknown): boolean {
   return inCauseChain(
     error,
     (f) =>
-      (typeof f.code === 'string' && CONNECTION_CODES.has(f.code)) ||
-      (typeof f.originalCode === 'string' && CONNECTION_CODES.has(f.originalCode)) ||
-      (typeof f.message === 'string' && CONNECTION_MESSAGE.test(f.message)),
+      (typeof f.code === 'string' && TOO_MANY_CONNECTIONS_CODES.includes(f.code)) ||
+      (typeof f.originalCode === 'string' && TOO_MANY_CONNECTIONS_CODES.includes(f.originalCode)) ||
+      (typeof f.message === 'string' && TOO_MANY_CONNECTIONS_MESSAGE.test(f.message)),
   );
 }
 

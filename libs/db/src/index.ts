@@ -49,6 +49,7 @@ export { withFence, type Fence } from './attempt-fence';
 export {
   withConnectionRetry,
   isConnectionError,
+  isTooManyConnections,
   isStatementTimeout,
   databaseUnavailable,
   DatabaseOutageError,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { DependencyCheck, DependencyFailure, Readiness } from '@trainyard/contracts';
-import { isConnectionError, type Database } from '@trainyard/db';
+import { isConnectionError, isTooManyConnections, type Database } from '@trainyard/db';
 import type { ObjectStore } from '@trainyard/storage';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../common/with-deadline';
@@ -55,9 +55,11 @@ export class HealthService {
       const reason: DependencyFailure =
         error.message === timedOut
           ? timedOut
-          : isConnectionError(error) || UNREACHABLE.test(`${error.name} ${error.message}`)
-            ? 'unreachable'
-            : 'failed';
+          : isTooManyConnections(error)
+            ? 'full'
+            : isConnectionError(error) || UNREACHABLE.test(`${error.name} ${error.message}`)
+              ? 'unreachable'
+              : 'failed';
       this.changed(name, reason, error);
       return { ok: false, ms: Date.now() - started, error: reason };
     }

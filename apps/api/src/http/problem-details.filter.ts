@@ -8,6 +8,7 @@ import {
   databaseUnavailable,
   InvalidCursorError,
   isReferenceGone,
+  isTooManyConnections,
   RunNotFoundError,
   RunReferenceRefusedError,
   RunStateError,
@@ -22,8 +23,17 @@ import {
 } from '@trainyard/storage';
 import { requestIdOf } from '../logging/request-id';
 
-/** A domain error this API knows, as status, message and (where there is one) the field at fault. */
-type Mapped = { status: number; message: string; errors?: FieldError[] };
+/**
+ * A domain error this API knows, as status, message, (where there is one) the field at fault, and
+ * (for a dependency that is full) the seconds a client should wait before it tries again.
+ */
+type Mapped = { status: number; message: string; errors?: FieldError[]; retryAfterS?: number };
+
+/**
+ * Retry-After of a 503 for a database at its connection limit: a place frees as soon as another
+ * client's query ends, but clients retrying at once only keep it full.
+ */
+export const DATABASE_FULL_RETRY_AFTER_S = 2;
 
 /**
  * Domain errors from the libraries, mapped once here rather than caught and re-thrown by hand in
@@ -65,6 +75,13 @@ function mapDomainError(error: unknown): Mapped | undefined {
     return { status: HttpStatus.SERVICE_UNAVAILABLE, message: error.message };
   }
   const database = databaseUnavailable(error);
+  if (database && isTooManyConnections(error))
+    return {
+      status: HttpStatus.SERVICE_UNAVAILABLE,
+      message:
+        'The database refuses new connections: it has as many as it allows (max_connections, or the role’s or database’s CONNECTION LIMIT); try again shortly',
+      retryAfterS: DATABASE_FULL_RETRY_AFTER_S,
+    };
   if (database)
     return {
       status: HttpStatus.SERVICE_UNAVAILABLE,
@@ -109,6 +126,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
+    const retryAfterS = exception instanceof HttpException ? undefined : mapDomainError(exception)?.retryAfterS;
+    if (retryAfterS !== undefined) res.setHeader('retry-after', String(retryAfterS));
     sendProblem(res, problem);
   }
 

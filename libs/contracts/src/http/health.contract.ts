@@ -8,7 +8,7 @@ export const LivenessSchema: LivenessSchemaType = livenessSchema;
 export type Liveness = z.infer<typeof LivenessSchema>;
 
 const dependencyFailureSchema = z.union([
-  z.enum(['unreachable', 'failed']),
+  z.enum(['unreachable', 'full', 'failed']),
   z.string().regex(/^timed out after \d+ ms$/),
 ]);
 export interface DependencyFailureSchemaType extends Inferred<typeof dependencyFailureSchema> {}
@@ -22,7 +22,10 @@ export type DependencyFailure = z.infer<typeof DependencyFailureSchema>;
 const dependencyCheckSchema = z.strictObject({
   ok: z.boolean(),
   ms: z.number(),
-  /** Why it failed: `unreachable` (refused or lost connection), `timed out after N ms`, `failed` (anything else). */
+  /**
+   * Why it failed: `unreachable` (refused or lost connection), `full` (it refuses new connections:
+   * it has as many as it allows), `timed out after N ms`, `failed` (anything else).
+   */
   error: DependencyFailureSchema.optional(),
 });
 export interface DependencyCheckSchemaType extends Inferred<typeof dependencyCheckSchema> {}

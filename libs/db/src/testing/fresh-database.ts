@@ -34,7 +34,8 @@ export async function createFreshDatabase(): Promise<FreshDatabase> {
   };
 }
 
-async function withAdmin<T>(fn: (admin: Client) => Promise<T>): Promise<T> {
+/** One connection as the test server's admin, for `fn`, closed after. */
+export async function withAdmin<T>(fn: (admin: Client) => Promise<T>): Promise<T> {
   const admin = new Client({ connectionString: TEST_POSTGRES_ADMIN_URL });
   try {
     await admin.connect();

@@ -6,3 +6,4 @@ export { freePort } from './free-port';
 export { useMigratedDatabase } from './migrated-database';
 export { startFreezableProxy, type FreezableProxy } from './freezable-proxy';
 export { useDatabaseBehindProxy, type DatabaseBehindProxy } from './database-behind-proxy';
+export { createConnectionLimitedRole, type ConnectionLimitedRole } from './connection-limited-role';

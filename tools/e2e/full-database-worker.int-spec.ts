@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { createConnectionLimitedRole, type ConnectionLimitedRole } from '@trainyard/db/testing';
+import { Cluster, tinyPretrain } from './cluster';
+
+/** Long enough for every write of the training to meet the refusal, short enough to keep the suite modest. */
+const FULL_MS = 8000;
+
+/**
+ * A worker's PostgreSQL is up but full: it refuses the worker's new connections ("too many
+ * connections for role", 53300, as a server at `max_connections` says "too many clients already")
+ * and has ended those it held, mid-training; the API and the test keep theirs. The worker's writes
+ * wait for places, as for a restart (WORKER_DATABASE_OUTAGE_PATIENCE_MS), and the run goes on in
+ * the same attempt once connections are taken again. Before, the refusal was a plain error: the
+ * attempt failed on it.
+ */
+describe('a worker whose PostgreSQL refuses new connections mid-training (real processes, Redis, PostgreSQL, S3)', () => {
+  let cluster: Cluster;
+  let role: ConnectionLimitedRole;
+
+  beforeAll(async () => {
+    cluster = await Cluster.start();
+    role = await createConnectionLimitedRole();
+  }, 120_000);
+  afterAll(async () => {
+    await role?.accept();
+    await cluster?.stop();
+    await role?.drop();
+  });
+
+  it(`waits ${FULL_MS / 1000} s of refused connections out in one attempt, every epoch recorded once`, async () => {
+    const worker = await cluster.startWorker({
+      DATABASE_URL: role.urlFor(cluster.env['DATABASE_URL']!),
+      DATABASE_CONNECT_TIMEOUT_MS: '1000',
+    });
+    const epochs = 40;
+    const runId = await cluster.submit(tinyPretrain(`database full ${randomUUID()}`, epochs));
+    await cluster.waitForSql('training', `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1`, [runId]);
+    await role.refuse();
+    try {
+      await new Promise((r) => setTimeout(r, FULL_MS));
+    } finally {
+      await role.accept();
+    }
+
+    const run = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED'], 120_000);
+    expect({ status: run.status, reason: run.failureReason }).toEqual({ status: 'SUCCEEDED', reason: null });
+    expect((await cluster.attempts(runId)).map((a) => a.outcome)).toEqual(['SUCCEEDED']);
+    const { rows } = await cluster.pg.query(
+      `SELECT count(*)::int AS n, count(DISTINCT step)::int AS steps FROM metric_points WHERE run_id = $1 AND name = 'loss'`,
+      [runId],
+    );
+    expect(rows[0]).toEqual({ n: epochs, steps: epochs });
+
+    // The refusal reached the worker's writes, which waited, said so a few times, not per try.
+    const log = worker.output();
+    expect(log).toMatch(/too many connections for role/);
+    const waits = log.match(/waits for the database/g) ?? [];
+    expect(waits.length).toBeGreaterThanOrEqual(1);
+    expect(waits.length).toBeLessThan(10);
+    expect(log).toMatch(/the database answers again after \d+ s away/);
+  }, 240_000);
+});
