@@ -3,10 +3,13 @@ import { DelayedError, WaitingError, Worker, type Job } from 'bullmq';
 import type Redis from 'ioredis';
 import type { ResourceClass, TrainingJobData } from '@trainyard/contracts';
 import { logQueueErrors } from '@trainyard/infrastructure';
-import { queueNameFor } from '@trainyard/queue';
+import { isRedisFull, queueNameFor, REDIS_FULL_MEANING } from '@trainyard/queue';
 
 /** BullMQ's messages for a job whose lock or key Redis lost (lock-manager.js, finished-errors.js): the job id. */
 const JOB_GONE_FROM_REDIS = /^(?:could not renew lock for job (\S+)|Missing (?:key|lock) for job (\S+)\. \w+)$/;
+
+/** How often a worker that found Redis full tries a write again (one small key, expiring by itself). */
+export const REDIS_FULL_PROBE_MS = 2000;
 
 /** How long a job given back waits before a worker may take it again. */
 export const GIVE_BACK_DELAY_MS = 2000;
@@ -60,6 +63,8 @@ export class ClassConsumers {
   private readonly reportedGone = new Set<string>();
   /** Paused from outside (a drain, a shutdown): stays paused whatever the budget. */
   private stopped = false;
+  /** Since when Redis refuses writes (full), with the errors not logged meanwhile; undefined while it takes them. */
+  private full?: { since: number; unlogged: number; probe: NodeJS.Timeout };
   private gating = Promise.resolve();
 
   constructor(private readonly options: ClassConsumersOptions) {}
@@ -85,7 +90,10 @@ export class ClassConsumers {
       // Redis failures are logged once per outage by the connection (libs/infrastructure), not per
       // retry here; a job Redis no longer has for this worker, once per job (jobGoneFromRedis).
       logQueueErrors(
-        { on: (event, listener) => consumer.on(event, (error) => this.jobGoneFromRedis(error) || listener(error)) },
+        {
+          on: (event, listener) =>
+            consumer.on(event, (error) => this.redisFull(error) || this.jobGoneFromRedis(error) || listener(error)),
+        },
         this.logger,
         `queue ${consumer.name}`,
       );
@@ -130,6 +138,7 @@ export class ClassConsumers {
    * another worker takes the jobs over as stalled.
    */
   async close(withinMs?: number): Promise<boolean> {
+    clearInterval(this.full?.probe);
     const closed = Promise.all(this.consumers.map((c) => c.close())).then(() => true);
     if (withinMs === undefined) return closed;
     let timer: NodeJS.Timeout | undefined;
@@ -164,6 +173,48 @@ export class ClassConsumers {
   }
 
   /**
+   * A full Redis refuses BullMQ's every write at once, and BullMQ's fetch loop tries again at once
+   * for errors other than a lost connection: a consumer spun, logging thousands of lines a second
+   * (55,000 in 20 s on this project's machine). Once Redis says it is full, every consumer pauses
+   * (the held trainings go on: they end in PostgreSQL, and their jobs' moves wait for Redis), the
+   * worker says so once, and a small write is tried every REDIS_FULL_PROBE_MS; once one is taken the
+   * consumers resume and the worker says after how long. Returns whether `error` was Redis full.
+   */
+  private redisFull(error: Error): boolean {
+    if (!isRedisFull(error)) return false;
+    if (this.full) {
+      this.full.unlogged++;
+      return true;
+    }
+    const probeKey = `trainyard:${this.options.queueName}:redis-full-probe`;
+    const probe = setInterval(() => {
+      this.options.connection
+        .set(probeKey, '1', 'PX', REDIS_FULL_PROBE_MS)
+        .then(() => this.redisTakesWrites())
+        .catch(() => undefined);
+    }, REDIS_FULL_PROBE_MS);
+    probe.unref();
+    this.full = { since: Date.now(), unlogged: 0, probe };
+    this.logger.error(
+      `${REDIS_FULL_MEANING}: ${error.message} This worker takes no job until Redis takes writes again (tried every ${REDIS_FULL_PROBE_MS} ms); ` +
+        'the trainings it holds go on and end in PostgreSQL, their jobs finishing in Redis once it has room',
+    );
+    void this.gate();
+    return true;
+  }
+
+  private redisTakesWrites(): void {
+    const full = this.full;
+    if (!full) return;
+    clearInterval(full.probe);
+    this.full = undefined;
+    this.logger.log(
+      `Redis takes writes again after ${Math.round((Date.now() - full.since) / 1000)} s full (${full.unlogged} more of its refusals not logged); taking jobs again`,
+    );
+    void this.gate();
+  }
+
+  /**
    * BullMQ's errors for a job whose key or lock Redis no longer has (a Redis restarted without its
    * data; a lock that expired before it was renewed, the job perhaps taken over since): one each time
    * it fails to renew the lock (every half lock duration) and one for each move at the job's end.
@@ -178,8 +229,11 @@ export class ClassConsumers {
     this.reportedGone.add(id);
     // Bounded: a long-lived worker forgets the oldest.
     if (this.reportedGone.size > 1000) this.reportedGone.delete(this.reportedGone.values().next().value!);
+    const why = this.full
+      ? 'Redis is full and refuses to renew its lock: once it has room, the job goes back to the queue as stalled if its lock expired meanwhile (a run still training here is then taken over, resuming from its last checkpoint)'
+      : 'Redis lost it (restarted without its data), or its lock expired before it could be renewed (Redis unreachable, or this process stalled)';
     this.logger.warn(
-      `job ${id} is no longer this worker's in Redis (${error.message}): Redis lost it (restarted without its data), or its lock expired before it could be renewed (Redis unreachable, or this process stalled). ` +
+      `job ${id} is no longer this worker's in Redis (${error.message}): ${why}. ` +
         "Its run goes on here and ends in PostgreSQL, unless another worker took it over (which fences this attempt); BullMQ's further errors about this job are not logged",
     );
     return true;
@@ -190,7 +244,8 @@ export class ClassConsumers {
     // With one class the consumer's own concurrency is the budget: nothing to gate, unless paused.
     this.gating = this.gating
       .then(async () => {
-        const open = !this.stopped && (this.consumers.length === 1 || this.held.length < this.options.concurrency);
+        const open =
+          !this.stopped && !this.full && (this.consumers.length === 1 || this.held.length < this.options.concurrency);
         for (const consumer of this.consumers) {
           if (open && consumer.isPaused()) await consumer.resume();
           else if (!open && !consumer.isPaused()) await consumer.pause(true);

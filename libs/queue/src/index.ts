@@ -5,3 +5,4 @@ export * from './redis-checks';
 export * from './training-queue';
 export * from './training-queues';
 export * from './pipeline-queue';
+export * from './redis-full';

@@ -35,6 +35,8 @@ import {
   advancePipeline,
   enqueueRun,
   enqueueRuns,
+  isRedisFull,
+  REDIS_FULL_MEANING,
   type EnqueuedRun,
   type PipelineQueueOptions,
   type TrainingQueues,
@@ -345,9 +347,20 @@ export class RunsService implements OnModuleDestroy {
 
 const ENQUEUE_FAILURE = 'Could not enqueue the run: ';
 
+/**
+ * Why runs refused by Redis were not queued, and when to submit them again: a full Redis answers,
+ * so "once it is back" would mislead whoever reads it.
+ */
+function queueTrouble(reason: string): { because: string; when: string } {
+  return isRedisFull(reason)
+    ? { because: ` because ${REDIS_FULL_MEANING}`, when: 'once Redis has room' }
+    : { because: '', when: 'once Redis is back' };
+}
+
 function enqueueFailed(id: string, reason: string): ServiceUnavailableException {
+  const { because, when } = queueTrouble(reason);
   return new ServiceUnavailableException({
-    message: `Run ${id} was recorded but could not be queued, so it was marked FAILED; submit it again once Redis is back`,
+    message: `Run ${id} was recorded but could not be queued${because}, so it was marked FAILED; submit it again ${when}`,
     runId: id,
     reason,
   });
@@ -359,8 +372,9 @@ function enqueueManyFailed(
   reason: string,
   sweepId: string | undefined,
 ): ServiceUnavailableException {
+  const { because, when } = queueTrouble(reason);
   return new ServiceUnavailableException({
-    message: `${failed} of the ${runs} runs${sweepId ? ` of sweep ${sweepId}` : ''} were recorded but could not be queued, so they were marked FAILED; submit them again once Redis is back`,
+    message: `${failed} of the ${runs} runs${sweepId ? ` of sweep ${sweepId}` : ''} were recorded but could not be queued${because}, so they were marked FAILED; submit them again ${when}`,
     ...(sweepId && { sweepId }),
     failedRuns: failed,
     runs,
