@@ -4,6 +4,7 @@ export { ObjectNotFoundError } from './object-not-found.error';
 export { InvalidObjectKeyError } from './invalid-object-key.error';
 export { CorruptCheckpointError } from './corrupt-checkpoint.error';
 export { StorageRequestError } from './storage-request.error';
+export { StoreFullError } from './store-full.error';
 export { BodySizeMismatchError } from './body-size-mismatch.error';
 export { PUT_STREAM_PART_BYTES } from './sized-body';
 export { isTransientStorageError, withStorageRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './transient-error';

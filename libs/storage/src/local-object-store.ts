@@ -9,6 +9,7 @@ import { assertValidKey, assertValidPrefix } from './object-key';
 import { InvalidObjectKeyError } from './invalid-object-key.error';
 import { ObjectNotFoundError } from './object-not-found.error';
 import { chunksOfSize } from './sized-body';
+import { diskFullCode, StoreFullError } from './store-full.error';
 
 /** Suffix of in-flight writes; such files are never listed and are not valid key names. */
 const PARTIAL_SUFFIX = '.partial';
@@ -51,9 +52,21 @@ export class LocalObjectStore implements ObjectStore {
     });
   }
 
-  /** `write` into a temp file beside the key's, synced, then renamed over it: the whole object or none. */
+  /**
+   * `write` into a temp file beside the key's, synced, then renamed over it: the whole object or
+   * none. A full disk is a StoreFullError naming the key and the file.
+   */
   private async writeWhole(key: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
     const target = this.pathOf(key);
+    try {
+      await this.writeThenRename(target, write);
+    } catch (error) {
+      const full = diskFullCode(error);
+      throw full ? new StoreFullError(key, target, full, error) : error;
+    }
+  }
+
+  private async writeThenRename(target: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
     const temp = `${target}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
     const handle = await this.createInFolder(temp);
     try {

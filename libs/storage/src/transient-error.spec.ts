@@ -1,6 +1,7 @@
 import { S3Error } from 'minio';
 import { isTransientStorageError, withStorageRetry } from './transient-error';
 import { parseS3Endpoint } from './s3-object-store';
+import { StoreFullError } from './store-full.error';
 
 function s3Error(code: string): Error {
   const e = new S3Error('x');
@@ -21,6 +22,13 @@ describe('isTransientStorageError', () => {
     expect(isTransientStorageError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe(true);
     expect(isTransientStorageError(new TypeError('bad'))).toBe(false);
     expect(isTransientStorageError(undefined)).toBe(false);
+  });
+  it('waits for room on a local store whose disk is full, not for a raw ENOSPC from elsewhere', () => {
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    expect(isTransientStorageError(new StoreFullError('runs/r/x.bin', '/objects/runs/r/x.bin', 'ENOSPC', enospc))).toBe(
+      true,
+    );
+    expect(isTransientStorageError(enospc)).toBe(false);
   });
 });
 

@@ -38,6 +38,8 @@ export function isTransientStorageError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
   if (typeof e.code === 'string' && TRANSIENT_NETWORK_CODES.has(e.code)) return true;
+  // A local store's disk full: as MinIO's XMinioStorageFull below, room comes back once freed.
+  if (e.name === 'StoreFullError') return true;
   if (e.name === 'S3Error') {
     if (typeof e.code === 'string' && TRANSIENT_S3_CODES.has(e.code)) return true;
     // A bodiless reply with a status minio has no name for (502, 504 from a proxy in front of the

@@ -20,6 +20,7 @@ import {
   isTransientStorageError,
   ObjectNotFoundError,
   StorageRequestError,
+  StoreFullError,
 } from '@trainyard/storage';
 import { requestIdOf } from '../logging/request-id';
 
@@ -89,6 +90,12 @@ function mapDomainError(error: unknown): Mapped | undefined {
         database === 'timeout'
           ? 'The database did not finish the query within its deadline; try again shortly'
           : 'The database is unreachable or not answering; try again shortly',
+    };
+  // A local object store's disk is full (a dataset upload): the path and code go to the log only.
+  if (error instanceof StoreFullError)
+    return {
+      status: HttpStatus.SERVICE_UNAVAILABLE,
+      message: 'The object store has no space left on its disk; try again once an operator has freed space',
     };
   // The object store refused or did not answer past its client's retries (a run's log, a download).
   if (error instanceof StorageRequestError && isTransientStorageError(error))

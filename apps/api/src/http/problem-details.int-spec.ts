@@ -1,5 +1,5 @@
 import { InvalidCursorError, RunReferenceRefusedError, RunStateError, SubmitsBusyError } from '@trainyard/db';
-import { ObjectNotFoundError } from '@trainyard/storage';
+import { ObjectNotFoundError, StoreFullError } from '@trainyard/storage';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { ProblemDetailsFilter } from './problem-details.filter';
 
@@ -142,6 +142,12 @@ describe('problem details (HTTP, PostgreSQL, Redis)', () => {
     expect(filter.toProblem(fromPrisma('Foreign key constraint violated', { code: 'P2003' }), undefined)).toMatchObject(
       { status: 409, detail: 'A run or checkpoint this request refers to was deleted meanwhile' },
     );
+    // A local object store's disk full (a dataset upload): a 503 that says so, not its path.
+    const full = new StoreFullError('datasets/d/a.png', '/srv/objects/datasets/d/a.png', 'ENOSPC', new Error('ENOSPC'));
+    expect(filter.toProblem(full, undefined)).toMatchObject({
+      status: 503,
+      detail: 'The object store has no space left on its disk; try again once an operator has freed space',
+    });
     // Anything else from the client is not an outage.
     expect(filter.toProblem(fromPrisma('Unique constraint failed', { code: 'P2002' }), undefined).status).toBe(500);
   });
