@@ -230,7 +230,7 @@ export class ClassConsumers {
     // Bounded: a long-lived worker forgets the oldest.
     if (this.reportedGone.size > 1000) this.reportedGone.delete(this.reportedGone.values().next().value!);
     const why = this.full
-      ? 'Redis is full and refuses to renew its lock: once it has room, the job goes back to the queue as stalled if its lock expired meanwhile (a run still training here is then taken over, resuming from its last checkpoint)'
+      ? 'Redis is full and refuses to renew its lock: once it has room, the job goes back to the queue as stalled if its lock expired meanwhile (another worker may then take over a run still training here, resuming from its last checkpoint)'
       : 'Redis lost it (restarted without its data), or its lock expired before it could be renewed (Redis unreachable, or this process stalled)';
     this.logger.warn(
       `job ${id} is no longer this worker's in Redis (${error.message}): ${why}. ` +
