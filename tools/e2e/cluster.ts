@@ -178,6 +178,30 @@ export class Cluster {
     );
   }
 
+  /**
+   * Waits for the run to end, and says how it ended and what it recorded: its status and reason,
+   * its attempts' outcomes, and its epochs' loss points (`n`) over distinct steps (`steps`), equal
+   * when no epoch was recorded twice.
+   */
+  async runEnding(runId: string): Promise<{
+    status: string;
+    reason: string | null;
+    outcomes: string[];
+    loss: { n: number; steps: number };
+  }> {
+    const run = await this.waitForStatus(runId, TERMINAL, 120_000);
+    const { rows } = await this.pg.query(
+      `SELECT count(*)::int AS n, count(DISTINCT step)::int AS steps FROM metric_points WHERE run_id = $1 AND name = 'loss'`,
+      [runId],
+    );
+    return {
+      status: run.status,
+      reason: run.failureReason,
+      outcomes: (await this.attempts(runId)).map((a) => a.outcome),
+      loss: rows[0],
+    };
+  }
+
   async attempts(
     runId: string,
   ): Promise<{ id: string; number: number; outcome: string; worker_id: string; error: string | null }[]> {
