@@ -92,7 +92,7 @@ export class ClassConsumers {
       logQueueErrors(
         {
           on: (event, listener) =>
-            consumer.on(event, (error) => this.redisFull(error) || this.jobGoneFromRedis(error) || listener(error)),
+            consumer.on(event, (error) => this.refusedAsFull(error) || this.jobGoneFromRedis(error) || listener(error)),
         },
         this.logger,
         `queue ${consumer.name}`,
@@ -101,6 +101,11 @@ export class ClassConsumers {
       consumer.on('failed', (job, err) => this.logger.warn(`job ${job?.id} failed: ${err.message}`));
       this.consumers.push(consumer);
     }
+  }
+
+  /** Whether Redis refused a write as full and has taken none since: no job is taken meanwhile. */
+  get redisFull(): boolean {
+    return this.full !== undefined;
   }
 
   /** Jobs taken and not yet handed back to BullMQ (a training, or one still opening its attempt). */
@@ -180,7 +185,7 @@ export class ClassConsumers {
    * worker says so once, and a small write is tried every REDIS_FULL_PROBE_MS; once one is taken the
    * consumers resume and the worker says after how long. Returns whether `error` was Redis full.
    */
-  private redisFull(error: Error): boolean {
+  private refusedAsFull(error: Error): boolean {
     if (!isRedisFull(error)) return false;
     if (this.full) {
       this.full.unlogged++;

@@ -70,6 +70,11 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
     return this.consumers ? 'consuming' : 'starting';
   }
 
+  /** Redis refused this worker's writes as full (ClassConsumers): it takes no job until one is taken. */
+  get redisFull(): boolean {
+    return this.consumers?.redisFull ?? false;
+  }
+
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,

@@ -10,6 +10,8 @@ import { WorkerMetrics } from './worker-metrics';
 
 /** The longest /readyz waits for Redis's PING (see REDIS_PING_DEADLINE_MS). */
 export const READINESS_REDIS_DEADLINE_MS = REDIS_PING_DEADLINE_MS;
+/** /readyz's body while Redis refuses this worker's writes as full (it answers PING all the same). */
+export const REDIS_FULL_READINESS = 'redis full: takes no job until Redis takes writes again';
 
 /** WORKER_METRICS_PORT (or WORKER_METRICS_HOST) cannot be listened on: the worker stops before it registers. */
 export class WorkerMetricsListenError extends Error {
@@ -84,10 +86,11 @@ export class WorkerMetricsServer implements OnModuleInit, OnApplicationShutdown 
     );
   }
 
-  /** `consuming` only while the worker takes jobs and can reach Redis, where they are. */
+  /** `consuming` only while the worker takes jobs and can reach Redis, where they are, and write to it. */
   private async readiness(): Promise<[number, string]> {
     const state = this.host.readiness;
     if (state !== 'consuming') return [503, state];
+    if (this.host.redisFull) return [503, REDIS_FULL_READINESS];
     const problem = await redisProblem(this.redis);
     return problem === null ? [200, state] : [503, `redis unreachable: ${problem}`];
   }

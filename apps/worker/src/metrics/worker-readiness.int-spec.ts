@@ -8,7 +8,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@trainyard/config';
 import { createFreshDatabase, type FreshDatabase } from '@trainyard/db/testing';
 import { createWorker } from '../create-worker';
-import { READINESS_REDIS_DEADLINE_MS, WorkerMetricsServer } from './worker-metrics.server';
+import { READINESS_REDIS_DEADLINE_MS, REDIS_FULL_READINESS, WorkerMetricsServer } from './worker-metrics.server';
 
 const run = promisify(execFile);
 /** A Redis of this suite's own, stopped and started again: never the shared one on 6379. */
@@ -81,6 +81,7 @@ describe('worker /readyz follows Redis (real worker, PostgreSQL, a Redis of its 
       WORKER_PRESTART: 'false',
       WORKER_METRICS_PORT: '0',
       WORKER_RECONCILE_INTERVAL_MS: '3600000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
     });
     worker = await createWorker(config, { logger: false });
     base = `http://127.0.0.1:${worker.get(WorkerMetricsServer).port()}`;
@@ -122,5 +123,18 @@ describe('worker /readyz follows Redis (real worker, PostgreSQL, a Redis of its 
     expect(Date.now() - started).toBeLessThan(READINESS_REDIS_DEADLINE_MS + 1000);
     expect(await probe('/healthz')).toEqual([200, 'ok']);
     expect(await until('ready after the pause', readyz, ([s]) => s === 200)).toEqual([200, 'consuming']);
+  }, 60_000);
+
+  it('is 503 while Redis is full (it answers PING, refuses writes), 200 once it takes them again', async () => {
+    expect(await until('ready', readyz, ([status]) => status === 200)).toEqual([200, 'consuming']);
+    // Full: an idle worker finds out at its stalled-job check (WORKER_STALLED_INTERVAL_MS), a write.
+    await cli('config', 'set', 'maxmemory', '1');
+    try {
+      expect(await until('not ready', readyz, ([s]) => s === 503)).toEqual([503, REDIS_FULL_READINESS]);
+      expect(await probe('/healthz')).toEqual([200, 'ok']);
+    } finally {
+      await cli('config', 'set', 'maxmemory', '0');
+    }
+    expect(await until('ready again', readyz, ([s]) => s === 200)).toEqual([200, 'consuming']);
   }, 60_000);
 });
