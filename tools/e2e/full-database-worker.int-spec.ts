@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createConnectionLimitedRole, type ConnectionLimitedRole } from '@trainyard/db/testing';
 import { Cluster, tinyPretrain } from './cluster';
+import { waitFor } from './processes';
 
 /** Long enough for every write of the training to meet the refusal, short enough to keep the suite modest. */
 const FULL_MS = 8000;
@@ -21,17 +22,23 @@ describe('a worker whose PostgreSQL refuses new connections mid-training (real p
     cluster = await Cluster.start();
     role = await createConnectionLimitedRole();
   }, 120_000);
-  afterAll(async () => {
+  afterEach(async () => {
     await role?.accept();
+    await cluster?.stopWorkers('SIGTERM');
+  });
+  afterAll(async () => {
     await cluster?.stop();
     await role?.drop();
   });
 
-  it(`waits ${FULL_MS / 1000} s of refused connections out in one attempt, every epoch recorded once`, async () => {
-    const worker = await cluster.startWorker({
+  const startWorker = () =>
+    cluster.startWorker({
       DATABASE_URL: role.urlFor(cluster.env['DATABASE_URL']!),
       DATABASE_CONNECT_TIMEOUT_MS: '1000',
     });
+
+  it(`waits ${FULL_MS / 1000} s of refused connections out in one attempt, every epoch recorded once`, async () => {
+    const worker = await startWorker();
     const epochs = 40;
     const runId = await cluster.submit(tinyPretrain(`database full ${randomUUID()}`, epochs));
     await cluster.waitForSql('training', `SELECT count(*) >= 1 AS ok FROM checkpoints WHERE run_id = $1`, [runId]);
@@ -56,5 +63,32 @@ describe('a worker whose PostgreSQL refuses new connections mid-training (real p
     expect(waits.length).toBeGreaterThanOrEqual(1);
     expect(waits.length).toBeLessThan(10);
     expect(log).toMatch(/the database answers again after \d+ s away/);
+  }, 240_000);
+
+  it('takes a job while the database refuses its connections and trains it once it takes them, neither attempt nor job failed', async () => {
+    const worker = await startWorker();
+    await role.refuse();
+    let runId: string;
+    try {
+      runId = await cluster.submit(tinyPretrain(`taken while the database is full ${randomUUID()}`, 4));
+      // Taken at once (Redis answers); its attempt cannot be opened until connections are taken again.
+      await waitFor(
+        'the worker to take the job',
+        async () => ((await cluster.queue.getJob(runId))?.processedOn ? true : undefined),
+        30_000,
+      );
+      await new Promise((r) => setTimeout(r, 5000));
+    } finally {
+      await role.accept();
+    }
+    expect(await cluster.runEnding(runId)).toMatchObject({
+      status: 'SUCCEEDED',
+      reason: null,
+      outcomes: ['SUCCEEDED'],
+    });
+    expect(await cluster.settledJobState(runId)).toBe('completed');
+    const job = (await cluster.queue.getJob(runId))!;
+    expect({ tries: job.attemptsMade, failedReason: job.failedReason }).toEqual({ tries: 1, failedReason: undefined });
+    expect(worker.output()).toMatch(/too many connections for role/);
   }, 240_000);
 });
