@@ -64,7 +64,7 @@ export class ClassConsumers {
   /** Paused from outside (a drain, a shutdown): stays paused whatever the budget. */
   private stopped = false;
   /** Since when Redis refuses writes (full), with the errors not logged meanwhile; undefined while it takes them. */
-  private full?: { since: number; unlogged: number; probe: NodeJS.Timeout };
+  private full?: { since: number; unlogged: number; probe: NodeJS.Timeout; probing: boolean };
   private gating = Promise.resolve();
 
   constructor(private readonly options: ClassConsumersOptions) {}
@@ -192,14 +192,19 @@ export class ClassConsumers {
       return true;
     }
     const probeKey = `trainyard:${this.options.queueName}:redis-full-probe`;
+    // One probe at a time: with Redis gone meanwhile, they would pile up in the client's queue.
     const probe = setInterval(() => {
+      const full = this.full;
+      if (!full || full.probing) return;
+      full.probing = true;
       this.options.connection
         .set(probeKey, '1', 'PX', REDIS_FULL_PROBE_MS)
         .then(() => this.redisTakesWrites())
-        .catch(() => undefined);
+        .catch(() => undefined)
+        .finally(() => (full.probing = false));
     }, REDIS_FULL_PROBE_MS);
     probe.unref();
-    this.full = { since: Date.now(), unlogged: 0, probe };
+    this.full = { since: Date.now(), unlogged: 0, probe, probing: false };
     this.logger.error(
       `${REDIS_FULL_MEANING}: ${error.message} This worker takes no job until Redis takes writes again (tried every ${REDIS_FULL_PROBE_MS} ms); ` +
         'the trainings it holds go on and end in PostgreSQL, their jobs finishing in Redis once it has room',

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** PostgreSQL's too_many_connections, and what Prisma's driver adapter reports it as. */
-const TOO_MANY_CONNECTIONS_CODES = ['53300', 'P2037'];
+const TOO_MANY_CONNECTIONS_CODES = new Set(['53300', 'P2037']);
 const TOO_MANY_CONNECTIONS_MESSAGE =
   /too many clients already|too many connections for (role|database)|remaining connection slots are reserved|Too many database connections opened/i;
 
@@ -61,15 +61,7 @@ function inCauseChain(error: unknown, test: (fields: ErrorFields) => boolean): b
  * restart, so waited out the same way (before, Prisma's P2037 was a plain error: a 500, a failed attempt).
  */
 export function isConnectionError(error: unknown): boolean {
-  return (
-    inCauseChain(
-      error,
-      (f) =>
-        (typeof f.code === 'string' && CONNECTION_CODES.has(f.code)) ||
-        (typeof f.originalCode === 'string' && CONNECTION_CODES.has(f.originalCode)) ||
-        (typeof f.message === 'string' && CONNECTION_MESSAGE.test(f.message)),
-    ) || isTooManyConnections(error)
-  );
+  return hasCodeOrMessage(error, CONNECTION_CODES, CONNECTION_MESSAGE) || isTooManyConnections(error);
 }
 
 /**
@@ -78,12 +70,17 @@ export function isConnectionError(error: unknown): boolean {
  * connection error too (`isConnectionError`); this tells it apart for the words a person reads.
  */
 export function isTooManyConnections(error: unknown): boolean {
+  return hasCodeOrMessage(error, TOO_MANY_CONNECTIONS_CODES, TOO_MANY_CONNECTIONS_MESSAGE);
+}
+
+/** Whether `error` or one it wraps has one of `codes` (its own or the server's) or a message `message` matches. */
+function hasCodeOrMessage(error: unknown, codes: ReadonlySet<string>, message: RegExp): boolean {
   return inCauseChain(
     error,
     (f) =>
-      (typeof f.code === 'string' && TOO_MANY_CONNECTIONS_CODES.includes(f.code)) ||
-      (typeof f.originalCode === 'string' && TOO_MANY_CONNECTIONS_CODES.includes(f.originalCode)) ||
-      (typeof f.message === 'string' && TOO_MANY_CONNECTIONS_MESSAGE.test(f.message)),
+      (typeof f.code === 'string' && codes.has(f.code)) ||
+      (typeof f.originalCode === 'string' && codes.has(f.originalCode)) ||
+      (typeof f.message === 'string' && message.test(f.message)),
   );
 }
 
