@@ -62,7 +62,9 @@ describe('an object store outage (real processes, Redis, PostgreSQL, S3)', () =>
         async () => {
           const response = await cluster.fetch(`${cluster.baseUrl}/v1/runs/${runId}/logs?attempt=${attempt.number}`);
           const { lines } = (await response.json()) as { lines: RunLogLine[] };
-          return lines.some((line) => line.msg.includes('the object store could not be reached; its job tries again'))
+          return lines.some((line) =>
+            line.msg.includes('the object store could not be reached or had no room; its job tries again'),
+          )
             ? true
             : undefined;
         },

@@ -151,7 +151,7 @@ export class OutcomeConcluder {
     this.metrics.jobEnded('store-wait');
     context.log.warn(
       this.logger,
-      `run ${runId}: the object store could not be reached; its job tries again in ${seconds} s (try ${wait.tries}, not counted as a failed attempt): ${reason}`,
+      `run ${runId}: the object store could not be reached or had no room; its job tries again in ${seconds} s (try ${wait.tries}, not counted as a failed attempt): ${reason}`,
     );
     throw new JobHandBack(async (held, token) => {
       await held.moveToDelayed(Date.now() + wait.delayMs, token);
