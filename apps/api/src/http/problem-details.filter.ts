@@ -91,7 +91,7 @@ function mapDomainError(error: unknown): Mapped | undefined {
           ? 'The database did not finish the query within its deadline; try again shortly'
           : 'The database is unreachable or not answering; try again shortly',
     };
-  // A local object store's disk is full (a dataset upload): the path and code go to the log only.
+  // A local object store's disk is full (a write outside an upload, which answers its own 503): the path goes to the log only.
   if (error instanceof StoreFullError)
     return {
       status: HttpStatus.SERVICE_UNAVAILABLE,

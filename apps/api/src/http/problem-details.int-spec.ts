@@ -142,7 +142,7 @@ describe('problem details (HTTP, PostgreSQL, Redis)', () => {
     expect(filter.toProblem(fromPrisma('Foreign key constraint violated', { code: 'P2003' }), undefined)).toMatchObject(
       { status: 409, detail: 'A run or checkpoint this request refers to was deleted meanwhile' },
     );
-    // A local object store's disk full (a dataset upload): a 503 that says so, not its path.
+    // A local object store's disk full: a 503 that says so, not its path.
     const full = new StoreFullError('datasets/d/a.png', '/srv/objects/datasets/d/a.png', 'ENOSPC', new Error('ENOSPC'));
     expect(filter.toProblem(full, undefined)).toMatchObject({
       status: 503,
