@@ -5,6 +5,7 @@ import { RunSpecSchema } from '@trainyard/contracts';
 import {
   CheckpointsRepository,
   DatasetsRepository,
+  MetricCompactionRepository,
   PipelinesRepository,
   ReconciliationRepository,
   RunsRepository,
@@ -81,6 +82,7 @@ describe('Reconciler sweep of ended runs across a Redis restart (PostgreSQL, Red
       new PipelineAdvancer(config, queues, pipelines, new DatabasePatience(config)),
       new AnHourLaterSweeper(store, checkpoints),
       new OrphanUploadSweeper(objects, new DatasetsRepository(db.prisma)),
+      new MetricCompactionRepository(db.prisma),
     );
   };
 

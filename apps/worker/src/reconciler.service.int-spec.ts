@@ -9,6 +9,8 @@ import {
   AttemptsRepository,
   CheckpointsRepository,
   DatasetsRepository,
+  MetricCompactionRepository,
+  MetricsRepository,
   PipelinesRepository,
   ReconciliationRepository,
   RunsRepository,
@@ -84,10 +86,10 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
   });
 
   /** A worker's reconciler; several share the lock and the walk positions (the queue name). */
-  const reconciler = (workerId: string) =>
+  const reconciler = (workerId: string, settings = config, queueName = queues.name) =>
     new Reconciler(
-      config,
-      { queueName: queues.name, workerId },
+      settings,
+      { queueName, workerId },
       connection,
       queues,
       new ReconciliationRepository(db.prisma),
@@ -96,6 +98,7 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
       advancer,
       orphans,
       uploads,
+      new MetricCompactionRepository(db.prisma),
     );
 
   /** A run created `minutesAgo`, untouched since (the reconciler skips runs touched a moment ago). */
@@ -354,6 +357,7 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
         advancer,
         orphans,
         uploads,
+        new MetricCompactionRepository(db.prisma),
       );
       const reports = await Promise.all([reconciler('worker-a').reconcileOnce(), otherReconciler.reconcileOnce()]);
       expect(reports.flatMap((r) => r.retiredWorkers).sort()).toEqual(['lost-long-ago', 'lost-while-draining']);
@@ -382,5 +386,59 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
       'lost-while-draining': ['draining', null],
       'stopped-itself': ['stopped', 'shutdown'],
     });
+  });
+
+  it('compacts the metric points of runs ended METRIC_POINTS_COMPACT_AFTER_MS ago, each once across the fleet, a bounded number a pass', async () => {
+    const metrics = new MetricsRepository(db.prisma);
+    const DAY_MS = 86_400_000;
+    // 3 blocks of 256 steps: at most 12 points kept of 768.
+    const points = Array.from({ length: 768 }, (_, step) => ({
+      name: 'loss',
+      step,
+      epoch: 0,
+      value: Math.cos(step),
+      wallTime: new Date(),
+    }));
+    const ended = async (daysAgo: number | null, status: 'SUCCEEDED' | 'RUNNING' = 'SUCCEEDED') => {
+      const id = await run(60 * 24 * 40);
+      await metrics.write(id, null, points);
+      const endedAt = daysAgo === null ? null : new Date(Date.now() - daysAgo * DAY_MS);
+      await db.prisma.$executeRaw`
+        UPDATE "runs" SET "status" = ${status}::text::"RunStatus", "ended_at" = ${endedAt} WHERE "id" = ${id}::uuid`;
+      return id;
+    };
+    const count = async (id: string) => db.prisma.metricPoint.count({ where: { runId: id } });
+    const old = [await ended(33), await ended(32), await ended(31)];
+    const recent = await ended(29);
+    const running = await ended(null, 'RUNNING');
+    expect(config.worker.metricCompactAfterMs).toBe(30 * DAY_MS); // the default
+
+    // Never, with 0.
+    const never = loadConfig({ WORKER_RECONCILE_INTERVAL_MS: '60000', METRIC_POINTS_COMPACT_AFTER_MS: '0' });
+    expect((await reconciler('worker-a', never).reconcileOnce()).compacted).toEqual({ runs: [], points: 0 });
+
+    // A bounded pass: one run, the oldest.
+    const first = (await reconciler('worker-a').reconcileOnce({ compactRuns: 1 })).compacted;
+    expect(first.runs).toEqual([old[0]]);
+    const keptOfEach = await count(old[0]!);
+    expect(keptOfEach).toBeLessThanOrEqual(12);
+    expect(first.points).toBe(768 - keptOfEach);
+    // Two queues' reconcilers at once (their own locks): each run compacted once.
+    const otherQueue = `test-${randomUUID()}`;
+    const reports = await Promise.all([
+      reconciler('worker-a').reconcileOnce(),
+      reconciler('worker-b', config, otherQueue).reconcileOnce(),
+    ]).finally(() =>
+      connection.del(
+        ...['', ':positions', ':uploads-swept'].map((suffix) => `trainyard:reconciler:${otherQueue}${suffix}`),
+      ),
+    );
+    expect(reports.every((r) => r.ran && r.errors.length === 0)).toBe(true);
+    expect(reports.flatMap((r) => r.compacted.runs).sort()).toEqual([old[1], old[2]].sort());
+    expect(reports.reduce((n, r) => n + r.compacted.points, 0)).toBe(2 * (768 - keptOfEach));
+    for (const id of old) expect(await count(id)).toBe(keptOfEach);
+    expect(await count(recent)).toBe(768);
+    expect(await count(running)).toBe(768);
+    expect((await reconciler('worker-a').reconcileOnce()).compacted).toEqual({ runs: [], points: 0 });
   });
 });

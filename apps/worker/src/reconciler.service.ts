@@ -2,7 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
 import { isUuid } from '@trainyard/contracts';
-import { PipelinesRepository, ReconciliationRepository, WorkersRepository, type UnfinishedRun } from '@trainyard/db';
+import {
+  MetricCompactionRepository,
+  PipelinesRepository,
+  ReconciliationRepository,
+  ROLLUP_BLOCK,
+  WorkersRepository,
+  type UnfinishedRun,
+} from '@trainyard/db';
 import { enqueueRun, type TrainingQueues } from '@trainyard/queue';
 import { ORPHAN_CHECKPOINT_GRACE_MS, OrphanCheckpointSweeper } from './orphan-checkpoints.sweeper';
 import { OrphanUploadSweeper } from './orphan-uploads.sweeper';
@@ -30,6 +37,13 @@ return 1`;
 export const RECONCILE_PAGE_SIZE = 1000;
 /** Ended runs one pass gives their last orphan checkpoint sweep at most (each lists the run's folders in the store). */
 export const ORPHAN_SWEEP_PAGE_SIZE = 500;
+/**
+ * Ended runs one pass compacts the metric points of at most, and the points it deletes at most (about
+ * 2.5 s of deletes here): bounded however large the backlog (a first deployment has every run ever
+ * ended in it), and still about 700 million points a day at one pass a minute, far above what runs add.
+ */
+export const COMPACT_RUNS_PER_PASS = 20;
+export const COMPACT_POINTS_PER_PASS = 500_000;
 /** Walk positions no pass moved for a day (or ten intervals) are dropped: the walks then start over. */
 const positionsTtlMs = (intervalMs: number) => Math.max(24 * 60 * 60_000, 10 * intervalMs);
 /** How long a pass holds the reconciler's lock (never renewed): two intervals, 30 s at least. */
@@ -55,6 +69,10 @@ export interface ReconcilePassOptions {
   pageSize?: number;
   /** Ended runs this pass sweeps at most (ORPHAN_SWEEP_PAGE_SIZE). */
   sweepPageSize?: number;
+  /** Ended runs whose metric points this pass compacts at most (COMPACT_RUNS_PER_PASS). */
+  compactRuns?: number;
+  /** Metric points this pass deletes at most (COMPACT_POINTS_PER_PASS). */
+  compactPoints?: number;
 }
 
 /** How often the reconciler looks for upload folders no dataset names (OrphanUploadSweeper). */
@@ -68,6 +86,8 @@ export interface ReconcileReport {
   retiredWorkers: string[];
   /** Upload folders no dataset names whose images this pass deleted (OrphanUploadSweeper, about hourly). */
   sweptUploads: string[];
+  /** Ended runs whose metric points this pass compacted (all of them, `runs`), and the points it deleted. */
+  compacted: { runs: string[]; points: number };
   /** How many unfinished runs, running pipelines and ended runs (their last orphan sweep) this pass looked at. */
   looked: { runs: number; pipelines: number; ended: number };
   /** What this pass could not reconcile ("run <id>", "pipeline <id>", "ended run <id>", or a whole step): logged, retried on a later pass. */
@@ -80,6 +100,7 @@ const emptyReport = (): ReconcileReport => ({
   failed: [],
   retiredWorkers: [],
   sweptUploads: [],
+  compacted: { runs: [], points: 0 },
   looked: { runs: 0, pipelines: 0, ended: 0 },
   errors: [],
 });
@@ -108,6 +129,8 @@ export class Reconciler {
   private readonly logger = new Logger(Reconciler.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<ReconcileReport>;
+  /** Aborted by stop(): a compaction in flight ends after its current statement. */
+  private readonly stopping = new AbortController();
 
   constructor(
     @Inject(CONFIG) private readonly config: TrainyardConfig,
@@ -120,6 +143,7 @@ export class Reconciler {
     private readonly advancer: PipelineAdvancer,
     private readonly orphans: OrphanCheckpointSweeper,
     private readonly uploads: OrphanUploadSweeper,
+    private readonly compaction: MetricCompactionRepository,
   ) {}
 
   start(): void {
@@ -138,6 +162,7 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.stopping.abort();
     await this.running;
   }
 
@@ -176,6 +201,14 @@ export class Reconciler {
         );
       }
       await this.step('the sweep of orphan uploads', report, () => this.sweepUploads(report));
+      await this.step("the compaction of ended runs' metric points", report, () =>
+        this.compactEnded(
+          now,
+          options.compactRuns ?? COMPACT_RUNS_PER_PASS,
+          options.compactPoints ?? COMPACT_POINTS_PER_PASS,
+          report,
+        ),
+      );
     } finally {
       await this.redis.eval(RELEASE_LOCK, 1, this.lockKey, this.options.workerId).catch(() => undefined);
     }
@@ -324,6 +357,35 @@ export class Reconciler {
     // Not marked (the database away): the next pass sweeps them again, which deletes nothing more.
     await this.reconciliation.markOrphansSwept(done);
     await this.savePositions({ 'ended-retry': retry });
+  }
+
+  /**
+   * Compacts the metric points of runs ended METRIC_POINTS_COMPACT_AFTER_MS ago (0: never), oldest
+   * first, at most `maxRuns` runs and about `maxPoints` deleted points a pass (a run larger than
+   * that is finished by later passes). What is left to do is in PostgreSQL (`metrics_compacted_at`),
+   * so nothing is lost with Redis; the reconcilers of other queues, which do not share this lock,
+   * skip a run another compacts (MetricCompactionRepository.compactRun tries its lock). A run that
+   * fails is logged and left for a later pass; the others go on. Stops between two statements when
+   * the worker stops.
+   */
+  private async compactEnded(now: number, maxRuns: number, maxPoints: number, report: ReconcileReport) {
+    const afterMs = this.config.worker.metricCompactAfterMs;
+    if (afterMs === 0) return;
+    const endedBefore = new Date(now - afterMs);
+    for (const run of await this.compaction.awaitingCompaction(endedBefore, maxRuns)) {
+      const budget = maxPoints - report.compacted.points;
+      if (this.stopping.signal.aborted || budget < ROLLUP_BLOCK) return;
+      try {
+        const done = await this.compaction.compactRun(run.id, endedBefore, budget, this.stopping.signal);
+        report.compacted.points += done.deleted;
+        if (done.outcome === 'compacted') report.compacted.runs.push(run.id);
+      } catch (error) {
+        report.errors.push(`compaction of run ${run.id}`);
+        this.logger.warn(
+          `run ${run.id}: compacting its metric points failed, a later pass will try again: ${(error as Error).message}`,
+        );
+      }
+    }
   }
 
   private async reconcileRun(run: UnfinishedRun, report: ReconcileReport): Promise<void> {

@@ -194,6 +194,20 @@ export const EnvSchema = z.object({
     .max(10 * 365 * 86_400_000)
     .default(30 * 86_400_000),
   /**
+   * An ended run's metric points are compacted this long after it ended, by the live workers'
+   * reconciler: of every 256-step block of a series only the points at its first, min, max and
+   * last step stay (summaries, sorts and downsampled charts unchanged; a raw read returns fewer
+   * points). 0: never. Otherwise at least an hour, so nothing still writing a run's last points
+   * (a worker's retries after it ended) meets its compaction.
+   */
+  METRIC_POINTS_COMPACT_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10 * 365 * 86_400_000)
+    .refine((ms) => ms === 0 || ms >= 3_600_000, 'must be 0 (never compact) or at least 3600000 (an hour)')
+    .default(30 * 86_400_000),
+  /**
    * A training process (or the device probe) that sends nothing for this long is killed with SIGKILL
    * and its attempt retried. It must outlast the longest stretch with no batch boundary: one batch,
    * one validation pass or the final evaluation of the largest model on the slowest backend.
@@ -480,6 +494,8 @@ export interface TrainyardConfig {
     lostRetireMs: number;
     /** WORKER_STOPPED_RETENTION_MS: how long a stopped worker's row is kept before a starting worker deletes it. */
     stoppedRetentionMs: number;
+    /** METRIC_POINTS_COMPACT_AFTER_MS: how long after a run ended the reconciler compacts its metric points (0: never). */
+    metricCompactAfterMs: number;
     /** The worker's own /metrics server; absent when WORKER_METRICS_PORT is unset (port 0: any free port). */
     metrics?: { host: string; port: number };
   };

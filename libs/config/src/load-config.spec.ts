@@ -53,6 +53,17 @@ describe('loadConfig', () => {
       );
   });
 
+  it("compacts ended runs' metric points 30 days after they ended unless set: 0 for never, else an hour at least", () => {
+    expect(loadConfig({}).worker.metricCompactAfterMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ METRIC_POINTS_COMPACT_AFTER_MS: '0' }).worker.metricCompactAfterMs).toBe(0);
+    expect(loadConfig({ METRIC_POINTS_COMPACT_AFTER_MS: '3600000' }).worker.metricCompactAfterMs).toBe(3_600_000);
+    for (const bad of ['1', '3599999', '-1', '1.5', 'soon', String(11 * 365 * 86_400_000)])
+      expect(() => loadConfig({ METRIC_POINTS_COMPACT_AFTER_MS: bad })).toThrow(/METRIC_POINTS_COMPACT_AFTER_MS/);
+    expect(() => loadConfig({ METRIC_POINTS_COMPACT_AFTER_MS: '60000' })).toThrow(
+      /METRIC_POINTS_COMPACT_AFTER_MS.*must be 0 \(never compact\) or at least 3600000/,
+    );
+  });
+
   it('caps the priority specs may name at QUOTA_MAX_PRIORITY, 100 (no cap) unless set, from 0 to 100', () => {
     expect(loadConfig({}).limits.maxPriority).toBe(100);
     expect(loadConfig({ QUOTA_MAX_PRIORITY: '0' }).limits.maxPriority).toBe(0);

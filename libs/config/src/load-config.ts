@@ -120,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       lostAfterMs: 3 * e.WORKER_HEARTBEAT_INTERVAL_MS,
       lostRetireMs: e.WORKER_LOST_RETIRE_MS,
       stoppedRetentionMs: e.WORKER_STOPPED_RETENTION_MS,
+      metricCompactAfterMs: e.METRIC_POINTS_COMPACT_AFTER_MS,
       metrics:
         e.WORKER_METRICS_PORT === undefined ? undefined : { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     },

@@ -61,6 +61,12 @@ export { ReconciliationRepository, type UnfinishedRun } from './reconciliation.r
 export { IdempotencyKeysRepository, type IdempotentRun, type RunCreation } from './idempotency-keys.repository';
 export { retentionVictims, type RetainedCheckpoint } from './checkpoint-retention';
 export { MetricsRepository, type MetricPointInput } from './metrics.repository';
+export {
+  MetricCompactionRepository,
+  COMPACT_BLOCKS_PER_STATEMENT,
+  COMPACT_MIN_BLOCK_POINTS,
+  type CompactionOutcome,
+} from './metric-compaction.repository';
 export { downsampledSeriesStatement, type SeriesExtent } from './metric-series.sql';
 export { ROLLUP_BLOCK } from './metric-summaries.sql';
 export { metricGoal, type MetricGoal } from './metric-goal';

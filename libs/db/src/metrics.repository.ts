@@ -21,8 +21,11 @@ import { metricPointView } from './views';
 
 export type { MetricPointInput };
 
-/** Namespace of the per-run advisory locks taken while writing metrics (two-int form). */
-const METRICS_LOCK_NAMESPACE = 72_707_371;
+/**
+ * Namespace of the per-run advisory locks taken while writing metrics (two-int form), and while
+ * compacting them (MetricCompactionRepository), so a compaction never races a write.
+ */
+export const METRICS_LOCK_NAMESPACE = 72_707_371;
 
 /** Metric series and their summaries, kept in step in one transaction. */
 export class MetricsRepository {

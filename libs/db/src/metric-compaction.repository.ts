@@ -1,0 +1,154 @@
+import { TERMINAL_RUN_STATUSES } from '@trainyard/contracts';
+import { Prisma, type PrismaClient } from './generated/prisma/client';
+import { METRICS_LOCK_NAMESPACE } from './metrics.repository';
+import { ROLLUP_BLOCK, ROLLUPS_BY_WRITER } from './metric-summaries.sql';
+import type { EndedRun } from './reconciliation.repository';
+
+/**
+ * Blocks a compaction statement reads at most: ≤ 128,000 points read and ≤ 126,000 deleted, under
+ * METRIC_DELETE_BATCH (200,000, under a second here), so no statement nears the query deadline.
+ */
+export const COMPACT_BLOCKS_PER_STATEMENT = 500;
+
+/**
+ * A block with this many points or fewer keeps them all: its first, min, max and last are most of
+ * it, and a sampled or per-epoch metric (a few points a block) is left exactly as logged.
+ */
+export const COMPACT_MIN_BLOCK_POINTS = 4;
+
+/** How long one run's compaction transaction may take: its statements are bounded by the caller's budget. */
+const COMPACT_RUN_TIMEOUT_MS = 120_000;
+
+// Inlined, not bound, as BLOCK_OF_STEP is: the statement's arithmetic must be the trigger's.
+const BLOCK = Prisma.raw(String(ROLLUP_BLOCK));
+
+export type CompactionOutcome =
+  /** Every block of the run is compacted: the run is marked (metrics_compacted_at), never compacted again. */
+  | { outcome: 'compacted'; deleted: number }
+  /** The budget (or a stop) ended it first: what was deleted stays deleted; a later pass goes on. */
+  | { outcome: 'partial'; deleted: number }
+  /** Another reconciler (or a metrics writer) holds the run, or it is no longer due (compacted, deleted): nothing done. */
+  | { outcome: 'skipped'; deleted: 0 };
+
+/**
+ * Compaction of ended runs' per-step metric points, the one table that grew without bound: of every
+ * metric_rollups block (256 steps of a series) holding more than COMPACT_MIN_BLOCK_POINTS points,
+ * only the points at the block's first_step, min_step, max_step and last_step stay. The summaries
+ * and the rollups are left as they were, so run lists, sorts and the rollup-drawn charts (the steps
+ * they select are exactly the kept ones) show what they showed; only a raw read of the series
+ * returns fewer points, and the run's metricsCompactedAt says so.
+ */
+export class MetricCompactionRepository {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly blocksPerStatement = COMPACT_BLOCKS_PER_STATEMENT,
+  ) {}
+
+  /**
+   * Runs that ended (SUCCEEDED, FAILED, CANCELLED: states a run never leaves) before `endedBefore`
+   * and whose points are not compacted, oldest first in (ended_at, id) order, at most `limit`. Reads
+   * the partial index runs_awaiting_metrics_compaction_idx: only the runs still waiting.
+   */
+  async awaitingCompaction(endedBefore: Date, limit: number): Promise<EndedRun[]> {
+    return this.prisma.$queryRaw<EndedRun[]>`
+      SELECT "id"::text AS id, "ended_at" AS "endedAt" FROM "runs"
+      WHERE "ended_at" IS NOT NULL AND "metrics_compacted_at" IS NULL AND "ended_at" < ${endedBefore}
+        AND "status"::text = ANY(${[...TERMINAL_RUN_STATUSES]}::text[])
+      ORDER BY "runs"."ended_at", "runs"."id"
+      LIMIT ${limit}`;
+  }
+
+  /**
+   * Compacts one run, deleting at most about `maxPoints` points (whole statements of
+   * COMPACT_BLOCKS_PER_STATEMENT blocks, fewer as the budget runs out), in one transaction:
+   *
+   * - the run's metrics advisory lock, tried, not waited for: a second reconciler compacting it (or
+   *   a writer) has it, and this one skips the run rather than queue behind it;
+   * - under it the run is checked again (ended before `endedBefore`, not compacted) and share-locked
+   *   (FOR KEY SHARE, SKIP LOCKED: a run being deleted or changed is skipped, and cannot be deleted
+   *   meanwhile, which would have two transactions deleting its points in different orders);
+   * - ROLLUPS_BY_WRITER for the transaction, so the rollup trigger leaves the blocks as they are
+   *   rather than recomputing them from the points that remain;
+   * - the blocks in (name, block) order, a statement's worth at a time, each deleting its points
+   *   but those at its four steps; a run compacted partly before is read again from its first block
+   *   (compacted blocks have ≤ 4 points left to read).
+   *
+   * Marked compacted only when the last block is done. `signal` aborted (the worker stopping) ends
+   * it between two statements, keeping what was done.
+   */
+  async compactRun(
+    runId: string,
+    endedBefore: Date,
+    maxPoints: number,
+    signal?: AbortSignal,
+  ): Promise<CompactionOutcome> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`
+          SELECT pg_try_advisory_xact_lock(${METRICS_LOCK_NAMESPACE}::int4, hashtext(${runId})) AS locked`;
+        if (!lock?.locked) return { outcome: 'skipped', deleted: 0 } as const;
+        const due = await tx.$queryRaw<{ id: string }[]>`
+          SELECT "id"::text AS id FROM "runs"
+          WHERE "id" = ${runId}::uuid AND "metrics_compacted_at" IS NULL AND "ended_at" < ${endedBefore}
+            AND "status"::text = ANY(${[...TERMINAL_RUN_STATUSES]}::text[])
+          FOR KEY SHARE SKIP LOCKED`;
+        if (due.length === 0) return { outcome: 'skipped', deleted: 0 } as const;
+        await tx.$queryRaw`SELECT set_config(${ROLLUPS_BY_WRITER}, 'on', true)`;
+
+        let deleted = 0;
+        let after: { name: string; block: number } | null = null;
+        for (;;) {
+          // At most 256 - 4 points go per block: never past the budget.
+          const blocks = Math.min(this.blocksPerStatement, Math.floor((maxPoints - deleted) / (ROLLUP_BLOCK - 4)));
+          if (blocks < 1 || signal?.aborted) return { outcome: 'partial', deleted } as const;
+          const [batch]: BlockBatch[] = await tx.$queryRaw<BlockBatch[]>(compactBlocksStatement(runId, after, blocks));
+          deleted += batch!.deleted;
+          if (batch!.blocks < blocks || batch!.last_name === null) break;
+          after = { name: batch!.last_name, block: batch!.last_block! };
+        }
+        await tx.$executeRaw`
+          UPDATE "runs" SET "metrics_compacted_at" = now()
+          WHERE "id" = ${runId}::uuid AND "metrics_compacted_at" IS NULL`;
+        return { outcome: 'compacted', deleted } as const;
+      },
+      { maxWait: 10_000, timeout: COMPACT_RUN_TIMEOUT_MS },
+    );
+  }
+}
+
+interface BlockBatch {
+  deleted: number;
+  blocks: number;
+  last_name: string | null;
+  last_block: number | null;
+}
+
+/**
+ * Up to `limit` of the run's blocks holding more than COMPACT_MIN_BLOCK_POINTS points, after
+ * `after` in (name, block) order (the rollups' primary key), and the deletion of their points but
+ * those at each block's first, min, max and last step: one range of the (run_id, name, step) index
+ * a block. Returns how many points went, how many blocks were read, and the last block.
+ */
+function compactBlocksStatement(
+  runId: string,
+  after: { name: string; block: number } | null,
+  limit: number,
+): Prisma.Sql {
+  const from = after ? Prisma.sql`AND ("name", "block") > (${after.name}, ${after.block}::int4)` : Prisma.empty;
+  return Prisma.sql`
+    WITH blocks AS (
+      SELECT "name", "block", "first_step", "min_step", "max_step", "last_step" FROM "metric_rollups"
+      WHERE "run_id" = ${runId}::uuid AND "count" > ${COMPACT_MIN_BLOCK_POINTS}::int4 ${from}
+      ORDER BY "name", "block" LIMIT ${limit}::int4
+    ), gone AS (
+      DELETE FROM "metric_points" p USING blocks b
+      WHERE p."run_id" = ${runId}::uuid AND p."name" = b."name"
+        AND p."step" >= b."block" * ${BLOCK} AND p."step" < (b."block" + 1) * ${BLOCK}
+        AND p."step" NOT IN (b."first_step", b."min_step", b."max_step", b."last_step")
+      RETURNING 1
+    ), last AS (
+      SELECT "name", "block" FROM blocks ORDER BY "name" DESC, "block" DESC LIMIT 1
+    )
+    SELECT (SELECT count(*)::int4 FROM gone) AS deleted, (SELECT count(*)::int4 FROM blocks) AS blocks,
+      (SELECT "name" FROM last) AS last_name, (SELECT "block" FROM last) AS last_block`;
+}
