@@ -203,6 +203,7 @@ export const listed: RunListPage = {
       tags: ['a'],
       notes: null,
       archivedAt: null,
+      metricsCompactedAt: null,
       summaries: [],
       baseRunName: null,
     },

@@ -119,6 +119,18 @@ export function runPage(root: HTMLElement, id: string): () => void {
         p?.etaSeconds !== undefined && status === 'RUNNING' ? ` · ETA ${formatDuration(p.etaSeconds * 1000)}` : '',
         // Whether the page is following the run: nothing to follow once it has ended, but when it did.
         ended ? (run?.endedAt ? [' · ended ', timeElement(run.endedAt)] : '') : [' · ', live],
+        // A compacted run's curves are drawn from fewer points: say so, lest they read as a short series.
+        run?.metricsCompactedAt
+          ? h(
+              'span',
+              {
+                id: 'metrics-compacted',
+                title: 'of every 256 steps of a series, only its first, min, max and last points are kept',
+              },
+              ' · metrics compacted ',
+              timeElement(run.metricsCompactedAt),
+            )
+          : '',
       ),
     );
   };

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { RunSpec } from '@trainyard/contracts';
+import { RunViewSchema, type RunSpec } from '@trainyard/contracts';
 import { MetricCompactionRepository } from './metric-compaction.repository';
 import { MetricsRepository, type MetricPointInput } from './metrics.repository';
 import { ROLLUP_BLOCK } from './metric-summaries.sql';
 import type { Database } from './open-database';
 import { RunsRepository } from './runs.repository';
 import { useMigratedDatabase } from './testing';
+import { runView } from './views';
 
 const spec = { kind: 'pretrain', name: 'c' } as unknown as RunSpec;
 const DAY_MS = 86_400_000;
@@ -108,6 +109,9 @@ describe('MetricCompactionRepository (PostgreSQL)', () => {
       chart: await charts(runId, 10),
     };
     expect(before.chart[0]!.some((p) => p.step === 300 && p.value === 100)).toBe(true);
+    const view = async () =>
+      RunViewSchema.parse(runView(await db.prisma.run.findUniqueOrThrow({ where: { id: runId } })));
+    expect((await view()).metricsCompactedAt).toBeNull();
 
     expect(await compaction.compactRun(runId, dayAgo(), 1_000_000)).toEqual({
       outcome: 'compacted',
@@ -128,6 +132,8 @@ describe('MetricCompactionRepository (PostgreSQL)', () => {
     expect(loss.length).toBeLessThanOrEqual(16);
     const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId } });
     expect(run.metricsCompactedAt).toBeInstanceOf(Date);
+    // What the API shows of the run says so.
+    expect((await view()).metricsCompactedAt).toBe(run.metricsCompactedAt!.toISOString());
 
     // Once: the run is no longer due, and a second call deletes nothing.
     expect(await compaction.awaitingCompaction(dayAgo(), 10)).toEqual([]);

@@ -64,6 +64,7 @@ function runFields(row: RunFields): Omit<RunView, 'spec'> {
     tags: row.tags,
     notes: row.notes,
     archivedAt: isoDate(row.archivedAt),
+    metricsCompactedAt: isoDate(row.metricsCompactedAt),
   };
 }
 

@@ -132,6 +132,9 @@ export const showCommand: Command = {
       ...(run.baseRunId ? [`base run  ${run.baseRunId}`] : []),
       ...(run.tags.length ? [`tags      ${run.tags.join(', ')}`] : []),
       ...(run.archivedAt ? [`archived  ${run.archivedAt}`] : []),
+      ...(run.metricsCompactedAt
+        ? [`metrics   compacted ${run.metricsCompactedAt}: of every 256 steps only first, min, max and last kept`]
+        : []),
       ...(run.progress
         ? [
             `progress  ${run.progress.phase}, epoch ${run.progress.epoch}/${run.progress.epochs}, step ${run.progress.step}`,

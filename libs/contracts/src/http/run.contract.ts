@@ -47,6 +47,13 @@ const runViewSchema = z.strictObject({
   notes: z.string().nullable(),
   /** Archived runs are left out of lists unless `archived=true|any`. */
   archivedAt: NullableTimestamp,
+  /**
+   * When its metric points were compacted (METRIC_POINTS_COMPACT_AFTER_MS after it ended), or null:
+   * since then, of every 256-step block of a series that held more than 4
+   * points, only those at the block's first, min, max and last step remain. Summaries, sorts,
+   * series totals and charts drawn from whole blocks are as before; a raw read returns fewer points.
+   */
+  metricsCompactedAt: NullableTimestamp,
 });
 export interface RunViewSchemaType extends Inferred<typeof runViewSchema> {}
 /** A run as the API shows it: every column of its row, dates as ISO strings. */
