@@ -3,6 +3,8 @@ import type Redis from 'ioredis';
 import type { TrainyardConfig } from '@trainyard/config';
 import { isUuid } from '@trainyard/contracts';
 import {
+  COMPACT_POINTS_PER_PASS,
+  COMPACT_RUNS_PER_PASS,
   MetricCompactionRepository,
   PipelinesRepository,
   ReconciliationRepository,
@@ -37,13 +39,6 @@ return 1`;
 export const RECONCILE_PAGE_SIZE = 1000;
 /** Ended runs one pass gives their last orphan checkpoint sweep at most (each lists the run's folders in the store). */
 export const ORPHAN_SWEEP_PAGE_SIZE = 500;
-/**
- * Ended runs one pass compacts the metric points of at most, and the points it deletes at most (about
- * 2.5 s of deletes here): bounded however large the backlog (a first deployment has every run ever
- * ended in it), and still about 700 million points a day at one pass a minute, far above what runs add.
- */
-export const COMPACT_RUNS_PER_PASS = 20;
-export const COMPACT_POINTS_PER_PASS = 500_000;
 /** Walk positions no pass moved for a day (or ten intervals) are dropped: the walks then start over. */
 const positionsTtlMs = (intervalMs: number) => Math.max(24 * 60 * 60_000, 10 * intervalMs);
 /** How long a pass holds the reconciler's lock (never renewed): two intervals, 30 s at least. */

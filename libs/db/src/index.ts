@@ -64,6 +64,8 @@ export { MetricsRepository, type MetricPointInput } from './metrics.repository';
 export {
   MetricCompactionRepository,
   COMPACT_BLOCKS_PER_STATEMENT,
+  COMPACT_POINTS_PER_PASS,
+  COMPACT_RUNS_PER_PASS,
   COMPACT_MIN_BLOCK_POINTS,
   type CompactionOutcome,
 } from './metric-compaction.repository';
