@@ -19,22 +19,9 @@ import {
   RunsRepository,
 } from '@trainyard/db';
 import { createFreshDatabase } from '@trainyard/db/testing';
-import { deriveRollupsAndSummaries, timedStep } from './queries-dataset';
+import { deriveRollupsAndSummaries, METRIC_NAMES, timedStep } from './queries-dataset';
 import { percentile } from './percentiles';
 import { positiveIntegerFlags } from './positive-flags';
-
-const METRIC_NAMES = [
-  'loss',
-  'val_loss',
-  'accuracy',
-  'val_accuracy',
-  'precision',
-  'recall',
-  'f1',
-  'lr',
-  'grad_norm',
-  'mse',
-];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

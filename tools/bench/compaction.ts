@@ -21,21 +21,9 @@ import {
   RunsRepository,
 } from '@trainyard/db';
 import { createFreshDatabase } from '@trainyard/db/testing';
-import { deriveRollupsAndSummaries } from './queries-dataset';
+import { deriveRollupsAndSummaries, METRIC_NAMES } from './queries-dataset';
 import { positiveIntegerFlags } from './positive-flags';
 
-const METRIC_NAMES = [
-  'loss',
-  'val_loss',
-  'accuracy',
-  'val_accuracy',
-  'precision',
-  'recall',
-  'f1',
-  'lr',
-  'grad_norm',
-  'mse',
-];
 const DAY_MS = 86_400_000;
 
 async function main(): Promise<void> {

@@ -13,6 +13,20 @@ export const DATASET = {
   longRunPoints: 100_000,
 } as const;
 
+/** The metrics a run of the point-heavy benches (big-run, compaction) logs, `--metrics` of them. */
+export const METRIC_NAMES = [
+  'loss',
+  'val_loss',
+  'accuracy',
+  'val_accuracy',
+  'precision',
+  'recall',
+  'f1',
+  'lr',
+  'grad_norm',
+  'mse',
+];
+
 export const LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01];
 export const runId = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
 export const BIG_RUN = runId(0);
