@@ -440,5 +440,16 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
     expect(await count(recent)).toBe(768);
     expect(await count(running)).toBe(768);
     expect((await reconciler('worker-a').reconcileOnce()).compacted).toEqual({ runs: [], points: 0 });
+
+    // A run whose compaction fails is logged and counted; the others go on, and a later pass does it.
+    const [failing, other] = [await ended(35), await ended(34)];
+    jest
+      .spyOn(MetricCompactionRepository.prototype, 'compactRun')
+      .mockRejectedValueOnce(new Error('canceling statement due to statement timeout'));
+    const failed = await reconciler('worker-a').reconcileOnce();
+    expect(failed.errors).toEqual([`compaction of run ${failing}`]);
+    expect(failed.compacted.runs).toEqual([other]);
+    expect(await count(failing)).toBe(768);
+    expect((await reconciler('worker-a').reconcileOnce()).compacted.runs).toEqual([failing]);
   });
 });

@@ -177,6 +177,12 @@ describe('MetricCompactionRepository (PostgreSQL)', () => {
     expect(first.deleted).toBeLessThanOrEqual(600);
     expect((await db.prisma.run.findUniqueOrThrow({ where: { id: runId } })).metricsCompactedAt).toBeNull();
 
+    // A stopping worker's: nothing more once its signal is aborted, what was done kept.
+    expect(await oneBlockAStatement.compactRun(runId, dayAgo(), 1_000_000, AbortSignal.abort())).toEqual({
+      outcome: 'partial',
+      deleted: 0,
+    });
+
     const second = await oneBlockAStatement.compactRun(runId, dayAgo(), 1_000_000);
     expect(second.outcome).toBe('compacted');
     expect(first.deleted + second.deleted).toBe(points.length - kept(points).length);
