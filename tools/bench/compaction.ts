@@ -1,24 +1,31 @@
 // `npm run bench:compaction`: what compacting ended runs' metric points (MetricCompactionRepository,
 // a step of the live workers' reconciler pass) frees and costs. A fresh PostgreSQL database, --runs
 // ended runs of --metrics metrics over --steps steps each; the sizes of metric_points (pg_table_size,
-// pg_indexes_size) after VACUUM ANALYZE; then reconciler-sized passes (COMPACT_RUNS_PER_PASS runs,
-// COMPACT_POINTS_PER_PASS points) until none is left, each timed; the sizes again after VACUUM (the
-// space freed is reused by new points, not given back), after a new run's points are written into it,
-// after REINDEX CONCURRENTLY (the indexes keep their size until rebuilt) and after VACUUM FULL (what
-// the kept points take). Checks that summaries and rollups are unchanged.
+// pg_indexes_size, each index) and compacted_metric_points after VACUUM ANALYZE; then reconciler-sized
+// passes (COMPACT_RUNS_PER_PASS runs, COMPACT_POINTS_PER_PASS points) until none is left, each timed;
+// the sizes again after VACUUM (the space freed is reused by new points, not given back) and after as
+// many new points are written again (--runs new runs, after a second VACUUM, as autovacuum's next
+// pass): metric_points' table and indexes should stay near their first size, not double. Then a series read both ways on one new run (--metrics × --steps
+// points) and one compacted run: MetricsRepository.seriesPages over run_metric_points (what readers
+// read) against the same keyset pages of metric_points alone (what they read before), with the plan
+// of a page. Checks that summaries and rollups are unchanged.
 // A script, not a test.
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
+import { METRIC_POINTS_PAGE as PAGE } from '@trainyard/api-app';
 import type { RunSpec } from '@trainyard/contracts';
 import {
   COMPACT_POINTS_PER_PASS,
   COMPACT_RUNS_PER_PASS,
   MetricCompactionRepository,
+  MetricsRepository,
   openDatabase,
   ROLLUP_BLOCK,
   RunsRepository,
+  seriesPageStatement,
+  type Database,
 } from '@trainyard/db';
 import { createFreshDatabase } from '@trainyard/db/testing';
 import { deriveRollupsAndSummaries, METRIC_NAMES } from './queries-dataset';
@@ -81,17 +88,27 @@ async function main(): Promise<void> {
       ]);
 
     const sizes = async (what: string) => {
-      const { rows } = await pg.query<{ n: string; table: string; indexes: string; rollups: string; each: string }>(`
-        SELECT (SELECT count(*) FROM "metric_points")::text AS n,
+      const { rows } = await pg.query<{
+        n: string;
+        kept: string;
+        table: string;
+        indexes: string;
+        compacted: string;
+        rollups: string;
+        each: string;
+      }>(`
+        SELECT (SELECT count(*) FROM "metric_points")::text AS n, (SELECT count(*) FROM "compacted_metric_points")::text AS kept,
           (SELECT string_agg(i.indexrelid::regclass::text || ' ' || round(pg_relation_size(i.indexrelid) / 1e6, 1) || ' MB', ', ' ORDER BY 1)
            FROM pg_index i WHERE i.indrelid = 'metric_points'::regclass) AS each,
           pg_table_size('metric_points')::text AS "table", pg_indexes_size('metric_points')::text AS indexes,
+          pg_total_relation_size('compacted_metric_points')::text AS compacted,
           pg_total_relation_size('metric_rollups')::text AS rollups`);
       const r = rows[0]!;
       const mb = (b: string) => `${(Number(b) / 1e6).toFixed(1)} MB`;
       log(
         `${what}: ${Number(r.n).toLocaleString()} points, metric_points ${mb(r.table)} table + ${mb(r.indexes)} indexes ` +
-          `(${((Number(r.table) + Number(r.indexes)) / Math.max(1, Number(r.n))).toFixed(0)} bytes a point: ${r.each}); metric_rollups ${mb(r.rollups)} in all`,
+          `(${((Number(r.table) + Number(r.indexes)) / Math.max(1, Number(r.n))).toFixed(0)} bytes a point: ${r.each}); ` +
+          `compacted_metric_points ${Number(r.kept).toLocaleString()} points, ${mb(r.compacted)} in all; metric_rollups ${mb(r.rollups)} in all`,
       );
     };
     const fingerprint = async () =>
@@ -138,25 +155,94 @@ async function main(): Promise<void> {
 
     await pg.query('VACUUM ANALYZE "metric_points"');
     await sizes('after, VACUUM (the space is kept for new points)');
+    // A B-tree page a VACUUM emptied and deleted goes to the index's free space map once no
+    // transaction can still see it: at the end of that VACUUM if the database has moved on since,
+    // else at the next one. Autovacuum runs again long before a compacted month is written over again.
+    await pg.query('VACUUM "metric_points"');
+    // As many points again, as new runs (their keys sort among the compacted runs' by run id).
     await pg.query('ALTER TABLE "metric_points" DISABLE TRIGGER USER');
-    await insertRun(await newRun());
+    const newIds: string[] = [];
+    for (let i = 0; i < runCount; i++) {
+      const id = await newRun();
+      await insertRun(id);
+      newIds.push(id);
+    }
     await pg.query('ALTER TABLE "metric_points" ENABLE TRIGGER USER');
-    await sizes(`after, one more run of ${(metrics * steps).toLocaleString()} points written`);
-    // B-tree pages are reused only once empty, and compaction leaves a few entries in each: the
-    // indexes keep their size (new runs' keys go to new pages) until they are rebuilt.
-    let started = performance.now();
-    await pg.query('REINDEX TABLE CONCURRENTLY "metric_points"');
-    log(`REINDEX TABLE CONCURRENTLY "metric_points": ${(performance.now() - started).toFixed(0)} ms`);
-    await sizes('after, REINDEX CONCURRENTLY');
-    started = performance.now();
-    await pg.query('VACUUM FULL "metric_points"');
-    log(`VACUUM FULL "metric_points": ${(performance.now() - started).toFixed(0)} ms`);
-    await sizes('after, VACUUM FULL');
+    await deriveRollupsAndSummaries(pg, () => undefined);
+    await pg.query('VACUUM ANALYZE "metric_points"');
+    await sizes(`after, ${points.toLocaleString()} points written again (${runCount} new runs)`);
+
+    await readSeries(database, pg, newIds[0]!, log, 'a new run');
+    await readSeries(database, pg, ids[0]!, log, 'a compacted run');
   } finally {
     await pg.end();
     await database.close();
     await fresh.drop();
   }
+}
+
+/**
+ * Every series of `runId` in keyset pages of METRIC_POINTS_PAGE, five times each way, the median,
+ * through the same connection: MetricsRepository's page statement (metric_points and
+ * kept_metric_points, each to the page's length, merged) against the page of metric_points alone
+ * that it replaced; then the repository's own walk (seriesPages, Prisma and the views included), and
+ * the plan of a page.
+ */
+async function readSeries(
+  database: Database,
+  pg: Client,
+  runId: string,
+  log: (line: string) => void,
+  what: string,
+): Promise<void> {
+  const metrics = new MetricsRepository(database.prisma);
+  const names = (await metrics.seriesExtents(runId)).map((e) => e.name);
+  const before = (name: string, after: number | null): { text: string; values: unknown[] } => ({
+    text: `SELECT p."id", p."run_id"::text AS "runId", p."attempt_id"::text AS "attemptId", p."name", p."step",
+        p."epoch", p."value", p."wall_time" AS "wallTime" FROM "metric_points" p
+      WHERE p."run_id" = $1::uuid AND p."name" = $2 ${after === null ? '' : 'AND p."step" > $4::int4'} ORDER BY p."step" LIMIT $3::int4`,
+    values: after === null ? [runId, name, PAGE] : [runId, name, PAGE, after],
+  });
+  const now = (name: string, after: number | null) => seriesPageStatement(runId, name, after, PAGE);
+  const walk = (statement: typeof before) => async () => {
+    let n = 0;
+    for (const name of names) {
+      let after: number | null = null;
+      for (;;) {
+        const { text, values } = statement(name, after);
+        const { rows } = await pg.query<{ step: number }>(text, values);
+        n += rows.length;
+        if (rows.length < PAGE) break;
+        after = rows.at(-1)!.step;
+      }
+    }
+    return n;
+  };
+  const repository = async () => {
+    let n = 0;
+    for await (const page of metrics.seriesPages(runId, undefined, PAGE)) n += page.length;
+    return n;
+  };
+  const median = async (read: () => Promise<number>) => {
+    const times: number[] = [];
+    let n = 0;
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      n = await read();
+      times.push(performance.now() - started);
+    }
+    return `${n.toLocaleString()} points in ${times.sort((a, b) => a - b)[2]!.toFixed(1)} ms`;
+  };
+  log(
+    `series of ${what}, pages of ${PAGE}: metric_points alone (before) ${await median(walk(before))}; ` +
+      `metric_points and kept_metric_points ${await median(walk(now))}; seriesPages ${await median(repository)}`,
+  );
+  const page = now(names[0]!, 100);
+  const { rows } = await pg.query<{ 'QUERY PLAN': string }>(
+    `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${page.text}`,
+    page.values,
+  );
+  log(`a page's plan:\n${rows.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}`);
 }
 
 main().catch((error: unknown) => {

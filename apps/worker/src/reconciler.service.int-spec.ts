@@ -407,7 +407,8 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
         UPDATE "runs" SET "status" = ${status}::text::"RunStatus", "ended_at" = ${endedAt} WHERE "id" = ${id}::uuid`;
       return id;
     };
-    const count = async (id: string) => db.prisma.metricPoint.count({ where: { runId: id } });
+    // The points a reader sees: a compacted run's kept ones are in compacted_metric_points.
+    const count = async (id: string) => (await metrics.series(id)).length;
     const old = [await ended(33), await ended(32), await ended(31)];
     const recent = await ended(29);
     const running = await ended(null, 'RUNNING');
@@ -437,6 +438,7 @@ describe('Reconciler (PostgreSQL, Redis)', () => {
     expect(reports.flatMap((r) => r.compacted.runs).sort()).toEqual([old[1], old[2]].sort());
     expect(reports.reduce((n, r) => n + r.compacted.points, 0)).toBe(2 * (768 - keptOfEach));
     for (const id of old) expect(await count(id)).toBe(keptOfEach);
+    expect(await db.prisma.metricPoint.count({ where: { runId: { in: old } } })).toBe(0);
     expect(await count(recent)).toBe(768);
     expect(await count(running)).toBe(768);
     expect((await reconciler('worker-a').reconcileOnce()).compacted).toEqual({ runs: [], points: 0 });

@@ -69,7 +69,7 @@ export {
   COMPACT_MIN_BLOCK_POINTS,
   type CompactionOutcome,
 } from './metric-compaction.repository';
-export { downsampledSeriesStatement, type SeriesExtent } from './metric-series.sql';
+export { downsampledSeriesStatement, seriesPageStatement, type SeriesExtent } from './metric-series.sql';
 export { ROLLUP_BLOCK } from './metric-summaries.sql';
 export { metricGoal, type MetricGoal } from './metric-goal';
 export {

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { RunViewSchema, type RunSpec } from '@trainyard/contracts';
 import { MetricCompactionRepository } from './metric-compaction.repository';
 import { MetricsRepository, type MetricPointInput } from './metrics.repository';
+import type { MetricPoint } from './model-types';
 import { ROLLUP_BLOCK } from './metric-summaries.sql';
 import type { Database } from './open-database';
+import { RunHousekeepingRepository } from './run-housekeeping.repository';
 import { RunsRepository } from './runs.repository';
 import { useMigratedDatabase } from './testing';
-import { runView } from './views';
+import { metricPointView, runView } from './views';
 
 const spec = { kind: 'pretrain', name: 'c' } as unknown as RunSpec;
 const DAY_MS = 86_400_000;
@@ -98,6 +100,23 @@ describe('MetricCompactionRepository (PostgreSQL)', () => {
     return Promise.all(extents.map((e) => metrics.downsampledSeries(runId, e, maxPoints)));
   };
   const dayAgo = () => new Date(Date.now() - DAY_MS);
+  /** The run's rows in each table, as name@step. */
+  const rowsIn = async (table: 'metric_points' | 'compacted_metric_points', runId: string) =>
+    (
+      await db.prisma.$queryRawUnsafe<{ k: string }[]>(
+        `SELECT "name" || '@' || "step" AS k FROM "${table}" WHERE "run_id" = $1::uuid`,
+        runId,
+      )
+    )
+      .map((r) => r.k)
+      .sort();
+  const asView = (p: MetricPoint) => metricPointView({ ...p, id: BigInt(p.id) });
+  /** Every series of the run read a page of `size` at a time, as a streamed answer reads it. */
+  const paged = async (runId: string, size: number) => {
+    const pages = [];
+    for await (const page of metrics.seriesPages(runId, undefined, size)) pages.push(...page);
+    return pages;
+  };
 
   it('keeps each block’s first, min, max and last points, and leaves summaries, rollups and charts as they were', async () => {
     const points = curves();
@@ -113,11 +132,21 @@ describe('MetricCompactionRepository (PostgreSQL)', () => {
       RunViewSchema.parse(runView(await db.prisma.run.findUniqueOrThrow({ where: { id: runId } })));
     expect((await view()).metricsCompactedAt).toBeNull();
 
+    const newest = await metrics.newestPointId(runId);
+    const keptRows = (await metrics.series(runId)).filter((p) => kept(points).includes(`${p.name}@${p.step}`));
+
     expect(await compaction.compactRun(runId, dayAgo(), 1_000_000)).toEqual({
       outcome: 'compacted',
       deleted: points.length - kept(points).length,
     });
 
+    // The run's whole key range has left metric_points: the kept points are in their own table,
+    // as they were (ids included), and every reader finds them there.
+    expect(await rowsIn('metric_points', runId)).toEqual([]);
+    expect(await rowsIn('compacted_metric_points', runId)).toEqual(kept(points));
+    expect(await metrics.series(runId)).toEqual(keptRows);
+    expect(await paged(runId, 5)).toEqual(keptRows.map(asView));
+    expect(await metrics.newestPointId(runId)).toBe(newest);
     expect(await stored(runId)).toEqual(kept(points));
     expect(await stored(runId)).toEqual(expect.arrayContaining(['loss@300', 'loss@700']));
     expect(await stored(runId)).not.toContain('loss@710');
@@ -213,5 +242,43 @@ describe('MetricCompactionRepository (PostgreSQL)', () => {
       summariesBefore,
     );
     expect(await db.prisma.metricRollup.count()).toBe(rollupsBefore);
+  });
+
+  it('reads a point written after compaction at a kept step once, the new one, and deletes both tables with the run', async () => {
+    const points = curves();
+    const runId = await runWith(points);
+    const other = await runWith(points);
+    expect((await compaction.compactRun(runId, dayAgo(), 1_000_000)).outcome).toBe('compacted');
+    expect((await compaction.compactRun(other, dayAgo(), 1_000_000)).outcome).toBe('compacted');
+
+    // A late write to the ended run: step 300 (the spike, kept) rewritten, step 301 (dropped) again.
+    await metrics.write(runId, null, [point('loss', 300, 7), point('loss', 301, 8)]);
+    const loss = await metrics.series(runId, 'loss');
+    expect(loss.filter((p) => p.step === 300).map((p) => p.value)).toEqual([7]);
+    expect(loss.filter((p) => p.step === 301).map((p) => p.value)).toEqual([8]);
+    expect(loss.map((p) => p.step)).toEqual([...new Set(loss.map((p) => p.step))].sort((a, b) => a - b));
+    expect((await paged(runId, 3)).filter((p) => p.name === 'loss')).toEqual(loss.map(asView));
+    // A chart drawn from the points (a bucket narrower than a block) reads the new value once too.
+    const extent = (await metrics.seriesExtents(runId, ['loss']))[0]!;
+    const chart = await metrics.downsampledSeries(runId, { ...extent, firstStep: 256, lastStep: 511 }, 200);
+    expect(chart.filter((p) => p.step === 300).map((p) => p.value)).toEqual([7]);
+    expect(await metrics.newestPointId(runId)).toBeGreaterThan(
+      Math.max(...loss.filter((p) => p.step < 300).map((p) => p.id)),
+    );
+
+    // Deleting the run counts the points its series show (the kept ones, step 300 once, and step
+    // 301) and removes those of both tables; the other run keeps its own.
+    const housekeeping = new RunHousekeepingRepository(db.prisma);
+    expect(await housekeeping.deletionPlan(runId)).toMatchObject({
+      outcome: 'deletable',
+      metricPoints: kept(points).length + 1,
+    });
+    expect(await housekeeping.delete(runId)).toMatchObject({
+      outcome: 'deleted',
+      metricPoints: kept(points).length + 1,
+    });
+    expect(await rowsIn('metric_points', runId)).toEqual([]);
+    expect(await rowsIn('compacted_metric_points', runId)).toEqual([]);
+    expect(await rowsIn('compacted_metric_points', other)).toEqual(kept(points));
   });
 });

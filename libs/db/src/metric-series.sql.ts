@@ -1,5 +1,5 @@
 import { Prisma, type MetricPoint } from './generated/prisma/client';
-import { ROLLUP_BLOCK } from './metric-summaries.sql';
+import { KEPT_POINTS, ROLLUP_BLOCK, RUN_POINTS } from './metric-summaries.sql';
 
 /** Above this many points a series is never scanned point by point (~10 ms of aggregation). */
 const RAW_SCAN_LIMIT = 50_000;
@@ -15,7 +15,7 @@ export interface SeriesExtent {
 /** The series statements return whole metric_points rows, under Prisma's field names (POINT_COLUMNS). */
 export type PointRow = MetricPoint;
 
-const POINT_COLUMNS = Prisma.sql`p."id", p."run_id"::text AS "runId", p."attempt_id"::text AS "attemptId", p."name", p."step",
+export const POINT_COLUMNS = Prisma.sql`p."id", p."run_id"::text AS "runId", p."attempt_id"::text AS "attemptId", p."name", p."step",
   p."epoch", p."value", p."wall_time" AS "wallTime"`;
 
 /** Names, sizes and step ranges of a run's series, from the rollups (~4,000 rows per million points). */
@@ -29,13 +29,19 @@ export function seriesExtentsStatement(runId: string, names?: string[]): Prisma.
 
 /**
  * Up to `limit` points of one series after step `afterStep` (from its first when null), by step:
- * one keyset page, a single range of the (run_id, name, step) index however long the series.
+ * one keyset page, a single range of each table's (run_id, name, step) index however long the
+ * series, metric_points' and the compacted points' (KEPT_POINTS) each read to `limit` on its own and
+ * the two merged. Not one LIMIT over RUN_POINTS: the planner may then read the whole rest of a
+ * series (a bitmap scan) to sort it, where each part alone is read in step order and stops.
  */
 export function seriesPageStatement(runId: string, name: string, afterStep: number | null, limit: number): Prisma.Sql {
   const after = afterStep === null ? Prisma.empty : Prisma.sql`AND p."step" > ${afterStep}::int4`;
+  const part = (from: Prisma.Sql) => Prisma.sql`(
+      SELECT ${POINT_COLUMNS} FROM ${from} p
+      WHERE p."run_id" = ${runId}::uuid AND p."name" = ${name} ${after} ORDER BY p."step" LIMIT ${limit}::int4)`;
   return Prisma.sql`
-    SELECT ${POINT_COLUMNS} FROM "metric_points" p
-    WHERE p."run_id" = ${runId}::uuid AND p."name" = ${name} ${after} ORDER BY p."step" LIMIT ${limit}::int4`;
+    SELECT * FROM (${part(Prisma.sql`"metric_points"`)} UNION ALL ${part(KEPT_POINTS)}) p
+    ORDER BY p."step" LIMIT ${limit}::int4`;
 }
 
 /**
@@ -67,11 +73,11 @@ export function downsampledSeriesStatement(runId: string, extent: SeriesExtent, 
     extremes = Prisma.sql`
       SELECT ("step" - ${extent.firstStep}::int4) / ${width}::int4 AS bucket,
         min(ARRAY["value", "step"::float8]) AS lo, max(ARRAY["value", "step"::float8]) AS hi
-      FROM "metric_points" WHERE "run_id" = ${runId}::uuid AND "name" = ${extent.name} GROUP BY 1`;
+      FROM ${RUN_POINTS} WHERE "run_id" = ${runId}::uuid AND "name" = ${extent.name} GROUP BY 1`;
   }
   return Prisma.sql`
     WITH b AS (${extremes})
-    SELECT ${POINT_COLUMNS} FROM "metric_points" p
+    SELECT ${POINT_COLUMNS} FROM ${RUN_POINTS} p
     WHERE p."run_id" = ${runId}::uuid AND p."name" = ${extent.name} AND p."step" IN (
       SELECT (lo)[2]::int4 FROM b UNION SELECT (hi)[2]::int4 FROM b
       UNION SELECT ${extent.firstStep}::int4 UNION SELECT ${extent.lastStep}::int4)

@@ -127,6 +127,20 @@ export const ROLLUP_BLOCK = 256;
 // parameters are two different expressions to PostgreSQL.
 const BLOCK_OF_STEP = Prisma.sql`p."step" / ${Prisma.raw(String(ROLLUP_BLOCK))}`;
 
+/**
+ * Every point of every run, compacted ones included: the view run_metric_points (migration
+ * 20261207180000_metric_points_compaction), metric_points UNION ALL KEPT_POINTS. What every reader
+ * of a series reads; PostgreSQL pushes the reader's conditions into both tables' (run_id, name,
+ * step) indexes.
+ */
+export const RUN_POINTS = Prisma.sql`"run_metric_points"`;
+
+/**
+ * The compacted points (compacted_metric_points) a reader reads, the view kept_metric_points: all
+ * but those at a step metric_points also holds, where a point written after the compaction wins.
+ */
+export const KEPT_POINTS = Prisma.sql`"kept_metric_points"`;
+
 /** Name of the setting with which a statement tells the rollup triggers it keeps metric_rollups itself. */
 export const ROLLUPS_BY_WRITER = 'trainyard.metric_rollups_by_writer';
 
@@ -272,7 +286,7 @@ export function recomputeSummaries(runId: string, names: string[]): Prisma.Sql {
         WHERE r."run_id" = ${runId}::uuid AND r."name" = ANY(${names}::text[]) AND r."max_value" <> 'NaN'::float8
         UNION ALL
         SELECT p."name", 1, p."step", p."value", p."value", p."step", p."value", p."step"
-        FROM "metric_rollups" r JOIN "metric_points" p ON p."run_id" = r."run_id" AND p."name" = r."name"
+        FROM "metric_rollups" r JOIN ${RUN_POINTS} p ON p."run_id" = r."run_id" AND p."name" = r."name"
           AND p."step" >= r."block" * ${block} AND p."step" < (r."block" + 1) * ${block}
         WHERE r."run_id" = ${runId}::uuid AND r."name" = ANY(${names}::text[]) AND r."max_value" = 'NaN'::float8
       ) q JOIN ${goalsOf(names)} ON g.name = q."name"

@@ -4,6 +4,7 @@ import { withFence, type Fence, type Tx } from './attempt-fence';
 import { FencedError, RunNotFoundError } from './errors';
 import {
   downsampledSeriesStatement,
+  POINT_COLUMNS,
   seriesExtentsStatement,
   seriesPageStatement,
   type PointRow,
@@ -14,6 +15,7 @@ import {
   lockWriteTarget,
   POINT_KEY_INDEX,
   recomputeSummaries,
+  RUN_POINTS,
   upsertPointsMergingSummaries,
 } from './metric-summaries.sql';
 import { toMetricPoint, type MetricPoint, type MetricPointInput, type MetricSummary } from './model-types';
@@ -125,12 +127,11 @@ export class MetricsRepository {
     return batch;
   }
 
-  /** Every stored point of the run (of one metric), as stored: NaN stays NaN. */
+  /** Every stored point of the run (of one metric), compacted ones included, as stored: NaN stays NaN. */
   async series(runId: string, name?: string): Promise<MetricPoint[]> {
-    const rows = await this.prisma.metricPoint.findMany({
-      where: { runId, name },
-      orderBy: [{ name: 'asc' }, { step: 'asc' }],
-    });
+    const only = name === undefined ? Prisma.empty : Prisma.sql`AND p."name" = ${name}`;
+    const rows = await this.prisma.$queryRaw<PointRow[]>`
+      SELECT ${POINT_COLUMNS} FROM ${RUN_POINTS} p WHERE p."run_id" = ${runId}::uuid ${only} ORDER BY p."name", p."step"`;
     return rows.map(toMetricPoint);
   }
 
@@ -187,16 +188,23 @@ export class MetricsRepository {
     return (await this.prisma.$queryRaw<PointRow[]>(statement)).map(metricPointView);
   }
 
-  /** The id of the run's newest point (0 when it has none): where a live view starts. */
+  /**
+   * The id of the run's newest point (0 when it has none): where a live view starts. A compacted
+   * run's kept points keep their ids, so its newest may be among them (a point written after the
+   * compaction is newer still).
+   */
   async newestPointId(runId: string): Promise<number> {
     const [row] = await this.prisma.$queryRaw<{ id: bigint | null }[]>`
-      SELECT max("id") AS id FROM "metric_points" WHERE "run_id" = ${runId}::uuid`;
+      SELECT GREATEST((SELECT max("id") FROM "metric_points" WHERE "run_id" = ${runId}::uuid),
+        (SELECT max("id") FROM "compacted_metric_points" WHERE "run_id" = ${runId}::uuid)) AS id`;
     return Number(row?.id ?? 0);
   }
 
   /**
    * Up to `limit` of the run's points written after the point `afterId`, oldest first. Ids only
    * grow, so the primary key walks only the newest rows: cheap next to a million-point series.
+   * metric_points alone: a point is written there, and compaction moves only points written long
+   * before (a run ended METRIC_POINTS_COMPACT_AFTER_MS ago), behind any live view's `afterId`.
    */
   async pointsAfter(runId: string, afterId: number, limit: number): Promise<MetricPointView[]> {
     const rows = await this.prisma.metricPoint.findMany({

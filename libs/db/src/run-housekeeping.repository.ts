@@ -1,6 +1,6 @@
 import type { RunDeletionBlocker, RunView } from '@trainyard/contracts';
 import { Prisma, type PrismaClient } from './generated/prisma/client';
-import { ROLLUPS_BY_WRITER } from './metric-summaries.sql';
+import { ROLLUPS_BY_WRITER, RUN_POINTS } from './metric-summaries.sql';
 import { runView } from './views';
 
 /**
@@ -150,7 +150,9 @@ export class RunHousekeepingRepository {
     const blockers = await this.blockers(db, id, run);
     if (blockers.length > 0) return { outcome: 'blocked', blockers };
     const [[points], attempts, checkpoints] = await Promise.all([
-      db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "metric_points" WHERE "run_id" = ${id}::uuid`,
+      // The points its series show, a compacted run's kept ones included (they go with the run by
+      // their foreign key).
+      db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM ${RUN_POINTS} WHERE "run_id" = ${id}::uuid`,
       db.attempt.count({ where: { runId: id } }),
       db.checkpoint.aggregate({ where: { runId: id }, _count: { _all: true }, _sum: { bytes: true } }),
     ]);
