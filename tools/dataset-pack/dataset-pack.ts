@@ -100,7 +100,11 @@ async function locate(
 async function registeredDataset(id: string, config: TrainyardConfig) {
   let db;
   try {
-    db = await openDatabase(config.database, { migrate: false, log: () => undefined });
+    db = await openDatabase(config.database, {
+      migrate: false,
+      log: () => undefined,
+      applicationName: 'trainyard-dataset-pack',
+    });
   } catch (error) {
     throw new Refused(`the database cannot be used: ${(error as Error).message}`);
   }

@@ -91,4 +91,34 @@ describe('a worker whose PostgreSQL refuses new connections mid-training (real p
     expect({ tries: job.attemptsMade, failedReason: job.failedReason }).toEqual({ tries: 1, failedReason: undefined });
     expect(worker.output()).toMatch(/too many connections for role/);
   }, 240_000);
+  it('trains in a pool of 2 connections (DATABASE_POOL_MAX), every one named for pg_stat_activity', async () => {
+    // Sized down to fit a fleet under max_connections: the floor the setting allows still trains a run.
+    await cluster.startWorker({ DATABASE_POOL_MAX: '2' });
+    const runId = await cluster.submit(tinyPretrain(`pool of two ${randomUUID()}`, 6));
+    const seen = new Map<string, number>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const { rows } = await cluster.pg.query<{ name: string; n: number }>(
+          `SELECT application_name AS name, count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1`,
+        );
+        for (const { name, n } of rows) seen.set(name, Math.max(seen.get(name) ?? 0, n));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    try {
+      expect(await cluster.runEnding(runId)).toMatchObject({
+        status: 'SUCCEEDED',
+        reason: null,
+        outcomes: ['SUCCEEDED'],
+      });
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    expect(seen.get('trainyard-worker')).toBeGreaterThanOrEqual(1);
+    expect(seen.get('trainyard-worker')).toBeLessThanOrEqual(2);
+    expect(seen.get('trainyard-api')).toBeGreaterThanOrEqual(1);
+  }, 240_000);
 });

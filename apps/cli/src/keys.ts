@@ -28,7 +28,10 @@ async function main(argv: string[]): Promise<number> {
   const [command, id] = positionals;
   if (values.help || !command) return usage(values.help ? 0 : 2);
   const config = loadConfig();
-  const database = await openDatabase(config.database, { migrate: config.migrations.onStart });
+  const database = await openDatabase(config.database, {
+    migrate: config.migrations.onStart,
+    applicationName: 'trainyard-keys',
+  });
   const keys = new ApiKeysRepository(database.prisma);
   try {
     if (command === 'create') {

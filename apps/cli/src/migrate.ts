@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   const database = await openDatabase(config.database, {
     migrate: true,
+    applicationName: 'trainyard-migrate',
     log: (line) => {
       lines.push(line);
       process.stdout.write(`${line}\n`);

@@ -88,6 +88,12 @@ export const EnvSchema = z.object({
   DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   /** The most a query may wait for a PostgreSQL connection: a new one, or a turn in the pool. */
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /**
+   * PostgreSQL connections one process holds at most (its pool; the migrator's one at start comes on
+   * top). Every API and worker process holds its own: a fleet's sum must stay under the server's
+   * max_connections. At least 2: a transaction holds one while its caller may read beside it.
+   */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(1000).default(10),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   /** Name of the BullMQ training queue; give each environment (or test suite) sharing a Redis its own. */
   TRAINYARD_QUEUE: z
@@ -382,7 +388,7 @@ export const ENV_VARS = Object.keys(EnvSchema.shape) as (keyof Env)[];
 
 export interface TrainyardConfig {
   home: string;
-  database: { url?: string; embeddedPath: string; queryTimeoutMs: number; connectTimeoutMs: number };
+  database: { url?: string; embeddedPath: string; queryTimeoutMs: number; connectTimeoutMs: number; poolMax: number };
   redis: { url: string; connectTimeoutMs: number };
   queue: { name: string };
   storage:

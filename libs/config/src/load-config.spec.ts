@@ -37,6 +37,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_CONNECT_TIMEOUT_MS: 'soon' })).toThrow(/DATABASE_CONNECT_TIMEOUT_MS/);
   });
 
+  it('holds 10 PostgreSQL connections a process unless set, from 2 to 1000, naming a wrong setting', () => {
+    expect(loadConfig({}).database.poolMax).toBe(10);
+    expect(loadConfig({ DATABASE_POOL_MAX: '4' }).database.poolMax).toBe(4);
+    for (const bad of ['1', '0', '-3', '2.5', '1001', 'many'])
+      expect(() => loadConfig({ DATABASE_POOL_MAX: bad })).toThrow(/DATABASE_POOL_MAX/);
+  });
+
   it('gives a stopping API 8 s to finish its requests unless set, from 1 s to 10 minutes', () => {
     expect(loadConfig({}).api.shutdownTimeoutMs).toBe(8000);
     expect(loadConfig({ API_SHUTDOWN_TIMEOUT_MS: '20000' }).api.shutdownTimeoutMs).toBe(20_000);

@@ -41,6 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       embeddedPath: join(home, 'pglite'),
       queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
       connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
+      poolMax: e.DATABASE_POOL_MAX,
     },
     redis: { url: e.REDIS_URL, connectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS },
     queue: { name: e.TRAINYARD_QUEUE },

@@ -18,6 +18,8 @@ export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 5000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 /** DATABASE_CONNECT_TIMEOUT_MS unset: the most a query may wait for a connection (a new one, or a turn in the pool). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** DATABASE_POOL_MAX unset: the connections one process's pool holds at most (pg's own default). */
+export const DEFAULT_POOL_MAX = 10;
 /**
  * How much later than the server's statement_timeout the client gives up on its own: a server that
  * answers cancels the statement itself (a clean error, the connection kept); the client's timer
@@ -42,6 +44,11 @@ export interface OpenDatabaseOptions {
   /** Defaults to the nearest prisma/migrations above the working directory or this file. */
   migrationsDir?: string;
   log?: (line: string) => void;
+  /**
+   * What PostgreSQL shows for this process's connections (pg_stat_activity.application_name), so
+   * an operator counting them sees whose they are: `trainyard-api`, `trainyard-worker`…
+   */
+  applicationName?: string;
 }
 
 /**
@@ -68,12 +75,15 @@ async function runMigrations(
 
 /** The database part of the config; tests and tools may leave the timeouts to their defaults. */
 export type DatabaseSettings = Pick<TrainyardConfig['database'], 'url' | 'embeddedPath'> &
-  Partial<Pick<TrainyardConfig['database'], 'queryTimeoutMs' | 'connectTimeoutMs'>>;
+  Partial<Pick<TrainyardConfig['database'], 'queryTimeoutMs' | 'connectTimeoutMs' | 'poolMax'>>;
 
 async function openPostgres(url: string, settings: DatabaseSettings, opts: OpenDatabaseOptions): Promise<Database> {
   const queryTimeoutMs = settings.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const connectTimeoutMs = settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  await withRawConnection(url, connectTimeoutMs, (client) => runMigrations(pgConnection(client), opts));
+  const applicationName = opts.applicationName;
+  await withRawConnection(url, connectTimeoutMs, applicationName, (client) =>
+    runMigrations(pgConnection(client), opts),
+  );
   // A connection the server ends (restart, failover, pg_terminate_backend) emits 'error' on its pg
   // client, and pg-pool only listens while the client is idle: an event landing while it is
   // checked out (say between a transaction's COMMIT and its release) would be unheard and kill the
@@ -82,6 +92,9 @@ async function openPostgres(url: string, settings: DatabaseSettings, opts: OpenD
   const report = (error: Error) => (opts.log ?? console.warn)(`PostgreSQL connection lost: ${error.message}`);
   const pool = new Pool({
     connectionString: url,
+    max: settings.poolMax ?? DEFAULT_POOL_MAX,
+    // Unset, every process's connections look alike in pg_stat_activity.
+    ...(applicationName ? { application_name: applicationName } : {}),
     // A paused or partitioned process (SIGSTOP, a long GC, a VM freeze) must not hold row locks
     // for ever: a worker's fenced write locks its run row, and the worker taking the run over
     // waits on that lock. The server ends such a session; the paused process, when it wakes,
@@ -110,10 +123,15 @@ async function openPostgres(url: string, settings: DatabaseSettings, opts: OpenD
 async function withRawConnection<T>(
   url: string,
   connectTimeoutMs: number,
+  applicationName: string | undefined,
   fn: (client: Client) => Promise<T>,
 ): Promise<T> {
   // No statement timeout: a migration may take as long as it takes. Connecting has a deadline.
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs });
+  const client = new Client({
+    connectionString: url,
+    connectionTimeoutMillis: connectTimeoutMs,
+    ...(applicationName ? { application_name: `${applicationName} (migrate)` } : {}),
+  });
   // The migration's own queries fail if the server drops it; the event must not kill the process too.
   client.on('error', () => undefined);
   try {

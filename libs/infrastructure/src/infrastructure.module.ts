@@ -81,6 +81,7 @@ export class InfrastructureModule {
           options.database ??
           openDatabase(config.database, {
             migrate: config.migrations.onStart,
+            applicationName: `trainyard-${options.role}`,
             log: (line) => new Logger('Database').log(line),
           }),
       },
