@@ -7,7 +7,6 @@
 // --metrics metrics; --rounds supersedes of the last --superseded steps of each metric (putting
 // them back between rounds), then the run finished and deleted. A script, not a test.
 import { randomUUID } from 'node:crypto';
-import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import type { RunSpec } from '@trainyard/contracts';
@@ -22,6 +21,7 @@ import { createFreshDatabase } from '@trainyard/db/testing';
 import { deriveRollupsAndSummaries, METRIC_NAMES, timedStep } from './queries-dataset';
 import { percentile } from './percentiles';
 import { positiveIntegerFlags } from './positive-flags';
+import { machineLine } from './machine-line';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -37,11 +37,7 @@ async function main(): Promise<void> {
   const steps = Math.floor(points / metrics);
   if (superseded >= steps) throw new Error(`--superseded must be below the steps per metric (${steps})`);
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  log(
-    `bench:big-run on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}; ${new Date().toISOString()}`,
-  );
+  log(machineLine('big-run'));
 
   const fresh = await createFreshDatabase();
   const database = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: true });

@@ -11,7 +11,6 @@
 // of a page. Checks that summaries and rollups are unchanged.
 // A script, not a test.
 import { randomUUID } from 'node:crypto';
-import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { METRIC_POINTS_PAGE as PAGE } from '@trainyard/api-app';
@@ -30,6 +29,7 @@ import {
 import { createFreshDatabase } from '@trainyard/db/testing';
 import { deriveRollupsAndSummaries, METRIC_NAMES } from './queries-dataset';
 import { positiveIntegerFlags } from './positive-flags';
+import { machineLine } from './machine-line';
 
 const DAY_MS = 86_400_000;
 
@@ -44,11 +44,7 @@ async function main(): Promise<void> {
   const { runs: runCount, metrics, steps } = positiveIntegerFlags(values);
   if (metrics > METRIC_NAMES.length) throw new Error(`--metrics is at most ${METRIC_NAMES.length}`);
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  log(
-    `bench:compaction on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}; ${new Date().toISOString()}`,
-  );
+  log(machineLine('compaction'));
 
   const fresh = await createFreshDatabase();
   const database = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: true });

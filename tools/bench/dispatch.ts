@@ -7,7 +7,7 @@
 // Flags: --runs N (one-step runs per mode, default 10), --jobs N (raw jobs, and runs with the
 // training process left out, submitted at once; default 500),
 // --concurrency C (worker and raw Worker concurrency, default 2).
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { TEST_ONLY_SETTINGS } from '@trainyard/config';
@@ -20,6 +20,7 @@ import { runOneStepRuns, type RunTimeline } from './dispatch-orchestration';
 import { measureThroughput } from './dispatch-throughput';
 import { percentile } from './percentiles';
 import { positiveIntegerFlags } from './positive-flags';
+import { machineLine, loadAverage } from './machine-line';
 
 const PER_JOB_OVERHEAD_TARGET_MS = 1000;
 const THROUGHPUT_RATIO_TARGET = 0.5;
@@ -58,13 +59,7 @@ async function main(): Promise<void> {
   });
   const { runs, jobs, concurrency } = positiveIntegerFlags(values);
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  const load = () =>
-    `load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`;
-  log(
-    `bench:dispatch on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, ${load()}; ${new Date().toISOString()}`,
-  );
+  log(machineLine('dispatch'));
 
   const redis = new Redis({ ...REDIS, maxRetriesPerRequest: null });
   const raw = await measureRawBullmq(jobs, 100, concurrency, [
@@ -72,7 +67,7 @@ async function main(): Promise<void> {
     { name: 'Redis', kind: 'redis', client: redis },
   ]);
   log(
-    `\nraw BullMQ: Queue + Worker in this process, concurrency ${concurrency}, no-op jobs, the training queue's job options (${load()})`,
+    `\nraw BullMQ: Queue + Worker in this process, concurrency ${concurrency}, no-op jobs, the training queue's job options (${loadAverage()})`,
   );
   log(
     `  ${jobs} jobs added at once: ${raw.jobsPerS.toFixed(0)} jobs/s; add → completed ${spread(raw.burstMs)} (queueing included)`,
@@ -97,7 +92,7 @@ async function main(): Promise<void> {
       floor.work,
     ).finally(() => floor.close());
     log(
-      `\nthe design's floor: a run's row, its fenced attempt and its outcome through Trainyard's repositories (3 statements), in this process around raw BullMQ's jobs; no HTTP, worker process or run log (${load()})`,
+      `\nthe design's floor: a run's row, its fenced attempt and its outcome through Trainyard's repositories (3 statements), in this process around raw BullMQ's jobs; no HTTP, worker process or run log (${loadAverage()})`,
     );
     log(`  ${jobs} runs at once: ${durable.jobsPerS.toFixed(0)} runs/s; add → completed ${spread(durable.burstMs)}`);
     log(`  ${describeCpu(durable.burstCpu, 'run')}`);
@@ -115,7 +110,7 @@ async function main(): Promise<void> {
     ];
     const childFree = await measureThroughput(cluster, jobs, cpuSources);
     log(
-      `\nTrainyard with the training process left out: ${jobs} runs submitted at once over HTTP, 1 worker process, concurrency ${concurrency} (${load()})`,
+      `\nTrainyard with the training process left out: ${jobs} runs submitted at once over HTTP, 1 worker process, concurrency ${concurrency} (${loadAverage()})`,
     );
     log(
       `  ${childFree.runsPerS.toFixed(1)} runs/s (first submit → last SUCCEEDED); the API accepted ${childFree.acceptedPerS.toFixed(1)} runs/s; submit → SUCCEEDED ${spread(childFree.submitToSucceededMs)} (queueing included)`,
@@ -125,7 +120,7 @@ async function main(): Promise<void> {
     // class for up to 200 runs) saves the API and the client.
     const swept = await measureThroughput(cluster, jobs, cpuSources, 'sweeps');
     log(
-      `\n  the same ${jobs} runs submitted as ${swept.requests} sweeps (POST /v1/sweeps of up to ${MAX_SWEEP_RUNS} runs) at once (${load()})`,
+      `\n  the same ${jobs} runs submitted as ${swept.requests} sweeps (POST /v1/sweeps of up to ${MAX_SWEEP_RUNS} runs) at once (${loadAverage()})`,
     );
     log(
       `  ${swept.runsPerS.toFixed(1)} runs/s (first submit → last SUCCEEDED); the API accepted ${swept.acceptedPerS.toFixed(1)} runs/s; submit → SUCCEEDED ${spread(swept.submitToSucceededMs)} (queueing included)`,
@@ -141,13 +136,13 @@ async function main(): Promise<void> {
     );
 
     const serial = await runOneStepRuns(cluster, runs, 'one at a time');
-    log(`\n  ${runs} runs one at a time (no queueing) (${load()}):`);
+    log(`\n  ${runs} runs one at a time (no queueing) (${loadAverage()}):`);
     table(serial, log);
 
     const burst = await runOneStepRuns(cluster, runs, 'burst');
     const wallMs = Math.max(...burst.map((r) => r.succeeded)) - Math.min(...burst.map((r) => r.submitted));
     const runsPerS = runs / (wallMs / 1000);
-    log(`\n  ${runs} runs submitted at once (${load()}):`);
+    log(`\n  ${runs} runs submitted at once (${loadAverage()}):`);
     table(burst, log);
     log(
       `  throughput with the training process: ${runsPerS.toFixed(2)} runs/s (${(wallMs / 1000).toFixed(1)} s wall, first submit → last SUCCEEDED)`,
@@ -157,7 +152,9 @@ async function main(): Promise<void> {
     await cluster.startWorker({ WORKER_PRESTART: 'false' });
     await runOneStepRuns(cluster, 1, 'one at a time');
     const cold = await runOneStepRuns(cluster, runs, 'one at a time');
-    log(`\n  ${runs} runs one at a time, WORKER_PRESTART=false: each process started when its job came (${load()}):`);
+    log(
+      `\n  ${runs} runs one at a time, WORKER_PRESTART=false: each process started when its job came (${loadAverage()}):`,
+    );
     table(cold, log);
     const [warmOverhead, coldOverhead] = [serial, cold].map((t) => sorted(t, 'submitted', 'backendReady'));
     log(

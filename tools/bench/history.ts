@@ -3,7 +3,7 @@
 // versions, metric summaries) in a fresh PostgreSQL database: p50/p99 per route, and the
 // EXPLAIN (ANALYZE, BUFFERS) plans of the statements behind the slow ones. A script, not a test.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import { createApiApp } from '@trainyard/api-app';
 import { DEFAULT_SIZES, loadHistory, type HistorySizes } from './history-dataset';
 import { measure, percentile } from './percentiles';
 import { positiveIntegerFlags } from './positive-flags';
+import { machineLine } from './machine-line';
 
 /** A route slower than this over its requests is sampled fewer times (at least 5). */
 const TIME_PER_ROUTE_MS = 5000;
@@ -90,11 +91,7 @@ async function main(): Promise<void> {
   const flags = positiveIntegerFlags(numeric);
   const sizes: HistorySizes = flags;
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  log(
-    `bench:history on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  log(machineLine('history', false));
   const fresh = given ? undefined : await createFreshDatabase();
   const url = given ?? fresh!.url;
   const database = await openDatabase({ url, embeddedPath: '' }, { migrate: true });

@@ -3,7 +3,7 @@
 // ingest rate through MetricsRepository.writeFenced, and the EXPLAIN plans. A script, not a test.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { Client } from 'pg';
 import {
   downsampledSeriesStatement,
@@ -19,6 +19,7 @@ import { createFreshDatabase } from '@trainyard/db/testing';
 import { RunHistoryService } from '@trainyard/api-app';
 import { BIG_RUN, loadDataset, longRunId } from './queries-dataset';
 import { measure, percentile } from './percentiles';
+import { machineLine } from './machine-line';
 
 const ITERATIONS = Number(process.env['BENCH_ITERATIONS'] ?? 200);
 const KEEP = process.env['BENCH_KEEP_DB'] === '1';
@@ -35,11 +36,7 @@ const listQuery: RunListQuery = {
 
 async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  log(
-    `bench:queries on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  log(machineLine('queries', false));
   const fresh = await createFreshDatabase();
   const database = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: true });
   const pg = new Client({ connectionString: fresh.url });
