@@ -91,10 +91,13 @@ describe('a worker whose PostgreSQL refuses new connections mid-training (real p
     expect({ tries: job.attemptsMade, failedReason: job.failedReason }).toEqual({ tries: 1, failedReason: undefined });
     expect(worker.output()).toMatch(/too many connections for role/);
   }, 240_000);
-  it('trains in a pool of 2 connections (DATABASE_POOL_MAX), every one named for pg_stat_activity', async () => {
-    // Sized down to fit a fleet under max_connections: the floor the setting allows still trains a run.
-    await cluster.startWorker({ DATABASE_POOL_MAX: '2' });
-    const runId = await cluster.submit(tinyPretrain(`pool of two ${randomUUID()}`, 6));
+  it('trains two runs at once in a pool of 2 connections (DATABASE_POOL_MAX), every one named for pg_stat_activity', async () => {
+    // Sized down to fit a fleet under max_connections: the floor the setting allows still trains,
+    // two trainings sharing it (their metric and checkpoint writes, heartbeats, the reconciler).
+    await cluster.startWorker({ DATABASE_POOL_MAX: '2', WORKER_CONCURRENCY: '2' });
+    const runIds = await Promise.all(
+      [1, 2].map((n) => cluster.submit(tinyPretrain(`pool of two, run ${n} ${randomUUID()}`, 12))),
+    );
     const seen = new Map<string, number>();
     let sampling = true;
     const sampler = (async () => {
@@ -108,11 +111,14 @@ describe('a worker whose PostgreSQL refuses new connections mid-training (real p
       }
     })();
     try {
-      expect(await cluster.runEnding(runId)).toMatchObject({
-        status: 'SUCCEEDED',
-        reason: null,
-        outcomes: ['SUCCEEDED'],
-      });
+      for (const ending of await Promise.all(runIds.map((id) => cluster.runEnding(id))))
+        expect(ending).toMatchObject({ status: 'SUCCEEDED', reason: null, outcomes: ['SUCCEEDED'] });
+      // Trained side by side, not one after the other.
+      const { rows } = await cluster.pg.query<{ overlap: boolean }>(
+        `SELECT max(started_at) < min(ended_at) AS overlap FROM attempts WHERE run_id = ANY($1::uuid[])`,
+        [runIds],
+      );
+      expect(rows[0]!.overlap).toBe(true);
     } finally {
       sampling = false;
       await sampler;
