@@ -15,8 +15,10 @@ export type EndedRunsBase = { endedBefore: Date; rows: RunCount[] };
  * that finds none, the first or one after every count failed, waits for the count under way or
  * starts one. A count that fails keeps the last base and is tried again `periodMs` later, logged
  * once until one answers. One count at a time: the next is scheduled once the last has settled, even
- * past its deadline (PostgreSQL may still be reading). `periodMs` 0 (each scrape counting its own) is
- * the registry's, which then reads the count as it reads its other queries.
+ * past its deadline (PostgreSQL may still be reading), and only while scrapes come: a period with
+ * none lets the counting rest (an API scraped once, by hand, read every run every period for ever),
+ * and the next scrape takes the last base, as exact, and starts a count beside it. `periodMs` 0 (each
+ * scrape counting its own) is the registry's, which then reads the count as it reads its other queries.
  */
 export class EndedRunsBaseCounter {
   private last?: EndedRunsBase;
@@ -25,6 +27,8 @@ export class EndedRunsBaseCounter {
   private timer?: NodeJS.Timeout;
   private failing = false;
   private stopped = false;
+  /** A scrape asked for the base since the last count started: the next one is worth making. */
+  private asked = false;
 
   constructor(
     private readonly count: () => Promise<EndedRunsBase>,
@@ -33,6 +37,9 @@ export class EndedRunsBaseCounter {
 
   /** The base for this scrape; undefined when none could be counted (logged), and the runs are left out. */
   async base(): Promise<EndedRunsBase | undefined> {
+    this.asked = true;
+    // Resting since a period passed with no scrape: count again beside this one, which takes the last base.
+    if (this.last && !this.counting && !this.timer) void this.refresh();
     return this.last ?? this.counting ?? this.refresh();
   }
 
@@ -50,6 +57,7 @@ export class EndedRunsBaseCounter {
     if (this.counting) return this.counting;
     if (this.stopped) return Promise.resolve(undefined);
     const { deadlineMs, logger, periodMs } = this.options;
+    this.asked = false;
     const query = Promise.resolve().then(this.count);
     const counting = withDeadline(query, deadlineMs, `no answer within ${deadlineMs} ms`).then(
       (base) => {
@@ -76,7 +84,10 @@ export class EndedRunsBaseCounter {
       this.counting = undefined;
       if (this.stopped) return;
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.refresh(), periodMs).unref();
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (this.asked) void this.refresh();
+      }, periodMs).unref();
     });
     return counting;
   }

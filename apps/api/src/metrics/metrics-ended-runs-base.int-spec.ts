@@ -53,6 +53,8 @@ describe('/metrics base of ended runs counted in the background (PostgreSQL, Red
     for (const name of ['h1', 'h2', 'h3']) ids.push(await api.submitPretrain(name));
     await prisma.$executeRaw`UPDATE "runs" SET "status" = 'SUCCEEDED', "ended_at" = now() - interval '1 hour' WHERE "id" = ${ids[0]}::uuid`;
     expect(await scrapeRuns()).toEqual(await table()); // the first scrape waits for the first base
+    // Scraped again: the counting goes on (a period with no scrape lets it rest, tested below).
+    expect(await scrapeRuns()).toEqual(await table());
 
     // The next count is held in PostgreSQL's place until the test lets it go.
     let release!: () => void;
@@ -110,6 +112,22 @@ describe('/metrics base of ended runs counted in the background (PostgreSQL, Red
     expect(failedLines[0]).toMatch(/goes on from the base up to \d{4}-.*connection terminated \(test\)/);
     await sleep(PERIOD_MS * 2);
     expect(logs).toContain('Metrics: ended runs by status counted again');
+  });
+
+  it('rests while nobody scrapes, and the next scrape is exact from the last base and counts again beside it', async () => {
+    expect(await scrapeRuns()).toEqual(await table());
+    // At most the count that scrape asked for, then none: nobody asks.
+    await sleep(PERIOD_MS * 2.5);
+    const resting = countEndedBefore.mock.calls.length;
+    await sleep(PERIOD_MS * 3);
+    expect(countEndedBefore.mock.calls.length).toBe(resting);
+
+    // A run ended while it rested: the scrape has it (the runs ended since the base's bound are read
+    // with it), answered from the last base, and a count starts beside it.
+    const id = await api.submitPretrain('ended while resting');
+    await prisma.$executeRaw`UPDATE "runs" SET "status" = 'SUCCEEDED', "ended_at" = now() WHERE "id" = ${id}::uuid`;
+    expect(await scrapeRuns()).toEqual(await table());
+    expect(countEndedBefore.mock.calls.length).toBe(resting + 1);
   });
 
   it('counts no more once the API has stopped', async () => {
