@@ -120,7 +120,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<IncomingMessage>();
     const res = http.getResponse<ServerResponse>();
-    const problem = this.toProblem(exception, requestIdOf(req));
+    const mapped = exception instanceof HttpException ? undefined : mapDomainError(exception);
+    const problem = this.toProblem(exception, requestIdOf(req), mapped);
     if (problem.status >= 500) {
       const error = exception instanceof Error ? exception : new Error(String(exception));
       this.logger.error(
@@ -133,19 +134,22 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    const retryAfterS = exception instanceof HttpException ? undefined : mapDomainError(exception)?.retryAfterS;
-    if (retryAfterS !== undefined) res.setHeader('retry-after', String(retryAfterS));
+    if (mapped?.retryAfterS !== undefined) res.setHeader('retry-after', String(mapped.retryAfterS));
     sendProblem(res, problem);
   }
 
-  toProblem(exception: unknown, requestId: string | undefined): ProblemDetails {
+  /** `mapped`: the domain error's mapping when the caller has it already (mapDomainError), made here otherwise. */
+  toProblem(
+    exception: unknown,
+    requestId: string | undefined,
+    mapped = exception instanceof HttpException ? undefined : mapDomainError(exception),
+  ): ProblemDetails {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
       const fields = typeof response === 'string' ? { message: response } : (response as Record<string, unknown>);
       return problem(status, { ...fields, message: messageOf(fields['message'], exception.message) }, requestId);
     }
-    const mapped = mapDomainError(exception);
     if (mapped)
       return problem(
         mapped.status,
