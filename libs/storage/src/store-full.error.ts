@@ -4,7 +4,7 @@ const FULL = { ENOSPC: 'no space left on the device', EDQUOT: 'the disk quota is
 /** The `FULL` code of `error` (a Node system error), if it is one. */
 export function diskFullCode(error: unknown): keyof typeof FULL | undefined {
   const code = typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
-  return code === 'ENOSPC' || code === 'EDQUOT' ? code : undefined;
+  return typeof code === 'string' && Object.hasOwn(FULL, code) ? (code as keyof typeof FULL) : undefined;
 }
 
 /**
