@@ -23,6 +23,7 @@ const common = {
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleNameMapper: {
     '^@trainyard/([a-z-]+)/testing$': '<rootDir>/libs/$1/src/testing/index.ts',
+    '^@trainyard/config/logger$': '<rootDir>/libs/config/src/logger.ts',
     '^@trainyard/training/supervisor$': '<rootDir>/libs/training/src/supervisor.ts',
     '^@trainyard/client/browser$': '<rootDir>/libs/client/src/browser.ts',
     '^@trainyard/api-app$': '<rootDir>/apps/api/src/index.ts',

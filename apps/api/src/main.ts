@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig, printStartFailure } from '@trainyard/config';
+import { ConfigError, loadConfig } from '@trainyard/config';
+import { printStartFailure } from '@trainyard/config/logger';
 import { DatabaseUnreachableError, MigrationError } from '@trainyard/db';
 import { exitAfterShutdownSignal } from '@trainyard/infrastructure';
 import { RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';

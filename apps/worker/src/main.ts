@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig, logLevelsUpTo, printStartFailure, SafeConsoleLogger } from '@trainyard/config';
+import { ConfigError, loadConfig, logLevelsUpTo } from '@trainyard/config';
+import { printStartFailure, SafeConsoleLogger } from '@trainyard/config/logger';
 import { DatabaseUnreachableError, MigrationError } from '@trainyard/db';
 import { assertRedisReachable, RedisEvictionPolicyError, RedisUnavailableError } from '@trainyard/queue';
 import { createWorker } from './create-worker';

@@ -2,8 +2,6 @@ export * from './config.schema';
 export * from './load-config';
 export * from './log-levels';
 export * from './redact';
-export * from './safe-console-logger';
 export * from './log-fields';
 export * from './test-only-settings';
-export * from './start-failure';
 export * from './shutdown-margins';

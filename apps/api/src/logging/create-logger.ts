@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
-import { logLevelsUpTo, SafeConsoleLogger, type TrainyardConfig } from '@trainyard/config';
+import { logLevelsUpTo, type TrainyardConfig } from '@trainyard/config';
+import { SafeConsoleLogger } from '@trainyard/config/logger';
 
 /** Nest's logger with secrets redacted: one JSON object per line when LOG_JSON is set (for log shippers), text otherwise. */
 export function createLogger(config: TrainyardConfig, context = 'trainyard-api'): LoggerService {

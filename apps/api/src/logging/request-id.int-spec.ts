@@ -1,4 +1,4 @@
-import { SafeConsoleLogger } from '@trainyard/config';
+import { SafeConsoleLogger } from '@trainyard/config/logger';
 import { startTestApi, type TestApi } from '../testing/test-api';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
