@@ -4,7 +4,7 @@ import type { Client } from 'pg';
 import type { Redis } from 'ioredis';
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
-const TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+export const TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 /** CPU seconds (user + system) each party has used so far; undefined where it could not be read. */
 export type CpuReading = Record<string, number | undefined>;
