@@ -23,7 +23,7 @@ describe('what the training processes load', () => {
       preload,
       `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(dir)} + '/modules-' + process.pid + '.json', JSON.stringify(Object.keys(require.cache))));`,
     );
-    env = { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require ${preload}`.trim() };
+    env = { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require ${JSON.stringify(preload)}`.trim() };
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
