@@ -2,9 +2,12 @@
 // What a worker pays for each process it starts: a device probe (once per worker start) and a
 // training process started ahead of its attempt (once per attempt), one at a time: the wall time
 // from the fork to the process being ready, and the CPU it used (read from this process's
-// waited-for children, so everything the child did until it exited).
+// waited-for children, so everything the child did until it exited). And what the worker's own
+// process pays to load its code (a node process that requires the compiled worker app, then exits).
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
 import { prestartTrainingProcess, probeDevices, type BackendName } from '@trainyard/training/supervisor';
 import { TICKS_PER_S } from './cpu-usage';
 import { machineLine } from './machine-line';
@@ -67,6 +70,14 @@ const prestarted = () =>
     };
   });
 
+/** A node process that loads the compiled worker app (every module a worker starts with) and exits. */
+const workerLoad = () =>
+  sample(async () => {
+    await promisify(execFile)(process.execPath, ['-e', `require(${JSON.stringify(WORKER_APP)})`]);
+    return async () => undefined;
+  });
+const WORKER_APP = join(__dirname, '../../apps/worker/src/index.js');
+
 function describe(what: string, samples: Sample[]): string {
   const ready = samples.map((s) => s.readyMs).sort((a, b) => a - b);
   const cpu = samples.map((s) => s.cpuMs).sort((a, b) => a - b);
@@ -79,6 +90,7 @@ async function main(): Promise<void> {
   for (const [what, start] of [
     ['device probe', probe],
     ['training process started ahead', prestarted],
+    ["the worker app's modules loaded (node -e require)", workerLoad],
   ] as const) {
     await start();
     const samples: Sample[] = [];

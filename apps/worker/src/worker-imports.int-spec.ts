@@ -64,6 +64,10 @@ describe('what the worker process loads', () => {
     );
     expect(modules).toContainEqual(expect.stringMatching(/dist[\\/]libs[\\/]training[\\/]src[\\/]supervisor\.js$/));
     expect(heavy(modules)).toEqual([]);
+    // On PostgreSQL, the embedded database and its Prisma adapter stay unloaded (about 50 ms of a start).
+    expect(
+      modules.filter((m) => /[\\/]node_modules[\\/](@electric-sql[\\/]pglite|pglite-prisma-adapter)[\\/]/.test(m)),
+    ).toEqual([]);
   });
 
   it('would see them if they were loaded: the whole training library loads both', async () => {

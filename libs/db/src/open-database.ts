@@ -1,10 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Client, Pool } from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { redact, type TrainyardConfig } from '@trainyard/config';
 import { PrismaClient } from './generated/prisma/client';
 import { acquireEmbeddedLock } from './embedded-lock';
@@ -147,6 +145,13 @@ async function withRawConnection<T>(
 }
 
 async function openPglite(embeddedPath: string, opts: OpenDatabaseOptions): Promise<Database> {
+  // Loaded here, not with this module: a process on PostgreSQL (every API and worker of a fleet)
+  // would spend about 50 ms of its start on the embedded database and its Prisma adapter.
+  const [{ PGlite }, { pg_trgm }, { PrismaPGlite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
+    import('pglite-prisma-adapter'),
+  ]);
   const dataDir = resolve(embeddedPath);
   mkdirSync(dataDir, { recursive: true });
   // PGlite's Node filesystem takes no lock of its own: a second process opening the directory
