@@ -70,13 +70,14 @@ const prestarted = () =>
     };
   });
 
+const WORKER_APP = join(__dirname, '../../apps/worker/src/index.js');
+
 /** A node process that loads the compiled worker app (every module a worker starts with) and exits. */
 const workerLoad = () =>
   sample(async () => {
     await promisify(execFile)(process.execPath, ['-e', `require(${JSON.stringify(WORKER_APP)})`]);
     return async () => undefined;
   });
-const WORKER_APP = join(__dirname, '../../apps/worker/src/index.js');
 
 function describe(what: string, samples: Sample[]): string {
   const ready = samples.map((s) => s.readyMs).sort((a, b) => a - b);
