@@ -6,18 +6,9 @@
 // batches in one transaction. A fresh PostgreSQL database, one run of --points points over
 // --metrics metrics; --rounds supersedes of the last --superseded steps of each metric (putting
 // them back between rounds), then the run finished and deleted. A script, not a test.
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Client } from 'pg';
-import type { RunSpec } from '@trainyard/contracts';
-import {
-  AttemptsRepository,
-  MetricsRepository,
-  openDatabase,
-  RunHousekeepingRepository,
-  RunsRepository,
-} from '@trainyard/db';
-import { createFreshDatabase } from '@trainyard/db/testing';
+import { AttemptsRepository, MetricsRepository, RunHousekeepingRepository } from '@trainyard/db';
+import { withBenchDatabase } from './bench-database';
 import { deriveRollupsAndSummaries, METRIC_NAMES, timedStep } from './queries-dataset';
 import { percentile } from './percentiles';
 import { positiveIntegerFlags } from './positive-flags';
@@ -39,14 +30,8 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(machineLine('big-run'));
 
-  const fresh = await createFreshDatabase();
-  const database = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: true });
-  const pg = new Client({ connectionString: fresh.url });
-  await pg.connect();
-  try {
-    const spec = { kind: 'pretrain', name: 'bench' } as unknown as RunSpec;
-    const runs = new RunsRepository(database.prisma);
-    const runId = (await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'bench', spec, baseRunId: null })).id;
+  await withBenchDatabase(async ({ database, pg, runs, newRun }) => {
+    const runId = await newRun();
     const { attempt } = await new AttemptsRepository(database.prisma).openCurrent(runId, null);
     const fence = { runId, attemptId: attempt.id };
     const names = METRIC_NAMES.slice(0, metrics);
@@ -88,11 +73,7 @@ async function main(): Promise<void> {
     log(
       `deleting the run (its ${(steps * metrics).toLocaleString()} points in batches): ${(deleteMs / 1000).toFixed(1)} s`,
     );
-  } finally {
-    await pg.end();
-    await database.close();
-    await fresh.drop();
-  }
+  });
 }
 
 main().catch((err) => {

@@ -10,23 +10,19 @@
 // read) against the same keyset pages of metric_points alone (what they read before), with the plan
 // of a page. Checks that summaries and rollups are unchanged.
 // A script, not a test.
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { METRIC_POINTS_PAGE as PAGE } from '@trainyard/api-app';
-import type { RunSpec } from '@trainyard/contracts';
 import {
   COMPACT_POINTS_PER_PASS,
   COMPACT_RUNS_PER_PASS,
   MetricCompactionRepository,
   MetricsRepository,
-  openDatabase,
   ROLLUP_BLOCK,
-  RunsRepository,
   seriesPageStatement,
   type Database,
 } from '@trainyard/db';
-import { createFreshDatabase } from '@trainyard/db/testing';
+import { withBenchDatabase } from './bench-database';
 import { deriveRollupsAndSummaries, METRIC_NAMES } from './queries-dataset';
 import { positiveIntegerFlags } from './positive-flags';
 import { machineLine } from './machine-line';
@@ -46,16 +42,8 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(machineLine('compaction'));
 
-  const fresh = await createFreshDatabase();
-  const database = await openDatabase({ url: fresh.url, embeddedPath: '' }, { migrate: true });
-  const pg = new Client({ connectionString: fresh.url });
-  await pg.connect();
-  try {
-    const spec = { kind: 'pretrain', name: 'bench' } as unknown as RunSpec;
-    const runs = new RunsRepository(database.prisma);
+  await withBenchDatabase(async ({ database, pg, newRun }) => {
     const names = METRIC_NAMES.slice(0, metrics);
-    const newRun = async () =>
-      (await runs.create({ id: randomUUID(), kind: 'PRETRAIN', name: 'bench', spec, baseRunId: null })).id;
     // A falling curve with noise, as training logs, and a spike now and then.
     const insertRun = (runId: string) =>
       pg.query(`
@@ -170,11 +158,7 @@ async function main(): Promise<void> {
 
     await readSeries(database, pg, newIds[0]!, log, 'a new run');
     await readSeries(database, pg, ids[0]!, log, 'a compacted run');
-  } finally {
-    await pg.end();
-    await database.close();
-    await fresh.drop();
-  }
+  });
 }
 
 /**
