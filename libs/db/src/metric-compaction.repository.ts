@@ -32,6 +32,15 @@ const COMPACT_RUN_TIMEOUT_MS = 120_000;
 // Inlined, not bound, as BLOCK_OF_STEP is: the statement's arithmetic must be the trigger's.
 const BLOCK = Prisma.raw(String(ROLLUP_BLOCK));
 
+/**
+ * A run whose points are due for compaction: ended (SUCCEEDED, FAILED, CANCELLED: states a run
+ * never leaves) before `endedBefore`, and not compacted. The page of runs and the check under the
+ * run's lock read the same.
+ */
+const dueForCompaction = (endedBefore: Date) =>
+  Prisma.sql`"metrics_compacted_at" IS NULL AND "ended_at" < ${endedBefore}
+    AND "status"::text = ANY(${[...TERMINAL_RUN_STATUSES]}::text[])`;
+
 export type CompactionOutcome =
   /** Every block of the run is compacted: the run is marked (metrics_compacted_at), never compacted again. */
   | { outcome: 'compacted'; deleted: number }
@@ -66,8 +75,7 @@ export class MetricCompactionRepository {
   async awaitingCompaction(endedBefore: Date, limit: number): Promise<EndedRun[]> {
     return this.prisma.$queryRaw<EndedRun[]>`
       SELECT "id"::text AS id, "ended_at" AS "endedAt" FROM "runs"
-      WHERE "ended_at" IS NOT NULL AND "metrics_compacted_at" IS NULL AND "ended_at" < ${endedBefore}
-        AND "status"::text = ANY(${[...TERMINAL_RUN_STATUSES]}::text[])
+      WHERE "ended_at" IS NOT NULL AND ${dueForCompaction(endedBefore)}
       ORDER BY "runs"."ended_at", "runs"."id"
       LIMIT ${limit}`;
   }
@@ -104,8 +112,7 @@ export class MetricCompactionRepository {
         if (!lock?.locked) return { outcome: 'skipped', deleted: 0 } as const;
         const due = await tx.$queryRaw<{ id: string }[]>`
           SELECT "id"::text AS id FROM "runs"
-          WHERE "id" = ${runId}::uuid AND "metrics_compacted_at" IS NULL AND "ended_at" < ${endedBefore}
-            AND "status"::text = ANY(${[...TERMINAL_RUN_STATUSES]}::text[])
+          WHERE "id" = ${runId}::uuid AND ${dueForCompaction(endedBefore)}
           FOR KEY SHARE SKIP LOCKED`;
         if (due.length === 0) return { outcome: 'skipped', deleted: 0 } as const;
         // Each block read as one range of the (run_id, name, step) index: the planner, which cannot
