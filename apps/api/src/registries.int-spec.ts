@@ -323,7 +323,8 @@ describe('datasets and models registries (PostgreSQL, Redis, S3, HTTP)', () => {
   });
 
   it("serves a run's augmentation sample as a PNG, 404 before it exists", async () => {
-    const id = randomUUID();
+    // A run's: a file under runs/<id>/ with no run is no one's (hostile-walkthrough.int-spec.ts).
+    const id = await api.submitPretrain('augmented');
     expect((await http('GET', `/v1/runs/${id}/augmentation.png`)).status).toBe(404);
     await store.put(augmentationSampleKey(id), Buffer.from('\x89PNG fake'));
     const res = await fetch(`${baseUrl}/v1/runs/${id}/augmentation.png`, { headers: authHeaders() });

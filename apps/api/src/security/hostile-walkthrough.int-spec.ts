@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectKey, requestAs } from '../testing/keyed-requests';
+import { startTestApi, type TestApi } from '../testing/test-api';
+import { tinySpecs } from '../testing/tiny-specs';
+
+/**
+ * A tenant holding one project's key, against the API as it is: what a walkthrough of every route
+ * found, kept as tests (see docs/security.md).
+ */
+describe('hostile walkthrough (PostgreSQL, Redis, HTTP)', () => {
+  let api: TestApi;
+  let a: string;
+  let b: string;
+  const { pretrain, finetune } = tinySpecs();
+  const call = (key: string, method: string, path: string, body?: unknown) => requestAs(api, key, method, path, body);
+
+  beforeAll(async () => {
+    api = await startTestApi({ env: { RATE_LIMIT_PER_MINUTE: '1000000' } });
+    a = await projectKey(api, 'team-a');
+    b = await projectKey(api, 'team-b');
+  });
+  afterAll(() => api?.stop());
+
+  it("serves no run's file from the store once the run has no row (deleted while a worker still wrote it)", async () => {
+    // A worker may write a run's augmentation sample after the run's deletion listed runs/<id>/; the
+    // row is gone, so the ownership guard has no project to hold it to: the route must not serve it.
+    const id = randomUUID();
+    const path = join(api.home, 'objects', 'runs', id, 'augmentation.png');
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, 'secret pixels');
+    for (const key of [b, api.adminKey]) {
+      const reply = await call(key, 'GET', `/v1/runs/${id}/augmentation.png`);
+      expect(reply.status).toBe(404);
+      expect(reply.text).not.toContain('secret pixels');
+      expect(reply.body.detail ?? reply.body.message).toContain(id);
+    }
+  });
+
+  it("answers another project's ids in capitals as unknown, on every kind of owned route", async () => {
+    const { body: run } = await call(a, 'POST', '/v1/runs', pretrain('secret'));
+    const sweep = await call(a, 'POST', '/v1/sweeps', {
+      name: 's',
+      base: finetune('s'),
+      strategy: 'grid',
+      parameters: { 'training.learningRate': [0.001] },
+    });
+    const pipeline = await call(a, 'POST', '/v1/pipelines', {
+      name: 'p',
+      pretrain: pretrain('p'),
+      finetunes: [finetune('f')],
+    });
+    const upper = run.id.toUpperCase();
+    const paths = [
+      ...['', '/checkpoints', '/queue', '/metrics', '/series', '/logs', '/events', '/augmentation.png'].map(
+        (suffix) => `/v1/runs/${upper}${suffix}`,
+      ),
+      `/v1/runs/compare?ids=${upper}`,
+      `/v1/sweeps/${sweep.body.id.toUpperCase()}`,
+      `/v1/pipelines/${pipeline.body.id.toUpperCase()}`,
+    ];
+    for (const path of paths)
+      expect({ path, status: (await call(b, 'GET', path)).status }).toEqual({ path, status: 404 });
+    expect((await call(b, 'PATCH', `/v1/runs/${upper}`, { name: 'mine' })).status).toBe(404);
+    expect((await call(b, 'POST', `/v1/sweeps/${sweep.body.id.toUpperCase()}/cancel`)).status).toBe(404);
+    expect((await call(a, 'GET', `/v1/runs/${run.id}`)).body.name).toBe('secret');
+  });
+
+  it('takes prototype keys in a metric sort and spec filter as plain names, within the project', async () => {
+    for (const query of ['sort=metric:__proto__:best', 'sort=metric:constructor:last', 'spec.name=secret']) {
+      const reply = await call(b, 'GET', `/v1/runs?${query}`);
+      expect({ query, status: reply.status, items: reply.body.items }).toEqual({ query, status: 200, items: [] });
+    }
+    expect(({} as Record<string, unknown>)['best']).toBeUndefined();
+  });
+});
