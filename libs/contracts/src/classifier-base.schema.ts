@@ -2,10 +2,13 @@ import { z } from 'zod';
 import { NameSchema, text } from './text.schema';
 import type { Inferred } from './named-schema';
 
+/** The last version number of a registered model a spec can name (nor is one past it given). */
+export const MODEL_VERSION_MAX = 1_000_000;
+
 const registeredModelRefSchema = z
   .object({
     name: NameSchema,
-    version: z.int().min(1).max(1_000_000),
+    version: z.int().min(1).max(MODEL_VERSION_MAX),
   })
   .strict();
 export interface RegisteredModelRefSchemaType extends Inferred<typeof registeredModelRefSchema> {}

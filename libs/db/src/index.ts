@@ -111,6 +111,7 @@ export {
 export {
   ModelVersionsRepository,
   type ModelVersionDeletionOutcome,
+  type ModelVersionRegistration,
   type ModelVersionWithCheckpoint,
 } from './model-versions.repository';
 export { PipelinesRepository, type PipelineAdvance, type PipelineRunCreation } from './pipelines.repository';

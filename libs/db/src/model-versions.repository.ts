@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { ActiveRuns, ModelVersionDeletion, ModelVersionView } from '@trainyard/contracts';
+import {
+  MODEL_VERSION_MAX,
+  MODEL_VERSIONS_MAX_PER_NAME,
+  type ActiveRuns,
+  type ModelVersionDeletion,
+  type ModelVersionView,
+} from '@trainyard/contracts';
 import type { PrismaClient } from './generated/prisma/client';
 import type { Checkpoint } from './model-types';
 import { toCheckpoint } from './model-types';
@@ -13,6 +19,18 @@ export type ModelVersionDeletionOutcome =
   | { outcome: 'in-use'; activeRuns: ActiveRuns }
   | ({ outcome: 'deleted' } & ModelVersionDeletion);
 
+/** A registration: the new version, or why none was written (the name holds its limit of versions, or has given its last number). */
+export type ModelVersionRegistration =
+  | { outcome: 'registered'; version: ModelVersionView }
+  | { outcome: 'full'; versions: number }
+  | { outcome: 'numbers-spent' };
+
+class RegistrationRefused extends Error {
+  constructor(readonly refusal: Exclude<ModelVersionRegistration, { outcome: 'registered' }>) {
+    super(refusal.outcome);
+  }
+}
+
 /** The model registry: names → versions → a run's pinned checkpoint. */
 export class ModelVersionsRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -20,23 +38,36 @@ export class ModelVersionsRepository {
   /**
    * The next version of `name` in its project: one past the last it was ever given (model_names),
    * from 1, so a deleted version's number is never given again. The upsert holds the name's row
-   * until the version is written: registrations of one name take their numbers one at a time.
+   * until the version is written: registrations of one name take their numbers one at a time, and
+   * are counted one at a time: none is written when the name holds MODEL_VERSIONS_MAX_PER_NAME
+   * versions already, or its next number would pass MODEL_VERSION_MAX (which no spec could name).
    */
   async register(input: {
     name: string;
     project: string;
     runId: string;
     checkpointId: string;
-  }): Promise<ModelVersionView> {
-    return this.prisma.$transaction(async (tx) => {
-      const [numbered] = await tx.$queryRaw<{ version: number }[]>`
-        INSERT INTO "model_names" ("project", "name", "last_version") VALUES (${input.project}, ${input.name}, 1)
-        ON CONFLICT ("project", "name") DO UPDATE SET "last_version" = "model_names"."last_version" + 1
-        RETURNING "last_version" AS "version"`;
-      return modelVersionView(
-        await tx.modelVersion.create({ data: { id: randomUUID(), ...input, version: numbered!.version } }),
-      );
-    });
+  }): Promise<ModelVersionRegistration> {
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        const [numbered] = await tx.$queryRaw<{ version: number }[]>`
+          INSERT INTO "model_names" ("project", "name", "last_version") VALUES (${input.project}, ${input.name}, 1)
+          ON CONFLICT ("project", "name") DO UPDATE SET "last_version" = "model_names"."last_version" + 1
+          RETURNING "last_version" AS "version"`;
+        const version = numbered!.version;
+        if (version > MODEL_VERSION_MAX) throw new RegistrationRefused({ outcome: 'numbers-spent' });
+        const [held] = await tx.$queryRaw<{ n: number }[]>`
+          SELECT count(*)::int AS "n" FROM "model_versions" WHERE "project" = ${input.project} AND "name" = ${input.name}`;
+        if (held!.n >= MODEL_VERSIONS_MAX_PER_NAME)
+          throw new RegistrationRefused({ outcome: 'full', versions: held!.n });
+        const row = await tx.modelVersion.create({ data: { id: randomUUID(), ...input, version } });
+        return { outcome: 'registered', version: modelVersionView(row) } as const;
+      });
+    } catch (error) {
+      // Thrown inside, so the name's number goes back with the rollback.
+      if (error instanceof RegistrationRefused) return error.refusal;
+      throw error;
+    }
   }
 
   /** A project's versions of `name` (model names are unique within a project). */

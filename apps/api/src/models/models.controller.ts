@@ -82,6 +82,12 @@ export class ModelsController {
   })
   @Responds(201, 'ModelVersionRegistered', 'The new version')
   @ApiResponse({ status: 422, description: 'The run does not exist, has not SUCCEEDED, or has no complete checkpoint' })
+  @ApiResponse({
+    status: 409,
+    description:
+      'The name holds MODEL_VERSIONS_MAX_PER_NAME (1,000) versions, or has given its last version number (1,000,000): `errors` names `name`',
+    schema: schemaRef('ProblemDetails'),
+  })
   register(
     @Body(new ZodValidationPipe(ModelRegistrationSchema, 'Invalid model registration', { in: 'body' }))
     body: z.infer<typeof ModelRegistrationSchema>,

@@ -1,7 +1,18 @@
-import { Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
-import type { ModelVersionDeletion, ModelVersionRegistered, ModelVersions } from '@trainyard/contracts';
+import { ConflictException, Injectable, Logger, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
+import {
+  MODEL_VERSION_MAX,
+  MODEL_VERSIONS_MAX_PER_NAME,
+  type ModelVersionDeletion,
+  type ModelVersionRegistered,
+  type ModelVersions,
+} from '@trainyard/contracts';
 import { CheckpointsRepository, ModelVersionsRepository, RunsRepository } from '@trainyard/db';
 import { inUseByRuns } from '../common/in-use-conflict';
+
+/** A 409 naming `name`: the name can take no version more (the project's other names can). */
+function nameAtItsLimit(message: string): ConflictException {
+  return new ConflictException({ message, errors: [{ field: 'name', message }] });
+}
 
 function refuse(why: string): UnprocessableEntityException {
   return new UnprocessableEntityException({
@@ -39,7 +50,16 @@ export class ModelsService {
     const picked = await this.checkpoints.chosen(run);
     if (!picked) throw refuse(`Run ${runId} has no complete checkpoint`);
     const { checkpoint } = picked;
-    const version = await this.models.register({ name, project: run.project, runId, checkpointId: checkpoint.id });
+    const registered = await this.models.register({ name, project: run.project, runId, checkpointId: checkpoint.id });
+    if (registered.outcome === 'full')
+      throw nameAtItsLimit(
+        `Model "${name}" holds ${registered.versions} versions, the most one name may hold (${MODEL_VERSIONS_MAX_PER_NAME}): delete old ones (DELETE /v1/models/:name/versions/:version) or register under another name`,
+      );
+    if (registered.outcome === 'numbers-spent')
+      throw nameAtItsLimit(
+        `Model "${name}" has given every version number up to ${MODEL_VERSION_MAX}, the last a spec can name: register under another name`,
+      );
+    const { version } = registered;
     this.logger.log(
       `Model "${name}" v${version.version} = run ${runId} checkpoint #${checkpoint.sequence} (its ${picked.chosen})`,
     );

@@ -282,9 +282,11 @@ describe('run housekeeping (PostgreSQL, Redis, HTTP, object store)', () => {
 
     it('refuses a run whose checkpoint backs a registered model version, keeping its objects', async () => {
       const { id, checkpointId } = await finishedRun('registered');
-      const version = await api.app
+      const registered = await api.app
         .get(ModelVersionsRepository)
         .register({ name: `m-${id.slice(0, 8)}`, project: 'default', runId: id, checkpointId });
+      if (registered.outcome !== 'registered') throw new Error(`Not registered: ${registered.outcome}`);
+      const { version } = registered;
       const reply = await http('DELETE', `/v1/runs/${id}`);
       expect(reply.status).toBe(409);
       expect(reply.body.blockers).toEqual([expect.objectContaining({ reason: 'registered-model', id: version.id })]);

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MODEL_VERSIONS_MAX_PER_NAME } from '@trainyard/contracts';
+import type { Database } from '@trainyard/db';
+import { DATABASE } from '@trainyard/infrastructure';
 import { projectKey, requestAs } from '../testing/keyed-requests';
+import { succeededRun } from '../testing/succeeded-run';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { tinySpecs } from '../testing/tiny-specs';
 
@@ -73,5 +77,43 @@ describe('hostile walkthrough (PostgreSQL, Redis, HTTP)', () => {
       expect({ query, status: reply.status, items: reply.body.items }).toEqual({ query, status: 200, items: [] });
     }
     expect(({} as Record<string, unknown>)['best']).toBeUndefined();
+  });
+
+  it('holds a model name to MODEL_VERSIONS_MAX_PER_NAME versions and to numbers a spec can name, naming name', async () => {
+    // Each POST /v1/models of one run is a new version, and GET /v1/models/:name/versions answers
+    // them all at once: 300,000 made a 70 MB answer in 6 s here, and nothing held their number.
+    const run = await succeededRun(api.app, { project: 'team-a' });
+    expect((await call(a, 'POST', '/v1/models', { name: 'nightly', runId: run })).status).toBe(201);
+    const database = api.app.get<Database>(DATABASE);
+    await database.prisma.$executeRaw`
+      INSERT INTO "model_versions" ("id", "name", "project", "version", "run_id", "checkpoint_id")
+      SELECT gen_random_uuid(), "name", "project", "version" + g, "run_id", "checkpoint_id"
+      FROM "model_versions", generate_series(1, ${MODEL_VERSIONS_MAX_PER_NAME - 1}::int) AS g
+      WHERE "project" = 'team-a' AND "name" = 'nightly'`;
+    await database.prisma.$executeRaw`
+      UPDATE "model_names" SET "last_version" = ${MODEL_VERSIONS_MAX_PER_NAME}
+      WHERE "project" = 'team-a' AND "name" = 'nightly'`;
+    const full = await call(a, 'POST', '/v1/models', { name: 'nightly', runId: run });
+    expect(full.status).toBe(409);
+    expect(full.body.errors).toEqual([
+      { field: 'name', message: expect.stringContaining(`${MODEL_VERSIONS_MAX_PER_NAME} versions`) },
+    ]);
+    expect((await call(a, 'GET', '/v1/models/nightly/versions')).body.versions).toHaveLength(
+      MODEL_VERSIONS_MAX_PER_NAME,
+    );
+    // A version deleted frees a place; the next takes the number after the name's last.
+    expect((await call(a, 'DELETE', '/v1/models/nightly/versions/1')).status).toBe(200);
+    const next = await call(a, 'POST', '/v1/models', { name: 'nightly', runId: run });
+    expect(next.status).toBe(201);
+    expect(next.body.version).toBe(MODEL_VERSIONS_MAX_PER_NAME + 1);
+    // Past the last number `model.baseModel.version` and the DELETE route take, a version could be
+    // neither used nor deleted: none is given.
+    await call(a, 'DELETE', '/v1/models/nightly/versions/2');
+    await database.prisma.$executeRaw`
+      UPDATE "model_names" SET "last_version" = 1000000 WHERE "project" = 'team-a' AND "name" = 'nightly'`;
+    const spent = await call(a, 'POST', '/v1/models', { name: 'nightly', runId: run });
+    expect(spent.status).toBe(409);
+    expect(spent.body.errors).toEqual([{ field: 'name', message: expect.stringContaining('1000000') }]);
+    expect((await call(a, 'POST', '/v1/models', { name: 'nightly-2', runId: run })).status).toBe(201);
   });
 });

@@ -25,6 +25,13 @@ export interface ModelVersionRegisteredSchemaType extends Inferred<typeof modelV
 export const ModelVersionRegisteredSchema: ModelVersionRegisteredSchemaType = modelVersionRegisteredSchema;
 export type ModelVersionRegistered = z.infer<typeof ModelVersionRegisteredSchema>;
 
+/**
+ * Versions one model name may hold at once (deleted ones do not count): `GET /v1/models/:name/versions`
+ * answers them all at once, and each `POST /v1/models` of one run is a new version, so without a
+ * bound one project's key could grow that answer without end (300,000 versions: 70 MB, 6 s).
+ */
+export const MODEL_VERSIONS_MAX_PER_NAME = 1_000;
+
 const modelVersionsSchema = z.strictObject({ name: z.string(), versions: z.array(ModelVersionViewSchema) });
 export interface ModelVersionsSchemaType extends Inferred<typeof modelVersionsSchema> {}
 /** `GET /v1/models/:name/versions`, oldest first. */
