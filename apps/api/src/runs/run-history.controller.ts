@@ -8,6 +8,7 @@ import { CONFIG } from '@trainyard/infrastructure';
 import { RunIdSchema } from './run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import {
+  COMPARE_MAX_POINTS,
   CompareQuerySchema,
   RunListRequestSchema,
   MetricSeriesQuerySchema,
@@ -103,6 +104,7 @@ export class RunHistoryController {
     name: 'maxPoints',
     required: false,
     schema: { type: 'integer', minimum: 10, maximum: 10000, default: 1000 },
+    description: `Points per series; runs × names × maxPoints at most ${COMPARE_MAX_POINTS} (a 400 naming maxPoints says the most it may be)`,
   })
   compare(
     @Query(new ZodValidationPipe(CompareQuerySchema, 'Invalid query')) query: CompareQuery,

@@ -8,11 +8,9 @@ import type {
   RunSeries,
 } from '@trainyard/contracts';
 import { MetricsRepository, RunsRepository } from '@trainyard/db';
-import type { CompareQuery, RunListRequest } from './run-history-params';
+import { DEFAULT_COMPARE_NAMES, type CompareQuery, type RunListRequest } from './run-history-params';
 import { notFound } from '../http/problems';
 
-/** The curves dashboards compare by default when no names are given. */
-const DEFAULT_COMPARE_NAMES = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
 /** Points per page of a streamed `/metrics` answer: about 1 MB of JSON, a few ms of index scan. */
 export const METRIC_POINTS_PAGE = 5000;
 

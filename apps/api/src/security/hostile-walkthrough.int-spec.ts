@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MODEL_VERSIONS_MAX_PER_NAME } from '@trainyard/contracts';
+import { COMPARE_MAX_POINTS, COMPARE_MAX_RUNS } from '../runs/run-history-params';
 import type { Database } from '@trainyard/db';
 import { DATABASE } from '@trainyard/infrastructure';
 import { projectKey, requestAs } from '../testing/keyed-requests';
@@ -115,5 +116,25 @@ describe('hostile walkthrough (PostgreSQL, Redis, HTTP)', () => {
     expect(spent.status).toBe(409);
     expect(spent.body.errors).toEqual([{ field: 'name', message: expect.stringContaining('1000000') }]);
     expect((await call(a, 'POST', '/v1/models', { name: 'nightly-2', runId: run })).status).toBe(201);
+  });
+
+  it('holds a comparison to COMPARE_MAX_POINTS points in all before reading any, naming maxPoints', async () => {
+    // 20 runs × 20 names × 10,000 points was 4,000,000 points read and answered at once (about
+    // 90 bytes each), none of it streamed, at any key's rate.
+    const ids: string[] = [];
+    for (let i = 0; i < COMPARE_MAX_RUNS; i++) ids.push((await call(a, 'POST', '/v1/runs', pretrain(`c${i}`))).body.id);
+    const names = Array.from({ length: 20 }, (_, i) => `m${i}`).join(',');
+    const tooMany = await call(a, 'GET', `/v1/runs/compare?ids=${ids.join(',')}&names=${names}&maxPoints=10000`);
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.errors).toEqual([
+      { field: 'maxPoints', message: expect.stringContaining(`at most ${COMPARE_MAX_POINTS}`) },
+    ]);
+    const allowed = Math.floor(COMPARE_MAX_POINTS / (COMPARE_MAX_RUNS * 20));
+    expect(tooMany.body.errors[0].message).toContain(`maxPoints=${allowed}`);
+    // At the budget, and what the dashboard (4 default names, 1,000 points) and the CLI ask, it answers.
+    for (const query of [`names=${names}&maxPoints=${allowed}`, 'maxPoints=1000', ''])
+      expect((await call(a, 'GET', `/v1/runs/compare?ids=${ids.join(',')}&${query}`)).status).toBe(200);
+    // Another project's runs are still as unknown, whatever the size asked.
+    expect((await call(b, 'GET', `/v1/runs/compare?ids=${ids[0]}&maxPoints=10000`)).status).toBe(404);
   });
 });
