@@ -21,7 +21,8 @@ import { hasBody } from '../http/http-hardening';
 
 /** The dashboard's session cookie: the key itself, HttpOnly and SameSite=Strict. */
 export const SESSION_COOKIE = 'trainyard_key';
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+// The scheme's name is case-insensitive (RFC 9110, 11.1): `bearer` and `BEARER` are `Bearer`.
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
 /**

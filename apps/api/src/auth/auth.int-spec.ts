@@ -96,6 +96,14 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     }
     const { key, token } = await createKey(['read']);
     expect((await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    // The scheme is case-insensitive (RFC 9110, 11.1); the key is not.
+    for (const scheme of ['bearer', 'BEARER'])
+      expect((await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization: `${scheme} ${token}` } })).status).toBe(
+        200,
+      );
+    expect(
+      (await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${token.toUpperCase()}` } })).status,
+    ).toBe(401);
     expect((await api.fetch(`${api.baseUrl}/v1/keys/${key.id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
   });
