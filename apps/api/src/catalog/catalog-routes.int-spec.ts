@@ -45,7 +45,7 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
       type,
       bytes,
       headers: res.headers,
-      body: type.includes('json') ? JSON.parse(bytes.toString('utf8')) : null,
+      body: type.includes('json') && bytes.length > 0 ? JSON.parse(bytes.toString('utf8')) : null,
     };
   }
 
@@ -487,6 +487,37 @@ describe('catalog lists, dataset samples and checkpoint archives (PostgreSQL, Re
         }
         // Another project's key is not held by A's places (and A's run is a 404 to it, as ever).
         expect((await call(archive, { key: teamB })).status).toBe(404);
+        // A HEAD takes no place and opens nothing in the store: its GET's headers, no body. Before,
+        // each was answered as its GET, a body Node discards: a download read the whole object from
+        // the store, and an event stream never sent its headers, each holding a place meanwhile.
+        const head = async (path: string) => {
+          const res = await call(path, { key: teamA, method: 'HEAD' });
+          return {
+            path,
+            status: res.status,
+            type: res.type,
+            length: res.headers.get('content-length'),
+            body: res.bytes.length,
+          };
+        };
+        expect(await head(download)).toEqual({
+          path: download,
+          status: 200,
+          type: 'application/octet-stream',
+          length: String(8 * 1024 * 1024),
+          body: 0,
+        });
+        expect(await head(archive)).toMatchObject({ status: 200, type: 'application/x-tar', body: 0 });
+        expect(Number((await head(archive)).length)).toBeGreaterThan(8 * 1024 * 1024);
+        for (const path of [`/v1/runs/${runId}/events`, `/v1/runs/${runId}/logs?follow=true`])
+          expect(await head(path)).toEqual({
+            path,
+            status: 200,
+            type: 'text/event-stream; charset=utf-8',
+            length: null,
+            body: 0,
+          });
+        expect((await call(download, { key: teamB, method: 'HEAD' })).status).toBe(404);
       } finally {
         for (const req of held) req.destroy();
       }

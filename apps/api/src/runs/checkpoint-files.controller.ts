@@ -20,6 +20,7 @@ import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import { streamToClient } from '../http/stream-to-client';
+import { answeredHead } from '../http/head-response';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 import { archiveOrder, streamTar, tarLength } from './checkpoint-archive';
 
@@ -86,6 +87,16 @@ export class CheckpointFilesController {
       });
     const object = listed.find((o) => o.key === prefix + file);
     if (!object) throw missing();
+    const name = `${id.slice(0, 8)}-ckpt${sequence}-${file.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+    const headers = (size: number | undefined) => ({
+      'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+      // Without a length from the store the body goes out chunked.
+      ...(size === undefined ? {} : { 'content-length': size }),
+      'content-disposition': `attachment; filename="${name}"`,
+      'x-content-type-options': 'nosniff',
+    });
+    // The listing's size: the store is not opened for headers alone.
+    if (answeredHead(res, headers(object.size))) return;
     // Before the store is opened: a client holding downloads paused would otherwise hold a socket,
     // a store stream and their buffers each, as many as its key's requests (429 past its places).
     await this.limiter.whileHolding(principal, async () => {
@@ -97,14 +108,7 @@ export class CheckpointFilesController {
         if (error instanceof ObjectNotFoundError) throw missing();
         throw error;
       }
-      const name = `${id.slice(0, 8)}-ckpt${sequence}-${file.replace(/[^A-Za-z0-9._-]/g, '_')}`;
-      res.writeHead(200, {
-        'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
-        // Without a length from the store the body goes out chunked.
-        ...(opened.size === undefined ? {} : { 'content-length': opened.size }),
-        'content-disposition': `attachment; filename="${name}"`,
-        'x-content-type-options': 'nosniff',
-      });
+      res.writeHead(200, headers(opened.size));
       // The store's stream is read only as the client takes the file (weights can be large); a store
       // that fails mid-body leaves the client a body short of its length, and the store's connection goes.
       await streamToClient(opened.body, res, {
@@ -138,18 +142,20 @@ export class CheckpointFilesController {
       });
     const folder = `${id.slice(0, 8)}-ckpt${sequence}`;
     const length = tarLength(folder, files);
+    const headers = {
+      'content-type': 'application/x-tar',
+      ...(length === null ? {} : { 'content-length': length }),
+      'content-disposition': `attachment; filename="${folder}.tar"`,
+      'x-content-type-options': 'nosniff',
+      'x-checkpoint-files': String(files.length),
+      'x-checkpoint-manifest': String(files.some((f) => f.file === CHECKPOINT_MANIFEST)),
+    };
+    if (answeredHead(res, headers)) return;
     // A place as a download's.
     await this.limiter.whileHolding(principal, async () => {
       // Files are opened one at a time as the client reads: a store that lost one since the listing cuts the body short.
       const tar = streamTar(folder, files, async (file) => (await this.store.getStream(prefix + file)).body);
-      res.writeHead(200, {
-        'content-type': 'application/x-tar',
-        ...(length === null ? {} : { 'content-length': length }),
-        'content-disposition': `attachment; filename="${folder}.tar"`,
-        'x-content-type-options': 'nosniff',
-        'x-checkpoint-files': String(files.length),
-        'x-checkpoint-manifest': String(files.some((f) => f.file === CHECKPOINT_MANIFEST)),
-      });
+      res.writeHead(200, headers);
       await streamToClient(Readable.from(tar), res, {
         what: `archive of checkpoint #${sequence} of run ${id}`,
         stalledMs: this.config.limits.stalledClientMs,

@@ -13,6 +13,7 @@ import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 import { keepSseAlive } from '../http/sse-keepalive';
+import { answeredHead, EVENT_STREAM_HEADERS } from '../http/head-response';
 import { endIfStalled } from '../http/stalled-client';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
@@ -50,18 +51,14 @@ export class RunEventsController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<void> {
     await this.queries.runStatus(id); // 404 before any byte of the stream
+    if (answeredHead(res, EVENT_STREAM_HEADERS)) return;
     const release = this.limiter.acquire(principal, res); // 429 before any byte, too
     // Registered before any further wait: a client gone during one is noticed (Node does not
     // emit 'close' again for a listener added after it), and its place is given back.
     let stop = release;
     res.on('close', () => stop());
     if (res.destroyed) return stop();
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    res.writeHead(200, EVENT_STREAM_HEADERS);
     const stalledMs = this.config.limits.stalledClientMs;
     endIfStalled(res, stalledMs, () =>
       this.logger.warn(`events of run ${id}: the client took nothing for ${stalledMs} ms (STALLED_CLIENT_MS); let go`),

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { Controller, Get, Inject, Logger, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { TrainyardConfig } from '@trainyard/config';
 import { RUN_ID_PREFIX, RUN_ID_PREFIX_MIN, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
@@ -22,6 +22,7 @@ import { Responds } from '../openapi/response-contract';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectFilter, type Principal } from '../auth/principal';
 import { streamToClient } from '../http/stream-to-client';
+import { answeredHead } from '../http/head-response';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
@@ -129,7 +130,6 @@ export class RunHistoryController {
   async metrics(
     @Param('id', runIdPipe) id: string,
     @Query(new ZodValidationPipe(MetricSeriesQuerySchema, 'Invalid query')) query: MetricSeriesQuery,
-    @Req() req: IncomingMessage,
     @Res() res: ExpressResponse,
     @CurrentPrincipal() principal: Principal,
   ): Promise<void> {
@@ -139,11 +139,7 @@ export class RunHistoryController {
       res.json(await this.queries.metricPoints(id, query.names, query.maxPoints));
       return;
     }
-    if (req.method === 'HEAD') {
-      res.writeHead(200, POINTS_HEADERS);
-      res.end();
-      return;
-    }
+    if (answeredHead(res, POINTS_HEADERS)) return;
     await this.streamPoints(id, query.names, res, principal);
   }
 

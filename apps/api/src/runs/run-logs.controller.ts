@@ -8,6 +8,7 @@ import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { SseConnectionLimiter } from '../http/sse-connection.limiter';
 import { keepSseAlive } from '../http/sse-keepalive';
+import { answeredHead, EVENT_STREAM_HEADERS } from '../http/head-response';
 import { endIfStalled } from '../http/stalled-client';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -96,6 +97,7 @@ export class RunLogsController {
     // the id of the last line it got, which wins over the `after` of its URL.
     const resumeAt = lastEventIdPipe.transform(headerValue(req.headers['last-event-id'])) ?? query.after;
     await this.runLogs.assertRun(id); // 404 before any byte of the stream
+    if (answeredHead(res, EVENT_STREAM_HEADERS)) return;
     const release = this.limiter.acquire(principal, res); // 429 before any byte, too
     this.stream(id, { ...query, after: resumeAt }, res, release);
   }
@@ -121,12 +123,7 @@ export class RunLogsController {
     res.on('close', stop);
     // Gone while the run was looked up: 'close' came before the listener and will not come again.
     if (res.destroyed) return stop();
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    res.writeHead(200, EVENT_STREAM_HEADERS);
     // A log with nothing new yet writes nothing: send the headers now so the client knows it is live.
     res.flushHeaders();
     stopKeepalive = keepSseAlive(res, this.config.limits.stalledClientMs);
