@@ -6,18 +6,38 @@ import { notValidJson } from './json-problem';
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 
-/** tfjs 4 hands weights over as one ArrayBuffer or as shards; stores keep one file. */
+/**
+ * tfjs 4 hands weights over as one ArrayBuffer or as shards; stores keep one file. One ArrayBuffer
+ * is viewed, not copied (a checkpoint of large weights held them twice while it was written).
+ */
 export function concatWeightData(data: io.WeightData | undefined): Buffer {
   if (data === undefined) return Buffer.alloc(0);
-  const parts = Array.isArray(data) ? data : [data];
-  return Buffer.concat(parts.map((part) => Buffer.from(part)));
+  if (!Array.isArray(data)) return Buffer.from(data);
+  return Buffer.concat(data.map((part) => Buffer.from(part)));
 }
 
-/** A Buffer often views a slice of a larger pooled ArrayBuffer; tfjs wants exactly the bytes. */
-export function toArrayBuffer(buffer: Buffer): ArrayBuffer {
-  const copy = new ArrayBuffer(buffer.byteLength);
-  new Uint8Array(copy).set(buffer);
-  return copy;
+/**
+ * The bytes of `buffers` end to end as one ArrayBuffer, which is what tfjs wants. A single Buffer
+ * that is its whole ArrayBuffer (as ObjectStore.get reads a large object) is handed over as it is;
+ * otherwise (several shards, or a slice of Node's pool) they are copied once into a new one.
+ */
+export function toArrayBuffer(buffers: Buffer[]): ArrayBuffer {
+  const [only] = buffers;
+  if (
+    buffers.length === 1 &&
+    only !== undefined &&
+    only.byteOffset === 0 &&
+    only.buffer instanceof ArrayBuffer &&
+    only.buffer.byteLength === only.byteLength
+  )
+    return only.buffer;
+  const whole = new Uint8Array(buffers.reduce((total, b) => total + b.byteLength, 0));
+  let at = 0;
+  for (const buffer of buffers) {
+    whole.set(buffer, at);
+    at += buffer.byteLength;
+  }
+  return whole.buffer;
 }
 
 /** model.json and weights.bin for a set of artifacts. */
@@ -66,7 +86,8 @@ export function decodeModelArtifacts(json: io.ModelJSON, shards: Buffer[]): io.M
   const artifacts: io.ModelArtifacts = {
     modelTopology: json.modelTopology,
     weightSpecs,
-    weightData: toArrayBuffer(Buffer.concat(shards)),
+    // One copy at most: Buffer.concat and then a copy of its result held the weights three times.
+    weightData: toArrayBuffer(shards),
     format: json.format,
     generatedBy: json.generatedBy,
     convertedBy: json.convertedBy,

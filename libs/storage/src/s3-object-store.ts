@@ -8,7 +8,7 @@ import { FolderWalkLimitError, WalkBudget, type WalkLimits } from './folder-walk
 import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
 import { assertValidKey, assertValidPrefix } from './object-key';
 import { ObjectNotFoundError } from './object-not-found.error';
-import { partsOf, PUT_STREAM_PART_BYTES } from './sized-body';
+import { chunksOfSize, partsOf, PUT_STREAM_PART_BYTES, viewsOf } from './sized-body';
 import { StorageRequestError } from './storage-request.error';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withStorageRetry } from './transient-error';
 
@@ -49,16 +49,37 @@ export function parseS3Endpoint(endpoint: string): { endPoint: string; port: num
   };
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  return Buffer.concat(chunks);
+/**
+ * The whole body. With its length known, copied as it comes into one buffer of that length (its own
+ * ArrayBuffer, not a pooled slice, so tfjs can take it as weights without a copy): collecting the
+ * chunks and concatenating them held an object twice over at the end (a 200 MiB weights file took
+ * 414 MiB of resident memory). A body that runs past or ends short of its length throws.
+ */
+async function readAll(stream: Readable, size: number | undefined, key: string): Promise<Buffer> {
+  if (size === undefined) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    return Buffer.concat(chunks);
+  }
+  const whole = Buffer.allocUnsafeSlow(size);
+  let filled = 0;
+  for await (const chunk of chunksOfSize(stream, size, key)) filled += chunk.copy(whole, filled);
+  return whole;
+}
+
+/** The Content-Length minio's answer carries (the object's size), when it has one. */
+function contentLength(body: Readable): number | undefined {
+  const length = (body as Partial<http.IncomingMessage>).headers?.['content-length'];
+  return length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
 }
 
 /** An upload id as a query value: minio puts it into the URL of a part and of an abort as it is given. */
 function queryValue(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
+
+/** The largest Buffer `put` sends in one PUT (minio's own threshold for a multipart upload, set to it). */
+const PUT_ONE_REQUEST_MAX_BYTES = 64 * 2 ** 20;
 
 function errorCode(error: unknown): unknown {
   return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
@@ -86,6 +107,7 @@ export class S3ObjectStore implements ObjectStore {
       accessKey: options.accessKey,
       secretKey: options.secretKey,
       region: this.region,
+      partSize: PUT_ONE_REQUEST_MAX_BYTES,
       // MinIO and emulators serve buckets as paths; virtual-host style needs wildcard DNS.
       pathStyle: true,
       // Retries are ours (withStorageRetry): minio's loop retries once and logs with console.warn.
@@ -113,6 +135,11 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Buffer): Promise<void> {
     assertValidKey(key);
+    // Past what one PUT carries, our own multipart upload of views into `body`, as putStream's:
+    // minio's first lists the key's unfinished uploads to resume one (a call s3rver and some S3
+    // servers answer NotImplemented, so a checkpoint of large weights failed), copies every part,
+    // and leaves the parts of an upload that fails in the store.
+    if (body.length > PUT_ONE_REQUEST_MAX_BYTES) return this.putParts(key, viewsOf(body, PUT_STREAM_PART_BYTES));
     await this.call('put', key, async () => {
       await this.client.putObject(this.bucket, key, body, body.length);
     });
@@ -127,6 +154,11 @@ export class S3ObjectStore implements ObjectStore {
       for await (const part of parts) whole = part;
       return this.put(key, whole);
     }
+    return this.putParts(key, parts);
+  }
+
+  /** A multipart upload of `parts` (each but the last at least 5 MiB), aborted if any step fails. */
+  private async putParts(key: string, parts: AsyncIterable<Buffer>): Promise<void> {
     const uploadId = await this.call('put', key, () => this.client.initiateNewMultipartUpload(this.bucket, key, {}));
     try {
       const etags: { part: number; etag: string }[] = [];
@@ -163,7 +195,10 @@ export class S3ObjectStore implements ObjectStore {
     assertValidKey(key);
     // The whole read sits inside the retry: a connection reset mid-body is as transient as one
     // before the headers.
-    return this.call('get', key, async () => readAll(await this.client.getObject(this.bucket, key)));
+    return this.call('get', key, async () => {
+      const body = await this.client.getObject(this.bucket, key);
+      return readAll(body, contentLength(body), key);
+    });
   }
 
   async getStream(key: string): Promise<ObjectReadStream> {
@@ -172,9 +207,7 @@ export class S3ObjectStore implements ObjectStore {
     // retry would deliver them twice.
     const body = await this.call('get', key, () => this.client.getObject(this.bucket, key));
     // minio answers the HTTP response itself; its Content-Length is the object's size.
-    const length = (body as Partial<http.IncomingMessage>).headers?.['content-length'];
-    const size = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
-    return { body, size };
+    return { body, size: contentLength(body) };
   }
 
   async list(prefix: string, limits?: WalkLimits): Promise<StoredObject[]> {

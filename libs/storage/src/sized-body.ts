@@ -57,3 +57,8 @@ export async function* partsOf(
     }
   }
 }
+
+/** `bytes` in parts of `partBytes` (the last one shorter), as views into it: nothing copied. */
+export async function* viewsOf(bytes: Buffer, partBytes: number): AsyncGenerator<Buffer> {
+  for (let at = 0; at < bytes.length; at += partBytes) yield bytes.subarray(at, at + partBytes);
+}
