@@ -80,9 +80,43 @@ export function parseModelJson(bytes: Buffer, source: string): io.ModelJSON {
   return json as io.ModelJSON;
 }
 
-/** Rebuilds ModelArtifacts from model.json and the weight shards it lists, in manifest order. */
+const BYTES_PER_ELEMENT: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  complex64: 8,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+};
+
+/** The bytes `specs` take in weight files; null when one has no fixed size (strings, a dtype unknown here). */
+export function weightSpecsBytes(specs: io.WeightsManifestEntry[]): number | null {
+  let total = 0;
+  for (const spec of specs) {
+    const each = BYTES_PER_ELEMENT[spec.quantization?.dtype ?? spec.dtype];
+    if (each === undefined) return null;
+    total += spec.shape.reduce((n, d) => n * d, 1) * each;
+  }
+  return total;
+}
+
+/**
+ * Rebuilds ModelArtifacts from model.json and the weight shards it lists, in manifest order. Shards
+ * that hold other than the bytes the manifest's weights take are refused, naming them and both sizes:
+ * tfjs itself fails a short one deep in a tensor ("should have 1536 values but has 1514") and takes
+ * a long one whatever its extra bytes are.
+ */
 export function decodeModelArtifacts(json: io.ModelJSON, shards: Buffer[]): io.ModelArtifacts {
   const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
+  const expected = weightSpecsBytes(weightSpecs);
+  const held = shards.reduce((total, shard) => total + shard.byteLength, 0);
+  if (expected !== null && held !== expected) {
+    const files = json.weightsManifest.flatMap((group) => group.paths).join(', ');
+    throw new Error(
+      `its weight files (${files}) hold ${held} bytes where its weights manifest lists ${expected}: cut short, or not this model's weights`,
+    );
+  }
   const artifacts: io.ModelArtifacts = {
     modelTopology: json.modelTopology,
     weightSpecs,

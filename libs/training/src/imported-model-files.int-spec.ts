@@ -142,6 +142,34 @@ describe('an imported model in S3 reads weights only inside its folder', () => {
       region: 'us-east-1',
     }) as const;
 
+  it('fails the run for good naming a weights.bin cut short or too long, with its size and the size its model.json needs', async () => {
+    // Before, a cut-short file failed with tfjs's "the tensor should have 1536 values but has 1514",
+    // naming neither the file nor a size, and one too long loaded whatever its extra bytes were.
+    const weights = await store.get('imported/tiny/weights.bin');
+    await store.put('imported/cut/model.json', await store.get('imported/tiny/model.json'));
+    for (const [name, bytes] of [
+      ['cut short', weights.subarray(0, weights.length - 100)],
+      ['too long', Buffer.concat([weights, Buffer.alloc(8)])],
+    ] as const) {
+      await store.put('imported/cut/weights.bin', bytes);
+      const outcome = await outcomeOf({
+        runId: `r-${name.replace(' ', '-')}`,
+        spec: finetune(store.uri('imported/cut/model.json')),
+        storage: s3Storage(),
+      });
+      expect({ name, outcome }).toEqual({
+        name,
+        outcome: {
+          status: 'failed',
+          retryable: false,
+          reason: expect.stringContaining(
+            `${store.uri('imported/cut/model.json')} cannot be loaded as a LayersModel: its weight files (weights.bin) hold ${bytes.length} bytes where its weights manifest lists ${weights.length}`,
+          ),
+        },
+      });
+    }
+  });
+
   it('fails the run for good, with the refused file as its reason', async () => {
     const outcome = await outcomeOf({
       runId: 'r-s3',
