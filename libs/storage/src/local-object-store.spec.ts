@@ -93,6 +93,22 @@ describe('LocalObjectStore', () => {
     }
   });
 
+  it('streams a byte range of an object, its size the range’s', async () => {
+    const body = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+    await store.put('runs/a/checkpoints/1/ranged.bin', body);
+    for (const range of [
+      { start: 0, end: 0 },
+      { start: 100, end: 199 },
+      { start: 900, end: 999 },
+    ]) {
+      const part = await store.getStream('runs/a/checkpoints/1/ranged.bin', range);
+      expect(part.size).toBe(range.end - range.start + 1);
+      const bytes: Buffer[] = [];
+      for await (const chunk of part.body) bytes.push(chunk as Buffer);
+      expect(Buffer.concat(bytes).equals(body.subarray(range.start, range.end + 1))).toBe(true);
+    }
+  });
+
   it('refuses a FIFO swapped in for an object at once, without holding the threads every file read needs', async () => {
     await store.put('datasets/pets/cat/1.png', Buffer.from('png'));
     for (const i of [2, 3, 4, 5, 6]) execFileSync('mkfifo', [join(root, 'objects', 'datasets/pets/cat', `${i}.png`)]);

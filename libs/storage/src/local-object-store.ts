@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
+import type { ByteRange, ObjectReadStream, ObjectStore, StoredObject } from './object-store';
 import { WalkBudget, type WalkLimits } from './folder-walk-limit.error';
 import { assertValidKey, assertValidPrefix } from './object-key';
 import { InvalidObjectKeyError } from './invalid-object-key.error';
@@ -110,11 +110,16 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
-  async getStream(key: string): Promise<ObjectReadStream> {
+  async getStream(key: string, range?: ByteRange): Promise<ObjectReadStream> {
     const { handle, size } = await this.openFile(key);
     // The size of the open file: a put renames a new file over the path, never rewrites this one,
     // so the stream delivers exactly this many bytes.
-    return { body: handle.createReadStream({ autoClose: true }), size };
+    if (!range) return { body: handle.createReadStream({ autoClose: true }), size };
+    const end = Math.min(range.end, size - 1);
+    return {
+      body: handle.createReadStream({ autoClose: true, start: range.start, end }),
+      size: Math.max(0, end - range.start + 1),
+    };
   }
 
   /**

@@ -9,6 +9,12 @@ export interface StoredObject {
   lastModified: Date;
 }
 
+/** Bytes `start` to `end` of an object, both included (as HTTP's `Range: bytes=start-end`). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 /** An object being read: the body as a stream, and its length when the store knows it. */
 export interface ObjectReadStream {
   body: Readable;
@@ -43,9 +49,10 @@ export interface ObjectStore {
    * Opens the object for reading without holding it in memory. Throws ObjectNotFoundError before
    * any byte is delivered; opening is retried like `get`, but a failure mid-body is not (it
    * surfaces as an error on `body`, and bytes already delivered cannot be taken back). The caller
-   * must consume or destroy `body`.
+   * must consume or destroy `body`. With `range` (inside the object: the caller checks it against
+   * the size a listing gave), only those bytes, and `size` is their count.
    */
-  getStream(key: string): Promise<ObjectReadStream>;
+  getStream(key: string, range?: ByteRange): Promise<ObjectReadStream>;
   /**
    * Every object whose key starts with `prefix` (recursively), sorted by key. With `limits`, throws
    * FolderWalkLimitError once more entries were seen, or more time spent, than they allow.

@@ -5,7 +5,7 @@ import type * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import { transportWithDeadlines } from './s3-deadlines';
 import { FolderWalkLimitError, WalkBudget, type WalkLimits } from './folder-walk-limit.error';
-import type { ObjectReadStream, ObjectStore, StoredObject } from './object-store';
+import type { ByteRange, ObjectReadStream, ObjectStore, StoredObject } from './object-store';
 import { assertValidKey, assertValidPrefix } from './object-key';
 import { ObjectNotFoundError } from './object-not-found.error';
 import { chunksOfSize, partsOf, PUT_STREAM_PART_BYTES, viewsOf } from './sized-body';
@@ -201,13 +201,30 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
-  async getStream(key: string): Promise<ObjectReadStream> {
+  async getStream(key: string, range?: ByteRange): Promise<ObjectReadStream> {
     assertValidKey(key);
     // Only the request up to the response headers is retried: once bytes flow to the caller, a
     // retry would deliver them twice.
-    const body = await this.call('get', key, () => this.client.getObject(this.bucket, key));
-    // minio answers the HTTP response itself; its Content-Length is the object's size.
-    return { body, size: contentLength(body) };
+    const body = await this.call('get', key, () =>
+      range
+        ? this.client.getPartialObject(this.bucket, key, range.start, range.end - range.start + 1)
+        : this.client.getObject(this.bucket, key),
+    );
+    // minio answers the HTTP response itself; its Content-Length is the object's size (the range's).
+    const size = contentLength(body);
+    if (range && size !== range.end - range.start + 1) {
+      // A server that ignored the range (or clipped it) would have the caller serve other bytes as these.
+      body.destroy();
+      throw new StorageRequestError(
+        'get',
+        `${key} (bytes ${range.start}-${range.end})`,
+        this.description,
+        new Error(
+          `the store answered ${size ?? 'an unknown number of'} bytes for a range of ${range.end - range.start + 1}`,
+        ),
+      );
+    }
+    return { body, size };
   }
 
   async list(prefix: string, limits?: WalkLimits): Promise<StoredObject[]> {

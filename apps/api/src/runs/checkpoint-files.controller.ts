@@ -1,7 +1,19 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { Controller, Get, Inject, Logger, NotFoundException, Param, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  Controller,
+  Get,
+  Headers,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Logger,
+  NotFoundException,
+  Param,
+  Query,
+  Res,
+} from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { TrainyardConfig } from '@trainyard/config';
 import { decimalInt, type CheckpointFiles } from '@trainyard/contracts';
 import { CheckpointsRepository } from '@trainyard/db';
@@ -23,6 +35,7 @@ import { streamToClient } from '../http/stream-to-client';
 import { answeredHead } from '../http/head-response';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 import { archiveOrder, streamTar, tarLength } from './checkpoint-archive';
+import { rangeAsked } from '../http/byte-range';
 
 const runIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid run id', { field: 'id' });
 const sequencePipe = new ZodValidationPipe(
@@ -64,8 +77,14 @@ export class CheckpointFilesController {
   }
 
   @Get(':id/checkpoints/:sequence/download')
-  @ApiOperation({ summary: 'One file of a complete checkpoint, as an attachment' })
+  @ApiOperation({
+    summary:
+      'One file of a complete checkpoint, as an attachment; `Range: bytes=a-b` (one range) answers 206 with those bytes, so a large file cut off mid-way is resumed, not sent again',
+  })
   @RespondsWithoutJson(200, 'application/octet-stream', 'The file as an attachment (application/json for .json files)')
+  @ApiResponse({ status: 206, description: 'The bytes of the one range asked for (Content-Range names them)' })
+  @ApiResponse({ status: 416, description: 'A range that starts past the end (Content-Range: bytes */size)' })
+  @ApiHeader({ name: 'range', required: false, description: 'One byte range, e.g. `bytes=1048576-`' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiQuery({
     name: 'file',
@@ -78,6 +97,7 @@ export class CheckpointFilesController {
     @Query('file', filePipe) file: string,
     @Res() res: ServerResponse,
     @CurrentPrincipal() principal: Principal,
+    @Headers('range') rangeHeader: string | undefined,
   ): Promise<void> {
     const { prefix } = await this.checkpoint(id, sequence);
     const listed = await this.store.list(prefix);
@@ -92,23 +112,37 @@ export class CheckpointFilesController {
       'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
       // Without a length from the store the body goes out chunked.
       ...(size === undefined ? {} : { 'content-length': size }),
+      'accept-ranges': 'bytes',
       'content-disposition': `attachment; filename="${name}"`,
       'x-content-type-options': 'nosniff',
     });
-    // The listing's size: the store is not opened for headers alone.
+    // The listing's size: the store is not opened for headers alone (a Range is GET's only, RFC 9110, 14.2).
     if (answeredHead(res, headers(object.size))) return;
+    // A COMPLETE checkpoint's files never change (a new checkpoint is a new folder), so a range
+    // needs no If-Range: the bytes a client resumes from are the bytes it already has.
+    const range = rangeAsked(rangeHeader, object.size);
+    if (range.kind === 'unsatisfiable') {
+      res.setHeader('content-range', `bytes */${object.size}`);
+      throw new HttpException(
+        { message: `Range ${rangeHeader} lies outside "${file}" (${object.size} bytes)` },
+        HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+      );
+    }
     // Before the store is opened: a client holding downloads paused would otherwise hold a socket,
     // a store stream and their buffers each, as many as its key's requests (429 past its places).
     await this.limiter.whileHolding(principal, async () => {
       let opened: ObjectReadStream;
       try {
-        opened = await this.store.getStream(object.key);
+        opened = await this.store.getStream(object.key, range.kind === 'range' ? range : undefined);
       } catch (error) {
         // Retention may delete it between the listing and now; nothing has been sent yet.
         if (error instanceof ObjectNotFoundError) throw missing();
         throw error;
       }
-      res.writeHead(200, headers(opened.size));
+      res.writeHead(range.kind === 'range' ? 206 : 200, {
+        ...headers(opened.size),
+        ...(range.kind === 'range' ? { 'content-range': `bytes ${range.start}-${range.end}/${object.size}` } : {}),
+      });
       // The store's stream is read only as the client takes the file (weights can be large); a store
       // that fails mid-body leaves the client a body short of its length, and the store's connection goes.
       await streamToClient(opened.body, res, {
