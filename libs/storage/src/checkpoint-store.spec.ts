@@ -48,6 +48,26 @@ describe('CheckpointStore', () => {
     expect(read.files['model/weights.bin'].equals(files['model/weights.bin'])).toBe(true);
   });
 
+  it('reads only the files of one model when asked, verified, and nothing of the others', async () => {
+    const files = {
+      'encoder/model.json': Buffer.from('{"e":1}'),
+      'encoder/weights.bin': Buffer.from([1, 2, 3]),
+      'autoencoder/model.json': Buffer.from('{"a":1}'),
+      'autoencoder/weights.bin': Buffer.alloc(4096, 7),
+      'state.json': Buffer.from('{}'),
+    };
+    const { uri } = await checkpoints.write('run-1', 4, files, {});
+    // Gone: a read of it would fail, so only a read that leaves it alone succeeds.
+    await objects.delete(['runs/run-1/checkpoints/4/autoencoder/weights.bin']);
+    const read = await checkpoints.read(uri, { only: 'encoder/' });
+    expect(Object.keys(read.files).sort()).toEqual(['encoder/model.json', 'encoder/weights.bin']);
+    expect(read.files['encoder/weights.bin'].equals(files['encoder/weights.bin'])).toBe(true);
+    await writeFile(join(root, 'runs/run-1/checkpoints/4/encoder/weights.bin'), Buffer.from([1, 2, 4]));
+    expect((await checkpoints.read(uri, { only: 'encoder/' }).catch((e: Error) => e.message)) as string).toMatch(
+      /encoder\/weights\.bin: sha256 is/,
+    );
+  });
+
   it('detects a flipped byte and names the file and the checkpoint', async () => {
     const { uri } = await checkpoints.write('run-1', 1, files, {});
     const path = join(root, 'runs/run-1/checkpoints/1/model/weights.bin');

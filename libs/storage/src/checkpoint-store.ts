@@ -82,12 +82,20 @@ export class CheckpointStore {
     return { uri: this.store.uri(prefix), bytes: bytes + manifestBytes.length, sha256: sha256(manifestBytes) };
   }
 
-  /** Reads and verifies every file; CorruptCheckpointError names the file and the checkpoint. */
-  async read(uri: string): Promise<{ files: Record<string, Buffer>; meta: Record<string, unknown> }> {
+  /**
+   * Reads and verifies every file, or with `only` (a folder such as `encoder/`) the files under it:
+   * a fine-tune's base needs one model of a checkpoint, not its other models and their optimizer
+   * state. CorruptCheckpointError names the file and the checkpoint.
+   */
+  async read(
+    uri: string,
+    { only }: { only?: string } = {},
+  ): Promise<{ files: Record<string, Buffer>; meta: Record<string, unknown> }> {
     const prefix = this.folderKey(uri);
     const manifest = await this.readManifest(uri, prefix);
     const files: Record<string, Buffer> = {};
     for (const [path, expected] of Object.entries(manifest.files)) {
+      if (only !== undefined && !path.startsWith(only)) continue;
       let body: Buffer;
       try {
         body = await this.store.get(`${prefix}${path}`);

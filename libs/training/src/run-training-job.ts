@@ -231,7 +231,9 @@ async function loadBase(
   const model = input.baseCheckpointModel ?? 'encoder';
   let files: Record<string, Buffer>;
   try {
-    ({ files } = await checkpoints.read(uri));
+    // Only the model used: a pretrain's checkpoint also holds its autoencoder with Adam's moments
+    // (three times its weights), which a fine-tune of the encoder read, verified and held for nothing.
+    ({ files } = await checkpoints.read(uri, { only: `${model}/` }));
   } catch (error) {
     // Gone or damaged (a bucket restored from an older backup): said as the base's, not as a bare key.
     if (!(error instanceof CorruptCheckpointError || error instanceof ObjectNotFoundError)) throw error;
