@@ -143,6 +143,8 @@ export async function packImageFolder(
     const unreadable = classesWithoutImages(scan, opts.decodeTo !== undefined, imageEntries);
     if (unreadable) throw new InvalidImageFolderError(folder, unreadable);
     await opts.beforeManifest?.();
+    // The head (format, source, classNames, images) before the shards, which list every image: the
+    // API and the worker check a version by parsing only what comes before `"shards"` (run-references.resolver.ts).
     const manifest: PackedManifest = {
       format: PACKED_FORMAT,
       source: folder,
