@@ -317,9 +317,24 @@ export class TrainyardClientCore {
     return this.json('GET', `/v1/runs/${seg(id)}/checkpoints/${sequence}/files`, 'CheckpointFiles', opts);
   }
 
-  /** One file of a complete checkpoint, as a streamed response (read `body`; `content-length` when known). */
-  downloadCheckpointFile(id: string, sequence: number, file: string, opts?: CallOptions): Promise<Response> {
-    return this.send('GET', checkpointFilePath(id, sequence), { ...opts, query: { file } });
+  /**
+   * One file of a complete checkpoint, as a streamed response (read `body`; `content-length` when
+   * known). With `from` (a byte offset), only the bytes from there: a `206` whose `content-range`
+   * starts at `from`, to resume a file a dropped connection cut short (a server that ignores the
+   * range answers `200` with the whole file).
+   */
+  downloadCheckpointFile(
+    id: string,
+    sequence: number,
+    file: string,
+    opts: CallOptions & { from?: number } = {},
+  ): Promise<Response> {
+    const { from, ...call } = opts;
+    return this.send('GET', checkpointFilePath(id, sequence), {
+      ...call,
+      query: { file },
+      ...(from ? { headers: { range: `bytes=${from}-` } } : {}),
+    });
   }
 
   /** Where downloadCheckpointFile reads from: for a link (`<a download>`) on a page signed in by cookie. */

@@ -10,10 +10,12 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
-import { cli, json, scriptedApi, type Route } from '../testing/scripted-api';
+import { cli, cliCommand, json, scriptedApi, type Route } from '../testing/scripted-api';
+import { downloadCommandWith } from './download.command';
 import { EXIT } from './exit-codes';
 import { STALE_PART_AGE_MS } from './stale-parts';
 
@@ -277,17 +279,75 @@ describe('trainyard download', () => {
       expect(leftIn(home, 'whole')).toEqual(['whole']);
     });
 
-    it('leaves nothing when the connection drops mid-file', async () => {
-      api = await scriptedApi({
+    /** weights.bin answered by `answer` (the manifest as it is), each request's Range header recorded. */
+    const weightsBy = (answer: (range: string | undefined, res: ServerResponse, nth: number) => void) => {
+      const ranges: (string | undefined)[] = [];
+      const routes = {
         ...files({ 'manifest.json': manifestOf({ 'weights.bin': weights }), 'weights.bin': weights }),
-        [`GET ${CKPT}/download`]: (req, res, url) =>
-          url.searchParams.get('file') === MANIFEST
-            ? body(manifestOf({ 'weights.bin': weights }))(req, res, url)
-            : (stalls(weights)(req, res, url), setTimeout(() => res.socket?.destroy(), 50)),
+        [`GET ${CKPT}/download`]: ((req, res, url) => {
+          if (url.searchParams.get('file') === MANIFEST)
+            return body(manifestOf({ 'weights.bin': weights }))(req, res, url);
+          ranges.push(req.headers.range);
+          answer(req.headers.range, res, ranges.length);
+        }) as Route,
+      };
+      return { routes, ranges };
+    };
+    /** The first half of weights.bin, then the connection gone (an API restarted mid-file). */
+    const dropsHalfway = (res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(weights.length) });
+      res.write(weights.subarray(0, weights.length >> 1), () => setTimeout(() => res.socket?.destroy(), 20));
+    };
+    const quickly = downloadCommandWith({ reconnectDelaysMs: [50, 50, 50] });
+    const downloadQuickly = (...args: string[]) =>
+      cliCommand(quickly, [RUN, '--checkpoint', '1', ...args], { TRAINYARD_URL: api!.url, XDG_CONFIG_HOME: home });
+
+    it('asks for the rest of a file the connection cut short (Range), keeping what it has, and verifies it whole', async () => {
+      const { routes, ranges } = weightsBy((range, res, nth) => {
+        if (nth === 1) return dropsHalfway(res);
+        const from = Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1]);
+        res.writeHead(206, {
+          'content-type': 'application/octet-stream',
+          'content-length': String(weights.length - from),
+          'content-range': `bytes ${from}-${weights.length - 1}/${weights.length}`,
+        });
+        res.end(weights.subarray(from));
       });
-      const result = await download('--out', join(home, 'dropped'));
+      api = await scriptedApi(routes);
+      const result = await downloadQuickly('--out', join(home, 'resumed'));
+      expect(result).toMatchObject({ code: EXIT.OK });
+      expect(result.stderr).toMatch(
+        /^trainyard: weights\.bin: the connection to the API dropped: \S+; the rest asked for again in 0\.1 s \(1 of 3\)\n$/,
+      );
+      expect(ranges).toHaveLength(2);
+      expect(ranges[0]).toBeUndefined();
+      const from = Number(/^bytes=(\d+)-$/.exec(ranges[1] ?? '')?.[1]);
+      expect(from).toBeGreaterThan(0);
+      expect(from).toBeLessThanOrEqual(weights.length >> 1);
+      expect(readFileSync(join(home, 'resumed', 'weights.bin')).equals(weights)).toBe(true);
+      expect(result.stdout).toContain('sha256 verified against manifest.json: 1 of 1 files');
+    });
+
+    it('starts a file over when the server answers the rest with the whole file', async () => {
+      const { routes, ranges } = weightsBy((_range, res, nth) =>
+        nth === 1 ? dropsHalfway(res) : body(weights)(null!, res, null!),
+      );
+      api = await scriptedApi(routes);
+      const result = await downloadQuickly('--out', join(home, 'restarted'));
+      expect(result).toMatchObject({ code: EXIT.OK });
+      expect(ranges[1]).toMatch(/^bytes=\d+-$/);
+      expect(readFileSync(join(home, 'restarted', 'weights.bin')).equals(weights)).toBe(true);
+    });
+
+    it('leaves nothing when the connection drops at the same byte every time', async () => {
+      // Bytes it already had are no progress: a server that always stops at one place spends the tries.
+      const { routes, ranges } = weightsBy((_range, res) => dropsHalfway(res));
+      api = await scriptedApi(routes);
+      const result = await downloadQuickly('--out', join(home, 'dropped'));
       expect(result.code).toBe(EXIT.API);
-      expect(result.stderr).toMatch(/^trainyard: the connection to the API dropped/);
+      expect(result.stderr.match(/the rest asked for again/g)).toHaveLength(3);
+      expect(result.stderr).toMatch(/\ntrainyard: the connection to the API dropped: \S+\n$/);
+      expect(ranges).toHaveLength(4);
       expect(leftIn(home, 'dropped')).toEqual([]);
     });
 
