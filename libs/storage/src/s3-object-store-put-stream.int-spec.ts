@@ -75,7 +75,8 @@ describe('S3ObjectStore.putStream (S3 server, HTTP)', () => {
   });
   afterAll(async () => s3?.stop());
 
-  it('sends no request larger than a part, and sends a part the store failed again', async () => {
+  /** A store that reaches the S3 server through a RecordingProxy (stop the proxy after). */
+  async function throughProxy(): Promise<{ proxy: RecordingProxy; through: ObjectStore }> {
     const proxy = new RecordingProxy(new URL(s3.endpoint));
     const through = await createObjectStore({
       driver: 's3',
@@ -85,6 +86,11 @@ describe('S3ObjectStore.putStream (S3 server, HTTP)', () => {
       bucket: s3.bucket,
       region: 'us-east-1',
     });
+    return { proxy, through };
+  }
+
+  it('sends no request larger than a part, and sends a part the store failed again', async () => {
+    const { proxy, through } = await throughProxy();
     try {
       const bytes = randomBytes(3 * PUT_STREAM_PART_BYTES - 5);
       proxy.partFaults = [503];
@@ -107,15 +113,7 @@ describe('S3ObjectStore.putStream (S3 server, HTTP)', () => {
     // A checkpoint's weights.bin of a large model: minio's own upload (past 64 MiB) asked the store
     // for the key's unfinished uploads first (s3rver, like some S3 servers, answers NotImplemented),
     // and left the parts of one that failed in the store.
-    const proxy = new RecordingProxy(new URL(s3.endpoint));
-    const through = await createObjectStore({
-      driver: 's3',
-      endpoint: await proxy.start(),
-      accessKey: s3.accessKey,
-      secretKey: s3.secretKey,
-      bucket: s3.bucket,
-      region: 'us-east-1',
-    });
+    const { proxy, through } = await throughProxy();
     try {
       const bytes = randomBytes(13 * PUT_STREAM_PART_BYTES + 3);
       proxy.partFaults = [503];
