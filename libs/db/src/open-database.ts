@@ -108,7 +108,14 @@ async function openPostgres(url: string, settings: DatabaseSettings, opts: OpenD
   });
   pool.on('connect', (client) => client.on('error', report));
   pool.on('error', report);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool, { disposeExternalPool: true }),
+    // Prisma's own defaults (2 s to start a transaction, 5 s for all of it) are shorter than the
+    // deadlines the settings name: on a slow or loaded server, a transaction still waiting for a
+    // pooled connection after 2 s failed ("Unable to start a transaction in the given time") where a
+    // plain query waits DATABASE_CONNECT_TIMEOUT_MS. A call that needs more passes its own.
+    transactionOptions: { maxWait: connectTimeoutMs, timeout: queryTimeoutMs },
+  });
   return {
     prisma,
     kind: 'postgres',

@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Transform } from 'node:stream';
 
 /** A TCP proxy in front of a real server, which a test can freeze without touching the server. */
 export interface FreezableProxy {
@@ -12,6 +13,11 @@ export interface FreezableProxy {
   freeze(): void;
   /** Forwards again, what was held back first. */
   thaw(): void;
+  /**
+   * Holds every chunk `delayMs` before forwarding it, each way, in order (0: none): a server that
+   * answers, but a round trip later by twice that, as across regions or on a congested link.
+   */
+  slow(delayMs: number): void;
   /**
    * PostgreSQL stopping or starting (`pg_ctl restart`): open connections are cut, and each new
    * one is answered as the server answers while it shuts down or starts up, a FATAL `57P03`,
@@ -47,6 +53,14 @@ export async function startFreezableProxy(target: { host: string; port: number }
     if (frozen) socket.pause();
   };
   let refusal: string | null = null;
+  let delayMs = 0;
+  const delayed = () =>
+    new Transform({
+      transform(chunk, _encoding, done) {
+        if (delayMs === 0) done(null, chunk);
+        else setTimeout(() => done(null, chunk), delayMs);
+      },
+    });
   const server: Server = createServer((client) => {
     if (refusal !== null) {
       const message = refusal;
@@ -59,8 +73,8 @@ export async function startFreezableProxy(target: { host: string; port: number }
     }
     const upstream = connect(target.port, target.host);
     // pipe() resumes its source: pause a connection opened while frozen only after it.
-    client.pipe(upstream);
-    upstream.pipe(client);
+    client.pipe(delayed()).pipe(upstream);
+    upstream.pipe(delayed()).pipe(client);
     track(client);
     track(upstream);
     client.once('close', () => upstream.destroy());
@@ -81,6 +95,9 @@ export async function startFreezableProxy(target: { host: string; port: number }
     thaw() {
       frozen = false;
       for (const socket of sockets) socket.resume();
+    },
+    slow(ms) {
+      delayMs = ms;
     },
     restart(message = 'the database system is shutting down') {
       refusal = message;
