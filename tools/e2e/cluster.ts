@@ -18,6 +18,10 @@ export type RunBody = {
   [field: string]: unknown;
 };
 
+export type ClusterEnv =
+  | Record<string, string>
+  | ((base: Readonly<Record<string, string>>) => Record<string, string> | Promise<Record<string, string>>);
+
 /**
  * An API process, any number of worker processes, a fresh PostgreSQL database, an S3 server and
  * a queue of its own on the real Redis: the fleet the reliability tests kill, stop and restart.
@@ -40,13 +44,17 @@ export class Cluster {
   /** The S3 server the API and workers store to (`down()`/`up()` make an outage). */
   s3?: Awaited<ReturnType<typeof startS3TestServer>>;
 
-  static async start(env: Record<string, string> = {}): Promise<Cluster> {
+  /**
+   * `env` overrides the fleet's settings; given as a function, it is handed them first (the fresh
+   * database's and the S3 server's addresses included), to put a proxy in front, say.
+   */
+  static async start(env: ClusterEnv = {}): Promise<Cluster> {
     const cluster = new Cluster();
     await cluster.init(env);
     return cluster;
   }
 
-  private async init(extraEnv: Record<string, string>): Promise<void> {
+  private async init(extraEnv: ClusterEnv): Promise<void> {
     this.database = await createFreshDatabase();
     this.s3 = await startS3TestServer();
     const port = await freePort();
@@ -63,8 +71,8 @@ export class Cluster {
       WORKER_RECONCILE_INTERVAL_MS: '1000',
       TRAINYARD_BACKEND: 'wasm',
       TRAINYARD_ADMIN_KEY: this.adminKey,
-      ...extraEnv,
     };
+    this.env = { ...this.env, ...(typeof extraEnv === 'function' ? await extraEnv(this.env) : extraEnv) };
     this.queue = new Queue(this.queueName, { connection: REDIS });
     this.api = startApp('api', this.env);
     await waitFor(
