@@ -75,6 +75,10 @@ async function runMigrations(
 export type DatabaseSettings = Pick<TrainyardConfig['database'], 'url' | 'embeddedPath'> &
   Partial<Pick<TrainyardConfig['database'], 'queryTimeoutMs' | 'connectTimeoutMs' | 'poolMax'>>;
 
+/** Prisma's defaults for an interactive transaction: its wait for a connection, and its whole length. */
+const PRISMA_TRANSACTION_MAX_WAIT_MS = 2_000;
+const PRISMA_TRANSACTION_TIMEOUT_MS = 5_000;
+
 async function openPostgres(url: string, settings: DatabaseSettings, opts: OpenDatabaseOptions): Promise<Database> {
   const queryTimeoutMs = settings.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const connectTimeoutMs = settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -113,8 +117,13 @@ async function openPostgres(url: string, settings: DatabaseSettings, opts: OpenD
     // Prisma's own defaults (2 s to start a transaction, 5 s for all of it) are shorter than the
     // deadlines the settings name: on a slow or loaded server, a transaction still waiting for a
     // pooled connection after 2 s failed ("Unable to start a transaction in the given time") where a
-    // plain query waits DATABASE_CONNECT_TIMEOUT_MS. A call that needs more passes its own.
-    transactionOptions: { maxWait: connectTimeoutMs, timeout: queryTimeoutMs },
+    // plain query waits DATABASE_CONNECT_TIMEOUT_MS. Never shorter than Prisma's own: settings of a
+    // second (the outage tests') bound each statement, not a transaction of several on a loaded
+    // machine. A call that needs more passes its own.
+    transactionOptions: {
+      maxWait: Math.max(connectTimeoutMs, PRISMA_TRANSACTION_MAX_WAIT_MS),
+      timeout: Math.max(queryTimeoutMs, PRISMA_TRANSACTION_TIMEOUT_MS),
+    },
   });
   return {
     prisma,
