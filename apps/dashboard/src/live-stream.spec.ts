@@ -1,3 +1,4 @@
+import { TrainyardApiError } from '@trainyard/client/browser';
 import { keepFollowing } from './live-stream';
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -18,6 +19,22 @@ describe('keepFollowing', () => {
     await settle(100);
     expect(signals).toHaveLength(3);
     expect(reconnects).toBe(2);
+  });
+
+  it('stops at a 404: what it follows is gone, and asking again would only answer the same', async () => {
+    let opened = 0;
+    let reconnects = 0;
+    keepFollowing(
+      async () => {
+        opened++;
+        throw new TrainyardApiError('GET', '/v1/runs/x/events', 404, { detail: 'Run x not found' });
+      },
+      () => reconnects++,
+      10,
+    );
+    await settle(100);
+    expect(opened).toBe(1);
+    expect(reconnects).toBe(0);
   });
 
   it('opens it again when the server ends it without saying it is done', async () => {

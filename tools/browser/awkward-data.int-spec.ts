@@ -1,0 +1,89 @@
+import type { Page } from 'playwright-core';
+import { waitFor } from '../e2e/processes';
+import { startLiveDashboard, type LiveDashboard } from './live-dashboard';
+
+/**
+ * The dashboard as a person reading run history meets it with awkward data, in headless Chromium
+ * against a live API and worker (real PostgreSQL and Redis): user text that looks like HTML, very
+ * long and right-to-left names, and a run opened from an old link after it was deleted. Needs
+ * `npm run build`. Screenshots land in test-artifacts/browser/.
+ */
+describe('dashboard with awkward data in Chromium', () => {
+  let live: LiveDashboard;
+  let baseUrl: string;
+  let page: Page;
+  /** What the page's scripts threw or logged as errors. */
+  const pageErrors: string[] = [];
+  /** Every request the page made, with the status it got. */
+  const requests: { url: string; status: number }[] = [];
+  const ids: Record<string, string> = {};
+
+  const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 8, testPerClass: 2 } as const;
+  const encoder = { inputShape: [16, 16, 1] as [number, number, 1], filters: [4], latentDim: 8 };
+  const pretrain = (name: string, epochs = 1) => ({
+    kind: 'pretrain' as const,
+    name,
+    dataset: shapes,
+    model: { type: 'conv-autoencoder' as const, ...encoder },
+    training: { epochs, batchSize: 16, seed: 1 },
+  });
+
+  beforeAll(async () => {
+    live = await startLiveDashboard({ name: 'browser-awkward', viewport: { width: 1280, height: 800 } });
+    ({ baseUrl, page } = live);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => message.type() === 'error' && pageErrors.push(message.text()));
+    page.on('response', (response) => requests.push({ url: response.url(), status: response.status() }));
+    await page.goto(`${baseUrl}/`);
+    await live.signIn();
+  }, 120_000);
+  afterAll(() => live?.stop());
+
+  it('opens a deleted run from an old link: says it is gone, once, and stops asking', async () => {
+    const { id } = await live.client.submit(pretrain('soon deleted'));
+    await waitFor(
+      'the run to end',
+      async () => (['SUCCEEDED', 'FAILED'].includes((await live.client.run(id)).status) ? true : undefined),
+      120_000,
+      () => live.logs(),
+    );
+    await live.client.deleteRun(id);
+    requests.length = 0;
+    await page.goto(`${baseUrl}/#/runs/${id}`);
+    await page.locator('#app .error', { hasText: '404' }).first().waitFor();
+    await page.waitForTimeout(8_000);
+    await live.shot('awkward-deleted-run');
+    const asked = requests.filter((r) => r.url.includes(id)).map((r) => `${r.status} ${new URL(r.url).pathname}`);
+    console.log(asked, pageErrors);
+    // The run, its series, its log and its events: each asked once, not again every few seconds.
+    expect(asked.filter((r) => r.endsWith('/events')).length).toBeLessThanOrEqual(1);
+  }, 180_000);
+
+  it('shows names, tags and notes that look like HTML or run right to left as text, inside the page', async () => {
+    const html = '<img src=x onerror="window.__xss=1"><b>bold</b>';
+    // 120 characters, the longest name there is: Arabic, emoji and no space to break at.
+    const name = `${html} نموذج-التدريب-🚂🚂🚂-${'x'.repeat(120)}`.slice(0, 120);
+    const { id } = await live.client.submit(pretrain(name));
+    ids['named'] = id;
+    await live.client.updateRun(id, {
+      tags: ['<script>', 'a'.repeat(63)].filter((t) => /^[a-z0-9]/.test(t)),
+      notes: `# Notes\n<script>window.__xss=2</script>\n<img src=x onerror="window.__xss=3">`,
+    });
+    await page.goto(`${baseUrl}/`);
+    const cell = page.locator(`#runs-table tr[data-id="${id}"] td:nth-child(4)`);
+    await cell.waitFor();
+    expect(await cell.textContent()).toContain(name);
+    await page.goto(`${baseUrl}/#/runs/${id}`);
+    await page.locator('#run-notes', { hasText: '<script>' }).waitFor();
+    expect(await page.locator('#app h1').first().textContent()).toContain(name);
+    expect(await page.locator('#app img[src=x], #app b, #app script').count()).toBe(0);
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
+    // Nothing wider than the window: no sideways scroll to find the status or the buttons.
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
+    await live.shot('awkward-names-run');
+    await page.goto(`${baseUrl}/`);
+    await cell.waitFor();
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
+    await live.shot('awkward-names-list');
+  }, 60_000);
+});
