@@ -86,4 +86,29 @@ describe('dashboard with awkward data in Chromium', () => {
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
     await live.shot('awkward-names-list');
   }, 60_000);
+
+  it("says why a checkpoint's files could not be listed when the API cannot be reached", async () => {
+    const id = ids['named']!;
+    await waitFor(
+      'the run to end with a checkpoint',
+      async () => ((await live.client.run(id)).checkpoints.length ? true : undefined),
+      120_000,
+      () => live.logs(),
+    );
+    await page.goto(`${baseUrl}/#/runs/${id}`);
+    const list = page.locator('#app button.link', { hasText: 'list' }).first();
+    await list.waitFor();
+    pageErrors.length = 0;
+    // The API unreachable for a moment: the request fails as a dropped connection would.
+    await page.route('**/checkpoints/*/files', (route) => route.abort('connectionrefused'));
+    await list.click();
+    const cell = page.locator('#app table.compact td', { has: page.locator('button.link') }).first();
+    // Said in the cell, with the button to ask again, and nothing thrown to the console.
+    await cell.locator('.error', { hasText: 'could not reach the API' }).waitFor();
+    expect(pageErrors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+    await live.shot('awkward-checkpoint-files-unreachable');
+    await page.unroute('**/checkpoints/*/files');
+    await cell.locator('button.link', { hasText: 'list' }).click();
+    await page.locator('#app ul.files a', { hasText: 'model.json' }).first().waitFor();
+  }, 180_000);
 });

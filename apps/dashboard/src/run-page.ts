@@ -213,15 +213,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
               'tbody',
               {},
               r.checkpoints.map((c) => {
-                const files = h(
-                  'td',
-                  {},
-                  h(
-                    'button',
-                    { type: 'button', class: 'link', onclick: () => void listFiles(c.sequence, files) },
-                    'list',
-                  ),
-                );
+                const files = h('td', {}, listButton(c.sequence));
                 return h(
                   'tr',
                   {},
@@ -252,8 +244,26 @@ export function runPage(root: HTMLElement, id: string): () => void {
     );
   };
 
+  const listButton = (sequence: number): HTMLElement =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'link',
+        onclick: (event: Event) => void listFiles(sequence, (event.currentTarget as HTMLElement).parentElement!),
+      },
+      'list',
+    );
+
   const listFiles = async (sequence: number, cell: HTMLElement) => {
-    const { files } = await api.checkpointFiles(id, sequence);
+    let files;
+    try {
+      ({ files } = await api.checkpointFiles(id, sequence));
+    } catch (err) {
+      // Said where it was asked, with the button to ask again: the API may only have been away a moment.
+      clear(cell, h('span', { class: 'error' }, errorText(err)), ' ', listButton(sequence));
+      return;
+    }
     clear(
       cell,
       h(
