@@ -111,4 +111,32 @@ describe('dashboard with awkward data in Chromium', () => {
     await cell.locator('button.link', { hasText: 'list' }).click();
     await page.locator('#app ul.files a', { hasText: 'model.json' }).first().waitFor();
   }, 180_000);
+
+  it('says why signing out failed when the API cannot be reached, and signs out once it can', async () => {
+    await page.goto(`${baseUrl}/#/fleet`);
+    await page.locator('#sign-out').waitFor();
+    pageErrors.length = 0;
+    await page.route('**/v1/session', (route) => route.abort('connectionrefused'));
+    await page.click('#sign-out');
+    await page.locator('#who .error', { hasText: 'could not reach the API' }).waitFor();
+    expect(pageErrors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+    await live.shot('awkward-sign-out-unreachable');
+    await page.unroute('**/v1/session');
+    await page.click('#sign-out');
+    await page.locator('form.sign-in').waitFor();
+  }, 60_000);
+
+  it('asks for a key again when the signed-in key is revoked mid-use, and never stays on "loading"', async () => {
+    const { key, token } = await live.client.createKey({ name: 'soon revoked', scopes: ['read'] });
+    await page.context().clearCookies();
+    await page.goto(`${baseUrl}/`);
+    await page.fill('#api-key', token);
+    await page.click('form.sign-in button[type=submit]');
+    await page.locator('#runs-table').waitFor();
+    await live.client.revokeKey(key.id);
+    await page.goto(`${baseUrl}/#/sweeps`);
+    await page.locator('form.sign-in').waitFor();
+    await live.signIn();
+    await page.locator('h1', { hasText: 'Sweeps' }).waitFor();
+  }, 60_000);
 });

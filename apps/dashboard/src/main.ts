@@ -1,5 +1,5 @@
 import type { SessionView } from '@trainyard/contracts';
-import { UNAUTHORIZED_EVENT } from './api';
+import { errorText, UNAUTHORIZED_EVENT } from './api';
 import { datasetsPage, modelsPage } from './catalog-pages';
 import { comparePage } from './compare-page';
 import { clear, h } from './dom';
@@ -67,10 +67,23 @@ function setupTheme(): void {
 function showWho(me: SessionView | null): void {
   const who = document.getElementById('who')!;
   if (!me) return clear(who);
+  // The cookie is cleared by the API: if it cannot be reached, the session is still there, and the reader must know.
+  const problem = h('span', { class: 'error', role: 'alert' });
+  const leaveSession = async () => {
+    problem.textContent = '';
+    try {
+      await signOut();
+    } catch (err) {
+      problem.textContent = ` Not signed out: ${errorText(err)} `;
+      return;
+    }
+    askForKey();
+  };
   clear(
     who,
     `${me.name}${me.project ? ` · project ${me.project}` : ''} `,
-    h('button', { type: 'button', id: 'sign-out', onclick: async () => (await signOut(), askForKey()) }, 'Sign out'),
+    h('button', { type: 'button', id: 'sign-out', onclick: () => void leaveSession() }, 'Sign out'),
+    problem,
   );
 }
 
