@@ -139,4 +139,18 @@ describe('dashboard with awkward data in Chromium', () => {
     await live.signIn();
     await page.locator('h1', { hasText: 'Sweeps' }).waitFor();
   }, 60_000);
+
+  it('says the API cannot be reached when the page opens while it is away, not that the reader is signed out', async () => {
+    await page.goto(`${baseUrl}/#/sweeps`);
+    await page.locator('h1', { hasText: 'Sweeps' }).waitFor();
+    await page.route('**/v1/**', (route) => route.abort('connectionrefused'));
+    await page.reload();
+    await page.locator('#app .error', { hasText: 'could not reach the API' }).waitFor();
+    expect(await page.locator('form.sign-in').count()).toBe(0);
+    await live.shot('awkward-api-unreachable');
+    // Back: the page it was opened on, without a reload and without asking for a key.
+    await page.unroute('**/v1/**');
+    await page.locator('h1', { hasText: 'Sweeps' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('form.sign-in').count()).toBe(0);
+  }, 60_000);
 });

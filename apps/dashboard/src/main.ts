@@ -103,8 +103,18 @@ function askForKey(): void {
 setupTheme();
 window.addEventListener('hashchange', route);
 document.addEventListener(UNAUTHORIZED_EVENT, askForKey);
-void whoami().then((me) => {
-  if (!me) return askForKey();
-  showWho(me);
-  route();
-});
+/** Who is signed in, then the page; while the API cannot be reached, said so and asked again every 3 s. */
+function start(): void {
+  whoami().then(
+    (me) => {
+      if (!me) return askForKey();
+      showWho(me);
+      route();
+    },
+    (err: unknown) => {
+      clear(root, h('p', { class: 'error', id: 'api-unreachable' }, `${errorText(err)} — trying again…`));
+      window.setTimeout(start, 3000);
+    },
+  );
+}
+start();

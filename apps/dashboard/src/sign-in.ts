@@ -1,10 +1,18 @@
 import type { SessionView, Whoami } from '@trainyard/contracts';
+import { TrainyardApiError } from '@trainyard/client/browser';
 import { errorText, sessionApi } from './api';
 import { clear, h } from './dom';
 
-/** Who the session cookie signs in as, or null when there is no valid one. */
+/**
+ * Who the session cookie signs in as, or null when there is no valid one (a 401). Any other failure
+ * (the API unreachable a moment) is thrown: it says nothing about the session, and asking for a key
+ * then would tell the reader they were signed out when they were not.
+ */
 export async function whoami(): Promise<Whoami | null> {
-  return sessionApi.whoami().catch(() => null);
+  return sessionApi.whoami().catch((err: unknown) => {
+    if (err instanceof TrainyardApiError && err.status === 401) return null;
+    throw err;
+  });
 }
 
 export async function signOut(): Promise<void> {
