@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../e2e/processes';
 import { startLiveDashboard, type LiveDashboard } from './live-dashboard';
@@ -28,8 +31,15 @@ describe('dashboard with awkward data in Chromium', () => {
     training: { epochs, batchSize: 16, seed: 1 },
   });
 
+  let roots: string;
+
   beforeAll(async () => {
-    live = await startLiveDashboard({ name: 'browser-awkward', viewport: { width: 1280, height: 800 } });
+    roots = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-browser-awkward-')));
+    live = await startLiveDashboard({
+      name: 'browser-awkward',
+      viewport: { width: 1280, height: 800 },
+      env: { TRAINYARD_LOCAL_ROOTS: roots },
+    });
     ({ baseUrl, page } = live);
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => message.type() === 'error' && pageErrors.push(message.text()));
@@ -37,7 +47,10 @@ describe('dashboard with awkward data in Chromium', () => {
     await page.goto(`${baseUrl}/`);
     await live.signIn();
   }, 120_000);
-  afterAll(() => live?.stop());
+  afterAll(async () => {
+    await live?.stop();
+    if (roots) rmSync(roots, { recursive: true, force: true });
+  });
 
   it('opens a deleted run from an old link: says it is gone, once, and stops asking', async () => {
     const { id } = await live.client.submit(pretrain('soon deleted'));
@@ -153,4 +166,46 @@ describe('dashboard with awkward data in Chromium', () => {
     await page.locator('h1', { hasText: 'Sweeps' }).waitFor({ timeout: 10_000 });
     expect(await page.locator('form.sign-in').count()).toBe(0);
   }, 60_000);
+
+  it("shows a failed run's long reason whole, inside the page", async () => {
+    // Every image unreadable, under a folder whose name is one long word: the reason names it.
+    const folder = join(roots, `${'averylongfoldernamewithoutspacesorhyphens'.repeat(6)}end`);
+    mkdirSync(join(folder, 'cats'), { recursive: true });
+    mkdirSync(join(folder, 'dogs'), { recursive: true });
+    writeFileSync(join(folder, 'cats', '0.png'), 'not a png');
+    writeFileSync(join(folder, 'dogs', '0.png'), 'not a png either');
+    const dataset = await live.client.registerDataset('unreadable', { kind: 'local', path: folder });
+    const { id } = await live.client.submit({
+      kind: 'finetune',
+      name: 'unreadable data',
+      dataset: { name: 'image-folder', datasetId: dataset.id, imageShape: [8, 8, 3] },
+      model: { type: 'classifier', filters: [4], latentDim: 8 },
+      training: { epochs: 1, batchSize: 2, seed: 1 },
+    });
+    const run = await waitFor(
+      'the run to fail',
+      async () => {
+        const view = await live.client.run(id);
+        return view.status === 'FAILED' ? view : undefined;
+      },
+      120_000,
+      () => live.logs(),
+    );
+    expect(run.failureReason).toContain(folder);
+    await page.goto(`${baseUrl}/#/runs/${id}`);
+    await page.locator('#run-status', { hasText: 'failed' }).waitFor();
+    // The log of an ended run is loaded once, and the panel stops saying "loading…".
+    await waitFor(
+      'the log panel to stop loading',
+      async () => ((await page.locator('#run-log-state').textContent()) === '' ? true : undefined),
+      10_000,
+      () => live.logs(),
+    );
+    await live.shot('awkward-failed-long-reason');
+    // Wrapped, not wider than the window (the header) nor cut off by its card (the attempt's error).
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1280);
+    const attemptError = page.locator('.timeline .error').first();
+    expect(await attemptError.textContent()).toContain(folder);
+    expect(await attemptError.evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
+  }, 180_000);
 });
