@@ -208,4 +208,16 @@ describe('dashboard with awkward data in Chromium', () => {
     expect(await attemptError.textContent()).toContain(folder);
     expect(await attemptError.evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
   }, 180_000);
+
+  it('opens a pipeline, sweep or dataset from an old link after it is gone: says so and stops asking', async () => {
+    const gone = '00000000-0000-4000-8000-000000000000';
+    for (const kind of ['pipelines', 'sweeps', 'datasets']) {
+      requests.length = 0;
+      await page.goto(`${baseUrl}/#/${kind}/${gone}`);
+      await page.locator('#app .error, #app [role=status]', { hasText: '404' }).first().waitFor();
+      await page.waitForTimeout(7_000);
+      const asked = requests.filter((r) => r.url.includes(gone)).map((r) => `${r.status} ${new URL(r.url).pathname}`);
+      expect([kind, asked.length]).toEqual([kind, 1]);
+    }
+  }, 60_000);
 });

@@ -44,3 +44,11 @@ export function errorText(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The thing asked for does not exist (deleted, or an old link): asking again can only answer the
+ * same, so views that refresh by themselves stop.
+ */
+export function isGone(error: unknown): boolean {
+  return error instanceof TrainyardApiError && error.status === 404;
+}

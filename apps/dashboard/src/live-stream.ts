@@ -1,4 +1,4 @@
-import { TrainyardApiError } from '@trainyard/client/browser';
+import { isGone } from './api';
 
 /** How long a dropped stream waits before it is opened again (EventSource's usual retry). */
 const RECONNECT_MS = 3000;
@@ -24,7 +24,7 @@ export function keepFollowing(
         if (await follow(signal)) return;
       } catch (error) {
         // Aborted by close(), or the connection dropped: either way the loop decides.
-        if (error instanceof TrainyardApiError && error.status === 404) return;
+        if (isGone(error)) return;
       }
       if (signal.aborted) return;
       reconnecting();

@@ -1,5 +1,5 @@
 import type { PipelineSummary, PipelineView, RunView } from '@trainyard/contracts';
-import { api, errorText } from './api';
+import { api, errorText, isGone } from './api';
 import { clear, h, s } from './dom';
 import { confirmedAction } from './confirmed-action';
 import { countsText, formatNumber, kindLabel, testAccuracy } from './format';
@@ -163,6 +163,7 @@ export function pipelinePage(root: HTMLElement, id: string): () => void {
       if (!stopped) draw(p);
     } catch (err) {
       message.textContent = errorText(err);
+      if (isGone(err)) window.clearInterval(timer);
     }
   };
   clear(root, header, message, graph);

@@ -1,5 +1,5 @@
 import type { SweepSummary, SweepView } from '@trainyard/contracts';
-import { api, errorText } from './api';
+import { api, errorText, isGone } from './api';
 import { clear, h } from './dom';
 import { confirmedAction } from './confirmed-action';
 import { countsText, formatNumber, runEnded } from './format';
@@ -144,6 +144,7 @@ export function sweepPage(root: HTMLElement, id: string): () => void {
       if (!stopped) draw(sweep);
     } catch (err) {
       message.textContent = errorText(err);
+      if (isGone(err)) window.clearInterval(timer);
     }
   };
   clear(root, head, message, body);
