@@ -220,4 +220,21 @@ describe('dashboard with awkward data in Chromium', () => {
       expect([kind, asked.length]).toEqual([kind, 1]);
     }
   }, 60_000);
+
+  it('says so when a run cannot be read again after archiving it, rather than showing it unchanged', async () => {
+    const id = ids['named']!;
+    await page.goto(`${baseUrl}/#/runs/${id}`);
+    await page.locator('#archive-run', { hasText: 'Archive' }).waitFor();
+    pageErrors.length = 0;
+    // The archive lands; the API is gone a moment later, when the page reads the run again.
+    await page.route(`**/v1/runs/${id}`, (route) =>
+      route.request().method() === 'GET' ? route.abort('connectionrefused') : route.continue(),
+    );
+    await page.click('#archive-run');
+    await page.locator('#run-problem', { hasText: 'could not reach the API' }).waitFor();
+    expect(pageErrors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+    await page.unroute(`**/v1/runs/${id}`);
+    expect((await live.client.run(id)).archivedAt).not.toBeNull();
+    await live.client.archive(id, false);
+  }, 60_000);
 });

@@ -51,13 +51,19 @@ export function runPage(root: HTMLElement, id: string): () => void {
   const data = h('section', { class: 'card', hidden: true });
   const live = h('span', { class: 'live muted', id: 'live-state' }, 'connecting…');
   const logs = runLogsPanel(id);
-  const housekeeping = runHousekeepingPanel(
-    () => void refresh(),
-    () => (location.hash = '#/'),
-  );
+  // A reading of the run that failed after the page was drawn (the API away a moment): said above
+  // the rest, which is left as it was, until a later reading succeeds.
+  const problem = h('p', { class: 'error', id: 'run-problem', role: 'alert', hidden: true });
+  const refreshOrSay = () =>
+    void refresh().catch((err: unknown) => {
+      problem.textContent = `Could not read the run again: ${errorText(err)}`;
+      problem.hidden = false;
+    });
+  const housekeeping = runHousekeepingPanel(refreshOrSay, () => (location.hash = '#/'));
   clear(
     root,
     header,
+    problem,
     housekeeping.element,
     progress,
     queueNote,
@@ -405,6 +411,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
 
   const refresh = async () => {
     run = await api.run(id);
+    problem.hidden = true;
     drawHeader(run);
     housekeeping.show(run);
     drawProgress(run.progress, run.status);
@@ -442,7 +449,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
           for (const [name, incoming] of byName) series.set(name, mergeByStep(series.get(name) ?? [], incoming));
           drawCharts();
         } else if (event.type === 'status') {
-          if (run && run.status !== event.status) void refresh();
+          if (run && run.status !== event.status) refreshOrSay();
         }
       }
       return false;
