@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../e2e/processes';
-import { startLiveDashboard, type LiveDashboard } from './live-dashboard';
+import { startLiveDashboard, tinyShapesSpecs, type LiveDashboard } from './live-dashboard';
 
 /**
  * The dashboard as a person reading run history meets it with awkward data, in headless Chromium
@@ -21,15 +21,7 @@ describe('dashboard with awkward data in Chromium', () => {
   const requests: { url: string; status: number }[] = [];
   const ids: Record<string, string> = {};
 
-  const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 8, testPerClass: 2 } as const;
-  const encoder = { inputShape: [16, 16, 1] as [number, number, 1], filters: [4], latentDim: 8 };
-  const pretrain = (name: string, epochs = 1) => ({
-    kind: 'pretrain' as const,
-    name,
-    dataset: shapes,
-    model: { type: 'conv-autoencoder' as const, ...encoder },
-    training: { epochs, batchSize: 16, seed: 1 },
-  });
+  const { pretrain } = tinyShapesSpecs(8, 2);
 
   let roots: string;
 
@@ -67,7 +59,6 @@ describe('dashboard with awkward data in Chromium', () => {
     await page.waitForTimeout(8_000);
     await live.shot('awkward-deleted-run');
     const asked = requests.filter((r) => r.url.includes(id)).map((r) => `${r.status} ${new URL(r.url).pathname}`);
-    console.log(asked, pageErrors);
     // The run, its series, its log and its events: each asked once, not again every few seconds.
     expect(asked.filter((r) => r.endsWith('/events')).length).toBeLessThanOrEqual(1);
   }, 180_000);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../e2e/processes';
-import { startLiveDashboard, type LiveDashboard } from './live-dashboard';
+import { startLiveDashboard, tinyShapesSpecs, type LiveDashboard } from './live-dashboard';
 
 /**
  * The pipelines, sweeps, models and datasets pages in headless Chromium against a live API and
@@ -22,22 +22,7 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
   let page: Page;
   const ids: Record<string, string> = {};
 
-  const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass: 24, testPerClass: 6 } as const;
-  const encoder = { inputShape: [16, 16, 1] as [number, number, 1], filters: [4], latentDim: 8 };
-  const pretrain = (name: string, epochs = 1) => ({
-    kind: 'pretrain' as const,
-    name,
-    dataset: shapes,
-    model: { type: 'conv-autoencoder' as const, ...encoder },
-    training: { epochs, batchSize: 16, seed: 1 },
-  });
-  const finetune = (name: string) => ({
-    kind: 'finetune' as const,
-    name,
-    dataset: { ...shapes, labelsPerClass: 12 },
-    model: { type: 'classifier' as const, ...encoder },
-    training: { epochs: 1, batchSize: 16, seed: 1 },
-  });
+  const { pretrain, finetune } = tinyShapesSpecs(24, 6);
   const shot = (name: string) => live.shot(name);
   const logs = () => live.logs();
 

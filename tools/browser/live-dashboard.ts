@@ -22,6 +22,31 @@ const CHROMIUM_FLAGS = [
   '--no-first-run',
 ];
 
+/**
+ * Runs the browser specs submit, trained in seconds: synthetic shapes at 16×16 (`perClass` and
+ * `testPerClass` images a class), a one-layer encoder of 4 filters; a fine-tune labels half of them.
+ */
+export function tinyShapesSpecs(perClass: number, testPerClass: number) {
+  const shapes = { name: 'synthetic-shapes', imageSize: 16, perClass, testPerClass } as const;
+  const encoder = { inputShape: [16, 16, 1] as [number, number, 1], filters: [4], latentDim: 8 };
+  return {
+    pretrain: (name: string, epochs = 1) => ({
+      kind: 'pretrain' as const,
+      name,
+      dataset: shapes,
+      model: { type: 'conv-autoencoder' as const, ...encoder },
+      training: { epochs, batchSize: 16, seed: 1 },
+    }),
+    finetune: (name: string) => ({
+      kind: 'finetune' as const,
+      name,
+      dataset: { ...shapes, labelsPerClass: perClass / 2 },
+      model: { type: 'classifier' as const, ...encoder },
+      training: { epochs: 1, batchSize: 16, seed: 1 },
+    }),
+  };
+}
+
 /** A live API and worker (separate processes, real PostgreSQL and Redis) and a Chromium page on the dashboard. */
 export interface LiveDashboard {
   baseUrl: string;
