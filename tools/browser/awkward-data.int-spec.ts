@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../e2e/processes';
@@ -23,14 +22,11 @@ describe('dashboard with awkward data in Chromium', () => {
 
   const { pretrain } = tinyShapesSpecs(8, 2);
 
-  let roots: string;
-
   beforeAll(async () => {
-    roots = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-browser-awkward-')));
     live = await startLiveDashboard({
       name: 'browser-awkward',
       viewport: { width: 1280, height: 800 },
-      env: { TRAINYARD_LOCAL_ROOTS: roots },
+      localRoots: true,
     });
     ({ baseUrl, page } = live);
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -41,7 +37,6 @@ describe('dashboard with awkward data in Chromium', () => {
   }, 120_000);
   afterAll(async () => {
     await live?.stop();
-    if (roots) rmSync(roots, { recursive: true, force: true });
   });
 
   it('opens a deleted run from an old link: says it is gone, once, and stops asking', async () => {
@@ -160,7 +155,7 @@ describe('dashboard with awkward data in Chromium', () => {
 
   it("shows a failed run's long reason whole, inside the page", async () => {
     // Every image unreadable, under a folder whose name is one long word: the reason names it.
-    const folder = join(roots, `${'averylongfoldernamewithoutspacesorhyphens'.repeat(6)}end`);
+    const folder = join(live.roots!, `${'averylongfoldernamewithoutspacesorhyphens'.repeat(6)}end`);
     mkdirSync(join(folder, 'cats'), { recursive: true });
     mkdirSync(join(folder, 'dogs'), { recursive: true });
     writeFileSync(join(folder, 'cats', '0.png'), 'not a png');

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Page } from 'playwright-core';
@@ -17,7 +16,6 @@ import { startLiveDashboard, tinyShapesSpecs, type LiveDashboard } from './live-
  */
 describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium', () => {
   let live: LiveDashboard;
-  let roots: string;
   let baseUrl: string;
   let page: Page;
   const ids: Record<string, string> = {};
@@ -27,11 +25,10 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
   const logs = () => live.logs();
 
   beforeAll(async () => {
-    roots = realpathSync(mkdtempSync(join(tmpdir(), 'trainyard-browser-sets-')));
     live = await startLiveDashboard({
       name: 'browser-catalog',
       viewport: { width: 1280, height: 900 },
-      env: { TRAINYARD_LOCAL_ROOTS: roots },
+      localRoots: true,
     });
     ({ baseUrl, page } = live);
     await page.goto(`${baseUrl}/`);
@@ -40,7 +37,6 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
 
   afterAll(async () => {
     await live?.stop();
-    if (roots) rmSync(roots, { recursive: true, force: true });
   });
 
   it("draws a pipeline's steps as a graph that follows their status to the end, with the evaluation's test accuracy", async () => {
@@ -206,7 +202,7 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
   }, 60_000);
 
   it("shows a dataset's class counts and sample images", async () => {
-    const folder = join(roots, 'tiles');
+    const folder = join(live.roots!, 'tiles');
     const shades: Record<string, number[]> = { dark: [10, 30, 50], light: [200, 220] };
     for (const [cls, values] of Object.entries(shades)) {
       mkdirSync(join(folder, cls), { recursive: true });
@@ -254,7 +250,7 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
 
   it('shows a run that failed as ended, how and where, and asks for nothing it will never have', async () => {
     // A class whose only image is unreadable: the run fails while loading its data.
-    const folder = join(roots, 'unreadable');
+    const folder = join(live.roots!, 'unreadable');
     mkdirSync(join(folder, 'good'), { recursive: true });
     mkdirSync(join(folder, 'bad'), { recursive: true });
     for (const i of [0, 1, 2, 3]) {

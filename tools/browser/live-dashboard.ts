@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -58,6 +58,8 @@ export interface LiveDashboard {
   cspViolations: string[];
   /** A full-page screenshot in test-artifacts/browser/. */
   shot(name: string): Promise<Buffer>;
+  /** With `localRoots`: the folder the API and worker read local datasets under (TRAINYARD_LOCAL_ROOTS), removed at stop. */
+  roots: string | undefined;
   /** The tail of the worker's and the API's output, for a timeout's message. */
   logs(): string;
   /** Signs the page in with the admin key, and waits until the cookie is set. */
@@ -68,14 +70,16 @@ export interface LiveDashboard {
 /**
  * Starts the built API and worker (`npm run build`: dist/ and dist/dashboard) on a fresh
  * database and a queue of their own, training on the wasm backend, and opens the dashboard's
- * origin in headless Chromium (Debian's, driven by playwright-core); `env` adds settings, and
- * `timezoneId` the time zone the page lives in (the machine's when absent).
+ * origin in headless Chromium (Debian's, driven by playwright-core); `env` adds settings,
+ * `timezoneId` the time zone the page lives in (the machine's when absent), and `localRoots` a
+ * fresh folder as TRAINYARD_LOCAL_ROOTS, for datasets registered by path.
  */
 export async function startLiveDashboard(options: {
   name: string;
   viewport: { width: number; height: number };
   env?: Record<string, string>;
   timezoneId?: string;
+  localRoots?: boolean;
 }): Promise<LiveDashboard> {
   if (!existsSync(CHROMIUM))
     throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
@@ -84,6 +88,10 @@ export async function startLiveDashboard(options: {
   const adminKey = testAdminKey();
   const database = await createFreshDatabase();
   const home = mkdtempSync(join(tmpdir(), `trainyard-${options.name}-`));
+  // Its real path: the API compares a dataset's resolved path against the roots.
+  const roots = options.localRoots
+    ? realpathSync(mkdtempSync(join(tmpdir(), `trainyard-${options.name}-roots-`)))
+    : undefined;
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env = {
@@ -95,6 +103,7 @@ export async function startLiveDashboard(options: {
     TRAINYARD_BACKEND: 'wasm',
     WORKER_MAX_ATTEMPTS: '1',
     LOG_LEVEL: 'warn',
+    ...(roots ? { TRAINYARD_LOCAL_ROOTS: roots } : {}),
     ...options.env,
   };
   const api: AppProcess = startApp('api', env);
@@ -108,6 +117,7 @@ export async function startLiveDashboard(options: {
     await queue.close();
     await database.drop();
     rmSync(home, { recursive: true, force: true });
+    if (roots) rmSync(roots, { recursive: true, force: true });
   };
   try {
     const client = new TrainyardClient(baseUrl, adminKey, { validateResponses: true });
@@ -129,6 +139,7 @@ export async function startLiveDashboard(options: {
       client,
       page,
       cspViolations,
+      roots,
       shot: (name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true }),
       logs: () => `--- worker ---\n${worker.output().slice(-3000)}\n--- api ---\n${api.output().slice(-2000)}`,
       async signIn() {
