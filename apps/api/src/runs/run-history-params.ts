@@ -120,15 +120,18 @@ export function specValue(text: string): SpecValue {
   return text.trim() !== '' && Number.isFinite(n) ? n : text;
 }
 
+/** A comma-separated query value's items: trimmed, empty ones dropped, each once. */
+const commaList = (value: string): string[] => [
+  ...new Set(
+    value
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
+  ),
+];
+
 const NamesSchema = text({ max: 2000 })
-  .transform((s) => [
-    ...new Set(
-      s
-        .split(',')
-        .map((n) => n.trim())
-        .filter(Boolean),
-    ),
-  ])
+  .transform(commaList)
   .pipe(z.array(z.string().max(200)).min(1, 'Give at least one metric name').max(20));
 
 /**
@@ -150,14 +153,7 @@ export const CompareQuerySchema = z
     ids: z
       .string()
       .max(2000)
-      .transform((s) => [
-        ...new Set(
-          s
-            .split(',')
-            .map((n) => n.trim())
-            .filter(Boolean),
-        ),
-      ])
+      .transform(commaList)
       .pipe(z.array(RunIdSchema).min(1, 'Give at least one run id').max(COMPARE_MAX_RUNS))
       // Once more after RunIdSchema lower-cased them: one run named in two cases is one run.
       .transform((ids) => [...new Set(ids)]),
