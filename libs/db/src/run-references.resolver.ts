@@ -161,16 +161,19 @@ async function digestManifest(store: ObjectStore, key: string): Promise<{ sha256
     const kept: Buffer[] = [];
     let keptBytes = 0;
     let headBytes = -1;
+    // The last bytes kept, fewer than the key's: the key may straddle two chunks. Each chunk is
+    // searched once, with them before it (not everything kept, again at every chunk).
+    let tail = Buffer.alloc(0);
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         hash.update(chunk);
         if (headBytes !== -1 || keptBytes >= HEAD_MAX_BYTES) continue;
-        // The key may straddle two chunks: search from just before this one.
-        const from = Math.max(0, keptBytes - SHARDS_KEY.length);
+        const window = Buffer.concat([tail, chunk]);
+        const at = window.indexOf(SHARDS_KEY);
+        if (at !== -1) headBytes = keptBytes - tail.length + at;
         kept.push(chunk);
         keptBytes += chunk.length;
-        const at = Buffer.concat(kept).indexOf(SHARDS_KEY, from);
-        if (at !== -1) headBytes = at;
+        tail = Buffer.from(window.subarray(Math.max(0, window.length - (SHARDS_KEY.length - 1))));
       }
       return { sha256: hash.digest('hex'), head: headBytes === -1 ? null : Buffer.concat(kept).subarray(0, headBytes) };
     } catch (error) {
