@@ -48,12 +48,15 @@ interface File {
   path: string;
   seconds: number;
   bytes: number;
+  /** When the run started it (ms since the epoch). */
+  startedAt: number;
 }
 const root = process.cwd() + '/';
 const files: File[] = results.testResults.map((t) => ({
   path: t.name.startsWith(root) ? t.name.slice(root.length) : t.name,
   seconds: (t.endTime - t.startTime) / 1000,
   bytes: sizeOf(t.name),
+  startedAt: t.startTime,
 }));
 
 function sizeOf(path: string): number {
@@ -78,13 +81,12 @@ const s = (seconds: number) => `${seconds.toFixed(0)} s`;
 const sum = files.reduce((total, f) => total + f.seconds, 0);
 const wall = (Math.max(...results.testResults.map((t) => t.endTime)) - results.startTime) / 1000;
 const integration = files.filter((f) => f.path.endsWith('.int-spec.ts'));
+const integrationSum = integration.reduce((total, f) => total + f.seconds, 0);
 const slowest = [...files].sort((a, b) => b.seconds - a.seconds);
 
 console.log(`${values.results}: ${files.length} files, ${results.numTotalTests} tests`);
 console.log(
-  `  wall time ${s(wall)}; the files' times sum to ${s(sum)} (integration ${s(
-    integration.reduce((t, f) => t + f.seconds, 0),
-  )} in ${integration.length} files, the rest ${s(sum - integration.reduce((t, f) => t + f.seconds, 0))})`,
+  `  wall time ${s(wall)}; the files' times sum to ${s(sum)} (integration ${s(integrationSum)} in ${integration.length} files, the rest ${s(sum - integrationSum)})`,
 );
 console.log(`\nreplayed on ${workers} workers with the measured times (no overhead between files):`);
 console.log(
@@ -96,13 +98,9 @@ console.log(
 console.log(`  slowest files first (Jest with its cache):            ${s(replay(slowest))}`);
 console.log(
   `  the order this run took:                              ${s(
-    replay([...files].sort((a, b) => startOf(a) - startOf(b))),
+    replay([...files].sort((a, b) => a.startedAt - b.startedAt)),
   )}`,
 );
-
-function startOf(file: File): number {
-  return results.testResults.find((t) => t.name.endsWith(file.path))!.startTime;
-}
 
 console.log(`\nthe ${Math.min(top, files.length)} slowest files:`);
 for (const file of slowest.slice(0, top)) console.log(`  ${file.seconds.toFixed(1).padStart(7)} s  ${file.path}`);
