@@ -244,5 +244,15 @@ describe('run events and checkpoint files (PostgreSQL, Redis, HTTP)', () => {
     const past = await ranged(`bytes=${weights.length}-`);
     expect([past.status, past.headers.get('content-range')]).toEqual([416, `bytes */${weights.length}`]);
     expect(((await past.json()) as { message: string }).message).toContain(`(${weights.length} bytes)`);
+    // Hostile ranges: an offset past any safe integer is past the end; anything not one plain range is the whole file.
+    expect((await ranged('bytes=99999999999999999999999-')).status).toBe(416);
+    for (const range of ['bytes=0-1,5-6', 'bytes=1e3-', 'bytes=__proto__-', 'items=0-1']) {
+      const whole = await ranged(range);
+      expect({ range, status: whole.status, length: (await whole.arrayBuffer()).byteLength }).toEqual({
+        range,
+        status: 200,
+        length: weights.length,
+      });
+    }
   });
 });
