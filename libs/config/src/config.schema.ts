@@ -235,6 +235,13 @@ export const EnvSchema = z.object({
   TRAINYARD_BACKEND: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).optional(),
   /** `off` only on purpose: the API refuses it unless it listens on loopback, and warns at start. */
   TRAINYARD_AUTH: z.enum(['on', 'off']).default('on'),
+  /**
+   * While PostgreSQL cannot answer (an error or a timeout, not a refusal), a key this process
+   * proved live within this long is still accepted, for what can be served without the database
+   * (the metrics' Redis gauges; everything else answers 503 anyway). 0: refuse every key whose
+   * 5-second proof has lapsed (a 503), as a database that answered would decide.
+   */
+  AUTH_OUTAGE_GRACE_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
   /** A first admin key (≥ 32 characters), provisioned at start, stored hashed, never logged. */
   TRAINYARD_ADMIN_KEY: z.string().min(32, 'must be at least 32 characters').max(512).optional(),
   /** Host names the API answers to when it listens beyond loopback (DNS-rebinding guard). */
@@ -421,7 +428,12 @@ export interface TrainyardConfig {
     /** IDEMPOTENCY_KEY_RETENTION_MS: how long a submit's Idempotency-Key is kept before a later keyed submit deletes it. */
     idempotencyKeyRetentionMs: number;
   };
-  auth: { enabled: boolean; adminKey?: string };
+  auth: {
+    enabled: boolean;
+    adminKey?: string;
+    /** AUTH_OUTAGE_GRACE_MS: how long a proven key outlives its proof while the database cannot answer. */
+    outageGraceMs: number;
+  };
   limits: {
     requestsPerMinute: number;
     /** RATE_LIMIT_PER_PROJECT_PER_MINUTE (or its default): requests of one project's keys together. */

@@ -206,7 +206,10 @@ describe('logLevelsUpTo', () => {
 
   it('reads auth, limits and local roots, with safe defaults', () => {
     const defaults = loadConfig({});
-    expect(defaults.auth).toEqual({ enabled: true, adminKey: undefined });
+    expect(defaults.auth).toEqual({ enabled: true, adminKey: undefined, outageGraceMs: 600_000 });
+    expect(loadConfig({ AUTH_OUTAGE_GRACE_MS: '0' }).auth.outageGraceMs).toBe(0);
+    for (const wrong of ['-1', '1.5', '86400001', 'forever'])
+      expect(() => loadConfig({ AUTH_OUTAGE_GRACE_MS: wrong })).toThrow(/AUTH_OUTAGE_GRACE_MS/);
     expect(defaults.paths.localRoots).toEqual([]);
     expect(defaults.api).toMatchObject({ allowedHosts: [], corsOrigins: [], metricsPublic: false });
     const set = loadConfig({

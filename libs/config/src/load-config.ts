@@ -68,7 +68,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       shutdownTimeoutMs: e.API_SHUTDOWN_TIMEOUT_MS,
       idempotencyKeyRetentionMs: e.IDEMPOTENCY_KEY_RETENTION_MS,
     },
-    auth: { enabled: e.TRAINYARD_AUTH === 'on', adminKey: e.TRAINYARD_ADMIN_KEY },
+    auth: {
+      enabled: e.TRAINYARD_AUTH === 'on',
+      adminKey: e.TRAINYARD_ADMIN_KEY,
+      outageGraceMs: e.AUTH_OUTAGE_GRACE_MS,
+    },
     limits: {
       requestsPerMinute: e.RATE_LIMIT_PER_MINUTE,
       requestsPerMinutePerProject: e.RATE_LIMIT_PER_PROJECT_PER_MINUTE ?? e.RATE_LIMIT_PER_MINUTE * 10,

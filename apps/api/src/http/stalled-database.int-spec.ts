@@ -1,4 +1,5 @@
 import type { FreezableProxy } from '@trainyard/db/testing';
+import { KEY_CACHE_TTL_MS } from '../auth/api-key.authenticator';
 import type { TestApi } from '../testing/test-api';
 import { startTestApiBehindProxy } from '../testing/test-api-behind-proxy';
 import { timedRequest } from '../testing/timed-request';
@@ -87,6 +88,9 @@ describe('API with a PostgreSQL that stops answering', () => {
     expect(before('trainyard_runs')).toBeGreaterThan(0);
     expect(before('trainyard_workers')).toBeGreaterThan(0);
     expect(before('trainyard_runs_waiting')).toBeGreaterThan(0);
+    // Prometheus scrapes every 15–60 s, past the key's 5 s proof: the next scrape's key is asked of
+    // the silent database (before AUTH_OUTAGE_GRACE_MS, that made every scrape of an outage a 503).
+    await new Promise((resolve) => setTimeout(resolve, KEY_CACHE_TTL_MS + 200));
     proxy.freeze();
     try {
       const during = await scrape();
@@ -97,6 +101,21 @@ describe('API with a PostgreSQL that stops answering', () => {
       proxy.thaw();
     }
     expect((await scrape())('trainyard_runs')).toBeGreaterThan(0);
+  });
+
+  it('refuses with 503 a key this process has never proven while the database is silent', async () => {
+    const created = await timed('POST', '/v1/keys', { name: 'never used here', scopes: ['read'] });
+    expect(created.status).toBe(201);
+    const token = created.body['token'] as string;
+    proxy.freeze();
+    try {
+      const answer = await timedRequest(api, 3 * ANSWERED_WITHIN_MS, 'GET', '/metrics', undefined, {
+        authorization: `Bearer ${token}`,
+      });
+      expect(answer).toMatchObject({ status: 503, body: { message: expect.stringMatching(/database/i) } });
+    } finally {
+      proxy.thaw();
+    }
   });
 
   it('answers 503, not 500, while PostgreSQL restarts (57P03 to every new connection), and 200 after', async () => {
