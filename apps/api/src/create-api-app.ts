@@ -7,7 +7,8 @@ import { ConfigError, type TrainyardConfig } from '@trainyard/config';
 import { assertRedisReachable } from '@trainyard/queue';
 import { AppModule } from './app.module';
 import type { ApiOptions } from './config/api-options';
-import { hardenHttp, isLoopbackHost, JSON_BODY_LIMIT } from './http/http-hardening';
+import { authenticateEarly, isPublicBodyPath } from './auth/authenticate-early';
+import { hardenHttp, hasBody, isLoopbackHost, JSON_BODY_LIMIT } from './http/http-hardening';
 import { createLogger } from './logging/create-logger';
 import { assignRequestId, logWithRequestId } from './logging/request-id';
 import { httpMetrics, routeByRouter } from './metrics/http-metrics.middleware';
@@ -54,6 +55,8 @@ export async function createApiApp(config: TrainyardConfig, options: ApiOptions 
   (app.getHttpServer() as Server).requestTimeout = 0;
   app.use(requestBodyDeadline(config.limits.requestBodyMs));
   hardenHttp(app, config);
+  // A body is read only once its request's key is proven: no one without a key makes the API parse 1 MB.
+  app.use(authenticateEarly(app, (req) => hasBody(req) && !isPublicBodyPath(req.url)));
   app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
   app.use(logWithRequestId);
   if (options.shutdownHooks ?? true) app.enableShutdownHooks();

@@ -1,28 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  ForbiddenException,
-  Inject,
-  Injectable,
-  UnauthorizedException,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { ApiKeyScope } from '@trainyard/contracts';
-import { parse as parseCookies } from 'cookie';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
 import { OpenRequestKeyCheck } from './open-request-key.check';
 import { PUBLIC_ROUTE, REQUIRED_SCOPE, type PublicReason } from './auth.decorators';
-import { AUTH_DISABLED_PRINCIPAL, hasScope, type AuthenticatedRequest, type Principal } from './principal';
-import { addressSubject, RequestRateLimiter } from './request-rate.limiter';
+import { provenEarly } from './authenticate-early';
+import { AUTH_DISABLED_PRINCIPAL, hasScope, type AuthenticatedRequest } from './principal';
+import { RequestRateLimiter } from './request-rate.limiter';
+import { requestPrincipal } from './request-principal';
 import { CONFIG } from '@trainyard/infrastructure';
 import { hasBody } from '../http/http-hardening';
 
-/** The dashboard's session cookie: the key itself, HttpOnly and SameSite=Strict. */
-export const SESSION_COOKIE = 'trainyard_key';
-// The scheme's name is case-insensitive (RFC 9110, 11.1): `bearer` and `BEARER` are `Bearer`.
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
 /**
@@ -62,7 +52,8 @@ export class ApiKeyGuard implements CanActivate {
       request.principal = AUTH_DISABLED_PRINCIPAL;
       return true;
     }
-    const { principal, token } = await requestPrincipal(request, response, this.authenticator, this.rateLimiter);
+    const { principal, token } =
+      provenEarly(request) ?? (await requestPrincipal(request, response, this.authenticator, this.rateLimiter));
     // Proved by the session cookie, which a browser sends by itself (a header it never does).
     if (request.headers.authorization === undefined) requireClientMark(request);
     const scope =
@@ -83,43 +74,6 @@ export class ApiKeyGuard implements CanActivate {
     this.openRequests.watch(response, token, principal);
     return true;
   }
-}
-
-/**
- * The live key a request presents (its principal, and the token that proved it), its budgets spent (the address's for a key that fails, else
- * the key's and its project's), or the 401 or 429 to answer. The guard's check, and that of the
- * routes served outside Nest (OpenAPI): before, those looked up every token they were sent,
- * unlimited, past the address's spent budget too.
- */
-export async function requestPrincipal(
-  request: IncomingMessage & { ip?: string },
-  response: ServerResponse,
-  authenticator: ApiKeyAuthenticator,
-  rateLimiter: RequestRateLimiter,
-): Promise<{ principal: Principal; token: string }> {
-  const token = tokenOf(request);
-  if (token === undefined) {
-    await rateLimiter.enforce(addressSubject(request), response);
-    response.setHeader('www-authenticate', 'Bearer realm="trainyard"');
-    throw new UnauthorizedException({
-      message: 'An API key is required: send "Authorization: Bearer <key>"',
-      errors: [{ field: 'Authorization', message: 'Missing' }],
-    });
-  }
-  if (token === null) {
-    await rateLimiter.enforce(addressSubject(request), response);
-    throw invalidKey(response, 'Malformed: expected "Bearer <key>" with a key of visible ASCII characters');
-  }
-  const address = addressSubject(request);
-  if (!authenticator.hasProven(token)) await rateLimiter.refuseIfSpent(address, response);
-  const principal = await authenticator.authenticate(token);
-  if (!principal) {
-    await rateLimiter.enforce(address, response);
-    throw invalidKey(response, 'Unknown or revoked API key');
-  }
-  await rateLimiter.enforce(`key:${principal.keyId}`, response);
-  if (principal.project !== null) await rateLimiter.enforceProject(principal.project, response);
-  return { principal, token };
 }
 
 /** Sent by @trainyard/client on every change (trainyard-client-core.ts), so the dashboard's calls pass. */
@@ -145,28 +99,4 @@ function requireClientMark(request: IncomingMessage): void {
       },
     ],
   });
-}
-
-function invalidKey(response: ServerResponse, why: string): UnauthorizedException {
-  response.setHeader('www-authenticate', 'Bearer realm="trainyard", error="invalid_token"');
-  return new UnauthorizedException({
-    message: 'Invalid API key',
-    errors: [{ field: 'Authorization', message: why }],
-  });
-}
-
-/** The presented key: undefined when none, null when malformed. The header wins over the cookie. */
-export function tokenOf(request: IncomingMessage): string | null | undefined {
-  const header = request.headers.authorization;
-  if (header !== undefined) return BEARER.exec(header)?.[1] ?? null;
-  const cookieHeader = request.headers.cookie;
-  if (!cookieHeader) return undefined;
-  let cookie: string | undefined;
-  try {
-    cookie = parseCookies(cookieHeader)[SESSION_COOKIE];
-  } catch {
-    return null;
-  }
-  if (cookie === undefined) return undefined;
-  return /^[\x21-\x7e]{1,512}$/.test(cookie) ? cookie : null;
 }

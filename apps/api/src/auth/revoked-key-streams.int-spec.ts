@@ -5,7 +5,7 @@ import { createApiApp } from '../create-api-app';
 import { projectKey, requestAs } from '../testing/keyed-requests';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { KEY_CACHE_TTL_MS } from './api-key.authenticator';
-import { SESSION_COOKIE } from './api-key.guard';
+import { SESSION_COOKIE } from './request-principal';
 import { REVOKED_KEY_FAREWELL } from './open-request-key.check';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

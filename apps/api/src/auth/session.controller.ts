@@ -7,7 +7,7 @@ import { serialize } from 'cookie';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ApiKeyAuthenticator } from './api-key.authenticator';
-import { SESSION_COOKIE } from './api-key.guard';
+import { SESSION_COOKIE } from './request-principal';
 import { Public } from './auth.decorators';
 import { SessionSchema } from './api-keys.dto';
 import { addressSubject, RequestRateLimiter } from './request-rate.limiter';

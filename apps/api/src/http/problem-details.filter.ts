@@ -118,8 +118,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const req = http.getRequest<IncomingMessage>();
-    const res = http.getResponse<ServerResponse>();
+    this.answer(exception, http.getRequest<IncomingMessage>(), http.getResponse<ServerResponse>());
+  }
+
+  /** Answers `exception` as a problem: also for middleware outside Nest's pipeline (authenticate-early.ts). */
+  answer(exception: unknown, req: IncomingMessage, res: ServerResponse): void {
     const mapped = exception instanceof HttpException ? undefined : mapDomainError(exception);
     const problem = this.toProblem(exception, requestIdOf(req), mapped);
     if (problem.status >= 500) {

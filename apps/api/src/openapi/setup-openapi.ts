@@ -1,38 +1,18 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpException, type INestApplication } from '@nestjs/common';
-import type { TrainyardConfig } from '@trainyard/config';
-import { ApiKeyAuthenticator } from '../auth/api-key.authenticator';
-import { requestPrincipal } from '../auth/api-key.guard';
-import { RequestRateLimiter } from '../auth/request-rate.limiter';
-import { problem, sendProblem } from '../http/problem-details.filter';
-import { requestIdOf } from '../logging/request-id';
+import type { INestApplication } from '@nestjs/common';
+import { authenticateEarly } from '../auth/authenticate-early';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { openApiComponentSchemas } from './openapi-schemas';
-import { CONFIG } from '@trainyard/infrastructure';
 
 /**
  * Swagger UI at /docs, the document at /docs-json and /docs-yaml — behind a key like every route (the dashboard's
  * session cookie opens it in a browser), since they are served outside Nest's guards.
  */
 export function setupOpenApi(app: INestApplication): void {
-  const config = app.get<TrainyardConfig>(CONFIG);
-  const authenticator = app.get(ApiKeyAuthenticator);
-  const rateLimiter = app.get(RequestRateLimiter);
+  // The guard's own check, budgets included (a token that fails spends its address's), since
+  // these are served outside Nest's guards.
   app.use(
     ['/docs', '/docs-json', '/docs-yaml'],
-    (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
-      if (!config.auth.enabled) return next();
-      // The guard's own check, budgets included: a token that fails spends its address's.
-      void requestPrincipal(req, res, authenticator, rateLimiter).then(
-        () => next(),
-        (error: unknown) => {
-          if (!(error instanceof HttpException)) return next(error);
-          // Served outside Nest's controllers, so outside its exception filter: answered in the same shape by hand.
-          const fields = error.getResponse() as Record<string, unknown> & { message: string };
-          sendProblem(res, problem(error.getStatus(), fields, requestIdOf(req)));
-        },
-      );
-    },
+    authenticateEarly(app, () => true),
   );
   const documentConfig = new DocumentBuilder()
     .setTitle('Trainyard API')
