@@ -113,6 +113,11 @@ describe('API with a PostgreSQL that stops answering', () => {
         authorization: `Bearer ${token}`,
       });
       expect(answer).toMatchObject({ status: 503, body: { message: expect.stringMatching(/database/i) } });
+      // A request with a body has its key checked before the body is read (authenticate-early.ts): the same 503.
+      const withBody = await timedRequest(api, 3 * ANSWERED_WITHIN_MS, 'POST', '/v1/runs', pretrain('unproven'), {
+        authorization: `Bearer ${token}`,
+      });
+      expect(withBody).toMatchObject({ status: 503, body: { message: expect.stringMatching(/database/i) } });
     } finally {
       proxy.thaw();
     }
