@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -7,8 +7,8 @@ import { ConfigError, type TrainyardConfig } from '@trainyard/config';
 import { assertRedisReachable } from '@trainyard/queue';
 import { AppModule } from './app.module';
 import type { ApiOptions } from './config/api-options';
-import { authenticateEarly, isPublicBodyPath } from './auth/authenticate-early';
-import { hardenHttp, hasBody, isLoopbackHost, JSON_BODY_LIMIT } from './http/http-hardening';
+import { authenticateEarly, bodyIsRead, isPublicBodyPath } from './auth/authenticate-early';
+import { hardenHttp, isLoopbackHost, JSON_BODY_LIMIT, mediaType } from './http/http-hardening';
 import { createLogger } from './logging/create-logger';
 import { assignRequestId, logWithRequestId } from './logging/request-id';
 import { httpMetrics, routeByRouter } from './metrics/http-metrics.middleware';
@@ -56,8 +56,11 @@ export async function createApiApp(config: TrainyardConfig, options: ApiOptions 
   app.use(requestBodyDeadline(config.limits.requestBodyMs));
   hardenHttp(app, config);
   // A body is read only once its request's key is proven: no one without a key makes the API parse 1 MB.
-  app.use(authenticateEarly(app, (req) => hasBody(req) && !isPublicBodyPath(req.url)));
-  app.useBodyParser('json', { limit: JSON_BODY_LIMIT });
+  app.use(authenticateEarly(app, (req) => bodyIsRead(req) && !isPublicBodyPath(req.url)));
+  app.useBodyParser('json', {
+    limit: JSON_BODY_LIMIT,
+    type: (req: IncomingMessage) => bodyIsRead(req) && mediaType(req.headers['content-type']) === 'application/json',
+  });
   app.use(logWithRequestId);
   if (options.shutdownHooks ?? true) app.enableShutdownHooks();
   if (options.openApi ?? true) setupOpenApi(app);

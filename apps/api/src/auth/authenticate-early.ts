@@ -6,6 +6,7 @@ import { ApiKeyAuthenticator } from './api-key.authenticator';
 import type { Principal } from './principal';
 import { RequestRateLimiter } from './request-rate.limiter';
 import { requestPrincipal } from './request-principal';
+import { hasBody } from '../http/http-hardening';
 import { ProblemDetailsFilter } from '../http/problem-details.filter';
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -45,6 +46,14 @@ export function authenticateEarly(app: INestApplication, applies: (req: Incoming
       (error: unknown) => problems.answer(error, req, res),
     );
   };
+}
+
+/**
+ * Whether the JSON parser reads this request's body: it has one, and its method is not GET or
+ * HEAD (no route reads a body there: one sent is never read, so the guard answers without it).
+ */
+export function bodyIsRead(req: IncomingMessage): boolean {
+  return hasBody(req) && req.method !== 'GET' && req.method !== 'HEAD';
 }
 
 /**

@@ -20,12 +20,12 @@ describe('request bodies are read only after the key is proven (PostgreSQL, Redi
   afterAll(() => api?.stop());
 
   /** Sends the headers and START of a DECLARED-byte body; resolves with the answer, or 'no answer' after `waitMs`. */
-  const partialPost = (path: string, headers: Record<string, string>, waitMs = 3000) =>
+  const partialPost = (path: string, headers: Record<string, string>, waitMs = 3000, method = 'POST') =>
     new Promise<{ status: number; body: string; headers: IncomingMessage['headers'] } | 'no answer'>(
       (resolve, reject) => {
         const url = new URL(path, api.baseUrl);
         const req = request(url, {
-          method: 'POST',
+          method,
           headers: { 'content-type': 'application/json', 'content-length': String(DECLARED), ...headers },
         });
         const timer = setTimeout(() => {
@@ -75,6 +75,23 @@ describe('request bodies are read only after the key is proven (PostgreSQL, Redi
   it('answers 401 for any path, an unknown one or one spelled in capitals, before reading the body', async () => {
     for (const path of ['/v1/no-such-route', '/V1/RUNS', '/v1/runs/', '/v1/runs?x=1', '/v1/sessions'])
       expect({ path, answer: await partialPost(path, {}) }).toMatchObject({ path, answer: { status: 401 } });
+  });
+
+  it('never reads the body of a GET or HEAD (no route takes one): answered at once, with a key or without', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      expect({ method, answer: await partialPost('/v1/runs', {}, 3000, method) }).toMatchObject({
+        method,
+        answer: { status: 401 },
+      });
+      expect({ method, answer: await partialPost('/v1/runs?limit=1', api.authHeaders, 3000, method) }).toMatchObject({
+        method,
+        answer: { status: 200 },
+      });
+      expect({ method, answer: await partialPost('/healthz', {}, 3000, method) }).toMatchObject({
+        method,
+        answer: { status: 200 },
+      });
+    }
   });
 
   it('waits for the body of a proven key, by header or by session cookie, and answers it whole', async () => {
