@@ -315,6 +315,17 @@ export const EnvSchema = z.object({
     .min(1024)
     .default(2 * 1024 ** 3),
   /**
+   * Bytes of uploaded images one project may hold in the store, its datasets uploaded through the
+   * API together (413 naming it beyond): without it one project's key filled the shared bucket,
+   * 2 GiB at a time. Folders registered by path or prefix are the project's own storage, not counted.
+   */
+  QUOTA_PROJECT_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(Number.MAX_SAFE_INTEGER)
+    .default(50 * 1024 ** 3),
+  /**
    * Dataset uploads open at once per key, and per API process (429 beyond). Each open upload holds
    * at most one image part (5 MiB) of memory on its way to the store, and a share of a core.
    */
@@ -458,6 +469,8 @@ export interface TrainyardConfig {
     requestBodyMs: number;
     /** Bytes one dataset upload may carry (DATASET_UPLOAD_MAX_BYTES). */
     datasetUploadBytes: number;
+    /** Bytes of uploaded images one project may hold (QUOTA_PROJECT_UPLOAD_BYTES). */
+    projectUploadBytes: number;
     /** Dataset uploads open at once per key (DATASET_UPLOAD_MAX_PER_KEY) and per API process (DATASET_UPLOAD_MAX_PER_PROCESS). */
     datasetUploadsPerKey: number;
     datasetUploadsPerProcess: number;

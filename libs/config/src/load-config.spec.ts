@@ -208,6 +208,9 @@ describe('logLevelsUpTo', () => {
     const defaults = loadConfig({});
     expect(defaults.auth).toEqual({ enabled: true, adminKey: undefined, outageGraceMs: 600_000 });
     expect(loadConfig({ AUTH_OUTAGE_GRACE_MS: '0' }).auth.outageGraceMs).toBe(0);
+    expect(defaults.limits.projectUploadBytes).toBe(50 * 1024 ** 3);
+    for (const wrong of ['1023', '-1', '1.5', 'lots', String(2 ** 53)])
+      expect(() => loadConfig({ QUOTA_PROJECT_UPLOAD_BYTES: wrong })).toThrow(/QUOTA_PROJECT_UPLOAD_BYTES/);
     for (const wrong of ['-1', '1.5', '86400001', 'forever'])
       expect(() => loadConfig({ AUTH_OUTAGE_GRACE_MS: wrong })).toThrow(/AUTH_OUTAGE_GRACE_MS/);
     expect(defaults.paths.localRoots).toEqual([]);

@@ -90,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       requestBodyMs: e.API_REQUEST_BODY_TIMEOUT_MS,
       runningRunsPerProject: e.PROJECT_MAX_RUNNING,
       datasetUploadBytes: e.DATASET_UPLOAD_MAX_BYTES,
+      projectUploadBytes: e.QUOTA_PROJECT_UPLOAD_BYTES,
       datasetUploadsPerKey: e.DATASET_UPLOAD_MAX_PER_KEY,
       datasetUploadsPerProcess: e.DATASET_UPLOAD_MAX_PER_PROCESS,
       datasetUploadMinBytesPerSecond: e.DATASET_UPLOAD_MIN_BYTES_PER_SECOND,

@@ -70,14 +70,25 @@ export class DatasetsRepository {
    * registering overlapping folders at once cannot both pass. `sameFolder` names the folder by
    * the other kind of location too (a local store's prefix as a path, and back), checked alike.
    */
-  async create(input: DatasetCreation, sameFolder: DatasetLocation[] = []): Promise<DatasetView> {
+  async create(
+    input: DatasetCreation,
+    sameFolder: DatasetLocation[] = [],
+    /** What an upload stored (QUOTA_PROJECT_UPLOAD_BYTES); none for a folder registered by path or prefix. */
+    uploadedBytes?: number,
+  ): Promise<DatasetView> {
     try {
       const row = await this.prisma.$transaction(async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${REGISTRATION_LOCK_NAMESPACE}::int4, 0)`;
         for (const location of [input.location, ...sameFolder])
           if (await folderTakenBy(tx, location, input.project))
             throw new DatasetFolderTakenError(fieldOf(input.location));
-        return tx.dataset.create({ data: { ...input, location: input.location as unknown as Prisma.InputJsonValue } });
+        return tx.dataset.create({
+          data: {
+            ...input,
+            location: input.location as unknown as Prisma.InputJsonValue,
+            uploadedBytes: uploadedBytes === undefined ? null : BigInt(uploadedBytes),
+          },
+        });
       });
       return datasetView(row);
     } catch (error) {
@@ -95,6 +106,15 @@ export class DatasetsRepository {
   async get(id: string): Promise<DatasetView | null> {
     const row = await this.prisma.dataset.findUnique({ where: { id } });
     return row ? datasetView(row) : null;
+  }
+
+  /**
+   * Bytes of images the project's uploads stored, its datasets uploaded through the API together
+   * (QUOTA_PROJECT_UPLOAD_BYTES): the (project, created_at, id) index's rows of that project.
+   */
+  async uploadedBytes(project: string): Promise<number> {
+    const { _sum } = await this.prisma.dataset.aggregate({ where: { project }, _sum: { uploadedBytes: true } });
+    return Number(_sum.uploadedBytes ?? 0n);
   }
 
   /** Whether the project has a dataset of that name (names are unique per project). */

@@ -65,7 +65,8 @@ export class DatasetUploadController {
   })
   @ApiResponse({
     status: 413,
-    description: 'Larger than DATASET_UPLOAD_MAX_BYTES (every byte of the tar counts, entries left out included)',
+    description:
+      "Larger than DATASET_UPLOAD_MAX_BYTES, or than the room the project's uploads leave under QUOTA_PROJECT_UPLOAD_BYTES (every byte of the tar counts, entries left out included)",
   })
   @ApiResponse({
     status: 422,

@@ -104,28 +104,28 @@ export class DatasetUploadService {
     /** Whether another upload waits for this one's place: the rate floor cuts a slow one only then (DatasetUploadLimiter.wanted). */
     contended: () => boolean,
   ): Promise<DatasetUploaded> {
-    const maxBytes = this.config.limits.datasetUploadBytes;
-    if (declaredBytes !== undefined && declaredBytes > maxBytes)
-      throw refusal(new UploadRefused(413, 'body', tooLarge(maxBytes)));
     // Before a byte is stored: a taken name would only be found after the whole upload.
     if (await this.repository.nameTaken(project, name)) throw taken(name);
+    const limit = await this.bodyLimit(project);
+    if (declaredBytes !== undefined && declaredBytes > limit.bytes)
+      throw refusal(new UploadRefused(413, 'body', limit.refusal));
 
     // One folder per upload, never reused (libs/storage owns the prefix, which nothing else may name).
     const prefix = uploadFolder(randomUUID());
     const stored: string[] = [];
     try {
-      const { images, ignored, notImages } = await this.storeEntries(
+      const { images, bytes, ignored, notImages } = await this.storeEntries(
         body,
         prefix,
         stored,
-        maxBytes,
+        limit,
         `"${name}" of project ${project}`,
         contended,
       );
       this.logger.log(
         `Dataset upload "${name}": ${images} images stored under ${prefix} (${notImages.count} files that are no images and ${ignored} other entries left out)`,
       );
-      const view = await this.datasets.registerUpload(name, prefix, project).catch((error: unknown) => {
+      const view = await this.datasets.registerUpload(name, prefix, project, bytes).catch((error: unknown) => {
         // A single class because the files of the others were none: say so.
         throw notImages.count > 0 && error instanceof UnprocessableEntityException
           ? withNotImages(error, notImages.count, notImages.listed[0]!)
@@ -142,6 +142,26 @@ export class DatasetUploadService {
   }
 
   /**
+   * The most this upload's body may carry: DATASET_UPLOAD_MAX_BYTES, or the room the project's
+   * earlier uploads leave under QUOTA_PROJECT_UPLOAD_BYTES if less. Uploads of one project open at
+   * once (DATASET_UPLOAD_MAX_PER_PROJECT a process) each see the room as it was when they began,
+   * so together they may pass the quota by what they carry; the next one sees it passed.
+   */
+  private async bodyLimit(project: string): Promise<{ bytes: number; refusal: string }> {
+    const perUpload = this.config.limits.datasetUploadBytes;
+    const quota = this.config.limits.projectUploadBytes;
+    const room = quota - (await this.repository.uploadedBytes(project));
+    if (room >= perUpload) return { bytes: perUpload, refusal: tooLarge(perUpload) };
+    return {
+      bytes: Math.max(0, room),
+      refusal:
+        `Project ${project}'s uploads would pass QUOTA_PROJECT_UPLOAD_BYTES (${quota} bytes): its datasets ` +
+        `uploaded hold ${quota - room} bytes, leaving ${Math.max(0, room)} for this upload's body; ` +
+        'delete uploaded datasets it no longer needs (DELETE /v1/datasets/:id), or ask an operator to raise the quota',
+    };
+  }
+
+  /**
    * Every byte of the body counts against DATASET_UPLOAD_MAX_BYTES — headers, padding and the
    * entries left out as much as the images — and the entries left out count against
    * FOLDER_WALK_MAX_FILES like the images do, so no tar (say, chunked, without a Content-Length,
@@ -151,10 +171,18 @@ export class DatasetUploadService {
     body: Readable,
     prefix: string,
     stored: string[],
-    maxBytes: number,
+    limit: { bytes: number; refusal: string },
     upload: string,
     contended: () => boolean,
-  ): Promise<{ images: number; ignored: number; notImages: { listed: SkippedUploadEntry[]; count: number } }> {
+  ): Promise<{
+    images: number;
+    /** Bytes of the images stored (an entry the archive held twice: its last copy, as stored). */
+    bytes: number;
+    ignored: number;
+    notImages: { listed: SkippedUploadEntry[]; count: number };
+  }> {
+    const maxBytes = limit.bytes;
+    const sizes = new Map<string, number>();
     const maxFiles = this.config.paths.walkMaxFiles;
     const entries = extract();
     let refused: UploadRefused | null = null;
@@ -182,7 +210,7 @@ export class DatasetUploadService {
           chunk.length >= TAR_BLOCK ? chunk.subarray(-TAR_BLOCK) : Buffer.concat([tail, chunk]).subarray(-TAR_BLOCK),
         );
         // Not passed on: the tar is parsed no further than the limit.
-        if (received > maxBytes) done(new UploadRefused(413, 'body', tooLarge(maxBytes)));
+        if (received > maxBytes) done(new UploadRefused(413, 'body', limit.refusal));
         else done(null, chunk);
       },
     });
@@ -208,7 +236,7 @@ export class DatasetUploadService {
           throw new UploadRefused(422, 'body', tooManyClasses());
         // Judged from its header, before a byte of it is read.
         declared += entry.header.size ?? 0;
-        if (declared > maxBytes) throw refuse(new UploadRefused(413, 'body', tooLarge(maxBytes)));
+        if (declared > maxBytes) throw refuse(new UploadRefused(413, 'body', limit.refusal));
         if (decision.action === 'skip' && decision.leftOut && decision.classFolder !== undefined) {
           entry.resume();
           notImages.count++;
@@ -259,6 +287,7 @@ export class DatasetUploadService {
         await this.store.putStream(key, fromArchive(), entry.header.size ?? 0).catch((error: Error) => {
           throw unread ?? new StoreFailed(key, error);
         });
+        sizes.set(key, entry.header.size ?? 0);
         classFolders.stored(decision.classFolder);
       }
       if (tail.length < TAR_BLOCK || tail.some((byte) => byte !== 0))
@@ -296,7 +325,9 @@ export class DatasetUploadService {
     }
     const empty = classFolders.withoutImages();
     if (empty) throw new UploadRefused(422, 'body', withoutImagesText(empty));
-    return { images: stored.length, ignored, notImages };
+    let bytes = 0;
+    for (const size of sizes.values()) bytes += size;
+    return { images: stored.length, bytes, ignored, notImages };
   }
 }
 

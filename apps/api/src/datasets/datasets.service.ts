@@ -73,15 +73,16 @@ export class DatasetsService {
    * The folder an upload stored (`datasets/uploads/<uuid>/`, DatasetUploadService): the one way a
    * dataset comes to live under a prefix Trainyard writes, which `register` refuses.
    */
-  async registerUpload(name: string, prefix: string, project: string): Promise<DatasetView> {
+  async registerUpload(name: string, prefix: string, project: string, bytes: number): Promise<DatasetView> {
     if (!isUploadFolder(prefix)) throw new Error(`${prefix} is not the folder of one upload`);
-    return this.record(name, { store: this.store, prefix, location: { kind: 's3', prefix } }, project);
+    return this.record(name, { store: this.store, prefix, location: { kind: 's3', prefix } }, project, bytes);
   }
 
   private async record(
     name: string,
     { store, prefix, location }: { store: ObjectStore; prefix: string; location: DatasetLocation },
     project: string,
+    uploadedBytes?: number,
   ): Promise<DatasetView> {
     let scan;
     try {
@@ -109,6 +110,7 @@ export class DatasetsService {
           counts: scan.counts,
         },
         sameFolder,
+        uploadedBytes,
       );
       this.logger.log(
         `Dataset ${record.id} "${record.name}" registered: ${scan.folder}, ${scan.classNames.length} classes, ${scan.files.length} images`,

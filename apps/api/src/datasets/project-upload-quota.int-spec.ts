@@ -1,0 +1,100 @@
+import { Readable } from 'node:stream';
+import type { Database } from '@trainyard/db';
+import { DATABASE, OBJECT_STORE } from '@trainyard/infrastructure';
+import { UPLOADS_ROOT, type ObjectStore } from '@trainyard/storage';
+import { projectKey, requestAs } from '../testing/keyed-requests';
+import { tarOf } from '../testing/tar-of';
+import { startTestApi, type TestApi } from '../testing/test-api';
+
+const QUOTA = 40_000;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** An "image" of `size` bytes: the API checks a signature and never decodes. */
+const image = (size: number, fill: number) => Buffer.concat([PNG_SIGNATURE, Buffer.alloc(size - 8, fill)]);
+/** Two classes of one image each: 2 × `size` bytes of images, a little more of tar. */
+const folder = (size: number) =>
+  tarOf([
+    ['cat/1.png', image(size, 1)],
+    ['dog/1.png', image(size, 2)],
+  ]);
+
+/**
+ * QUOTA_PROJECT_UPLOAD_BYTES: a project's uploaded datasets together hold at most that many bytes
+ * of images in the store (before, one project's key could fill the shared bucket 2 GiB at a time).
+ */
+describe('a project quota of uploaded bytes (PostgreSQL, Redis, object store, HTTP)', () => {
+  let api: TestApi;
+  let store: ObjectStore;
+  let keyA: string;
+  let keyB: string;
+
+  beforeAll(async () => {
+    api = await startTestApi({ env: { QUOTA_PROJECT_UPLOAD_BYTES: String(QUOTA) } });
+    store = api.app.get<ObjectStore>(OBJECT_STORE);
+    [keyA, keyB] = await Promise.all([projectKey(api, 'quota-a'), projectKey(api, 'quota-b')]);
+  });
+  afterAll(() => api?.stop());
+
+  const upload = async (key: string, name: string, body: Buffer, chunked = false) => {
+    const res = await fetch(`${api.baseUrl}/v1/datasets/uploads?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-tar' },
+      // A stream has no Content-Length: the API finds the size as the bytes arrive (the CLI's way).
+      body: chunked ? (Readable.toWeb(Readable.from([body])) as ReadableStream) : body,
+      ...(chunked ? { duplex: 'half' } : {}),
+    } as RequestInit);
+    return { status: res.status, body: (await res.json()) as { id: string; message: string; errors?: unknown[] } };
+  };
+  const uploadedKeys = async () => (await store.list(UPLOADS_ROOT)).length;
+  const recorded = async (id: string) =>
+    (await api.app.get<Database>(DATABASE).prisma.dataset.findUnique({ where: { id } }))?.uploadedBytes;
+
+  it("records each upload's image bytes and refuses the one that would pass the quota, naming it, with nothing kept", async () => {
+    const first = await upload(keyA, 'first', await folder(12_000));
+    expect(first.status).toBe(201);
+    expect(await recorded(first.body['id'])).toBe(24_000n);
+    const before = await uploadedKeys();
+
+    // 24,000 held, 16,000 left: a declared 24,000 and more is refused before a byte is read.
+    const declared = await upload(keyA, 'declared', await folder(12_000));
+    expect(declared).toMatchObject({
+      status: 413,
+      body: { errors: [{ field: 'body', message: expect.stringMatching(/QUOTA_PROJECT_UPLOAD_BYTES.*24000 bytes/) }] },
+    });
+    // Sent without a length: cut once the body passes the room left.
+    const streamed = await upload(keyA, 'streamed', await folder(12_000), true);
+    expect(streamed).toMatchObject({
+      status: 413,
+      body: { errors: [{ field: 'body', message: expect.stringMatching(/QUOTA_PROJECT_UPLOAD_BYTES/) }] },
+    });
+    expect(await uploadedKeys()).toBe(before);
+    expect((await requestAs(api, keyA, 'GET', '/v1/datasets')).body.items.map((d: { name: string }) => d.name)).toEqual(
+      ['first'],
+    );
+
+    // What fits in the room passes.
+    expect((await upload(keyA, 'small', await folder(4_000))).status).toBe(201);
+  });
+
+  it("holds each project to its own uploads: another project's are not counted", async () => {
+    expect((await upload(keyB, 'b-first', await folder(12_000))).status).toBe(201);
+  });
+
+  it('gives the room back when an uploaded dataset is deleted', async () => {
+    expect((await upload(keyB, 'b-second', await folder(12_000))).status).toBe(413);
+    const list = (await requestAs(api, keyB, 'GET', '/v1/datasets')).body.items as { id: string; name: string }[];
+    const id = list.find((d) => d.name === 'b-first')!.id;
+    expect((await requestAs(api, keyB, 'DELETE', `/v1/datasets/${id}`)).status).toBe(200);
+    expect((await upload(keyB, 'b-second', await folder(12_000))).status).toBe(201);
+  });
+
+  it('does not count folders registered by path or prefix (the project holds them itself)', async () => {
+    const prefix = 'teams/quota-b/pets/';
+    for (const cls of ['cat', 'dog']) await store.put(`${prefix}${cls}/1.png`, image(30_000, 3));
+    const registered = await requestAs(api, keyB, 'POST', '/v1/datasets', {
+      name: 'registered',
+      location: { kind: 's3', prefix },
+    });
+    expect(registered.status).toBe(201);
+    expect(await recorded(registered.body.id)).toBeNull();
+  });
+});
