@@ -42,10 +42,13 @@ export class DatasetFolderTakenError extends Error {
 /** Namespace of the advisory lock registrations take, so two projects cannot claim overlapping folders together. */
 const REGISTRATION_LOCK_NAMESPACE = 72_707_373;
 
-/** A registered location as a folder with a trailing `/`, so `a/b/` never matches `a/bc/`. */
+/**
+ * A registered location as a folder with a trailing `/`, so `a/b/` never matches `a/bc/`; the
+ * store's root (prefix '', an imported model's folder at the bucket's top) stays '', holding all.
+ */
 function folderOf(location: DatasetLocation): string {
   const folder = location.kind === 'local' ? location.path : location.prefix;
-  return folder.endsWith('/') ? folder : `${folder}/`;
+  return folder === '' || folder.endsWith('/') ? folder : `${folder}/`;
 }
 
 /** What deleting a dataset did; `removed` is what its `removeObjects` answered. */

@@ -1,5 +1,6 @@
 import { localRootsFor } from '@trainyard/config';
 import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
 import {
   autoencoderInputShape,
   classifierBase,
@@ -432,7 +433,19 @@ export class RunReferencesResolver {
   private async whyImportedModelUnreadable(spec: RunSpec, project: string): Promise<string | null> {
     const base = spec.kind === 'finetune' ? classifierBase(spec.model) : null;
     if (base?.kind !== 'imported') return null;
-    return whyRefused(() => locateModelFile(base.model.uri, this.files.store, this.rootsOf(project)));
+    return whyRefused(async () => {
+      const located = await locateModelFile(base.model.uri, this.files.store, this.rootsOf(project));
+      // Its weight files are read from its folder and below: one that is, holds or lies in a folder
+      // another project registered would train that project's images into this one's model.
+      const folder: DatasetLocation =
+        located.kind === 'store'
+          ? { kind: 's3', prefix: located.key.slice(0, located.key.length - 'model.json'.length) }
+          : { kind: 'local', path: `${dirname(located.path)}/` };
+      if (await this.datasets.folderTaken(folder, project))
+        throw new ModelUriRefusedError(
+          "is, holds or lies in a folder another project registered as a dataset; import a model from a folder of your project's own",
+        );
+    });
   }
 
   /** The local roots the project may read under: the shared ones and its own. */

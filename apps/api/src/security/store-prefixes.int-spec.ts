@@ -185,6 +185,42 @@ describe('shared store prefixes (PostgreSQL, Redis, S3, HTTP)', () => {
     expect((await call(api, b, 'POST', '/v1/runs', finetune(`${bucket}imported/vgg/model.json`))).status).toBe(201);
   });
 
+  it("refuses B a model whose folder is, holds or lies in A's registered folder (its weights would be A's images); A imports it", async () => {
+    const bucket = `s3://${s3.bucket}/`;
+    for (const key of ['teams/alpha/pets/cat/1.png', 'teams/alpha/pets/dog/1.png']) await store.put(key, PNG);
+    const registered = await call(api, a, 'POST', '/v1/datasets', {
+      name: 'alpha-pets',
+      location: { kind: 's3', prefix: 'teams/alpha/pets/' },
+    });
+    expect(registered.status).toBe(201);
+    for (const key of [
+      'teams/alpha/pets/model.json',
+      'teams/alpha/pets/cat/model.json',
+      'teams/model.json',
+      'model.json',
+    ])
+      await store.put(key, Buffer.from('{}'));
+    const before = await api.queue.count();
+    for (const key of [
+      'teams/alpha/pets/model.json',
+      'teams/alpha/pets/cat/model.json',
+      'teams/model.json',
+      'model.json',
+    ]) {
+      const reply = await call(api, b, 'POST', '/v1/runs', finetune(`${bucket}${key}`));
+      expect({ key, status: reply.status, fields: fields(reply) }).toEqual({
+        key,
+        status: 422,
+        fields: ['model.importedModel.uri'],
+      });
+    }
+    expect(await api.queue.count()).toBe(before);
+    // A's own folder is A's to import from; B's model beside it (teams/beta/…) is B's.
+    expect((await call(api, a, 'POST', '/v1/runs', finetune(`${bucket}teams/alpha/pets/model.json`))).status).toBe(201);
+    await store.put('teams/beta/model/model.json', Buffer.from('{}'));
+    expect((await call(api, b, 'POST', '/v1/runs', finetune(`${bucket}teams/beta/model/model.json`))).status).toBe(201);
+  });
+
   it('reads nothing for a dataset row that names an internal prefix (one registered before they were refused)', async () => {
     // Written as such a release wrote them: straight into the table, past today's checks.
     const { prisma } = api.app.get<Database>(DATABASE);
