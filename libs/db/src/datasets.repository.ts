@@ -16,8 +16,13 @@ import { Prisma, type PrismaClient } from './generated/prisma/client';
 import { finishedRunsReferring, unfinishedRunsReferring, usingDataset } from './registry-references';
 import { datasetView } from './views';
 
-/** What registration writes: the folder as checked (the database dates it, the view sums its counts). */
-export type DatasetCreation = Omit<DatasetView, 'createdAt' | 'images'>;
+/**
+ * What registration writes: the folder as checked (the database dates it, the view sums its
+ * counts), and what an upload stored (none for a folder registered by path or prefix).
+ */
+export type DatasetCreation = Omit<DatasetView, 'createdAt' | 'images' | 'uploadedBytes'> & {
+  uploadedBytes?: number | null;
+};
 
 /** Thrown when a dataset name is taken: names are how people find their folders again. */
 export class DatasetNameTakenError extends Error {
@@ -73,12 +78,7 @@ export class DatasetsRepository {
    * registering overlapping folders at once cannot both pass. `sameFolder` names the folder by
    * the other kind of location too (a local store's prefix as a path, and back), checked alike.
    */
-  async create(
-    input: DatasetCreation,
-    sameFolder: DatasetLocation[] = [],
-    /** What an upload stored (QUOTA_PROJECT_UPLOAD_BYTES); none for a folder registered by path or prefix. */
-    uploadedBytes?: number,
-  ): Promise<DatasetView> {
+  async create(input: DatasetCreation, sameFolder: DatasetLocation[] = []): Promise<DatasetView> {
     try {
       const row = await this.prisma.$transaction(async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${REGISTRATION_LOCK_NAMESPACE}::int4, 0)`;
@@ -89,7 +89,7 @@ export class DatasetsRepository {
           data: {
             ...input,
             location: input.location as unknown as Prisma.InputJsonValue,
-            uploadedBytes: uploadedBytes === undefined ? null : BigInt(uploadedBytes),
+            uploadedBytes: input.uploadedBytes == null ? null : BigInt(input.uploadedBytes),
           },
         });
       });
@@ -153,7 +153,7 @@ export class DatasetsRepository {
              cardinality(d."class_names") AS "classCount",
              coalesce(d."class_names"[1:${DATASET_LIST_CLASS_NAMES}::int], '{}') AS "firstClassNames",
              (SELECT coalesce(sum(c), 0) FROM unnest(d."counts") AS c)::int AS "images",
-             d."created_at" AS "createdAt"
+             d."uploaded_bytes"::float8 AS "uploadedBytes", d."created_at" AS "createdAt"
       FROM "datasets" AS d
       WHERE (${project}::text IS NULL OR d."project" = ${project}::text)
         AND (${after?.createdAt ?? null}::timestamptz IS NULL

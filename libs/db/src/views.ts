@@ -179,6 +179,7 @@ export function datasetView(row: Dataset): DatasetView {
     classNames: row.classNames,
     counts: row.counts,
     images: row.counts.reduce((a, b) => a + b, 0),
+    uploadedBytes: row.uploadedBytes === null ? null : Number(row.uploadedBytes),
     createdAt: isoDate(row.createdAt),
   };
 }

@@ -82,7 +82,7 @@ export class DatasetsService {
     name: string,
     { store, prefix, location }: { store: ObjectStore; prefix: string; location: DatasetLocation },
     project: string,
-    uploadedBytes?: number,
+    uploadedBytes: number | null = null,
   ): Promise<DatasetView> {
     let scan;
     try {
@@ -108,9 +108,9 @@ export class DatasetsService {
           uri: scan.folder,
           classNames: scan.classNames,
           counts: scan.counts,
+          uploadedBytes,
         },
         sameFolder,
-        uploadedBytes,
       );
       this.logger.log(
         `Dataset ${record.id} "${record.name}" registered: ${scan.folder}, ${scan.classNames.length} classes, ${scan.files.length} images`,

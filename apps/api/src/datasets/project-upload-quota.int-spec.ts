@@ -42,7 +42,10 @@ describe('a project quota of uploaded bytes (PostgreSQL, Redis, object store, HT
       body: chunked ? (Readable.toWeb(Readable.from([body])) as ReadableStream) : body,
       ...(chunked ? { duplex: 'half' } : {}),
     } as RequestInit);
-    return { status: res.status, body: (await res.json()) as { id: string; message: string; errors?: unknown[] } };
+    return {
+      status: res.status,
+      body: (await res.json()) as { id: string; uploadedBytes: number | null; message: string; errors?: unknown[] },
+    };
   };
   const uploadedKeys = async () => (await store.list(UPLOADS_ROOT)).length;
   const recorded = async (id: string) =>
@@ -52,6 +55,10 @@ describe('a project quota of uploaded bytes (PostgreSQL, Redis, object store, HT
     const first = await upload(keyA, 'first', await folder(12_000));
     expect(first.status).toBe(201);
     expect(await recorded(first.body['id'])).toBe(24_000n);
+    // Shown with the dataset, and in the list, so a project sees what it holds.
+    expect(first.body.uploadedBytes).toBe(24_000);
+    expect((await requestAs(api, keyA, 'GET', `/v1/datasets/${first.body.id}`)).body.uploadedBytes).toBe(24_000);
+    expect((await requestAs(api, keyA, 'GET', '/v1/datasets')).body.items[0].uploadedBytes).toBe(24_000);
     const before = await uploadedKeys();
 
     // 24,000 held, 16,000 left: a declared 24,000 and more is refused before a byte is read.
@@ -96,5 +103,6 @@ describe('a project quota of uploaded bytes (PostgreSQL, Redis, object store, HT
     });
     expect(registered.status).toBe(201);
     expect(await recorded(registered.body.id)).toBeNull();
+    expect(registered.body.uploadedBytes).toBeNull();
   });
 });

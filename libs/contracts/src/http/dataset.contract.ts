@@ -31,6 +31,12 @@ const datasetViewSchema = z.strictObject({
   counts: z.array(z.int()),
   /** Their sum. */
   images: z.int(),
+  /**
+   * Bytes of the images an upload stored, counted against its project's QUOTA_PROJECT_UPLOAD_BYTES;
+   * null for a folder registered by path or prefix (the project's own storage) or uploaded before
+   * the quota existed.
+   */
+  uploadedBytes: z.int().min(0).nullable(),
   createdAt: Timestamp,
 });
 export interface DatasetViewSchemaType extends Inferred<typeof datasetViewSchema> {}
