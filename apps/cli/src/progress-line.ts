@@ -50,5 +50,6 @@ export function tableRows(rows: string[][], widths: number[]): string[] {
 
 /** "12 KiB", "3.4 MiB": transfer sizes in progress lines. */
 export function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
 }

@@ -1,5 +1,5 @@
 import type { DatasetSummary } from '@trainyard/contracts';
-import { formatTable } from '../progress-line';
+import { formatBytes, formatTable } from '../progress-line';
 import { terminalSafe } from '../terminal-safe';
 import { arg, expectArgs, printJson, projectFlag, str, type Command, type CommandContext } from './command';
 import { uploadFolder } from './dataset-upload';
@@ -143,8 +143,16 @@ export const datasetsCommand: Command = {
     }
     if (sub(ctx) !== undefined) throw usageError(`Unknown datasets subcommand "${sub(ctx)}"`);
     const query = pageQuery(ctx);
-    const header = ['id', 'name', 'classes', 'images', 'uri'];
-    const row = (d: DatasetSummary) => [d.id, d.name, String(d.classCount), String(d.images), d.uri];
+    // `uploaded`: what an upload's images hold against the project's QUOTA_PROJECT_UPLOAD_BYTES ('-' for a registered folder).
+    const header = ['id', 'name', 'classes', 'images', 'uploaded', 'uri'];
+    const row = (d: DatasetSummary) => [
+      d.id,
+      d.name,
+      String(d.classCount),
+      String(d.images),
+      d.uploadedBytes == null ? '-' : formatBytes(d.uploadedBytes),
+      d.uri,
+    ];
     if (ctx.values['all']) {
       const fetchPage = (cursor: string | undefined) =>
         client.listDatasets({ ...query, cursor }, { signal: ctx.signal });

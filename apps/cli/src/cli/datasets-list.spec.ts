@@ -14,6 +14,7 @@ describe('trainyard datasets (the list)', () => {
     classCount: 500 + n,
     firstClassNames: ['a', 'b'],
     images: 1000 + n,
+    uploadedBytes: n === 2 ? 3 * 1024 ** 3 : null,
     createdAt: '2026-01-01T00:00:00.000Z',
   });
 
@@ -29,7 +30,9 @@ describe('trainyard datasets (the list)', () => {
     const env = { TRAINYARD_URL: api.url };
     const first = await cli(['datasets', '--limit', '2'], env);
     expect(first.code).toBe(EXIT.OK);
-    expect(first.stdout).toMatch(/set 1\s+501\s+1001\s+s3:\/\/bucket\/sets\/1\//);
+    expect(first.stdout).toMatch(/set 1\s+501\s+1001\s+-\s+s3:\/\/bucket\/sets\/1\//);
+    // An upload's bytes against the project's quota.
+    expect(first.stdout).toMatch(/set 2\s+502\s+1002\s+3\.0 GiB\s+s3:\/\/bucket\/sets\/2\//);
     expect(first.stdout.trimEnd().split('\n').at(-1)).toBe('more: --cursor c2');
     const last = await cli(['datasets', '--limit', '2', '--cursor', 'c2'], env);
     expect(last.stdout).toContain('set 3');
