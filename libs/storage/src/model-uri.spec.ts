@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -202,6 +202,47 @@ describe('imported models: model.json names the folder, and every weight file is
       expect((error as Error).message).toMatch(
         /^weight file "runs\/victim\/checkpoints\/1\/classifier\/weights\.bin" listed in its model\.json is not read: .*runs\//,
       );
+    }
+  });
+
+  it('refuses, before reading them, weights past IMPORTED_WEIGHTS_MAX_BYTES, a weight file past what its manifest leaves, a model.json past MODEL_JSON_MAX_BYTES', async () => {
+    // Declared past the bound: refused from the manifest (its file does not even exist, so a read would say missing).
+    const huge = join(root, 'models', 'huge');
+    mkdirSync(huge, { recursive: true });
+    writeFileSync(
+      join(huge, 'model.json'),
+      JSON.stringify({
+        modelTopology: { class_name: 'Sequential', config: { layers: [] } },
+        format: 'layers-model',
+        weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'w', shape: [2 ** 30 + 1], dtype: 'float32' }] }],
+      }),
+    );
+    const declared = await load(pathToFileURL(join(huge, 'model.json')).href);
+    expect(declared).toBeInstanceOf(ModelFileRefusedError);
+    expect((declared as Error).message).toMatch(
+      /^model\.json lists weights of 4294967300 bytes; .*IMPORTED_WEIGHTS_MAX_BYTES/,
+    );
+
+    // A weight file far larger than its manifest's 8 bytes (sparse: nothing written): refused by its size.
+    const long = localModel('long', ['weights.bin'], { 'weights.bin': '' });
+    truncateSync(join(root, 'models', 'long', 'weights.bin'), 2 ** 30);
+    const tooLong = await load(pathToFileURL(long).href);
+    expect(tooLong).toBeInstanceOf(ModelFileRefusedError);
+    expect((tooLong as Error).message).toMatch(/^weight file "weights\.bin" .* is 1073741824 bytes, more than the 8 /);
+
+    // A model.json of 65 MiB (sparse), in the local store by key and on disk by path.
+    for (const dir of [join(objects, 'imported', 'big-json'), join(root, 'models', 'big-json')]) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'model.json'), '');
+      truncateSync(join(dir, 'model.json'), 65 * 2 ** 20);
+    }
+    for (const uri of [
+      store.uri('imported/big-json/model.json'),
+      pathToFileURL(join(root, 'models', 'big-json', 'model.json')).href,
+    ]) {
+      const error = await load(uri);
+      expect({ uri, error }).toEqual({ uri, error: expect.any(ModelFileRefusedError) });
+      expect((error as Error).message).toMatch(/^model\.json is 68157440 bytes; a model\.json may be at most 67108864/);
     }
   });
 

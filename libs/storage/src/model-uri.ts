@@ -8,7 +8,7 @@ import { internalPathProblem, internalPrefixProblem } from './internal-prefixes'
 import { InvalidObjectKeyError } from './invalid-object-key.error';
 import { LocalObjectStore } from './local-object-store';
 import { localPathOf, resolveUnderRoots } from './local-roots';
-import { decodeModelArtifacts, MODEL_JSON, parseModelJson } from './model-artifacts';
+import { decodeModelArtifacts, MODEL_JSON, parseModelJson, weightSpecsBytes } from './model-artifacts';
 import { assertValidKey } from './object-key';
 import { ObjectNotFoundError } from './object-not-found.error';
 import type { ObjectStore } from './object-store';
@@ -112,6 +112,22 @@ export async function locateModelFile(
 /** How many weight files one model.json may list: VGG16 converted is about 130 shards of 4 MB. */
 export const MAX_WEIGHT_FILES = 10_000;
 
+/**
+ * The most an imported model.json may be: a topology and a weights manifest (VGG16's is ~60 kB).
+ * Read whole and parsed, so a file of gigabytes named model.json would take the training
+ * process's memory before anything was checked.
+ */
+export const MODEL_JSON_MAX_BYTES = 64 * 2 ** 20;
+
+/**
+ * The most an imported model's weights may hold (its manifest's shapes and types, and the bytes of
+ * its weight files): 4 GiB, the wasm backend's whole memory, a billion float32 weights (VGG16 is
+ * 528 MiB). Checked before a weight file is read, each file's size before it is: without it a
+ * model.json listing tens of gigabytes had a training process read them all, killed by the kernel
+ * for memory (with whatever else the node ran) and retried to its last attempt.
+ */
+export const IMPORTED_WEIGHTS_MAX_BYTES = 4 * 2 ** 30;
+
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -171,6 +187,7 @@ const LEAVES_FOLDER = "is not a file inside the model's folder (a link out of it
 async function readOpened(
   file: ModelFile,
   path: string,
+  maxBytes: number,
   accept: (opened: string) => Promise<string | null>,
 ): Promise<Buffer> {
   let handle;
@@ -186,7 +203,9 @@ async function readOpened(
     const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => path);
     const problem = await accept(opened);
     if (problem) throw new ModelFileRefusedError(file, problem);
-    if (!(await handle.stat()).isFile()) throw new ModelFileRefusedError(file, 'is not a regular file');
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new ModelFileRefusedError(file, 'is not a regular file');
+    if (stat.size > maxBytes) throw new ModelFileRefusedError(file, tooLarge(file, stat.size, maxBytes));
     return await handle.readFile();
   } finally {
     await handle.close();
@@ -199,7 +218,7 @@ async function readOpened(
  * refused, and outside the folders no project owns where the store is a local folder the roots
  * reach (a model.json at the store's root would otherwise list `runs/<run>/…/weights.bin`).
  */
-async function readInsideFolder(folder: string, name: string, store: ObjectStore): Promise<Buffer> {
+async function readInsideFolder(folder: string, name: string, store: ObjectStore, maxBytes: number): Promise<Buffer> {
   const file = weightFile(name);
   const candidate = join(folder, ...name.split('/'));
   const real = await realpath(candidate).catch(() => null);
@@ -216,7 +235,7 @@ async function readInsideFolder(folder: string, name: string, store: ObjectStore
     throw new ModelFileRefusedError(file, LEAVES_FOLDER);
   }
   if (!inside(folder, real)) throw new ModelFileRefusedError(file, LEAVES_FOLDER);
-  return readOpened(file, real, async (opened) => {
+  return readOpened(file, real, maxBytes, async (opened) => {
     if (!inside(folder, opened)) return LEAVES_FOLDER;
     const internal = await internalPathProblem(opened, store);
     return internal && `is not read: it ${internal}`;
@@ -229,12 +248,26 @@ async function readInsideFolder(folder: string, name: string, store: ObjectStore
  * `runs/<run>/…/weights.bin` would read another project's weights). In a local store, a key is read
  * only as the file it names: no link under the store's root is followed (its listings skip them too).
  */
-async function readStoreFile(store: ObjectStore, folderKey: string, file: ModelFile): Promise<Buffer> {
+async function readStoreFile(
+  store: ObjectStore,
+  folderKey: string,
+  file: ModelFile,
+  maxBytes: number,
+): Promise<Buffer> {
   const name = file.kind === 'model.json' ? MODEL_JSON : file.path;
   const key = `${folderKey}${name}`;
   const internal = internalPrefixProblem(key);
   if (internal) throw new ModelFileRefusedError(file, `is not read: its key ${key} ${internal}`);
-  if (!(store instanceof LocalObjectStore)) return store.get(key);
+  if (!(store instanceof LocalObjectStore)) {
+    // Its size from the listing first: the object is read whole, and only if it fits.
+    const listed = (await store.list(key)).find((object) => object.key === key);
+    if (!listed) throw new ObjectNotFoundError(key, store.description);
+    if (listed.size > maxBytes) throw new ModelFileRefusedError(file, tooLarge(file, listed.size, maxBytes));
+    const bytes = await store.get(key);
+    // Replaced since it was listed: held to the bound all the same.
+    if (bytes.length > maxBytes) throw new ModelFileRefusedError(file, tooLarge(file, bytes.length, maxBytes));
+    return bytes;
+  }
   const root = await realpath(store.root).catch(() => store.root);
   const expected = join(root, ...key.split('/'));
   const real = await realpath(join(store.root, ...key.split('/'))).catch(() => null);
@@ -247,7 +280,14 @@ async function readStoreFile(store: ObjectStore, folderKey: string, file: ModelF
     throw new ModelFileRefusedError(file, LEAVES_FOLDER);
   }
   if (real !== expected) throw new ModelFileRefusedError(file, LEAVES_FOLDER);
-  return readOpened(file, real, async (opened) => (opened === expected ? null : LEAVES_FOLDER));
+  return readOpened(file, real, maxBytes, async (opened) => (opened === expected ? null : LEAVES_FOLDER));
+}
+
+/** Why `file` of `size` bytes is not read: past MODEL_JSON_MAX_BYTES, or the weights' room left. */
+function tooLarge(file: ModelFile, size: number, maxBytes: number): string {
+  return file.kind === 'model.json'
+    ? `is ${size} bytes; a ${MODEL_JSON} may be at most ${MODEL_JSON_MAX_BYTES} (MODEL_JSON_MAX_BYTES)`
+    : `is ${size} bytes, more than the ${maxBytes} its weights manifest leaves for it (an imported model's weights may hold at most ${IMPORTED_WEIGHTS_MAX_BYTES} bytes): not this model's weights`;
 }
 
 /**
@@ -261,26 +301,40 @@ export function importedModelIOHandler(location: ModelFileLocation, store: Objec
   return {
     async load(): Promise<io.ModelArtifacts> {
       let source: string;
-      let read: (name: string) => Promise<Buffer>;
+      let read: (name: string, maxBytes: number) => Promise<Buffer>;
       let json: io.ModelJSON;
       if (location.kind === 'store') {
         const folderKey = modelFolderOfKey(location.key);
         if (folderKey === null) throw new ModelUriRefusedError(NOT_MODEL_JSON);
         source = store.uri(location.key);
-        read = (name) => readStoreFile(store, folderKey, weightFile(name));
-        json = parseModelJson(await readStoreFile(store, folderKey, MODEL_JSON_FILE), source);
+        read = (name, maxBytes) => readStoreFile(store, folderKey, weightFile(name), maxBytes);
+        json = parseModelJson(await readStoreFile(store, folderKey, MODEL_JSON_FILE, MODEL_JSON_MAX_BYTES), source);
       } else {
         const folder = dirname(location.path);
         source = pathToFileURL(location.path).href;
-        read = (name) => readInsideFolder(folder, name, store);
+        read = (name, maxBytes) => readInsideFolder(folder, name, store, maxBytes);
         // The real path locateModelFile checked, whatever its name: `<folder>/model.json` may be another file.
-        const modelJson = await readOpened(MODEL_JSON_FILE, location.path, async (opened) =>
+        const modelJson = await readOpened(MODEL_JSON_FILE, location.path, MODEL_JSON_MAX_BYTES, async (opened) =>
           opened === location.path ? null : LEAVES_FOLDER,
         );
         json = parseModelJson(modelJson, source);
       }
+      const paths = weightPaths(json, source);
+      const declared = weightSpecsBytes(json.weightsManifest.flatMap((group) => group.weights));
+      if (declared !== null && declared > IMPORTED_WEIGHTS_MAX_BYTES)
+        throw new ModelFileRefusedError(
+          MODEL_JSON_FILE,
+          `lists weights of ${declared} bytes; an imported model's weights may hold at most ${IMPORTED_WEIGHTS_MAX_BYTES} (IMPORTED_WEIGHTS_MAX_BYTES)`,
+        );
+      // Each file is read only if it fits in what the manifest's weights leave (decodeModelArtifacts
+      // then refuses files that hold less).
+      let room = declared ?? IMPORTED_WEIGHTS_MAX_BYTES;
       const shards: Buffer[] = [];
-      for (const path of weightPaths(json, source)) shards.push(await read(path));
+      for (const path of paths) {
+        const shard = await read(path, room);
+        room -= shard.length;
+        shards.push(shard);
+      }
       return decodeModelArtifacts(json, shards);
     },
   };

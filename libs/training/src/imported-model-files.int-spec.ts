@@ -147,9 +147,19 @@ describe('an imported model in S3 reads weights only inside its folder', () => {
     // naming neither the file nor a size, and one too long loaded whatever its extra bytes were.
     const weights = await store.get('imported/tiny/weights.bin');
     await store.put('imported/cut/model.json', await store.get('imported/tiny/model.json'));
-    for (const [name, bytes] of [
-      ['cut short', weights.subarray(0, weights.length - 100)],
-      ['too long', Buffer.concat([weights, Buffer.alloc(8)])],
+    const uri = store.uri('imported/cut/model.json');
+    for (const [name, bytes, reason] of [
+      [
+        'cut short',
+        weights.subarray(0, weights.length - 100),
+        `${uri} cannot be loaded as a LayersModel: its weight files (weights.bin) hold ${weights.length - 100} bytes where its weights manifest lists ${weights.length}`,
+      ],
+      // Refused by its listed size before it is read (IMPORTED_WEIGHTS_MAX_BYTES' per-file check).
+      [
+        'too long',
+        Buffer.concat([weights, Buffer.alloc(8)]),
+        `${uri}: weight file "weights.bin" listed in its model.json is ${weights.length + 8} bytes, more than the ${weights.length} its weights manifest leaves for it`,
+      ],
     ] as const) {
       await store.put('imported/cut/weights.bin', bytes);
       const outcome = await outcomeOf({
@@ -162,9 +172,7 @@ describe('an imported model in S3 reads weights only inside its folder', () => {
         outcome: {
           status: 'failed',
           retryable: false,
-          reason: expect.stringContaining(
-            `${store.uri('imported/cut/model.json')} cannot be loaded as a LayersModel: its weight files (weights.bin) hold ${bytes.length} bytes where its weights manifest lists ${weights.length}`,
-          ),
+          reason: expect.stringContaining(reason),
         },
       });
     }
