@@ -18,7 +18,7 @@ export interface PagedListOptions<T> {
   render(items: T[]): Node[];
   /** What surrounds the container on the page (a table around a tbody); the container itself by default. */
   frame?: HTMLElement;
-  /** Reload the first page every 5 s while the tab is visible and no further page was loaded. */
+  /** Reload the first page every 5 s while the tab is visible and no further page was asked for. */
   refresh?: boolean;
 }
 
@@ -30,28 +30,34 @@ export function pagedListPage<T>(root: HTMLElement, options: PagedListOptions<T>
   let items: T[] = [];
   let nextCursor: string | null = null;
   let stopped = false;
+  // As on the runs table: past the first page the refresh (which reads the first page alone) would
+  // drop the rows loaded after it, and an older answer landing after a newer one would put them back.
+  let showingMore = false;
+  let asked = 0;
   const message = h('p', { class: 'muted', role: 'status' });
   const more = h('button', { type: 'button', hidden: true, onclick: () => void load(true) }, 'Load more');
   const load = async (append = false) => {
+    showingMore ||= append;
+    const turn = ++asked;
     try {
       const page = await options.fetchPage({
         limit: PAGE_SIZE,
         cursor: append ? (nextCursor ?? undefined) : undefined,
       });
-      if (stopped) return;
+      if (stopped || turn !== asked) return;
       items = append ? [...items, ...page.items] : page.items;
       nextCursor = page.nextCursor;
       message.textContent = items.length ? '' : options.empty;
       clear(options.container, options.render(items));
       more.hidden = !nextCursor;
     } catch (err) {
-      message.textContent = errorText(err);
+      if (turn === asked) message.textContent = errorText(err);
     }
   };
   clear(root, h('h1', {}, options.title), message, options.frame ?? options.container, more);
   void load();
   const timer = options.refresh
-    ? window.setInterval(() => !nextCursor && document.visibilityState === 'visible' && void load(), 5000)
+    ? window.setInterval(() => !showingMore && document.visibilityState === 'visible' && void load(), 5000)
     : undefined;
   return () => {
     stopped = true;
