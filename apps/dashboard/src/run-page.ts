@@ -1,5 +1,5 @@
 import type { RunDetailView, RunProgress } from '@trainyard/contracts';
-import { api, errorText } from './api';
+import { api, errorText, isGone } from './api';
 import { lineChart, type ChartPoint, type LineChart } from './chart';
 import { clear, h } from './dom';
 import {
@@ -18,6 +18,7 @@ import { keepFollowing } from './live-stream';
 import { timeElement } from './local-time';
 import { runHousekeepingPanel } from './run-housekeeping-panel';
 import { runLogsPanel } from './run-logs-panel';
+import { runsStillRecorded } from './run-presence';
 import {
   augmentationSampleSaved,
   curveLines,
@@ -26,6 +27,9 @@ import {
   progressBar,
   progressHeadline,
 } from './run-page-state';
+
+/** How often an ended run's page asks whether the run is still recorded (it may be deleted elsewhere). */
+const PRESENCE_CHECK_MS = 10_000;
 
 /**
  * One run, live: curves from the downsampled series, then extended by server-sent events
@@ -54,8 +58,13 @@ export function runPage(root: HTMLElement, id: string): () => void {
   // A reading of the run that failed after the page was drawn (the API away a moment): said above
   // the rest, which is left as it was, until a later reading succeeds.
   const problem = h('p', { class: 'error', id: 'run-problem', role: 'alert', hidden: true });
+  // The run deleted while the page is open (another tab, the CLI, a script): said once, above what
+  // the page last read of it, and nothing about it is asked again.
+  const goneNotice = h('p', { class: 'error', id: 'run-gone', role: 'alert', hidden: true });
+  let gone = false;
   const refreshOrSay = () =>
     void refresh().catch((err: unknown) => {
+      if (isGone(err)) return markGone();
       problem.textContent = `Could not read the run again: ${errorText(err)}`;
       problem.hidden = false;
     });
@@ -63,6 +72,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
   clear(
     root,
     header,
+    goneNotice,
     problem,
     housekeeping.element,
     progress,
@@ -457,13 +467,42 @@ export function runPage(root: HTMLElement, id: string): () => void {
     () => (live.textContent = 'reconnecting…'),
   );
 
+  /** Stops every reading of the run and says it is gone; the page keeps what it last read. */
+  function markGone(): void {
+    if (gone) return;
+    gone = true;
+    stopReading();
+    goneNotice.textContent =
+      'This run is no longer recorded: it was deleted while this page was open. What follows is how the page last read it.';
+    goneNotice.hidden = false;
+    problem.hidden = true;
+    housekeeping.element.hidden = true;
+    live.textContent = '';
+  }
+
+  // A run can only be deleted once it has ended, when no event is left to say anything about it:
+  // while the tab is visible the page asks every 10 s whether the run is still recorded (one
+  // request, a 200 either way), and stops asking once it is not.
+  const presenceTimer = window.setInterval(() => {
+    if (gone || !run || !runEnded(run.status) || document.visibilityState !== 'visible') return;
+    void runsStillRecorded([id]).then(
+      (recorded) => recorded.has(id) || markGone(),
+      () => undefined, // the API away a moment: the next turn asks again
+    );
+  }, PRESENCE_CHECK_MS);
+
+  function stopReading(): void {
+    window.clearInterval(queueTimer);
+    window.clearInterval(presenceTimer);
+    events.close();
+    logs.close();
+  }
+
   void refresh()
     .then(loadSeries)
     .catch((err: unknown) => clear(root, h('p', { class: 'error' }, errorText(err))));
   return () => {
-    window.clearInterval(queueTimer);
-    events.close();
-    logs.close();
+    stopReading();
     charts.loss?.destroy();
     charts.accuracy?.destroy();
   };
