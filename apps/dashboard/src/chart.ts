@@ -1,5 +1,6 @@
 import uPlot from 'uplot';
-import { lineChartSummary } from './chart-summary';
+import { lineChartSummary, notFiniteNote } from './chart-summary';
+import { h } from './dom';
 import type { ChartPoint } from './format';
 
 export type { ChartPoint } from './format';
@@ -34,6 +35,8 @@ function cssVar(name: string): string {
 export function lineChart(container: HTMLElement, title: string, height = 260): LineChart {
   let plot: uPlot | null = null;
   let lines: { label: string; points: ChartPoint[] }[] = [];
+  // Under the plot: which lines have points it leaves out, and from which step (a diverged run).
+  const note = h('p', { class: 'muted chart-note', hidden: true });
 
   const render = () => {
     plot?.destroy();
@@ -80,6 +83,10 @@ export function lineChart(container: HTMLElement, title: string, height = 260): 
     // A canvas says nothing to a screen reader: the figure is named by its title, its picture by the lines in words.
     plot.ctx.canvas.setAttribute('role', 'img');
     plot.ctx.canvas.setAttribute('aria-label', lineChartSummary(title, lines));
+    const left = notFiniteNote(lines);
+    note.textContent = left ?? '';
+    note.hidden = left === null;
+    container.append(note); // after the plot uPlot has just added
   };
 
   container.setAttribute('role', 'figure');
