@@ -51,6 +51,8 @@ export function tinyShapesSpecs(perClass: number, testPerClass: number) {
 export interface LiveDashboard {
   baseUrl: string;
   adminKey: string;
+  /** The fresh database the API and worker use: a spec seeds history there faster than runs train. */
+  databaseUrl: string;
   /** The API as a script sees it: the admin key, every answer parsed by its contract. */
   client: TrainyardClient;
   page: Page;
@@ -136,6 +138,7 @@ export async function startLiveDashboard(options: {
     return {
       baseUrl,
       adminKey,
+      databaseUrl: database.url,
       client,
       page,
       cspViolations,
