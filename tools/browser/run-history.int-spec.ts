@@ -268,6 +268,26 @@ describe('dashboard over a long run history in Chromium', () => {
     await live.shot('history-compare-diverged');
   }, 60_000);
 
+  it('says a summary that is not finite as such in the sorted column and the comparison, not as "—"', async () => {
+    await page.goto(`${baseUrl}/#/?sort=metric:loss:last&order=desc`);
+    await page.locator('th.sorted-by', { hasText: 'loss (last)' }).waitFor();
+    // PostgreSQL orders NaN above every number: the runs whose last loss is NaN come first.
+    const row = (name: string) => page.locator('#runs-table tbody tr', { has: page.getByRole('link', { name }) });
+    for (const name of ['nan from the start', 'diverged'])
+      expect(await row(name).locator('td.sorted-metric').textContent()).toBe('not finite');
+    // Nowhere the NaN itself (JSON has none: formatNumber would only say it of a number computed here).
+    expect(await page.locator('#runs-table tbody td.sorted-metric', { hasText: 'NaN' }).count()).toBe(0);
+    await live.shot('history-sorted-not-finite');
+    await page.goto(`${baseUrl}/#/compare?ids=${ids['nan']},${ids['diverged']}`);
+    await page.locator('#app h1', { hasText: 'Compare 2 runs' }).waitFor();
+    const cells = await page
+      .locator('#app table.compact tbody tr', { hasText: 'nan from the start' })
+      .locator('td.num')
+      .allTextContents();
+    // Duration, then best loss (every point NaN: not finite), val_loss, accuracy, val_accuracy (none recorded).
+    expect(cells.slice(1)).toEqual(['not finite', '—', '—', '—']);
+  }, 60_000);
+
   it("draws a compacted run's curves from the points kept, and says they were compacted", async () => {
     await page.goto(`${baseUrl}/#/runs/${ids['compacted']}`);
     await page.locator('#metrics-compacted').waitFor();

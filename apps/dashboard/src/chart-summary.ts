@@ -2,7 +2,7 @@
  * Charts' text alternatives: what a screen reader says for a canvas or an SVG plot, and what a
  * reader of the page's text (a test, a search) finds of it. Pure, so they are unit-tested.
  */
-import { axisLabels, formatNumber, type ChartPoint } from './format';
+import { axisLabels, formatMeasured, formatNumber, type ChartPoint } from './format';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
@@ -52,9 +52,8 @@ export function lineChartSummary(title: string, lines: { label: string; points: 
       ? `, lowest ${formatNumber(Math.min(...values))}, highest ${formatNumber(Math.max(...values))}`
       : '';
     const bad = notFinite(line.points);
-    const lastText = last === null || !Number.isFinite(last) ? 'not finite' : formatNumber(last);
     const badText = bad ? `; ${bad.count} ${NOT_FINITE} from step ${bad.from}` : '';
-    return `${line.label}: ${plural(line.points.length, 'point')}, ${span}, last ${lastText}${range}${badText}.`;
+    return `${line.label}: ${plural(line.points.length, 'point')}, ${span}, last ${formatMeasured(last)}${range}${badText}.`;
   });
   return `${title} by step. ${sentences.join(' ')}`;
 }

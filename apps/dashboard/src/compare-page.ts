@@ -2,7 +2,7 @@ import type { RunComparison, RunListItemView } from '@trainyard/contracts';
 import { api, errorText, isGone } from './api';
 import { lineChart } from './chart';
 import { clear, h } from './dom';
-import { formatDuration, formatNumber, runDuration } from './format';
+import { formatDuration, runDuration, summaryText } from './format';
 import { runsStillRecorded } from './run-presence';
 
 const METRICS = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
@@ -88,9 +88,7 @@ export function comparePage(root: HTMLElement, ids: string[]): () => void {
                 h('td', {}, h('span', { class: `badge ${run.status.toLowerCase()}` }, run.status.toLowerCase())),
                 h('td', {}, run.backend ?? '—'),
                 h('td', { class: 'num' }, formatDuration(runDuration(run))),
-                ...METRICS.map((m) =>
-                  h('td', { class: 'num' }, formatNumber(run.summaries.find((s) => s.name === m)?.best ?? null)),
-                ),
+                ...METRICS.map((m) => h('td', { class: 'num' }, summaryText(run.summaries, { name: m, stat: 'best' }))),
               ),
             ),
           ),

@@ -15,7 +15,8 @@ import {
   runEnded,
   runWaiting,
   runDuration,
-  sortedMetricValue,
+  summaryText,
+  formatMeasured,
   testAccuracy,
 } from './format';
 
@@ -145,9 +146,24 @@ describe('dashboard formatting', () => {
       { name: 'val_accuracy', best: 0.8, last: 0.75, min: 0.2, max: 0.8 },
       { name: 'test/accuracy', best: 0.9167, last: 0.9167, min: 0.9167, max: 0.9167 },
     ];
-    expect(sortedMetricValue(summaries, { name: 'test/accuracy', stat: 'best' })).toBe(0.9167);
-    expect(sortedMetricValue(summaries, { name: 'val_accuracy', stat: 'last' })).toBe(0.75);
-    expect(sortedMetricValue(summaries, { name: 'val_loss', stat: 'best' })).toBeNull();
+    expect(summaryText(summaries, { name: 'test/accuracy', stat: 'best' })).toBe('0.9167');
+    expect(summaryText(summaries, { name: 'val_accuracy', stat: 'last' })).toBe('0.75');
+    expect(summaryText(summaries, { name: 'val_loss', stat: 'best' })).toBe('—');
+  });
+
+  it('says a recorded value that is not finite (null on the wire) as such, not as "—" (nothing recorded)', () => {
+    // A diverged run's loss: its last value NaN, its best a number.
+    const diverged = [{ name: 'loss', best: 0.02, last: null, min: 0.02, max: null }];
+    expect(summaryText(diverged, { name: 'loss', stat: 'last' })).toBe('not finite');
+    expect(summaryText(diverged, { name: 'loss', stat: 'best' })).toBe('0.02');
+    expect(summaryText(diverged, { name: 'val_loss', stat: 'last' })).toBe('—');
+    expect([null, NaN, Infinity, undefined, 0.5].map((v) => formatMeasured(v))).toEqual([
+      'not finite',
+      'not finite',
+      'not finite',
+      '—',
+      '0.5',
+    ]);
   });
 
   it("labels an axis's ticks in one notation", () => {

@@ -67,12 +67,28 @@ export function metricSort(sort: string): { name: string; stat: MetricStat } | n
   return match ? { name: match[1]!, stat: match[2] as MetricStat } : null;
 }
 
-/** A run's value of the metric statistic a list is sorted by; null when the run has no such metric. */
-export function sortedMetricValue(
+/**
+ * A value a run recorded (a summary's statistic, a progress snapshot's loss): null on the wire is a
+ * NaN or ±Infinity (JSON has neither: a diverged run's loss), said as "not finite", never as "—",
+ * which says nothing was recorded.
+ */
+export function formatMeasured(value: number | null | undefined, digits = 4): string {
+  return value === null || (value !== undefined && !Number.isFinite(value))
+    ? 'not finite'
+    : formatNumber(value, digits);
+}
+
+/**
+ * A run's statistic of metric `name` as the tables show it (the sorted column, a best value): "—"
+ * when the run recorded no such metric, "not finite" when it did and the value is NaN or ±Infinity.
+ */
+export function summaryText(
   summaries: Pick<MetricSummaryView, 'name' | MetricStat>[],
   sort: { name: string; stat: MetricStat },
-): number | null {
-  return summaries.find((s) => s.name === sort.name)?.[sort.stat] ?? null;
+  digits = 4,
+): string {
+  const summary = summaries.find((s) => s.name === sort.name);
+  return summary ? formatMeasured(summary[sort.stat], digits) : '—';
 }
 
 /** Share of the run done, from its progress snapshot (0..1). */

@@ -5,6 +5,7 @@ import { clear, h } from './dom';
 import {
   formatBytes,
   formatDuration,
+  formatMeasured,
   formatNumber,
   kindLabel,
   mergeByStep,
@@ -131,7 +132,7 @@ export function runPage(root: HTMLElement, id: string): () => void {
         { class: 'progress-facts', id: 'progress-facts' },
         progressHeadline(status, p),
         p?.imagesPerSec !== undefined ? ` · ${formatNumber(p.imagesPerSec, 3)} images/s` : '',
-        p?.loss !== undefined ? ` · loss ${formatNumber(p.loss)}` : '',
+        p?.loss !== undefined ? ` · loss ${formatMeasured(p.loss)}` : '',
         p?.etaSeconds !== undefined && status === 'RUNNING' ? ` · ETA ${formatDuration(p.etaSeconds * 1000)}` : '',
         // Whether the page is following the run: nothing to follow once it has ended, but when it did.
         ended ? (run?.endedAt ? [' · ended ', timeElement(run.endedAt)] : '') : [' · ', live],

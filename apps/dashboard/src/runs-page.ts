@@ -10,7 +10,7 @@ import {
   metricSort,
   moveSelection,
   runDuration,
-  sortedMetricValue,
+  summaryText,
   testAccuracy,
 } from './format';
 import { timeElement } from './local-time';
@@ -244,13 +244,13 @@ export function runsPage(root: HTMLElement): () => void {
             : h(
                 'td',
                 { class: 'num', title: metric.name },
-                summary ? `${formatNumber(summary.best)} ${metric.label}` : '—',
+                summary ? `${summaryText([summary], { name: metric.name, stat: 'best' })} ${metric.label}` : '—',
               ),
           sorted
             ? h(
                 'td',
                 { class: 'num sorted-metric', title: `${sorted.name} (${sorted.stat})` },
-                formatNumber(sortedMetricValue(run.summaries, sorted)),
+                summaryText(run.summaries, sorted),
               )
             : '',
           h('td', { class: 'num' }, formatDuration(runDuration(run))),
