@@ -29,3 +29,20 @@ export function apiKeyMatches(token: string, salt: string, hash: string): boolea
   const actual = Buffer.from(apiKeyHash(token, salt), 'base64url');
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
+
+/** Dashboard session tokens (the cookie POST /v1/session sets): `tys_` + 256 random bits, base64url. */
+export const SESSION_TOKEN_PATTERN = /^tys_[A-Za-z0-9_-]{43}$/;
+
+export function newSessionToken(): string {
+  return `tys_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * What is stored of a session token, and how its row is found: its SHA-256. Unlike a key (which may
+ * be an operator's chosen TRAINYARD_ADMIN_KEY), a session token is always 256 random bits of ours,
+ * so neither a salt nor a keyed hash adds anything: the digest cannot be turned back into a token,
+ * and finding a row by it (an index lookup, timing included) tells a guesser nothing it could use.
+ */
+export function sessionDigest(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}

@@ -81,9 +81,7 @@ export class ApiKeysRepository {
   async verify(token: string): Promise<ApiKeyView | null> {
     const row = await this.prisma.apiKey.findUnique({ where: { lookup: apiKeyLookup(token) } });
     if (!row || row.revokedAt || !apiKeyMatches(token, row.salt, row.hash)) return null;
-    if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await this.prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } });
-    }
+    await touchLastUsed(this.prisma, row);
     return apiKeyView(row);
   }
 
@@ -120,6 +118,16 @@ export class ApiKeysRepository {
     return apiKeyView(
       await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW }),
     );
+  }
+}
+
+/** Records that a key was used (by itself or one of its sessions), at most once a LAST_USED_RESOLUTION_MS. */
+export async function touchLastUsed(
+  db: Pick<PrismaClient, 'apiKey'>,
+  key: { id: string; lastUsedAt: Date | null },
+): Promise<void> {
+  if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    await db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } });
   }
 }
 

@@ -119,7 +119,8 @@ export { CatalogListsRepository } from './catalog-lists.repository';
 export { type CatalogPage, type CatalogPageQuery } from './catalog-page';
 export { SweepsRepository, type SweepRunCreation, type SweepWithRuns } from './sweeps.repository';
 export { ApiKeysRepository, type ApiKeyCreation } from './api-keys.repository';
-export { newApiKeyToken } from './api-key-token';
+export { newApiKeyToken, SESSION_TOKEN_PATTERN } from './api-key-token';
+export { ApiKeySessionsRepository, SESSIONS_MAX_PER_KEY } from './api-key-sessions.repository';
 export {
   placesFree,
   ProjectsRepository,

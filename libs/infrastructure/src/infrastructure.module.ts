@@ -1,6 +1,7 @@
 import { Global, Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import {
+  ApiKeySessionsRepository,
   ApiKeysRepository,
   AttemptsRepository,
   AttemptWritesRepository,
@@ -44,6 +45,7 @@ export interface InfrastructureOptions {
 
 /** Every repository of libs/db: plain classes over the Prisma client, provided by factory under their own class. */
 const REPOSITORIES = [
+  ApiKeySessionsRepository,
   ApiKeysRepository,
   AttemptsRepository,
   AttemptWritesRepository,

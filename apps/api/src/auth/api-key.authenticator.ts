@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
-import { ApiKeysRepository } from '@trainyard/db';
+import { ApiKeySessionsRepository, ApiKeysRepository } from '@trainyard/db';
 import { CONFIG } from '@trainyard/infrastructure';
 import type { Principal } from './principal';
 
@@ -12,6 +12,21 @@ import type { Principal } from './principal';
 export const KEY_CACHE_TTL_MS = 5_000;
 /** Keys a process keeps proven (and cached), the least recently verified dropped first. */
 export const KEY_CACHE_MAX = 10_000;
+
+/**
+ * What a request presents: an API key (only ever from `Authorization: Bearer`, or a sign-in's body)
+ * or a dashboard session token (only ever from the session cookie). Each is looked up only as what
+ * it was sent as, so a session token sent as a bearer token is an unknown key (a copied cookie is
+ * no API key for curl), and a cookie holding a key (as it did before sessions) is an unknown session.
+ */
+export interface Credential {
+  kind: 'key' | 'session';
+  token: string;
+}
+
+export function keyCredential(token: string): Credential {
+  return { kind: 'key', token };
+}
 
 interface ProvenKey {
   principal: Principal;
@@ -47,16 +62,17 @@ export class ApiKeyAuthenticator {
 
   constructor(
     private readonly keys: ApiKeysRepository,
+    private readonly sessions: ApiKeySessionsRepository,
     @Inject(CONFIG) config: TrainyardConfig,
   ) {
     this.outageGraceMs = config.auth.outageGraceMs;
   }
 
-  async authenticate(token: string): Promise<Principal | null> {
-    const cached = this.cache.get(digestOf(token));
+  async authenticate(credential: Credential): Promise<Principal | null> {
+    const cached = this.cache.get(digestOf(credential));
     if (cached && cached.expires > Date.now()) return cached.principal;
     try {
-      return await this.verifyNow(token);
+      return await this.verifyNow(credential);
     } catch (error) {
       if (!cached || Date.now() - cached.provenAt > this.outageGraceMs) throw error;
       if (!this.inOutage)
@@ -69,10 +85,10 @@ export class ApiKeyAuthenticator {
   }
 
   /** Asks the database whatever the cache holds (a stream's periodic re-check), and caches a live key. */
-  async verifyNow(token: string): Promise<Principal | null> {
-    const key = await this.keys.verify(token);
+  async verifyNow(credential: Credential): Promise<Principal | null> {
+    const key = await (credential.kind === 'key' ? this.keys : this.sessions).verify(credential.token);
     this.inOutage = false;
-    const digest = digestOf(token);
+    const digest = digestOf(credential);
     this.cache.delete(digest);
     if (!key) return null;
     const principal: Principal = { keyId: key.id, name: key.name, scopes: key.scopes, project: key.project };
@@ -87,8 +103,13 @@ export class ApiKeyAuthenticator {
    * failed since): no one can present such a token without holding a real key, so the guard lets
    * it be looked up even from an address past its budget of failed authentications.
    */
-  hasProven(token: string): boolean {
-    return this.cache.has(digestOf(token));
+  hasProven(credential: Credential): boolean {
+    return this.cache.has(digestOf(credential));
+  }
+
+  /** No longer proven here (a session signed out through this process): its next use asks the database. */
+  forget(credential: Credential): void {
+    this.cache.delete(digestOf(credential));
   }
 
   /**
@@ -104,6 +125,6 @@ export class ApiKeyAuthenticator {
   }
 }
 
-function digestOf(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+function digestOf(credential: Credential): string {
+  return createHash('sha256').update(`${credential.kind}:${credential.token}`).digest('base64url');
 }

@@ -18,7 +18,7 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
 /**
  * The one global guard: every route needs a key with the route's scope unless it is marked
  * @Public. The key comes as `Authorization: Bearer <key>` or, for the dashboard and its event
- * streams, in the session cookie. Then the key's rate limit is spent, and its project's (the
+ * streams, as the session cookie (a session of a key, never the key itself). Then the key's rate limit is spent, and its project's (the
  * project's keys together). A request that stays open
  * (a stream) is held by OpenRequestKeyCheck, which ends it once its key is revoked.
  *
@@ -52,7 +52,7 @@ export class ApiKeyGuard implements CanActivate {
       request.principal = AUTH_DISABLED_PRINCIPAL;
       return true;
     }
-    const { principal, token } =
+    const { principal, credential } =
       provenEarly(request) ?? (await requestPrincipal(request, response, this.authenticator, this.rateLimiter));
     // Proved by the session cookie, which a browser sends by itself (a header it never does).
     if (request.headers.authorization === undefined) requireClientMark(request);
@@ -71,7 +71,7 @@ export class ApiKeyGuard implements CanActivate {
       });
     }
     request.principal = principal;
-    this.openRequests.watch(response, token, principal);
+    this.openRequests.watch(response, credential, principal);
     return true;
   }
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { TrainyardConfig } from '@trainyard/config';
 import { CONFIG } from '@trainyard/infrastructure';
-import { ApiKeyAuthenticator } from './api-key.authenticator';
+import { ApiKeyAuthenticator, type Credential } from './api-key.authenticator';
 import type { Principal } from './principal';
 import { RequestRateLimiter } from './request-rate.limiter';
 import { requestPrincipal } from './request-principal';
@@ -13,7 +13,7 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unkno
 
 /** What a middleware proved of a request, for the guard to use instead of proving it again. */
 const PROVEN = Symbol('trainyard.provenKey');
-type Proven = { principal: Principal; token: string };
+type Proven = { principal: Principal; credential: Credential };
 
 /** The key `authenticateEarly` proved for this request, if it ran on it. */
 export function provenEarly(request: IncomingMessage): Proven | undefined {

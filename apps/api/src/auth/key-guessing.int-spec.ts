@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ApiKeysRepository, newApiKeyToken } from '@trainyard/db';
-import { ApiKeyAuthenticator, KEY_CACHE_MAX } from './api-key.authenticator';
+import { ApiKeyAuthenticator, KEY_CACHE_MAX, keyCredential } from './api-key.authenticator';
 import { projectKey } from '../testing/keyed-requests';
 import { startTestApi, type TestApi } from '../testing/test-api';
 
@@ -156,12 +156,14 @@ describe('the cache of verified keys (PostgreSQL)', () => {
   it('keeps the keys it proved however many unknown tokens are tried: it never holds a wrong one', async () => {
     const authenticator = api.app.get(ApiKeyAuthenticator);
     const token = await projectKey(api, 'team', ['read']);
-    expect(await authenticator.authenticate(token)).toMatchObject({ project: 'team' });
+    expect(await authenticator.authenticate(keyCredential(token))).toMatchObject({ project: 'team' });
     // More unknown tokens than the cache holds, straight to the authenticator (no rate limit in the way).
     for (let sent = 0; sent <= KEY_CACHE_MAX; sent += 100)
       await Promise.all(
-        Array.from({ length: 100 }, async () => expect(await authenticator.authenticate(newApiKeyToken())).toBeNull()),
+        Array.from({ length: 100 }, async () =>
+          expect(await authenticator.authenticate(keyCredential(newApiKeyToken()))).toBeNull(),
+        ),
       );
-    expect(authenticator.hasProven(token)).toBe(true);
+    expect(authenticator.hasProven(keyCredential(token))).toBe(true);
   });
 });

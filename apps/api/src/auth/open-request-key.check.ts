@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { ApiKeyAuthenticator, KEY_CACHE_TTL_MS } from './api-key.authenticator';
+import { ApiKeyAuthenticator, KEY_CACHE_TTL_MS, type Credential } from './api-key.authenticator';
 import type { Principal } from './principal';
 
 /** What a stream ended for its revoked key says last, where its format has room for it (an SSE comment). */
@@ -8,7 +8,7 @@ export const REVOKED_KEY_FAREWELL =
   ': the API key of this stream was revoked or is no longer valid; the stream ends here\n\n';
 
 interface OpenRequest {
-  token: string;
+  credential: Credential;
   keyId: string;
   since: number;
 }
@@ -49,10 +49,10 @@ export class OpenRequestKeyCheck implements OnModuleInit, OnApplicationShutdown 
     return this.open.size;
   }
 
-  /** Holds `response` (proved by `token`) until it ends. */
-  watch(response: ServerResponse, token: string, principal: Principal): void {
+  /** Holds `response` (proved by `credential`: a key, or a session of one) until it ends. */
+  watch(response: ServerResponse, credential: Credential, principal: Principal): void {
     if (response.destroyed) return;
-    this.open.set(response, { token, keyId: principal.keyId, since: Date.now() });
+    this.open.set(response, { credential, keyId: principal.keyId, since: Date.now() });
     response.once('close', () => this.open.delete(response));
   }
 
@@ -76,17 +76,18 @@ export class OpenRequestKeyCheck implements OnModuleInit, OnApplicationShutdown 
 
   private async check(): Promise<void> {
     const now = Date.now();
-    const byToken = new Map<string, { keyId: string; responses: ServerResponse[] }>();
+    const byCredential = new Map<string, { credential: Credential; keyId: string; responses: ServerResponse[] }>();
     for (const [response, held] of this.open) {
       if (!isLong(response, held, now)) continue;
-      const same = byToken.get(held.token) ?? { keyId: held.keyId, responses: [] };
+      const name = `${held.credential.kind}:${held.credential.token}`;
+      const same = byCredential.get(name) ?? { credential: held.credential, keyId: held.keyId, responses: [] };
       same.responses.push(response);
-      byToken.set(held.token, same);
+      byCredential.set(name, same);
     }
-    for (const [token, { keyId, responses }] of byToken) {
+    for (const { credential, keyId, responses } of byCredential.values()) {
       let principal: Principal | null;
       try {
-        principal = await this.authenticator.verifyNow(token);
+        principal = await this.authenticator.verifyNow(credential);
       } catch (error) {
         // The database is away: new requests fail too, and a valid key's streams are not cut for
         // it; the next check asks again.

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UnauthorizedException } from '@nestjs/common';
 import { parse as parseCookies } from 'cookie';
-import { ApiKeyAuthenticator } from './api-key.authenticator';
+import { SESSION_TOKEN_PATTERN } from '@trainyard/db';
+import { ApiKeyAuthenticator, type Credential } from './api-key.authenticator';
 import type { Principal } from './principal';
 import { addressSubject, RequestRateLimiter } from './request-rate.limiter';
 
-/** The dashboard's session cookie: the key itself, HttpOnly and SameSite=Strict. */
+/** The dashboard's session cookie: a session token (never the key), HttpOnly and SameSite=Strict. */
 export const SESSION_COOKIE = 'trainyard_key';
 // The scheme's name is case-insensitive (RFC 9110, 11.1): `bearer` and `BEARER` are `Bearer`.
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
@@ -21,9 +22,9 @@ export async function requestPrincipal(
   response: ServerResponse,
   authenticator: ApiKeyAuthenticator,
   rateLimiter: RequestRateLimiter,
-): Promise<{ principal: Principal; token: string }> {
-  const token = tokenOf(request);
-  if (token === undefined) {
+): Promise<{ principal: Principal; credential: Credential }> {
+  const credential = credentialOf(request);
+  if (credential === undefined) {
     await rateLimiter.enforce(addressSubject(request), response);
     response.setHeader('www-authenticate', 'Bearer realm="trainyard"');
     throw new UnauthorizedException({
@@ -31,20 +32,28 @@ export async function requestPrincipal(
       errors: [{ field: 'Authorization', message: 'Missing' }],
     });
   }
-  if (token === null) {
+  if (credential === null) {
     await rateLimiter.enforce(addressSubject(request), response);
-    throw invalidKey(response, 'Malformed: expected "Bearer <key>" with a key of visible ASCII characters');
+    throw invalidKey(
+      response,
+      'Malformed: expected "Bearer <key>" with a key of visible ASCII characters, or a session cookie from POST /v1/session (sign in again)',
+    );
   }
   const address = addressSubject(request);
-  if (!authenticator.hasProven(token)) await rateLimiter.refuseIfSpent(address, response);
-  const principal = await authenticator.authenticate(token);
+  if (!authenticator.hasProven(credential)) await rateLimiter.refuseIfSpent(address, response);
+  const principal = await authenticator.authenticate(credential);
   if (!principal) {
     await rateLimiter.enforce(address, response);
-    throw invalidKey(response, 'Unknown or revoked API key');
+    throw invalidKey(
+      response,
+      credential.kind === 'key'
+        ? 'Unknown or revoked API key'
+        : 'Session ended, expired or of a revoked key: sign in again',
+    );
   }
   await rateLimiter.enforce(`key:${principal.keyId}`, response);
   if (principal.project !== null) await rateLimiter.enforceProject(principal.project, response);
-  return { principal, token };
+  return { principal, credential };
 }
 
 function invalidKey(response: ServerResponse, why: string): UnauthorizedException {
@@ -55,10 +64,18 @@ function invalidKey(response: ServerResponse, why: string): UnauthorizedExceptio
   });
 }
 
-/** The presented key: undefined when none, null when malformed. The header wins over the cookie. */
-export function tokenOf(request: IncomingMessage): string | null | undefined {
+/**
+ * What the request presents: a key from `Authorization: Bearer`, or a session token from the
+ * cookie; undefined when neither, null when malformed. The header wins over the cookie. A cookie
+ * holding anything but a session token — a key, as every cookie did before sessions — is malformed:
+ * its browser signs in again, and a cookie copied before the upgrade is not a key.
+ */
+export function credentialOf(request: IncomingMessage): Credential | null | undefined {
   const header = request.headers.authorization;
-  if (header !== undefined) return BEARER.exec(header)?.[1] ?? null;
+  if (header !== undefined) {
+    const token = BEARER.exec(header)?.[1];
+    return token === undefined ? null : { kind: 'key', token };
+  }
   const cookieHeader = request.headers.cookie;
   if (!cookieHeader) return undefined;
   let cookie: string | undefined;
@@ -68,5 +85,5 @@ export function tokenOf(request: IncomingMessage): string | null | undefined {
     return null;
   }
   if (cookie === undefined) return undefined;
-  return /^[\x21-\x7e]{1,512}$/.test(cookie) ? cookie : null;
+  return SESSION_TOKEN_PATTERN.test(cookie) ? { kind: 'session', token: cookie } : null;
 }

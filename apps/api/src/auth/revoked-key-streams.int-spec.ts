@@ -2,10 +2,9 @@ import type { INestApplication } from '@nestjs/common';
 import { Job } from 'bullmq';
 import { RunsRepository } from '@trainyard/db';
 import { createApiApp } from '../create-api-app';
-import { projectKey, requestAs } from '../testing/keyed-requests';
+import { projectKey, requestAs, signIn } from '../testing/keyed-requests';
 import { startTestApi, type TestApi } from '../testing/test-api';
 import { KEY_CACHE_TTL_MS } from './api-key.authenticator';
-import { SESSION_COOKIE } from './request-principal';
 import { REVOKED_KEY_FAREWELL } from './open-request-key.check';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -83,7 +82,12 @@ describe('streams of a revoked key (PostgreSQL, Redis, two API replicas, HTTP)',
     const kept = await projectKey(api, 'default', ['read']);
     const revokedId = (await requestAs(api, revoked, 'GET', '/v1/whoami')).body.keyId as string;
     const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-    const cookie = (key: string) => ({ cookie: `${SESSION_COOKIE}=${key}` });
+    // A session of each key, signed in here: the other replica knows it from the database.
+    const sessions = new Map([
+      [revoked, await signIn(api.baseUrl, revoked)],
+      [kept, await signIn(api.baseUrl, kept)],
+    ]);
+    const cookie = (key: string) => ({ cookie: sessions.get(key)! });
     const events = `/v1/runs/${runId}/events`;
     const logs = `/v1/runs/${runId}/logs?follow=true`;
 

@@ -1,5 +1,5 @@
 import { request, type IncomingMessage } from 'node:http';
-import { SESSION_COOKIE } from '../auth/request-principal';
+import { signIn } from '../testing/keyed-requests';
 import { startTestApi, type TestApi } from '../testing/test-api';
 
 /**
@@ -96,7 +96,7 @@ describe('request bodies are read only after the key is proven (PostgreSQL, Redi
 
   it('waits for the body of a proven key, by header or by session cookie, and answers it whole', async () => {
     expect(await partialPost('/v1/runs', api.authHeaders, 1500)).toBe('no answer');
-    expect(await partialPost('/v1/runs', { cookie: `${SESSION_COOKIE}=${api.adminKey}` }, 1500)).toBe('no answer');
+    expect(await partialPost('/v1/runs', { cookie: await signIn(api.baseUrl, api.adminKey) }, 1500)).toBe('no answer');
     const whole = await api.fetch(`${api.baseUrl}/v1/runs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -38,3 +38,14 @@ export async function projectKey(api: TestApi, project: string, scopes = ['read'
   if (res.status !== 201) throw new Error(`POST /v1/keys answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body.token as string;
 }
+
+/** Signs in with `key` (POST /v1/session) on the API at `baseUrl`: the `name=value` of the session cookie it sets. */
+export async function signIn(baseUrl: string, key: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/v1/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ key }),
+  });
+  if (res.status !== 200) throw new Error(`POST /v1/session answered ${res.status}: ${await res.text()}`);
+  return res.headers.get('set-cookie')!.split(';')[0]!;
+}
