@@ -1,7 +1,9 @@
-import { type Database } from '@trainyard/db';
+import { RunsRepository, type Database } from '@trainyard/db';
 import { DATABASE } from '@trainyard/infrastructure';
 import { projectKey, requestAs, signIn } from '../testing/keyed-requests';
 import { startTestApi, type TestApi } from '../testing/test-api';
+import { KEY_CACHE_TTL_MS } from './api-key.authenticator';
+import { REVOKED_KEY_FAREWELL } from './open-request-key.check';
 import { SESSION_COOKIE } from './request-principal';
 
 /**
@@ -19,6 +21,26 @@ describe('dashboard sessions held by the server', () => {
   const runsWith = async (headers: Record<string, string>) =>
     (await fetch(`${api.baseUrl}/v1/runs`, { headers })).status;
   const tokenOf = (cookie: string) => cookie.slice(`${SESSION_COOKIE}=`.length);
+  const openEvents = async (runId: string, cookie: string): Promise<EventStream> => {
+    const controller = new AbortController();
+    const res = await fetch(`${api.baseUrl}/v1/runs/${runId}/events`, {
+      headers: { cookie },
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    const stream: EventStream = { text: '', done: false, abort: () => controller.abort() };
+    void (async () => {
+      for (;;) {
+        const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+        if (done) break;
+        stream.text += decoder.decode(value, { stream: true });
+      }
+      stream.done = true;
+    })();
+    return stream;
+  };
   const keyIdOf = async (key: string) => (await requestAs(api, key, 'GET', '/v1/whoami')).body.keyId as string;
 
   it('sets a cookie holding a fresh session token, never the key', async () => {
@@ -51,6 +73,27 @@ describe('dashboard sessions held by the server', () => {
     expect(await prisma().apiKeySession.count({ where: { keyId: await keyIdOf(key) } })).toBe(1);
     expect(await runsWith({ cookie: other })).toBe(200);
     expect(await runsWith({ authorization: `Bearer ${key}` })).toBe(200);
+  });
+
+  it("ends a signed-out session's event stream within the re-check's 5 s, and leaves another session's", async () => {
+    const runId = await api.submitPretrain('watched while its viewer signs out');
+    await api.app.get(RunsRepository).markRunning(runId, 'cpu');
+    const key = await projectKey(api, 'default', ['read']);
+    const [leaving, staying] = [await signIn(api.baseUrl, key), await signIn(api.baseUrl, key)];
+    const streams = [await openEvents(runId, leaving), await openEvents(runId, staying)];
+    try {
+      for (const stream of streams) await waitFor(() => stream.text.includes('event: status'), 5_000);
+      const signedOutAt = Date.now();
+      expect(
+        (await fetch(`${api.baseUrl}/v1/session`, { method: 'DELETE', headers: { cookie: leaving } })).status,
+      ).toBe(204);
+      await waitFor(() => streams[0]!.done, KEY_CACHE_TTL_MS + 2_000);
+      expect(Date.now() - signedOutAt).toBeLessThan(KEY_CACHE_TTL_MS + 2_000);
+      expect(streams[0]!.text.endsWith(REVOKED_KEY_FAREWELL)).toBe(true);
+      expect(streams[1]!.done).toBe(false);
+    } finally {
+      for (const stream of streams) stream.abort();
+    }
   });
 
   it("stops a revoked key's sessions", async () => {
@@ -110,3 +153,17 @@ describe('dashboard sessions held by the server', () => {
     expect(JSON.stringify(stored)).not.toContain(token.slice(4));
   });
 });
+
+interface EventStream {
+  text: string;
+  done: boolean;
+  abort(): void;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
