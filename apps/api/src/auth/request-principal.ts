@@ -66,9 +66,7 @@ function invalidKey(response: ServerResponse, why: string): UnauthorizedExceptio
 
 /**
  * What the request presents: a key from `Authorization: Bearer`, or a session token from the
- * cookie; undefined when neither, null when malformed. The header wins over the cookie. A cookie
- * holding anything but a session token — a key, as every cookie did before sessions — is malformed:
- * its browser signs in again, and a cookie copied before the upgrade is not a key.
+ * cookie; undefined when neither, null when malformed. The header wins over the cookie.
  */
 export function credentialOf(request: IncomingMessage): Credential | null | undefined {
   const header = request.headers.authorization;
@@ -76,6 +74,16 @@ export function credentialOf(request: IncomingMessage): Credential | null | unde
     const token = BEARER.exec(header)?.[1];
     return token === undefined ? null : { kind: 'key', token };
   }
+  const session = sessionTokenOf(request);
+  return typeof session === 'string' ? { kind: 'session', token: session } : session;
+}
+
+/**
+ * The session token of the request's cookie: undefined when it has none, null when it is malformed.
+ * A cookie holding anything but a session token — a key, as every cookie did before sessions — is
+ * malformed: its browser signs in again, and a cookie copied before the upgrade is not a key.
+ */
+export function sessionTokenOf(request: IncomingMessage): string | null | undefined {
   const cookieHeader = request.headers.cookie;
   if (!cookieHeader) return undefined;
   let cookie: string | undefined;
@@ -85,5 +93,5 @@ export function credentialOf(request: IncomingMessage): Credential | null | unde
     return null;
   }
   if (cookie === undefined) return undefined;
-  return SESSION_TOKEN_PATTERN.test(cookie) ? { kind: 'session', token: cookie } : null;
+  return SESSION_TOKEN_PATTERN.test(cookie) ? cookie : null;
 }

@@ -3,12 +3,12 @@ import { Body, Controller, Delete, HttpCode, Inject, Post, Req, Res, Unauthorize
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { TrainyardConfig } from '@trainyard/config';
 import type { SessionView } from '@trainyard/contracts';
-import { ApiKeySessionsRepository, SESSION_TOKEN_PATTERN } from '@trainyard/db';
-import { parse as parseCookies, serialize } from 'cookie';
+import { ApiKeySessionsRepository } from '@trainyard/db';
+import { serialize } from 'cookie';
 import { Responds, RespondsWithoutJson } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { ApiKeyAuthenticator, keyCredential } from './api-key.authenticator';
-import { SESSION_COOKIE } from './request-principal';
+import { SESSION_COOKIE, sessionTokenOf } from './request-principal';
 import { Public } from './auth.decorators';
 import { SessionSchema } from './api-keys.dto';
 import { addressSubject, RequestRateLimiter } from './request-rate.limiter';
@@ -48,10 +48,10 @@ export class SessionController {
     @Req() req: IncomingMessage,
     @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<SessionView> {
-    // As ApiKeyGuard: a failed sign-in spends the address's budget; past it, a key this process has
-    // not proven is refused before it is looked up, and one it has still signs in.
     // With auth off every request acts as the admin: there is no key to hold a session of.
     if (!this.config.auth.enabled) return { name: 'auth disabled', scopes: ['admin'], project: null };
+    // As ApiKeyGuard: a failed sign-in spends the address's budget; past it, a key this process has
+    // not proven is refused before it is looked up, and one it has still signs in.
     const address = addressSubject(req);
     const key = keyCredential(body.key);
     if (!this.authenticator.hasProven(key)) await this.rateLimiter.refuseIfSpent(address, res);
@@ -87,8 +87,8 @@ export class SessionController {
       'set-cookie',
       serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 0, secure: isTls(req) }),
     );
-    const session = sessionOf(req);
-    if (!this.config.auth.enabled || session === undefined) return;
+    const session = sessionTokenOf(req);
+    if (!this.config.auth.enabled || typeof session !== 'string') return;
     // A sign-out costs a database write for any token sent: held to the address's budget of failed
     // tokens as a sign-in is (a session this process has proven still signs out past it).
     const address = addressSubject(req);
@@ -97,17 +97,6 @@ export class SessionController {
     this.authenticator.forget(credential);
     if (!(await this.sessions.end(session))) await this.rateLimiter.enforce(address, res);
   }
-}
-
-/** The session token of the request's cookie, whatever its Authorization header says; undefined when it holds none. */
-function sessionOf(req: IncomingMessage): string | undefined {
-  let cookie: string | undefined;
-  try {
-    cookie = parseCookies(req.headers.cookie ?? '')[SESSION_COOKIE];
-  } catch {
-    return undefined;
-  }
-  return cookie !== undefined && SESSION_TOKEN_PATTERN.test(cookie) ? cookie : undefined;
 }
 
 /** Behind a TLS-terminating proxy the request arrives as plain HTTP with `X-Forwarded-Proto: https`. */

@@ -5,6 +5,7 @@ import { startTestApi, type TestApi } from '../testing/test-api';
 import { KEY_CACHE_TTL_MS } from './api-key.authenticator';
 import { REVOKED_KEY_FAREWELL } from './open-request-key.check';
 import { SESSION_COOKIE } from './request-principal';
+import { SESSION_MAX_AGE_S } from './session.controller';
 
 /**
  * The dashboard's session cookie holds a session the server keeps, never the key: a copy of the
@@ -111,7 +112,7 @@ describe('dashboard sessions held by the server', () => {
     const rows = await prisma().apiKeySession.findMany({ where: { keyId } });
     expect(rows).toHaveLength(1);
     // Its expiry is the cookie's max age.
-    expect(rows[0]!.expiresAt.getTime() - rows[0]!.createdAt.getTime()).toBe(12 * 60 * 60 * 1000);
+    expect(rows[0]!.expiresAt.getTime() - rows[0]!.createdAt.getTime()).toBe(SESSION_MAX_AGE_S * 1000);
     await prisma().apiKeySession.updateMany({ where: { keyId }, data: { expiresAt: new Date(Date.now() - 1000) } });
     expect(await runsWith({ cookie })).toBe(401);
     await signIn(api.baseUrl, api.adminKey);
