@@ -187,6 +187,24 @@ describe('dashboard over a long run history in Chromium', () => {
     await live.shot('history-list');
   }, 120_000);
 
+  it('keeps Compare from asking for more runs than the API compares (20), saying why', async () => {
+    await page.goto(`${baseUrl}/#/`);
+    await page.locator('#runs-table tbody tr').nth(49).waitFor();
+    const marks = page.locator('#runs-table tbody input[type=checkbox]');
+    const compare = page.locator('button', { hasText: /^Compare \(/ });
+    for (let i = 0; i < 20; i++) await marks.nth(i).check();
+    expect(await compare.isEnabled()).toBe(true);
+    await marks.nth(20).check();
+    expect({ text: await compare.textContent(), enabled: await compare.isEnabled() }).toEqual({
+      text: 'Compare (21)',
+      enabled: false,
+    });
+    expect(await compare.getAttribute('title')).toMatch(/At most 20 runs/);
+    await marks.nth(20).uncheck();
+    expect(await compare.isEnabled()).toBe(true);
+    for (let i = 0; i < 20; i++) await marks.nth(i).uncheck();
+  });
+
   it('compares the runs a link names when one was deleted since, and names the one that is gone', async () => {
     const a = await seedRun('compare a', 5);
     const b = await seedRun('compare b', 6);

@@ -1,5 +1,11 @@
-import { RUN_LIST_METRIC_SORT, TERMINAL_RUN_STATUSES, WAITING_RUN_STATUSES } from '@trainyard/contracts';
 import {
+  COMPARE_MAX_RUNS as CONTRACTS_COMPARE_MAX_RUNS,
+  RUN_LIST_METRIC_SORT,
+  TERMINAL_RUN_STATUSES,
+  WAITING_RUN_STATUSES,
+} from '@trainyard/contracts';
+import {
+  COMPARE_MAX_RUNS,
   axisLabels,
   axisPosition,
   countsText,
@@ -112,6 +118,10 @@ describe('dashboard formatting', () => {
       ['completed', 0],
       ['failed', 0],
     ]);
+  });
+
+  it("compares as many runs as the API takes (the contracts' bound, mirrored)", () => {
+    expect(COMPARE_MAX_RUNS).toBe(CONTRACTS_COMPARE_MAX_RUNS);
   });
 
   it('tells ended and waiting runs from the others, as the contracts do', () => {

@@ -58,6 +58,9 @@ export function headlineMetric(kind: string): { name: string; label: string } {
 /** A metric summary's statistics a run list sorts by. */
 export type MetricStat = 'best' | 'last' | 'min' | 'max';
 
+/** Runs one comparison takes: mirrors @trainyard/contracts' COMPARE_MAX_RUNS (the API's 400 beyond). */
+export const COMPARE_MAX_RUNS = 20;
+
 /** Mirrors @trainyard/contracts' RUN_LIST_METRIC_SORT (the page does not load the contracts' runtime, which carries zod). */
 const METRIC_SORT = /^metric:([^:]+):(best|last|min|max)$/;
 

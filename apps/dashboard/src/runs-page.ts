@@ -3,6 +3,7 @@ import type { RunListQuery } from '@trainyard/client/browser';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
 import {
+  COMPARE_MAX_RUNS,
   formatDuration,
   formatNumber,
   headlineMetric,
@@ -262,7 +263,10 @@ export function runsPage(root: HTMLElement): () => void {
     );
     more.hidden = !nextCursor;
     compare.textContent = `Compare (${marked.size})`;
-    (compare as HTMLButtonElement).disabled = marked.size < 1;
+    // The API compares at most COMPARE_MAX_RUNS: past it the button says so rather than open a 400.
+    const tooMany = marked.size > COMPARE_MAX_RUNS;
+    (compare as HTMLButtonElement).disabled = marked.size < 1 || tooMany;
+    compare.title = tooMany ? `At most ${COMPARE_MAX_RUNS} runs can be compared at once: unmark some` : '';
   }
 
   const filterByTag = (e: Event, tag: string) => {

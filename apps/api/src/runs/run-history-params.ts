@@ -1,4 +1,5 @@
 import {
+  COMPARE_MAX_RUNS,
   decimalInt,
   isForbiddenKey,
   RUN_KINDS,
@@ -16,10 +17,11 @@ import { type RunListQuery, type SpecFilter, type SpecValue } from '@trainyard/d
 import { z } from 'zod';
 import { RunIdSchema, RunListSortSchema } from './run-queries';
 
+export { COMPARE_MAX_RUNS };
+
 /** Default and ceiling of `maxPoints`: a chart is ~1,000–2,000 px wide, more points add nothing. */
 export const SERIES_DEFAULT_MAX_POINTS = 1000;
 export const SERIES_MAX_POINTS = 10_000;
-export const COMPARE_MAX_RUNS = 20;
 /** The curves dashboards compare by default when no names are given. */
 export const DEFAULT_COMPARE_NAMES = ['loss', 'val_loss', 'accuracy', 'val_accuracy'];
 /**

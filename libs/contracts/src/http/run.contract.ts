@@ -198,6 +198,9 @@ export interface RunQueueViewSchemaType extends Inferred<typeof runQueueViewSche
 export const RunQueueViewSchema: RunQueueViewSchemaType = runQueueViewSchema;
 export type RunQueueView = z.infer<typeof RunQueueViewSchema>;
 
+/** Runs one `GET /v1/runs/compare` compares at most (the API's 400 beyond; the dashboard's Compare button). */
+export const COMPARE_MAX_RUNS = 20;
+
 const runComparisonSchema = z.strictObject({
   names: z.array(z.string()),
   maxPoints: z.int(),
