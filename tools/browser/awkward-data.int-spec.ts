@@ -160,23 +160,8 @@ describe('dashboard with awkward data in Chromium', () => {
     mkdirSync(join(folder, 'dogs'), { recursive: true });
     writeFileSync(join(folder, 'cats', '0.png'), 'not a png');
     writeFileSync(join(folder, 'dogs', '0.png'), 'not a png either');
-    const dataset = await live.client.registerDataset('unreadable', { kind: 'local', path: folder });
-    const { id } = await live.client.submit({
-      kind: 'finetune',
-      name: 'unreadable data',
-      dataset: { name: 'image-folder', datasetId: dataset.id, imageShape: [8, 8, 3] },
-      model: { type: 'classifier', filters: [4], latentDim: 8 },
-      training: { epochs: 1, batchSize: 2, seed: 1 },
-    });
-    const run = await waitFor(
-      'the run to fail',
-      async () => {
-        const view = await live.client.run(id);
-        return view.status === 'FAILED' ? view : undefined;
-      },
-      120_000,
-      () => live.logs(),
-    );
+    const run = await live.failedFolderRun(folder, { name: 'unreadable data' });
+    const id = run.id;
     expect(run.failureReason).toContain(folder);
     await page.goto(`${baseUrl}/#/runs/${id}`);
     await page.locator('#run-status', { hasText: 'failed' }).waitFor();

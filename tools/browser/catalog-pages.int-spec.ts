@@ -260,24 +260,11 @@ describe('dashboard pages for pipelines, sweeps, models and datasets in Chromium
       writeFileSync(join(folder, 'good', `${i}.png`), png);
     }
     writeFileSync(join(folder, 'bad', '0.png'), 'not a png');
-    const dataset = await live.client.registerDataset('unreadable', { kind: 'local', path: folder });
-    const { id } = await live.client.submit({
-      kind: 'finetune',
+    const run = await live.failedFolderRun(folder, {
       name: 'browser unreadable',
-      dataset: { name: 'image-folder', datasetId: dataset.id, imageShape: [8, 8, 3] },
-      model: { type: 'classifier', filters: [4], latentDim: 8 },
       augmentation: { horizontalFlip: true },
-      training: { epochs: 1, batchSize: 2, seed: 1 },
     });
-    const run = await waitFor(
-      'the run to fail',
-      async () => {
-        const view = await live.client.run(id);
-        return view.status === 'FAILED' ? view : undefined;
-      },
-      120_000,
-      logs,
-    );
+    const id = run.id;
     // The case reported: its last progress says it was loading.
     expect(run.progress?.phase).toBe('loading');
 

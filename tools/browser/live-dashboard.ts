@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { TrainyardClient } from '@trainyard/client';
+import type { RunDetailView } from '@trainyard/contracts';
 import { createFreshDatabase, testAdminKey } from '@trainyard/db/testing';
 import { freePort, startApp, waitFor, type AppProcess } from '../e2e/processes';
 
@@ -66,6 +67,14 @@ export interface LiveDashboard {
   logs(): string;
   /** Signs the page in with the admin key, and waits until the cookie is set. */
   signIn(): Promise<void>;
+  /**
+   * Registers `folder` (under `roots`) as a dataset, fine-tunes a tiny classifier on it, and waits
+   * (up to 2 minutes) for the run to fail: a folder of unreadable images, for the pages of a failed run.
+   */
+  failedFolderRun(
+    folder: string,
+    spec: { name: string; augmentation?: { horizontalFlip: boolean } },
+  ): Promise<RunDetailView>;
   stop(): Promise<void>;
 }
 
@@ -135,6 +144,7 @@ export async function startLiveDashboard(options: {
     page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
     });
+    const logs = () => `--- worker ---\n${worker.output().slice(-3000)}\n--- api ---\n${api.output().slice(-2000)}`;
     return {
       baseUrl,
       adminKey,
@@ -144,12 +154,32 @@ export async function startLiveDashboard(options: {
       cspViolations,
       roots,
       shot: (name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true }),
-      logs: () => `--- worker ---\n${worker.output().slice(-3000)}\n--- api ---\n${api.output().slice(-2000)}`,
+      logs,
       async signIn() {
         await page.fill('#api-key', adminKey);
         await page.click('form.sign-in button[type=submit]');
         // Signed in (the cookie is set) before the next page load, or it would ask for the key again.
         await page.locator('form.sign-in').waitFor({ state: 'detached' });
+      },
+      async failedFolderRun(folder, spec) {
+        const dataset = await client.registerDataset('unreadable', { kind: 'local', path: folder });
+        const { id } = await client.submit({
+          kind: 'finetune',
+          name: spec.name,
+          dataset: { name: 'image-folder', datasetId: dataset.id, imageShape: [8, 8, 3] },
+          model: { type: 'classifier', filters: [4], latentDim: 8 },
+          ...(spec.augmentation ? { augmentation: spec.augmentation } : {}),
+          training: { epochs: 1, batchSize: 2, seed: 1 },
+        });
+        return waitFor(
+          'the run to fail',
+          async () => {
+            const view = await client.run(id);
+            return view.status === 'FAILED' ? view : undefined;
+          },
+          120_000,
+          logs,
+        );
       },
       stop,
     };
