@@ -193,20 +193,11 @@ describe('shared store prefixes (PostgreSQL, Redis, S3, HTTP)', () => {
       location: { kind: 's3', prefix: 'teams/alpha/pets/' },
     });
     expect(registered.status).toBe(201);
-    for (const key of [
-      'teams/alpha/pets/model.json',
-      'teams/alpha/pets/cat/model.json',
-      'teams/model.json',
-      'model.json',
-    ])
-      await store.put(key, Buffer.from('{}'));
+    // In A's folder, in a class of it, in the folder above it, at the bucket's top.
+    const models = ['teams/alpha/pets/model.json', 'teams/alpha/pets/cat/model.json', 'teams/model.json', 'model.json'];
+    for (const key of models) await store.put(key, Buffer.from('{}'));
     const before = await api.queue.count();
-    for (const key of [
-      'teams/alpha/pets/model.json',
-      'teams/alpha/pets/cat/model.json',
-      'teams/model.json',
-      'model.json',
-    ]) {
+    for (const key of models) {
       const reply = await call(api, b, 'POST', '/v1/runs', finetune(`${bucket}${key}`));
       expect({ key, status: reply.status, fields: fields(reply) }).toEqual({
         key,
