@@ -27,6 +27,7 @@ import {
   LocalObjectStore,
   LocalPathRefusedError,
   locateModelFile,
+  modelFolderOfKey,
   ModelUriRefusedError,
   ObjectNotFoundError,
   packedManifestKey,
@@ -439,7 +440,7 @@ export class RunReferencesResolver {
       // another project registered would train that project's images into this one's model.
       const folder: DatasetLocation =
         located.kind === 'store'
-          ? { kind: 's3', prefix: located.key.slice(0, located.key.length - 'model.json'.length) }
+          ? { kind: 's3', prefix: modelFolderOfKey(located.key)! }
           : { kind: 'local', path: `${dirname(located.path)}/` };
       if (await this.datasets.folderTaken(folder, project))
         throw new ModelUriRefusedError(

@@ -55,6 +55,7 @@ export {
   importedModelIOHandler,
   locateModelFile,
   MAX_WEIGHT_FILES,
+  modelFolderOfKey,
   ModelFileRefusedError,
   ModelUriRefusedError,
   weightPathProblem,

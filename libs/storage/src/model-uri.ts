@@ -62,7 +62,7 @@ const NOT_MODEL_JSON = `does not name a file called ${MODEL_JSON} (expected …/
  * null when its last segment is not exactly model.json: `runsmodel.json` would otherwise make
  * `runs` the folder its weights are read from.
  */
-function modelFolderOfKey(key: string): string | null {
+export function modelFolderOfKey(key: string): string | null {
   if (key === MODEL_JSON) return '';
   return key.endsWith(`/${MODEL_JSON}`) ? key.slice(0, key.length - MODEL_JSON.length) : null;
 }
