@@ -122,6 +122,12 @@ export { ApiKeysRepository, type ApiKeyCreation } from './api-keys.repository';
 export { newApiKeyToken, SESSION_TOKEN_PATTERN } from './api-key-token';
 export { ApiKeySessionsRepository, SESSIONS_MAX_PER_KEY } from './api-key-sessions.repository';
 export {
+  UPLOAD_RESERVATION_HELD_MS,
+  UploadReservationsRepository,
+  type ReservationOutcome,
+  type ReservationRequest,
+} from './upload-reservations.repository';
+export {
   placesFree,
   ProjectsRepository,
   type ProjectLimitsChange,

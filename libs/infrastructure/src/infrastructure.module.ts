@@ -20,6 +20,7 @@ import {
   RunReferencesResolver,
   RunsRepository,
   SweepsRepository,
+  UploadReservationsRepository,
   WorkersRepository,
   type Database,
 } from '@trainyard/db';
@@ -62,6 +63,7 @@ const REPOSITORIES = [
   RunHousekeepingRepository,
   RunsRepository,
   SweepsRepository,
+  UploadReservationsRepository,
   WorkersRepository,
 ] as const;
 

@@ -13,7 +13,7 @@ import {
 import { extract } from 'tar-stream';
 import type { TrainyardConfig } from '@trainyard/config';
 import { DATASET_MAX_CLASSES, type DatasetUploaded, type SkippedUploadEntry } from '@trainyard/contracts';
-import { DatasetsRepository } from '@trainyard/db';
+import { DatasetsRepository, UploadReservationsRepository } from '@trainyard/db';
 import { IMAGE_SIGNATURE_BYTES, notAnImage, uploadFolder, type ObjectStore } from '@trainyard/storage';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 import { watchBodyRate, type SlowBody } from '../http/body-rate-floor';
@@ -21,6 +21,7 @@ import { DatasetsService } from './datasets.service';
 import { readEntryHead } from './entry-head';
 import { UploadClassFolders, type FoldersWithoutImages } from './upload-class-folders';
 import { decideUploadEntry } from './upload-entry';
+import { NoRoom, UploadRoom } from './upload-room';
 
 /** How many files left out an upload's answer names (it counts them all). */
 export const SKIPPED_LISTED = 100;
@@ -83,7 +84,8 @@ class EntryLayout {
  * image is held whole: its signature is read from its first bytes and the rest goes on to the
  * store as it arrives (`ObjectStore.putStream`: at most one S3 part in memory), so an open upload
  * costs the API about 5 MiB however large its images, and DatasetUploadLimiter bounds how many
- * are open.
+ * are open. The bytes its body may carry are set aside under the project's quota before they are
+ * read (UploadRoom), so uploads open at once cannot pass it together.
  */
 @Injectable()
 export class DatasetUploadService {
@@ -92,6 +94,7 @@ export class DatasetUploadService {
   constructor(
     private readonly datasets: DatasetsService,
     private readonly repository: DatasetsRepository,
+    private readonly reservations: UploadReservationsRepository,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(CONFIG) private readonly config: TrainyardConfig,
   ) {}
@@ -106,19 +109,22 @@ export class DatasetUploadService {
   ): Promise<DatasetUploaded> {
     // Before a byte is stored: a taken name would only be found after the whole upload.
     if (await this.repository.nameTaken(project, name)) throw taken(name);
-    const limit = await this.bodyLimit(project);
-    if (declaredBytes !== undefined && declaredBytes > limit.bytes)
-      throw refusal(new UploadRefused(413, 'body', limit.refusal));
-
     // One folder per upload, never reused (libs/storage owns the prefix, which nothing else may name).
-    const prefix = uploadFolder(randomUUID());
+    const id = randomUUID();
+    const prefix = uploadFolder(id);
+    const { datasetUploadBytes: perUpload, projectUploadBytes: quota } = this.config.limits;
+    const room = new UploadRoom(this.reservations, { id, project, quota, perUpload });
+    // A declared length past the room is refused before a byte is read.
+    await room.open(declaredBytes).catch((error: unknown) => {
+      throw error instanceof NoRoom ? refusal(new UploadRefused(413, 'body', error.message)) : error;
+    });
     const stored: string[] = [];
     try {
       const { images, bytes, ignored, notImages } = await this.storeEntries(
         body,
         prefix,
         stored,
-        limit,
+        room,
         `"${name}" of project ${project}`,
         contended,
       );
@@ -138,27 +144,10 @@ export class DatasetUploadService {
         .delete(stored)
         .catch((e: Error) => this.logger.warn(`upload ${prefix}: cleanup failed: ${e.message}`));
       throw error instanceof UploadRefused ? refusal(error) : error;
+    } finally {
+      // Its bytes are the dataset's now, or were deleted.
+      await room.close().catch((e: Error) => this.logger.warn(`upload ${prefix}: its reservation stays: ${e.message}`));
     }
-  }
-
-  /**
-   * The most this upload's body may carry: DATASET_UPLOAD_MAX_BYTES, or the room the project's
-   * earlier uploads leave under QUOTA_PROJECT_UPLOAD_BYTES if less. Uploads of one project open at
-   * once (DATASET_UPLOAD_MAX_PER_PROJECT a process) each see the room as it was when they began,
-   * so together they may pass the quota by what they carry; the next one sees it passed.
-   */
-  private async bodyLimit(project: string): Promise<{ bytes: number; refusal: string }> {
-    const perUpload = this.config.limits.datasetUploadBytes;
-    const quota = this.config.limits.projectUploadBytes;
-    const room = quota - (await this.repository.uploadedBytes(project));
-    if (room >= perUpload) return { bytes: perUpload, refusal: tooLarge(perUpload) };
-    return {
-      bytes: Math.max(0, room),
-      refusal:
-        `Project ${project}'s uploads would pass QUOTA_PROJECT_UPLOAD_BYTES (${quota} bytes): its datasets ` +
-        `uploaded hold ${quota - room} bytes, leaving ${Math.max(0, room)} for this upload's body; ` +
-        'delete uploaded datasets it no longer needs (DELETE /v1/datasets/:id), or ask an operator to raise the quota',
-    };
   }
 
   /**
@@ -171,7 +160,7 @@ export class DatasetUploadService {
     body: Readable,
     prefix: string,
     stored: string[],
-    limit: { bytes: number; refusal: string },
+    room: UploadRoom,
     upload: string,
     contended: () => boolean,
   ): Promise<{
@@ -181,12 +170,12 @@ export class DatasetUploadService {
     ignored: number;
     notImages: { listed: SkippedUploadEntry[]; count: number };
   }> {
-    const maxBytes = limit.bytes;
     const sizes = new Map<string, number>();
     const maxFiles = this.config.paths.walkMaxFiles;
     const entries = extract();
-    let refused: UploadRefused | null = null;
-    const refuse = (refusal: UploadRefused): UploadRefused => {
+    // An UploadRefused, or a failure of ours while the body was read (the database's, setting room aside).
+    let refused: Error | null = null;
+    const refuse = (refusal: Error): Error => {
       refused ??= refusal;
       entries.destroy(refused);
       return refused;
@@ -209,12 +198,14 @@ export class DatasetUploadService {
         tail = Buffer.from(
           chunk.length >= TAR_BLOCK ? chunk.subarray(-TAR_BLOCK) : Buffer.concat([tail, chunk]).subarray(-TAR_BLOCK),
         );
-        // Not passed on: the tar is parsed no further than the limit.
-        if (received > maxBytes) done(new UploadRefused(413, 'body', limit.refusal));
-        else done(null, chunk);
+        // Not passed on until its bytes are set aside: the tar is parsed no further than the room.
+        room.cover(received).then(
+          () => done(null, chunk),
+          (error: unknown) => done(noRoomRefusal(error)),
+        );
       },
     });
-    counted.once('error', (error) => refuse(error as UploadRefused));
+    counted.once('error', (error) => refuse(error));
     body.pipe(counted).pipe(entries);
     // A client gone mid-body (or cut by STALLED_CLIENT_MS) fails the entry being read, and with it
     // the store's write of it: nothing waits for bytes that will not come.
@@ -236,7 +227,9 @@ export class DatasetUploadService {
           throw new UploadRefused(422, 'body', tooManyClasses());
         // Judged from its header, before a byte of it is read.
         declared += entry.header.size ?? 0;
-        if (declared > maxBytes) throw refuse(new UploadRefused(413, 'body', limit.refusal));
+        await room.cover(declared).catch((error: unknown) => {
+          throw refuse(noRoomRefusal(error));
+        });
         if (decision.action === 'skip' && decision.leftOut && decision.classFolder !== undefined) {
           entry.resume();
           notImages.count++;
@@ -379,8 +372,9 @@ function tooSlow({ bytesPerSecond, windowMs }: SlowBody, minBytesPerSecond: numb
   );
 }
 
-function tooLarge(maxBytes: number): string {
-  return `The upload is larger than DATASET_UPLOAD_MAX_BYTES (${maxBytes} bytes)`;
+/** A 413 for an upload its room refused; any other error (the database's) as it is. */
+function noRoomRefusal(error: unknown): Error {
+  return error instanceof NoRoom ? new UploadRefused(413, 'body', error.message) : (error as Error);
 }
 
 function taken(name: string): ConflictException {

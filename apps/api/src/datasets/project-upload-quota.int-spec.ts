@@ -1,4 +1,6 @@
+import { request } from 'node:http';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '@trainyard/db';
 import { DATABASE, OBJECT_STORE } from '@trainyard/infrastructure';
 import { UPLOADS_ROOT, type ObjectStore } from '@trainyard/storage';
@@ -92,6 +94,56 @@ describe('a project quota of uploaded bytes (PostgreSQL, Redis, object store, HT
     const id = list.find((d) => d.name === 'b-first')!.id;
     expect((await requestAs(api, keyB, 'DELETE', `/v1/datasets/${id}`)).status).toBe(200);
     expect((await upload(keyB, 'b-second', await folder(12_000))).status).toBe(201);
+  });
+
+  /** An upload with a declared length whose body is sent in two halves, the second after `pauseMs`. */
+  const uploadInHalves = (key: string, name: string, body: Buffer, pauseMs: number) =>
+    new Promise<{ status: number; body: { message: string; errors?: { message: string }[] } }>((resolve, reject) => {
+      const req = request(
+        `${api.baseUrl}/v1/datasets/uploads?name=${name}`,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${key}`,
+            'content-type': 'application/x-tar',
+            'content-length': body.length,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.write(body.subarray(0, body.length / 2));
+      void sleep(pauseMs).then(() => req.end(body.subarray(body.length / 2)));
+    });
+
+  it('holds uploads open at the same time to the quota together: the room each body may bring is set aside first', async () => {
+    const keyC = await projectKey(api, 'quota-c');
+    // Each fits the empty room of 40,000 alone (two images of 9,000 and a tar's headers); not both.
+    const body = await folder(9_000);
+    expect(body.length).toBeLessThan(QUOTA);
+    expect(2 * body.length).toBeGreaterThan(QUOTA);
+    const [one, two] = await Promise.all([
+      uploadInHalves(keyC, 'c-one', body, 500),
+      sleep(100).then(() => uploadInHalves(keyC, 'c-two', body, 500)),
+    ]);
+    expect([one.status, two.status].sort()).toEqual([201, 413]);
+    const refused = one.status === 413 ? one : two;
+    expect(refused.body.errors![0]!.message).toMatch(
+      new RegExp(
+        `QUOTA_PROJECT_UPLOAD_BYTES.*hold 0 bytes and its other uploads in progress have ${body.length} set aside`,
+      ),
+    );
+    // Both ended: no room stays set aside, and the one stored is counted as a dataset.
+    const prisma = api.app.get<Database>(DATABASE).prisma;
+    expect(await prisma.uploadReservation.count()).toBe(0);
+    const items = (await requestAs(api, keyC, 'GET', '/v1/datasets')).body.items;
+    expect(items.map((d: { uploadedBytes: number }) => d.uploadedBytes)).toEqual([18_000]);
   });
 
   it('does not count folders registered by path or prefix (the project holds them itself)', async () => {
