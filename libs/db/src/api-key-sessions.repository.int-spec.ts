@@ -44,6 +44,8 @@ describe('ApiKeySessionsRepository (PostgreSQL)', () => {
     const live = await sessions.open(created.key.id, HOUR_MS);
     await keys.revoke(created.key.id);
     expect(await sessions.verify(live)).toBeNull();
+    // Deleted with the revocation, not left to fill the table until they expire.
+    expect(await db.prisma.apiKeySession.count({ where: { keyId: created.key.id } })).toBe(0);
   });
 
   it('leaves a key no more than its cap of sessions however many sign-ins race, the newest kept', async () => {

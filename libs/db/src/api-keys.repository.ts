@@ -115,9 +115,12 @@ export class ApiKeysRepository {
     const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { revokedAt: true, project: true } });
     if (!found || (project !== undefined && found.project !== project)) return null;
     if (found.revokedAt) return apiKeyView(await this.prisma.apiKey.findUniqueOrThrow({ where: { id }, select: VIEW }));
-    return apiKeyView(
-      await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW }),
-    );
+    // Its dashboard sessions go with it: they would prove nothing (verify reads the key), only fill the table until they expire.
+    const [, revoked] = await this.prisma.$transaction([
+      this.prisma.apiKeySession.deleteMany({ where: { keyId: id } }),
+      this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW }),
+    ]);
+    return apiKeyView(revoked);
   }
 }
 
