@@ -33,6 +33,7 @@ import {
   packedManifestKey,
   recordedDatasetPrefixProblem,
   resolveUnderRoots,
+  storeFolderTwin,
   type ObjectStore,
   isTransientStorageError,
 } from '@trainyard/storage';
@@ -437,12 +438,16 @@ export class RunReferencesResolver {
     return whyRefused(async () => {
       const located = await locateModelFile(base.model.uri, this.files.store, this.rootsOf(project));
       // Its weight files are read from its folder and below: one that is, holds or lies in a folder
-      // another project registered would train that project's images into this one's model.
+      // another project registered would train that project's images into this one's model. Named
+      // both ways where the store is a local folder: a prefix registered is a path there, and back.
       const folder: DatasetLocation =
         located.kind === 'store'
           ? { kind: 's3', prefix: modelFolderOfKey(located.key)! }
           : { kind: 'local', path: `${dirname(located.path)}/` };
-      if (await this.datasets.folderTaken(folder, project))
+      const twin = await storeFolderTwin(folder, this.files.store);
+      let taken = false;
+      for (const name of twin ? [folder, twin] : [folder]) taken ||= await this.datasets.folderTaken(name, project);
+      if (taken)
         throw new ModelUriRefusedError(
           "is, holds or lies in a folder another project registered as a dataset; import a model from a folder of your project's own",
         );

@@ -10,6 +10,7 @@ export { PUT_STREAM_PART_BYTES } from './sized-body';
 export { isTransientStorageError, withStorageRetry, DEFAULT_RETRY_POLICY, type RetryPolicy } from './transient-error';
 export { S3ObjectStore, parseS3Endpoint, type S3ObjectStoreOptions } from './s3-object-store';
 export { LocalObjectStore } from './local-object-store';
+export { storeFolderTwin } from './store-folder-twin';
 export { createObjectStore } from './create-object-store';
 export { storeIOHandler } from './store-io-handler';
 export { modelArtifactsToFiles, filesToModelArtifacts, MODEL_JSON, WEIGHTS_BIN } from './model-artifacts';

@@ -21,12 +21,12 @@ import {
   normalizeObjectPrefix,
   resolveUnderRoots,
   scanImageFolder,
+  storeFolderTwin,
   walkLimitsOf,
   type ObjectStore,
 } from '@trainyard/storage';
 import type { DatasetRegistration } from './dataset-registration.dto';
 import { notFound } from '../http/problems';
-import { storeFolderTwin } from './store-folder-twin';
 import { CONFIG, OBJECT_STORE } from '@trainyard/infrastructure';
 
 function refuse(field: string, why: string): UnprocessableEntityException {

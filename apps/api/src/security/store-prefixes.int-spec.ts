@@ -384,4 +384,38 @@ describe('shared store folders of a local store reached through the roots (Postg
     });
     expect(sameProject.status).toBe(201);
   });
+
+  it("refuses B a model by path in, holding or above A's folder, whichever way A registered it", async () => {
+    // Folders of A's registered one way only: a prefix, and a path.
+    for (const file of ['lynx/1.png', 'puma/1.png']) {
+      for (const folder of ['by-prefix', 'by-path']) {
+        mkdirSync(join(objects, 'teams', 'alpha', folder, file, '..'), { recursive: true });
+        writeFileSync(join(objects, 'teams', 'alpha', folder, file), PNG);
+      }
+    }
+    const registrations = [
+      { name: 'cats by prefix', location: { kind: 's3', prefix: 'teams/alpha/by-prefix/' } },
+      { name: 'cats by path', location: { kind: 'local', path: join(objects, 'teams', 'alpha', 'by-path') } },
+    ];
+    for (const body of registrations) expect((await call(api, a, 'POST', '/v1/datasets', body)).status).toBe(201);
+    const models = [
+      join(objects, 'teams', 'alpha', 'by-prefix', 'model.json'),
+      join(objects, 'teams', 'alpha', 'by-prefix', 'lynx', 'model.json'),
+      join(objects, 'teams', 'alpha', 'by-path', 'model.json'),
+      join(objects, 'teams', 'alpha', 'by-path', 'puma', 'model.json'),
+      join(objects, 'teams', 'alpha', 'model.json'),
+    ];
+    for (const path of models) writeFileSync(path, '{}');
+    for (const uri of [...models, pathToFileURL(models[0]!).href]) {
+      const reply = await call(api, b, 'POST', '/v1/runs', finetune(uri));
+      expect({ uri, status: reply.status, fields: fields(reply) }).toEqual({
+        uri,
+        status: 422,
+        fields: ['model.importedModel.uri'],
+      });
+    }
+    // A imports from its own folders.
+    for (const path of [models[0]!, models[2]!])
+      expect((await call(api, a, 'POST', '/v1/runs', finetune(path))).status).toBe(201);
+  });
 });

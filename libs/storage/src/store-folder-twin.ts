@@ -1,7 +1,8 @@
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { DatasetLocation } from '@trainyard/contracts';
-import { LocalObjectStore, type ObjectStore } from '@trainyard/storage';
+import { LocalObjectStore } from './local-object-store';
+import type { ObjectStore } from './object-store';
 
 /**
  * The same folder named by the other kind of location, where the object store is a local folder
