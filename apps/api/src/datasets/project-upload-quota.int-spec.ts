@@ -146,6 +146,33 @@ describe('a project quota of uploaded bytes (PostgreSQL, Redis, object store, HT
     expect(items.map((d: { uploadedBytes: number }) => d.uploadedBytes)).toEqual([18_000]);
   });
 
+  it('leaves no room set aside after an empty body, one that is no tar, or a client gone mid-way', async () => {
+    const keyD = await projectKey(api, 'quota-d');
+    const prisma = api.app.get<Database>(DATABASE).prisma;
+    expect((await upload(keyD, 'empty', Buffer.alloc(0))).status).toBe(400);
+    expect((await upload(keyD, 'not-a-tar', Buffer.alloc(4_096, 7))).status).toBe(400);
+    // Declared, half sent, then the connection dropped.
+    const body = await folder(9_000);
+    await new Promise<void>((resolve) => {
+      const req = request(`${api.baseUrl}/v1/datasets/uploads?name=gone`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${keyD}`,
+          'content-type': 'application/x-tar',
+          'content-length': body.length,
+        },
+      });
+      req.on('error', () => resolve());
+      req.write(body.subarray(0, body.length / 2), () => setTimeout(() => req.destroy(), 300));
+    });
+    const deadline = Date.now() + 10_000;
+    while ((await prisma.uploadReservation.count({ where: { project: 'quota-d' } })) > 0 && Date.now() < deadline)
+      await sleep(100);
+    expect(await prisma.uploadReservation.count({ where: { project: 'quota-d' } })).toBe(0);
+    // The whole quota is there to take.
+    expect((await upload(keyD, 'whole', await folder(18_000))).status).toBe(201);
+  });
+
   it('does not count folders registered by path or prefix (the project holds them itself)', async () => {
     const prefix = 'teams/quota-b/pets/';
     for (const cls of ['cat', 'dog']) await store.put(`${prefix}${cls}/1.png`, image(30_000, 3));

@@ -60,6 +60,12 @@ describe('UploadRoom (PostgreSQL)', () => {
     await streamed.cover(350);
     await expect(streamed.cover(351)).rejects.toThrow(/DATASET_UPLOAD_MAX_BYTES \(350 bytes\)/);
     await Promise.all([streamed.close(), other.close()]);
+    // A declared length of 0 (a body the tar reader will refuse) leaves no row behind either.
+    const empty = room('declared', id);
+    await empty.open(0);
+    expect(await heldBy(id)).toBe(0);
+    await empty.close();
+    expect(await heldBy(id)).toBe(-1);
   });
 
   it('renews its reservation while the upload lasts', async () => {

@@ -31,6 +31,8 @@ export interface UploadRoomOptions {
  */
 export class UploadRoom {
   private held = 0;
+  /** Whether a reservation row was written (a declared length of 0 writes one of 0 bytes). */
+  private reserved = false;
   private readonly step: number;
   private renewal: NodeJS.Timeout | undefined;
   private closed = false;
@@ -68,7 +70,7 @@ export class UploadRoom {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.renewal);
-    if (this.held > 0) await this.reservations.release(this.options.id);
+    if (this.reserved) await this.reservations.release(this.options.id);
   }
 
   private async reserve(atLeast: number, atMost: number): Promise<void> {
@@ -76,6 +78,7 @@ export class UploadRoom {
     const outcome = await this.reservations.reserve({ id, project, quota, atLeast, atMost });
     if ('granted' in outcome) {
       this.held = outcome.granted;
+      this.reserved = true;
       return;
     }
     const { uploaded, reserved } = outcome.refused;
