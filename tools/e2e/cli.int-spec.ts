@@ -327,17 +327,28 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
 
   it("sets, shows, lists and removes a project's own limits with `limits`, refusing bad values locally", async () => {
     expect(
-      await trainyard('limits', 'research', '--max-running', '3', '--max-queued', '40', '--max-priority', '0'),
+      await trainyard(
+        'limits',
+        'research',
+        '--max-running',
+        '3',
+        '--max-queued',
+        '40',
+        '--max-priority',
+        '0',
+        '--max-upload-bytes',
+        '500GiB',
+      ),
     ).toMatchObject({
       code: 0,
       stdout:
-        'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 40 it may queue (its own quota); priority up to 0 (its own cap)\n',
+        'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 40 it may queue (its own quota); priority up to 0 (its own cap); uploads hold 0 B of 500.0 GiB (its own quota)\n',
     });
     const listed = await trainyard('limits');
     expect(listed.code).toBe(0);
     // The cluster's worker runs without PROJECT_MAX_RUNNING, as does its API.
     expect(listed.stdout).toMatch(
-      /^default running limit \(PROJECT_MAX_RUNNING\): none\ndefault queued quota \(QUOTA_QUEUED_RUNS\): 1000\ndefault priority cap \(QUOTA_MAX_PRIORITY\): 100\n/,
+      /^default running limit \(PROJECT_MAX_RUNNING\): none\ndefault queued quota \(QUOTA_QUEUED_RUNS\): 1000\ndefault priority cap \(QUOTA_MAX_PRIORITY\): 100\ndefault upload quota \(QUOTA_PROJECT_UPLOAD_BYTES\): 50.0 GiB\n/,
     );
     expect(
       listed.stdout
@@ -345,19 +356,22 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
         .find((line) => line.startsWith('research '))
         ?.trimEnd()
         .split(/\s+/),
-    ).toEqual(['research', '3', '40', '0', '0', '0']);
+    ).toEqual(['research', '3', '40', '0', '500.0', 'GiB', '0', '0', '0', 'B']);
     // Two limits back to the default, the other kept.
     expect((await trainyard('limits', 'research', '--max-queued', 'default', '--max-priority', 'default')).stdout).toBe(
-      'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 1000 it may queue; priority up to 100\n',
+      'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 1000 it may queue; priority up to 100; uploads hold 0 B of 500.0 GiB (its own quota)\n',
     );
     expect(JSON.parse((await trainyard('limits', 'research', '--json')).stdout)).toMatchObject({
       project: 'research',
       maxRunning: 3,
       effectiveMaxRunning: 3,
       maxQueued: null,
+      maxUploadBytes: 500 * 1024 ** 3,
     });
-    expect((await trainyard('limits', 'research', '--max-running', 'default')).stdout).toBe(
-      'project research: no limit; 0 training, 0 waiting of 1000 it may queue; priority up to 100\n',
+    expect(
+      (await trainyard('limits', 'research', '--max-running', 'default', '--max-upload-bytes', 'default')).stdout,
+    ).toBe(
+      'project research: no limit; 0 training, 0 waiting of 1000 it may queue; priority up to 100; uploads hold 0 B of 50.0 GiB\n',
     );
     expect((await trainyard('limits')).stdout).toMatch(/no project has limits of its own/);
     for (const bad of [
@@ -368,6 +382,10 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
       ['limits', 'research', '--max-priority', '101'],
       ['limits', 'research', '--max-priority', '-1'],
       ['limits', 'research', '--max-priority', '00'],
+      ['limits', 'research', '--max-upload-bytes', '5GB'],
+      ['limits', 'research', '--max-upload-bytes', '1.5GiB'],
+      ['limits', 'research', '--max-upload-bytes', '2PiB'],
+      ['limits', 'research', '--max-upload-bytes', '-1'],
       ['limits', 'research', '--max-running'],
       ['limits', '--max-queued', '5'],
       ['limits', 'a', 'b'],

@@ -1,8 +1,8 @@
 import { defaultLimitText, projectLimitText } from '@trainyard/client/browser';
-import type { ProjectLimitsList, Whoami } from '@trainyard/contracts';
+import type { ProjectLimitsList, ProjectLimitsView, Whoami } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
-import { formatAgo, formatDuration, queueCountsShown } from './format';
+import { formatAgo, formatBytes, formatDuration, queueCountsShown } from './format';
 import { timeTitle } from './local-time';
 import { whoami } from './sign-in';
 
@@ -149,10 +149,25 @@ function gpuText(w: { gpu: string | null; gpuCount: number; gpuMemoryMb: number 
 async function projectLimits(me: Whoami | null): Promise<ProjectLimitsList | null> {
   if (me?.project) {
     const own = await api.projectLimits(me.project);
-    const { defaultMaxRunning, workersMaxRunning, defaultMaxQueued, defaultMaxPriority } = own;
-    return { defaultMaxRunning, workersMaxRunning, defaultMaxQueued, defaultMaxPriority, items: [own] };
+    const { defaultMaxRunning, workersMaxRunning, defaultMaxQueued, defaultMaxPriority, defaultMaxUploadBytes } = own;
+    return {
+      defaultMaxRunning,
+      workersMaxRunning,
+      defaultMaxQueued,
+      defaultMaxPriority,
+      defaultMaxUploadBytes,
+      items: [own],
+    };
   }
   return me?.scopes.includes('admin') ? api.listProjectLimits() : null;
+}
+
+/** "1.2 GB of 50.0 GB (the default)", with what uploads in progress set aside when they have. */
+function uploadsText(p: ProjectLimitsView): string {
+  const held = `${formatBytes(p.uploadedBytes)} of ${formatBytes(p.effectiveMaxUploadBytes)}`;
+  const own = p.maxUploadBytes === null ? 'the default' : 'its own';
+  const inProgress = p.uploadsInProgressBytes > 0 ? `; ${formatBytes(p.uploadsInProgressBytes)} in progress` : '';
+  return `${held} (${own})${inProgress}`;
 }
 
 function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
@@ -163,8 +178,8 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      `Runs of one project training at once and waiting at once, and the highest priority its specs may name. Defaults: ${defaultLimitText(limits)} (PROJECT_MAX_RUNNING), ${limits.defaultMaxQueued} waiting (QUOTA_QUEUED_RUNS), priority up to ${limits.defaultMaxPriority} (QUOTA_MAX_PRIORITY); an operator sets a project's own with `,
-      h('code', {}, 'trainyard limits PROJECT --max-running N --max-queued M --max-priority P'),
+      `Runs of one project training at once and waiting at once, the highest priority its specs may name, and the bytes its uploaded datasets may hold. Defaults: ${defaultLimitText(limits)} (PROJECT_MAX_RUNNING), ${limits.defaultMaxQueued} waiting (QUOTA_QUEUED_RUNS), priority up to ${limits.defaultMaxPriority} (QUOTA_MAX_PRIORITY), ${formatBytes(limits.defaultMaxUploadBytes)} of uploads (QUOTA_PROJECT_UPLOAD_BYTES); an operator sets a project's own with `,
+      h('code', {}, 'trainyard limits PROJECT --max-running N --max-queued M --max-priority P --max-upload-bytes B'),
       '.',
     ),
     limits.items.length === 0
@@ -178,7 +193,9 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
             h(
               'tr',
               {},
-              ...['Project', 'Limit', 'Queued quota', 'Priority cap', 'Training', 'Waiting'].map((c) => h('th', {}, c)),
+              ...['Project', 'Limit', 'Queued quota', 'Priority cap', 'Training', 'Waiting', 'Uploads'].map((c) =>
+                h('th', {}, c),
+              ),
             ),
           ),
           h(
@@ -194,6 +211,7 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
                 h('td', {}, `${p.effectiveMaxPriority} (${p.maxPriority === null ? 'the default' : 'its own'})`),
                 h('td', {}, p.running),
                 h('td', {}, p.waiting),
+                h('td', {}, uploadsText(p)),
               ),
             ),
           ),

@@ -126,6 +126,7 @@ export {
   UploadReservationsRepository,
   type ReservationOutcome,
   type ReservationRequest,
+  type UploadUsage,
 } from './upload-reservations.repository';
 export {
   placesFree,

@@ -29,6 +29,7 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
       maxRunning: null,
       maxQueued: null,
       maxPriority: null,
+      maxUploadBytes: null,
       running: 0,
       waiting: 0,
     });
@@ -43,6 +44,7 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
       maxRunning: 3,
       maxQueued: null,
       maxPriority: null,
+      maxUploadBytes: null,
       running: 1,
       waiting: 2,
     });
@@ -58,8 +60,24 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
     await newRun(first);
     const listed = (await projects.listLimited()).filter((p) => p.project === first || p.project === second);
     expect(listed).toEqual([
-      { project: second, maxRunning: 7, maxQueued: null, maxPriority: null, running: 0, waiting: 0 },
-      { project: first, maxRunning: 2, maxQueued: null, maxPriority: null, running: 1, waiting: 1 },
+      {
+        project: second,
+        maxRunning: 7,
+        maxQueued: null,
+        maxPriority: null,
+        maxUploadBytes: null,
+        running: 0,
+        waiting: 0,
+      },
+      {
+        project: first,
+        maxRunning: 2,
+        maxQueued: null,
+        maxPriority: null,
+        maxUploadBytes: null,
+        running: 1,
+        waiting: 1,
+      },
     ]);
     await projects.setLimits(first, { maxRunning: null });
     // Removing a limit that is not there is harmless.
@@ -80,7 +98,11 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
     await projects.setLimits(project, { maxRunning: null });
     expect(await projects.load(project)).toMatchObject({ maxRunning: null, maxQueued: null, maxPriority: 0 });
     expect(await db.prisma.projectLimit.count({ where: { project } })).toBe(1);
-    await projects.setLimits(project, { maxPriority: null });
+    await projects.setLimits(project, { maxPriority: null, maxUploadBytes: 2 ** 50 });
+    // An upload quota past 2^31 (a BIGINT) reads back whole.
+    expect(await projects.load(project)).toMatchObject({ maxPriority: null, maxUploadBytes: 2 ** 50 });
+    expect(await db.prisma.projectLimit.count({ where: { project } })).toBe(1);
+    await projects.setLimits(project, { maxUploadBytes: null });
     expect(await db.prisma.projectLimit.count({ where: { project } })).toBe(0);
     // Concurrent changes of one project both land.
     await Promise.all([projects.setLimits(project, { maxRunning: 2 }), projects.setLimits(project, { maxQueued: 9 })]);

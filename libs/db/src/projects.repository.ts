@@ -16,6 +16,8 @@ export interface ProjectLoad {
   maxQueued: number | null;
   /** Its own QUOTA_MAX_PRIORITY, set over the API; null: the API's default applies. */
   maxPriority: number | null;
+  /** Its own QUOTA_PROJECT_UPLOAD_BYTES, set over the API; null: the API's default applies. */
+  maxUploadBytes: number | null;
   /** Runs of the project training now: what the limit counts. */
   running: number;
   /** Runs of the project waiting for a worker (QUEUED or PREEMPTED). */
@@ -119,12 +121,12 @@ export class ProjectsRepository {
   async listLimited(): Promise<ProjectLoad[]> {
     return this.prisma.$queryRaw<ProjectLoad[]>`
       SELECT l."project", l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued",
-        l."max_priority" AS "maxPriority",
+        l."max_priority" AS "maxPriority", l."max_upload_bytes"::float8 AS "maxUploadBytes",
         count(r."id") FILTER (WHERE r."status" = 'RUNNING')::int AS "running",
         count(r."id") FILTER (WHERE r."status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting"
       FROM "project_limits" l
       LEFT JOIN "runs" r ON r."project" = l."project" AND r."status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')
-      GROUP BY l."project", l."max_running", l."max_queued", l."max_priority"
+      GROUP BY l."project", l."max_running", l."max_queued", l."max_priority", l."max_upload_bytes"
       ORDER BY l."project"`;
   }
 
@@ -142,10 +144,15 @@ export class ProjectsRepository {
           maxRunning: change.maxRunning ?? null,
           maxQueued: change.maxQueued ?? null,
           maxPriority: change.maxPriority ?? null,
+          maxUploadBytes: bigIntOrNull(change.maxUploadBytes),
         },
-        update: { ...change, updatedAt: new Date() },
+        update: {
+          ...change,
+          ...(change.maxUploadBytes !== undefined ? { maxUploadBytes: bigIntOrNull(change.maxUploadBytes) } : {}),
+          updatedAt: new Date(),
+        },
       });
-      if (row.maxRunning === null && row.maxQueued === null && row.maxPriority === null)
+      if (row.maxRunning === null && row.maxQueued === null && row.maxPriority === null && row.maxUploadBytes === null)
         await tx.projectLimit.delete({ where: { project } });
     });
   }
@@ -155,7 +162,7 @@ export class ProjectsRepository {
 async function loadOf(db: Pick<Tx, '$queryRaw'>, project: string): Promise<ProjectLoad> {
   const [row] = await db.$queryRaw<Omit<ProjectLoad, 'project'>[]>`
     SELECT l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued", l."max_priority" AS "maxPriority",
-      c."running", c."waiting"
+      l."max_upload_bytes"::float8 AS "maxUploadBytes", c."running", c."waiting"
     FROM (SELECT count(*) FILTER (WHERE "status" = 'RUNNING')::int AS "running",
       count(*) FILTER (WHERE "status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting"
       FROM "runs" WHERE "project" = ${project} AND "status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')) c
@@ -168,4 +175,9 @@ export interface ProjectLimitsChange {
   maxRunning?: number | null;
   maxQueued?: number | null;
   maxPriority?: number | null;
+  maxUploadBytes?: number | null;
+}
+
+function bigIntOrNull(value: number | null | undefined): bigint | null {
+  return value == null ? null : BigInt(value);
 }

@@ -35,34 +35,57 @@ describe('UploadReservationsRepository (PostgreSQL)', () => {
     await uploaded('room-a', 30);
     await uploaded('room-b', 1_000);
     const first = randomUUID();
-    expect(await reservations.reserve({ id: first, project: 'room-a', quota: 100, atLeast: 1, atMost: 50 })).toEqual({
+    expect(
+      await reservations.reserve({ id: first, project: 'room-a', defaultQuota: 100, atLeast: 1, atMost: 50 }),
+    ).toEqual({
       granted: 50,
     });
     // 30 uploaded and 50 set aside: 20 left, granted though 40 were wanted, as at least 10 were.
     const second = randomUUID();
-    expect(await reservations.reserve({ id: second, project: 'room-a', quota: 100, atLeast: 10, atMost: 40 })).toEqual({
+    expect(
+      await reservations.reserve({ id: second, project: 'room-a', defaultQuota: 100, atLeast: 10, atMost: 40 }),
+    ).toEqual({
       granted: 20,
     });
     expect(
-      await reservations.reserve({ id: randomUUID(), project: 'room-a', quota: 100, atLeast: 1, atMost: 10 }),
-    ).toEqual({ refused: { uploaded: 30, reserved: 70 } });
+      await reservations.reserve({ id: randomUUID(), project: 'room-a', defaultQuota: 100, atLeast: 1, atMost: 10 }),
+    ).toEqual({ refused: { quota: 100, own: false, uploaded: 30, reserved: 70 } });
 
     // An upload grows its own reservation: what it held is not counted against it.
-    expect(await reservations.reserve({ id: first, project: 'room-a', quota: 100, atLeast: 50, atMost: 60 })).toEqual({
+    expect(
+      await reservations.reserve({ id: first, project: 'room-a', defaultQuota: 100, atLeast: 50, atMost: 60 }),
+    ).toEqual({
       granted: 50,
     });
     await reservations.release(second);
-    expect(await reservations.reserve({ id: first, project: 'room-a', quota: 100, atLeast: 50, atMost: 60 })).toEqual({
+    expect(
+      await reservations.reserve({ id: first, project: 'room-a', defaultQuota: 100, atLeast: 50, atMost: 60 }),
+    ).toEqual({
       granted: 60,
     });
     expect(await held('room-a')).toEqual([60]);
+  });
+
+  it('holds a project with a quota of its own (project_limits.max_upload_bytes) to it, above or below the default', async () => {
+    await db.prisma.projectLimit.create({ data: { project: 'own-low', maxUploadBytes: 40n } });
+    await db.prisma.projectLimit.create({ data: { project: 'own-high', maxUploadBytes: 500n } });
+    const ask = (project: string, bytes: number) =>
+      reservations.reserve({ id: randomUUID(), project, defaultQuota: 100, atLeast: bytes, atMost: bytes });
+    expect(await ask('own-low', 50)).toEqual({ refused: { quota: 40, own: true, uploaded: 0, reserved: 0 } });
+    expect(await ask('own-low', 40)).toEqual({ granted: 40 });
+    expect(await ask('own-high', 300)).toEqual({ granted: 300 });
+    expect((await reservations.usage(['own-high', 'own-low', 'none'])).get('own-high')).toEqual({
+      uploaded: 0,
+      reserved: 300,
+    });
+    expect((await reservations.usage(['none'])).get('none')).toEqual({ uploaded: 0, reserved: 0 });
   });
 
   it('never lets reservations racing for one room pass the quota together', async () => {
     await uploaded('race', 30);
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, () =>
-        reservations.reserve({ id: randomUUID(), project: 'race', quota: 100, atLeast: 10, atMost: 10 }),
+        reservations.reserve({ id: randomUUID(), project: 'race', defaultQuota: 100, atLeast: 10, atMost: 10 }),
       ),
     );
     expect(outcomes.filter((o) => 'granted' in o)).toHaveLength(7);
@@ -73,7 +96,7 @@ describe('UploadReservationsRepository (PostgreSQL)', () => {
     const dead = randomUUID();
     const live = randomUUID();
     for (const id of [dead, live])
-      expect(await reservations.reserve({ id, project: 'stale', quota: 100, atLeast: 40, atMost: 40 })).toEqual({
+      expect(await reservations.reserve({ id, project: 'stale', defaultQuota: 100, atLeast: 40, atMost: 40 })).toEqual({
         granted: 40,
       });
     const longAgo = new Date(Date.now() - UPLOAD_RESERVATION_HELD_MS - 60_000);
@@ -81,7 +104,7 @@ describe('UploadReservationsRepository (PostgreSQL)', () => {
     // Renewed: counted again.
     await reservations.renew(live);
     expect(
-      await reservations.reserve({ id: randomUUID(), project: 'stale', quota: 100, atLeast: 60, atMost: 60 }),
+      await reservations.reserve({ id: randomUUID(), project: 'stale', defaultQuota: 100, atLeast: 60, atMost: 60 }),
     ).toEqual({ granted: 60 });
     expect(await db.prisma.uploadReservation.findUnique({ where: { id: dead } })).toBeNull();
     expect(await held('stale')).toEqual([40, 60]);

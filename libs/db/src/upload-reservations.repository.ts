@@ -15,8 +15,8 @@ export interface ReservationRequest {
   /** The upload's uuid (its folder's): one reservation an upload, grown in place. */
   id: string;
   project: string;
-  /** QUOTA_PROJECT_UPLOAD_BYTES. */
-  quota: number;
+  /** QUOTA_PROJECT_UPLOAD_BYTES: the quota of a project without its own (project_limits.max_upload_bytes). */
+  defaultQuota: number;
   /** The least the upload needs set aside in all (what it has read so far, or its declared length). */
   atLeast: number;
   /** The most worth setting aside in all now; less is granted when the room is less, but never less than `atLeast`. */
@@ -25,8 +25,17 @@ export interface ReservationRequest {
 
 export type ReservationOutcome =
   | { granted: number }
-  /** What held the room: the project's uploaded datasets, and its other uploads in progress. */
-  | { refused: { uploaded: number; reserved: number } };
+  /**
+   * The quota that held (the project's own when `own`), and what held its room: the project's
+   * uploaded datasets, and its other uploads in progress.
+   */
+  | { refused: { quota: number; own: boolean; uploaded: number; reserved: number } };
+
+/** What a project's uploads hold: its uploaded datasets' bytes, and what its uploads in progress set aside. */
+export interface UploadUsage {
+  uploaded: number;
+  reserved: number;
+}
 
 /**
  * The room uploads in progress hold under their project's QUOTA_PROJECT_UPLOAD_BYTES. Each sets
@@ -45,27 +54,40 @@ export class UploadReservationsRepository {
    * project's reservations not renewed for UPLOAD_RESERVATION_HELD_MS first.
    */
   reserve(request: ReservationRequest): Promise<ReservationOutcome> {
-    const { id, project, quota, atLeast, atMost } = request;
+    const { id, project, defaultQuota, atLeast, atMost } = request;
     return this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${UPLOAD_ROOM_LOCK_NAMESPACE}::int4, hashtext(${project}))`;
       await tx.$executeRaw`
         DELETE FROM "upload_reservations"
         WHERE "project" = ${project} AND "renewed_at" < now() - make_interval(secs => ${UPLOAD_RESERVATION_HELD_MS / 1000})`;
       // One statement, one snapshot: a dataset committed with its reservation not yet deleted is counted twice, never not at all.
-      const [held] = await tx.$queryRaw<{ uploaded: number; reserved: number }[]>`
+      const [held] = await tx.$queryRaw<{ own: number | null; uploaded: number; reserved: number }[]>`
         SELECT
+          (SELECT "max_upload_bytes" FROM "project_limits" WHERE "project" = ${project})::float8 AS "own",
           (SELECT COALESCE(SUM("uploaded_bytes"), 0) FROM "datasets" WHERE "project" = ${project})::float8 AS "uploaded",
           (SELECT COALESCE(SUM("bytes"), 0) FROM "upload_reservations"
             WHERE "project" = ${project} AND "id" <> ${id}::uuid)::float8 AS "reserved"`;
-      const { uploaded, reserved } = held!;
+      const { own, uploaded, reserved } = held!;
+      const quota = own ?? defaultQuota;
       const granted = Math.min(atMost, quota - uploaded - reserved);
-      if (granted < atLeast) return { refused: { uploaded, reserved } };
+      if (granted < atLeast) return { refused: { quota, own: own !== null, uploaded, reserved } };
       await tx.$executeRaw`
         INSERT INTO "upload_reservations" ("id", "project", "bytes", "renewed_at")
         VALUES (${id}::uuid, ${project}, ${granted}, now())
         ON CONFLICT ("id") DO UPDATE SET "bytes" = EXCLUDED."bytes", "renewed_at" = EXCLUDED."renewed_at"`;
       return { granted };
     });
+  }
+
+  /** What each of `projects`' uploads hold now (reservations not renewed for UPLOAD_RESERVATION_HELD_MS left out). */
+  async usage(projects: string[]): Promise<Map<string, UploadUsage>> {
+    const rows = await this.prisma.$queryRaw<({ project: string } & UploadUsage)[]>`
+      SELECT p."project",
+        (SELECT COALESCE(SUM("uploaded_bytes"), 0) FROM "datasets" d WHERE d."project" = p."project")::float8 AS "uploaded",
+        (SELECT COALESCE(SUM("bytes"), 0) FROM "upload_reservations" r WHERE r."project" = p."project"
+          AND r."renewed_at" >= now() - make_interval(secs => ${UPLOAD_RESERVATION_HELD_MS / 1000}))::float8 AS "reserved"
+      FROM unnest(${projects}::text[]) AS p("project")`;
+    return new Map(rows.map(({ project, ...usage }) => [project, usage]));
   }
 
   /** Marks upload `id` as still going, so its reservation keeps counting. */

@@ -112,8 +112,8 @@ export class DatasetUploadService {
     // One folder per upload, never reused (libs/storage owns the prefix, which nothing else may name).
     const id = randomUUID();
     const prefix = uploadFolder(id);
-    const { datasetUploadBytes: perUpload, projectUploadBytes: quota } = this.config.limits;
-    const room = new UploadRoom(this.reservations, { id, project, quota, perUpload });
+    const { datasetUploadBytes: perUpload, projectUploadBytes: defaultQuota } = this.config.limits;
+    const room = new UploadRoom(this.reservations, { id, project, defaultQuota, perUpload });
     // A declared length past the room is refused before a byte is read.
     await room.open(declaredBytes).catch((error: unknown) => {
       throw error instanceof NoRoom ? refusal(new UploadRefused(413, 'body', error.message)) : error;

@@ -46,7 +46,12 @@ describe('a project quota of uploaded bytes (PostgreSQL, Redis, object store, HT
     } as RequestInit);
     return {
       status: res.status,
-      body: (await res.json()) as { id: string; uploadedBytes: number | null; message: string; errors?: unknown[] },
+      body: (await res.json()) as {
+        id: string;
+        uploadedBytes: number | null;
+        message: string;
+        errors?: { field: string; message: string }[];
+      },
     };
   };
   const uploadedKeys = async () => (await store.list(UPLOADS_ROOT)).length;
@@ -171,6 +176,51 @@ describe('a project quota of uploaded bytes (PostgreSQL, Redis, object store, HT
     expect(await prisma.uploadReservation.count({ where: { project: 'quota-d' } })).toBe(0);
     // The whole quota is there to take.
     expect((await upload(keyD, 'whole', await folder(18_000))).status).toBe(201);
+  });
+
+  it('holds a project to its own quota an operator set, and shows what its uploads hold in its limits', async () => {
+    const keyE = await projectKey(api, 'quota-e');
+    const limits = async () => (await requestAs(api, keyE, 'GET', '/v1/projects/quota-e/limits')).body;
+    const setOwn = async (maxUploadBytes: number | null) =>
+      expect(
+        (await requestAs(api, api.adminKey, 'PATCH', '/v1/projects/quota-e/limits', { maxUploadBytes })).status,
+      ).toBe(200);
+    const body = await folder(9_000);
+
+    await setOwn(20_000);
+    const refused = await upload(keyE, 'e-one', body);
+    expect(refused.status).toBe(413);
+    expect(refused.body.errors![0]).toMatchObject({
+      field: 'body',
+      message: expect.stringMatching(
+        /its own upload quota \(maxUploadBytes, 20000 bytes\): its datasets uploaded hold 0 bytes/,
+      ),
+    });
+    // Above the default of 40,000: two uploads fit.
+    await setOwn(100_000);
+    for (const name of ['e-one', 'e-two']) expect((await upload(keyE, name, body)).status).toBe(201);
+    // While one is in progress, the room it set aside shows.
+    const inProgress = uploadInHalves(keyE, 'e-three', body, 1_500);
+    await sleep(700);
+    expect(await limits()).toMatchObject({
+      maxUploadBytes: 100_000,
+      defaultMaxUploadBytes: QUOTA,
+      effectiveMaxUploadBytes: 100_000,
+      uploadedBytes: 36_000,
+      uploadsInProgressBytes: body.length,
+    });
+    expect((await inProgress).status).toBe(201);
+    expect(await limits()).toMatchObject({ uploadedBytes: 54_000, uploadsInProgressBytes: 0 });
+
+    // 0: the project uploads nothing more; null: back to the default, which its uploads already pass.
+    await setOwn(0);
+    expect((await upload(keyE, 'e-four', await folder(100))).status).toBe(413);
+    await setOwn(null);
+    expect(await limits()).toMatchObject({ maxUploadBytes: null, effectiveMaxUploadBytes: QUOTA });
+    const past = await upload(keyE, 'e-four', await folder(100));
+    expect(past.body.errors![0]!.message).toMatch(
+      /QUOTA_PROJECT_UPLOAD_BYTES \(40000 bytes\).*hold 54000 bytes, leaving 0/,
+    );
   });
 
   it('does not count folders registered by path or prefix (the project holds them itself)', async () => {

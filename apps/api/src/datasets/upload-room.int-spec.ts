@@ -16,7 +16,7 @@ describe('UploadRoom (PostgreSQL)', () => {
   const heldBy = async (id: string) =>
     Number((await db.prisma.uploadReservation.findUnique({ where: { id } }))?.bytes ?? -1);
   const room = (project: string, id = randomUUID(), perUpload = 1_000) =>
-    new UploadRoom(reservations, { id, project, quota: 1_000, perUpload, stepBytes: 100 });
+    new UploadRoom(reservations, { id, project, defaultQuota: 1_000, perUpload, stepBytes: 100 });
 
   it('sets aside a step ahead of what a body without a length has read, and refuses once the room is passed', async () => {
     const id = randomUUID();
@@ -73,7 +73,7 @@ describe('UploadRoom (PostgreSQL)', () => {
     const slow = new UploadRoom(reservations, {
       id,
       project: 'renew',
-      quota: 1_000,
+      defaultQuota: 1_000,
       perUpload: 1_000,
       renewMs: 50,
     });

@@ -12,8 +12,8 @@ export interface UploadRoomOptions {
   /** The upload's uuid (its folder's). */
   id: string;
   project: string;
-  /** QUOTA_PROJECT_UPLOAD_BYTES. */
-  quota: number;
+  /** QUOTA_PROJECT_UPLOAD_BYTES: the quota of a project without its own. */
+  defaultQuota: number;
   /** DATASET_UPLOAD_MAX_BYTES. */
   perUpload: number;
   /** Bytes set aside at a time when the length is not declared (UPLOAD_ROOM_STEP_BYTES). */
@@ -74,17 +74,18 @@ export class UploadRoom {
   }
 
   private async reserve(atLeast: number, atMost: number): Promise<void> {
-    const { id, project, quota } = this.options;
-    const outcome = await this.reservations.reserve({ id, project, quota, atLeast, atMost });
+    const { id, project, defaultQuota } = this.options;
+    const outcome = await this.reservations.reserve({ id, project, defaultQuota, atLeast, atMost });
     if ('granted' in outcome) {
       this.held = outcome.granted;
       this.reserved = true;
       return;
     }
-    const { uploaded, reserved } = outcome.refused;
+    const { quota, own, uploaded, reserved } = outcome.refused;
     const room = Math.max(0, quota - uploaded - reserved);
+    const which = own ? 'its own upload quota (maxUploadBytes, ' : 'QUOTA_PROJECT_UPLOAD_BYTES (';
     throw new NoRoom(
-      `Project ${project}'s uploads would pass QUOTA_PROJECT_UPLOAD_BYTES (${quota} bytes): its datasets ` +
+      `Project ${project}'s uploads would pass ${which}${quota} bytes): its datasets ` +
         `uploaded hold ${uploaded} bytes` +
         (reserved > 0 ? ` and its other uploads in progress have ${reserved} set aside` : '') +
         `, leaving ${room} for this upload's body; ` +

@@ -64,6 +64,11 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       maxPriority: null,
       defaultMaxPriority: 50,
       effectiveMaxPriority: 50,
+      maxUploadBytes: null,
+      defaultMaxUploadBytes: 53_687_091_200,
+      effectiveMaxUploadBytes: 53_687_091_200,
+      uploadedBytes: 0,
+      uploadsInProgressBytes: 0,
       running: 0,
       waiting: 0,
     });
@@ -92,6 +97,11 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
         maxPriority: null,
         defaultMaxPriority: 50,
         effectiveMaxPriority: 50,
+        maxUploadBytes: null,
+        defaultMaxUploadBytes: 53_687_091_200,
+        effectiveMaxUploadBytes: 53_687_091_200,
+        uploadedBytes: 0,
+        uploadsInProgressBytes: 0,
         running: 0,
         waiting: 1,
       },
@@ -114,6 +124,7 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       workersMaxRunning: [],
       defaultMaxQueued: 1000,
       defaultMaxPriority: 50,
+      defaultMaxUploadBytes: 53_687_091_200,
       items: [
         {
           project: 'audio',
@@ -127,6 +138,11 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
           maxPriority: null,
           defaultMaxPriority: 50,
           effectiveMaxPriority: 50,
+          maxUploadBytes: null,
+          defaultMaxUploadBytes: 53_687_091_200,
+          effectiveMaxUploadBytes: 53_687_091_200,
+          uploadedBytes: 0,
+          uploadsInProgressBytes: 0,
           running: 0,
           waiting: 0,
         },
@@ -142,6 +158,11 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
           maxPriority: null,
           defaultMaxPriority: 50,
           effectiveMaxPriority: 50,
+          maxUploadBytes: null,
+          defaultMaxUploadBytes: 53_687_091_200,
+          effectiveMaxUploadBytes: 53_687_091_200,
+          uploadedBytes: 0,
+          uploadsInProgressBytes: 0,
           running: 0,
           waiting: 1,
         },
@@ -376,6 +397,11 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
       [{ maxQueued: 2.5 }, 'maxQueued'],
       [{ maxRunning: 2, maxQueued: 'many' }, 'maxQueued'],
       [{ maxRunning: 3, extra: 1 }, 'extra'],
+      [{ maxUploadBytes: -1 }, 'maxUploadBytes'],
+      [{ maxUploadBytes: 1.5 }, 'maxUploadBytes'],
+      [{ maxUploadBytes: '1GiB' }, 'maxUploadBytes'],
+      [{ maxUploadBytes: 2 ** 60 }, 'maxUploadBytes'],
+      [{ maxUploadBytes: Number.MAX_SAFE_INTEGER + 2 }, 'maxUploadBytes'],
     ];
     for (const [body, field] of bodies) {
       const res = await admin('PATCH', '/v1/projects/vision/limits', body);
@@ -385,6 +411,7 @@ describe('project limits (PostgreSQL, Redis, HTTP)', () => {
     for (const raw of [
       '{"__proto__":{"maxRunning":3}}',
       '{"maxRunning":1e309}',
+      '{"maxUploadBytes":1e309}',
       '[]',
       'null',
       '{"maxRunning":3',
@@ -446,6 +473,7 @@ describe('project limits without PROJECT_MAX_RUNNING on the API (PostgreSQL, HTT
       workersMaxRunning: [3, 5, null],
       defaultMaxQueued: 1000,
       defaultMaxPriority: 100,
+      defaultMaxUploadBytes: 53_687_091_200,
       items: [],
     });
     expect((await get(`/v1/runs/${run}/queue`)).projectLimit).toBeNull();

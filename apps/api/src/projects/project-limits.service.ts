@@ -4,16 +4,18 @@ import type { ProjectLimitsList, ProjectLimitsView } from '@trainyard/contracts'
 import {
   placesFree,
   ProjectsRepository,
+  UploadReservationsRepository,
   WorkersRepository,
   type ProjectLimitsChange,
   type ProjectLoad,
+  type UploadUsage,
 } from '@trainyard/db';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
 import type { TrainingQueues } from '@trainyard/queue';
 import { fromRedis } from '../common/with-deadline';
 import { fleetDefaultMaxRunning, type FleetDefaultLimit } from './fleet-default-limit';
 
-/** A project's own PROJECT_MAX_RUNNING, QUOTA_QUEUED_RUNS and QUOTA_MAX_PRIORITY: read, set and removed by operators. */
+/** A project's own PROJECT_MAX_RUNNING, QUOTA_QUEUED_RUNS, QUOTA_MAX_PRIORITY and QUOTA_PROJECT_UPLOAD_BYTES: read, set and removed by operators. */
 @Injectable()
 export class ProjectLimitsService {
   private readonly logger = new Logger(ProjectLimitsService.name);
@@ -23,20 +25,27 @@ export class ProjectLimitsService {
     @Inject(CONFIG) private readonly config: TrainyardConfig,
     @Inject(TRAINING_QUEUES) private readonly queues: TrainingQueues,
     private readonly workers: WorkersRepository,
+    private readonly uploads: UploadReservationsRepository,
   ) {}
 
   async get(project: string): Promise<ProjectLimitsView> {
-    const [load, fleet] = await Promise.all([this.projects.load(project), this.fleetDefault()]);
-    return this.view(load, fleet);
+    const [load, fleet, usage] = await Promise.all([
+      this.projects.load(project),
+      this.fleetDefault(),
+      this.uploads.usage([project]),
+    ]);
+    return this.view(load, fleet, usage.get(project)!);
   }
 
   async list(): Promise<ProjectLimitsList> {
     const [loads, fleet] = await Promise.all([this.projects.listLimited(), this.fleetDefault()]);
+    const usage = await this.uploads.usage(loads.map((load) => load.project));
     return {
       ...fleet,
       defaultMaxQueued: this.defaultMaxQueued(),
       defaultMaxPriority: this.defaultMaxPriority(),
-      items: loads.map((load) => this.view(load, fleet)),
+      defaultMaxUploadBytes: this.defaultMaxUploadBytes(),
+      items: loads.map((load) => this.view(load, fleet, usage.get(load.project)!)),
     };
   }
 
@@ -85,7 +94,11 @@ export class ProjectLimitsService {
     return this.config.limits.maxPriority;
   }
 
-  private view(load: ProjectLoad, fleet: FleetDefaultLimit): ProjectLimitsView {
+  private defaultMaxUploadBytes(): number {
+    return this.config.limits.projectUploadBytes;
+  }
+
+  private view(load: ProjectLoad, fleet: FleetDefaultLimit, uploads: UploadUsage): ProjectLimitsView {
     return {
       project: load.project,
       maxRunning: load.maxRunning,
@@ -97,6 +110,11 @@ export class ProjectLimitsService {
       maxPriority: load.maxPriority,
       defaultMaxPriority: this.defaultMaxPriority(),
       effectiveMaxPriority: load.maxPriority ?? this.defaultMaxPriority(),
+      maxUploadBytes: load.maxUploadBytes,
+      defaultMaxUploadBytes: this.defaultMaxUploadBytes(),
+      effectiveMaxUploadBytes: load.maxUploadBytes ?? this.defaultMaxUploadBytes(),
+      uploadedBytes: uploads.uploaded,
+      uploadsInProgressBytes: uploads.reserved,
       running: load.running,
       waiting: load.waiting,
     };

@@ -82,6 +82,7 @@ describe("a project's limits, as the check made where runs are recorded", () => 
     maxRunning: null,
     maxQueued,
     maxPriority,
+    maxUploadBytes: null,
     running: 0,
     waiting,
   });

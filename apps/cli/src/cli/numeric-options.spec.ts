@@ -15,6 +15,7 @@ const OPTIONS: [string[], string][] = [
   [['limits', 'p'], '--max-running'],
   [['limits', 'p'], '--max-queued'],
   [['limits', 'p'], '--max-priority'],
+  [['limits', 'p'], '--max-upload-bytes'],
 ];
 
 /**

@@ -6,6 +6,8 @@ import type { Inferred } from '../named-schema';
 export const PROJECT_MAX_RUNNING_BOUND = 100_000;
 /** The most runs one project may be allowed to have waiting (QUOTA_QUEUED_RUNS's bound too). */
 export const PROJECT_MAX_QUEUED_BOUND = 1_000_000;
+/** The most bytes one project's uploads may be allowed to hold: 1 PiB (a whole number of bytes JSON and PostgreSQL carry exactly). */
+export const PROJECT_MAX_UPLOAD_BYTES_BOUND = 1024 ** 5;
 
 const projectLimitsViewSchema = z.strictObject({
   project: z.string(),
@@ -33,6 +35,16 @@ const projectLimitsViewSchema = z.strictObject({
   defaultMaxPriority: z.int().min(0).max(MAX_PRIORITY),
   /** What holds its specs' `priority`: its own cap, else the default (`422` naming `priority` past it). */
   effectiveMaxPriority: z.int().min(0).max(MAX_PRIORITY),
+  /** Its own quota of bytes its uploaded datasets may hold, set by an operator; null: none, the default applies. */
+  maxUploadBytes: z.int().min(0).nullable(),
+  /** QUOTA_PROJECT_UPLOAD_BYTES as the API is configured: the quota of projects without their own. */
+  defaultMaxUploadBytes: z.int().min(0),
+  /** What holds its uploads: its own quota, else the default (`413` past it). */
+  effectiveMaxUploadBytes: z.int().min(0),
+  /** Bytes of images its uploaded datasets hold: what the quota counts. */
+  uploadedBytes: z.int().min(0),
+  /** Bytes its uploads in progress have set aside: counted too until they end. */
+  uploadsInProgressBytes: z.int().min(0),
   /** Its runs training now: what the limit counts. */
   running: z.int().min(0),
   /** Its runs waiting for a worker (QUEUED or PREEMPTED). */
@@ -41,8 +53,8 @@ const projectLimitsViewSchema = z.strictObject({
 export interface ProjectLimitsViewSchemaType extends Inferred<typeof projectLimitsViewSchema> {}
 /**
  * `GET /v1/projects/:project/limits` and `PATCH` to it: how many of a project's runs may train at
- * once across the fleet and wait at once, the highest priority its specs may name, where those
- * numbers come from, and the project's load.
+ * once across the fleet and wait at once, the highest priority its specs may name, the bytes its
+ * uploads may hold, where those numbers come from, and the project's load and uploads.
  */
 export const ProjectLimitsViewSchema: ProjectLimitsViewSchemaType = projectLimitsViewSchema;
 export type ProjectLimitsView = z.infer<typeof ProjectLimitsViewSchema>;
@@ -55,6 +67,8 @@ const projectLimitsListSchema = z.strictObject({
   defaultMaxQueued: z.int().min(1),
   /** QUOTA_MAX_PRIORITY as the API is configured (the cap of every project not listed). */
   defaultMaxPriority: z.int().min(0).max(MAX_PRIORITY),
+  /** QUOTA_PROJECT_UPLOAD_BYTES as the API is configured (the quota of every project not listed). */
+  defaultMaxUploadBytes: z.int().min(0),
   items: z.array(ProjectLimitsViewSchema),
 });
 export interface ProjectLimitsListSchemaType extends Inferred<typeof projectLimitsListSchema> {}
@@ -82,10 +96,23 @@ const projectLimitsUpdateSchema = z
       .max(MAX_PRIORITY, `Expected at most ${MAX_PRIORITY}`)
       .nullable()
       .optional(),
+    maxUploadBytes: z
+      .int('Expected a whole number of bytes, or null for the default')
+      .min(0, 'Expected at least 0: 0 lets the project upload nothing (null: the default)')
+      .max(PROJECT_MAX_UPLOAD_BYTES_BOUND, `Expected at most ${PROJECT_MAX_UPLOAD_BYTES_BOUND} (1 PiB)`)
+      .nullable()
+      .optional(),
   })
   .refine(
-    (change) => change.maxRunning !== undefined || change.maxQueued !== undefined || change.maxPriority !== undefined,
-    { message: 'Give maxRunning, maxQueued, maxPriority or several (null: back to the default)', path: ['maxRunning'] },
+    (change) =>
+      change.maxRunning !== undefined ||
+      change.maxQueued !== undefined ||
+      change.maxPriority !== undefined ||
+      change.maxUploadBytes !== undefined,
+    {
+      message: 'Give maxRunning, maxQueued, maxPriority, maxUploadBytes or several (null: back to the default)',
+      path: ['maxRunning'],
+    },
   );
 export interface ProjectLimitsUpdateSchemaType extends Inferred<typeof projectLimitsUpdateSchema> {}
 /**
