@@ -111,15 +111,6 @@ export class DatasetsRepository {
     return row ? datasetView(row) : null;
   }
 
-  /**
-   * Bytes of images the project's uploads stored, its datasets uploaded through the API together
-   * (QUOTA_PROJECT_UPLOAD_BYTES): the (project, created_at, id) index's rows of that project.
-   */
-  async uploadedBytes(project: string): Promise<number> {
-    const { _sum } = await this.prisma.dataset.aggregate({ where: { project }, _sum: { uploadedBytes: true } });
-    return Number(_sum.uploadedBytes ?? 0n);
-  }
-
   /** Whether the project has a dataset of that name (names are unique per project). */
   async nameTaken(project: string, name: string): Promise<boolean> {
     return (await this.prisma.dataset.count({ where: { project, name } })) > 0;
