@@ -35,6 +35,7 @@ async function servedSeries(): Promise<Map<string, Served>> {
     undefined as never,
     undefined as never,
     undefined as never,
+    undefined as never,
   );
   const closed: Record<string, Record<string, readonly string[]>> = {
     trainyard_queue_jobs: { state: QUEUE_JOB_STATES, class: RESOURCE_CLASSES },

@@ -90,6 +90,13 @@ export class UploadReservationsRepository {
     return new Map(rows.map(({ project, ...usage }) => [project, usage]));
   }
 
+  /** Bytes of images each project's uploaded datasets hold, for the projects holding any (a scrape's gauge). */
+  uploadedByProject(): Promise<{ project: string; bytes: number }[]> {
+    return this.prisma.$queryRaw`
+      SELECT "project", SUM("uploaded_bytes")::float8 AS "bytes" FROM "datasets"
+      WHERE "uploaded_bytes" IS NOT NULL GROUP BY "project" ORDER BY "project"`;
+  }
+
   /** Marks upload `id` as still going, so its reservation keeps counting. */
   async renew(id: string): Promise<void> {
     await this.prisma.$executeRaw`UPDATE "upload_reservations" SET "renewed_at" = now() WHERE "id" = ${id}::uuid`;

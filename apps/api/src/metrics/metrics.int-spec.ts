@@ -69,9 +69,22 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     const quota = await api.fetch(`${api.baseUrl}/v1/projects/audio/limits`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ maxQueued: 50, maxPriority: 0 }),
+      body: JSON.stringify({ maxQueued: 50, maxPriority: 0, maxUploadBytes: 1_000_000 }),
     });
     expect(quota.status).toBe(200);
+    // An uploaded dataset of audio's: what its upload quota counts.
+    await api.app.get<Database>(DATABASE).prisma.dataset.create({
+      data: {
+        id: randomUUID(),
+        name: 'clips',
+        project: 'audio',
+        location: { kind: 's3', prefix: `datasets/uploads/${randomUUID()}/` },
+        uri: 's3://bucket/clips/',
+        classNames: ['a', 'b'],
+        counts: [1, 1],
+        uploadedBytes: 3_000_000_000n,
+      },
+    });
     const limited = await scrape();
     expect(value(limited, 'trainyard_project_max_running{project="default"}')).toBe(4);
     expect(value(limited, 'trainyard_project_max_running{project="vision"}')).toBe(1);
@@ -85,6 +98,10 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     expect(value(limited, 'trainyard_project_max_queued{project="default"}')).toBeUndefined();
     expect(value(limited, 'trainyard_project_max_priority{project="audio"}')).toBe(0);
     expect(value(limited, 'trainyard_project_max_priority{project="vision"}')).toBeUndefined();
+    expect(value(limited, 'trainyard_project_max_upload_bytes{project="audio"}')).toBe(1_000_000);
+    expect(value(limited, 'trainyard_project_max_upload_bytes{project="vision"}')).toBeUndefined();
+    expect(value(limited, 'trainyard_project_uploaded_bytes{project="audio"}')).toBe(3_000_000_000);
+    expect(value(limited, 'trainyard_project_uploaded_bytes{project="vision"}')).toBeUndefined();
 
     expect((await patch('vision', null)).status).toBe(200);
     const removed = await scrape();

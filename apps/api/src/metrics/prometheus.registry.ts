@@ -3,7 +3,13 @@ import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TrainyardConfig } from '@trainyard/config';
 import { RESOURCE_CLASSES, RUN_KINDS, RUN_STATUSES } from '@trainyard/contracts';
 import { QUEUE_JOB_STATES, WORKER_STATES } from '@trainyard/contracts';
-import { ProjectsRepository, RunsRepository, WorkersRepository, type ProjectLoad } from '@trainyard/db';
+import {
+  ProjectsRepository,
+  RunsRepository,
+  UploadReservationsRepository,
+  WorkersRepository,
+  type ProjectLoad,
+} from '@trainyard/db';
 import type { TrainingQueues } from '@trainyard/queue';
 import { withDeadline } from '../common/with-deadline';
 import { CONFIG, TRAINING_QUEUES } from '@trainyard/infrastructure';
@@ -55,6 +61,7 @@ export class PrometheusRegistry implements OnModuleDestroy {
     private readonly runsRepository: RunsRepository,
     private readonly workersRepository: WorkersRepository,
     private readonly projectsRepository: ProjectsRepository,
+    private readonly uploadsRepository: UploadReservationsRepository,
   ) {
     this.endedRuns = new EndedRunsBaseCounter(this.countEndedRuns, {
       periodMs: config.api.metricsEndedRunsMaxAgeMs,
@@ -146,6 +153,27 @@ export class PrometheusRegistry implements OnModuleDestroy {
         this.collectLimited(projectPriority, (p) => {
           if (p.maxPriority !== null) projectPriority.set({ project: p.project }, p.maxPriority);
         }),
+    });
+    const projectUploadQuota: Gauge<'project'> = new Gauge({
+      name: 'trainyard_project_max_upload_bytes',
+      help: "A project's own quota of bytes its uploaded datasets may hold (projects with one; the others follow QUOTA_PROJECT_UPLOAD_BYTES)",
+      labelNames: ['project'],
+      registers: [this.registry],
+      collect: () =>
+        this.collectLimited(projectUploadQuota, (p) => {
+          if (p.maxUploadBytes !== null) projectUploadQuota.set({ project: p.project }, p.maxUploadBytes);
+        }),
+    });
+    const projectUploaded: Gauge<'project'> = new Gauge({
+      name: 'trainyard_project_uploaded_bytes',
+      help: "Bytes of images each project's uploaded datasets hold, what its upload quota counts (projects holding any)",
+      labelNames: ['project'],
+      registers: [this.registry],
+      collect: async () => {
+        const rows = await this.read('uploaded bytes by project', () => this.uploadsRepository.uploadedByProject());
+        projectUploaded.reset();
+        for (const { project, bytes } of rows ?? []) projectUploaded.set({ project }, bytes);
+      },
     });
     const projectRuns: Gauge<'project' | 'state'> = new Gauge({
       name: 'trainyard_project_runs',
