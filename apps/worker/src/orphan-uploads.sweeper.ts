@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DatasetsRepository } from '@trainyard/db';
+import { DatasetsRepository, UPLOAD_RESERVATION_HELD_MS } from '@trainyard/db';
 import { OBJECT_STORE } from '@trainyard/infrastructure';
 import { isUploadFolder, UPLOADS_ROOT, type ObjectStore } from '@trainyard/storage';
 
@@ -7,9 +7,11 @@ import { isUploadFolder, UPLOADS_ROOT, type ObjectStore } from '@trainyard/stora
  * An upload folder no dataset names whose newest object is older than this is an orphan. An
  * upload stores each image as it arrives and registers its folder at the end; one whose client
  * stalls is cut after STALLED_CLIENT_MS (a minute) and deletes what it stored. A day of silence
- * is an API process that died mid-upload (its cleanup never ran), never an upload still going.
+ * is an API process that died mid-upload (its cleanup never ran), never an upload still going:
+ * the same day after which such an upload's room under its project's quota stops counting, so
+ * its images count until they are swept.
  */
-export const ORPHAN_UPLOAD_GRACE_MS = 24 * 60 * 60_000;
+export const ORPHAN_UPLOAD_GRACE_MS = UPLOAD_RESERVATION_HELD_MS;
 /** Upload folders whose datasets are looked up in one query. */
 export const ORPHAN_UPLOAD_SWEEP_FOLDERS = 500;
 
