@@ -47,11 +47,3 @@ export function tableHead(header: string[], widths: number[]): string[] {
 export function tableRows(rows: string[][], widths: number[]): string[] {
   return rows.map((cells) => cells.map((c, i) => padToWidth(terminalSafe(String(c)), widths[i] ?? 0)).join('  '));
 }
-
-/** "12 KiB", "3.4 MiB": transfer sizes in progress lines. */
-export function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-  // an upload of a few small images holds some hundred bytes: '0 KiB' read as none
-  if (n < 1024) return `${n} B`;
-  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
-}

@@ -1,8 +1,8 @@
-import { defaultLimitText, projectLimitText } from '@trainyard/client/browser';
+import { defaultLimitText, formatBytes, projectLimitText } from '@trainyard/client/browser';
 import type { ProjectLimitsList, ProjectLimitsView, Whoami } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
-import { formatAgo, formatBytes, formatDuration, queueCountsShown } from './format';
+import { formatAgo, formatDuration, queueCountsShown } from './format';
 import { timeTitle } from './local-time';
 import { whoami } from './sign-in';
 
@@ -162,7 +162,7 @@ async function projectLimits(me: Whoami | null): Promise<ProjectLimitsList | nul
   return me?.scopes.includes('admin') ? api.listProjectLimits() : null;
 }
 
-/** "1.2 GB of 50.0 GB (the default)", with what uploads in progress set aside when they have. */
+/** "1.2 GiB of 50.0 GiB (the default)", with what uploads in progress set aside when they have. */
 function uploadsText(p: ProjectLimitsView): string {
   const held = `${formatBytes(p.uploadedBytes)} of ${formatBytes(p.effectiveMaxUploadBytes)}`;
   const own = p.maxUploadBytes === null ? 'the default' : 'its own';

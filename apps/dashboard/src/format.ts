@@ -32,19 +32,6 @@ export function formatNumber(value: number | null | undefined, digits = 4): stri
   return Number(value.toPrecision(digits)).toString();
 }
 
-/** "512 B", "1.5 KB", "3.0 MB", "50.0 GB", "1.2 TB" (powers of 1,024, as the settings count them). */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let unit = 0;
-  let value = bytes / 1024;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
-
 export function formatAgo(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '—';
   return `${formatDuration(now - Date.parse(iso))} ago`;

@@ -1,7 +1,7 @@
+import { formatBytes } from '@trainyard/client/browser';
 import type { RunDetailView } from '@trainyard/contracts';
 import { api, errorText } from './api';
 import { clear, h } from './dom';
-import { formatBytes } from './format';
 
 /**
  * A run's name, tags and notes, with an edit form; archive/unarchive; and delete, which first

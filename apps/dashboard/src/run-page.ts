@@ -1,9 +1,9 @@
+import { formatBytes } from '@trainyard/client/browser';
 import type { RunDetailView, RunProgress } from '@trainyard/contracts';
 import { api, errorText, isGone } from './api';
 import { lineChart, type ChartPoint, type LineChart } from './chart';
 import { clear, h } from './dom';
 import {
-  formatBytes,
   formatDuration,
   formatMeasured,
   formatNumber,

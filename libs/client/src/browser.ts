@@ -16,6 +16,7 @@ export { StreamEndedEarlyError, TrainyardApiError, TrainyardConnectionError } fr
 export { serverSentEvents, type ServerSentEvent } from './server-sent-events';
 export { queueWaitParts } from './queue-wait-text';
 export { defaultLimitText, projectLimitText } from './project-limit-text';
+export { formatBytes } from './byte-size-text';
 export { DEFAULT_RETRY_POLICY, retryAfterMs, retryDelayMs, type RetryPolicy } from './retry-policy';
 
 /**

@@ -1,5 +1,6 @@
+import { formatBytes } from '@trainyard/client';
 import type { DatasetSummary } from '@trainyard/contracts';
-import { formatBytes, formatTable } from '../progress-line';
+import { formatTable } from '../progress-line';
 import { terminalSafe } from '../terminal-safe';
 import { arg, expectArgs, printJson, projectFlag, str, type Command, type CommandContext } from './command';
 import { uploadFolder } from './dataset-upload';

@@ -1,4 +1,4 @@
-import { defaultLimitText, projectLimitText } from '@trainyard/client';
+import { defaultLimitText, formatBytes, projectLimitText } from '@trainyard/client';
 import {
   decimalInt,
   MAX_PRIORITY,
@@ -8,7 +8,7 @@ import {
   type ProjectLimitsView,
   type WorkerList,
 } from '@trainyard/contracts';
-import { formatBytes, formatDuration, formatTable } from '../progress-line';
+import { formatDuration, formatTable } from '../progress-line';
 import { arg, expectArgs, printJson, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
