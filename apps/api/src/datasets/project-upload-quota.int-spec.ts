@@ -134,8 +134,9 @@ describe('a project quota of uploaded bytes (PostgreSQL, Redis, object store, HT
     expect(body.length).toBeLessThan(QUOTA);
     expect(2 * body.length).toBeGreaterThan(QUOTA);
     const [one, two] = await Promise.all([
-      uploadInHalves(keyC, 'c-one', body, 500),
-      sleep(100).then(() => uploadInHalves(keyC, 'c-two', body, 500)),
+      // Each holds its second half back 2 s: both are open together however loaded the machine.
+      uploadInHalves(keyC, 'c-one', body, 2_000),
+      sleep(100).then(() => uploadInHalves(keyC, 'c-two', body, 2_000)),
     ]);
     expect([one.status, two.status].sort()).toEqual([201, 413]);
     const refused = one.status === 413 ? one : two;
@@ -200,8 +201,9 @@ describe('a project quota of uploaded bytes (PostgreSQL, Redis, object store, HT
     await setOwn(100_000);
     for (const name of ['e-one', 'e-two']) expect((await upload(keyE, name, body)).status).toBe(201);
     // While one is in progress, the room it set aside shows.
-    const inProgress = uploadInHalves(keyE, 'e-three', body, 1_500);
-    await sleep(700);
+    const inProgress = uploadInHalves(keyE, 'e-three', body, 5_000);
+    const deadline = Date.now() + 4_000;
+    while ((await limits()).uploadsInProgressBytes === 0 && Date.now() < deadline) await sleep(100);
     expect(await limits()).toMatchObject({
       maxUploadBytes: 100_000,
       defaultMaxUploadBytes: QUOTA,
