@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { COMPARE_MAX_RUNS } from '@trainyard/contracts';
 import { cli, json, openEventStream, scriptedApi } from '../testing/scripted-api';
 import { EXIT } from './exit-codes';
 
@@ -220,6 +221,34 @@ describe('run commands', () => {
         column: 13,
       });
       expect(api.seen).toEqual([]);
+    });
+  });
+
+  describe('compare: how many runs', () => {
+    const ids = (n: number) =>
+      Array.from({ length: n }, (_, i) => `0c${String(i).padStart(6, '0')}-0000-4000-8000-000000000000`);
+
+    it('more runs than the API compares is a usage error naming the limit, before any lookup (exit 1)', async () => {
+      api = await scriptedApi({});
+      const result = await cli(['compare', ...ids(COMPARE_MAX_RUNS + 5)], { TRAINYARD_URL: api.url });
+      expect(result.code).toBe(EXIT.USAGE);
+      expect(result.stderr).toBe(
+        `trainyard: compare takes at most ${COMPARE_MAX_RUNS} runs, got ${COMPARE_MAX_RUNS + 5}\n`,
+      );
+      expect(api.seen).toEqual([]);
+    });
+
+    it('the same run twice is one run: a usage error, not a table of one row (exit 1)', async () => {
+      api = await scriptedApi({});
+      const result = await cli(['compare', A, A.toUpperCase()], { TRAINYARD_URL: api.url });
+      expect(result.code).toBe(EXIT.USAGE);
+      expect(result.stderr).toBe(`trainyard: compare needs at least two different runs: ${A} was given 2 times\n`);
+      expect(api.seen).toEqual([]);
+    });
+
+    it(`compares ${COMPARE_MAX_RUNS}`, async () => {
+      api = await scriptedApi({ 'GET /v1/runs/compare': json({ names: [], maxPoints: 10, runs: [] }) });
+      expect((await cli(['compare', ...ids(COMPARE_MAX_RUNS)], { TRAINYARD_URL: api.url })).code).toBe(EXIT.OK);
     });
   });
 
