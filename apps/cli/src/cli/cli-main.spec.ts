@@ -72,6 +72,26 @@ describe('trainyard command line', () => {
     });
   });
 
+  it.each([
+    [['submit', 'spec.yaml', '--dryrun'], "Unknown option '--dryrun': did you mean --dry-run?", 'submit'],
+    [['watch', 'abcd1234', '--jsn'], "Unknown option '--jsn': did you mean --json?", 'watch'],
+    [['metrics', 'abcd1234', '--name', 'loss'], "Unknown option '--name': did you mean --names?", 'metrics'],
+    [['keys', 'create', '--scope', 'read'], "Unknown option '--scope': did you mean --scopes?", 'keys'],
+  ])('%j: a mistyped option is named with the one meant (exit 1)', async (argv, said, command) => {
+    const result = await cli(argv, { XDG_CONFIG_HOME: home, TRAINYARD_URL: 'http://127.0.0.1:9' });
+    expect(result).toMatchObject({ code: EXIT.USAGE, stdout: '' });
+    expect(result.stderr).toBe(`trainyard: ${said}\nSee \`trainyard ${command} --help\`.\n`);
+  });
+
+  it('an option no command option is near is named with the options the command takes, not taken for a positional', async () => {
+    const result = await cli(['compare', 'abcd1234', 'abcd5678', '--bogus'], { XDG_CONFIG_HOME: home });
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).toBe(
+      "trainyard: Unknown option '--bogus' (compare takes --names, --json, --url, --api-key, --help; " +
+        "an argument that starts with '-' goes after '--')\nSee `trainyard compare --help`.\n",
+    );
+  });
+
   it.each(COMMANDS.filter((c) => c.maxArgs !== undefined).map((c) => [c.name, c.maxArgs!]))(
     'refuses an argument more than `%s` takes (%i), exit 1, before any request',
     async (name, max) => {

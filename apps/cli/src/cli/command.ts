@@ -94,10 +94,41 @@ export function parseCommandArgs(command: Command, argv: string[]): { args: stri
   } catch (error) {
     // parseArgs names the unknown or malformed option ("Unknown option '--bogus'", "Option '--limit
     // <value>' argument missing"): the flag for the problem details, and where to look.
-    const message = (error as Error).message;
+    const { message, code } = error as Error & { code?: string };
     const flag = /'(--?[^' ]+)/.exec(message)?.[1];
-    throw usageError(`${message}\nSee \`trainyard ${command.name} --help\`.`, flag);
+    const said = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag ? unknownOptionMessage(command, flag) : message;
+    throw usageError(`${said}\nSee \`trainyard ${command.name} --help\`.`, flag);
   }
+}
+
+/**
+ * parseArgs' own message for a mistyped option (`--dryrun`) told how to pass a positional that starts
+ * with '-': the option meant, or those the command takes, is what a person looks for.
+ */
+function unknownOptionMessage(command: Command, flag: string): string {
+  const names = Object.keys({ ...command.options, ...GLOBAL_OPTIONS });
+  const typed = flag.replace(/^--?/, '');
+  let meant: { name: string; distance: number } | undefined;
+  for (const name of names) {
+    const distance = editDistance(typed, name);
+    if (distance <= 2 && distance < typed.length / 2 && (!meant || distance < meant.distance))
+      meant = { name, distance };
+  }
+  if (meant) return `Unknown option '${flag}': did you mean --${meant.name}?`;
+  const takes = names.map((name) => `--${name}`).join(', ');
+  return `Unknown option '${flag}' (${command.name} takes ${takes}; an argument that starts with '-' goes after '--')`;
+}
+
+/** Levenshtein distance: the fewest one-character insertions, deletions and substitutions from `a` to `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
 }
 
 /** A usage error when `args` holds more than `max` positional arguments (`shape` shows the ones it takes). */
