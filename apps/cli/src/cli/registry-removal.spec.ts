@@ -38,6 +38,18 @@ describe('trainyard datasets rm', () => {
     );
   });
 
+  it('says one image and one finished run in the singular', async () => {
+    const prefix = `datasets/uploads/${DATASET}/`;
+    const one = {
+      ...deletion({ prefix: `s3://bucket/${prefix}`, count: 1, bytes: 2048 }, { kind: 's3', prefix }),
+      finishedRuns: 1,
+    };
+    api = await scriptedApi({ [`DELETE /v1/datasets/${DATASET}`]: json(one) });
+    expect((await cli(['datasets', 'rm', DATASET], { TRAINYARD_URL: api.url })).stdout).toBe(
+      `deleted dataset pets (${DATASET}): 1 stored image (2 KiB) removed from s3://bucket/${prefix}; 1 finished run keeps its history\n`,
+    );
+  });
+
   it('exits 2 with the runs in the way named when the API refuses, 1 for a missing or extra argument', async () => {
     const message = `Dataset ${DATASET} is used by 1 run not finished (${RUN}): cancel them or let them end first`;
     const problem = { type: 'about:blank', title: 'Conflict', status: 409, detail: message, message };

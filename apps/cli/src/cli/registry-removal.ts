@@ -10,9 +10,14 @@ export async function removeDataset(ctx: CommandContext, id: string): Promise<Ex
   const deleted = await ctx.client().deleteDataset(id, { signal: ctx.signal });
   if (ctx.json) return (printJson(ctx, deleted), EXIT.OK);
   const what = deleted.objects
-    ? `${deleted.objects.count} stored images (${kib(deleted.objects.bytes)}) removed from ${deleted.objects.prefix}${deleted.objects.packedVersions ? `, and ${deleted.objects.packedVersions} packed version${deleted.objects.packedVersions === 1 ? '' : 's'} of them` : ''}`
+    ? `${deleted.objects.count} stored image${deleted.objects.count === 1 ? '' : 's'} (${kib(deleted.objects.bytes)}) removed from ${deleted.objects.prefix}${deleted.objects.packedVersions ? `, and ${deleted.objects.packedVersions} packed version${deleted.objects.packedVersions === 1 ? '' : 's'} of them` : ''}`
     : `its folder (${deleted.location.kind === 'local' ? deleted.location.path : deleted.location.prefix}) left as it is`;
-  const history = deleted.finishedRuns > 0 ? `; ${deleted.finishedRuns} finished runs keep their history` : '';
+  const history =
+    deleted.finishedRuns === 1
+      ? '; 1 finished run keeps its history'
+      : deleted.finishedRuns > 1
+        ? `; ${deleted.finishedRuns} finished runs keep their history`
+        : '';
   ctx.out(`${terminalSafe(`deleted dataset ${deleted.name} (${deleted.datasetId}): ${what}${history}`)}\n`);
   return EXIT.OK;
 }
