@@ -15,11 +15,11 @@ import { projectFilter, projectForWrites, type Principal } from '../auth/princip
 import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/catalog-page-query';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds } from '../openapi/response-contract';
-import { RunIdSchema } from '../runs/run-queries';
+import { PipelineIdSchema } from '../runs/run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { PipelinesService } from './pipelines.service';
 
-const pipelineIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid pipeline id', { field: 'id' });
+const pipelineIdPipe = new ZodValidationPipe(PipelineIdSchema, 'Invalid pipeline id', { field: 'id' });
 
 @ApiTags('pipelines')
 @Owned('pipeline')

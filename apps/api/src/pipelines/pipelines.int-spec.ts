@@ -180,6 +180,15 @@ describe('pipeline cancel (PostgreSQL, Redis, HTTP)', () => {
     expect(bad.body).toMatchObject({ message: 'Invalid pipeline id', errors: [{ field: 'id' }] });
   });
 
+  it.each([
+    ['pipeline', '/v1/pipelines/05ee2bbe'],
+    ['sweep', '/v1/sweeps/94c8d869'],
+  ])('a malformed %s id (a short one, as for runs) is said to be that, not a run id', async (what, path) => {
+    const bad = await http('GET', path);
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ errors: [{ field: 'id', message: `Expected a ${what} id (a UUID)` }] });
+  });
+
   it('a run cancel of a held step ends its pipeline at once, naming the step, and cancels the queued pretrain and its job', async () => {
     const { id, pretrainId, runIds } = await submit('one step');
     const step = runIds[1]!;

@@ -30,7 +30,14 @@ export const RunListSortSchema = z
  * writes it in lowercase, as PostgreSQL does: object keys, BullMQ job ids and the comparisons in
  * the code are case-sensitive, and `DELETE /v1/runs/6F1C…` must remove `runs/6f1c…/` too.
  */
-export const RunIdSchema = z.guid({ message: 'Expected a run id (a UUID)' }).toLowerCase();
+export const RunIdSchema = idSchemaOf('run');
+/** A pipeline's and a sweep's ids are run-shaped: a malformed one is named for what it is, not as a run's. */
+export const PipelineIdSchema = idSchemaOf('pipeline');
+export const SweepIdSchema = idSchemaOf('sweep');
+
+function idSchemaOf(what: 'run' | 'pipeline' | 'sweep') {
+  return z.guid({ message: `Expected a ${what} id (a UUID)` }).toLowerCase();
+}
 
 /** `Idempotency-Key` header of POST /v1/runs: optional, 1–255 visible ASCII characters (a UUID, say). */
 export const IdempotencyKeySchema = z

@@ -15,11 +15,11 @@ import { projectFilter, projectForWrites, type Principal } from '../auth/princip
 import { CatalogPageQuerySchema, type CatalogPageQueryParams } from '../catalog/catalog-page-query';
 import { schemaRef } from '../openapi/openapi-schemas';
 import { Responds } from '../openapi/response-contract';
-import { RunIdSchema } from '../runs/run-queries';
+import { SweepIdSchema } from '../runs/run-queries';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
 import { SweepsService } from './sweeps.service';
 
-const sweepIdPipe = new ZodValidationPipe(RunIdSchema, 'Invalid sweep id', { field: 'id' });
+const sweepIdPipe = new ZodValidationPipe(SweepIdSchema, 'Invalid sweep id', { field: 'id' });
 
 @ApiTags('sweeps')
 @Owned('sweep')
