@@ -42,7 +42,7 @@ describe('trainyard keys', () => {
     );
     expect(result).toMatchObject({ code: EXIT.OK, stdout: `${TOKEN}\n` });
     expect(result.stderr).toBe(
-      `key ${KEY.id} "ci reader" (read; project research): its token, shown this once, is on the next line\n`,
+      `key ${KEY.id} "ci reader" (read; project research): its token, shown this once, went to stdout\n`,
     );
     expect(sent).toEqual({ name: 'ci reader', scopes: ['read'], project: 'research' });
     const asJson = await cli(['keys', 'create', '--name', 'n', '--scopes', 'read', '--json'], {
@@ -52,16 +52,26 @@ describe('trainyard keys', () => {
     expect(sent).toEqual({ name: 'n', scopes: ['read'] });
   });
 
+  it('create on a terminal: the token is on the next line, as stderr says', async () => {
+    api = await scriptedApi(routes);
+    const env = { TRAINYARD_URL: api.url };
+    const shown = await cli(['keys', 'create', '--name', 'ci reader', '--scopes', 'read'], env, { stdoutIsTty: true });
+    expect(shown).toMatchObject({ code: EXIT.OK, stdout: `${TOKEN}\n` });
+    expect(shown.stderr).toBe(
+      `key ${KEY.id} "ci reader" (read; every project): its token, shown this once, is on the next line\n`,
+    );
+  });
+
   it('create: tells a key for every project from one for a project named "all", in the words the table uses', async () => {
     api = await scriptedApi(routes);
     const env = { TRAINYARD_URL: api.url };
     const unconfined = await cli(['keys', 'create', '--name', 'ci reader', '--scopes', 'read'], env);
     expect(unconfined.stderr).toBe(
-      `key ${KEY.id} "ci reader" (read; every project): its token, shown this once, is on the next line\n`,
+      `key ${KEY.id} "ci reader" (read; every project): its token, shown this once, went to stdout\n`,
     );
     const named = await cli(['keys', 'create', '--name', 'ci reader', '--scopes', 'read', '--project', 'all'], env);
     expect(named.stderr).toBe(
-      `key ${KEY.id} "ci reader" (read; project all): its token, shown this once, is on the next line\n`,
+      `key ${KEY.id} "ci reader" (read; project all): its token, shown this once, went to stdout\n`,
     );
   });
 

@@ -74,8 +74,10 @@ export const keysCommand: Command = {
         { signal: ctx.signal },
       );
       if (ctx.json) return (printJson(ctx, { key, token }), EXIT.OK);
+      // `TOKEN=$(trainyard keys create …)` shows stderr alone: no token follows on the terminal there.
+      const where = ctx.stdoutIsTty ? 'is on the next line' : 'went to stdout';
       ctx.err(
-        `key ${key.id} "${key.name}" (${key.scopes.join(', ')}; ${key.project === null ? keyProjectText(key) : `project ${key.project}`}): its token, shown this once, is on the next line\n`,
+        `key ${key.id} "${key.name}" (${key.scopes.join(', ')}; ${key.project === null ? keyProjectText(key) : `project ${key.project}`}): its token, shown this once, ${where}\n`,
       );
       ctx.out(`${token}\n`);
       return EXIT.OK;
