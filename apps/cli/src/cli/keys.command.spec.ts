@@ -93,6 +93,21 @@ describe('trainyard keys', () => {
     });
   });
 
+  it('revoke of the key the command itself uses warns that commands with it are refused from now on (exit 0)', async () => {
+    const as = (keyId: string) => json({ keyId, name: 'me', scopes: ['admin'], project: null });
+    api = await scriptedApi({ ...routes, 'GET /v1/whoami': as(KEY.id.toUpperCase()) });
+    const own = await cli(['keys', 'revoke', KEY.id], { TRAINYARD_URL: api.url, TRAINYARD_API_KEY: 'ty_me' });
+    expect(own).toMatchObject({
+      code: EXIT.OK,
+      stdout: `key ${KEY.id} "ci reader" revoked (refused from now on, within 5 s on every API replica)\n`,
+      stderr:
+        'trainyard: warning: it is the key this command used (TRAINYARD_API_KEY): every command with it is refused from now on; log in with another key (`trainyard login`)\n',
+    });
+    await api.close();
+    api = await scriptedApi({ ...routes, 'GET /v1/whoami': as('00000000-0000-4000-8000-000000000000') });
+    expect((await cli(['keys', 'revoke', KEY.id], { TRAINYARD_URL: api.url })).stderr).toBe('');
+  });
+
   it.each([
     [['keys', 'create', '--scopes', 'read'], '--name'],
     [['keys', 'create', '--name', 'n'], '--scopes'],

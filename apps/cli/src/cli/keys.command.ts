@@ -6,7 +6,8 @@ import {
   type ApiKeyView,
 } from '@trainyard/contracts';
 import { formatTable } from '../progress-line';
-import { arg, checkFlag, expectArgs, orList, printJson, projectFlag, str, type Command } from './command';
+import { effectiveConfig } from './cli-config';
+import { arg, checkFlag, expectArgs, orList, printJson, projectFlag, str, warn, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
 const SUBCOMMANDS = ['list', 'create', 'revoke'] as const;
@@ -84,9 +85,17 @@ export const keysCommand: Command = {
     }
     if (action === 'revoke') {
       expectArgs({ name: 'keys' }, ctx.args, 2, 'revoke <id>');
-      const key = await client.revokeKey(arg(ctx, 1, 'key id'), { signal: ctx.signal });
-      if (ctx.json) return (printJson(ctx, key), EXIT.OK);
-      ctx.out(`key ${key.id} "${key.name}" revoked (refused from now on, within 5 s on every API replica)\n`);
+      const id = arg(ctx, 1, 'key id');
+      // Asked before: once revoked, the key cannot ask who it was. Best effort, the revoke is what counts.
+      const self = await client.whoami({ signal: ctx.signal }).catch(() => undefined);
+      const key = await client.revokeKey(id, { signal: ctx.signal });
+      if (ctx.json) printJson(ctx, key);
+      else ctx.out(`key ${key.id} "${key.name}" revoked (refused from now on, within 5 s on every API replica)\n`);
+      if (self?.keyId.toLowerCase() === key.id.toLowerCase())
+        warn(
+          ctx,
+          `it is the key this command used (${effectiveConfig(ctx.values, ctx.env).keySource ?? 'its key'}): every command with it is refused from now on; log in with another key (\`trainyard login\`)`,
+        );
       return EXIT.OK;
     }
     expectArgs({ name: 'keys' }, ctx.args, ctx.args.length ? 1 : 0, 'list');
