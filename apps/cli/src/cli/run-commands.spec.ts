@@ -300,6 +300,33 @@ describe('run commands', () => {
       expect(api.seen).toEqual([`GET /v1/runs/${RUN}/metrics?names=val_acc`, `GET /v1/runs/${RUN}`]);
     });
 
+    it('--names "loss, val_accuracy" (a space after the comma) names the metrics the run has: no warning, nothing asked more', async () => {
+      const point = (name: string) => ({
+        id: 1,
+        runId: RUN,
+        attemptId: 'a1',
+        name,
+        step: 1,
+        epoch: 1,
+        value: 0.5,
+        wallTime: '2026-01-01T00:00:00.000Z',
+      });
+      const row = (id: string) => ({ run: { ...detail, id, status: 'SUCCEEDED' }, series: [] });
+      api = await scriptedApi({
+        [`GET /v1/runs/${RUN}/metrics`]: json({ points: [point('loss'), point('val_accuracy')] }),
+        [`GET /v1/runs/${RUN}`]: json(detail),
+        'GET /v1/runs/compare': json({ names: ['loss', 'val_accuracy'], maxPoints: 10, runs: [row(A), row(B)] }),
+      });
+      const exported = await cli(['metrics', RUN, '--names', 'loss, val_accuracy'], { TRAINYARD_URL: api.url });
+      expect(exported).toMatchObject({ code: EXIT.OK, stderr: '' });
+      const compared = await cli(['compare', A, B, '--names', 'loss, val_accuracy'], { TRAINYARD_URL: api.url });
+      expect(compared).toMatchObject({ code: EXIT.OK, stderr: '' });
+      expect(api.seen).toEqual([
+        `GET /v1/runs/${RUN}/metrics?names=${encodeURIComponent('loss,val_accuracy')}`,
+        `GET /v1/runs/compare?ids=${encodeURIComponent(`${A},${B}`)}&names=${encodeURIComponent('loss,val_accuracy')}&maxPoints=10`,
+      ]);
+    });
+
     it('logs --attempt: warns of an attempt the run never had, naming the ones it had', async () => {
       api = await scriptedApi({
         [LOGS]: json({ lines: [], complete: true, next: null }),

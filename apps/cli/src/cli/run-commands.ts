@@ -189,6 +189,16 @@ export const cancelCommand: Command = {
   },
 };
 
+/**
+ * `--names loss, val_loss`: each name without the spaces around it. The API trims them too, so an
+ * untrimmed " val_loss" was exported and then warned of as a metric the run lacks.
+ */
+function namesFlag(ctx: CommandContext): string[] | undefined {
+  return str(ctx, 'names')
+    ?.split(',')
+    .map((name) => name.trim());
+}
+
 export const compareCommand: Command = {
   name: 'compare',
   usage: '<run> <run> [<run>…]',
@@ -202,7 +212,7 @@ export const compareCommand: Command = {
     // one lookup per run.
     if (ctx.args.length > COMPARE_MAX_RUNS)
       throw usageError(`compare takes at most ${COMPARE_MAX_RUNS} runs, got ${ctx.args.length}`);
-    const names = str(ctx, 'names')?.split(',');
+    const names = namesFlag(ctx);
     const ids: string[] = [];
     for (const text of ctx.args) ids.push(await resolveRunId(ctx, text));
     // The API compares each run once: a run given twice (its id and a prefix of it) left one row.
@@ -251,7 +261,7 @@ export const metricsCommand: Command = {
     if (ctx.json && format !== 'jsonl')
       throw usageError(`--json prints JSON Lines, not --format ${format}: give one or the other`, '--format');
     const id = await runIdArg(ctx, 0);
-    const names = str(ctx, 'names')?.split(',');
+    const names = namesFlag(ctx);
     const client = ctx.client();
     const { points } = await client.metrics(id, names, {}, { signal: ctx.signal });
     // A name with no point may be a typo: the run's metric summaries (one request, only then) say what it has.
