@@ -8,7 +8,7 @@ import { EXIT, usageError } from './exit-codes';
 import { ALL_HELP, PAGE_HELP, PAGE_OPTIONS, pageQuery, printAllPages, printPage } from './list-page';
 import { showModel } from './model-show';
 import { removeDataset, removeModelVersion } from './registry-removal';
-import { resolveRunId } from './run-id-arg';
+import { resolveRunId, wholeIdArg } from './run-id-arg';
 
 const sub = (ctx: CommandContext) => ctx.args[0];
 
@@ -128,11 +128,11 @@ export const datasetsCommand: Command = {
     if (sub(ctx) === 'upload') return uploadFolder(ctx, arg(ctx, 1, 'dataset name'), arg(ctx, 2, 'folder'));
     if (sub(ctx) === 'rm') {
       argsAtMost(ctx, 'datasets', 'rm <id>');
-      return removeDataset(ctx, arg(ctx, 1, 'dataset id'));
+      return removeDataset(ctx, wholeIdArg(ctx, 1, 'dataset', 'datasets'));
     }
     if (sub(ctx) === 'show') {
       argsAtMost(ctx, 'datasets', 'show <id>');
-      const view = await client.dataset(arg(ctx, 1, 'dataset id'), { signal: ctx.signal });
+      const view = await client.dataset(wholeIdArg(ctx, 1, 'dataset', 'datasets'), { signal: ctx.signal });
       if (ctx.json) return (printJson(ctx, view), EXIT.OK);
       ctx.out(
         `${terminalSafe(`${view.name} (${view.id}) at ${view.uri}`)}\n${formatTable(
@@ -186,7 +186,7 @@ export const pipelinesCommand: Command = {
     }
     if (action !== 'show' && action !== 'cancel') throw usageError('pipelines takes show <id>, cancel <id> or nothing');
     argsAtMost(ctx, 'pipelines', `${action} <id>`);
-    const id = arg(ctx, 1, 'pipeline id');
+    const id = wholeIdArg(ctx, 1, 'pipeline', 'pipelines');
     const view =
       action === 'show'
         ? await client.pipeline(id, { signal: ctx.signal })
@@ -234,7 +234,7 @@ export const sweepsCommand: Command = {
     const action = sub(ctx);
     const named = action === 'show' || action === 'cancel';
     argsAtMost(ctx, 'sweeps', named ? `${action} <id>` : '<id>');
-    const id = named ? arg(ctx, 1, 'sweep id') : arg(ctx, 0, 'sweep id');
+    const id = wholeIdArg(ctx, named ? 1 : 0, 'sweep', 'sweeps');
     const sweep =
       action === 'cancel'
         ? await ctx.client().cancelSweep(id, { signal: ctx.signal })

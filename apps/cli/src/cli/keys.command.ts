@@ -7,8 +7,9 @@ import {
 } from '@trainyard/contracts';
 import { formatTable } from '../progress-line';
 import { effectiveConfig } from './cli-config';
-import { arg, checkFlag, expectArgs, orList, printJson, projectFlag, str, warn, type Command } from './command';
+import { checkFlag, expectArgs, orList, printJson, projectFlag, str, warn, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
+import { wholeIdArg } from './run-id-arg';
 
 const SUBCOMMANDS = ['list', 'create', 'revoke'] as const;
 const CREATE_OPTIONS = ['name', 'scopes', 'project'] as const;
@@ -85,7 +86,7 @@ export const keysCommand: Command = {
     }
     if (action === 'revoke') {
       expectArgs({ name: 'keys' }, ctx.args, 2, 'revoke <id>');
-      const id = arg(ctx, 1, 'key id');
+      const id = wholeIdArg(ctx, 1, 'key', 'keys');
       // Asked before: once revoked, the key cannot ask who it was. Best effort, the revoke is what counts.
       const self = await client.whoami({ signal: ctx.signal }).catch(() => undefined);
       const key = await client.revokeKey(id, { signal: ctx.signal });

@@ -111,3 +111,30 @@ describe('run ids: a unique prefix (the short id `workers` and `compare` print) 
     expect(JSON.parse(registered.stdout)).toMatchObject({ name: 'digits', runId: RUN });
   });
 });
+
+describe('ids of datasets, pipelines, sweeps and keys: only runs take a prefix', () => {
+  let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
+  afterEach(() => api?.close());
+
+  it.each([
+    [['datasets', 'show', '6f96aa7a'], 'dataset', 'datasets'],
+    [['datasets', 'rm', '6f96aa7a'], 'dataset', 'datasets'],
+    [['pipelines', 'show', '05ee2bbe'], 'pipeline', 'pipelines'],
+    [['pipelines', 'cancel', '05ee2bbe'], 'pipeline', 'pipelines'],
+    [['sweeps', '94c8d869'], 'sweep', 'sweeps'],
+    [['sweeps', 'show', '94c8d869'], 'sweep', 'sweeps'],
+    [['sweeps', 'cancel', '94c8d869'], 'sweep', 'sweeps'],
+    [['keys', 'revoke', '0b644dd4'], 'key', 'keys'],
+  ])(
+    '%j: a short id is a usage error saying to give the whole one, nothing sent (exit 1)',
+    async (argv, what, lists) => {
+      api = await scriptedApi({});
+      const result = await cli(argv, { TRAINYARD_URL: api.url });
+      expect(result.code).toBe(EXIT.USAGE);
+      expect(result.stderr).toBe(
+        `trainyard: "${argv.at(-1)}" is not a ${what} id: give the whole id, as \`trainyard ${lists}\` prints it (only runs are named by a prefix)\n`,
+      );
+      expect(api.seen).toEqual([]);
+    },
+  );
+});

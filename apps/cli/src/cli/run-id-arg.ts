@@ -14,6 +14,25 @@ export function runIdArg(ctx: CommandContext, index: number): Promise<string> {
 }
 
 /**
+ * The id of a dataset, pipeline, sweep or key at positional argument `index`: whole, since only runs
+ * are looked up by prefix. A short one (the habit runs teach) is said here, rather than as the
+ * API's 400 on a path parameter.
+ */
+export function wholeIdArg(
+  ctx: CommandContext,
+  index: number,
+  what: 'dataset' | 'pipeline' | 'sweep' | 'key',
+  listedBy: string,
+): string {
+  const text = arg(ctx, index, `${what} id`);
+  if (UUID.test(text)) return text;
+  throw usageError(
+    `"${text}" is not a ${what} id: give the whole id, as \`trainyard ${listedBy}\` prints it (only runs are named by a prefix)`,
+    `${what} id`,
+  );
+}
+
+/**
  * A run id as the user typed it: a whole UUID goes to the API as it is (no request more), while
  * the short ids `workers` and `compare` print (`1a2b3c4d`), or any prefix of at least
  * RUN_ID_PREFIX_MIN hex digits, are looked up with `GET /v1/runs?idPrefix=` among every run the
