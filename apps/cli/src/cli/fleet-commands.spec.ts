@@ -82,3 +82,19 @@ describe('trainyard workers', () => {
     expect(JSON.parse(result.stdout)).toEqual(workers);
   });
 });
+
+describe('trainyard limits PROJECT', () => {
+  let api: Awaited<ReturnType<typeof scriptedApi>> | undefined;
+  afterEach(() => api?.close());
+
+  it.each([[['limits', 'Team']], [['limits', 'Team', '--max-running', '3']]])(
+    '%j: a project name the API would refuse is a usage error naming it, nothing sent (exit 1)',
+    async (argv) => {
+      api = await scriptedApi({});
+      const result = await cli(argv, { TRAINYARD_URL: api.url });
+      expect(result.code).toBe(EXIT.USAGE);
+      expect(result.stderr).toMatch(/^trainyard: project: Expected 1 to 63 lowercase letters.* \(got "Team"\)\n$/);
+      expect(api.seen).toEqual([]);
+    },
+  );
+});

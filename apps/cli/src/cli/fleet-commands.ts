@@ -5,11 +5,12 @@ import {
   PROJECT_MAX_QUEUED_BOUND,
   PROJECT_MAX_RUNNING_BOUND,
   PROJECT_MAX_UPLOAD_BYTES_BOUND,
+  ProjectNameSchema,
   type ProjectLimitsView,
   type WorkerList,
 } from '@trainyard/contracts';
 import { formatDuration, formatTable } from '../progress-line';
-import { arg, expectArgs, printJson, type Command } from './command';
+import { arg, checkFlag, expectArgs, printJson, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
 export const workersCommand: Command = {
@@ -213,6 +214,7 @@ export const limitsCommand: Command = {
       return EXIT.OK;
     }
     if (ctx.args.length > 1) throw usageError(`One project at a time (got ${ctx.args.length})`);
+    checkFlag(ProjectNameSchema, project, 'project');
     const view = changes
       ? await client.setProjectLimits(project, change, { signal: ctx.signal })
       : await client.projectLimits(project, { signal: ctx.signal });
