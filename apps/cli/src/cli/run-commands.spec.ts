@@ -238,14 +238,6 @@ describe('run commands', () => {
       expect(api.seen).toEqual([]);
     });
 
-    it('the same run twice is one run: a usage error, not a table of one row (exit 1)', async () => {
-      api = await scriptedApi({});
-      const result = await cli(['compare', A, A.toUpperCase()], { TRAINYARD_URL: api.url });
-      expect(result.code).toBe(EXIT.USAGE);
-      expect(result.stderr).toBe(`trainyard: compare needs at least two different runs: ${A} was given 2 times\n`);
-      expect(api.seen).toEqual([]);
-    });
-
     it(`compares ${COMPARE_MAX_RUNS}`, async () => {
       api = await scriptedApi({ 'GET /v1/runs/compare': json({ names: [], maxPoints: 10, runs: [] }) });
       expect((await cli(['compare', ...ids(COMPARE_MAX_RUNS)], { TRAINYARD_URL: api.url })).code).toBe(EXIT.OK);

@@ -203,7 +203,7 @@ export const compareCommand: Command = {
   name: 'compare',
   usage: '<run> <run> [<run>…]',
   summary: "Runs side by side: status and each metric's last and best value.",
-  details: `Two to ${COMPARE_MAX_RUNS} runs, each once. Without --names, the metrics are loss, val_loss, accuracy and val_accuracy: a pretrain's val_mse or a run's test/accuracy only when named.`,
+  details: `Two to ${COMPARE_MAX_RUNS} runs. Without --names, the metrics are loss, val_loss, accuracy and val_accuracy: a pretrain's val_mse or a run's test/accuracy only when named.`,
   options: { names: { type: 'string' } },
   optionHelp: { names: 'comma-separated metrics (default loss, val_loss, accuracy, val_accuracy)' },
   async run(ctx) {
@@ -215,9 +215,6 @@ export const compareCommand: Command = {
     const names = namesFlag(ctx);
     const ids: string[] = [];
     for (const text of ctx.args) ids.push(await resolveRunId(ctx, text));
-    // The API compares each run once: a run given twice (its id and a prefix of it) left one row.
-    if (new Set(ids.map((id) => id.toLowerCase())).size < 2)
-      throw usageError(`compare needs at least two different runs: ${ids[0]} was given ${ids.length} times`);
     const comparison = await ctx.client().compare(ids, { names, maxPoints: 10 }, { signal: ctx.signal });
     // Only names typed: the default ones (accuracy…) are absent from a pretrain by design.
     warnAbsentMetrics(
