@@ -391,10 +391,12 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
       ['limits', 'a', 'b'],
     ])
       expect(await trainyard(...bad)).toMatchObject({ code: 1 });
-    // The API names a bad project.
+    // A bad project is named before anything is sent, as --project is.
     const refused = await trainyard('limits', 'Not_A_Project', '--json');
-    expect(refused.code).not.toBe(0);
-    expect(JSON.parse(refused.stdout)).toMatchObject({ error: { status: 400 } });
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({
+      error: { title: 'Usage error', errors: [{ field: 'project' }] },
+    });
   });
 
   it("cancels a sweep's runs with `sweeps cancel`", async () => {
