@@ -202,7 +202,8 @@ function namesFlag(ctx: CommandContext): string[] | undefined {
 export const compareCommand: Command = {
   name: 'compare',
   usage: '<run> <run> [<run>…]',
-  summary: "Runs side by side: status and each metric's last and best value.",
+  summary:
+    'Runs side by side: status and the last and best value of loss and accuracy, or of the metrics --names lists.',
   details: `Two to ${COMPARE_MAX_RUNS} runs. Without --names, the metrics are loss, val_loss, accuracy and val_accuracy: a pretrain's val_mse or a run's test/accuracy only when named.`,
   options: { names: { type: 'string' } },
   optionHelp: { names: 'comma-separated metrics (default loss, val_loss, accuracy, val_accuracy)' },
