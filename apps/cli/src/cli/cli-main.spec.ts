@@ -77,6 +77,7 @@ describe('trainyard command line', () => {
     [['watch', 'abcd1234', '--jsn'], "Unknown option '--jsn': did you mean --json?", 'watch'],
     [['metrics', 'abcd1234', '--name', 'loss'], "Unknown option '--name': did you mean --names?", 'metrics'],
     [['keys', 'create', '--scope', 'read'], "Unknown option '--scope': did you mean --scopes?", 'keys'],
+    [['ls', '--JSON'], "Unknown option '--JSON': did you mean --json?", 'ls'],
   ])('%j: a mistyped option is named with the one meant (exit 1)', async (argv, said, command) => {
     const result = await cli(argv, { XDG_CONFIG_HOME: home, TRAINYARD_URL: 'http://127.0.0.1:9' });
     expect(result).toMatchObject({ code: EXIT.USAGE, stdout: '' });

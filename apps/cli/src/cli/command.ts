@@ -107,7 +107,8 @@ export function parseCommandArgs(command: Command, argv: string[]): { args: stri
  */
 function unknownOptionMessage(command: Command, flag: string): string {
   const names = Object.keys({ ...command.options, ...GLOBAL_OPTIONS });
-  const typed = flag.replace(/^--?/, '');
+  // Options are lowercase: `--JSON` means `--json` as surely as `--jsn` does.
+  const typed = flag.replace(/^--?/, '').toLowerCase();
   let meant: { name: string; distance: number } | undefined;
   for (const name of names) {
     const distance = editDistance(typed, name);
