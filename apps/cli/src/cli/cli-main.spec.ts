@@ -30,6 +30,16 @@ describe('trainyard command line', () => {
     expect(stdout).toContain('--json');
   });
 
+  it.each(COMMANDS.map((c) => c.name))("`%s --help`: every option's description starts in one column", async (name) => {
+    const { stdout } = await cli([name, '--help']);
+    const rows = stdout
+      .slice(stdout.indexOf('Options:\n') + 'Options:\n'.length)
+      .trimEnd()
+      .split('\n');
+    const columns = new Set(rows.map((row) => /^ {2}(?:-\w, | {4})--\S+(?: <value>)? +/.exec(row)![0].length));
+    expect(columns.size).toBe(1);
+  });
+
   it('prints the help to stderr with exit 1 when no command is given, to stdout when asked for', async () => {
     expect(await cli([])).toMatchObject({
       code: EXIT.USAGE,

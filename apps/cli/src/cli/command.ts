@@ -149,10 +149,16 @@ export function expectArgs(command: Pick<Command, 'name'>, args: string[], max: 
 export function commandHelp(command: Command): string {
   const options = { ...command.options, ...GLOBAL_OPTIONS };
   const help = { ...command.optionHelp, ...GLOBAL_HELP };
-  const rows = Object.entries(options).map(([name, spec]) => {
-    const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ' <value>' : ''}`;
-    return `  ${flag.padEnd(28)} ${help[name] ?? ''}`;
-  });
+  const flags = Object.entries(options).map(
+    ([name, spec]) =>
+      [
+        name,
+        `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ' <value>' : ''}`,
+      ] as const,
+  );
+  // As wide as the longest flag (`--idempotency-key <value>` outgrew 28), so the descriptions line up.
+  const width = Math.max(28, ...flags.map(([, flag]) => flag.length));
+  const rows = flags.map(([name, flag]) => `  ${flag.padEnd(width)} ${help[name] ?? ''}`);
   return [
     `Usage: trainyard ${command.name} ${command.usage}`.trimEnd(),
     '',
