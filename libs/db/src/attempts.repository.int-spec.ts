@@ -132,6 +132,7 @@ describe('AttemptsRepository.openCurrent', () => {
       maxRunning: null,
       maxQueued: null,
       maxPriority: null,
+      maxUploadBytes: null,
       running: 4,
       waiting: 0,
     });
