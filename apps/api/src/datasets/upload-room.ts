@@ -36,6 +36,8 @@ export class UploadRoom {
   private readonly step: number;
   private renewal: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The reservation in progress: the next cover waits for it. */
+  private turns: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly reservations: UploadReservationsRepository,
@@ -58,8 +60,18 @@ export class UploadRoom {
     this.renewal.unref();
   }
 
-  /** Makes sure `received` bytes of the body are set aside, setting aside a step more when they are not: throws NoRoom past either limit. */
-  async cover(received: number): Promise<void> {
+  /**
+   * Makes sure `received` bytes of the body are set aside, setting aside a step more when they are
+   * not: throws NoRoom past either limit. Calls take turns (the body's bytes and the tar's entry
+   * headers each ask), so the row and `held` always say the same.
+   */
+  cover(received: number): Promise<void> {
+    const turn = this.turns.then(() => this.coverNow(received));
+    this.turns = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async coverNow(received: number): Promise<void> {
     if (received <= this.held) return;
     if (received > this.options.perUpload) throw this.tooLarge();
     await this.reserve(received, Math.min(received + this.step, this.options.perUpload));
