@@ -9,6 +9,7 @@ import type { ActiveRuns } from '@trainyard/contracts';
 export function inUseByRuns(what: string, field: string, runs: ActiveRuns): ConflictException {
   const more = runs.count - runs.ids.length;
   const listed = `${runs.ids.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
-  const message = `${what} is used by ${runs.count} run${runs.count === 1 ? '' : 's'} not finished (${listed}): cancel them or let them end first`;
+  const one = runs.count === 1;
+  const message = `${what} is used by ${runs.count} run${one ? '' : 's'} not finished (${listed}): cancel ${one ? 'it' : 'them'} or let ${one ? 'it' : 'them'} end first`;
   return new ConflictException({ message, errors: [{ field, message }], activeRuns: runs });
 }

@@ -106,7 +106,7 @@ describe('DELETE /v1/models/:name/versions/:version (PostgreSQL, Redis, HTTP)', 
     expect(refused.body.errors).toEqual([
       {
         field: 'version',
-        message: `Version 1 of model "digits" is used by 1 run not finished (${submitted.body.id}): cancel them or let them end first`,
+        message: `Version 1 of model "digits" is used by 1 run not finished (${submitted.body.id}): cancel it or let it end first`,
       },
     ]);
     // Another version of the name is not held by it.

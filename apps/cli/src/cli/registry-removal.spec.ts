@@ -51,7 +51,7 @@ describe('trainyard datasets rm', () => {
   });
 
   it('exits 2 with the runs in the way named when the API refuses, 1 for a missing or extra argument', async () => {
-    const message = `Dataset ${DATASET} is used by 1 run not finished (${RUN}): cancel them or let them end first`;
+    const message = `Dataset ${DATASET} is used by 1 run not finished (${RUN}): cancel it or let it end first`;
     const problem = { type: 'about:blank', title: 'Conflict', status: 409, detail: message, message };
     api = await scriptedApi({ [`DELETE /v1/datasets/${DATASET}`]: json(problem, 409) });
     const refused = await cli(['datasets', 'rm', DATASET], { TRAINYARD_URL: api.url });
