@@ -3,6 +3,13 @@ import { Cluster, tinyPretrain } from './cluster';
 import { waitFor } from './processes';
 
 const STORE_OUTAGE = 'object store unavailable: ';
+/**
+ * Four times the client's own retries (5 tries over about 3 s) and six times the first wait set
+ * below, so the run's tries after a wait meet the outage too. With the default first wait of 10 s
+ * (store-outage.spec.ts and load-config.spec.ts check it) this test needed a 25 s outage and 75 s.
+ */
+const OUTAGE_MS = 12_000;
+const STORE_WAIT_FIRST_MS = 2000;
 
 /**
  * The object store goes away for longer than its client's own retries while a run trains: the
@@ -21,9 +28,10 @@ describe('an object store outage (real processes, Redis, PostgreSQL, S3)', () =>
     await cluster?.stop();
   });
 
-  it('delays a training run through a 25 s outage, then finishes it with no failed attempt', async () => {
-    await cluster.startWorker();
-    const runId = await cluster.submit(tinyPretrain('through a store outage', 80));
+  it(`delays a training run through a ${OUTAGE_MS / 1000} s outage, then finishes it with no failed attempt`, async () => {
+    await cluster.startWorker({ WORKER_STORE_WAIT_FIRST_MS: String(STORE_WAIT_FIRST_MS) });
+    // Epochs enough to be training when the store goes (two in) and to meet it at the next checkpoint.
+    const runId = await cluster.submit(tinyPretrain('through a store outage', 30));
     await cluster.waitForCheckpoints(runId, 2);
     await cluster.s3!.down();
     const downAt = Date.now();
@@ -39,7 +47,7 @@ describe('an object store outage (real processes, Redis, PostgreSQL, S3)', () =>
       expect(waiting.rows[0]).toMatchObject({
         status: expect.stringMatching(/^(PREEMPTED|RUNNING)$/),
       });
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 25_000 - (Date.now() - downAt))));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, OUTAGE_MS - (Date.now() - downAt))));
     } finally {
       await cluster.s3!.up();
     }

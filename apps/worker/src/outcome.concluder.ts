@@ -129,7 +129,7 @@ export class OutcomeConcluder {
     const outage = await this.patient(context, 'reading its object store outage', () =>
       this.attempts.storeOutage(runId),
     );
-    return storeWait(outage, Date.now(), this.config.worker.storeOutagePatienceMs);
+    return storeWait(outage, Date.now(), this.config.worker.storeOutagePatienceMs, this.config.worker.storeWaitFirstMs);
   }
 
   /**

@@ -13,6 +13,12 @@ describe('storeWait: a run waiting for an object store it cannot reach', () => {
     expect(storeWait(since(20, 40), now, patience)).toEqual({ delayMs: 120_000, tries: 41 });
   });
 
+  it('starts from WORKER_STORE_WAIT_FIRST_MS when it is set, doubling the same way', () => {
+    expect(storeWait(null, now, patience, 1500)).toEqual({ delayMs: 1500, tries: 1 });
+    expect(storeWait(since(0.2, 2), now, patience, 1500)).toEqual({ delayMs: 6000, tries: 3 });
+    expect(storeWait(since(5, 10), now, patience, 1500)).toEqual({ delayMs: 120_000, tries: 11 });
+  });
+
   it('stops waiting once the outage has lasted WORKER_STORE_OUTAGE_PATIENCE_MS, or at once with 0', () => {
     expect(storeWait(since(29.9, 15), now, patience)).not.toBeNull();
     expect(storeWait(since(30, 15), now, patience)).toBeNull();

@@ -81,6 +81,11 @@ export const S3_CONNECT_TIMEOUT_DEFAULT_MS = 10_000;
 /** S3_REQUEST_TIMEOUT_MS unset; also what an S3ObjectStore made without one is given (libs/storage). */
 export const S3_REQUEST_TIMEOUT_DEFAULT_MS = 60_000;
 
+/** WORKER_STORE_WAIT_FIRST_MS unset: a run's first wait for an unreachable object store. */
+export const STORE_WAIT_FIRST_DEFAULT_MS = 10_000;
+/** The longest a run's wait for an unreachable object store grows to (each doubles the one before). */
+export const STORE_WAIT_MAX_MS = 120_000;
+
 export const EnvSchema = z.object({
   TRAINYARD_HOME: z.string().min(1).default('.trainyard'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -168,6 +173,16 @@ export const EnvSchema = z.object({
     .min(0)
     .max(7 * 24 * 3_600_000)
     .default(30 * 60_000),
+  /**
+   * A run's first wait for an object store it cannot reach; each next one doubles, up to
+   * STORE_WAIT_MAX_MS. Shorter than the default only where an outage is brief by design (the tests').
+   */
+  WORKER_STORE_WAIT_FIRST_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(STORE_WAIT_MAX_MS)
+    .default(STORE_WAIT_FIRST_DEFAULT_MS),
   /**
    * How long a worker's writes and reads for its trainings wait for a PostgreSQL they cannot reach
    * (a restart, a failover) before the attempt fails as any other; 0: about 3 s of retries.
@@ -512,6 +527,8 @@ export interface TrainyardConfig {
     maxAttempts: number;
     /** WORKER_STORE_OUTAGE_PATIENCE_MS: how long a run waits for an unreachable object store. */
     storeOutagePatienceMs: number;
+    /** WORKER_STORE_WAIT_FIRST_MS: a run's first wait for an unreachable object store (each next doubles). */
+    storeWaitFirstMs: number;
     /** WORKER_DATABASE_OUTAGE_PATIENCE_MS: how long a training's database calls wait for an unreachable PostgreSQL. */
     databaseOutagePatienceMs: number;
     shutdownTimeoutMs: number;

@@ -154,6 +154,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('waits 10 s for an unreachable object store first unless WORKER_STORE_WAIT_FIRST_MS says otherwise', () => {
+    expect(loadConfig({}).worker.storeWaitFirstMs).toBe(10_000);
+    expect(loadConfig({ WORKER_STORE_WAIT_FIRST_MS: '1500' }).worker.storeWaitFirstMs).toBe(1500);
+    for (const bad of ['0', '120001', 'soon'])
+      expect(() => loadConfig({ WORKER_STORE_WAIT_FIRST_MS: bad })).toThrow(/WORKER_STORE_WAIT_FIRST_MS/);
+  });
+
   it('treats empty and blank variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', S3_ENDPOINT: '' }).storage.driver).toBe('local');
     // Blanks would be read as the number 0: a random metrics port, the image cache off.
