@@ -33,7 +33,9 @@ describe('a wasm worker and a run only another backend can hold (real processes)
 
   let worker: AppProcess;
   beforeAll(async () => {
-    worker = await cluster.startWorker({ WORKER_PRESTART: 'false' });
+    // Each job it gives back comes round in 1 s, not the default 5 s (load-config.spec.ts checks it),
+    // which the tests below waited out twice each for the three takes they count.
+    worker = await cluster.startWorker({ WORKER_PRESTART: 'false', WORKER_WAIT_ELSEWHERE_MS: '1000' });
   }, 120_000);
 
   /** A live `tensorflow` worker serving the class "any": a workers row kept heartbeating until stopped. */
@@ -55,7 +57,7 @@ describe('a wasm worker and a run only another backend can hold (real processes)
     };
   }
 
-  /** Taken and given back again every WAIT_ELSEWHERE_MS (each take stamps the job's processedOn), `times` times. */
+  /** Taken and given back again every WORKER_WAIT_ELSEWHERE_MS (each take stamps the job's processedOn), `times` times. */
   async function takenTimes(id: string, times: number): Promise<number> {
     const taken = new Set<number>();
     const deadline = Date.now() + 40_000;

@@ -70,9 +70,6 @@ interface TimeLimit {
   usedMs: number;
   startedAt: number;
 }
-/** A job given back because this worker lacks the memory it asks for (or its backend cannot hold it). */
-const WAIT_ELSEWHERE_MS = 5000;
-
 /**
  * Runs one training job. The job carries only the run id: everything else is read from
  * PostgreSQL. Training runs in a process of its own, one per attempt (pinned to a GPU when there
@@ -84,7 +81,7 @@ export class TrainingProcessor {
   private readonly logger = new Logger(TrainingProcessor.name);
   /** Test-only: bench:dispatch's orchestration with the training process left out. */
   private readonly withoutProcess = trainsWithoutProcess();
-  /** A job given back comes round every WAIT_ELSEWHERE_MS: its line is logged once, not every time. */
+  /** A job given back comes round every WORKER_WAIT_ELSEWHERE_MS: its line is logged once, not every time. */
   private readonly givenBack = new GiveBackLines();
 
   constructor(
@@ -183,7 +180,10 @@ export class TrainingProcessor {
     if (!this.devices.fits(memoryGb)) {
       const line = `run ${runId} needs ${memoryGb!.toFixed(2)} GB on its device (the larger of resources.memoryGb and its estimate), more than this worker has; given back`;
       if (this.givenBack.news(runId, line)) this.logger.log(line);
-      throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'memory');
+      throw new JobHandBack(
+        (held, heldToken) => giveBack(held, heldToken, this.config.worker.waitElsewhereMs),
+        'memory',
+      );
     }
     const wasm = await wasmMemoryPlacement(runId, run.spec, memory, memoryGb, this.devices.backend, (placement) =>
       patient('looking for a worker of another backend', () =>
@@ -192,7 +192,10 @@ export class TrainingProcessor {
     );
     if (wasm?.giveBack) {
       if (this.givenBack.news(runId, wasm.line)) this.logger.log(wasm.line);
-      throw new JobHandBack((held, heldToken) => giveBack(held, heldToken, WAIT_ELSEWHERE_MS), 'wasm memory');
+      throw new JobHandBack(
+        (held, heldToken) => giveBack(held, heldToken, this.config.worker.waitElsewhereMs),
+        'wasm memory',
+      );
     }
     this.givenBack.forget(runId);
 

@@ -86,6 +86,9 @@ export const STORE_WAIT_FIRST_DEFAULT_MS = 10_000;
 /** The longest a run's wait for an unreachable object store grows to (each doubles the one before). */
 export const STORE_WAIT_MAX_MS = 120_000;
 
+/** WORKER_WAIT_ELSEWHERE_MS unset: how long a job a worker gives back (it cannot hold it) waits. */
+export const WAIT_ELSEWHERE_DEFAULT_MS = 5000;
+
 export const EnvSchema = z.object({
   TRAINYARD_HOME: z.string().min(1).default('.trainyard'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -162,6 +165,11 @@ export const EnvSchema = z.object({
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).max(600000).default(30000),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).max(600000).default(30000),
   WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  /**
+   * How long a job waits in BullMQ's delayed set once a worker gave it back, for lack of the memory
+   * it asks for or for a worker of another backend that can hold it, before any worker takes it again.
+   */
+  WORKER_WAIT_ELSEWHERE_MS: z.coerce.number().int().min(100).max(600_000).default(WAIT_ELSEWHERE_DEFAULT_MS),
   /**
    * How long a run waits for an object store it cannot reach (its attempts given back with a
    * growing delay, none counted against WORKER_MAX_ATTEMPTS) before such failures count as any
@@ -529,6 +537,8 @@ export interface TrainyardConfig {
     storeOutagePatienceMs: number;
     /** WORKER_STORE_WAIT_FIRST_MS: a run's first wait for an unreachable object store (each next doubles). */
     storeWaitFirstMs: number;
+    /** WORKER_WAIT_ELSEWHERE_MS: how long a job this worker gave back waits before it is taken again. */
+    waitElsewhereMs: number;
     /** WORKER_DATABASE_OUTAGE_PATIENCE_MS: how long a training's database calls wait for an unreachable PostgreSQL. */
     databaseOutagePatienceMs: number;
     shutdownTimeoutMs: number;

@@ -161,6 +161,13 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ WORKER_STORE_WAIT_FIRST_MS: bad })).toThrow(/WORKER_STORE_WAIT_FIRST_MS/);
   });
 
+  it('gives a job back to wait 5 s elsewhere unless WORKER_WAIT_ELSEWHERE_MS says otherwise', () => {
+    expect(loadConfig({}).worker.waitElsewhereMs).toBe(5000);
+    expect(loadConfig({ WORKER_WAIT_ELSEWHERE_MS: '1000' }).worker.waitElsewhereMs).toBe(1000);
+    for (const bad of ['0', '600001', 'later'])
+      expect(() => loadConfig({ WORKER_WAIT_ELSEWHERE_MS: bad })).toThrow(/WORKER_WAIT_ELSEWHERE_MS/);
+  });
+
   it('treats empty and blank variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', S3_ENDPOINT: '' }).storage.driver).toBe('local');
     // Blanks would be read as the number 0: a random metrics port, the image cache off.

@@ -119,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       maxAttempts: e.WORKER_MAX_ATTEMPTS,
       storeOutagePatienceMs: e.WORKER_STORE_OUTAGE_PATIENCE_MS,
       storeWaitFirstMs: e.WORKER_STORE_WAIT_FIRST_MS,
+      waitElsewhereMs: e.WORKER_WAIT_ELSEWHERE_MS,
       databaseOutagePatienceMs: e.WORKER_DATABASE_OUTAGE_PATIENCE_MS,
       shutdownTimeoutMs: e.WORKER_SHUTDOWN_TIMEOUT_MS,
       reconcileIntervalMs: e.WORKER_RECONCILE_INTERVAL_MS,

@@ -3,7 +3,7 @@ const REMEMBERED_RUNS = 1000;
 
 /**
  * What a worker said when it last gave a run's job back (no memory for it, or a backend that
- * cannot hold it). A job given back comes round again every few seconds (WAIT_ELSEWHERE_MS) until
+ * cannot hold it). A job given back comes round again every few seconds (WORKER_WAIT_ELSEWHERE_MS) until
  * a worker that can train it takes it, and the worker's log got the same line each time: it is
  * logged once per run, and again only when the answer changes (other workers take the class now,
  * the worker lacks the memory rather than the backend).
