@@ -4,7 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Client } from 'pg';
 import { TEST_ONLY_SETTINGS } from '@trainyard/config';
+import { createFreshDatabase } from '@trainyard/db/testing';
 import { Cluster, tinyPretrain } from './cluster';
 import { waitFor } from './processes';
 
@@ -37,16 +39,8 @@ describe('PostgreSQL restored from an older backup under a running fleet (real p
     await run('pg_dump', ['--format=custom', '--no-owner', '--file', file, cluster.env['DATABASE_URL']!]);
     return file;
   };
-  const restore = async (file: string): Promise<void> => {
-    await run('pg_restore', [
-      '--clean',
-      '--if-exists',
-      '--single-transaction',
-      '--no-owner',
-      '-d',
-      cluster.env['DATABASE_URL']!,
-      file,
-    ]);
+  const restore = async (file: string, url = cluster.env['DATABASE_URL']!): Promise<void> => {
+    await run('pg_restore', ['--clean', '--if-exists', '--single-transaction', '--no-owner', '-d', url, file]);
   };
   const workerRows = async (): Promise<string[]> =>
     (await cluster.pg.query(`SELECT id FROM workers ORDER BY id`)).rows.map((r: { id: string }) => r.id);
@@ -79,23 +73,39 @@ describe('PostgreSQL restored from an older backup under a running fleet (real p
   }, 120_000);
 
   it('a run the backup holds RUNNING on a worker that lives on but ended it long ago is taken over and resumes from the newest checkpoint the store holds', async () => {
-    const worker = await cluster.startWorker();
+    // The worker looks for attempts it does not hold once every three heartbeat intervals: 6 s
+    // here, not the default 30 s (load-config.spec.ts checks it), which this test used to wait out.
+    const worker = await cluster.startWorker({ WORKER_HEARTBEAT_INTERVAL_MS: '2000' });
     const runId = await cluster.submit(tinyPretrain('restored while running', 12, 30));
     await cluster.waitForCheckpoints(runId, 2);
     const whileRunning = await dump('while-running');
     expect((await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
     expect(await cluster.settledJobState(runId)).toBe('completed');
+    // What the backup holds, read from a copy restored beside the fleet's: the worker may close the
+    // attempt the moment the fleet's restore commits (its heartbeat waits on the restore's locks).
+    const copy = await createFreshDatabase();
+    const backup = new Client({ connectionString: copy.url });
+    let restored: { worker_id: string } | undefined;
+    let newest: number;
+    try {
+      await restore(whileRunning, copy.url);
+      await backup.connect();
+      const attempts = await backup.query(`SELECT number, outcome, worker_id FROM attempts WHERE run_id = $1`, [runId]);
+      expect(attempts.rows).toEqual([{ number: 1, outcome: 'RUNNING', worker_id: expect.any(String) }]);
+      restored = attempts.rows[0];
+      const { rows } = await backup.query(
+        `SELECT status, (SELECT max(sequence) FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE') AS newest
+         FROM runs WHERE id = $1`,
+        [runId],
+      );
+      expect(rows[0].status).toBe('RUNNING');
+      newest = Number(rows[0].newest);
+      expect(newest).toBeGreaterThanOrEqual(1);
+    } finally {
+      await backup.end().catch(() => undefined);
+      await copy.drop();
+    }
     await restore(whileRunning);
-    const [restored] = await cluster.attempts(runId);
-    expect(restored).toMatchObject({ number: 1, outcome: 'RUNNING' });
-    const { rows } = await cluster.pg.query(
-      `SELECT status, (SELECT max(sequence) FROM checkpoints WHERE run_id = $1 AND status = 'COMPLETE') AS newest
-       FROM runs WHERE id = $1`,
-      [runId],
-    );
-    expect(rows[0].status).toBe('RUNNING');
-    const newest = Number(rows[0].newest);
-    expect(newest).toBeGreaterThanOrEqual(1);
 
     // Its owner heartbeats on, so the reconciler takes it for a training still going: the owner itself says it is not.
     const ended = await cluster.waitForStatus(runId, ['SUCCEEDED', 'FAILED'], 90_000);
