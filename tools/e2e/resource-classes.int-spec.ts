@@ -83,7 +83,9 @@ describe('resource classes and project limits (real processes, Redis, PostgreSQL
   }, 120_000);
 
   it('routes each run to a worker that consumes its class, shows the classes, and refuses at submit what no live worker can serve', async () => {
-    const cpu = await cluster.startWorker();
+    // The next test drains this worker and takes it back, each acted on at its next heartbeat:
+    // every second here, not the default 10 s (load-config.spec.ts checks it).
+    const cpu = await cluster.startWorker({ WORKER_HEARTBEAT_INTERVAL_MS: '1000' });
     const gpu = await cluster.startWorker({ WORKER_RESOURCE_CLASSES: 'gpu' });
     expect(cpu.output()).toMatch(/for resource classes cpu, any \(concurrency 1\)/);
     expect(gpu.output()).toMatch(/for resource classes gpu \(concurrency 1\)/);
