@@ -201,7 +201,7 @@ describe('web dashboard in Chromium against live runs', () => {
     await page.locator('#workers tbody tr').first().waitFor();
     expect(await page.locator('#workers tbody tr td:nth-child(3)').first().textContent()).toBe('wasm');
     expect(await page.locator('#project-limits tbody tr').allTextContents()).toEqual([
-      'research3 runs at once (its own limit)1000 (the default)100 (the default)000 B of 50.0 GiB (the default)',
+      'research3 runs at once (its own limit)1000 (the default)100 (the default)000 B of 50.0 GiB (the default)0 B',
     ]);
     // Jobs by state in words a person acts on: BullMQ's prioritized ones count as waiting.
     expect(await page.locator('.counts').first().locator('.count span').allTextContents()).toEqual([

@@ -342,7 +342,7 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     ).toMatchObject({
       code: 0,
       stdout:
-        'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 40 it may queue (its own quota); priority up to 0 (its own cap); uploads hold 0 B of 500.0 GiB (its own quota)\n',
+        'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 40 it may queue (its own quota); priority up to 0 (its own cap); uploads hold 0 B of 500.0 GiB (its own quota); checkpoints hold 0 B\n',
     });
     const listed = await trainyard('limits');
     expect(listed.code).toBe(0);
@@ -359,7 +359,7 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     ).toEqual(['research', '3', '40', '0', '500.0', 'GiB', '0', '0', '0', 'B']);
     // Two limits back to the default, the other kept.
     expect((await trainyard('limits', 'research', '--max-queued', 'default', '--max-priority', 'default')).stdout).toBe(
-      'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 1000 it may queue; priority up to 100; uploads hold 0 B of 500.0 GiB (its own quota)\n',
+      'project research: 3 runs at once (its own limit); 0 training, 0 waiting of 1000 it may queue; priority up to 100; uploads hold 0 B of 500.0 GiB (its own quota); checkpoints hold 0 B\n',
     );
     expect(JSON.parse((await trainyard('limits', 'research', '--json')).stdout)).toMatchObject({
       project: 'research',
@@ -371,7 +371,7 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
     expect(
       (await trainyard('limits', 'research', '--max-running', 'default', '--max-upload-bytes', 'default')).stdout,
     ).toBe(
-      'project research: no limit; 0 training, 0 waiting of 1000 it may queue; priority up to 100; uploads hold 0 B of 50.0 GiB\n',
+      'project research: no limit; 0 training, 0 waiting of 1000 it may queue; priority up to 100; uploads hold 0 B of 50.0 GiB; checkpoints hold 0 B\n',
     );
     expect((await trainyard('limits')).stdout).toMatch(/no project has limits of its own/);
     for (const bad of [

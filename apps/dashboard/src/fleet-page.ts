@@ -193,9 +193,16 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
             h(
               'tr',
               {},
-              ...['Project', 'Limit', 'Queued quota', 'Priority cap', 'Training', 'Waiting', 'Uploads'].map((c) =>
-                h('th', {}, c),
-              ),
+              ...[
+                'Project',
+                'Limit',
+                'Queued quota',
+                'Priority cap',
+                'Training',
+                'Waiting',
+                'Uploads',
+                'Checkpoints',
+              ].map((c) => h('th', {}, c)),
             ),
           ),
           h(
@@ -212,6 +219,7 @@ function projectLimitsCard(limits: ProjectLimitsList): HTMLElement {
                 h('td', {}, p.running),
                 h('td', {}, p.waiting),
                 h('td', {}, uploadsText(p)),
+                h('td', {}, formatBytes(p.checkpointBytes)),
               ),
             ),
           ),

@@ -135,6 +135,7 @@ describe('AttemptsRepository.openCurrent', () => {
       maxUploadBytes: null,
       running: 4,
       waiting: 0,
+      checkpointBytes: 0,
     });
   });
 

@@ -32,6 +32,7 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
       maxUploadBytes: null,
       running: 0,
       waiting: 0,
+      checkpointBytes: 0,
     });
     const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map(() => newRun(project)));
     await newRun(`${project}-x`);
@@ -47,6 +48,7 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
       maxUploadBytes: null,
       running: 1,
       waiting: 2,
+      checkpointBytes: 0,
     });
     expect(d).toBeDefined();
   });
@@ -68,6 +70,7 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
         maxUploadBytes: null,
         running: 0,
         waiting: 0,
+        checkpointBytes: 0,
       },
       {
         project: first,
@@ -77,6 +80,7 @@ describe('ProjectsRepository limits (PostgreSQL)', () => {
         maxUploadBytes: null,
         running: 1,
         waiting: 1,
+        checkpointBytes: 0,
       },
     ]);
     await projects.setLimits(first, { maxRunning: null });

@@ -22,6 +22,8 @@ export interface ProjectLoad {
   running: number;
   /** Runs of the project waiting for a worker (QUEUED or PREEMPTED). */
   waiting: number;
+  /** Bytes its runs' checkpoints hold in the store (project_storage, kept by triggers). */
+  checkpointBytes: number;
 }
 
 /**
@@ -117,16 +119,25 @@ export class ProjectsRepository {
     return loadOf(this.prisma, project);
   }
 
+  /** Bytes each project's checkpoints hold, for the projects holding any (project_storage, kept by triggers). */
+  checkpointBytesByProject(): Promise<{ project: string; bytes: number }[]> {
+    return this.prisma.$queryRaw`
+      SELECT "project", "checkpoint_bytes"::float8 AS "bytes" FROM "project_storage"
+      WHERE "checkpoint_bytes" > 0 ORDER BY "project"`;
+  }
+
   /** Every project with a limit of its own, by name, with its load. */
   async listLimited(): Promise<ProjectLoad[]> {
     return this.prisma.$queryRaw<ProjectLoad[]>`
       SELECT l."project", l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued",
         l."max_priority" AS "maxPriority", l."max_upload_bytes"::float8 AS "maxUploadBytes",
         count(r."id") FILTER (WHERE r."status" = 'RUNNING')::int AS "running",
-        count(r."id") FILTER (WHERE r."status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting"
+        count(r."id") FILTER (WHERE r."status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting",
+        coalesce(s."checkpoint_bytes", 0)::float8 AS "checkpointBytes"
       FROM "project_limits" l
       LEFT JOIN "runs" r ON r."project" = l."project" AND r."status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')
-      GROUP BY l."project", l."max_running", l."max_queued", l."max_priority", l."max_upload_bytes"
+      LEFT JOIN "project_storage" s ON s."project" = l."project"
+      GROUP BY l."project", l."max_running", l."max_queued", l."max_priority", l."max_upload_bytes", s."checkpoint_bytes"
       ORDER BY l."project"`;
   }
 
@@ -158,15 +169,17 @@ export class ProjectsRepository {
   }
 }
 
-/** One statement: the project's own limits and its runs training and waiting (held by a pipeline too: QUEUED). */
+/** One statement: the project's own limits, its runs training and waiting (held by a pipeline too: QUEUED) and what its checkpoints hold. */
 async function loadOf(db: Pick<Tx, '$queryRaw'>, project: string): Promise<ProjectLoad> {
   const [row] = await db.$queryRaw<Omit<ProjectLoad, 'project'>[]>`
     SELECT l."max_running" AS "maxRunning", l."max_queued" AS "maxQueued", l."max_priority" AS "maxPriority",
-      l."max_upload_bytes"::float8 AS "maxUploadBytes", c."running", c."waiting"
+      l."max_upload_bytes"::float8 AS "maxUploadBytes", c."running", c."waiting",
+      coalesce(s."checkpoint_bytes", 0)::float8 AS "checkpointBytes"
     FROM (SELECT count(*) FILTER (WHERE "status" = 'RUNNING')::int AS "running",
       count(*) FILTER (WHERE "status" IN ('QUEUED', 'PREEMPTED'))::int AS "waiting"
       FROM "runs" WHERE "project" = ${project} AND "status" IN ('RUNNING', 'QUEUED', 'PREEMPTED')) c
-    LEFT JOIN "project_limits" l ON l."project" = ${project}`;
+    LEFT JOIN "project_limits" l ON l."project" = ${project}
+    LEFT JOIN "project_storage" s ON s."project" = ${project}`;
   return { project, ...row! };
 }
 

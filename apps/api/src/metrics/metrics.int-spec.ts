@@ -102,6 +102,25 @@ describe('Prometheus /metrics (PostgreSQL, Redis, HTTP)', () => {
     expect(value(limited, 'trainyard_project_max_upload_bytes{project="vision"}')).toBeUndefined();
     expect(value(limited, 'trainyard_project_uploaded_bytes{project="audio"}')).toBe(3_000_000_000);
     expect(value(limited, 'trainyard_project_uploaded_bytes{project="vision"}')).toBeUndefined();
+    // The first test's runs are the default project's, with no checkpoint yet: no series.
+    expect(value(limited, 'trainyard_project_checkpoint_bytes{project="default"}')).toBeUndefined();
+    const [first] = await api.app
+      .get<Database>(DATABASE)
+      .prisma.run.findMany({ where: { project: 'default' }, take: 1 });
+    await api.app.get<Database>(DATABASE).prisma.checkpoint.create({
+      data: {
+        runId: first!.id,
+        sequence: 1,
+        epoch: 1,
+        step: 1,
+        uri: 's3://bucket/c/',
+        bytes: 6_000_000_000n,
+        sha256: 'a'.repeat(64),
+        status: 'COMPLETE',
+        models: ['autoencoder'],
+      },
+    });
+    expect(value(await scrape(), 'trainyard_project_checkpoint_bytes{project="default"}')).toBe(6_000_000_000);
 
     expect((await patch('vision', null)).status).toBe(200);
     const removed = await scrape();

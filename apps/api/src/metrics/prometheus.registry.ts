@@ -175,6 +175,19 @@ export class PrometheusRegistry implements OnModuleDestroy {
         for (const { project, bytes } of rows ?? []) projectUploaded.set({ project }, bytes);
       },
     });
+    const projectCheckpoints: Gauge<'project'> = new Gauge({
+      name: 'trainyard_project_checkpoint_bytes',
+      help: "Bytes each project's runs' checkpoints hold in the object store (projects holding any): deleting runs frees them",
+      labelNames: ['project'],
+      registers: [this.registry],
+      collect: async () => {
+        const rows = await this.read('checkpoint bytes by project', () =>
+          this.projectsRepository.checkpointBytesByProject(),
+        );
+        projectCheckpoints.reset();
+        for (const { project, bytes } of rows ?? []) projectCheckpoints.set({ project }, bytes);
+      },
+    });
     const projectRuns: Gauge<'project' | 'state'> = new Gauge({
       name: 'trainyard_project_runs',
       help: 'Runs of each project with limits of its own, training (running) and waiting for a worker (waiting)',

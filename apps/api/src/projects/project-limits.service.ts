@@ -115,6 +115,7 @@ export class ProjectLimitsService {
       effectiveMaxUploadBytes: load.maxUploadBytes ?? this.defaultMaxUploadBytes(),
       uploadedBytes: uploads.uploaded,
       uploadsInProgressBytes: uploads.reserved,
+      checkpointBytes: load.checkpointBytes,
       running: load.running,
       waiting: load.waiting,
     };

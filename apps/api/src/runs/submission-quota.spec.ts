@@ -85,6 +85,7 @@ describe("a project's limits, as the check made where runs are recorded", () => 
     maxUploadBytes: null,
     running: 0,
     waiting,
+    checkpointBytes: 0,
   });
   const runs = (n: number, priority?: number) => Array.from({ length: n }, () => ({ spec: { priority } }));
   const refusal = (check: () => void) => {

@@ -137,14 +137,14 @@ function byteLimitFlag(value: string | undefined, flag: string): number | null |
 const own = (n: number | null) => (n === null ? 'default' : String(n));
 const ownBytes = (n: number | null) => (n === null ? 'default' : formatBytes(n));
 
-/** "uploads hold 1.2 GiB of 50.0 GiB (its own quota), 300.0 MiB more in progress". */
+/** "uploads hold 1.2 GiB of 50.0 GiB (its own quota), 300.0 MiB more …; checkpoints hold 12.0 GiB". */
 function uploadsText(view: ProjectLimitsView): string {
   const quota = `${formatBytes(view.effectiveMaxUploadBytes)}${view.maxUploadBytes === null ? '' : ' (its own quota)'}`;
   const inProgress =
     view.uploadsInProgressBytes > 0
       ? `, ${formatBytes(view.uploadsInProgressBytes)} more set aside by uploads in progress`
       : '';
-  return `uploads hold ${formatBytes(view.uploadedBytes)} of ${quota}${inProgress}`;
+  return `uploads hold ${formatBytes(view.uploadedBytes)} of ${quota}${inProgress}; checkpoints hold ${formatBytes(view.checkpointBytes)}`;
 }
 
 export const limitsCommand: Command = {

@@ -45,6 +45,8 @@ const projectLimitsViewSchema = z.strictObject({
   uploadedBytes: z.int().min(0),
   /** Bytes its uploads in progress have set aside: counted too until they end. */
   uploadsInProgressBytes: z.int().min(0),
+  /** Bytes its runs' checkpoints hold in the store (not DELETED): freed by deleting runs. */
+  checkpointBytes: z.int().min(0),
   /** Its runs training now: what the limit counts. */
   running: z.int().min(0),
   /** Its runs waiting for a worker (QUEUED or PREEMPTED). */

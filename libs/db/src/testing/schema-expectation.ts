@@ -159,6 +159,8 @@ function columnDefault(
     throw new Error(`Default function ${fn}() is not mapped in schema-expectation.ts yet`);
   }
   if (field.kind === 'enum') return `'${String(value)}'::${quoteIdent(enumDbName.get(field.type) ?? field.type)}`;
+  // The DMMF carries a BigInt's default as a string of digits; PostgreSQL shows the number.
+  if (field.type === 'BigInt' && typeof value === 'string' && /^-?\d+$/.test(value)) return value;
   if (typeof value === 'string') return `'${value.replace(/'/g, "''")}'::text`;
   return String(value);
 }
