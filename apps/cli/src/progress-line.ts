@@ -23,6 +23,14 @@ export function formatDuration(seconds: number): string {
 }
 
 /**
+ * An API timestamp (ISO 8601, UTC) as every table prints one: `YYYY-MM-DD HH:MM:SS`, UTC (the
+ * column's header says so), to the second.
+ */
+export function formatTimestamp(iso: string): string {
+  return iso.slice(0, 19).replace('T', ' ');
+}
+
+/**
  * Renders rows as an aligned plain-text table. Cells often hold names from the API: each is made
  * terminal-safe (one line, no control, bidi or zero-width character) before the widths are measured,
  * in terminal columns (a CJK character or an emoji takes two).

@@ -1,6 +1,6 @@
 import { formatBytes } from '@trainyard/client';
 import type { DatasetSummary } from '@trainyard/contracts';
-import { formatTable } from '../progress-line';
+import { formatTable, formatTimestamp } from '../progress-line';
 import { terminalSafe } from '../terminal-safe';
 import { arg, expectArgs, printJson, projectFlag, str, type Command, type CommandContext } from './command';
 import { uploadFolder } from './dataset-upload';
@@ -46,13 +46,13 @@ export const modelsCommand: Command = {
       );
     if (sub(ctx) === undefined) {
       const page = await client.listModels(pageQuery(ctx), { signal: ctx.signal });
-      return printPage(ctx, page, ['name', 'project', 'latest', 'versions', 'latest run', 'registered'], (m) => [
+      return printPage(ctx, page, ['name', 'project', 'latest', 'versions', 'latest run', 'registered (UTC)'], (m) => [
         m.name,
         m.project,
         `v${m.latestVersion}`,
         String(m.versionCount),
         m.versions[0]?.runId ?? '-',
-        m.updatedAt,
+        formatTimestamp(m.updatedAt),
       ]);
     }
     if (sub(ctx) === 'register') {
@@ -175,13 +175,13 @@ export const pipelinesCommand: Command = {
     const client = ctx.client();
     if (action === undefined) {
       const page = await client.listPipelines(pageQuery(ctx), { signal: ctx.signal });
-      return printPage(ctx, page, ['id', 'name', 'status', 'steps', 'runs', 'created'], (p) => [
+      return printPage(ctx, page, ['id', 'name', 'status', 'steps', 'runs', 'created (UTC)'], (p) => [
         p.id,
         p.name,
         p.status,
         String(p.steps),
         countsText(p.counts),
-        p.createdAt,
+        formatTimestamp(p.createdAt),
       ]);
     }
     if (action !== 'show' && action !== 'cancel') throw usageError('pipelines takes show <id>, cancel <id> or nothing');

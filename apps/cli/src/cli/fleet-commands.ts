@@ -9,7 +9,7 @@ import {
   type ProjectLimitsView,
   type WorkerList,
 } from '@trainyard/contracts';
-import { formatDuration, formatTable } from '../progress-line';
+import { formatDuration, formatTable, formatTimestamp } from '../progress-line';
 import { arg, checkFlag, expectArgs, printJson, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
 
@@ -45,7 +45,7 @@ export const workersCommand: Command = {
       w.gpu ?? '-',
       `${w.running.length}/${w.concurrency}`,
       runsText(w.running),
-      w.lastHeartbeatAt.slice(0, 19).replace('T', ' '),
+      formatTimestamp(w.lastHeartbeatAt),
     ]);
     const header = ['worker', 'state', 'classes', 'backend', 'gpu', 'running', 'runs', 'last heartbeat'];
     ctx.out(`${formatTable(header, rows)}\n`);

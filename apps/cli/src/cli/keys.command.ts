@@ -5,7 +5,7 @@ import {
   type ApiKeyScope,
   type ApiKeyView,
 } from '@trainyard/contracts';
-import { formatTable } from '../progress-line';
+import { formatTable, formatTimestamp } from '../progress-line';
 import { effectiveConfig } from './cli-config';
 import { checkFlag, expectArgs, orList, printJson, projectFlag, str, warn, type Command } from './command';
 import { EXIT, usageError } from './exit-codes';
@@ -41,7 +41,7 @@ const keyRow = (k: ApiKeyView) => [
   k.scopes.join(','),
   keyProjectText(k),
   k.revokedAt ? `revoked ${k.revokedAt.slice(0, 10)}` : 'active',
-  k.lastUsedAt ? k.lastUsedAt.slice(0, 19).replace('T', ' ') : '-',
+  k.lastUsedAt ? formatTimestamp(k.lastUsedAt) : '-',
 ];
 
 export const keysCommand: Command = {

@@ -8,6 +8,7 @@ import {
 } from '@trainyard/contracts';
 import type { RunListQuery } from '@trainyard/client';
 import { truncateToWidth } from '../display-width';
+import { formatTimestamp } from '../progress-line';
 import { choice, orList, str, type Command } from './command';
 import { usageError } from './exit-codes';
 import { checkTags } from './housekeeping-commands';
@@ -91,7 +92,7 @@ export const lsCommand: Command = {
       r.status,
       truncateToWidth(r.name, 48),
       r.tags.join(','),
-      r.createdAt.slice(0, 19).replace('T', ' '),
+      formatTimestamp(r.createdAt),
       testSummary(r.result),
       ...(metric ? [formatValue(summaryValue(r.summaries, metric[1]!, metric[2] as 'best'))] : []),
     ];

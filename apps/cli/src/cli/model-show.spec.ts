@@ -35,11 +35,18 @@ describe('trainyard models show', () => {
     expect(result).toMatchObject({ code: EXIT.OK, stderr: '' });
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('digits (project default): 3 versions');
-    expect(lines[1]!.trimEnd().split(/\s+/)).toEqual(['version', 'run', 'checkpoint', 'checkpoint', 'id', 'created']);
-    expect(lines.slice(3).map((l) => l.trimEnd().split(/\s+/))).toEqual([
-      ['v1', RUN, '#4', CK1, '2026-01-01T00:00:00.000Z'],
-      ['v2', RUN, '#7', CK2, '2026-01-02T00:00:00.000Z'],
-      ['v3', GONE, '-', CK3, '2026-01-03T00:00:00.000Z'],
+    expect(lines[1]!.trimEnd().split(/ {2,}/)).toEqual([
+      'version',
+      'run',
+      'checkpoint',
+      'checkpoint id',
+      'created (UTC)',
+    ]);
+    // When registered as `trainyard ls` prints its runs' creation, not the API's ISO string.
+    expect(lines.slice(3).map((l) => l.trimEnd().split(/ {2,}/))).toEqual([
+      ['v1', RUN, '#4', CK1, '2026-01-01 00:00:00'],
+      ['v2', RUN, '#7', CK2, '2026-01-02 00:00:00'],
+      ['v3', GONE, '-', CK3, '2026-01-03 00:00:00'],
     ]);
     expect(api.seen).toEqual([
       'GET /v1/models/digits/versions',

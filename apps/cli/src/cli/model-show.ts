@@ -1,6 +1,6 @@
 import { TrainyardApiError } from '@trainyard/client';
 import type { ModelVersionView } from '@trainyard/contracts';
-import { formatTable } from '../progress-line';
+import { formatTable, formatTimestamp } from '../progress-line';
 import { terminalSafe } from '../terminal-safe';
 import { printJson, type CommandContext } from './command';
 import { EXIT, type ExitCode } from './exit-codes';
@@ -39,13 +39,13 @@ export async function showModel(ctx: CommandContext, name: string, project?: str
   );
   ctx.out(
     `${formatTable(
-      ['version', 'run', 'checkpoint', 'checkpoint id', 'created'],
+      ['version', 'run', 'checkpoint', 'checkpoint id', 'created (UTC)'],
       shown.map((v) => [
         `v${v.version}`,
         v.runId,
         v.checkpointSequence === null ? '-' : `#${v.checkpointSequence}`,
         v.checkpointId,
-        v.createdAt,
+        formatTimestamp(v.createdAt),
       ]),
     )}\n`,
   );
