@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { formatBytes } from '@trainyard/client';
 import type { DatasetSummary } from '@trainyard/contracts';
 import { formatTable, formatTimestamp } from '../progress-line';
@@ -88,10 +89,10 @@ export const datasetsCommand: Command = {
   summary:
     'Registered image folders (a page, newest first) with their class and image counts; upload a local folder, register one the workers can already read, or delete one.',
   details:
-    'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<upload-uuid>/) and registers them. Links and files that are no images are left out; so are files named as images whose bytes are none (PNG, JPEG and WebP are checked by signature), each printed with the reason.\nregister names a folder that is already where the workers read it: an absolute path they share (--path) or a prefix of the object store (--prefix).\nrm deletes the registration, and the images an upload stored; a registered folder (--path, --prefix) is left as it is. Refused (exit 2, the runs named) while runs not finished train on it; finished runs keep their history.',
+    'upload streams a local folder to the API as a tar; the API stores its images in the object store (datasets/uploads/<upload-uuid>/) and registers them. Links and files that are no images are left out; so are files named as images whose bytes are none (PNG, JPEG and WebP are checked by signature), each printed with the reason.\nregister names a folder that is already where the workers read it: a path they share (--path; a relative one is resolved against the current directory, as the API takes absolute paths only) or a prefix of the object store (--prefix).\nrm deletes the registration, and the images an upload stored; a registered folder (--path, --prefix) is left as it is. Refused (exit 2, the runs named) while runs not finished train on it; finished runs keep their history.',
   options: { path: { type: 'string' }, prefix: { type: 'string' }, ...PAGE_OPTIONS, all: { type: 'boolean' } },
   optionHelp: {
-    path: 'absolute path the API and workers share',
+    path: 'path the API and workers share (relative: from the current directory)',
     prefix: 'object-store prefix, e.g. datasets/flowers/',
     ...PAGE_HELP,
     limit: `${PAGE_HELP.limit}; with --all, the page size`,
@@ -108,7 +109,10 @@ export const datasetsCommand: Command = {
     if (sub(ctx) === 'register') {
       argsAtMost(ctx, 'datasets', 'register <name>');
       const name = arg(ctx, 1, 'dataset name');
-      const path = str(ctx, 'path');
+      const given = str(ctx, 'path');
+      // A relative --path means the folder here, as it does to every other command: the API takes
+      // absolute paths only (a relative one would be relative to no directory the user knows).
+      const path = given === undefined ? undefined : resolve(given);
       const prefix = str(ctx, 'prefix');
       if ((path === undefined) === (prefix === undefined))
         throw usageError('Give exactly one of --path and --prefix', '--path');
@@ -120,7 +124,7 @@ export const datasetsCommand: Command = {
       if (ctx.json) printJson(ctx, view);
       else
         ctx.out(
-          `registered ${view.name} (${view.id}): ${view.images} images in ${view.classNames.length} classes at ${view.uri}\n`,
+          `registered ${view.name} (${view.id}): ${view.images} images in ${view.classNames.length} classes at ${view.uri}${given !== undefined && given !== path ? ` (--path ${given} is ${path})` : ''}\n`,
         );
       return EXIT.OK;
     }
