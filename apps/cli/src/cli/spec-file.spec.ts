@@ -1,4 +1,4 @@
-import { parseSpecText, SpecFileError, specFormatOfText, specKindOf } from './spec-file';
+import { parseSpecText, SpecFileError, specFormatOfText, specKindOf, type SpecKind } from './spec-file';
 
 const valid = `kind: pretrain
 name: tiny
@@ -13,9 +13,9 @@ training:
   batchSize: 16
 `;
 
-function problems(text: string, file = 'spec.yaml') {
+function problems(text: string, file = 'spec.yaml', kind?: SpecKind) {
   try {
-    parseSpecText(text, file);
+    parseSpecText(text, file, kind);
   } catch (error) {
     if (error instanceof SpecFileError) return error.message.split('\n');
     throw error;
@@ -89,5 +89,21 @@ describe('spec files', () => {
     expect(specKindOf({ kind: 'pretrain' })).toBe('run');
     expect(specKindOf({ pretrain: {}, finetunes: [] })).toBe('pipeline');
     expect(specKindOf({ base: {}, strategy: 'grid', parameters: {} })).toBe('sweep');
+  });
+
+  describe("--kind that is not the kind of the file: said plainly, not as the other schema's errors", () => {
+    const sweep = 'name: lr\nbase: { kind: pretrain }\nparameters: { training.learningRate: [0.1, 0.01] }\n';
+    const pipeline = 'name: p\npretrain: { kind: pretrain }\nfinetunes: []\n';
+    it.each([
+      [valid, 'sweep', 'a run spec (it has kind: pretrain)', 'run'],
+      ['name: x\ntraining: { epochs: 1 }\n', 'sweep', 'a run spec (it has no parameters, strategy or base)', 'run'],
+      [valid, 'pipeline', 'a run spec (it has kind: pretrain)', 'run'],
+      [sweep, 'run', 'a sweep spec (it has parameters, base)', 'sweep'],
+      [pipeline, 'sweep', 'a pipeline spec (it has pretrain, finetunes)', 'pipeline'],
+    ] as const)('%j as --kind %s', (text, kind, looks, instead) => {
+      expect(problems(text, 'spec.yaml', kind)).toEqual([
+        `spec.yaml:1:1: --kind ${kind}, but spec.yaml looks like ${looks}, not a ${kind} spec: submit it without --kind (the kind is read from the file) or with --kind ${instead}`,
+      ]);
+    });
   });
 });

@@ -8,6 +8,7 @@ import {
 } from '@trainyard/contracts';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
+import { orList } from './command';
 
 export type SpecKind = 'run' | 'pipeline' | 'sweep';
 export type LoadedSpec =
@@ -40,12 +41,38 @@ const SCHEMAS: Record<SpecKind, z.ZodType> = {
   sweep: SweepSpecSchema,
 };
 
+/** The top-level fields that make a document a pipeline or a sweep; a run has none of them. */
+const KIND_FIELDS = { pipeline: ['pretrain', 'finetunes'], sweep: ['parameters', 'strategy', 'base'] } as const;
+
+const fieldsOf = (value: unknown) =>
+  (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+
 /** Which spec a document is: a run names its `kind`, a pipeline has `finetunes`, a sweep `parameters`. */
 export function specKindOf(value: unknown): SpecKind {
-  const o = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  if ('finetunes' in o || 'pretrain' in o) return 'pipeline';
-  if ('parameters' in o || 'strategy' in o || 'base' in o) return 'sweep';
+  const o = fieldsOf(value);
+  if (KIND_FIELDS.pipeline.some((f) => f in o)) return 'pipeline';
+  if (KIND_FIELDS.sweep.some((f) => f in o)) return 'sweep';
   return 'run';
+}
+
+/**
+ * A --kind the document is not, said as such: the schema of the kind asked for would list every
+ * field the document lacks or has too many, none of which is what is wrong.
+ */
+function kindMismatch(file: string, asked: SpecKind, found: SpecKind, value: unknown): SpecProblem {
+  const o = fieldsOf(value);
+  const why =
+    found !== 'run'
+      ? `it has ${KIND_FIELDS[found].filter((f) => f in o).join(', ')}`
+      : typeof o['kind'] === 'string'
+        ? `it has kind: ${o['kind']}`
+        : `it has no ${orList(KIND_FIELDS[asked as 'pipeline' | 'sweep'])}`;
+  return {
+    line: 1,
+    column: 1,
+    field: '',
+    message: `--kind ${asked}, but ${file} looks like a ${found} spec (${why}), not a ${asked} spec: submit it without --kind (the kind is read from the file) or with --kind ${found}`,
+  };
 }
 
 /** How a spec's text is read: strict JSON, or YAML (which reads most JSON too, and more). */
@@ -104,6 +131,8 @@ export function parseSpecText(
   }
   const chosen = kind ?? specKindOf(value);
   const result = SCHEMAS[chosen].safeParse(value);
+  if (!result.success && kind !== undefined && specKindOf(value) !== kind)
+    throw new SpecFileError(file, [kindMismatch(file, kind, specKindOf(value), value)]);
   if (!result.success) {
     throw new SpecFileError(
       file,
