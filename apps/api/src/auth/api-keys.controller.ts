@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import {
   Body,
   Controller,
@@ -9,9 +10,10 @@ import {
   Param,
   Post,
   Query,
+  Res,
 } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { ApiKeyList, Whoami } from '@trainyard/contracts';
+import { IDEMPOTENT_REPLAYED_HEADER, type ApiKeyList, type Whoami } from '@trainyard/contracts';
 import { ApiKeysRepository } from '@trainyard/db';
 import { Responds } from '../openapi/response-contract';
 import { ZodValidationPipe } from '../validation/zod-validation.pipe';
@@ -104,14 +106,23 @@ export class ApiKeysController {
       'Revoke a key: refused from then on, its open streams ended (within 5 s on every replica); repeating is harmless',
   })
   @ApiParam({ name: 'id', format: 'uuid' })
-  @Responds(200, 'ApiKeyView', 'The key, revoked')
+  @Responds(
+    200,
+    'ApiKeyView',
+    'The key, revoked (`Idempotent-Replayed: true` when it was revoked before: its first revokedAt)',
+  )
   async revoke(
     @Param('id', new ZodValidationPipe(ApiKeyIdSchema, 'Invalid key id', { field: 'id' })) id: string,
     @CurrentPrincipal() admin: Principal,
+    @Res({ passthrough: true }) res: ServerResponse,
   ) {
+    const asked = Date.now();
     // Another project's key (or an operator's) is the same 404 as an unknown one for a project's admin.
     const key = await this.keys.revoke(id, projectFilter(admin));
     if (!key) throw notFound('API key', id);
+    // The repository keeps a revoked key's first revokedAt, stamped by an API's clock: one
+    // older than this request was revoked by an earlier one, which the answer alone cannot tell.
+    if (key.revokedAt !== null && Date.parse(key.revokedAt) < asked) res.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
     this.authenticator.expireAll();
     this.logger.log(`API key ${id} revoked by key ${admin.keyId}`);
     // Its streams here at once; other replicas' at their next check, within KEY_CACHE_TTL_MS.

@@ -104,8 +104,15 @@ describe('API keys, scopes and the global guard (PostgreSQL, Redis, HTTP)', () =
     expect(
       (await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${token.toUpperCase()}` } })).status,
     ).toBe(401);
-    expect((await api.fetch(`${api.baseUrl}/v1/keys/${key.id}`, { method: 'DELETE' })).status).toBe(200);
+    const revoked = await api.fetch(`${api.baseUrl}/v1/keys/${key.id}`, { method: 'DELETE' });
+    expect(revoked.status).toBe(200);
+    expect(revoked.headers.get('idempotent-replayed')).toBeNull();
     expect((await fetch(`${api.baseUrl}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    // Revoking it again changes nothing and says so: the same key, its first revokedAt, a header.
+    const again = await api.fetch(`${api.baseUrl}/v1/keys/${key.id}`, { method: 'DELETE' });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await again.json()) as any).revokedAt).toBe(((await revoked.json()) as any).revokedAt);
   });
 
   it('shows a token once and stores only a keyed hash of it', async () => {

@@ -71,4 +71,21 @@ describe('Idempotency-Keys past IDEMPOTENCY_KEY_RETENTION_MS (real PostgreSQL, R
     expect(await submit(recent)).toBe(recentRun);
     expect(await submit(old[0]!)).not.toBe(oldRuns[0]);
   });
+
+  it('marks a replay with Idempotent-Replayed: true, which the first answer has not', async () => {
+    const key = `replayed-${randomUUID()}`;
+    const post = () =>
+      api.fetch(`${api.baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify(spec),
+      });
+    const first = await post();
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const replay = await post();
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await replay.json()).toEqual(await first.json());
+  });
 });

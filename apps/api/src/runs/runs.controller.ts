@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -8,7 +9,7 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { RunSpecSchema, type RunSpec } from '@trainyard/contracts';
+import { IDEMPOTENT_REPLAYED_HEADER, RunSpecSchema, type RunCreated, type RunSpec } from '@trainyard/contracts';
 import { CurrentPrincipal, Owned } from '../auth/auth.decorators';
 import { projectForWrites, type Principal } from '../auth/principal';
 import { schemaRef } from '../openapi/openapi-schemas';
@@ -33,7 +34,11 @@ export class RunsController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Submit a pretrain or fine-tune run; it is recorded QUEUED and its job enqueued' })
   @ApiBody({ schema: schemaRef('RunSpec') })
-  @Responds(201, 'RunCreated', 'Run recorded and queued')
+  @Responds(
+    201,
+    'RunCreated',
+    'Run recorded and queued; a repeat under an Idempotency-Key gets the first response with `Idempotent-Replayed: true`',
+  )
   @ApiBadRequestResponse({ description: 'Invalid run spec', schema: schemaRef('ProblemDetails') })
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -47,13 +52,22 @@ export class RunsController {
     schema: schemaRef('ProblemDetails'),
   })
   @ApiResponse({ status: 503, description: 'Redis unavailable: the run was marked FAILED' })
-  submit(
+  async submit(
     @Body(runSpecPipe) spec: RunSpec,
     @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) res: ServerResponse,
     @Headers('idempotency-key') idempotencyKey?: string,
-  ) {
+  ): Promise<RunCreated> {
     // @Headers takes no pipes in NestJS; validate the same way, with the same 400 body.
-    return this.runs.submit(spec, projectForWrites(principal), idempotencyKeyPipe.transform(idempotencyKey));
+    const { created, replayed } = await this.runs.submit(
+      spec,
+      projectForWrites(principal),
+      idempotencyKeyPipe.transform(idempotencyKey),
+    );
+    // The same 201 and body as the first answer (what a retry after a lost answer needs); the header
+    // lets a person's client tell that nothing new was made.
+    if (replayed) res.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+    return created;
   }
 
   @Get(':id')

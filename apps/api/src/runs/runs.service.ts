@@ -85,9 +85,13 @@ export class RunsService implements OnModuleDestroy {
    * pins the base checkpoint it will start from (an evaluation, the one it evaluates), so
    * retention never deletes it; see RunReferencesService.
    * With an Idempotency-Key, the run is created at most once per key and every request with the
-   * key and the same body gets the first response; another body with the key is a 422.
+   * key and the same body gets the first response, `replayed`; another body with the key is a 422.
    */
-  async submit(submitted: RunSpec, project: string, idempotencyKey?: string): Promise<RunCreated> {
+  async submit(
+    submitted: RunSpec,
+    project: string,
+    idempotencyKey?: string,
+  ): Promise<{ created: RunCreated; replayed: boolean }> {
     const hash = requestHash(submitted);
     // Keys are per project, as Stripe's are per account: two projects never share one.
     const scopedKey = idempotencyKey === undefined ? undefined : `${project}/${idempotencyKey}`;
@@ -95,7 +99,7 @@ export class RunsService implements OnModuleDestroy {
     // the quota (a retried request must not be refused by its own run), and what it referred to
     // may have changed since.
     const earlier = scopedKey === undefined ? null : await this.idempotencyKeys.find<RunCreated>(scopedKey);
-    if (earlier) return this.replay(earlier, hash, idempotencyKey!);
+    if (earlier) return { created: await this.replay(earlier, hash, idempotencyKey!), replayed: true };
 
     this.quota.checkModelSize([{ spec: submitted, prefix: '' }]);
     const { spec, baseRunId, baseCheckpointId, baseSpec, folderImages } = await this.references.resolve(
@@ -114,7 +118,7 @@ export class RunsService implements OnModuleDestroy {
       const run = await this.runs.create({ id, ...creation }, projectLimits);
       await this.enqueue({ id, kind, spec });
       this.logger.log(`Run ${id} (${kind}, "${spec.name}") queued`);
-      return { id, status: run.status as RunStatus };
+      return { created: { id, status: run.status as RunStatus }, replayed: false };
     }
 
     const outcome = await this.idempotencyKeys.createRunOnce(
@@ -125,11 +129,11 @@ export class RunsService implements OnModuleDestroy {
       projectLimits,
     );
     // Another request with the key won the race between our lookup and our insert.
-    if (!outcome.created) return this.replay(outcome, hash, idempotencyKey!);
+    if (!outcome.created) return { created: await this.replay(outcome, hash, idempotencyKey!), replayed: true };
     await this.enqueue({ id: outcome.runId, kind, spec });
     this.logger.log(`Run ${outcome.runId} (${kind}, "${spec.name}") queued under Idempotency-Key "${idempotencyKey}"`);
     this.forgetExpiredKeys();
-    return outcome.response;
+    return { created: outcome.response, replayed: false };
   }
 
   /**

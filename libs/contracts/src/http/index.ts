@@ -70,7 +70,7 @@ export * from './run-housekeeping.contract';
 export * from './registry-deletion.contract';
 export * from './run.contract';
 export * from './sweep.contract';
-export { finiteOrNull, isId, isoDate } from './wire';
+export { finiteOrNull, IDEMPOTENT_REPLAYED_HEADER, isId, isoDate } from './wire';
 
 /**
  * Every response contract by the name OpenAPI gives it (`#/components/schemas/<name>`). A schema

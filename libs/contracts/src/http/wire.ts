@@ -8,6 +8,13 @@ import { z } from 'zod';
 export const Timestamp = z.iso.datetime().meta({ example: '2026-12-05T07:11:15.123Z' });
 export const NullableTimestamp = Timestamp.nullable();
 
+/**
+ * The response header, `true`, of a request that changed nothing because an earlier one had: a
+ * `POST /v1/runs` replayed under its Idempotency-Key, a `DELETE /v1/keys/:id` of a key revoked
+ * before. The first answer has none; the body is the same either way.
+ */
+export const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';
+
 /** Any 8-4-4-4-12 hex id: what PostgreSQL's uuid columns hold (the API refuses other shapes). */
 export const Id = z.guid();
 
