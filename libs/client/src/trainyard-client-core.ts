@@ -219,17 +219,35 @@ export class TrainyardClientCore {
     return this.json('DELETE', `/v1/keys/${seg(id)}`, 'ApiKeyView', opts);
   }
 
+  /** revokeKey, and whether the key was revoked before this call (`revokedAt` then says when). */
+  async revokeKeyWithReplay(id: string, opts?: CallOptions): Promise<{ key: ApiKeyView; replayed: boolean }> {
+    const { body, replayed } = await this.jsonWithReplay('DELETE', `/v1/keys/${seg(id)}`, 'ApiKeyView', opts);
+    return { key: body, replayed };
+  }
+
   // ---- runs ----
 
   /** Submits a run; with `idempotencyKey` (one is made up otherwise) a retried submit creates it once. */
-  submit(spec: RunSpecInput, opts: CallOptions & { idempotencyKey?: string } = {}): Promise<RunCreated> {
+  async submit(spec: RunSpecInput, opts: CallOptions & { idempotencyKey?: string } = {}): Promise<RunCreated> {
+    return (await this.submitWithReplay(spec, opts)).run;
+  }
+
+  /**
+   * submit, and whether the API answered with the run an earlier submit under the same key made
+   * (`replayed`; also after this client's own retry of a submit whose answer was lost).
+   */
+  async submitWithReplay(
+    spec: RunSpecInput,
+    opts: CallOptions & { idempotencyKey?: string } = {},
+  ): Promise<{ run: RunCreated; replayed: boolean }> {
     const key = opts.idempotencyKey ?? idempotencyKey();
-    return this.json('POST', '/v1/runs', 'RunCreated', {
+    const { body, replayed } = await this.jsonWithReplay('POST', '/v1/runs', 'RunCreated', {
       ...opts,
       body: spec,
       headers: { 'idempotency-key': key },
       idempotent: true,
     });
+    return { run: body, replayed };
   }
 
   run(id: string, opts?: CallOptions): Promise<RunDetailView> {
@@ -632,6 +650,18 @@ export class TrainyardClientCore {
     return this.parse(contract, await response.json());
   }
 
+  /** json, and whether the API says the request repeated an earlier one (REPLAYED_HEADER). */
+  private async jsonWithReplay<K extends ResponseContract>(
+    method: Method,
+    path: string,
+    contract: K,
+    opts: RequestOptions = {},
+  ): Promise<{ body: ResponseContracts[K]; replayed: boolean }> {
+    const response = await this.send(method, path, opts);
+    const replayed = response.headers.get(REPLAYED_HEADER) === 'true';
+    return { body: this.parse(contract, await response.json()), replayed };
+  }
+
   private parse<K extends ResponseContract>(contract: K, value: unknown): ResponseContracts[K] {
     return this.options.validate ? this.options.validate(contract, value) : (value as ResponseContracts[K]);
   }
@@ -733,3 +763,9 @@ function parseBody(text: string): TrainyardApiError['body'] {
     return text ? { detail: text.slice(0, 500) } : null;
   }
 }
+
+/**
+ * The contracts' IDEMPOTENT_REPLAYED_HEADER, written out: the browser entry loads nothing of
+ * `@trainyard/contracts` (tools/client-package.int-spec.ts), and trainyard-client.spec.ts holds the two equal.
+ */
+export const REPLAYED_HEADER = 'idempotent-replayed';

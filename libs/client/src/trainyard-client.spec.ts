@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { StreamEndedEarlyError, TrainyardApiError, TrainyardConnectionError } from './trainyard-api.error';
 import { TrainyardClient } from './trainyard-client';
-import { TrainyardClientCore } from './trainyard-client-core';
+import { IDEMPOTENT_REPLAYED_HEADER } from '@trainyard/contracts';
+import { REPLAYED_HEADER, TrainyardClientCore } from './trainyard-client-core';
 
 /** A real HTTP server on a free port answering from a script of handlers, one per request. */
 function scripted(handlers: ((req: IncomingMessage, res: ServerResponse) => void)[]) {
@@ -263,5 +264,32 @@ describe('TrainyardClient', () => {
       '/v1/runs/r%2F1/checkpoints/3/download?file=model+weights.bin',
     );
     expect(client.datasetSampleUrl('d', 2, 5)).toBe('/v1/datasets/d/samples/2/5');
+  });
+});
+
+describe('replays', () => {
+  it("reads the API's Idempotent-Replayed header, named as the contracts name it", async () => {
+    expect(REPLAYED_HEADER).toBe(IDEMPOTENT_REPLAYED_HEADER);
+    const answer = (replayed: boolean) => (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(201, {
+        'content-type': 'application/json',
+        ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
+      });
+      res.end(JSON.stringify({ id: 'r1', status: 'QUEUED' }));
+    };
+    const server = scripted([answer(false), answer(true)]);
+    const client = new TrainyardClient(await server.url());
+    try {
+      expect(await client.submitWithReplay({} as never, { idempotencyKey: 'k' })).toEqual({
+        run: { id: 'r1', status: 'QUEUED' },
+        replayed: false,
+      });
+      expect(await client.submitWithReplay({} as never, { idempotencyKey: 'k' })).toEqual({
+        run: { id: 'r1', status: 'QUEUED' },
+        replayed: true,
+      });
+    } finally {
+      await server.close();
+    }
   });
 });

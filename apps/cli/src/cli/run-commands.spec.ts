@@ -69,6 +69,35 @@ describe('run commands', () => {
       expect(result).toMatchObject({ code: EXIT.OK, stdout: `submitted run ${RUN}\n` });
       expect(key).toBe('k-2');
     });
+
+    it('a submit the API answers as a replay of one with the same key says the run was already submitted', async () => {
+      let answered = 0;
+      api = await scriptedApi({
+        'POST /v1/runs': (_req, res) => {
+          // As the API does: the same 201 and body both times, the repeat marked by a header.
+          res.writeHead(201, {
+            'content-type': 'application/json',
+            ...(answered++ ? { 'idempotent-replayed': 'true' } : {}),
+          });
+          res.end(JSON.stringify({ id: RUN, status: 'QUEUED' }));
+        },
+      });
+      const file = join(home, 'run.yaml');
+      writeFileSync(file, stringify({ ...pipeline.pretrain, kind: 'pretrain' }));
+      const submit = (...flags: string[]) =>
+        cli(['submit', file, '--idempotency-key', 'k-3', ...flags], { TRAINYARD_URL: api!.url });
+      expect(await submit()).toMatchObject({ code: EXIT.OK, stdout: `submitted run ${RUN}\n` });
+      expect(await submit()).toMatchObject({
+        code: EXIT.OK,
+        stdout: `run ${RUN} (already submitted with this idempotency key: nothing new was made)\n`,
+      });
+      expect(JSON.parse((await submit('--json')).stdout)).toEqual({
+        kind: 'run',
+        id: RUN,
+        status: 'QUEUED',
+        replayed: true,
+      });
+    });
   });
 
   describe('logs -f', () => {

@@ -32,7 +32,8 @@ export const submitCommand: Command = {
   options: { kind: { type: 'string' }, 'idempotency-key': { type: 'string' }, 'dry-run': { type: 'boolean' } },
   optionHelp: {
     kind: 'run, pipeline or sweep (else read from the file)',
-    'idempotency-key': 'repeat a submit safely: the same key creates one run (runs only: not a pipeline or a sweep)',
+    'idempotency-key':
+      'repeat a submit safely: the same key creates one run, a repeat says "already submitted" (runs only: not a pipeline or a sweep)',
     'dry-run': 'validate only',
   },
   async run(ctx) {
@@ -64,12 +65,23 @@ export const submitCommand: Command = {
       return EXIT.OK;
     }
     const client = ctx.client();
+    if (loaded.kind === 'run') {
+      const idempotencyKey = str(ctx, 'idempotency-key');
+      const answer = await client.submitWithReplay(loaded.spec, { idempotencyKey, signal: ctx.signal });
+      const { run } = answer;
+      // The API answers a repeat of a keyed submit as it answered the first: only its header tells.
+      // Without --idempotency-key a replay is the client's own retry of this submit, whose first
+      // answer was lost: this command made the run.
+      const replayed = answer.replayed && idempotencyKey !== undefined;
+      if (ctx.json) printJson(ctx, { kind: loaded.kind, ...run, replayed });
+      else if (replayed) ctx.out(`run ${run.id} (already submitted with this idempotency key: nothing new was made)\n`);
+      else ctx.out(`submitted run ${run.id}\n`);
+      return EXIT.OK;
+    }
     const created =
-      loaded.kind === 'run'
-        ? await client.submit(loaded.spec, { idempotencyKey: str(ctx, 'idempotency-key'), signal: ctx.signal })
-        : loaded.kind === 'pipeline'
-          ? await client.submitPipeline(loaded.spec, { signal: ctx.signal })
-          : await client.submitSweep(loaded.spec, { signal: ctx.signal });
+      loaded.kind === 'pipeline'
+        ? await client.submitPipeline(loaded.spec, { signal: ctx.signal })
+        : await client.submitSweep(loaded.spec, { signal: ctx.signal });
     if (ctx.json) printJson(ctx, { kind: loaded.kind, ...created });
     else if (loaded.kind === 'sweep')
       ctx.out(`submitted sweep ${created.id} (${'runs' in created ? created.runs : '?'} runs)\n`);
