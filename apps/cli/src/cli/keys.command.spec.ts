@@ -93,6 +93,22 @@ describe('trainyard keys', () => {
     });
   });
 
+  it('revoke of a key revoked before says so, and when, exit 0 (it is harmless to repeat)', async () => {
+    api = await scriptedApi({
+      ...routes,
+      // As the API answers a repeat: the key with its first revokedAt, marked by a header.
+      [`DELETE /v1/keys/${KEY.id}`]: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'idempotent-replayed': 'true' });
+        res.end(JSON.stringify({ ...KEY, revokedAt: '2026-03-01T10:11:12.000Z' }));
+      },
+    });
+    expect(await cli(['keys', 'revoke', KEY.id], { TRAINYARD_URL: api.url })).toMatchObject({
+      code: EXIT.OK,
+      stdout: `key ${KEY.id} "ci reader" was already revoked (2026-03-01 10:11:12 UTC): nothing changed\n`,
+      stderr: '',
+    });
+  });
+
   it('revoke of the key the command itself uses warns that commands with it are refused from now on (exit 0)', async () => {
     const as = (keyId: string) => json({ keyId, name: 'me', scopes: ['admin'], project: null });
     api = await scriptedApi({ ...routes, 'GET /v1/whoami': as(KEY.id.toUpperCase()) });

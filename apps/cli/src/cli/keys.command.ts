@@ -89,8 +89,12 @@ export const keysCommand: Command = {
       const id = wholeIdArg(ctx, 1, 'key', 'keys');
       // Asked before: once revoked, the key cannot ask who it was. Best effort, the revoke is what counts.
       const self = await client.whoami({ signal: ctx.signal }).catch(() => undefined);
-      const key = await client.revokeKey(id, { signal: ctx.signal });
+      const { key, replayed } = await client.revokeKeyWithReplay(id, { signal: ctx.signal });
       if (ctx.json) printJson(ctx, key);
+      else if (replayed)
+        ctx.out(
+          `key ${key.id} "${key.name}" was already revoked${key.revokedAt ? ` (${formatTimestamp(key.revokedAt)} UTC)` : ''}: nothing changed\n`,
+        );
       else ctx.out(`key ${key.id} "${key.name}" revoked (refused from now on, within 5 s on every API replica)\n`);
       if (self?.keyId.toLowerCase() === key.id.toLowerCase())
         warn(
