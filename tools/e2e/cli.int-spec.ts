@@ -298,7 +298,15 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
   it('exits 4 watching a cancelled run, 2 for an unknown run, 1 for bad usage', async () => {
     const file = join(home, 'to-cancel.json');
     writeFileSync(file, JSON.stringify(tinyPretrain('cli cancelled', 50, 60)));
-    const { id } = JSON.parse((await trainyard('submit', file, '--json')).stdout) as { id: string };
+    const key = `cli-cancelled-${Date.now()}`;
+    const { id } = JSON.parse((await trainyard('submit', file, '--idempotency-key', key, '--json')).stdout) as {
+      id: string;
+    };
+    // The same submit again makes nothing, and says so.
+    expect(await trainyard('submit', file, '--idempotency-key', key)).toMatchObject({
+      code: 0,
+      stdout: `run ${id} (already submitted with this idempotency key: nothing new was made)\n`,
+    });
     expect((await trainyard('cancel', id)).code).toBe(0);
     expect(await trainyard('watch', id)).toMatchObject({
       code: 4,
@@ -464,6 +472,15 @@ describe('trainyard CLI (subprocess, live API and worker)', () => {
       new RegExp(`^${id} +cli reader +read +research +active`, 'm'),
     );
     expect((await trainyard('keys', 'revoke', id!)).code).toBe(0);
+    // Again: harmless, and said to be done already, with when.
+    expect(await trainyard('keys', 'revoke', id!)).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(
+        new RegExp(
+          `^key ${id} "cli reader" was already revoked \\(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\): nothing changed\n$`,
+        ),
+      ),
+    });
     const refused = await trainyard('ls', '--api-key', token);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/401/);
