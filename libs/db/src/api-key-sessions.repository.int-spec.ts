@@ -48,6 +48,16 @@ describe('ApiKeySessionsRepository (PostgreSQL)', () => {
     expect(await db.prisma.apiKeySession.count({ where: { keyId: created.key.id } })).toBe(0);
   });
 
+  it('revokes a key once however many revocations race: one is the revocation, the others say it was revoked', async () => {
+    const key = await newKey();
+    await sessions.open(key.id, HOUR_MS);
+    const outcomes = await Promise.all(Array.from({ length: 8 }, () => keys.revocation(key.id)));
+    expect(outcomes.filter((o) => o!.already === false)).toHaveLength(1);
+    expect(new Set(outcomes.map((o) => o!.key.revokedAt)).size).toBe(1);
+    expect(await db.prisma.apiKeySession.count({ where: { keyId: key.id } })).toBe(0);
+    expect(await keys.revocation(key.id, 'another-project')).toBeNull();
+  });
+
   it('leaves a key no more than its cap of sessions however many sign-ins race, the newest kept', async () => {
     const key = await newKey();
     const tokens = await Promise.all(Array.from({ length: 12 }, () => sessions.open(key.id, HOUR_MS, 3)));

@@ -112,15 +112,24 @@ export class ApiKeysRepository {
    * such key of that project. Repeating is harmless.
    */
   async revoke(id: string, project?: string): Promise<ApiKeyView | null> {
-    const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { revokedAt: true, project: true } });
+    return (await this.revocation(id, project))?.key ?? null;
+  }
+
+  /**
+   * Revokes a key as `revoke` does, saying whether it was revoked already (by an earlier request,
+   * or one racing this one): only the first revocation stamps `revokedAt` and ends the key's
+   * dashboard sessions, which would prove nothing any more and only fill the table until they expire.
+   */
+  async revocation(id: string, project?: string): Promise<{ key: ApiKeyView; already: boolean } | null> {
+    const found = await this.prisma.apiKey.findUnique({ where: { id }, select: { project: true } });
     if (!found || (project !== undefined && found.project !== project)) return null;
-    if (found.revokedAt) return apiKeyView(await this.prisma.apiKey.findUniqueOrThrow({ where: { id }, select: VIEW }));
-    // Its dashboard sessions go with it: they would prove nothing (verify reads the key), only fill the table until they expire.
-    const [, revoked] = await this.prisma.$transaction([
-      this.prisma.apiKeySession.deleteMany({ where: { keyId: id } }),
-      this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, select: VIEW }),
-    ]);
-    return apiKeyView(revoked);
+    const revoked = await this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+      if (count > 0) await tx.apiKeySession.deleteMany({ where: { keyId: id } });
+      return count > 0;
+    });
+    const key = apiKeyView(await this.prisma.apiKey.findUniqueOrThrow({ where: { id }, select: VIEW }));
+    return { key, already: !revoked };
   }
 }
 

@@ -116,13 +116,12 @@ export class ApiKeysController {
     @CurrentPrincipal() admin: Principal,
     @Res({ passthrough: true }) res: ServerResponse,
   ) {
-    const asked = Date.now();
     // Another project's key (or an operator's) is the same 404 as an unknown one for a project's admin.
-    const key = await this.keys.revoke(id, projectFilter(admin));
-    if (!key) throw notFound('API key', id);
-    // The repository keeps a revoked key's first revokedAt, stamped by an API's clock: one
-    // older than this request was revoked by an earlier one, which the answer alone cannot tell.
-    if (key.revokedAt !== null && Date.parse(key.revokedAt) < asked) res.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
+    const revocation = await this.keys.revocation(id, projectFilter(admin));
+    if (!revocation) throw notFound('API key', id);
+    const { key, already } = revocation;
+    // Revoked before (its first revokedAt kept): the answer alone cannot tell, the header does.
+    if (already) res.setHeader(IDEMPOTENT_REPLAYED_HEADER, 'true');
     this.authenticator.expireAll();
     this.logger.log(`API key ${id} revoked by key ${admin.keyId}`);
     // Its streams here at once; other replicas' at their next check, within KEY_CACHE_TTL_MS.
