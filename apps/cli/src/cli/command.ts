@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TrainyardClient } from '@trainyard/client';
 import { DECIMAL_DIGITS, decimalInt, ProjectNameSchema } from '@trainyard/contracts';
+import leven from 'leven';
 import type { z } from 'zod';
 import { displayWidth } from '../display-width';
 import { jsonText, terminalSafe } from '../terminal-safe';
@@ -111,25 +112,13 @@ function unknownOptionMessage(command: Command, flag: string): string {
   const typed = flag.replace(/^--?/, '').toLowerCase();
   let meant: { name: string; distance: number } | undefined;
   for (const name of names) {
-    const distance = editDistance(typed, name);
+    const distance = leven(typed, name);
     if (distance <= 2 && distance < typed.length / 2 && (!meant || distance < meant.distance))
       meant = { name, distance };
   }
   if (meant) return `Unknown option '${flag}': did you mean --${meant.name}?`;
   const takes = names.map((name) => `--${name}`).join(', ');
   return `Unknown option '${flag}' (${command.name} takes ${takes}; an argument that starts with '-' goes after '--')`;
-}
-
-/** Levenshtein distance: the fewest one-character insertions, deletions and substitutions from `a` to `b`. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++)
-      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = row;
-  }
-  return previous[b.length]!;
 }
 
 /** A usage error when `args` holds more than `max` positional arguments (`shape` shows the ones it takes). */
