@@ -169,24 +169,20 @@ export class PrometheusRegistry implements OnModuleDestroy {
       help: "Bytes of images each project's uploaded datasets hold, what its upload quota counts (projects holding any)",
       labelNames: ['project'],
       registers: [this.registry],
-      collect: async () => {
-        const rows = await this.read('uploaded bytes by project', () => this.uploadsRepository.uploadedByProject());
-        projectUploaded.reset();
-        for (const { project, bytes } of rows ?? []) projectUploaded.set({ project }, bytes);
-      },
+      collect: () =>
+        this.collectBytesByProject(projectUploaded, 'uploaded bytes by project', () =>
+          this.uploadsRepository.uploadedByProject(),
+        ),
     });
     const projectCheckpoints: Gauge<'project'> = new Gauge({
       name: 'trainyard_project_checkpoint_bytes',
       help: "Bytes each project's runs' checkpoints hold in the object store (projects holding any): deleting runs frees them",
       labelNames: ['project'],
       registers: [this.registry],
-      collect: async () => {
-        const rows = await this.read('checkpoint bytes by project', () =>
+      collect: () =>
+        this.collectBytesByProject(projectCheckpoints, 'checkpoint bytes by project', () =>
           this.projectsRepository.checkpointBytesByProject(),
-        );
-        projectCheckpoints.reset();
-        for (const { project, bytes } of rows ?? []) projectCheckpoints.set({ project }, bytes);
-      },
+        ),
     });
     const projectRuns: Gauge<'project' | 'state'> = new Gauge({
       name: 'trainyard_project_runs',
@@ -237,6 +233,17 @@ export class PrometheusRegistry implements OnModuleDestroy {
     gauge.reset();
     if (!rows) return;
     for (const row of rows) set(row);
+  }
+
+  /** A per-project gauge of bytes, a series for each project `query` answers (none when it does not answer in time). */
+  private async collectBytesByProject(
+    gauge: Gauge<'project'>,
+    what: string,
+    query: () => Promise<{ project: string; bytes: number }[]>,
+  ): Promise<void> {
+    const rows = await this.read(what, query);
+    gauge.reset();
+    for (const { project, bytes } of rows ?? []) gauge.set({ project }, bytes);
   }
 
   /** A per-class gauge of the waiting runs; every class present, zeros included. */
