@@ -1,4 +1,4 @@
-import type { PrismaClient } from './generated/prisma/client';
+import { Prisma, type PrismaClient } from './generated/prisma/client';
 
 /**
  * How long a reservation counts without being renewed: an upload renews its own while it lasts,
@@ -7,6 +7,20 @@ import type { PrismaClient } from './generated/prisma/client';
  * the bytes it stored count until they can be swept.
  */
 export const UPLOAD_RESERVATION_HELD_MS = 24 * 60 * 60_000;
+
+/**
+ * What the quota counts of `project`'s uploads (a parameter or a column), one rule for a
+ * reservation and a read: its uploaded datasets' bytes as `uploaded`, and as `reserved` what its
+ * uploads in progress renewed within UPLOAD_RESERVATION_HELD_MS set aside, upload `except`'s left
+ * out (the one growing its own).
+ */
+function heldColumns(project: Prisma.Sql, except: string | null = null): Prisma.Sql {
+  return Prisma.sql`
+    (SELECT COALESCE(SUM(d."uploaded_bytes"), 0) FROM "datasets" d WHERE d."project" = ${project})::float8 AS "uploaded",
+    (SELECT COALESCE(SUM(r."bytes"), 0) FROM "upload_reservations" r WHERE r."project" = ${project}
+      AND r."renewed_at" >= now() - make_interval(secs => ${UPLOAD_RESERVATION_HELD_MS / 1000})
+      AND r."id" IS DISTINCT FROM ${except}::uuid)::float8 AS "reserved"`;
+}
 
 /** Namespace of the per-project advisory locks taken while a project's room is counted and set aside (two-int form). */
 const UPLOAD_ROOM_LOCK_NAMESPACE = 72_707_376;
@@ -64,9 +78,7 @@ export class UploadReservationsRepository {
       const [held] = await tx.$queryRaw<{ own: number | null; uploaded: number; reserved: number }[]>`
         SELECT
           (SELECT "max_upload_bytes" FROM "project_limits" WHERE "project" = ${project})::float8 AS "own",
-          (SELECT COALESCE(SUM("uploaded_bytes"), 0) FROM "datasets" WHERE "project" = ${project})::float8 AS "uploaded",
-          (SELECT COALESCE(SUM("bytes"), 0) FROM "upload_reservations"
-            WHERE "project" = ${project} AND "id" <> ${id}::uuid)::float8 AS "reserved"`;
+          ${heldColumns(Prisma.sql`${project}`, id)}`;
       const { own, uploaded, reserved } = held!;
       const quota = own ?? defaultQuota;
       const granted = Math.min(atMost, quota - uploaded - reserved);
@@ -82,10 +94,7 @@ export class UploadReservationsRepository {
   /** What each of `projects`' uploads hold now (reservations not renewed for UPLOAD_RESERVATION_HELD_MS left out). */
   async usage(projects: string[]): Promise<Map<string, UploadUsage>> {
     const rows = await this.prisma.$queryRaw<({ project: string } & UploadUsage)[]>`
-      SELECT p."project",
-        (SELECT COALESCE(SUM("uploaded_bytes"), 0) FROM "datasets" d WHERE d."project" = p."project")::float8 AS "uploaded",
-        (SELECT COALESCE(SUM("bytes"), 0) FROM "upload_reservations" r WHERE r."project" = p."project"
-          AND r."renewed_at" >= now() - make_interval(secs => ${UPLOAD_RESERVATION_HELD_MS / 1000}))::float8 AS "reserved"
+      SELECT p."project", ${heldColumns(Prisma.raw('p."project"'))}
       FROM unnest(${projects}::text[]) AS p("project")`;
     return new Map(rows.map(({ project, ...usage }) => [project, usage]));
   }
